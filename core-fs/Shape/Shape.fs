@@ -1,0 +1,84 @@
+/// Shapes: dimensions, broadcasting, axis normalisation and the shape errors every layer raises.
+namespace FunctionalDiff.Core
+
+open System
+
+/// Raised when an operation meets a shape, axis, index or dtype it cannot accept.
+/// It derives from ArgumentException so .NET callers can catch the usual type.
+type ShapeException(message: string) =
+    inherit ArgumentException(message)
+
+/// Functions over shapes, which are plain `int[]` values, outermost dimension first.
+[<RequireQualifiedAccess>]
+module Shape =
+
+    /// Formats a shape as `[2,3]` for error messages and printing.
+    let format (shape: int[]) = "[" + String.Join(",", shape) + "]"
+
+    /// Raises a ShapeException whose message starts with the operation's name.
+    let fail (op: string) (detail: string) : 'a = raise (ShapeException(op + ": " + detail))
+
+    /// The number of elements of a shape; 1 for rank 0.
+    let numel (shape: int[]) =
+        let mutable n = 1
+        for d in shape do
+            n <- n * d
+        n
+
+    /// Row-major strides of a contiguous tensor of this shape.
+    let contiguousStrides (shape: int[]) =
+        let strides = Array.zeroCreate shape.Length
+        let mutable s = 1
+        for i in shape.Length - 1 .. -1 .. 0 do
+            strides.[i] <- s
+            s <- s * shape.[i]
+        strides
+
+    /// Checks that every dimension is non-negative.
+    let validate (op: string) (shape: int[]) =
+        if isNull shape then nullArg "shape"
+        for d in shape do
+            if d < 0 then fail op (sprintf "negative dimension in shape %s" (format shape))
+
+    /// Maps a possibly negative axis into [0, rank), naming the op when it is out of range.
+    let normalizeAxis (op: string) (rank: int) (axis: int) =
+        let a = if axis < 0 then axis + rank else axis
+        if a < 0 || a >= rank then
+            fail op (sprintf "axis %d is out of range for rank %d" axis rank)
+        a
+
+    /// Normalises a set of axes, rejecting duplicates; the result is sorted.
+    let normalizeAxes (op: string) (rank: int) (axes: int[]) =
+        let normalized = axes |> Array.map (normalizeAxis op rank) |> Array.sort
+        for i in 1 .. normalized.Length - 1 do
+            if normalized.[i] = normalized.[i - 1] then
+                fail op (sprintf "axis %d appears twice in %s" normalized.[i] (format axes))
+        normalized
+
+    /// NumPy/torch broadcasting of two shapes: align on the right, and size 1 stretches.
+    let broadcast (op: string) (a: int[]) (b: int[]) =
+        let rank = max a.Length b.Length
+        Array.init rank (fun i ->
+            let da = if i < rank - a.Length then 1 else a.[i - (rank - a.Length)]
+            let db = if i < rank - b.Length then 1 else b.[i - (rank - b.Length)]
+            if da = db then da
+            elif da = 1 then db
+            elif db = 1 then da
+            else fail op (sprintf "shapes %s and %s cannot be broadcast" (format a) (format b)))
+
+    /// Broadcasts any number of shapes together.
+    let broadcastMany (op: string) (shapes: int[] seq) =
+        shapes |> Seq.fold (broadcast op) [||]
+
+    /// True when `source` broadcasts to exactly `target`.
+    let broadcastsTo (source: int[]) (target: int[]) =
+        source.Length <= target.Length
+        && (let offset = target.Length - source.Length
+            source |> Array.mapi (fun i d -> d = 1 || d = target.[i + offset]) |> Array.forall id)
+
+    /// The shape left after reducing `axes` (normalised), keeping them as size 1 when asked.
+    let reduced (shape: int[]) (axes: int[]) (keepDims: bool) =
+        if keepDims then
+            shape |> Array.mapi (fun i d -> if Array.contains i axes then 1 else d)
+        else
+            shape |> Array.indexed |> Array.filter (fun (i, _) -> not (Array.contains i axes)) |> Array.map snd

@@ -1,0 +1,207 @@
+/// Tensor: the immutable dense value type. It owns storage, strides and views;
+/// the kernels that compute with it live in the files after this one.
+namespace FunctionalDiff.Core
+
+open System
+
+/// The element type of a Tensor.
+[<RequireQualifiedAccess>]
+type DType =
+    | Float32
+    | Float64
+
+    /// The torch-style name: `float32` or `float64`.
+    override this.ToString() =
+        match this with
+        | Float32 -> "float32"
+        | Float64 -> "float64"
+
+/// Strided iteration shared by views and kernels.
+module internal Strided =
+
+    /// Copies the strided view (shape, strides, offset) of `source` into the dense row-major `target`.
+    /// Iterative odometer over the outer dimensions; the innermost dimension is a tight loop.
+    let copy<'T> (source: 'T[]) (offset: int) (strides: int[]) (shape: int[]) (target: 'T[]) =
+        let rank = shape.Length
+        let n = Shape.numel shape
+        if n = 0 then ()
+        elif rank = 0 then target.[0] <- source.[offset]
+        else
+            let inner = shape.[rank - 1]
+            let innerStride = strides.[rank - 1]
+            let index = Array.zeroCreate rank
+            let mutable position = offset
+            let mutable written = 0
+            while written < n do
+                if innerStride = 1 then
+                    Array.Copy(source, position, target, written, inner)
+                else
+                    let mutable p = position
+                    for j in 0 .. inner - 1 do
+                        target.[written + j] <- source.[p]
+                        p <- p + innerStride
+                written <- written + inner
+                // advance the odometer over the outer dimensions
+                let mutable axis = rank - 2
+                let mutable carry = true
+                while carry && axis >= 0 do
+                    index.[axis] <- index.[axis] + 1
+                    position <- position + strides.[axis]
+                    if index.[axis] < shape.[axis] then
+                        carry <- false
+                    else
+                        position <- position - strides.[axis] * shape.[axis]
+                        index.[axis] <- 0
+                        axis <- axis - 1
+
+/// An immutable, dense, row-major n-dimensional array of float32 or float64.
+/// Views (permute, slice, broadcast, flip) share storage; immutability makes that safe.
+[<Sealed; AllowNullLiteral(false)>]
+type Tensor internal (dtype: DType, shape: int[], strides: int[], offset: int, storage: Array) =
+
+    let numel = Shape.numel shape
+
+    let contiguous =
+        let mutable expected = 1
+        let mutable ok = true
+        for i in shape.Length - 1 .. -1 .. 0 do
+            if shape.[i] <> 1 && strides.[i] <> expected then ok <- false
+            expected <- expected * shape.[i]
+        ok || numel = 0
+
+    /// The element type.
+    member _.DType = dtype
+    /// A copy of the dimensions, outermost first.
+    member _.Shape = Array.copy shape
+    /// The dimensions without a copy; callers must not mutate it.
+    member internal _.Dims = shape
+    /// The number of dimensions.
+    member _.Rank = shape.Length
+    /// The number of elements.
+    member _.Numel = numel
+    /// Element strides into the storage, one per dimension.
+    member internal _.Strides = strides
+    /// Index of the first element in the storage.
+    member internal _.Offset = offset
+    /// The backing array: float[] for Float64, float32[] for Float32.
+    member internal _.Storage = storage
+    /// True when the elements lie row-major and dense from Offset on.
+    member internal _.IsContiguous = contiguous
+
+    /// The float64 storage; only valid when DType is Float64.
+    member internal _.Data64 = storage :?> float[]
+    /// The float32 storage; only valid when DType is Float32.
+    member internal _.Data32 = storage :?> float32[]
+
+    /// The element at a full index, as a double. Negative indices count from the end.
+    member _.Item
+        with get (index: int[]) : float =
+            if index.Length <> shape.Length then
+                Shape.fail "Item" (sprintf "index of length %d for a tensor of shape %s" index.Length (Shape.format shape))
+            let mutable position = offset
+            for axis in 0 .. index.Length - 1 do
+                let i = if index.[axis] < 0 then index.[axis] + shape.[axis] else index.[axis]
+                if i < 0 || i >= shape.[axis] then
+                    Shape.fail "Item" (sprintf "index %d is out of range for axis %d of shape %s" index.[axis] axis (Shape.format shape))
+                position <- position + i * strides.[axis]
+            match dtype with
+            | DType.Float64 -> (storage :?> float[]).[position]
+            | DType.Float32 -> float (storage :?> float32[]).[position]
+
+    /// A tensor with the same elements laid out densely from offset 0; itself when already so.
+    member this.Contiguous() : Tensor =
+        if contiguous && offset = 0 && storage.Length = numel then this
+        else
+            match dtype with
+            | DType.Float64 ->
+                let target = Array.zeroCreate<float> numel
+                Strided.copy (storage :?> float[]) offset strides shape target
+                Tensor(dtype, shape, Shape.contiguousStrides shape, 0, target)
+            | DType.Float32 ->
+                let target = Array.zeroCreate<float32> numel
+                Strided.copy (storage :?> float32[]) offset strides shape target
+                Tensor(dtype, shape, Shape.contiguousStrides shape, 0, target)
+
+    /// A flat row-major copy of the elements as float64.
+    member this.ToDoubleArray() : float[] =
+        match dtype with
+        | DType.Float64 ->
+            let target = Array.zeroCreate<float> numel
+            Strided.copy (storage :?> float[]) offset strides shape target
+            target
+        | DType.Float32 -> (this.Contiguous().Data32) |> Array.map float
+
+    /// A flat row-major copy of the elements as float32.
+    member this.ToSingleArray() : float32[] =
+        match dtype with
+        | DType.Float32 ->
+            let target = Array.zeroCreate<float32> numel
+            Strided.copy (storage :?> float32[]) offset strides shape target
+            target
+        | DType.Float64 -> (this.Contiguous().Data64) |> Array.map float32
+
+    /// The single element of a rank-0 or one-element tensor.
+    member this.ToScalar() : float =
+        if numel <> 1 then
+            Shape.fail "ToScalar" (sprintf "tensor of shape %s has %d elements, not 1" (Shape.format shape) numel)
+        this.[Array.zeroCreate shape.Length]
+
+    /// The same values in another dtype; itself when the dtype already matches.
+    member this.Cast(target: DType) : Tensor =
+        if target = dtype then this
+        else
+            match target with
+            | DType.Float64 -> Tensor(target, shape, Shape.contiguousStrides shape, 0, this.ToDoubleArray())
+            | DType.Float32 -> Tensor(target, shape, Shape.contiguousStrides shape, 0, this.ToSingleArray())
+
+    /// numpy/torch-style text: values with rows aligned, large tensors elided with `...`.
+    override this.ToString() =
+        TensorFormat.format (dtype.ToString()) shape (this.ToDoubleArray())
+
+    /// Wraps a dense row-major float64 array (not copied: the caller hands over ownership).
+    static member internal OwnDense(shape: int[], data: float[]) =
+        Tensor(DType.Float64, shape, Shape.contiguousStrides shape, 0, data)
+
+    /// Wraps a dense row-major float32 array (not copied: the caller hands over ownership).
+    static member internal OwnDense(shape: int[], data: float32[]) =
+        Tensor(DType.Float32, shape, Shape.contiguousStrides shape, 0, data)
+
+    /// A view of the same storage with other shape/strides/offset.
+    member internal _.View(newShape: int[], newStrides: int[], newOffset: int) =
+        Tensor(dtype, newShape, newStrides, newOffset, storage)
+
+    /// A float64 tensor with a copy of `data` in the given shape.
+    static member FromArray(data: float[], shape: int[]) =
+        if isNull data then nullArg "data"
+        Shape.validate "FromArray" shape
+        if Shape.numel shape <> data.Length then
+            Shape.fail "FromArray" (sprintf "%d values cannot fill shape %s" data.Length (Shape.format shape))
+        Tensor.OwnDense(Array.copy shape, Array.copy data)
+
+    /// A float32 tensor with a copy of `data` in the given shape.
+    static member FromArray(data: float32[], shape: int[]) =
+        if isNull data then nullArg "data"
+        Shape.validate "FromArray" shape
+        if Shape.numel shape <> data.Length then
+            Shape.fail "FromArray" (sprintf "%d values cannot fill shape %s" data.Length (Shape.format shape))
+        Tensor.OwnDense(Array.copy shape, Array.copy data)
+
+    /// A rank-0 tensor.
+    static member Scalar(value: float, dtype: DType) =
+        match dtype with
+        | DType.Float64 -> Tensor.OwnDense([||], [| value |])
+        | DType.Float32 -> Tensor.OwnDense([||], [| float32 value |])
+
+    /// A tensor of the given shape filled with `value`.
+    static member Full(shape: int[], value: float, dtype: DType) =
+        Shape.validate "Full" shape
+        let n = Shape.numel shape
+        match dtype with
+        | DType.Float64 -> Tensor.OwnDense(Array.copy shape, Array.create n value)
+        | DType.Float32 -> Tensor.OwnDense(Array.copy shape, Array.create n (float32 value))
+
+    /// A tensor of zeros.
+    static member Zeros(shape: int[], dtype: DType) = Tensor.Full(shape, 0.0, dtype)
+
+    /// A tensor of ones.
+    static member Ones(shape: int[], dtype: DType) = Tensor.Full(shape, 1.0, dtype)

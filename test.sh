@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs every test suite (Expecto for the F# core, xunit for the facade and the TorchSharp
+# comparison) from a clean or warm checkout, and ends with one plain line: "N passed, N failed".
+# Exits non-zero when any suite fails, crashes, or when no test ran at all.
+set -u -o pipefail
+cd "$(dirname "$0")"
+
+passed=0
+failed=0
+logs=$(mktemp -d)
+
+summary() {
+    echo "$passed passed, $failed failed"
+    if [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then exit 1; fi
+    exit 0
+}
+
+echo "== build (Release)"
+if ! dotnet build FunctionalDiff.sln -c Release -nologo -v minimal > "$logs/build.log" 2>&1; then
+    cat "$logs/build.log"
+    failed=$((failed + 1))
+    summary
+fi
+
+# Expecto: the console runner prints "N passed, N ignored, N failed, N errored".
+echo "== FunctionalDiff.Core.Tests (Expecto)"
+dotnet tests/FunctionalDiff.Core.Tests/bin/Release/net10.0/FunctionalDiff.Core.Tests.dll --colours 0 --no-spinner 2>&1 | tee "$logs/expecto.log"
+line=$(grep -Eo '[0-9]+ passed, [0-9]+ ignored, [0-9]+ failed, [0-9]+ errored' "$logs/expecto.log" | tail -n 1)
+if [ -n "$line" ]; then
+    read -r p _ _ _ f _ e _ <<< "$(echo "$line" | tr -d ',')"
+    passed=$((passed + p))
+    failed=$((failed + f + e))
+else
+    echo "Expecto printed no summary: counted as one failure"
+    failed=$((failed + 1))
+fi
+
+# xunit suites through dotnet test; each prints "Failed: N, Passed: N, Skipped: N, Total: N".
+for project in tests/FunctionalDiff.Tests compare/FunctionalDiff.Compare.Tests; do
+    echo "== $project (xunit)"
+    dotnet test "$project" -c Release --no-build -nologo --blame-hang-timeout 30m 2>&1 | tee "$logs/xunit.log"
+    counts=$(grep -Eo 'Failed: +[0-9]+, Passed: +[0-9]+' "$logs/xunit.log" | tail -n 1)
+    if [ -n "$counts" ]; then
+        f=$(echo "$counts" | sed -E 's/Failed: +([0-9]+), Passed: +([0-9]+)/\1/')
+        p=$(echo "$counts" | sed -E 's/Failed: +([0-9]+), Passed: +([0-9]+)/\2/')
+        passed=$((passed + p))
+        failed=$((failed + f))
+    else
+        echo "$project printed no summary: counted as one failure"
+        failed=$((failed + 1))
+    fi
+done
+
+summary
