@@ -53,6 +53,11 @@ let tests =
             Expect.isLessThan (abs (variance - 1.0)) (5.0 * sqrt (2.0 / float n)) "normal variance"
             let u = (Tensor.randomUniform DType.Float64 9 -1.0 3.0 [| n |]).ToDoubleArray()
             Expect.isTrue (u |> Array.forall (fun v -> v >= -1.0 && v < 3.0)) "uniform range"
+            // float32 rounding must not reach the excluded upper end: on [1, 1+2⁻²³) half the
+            // samples would round up to the next float32, 1+2⁻²³, which is high itself
+            let high = 1.0 + Math.Pow(2.0, -23.0)
+            let u32 = (Tensor.randomUniform DType.Float32 10 1.0 high [| 1000 |]).ToDoubleArray()
+            Expect.isTrue (u32 |> Array.forall (fun v -> v >= 1.0 && v < high)) "float32 uniform range"
             // uniform on [a,b): variance (b-a)²/12, so the mean's standard error is 4/√(12n)
             Expect.isLessThan (abs (Array.average u - 1.0)) (5.0 * 4.0 / sqrt (12.0 * float n)) "uniform mean"
         }
