@@ -7,6 +7,7 @@ namespace FunctionalDiff.Core
 #nowarn "9" // native pointers: operands are pinned and packed panels are raw aligned memory
 
 open System
+open System.Runtime.CompilerServices
 open System.Runtime.InteropServices
 open System.Threading.Tasks
 open Microsoft.FSharp.NativeInterop
@@ -61,6 +62,7 @@ module internal GemmDriver =
     /// with rows beyond `rows` zero so the kernel never needs an edge case. Each element of A is
     /// used n times by the kernel but packed once per column block, so packing must cost about a
     /// cycle per element: pointers advance by addition and the common layouts get their own loops.
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private packA (a: nativeptr<'T>) (rowStride: int) (columnStride: int) (rows: int) (depth: int) (height: int) (target: nativeptr<'T>) =
         let mutable panelStart = 0
         while panelStart < rows do
@@ -108,6 +110,7 @@ module internal GemmDriver =
 
     /// Packs rows [0, depth) × columns [0, columns) of B into micro-panels of `width` columns:
     /// panel q holds b[p, q*width + j] at q*width*depth + p*width + j, zero beyond `columns`.
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private packB (b: nativeptr<'T>) (rowStride: int) (columnStride: int) (depth: int) (columns: int) (width: int) (target: nativeptr<'T>) =
         let panels = (columns + width - 1) / width
         let elementBytes = sizeof<'T>
@@ -199,6 +202,16 @@ module internal GemmDriver =
             release packedB
             release tile
 
+    // Concrete entry points for one core's work, optimised at once (no tier-0 phase); pointers
+    // travel as nativeint so that these can be passed as ordinary function values.
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+    let private blocked32 (kernel: MicroKernel<float32>) settings m n k (a: nativeint) aRow aColumn (b: nativeint) bRow bColumn (c: nativeint) ldc =
+        blocked kernel settings m n k (NativePtr.ofNativeInt<float32> a) aRow aColumn (NativePtr.ofNativeInt b) bRow bColumn (NativePtr.ofNativeInt c) ldc
+
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+    let private blocked64 (kernel: MicroKernel<float>) settings m n k (a: nativeint) aRow aColumn (b: nativeint) bRow bColumn (c: nativeint) ldc =
+        blocked kernel settings m n k (NativePtr.ofNativeInt<float> a) aRow aColumn (NativePtr.ofNativeInt b) bRow bColumn (NativePtr.ofNativeInt c) ldc
+
     /// The product without packing, for work too small to repay it: an i-p-j loop so the
     /// innermost loop walks a row of B and a row of C.
     let inline private direct (m: int) (n: int) (k: int)
@@ -217,6 +230,7 @@ module internal GemmDriver =
     /// and B(p,j) = b[bOffset + p*bRow + j*bColumn]. Any strides (negative, zero) are allowed;
     /// the caller has checked that every index lies inside its array. C is overwritten.
     let inline private run
+        ([<InlineIfLambda>] serial: MicroKernel< ^T> -> GemmSettings -> int -> int -> int -> nativeint -> int -> int -> nativeint -> int -> int -> nativeint -> int -> unit)
         (kernel: MicroKernel< ^T>) (settings: GemmSettings) (m: int) (n: int) (k: int)
         (a: ^T[]) (aOffset: int) (aRow: int) (aColumn: int)
         (b: ^T[]) (bOffset: int) (bRow: int) (bColumn: int)
@@ -237,7 +251,7 @@ module internal GemmDriver =
             if work < int64 settings.TinyWork || m = 1 || n = 1 then
                 direct m n k aStart aRow aColumn bStart bRow bColumn cStart ldc
             elif work < int64 settings.ParallelWork || settings.Threads <= 1 then
-                blocked kernel settings m n k aStart aRow aColumn bStart bRow bColumn cStart ldc
+                serial kernel settings m n k (NativePtr.toNativeInt aStart) aRow aColumn (NativePtr.toNativeInt bStart) bRow bColumn (NativePtr.toNativeInt cStart) ldc
             else
                 // Split the longer side of C into contiguous parts, whole micro-tiles each; every
                 // part packs its own panels, so the parts share nothing but read-only inputs.
@@ -251,24 +265,24 @@ module internal GemmDriver =
                     let first = part * chunk
                     let size = min chunk (length - first)
                     if size > 0 then
-                        let a = NativePtr.ofNativeInt< ^T> aAddress
-                        let b = NativePtr.ofNativeInt< ^T> bAddress
-                        let c = NativePtr.ofNativeInt< ^T> cAddress
+                        let elementBytes = nativeint sizeof< ^T>
                         if splitColumns then
-                            blocked kernel settings m size k a aRow aColumn
-                                    (NativePtr.add b (first * bColumn)) bRow bColumn (NativePtr.add c first) ldc
+                            serial kernel settings m size k aAddress aRow aColumn
+                                   (bAddress + nativeint (first * bColumn) * elementBytes) bRow bColumn (cAddress + nativeint first * elementBytes) ldc
                         else
-                            blocked kernel settings size n k (NativePtr.add a (first * aRow)) aRow aColumn
-                                    b bRow bColumn (NativePtr.add c (first * ldc)) ldc)
+                            serial kernel settings size n k (aAddress + nativeint (first * aRow) * elementBytes) aRow aColumn
+                                   bAddress bRow bColumn (cAddress + nativeint (first * ldc) * elementBytes) ldc)
                 |> ignore
 
     /// The float32 product; see `run` for the layout.
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let multiply32 (settings: GemmSettings) m n k (a: float32[]) aOffset aRow aColumn (b: float32[]) bOffset bRow bColumn (c: float32[]) cOffset ldc =
-        run (GemmKernels.float32Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn c cOffset ldc
+        run blocked32 (GemmKernels.float32Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn c cOffset ldc
 
     /// The float64 product; see `run` for the layout.
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let multiply64 (settings: GemmSettings) m n k (a: float[]) aOffset aRow aColumn (b: float[]) bOffset bRow bColumn (c: float[]) cOffset ldc =
-        run (GemmKernels.float64Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn c cOffset ldc
+        run blocked64 (GemmKernels.float64Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn c cOffset ldc
 
     /// Checks that every index `offset + i*rowStride + j*columnStride` of a rows × columns
     /// operand lies inside an array of `length`, naming the operand in the error.
