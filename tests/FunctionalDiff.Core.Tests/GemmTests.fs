@@ -141,6 +141,23 @@ let tests =
                 Expect.equal right.Shape [| 33 |] "[33,257] @ [257]"
                 expectClose DType.Float32 257 (right.ToDoubleArray()) (reference (matrix.ToDoubleArray()) (w.ToDoubleArray()) 33 1 257) "M·w"
             }
+            test "matrix-vector products of transposed and strided views, both dtypes" {
+                for dtype in dtypes do
+                    let stored = randomTensor dtype 32 [| 65; 37 |]
+                    let matrix = transposed stored // 37 × 65, column-major
+                    let v, w = randomTensor dtype 33 [| 37 |], randomTensor dtype 34 [| 65 |]
+                    let check (result: Tensor) (expected: float[] * float[]) k label =
+                        expectClose dtype k (result.ToDoubleArray()) expected label
+                    check (LinearAlgebra.matmul v matrix) (reference (v.ToDoubleArray()) (matrix.ToDoubleArray()) 1 65 37) 37 "v·Mᵀ"
+                    check (LinearAlgebra.matmul matrix w) (reference (matrix.ToDoubleArray()) (w.ToDoubleArray()) 37 1 65) 65 "Mᵀ·w"
+                    check (LinearAlgebra.matmul w stored) (reference (w.ToDoubleArray()) (stored.ToDoubleArray()) 1 37 65) 65 "w·M"
+                    check (LinearAlgebra.matmul stored v) (reference (stored.ToDoubleArray()) (v.ToDoubleArray()) 65 1 37) 37 "M·v"
+                    // a strided vector (every other element) takes the general loop
+                    let long = randomTensor dtype 35 [| 74 |]
+                    let everyOther = long.View([| 37 |], [| 2 |], 0)
+                    check (LinearAlgebra.matmul stored everyOther) (reference (stored.ToDoubleArray()) (everyOther.ToDoubleArray()) 65 1 37) 37 "M·strided v"
+                    check (LinearAlgebra.matmul everyOther matrix) (reference (everyOther.ToDoubleArray()) (matrix.ToDoubleArray()) 1 65 37) 37 "strided v·Mᵀ"
+            }
             test "batched operands broadcast their batch dimensions" {
                 for dtype in dtypes do
                     for aShape, bShape, expectedShape in
