@@ -20,7 +20,7 @@ type internal GemmSettings =
       Width: int
       /// Rows of A packed at once (kept in L2); rounded down to a multiple of the kernel's rows.
       RowBlock: int
-      /// Depth of one packed slice (A panel and B panel both kept in L1 while a tile runs).
+      /// Depth of one packed slice; deeper slices spread each tile's update of C over more FMAs.
       DepthBlock: int
       /// Columns of B packed at once; rounded down to a multiple of the kernel's columns.
       ColumnBlock: int
@@ -46,7 +46,8 @@ module internal GemmSettings =
           DepthBlock = 512
           ColumnBlock = 2048
           TinyWork = 4096
-          // ~4 M flops: a few microseconds of work on one core, well above the cost of a task.
+          // 128³ multiply-adds: tens of microseconds on one core, well above the cost of waking a
+          // second worker and meeting at a barrier.
           ParallelWork = 1 <<< 21
           Threads = Environment.ProcessorCount }
 
