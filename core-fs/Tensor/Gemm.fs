@@ -72,7 +72,7 @@ module internal GemmDriver =
     /// multiplies its own contiguous range of rows of C; a second meeting keeps B intact until
     /// every worker is done with it. With one part there is no barrier and no sharing.
     let inline private blocked
-        (kernel: MicroKernel< ^T>) (settings: GemmSettings) (part: int) (parts: int) (barrier: Barrier) (packedB: nativeptr< ^T>)
+        (kernel: MicroKernel< ^T>) (settings: GemmSettings) (part: int) (parts: int) (barrier: Barrier) (cancel: CancellationToken) (packedB: nativeptr< ^T>)
         (m: int) (n: int) (k: int)
         (a: nativeptr< ^T>) (aRow: int) (aColumn: int)
         (b: nativeptr< ^T>) (bRow: int) (bColumn: int)
@@ -85,7 +85,7 @@ module internal GemmDriver =
         let rowBlock, _, _ = blockSizes height width settings (max 1 myRows) n k
         let packedA = allocate< ^T> (rowBlock * depthBlock)
         let tile = allocate< ^T> (height * width)
-        let meet () = if parts > 1 then barrier.SignalAndWait()
+        let meet () = if parts > 1 then barrier.SignalAndWait cancel
         try
             let mutable jc = 0
             while jc < n do
@@ -143,16 +143,23 @@ module internal GemmDriver =
         let alone m n (a: nativeint) (b: nativeint) (c: nativeint) =
             let _, depthBlock, columnBlock = blockSizes height width settings m n k
             let packedB = allocate< ^T> (depthBlock * columnBlock)
-            try blocked kernel settings 0 1 null packedB m n k (pointer a) aRow aColumn (pointer b) bRow bColumn (pointer c) ldc
+            try blocked kernel settings 0 1 null CancellationToken.None packedB m n k (pointer a) aRow aColumn (pointer b) bRow bColumn (pointer c) ldc
             finally release packedB
         if parts <= 1 then alone m n a b c
         elif m >= 2 * parts * height then
             let _, depthBlock, columnBlock = blockSizes height width settings m n k
             let packedB = allocate< ^T> (depthBlock * columnBlock)
             use barrier = new Barrier(parts)
+            // A worker that fails (out of memory) cancels the barrier so the others stop waiting.
+            use failed = new CancellationTokenSource()
             let shared = NativePtr.toNativeInt packedB
             let work part =
-                blocked kernel settings part parts barrier (pointer shared) m n k (pointer a) aRow aColumn (pointer b) bRow bColumn (pointer c) ldc
+                try
+                    blocked kernel settings part parts barrier failed.Token (pointer shared) m n k
+                            (pointer a) aRow aColumn (pointer b) bRow bColumn (pointer c) ldc
+                with _ ->
+                    failed.Cancel()
+                    reraise ()
             try
                 // The caller is worker 0; the others are tasks. A barrier needs every worker
                 // running at once, which Parallel.For does not promise.
