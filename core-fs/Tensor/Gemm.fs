@@ -162,8 +162,14 @@ module internal GemmDriver =
                     reraise ()
             try
                 // The caller is worker 0; the others are tasks. A barrier needs every worker
-                // running at once, which Parallel.For does not promise.
-                let others = Array.init (parts - 1) (fun i -> Task.Run(fun () -> work (i + 1)))
+                // running at once, which Parallel.For does not promise. When the pool already
+                // has a queue (callers on pool threads, like parallel tests), a worker queued
+                // behind it would keep worker 0 waiting: give it a thread of its own instead.
+                let start part =
+                    if ThreadPool.PendingWorkItemCount > 0L then
+                        Task.Factory.StartNew(Action(fun () -> work part), TaskCreationOptions.LongRunning)
+                    else Task.Run(fun () -> work part)
+                let others = Array.init (parts - 1) (fun i -> start (i + 1))
                 work 0
                 Task.WaitAll others
             finally
