@@ -7,6 +7,7 @@ namespace FunctionalDiff.Core
 #nowarn "9" // native pointers: operands are pinned and packed panels are raw aligned memory
 
 open System
+open System.Diagnostics
 open System.Runtime.InteropServices
 open System.Numerics.Tensors
 open System.Threading
@@ -29,7 +30,10 @@ type internal GemmSettings =
       /// From this many multiply-adds on, the work is split across cores.
       ParallelWork: int
       /// How many parts to split large products into.
-      Threads: int }
+      Threads: int
+      /// The least time, in seconds, to wait for helper threads to start before doing their
+      /// share alone. Tests raise it so the shared path always runs.
+      HelperWait: float }
 
 /// Defaults measured on the development machine: an AMD EPYC reporting family 25 model 17
 /// (Zen 4: 32 KB L1d and 1 MB L2 per core, AVX-512 executed as two 256-bit halves, so one
@@ -49,7 +53,8 @@ module internal GemmSettings =
           // 128³ multiply-adds: tens of microseconds on one core, well above the cost of waking a
           // second worker and meeting at a barrier.
           ParallelWork = 1 <<< 21
-          Threads = Environment.ProcessorCount }
+          Threads = Environment.ProcessorCount
+          HelperWait = 20e-6 }
 
 /// The strided driver behind `Gemm.Multiply` and `LinearAlgebra.matmul`.
 module internal GemmDriver =
@@ -149,30 +154,60 @@ module internal GemmDriver =
         elif m >= 2 * parts * height then
             let _, depthBlock, columnBlock = blockSizes height width settings m n k
             let packedB = allocate< ^T> (depthBlock * columnBlock)
-            use barrier = new Barrier(parts)
+            let shared = NativePtr.toNativeInt packedB
+            // Helper h (1 .. parts-1) moves from waiting (0) to running (1) when its thread
+            // starts, unless the caller has marked it abandoned (2) first. The caller waits a
+            // short while, then it and the running helpers split the rows. On a busy machine a
+            // helper may not get a core for milliseconds; a barrier would make the caller wait
+            // for it, so the caller does its share instead.
+            let states = Array.zeroCreate<int> parts
+            let running = ref 1
+            let barrier: Barrier ref = ref null
+            use ready = new ManualResetEventSlim(false)
             // A worker that fails (out of memory) cancels the barrier so the others stop waiting.
             use failed = new CancellationTokenSource()
-            let shared = NativePtr.toNativeInt packedB
-            let work part =
+            let work part count =
                 try
-                    blocked kernel settings part parts barrier failed.Token (pointer shared) m n k
+                    blocked kernel settings part count barrier.Value failed.Token (pointer shared) m n k
                             (pointer a) aRow aColumn (pointer b) bRow bColumn (pointer c) ldc
                 with _ ->
                     failed.Cancel()
                     reraise ()
+            let helper h () =
+                if Interlocked.CompareExchange(&states.[h], 1, 0) = 0 then
+                    ready.Wait()
+                    // its index among the running workers; the caller is 0
+                    let mutable index = 1
+                    for other in 1 .. h - 1 do
+                        if Volatile.Read(&states.[other]) = 1 then index <- index + 1
+                    work index running.Value
+            // When the pool already has a queue (callers on pool threads, like parallel tests),
+            // a helper queued behind it would be abandoned: give it a thread of its own instead.
+            let start (body: unit -> unit) =
+                if ThreadPool.PendingWorkItemCount > 0L then
+                    Task.Factory.StartNew(Action(body), TaskCreationOptions.LongRunning)
+                else Task.Run(body)
             try
-                // The caller is worker 0; the others are tasks. A barrier needs every worker
-                // running at once, which Parallel.For does not promise. When the pool already
-                // has a queue (callers on pool threads, like parallel tests), a worker queued
-                // behind it would keep worker 0 waiting: give it a thread of its own instead.
-                let start part =
-                    if ThreadPool.PendingWorkItemCount > 0L then
-                        Task.Factory.StartNew(Action(fun () -> work part), TaskCreationOptions.LongRunning)
-                    else Task.Run(fun () -> work part)
-                let others = Array.init (parts - 1) (fun i -> start (i + 1))
-                work 0
-                Task.WaitAll others
+                let helpers = Array.init (parts - 1) (fun i -> start (helper (i + 1)))
+                // Wait about a tenth of the product's single-core time (at ~100 GFLOP/s),
+                // between HelperWait (20 µs) and 1 ms.
+                let seconds = Math.Clamp(2.0 * float m * float n * float k / 100e9 / 10.0, settings.HelperWait, max 1e-3 settings.HelperWait)
+                let deadline = Stopwatch.GetTimestamp() + int64 (seconds * float Stopwatch.Frequency)
+                let mutable spinner = SpinWait()
+                while Array.exists (fun h -> Volatile.Read(&states.[h]) = 0) [| 1 .. parts - 1 |]
+                      && Stopwatch.GetTimestamp() < deadline do
+                    spinner.SpinOnce(-1)
+                for h in 1 .. parts - 1 do
+                    Interlocked.CompareExchange(&states.[h], 2, 0) |> ignore
+                let count = 1 + (states |> Array.filter (fun state -> state = 1) |> Array.length)
+                running.Value <- count
+                if count > 1 then barrier.Value <- new Barrier(count)
+                ready.Set()
+                work 0 count
+                // Abandoned helpers only find their mark when they start; nobody waits for them.
+                Task.WaitAll [| for h in 1 .. parts - 1 do if states.[h] = 1 then helpers.[h - 1] |]
             finally
+                if not (isNull barrier.Value) then barrier.Value.Dispose()
                 release packedB
         else
             let chunk = roundUp ((n + parts - 1) / parts) width
