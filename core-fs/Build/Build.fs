@@ -463,11 +463,8 @@ module Expr =
     let sum (x: Expr) = reduce ReduceOp.Sum [| 0 .. x.Rank - 1 |] false x
     /// The sum over axes.
     let sumAxes axes keepDims x = reduce ReduceOp.Sum axes keepDims x
-    /// The mean over axes, as a sum divided by the count.
-    let meanAxes (axes: int[]) keepDims (x: Expr) =
-        let normalized = Shape.normalizeAxes "Mean" x.Rank axes
-        let count = normalized |> Array.fold (fun n a -> n * x.Dims.[a]) 1
-        div (sumAxes normalized keepDims x) (scalarNode x.DType (float count))
+    /// The mean over axes: one primitive (one kernel pass, one rule), not a sum and a division.
+    let meanAxes (axes: int[]) keepDims (x: Expr) = reduce ReduceOp.Mean axes keepDims x
     /// The mean of all elements, rank 0.
     let mean (x: Expr) = meanAxes [| 0 .. x.Rank - 1 |] false x
     /// The largest element, rank 0; ties share the cotangent evenly.
