@@ -17,7 +17,17 @@ module Expr =
 
     let private constantNode (value: Tensor) = Ir.intern (Op.Const value) [||] value.Shape value.DType
 
-    let private scalarNode (dtype: DType) (value: float) = constantNode (Tensor.Scalar(value, dtype))
+    // The scalars the rules use on every node (0, 1, 2, 0.5, -1, ...) are kept at hand instead of
+    // being re-made and re-interned each time; the cache is bounded so it cannot grow with a program.
+    let private scalarCache = System.Collections.Concurrent.ConcurrentDictionary<struct (float * DType), Expr>()
+
+    let private scalarNode (dtype: DType) (value: float) =
+        match scalarCache.TryGetValue(struct (value, dtype)) with
+        | true, e -> e
+        | _ ->
+            let e = constantNode (Tensor.Scalar(value, dtype))
+            if scalarCache.Count < 256 && not (System.Double.IsNaN value) then scalarCache.TryAdd(struct (value, dtype), e) |> ignore
+            e
 
     // ---- views and conversions ----
 
@@ -26,7 +36,7 @@ module Expr =
         Shape.validate "BroadcastTo" shape
         if not (Shape.broadcastsTo x.Dims shape) then
             Shape.fail "BroadcastTo" (sprintf "cannot broadcast %s to %s" (dims x) (Shape.format shape))
-        if x.Dims = shape then x
+        if Ir.sameDims x.Dims shape then x
         else
             match x.Op with
             | Op.BroadcastTo _ -> Ir.intern (Op.BroadcastTo(Array.copy shape)) x.Args (Array.copy shape) x.DType
@@ -73,7 +83,7 @@ module Expr =
                 shape |> Array.map (fun d -> if d = -1 then x.Numel / rest else d)
         if Shape.numel target <> x.Numel then
             Shape.fail "Reshape" (sprintf "cannot reshape %s (%d elements) to %s" (dims x) x.Numel (Shape.format target))
-        if target = x.Dims then x
+        if Ir.sameDims target x.Dims then x
         else
             match x with
             | Filled v -> full x.DType target v
@@ -146,7 +156,7 @@ module Expr =
     /// Canonical forms: x+0, 0+x, x-0, x*1, 1*x, x/1, x**1 give x; x*0 and 0/x give zeros;
     /// 0-x gives -x; two scalar constants fold.
     let binary (op: BinaryOp) (a: Expr) (b: Expr) : Expr =
-        let name = (sprintf "%A" op)
+        let name = caseName op
         let shape = Shape.broadcast name a.Dims b.Dims
         let a, b = promote a b
         let dtype = a.DType
@@ -181,7 +191,7 @@ module Expr =
     /// Reduces over axes (negative allowed); an empty axis list returns x unchanged.
     let reduce (op: ReduceOp) (axes: int[]) (keepDims: bool) (x: Expr) : Expr =
         if isNull axes then nullArg "axes"
-        let name = sprintf "%A" op
+        let name = caseName op
         let axes = Shape.normalizeAxes name x.Rank axes
         let shape = Shape.reduced x.Dims axes keepDims
         if axes.Length = 0 then x
@@ -202,7 +212,7 @@ module Expr =
 
     /// Sums a broadcast value back to a shape it was broadcast from: the adjoint of broadcastTo.
     let sumTo (shape: int[]) (x: Expr) : Expr =
-        if x.Dims = shape then x
+        if Ir.sameDims x.Dims shape then x
         else
             if not (Shape.broadcastsTo shape x.Dims) then
                 Shape.fail "SumTo" (sprintf "%s does not broadcast to %s" (Shape.format shape) (dims x))
@@ -250,7 +260,7 @@ module Expr =
         let lo = Array.init x.Rank (fun i -> clamp x.Dims.[i] starts.[i])
         let hi = Array.init x.Rank (fun i -> max lo.[i] (clamp x.Dims.[i] stops.[i]))
         let shape = Array.init x.Rank (fun i -> (hi.[i] - lo.[i] + steps.[i] - 1) / steps.[i])
-        if shape = x.Dims then x
+        if Ir.sameDims shape x.Dims then x
         else
             match x with
             | Filled v -> full x.DType shape v
@@ -273,7 +283,7 @@ module Expr =
         if Array.append before after |> Array.exists (fun p -> p < 0) then
             Shape.fail "Pad" (sprintf "negative padding %s/%s for %s" (Shape.format before) (Shape.format after) (dims x))
         let shape = Array.init x.Rank (fun i -> before.[i] + x.Dims.[i] + after.[i])
-        if shape = x.Dims then x
+        if Ir.sameDims shape x.Dims then x
         elif isZero x then zeros x.DType shape
         else Ir.intern (Op.Pad(Array.copy before, Array.copy after)) [| x |] shape x.DType
 

@@ -7,6 +7,12 @@ open System
 /// Patterns over constant nodes and scalar folding.
 module internal Fold =
 
+    let private names = System.Collections.Concurrent.ConcurrentDictionary<obj, string>()
+
+    /// The case name of an op kind (`Add`, `Sum`) for messages, cached: `%A` formatting is slow
+    /// and every constructor call needs the name at hand for its shape errors.
+    let caseName (kind: obj) = names.GetOrAdd(kind, fun k -> sprintf "%A" k)
+
     /// A rank-0 constant and its value.
     let (|ScalarConst|_|) (e: Expr) =
         match e.Op with

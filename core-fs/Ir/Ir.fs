@@ -5,6 +5,7 @@ namespace FunctionalDiff.Core
 open System
 open System.Collections.Generic
 open System.Threading
+open System.Runtime.InteropServices
 
 /// The primitives of the graph. Static parameters live in the case; the only tensor is the
 /// Const leaf's value. Axes, shapes and slice bounds are stored normalised (non-negative).
@@ -176,7 +177,13 @@ type internal NodeKey(op: Op, inputIds: int64[]) =
         | :? NodeKey as k ->
             k.GetHashCode() = hash
             && k.InputIds.Length = inputIds.Length
-            && Array.forall2 (=) k.InputIds inputIds
+            && (let ids = k.InputIds
+                let mutable same = true
+                let mutable i = 0
+                while same && i < ids.Length do
+                    same <- ids.[i] = inputIds.[i]
+                    i <- i + 1
+                same)
             && (match op, k.Op with
                 | Op.Const a, Op.Const b when a.Rank = 0 && b.Rank = 0 ->
                     scalarBits = k.ScalarBits && scalarDType = k.ScalarDType
@@ -186,10 +193,12 @@ type internal NodeKey(op: Op, inputIds: int64[]) =
 
 /// Node creation: the hash-consing table and fresh variables. Only Build calls `intern`; it has
 /// already checked the shapes.
-module internal Ir =
+module Ir =
 
     let mutable private nextId = 0L
-    let private table = Dictionary<NodeKey, WeakReference<Expr>>()
+    // Values are weak GC handles rather than WeakReference objects: those carry a finalizer
+    // each, which makes millions of nodes expensive to collect. Handles are freed by the purge.
+    let private table = Dictionary<NodeKey, GCHandle>()
     let private gate = obj ()
     // The table is purged of dead entries whenever it doubles, so a loop that builds and drops
     // graphs keeps it (and the heap) bounded while lookups stay amortised O(1).
@@ -197,33 +206,49 @@ module internal Ir =
 
     let private newId () = Interlocked.Increment(&nextId)
 
-    let private purge () =
+    let private purgeLocked () =
         let dead = List<NodeKey>()
         for entry in table do
-            match entry.Value.TryGetTarget() with
-            | true, _ -> ()
-            | _ -> dead.Add entry.Key
+            if isNull entry.Value.Target then dead.Add entry.Key
         for key in dead do
+            table.[key].Free()
             table.Remove key |> ignore
         purgeAt <- max (1 <<< 16) (2 * table.Count)
 
+    /// Removes the entries of collected nodes now (tests call it before measuring memory).
+    let purge () = lock gate purgeLocked
+
     /// The one node for (op, inputs), creating it with the given shape and dtype when absent.
     let intern (op: Op) (inputs: Expr[]) (shape: int[]) (dtype: DType) : Expr =
-        let key = NodeKey(op, inputs |> Array.map (fun e -> e.Id))
+        let ids = Array.zeroCreate inputs.Length
+        for i in 0 .. inputs.Length - 1 do
+            ids.[i] <- inputs.[i].Id
+        let key = NodeKey(op, ids)
         lock gate (fun () ->
             match table.TryGetValue key with
-            | true, weak ->
-                match weak.TryGetTarget() with
-                | true, existing -> existing
+            | true, handle ->
+                match handle.Target with
+                | :? Expr as existing -> existing
                 | _ ->
                     let node = Expr(op, inputs, shape, dtype, newId ())
-                    weak.SetTarget node
+                    let mutable h = handle
+                    h.Target <- node
                     node
             | _ ->
-                if table.Count >= purgeAt then purge ()
+                if table.Count >= purgeAt then purgeLocked ()
                 let node = Expr(op, inputs, shape, dtype, newId ())
-                table.[key] <- WeakReference<Expr>(node)
+                table.[key] <- GCHandle.Alloc(node, GCHandleType.Weak)
                 node)
+
+    /// True when two shapes are equal (a plain loop: F#'s generic array equality is slow).
+    let sameDims (a: int[]) (b: int[]) =
+        a.Length = b.Length
+        && (let mutable same = true
+            let mutable i = 0
+            while same && i < a.Length do
+                same <- a.[i] = b.[i]
+                i <- i + 1
+            same)
 
     /// A new variable leaf, distinct from every other node.
     let freshVar (name: string) (shape: int[]) (dtype: DType) : Expr =

@@ -62,4 +62,12 @@ module Tensor =
     let randomUniform (dtype: DType) (seed: int) (low: float) (high: float) (shape: int[]) =
         Shape.validate "RandomUniform" shape
         if not (low <= high) then Shape.fail "RandomUniform" (sprintf "low %g exceeds high %g" low high)
-        ofFloats dtype (Array.copy shape) (RandomSampling.uniforms seed low high (Shape.numel shape))
+        let values = RandomSampling.uniforms seed low high (Shape.numel shape)
+        match dtype with
+        | DType.Float64 -> Tensor.OwnDense(Array.copy shape, values)
+        | DType.Float32 ->
+            // rounding to float32 can land exactly on high; step back so the interval stays half-open
+            let narrow (x: float) =
+                let y = float32 x
+                if float y >= high && low < high then MathF.BitDecrement(float32 high) else y
+            Tensor.OwnDense(Array.copy shape, Array.map narrow values)

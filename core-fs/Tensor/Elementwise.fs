@@ -43,11 +43,18 @@ module Elementwise =
         | UnaryOp.Ceil -> Tensors.TensorPrimitives.Ceiling(x, y)
         | UnaryOp.Round -> Tensors.TensorPrimitives.Round(x, MidpointRounding.ToEven, y)
 
+    /// Transcendental ops cost enough per element to go parallel earlier than memory-bound ones.
+    let private unaryThreshold (op: UnaryOp) =
+        match op with
+        | UnaryOp.Exp | UnaryOp.Log | UnaryOp.Log1p | UnaryOp.Expm1 | UnaryOp.Sin | UnaryOp.Cos | UnaryOp.Tan
+        | UnaryOp.Tanh | UnaryOp.Sigmoid | UnaryOp.Erf -> parallelThresholdCostly
+        | _ -> parallelThresholdCheap
+
     let private unaryDense<'T when 'T :> IFloatingPointIeee754<'T>> (op: UnaryOp) (t: Tensor) : 'T[] =
         let source = storage<'T> t
         let offset = t.Offset
         let result = Array.zeroCreate<'T> t.Numel
-        forChunks t.Numel (fun start length ->
+        forChunksFrom (unaryThreshold op) t.Numel (fun start length ->
             unarySpan op (ReadOnlySpan(source, offset + start, length)) (Span(result, start, length)))
         result
 
@@ -148,6 +155,7 @@ module Elementwise =
         let aOffset, bOffset = a.Offset, b.Offset
         let n = Shape.numel outShape
         let result = Array.zeroCreate<'T> n
+        let forChunks = forChunksFrom (match op with BinaryOp.Pow | BinaryOp.Atan2 -> parallelThresholdCostly | _ -> parallelThresholdCheap)
         if n = 0 then ()
         elif a.Numel = n && b.Numel = n then
             // same shape: one flat run, split for threads
@@ -166,7 +174,23 @@ module Elementwise =
                     bData (bOffset + starts.[1]) plan.InnerStrides.[1] result (row * plan.Length) plan.Length)
         result
 
-    let private opName (op: BinaryOp) = sprintf "%A" op
+    /// The op's name for error messages; a fixed table because sprintf "%A" costs tens of microseconds.
+    let private opName (op: BinaryOp) =
+        match op with
+        | BinaryOp.Add -> "Add"
+        | BinaryOp.Sub -> "Sub"
+        | BinaryOp.Mul -> "Mul"
+        | BinaryOp.Div -> "Div"
+        | BinaryOp.Pow -> "Pow"
+        | BinaryOp.Maximum -> "Maximum"
+        | BinaryOp.Minimum -> "Minimum"
+        | BinaryOp.Atan2 -> "Atan2"
+        | BinaryOp.Less -> "Less"
+        | BinaryOp.LessEqual -> "LessEqual"
+        | BinaryOp.Greater -> "Greater"
+        | BinaryOp.GreaterEqual -> "GreaterEqual"
+        | BinaryOp.Equal -> "Equal"
+        | BinaryOp.NotEqual -> "NotEqual"
 
     /// Applies a binary op with NumPy/torch broadcasting. Mixed dtypes compute in float64.
     let binary (op: BinaryOp) (a: Tensor) (b: Tensor) : Tensor =

@@ -110,7 +110,14 @@ module Reduction =
             let view = t.View(order |> Array.map (fun a -> dims.[a]), order |> Array.map (fun a -> t.Strides.[a]), t.Offset)
             view.Contiguous(), Shape.numel (kept |> Array.map (fun a -> dims.[a])), Shape.numel (axes |> Array.map (fun a -> dims.[a])), 1
 
-    let private reduceName (op: ReduceOp) = sprintf "Reduce%A" op
+    /// The op's name for error messages; a fixed table because sprintf "%A" is slow.
+    let private reduceName (op: ReduceOp) =
+        match op with
+        | ReduceOp.Sum -> "ReduceSum"
+        | ReduceOp.Mean -> "ReduceMean"
+        | ReduceOp.Max -> "ReduceMax"
+        | ReduceOp.Min -> "ReduceMin"
+        | ReduceOp.Prod -> "ReduceProd"
 
     /// Reduces over `axes` (negative counts from the end; empty reduces nothing), keeping them as
     /// size 1 when `keepDims`. Max and min of an empty axis raise; empty sums are 0, products 1, means NaN.
