@@ -19,7 +19,7 @@ module Eval =
         | Op.Where -> Elementwise.where inputs.[0] inputs.[1] inputs.[2]
         | Op.Reduce(op, axes, keepDims) -> Reduction.reduce op axes keepDims inputs.[0]
         | Op.ArgMax(axis, keepDims) -> Reduction.argmax axis keepDims inputs.[0]
-        | Op.MatMul -> raise (System.NotSupportedException "MatMul: the GEMM kernel is not merged yet")
+        | Op.MatMul -> LinearAlgebra.matmul inputs.[0] inputs.[1]
         | Op.Permute p -> Structural.permute p inputs.[0]
         | Op.Reshape s -> Structural.reshape s inputs.[0]
         | Op.BroadcastTo s -> Structural.broadcastTo s inputs.[0]

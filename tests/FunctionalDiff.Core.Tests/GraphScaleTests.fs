@@ -63,7 +63,7 @@ let tests =
                     Expect.isLessThanOrEqual (float counts.[k] / float counts.[k - 1]) 2.1 (sprintf "order %d over %d: %A" (k + 1) k counts)
                 Expect.isLessThanOrEqual counts.[7] 300 (sprintf "eighth order: %A" counts)
             }
-            test "a chain of a million nodes builds, differentiates and evaluates without recursion" {
+            testSequenced <| test "a chain of a million nodes builds, differentiates and evaluates without recursion" {
                 let n = 1_000_000
                 let x = Expr.variable "x" [||] f64
                 let chain (v: Expr) =
@@ -82,12 +82,13 @@ let tests =
                 // Same operations in the same order in float64, up to the kernel's own sin/cos rounding.
                 expectClose 1e-12 [| results.[0].ToScalar(); results.[1].ToScalar() |] [| v; d |] "value and derivative"
             }
-            test "building, differentiating and dropping 1,000 graphs leaves the heap flat" {
+            // Sequenced: a heap measurement needs no other test allocating at the same time.
+            testSequenced <| test "building, differentiating and dropping 1,000 graphs leaves the heap flat" {
                 // Each graph: a fresh Var, a chain of sin/mul, its gradient; primal plus gradient is
                 // over 10^4 nodes (asserted). Nothing is kept between iterations.
                 let build () =
                     let x = Expr.variable "x" [| 2 |] f64
-                    let gradient = Diff.grad (fun v -> let mutable e = v in (for _ in 1 .. 1250 do e <- sin e * 1.5); Expr.sum e) x
+                    let gradient = Diff.grad (fun v -> let mutable e = v in (for _ in 1 .. 2000 do e <- sin e * 1.5); Expr.sum e) x
                     Graph.nodeCount gradient
                 let measure () =
                     GC.Collect()
