@@ -1,6 +1,6 @@
 namespace FunctionalDiff;
 
-/// <summary>The outcome of <c>Diff.CheckGrad</c>.</summary>
+/// <summary>The outcome of <see cref="Diff.CheckGrad"/>.</summary>
 /// <param name="Passed">True when every derivative agreed with finite differences within tolerance.</param>
 /// <param name="MaxError">The largest error found, relative to the derivatives' scale.</param>
 /// <param name="Order">The highest derivative order checked.</param>

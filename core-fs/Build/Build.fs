@@ -349,6 +349,14 @@ module Expr =
         if isZero source then zeros source.DType shape
         else Ir.intern (Op.ScatterAdd(a, Array.copy shape)) [| index; source |] (Array.copy shape) source.DType
 
+    // ---- user-defined ops ----
+
+    /// The node of a registered custom op: its value is `forward` (the user's forward graph built
+    /// at x) and its cotangent comes from the rule registered under `id`.
+    let custom (id: int) (x: Expr) (forward: Expr) : Expr =
+        let name = CustomRules.name id
+        Ir.intern (Op.Custom(id, name)) [| x; forward |] forward.Dims forward.DType
+
     // ---- rebuilding ----
 
     /// Rebuilds a node of the given op over new inputs through the smart constructors, so a
@@ -373,6 +381,7 @@ module Expr =
         | Op.ScatterAdd(axis, shape) -> scatterAdd axis inputs.[0] inputs.[1] shape
         | Op.Cast dtype -> cast dtype inputs.[0]
         | Op.StopGradient -> stopGradient inputs.[0]
+        | Op.Custom(id, _) -> custom id inputs.[0] inputs.[1]
 
     // ---- named forms, for readable user code and rules ----
 

@@ -31,6 +31,8 @@ module Eval =
         | Op.ScatterAdd(axis, shape) -> Structural.scatterAdd axis inputs.[0] inputs.[1] shape
         | Op.Cast dtype -> Elementwise.cast dtype inputs.[0]
         | Op.StopGradient -> inputs.[0]
+        // The forward graph is the second input, already evaluated: the rule matters only to Vjp.
+        | Op.Custom _ -> inputs.[1]
 
     /// The values of several roots sharing one pass over their common graph, with each Var in
     /// `bindings` given a tensor of its shape and dtype.

@@ -49,6 +49,9 @@ type Op =
     | Cast of DType
     /// The identity whose cotangent is zero.
     | StopGradient
+    /// A user-defined op (Diff.customVjp): inputs (x, forward x); its value is its second input
+    /// and its cotangent comes from the user's rule, found in CustomRules under `id`.
+    | Custom of id: int * name: string
 
 /// A symbolic tensor: an op applied to input Exprs, with a static shape and dtype. Building one
 /// computes nothing. Nodes are immutable and hash-consed: structurally equal nodes are one object,

@@ -45,6 +45,7 @@ module OpName =
         | Op.ScatterAdd _ -> "scatter_add"
         | Op.Cast _ -> "cast"
         | Op.StopGradient -> "stop_gradient"
+        | Op.Custom _ -> "custom"
 
     /// Every value of a field-less union (UnaryOp, BinaryOp, ReduceOp) or, for any other field
     /// type, one placeholder: the field's default. `name` never looks at placeholder payloads.

@@ -54,6 +54,7 @@ module Print =
         | Op.ScatterAdd(axis, shape) -> sprintf "scatter_add[axis=%d shape=%s]" axis (Shape.format shape)
         | Op.Cast d -> sprintf "cast[%O]" d
         | Op.StopGradient -> "stop_gradient"
+        | Op.Custom(id, name) -> sprintf "custom[%s #%d]" name id
 
     /// A jaxpr-like listing: `{ lambda a:f64[2,3] b:f64[3] ; let c:f64[2] = matmul a b ... in (c) }`.
     /// Vars are the lambda's parameters; scalar constants print inline as literals; tensor

@@ -69,3 +69,37 @@ module Diff =
 
     /// The identity whose derivative is zero.
     let stopGradient (x: Expr) : Expr = Expr.stopGradient x
+
+    // ---- forward mode, Jacobians and custom rules (Jvp.fs, Jacobian.fs, CustomVjp.fs) ----
+
+    /// The value of f at x and its tangent J t, by transposing the pullback (see Jvp.fs).
+    let jvp (f: Expr -> Expr) (x: Expr) (t: Expr) : Expr * Expr = Jvp.forward (fun args -> f (List.head args)) [ x ] [ t ]
+
+    /// The value of f at the primals and the tangent sum_i J_i t_i.
+    let jvpN (f: Expr list -> Expr) (primals: Expr list) (tangents: Expr list) : Expr * Expr = Jvp.forward f primals tangents
+
+    /// The Hessian of a one-element f at x applied to v, forward over reverse: the JVP of grad f.
+    /// Chosen by measurement against reverse over reverse (grad of <grad f, v>) on the two-layer
+    /// MLP loss; the figures are in ForwardHvpTests.fs and the report.
+    let hvp (f: Expr -> Expr) (x: Expr) (v: Expr) : Expr = snd (jvp (grad f) x v)
+
+    /// The Jacobian of f at x with the mode chosen; shape (output shape @ input shape).
+    let jacobianWith (mode: JacobianMode) (f: Expr -> Expr) (x: Expr) : Expr = Jacobian.build mode f x
+
+    /// The Jacobian of f at x, shape (output shape @ input shape), forward mode when x has fewer
+    /// elements than f x, reverse mode otherwise.
+    let jacobian (f: Expr -> Expr) (x: Expr) : Expr = Jacobian.build JacobianMode.Auto f x
+
+    /// The Hessian of a one-element f at x, shape (x.shape @ x.shape): the forward-mode Jacobian
+    /// of the gradient, one Hessian-vector product per column, as hvp.
+    let hessian (f: Expr -> Expr) (x: Expr) : Expr =
+        Jacobian.build JacobianMode.Forward (grad f) x
+
+    /// A function with a user-defined VJP: `customVjp forward vjp` computes `forward x` and sends
+    /// the cotangent g back to x as `vjp x g`. Both are in the op language, so the result nests
+    /// under any transform; the rule is differentiated again for higher orders.
+    let customVjp (forward: Expr -> Expr) (vjp: Expr -> Expr -> Expr) : Expr -> Expr = CustomVjp.define "custom" forward vjp
+
+    /// customVjp with a name that appears in printed graphs and error messages.
+    let customVjpNamed (name: string) (forward: Expr -> Expr) (vjp: Expr -> Expr -> Expr) : Expr -> Expr =
+        CustomVjp.define name forward vjp
