@@ -161,19 +161,23 @@ module Expr =
         let a, b = promote a b
         let dtype = a.DType
         let widen (e: Expr) = broadcastTo shape e
-        match op, a, b with
-        | _, ScalarConst x, ScalarConst y -> scalarNode dtype (toDType dtype (Fold.binary op x y))
-        | BinaryOp.Add, Filled 0.0, _ -> widen b
-        | (BinaryOp.Add | BinaryOp.Sub), _, Filled 0.0 -> widen a
-        | BinaryOp.Sub, Filled 0.0, _ -> widen (unary UnaryOp.Neg b)
-        | BinaryOp.Mul, Filled 1.0, _ -> widen b
-        | (BinaryOp.Mul | BinaryOp.Div | BinaryOp.Pow), _, Filled 1.0 -> widen a
-        | BinaryOp.Mul, Filled 0.0, _
-        | BinaryOp.Mul, _, Filled 0.0
-        | BinaryOp.Div, Filled 0.0, _ -> zeros dtype shape
-        | BinaryOp.Mul, Filled -1.0, _ -> widen (unary UnaryOp.Neg b)
-        | BinaryOp.Mul, _, Filled -1.0 -> widen (unary UnaryOp.Neg a)
-        | _, Filled x, Filled y when isComparison op -> full dtype shape (Fold.binary op x y)
+        // Each operand's fill value is looked up once (NaN when it is not a filled constant);
+        // the canonical forms then match on plain floats.
+        let fillOf (e: Expr) = match e with Filled v -> v | _ -> nan
+        let fa, fb = fillOf a, fillOf b
+        match op with
+        | _ when (match a, b with ScalarConst _, ScalarConst _ -> true | _ -> false) ->
+            scalarNode dtype (toDType dtype (Fold.binary op fa fb))
+        | BinaryOp.Add when fa = 0.0 -> widen b
+        | BinaryOp.Add | BinaryOp.Sub when fb = 0.0 -> widen a
+        | BinaryOp.Sub when fa = 0.0 -> widen (unary UnaryOp.Neg b)
+        | BinaryOp.Mul when fa = 1.0 -> widen b
+        | BinaryOp.Mul | BinaryOp.Div | BinaryOp.Pow when fb = 1.0 -> widen a
+        | BinaryOp.Mul when fa = 0.0 || fb = 0.0 -> zeros dtype shape
+        | BinaryOp.Div when fa = 0.0 -> zeros dtype shape
+        | BinaryOp.Mul when fa = -1.0 -> widen (unary UnaryOp.Neg b)
+        | BinaryOp.Mul when fb = -1.0 -> widen (unary UnaryOp.Neg a)
+        | _ when isComparison op && not (Double.IsNaN fa) && not (Double.IsNaN fb) -> full dtype shape (Fold.binary op fa fb)
         | _ -> Ir.intern (Op.Binary op) [| a; b |] shape dtype
 
     /// Picks ifTrue where the mask is nonzero and ifFalse elsewhere, all three broadcast together.

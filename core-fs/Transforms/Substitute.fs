@@ -21,11 +21,13 @@ module Substitute =
             for node in Graph.topologicalOrder roots do
                 if not (rewritten.ContainsKey node.Id) && node.Args.Length > 0 then
                     let args = node.Args
+                    let newArgs = Array.zeroCreate args.Length
                     let mutable changed = false
-                    let newArgs =
-                        args |> Array.map (fun a ->
-                            match rewritten.TryGetValue a.Id with
-                            | true, r -> changed <- true; r
-                            | _ -> a)
+                    for i in 0 .. args.Length - 1 do
+                        match rewritten.TryGetValue args.[i].Id with
+                        | true, r ->
+                            newArgs.[i] <- r
+                            changed <- true
+                        | _ -> newArgs.[i] <- args.[i]
                     if changed then rewritten.[node.Id] <- Expr.apply node.Op newArgs
             roots |> Array.map (fun r -> match rewritten.TryGetValue r.Id with | true, x -> x | _ -> r)

@@ -33,7 +33,7 @@ module Vjp =
                 |> List.iteri (fun j contribution ->
                     let input = args.[j]
                     if active.Contains input.Id then
-                        let c = contribution.Force()
+                        let c = contribution ()
                         if not (Fold.isZero c) then
                             let c = c |> Expr.sumTo input.Dims |> Expr.cast input.DType
                             match cotangent.TryGetValue input.Id with
