@@ -139,4 +139,4 @@ module Rules =
         | Op.StopGradient -> [ zeroFor args.[0] ]
         // The user's rule, applied to the node's current x: after a substitution the rebuilt node
         // carries the new x, so the rule is re-applied there. The forward graph gets no cotangent.
-        | Op.Custom(id, _) -> [ lazy (CustomRules.cotangent id args.[0] g); zeroFor args.[1] ]
+        | Op.Custom(id, _) -> [ (fun () -> CustomRules.cotangent id args.[0] g); zeroFor args.[1] ]
