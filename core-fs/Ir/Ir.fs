@@ -196,7 +196,7 @@ type internal NodeKey(op: Op, inputIds: int64[]) =
 
 /// Node creation: the hash-consing table and fresh variables. Only Build calls `intern`; it has
 /// already checked the shapes.
-module Ir =
+module internal Ir =
 
     let mutable private nextId = 0L
     // Values are weak GC handles rather than WeakReference objects: those carry a finalizer

@@ -151,27 +151,32 @@ module Elementwise =
 
     let private binaryTyped<'T when 'T :> IFloatingPointIeee754<'T>>
         (op: BinaryOp) (a: Tensor) (b: Tensor) (outShape: int[]) : 'T[] =
-        let aData, bData = storage<'T> a, storage<'T> b
-        let aOffset, bOffset = a.Offset, b.Offset
         let n = Shape.numel outShape
         let result = Array.zeroCreate<'T> n
         let forChunks = forChunksFrom (match op with BinaryOp.Pow | BinaryOp.Atan2 -> parallelThresholdCostly | _ -> parallelThresholdCheap)
+        // a one-element operand's value sits at its Offset whatever its strides
+        let flat (t: Tensor) = t.IsContiguous && t.Numel = n
         if n = 0 then ()
-        elif a.Numel = n && b.Numel = n then
+        elif flat a && flat b then
             // same shape: one flat run, split for threads
+            let aData, bData = storage<'T> a, storage<'T> b
             forChunks n (fun start length ->
-                binaryRun op aData (aOffset + start) 1 bData (bOffset + start) 1 result start length)
-        elif b.Numel = 1 && a.Numel = n then
+                binaryRun op aData (a.Offset + start) 1 bData (b.Offset + start) 1 result start length)
+        elif flat a && b.Numel = 1 then
+            let aData, bData = storage<'T> a, storage<'T> b
             forChunks n (fun start length ->
-                binaryRun op aData (aOffset + start) 1 bData bOffset 0 result start length)
-        elif a.Numel = 1 && b.Numel = n then
+                binaryRun op aData (a.Offset + start) 1 bData b.Offset 0 result start length)
+        elif a.Numel = 1 && flat b then
+            let aData, bData = storage<'T> a, storage<'T> b
             forChunks n (fun start length ->
-                binaryRun op aData aOffset 0 bData (bOffset + start) 1 result start length)
+                binaryRun op aData a.Offset 0 bData (b.Offset + start) 1 result start length)
         else
-            let plan = rowPlan outShape [| broadcastStrides a.Dims outShape; broadcastStrides b.Dims outShape |]
+            let operands, plan = planOperands outShape [| a; b |]
+            let a, b = operands.[0], operands.[1]
+            let aData, bData = storage<'T> a, storage<'T> b
             forRows plan (fun row starts ->
-                binaryRun op aData (aOffset + starts.[0]) plan.InnerStrides.[0]
-                    bData (bOffset + starts.[1]) plan.InnerStrides.[1] result (row * plan.Length) plan.Length)
+                binaryRun op aData (a.Offset + starts.[0]) plan.InnerStrides.[0]
+                    bData (b.Offset + starts.[1]) plan.InnerStrides.[1] result (row * plan.Length) plan.Length)
         result
 
     /// The op's name for error messages; a fixed table because sprintf "%A" costs tens of microseconds.
@@ -196,19 +201,18 @@ module Elementwise =
     let binary (op: BinaryOp) (a: Tensor) (b: Tensor) : Tensor =
         let outShape = Shape.broadcast (opName op) a.Dims b.Dims
         let dtype = promote a.DType b.DType
-        let a = dense (a.Cast dtype)
-        let b = dense (b.Cast dtype)
+        let a = a.Cast dtype
+        let b = b.Cast dtype
         match dtype with
         | DType.Float64 -> Tensor.OwnDense(outShape, binaryTyped<float> op a b outShape)
         | DType.Float32 -> Tensor.OwnDense(outShape, binaryTyped<float32> op a b outShape)
 
     let private whereTyped<'M, 'T when 'M :> IFloatingPointIeee754<'M>>
         (mask: Tensor) (ifTrue: Tensor) (ifFalse: Tensor) (outShape: int[]) : 'T[] =
+        let operands, plan = planOperands outShape [| mask; ifTrue; ifFalse |]
+        let mask, ifTrue, ifFalse = operands.[0], operands.[1], operands.[2]
         let m, t, f = storage<'M> mask, storage<'T> ifTrue, storage<'T> ifFalse
         let result = Array.zeroCreate<'T> (Shape.numel outShape)
-        let plan =
-            rowPlan outShape
-                [| broadcastStrides mask.Dims outShape; broadcastStrides ifTrue.Dims outShape; broadcastStrides ifFalse.Dims outShape |]
         let ms, ts, fs = plan.InnerStrides.[0], plan.InnerStrides.[1], plan.InnerStrides.[2]
         if result.Length > 0 then
             forRows plan (fun row starts ->
@@ -234,9 +238,8 @@ module Elementwise =
     let where (mask: Tensor) (ifTrue: Tensor) (ifFalse: Tensor) : Tensor =
         let outShape = Shape.broadcastMany "Where" [ mask.Dims; ifTrue.Dims; ifFalse.Dims ]
         let dtype = promote ifTrue.DType ifFalse.DType
-        let mask = dense mask
-        let ifTrue = dense (ifTrue.Cast dtype)
-        let ifFalse = dense (ifFalse.Cast dtype)
+        let ifTrue = ifTrue.Cast dtype
+        let ifFalse = ifFalse.Cast dtype
         match dtype with
         | DType.Float64 -> Tensor.OwnDense(outShape, whereMasked<float> mask ifTrue ifFalse outShape)
         | DType.Float32 -> Tensor.OwnDense(outShape, whereMasked<float32> mask ifTrue ifFalse outShape)

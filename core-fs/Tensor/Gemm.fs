@@ -7,9 +7,9 @@ namespace FunctionalDiff.Core
 #nowarn "9" // native pointers: operands are pinned and packed panels are raw aligned memory
 
 open System
-open System.Runtime.CompilerServices
 open System.Runtime.InteropServices
 open System.Numerics.Tensors
+open System.Threading
 open System.Threading.Tasks
 open Microsoft.FSharp.NativeInterop
 
@@ -20,7 +20,7 @@ type internal GemmSettings =
       Width: int
       /// Rows of A packed at once (kept in L2); rounded down to a multiple of the kernel's rows.
       RowBlock: int
-      /// Depth of one packed slice (A panel and B panel both kept in L1 while a tile runs).
+      /// Depth of one packed slice; deeper slices spread each tile's update of C over more FMAs.
       DepthBlock: int
       /// Columns of B packed at once; rounded down to a multiple of the kernel's columns.
       ColumnBlock: int
@@ -46,140 +46,65 @@ module internal GemmSettings =
           DepthBlock = 512
           ColumnBlock = 2048
           TinyWork = 4096
-          // ~4 M flops: a few microseconds of work on one core, well above the cost of a task.
+          // 128³ multiply-adds: tens of microseconds on one core, well above the cost of waking a
+          // second worker and meeting at a barrier.
           ParallelWork = 1 <<< 21
           Threads = Environment.ProcessorCount }
 
 /// The strided driver behind `Gemm.Multiply` and `LinearAlgebra.matmul`.
 module internal GemmDriver =
+    open GemmPacking
 
     let private roundUp (value: int) (multiple: int) = (value + multiple - 1) / multiple * multiple
 
-    let private allocate<'T when 'T: unmanaged> (count: int) : nativeptr<'T> =
-        let bytes = unativeint (max count 1 * sizeof<'T>)
-        NativePtr.ofVoidPtr (NativeMemory.AlignedAlloc(bytes, 64un))
+    /// Block sizes for a product: rows of A per packed block, depth per slice, columns of B per
+    /// packed block, each a whole number of micro-tiles and no larger than the problem needs.
+    let private blockSizes (height: int) (width: int) (settings: GemmSettings) (m: int) (n: int) (k: int) =
+        let rowBlock = min (max height (settings.RowBlock / height * height)) (roundUp m height)
+        let depthBlock = min (max 1 settings.DepthBlock) k
+        let columnBlock = min (max width (settings.ColumnBlock / width * width)) (roundUp n width)
+        rowBlock, depthBlock, columnBlock
 
-    let private release (p: nativeptr<'T>) = NativeMemory.AlignedFree(NativePtr.toVoidPtr p)
-
-    /// Packs rows [0, rows) × columns [0, depth) of A (strides rowStride/columnStride from `a`)
-    /// into micro-panels of `height` rows: panel q holds a[q*height + r, p] at q*height*depth + p*height + r,
-    /// with rows beyond `rows` zero so the kernel never needs an edge case. Each element of A is
-    /// used n times by the kernel but packed once per column block, so packing must cost about a
-    /// cycle per element: pointers advance by addition and the common layouts get their own loops.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
-    let private packA (a: nativeptr<'T>) (rowStride: int) (columnStride: int) (rows: int) (depth: int) (height: int) (target: nativeptr<'T>) =
-        let mutable panelStart = 0
-        while panelStart < rows do
-            let mutable write = NativePtr.add target (panelStart * depth)
-            let valid = min height (rows - panelStart)
-            let first = NativePtr.add a (panelStart * rowStride)
-            if valid = 6 && height = 6 && columnStride = 1 then
-                // Row-major A: six sequential row streams, one sequential write stream.
-                let r0 = first
-                let r1 = NativePtr.add first rowStride
-                let r2 = NativePtr.add first (2 * rowStride)
-                let r3 = NativePtr.add first (3 * rowStride)
-                let r4 = NativePtr.add first (4 * rowStride)
-                let r5 = NativePtr.add first (5 * rowStride)
-                for p in 0 .. depth - 1 do
-                    NativePtr.set write 0 (NativePtr.get r0 p)
-                    NativePtr.set write 1 (NativePtr.get r1 p)
-                    NativePtr.set write 2 (NativePtr.get r2 p)
-                    NativePtr.set write 3 (NativePtr.get r3 p)
-                    NativePtr.set write 4 (NativePtr.get r4 p)
-                    NativePtr.set write 5 (NativePtr.get r5 p)
-                    write <- NativePtr.add write 6
-            elif valid = height && rowStride = 1 then
-                // Transposed A: each packed column is `height` contiguous elements.
-                let mutable read = first
-                let bytes = int64 (height * sizeof<'T>)
-                for _ in 1 .. depth do
-                    Buffer.MemoryCopy(NativePtr.toVoidPtr read, NativePtr.toVoidPtr write, bytes, bytes)
-                    read <- NativePtr.add read columnStride
-                    write <- NativePtr.add write height
-            else
-                for r in 0 .. height - 1 do
-                    let mutable column = NativePtr.add write r
-                    if r < valid then
-                        let mutable read = NativePtr.add first (r * rowStride)
-                        for _ in 1 .. depth do
-                            NativePtr.write column (NativePtr.read read)
-                            read <- NativePtr.add read columnStride
-                            column <- NativePtr.add column height
-                    else
-                        for _ in 1 .. depth do
-                            NativePtr.write column Unchecked.defaultof<'T>
-                            column <- NativePtr.add column height
-            panelStart <- panelStart + height
-
-    /// Packs rows [0, depth) × columns [0, columns) of B into micro-panels of `width` columns:
-    /// panel q holds b[p, q*width + j] at q*width*depth + p*width + j, zero beyond `columns`.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
-    let private packB (b: nativeptr<'T>) (rowStride: int) (columnStride: int) (depth: int) (columns: int) (width: int) (target: nativeptr<'T>) =
-        let panels = (columns + width - 1) / width
-        let elementBytes = sizeof<'T>
-        if columnStride = 1 then
-            // Row-major B: read each row once, front to back, copying whole panel rows.
-            for p in 0 .. depth - 1 do
-                let row = NativePtr.add b (p * rowStride)
-                for q in 0 .. panels - 1 do
-                    let valid = min width (columns - q * width)
-                    let write = NativePtr.add target (q * width * depth + p * width)
-                    let bytes = int64 (valid * elementBytes)
-                    Buffer.MemoryCopy(NativePtr.toVoidPtr (NativePtr.add row (q * width)), NativePtr.toVoidPtr write, bytes, bytes)
-                    if valid < width then
-                        NativeMemory.Clear(NativePtr.toVoidPtr (NativePtr.add write valid), unativeint ((width - valid) * elementBytes))
-        else
-            // Any other layout (a transposed B has rowStride 1): walk each column down the depth.
-            for q in 0 .. panels - 1 do
-                let panel = NativePtr.add target (q * width * depth)
-                let valid = min width (columns - q * width)
-                for j in 0 .. width - 1 do
-                    let mutable write = NativePtr.add panel j
-                    if j < valid then
-                        let mutable read = NativePtr.add b ((q * width + j) * columnStride)
-                        for _ in 1 .. depth do
-                            NativePtr.write write (NativePtr.read read)
-                            read <- NativePtr.add read rowStride
-                            write <- NativePtr.add write width
-                    else
-                        for _ in 1 .. depth do
-                            NativePtr.write write Unchecked.defaultof<'T>
-                            write <- NativePtr.add write width
-
-    /// Adds a rows × columns corner of the dense `tile` (row length `tileWidth`) into C.
-    let inline private addTile (tile: nativeptr< ^T>) (tileWidth: int) (rows: int) (columns: int) (c: nativeptr< ^T>) (ldc: int) =
-        for r in 0 .. rows - 1 do
-            for j in 0 .. columns - 1 do
-                let target = NativePtr.add c (r * ldc + j)
-                NativePtr.write target (NativePtr.read target + NativePtr.get tile (r * tileWidth + j))
-
-    /// One core's blocked product: C (m × n, row stride ldc, unit column stride) += A·B.
+    /// One worker's share of C (m × n, row stride ldc, unit column stride) += A·B.
     /// Loop order after Goto and van de Geijn: columns of B by ColumnBlock, depth by DepthBlock
-    /// (pack B once), rows of A by RowBlock (pack A once), then micro-tiles.
+    /// (pack B), rows of A by RowBlock (pack A), then micro-tiles. The `parts` workers share
+    /// `packedB`: each packs its share of the B micro-panels, all meet at the barrier, then each
+    /// multiplies its own contiguous range of rows of C; a second meeting keeps B intact until
+    /// every worker is done with it. With one part there is no barrier and no sharing.
     let inline private blocked
-        (kernel: MicroKernel< ^T>) (settings: GemmSettings) (m: int) (n: int) (k: int)
+        (kernel: MicroKernel< ^T>) (settings: GemmSettings) (part: int) (parts: int) (barrier: Barrier) (cancel: CancellationToken) (packedB: nativeptr< ^T>)
+        (m: int) (n: int) (k: int)
         (a: nativeptr< ^T>) (aRow: int) (aColumn: int)
         (b: nativeptr< ^T>) (bRow: int) (bColumn: int)
         (c: nativeptr< ^T>) (ldc: int) =
         let height, width = kernel.Rows, kernel.Columns
-        let rowBlock = min (max height (settings.RowBlock / height * height)) (roundUp m height)
-        let depthBlock = min (max 1 settings.DepthBlock) k
-        let columnBlock = min (max width (settings.ColumnBlock / width * width)) (roundUp n width)
+        let _, depthBlock, columnBlock = blockSizes height width settings m n k
+        let rowChunk = roundUp ((m + parts - 1) / parts) height
+        let firstRow = min m (part * rowChunk)
+        let myRows = min rowChunk (m - firstRow)
+        let rowBlock, _, _ = blockSizes height width settings (max 1 myRows) n k
         let packedA = allocate< ^T> (rowBlock * depthBlock)
-        let packedB = allocate< ^T> (depthBlock * columnBlock)
         let tile = allocate< ^T> (height * width)
+        let meet () = if parts > 1 then barrier.SignalAndWait cancel
         try
             let mutable jc = 0
             while jc < n do
                 let nc = min columnBlock (n - jc)
+                let panels = (nc + width - 1) / width
+                let panelsPerPart = (panels + parts - 1) / parts
+                let firstPanel = min panels (part * panelsPerPart)
+                let myPanels = min panelsPerPart (panels - firstPanel)
                 let mutable pc = 0
                 while pc < k do
                     let kc = min depthBlock (k - pc)
-                    packB (NativePtr.add b (pc * bRow + jc * bColumn)) bRow bColumn kc nc width packedB
-                    let mutable ic = 0
-                    while ic < m do
-                        let mc = min rowBlock (m - ic)
+                    if myPanels > 0 then
+                        let firstColumn = firstPanel * width
+                        packB (NativePtr.add b (pc * bRow + (jc + firstColumn) * bColumn)) bRow bColumn kc
+                              (min nc ((firstPanel + myPanels) * width) - firstColumn) width (NativePtr.add packedB (firstColumn * kc))
+                    meet ()
+                    let mutable ic = firstRow
+                    while ic < firstRow + myRows do
+                        let mc = min rowBlock (firstRow + myRows - ic)
                         packA (NativePtr.add a (ic * aRow + pc * aColumn)) aRow aColumn mc kc height packedA
                         let mutable jr = 0
                         while jr < nc do
@@ -199,22 +124,72 @@ module internal GemmDriver =
                                 ir <- ir + height
                             jr <- jr + width
                         ic <- ic + mc
+                    meet ()
                     pc <- pc + kc
                 jc <- jc + nc
         finally
             release packedA
-            release packedB
             release tile
 
-    // Concrete entry points for one core's work, optimised at once (no tier-0 phase); pointers
-    // travel as nativeint so that these can be passed as ordinary function values.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
-    let private blocked32 (kernel: MicroKernel<float32>) settings m n k (a: nativeint) aRow aColumn (b: nativeint) bRow bColumn (c: nativeint) ldc =
-        blocked kernel settings m n k (NativePtr.ofNativeInt<float32> a) aRow aColumn (NativePtr.ofNativeInt b) bRow bColumn (NativePtr.ofNativeInt c) ldc
+    /// The blocked product on one core, or on `parts` cores sharing the packed B. Rows are split
+    /// when there are enough of them for every part; otherwise columns are, and each part packs
+    /// its own B (nothing shared, no barrier).
+    let inline private parallelBlocked
+        (kernel: MicroKernel< ^T>) (settings: GemmSettings) (parts: int) (m: int) (n: int) (k: int)
+        (a: nativeint) (aRow: int) (aColumn: int) (b: nativeint) (bRow: int) (bColumn: int) (c: nativeint) (ldc: int) =
+        let height, width = kernel.Rows, kernel.Columns
+        let elementBytes = nativeint sizeof< ^T>
+        let pointer (address: nativeint) = NativePtr.ofNativeInt< ^T> address
+        let alone m n (a: nativeint) (b: nativeint) (c: nativeint) =
+            let _, depthBlock, columnBlock = blockSizes height width settings m n k
+            let packedB = allocate< ^T> (depthBlock * columnBlock)
+            try blocked kernel settings 0 1 null CancellationToken.None packedB m n k (pointer a) aRow aColumn (pointer b) bRow bColumn (pointer c) ldc
+            finally release packedB
+        if parts <= 1 then alone m n a b c
+        elif m >= 2 * parts * height then
+            let _, depthBlock, columnBlock = blockSizes height width settings m n k
+            let packedB = allocate< ^T> (depthBlock * columnBlock)
+            use barrier = new Barrier(parts)
+            // A worker that fails (out of memory) cancels the barrier so the others stop waiting.
+            use failed = new CancellationTokenSource()
+            let shared = NativePtr.toNativeInt packedB
+            let work part =
+                try
+                    blocked kernel settings part parts barrier failed.Token (pointer shared) m n k
+                            (pointer a) aRow aColumn (pointer b) bRow bColumn (pointer c) ldc
+                with _ ->
+                    failed.Cancel()
+                    reraise ()
+            try
+                // The caller is worker 0; the others are tasks. A barrier needs every worker
+                // running at once, which Parallel.For does not promise. When the pool already
+                // has a queue (callers on pool threads, like parallel tests), a worker queued
+                // behind it would keep worker 0 waiting: give it a thread of its own instead.
+                let start part =
+                    if ThreadPool.PendingWorkItemCount > 0L then
+                        Task.Factory.StartNew(Action(fun () -> work part), TaskCreationOptions.LongRunning)
+                    else Task.Run(fun () -> work part)
+                let others = Array.init (parts - 1) (fun i -> start (i + 1))
+                work 0
+                Task.WaitAll others
+            finally
+                release packedB
+        else
+            let chunk = roundUp ((n + parts - 1) / parts) width
+            Parallel.For(0, parts, fun part ->
+                let first = part * chunk
+                let size = min chunk (n - first)
+                if size > 0 then
+                    alone m size (a) (b + nativeint (first * bColumn) * elementBytes) (c + nativeint first * elementBytes))
+            |> ignore
 
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
-    let private blocked64 (kernel: MicroKernel<float>) settings m n k (a: nativeint) aRow aColumn (b: nativeint) bRow bColumn (c: nativeint) ldc =
-        blocked kernel settings m n k (NativePtr.ofNativeInt<float> a) aRow aColumn (NativePtr.ofNativeInt b) bRow bColumn (NativePtr.ofNativeInt c) ldc
+    // Concrete entry points; pointers travel as nativeint so that these can be passed as
+    // ordinary function values (F# function types cannot hold native pointers).
+    let private blocked32 (kernel: MicroKernel<float32>) settings parts m n k (a: nativeint) aRow aColumn (b: nativeint) bRow bColumn (c: nativeint) ldc =
+        parallelBlocked kernel settings parts m n k a aRow aColumn b bRow bColumn c ldc
+
+    let private blocked64 (kernel: MicroKernel<float>) settings parts m n k (a: nativeint) aRow aColumn (b: nativeint) bRow bColumn (c: nativeint) ldc =
+        parallelBlocked kernel settings parts m n k a aRow aColumn b bRow bColumn c ldc
 
     let inline private span (p: nativeptr<'T>) (length: int) = Span<'T>(NativePtr.toVoidPtr p, length)
     let inline private readOnly (p: nativeptr<'T>) (length: int) = ReadOnlySpan<'T>(NativePtr.toVoidPtr p, length)
@@ -258,7 +233,7 @@ module internal GemmDriver =
     /// and B(p,j) = b[bOffset + p*bRow + j*bColumn]. Any strides (negative, zero) are allowed;
     /// the caller has checked that every index lies inside its array. C is overwritten.
     let inline private run
-        ([<InlineIfLambda>] serial: MicroKernel< ^T> -> GemmSettings -> int -> int -> int -> nativeint -> int -> int -> nativeint -> int -> int -> nativeint -> int -> unit)
+        ([<InlineIfLambda>] serial: MicroKernel< ^T> -> GemmSettings -> int -> int -> int -> int -> nativeint -> int -> int -> nativeint -> int -> int -> nativeint -> int -> unit)
         (kernel: MicroKernel< ^T>) (settings: GemmSettings) (m: int) (n: int) (k: int)
         (a: ^T[]) (aOffset: int) (aRow: int) (aColumn: int)
         (b: ^T[]) (bOffset: int) (bRow: int) (bColumn: int)
@@ -278,37 +253,16 @@ module internal GemmDriver =
             // operand is used once.
             if work < int64 settings.TinyWork || m = 1 || n = 1 then
                 direct m n k aStart aRow aColumn bStart bRow bColumn cStart ldc
-            elif work < int64 settings.ParallelWork || settings.Threads <= 1 then
-                serial kernel settings m n k (NativePtr.toNativeInt aStart) aRow aColumn (NativePtr.toNativeInt bStart) bRow bColumn (NativePtr.toNativeInt cStart) ldc
             else
-                // Split the longer side of C into contiguous parts, whole micro-tiles each; every
-                // part packs its own panels, so the parts share nothing but read-only inputs.
-                let splitColumns = n >= m
-                let length, unit = if splitColumns then n, kernel.Columns else m, kernel.Rows
-                let parts = max 1 (min settings.Threads ((length + unit - 1) / unit))
-                let chunk = roundUp ((length + parts - 1) / parts) unit
-                let aAddress, bAddress, cAddress =
-                    NativePtr.toNativeInt aStart, NativePtr.toNativeInt bStart, NativePtr.toNativeInt cStart
-                Parallel.For(0, parts, fun part ->
-                    let first = part * chunk
-                    let size = min chunk (length - first)
-                    if size > 0 then
-                        let elementBytes = nativeint sizeof< ^T>
-                        if splitColumns then
-                            serial kernel settings m size k aAddress aRow aColumn
-                                   (bAddress + nativeint (first * bColumn) * elementBytes) bRow bColumn (cAddress + nativeint first * elementBytes) ldc
-                        else
-                            serial kernel settings size n k (aAddress + nativeint (first * aRow) * elementBytes) aRow aColumn
-                                   bAddress bRow bColumn (cAddress + nativeint (first * ldc) * elementBytes) ldc)
-                |> ignore
+                let parts = if work < int64 settings.ParallelWork then 1 else max 1 settings.Threads
+                serial kernel settings parts m n k (NativePtr.toNativeInt aStart) aRow aColumn
+                       (NativePtr.toNativeInt bStart) bRow bColumn (NativePtr.toNativeInt cStart) ldc
 
     /// The float32 product; see `run` for the layout.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let multiply32 (settings: GemmSettings) m n k (a: float32[]) aOffset aRow aColumn (b: float32[]) bOffset bRow bColumn (c: float32[]) cOffset ldc =
         run blocked32 (GemmKernels.float32Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn c cOffset ldc
 
     /// The float64 product; see `run` for the layout.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let multiply64 (settings: GemmSettings) m n k (a: float[]) aOffset aRow aColumn (b: float[]) bOffset bRow bColumn (c: float[]) cOffset ldc =
         run blocked64 (GemmKernels.float64Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn c cOffset ldc
 

@@ -6,7 +6,6 @@ namespace FunctionalDiff.Core
 
 #nowarn "9" // native pointers: the packed panels are raw aligned memory
 
-open System.Runtime.CompilerServices
 open System.Runtime.Intrinsics
 open System.Runtime.Intrinsics.X86
 open Microsoft.FSharp.NativeInterop
@@ -52,13 +51,14 @@ module internal GemmKernels =
     let inline private add128 (p: nativeptr<'T>) (v: Vector128<'T>) =
         Vector128.Store(Vector128.Add(Vector128.Load p, v), p)
 
-    // AggressiveOptimization: the kernels skip tier-0 code, which is many times slower and would
-    // dominate any product that finishes before tiered compilation catches up.
+    // Tiering: like all code here they start as tier-0 code, about 15 times slower, until the
+    // runtime promotes them (roughly half a second of use). MethodImplOptions.AggressiveOptimization
+    // would skip that, but the F# compiler drops that flag from the emitted method (checked by
+    // reflection), so it is not used; benchmarks warm up for longer than the promotion takes.
     // The six kernels below are the same loop; only the vector type and element type differ.
     // F# cannot abstract over Vector128/256/512 without losing the FMA overloads, so they are
     // written out. Each reads a[p*6 + r] (broadcast) and b[p*2W .. p*2W + 2W - 1].
 
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private float32x512 (depth: int) (a: nativeptr<float32>) (b: nativeptr<float32>) (c: nativeptr<float32>) (ldc: int) =
         prefetchTile c ldc 128
         let mutable c00 = Vector512<float32>.Zero
@@ -106,7 +106,6 @@ module internal GemmKernels =
         add512 (row 4) c40; add512 (NativePtr.add (row 4) 16) c41
         add512 (row 5) c50; add512 (NativePtr.add (row 5) 16) c51
 
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private float64x512 (depth: int) (a: nativeptr<float>) (b: nativeptr<float>) (c: nativeptr<float>) (ldc: int) =
         prefetchTile c ldc 128
         let mutable c00 = Vector512<float>.Zero
@@ -154,7 +153,6 @@ module internal GemmKernels =
         add512 (row 4) c40; add512 (NativePtr.add (row 4) 8) c41
         add512 (row 5) c50; add512 (NativePtr.add (row 5) 8) c51
 
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private float32x256 (depth: int) (a: nativeptr<float32>) (b: nativeptr<float32>) (c: nativeptr<float32>) (ldc: int) =
         prefetchTile c ldc 64
         let mutable c00 = Vector256<float32>.Zero
@@ -202,7 +200,6 @@ module internal GemmKernels =
         add256 (row 4) c40; add256 (NativePtr.add (row 4) 8) c41
         add256 (row 5) c50; add256 (NativePtr.add (row 5) 8) c51
 
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private float64x256 (depth: int) (a: nativeptr<float>) (b: nativeptr<float>) (c: nativeptr<float>) (ldc: int) =
         prefetchTile c ldc 64
         let mutable c00 = Vector256<float>.Zero
@@ -250,7 +247,6 @@ module internal GemmKernels =
         add256 (row 4) c40; add256 (NativePtr.add (row 4) 4) c41
         add256 (row 5) c50; add256 (NativePtr.add (row 5) 4) c51
 
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private float32x128 (depth: int) (a: nativeptr<float32>) (b: nativeptr<float32>) (c: nativeptr<float32>) (ldc: int) =
         prefetchTile c ldc 32
         let mutable c00 = Vector128<float32>.Zero
@@ -298,7 +294,6 @@ module internal GemmKernels =
         add128 (row 4) c40; add128 (NativePtr.add (row 4) 4) c41
         add128 (row 5) c50; add128 (NativePtr.add (row 5) 4) c51
 
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private float64x128 (depth: int) (a: nativeptr<float>) (b: nativeptr<float>) (c: nativeptr<float>) (ldc: int) =
         prefetchTile c ldc 32
         let mutable c00 = Vector128<float>.Zero

@@ -55,13 +55,6 @@ module internal KernelSupport =
     /// float32 meeting float64 computes in float64, as torch promotes.
     let promote (a: DType) (b: DType) = if a = DType.Float64 || b = DType.Float64 then DType.Float64 else DType.Float32
 
-    /// Strides that read a dense operand of `shape` as if broadcast to `outShape`:
-    /// 0 along dimensions it lacks or has as 1.
-    let broadcastStrides (shape: int[]) (outShape: int[]) =
-        let own = Shape.contiguousStrides shape
-        let lead = outShape.Length - shape.Length
-        Array.init outShape.Length (fun i -> if i < lead || shape.[i - lead] = 1 then 0 else own.[i - lead])
-
     /// Folds a broadcast iteration to as few dimensions as possible: drops size-1 dimensions and
     /// merges neighbours that every operand walks as one (stride[i] = stride[i+1]·shape[i+1]),
     /// so the inner run is as long as the layouts allow.
@@ -94,6 +87,23 @@ module internal KernelSupport =
               OuterShape = outerShape
               OuterStrides = Array.init operands (fun k -> Array.init outer (fun i -> strides.[k].[outer - i]))
               InnerStrides = Array.init operands (fun k -> strides.[k].[0]) }
+
+    /// Strides that read any view `t` as if broadcast to `outShape`: its own strides, and 0
+    /// along dimensions it lacks or has as 1.
+    let viewStrides (t: Tensor) (outShape: int[]) =
+        let lead = outShape.Length - t.Rank
+        Array.init outShape.Length (fun i -> if i < lead || t.Dims.[i - lead] = 1 then 0 else t.Strides.[i - lead])
+
+    /// A row plan that reads the operands in place (broadcast and outer-axis views cost no copy).
+    /// Operands whose inner run would be strided (transposes, steps, inner flips) are copied
+    /// dense first, because a contiguous run is what the vectorised kernels need; after that
+    /// every inner stride is 0 or 1.
+    let planOperands (outShape: int[]) (operands: Tensor[]) : Tensor[] * RowPlan =
+        let plan = rowPlan outShape (operands |> Array.map (fun t -> viewStrides t outShape))
+        if plan.InnerStrides |> Array.forall (fun s -> s = 0 || s = 1) then operands, plan
+        else
+            let operands = operands |> Array.mapi (fun k t -> if plan.InnerStrides.[k] = 0 || plan.InnerStrides.[k] = 1 then t else t.Contiguous())
+            operands, rowPlan outShape (operands |> Array.map (fun t -> viewStrides t outShape))
 
     /// Calls `body row starts` for every row, where `starts.[k]` is operand k's element offset
     /// (relative to its own base) at the start of the row; rows run in parallel when the output is large.

@@ -197,6 +197,19 @@ let tests =
                             scale.AddRange s
                         expectClose dtype k (result.ToDoubleArray()) (expected.ToArray(), scale.ToArray()) (sprintf "%A @ %A" aShape bShape)
             }
+            test "many small matrices are spread over the cores, each matching the reference" {
+                // each 3×4·4×5 product is 60 multiply-adds, below ParallelWork = 100; the batch of
+                // 8 is 480, above it: the batch, not each product, is split across two workers
+                let settings = { GemmSettings.Default with ParallelWork = 100; Threads = 2 }
+                for dtype in dtypes do
+                    let a, b = randomTensor dtype 36 [| 8; 3; 4 |], randomTensor dtype 37 [| 8; 4; 5 |]
+                    let result = LinearAlgebra.matmulWith settings a b
+                    Expect.equal result.Shape [| 8; 3; 5 |] "shape"
+                    let aValues, bValues, values = a.ToDoubleArray(), b.ToDoubleArray(), result.ToDoubleArray()
+                    for i in 0 .. 7 do
+                        expectClose dtype 4 values.[i * 15 .. i * 15 + 14]
+                            (reference aValues.[i * 12 .. i * 12 + 11] bValues.[i * 20 .. i * 20 + 19] 3 5 4) (sprintf "%O matrix %d" dtype i)
+            }
             test "float32 with float64 gives float64" {
                 let a, b = randomTensor DType.Float32 25 [| 5; 6 |], randomTensor DType.Float64 26 [| 6; 7 |]
                 Expect.equal (LinearAlgebra.matmul a b).DType DType.Float64 "promoted"

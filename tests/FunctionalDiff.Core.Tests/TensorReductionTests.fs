@@ -117,6 +117,21 @@ let tests =
             expectShapeError [ "Argmax"; "[0,2]" ] (fun () -> Reduction.argmax 0 false (Tensor.zeros DType.Float64 [| 0; 2 |]))
             expectShapeError [ "Argmax"; "axis 2"; "rank 2" ] (fun () -> Reduction.argmax 2 false t)
         }
+        testProperty "random shapes, axis sets and views agree with the loop" <| fun (dims: byte list) (axisBits: byte) (opIndex: byte) (flipFirst: bool) ->
+            let shape = dims |> List.truncate 4 |> List.map (fun d -> int d % 4) |> Array.ofList
+            let axes = [| 0 .. shape.Length - 1 |] |> Array.filter (fun a -> (int axisBits >>> a) &&& 1 = 1)
+            // negative spellings of the same axes must mean the same
+            let spelled = axes |> Array.map (fun a -> if a % 2 = 1 then a - shape.Length else a)
+            let op = reduceOps.[int opIndex % reduceOps.Length]
+            let input = tensorOf DType.Float64 shape (randomValues (int axisBits) 0.5 1.5 (Array.fold (*) 1 shape))
+            let input = if flipFirst && shape.Length > 0 then Structural.flip [| 0 |] input else input
+            let emptyAxis = axes |> Array.exists (fun a -> shape.[a] = 0)
+            if (op = ReduceOp.Max || op = ReduceOp.Min) && emptyAxis then
+                (try Reduction.reduce op spelled false input |> ignore; false with :? ShapeException -> true)
+            else
+                let expectedShape, expected = referenceReduce op axes true input
+                let actual = Reduction.reduce op spelled true input
+                actual.Shape = expectedShape && Array.forall2 (close 1e-14 0.0) expected (read actual)
         test "axis errors name the op" {
             let t = Tensor.zeros DType.Float64 [| 2; 3 |]
             expectShapeError [ "ReduceSum"; "axis 2"; "rank 2" ] (fun () -> Reduction.reduce ReduceOp.Sum [| 2 |] false t)

@@ -50,8 +50,9 @@ public static class Benchmarks
         output.WriteLine($"- command: `dotnet run -c Release --project compare/FunctionalDiff.Compare -- bench{string.Concat(options.Select(o => " " + o))}`");
         output.WriteLine($"- machine: {CpuName()}, {Environment.ProcessorCount} logical processors, " +
                          $"Vector512 accelerated: {Vector512.IsHardwareAccelerated}, Vector256 accelerated: {Vector256.IsHardwareAccelerated}");
-        output.WriteLine($"- runtime: .NET {Environment.Version}, TorchSharp {typeof(torch).Assembly.GetName().Version}, " +
-                         $"torch threads: {torch.get_num_threads()} (set to the processor count)");
+        output.WriteLine($"- runtime: .NET {Environment.Version} (tiered compilation: {AppContext.GetData("System.Runtime.TieredCompilation") ?? "default"}), " +
+                         $"TorchSharp {typeof(torch).Assembly.GetName().Version}, torch threads: {torch.get_num_threads()} (set to the processor count; " +
+                         "run with DOTNET_PROCESSOR_COUNT=1 to compare single cores)");
         output.WriteLine("- matmul: C = A·B with n×n A and B, GFLOP/s = 2n³ / time; torch.matmul allocates its result like ours");
         output.WriteLine("- elementwise: float32, inputs preallocated, each op allocates its result (torch's is disposed at once), outside autograd");
         output.WriteLine();
@@ -137,11 +138,23 @@ public static class Benchmarks
 
     static string Size(int count) => count >= 1 << 20 ? $"{count >> 20}M" : count >= 1024 ? $"{count >> 10}K" : count.ToString();
 
-    /// <summary>The median wall time of `runs` calls after two warm-up calls (JIT tiers, thread pool, caches).</summary>
+    /// <summary>
+    /// The median wall time of `runs` calls, after warming up for half a second (caches, thread
+    /// pools, allocator; the project turns tiered compilation off so no JIT tier changes under
+    /// the measurement). Before warming up, a pause
+    /// lets libtorch's OpenMP workers, which spin for a while after each parallel op, go idle so
+    /// they do not compete with whichever side runs next.
+    /// </summary>
     static double Median(int runs, Action action)
     {
-        action();
-        action();
+        Thread.Sleep(300);
+        var warmUp = Stopwatch.StartNew();
+        int calls = 0;
+        while (calls < 2 || (warmUp.Elapsed.TotalSeconds < 0.5 && calls < 10_000))
+        {
+            action();
+            calls++;
+        }
         var times = new double[runs];
         for (int r = 0; r < runs; r++)
         {

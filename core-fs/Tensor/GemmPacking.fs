@@ -1,0 +1,112 @@
+/// GEMM packing: copies blocks of A and B into the contiguous, zero-padded micro-panels the
+/// micro-kernels read, and owns the aligned scratch memory they live in. Packing costs a pass
+/// over each block, so it is written to run at about a cycle per element.
+namespace FunctionalDiff.Core
+
+#nowarn "9" // native pointers: operands are pinned and packed panels are raw aligned memory
+
+open System
+open System.Runtime.InteropServices
+open Microsoft.FSharp.NativeInterop
+
+/// Packing of GEMM operands into micro-panels, and scratch memory.
+module internal GemmPacking =
+
+    /// Scratch memory for `count` elements, aligned to a cache line; free it with `release`.
+    let allocate<'T when 'T: unmanaged> (count: int) : nativeptr<'T> =
+        let bytes = unativeint (max count 1 * sizeof<'T>)
+        NativePtr.ofVoidPtr (NativeMemory.AlignedAlloc(bytes, 64un))
+
+    /// Frees memory from `allocate`.
+    let release (p: nativeptr<'T>) = NativeMemory.AlignedFree(NativePtr.toVoidPtr p)
+
+    /// Packs rows [0, rows) × columns [0, depth) of A (strides rowStride/columnStride from `a`)
+    /// into micro-panels of `height` rows: panel q holds a[q*height + r, p] at q*height*depth + p*height + r,
+    /// with rows beyond `rows` zero so the kernel never needs an edge case. Each element of A is
+    /// used n times by the kernel but packed once per column block, so packing must cost about a
+    /// cycle per element: pointers advance by addition and the common layouts get their own loops.
+    let packA (a: nativeptr<'T>) (rowStride: int) (columnStride: int) (rows: int) (depth: int) (height: int) (target: nativeptr<'T>) =
+        let mutable panelStart = 0
+        while panelStart < rows do
+            let mutable write = NativePtr.add target (panelStart * depth)
+            let valid = min height (rows - panelStart)
+            let first = NativePtr.add a (panelStart * rowStride)
+            if valid = 6 && height = 6 && columnStride = 1 then
+                // Row-major A: six sequential row streams, one sequential write stream.
+                let r0 = first
+                let r1 = NativePtr.add first rowStride
+                let r2 = NativePtr.add first (2 * rowStride)
+                let r3 = NativePtr.add first (3 * rowStride)
+                let r4 = NativePtr.add first (4 * rowStride)
+                let r5 = NativePtr.add first (5 * rowStride)
+                for p in 0 .. depth - 1 do
+                    NativePtr.set write 0 (NativePtr.get r0 p)
+                    NativePtr.set write 1 (NativePtr.get r1 p)
+                    NativePtr.set write 2 (NativePtr.get r2 p)
+                    NativePtr.set write 3 (NativePtr.get r3 p)
+                    NativePtr.set write 4 (NativePtr.get r4 p)
+                    NativePtr.set write 5 (NativePtr.get r5 p)
+                    write <- NativePtr.add write 6
+            elif valid = height && rowStride = 1 then
+                // Transposed A: each packed column is `height` contiguous elements.
+                let mutable read = first
+                let bytes = int64 (height * sizeof<'T>)
+                for _ in 1 .. depth do
+                    Buffer.MemoryCopy(NativePtr.toVoidPtr read, NativePtr.toVoidPtr write, bytes, bytes)
+                    read <- NativePtr.add read columnStride
+                    write <- NativePtr.add write height
+            else
+                for r in 0 .. height - 1 do
+                    let mutable column = NativePtr.add write r
+                    if r < valid then
+                        let mutable read = NativePtr.add first (r * rowStride)
+                        for _ in 1 .. depth do
+                            NativePtr.write column (NativePtr.read read)
+                            read <- NativePtr.add read columnStride
+                            column <- NativePtr.add column height
+                    else
+                        for _ in 1 .. depth do
+                            NativePtr.write column Unchecked.defaultof<'T>
+                            column <- NativePtr.add column height
+            panelStart <- panelStart + height
+
+    /// Packs rows [0, depth) × columns [0, columns) of B into micro-panels of `width` columns:
+    /// panel q holds b[p, q*width + j] at q*width*depth + p*width + j, zero beyond `columns`.
+    let packB (b: nativeptr<'T>) (rowStride: int) (columnStride: int) (depth: int) (columns: int) (width: int) (target: nativeptr<'T>) =
+        let panels = (columns + width - 1) / width
+        let elementBytes = sizeof<'T>
+        if columnStride = 1 then
+            // Row-major B: read each row once, front to back, copying whole panel rows.
+            for p in 0 .. depth - 1 do
+                let row = NativePtr.add b (p * rowStride)
+                for q in 0 .. panels - 1 do
+                    let valid = min width (columns - q * width)
+                    let write = NativePtr.add target (q * width * depth + p * width)
+                    let bytes = int64 (valid * elementBytes)
+                    Buffer.MemoryCopy(NativePtr.toVoidPtr (NativePtr.add row (q * width)), NativePtr.toVoidPtr write, bytes, bytes)
+                    if valid < width then
+                        NativeMemory.Clear(NativePtr.toVoidPtr (NativePtr.add write valid), unativeint ((width - valid) * elementBytes))
+        else
+            // Any other layout (a transposed B has rowStride 1): walk each column down the depth.
+            for q in 0 .. panels - 1 do
+                let panel = NativePtr.add target (q * width * depth)
+                let valid = min width (columns - q * width)
+                for j in 0 .. width - 1 do
+                    let mutable write = NativePtr.add panel j
+                    if j < valid then
+                        let mutable read = NativePtr.add b ((q * width + j) * columnStride)
+                        for _ in 1 .. depth do
+                            NativePtr.write write (NativePtr.read read)
+                            read <- NativePtr.add read rowStride
+                            write <- NativePtr.add write width
+                    else
+                        for _ in 1 .. depth do
+                            NativePtr.write write Unchecked.defaultof<'T>
+                            write <- NativePtr.add write width
+
+    /// Adds a rows × columns corner of the dense `tile` (row length `tileWidth`) into C.
+    let inline addTile (tile: nativeptr< ^T>) (tileWidth: int) (rows: int) (columns: int) (c: nativeptr< ^T>) (ldc: int) =
+        for r in 0 .. rows - 1 do
+            for j in 0 .. columns - 1 do
+                let target = NativePtr.add c (r * ldc + j)
+                NativePtr.write target (NativePtr.read target + NativePtr.get tile (r * tileWidth + j))
