@@ -357,7 +357,7 @@ module Expr =
 
     /// The node of a registered custom op: its value is `forward` (the user's forward graph built
     /// at x) and its cotangent comes from the rule registered under `id`.
-    let custom (id: int) (x: Expr) (forward: Expr) : Expr =
+    let internal custom (id: int) (x: Expr) (forward: Expr) : Expr =
         let name = CustomRules.name id
         Ir.intern (Op.Custom(id, name)) [| x; forward |] forward.Dims forward.DType
 

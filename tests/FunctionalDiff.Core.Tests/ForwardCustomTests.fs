@@ -87,9 +87,32 @@ let tests =
                 Expect.stringContains message "Custom bad_rule" "names the op"
                 Expect.stringContains message "[2]" "names the input shape"
             }
+            test "forward mode linearises a rule that is not linear in its cotangent at cotangent 0" {
+                // clip is the identity near 0, so the tangent of the clipped identity is t itself,
+                // however large t is: forward mode sees no cotangent to clip.
+                let t = tensor [| 3 |] [| 5.0; -0.5; -20.0 |]
+                let _, tangent = Diff.jvp clipGradient (constant (tensor [| 3 |] [| 1.0; 2.0; 3.0 |])) (constant t)
+                Expect.equal (values tangent) (t.ToDoubleArray()) "t"
+            }
             test "a printed graph names the custom op" {
                 let text = Print.text (softplus (Expr.variable "x" [| 2 |] f64))
                 Expect.stringContains text "custom[softplus" "label"
+            }
+        ]
+        testList "Errors" [
+            test "a tangent of the wrong shape is a ShapeException naming Jvp and both shapes" {
+                let message =
+                    try
+                        Diff.jvp sin (Expr.variable "x" [| 2; 3 |] f64) (Expr.variable "t" [| 3 |] f64) |> ignore
+                        "no exception"
+                    with :? ShapeException as e -> e.Message
+                for part in [ "Jvp"; "[3]"; "[2,3]" ] do
+                    Expect.stringContains message part "message"
+            }
+            test "hessian and hvp need a one-element function" {
+                let x = Expr.variable "x" [| 2 |] f64
+                Expect.throwsT<ShapeException> (fun () -> Diff.hessian sin x |> ignore) "hessian"
+                Expect.throwsT<ShapeException> (fun () -> Diff.hvp sin x x |> ignore) "hvp"
             }
         ]
     ]

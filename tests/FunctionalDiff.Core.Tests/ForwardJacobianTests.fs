@@ -134,6 +134,18 @@ let tests =
                 let tanhs = Graph.topologicalOrder [ j ] |> Array.filter (fun e -> e.Op = Op.Unary UnaryOp.Tanh)
                 Expect.equal tanhs.Length 1 "one shared tanh"
             }
+            test "reverse over forward: grad of <J t, 1> for f = x^3 is 6 x t" {
+                let t = tensor [| 3 |] [| 1.0; -2.0; 0.5 |]
+                let x0 = tensor [| 3 |] [| 0.5; 1.5; -1.0 |]
+                let g = Diff.grad (fun x -> Expr.sum (snd (Diff.jvp (fun y -> y ** 3.0) x (constant t)))) (constant x0)
+                expectClose 1e-14 (values g) (Array.map2 (fun x d -> 6.0 * x * d) (x0.ToDoubleArray()) (t.ToDoubleArray())) "6 x t"
+            }
+            test "no perturbation confusion in forward mode: d/dx (x * d/dy (x y)) = 2x" {
+                let one = Expr.scalar f64 1.0
+                let f (x: Expr) = x * snd (Diff.jvp (fun y -> x * y) x one)
+                for x0 in [ 3.0; -1.5 ] do
+                    Expect.equal (value (snd (Diff.jvp f (Expr.scalar f64 x0) one))) (2.0 * x0) "2x"
+            }
             test "a Jacobian of a Jacobian nests: the third derivative of x^4 is 24 x" {
                 let d3 = Diff.jacobian (Diff.jacobian (Diff.grad (fun x -> Expr.sum (x ** 4.0))))
                 let x0 = tensor [| 2 |] [| 0.5; -1.0 |]
