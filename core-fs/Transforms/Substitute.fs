@@ -11,12 +11,14 @@ module Substitute =
     /// The roots with each `(node, replacement)` applied. Nodes that depend on no replaced node
     /// are returned as the very same objects.
     let apply (replacements: (Expr * Expr) seq) (roots: Expr[]) : Expr[] =
-        let rewritten = Dictionary<int64, Expr>()
+        let rewritten = Scratch.RentMap()
         for node, replacement in replacements do
             if node.Dims <> replacement.Dims || node.DType <> replacement.DType then
                 Shape.fail "Substitute" (sprintf "%O cannot be replaced by %O" node replacement)
             rewritten.[node.Id] <- replacement
-        if rewritten.Count = 0 then roots
+        if rewritten.Count = 0 then
+            Scratch.ReturnMap rewritten
+            roots
         else
             for node in Graph.topologicalOrder roots do
                 if not (rewritten.ContainsKey node.Id) && node.Args.Length > 0 then
@@ -30,4 +32,6 @@ module Substitute =
                             changed <- true
                         | _ -> newArgs.[i] <- args.[i]
                     if changed then rewritten.[node.Id] <- Expr.apply node.Op newArgs
-            roots |> Array.map (fun r -> match rewritten.TryGetValue r.Id with | true, x -> x | _ -> r)
+            let result = roots |> Array.map (fun r -> match rewritten.TryGetValue r.Id with | true, x -> x | _ -> r)
+            Scratch.ReturnMap rewritten
+            result

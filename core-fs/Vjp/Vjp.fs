@@ -17,11 +17,11 @@ module Vjp =
         let order = Graph.topologicalOrder [ output ]
         let targets = HashSet<int64>(wrt |> Seq.map (fun w -> w.Id))
         // Only nodes on a path from a target to the output carry a cotangent worth building.
-        let active = HashSet<int64>()
+        let active = Scratch.RentSet()
         for node in order do
             if targets.Contains node.Id || node.Args |> Array.exists (fun a -> active.Contains a.Id) then
                 active.Add node.Id |> ignore
-        let cotangent = Dictionary<int64, Expr>()
+        let cotangent = Scratch.RentMap()
         let seed = Expr.cast output.DType seed
         if active.Contains output.Id && not (Fold.isZero seed) then cotangent.[output.Id] <- seed
         for i in order.Length - 1 .. -1 .. 0 do
@@ -42,4 +42,7 @@ module Vjp =
                 // A node's cotangent is complete once visited; drop it unless it was asked for.
                 if not (targets.Contains node.Id) then cotangent.Remove node.Id |> ignore
             | _ -> ()
-        wrt |> Array.map (fun w -> match cotangent.TryGetValue w.Id with | true, g -> Some g | _ -> None)
+        let result = wrt |> Array.map (fun w -> match cotangent.TryGetValue w.Id with | true, g -> Some g | _ -> None)
+        Scratch.ReturnSet active
+        Scratch.ReturnMap cotangent
+        result
