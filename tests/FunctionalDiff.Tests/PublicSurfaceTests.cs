@@ -52,4 +52,12 @@ public class PublicSurfaceTests
         var fsharpFunc = typeof(Microsoft.FSharp.Core.FSharpFunc<int, int>);
         Assert.Equal("FSharp.Core", Mentioned(fsharpFunc).First().Assembly.GetName().Name);
     }
+
+    [Fact]
+    public void ThePublicTypesAreTheContractsAndNothingMore()
+    {
+        // Internal helpers (interop, wrappers) must stay internal; a new public type is a decision, not an accident.
+        var names = Facade.GetExportedTypes().Select(t => t.Name).OrderBy(n => n, StringComparer.Ordinal);
+        Assert.Equal(new[] { "DType", "Diff", "Expr", "GradCheckResult", "Loss", "Nn", "Tensor" }, names);
+    }
 }

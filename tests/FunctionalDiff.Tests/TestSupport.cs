@@ -1,0 +1,72 @@
+using Xunit;
+
+namespace FunctionalDiff.Tests;
+
+/// <summary>Finite differences and closeness checks shared by the facade tests.</summary>
+public static class TestSupport
+{
+    /// <summary>
+    /// Central differences of a scalar function of a flat float64 vector. The step 1e-6 balances
+    /// truncation (h²|f'''|/6 ~ 1e-13) against rounding (1e-16|f|/h ~ 1e-10|f|).
+    /// </summary>
+    public static double[] Gradient(Func<double[], double> f, double[] x, double h = 1e-6)
+    {
+        var g = new double[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            var plus = (double[])x.Clone();
+            var minus = (double[])x.Clone();
+            plus[i] += h;
+            minus[i] -= h;
+            g[i] = (f(plus) - f(minus)) / (2 * h);
+        }
+        return g;
+    }
+
+    /// <summary>Central differences of a vector function: row i is d f / d x_i (so the Jacobian transposed).</summary>
+    public static double[][] Directional(Func<double[], double[]> f, double[] x, double h = 1e-6)
+    {
+        var rows = new double[x.Length][];
+        for (int i = 0; i < x.Length; i++)
+        {
+            var plus = (double[])x.Clone();
+            var minus = (double[])x.Clone();
+            plus[i] += h;
+            minus[i] -= h;
+            var a = f(plus);
+            var b = f(minus);
+            rows[i] = a.Select((v, k) => (v - b[k]) / (2 * h)).ToArray();
+        }
+        return rows;
+    }
+
+    /// <summary>The value of f at a float64 tensor of the given shape holding <paramref name="x"/>.</summary>
+    public static double Scalar(Func<Expr, Expr> f, int[] shape, double[] x) => f(Tensor.FromArray(x, shape)).Eval().ToScalar();
+
+    /// <summary>Finite-difference gradient of a one-element Expr function at x.</summary>
+    public static double[] NumericGradient(Func<Expr, Expr> f, Tensor x) =>
+        Gradient(v => Scalar(f, x.Shape, v), x.ToDoubleArray());
+
+    /// <summary>
+    /// Asserts |actual − expected| ≤ tolerance·(1 + |expected|) elementwise. The default 1e-6 covers
+    /// the ~1e-10 error of a first finite difference with room for large derivatives.
+    /// </summary>
+    public static void Close(double[] expected, double[] actual, double tolerance = 1e-6, string what = "")
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(actual[i] - expected[i]) <= tolerance * (1 + Math.Abs(expected[i])),
+                $"{what}[{i}]: expected {expected[i]:R}, got {actual[i]:R} (tolerance {tolerance})");
+    }
+
+    /// <summary>Asserts two scalars are close (see the array overload).</summary>
+    public static void Close(double expected, double actual, double tolerance = 1e-6, string what = "") =>
+        Close(new[] { expected }, new[] { actual }, tolerance, what);
+
+    /// <summary>Fixed float64 test data: a deterministic spread of values in [-1.5, 1.5].</summary>
+    public static double[] Values(int n, int salt = 0) =>
+        Enumerable.Range(0, n).Select(i => 1.5 * Math.Sin(1.7 * i + 0.3 + salt)).ToArray();
+
+    /// <summary>A float64 tensor of the shape holding <see cref="Values"/>.</summary>
+    public static Tensor T(int[] shape, int salt = 0) => Tensor.FromArray(Values(shape.Aggregate(1, (a, b) => a * b), salt), shape);
+}
