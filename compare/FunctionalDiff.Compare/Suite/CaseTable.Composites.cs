@@ -28,6 +28,9 @@ public static partial class CaseTable
         yield return C("linear no bias [3]→[2]", new[] { I(3), I(2, 3) }, x => Nn.Linear(x[0], x[1]), x => F.linear(x[0], x[1]));
         yield return C("layerNorm [2,5]", new[] { I(2, 5) }, x => x[0].LayerNorm(), x => F.layer_norm(x[0], new long[] { 5 }));
         yield return C("layerNorm [3]", new[] { I(3) }, x => x[0].LayerNorm(1e-3), x => F.layer_norm(x[0], new long[] { 3 }, eps: 1e-3));
+        // a user-defined rule (customVjp) is compared like any primitive, including its second order
+        yield return C("customVjp softplus", new[] { I(2, 3) },
+            x => Diff.CustomVjp(z => (z.Exp() + 1.0).Log(), (z, g) => g * z.Sigmoid())(x[0]), x => F.softplus(x[0]));
         yield return C("stopGradient", new[] { I(2, 3) }, x => x[0].StopGradient() * x[0].Sin(), x => x[0].detach() * x[0].sin());
     }
 }

@@ -3,6 +3,11 @@ namespace FunctionalDiff.Compare.Suite;
 /// <summary>Command-line options of the comparison: which cases, which dtypes, where the report goes.</summary>
 public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir, bool Isolated, bool Quiet)
 {
+    /// <summary>
+    /// Self-test of the isolation only: a worker aborts its process natively when it starts this case in float64.
+    /// </summary>
+    public string? AbortAt { get; init; }
+
     /// <summary>The usage text.</summary>
     public const string Usage =
         "usage: FunctionalDiff.Compare [--filter TEXT]... [--dtype float32|float64|both] [--results DIR] [--in-process] [--quiet]\n" +
@@ -15,6 +20,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         var dtypes = new[] { DType.Float64, DType.Float32 };
         string results = "results";
         bool isolated = true, quiet = false;
+        string? abortAt = null;
         for (int i = 0; i < args.Count; i++)
         {
             string Next() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value\n{Usage}");
@@ -33,10 +39,11 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
                 case "--results": results = Next(); break;
                 case "--in-process": isolated = false; break;
                 case "--quiet": quiet = true; break;
+                case "--abort-at": abortAt = Next(); break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'\n{Usage}");
             }
         }
-        return new Options(filters.ToArray(), dtypes, results, isolated, quiet);
+        return new Options(filters.ToArray(), dtypes, results, isolated, quiet) { AbortAt = abortAt };
     }
 
     /// <summary>The arguments that select the same work in a worker process.</summary>
@@ -45,6 +52,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         foreach (var f in Filters) { yield return "--filter"; yield return f; }
         yield return "--dtype";
         yield return DTypes.Length == 2 ? "both" : CheckResult.Name(DTypes[0]);
+        if (AbortAt != null) { yield return "--abort-at"; yield return AbortAt; }
     }
 
     /// <summary>The (case, dtype) pairs selected, in a fixed order shared by parent and workers.</summary>

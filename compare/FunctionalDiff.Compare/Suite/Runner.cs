@@ -19,20 +19,20 @@ public static class Runner
     public static List<CheckResult> Run(IReadOnlyList<Case> table, Options options, TextWriter progress)
     {
         var work = options.Select(table);
-        return options.Isolated ? RunIsolated(work, options, progress) : RunInProcess(work, 0, progress, null);
+        return options.Isolated ? RunIsolated(work, options, progress) : RunInProcess(work, 0, progress, null, null);
     }
 
     /// <summary>The worker's entry: runs from <paramref name="start"/> on, one protocol line per event on stdout.</summary>
     public static int Worker(IReadOnlyList<Case> table, Options options, int start)
     {
         var stdout = Console.Out;
-        RunInProcess(options.Select(table), start, TextWriter.Null, stdout);
+        RunInProcess(options.Select(table), start, TextWriter.Null, stdout, options.AbortAt);
         stdout.WriteLine(EndMark);
         stdout.Flush();
         return 0;
     }
 
-    static List<CheckResult> RunInProcess(List<(Case Case, DType DType)> work, int start, TextWriter progress, TextWriter? protocol)
+    static List<CheckResult> RunInProcess(List<(Case Case, DType DType)> work, int start, TextWriter progress, TextWriter? protocol, string? abortAt)
     {
         var results = new List<CheckResult>();
         for (int k = start; k < work.Count; k++)
@@ -40,6 +40,8 @@ public static class Runner
             protocol?.WriteLine(BeginMark + k);
             protocol?.Flush();
             Progress(progress, k, work);
+            if (work[k].Case.Name == abortAt && work[k].DType == DType.Float64)
+                Environment.FailFast("isolation self-test: deliberate native abort");
             foreach (var r in CaseRunner.Run(work[k].Case, work[k].DType))
             {
                 results.Add(r);
