@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Runtime.Intrinsics;
+using FunctionalDiff.Core;
+using TorchSharp;
+using static TorchSharp.torch;
+using Tensor = FunctionalDiff.Core.Tensor;
+
+namespace FunctionalDiff.Compare.Bench;
+
+/// <summary>
+/// Side-by-side timings of FunctionalDiff's tensor kernels and TorchSharp (libtorch) in one
+/// process, on the same data, printed as a Markdown table. Matrix products are reported in
+/// GFLOP/s, elementwise ops in microseconds per op; the last column is how many times faster
+/// ours is (above 1: ours is faster).
+/// </summary>
+public static class Benchmarks
+{
+    /// <summary>Runs every benchmark; `--quick` keeps only the small sizes. Returns the exit code.</summary>
+    public static int Run(TextWriter output, IReadOnlyList<string> options)
+    {
+        bool quick = options.Contains("--quick");
+        int[] matrixSizes = quick ? new[] { 256, 512 } : new[] { 256, 512, 1024, 2048 };
+        int[] elementCounts = { 16, 1024, 1 << 20 };
+        // Both libraries get every core: ours splits large products across Environment.ProcessorCount.
+        torch.set_num_threads(Environment.ProcessorCount);
+
+        WriteHeader(output, options);
+        output.WriteLine("| benchmark | dtype | size | FunctionalDiff | TorchSharp | ours vs torch | max rel. difference |");
+        output.WriteLine("|---|---|---|---|---|---|---|");
+        var clock = Stopwatch.StartNew();
+        using (torch.no_grad())
+        {
+            foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+                foreach (int n in matrixSizes)
+                    output.WriteLine(MatMulRow(dtype, n, quick));
+            foreach (string op in new[] { "add", "mul", "exp", "tanh" })
+                foreach (int count in elementCounts)
+                    output.WriteLine(ElementwiseRow(op, count, quick));
+        }
+        output.WriteLine();
+        output.WriteLine($"Total benchmark time {clock.Elapsed.TotalSeconds:F0} s. Times are medians over repeated runs after a warm-up.");
+        return 0;
+    }
+
+    static void WriteHeader(TextWriter output, IReadOnlyList<string> options)
+    {
+        output.WriteLine("## FunctionalDiff vs TorchSharp benchmarks");
+        output.WriteLine();
+        output.WriteLine($"- date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        output.WriteLine($"- command: `dotnet run -c Release --project compare/FunctionalDiff.Compare -- bench{string.Concat(options.Select(o => " " + o))}`");
+        output.WriteLine($"- machine: {CpuName()}, {Environment.ProcessorCount} logical processors, " +
+                         $"Vector512 accelerated: {Vector512.IsHardwareAccelerated}, Vector256 accelerated: {Vector256.IsHardwareAccelerated}");
+        output.WriteLine($"- runtime: .NET {Environment.Version}, TorchSharp {typeof(torch).Assembly.GetName().Version}, " +
+                         $"torch threads: {torch.get_num_threads()} (set to the processor count)");
+        output.WriteLine("- matmul: C = A·B with n×n A and B, GFLOP/s = 2n³ / time; torch.matmul allocates its result like ours");
+        output.WriteLine("- elementwise: float32, inputs preallocated, each op allocates its result (torch's is disposed at once), outside autograd");
+        output.WriteLine();
+    }
+
+    static string CpuName()
+    {
+        try
+        {
+            string? line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
+            return line is null ? "unknown CPU" : line[(line.IndexOf(':') + 1)..].Trim();
+        }
+        catch (IOException)
+        {
+            return "unknown CPU";
+        }
+    }
+
+    static string MatMulRow(DType dtype, int n, bool quick)
+    {
+        var random = new Random(n);
+        double[] aValues = Enumerable.Range(0, n * n).Select(_ => random.NextDouble() * 2 - 1).ToArray();
+        double[] bValues = Enumerable.Range(0, n * n).Select(_ => random.NextDouble() * 2 - 1).ToArray();
+        var shape = new[] { n, n };
+        var a = Tensor.FromArray(aValues, shape).Cast(dtype);
+        var b = Tensor.FromArray(bValues, shape).Cast(dtype);
+        var scalar = dtype == DType.Float32 ? ScalarType.Float32 : ScalarType.Float64;
+        using var ta = torch.tensor(aValues, ScalarType.Float64).reshape(n, n).to_type(scalar);
+        using var tb = torch.tensor(bValues, ScalarType.Float64).reshape(n, n).to_type(scalar);
+
+        double[] ours = LinearAlgebra.matmul(a, b).ToDoubleArray();
+        double[] theirs;
+        using (var product = torch.matmul(ta, tb).to_type(ScalarType.Float64))
+            theirs = product.data<double>().ToArray();
+
+        int runs = quick ? 3 : 7;
+        double oursSeconds = Median(runs, () => LinearAlgebra.matmul(a, b));
+        double torchSeconds = Median(runs, () => torch.matmul(ta, tb).Dispose());
+        double flop = 2.0 * n * n * (double)n;
+        double oursRate = flop / oursSeconds / 1e9, torchRate = flop / torchSeconds / 1e9;
+        return $"| matmul | {dtype} | {n} | {oursRate:F1} GFLOP/s | {torchRate:F1} GFLOP/s | {oursRate / torchRate:F2}× | {MaxRelativeDifference(ours, theirs):E1} |";
+    }
+
+    static string ElementwiseRow(string op, int count, bool quick)
+    {
+        var shape = new[] { count };
+        // inputs in [-2, 2]: exp and tanh stay in their interesting range
+        var random = new Random(count);
+        float[] xValues = Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+        float[] yValues = Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+        var x = Tensor.FromArray(xValues, shape);
+        var y = Tensor.FromArray(yValues, shape);
+        using var tx = torch.tensor(xValues);
+        using var ty = torch.tensor(yValues);
+
+        Func<Tensor> oursOp = op switch
+        {
+            "add" => () => Elementwise.binary(BinaryOp.Add, x, y),
+            "mul" => () => Elementwise.binary(BinaryOp.Mul, x, y),
+            "exp" => () => Elementwise.unary(UnaryOp.Exp, x),
+            _ => () => Elementwise.unary(UnaryOp.Tanh, x),
+        };
+        Func<torch.Tensor> torchOp = op switch
+        {
+            "add" => () => tx.add(ty),
+            "mul" => () => tx.mul(ty),
+            "exp" => () => tx.exp(),
+            _ => () => tx.tanh(),
+        };
+
+        double[] ours = oursOp().ToDoubleArray();
+        double[] theirs;
+        using (var result = torchOp())
+            theirs = result.data<float>().ToArray().Select(v => (double)v).ToArray();
+
+        // Small ops take microseconds: time a batch of calls per sample so the clock resolves it.
+        int batch = Math.Max(1, (1 << 22) / Math.Max(count, 256) / (quick ? 4 : 1));
+        int runs = quick ? 3 : 7;
+        double oursSeconds = Median(runs, () => { for (int i = 0; i < batch; i++) oursOp(); }) / batch;
+        double torchSeconds = Median(runs, () => { for (int i = 0; i < batch; i++) torchOp().Dispose(); }) / batch;
+        return $"| {op} | float32 | {Size(count)} | {oursSeconds * 1e6:F2} µs | {torchSeconds * 1e6:F2} µs | {torchSeconds / oursSeconds:F2}× | {MaxRelativeDifference(ours, theirs):E1} |";
+    }
+
+    static string Size(int count) => count >= 1 << 20 ? $"{count >> 20}M" : count >= 1024 ? $"{count >> 10}K" : count.ToString();
+
+    /// <summary>The median wall time of `runs` calls after two warm-up calls (JIT tiers, thread pool, caches).</summary>
+    static double Median(int runs, Action action)
+    {
+        action();
+        action();
+        var times = new double[runs];
+        for (int r = 0; r < runs; r++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            action();
+            times[r] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+        Array.Sort(times);
+        return times[runs / 2];
+    }
+
+    /// <summary>max |ours - torch| / max |torch|: agreement of the two results, for the reader's confidence.</summary>
+    static double MaxRelativeDifference(double[] ours, double[] theirs)
+    {
+        double difference = 0, magnitude = 0;
+        for (int i = 0; i < ours.Length; i++)
+        {
+            difference = Math.Max(difference, Math.Abs(ours[i] - theirs[i]));
+            magnitude = Math.Max(magnitude, Math.Abs(theirs[i]));
+        }
+        return magnitude == 0 ? difference : difference / magnitude;
+    }
+}

@@ -1,0 +1,508 @@
+/// The op language: smart constructors that check and infer shapes, promote dtypes, and
+/// canonicalise as they build (scalar constant folding, x+0, x*1, x*0, symbolic zeros, collapsed
+/// views). Every node in the core is made here, so every rule and rewrite gets the same algebra.
+namespace FunctionalDiff.Core
+
+open System
+open Fold
+
+/// Functions that build Exprs. Errors are ShapeExceptions raised before any node is made.
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
+module Expr =
+
+    let private dims (e: Expr) = Shape.format e.Dims
+
+
+    // ---- leaves used while building (the public leaf constructors are at the end) ----
+
+    let private constantNode (value: Tensor) = Ir.intern (Op.Const value) [||] value.Shape value.DType
+
+    // The scalars the rules use on every node (0, 1, 2, 0.5, -1, ...) are kept at hand instead of
+    // being re-made and re-interned each time; the cache is bounded so it cannot grow with a program.
+    let private scalarCache = System.Collections.Concurrent.ConcurrentDictionary<struct (float * DType), Expr>()
+
+    let private scalarNode (dtype: DType) (value: float) =
+        match scalarCache.TryGetValue(struct (value, dtype)) with
+        | true, e -> e
+        | _ ->
+            let e = constantNode (Tensor.Scalar(value, dtype))
+            if scalarCache.Count < 256 && not (System.Double.IsNaN value) then scalarCache.TryAdd(struct (value, dtype), e) |> ignore
+            e
+
+    // ---- views and conversions ----
+
+    /// NumPy broadcasting of x to a larger shape.
+    let broadcastTo (shape: int[]) (x: Expr) : Expr =
+        Shape.validate "BroadcastTo" shape
+        if not (Shape.broadcastsTo x.Dims shape) then
+            Shape.fail "BroadcastTo" (sprintf "cannot broadcast %s to %s" (dims x) (Shape.format shape))
+        if Ir.sameDims x.Dims shape then x
+        else
+            match x.Op with
+            | Op.BroadcastTo _ -> Ir.intern (Op.BroadcastTo(Array.copy shape)) x.Args (Array.copy shape) x.DType
+            | _ -> Ir.intern (Op.BroadcastTo(Array.copy shape)) [| x |] (Array.copy shape) x.DType
+
+    /// A tensor of zeros: a broadcast scalar, never a materialised buffer in the graph.
+    let zeros (dtype: DType) (shape: int[]) = broadcastTo shape (scalarNode dtype 0.0)
+
+    /// A tensor of ones, as a broadcast scalar.
+    let ones (dtype: DType) (shape: int[]) = broadcastTo shape (scalarNode dtype 1.0)
+
+    /// A tensor filled with one value, as a broadcast scalar.
+    let full (dtype: DType) (shape: int[]) (value: float) = broadcastTo shape (scalarNode dtype value)
+
+    /// Zeros of x's shape and dtype.
+    let zerosLike (x: Expr) = zeros x.DType x.Dims
+
+    /// Converts to another dtype; scalar constants convert at build time.
+    let cast (dtype: DType) (x: Expr) : Expr =
+        if x.DType = dtype then x
+        else
+            match x with
+            | ScalarConst v -> scalarNode dtype v
+            | Filled v -> full dtype x.Dims v
+            | _ -> Ir.intern (Op.Cast dtype) [| x |] x.Dims dtype
+
+    /// Brings two operands to a common dtype: float32 meeting float64 gives float64.
+    let private promote (a: Expr) (b: Expr) =
+        if a.DType = b.DType then a, b else cast DType.Float64 a, cast DType.Float64 b
+
+    /// The same elements in another shape; one entry may be -1 to be inferred.
+    let reshape (shape: int[]) (x: Expr) : Expr =
+        if isNull shape then nullArg "shape"
+        let known = shape |> Array.filter (fun d -> d <> -1)
+        let inferred = shape.Length - known.Length
+        if inferred > 1 || known |> Array.exists (fun d -> d < 0) then
+            Shape.fail "Reshape" (sprintf "invalid target shape %s for %s" (Shape.format shape) (dims x))
+        let target =
+            if inferred = 0 then Array.copy shape
+            else
+                let rest = Shape.numel known
+                if rest = 0 || x.Numel % rest <> 0 then
+                    Shape.fail "Reshape" (sprintf "cannot infer -1 in %s for %s" (Shape.format shape) (dims x))
+                shape |> Array.map (fun d -> if d = -1 then x.Numel / rest else d)
+        if Shape.numel target <> x.Numel then
+            Shape.fail "Reshape" (sprintf "cannot reshape %s (%d elements) to %s" (dims x) x.Numel (Shape.format target))
+        if Ir.sameDims target x.Dims then x
+        else
+            match x with
+            | Filled v -> full x.DType target v
+            | _ ->
+                match x.Op with
+                | Op.Reshape _ -> Ir.intern (Op.Reshape target) x.Args target x.DType
+                | _ -> Ir.intern (Op.Reshape target) [| x |] target x.DType
+
+    /// Reorders axes: output axis i is input axis permutation[i] (negative axes allowed).
+    let permute (permutation: int[]) (x: Expr) : Expr =
+        if isNull permutation then nullArg "permutation"
+        if permutation.Length <> x.Rank then
+            Shape.fail "Permute" (sprintf "permutation %s does not match rank %d of %s" (Shape.format permutation) x.Rank (dims x))
+        let p = permutation |> Array.map (Shape.normalizeAxis "Permute" x.Rank)
+        if Array.sort p <> Array.init x.Rank id then
+            Shape.fail "Permute" (sprintf "%s is not a permutation of the axes of %s" (Shape.format permutation) (dims x))
+        let shape = p |> Array.map (fun a -> x.Dims.[a])
+        if p = Array.init x.Rank id then x
+        else
+            match x with
+            | Filled v -> full x.DType shape v
+            | _ ->
+                match x.Op with
+                | Op.Permute inner ->
+                    let composed = p |> Array.map (fun a -> inner.[a])
+                    if composed = Array.init x.Rank id then x.Args.[0]
+                    else Ir.intern (Op.Permute composed) x.Args shape x.DType
+                | _ -> Ir.intern (Op.Permute p) [| x |] shape x.DType
+
+    /// Swaps the last two axes (a matrix transpose, batched).
+    let transpose (x: Expr) : Expr =
+        if x.Rank < 2 then Shape.fail "Transpose" (sprintf "needs rank >= 2, got %s" (dims x))
+        let p = Array.init x.Rank id
+        p.[x.Rank - 2] <- x.Rank - 1
+        p.[x.Rank - 1] <- x.Rank - 2
+        permute p x
+
+    /// Swaps two axes.
+    let swapAxes (axis1: int) (axis2: int) (x: Expr) : Expr =
+        let a = Shape.normalizeAxis "SwapAxes" x.Rank axis1
+        let b = Shape.normalizeAxis "SwapAxes" x.Rank axis2
+        let p = Array.init x.Rank id
+        p.[a] <- b
+        p.[b] <- a
+        permute p x
+
+    /// Marks x as a constant for differentiation: its cotangent is zero.
+    let stopGradient (x: Expr) : Expr =
+        match x.Op with
+        | Op.Const _ | Op.StopGradient -> x
+        | _ -> Ir.intern Op.StopGradient [| x |] x.Dims x.DType
+
+    // ---- elementwise ----
+
+    /// An elementwise function of one argument; scalar constants fold.
+    let unary (op: UnaryOp) (x: Expr) : Expr =
+        match op, x with
+        | _, ScalarConst v when (Fold.unary op v).IsSome -> scalarNode x.DType (toDType x.DType (Fold.unary op v).Value)
+        | UnaryOp.Neg, Filled 0.0 -> x
+        | UnaryOp.Neg, _ when (match x.Op with Op.Unary UnaryOp.Neg -> true | _ -> false) -> x.Args.[0]
+        | _ -> Ir.intern (Op.Unary op) [| x |] x.Dims x.DType
+
+    let private isComparison (op: BinaryOp) =
+        match op with
+        | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
+        | BinaryOp.Equal | BinaryOp.NotEqual -> true
+        | _ -> false
+
+    /// An elementwise function of two arguments with NumPy/torch broadcasting and dtype promotion.
+    /// Canonical forms: x+0, 0+x, x-0, x*1, 1*x, x/1, x**1 give x; x*0 and 0/x give zeros;
+    /// 0-x gives -x; two scalar constants fold.
+    let binary (op: BinaryOp) (a: Expr) (b: Expr) : Expr =
+        let name = caseName op
+        let shape = Shape.broadcast name a.Dims b.Dims
+        let a, b = promote a b
+        let dtype = a.DType
+        let widen (e: Expr) = broadcastTo shape e
+        match op, a, b with
+        | _, ScalarConst x, ScalarConst y -> scalarNode dtype (toDType dtype (Fold.binary op x y))
+        | BinaryOp.Add, Filled 0.0, _ -> widen b
+        | (BinaryOp.Add | BinaryOp.Sub), _, Filled 0.0 -> widen a
+        | BinaryOp.Sub, Filled 0.0, _ -> widen (unary UnaryOp.Neg b)
+        | BinaryOp.Mul, Filled 1.0, _ -> widen b
+        | (BinaryOp.Mul | BinaryOp.Div | BinaryOp.Pow), _, Filled 1.0 -> widen a
+        | BinaryOp.Mul, Filled 0.0, _
+        | BinaryOp.Mul, _, Filled 0.0
+        | BinaryOp.Div, Filled 0.0, _ -> zeros dtype shape
+        | BinaryOp.Mul, Filled -1.0, _ -> widen (unary UnaryOp.Neg b)
+        | BinaryOp.Mul, _, Filled -1.0 -> widen (unary UnaryOp.Neg a)
+        | _, Filled x, Filled y when isComparison op -> full dtype shape (Fold.binary op x y)
+        | _ -> Ir.intern (Op.Binary op) [| a; b |] shape dtype
+
+    /// Picks ifTrue where the mask is nonzero and ifFalse elsewhere, all three broadcast together.
+    /// Only the chosen branch reaches the output, so NaN or inf in the other branch does not leak.
+    let where (mask: Expr) (ifTrue: Expr) (ifFalse: Expr) : Expr =
+        let shape = Shape.broadcastMany "Where" [ mask.Dims; ifTrue.Dims; ifFalse.Dims ]
+        let ifTrue, ifFalse = promote ifTrue ifFalse
+        match mask with
+        | Filled m -> broadcastTo shape (if m <> 0.0 then ifTrue else ifFalse)
+        | _ when obj.ReferenceEquals(ifTrue, ifFalse) -> broadcastTo shape ifTrue
+        | _ -> Ir.intern Op.Where [| mask; ifTrue; ifFalse |] shape ifTrue.DType
+
+    // ---- reductions ----
+
+    /// Reduces over axes (negative allowed); an empty axis list returns x unchanged.
+    let reduce (op: ReduceOp) (axes: int[]) (keepDims: bool) (x: Expr) : Expr =
+        if isNull axes then nullArg "axes"
+        let name = caseName op
+        let axes = Shape.normalizeAxes name x.Rank axes
+        let shape = Shape.reduced x.Dims axes keepDims
+        if axes.Length = 0 then x
+        elif axes |> Array.forall (fun a -> x.Dims.[a] = 1) then
+            // Reducing only size-1 axes moves no data: every reduction is the identity there.
+            reshape shape x
+        else
+            match op, x with
+            | ReduceOp.Sum, Filled 0.0 -> zeros x.DType shape
+            | (ReduceOp.Max | ReduceOp.Min | ReduceOp.Mean), Filled v when x.Numel > 0 -> full x.DType shape v
+            | _ -> Ir.intern (Op.Reduce(op, axes, keepDims)) [| x |] shape x.DType
+
+    /// The index of the largest entry along an axis, as a float tensor in x's dtype.
+    let argmax (axis: int) (keepDims: bool) (x: Expr) : Expr =
+        let a = Shape.normalizeAxis "ArgMax" x.Rank axis
+        if x.Dims.[a] = 0 then Shape.fail "ArgMax" (sprintf "axis %d of %s is empty" axis (dims x))
+        Ir.intern (Op.ArgMax(a, keepDims)) [| x |] (Shape.reduced x.Dims [| a |] keepDims) x.DType
+
+    /// Sums a broadcast value back to a shape it was broadcast from: the adjoint of broadcastTo.
+    let sumTo (shape: int[]) (x: Expr) : Expr =
+        if Ir.sameDims x.Dims shape then x
+        else
+            if not (Shape.broadcastsTo shape x.Dims) then
+                Shape.fail "SumTo" (sprintf "%s does not broadcast to %s" (Shape.format shape) (dims x))
+            let lead = x.Rank - shape.Length
+            let axes =
+                [| for i in 0 .. x.Rank - 1 do
+                     if i < lead || (shape.[i - lead] = 1 && x.Dims.[i] <> 1) then yield i |]
+            x |> reduce ReduceOp.Sum axes true |> reshape shape
+
+    // ---- linear algebra ----
+
+    /// torch.matmul: 1-D by 1-D is a dot product, 1-D operands gain and lose a unit axis, and
+    /// batch axes broadcast.
+    let matmul (a: Expr) (b: Expr) : Expr =
+        if a.Rank = 0 || b.Rank = 0 then
+            Shape.fail "MatMul" (sprintf "%s @ %s: both operands need rank >= 1" (dims a) (dims b))
+        let inner = a.Dims.[a.Rank - 1]
+        let innerB = if b.Rank = 1 then b.Dims.[0] else b.Dims.[b.Rank - 2]
+        if inner <> innerB then
+            Shape.fail "MatMul" (sprintf "%s @ %s: inner dimensions %d and %d differ" (dims a) (dims b) inner innerB)
+        let batchA = if a.Rank > 2 then a.Dims.[.. a.Rank - 3] else [||]
+        let batchB = if b.Rank > 2 then b.Dims.[.. b.Rank - 3] else [||]
+        let batch =
+            try Shape.broadcast "MatMul" batchA batchB
+            with :? ShapeException ->
+                Shape.fail "MatMul" (sprintf "%s @ %s: batch dimensions cannot be broadcast" (dims a) (dims b))
+        let rows = if a.Rank = 1 then [||] else [| a.Dims.[a.Rank - 2] |]
+        let cols = if b.Rank = 1 then [||] else [| b.Dims.[b.Rank - 1] |]
+        let shape = Array.concat [ batch; rows; cols ]
+        let a, b = promote a b
+        if isZero a || isZero b then zeros a.DType shape
+        else Ir.intern Op.MatMul [| a; b |] shape a.DType
+
+    // ---- structural ----
+
+    /// Python-style slicing per axis: negative bounds count from the end and bounds are clamped;
+    /// steps must be positive.
+    let slice (starts: int[]) (stops: int[]) (steps: int[]) (x: Expr) : Expr =
+        if isNull starts || isNull stops || isNull steps then nullArg "starts/stops/steps"
+        if starts.Length <> x.Rank || stops.Length <> x.Rank || steps.Length <> x.Rank then
+            Shape.fail "Slice" (sprintf "needs one start, stop and step per axis of %s, got %d, %d, %d" (dims x) starts.Length stops.Length steps.Length)
+        if steps |> Array.exists (fun s -> s < 1) then
+            Shape.fail "Slice" (sprintf "steps %s must be positive for %s" (Shape.format steps) (dims x))
+        let clamp dim i = let j = if i < 0 then i + dim else i in max 0 (min dim j)
+        let lo = Array.init x.Rank (fun i -> clamp x.Dims.[i] starts.[i])
+        let hi = Array.init x.Rank (fun i -> max lo.[i] (clamp x.Dims.[i] stops.[i]))
+        let shape = Array.init x.Rank (fun i -> (hi.[i] - lo.[i] + steps.[i] - 1) / steps.[i])
+        if Ir.sameDims shape x.Dims then x
+        else
+            match x with
+            | Filled v -> full x.DType shape v
+            | _ -> Ir.intern (Op.Slice(lo, hi, Array.copy steps)) [| x |] shape x.DType
+
+    /// Slices one axis with step 1.
+    let sliceAxis (axis: int) (start: int) (stop: int) (x: Expr) : Expr =
+        let a = Shape.normalizeAxis "Slice" x.Rank axis
+        let starts = Array.zeroCreate x.Rank
+        let stops = Array.copy x.Dims
+        starts.[a] <- start
+        stops.[a] <- stop
+        slice starts stops (Array.create x.Rank 1) x
+
+    /// Zero padding: before.[i] zeros ahead of axis i and after.[i] behind it.
+    let pad (before: int[]) (after: int[]) (x: Expr) : Expr =
+        if isNull before || isNull after then nullArg "before/after"
+        if before.Length <> x.Rank || after.Length <> x.Rank then
+            Shape.fail "Pad" (sprintf "needs one before and after per axis of %s" (dims x))
+        if Array.append before after |> Array.exists (fun p -> p < 0) then
+            Shape.fail "Pad" (sprintf "negative padding %s/%s for %s" (Shape.format before) (Shape.format after) (dims x))
+        let shape = Array.init x.Rank (fun i -> before.[i] + x.Dims.[i] + after.[i])
+        if Ir.sameDims shape x.Dims then x
+        elif isZero x then zeros x.DType shape
+        else Ir.intern (Op.Pad(Array.copy before, Array.copy after)) [| x |] shape x.DType
+
+    /// Joins tensors along an existing axis; all other dimensions must agree.
+    let concat (axis: int) (parts: Expr seq) : Expr =
+        let parts = Array.ofSeq parts
+        if parts.Length = 0 then Shape.fail "Concat" "needs at least one tensor"
+        let first = parts.[0]
+        let a = Shape.normalizeAxis "Concat" first.Rank axis
+        for p in parts do
+            if p.Rank <> first.Rank
+               || (p.Dims |> Array.mapi (fun i d -> i = a || d = first.Dims.[i]) |> Array.forall id |> not) then
+                let all = parts |> Array.map dims |> String.concat ", "
+                Shape.fail "Concat" (sprintf "shapes %s disagree off axis %d" all axis)
+        let dtype = if parts |> Array.exists (fun p -> p.DType = DType.Float64) then DType.Float64 else DType.Float32
+        let parts = parts |> Array.map (cast dtype)
+        if parts.Length = 1 then parts.[0]
+        else
+            let shape = Array.copy first.Dims
+            shape.[a] <- parts |> Array.sumBy (fun p -> p.Dims.[a])
+            Ir.intern (Op.Concat a) parts shape dtype
+
+    /// Stacks equal-shaped tensors along a new axis.
+    let stack (axis: int) (parts: Expr seq) : Expr =
+        let parts = Array.ofSeq parts
+        if parts.Length = 0 then Shape.fail "Stack" "needs at least one tensor"
+        let a = Shape.normalizeAxis "Stack" (parts.[0].Rank + 1) axis
+        for p in parts do
+            if p.Dims <> parts.[0].Dims then
+                Shape.fail "Stack" (sprintf "shapes %s differ" (parts |> Array.map dims |> String.concat ", "))
+        parts
+        |> Array.map (fun p -> reshape (Array.insertAt a 1 p.Dims) p)
+        |> concat a
+
+    /// Reverses the order along the axes.
+    let flip (axes: int[]) (x: Expr) : Expr =
+        let axes = Shape.normalizeAxes "Flip" x.Rank axes |> Array.filter (fun a -> x.Dims.[a] > 1)
+        if axes.Length = 0 then x
+        else
+            match x with
+            | Filled _ -> x
+            | _ ->
+                match x.Op with
+                | Op.Flip inner when inner = axes -> x.Args.[0]
+                | _ -> Ir.intern (Op.Flip axes) [| x |] x.Dims x.DType
+
+    /// torch.gather: out[..i..] = source[..index[..i..]..] along the axis; the output has the
+    /// index's shape, and index holds integers in a float dtype.
+    let gather (axis: int) (index: Expr) (source: Expr) : Expr =
+        let a = Shape.normalizeAxis "Gather" source.Rank axis
+        if index.Rank <> source.Rank
+           || (index.Dims |> Array.mapi (fun i d -> i = a || d <= source.Dims.[i]) |> Array.forall id |> not) then
+            Shape.fail "Gather" (sprintf "index %s does not fit source %s along axis %d" (dims index) (dims source) axis)
+        Ir.intern (Op.Gather a) [| source; index |] index.Dims source.DType
+
+    /// The adjoint of gather: zeros of `shape` with source[..i..] added at index[..i..] along the axis.
+    let scatterAdd (axis: int) (index: Expr) (source: Expr) (shape: int[]) : Expr =
+        Shape.validate "ScatterAdd" shape
+        let a = Shape.normalizeAxis "ScatterAdd" shape.Length axis
+        if index.Dims <> source.Dims || index.Rank <> shape.Length
+           || (index.Dims |> Array.mapi (fun i d -> i = a || d <= shape.[i]) |> Array.forall id |> not) then
+            Shape.fail "ScatterAdd" (sprintf "index %s and source %s do not fit %s along axis %d" (dims index) (dims source) (Shape.format shape) axis)
+        if isZero source then zeros source.DType shape
+        else Ir.intern (Op.ScatterAdd(a, Array.copy shape)) [| index; source |] (Array.copy shape) source.DType
+
+    // ---- user-defined ops ----
+
+    /// The node of a registered custom op: its value is `forward` (the user's forward graph built
+    /// at x) and its cotangent comes from the rule registered under `id`.
+    let custom (id: int) (x: Expr) (forward: Expr) : Expr =
+        let name = CustomRules.name id
+        Ir.intern (Op.Custom(id, name)) [| x; forward |] forward.Dims forward.DType
+
+    // ---- rebuilding ----
+
+    /// Rebuilds a node of the given op over new inputs through the smart constructors, so a
+    /// substitution re-canonicalises (e.g. x*1 collapses once x is known).
+    let apply (op: Op) (inputs: Expr[]) : Expr =
+        match op with
+        | Op.Var _ | Op.Const _ -> invalidArg "op" "leaves have no inputs to rebuild"
+        | Op.Unary u -> unary u inputs.[0]
+        | Op.Binary b -> binary b inputs.[0] inputs.[1]
+        | Op.Where -> where inputs.[0] inputs.[1] inputs.[2]
+        | Op.Reduce(r, axes, keepDims) -> reduce r axes keepDims inputs.[0]
+        | Op.ArgMax(axis, keepDims) -> argmax axis keepDims inputs.[0]
+        | Op.MatMul -> matmul inputs.[0] inputs.[1]
+        | Op.Permute p -> permute p inputs.[0]
+        | Op.Reshape s -> reshape s inputs.[0]
+        | Op.BroadcastTo s -> broadcastTo s inputs.[0]
+        | Op.Slice(starts, stops, steps) -> slice starts stops steps inputs.[0]
+        | Op.Pad(before, after) -> pad before after inputs.[0]
+        | Op.Concat axis -> concat axis inputs
+        | Op.Flip axes -> flip axes inputs.[0]
+        | Op.Gather axis -> gather axis inputs.[1] inputs.[0]
+        | Op.ScatterAdd(axis, shape) -> scatterAdd axis inputs.[0] inputs.[1] shape
+        | Op.Cast dtype -> cast dtype inputs.[0]
+        | Op.StopGradient -> stopGradient inputs.[0]
+        | Op.Custom(id, _) -> custom id inputs.[0] inputs.[1]
+
+    // ---- named forms, for readable user code and rules ----
+
+    /// -x.
+    let neg x = unary UnaryOp.Neg x
+    /// e^x.
+    let exp x = unary UnaryOp.Exp x
+    /// Natural logarithm.
+    let log x = unary UnaryOp.Log x
+    /// log(1 + x), accurate near 0.
+    let log1p x = unary UnaryOp.Log1p x
+    /// e^x - 1, accurate near 0.
+    let expm1 x = unary UnaryOp.Expm1 x
+    /// Sine.
+    let sin x = unary UnaryOp.Sin x
+    /// Cosine.
+    let cos x = unary UnaryOp.Cos x
+    /// Tangent.
+    let tan x = unary UnaryOp.Tan x
+    /// Hyperbolic tangent.
+    let tanh x = unary UnaryOp.Tanh x
+    /// 1 / (1 + e^-x).
+    let sigmoid x = unary UnaryOp.Sigmoid x
+    /// max(x, 0); its derivative at 0 is 0 as in torch.
+    let relu x = unary UnaryOp.Relu x
+    /// |x|; its derivative at 0 is 0 as in torch.
+    let abs x = unary UnaryOp.Abs x
+    /// -1, 0 or 1.
+    let sign x = unary UnaryOp.Sign x
+    /// Square root.
+    let sqrt x = unary UnaryOp.Sqrt x
+    /// 1 / sqrt x.
+    let rsqrt x = unary UnaryOp.Rsqrt x
+    /// x * x.
+    let square x = unary UnaryOp.Square x
+    /// 1 / x.
+    let reciprocal x = unary UnaryOp.Reciprocal x
+    /// The error function.
+    let erf x = unary UnaryOp.Erf x
+    /// Rounds down.
+    let floor x = unary UnaryOp.Floor x
+    /// Rounds up.
+    let ceil x = unary UnaryOp.Ceil x
+    /// Rounds half to even.
+    let round x = unary UnaryOp.Round x
+    /// a + b.
+    let add a b = binary BinaryOp.Add a b
+    /// a - b.
+    let sub a b = binary BinaryOp.Sub a b
+    /// a * b.
+    let mul a b = binary BinaryOp.Mul a b
+    /// a / b.
+    let div a b = binary BinaryOp.Div a b
+    /// a ** b.
+    let pow a b = binary BinaryOp.Pow a b
+    /// The larger of a and b; ties share the cotangent evenly.
+    let maximum a b = binary BinaryOp.Maximum a b
+    /// The smaller of a and b; ties share the cotangent evenly.
+    let minimum a b = binary BinaryOp.Minimum a b
+    /// The angle of the point (b, a): atan2(a, b).
+    let atan2 a b = binary BinaryOp.Atan2 a b
+    /// 1 where a < b, else 0.
+    let lt a b = binary BinaryOp.Less a b
+    /// 1 where a <= b, else 0.
+    let le a b = binary BinaryOp.LessEqual a b
+    /// 1 where a > b, else 0.
+    let gt a b = binary BinaryOp.Greater a b
+    /// 1 where a >= b, else 0.
+    let ge a b = binary BinaryOp.GreaterEqual a b
+    /// 1 where a = b, else 0.
+    let eq a b = binary BinaryOp.Equal a b
+    /// 1 where a <> b, else 0.
+    let ne a b = binary BinaryOp.NotEqual a b
+    /// The sum of all elements, rank 0.
+    let sum (x: Expr) = reduce ReduceOp.Sum [| 0 .. x.Rank - 1 |] false x
+    /// The sum over axes.
+    let sumAxes axes keepDims x = reduce ReduceOp.Sum axes keepDims x
+    /// The mean over axes, as a sum divided by the count.
+    let meanAxes (axes: int[]) keepDims (x: Expr) =
+        let normalized = Shape.normalizeAxes "Mean" x.Rank axes
+        let count = normalized |> Array.fold (fun n a -> n * x.Dims.[a]) 1
+        div (sumAxes normalized keepDims x) (scalarNode x.DType (float count))
+    /// The mean of all elements, rank 0.
+    let mean (x: Expr) = meanAxes [| 0 .. x.Rank - 1 |] false x
+    /// The largest element, rank 0; ties share the cotangent evenly.
+    let max (x: Expr) = reduce ReduceOp.Max [| 0 .. x.Rank - 1 |] false x
+    /// The largest elements over axes.
+    let maxAxes axes keepDims x = reduce ReduceOp.Max axes keepDims x
+    /// The smallest element, rank 0.
+    let min (x: Expr) = reduce ReduceOp.Min [| 0 .. x.Rank - 1 |] false x
+    /// The smallest elements over axes.
+    let minAxes axes keepDims x = reduce ReduceOp.Min axes keepDims x
+    /// The product over axes.
+    let prodAxes axes keepDims x = reduce ReduceOp.Prod axes keepDims x
+
+    // ---- leaves ----
+
+    // Every Expr grows from a leaf made below, so wiring the operators here wires them before
+    // any Expr exists for them to be used on.
+    let mutable private installed = false
+
+    let private installOperators () =
+        if not installed then
+            Expr.BinaryHook <- binary
+            Expr.UnaryHook <- unary
+            Expr.ScalarHook <- scalarNode
+            installed <- true
+
+    /// A constant node wrapping a tensor (one node per tensor object).
+    let constant (value: Tensor) : Expr =
+        if isNull (box value) then nullArg "value"
+        installOperators ()
+        constantNode value
+
+    /// A rank-0 constant; equal values of one dtype are one node.
+    let scalar (dtype: DType) (value: float) : Expr =
+        installOperators ()
+        scalarNode dtype value
+
+    /// A free variable of the given shape and dtype, distinct from every other node.
+    let variable (name: string) (shape: int[]) (dtype: DType) : Expr =
+        Shape.validate "Variable" shape
+        installOperators ()
+        Ir.freshVar name shape dtype

@@ -1,0 +1,85 @@
+/// Recognisers for the constants that canonicalisation looks for, and the arithmetic that folds
+/// operations on scalar constants while the graph is built.
+namespace FunctionalDiff.Core
+
+open System
+
+/// Patterns over constant nodes and scalar folding.
+module internal Fold =
+
+    let private names = System.Collections.Concurrent.ConcurrentDictionary<obj, string>()
+
+    /// The case name of an op kind (`Add`, `Sum`) for messages, cached: `%A` formatting is slow
+    /// and every constructor call needs the name at hand for its shape errors.
+    let caseName (kind: obj) = names.GetOrAdd(kind, fun k -> sprintf "%A" k)
+
+    /// A rank-0 constant and its value.
+    let (|ScalarConst|_|) (e: Expr) =
+        match e.Op with
+        | Op.Const t when t.Rank = 0 -> Some(t.ToScalar())
+        | _ -> None
+
+    /// A node known to hold one value everywhere: a scalar constant or its broadcast.
+    let (|Filled|_|) (e: Expr) =
+        match e with
+        | ScalarConst v -> Some v
+        | _ ->
+            match e.Op, e.Args with
+            | Op.BroadcastTo _, [| ScalarConst v |] -> Some v
+            | _ -> None
+
+    /// True for a symbolic zero (a broadcast scalar 0), which the transforms treat as absent.
+    let isZero (e: Expr) = match e with Filled 0.0 -> true | _ -> false
+
+    /// True for a broadcast scalar 1.
+    let isOne (e: Expr) = match e with Filled 1.0 -> true | _ -> false
+
+    /// Rounds a folded value to what the dtype can hold.
+    let toDType (dtype: DType) (v: float) =
+        match dtype with
+        | DType.Float32 -> float (float32 v)
+        | DType.Float64 -> v
+
+    /// The value of a unary op on a scalar; None where folding would need a kernel (erf).
+    let unary (op: UnaryOp) (x: float) : float option =
+        match op with
+        | UnaryOp.Neg -> Some -x
+        | UnaryOp.Exp -> Some(Math.Exp x)
+        | UnaryOp.Log -> Some(Math.Log x)
+        | UnaryOp.Log1p -> None
+        | UnaryOp.Expm1 -> None
+        | UnaryOp.Sin -> Some(Math.Sin x)
+        | UnaryOp.Cos -> Some(Math.Cos x)
+        | UnaryOp.Tan -> Some(Math.Tan x)
+        | UnaryOp.Tanh -> Some(Math.Tanh x)
+        | UnaryOp.Sigmoid -> Some(1.0 / (1.0 + Math.Exp -x))
+        | UnaryOp.Relu -> Some(if x > 0.0 then x else 0.0)
+        | UnaryOp.Abs -> Some(abs x)
+        | UnaryOp.Sign -> Some(if Double.IsNaN x then x else float (sign x))
+        | UnaryOp.Sqrt -> Some(sqrt x)
+        | UnaryOp.Rsqrt -> Some(1.0 / sqrt x)
+        | UnaryOp.Square -> Some(x * x)
+        | UnaryOp.Reciprocal -> Some(1.0 / x)
+        | UnaryOp.Erf -> None
+        | UnaryOp.Floor -> Some(floor x)
+        | UnaryOp.Ceil -> Some(ceil x)
+        | UnaryOp.Round -> Some(Math.Round x)
+
+    /// The value of a binary op on two scalars; comparisons give 0 or 1.
+    let binary (op: BinaryOp) (a: float) (b: float) : float =
+        let mask c = if c then 1.0 else 0.0
+        match op with
+        | BinaryOp.Add -> a + b
+        | BinaryOp.Sub -> a - b
+        | BinaryOp.Mul -> a * b
+        | BinaryOp.Div -> a / b
+        | BinaryOp.Pow -> Math.Pow(a, b)
+        | BinaryOp.Maximum -> if Double.IsNaN a || Double.IsNaN b then nan else max a b
+        | BinaryOp.Minimum -> if Double.IsNaN a || Double.IsNaN b then nan else min a b
+        | BinaryOp.Atan2 -> Math.Atan2(a, b)
+        | BinaryOp.Less -> mask (a < b)
+        | BinaryOp.LessEqual -> mask (a <= b)
+        | BinaryOp.Greater -> mask (a > b)
+        | BinaryOp.GreaterEqual -> mask (a >= b)
+        | BinaryOp.Equal -> mask (a = b)
+        | BinaryOp.NotEqual -> mask (a <> b)

@@ -1,0 +1,245 @@
+/// Elementwise: unary and binary maps with broadcasting, `where`, and `cast`. Each kernel is
+/// written once, generic over the element type; the JIT specialises it for float and float32.
+/// Contiguous runs go to TensorPrimitives (vectorised); the rest are scalar loops.
+namespace FunctionalDiff.Core
+
+open System
+open System.Numerics
+open KernelSupport
+
+/// Elementwise kernels over Tensors.
+module Elementwise =
+
+    /// Applies a float64 function to every element, rounding once for float32.
+    let private mapThroughDouble<'T when 'T :> IFloatingPointIeee754<'T>>
+        (f: float -> float) (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        for i in 0 .. x.Length - 1 do
+            y.[i] <- 'T.CreateTruncating(f (Double.CreateTruncating x.[i]))
+
+    /// One unary op over a contiguous run.
+    let private unarySpan<'T when 'T :> IFloatingPointIeee754<'T>> (op: UnaryOp) (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        match op with
+        | UnaryOp.Neg -> Tensors.TensorPrimitives.Negate(x, y)
+        | UnaryOp.Exp -> Tensors.TensorPrimitives.Exp(x, y)
+        | UnaryOp.Log -> Tensors.TensorPrimitives.Log(x, y)
+        | UnaryOp.Log1p -> mapThroughDouble Special.log1p x y
+        | UnaryOp.Expm1 -> mapThroughDouble Special.expm1 x y
+        | UnaryOp.Sin -> Tensors.TensorPrimitives.Sin(x, y)
+        | UnaryOp.Cos -> Tensors.TensorPrimitives.Cos(x, y)
+        | UnaryOp.Tan -> Tensors.TensorPrimitives.Tan(x, y)
+        | UnaryOp.Tanh -> Tensors.TensorPrimitives.Tanh(x, y)
+        // 1/(1+e^{-x}): e^{-x} overflows to +inf for x ≪ 0 and the result is then exactly 0, never NaN
+        | UnaryOp.Sigmoid -> Tensors.TensorPrimitives.Sigmoid(x, y)
+        // Max propagates NaN, so relu(NaN) = NaN as in torch
+        | UnaryOp.Relu -> Tensors.TensorPrimitives.Max(x, 'T.Zero, y)
+        | UnaryOp.Abs -> Tensors.TensorPrimitives.Abs(x, y)
+        | UnaryOp.Sign -> mapThroughDouble Special.sign x y
+        | UnaryOp.Sqrt -> Tensors.TensorPrimitives.Sqrt(x, y)
+        | UnaryOp.Rsqrt -> Tensors.TensorPrimitives.ReciprocalSqrt(x, y)
+        | UnaryOp.Square -> Tensors.TensorPrimitives.Multiply(x, x, y)
+        | UnaryOp.Reciprocal -> Tensors.TensorPrimitives.Reciprocal(x, y)
+        | UnaryOp.Erf -> mapThroughDouble Special.erf x y
+        | UnaryOp.Floor -> Tensors.TensorPrimitives.Floor(x, y)
+        | UnaryOp.Ceil -> Tensors.TensorPrimitives.Ceiling(x, y)
+        | UnaryOp.Round -> Tensors.TensorPrimitives.Round(x, MidpointRounding.ToEven, y)
+
+    /// Transcendental ops cost enough per element to go parallel earlier than memory-bound ones.
+    let private unaryThreshold (op: UnaryOp) =
+        match op with
+        | UnaryOp.Exp | UnaryOp.Log | UnaryOp.Log1p | UnaryOp.Expm1 | UnaryOp.Sin | UnaryOp.Cos | UnaryOp.Tan
+        | UnaryOp.Tanh | UnaryOp.Sigmoid | UnaryOp.Erf -> parallelThresholdCostly
+        | _ -> parallelThresholdCheap
+
+    let private unaryDense<'T when 'T :> IFloatingPointIeee754<'T>> (op: UnaryOp) (t: Tensor) : 'T[] =
+        let source = storage<'T> t
+        let offset = t.Offset
+        let result = Array.zeroCreate<'T> t.Numel
+        forChunksFrom (unaryThreshold op) t.Numel (fun start length ->
+            unarySpan op (ReadOnlySpan(source, offset + start, length)) (Span(result, start, length)))
+        result
+
+    /// Applies a unary op to every element. Views are read through their strides.
+    let unary (op: UnaryOp) (t: Tensor) : Tensor =
+        let t = dense t
+        match t.DType with
+        | DType.Float64 -> Tensor.OwnDense(t.Shape, unaryDense<float> op t)
+        | DType.Float32 -> Tensor.OwnDense(t.Shape, unaryDense<float32> op t)
+
+    /// 1 when the comparison holds, else 0. Comparisons with NaN are false except NotEqual.
+    let private compare<'T when 'T :> IFloatingPointIeee754<'T>> (op: BinaryOp) (a: 'T) (b: 'T) : 'T =
+        let holds =
+            match op with
+            | BinaryOp.Less -> 'T.op_LessThan(a, b)
+            | BinaryOp.LessEqual -> 'T.op_LessThanOrEqual(a, b)
+            | BinaryOp.Greater -> 'T.op_GreaterThan(a, b)
+            | BinaryOp.GreaterEqual -> 'T.op_GreaterThanOrEqual(a, b)
+            | BinaryOp.Equal -> 'T.op_Equality(a, b)
+            | _ -> 'T.op_Inequality(a, b)
+        if holds then 'T.One else 'T.Zero
+
+    /// One binary op on scalars: the reference the strided fallback uses.
+    let private binaryScalar<'T when 'T :> IFloatingPointIeee754<'T>> (op: BinaryOp) (a: 'T) (b: 'T) : 'T =
+        match op with
+        | BinaryOp.Add -> a + b
+        | BinaryOp.Sub -> a - b
+        | BinaryOp.Mul -> a * b
+        | BinaryOp.Div -> a / b
+        | BinaryOp.Pow -> 'T.Pow(a, b)
+        | BinaryOp.Maximum -> 'T.Max(a, b)
+        | BinaryOp.Minimum -> 'T.Min(a, b)
+        | BinaryOp.Atan2 -> 'T.Atan2(a, b)
+        | _ -> compare op a b
+
+    /// True for the ops TensorPrimitives computes on spans; comparisons it does not.
+    let private hasSpanKernel (op: BinaryOp) =
+        match op with
+        | BinaryOp.Add | BinaryOp.Sub | BinaryOp.Mul | BinaryOp.Div | BinaryOp.Pow
+        | BinaryOp.Maximum | BinaryOp.Minimum | BinaryOp.Atan2 -> true
+        | _ -> false
+
+    /// One binary op over runs with strides 0 or 1 each: whole spans, or a span against a
+    /// repeated scalar, go to TensorPrimitives; comparisons are plain loops.
+    let private binaryRun<'T when 'T :> IFloatingPointIeee754<'T>>
+        (op: BinaryOp) (a: 'T[]) (aStart: int) (aStride: int) (b: 'T[]) (bStart: int) (bStride: int)
+        (result: 'T[]) (start: int) (length: int) =
+        let y = Span(result, start, length)
+        match aStride, bStride with
+        | 1, 1 when hasSpanKernel op ->
+            let x = ReadOnlySpan(a, aStart, length)
+            let z = ReadOnlySpan(b, bStart, length)
+            match op with
+            | BinaryOp.Add -> Tensors.TensorPrimitives.Add(x, z, y)
+            | BinaryOp.Sub -> Tensors.TensorPrimitives.Subtract(x, z, y)
+            | BinaryOp.Mul -> Tensors.TensorPrimitives.Multiply(x, z, y)
+            | BinaryOp.Div -> Tensors.TensorPrimitives.Divide(x, z, y)
+            | BinaryOp.Pow -> Tensors.TensorPrimitives.Pow(x, z, y)
+            | BinaryOp.Maximum -> Tensors.TensorPrimitives.Max(x, z, y)
+            | BinaryOp.Minimum -> Tensors.TensorPrimitives.Min(x, z, y)
+            | _ -> Tensors.TensorPrimitives.Atan2(x, z, y)
+        | 1, 0 when hasSpanKernel op ->
+            let x = ReadOnlySpan(a, aStart, length)
+            let s = b.[bStart]
+            match op with
+            | BinaryOp.Add -> Tensors.TensorPrimitives.Add(x, s, y)
+            | BinaryOp.Sub -> Tensors.TensorPrimitives.Subtract(x, s, y)
+            | BinaryOp.Mul -> Tensors.TensorPrimitives.Multiply(x, s, y)
+            | BinaryOp.Div -> Tensors.TensorPrimitives.Divide(x, s, y)
+            | BinaryOp.Pow -> Tensors.TensorPrimitives.Pow(x, s, y)
+            | BinaryOp.Maximum -> Tensors.TensorPrimitives.Max(x, s, y)
+            | BinaryOp.Minimum -> Tensors.TensorPrimitives.Min(x, s, y)
+            | _ -> Tensors.TensorPrimitives.Atan2(x, s, y)
+        | 0, 1 when hasSpanKernel op ->
+            let s = a.[aStart]
+            let z = ReadOnlySpan(b, bStart, length)
+            match op with
+            // the commutative ops swap their operands; the others have scalar-first overloads
+            | BinaryOp.Add -> Tensors.TensorPrimitives.Add(z, s, y)
+            | BinaryOp.Mul -> Tensors.TensorPrimitives.Multiply(z, s, y)
+            | BinaryOp.Maximum -> Tensors.TensorPrimitives.Max(z, s, y)
+            | BinaryOp.Minimum -> Tensors.TensorPrimitives.Min(z, s, y)
+            | BinaryOp.Sub -> Tensors.TensorPrimitives.Subtract(s, z, y)
+            | BinaryOp.Div -> Tensors.TensorPrimitives.Divide(s, z, y)
+            | BinaryOp.Pow -> Tensors.TensorPrimitives.Pow(s, z, y)
+            | _ -> Tensors.TensorPrimitives.Atan2(s, z, y)
+        | _ ->
+            let mutable i = aStart
+            let mutable j = bStart
+            for k in 0 .. length - 1 do
+                y.[k] <- binaryScalar op a.[i] b.[j]
+                i <- i + aStride
+                j <- j + bStride
+
+    let private binaryTyped<'T when 'T :> IFloatingPointIeee754<'T>>
+        (op: BinaryOp) (a: Tensor) (b: Tensor) (outShape: int[]) : 'T[] =
+        let aData, bData = storage<'T> a, storage<'T> b
+        let aOffset, bOffset = a.Offset, b.Offset
+        let n = Shape.numel outShape
+        let result = Array.zeroCreate<'T> n
+        let forChunks = forChunksFrom (match op with BinaryOp.Pow | BinaryOp.Atan2 -> parallelThresholdCostly | _ -> parallelThresholdCheap)
+        if n = 0 then ()
+        elif a.Numel = n && b.Numel = n then
+            // same shape: one flat run, split for threads
+            forChunks n (fun start length ->
+                binaryRun op aData (aOffset + start) 1 bData (bOffset + start) 1 result start length)
+        elif b.Numel = 1 && a.Numel = n then
+            forChunks n (fun start length ->
+                binaryRun op aData (aOffset + start) 1 bData bOffset 0 result start length)
+        elif a.Numel = 1 && b.Numel = n then
+            forChunks n (fun start length ->
+                binaryRun op aData aOffset 0 bData (bOffset + start) 1 result start length)
+        else
+            let plan = rowPlan outShape [| broadcastStrides a.Dims outShape; broadcastStrides b.Dims outShape |]
+            forRows plan (fun row starts ->
+                binaryRun op aData (aOffset + starts.[0]) plan.InnerStrides.[0]
+                    bData (bOffset + starts.[1]) plan.InnerStrides.[1] result (row * plan.Length) plan.Length)
+        result
+
+    /// The op's name for error messages; a fixed table because sprintf "%A" costs tens of microseconds.
+    let private opName (op: BinaryOp) =
+        match op with
+        | BinaryOp.Add -> "Add"
+        | BinaryOp.Sub -> "Sub"
+        | BinaryOp.Mul -> "Mul"
+        | BinaryOp.Div -> "Div"
+        | BinaryOp.Pow -> "Pow"
+        | BinaryOp.Maximum -> "Maximum"
+        | BinaryOp.Minimum -> "Minimum"
+        | BinaryOp.Atan2 -> "Atan2"
+        | BinaryOp.Less -> "Less"
+        | BinaryOp.LessEqual -> "LessEqual"
+        | BinaryOp.Greater -> "Greater"
+        | BinaryOp.GreaterEqual -> "GreaterEqual"
+        | BinaryOp.Equal -> "Equal"
+        | BinaryOp.NotEqual -> "NotEqual"
+
+    /// Applies a binary op with NumPy/torch broadcasting. Mixed dtypes compute in float64.
+    let binary (op: BinaryOp) (a: Tensor) (b: Tensor) : Tensor =
+        let outShape = Shape.broadcast (opName op) a.Dims b.Dims
+        let dtype = promote a.DType b.DType
+        let a = dense (a.Cast dtype)
+        let b = dense (b.Cast dtype)
+        match dtype with
+        | DType.Float64 -> Tensor.OwnDense(outShape, binaryTyped<float> op a b outShape)
+        | DType.Float32 -> Tensor.OwnDense(outShape, binaryTyped<float32> op a b outShape)
+
+    let private whereTyped<'M, 'T when 'M :> IFloatingPointIeee754<'M>>
+        (mask: Tensor) (ifTrue: Tensor) (ifFalse: Tensor) (outShape: int[]) : 'T[] =
+        let m, t, f = storage<'M> mask, storage<'T> ifTrue, storage<'T> ifFalse
+        let result = Array.zeroCreate<'T> (Shape.numel outShape)
+        let plan =
+            rowPlan outShape
+                [| broadcastStrides mask.Dims outShape; broadcastStrides ifTrue.Dims outShape; broadcastStrides ifFalse.Dims outShape |]
+        let ms, ts, fs = plan.InnerStrides.[0], plan.InnerStrides.[1], plan.InnerStrides.[2]
+        if result.Length > 0 then
+            forRows plan (fun row starts ->
+                let mutable i = mask.Offset + starts.[0]
+                let mutable j = ifTrue.Offset + starts.[1]
+                let mutable k = ifFalse.Offset + starts.[2]
+                let start = row * plan.Length
+                for p in start .. start + plan.Length - 1 do
+                    // NaN counts as true, as bool(nan) does in torch
+                    result.[p] <- if 'M.op_Inequality(m.[i], 'M.Zero) then t.[j] else f.[k]
+                    i <- i + ms
+                    j <- j + ts
+                    k <- k + fs)
+        result
+
+    let private whereMasked<'T> (mask: Tensor) (ifTrue: Tensor) (ifFalse: Tensor) (outShape: int[]) : 'T[] =
+        match mask.DType with
+        | DType.Float64 -> whereTyped<float, 'T> mask ifTrue ifFalse outShape
+        | DType.Float32 -> whereTyped<float32, 'T> mask ifTrue ifFalse outShape
+
+    /// Picks `ifTrue` where `mask` is nonzero and `ifFalse` elsewhere; all three broadcast.
+    /// The result has the promoted dtype of the two value tensors.
+    let where (mask: Tensor) (ifTrue: Tensor) (ifFalse: Tensor) : Tensor =
+        let outShape = Shape.broadcastMany "Where" [ mask.Dims; ifTrue.Dims; ifFalse.Dims ]
+        let dtype = promote ifTrue.DType ifFalse.DType
+        let mask = dense mask
+        let ifTrue = dense (ifTrue.Cast dtype)
+        let ifFalse = dense (ifFalse.Cast dtype)
+        match dtype with
+        | DType.Float64 -> Tensor.OwnDense(outShape, whereMasked<float> mask ifTrue ifFalse outShape)
+        | DType.Float32 -> Tensor.OwnDense(outShape, whereMasked<float32> mask ifTrue ifFalse outShape)
+
+    /// The same values in another dtype (a dense copy unless the dtype already matches).
+    let cast (dtype: DType) (t: Tensor) : Tensor = t.Cast dtype

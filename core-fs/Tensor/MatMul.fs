@@ -1,0 +1,130 @@
+/// Matrix products of tensors with torch.matmul semantics: vectors, matrices and broadcast
+/// batches of matrices. This module owns the shape rules and the mapping of strided views onto
+/// the GEMM driver; the arithmetic is in Gemm.fs.
+namespace FunctionalDiff.Core
+
+open System.Threading.Tasks
+
+/// Linear algebra on tensors.
+[<RequireQualifiedAccess>]
+module LinearAlgebra =
+
+    /// How one operand is read as a stack of matrices.
+    type private Operand =
+        { Rows: int
+          Columns: int
+          RowStride: int
+          ColumnStride: int
+          /// Batch dimensions (everything before the last two), outermost first.
+          Batch: int[]
+          BatchStrides: int[] }
+
+    /// A 1-D left operand is a 1 × k row; a 1-D right operand is a k × 1 column (torch's rule).
+    let private asMatrices (tensor: Tensor) (isLeft: bool) =
+        let dims, strides = tensor.Dims, tensor.Strides
+        let rank = dims.Length
+        if rank = 1 then
+            if isLeft then
+                { Rows = 1; Columns = dims.[0]; RowStride = 0; ColumnStride = strides.[0]; Batch = [||]; BatchStrides = [||] }
+            else
+                { Rows = dims.[0]; Columns = 1; RowStride = strides.[0]; ColumnStride = 0; Batch = [||]; BatchStrides = [||] }
+        else
+            { Rows = dims.[rank - 2]
+              Columns = dims.[rank - 1]
+              RowStride = strides.[rank - 2]
+              ColumnStride = strides.[rank - 1]
+              Batch = dims.[.. rank - 3]
+              BatchStrides = strides.[.. rank - 3] }
+
+    /// Broadcasts the two batch shapes, or fails naming both operands' full shapes.
+    let private broadcastBatch (describe: string) (left: int[]) (right: int[]) =
+        let rank = max left.Length right.Length
+        let at (shape: int[]) i = if i < rank - shape.Length then 1 else shape.[i - (rank - shape.Length)]
+        Array.init rank (fun i ->
+            let l, r = at left i, at right i
+            if l = r || r = 1 then l
+            elif l = 1 then r
+            else
+                Shape.fail "MatMul" (sprintf "%s: batch dimensions %s and %s cannot be broadcast"
+                                         describe (Shape.format left) (Shape.format right)))
+
+    /// The storage offset of each matrix in the broadcast batch, in row-major batch order.
+    /// A dimension of size 1 (or missing) repeats the same matrix, so it contributes nothing.
+    let private batchOffsets (batch: int[]) (operand: Operand) (start: int) =
+        let count = Shape.numel batch
+        let offsets = Array.zeroCreate count
+        let rank = batch.Length
+        let shift = rank - operand.Batch.Length
+        let step =
+            Array.init rank (fun i ->
+                if i < shift || operand.Batch.[i - shift] = 1 then 0 else operand.BatchStrides.[i - shift])
+        let index = Array.zeroCreate rank
+        let mutable position = start
+        for b in 0 .. count - 1 do
+            offsets.[b] <- position
+            // advance the odometer over the batch dimensions
+            let mutable axis = rank - 1
+            let mutable carry = b < count - 1
+            while carry && axis >= 0 do
+                index.[axis] <- index.[axis] + 1
+                position <- position + step.[axis]
+                if index.[axis] < batch.[axis] then carry <- false
+                else
+                    position <- position - step.[axis] * batch.[axis]
+                    index.[axis] <- 0
+                    axis <- axis - 1
+        offsets
+
+    /// matmul with explicit GEMM settings, so tests can reach every path of the driver.
+    let internal matmulWith (settings: GemmSettings) (a: Tensor) (b: Tensor) : Tensor =
+        if isNull (box a) then nullArg "a"
+        if isNull (box b) then nullArg "b"
+        let describe = sprintf "%s @ %s" (Shape.format a.Dims) (Shape.format b.Dims)
+        if a.Rank = 0 || b.Rank = 0 then
+            Shape.fail "MatMul" (sprintf "%s: both operands need at least one dimension" describe)
+        let left, right = asMatrices a true, asMatrices b false
+        if left.Columns <> right.Rows then
+            Shape.fail "MatMul" (sprintf "%s: inner dimensions %d and %d differ" describe left.Columns right.Rows)
+        let batch = broadcastBatch describe left.Batch right.Batch
+        let m, n, k = left.Rows, right.Columns, left.Columns
+        let resultShape =
+            Array.concat [ batch; (if a.Rank = 1 then [||] else [| m |]); (if b.Rank = 1 then [||] else [| n |]) ]
+        // Mixed dtypes promote to float64, like torch; the float32 side is copied once.
+        let dtype = if a.DType = DType.Float64 || b.DType = DType.Float64 then DType.Float64 else DType.Float32
+        let a, b = a.Cast dtype, b.Cast dtype
+        // Cast may have made a dense copy with new strides: read the layouts again.
+        let left, right = asMatrices a true, asMatrices b false
+        let aOffsets = batchOffsets batch left a.Offset
+        let bOffsets = batchOffsets batch right b.Offset
+        let count = aOffsets.Length
+        let size = m * n
+        let work = int64 m * int64 n * int64 k
+        let multiply (settings: GemmSettings) (result: System.Array) (i: int) =
+            match dtype with
+            | DType.Float32 ->
+                GemmDriver.multiply32 settings m n k a.Data32 aOffsets.[i] left.RowStride left.ColumnStride
+                                      b.Data32 bOffsets.[i] right.RowStride right.ColumnStride (result :?> float32[]) (i * size) n
+            | DType.Float64 ->
+                GemmDriver.multiply64 settings m n k a.Data64 aOffsets.[i] left.RowStride left.ColumnStride
+                                      b.Data64 bOffsets.[i] right.RowStride right.ColumnStride (result :?> float[]) (i * size) n
+        let result: System.Array =
+            match dtype with
+            | DType.Float32 -> Array.zeroCreate<float32> (count * size)
+            | DType.Float64 -> Array.zeroCreate<float> (count * size)
+        // Many matrices each too small to split: spread the batch over the cores instead.
+        if count > 1 && work < int64 settings.ParallelWork && work * int64 count >= int64 settings.ParallelWork && settings.Threads > 1 then
+            let serial = { settings with Threads = 1 }
+            Parallel.For(0, count, ParallelOptions(MaxDegreeOfParallelism = settings.Threads), fun i -> multiply serial result i) |> ignore
+        else
+            for i in 0 .. count - 1 do
+                multiply settings result i
+        match result with
+        | :? (float32[]) as data -> Tensor.OwnDense(resultShape, data)
+        | data -> Tensor.OwnDense(resultShape, data :?> float[])
+
+    /// The matrix product with torch.matmul semantics: 1-D · 1-D is a dot product (rank 0);
+    /// 2-D · 2-D is the matrix product; a 1-D operand acts as a row (left) or column (right)
+    /// whose unit dimension is removed from the result; operands of rank ≥ 3 are stacks of
+    /// matrices whose batch dimensions broadcast. float32 with float64 gives float64.
+    /// Transposed and other strided views are read in place, without a copy.
+    let matmul (a: Tensor) (b: Tensor) : Tensor = matmulWith GemmSettings.Default a b

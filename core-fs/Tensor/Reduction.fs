@@ -1,0 +1,177 @@
+/// Reduction: sum, mean, max, min and product over axes, and argmax. A reduction is laid out
+/// as [outer, reduced, inner] blocks; contiguous runs go to TensorPrimitives.
+namespace FunctionalDiff.Core
+
+open System
+open System.Numerics
+open System.Threading.Tasks
+open KernelSupport
+
+/// Axis reductions over Tensors.
+module Reduction =
+
+    /// Runs longer than this are summed in blocks whose partial sums are then added pairwise,
+    /// so float32 rounding error grows with log(n) blocks rather than with n.
+    let private sumBlock = 1024
+
+    /// The sum of a contiguous run, blocked and pairwise for long runs.
+    let private blockedSum<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) : 'T =
+        if x.Length <= sumBlock then Tensors.TensorPrimitives.Sum x
+        else
+            let blocks = (x.Length + sumBlock - 1) / sumBlock
+            let partial = Array.zeroCreate<'T> blocks
+            for b in 0 .. blocks - 1 do
+                let start = b * sumBlock
+                partial.[b] <- Tensors.TensorPrimitives.Sum(x.Slice(start, min sumBlock (x.Length - start)))
+            // pairwise: halve the list of partial sums until one is left
+            let mutable count = blocks
+            while count > 1 do
+                let half = count / 2
+                for i in 0 .. half - 1 do
+                    partial.[i] <- partial.[2 * i] + partial.[2 * i + 1]
+                if count % 2 = 1 then partial.[half] <- partial.[count - 1]
+                count <- half + count % 2
+            partial.[0]
+
+    /// Reduces one contiguous run to a single value (the run is never empty here).
+    let private reduceRun<'T when 'T :> IFloatingPointIeee754<'T>> (op: ReduceOp) (x: ReadOnlySpan<'T>) : 'T =
+        match op with
+        | ReduceOp.Sum -> blockedSum x
+        | ReduceOp.Mean -> blockedSum x / 'T.CreateTruncating x.Length
+        // TensorPrimitives.Max/Min return NaN when any element is NaN, as torch does
+        | ReduceOp.Max -> Tensors.TensorPrimitives.Max x
+        | ReduceOp.Min -> Tensors.TensorPrimitives.Min x
+        | ReduceOp.Prod -> Tensors.TensorPrimitives.Product x
+
+    /// The value of a reduction over nothing: 0 for sum, 1 for product, NaN for mean (as torch).
+    let private emptyValue<'T when 'T :> IFloatingPointIeee754<'T>> (op: ReduceOp) : 'T =
+        match op with
+        | ReduceOp.Sum -> 'T.Zero
+        | ReduceOp.Prod -> 'T.One
+        | _ -> 'T.NaN
+
+    /// Combines rows elementwise: accumulator ⊕= row, used when the reduced axes are not innermost.
+    let private combineRows<'T when 'T :> IFloatingPointIeee754<'T>> (op: ReduceOp) (acc: Span<'T>) (row: ReadOnlySpan<'T>) =
+        let a = Span<'T>.op_Implicit acc : ReadOnlySpan<'T>
+        match op with
+        | ReduceOp.Sum | ReduceOp.Mean -> Tensors.TensorPrimitives.Add(a, row, acc)
+        | ReduceOp.Max -> Tensors.TensorPrimitives.Max(a, row, acc)
+        | ReduceOp.Min -> Tensors.TensorPrimitives.Min(a, row, acc)
+        | ReduceOp.Prod -> Tensors.TensorPrimitives.Multiply(a, row, acc)
+
+    /// Reduces a dense [outer, reduced, inner] block layout to [outer, inner].
+    let private reduceBlocks<'T when 'T :> IFloatingPointIeee754<'T>>
+        (op: ReduceOp) (data: 'T[]) (offset: int) (outer: int) (reduced: int) (inner: int) : 'T[] =
+        let result = Array.zeroCreate<'T> (outer * inner)
+        if result.Length = 0 then ()
+        elif reduced = 0 then Array.Fill(result, emptyValue<'T> op)
+        elif inner = 1 then
+            let body (o: int) = result.[o] <- reduceRun op (ReadOnlySpan(data, offset + o * reduced, reduced))
+            if outer * reduced < parallelThreshold || outer = 1 then
+                for o in 0 .. outer - 1 do body o
+            else Parallel.For(0, outer, body) |> ignore
+        else
+            let sumLike = (op = ReduceOp.Sum || op = ReduceOp.Mean)
+            // Sums combine rows in blocks of `sumBlock`, then add the block sums, to bound float32 error.
+            let blockRows = if sumLike then sumBlock else Int32.MaxValue
+            let body (o: int) =
+                let total = Span(result, o * inner, inner)
+                let block = Array.zeroCreate<'T> inner
+                let mutable r = 0
+                let mutable first = true
+                while r < reduced do
+                    let stop = if blockRows = Int32.MaxValue then reduced else min reduced (r + blockRows)
+                    let target = if first then total else Span(block)
+                    ReadOnlySpan(data, offset + (o * reduced + r) * inner, inner).CopyTo target
+                    for q in r + 1 .. stop - 1 do
+                        combineRows op target (ReadOnlySpan(data, offset + (o * reduced + q) * inner, inner))
+                    if not first then combineRows op total (ReadOnlySpan(block))
+                    first <- false
+                    r <- stop
+                if op = ReduceOp.Mean then
+                    Tensors.TensorPrimitives.Divide(Span<'T>.op_Implicit total, 'T.CreateTruncating reduced, total)
+            if outer * reduced * inner < parallelThreshold || outer = 1 then
+                for o in 0 .. outer - 1 do body o
+            else Parallel.For(0, outer, body) |> ignore
+        result
+
+    /// The input rearranged so the reduced axes form one block, with the block sizes.
+    let private asBlocks (t: Tensor) (axes: int[]) =
+        let dims = t.Dims
+        let consecutive = axes.Length = 0 || axes.[axes.Length - 1] - axes.[0] = axes.Length - 1
+        if consecutive && axes.Length > 0 then
+            let outer = Shape.numel dims.[.. axes.[0] - 1]
+            let reduced = Shape.numel dims.[axes.[0] .. axes.[axes.Length - 1]]
+            dense t, outer, reduced, Shape.numel dims.[axes.[axes.Length - 1] + 1 ..]
+        else
+            // scattered axes: copy with the kept axes first and the reduced axes last
+            let kept = [| 0 .. dims.Length - 1 |] |> Array.filter (fun a -> not (Array.contains a axes))
+            let order = Array.append kept axes
+            let view = t.View(order |> Array.map (fun a -> dims.[a]), order |> Array.map (fun a -> t.Strides.[a]), t.Offset)
+            view.Contiguous(), Shape.numel (kept |> Array.map (fun a -> dims.[a])), Shape.numel (axes |> Array.map (fun a -> dims.[a])), 1
+
+    /// The op's name for error messages; a fixed table because sprintf "%A" is slow.
+    let private reduceName (op: ReduceOp) =
+        match op with
+        | ReduceOp.Sum -> "ReduceSum"
+        | ReduceOp.Mean -> "ReduceMean"
+        | ReduceOp.Max -> "ReduceMax"
+        | ReduceOp.Min -> "ReduceMin"
+        | ReduceOp.Prod -> "ReduceProd"
+
+    /// Reduces over `axes` (negative counts from the end; empty reduces nothing), keeping them as
+    /// size 1 when `keepDims`. Max and min of an empty axis raise; empty sums are 0, products 1, means NaN.
+    let reduce (op: ReduceOp) (axes: int[]) (keepDims: bool) (t: Tensor) : Tensor =
+        let name = reduceName op
+        let axes = Shape.normalizeAxes name t.Rank axes
+        if (op = ReduceOp.Max || op = ReduceOp.Min) && axes |> Array.exists (fun a -> t.Dims.[a] = 0) then
+            Shape.fail name (sprintf "cannot reduce over the empty axes %s of shape %s" (Shape.format axes) (Shape.format t.Dims))
+        let outShape = Shape.reduced t.Dims axes keepDims
+        if axes.Length = 0 then
+            // nothing to reduce: the values are the result (a mean of one element is itself)
+            t.View(outShape, Array.copy t.Strides, t.Offset)
+        else
+            let source, outer, reduced, inner = asBlocks t axes
+            match t.DType with
+            | DType.Float64 -> Tensor.OwnDense(outShape, reduceBlocks<float> op source.Data64 source.Offset outer reduced inner)
+            | DType.Float32 -> Tensor.OwnDense(outShape, reduceBlocks<float32> op source.Data32 source.Offset outer reduced inner)
+
+    /// Reduces over every axis to a rank-0 tensor.
+    let reduceAll (op: ReduceOp) (t: Tensor) : Tensor = reduce op [| 0 .. t.Rank - 1 |] false t
+
+    /// The index of the first largest element in each run; NaN counts as largest, as in torch.
+    let private argmaxBlocks<'T when 'T :> IFloatingPointIeee754<'T>>
+        (data: 'T[]) (offset: int) (outer: int) (reduced: int) (inner: int) : 'T[] =
+        let result = Array.zeroCreate<'T> (outer * inner)
+        for o in 0 .. outer - 1 do
+            for i in 0 .. inner - 1 do
+                let mutable best = 0
+                let mutable bestValue = data.[offset + o * reduced * inner + i]
+                let mutable r = 1
+                while r < reduced && not ('T.IsNaN bestValue) do
+                    let v = data.[offset + (o * reduced + r) * inner + i]
+                    if 'T.IsNaN v || 'T.op_GreaterThan(v, bestValue) then
+                        best <- r
+                        bestValue <- v
+                    r <- r + 1
+                result.[o * inner + i] <- 'T.CreateTruncating best
+        result
+
+    let private argmaxOver (name: string) (axes: int[]) (outShape: int[]) (t: Tensor) =
+        let source, outer, reduced, inner = asBlocks t axes
+        if reduced = 0 then
+            Shape.fail name (sprintf "cannot take the argmax of an empty axis of shape %s" (Shape.format t.Dims))
+        match t.DType with
+        | DType.Float64 -> Tensor.OwnDense(outShape, argmaxBlocks<float> source.Data64 source.Offset outer reduced inner)
+        | DType.Float32 -> Tensor.OwnDense(outShape, argmaxBlocks<float32> source.Data32 source.Offset outer reduced inner)
+
+    /// The index of the largest element along `axis` (first on ties), as values in the input dtype.
+    let argmax (axis: int) (keepDims: bool) (t: Tensor) : Tensor =
+        let a = Shape.normalizeAxis "Argmax" t.Rank axis
+        argmaxOver "Argmax" [| a |] (Shape.reduced t.Dims [| a |] keepDims) t
+
+    /// The row-major flat index of the largest element, as a rank-0 tensor.
+    let argmaxAll (t: Tensor) : Tensor =
+        let source = dense t
+        let flat = source.View([| t.Numel |], [| 1 |], source.Offset)
+        argmaxOver "ArgmaxAll" [| 0 |] [||] flat

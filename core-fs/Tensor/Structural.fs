@@ -1,0 +1,237 @@
+/// Structural: ops that move elements without computing on them. Permute, transpose, reshape of
+/// contiguous data, broadcastTo, slice and flip are views sharing storage; pad, concat, stack,
+/// gather and scatterAdd copy.
+namespace FunctionalDiff.Core
+
+open System
+open KernelSupport
+
+/// Shape-changing and indexing ops over Tensors.
+module Structural =
+
+    /// Reorders the axes: result axis i is input axis perm.[i] (negative counts from the end). A view.
+    let permute (perm: int[]) (t: Tensor) : Tensor =
+        if perm.Length <> t.Rank then
+            Shape.fail "Permute" (sprintf "permutation %s has %d entries for shape %s" (Shape.format perm) perm.Length (Shape.format t.Dims))
+        let axes = perm |> Array.map (Shape.normalizeAxis "Permute" t.Rank)
+        if (Array.distinct axes).Length <> axes.Length then
+            Shape.fail "Permute" (sprintf "%s is not a permutation of the axes of shape %s" (Shape.format perm) (Shape.format t.Dims))
+        t.View(axes |> Array.map (fun a -> t.Dims.[a]), axes |> Array.map (fun a -> t.Strides.[a]), t.Offset)
+
+    /// Reverses the order of the axes (the matrix transpose for rank 2). A view.
+    let transpose (t: Tensor) : Tensor = permute [| t.Rank - 1 .. -1 .. 0 |] t
+
+    /// The same elements, row-major, in a new shape; one entry may be -1 to infer it.
+    /// A view when the input is contiguous, else a copy.
+    let reshape (shape: int[]) (t: Tensor) : Tensor =
+        let inferred = shape |> Array.filter (fun d -> d = -1) |> Array.length
+        if inferred > 1 || shape |> Array.exists (fun d -> d < -1) then
+            Shape.fail "Reshape" (sprintf "invalid target shape %s" (Shape.format shape))
+        let known = shape |> Array.filter (fun d -> d <> -1) |> Shape.numel
+        let target =
+            if inferred = 0 then Array.copy shape
+            elif known = 0 || t.Numel % known <> 0 then
+                Shape.fail "Reshape" (sprintf "cannot infer -1 in %s for shape %s" (Shape.format shape) (Shape.format t.Dims))
+            else shape |> Array.map (fun d -> if d = -1 then t.Numel / known else d)
+        if Shape.numel target <> t.Numel then
+            Shape.fail "Reshape" (sprintf "shape %s has %d elements, %s has %d" (Shape.format t.Dims) t.Numel (Shape.format target) (Shape.numel target))
+        let source = dense t
+        source.View(target, Shape.contiguousStrides target, source.Offset)
+
+    /// Broadcasts to `shape` with stride-0 views along the stretched dimensions.
+    let broadcastTo (shape: int[]) (t: Tensor) : Tensor =
+        Shape.validate "BroadcastTo" shape
+        if not (Shape.broadcastsTo t.Dims shape) then
+            Shape.fail "BroadcastTo" (sprintf "shape %s cannot be broadcast to %s" (Shape.format t.Dims) (Shape.format shape))
+        let lead = shape.Length - t.Rank
+        let strides = Array.init shape.Length (fun i -> if i < lead || t.Dims.[i - lead] <> shape.[i] then 0 else t.Strides.[i - lead])
+        t.View(Array.copy shape, strides, t.Offset)
+
+    /// Python-style slicing, one (start, stop, step) per axis: negative start/stop count from the
+    /// end, both are clamped to the axis, and the step must be positive. A view.
+    let slice (starts: int[]) (stops: int[]) (steps: int[]) (t: Tensor) : Tensor =
+        if starts.Length <> t.Rank || stops.Length <> t.Rank || steps.Length <> t.Rank then
+            Shape.fail "Slice" (sprintf "starts %s, stops %s and steps %s need one entry per axis of shape %s"
+                                    (Shape.format starts) (Shape.format stops) (Shape.format steps) (Shape.format t.Dims))
+        let shape = Array.zeroCreate t.Rank
+        let strides = Array.zeroCreate t.Rank
+        let mutable offset = t.Offset
+        for axis in 0 .. t.Rank - 1 do
+            let size = t.Dims.[axis]
+            if steps.[axis] <= 0 then
+                Shape.fail "Slice" (sprintf "step %d on axis %d must be positive" steps.[axis] axis)
+            let clamp (i: int) = if i < 0 then max 0 (i + size) else min i size
+            let start, stop = clamp starts.[axis], clamp stops.[axis]
+            let count = if stop > start then (stop - start + steps.[axis] - 1) / steps.[axis] else 0
+            shape.[axis] <- count
+            strides.[axis] <- t.Strides.[axis] * steps.[axis]
+            if count > 0 then offset <- offset + start * t.Strides.[axis]
+        t.View(shape, strides, offset)
+
+    /// Slices one axis and keeps the others whole. A view.
+    let sliceAxis (axis: int) (start: int) (stop: int) (step: int) (t: Tensor) : Tensor =
+        let a = Shape.normalizeAxis "Slice" t.Rank axis
+        let starts = Array.init t.Rank (fun i -> if i = a then start else 0)
+        let stops = Array.init t.Rank (fun i -> if i = a then stop else t.Dims.[i])
+        let steps = Array.init t.Rank (fun i -> if i = a then step else 1)
+        slice starts stops steps t
+
+    /// Reverses the order of elements along `axes`: negative strides over the same storage. A view.
+    let flip (axes: int[]) (t: Tensor) : Tensor =
+        let axes = Shape.normalizeAxes "Flip" t.Rank axes
+        let strides = Array.copy t.Strides
+        let mutable offset = t.Offset
+        for a in axes do
+            if t.Dims.[a] > 0 then
+                offset <- offset + (t.Dims.[a] - 1) * t.Strides.[a]
+                strides.[a] <- -strides.[a]
+        t.View(Array.copy t.Dims, strides, offset)
+
+    /// Copies the dense `source` (shape `shape`) into the box of `target` that starts at
+    /// `targetOffset` with row-major `targetStrides`; one Array.Copy per innermost row.
+    let private writeBox (source: Tensor) (target: Array) (targetOffset: int) (targetStrides: int[]) =
+        let source = dense source
+        let shape = source.Dims
+        let n = source.Numel
+        if n > 0 then
+            if shape.Length = 0 then Array.Copy(source.Storage, source.Offset, target, targetOffset, 1)
+            else
+                let inner = shape.[shape.Length - 1]
+                let rows = n / inner
+                let index = Array.zeroCreate shape.Length
+                let mutable position = targetOffset
+                for row in 0 .. rows - 1 do
+                    Array.Copy(source.Storage, source.Offset + row * inner, target, position, inner)
+                    let mutable axis = shape.Length - 2
+                    let mutable carry = true
+                    while carry && axis >= 0 do
+                        index.[axis] <- index.[axis] + 1
+                        position <- position + targetStrides.[axis]
+                        if index.[axis] < shape.[axis] then carry <- false
+                        else
+                            position <- position - targetStrides.[axis] * shape.[axis]
+                            index.[axis] <- 0
+                            axis <- axis - 1
+
+    /// Pads with zeros: `before.[i]` and `after.[i]` elements around axis i.
+    let pad (before: int[]) (after: int[]) (t: Tensor) : Tensor =
+        if before.Length <> t.Rank || after.Length <> t.Rank then
+            Shape.fail "Pad" (sprintf "before %s and after %s need one entry per axis of shape %s" (Shape.format before) (Shape.format after) (Shape.format t.Dims))
+        if Array.exists (fun p -> p < 0) before || Array.exists (fun p -> p < 0) after then
+            Shape.fail "Pad" (sprintf "negative padding %s, %s" (Shape.format before) (Shape.format after))
+        let shape = Array.init t.Rank (fun i -> before.[i] + t.Dims.[i] + after.[i])
+        let result = Tensor.Zeros(shape, t.DType)
+        let strides = Shape.contiguousStrides shape
+        let offset = Array.fold2 (fun acc b s -> acc + b * s) 0 before strides
+        writeBox t result.Storage offset strides
+        result
+
+    /// Joins tensors along an existing axis; all other dimensions must agree. Mixed dtypes give float64.
+    let concat (axis: int) (parts: Tensor[]) : Tensor =
+        if parts.Length = 0 then Shape.fail "Concat" "needs at least one tensor"
+        let first = parts.[0]
+        let a = Shape.normalizeAxis "Concat" first.Rank axis
+        for p in parts do
+            let agrees = p.Rank = first.Rank && Array.forall id (Array.init first.Rank (fun i -> i = a || p.Dims.[i] = first.Dims.[i]))
+            if not agrees then
+                Shape.fail "Concat" (sprintf "shapes %s and %s differ outside axis %d" (Shape.format first.Dims) (Shape.format p.Dims) axis)
+        let dtype = parts |> Array.fold (fun d p -> promote d p.DType) first.DType
+        let shape = Array.copy first.Dims
+        shape.[a] <- parts |> Array.sumBy (fun p -> p.Dims.[a])
+        let result = Tensor.Zeros(shape, dtype)
+        let strides = Shape.contiguousStrides shape
+        let mutable offset = 0
+        for p in parts do
+            writeBox (p.Cast dtype) result.Storage offset strides
+            offset <- offset + p.Dims.[a] * strides.[a]
+        result
+
+    /// Joins equally shaped tensors along a new axis at position `axis` (in [-(rank+1), rank]).
+    let stack (axis: int) (parts: Tensor[]) : Tensor =
+        if parts.Length = 0 then Shape.fail "Stack" "needs at least one tensor"
+        let first = parts.[0]
+        let a = Shape.normalizeAxis "Stack" (first.Rank + 1) axis
+        for p in parts do
+            if p.Dims <> first.Dims then
+                Shape.fail "Stack" (sprintf "shapes %s and %s differ" (Shape.format first.Dims) (Shape.format p.Dims))
+        let expanded = Array.insertAt a 1 first.Dims
+        concat a (parts |> Array.map (reshape expanded))
+
+    /// Reads every index value as an integer in [0, size), raising before any work otherwise.
+    let private checkedIndices (name: string) (index: Tensor) (size: int) (axis: int) =
+        let values = index.ToDoubleArray()
+        values |> Array.map (fun v ->
+            if v <> Math.Floor v || v < 0.0 || v >= float size then
+                Shape.fail name (sprintf "index %g is out of range for axis %d of size %d" v axis size)
+            int v)
+
+    /// Position offsets into a tensor with `strides` for every element of `shape`, row-major,
+    /// with the coordinate along `axis` left out (it comes from the index).
+    let private positionsWithoutAxis (shape: int[]) (strides: int[]) (axis: int) (offset: int) =
+        let n = Shape.numel shape
+        let positions = Array.zeroCreate n
+        let index = Array.zeroCreate shape.Length
+        let mutable position = offset
+        for e in 0 .. n - 1 do
+            positions.[e] <- position
+            let mutable d = shape.Length - 1
+            let mutable carry = true
+            while carry && d >= 0 do
+                index.[d] <- index.[d] + 1
+                if d <> axis then position <- position + strides.[d]
+                if index.[d] < shape.[d] then carry <- false
+                else
+                    if d <> axis then position <- position - strides.[d] * shape.[d]
+                    index.[d] <- 0
+                    d <- d - 1
+        positions
+
+    let private checkIndexShape (name: string) (a: int) (index: Tensor) (other: int[]) (otherName: string) =
+        if index.Rank <> other.Length then
+            Shape.fail name (sprintf "index of shape %s must have the rank of %s %s" (Shape.format index.Dims) otherName (Shape.format other))
+        for d in 0 .. other.Length - 1 do
+            if d <> a && index.Dims.[d] > other.[d] then
+                Shape.fail name (sprintf "index of shape %s exceeds %s %s on axis %d" (Shape.format index.Dims) otherName (Shape.format other) d)
+
+    let private gatherTyped<'T> (t: Tensor) (positions: int[]) (indices: int[]) (stride: int) : 'T[] =
+        let source = storage<'T> t
+        Array.init positions.Length (fun e -> source.[positions.[e] + indices.[e] * stride])
+
+    /// torch.gather: out[i][j][k] = t[index[i][j][k]][j][k] for axis 0, and so on. The index
+    /// holds integer values in a float dtype, has the input's rank and no dimension larger
+    /// than the input's except along `axis`. The result has the index's shape.
+    let gather (axis: int) (index: Tensor) (t: Tensor) : Tensor =
+        let a = Shape.normalizeAxis "Gather" t.Rank axis
+        checkIndexShape "Gather" a index t.Dims "input"
+        let indices = checkedIndices "Gather" index t.Dims.[a] a
+        // the input's own strides walk it, so views (flip, slice, broadcast) need no copy
+        let positions = positionsWithoutAxis index.Dims t.Strides a t.Offset
+        match t.DType with
+        | DType.Float64 -> Tensor.OwnDense(index.Shape, gatherTyped<float> t positions indices t.Strides.[a])
+        | DType.Float32 -> Tensor.OwnDense(index.Shape, gatherTyped<float32> t positions indices t.Strides.[a])
+
+    let private scatterTyped<'T when 'T :> Numerics.IAdditionOperators<'T, 'T, 'T>>
+        (source: Tensor) (sourcePositions: int[]) (targetPositions: int[]) (indices: int[]) (stride: int) (n: int) : 'T[] =
+        let values = storage<'T> source
+        let result = Array.zeroCreate<'T> n
+        // serial on purpose: indices may repeat, and a fixed order keeps the sums reproducible
+        for e in 0 .. indices.Length - 1 do
+            let p = targetPositions.[e] + indices.[e] * stride
+            result.[p] <- result.[p] + values.[sourcePositions.[e]]
+        result
+
+    /// The transpose of gather: zeros of `shape`, with source[e] added at the position gather
+    /// would read for index element e. Only the index's extent of `source` is used.
+    let scatterAdd (axis: int) (index: Tensor) (source: Tensor) (shape: int[]) : Tensor =
+        Shape.validate "ScatterAdd" shape
+        let a = Shape.normalizeAxis "ScatterAdd" shape.Length axis
+        checkIndexShape "ScatterAdd" a index shape "shape"
+        checkIndexShape "ScatterAdd" -1 index source.Dims "source"
+        let indices = checkedIndices "ScatterAdd" index shape.[a] a
+        let sourcePositions = positionsWithoutAxis index.Dims source.Strides -1 source.Offset
+        let targetStrides = Shape.contiguousStrides shape
+        let targetPositions = positionsWithoutAxis index.Dims targetStrides a 0
+        let n = Shape.numel shape
+        match source.DType with
+        | DType.Float64 -> Tensor.OwnDense(Array.copy shape, scatterTyped<float> source sourcePositions targetPositions indices targetStrides.[a] n)
+        | DType.Float32 -> Tensor.OwnDense(Array.copy shape, scatterTyped<float32> source sourcePositions targetPositions indices targetStrides.[a] n)

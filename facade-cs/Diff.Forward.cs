@@ -1,0 +1,83 @@
+using FunctionalDiff.Core;
+using CoreDiff = FunctionalDiff.Core.Diff;
+
+namespace FunctionalDiff;
+
+// Forward mode, Jacobians, Hessians, user-defined rules and the gradient checker.
+public static partial class Diff
+{
+    /// <summary>The value of f at x and its tangent J·tangent (forward mode), without building the Jacobian.</summary>
+    public static (Expr Value, Expr Tangent) Jvp(Func<Expr, Expr> f, Expr x, Expr tangent)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(tangent);
+        var (value, t) = CoreDiff.jvp(Interop.Lift(f), x.Node, Expr.Align(x, tangent).B);
+        return (Expr.Wrap(value), Expr.Wrap(t));
+    }
+
+    /// <summary>The Hessian of a one-element f at x applied to v, without building the Hessian.</summary>
+    public static Expr Hvp(Func<Expr, Expr> f, Expr x, Expr v)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(v);
+        return Expr.Wrap(CoreDiff.hvp(Interop.Lift(f), x.Node, Expr.Align(x, v).B));
+    }
+
+    /// <summary>The Jacobian of f as a function of x, with shape (f(x).Shape followed by x.Shape).</summary>
+    public static Func<Expr, Expr> Jacobian(Func<Expr, Expr> f)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        var lifted = Interop.Lift(f);
+        return x =>
+        {
+            ArgumentNullException.ThrowIfNull(x);
+            return Expr.Wrap(CoreDiff.jacobian(lifted, x.Node));
+        };
+    }
+
+    /// <summary>The Hessian of a one-element f as a function of x, with shape (x.Shape followed by x.Shape).</summary>
+    public static Func<Expr, Expr> Hessian(Func<Expr, Expr> f)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        var lifted = Interop.Lift(f);
+        return x =>
+        {
+            ArgumentNullException.ThrowIfNull(x);
+            return Expr.Wrap(CoreDiff.hessian(lifted, x.Node));
+        };
+    }
+
+    /// <summary>
+    /// A function with a user-defined derivative: it computes <c>forward(x)</c> and sends an output
+    /// cotangent g back to x as <c>vjp(x, g)</c>, which must have x's shape. The rule is written with
+    /// Exprs, so the result nests under every transform, higher orders included.
+    /// </summary>
+    public static Func<Expr, Expr> CustomVjp(Func<Expr, Expr> forward, Func<Expr, Expr, Expr> vjp)
+    {
+        ArgumentNullException.ThrowIfNull(forward);
+        ArgumentNullException.ThrowIfNull(vjp);
+        var custom = CoreDiff.customVjp(Interop.Lift(forward, "the forward function"), Interop.Lift(vjp, "the VJP rule"));
+        return x =>
+        {
+            ArgumentNullException.ThrowIfNull(x);
+            return Expr.Wrap(custom.Invoke(x.Node));
+        };
+    }
+
+    /// <summary>
+    /// Checks f's derivatives up to <paramref name="order"/> at x against central finite differences
+    /// in float64, in reverse and forward modes, along random directions (like torch's gradcheck
+    /// and gradgradcheck). The result reports the first disagreement, or the worst agreement.
+    /// </summary>
+    public static GradCheckResult CheckGrad(Func<Expr, Expr> f, Tensor x, int order = 2)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(x);
+        var d = GradCheckOptions.Default;
+        var options = new GradCheckOptions(order, d.Reverse, d.Forward, d.Directions, d.Step, d.Tolerance, d.Seed);
+        var r = GradCheck.check(options, Interop.Lift(f), x.Value);
+        return new GradCheckResult(r.Passed, r.MaxError, r.Order, r.Mode, r.Message);
+    }
+}

@@ -1,0 +1,26 @@
+using Build = FunctionalDiff.Core.ExprModule;
+using CoreNn = FunctionalDiff.Core.Nn;
+
+namespace FunctionalDiff;
+
+// Composites built in the core from primitives, with torch's conventions. They have no rules of
+// their own: their derivatives follow from the primitives.
+public sealed partial class Expr
+{
+    /// <summary>Softmax along an axis, computed stably (the maximum is subtracted first).</summary>
+    public Expr Softmax(int axis) => Wrap(CoreNn.softmax(axis, Node));
+
+    /// <summary>log(softmax(x)) along an axis, computed stably.</summary>
+    public Expr LogSoftmax(int axis) => Wrap(CoreNn.logSoftmax(axis, Node));
+
+    /// <summary>log(sum(exp(x))) along an axis, which is removed (torch's logsumexp); no overflow for large inputs.</summary>
+    public Expr LogSumExp(int axis) => Wrap(CoreNn.logSumExp(new[] { axis }, false, Node));
+
+    /// <summary>
+    /// Layer normalisation over the last axis, without scale or shift: (x − mean) / sqrt(var + ε) with
+    /// the biased variance, as torch's layer_norm with normalized_shape equal to the last dimension.
+    /// </summary>
+    public Expr LayerNorm(double epsilon = 1e-5) =>
+        // Scale 1 and shift 0 fold away in the op language, leaving the bare normalisation.
+        Wrap(CoreNn.layerNorm(epsilon, Build.scalar(Node.DType, 1.0), Build.scalar(Node.DType, 0.0), Node));
+}

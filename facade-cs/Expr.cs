@@ -1,0 +1,107 @@
+using System.Runtime.CompilerServices;
+using FunctionalDiff.Core;
+using Build = FunctionalDiff.Core.ExprModule;
+using CoreDType = FunctionalDiff.Core.DType;
+using CoreEval = FunctionalDiff.Core.Eval;
+using CoreExpr = FunctionalDiff.Core.Expr;
+
+namespace FunctionalDiff;
+
+/// <summary>
+/// A symbolic tensor: an immutable node of an expression graph with a static shape and dtype.
+/// Building one computes nothing; <see cref="Eval"/> computes its value, and the transforms in
+/// <see cref="Diff"/> turn functions over Exprs into functions that compute derivatives.
+/// </summary>
+/// <remarks>
+/// Structurally equal nodes are one object, so two Exprs built the same way from the same leaves
+/// are the same reference. <c>==</c> and <c>!=</c> are reference equality; use
+/// <see cref="Eq"/> and <see cref="Ne"/> for elementwise comparisons.
+/// </remarks>
+public sealed partial class Expr
+{
+    // One wrapper per core node keeps reference equality structural, as it is in the core.
+    static readonly ConditionalWeakTable<CoreExpr, Expr> Wrappers = new();
+
+    internal CoreExpr Node { get; }
+
+    /// <summary>
+    /// True for a bare <c>double</c> literal: it has no dtype of its own yet and takes that of the
+    /// Expr it meets, so <c>x * 2.0</c> stays float32 when x is (JAX calls this a weak type).
+    /// </summary>
+    internal bool IsLiteral { get; }
+
+    Expr(CoreExpr node, bool isLiteral)
+    {
+        Node = node;
+        IsLiteral = isLiteral;
+    }
+
+    internal static Expr Wrap(CoreExpr node) => Wrappers.GetValue(node, n => new Expr(n, false));
+
+    /// <summary>A constant node holding the tensor.</summary>
+    public static implicit operator Expr(Tensor value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        return Wrap(Build.constant(value.Value));
+    }
+
+    /// <summary>A rank-0 constant that takes the dtype of the Expr it is combined with (float64 alone).</summary>
+    public static implicit operator Expr(double value) => new(Build.scalar(CoreDType.Float64, value), isLiteral: true);
+
+    /// <summary>The dimensions (a copy).</summary>
+    public int[] Shape => Node.Shape;
+
+    /// <summary>The number of dimensions.</summary>
+    public int Rank => Node.Rank;
+
+    /// <summary>The element type.</summary>
+    public DType DType => Interop.FromCore(Node.DType);
+
+    /// <summary>The name of the primitive this node applies, e.g. "sin", "add", "matmul", "var", "const".</summary>
+    public string Op => OpName.name(Node.Op);
+
+    /// <summary>The input nodes, in the primitive's order (empty for a leaf).</summary>
+    public IReadOnlyList<Expr> Inputs => Interop.Wrap(Node.Inputs);
+
+    /// <summary>The name of every primitive of the core, as <see cref="Op"/> reports them.</summary>
+    public static IReadOnlyList<string> PrimitiveNames { get; } = Array.AsReadOnly(OpName.all);
+
+    /// <summary>Computes the value of the graph.</summary>
+    /// <exception cref="InvalidOperationException">
+    /// The graph depends on the symbolic argument of a transform: inside a function passed to
+    /// <see cref="Diff"/>, the argument is a placeholder with no value yet.
+    /// </exception>
+    public Tensor Eval()
+    {
+        var free = Graph.variables(new[] { Node });
+        if (free.Length > 0)
+            throw new InvalidOperationException(
+                $"Eval: this expression depends on {free[0]}, the symbolic argument of a transform (Diff.Grad, Diff.Vjp, ...). " +
+                "It has no value inside the function being transformed; evaluate the transform's result instead.");
+        return new Tensor(CoreEval.eval(Node));
+    }
+
+    /// <summary>The graph in Graphviz DOT, one box per node.</summary>
+    public string ToDot() => Print.dot(Node);
+
+    /// <summary>The graph's text form: one line per node, like a jaxpr.</summary>
+    public override string ToString() => Print.text(Node);
+
+    /// <summary>The two operands' nodes, with a bare literal given the dtype of the other operand.</summary>
+    internal static (CoreExpr A, CoreExpr B) Align(Expr a, Expr b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        if (a.IsLiteral && !b.IsLiteral) return (Build.cast(b.Node.DType, a.Node), b.Node);
+        if (b.IsLiteral && !a.IsLiteral) return (a.Node, Build.cast(a.Node.DType, b.Node));
+        return (a.Node, b.Node);
+    }
+
+    /// <summary>The nodes of several operands, bare literals taking the dtype of the first that is not one.</summary>
+    internal static CoreExpr[] Align(Expr[] parts, string name)
+    {
+        Interop.ThrowIfAnyNull(parts, name);
+        var typed = parts.FirstOrDefault(p => !p.IsLiteral);
+        return parts.Select(p => p.IsLiteral && typed is not null ? Build.cast(typed.Node.DType, p.Node) : p.Node).ToArray();
+    }
+}

@@ -1,0 +1,19 @@
+using Build = FunctionalDiff.Core.ExprModule;
+using CoreNn = FunctionalDiff.Core.Nn;
+
+namespace FunctionalDiff;
+
+/// <summary>Neural-network layers with torch's conventions.</summary>
+public static class Nn
+{
+    /// <summary>
+    /// A dense layer as torch's linear: input @ weightᵀ + bias, with weight [out, in], input [..., in]
+    /// and bias [out] (none when null).
+    /// </summary>
+    public static Expr Linear(Expr input, Expr weight, Expr? bias = null)
+    {
+        var (x, w) = Expr.Align(input, weight);
+        var b = bias is null ? Build.scalar(w.DType, 0.0) : Expr.Align(weight, bias).B;
+        return Expr.Wrap(CoreNn.linear(w, b, x));
+    }
+}

@@ -1,0 +1,135 @@
+using CoreTensor = FunctionalDiff.Core.Tensor;
+using Creation = FunctionalDiff.Core.TensorModule;
+
+namespace FunctionalDiff;
+
+/// <summary>
+/// An immutable dense array of float32 or float64 values: the concrete value an <see cref="Expr"/>
+/// evaluates to. Every factory copies its input, and no member mutates the tensor.
+/// </summary>
+public sealed class Tensor
+{
+    internal CoreTensor Value { get; }
+
+    internal Tensor(CoreTensor value) => Value = value;
+
+    /// <summary>A float64 vector holding a copy of <paramref name="data"/>.</summary>
+    public static Tensor FromArray(double[] data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return new(CoreTensor.FromArray(data, new[] { data.Length }));
+    }
+
+    /// <summary>A float32 vector holding a copy of <paramref name="data"/>.</summary>
+    public static Tensor FromArray(float[] data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return new(CoreTensor.FromArray(data, new[] { data.Length }));
+    }
+
+    /// <summary>A float64 matrix holding a copy of <paramref name="data"/> (row-major).</summary>
+    public static Tensor FromArray(double[,] data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return new(CoreTensor.FromArray(data.Cast<double>().ToArray(), new[] { data.GetLength(0), data.GetLength(1) }));
+    }
+
+    /// <summary>A float32 matrix holding a copy of <paramref name="data"/> (row-major).</summary>
+    public static Tensor FromArray(float[,] data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return new(CoreTensor.FromArray(data.Cast<float>().ToArray(), new[] { data.GetLength(0), data.GetLength(1) }));
+    }
+
+    /// <summary>A float64 tensor of the given shape holding a copy of the row-major <paramref name="data"/>.</summary>
+    /// <exception cref="ArgumentException">The element count does not match the shape.</exception>
+    public static Tensor FromArray(double[] data, params int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(shape);
+        return new(CoreTensor.FromArray(data, shape));
+    }
+
+    /// <summary>A float32 tensor of the given shape holding a copy of the row-major <paramref name="data"/>.</summary>
+    /// <exception cref="ArgumentException">The element count does not match the shape.</exception>
+    public static Tensor FromArray(float[] data, params int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(shape);
+        return new(CoreTensor.FromArray(data, shape));
+    }
+
+    /// <summary>A rank-0 tensor.</summary>
+    public static Tensor Scalar(double value, DType dtype = DType.Float64) => new(CoreTensor.Scalar(value, Interop.ToCore(dtype)));
+
+    /// <summary>A tensor of zeros.</summary>
+    public static Tensor Zeros(int[] shape, DType dtype = DType.Float64) => Full(shape, 0.0, dtype);
+
+    /// <summary>A tensor of ones.</summary>
+    public static Tensor Ones(int[] shape, DType dtype = DType.Float64) => Full(shape, 1.0, dtype);
+
+    /// <summary>A tensor of the given shape with every element equal to <paramref name="value"/>.</summary>
+    public static Tensor Full(int[] shape, double value, DType dtype = DType.Float64)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        return new(CoreTensor.Full(shape, value, Interop.ToCore(dtype)));
+    }
+
+    /// <summary>The values start, start + step, ... strictly before stop, like torch.arange.</summary>
+    public static Tensor Arange(double start, double stop, double step = 1.0, DType dtype = DType.Float64) =>
+        new(Creation.arange(Interop.ToCore(dtype), start, stop, step));
+
+    /// <summary><paramref name="count"/> evenly spaced values from start to stop inclusive, like torch.linspace.</summary>
+    public static Tensor Linspace(double start, double stop, int count, DType dtype = DType.Float64) =>
+        new(Creation.linspace(Interop.ToCore(dtype), start, stop, count));
+
+    /// <summary>Standard normal samples; the same seed gives the same values on every machine.</summary>
+    public static Tensor RandomNormal(int[] shape, int seed, DType dtype = DType.Float64)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        return new(Creation.randomNormal(Interop.ToCore(dtype), seed, shape));
+    }
+
+    /// <summary>Uniform samples in [low, high); the same seed gives the same values on every machine.</summary>
+    public static Tensor RandomUniform(int[] shape, int seed, double low = 0.0, double high = 1.0, DType dtype = DType.Float64)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        return new(Creation.randomUniform(Interop.ToCore(dtype), seed, low, high, shape));
+    }
+
+    /// <summary>The dimensions (a copy).</summary>
+    public int[] Shape => Value.Shape;
+
+    /// <summary>The number of dimensions.</summary>
+    public int Rank => Value.Rank;
+
+    /// <summary>The element type.</summary>
+    public DType DType => Interop.FromCore(Value.DType);
+
+    /// <summary>The element at a full index; negative indices count from the end.</summary>
+    /// <exception cref="ArgumentException">The index has the wrong length or is out of range.</exception>
+    public double this[params int[] index]
+    {
+        get
+        {
+            ArgumentNullException.ThrowIfNull(index);
+            return Value[index];
+        }
+    }
+
+    /// <summary>The same values in another dtype (a copy; float64 to float32 rounds).</summary>
+    public Tensor Cast(DType dtype) => new(Value.Cast(Interop.ToCore(dtype)));
+
+    /// <summary>The elements in row-major order, as float64.</summary>
+    public double[] ToDoubleArray() => Value.ToDoubleArray();
+
+    /// <summary>The elements in row-major order, as float32 (float64 values round).</summary>
+    public float[] ToSingleArray() => Value.ToSingleArray();
+
+    /// <summary>The value of a one-element tensor.</summary>
+    /// <exception cref="ArgumentException">The tensor has more or fewer than one element.</exception>
+    public double ToScalar() => Value.ToScalar();
+
+    /// <summary>The values, nested like the shape, with the dtype.</summary>
+    public override string ToString() => Value.ToString();
+}

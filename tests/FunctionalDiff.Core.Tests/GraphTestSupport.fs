@@ -1,0 +1,70 @@
+/// Shared helpers for the graph tests: random points, evaluation to arrays, central finite
+/// differences in float64, and closeness checks with stated tolerances.
+module FunctionalDiff.Core.Tests.GraphTestSupport
+
+open System
+open Expecto
+open FunctionalDiff.Core
+
+/// Where a case's inputs are drawn from, to stay away from points where it is not differentiable.
+type Domain =
+    /// Standard normal.
+    | Normal
+    /// Uniform in [0.5, 2]: for log, sqrt, reciprocal, pow bases, products.
+    | Positive
+    /// Uniform in [-1, 1]: for tan.
+    | Unit
+
+/// A float64 tensor of the shape drawn from the domain.
+let sample (random: Random) (domain: Domain) (shape: int[]) : Tensor =
+    let n = Shape.numel shape
+    let draw () =
+        match domain with
+        | Normal ->
+            // Box-Muller
+            let u1, u2 = 1.0 - random.NextDouble(), random.NextDouble()
+            sqrt (-2.0 * log u1) * cos (2.0 * Math.PI * u2)
+        | Positive -> 0.5 + 1.5 * random.NextDouble()
+        | Unit -> 2.0 * random.NextDouble() - 1.0
+    Tensor.FromArray(Array.init n (fun _ -> draw ()), shape)
+
+/// The values of a closed graph as a float64 array.
+let values (e: Expr) = (Eval.eval e).ToDoubleArray()
+
+/// The value of a closed one-element graph.
+let value (e: Expr) = (Eval.eval e).ToScalar()
+
+/// Central differences of a scalar function of several tensors, one gradient array per input.
+/// The step 1e-6 balances truncation (~h^2 |f'''| ~ 1e-12) against rounding (~1e-16 |f| / h ~ 1e-10).
+let numericGradient (phi: Expr list -> Expr) (points: Tensor list) : float[] list =
+    let step = 1e-6
+    let vars = points |> List.mapi (fun i p -> Expr.variable (sprintf "p%d" i) p.Shape p.DType)
+    let output = phi vars
+    let at (inputs: Tensor list) = (Eval.evalWith (List.zip vars inputs) output).ToScalar()
+    points
+    |> List.mapi (fun i p ->
+        let data = p.ToDoubleArray()
+        Array.init data.Length (fun k ->
+            let shifted delta =
+                let copy = Array.copy data
+                copy.[k] <- copy.[k] + delta
+                Tensor.FromArray(copy, p.Shape)
+            let evaluate delta = at (points |> List.mapi (fun j q -> if j = i then shifted delta else q))
+            (evaluate step - evaluate -step) / (2.0 * step)))
+
+/// Asserts |actual - expected| <= tolerance * (1 + |expected|) elementwise.
+let expectClose (tolerance: float) (actual: float[]) (expected: float[]) (message: string) =
+    Expect.equal actual.Length expected.Length (message + ": length")
+    for i in 0 .. actual.Length - 1 do
+        let a, e = actual.[i], expected.[i]
+        if not (abs (a - e) <= tolerance * (1.0 + abs e)) then
+            failtestf "%s: element %d is %.12g, expected %.12g (tolerance %g)\nactual   %A\nexpected %A" message i a e tolerance actual expected
+
+/// The inner product sum(x * w) as a graph: the scalar whose gradient is the VJP of w.
+let inner (x: Expr) (w: Tensor) = Expr.sum (x * Expr.constant w)
+
+/// The constant graph of a tensor.
+let constant (t: Tensor) = Expr.constant t
+
+/// A float64 tensor from values.
+let tensor (shape: int[]) (data: float[]) = Tensor.FromArray(data, shape)

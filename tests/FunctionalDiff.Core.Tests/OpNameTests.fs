@@ -1,0 +1,52 @@
+/// Primitive names: the list read from the Op union by reflection, and the name of built nodes.
+module FunctionalDiff.Core.Tests.OpNameTests
+
+open Expecto
+open FunctionalDiff.Core
+
+/// The primitives written out by hand from the Op, UnaryOp, BinaryOp and ReduceOp unions, so the
+/// reflection-based list is checked against an independent reading of the source.
+let expectedNames =
+    [ "var"; "const"
+      "neg"; "exp"; "log"; "log1p"; "expm1"; "sin"; "cos"; "tan"; "tanh"; "sigmoid"; "relu"
+      "abs"; "sign"; "sqrt"; "rsqrt"; "square"; "reciprocal"; "erf"; "floor"; "ceil"; "round"
+      "add"; "sub"; "mul"; "div"; "pow"; "maximum"; "minimum"; "atan2"
+      "less"; "less_equal"; "greater"; "greater_equal"; "equal"; "not_equal"
+      "where"; "reduce_sum"; "reduce_mean"; "reduce_max"; "reduce_min"; "reduce_prod"; "argmax"; "matmul"
+      "permute"; "reshape"; "broadcast_to"; "slice"; "pad"; "concat"; "flip"; "gather"; "scatter_add"
+      "cast"; "stop_gradient"; "custom" ]
+
+[<Tests>]
+let opNameTests =
+    let x = Expr.variable "x" [| 2; 3 |] DType.Float64
+    let y = Expr.variable "y" [| 2; 3 |] DType.Float64
+    let nameOf (e: Expr) = OpName.name e.Op
+    testList "OpName" [
+        test "the reflected list is every primitive, each once" {
+            Expect.sequenceEqual (Array.sort OpName.all) (List.sort expectedNames |> Array.ofList) "names"
+            Expect.equal (Array.distinct OpName.all).Length OpName.all.Length "no duplicates"
+        }
+        test "built nodes carry the names of their primitives" {
+            let cases =
+                [ x, "var"
+                  Expr.constant (Tensor.Zeros([| 2 |], DType.Float64)), "const"
+                  Expr.sin x, "sin"
+                  Expr.log1p x, "log1p"
+                  Expr.add x y, "add"
+                  Expr.le x y, "less_equal"
+                  Expr.ne x y, "not_equal"
+                  Expr.sumAxes [| 1 |] false x, "reduce_sum"
+                  Expr.maxAxes [| 0 |] true x, "reduce_max"
+                  Expr.argmax 1 false x, "argmax"
+                  Expr.matmul x (Expr.transpose y), "matmul"
+                  Expr.transpose x, "permute"
+                  Expr.broadcastTo [| 4; 2; 3 |] x, "broadcast_to"
+                  Expr.sliceAxis 1 0 2 x, "slice"
+                  Expr.concat 0 [ x; y ], "concat"
+                  Expr.where (Expr.lt x y) x y, "where"
+                  Expr.cast DType.Float32 x, "cast"
+                  Expr.stopGradient x, "stop_gradient" ]
+            for node, expected in cases do
+                Expect.equal (nameOf node) expected (sprintf "name of %O" node)
+        }
+    ]
