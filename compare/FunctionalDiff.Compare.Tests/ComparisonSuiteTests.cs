@@ -55,6 +55,17 @@ public class ComparisonSuiteTests(ITestOutputHelper output)
         Assert.Equal(2 * 4, results.Count(r => r.Case == "neg [5]" && r.Passed && r.Check != nameof(Check.Hessian)));
     }
 
+    [Fact]
+    public void AWrongFunctionFailsEveryDerivativeCheck()
+    {
+        // guards the comparison itself: pairing sin with cos must be caught by the value and every derivative
+        var wrong = new Case("sin vs cos", new[] { new InputSpec(new[] { 3 }) }, x => x[0].Sin(), x => x[0].cos());
+        var options = Options.Parse(new[] { "--in-process" });
+        var results = Runner.Run(new[] { wrong }, options, TextWriter.Null);
+        Assert.Equal(2 * 5, results.Count);
+        Assert.All(results, r => Assert.False(r.Passed, $"{r.DType} {r.Check} passed"));
+    }
+
     static void Collect(Expr root, HashSet<string> seen)
     {
         var stack = new Stack<Expr>();

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 using TT = TorchSharp.torch.Tensor;
 
@@ -27,7 +28,12 @@ public static partial class CaseTable
         yield return C("convention where sqrt NaN branch", new[] { I(4) },
             x => Expr.Where(x[0] > 0.0, x[0].Sqrt(), x[0] * 0.0),
             x => torch.where(x[0].gt(0.0), x[0].sqrt(), x[0] * 0.0))
-            with { Fixed = new[] { new double[] { 1, -1, 2, -3 } } };
+            with
+            {
+                Fixed = new[] { new double[] { 1, -1, 2, -3 } }, SkipHessian = true,
+                Why = "every Hessian row is poisoned by 0·NaN in the untaken branch; which off-diagonal entries turn NaN depends on " +
+                      "each engine's evaluation order, not on mathematics (value, VJP, second order and JVP are still compared)",
+            };
         // sqrt near 0: derivatives grow like x^-1/2 and x^-3/2; relative error must stay small
         yield return C("convention sqrt near 0", new[] { I(4) }, x => x[0].Sqrt(), x => x[0].sqrt()) with { Fixed = new[] { new double[] { 1e-8, 1e-6, 1e-4, 1e-2 } } };
     }

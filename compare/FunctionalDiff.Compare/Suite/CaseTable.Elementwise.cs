@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 using TT = TorchSharp.torch.Tensor;
 using F = TorchSharp.torch.nn.functional;

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 using TT = TorchSharp.torch.Tensor;
 
@@ -22,8 +23,8 @@ public static partial class CaseTable
         yield return C("min all [2,3]", new[] { D(2, 3) }, x => x[0].Min(), x => x[0].amin(new long[] { 0, 1 }));
         yield return C("min axis -1 [2,3,4]", new[] { D(cube) }, x => x[0].Min(-1), x => x[0].amin(new long[] { -1 }));
         yield return C("prod all [2,3]", new[] { Z(2, 3) }, x => x[0].Prod(), x => x[0].prod());
-        yield return C("prod axis 0 [3,4]", new[] { Z(3, 4) }, x => x[0].Prod(0), x => x[0].prod(0));
-        yield return C("prod axis 1 keep [2,3,4]", new[] { Z(cube) }, x => x[0].Prod(1, true), x => x[0].prod(1, true));
+        yield return C("prod axis 0 [3,4]", new[] { Z(3, 4) }, x => x[0].Prod(0), x => x[0].prod(0L, false));
+        yield return C("prod axis 1 keep [2,3,4]", new[] { Z(cube) }, x => x[0].Prod(1, true), x => x[0].prod(1L, true));
         // argmax is piecewise constant: its indices weight the input so value and derivatives are both checked
         yield return C("argmax axis 1 [3,4]", new[] { D(3, 4) }, x => x[0].ArgMax(1, true) * x[0], x => x[0].argmax(1, true).to_type(x[0].dtype) * x[0]);
         yield return C("matmul [2,3]@[3,4]", new[] { I(2, 3), I(3, 4) }, x => x[0].MatMul(x[1]), x => x[0].matmul(x[1]));

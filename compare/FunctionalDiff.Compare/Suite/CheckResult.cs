@@ -17,7 +17,7 @@ public sealed record CheckResult(string Case, string DType, string Check, double
     /// Compares our values with torch's under a tolerance. NaN matches NaN at the same position, and
     /// an infinity matches the same infinity; anything else non-finite fails.
     /// </summary>
-    public static CheckResult Compare(string caseName, DType dtype, Check check, double[] ours, double[] torch, Tolerance tolerance)
+    public static CheckResult Compare(string caseName, FunctionalDiff.DType dtype, Check check, double[] ours, double[] torch, Tolerance tolerance)
     {
         if (ours.Length != torch.Length)
             return new(caseName, Name(dtype), check.ToString(), double.NaN, double.NaN, false,
@@ -51,5 +51,5 @@ public sealed record CheckResult(string Case, string DType, string Check, double
         new(caseName, dtype, check, double.NaN, double.NaN, false, note);
 
     /// <summary>The dtype's torch-style name.</summary>
-    public static string Name(DType dtype) => dtype == DType.Float64 ? "float64" : "float32";
+    public static string Name(FunctionalDiff.DType dtype) => dtype == FunctionalDiff.DType.Float64 ? "float64" : "float32";
 }

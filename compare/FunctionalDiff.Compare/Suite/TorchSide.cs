@@ -55,7 +55,7 @@ public static class TorchSide
                 var term = (gu[i]! * Make(probe.Tangent[i], shapes[i])).sum();
                 q = q is null ? term : q + term;
             }
-            results[Check.Jvp] = q is null ? new double[y.numel()] : Flat(Grad(q, new[] { dummy }, null, createGraph: false)[0], y.numel());
+            results[Check.Jvp] = q is null ? new double[y.numel()] : Flat(Grad(q, new[] { dummy }, null, createGraph: false)[0] ?? torch.zeros_like(y), y.numel());
         }
 
         if (withHessian)
@@ -95,7 +95,9 @@ public static class TorchSide
 
     static double[] Flat(TT t, long expected = -1)
     {
-        var values = t.detach().to_type(ScalarType.Float64).contiguous().data<double>().ToArray();
+        // clone: some derivatives (abs's second) come back as libtorch's storage-less "efficient zero"
+        // tensors, whose data accessor fails; a clone materialises them
+        var values = t.detach().to_type(ScalarType.Float64).contiguous().clone().data<double>().ToArray();
         if (expected >= 0 && values.Length != expected)
             throw new InvalidOperationException($"torch returned {values.Length} values where {expected} were expected");
         return values;
