@@ -1,12 +1,14 @@
 using System.Globalization;
-using FunctionalDiff.Compare;
 using FunctionalDiff.Compare.Bench;
+using FunctionalDiff.Compare.Suite;
 
-// The main job. For now: a smoke comparison of libtorch's first and second derivatives of
-// x·sin x against the closed forms, evaluated with FunctionalDiff's own tensors.
-// With `bench` as the first argument: the benchmarks against TorchSharp instead (`--quick` for a short run).
+// The main job: every case of the table checked against TorchSharp (libtorch autograd), first and
+// second order, in float64 and float32, with a report. `bench` runs the benchmarks instead;
+// `--worker` is the isolated worker process the comparison starts for itself.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 if (args.Length > 0 && args[0] == "bench")
     return Benchmarks.Run(Console.Out, args.Skip(1).ToArray());
-return SmokeReport.Run(Console.Out);
+if (args.Length > 1 && args[0] == "--worker")
+    return CompareCommand.Worker(args);
+return CompareCommand.Run(args, Console.Out, Console.Error);

@@ -1,4 +1,4 @@
-using FunctionalDiff.Core;
+
 
 namespace FunctionalDiff.Compare;
 

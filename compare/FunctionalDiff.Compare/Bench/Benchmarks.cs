@@ -3,9 +3,12 @@ using System.Runtime.Intrinsics;
 using FunctionalDiff.Core;
 using TorchSharp;
 using static TorchSharp.torch;
-using Tensor = FunctionalDiff.Core.Tensor;
 
 namespace FunctionalDiff.Compare.Bench;
+
+// the benchmarks time the core's kernels directly, not the C# facade that shares these names
+using Tensor = FunctionalDiff.Core.Tensor;
+using DType = FunctionalDiff.Core.DType;
 
 /// <summary>
 /// Side-by-side timings of FunctionalDiff's tensor kernels and TorchSharp (libtorch) in one

@@ -1,0 +1,82 @@
+using FunctionalDiff.Compare.Suite;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace FunctionalDiff.Compare.Tests;
+
+public class ComparisonSuiteTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void EveryCaseAgreesWithTorchSharpInBothDTypes()
+    {
+        var options = Options.Parse(new[] { "--results", Path.Combine(Path.GetTempPath(), "functionaldiff-compare-test") });
+        var results = Runner.Run(CaseTable.All, options, TextWriter.Null);
+        var writer = new StringWriter();
+        Report.Print(writer, results, failuresOnly: true);
+        output.WriteLine(writer.ToString());
+        Assert.NotEmpty(results);
+        Assert.True(results.All(r => r.Passed), writer.ToString());
+        // every case ran in both dtypes, with at least the value, VJP, second-order and JVP checks
+        Assert.Equal(CaseTable.All.Count * 2 * 4, results.Count(r => r.Check != nameof(Check.Hessian)));
+    }
+
+    [Fact]
+    public void EveryPrimitiveOfTheCoreHasACase()
+    {
+        var seen = new HashSet<string>();
+        foreach (var c in CaseTable.All)
+        {
+            var probe = Probe.For(c);
+            var inputs = probe.Inputs.Select((v, i) => (Expr)Tensor.FromArray(v, c.Inputs[i].Shape)).ToArray();
+            // inside a transform the inputs are symbolic, so no constant folding hides an op
+            Diff.Vjp(xs => { var y = c.Ours(xs); Collect(y, seen); return y; }, inputs);
+        }
+        var missing = Expr.PrimitiveNames.Where(p => !seen.Contains(p)).ToList();
+        Assert.True(missing.Count == 0, "primitives with no comparison case: " + string.Join(", ", missing));
+    }
+
+    [Fact]
+    public void TheCoverageListIsNotEmptyAndNamesKnownPrimitives()
+    {
+        // guards the coverage test against passing vacuously
+        Assert.Contains("sin", Expr.PrimitiveNames);
+        Assert.Contains("matmul", Expr.PrimitiveNames);
+        Assert.True(Expr.PrimitiveNames.Count > 40, $"only {Expr.PrimitiveNames.Count} primitives listed");
+    }
+
+    [Fact]
+    public void AnAbortedWorkerIsReportedAndTheRunGoesOn()
+    {
+        // the worker aborts natively when it starts "neg []" in float64; the runner must record that and go on
+        var options = Options.Parse(new[] { "--filter", "neg [", "--abort-at", "neg []" });
+        var results = Runner.Run(CaseTable.All, options, TextWriter.Null);
+        Assert.Contains(results, r => r.Case == "neg []" && r.DType == "float64" && !r.Passed && r.Note.Contains("aborted"));
+        Assert.Contains(results, r => r.Case == "neg []" && r.DType == "float32" && r.Passed);
+        Assert.Equal(2 * 4, results.Count(r => r.Case == "neg [5]" && r.Passed && r.Check != nameof(Check.Hessian)));
+    }
+
+    [Fact]
+    public void AWrongFunctionFailsEveryDerivativeCheck()
+    {
+        // guards the comparison itself: pairing sin with cos must be caught by the value and every derivative
+        var wrong = new Case("sin vs cos", new[] { new InputSpec(new[] { 3 }) }, x => x[0].Sin(), x => x[0].cos());
+        var options = Options.Parse(new[] { "--in-process" });
+        var results = Runner.Run(new[] { wrong }, options, TextWriter.Null);
+        Assert.Equal(2 * 5, results.Count);
+        Assert.All(results, r => Assert.False(r.Passed, $"{r.DType} {r.Check} passed"));
+    }
+
+    static void Collect(Expr root, HashSet<string> seen)
+    {
+        var stack = new Stack<Expr>();
+        var visited = new HashSet<Expr>(ReferenceEqualityComparer.Instance);
+        stack.Push(root);
+        while (stack.Count > 0)
+        {
+            var e = stack.Pop();
+            if (!visited.Add(e)) continue;
+            seen.Add(e.Op);
+            foreach (var i in e.Inputs) stack.Push(i);
+        }
+    }
+}

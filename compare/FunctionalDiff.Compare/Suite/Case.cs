@@ -1,0 +1,81 @@
+using TT = TorchSharp.torch.Tensor;
+
+namespace FunctionalDiff.Compare.Suite;
+
+/// <summary>How a case's input values are drawn: each kind keeps the inputs inside a function's smooth domain.</summary>
+public enum InputKind
+{
+    /// <summary>Standard normal.</summary>
+    Normal,
+    /// <summary>0.5 + |normal|: for log, sqrt, pow bases, division.</summary>
+    Positive,
+    /// <summary>Inside (-0.8, 0.8): for functions with poles or kinks at ±1.</summary>
+    Unit,
+    /// <summary>Normal values pushed at least 0.3 away from 0: for abs, relu, sign-like kinks.</summary>
+    AwayFromZero,
+    /// <summary>Distinct values spaced at least 0.2 apart: for max, min and sorting-like ops, so no tie is hit by chance.</summary>
+    Distinct,
+}
+
+/// <summary>One differentiable input of a case.</summary>
+public sealed record InputSpec(int[] Shape, InputKind Kind = InputKind.Normal);
+
+/// <summary>
+/// A comparison passes when every element satisfies |ours − torch| ≤ Relative·|torch| + AbsoluteFloor·scale,
+/// where scale is the largest |torch| value of that check (1 when all are zero).
+/// </summary>
+public sealed record Tolerance(double Relative, double AbsoluteFloor)
+{
+    /// <summary>float64: both engines evaluate the same formulas in double; differences are rounding only.</summary>
+    public static readonly Tolerance Float64 = new(1e-10, 1e-12);
+
+    /// <summary>float32: single-precision rounding (eps ≈ 6e-8) amplified by a few dozen operations.</summary>
+    public static readonly Tolerance Float32 = new(1e-4, 1e-5);
+}
+
+/// <summary>
+/// One row of the comparison table: the same function written with FunctionalDiff and with TorchSharp,
+/// and the inputs to evaluate both at.
+/// </summary>
+public sealed record Case(string Name, InputSpec[] Inputs, Func<Expr[], Expr> Ours, Func<TT[], TT> Torch)
+{
+    /// <summary>Seed of the inputs, cotangent, direction and tangent.</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Exact input values, for the points where conventions matter (abs at 0, ties); null to draw them.</summary>
+    public double[][]? Fixed { get; init; }
+
+    /// <summary>A looser float64 bound, when a case needs one (say why in <see cref="Why"/>).</summary>
+    public Tolerance? Float64 { get; init; }
+
+    /// <summary>A looser float32 bound, when a case needs one (say why in <see cref="Why"/>).</summary>
+    public Tolerance? Float32 { get; init; }
+
+    /// <summary>Why the case has its own tolerance or its own inputs.</summary>
+    public string? Why { get; init; }
+
+    /// <summary>Skip the finite Hessian even when the inputs are small (never used to hide a failure; only for non-smooth cases).</summary>
+    public bool SkipHessian { get; init; }
+
+    /// <summary>The number of scalar inputs.</summary>
+    public int InputSize => Inputs.Sum(i => i.Shape.Aggregate(1, (a, b) => a * b));
+
+    /// <summary>The tolerance for a dtype.</summary>
+    public Tolerance ToleranceFor(DType dtype) =>
+        dtype == DType.Float64 ? Float64 ?? Tolerance.Float64 : Float32 ?? Tolerance.Float32;
+}
+
+/// <summary>The checks every case runs, in both dtypes.</summary>
+public enum Check
+{
+    /// <summary>The function's value.</summary>
+    Value,
+    /// <summary>The VJP with a random cotangent, with respect to every input.</summary>
+    Vjp,
+    /// <summary>d/dx ⟨pullback(u), v⟩: the Hessian-vector product for scalar outputs, vjp of vjp otherwise.</summary>
+    SecondOrder,
+    /// <summary>The full Hessian of ⟨f(x), u⟩ (cases with at most 10 scalar inputs).</summary>
+    Hessian,
+    /// <summary>Forward mode: J·t.</summary>
+    Jvp,
+}

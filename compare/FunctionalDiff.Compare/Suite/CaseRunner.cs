@@ -1,0 +1,30 @@
+namespace FunctionalDiff.Compare.Suite;
+
+/// <summary>Runs every check of one case in one dtype, on both engines, and compares them.</summary>
+public static class CaseRunner
+{
+    /// <summary>Largest number of scalar inputs for which the full Hessian is compared.</summary>
+    public const int HessianInputLimit = 10;
+
+    /// <summary>The results of one case in one dtype; exceptions become failed checks, never silence.</summary>
+    public static List<CheckResult> Run(Case c, DType dtype)
+    {
+        string dtypeName = CheckResult.Name(dtype);
+        bool withHessian = c.InputSize <= HessianInputLimit && !c.SkipHessian;
+        var checks = Enum.GetValues<Check>().Where(k => k != Check.Hessian || withHessian).ToArray();
+        try
+        {
+            var probe = Probe.For(c);
+            probe.SetOutputSize(OurSide.OutputSize(c, probe, dtype), c.Seed);
+            var ours = OurSide.Run(c, probe, dtype, withHessian);
+            var torch = TorchSide.Run(c, probe, dtype, withHessian);
+            var tolerance = c.ToleranceFor(dtype);
+            return checks.Select(k => CheckResult.Compare(c.Name, dtype, k, ours[k], torch[k], tolerance)).ToList();
+        }
+        catch (Exception e)
+        {
+            string note = $"{e.GetType().Name}: {e.Message}".ReplaceLineEndings(" ");
+            return checks.Select(k => CheckResult.Error(c.Name, dtypeName, k.ToString(), note)).ToList();
+        }
+    }
+}

@@ -1,0 +1,55 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace FunctionalDiff.Compare.Suite;
+
+/// <summary>The outcome of one check of one case in one dtype.</summary>
+public sealed record CheckResult(string Case, string DType, string Check, double MaxAbsError, double MaxRelError, bool Passed, string Note)
+{
+    /// <summary>JSON settings for results: NaN and infinities are written as named literals.</summary>
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = false,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>
+    /// Compares our values with torch's under a tolerance. NaN matches NaN at the same position, and
+    /// an infinity matches the same infinity; anything else non-finite fails.
+    /// </summary>
+    public static CheckResult Compare(string caseName, FunctionalDiff.DType dtype, Check check, double[] ours, double[] torch, Tolerance tolerance)
+    {
+        if (ours.Length != torch.Length)
+            return new(caseName, Name(dtype), check.ToString(), double.NaN, double.NaN, false,
+                $"ours has {ours.Length} values, torch {torch.Length}");
+        double scale = torch.Where(double.IsFinite).Select(Math.Abs).DefaultIfEmpty(0).Max();
+        if (scale == 0) scale = 1;
+        double floor = tolerance.AbsoluteFloor * scale;
+        double maxAbs = 0, maxRel = 0;
+        bool passed = true;
+        for (int i = 0; i < ours.Length; i++)
+        {
+            double a = ours[i], b = torch[i];
+            if (double.IsNaN(a) && double.IsNaN(b)) continue;
+            if (double.IsInfinity(a) || double.IsInfinity(b))
+            {
+                if (a != b) { passed = false; maxAbs = double.PositiveInfinity; maxRel = double.PositiveInfinity; }
+                continue;
+            }
+            double abs = Math.Abs(a - b);
+            if (double.IsNaN(abs)) { passed = false; maxAbs = double.NaN; maxRel = double.NaN; continue; }
+            double rel = abs / Math.Max(Math.Abs(b), floor);
+            maxAbs = Math.Max(maxAbs, abs);
+            maxRel = Math.Max(maxRel, rel);
+            if (abs > tolerance.Relative * Math.Abs(b) + floor) passed = false;
+        }
+        return new(caseName, Name(dtype), check.ToString(), maxAbs, maxRel, passed, "");
+    }
+
+    /// <summary>A failed check that produced no numbers (an exception, or an aborted process).</summary>
+    public static CheckResult Error(string caseName, string dtype, string check, string note) =>
+        new(caseName, dtype, check, double.NaN, double.NaN, false, note);
+
+    /// <summary>The dtype's torch-style name.</summary>
+    public static string Name(FunctionalDiff.DType dtype) => dtype == FunctionalDiff.DType.Float64 ? "float64" : "float32";
+}

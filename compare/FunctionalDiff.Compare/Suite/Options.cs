@@ -1,0 +1,63 @@
+namespace FunctionalDiff.Compare.Suite;
+
+/// <summary>Command-line options of the comparison: which cases, which dtypes, where the report goes.</summary>
+public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir, bool Isolated, bool Quiet)
+{
+    /// <summary>
+    /// Self-test of the isolation only: a worker aborts its process natively when it starts this case in float64.
+    /// </summary>
+    public string? AbortAt { get; init; }
+
+    /// <summary>The usage text.</summary>
+    public const string Usage =
+        "usage: FunctionalDiff.Compare [--filter TEXT]... [--dtype float32|float64|both] [--results DIR] [--in-process] [--quiet]\n" +
+        "       FunctionalDiff.Compare bench [--quick]";
+
+    /// <summary>Parses the options; unknown words raise ArgumentException with the usage text.</summary>
+    public static Options Parse(IReadOnlyList<string> args)
+    {
+        var filters = new List<string>();
+        var dtypes = new[] { DType.Float64, DType.Float32 };
+        string results = "results";
+        bool isolated = true, quiet = false;
+        string? abortAt = null;
+        for (int i = 0; i < args.Count; i++)
+        {
+            string Next() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value\n{Usage}");
+            switch (args[i])
+            {
+                case "--filter": filters.AddRange(Next().Split(',', StringSplitOptions.RemoveEmptyEntries)); break;
+                case "--dtype":
+                    dtypes = Next() switch
+                    {
+                        "float32" => new[] { DType.Float32 },
+                        "float64" => new[] { DType.Float64 },
+                        "both" => new[] { DType.Float64, DType.Float32 },
+                        var other => throw new ArgumentException($"unknown dtype '{other}'\n{Usage}"),
+                    };
+                    break;
+                case "--results": results = Next(); break;
+                case "--in-process": isolated = false; break;
+                case "--quiet": quiet = true; break;
+                case "--abort-at": abortAt = Next(); break;
+                default: throw new ArgumentException($"unknown option '{args[i]}'\n{Usage}");
+            }
+        }
+        return new Options(filters.ToArray(), dtypes, results, isolated, quiet) { AbortAt = abortAt };
+    }
+
+    /// <summary>The arguments that select the same work in a worker process.</summary>
+    public IEnumerable<string> SelectionArgs()
+    {
+        foreach (var f in Filters) { yield return "--filter"; yield return f; }
+        yield return "--dtype";
+        yield return DTypes.Length == 2 ? "both" : CheckResult.Name(DTypes[0]);
+        if (AbortAt != null) { yield return "--abort-at"; yield return AbortAt; }
+    }
+
+    /// <summary>The (case, dtype) pairs selected, in a fixed order shared by parent and workers.</summary>
+    public List<(Case Case, DType DType)> Select(IReadOnlyList<Case> table) =>
+        table.Where(c => Filters.Length == 0 || Filters.Any(f => c.Name.Contains(f, StringComparison.OrdinalIgnoreCase)))
+             .SelectMany(c => DTypes.Select(d => (c, d)))
+             .ToList();
+}
