@@ -53,7 +53,7 @@ module Elementwise =
     let private unaryDense<'T when 'T :> IFloatingPointIeee754<'T>> (op: UnaryOp) (t: Tensor) : 'T[] =
         let source = storage<'T> t
         let offset = t.Offset
-        let result = Array.zeroCreate<'T> t.Numel
+        let result = GC.AllocateUninitializedArray<'T> t.Numel
         forChunksFrom (unaryThreshold op) t.Numel (fun start length ->
             unarySpan op (ReadOnlySpan(source, offset + start, length)) (Span(result, start, length)))
         result
@@ -152,7 +152,7 @@ module Elementwise =
     let private binaryTyped<'T when 'T :> IFloatingPointIeee754<'T>>
         (op: BinaryOp) (a: Tensor) (b: Tensor) (outShape: int[]) : 'T[] =
         let n = Shape.numel outShape
-        let result = Array.zeroCreate<'T> n
+        let result = GC.AllocateUninitializedArray<'T> n
         let forChunks = forChunksFrom (match op with BinaryOp.Pow | BinaryOp.Atan2 -> parallelThresholdCostly | _ -> parallelThresholdCheap)
         // a one-element operand's value sits at its Offset whatever its strides
         let flat (t: Tensor) = t.IsContiguous && t.Numel = n
@@ -212,7 +212,7 @@ module Elementwise =
         let operands, plan = planOperands outShape [| mask; ifTrue; ifFalse |]
         let mask, ifTrue, ifFalse = operands.[0], operands.[1], operands.[2]
         let m, t, f = storage<'M> mask, storage<'T> ifTrue, storage<'T> ifFalse
-        let result = Array.zeroCreate<'T> (Shape.numel outShape)
+        let result = GC.AllocateUninitializedArray<'T> (Shape.numel outShape)
         let ms, ts, fs = plan.InnerStrides.[0], plan.InnerStrides.[1], plan.InnerStrides.[2]
         if result.Length > 0 then
             forRows plan (fun row starts ->

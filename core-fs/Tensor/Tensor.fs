@@ -114,11 +114,11 @@ type Tensor internal (dtype: DType, shape: int[], strides: int[], offset: int, s
         else
             match dtype with
             | DType.Float64 ->
-                let target = Array.zeroCreate<float> numel
+                let target = GC.AllocateUninitializedArray<float> numel
                 Strided.copy (storage :?> float[]) offset strides shape target
                 Tensor(dtype, shape, Shape.contiguousStrides shape, 0, target)
             | DType.Float32 ->
-                let target = Array.zeroCreate<float32> numel
+                let target = GC.AllocateUninitializedArray<float32> numel
                 Strided.copy (storage :?> float32[]) offset strides shape target
                 Tensor(dtype, shape, Shape.contiguousStrides shape, 0, target)
 
@@ -126,7 +126,7 @@ type Tensor internal (dtype: DType, shape: int[], strides: int[], offset: int, s
     member this.ToDoubleArray() : float[] =
         match dtype with
         | DType.Float64 ->
-            let target = Array.zeroCreate<float> numel
+            let target = GC.AllocateUninitializedArray<float> numel
             Strided.copy (storage :?> float[]) offset strides shape target
             target
         | DType.Float32 -> (this.Contiguous().Data32) |> Array.map float
@@ -135,7 +135,7 @@ type Tensor internal (dtype: DType, shape: int[], strides: int[], offset: int, s
     member this.ToSingleArray() : float32[] =
         match dtype with
         | DType.Float32 ->
-            let target = Array.zeroCreate<float32> numel
+            let target = GC.AllocateUninitializedArray<float32> numel
             Strided.copy (storage :?> float32[]) offset strides shape target
             target
         | DType.Float64 -> (this.Contiguous().Data64) |> Array.map float32
