@@ -24,11 +24,18 @@ public static partial class CaseTable
             with { Fixed = new[] { new[] { 1000.0, 1000.5, 999.7, 1001.0 } } };
         yield return C("softmax large [4]", new[] { I(4) }, x => x[0].Softmax(0), x => x[0].softmax(0))
             with { Fixed = new[] { new[] { -1000.0, -1000.5, -999.7, -1001.0 } } };
-        yield return C("mse [3,2]", new[] { I(3, 2), I(3, 2) }, x => Loss.Mse(x[0], x[1]), x => F.mse_loss(x[0], x[1]));
-        yield return C("crossEntropy [4,3]", new[] { I(4, 3) }, x => Loss.CrossEntropy(x[0], Targets),
-            x => F.cross_entropy(x[0], torch.tensor(Targets.Select(t => (long)t).ToArray())));
-        yield return C("bceWithLogits [2,3]", new[] { I(2, 3), U(2, 3) }, x => Loss.BinaryCrossEntropyWithLogits(x[0], (x[1] + 1.0) * 0.5),
-            x => F.binary_cross_entropy_with_logits(x[0], (x[1] + 1.0) * 0.5));
+        foreach (var shape in new[] { new int[0], new[] { 5 }, new[] { 3, 2 } })
+        {
+            yield return C($"mse {Shape(shape)}", new[] { I(shape), I(shape) }, x => Loss.Mse(x[0], x[1]), x => F.mse_loss(x[0], x[1]));
+            yield return C($"bceWithLogits {Shape(shape)}", new[] { I(shape), U(shape) },
+                x => Loss.BinaryCrossEntropyWithLogits(x[0], (x[1] + 1.0) * 0.5), x => F.binary_cross_entropy_with_logits(x[0], (x[1] + 1.0) * 0.5));
+        }
+        foreach (var targets in new[] { new[] { 1 }, Targets, new[] { 4, 0, 3, 3, 1, 2 } })
+        {
+            int classes = targets.Max() + 1;
+            yield return C($"crossEntropy [{targets.Length},{classes}]", new[] { I(targets.Length, classes) }, x => Loss.CrossEntropy(x[0], targets),
+                x => F.cross_entropy(x[0], torch.tensor(targets.Select(t => (long)t).ToArray())));
+        }
         yield return C("linear [4,3]→[4,2]", new[] { I(4, 3), I(2, 3), I(2) }, x => Nn.Linear(x[0], x[1], x[2]), x => F.linear(x[0], x[1], x[2]));
         yield return C("linear no bias [3]→[2]", new[] { I(3), I(2, 3) }, x => Nn.Linear(x[0], x[1]), x => F.linear(x[0], x[1]));
         yield return C("layerNorm [2,5]", new[] { I(2, 5) }, x => x[0].LayerNorm(), x => F.layer_norm(x[0], new long[] { 5 }));

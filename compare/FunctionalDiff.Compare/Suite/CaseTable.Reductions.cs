@@ -22,6 +22,12 @@ public static partial class CaseTable
         yield return C("max axes 0,2 keep [2,3,4]", new[] { D(cube) }, x => x[0].Max(new[] { 0, 2 }, true), x => x[0].amax(new long[] { 0, 2 }, true));
         yield return C("min all [2,3]", new[] { D(2, 3) }, x => x[0].Min(), x => x[0].amin(new long[] { 0, 1 }));
         yield return C("min axis -1 [2,3,4]", new[] { D(cube) }, x => x[0].Min(-1), x => x[0].amin(new long[] { -1 }));
+        yield return C("max all [5]", new[] { D(5) }, x => x[0].Max(), x => x[0].amax(new long[] { 0 }));
+        yield return C("max rank 0", new[] { I() }, x => x[0].Max(), x => x[0].amax(Array.Empty<long>()));
+        yield return C("min axis 0 keep [3,2]", new[] { D(3, 2) }, x => x[0].Min(0, true), x => x[0].amin(new long[] { 0 }, true));
+        yield return C("mean [5]", new[] { I(5) }, x => x[0].Mean(), x => x[0].mean());
+        yield return C("prod [4]", new[] { Z(4) }, x => x[0].Prod(), x => x[0].prod());
+        yield return C("argmax axis 0 [4,3]", new[] { D(4, 3) }, x => x[0].ArgMax(0) * x[0].Sum(0), x => x[0].argmax(0L, false).to_type(x[0].dtype) * x[0].sum(0L));
         yield return C("prod all [2,3]", new[] { Z(2, 3) }, x => x[0].Prod(), x => x[0].prod());
         yield return C("prod axis 0 [3,4]", new[] { Z(3, 4) }, x => x[0].Prod(0), x => x[0].prod(0L, false));
         yield return C("prod axis 1 keep [2,3,4]", new[] { Z(cube) }, x => x[0].Prod(1, true), x => x[0].prod(1L, true));
