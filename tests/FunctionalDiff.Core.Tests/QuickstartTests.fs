@@ -1,0 +1,94 @@
+/// The README's F# quickstart is this file's code, verbatim between the markers, and its numbers
+/// are checked here against closed forms and finite differences.
+module FunctionalDiff.Core.Tests.QuickstartTests
+
+open System
+open System.IO
+open System.Text.RegularExpressions
+open Expecto
+open FunctionalDiff.Core
+
+type private Outcome =
+    { Loss: Expr; Gradients: Expr list; Parameters: Expr list; X: Tensor; Y: Tensor; Third: Expr }
+
+let private quickstart () =
+    // BEGIN README
+    let x = Tensor.ofArray64 [| 2 |] [| 0.7; -1.2 |]
+    let y = Tensor.ofArray64 [| 1 |] [| 1.0 |]
+
+    // z1 = W1 x + b1, a1 = sigmoid z1, z2 = W2 a1 + b2, a2 = sigmoid z2, loss = mse a2 y
+    let lossOf (parameters: Expr list) =
+        match parameters with
+        | [ w1; b1; w2; b2 ] ->
+            let a1 = Expr.sigmoid (Expr.matmul w1 (Expr.constant x) + b1)
+            let a2 = Expr.sigmoid (Expr.matmul w2 a1 + b2)
+            Nn.mse a2 (Expr.constant y)
+        | _ -> invalidArg "parameters" "W1, b1, W2, b2"
+
+    let parameters =
+        [ [| 3; 2 |], 1; [| 3 |], 2; [| 1; 3 |], 3; [| 1 |], 4 ]
+        |> List.map (fun (shape, seed) -> Expr.constant (Tensor.randomNormal DType.Float64 seed shape))
+
+    // one reverse pass: the loss and the gradient of every parameter
+    let loss, gradients = Diff.valueAndGradN lossOf parameters
+    printfn "%O" (Eval.eval gradients.[2])   // dLoss/dW2: the 1×3 row, no Jacobian
+    printfn "%s" (Print.text gradients.[2])  // its graph, one line per node
+
+    // derivatives nest: the third derivative of tanh at 0.5
+    let third = Diff.grad (Diff.grad (Diff.grad tanh)) (Expr.scalar DType.Float64 0.5)
+    // END README
+    { Loss = loss; Gradients = gradients; Parameters = parameters; X = x; Y = y; Third = third }
+
+let private repositoryFile (name: string) =
+    let mutable directory = DirectoryInfo(AppContext.BaseDirectory)
+    while not (isNull directory) && not (File.Exists(Path.Combine(directory.FullName, name))) do
+        directory <- directory.Parent
+    if isNull directory then failwithf "%s not found above %s" name AppContext.BaseDirectory
+    File.ReadAllText(Path.Combine(directory.FullName, name))
+
+/// Lines with their common indentation removed, trailing blanks dropped.
+let private dedent (text: string) =
+    let lines = text.Replace("\r", "").TrimEnd().Split('\n') |> Array.map (fun l -> l.TrimEnd())
+    let indent = lines |> Array.filter (fun l -> l.Length > 0) |> Array.map (fun l -> l.Length - l.TrimStart().Length) |> Array.min
+    lines |> Array.map (fun l -> if l.Length >= indent then l.Substring indent else l) |> String.concat "\n"
+
+[<Tests>]
+let tests =
+    testList "Quickstart" [
+        test "the README's F# quickstart is this file's code" {
+            let source = repositoryFile "tests/FunctionalDiff.Core.Tests/QuickstartTests.fs"
+            let marked = Regex.Match(source, @"// BEGIN README\r?\n(.*?)\n\s*// END README", RegexOptions.Singleline)
+            let readme = repositoryFile "README.md"
+            let section = readme.IndexOf("## F# quickstart", StringComparison.Ordinal)
+            Expect.isGreaterThanOrEqual section 0 "README has an F# quickstart section"
+            let block = Regex.Match(readme.Substring section, @"```fsharp\r?\n(.*?)```", RegexOptions.Singleline)
+            Expect.isTrue (marked.Success && block.Success) "markers and code block found"
+            Expect.equal (dedent block.Groups.[1].Value) (dedent marked.Groups.[1].Value) "README block = marked code"
+        }
+        test "the quickstart's gradients agree with finite differences, and tanh''' with its closed form" {
+            let outcome = quickstart ()
+            let values = outcome.Parameters |> List.map (fun p -> (Eval.eval p).ToDoubleArray())
+            let shapes = outcome.Parameters |> List.map (fun p -> p.Shape)
+            // the loss written out with loops, independent of the library
+            let x, y = outcome.X.ToDoubleArray(), outcome.Y.ToDoubleArray()
+            let reference (v: float[] list) =
+                let sigmoid z = 1.0 / (1.0 + exp -z)
+                let w1, b1, w2, b2 = v.[0], v.[1], v.[2], v.[3]
+                let a1 = Array.init 3 (fun i -> sigmoid (w1.[2 * i] * x.[0] + w1.[2 * i + 1] * x.[1] + b1.[i]))
+                let a2 = sigmoid (w2.[0] * a1.[0] + w2.[1] * a1.[1] + w2.[2] * a1.[2] + b2.[0])
+                (a2 - y.[0]) ** 2.0
+            Expect.floatClose Accuracy.veryHigh ((Eval.eval outcome.Loss).ToScalar()) (reference values) "loss"
+            for p in 0 .. 3 do
+                let gradient = (Eval.eval outcome.Gradients.[p]).ToDoubleArray()
+                Expect.equal outcome.Gradients.[p].Shape shapes.[p] "gradient has the parameter's shape"
+                for i in 0 .. gradient.Length - 1 do
+                    let shifted (h: float) = values |> List.mapi (fun q v -> if q = p then Array.mapi (fun j e -> if j = i then e + h else e) v else v)
+                    let h = 1e-6
+                    let numeric = (reference (shifted h) - reference (shifted -h)) / (2.0 * h)
+                    // central differences in float64 with h = 1e-6: truncation ~h², rounding ~1e-16/h
+                    Expect.isLessThan (abs (gradient.[i] - numeric)) 1e-8 (sprintf "parameter %d entry %d" p i)
+            // with t = tanh x and t' = 1 − t²: tanh''' = (−2 + 6t²)(1 − t²) = −2 + 8t² − 6t⁴
+            let t = tanh 0.5
+            Expect.floatClose Accuracy.veryHigh ((Eval.eval outcome.Third).ToScalar()) (-2.0 + 8.0 * t * t - 6.0 * t ** 4.0) "tanh'''"
+        }
+    ]
