@@ -24,27 +24,33 @@ open System.Collections.Generic
 [<RequireQualifiedAccess>]
 module Rewrite =
 
-    /// The rules table: a polynomial op's polynomial from its inputs' polynomials. ValueNone means
-    /// the op is not polynomial; Some None means a cap was exceeded (the node becomes an atom).
-    let private combine (op: Op) (inputs: Term[][]) : Term[] option voption =
-        match op with
-        | Op.Binary BinaryOp.Add -> ValueSome(Polynomial.add inputs.[0] inputs.[1])
-        | Op.Binary BinaryOp.Sub -> ValueSome(Polynomial.add inputs.[0] (Polynomial.scale -1.0 inputs.[1]))
-        | Op.Binary BinaryOp.Mul -> ValueSome(Polynomial.multiply inputs.[0] inputs.[1])
-        | Op.Unary UnaryOp.Neg -> ValueSome(Some(Polynomial.scale -1.0 inputs.[0]))
-        | Op.Unary UnaryOp.Square -> ValueSome(Polynomial.multiply inputs.[0] inputs.[0])
-        | _ -> ValueNone
-
     let private isPolynomialOp (op: Op) =
         match op with
         | Op.Binary(BinaryOp.Add | BinaryOp.Sub | BinaryOp.Mul) | Op.Unary(UnaryOp.Neg | UnaryOp.Square) -> true
         | _ -> false
 
+    /// The rules table: a polynomial op's polynomial from its inputs' polynomials. ValueNone means
+    /// the op is not polynomial; Some None means the node is an atom after all: a cap was exceeded,
+    /// or an input is a non-finite constant (null, see leafPolynomial).
+    let private combine (op: Op) (inputs: Term[][]) : Term[] option voption =
+        if not (isPolynomialOp op) then ValueNone
+        elif inputs |> Array.exists isNull then ValueSome None
+        else
+            match op with
+            | Op.Binary BinaryOp.Add -> ValueSome(Polynomial.add inputs.[0] inputs.[1])
+            | Op.Binary BinaryOp.Sub -> ValueSome(Polynomial.add inputs.[0] (Polynomial.scale -1.0 inputs.[1]))
+            | Op.Binary BinaryOp.Mul -> ValueSome(Polynomial.multiply inputs.[0] inputs.[1])
+            | Op.Unary UnaryOp.Neg -> ValueSome(Some(Polynomial.scale -1.0 inputs.[0]))
+            | Op.Unary UnaryOp.Square -> ValueSome(Polynomial.multiply inputs.[0] inputs.[0])
+            | _ -> ValueNone
+
     /// The polynomial of a built node that is treated as a whole: a finite fill value is a
-    /// constant, anything else an atom.
-    let private leafPolynomial (e: Expr) =
+    /// constant, anything else an atom. A non-finite fill value gives null, which makes every
+    /// polynomial node over it an atom: `(x + inf) - inf` must stay NaN, not become x.
+    let private leafPolynomial (e: Expr) : Term[] =
         match e with
         | Fold.Filled v when Double.IsFinite v -> Polynomial.constant v
+        | Fold.Filled _ -> null
         | _ -> Polynomial.atom e
 
     /// atom^power, sharing the lower powers: a² is `square a`, a^k is a^(k-1) · a. Hash-consing
