@@ -8,15 +8,8 @@ namespace FunctionalDiff.Core
 open System
 
 /// An atom raised to a positive integer power.
-[<Struct; NoComparison; CustomEquality>]
-type internal Factor =
-    { Atom: Expr
-      Power: int }
-    override this.Equals(other: obj) =
-        match other with
-        | :? Factor as f -> obj.ReferenceEquals(f.Atom, this.Atom) && f.Power = this.Power
-        | _ -> false
-    override this.GetHashCode() = int this.Atom.Id * 31 + this.Power
+[<Struct; NoComparison; NoEquality>]
+type internal Factor = { Atom: Expr; Power: int }
 
 /// A coefficient times a monomial; the monomial's factors are sorted by atom id, each atom once.
 /// An empty monomial is the constant term.
@@ -61,10 +54,6 @@ module internal Polynomial =
 
     /// The polynomial 1·atom.
     let atom (e: Expr) : Term[] = [| { Coefficient = 1.0; Factors = [| { Atom = e; Power = 1 } |] } |]
-
-    /// True when the polynomial is exactly one atom to the first power with coefficient 1.
-    let isAtom (p: Term[]) =
-        p.Length = 1 && p.[0].Coefficient = 1.0 && p.[0].Factors.Length = 1 && p.[0].Factors.[0].Power = 1
 
     /// c·p.
     let scale (c: float) (p: Term[]) : Term[] =
