@@ -1,6 +1,8 @@
 /// The user-facing transforms. Each one builds the function at a FRESH Var, differentiates that
 /// graph, then substitutes the real argument for the Var. The fresh Var is what keeps nested
 /// derivatives apart (no perturbation confusion) and makes `grad (fun v -> v * c) c` equal c.
+/// Every graph a transform returns goes through Rewrite.simplify, so each level of a nested
+/// derivative starts from a polynomial normal form instead of the whole previous graph.
 namespace FunctionalDiff.Core
 
 /// Differentiation transforms: functions in, functions and graphs out, freely nested.
@@ -15,13 +17,13 @@ module Diff =
         let vars = arguments |> List.mapi freshLike
         let output = f vars
         let replacements = List.zip vars arguments
-        let value = (Substitute.apply replacements [| output |]).[0]
+        let value = (Rewrite.simplify (Substitute.apply replacements [| output |])).[0]
         let pullback (cotangent: Expr) =
             if cotangent.Dims <> output.Dims then
                 Shape.fail "Pullback" (sprintf "cotangent of shape %s does not match output %s" (Shape.format cotangent.Dims) (Shape.format output.Dims))
             let found = Vjp.backward output cotangent (Array.ofList vars)
             let filled = Array.map2 (fun (c: Expr option) (x: Expr) -> defaultArg c (Expr.zerosLike x)) found (Array.ofList arguments)
-            Substitute.apply replacements filled |> List.ofArray
+            Substitute.apply replacements filled |> Rewrite.simplify |> List.ofArray
         value, pullback
 
     /// Value and pullback of a one-argument function.
@@ -48,7 +50,9 @@ module Diff =
         let found = Vjp.backward output seed (Array.ofList vars)
         let filled = Array.map2 (fun (c: Expr option) (x: Expr) -> defaultArg c (Expr.zerosLike x)) found (Array.ofList arguments)
         let all = Substitute.apply replacements (Array.append [| output |] filled)
-        all.[0], List.ofArray all.[1..]
+        // The value and the gradients are simplified apart: a nested derivative keeps only the
+        // gradients, and a normal form is only smaller when nothing else holds on to its parts.
+        (Rewrite.simplify [| all.[0] |]).[0], List.ofArray (Rewrite.simplify all.[1..])
 
     /// The gradient of a one-element f with respect to each argument (JAX's argnums over a list).
     let gradN (f: Expr list -> Expr) (arguments: Expr list) : Expr list = snd (valueAndGradN f arguments)
@@ -72,11 +76,14 @@ module Diff =
 
     // ---- forward mode, Jacobians and custom rules (Jvp.fs, Jacobian.fs, CustomVjp.fs) ----
 
-    /// The value of f at x and its tangent J t, by transposing the pullback (see Jvp.fs).
-    let jvp (f: Expr -> Expr) (x: Expr) (t: Expr) : Expr * Expr = Jvp.forward (fun args -> f (List.head args)) [ x ] [ t ]
-
     /// The value of f at the primals and the tangent sum_i J_i t_i.
-    let jvpN (f: Expr list -> Expr) (primals: Expr list) (tangents: Expr list) : Expr * Expr = Jvp.forward f primals tangents
+    let jvpN (f: Expr list -> Expr) (primals: Expr list) (tangents: Expr list) : Expr * Expr =
+        let value, tangent = Jvp.forward f primals tangents
+        // Simplified apart, as in valueAndGradN: nested forward mode keeps only the tangent.
+        (Rewrite.simplify [| value |]).[0], (Rewrite.simplify [| tangent |]).[0]
+
+    /// The value of f at x and its tangent J t, by transposing the pullback (see Jvp.fs).
+    let jvp (f: Expr -> Expr) (x: Expr) (t: Expr) : Expr * Expr = jvpN (fun args -> f (List.head args)) [ x ] [ t ]
 
     /// The Hessian of a one-element f at x applied to v, forward over reverse: the JVP of grad f.
     /// Chosen by measurement against reverse over reverse (grad of <grad f, v>) on two-layer MLP
@@ -85,16 +92,16 @@ module Diff =
     let hvp (f: Expr -> Expr) (x: Expr) (v: Expr) : Expr = snd (jvp (grad f) x v)
 
     /// The Jacobian of f at x with the mode chosen; shape (output shape @ input shape).
-    let jacobianWith (mode: JacobianMode) (f: Expr -> Expr) (x: Expr) : Expr = Jacobian.build mode f x
+    let jacobianWith (mode: JacobianMode) (f: Expr -> Expr) (x: Expr) : Expr = (Rewrite.simplify [| Jacobian.build mode f x |]).[0]
 
     /// The Jacobian of f at x, shape (output shape @ input shape), forward mode when x has fewer
     /// elements than f x, reverse mode otherwise.
-    let jacobian (f: Expr -> Expr) (x: Expr) : Expr = Jacobian.build JacobianMode.Auto f x
+    let jacobian (f: Expr -> Expr) (x: Expr) : Expr = jacobianWith JacobianMode.Auto f x
 
     /// The Hessian of a one-element f at x, shape (x.shape @ x.shape): the forward-mode Jacobian
     /// of the gradient, one Hessian-vector product per column, as hvp.
     let hessian (f: Expr -> Expr) (x: Expr) : Expr =
-        Jacobian.build JacobianMode.Forward (grad f) x
+        jacobianWith JacobianMode.Forward (grad f) x
 
     /// A function with a user-defined VJP: `customVjp forward vjp` computes `forward x` and sends
     /// the cotangent g back to x as `vjp x g`. Both are in the op language, so the result nests

@@ -1,0 +1,230 @@
+/// The Rewrite pass (ARCHITECTURE layer 8): polynomial normal forms for elementwise arithmetic, with
+/// common subexpressions shared by hash-consing and dead nodes dropped because only what is
+/// reachable from the roots is visited and rebuilt.
+///
+/// It is compiled after Build and Graph, which are all it uses, and before Transforms.fs, because
+/// the transforms run it on their results: each order of a nested derivative is simplified before
+/// the next differentiates it, which is what turns the geometric growth of d^k tanh / dx^k into
+/// polynomial growth (GraphScaleTests.fs and ForwardSizeTests.fs have the counts).
+///
+/// Add, Sub, Neg, Mul, Square and finite scalar constants are polynomial operations; every other
+/// node is an atom. A node's polynomial is replaced by its normal form only when that is smaller
+/// than what the node already costs, so graphs that are already minimal (the pullback of sin is
+/// `g * cos x`) come back as the very same objects, and the pass is idempotent.
+///
+/// Symbolic cancellation follows the constructors' convention for `x * 0`: `x - x` is zero even
+/// where x would be infinite or NaN. Non-finite constants are atoms, so their IEEE behaviour is
+/// never folded away.
+namespace FunctionalDiff.Core
+
+open System
+open System.Collections.Generic
+
+/// Graph simplification by polynomial normal forms.
+[<RequireQualifiedAccess>]
+module Rewrite =
+
+    let private isPolynomialOp (op: Op) =
+        match op with
+        | Op.Binary(BinaryOp.Add | BinaryOp.Sub | BinaryOp.Mul) | Op.Unary(UnaryOp.Neg | UnaryOp.Square) -> true
+        | _ -> false
+
+    /// The rules table: a polynomial op's polynomial from its inputs' polynomials. ValueNone means
+    /// the op is not polynomial; Some None means the node is an atom after all: a cap was exceeded,
+    /// or an input is a non-finite constant (null, see leafPolynomial).
+    let private combine (op: Op) (inputs: Term[][]) : Term[] option voption =
+        if not (isPolynomialOp op) then ValueNone
+        elif inputs |> Array.exists isNull then ValueSome None
+        else
+            match op with
+            | Op.Binary BinaryOp.Add -> ValueSome(Polynomial.add inputs.[0] inputs.[1])
+            | Op.Binary BinaryOp.Sub -> ValueSome(Polynomial.add inputs.[0] (Polynomial.scale -1.0 inputs.[1]))
+            | Op.Binary BinaryOp.Mul -> ValueSome(Polynomial.multiply inputs.[0] inputs.[1])
+            | Op.Unary UnaryOp.Neg -> ValueSome(Some(Polynomial.scale -1.0 inputs.[0]))
+            | Op.Unary UnaryOp.Square -> ValueSome(Polynomial.multiply inputs.[0] inputs.[0])
+            | _ -> ValueNone
+
+    /// The polynomial of a built node that is treated as a whole: a finite fill value is a
+    /// constant, anything else an atom. A non-finite fill value gives null, which makes every
+    /// polynomial node over it an atom: `(x + inf) - inf` must stay NaN, not become x.
+    let private leafPolynomial (e: Expr) : Term[] =
+        match e with
+        | Fold.Filled v when Double.IsFinite v -> Polynomial.constant v
+        | Fold.Filled _ -> null
+        | _ -> Polynomial.atom e
+
+    /// atom^power, sharing the lower powers: a² is `square a`, a^k is a^(k-1) · a. Hash-consing
+    /// makes every request for the same power the same node.
+    let private power (atom: Expr) (k: int) =
+        let mutable result = atom
+        if k >= 2 then result <- Expr.square atom
+        for _ in 3 .. k do
+            result <- Expr.mul result atom
+        result
+
+    /// Builds a polynomial in the given dtype and broadcasts it to the node's shape (a
+    /// cancellation may have removed the atoms that gave the node its shape).
+    let private build (dtype: DType) (shape: int[]) (p: Term[]) : Expr =
+        if p.Length = 0 then Expr.zeros dtype shape
+        else
+            let monomial (factors: Factor[]) =
+                let mutable product = Unchecked.defaultof<Expr>
+                for f in factors do
+                    let piece = power f.Atom f.Power
+                    product <- if isNull (box product) then piece else Expr.mul product piece
+                product
+            let termWith (coefficient: float) (factors: Factor[]) =
+                if factors.Length = 0 then Expr.scalar dtype coefficient
+                else Expr.mul (Expr.scalar dtype coefficient) (monomial factors)
+            let mutable sum = termWith p.[0].Coefficient p.[0].Factors
+            for i in 1 .. p.Length - 1 do
+                let t = p.[i]
+                let magnitude = termWith (abs t.Coefficient) t.Factors
+                sum <- if t.Coefficient < 0.0 then Expr.sub sum magnitude else Expr.add sum magnitude
+            Expr.broadcastTo shape sum
+
+    /// How many nodes below a candidate the exact saving looks at.
+    let private regionLimit = 64
+
+    let private descending = Comparison<int>(fun a b -> compare b a)
+
+    /// The roots, simplified. Nodes whose normal form is not smaller than what they cost already
+    /// are kept, and a node none of whose inputs changed is returned as the same object.
+    let simplify (roots: Expr[]) : Expr[] =
+        if isNull roots then nullArg "roots"
+        let order = Graph.topologicalOrder roots
+        let n = order.Length
+        // Inputs as positions in `order`, flat: node i's inputs are at firstInput.[i] .. firstInput.[i+1]-1.
+        // One dictionary lookup per edge here instead of one per edge in every loop below.
+        let firstInput = Array.zeroCreate<int> (n + 1)
+        for i in 0 .. n - 1 do
+            firstInput.[i + 1] <- firstInput.[i] + order.[i].Args.Length
+        let inputs = Array.zeroCreate<int> firstInput.[n]
+        let position = Dictionary<int64, int>(n)
+        for i in 0 .. n - 1 do
+            position.[order.[i].Id] <- i
+            let args = order.[i].Args
+            for k in 0 .. args.Length - 1 do
+                inputs.[firstInput.[i] + k] <- position.[args.[k].Id]
+        let rootPositions = roots |> Array.map (fun r -> position.[r.Id])
+        // Uses of each node by the others and by the roots: a node used once dies with its user,
+        // so its cost counts toward its user's; a shared node stays whatever its user becomes.
+        let uses = Array.zeroCreate<int> n
+        for j in inputs do
+            uses.[j] <- uses.[j] + 1
+        for j in rootPositions do
+            uses.[j] <- uses.[j] + 1
+        let remaining = Array.copy uses
+        // Per node: its polynomial (one atom for a non-polynomial node), its rebuilt node (null
+        // while its normal form is pending: built only if something asks for it), and its cost.
+        let polynomials = Array.zeroCreate<Term[]> n
+        let rebuilt = Array.zeroCreate<Expr> n
+        let cost = Array.zeroCreate<int> n
+        // Kept after the polynomials are freed, for savedByReplacing: which nodes are polynomial
+        // (within the caps) and which were replaced by their pending normal form.
+        let isPolynomial = Array.zeroCreate<bool> n
+        let isPending = Array.zeroCreate<bool> n
+        // True when a polynomial node that would die with node i is shared (used twice): only
+        // then can savedByReplacing find more than the quick bound.
+        let sharedBelow = Array.zeroCreate<bool> n
+        let materialize (j: int) =
+            if isNull (box rebuilt.[j]) then
+                let node = order.[j]
+                rebuilt.[j] <- build node.DType node.Dims polynomials.[j]
+            rebuilt.[j]
+        // The exact saving of replacing node i: the nodes below it (through polynomial nodes) that
+        // only it uses, directly or through other such nodes; shared ones like `1 - t²` used by
+        // several terms of one polynomial die with it too. Explored up to regionLimit nodes, so a
+        // call costs O(1); stopping early only undercounts, which keeps the node as it is.
+        let region = List<int>()
+        let inRegion = Dictionary<int, int>()
+        let savedByReplacing (i: int) =
+            region.Clear()
+            inRegion.Clear()
+            region.Add i
+            inRegion.[i] <- 0
+            let mutable k = 0
+            while k < region.Count && region.Count < regionLimit do
+                let j = region.[k]
+                k <- k + 1
+                // A pending node is already a normal form: it counts as its own cost, whole.
+                if j = i || not isPending.[j] then
+                    for e in firstInput.[j] .. firstInput.[j + 1] - 1 do
+                        let c = inputs.[e]
+                        if isPolynomial.[c] && not (inRegion.ContainsKey c) then
+                            region.Add c
+                            inRegion.[c] <- 0
+            region.Sort descending
+            let mutable saved = 0
+            for j in region do
+                // Users come later in topological order, so every user of j inside the region has
+                // been decided: j is freed when all its uses come from freed nodes.
+                if j = i || inRegion.[j] = uses.[j] then
+                    let pending = j <> i && isPending.[j]
+                    saved <- saved + (if pending then cost.[j] else 1)
+                    if not pending then
+                        for e in firstInput.[j] .. firstInput.[j + 1] - 1 do
+                            let c = inputs.[e]
+                            match inRegion.TryGetValue c with
+                            | true, count -> inRegion.[c] <- count + 1
+                            | _ -> ()
+            saved
+        let rebuildOverInputs (i: int) =
+            let node = order.[i]
+            let args = node.Args
+            let newArgs = Array.zeroCreate args.Length
+            let mutable changed = false
+            for k in 0 .. args.Length - 1 do
+                let r = materialize inputs.[firstInput.[i] + k]
+                newArgs.[k] <- r
+                if not (obj.ReferenceEquals(r, args.[k])) then changed <- true
+            if changed then Expr.apply node.Op newArgs else node
+        for i in 0 .. n - 1 do
+            let node = order.[i]
+            let first, last = firstInput.[i], firstInput.[i + 1] - 1
+            if last < first then
+                rebuilt.[i] <- node
+                polynomials.[i] <- leafPolynomial node
+            else
+                let polynomial =
+                    if isPolynomialOp node.Op then
+                        combine node.Op (Array.init (last - first + 1) (fun k -> polynomials.[inputs.[first + k]]))
+                    else ValueNone
+                match polynomial with
+                | ValueSome(Some p) ->
+                    // A quick lower bound on what the node costs as it stands: itself plus the
+                    // polynomial inputs only it uses (savedByReplacing is exact but dearer).
+                    let mutable standing = 1
+                    let mutable inputPending = false
+                    for e in first .. last do
+                        let j = inputs.[e]
+                        if isPending.[j] then inputPending <- true
+                        if isPolynomial.[j] then
+                            if uses.[j] = 1 then
+                                standing <- standing + cost.[j]
+                                if not isPending.[j] && sharedBelow.[j] then sharedBelow.[i] <- true
+                            else sharedBelow.[i] <- true
+                    let normal = Polynomial.buildCost p
+                    polynomials.[i] <- p
+                    isPolynomial.[i] <- true
+                    // On a tie the node is kept only if it can stay the same object: once an input
+                    // was replaced, keeping it would rebuild that input's normal form and itself.
+                    if normal < standing || (inputPending && normal = standing)
+                       || (sharedBelow.[i] && normal < savedByReplacing i) then
+                        cost.[i] <- normal
+                        isPending.[i] <- true
+                    else
+                        cost.[i] <- standing
+                        rebuilt.[i] <- rebuildOverInputs i
+                | _ ->
+                    rebuilt.[i] <- rebuildOverInputs i
+                    polynomials.[i] <- leafPolynomial rebuilt.[i]
+            // Inputs whose every user has been handled are no longer needed: free their polynomials
+            // so a graph of millions of nodes holds only the frontier's.
+            for e in first .. last do
+                let j = inputs.[e]
+                remaining.[j] <- remaining.[j] - 1
+                if remaining.[j] = 0 then
+                    polynomials.[j] <- Unchecked.defaultof<Term[]>
+                    rebuilt.[j] <- Unchecked.defaultof<Expr>
+        rootPositions |> Array.map materialize

@@ -1,0 +1,203 @@
+/// The Rewrite pass as a specification: normal forms against forms derived by hand (the same
+/// object, thanks to hash-consing, and the same values as the original graph), like terms,
+/// cancellation, the caps, idempotence, graphs left alone, non-finite constants, and linear time.
+module FunctionalDiff.Core.Tests.RewriteTests
+
+open System
+open System.Diagnostics
+open Expecto
+open FunctionalDiff.Core
+open FunctionalDiff.Core.Tests.GraphTestSupport
+
+let private f64 = DType.Float64
+
+let private simplify (e: Expr) = (Rewrite.simplify [| e |]).[0]
+
+/// Evaluates both graphs at the same random inputs and compares them. Reassociation and
+/// collected coefficients change float64 rounding only: 1e-12 relative.
+let private expectSameValues (seed: int) (variables: Expr list) (original: Expr) (rewritten: Expr) (message: string) =
+    let random = Random(seed)
+    for _ in 1 .. 3 do
+        let bindings = variables |> List.map (fun v -> v, sample random Normal v.Shape)
+        let expected = (Eval.evalWith bindings original).ToDoubleArray()
+        let actual = (Eval.evalWith bindings rewritten).ToDoubleArray()
+        expectClose 1e-12 actual expected message
+
+/// One case: variables, an expression, and its normal form written by hand with the constructors.
+type private Case =
+    { Name: string
+      Shapes: int[] list
+      Expression: Expr list -> Expr
+      HandForm: Expr list -> Expr }
+
+let private one (f: Expr -> Expr) = fun (vs: Expr list) -> f vs.[0]
+let private two (f: Expr -> Expr -> Expr) = fun (vs: Expr list) -> f vs.[0] vs.[1]
+
+let private case name shapes expression handForm =
+    { Name = name; Shapes = shapes; Expression = expression; HandForm = handForm }
+
+// Hand forms follow the documented canonical order: terms by degree then by atom (variables in
+// order of creation), a coefficient as `c * monomial`, a² as square a, a³ as a² · a, and negative
+// terms subtracted.
+let private cases =
+    [ case "like terms collect: x*y + 2*y*x = 3*x*y" [ [| 3 |]; [| 3 |] ]
+          (two (fun x y -> x * y + 2.0 * y * x))
+          (two (fun x y -> 3.0 * (x * y)))
+      case "(x + y)(x - y) + y*y = x²" [ [| 3 |]; [| 3 |] ]
+          (two (fun x y -> (x + y) * (x - y) + y * y))
+          (two (fun x _ -> Expr.square x))
+      case "(x + 1)² - 2x - 1 = x²" [ [| 4 |] ]
+          (one (fun x -> Expr.square (x + 1.0) - 2.0 * x - 1.0))
+          (one (fun x -> Expr.square x))
+      case "constants fold through products: 2·(3·(x·(0.5·y))) = 3xy" [ [| 2 |]; [| 2 |] ]
+          (two (fun x y -> 2.0 * (3.0 * (x * (0.5 * y)))))
+          (two (fun x y -> 3.0 * (x * y)))
+      case "(1 - t²)(-2t) + 2t³ expands to -2t + 4t³ with shared powers" [ [| 5 |] ]
+          (one (fun x -> let t = tanh x in (1.0 - Expr.square t) * (-2.0 * t) + 2.0 * (Expr.square t * t)))
+          (one (fun x -> let t = tanh x in -2.0 * t + 4.0 * (Expr.square t * t)))
+      case "x + x + x + x = 4x" [ [| 2; 2 |] ]
+          (one (fun x -> x + x + x + x))
+          (one (fun x -> 4.0 * x))
+      case "a cancellation that shrinks the shape broadcasts back: (x + y) - y = x" [ [| 3 |]; [| 2; 3 |] ]
+          (two (fun x y -> (x + y) - y))
+          (two (fun x _ -> Expr.broadcastTo [| 2; 3 |] x))
+      case "-(x - y) - (y - x) = 0" [ [| 3 |]; [| 3 |] ]
+          (two (fun x y -> -(x - y) - (y - x)))
+          (two (fun x _ -> Expr.zerosLike x))
+      case "atoms are opaque but combine: sin x · y - y · sin x + 2 sin x = 2 sin x" [ [| 3 |]; [| 3 |] ]
+          (two (fun x y -> sin x * y - y * sin x + 2.0 * sin x))
+          (two (fun x _ -> 2.0 * sin x)) ]
+
+let private variablesFor (shapes: int[] list) = shapes |> List.mapi (fun i s -> Expr.variable (sprintf "v%d" i) s f64)
+
+/// A chain of `steps` tanh layers whose arguments are small polynomials with a collectable term:
+/// every step is rewritten. Seven nodes per step (y * y is one shared node).
+let private polynomialChain (steps: int) (x: Expr) (y: Expr) =
+    let mutable e = x
+    for _ in 1 .. steps do
+        e <- tanh ((e + y) * (e - y) + 0.5 * e + y * y)
+    e
+
+[<Tests>]
+let tests =
+    testList "Rewrite" [
+        testList "Normal forms" [
+            for c in cases do
+                test c.Name {
+                    let variables = variablesFor c.Shapes
+                    let original = c.Expression variables
+                    let rewritten = simplify original
+                    let hand = c.HandForm variables
+                    // Hash-consing makes equal structure the same object, so this compares the whole
+                    // graph with the hand-derived one, node for node.
+                    Expect.isTrue (obj.ReferenceEquals(rewritten, hand))
+                        (sprintf "rewritten:\n%s\nhand form:\n%s" (Print.text rewritten) (Print.text hand))
+                    Expect.isLessThanOrEqual (Graph.nodeCount rewritten) (Graph.nodeCount original) "never larger"
+                    Expect.equal rewritten.Shape original.Shape "shape"
+                    expectSameValues 1 variables original rewritten "values"
+                }
+        ]
+        testList "Properties" [
+            test "x - x is a symbolic zero of x's shape, as the constructors fold x * 0" {
+                let x = Expr.variable "x" [| 2; 3 |] f64
+                let rewritten = simplify (x - x)
+                Expect.isTrue (Fold.isZero rewritten) (Print.text rewritten)
+                Expect.equal rewritten.Shape [| 2; 3 |] "shape"
+            }
+            test "float32 graphs stay float32, with their coefficients in float32" {
+                let x = Expr.variable "x" [| 3 |] DType.Float32
+                let rewritten = simplify (x * 0.25 + x * 0.5)
+                Expect.isTrue (obj.ReferenceEquals(rewritten, 0.75 * x)) (Print.text rewritten)
+                Expect.equal rewritten.DType DType.Float32 "dtype"
+            }
+            test "a non-finite constant is never cancelled: (x + inf) - inf stays NaN" {
+                let x = Expr.variable "x" [| 2 |] f64
+                let inf = Expr.scalar f64 Double.PositiveInfinity
+                let original = (x + inf) - inf
+                let rewritten = simplify original
+                Expect.isTrue (obj.ReferenceEquals(rewritten, original)) (Print.text rewritten)
+                let result = (Eval.evalWith [ x, tensor [| 2 |] [| 1.0; -2.0 |] ] rewritten).ToDoubleArray()
+                Expect.isTrue (result |> Array.forall Double.IsNaN) (sprintf "IEEE gives NaN: %A" result)
+            }
+            test "graphs that are already minimal come back as the same objects" {
+                let x, y = Expr.variable "x" [| 3 |] f64, Expr.variable "y" [| 3 |] f64
+                let w = Expr.variable "W" [| 2; 3 |] f64
+                let g = Expr.variable "g" [| 3 |] f64
+                let minimal =
+                    [ g * cos x
+                      Expr.matmul w x
+                      sin x * y + x
+                      g * (1.0 - Expr.square (tanh x))
+                      (x + y) * (x - y)
+                      Expr.where (Expr.gt x y) (Expr.log x) (x * y) ]
+                for e in minimal do
+                    Expect.isTrue (obj.ReferenceEquals(simplify e, e)) (sprintf "changed:\n%s" (Print.text e))
+            }
+            test "simplify is idempotent: simplify (simplify e) is simplify e" {
+                let roots =
+                    [ for c in cases do
+                        yield c.Expression (variablesFor c.Shapes)
+                      let x = Expr.variable "x" [||] f64
+                      let mutable f : Expr -> Expr = tanh
+                      for _ in 1 .. 5 do
+                          let inner = f
+                          f <- Diff.grad inner
+                          yield f x
+                      yield polynomialChain 20 x (Expr.variable "y" [||] f64) ]
+                for e in roots do
+                    let once = simplify e
+                    Expect.isTrue (obj.ReferenceEquals(simplify once, once)) (sprintf "second pass changed:\n%s" (Print.text once))
+            }
+            test "caps: a product of 40 distinct sums does not expand" {
+                let random = Random(3)
+                let sums = [ for i in 1 .. 40 -> Expr.variable (sprintf "a%d" i) [| 2 |] f64 + Expr.variable (sprintf "b%d" i) [| 2 |] f64 ]
+                let product = sums |> List.reduce (*)
+                let rewritten = simplify product
+                // Fully expanded it would have 2^40 terms; capped, no node may grow the graph.
+                Expect.isLessThanOrEqual (Graph.nodeCount rewritten) (Graph.nodeCount product) "nodes"
+                let variables = Graph.variables [ product ] |> List.ofArray
+                let bindings = variables |> List.map (fun v -> v, Tensor.FromArray(Array.init 2 (fun _ -> 0.5 + random.NextDouble()), [| 2 |]))
+                let expected = (Eval.evalWith bindings product).ToDoubleArray()
+                let actual = (Eval.evalWith bindings rewritten).ToDoubleArray()
+                // 40 factors of ~2: products of 40 roundings, reassociated.
+                expectClose 1e-12 actual expected "values"
+            }
+            test "caps: a power of degree 40 by repeated products stays a chain" {
+                let x = Expr.variable "x" [| 2 |] f64
+                let mutable e = x + 1.0
+                for _ in 2 .. 40 do
+                    e <- e * (x + 1.0)
+                let rewritten = simplify e
+                Expect.isLessThanOrEqual (Graph.nodeCount rewritten) (Graph.nodeCount e) "nodes"
+                let at = tensor [| 2 |] [| 0.01; -0.02 |]
+                let actual = (Eval.evalWith [ x, at ] rewritten).ToDoubleArray()
+                // Closed form (1 + x)^40.
+                expectClose 1e-12 actual [| 1.01 ** 40.0; 0.98 ** 40.0 |] "(1 + x)^40"
+            }
+            test "every step of a polynomial chain is rewritten, with the values of the original" {
+                let x, y = Expr.variable "x" [| 3 |] f64, Expr.variable "y" [| 3 |] f64
+                let original = polynomialChain 30 x y
+                let rewritten = simplify original
+                // Each step t² - y² + 0.5t + y² collects to t² + 0.5t: 4 nodes with its tanh instead of 7.
+                Expect.isLessThan (Graph.nodeCount rewritten) (Graph.nodeCount original) "smaller"
+                expectSameValues 2 [ x; y ] original rewritten "values"
+            }
+            testSequenced <| test "large graphs take linear time: 10^5 nodes, then twice as many" {
+                let x, y = Expr.variable "x" [| 2 |] f64, Expr.variable "y" [| 2 |] f64
+                let seconds (steps: int) =
+                    let graph = polynomialChain steps x y
+                    let stopwatch = Stopwatch.StartNew()
+                    let rewritten = simplify graph
+                    let elapsed = stopwatch.Elapsed.TotalSeconds
+                    Expect.isLessThan (Graph.nodeCount rewritten) (Graph.nodeCount graph) "rewritten"
+                    elapsed, Graph.nodeCount graph
+                seconds 1000 |> ignore
+                // Best of three, as the machine is shared: linear work doubles, quadratic quadruples.
+                let best steps = List.init 3 (fun _ -> seconds steps) |> List.minBy fst
+                let small, nodes = best 17_000
+                let large, _ = best 34_000
+                Expect.isGreaterThanOrEqual nodes 100_000 "the small graph has 10^5 nodes"
+                Expect.isLessThan (large / small) 3.0 (sprintf "%.3f s then %.3f s" small large)
+            }
+        ]
+    ]
