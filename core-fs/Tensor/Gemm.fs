@@ -70,12 +70,15 @@ module internal GemmDriver =
         let columnBlock = min (max width (settings.ColumnBlock / width * width)) (roundUp n width)
         rowBlock, depthBlock, columnBlock
 
-    /// One worker's share of C (m × n, row stride ldc, unit column stride) += A·B.
+    /// One worker's share of C (m × n, row stride ldc, unit column stride) = A·B; the worker
+    /// zeroes its own rows of C first, so that the clearing is split across cores too.
     /// Loop order after Goto and van de Geijn: columns of B by ColumnBlock, depth by DepthBlock
     /// (pack B), rows of A by RowBlock (pack A), then micro-tiles. The `parts` workers share
     /// `packedB`: each packs its share of the B micro-panels, all meet at the barrier, then each
-    /// multiplies its own contiguous range of rows of C; a second meeting keeps B intact until
-    /// every worker is done with it. With one part there is no barrier and no sharing.
+    /// multiplies its own contiguous range of rows of C. With several parts `packedB` holds two
+    /// buffers used in turn, so one meeting per block suffices: a worker packs block i + 2 into
+    /// the buffer of block i only after the meeting of block i + 1, which every worker reaches
+    /// after finishing block i. With one part there is no barrier and no sharing.
     let inline private blocked
         (kernel: MicroKernel< ^T>) (settings: GemmSettings) (part: int) (parts: int) (barrier: Barrier) (cancel: CancellationToken) (packedB: nativeptr< ^T>)
         (m: int) (n: int) (k: int)
@@ -91,7 +94,11 @@ module internal GemmDriver =
         let packedA = allocate< ^T> (rowBlock * depthBlock)
         let tile = allocate< ^T> (height * width)
         let meet () = if parts > 1 then barrier.SignalAndWait cancel
+        let bufferSize = depthBlock * columnBlock
+        for row in firstRow .. firstRow + myRows - 1 do
+            NativeMemory.Clear(NativePtr.toVoidPtr (NativePtr.add c (row * ldc)), unativeint (n * sizeof< ^T>))
         try
+            let mutable block = 0
             let mutable jc = 0
             while jc < n do
                 let nc = min columnBlock (n - jc)
@@ -102,6 +109,7 @@ module internal GemmDriver =
                 let mutable pc = 0
                 while pc < k do
                     let kc = min depthBlock (k - pc)
+                    let packedB = if parts > 1 then NativePtr.add packedB (block % 2 * bufferSize) else packedB
                     if myPanels > 0 then
                         let firstColumn = firstPanel * width
                         packB (NativePtr.add b (pc * bRow + (jc + firstColumn) * bColumn)) bRow bColumn kc
@@ -129,7 +137,7 @@ module internal GemmDriver =
                                 ir <- ir + height
                             jr <- jr + width
                         ic <- ic + mc
-                    meet ()
+                    block <- block + 1
                     pc <- pc + kc
                 jc <- jc + nc
         finally
@@ -153,7 +161,8 @@ module internal GemmDriver =
         if parts <= 1 then alone m n a b c
         elif m >= 2 * parts * height then
             let _, depthBlock, columnBlock = blockSizes height width settings m n k
-            let packedB = allocate< ^T> (depthBlock * columnBlock)
+            // two buffers used in turn; see `blocked`
+            let packedB = allocate< ^T> (2 * depthBlock * columnBlock)
             let shared = NativePtr.toNativeInt packedB
             // Helper h (1 .. parts-1) moves from waiting (0) to running (1) when its thread
             // starts, unless the caller has marked it abandoned (2) first. The caller waits a
@@ -273,7 +282,12 @@ module internal GemmDriver =
         (a: ^T[]) (aOffset: int) (aRow: int) (aColumn: int)
         (b: ^T[]) (bOffset: int) (bRow: int) (bColumn: int)
         (c: ^T[]) (cOffset: int) (ldc: int) =
-        if m > 0 && n > 0 then
+        let work = int64 m * int64 n * int64 k
+        // A single row or column gets nothing from packing: each element of the other
+        // operand is used once.
+        let isDirect = work < int64 settings.TinyWork || m = 1 || n = 1
+        // The blocked path zeroes C itself, in parallel; the direct one accumulates into it.
+        if m > 0 && n > 0 && (k = 0 || isDirect) then
             for i in 0 .. m - 1 do
                 Array.Fill(c, Unchecked.defaultof< ^T>, cOffset + i * ldc, n)
         if m > 0 && n > 0 && k > 0 then
@@ -283,10 +297,7 @@ module internal GemmDriver =
             let aStart = NativePtr.add aBase aOffset
             let bStart = NativePtr.add bBase bOffset
             let cStart = NativePtr.add cBase cOffset
-            let work = int64 m * int64 n * int64 k
-            // A single row or column gets nothing from packing: each element of the other
-            // operand is used once.
-            if work < int64 settings.TinyWork || m = 1 || n = 1 then
+            if isDirect then
                 direct m n k aStart aRow aColumn bStart bRow bColumn cStart ldc
             else
                 let parts = if work < int64 settings.ParallelWork then 1 else max 1 settings.Threads

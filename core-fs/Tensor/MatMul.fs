@@ -107,10 +107,12 @@ module LinearAlgebra =
             | DType.Float64 ->
                 GemmDriver.multiply64 settings m n k a.Data64 aOffsets.[i] left.RowStride left.ColumnStride
                                       b.Data64 bOffsets.[i] right.RowStride right.ColumnStride (result :?> float[]) (i * size) n
+        // The GEMM driver writes every element of C, so the runtime need not zero it first
+        // (that would be a second pass over C, and a single-threaded one).
         let result: System.Array =
             match dtype with
-            | DType.Float32 -> Array.zeroCreate<float32> (count * size)
-            | DType.Float64 -> Array.zeroCreate<float> (count * size)
+            | DType.Float32 -> System.GC.AllocateUninitializedArray<float32> (count * size)
+            | DType.Float64 -> System.GC.AllocateUninitializedArray<float> (count * size)
         // Many matrices each too small to split: spread the batch over the cores instead.
         if count > 1 && work < int64 settings.ParallelWork && work * int64 count >= int64 settings.ParallelWork && settings.Threads > 1 then
             let serial = { settings with Threads = 1 }

@@ -260,6 +260,25 @@ let tests =
                                 if 1 + i * ldc + j < c.Length then
                                     Expect.isTrue (Double.IsNaN c.[1 + i * ldc + j]) "padding columns of C"
             }
+            test "the two-part shared path overwrites C and nothing beside it" {
+                // The workers zero their own rows of C; NaN left anywhere in the product, or
+                // written into the padding, shows a row range missed or overrun.
+                let m, n, k = 65, 97, 23
+                let ldc = n + 3
+                let a, b = randomValues 32 (m * k), randomValues 33 (k * n)
+                let c = Array.create (m * ldc) nan
+                GemmDriver.multiply64 (smallBlocks 512) m n k a 0 k 1 b 0 n 1 c 0 ldc
+                let computed = Array.init (m * n) (fun e -> c.[(e / n) * ldc + e % n])
+                expectClose DType.Float64 k computed (reference a b m n k) "product"
+                for i in 0 .. m - 1 do
+                    for j in n .. ldc - 1 do
+                        Expect.isTrue (Double.IsNaN c.[i * ldc + j]) "padding columns of C"
+            }
+            test "k = 0 overwrites C with zeros" {
+                let c = Array.create 12 nan
+                Gemm.Multiply(false, false, 3, 4, 0, Array.zeroCreate<float> 0, 0, 1, Array.zeroCreate<float> 0, 0, 4, c, 0, 4)
+                Expect.equal c (Array.zeroCreate 12) "zeros"
+            }
             test "float32 overload overwrites C" {
                 let m, n, k = 300, 200, 100
                 let a, b = Array.map float32 (randomValues 30 (m * k)), Array.map float32 (randomValues 31 (k * n))
