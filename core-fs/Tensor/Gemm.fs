@@ -196,8 +196,10 @@ module internal GemmDriver =
                 if ThreadPool.PendingWorkItemCount > 0L then
                     Task.Factory.StartNew(Action(body), TaskCreationOptions.LongRunning)
                 else Task.Run(body)
+            let mutable helpers: Task[] = [||]
+            let mutable finished = false
             try
-                let helpers = Array.init (parts - 1) (fun i -> start (helper (i + 1)))
+                helpers <- Array.init (parts - 1) (fun i -> start (helper (i + 1)))
                 // Wait about a tenth of the product's single-core time (at ~100 GFLOP/s),
                 // between HelperWait (20 µs) and 1 ms.
                 let seconds = Math.Clamp(2.0 * float m * float n * float k / 100e9 / 10.0, settings.HelperWait, max 1e-3 settings.HelperWait)
@@ -215,7 +217,19 @@ module internal GemmDriver =
                 work 0 count
                 // Abandoned helpers only find their mark when they start; nobody waits for them.
                 Task.WaitAll [| for h in 1 .. parts - 1 do if states.[h] = 1 then helpers.[h - 1] |]
+                finished <- true
             finally
+                if not finished then
+                    // The caller's share failed while helpers may still read packedB and the
+                    // barrier: stop them (cancel, abandon those not started, release those waiting),
+                    // and wait for the running ones before anything is freed.
+                    failed.Cancel()
+                    for h in 1 .. parts - 1 do
+                        Interlocked.CompareExchange(&states.[h], 2, 0) |> ignore
+                    ready.Set()
+                    for h in 1 .. min (parts - 1) helpers.Length do
+                        if Volatile.Read(&states.[h]) = 1 then
+                            try helpers.[h - 1].Wait() with _ -> ()
                 if not (isNull barrier.Value) then barrier.Value.Dispose()
                 release packedB
         else
