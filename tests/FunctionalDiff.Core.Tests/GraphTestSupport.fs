@@ -68,3 +68,14 @@ let constant (t: Tensor) = Expr.constant t
 
 /// A float64 tensor from values.
 let tensor (shape: int[]) (data: float[]) = Tensor.FromArray(data, shape)
+
+/// Node counts of nested derivatives, order 1 first, grow linearly: at most 3k + 3 at order k,
+/// consecutive ratios at most 1.25 from order 4 on, and the last ratio below the first. Geometric
+/// growth (ratios held near a constant above 1, as plain nesting gave) fails all three.
+let expectLinearGrowth (counts: int[]) =
+    for k in 1 .. counts.Length do
+        Expect.isLessThanOrEqual counts.[k - 1] (3 * k + 3) (sprintf "order %d: %A" k counts)
+    let ratios = Array.init (counts.Length - 1) (fun i -> float counts.[i + 1] / float counts.[i])
+    Expect.isLessThan ratios.[ratios.Length - 1] ratios.[0] (sprintf "ratios %A" ratios)
+    for i in 3 .. ratios.Length - 1 do
+        Expect.isLessThanOrEqual ratios.[i] 1.25 (sprintf "order %d over %d: %A" (i + 2) (i + 1) counts)
