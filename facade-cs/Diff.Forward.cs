@@ -26,28 +26,10 @@ public static partial class Diff
     }
 
     /// <summary>The Jacobian of f as a function of x, with shape (f(x).Shape followed by x.Shape).</summary>
-    public static Func<Expr, Expr> Jacobian(Func<Expr, Expr> f)
-    {
-        ArgumentNullException.ThrowIfNull(f);
-        var lifted = Interop.Lift(f);
-        return x =>
-        {
-            ArgumentNullException.ThrowIfNull(x);
-            return Expr.Wrap(CoreDiff.jacobian(lifted, x.Node));
-        };
-    }
+    public static Func<Expr, Expr> Jacobian(Func<Expr, Expr> f) => Transformed(f, CoreDiff.jacobian);
 
     /// <summary>The Hessian of a one-element f as a function of x, with shape (x.Shape followed by x.Shape).</summary>
-    public static Func<Expr, Expr> Hessian(Func<Expr, Expr> f)
-    {
-        ArgumentNullException.ThrowIfNull(f);
-        var lifted = Interop.Lift(f);
-        return x =>
-        {
-            ArgumentNullException.ThrowIfNull(x);
-            return Expr.Wrap(CoreDiff.hessian(lifted, x.Node));
-        };
-    }
+    public static Func<Expr, Expr> Hessian(Func<Expr, Expr> f) => Transformed(f, CoreDiff.hessian);
 
     /// <summary>
     /// A function with a user-defined derivative: it computes <c>forward(x)</c> and sends an output

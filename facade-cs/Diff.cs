@@ -1,4 +1,5 @@
 using Microsoft.FSharp.Collections;
+using Microsoft.FSharp.Core;
 using CoreDiff = FunctionalDiff.Core.Diff;
 using CoreExpr = FunctionalDiff.Core.Expr;
 
@@ -42,16 +43,7 @@ public static partial class Diff
     }
 
     /// <summary>The gradient of a one-element f, as a function of x.</summary>
-    public static Func<Expr, Expr> Grad(Func<Expr, Expr> f)
-    {
-        ArgumentNullException.ThrowIfNull(f);
-        var lifted = Interop.Lift(f);
-        return x =>
-        {
-            ArgumentNullException.ThrowIfNull(x);
-            return Expr.Wrap(CoreDiff.grad(lifted, x.Node));
-        };
-    }
+    public static Func<Expr, Expr> Grad(Func<Expr, Expr> f) => Transformed(f, CoreDiff.grad);
 
     /// <summary>The gradients of a one-element f with respect to both arguments.</summary>
     public static Func<Expr, Expr, (Expr DX, Expr DY)> Grad(Func<Expr, Expr, Expr> f)
@@ -84,6 +76,18 @@ public static partial class Diff
         Interop.ThrowIfAnyNull(xs, nameof(xs));
         var (value, gradients) = CoreDiff.valueAndGradN(Interop.LiftMany(f), Interop.List(xs));
         return (Expr.Wrap(value), Interop.Wrap(gradients));
+    }
+
+    /// <summary>A core transform of f (grad, jacobian, hessian) as a C# function of x.</summary>
+    static Func<Expr, Expr> Transformed(Func<Expr, Expr> f, Func<FSharpFunc<CoreExpr, CoreExpr>, CoreExpr, CoreExpr> transform)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        var lifted = Interop.Lift(f);
+        return x =>
+        {
+            ArgumentNullException.ThrowIfNull(x);
+            return Expr.Wrap(transform(lifted, x.Node));
+        };
     }
 
     static CoreExpr Cotangent(Expr g)

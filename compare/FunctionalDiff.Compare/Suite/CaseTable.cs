@@ -50,10 +50,7 @@ public static partial class CaseTable
     static TT Const(double[] values, long[] shape, TT like) => torch.tensor(values, dtype: like.dtype).reshape(shape);
 
     /// <summary>A constant of ours in the dtype of <paramref name="like"/>.</summary>
-    static Expr Const(double[] values, int[] shape, Expr like) =>
-        like.DType == DType.Float64
-            ? Tensor.FromArray(values, shape)
-            : Tensor.FromArray(values.Select(v => (float)v).ToArray(), shape);
+    static Expr Const(double[] values, int[] shape, Expr like) => OurSide.Make(values, shape, like.DType);
 
     static TT Mask(TT boolean, TT like) => boolean.to_type(like.dtype);
 }

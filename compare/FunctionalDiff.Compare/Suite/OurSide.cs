@@ -50,14 +50,11 @@ public static class OurSide
     static Expr[] Inputs(Case c, Probe probe, DType dtype) =>
         probe.Inputs.Select((v, i) => Make(v, c.Inputs[i].Shape, dtype)).ToArray();
 
-    static Expr Make(double[] values, int[] shape, DType dtype)
-    {
-        var rounded = Probe.Round(values, dtype);
-        Tensor t = dtype == DType.Float64
-            ? Tensor.FromArray(rounded, shape)
-            : Tensor.FromArray(rounded.Select(v => (float)v).ToArray(), shape);
-        return t;
-    }
+    /// <summary>A constant of ours; float32 runs round each value to nearest, as torch.tensor does.</summary>
+    internal static Expr Make(double[] values, int[] shape, DType dtype) =>
+        dtype == DType.Float64
+            ? Tensor.FromArray(values, shape)
+            : Tensor.FromArray(values.Select(v => (float)v).ToArray(), shape);
 
     static Expr[] Split(Expr flat, int[][] shapes)
     {

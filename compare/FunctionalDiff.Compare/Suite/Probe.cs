@@ -31,10 +31,6 @@ public sealed class Probe
     /// <summary>Draws the cotangent once the output's element count is known.</summary>
     public void SetOutputSize(int size, int seed) => Cotangent = Normal(size, seed * 1009 + 300);
 
-    /// <summary>Rounds every value to float32 precision when the run is float32.</summary>
-    public static double[] Round(double[] values, DType dtype) =>
-        dtype == DType.Float64 ? values : values.Select(v => (double)(float)v).ToArray();
-
     static int Numel(int[] shape) => shape.Aggregate(1, (a, b) => a * b);
 
     static double[] Normal(int n, int seed) => Tensor.RandomNormal(new[] { n }, seed).ToDoubleArray();

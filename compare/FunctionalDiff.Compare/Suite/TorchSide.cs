@@ -17,7 +17,7 @@ public static class TorchSide
         using var scope = torch.NewDisposeScope();
         var type = dtype == DType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
         TT Make(double[] values, long[] shape, bool grad = false) =>
-            torch.tensor(Probe.Round(values, dtype), dtype: type).reshape(shape).requires_grad_(grad);
+            torch.tensor(values, dtype: type).reshape(shape).requires_grad_(grad);
 
         var shapes = c.Inputs.Select(i => i.Shape.Select(d => (long)d).ToArray()).ToArray();
         var xs = probe.Inputs.Select((v, i) => Make(v, shapes[i], grad: true)).ToArray();
