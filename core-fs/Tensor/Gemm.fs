@@ -7,11 +7,8 @@ namespace FunctionalDiff.Core
 #nowarn "9" // native pointers: operands are pinned and packed panels are raw aligned memory
 
 open System
-open System.Diagnostics
 open System.Runtime.InteropServices
 open System.Numerics.Tensors
-open System.Threading
-open System.Threading.Tasks
 open Microsoft.FSharp.NativeInterop
 
 /// How a GEMM call runs. Production code uses `GemmSettings.Default`; tests shrink the blocks
@@ -30,10 +27,7 @@ type internal GemmSettings =
       /// From this many multiply-adds on, the work is split across cores.
       ParallelWork: int
       /// How many parts to split large products into.
-      Threads: int
-      /// The least time, in seconds, to wait for helper threads to start before doing their
-      /// share alone. Tests raise it so the shared path always runs.
-      HelperWait: float }
+      Threads: int }
 
 /// Defaults measured on the development machine: an AMD EPYC reporting family 25 model 17
 /// (Zen 4: 32 KB L1d and 1 MB L2 per core, AVX-512 executed as two 256-bit halves, so one
@@ -50,11 +44,10 @@ module internal GemmSettings =
           DepthBlock = 512
           ColumnBlock = 2048
           TinyWork = 4096
-          // 128³ multiply-adds: tens of microseconds on one core, well above the cost of waking a
-          // second worker and meeting at a barrier.
+          // 128³ multiply-adds: tens of microseconds on one core, well above the cost of the two
+          // hand-overs to the worker team per block of B.
           ParallelWork = 1 <<< 21
-          Threads = Environment.ProcessorCount
-          HelperWait = 20e-6 }
+          Threads = Environment.ProcessorCount }
 
 /// The strided driver behind `Gemm.Multiply` and `LinearAlgebra.matmul`.
 module internal GemmDriver =
@@ -70,176 +63,136 @@ module internal GemmDriver =
         let columnBlock = min (max width (settings.ColumnBlock / width * width)) (roundUp n width)
         rowBlock, depthBlock, columnBlock
 
-    /// One worker's share of C (m × n, row stride ldc, unit column stride) = A·B; the worker
-    /// zeroes its own rows of C first, so that the clearing is split across cores too.
-    /// Loop order after Goto and van de Geijn: columns of B by ColumnBlock, depth by DepthBlock
-    /// (pack B), rows of A by RowBlock (pack A), then micro-tiles. The `parts` workers share
-    /// `packedB`: each packs its share of the B micro-panels, all meet at the barrier, then each
-    /// multiplies its own contiguous range of rows of C. With several parts `packedB` holds two
-    /// buffers used in turn, so one meeting per block suffices: a worker packs block i + 2 into
-    /// the buffer of block i only after the meeting of block i + 1, which every worker reaches
-    /// after finishing block i. With one part there is no barrier and no sharing.
-    let inline private blocked
-        (kernel: MicroKernel< ^T>) (settings: GemmSettings) (part: int) (parts: int) (barrier: Barrier) (cancel: CancellationToken) (packedB: nativeptr< ^T>)
-        (m: int) (n: int) (k: int)
-        (a: nativeptr< ^T>) (aRow: int) (aColumn: int)
-        (b: nativeptr< ^T>) (bRow: int) (bColumn: int)
-        (c: nativeptr< ^T>) (ldc: int) =
+    /// C[rows, jc .. jc+nc) += A[rows, pc .. pc+kc) · (the packed B block), for `rows` rows of
+    /// A and C from `firstRow`, in blocks of `rowBlock` rows packed into `packedA`. `tile` takes
+    /// the edge tiles, which the micro-kernel computes whole and `addTile` cuts to size.
+    let inline private multiplyRows
+        (kernel: MicroKernel< ^T>) (packedA: nativeptr< ^T>) (tile: nativeptr< ^T>) (packedB: nativeptr< ^T>)
+        (rowBlock: int) (firstRow: int) (rows: int) (jc: int) (nc: int) (pc: int) (kc: int)
+        (a: nativeptr< ^T>) (aRow: int) (aColumn: int) (c: nativeptr< ^T>) (ldc: int) =
         let height, width = kernel.Rows, kernel.Columns
-        let _, depthBlock, columnBlock = blockSizes height width settings m n k
-        let rowChunk = roundUp ((m + parts - 1) / parts) height
-        let firstRow = min m (part * rowChunk)
-        let myRows = min rowChunk (m - firstRow)
-        let rowBlock, _, _ = blockSizes height width settings (max 1 myRows) n k
+        let mutable ic = firstRow
+        while ic < firstRow + rows do
+            let mc = min rowBlock (firstRow + rows - ic)
+            packA (NativePtr.add a (ic * aRow + pc * aColumn)) aRow aColumn mc kc height packedA
+            let mutable jr = 0
+            while jr < nc do
+                let columns = min width (nc - jr)
+                let bPanel = NativePtr.add packedB (jr * kc)
+                let mutable ir = 0
+                while ir < mc do
+                    let tileRows = min height (mc - ir)
+                    let aPanel = NativePtr.add packedA (ir * kc)
+                    let target = NativePtr.add c ((ic + ir) * ldc + jc + jr)
+                    if tileRows = height && columns = width then
+                        kernel.Run(kc, aPanel, bPanel, target, ldc)
+                    else
+                        NativeMemory.Clear(NativePtr.toVoidPtr tile, unativeint (height * width * sizeof< ^T>))
+                        kernel.Run(kc, aPanel, bPanel, tile, width)
+                        addTile tile width tileRows columns target ldc
+                    ir <- ir + height
+                jr <- jr + width
+            ic <- ic + mc
+
+    /// Zeroes columns [jc, jc + nc) of `rows` rows of C from `firstRow`.
+    let inline private clearRows (c: nativeptr< ^T>) (ldc: int) (firstRow: int) (rows: int) (jc: int) (nc: int) =
+        for row in firstRow .. firstRow + rows - 1 do
+            NativeMemory.Clear(NativePtr.toVoidPtr (NativePtr.add c (row * ldc + jc)), unativeint (nc * sizeof< ^T>))
+
+    /// C (m × n, row stride ldc, unit column stride) = A·B on the calling thread. Loop order
+    /// after Goto and van de Geijn: columns of B by ColumnBlock, depth by DepthBlock (pack B),
+    /// rows of A by RowBlock (pack A), then micro-tiles.
+    let inline private serialBlocked
+        (kernel: MicroKernel< ^T>) (settings: GemmSettings) (m: int) (n: int) (k: int)
+        (a: nativeptr< ^T>) (aRow: int) (aColumn: int) (b: nativeptr< ^T>) (bRow: int) (bColumn: int) (c: nativeptr< ^T>) (ldc: int) =
+        let height, width = kernel.Rows, kernel.Columns
+        let rowBlock, depthBlock, columnBlock = blockSizes height width settings m n k
         let packedA = allocate< ^T> (rowBlock * depthBlock)
+        let packedB = allocate< ^T> (depthBlock * columnBlock)
         let tile = allocate< ^T> (height * width)
-        let meet () = if parts > 1 then barrier.SignalAndWait cancel
-        let bufferSize = depthBlock * columnBlock
-        for row in firstRow .. firstRow + myRows - 1 do
-            NativeMemory.Clear(NativePtr.toVoidPtr (NativePtr.add c (row * ldc)), unativeint (n * sizeof< ^T>))
         try
-            let mutable block = 0
+            clearRows c ldc 0 m 0 n
             let mutable jc = 0
             while jc < n do
                 let nc = min columnBlock (n - jc)
-                let panels = (nc + width - 1) / width
-                let panelsPerPart = (panels + parts - 1) / parts
-                let firstPanel = min panels (part * panelsPerPart)
-                let myPanels = min panelsPerPart (panels - firstPanel)
                 let mutable pc = 0
                 while pc < k do
                     let kc = min depthBlock (k - pc)
-                    let packedB = if parts > 1 then NativePtr.add packedB (block % 2 * bufferSize) else packedB
-                    if myPanels > 0 then
-                        let firstColumn = firstPanel * width
-                        packB (NativePtr.add b (pc * bRow + (jc + firstColumn) * bColumn)) bRow bColumn kc
-                              (min nc ((firstPanel + myPanels) * width) - firstColumn) width (NativePtr.add packedB (firstColumn * kc))
-                    meet ()
-                    let mutable ic = firstRow
-                    while ic < firstRow + myRows do
-                        let mc = min rowBlock (firstRow + myRows - ic)
-                        packA (NativePtr.add a (ic * aRow + pc * aColumn)) aRow aColumn mc kc height packedA
-                        let mutable jr = 0
-                        while jr < nc do
-                            let columns = min width (nc - jr)
-                            let bPanel = NativePtr.add packedB (jr * kc)
-                            let mutable ir = 0
-                            while ir < mc do
-                                let rows = min height (mc - ir)
-                                let aPanel = NativePtr.add packedA (ir * kc)
-                                let target = NativePtr.add c ((ic + ir) * ldc + jc + jr)
-                                if rows = height && columns = width then
-                                    kernel.Run(kc, aPanel, bPanel, target, ldc)
-                                else
-                                    NativeMemory.Clear(NativePtr.toVoidPtr tile, unativeint (height * width * sizeof< ^T>))
-                                    kernel.Run(kc, aPanel, bPanel, tile, width)
-                                    addTile tile width rows columns target ldc
-                                ir <- ir + height
-                            jr <- jr + width
-                        ic <- ic + mc
-                    block <- block + 1
+                    packB (NativePtr.add b (pc * bRow + jc * bColumn)) bRow bColumn kc nc width packedB
+                    multiplyRows kernel packedA tile packedB rowBlock 0 m jc nc pc kc a aRow aColumn c ldc
                     pc <- pc + kc
                 jc <- jc + nc
         finally
             release packedA
+            release packedB
             release tile
 
-    /// The blocked product on one core, or on `parts` cores sharing the packed B. Rows are split
-    /// when there are enough of them for every part; otherwise columns are, and each part packs
-    /// its own B (nothing shared, no barrier).
+    /// The blocked product split into parts that `Workers.run` spreads over the cores. With
+    /// enough rows, every block of B is packed once into a buffer all parts share (the panels
+    /// split across parts), then the rows of A and C are split into chunks, a few per core so
+    /// that a worker that starts late still finds work; a join separates the two phases, so no
+    /// part ever waits for a particular thread. With few rows, the columns are split instead and
+    /// each part runs the serial product on its own columns.
     let inline private parallelBlocked
         (kernel: MicroKernel< ^T>) (settings: GemmSettings) (parts: int) (m: int) (n: int) (k: int)
         (a: nativeint) (aRow: int) (aColumn: int) (b: nativeint) (bRow: int) (bColumn: int) (c: nativeint) (ldc: int) =
         let height, width = kernel.Rows, kernel.Columns
-        let elementBytes = nativeint sizeof< ^T>
         let pointer (address: nativeint) = NativePtr.ofNativeInt< ^T> address
-        let alone m n (a: nativeint) (b: nativeint) (c: nativeint) =
-            let _, depthBlock, columnBlock = blockSizes height width settings m n k
-            let packedB = allocate< ^T> (depthBlock * columnBlock)
-            try blocked kernel settings 0 1 null CancellationToken.None packedB m n k (pointer a) aRow aColumn (pointer b) bRow bColumn (pointer c) ldc
-            finally release packedB
-        if parts <= 1 then alone m n a b c
+        if parts <= 1 then
+            serialBlocked kernel settings m n k (pointer a) aRow aColumn (pointer b) bRow bColumn (pointer c) ldc
         elif m >= 2 * parts * height then
-            let _, depthBlock, columnBlock = blockSizes height width settings m n k
-            // two buffers used in turn; see `blocked`
-            let packedB = allocate< ^T> (2 * depthBlock * columnBlock)
+            let rowBlock, depthBlock, columnBlock = blockSizes height width settings m n k
+            // Row chunks: at least two per part, at most RowBlock rows each (rounded to tiles).
+            let chunkCount = max (2 * parts) ((m + rowBlock - 1) / rowBlock)
+            let chunkRows = roundUp ((m + chunkCount - 1) / chunkCount) height
+            let chunks = (m + chunkRows - 1) / chunkRows
+            let packedB = allocate< ^T> (depthBlock * columnBlock)
             let shared = NativePtr.toNativeInt packedB
-            // Helper h (1 .. parts-1) moves from waiting (0) to running (1) when its thread
-            // starts, unless the caller has marked it abandoned (2) first. The caller waits a
-            // short while, then it and the running helpers split the rows. On a busy machine a
-            // helper may not get a core for milliseconds; a barrier would make the caller wait
-            // for it, so the caller does its share instead.
-            let states = Array.zeroCreate<int> parts
-            let running = ref 1
-            let barrier: Barrier ref = ref null
-            use ready = new ManualResetEventSlim(false)
-            // A worker that fails (out of memory) cancels the barrier so the others stop waiting.
-            use failed = new CancellationTokenSource()
-            let work part count =
-                try
-                    blocked kernel settings part count barrier.Value failed.Token (pointer shared) m n k
-                            (pointer a) aRow aColumn (pointer b) bRow bColumn (pointer c) ldc
-                with _ ->
-                    failed.Cancel()
-                    reraise ()
-            let helper h () =
-                if Interlocked.CompareExchange(&states.[h], 1, 0) = 0 then
-                    ready.Wait()
-                    // its index among the running workers; the caller is 0
-                    let mutable index = 1
-                    for other in 1 .. h - 1 do
-                        if Volatile.Read(&states.[other]) = 1 then index <- index + 1
-                    work index running.Value
-            // When the pool already has a queue (callers on pool threads, like parallel tests),
-            // a helper queued behind it would be abandoned: give it a thread of its own instead.
-            let start (body: unit -> unit) =
-                if ThreadPool.PendingWorkItemCount > 0L then
-                    Task.Factory.StartNew(Action(body), TaskCreationOptions.LongRunning)
-                else Task.Run(body)
-            let mutable helpers: Task[] = [||]
-            let mutable finished = false
             try
-                helpers <- Array.init (parts - 1) (fun i -> start (helper (i + 1)))
-                // Wait about a tenth of the product's single-core time (at ~100 GFLOP/s),
-                // between HelperWait (20 µs) and 1 ms.
-                let seconds = Math.Clamp(2.0 * float m * float n * float k / 100e9 / 10.0, settings.HelperWait, max 1e-3 settings.HelperWait)
-                let deadline = Stopwatch.GetTimestamp() + int64 (seconds * float Stopwatch.Frequency)
-                let mutable spinner = SpinWait()
-                while Array.exists (fun h -> Volatile.Read(&states.[h]) = 0) [| 1 .. parts - 1 |]
-                      && Stopwatch.GetTimestamp() < deadline do
-                    spinner.SpinOnce(-1)
-                for h in 1 .. parts - 1 do
-                    Interlocked.CompareExchange(&states.[h], 2, 0) |> ignore
-                let count = 1 + (states |> Array.filter (fun state -> state = 1) |> Array.length)
-                running.Value <- count
-                if count > 1 then barrier.Value <- new Barrier(count)
-                ready.Set()
-                work 0 count
-                // Abandoned helpers only find their mark when they start; nobody waits for them.
-                Task.WaitAll [| for h in 1 .. parts - 1 do if states.[h] = 1 then helpers.[h - 1] |]
-                finished <- true
+                let mutable jc = 0
+                while jc < n do
+                    let nc = min columnBlock (n - jc)
+                    let panels = (nc + width - 1) / width
+                    let panelsPerPart = (panels + parts - 1) / parts
+                    let mutable pc = 0
+                    while pc < k do
+                        let kc = min depthBlock (k - pc)
+                        let jcNow, pcNow = jc, pc
+                        Workers.run parts (fun part ->
+                            let firstPanel = min panels (part * panelsPerPart)
+                            let myPanels = min panelsPerPart (panels - firstPanel)
+                            if myPanels > 0 then
+                                let firstColumn = firstPanel * width
+                                packB (NativePtr.add (pointer b) (pcNow * bRow + (jcNow + firstColumn) * bColumn)) bRow bColumn kc
+                                      (min nc ((firstPanel + myPanels) * width) - firstColumn) width
+                                      (NativePtr.add (pointer shared) (firstColumn * kc)))
+                        Workers.run chunks (fun chunk ->
+                            let firstRow = chunk * chunkRows
+                            let rows = min chunkRows (m - firstRow)
+                            let packedA = allocate< ^T> (chunkRows * kc)
+                            let tile = allocate< ^T> (height * width)
+                            try
+                                // each chunk clears its own rows before their first update
+                                if pcNow = 0 then clearRows (pointer c) ldc firstRow rows jcNow nc
+                                multiplyRows kernel packedA tile (pointer shared) chunkRows firstRow rows jcNow nc pcNow kc
+                                             (pointer a) aRow aColumn (pointer c) ldc
+                            finally
+                                release packedA
+                                release tile)
+                        pc <- pc + kc
+                    jc <- jc + nc
             finally
-                if not finished then
-                    // The caller's share failed while helpers may still read packedB and the
-                    // barrier: stop them (cancel, abandon those not started, release those waiting),
-                    // and wait for the running ones before anything is freed.
-                    failed.Cancel()
-                    for h in 1 .. parts - 1 do
-                        Interlocked.CompareExchange(&states.[h], 2, 0) |> ignore
-                    ready.Set()
-                    for h in 1 .. min (parts - 1) helpers.Length do
-                        if Volatile.Read(&states.[h]) = 1 then
-                            try helpers.[h - 1].Wait() with _ -> ()
-                if not (isNull barrier.Value) then barrier.Value.Dispose()
                 release packedB
         else
+            let elementBytes = nativeint sizeof< ^T>
             let chunk = roundUp ((n + parts - 1) / parts) width
-            Parallel.For(0, parts, fun part ->
+            Workers.run parts (fun part ->
                 let first = part * chunk
                 let size = min chunk (n - first)
                 if size > 0 then
-                    alone m size (a) (b + nativeint (first * bColumn) * elementBytes) (c + nativeint first * elementBytes))
-            |> ignore
+                    serialBlocked kernel settings m size k (pointer a) aRow aColumn
+                                  (pointer (b + nativeint (first * bColumn) * elementBytes)) bRow bColumn
+                                  (pointer (c + nativeint first * elementBytes)) ldc)
 
     // Concrete entry points; pointers travel as nativeint so that these can be passed as
     // ordinary function values (F# function types cannot hold native pointers).

@@ -12,13 +12,60 @@ open Microsoft.FSharp.NativeInterop
 /// Packing of GEMM operands into micro-panels, and scratch memory.
 module internal GemmPacking =
 
-    /// Scratch memory for `count` elements, aligned to a cache line; free it with `release`.
-    let allocate<'T when 'T: unmanaged> (count: int) : nativeptr<'T> =
-        let bytes = unativeint (max count 1 * sizeof<'T>)
-        NativePtr.ofVoidPtr (NativeMemory.AlignedAlloc(bytes, 64un))
+    /// Bytes in front of each scratch block that record its capacity; a cache line keeps the
+    /// block itself aligned.
+    let private header = 64n
 
-    /// Frees memory from `allocate`.
-    let release (p: nativeptr<'T>) = NativeMemory.AlignedFree(NativePtr.toVoidPtr p)
+    /// Blocks returned by `release`, kept for the next call: a fresh multi-megabyte block costs a
+    /// page fault per 4 KB page on first touch, which on this VM took a tenth of a 512 × 512
+    /// product's time. At most `keptBytes` stay allocated between calls.
+    let private freeBlocks = ResizeArray<nativeint>()
+    let private keptBytes = 64L <<< 20
+    let private capacityOf (block: nativeint) = NativePtr.read (NativePtr.ofNativeInt<int64> block)
+
+    /// Scratch memory for `count` elements, aligned to a cache line and not cleared; give it back
+    /// with `release`.
+    let allocate<'T when 'T: unmanaged> (count: int) : nativeptr<'T> =
+        let bytes = int64 (max count 1) * int64 sizeof<'T>
+        let reused =
+            lock freeBlocks (fun () ->
+                // the smallest kept block that fits
+                let mutable best = -1
+                for i in 0 .. freeBlocks.Count - 1 do
+                    let capacity = capacityOf freeBlocks.[i]
+                    if capacity >= bytes && (best < 0 || capacity < capacityOf freeBlocks.[best]) then best <- i
+                if best < 0 then 0n
+                else
+                    let block = freeBlocks.[best]
+                    freeBlocks.RemoveAt best
+                    block)
+        let block =
+            if reused <> 0n then reused
+            else
+                // rounded up to 64 KB so that nearby sizes share blocks
+                let capacity = (bytes + 65535L) / 65536L * 65536L
+                let block = NativePtr.toNativeInt (NativePtr.ofVoidPtr<byte> (NativeMemory.AlignedAlloc(unativeint (capacity + int64 header), 64un)))
+                NativePtr.write (NativePtr.ofNativeInt<int64> block) capacity
+                block
+        NativePtr.ofNativeInt<'T> (block + header)
+
+    /// Gives memory from `allocate` back; the largest blocks are kept for reuse, up to a limit.
+    let release (p: nativeptr<'T>) =
+        let block = NativePtr.toNativeInt p - header
+        let evicted =
+            lock freeBlocks (fun () ->
+                freeBlocks.Add block
+                freeBlocks.Sort(fun x y -> compare (capacityOf y) (capacityOf x))
+                let mutable total = 0L
+                let mutable keep = 0
+                while keep < freeBlocks.Count && total + capacityOf freeBlocks.[keep] <= keptBytes do
+                    total <- total + capacityOf freeBlocks.[keep]
+                    keep <- keep + 1
+                let evicted = freeBlocks.GetRange(keep, freeBlocks.Count - keep).ToArray()
+                freeBlocks.RemoveRange(keep, freeBlocks.Count - keep)
+                evicted)
+        for block in evicted do
+            NativeMemory.AlignedFree(NativePtr.toVoidPtr (NativePtr.ofNativeInt<byte> block))
 
     /// Packs rows [0, rows) × columns [0, depth) of A (strides rowStride/columnStride from `a`)
     /// into micro-panels of `height` rows: panel q holds a[q*height + r, p] at q*height*depth + p*height + r,

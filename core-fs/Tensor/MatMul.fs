@@ -3,7 +3,6 @@
 /// the GEMM driver; the arithmetic is in Gemm.fs.
 namespace FunctionalDiff.Core
 
-open System.Threading.Tasks
 
 /// Linear algebra on tensors.
 [<RequireQualifiedAccess>]
@@ -116,7 +115,11 @@ module LinearAlgebra =
         // Many matrices each too small to split: spread the batch over the cores instead.
         if count > 1 && work < int64 settings.ParallelWork && work * int64 count >= int64 settings.ParallelWork && settings.Threads > 1 then
             let serial = { settings with Threads = 1 }
-            Parallel.For(0, count, ParallelOptions(MaxDegreeOfParallelism = settings.Threads), fun i -> multiply serial result i) |> ignore
+            // a few matrices per part, so a worker that starts late still finds some
+            let parts = min count (4 * settings.Threads)
+            Workers.run parts (fun part ->
+                for i in count * part / parts .. count * (part + 1) / parts - 1 do
+                    multiply serial result i)
         else
             for i in 0 .. count - 1 do
                 multiply settings result i

@@ -60,7 +60,7 @@ let internal checkMatrices (settings: GemmSettings option) (a: Tensor) (b: Tenso
 /// Settings that reach the packed path, edges, several blocks in every dimension and the
 /// split across two parts on small matrices, always waiting for the second worker to start.
 let internal smallBlocks width =
-    { GemmSettings.Default with Width = width; RowBlock = 12; DepthBlock = 5; ColumnBlock = 40; TinyWork = 0; ParallelWork = 0; Threads = 2; HelperWait = 30.0 }
+    { GemmSettings.Default with Width = width; RowBlock = 12; DepthBlock = 5; ColumnBlock = 40; TinyWork = 0; ParallelWork = 0; Threads = 2 }
 
 let sizes = [ 1, 1, 1; 7, 7, 7; 33, 33, 33; 257, 257, 257; 1, 257, 7; 33, 1, 257; 257, 33, 7; 7, 257, 33; 2, 3, 300 ]
 let dtypes = [ DType.Float32; DType.Float64 ]
@@ -121,7 +121,7 @@ let tests =
         testProperty "random shapes and blockings agree with the reference" <| fun (dims: byte * byte * byte) (blocks: byte * byte * byte) (useFloat64: bool) ->
             let m, n, k = (let a, b, c = dims in 1 + int a % 40, 1 + int b % 40, int c % 40)
             let rowBlock, depthBlock, columnBlock = (let a, b, c = blocks in 1 + int a % 20, 1 + int b % 20, 1 + int c % 80)
-            let settings = { GemmSettings.Default with RowBlock = rowBlock; DepthBlock = depthBlock; ColumnBlock = columnBlock; TinyWork = 0; ParallelWork = 0; Threads = 2; HelperWait = 30.0 }
+            let settings = { GemmSettings.Default with RowBlock = rowBlock; DepthBlock = depthBlock; ColumnBlock = columnBlock; TinyWork = 0; ParallelWork = 0; Threads = 2 }
             let dtype = if useFloat64 then DType.Float64 else DType.Float32
             checkMatrices (Some settings) (randomTensor dtype 16 [| m; k |]) (randomTensor dtype 17 [| k; n |]) (sprintf "%dx%dx%d" m n k)
         testList "vectors, batches and dtypes follow torch.matmul" [
