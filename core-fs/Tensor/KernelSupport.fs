@@ -62,17 +62,21 @@ module internal KernelSupport =
     /// Element count from which a kernel splits its work over threads. Measured on this 2-vCPU
     /// guest (float32 TensorPrimitives into a preallocated output, back-to-back calls, full JIT,
     /// medians): with `parallelFor` a split Add is level with a serial one at 32K and 64K
-    /// (3.8 and 8.5 µs both) and ahead from about 128K (18.5 vs 19.6 µs; 83 vs 155 µs at 1M);
-    /// a split Exp halves from 32K (19.5 vs 50 µs at the slow stack alignment). Below a few
-    /// hundred µs of work the helper mostly arrives too late to matter: waking an idle pool
-    /// thread took 0.2 ms (median) to 3 ms here. This middle value serves reductions and copies.
+    /// (3.8 and 8.5 µs both) and ahead from about 128K (18.5 vs 19.6 µs; 83 vs 155 µs at 1M).
+    /// A split Exp loses a little at 32K (25-28 vs 18-22 µs) and wins from 64K (30-33 vs
+    /// 39-48 µs; 131 vs 153-191 µs at 256K). The helper mostly arrives too late to matter
+    /// below a few hundred µs of work: waking an idle pool thread took 0.2 ms (median) to 3 ms
+    /// here. This middle value serves reductions and copies.
     let parallelThreshold = 32768
 
     /// The threshold for cheap per-element work (add, compare, copy), which is memory bound.
     let parallelThresholdCheap = 65536
 
     /// The threshold for transcendental functions, whose per-element cost repays threads sooner.
-    let parallelThresholdCostly = 16384
+    /// Through the library (allocation included), float32 Exp and Tanh at 20K elements split
+    /// in two were level with serial (14-19 and 21-27 µs either way), so splitting from 16K
+    /// bought nothing.
+    let parallelThresholdCostly = 32768
 
     /// Elements per parallel chunk: the caller waits at most one chunk for a helper at the end
     /// (16K float32 Exp: about 10 µs), and 64 claims per 1M elements cost nothing measurable.

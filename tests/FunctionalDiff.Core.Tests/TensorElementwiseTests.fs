@@ -178,7 +178,7 @@ let tests =
                 expectClose 0.0 0.0 expected (read actual) name
         }
         test "large float32 ops split into chunks with an odd last one and match a per-element loop" {
-            // four full 16K chunks and one of 5 elements, above both parallel thresholds
+            // four full 16K chunks and one of 5 elements, above both parallel thresholds (32K and 64K)
             let count = 4 * 16384 + 5
             let a = tensorOf DType.Float32 [| count |] (randomValues 31 -2.0 2.0 count)
             let b = tensorOf DType.Float32 [| count |] (randomValues 32 -2.0 2.0 count)
