@@ -3,7 +3,8 @@
 namespace FunctionalDiff.Core
 
 open System
-open System.Threading.Tasks
+open System.Runtime.ExceptionServices
+open System.Threading
 
 /// A broadcast iteration folded to the fewest dimensions: the output is `Rows` runs of `Length`
 /// elements; each operand advances by `InnerStrides.[k]` (0 or 1) inside a run, and its run
@@ -15,23 +16,81 @@ type internal RowPlan =
       OuterStrides: int[][]
       InnerStrides: int[] }
 
+/// One loop over the indices [0, Count) shared by the calling thread and pool helpers. Each
+/// participant claims the next index from a counter, so a helper that starts late (waking an
+/// idle pool thread takes from 0.2 to several ms on a busy 2-vCPU guest) just finds less work,
+/// and the caller never waits for a helper that has not started.
+[<Sealed>]
+type internal SharedLoop(count: int, body: int -> unit) =
+    [<DefaultValue>] val mutable private next: int
+    [<DefaultValue>] val mutable private finished: int
+    [<DefaultValue>] val mutable private failure: exn
+
+    /// Claims and runs indices until none are left. After a failure the remaining indices are
+    /// claimed but skipped, so that `finished` still reaches `count`.
+    member this.Run() =
+        let mutable index = Interlocked.Increment(&this.next) - 1
+        while index < count do
+            try
+                try
+                    if isNull (Volatile.Read(&this.failure)) then body index
+                with error -> Interlocked.CompareExchange(&this.failure, error, null) |> ignore
+            finally
+                Interlocked.Increment(&this.finished) |> ignore
+            index <- Interlocked.Increment(&this.next) - 1
+
+    /// Runs the loop on the calling thread with up to `helpers` pool threads, and returns
+    /// once every index has run; rethrows the first failure.
+    member this.RunWith(helpers: int) =
+        for _ in 1 .. helpers do
+            ThreadPool.UnsafeQueueUserWorkItem(this, false) |> ignore
+        this.Run()
+        // at most one index per helper is still running: a short spin, no blocking
+        let mutable spinner = SpinWait()
+        while Volatile.Read(&this.finished) < count do
+            spinner.SpinOnce(-1)
+        match Volatile.Read(&this.failure) with
+        | null -> ()
+        | error -> ExceptionDispatchInfo.Capture(error).Throw()
+
+    interface IThreadPoolWorkItem with
+        member this.Execute() = this.Run()
+
 /// Helpers shared by the elementwise, reduction and structural kernels.
 module internal KernelSupport =
 
-    /// Element count from which a kernel splits its work over threads. Measured on this 2-core
-    /// machine (TensorPrimitives on float64, full JIT): a parallel Exp beats a serial one from
-    /// about 16K elements (47 vs 27 µs at 16K), a parallel Add only from about 64K (19 vs 13 µs;
-    /// at 32K it loses, 5 vs 9 µs). This middle value serves reductions and copies.
+    /// Element count from which a kernel splits its work over threads. Measured on this 2-vCPU
+    /// guest (float32 TensorPrimitives into a preallocated output, back-to-back calls, full JIT,
+    /// medians): with `parallelFor` a split Add is level with a serial one at 32K and 64K
+    /// (3.8 and 8.5 µs both) and ahead from about 128K (18.5 vs 19.6 µs; 83 vs 155 µs at 1M).
+    /// A split Exp loses a little at 32K (25-28 vs 18-22 µs) and wins from 64K (30-33 vs
+    /// 39-48 µs; 131 vs 153-191 µs at 256K). The helper mostly arrives too late to matter
+    /// below a few hundred µs of work: waking an idle pool thread took 0.2 ms (median) to 3 ms
+    /// here. This middle value serves reductions and copies.
     let parallelThreshold = 32768
 
     /// The threshold for cheap per-element work (add, compare, copy), which is memory bound.
     let parallelThresholdCheap = 65536
 
     /// The threshold for transcendental functions, whose per-element cost repays threads sooner.
-    let parallelThresholdCostly = 16384
+    /// Through the library (allocation included), float32 Exp and Tanh at 20K elements split
+    /// in two were level with serial (14-19 and 21-27 µs either way), so splitting from 16K
+    /// bought nothing.
+    let parallelThresholdCostly = 32768
 
-    /// Elements per parallel chunk: large enough to amortise scheduling, small enough to balance.
+    /// Elements per parallel chunk: the caller waits at most one chunk for a helper at the end
+    /// (16K float32 Exp: about 10 µs), and 64 claims per 1M elements cost nothing measurable.
     let chunkSize = 16384
+
+    /// Runs `body index` for every index in [0, count) on the calling thread and up to
+    /// ProcessorCount - 1 pool threads (see SharedLoop). Cheaper than Parallel.For, which on
+    /// this machine often leaves the second core unused for a 1M-element Exp.
+    let parallelFor (count: int) (body: int -> unit) =
+        let helpers = min (Environment.ProcessorCount - 1) (count - 1)
+        if helpers <= 0 then
+            for index in 0 .. count - 1 do
+                body index
+        else SharedLoop(count, body).RunWith helpers
 
     /// Runs `body start length` over [0, count), split into parallel chunks from `threshold` on.
     let forChunksFrom (threshold: int) (count: int) (body: int -> int -> unit) =
@@ -39,9 +98,9 @@ module internal KernelSupport =
             if count > 0 then body 0 count
         else
             let chunks = (count + chunkSize - 1) / chunkSize
-            Parallel.For(0, chunks, fun c ->
+            parallelFor chunks (fun c ->
                 let start = c * chunkSize
-                body start (min chunkSize (count - start))) |> ignore
+                body start (min chunkSize (count - start)))
 
     /// forChunksFrom with the general threshold.
     let forChunks (count: int) (body: int -> int -> unit) = forChunksFrom parallelThreshold count body
@@ -126,6 +185,6 @@ module internal KernelSupport =
         else
             let rowsPerBlock = max 1 (chunkSize / max 1 plan.Length)
             let blocks = (plan.Rows + rowsPerBlock - 1) / rowsPerBlock
-            Parallel.For(0, blocks, fun b ->
+            parallelFor blocks (fun b ->
                 let first = b * rowsPerBlock
-                runBlock first (min rowsPerBlock (plan.Rows - first))) |> ignore
+                runBlock first (min rowsPerBlock (plan.Rows - first)))

@@ -177,6 +177,40 @@ let tests =
                 let expected = allIndices [| 300; 400 |] |> Array.map (fun i -> a.[i] - b.[broadcastIndex b.Shape i])
                 expectClose 0.0 0.0 expected (read actual) name
         }
+        test "large float32 ops split into chunks with an odd last one and match a per-element loop" {
+            // four full 16K chunks and one of 5 elements, above both parallel thresholds (32K and 64K)
+            let count = 4 * 16384 + 5
+            let a = tensorOf DType.Float32 [| count |] (randomValues 31 -2.0 2.0 count)
+            let b = tensorOf DType.Float32 [| count |] (randomValues 32 -2.0 2.0 count)
+            let a32, b32 = a.ToSingleArray(), b.ToSingleArray()
+            // float32 + and * are correctly rounded, so the split result must be bit-identical
+            for op, reference in [ BinaryOp.Add, (fun (x: float32) y -> x + y); BinaryOp.Mul, (fun x y -> x * y) ] do
+                let expected = Array.init count (fun i -> float (reference a32.[i] b32.[i]))
+                expectClose 0.0 0.0 expected ((Elementwise.binary op a b).ToDoubleArray()) (sprintf "%A" op)
+            let half = Tensor.scalar DType.Float32 0.5
+            let scaled = Array.init count (fun i -> float (a32.[i] * 0.5f))
+            expectClose 0.0 0.0 scaled ((Elementwise.binary BinaryOp.Mul a half).ToDoubleArray()) "times a scalar"
+            let relative, absolute = tolerance DType.Float32
+            for op, reference in [ UnaryOp.Exp, Math.Exp; UnaryOp.Tanh, Math.Tanh ] do
+                let expected = a32 |> Array.map (float >> reference)
+                expectClose relative absolute expected ((Elementwise.unary op a).ToDoubleArray()) (sprintf "%A" op)
+        }
+        test "parallelFor runs every index once and rethrows a failure after the other indices finish" {
+            for count in [ 1; 2; 3; 65; 1000 ] do
+                let runs = Array.zeroCreate<int> count
+                KernelSupport.parallelFor count (fun i -> Threading.Interlocked.Increment(&runs.[i]) |> ignore)
+                Expect.isTrue (Array.forall ((=) 1) runs) (sprintf "each of %d indices once" count)
+            let finished = ref 0
+            let failure =
+                Expect.throwsC
+                    (fun () -> KernelSupport.parallelFor 64 (fun i -> if i = 7 then invalidOp "index 7" else Threading.Interlocked.Increment(&finished.contents) |> ignore))
+                    id
+            Expect.equal failure.Message "index 7" "the body's own exception"
+            // indices after the failure are skipped, but none is still running once it returns
+            let seen = finished.Value
+            Threading.Thread.Sleep 20
+            Expect.equal finished.Value seen "no index runs after parallelFor returned"
+        }
         test "maximum and minimum propagate NaN, and comparisons with NaN are false except notEqual" {
             let a = Tensor.ofArray64 [| 3 |] [| nan; 1.0; nan |]
             let b = Tensor.ofArray64 [| 3 |] [| 1.0; nan; nan |]
