@@ -142,10 +142,11 @@ module internal GemmDriver =
             serialBlocked kernel settings m n k (pointer a) aRow aColumn (pointer b) bRow bColumn (pointer c) ldc
         elif m >= 2 * parts * height then
             let rowBlock, depthBlock, columnBlock = blockSizes height width settings m n k
-            // Row chunks: at least two per part, at most RowBlock rows each (rounded to tiles).
-            let chunkCount = max (2 * parts) ((m + rowBlock - 1) / rowBlock)
-            let chunkRows = roundUp ((m + chunkCount - 1) / chunkCount) height
-            let chunks = (m + chunkRows - 1) / chunkRows
+            // Row chunks: at least two per part and about RowBlock rows each, made of whole
+            // micro-tiles and differing by at most one tile, so the parts finish together.
+            let tiles = (m + height - 1) / height
+            let chunks = min tiles (max (2 * parts) ((m + rowBlock - 1) / rowBlock))
+            let chunkRows = (tiles + chunks - 1) / chunks * height
             let packedB = allocate< ^T> (depthBlock * columnBlock)
             let shared = NativePtr.toNativeInt packedB
             try
@@ -167,8 +168,8 @@ module internal GemmDriver =
                                       (min nc ((firstPanel + myPanels) * width) - firstColumn) width
                                       (NativePtr.add (pointer shared) (firstColumn * kc)))
                         Workers.run chunks (fun chunk ->
-                            let firstRow = chunk * chunkRows
-                            let rows = min chunkRows (m - firstRow)
+                            let firstRow = chunk * tiles / chunks * height
+                            let rows = min m ((chunk + 1) * tiles / chunks * height) - firstRow
                             let packedA = allocate< ^T> (chunkRows * kc)
                             let tile = allocate< ^T> (height * width)
                             try

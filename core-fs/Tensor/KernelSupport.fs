@@ -3,8 +3,6 @@
 namespace FunctionalDiff.Core
 
 open System
-open System.Runtime.ExceptionServices
-open System.Threading
 
 /// A broadcast iteration folded to the fewest dimensions: the output is `Rows` runs of `Length`
 /// elements; each operand advances by `InnerStrides.[k]` (0 or 1) inside a run, and its run
@@ -16,57 +14,17 @@ type internal RowPlan =
       OuterStrides: int[][]
       InnerStrides: int[] }
 
-/// One loop over the indices [0, Count) shared by the calling thread and pool helpers. Each
-/// participant claims the next index from a counter, so a helper that starts late (waking an
-/// idle pool thread takes from 0.2 to several ms on a busy 2-vCPU guest) just finds less work,
-/// and the caller never waits for a helper that has not started.
-[<Sealed>]
-type internal SharedLoop(count: int, body: int -> unit) =
-    [<DefaultValue>] val mutable private next: int
-    [<DefaultValue>] val mutable private finished: int
-    [<DefaultValue>] val mutable private failure: exn
-
-    /// Claims and runs indices until none are left. After a failure the remaining indices are
-    /// claimed but skipped, so that `finished` still reaches `count`.
-    member this.Run() =
-        let mutable index = Interlocked.Increment(&this.next) - 1
-        while index < count do
-            try
-                try
-                    if isNull (Volatile.Read(&this.failure)) then body index
-                with error -> Interlocked.CompareExchange(&this.failure, error, null) |> ignore
-            finally
-                Interlocked.Increment(&this.finished) |> ignore
-            index <- Interlocked.Increment(&this.next) - 1
-
-    /// Runs the loop on the calling thread with up to `helpers` pool threads, and returns
-    /// once every index has run; rethrows the first failure.
-    member this.RunWith(helpers: int) =
-        for _ in 1 .. helpers do
-            ThreadPool.UnsafeQueueUserWorkItem(this, false) |> ignore
-        this.Run()
-        // at most one index per helper is still running: a short spin, no blocking
-        let mutable spinner = SpinWait()
-        while Volatile.Read(&this.finished) < count do
-            spinner.SpinOnce(-1)
-        match Volatile.Read(&this.failure) with
-        | null -> ()
-        | error -> ExceptionDispatchInfo.Capture(error).Throw()
-
-    interface IThreadPoolWorkItem with
-        member this.Execute() = this.Run()
-
 /// Helpers shared by the elementwise, reduction and structural kernels.
 module internal KernelSupport =
 
     /// Element count from which a kernel splits its work over threads. Measured on this 2-vCPU
     /// guest (float32 TensorPrimitives into a preallocated output, back-to-back calls, full JIT,
-    /// medians): with `parallelFor` a split Add is level with a serial one at 32K and 64K
+    /// medians): split into claimed chunks (see Workers.fs), Add is level with a serial one at 32K and 64K
     /// (3.8 and 8.5 µs both) and ahead from about 128K (18.5 vs 19.6 µs; 83 vs 155 µs at 1M).
     /// A split Exp loses a little at 32K (25-28 vs 18-22 µs) and wins from 64K (30-33 vs
-    /// 39-48 µs; 131 vs 153-191 µs at 256K). The helper mostly arrives too late to matter
-    /// below a few hundred µs of work: waking an idle pool thread took 0.2 ms (median) to 3 ms
-    /// here. This middle value serves reductions and copies.
+    /// 39-48 µs; 131 vs 153-191 µs at 256K). A worker that has gone to sleep mostly arrives
+    /// too late to matter below a few hundred µs of work: waking an idle pool thread took 0.2 ms
+    /// (median) to 3 ms here. This middle value serves reductions and copies.
     let parallelThreshold = 32768
 
     /// The threshold for cheap per-element work (add, compare, copy), which is memory bound.
@@ -82,23 +40,13 @@ module internal KernelSupport =
     /// (16K float32 Exp: about 10 µs), and 64 claims per 1M elements cost nothing measurable.
     let chunkSize = 16384
 
-    /// Runs `body index` for every index in [0, count) on the calling thread and up to
-    /// ProcessorCount - 1 pool threads (see SharedLoop). Cheaper than Parallel.For, which on
-    /// this machine often leaves the second core unused for a 1M-element Exp.
-    let parallelFor (count: int) (body: int -> unit) =
-        let helpers = min (Environment.ProcessorCount - 1) (count - 1)
-        if helpers <= 0 then
-            for index in 0 .. count - 1 do
-                body index
-        else SharedLoop(count, body).RunWith helpers
-
     /// Runs `body start length` over [0, count), split into parallel chunks from `threshold` on.
     let forChunksFrom (threshold: int) (count: int) (body: int -> int -> unit) =
         if count < threshold then
             if count > 0 then body 0 count
         else
             let chunks = (count + chunkSize - 1) / chunkSize
-            parallelFor chunks (fun c ->
+            Workers.run chunks (fun c ->
                 let start = c * chunkSize
                 body start (min chunkSize (count - start)))
 
@@ -185,6 +133,6 @@ module internal KernelSupport =
         else
             let rowsPerBlock = max 1 (chunkSize / max 1 plan.Length)
             let blocks = (plan.Rows + rowsPerBlock - 1) / rowsPerBlock
-            parallelFor blocks (fun b ->
+            Workers.run blocks (fun b ->
                 let first = b * rowsPerBlock
                 runBlock first (min rowsPerBlock (plan.Rows - first)))

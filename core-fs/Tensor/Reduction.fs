@@ -4,7 +4,6 @@ namespace FunctionalDiff.Core
 
 open System
 open System.Numerics
-open System.Threading.Tasks
 open KernelSupport
 
 /// Axis reductions over Tensors.
@@ -59,6 +58,17 @@ module Reduction =
         | ReduceOp.Min -> Tensors.TensorPrimitives.Min(a, row, acc)
         | ReduceOp.Prod -> Tensors.TensorPrimitives.Multiply(a, row, acc)
 
+    /// Runs `body o` for o in [0, outer), split over the cores in ranges of about `chunkSize`
+    /// elements once the `elements` read reach the parallel threshold.
+    let private forOuter (outer: int) (elements: int) (body: int -> unit) =
+        if elements < parallelThreshold || outer = 1 then
+            for o in 0 .. outer - 1 do body o
+        else
+            let parts = max 1 (min outer (elements / chunkSize))
+            Workers.run parts (fun part ->
+                for o in int (int64 outer * int64 part / int64 parts) .. int (int64 outer * int64 (part + 1) / int64 parts) - 1 do
+                    body o)
+
     /// Reduces a dense [outer, reduced, inner] block layout to [outer, inner].
     let private reduceBlocks<'T when 'T :> IFloatingPointIeee754<'T>>
         (op: ReduceOp) (data: 'T[]) (offset: int) (outer: int) (reduced: int) (inner: int) : 'T[] =
@@ -67,9 +77,7 @@ module Reduction =
         elif reduced = 0 then Array.Fill(result, emptyValue<'T> op)
         elif inner = 1 then
             let body (o: int) = result.[o] <- reduceRun op (ReadOnlySpan(data, offset + o * reduced, reduced))
-            if outer * reduced < parallelThreshold || outer = 1 then
-                for o in 0 .. outer - 1 do body o
-            else Parallel.For(0, outer, body) |> ignore
+            forOuter outer (outer * reduced) body
         else
             let sumLike = (op = ReduceOp.Sum || op = ReduceOp.Mean)
             // Sums combine rows in blocks of `sumBlock`, then add the block sums, to bound float32 error.
@@ -90,9 +98,7 @@ module Reduction =
                     r <- stop
                 if op = ReduceOp.Mean then
                     Tensors.TensorPrimitives.Divide(Span<'T>.op_Implicit total, 'T.CreateTruncating reduced, total)
-            if outer * reduced * inner < parallelThreshold || outer = 1 then
-                for o in 0 .. outer - 1 do body o
-            else Parallel.For(0, outer, body) |> ignore
+            forOuter outer (outer * reduced * inner) body
         result
 
     /// The input rearranged so the reduced axes form one block, with the block sizes.

@@ -81,6 +81,14 @@ let tests =
                 for op in [ ReduceOp.Sum; ReduceOp.Max ] do
                     let _, expected = referenceReduce op axes false input
                     expectClose 1e-12 1e-12 expected (read (Reduction.reduce op axes false input)) (sprintf "%A %A" op axes)
+            // a middle axis of a 3-D block (outer 7 and inner 20 both above 1), and an outer
+            // count that does not split evenly between parts
+            let block = tensorOf DType.Float64 [| 7; 300; 20 |] (randomValues 42 -1.0 1.0 42000)
+            let rows = tensorOf DType.Float64 [| 37; 1100 |] (randomValues 43 -1.0 1.0 40700)
+            for input, axes in [ block, [| 1 |]; rows, [| 1 |] ] do
+                for op in [ ReduceOp.Sum; ReduceOp.Mean; ReduceOp.Min ] do
+                    let _, expected = referenceReduce op axes false input
+                    expectClose 1e-12 1e-12 expected (read (Reduction.reduce op axes false input)) (sprintf "%A %A of %A" op axes input.Shape)
         }
         test "float32 sums of many terms stay accurate (blocked, not sequential)" {
             // a sequential float32 sum of 10^6 copies of 0.1f is off by about 1%; blocked sums by far less than 1e-5

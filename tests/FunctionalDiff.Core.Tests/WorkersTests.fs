@@ -40,6 +40,20 @@ let tests =
                 Expect.equal error.Message "part 5 failed" "the part's own message"
                 Expect.equal (runCounts 9) (Array.create 9 1) "a later call runs every part"
             }
+            test "no part is still running once a failed call returns" {
+                // parts after the failure are skipped, but the caller waits for those running
+                let finished = ref 0
+                Expect.throwsT<InvalidOperationException>
+                    (fun () ->
+                        Workers.run 64 (fun part ->
+                            if part = 7 then invalidOp "part 7"
+                            Thread.SpinWait 20000
+                            Interlocked.Increment(&finished.contents) |> ignore))
+                    "the part's exception"
+                let seen = Volatile.Read(&finished.contents)
+                Thread.Sleep 20
+                Expect.equal (Volatile.Read(&finished.contents)) seen "no part ran on after run returned"
+            }
             test "a part that itself runs parts completes them all" {
                 // the inner call finds the team busy and runs its parts on the calling thread
                 let inner = Array.zeroCreate<int> (4 * 6)
