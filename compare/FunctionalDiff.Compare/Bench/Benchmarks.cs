@@ -41,7 +41,7 @@ public static class Benchmarks
                     output.WriteLine(ElementwiseRow(op, count, quick));
         }
         output.WriteLine();
-        output.WriteLine($"Total benchmark time {clock.Elapsed.TotalSeconds:F0} s. Times are medians over repeated runs after a warm-up.");
+        output.WriteLine($"Total benchmark time {clock.Elapsed.TotalSeconds:F0} s. Each figure is the median of {(quick ? 6 : 14)} timed calls, taken in alternating rounds of the two libraries after a warm-up.");
         return 0;
     }
 
@@ -91,9 +91,7 @@ public static class Benchmarks
         using (var product = torch.matmul(ta, tb).to_type(ScalarType.Float64))
             theirs = product.data<double>().ToArray();
 
-        int runs = quick ? 3 : 7;
-        double oursSeconds = Median(runs, () => LinearAlgebra.matmul(a, b));
-        double torchSeconds = Median(runs, () => torch.matmul(ta, tb).Dispose());
+        var (oursSeconds, torchSeconds) = Medians(quick, () => LinearAlgebra.matmul(a, b), () => torch.matmul(ta, tb).Dispose());
         double flop = 2.0 * n * n * (double)n;
         double oursRate = flop / oursSeconds / 1e9, torchRate = flop / torchSeconds / 1e9;
         return $"| matmul | {dtype} | {n} | {oursRate:F1} GFLOP/s | {torchRate:F1} GFLOP/s | {oursRate / torchRate:F2}× | {MaxRelativeDifference(ours, theirs):E1} |";
@@ -133,40 +131,69 @@ public static class Benchmarks
 
         // Small ops take microseconds: time a batch of calls per sample so the clock resolves it.
         int batch = Math.Max(1, (1 << 22) / Math.Max(count, 256) / (quick ? 4 : 1));
-        int runs = quick ? 3 : 7;
-        double oursSeconds = Median(runs, () => { for (int i = 0; i < batch; i++) oursOp(); }) / batch;
-        double torchSeconds = Median(runs, () => { for (int i = 0; i < batch; i++) torchOp().Dispose(); }) / batch;
+        var (oursBatch, torchBatch) = Medians(quick, () => { for (int i = 0; i < batch; i++) oursOp(); }, () => { for (int i = 0; i < batch; i++) torchOp().Dispose(); });
+        double oursSeconds = oursBatch / batch, torchSeconds = torchBatch / batch;
         return $"| {op} | float32 | {Size(count)} | {oursSeconds * 1e6:F2} µs | {torchSeconds * 1e6:F2} µs | {torchSeconds / oursSeconds:F2}× | {MaxRelativeDifference(ours, theirs):E1} |";
     }
 
     static string Size(int count) => count >= 1 << 20 ? $"{count >> 20}M" : count >= 1024 ? $"{count >> 10}K" : count.ToString();
 
     /// <summary>
-    /// The median wall time of `runs` calls, after warming up for half a second (caches, thread
-    /// pools, allocator; the project turns tiered compilation off so no JIT tier changes under
-    /// the measurement). Before warming up, a pause
-    /// lets libtorch's OpenMP workers, which spin for a while after each parallel op, go idle so
-    /// they do not compete with whichever side runs next.
+    /// The median wall times of `ours` and `theirs`, measured in alternating rounds so that both
+    /// see the same machine: this VM's speed drifts by tens of percent over seconds (its two
+    /// vCPUs sometimes get one physical core's throughput), which timing one side after the
+    /// other turns into a wrong ratio. Each side first warms up for half a second (caches, the
+    /// worker threads, the allocator; the project turns tiered compilation off, so no JIT tier
+    /// changes under the measurement). Each round then pauses, so that the threads the other side
+    /// left spinning (libtorch's OpenMP workers, our worker team) have gone idle, and times three
+    /// calls of each side; the first call after the pause is not counted.
     /// </summary>
-    static double Median(int runs, Action action)
+    static (double Ours, double Theirs) Medians(bool quick, Action ours, Action theirs)
     {
-        Thread.Sleep(300);
-        var warmUp = Stopwatch.StartNew();
+        WarmUp(ours);
+        WarmUp(theirs);
+        int rounds = quick ? 3 : 7;
+        var oursTimes = new List<double>();
+        var theirTimes = new List<double>();
+        for (int round = 0; round < rounds; round++)
+        {
+            TimeRound(ours, oursTimes);
+            TimeRound(theirs, theirTimes);
+        }
+        return (Median(oursTimes), Median(theirTimes));
+    }
+
+    static void WarmUp(Action action)
+    {
+        Thread.Sleep(PauseMilliseconds);
+        var clock = Stopwatch.StartNew();
         int calls = 0;
-        while (calls < 2 || (warmUp.Elapsed.TotalSeconds < 0.5 && calls < 10_000))
+        while (calls < 2 || (clock.Elapsed.TotalSeconds < 0.5 && calls < 10_000))
         {
             action();
             calls++;
         }
-        var times = new double[runs];
-        for (int r = 0; r < runs; r++)
+    }
+
+    /// <summary>Long enough for libgomp's default spin after a parallel region (a few ms) and ours (2 ms).</summary>
+    const int PauseMilliseconds = 50;
+
+    static void TimeRound(Action action, List<double> times)
+    {
+        Thread.Sleep(PauseMilliseconds);
+        action();
+        for (int call = 0; call < 2; call++)
         {
             long start = Stopwatch.GetTimestamp();
             action();
-            times[r] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            times.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
-        Array.Sort(times);
-        return times[runs / 2];
+    }
+
+    static double Median(List<double> times)
+    {
+        times.Sort();
+        return times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
     }
 
     /// <summary>max |ours - torch| / max |torch|: agreement of the two results, for the reader's confidence.</summary>
