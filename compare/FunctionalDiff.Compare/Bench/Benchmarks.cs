@@ -41,7 +41,7 @@ public static class Benchmarks
                     output.WriteLine(ElementwiseRow(op, count, quick));
         }
         output.WriteLine();
-        output.WriteLine($"Total benchmark time {clock.Elapsed.TotalSeconds:F0} s. Each figure is the median of {(quick ? 6 : 14)} timed calls, taken in alternating rounds of the two libraries after a warm-up.");
+        output.WriteLine($"Total benchmark time {clock.Elapsed.TotalSeconds:F0} s. Each figure is the median of all calls timed in {(quick ? 3 : 7)} alternating rounds per library (20 ms of calls each, at least two) after a warm-up.");
         return 0;
     }
 
@@ -145,8 +145,8 @@ public static class Benchmarks
     /// other turns into a wrong ratio. Each side first warms up for half a second (caches, the
     /// worker threads, the allocator; the project turns tiered compilation off, so no JIT tier
     /// changes under the measurement). Each round then pauses, so that the threads the other side
-    /// left spinning (libtorch's OpenMP workers, our worker team) have gone idle, and times three
-    /// calls of each side; the first call after the pause is not counted.
+    /// left spinning (libtorch's OpenMP workers, our worker team) have gone idle, and times each
+    /// side's calls for 20 ms (at least two calls); the first call after the pause is not counted.
     /// </summary>
     static (double Ours, double Theirs) Medians(bool quick, Action ours, Action theirs)
     {
@@ -178,11 +178,13 @@ public static class Benchmarks
     /// <summary>Long enough for libgomp's default spin after a parallel region (a few ms) and ours (2 ms).</summary>
     const int PauseMilliseconds = 50;
 
+    /// <summary>After the pause and one untimed call, times calls for 20 ms, and at least two.</summary>
     static void TimeRound(Action action, List<double> times)
     {
         Thread.Sleep(PauseMilliseconds);
         action();
-        for (int call = 0; call < 2; call++)
+        var round = Stopwatch.StartNew();
+        for (int call = 0; call < 2 || round.Elapsed.TotalMilliseconds < 20; call++)
         {
             long start = Stopwatch.GetTimestamp();
             action();
