@@ -182,7 +182,7 @@ let tests =
                 Expect.isLessThan (Graph.nodeCount rewritten) (Graph.nodeCount original) "smaller"
                 expectSameValues 2 [ x; y ] original rewritten "values"
             }
-            testSequenced <| test "large graphs take linear time: 10^5 nodes, then twice as many" {
+            testSequenced <| test "large graphs take linear time: 10^5 nodes, then four times as many" {
                 let x, y = Expr.variable "x" [| 2 |] f64, Expr.variable "y" [| 2 |] f64
                 let seconds (steps: int) =
                     let graph = polynomialChain steps x y
@@ -192,12 +192,14 @@ let tests =
                     Expect.isLessThan (Graph.nodeCount rewritten) (Graph.nodeCount graph) "rewritten"
                     elapsed, Graph.nodeCount graph
                 seconds 1000 |> ignore
-                // Best of three, as the machine is shared: linear work doubles, quadratic quadruples.
+                // Best of three, as the machine is shared. Four times the nodes: linear work takes
+                // 4 times as long, quadratic 16; the bound sits between them, far from both, so
+                // that a busy moment (other tests run alongside) cannot decide the outcome.
                 let best steps = List.init 3 (fun _ -> seconds steps) |> List.minBy fst
                 let small, nodes = best 17_000
-                let large, _ = best 34_000
+                let large, _ = best 68_000
                 Expect.isGreaterThanOrEqual nodes 100_000 "the small graph has 10^5 nodes"
-                Expect.isLessThan (large / small) 3.0 (sprintf "%.3f s then %.3f s" small large)
+                Expect.isLessThan (large / small) 8.0 (sprintf "%.3f s then %.3f s" small large)
             }
         ]
     ]
