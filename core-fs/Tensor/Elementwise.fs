@@ -114,6 +114,13 @@ module Elementwise =
         if fastAlignment.[slot] < 0 then fastAlignment.[slot] <- measureAlignment<'T> ()
         fastAlignment.[slot]
 
+    /// `op` over `x` called from a frame at the alignment `wanted` (0 or 16 modulo 32; any other
+    /// value: as it comes). For tests, which check that every alignment gives the same values.
+    let internal unaryFromFrame<'T when 'T :> IFloatingPointIeee754<'T>> (wanted: int) (op: UnaryOp) (x: 'T[]) : 'T[] =
+        let y = Array.zeroCreate<'T> x.Length
+        Aligned.Unary(op, ReadOnlySpan x, Span y, wanted, 0)
+        y
+
     let private unaryDense<'T when 'T :> IFloatingPointIeee754<'T>> (op: UnaryOp) (t: Tensor) : 'T[] =
         let source = storage<'T> t
         let offset = t.Offset

@@ -195,6 +195,25 @@ let tests =
                 let expected = a32 |> Array.map (float >> reference)
                 expectClose relative absolute expected ((Elementwise.unary op a).ToDoubleArray()) (sprintf "%A" op)
         }
+        test "transcendental ops give the same values from a frame at either stack alignment" {
+            // Elementwise calls these ops from a frame at the alignment measured fast; each
+            // alignment (and no adjustment) must give the System.Math values, and identical bits.
+            let aligned = set [ UnaryOp.Exp; UnaryOp.Log; UnaryOp.Sin; UnaryOp.Cos; UnaryOp.Tan; UnaryOp.Tanh; UnaryOp.Sigmoid ]
+            for op, reference, low, high in unaryCases |> List.filter (fun (op, _, _, _) -> aligned.Contains op) do
+                let values = randomValues 77 low high 1000
+                let expected = values |> Array.map reference
+                let results64 = [ 0; 16; 32 ] |> List.map (fun wanted -> Elementwise.unaryFromFrame wanted op values)
+                let results32 = [ 0; 16; 32 ] |> List.map (fun wanted -> Elementwise.unaryFromFrame wanted op (Array.map float32 values))
+                let relative64, absolute64 = tolerance DType.Float64
+                let relative32, absolute32 = tolerance DType.Float32
+                for wanted, result in List.zip [ 0; 16; 32 ] results64 do
+                    expectClose relative64 absolute64 expected result (sprintf "%A float64 from frame %d" op wanted)
+                for wanted, result in List.zip [ 0; 16; 32 ] results32 do
+                    let expected32 = values |> Array.map (float32 >> float >> reference)
+                    expectClose relative32 absolute32 expected32 (Array.map float result) (sprintf "%A float32 from frame %d" op wanted)
+                Expect.isTrue (results64 |> List.forall (fun r -> r = results64.Head)) (sprintf "%A float64: same bits at every alignment" op)
+                Expect.isTrue (results32 |> List.forall (fun r -> r = results32.Head)) (sprintf "%A float32: same bits at every alignment" op)
+        }
         test "maximum and minimum propagate NaN, and comparisons with NaN are false except notEqual" {
             let a = Tensor.ofArray64 [| 3 |] [| nan; 1.0; nan |]
             let b = Tensor.ofArray64 [| 3 |] [| 1.0; nan; nan |]
