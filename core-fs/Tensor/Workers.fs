@@ -23,8 +23,6 @@ type private WorkersJob(body: Action<int>, count: int, callerCpu: int) =
     [<DefaultValue>] val mutable Next: int
     [<DefaultValue>] val mutable Pending: int
     [<DefaultValue>] val mutable Failure: exn
-    member _.Body = body
-    member _.Count = count
     /// The CPU the caller published the job from, as `Thread.GetCurrentProcessorId` saw it.
     member _.CallerCpu = callerCpu
 
@@ -43,11 +41,16 @@ type private WorkersJob(body: Action<int>, count: int, callerCpu: int) =
 /// often wakes it on the CPU of the thread that woke it, even with the other CPU idle, and the
 /// two then share one CPU for as long as the worker stays awake. Measured on the 2-vCPU VM with
 /// rounds of three 512 × 512 float32 products after a 50 ms pause, four processes each way:
-/// without the move 7 to 17 of every 30-40 timed products ran at one core's speed; with it
-/// 1 of 31-45 in three processes (12 of 31 in the fourth), after a single move per process. .NET has no per-thread affinity API on Linux, so this calls the C library's
-/// `sched_setaffinity` for the worker's own thread; it never touches the caller's thread. Where
-/// the call is unavailable, workers stay where the kernel puts them.
+/// without the move 7 to 17 of every 30-40 timed products ran at one core's speed; with it 1 of
+/// 31-45 in three processes (12 of 31 in the fourth), after a single move per process. .NET has
+/// no per-thread affinity API on Linux, so this calls the C library's `sched_getaffinity` and
+/// `sched_setaffinity` for the worker's own thread, removing one CPU from the set it already had
+/// (so a process started under `taskset` keeps its limits); it never touches the caller's
+/// thread. Where the calls are unavailable or fail, workers stay where the kernel puts them.
 module private Placement =
+    [<System.Runtime.InteropServices.DllImport("libc", EntryPoint = "sched_getaffinity")>]
+    extern int private getAffinity(int thread, nativeint maskBytes, byte[] mask)
+
     [<System.Runtime.InteropServices.DllImport("libc", EntryPoint = "sched_setaffinity")>]
     extern int private setAffinity(int thread, nativeint maskBytes, byte[] mask)
 
@@ -56,15 +59,20 @@ module private Placement =
 
     let mutable private available = OperatingSystem.IsLinux()
 
-    /// Lets the calling thread run on every CPU except `cpu` (thread 0 means the caller).
+    /// Removes `cpu` from the CPUs the calling thread may run on (thread 0 means the caller),
+    /// unless it is the only one left.
     let avoid (cpu: int) =
         if available && cpu >= 0 && cpu < 8 * maskBytes then
-            let mask = Array.create maskBytes 0xFFuy
-            mask.[cpu / 8] <- mask.[cpu / 8] &&& ~~~(1uy <<< (cpu % 8))
-            try setAffinity(0, nativeint maskBytes, mask) |> ignore
-            with
-            | :? DllNotFoundException
-            | :? EntryPointNotFoundException -> available <- false
+            try
+                let mask = Array.zeroCreate<byte> maskBytes
+                if getAffinity(0, nativeint maskBytes, mask) <> 0 then available <- false
+                else
+                    mask.[cpu / 8] <- mask.[cpu / 8] &&& ~~~(1uy <<< (cpu % 8))
+                    if Array.exists (fun b -> b <> 0uy) mask then
+                        setAffinity(0, nativeint maskBytes, mask) |> ignore
+            with _ ->
+                // no C library by that name, or no such entry point: leave placement to the kernel
+                available <- false
 
 /// The shared team: `Environment.ProcessorCount - 1` background threads, started on first use.
 module internal Workers =

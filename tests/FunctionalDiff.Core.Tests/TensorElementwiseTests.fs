@@ -195,9 +195,12 @@ let tests =
                 let expected = a32 |> Array.map (float >> reference)
                 expectClose relative absolute expected ((Elementwise.unary op a).ToDoubleArray()) (sprintf "%A" op)
         }
-        test "transcendental ops give the same values from a frame at either stack alignment" {
+        test "transcendental ops give the System.Math values from a frame at either stack alignment" {
             // Elementwise calls these ops from a frame at the alignment measured fast; each
-            // alignment (and no adjustment) must give the System.Math values, and identical bits.
+            // alignment (and no adjustment) must give the System.Math values. Not necessarily the
+            // same bits: with tiered compilation TensorPrimitives.Sin in float64 changed the last
+            // bit of 2 in 1000 results when its code was rejitted, whatever the alignment (with
+            // tiered compilation off, 3200 calls at 64 stack depths all agreed bit for bit).
             let aligned = set [ UnaryOp.Exp; UnaryOp.Log; UnaryOp.Sin; UnaryOp.Cos; UnaryOp.Tan; UnaryOp.Tanh; UnaryOp.Sigmoid ]
             for op, reference, low, high in unaryCases |> List.filter (fun (op, _, _, _) -> aligned.Contains op) do
                 let values = randomValues 77 low high 1000
@@ -211,8 +214,6 @@ let tests =
                 for wanted, result in List.zip [ 0; 16; 32 ] results32 do
                     let expected32 = values |> Array.map (float32 >> float >> reference)
                     expectClose relative32 absolute32 expected32 (Array.map float result) (sprintf "%A float32 from frame %d" op wanted)
-                Expect.isTrue (results64 |> List.forall (fun r -> r = results64.Head)) (sprintf "%A float64: same bits at every alignment" op)
-                Expect.isTrue (results32 |> List.forall (fun r -> r = results32.Head)) (sprintf "%A float32: same bits at every alignment" op)
         }
         test "maximum and minimum propagate NaN, and comparisons with NaN are false except notEqual" {
             let a = Tensor.ofArray64 [| 3 |] [| nan; 1.0; nan |]
