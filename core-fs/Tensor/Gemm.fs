@@ -147,8 +147,8 @@ module internal GemmDriver =
             let tiles = (m + height - 1) / height
             let chunks = min tiles (max (2 * parts) ((m + rowBlock - 1) / rowBlock))
             let chunkRows = (tiles + chunks - 1) / chunks * height
-            let packedB = allocate< ^T> (depthBlock * columnBlock)
-            let shared = NativePtr.toNativeInt packedB
+            // the packed B block all parts share (an address, as closures take no native pointers)
+            let shared = NativePtr.toNativeInt (allocate< ^T> (depthBlock * columnBlock))
             try
                 let mutable jc = 0
                 while jc < n do
@@ -183,7 +183,7 @@ module internal GemmDriver =
                         pc <- pc + kc
                     jc <- jc + nc
             finally
-                release packedB
+                release (pointer shared)
         else
             let elementBytes = nativeint sizeof< ^T>
             let chunk = roundUp ((n + parts - 1) / parts) width

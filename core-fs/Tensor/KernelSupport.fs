@@ -19,12 +19,12 @@ module internal KernelSupport =
 
     /// Element count from which a kernel splits its work over threads. Measured on this 2-vCPU
     /// guest (float32 TensorPrimitives into a preallocated output, back-to-back calls, full JIT,
-    /// medians): split into claimed chunks (see Workers.fs), Add is level with a serial one at 32K and 64K
-    /// (3.8 and 8.5 µs both) and ahead from about 128K (18.5 vs 19.6 µs; 83 vs 155 µs at 1M).
-    /// A split Exp loses a little at 32K (25-28 vs 18-22 µs) and wins from 64K (30-33 vs
-    /// 39-48 µs; 131 vs 153-191 µs at 256K). A worker that has gone to sleep mostly arrives
-    /// too late to matter below a few hundred µs of work: waking an idle pool thread took 0.2 ms
-    /// (median) to 3 ms here. This middle value serves reductions and copies.
+    /// medians), split into claimed chunks (see Workers.fs): Add is level with a serial one at
+    /// 32K and 64K (3.8 and 8.5 µs both) and ahead from about 128K (18.5 vs 19.6 µs; 83 vs
+    /// 155 µs at 1M). A split Exp loses a little at 32K (25-28 vs 18-22 µs) and wins from 64K
+    /// (30-33 vs 39-48 µs; 131 vs 153-191 µs at 256K). Below a few hundred µs of work a sleeping
+    /// thread mostly wakes too late to help: waking an idle pool thread took 0.2 ms (median) to
+    /// 3 ms here. This middle value serves reductions and copies.
     let parallelThreshold = 32768
 
     /// The threshold for cheap per-element work (add, compare, copy), which is memory bound.

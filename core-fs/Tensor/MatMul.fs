@@ -3,7 +3,6 @@
 /// the GEMM driver; the arithmetic is in Gemm.fs.
 namespace FunctionalDiff.Core
 
-
 /// Linear algebra on tensors.
 [<RequireQualifiedAccess>]
 module LinearAlgebra =

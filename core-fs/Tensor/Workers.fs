@@ -17,7 +17,7 @@ open System
 open System.Diagnostics
 open System.Threading
 
-/// One parallel call: `Count` parts of `Body`, claimed through `Next`, counted down in `Pending`.
+/// One parallel call: `count` parts of `body`, claimed through `Next`, counted down in `Pending`.
 [<AllowNullLiteral>]
 type private WorkersJob(body: Action<int>, count: int, callerCpu: int) =
     [<DefaultValue>] val mutable Next: int
