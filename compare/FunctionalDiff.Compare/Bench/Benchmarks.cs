@@ -28,8 +28,8 @@ public static class Benchmarks
         torch.set_num_threads(Environment.ProcessorCount);
 
         WriteHeader(output, options);
-        output.WriteLine("| benchmark | dtype | size | FunctionalDiff | TorchSharp | ours vs torch | max rel. difference |");
-        output.WriteLine("|---|---|---|---|---|---|---|");
+        output.WriteLine("| benchmark | dtype | size | FunctionalDiff | TorchSharp | ours vs torch | max rel. difference | our page faults per call |");
+        output.WriteLine("|---|---|---|---|---|---|---|---|");
         var clock = Stopwatch.StartNew();
         using (torch.no_grad())
         {
@@ -91,10 +91,10 @@ public static class Benchmarks
         using (var product = torch.matmul(ta, tb).to_type(ScalarType.Float64))
             theirs = product.data<double>().ToArray();
 
-        var (oursSeconds, torchSeconds) = Medians(quick, () => LinearAlgebra.matmul(a, b), () => torch.matmul(ta, tb).Dispose());
+        var (oursSeconds, torchSeconds, faults) = Medians(quick, () => LinearAlgebra.matmul(a, b), () => torch.matmul(ta, tb).Dispose());
         double flop = 2.0 * n * n * (double)n;
         double oursRate = flop / oursSeconds / 1e9, torchRate = flop / torchSeconds / 1e9;
-        return $"| matmul | {dtype} | {n} | {oursRate:F1} GFLOP/s | {torchRate:F1} GFLOP/s | {oursRate / torchRate:F2}× | {MaxRelativeDifference(ours, theirs):E1} |";
+        return $"| matmul | {dtype} | {n} | {oursRate:F1} GFLOP/s | {torchRate:F1} GFLOP/s | {oursRate / torchRate:F2}× | {MaxRelativeDifference(ours, theirs):E1} | {FaultsPerCall(faults, 1)} |";
     }
 
     static string ElementwiseRow(string op, int count, bool quick)
@@ -131,9 +131,9 @@ public static class Benchmarks
 
         // Small ops take microseconds: time a batch of calls per sample so the clock resolves it.
         int batch = Math.Max(1, (1 << 22) / Math.Max(count, 256) / (quick ? 4 : 1));
-        var (oursBatch, torchBatch) = Medians(quick, () => { for (int i = 0; i < batch; i++) oursOp(); }, () => { for (int i = 0; i < batch; i++) torchOp().Dispose(); });
+        var (oursBatch, torchBatch, faults) = Medians(quick, () => { for (int i = 0; i < batch; i++) oursOp(); }, () => { for (int i = 0; i < batch; i++) torchOp().Dispose(); });
         double oursSeconds = oursBatch / batch, torchSeconds = torchBatch / batch;
-        return $"| {op} | float32 | {Size(count)} | {oursSeconds * 1e6:F2} µs | {torchSeconds * 1e6:F2} µs | {torchSeconds / oursSeconds:F2}× | {MaxRelativeDifference(ours, theirs):E1} |";
+        return $"| {op} | float32 | {Size(count)} | {oursSeconds * 1e6:F2} µs | {torchSeconds * 1e6:F2} µs | {torchSeconds / oursSeconds:F2}× | {MaxRelativeDifference(ours, theirs):E1} | {FaultsPerCall(faults, batch)} |";
     }
 
     static string Size(int count) => count >= 1 << 20 ? $"{count >> 20}M" : count >= 1024 ? $"{count >> 10}K" : count.ToString();
@@ -148,20 +148,26 @@ public static class Benchmarks
     /// left spinning (libtorch's OpenMP workers, our worker team) have gone idle, and times each
     /// side's calls for 20 ms (at least two calls); the first call after the pause is not counted.
     /// </summary>
-    static (double Ours, double Theirs) Medians(bool quick, Action ours, Action theirs)
+    /// The third result is the minor page faults taken during our timed samples, with the sample count.
+    static (double Ours, double Theirs, (long? Faults, int Samples) OurFaults) Medians(bool quick, Action ours, Action theirs)
     {
         WarmUp(ours);
         WarmUp(theirs);
         int rounds = quick ? 3 : 7;
         var oursTimes = new List<double>();
         var theirTimes = new List<double>();
+        long? faults = 0;
         for (int round = 0; round < rounds; round++)
         {
-            TimeRound(ours, oursTimes);
+            faults += TimeRound(ours, oursTimes);
             TimeRound(theirs, theirTimes);
         }
-        return (Median(oursTimes), Median(theirTimes));
+        return (Median(oursTimes), Median(theirTimes), (faults, oursTimes.Count));
     }
+
+    /// <summary>Page faults per op, from the faults over `samples` timed samples of `batch` ops each.</summary>
+    static string FaultsPerCall((long? Faults, int Samples) measured, int batch) =>
+        measured.Faults is long faults ? (faults / (double)(measured.Samples * batch)).ToString("F1", System.Globalization.CultureInfo.InvariantCulture) : "n/a";
 
     static void WarmUp(Action action)
     {
@@ -178,18 +184,26 @@ public static class Benchmarks
     /// <summary>Long enough for libgomp's default spin after a parallel region (a few ms) and ours (2 ms).</summary>
     const int PauseMilliseconds = 50;
 
-    /// <summary>After the pause and one untimed call, times calls for 20 ms, and at least two.</summary>
-    static void TimeRound(Action action, List<double> times)
+    /// <summary>
+    /// After the pause and one untimed call, times calls for 20 ms, and at least two. Returns the
+    /// minor page faults taken during the timed calls (null where they cannot be counted); the
+    /// count is read outside the timed interval.
+    /// </summary>
+    static long? TimeRound(Action action, List<double> times)
     {
         Thread.Sleep(PauseMilliseconds);
         action();
         var round = Stopwatch.StartNew();
+        long? faults = 0;
         for (int call = 0; call < 2 || round.Elapsed.TotalMilliseconds < 20; call++)
         {
+            long? before = PageFaults.Minor();
             long start = Stopwatch.GetTimestamp();
             action();
             times.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+            faults += PageFaults.Minor() - before;
         }
+        return faults;
     }
 
     static double Median(List<double> times)
