@@ -124,7 +124,7 @@ module Elementwise =
     let private unaryDense<'T when 'T :> IFloatingPointIeee754<'T>> (op: UnaryOp) (t: Tensor) : 'T[] =
         let source = storage<'T> t
         let offset = t.Offset
-        let result = GC.AllocateUninitializedArray<'T> t.Numel
+        let result = RecycledArrays.Take<'T> t.Numel
         // 32: any frame will do
         let wanted = if hasAlignmentCost op then alignmentFor<'T> () else 32
         forChunksFrom (unaryThreshold op) t.Numel (fun start length ->
@@ -225,7 +225,7 @@ module Elementwise =
     let private binaryTyped<'T when 'T :> IFloatingPointIeee754<'T>>
         (op: BinaryOp) (a: Tensor) (b: Tensor) (outShape: int[]) : 'T[] =
         let n = Shape.numel outShape
-        let result = GC.AllocateUninitializedArray<'T> n
+        let result = RecycledArrays.Take<'T> n
         let forChunks = forChunksFrom (match op with BinaryOp.Pow | BinaryOp.Atan2 -> parallelThresholdCostly | _ -> parallelThresholdCheap)
         // a one-element operand's value sits at its Offset whatever its strides
         let flat (t: Tensor) = t.IsContiguous && t.Numel = n
@@ -285,7 +285,7 @@ module Elementwise =
         let operands, plan = planOperands outShape [| mask; ifTrue; ifFalse |]
         let mask, ifTrue, ifFalse = operands.[0], operands.[1], operands.[2]
         let m, t, f = storage<'M> mask, storage<'T> ifTrue, storage<'T> ifFalse
-        let result = GC.AllocateUninitializedArray<'T> (Shape.numel outShape)
+        let result = RecycledArrays.Take<'T> (Shape.numel outShape)
         let ms, ts, fs = plan.InnerStrides.[0], plan.InnerStrides.[1], plan.InnerStrides.[2]
         if result.Length > 0 then
             forRows plan (fun row starts ->

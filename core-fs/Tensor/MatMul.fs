@@ -109,8 +109,8 @@ module LinearAlgebra =
         // (that would be a second pass over C, and a single-threaded one).
         let result: System.Array =
             match dtype with
-            | DType.Float32 -> System.GC.AllocateUninitializedArray<float32> (count * size)
-            | DType.Float64 -> System.GC.AllocateUninitializedArray<float> (count * size)
+            | DType.Float32 -> RecycledArrays.Take<float32> (count * size)
+            | DType.Float64 -> RecycledArrays.Take<float> (count * size)
         // Many matrices each too small to split: spread the batch over the cores instead.
         if count > 1 && work < int64 settings.ParallelWork && work * int64 count >= int64 settings.ParallelWork && settings.Threads > 1 then
             let serial = { settings with Threads = 1 }

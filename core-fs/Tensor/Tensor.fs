@@ -114,11 +114,11 @@ type Tensor internal (dtype: DType, shape: int[], strides: int[], offset: int, s
         else
             match dtype with
             | DType.Float64 ->
-                let target = GC.AllocateUninitializedArray<float> numel
+                let target = RecycledArrays.Take<float> numel
                 Strided.copy (storage :?> float[]) offset strides shape target
                 Tensor(dtype, shape, Shape.contiguousStrides shape, 0, target)
             | DType.Float32 ->
-                let target = GC.AllocateUninitializedArray<float32> numel
+                let target = RecycledArrays.Take<float32> numel
                 Strided.copy (storage :?> float32[]) offset strides shape target
                 Tensor(dtype, shape, Shape.contiguousStrides shape, 0, target)
 
