@@ -72,7 +72,8 @@ module Reduction =
     /// Reduces a dense [outer, reduced, inner] block layout to [outer, inner].
     let private reduceBlocks<'T when 'T :> IFloatingPointIeee754<'T>>
         (op: ReduceOp) (data: 'T[]) (offset: int) (outer: int) (reduced: int) (inner: int) : 'T[] =
-        let result = Array.zeroCreate<'T> (outer * inner)
+        // every element is written below: the first row of each run is copied, not added to zero
+        let result = RecycledArrays.Take<'T> (outer * inner)
         if result.Length = 0 then ()
         elif reduced = 0 then Array.Fill(result, emptyValue<'T> op)
         elif inner = 1 then
@@ -148,7 +149,7 @@ module Reduction =
     /// The index of the first largest element in each run; NaN counts as largest, as in torch.
     let private argmaxBlocks<'T when 'T :> IFloatingPointIeee754<'T>>
         (data: 'T[]) (offset: int) (outer: int) (reduced: int) (inner: int) : 'T[] =
-        let result = Array.zeroCreate<'T> (outer * inner)
+        let result = RecycledArrays.Take<'T> (outer * inner) // every element is written below
         for o in 0 .. outer - 1 do
             for i in 0 .. inner - 1 do
                 let mutable best = 0

@@ -195,7 +195,10 @@ module Structural =
 
     let private gatherTyped<'T> (t: Tensor) (positions: int[]) (indices: int[]) (stride: int) : 'T[] =
         let source = storage<'T> t
-        Array.init positions.Length (fun e -> source.[positions.[e] + indices.[e] * stride])
+        let result = RecycledArrays.Take<'T> positions.Length
+        for e in 0 .. result.Length - 1 do
+            result.[e] <- source.[positions.[e] + indices.[e] * stride]
+        result
 
     /// torch.gather: out[i][j][k] = t[index[i][j][k]][j][k] for axis 0, and so on. The index
     /// holds integer values in a float dtype, has the input's rank and no dimension larger
@@ -213,7 +216,8 @@ module Structural =
     let private scatterTyped<'T when 'T :> Numerics.IAdditionOperators<'T, 'T, 'T>>
         (source: Tensor) (sourcePositions: int[]) (targetPositions: int[]) (indices: int[]) (stride: int) (n: int) : 'T[] =
         let values = storage<'T> source
-        let result = Array.zeroCreate<'T> n
+        let result = RecycledArrays.Take<'T> n
+        Array.Clear result
         // serial on purpose: indices may repeat, and a fixed order keeps the sums reproducible
         for e in 0 .. indices.Length - 1 do
             let p = targetPositions.[e] + indices.[e] * stride

@@ -150,9 +150,17 @@ type Tensor internal (dtype: DType, shape: int[], strides: int[], offset: int, s
     member this.Cast(target: DType) : Tensor =
         if target = dtype then this
         else
+            // the dense source in this dtype, then one conversion pass into a recycled array
+            let source = this.Contiguous()
             match target with
-            | DType.Float64 -> Tensor(target, shape, Shape.contiguousStrides shape, 0, this.ToDoubleArray())
-            | DType.Float32 -> Tensor(target, shape, Shape.contiguousStrides shape, 0, this.ToSingleArray())
+            | DType.Float64 ->
+                let values, converted = source.Data32, RecycledArrays.Take<float> numel
+                for i in 0 .. numel - 1 do converted.[i] <- float values.[source.Offset + i]
+                Tensor(target, shape, Shape.contiguousStrides shape, 0, converted)
+            | DType.Float32 ->
+                let values, converted = source.Data64, RecycledArrays.Take<float32> numel
+                for i in 0 .. numel - 1 do converted.[i] <- float32 values.[source.Offset + i]
+                Tensor(target, shape, Shape.contiguousStrides shape, 0, converted)
 
     /// numpy/torch-style text: values with rows aligned, large tensors elided with `...`.
     override this.ToString() =
@@ -197,8 +205,14 @@ type Tensor internal (dtype: DType, shape: int[], strides: int[], offset: int, s
         Shape.validate "Full" shape
         let n = Shape.numel shape
         match dtype with
-        | DType.Float64 -> Tensor.OwnDense(Array.copy shape, Array.create n value)
-        | DType.Float32 -> Tensor.OwnDense(Array.copy shape, Array.create n (float32 value))
+        | DType.Float64 ->
+            let data = RecycledArrays.Take<float> n
+            Array.Fill(data, value)
+            Tensor.OwnDense(Array.copy shape, data)
+        | DType.Float32 ->
+            let data = RecycledArrays.Take<float32> n
+            Array.Fill(data, float32 value)
+            Tensor.OwnDense(Array.copy shape, data)
 
     /// A tensor of zeros.
     static member Zeros(shape: int[], dtype: DType) = Tensor.Full(shape, 0.0, dtype)

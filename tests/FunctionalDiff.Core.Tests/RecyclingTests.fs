@@ -53,6 +53,71 @@ let private withLimit (limit: int64) (body: unit -> unit) =
 let private reuses (dropped: seq<WeakReference>) (storage: Array) =
     dropped |> Seq.exists (fun reference -> obj.ReferenceEquals(reference.Target, storage))
 
+
+/// Fills the kept arrays with NaN-filled arrays of `count` elements of `dtype`, so that a kernel
+/// taking one and failing to write every element shows NaN where the reference loop has a number.
+let private poison (dtype: DType) (count: int) =
+    let make () = for _ in 1 .. 4 do Tensor.Full([| count |], nan, dtype) |> ignore
+    make ()
+    collectFully ()
+
+/// x[i, j] = sin(0.37 i + 0.11 j) for an m × n float64 matrix, and its row-major values.
+let private grid (m: int) (n: int) =
+    let values = Array.init (m * n) (fun e -> sin (0.37 * float (e / n) + 0.11 * float (e % n)))
+    Tensor.ofArray64 [| m; n |] values, values
+
+/// Every kernel that takes a recycled array, at a size that is recycled (results of 96 KB and
+/// more), each result against a reference loop: name, the result, and the expected values.
+let private staleDataCases : (string * (unit -> Tensor) * (unit -> float[])) list =
+    let m, n = 200, 120
+    let x, xs = grid m n
+    let wide, ws = grid 3 24000
+    let tall, ts = grid 24000 3
+    let at (values: float[]) columns i j = values.[i * columns + j]
+    [ "unary exp", (fun () -> Elementwise.unary UnaryOp.Exp x), (fun () -> xs |> Array.map exp)
+      "binary add with a broadcast row",
+        (fun () -> Elementwise.binary BinaryOp.Add x (Tensor.ofArray64 [| n |] (Array.init n float))),
+        (fun () -> Array.init (m * n) (fun e -> xs.[e] + float (e % n)))
+      "where", (fun () -> Elementwise.where (Elementwise.binary BinaryOp.Greater x (Tensor.Scalar(0.0, DType.Float64))) x (Tensor.Scalar(-1.0, DType.Float64))),
+        (fun () -> xs |> Array.map (fun v -> if v > 0.0 then v else -1.0))
+      "contiguous copy of a transpose", (fun () -> (Structural.transpose x).Contiguous()),
+        (fun () -> Array.init (m * n) (fun e -> at xs n (e % m) (e / m)))
+      "sum over the leading axis (rows added)", (fun () -> Reduction.reduce ReduceOp.Sum [| 0 |] false wide),
+        (fun () -> Array.init 24000 (fun j -> at ws 24000 0 j + at ws 24000 1 j + at ws 24000 2 j))
+      "max over the last axis (runs)", (fun () -> Reduction.reduce ReduceOp.Max [| 1 |] false tall),
+        (fun () -> Array.init 24000 (fun i -> max (at ts 3 i 0) (max (at ts 3 i 1) (at ts 3 i 2))))
+      "argmax over the leading axis", (fun () -> Reduction.argmax 0 false wide),
+        (fun () -> Array.init 24000 (fun j ->
+            let column = [| for i in 0 .. 2 -> at ws 24000 i j |]
+            float (Array.findIndex (fun v -> v = Array.max column) column)))
+      "gather along the leading axis",
+        (fun () -> Structural.gather 0 (Tensor.ofArray64 [| 2; 24000 |] (Array.init 48000 (fun e -> float ((e / 24000 + e) % 3)))) wide),
+        (fun () -> Array.init 48000 (fun e -> at ws 24000 ((e / 24000 + e) % 3) (e % 24000)))
+      "scatter-add along the leading axis",
+        (fun () -> Structural.scatterAdd 0 (Tensor.ofArray64 [| 2; 24000 |] (Array.init 48000 (fun e -> float (e % 2)))) (Structural.sliceAxis 0 0 2 1 wide) [| 3; 24000 |]),
+        (fun () ->
+            let result = Array.zeroCreate 72000
+            for e in 0 .. 47999 do
+                let i, j = e / 24000, e % 24000
+                result.[(e % 2) * 24000 + j] <- result.[(e % 2) * 24000 + j] + at ws 24000 i j
+            result)
+      "pad by one on every side", (fun () -> Structural.pad [| 1; 1 |] [| 1; 1 |] x),
+        (fun () -> Array.init ((m + 2) * (n + 2)) (fun e ->
+            let i, j = e / (n + 2) - 1, e % (n + 2) - 1
+            if i < 0 || i >= m || j < 0 || j >= n then 0.0 else at xs n i j))
+      "concat along the leading axis", (fun () -> Structural.concat 0 [| x; x |]),
+        (fun () -> Array.append xs xs)
+      "cast to float32 and back", (fun () -> (x.Cast DType.Float32).Cast DType.Float64),
+        (fun () -> xs |> Array.map (fun v -> float (float32 v)))
+      "matmul", (fun () -> LinearAlgebra.matmul (Structural.sliceAxis 1 0 64 1 x) (fst (grid 64 n))),
+        (fun () ->
+            let _, bs = grid 64 n
+            Array.init (m * n) (fun e ->
+                let i, j = e / n, e % n
+                let mutable total = 0.0
+                for p in 0 .. 63 do total <- total + at xs n i p * at bs n p j
+                total)) ]
+
 [<Tests>]
 let tests =
     testList "Tensor" [
@@ -135,6 +200,22 @@ let tests =
                 finally
                     TensorMemory.CacheLimit <- before
             }
+            testList "a kernel given a used array writes every element" [
+                for name, make, expected in staleDataCases ->
+                    test name {
+                        let reference = expected ()
+                        // a first result reveals the dtype and length to poison
+                        let first = make ()
+                        poison first.DType first.Numel
+                        poison DType.Float32 first.Numel
+                        let result = make ()
+                        let actual = result.ToDoubleArray()
+                        Expect.equal actual.Length reference.Length "length"
+                        for e in 0 .. reference.Length - 1 do
+                            if abs (actual.[e] - reference.[e]) > 1e-9 * (1.0 + abs reference.[e]) || Double.IsNaN actual.[e] then
+                                failtestf "element %d: %g, reference %g" e actual.[e] reference.[e]
+                    }
+            ]
             test "a negative CacheLimit is refused" {
                 let error = Expect.throwsC (fun () -> TensorMemory.CacheLimit <- -1L) id
                 Expect.isTrue (error :? ArgumentOutOfRangeException) "ArgumentOutOfRangeException"
