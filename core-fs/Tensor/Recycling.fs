@@ -50,6 +50,14 @@ type internal RecycledArrays private () =
 
     static member MinimumBytes = minimumBytes
 
+    /// The spacing after a collection that took `cost` when the previous one ended `interval`
+    /// before it (any one time unit): doubled (up to 64 GB) when the collection took more than a
+    /// quarter of the interval, halved (down to 32 MB) when it took less than a twentieth.
+    static member NextTrigger(trigger: int64, cost: float, interval: float) =
+        if cost * 4.0 > interval then min (trigger * 2L) (64L <<< 30)
+        elif cost * 20.0 < interval then max smallestTrigger (trigger / 2L)
+        else trigger
+
     /// Called by a lease's finalizer: the array is unreachable, so it may be handed out again.
     static member GiveBack(array: Array) =
         lock gate (fun () ->
@@ -122,10 +130,7 @@ type internal RecycledArrays private () =
                 let interval = float (start - lastCollection)
                 collections <- collections + 1
                 lastCollection <- finish
-                trigger <-
-                    if cost * 4.0 > interval then min (trigger * 2L) (64L <<< 30)
-                    elif cost * 20.0 < interval then max smallestTrigger (trigger / 2L)
-                    else trigger)
+                trigger <- RecycledArrays.NextTrigger(trigger, cost, interval))
 
 /// Hands a recycled array back when the GC finds it unreachable.
 and [<Sealed; AllowNullLiteral>] private Lease(array: Array) =

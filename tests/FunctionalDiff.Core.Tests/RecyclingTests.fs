@@ -150,6 +150,24 @@ let tests =
                 Expect.isGreaterThan RecycledArrays.Collections requested (sprintf "requested within %d results" results)
                 Expect.isGreaterThan (GC.CollectionCount 2) collected "and run"
             }
+            test "collections are spaced out while they are slow and drawn closer while cheap" {
+                let mb (n: int64) = n <<< 20
+                // (spacing, cost, interval) -> spacing after: cost above a quarter doubles, below a twentieth halves
+                let cases =
+                    [ mb 32L, 1.0, 3.0, mb 64L           // a third of the time: double
+                      mb 64L, 1.0, 10.0, mb 64L          // a tenth: keep
+                      mb 64L, 1.0, 30.0, mb 32L          // a thirtieth: halve
+                      mb 32L, 1.0, 100.0, mb 32L         // never below 32 MB
+                      (64L <<< 30), 5.0, 1.0, (64L <<< 30) ] // never above 64 GB
+                for spacing, cost, interval, expected in cases do
+                    Expect.equal (RecycledArrays.NextTrigger(spacing, cost, interval)) expected
+                        (sprintf "%d MB after a collection of %g in %g" (spacing >>> 20) cost interval)
+                // a heap whose collections always take half the time between them: the spacing
+                // keeps doubling, so requested collections become rare rather than constant
+                let mutable spacing = mb 32L
+                for _ in 1 .. 10 do spacing <- RecycledArrays.NextTrigger(spacing, 1.0, 2.0)
+                Expect.equal spacing (mb 32L * 1024L) "ten slow collections: 1024 times the spacing"
+            }
             test "a loop that drops its results mostly gets reused arrays" {
                 // without recycling every result would be a fresh array; alone this test sees about
                 // 5% fresh ones, beside the rest of the suite about 20%
