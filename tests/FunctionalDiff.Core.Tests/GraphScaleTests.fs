@@ -121,5 +121,24 @@ let tests =
                 // 8 MB, allows for the interning table's bucket arrays, which keep their capacity.
                 Expect.isLessThan (after - before) (8L <<< 20) (sprintf "heap grew from %d to %d bytes" before after)
             }
+            testSequenced <| test "a loop that wraps a fresh 4 MB constant in a graph each step keeps the heap bounded" {
+                // No explicit purge: the interning table must let go of dead constants' tensors by
+                // itself. 300 steps of 4 MB would hold 1.2 GB if it did not; the bound allows the
+                // table's 256 MB between purges and the constants not yet found dead.
+                let values = Array.zeroCreate<float> 500_000
+                let step (i: int) =
+                    values.[0] <- float i
+                    let x = Expr.constant (Tensor.ofArray64 [| values.Length |] values)
+                    Eval.eval (Expr.sum (x * x)) |> ignore
+                let measure () =
+                    GC.Collect()
+                    GC.WaitForPendingFinalizers()
+                    GC.GetTotalMemory(true)
+                step 0
+                let before = measure ()
+                for i in 1 .. 300 do step i
+                let after = measure ()
+                Expect.isLessThan (after - before) (512L <<< 20) (sprintf "heap grew from %d to %d bytes" before after)
+            }
         ]
     ]
