@@ -3,13 +3,15 @@ using CoreTensorMemory = FunctionalDiff.Core.TensorMemory;
 namespace FunctionalDiff;
 
 /// <summary>
-/// How the library reuses the memory of large tensors. A result of 85,000 bytes or more is given
-/// an array that an earlier, no longer referenced result used (the garbage collector proves that
-/// nothing refers to it, through any tensor or view), as libtorch's allocator reuses freed blocks.
-/// That spares the page faults of fresh memory, which on virtual machines can cost more than the
-/// arithmetic. To find dead arrays the library requests a full garbage collection after every
-/// 32 MB or more of such results, less often when collections are slow, and never inside a no-GC
-/// region or a low-latency GC mode.
+/// How the library reuses the memory of large tensors. A kernel's result of 85,000 bytes or more
+/// (up to <see cref="CacheLimit"/>) is given an array that an earlier, no longer referenced result
+/// used: the garbage collector proves that nothing refers to it (no tensor, view or array
+/// reference, and no finalizer of an object that died with it), as libtorch's allocator reuses
+/// freed blocks. That spares the page faults of fresh memory, which on virtual machines can cost
+/// more than the arithmetic. To find dead arrays the library requests a full garbage collection
+/// after every 32 MB or more of such results, less often when collections are slow, and never
+/// inside a no-GC region or a low-latency GC mode. Tensors made from your own arrays are copies and
+/// are not recycled.
 /// </summary>
 public static class TensorMemory
 {

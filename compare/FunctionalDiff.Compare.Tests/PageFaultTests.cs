@@ -43,15 +43,24 @@ public class PageFaultTests
         Assert.InRange(read!.Value, before, after);
     }
 
+    [DllImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    static extern IntPtr Map(IntPtr address, UIntPtr length, int protection, int flags, int descriptor, IntPtr offset);
+
+    [DllImport("libc", EntryPoint = "munmap")]
+    static extern int Unmap(IntPtr address, UIntPtr length);
+
     [Fact]
     public void TouchingFreshMemoryRaisesTheCount()
     {
         if (!OperatingSystem.IsLinux())
             return;
-        // 8 MB from malloc is a fresh mapping; one write per 4 KB page faults it in (fewer faults
-        // where the kernel backs it with huge pages, but never none).
+        // 8 MB of fresh anonymous memory straight from mmap (malloc might reuse touched heap);
+        // one write per 4 KB page faults it in (fewer faults where the kernel backs it with huge
+        // pages, but never none)
         const int bytes = 8 << 20;
-        IntPtr block = Marshal.AllocHGlobal(bytes);
+        const int readWrite = 0x1 | 0x2, privateAnonymous = 0x02 | 0x20;
+        IntPtr block = Map(IntPtr.Zero, (UIntPtr)bytes, readWrite, privateAnonymous, -1, IntPtr.Zero);
+        Assert.NotEqual(new IntPtr(-1), block);
         try
         {
             long before = PageFaults.Minor()!.Value;
@@ -64,7 +73,7 @@ public class PageFaultTests
         }
         finally
         {
-            Marshal.FreeHGlobal(block);
+            Unmap(block, (UIntPtr)bytes);
         }
     }
 }

@@ -6,12 +6,16 @@
 /// allocator keeps freed blocks. This module keeps freed result arrays the same way.
 ///
 /// An array is reused only after the GC has proved that nothing refers to it: each recycled array
-/// is the key of a ConditionalWeakTable entry whose value has a finalizer, so the finalizer runs
-/// only once the array itself is unreachable, from every tensor, view and raw reference alike,
-/// and then hands the array back instead of letting it be freed. Because a large array is only
-/// found dead by a gen-2 collection, and recycling itself starves the GC of the allocations that
-/// would trigger one, a collection is requested after every so many recycled bytes handed out, at
-/// least 32 MB and more when collections cost a noticeable share of the time between them.
+/// is the key of a ConditionalWeakTable entry whose value (a lease) has a finalizer. The lease is
+/// finalized once the array is unreachable from every tensor, view and raw reference; it then
+/// registers itself for finalization once more, and hands the array back only when it is
+/// finalized a second time. The second round is for other finalizable objects that died in the
+/// same collection and refer to the array: their finalizers may still read it, or store it
+/// somewhere live again, and they have all run (or still keep the array reachable) by then.
+/// Because a large array is only found dead by a gen-2 collection, and recycling itself starves
+/// the GC of the allocations that would trigger one, a collection is requested after every so many
+/// recycled bytes handed out, at least 32 MB and more when collections cost a noticeable share of
+/// the time between them.
 namespace FunctionalDiff.Core
 
 open System
@@ -20,6 +24,15 @@ open System.Diagnostics
 open System.Runtime
 open System.Runtime.CompilerServices
 
+/// A kept array and its size in bytes, linked into the list of all kept arrays (oldest first)
+/// and into the list of its own type and length.
+[<AllowNullLiteral>]
+type private KeptArray(array: Array, bytes: int64) =
+    member _.Array = array
+    member _.Bytes = bytes
+    member val InAll: LinkedListNode<KeptArray> = null with get, set
+    member val InSize: LinkedListNode<KeptArray> = null with get, set
+
 /// The state behind `Recycling` and `TensorMemory`, in one lock.
 type internal RecycledArrays private () =
     /// Arrays smaller than this come from the GC's small-object heap, which reuses memory itself.
@@ -27,8 +40,11 @@ type internal RecycledArrays private () =
     /// The fewest recycled bytes handed out between two requested collections.
     static let smallestTrigger = 32L <<< 20
     static let gate = obj ()
-    /// Freed arrays kept for reuse, oldest first.
-    static let kept = LinkedList<Array>()
+    /// Every kept array, oldest first: trimming drops from the front.
+    static let kept = LinkedList<KeptArray>()
+    /// The kept arrays of each element type and length, newest last: a request takes the newest,
+    /// the likeliest to be in cache.
+    static let keptBySize = Dictionary<struct (Type * int), LinkedList<KeptArray>>()
     static let leases = ConditionalWeakTable<Array, obj>()
     static let mutable keptBytes = 0L
     static let mutable limit = 256L <<< 20
@@ -39,14 +55,18 @@ type internal RecycledArrays private () =
     /// When the last requested collection ended (a Stopwatch timestamp).
     static let mutable lastCollection = 0L
 
-    static let bytesOf (array: Array) =
-        int64 array.Length * int64 (Buffer.ByteLength(array) / max 1 array.Length)
+    /// Unlinks a kept array from both lists. Caller holds the lock.
+    static let forget (entry: KeptArray) =
+        kept.Remove entry.InAll
+        let sizeList = entry.InSize.List
+        sizeList.Remove entry.InSize
+        if sizeList.Count = 0 then keptBySize.Remove(struct (entry.Array.GetType(), entry.Array.Length)) |> ignore
+        keptBytes <- keptBytes - entry.Bytes
 
     /// Drops the oldest kept arrays (to the GC) until at most `bytes` remain. Caller holds the lock.
     static let trimTo (bytes: int64) =
         while keptBytes > bytes && kept.Count > 0 do
-            keptBytes <- keptBytes - bytesOf kept.First.Value
-            kept.RemoveFirst()
+            forget kept.First.Value
 
     static member MinimumBytes = minimumBytes
 
@@ -58,12 +78,22 @@ type internal RecycledArrays private () =
         elif cost * 20.0 < interval then max smallestTrigger (trigger / 2L)
         else trigger
 
-    /// Called by a lease's finalizer: the array is unreachable, so it may be handed out again.
-    static member GiveBack(array: Array) =
+    /// Called by a lease's second finalization: the array is unreachable, so it may be handed out
+    /// again. Runs on the finalizer thread, so it must not throw.
+    static member GiveBack(array: Array, bytes: int64) =
         lock gate (fun () ->
-            let bytes = bytesOf array
             if bytes <= limit then
-                kept.AddLast array |> ignore
+                let entry = KeptArray(array, bytes)
+                entry.InAll <- kept.AddLast entry
+                let key = struct (array.GetType(), array.Length)
+                let sizeList =
+                    match keptBySize.TryGetValue key with
+                    | true, list -> list
+                    | _ ->
+                        let list = LinkedList<KeptArray>()
+                        keptBySize.[key] <- list
+                        list
+                entry.InSize <- sizeList.AddLast entry
                 keptBytes <- keptBytes + bytes
                 trimTo limit)
 
@@ -89,28 +119,27 @@ type internal RecycledArrays private () =
     /// An array of `count` elements with unspecified contents.
     static member Take<'T>(count: int) : 'T[] =
         let bytes = int64 count * int64 sizeof<'T>
-        if bytes < minimumBytes || RecycledArrays.Limit = 0L then
+        // Arrays larger than the limit could never be kept, so they get no lease and do not count
+        // towards a collection.
+        if bytes < minimumBytes || bytes > RecycledArrays.Limit then
             GC.AllocateUninitializedArray<'T> count
         else
             let reused, collect =
                 lock gate (fun () ->
-                    // the newest kept array of this type and length: the likeliest to be in cache
-                    let mutable node = kept.Last
-                    while not (isNull node) && not (node.Value :? 'T[] && node.Value.Length = count) do
-                        node <- node.Previous
                     let reused =
-                        if isNull node then null
-                        else
-                            kept.Remove node
-                            keptBytes <- keptBytes - bytes
-                            node.Value :?> 'T[]
+                        match keptBySize.TryGetValue(struct (typeof<'T[]>, count)) with
+                        | true, sizeList ->
+                            let entry = sizeList.Last.Value
+                            forget entry
+                            entry.Array :?> 'T[]
+                        | _ -> null
                     sinceCollection <- sinceCollection + bytes
                     let collect = sinceCollection >= trigger
                     if collect then sinceCollection <- 0L
                     reused, collect)
             if collect then RecycledArrays.Collect()
             let array = if isNull reused then GC.AllocateUninitializedArray<'T> count else reused
-            leases.AddOrUpdate(array, Lease(array))
+            leases.AddOrUpdate(array, Lease(array, bytes))
             array
 
     /// Runs a full collection so that dead recycled arrays come back; their finalizers then run on
@@ -121,7 +150,9 @@ type internal RecycledArrays private () =
     /// a twentieth. So on a heap where collections are slow, they become rare and recycling
     /// fades out. Never inside a no-GC region or a low-latency mode the application asked for.
     static member private Collect() =
-        if GCSettings.LatencyMode <> GCLatencyMode.NoGCRegion && GCSettings.LatencyMode <> GCLatencyMode.LowLatency then
+        match GCSettings.LatencyMode with
+        | GCLatencyMode.NoGCRegion | GCLatencyMode.LowLatency | GCLatencyMode.SustainedLowLatency -> ()
+        | _ ->
             let start = Stopwatch.GetTimestamp()
             GC.Collect(2, GCCollectionMode.Forced, true, false)
             let finish = Stopwatch.GetTimestamp()
@@ -132,18 +163,26 @@ type internal RecycledArrays private () =
                 lastCollection <- finish
                 trigger <- RecycledArrays.NextTrigger(trigger, cost, interval))
 
-/// Hands a recycled array back when the GC finds it unreachable.
-and [<Sealed; AllowNullLiteral>] private Lease(array: Array) =
-    override _.Finalize() = RecycledArrays.GiveBack array
+/// Hands a recycled array back at its second finalization (see the module's header for why not
+/// at the first).
+and [<Sealed; AllowNullLiteral>] private Lease(array: Array, bytes: int64) =
+    let mutable finalizedOnce = false
+    override this.Finalize() =
+        if finalizedOnce then RecycledArrays.GiveBack(array, bytes)
+        else
+            finalizedOnce <- true
+            GC.ReRegisterForFinalize this
 
-/// The memory of large tensors. Results of 85,000 bytes or more (the GC's large objects) are
-/// recycled: when the GC finds that nothing refers to one any more (no tensor, view or array
-/// reference), its array is kept and handed to a later result of the same dtype and length, as
-/// libtorch's allocator does with freed blocks. This spares the page faults of fresh memory, which
-/// can cost more than the arithmetic (see the README's Performance section). To let dead arrays
-/// come back, the library requests a full garbage collection after every 32 MB or more of
-/// recycled results; the spacing grows when collections are slow, and none is requested inside a
-/// no-GC region or a low-latency GC mode.
+/// The memory of large tensors. The results of kernels (elementwise ops, matmul, reductions,
+/// structural copies, casts, zeros and fills) of 85,000 bytes or more, the GC's large objects, up
+/// to the cache limit, are recycled: when the GC finds that nothing refers to one any more (no
+/// tensor, view or array reference, and no finalizer of an object that died with it), its array is
+/// kept and handed to a later result of the same dtype and length, as libtorch's allocator does
+/// with freed blocks. This spares the page faults of fresh memory, which can cost more than the
+/// arithmetic (see the README's Performance section). To let dead arrays come back, the library
+/// requests a full garbage collection after every 32 MB or more of recycled results; the spacing
+/// grows when collections are slow, and none is requested inside a no-GC region or a low-latency
+/// GC mode. Tensors made from your own arrays (FromArray) are copies and are not recycled.
 [<AbstractClass; Sealed>]
 type TensorMemory =
     /// The most bytes of unused arrays kept for reuse: 256 MB unless set. Zero turns recycling off

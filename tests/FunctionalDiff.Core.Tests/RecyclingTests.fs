@@ -13,9 +13,12 @@ let private input (k: int) = Tensor.ofArray64 [| length |] (Array.init length (f
 /// What `input k + input k` holds, by a reference loop.
 let private doubled (k: int) = Array.init length (fun i -> 2.0 * (float k + float i * 1e-3))
 
+/// Two rounds of collection and finalization: a dead array's lease hands it back at its second
+/// finalization.
 let private collectFully () =
-    GC.Collect()
-    GC.WaitForPendingFinalizers()
+    for _ in 1 .. 2 do
+        GC.Collect()
+        GC.WaitForPendingFinalizers()
 
 /// Produces results `first .. first + count - 1`; keeps every third whole and an odd-element
 /// slice of every fifth (the view alone holds the array), and returns long weak references
@@ -36,6 +39,15 @@ let private expectIntact (kept: ResizeArray<int * Tensor>) (views: ResizeArray<i
     for k, view in views do
         let expected = doubled k
         Expect.equal (view.ToDoubleArray()) (Array.init (length / 2) (fun i -> expected.[2 * i + 1])) (sprintf "view of result %d unchanged" k)
+
+/// An object whose finalizer stores its tensor in a static list, reviving it.
+type private Holder(tensor: Tensor) =
+    static member val Rescued = ResizeArray<Tensor>()
+    override _.Finalize() = lock Holder.Rescued (fun () -> Holder.Rescued.Add tensor)
+
+/// A holder of `input k + input k`, dropped at once.
+[<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)>]
+let private holdAndDrop (k: int) = Holder(Elementwise.binary BinaryOp.Add (input k) (input k)) |> ignore
 
 /// A long weak reference to the storage of `make ()`'s result, which is dropped at once.
 [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)>]
@@ -69,7 +81,8 @@ let private grid (m: int) (n: int) =
 /// Every kernel that takes a recycled array, at a size that is recycled (results of 96 KB and
 /// more), each result against a reference loop: name, the result, and the expected values.
 let private staleDataCases : (string * (unit -> Tensor) * (unit -> float[])) list =
-    let m, n = 200, 120
+    // 400 × 300: 120,000 elements, above every parallel threshold of the elementwise kernels
+    let m, n = 400, 300
     let x, xs = grid m n
     let wide, ws = grid 3 24000
     let tall, ts = grid 24000 3
@@ -109,13 +122,26 @@ let private staleDataCases : (string * (unit -> Tensor) * (unit -> float[])) lis
         (fun () -> Array.append xs xs)
       "cast to float32 and back", (fun () -> (x.Cast DType.Float32).Cast DType.Float64),
         (fun () -> xs |> Array.map (fun v -> float (float32 v)))
-      "matmul", (fun () -> LinearAlgebra.matmul (Structural.sliceAxis 1 0 64 1 x) (fst (grid 64 n))),
+      "sum over an empty axis (filled)", (fun () -> Reduction.reduce ReduceOp.Sum [| 0 |] false (Tensor.Zeros([| 0; 24000 |], DType.Float64))),
+        (fun () -> Array.zeroCreate 24000)
+      // 400 × 128 · 128 × 300: 15 million multiply-adds, split over the cores
+      "matmul", (fun () -> LinearAlgebra.matmul (Structural.sliceAxis 1 0 128 1 x) (fst (grid 128 n))),
         (fun () ->
-            let _, bs = grid 64 n
+            let _, bs = grid 128 n
             Array.init (m * n) (fun e ->
                 let i, j = e / n, e % n
                 let mutable total = 0.0
-                for p in 0 .. 63 do total <- total + at xs n i p * at bs n p j
+                for p in 0 .. 127 do total <- total + at xs n i p * at bs n p j
+                total))
+      // four 100 × 64 · 64 × 120 products: each too small to split, the batch is spread instead
+      "batched matmul",
+        (fun () -> LinearAlgebra.matmul (Structural.reshape [| 4; 100; 64 |] (Structural.sliceAxis 1 0 64 1 x)) (Structural.reshape [| 4; 64; 120 |] (fst (grid 256 120)))),
+        (fun () ->
+            let _, bs = grid 256 120
+            Array.init (4 * 100 * 120) (fun e ->
+                let batch, i, j = e / 12000, (e % 12000) / 120, e % 120
+                let mutable total = 0.0
+                for p in 0 .. 63 do total <- total + at xs n (batch * 100 + i) p * bs.[(batch * 64 + p) * 120 + j]
                 total)) ]
 
 [<Tests>]
@@ -139,6 +165,19 @@ let tests =
                     let next = Elementwise.binary BinaryOp.Add (input 7) (input 7)
                     Expect.isTrue (reuses dropped next.Storage) "the next result of that length takes a dropped array"
                     Expect.equal (next.ToDoubleArray()) (doubled 7) "and holds its own values")
+            }
+            test "a tensor that a dying object's finalizer stores away keeps its values" {
+                // The lease of an array dies in the same collection as the holder; its array must not
+                // be handed out while the holder's finalizer can still revive the tensor.
+                withLimit (4L <<< 30) (fun () ->
+                    holdAndDrop 11
+                    collectFully ()
+                    for k in 0 .. 19 do Tensor.Full([| length |], float k, DType.Float64) |> ignore
+                    collectFully ()
+                    for _ in 0 .. 19 do Tensor.Full([| length |], -1.0, DType.Float64) |> ignore
+                    let rescued = lock Holder.Rescued (fun () -> List.ofSeq Holder.Rescued)
+                    Expect.equal rescued.Length 1 "the holder's finalizer ran"
+                    Expect.equal (rescued.Head.ToDoubleArray()) (doubled 11) "the rescued tensor holds its own values")
             }
             test "a full collection is requested within every Trigger bytes of recycled results" {
                 // without it, the kept arrays starve the GC of the allocations that start one, and
@@ -169,23 +208,31 @@ let tests =
                 Expect.equal spacing (mb 32L * 1024L) "ten slow collections: 1024 times the spacing"
             }
             test "a loop that drops its results mostly gets reused arrays" {
-                // without recycling every result would be a fresh array; alone this test sees about
-                // 5% fresh ones, beside the rest of the suite about 20%
-                let results = 4000
-                let seen = Collections.Generic.Dictionary<int, ResizeArray<WeakReference>>()
-                let mutable fresh = 0
-                for k in 0 .. results - 1 do
-                    let storage = (Elementwise.binary BinaryOp.Add (input k) (input k)).Storage
-                    let hash = Runtime.CompilerServices.RuntimeHelpers.GetHashCode storage
-                    match seen.TryGetValue hash with
-                    | true, references when reuses references storage -> ()
-                    | true, references ->
-                        fresh <- fresh + 1
-                        references.Add(WeakReference(storage, true))
-                    | _ ->
-                        fresh <- fresh + 1
-                        seen.[hash] <- ResizeArray [ WeakReference(storage, true) ]
-                Expect.isLessThan fresh (results / 2) (sprintf "%d of %d results were fresh arrays" fresh results)
+                // Without recycling every result would be a fresh array. Arrays come back two
+                // requested collections after they die, and the spacing of collections adapts to
+                // their cost in this process, so the loop runs for sixteen spacings (as they are
+                // when it checks) and counts fresh arrays over its second half only, with a limit
+                // that can keep several spacings' worth.
+                withLimit (64L <<< 30) (fun () ->
+                    let bytes = int64 length * 8L
+                    let seen = Collections.Generic.Dictionary<int, ResizeArray<WeakReference>>()
+                    let fresh = ResizeArray<bool>()
+                    while fresh.Count < 200_000 && int64 fresh.Count * bytes < 16L * RecycledArrays.Trigger do
+                        let k = fresh.Count
+                        let storage = (Elementwise.binary BinaryOp.Add (input k) (input k)).Storage
+                        let hash = Runtime.CompilerServices.RuntimeHelpers.GetHashCode storage
+                        match seen.TryGetValue hash with
+                        | true, references when reuses references storage -> fresh.Add false
+                        | true, references ->
+                            fresh.Add true
+                            references.Add(WeakReference(storage, true))
+                        | _ ->
+                            fresh.Add true
+                            seen.[hash] <- ResizeArray [ WeakReference(storage, true) ]
+                    let half = fresh.Count / 2
+                    let freshLater = Seq.skip half fresh |> Seq.filter id |> Seq.length
+                    Expect.isLessThan freshLater ((fresh.Count - half) / 2)
+                        (sprintf "%d of the last %d results (of %d) were fresh arrays" freshLater (fresh.Count - half) fresh.Count))
             }
             test "with CacheLimit 0 nothing is kept or reused" {
                 let before = TensorMemory.CacheLimit

@@ -186,6 +186,9 @@ let tests =
                 let x, y = Expr.variable "x" [| 2 |] f64, Expr.variable "y" [| 2 |] f64
                 let seconds (steps: int) =
                     let graph = polynomialChain steps x y
+                    // settle the heap first, so that no run pays for garbage other tests left
+                    GC.Collect()
+                    GC.WaitForPendingFinalizers()
                     let stopwatch = Stopwatch.StartNew()
                     let rewritten = simplify graph
                     let elapsed = stopwatch.Elapsed.TotalSeconds
