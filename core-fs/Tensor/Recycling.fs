@@ -26,14 +26,13 @@ open System.Runtime.CompilerServices
 
 /// A kept array and its size in bytes, linked into the list of all kept arrays (oldest first)
 /// and into the list of its own type and length.
-[<AllowNullLiteral>]
 type private KeptArray(array: Array, bytes: int64) =
     member _.Array = array
     member _.Bytes = bytes
     member val InAll: LinkedListNode<KeptArray> = null with get, set
     member val InSize: LinkedListNode<KeptArray> = null with get, set
 
-/// The state behind `Recycling` and `TensorMemory`, in one lock.
+/// The kept arrays and the collection spacing behind `Take` and `TensorMemory`, in one lock.
 type internal RecycledArrays private () =
     /// Arrays smaller than this come from the GC's small-object heap, which reuses memory itself.
     static let minimumBytes = 85_000L
@@ -67,8 +66,6 @@ type internal RecycledArrays private () =
     static let trimTo (bytes: int64) =
         while keptBytes > bytes && kept.Count > 0 do
             forget kept.First.Value
-
-    static member MinimumBytes = minimumBytes
 
     /// The spacing after a collection that took `cost` when the previous one ended `interval`
     /// before it (any one time unit): doubled (up to 64 GB) when the collection took more than a
@@ -165,7 +162,7 @@ type internal RecycledArrays private () =
 
 /// Hands a recycled array back at its second finalization (see the module's header for why not
 /// at the first).
-and [<Sealed; AllowNullLiteral>] private Lease(array: Array, bytes: int64) =
+and [<Sealed>] private Lease(array: Array, bytes: int64) =
     let mutable finalizedOnce = false
     override this.Finalize() =
         if finalizedOnce then RecycledArrays.GiveBack(array, bytes)

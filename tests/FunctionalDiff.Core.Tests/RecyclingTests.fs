@@ -259,6 +259,7 @@ let tests =
                     for k in 0 .. 9 do
                         Elementwise.binary BinaryOp.Add (input k) (input k) |> ignore
                     collectFully ()
+                    Expect.isGreaterThan TensorMemory.CachedBytes 0L "dropped arrays kept"
                     Expect.isLessThanOrEqual TensorMemory.CachedBytes (3L * bytes) "at most three arrays kept"
                     TensorMemory.ClearCache()
                     Expect.equal TensorMemory.CachedBytes 0L "cleared"

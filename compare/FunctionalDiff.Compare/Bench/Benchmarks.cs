@@ -147,8 +147,8 @@ public static class Benchmarks
     /// changes under the measurement). Each round then pauses, so that the threads the other side
     /// left spinning (libtorch's OpenMP workers, our worker team) have gone idle, and times each
     /// side's calls for 20 ms (at least two calls); the first call after the pause is not counted.
-    /// </summary>
     /// The third result is the minor page faults taken during our timed samples, with the sample count.
+    /// </summary>
     static (double Ours, double Theirs, (long? Faults, int Samples) OurFaults) Medians(bool quick, Action ours, Action theirs)
     {
         WarmUp(ours);
