@@ -81,6 +81,25 @@ public sealed partial class Expr
         return new Tensor(CoreEval.eval(Node));
     }
 
+    /// <summary>
+    /// Computes the values of several graphs in one pass: a node they share (the forward pass
+    /// behind a loss and its gradients) is computed once, where one <see cref="Eval"/> per root
+    /// would compute it once per root.
+    /// </summary>
+    /// <returns>One tensor per root, in order.</returns>
+    /// <exception cref="InvalidOperationException">A root depends on the symbolic argument of a transform.</exception>
+    public static Tensor[] EvalMany(params Expr[] roots)
+    {
+        Interop.ThrowIfAnyNull(roots, nameof(roots));
+        var nodes = roots.Select(r => r.Node).ToArray();
+        var free = Graph.variables(nodes);
+        if (free.Length > 0)
+            throw new InvalidOperationException(
+                $"EvalMany: these expressions depend on {free[0]}, the symbolic argument of a transform (Diff.Grad, Diff.Vjp, ...). " +
+                "It has no value inside the function being transformed; evaluate the transform's result instead.");
+        return CoreEval.evalMany(nodes).Select(t => new Tensor(t)).ToArray();
+    }
+
     /// <summary>The graph in Graphviz DOT, one box per node.</summary>
     public string ToDot() => Print.dot(Node);
 

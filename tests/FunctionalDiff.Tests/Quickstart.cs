@@ -32,8 +32,10 @@ public static class Quickstart
 
         // Reverse mode: one pass gives the loss and the gradient of every parameter.
         var (loss, gradients) = Diff.ValueAndGrad(LossOf, w1, b1, w2, b2);
-        Console.WriteLine(loss.Eval());          // a scalar
-        Console.WriteLine(gradients[2].Eval());  // dLoss/dW2: a 1×3 row, no Jacobian built
+        // EvalMany computes the forward pass they share once; one Eval() per output would repeat it.
+        var values = Expr.EvalMany([loss, .. gradients]);
+        Console.WriteLine(values[0]);             // the loss: a scalar
+        Console.WriteLine(values[3]);             // dLoss/dW2: a 1×3 row, no Jacobian built
 
         // The Hessian of the loss in W2, applied to a direction, without forming the Hessian.
         var v = Tensor.Ones(new[] { 1, 3 });
