@@ -1,72 +1,57 @@
-/// The interpreter: evaluates a graph to Tensors by running each node's kernel once, in
-/// topological order, iteratively. Intermediates are released as soon as their last consumer
-/// has run, so peak memory follows the graph's live width, not its size.
+/// Evaluation: every Eval compiles the graph to a plan (see Plan.fs) and runs it. The plan is
+/// cached with the graph's first root for as long as that node lives, so evaluating the same
+/// graph again reuses its schedule and its arena of buffers.
 namespace FunctionalDiff.Core
 
 open System.Collections.Generic
+open System.Runtime.CompilerServices
 
 /// Evaluation of Exprs with Var bindings.
 [<RequireQualifiedAccess>]
 module Eval =
 
-    /// The kernel for one node, given its inputs' values.
-    let private run (node: Expr) (inputs: Tensor[]) : Tensor =
-        match node.Op with
-        | Op.Var(name, _) -> invalidOp (sprintf "unbound variable %s" name)
-        | Op.Const t -> t
-        | Op.Unary op -> Elementwise.unary op inputs.[0]
-        | Op.Binary op -> Elementwise.binary op inputs.[0] inputs.[1]
-        | Op.Where -> Elementwise.where inputs.[0] inputs.[1] inputs.[2]
-        | Op.Reduce(op, axes, keepDims) -> Reduction.reduce op axes keepDims inputs.[0]
-        | Op.ArgMax(axis, keepDims) -> Reduction.argmax axis keepDims inputs.[0]
-        | Op.MatMul -> LinearAlgebra.matmul inputs.[0] inputs.[1]
-        | Op.Permute p -> Structural.permute p inputs.[0]
-        | Op.Reshape s -> Structural.reshape s inputs.[0]
-        | Op.BroadcastTo s -> Structural.broadcastTo s inputs.[0]
-        | Op.Slice(starts, stops, steps) -> Structural.slice starts stops steps inputs.[0]
-        | Op.Pad(before, after) -> Structural.pad before after inputs.[0]
-        | Op.Concat axis -> Structural.concat axis inputs
-        | Op.Flip axes -> Structural.flip axes inputs.[0]
-        | Op.Gather axis -> Structural.gather axis inputs.[1] inputs.[0]
-        | Op.ScatterAdd(axis, shape) -> Structural.scatterAdd axis inputs.[0] inputs.[1] shape
-        | Op.Cast dtype -> Elementwise.cast dtype inputs.[0]
-        | Op.StopGradient -> inputs.[0]
-        // The forward graph is the second input, already evaluated: the rule matters only to Vjp.
-        | Op.Custom _ -> inputs.[1]
+    /// Plans by first root; a root seldom has more than one, so a short list is searched.
+    let private cache = ConditionalWeakTable<Expr, List<Plan>>()
+
+    /// How many plans one first root keeps (different root sets or bindings over it).
+    let private plansPerRoot = 4
+
+    let private sameNodes (a: Expr[]) (b: Expr[]) =
+        a.Length = b.Length
+        && (let mutable same = true
+            for i in 0 .. a.Length - 1 do
+                if not (obj.ReferenceEquals(a.[i], b.[i])) then same <- false
+            same)
+
+    /// The cached plan of these roots with these Vars bound, compiled on first use.
+    let internal planFor (inputs: Expr[]) (roots: Expr[]) : Plan =
+        let plans = cache.GetValue(roots.[0], fun _ -> List<Plan>())
+        lock plans (fun () ->
+            let mutable found = Unchecked.defaultof<Plan>
+            for p in plans do
+                if isNull (box found) && sameNodes p.Roots roots && sameNodes p.Inputs inputs then found <- p
+            if not (isNull (box found)) then found
+            else
+                let plan = Planner.compile inputs roots false
+                if plans.Count >= plansPerRoot then plans.RemoveAt 0
+                plans.Add plan
+                plan)
 
     /// The values of several roots sharing one pass over their common graph, with each Var in
     /// `bindings` given a tensor of its shape and dtype.
     let evalManyWith (bindings: (Expr * Tensor) seq) (roots: Expr seq) : Tensor[] =
         let roots = Array.ofSeq roots
-        let values = Dictionary<int64, Tensor>()
+        let bindings = Array.ofSeq bindings
         for var, value in bindings do
             match var.Op with
             | Op.Var(name, _) ->
                 if value.Shape <> var.Dims || value.DType <> var.DType then
                     Shape.fail "Eval" (sprintf "variable %s is %O%s but was bound to %O%s" name var.DType (Shape.format var.Dims) value.DType (Shape.format value.Shape))
-                values.[var.Id] <- value
             | _ -> invalidArg "bindings" (sprintf "only variables can be bound, not %O" var)
-        let order = Graph.topologicalOrder roots
-        // Remaining uses of each node's value; roots count one extra use so they survive.
-        let uses = Dictionary<int64, int>()
-        let addUse (e: Expr) = uses.[e.Id] <- (match uses.TryGetValue e.Id with | true, n -> n + 1 | _ -> 1)
-        for node in order do
-            for input in node.Args do addUse input
-        for root in roots do addUse root
-        for node in order do
-            if not (values.ContainsKey node.Id) then
-                match node.Op with
-                | Op.Var(name, _) ->
-                    invalidOp (sprintf "Eval: variable %s %O%s is not bound" name node.DType (Shape.format node.Dims))
-                | _ ->
-                    let args = node.Args
-                    let inputs = args |> Array.map (fun a -> values.[a.Id])
-                    values.[node.Id] <- run node inputs
-                    for a in args do
-                        let left = uses.[a.Id] - 1
-                        uses.[a.Id] <- left
-                        if left = 0 then values.Remove a.Id |> ignore
-        roots |> Array.map (fun r -> values.[r.Id])
+        if roots.Length = 0 then [||]
+        else
+            let plan = planFor (bindings |> Array.map fst) roots
+            plan.Run(bindings |> Array.map snd, null)
 
     /// The values of several roots of a closed graph (no free Vars).
     let evalMany (roots: Expr seq) : Tensor[] = evalManyWith [] roots

@@ -61,7 +61,7 @@ module Elementwise =
     /// (float32 Exp over 16K elements: 9.5 vs 24.6 µs; float64 Tanh: 24 vs 89 µs). Which of
     /// the two alignments is the fast one depends on the caller's stack depth, so it varied
     /// from process to process. These ops therefore go through `Aligned.Unary`.
-    let private hasAlignmentCost (op: UnaryOp) =
+    let internal hasAlignmentCost (op: UnaryOp) =
         match op with
         | UnaryOp.Exp | UnaryOp.Log | UnaryOp.Sin | UnaryOp.Cos | UnaryOp.Tan | UnaryOp.Tanh | UnaryOp.Sigmoid -> true
         | _ -> false
@@ -72,7 +72,7 @@ module Elementwise =
     /// multiple of 16; so the third entry at the latest has the wanted alignment. (Static
     /// members, because generic functions cannot be mutually recursive over span arguments.)
     [<AbstractClass; Sealed>]
-    type private Aligned =
+    type internal Aligned =
         [<MethodImpl(MethodImplOptions.NoInlining)>]
         static member Unary<'T when 'T :> IFloatingPointIeee754<'T>>
             (op: UnaryOp, x: ReadOnlySpan<'T>, y: Span<'T>, wanted: int, depth: int) : unit =
@@ -109,7 +109,7 @@ module Elementwise =
         if best.[0] < 0.8 * best.[1] then 0 elif best.[1] < 0.8 * best.[0] then 16 else 32
 
     /// The alignment `Aligned.Unary` should ask for with element type 'T.
-    let private alignmentFor<'T when 'T :> IFloatingPointIeee754<'T>> () =
+    let internal alignmentFor<'T when 'T :> IFloatingPointIeee754<'T>> () =
         let slot = if typeof<'T> = typeof<float> then 0 else 1
         if fastAlignment.[slot] < 0 then fastAlignment.[slot] <- measureAlignment<'T> ()
         fastAlignment.[slot]
@@ -172,7 +172,7 @@ module Elementwise =
 
     /// One binary op over runs with strides 0 or 1 each: whole spans, or a span against a
     /// repeated scalar, go to TensorPrimitives; comparisons are plain loops.
-    let private binaryRun<'T when 'T :> IFloatingPointIeee754<'T>>
+    let internal binaryRun<'T when 'T :> IFloatingPointIeee754<'T>>
         (op: BinaryOp) (a: 'T[]) (aStart: int) (aStride: int) (b: 'T[]) (bStart: int) (bStride: int)
         (result: 'T[]) (start: int) (length: int) =
         let y = Span(result, start, length)

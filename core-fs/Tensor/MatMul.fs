@@ -73,8 +73,8 @@ module LinearAlgebra =
                     axis <- axis - 1
         offsets
 
-    /// matmul with explicit GEMM settings, so tests can reach every path of the driver.
-    let internal matmulWith (settings: GemmSettings) (a: Tensor) (b: Tensor) : Tensor =
+    /// matmul with explicit GEMM settings, into a given dense buffer when `into` has one.
+    let private matmulGeneral (settings: GemmSettings) (into: System.Array option) (a: Tensor) (b: Tensor) : Tensor =
         if isNull (box a) then nullArg "a"
         if isNull (box b) then nullArg "b"
         let describe = sprintf "%s @ %s" (Shape.format a.Dims) (Shape.format b.Dims)
@@ -108,9 +108,12 @@ module LinearAlgebra =
         // The GEMM driver writes every element of C, so the runtime need not zero it first
         // (that would be a second pass over C, and a single-threaded one).
         let result: System.Array =
-            match dtype with
-            | DType.Float32 -> RecycledArrays.Take<float32> (count * size)
-            | DType.Float64 -> RecycledArrays.Take<float> (count * size)
+            match into with
+            | Some (given: System.Array) -> given
+            | None ->
+                match dtype with
+                | DType.Float32 -> RecycledArrays.Take<float32> (count * size)
+                | DType.Float64 -> RecycledArrays.Take<float> (count * size)
         // Many matrices each too small to split: spread the batch over the cores instead.
         if count > 1 && work < int64 settings.ParallelWork && work * int64 count >= int64 settings.ParallelWork && settings.Threads > 1 then
             let serial = { settings with Threads = 1 }
@@ -125,6 +128,31 @@ module LinearAlgebra =
         match result with
         | :? (float32[]) as data -> Tensor.OwnDense(resultShape, data)
         | data -> Tensor.OwnDense(resultShape, data :?> float[])
+
+    /// matmul with explicit GEMM settings, so tests can reach every path of the driver.
+    let internal matmulWith (settings: GemmSettings) (a: Tensor) (b: Tensor) : Tensor = matmulGeneral settings None a b
+
+    /// The product of two operands of one dtype and rank 1 or 2 (shapes already checked), written
+    /// into the dense buffer `result` of the product's size; for compiled plans, which call it on
+    /// every run and so skip the general path's descriptions and batch tables.
+    let internal matmulInto (a: Tensor) (b: Tensor) (result: System.Array) : unit =
+        // the layouts of asMatrices, read without allocating its records
+        let ad, asd, bd, bsd = a.Dims, a.Strides, b.Dims, b.Strides
+        let m, k, aRow, aColumn =
+            if ad.Length = 1 then 1, ad.[0], 0, asd.[0] else ad.[0], ad.[1], asd.[0], asd.[1]
+        let n, bRow, bColumn =
+            if bd.Length = 1 then 1, bsd.[0], 0 else bd.[1], bsd.[0], bsd.[1]
+        match a.DType with
+        | DType.Float32 ->
+            GemmDriver.multiply32 GemmSettings.Default m n k a.Data32 a.Offset aRow aColumn
+                                  b.Data32 b.Offset bRow bColumn (result :?> float32[]) 0 n
+        | DType.Float64 ->
+            GemmDriver.multiply64 GemmSettings.Default m n k a.Data64 a.Offset aRow aColumn
+                                  b.Data64 b.Offset bRow bColumn (result :?> float[]) 0 n
+
+    /// matmul of any operands (batches, mixed dtypes) into a dense buffer of the product's size.
+    let internal matmulGeneralInto (a: Tensor) (b: Tensor) (result: System.Array) : unit =
+        matmulGeneral GemmSettings.Default (Some result) a b |> ignore
 
     /// The matrix product with torch.matmul semantics: 1-D · 1-D is a dot product (rank 0);
     /// 2-D · 2-D is the matrix product; a 1-D operand acts as a row (left) or column (right)

@@ -70,12 +70,12 @@ module Reduction =
                     body o)
 
     /// Reduces a dense [outer, reduced, inner] block layout to [outer, inner].
-    let private reduceBlocks<'T when 'T :> IFloatingPointIeee754<'T>>
-        (op: ReduceOp) (data: 'T[]) (offset: int) (outer: int) (reduced: int) (inner: int) : 'T[] =
+    /// Writes into `result` (at least outer × inner elements, from index 0).
+    let private reduceBlocksInto<'T when 'T :> IFloatingPointIeee754<'T>>
+        (op: ReduceOp) (data: 'T[]) (offset: int) (outer: int) (reduced: int) (inner: int) (result: 'T[]) : unit =
         // every element is written below: the first row of each run is copied, not added to zero
-        let result = RecycledArrays.Take<'T> (outer * inner)
-        if result.Length = 0 then ()
-        elif reduced = 0 then Array.Fill(result, emptyValue<'T> op)
+        if outer * inner = 0 then ()
+        elif reduced = 0 then Span(result, 0, outer * inner).Fill(emptyValue<'T> op)
         elif inner = 1 then
             let body (o: int) = result.[o] <- reduceRun op (ReadOnlySpan(data, offset + o * reduced, reduced))
             forOuter outer (outer * reduced) body
@@ -85,7 +85,8 @@ module Reduction =
             let blockRows = if sumLike then sumBlock else Int32.MaxValue
             let body (o: int) =
                 let total = Span(result, o * inner, inner)
-                let block = Array.zeroCreate<'T> inner
+                // only runs longer than one block need a second accumulator
+                let block = if reduced > blockRows then Array.zeroCreate<'T> inner else null
                 let mutable r = 0
                 let mutable first = true
                 while r < reduced do
@@ -100,6 +101,11 @@ module Reduction =
                 if op = ReduceOp.Mean then
                     Tensors.TensorPrimitives.Divide(Span<'T>.op_Implicit total, 'T.CreateTruncating reduced, total)
             forOuter outer (outer * reduced * inner) body
+
+    let private reduceBlocks<'T when 'T :> IFloatingPointIeee754<'T>>
+        (op: ReduceOp) (data: 'T[]) (offset: int) (outer: int) (reduced: int) (inner: int) : 'T[] =
+        let result = RecycledArrays.Take<'T> (outer * inner)
+        reduceBlocksInto op data offset outer reduced inner result
         result
 
     /// The input rearranged so the reduced axes form one block, with the block sizes.
@@ -142,6 +148,15 @@ module Reduction =
             match t.DType with
             | DType.Float64 -> Tensor.OwnDense(outShape, reduceBlocks<float> op source.Data64 source.Offset outer reduced inner)
             | DType.Float32 -> Tensor.OwnDense(outShape, reduceBlocks<float32> op source.Data32 source.Offset outer reduced inner)
+
+    /// `reduce` writing into a caller's dense buffer of the result's size, for compiled plans.
+    /// The axes are normalised, sorted and not empty, and the shapes were checked when the graph
+    /// was built.
+    let internal reduceInto (op: ReduceOp) (axes: int[]) (t: Tensor) (result: Array) : unit =
+        let source, outer, reduced, inner = asBlocks t axes
+        match t.DType with
+        | DType.Float64 -> reduceBlocksInto<float> op source.Data64 source.Offset outer reduced inner (result :?> float[])
+        | DType.Float32 -> reduceBlocksInto<float32> op source.Data32 source.Offset outer reduced inner (result :?> float32[])
 
     /// Reduces over every axis to a rank-0 tensor.
     let reduceAll (op: ReduceOp) (t: Tensor) : Tensor = reduce op [| 0 .. t.Rank - 1 |] false t

@@ -1,0 +1,459 @@
+/// Plans: a graph compiled once for a set of roots and bound variables, then run many times. The
+/// compiler fixes a schedule, folds constant subgraphs (when asked), fuses elementwise chains,
+/// gives every view a static layout, computes the last use of every buffer, and assigns buffers
+/// to arena slots: a slot whose value has died is reused by a later buffer of the same dtype and
+/// size, and an elementwise group writes over an input that dies at it. An arena (the slot arrays
+/// and the tensors over them) is kept by the plan between runs; concurrent runs rent separate
+/// arenas, so no buffer is ever in use by two runs. Outputs are never arena memory: each root
+/// that a step writes gets a fresh array per run (or the caller's), and any other root is copied.
+namespace FunctionalDiff.Core
+
+open System
+open System.Collections.Generic
+
+/// Where a plan value lives when the plan runs.
+[<RequireQualifiedAccess>]
+type internal Home =
+    /// The tensor bound to input k.
+    | Input of index: int
+    /// A tensor fixed when the plan was compiled (a Const, or a folded constant subgraph).
+    | Constant of Tensor
+    /// A static layout over buffer b: an arena slot, or the array of an output.
+    | Buffer of buffer: int * shape: int[] * strides: int[] * offset: int
+    /// A tensor made per run by a node-by-node kernel (ops without a buffer-writing kernel, and
+    /// views of values whose storage is only known per run).
+    | Computed
+
+/// One unit of work of a plan; the ints are value numbers.
+[<RequireQualifiedAccess>]
+type internal Step =
+    | Fused of FusedGroup * output: int
+    | Reduce of ReduceOp * axes: int[] * input: int * output: int
+    /// `direct`: one dtype and ranks 1 or 2, written by the GEMM driver without the general path.
+    | MatMul of left: int * right: int * output: int * direct: bool
+    /// A dense copy, for a reshape of a layout that cannot be viewed in the new shape.
+    | Copy of input: int * output: int
+    | Kernel of node: Expr * inputs: int[] * output: int
+
+/// A buffer written by one step: its dtype and size, and either its arena slot or the root
+/// position whose output array it is.
+type internal PlanBuffer =
+    { DType: DType
+      Numel: int
+      mutable Slot: int
+      mutable Root: int }
+
+/// The per-run state of a plan: slot arrays and one tensor per value (slot views prebuilt).
+[<AllowNullLiteral>]
+type internal Arena(slots: Array[], values: Tensor[]) =
+    member _.Slots = slots
+    member _.Values = values
+
+/// A compiled plan.
+[<Sealed>]
+type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues: int[], homes: Home[], steps: Step[],
+                   buffers: PlanBuffer[], slotKinds: struct (DType * int)[], rootBuffers: int[], buffersValues: int[][]) =
+    let pool = Stack<Arena>()
+    let transient =
+        homes |> Array.indexed |> Array.choose (fun (v, h) ->
+            match h with
+            | Home.Input _ | Home.Computed -> Some v
+            | Home.Buffer(b, _, _, _) when buffers.[b].Root >= 0 -> Some v
+            | Home.Buffer _ | Home.Constant _ -> None)
+
+    let newArena () =
+        let slots =
+            slotKinds |> Array.map (fun struct (dtype, numel) ->
+                match dtype with
+                | DType.Float64 -> GC.AllocateUninitializedArray<float> numel :> Array
+                | DType.Float32 -> GC.AllocateUninitializedArray<float32> numel :> Array)
+        let values = Array.zeroCreate<Tensor> homes.Length
+        for v in 0 .. homes.Length - 1 do
+            match homes.[v] with
+            | Home.Constant t -> values.[v] <- t
+            | Home.Buffer(b, shape, strides, offset) when buffers.[b].Root < 0 ->
+                values.[v] <- Tensor(buffers.[b].DType, shape, strides, offset, slots.[buffers.[b].Slot])
+            | Home.Buffer _ | Home.Input _ | Home.Computed -> ()
+        Arena(slots, values)
+
+    let rent () = lock pool (fun () -> if pool.Count > 0 then pool.Pop() else null) |> function null -> newArena () | a -> a
+    let giveBack (arena: Arena) = lock pool (fun () -> pool.Push arena)
+
+    /// A dense copy of any tensor into `target` (dense, same dtype and element count).
+    static let copyInto (source: Tensor) (target: Array) =
+        match source.DType with
+        | DType.Float64 -> Strided.copy source.Data64 source.Offset source.Strides source.Dims (target :?> float[])
+        | DType.Float32 -> Strided.copy source.Data32 source.Offset source.Strides source.Dims (target :?> float32[])
+
+    static let freshArray (dtype: DType) (numel: int) : Array =
+        match dtype with
+        | DType.Float64 -> GC.AllocateUninitializedArray<float> numel :> Array
+        | DType.Float32 -> GC.AllocateUninitializedArray<float32> numel :> Array
+
+    static let freshCopy (t: Tensor) =
+        let data = freshArray t.DType t.Numel
+        copyInto t data
+        Tensor(t.DType, Array.copy t.Dims, Shape.contiguousStrides t.Dims, 0, data)
+
+    /// The bound variables, in the order run takes their tensors.
+    member _.Inputs = inputs
+    /// The roots, in the order run returns their values.
+    member _.Roots = roots
+    /// The steps, for tests that count them.
+    member _.Steps = steps
+    /// The number of arena slots (each a distinct array per arena).
+    member _.SlotCount = slotKinds.Length
+    /// The bytes of one arena's slots.
+    member _.ArenaBytes =
+        slotKinds |> Array.sumBy (fun struct (d, n) -> int64 n * (match d with DType.Float64 -> 8L | DType.Float32 -> 4L))
+
+    /// Runs the plan on checked inputs. With `outputs` null, every result is a fresh tensor; with
+    /// dense caller tensors of the roots' shapes and dtypes, the results are written into them.
+    member _.Run(given: Tensor[], outputs: Tensor[]) : Tensor[] =
+        let arena = rent ()
+        let values = arena.Values
+        try
+            for k in 0 .. inputValues.Length - 1 do
+                if inputValues.[k] >= 0 then values.[inputValues.[k]] <- given.[k]
+            for r in 0 .. rootBuffers.Length - 1 do
+                let b = rootBuffers.[r]
+                if b >= 0 then
+                    let info = buffers.[b]
+                    let storage = if isNull outputs then freshArray info.DType info.Numel else outputs.[r].Storage
+                    for v in buffersValues.[b] do
+                        match homes.[v] with
+                        | Home.Buffer(_, shape, strides, offset) -> values.[v] <- Tensor(info.DType, shape, strides, offset, storage)
+                        | Home.Input _ | Home.Constant _ | Home.Computed -> ()
+            for step in steps do
+                match step with
+                | Step.Fused(group, output) -> FusedKernel.run group values values.[output]
+                | Step.Reduce(op, axes, input, output) -> Reduction.reduceInto op axes values.[input] values.[output].Storage
+                | Step.MatMul(left, right, output, direct) ->
+                    if direct then LinearAlgebra.matmulInto values.[left] values.[right] values.[output].Storage
+                    else LinearAlgebra.matmulGeneralInto values.[left] values.[right] values.[output].Storage
+                | Step.Copy(input, output) -> copyInto values.[input] values.[output].Storage
+                | Step.Kernel(node, args, output) ->
+                    let operands = Array.zeroCreate args.Length
+                    for i in 0 .. args.Length - 1 do operands.[i] <- values.[args.[i]]
+                    let result = Interpret.run node operands
+                    // A kernel may hand back a view of its input; an input in an arena slot will be
+                    // overwritten once it dies, so such a result is copied out of the slot.
+                    let mutable inSlot = false
+                    for s in arena.Slots do
+                        if obj.ReferenceEquals(s, result.Storage) then inSlot <- true
+                    values.[output] <- if inSlot then freshCopy result else result
+            let results = if isNull outputs then Array.zeroCreate roots.Length else outputs
+            for r in 0 .. roots.Length - 1 do
+                let v = rootValues.[r]
+                let value = values.[v]
+                if not (isNull outputs) then
+                    // a root that owns its buffer was written in place
+                    if rootBuffers.[r] < 0 then copyInto value outputs.[r].Storage
+                elif rootBuffers.[r] >= 0 then results.[r] <- value
+                else
+                    match homes.[v] with
+                    // slots are reused by the next run: their values leave as copies
+                    | Home.Buffer _ -> results.[r] <- freshCopy value
+                    | Home.Input _ | Home.Constant _ | Home.Computed -> results.[r] <- value
+            results
+        finally
+            for v in transient do values.[v] <- Unchecked.defaultof<Tensor>
+            giveBack arena
+
+/// Compiles plans.
+module internal Planner =
+
+    let private dense (shape: int[]) = Shape.contiguousStrides shape
+
+    let private emptyStorage (dtype: DType) : Array =
+        match dtype with
+        | DType.Float64 -> Array.empty<float> :> Array
+        | DType.Float32 -> Array.empty<float32> :> Array
+
+    /// True for the ops a fused group can hold.
+    let private elementwise (node: Expr) =
+        match node.Op with
+        | Op.Unary _ | Op.Binary _ | Op.Where -> node.Args |> Array.forall (fun a -> a.DType = node.DType)
+        | Op.Var _ | Op.Const _ | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
+        | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
+        | Op.Cast _ | Op.StopGradient | Op.Custom _ -> false
+
+    /// True for ops whose kernel returns a view of its (one) input.
+    let private isView (node: Expr) =
+        match node.Op with
+        | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ -> true
+        | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
+        | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ -> false
+
+    /// A plan for `roots` with the Vars `inputs` bound per run. With `fold`, subgraphs without a
+    /// Var are evaluated now and become constants of the plan (for plans run many times).
+    let compile (inputs: Expr[]) (roots: Expr[]) (fold: bool) : Plan =
+        let order = Graph.topologicalOrder roots
+        let inputIndex = Dictionary<int64, int>()
+        inputs |> Array.iteri (fun k v -> inputIndex.[v.Id] <- k)
+        let isRoot = HashSet<int64>()
+        for r in roots do isRoot.Add r.Id |> ignore
+
+        // Constant subgraphs: nodes with no Var below. Those a non-constant node (or a root) reads
+        // are evaluated now, together, node by node.
+        let constant = HashSet<int64>()
+        let folded = Dictionary<int64, Tensor>()
+        if fold then
+            for node in order do
+                match node.Op with
+                | Op.Var _ -> ()
+                | _ -> if node.Args |> Array.forall (fun a -> constant.Contains a.Id) then constant.Add node.Id |> ignore
+            let wanted = List<Expr>()
+            let mark (e: Expr) =
+                match e.Op with
+                | Op.Const _ -> ()
+                | _ ->
+                    if constant.Contains e.Id && not (folded.ContainsKey e.Id) then
+                        folded.[e.Id] <- Unchecked.defaultof<Tensor>
+                        wanted.Add e
+            for node in order do
+                if not (constant.Contains node.Id) then
+                    for a in node.Args do mark a
+            for r in roots do mark r
+            if wanted.Count > 0 then
+                let values = Interpret.evalMany (Dictionary()) (wanted.ToArray())
+                for i in 0 .. wanted.Count - 1 do folded.[wanted.[i].Id] <- values.[i]
+
+        // Uses of each node (an edge per input slot, one per root position), and its consumer
+        // when it has exactly one.
+        let uses = Dictionary<int64, int>()
+        let consumer = Dictionary<int64, Expr>()
+        let addUse (e: Expr) = uses.[e.Id] <- (match uses.TryGetValue e.Id with | true, n -> n + 1 | _ -> 1)
+        for node in order do
+            if not (constant.Contains node.Id) then
+                for a in node.Args do
+                    addUse a
+                    consumer.[a.Id] <- node
+        for r in roots do addUse r
+        let fusable (node: Expr) = elementwise node && not (constant.Contains node.Id)
+        // A node joins its consumer's group when it is that consumer's private input of the same shape.
+        let joins (node: Expr) =
+            fusable node && not (isRoot.Contains node.Id) && uses.[node.Id] = 1
+            && (let c = consumer.[node.Id] in fusable c && Ir.sameDims c.Dims node.Dims)
+
+        let homes = List<Home>()
+        let valueOf = Dictionary<int64, int>()
+        let steps = List<Step>()
+        let buffers = List<PlanBuffer>()
+        let addValue (node: Expr) (home: Home) =
+            let v = homes.Count
+            homes.Add home
+            valueOf.[node.Id] <- v
+            v
+        let newBuffer (node: Expr) =
+            let b = buffers.Count
+            buffers.Add { DType = node.DType; Numel = node.Numel; Slot = -1; Root = -1 }
+            addValue node (Home.Buffer(b, Array.copy node.Dims, dense node.Dims, 0))
+
+        // The group of `head`: its members in dependency order (iterative post-order), registers
+        // allocated from a free list as operands die.
+        let buildGroup (head: Expr) : FusedGroup =
+            let externals = List<int>()
+            let externalIndex = Dictionary<int, int>()
+            let registerOf = Dictionary<int64, int>()
+            let free = Stack<int>()
+            let mutable registers = 0
+            let instructions = List<FusedInstruction>()
+            let stack = Stack<struct (Expr * int)>()
+            stack.Push(struct (head, 0))
+            while stack.Count > 0 do
+                let struct (node, next) = stack.Pop()
+                let args = node.Args
+                if next < args.Length then
+                    stack.Push(struct (node, next + 1))
+                    if joins args.[next] then stack.Push(struct (args.[next], 0))
+                else
+                    let operand (a: Expr) =
+                        if joins a then FusedOperand.Register registerOf.[a.Id]
+                        else
+                            let v = valueOf.[a.Id]
+                            match externalIndex.TryGetValue v with
+                            | true, k -> FusedOperand.External k
+                            | _ ->
+                                let k = externals.Count
+                                externals.Add v
+                                externalIndex.[v] <- k
+                                FusedOperand.External k
+                    let operands = args |> Array.map operand
+                    for a in args do
+                        if joins a then free.Push registerOf.[a.Id]
+                    let target =
+                        if obj.ReferenceEquals(node, head) then -1
+                        elif free.Count > 0 then free.Pop()
+                        else
+                            registers <- registers + 1
+                            registers - 1
+                    if target >= 0 then registerOf.[node.Id] <- target
+                    let instruction =
+                        match node.Op with
+                        | Op.Unary op -> FusedInstruction.Unary(op, operands.[0], target)
+                        | Op.Binary op -> FusedInstruction.Binary(op, operands.[0], operands.[1], target)
+                        | Op.Where -> FusedInstruction.Where(operands.[0], operands.[1], operands.[2], target)
+                        | Op.Var _ | Op.Const _ | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
+                        | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
+                        | Op.Cast _ | Op.StopGradient | Op.Custom _ -> invalidOp "only elementwise nodes are fused"
+                    instructions.Add instruction
+            { Shape = Array.copy head.Dims; Numel = head.Numel; DType = head.DType
+              Instructions = instructions.ToArray(); Registers = registers; InputValues = externals.ToArray() }
+
+        let kernel (node: Expr) =
+            let args = node.Args |> Array.map (fun a -> valueOf.[a.Id])
+            let v = addValue node Home.Computed
+            steps.Add(Step.Kernel(node, args, v))
+
+        for node in order do
+            if folded.ContainsKey node.Id then addValue node (Home.Constant folded.[node.Id]) |> ignore
+            elif constant.Contains node.Id then
+                match node.Op with
+                | Op.Const t -> addValue node (Home.Constant t) |> ignore
+                | _ -> () // only read by other constants, which were folded
+            elif joins node then ()
+            else
+                match node.Op with
+                | Op.Var(name, _) ->
+                    match inputIndex.TryGetValue node.Id with
+                    | true, k -> addValue node (Home.Input k) |> ignore
+                    | _ -> invalidOp (sprintf "Eval: variable %s %O%s is not bound" name node.DType (Shape.format node.Dims))
+                | Op.Const t -> addValue node (Home.Constant t) |> ignore
+                | Op.Unary _ | Op.Binary _ | Op.Where ->
+                    if fusable node then
+                        let group = buildGroup node
+                        let v = newBuffer node
+                        steps.Add(Step.Fused(group, v))
+                    else kernel node
+                | Op.Reduce(op, axes, _) when axes.Length > 0 ->
+                    let input = valueOf.[node.Args.[0].Id]
+                    let v = newBuffer node
+                    steps.Add(Step.Reduce(op, axes, input, v))
+                | Op.MatMul ->
+                    let a, b = node.Args.[0], node.Args.[1]
+                    let direct = a.DType = b.DType && a.Rank <= 2 && b.Rank <= 2
+                    let left, right = valueOf.[a.Id], valueOf.[b.Id]
+                    let v = newBuffer node
+                    steps.Add(Step.MatMul(left, right, v, direct))
+                | Op.StopGradient -> valueOf.[node.Id] <- valueOf.[node.Args.[0].Id]
+                | Op.Custom _ -> valueOf.[node.Id] <- valueOf.[node.Args.[1].Id]
+                | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ ->
+                    let input = node.Args.[0]
+                    match homes.[valueOf.[input.Id]] with
+                    | Home.Constant t -> addValue node (Home.Constant(Interpret.run node [| t |])) |> ignore
+                    | Home.Buffer(b, shape, strides, offset) ->
+                        let template = Tensor(input.DType, shape, strides, offset, emptyStorage input.DType)
+                        match node.Op with
+                        | Op.Reshape _ when not template.IsContiguous ->
+                            let source = valueOf.[input.Id]
+                            let v = newBuffer node
+                            steps.Add(Step.Copy(source, v))
+                        | _ ->
+                            let view = Interpret.run node [| template |]
+                            addValue node (Home.Buffer(b, view.Dims, view.Strides, view.Offset)) |> ignore
+                    | Home.Input _ | Home.Computed -> kernel node
+                | Op.Reduce _ | Op.ArgMax _ | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ -> kernel node
+
+        let homes = homes.ToArray()
+        let steps = steps.ToArray()
+        let buffers = buffers.ToArray()
+        let rootValues = roots |> Array.map (fun r -> valueOf.[r.Id])
+        let inputValues = inputs |> Array.map (fun v -> match valueOf.TryGetValue v.Id with | true, x -> x | _ -> -1)
+
+        // The values that read each step.
+        let reads (step: Step) =
+            match step with
+            | Step.Fused(group, _) -> group.InputValues
+            | Step.Reduce(_, _, input, _) -> [| input |]
+            | Step.MatMul(left, right, _, _) -> [| left; right |]
+            | Step.Copy(input, _) -> [| input |]
+            | Step.Kernel(_, args, _) -> args
+        let writes (step: Step) =
+            match step with
+            | Step.Fused(_, output) | Step.Reduce(_, _, _, output) | Step.MatMul(_, _, output, _) | Step.Copy(_, output) -> output
+            | Step.Kernel(_, _, output) -> output
+        let bufferOf (v: int) = match homes.[v] with Home.Buffer(b, _, _, _) -> b | Home.Input _ | Home.Constant _ | Home.Computed -> -1
+
+        // Roots own the buffer they are a dense full view of (the first root position does).
+        let rootBuffers = Array.create roots.Length -1
+        for r in 0 .. roots.Length - 1 do
+            match homes.[rootValues.[r]] with
+            | Home.Buffer(b, shape, strides, offset) when buffers.[b].Root < 0 && offset = 0 && Shape.numel shape = buffers.[b].Numel ->
+                let template = Tensor(buffers.[b].DType, shape, strides, offset, emptyStorage buffers.[b].DType)
+                if template.IsContiguous then
+                    buffers.[b].Root <- r
+                    rootBuffers.[r] <- b
+            | Home.Buffer _ | Home.Input _ | Home.Constant _ | Home.Computed -> ()
+
+        // Last use of every buffer: the last step that reads any value over it; roots' never end.
+        let lastUse = Array.create buffers.Length -1
+        for i in 0 .. steps.Length - 1 do
+            for v in reads steps.[i] do
+                let b = bufferOf v
+                if b >= 0 then lastUse.[b] <- max lastUse.[b] i
+        for v in rootValues do
+            let b = bufferOf v
+            if b >= 0 then lastUse.[b] <- Int32.MaxValue
+
+        // Slots, in schedule order: a step's output takes over an input that dies at it (fused
+        // groups only, and only a dense input of the output's dtype and size that no other operand
+        // reads through another layout), else a freed slot of its dtype and size, else a new one.
+        let slotKinds = List<struct (DType * int)>()
+        let freeSlots = Dictionary<struct (DType * int), Stack<int>>()
+        let handedOver = HashSet<int>()
+        let released = HashSet<int>()
+        let release (b: int) =
+            if buffers.[b].Root < 0 && not (handedOver.Contains b) && released.Add b then
+                let key = struct (buffers.[b].DType, buffers.[b].Numel)
+                match freeSlots.TryGetValue key with
+                | true, s -> s.Push buffers.[b].Slot
+                | _ ->
+                    let s = Stack<int>()
+                    s.Push buffers.[b].Slot
+                    freeSlots.[key] <- s
+        let isDenseFull (v: int) (b: int) =
+            match homes.[v] with
+            | Home.Buffer(_, shape, strides, offset) ->
+                offset = 0 && Shape.numel shape = buffers.[b].Numel
+                && Tensor(buffers.[b].DType, shape, strides, 0, emptyStorage buffers.[b].DType).IsContiguous
+            | Home.Input _ | Home.Constant _ | Home.Computed -> false
+        for i in 0 .. steps.Length - 1 do
+            let step = steps.[i]
+            let read = reads step
+            let output = bufferOf (writes step)
+            if output >= 0 && buffers.[output].Root < 0 then
+                let target = buffers.[output]
+                let takeOver =
+                    match step with
+                    | Step.Fused _ ->
+                        read |> Array.tryFind (fun v ->
+                            let b = bufferOf v
+                            b >= 0 && buffers.[b].Root < 0 && lastUse.[b] = i && not (handedOver.Contains b)
+                            && buffers.[b].DType = target.DType && buffers.[b].Numel = target.Numel
+                            && read |> Array.forall (fun u -> bufferOf u <> b || isDenseFull u b))
+                    | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.Kernel _ -> None
+                match takeOver with
+                | Some v ->
+                    let b = bufferOf v
+                    target.Slot <- buffers.[b].Slot
+                    handedOver.Add b |> ignore
+                | None ->
+                    let key = struct (target.DType, target.Numel)
+                    match freeSlots.TryGetValue key with
+                    | true, s when s.Count > 0 -> target.Slot <- s.Pop()
+                    | _ ->
+                        target.Slot <- slotKinds.Count
+                        slotKinds.Add key
+            for v in read do
+                let b = bufferOf v
+                if b >= 0 && lastUse.[b] = i then release b
+            if output >= 0 && lastUse.[output] < 0 then release output
+
+        let buffersValues =
+            let lists = Array.init buffers.Length (fun _ -> List<int>())
+            for v in 0 .. homes.Length - 1 do
+                let b = bufferOf v
+                if b >= 0 && buffers.[b].Root >= 0 then lists.[b].Add v
+            lists |> Array.map (fun l -> l.ToArray())
+        Plan(Array.copy inputs, inputValues, Array.copy roots, rootValues, homes, steps, buffers, slotKinds.ToArray(), rootBuffers, buffersValues)
