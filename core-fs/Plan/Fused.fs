@@ -150,12 +150,13 @@ module internal FusedKernel =
         let n = group.Numel
         if n > 0 then
             let blocks = max 1 (n / blockSize)
-            let lengthOf b = if b = blocks - 1 then n - b * blockSize else blockSize
+            // the last block also takes the remainder
             if blocks > 1 && n >= KernelSupport.parallelThreshold then
-                Workers.run blocks (fun b -> runBlock<'T> group values output (b * blockSize) (lengthOf b))
+                Workers.run blocks (fun b ->
+                    runBlock<'T> group values output (b * blockSize) (if b = blocks - 1 then n - b * blockSize else blockSize))
             else
                 for b in 0 .. blocks - 1 do
-                    runBlock<'T> group values output (b * blockSize) (lengthOf b)
+                    runBlock<'T> group values output (b * blockSize) (if b = blocks - 1 then n - b * blockSize else blockSize)
 
     /// Runs the group, reading its inputs from `values` and writing the dense `output`.
     let run (group: FusedGroup) (values: Tensor[]) (output: Tensor) =

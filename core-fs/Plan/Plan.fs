@@ -33,6 +33,9 @@ type internal Step =
     | MatMul of left: int * right: int * output: int * direct: bool
     /// A dense copy, for a reshape of a layout that cannot be viewed in the new shape.
     | Copy of input: int * output: int
+    /// A view of a value whose storage is known only per run (an input, a kernel's result), with
+    /// its layout computed for a dense input; other layouts take the view kernel.
+    | View of node: Expr * input: int * output: int * shape: int[] * strides: int[] * offset: int
     | Kernel of node: Expr * inputs: int[] * output: int
 
 /// A buffer written by one step: its dtype and size, and either its arena slot or the root
@@ -48,6 +51,9 @@ type internal PlanBuffer =
 type internal Arena(slots: Array[], values: Tensor[]) =
     member _.Slots = slots
     member _.Values = values
+    /// The tensors made over caller-given outputs at the last run, reused while the caller keeps
+    /// passing the same arrays (so a loop that writes into its outputs allocates nothing).
+    member val Given: Tensor[] = Array.zeroCreate values.Length
 
 /// A compiled plan.
 [<Sealed>]
@@ -76,8 +82,14 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
             | Home.Buffer _ | Home.Input _ | Home.Computed -> ()
         Arena(slots, values)
 
-    let rent () = lock pool (fun () -> if pool.Count > 0 then pool.Pop() else null) |> function null -> newArena () | a -> a
-    let giveBack (arena: Arena) = lock pool (fun () -> pool.Push arena)
+    // Monitor rather than `lock`, whose closure would be an allocation on every run.
+    let rent () =
+        Threading.Monitor.Enter pool
+        let arena = try (if pool.Count > 0 then pool.Pop() else null) finally Threading.Monitor.Exit pool
+        if isNull arena then newArena () else arena
+    let giveBack (arena: Arena) =
+        Threading.Monitor.Enter pool
+        try pool.Push arena finally Threading.Monitor.Exit pool
 
     /// A dense copy of any tensor into `target` (dense, same dtype and element count).
     static let copyInto (source: Tensor) (target: Array) =
@@ -122,7 +134,14 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                     let storage = if isNull outputs then freshArray info.DType info.Numel else outputs.[r].Storage
                     for v in buffersValues.[b] do
                         match homes.[v] with
-                        | Home.Buffer(_, shape, strides, offset) -> values.[v] <- Tensor(info.DType, shape, strides, offset, storage)
+                        | Home.Buffer(_, shape, strides, offset) ->
+                            let kept = arena.Given.[v]
+                            if not (isNull outputs) && not (isNull (box kept)) && obj.ReferenceEquals(kept.Storage, storage) then
+                                values.[v] <- kept
+                            else
+                                let t = Tensor(info.DType, shape, strides, offset, storage)
+                                values.[v] <- t
+                                if not (isNull outputs) then arena.Given.[v] <- t
                         | Home.Input _ | Home.Constant _ | Home.Computed -> ()
             for step in steps do
                 match step with
@@ -132,6 +151,11 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                     if direct then LinearAlgebra.matmulInto values.[left] values.[right] values.[output].Storage
                     else LinearAlgebra.matmulGeneralInto values.[left] values.[right] values.[output].Storage
                 | Step.Copy(input, output) -> copyInto values.[input] values.[output].Storage
+                | Step.View(node, input, output, shape, strides, offset) ->
+                    let t = values.[input]
+                    values.[output] <-
+                        if t.IsContiguous && t.Offset = 0 then Tensor(t.DType, shape, strides, offset, t.Storage)
+                        else Interpret.run node [| t |]
                 | Step.Kernel(node, args, output) ->
                     let operands = Array.zeroCreate args.Length
                     for i in 0 .. args.Length - 1 do operands.[i] <- values.[args.[i]]
@@ -352,7 +376,12 @@ module internal Planner =
                         | _ ->
                             let view = Interpret.run node [| template |]
                             addValue node (Home.Buffer(b, view.Dims, view.Strides, view.Offset)) |> ignore
-                    | Home.Input _ | Home.Computed -> kernel node
+                    | Home.Input _ | Home.Computed ->
+                        let template = Tensor(input.DType, input.Dims, dense input.Dims, 0, emptyStorage input.DType)
+                        let view = Interpret.run node [| template |]
+                        let source = valueOf.[input.Id]
+                        let v = addValue node Home.Computed
+                        steps.Add(Step.View(node, source, v, view.Dims, view.Strides, view.Offset))
                 | Op.Reduce _ | Op.ArgMax _ | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ -> kernel node
 
         let homes = homes.ToArray()
@@ -368,11 +397,12 @@ module internal Planner =
             | Step.Reduce(_, _, input, _) -> [| input |]
             | Step.MatMul(left, right, _, _) -> [| left; right |]
             | Step.Copy(input, _) -> [| input |]
+            | Step.View(_, input, _, _, _, _) -> [| input |]
             | Step.Kernel(_, args, _) -> args
         let writes (step: Step) =
             match step with
             | Step.Fused(_, output) | Step.Reduce(_, _, _, output) | Step.MatMul(_, _, output, _) | Step.Copy(_, output) -> output
-            | Step.Kernel(_, _, output) -> output
+            | Step.Kernel(_, _, output) | Step.View(_, _, output, _, _, _) -> output
         let bufferOf (v: int) = match homes.[v] with Home.Buffer(b, _, _, _) -> b | Home.Input _ | Home.Constant _ | Home.Computed -> -1
 
         // Roots own the buffer they are a dense full view of (the first root position does).
@@ -432,7 +462,7 @@ module internal Planner =
                             b >= 0 && buffers.[b].Root < 0 && lastUse.[b] = i && not (handedOver.Contains b)
                             && buffers.[b].DType = target.DType && buffers.[b].Numel = target.Numel
                             && read |> Array.forall (fun u -> bufferOf u <> b || isDenseFull u b))
-                    | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.Kernel _ -> None
+                    | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.Kernel _ | Step.View _ -> None
                 match takeOver with
                 | Some v ->
                     let b = bufferOf v

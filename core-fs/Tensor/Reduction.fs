@@ -70,6 +70,30 @@ module Reduction =
                     body o)
 
     /// Reduces a dense [outer, reduced, inner] block layout to [outer, inner].
+    /// Reduces block o of a dense [outer, reduced, inner] layout with inner > 1 into its row
+    /// of `result`, combining rows elementwise.
+    let private combineOuter<'T when 'T :> IFloatingPointIeee754<'T>>
+        (op: ReduceOp) (data: 'T[]) (offset: int) (reduced: int) (inner: int) (result: 'T[]) (o: int) =
+        let sumLike = (op = ReduceOp.Sum || op = ReduceOp.Mean)
+        // Sums combine rows in blocks of `sumBlock`, then add the block sums, to bound float32 error.
+        let blockRows = if sumLike then sumBlock else Int32.MaxValue
+        let total = Span(result, o * inner, inner)
+        // only runs longer than one block need a second accumulator
+        let block = if reduced > blockRows then Array.zeroCreate<'T> inner else null
+        let mutable r = 0
+        let mutable first = true
+        while r < reduced do
+            let stop = if blockRows = Int32.MaxValue then reduced else min reduced (r + blockRows)
+            let target = if first then total else Span(block)
+            ReadOnlySpan(data, offset + (o * reduced + r) * inner, inner).CopyTo target
+            for q in r + 1 .. stop - 1 do
+                combineRows op target (ReadOnlySpan(data, offset + (o * reduced + q) * inner, inner))
+            if not first then combineRows op total (ReadOnlySpan(block))
+            first <- false
+            r <- stop
+        if op = ReduceOp.Mean then
+            Tensors.TensorPrimitives.Divide(Span<'T>.op_Implicit total, 'T.CreateTruncating reduced, total)
+
     /// Writes into `result` (at least outer × inner elements, from index 0).
     let private reduceBlocksInto<'T when 'T :> IFloatingPointIeee754<'T>>
         (op: ReduceOp) (data: 'T[]) (offset: int) (outer: int) (reduced: int) (inner: int) (result: 'T[]) : unit =
@@ -77,30 +101,16 @@ module Reduction =
         if outer * inner = 0 then ()
         elif reduced = 0 then Span(result, 0, outer * inner).Fill(emptyValue<'T> op)
         elif inner = 1 then
-            let body (o: int) = result.[o] <- reduceRun op (ReadOnlySpan(data, offset + o * reduced, reduced))
-            forOuter outer (outer * reduced) body
+            if outer * reduced < parallelThreshold || outer = 1 then
+                // serial runs call the loop directly: a closure would be an allocation per call
+                for o in 0 .. outer - 1 do
+                    result.[o] <- reduceRun op (ReadOnlySpan(data, offset + o * reduced, reduced))
+            else
+                forOuter outer (outer * reduced) (fun o -> result.[o] <- reduceRun op (ReadOnlySpan(data, offset + o * reduced, reduced)))
+        elif outer * reduced * inner < parallelThreshold || outer = 1 then
+            for o in 0 .. outer - 1 do combineOuter op data offset reduced inner result o
         else
-            let sumLike = (op = ReduceOp.Sum || op = ReduceOp.Mean)
-            // Sums combine rows in blocks of `sumBlock`, then add the block sums, to bound float32 error.
-            let blockRows = if sumLike then sumBlock else Int32.MaxValue
-            let body (o: int) =
-                let total = Span(result, o * inner, inner)
-                // only runs longer than one block need a second accumulator
-                let block = if reduced > blockRows then Array.zeroCreate<'T> inner else null
-                let mutable r = 0
-                let mutable first = true
-                while r < reduced do
-                    let stop = if blockRows = Int32.MaxValue then reduced else min reduced (r + blockRows)
-                    let target = if first then total else Span(block)
-                    ReadOnlySpan(data, offset + (o * reduced + r) * inner, inner).CopyTo target
-                    for q in r + 1 .. stop - 1 do
-                        combineRows op target (ReadOnlySpan(data, offset + (o * reduced + q) * inner, inner))
-                    if not first then combineRows op total (ReadOnlySpan(block))
-                    first <- false
-                    r <- stop
-                if op = ReduceOp.Mean then
-                    Tensors.TensorPrimitives.Divide(Span<'T>.op_Implicit total, 'T.CreateTruncating reduced, total)
-            forOuter outer (outer * reduced * inner) body
+            forOuter outer (outer * reduced * inner) (combineOuter op data offset reduced inner result)
 
     let private reduceBlocks<'T when 'T :> IFloatingPointIeee754<'T>>
         (op: ReduceOp) (data: 'T[]) (offset: int) (outer: int) (reduced: int) (inner: int) : 'T[] =
@@ -153,7 +163,18 @@ module Reduction =
     /// The axes are normalised, sorted and not empty, and the shapes were checked when the graph
     /// was built.
     let internal reduceInto (op: ReduceOp) (axes: int[]) (t: Tensor) (result: Array) : unit =
-        let source, outer, reduced, inner = asBlocks t axes
+        let dims = t.Dims
+        let first, last = axes.[0], axes.[axes.Length - 1]
+        // consecutive axes of a dense input: the block sizes by loops, without asBlocks' slices
+        let source, outer, reduced, inner =
+            if last - first = axes.Length - 1 && t.IsContiguous then
+                let mutable outer, reduced, inner = 1, 1, 1
+                for a in 0 .. dims.Length - 1 do
+                    if a < first then outer <- outer * dims.[a]
+                    elif a <= last then reduced <- reduced * dims.[a]
+                    else inner <- inner * dims.[a]
+                t, outer, reduced, inner
+            else asBlocks t axes
         match t.DType with
         | DType.Float64 -> reduceBlocksInto<float> op source.Data64 source.Offset outer reduced inner (result :?> float[])
         | DType.Float32 -> reduceBlocksInto<float32> op source.Data32 source.Offset outer reduced inner (result :?> float32[])
