@@ -1,0 +1,59 @@
+using CoreCompiled = FunctionalDiff.Core.CompiledFunction;
+using CoreTensor = FunctionalDiff.Core.Tensor;
+
+namespace FunctionalDiff;
+
+/// <summary>
+/// A function over Exprs compiled for Tensors by <see cref="Diff.Compile"/>: traced over symbolic
+/// inputs at the first call with each input signature (the inputs' shapes and dtypes), compiled
+/// once to a plan (a schedule with fused elementwise passes and reused buffers), and run as that
+/// plan on every later call with the same signature.
+/// </summary>
+/// <remarks>
+/// Tensors the function captures from its surroundings, rather than receives as inputs, are
+/// constants of the plan, and whatever depends only on them is computed once, at tracing: data
+/// that changes from call to call (a new batch, new parameters) must be an input. Calls from
+/// several threads at once are safe and give the same bits as calls made one after another.
+/// </remarks>
+public sealed class CompiledFunction
+{
+    readonly CoreCompiled compiled;
+
+    internal CompiledFunction(CoreCompiled compiled) => this.compiled = compiled;
+
+    /// <summary>How many input signatures have been traced so far.</summary>
+    public int TraceCount => compiled.TraceCount;
+
+    /// <summary>Runs the function on the inputs, tracing it first if their signature is new.</summary>
+    /// <returns>The function's results, in its order, as fresh tensors owned by the caller.</returns>
+    /// <exception cref="ArgumentException">
+    /// The function cannot be traced with these inputs (a wrong number of inputs, a shape or dtype
+    /// its operations reject); the message names the position, the shape and dtype given and those
+    /// of the signature traced first.
+    /// </exception>
+    public Tensor[] Invoke(params Tensor[] inputs)
+    {
+        var results = compiled.Invoke(Unwrap(inputs, nameof(inputs)));
+        var wrapped = new Tensor[results.Length];
+        for (int i = 0; i < results.Length; i++) wrapped[i] = new Tensor(results[i]);
+        return wrapped;
+    }
+
+    /// <summary>
+    /// Runs the function and writes its results into <paramref name="outputs"/>, which are
+    /// overwritten: pass tensors of the results' shapes and dtypes that nothing else reads, such
+    /// as the results of an earlier <see cref="Invoke"/>. A loop that reuses its outputs this way
+    /// allocates next to nothing per call.
+    /// </summary>
+    /// <exception cref="ArgumentException">An output has the wrong shape or dtype, is a view, or shares memory with another.</exception>
+    public void InvokeInto(Tensor[] inputs, Tensor[] outputs) =>
+        compiled.InvokeInto(Unwrap(inputs, nameof(inputs)), Unwrap(outputs, nameof(outputs)));
+
+    static CoreTensor[] Unwrap(Tensor[] tensors, string name)
+    {
+        Interop.ThrowIfAnyNull(tensors, name);
+        var core = new CoreTensor[tensors.Length];
+        for (int i = 0; i < tensors.Length; i++) core[i] = tensors[i].Value;
+        return core;
+    }
+}

@@ -1,0 +1,32 @@
+using Microsoft.FSharp.Core;
+using CoreCompile = FunctionalDiff.Core.Compile;
+using CoreExpr = FunctionalDiff.Core.Expr;
+
+namespace FunctionalDiff;
+
+public static partial class Diff
+{
+    /// <summary>
+    /// Compiles a function of several Exprs with several results, as JAX's <c>jit</c> does: it is
+    /// traced once per input signature and then runs as a plan (see <see cref="CompiledFunction"/>).
+    /// Tensors the function captures are constants of the plan; pass data that changes per call as
+    /// an input.
+    /// </summary>
+    /// <example><code>
+    /// CompiledFunction step = Diff.Compile((Expr[] p) => { var (l, g) = Diff.ValueAndGrad(LossOf, p); return [l, .. g]; });
+    /// Tensor[] outs = step.Invoke(w1, b1, w2, b2);
+    /// </code></example>
+    public static CompiledFunction Compile(Func<Expr[], Expr[]> f)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        var traced = FuncConvert.FromFunc<CoreExpr[], CoreExpr[]>(xs =>
+        {
+            var results = f(Interop.Wrap(xs)) ?? throw new InvalidOperationException("the compiled function returned null instead of its results");
+            var nodes = new CoreExpr[results.Length];
+            for (int i = 0; i < results.Length; i++)
+                nodes[i] = results[i]?.Node ?? throw new InvalidOperationException($"result {i} of the compiled function is null");
+            return nodes;
+        });
+        return new CompiledFunction(CoreCompile.compile(traced));
+    }
+}
