@@ -16,8 +16,8 @@ public class ComparisonSuiteTests(ITestOutputHelper output)
         output.WriteLine(writer.ToString());
         Assert.NotEmpty(results);
         Assert.True(results.All(r => r.Passed), writer.ToString());
-        // every case ran in both dtypes, with at least the value, VJP, second-order and JVP checks
-        Assert.Equal(CaseTable.All.Count * 2 * 4, results.Count(r => r.Check != nameof(Check.Hessian)));
+        // every case ran in both dtypes, with at least the value, VJP, second-order, JVP and compiled checks
+        Assert.Equal(CaseTable.All.Count * 2 * 5, results.Count(r => r.Check != nameof(Check.Hessian)));
     }
 
     [Fact]
@@ -52,7 +52,7 @@ public class ComparisonSuiteTests(ITestOutputHelper output)
         var results = Runner.Run(CaseTable.All, options, TextWriter.Null);
         Assert.Contains(results, r => r.Case == "neg []" && r.DType == "float64" && !r.Passed && r.Note.Contains("aborted"));
         Assert.Contains(results, r => r.Case == "neg []" && r.DType == "float32" && r.Passed);
-        Assert.Equal(2 * 4, results.Count(r => r.Case == "neg [5]" && r.Passed && r.Check != nameof(Check.Hessian)));
+        Assert.Equal(2 * 5, results.Count(r => r.Case == "neg [5]" && r.Passed && r.Check != nameof(Check.Hessian)));
     }
 
     [Fact]
@@ -62,7 +62,7 @@ public class ComparisonSuiteTests(ITestOutputHelper output)
         var wrong = new Case("sin vs cos", new[] { new InputSpec(new[] { 3 }) }, x => x[0].Sin(), x => x[0].cos());
         var options = Options.Parse(new[] { "--in-process" });
         var results = Runner.Run(new[] { wrong }, options, TextWriter.Null);
-        Assert.Equal(2 * 5, results.Count);
+        Assert.Equal(2 * 6, results.Count);
         Assert.All(results, r => Assert.False(r.Passed, $"{r.DType} {r.Check} passed"));
     }
 

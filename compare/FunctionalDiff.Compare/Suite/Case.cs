@@ -78,4 +78,6 @@ public enum Check
     Hessian,
     /// <summary>Forward mode: J·t.</summary>
     Jvp,
+    /// <summary>The value and the VJP again, from one compiled function (Diff.Compile) run on the inputs as Tensors.</summary>
+    Compiled,
 }

@@ -23,6 +23,11 @@ public static class OurSide
             [Check.Vjp] = Flatten(pullback(u)),
         };
 
+        // the value and the VJP from a compiled function, with the inputs passed as Tensors
+        var compiled = Diff.Compile((Expr[] zs) => { var (v, pb) = Diff.Vjp(c.Ours, zs); return [v, .. pb(u)]; });
+        var inputTensors = probe.Inputs.Select((v, i) => MakeTensor(v, c.Inputs[i].Shape, dtype)).ToArray();
+        results[Check.Compiled] = compiled.Invoke(inputTensors).SelectMany(t => t.ToDoubleArray()).ToArray();
+
         // d/dx ⟨pullback_x(u), v⟩: reverse over reverse, through the public Grad of a function that calls Vjp
         var directions = probe.Direction.Select((d, i) => Make(d, shapes[i], dtype)).ToArray();
         Expr Inner(Expr[] zs)
@@ -51,7 +56,10 @@ public static class OurSide
         probe.Inputs.Select((v, i) => Make(v, c.Inputs[i].Shape, dtype)).ToArray();
 
     /// <summary>A constant of ours; float32 runs round each value to nearest, as torch.tensor does.</summary>
-    internal static Expr Make(double[] values, int[] shape, DType dtype) =>
+    internal static Expr Make(double[] values, int[] shape, DType dtype) => MakeTensor(values, shape, dtype);
+
+    /// <summary>A tensor of ours; float32 runs round each value to nearest, as torch.tensor does.</summary>
+    internal static Tensor MakeTensor(double[] values, int[] shape, DType dtype) =>
         dtype == DType.Float64
             ? Tensor.FromArray(values, shape)
             : Tensor.FromArray(values.Select(v => (float)v).ToArray(), shape);

@@ -74,6 +74,8 @@ public static class TorchSide
             }
             results[Check.Hessian] = hessian;
         }
+        // the compiled check computes the value and the VJP in one call
+        results[Check.Compiled] = results[Check.Value].Concat(results[Check.Vjp]).ToArray();
         return results;
     }
 
