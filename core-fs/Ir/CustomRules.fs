@@ -68,8 +68,9 @@ module internal CustomRules =
     let cotangent (id: int) (x: Expr) (g: Expr) : Expr =
         let rule = find id
         let result = rule.Vjp x g
-        if isNull (box result) then invalidOp (sprintf "Custom %s: the VJP rule returned null" rule.Name)
+        // Named after the public call that defined the rule (customVjp in F#, Diff.CustomVjp in C#).
+        if isNull (box result) then invalidOp (sprintf "CustomVjp: the VJP rule of '%s' returned null" rule.Name)
         if result.Dims <> x.Dims then
-            Shape.fail ("Custom " + rule.Name)
-                (sprintf "the VJP rule returned shape %s for an input of shape %s" (Shape.format result.Dims) (Shape.format x.Dims))
+            Shape.fail "CustomVjp"
+                (sprintf "the VJP rule of '%s' returned shape %s for an input of shape %s" rule.Name (Shape.format result.Dims) (Shape.format x.Dims))
         result
