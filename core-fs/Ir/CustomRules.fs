@@ -57,13 +57,6 @@ module internal CustomRules =
     /// Ties a rule's lifetime to a node that applies it.
     let attach (node: Expr) (rule: CustomRule) = byNode.AddOrUpdate(node, rule)
 
-    /// The number of rules whose entries are still in the table (live ones and dead ones not yet
-    /// dropped), for the tests of the registry's size.
-    let count () = lock gate (fun () -> byId.Count)
-
-    /// The name a rule was registered under, for printing and messages.
-    let name (id: int) = (find id).Name
-
     /// The cotangent of x given the output cotangent g, checked to have x's shape.
     let cotangent (id: int) (x: Expr) (g: Expr) : Expr =
         let rule = find id
