@@ -97,10 +97,11 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
         | DType.Float64 -> Strided.copy source.Data64 source.Offset source.Strides source.Dims (target :?> float[])
         | DType.Float32 -> Strided.copy source.Data32 source.Offset source.Strides source.Dims (target :?> float32[])
 
+    /// An output's array, from the same source as every kernel's result (see TensorMemory).
     static let freshArray (dtype: DType) (numel: int) : Array =
         match dtype with
-        | DType.Float64 -> GC.AllocateUninitializedArray<float> numel :> Array
-        | DType.Float32 -> GC.AllocateUninitializedArray<float32> numel :> Array
+        | DType.Float64 -> RecycledArrays.Take<float> numel :> Array
+        | DType.Float32 -> RecycledArrays.Take<float32> numel :> Array
 
     static let freshCopy (t: Tensor) =
         let data = freshArray t.DType t.Numel
