@@ -48,6 +48,13 @@ type Expr internal (op: Op, inputs: Expr[], shape: int[], dtype: DType, id: int6
         let short = match dtype with DType.Float32 -> "f32" | DType.Float64 -> "f64"
         sprintf "Expr(%s : %s%s)" name short (Shape.format shape)
 
+/// One slot of the hash-consing table: the node's hash (0 while the slot is unused) and a weak
+/// GC handle to it, as an IntPtr so the slot array holds no object references.
+[<Struct; NoEquality; NoComparison>]
+type internal Slot =
+    { mutable Hash: int
+      mutable Handle: nativeint }
+
 /// Node creation: the hash-consing table and fresh variables. Only the constructors call
 /// `intern`; they have already checked the shapes.
 module internal Ir =
@@ -136,48 +143,42 @@ module internal Ir =
     let mutable private nextId = 0L
     let private newId () = Interlocked.Increment(&nextId)
 
-    // The table is open addressing with linear probing over two flat arrays: a slot's hash (0 for
-    // a slot never used) and a weak GC handle to its node. The node is its own key, so the table
-    // keeps nothing alive: a dead node's slot just reads null, and a dead constant's tensor is
-    // free at once. The arrays hold no object references, so filling them costs the GC nothing
-    // (no card marking), and a lookup that finds nothing reads only ints. Dead slots stay in the
-    // probe chains until the next rebuild; a rebuild happens once half the slots are used and
-    // sizes the table to three times the live nodes, so a loop that builds and drops graphs keeps
-    // it bounded while insertion stays amortised O(1).
+    // The table is open addressing with linear probing over one flat array of slots: a hash (0
+    // for a slot never used) and a weak GC handle to the node. The node is its own key, so the
+    // table keeps nothing alive: a dead node's slot just reads null, and a dead constant's tensor
+    // is free at once. Slots hold no object references, so filling them costs the GC nothing (no
+    // card marking), and a lookup that finds nothing reads only hashes, one cache line per probe.
+    // Dead slots stay in the probe chains until the next rebuild; a rebuild happens once half the
+    // slots are used and sizes the table to three times the live nodes, so a loop that builds and
+    // drops graphs keeps it bounded while insertion stays amortised O(1).
     let private gate = obj ()
     let private smallest = 1 <<< 10
-    let mutable private hashes: int[] = Array.zeroCreate smallest
-    let mutable private handles: nativeint[] = Array.zeroCreate smallest
+    let mutable private slots: Slot[] = Array.zeroCreate smallest
     let mutable private used = 0
 
-    let private nodeAt (slot: int) = GCHandle.FromIntPtr(handles.[slot]).Target
-
     let private rebuildLocked () =
-        let oldHashes, oldHandles = hashes, handles
+        let old = slots
         let mutable live = 0
-        for i in 0 .. oldHashes.Length - 1 do
-            if oldHashes.[i] <> 0 then
-                let handle = GCHandle.FromIntPtr oldHandles.[i]
+        for i in 0 .. old.Length - 1 do
+            if old.[i].Hash <> 0 then
+                let handle = GCHandle.FromIntPtr old.[i].Handle
                 if isNull handle.Target then
                     handle.Free()
-                    oldHashes.[i] <- 0
+                    old.[i].Hash <- 0
                 else live <- live + 1
         let mutable capacity = smallest
         while capacity < 3 * live do
             capacity <- capacity * 2
-        let newHashes = Array.zeroCreate<int> capacity
-        let newHandles = Array.zeroCreate<nativeint> capacity
+        let fresh = Array.zeroCreate<Slot> capacity
         let mask = capacity - 1
-        for i in 0 .. oldHashes.Length - 1 do
-            let h = oldHashes.[i]
+        for i in 0 .. old.Length - 1 do
+            let h = old.[i].Hash
             if h <> 0 then
                 let mutable slot = h &&& mask
-                while newHashes.[slot] <> 0 do
+                while fresh.[slot].Hash <> 0 do
                     slot <- (slot + 1) &&& mask
-                newHashes.[slot] <- h
-                newHandles.[slot] <- oldHandles.[i]
-        hashes <- newHashes
-        handles <- newHandles
+                fresh.[slot] <- old.[i]
+        slots <- fresh
         used <- live
 
     /// Drops the entries of collected nodes now (tests call it before measuring memory).
@@ -207,17 +208,18 @@ module internal Ir =
         let mutable taken = false
         try
             Monitor.Enter(gate, &taken)
-            let mask = hashes.Length - 1
+            let table = slots
+            let mask = table.Length - 1
             let mutable slot = h &&& mask
             let mutable reusable = -1
             let mutable found = Unchecked.defaultof<Expr>
             let mutable searching = true
             while searching do
-                let s = hashes.[slot]
+                let s = table.[slot].Hash
                 if s = 0 then searching <- false
                 else
                     if s = h then
-                        match nodeAt slot with
+                        match GCHandle.FromIntPtr(table.[slot].Handle).Target with
                         | null -> if reusable < 0 then reusable <- slot
                         | :? Expr as e when sameNode e op inputs ->
                             found <- e
@@ -229,13 +231,13 @@ module internal Ir =
                 let node = Expr(op, inputs, shape, dtype, newId ())
                 if reusable >= 0 then
                     // A dead node with the same hash: its handle takes the new node.
-                    let mutable handle = GCHandle.FromIntPtr handles.[reusable]
+                    let mutable handle = GCHandle.FromIntPtr table.[reusable].Handle
                     handle.Target <- node
                 else
-                    hashes.[slot] <- h
-                    handles.[slot] <- GCHandle.ToIntPtr(GCHandle.Alloc(node, GCHandleType.Weak))
+                    table.[slot].Hash <- h
+                    table.[slot].Handle <- GCHandle.ToIntPtr(GCHandle.Alloc(node, GCHandleType.Weak))
                     used <- used + 1
-                    if 2 * used > hashes.Length then rebuildLocked ()
+                    if 2 * used > table.Length then rebuildLocked ()
                 node
         finally
             if taken then Monitor.Exit gate
@@ -338,6 +340,21 @@ module internal ExprCore =
     let promote (a: Expr) (b: Expr) =
         if a.DType = b.DType then struct (a, b) else struct (cast DType.Float64 a, cast DType.Float64 b)
 
+    // Unary and binary op kinds are singletons, so their Op cases can be made once each instead
+    // of once per node (one object less per node for the GC to trace).
+    let private unaryOps =
+        let d = Collections.Generic.Dictionary<UnaryOp, Op>(HashIdentity.Reference)
+        for case in Reflection.FSharpType.GetUnionCases typeof<UnaryOp> do
+            let kind = Reflection.FSharpValue.MakeUnion(case, [||]) :?> UnaryOp
+            d.[kind] <- Op.Unary kind
+        d
+    let private binaryOps =
+        let d = Collections.Generic.Dictionary<BinaryOp, Op>(HashIdentity.Reference)
+        for case in Reflection.FSharpType.GetUnionCases typeof<BinaryOp> do
+            let kind = Reflection.FSharpValue.MakeUnion(case, [||]) :?> BinaryOp
+            d.[kind] <- Op.Binary kind
+        d
+
     let private isNeg (x: Expr) = match x.Op with Op.Unary UnaryOp.Neg -> true | _ -> false
 
     /// An elementwise function of one argument. Scalar constants fold, a filled constant negates
@@ -347,7 +364,7 @@ module internal ExprCore =
         | _, Fold.ScalarConst v when (ScalarFold.unary op v).IsSome -> scalar x.DType (ScalarFold.toDType x.DType (ScalarFold.unary op v).Value)
         | UnaryOp.Neg, Fold.Filled v -> full x.DType x.Dims -v
         | UnaryOp.Neg, _ when isNeg x -> x.Args.[0]
-        | _ -> Ir.intern (Op.Unary op) [| x |] x.Dims x.DType
+        | _ -> Ir.intern unaryOps.[op] [| x |] x.Dims x.DType
 
     let private isComparison (op: BinaryOp) =
         match op with
@@ -361,9 +378,12 @@ module internal ExprCore =
     /// zeros included): x+(-0), (-0)+x, x-0, x*1, 1*x, x/1, x**1 give x; x*(-1), (-1)*x, x/(-1)
     /// and (-0)-x give -x; two scalar constants fold; comparisons of two filled constants fold.
     let binary (op: BinaryOp) (a: Expr) (b: Expr) : Expr =
+        // The result's shape is usually one operand's: share that array instead of a new one.
         let shape =
             if Ir.sameDims a.Dims b.Dims then a.Dims
-            else Shape.broadcast (ScalarFold.caseName op) a.Dims b.Dims
+            else
+                let s = Shape.broadcast (ScalarFold.caseName op) a.Dims b.Dims
+                if Ir.sameDims s a.Dims then a.Dims elif Ir.sameDims s b.Dims then b.Dims else s
         let struct (a, b) = promote a b
         let dtype = a.DType
         // Each operand's fill value is looked up once (NaN when it is not a filled constant);
@@ -382,7 +402,7 @@ module internal ExprCore =
             | BinaryOp.Mul when fa = -1.0 -> broadcastTo shape (unary UnaryOp.Neg b)
             | BinaryOp.Mul | BinaryOp.Div when fb = -1.0 -> broadcastTo shape (unary UnaryOp.Neg a)
             | _ when isComparison op && not (Double.IsNaN fa) && not (Double.IsNaN fb) -> full dtype shape (ScalarFold.binary op fa fb)
-            | _ -> Ir.intern (Op.Binary op) [| a; b |] shape dtype
+            | _ -> Ir.intern binaryOps.[op] [| a; b |] shape dtype
 
 // The operators belong to the type (F# takes no operator overloads from extensions in other
 // files). This extension is intrinsic: it is compiled into Expr itself.

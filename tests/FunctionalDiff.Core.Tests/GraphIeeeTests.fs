@@ -86,9 +86,20 @@ let tests =
                 expectSameDoubles (values (Expr.matmul (Expr.zeros f64 [| 2; 3 |]) a)) expectedLeft "zeros @ A"
             }
             test "loss + 0 * reg shows a diverged reg" {
-                let loss = constant (tensor [||] [| 1.5 |])
-                let reg = constant (tensor [||] [| infinity |])
-                expectSameDoubles [| value (loss + 0.0 * reg) |] [| 1.5 + 0.0 * infinity |] "loss + 0 * reg"
+                let losses, regs = [| 1.5; 2.0 |], [| infinity; 1.0 |]
+                let loss = constant (tensor [| 2 |] losses)
+                let reg = constant (tensor [| 2 |] regs)
+                expectSameDoubles (values (loss + 0.0 * reg)) (Array.map2 (fun l r -> l + 0.0 * r) losses regs) "loss + 0 * reg"
+            }
+            test "the value a transform returns keeps IEEE too: valueAndGrad of sum(x*x + 0*reg) with an infinite reg" {
+                let xs, regs = [| 1.0; 2.0 |], [| infinity; 1.0 |]
+                let reg = constant (tensor [| 2 |] regs)
+                let f (x: Expr) = Expr.sum (x * x + 0.0 * reg)
+                let v, g = Diff.valueAndGrad f (constant (tensor [| 2 |] xs))
+                let expected = Array.map2 (fun x r -> x * x + 0.0 * r) xs regs |> Array.sum
+                expectSameDoubles [| value v |] [| expected |] "value"
+                // d/dx (x*x) = 2x: the zero term has no path to x, so it adds nothing to the gradient.
+                expectSameDoubles (values g) (xs |> Array.map (fun x -> 2.0 * x)) "gradient"
             }
             test "signed zeros: x + 0 is not x at -0, while x - 0, x + (-0) and -(-x) are" {
                 let x = constant (tensor [| awkward.Length |] awkward)
