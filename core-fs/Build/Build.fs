@@ -71,10 +71,11 @@ module Expr =
         if permutation.Length <> x.Rank then
             Shape.fail "Permute" (sprintf "permutation %s does not match rank %d of %s" (Shape.format permutation) x.Rank (dims x))
         let p = permutation |> Array.map (Shape.normalizeAxis "Permute" x.Rank)
-        if Array.sort p <> Array.init x.Rank id then
+        let identity = Array.init x.Rank id
+        if not (Ir.sameDims (Array.sort p) identity) then
             Shape.fail "Permute" (sprintf "%s is not a permutation of the axes of %s" (Shape.format permutation) (dims x))
         let shape = p |> Array.map (fun a -> x.Dims.[a])
-        if p = Array.init x.Rank id then x
+        if Ir.sameDims p identity then x
         else
             match x with
             | Filled v -> full x.DType shape v
@@ -82,7 +83,7 @@ module Expr =
                 match x.Op with
                 | Op.Permute inner ->
                     let composed = p |> Array.map (fun a -> inner.[a])
-                    if composed = Array.init x.Rank id then x.Args.[0]
+                    if Ir.sameDims composed identity then x.Args.[0]
                     else Ir.intern (Op.Permute composed) x.Args shape x.DType
                 | _ -> Ir.intern (Op.Permute p) [| x |] shape x.DType
 
@@ -257,7 +258,7 @@ module Expr =
         if parts.Length = 0 then Shape.fail "Stack" "needs at least one tensor"
         let a = Shape.normalizeAxis "Stack" (parts.[0].Rank + 1) axis
         for p in parts do
-            if p.Dims <> parts.[0].Dims then
+            if not (Ir.sameDims p.Dims parts.[0].Dims) then
                 Shape.fail "Stack" (sprintf "shapes %s differ" (parts |> Array.map dims |> String.concat ", "))
         parts
         |> Array.map (fun p -> reshape (Array.insertAt a 1 p.Dims) p)
@@ -272,7 +273,7 @@ module Expr =
             | Filled _ -> x
             | _ ->
                 match x.Op with
-                | Op.Flip inner when inner = axes -> x.Args.[0]
+                | Op.Flip inner when Ir.sameDims inner axes -> x.Args.[0]
                 | _ -> Ir.intern (Op.Flip axes) [| x |] x.Dims x.DType
 
     /// torch.gather: out[..i..] = source[..index[..i..]..] along the axis; the output has the
@@ -288,7 +289,7 @@ module Expr =
     let scatterAdd (axis: int) (index: Expr) (source: Expr) (shape: int[]) : Expr =
         Shape.validate "ScatterAdd" shape
         let a = Shape.normalizeAxis "ScatterAdd" shape.Length axis
-        if index.Dims <> source.Dims || index.Rank <> shape.Length
+        if not (Ir.sameDims index.Dims source.Dims) || index.Rank <> shape.Length
            || (index.Dims |> Array.mapi (fun i d -> i = a || d <= shape.[i]) |> Array.forall id |> not) then
             Shape.fail "ScatterAdd" (sprintf "index %s and source %s do not fit %s along axis %d" (dims index) (dims source) (Shape.format shape) axis)
         if isZero source then zeros source.DType shape

@@ -115,6 +115,11 @@ let tests =
                 // The scalar case that started it: 1 / (x + 0.0) at x = -0.0 is +inf.
                 Expect.equal (value (1.0 / (Expr.scalar f64 -0.0 + 0.0))) infinity "1 / (-0 + 0)"
             }
+            test "scalar constants are interned by their bits: -0 and 0 are two nodes" {
+                Expect.isFalse (obj.ReferenceEquals(Expr.scalar f64 -0.0, Expr.scalar f64 0.0)) "-0 is not 0"
+                Expect.equal (value (1.0 / Expr.scalar f64 -0.0)) (1.0 / -0.0) "1 / -0"
+                Expect.equal (value (1.0 / Expr.scalar f64 0.0)) (1.0 / 0.0) "1 / 0"
+            }
             test "the folds that stay are exact: x*1, x/1, x**1, x*(-1), x/(-1) on every awkward value" {
                 let x = constant (tensor [| awkward.Length |] awkward)
                 expectSameDoubles (values (x * 1.0)) (awkward |> Array.map (fun v -> v * 1.0)) "x * 1"

@@ -50,6 +50,15 @@ let tests =
                 let results = Array.init 4 (fun _ -> Task.Run(fun () -> build ())) |> Array.map (fun t -> t.Result)
                 for r in results do same r results.[0] "parallel result"
             }
+            test "interning finds every node again after its table has grown many times" {
+                // 10^5 distinct nodes make the table rebuild itself about eight times over.
+                let x = Expr.variable "x" [| 2 |] f64
+                let build () = Array.scan (fun (e: Expr) i -> if i % 2 = 0 then sin e else e * float (i % 5 + 2)) x [| 1 .. 100_000 |]
+                let first = build ()
+                let second = build ()
+                Expect.equal (first |> Array.map (fun e -> e.Id) |> Array.distinct).Length first.Length "the chain's nodes are distinct"
+                Expect.isTrue (Array.forall2 (fun (a: Expr) b -> obj.ReferenceEquals(a, b)) first second) "building it again gives the same objects"
+            }
             test "canonical forms: the IEEE-exact ones (x*1, x-0, x+(-0), -(-x), scalar folding, collapsed views)" {
                 let x = Expr.variable "x" [| 2; 3 |] f64
                 same (1.0 * x) x "1 * x"
