@@ -148,9 +148,10 @@ module internal Ir =
     // table keeps nothing alive: a dead node's slot just reads null, and a dead constant's tensor
     // is free at once. Slots hold no object references, so filling them costs the GC nothing (no
     // card marking), and a lookup that finds nothing reads only hashes, one cache line per probe.
-    // Dead slots stay in the probe chains until the next rebuild; a rebuild happens once half the
-    // slots are used and sizes the table to three times the live nodes, so a loop that builds and
-    // drops graphs keeps it bounded while insertion stays amortised O(1).
+    // Dead slots stay in the probe chains until the next rebuild; a rebuild happens once 70% of
+    // the slots are used and sizes the table to at least twice the live nodes (16 bytes a slot, so
+    // 32 to 64 bytes per live node), so a loop that builds and drops graphs keeps it bounded while
+    // insertion stays amortised O(1): a rebuild follows at least a fifth of its size in insertions.
     let private gate = obj ()
     let private smallest = 1 <<< 10
     let mutable private slots: Slot[] = Array.zeroCreate smallest
@@ -167,7 +168,7 @@ module internal Ir =
                     old.[i].Hash <- 0
                 else live <- live + 1
         let mutable capacity = smallest
-        while capacity < 3 * live do
+        while capacity < 2 * live do
             capacity <- capacity * 2
         let fresh = Array.zeroCreate<Slot> capacity
         let mask = capacity - 1
@@ -237,7 +238,7 @@ module internal Ir =
                     table.[slot].Hash <- h
                     table.[slot].Handle <- GCHandle.ToIntPtr(GCHandle.Alloc(node, GCHandleType.Weak))
                     used <- used + 1
-                    if 2 * used > table.Length then rebuildLocked ()
+                    if 10 * used > 7 * table.Length then rebuildLocked ()
                 node
         finally
             if taken then Monitor.Exit gate
