@@ -7,21 +7,6 @@ namespace FunctionalDiff;
 public static partial class Diff
 {
     /// <summary>
-    /// The value of a one-element f at an array of inputs and its gradient with respect to each:
-    /// <see cref="ValueAndGradMany"/> for an array already in hand, as inside a function given to
-    /// <see cref="Compile"/>. The array is not a <c>params</c> list, so a call with one Expr still
-    /// reaches the one-input overload.
-    /// </summary>
-    /// <exception cref="ArgumentException">f returns more or fewer than one element.</exception>
-    public static (Expr Value, Expr[] Gradients) ValueAndGrad(Func<Expr[], Expr> f, Expr[] xs)
-    {
-        ArgumentNullException.ThrowIfNull(f);
-        Interop.ThrowIfAnyNull(xs, nameof(xs));
-        var (value, gradients) = FunctionalDiff.Core.Diff.valueAndGradN(Interop.LiftManyOneElement(f, "ValueAndGrad"), Interop.List(xs));
-        return (Expr.Wrap(value), Interop.Wrap(gradients));
-    }
-
-    /// <summary>
     /// Compiles a function of several Exprs with several results, as JAX's <c>jit</c> does: it is
     /// traced once per input signature and then runs as a plan (see <see cref="CompiledFunction"/>).
     /// Tensors the function captures are constants of the plan; pass data that changes per call as

@@ -31,7 +31,7 @@ public static class Quickstart
         }
 
         // Reverse mode: one pass gives the loss and the gradient of every parameter.
-        var (loss, gradients) = Diff.ValueAndGradMany(LossOf, w1, b1, w2, b2);
+        var (loss, gradients) = Diff.ValueAndGrad(LossOf, w1, b1, w2, b2);
         // EvalMany computes the forward pass they share once; one Eval() per output would repeat it.
         var values = Expr.EvalMany([loss, .. gradients]);
         Console.WriteLine(values[0]);             // the loss: a scalar

@@ -15,7 +15,7 @@ public static class OurSide
     {
         var xs = Inputs(c, probe, dtype);
         var shapes = c.Inputs.Select(i => i.Shape).ToArray();
-        var (value, pullback) = Diff.VjpMany(c.Ours, xs);
+        var (value, pullback) = Diff.Vjp(c.Ours, xs);
         var u = Make(probe.Cotangent, value.Shape, dtype);
         var results = new Dictionary<Check, double[]>
         {
@@ -24,7 +24,7 @@ public static class OurSide
         };
 
         // the value and the VJP from a compiled function, with the inputs passed as Tensors
-        var compiled = Diff.Compile((Expr[] zs) => { var (v, pb) = Diff.VjpMany(c.Ours, zs); return [v, .. pb(u)]; });
+        var compiled = Diff.Compile((Expr[] zs) => { var (v, pb) = Diff.Vjp(c.Ours, zs); return [v, .. pb(u)]; });
         var inputTensors = probe.Inputs.Select((v, i) => MakeTensor(v, c.Inputs[i].Shape, dtype)).ToArray();
         results[Check.Compiled] = compiled.Invoke(inputTensors).SelectMany(t => t.ToDoubleArray()).ToArray();
 
@@ -32,14 +32,14 @@ public static class OurSide
         var directions = probe.Direction.Select((d, i) => Make(d, shapes[i], dtype)).ToArray();
         Expr Inner(Expr[] zs)
         {
-            var (_, pb) = Diff.VjpMany(c.Ours, zs);
+            var (_, pb) = Diff.Vjp(c.Ours, zs);
             var cotangents = pb(u);
             Expr total = cotangents[0] * directions[0];
             total = total.Sum();
             for (int i = 1; i < zs.Length; i++) total = total + (cotangents[i] * directions[i]).Sum();
             return total;
         }
-        results[Check.SecondOrder] = Flatten(Diff.GradMany(Inner)(xs));
+        results[Check.SecondOrder] = Flatten(Diff.Grad(Inner)(xs));
 
         // forward mode and the Hessian act on one flat vector holding every input
         var flat = Expr.Concat(0, xs.Select(x => x.Reshape(Numel(x.Shape))).ToArray());
