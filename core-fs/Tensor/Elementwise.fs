@@ -38,15 +38,15 @@ module Elementwise =
 
     /// The inputs the vector kernel takes, as bounds on |x| (or on x for log): where its range
     /// reduction and polynomial are accurate to a few ulp and its results are normal numbers.
-    /// System.Math takes the rest (non-finite, huge, subnormal, non-positive for log, the exact
-    /// zero of sin, whose sign the reduction would lose, and tanh below 0.5). NaN fails both bounds.
+    /// System.Math takes the rest (non-finite, huge, subnormal, non-positive for log, and the
+    /// exact zeros of sin and tanh, whose sign the kernels would lose). NaN fails both bounds.
     let private vectorDomain (f: VectorFunction) : struct (bool * float * float) =
         match f with
         | VectorFunction.Exp | VectorFunction.Sigmoid -> struct (true, 0.0, 700.0)
         | VectorFunction.Log -> struct (false, 1e-300, 1e300)
         | VectorFunction.Sin -> struct (true, Double.Epsilon, 1048576.0)
         | VectorFunction.Cos -> struct (true, 0.0, 1048576.0)
-        | VectorFunction.Tanh -> struct (true, 0.5, 20.0)
+        | VectorFunction.Tanh -> struct (true, Double.Epsilon, 20.0)
 
     /// A value inside the domain that stands in for the elements computed by System.Math.
     let private standIn (f: VectorFunction) =

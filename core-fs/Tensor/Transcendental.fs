@@ -28,6 +28,8 @@ module internal Transcendental =
         fma (fma (fma (fma (fma (fma (fma (fma (fma c.[0] z c.[1]) z c.[2]) z c.[3]) z c.[4]) z c.[5]) z c.[6]) z c.[7]) z c.[8]) z c.[9]
     let inline private horner9 (c: Vector256<float>[]) (z: Vector256<float>) =
         fma (fma (fma (fma (fma (fma (fma (fma c.[0] z c.[1]) z c.[2]) z c.[3]) z c.[4]) z c.[5]) z c.[6]) z c.[7]) z c.[8]
+    let inline private horner17 (c: Vector256<float>[]) (z: Vector256<float>) =
+        fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma c.[0] z c.[1]) z c.[2]) z c.[3]) z c.[4]) z c.[5]) z c.[6]) z c.[7]) z c.[8]) z c.[9]) z c.[10]) z c.[11]) z c.[12]) z c.[13]) z c.[14]) z c.[15]) z c.[16]
     let inline private horner14 (c: Vector256<float>[]) (z: Vector256<float>) =
         fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma c.[0] z c.[1]) z c.[2]) z c.[3]) z c.[4]) z c.[5]) z c.[6]) z c.[7]) z c.[8]) z c.[9]) z c.[10]) z c.[11]) z c.[12]) z c.[13]
 
@@ -58,6 +60,8 @@ module internal Transcendental =
     let private cosTerms = [| for k in 10 .. -1 .. 1 -> splat ((if k % 2 = 1 then -1.0 else 1.0) * inverseFactorial.[2 * k]) |]
     /// e^r on |r| ≤ ln2/2: Taylor terms to r^13 (the next is 4e-18 relative), then 1.
     let private expTerms = [| for n in 13 .. -1 .. 0 -> splat inverseFactorial.[n] |]
+    /// e^r - 1 = r + r²·B(r) on |r| ≤ 1: B(r) = 1/2! + r/3! + … + r^16/18! (the next term is 8e-18).
+    let private expm1Terms = [| for n in 18 .. -1 .. 2 -> splat inverseFactorial.[n] |]
     /// log m = 2s + 2s·z·A(z), s = (m-1)/(m+1), z = s², |s| ≤ 0.172: A(z) = 1/3 + z/5 + … + z⁹/21.
     let private logTerms = [| for k in 10 .. -1 .. 1 -> splat (1.0 / float (2 * k + 1)) |]
 
@@ -146,20 +150,25 @@ module internal Transcendental =
             store r0 r1 y i
             i <- i + 8
 
-    /// ±(1 - 2/(e^{2|x|} + 1)) for one vector.
-    let inline private tanhVector (c: Vector256<float>[]) (v: Vector256<float>) =
+    /// tanh of one vector: e/(e + 2) with e = e^{2x} - 1 from its Taylor series below 0.5
+    /// (accurate near 0, where 1 - 2/(e^{2x} + 1) would cancel), ±(1 - 2/(e^{2|x|} + 1)) above.
+    let inline private tanhVector (c: Vector256<float>[]) (small: Vector256<float>[]) (v: Vector256<float>) =
         let one = splat 1.0
-        let magnitude = one - splat 2.0 / (expVector c (splat 2.0 * Vector256.Abs v) + one)
-        Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), -magnitude, magnitude)
+        let two = splat 2.0
+        let r = two * v
+        let e = fma (r * r) (horner17 small r) r
+        let nearZero = e / (e + two)
+        let magnitude = one - two / (expVector c (two * Vector256.Abs v) + one)
+        let away = Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), -magnitude, magnitude)
+        Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs v, splat 0.5), nearZero, away)
 
-    /// tanh x for 0.5 ≤ |x| ≤ 20; below 0.5 the subtraction would cancel more than a bit or
-    /// two, and callers use System.Math there.
+    /// tanh x for |x| ≤ 20.
     let tanh (x: ReadOnlySpan<float>) (y: Span<float>) =
-        let c = expTerms
+        let c, small = expTerms, expm1Terms
         let mutable i = 0
         while i < x.Length do
-            let r0 = tanhVector c (load x i)
-            let r1 = tanhVector c (load x (i + 4))
+            let r0 = tanhVector c small (load x i)
+            let r1 = tanhVector c small (load x (i + 4))
             store r0 r1 y i
             i <- i + 8
 
