@@ -23,6 +23,7 @@ module Nn =
     /// is ±inf is not subtracted (inf - inf would be NaN), so all -inf gives -inf and a +inf
     /// entry gives +inf; an empty axis gives -inf (the log of an empty sum).
     let logSumExp (axes: int[]) (keepDims: bool) (x: Expr) =
+        let axes = Shape.normalizeAxes "LogSumExp" x.Rank axes
         let shift =
             if overEmpty "LogSumExp" axes x then Expr.scalar x.DType 0.0
             else
@@ -36,11 +37,13 @@ module Nn =
     /// Softmax along one axis, stable, as torch: x - max(x) before exp (so a row holding +inf,
     /// or only -inf, is NaN as in torch), and an empty axis gives the empty result.
     let softmax (axis: int) (x: Expr) =
+        let axis = Shape.normalizeAxis "Softmax" x.Rank axis
         let e = Expr.exp (x - maximumShift "Softmax" [| axis |] x)
         e / Expr.sumAxes [| axis |] true e
 
     /// log(softmax x) along one axis, stable, as torch: (x - max) - log(sum(exp(x - max))).
     let logSoftmax (axis: int) (x: Expr) =
+        let axis = Shape.normalizeAxis "LogSoftmax" x.Rank axis
         let shifted = x - maximumShift "LogSoftmax" [| axis |] x
         shifted - Expr.log (Expr.sumAxes [| axis |] true (Expr.exp shifted))
 
@@ -56,8 +59,17 @@ module Nn =
         let below = Expr.where positive zero x
         Expr.where positive (above + Expr.log1p (Expr.exp (-above))) (Expr.log1p (Expr.exp below))
 
-    /// Mean squared error.
-    let mse (prediction: Expr) (target: Expr) = Expr.mean (Expr.square (prediction - target))
+    /// Losses compare like with like: a target of another shape is an error, never a broadcast
+    /// (torch warns and broadcasts [3] against [3,1] into a 3x3 loss; a silent 3x3 is never meant).
+    let private sameShape (loss: string) (what: string) (input: Expr) (target: Expr) =
+        if not (Ir.sameDims input.Dims target.Dims) then
+            Shape.fail loss (sprintf "%s of shape %s and target of shape %s differ; a loss needs equal shapes and does not broadcast"
+                                 what (Shape.format input.Dims) (Shape.format target.Dims))
+
+    /// Mean squared error; prediction and target must have the same shape.
+    let mse (prediction: Expr) (target: Expr) =
+        sameShape "Mse" "prediction" prediction target
+        Expr.mean (Expr.square (prediction - target))
 
     /// Cross-entropy from logits [N, C] and class-index targets [N] (integers held in a float
     /// tensor), averaged over the batch, as torch.nn.functional.cross_entropy.
@@ -68,14 +80,27 @@ module Nn =
         -(Expr.mean picked)
 
     /// Binary cross-entropy from logits, averaged: softplus(x) - x*t, smooth at every order.
+    /// Logits and targets must have the same shape.
     let binaryCrossEntropyWithLogits (logits: Expr) (targets: Expr) =
+        sameShape "BinaryCrossEntropyWithLogits" "logits" logits targets
         Expr.mean (softplus logits - logits * targets)
 
     /// A dense layer as torch.nn.Linear: x @ weightᵀ + bias, weight [out, in].
-    let linear (weight: Expr) (bias: Expr) (x: Expr) = Expr.matmul x (Expr.transpose weight) + bias
+    /// x is [..., in]; bias is [out] or a scalar.
+    let linear (weight: Expr) (bias: Expr) (x: Expr) =
+        if weight.Rank <> 2 || x.Rank < 1 || x.Dims.[x.Rank - 1] <> weight.Dims.[1]
+           || not (bias.Rank = 0 || (bias.Rank = 1 && bias.Dims.[0] = weight.Dims.[0])) then
+            Shape.fail "Linear"
+                (sprintf "input %s, weight %s and bias %s do not fit: weight must be [out, in], input [..., in] and bias [out]"
+                     (Shape.format x.Dims) (Shape.format weight.Dims) (Shape.format bias.Dims))
+        Expr.matmul x (Expr.transpose weight) + bias
 
     /// Layer normalisation over the last axis with torch's biased variance, then scale and shift.
     let layerNorm (epsilon: float) (weight: Expr) (bias: Expr) (x: Expr) =
+        if x.Rank < 1 then Shape.fail "LayerNorm" (sprintf "needs rank >= 1, got %s" (Shape.format x.Dims))
+        for p in [ weight; bias ] do
+            if not (Shape.broadcastsTo p.Dims x.Dims) then
+                Shape.fail "LayerNorm" (sprintf "weight %s and bias %s must broadcast to the input %s" (Shape.format weight.Dims) (Shape.format bias.Dims) (Shape.format x.Dims))
         let centred = x - Expr.meanAxes [| -1 |] true x
         let variance = Expr.meanAxes [| -1 |] true (Expr.square centred)
         centred * Expr.rsqrt (variance + epsilon) * weight + bias
