@@ -351,7 +351,10 @@ module internal Planner =
                         let v = newBuffer node
                         steps.Add(Step.Fused(group, v))
                     else kernel node
-                | Op.Reduce(op, axes, _) when axes.Length > 0 ->
+                // max and min over an empty axis raise in the kernel, at run time as without a plan
+                | Op.Reduce(op, axes, _) when axes.Length > 0
+                                              && not ((op = ReduceOp.Max || op = ReduceOp.Min)
+                                                      && axes |> Array.exists (fun a -> node.Args.[0].Dims.[a] = 0)) ->
                     let input = valueOf.[node.Args.[0].Id]
                     let v = newBuffer node
                     steps.Add(Step.Reduce(op, axes, input, v))
