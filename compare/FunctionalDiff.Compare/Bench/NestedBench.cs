@@ -22,18 +22,27 @@ public static class NestedBench
 
     /// <summary>
     /// Runs the rows. `--quick` divides the step counts by 10; `--max-steps N` skips rows longer than
-    /// N steps (the N = 10,000 row takes very long while our build is quadratic). Returns the exit code.
+    /// N steps (the N = 10,000 row takes very long while our build is quadratic); `--filter TEXT` keeps
+    /// the rows whose "workload modes" label contains TEXT. Returns the exit code.
     /// </summary>
     public static int Run(TextWriter output, IReadOnlyList<string> options)
     {
         bool quick = options.Contains("--quick");
+        var list = options.ToList();
         int maxSteps = int.MaxValue;
-        int at = options.ToList().IndexOf("--max-steps");
-        if (at >= 0 && (at + 1 >= options.Count || !int.TryParse(options[at + 1], out maxSteps)))
+        int at = list.IndexOf("--max-steps");
+        if (at >= 0 && (at + 1 >= list.Count || !int.TryParse(list[at + 1], out maxSteps)))
         {
             Console.Error.WriteLine("--max-steps needs a whole number\n" + Options.Usage);
             return 2;
         }
+        int filterAt = list.IndexOf("--filter");
+        if (filterAt >= 0 && filterAt + 1 >= list.Count)
+        {
+            Console.Error.WriteLine("--filter needs a value\n" + Options.Usage);
+            return 2;
+        }
+        string? filter = filterAt >= 0 ? list[filterAt + 1] : null;
         int scale = quick ? 10 : 1;
         var rows = new[]
         {
@@ -59,7 +68,7 @@ public static class NestedBench
         output.WriteLine("|---|---|---|---|---|---|---|---|---|");
         var clock = Stopwatch.StartNew();
         var oursTotals = new Dictionary<(string, int, string), double>();
-        foreach (var row in rows)
+        foreach (var row in rows.Where(r => filter is null || $"{r.Workload} {r.Modes.Name}".Contains(filter, StringComparison.OrdinalIgnoreCase)))
         {
             if (row.Steps > maxSteps)
             {
