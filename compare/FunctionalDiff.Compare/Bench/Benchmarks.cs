@@ -20,11 +20,14 @@ public static class Benchmarks
 {
     /// <summary>
     /// Runs every benchmark; `--quick` keeps only the small sizes; `--nested` runs the transforms-in-loops
-    /// table of <see cref="NestedBench"/> instead. Returns the exit code.
+    /// table of <see cref="NestedBench"/> instead,
+    /// `--steps` the steps table of <see cref="StepsBench"/>. Returns the exit code.
     /// </summary>
     public static int Run(TextWriter output, IReadOnlyList<string> options)
     {
         if (options.Contains("--nested")) return NestedBench.Run(output, options);
+        if (options.Contains(StepsBench.TrainingOption)) return StepsBench.TrainingChild(output);
+        if (options.Contains("--steps")) return StepsBench.Run(output, options);
         bool quick = options.Contains("--quick");
         int[] matrixSizes = quick ? new[] { 256, 512 } : new[] { 256, 512, 1024, 2048 };
         int[] elementCounts = { 16, 1024, 1 << 20 };
@@ -153,7 +156,7 @@ public static class Benchmarks
     /// side's calls for 20 ms (at least two calls); the first call after the pause is not counted.
     /// The third result is the minor page faults taken during our timed samples, with the sample count.
     /// </summary>
-    static (double Ours, double Theirs, (long? Faults, int Samples) OurFaults) Medians(bool quick, Action ours, Action theirs)
+    internal static (double Ours, double Theirs, (long? Faults, int Samples) OurFaults) Medians(bool quick, Action ours, Action theirs)
     {
         WarmUp(ours);
         WarmUp(theirs);

@@ -1,0 +1,334 @@
+using System.Diagnostics;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace FunctionalDiff.Compare.Bench;
+
+using TT = TorchSharp.torch.Tensor;
+
+/// <summary>
+/// Issue 12's table of steps, `bench --steps`: whole training steps (value and gradients) through
+/// the public C# API, compiled (<see cref="Diff.Compile"/>) and uncompiled (<see cref="Diff.ValueAndGrad(Func{Expr[], Expr}, Expr[])"/>
+/// then <see cref="Expr.EvalMany"/>, the graph built every step as a user would), timed against the
+/// same computation with torch autograd in one process with <see cref="Benchmarks"/>' method
+/// (alternating rounds, pauses, medians); then the memory rows, which count bytes and collections.
+/// </summary>
+public static class StepsBench
+{
+    const int Batch = 256, Inputs = 784, Hidden = 512, Classes = 10;
+
+    /// <summary>Prints the table; `--quick` uses 3 rounds and 200 steps for the collection count.</summary>
+    public static int Run(TextWriter output, IReadOnlyList<string> options)
+    {
+        bool quick = options.Contains("--quick");
+        torch.set_num_threads(Environment.ProcessorCount);
+        output.WriteLine("## Steps: FunctionalDiff vs TorchSharp autograd");
+        output.WriteLine();
+        output.WriteLine($"- date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; load average at start: {LoadAverage()}");
+        output.WriteLine($"- command: `dotnet run -c Release --project compare/FunctionalDiff.Compare -- bench{string.Concat(options.Select(o => " " + o))}`");
+        output.WriteLine($"- machine: {Benchmarks.CpuName()}, {Environment.ProcessorCount} logical processors; .NET {Environment.Version} " +
+                         $"(tiered compilation: {AppContext.GetData("System.Runtime.TieredCompilation") ?? "default"}), TorchSharp {typeof(torch).Assembly.GetName().Version}, torch threads: {torch.get_num_threads()}");
+        output.WriteLine("- MLP: batch 256, 784 → 512 tanh → 10, softmax cross-entropy; a step returns the loss and its 4 gradients (the HVP row: H·v wrt W1); " +
+                         "the batch is an input of the compiled step, the targets a constant; torch: `torch.autograd.grad` (HVP: double backward with create_graph)");
+        output.WriteLine("- times: median per step over alternating rounds after a warm-up (pauses of 50 ms), as `bench`; ours/torch below 1: ours is faster");
+        output.WriteLine();
+        output.WriteLine("| workload | dtype | ours | torch | ours/torch | target | holds | max rel. difference |");
+        output.WriteLine("|---|---|---|---|---|---|---|---|");
+        var clock = Stopwatch.StartNew();
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+            Row(output, "MLP step, compiled", dtype, 0.7, quick, Mlp(dtype, MlpMode.Compiled));
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+            Row(output, "MLP step, uncompiled (ValueAndGrad + EvalMany)", dtype, 1.0, quick, Mlp(dtype, MlpMode.Uncompiled));
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+            Row(output, "HVP wrt W1 along a random direction, compiled", dtype, 0.6, quick, Mlp(dtype, MlpMode.Hvp));
+        Row(output, "2,000-op elementwise chain, 16 values, value + gradient, compiled", DType.Float64, 0.05, quick, Chain(compiled: true));
+        Row(output, "the same, uncompiled", DType.Float64, 0.5, quick, Chain(compiled: false));
+        Row(output, "1M-element chain (add, mul, exp, tanh), value + gradient, compiled", DType.Float32, 0.7, quick, LargeChain());
+        MemoryRows(output, quick);
+        output.WriteLine();
+        output.WriteLine($"Total {clock.Elapsed.TotalSeconds:F0} s; load average at the end: {LoadAverage()}.");
+        return 0;
+    }
+
+    /// <summary>One timed workload: our step and torch's, and both results flattened for the difference column.</summary>
+    sealed record Workload(Action Ours, Action Torch, Func<double[]> OursResult, Func<double[]> TorchResult);
+
+    static void Row(TextWriter output, string name, DType dtype, double target, bool quick, Workload w)
+    {
+        double difference = Benchmarks.MaxRelativeDifference(w.OursResult(), w.TorchResult());
+        var (ours, theirs, _) = Benchmarks.Medians(quick, w.Ours, w.Torch);
+        double ratio = ours / theirs;
+        output.WriteLine($"| {name} | {dtype.ToString().ToLowerInvariant()} | {Time(ours)} | {Time(theirs)} | {ratio:F2}× | ≤ {target:0.##}× | {(ratio <= target ? "yes" : "no")} | {difference:E1} |");
+        output.Flush();
+    }
+
+    enum MlpMode { Compiled, Uncompiled, Hvp }
+
+    /// <summary>The MLP's data and parameters, in float64, seeded, shared by both sides.</summary>
+    sealed class MlpData
+    {
+        public readonly double[] X, W1, B1, W2, B2, V;
+        public readonly int[] Targets;
+        public MlpData()
+        {
+            var random = new Random(12);
+            double[] Normal(int n, double scale) => Enumerable.Range(0, n).Select(_ => scale * (random.NextDouble() * 2 - 1)).ToArray();
+            X = Normal(Batch * Inputs, 1.0);
+            W1 = Normal(Inputs * Hidden, 1.0 / Math.Sqrt(Inputs));
+            B1 = Normal(Hidden, 0.1);
+            W2 = Normal(Hidden * Classes, 1.0 / Math.Sqrt(Hidden));
+            B2 = Normal(Classes, 0.1);
+            V = Normal(Inputs * Hidden, 1.0);
+            Targets = Enumerable.Range(0, Batch).Select(_ => random.Next(Classes)).ToArray();
+        }
+    }
+
+    static Expr MlpLoss(Expr w1, Expr b1, Expr w2, Expr b2, Expr x, int[] targets) =>
+        Loss.CrossEntropy((x.MatMul(w1) + b1).Tanh().MatMul(w2) + b2, targets);
+
+    static Workload Mlp(DType dtype, MlpMode mode)
+    {
+        var data = new MlpData();
+        Tensor Ours(double[] values, params int[] shape) => Tensor.FromArray(values, shape).Cast(dtype);
+        var x = Ours(data.X, Batch, Inputs);
+        var parameters = new[] { Ours(data.W1, Inputs, Hidden), Ours(data.B1, Hidden), Ours(data.W2, Hidden, Classes), Ours(data.B2, Classes) };
+        var v = Ours(data.V, Inputs, Hidden);
+        int[] targets = data.Targets;
+
+        var scalar = dtype == DType.Float32 ? ScalarType.Float32 : ScalarType.Float64;
+        TT Torch(double[] values, params long[] shape) => torch.tensor(values, ScalarType.Float64).reshape(shape).to_type(scalar).detach();
+        var tx = Torch(data.X, Batch, Inputs);
+        var tparameters = new[] { Torch(data.W1, Inputs, Hidden), Torch(data.B1, Hidden), Torch(data.W2, Hidden, Classes), Torch(data.B2, Classes) };
+        foreach (var p in tparameters) p.requires_grad_(true);
+        var tv = Torch(data.V, Inputs, Hidden);
+        var ttargets = torch.tensor(targets.Select(t => (long)t).ToArray());
+        TT TorchLoss() => F.cross_entropy(tx.matmul(tparameters[0]).add(tparameters[1]).tanh().matmul(tparameters[2]).add(tparameters[3]), ttargets);
+
+        Func<Tensor[]> ours;
+        Func<TT[]> theirs;
+        switch (mode)
+        {
+            case MlpMode.Compiled:
+            {
+                var step = Diff.Compile((Expr[] p) =>
+                {
+                    var (l, g) = Diff.ValueAndGrad(q => MlpLoss(q[0], q[1], q[2], q[3], p[4], targets), p[..4]);
+                    return [l, .. g];
+                });
+                var inputs = parameters.Append(x).ToArray();
+                ours = () => step.Invoke(inputs);
+                theirs = () =>
+                {
+                    var loss = TorchLoss();
+                    return [loss, .. torch.autograd.grad(new[] { loss }, tparameters)];
+                };
+                break;
+            }
+            case MlpMode.Uncompiled:
+                ours = () =>
+                {
+                    var (l, g) = Diff.ValueAndGrad(q => MlpLoss(q[0], q[1], q[2], q[3], x, targets), parameters.Select(p => (Expr)p).ToArray());
+                    return Expr.EvalMany([l, .. g]);
+                };
+                theirs = () =>
+                {
+                    var loss = TorchLoss();
+                    return [loss, .. torch.autograd.grad(new[] { loss }, tparameters)];
+                };
+                break;
+            default:
+            {
+                var step = Diff.Compile((Expr[] p) => [Diff.Hvp(w1 => MlpLoss(w1, p[1], p[2], p[3], p[4], targets), p[0], p[5])]);
+                var inputs = parameters.Append(x).Append(v).ToArray();
+                ours = () => step.Invoke(inputs);
+                theirs = () =>
+                {
+                    var loss = TorchLoss();
+                    var g = torch.autograd.grad(new[] { loss }, new[] { tparameters[0] }, retain_graph: true, create_graph: true)[0];
+                    return [torch.autograd.grad(new[] { g }, new[] { tparameters[0] }, new[] { tv })[0]];
+                };
+                break;
+            }
+        }
+        return new Workload(
+            () => ours(),
+            () => { using var scope = torch.NewDisposeScope(); theirs(); },
+            () => ours().SelectMany(t => t.ToDoubleArray()).ToArray(),
+            () => { using var scope = torch.NewDisposeScope(); return theirs().SelectMany(Flat).ToArray(); });
+    }
+
+    /// <summary>The 2,000-op chain: 500 × (mul, add, tanh, sin) on 16 float64 values, summed.</summary>
+    static Expr ChainOf(Expr x)
+    {
+        for (int i = 0; i < 500; i++) x = ((x * 0.9) + 0.1).Tanh().Sin();
+        return x.Sum();
+    }
+
+    static Workload Chain(bool compiled)
+    {
+        var random = new Random(16);
+        double[] values = Enumerable.Range(0, 16).Select(_ => random.NextDouble() * 2 - 1).ToArray();
+        var x = Tensor.FromArray(values);
+        var tx = torch.tensor(values, ScalarType.Float64).requires_grad_(true);
+        Func<Tensor[]> ours;
+        if (compiled)
+        {
+            var step = Diff.Compile((Expr[] p) => { var (l, g) = Diff.ValueAndGrad(ChainOf, p[0]); return [l, g]; });
+            ours = () => step.Invoke(x);
+        }
+        else
+            ours = () => { var (l, g) = Diff.ValueAndGrad(ChainOf, x); return Expr.EvalMany(l, g); };
+        TT[] Theirs()
+        {
+            var y = tx;
+            for (int i = 0; i < 500; i++) y = y.mul(0.9).add(0.1).tanh().sin();
+            var loss = y.sum();
+            return [loss, torch.autograd.grad(new[] { loss }, new[] { tx })[0]];
+        }
+        return new Workload(() => ours(), () => { using var scope = torch.NewDisposeScope(); Theirs(); },
+            () => ours().SelectMany(t => t.ToDoubleArray()).ToArray(),
+            () => { using var scope = torch.NewDisposeScope(); return Theirs().SelectMany(Flat).ToArray(); });
+    }
+
+    /// <summary>sum(tanh(exp((x + 0.25) · 0.5))) over 1M float32 values, and its gradient.</summary>
+    static Workload LargeChain()
+    {
+        var random = new Random(20);
+        float[] values = Enumerable.Range(0, 1 << 20).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+        var x = Tensor.FromArray(values);
+        var tx = torch.tensor(values).requires_grad_(true);
+        var step = Diff.Compile((Expr[] p) => { var (l, g) = Diff.ValueAndGrad(y => ((y + 0.25) * 0.5).Exp().Tanh().Sum(), p[0]); return [l, g]; });
+        TT[] Theirs()
+        {
+            var loss = tx.add(0.25).mul(0.5).exp().tanh().sum();
+            return [loss, torch.autograd.grad(new[] { loss }, new[] { tx })[0]];
+        }
+        return new Workload(() => step.Invoke(x), () => { using var scope = torch.NewDisposeScope(); Theirs(); },
+            () => step.Invoke(x).SelectMany(t => t.ToDoubleArray()).ToArray(),
+            () => { using var scope = torch.NewDisposeScope(); return Theirs().SelectMany(Flat).ToArray(); });
+    }
+
+    /// <summary>Bytes and collections of the compiled float32 MLP step, the symbolic gradient of a long chain, and the training loop's peak.</summary>
+    static void MemoryRows(TextWriter output, bool quick)
+    {
+        var data = new MlpData();
+        Tensor Ours(double[] values, params int[] shape) => Tensor.FromArray(values, shape).Cast(DType.Float32);
+        var inputs = new[] { Ours(data.W1, Inputs, Hidden), Ours(data.B1, Hidden), Ours(data.W2, Hidden, Classes), Ours(data.B2, Classes), Ours(data.X, Batch, Inputs) };
+        var step = Diff.Compile((Expr[] p) =>
+        {
+            var (l, g) = Diff.ValueAndGrad(q => MlpLoss(q[0], q[1], q[2], q[3], p[4], data.Targets), p[..4]);
+            return [l, .. g];
+        });
+        var outputs = step.Invoke(inputs);
+        // the outputs' own storage: 4 bytes per element; whatever else a step allocates is overhead
+        long outputBytes = outputs.Sum(t => 4L * t.Shape.Aggregate(1L, (a, d) => a * d));
+        int steps = quick ? 200 : 1_000;
+        for (int i = 0; i < 20; i++) { step.Invoke(inputs); step.InvokeInto(inputs, outputs); }
+
+        long invokeBytes = long.MaxValue, intoBytes = long.MaxValue;
+        for (int i = 0; i < 5; i++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            step.Invoke(inputs);
+            invokeBytes = Math.Min(invokeBytes, GC.GetAllocatedBytesForCurrentThread() - before - outputBytes);
+            before = GC.GetAllocatedBytesForCurrentThread();
+            step.InvokeInto(inputs, outputs);
+            intoBytes = Math.Min(intoBytes, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        // Reported raw: the outputs' arrays may come from the core's cache of recycled arrays, and
+        // then the calling thread allocates less than the outputs hold.
+        output.WriteLine($"| managed bytes per compiled MLP step, Invoke: allocated on the calling thread (the outputs hold {outputBytes:N0} B of elements) | float32 | {invokeBytes + outputBytes:N0} B | | | ≤ outputs + 1 KB | {(invokeBytes <= 1024 ? "yes" : "no")} | |");
+        output.WriteLine($"| the same, InvokeInto | float32 | {intoBytes:N0} B | | | ≤ 1 KB | {(intoBytes <= 1024 ? "yes" : "no")} | |");
+        output.Flush();
+
+        int gen2 = GC.CollectionCount(2);
+        for (int i = 0; i < steps; i++) step.InvokeInto(inputs, outputs);
+        gen2 = GC.CollectionCount(2) - gen2;
+        output.WriteLine($"| gen-2 collections over {steps:N0} compiled steps (InvokeInto) | float32 | {gen2} | | | 0 | {(gen2 == 0 ? "yes" : "no")} | |");
+        gen2 = GC.CollectionCount(2);
+        for (int i = 0; i < steps; i++) step.Invoke(inputs);
+        gen2 = GC.CollectionCount(2) - gen2;
+        output.WriteLine($"| gen-2 collections over {steps:N0} compiled steps (Invoke: 1.6 MB of fresh outputs each) | float32 | {gen2} | | | 0 | {(gen2 == 0 ? "yes" : "no")} | |");
+        output.Flush();
+
+        var symbolic = new List<double>();
+        var variable = Tensor.Scalar(0.3);
+        for (int i = 0; i < 3; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            Diff.Grad(x => { for (int k = 0; k < 25_000; k++) x = ((x * 0.9) + 0.1).Tanh().Sin(); return x; })(variable);
+            symbolic.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+        }
+        double grad = Benchmarks.Median(symbolic);
+        output.WriteLine($"| Diff.Grad of a 10^5-op chain (tracing included, symbolic only; ours only) | float64 | {Time(grad)} | | | < 200 ms | {(grad < 0.2 ? "yes" : "no")} | |");
+        output.Flush();
+
+        var (peak, firstLoss, lastLoss) = TrainingPeak();
+        string peakText = peak is long p ? $"{p / (1024.0 * 1024.0):F0} MB" : "n/a";
+        output.WriteLine($"| peak working set, 5,000 compiled SGD steps on 100k parameters (own process; loss {firstLoss:G3} → {lastLoss:G3}) | float64 | {peakText} | | | ≤ 150 MB | {(peak is long q && q <= 150L << 20 ? "yes" : "no")} | |");
+    }
+
+    /// <summary>
+    /// Runs <see cref="TrainingChild"/> in a fresh process of this program, so that its peak working
+    /// set counts neither libtorch nor the rows before it.
+    /// </summary>
+    static (long? Peak, double First, double Last) TrainingPeak()
+    {
+        string path = Environment.ProcessPath ?? "dotnet";
+        var start = new ProcessStartInfo(path) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(path) == "dotnet") start.ArgumentList.Add(typeof(StepsBench).Assembly.Location);
+        start.ArgumentList.Add("bench");
+        start.ArgumentList.Add(TrainingOption);
+        using var child = Process.Start(start)!;
+        string text = child.StandardOutput.ReadToEnd();
+        child.WaitForExit();
+        var fields = text.Trim().Split(' ');
+        if (child.ExitCode != 0 || fields.Length != 3) return (null, double.NaN, double.NaN);
+        return (long.Parse(fields[0]), double.Parse(fields[1]), double.Parse(fields[2]));
+    }
+
+    internal const string TrainingOption = "--steps-training-child";
+
+    /// <summary>
+    /// The child process: 5,000 compiled SGD steps on mean((tanh(w·x) − y)²) over 100k float64
+    /// parameters, the loop a user writes (Invoke, the new parameters replace the old); prints the
+    /// peak resident set (VmHWM) in bytes and the first and last loss. Never touches torch.
+    /// </summary>
+    internal static int TrainingChild(TextWriter output)
+    {
+        const int n = 100_000;
+        var random = new Random(5);
+        var x = Tensor.FromArray(Enumerable.Range(0, n).Select(_ => random.NextDouble() * 2 - 1).ToArray());
+        var y = Tensor.FromArray(Enumerable.Range(0, n).Select(_ => random.NextDouble() - 0.5).ToArray());
+        var w = Tensor.FromArray(new double[n]);
+        var step = Diff.Compile((Expr[] p) =>
+        {
+            var (l, g) = Diff.ValueAndGrad(q => ((q * x).Tanh() - y).Square().Mean(), p[0]);
+            return [l, p[0] - 0.5 * g];
+        });
+        double first = double.NaN, last = double.NaN;
+        for (int i = 0; i < 5_000; i++)
+        {
+            var outs = step.Invoke(w);
+            if (i == 0) first = outs[0].ToScalar();
+            last = outs[0].ToScalar();
+            w = outs[1];
+        }
+        string? line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        if (line is null) return 1;
+        long kilobytes = long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0]);
+        output.WriteLine($"{kilobytes * 1024} {first:R} {last:R}");
+        return 0;
+    }
+
+    static double[] Flat(TT t) => t.detach().to_type(ScalarType.Float64).contiguous().data<double>().ToArray();
+
+    static string Time(double s) => s >= 1 ? $"{s:F2} s" : s >= 1e-3 ? $"{s * 1e3:F2} ms" : $"{s * 1e6:F1} µs";
+
+    static string LoadAverage()
+    {
+        try { return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
+        catch (IOException) { return "unknown"; }
+    }
+}
