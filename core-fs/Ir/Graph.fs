@@ -98,4 +98,4 @@ module Graph =
 
     /// The nodes this thread's traversals have visited so far; the difference across a call is
     /// the work that call did on graphs.
-    let visitedNodes () : int64 = Visits.Count
+    let internal visitedNodes () : int64 = Visits.Count
