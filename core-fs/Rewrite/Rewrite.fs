@@ -3,8 +3,9 @@
 /// reachable from the roots is visited and rebuilt.
 ///
 /// It is compiled after Build and Graph, which are all it uses, and before Transforms.fs, because
-/// the transforms run it on their results: each order of a nested derivative is simplified before
-/// the next differentiates it, which is what turns the geometric growth of d^k tanh / dx^k into
+/// the transforms run it (simplifyFrom) on the graphs they build over their fresh Vars, before
+/// substituting their arguments: each order of a nested derivative is simplified before the next
+/// differentiates it, which is what turns the geometric growth of d^k tanh / dx^k into
 /// polynomial growth (GraphScaleTests.fs and ForwardSizeTests.fs have the counts).
 ///
 /// Add, Sub, Neg, Mul, Square and finite scalar constants are polynomial operations; every other

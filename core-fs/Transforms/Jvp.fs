@@ -11,7 +11,7 @@
 /// keep in step with the first for no smaller graph, so there are none.
 namespace FunctionalDiff.Core
 
-/// The forward-mode transform over functions of several arguments.
+/// Tangent graphs by transposition, over the Vars of the transforms in Transforms.fs.
 [<RequireQualifiedAccess>]
 module Jvp =
 
