@@ -57,7 +57,12 @@ public static partial class Diff
     public static Func<Expr[], Expr[]> Grad(Func<Expr[], Expr> f)
     {
         ArgumentNullException.ThrowIfNull(f);
-        return xs => ValueAndGrad(f, xs).Gradients;
+        var lifted = Interop.LiftMany(f);
+        return xs =>
+        {
+            Interop.ThrowIfAnyNull(xs, nameof(xs));
+            return Interop.Wrap(CoreDiff.gradN(lifted, Interop.List(xs)));
+        };
     }
 
     /// <summary>The value of a one-element f at x and its gradient, sharing one graph.</summary>

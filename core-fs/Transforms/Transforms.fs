@@ -75,20 +75,29 @@ module Diff =
             Shape.fail "Grad" (sprintf "needs a one-element output, got shape %s" (Shape.format output.Dims))
         Expr.ones output.DType output.Dims
 
-    /// The value of a one-element f and its gradient with respect to each argument.
-    let valueAndGradN (f: Expr list -> Expr) (arguments: Expr list) : Expr * Expr list =
+    /// The gradients of a one-element f, and its value when `withValue`: without it the value is
+    /// neither simplified nor substituted, which a gradient inside a loop would pay at every step.
+    let private differentiate (withValue: bool) (f: Expr list -> Expr) (arguments: Expr list) : Expr voption * Expr[] =
         let vars = arguments |> List.mapi freshLike
         let start = startOf vars
         let output = f vars
         let seed = seedFor output
         let found = Vjp.backward output seed (Array.ofList vars)
         let filled = Array.map2 (fun (c: Expr option) (v: Expr) -> defaultArg c (Expr.zerosLike v)) found (Array.ofList vars)
-        match finish start (List.zip vars arguments) [| [| output |]; filled |] with
-        | [| [| value |]; gradients |] -> value, List.ofArray gradients
-        | _ -> invalidOp "a value and gradients expected"
+        if withValue then
+            match finish start (List.zip vars arguments) [| [| output |]; filled |] with
+            | [| [| value |]; gradients |] -> ValueSome value, gradients
+            | _ -> invalidOp "a value and gradients expected"
+        else ValueNone, (finish start (List.zip vars arguments) [| filled |]).[0]
+
+    /// The value of a one-element f and its gradient with respect to each argument.
+    let valueAndGradN (f: Expr list -> Expr) (arguments: Expr list) : Expr * Expr list =
+        match differentiate true f arguments with
+        | ValueSome value, gradients -> value, List.ofArray gradients
+        | ValueNone, _ -> invalidOp "a value expected"
 
     /// The gradient of a one-element f with respect to each argument (JAX's argnums over a list).
-    let gradN (f: Expr list -> Expr) (arguments: Expr list) : Expr list = snd (valueAndGradN f arguments)
+    let gradN (f: Expr list -> Expr) (arguments: Expr list) : Expr list = List.ofArray (snd (differentiate false f arguments))
 
     /// The value of a one-element f and its gradient.
     let valueAndGrad (f: Expr -> Expr) (x: Expr) : Expr * Expr =
@@ -96,7 +105,7 @@ module Diff =
         value, List.head grads
 
     /// The gradient of a one-element f; `grad f` is itself a function, so it nests.
-    let grad (f: Expr -> Expr) (x: Expr) : Expr = snd (valueAndGrad f x)
+    let grad (f: Expr -> Expr) (x: Expr) : Expr = (snd (differentiate false (fun args -> f (List.head args)) [ x ])).[0]
 
     /// The gradients of a one-element two-argument function.
     let grad2 (f: Expr -> Expr -> Expr) (x: Expr, y: Expr) : Expr * Expr =
@@ -109,10 +118,10 @@ module Diff =
 
     // ---- forward mode, Jacobians and custom rules (Jvp.fs, Jacobian.fs, CustomVjp.fs) ----
 
-    /// The value of f at the primals and the tangent sum_i J_i t_i. Tangents take their
-    /// primal's dtype.
-    let jvpN (f: Expr list -> Expr) (primals: Expr list) (tangents: Expr list) : Expr * Expr =
-        Jvp.checkTangents "Jvp" primals tangents
+    /// The tangent sum_i J_i t_i of f at the primals, and f's value when `withValue` (see
+    /// differentiate). `caller` names the public function in errors.
+    let private forward (caller: string) (withValue: bool) (f: Expr list -> Expr) (primals: Expr list) (tangents: Expr list) =
+        Jvp.checkTangents caller primals tangents
         let vars = primals |> List.mapi (fun i x -> Ir.freshVar (sprintf "primal%d" i) x.Dims x.DType)
         let tangentVars = primals |> List.mapi (fun i x -> Ir.freshVar (sprintf "tangent%d" i) x.Dims x.DType)
         let start = startOf vars
@@ -120,10 +129,19 @@ module Diff =
         let tangent = Jvp.tangentOf output (Array.ofList vars) (Array.ofList tangentVars)
         let replacements =
             List.zip vars primals @ List.zip tangentVars (List.map2 (fun (x: Expr) t -> Expr.cast x.DType t) primals tangents)
-        // Simplified apart, as in valueAndGradN: nested forward mode keeps only the tangent.
-        match finish start replacements [| [| output |]; [| tangent |] |] with
-        | [| [| value |]; [| tangent |] |] -> value, tangent
-        | _ -> invalidOp "a value and a tangent expected"
+        // Simplified apart, as in differentiate: nested forward mode keeps only the tangent.
+        if withValue then
+            match finish start replacements [| [| output |]; [| tangent |] |] with
+            | [| [| value |]; [| tangent |] |] -> ValueSome value, tangent
+            | _ -> invalidOp "a value and a tangent expected"
+        else ValueNone, (finish start replacements [| [| tangent |] |]).[0].[0]
+
+    /// The value of f at the primals and the tangent sum_i J_i t_i. Tangents take their
+    /// primal's dtype.
+    let jvpN (f: Expr list -> Expr) (primals: Expr list) (tangents: Expr list) : Expr * Expr =
+        match forward "Jvp" true f primals tangents with
+        | ValueSome value, tangent -> value, tangent
+        | ValueNone, _ -> invalidOp "a value expected"
 
     /// The value of f at x and its tangent J t, by transposing the pullback (see Jvp.fs).
     let jvp (f: Expr -> Expr) (x: Expr) (t: Expr) : Expr * Expr = jvpN (fun args -> f (List.head args)) [ x ] [ t ]
@@ -158,7 +176,7 @@ module Diff =
     /// Chosen by measurement against reverse over reverse (grad of <grad f, v>) on two-layer MLP
     /// losses: 73 vs 74 nodes, equal work to 0.03%, times within noise (ForwardSizeTests.fs has the
     /// figures). The two are the same products grouped differently; this one shares hessian's code.
-    let hvp (f: Expr -> Expr) (x: Expr) (v: Expr) : Expr = snd (jvp (grad f) x v)
+    let hvp (f: Expr -> Expr) (x: Expr) (v: Expr) : Expr = snd (forward "Hvp" false (fun args -> grad f (List.head args)) [ x ] [ v ])
 
     /// The Jacobian of f at x with the mode chosen; shape (output shape @ input shape).
     let jacobianWith (mode: JacobianMode) (f: Expr -> Expr) (x: Expr) : Expr =
