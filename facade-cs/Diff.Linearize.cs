@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.FSharp.Collections;
 using FunctionalDiff.Core;
 using CoreDiff = FunctionalDiff.Core.Diff;
@@ -20,7 +21,7 @@ public static partial class Diff
         ArgumentNullException.ThrowIfNull(f);
         Interop.ThrowIfAnyNull(primals, nameof(primals));
         Interop.ThrowIfAnyNull(tangents, nameof(tangents));
-        var aligned = AlignTangents("Diff.Jvp", primals, tangents, nameof(tangents));
+        var aligned = AlignTangents("Jvp", primals, tangents);
         var (value, tangent) = CoreDiff.jvpN(Interop.LiftMany(f), Interop.List(primals), ListModule.OfSeq(aligned));
         return (Expr.Wrap(value), Expr.Wrap(tangent));
     }
@@ -32,6 +33,7 @@ public static partial class Diff
     /// together computes the primal once.
     /// </summary>
     /// <exception cref="ArgumentException">Jvp is called with a tangent whose shape differs from x's.</exception>
+    [OverloadResolutionPriority(1)]
     public static (Expr Value, Func<Expr, Expr> Jvp) Linearize(Func<Expr, Expr> f, Expr x)
     {
         ArgumentNullException.ThrowIfNull(f);
@@ -40,8 +42,8 @@ public static partial class Diff
         return (Expr.Wrap(value), tangent =>
         {
             ArgumentNullException.ThrowIfNull(tangent);
-            var aligned = AlignTangents("Diff.Linearize", new[] { x }, new[] { tangent }, nameof(tangent));
-            return Expr.Wrap(apply.Invoke(aligned[0]));
+            Interop.SameShape("Linearize", x, tangent);
+            return Expr.Wrap(apply.Invoke(Expr.Align(x, tangent).B));
         });
     }
 
@@ -62,26 +64,26 @@ public static partial class Diff
         return (Expr.Wrap(value), tangents =>
         {
             Interop.ThrowIfAnyNull(tangents, nameof(tangents));
-            var aligned = AlignTangents("Diff.Linearize", kept, tangents, nameof(tangents));
+            var aligned = AlignTangents("Linearize", kept, tangents);
             return Expr.Wrap(apply.Invoke(ListModule.OfSeq(aligned)));
         });
     }
 
     /// <summary>
-    /// The tangents' nodes, each a bare literal taking its primal's dtype, after checking that there
-    /// is one per primal with the primal's shape; errors name the public method and parameter.
+    /// The tangents' nodes, each bare literal taking its primal's dtype, after checking that there is
+    /// one tangent per primal with the primal's shape; errors name the public method and parameters.
     /// </summary>
-    static CoreExpr[] AlignTangents(string method, Expr[] primals, Expr[] tangents, string parameter)
+    static CoreExpr[] AlignTangents(string method, Expr[] primals, Expr[] tangents)
     {
         if (tangents.Length != primals.Length)
-            throw new ArgumentException($"{method}: {primals.Length} primals but {tangents.Length} tangents", parameter);
+            throw new ShapeException($"{method}: {tangents.Length} tangents for {primals.Length} primals");
         var aligned = new CoreExpr[tangents.Length];
         for (int i = 0; i < tangents.Length; i++)
         {
             var (primal, tangent) = Expr.Align(primals[i], tangents[i]);
             if (!primal.Shape.AsSpan().SequenceEqual(tangent.Shape))
-                throw new ArgumentException(
-                    $"{method}: tangent {i} has shape {Shape.format(tangent.Shape)} but its primal has shape {Shape.format(primal.Shape)}", parameter);
+                throw new ShapeException(
+                    $"{method}: tangents[{i}] of shape {Shape.format(tangent.Shape)} does not match primals[{i}] of shape {Shape.format(primal.Shape)}");
             aligned[i] = tangent;
         }
         return aligned;
