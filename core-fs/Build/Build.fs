@@ -54,6 +54,7 @@ module Expr =
                 if rest = 0 || x.Numel % rest <> 0 then
                     Shape.fail "Reshape" (sprintf "cannot infer -1 in %s for %s" (Shape.format shape) (dims x))
                 shape |> Array.map (fun d -> if d = -1 then x.Numel / rest else d)
+        Shape.checkSize "Reshape" target
         if Shape.numel target <> x.Numel then
             Shape.fail "Reshape" (sprintf "cannot reshape %s (%d elements) to %s" (dims x) x.Numel (Shape.format target))
         if Ir.sameDims target x.Dims then x
@@ -187,6 +188,7 @@ module Expr =
         let rows = if a.Rank = 1 then [||] else [| a.Dims.[a.Rank - 2] |]
         let cols = if b.Rank = 1 then [||] else [| b.Dims.[b.Rank - 1] |]
         let shape = Array.concat [ batch; rows; cols ]
+        Shape.checkSize "MatMul" shape
         let a, b = promote a b
         // Never folded to zeros for a zero operand: a NaN or infinite entry of the other operand
         // makes its row or column NaN.
@@ -205,7 +207,7 @@ module Expr =
         let clamp dim i = let j = if i < 0 then i + dim else i in max 0 (min dim j)
         let lo = Array.init x.Rank (fun i -> clamp x.Dims.[i] starts.[i])
         let hi = Array.init x.Rank (fun i -> max lo.[i] (clamp x.Dims.[i] stops.[i]))
-        let shape = Array.init x.Rank (fun i -> (hi.[i] - lo.[i] + steps.[i] - 1) / steps.[i])
+        let shape = Array.init x.Rank (fun i -> Shape.sliceLength lo.[i] hi.[i] steps.[i])
         if Ir.sameDims shape x.Dims then x
         else
             match x with
@@ -228,7 +230,8 @@ module Expr =
             Shape.fail "Pad" (sprintf "needs one before and after per axis of %s" (dims x))
         if Array.append before after |> Array.exists (fun p -> p < 0) then
             Shape.fail "Pad" (sprintf "negative padding %s/%s for %s" (Shape.format before) (Shape.format after) (dims x))
-        let shape = Array.init x.Rank (fun i -> before.[i] + x.Dims.[i] + after.[i])
+        let shape = Array.init x.Rank (fun i -> Shape.addDims "Pad" (Shape.addDims "Pad" before.[i] x.Dims.[i]) after.[i])
+        Shape.checkSize "Pad" shape
         if Ir.sameDims shape x.Dims then x
         elif (match x with Filled v -> isPositiveZero v | _ -> false) then zeros x.DType shape
         else Ir.intern (Op.Pad(Array.copy before, Array.copy after)) [| x |] shape x.DType
@@ -249,7 +252,8 @@ module Expr =
         if parts.Length = 1 then parts.[0]
         else
             let shape = Array.copy first.Dims
-            shape.[a] <- parts |> Array.sumBy (fun p -> p.Dims.[a])
+            shape.[a] <- parts |> Array.fold (fun total p -> Shape.addDims "Concat" total p.Dims.[a]) 0
+            Shape.checkSize "Concat" shape
             Ir.intern (Op.Concat a) parts shape dtype
 
     /// Stacks equal-shaped tensors along a new axis.
