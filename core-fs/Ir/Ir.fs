@@ -5,6 +5,7 @@ namespace FunctionalDiff.Core
 open System
 open System.Collections.Generic
 open System.Threading
+open System.Runtime.CompilerServices
 open System.Runtime.InteropServices
 
 /// The primitives of the graph. Static parameters live in the case; the only tensor is the
@@ -206,12 +207,13 @@ module internal Ir =
     // The table is purged of dead entries whenever it doubles, so a loop that builds and drops
     // graphs keeps it (and the heap) bounded while lookups stay amortised O(1).
     let mutable private purgeAt = 1 <<< 16
-    // An entry's key holds its op, and a constant's op holds its tensor, so a dead constant's
-    // tensor lives until its entry is purged. Counting entries alone let a loop that wraps a fresh
-    // 4 MB tensor in a graph each step keep 1.2 GB after 300 steps; so a purge also follows every
-    // `constantBytesPerPurge` bytes of newly interned constants.
-    let mutable private constantBytes = 0L
-    let private constantBytesPerPurge = 256L <<< 20
+    // Constants other than scalars are one node per tensor object, and are interned here rather
+    // than in `table`: a key in `table` holds its op strongly, so a dead constant's tensor would
+    // live on until a purge found its node dead (a loop wrapping a fresh 4 MB tensor each step
+    // held hundreds of MB that way). This table is an ephemeron table: the node (which refers to
+    // its tensor) lives exactly as long as the tensor is reachable from elsewhere, and both go in
+    // the same collection, with no purge.
+    let private constants = ConditionalWeakTable<Tensor, Expr>()
 
     let private newId () = Interlocked.Increment(&nextId)
 
@@ -227,8 +229,7 @@ module internal Ir =
     /// Removes the entries of collected nodes now (tests call it before measuring memory).
     let purge () = lock gate purgeLocked
 
-    /// The one node for (op, inputs), creating it with the given shape and dtype when absent.
-    let intern (op: Op) (inputs: Expr[]) (shape: int[]) (dtype: DType) : Expr =
+    let private internInTable (op: Op) (inputs: Expr[]) (shape: int[]) (dtype: DType) : Expr =
         let ids = Array.zeroCreate inputs.Length
         for i in 0 .. inputs.Length - 1 do
             ids.[i] <- inputs.[i].Id
@@ -244,16 +245,17 @@ module internal Ir =
                     h.Target <- node
                     node
             | _ ->
-                match op with
-                | Op.Const tensor ->
-                    constantBytes <- constantBytes + int64 tensor.Numel * (match tensor.DType with DType.Float32 -> 4L | DType.Float64 -> 8L)
-                | _ -> ()
-                if table.Count >= purgeAt || constantBytes >= constantBytesPerPurge then
-                    purgeLocked ()
-                    constantBytes <- 0L
+                if table.Count >= purgeAt then purgeLocked ()
                 let node = Expr(op, inputs, shape, dtype, newId ())
                 table.[key] <- GCHandle.Alloc(node, GCHandleType.Weak)
                 node)
+
+    /// The one node for (op, inputs), creating it with the given shape and dtype when absent.
+    let intern (op: Op) (inputs: Expr[]) (shape: int[]) (dtype: DType) : Expr =
+        match op with
+        | Op.Const tensor when tensor.Rank <> 0 ->
+            constants.GetValue(tensor, fun _ -> Expr(op, inputs, shape, dtype, newId ()))
+        | _ -> internInTable op inputs shape dtype
 
     /// True when two shapes are equal (a plain loop: F#'s generic array equality is slow).
     let sameDims (a: int[]) (b: int[]) =
