@@ -11,7 +11,8 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
     /// <summary>The usage text.</summary>
     public const string Usage =
         "usage: FunctionalDiff.Compare [--filter TEXT]... [--dtype float32|float64|both] [--results DIR] [--in-process] [--quiet]\n" +
-        "       FunctionalDiff.Compare bench [--quick]";
+        "       FunctionalDiff.Compare bench [--quick]\n" +
+        "       FunctionalDiff.Compare bench --nested [--quick] [--max-steps N] [--filter TEXT]";
 
     /// <summary>Parses the options; unknown words raise ArgumentException with the usage text.</summary>
     public static Options Parse(IReadOnlyList<string> args)
