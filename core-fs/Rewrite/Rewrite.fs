@@ -21,6 +21,16 @@ namespace FunctionalDiff.Core
 open System
 open System.Collections.Generic
 
+/// Work done by `Rewrite.simplify` on the current thread, in steps: a node of the graph visited, a
+/// node explored when weighing a replacement, a term of a polynomial formed, a node built. Tests
+/// compare it with the graph's size to check that the pass is linear; it counts per thread
+/// because other threads simplify at the same time.
+type internal RewriteWork =
+    [<ThreadStatic; DefaultValue>]
+    static val mutable private steps: int64
+    static member Steps = RewriteWork.steps
+    static member Add(count: int) = RewriteWork.steps <- RewriteWork.steps + int64 count
+
 /// Graph simplification by polynomial normal forms.
 [<RequireQualifiedAccess>]
 module Rewrite =
@@ -78,6 +88,7 @@ module Rewrite =
             let termWith (coefficient: float) (factors: Factor[]) =
                 if factors.Length = 0 then Expr.scalar dtype coefficient
                 else Expr.mul (Expr.scalar dtype coefficient) (monomial factors)
+            RewriteWork.Add p.Length
             let mutable sum = termWith p.[0].Coefficient p.[0].Factors
             for i in 1 .. p.Length - 1 do
                 let t = p.[i]
@@ -155,6 +166,7 @@ module Rewrite =
             while k < region.Count && region.Count < regionLimit do
                 let j = region.[k]
                 k <- k + 1
+                RewriteWork.Add 1
                 // A pending node is already a normal form: it counts as its own cost, whole.
                 if j = i || not isPending.[j] then
                     for e in firstInput.[j] .. firstInput.[j + 1] - 1 do
@@ -188,6 +200,7 @@ module Rewrite =
                 if not (obj.ReferenceEquals(r, args.[k])) then changed <- true
             if changed then Expr.apply node.Op newArgs else node
         for i in 0 .. n - 1 do
+            RewriteWork.Add 1
             let node = order.[i]
             let first, last = firstInput.[i], firstInput.[i + 1] - 1
             if last < first then
@@ -200,6 +213,7 @@ module Rewrite =
                     else ValueNone
                 match polynomial with
                 | ValueSome(Some p) ->
+                    RewriteWork.Add p.Length
                     // A quick lower bound on what the node costs as it stands: itself plus the
                     // polynomial inputs only it uses (savedByReplacing is exact but dearer).
                     let mutable standing = 1
