@@ -32,11 +32,15 @@ public static class FuzzCheck
     }
 
     /// <summary>The checks with the allowance applied; exceptions become failed checks with the exception in the note.</summary>
-    public static List<CheckResult> Checked(FuzzProgram program, DType dtype)
+    /// <param name="program">The program.</param>
+    /// <param name="dtype">The dtype of the run.</param>
+    /// <param name="toCase">How a program becomes a case (by default <see cref="FuzzProgram.ToCase"/>; the fuzzer's own tests substitute a wrong one).</param>
+    public static List<CheckResult> Checked(FuzzProgram program, DType dtype, Func<FuzzProgram, Case>? toCase = null)
     {
-        var results = CaseRunner.Run(program.ToCase(), dtype);
+        toCase ??= p => p.ToCase();
+        var results = CaseRunner.Run(toCase(program), dtype);
         if (dtype == DType.Float64 || results.All(r => r.Passed)) return results;
-        var float64 = CaseRunner.Run(program.RoundedToFloat32().ToCase(), DType.Float64);
+        var float64 = CaseRunner.Run(toCase(program.RoundedToFloat32()), DType.Float64);
         return results.Select(r => !r.Passed && r.Note.Length == 0 && float64.Any(q => q.Check == r.Check && q.Passed)
             ? r with { Passed = true, Note = AllowanceNote } : r).ToList();
     }

@@ -50,13 +50,49 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// <summary>The number of steps the output depends on.</summary>
     public int LiveSteps => Live().Count(b => b);
 
-    /// <summary>This program as a row of the comparison suite, so the suite's checks, tolerances and isolation apply.</summary>
-    public Suite.Case ToCase() =>
-        new(Name, InputShapes.Select(s => new Suite.InputSpec(s)).ToArray(), xs => OurInterpreter.Run(this, xs), ts => TorchInterpreter.Run(this, ts))
+    /// <summary>
+    /// This program as a row of the comparison suite, so the suite's checks, tolerances and isolation apply.
+    /// Three decisions, each made as the table makes it for its own rows:
+    /// the tolerance's scale is at least 1 (see <see cref="Suite.Tolerance.ScaleAtLeast"/>);
+    /// a program with a float32 round trip is compared in float64 at the table's cast tolerance;
+    /// once the program crosses a domain edge (an intermediate is infinite or NaN, or atan2 meets the origin),
+    /// no full Hessian, and a NaN on either side of a derivative passes: which entries become 0·∞ = NaN then
+    /// depends on each engine's order of evaluation and on whether it multiplies by a mask (torch) or selects
+    /// and keeps symbolic zeros (ours), as in the table's "where sqrt NaN branch" row. Values stay strict.
+    /// </summary>
+    public Suite.Case ToCase()
+    {
+        bool singular = Singular();
+        return new(Name, InputShapes.Select(s => new Suite.InputSpec(s)).ToArray(), xs => OurInterpreter.Run(this, xs), ts => TorchInterpreter.Run(this, ts))
         {
             Seed = Seed,
             Fixed = InputValues,
+            Float64 = (Steps.Any(s => s.Kind == OpKind.CastRoundTrip) ? CastTolerance : Suite.Tolerance.Float64) with
+                { ScaleAtLeast = 1, NaNInDerivativesIsConvention = singular },
+            Float32 = Suite.Tolerance.Float32 with { ScaleAtLeast = 1, NaNInDerivativesIsConvention = singular },
+            SkipHessian = singular,
+            Why = singular ? "fuzzed program across a domain edge" : "fuzzed program",
         };
+    }
+
+    /// <summary>The table's tolerance for a float64 value that passes through float32 on the way.</summary>
+    static readonly Suite.Tolerance CastTolerance = new(1e-6, 1e-7);
+
+    /// <summary>True when some value of the program is infinite or NaN, or an atan2 meets the origin (float64 TorchSharp forward run).</summary>
+    public bool Singular()
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var inputs = InputValues.Select((v, i) => TorchSharp.torch.tensor(v, dtype: TorchSharp.torch.ScalarType.Float64)
+            .reshape(InputShapes[i].Select(d => (long)d).ToArray())).ToArray();
+        try
+        {
+            var values = TorchInterpreter.RunAll(this, inputs);
+            return values.Any(t => t.numel() > 0 && !t.isfinite().all().item<bool>())
+                || Steps.Select((s, i) => (s, i)).Any(p => p.s.Kind == OpKind.Atan2 &&
+                    values[p.s.Args[0]].abs().lt(0.05).logical_and(values[p.s.Args[1]].abs().lt(0.05)).any().item<bool>());
+        }
+        catch (Exception) { return false; } // not a valid program: the checks report the exception
+    }
 
     /// <summary>Which steps the output depends on.</summary>
     public bool[] Live()

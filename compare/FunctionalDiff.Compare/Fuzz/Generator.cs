@@ -30,6 +30,7 @@ public sealed class Generator
     readonly List<bool> isMask = new();
     readonly List<bool> fromInput = new();
     readonly List<int> uses = new();
+    readonly List<bool> exact = new();
     readonly List<Step> steps = new();
     int inputCount;
 
@@ -52,7 +53,7 @@ public sealed class Generator
         {
             inputShapes[i] = i == 0 ? RandomShape() : RelatedShape(inputShapes[0]);
             inputValues[i] = DrawValues(FuzzProgram.Numel(inputShapes[i]), rng.NextDouble() < 0.15);
-            Add(inputShapes[i], torch.tensor(inputValues[i], dtype: ScalarType.Float64).reshape(Longs(inputShapes[i])), mask: false, input: true);
+            Add(inputShapes[i], torch.tensor(inputValues[i], dtype: ScalarType.Float64).reshape(Longs(inputShapes[i])), mask: false, input: true, bitExact: true);
         }
         int target = 5 + rng.Next(36);
         for (int attempt = 0; steps.Count < target && attempt < 40 * target; attempt++)
@@ -63,8 +64,9 @@ public sealed class Generator
 
     // ---------------------------------------------------------------- values
 
-    void Add(int[] shape, TT t, bool mask, bool input)
+    void Add(int[] shape, TT t, bool mask, bool input, bool bitExact)
     {
+        exact.Add(bitExact);
         shapes.Add(shape);
         tensors.Add(t);
         numbers.Add(Numbers(t));
@@ -87,10 +89,66 @@ public sealed class Generator
         if (FuzzProgram.Numel(shape) > MaxNumel) return -1;
         var values = Numbers(t);
         if (!edge && values.Any(v => !double.IsFinite(v) || Math.Abs(v) > MaxMagnitude)) return -1;
+        if (!edge && NearKink(step)) return -1;
         steps.Add(step);
         foreach (var a in step.Args) uses[a]++;
-        Add(shape, t, mask, step.Args.Any(a => fromInput[a]));
+        Add(shape, t, mask, step.Args.Any(a => fromInput[a]), ExactOps.Contains(step.Kind) && step.Args.All(a => exact[a]));
         return Last;
+    }
+
+    /// <summary>
+    /// Ops whose result has the same bits in every IEEE engine given the same operands: correctly rounded
+    /// arithmetic (+ − × ÷ √), selections and moves. Transcendentals differ by an ulp between libraries, and sums
+    /// (reductions, matmul, scatter-add) by their order.
+    /// </summary>
+    static readonly HashSet<OpKind> ExactOps = new()
+    {
+        OpKind.Neg, OpKind.Abs, OpKind.Relu, OpKind.Sign, OpKind.Floor, OpKind.Ceil, OpKind.Round, OpKind.Square, OpKind.Sqrt,
+        OpKind.Reciprocal, OpKind.StopGradient, OpKind.CastRoundTrip, OpKind.AddScalar, OpKind.MulScalar, OpKind.RSubScalar,
+        OpKind.DivScalar, OpKind.RDivScalar, OpKind.Add, OpKind.Sub, OpKind.Mul, OpKind.Div, OpKind.Maximum, OpKind.Minimum,
+        OpKind.Lt, OpKind.Le, OpKind.Gt, OpKind.Ge, OpKind.Eq, OpKind.Ne, OpKind.Where, OpKind.Max, OpKind.Min, OpKind.ArgMax,
+        OpKind.Transpose, OpKind.Permute, OpKind.Reshape, OpKind.BroadcastTo, OpKind.Slice, OpKind.Pad, OpKind.Flip,
+        OpKind.Gather, OpKind.Concat, OpKind.Stack, OpKind.Const,
+    };
+
+    /// <summary>Distance to a kink below which a value that is not bit-exact counts as on it.</summary>
+    const double KinkDistance = 1e-6;
+
+    /// <summary>
+    /// True when a kinked op (|x|, relu, sign, rounding, comparisons, max/min and their ties, atan2 at the origin)
+    /// meets an operand that is not bit-exact near its kink. The two engines' last bits may then fall on
+    /// different sides of it (a mean that should be 0 is +1e-17 in one and −1e-17 in the other), which
+    /// compares rounding, not semantics. Kinks hit by bit-exact values (inputs at 0, ties, relu of a pad)
+    /// are kept: they are the point.
+    /// </summary>
+    bool NearKink(Step s)
+    {
+        if (s.Args.All(a => exact[a])) return false;
+        bool Any(int v, Func<double, bool> p) => numbers[v].Any(p);
+        bool Close(int a, int b)
+        {
+            using var scope = torch.NewDisposeScope();
+            return tensors[a].sub(tensors[b]).abs().lt(KinkDistance).any().item<bool>();
+        }
+        switch (s.Kind)
+        {
+            case OpKind.Relu or OpKind.Abs or OpKind.Sign:
+                return Any(s.Args[0], v => Math.Abs(v) < KinkDistance);
+            case OpKind.Floor or OpKind.Ceil:
+                return Any(s.Args[0], v => Math.Abs(v - Math.Round(v)) < KinkDistance);
+            case OpKind.Round:
+                return Any(s.Args[0], v => Math.Abs(2 * v - Math.Round(2 * v)) < 2 * KinkDistance);
+            case OpKind.Maximum or OpKind.Minimum or OpKind.Lt or OpKind.Le or OpKind.Gt or OpKind.Ge or OpKind.Eq or OpKind.Ne:
+                return Close(s.Args[0], s.Args[1]);
+            case OpKind.Max or OpKind.Min or OpKind.ArgMax:
+            {
+                var v = numbers[s.Args[0]].OrderBy(x => x).ToArray();
+                for (int i = 1; i < v.Length; i++) if (v[i] - v[i - 1] < KinkDistance) return true;
+                return false;
+            }
+            default:
+                return false;
+        }
     }
 
     /// <summary>An operand: often the newest value, else one not used yet, else any; only values that depend on an input.</summary>
@@ -329,15 +387,22 @@ public sealed class Generator
         int b = Partner(a);
         if (b < 0) return;
         bool edge = false;
-        if (kind == OpKind.Div && !All(b, AwayFromZero) || kind == OpKind.Pow && !All(a, Positive))
+        if (kind == OpKind.Div && !All(b, AwayFromZero) || kind == OpKind.Pow && !All(a, Positive) || kind == OpKind.Atan2 && NearOrigin(a, b))
         {
             if (rng.NextDouble() < EdgeRate) edge = true;
-            else if (kind == OpKind.Div) b = MakePositive(b);
-            else a = MakePositive(a);
+            else if (kind == OpKind.Pow) a = MakePositive(a);
+            else b = MakePositive(b);
             if (a < 0 || b < 0) return;
         }
         if (rng.NextDouble() < 0.3 && kind is not (OpKind.Div or OpKind.Pow)) (a, b) = (b, a);
         Try(S(kind, a, b), edge: edge);
+    }
+
+    /// <summary>atan2's singular point: both operands near 0 at some position.</summary>
+    bool NearOrigin(int a, int b)
+    {
+        using var scope = torch.NewDisposeScope();
+        return tensors[a].abs().lt(0.05).logical_and(tensors[b].abs().lt(0.05)).any().item<bool>();
     }
 
     int Compare(OpKind kind)

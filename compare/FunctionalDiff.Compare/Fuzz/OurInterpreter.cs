@@ -6,16 +6,20 @@ namespace FunctionalDiff.Compare.Fuzz;
 public static class OurInterpreter
 {
     /// <summary>Builds the program's output over the given inputs (symbolic or constant).</summary>
-    public static Expr Run(FuzzProgram program, Expr[] inputs)
+    public static Expr Run(FuzzProgram program, Expr[] inputs) => Run(program, inputs, Apply);
+
+    /// <summary>Builds the output with another meaning for some steps: the fuzzer's self-tests use it to plant a wrong op.</summary>
+    public static Expr Run(FuzzProgram program, Expr[] inputs, Func<Step, Expr[], DType, Expr> apply)
     {
         var dtype = inputs[0].DType;
         var values = new List<Expr>(inputs);
         foreach (var step in program.Steps)
-            values.Add(Apply(step, step.Args.Select(a => values[a]).ToArray(), dtype));
+            values.Add(apply(step, step.Args.Select(a => values[a]).ToArray(), dtype));
         return values[program.Output];
     }
 
-    static Expr Apply(Step s, Expr[] a, DType dtype)
+    /// <summary>One step, with the public API.</summary>
+    public static Expr Apply(Step s, Expr[] a, DType dtype)
     {
         Expr x = a.Length > 0 ? a[0] : null!;
         int[] p = s.Ints;

@@ -43,13 +43,17 @@ public static class Shrinker
     }
 
     /// <summary>Every value's shape, from a float64 TorchSharp run; null when the program is not valid.</summary>
-    static int[][]? Shapes(FuzzProgram p)
+    static int[][]? Shapes(FuzzProgram p) => Values(p)?.Select(v => v.Shape).ToArray();
+
+    /// <summary>Every value's shape and numbers, from a float64 TorchSharp run; null when the program is not valid.</summary>
+    static (int[] Shape, double[] Numbers)[]? Values(FuzzProgram p)
     {
         using var scope = torch.NewDisposeScope();
         try
         {
             var inputs = p.InputValues.Select((v, i) => torch.tensor(v, dtype: ScalarType.Float64).reshape(p.InputShapes[i].Select(d => (long)d).ToArray())).ToArray();
-            return TorchInterpreter.RunAll(p, inputs).Select(t => t.shape.Select(d => (int)d).ToArray()).ToArray();
+            return TorchInterpreter.RunAll(p, inputs).Select(t => (t.shape.Select(d => (int)d).ToArray(),
+                t.numel() == 0 ? Array.Empty<double>() : t.contiguous().data<double>().ToArray())).ToArray();
         }
         catch (Exception)
         {
@@ -63,6 +67,11 @@ public static class Shrinker
         // an earlier value as the output: drops every step after it
         for (int v = n; v < p.Output; v++)
             yield return p with { Output = v };
+        // an intermediate becomes an input holding its numbers: drops every step that only fed it
+        var computed = Values(p);
+        if (computed != null)
+            for (int v = p.Output - 1; v >= n; v--)
+                yield return Promote(p, v, computed[v].Numbers, computed[v].Shape);
         // bypass a step: its users read one of its operands of the same shape instead
         for (int i = p.Steps.Length - 1; i >= 0; i--)
             foreach (var a in p.Steps[i].Args.Distinct())
@@ -96,6 +105,19 @@ public static class Shrinker
         Steps = p.Steps.Select(s => s with { Args = s.Args.Select(a => a == from ? to : a).ToArray() }).ToArray(),
         Output = p.Output == from ? to : p.Output,
     };
+
+    static FuzzProgram Promote(FuzzProgram p, int value, double[] numbers, int[] shape)
+    {
+        int n = p.InputCount;
+        int Map(int v) => v == value ? n : v < n ? v : v + 1;
+        return p with
+        {
+            InputShapes = p.InputShapes.Append(shape).ToArray(),
+            InputValues = p.InputValues.Append(numbers).ToArray(),
+            Steps = p.Steps.Select(s => s with { Args = s.Args.Select(Map).ToArray() }).ToArray(),
+            Output = Map(p.Output),
+        };
+    }
 
     static FuzzProgram InputToConstant(FuzzProgram p, int input)
     {
