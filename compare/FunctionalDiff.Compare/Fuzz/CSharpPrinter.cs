@@ -34,7 +34,8 @@ public static class CSharpPrinter
         : v.ToString("R", CultureInfo.InvariantCulture) is var s && (s.Contains('.') || s.Contains('E')) ? s : s + ".0";
 
     static string Numbers(IEnumerable<double> values, DType dtype) =>
-        string.Join(", ", values.Select(v => dtype == DType.Float64 ? Number(v) : ((float)v).ToString("R", CultureInfo.InvariantCulture) + "f"));
+        string.Join(", ", values.Select(v => dtype == DType.Float64 ? Number(v)
+            : double.IsFinite(v) ? ((float)v).ToString("R", CultureInfo.InvariantCulture) + "f" : Number(v).Replace("double.", "float.")));
 
     static string Ints(IEnumerable<int> values) => string.Join(", ", values);
 

@@ -23,6 +23,11 @@ public sealed class Generator
     /// <summary>Share of domain-restricted steps applied outside their domain on purpose (log 0, 1/0, sqrt of a negative).</summary>
     const double EdgeRate = 0.04;
 
+    /// <summary>Share of inputs that hold one infinity or NaN.</summary>
+    const double NonFiniteInputRate = 0.03;
+
+    static readonly double[] NonFinite = { double.PositiveInfinity, double.NegativeInfinity, double.NaN };
+
     readonly Random rng;
     readonly List<int[]> shapes = new();
     readonly List<double[]> numbers = new();
@@ -53,6 +58,9 @@ public sealed class Generator
         {
             inputShapes[i] = i == 0 ? RandomShape() : RelatedShape(inputShapes[0]);
             inputValues[i] = DrawValues(FuzzProgram.Numel(inputShapes[i]), rng.NextDouble() < 0.15);
+            // rarely, one IEEE special in an input: values must follow IEEE through every op (x * 0 with x = ∞ is NaN)
+            if (inputValues[i].Length > 0 && rng.NextDouble() < NonFiniteInputRate)
+                inputValues[i][rng.Next(inputValues[i].Length)] = NonFinite[rng.Next(NonFinite.Length)];
             Add(inputShapes[i], torch.tensor(inputValues[i], dtype: ScalarType.Float64).reshape(Longs(inputShapes[i])), mask: false, input: true, bitExact: true);
         }
         int target = 5 + rng.Next(36);
@@ -88,7 +96,10 @@ public sealed class Generator
         var shape = t.shape.Select(d => (int)d).ToArray();
         if (FuzzProgram.Numel(shape) > MaxNumel) return -1;
         var values = Numbers(t);
-        if (!edge && values.Any(v => !double.IsFinite(v) || Math.Abs(v) > MaxMagnitude)) return -1;
+        // a step may carry an infinity or NaN it was given, but not make one, except on purpose
+        bool given = step.Args.Any(a => numbers[a].Any(v => !double.IsFinite(v)));
+        if (!edge && !given && values.Any(v => !double.IsFinite(v))) return -1;
+        if (!edge && values.Any(v => double.IsFinite(v) && Math.Abs(v) > MaxMagnitude)) return -1;
         if (!edge && NearKink(step)) return -1;
         steps.Add(step);
         foreach (var a in step.Args) uses[a]++;
