@@ -53,7 +53,9 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// <summary>
     /// This program as a row of the comparison suite, so the suite's checks, tolerances and isolation apply.
     /// Three decisions, each made as the table makes it for its own rows:
-    /// the tolerance's scale is at least 1 (see <see cref="Suite.Tolerance.ScaleAtLeast"/>);
+    /// the tolerance's scale is at least 1 and the largest finite |value| the program computes (see
+    /// <see cref="Suite.Tolerance.ScaleAtLeast"/>): rounding errors are relative to the terms an engine adds,
+    /// and a result that cancels to about 0 still carries theirs;
     /// a program with a float32 round trip is compared in float64 at the table's cast tolerance;
     /// once the program crosses a domain edge (an intermediate is infinite or NaN, or atan2 meets the origin),
     /// no full Hessian, and a NaN on either side of a derivative passes: which entries become 0·∞ = NaN then
@@ -62,14 +64,15 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// </summary>
     public Suite.Case ToCase()
     {
-        bool singular = Singular();
+        var (singular, magnitude) = Forward();
+        double scale = Math.Max(1, magnitude);
         return new(Name, InputShapes.Select(s => new Suite.InputSpec(s)).ToArray(), xs => OurInterpreter.Run(this, xs), ts => TorchInterpreter.Run(this, ts))
         {
             Seed = Seed,
             Fixed = InputValues,
             Float64 = (Steps.Any(s => s.Kind == OpKind.CastRoundTrip) ? CastTolerance : Suite.Tolerance.Float64) with
-                { ScaleAtLeast = 1, NaNInDerivativesIsConvention = singular },
-            Float32 = Suite.Tolerance.Float32 with { ScaleAtLeast = 1, NaNInDerivativesIsConvention = singular },
+                { ScaleAtLeast = scale, NaNInDerivativesIsConvention = singular },
+            Float32 = Suite.Tolerance.Float32 with { ScaleAtLeast = scale, NaNInDerivativesIsConvention = singular },
             SkipHessian = singular,
             Why = singular ? "fuzzed program across a domain edge" : "fuzzed program",
         };
@@ -78,8 +81,11 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// <summary>The table's tolerance for a float64 value that passes through float32 on the way.</summary>
     static readonly Suite.Tolerance CastTolerance = new(1e-6, 1e-7);
 
-    /// <summary>True when some value of the program is infinite or NaN, or an atan2 meets the origin (float64 TorchSharp forward run).</summary>
-    public bool Singular()
+    /// <summary>
+    /// From a float64 TorchSharp forward run: whether the program crosses a domain edge (some value is infinite
+    /// or NaN, or an atan2 meets the origin), and the largest finite |value| it computes.
+    /// </summary>
+    public (bool Singular, double Magnitude) Forward()
     {
         using var scope = TorchSharp.torch.NewDisposeScope();
         var inputs = InputValues.Select((v, i) => TorchSharp.torch.tensor(v, dtype: TorchSharp.torch.ScalarType.Float64)
@@ -87,11 +93,14 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         try
         {
             var values = TorchInterpreter.RunAll(this, inputs);
-            return values.Any(t => t.numel() > 0 && !t.isfinite().all().item<bool>())
-                || Steps.Select((s, i) => (s, i)).Any(p => p.s.Kind == OpKind.Atan2 &&
-                    values[p.s.Args[0]].abs().lt(0.05).logical_and(values[p.s.Args[1]].abs().lt(0.05)).any().item<bool>());
+            bool singular = values.Any(t => t.numel() > 0 && !t.isfinite().all().item<bool>())
+                || Steps.Any(s => s.Kind == OpKind.Atan2 &&
+                    values[s.Args[0]].abs().lt(0.05).logical_and(values[s.Args[1]].abs().lt(0.05)).any().item<bool>());
+            double magnitude = values.Where(t => t.numel() > 0)
+                .Select(t => t.abs().nan_to_num(0.0, 0.0, 0.0).max().item<double>()).DefaultIfEmpty(0).Max();
+            return (singular, magnitude);
         }
-        catch (Exception) { return false; } // not a valid program: the checks report the exception
+        catch (Exception) { return (false, 0); } // not a valid program: the checks report the exception
     }
 
     /// <summary>Which steps the output depends on.</summary>
