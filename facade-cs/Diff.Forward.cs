@@ -7,29 +7,34 @@ namespace FunctionalDiff;
 public static partial class Diff
 {
     /// <summary>The value of f at x and its tangent J·tangent (forward mode), without building the Jacobian.</summary>
+    /// <exception cref="ArgumentException">The tangent does not have x's shape.</exception>
     public static (Expr Value, Expr Tangent) Jvp(Func<Expr, Expr> f, Expr x, Expr tangent)
     {
         ArgumentNullException.ThrowIfNull(f);
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(tangent);
+        Interop.SameShape("Jvp", x, tangent);
         var (value, t) = CoreDiff.jvp(Interop.Lift(f), x.Node, Expr.Align(x, tangent).B);
         return (Expr.Wrap(value), Expr.Wrap(t));
     }
 
     /// <summary>The Hessian of a one-element f at x applied to v, without building the Hessian.</summary>
+    /// <exception cref="ArgumentException">v does not have x's shape, or f returns more or fewer than one element.</exception>
     public static Expr Hvp(Func<Expr, Expr> f, Expr x, Expr v)
     {
         ArgumentNullException.ThrowIfNull(f);
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(v);
-        return Expr.Wrap(CoreDiff.hvp(Interop.Lift(f), x.Node, Expr.Align(x, v).B));
+        Interop.SameShape("Hvp", x, v);
+        return Expr.Wrap(CoreDiff.hvp(Interop.LiftOneElement(f, "Hvp"), x.Node, Expr.Align(x, v).B));
     }
 
     /// <summary>The Jacobian of f as a function of x, with shape (f(x).Shape followed by x.Shape).</summary>
-    public static Func<Expr, Expr> Jacobian(Func<Expr, Expr> f) => Transformed(f, CoreDiff.jacobian);
+    public static Func<Expr, Expr> Jacobian(Func<Expr, Expr> f) => Transformed(f, null, CoreDiff.jacobian);
 
     /// <summary>The Hessian of a one-element f as a function of x, with shape (x.Shape followed by x.Shape).</summary>
-    public static Func<Expr, Expr> Hessian(Func<Expr, Expr> f) => Transformed(f, CoreDiff.hessian);
+    /// <exception cref="ArgumentException">f returns more or fewer than one element.</exception>
+    public static Func<Expr, Expr> Hessian(Func<Expr, Expr> f) => Transformed(f, "Hessian", CoreDiff.hessian);
 
     /// <summary>
     /// A function with a user-defined derivative: it computes <c>forward(x)</c> and sends an output
@@ -57,6 +62,7 @@ public static partial class Diff
     {
         ArgumentNullException.ThrowIfNull(f);
         ArgumentNullException.ThrowIfNull(x);
+        if (order < 1) throw new ArgumentOutOfRangeException(nameof(order), order, "CheckGrad: order must be at least 1");
         var d = GradCheckOptions.Default;
         var options = new GradCheckOptions(order, d.Reverse, d.Forward, d.Directions, d.Step, d.Tolerance, d.Seed);
         var r = GradCheck.check(options, Interop.Lift(f), x.Value);

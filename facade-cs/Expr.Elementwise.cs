@@ -66,8 +66,24 @@ public sealed partial class Expr
 
     /// <summary>
     /// <paramref name="ifTrue"/> where <paramref name="condition"/> is nonzero, else <paramref name="ifFalse"/>,
-    /// all three broadcast together. A NaN in the branch not taken reaches neither the value nor the derivative.
+    /// all three broadcast together.
     /// </summary>
+    /// <remarks>
+    /// <para>
+    /// The value takes only the chosen branch: a NaN or infinity in the branch not taken never reaches it.
+    /// </para>
+    /// <para>
+    /// The derivative can still see it, as in torch. The branch not taken receives a zero cotangent,
+    /// and its own derivative multiplies that zero; where that derivative is NaN or infinite, the
+    /// product is NaN. So the gradient of <c>Where(x &gt; 0, x.Sqrt(), 0.0)</c> at x = −1 is NaN,
+    /// because sqrt's derivative at −1 is NaN.
+    /// </para>
+    /// <para>
+    /// To keep the derivative finite, also give the unsafe function a safe input where its branch is not
+    /// taken (the double-where idiom): <c>Where(x &gt; 0, Where(x &gt; 0, x, 1.0).Sqrt(), 0.0)</c> has
+    /// the same value, gradient 1/(2√x) for x &gt; 0, and gradient 0 elsewhere.
+    /// </para>
+    /// </remarks>
     public static Expr Where(Expr condition, Expr ifTrue, Expr ifFalse)
     {
         ArgumentNullException.ThrowIfNull(condition);

@@ -1,9 +1,13 @@
+using System.Runtime.CompilerServices;
 using Build = FunctionalDiff.Core.ExprModule;
+using CoreExpr = FunctionalDiff.Core.Expr;
 
 namespace FunctionalDiff;
 
 // Arithmetic and comparison operators, with NumPy/torch broadcasting. float32 meeting float64
-// gives float64; a bare double takes the other operand's dtype.
+// gives float64; a bare double takes the other operand's dtype. Shape errors of the operators name
+// the core op (Add, Sub, Mul, Div); those of the comparisons name the method (Lt, ..., Ne), which the
+// comparison operators call.
 public sealed partial class Expr
 {
     /// <summary>Elementwise sum.</summary>
@@ -26,32 +30,40 @@ public sealed partial class Expr
     }
 
     /// <summary>1 where a &lt; b, else 0, in the operands' dtype.</summary>
-    public static Expr operator <(Expr a, Expr b) => a.Lt(b);
+    public static Expr operator <(Expr a, Expr b) => Compare("Lt", a, b, Build.lt);
 
     /// <summary>1 where a &gt; b, else 0, in the operands' dtype.</summary>
-    public static Expr operator >(Expr a, Expr b) => a.Gt(b);
+    public static Expr operator >(Expr a, Expr b) => Compare("Gt", a, b, Build.gt);
 
     /// <summary>1 where a &lt;= b, else 0, in the operands' dtype.</summary>
-    public static Expr operator <=(Expr a, Expr b) => a.Le(b);
+    public static Expr operator <=(Expr a, Expr b) => Compare("Le", a, b, Build.le);
 
     /// <summary>1 where a &gt;= b, else 0, in the operands' dtype.</summary>
-    public static Expr operator >=(Expr a, Expr b) => a.Ge(b);
+    public static Expr operator >=(Expr a, Expr b) => Compare("Ge", a, b, Build.ge);
 
     /// <summary>1 where this &lt; other, else 0 (zero derivative).</summary>
-    public Expr Lt(Expr other) { var (x, y) = Align(this, other); return Wrap(Build.lt(x, y)); }
+    public Expr Lt(Expr other) => Compare("Lt", this, other, Build.lt);
 
     /// <summary>1 where this &lt;= other, else 0 (zero derivative).</summary>
-    public Expr Le(Expr other) { var (x, y) = Align(this, other); return Wrap(Build.le(x, y)); }
+    public Expr Le(Expr other) => Compare("Le", this, other, Build.le);
 
     /// <summary>1 where this &gt; other, else 0 (zero derivative).</summary>
-    public Expr Gt(Expr other) { var (x, y) = Align(this, other); return Wrap(Build.gt(x, y)); }
+    public Expr Gt(Expr other) => Compare("Gt", this, other, Build.gt);
 
     /// <summary>1 where this &gt;= other, else 0 (zero derivative).</summary>
-    public Expr Ge(Expr other) { var (x, y) = Align(this, other); return Wrap(Build.ge(x, y)); }
+    public Expr Ge(Expr other) => Compare("Ge", this, other, Build.ge);
 
     /// <summary>1 where this equals other, else 0 (zero derivative).</summary>
-    public Expr Eq(Expr other) { var (x, y) = Align(this, other); return Wrap(Build.eq(x, y)); }
+    public Expr Eq(Expr other) => Compare("Eq", this, other, Build.eq);
 
     /// <summary>1 where this differs from other, else 0 (zero derivative).</summary>
-    public Expr Ne(Expr other) { var (x, y) = Align(this, other); return Wrap(Build.ne(x, y)); }
+    public Expr Ne(Expr other) => Compare("Ne", this, other, Build.ne);
+
+    /// <summary>A comparison under its public name; null operands are reported under the caller's parameter names.</summary>
+    static Expr Compare(string method, Expr a, Expr b, Func<CoreExpr, CoreExpr, CoreExpr> build,
+        [CallerArgumentExpression(nameof(a))] string aName = "", [CallerArgumentExpression(nameof(b))] string bName = "")
+    {
+        var (x, y) = Align(a, b, aName, bName);
+        return Wrap(Interop.Named(method, () => build(x, y)));
+    }
 }

@@ -16,7 +16,7 @@ public sealed partial class Expr
     public Expr Transpose(params int[] permutation)
     {
         ArgumentNullException.ThrowIfNull(permutation);
-        return Wrap(Build.permute(permutation, Node));
+        return Wrap(Interop.Named("Transpose", () => Build.permute(permutation, Node)));
     }
 
     /// <summary>The same elements in another shape; one dimension may be −1 to be inferred.</summary>

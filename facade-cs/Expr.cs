@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using FunctionalDiff.Core;
 using Build = FunctionalDiff.Core.ExprModule;
@@ -17,6 +18,7 @@ namespace FunctionalDiff;
 /// are the same reference. <c>==</c> and <c>!=</c> are reference equality; use
 /// <see cref="Eq"/> and <see cref="Ne"/> for elementwise comparisons.
 /// </remarks>
+[DebuggerDisplay("{ToString(),nq}")]
 public sealed partial class Expr
 {
     // One wrapper per core node keeps reference equality structural, as it is in the core.
@@ -84,14 +86,29 @@ public sealed partial class Expr
     /// <summary>The graph in Graphviz DOT, one box per node.</summary>
     public string ToDot() => Print.dot(Node);
 
-    /// <summary>The graph's text form: one line per node, like a jaxpr.</summary>
-    public override string ToString() => Print.text(Node);
+    /// <summary>
+    /// The whole graph behind this Expr as text, one line per node like a jaxpr, ending with the
+    /// line that computes this node. Its length grows with the graph (every node once, shared ones
+    /// included), so it is meant for graphs you want to read; <see cref="ToString"/> stays short.
+    /// </summary>
+    public string ToText() => Print.text(Node);
 
-    /// <summary>The two operands' nodes, with a bare literal given the dtype of the other operand.</summary>
-    internal static (CoreExpr A, CoreExpr B) Align(Expr a, Expr b)
+    /// <summary>
+    /// A one-line summary of this node alone, e.g. <c>Expr(sin, Float64, [2,3])</c>: its primitive,
+    /// dtype and shape, never the graph behind it (so a debugger shows any Expr at once). The whole
+    /// graph is <see cref="ToText"/>.
+    /// </summary>
+    public override string ToString() => $"Expr({Op}, {DType}, [{string.Join(",", Node.Shape)}])";
+
+    /// <summary>
+    /// The two operands' nodes, with a bare literal given the dtype of the other operand. A null
+    /// operand is reported under the caller's parameter name.
+    /// </summary>
+    internal static (CoreExpr A, CoreExpr B) Align(Expr a, Expr b,
+        [CallerArgumentExpression(nameof(a))] string aName = "", [CallerArgumentExpression(nameof(b))] string bName = "")
     {
-        ArgumentNullException.ThrowIfNull(a);
-        ArgumentNullException.ThrowIfNull(b);
+        ArgumentNullException.ThrowIfNull(a, aName);
+        ArgumentNullException.ThrowIfNull(b, bName);
         if (a.IsLiteral && !b.IsLiteral) return (Build.cast(b.Node.DType, a.Node), b.Node);
         if (b.IsLiteral && !a.IsLiteral) return (a.Node, Build.cast(a.Node.DType, b.Node));
         return (a.Node, b.Node);

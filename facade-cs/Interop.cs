@@ -1,5 +1,8 @@
+using System.Runtime.CompilerServices;
+using FunctionalDiff.Core;
 using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
+using CoreShape = FunctionalDiff.Core.Shape;
 using CoreDType = FunctionalDiff.Core.DType;
 using CoreExpr = FunctionalDiff.Core.Expr;
 
@@ -32,6 +35,49 @@ internal static class Interop
 
     internal static FSharpFunc<FSharpList<CoreExpr>, CoreExpr> LiftMany(Func<Expr[], Expr> f) =>
         FuncConvert.FromFunc<FSharpList<CoreExpr>, CoreExpr>(xs => Result(f(Wrap(xs)), "the function"));
+
+    /// <summary>
+    /// f lifted for a transform that needs a one-element result (a gradient, a Hessian): a result of
+    /// another shape is reported under the public method's name, not the core transform's.
+    /// </summary>
+    internal static FSharpFunc<CoreExpr, CoreExpr> LiftOneElement(Func<Expr, Expr> f, string method) =>
+        FuncConvert.FromFunc<CoreExpr, CoreExpr>(x => OneElement(method, Result(f(Expr.Wrap(x)), "the function")));
+
+    /// <summary><see cref="LiftOneElement"/> for a function of several inputs.</summary>
+    internal static FSharpFunc<FSharpList<CoreExpr>, CoreExpr> LiftManyOneElement(Func<Expr[], Expr> f, string method) =>
+        FuncConvert.FromFunc<FSharpList<CoreExpr>, CoreExpr>(xs => OneElement(method, Result(f(Wrap(xs)), "the function")));
+
+    static CoreExpr OneElement(string method, CoreExpr result) =>
+        result.Numel == 1
+            ? result
+            : throw new ShapeException($"{method}: f must return one element, but it returned shape {CoreShape.format(result.Shape)}");
+
+    /// <summary>Checks that an argument has the shape of the one it goes with (a tangent and its primal).</summary>
+    internal static void SameShape(string method, Expr reference, Expr other,
+        [CallerArgumentExpression(nameof(reference))] string referenceName = "", [CallerArgumentExpression(nameof(other))] string otherName = "")
+    {
+        var (a, b) = (reference.Node.Shape, other.Node.Shape);
+        if (!a.AsSpan().SequenceEqual(b))
+            throw new ShapeException($"{method}: {otherName} of shape {CoreShape.format(b)} does not match {referenceName} of shape {CoreShape.format(a)}");
+    }
+
+    /// <summary>
+    /// Runs a core constructor for a public method whose core op has another name (Lt is the core's
+    /// Less, Transpose its Permute), so a shape error names the method the caller wrote. Only for
+    /// calls that run no user code: an error from inside a user's function keeps its own name.
+    /// </summary>
+    internal static T Named<T>(string method, Func<T> build)
+    {
+        try
+        {
+            return build();
+        }
+        catch (ShapeException e) when (!e.Message.StartsWith(method + ": ", StringComparison.Ordinal))
+        {
+            var colon = e.Message.IndexOf(": ", StringComparison.Ordinal);
+            throw new ShapeException(method + ": " + (colon >= 0 ? e.Message[(colon + 2)..] : e.Message));
+        }
+    }
 
     internal static FSharpList<CoreExpr> List(IEnumerable<Expr> xs) => ListModule.OfSeq(xs.Select(x => x.Node));
 

@@ -8,6 +8,10 @@ namespace FunctionalDiff;
 public static class Loss
 {
     /// <summary>Mean squared error: mean((prediction − target)²), as torch's mse_loss.</summary>
+    /// <exception cref="ArgumentException">
+    /// The shapes differ. Losses do not broadcast: torch broadcasts a target of shape [3, 1] against a
+    /// prediction of shape [3] into a 3×3 loss (with a warning), which is never what was meant.
+    /// </exception>
     public static Expr Mse(Expr prediction, Expr target)
     {
         var (p, t) = Expr.Align(prediction, target);
@@ -35,6 +39,7 @@ public static class Loss
     /// Binary cross-entropy from logits against targets in [0, 1], averaged over all elements,
     /// as torch's binary_cross_entropy_with_logits; stable for large logits.
     /// </summary>
+    /// <exception cref="ArgumentException">The shapes of logits and targets differ (losses do not broadcast).</exception>
     public static Expr BinaryCrossEntropyWithLogits(Expr logits, Expr targets)
     {
         var (x, t) = Expr.Align(logits, targets);

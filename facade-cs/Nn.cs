@@ -10,6 +10,7 @@ public static class Nn
     /// A dense layer as torch's linear: input @ weightᵀ + bias, with weight [out, in], input [..., in]
     /// and bias [out] (none when null).
     /// </summary>
+    /// <exception cref="ArgumentException">The shapes do not fit together.</exception>
     public static Expr Linear(Expr input, Expr weight, Expr? bias = null)
     {
         var (x, w) = Expr.Align(input, weight);

@@ -63,10 +63,10 @@ public sealed class Tensor
     public static Tensor Scalar(double value, DType dtype = DType.Float64) => new(CoreTensor.Scalar(value, Interop.ToCore(dtype)));
 
     /// <summary>A tensor of zeros.</summary>
-    public static Tensor Zeros(int[] shape, DType dtype = DType.Float64) => Full(shape, 0.0, dtype);
+    public static Tensor Zeros(int[] shape, DType dtype = DType.Float64) => Interop.Named("Zeros", () => Full(shape, 0.0, dtype));
 
     /// <summary>A tensor of ones.</summary>
-    public static Tensor Ones(int[] shape, DType dtype = DType.Float64) => Full(shape, 1.0, dtype);
+    public static Tensor Ones(int[] shape, DType dtype = DType.Float64) => Interop.Named("Ones", () => Full(shape, 1.0, dtype));
 
     /// <summary>A tensor of the given shape with every element equal to <paramref name="value"/>.</summary>
     public static Tensor Full(int[] shape, double value, DType dtype = DType.Float64)

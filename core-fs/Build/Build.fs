@@ -355,11 +355,12 @@ module Expr =
 
     // ---- user-defined ops ----
 
-    /// The node of a registered custom op: its value is `forward` (the user's forward graph built
-    /// at x) and its cotangent comes from the rule registered under `id`.
-    let internal custom (id: int) (x: Expr) (forward: Expr) : Expr =
-        let name = CustomRules.name id
-        Ir.intern (Op.Custom(id, name)) [| x; forward |] forward.Dims forward.DType
+    /// The node of a custom op: its value is `forward` (the user's forward graph built at x) and
+    /// its cotangent comes from the rule. The node keeps the rule alive (see CustomRules).
+    let internal custom (rule: CustomRule) (x: Expr) (forward: Expr) : Expr =
+        let node = Ir.intern (Op.Custom(rule.Id, rule.Name)) [| x; forward |] forward.Dims forward.DType
+        CustomRules.attach node rule
+        node
 
     // ---- rebuilding ----
 
@@ -385,7 +386,7 @@ module Expr =
         | Op.ScatterAdd(axis, shape) -> scatterAdd axis inputs.[0] inputs.[1] shape
         | Op.Cast dtype -> cast dtype inputs.[0]
         | Op.StopGradient -> stopGradient inputs.[0]
-        | Op.Custom(id, _) -> custom id inputs.[0] inputs.[1]
+        | Op.Custom(id, _) -> custom (CustomRules.find id) inputs.[0] inputs.[1]
 
     // ---- named forms, for readable user code and rules ----
 

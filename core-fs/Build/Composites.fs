@@ -9,6 +9,7 @@ module Nn =
     /// log(sum(exp x)) over axes, stable: the maximum is subtracted first. The shift is cut
     /// from differentiation because it cancels exactly, which keeps the derivative graph small.
     let logSumExp (axes: int[]) (keepDims: bool) (x: Expr) =
+        let axes = Shape.normalizeAxes "LogSumExp" x.Rank axes
         let shift = Expr.stopGradient (Expr.maxAxes axes true x)
         let summed = Expr.sumAxes axes true (Expr.exp (x - shift))
         let result = Expr.log summed + shift
@@ -16,19 +17,31 @@ module Nn =
 
     /// Softmax along one axis, stable.
     let softmax (axis: int) (x: Expr) =
+        let axis = Shape.normalizeAxis "Softmax" x.Rank axis
         let shifted = x - Expr.stopGradient (Expr.maxAxes [| axis |] true x)
         let e = Expr.exp shifted
         e / Expr.sumAxes [| axis |] true e
 
     /// log(softmax x) along one axis, stable.
-    let logSoftmax (axis: int) (x: Expr) = x - logSumExp [| axis |] true x
+    let logSoftmax (axis: int) (x: Expr) =
+        let axis = Shape.normalizeAxis "LogSoftmax" x.Rank axis
+        x - logSumExp [| axis |] true x
 
     /// log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|). `maximum` (not relu) makes the
     /// derivative at 0 come out as the true 1/2 through torch's tie convention.
     let softplus (x: Expr) = Expr.maximum x (Expr.scalar x.DType 0.0) + Expr.log1p (Expr.exp (-(Expr.abs x)))
 
-    /// Mean squared error.
-    let mse (prediction: Expr) (target: Expr) = Expr.mean (Expr.square (prediction - target))
+    /// Losses compare like with like: a target of another shape is an error, never a broadcast
+    /// (torch warns and broadcasts [3] against [3,1] into a 3x3 loss; a silent 3x3 is never meant).
+    let private sameShape (loss: string) (what: string) (input: Expr) (target: Expr) =
+        if not (Ir.sameDims input.Dims target.Dims) then
+            Shape.fail loss (sprintf "%s of shape %s and target of shape %s differ; a loss needs equal shapes and does not broadcast"
+                                 what (Shape.format input.Dims) (Shape.format target.Dims))
+
+    /// Mean squared error; prediction and target must have the same shape.
+    let mse (prediction: Expr) (target: Expr) =
+        sameShape "Mse" "prediction" prediction target
+        Expr.mean (Expr.square (prediction - target))
 
     /// Cross-entropy from logits [N, C] and class-index targets [N] (integers held in a float
     /// tensor), averaged over the batch, as torch.nn.functional.cross_entropy.
@@ -38,16 +51,29 @@ module Nn =
         let picked = Expr.gather 1 (Expr.reshape [| targets.Dims.[0]; 1 |] targets) (logSoftmax 1 logits)
         -(Expr.mean picked)
 
-    /// Binary cross-entropy from logits, averaged: max(x,0) - x*t + log1p(e^-|x|).
+    /// Binary cross-entropy from logits, averaged: max(x,0) - x*t + log1p(e^-|x|). Logits and
+    /// targets must have the same shape.
     let binaryCrossEntropyWithLogits (logits: Expr) (targets: Expr) =
+        sameShape "BinaryCrossEntropyWithLogits" "logits" logits targets
         let zero = Expr.scalar logits.DType 0.0
         Expr.mean (Expr.maximum logits zero - logits * targets + Expr.log1p (Expr.exp (-(Expr.abs logits))))
 
     /// A dense layer as torch.nn.Linear: x @ weightᵀ + bias, weight [out, in].
-    let linear (weight: Expr) (bias: Expr) (x: Expr) = Expr.matmul x (Expr.transpose weight) + bias
+    /// x is [..., in]; bias is [out] or a scalar.
+    let linear (weight: Expr) (bias: Expr) (x: Expr) =
+        if weight.Rank <> 2 || x.Rank < 1 || x.Dims.[x.Rank - 1] <> weight.Dims.[1]
+           || not (bias.Rank = 0 || (bias.Rank = 1 && bias.Dims.[0] = weight.Dims.[0])) then
+            Shape.fail "Linear"
+                (sprintf "input %s, weight %s and bias %s do not fit: weight must be [out, in], input [..., in] and bias [out]"
+                     (Shape.format x.Dims) (Shape.format weight.Dims) (Shape.format bias.Dims))
+        Expr.matmul x (Expr.transpose weight) + bias
 
     /// Layer normalisation over the last axis with torch's biased variance, then scale and shift.
     let layerNorm (epsilon: float) (weight: Expr) (bias: Expr) (x: Expr) =
+        if x.Rank < 1 then Shape.fail "LayerNorm" (sprintf "needs rank >= 1, got %s" (Shape.format x.Dims))
+        for p in [ weight; bias ] do
+            if not (Shape.broadcastsTo p.Dims x.Dims) then
+                Shape.fail "LayerNorm" (sprintf "weight %s and bias %s must broadcast to the input %s" (Shape.format weight.Dims) (Shape.format bias.Dims) (Shape.format x.Dims))
         let centred = x - Expr.meanAxes [| -1 |] true x
         let variance = Expr.meanAxes [| -1 |] true (Expr.square centred)
         centred * Expr.rsqrt (variance + epsilon) * weight + bias

@@ -9,9 +9,10 @@ module CustomVjp =
 
     /// An op computing `forward x` whose VJP is `vjp x g` (g the output cotangent; the result
     /// must have x's shape). Forward mode transposes the rule, which is exact when the rule is
-    /// linear in g. The rule is registered once, here, not on every application.
+    /// linear in g. The rule is registered once, here, not on every application; the returned
+    /// function and the nodes it builds keep the rule alive, and nothing else does.
     let define (name: string) (forward: Expr -> Expr) (vjp: Expr -> Expr -> Expr) : Expr -> Expr =
         if isNull (box forward) then nullArg "forward"
         if isNull (box vjp) then nullArg "vjp"
-        let id = CustomRules.register name vjp
-        fun x -> Expr.custom id x (forward x)
+        let rule = CustomRules.register name vjp
+        fun x -> Expr.custom rule x (forward x)

@@ -12,7 +12,9 @@ module Diff =
     let private freshLike (i: int) (x: Expr) = Ir.freshVar (sprintf "arg%d" i) x.Dims x.DType
 
     /// Value and pullback of f at the arguments: the pullback maps an output cotangent to one
-    /// cotangent per argument (zeros where f does not depend on it).
+    /// cotangent per argument (zeros where f does not depend on it). As torch.autograd.grad does,
+    /// the cotangent may have either dtype: it is converted to the output's, and each result has
+    /// its own argument's dtype.
     let vjpN (f: Expr list -> Expr) (arguments: Expr list) : Expr * (Expr -> Expr list) =
         let vars = arguments |> List.mapi freshLike
         let output = f vars

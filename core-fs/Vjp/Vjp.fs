@@ -29,7 +29,11 @@ module Vjp =
             match cotangent.TryGetValue node.Id with
             | true, g when node.Args.Length > 0 ->
                 let args = node.Args
-                Rules.cotangents node g
+                let contributions = Rules.cotangents node g
+                // A rule that forgets an input would silently give it no cotangent at all.
+                if contributions.Length <> args.Length then
+                    invalidOp (sprintf "Vjp: the rule of %s gave %d cotangents for its %d inputs" (OpName.name node.Op) contributions.Length args.Length)
+                contributions
                 |> List.iteri (fun j contribution ->
                     let input = args.[j]
                     if active.Contains input.Id then

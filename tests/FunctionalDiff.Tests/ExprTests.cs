@@ -187,7 +187,7 @@ public class ExprTests
     {
         var x = (Expr)A;
         var e = (x.Sin() * x).Sum();
-        var text = e.ToString();
+        var text = e.ToText();
         Assert.Contains("sin", text);
         Assert.Contains("mul", text);
         Assert.Contains("reduce_sum", text);
