@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.FSharp.Core;
 using CoreDiff = FunctionalDiff.Core.Diff;
 using CoreExpr = FunctionalDiff.Core.Expr;
@@ -17,10 +18,11 @@ namespace FunctionalDiff;
 /// on it, or on anything built from it, raises <see cref="InvalidOperationException"/>.
 /// </para>
 /// <para>
-/// Functions of one Expr and of two take overloads of one name (<c>Grad</c>, <c>ValueAndGrad</c>,
-/// <c>Vjp</c>); functions of an array of Exprs take the <c>Many</c> forms (<see cref="GradMany"/>,
-/// <see cref="ValueAndGradMany"/>, <see cref="VjpMany"/>). Separate names keep a lambda such as
-/// <c>x =&gt; x.Max()</c> unambiguous: on an array, LINQ's <c>Max</c> would compile too.
+/// Functions of one Expr, of two, and of an array of Exprs take overloads of one name (<c>Grad</c>,
+/// <c>ValueAndGrad</c>, <c>Vjp</c>). A lambda such as <c>x =&gt; x.Max()</c> would also compile over
+/// an array (LINQ's <c>Max</c>), so the one-Expr overloads carry a higher overload-resolution priority:
+/// an untyped lambda means one Expr, and <c>(Expr[] p) =&gt; …</c> or a method group over
+/// <c>Expr[]</c> selects the array form.
 /// </para>
 /// </remarks>
 public static partial class Diff
@@ -32,6 +34,7 @@ public static partial class Diff
     /// a float64 result computed in float64).
     /// </remarks>
     /// <exception cref="ArgumentException">The pullback's cotangent does not have the output's shape.</exception>
+    [OverloadResolutionPriority(1)]
     public static (Expr Value, Func<Expr, Expr> Pullback) Vjp(Func<Expr, Expr> f, Expr x)
     {
         ArgumentNullException.ThrowIfNull(f);
@@ -55,11 +58,11 @@ public static partial class Diff
     /// <summary>The value of f at the inputs and its pullback, which maps a cotangent of the output to one per input.</summary>
     /// <remarks>Dtypes as in <see cref="Vjp(Func{Expr, Expr}, Expr)"/>: each result has its own input's dtype.</remarks>
     /// <exception cref="ArgumentException">The pullback's cotangent does not have the output's shape.</exception>
-    public static (Expr Value, Func<Expr, Expr[]> Pullback) VjpMany(Func<Expr[], Expr> f, params Expr[] inputs)
+    public static (Expr Value, Func<Expr, Expr[]> Pullback) Vjp(Func<Expr[], Expr> f, params Expr[] inputs)
     {
         ArgumentNullException.ThrowIfNull(f);
         Interop.ThrowIfAnyNull(inputs, nameof(inputs));
-        return VjpOf("VjpMany", f, inputs);
+        return VjpOf("Vjp", f, inputs);
     }
 
     static (Expr Value, Func<Expr, Expr[]> Pullback) VjpOf(string method, Func<Expr[], Expr> f, Expr[] inputs)
@@ -70,6 +73,7 @@ public static partial class Diff
 
     /// <summary>The gradient of a one-element f, as a function of x.</summary>
     /// <exception cref="ArgumentException">f returns more or fewer than one element.</exception>
+    [OverloadResolutionPriority(1)]
     public static Func<Expr, Expr> Grad(Func<Expr, Expr> f) => Transformed(f, "Grad", CoreDiff.grad);
 
     /// <summary>The gradients of a one-element f with respect to both arguments.</summary>
@@ -89,10 +93,10 @@ public static partial class Diff
 
     /// <summary>The gradients of a one-element f with respect to each of its inputs, as a function of the inputs.</summary>
     /// <exception cref="ArgumentException">f returns more or fewer than one element.</exception>
-    public static Func<Expr[], Expr[]> GradMany(Func<Expr[], Expr> f)
+    public static Func<Expr[], Expr[]> Grad(Func<Expr[], Expr> f)
     {
         ArgumentNullException.ThrowIfNull(f);
-        var lifted = Interop.LiftManyOneElement(f, "GradMany");
+        var lifted = Interop.LiftManyOneElement(f, "Grad");
         return xs =>
         {
             Interop.ThrowIfAnyNull(xs, nameof(xs));
@@ -102,6 +106,7 @@ public static partial class Diff
 
     /// <summary>The value of a one-element f at x and its gradient, sharing one graph.</summary>
     /// <exception cref="ArgumentException">f returns more or fewer than one element.</exception>
+    [OverloadResolutionPriority(1)]
     public static (Expr Value, Expr Gradient) ValueAndGrad(Func<Expr, Expr> f, Expr x)
     {
         ArgumentNullException.ThrowIfNull(f);
@@ -112,11 +117,11 @@ public static partial class Diff
 
     /// <summary>The value of a one-element f at the inputs and its gradient with respect to each.</summary>
     /// <exception cref="ArgumentException">f returns more or fewer than one element.</exception>
-    public static (Expr Value, Expr[] Gradients) ValueAndGradMany(Func<Expr[], Expr> f, params Expr[] xs)
+    public static (Expr Value, Expr[] Gradients) ValueAndGrad(Func<Expr[], Expr> f, params Expr[] xs)
     {
         ArgumentNullException.ThrowIfNull(f);
         Interop.ThrowIfAnyNull(xs, nameof(xs));
-        var (value, gradients) = CoreDiff.valueAndGradN(Interop.LiftManyOneElement(f, "ValueAndGradMany"), Interop.List(xs));
+        var (value, gradients) = CoreDiff.valueAndGradN(Interop.LiftManyOneElement(f, "ValueAndGrad"), Interop.List(xs));
         return (Expr.Wrap(value), Interop.Wrap(gradients));
     }
 

@@ -1,6 +1,8 @@
 /// The op language: smart constructors that check and infer shapes, promote dtypes, and
-/// canonicalise as they build (scalar constant folding, x+0, x*1, x*0, symbolic zeros, collapsed
-/// views). Every node in the core is made here, so every rule and rewrite gets the same algebra.
+/// canonicalise as they build where IEEE arithmetic makes it exact (scalar constant folding, x*1,
+/// x-0, collapsed views; never x*0, which is NaN for infinite x). Every node in the core is made
+/// here or by the elementwise core in Ir.fs that the operators share, so every rule and rewrite
+/// gets the same algebra.
 namespace FunctionalDiff.Core
 
 open System
@@ -13,59 +15,30 @@ module Expr =
     let private dims (e: Expr) = Shape.format e.Dims
 
 
-    // ---- leaves used while building (the public leaf constructors are at the end) ----
-
-    let private constantNode (value: Tensor) = Ir.intern (Op.Const value) [||] value.Shape value.DType
-
-    // The scalars the rules use on every node (0, 1, 2, 0.5, -1, ...) are kept at hand instead of
-    // being re-made and re-interned each time; the cache is bounded so it cannot grow with a program.
-    let private scalarCache = System.Collections.Concurrent.ConcurrentDictionary<struct (float * DType), Expr>()
-
-    let private scalarNode (dtype: DType) (value: float) =
-        match scalarCache.TryGetValue(struct (value, dtype)) with
-        | true, e -> e
-        | _ ->
-            let e = constantNode (Tensor.Scalar(value, dtype))
-            if scalarCache.Count < 256 && not (System.Double.IsNaN value) then scalarCache.TryAdd(struct (value, dtype), e) |> ignore
-            e
-
     // ---- views and conversions ----
 
     /// NumPy broadcasting of x to a larger shape.
     let broadcastTo (shape: int[]) (x: Expr) : Expr =
         Shape.validate "BroadcastTo" shape
-        if not (Shape.broadcastsTo x.Dims shape) then
-            Shape.fail "BroadcastTo" (sprintf "cannot broadcast %s to %s" (dims x) (Shape.format shape))
-        if Ir.sameDims x.Dims shape then x
-        else
-            match x.Op with
-            | Op.BroadcastTo _ -> Ir.intern (Op.BroadcastTo(Array.copy shape)) x.Args (Array.copy shape) x.DType
-            | _ -> Ir.intern (Op.BroadcastTo(Array.copy shape)) [| x |] (Array.copy shape) x.DType
+        ExprCore.broadcastTo shape x
 
     /// A tensor of zeros: a broadcast scalar, never a materialised buffer in the graph.
-    let zeros (dtype: DType) (shape: int[]) = broadcastTo shape (scalarNode dtype 0.0)
+    let zeros (dtype: DType) (shape: int[]) = broadcastTo shape (ExprCore.scalar dtype 0.0)
 
     /// A tensor of ones, as a broadcast scalar.
-    let ones (dtype: DType) (shape: int[]) = broadcastTo shape (scalarNode dtype 1.0)
+    let ones (dtype: DType) (shape: int[]) = broadcastTo shape (ExprCore.scalar dtype 1.0)
 
     /// A tensor filled with one value, as a broadcast scalar.
-    let full (dtype: DType) (shape: int[]) (value: float) = broadcastTo shape (scalarNode dtype value)
+    let full (dtype: DType) (shape: int[]) (value: float) = broadcastTo shape (ExprCore.scalar dtype value)
 
     /// Zeros of x's shape and dtype.
-    let zerosLike (x: Expr) = zeros x.DType x.Dims
+    let zerosLike (x: Expr) = ExprCore.full x.DType x.Dims 0.0
 
     /// Converts to another dtype; scalar constants convert at build time.
-    let cast (dtype: DType) (x: Expr) : Expr =
-        if x.DType = dtype then x
-        else
-            match x with
-            | ScalarConst v -> scalarNode dtype v
-            | Filled v -> full dtype x.Dims v
-            | _ -> Ir.intern (Op.Cast dtype) [| x |] x.Dims dtype
+    let cast (dtype: DType) (x: Expr) : Expr = ExprCore.cast dtype x
 
     /// Brings two operands to a common dtype: float32 meeting float64 gives float64.
-    let private promote (a: Expr) (b: Expr) =
-        if a.DType = b.DType then a, b else cast DType.Float64 a, cast DType.Float64 b
+    let private promote (a: Expr) (b: Expr) = let struct (a, b) = ExprCore.promote a b in a, b
 
     /// The same elements in another shape; one entry may be -1 to be inferred.
     let reshape (shape: int[]) (x: Expr) : Expr =
@@ -81,6 +54,7 @@ module Expr =
                 if rest = 0 || x.Numel % rest <> 0 then
                     Shape.fail "Reshape" (sprintf "cannot infer -1 in %s for %s" (Shape.format shape) (dims x))
                 shape |> Array.map (fun d -> if d = -1 then x.Numel / rest else d)
+        Shape.checkSize "Reshape" target
         if Shape.numel target <> x.Numel then
             Shape.fail "Reshape" (sprintf "cannot reshape %s (%d elements) to %s" (dims x) x.Numel (Shape.format target))
         if Ir.sameDims target x.Dims then x
@@ -98,10 +72,11 @@ module Expr =
         if permutation.Length <> x.Rank then
             Shape.fail "Permute" (sprintf "permutation %s does not match rank %d of %s" (Shape.format permutation) x.Rank (dims x))
         let p = permutation |> Array.map (Shape.normalizeAxis "Permute" x.Rank)
-        if Array.sort p <> Array.init x.Rank id then
+        let identity = Array.init x.Rank id
+        if not (Ir.sameDims (Array.sort p) identity) then
             Shape.fail "Permute" (sprintf "%s is not a permutation of the axes of %s" (Shape.format permutation) (dims x))
         let shape = p |> Array.map (fun a -> x.Dims.[a])
-        if p = Array.init x.Rank id then x
+        if Ir.sameDims p identity then x
         else
             match x with
             | Filled v -> full x.DType shape v
@@ -109,7 +84,7 @@ module Expr =
                 match x.Op with
                 | Op.Permute inner ->
                     let composed = p |> Array.map (fun a -> inner.[a])
-                    if composed = Array.init x.Rank id then x.Args.[0]
+                    if Ir.sameDims composed identity then x.Args.[0]
                     else Ir.intern (Op.Permute composed) x.Args shape x.DType
                 | _ -> Ir.intern (Op.Permute p) [| x |] shape x.DType
 
@@ -138,47 +113,13 @@ module Expr =
 
     // ---- elementwise ----
 
-    /// An elementwise function of one argument; scalar constants fold.
-    let unary (op: UnaryOp) (x: Expr) : Expr =
-        match op, x with
-        | _, ScalarConst v when (Fold.unary op v).IsSome -> scalarNode x.DType (toDType x.DType (Fold.unary op v).Value)
-        | UnaryOp.Neg, Filled 0.0 -> x
-        | UnaryOp.Neg, _ when (match x.Op with Op.Unary UnaryOp.Neg -> true | _ -> false) -> x.Args.[0]
-        | _ -> Ir.intern (Op.Unary op) [| x |] x.Dims x.DType
-
-    let private isComparison (op: BinaryOp) =
-        match op with
-        | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
-        | BinaryOp.Equal | BinaryOp.NotEqual -> true
-        | _ -> false
+    /// An elementwise function of one argument; scalar constants fold, and -(-x) is x.
+    let unary (op: UnaryOp) (x: Expr) : Expr = ExprCore.unary op x
 
     /// An elementwise function of two arguments with NumPy/torch broadcasting and dtype promotion.
-    /// Canonical forms: x+0, 0+x, x-0, x*1, 1*x, x/1, x**1 give x; x*0 and 0/x give zeros;
-    /// 0-x gives -x; two scalar constants fold.
-    let binary (op: BinaryOp) (a: Expr) (b: Expr) : Expr =
-        let name = caseName op
-        let shape = Shape.broadcast name a.Dims b.Dims
-        let a, b = promote a b
-        let dtype = a.DType
-        let widen (e: Expr) = broadcastTo shape e
-        // Each operand's fill value is looked up once (NaN when it is not a filled constant);
-        // the canonical forms then match on plain floats.
-        let fillOf (e: Expr) = match e with Filled v -> v | _ -> nan
-        let fa, fb = fillOf a, fillOf b
-        match op with
-        | _ when (match a, b with ScalarConst _, ScalarConst _ -> true | _ -> false) ->
-            scalarNode dtype (toDType dtype (Fold.binary op fa fb))
-        | BinaryOp.Add when fa = 0.0 -> widen b
-        | BinaryOp.Add | BinaryOp.Sub when fb = 0.0 -> widen a
-        | BinaryOp.Sub when fa = 0.0 -> widen (unary UnaryOp.Neg b)
-        | BinaryOp.Mul when fa = 1.0 -> widen b
-        | BinaryOp.Mul | BinaryOp.Div | BinaryOp.Pow when fb = 1.0 -> widen a
-        | BinaryOp.Mul when fa = 0.0 || fb = 0.0 -> zeros dtype shape
-        | BinaryOp.Div when fa = 0.0 -> zeros dtype shape
-        | BinaryOp.Mul when fa = -1.0 -> widen (unary UnaryOp.Neg b)
-        | BinaryOp.Mul when fb = -1.0 -> widen (unary UnaryOp.Neg a)
-        | _ when isComparison op && not (Double.IsNaN fa) && not (Double.IsNaN fb) -> full dtype shape (Fold.binary op fa fb)
-        | _ -> Ir.intern (Op.Binary op) [| a; b |] shape dtype
+    /// Only IEEE-exact canonical forms apply: x+(-0), x-0, x*1, x/1, x**1 give x; x*(-1) and
+    /// (-0)-x give -x; scalar constants fold. x*0, 0/x and x+0 are built as written.
+    let binary (op: BinaryOp) (a: Expr) (b: Expr) : Expr = ExprCore.binary op a b
 
     /// Picks ifTrue where the mask is nonzero and ifFalse elsewhere, all three broadcast together.
     /// Only the chosen branch reaches the output, so NaN or inf in the other branch does not leak.
@@ -195,7 +136,7 @@ module Expr =
     /// Reduces over axes (negative allowed); an empty axis list returns x unchanged.
     let reduce (op: ReduceOp) (axes: int[]) (keepDims: bool) (x: Expr) : Expr =
         if isNull axes then nullArg "axes"
-        let name = caseName op
+        let name = ScalarFold.caseName op
         let axes = Shape.normalizeAxes name x.Rank axes
         let shape = Shape.reduced x.Dims axes keepDims
         if axes.Length = 0 then x
@@ -204,7 +145,8 @@ module Expr =
             reshape shape x
         else
             match op, x with
-            | ReduceOp.Sum, Filled 0.0 -> zeros x.DType shape
+            // A sum of +0s is +0 exactly; a sum of -0s is left to the kernel.
+            | ReduceOp.Sum, Filled v when isPositiveZero v -> zeros x.DType shape
             | (ReduceOp.Max | ReduceOp.Min | ReduceOp.Mean), Filled v when x.Numel > 0 -> full x.DType shape v
             | _ -> Ir.intern (Op.Reduce(op, axes, keepDims)) [| x |] shape x.DType
 
@@ -246,9 +188,11 @@ module Expr =
         let rows = if a.Rank = 1 then [||] else [| a.Dims.[a.Rank - 2] |]
         let cols = if b.Rank = 1 then [||] else [| b.Dims.[b.Rank - 1] |]
         let shape = Array.concat [ batch; rows; cols ]
+        Shape.checkSize "MatMul" shape
         let a, b = promote a b
-        if isZero a || isZero b then zeros a.DType shape
-        else Ir.intern Op.MatMul [| a; b |] shape a.DType
+        // Never folded to zeros for a zero operand: a NaN or infinite entry of the other operand
+        // makes its row or column NaN.
+        Ir.intern Op.MatMul [| a; b |] shape a.DType
 
     // ---- structural ----
 
@@ -263,7 +207,7 @@ module Expr =
         let clamp dim i = let j = if i < 0 then i + dim else i in max 0 (min dim j)
         let lo = Array.init x.Rank (fun i -> clamp x.Dims.[i] starts.[i])
         let hi = Array.init x.Rank (fun i -> max lo.[i] (clamp x.Dims.[i] stops.[i]))
-        let shape = Array.init x.Rank (fun i -> (hi.[i] - lo.[i] + steps.[i] - 1) / steps.[i])
+        let shape = Array.init x.Rank (fun i -> Shape.sliceLength lo.[i] hi.[i] steps.[i])
         if Ir.sameDims shape x.Dims then x
         else
             match x with
@@ -286,9 +230,10 @@ module Expr =
             Shape.fail "Pad" (sprintf "needs one before and after per axis of %s" (dims x))
         if Array.append before after |> Array.exists (fun p -> p < 0) then
             Shape.fail "Pad" (sprintf "negative padding %s/%s for %s" (Shape.format before) (Shape.format after) (dims x))
-        let shape = Array.init x.Rank (fun i -> before.[i] + x.Dims.[i] + after.[i])
+        let shape = Array.init x.Rank (fun i -> Shape.addDims "Pad" (Shape.addDims "Pad" before.[i] x.Dims.[i]) after.[i])
+        Shape.checkSize "Pad" shape
         if Ir.sameDims shape x.Dims then x
-        elif isZero x then zeros x.DType shape
+        elif (match x with Filled v -> isPositiveZero v | _ -> false) then zeros x.DType shape
         else Ir.intern (Op.Pad(Array.copy before, Array.copy after)) [| x |] shape x.DType
 
     /// Joins tensors along an existing axis; all other dimensions must agree.
@@ -307,7 +252,8 @@ module Expr =
         if parts.Length = 1 then parts.[0]
         else
             let shape = Array.copy first.Dims
-            shape.[a] <- parts |> Array.sumBy (fun p -> p.Dims.[a])
+            shape.[a] <- parts |> Array.fold (fun total p -> Shape.addDims "Concat" total p.Dims.[a]) 0
+            Shape.checkSize "Concat" shape
             Ir.intern (Op.Concat a) parts shape dtype
 
     /// Stacks equal-shaped tensors along a new axis.
@@ -316,7 +262,7 @@ module Expr =
         if parts.Length = 0 then Shape.fail "Stack" "needs at least one tensor"
         let a = Shape.normalizeAxis "Stack" (parts.[0].Rank + 1) axis
         for p in parts do
-            if p.Dims <> parts.[0].Dims then
+            if not (Ir.sameDims p.Dims parts.[0].Dims) then
                 Shape.fail "Stack" (sprintf "shapes %s differ" (parts |> Array.map dims |> String.concat ", "))
         parts
         |> Array.map (fun p -> reshape (Array.insertAt a 1 p.Dims) p)
@@ -331,7 +277,7 @@ module Expr =
             | Filled _ -> x
             | _ ->
                 match x.Op with
-                | Op.Flip inner when inner = axes -> x.Args.[0]
+                | Op.Flip inner when Ir.sameDims inner axes -> x.Args.[0]
                 | _ -> Ir.intern (Op.Flip axes) [| x |] x.Dims x.DType
 
     /// torch.gather: out[..i..] = source[..index[..i..]..] along the axis; the output has the
@@ -347,7 +293,7 @@ module Expr =
     let scatterAdd (axis: int) (index: Expr) (source: Expr) (shape: int[]) : Expr =
         Shape.validate "ScatterAdd" shape
         let a = Shape.normalizeAxis "ScatterAdd" shape.Length axis
-        if index.Dims <> source.Dims || index.Rank <> shape.Length
+        if not (Ir.sameDims index.Dims source.Dims) || index.Rank <> shape.Length
            || (index.Dims |> Array.mapi (fun i d -> i = a || d <= shape.[i]) |> Array.forall id |> not) then
             Shape.fail "ScatterAdd" (sprintf "index %s and source %s do not fit %s along axis %d" (dims index) (dims source) (Shape.format shape) axis)
         if isZero source then zeros source.DType shape
@@ -481,30 +427,15 @@ module Expr =
 
     // ---- leaves ----
 
-    // Every Expr grows from a leaf made below, so wiring the operators here wires them before
-    // any Expr exists for them to be used on.
-    let mutable private installed = false
-
-    let private installOperators () =
-        if not installed then
-            Expr.BinaryHook <- binary
-            Expr.UnaryHook <- unary
-            Expr.ScalarHook <- scalarNode
-            installed <- true
-
     /// A constant node wrapping a tensor (one node per tensor object).
     let constant (value: Tensor) : Expr =
         if isNull (box value) then nullArg "value"
-        installOperators ()
-        constantNode value
+        ExprCore.constant value
 
     /// A rank-0 constant; equal values of one dtype are one node.
-    let scalar (dtype: DType) (value: float) : Expr =
-        installOperators ()
-        scalarNode dtype value
+    let scalar (dtype: DType) (value: float) : Expr = ExprCore.scalar dtype value
 
     /// A free variable of the given shape and dtype, distinct from every other node.
     let variable (name: string) (shape: int[]) (dtype: DType) : Expr =
         Shape.validate "Variable" shape
-        installOperators ()
         Ir.freshVar name shape dtype

@@ -1,57 +1,15 @@
-/// The intermediate representation: the primitive ops, the immutable Expr node, and the
-/// hash-consing table that makes structurally equal nodes one object.
+/// The node and everything its operators need: the immutable Expr, the hash-consing table that
+/// makes structurally equal live nodes one object, and the canonicalising elementwise
+/// constructors. They share this file because F# takes operator overloads only from members of
+/// the type itself (an extension in another file is ignored by `+`), and the operators must call
+/// the real constructors: a fresh process can write `zeros + ones` before touching anything else.
 namespace FunctionalDiff.Core
 
 open System
-open System.Collections.Generic
-open System.Threading
+open System.Collections.Concurrent
+open System.Runtime.CompilerServices
 open System.Runtime.InteropServices
-
-/// The primitives of the graph. Static parameters live in the case; the only tensor is the
-/// Const leaf's value. Axes, shapes and slice bounds are stored normalised (non-negative).
-[<RequireQualifiedAccess>]
-type Op =
-    /// A free variable: a leaf with its own identity (the serial), never merged with another.
-    | Var of name: string * serial: int64
-    /// A constant leaf wrapping a Tensor (compared by reference, scalars by value).
-    | Const of Tensor
-    /// An elementwise function of one argument.
-    | Unary of UnaryOp
-    /// An elementwise function of two arguments with NumPy/torch broadcasting.
-    | Binary of BinaryOp
-    /// Inputs (mask, ifTrue, ifFalse), broadcast together; nonzero mask entries pick ifTrue.
-    | Where
-    /// A reduction over sorted axes.
-    | Reduce of ReduceOp * axes: int[] * keepDims: bool
-    /// The index of the largest entry along an axis, as a float tensor (no gradient).
-    | ArgMax of axis: int * keepDims: bool
-    /// torch.matmul: vectors, matrices and broadcast batches of matrices.
-    | MatMul
-    /// Reorders axes: output axis i is input axis permutation[i].
-    | Permute of permutation: int[]
-    /// The same elements in another shape.
-    | Reshape of shape: int[]
-    /// NumPy broadcasting to a larger shape.
-    | BroadcastTo of shape: int[]
-    /// Strided slicing with 0 <= start <= stop <= dim and step >= 1 per axis.
-    | Slice of starts: int[] * stops: int[] * steps: int[]
-    /// Zero padding before and after each axis.
-    | Pad of before: int[] * after: int[]
-    /// Joins the inputs along an existing axis.
-    | Concat of axis: int
-    /// Reverses the order along the axes.
-    | Flip of axes: int[]
-    /// torch.gather: inputs (source, index); the output has the index's shape.
-    | Gather of axis: int
-    /// The adjoint of Gather: inputs (index, source), summed into zeros of `shape`.
-    | ScatterAdd of axis: int * shape: int[]
-    /// Converts to another dtype.
-    | Cast of DType
-    /// The identity whose cotangent is zero.
-    | StopGradient
-    /// A user-defined op (Diff.customVjp): inputs (x, forward x); its value is its second input
-    /// and its cotangent comes from the user's rule, found in CustomRules under `id`.
-    | Custom of id: int * name: string
+open System.Threading
 
 /// A symbolic tensor: an op applied to input Exprs, with a static shape and dtype. Building one
 /// computes nothing. Nodes are immutable and hash-consed: structurally equal nodes are one object,
@@ -66,7 +24,7 @@ type Expr internal (op: Op, inputs: Expr[], shape: int[], dtype: DType, id: int6
     member internal _.Args = inputs
     /// A copy of the static shape.
     member _.Shape = Array.copy shape
-    /// The static shape without a copy.
+    /// The static shape without a copy (nodes share these arrays; nothing writes to them).
     member internal _.Dims = shape
     /// The element type.
     member _.DType = dtype
@@ -76,69 +34,6 @@ type Expr internal (op: Op, inputs: Expr[], shape: int[], dtype: DType, id: int6
     member _.Numel = Shape.numel shape
     /// A process-wide unique number; a node's inputs always have smaller ids.
     member _.Id = id
-
-    // The operators below belong to the type (F# takes no operator overloads from extensions),
-    // but the op language that implements them is compiled later, in Build. Build installs its
-    // constructors here before any Expr can exist: every leaf is made by Build.
-    static member val internal BinaryHook: BinaryOp -> Expr -> Expr -> Expr =
-        (fun _ _ _ -> invalidOp "the op language is not loaded") with get, set
-    static member val internal UnaryHook: UnaryOp -> Expr -> Expr =
-        (fun _ _ -> invalidOp "the op language is not loaded") with get, set
-    static member val internal ScalarHook: DType -> float -> Expr =
-        (fun _ _ -> invalidOp "the op language is not loaded") with get, set
-
-    /// Elementwise sum with broadcasting.
-    static member (+)(a: Expr, b: Expr) = Expr.BinaryHook BinaryOp.Add a b
-    /// Adds a scalar in the Expr's dtype.
-    static member (+)(a: Expr, b: float) = Expr.BinaryHook BinaryOp.Add a (Expr.ScalarHook a.DType b)
-    /// Adds a scalar in the Expr's dtype.
-    static member (+)(a: float, b: Expr) = Expr.BinaryHook BinaryOp.Add (Expr.ScalarHook b.DType a) b
-    /// Elementwise difference with broadcasting.
-    static member (-)(a: Expr, b: Expr) = Expr.BinaryHook BinaryOp.Sub a b
-    /// Subtracts a scalar.
-    static member (-)(a: Expr, b: float) = Expr.BinaryHook BinaryOp.Sub a (Expr.ScalarHook a.DType b)
-    /// Subtracts from a scalar.
-    static member (-)(a: float, b: Expr) = Expr.BinaryHook BinaryOp.Sub (Expr.ScalarHook b.DType a) b
-    /// Elementwise product with broadcasting.
-    static member (*)(a: Expr, b: Expr) = Expr.BinaryHook BinaryOp.Mul a b
-    /// Scales by a scalar.
-    static member (*)(a: Expr, b: float) = Expr.BinaryHook BinaryOp.Mul a (Expr.ScalarHook a.DType b)
-    /// Scales by a scalar.
-    static member (*)(a: float, b: Expr) = Expr.BinaryHook BinaryOp.Mul (Expr.ScalarHook b.DType a) b
-    /// Elementwise quotient with broadcasting.
-    static member (/)(a: Expr, b: Expr) = Expr.BinaryHook BinaryOp.Div a b
-    /// Divides by a scalar.
-    static member (/)(a: Expr, b: float) = Expr.BinaryHook BinaryOp.Div a (Expr.ScalarHook a.DType b)
-    /// Divides a scalar.
-    static member (/)(a: float, b: Expr) = Expr.BinaryHook BinaryOp.Div (Expr.ScalarHook b.DType a) b
-    /// Negation.
-    static member (~-)(a: Expr) = Expr.UnaryHook UnaryOp.Neg a
-    /// Elementwise power, used by `**`.
-    static member Pow(a: Expr, b: Expr) = Expr.BinaryHook BinaryOp.Pow a b
-    /// Power by a scalar, used by `**`.
-    static member Pow(a: Expr, b: float) = Expr.BinaryHook BinaryOp.Pow a (Expr.ScalarHook a.DType b)
-    /// Sine, used by `sin`.
-    static member Sin(a: Expr) = Expr.UnaryHook UnaryOp.Sin a
-    /// Cosine, used by `cos`.
-    static member Cos(a: Expr) = Expr.UnaryHook UnaryOp.Cos a
-    /// Tangent, used by `tan`.
-    static member Tan(a: Expr) = Expr.UnaryHook UnaryOp.Tan a
-    /// Exponential, used by `exp`.
-    static member Exp(a: Expr) = Expr.UnaryHook UnaryOp.Exp a
-    /// Natural logarithm, used by `log`.
-    static member Log(a: Expr) = Expr.UnaryHook UnaryOp.Log a
-    /// Hyperbolic tangent, used by `tanh`.
-    static member Tanh(a: Expr) = Expr.UnaryHook UnaryOp.Tanh a
-    /// Square root, used by `sqrt`.
-    static member Sqrt(a: Expr) = Expr.UnaryHook UnaryOp.Sqrt a
-    /// Absolute value, used by `abs`.
-    static member Abs(a: Expr) = Expr.UnaryHook UnaryOp.Abs a
-    /// Rounds down, used by `floor`.
-    static member Floor(a: Expr) = Expr.UnaryHook UnaryOp.Floor a
-    /// Rounds up, used by `ceil`.
-    static member Ceiling(a: Expr) = Expr.UnaryHook UnaryOp.Ceil a
-    /// Rounds half to even, used by `round`.
-    static member Round(a: Expr) = Expr.UnaryHook UnaryOp.Round a
 
     /// A short description: op, dtype and shape, never the whole graph.
     override _.ToString() =
@@ -153,109 +48,19 @@ type Expr internal (op: Op, inputs: Expr[], shape: int[], dtype: DType, id: int6
         let short = match dtype with DType.Float32 -> "f32" | DType.Float64 -> "f64"
         sprintf "Expr(%s : %s%s)" name short (Shape.format shape)
 
-/// The key a node is interned under: its op and its inputs' ids. Scalar constants compare by value
-/// and dtype so `2.0` written twice is one node; other constants compare by tensor reference.
-[<Sealed; AllowNullLiteral>]
-type internal NodeKey(op: Op, inputIds: int64[]) =
-    let scalarBits, scalarDType =
-        match op with
-        | Op.Const t when t.Rank = 0 -> BitConverter.DoubleToInt64Bits(t.ToScalar()), Some t.DType
-        | _ -> 0L, None
-    let hash =
-        let mutable h =
-            match op with
-            | Op.Const t when t.Rank = 0 -> scalarBits.GetHashCode() * 31 + scalarDType.GetHashCode()
-            | Op.Const t -> LanguagePrimitives.PhysicalHash t
-            | _ -> op.GetHashCode()
-        for i in inputIds do
-            h <- h * 1000003 + i.GetHashCode()
-        h
-    member _.Op = op
-    member _.InputIds = inputIds
-    member _.ScalarBits = scalarBits
-    member _.ScalarDType = scalarDType
-    override _.GetHashCode() = hash
-    override this.Equals(other: obj) =
-        match other with
-        | :? NodeKey as k ->
-            k.GetHashCode() = hash
-            && k.InputIds.Length = inputIds.Length
-            && (let ids = k.InputIds
-                let mutable same = true
-                let mutable i = 0
-                while same && i < ids.Length do
-                    same <- ids.[i] = inputIds.[i]
-                    i <- i + 1
-                same)
-            && (match op, k.Op with
-                | Op.Const a, Op.Const b when a.Rank = 0 && b.Rank = 0 ->
-                    scalarBits = k.ScalarBits && scalarDType = k.ScalarDType
-                | Op.Const a, Op.Const b -> obj.ReferenceEquals(a, b)
-                | a, b -> a.Equals b)
-        | _ -> false
+/// One slot of the hash-consing table: the node's hash (0 while the slot is unused) and a weak
+/// GC handle to it, as an IntPtr so the slot array holds no object references.
+[<Struct; NoEquality; NoComparison>]
+type internal Slot =
+    { mutable Hash: int
+      mutable Handle: nativeint }
 
-/// Node creation: the hash-consing table and fresh variables. Only Build calls `intern`; it has
-/// already checked the shapes.
+/// Node creation: the hash-consing table and fresh variables. Only the constructors call
+/// `intern`; they have already checked the shapes.
 module internal Ir =
 
-    let mutable private nextId = 0L
-    // Values are weak GC handles rather than WeakReference objects: those carry a finalizer
-    // each, which makes millions of nodes expensive to collect. Handles are freed by the purge.
-    let private table = Dictionary<NodeKey, GCHandle>()
-    let private gate = obj ()
-    // The table is purged of dead entries whenever it doubles, so a loop that builds and drops
-    // graphs keeps it (and the heap) bounded while lookups stay amortised O(1).
-    let mutable private purgeAt = 1 <<< 16
-    // An entry's key holds its op, and a constant's op holds its tensor, so a dead constant's
-    // tensor lives until its entry is purged. Counting entries alone let a loop that wraps a fresh
-    // 4 MB tensor in a graph each step keep 1.2 GB after 300 steps; so a purge also follows every
-    // `constantBytesPerPurge` bytes of newly interned constants.
-    let mutable private constantBytes = 0L
-    let private constantBytesPerPurge = 256L <<< 20
-
-    let private newId () = Interlocked.Increment(&nextId)
-
-    let private purgeLocked () =
-        let dead = List<NodeKey>()
-        for entry in table do
-            if isNull entry.Value.Target then dead.Add entry.Key
-        for key in dead do
-            table.[key].Free()
-            table.Remove key |> ignore
-        purgeAt <- max (1 <<< 16) (2 * table.Count)
-
-    /// Removes the entries of collected nodes now (tests call it before measuring memory).
-    let purge () = lock gate purgeLocked
-
-    /// The one node for (op, inputs), creating it with the given shape and dtype when absent.
-    let intern (op: Op) (inputs: Expr[]) (shape: int[]) (dtype: DType) : Expr =
-        let ids = Array.zeroCreate inputs.Length
-        for i in 0 .. inputs.Length - 1 do
-            ids.[i] <- inputs.[i].Id
-        let key = NodeKey(op, ids)
-        lock gate (fun () ->
-            match table.TryGetValue key with
-            | true, handle ->
-                match handle.Target with
-                | :? Expr as existing -> existing
-                | _ ->
-                    let node = Expr(op, inputs, shape, dtype, newId ())
-                    let mutable h = handle
-                    h.Target <- node
-                    node
-            | _ ->
-                match op with
-                | Op.Const tensor ->
-                    constantBytes <- constantBytes + int64 tensor.Numel * (match tensor.DType with DType.Float32 -> 4L | DType.Float64 -> 8L)
-                | _ -> ()
-                if table.Count >= purgeAt || constantBytes >= constantBytesPerPurge then
-                    purgeLocked ()
-                    constantBytes <- 0L
-                let node = Expr(op, inputs, shape, dtype, newId ())
-                table.[key] <- GCHandle.Alloc(node, GCHandleType.Weak)
-                node)
-
-    /// True when two shapes are equal (a plain loop: F#'s generic array equality is slow).
+    /// True when two int arrays hold the same values (a plain loop: F#'s generic array equality
+    /// is slow).
     let sameDims (a: int[]) (b: int[]) =
         a.Length = b.Length
         && (let mutable same = true
@@ -265,10 +70,393 @@ module internal Ir =
                 i <- i + 1
             same)
 
+    let inline private mix (h: int) (v: int) = (h ^^^ v) * 16777619
+
+    let private hashInts (seed: int) (values: int[]) =
+        let mutable h = seed
+        for v in values do
+            h <- mix h v
+        h
+
+    let private scalarBits (t: Tensor) = BitConverter.DoubleToInt64Bits(t.ToScalar())
+
+    let private dtypeCode (d: DType) = match d with DType.Float32 -> 1 | DType.Float64 -> 2
+
+    /// A hash of the op's case and static parameters. Scalar constants hash by value and dtype
+    /// (`2.0` written twice is one node); other constants by tensor identity.
+    let private opHash (op: Op) : int =
+        match op with
+        | Op.Var(_, serial) -> mix 1 (int serial ^^^ int (serial >>> 32))
+        | Op.Const t ->
+            if t.Rank = 0 then
+                let bits = scalarBits t
+                mix (mix 2 (int bits ^^^ int (bits >>> 32))) (dtypeCode t.DType)
+            else mix 3 (RuntimeHelpers.GetHashCode t)
+        | Op.Unary u -> mix 4 (u.GetHashCode())
+        | Op.Binary b -> mix 5 (b.GetHashCode())
+        | Op.Where -> 6
+        | Op.Reduce(r, axes, keepDims) -> hashInts (mix (mix 7 (r.GetHashCode())) (if keepDims then 1 else 0)) axes
+        | Op.ArgMax(axis, keepDims) -> mix (mix 8 axis) (if keepDims then 1 else 0)
+        | Op.MatMul -> 9
+        | Op.Permute p -> hashInts 10 p
+        | Op.Reshape s -> hashInts 11 s
+        | Op.BroadcastTo s -> hashInts 12 s
+        | Op.Slice(starts, stops, steps) -> hashInts (hashInts (hashInts 13 starts) stops) steps
+        | Op.Pad(before, after) -> hashInts (hashInts 14 before) after
+        | Op.Concat axis -> mix 15 axis
+        | Op.Flip axes -> hashInts 16 axes
+        | Op.Gather axis -> mix 17 axis
+        | Op.ScatterAdd(axis, shape) -> hashInts (mix 18 axis) shape
+        | Op.Cast d -> mix 19 (dtypeCode d)
+        | Op.StopGradient -> 20
+        | Op.Custom(id, _) -> mix 21 id
+
+    /// Structural equality of ops, with constants compared as opHash hashes them. The outer
+    /// match is total; each inner wildcard only says "a different case".
+    let private opEquals (a: Op) (b: Op) =
+        match a with
+        | Op.Var(_, s) -> (match b with Op.Var(_, t) -> s = t | _ -> false)
+        | Op.Const t ->
+            match b with
+            | Op.Const u when t.Rank = 0 && u.Rank = 0 -> t.DType = u.DType && scalarBits t = scalarBits u
+            | Op.Const u -> obj.ReferenceEquals(t, u)
+            | _ -> false
+        | Op.Unary u -> (match b with Op.Unary v -> u = v | _ -> false)
+        | Op.Binary u -> (match b with Op.Binary v -> u = v | _ -> false)
+        | Op.Where -> (match b with Op.Where -> true | _ -> false)
+        | Op.Reduce(r, axes, keep) -> (match b with Op.Reduce(s, axes2, keep2) -> r = s && keep = keep2 && sameDims axes axes2 | _ -> false)
+        | Op.ArgMax(axis, keep) -> (match b with Op.ArgMax(axis2, keep2) -> axis = axis2 && keep = keep2 | _ -> false)
+        | Op.MatMul -> (match b with Op.MatMul -> true | _ -> false)
+        | Op.Permute p -> (match b with Op.Permute q -> sameDims p q | _ -> false)
+        | Op.Reshape s -> (match b with Op.Reshape t -> sameDims s t | _ -> false)
+        | Op.BroadcastTo s -> (match b with Op.BroadcastTo t -> sameDims s t | _ -> false)
+        | Op.Slice(a1, a2, a3) -> (match b with Op.Slice(b1, b2, b3) -> sameDims a1 b1 && sameDims a2 b2 && sameDims a3 b3 | _ -> false)
+        | Op.Pad(a1, a2) -> (match b with Op.Pad(b1, b2) -> sameDims a1 b1 && sameDims a2 b2 | _ -> false)
+        | Op.Concat axis -> (match b with Op.Concat axis2 -> axis = axis2 | _ -> false)
+        | Op.Flip axes -> (match b with Op.Flip axes2 -> sameDims axes axes2 | _ -> false)
+        | Op.Gather axis -> (match b with Op.Gather axis2 -> axis = axis2 | _ -> false)
+        | Op.ScatterAdd(axis, shape) -> (match b with Op.ScatterAdd(axis2, shape2) -> axis = axis2 && sameDims shape shape2 | _ -> false)
+        | Op.Cast d -> (match b with Op.Cast e -> d = e | _ -> false)
+        | Op.StopGradient -> (match b with Op.StopGradient -> true | _ -> false)
+        | Op.Custom(id, _) -> (match b with Op.Custom(id2, _) -> id = id2 | _ -> false)
+
+    let mutable private nextId = 0L
+    let private newId () = Interlocked.Increment(&nextId)
+
+    // The table is open addressing with linear probing over one flat array of slots: a hash (0
+    // for a slot never used) and a weak GC handle to the node. The node is its own key, so the
+    // table keeps nothing alive: a dead node's slot just reads null, and a dead constant's tensor
+    // is free at once. Slots hold no object references, so filling them costs the GC nothing (no
+    // card marking), and a lookup that finds nothing reads only hashes, one cache line per probe.
+    // Dead slots stay in the probe chains until the next rebuild; a rebuild happens once 70% of
+    // the slots are used and sizes the table to at least twice the live nodes (16 bytes a slot, so
+    // 32 to 64 bytes per live node), so a loop that builds and drops graphs keeps it bounded while
+    // insertion stays amortised O(1): a rebuild follows at least a fifth of its size in insertions.
+    let private gate = obj ()
+    let private smallest = 1 <<< 10
+    let mutable private slots: Slot[] = Array.zeroCreate smallest
+    let mutable private used = 0
+
+    let private rebuildLocked () =
+        let old = slots
+        let mutable live = 0
+        for i in 0 .. old.Length - 1 do
+            if old.[i].Hash <> 0 then
+                let handle = GCHandle.FromIntPtr old.[i].Handle
+                if isNull handle.Target then
+                    handle.Free()
+                    old.[i].Hash <- 0
+                else live <- live + 1
+        let mutable capacity = smallest
+        while capacity < 2 * live do
+            capacity <- capacity * 2
+        let fresh = Array.zeroCreate<Slot> capacity
+        let mask = capacity - 1
+        for i in 0 .. old.Length - 1 do
+            let h = old.[i].Hash
+            if h <> 0 then
+                let mutable slot = h &&& mask
+                while fresh.[slot].Hash <> 0 do
+                    slot <- (slot + 1) &&& mask
+                fresh.[slot] <- old.[i]
+        slots <- fresh
+        used <- live
+
+    /// Drops the entries of collected nodes now (tests call it before measuring memory).
+    let purge () = lock gate rebuildLocked
+
+    /// The number of entries in the table after a purge: the live interned nodes.
+    let tableSize () = lock gate (fun () -> rebuildLocked (); used)
+
+    let private sameNode (e: Expr) (op: Op) (inputs: Expr[]) =
+        let args = e.Args
+        args.Length = inputs.Length
+        && (let mutable same = true
+            let mutable i = 0
+            while same && i < args.Length do
+                same <- obj.ReferenceEquals(args.[i], inputs.[i])
+                i <- i + 1
+            same)
+        && opEquals e.Op op
+
+    /// The one node for (op, inputs), creating it with the given shape and dtype when absent.
+    /// Inputs are compared by reference: they are interned themselves.
+    let intern (op: Op) (inputs: Expr[]) (shape: int[]) (dtype: DType) : Expr =
+        let mutable h = opHash op
+        for input in inputs do
+            h <- mix h (int input.Id ^^^ int (input.Id >>> 32))
+        if h = 0 then h <- 1
+        let mutable taken = false
+        try
+            Monitor.Enter(gate, &taken)
+            let table = slots
+            let mask = table.Length - 1
+            let mutable slot = h &&& mask
+            let mutable reusable = -1
+            let mutable found = Unchecked.defaultof<Expr>
+            let mutable searching = true
+            while searching do
+                let s = table.[slot].Hash
+                if s = 0 then searching <- false
+                else
+                    if s = h then
+                        match GCHandle.FromIntPtr(table.[slot].Handle).Target with
+                        | null -> if reusable < 0 then reusable <- slot
+                        | :? Expr as e when sameNode e op inputs ->
+                            found <- e
+                            searching <- false
+                        | _ -> ()
+                    if searching then slot <- (slot + 1) &&& mask
+            if not (isNull (box found)) then found
+            else
+                let node = Expr(op, inputs, shape, dtype, newId ())
+                if reusable >= 0 then
+                    // A dead node with the same hash: its handle takes the new node.
+                    let mutable handle = GCHandle.FromIntPtr table.[reusable].Handle
+                    handle.Target <- node
+                else
+                    table.[slot].Hash <- h
+                    table.[slot].Handle <- GCHandle.ToIntPtr(GCHandle.Alloc(node, GCHandleType.Weak))
+                    used <- used + 1
+                    if 10 * used > 7 * table.Length then rebuildLocked ()
+                node
+        finally
+            if taken then Monitor.Exit gate
+
     /// A new variable leaf, distinct from every other node.
     let freshVar (name: string) (shape: int[]) (dtype: DType) : Expr =
         let id = newId ()
         Expr(Op.Var(name, id), [||], Array.copy shape, dtype, id)
 
-    /// The number of live entries in the table, for memory tests.
-    let tableSize () = lock gate (fun () -> table.Count)
+/// Patterns over constant nodes, for canonicalisation and the transforms' symbolic zeros.
+module internal Fold =
+
+    /// A rank-0 constant and its value.
+    let (|ScalarConst|_|) (e: Expr) =
+        match e.Op with
+        | Op.Const t when t.Rank = 0 -> Some(t.ToScalar())
+        | _ -> None
+
+    /// A node known to hold one value everywhere: a scalar constant or its broadcast.
+    let (|Filled|_|) (e: Expr) =
+        match e with
+        | ScalarConst v -> Some v
+        | _ ->
+            match e.Op, e.Args with
+            | Op.BroadcastTo _, [| ScalarConst v |] -> Some v
+            | _ -> None
+
+    /// The fill value of a Filled node, NaN for any other node (NaN compares equal to nothing,
+    /// so canonical forms can test the result with `=` directly).
+    let fillOf (e: Expr) = match e with Filled v -> v | _ -> nan
+
+    /// True for a symbolic zero (a broadcast scalar 0 of either sign), which the transforms treat
+    /// as an absent cotangent. Never a reason to fold a value a user computes.
+    let isZero (e: Expr) = match e with Filled 0.0 -> true | _ -> false
+
+    /// True for a broadcast scalar 1.
+    let isOne (e: Expr) = match e with Filled 1.0 -> true | _ -> false
+
+    let private positiveZeroBits = BitConverter.DoubleToInt64Bits 0.0
+    let private negativeZeroBits = BitConverter.DoubleToInt64Bits -0.0
+
+    /// True for +0.0 exactly (not -0.0, not NaN).
+    let isPositiveZero (v: float) = BitConverter.DoubleToInt64Bits v = positiveZeroBits
+
+    /// True for -0.0 exactly.
+    let isNegativeZero (v: float) = BitConverter.DoubleToInt64Bits v = negativeZeroBits
+
+/// The canonicalising constructors the operators need: scalar leaves, broadcasting, dtype
+/// conversion and the elementwise ops. Build's `Expr` module re-exports them with the rest of the
+/// op language. Only folds that IEEE arithmetic makes exact are applied: x*1, x/1, x**1, x-0,
+/// x+(-0), -(-x), x*(-1) and operations on scalar constants. x*0 and 0/x are not zero when x is
+/// NaN or infinite, and x+0 is not x when x is -0.
+module internal ExprCore =
+
+    let private constantNode (value: Tensor) = Ir.intern (Op.Const value) [||] value.Shape value.DType
+
+    // The scalars the rules use on every node (0, 1, 2, 0.5, -1, ...) are kept at hand instead of
+    // being re-made and re-interned each time; the cache is bounded so it cannot grow with a program.
+    // Keyed by the value's bits: as floats, 0.0 and -0.0 are equal, but they are different constants.
+    let private scalarCache = ConcurrentDictionary<struct (int64 * DType), Expr>()
+
+    /// A rank-0 constant; equal values (bit for bit) of one dtype are one node.
+    let scalar (dtype: DType) (value: float) =
+        let key = struct (BitConverter.DoubleToInt64Bits value, dtype)
+        match scalarCache.TryGetValue key with
+        | true, e -> e
+        | _ ->
+            let e = constantNode (Tensor.Scalar(value, dtype))
+            if scalarCache.Count < 256 && not (Double.IsNaN value) then scalarCache.TryAdd(key, e) |> ignore
+            e
+
+    /// A constant node wrapping a tensor (one node per tensor object).
+    let constant (value: Tensor) = constantNode value
+
+    /// NumPy broadcasting of x to a larger shape.
+    let broadcastTo (shape: int[]) (x: Expr) : Expr =
+        if Ir.sameDims x.Dims shape then x
+        else
+            Shape.validate "BroadcastTo" shape
+            if not (Shape.broadcastsTo x.Dims shape) then
+                Shape.fail "BroadcastTo" (sprintf "cannot broadcast %s to %s" (Shape.format x.Dims) (Shape.format shape))
+            let shape = Array.copy shape
+            match x.Op with
+            | Op.BroadcastTo _ -> Ir.intern (Op.BroadcastTo shape) x.Args shape x.DType
+            | _ -> Ir.intern (Op.BroadcastTo shape) [| x |] shape x.DType
+
+    /// A tensor filled with one value, as a broadcast scalar.
+    let full (dtype: DType) (shape: int[]) (value: float) = broadcastTo shape (scalar dtype value)
+
+    /// Converts to another dtype; scalar constants convert at build time.
+    let cast (dtype: DType) (x: Expr) : Expr =
+        if x.DType = dtype then x
+        else
+            match x with
+            | Fold.ScalarConst v -> scalar dtype v
+            | Fold.Filled v -> full dtype x.Dims v
+            | _ -> Ir.intern (Op.Cast dtype) [| x |] x.Dims dtype
+
+    /// Brings two operands to a common dtype: float32 meeting float64 gives float64.
+    let promote (a: Expr) (b: Expr) =
+        if a.DType = b.DType then struct (a, b) else struct (cast DType.Float64 a, cast DType.Float64 b)
+
+    // Unary and binary op kinds are singletons, so their Op cases can be made once each instead
+    // of once per node (one object less per node for the GC to trace).
+    let private unaryOps =
+        let d = Collections.Generic.Dictionary<UnaryOp, Op>(HashIdentity.Reference)
+        for case in Reflection.FSharpType.GetUnionCases typeof<UnaryOp> do
+            let kind = Reflection.FSharpValue.MakeUnion(case, [||]) :?> UnaryOp
+            d.[kind] <- Op.Unary kind
+        d
+    let private binaryOps =
+        let d = Collections.Generic.Dictionary<BinaryOp, Op>(HashIdentity.Reference)
+        for case in Reflection.FSharpType.GetUnionCases typeof<BinaryOp> do
+            let kind = Reflection.FSharpValue.MakeUnion(case, [||]) :?> BinaryOp
+            d.[kind] <- Op.Binary kind
+        d
+
+    let private isNeg (x: Expr) = match x.Op with Op.Unary UnaryOp.Neg -> true | _ -> false
+
+    /// An elementwise function of one argument. Scalar constants fold, a filled constant negates
+    /// to its negated fill, and -(-x) is x.
+    let unary (op: UnaryOp) (x: Expr) : Expr =
+        match op, x with
+        | _, Fold.ScalarConst v when (ScalarFold.unary op v).IsSome -> scalar x.DType (ScalarFold.toDType x.DType (ScalarFold.unary op v).Value)
+        | UnaryOp.Neg, Fold.Filled v -> full x.DType x.Dims -v
+        | UnaryOp.Neg, _ when isNeg x -> x.Args.[0]
+        | _ -> Ir.intern unaryOps.[op] [| x |] x.Dims x.DType
+
+    let private isComparison (op: BinaryOp) =
+        match op with
+        | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
+        | BinaryOp.Equal | BinaryOp.NotEqual -> true
+        | BinaryOp.Add | BinaryOp.Sub | BinaryOp.Mul | BinaryOp.Div | BinaryOp.Pow
+        | BinaryOp.Maximum | BinaryOp.Minimum | BinaryOp.Atan2 -> false
+
+    /// An elementwise function of two arguments with NumPy/torch broadcasting and dtype promotion.
+    /// Canonical forms, each exact in IEEE arithmetic for every x (NaN, infinities and signed
+    /// zeros included): x+(-0), (-0)+x, x-0, x*1, 1*x, x/1, x**1 give x; x*(-1), (-1)*x, x/(-1)
+    /// and (-0)-x give -x; two scalar constants fold; comparisons of two filled constants fold.
+    let binary (op: BinaryOp) (a: Expr) (b: Expr) : Expr =
+        // The result's shape is usually one operand's: share that array instead of a new one.
+        let shape =
+            if Ir.sameDims a.Dims b.Dims then a.Dims
+            else
+                let s = Shape.broadcast (ScalarFold.caseName op) a.Dims b.Dims
+                if Ir.sameDims s a.Dims then a.Dims elif Ir.sameDims s b.Dims then b.Dims else s
+        let struct (a, b) = promote a b
+        let dtype = a.DType
+        // Each operand's fill value is looked up once (NaN when it is not a filled constant);
+        // the canonical forms then match on plain floats.
+        let fa, fb = Fold.fillOf a, Fold.fillOf b
+        let bothScalars = (match a.Op, b.Op with Op.Const s, Op.Const t -> s.Rank = 0 && t.Rank = 0 | _ -> false)
+        if bothScalars then scalar dtype (ScalarFold.toDType dtype (ScalarFold.binary op fa fb))
+        else
+            match op with
+            | BinaryOp.Add when Fold.isNegativeZero fa -> broadcastTo shape b
+            | BinaryOp.Add when Fold.isNegativeZero fb -> broadcastTo shape a
+            | BinaryOp.Sub when Fold.isPositiveZero fb -> broadcastTo shape a
+            | BinaryOp.Sub when Fold.isNegativeZero fa -> broadcastTo shape (unary UnaryOp.Neg b)
+            | BinaryOp.Mul when fa = 1.0 -> broadcastTo shape b
+            | BinaryOp.Mul | BinaryOp.Div | BinaryOp.Pow when fb = 1.0 -> broadcastTo shape a
+            | BinaryOp.Mul when fa = -1.0 -> broadcastTo shape (unary UnaryOp.Neg b)
+            | BinaryOp.Mul | BinaryOp.Div when fb = -1.0 -> broadcastTo shape (unary UnaryOp.Neg a)
+            | _ when isComparison op && not (Double.IsNaN fa) && not (Double.IsNaN fb) -> full dtype shape (ScalarFold.binary op fa fb)
+            | _ -> Ir.intern binaryOps.[op] [| a; b |] shape dtype
+
+// The operators belong to the type (F# takes no operator overloads from extensions in other
+// files). This extension is intrinsic: it is compiled into Expr itself.
+type Expr with
+    /// Elementwise sum with broadcasting.
+    static member (+)(a: Expr, b: Expr) = ExprCore.binary BinaryOp.Add a b
+    /// Adds a scalar in the Expr's dtype.
+    static member (+)(a: Expr, b: float) = ExprCore.binary BinaryOp.Add a (ExprCore.scalar a.DType b)
+    /// Adds a scalar in the Expr's dtype.
+    static member (+)(a: float, b: Expr) = ExprCore.binary BinaryOp.Add (ExprCore.scalar b.DType a) b
+    /// Elementwise difference with broadcasting.
+    static member (-)(a: Expr, b: Expr) = ExprCore.binary BinaryOp.Sub a b
+    /// Subtracts a scalar.
+    static member (-)(a: Expr, b: float) = ExprCore.binary BinaryOp.Sub a (ExprCore.scalar a.DType b)
+    /// Subtracts from a scalar.
+    static member (-)(a: float, b: Expr) = ExprCore.binary BinaryOp.Sub (ExprCore.scalar b.DType a) b
+    /// Elementwise product with broadcasting.
+    static member (*)(a: Expr, b: Expr) = ExprCore.binary BinaryOp.Mul a b
+    /// Scales by a scalar.
+    static member (*)(a: Expr, b: float) = ExprCore.binary BinaryOp.Mul a (ExprCore.scalar a.DType b)
+    /// Scales by a scalar.
+    static member (*)(a: float, b: Expr) = ExprCore.binary BinaryOp.Mul (ExprCore.scalar b.DType a) b
+    /// Elementwise quotient with broadcasting.
+    static member (/)(a: Expr, b: Expr) = ExprCore.binary BinaryOp.Div a b
+    /// Divides by a scalar.
+    static member (/)(a: Expr, b: float) = ExprCore.binary BinaryOp.Div a (ExprCore.scalar a.DType b)
+    /// Divides a scalar.
+    static member (/)(a: float, b: Expr) = ExprCore.binary BinaryOp.Div (ExprCore.scalar b.DType a) b
+    /// Negation.
+    static member (~-)(a: Expr) = ExprCore.unary UnaryOp.Neg a
+    /// Elementwise power, used by `**`.
+    static member Pow(a: Expr, b: Expr) = ExprCore.binary BinaryOp.Pow a b
+    /// Power by a scalar, used by `**`.
+    static member Pow(a: Expr, b: float) = ExprCore.binary BinaryOp.Pow a (ExprCore.scalar a.DType b)
+    /// Sine, used by `sin`.
+    static member Sin(a: Expr) = ExprCore.unary UnaryOp.Sin a
+    /// Cosine, used by `cos`.
+    static member Cos(a: Expr) = ExprCore.unary UnaryOp.Cos a
+    /// Tangent, used by `tan`.
+    static member Tan(a: Expr) = ExprCore.unary UnaryOp.Tan a
+    /// Exponential, used by `exp`.
+    static member Exp(a: Expr) = ExprCore.unary UnaryOp.Exp a
+    /// Natural logarithm, used by `log`.
+    static member Log(a: Expr) = ExprCore.unary UnaryOp.Log a
+    /// Hyperbolic tangent, used by `tanh`.
+    static member Tanh(a: Expr) = ExprCore.unary UnaryOp.Tanh a
+    /// Square root, used by `sqrt`.
+    static member Sqrt(a: Expr) = ExprCore.unary UnaryOp.Sqrt a
+    /// Absolute value, used by `abs`.
+    static member Abs(a: Expr) = ExprCore.unary UnaryOp.Abs a
+    /// Rounds down, used by `floor`.
+    static member Floor(a: Expr) = ExprCore.unary UnaryOp.Floor a
+    /// Rounds up, used by `ceil`.
+    static member Ceiling(a: Expr) = ExprCore.unary UnaryOp.Ceil a
+    /// Rounds half to even, used by `round`.
+    static member Round(a: Expr) = ExprCore.unary UnaryOp.Round a

@@ -12,9 +12,9 @@
 /// than what the node already costs, so graphs that are already minimal (the pullback of sin is
 /// `g * cos x`) come back as the very same objects, and the pass is idempotent.
 ///
-/// Symbolic cancellation follows the constructors' convention for `x * 0`: `x - x` is zero even
-/// where x would be infinite or NaN. Non-finite constants are atoms, so their IEEE behaviour is
-/// never folded away.
+/// Symbolic cancellation treats atoms as real numbers: `x - x` is zero even where x would be
+/// infinite or NaN. Non-finite and zero constants are atoms, so `x * inf` and `x * 0` keep their
+/// IEEE values (NaN for infinite x), as the constructors do.
 namespace FunctionalDiff.Core
 
 open System
@@ -44,12 +44,13 @@ module Rewrite =
             | Op.Unary UnaryOp.Square -> ValueSome(Polynomial.multiply inputs.[0] inputs.[0])
             | _ -> ValueNone
 
-    /// The polynomial of a built node that is treated as a whole: a finite fill value is a
-    /// constant, anything else an atom. A non-finite fill value gives null, which makes every
-    /// polynomial node over it an atom: `(x + inf) - inf` must stay NaN, not become x.
+    /// The polynomial of a built node that is treated as a whole: a finite nonzero fill value is
+    /// a constant, anything else an atom. A non-finite or zero fill value gives null, which makes
+    /// every polynomial node over it an atom: `(x + inf) - inf` must stay NaN, not become x, and
+    /// `loss + 0 * reg` must stay NaN where reg is infinite.
     let private leafPolynomial (e: Expr) : Term[] =
         match e with
-        | Fold.Filled v when Double.IsFinite v -> Polynomial.constant v
+        | Fold.Filled v when Double.IsFinite v && v <> 0.0 -> Polynomial.constant v
         | Fold.Filled _ -> null
         | _ -> Polynomial.atom e
 

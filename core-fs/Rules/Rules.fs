@@ -33,6 +33,27 @@ module Rules =
         let zero = Expr.scalar g.DType 0.0
         Expr.where winner g (Expr.where tie (g * 0.5) zero)
 
+    /// For each entry of x, the product of the other entries along the last axis: the exclusive
+    /// products from the front times those from the back. It is a polynomial in x built from
+    /// products, slices and concatenation, so every derivative of it is right where entries are
+    /// exactly 0 (y / x is NaN there, and torch's special case for zeros is right at first order only).
+    let private productOfOthers (x: Expr) =
+        let axis = x.Rank - 1
+        let n = x.Dims.[axis]
+        // e_i = v_0 ⋯ v_{i-1}: shift in a one, then double the window of each product until it
+        // spans the axis (Hillis-Steele), so the graph grows with log2 n, not n
+        let exclusive (v: Expr) =
+            let shiftIn (k: int) (c: Expr) =
+                Expr.concat axis [ Expr.ones c.DType (Array.updateAt axis k c.Dims); Expr.sliceAxis axis 0 (n - k) c ]
+            let mutable products = shiftIn 1 v
+            let mutable window = 1
+            while window < n do
+                products <- products * shiftIn window products
+                window <- 2 * window
+            products
+        if n <= 1 then Expr.ones x.DType x.Dims
+        else exclusive x * Expr.flip [| axis |] (exclusive (Expr.flip [| axis |] x))
+
     /// The cotangents of `node`'s inputs, in order, given the cotangent g of its output. Each is
     /// a thunk so the reverse walk builds only those it needs (never those of constants).
     let cotangents (node: Expr) (g: Expr) : (unit -> Expr) list =
@@ -103,8 +124,16 @@ module Rules =
                         let winners = Expr.eq x (Expr.reshape kept y)
                         let ties = Expr.sumAxes axes true winners
                         Expr.where winners (gKept / ties) zero)
-                // Division by x: undefined where an entry is exactly 0 (torch special-cases it).
-                | ReduceOp.Prod -> (fun () -> gKept * Expr.reshape kept y / x)
+                | ReduceOp.Prod ->
+                    (fun () ->
+                        // the reduced axes moved last and flattened into one
+                        let others = [| 0 .. x.Rank - 1 |] |> Array.filter (fun a -> not (Array.contains a axes))
+                        let order = Array.append others axes
+                        let moved = Expr.permute order x
+                        let flat = Expr.reshape (Array.append (others |> Array.map (fun a -> x.Dims.[a])) [| count |]) moved
+                        let inverse = Array.zeroCreate order.Length
+                        order |> Array.iteri (fun i a -> inverse.[a] <- i)
+                        gKept * Expr.permute inverse (Expr.reshape moved.Dims (productOfOthers flat)))
             [ cotangent ]
         | Op.ArgMax _ -> [ zeroFor args.[0] ]
         | Op.MatMul ->

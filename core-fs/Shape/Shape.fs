@@ -18,12 +18,48 @@ module Shape =
     /// Raises a ShapeException whose message starts with the operation's name.
     let fail (op: string) (detail: string) : 'a = raise (ShapeException(op + ": " + detail))
 
-    /// The number of elements of a shape; 1 for rank 0.
-    let numel (shape: int[]) =
-        let mutable n = 1
+    /// The most elements a tensor may hold: the longest .NET array. Element counts and every
+    /// offset into storage are int32, so a larger shape could only wrap around silently.
+    let maxElements = Array.MaxLength
+
+    /// The element count of a shape as int64, or -1 when a dimension is negative.
+    let private count (shape: int[]) =
+        let mutable n = 1L
+        let mutable negative = false
         for d in shape do
-            n <- n * d
-        n
+            if d < 0 then negative <- true
+            // once past the limit the count only needs to stay past it, never to wrap
+            else n <- min (n * int64 d) (int64 Int32.MaxValue + 1L)
+        if negative then -1L else n
+
+    /// Checks that a shape has no negative dimension and at most `maxElements` elements,
+    /// raising a ShapeException that names `op` and the shape otherwise.
+    let checkSize (op: string) (shape: int[]) =
+        let n = count shape
+        if n < 0L then fail op (sprintf "negative dimension in shape %s" (format shape))
+        if n > int64 maxElements then
+            let exact = shape |> Array.fold (fun (acc: bigint) d -> acc * bigint d) 1I
+            fail op (sprintf "shape %s has %O elements, more than the limit of %d" (format shape) exact maxElements)
+
+    /// The number of elements of a shape; 1 for rank 0. A shape past `maxElements` (or with a
+    /// negative dimension, the sign of an overflowed sum) raises instead of wrapping around.
+    let numel (shape: int[]) =
+        let n = count shape
+        if n < 0L || n > int64 maxElements then checkSize "Shape" shape
+        int n
+
+    /// a + b for dimensions, raising a ShapeException naming `op` when the sum leaves int32.
+    let addDims (op: string) (a: int) (b: int) =
+        let sum = int64 a + int64 b
+        if sum > int64 maxElements then
+            fail op (sprintf "dimension %d + %d exceeds the limit of %d elements" a b maxElements)
+        int sum
+
+    /// The length of a Python-style slice [start, stop) with a positive step, where
+    /// 0 <= start and stop <= size are already clamped: ceil((stop - start) / step), computed
+    /// without the overflow of `stop - start + step - 1` for huge steps.
+    let sliceLength (start: int) (stop: int) (step: int) =
+        if stop <= start then 0 else 1 + (stop - start - 1) / step
 
     /// Row-major strides of a contiguous tensor of this shape.
     let contiguousStrides (shape: int[]) =
@@ -34,11 +70,10 @@ module Shape =
             s <- s * shape.[i]
         strides
 
-    /// Checks that every dimension is non-negative.
+    /// Checks that every dimension is non-negative and the element count within `maxElements`.
     let validate (op: string) (shape: int[]) =
         if isNull shape then nullArg "shape"
-        for d in shape do
-            if d < 0 then fail op (sprintf "negative dimension in shape %s" (format shape))
+        checkSize op shape
 
     /// Maps a possibly negative axis into [0, rank), naming the op when it is out of range.
     let normalizeAxis (op: string) (rank: int) (axis: int) =
@@ -58,13 +93,17 @@ module Shape =
     /// NumPy/torch broadcasting of two shapes: align on the right, and size 1 stretches.
     let broadcast (op: string) (a: int[]) (b: int[]) =
         let rank = max a.Length b.Length
-        Array.init rank (fun i ->
-            let da = if i < rank - a.Length then 1 else a.[i - (rank - a.Length)]
-            let db = if i < rank - b.Length then 1 else b.[i - (rank - b.Length)]
-            if da = db then da
-            elif da = 1 then db
-            elif db = 1 then da
-            else fail op (sprintf "shapes %s and %s cannot be broadcast" (format a) (format b)))
+        let shape =
+            Array.init rank (fun i ->
+                let da = if i < rank - a.Length then 1 else a.[i - (rank - a.Length)]
+                let db = if i < rank - b.Length then 1 else b.[i - (rank - b.Length)]
+                if da = db then da
+                elif da = 1 then db
+                elif db = 1 then da
+                else fail op (sprintf "shapes %s and %s cannot be broadcast" (format a) (format b)))
+        // [65536,1] and [1,65536] are each small; their broadcast is not
+        checkSize op shape
+        shape
 
     /// Broadcasts any number of shapes together.
     let broadcastMany (op: string) (shapes: int[] seq) =

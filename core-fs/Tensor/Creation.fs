@@ -38,7 +38,11 @@ module Tensor =
         if step = 0.0 || Double.IsNaN step then Shape.fail "Arange" "step must be nonzero"
         if not (Double.IsFinite start && Double.IsFinite stop) then
             Shape.fail "Arange" (sprintf "start %g and stop %g must be finite" start stop)
-        let count = max 0 (int (Math.Ceiling((stop - start) / step)))
+        let steps = Math.Ceiling((stop - start) / step)
+        // checked before the conversion, which would wrap a count past int32 to a negative one
+        if steps > float Shape.maxElements then
+            Shape.fail "Arange" (sprintf "start %g, stop %g and step %g give %g elements, more than the limit of %d" start stop step steps Shape.maxElements)
+        let count = max 0 (int steps)
         ofFloats dtype [| count |] (Array.init count (fun i -> start + float i * step))
 
     /// `count` evenly spaced values from start to stop inclusive, like torch.linspace.

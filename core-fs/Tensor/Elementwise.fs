@@ -21,20 +21,109 @@ module Elementwise =
         for i in 0 .. x.Length - 1 do
             y.[i] <- 'T.CreateTruncating(f (Double.CreateTruncating x.[i]))
 
-    /// One unary op over a contiguous run.
+    /// The transcendental functions with a vectorised float64 kernel of our own.
+    [<RequireQualifiedAccess>]
+    type private VectorFunction =
+        | Exp | Log | Sin | Cos | Tanh | Sigmoid
+
+    /// The vectorised float64 kernel of the function (lengths are multiples of 16).
+    let private vectorKernel (f: VectorFunction) (x: ReadOnlySpan<float>) (y: Span<float>) =
+        match f with
+        | VectorFunction.Exp -> Transcendental.exp x y
+        | VectorFunction.Log -> Transcendental.log x y
+        | VectorFunction.Sin -> Transcendental.sin x y
+        | VectorFunction.Cos -> Transcendental.cos x y
+        | VectorFunction.Tanh -> Transcendental.tanh x y
+        | VectorFunction.Sigmoid -> Transcendental.sigmoid x y
+
+    /// The inputs the vector kernel takes, as bounds on |x| (or on x for log): where its range
+    /// reduction and polynomial are accurate to a few ulp and its results are normal numbers.
+    /// System.Math takes the rest (non-finite, huge, subnormal, non-positive for log, and the
+    /// exact zeros of sin and tanh, whose sign the kernels would lose). NaN fails both bounds.
+    let private vectorDomain (f: VectorFunction) : struct (bool * float * float) =
+        match f with
+        | VectorFunction.Exp | VectorFunction.Sigmoid -> struct (true, 0.0, 700.0)
+        | VectorFunction.Log -> struct (false, 1e-300, 1e300)
+        | VectorFunction.Sin -> struct (true, Double.Epsilon, 1048576.0)
+        | VectorFunction.Cos -> struct (true, 0.0, 1048576.0)
+        | VectorFunction.Tanh -> struct (true, Double.Epsilon, 20.0)
+
+    /// A value inside the domain that stands in for the elements computed by System.Math.
+    let private standIn (f: VectorFunction) =
+        match f with
+        | VectorFunction.Log | VectorFunction.Tanh -> 1.0
+        | VectorFunction.Exp | VectorFunction.Sin | VectorFunction.Cos | VectorFunction.Sigmoid -> 0.0
+
+    /// The scalar function for inputs outside the vector domain.
+    let private scalarKernel (f: VectorFunction) (x: float) =
+        match f with
+        | VectorFunction.Exp -> Math.Exp x
+        | VectorFunction.Log -> Math.Log x
+        | VectorFunction.Sin -> Math.Sin x
+        | VectorFunction.Cos -> Math.Cos x
+        | VectorFunction.Tanh -> Math.Tanh x
+        // e^{-x} overflows to +inf for x ≪ 0 and the result is then exactly 0, never NaN
+        | VectorFunction.Sigmoid -> 1.0 / (1.0 + Math.Exp(-x))
+
+    /// Elements per call of the vector kernel: a 4 KB block of float64 in and out.
+    let private isolationBlock = 512
+
+    /// A transcendental function whose result for each element depends on that element's value
+    /// only (never on its position, its neighbours, the array's alignment or the JIT tier), in
+    /// both dtypes. Each block is copied into float64 with the out-of-domain elements replaced
+    /// by a stand-in and padded to whole vectors, then the out-of-domain elements are computed by
+    /// System.Math. float32 is computed in float64 and rounded once: TensorPrimitives' float32
+    /// kernels missed the dtype's accuracy (exp 0 = 1.0000001, tanh's relative error 4.6e-2 at
+    /// 1e-6), and its float64 ones were not reproducible (a vector with one lane out of range
+    /// ran scalar code for all its lanes, and the last bit changed with the JIT tier).
+    let private isolated<'T when 'T :> IFloatingPointIeee754<'T>> (f: VectorFunction) (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        let capacity = min isolationBlock ((x.Length + 15) &&& ~~~15)
+        let input = Array.zeroCreate<float> capacity
+        let output = Array.zeroCreate<float> capacity
+        // the elements left to System.Math: their positions in the block and their values
+        let outsidePositions = Array.zeroCreate<int> capacity
+        let outsideValues = Array.zeroCreate<float> capacity
+        let stand = standIn f
+        let struct (onMagnitude, low, high) = vectorDomain f
+        let mutable start = 0
+        while start < x.Length do
+            let n = min capacity (x.Length - start)
+            let padded = (n + 15) &&& ~~~15
+            Tensors.TensorPrimitives.ConvertTruncating<'T, float>(x.Slice(start, n), Span(input, 0, n))
+            let mutable outside = 0
+            for i in 0 .. n - 1 do
+                let v = input.[i]
+                let bounded = if onMagnitude then abs v else v
+                if not (bounded >= low && bounded <= high) then
+                    outsidePositions.[outside] <- i
+                    outsideValues.[outside] <- v
+                    outside <- outside + 1
+                    input.[i] <- stand
+            for i in n .. padded - 1 do
+                input.[i] <- stand
+            vectorKernel f (ReadOnlySpan(input, 0, padded)) (Span(output, 0, padded))
+            // float64 -> float32 rounds to nearest, as a cast does
+            Tensors.TensorPrimitives.ConvertTruncating<float, 'T>(ReadOnlySpan(output, 0, n), y.Slice(start, n))
+            for k in 0 .. outside - 1 do
+                y.[start + outsidePositions.[k]] <- 'T.CreateTruncating(scalarKernel f outsideValues.[k])
+            start <- start + n
+
+    /// One unary op over a contiguous run. The arithmetic ops go to TensorPrimitives in the
+    /// element type: they are exact or correctly rounded lane by lane.
     let private unarySpan<'T when 'T :> IFloatingPointIeee754<'T>> (op: UnaryOp) (x: ReadOnlySpan<'T>) (y: Span<'T>) =
         match op with
         | UnaryOp.Neg -> Tensors.TensorPrimitives.Negate(x, y)
-        | UnaryOp.Exp -> Tensors.TensorPrimitives.Exp(x, y)
-        | UnaryOp.Log -> Tensors.TensorPrimitives.Log(x, y)
+        | UnaryOp.Exp -> isolated VectorFunction.Exp x y
+        | UnaryOp.Log -> isolated VectorFunction.Log x y
         | UnaryOp.Log1p -> mapThroughDouble Special.log1p x y
         | UnaryOp.Expm1 -> mapThroughDouble Special.expm1 x y
-        | UnaryOp.Sin -> Tensors.TensorPrimitives.Sin(x, y)
-        | UnaryOp.Cos -> Tensors.TensorPrimitives.Cos(x, y)
-        | UnaryOp.Tan -> Tensors.TensorPrimitives.Tan(x, y)
-        | UnaryOp.Tanh -> Tensors.TensorPrimitives.Tanh(x, y)
-        // 1/(1+e^{-x}): e^{-x} overflows to +inf for x ≪ 0 and the result is then exactly 0, never NaN
-        | UnaryOp.Sigmoid -> Tensors.TensorPrimitives.Sigmoid(x, y)
+        | UnaryOp.Sin -> isolated VectorFunction.Sin x y
+        | UnaryOp.Cos -> isolated VectorFunction.Cos x y
+        // TensorPrimitives has no float64 vector tan: its results came from scalar code that
+        // varied with the position in the array, so tan is System.Math's everywhere
+        | UnaryOp.Tan -> mapThroughDouble Math.Tan x y
+        | UnaryOp.Tanh -> isolated VectorFunction.Tanh x y
+        | UnaryOp.Sigmoid -> isolated VectorFunction.Sigmoid x y
         // Max propagates NaN, so relu(NaN) = NaN as in torch
         | UnaryOp.Relu -> Tensors.TensorPrimitives.Max(x, 'T.Zero, y)
         | UnaryOp.Abs -> Tensors.TensorPrimitives.Abs(x, y)
@@ -53,7 +142,8 @@ module Elementwise =
         match op with
         | UnaryOp.Exp | UnaryOp.Log | UnaryOp.Log1p | UnaryOp.Expm1 | UnaryOp.Sin | UnaryOp.Cos | UnaryOp.Tan
         | UnaryOp.Tanh | UnaryOp.Sigmoid | UnaryOp.Erf -> parallelThresholdCostly
-        | _ -> parallelThresholdCheap
+        | UnaryOp.Neg | UnaryOp.Relu | UnaryOp.Abs | UnaryOp.Sign | UnaryOp.Sqrt | UnaryOp.Rsqrt | UnaryOp.Square
+        | UnaryOp.Reciprocal | UnaryOp.Floor | UnaryOp.Ceil | UnaryOp.Round -> parallelThresholdCheap
 
     /// The vectorised transcendental kernels of TensorPrimitives (.NET 10, AVX-512) spill vectors
     /// to the stack, and the JIT aligns frames to 16 bytes only: when the stack pointer at the
@@ -63,8 +153,10 @@ module Elementwise =
     /// from process to process. These ops therefore go through `Aligned.Unary`.
     let private hasAlignmentCost (op: UnaryOp) =
         match op with
-        | UnaryOp.Exp | UnaryOp.Log | UnaryOp.Sin | UnaryOp.Cos | UnaryOp.Tan | UnaryOp.Tanh | UnaryOp.Sigmoid -> true
-        | _ -> false
+        | UnaryOp.Exp | UnaryOp.Log | UnaryOp.Sin | UnaryOp.Cos | UnaryOp.Tanh | UnaryOp.Sigmoid -> true
+        | UnaryOp.Neg | UnaryOp.Log1p | UnaryOp.Expm1 | UnaryOp.Tan | UnaryOp.Relu | UnaryOp.Abs | UnaryOp.Sign
+        | UnaryOp.Sqrt | UnaryOp.Rsqrt | UnaryOp.Square | UnaryOp.Reciprocal | UnaryOp.Erf | UnaryOp.Floor
+        | UnaryOp.Ceil | UnaryOp.Round -> false
 
     /// Calls `unarySpan` from a frame whose address modulo 32 is `wanted` (0 or 16; any other
     /// value: as it comes). A frame at the other alignment re-enters through `Padded`, which
@@ -138,19 +230,11 @@ module Elementwise =
         | DType.Float64 -> Tensor.OwnDense(t.Shape, unaryDense<float> op t)
         | DType.Float32 -> Tensor.OwnDense(t.Shape, unaryDense<float32> op t)
 
-    /// 1 when the comparison holds, else 0. Comparisons with NaN are false except NotEqual.
-    let private compare<'T when 'T :> IFloatingPointIeee754<'T>> (op: BinaryOp) (a: 'T) (b: 'T) : 'T =
-        let holds =
-            match op with
-            | BinaryOp.Less -> 'T.op_LessThan(a, b)
-            | BinaryOp.LessEqual -> 'T.op_LessThanOrEqual(a, b)
-            | BinaryOp.Greater -> 'T.op_GreaterThan(a, b)
-            | BinaryOp.GreaterEqual -> 'T.op_GreaterThanOrEqual(a, b)
-            | BinaryOp.Equal -> 'T.op_Equality(a, b)
-            | _ -> 'T.op_Inequality(a, b)
-        if holds then 'T.One else 'T.Zero
+    /// 1 when a comparison holds, else 0: comparisons return masks in the operand dtype.
+    let private mask<'T when 'T :> IFloatingPointIeee754<'T>> (holds: bool) : 'T = if holds then 'T.One else 'T.Zero
 
-    /// One binary op on scalars: the reference the strided fallback uses.
+    /// One binary op on scalars: the reference the strided fallback uses. Comparisons with NaN
+    /// are false except NotEqual.
     let private binaryScalar<'T when 'T :> IFloatingPointIeee754<'T>> (op: BinaryOp) (a: 'T) (b: 'T) : 'T =
         match op with
         | BinaryOp.Add -> a + b
@@ -161,23 +245,33 @@ module Elementwise =
         | BinaryOp.Maximum -> 'T.Max(a, b)
         | BinaryOp.Minimum -> 'T.Min(a, b)
         | BinaryOp.Atan2 -> 'T.Atan2(a, b)
-        | _ -> compare op a b
+        | BinaryOp.Less -> mask ('T.op_LessThan(a, b))
+        | BinaryOp.LessEqual -> mask ('T.op_LessThanOrEqual(a, b))
+        | BinaryOp.Greater -> mask ('T.op_GreaterThan(a, b))
+        | BinaryOp.GreaterEqual -> mask ('T.op_GreaterThanOrEqual(a, b))
+        | BinaryOp.Equal -> mask ('T.op_Equality(a, b))
+        | BinaryOp.NotEqual -> mask ('T.op_Inequality(a, b))
 
-    /// True for the ops TensorPrimitives computes on spans; comparisons it does not.
-    let private hasSpanKernel (op: BinaryOp) =
-        match op with
-        | BinaryOp.Add | BinaryOp.Sub | BinaryOp.Mul | BinaryOp.Div | BinaryOp.Pow
-        | BinaryOp.Maximum | BinaryOp.Minimum | BinaryOp.Atan2 -> true
-        | _ -> false
+    /// One binary op over a run, element by element, each operand advancing by its stride.
+    let private binaryLoop<'T when 'T :> IFloatingPointIeee754<'T>>
+        (op: BinaryOp) (a: 'T[]) (aStart: int) (aStride: int) (b: 'T[]) (bStart: int) (bStride: int)
+        (result: 'T[]) (start: int) (length: int) =
+        let mutable i = aStart
+        let mutable j = bStart
+        for k in start .. start + length - 1 do
+            result.[k] <- binaryScalar op a.[i] b.[j]
+            i <- i + aStride
+            j <- j + bStride
 
     /// One binary op over runs with strides 0 or 1 each: whole spans, or a span against a
-    /// repeated scalar, go to TensorPrimitives; comparisons are plain loops.
+    /// repeated scalar, go to TensorPrimitives; comparisons (which it lacks) are plain loops.
     let private binaryRun<'T when 'T :> IFloatingPointIeee754<'T>>
         (op: BinaryOp) (a: 'T[]) (aStart: int) (aStride: int) (b: 'T[]) (bStart: int) (bStride: int)
         (result: 'T[]) (start: int) (length: int) =
         let y = Span(result, start, length)
+        let loop () = binaryLoop op a aStart aStride b bStart bStride result start length
         match aStride, bStride with
-        | 1, 1 when hasSpanKernel op ->
+        | 1, 1 ->
             let x = ReadOnlySpan(a, aStart, length)
             let z = ReadOnlySpan(b, bStart, length)
             match op with
@@ -188,8 +282,10 @@ module Elementwise =
             | BinaryOp.Pow -> Tensors.TensorPrimitives.Pow(x, z, y)
             | BinaryOp.Maximum -> Tensors.TensorPrimitives.Max(x, z, y)
             | BinaryOp.Minimum -> Tensors.TensorPrimitives.Min(x, z, y)
-            | _ -> Tensors.TensorPrimitives.Atan2(x, z, y)
-        | 1, 0 when hasSpanKernel op ->
+            | BinaryOp.Atan2 -> Tensors.TensorPrimitives.Atan2(x, z, y)
+            | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
+            | BinaryOp.Equal | BinaryOp.NotEqual -> loop ()
+        | 1, 0 ->
             let x = ReadOnlySpan(a, aStart, length)
             let s = b.[bStart]
             match op with
@@ -200,8 +296,10 @@ module Elementwise =
             | BinaryOp.Pow -> Tensors.TensorPrimitives.Pow(x, s, y)
             | BinaryOp.Maximum -> Tensors.TensorPrimitives.Max(x, s, y)
             | BinaryOp.Minimum -> Tensors.TensorPrimitives.Min(x, s, y)
-            | _ -> Tensors.TensorPrimitives.Atan2(x, s, y)
-        | 0, 1 when hasSpanKernel op ->
+            | BinaryOp.Atan2 -> Tensors.TensorPrimitives.Atan2(x, s, y)
+            | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
+            | BinaryOp.Equal | BinaryOp.NotEqual -> loop ()
+        | 0, 1 ->
             let s = a.[aStart]
             let z = ReadOnlySpan(b, bStart, length)
             match op with
@@ -213,20 +311,24 @@ module Elementwise =
             | BinaryOp.Sub -> Tensors.TensorPrimitives.Subtract(s, z, y)
             | BinaryOp.Div -> Tensors.TensorPrimitives.Divide(s, z, y)
             | BinaryOp.Pow -> Tensors.TensorPrimitives.Pow(s, z, y)
-            | _ -> Tensors.TensorPrimitives.Atan2(s, z, y)
-        | _ ->
-            let mutable i = aStart
-            let mutable j = bStart
-            for k in 0 .. length - 1 do
-                y.[k] <- binaryScalar op a.[i] b.[j]
-                i <- i + aStride
-                j <- j + bStride
+            | BinaryOp.Atan2 -> Tensors.TensorPrimitives.Atan2(s, z, y)
+            | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
+            | BinaryOp.Equal | BinaryOp.NotEqual -> loop ()
+        | _ -> loop ()
+
+    /// Pow and Atan2 cost enough per element to go parallel earlier than the memory-bound ops.
+    let private binaryThreshold (op: BinaryOp) =
+        match op with
+        | BinaryOp.Pow | BinaryOp.Atan2 -> parallelThresholdCostly
+        | BinaryOp.Add | BinaryOp.Sub | BinaryOp.Mul | BinaryOp.Div | BinaryOp.Maximum | BinaryOp.Minimum
+        | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
+        | BinaryOp.Equal | BinaryOp.NotEqual -> parallelThresholdCheap
 
     let private binaryTyped<'T when 'T :> IFloatingPointIeee754<'T>>
         (op: BinaryOp) (a: Tensor) (b: Tensor) (outShape: int[]) : 'T[] =
         let n = Shape.numel outShape
         let result = RecycledArrays.Take<'T> n
-        let forChunks = forChunksFrom (match op with BinaryOp.Pow | BinaryOp.Atan2 -> parallelThresholdCostly | _ -> parallelThresholdCheap)
+        let forChunks = forChunksFrom (binaryThreshold op)
         // a one-element operand's value sits at its Offset whatever its strides
         let flat (t: Tensor) = t.IsContiguous && t.Numel = n
         if n = 0 then ()

@@ -47,7 +47,9 @@ module Reduction =
         match op with
         | ReduceOp.Sum -> 'T.Zero
         | ReduceOp.Prod -> 'T.One
-        | _ -> 'T.NaN
+        | ReduceOp.Mean -> 'T.NaN
+        // never reached: `reduce` raises for these first, as torch does
+        | ReduceOp.Max | ReduceOp.Min -> 'T.NaN
 
     /// Combines rows elementwise: accumulator ⊕= row, used when the reduced axes are not innermost.
     let private combineRows<'T when 'T :> IFloatingPointIeee754<'T>> (op: ReduceOp) (acc: Span<'T>) (row: ReadOnlySpan<'T>) =

@@ -27,7 +27,9 @@ module Structural =
         let inferred = shape |> Array.filter (fun d -> d = -1) |> Array.length
         if inferred > 1 || shape |> Array.exists (fun d -> d < -1) then
             Shape.fail "Reshape" (sprintf "invalid target shape %s" (Shape.format shape))
-        let known = shape |> Array.filter (fun d -> d <> -1) |> Shape.numel
+        let known = shape |> Array.filter (fun d -> d <> -1)
+        Shape.checkSize "Reshape" known
+        let known = Shape.numel known
         let target =
             if inferred = 0 then Array.copy shape
             elif known = 0 || t.Numel % known <> 0 then
@@ -62,7 +64,7 @@ module Structural =
                 Shape.fail "Slice" (sprintf "step %d on axis %d must be positive" steps.[axis] axis)
             let clamp (i: int) = if i < 0 then max 0 (i + size) else min i size
             let start, stop = clamp starts.[axis], clamp stops.[axis]
-            let count = if stop > start then (stop - start + steps.[axis] - 1) / steps.[axis] else 0
+            let count = Shape.sliceLength start stop steps.[axis]
             shape.[axis] <- count
             strides.[axis] <- t.Strides.[axis] * steps.[axis]
             if count > 0 then offset <- offset + start * t.Strides.[axis]
@@ -119,7 +121,8 @@ module Structural =
             Shape.fail "Pad" (sprintf "before %s and after %s need one entry per axis of shape %s" (Shape.format before) (Shape.format after) (Shape.format t.Dims))
         if Array.exists (fun p -> p < 0) before || Array.exists (fun p -> p < 0) after then
             Shape.fail "Pad" (sprintf "negative padding %s, %s" (Shape.format before) (Shape.format after))
-        let shape = Array.init t.Rank (fun i -> before.[i] + t.Dims.[i] + after.[i])
+        let shape = Array.init t.Rank (fun i -> Shape.addDims "Pad" (Shape.addDims "Pad" before.[i] t.Dims.[i]) after.[i])
+        Shape.checkSize "Pad" shape
         let result = Tensor.Zeros(shape, t.DType)
         let strides = Shape.contiguousStrides shape
         let offset = Array.fold2 (fun acc b s -> acc + b * s) 0 before strides
@@ -137,7 +140,8 @@ module Structural =
                 Shape.fail "Concat" (sprintf "shapes %s and %s differ outside axis %d" (Shape.format first.Dims) (Shape.format p.Dims) axis)
         let dtype = parts |> Array.fold (fun d p -> promote d p.DType) first.DType
         let shape = Array.copy first.Dims
-        shape.[a] <- parts |> Array.sumBy (fun p -> p.Dims.[a])
+        shape.[a] <- parts |> Array.fold (fun total p -> Shape.addDims "Concat" total p.Dims.[a]) 0
+        Shape.checkSize "Concat" shape
         let result = Tensor.Zeros(shape, dtype)
         let strides = Shape.contiguousStrides shape
         let mutable offset = 0

@@ -9,4 +9,8 @@ let main argv =
     | [| "--print-random-normal"; seed; count |] ->
         TensorRandomTests.printRandomNormal (int seed) (int count)
         0
+    // hidden mode for the fresh-process test of the Expr operators
+    | [| "--fresh-operators" |] ->
+        GraphIeeeTests.printFreshOperatorSum ()
+        0
     | _ -> Tests.runTestsInAssemblyWithCLIArgs [] argv

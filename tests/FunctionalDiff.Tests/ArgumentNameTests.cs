@@ -93,13 +93,13 @@ public class ArgumentNameTests
             ("Grad(f)(x)", "x", () => Diff.Grad(x => x.Sum())(null!)),
             ("Grad(f2)(x, y)", "x", () => Diff.Grad((x, y) => (x * y).Sum())(null!, m)),
             ("Grad(f2)(x, y)", "y", () => Diff.Grad((x, y) => (x * y).Sum())(m, null!)),
-            ("GradMany(f)(xs)", "xs", () => Diff.GradMany(xs => xs[0].Sum())(new[] { m, null! })),
+            ("Grad(f)(xs)", "xs", () => Diff.Grad(xs => xs[0].Sum())(new[] { m, null! })),
             ("Jacobian(f)(x)", "x", () => Diff.Jacobian(x => x)(null!)),
             ("Hessian(f)(x)", "x", () => Diff.Hessian(x => x.Sum())(null!)),
             ("CustomVjp(..)(x)", "x", () => Diff.CustomVjp(x => x, (x, g) => g)(null!)),
             ("Vjp pullback", "cotangent", () => Diff.Vjp(x => x, m).Pullback(null!)),
             ("Vjp two-input pullback", "cotangent", () => Diff.Vjp((x, y) => x * y, m, m).Pullback(null!)),
-            ("VjpMany pullback", "cotangent", () => Diff.VjpMany(xs => xs[0], m).Pullback(null!)),
+            ("Vjp(f[]) pullback", "cotangent", () => Diff.Vjp(xs => xs[0], m).Pullback(null!)),
         }.Select(c => new object[] { c.Item1, c.Item2, c.Item3 });
     }
 

@@ -65,9 +65,9 @@ public class DiffTests
             NumericGradient(b => H(new Expr[] { X, b, z }), Y),
             NumericGradient(c => H(new Expr[] { X, Y, c }), z),
         };
-        var grads = Diff.GradMany(H)(points);
-        var (value, gradients) = Diff.ValueAndGradMany(H, points);
-        var (vjpValue, pullback) = Diff.VjpMany(H, points);
+        var grads = Diff.Grad(H)(points);
+        var (value, gradients) = Diff.ValueAndGrad(H, points);
+        var (vjpValue, pullback) = Diff.Vjp(H, points);
         var cotangents = pullback(1.0);
         Close(H(points).Eval().ToScalar(), value.Eval().ToScalar(), 0);
         Close(H(points).Eval().ToScalar(), vjpValue.Eval().ToScalar(), 0);
@@ -78,7 +78,7 @@ public class DiffTests
             Close(expected[i], V(cotangents[i]), 1e-6, $"Vjp {i}");
         }
         // an argument the function ignores gets a zero gradient of its own shape
-        var unused = Diff.GradMany(p => p[0].Sum())(new Expr[] { X, z });
+        var unused = Diff.Grad(p => p[0].Sum())(new Expr[] { X, z });
         Assert.Equal(new double[3], V(unused[1]));
     }
 

@@ -36,18 +36,18 @@ public class LambdaOverloadTests
     }
 
     [Fact]
-    public void ArrayLambdasUseTheManyForms()
+    public void ArrayLambdasUseTheArrayOverloads()
     {
         Expr F(Expr[] p) => (p[0] * p[1].Sin()).Sum();
         var y = Tensor.FromArray(new[] { 0.5, 0.25, -1.0, 2.0, 1.5, -0.75 }, 2, 3);
         var expectedX = NumericGradient(x => F(new Expr[] { x, y }), X);
         var expectedY = NumericGradient(v => F(new Expr[] { X, v }), y);
-        var grads = Diff.GradMany(p => (p[0] * p[1].Sin()).Sum())(new Expr[] { X, y });
+        var grads = Diff.Grad((Expr[] p) => (p[0] * p[1].Sin()).Sum())(new Expr[] { X, y });
         Close(expectedX, V(grads[0]));
         Close(expectedY, V(grads[1]));
-        var (_, gradients) = Diff.ValueAndGradMany(F, X, y);
+        var (_, gradients) = Diff.ValueAndGrad(F, X, y);
         Close(expectedY, V(gradients[1]));
-        var (_, pullback) = Diff.VjpMany(F, X, y);
+        var (_, pullback) = Diff.Vjp(F, X, y);
         Close(expectedX, V(pullback(1.0)[0]));
     }
 }

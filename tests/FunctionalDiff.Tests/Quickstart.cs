@@ -31,7 +31,7 @@ public static class Quickstart
         }
 
         // Reverse mode: one pass gives the loss and the gradient of every parameter.
-        var (loss, gradients) = Diff.ValueAndGradMany(LossOf, w1, b1, w2, b2);
+        var (loss, gradients) = Diff.ValueAndGrad(LossOf, w1, b1, w2, b2);
         Console.WriteLine(loss.Eval());          // a scalar
         Console.WriteLine(gradients[2].Eval());  // dLoss/dW2: a 1×3 row, no Jacobian built
 

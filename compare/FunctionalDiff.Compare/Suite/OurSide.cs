@@ -15,7 +15,7 @@ public static class OurSide
     {
         var xs = Inputs(c, probe, dtype);
         var shapes = c.Inputs.Select(i => i.Shape).ToArray();
-        var (value, pullback) = Diff.VjpMany(c.Ours, xs);
+        var (value, pullback) = Diff.Vjp(c.Ours, xs);
         var u = Make(probe.Cotangent, value.Shape, dtype);
         var results = new Dictionary<Check, double[]>
         {
@@ -27,14 +27,14 @@ public static class OurSide
         var directions = probe.Direction.Select((d, i) => Make(d, shapes[i], dtype)).ToArray();
         Expr Inner(Expr[] zs)
         {
-            var (_, pb) = Diff.VjpMany(c.Ours, zs);
+            var (_, pb) = Diff.Vjp(c.Ours, zs);
             var cotangents = pb(u);
             Expr total = cotangents[0] * directions[0];
             total = total.Sum();
             for (int i = 1; i < zs.Length; i++) total = total + (cotangents[i] * directions[i]).Sum();
             return total;
         }
-        results[Check.SecondOrder] = Flatten(Diff.GradMany(Inner)(xs));
+        results[Check.SecondOrder] = Flatten(Diff.Grad(Inner)(xs));
 
         // forward mode and the Hessian act on one flat vector holding every input
         var flat = Expr.Concat(0, xs.Select(x => x.Reshape(Numel(x.Shape))).ToArray());

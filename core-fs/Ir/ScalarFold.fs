@@ -1,38 +1,17 @@
-/// Recognisers for the constants that canonicalisation looks for, and the arithmetic that folds
-/// operations on scalar constants while the graph is built.
+/// The arithmetic that folds operations on scalar constants while a graph is built: plain float
+/// functions of the op kinds, with no knowledge of nodes.
 namespace FunctionalDiff.Core
 
 open System
 
-/// Patterns over constant nodes and scalar folding.
-module internal Fold =
+/// Scalar folding and op-kind names.
+module internal ScalarFold =
 
     let private names = System.Collections.Concurrent.ConcurrentDictionary<obj, string>()
 
     /// The case name of an op kind (`Add`, `Sum`) for messages, cached: `%A` formatting is slow
     /// and every constructor call needs the name at hand for its shape errors.
     let caseName (kind: obj) = names.GetOrAdd(kind, fun k -> sprintf "%A" k)
-
-    /// A rank-0 constant and its value.
-    let (|ScalarConst|_|) (e: Expr) =
-        match e.Op with
-        | Op.Const t when t.Rank = 0 -> Some(t.ToScalar())
-        | _ -> None
-
-    /// A node known to hold one value everywhere: a scalar constant or its broadcast.
-    let (|Filled|_|) (e: Expr) =
-        match e with
-        | ScalarConst v -> Some v
-        | _ ->
-            match e.Op, e.Args with
-            | Op.BroadcastTo _, [| ScalarConst v |] -> Some v
-            | _ -> None
-
-    /// True for a symbolic zero (a broadcast scalar 0), which the transforms treat as absent.
-    let isZero (e: Expr) = match e with Filled 0.0 -> true | _ -> false
-
-    /// True for a broadcast scalar 1.
-    let isOne (e: Expr) = match e with Filled 1.0 -> true | _ -> false
 
     /// Rounds a folded value to what the dtype can hold.
     let toDType (dtype: DType) (v: float) =

@@ -1,0 +1,49 @@
+/// The primitives of the graph: a payload-light union whose cases carry static parameters
+/// (axes, shapes, slice bounds), never tensors other than a constant leaf's value.
+namespace FunctionalDiff.Core
+
+/// The primitives of the graph. Static parameters live in the case; the only tensor is the
+/// Const leaf's value. Axes, shapes and slice bounds are stored normalised (non-negative).
+[<RequireQualifiedAccess>]
+type Op =
+    /// A free variable: a leaf with its own identity (the serial), never merged with another.
+    | Var of name: string * serial: int64
+    /// A constant leaf wrapping a Tensor (compared by reference, scalars by value).
+    | Const of Tensor
+    /// An elementwise function of one argument.
+    | Unary of UnaryOp
+    /// An elementwise function of two arguments with NumPy/torch broadcasting.
+    | Binary of BinaryOp
+    /// Inputs (mask, ifTrue, ifFalse), broadcast together; nonzero mask entries pick ifTrue.
+    | Where
+    /// A reduction over sorted axes.
+    | Reduce of ReduceOp * axes: int[] * keepDims: bool
+    /// The index of the largest entry along an axis, as a float tensor (no gradient).
+    | ArgMax of axis: int * keepDims: bool
+    /// torch.matmul: vectors, matrices and broadcast batches of matrices.
+    | MatMul
+    /// Reorders axes: output axis i is input axis permutation[i].
+    | Permute of permutation: int[]
+    /// The same elements in another shape.
+    | Reshape of shape: int[]
+    /// NumPy broadcasting to a larger shape.
+    | BroadcastTo of shape: int[]
+    /// Strided slicing with 0 <= start <= stop <= dim and step >= 1 per axis.
+    | Slice of starts: int[] * stops: int[] * steps: int[]
+    /// Zero padding before and after each axis.
+    | Pad of before: int[] * after: int[]
+    /// Joins the inputs along an existing axis.
+    | Concat of axis: int
+    /// Reverses the order along the axes.
+    | Flip of axes: int[]
+    /// torch.gather: inputs (source, index); the output has the index's shape.
+    | Gather of axis: int
+    /// The adjoint of Gather: inputs (index, source), summed into zeros of `shape`.
+    | ScatterAdd of axis: int * shape: int[]
+    /// Converts to another dtype.
+    | Cast of DType
+    /// The identity whose cotangent is zero.
+    | StopGradient
+    /// A user-defined op (Diff.customVjp): inputs (x, forward x); its value is its second input
+    /// and its cotangent comes from the user's rule, found in CustomRules under `id`.
+    | Custom of id: int * name: string

@@ -1,0 +1,183 @@
+/// Transcendental: float64 exp, log, sin, cos, tanh and sigmoid over spans, vectorised with
+/// Vector256 and explicit fused multiply-adds. Each lane runs the same sequence of IEEE
+/// operations, and a fused multiply-add is one rounding whether the JIT emits the instruction or
+/// its software fallback, so a result depends on the input value only: never on the tier of the
+/// compiled code, the lane, the array's alignment or the machine. (TensorPrimitives' kernels use
+/// "estimate" multiply-adds, fused in optimised code and unfused before: the last bit changed
+/// when the JIT recompiled them.) Callers keep inputs inside each function's domain (see
+/// Elementwise) and pass lengths that are multiples of 8.
+namespace FunctionalDiff.Core
+
+open System
+open System.Runtime.Intrinsics
+
+/// The vectorised float64 kernels.
+module internal Transcendental =
+
+    let inline private splat (x: float) : Vector256<float> = Vector256.Create x
+    let inline private load (x: ReadOnlySpan<float>) (i: int) : Vector256<float> = Vector256.Create<float>(x.Slice(i, 4))
+    let inline private store (r0: Vector256<float>) (r1: Vector256<float>) (y: Span<float>) (i: int) =
+        r0.CopyTo(y.Slice(i, 4))
+        r1.CopyTo(y.Slice(i + 4, 4))
+    let inline private fma (a: Vector256<float>) (b: Vector256<float>) (c: Vector256<float>) = Vector256.FusedMultiplyAdd(a, b, c)
+
+    // Horner's rule with fused multiply-adds, highest coefficient first, written out so that
+    // the vectors each loop iteration handles are independent chains the CPU overlaps (one
+    // chain at a time waits on every multiply-add's latency).
+    let inline private horner10 (c: Vector256<float>[]) (z: Vector256<float>) =
+        fma (fma (fma (fma (fma (fma (fma (fma (fma c.[0] z c.[1]) z c.[2]) z c.[3]) z c.[4]) z c.[5]) z c.[6]) z c.[7]) z c.[8]) z c.[9]
+    let inline private horner9 (c: Vector256<float>[]) (z: Vector256<float>) =
+        fma (fma (fma (fma (fma (fma (fma (fma c.[0] z c.[1]) z c.[2]) z c.[3]) z c.[4]) z c.[5]) z c.[6]) z c.[7]) z c.[8]
+    let inline private horner17 (c: Vector256<float>[]) (z: Vector256<float>) =
+        fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma c.[0] z c.[1]) z c.[2]) z c.[3]) z c.[4]) z c.[5]) z c.[6]) z c.[7]) z c.[8]) z c.[9]) z c.[10]) z c.[11]) z c.[12]) z c.[13]) z c.[14]) z c.[15]) z c.[16]
+    let inline private horner14 (c: Vector256<float>[]) (z: Vector256<float>) =
+        fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma c.[0] z c.[1]) z c.[2]) z c.[3]) z c.[4]) z c.[5]) z c.[6]) z c.[7]) z c.[8]) z c.[9]) z c.[10]) z c.[11]) z c.[12]) z c.[13]
+
+    /// 1/n! for n = 0 … 22; these factorials are exact in float64, so each is correctly rounded.
+    let private inverseFactorial = Array.scan (fun f n -> f * float n) 1.0 [| 1 .. 22 |] |> Array.map (fun f -> 1.0 / f)
+
+    // π/2 and ln 2 as sums of doubles (each the rounding of what the previous ones leave).
+    [<Literal>]
+    let private HalfPi1 = 1.5707963267948966
+    [<Literal>]
+    let private HalfPi2 = 6.123233995736766e-17
+    [<Literal>]
+    let private HalfPi3 = -1.4973849048591698e-33
+    [<Literal>]
+    let private TwoOverPi = 0.6366197723675814
+    [<Literal>]
+    let private Ln2Hi = 0.6931471805599453
+    [<Literal>]
+    let private Ln2Lo = 2.3190468138462996e-17
+    [<Literal>]
+    let private Log2e = 1.4426950408889634
+    [<Literal>]
+    let private Sqrt2 = 1.4142135623730951
+
+    /// sin r = r + r³ S(r²) on |r| ≤ π/4: Taylor terms to r^19, the next below 1e-19 relative.
+    let private sinTerms = [| for k in 9 .. -1 .. 1 -> splat ((if k % 2 = 1 then -1.0 else 1.0) * inverseFactorial.[2 * k + 1]) |]
+    /// cos r = 1 + r² C(r²) on |r| ≤ π/4: Taylor terms to r^20.
+    let private cosTerms = [| for k in 10 .. -1 .. 1 -> splat ((if k % 2 = 1 then -1.0 else 1.0) * inverseFactorial.[2 * k]) |]
+    /// e^r on |r| ≤ ln2/2: Taylor terms to r^13 (the next is 4e-18 relative), then 1.
+    let private expTerms = [| for n in 13 .. -1 .. 0 -> splat inverseFactorial.[n] |]
+    /// e^r - 1 = r + r²·B(r) on |r| ≤ 1: B(r) = 1/2! + r/3! + … + r^16/18! (the next term is 8e-18).
+    let private expm1Terms = [| for n in 18 .. -1 .. 2 -> splat inverseFactorial.[n] |]
+    /// log m = 2s + 2s·z·A(z), s = (m-1)/(m+1), z = s², |s| ≤ 0.172: A(z) = 1/3 + z/5 + … + z⁹/21.
+    let private logTerms = [| for k in 10 .. -1 .. 1 -> splat (1.0 / float (2 * k + 1)) |]
+
+    /// sin (quadrantShift 0) or cos (quadrantShift 1) of |x| ≤ 2^20 (x ≠ 0 for sin, whose sign
+    /// of zero would be lost): x = n·π/2 + r with π/2 in three parts, then the quadrant n mod 4
+    /// picks ±sin r or ±cos r; cos x = sin(x + π/2) is one quadrant further.
+    let inline private sinCosVector (sinC: Vector256<float>[]) (cosC: Vector256<float>[]) (quadrantShift: Vector256<int64>) (v: Vector256<float>) =
+        let one = Vector256.Create 1L
+        let two = Vector256.Create 2L
+        let n = Vector256.Round(v * splat TwoOverPi : Vector256<float>)
+        let r = fma n (splat -HalfPi3) (fma n (splat -HalfPi2) (fma n (splat -HalfPi1) v))
+        let z = r * r
+        let s = fma (r * z) (horner9 sinC z) r
+        let c = fma z (horner10 cosC z) (splat 1.0)
+        let quadrant = Vector256.ConvertToInt64 n + quadrantShift
+        let odd = Vector256.Equals(quadrant &&& one, one).AsDouble()
+        let negative = Vector256.Equals(quadrant &&& two, two).AsDouble()
+        let value = Vector256.ConditionalSelect(odd, c, s)
+        Vector256.ConditionalSelect(negative, -value, value)
+
+    /// e^x for |x| ≤ 708 (normal results): x = n·ln2 + r, e^x = 2^n·e^r.
+    let inline private expVector (c: Vector256<float>[]) (v: Vector256<float>) =
+        let n = Vector256.Round(v * splat Log2e : Vector256<float>)
+        let r = fma n (splat -Ln2Lo) (fma n (splat -Ln2Hi) v)
+        let scale = Vector256.ShiftLeft(Vector256.ConvertToInt64 n + Vector256.Create 1023L, 52).AsDouble()
+        horner14 c r * scale
+
+    /// log x for positive normal x: x = 2^e·m with m in [√½, √2), log x = e·ln2 + log m.
+    let inline private logVector (c: Vector256<float>[]) (v: Vector256<float>) =
+        let one = splat 1.0
+        let bits : Vector256<int64> = v.AsInt64()
+        let exponent = Vector256.ConvertToDouble(Vector256.ShiftRightLogical(bits, 52) - Vector256.Create 1023L)
+        let m = ((bits &&& Vector256.Create 0x000FFFFFFFFFFFFFL) ||| Vector256.Create 0x3FF0000000000000L).AsDouble()
+        let large = Vector256.GreaterThanOrEqual(m, splat Sqrt2)
+        let m = Vector256.ConditionalSelect(large, m * splat 0.5, m)
+        let e = Vector256.ConditionalSelect(large, exponent + one, exponent)
+        // m - 1 is exact (Sterbenz); s carries the one rounding of the division
+        let s = (m - one) / (m + one)
+        let twoS = s + s
+        let logM = fma (twoS * (s * s)) (horner10 c (s * s)) twoS
+        fma e (splat Ln2Hi) (fma e (splat Ln2Lo) logM)
+
+    // The kernels below take two vectors per iteration: two independent chains of multiply-adds
+    // that the CPU overlaps (four inlined copies made the methods too large for the JIT to
+    // optimise, and ran ten times slower). Coefficient tables are read into locals first, so the
+    // loop does not reload the module's fields. (Lengths are multiples of 8.)
+
+    /// sin of 0 < |x| ≤ 2^20.
+    let sin (x: ReadOnlySpan<float>) (y: Span<float>) =
+        let sinC, cosC, shift = sinTerms, cosTerms, Vector256<int64>.Zero
+        let mutable i = 0
+        while i < x.Length do
+            let r0 = sinCosVector sinC cosC shift (load x i)
+            let r1 = sinCosVector sinC cosC shift (load x (i + 4))
+            store r0 r1 y i
+            i <- i + 8
+
+    /// cos of |x| ≤ 2^20.
+    let cos (x: ReadOnlySpan<float>) (y: Span<float>) =
+        let sinC, cosC, shift = sinTerms, cosTerms, Vector256.Create 1L
+        let mutable i = 0
+        while i < x.Length do
+            let r0 = sinCosVector sinC cosC shift (load x i)
+            let r1 = sinCosVector sinC cosC shift (load x (i + 4))
+            store r0 r1 y i
+            i <- i + 8
+
+    /// e^x for |x| ≤ 708.
+    let exp (x: ReadOnlySpan<float>) (y: Span<float>) =
+        let c = expTerms
+        let mutable i = 0
+        while i < x.Length do
+            let r0 = expVector c (load x i)
+            let r1 = expVector c (load x (i + 4))
+            store r0 r1 y i
+            i <- i + 8
+
+    /// 1/(1 + e^{-x}) for |x| ≤ 708.
+    let sigmoid (x: ReadOnlySpan<float>) (y: Span<float>) =
+        let c = expTerms
+        let one = splat 1.0
+        let mutable i = 0
+        while i < x.Length do
+            let r0 = one / (one + expVector c (-(load x i)))
+            let r1 = one / (one + expVector c (-(load x (i + 4))))
+            store r0 r1 y i
+            i <- i + 8
+
+    /// tanh of one vector: e/(e + 2) with e = e^{2x} - 1 from its Taylor series below 0.5
+    /// (accurate near 0, where 1 - 2/(e^{2x} + 1) would cancel), ±(1 - 2/(e^{2|x|} + 1)) above.
+    let inline private tanhVector (c: Vector256<float>[]) (small: Vector256<float>[]) (v: Vector256<float>) =
+        let one = splat 1.0
+        let two = splat 2.0
+        let r = two * v
+        let e = fma (r * r) (horner17 small r) r
+        let nearZero = e / (e + two)
+        let magnitude = one - two / (expVector c (two * Vector256.Abs v) + one)
+        let away = Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), -magnitude, magnitude)
+        Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs v, splat 0.5), nearZero, away)
+
+    /// tanh x for |x| ≤ 20.
+    let tanh (x: ReadOnlySpan<float>) (y: Span<float>) =
+        let c, small = expTerms, expm1Terms
+        let mutable i = 0
+        while i < x.Length do
+            let r0 = tanhVector c small (load x i)
+            let r1 = tanhVector c small (load x (i + 4))
+            store r0 r1 y i
+            i <- i + 8
+
+    /// log x for positive normal x.
+    let log (x: ReadOnlySpan<float>) (y: Span<float>) =
+        let c = logTerms
+        let mutable i = 0
+        while i < x.Length do
+            let r0 = logVector c (load x i)
+            let r1 = logVector c (load x (i + 4))
+            store r0 r1 y i
+            i <- i + 8
