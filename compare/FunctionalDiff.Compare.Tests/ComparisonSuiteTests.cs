@@ -16,8 +16,40 @@ public class ComparisonSuiteTests(ITestOutputHelper output)
         output.WriteLine(writer.ToString());
         Assert.NotEmpty(results);
         Assert.True(results.All(r => r.Passed), writer.ToString());
-        // every case ran in both dtypes, with at least the value, VJP, second-order and JVP checks
-        Assert.Equal(CaseTable.All.Count * 2 * 4, results.Count(r => r.Check != nameof(Check.Hessian)));
+        // every case ran in both dtypes, with at least the value, VJP, second-order and JVP checks,
+        // and every nested case with its value and every mode check
+        var plain = CaseTable.All.Where(c => c.Nested is null).ToList();
+        var nested = CaseTable.All.Where(c => c.Nested is not null).ToList();
+        Assert.Equal(plain.Count * 2 * 4, results.Count(r => plain.Any(c => c.Name == r.Case) && r.Check != nameof(Check.Hessian)));
+        Assert.Equal(3, nested.Count);
+        foreach (var c in nested)
+            foreach (var dtype in new[] { "float64", "float32" })
+                foreach (var check in c.Nested!.CheckNames())
+                    Assert.Single(results, r => r.Case == c.Name && r.DType == dtype && r.Check == check);
+    }
+
+    [Fact]
+    public void AWrongNestedModelFailsEveryModeCheck()
+    {
+        // guards the nested comparison: an inner tanh paired with an inner sin must fail the value and every mode
+        static Expr Ours(OurGradient gradient, Expr w)
+        {
+            Expr x = Tensor.FromArray(new[] { 0.4, -0.9 }).Cast(w.DType);
+            for (int k = 0; k < 3; k++) x = x - 0.1 * gradient(z => (z * w).Tanh().Square().Sum(), x);
+            return x.Square().Sum();
+        }
+        static TorchSharp.torch.Tensor Torch(TorchGradient gradient, TorchSharp.torch.Tensor w)
+        {
+            var x = TorchSharp.torch.tensor(new[] { 0.4, -0.9 }, dtype: w.dtype);
+            for (int k = 0; k < 3; k++) x = x - 0.1 * gradient(z => (z * w).sin().square().sum(), x);
+            return x.square().sum();
+        }
+        var model = new NestedModel(Ours, Torch) { WithHvp = true };
+        var wrong = new Case("nested tanh vs sin", new[] { new InputSpec(new[] { 2 }) },
+            p => model.Ours(OurNested.Inner(Mode.Reverse), p[0]), p => model.Torch(TorchNested.Inner(Mode.Reverse), p[0])) { Nested = model };
+        var results = Runner.Run(new[] { wrong }, Options.Parse(new[] { "--in-process" }), TextWriter.Null);
+        Assert.Equal(2 * model.CheckNames().Count(), results.Count);
+        Assert.All(results, r => Assert.False(r.Passed, $"{r.DType} {r.Check} passed"));
     }
 
     [Fact]

@@ -18,9 +18,13 @@ using DType = FunctionalDiff.Core.DType;
 /// </summary>
 public static class Benchmarks
 {
-    /// <summary>Runs every benchmark; `--quick` keeps only the small sizes. Returns the exit code.</summary>
+    /// <summary>
+    /// Runs every benchmark; `--quick` keeps only the small sizes; `--nested` runs the transforms-in-loops
+    /// table of <see cref="NestedBench"/> instead. Returns the exit code.
+    /// </summary>
     public static int Run(TextWriter output, IReadOnlyList<string> options)
     {
+        if (options.Contains("--nested")) return NestedBench.Run(output, options);
         bool quick = options.Contains("--quick");
         int[] matrixSizes = quick ? new[] { 256, 512 } : new[] { 256, 512, 1024, 2048 };
         int[] elementCounts = { 16, 1024, 1 << 20 };
@@ -61,7 +65,7 @@ public static class Benchmarks
         output.WriteLine();
     }
 
-    static string CpuName()
+    internal static string CpuName()
     {
         try
         {
@@ -182,7 +186,7 @@ public static class Benchmarks
     }
 
     /// <summary>Long enough for libgomp's default spin after a parallel region (a few ms) and ours (2 ms).</summary>
-    const int PauseMilliseconds = 50;
+    internal const int PauseMilliseconds = 50;
 
     /// <summary>
     /// After the pause and one untimed call, times calls for 20 ms, and at least two. Returns the
@@ -206,14 +210,14 @@ public static class Benchmarks
         return faults;
     }
 
-    static double Median(List<double> times)
+    internal static double Median(List<double> times)
     {
         times.Sort();
         return times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
     }
 
     /// <summary>max |ours - torch| / max |torch|: agreement of the two results, for the reader's confidence.</summary>
-    static double MaxRelativeDifference(double[] ours, double[] theirs)
+    internal static double MaxRelativeDifference(double[] ours, double[] theirs)
     {
         double difference = 0, magnitude = 0;
         for (int i = 0; i < ours.Length; i++)

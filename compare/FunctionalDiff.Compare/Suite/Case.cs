@@ -71,6 +71,13 @@ public sealed record Case(string Name, InputSpec[] Inputs, Func<Expr[], Expr> Ou
     /// <summary>Skip the finite Hessian even when the inputs are small (never used to hide a failure; only for non-smooth cases).</summary>
     public bool SkipHessian { get; init; }
 
+    /// <summary>
+    /// A model with a transform inside it, for which the case checks the meta-derivative in the four
+    /// mode combinations (<see cref="NestedRunner"/>) instead of the checks of <see cref="Check"/>;
+    /// <see cref="Ours"/> and <see cref="Torch"/> are then its objective with a reverse inner gradient.
+    /// </summary>
+    public NestedModel? Nested { get; init; }
+
     /// <summary>The number of scalar inputs.</summary>
     public int InputSize => Inputs.Sum(i => i.Shape.Aggregate(1, (a, b) => a * b));
 

@@ -9,6 +9,7 @@ public static class CaseRunner
     /// <summary>The results of one case in one dtype; exceptions become failed checks, never silence.</summary>
     public static List<CheckResult> Run(Case c, DType dtype)
     {
+        if (c.Nested is not null) return NestedRunner.Run(c, c.Nested, dtype);
         string dtypeName = CheckResult.Name(dtype);
         bool withHessian = c.InputSize <= HessianInputLimit && !c.SkipHessian;
         var checks = Enum.GetValues<Check>().Where(k => k != Check.Hessian || withHessian).ToArray();

@@ -17,10 +17,14 @@ public sealed record CheckResult(string Case, string DType, string Check, double
     /// Compares our values with torch's under a tolerance. NaN matches NaN at the same position, and
     /// an infinity matches the same infinity; anything else non-finite fails.
     /// </summary>
-    public static CheckResult Compare(string caseName, FunctionalDiff.DType dtype, Check check, double[] ours, double[] torch, Tolerance tolerance)
+    public static CheckResult Compare(string caseName, FunctionalDiff.DType dtype, Check check, double[] ours, double[] torch, Tolerance tolerance) =>
+        Compare(caseName, dtype, check.ToString(), ours, torch, tolerance);
+
+    /// <summary>The same comparison for a check named by the caller (the mode checks of nested cases).</summary>
+    public static CheckResult Compare(string caseName, FunctionalDiff.DType dtype, string check, double[] ours, double[] torch, Tolerance tolerance)
     {
         if (ours.Length != torch.Length)
-            return new(caseName, Name(dtype), check.ToString(), double.NaN, double.NaN, false,
+            return new(caseName, Name(dtype), check, double.NaN, double.NaN, false,
                 $"ours has {ours.Length} values, torch {torch.Length}");
         double scale = torch.Where(double.IsFinite).Select(Math.Abs).DefaultIfEmpty(0).Max();
         if (scale == 0) scale = 1;
@@ -45,7 +49,7 @@ public sealed record CheckResult(string Case, string DType, string Check, double
             maxRel = Math.Max(maxRel, rel);
             if (abs > tolerance.Relative * Math.Abs(b) + floor) passed = false;
         }
-        return new(caseName, Name(dtype), check.ToString(), maxAbs, maxRel, passed, "");
+        return new(caseName, Name(dtype), check, maxAbs, maxRel, passed, "");
     }
 
     /// <summary>A failed check that produced no numbers (an exception, or an aborted process).</summary>

@@ -18,6 +18,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
     public const string Usage =
         "usage: FunctionalDiff.Compare [--filter TEXT]... [--dtype float32|float64|both] [--results DIR] [--in-process] [--quiet]\n" +
         "       FunctionalDiff.Compare bench [--quick]\n" +
+        "       FunctionalDiff.Compare bench --nested [--quick] [--max-steps N] [--filter TEXT]\n" +
         "       FunctionalDiff.Compare fuzz [--programs N] [--seed S] [--dtype float32|float64|both] [--in-process] [--quiet]";
 
     /// <summary>Parses the options; unknown words raise ArgumentException with the usage text.</summary>

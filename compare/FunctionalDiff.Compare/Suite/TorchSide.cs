@@ -81,7 +81,7 @@ public static class TorchSide
     /// torch.autograd.grad with the guards this runner needs: no call when the output has no graph,
     /// unused inputs as null. The graph is always retained: later checks reuse it.
     /// </summary>
-    static TT?[] Grad(TT output, TT[] inputs, TT? cotangent, bool createGraph)
+    internal static TT?[] Grad(TT output, TT[] inputs, TT? cotangent, bool createGraph)
     {
         if (!output.requires_grad) return new TT?[inputs.Length];
         var result = torch.autograd.grad(

@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using FunctionalDiff.Compare.Suite;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FunctionalDiff.Compare.Bench;
+
+/// <summary>
+/// Issue 18's workloads, a transform inside a loop, timed side by side with TorchSharp's nested
+/// autograd in one process: `bench --nested`. Each figure is build + evaluation of the
+/// meta-gradient, from the parameters to its numbers. Ours is built with the public C# API in the
+/// row's modes (outer mode first); torch always computes it the way a PyTorch user does, reverse
+/// over reverse with create_graph, so "ours / torch" compares each of our modes with torch's
+/// fastest way. The models are the comparison table's (<see cref="NestedModels"/>), only longer.
+/// </summary>
+public static class NestedBench
+{
+    sealed record Row(string Workload, int Steps, Func<int, NestedModel> Model, int Size, ModePair Modes, string Target);
+
+    static readonly ModePair ReverseOverReverse = new(Mode.Reverse, Mode.Reverse);
+    static readonly ModePair ForwardOverReverse = new(Mode.Forward, Mode.Reverse);
+
+    /// <summary>
+    /// Runs the rows. `--quick` divides the step counts by 10; `--max-steps N` skips rows longer than
+    /// N steps (the N = 10,000 row takes very long while our build is quadratic); `--filter TEXT` keeps
+    /// the rows whose "workload modes" label contains TEXT. Returns the exit code.
+    /// </summary>
+    public static int Run(TextWriter output, IReadOnlyList<string> options)
+    {
+        bool quick = options.Contains("--quick");
+        var list = options.ToList();
+        int maxSteps = int.MaxValue;
+        int at = list.IndexOf("--max-steps");
+        if (at >= 0 && (at + 1 >= list.Count || !int.TryParse(list[at + 1], out maxSteps)))
+        {
+            Console.Error.WriteLine("--max-steps needs a whole number\n" + Options.Usage);
+            return 2;
+        }
+        int filterAt = list.IndexOf("--filter");
+        if (filterAt >= 0 && filterAt + 1 >= list.Count)
+        {
+            Console.Error.WriteLine("--filter needs a value\n" + Options.Usage);
+            return 2;
+        }
+        string? filter = filterAt >= 0 ? list[filterAt + 1] : null;
+        int scale = quick ? 10 : 1;
+        int small = 1_000 / scale, large = 10_000 / scale;
+        var rows = new[]
+        {
+            new Row("bilevel descent", small, NestedModels.Bilevel, NestedModels.BilevelSize, ReverseOverReverse, "≤ 1.0×"),
+            new Row("bilevel descent", large, NestedModels.Bilevel, NestedModels.BilevelSize, ReverseOverReverse, $"≤ 1.0×, and ≤ 11× ours at N = {small:N0}"),
+            new Row("bilevel descent", small, NestedModels.Bilevel, NestedModels.BilevelSize, ForwardOverReverse, "≤ 2.0×"),
+            new Row("particle rollout", 400 / scale, NestedModels.Particle, NestedModels.ParticleSize, ReverseOverReverse, "≤ 1.0×"),
+            new Row("MAML step (k inner steps)", 5, NestedModels.Maml, NestedModels.MamlSize, ReverseOverReverse, "≤ 1.0×"),
+        };
+        torch.set_num_threads(Environment.ProcessorCount);
+
+        output.WriteLine("## Transforms inside loops: FunctionalDiff vs TorchSharp nested autograd");
+        output.WriteLine();
+        output.WriteLine($"- date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; load average at start: {LoadAverage()}");
+        output.WriteLine($"- command: `dotnet run -c Release --project compare/FunctionalDiff.Compare -- bench{string.Concat(options.Select(o => " " + o))}`");
+        output.WriteLine($"- machine: {Benchmarks.CpuName()}, {Environment.ProcessorCount} logical processors; .NET {Environment.Version} " +
+                         $"(tiered compilation: {AppContext.GetData("System.Runtime.TieredCompilation") ?? "default"}), TorchSharp {typeof(torch).Assembly.GetName().Version}, torch threads: {torch.get_num_threads()}");
+        output.WriteLine("- float64; time = build + evaluation of the meta-gradient (the gradient of the objective in θ); " +
+                         $"{Rounds} alternating rounds after a warm-up at a small size, medians");
+        output.WriteLine("- ours: the row's modes (outer first; forward = one `Diff.Jvp` per basis vector); torch: reverse over reverse (`create_graph`) in every row");
+        output.WriteLine();
+        output.WriteLine("| workload | modes (ours) | steps | ours: build + eval | ours: build | torch rr | ours / torch | target | max rel. difference |");
+        output.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        var clock = Stopwatch.StartNew();
+        var oursTotals = new Dictionary<(string, int, string), double>();
+        foreach (var row in rows.Where(r => filter is null || $"{r.Workload} {r.Modes.Name}".Contains(filter, StringComparison.OrdinalIgnoreCase)))
+        {
+            if (row.Steps > maxSteps)
+            {
+                output.WriteLine($"| {row.Workload} | {row.Modes.Name} | {row.Steps:N0} | skipped (--max-steps {maxSteps}) | | | | {row.Target} | |");
+                continue;
+            }
+            var (ours, build, theirs, difference) = Measure(row);
+            oursTotals[(row.Workload, row.Steps, row.Modes.Name)] = ours;
+            output.WriteLine($"| {row.Workload} | {row.Modes.Name} | {row.Steps:N0} | {Seconds(ours)} | {Seconds(build)} | {Seconds(theirs)} | {ours / theirs:F2}× | {row.Target} | {difference:E1} |");
+            output.Flush();
+        }
+        output.WriteLine();
+        if (oursTotals.TryGetValue(("bilevel descent", small, "rr"), out double smallTime) &&
+            oursTotals.TryGetValue(("bilevel descent", large, "rr"), out double largeTime))
+            output.WriteLine($"Our bilevel rr time at N = {large:N0} is {largeTime / smallTime:F1}× our time at N = {small:N0} (linear: 10×).");
+        output.WriteLine($"Total {clock.Elapsed.TotalSeconds:F0} s; load average at the end: {LoadAverage()}.");
+        return 0;
+    }
+
+    const int Rounds = 3;
+
+    static (double Ours, double OursBuild, double Torch, double Difference) Measure(Row row)
+    {
+        var model = row.Model(row.Steps);
+        var theta = Tensor.RandomNormal(new[] { row.Size }, seed: 7);
+        double[] thetaValues = theta.ToDoubleArray();
+
+        double[] OursOnce(NestedModel m, out double build)
+        {
+            var start = Stopwatch.GetTimestamp();
+            var gradient = OurNested.MetaGradient(m, row.Modes, theta);
+            build = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            return gradient.Eval().ToDoubleArray();
+        }
+
+        double[] TorchOnce(NestedModel m)
+        {
+            using var scope = torch.NewDisposeScope();
+            var t = torch.tensor(thetaValues, dtype: ScalarType.Float64).requires_grad_(true);
+            return TorchNested.MetaGradient(m, ReverseOverReverse, t, createGraph: false).data<double>().ToArray();
+        }
+
+        // warm-up at a small size: compiles both sides' code paths without paying for a long run twice
+        var warm = row.Model(Math.Min(row.Steps, 20));
+        OursOnce(warm, out _);
+        TorchOnce(warm);
+
+        var oursTimes = new List<double>();
+        var buildTimes = new List<double>();
+        var torchTimes = new List<double>();
+        double[] ours = Array.Empty<double>(), theirs = Array.Empty<double>();
+        for (int round = 0; round < Rounds; round++)
+        {
+            Thread.Sleep(Benchmarks.PauseMilliseconds);
+            var start = Stopwatch.GetTimestamp();
+            ours = OursOnce(model, out double build);
+            oursTimes.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+            buildTimes.Add(build);
+
+            Thread.Sleep(Benchmarks.PauseMilliseconds);
+            start = Stopwatch.GetTimestamp();
+            theirs = TorchOnce(model);
+            torchTimes.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+        }
+        return (Benchmarks.Median(oursTimes), Benchmarks.Median(buildTimes), Benchmarks.Median(torchTimes), Benchmarks.MaxRelativeDifference(ours, theirs));
+    }
+
+    static string Seconds(double s) => s >= 1 ? $"{s:F2} s" : $"{s * 1e3:F1} ms";
+
+    static string LoadAverage()
+    {
+        try { return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
+        catch (IOException) { return "unknown"; }
+    }
+}
