@@ -36,7 +36,7 @@ public sealed record CheckResult(string Case, string DType, string Check, double
         {
             double a = ours[i], b = torch[i];
             if (double.IsNaN(a) && double.IsNaN(b)) continue;
-            if ((double.IsNaN(a) || double.IsNaN(b)) && tolerance.NaNInDerivativesIsConvention && check != Suite.Check.Value) continue;
+            if ((double.IsNaN(a) || double.IsNaN(b)) && tolerance.NaNInDerivativesIsConvention && check != nameof(Suite.Check.Value)) continue;
             if (double.IsInfinity(a) || double.IsInfinity(b))
             {
                 if (a != b) { passed = false; maxAbs = double.PositiveInfinity; maxRel = double.PositiveInfinity; }
