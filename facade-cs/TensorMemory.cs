@@ -3,20 +3,28 @@ using CoreTensorMemory = FunctionalDiff.Core.TensorMemory;
 namespace FunctionalDiff;
 
 /// <summary>
-/// How the library reuses the memory of large tensors. A kernel's result of 85,000 bytes or more
-/// (up to <see cref="CacheLimit"/>) is given an array that an earlier, no longer referenced result
-/// used: the garbage collector proves that nothing refers to it (no tensor, view or array
-/// reference, and no finalizer of an object that died with it), as libtorch's allocator reuses
-/// freed blocks. That spares the page faults of fresh memory, which on virtual machines can cost
-/// more than the arithmetic. To find dead arrays the library requests a full garbage collection
-/// after every 32 MB or more of such results, less often when collections are slow, and never
-/// inside a no-GC region or a low-latency GC mode. Tensors made from your own arrays are copies and
-/// are not recycled.
+/// How the library treats the memory of large tensors. By default every result is a fresh array
+/// that the garbage collector reclaims as usual: the library requests no garbage collections and
+/// registers no finalizers.
+/// <para>
+/// Setting <see cref="CacheLimit"/> above zero turns on recycling, an opt-in trade of both for fewer
+/// page faults. A kernel's result of 85,000 bytes or more (and no larger than the limit) then gets a
+/// lease, a small object with a finalizer tied to its array. When the garbage collector proves that
+/// nothing refers to the array any more (no tensor, view or array reference, and no finalizer of an
+/// object that died with it), the lease's second finalization keeps the array for a later result of
+/// the same dtype and length, as libtorch's allocator reuses freed blocks. Because only a full
+/// collection finds large arrays dead, the library then calls <c>GC.Collect</c> (full, blocking, not
+/// compacting) after every 32 MB or more of recycled results, less often when collections are slow,
+/// and never inside a no-GC region or a low-latency GC mode. Tensors made from your own arrays are
+/// copies and are not recycled.
+/// </para>
 /// </summary>
 public static class TensorMemory
 {
     /// <summary>
-    /// The most bytes of unused arrays kept for reuse: 256 MB unless set. Zero turns recycling off.
+    /// The most bytes of unused arrays kept for reuse. Zero, the default, keeps recycling off: no
+    /// finalizer is registered and no collection is requested. A positive value turns recycling on
+    /// (see the class summary); setting zero again turns it off and drops what was kept.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
     public static long CacheLimit
@@ -25,7 +33,7 @@ public static class TensorMemory
         set => CoreTensorMemory.CacheLimit = value;
     }
 
-    /// <summary>The bytes of unused arrays kept at this moment.</summary>
+    /// <summary>The bytes of unused arrays kept at this moment (zero while recycling is off).</summary>
     public static long CachedBytes => CoreTensorMemory.CachedBytes;
 
     /// <summary>Gives every kept array back to the garbage collector.</summary>

@@ -34,7 +34,7 @@ module internal ScalarFold =
         | UnaryOp.Sigmoid -> Some(1.0 / (1.0 + Math.Exp -x))
         | UnaryOp.Relu -> Some(if x > 0.0 then x else 0.0)
         | UnaryOp.Abs -> Some(abs x)
-        | UnaryOp.Sign -> Some(if Double.IsNaN x then x else float (sign x))
+        | UnaryOp.Sign -> Some(Special.sign x)
         | UnaryOp.Sqrt -> Some(sqrt x)
         | UnaryOp.Rsqrt -> Some(1.0 / sqrt x)
         | UnaryOp.Square -> Some(x * x)

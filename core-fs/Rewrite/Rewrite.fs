@@ -3,8 +3,9 @@
 /// reachable from the roots is visited and rebuilt.
 ///
 /// It is compiled after Build and Graph, which are all it uses, and before Transforms.fs, because
-/// the transforms run it on their results: each order of a nested derivative is simplified before
-/// the next differentiates it, which is what turns the geometric growth of d^k tanh / dx^k into
+/// the transforms run it (simplifyFrom) on the graphs they build over their fresh Vars, before
+/// substituting their arguments: each order of a nested derivative is simplified before the next
+/// differentiates it, which is what turns the geometric growth of d^k tanh / dx^k into
 /// polynomial growth (GraphScaleTests.fs and ForwardSizeTests.fs have the counts).
 ///
 /// Add, Sub, Neg, Mul, Square and finite scalar constants are polynomial operations; every other
@@ -19,6 +20,16 @@ namespace FunctionalDiff.Core
 
 open System
 open System.Collections.Generic
+
+/// Work done by `Rewrite.simplify` on the current thread, in steps: a node of the graph visited, a
+/// node explored when weighing a replacement, a term of a polynomial formed, a node built. Tests
+/// compare it with the graph's size to check that the pass is linear; it counts per thread
+/// because other threads simplify at the same time.
+type internal RewriteWork =
+    [<ThreadStatic; DefaultValue>]
+    static val mutable private steps: int64
+    static member Steps = RewriteWork.steps
+    static member Add(count: int) = RewriteWork.steps <- RewriteWork.steps + int64 count
 
 /// Graph simplification by polynomial normal forms.
 [<RequireQualifiedAccess>]
@@ -77,6 +88,7 @@ module Rewrite =
             let termWith (coefficient: float) (factors: Factor[]) =
                 if factors.Length = 0 then Expr.scalar dtype coefficient
                 else Expr.mul (Expr.scalar dtype coefficient) (monomial factors)
+            RewriteWork.Add p.Length
             let mutable sum = termWith p.[0].Coefficient p.[0].Factors
             for i in 1 .. p.Length - 1 do
                 let t = p.[i]
@@ -89,22 +101,28 @@ module Rewrite =
 
     let private descending = Comparison<int>(fun a b -> compare b a)
 
-    /// The roots, simplified. Nodes whose normal form is not smaller than what they cost already
-    /// are kept, and a node none of whose inputs changed is returned as the same object.
-    let simplify (roots: Expr[]) : Expr[] =
+    /// The roots, simplified, with every node older than `start` (id below it) kept as an atom:
+    /// neither visited below nor rewritten. A transform passes the id of its first fresh Var, so
+    /// it simplifies only what its function built (see Graph.topologicalOrderFrom) and never the
+    /// history behind its arguments; that history was simplified, if at all, when it was built.
+    /// Nodes whose normal form is not smaller than what they cost already are kept, and a node
+    /// none of whose inputs changed is returned as the same object.
+    let simplifyFrom (start: int64) (roots: Expr[]) : Expr[] =
         if isNull roots then nullArg "roots"
-        let order = Graph.topologicalOrder roots
+        let order = Graph.topologicalOrderFrom start roots
         let n = order.Length
+        // Older nodes are leaves here: their inputs are not in `order`.
+        let argsOf (node: Expr) = if node.Id < start then Array.Empty<Expr>() else node.Args
         // Inputs as positions in `order`, flat: node i's inputs are at firstInput.[i] .. firstInput.[i+1]-1.
         // One dictionary lookup per edge here instead of one per edge in every loop below.
         let firstInput = Array.zeroCreate<int> (n + 1)
         for i in 0 .. n - 1 do
-            firstInput.[i + 1] <- firstInput.[i] + order.[i].Args.Length
+            firstInput.[i + 1] <- firstInput.[i] + (argsOf order.[i]).Length
         let inputs = Array.zeroCreate<int> firstInput.[n]
         let position = Dictionary<int64, int>(n)
         for i in 0 .. n - 1 do
             position.[order.[i].Id] <- i
-            let args = order.[i].Args
+            let args = argsOf order.[i]
             for k in 0 .. args.Length - 1 do
                 inputs.[firstInput.[i] + k] <- position.[args.[k].Id]
         let rootPositions = roots |> Array.map (fun r -> position.[r.Id])
@@ -148,6 +166,7 @@ module Rewrite =
             while k < region.Count && region.Count < regionLimit do
                 let j = region.[k]
                 k <- k + 1
+                RewriteWork.Add 1
                 // A pending node is already a normal form: it counts as its own cost, whole.
                 if j = i || not isPending.[j] then
                     for e in firstInput.[j] .. firstInput.[j + 1] - 1 do
@@ -181,6 +200,7 @@ module Rewrite =
                 if not (obj.ReferenceEquals(r, args.[k])) then changed <- true
             if changed then Expr.apply node.Op newArgs else node
         for i in 0 .. n - 1 do
+            RewriteWork.Add 1
             let node = order.[i]
             let first, last = firstInput.[i], firstInput.[i + 1] - 1
             if last < first then
@@ -193,6 +213,7 @@ module Rewrite =
                     else ValueNone
                 match polynomial with
                 | ValueSome(Some p) ->
+                    RewriteWork.Add p.Length
                     // A quick lower bound on what the node costs as it stands: itself plus the
                     // polynomial inputs only it uses (savedByReplacing is exact but dearer).
                     let mutable standing = 1
@@ -229,3 +250,6 @@ module Rewrite =
                     polynomials.[j] <- Unchecked.defaultof<Term[]>
                     rebuilt.[j] <- Unchecked.defaultof<Expr>
         rootPositions |> Array.map materialize
+
+    /// The roots, simplified as a whole (every node reachable from them is visited).
+    let simplify (roots: Expr[]) : Expr[] = simplifyFrom Int64.MinValue roots

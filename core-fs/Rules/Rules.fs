@@ -29,9 +29,12 @@ module Rules =
 
     /// The cotangent a max/min reduction or maximum/minimum sends to the entries that won:
     /// shared evenly among ties, as torch does. `where` keeps NaN in g away from the losers.
-    let private shareAmongWinners (winner: Expr) (tie: Expr) (g: Expr) =
+    /// The cotangent of one operand of maximum/minimum, as torch shares it: nothing where that operand
+    /// lost, half at a tie, all of g otherwise. "Otherwise" includes a NaN on either side (no comparison
+    /// holds), where torch sends the whole cotangent to both operands.
+    let private shareUnlessLost (lost: Expr) (tie: Expr) (g: Expr) =
         let zero = Expr.scalar g.DType 0.0
-        Expr.where winner g (Expr.where tie (g * 0.5) zero)
+        Expr.where lost zero (Expr.where tie (g * 0.5) g)
 
     /// For each entry of x, the product of the other entries along the last axis: the exclusive
     /// products from the front times those from the back. It is a polynomial in x built from
@@ -98,11 +101,11 @@ module Rules =
                 [ (fun () -> Expr.where (Expr.eq b zero) zero (g * (b * a ** (b - 1.0))))
                   (fun () -> Expr.where (Expr.eq a zero * Expr.ge b zero) zero (g * (y * Expr.log a))) ]
             | BinaryOp.Maximum ->
-                [ (fun () -> shareAmongWinners (Expr.gt a b) (Expr.eq a b) g)
-                  (fun () -> shareAmongWinners (Expr.lt a b) (Expr.eq a b) g) ]
+                [ (fun () -> shareUnlessLost (Expr.lt a b) (Expr.eq a b) g)
+                  (fun () -> shareUnlessLost (Expr.gt a b) (Expr.eq a b) g) ]
             | BinaryOp.Minimum ->
-                [ (fun () -> shareAmongWinners (Expr.lt a b) (Expr.eq a b) g)
-                  (fun () -> shareAmongWinners (Expr.gt a b) (Expr.eq a b) g) ]
+                [ (fun () -> shareUnlessLost (Expr.gt a b) (Expr.eq a b) g)
+                  (fun () -> shareUnlessLost (Expr.lt a b) (Expr.eq a b) g) ]
             | BinaryOp.Atan2 ->
                 [ (fun () -> g * b / (a * a + b * b)); (fun () -> -(g * a) / (a * a + b * b)) ]
             | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual

@@ -1,4 +1,10 @@
-/// Recycling of large result arrays. A kernel's result is a fresh array, and an array of 85,000
+/// Recycling of large result arrays: opt-in, off by default (`TensorMemory.CacheLimit` = 0). A
+/// library must not request collections or rely on finalizers in its host's process unless asked
+/// to, and compiled plans reuse their buffers without either. The README's "Memory of large
+/// tensors" gives the measurement behind the default (fewer page faults with recycling on, but a
+/// higher peak working set and no fewer gen-2 collections) and the command that repeats it.
+///
+/// Why it exists: a kernel's result is a fresh array, and an array of 85,000
 /// bytes or more lives on the GC's large-object heap, where a fresh one often lands in memory the
 /// process has never touched (or has given back to the OS). Its first write then takes a page
 /// fault per 4 KB page, and on this project's VM a fault costs about 10 µs: a 4 MB result took
@@ -46,7 +52,8 @@ type internal RecycledArrays private () =
     static let keptBySize = Dictionary<struct (Type * int), LinkedList<KeptArray>>()
     static let leases = ConditionalWeakTable<Array, obj>()
     static let mutable keptBytes = 0L
-    static let mutable limit = 256L <<< 20
+    /// Zero: recycling is off until the application sets a limit.
+    static let mutable limit = 0L
     /// Bytes in recycled arrays handed out since the last requested collection.
     static let mutable sinceCollection = 0L
     static let mutable trigger = smallestTrigger
@@ -170,20 +177,28 @@ and [<Sealed>] private Lease(array: Array, bytes: int64) =
             finalizedOnce <- true
             GC.ReRegisterForFinalize this
 
-/// The memory of large tensors. The results of kernels (elementwise ops, matmul, reductions,
-/// structural copies, casts, zeros and fills) of 85,000 bytes or more, the GC's large objects, up
-/// to the cache limit, are recycled: when the GC finds that nothing refers to one any more (no
-/// tensor, view or array reference, and no finalizer of an object that died with it), its array is
-/// kept and handed to a later result of the same dtype and length, as libtorch's allocator does
-/// with freed blocks. This spares the page faults of fresh memory, which can cost more than the
-/// arithmetic (see the README's Performance section). To let dead arrays come back, the library
-/// requests a full garbage collection after every 32 MB or more of recycled results; the spacing
-/// grows when collections are slow, and none is requested inside a no-GC region or a low-latency
-/// GC mode. Tensors made from your own arrays (FromArray) are copies and are not recycled.
+/// The memory of large tensors. By default every kernel result is a fresh array that the garbage
+/// collector reclaims as usual: the library requests no collections and registers no finalizers.
+///
+/// Setting `CacheLimit` above zero turns on recycling, which trades both of those for fewer page
+/// faults. Results of kernels (elementwise ops, matmul, reductions, structural copies, casts, zeros
+/// and fills) of 85,000 bytes or more, the GC's large objects, no larger than the limit, then each
+/// get a lease: a small object with a finalizer, tied to the array by a ConditionalWeakTable. When
+/// the GC finds the array unreachable (no tensor, view or array reference, and no finalizer of an
+/// object that died with it), the lease's second finalization keeps the array, up to `CacheLimit`
+/// bytes, for a later result of the same dtype and length, as libtorch's allocator does with freed
+/// blocks. Because large arrays are only found dead by a full collection, the library then calls
+/// `GC.Collect` (full, blocking, not compacting) after every 32 MB or more of recycled results;
+/// the spacing doubles while a collection costs more than a quarter of the time since the last
+/// one, and no collection is requested inside a no-GC region or a low-latency GC mode. Tensors
+/// made from your own arrays (FromArray) are copies and are not recycled.
 [<AbstractClass; Sealed>]
 type TensorMemory =
-    /// The most bytes of unused arrays kept for reuse: 256 MB unless set. Zero turns recycling off
-    /// (every result is then a fresh array, and no collection is requested).
+    /// The most bytes of unused arrays kept for reuse. Zero, the default, keeps recycling off: every
+    /// result is a fresh array, no finalizer is registered and no collection is requested. A
+    /// positive value turns recycling on, with the finalizers and requested full collections the
+    /// type's summary describes. Setting zero again drops what was kept; leases already handed out
+    /// still finalize, and their arrays then go to the GC.
     static member CacheLimit
         with get () : int64 = RecycledArrays.Limit
         and set (value: int64) = RecycledArrays.Limit <- value

@@ -66,6 +66,7 @@ module internal Special =
                     twoOverSqrtPi * expNegSquare a * sum
             if x < 0.0 then -magnitude else magnitude
 
-    /// -1, 0 or 1 by the sign of x (0 for both zeros, NaN for NaN, as torch.sign).
+    /// -1, 0 or 1 by the sign of x: 0 for both zeros and for NaN, as torch.sign computes it
+    /// ((0 < x) - (x < 0)); NumPy would give NaN.
     let sign (x: float) =
-        if x > 0.0 then 1.0 elif x < 0.0 then -1.0 elif x = 0.0 then 0.0 else x
+        if x > 0.0 then 1.0 elif x < 0.0 then -1.0 else 0.0

@@ -29,32 +29,29 @@ module Jacobian =
         | JacobianMode.Auto -> if inputCount < outputCount then JacobianMode.Forward else JacobianMode.Reverse
         | chosen -> chosen
 
-    /// The Jacobian of f at x, of shape (output shape @ input shape): entry [i..., j...] is
-    /// d f(x)[i...] / d x[j...].
-    let build (mode: JacobianMode) (f: Expr -> Expr) (x: Expr) : Expr =
-        let var = Ir.freshVar "primal" x.Dims x.DType
-        let output = f var
-        let m, n = output.Numel, x.Numel
-        let shape = Array.append output.Dims x.Dims
-        let jacobian =
-            if m = 0 || n = 0 then Expr.zeros output.DType shape
-            else
-                match resolve mode n m with
-                | JacobianMode.Forward ->
-                    let tangentVar = Ir.freshVar "tangent" x.Dims x.DType
-                    let tangent, u = Jvp.transpose output [| var |] [| tangentVar |]
-                    let tangent = (Substitute.apply [ u, Expr.zerosLike u ] [| tangent |]).[0]
-                    let columns =
-                        Array.init n (fun j -> (Substitute.apply [ tangentVar, basis x.DType x.Dims j ] [| tangent |]).[0] |> Expr.reshape [| m |])
-                    // [m, n] with column j = J e_j.
-                    Expr.stack 1 columns |> Expr.reshape shape
-                | _ ->
-                    let u = Ir.freshVar "cotangent" output.Dims output.DType
-                    match (Vjp.backward output u [| var |]).[0] with
-                    | None -> Expr.zeros output.DType shape
-                    | Some pulled ->
-                        let rows =
-                            Array.init m (fun i -> (Substitute.apply [ u, basis output.DType output.Dims i ] [| pulled |]).[0] |> Expr.reshape [| n |])
-                        // [m, n] with row i = Jᵀ e_i; the cotangent arrives in x's dtype.
-                        Expr.stack 0 rows |> Expr.cast output.DType |> Expr.reshape shape
-        (Substitute.apply [ var, x ] [| jacobian |]).[0]
+    /// The Jacobian of `output` with respect to the Var `var` (both built by the caller), of
+    /// shape (output shape @ var shape): entry [i..., j...] is d output[i...] / d var[j...]. The
+    /// result is a graph over `var`; the caller substitutes its argument.
+    let build (mode: JacobianMode) (var: Expr) (output: Expr) : Expr =
+        let m, n = output.Numel, var.Numel
+        let shape = Array.append output.Dims var.Dims
+        if m = 0 || n = 0 then Expr.zeros output.DType shape
+        else
+            match resolve mode n m with
+            | JacobianMode.Forward ->
+                let tangentVar = Ir.freshVar "tangent" var.Dims var.DType
+                let tangent = Jvp.tangentOf output [| var |] [| tangentVar |]
+                // Each column rebuilds only the nodes that depend on the tangent.
+                let plan = Substitute.plan [| tangentVar |] [| tangent |]
+                let columns = Array.init n (fun j -> (Substitute.run plan [| basis var.DType var.Dims j |]).[0] |> Expr.reshape [| m |])
+                // [m, n] with column j = J e_j.
+                Expr.stack 1 columns |> Expr.reshape shape
+            | _ ->
+                let u = Ir.freshVar "cotangent" output.Dims output.DType
+                match (Vjp.backward output u [| var |]).[0] with
+                | None -> Expr.zeros output.DType shape
+                | Some pulled ->
+                    let plan = Substitute.plan [| u |] [| pulled |]
+                    let rows = Array.init m (fun i -> (Substitute.run plan [| basis output.DType output.Dims i |]).[0] |> Expr.reshape [| n |])
+                    // [m, n] with row i = Jᵀ e_i; the cotangent arrives in var's dtype.
+                    Expr.stack 0 rows |> Expr.cast output.DType |> Expr.reshape shape

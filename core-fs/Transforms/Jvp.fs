@@ -11,7 +11,7 @@
 /// keep in step with the first for no smaller graph, so there are none.
 namespace FunctionalDiff.Core
 
-/// The forward-mode transform over functions of several arguments.
+/// Tangent graphs by transposition, over the Vars of the transforms in Transforms.fs.
 [<RequireQualifiedAccess>]
 module Jvp =
 
@@ -32,27 +32,18 @@ module Jvp =
          | Some t -> Expr.cast output.DType t
          | None -> Expr.zerosLike output), u
 
-    let private checkTangents (primals: Expr list) (tangents: Expr list) =
+    /// The tangent graph of `output` over `vars` and `tangentVars`, with the cotangent variable
+    /// set to zero (it is already gone when every rule is linear in its cotangent; a custom rule
+    /// that is not, a clipping rule say, is linearised at cotangent 0).
+    let tangentOf (output: Expr) (vars: Expr[]) (tangentVars: Expr[]) : Expr =
+        let tangent, u = transpose output vars tangentVars
+        (Substitute.apply [ u, Expr.zerosLike u ] [| tangent |]).[0]
+
+    /// Checks a jvp's tangents against its primals; `caller` is the public function's name.
+    let checkTangents (caller: string) (primals: Expr list) (tangents: Expr list) =
         if List.length primals <> List.length tangents then
-            Shape.fail "Jvp" (sprintf "%d primals but %d tangents" primals.Length tangents.Length)
+            Shape.fail caller (sprintf "%d primals but %d tangents" primals.Length tangents.Length)
         List.iteri2 (fun i (x: Expr) (t: Expr) ->
             if t.Dims <> x.Dims then
-                Shape.fail "Jvp" (sprintf "tangent %d of shape %s does not match its primal %s" i (Shape.format t.Dims) (Shape.format x.Dims)))
+                Shape.fail caller (sprintf "tangent %d of shape %s does not match its primal %s" i (Shape.format t.Dims) (Shape.format x.Dims)))
             primals tangents
-
-    /// The value of f at the primals and its tangent (the Jacobian applied to the tangents).
-    /// Tangents take their primal's dtype. A custom rule that is not linear in its cotangent (a
-    /// clipping rule, say) has no Jacobian of its own; forward mode linearises it at cotangent 0.
-    let forward (f: Expr list -> Expr) (primals: Expr list) (tangents: Expr list) : Expr * Expr =
-        checkTangents primals tangents
-        let vars = primals |> List.mapi (fun i x -> Ir.freshVar (sprintf "primal%d" i) x.Dims x.DType) |> Array.ofList
-        let tangentVars = primals |> List.mapi (fun i x -> Ir.freshVar (sprintf "tangent%d" i) x.Dims x.DType) |> Array.ofList
-        let output = f (List.ofArray vars)
-        let tangent, u = transpose output vars tangentVars
-        let replacements =
-            [ yield! Seq.zip vars primals
-              yield! Seq.zip tangentVars (List.map2 (fun (x: Expr) t -> Expr.cast x.DType t) primals tangents)
-              yield u, Expr.zerosLike u ]
-        match Substitute.apply replacements [| output; tangent |] with
-        | [| value; tangent |] -> value, tangent
-        | _ -> invalidOp "two roots expected"

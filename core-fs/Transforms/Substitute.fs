@@ -1,37 +1,96 @@
 /// Substitution: replaces nodes (usually a transform's fresh Vars) throughout a graph, rebuilding
-/// every node above them through the smart constructors so the result is canonical again.
+/// every node above them through the smart constructors so the result is canonical again. Only
+/// nodes no older than the oldest replaced node are visited: nothing older can depend on it (see
+/// Graph.topologicalOrderFrom), so the history behind the replacements is never walked.
 namespace FunctionalDiff.Core
 
+open System
 open System.Collections.Generic
+
+/// The part of a graph that depends on some Vars, kept so that the graph can be substituted into
+/// many times at the cost of that part alone: a linearization pushes many tangents through one
+/// tangent graph, and a Jacobian substitutes one basis vector per row or column.
+[<Sealed>]
+type internal SubstitutionPlan(vars: Expr[], nodes: Expr[], roots: Expr[]) =
+    /// The Vars a run replaces, in the order of its replacements.
+    member _.Vars = vars
+    /// The nodes that depend on the Vars, the Vars excluded, inputs first.
+    member _.Nodes = nodes
+    /// The graphs substituted into.
+    member _.Roots = roots
 
 /// Iterative graph substitution.
 [<RequireQualifiedAccess>]
 module Substitute =
 
+    let private check (node: Expr) (replacement: Expr) =
+        if node.Dims <> replacement.Dims || node.DType <> replacement.DType then
+            Shape.fail "Substitute" (sprintf "%O cannot be replaced by %O" node replacement)
+
+    /// The node with each input looked up in `rewritten`, rebuilt if any input changed.
+    let private rebuild (rewritten: Dictionary<int64, Expr>) (node: Expr) : Expr voption =
+        let args = node.Args
+        let mutable newArgs = null
+        for i in 0 .. args.Length - 1 do
+            match rewritten.TryGetValue args.[i].Id with
+            | true, r ->
+                if isNull newArgs then newArgs <- Array.copy args
+                newArgs.[i] <- r
+            | _ -> ()
+        if isNull newArgs then ValueNone else ValueSome(Expr.apply node.Op newArgs)
+
     /// The roots with each `(node, replacement)` applied. Nodes that depend on no replaced node
     /// are returned as the very same objects.
     let apply (replacements: (Expr * Expr) seq) (roots: Expr[]) : Expr[] =
         let rewritten = Scratch.RentMap()
+        let mutable start = Int64.MaxValue
         for node, replacement in replacements do
-            if node.Dims <> replacement.Dims || node.DType <> replacement.DType then
-                Shape.fail "Substitute" (sprintf "%O cannot be replaced by %O" node replacement)
+            check node replacement
             rewritten.[node.Id] <- replacement
+            start <- min start node.Id
         if rewritten.Count = 0 then
             Scratch.ReturnMap rewritten
             roots
         else
-            for node in Graph.topologicalOrder roots do
-                if not (rewritten.ContainsKey node.Id) && node.Args.Length > 0 then
-                    let args = node.Args
-                    let newArgs = Array.zeroCreate args.Length
-                    let mutable changed = false
-                    for i in 0 .. args.Length - 1 do
-                        match rewritten.TryGetValue args.[i].Id with
-                        | true, r ->
-                            newArgs.[i] <- r
-                            changed <- true
-                        | _ -> newArgs.[i] <- args.[i]
-                    if changed then rewritten.[node.Id] <- Expr.apply node.Op newArgs
+            for node in Graph.topologicalOrderFrom start roots do
+                if node.Id >= start && node.Args.Length > 0 && not (rewritten.ContainsKey node.Id) then
+                    match rebuild rewritten node with
+                    | ValueSome r -> rewritten.[node.Id] <- r
+                    | ValueNone -> ()
             let result = roots |> Array.map (fun r -> match rewritten.TryGetValue r.Id with | true, x -> x | _ -> r)
             Scratch.ReturnMap rewritten
             result
+
+    /// The nodes of the roots' graph that depend on the Vars, found once; `run` then substitutes
+    /// by rebuilding only those.
+    let internal plan (vars: Expr[]) (roots: Expr[]) : SubstitutionPlan =
+        let start = vars |> Array.fold (fun m (v: Expr) -> min m v.Id) Int64.MaxValue
+        let dependent = Scratch.RentSet()
+        for v in vars do
+            dependent.Add v.Id |> ignore
+        let nodes = List<Expr>()
+        for node in Graph.topologicalOrderFrom start roots do
+            if node.Id >= start && not (dependent.Contains node.Id)
+               && node.Args |> Array.exists (fun a -> dependent.Contains a.Id) then
+                dependent.Add node.Id |> ignore
+                nodes.Add node
+        Scratch.ReturnSet dependent
+        SubstitutionPlan(Array.copy vars, nodes.ToArray(), Array.copy roots)
+
+    /// The plan's roots with replacements.[i] for plan.Vars.[i]. Visits the plan's nodes only.
+    let internal run (plan: SubstitutionPlan) (replacements: Expr[]) : Expr[] =
+        let vars = plan.Vars
+        if replacements.Length <> vars.Length then
+            invalidArg "replacements" (sprintf "%d replacements for %d variables" replacements.Length vars.Length)
+        let rewritten = Scratch.RentMap()
+        for i in 0 .. vars.Length - 1 do
+            check vars.[i] replacements.[i]
+            rewritten.[vars.[i].Id] <- replacements.[i]
+        for node in plan.Nodes do
+            match rebuild rewritten node with
+            | ValueSome r -> rewritten.[node.Id] <- r
+            | ValueNone -> ()
+        Visits.Add plan.Nodes.Length
+        let result = plan.Roots |> Array.map (fun r -> match rewritten.TryGetValue r.Id with | true, x -> x | _ -> r)
+        Scratch.ReturnMap rewritten
+        result

@@ -1,9 +1,16 @@
-/// The user-facing transforms. Each one builds the function at a FRESH Var, differentiates that
-/// graph, then substitutes the real argument for the Var. The fresh Var is what keeps nested
-/// derivatives apart (no perturbation confusion) and makes `grad (fun v -> v * c) c` equal c.
-/// Every graph a transform returns goes through Rewrite.simplify, so each level of a nested
-/// derivative starts from a polynomial normal form instead of the whole previous graph.
+/// The user-facing transforms. Each one builds the function at FRESH Vars, differentiates that
+/// graph, simplifies it with Rewrite, and only then substitutes the real arguments for the Vars.
+/// The fresh Var is what keeps nested derivatives apart (no perturbation confusion) and makes
+/// `grad (fun v -> v * c) c` equal c. The order of the last two steps is what makes a transform's
+/// cost independent of its arguments' history: nothing older than the first fresh Var can depend
+/// on it (Graph.topologicalOrderFrom), so the reverse walk, the simplification and the substitution
+/// all stop at the arguments and at captured values, and a transform inside a loop costs the same
+/// at every step. Each level of a nested derivative is still simplified as a whole, because what
+/// the inner levels built is newer than the outer level's Var; that keeps the polynomial normal
+/// forms that make nested derivatives grow linearly in the order.
 namespace FunctionalDiff.Core
+
+open System
 
 /// Differentiation transforms: functions in, functions and graphs out, freely nested.
 [<RequireQualifiedAccess>]
@@ -11,21 +18,48 @@ module Diff =
 
     let private freshLike (i: int) (x: Expr) = Ir.freshVar (sprintf "arg%d" i) x.Dims x.DType
 
+    /// The id of a transform's first fresh Var; no older node depends on any of its Vars.
+    let private startOf (vars: Expr list) = match vars with v :: _ -> v.Id | [] -> Int64.MaxValue
+
+    /// Graphs a transform built over its fresh Vars, in groups: each group is simplified on its
+    /// own (nodes older than `start` are atoms), then the arguments replace the Vars in one
+    /// substitution, which rebuilds only the nodes that depend on the Vars. Groups are simplified
+    /// apart because a nested derivative keeps only some of them (the gradients, not the value),
+    /// and a normal form is only smaller when nothing else holds on to its parts.
+    let private finish (start: int64) (replacements: (Expr * Expr) list) (groups: Expr[][]) : Expr[][] =
+        let simplified = groups |> Array.map (Rewrite.simplifyFrom start)
+        let substituted = Substitute.apply replacements (Array.concat simplified)
+        let mutable offset = 0
+        simplified |> Array.map (fun g ->
+            let part = Array.sub substituted offset g.Length
+            offset <- offset + g.Length
+            part)
+
     /// Value and pullback of f at the arguments: the pullback maps an output cotangent to one
     /// cotangent per argument (zeros where f does not depend on it). As torch.autograd.grad does,
     /// the cotangent may have either dtype: it is converted to the output's, and each result has
     /// its own argument's dtype.
     let vjpN (f: Expr list -> Expr) (arguments: Expr list) : Expr * (Expr -> Expr list) =
         let vars = arguments |> List.mapi freshLike
+        let start = startOf vars
         let output = f vars
         let replacements = List.zip vars arguments
-        let value = (Rewrite.simplify (Substitute.apply replacements [| output |])).[0]
+        let value = (finish start replacements [| [| output |] |]).[0].[0]
         let pullback (cotangent: Expr) =
             if cotangent.Dims <> output.Dims then
                 Shape.fail "Pullback" (sprintf "cotangent of shape %s does not match output %s" (Shape.format cotangent.Dims) (Shape.format output.Dims))
-            let found = Vjp.backward output cotangent (Array.ofList vars)
-            let filled = Array.map2 (fun (c: Expr option) (x: Expr) -> defaultArg c (Expr.zerosLike x)) found (Array.ofList arguments)
-            Substitute.apply replacements filled |> Rewrite.simplify |> List.ofArray
+            // A cotangent built after the Vars would be newer than `start`, and its history walked
+            // with the pullback's graph; a Var in its place keeps the work to the pullback itself.
+            // A filled constant (ones, say) has no history and folds into the rules' products.
+            let seed, replacements =
+                match cotangent with
+                | Fold.Filled _ -> cotangent, replacements
+                | _ ->
+                    let var = Ir.freshVar "cotangent" output.Dims output.DType
+                    var, replacements @ [ var, Expr.cast output.DType cotangent ]
+            let found = Vjp.backward output seed (Array.ofList vars)
+            let filled = Array.map2 (fun (c: Expr option) (v: Expr) -> defaultArg c (Expr.zerosLike v)) found (Array.ofList vars)
+            List.ofArray (finish start replacements [| filled |]).[0]
         value, pullback
 
     /// Value and pullback of a one-argument function.
@@ -43,21 +77,29 @@ module Diff =
             Shape.fail "Grad" (sprintf "needs a one-element output, got shape %s" (Shape.format output.Dims))
         Expr.ones output.DType output.Dims
 
-    /// The value of a one-element f and its gradient with respect to each argument.
-    let valueAndGradN (f: Expr list -> Expr) (arguments: Expr list) : Expr * Expr list =
+    /// The gradients of a one-element f, and its value when `withValue`: without it the value is
+    /// neither simplified nor substituted, which a gradient inside a loop would pay at every step.
+    let private differentiate (withValue: bool) (f: Expr list -> Expr) (arguments: Expr list) : Expr voption * Expr[] =
         let vars = arguments |> List.mapi freshLike
+        let start = startOf vars
         let output = f vars
         let seed = seedFor output
-        let replacements = List.zip vars arguments
         let found = Vjp.backward output seed (Array.ofList vars)
-        let filled = Array.map2 (fun (c: Expr option) (x: Expr) -> defaultArg c (Expr.zerosLike x)) found (Array.ofList arguments)
-        let all = Substitute.apply replacements (Array.append [| output |] filled)
-        // The value and the gradients are simplified apart: a nested derivative keeps only the
-        // gradients, and a normal form is only smaller when nothing else holds on to its parts.
-        (Rewrite.simplify [| all.[0] |]).[0], List.ofArray (Rewrite.simplify all.[1..])
+        let filled = Array.map2 (fun (c: Expr option) (v: Expr) -> defaultArg c (Expr.zerosLike v)) found (Array.ofList vars)
+        if withValue then
+            match finish start (List.zip vars arguments) [| [| output |]; filled |] with
+            | [| [| value |]; gradients |] -> ValueSome value, gradients
+            | _ -> invalidOp "a value and gradients expected"
+        else ValueNone, (finish start (List.zip vars arguments) [| filled |]).[0]
+
+    /// The value of a one-element f and its gradient with respect to each argument.
+    let valueAndGradN (f: Expr list -> Expr) (arguments: Expr list) : Expr * Expr list =
+        match differentiate true f arguments with
+        | ValueSome value, gradients -> value, List.ofArray gradients
+        | ValueNone, _ -> invalidOp "a value expected"
 
     /// The gradient of a one-element f with respect to each argument (JAX's argnums over a list).
-    let gradN (f: Expr list -> Expr) (arguments: Expr list) : Expr list = snd (valueAndGradN f arguments)
+    let gradN (f: Expr list -> Expr) (arguments: Expr list) : Expr list = List.ofArray (snd (differentiate false f arguments))
 
     /// The value of a one-element f and its gradient.
     let valueAndGrad (f: Expr -> Expr) (x: Expr) : Expr * Expr =
@@ -65,7 +107,7 @@ module Diff =
         value, List.head grads
 
     /// The gradient of a one-element f; `grad f` is itself a function, so it nests.
-    let grad (f: Expr -> Expr) (x: Expr) : Expr = snd (valueAndGrad f x)
+    let grad (f: Expr -> Expr) (x: Expr) : Expr = (snd (differentiate false (fun args -> f (List.head args)) [ x ])).[0]
 
     /// The gradients of a one-element two-argument function.
     let grad2 (f: Expr -> Expr -> Expr) (x: Expr, y: Expr) : Expr * Expr =
@@ -78,23 +120,71 @@ module Diff =
 
     // ---- forward mode, Jacobians and custom rules (Jvp.fs, Jacobian.fs, CustomVjp.fs) ----
 
-    /// The value of f at the primals and the tangent sum_i J_i t_i.
+    /// The tangent sum_i J_i t_i of f at the primals, and f's value when `withValue` (see
+    /// differentiate). `caller` names the public function in errors.
+    let private forward (caller: string) (withValue: bool) (f: Expr list -> Expr) (primals: Expr list) (tangents: Expr list) =
+        Jvp.checkTangents caller primals tangents
+        let vars = primals |> List.mapi (fun i x -> Ir.freshVar (sprintf "primal%d" i) x.Dims x.DType)
+        let tangentVars = primals |> List.mapi (fun i x -> Ir.freshVar (sprintf "tangent%d" i) x.Dims x.DType)
+        let start = startOf vars
+        let output = f vars
+        let tangent = Jvp.tangentOf output (Array.ofList vars) (Array.ofList tangentVars)
+        let replacements =
+            List.zip vars primals @ List.zip tangentVars (List.map2 (fun (x: Expr) t -> Expr.cast x.DType t) primals tangents)
+        // Simplified apart, as in differentiate: nested forward mode keeps only the tangent.
+        if withValue then
+            match finish start replacements [| [| output |]; [| tangent |] |] with
+            | [| [| value |]; [| tangent |] |] -> ValueSome value, tangent
+            | _ -> invalidOp "a value and a tangent expected"
+        else ValueNone, (finish start replacements [| [| tangent |] |]).[0].[0]
+
+    /// The value of f at the primals and the tangent sum_i J_i t_i. Tangents take their
+    /// primal's dtype.
     let jvpN (f: Expr list -> Expr) (primals: Expr list) (tangents: Expr list) : Expr * Expr =
-        let value, tangent = Jvp.forward f primals tangents
-        // Simplified apart, as in valueAndGradN: nested forward mode keeps only the tangent.
-        (Rewrite.simplify [| value |]).[0], (Rewrite.simplify [| tangent |]).[0]
+        match forward "Jvp" true f primals tangents with
+        | ValueSome value, tangent -> value, tangent
+        | ValueNone, _ -> invalidOp "a value expected"
 
     /// The value of f at x and its tangent J t, by transposing the pullback (see Jvp.fs).
     let jvp (f: Expr -> Expr) (x: Expr) (t: Expr) : Expr * Expr = jvpN (fun args -> f (List.head args)) [ x ] [ t ]
+
+    /// The value of f at the primals and its linear map, tangents ↦ sum_i J_i t_i (JAX's
+    /// linearize). The tangent graph is built and simplified once, over fresh tangent Vars with
+    /// the primals already in place; each application rebuilds only the nodes that depend on the
+    /// tangents, so all results share one primal graph and evaluating them together computes the
+    /// primal once. Tangents take their primal's dtype.
+    let linearizeN (f: Expr list -> Expr) (primals: Expr list) : Expr * (Expr list -> Expr) =
+        let vars = primals |> List.mapi (fun i x -> Ir.freshVar (sprintf "primal%d" i) x.Dims x.DType)
+        let tangentVars = primals |> List.mapi (fun i x -> Ir.freshVar (sprintf "tangent%d" i) x.Dims x.DType)
+        let start = startOf vars
+        let output = f vars
+        let tangent = Jvp.tangentOf output (Array.ofList vars) (Array.ofList tangentVars)
+        match finish start (List.zip vars primals) [| [| output |]; [| tangent |] |] with
+        | [| [| value |]; [| tangent |] |] ->
+            let plan = Substitute.plan (Array.ofList tangentVars) [| tangent |]
+            let apply (tangents: Expr list) =
+                Jvp.checkTangents "Linearize" primals tangents
+                let tangents = List.map2 (fun (x: Expr) t -> Expr.cast x.DType t) primals tangents
+                (Substitute.run plan (Array.ofList tangents)).[0]
+            value, apply
+        | _ -> invalidOp "a value and a tangent expected"
+
+    /// The value of f at x and its linear map t ↦ J t; see linearizeN.
+    let linearize (f: Expr -> Expr) (x: Expr) : Expr * (Expr -> Expr) =
+        let value, apply = linearizeN (fun args -> f (List.head args)) [ x ]
+        value, (fun t -> apply [ t ])
 
     /// The Hessian of a one-element f at x applied to v, forward over reverse: the JVP of grad f.
     /// Chosen by measurement against reverse over reverse (grad of <grad f, v>) on two-layer MLP
     /// losses: 73 vs 74 nodes, equal work to 0.03%, times within noise (ForwardSizeTests.fs has the
     /// figures). The two are the same products grouped differently; this one shares hessian's code.
-    let hvp (f: Expr -> Expr) (x: Expr) (v: Expr) : Expr = snd (jvp (grad f) x v)
+    let hvp (f: Expr -> Expr) (x: Expr) (v: Expr) : Expr = snd (forward "Hvp" false (fun args -> grad f (List.head args)) [ x ] [ v ])
 
     /// The Jacobian of f at x with the mode chosen; shape (output shape @ input shape).
-    let jacobianWith (mode: JacobianMode) (f: Expr -> Expr) (x: Expr) : Expr = (Rewrite.simplify [| Jacobian.build mode f x |]).[0]
+    let jacobianWith (mode: JacobianMode) (f: Expr -> Expr) (x: Expr) : Expr =
+        let var = freshLike 0 x
+        let jacobian = Jacobian.build mode var (f var)
+        (finish var.Id [ var, x ] [| [| jacobian |] |]).[0].[0]
 
     /// The Jacobian of f at x, shape (output shape @ input shape), forward mode when x has fewer
     /// elements than f x, reverse mode otherwise.

@@ -3,6 +3,7 @@
 /// summed back to its input's shape. Zero cotangents stay symbolic (absent) and are never built.
 namespace FunctionalDiff.Core
 
+open System
 open System.Collections.Generic
 
 /// The reverse transform over a built graph.
@@ -14,12 +15,16 @@ module Vjp =
     let backward (output: Expr) (seed: Expr) (wrt: Expr[]) : Expr option[] =
         if seed.Dims <> output.Dims then
             Shape.fail "Vjp" (sprintf "cotangent of shape %s does not match output %s" (Shape.format seed.Dims) (Shape.format output.Dims))
-        let order = Graph.topologicalOrder [ output ]
+        // No node older than the oldest target can depend on a target (see
+        // Graph.topologicalOrderFrom), so the walk stops there: the work is the graph built on top
+        // of the targets, whatever history lies below them or below the values f captured.
+        let start = if wrt.Length = 0 then Int64.MaxValue else wrt |> Array.fold (fun m w -> min m w.Id) Int64.MaxValue
+        let order = Graph.topologicalOrderFrom start [ output ]
         let targets = HashSet<int64>(wrt |> Seq.map (fun w -> w.Id))
         // Only nodes on a path from a target to the output carry a cotangent worth building.
         let active = Scratch.RentSet()
         for node in order do
-            if targets.Contains node.Id || node.Args |> Array.exists (fun a -> active.Contains a.Id) then
+            if node.Id >= start && (targets.Contains node.Id || node.Args |> Array.exists (fun a -> active.Contains a.Id)) then
                 active.Add node.Id |> ignore
         let cotangent = Scratch.RentMap()
         let seed = Expr.cast output.DType seed

@@ -244,4 +244,28 @@ let tests =
             // derivatives through an empty softmax are empty too
             Expect.equal (Eval.eval (Diff.grad (fun e -> Expr.sum (Nn.softmax 1 e)) x)).Shape [| 3; 0 |] "gradient shape"
         }
+
+        test "maximum and minimum share the cotangent as torch does, NaN included" {
+            // torch: an operand gets nothing where it lost, half at a tie, all of g otherwise, so a
+            // NaN on either side (no comparison holds) sends all of g to both operands.
+            let a = [| nan; 1.0; 2.0; 3.0; nan |]
+            let b = [| 0.5; 1.0; 5.0; -1.0; nan |]
+            let u = [| 1.0; 2.0; 3.0; 4.0; 5.0 |]
+            let share (lost: float -> float -> bool) (x: float[]) (y: float[]) =
+                Array.init x.Length (fun i -> if lost x.[i] y.[i] then 0.0 elif x.[i] = y.[i] then u.[i] / 2.0 else u.[i])
+            for name, op, lostA, lostB in
+                [ "maximum", Expr.maximum, (fun x y -> x < y), (fun x y -> x > y)
+                  "minimum", Expr.minimum, (fun x y -> x > y), (fun x y -> x < y) ] do
+                let _, pullback = Diff.vjp2 op (vector a, vector b)
+                let da, db = pullback (vector u)
+                expectAll 0.0 (share lostA a b) (valuesOf da) (name + " cotangent of a")
+                expectAll 0.0 (share (fun x y -> lostB x y) a b) (valuesOf db) (name + " cotangent of b")
+        }
+
+        test "sign of NaN is 0, as torch.sign computes (0 < x) - (x < 0)" {
+            let x = [| nan; -0.0; 0.0; -2.0; 3.0; nan; 1e-300; -infinity |]
+            let reference = x |> Array.map (fun v -> (if 0.0 < v then 1.0 else 0.0) - (if v < 0.0 then 1.0 else 0.0))
+            expectAll 0.0 reference (valuesOf (Expr.sign (vector x))) "sign, vector path"
+            expectAll 0.0 [| 0.0 |] (valuesOf (Expr.sign (Expr.scalar f64 nan))) "sign of a NaN scalar constant"
+        }
     ]

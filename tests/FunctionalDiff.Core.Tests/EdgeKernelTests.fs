@@ -24,7 +24,7 @@ let private reference (op: UnaryOp) : float -> float =
     | UnaryOp.Sigmoid -> (fun x -> 1.0 / (1.0 + Math.Exp(-x)))
     | UnaryOp.Relu -> (fun x -> if Double.IsNaN x then x else Math.Max(x, 0.0))
     | UnaryOp.Abs -> Math.Abs
-    | UnaryOp.Sign -> (fun x -> if Double.IsNaN x then x else float (Math.Sign x))
+    | UnaryOp.Sign -> (fun x -> if Double.IsNaN x then 0.0 else float (Math.Sign x)) // torch.sign: (0 < x) - (x < 0)
     | UnaryOp.Sqrt -> Math.Sqrt
     | UnaryOp.Rsqrt -> (fun x -> 1.0 / Math.Sqrt x)
     | UnaryOp.Square -> (fun x -> x * x)

@@ -39,6 +39,33 @@ let private quickstart () =
     // END README
     { Loss = loss; Gradients = gradients; Parameters = parameters; X = x; Y = y; Third = third }
 
+type private BilevelOutcome = { X0: float[]; W0: float[]; Gradient: Expr; Value: Expr; Tangent: Expr; Along: Expr -> Expr }
+
+let private bilevel () =
+    // BEGIN README: Transforms inside loops
+    let x0 = Expr.constant (Tensor.ofArray64 [| 8 |] [| 0.3; 0.4; 0.5; 0.6; 0.7; 0.8; 0.9; 1.0 |])
+    let w0 = Expr.constant (Tensor.ofArray64 [| 8 |] [| 0.5; 0.43; 0.36; 0.29; 0.22; 0.15; 0.08; 0.01 |])
+
+    // f(x, w) = Σ tanh(x·w)² + 0.1 Σ (x − w)²
+    let f (x: Expr) (w: Expr) = Expr.sum (Expr.square (tanh (x * w))) + 0.1 * Expr.sum (Expr.square (x - w))
+
+    // 1,000 steps of x ← x − 0.05 ∇ₓ f(x, w), then Σ x²: a function of w
+    let objective (w: Expr) =
+        let mutable x = x0
+        for _ in 1 .. 1000 do
+            x <- x - 0.05 * Diff.grad (fun xx -> f xx w) x   // costs the same at every step
+        Expr.sum (Expr.square x)
+
+    // reverse over reverse: the gradient in w, through all 1,000 inner gradients
+    let gradient = Diff.grad objective w0
+    // forward over reverse: the derivative along one direction of w
+    let value, tangent = Diff.jvp objective w0 (Expr.ones DType.Float64 [| 8 |])
+    // linearize builds the tangent graph once; each direction rebuilds only its own part
+    let _, along = Diff.linearize objective w0
+    // END README: Transforms inside loops
+    { X0 = (Eval.eval x0).ToDoubleArray(); W0 = (Eval.eval w0).ToDoubleArray()
+      Gradient = gradient; Value = value; Tangent = tangent; Along = along }
+
 let private repositoryFile (name: string) =
     let mutable directory = DirectoryInfo(AppContext.BaseDirectory)
     while not (isNull directory) && not (File.Exists(Path.Combine(directory.FullName, name))) do
@@ -64,6 +91,40 @@ let tests =
             let block = Regex.Match(readme.Substring section, @"```fsharp\r?\n(.*?)```", RegexOptions.Singleline)
             Expect.isTrue (marked.Success && block.Success) "markers and code block found"
             Expect.equal (dedent block.Groups.[1].Value) (dedent marked.Groups.[1].Value) "README block = marked code"
+        }
+        test "the README's F# example of transforms inside loops is this file's code" {
+            let source = repositoryFile "tests/FunctionalDiff.Core.Tests/QuickstartTests.fs"
+            let marked = Regex.Match(source, @"// BEGIN README: Transforms inside loops\r?\n(.*?)\n\s*// END README: Transforms inside loops", RegexOptions.Singleline)
+            let readme = repositoryFile "README.md"
+            let section = readme.IndexOf("## Transforms inside loops", StringComparison.Ordinal)
+            Expect.isGreaterThanOrEqual section 0 "README has a section on transforms inside loops"
+            let block = Regex.Match(readme.Substring section, @"```fsharp\r?\n(.*?)```", RegexOptions.Singleline)
+            Expect.isTrue (marked.Success && block.Success) "markers and code block found"
+            Expect.equal (dedent block.Groups.[1].Value) (dedent marked.Groups.[1].Value) "README block = marked code"
+        }
+        test "the bilevel example's derivatives agree with central differences of the loop written with floats" {
+            let outcome = bilevel ()
+            // the same loop, with the inner gradient 2 tanh(xw)(1 − tanh²(xw)) w + 0.2 (x − w) by hand
+            let reference (w: float[]) =
+                let x = Array.copy outcome.X0
+                for _ in 1 .. 1000 do
+                    for i in 0 .. x.Length - 1 do
+                        let t = Math.Tanh(x.[i] * w.[i])
+                        x.[i] <- x.[i] - 0.05 * (2.0 * t * (1.0 - t * t) * w.[i] + 0.2 * (x.[i] - w.[i]))
+                x |> Array.sumBy (fun v -> v * v)
+            let h = 1e-6
+            let numeric =
+                Array.init 8 (fun j ->
+                    let moved (d: float) = outcome.W0 |> Array.mapi (fun i v -> if i = j then v + d else v)
+                    (reference (moved h) - reference (moved -h)) / (2.0 * h))
+            Expect.floatClose Accuracy.high ((Eval.eval outcome.Value).ToScalar()) (reference outcome.W0) "value"
+            // central differences in float64 with h = 1e-6: error ~1e-10 here
+            let gradient = (Eval.eval outcome.Gradient).ToDoubleArray()
+            for j in 0 .. 7 do
+                Expect.isLessThan (abs (gradient.[j] - numeric.[j])) 1e-7 (sprintf "d/dw_%d" j)
+            Expect.isLessThan (abs ((Eval.eval outcome.Tangent).ToScalar() - Array.sum numeric)) 1e-7 "along the ones"
+            let e3 = Expr.constant (Tensor.ofArray64 [| 8 |] (Array.init 8 (fun i -> if i = 3 then 1.0 else 0.0)))
+            Expect.isLessThan (abs ((Eval.eval (outcome.Along e3)).ToScalar() - numeric.[3])) 1e-7 "linearize along e_3"
         }
         test "the quickstart's gradients agree with finite differences, and tanh''' with its closed form" {
             let outcome = quickstart ()

@@ -53,7 +53,8 @@ let private holdAndDrop (k: int) = Holder(Elementwise.binary BinaryOp.Add (input
 [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)>]
 let private storageOf (make: unit -> Tensor) = WeakReference((make ()).Storage, true)
 
-/// Runs `body` with TensorMemory.CacheLimit set to `limit`, then restores it.
+/// Runs `body` with TensorMemory.CacheLimit set to `limit`, then restores it. Recycling is off by
+/// default; every test that needs it turns it on in this scope, so no other test depends on it.
 let private withLimit (limit: int64) (body: unit -> unit) =
     let before = TensorMemory.CacheLimit
     try
@@ -68,6 +69,7 @@ let private reuses (dropped: seq<WeakReference>) (storage: Array) =
 
 /// Fills the kept arrays with NaN-filled arrays of `count` elements of `dtype`, so that a kernel
 /// taking one and failing to write every element shows NaN where the reference loop has a number.
+/// Call it with recycling on.
 let private poison (dtype: DType) (count: int) =
     let make () = for _ in 1 .. 4 do Tensor.Full([| count |], nan, dtype) |> ignore
     make ()
@@ -147,8 +149,24 @@ let private staleDataCases : (string * (unit -> Tensor) * (unit -> float[])) lis
 [<Tests>]
 let tests =
     testList "Tensor" [
-        // sequenced: one test turns recycling off for a moment
+        // sequenced: the tests turn recycling on (and one checks the default) for their duration
         testSequenced <| testList "Recycling" [
+            test "off by default: no lease keeps a dropped result, no collection is requested" {
+                Expect.equal TensorMemory.CacheLimit 0L "CacheLimit is 0 unless the application sets it"
+                let requested = RecycledArrays.Collections
+                // twice the spacing of requested collections in recycled-size results
+                let results = int (2L * RecycledArrays.Trigger / (int64 length * 8L)) + 1
+                for k in 0 .. results - 1 do
+                    Elementwise.binary BinaryOp.Add (input k) (input k) |> ignore
+                Expect.equal RecycledArrays.Collections requested (sprintf "no collection requested over %d large results" results)
+                // A lease's finalizer would hold the array through the first collection, which a
+                // long weak reference (one that follows resurrection) would still see.
+                let reference = storageOf (fun () -> Elementwise.binary BinaryOp.Add (input 1) (input 1))
+                GC.Collect()
+                GC.WaitForPendingFinalizers()
+                Expect.isNull reference.Target "one collection frees a dropped large result"
+                Expect.equal TensorMemory.CachedBytes 0L "nothing kept"
+            }
             test "results still referenced, whole or through a view, never change while dropped ones are reused" {
                 // three threads at once, so that hand-outs and the finalizer's returns interleave;
                 // a high limit, so that other tests' arrays running in parallel evict none of ours
@@ -182,12 +200,13 @@ let tests =
             test "a full collection is requested within every Trigger bytes of recycled results" {
                 // without it, the kept arrays starve the GC of the allocations that start one, and
                 // dead arrays stop coming back (seen in the benchmark: every result fresh)
-                let requested, collected = RecycledArrays.Collections, GC.CollectionCount 2
-                let results = int (RecycledArrays.Trigger / (int64 length * 8L)) + 1
-                for k in 0 .. results - 1 do
-                    Elementwise.binary BinaryOp.Add (input k) (input k) |> ignore
-                Expect.isGreaterThan RecycledArrays.Collections requested (sprintf "requested within %d results" results)
-                Expect.isGreaterThan (GC.CollectionCount 2) collected "and run"
+                withLimit (256L <<< 20) (fun () ->
+                    let requested, collected = RecycledArrays.Collections, GC.CollectionCount 2
+                    let results = int (RecycledArrays.Trigger / (int64 length * 8L)) + 1
+                    for k in 0 .. results - 1 do
+                        Elementwise.binary BinaryOp.Add (input k) (input k) |> ignore
+                    Expect.isGreaterThan RecycledArrays.Collections requested (sprintf "requested within %d results" results)
+                    Expect.isGreaterThan (GC.CollectionCount 2) collected "and run")
             }
             test "collections are spaced out while they are slow and drawn closer while cheap" {
                 let mb (n: int64) = n <<< 20
@@ -234,9 +253,14 @@ let tests =
                     Expect.isLessThan freshLater ((fresh.Count - half) / 2)
                         (sprintf "%d of the last %d results (of %d) were fresh arrays" freshLater (fresh.Count - half) fresh.Count))
             }
-            test "with CacheLimit 0 nothing is kept or reused" {
+            test "setting CacheLimit back to 0 drops what was kept, and nothing is kept or reused after" {
                 let before = TensorMemory.CacheLimit
                 try
+                    TensorMemory.CacheLimit <- 256L <<< 20
+                    for k in 0 .. 9 do
+                        Elementwise.binary BinaryOp.Add (input k) (input k) |> ignore
+                    collectFully ()
+                    Expect.isGreaterThan TensorMemory.CachedBytes 0L "arrays kept while on"
                     TensorMemory.CacheLimit <- 0L
                     Expect.equal TensorMemory.CachedBytes 0L "setting the limit drops what was kept"
                     let dropped = ResizeArray<WeakReference>()
@@ -269,6 +293,7 @@ let tests =
             testList "a kernel given a used array writes every element" [
                 for name, make, expected in staleDataCases ->
                     test name {
+                      withLimit (256L <<< 20) (fun () ->
                         let reference = expected ()
                         // a first result reveals the dtype and length to poison
                         let first = make ()
@@ -279,7 +304,7 @@ let tests =
                         Expect.equal actual.Length reference.Length "length"
                         for e in 0 .. reference.Length - 1 do
                             if abs (actual.[e] - reference.[e]) > 1e-9 * (1.0 + abs reference.[e]) || Double.IsNaN actual.[e] then
-                                failtestf "element %d: %g, reference %g" e actual.[e] reference.[e]
+                                failtestf "element %d: %g, reference %g" e actual.[e] reference.[e])
                     }
             ]
             test "a negative CacheLimit is refused" {
@@ -289,11 +314,12 @@ let tests =
             }
             test "small results are not recycled" {
                 // below the large-object size the GC's own nursery reuses memory better
-                let zeros = Tensor.ofArray64 [| 100 |] (Array.zeroCreate 100)
-                let reference = storageOf (fun () -> Elementwise.binary BinaryOp.Add zeros zeros)
-                collectFully ()
-                collectFully ()
-                Expect.isNull reference.Target "a small result's array is freed, not kept"
+                withLimit (256L <<< 20) (fun () ->
+                    let zeros = Tensor.ofArray64 [| 100 |] (Array.zeroCreate 100)
+                    let reference = storageOf (fun () -> Elementwise.binary BinaryOp.Add zeros zeros)
+                    collectFully ()
+                    collectFully ()
+                    Expect.isNull reference.Target "a small result's array is freed, not kept")
             }
         ]
     ]

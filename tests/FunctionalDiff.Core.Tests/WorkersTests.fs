@@ -12,6 +12,123 @@ let private runCounts (count: int) =
     Workers.run count (fun part -> Interlocked.Increment(&runs.[part]) |> ignore)
     runs
 
+/// Runs `body` with the team's settings changed by `set`, then restores them.
+let private withSettings (set: unit -> unit) (body: unit -> unit) =
+    let degree, spin = Parallelism.MaxDegree, Parallelism.SpinTime
+    try
+        set ()
+        body ()
+    finally
+        Parallelism.MaxDegree <- degree
+        Parallelism.SpinTime <- spin
+
+/// The CPU set of a kernel thread (0: the calling one) as bytes, or None where it cannot be read.
+let private affinity (thread: int) = Placement.affinityOf thread |> Option.ofObj
+
+/// utime + stime of one of this process's threads, in clock ticks, from /proc/self/task/<tid>/stat,
+/// and its scheduler state letter (R running, S sleeping, ...).
+let private threadCpu (tid: int) =
+    let stat = IO.File.ReadAllText(sprintf "/proc/self/task/%d/stat" tid)
+    let fields = stat.Substring(stat.LastIndexOf(')') + 2).Split(' ')
+    // fields.[0] is field 3 (state); utime and stime are fields 14 and 15
+    int64 fields.[11] + int64 fields.[12], fields.[0]
+
+[<Tests>]
+let settingsTests =
+    testList "Tensor" [
+        // sequenced: these change process-wide settings and watch the team's threads
+        testSequenced <| testList "Workers settings" [
+            test "MaxDegree and SpinTime round-trip, and out-of-range values name the setting" {
+                withSettings ignore (fun () ->
+                    Parallelism.MaxDegree <- 3
+                    Expect.equal Parallelism.MaxDegree 3 "MaxDegree"
+                    Parallelism.SpinTime <- TimeSpan.FromMilliseconds 1.5
+                    Expect.floatClose Accuracy.high Parallelism.SpinTime.TotalMilliseconds 1.5 "SpinTime"
+                    for bad in [ 0; -1 ] do
+                        let error = Expect.throwsC (fun () -> Parallelism.MaxDegree <- bad) id
+                        Expect.isTrue (error :? ArgumentOutOfRangeException) "ArgumentOutOfRangeException"
+                        Expect.stringContains error.Message "Parallelism.MaxDegree" "names the setting"
+                    for bad in [ TimeSpan.FromTicks -1L; TimeSpan.FromSeconds 1.5 ] do
+                        let error = Expect.throwsC (fun () -> Parallelism.SpinTime <- bad) id
+                        Expect.isTrue (error :? ArgumentOutOfRangeException) "ArgumentOutOfRangeException"
+                        Expect.stringContains error.Message "Parallelism.SpinTime" "names the setting"
+                    Expect.equal Parallelism.MaxDegree 3 "a refused value changes nothing"
+                    Expect.floatClose Accuracy.high Parallelism.SpinTime.TotalMilliseconds 1.5 "a refused value changes nothing")
+            }
+            test "with MaxDegree 1 every part runs on the caller, and a large kernel uses no worker" {
+                withSettings (fun () -> Parallelism.MaxDegree <- 1) (fun () ->
+                    let caller = Thread.CurrentThread.ManagedThreadId
+                    let threads = Array.zeroCreate<int> 64
+                    Workers.run 64 (fun part -> threads.[part] <- Thread.CurrentThread.ManagedThreadId)
+                    Expect.equal threads (Array.create 64 caller) "every part on the calling thread"
+                    // 1M float32 exp: far above the parallel threshold
+                    let n = 1 <<< 20
+                    let values = Array.init n (fun i -> float32 (sin (float i)))
+                    let joined = Workers.joinCount ()
+                    let result = Elementwise.unary UnaryOp.Exp (Tensor.ofArray32 [| n |] values)
+                    Expect.equal (Workers.joinCount ()) joined "no worker joined the kernel"
+                    let actual = result.Data32
+                    for i in 0 .. n - 1 do
+                        let reference = exp (float values.[i])
+                        if abs (float actual.[i] - reference) > 1e-6 * reference then
+                            failtestf "element %d: %g, reference %g" i actual.[i] reference)
+            }
+            test "a worker that moves off its caller's CPU gets its own CPU set back after the job" {
+                match affinity 0 with
+                | None -> () // not Linux, or no C library: workers never change their affinity
+                | Some own ->
+                    // Spin 0: workers block after every job, so each job wakes them and they
+                    // decide again whether to move (on 2 CPUs about half of the wakes land on the
+                    // caller's CPU).
+                    withSettings (fun () -> Parallelism.SpinTime <- TimeSpan.Zero) (fun () ->
+                        let moves = Workers.moveCount ()
+                        for _ in 1 .. 200 do
+                            Workers.run 16 (fun _ -> Thread.SpinWait 2000)
+                            Thread.Sleep 1
+                        let workers = Workers.threadIdsSnapshot () |> Array.filter (fun tid -> tid > 0)
+                        Expect.isNonEmpty workers "worker thread ids known"
+                        for tid in workers do
+                            Expect.equal (affinity tid) (Some own)
+                                (sprintf "worker %d's CPU set equals the process's after 200 jobs (%d moves)" tid (Workers.moveCount () - moves)))
+            }
+            test "avoid narrows the calling thread's CPU set by one CPU and restore undoes it" {
+                match affinity 0 with
+                | None -> ()
+                | Some own ->
+                    let cpus = own |> Array.sumBy (fun b -> Numerics.BitOperations.PopCount(uint32 b))
+                    let observed =
+                        Task.Factory.StartNew((fun () ->
+                            let cpu = Thread.GetCurrentProcessorId()
+                            let original = Placement.avoid cpu
+                            let during = affinity 0
+                            Placement.restore original
+                            cpu, original, during, affinity 0), TaskCreationOptions.LongRunning).Result
+                    let cpu, original, during, after = observed
+                    if cpus > 1 then
+                        Expect.equal (Option.ofObj original) (Some own) "avoid returns the set it found"
+                        let expected = Array.copy own
+                        expected.[cpu / 8] <- expected.[cpu / 8] &&& ~~~(1uy <<< (cpu % 8))
+                        Expect.equal during (Some expected) "the CPU it ran on removed, nothing else"
+                    else
+                        Expect.isNull original "the only CPU is never removed"
+                    Expect.equal after (Some own) "restored"
+            }
+            test "idle workers use no CPU once their spin ends" {
+                withSettings (fun () -> Parallelism.SpinTime <- TimeSpan.FromMilliseconds 1.0) (fun () ->
+                    Workers.run 16 (fun _ -> Thread.SpinWait 2000)
+                    let workers = Workers.threadIdsSnapshot () |> Array.filter (fun tid -> tid > 0)
+                    if workers.Length > 0 then
+                        Thread.Sleep 100 // ten times the spin
+                        let before = workers |> Array.map threadCpu
+                        Thread.Sleep 500
+                        let after = workers |> Array.map threadCpu
+                        for (tid, (ticksBefore, _)), (ticksAfter, state) in Array.zip (Array.zip workers before) after do
+                            Expect.equal ticksAfter ticksBefore (sprintf "worker %d used no CPU over half a second idle" tid)
+                            Expect.equal state "S" (sprintf "worker %d is blocked (state S)" tid))
+            }
+        ]
+    ]
+
 [<Tests>]
 let tests =
     testList "Tensor" [

@@ -103,6 +103,8 @@ public class ArgumentNameTests
             ("Vjp pullback", "cotangent", () => Diff.Vjp(x => x, m).Pullback(null!)),
             ("Vjp two-input pullback", "cotangent", () => Diff.Vjp((x, y) => x * y, m, m).Pullback(null!)),
             ("Vjp(f[]) pullback", "cotangent", () => Diff.Vjp(xs => xs[0], m).Pullback(null!)),
+            ("Linearize(f, x).Jvp", "tangent", () => Diff.Linearize(x => x.Sin(), m).Jvp(null!)),
+            ("Linearize(f[], primals).Jvp", "tangents", () => Diff.Linearize((Expr[] xs) => xs[0].Sin(), m).Jvp(null!)),
         }.Select(c => new object[] { c.Item1, c.Item2, c.Item3 });
     }
 

@@ -17,18 +17,53 @@ public class ReadmeTests
 
     static string Normalise(string code) => Regex.Replace(code, @"\s+", " ").Trim();
 
-    [Fact]
-    public void TheReadmeShowsExactlyTheQuickstartThatIsCompiledHere()
+    /// <summary>Asserts that the first csharp block of a README section is the marked code of a source file.</summary>
+    static void AssertReadmeShows(string sourceFile, string heading)
     {
-        var source = RepositoryFile("tests/FunctionalDiff.Tests/Quickstart.cs");
+        var source = RepositoryFile(sourceFile);
         var marked = Regex.Match(source, @"// BEGIN README\r?\n(.*?)// END README", RegexOptions.Singleline);
-        Assert.True(marked.Success, "markers missing in Quickstart.cs");
+        Assert.True(marked.Success, $"markers missing in {sourceFile}");
         var readme = RepositoryFile("README.md");
-        var section = readme.IndexOf("## C# quickstart", StringComparison.Ordinal);
-        Assert.True(section >= 0, "README.md has no '## C# quickstart' section");
+        var section = readme.IndexOf(heading, StringComparison.Ordinal);
+        Assert.True(section >= 0, $"README.md has no '{heading}' section");
         var block = Regex.Match(readme[section..], @"```csharp\r?\n(.*?)```", RegexOptions.Singleline);
-        Assert.True(block.Success, "the quickstart section has no csharp code block");
+        Assert.True(block.Success, $"the section '{heading}' has no csharp code block");
         Assert.Equal(Normalise(marked.Groups[1].Value), Normalise(block.Groups[1].Value));
+    }
+
+    [Fact]
+    public void TheReadmeShowsExactlyTheQuickstartThatIsCompiledHere() =>
+        AssertReadmeShows("tests/FunctionalDiff.Tests/Quickstart.cs", "## C# quickstart");
+
+    [Fact]
+    public void TheReadmeShowsExactlyTheBilevelExampleThatIsCompiledHere() =>
+        AssertReadmeShows("tests/FunctionalDiff.Tests/Bilevel.cs", "## Transforms inside loops");
+
+    [Fact]
+    public void TheBilevelExampleAgreesWithCentralDifferencesOfTheLoopWrittenWithDoubles()
+    {
+        var r = Bilevel.Run();
+        var x0 = r.X0.ToDoubleArray();
+
+        // The same loop with the inner gradient by hand: 2 tanh(xw)(1 − tanh²(xw)) w + 0.2 (x − w).
+        double Objective(double[] w)
+        {
+            var x = (double[])x0.Clone();
+            for (int step = 0; step < 1000; step++)
+                for (int i = 0; i < x.Length; i++)
+                {
+                    double t = Math.Tanh(x[i] * w[i]);
+                    x[i] -= 0.05 * (2 * t * (1 - t * t) * w[i] + 0.2 * (x[i] - w[i]));
+                }
+            return x.Sum(v => v * v);
+        }
+
+        var w0 = r.W0.ToDoubleArray();
+        Close(Objective(w0), r.Value.Eval().ToScalar(), 1e-10, "value");
+        var numeric = Gradient(Objective, w0);
+        Close(numeric, r.Gradient.Eval().ToDoubleArray(), 1e-6, "gradient in w");
+        var along = numeric.Zip(r.Direction.ToDoubleArray(), (g, d) => g * d).Sum();
+        Close(along, r.Tangent.Eval().ToScalar(), 1e-6, "derivative along the direction");
     }
 
     [Fact]

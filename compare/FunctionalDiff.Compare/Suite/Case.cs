@@ -31,6 +31,20 @@ public sealed record Tolerance(double Relative, double AbsoluteFloor)
 
     /// <summary>float32: single-precision rounding (eps ≈ 6e-8) amplified by a few dozen operations.</summary>
     public static readonly Tolerance Float32 = new(1e-4, 1e-5);
+
+    /// <summary>
+    /// A lower bound on the scale of the absolute floor (default 0: the largest |torch| value alone). The fuzzer
+    /// sets 1: its programs compute with values of order 1, so a result that cancels to about 0 carries the
+    /// rounding of order-1 terms.
+    /// </summary>
+    public double ScaleAtLeast { get; init; }
+
+    /// <summary>
+    /// When true, a NaN on either side passes in the derivative checks (never in the value). The fuzzer sets it
+    /// for programs that cross a domain edge, where 0·∞ in a derivative is NaN or 0 depending on how each
+    /// engine writes its rules, not on mathematics.
+    /// </summary>
+    public bool NaNInDerivativesIsConvention { get; init; }
 }
 
 /// <summary>

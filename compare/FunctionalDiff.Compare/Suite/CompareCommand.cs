@@ -36,6 +36,6 @@ public static class CompareCommand
     {
         int start = int.Parse(args[1]);
         var options = Options.Parse(args.Skip(2).ToList());
-        return Runner.Worker(CaseTable.All, options, start);
+        return options.Programs is null ? Runner.Worker(CaseTable.All, options, start) : Fuzz.FuzzCommand.Worker(options, start);
     }
 }

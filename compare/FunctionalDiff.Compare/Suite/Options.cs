@@ -8,12 +8,19 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
     /// </summary>
     public string? AbortAt { get; init; }
 
+    /// <summary>The fuzzer's number of random programs (`fuzz --programs N`); null outside a fuzz run.</summary>
+    public int? Programs { get; init; }
+
+    /// <summary>The fuzzer's seed (`fuzz --seed S`): the same seed gives the same programs.</summary>
+    public int Seed { get; init; } = 1;
+
     /// <summary>The usage text.</summary>
     public const string Usage =
         "usage: FunctionalDiff.Compare [--filter TEXT]... [--dtype float32|float64|both] [--results DIR] [--in-process] [--quiet]\n" +
         "       FunctionalDiff.Compare bench [--quick]\n" +
         "       FunctionalDiff.Compare bench --nested [--quick] [--max-steps N] [--filter TEXT]\n" +
-        "       FunctionalDiff.Compare bench --steps [--quick]";
+        "       FunctionalDiff.Compare bench --steps [--quick]\n" +
+        "       FunctionalDiff.Compare fuzz [--programs N] [--seed S] [--dtype float32|float64|both] [--in-process] [--quiet]";
 
     /// <summary>Parses the options; unknown words raise ArgumentException with the usage text.</summary>
     public static Options Parse(IReadOnlyList<string> args)
@@ -23,6 +30,8 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         string results = "results";
         bool isolated = true, quiet = false;
         string? abortAt = null;
+        int? programs = null;
+        int seed = 1;
         for (int i = 0; i < args.Count; i++)
         {
             string Next() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value\n{Usage}");
@@ -42,11 +51,16 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
                 case "--in-process": isolated = false; break;
                 case "--quiet": quiet = true; break;
                 case "--abort-at": abortAt = Next(); break;
+                case "--programs": programs = Count(Next(), args[i - 1]); break;
+                case "--seed": seed = int.TryParse(Next(), out var s) ? s : throw new ArgumentException($"--seed needs an integer\n{Usage}"); break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'\n{Usage}");
             }
         }
-        return new Options(filters.ToArray(), dtypes, results, isolated, quiet) { AbortAt = abortAt };
+        return new Options(filters.ToArray(), dtypes, results, isolated, quiet) { AbortAt = abortAt, Programs = programs, Seed = seed };
     }
+
+    static int Count(string text, string option) =>
+        int.TryParse(text, out var n) && n > 0 ? n : throw new ArgumentException($"{option} needs a positive integer\n{Usage}");
 
     /// <summary>The arguments that select the same work in a worker process.</summary>
     public IEnumerable<string> SelectionArgs()
@@ -55,6 +69,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         yield return "--dtype";
         yield return DTypes.Length == 2 ? "both" : CheckResult.Name(DTypes[0]);
         if (AbortAt != null) { yield return "--abort-at"; yield return AbortAt; }
+        if (Programs != null) { yield return "--programs"; yield return Programs.Value.ToString(); yield return "--seed"; yield return Seed.ToString(); }
     }
 
     /// <summary>The (case, dtype) pairs selected, in a fixed order shared by parent and workers.</summary>

@@ -15,24 +15,30 @@ public static class Runner
     const string ResultMark = "@@RESULT ";
     const string EndMark = "@@END";
 
-    /// <summary>Runs the selection, isolated in workers or in this process, reporting progress to <paramref name="progress"/>.</summary>
-    public static List<CheckResult> Run(IReadOnlyList<Case> table, Options options, TextWriter progress)
+    /// <summary>
+    /// Runs the selection, isolated in workers or in this process, reporting progress to <paramref name="progress"/>.
+    /// <paramref name="check"/> runs one case in one dtype (by default <see cref="CaseRunner.Run"/>); a worker
+    /// rebuilds the same table and check from the options it is given.
+    /// </summary>
+    public static List<CheckResult> Run(IReadOnlyList<Case> table, Options options, TextWriter progress,
+        Func<Case, DType, List<CheckResult>>? check = null)
     {
         var work = options.Select(table);
-        return options.Isolated ? RunIsolated(work, options, progress) : RunInProcess(work, 0, progress, null, null);
+        return options.Isolated ? RunIsolated(work, options, progress) : RunInProcess(work, 0, progress, null, null, check ?? CaseRunner.Run);
     }
 
     /// <summary>The worker's entry: runs from <paramref name="start"/> on, one protocol line per event on stdout.</summary>
-    public static int Worker(IReadOnlyList<Case> table, Options options, int start)
+    public static int Worker(IReadOnlyList<Case> table, Options options, int start, Func<Case, DType, List<CheckResult>>? check = null)
     {
         var stdout = Console.Out;
-        RunInProcess(options.Select(table), start, TextWriter.Null, stdout, options.AbortAt);
+        RunInProcess(options.Select(table), start, TextWriter.Null, stdout, options.AbortAt, check ?? CaseRunner.Run);
         stdout.WriteLine(EndMark);
         stdout.Flush();
         return 0;
     }
 
-    static List<CheckResult> RunInProcess(List<(Case Case, DType DType)> work, int start, TextWriter progress, TextWriter? protocol, string? abortAt)
+    static List<CheckResult> RunInProcess(List<(Case Case, DType DType)> work, int start, TextWriter progress, TextWriter? protocol, string? abortAt,
+        Func<Case, DType, List<CheckResult>> check)
     {
         var results = new List<CheckResult>();
         for (int k = start; k < work.Count; k++)
@@ -42,7 +48,7 @@ public static class Runner
             Progress(progress, k, work);
             if (work[k].Case.Name == abortAt && work[k].DType == DType.Float64)
                 Environment.FailFast("isolation self-test: deliberate native abort");
-            foreach (var r in CaseRunner.Run(work[k].Case, work[k].DType))
+            foreach (var r in check(work[k].Case, work[k].DType))
             {
                 results.Add(r);
                 protocol?.WriteLine(ResultMark + JsonSerializer.Serialize(r, CheckResult.Json));

@@ -99,7 +99,8 @@ public static class TorchSide
     {
         // clone: some derivatives (abs's second) come back as libtorch's storage-less "efficient zero"
         // tensors, whose data accessor fails; a clone materialises them
-        var values = t.detach().to_type(ScalarType.Float64).contiguous().clone().data<double>().ToArray();
+        // an empty tensor has no storage to read
+        var values = t.numel() == 0 ? Array.Empty<double>() : t.detach().to_type(ScalarType.Float64).contiguous().clone().data<double>().ToArray();
         if (expected >= 0 && values.Length != expected)
             throw new InvalidOperationException($"torch returned {values.Length} values where {expected} were expected");
         return values;

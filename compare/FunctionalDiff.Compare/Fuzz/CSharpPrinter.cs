@@ -1,0 +1,102 @@
+using System.Globalization;
+using System.Text;
+
+namespace FunctionalDiff.Compare.Fuzz;
+
+/// <summary>Prints a program as C# that uses FunctionalDiff's public API: the inputs, then a function F over them.</summary>
+public static class CSharpPrinter
+{
+    /// <summary>The inputs as <c>x</c>, the function as <c>Expr F(Expr[] x)</c>.</summary>
+    public static string Print(FuzzProgram p, DType dtype)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("var x = new Expr[]");
+        text.AppendLine("{");
+        for (int i = 0; i < p.InputCount; i++)
+            text.AppendLine($"    {TensorLiteral(p.InputValues[i], p.InputShapes[i], dtype)},");
+        text.AppendLine("};");
+        text.AppendLine("Expr F(Expr[] x)");
+        text.AppendLine("{");
+        var names = Enumerable.Range(0, p.InputCount).Select(i => $"x[{i}]").ToList();
+        for (int i = 0; i < p.Steps.Length; i++)
+        {
+            names.Add($"v{i}");
+            text.AppendLine($"    var v{i} = {Call(p.Steps[i], p.Steps[i].Args.Select(a => names[a]).ToArray(), dtype)};");
+        }
+        text.AppendLine($"    return {names[p.Output]};");
+        text.AppendLine("}");
+        return text.ToString();
+    }
+
+    /// <summary>A number as a C# literal that reads back to the same double.</summary>
+    public static string Number(double v) =>
+        double.IsNaN(v) ? "double.NaN" : double.IsPositiveInfinity(v) ? "double.PositiveInfinity" : double.IsNegativeInfinity(v) ? "double.NegativeInfinity"
+        : v.ToString("R", CultureInfo.InvariantCulture) is var s && (s.Contains('.') || s.Contains('E')) ? s : s + ".0";
+
+    static string Numbers(IEnumerable<double> values, DType dtype) =>
+        string.Join(", ", values.Select(v => dtype == DType.Float64 ? Number(v)
+            : double.IsFinite(v) ? ((float)v).ToString("R", CultureInfo.InvariantCulture) + "f" : Number(v).Replace("double.", "float.")));
+
+    static string Ints(IEnumerable<int> values) => string.Join(", ", values);
+
+    static string TensorLiteral(double[] values, int[] shape, DType dtype) =>
+        $"Tensor.FromArray(new {(dtype == DType.Float64 ? "double" : "float")}[] {{ {Numbers(values, dtype)} }}{(shape.Length == 0 ? ", Array.Empty<int>()" : ", " + Ints(shape))})";
+
+    static string Call(Step s, string[] a, DType dtype)
+    {
+        string x = a.Length > 0 ? a[0] : "";
+        int[] p = s.Ints;
+        string c = Number(s.Scalar);
+        string keep = s.Flag ? ", keepDims: true" : "";
+        string Axes() => s.Mode switch { 0 => "", 1 => $"{p[0]}{keep}", _ => $"new[] {{ {Ints(p)} }}{keep}" };
+        string other = dtype == DType.Float64 ? "DType.Float32" : "DType.Float64";
+        string self = dtype == DType.Float64 ? "DType.Float64" : "DType.Float32";
+        return s.Kind switch
+        {
+            OpKind.Neg => $"-{x}",
+            OpKind.StopGradient or OpKind.Exp or OpKind.Expm1 or OpKind.Log or OpKind.Log1p or OpKind.Sin or OpKind.Cos or OpKind.Tan
+                or OpKind.Tanh or OpKind.Sigmoid or OpKind.Relu or OpKind.Softplus or OpKind.Abs or OpKind.Sign or OpKind.Sqrt or OpKind.Rsqrt
+                or OpKind.Square or OpKind.Reciprocal or OpKind.Erf or OpKind.Floor or OpKind.Ceil or OpKind.Round => $"{x}.{s.Kind}()",
+            OpKind.CastRoundTrip => $"{x}.Cast({other}).Cast({self})",
+            OpKind.AddScalar => $"{x} + {c}",
+            OpKind.MulScalar => $"{x} * {c}",
+            OpKind.RSubScalar => $"{c} - {x}",
+            OpKind.DivScalar => $"{x} / {c}",
+            OpKind.RDivScalar => $"{c} / {x}",
+            OpKind.PowScalar => $"{x}.Pow({c})",
+            OpKind.Add => $"{a[0]} + {a[1]}",
+            OpKind.Sub => $"{a[0]} - {a[1]}",
+            OpKind.Mul => $"{a[0]} * {a[1]}",
+            OpKind.Div => $"{a[0]} / {a[1]}",
+            OpKind.Pow => $"{a[0]}.Pow({a[1]})",
+            OpKind.Maximum or OpKind.Minimum or OpKind.Atan2 => $"Expr.{s.Kind}({a[0]}, {a[1]})",
+            OpKind.Lt => $"{a[0]} < {a[1]}",
+            OpKind.Le => $"{a[0]} <= {a[1]}",
+            OpKind.Gt => $"{a[0]} > {a[1]}",
+            OpKind.Ge => $"{a[0]} >= {a[1]}",
+            OpKind.Eq or OpKind.Ne => $"{a[0]}.{s.Kind}({a[1]})",
+            OpKind.Where => $"Expr.Where({a[0]}, {a[1]}, {a[2]})",
+            OpKind.Sum or OpKind.Mean or OpKind.Max or OpKind.Min or OpKind.Prod => $"{x}.{s.Kind}({Axes()})",
+            OpKind.ArgMax => $"{x}.ArgMax({p[0]}{keep})",
+            OpKind.Softmax or OpKind.LogSoftmax or OpKind.LogSumExp => $"{x}.{s.Kind}({p[0]})",
+            OpKind.LayerNorm => $"{x}.LayerNorm({c})",
+            OpKind.Mse => $"Loss.Mse({a[0]}, {a[1]})",
+            OpKind.BceWithLogits => $"Loss.BinaryCrossEntropyWithLogits({a[0]}, {a[1]}.Sigmoid())",
+            OpKind.CrossEntropy => $"Loss.CrossEntropy({x}, new[] {{ {Ints(p)} }})",
+            OpKind.Linear => $"Nn.Linear({string.Join(", ", a)})",
+            OpKind.MatMul => $"{a[0]}.MatMul({a[1]})",
+            OpKind.Transpose => $"{x}.Transpose()",
+            OpKind.Permute => $"{x}.Transpose({Ints(p)})",
+            OpKind.Reshape => $"{x}.Reshape({Ints(p)})",
+            OpKind.BroadcastTo => $"{x}.BroadcastTo({Ints(p)})",
+            OpKind.Slice => $"{x}.Slice({p[0]}, {p[1]}, {p[2]}, step: {p[3]})",
+            OpKind.Pad => $"{x}.Pad(new[] {{ {Ints(p[..(p.Length / 2)])} }}, new[] {{ {Ints(p[(p.Length / 2)..])} }})",
+            OpKind.Flip => $"{x}.Flip({Ints(p)})",
+            OpKind.Gather => $"{x}.Gather({p[0]}, {TensorLiteral(s.Data!, s.DataShape!, dtype)})",
+            OpKind.ScatterAdd => $"Expr.ScatterAdd({p[0]}, {TensorLiteral(s.Data!, s.DataShape!, dtype)}, {x}, new[] {{ {Ints(p[1..])} }})",
+            OpKind.Concat or OpKind.Stack => $"Expr.{s.Kind}({p[0]}, {string.Join(", ", a)})",
+            OpKind.Const => "(Expr)" + TensorLiteral(s.Data!, s.DataShape!, dtype),
+            _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no printer"),
+        };
+    }
+}

@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using FunctionalDiff.Compare.Suite;
+
+namespace FunctionalDiff.Compare.Fuzz;
+
+/// <summary>
+/// `fuzz --programs N --seed S`: N random programs checked against TorchSharp in both dtypes, through the
+/// comparison suite's runner (worker processes, tolerances, checks); prints a summary and every distinct
+/// shrunk failure as C#. The exit code is 0 only when no program fails.
+/// </summary>
+public static class FuzzCommand
+{
+    /// <summary>The programs of a run: program k's seed follows from the run's seed and k alone.</summary>
+    public static List<FuzzProgram> Programs(int count, int seed) =>
+        Enumerable.Range(0, count).Select(k => Generator.Generate($"fuzz {seed}/{k}", ProgramSeed(seed, k))).ToList();
+
+    static int ProgramSeed(int seed, int k) => unchecked(seed * 1_000_003 + k * 7_919 + 17);
+
+    /// <summary>The results of every program in every selected dtype (isolated in workers unless --in-process).</summary>
+    public static List<CheckResult> Check(Options options, TextWriter progress)
+    {
+        var (cases, check) = Table(options);
+        return Runner.Run(cases, options, progress, check);
+    }
+
+    /// <summary>The programs as comparison cases, and the check that runs one (allowance and shrinking included).</summary>
+    public static (List<Case> Cases, Func<Case, DType, List<CheckResult>> Check) Table(Options options)
+    {
+        var programs = Programs(options.Programs ?? throw new ArgumentException("--programs is required"), options.Seed);
+        var byCase = new Dictionary<Case, FuzzProgram>(ReferenceEqualityComparer.Instance);
+        var cases = new List<Case>();
+        foreach (var p in programs)
+        {
+            var c = p.ToCase();
+            byCase[c] = p;
+            cases.Add(c);
+        }
+        return (cases, (c, dtype) => FuzzCheck.Run(byCase[c], dtype));
+    }
+
+    /// <summary>The worker process's entry for a fuzz run.</summary>
+    public static int Worker(Options options, int start)
+    {
+        var (cases, check) = Table(options);
+        return Runner.Worker(cases, options, start, check);
+    }
+
+    /// <summary>Runs the fuzzer from the command line.</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter progress)
+    {
+        Options options;
+        try { options = Options.Parse(args); }
+        catch (ArgumentException e) { progress.WriteLine(e.Message); return 2; }
+        if (options.Programs is null) options = options with { Programs = 300 };
+        output.WriteLine($"FunctionalDiff vs TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}: {options.Programs} random programs, " +
+                         $"seed {options.Seed}, {string.Join(" and ", options.DTypes.Select(CheckResult.Name))}");
+        var clock = Stopwatch.StartNew();
+        var results = Check(options, options.Quiet ? TextWriter.Null : progress);
+        clock.Stop();
+        var summary = Summary.Of(results);
+        summary.Print(output);
+        output.WriteLine($"{clock.Elapsed.TotalSeconds:0} s");
+        return summary.Failed == 0 ? 0 : 1;
+    }
+
+    /// <summary>What a fuzz run found: per dtype, programs passed, failed and excused; the distinct failures.</summary>
+    public sealed record Summary(List<(string DType, int Programs, int Passed, int Failed, int Excused)> PerDType, List<(string Repro, List<string> Programs)> Distinct)
+    {
+        /// <summary>Failed (program, dtype) pairs.</summary>
+        public int Failed => PerDType.Sum(d => d.Failed);
+
+        /// <summary>Summarises a run's results.</summary>
+        public static Summary Of(IReadOnlyList<CheckResult> results)
+        {
+            var perDType = results.GroupBy(r => r.DType).Select(g =>
+            {
+                var programs = g.GroupBy(r => r.Case).ToList();
+                int failed = programs.Count(p => p.Any(r => !r.Passed));
+                int excused = programs.Count(p => p.All(r => r.Passed) && p.Any(r => r.Note == FuzzCheck.AllowanceNote));
+                return (g.Key, programs.Count, programs.Count - failed, failed, excused);
+            }).ToList();
+            // one entry per distinct failure: the shrunk program's ops and failing checks (its first line)
+            var distinct = results.Where(r => !r.Passed && r.Check is FuzzCheck.ReproCheck or "all")
+                .GroupBy(r => r.Check == "all" ? "the worker process aborted" : r.Note.Split('\n')[0])
+                .Select(g => (g.OrderBy(r => r.Note.Length).First().Note, g.Select(r => $"{r.Case} {r.DType}").ToList()))
+                .ToList();
+            return new Summary(perDType, distinct);
+        }
+
+        /// <summary>Prints the totals, then every distinct failure with the programs that shrank to it.</summary>
+        public void Print(TextWriter output)
+        {
+            foreach (var (dtype, programs, passed, failed, excused) in PerDType)
+                output.WriteLine($"{dtype}: {programs} programs, {passed} passed ({excused} by the float32 allowance), {failed} failed");
+            output.WriteLine($"{Distinct.Count} distinct failures");
+            int k = 0;
+            foreach (var (repro, programs) in Distinct)
+            {
+                output.WriteLine();
+                output.WriteLine($"---- failure {++k}: {programs.Count} program(s): {string.Join(", ", programs.Take(6))}{(programs.Count > 6 ? ", …" : "")}");
+                output.WriteLine(repro.TrimEnd());
+            }
+        }
+    }
+}

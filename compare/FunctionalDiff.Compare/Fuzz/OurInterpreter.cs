@@ -1,0 +1,105 @@
+using FunctionalDiff.Compare.Suite;
+
+namespace FunctionalDiff.Compare.Fuzz;
+
+/// <summary>Realises a program with FunctionalDiff's public C# API, one call per step.</summary>
+public static class OurInterpreter
+{
+    /// <summary>Builds the program's output over the given inputs (symbolic or constant).</summary>
+    public static Expr Run(FuzzProgram program, Expr[] inputs) => Run(program, inputs, Apply);
+
+    /// <summary>Builds the output with another meaning for some steps: the fuzzer's self-tests use it to plant a wrong op.</summary>
+    public static Expr Run(FuzzProgram program, Expr[] inputs, Func<Step, Expr[], DType, Expr> apply)
+    {
+        var dtype = inputs[0].DType;
+        var values = new List<Expr>(inputs);
+        foreach (var step in program.Steps)
+            values.Add(apply(step, step.Args.Select(a => values[a]).ToArray(), dtype));
+        return values[program.Output];
+    }
+
+    /// <summary>One step, with the public API.</summary>
+    public static Expr Apply(Step s, Expr[] a, DType dtype)
+    {
+        Expr x = a.Length > 0 ? a[0] : null!;
+        int[] p = s.Ints;
+        return s.Kind switch
+        {
+            OpKind.Neg => -x,
+            OpKind.Exp => x.Exp(),
+            OpKind.Expm1 => x.Expm1(),
+            OpKind.Log => x.Log(),
+            OpKind.Log1p => x.Log1p(),
+            OpKind.Sin => x.Sin(),
+            OpKind.Cos => x.Cos(),
+            OpKind.Tan => x.Tan(),
+            OpKind.Tanh => x.Tanh(),
+            OpKind.Sigmoid => x.Sigmoid(),
+            OpKind.Relu => x.Relu(),
+            OpKind.Softplus => x.Softplus(),
+            OpKind.Abs => x.Abs(),
+            OpKind.Sign => x.Sign(),
+            OpKind.Sqrt => x.Sqrt(),
+            OpKind.Rsqrt => x.Rsqrt(),
+            OpKind.Square => x.Square(),
+            OpKind.Reciprocal => x.Reciprocal(),
+            OpKind.Erf => x.Erf(),
+            OpKind.Floor => x.Floor(),
+            OpKind.Ceil => x.Ceil(),
+            OpKind.Round => x.Round(),
+            OpKind.StopGradient => x.StopGradient(),
+            OpKind.CastRoundTrip => x.Cast(Other(dtype)).Cast(dtype),
+            OpKind.AddScalar => x + s.Scalar,
+            OpKind.MulScalar => x * s.Scalar,
+            OpKind.RSubScalar => s.Scalar - x,
+            OpKind.DivScalar => x / s.Scalar,
+            OpKind.RDivScalar => s.Scalar / x,
+            OpKind.PowScalar => x.Pow(s.Scalar),
+            OpKind.Add => a[0] + a[1],
+            OpKind.Sub => a[0] - a[1],
+            OpKind.Mul => a[0] * a[1],
+            OpKind.Div => a[0] / a[1],
+            OpKind.Pow => a[0].Pow(a[1]),
+            OpKind.Maximum => Expr.Maximum(a[0], a[1]),
+            OpKind.Minimum => Expr.Minimum(a[0], a[1]),
+            OpKind.Atan2 => Expr.Atan2(a[0], a[1]),
+            OpKind.Lt => a[0] < a[1],
+            OpKind.Le => a[0] <= a[1],
+            OpKind.Gt => a[0] > a[1],
+            OpKind.Ge => a[0] >= a[1],
+            OpKind.Eq => a[0].Eq(a[1]),
+            OpKind.Ne => a[0].Ne(a[1]),
+            OpKind.Where => Expr.Where(a[0], a[1], a[2]),
+            OpKind.Sum => s.Mode switch { 0 => x.Sum(), 1 => x.Sum(p[0], s.Flag), _ => x.Sum(p, s.Flag) },
+            OpKind.Mean => s.Mode switch { 0 => x.Mean(), 1 => x.Mean(p[0], s.Flag), _ => x.Mean(p, s.Flag) },
+            OpKind.Max => s.Mode switch { 0 => x.Max(), 1 => x.Max(p[0], s.Flag), _ => x.Max(p, s.Flag) },
+            OpKind.Min => s.Mode switch { 0 => x.Min(), 1 => x.Min(p[0], s.Flag), _ => x.Min(p, s.Flag) },
+            OpKind.Prod => s.Mode switch { 0 => x.Prod(), 1 => x.Prod(p[0], s.Flag), _ => x.Prod(p, s.Flag) },
+            OpKind.ArgMax => x.ArgMax(p[0], s.Flag),
+            OpKind.Softmax => x.Softmax(p[0]),
+            OpKind.LogSoftmax => x.LogSoftmax(p[0]),
+            OpKind.LogSumExp => x.LogSumExp(p[0]),
+            OpKind.LayerNorm => x.LayerNorm(s.Scalar),
+            OpKind.Mse => Loss.Mse(a[0], a[1]),
+            OpKind.BceWithLogits => Loss.BinaryCrossEntropyWithLogits(a[0], a[1].Sigmoid()),
+            OpKind.CrossEntropy => Loss.CrossEntropy(x, p),
+            OpKind.Linear => Nn.Linear(a[0], a[1], a.Length > 2 ? a[2] : null),
+            OpKind.MatMul => a[0].MatMul(a[1]),
+            OpKind.Transpose => x.Transpose(),
+            OpKind.Permute => x.Transpose(p),
+            OpKind.Reshape => x.Reshape(p),
+            OpKind.BroadcastTo => x.BroadcastTo(p),
+            OpKind.Slice => x.Slice(p[0], p[1], p[2], p[3]),
+            OpKind.Pad => x.Pad(p[..(p.Length / 2)], p[(p.Length / 2)..]),
+            OpKind.Flip => x.Flip(p),
+            OpKind.Gather => x.Gather(p[0], OurSide.Make(s.Data!, s.DataShape!, dtype)),
+            OpKind.ScatterAdd => Expr.ScatterAdd(p[0], OurSide.Make(s.Data!, s.DataShape!, dtype), x, p[1..]),
+            OpKind.Concat => Expr.Concat(p[0], a),
+            OpKind.Stack => Expr.Stack(p[0], a),
+            OpKind.Const => OurSide.Make(s.Data!, s.DataShape!, dtype),
+            _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no interpretation"),
+        };
+    }
+
+    static DType Other(DType dtype) => dtype == DType.Float64 ? DType.Float32 : DType.Float64;
+}

@@ -1,0 +1,139 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using TT = TorchSharp.torch.Tensor;
+using F = TorchSharp.torch.nn.functional;
+
+namespace FunctionalDiff.Compare.Fuzz;
+
+/// <summary>Realises a program with TorchSharp, the reference: each step is the torch function of the same name.</summary>
+public static class TorchInterpreter
+{
+    /// <summary>Computes the program's output from the given inputs.</summary>
+    public static TT Run(FuzzProgram program, TT[] inputs) => RunAll(program, inputs)[program.Output];
+
+    /// <summary>Every value of the program (inputs, then one per step).</summary>
+    public static List<TT> RunAll(FuzzProgram program, TT[] inputs)
+    {
+        var values = new List<TT>(inputs);
+        foreach (var step in program.Steps)
+            values.Add(Apply(step, step.Args.Select(a => values[a]).ToArray(), inputs[0].dtype));
+        return values;
+    }
+
+    /// <summary>One step.</summary>
+    public static TT Apply(Step s, TT[] a, ScalarType dtype)
+    {
+        TT x = a.Length > 0 ? a[0] : null!;
+        int[] p = s.Ints;
+        long[] l = p.Select(v => (long)v).ToArray();
+        return s.Kind switch
+        {
+            OpKind.Neg => x.neg(),
+            OpKind.Exp => x.exp(),
+            OpKind.Expm1 => x.expm1(),
+            OpKind.Log => x.log(),
+            OpKind.Log1p => x.log1p(),
+            OpKind.Sin => x.sin(),
+            OpKind.Cos => x.cos(),
+            OpKind.Tan => x.tan(),
+            OpKind.Tanh => x.tanh(),
+            OpKind.Sigmoid => x.sigmoid(),
+            OpKind.Relu => x.relu(),
+            OpKind.Softplus => F.softplus(x),
+            OpKind.Abs => x.abs(),
+            OpKind.Sign => x.sign(),
+            OpKind.Sqrt => x.sqrt(),
+            OpKind.Rsqrt => x.rsqrt(),
+            OpKind.Square => x.square(),
+            OpKind.Reciprocal => x.reciprocal(),
+            OpKind.Erf => x.erf(),
+            OpKind.Floor => x.floor(),
+            OpKind.Ceil => x.ceil(),
+            OpKind.Round => x.round(),
+            OpKind.StopGradient => x.detach(),
+            OpKind.CastRoundTrip => x.to_type(dtype == ScalarType.Float64 ? ScalarType.Float32 : ScalarType.Float64).to_type(dtype),
+            OpKind.AddScalar => x.add(s.Scalar),
+            OpKind.MulScalar => x.mul(s.Scalar),
+            OpKind.RSubScalar => Literal(s.Scalar, dtype).sub(x),
+            OpKind.DivScalar => x.div(s.Scalar),
+            OpKind.RDivScalar => Literal(s.Scalar, dtype).div(x),
+            OpKind.PowScalar => x.pow(s.Scalar),
+            OpKind.Add => a[0].add(a[1]),
+            OpKind.Sub => a[0].sub(a[1]),
+            OpKind.Mul => a[0].mul(a[1]),
+            OpKind.Div => a[0].div(a[1]),
+            OpKind.Pow => a[0].pow(a[1]),
+            OpKind.Maximum => torch.maximum(a[0], a[1]),
+            OpKind.Minimum => torch.minimum(a[0], a[1]),
+            OpKind.Atan2 => torch.atan2(a[0], a[1]),
+            OpKind.Lt => a[0].lt(a[1]).to_type(dtype),
+            OpKind.Le => a[0].le(a[1]).to_type(dtype),
+            OpKind.Gt => a[0].gt(a[1]).to_type(dtype),
+            OpKind.Ge => a[0].ge(a[1]).to_type(dtype),
+            OpKind.Eq => a[0].eq(a[1]).to_type(dtype),
+            OpKind.Ne => a[0].ne(a[1]).to_type(dtype),
+            OpKind.Where => torch.where(a[0].ne(0.0), a[1], a[2]),
+            OpKind.Sum => s.Mode == 0 ? x.sum() : x.sum(l, s.Flag),
+            OpKind.Mean => s.Mode == 0 ? x.mean() : x.mean(l, s.Flag),
+            OpKind.Max => x.amax(s.Mode == 0 ? AllAxes(x) : l, s.Flag),
+            OpKind.Min => x.amin(s.Mode == 0 ? AllAxes(x) : l, s.Flag),
+            OpKind.Prod => s.Mode == 0 ? x.prod() : x.prod(l[0], s.Flag),
+            OpKind.ArgMax => x.argmax(l[0], s.Flag).to_type(dtype),
+            OpKind.Softmax => x.softmax(l[0]),
+            OpKind.LogSoftmax => F.log_softmax(x, l[0]),
+            OpKind.LogSumExp => x.logsumexp(l[0]),
+            OpKind.LayerNorm => F.layer_norm(x, new[] { x.shape[^1] }, eps: s.Scalar),
+            OpKind.Mse => F.mse_loss(a[0], a[1]),
+            OpKind.BceWithLogits => F.binary_cross_entropy_with_logits(a[0], a[1].sigmoid()),
+            OpKind.CrossEntropy => F.cross_entropy(x, torch.tensor(l)),
+            OpKind.Linear => F.linear(a[0], a[1], a.Length > 2 ? a[2] : null),
+            OpKind.MatMul => a[0].matmul(a[1]),
+            OpKind.Transpose => x.transpose(-2, -1),
+            OpKind.Permute => x.permute(l),
+            OpKind.Reshape => x.reshape(l),
+            OpKind.BroadcastTo => x.broadcast_to(l),
+            OpKind.Slice => Slice(x, p[0], p[1], p[2], p[3]),
+            OpKind.Pad => F.pad(x, PadWidths(p)),
+            OpKind.Flip => x.flip(l),
+            OpKind.Gather => x.gather(l[0], Index(s)),
+            OpKind.ScatterAdd => torch.zeros(l[1..], dtype: dtype).scatter_add(l[0], Index(s), x),
+            OpKind.Concat => torch.cat(a, l[0]),
+            OpKind.Stack => torch.stack(a, l[0]),
+            OpKind.Const => torch.tensor(s.Data!, dtype: dtype).reshape(s.DataShape!.Select(d => (long)d).ToArray()),
+            _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no interpretation"),
+        };
+    }
+
+    static TT Literal(double value, ScalarType dtype) => torch.tensor(value, dtype: dtype);
+
+    static long[] AllAxes(TT x) => Enumerable.Range(0, (int)x.dim()).Select(d => (long)d).ToArray();
+
+    static TT Index(Step s) => torch.tensor(s.Data!.Select(v => (long)v).ToArray()).reshape(s.DataShape!.Select(d => (long)d).ToArray());
+
+    /// <summary>F.pad lists (before, after) pairs from the last axis backwards.</summary>
+    static long[] PadWidths(int[] p)
+    {
+        int rank = p.Length / 2;
+        var widths = new long[2 * rank];
+        for (int axis = 0; axis < rank; axis++)
+        {
+            widths[2 * (rank - 1 - axis)] = p[axis];
+            widths[2 * (rank - 1 - axis) + 1] = p[rank + axis];
+        }
+        return widths;
+    }
+
+    /// <summary>
+    /// Python's slice semantics, written out here as the reference: negative bounds count from the end,
+    /// then both are clamped to the axis, and a stop before the start gives an empty slice.
+    /// </summary>
+    static TT Slice(TT x, int axis, int start, int stop, int step)
+    {
+        int rank = (int)x.dim();
+        int a = axis < 0 ? axis + rank : axis;
+        long n = x.shape[a];
+        long Clamp(long v) => Math.Clamp(v < 0 ? v + n : v, 0, n);
+        long begin = Clamp(start), end = Math.Max(Clamp(stop), begin);
+        return x.slice(a, begin, end, step);
+    }
+}
