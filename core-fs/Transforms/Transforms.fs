@@ -25,9 +25,12 @@ module Diff =
     /// own (nodes older than `start` are atoms), then the arguments replace the Vars in one
     /// substitution, which rebuilds only the nodes that depend on the Vars. Groups are simplified
     /// apart because a nested derivative keeps only some of them (the gradients, not the value),
-    /// and a normal form is only smaller when nothing else holds on to its parts.
-    let private finish (start: int64) (replacements: (Expr * Expr) list) (groups: Expr[][]) : Expr[][] =
-        let simplified = groups |> Array.map (Rewrite.simplifyFrom start)
+    /// and a normal form is only smaller when nothing else holds on to its parts. The first
+    /// `values` groups hold f's own value: they are substituted but never simplified, because the
+    /// value is what the user computes and must follow IEEE, where the normal forms treat their
+    /// atoms as real numbers (`x + x * -3` is not `-2x` at x = -inf).
+    let private finish (start: int64) (replacements: (Expr * Expr) list) (values: int) (groups: Expr[][]) : Expr[][] =
+        let simplified = groups |> Array.mapi (fun i g -> if i < values then g else Rewrite.simplifyFrom start g)
         let substituted = Substitute.apply replacements (Array.concat simplified)
         let mutable offset = 0
         simplified |> Array.map (fun g ->
@@ -44,7 +47,7 @@ module Diff =
         let start = startOf vars
         let output = f vars
         let replacements = List.zip vars arguments
-        let value = (finish start replacements [| [| output |] |]).[0].[0]
+        let value = (finish start replacements 1 [| [| output |] |]).[0].[0]
         let pullback (cotangent: Expr) =
             if cotangent.Dims <> output.Dims then
                 Shape.fail "Pullback" (sprintf "cotangent of shape %s does not match output %s" (Shape.format cotangent.Dims) (Shape.format output.Dims))
@@ -59,7 +62,7 @@ module Diff =
                     var, replacements @ [ var, Expr.cast output.DType cotangent ]
             let found = Vjp.backward output seed (Array.ofList vars)
             let filled = Array.map2 (fun (c: Expr option) (v: Expr) -> defaultArg c (Expr.zerosLike v)) found (Array.ofList vars)
-            List.ofArray (finish start replacements [| filled |]).[0]
+            List.ofArray (finish start replacements 0 [| filled |]).[0]
         value, pullback
 
     /// Value and pullback of a one-argument function.
@@ -87,10 +90,10 @@ module Diff =
         let found = Vjp.backward output seed (Array.ofList vars)
         let filled = Array.map2 (fun (c: Expr option) (v: Expr) -> defaultArg c (Expr.zerosLike v)) found (Array.ofList vars)
         if withValue then
-            match finish start (List.zip vars arguments) [| [| output |]; filled |] with
+            match finish start (List.zip vars arguments) 1 [| [| output |]; filled |] with
             | [| [| value |]; gradients |] -> ValueSome value, gradients
             | _ -> invalidOp "a value and gradients expected"
-        else ValueNone, (finish start (List.zip vars arguments) [| filled |]).[0]
+        else ValueNone, (finish start (List.zip vars arguments) 0 [| filled |]).[0]
 
     /// The value of a one-element f and its gradient with respect to each argument.
     let valueAndGradN (f: Expr list -> Expr) (arguments: Expr list) : Expr * Expr list =
@@ -133,10 +136,10 @@ module Diff =
             List.zip vars primals @ List.zip tangentVars (List.map2 (fun (x: Expr) t -> Expr.cast x.DType t) primals tangents)
         // Simplified apart, as in differentiate: nested forward mode keeps only the tangent.
         if withValue then
-            match finish start replacements [| [| output |]; [| tangent |] |] with
+            match finish start replacements 1 [| [| output |]; [| tangent |] |] with
             | [| [| value |]; [| tangent |] |] -> ValueSome value, tangent
             | _ -> invalidOp "a value and a tangent expected"
-        else ValueNone, (finish start replacements [| [| tangent |] |]).[0].[0]
+        else ValueNone, (finish start replacements 0 [| [| tangent |] |]).[0].[0]
 
     /// The value of f at the primals and the tangent sum_i J_i t_i. Tangents take their
     /// primal's dtype.
@@ -159,7 +162,7 @@ module Diff =
         let start = startOf vars
         let output = f vars
         let tangent = Jvp.tangentOf output (Array.ofList vars) (Array.ofList tangentVars)
-        match finish start (List.zip vars primals) [| [| output |]; [| tangent |] |] with
+        match finish start (List.zip vars primals) 1 [| [| output |]; [| tangent |] |] with
         | [| [| value |]; [| tangent |] |] ->
             let plan = Substitute.plan (Array.ofList tangentVars) [| tangent |]
             let apply (tangents: Expr list) =
@@ -184,7 +187,7 @@ module Diff =
     let jacobianWith (mode: JacobianMode) (f: Expr -> Expr) (x: Expr) : Expr =
         let var = freshLike 0 x
         let jacobian = Jacobian.build mode var (f var)
-        (finish var.Id [ var, x ] [| [| jacobian |] |]).[0].[0]
+        (finish var.Id [ var, x ] 0 [| [| jacobian |] |]).[0].[0]
 
     /// The Jacobian of f at x, shape (output shape @ input shape), forward mode when x has fewer
     /// elements than f x, reverse mode otherwise.

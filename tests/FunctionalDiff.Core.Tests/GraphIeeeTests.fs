@@ -101,6 +101,21 @@ let tests =
                 // d/dx (x*x) = 2x: the zero term has no path to x, so it adds nothing to the gradient.
                 expectSameDoubles (values g) (xs |> Array.map (fun x -> 2.0 * x)) "gradient"
             }
+            test "the value every transform returns is f as written, not its normal form: x + x*-3 and x - x at -inf, NaN, -0" {
+                // Found by the fuzzer: the polynomial normal form of x + x*-3 is -2x, which gives +inf at
+                // -inf where IEEE gives NaN, and -0 where IEEE gives +0.
+                let xs = [| Double.NegativeInfinity; nan; -0.0; 0.0; 1.5 |]
+                let x = constant (tensor [| xs.Length |] xs)
+                let f (e: Expr) = e + e * -3.0
+                let g (e: Expr) = e - e
+                let reference (h: float -> float) = Array.map h xs
+                for name, fn, expected in [ "x + x*-3", f, reference (fun v -> v + v * -3.0); "x - x", g, reference (fun v -> v - v) ] do
+                    expectSameDoubles (values (fst (Diff.vjp fn x))) expected (name + ": vjp's value")
+                    expectSameDoubles (values (fst (Diff.jvp fn x x))) expected (name + ": jvp's value")
+                    expectSameDoubles (values (fst (Diff.linearize fn x))) expected (name + ": linearize's value")
+                    let summed (e: Expr) = Expr.sum (fn e)
+                    expectSameDoubles [| value (fst (Diff.valueAndGrad summed x)) |] [| Array.sum expected |] (name + ": valueAndGrad's value")
+            }
             test "signed zeros: x + 0 is not x at -0, while x - 0, x + (-0) and -(-x) are" {
                 let x = constant (tensor [| awkward.Length |] awkward)
                 let reciprocal (f: float -> float) = awkward |> Array.map (fun v -> 1.0 / f v)
