@@ -39,6 +39,99 @@ type internal Scratch private () =
             map.Clear()
             Scratch.maps.Push map
 
+/// The id tables of one traversal. Ids are dense: a transform's nodes are the ones made since its
+/// first fresh Var, so the ids from that Var's to the newest node index flat pages directly,
+/// instead of a hash table that costs 20 to 30 bytes per node, grows into the large-object heap
+/// and triggers full collections on graphs of 10^5 nodes and more. Pages are made on first touch
+/// (a sparse range costs only the page table); ids outside the range, and ranges too wide for
+/// the page table to stay small, go to an ordinary hash table.
+[<AbstractClass>]
+type internal IdPages(low: int64) =
+    // 4096 ids a page; at most 8192 pages, so the page table stays under the large-object heap.
+    static let pageBits = 12
+    static let widest = 1L <<< 25
+    let high = Ir.newestId ()
+    let dense = low <> Int64.MinValue && low <= high && high - low < widest
+    /// The number of pages the range needs (0 when the range is not dense).
+    member _.PageCount = if dense then int ((high - low) >>> pageBits) + 1 else 0
+    /// The page of an id and its slot there, or -1 when the id is outside the dense range.
+    member _.Locate(id: int64, slot: byref<int>) =
+        if dense && id >= low && id <= high then
+            let k = id - low
+            slot <- int (k &&& ((1L <<< pageBits) - 1L))
+            int (k >>> pageBits)
+        else -1
+    static member PageSize = 1 <<< pageBits
+
+/// A set of node ids over IdPages; see there.
+[<Sealed>]
+type internal IdSet(low: int64) =
+    inherit IdPages(low)
+    let mutable pages: bool[][] = null
+    let mutable others: HashSet<int64> = null
+    /// Adds the id; false when it was there already.
+    member this.Add(id: int64) =
+        let mutable slot = 0
+        let p = this.Locate(id, &slot)
+        if p >= 0 then
+            if isNull pages then pages <- Array.zeroCreate this.PageCount
+            let mutable page = pages.[p]
+            if isNull page then
+                page <- Array.zeroCreate IdPages.PageSize
+                pages.[p] <- page
+            if page.[slot] then false
+            else
+                page.[slot] <- true
+                true
+        else
+            if isNull others then others <- Scratch.RentSet()
+            others.Add id
+    /// Hands the hash table (if one was needed) back to Scratch; the set is empty afterwards.
+    member _.Release() =
+        if not (isNull others) then
+            Scratch.ReturnSet others
+            others <- null
+        pages <- null
+    /// True when the id was added.
+    member this.Contains(id: int64) =
+        let mutable slot = 0
+        let p = this.Locate(id, &slot)
+        if p >= 0 then not (isNull pages) && not (isNull pages.[p]) && pages.[p].[slot]
+        else not (isNull others) && others.Contains id
+
+/// A map from node ids over IdPages (see there); the default value of 'T means "absent", so
+/// callers store only values that differ from it (non-null nodes, positions from 1).
+[<Sealed>]
+type internal IdMap<'T>(low: int64) =
+    inherit IdPages(low)
+    let mutable pages: 'T[][] = null
+    let mutable others: Dictionary<int64, 'T> = null
+    /// The value stored for the id, or the default of 'T.
+    member this.Item
+        with get (id: int64) : 'T =
+            let mutable slot = 0
+            let p = this.Locate(id, &slot)
+            if p >= 0 then
+                if isNull pages || isNull pages.[p] then Unchecked.defaultof<'T> else pages.[p].[slot]
+            elif isNull others then Unchecked.defaultof<'T>
+            else
+                match others.TryGetValue id with
+                | true, v -> v
+                | _ -> Unchecked.defaultof<'T>
+        and set (id: int64) (value: 'T) =
+            let mutable slot = 0
+            let p = this.Locate(id, &slot)
+            if p >= 0 then
+                if isNull pages then pages <- Array.zeroCreate this.PageCount
+                let mutable page = pages.[p]
+                if isNull page then
+                    page <- Array.zeroCreate IdPages.PageSize
+                    pages.[p] <- page
+                page.[slot] <- value
+            else
+                if isNull others then others <- Dictionary<int64, 'T>()
+                others.[id] <- value
+
 /// A per-thread count of the nodes the symbolic layer visits (traversals and substitution plans),
 /// so tests can prove that a transform's work does not depend on the graph behind its arguments.
 /// Per thread, so tests running in parallel do not see each other's work.
@@ -68,7 +161,7 @@ module Graph =
     /// values, and never the history behind them.
     let topologicalOrderFrom (start: int64) (roots: Expr seq) : Expr[] =
         let order = List<Expr>()
-        let visited = Scratch.RentSet()
+        let visited = IdSet(start)
         // Each stack entry is a node and the index of the next input to visit.
         let stack = Stack<struct (Expr * int)>()
         for root in roots do
@@ -82,7 +175,7 @@ module Graph =
                     if visited.Add input.Id then stack.Push(struct (input, 0))
                 else
                     order.Add node
-        Scratch.ReturnSet visited
+        visited.Release()
         Visits.Add order.Count
         order.ToArray()
 

@@ -119,13 +119,14 @@ module Rewrite =
         for i in 0 .. n - 1 do
             firstInput.[i + 1] <- firstInput.[i] + (argsOf order.[i]).Length
         let inputs = Array.zeroCreate<int> firstInput.[n]
-        let position = Dictionary<int64, int>(n)
+        // Positions from 1, so that 0 means "not in order".
+        let position = IdMap<int>(start)
         for i in 0 .. n - 1 do
-            position.[order.[i].Id] <- i
+            position.[order.[i].Id] <- i + 1
             let args = argsOf order.[i]
             for k in 0 .. args.Length - 1 do
-                inputs.[firstInput.[i] + k] <- position.[args.[k].Id]
-        let rootPositions = roots |> Array.map (fun r -> position.[r.Id])
+                inputs.[firstInput.[i] + k] <- position.[args.[k].Id] - 1
+        let rootPositions = roots |> Array.map (fun r -> position.[r.Id] - 1)
         // Uses of each node by the others and by the roots: a node used once dies with its user,
         // so its cost counts toward its user's; a shared node stays whatever its user becomes.
         let uses = Array.zeroCreate<int> n
@@ -192,13 +193,14 @@ module Rewrite =
         let rebuildOverInputs (i: int) =
             let node = order.[i]
             let args = node.Args
-            let newArgs = Array.zeroCreate args.Length
-            let mutable changed = false
+            // The new inputs are copied only once one differs: most nodes stay as they are.
+            let mutable newArgs = null
             for k in 0 .. args.Length - 1 do
                 let r = materialize inputs.[firstInput.[i] + k]
-                newArgs.[k] <- r
-                if not (obj.ReferenceEquals(r, args.[k])) then changed <- true
-            if changed then Expr.apply node.Op newArgs else node
+                if not (obj.ReferenceEquals(r, args.[k])) then
+                    if isNull newArgs then newArgs <- Array.copy args
+                    newArgs.[k] <- r
+            if isNull newArgs then node else Expr.apply node.Op newArgs
         for i in 0 .. n - 1 do
             RewriteWork.Add 1
             let node = order.[i]
@@ -209,7 +211,10 @@ module Rewrite =
             else
                 let polynomial =
                     if isPolynomialOp node.Op then
-                        combine node.Op (Array.init (last - first + 1) (fun k -> polynomials.[inputs.[first + k]]))
+                        let operands = Array.zeroCreate (last - first + 1)
+                        for k in 0 .. operands.Length - 1 do
+                            operands.[k] <- polynomials.[inputs.[first + k]]
+                        combine node.Op operands
                     else ValueNone
                 match polynomial with
                 | ValueSome(Some p) ->
