@@ -58,7 +58,9 @@ module Substitute =
                     match rebuild rewritten node with
                     | ValueSome r -> rewritten.[node.Id] <- r
                     | ValueNone -> ()
-            roots |> Array.map (lookup rewritten)
+            let result = roots |> Array.map (lookup rewritten)
+            rewritten.Release()
+            result
 
     /// The nodes of the roots' graph that depend on the Vars, found once; `run` then substitutes
     /// by rebuilding only those.
@@ -91,4 +93,6 @@ module Substitute =
             | ValueSome r -> rewritten.[node.Id] <- r
             | ValueNone -> ()
         Visits.Add plan.Nodes.Length
-        plan.Roots |> Array.map (lookup rewritten)
+        let result = plan.Roots |> Array.map (lookup rewritten)
+        rewritten.Release()
+        result

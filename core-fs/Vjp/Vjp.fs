@@ -60,4 +60,5 @@ module Vjp =
                 if not (targets.Contains node.Id) then cotangent.[node.Id] <- Unchecked.defaultof<Expr>
         let result = wrt |> Array.map (fun w -> let g = cotangent.[w.Id] in if isNull (box g) then None else Some g)
         active.Release()
+        cotangent.Release()
         result
