@@ -102,8 +102,9 @@ module internal LinalgKernels =
         solveTriangular factors offset n true false b bOffset k
 
     /// Reduced Householder QR of the m×n matrix (m >= n) at `offset`: Q (m×n) and R (n×n) written
-    /// to `q` and `r` at their offsets. Each reflector maps its column onto -sign(x0)·|x|·e1, the
-    /// LAPACK convention, so R's diagonal signs agree with torch's.
+    /// to `q` and `r` at their offsets. Each reflector maps its column onto -sign(x0)·|x|·e1 and is
+    /// skipped when the column is already zero below the diagonal: LAPACK's convention, so R's
+    /// diagonal signs agree with torch's.
     let qr (a: float[]) (offset: int) (m: int) (n: int) (q: float[]) (qOffset: int) (r: float[]) (rOffset: int) =
         let work = Array.sub a offset (m * n)
         let reflectors = Array.init n (fun _ -> Array.empty<float>)
@@ -123,8 +124,11 @@ module internal LinalgKernels =
         for j in 0 .. n - 1 do
             let length = m - j
             for i in 0 .. length - 1 do vector.[i] <- work.[(j + i) * n + j]
-            let norm = sqrt (TensorPrimitives.Dot(ReadOnlySpan(vector, 0, length), ReadOnlySpan(vector, 0, length)))
-            if norm > 0.0 then
+            // As LAPACK's reflector: nothing below the diagonal means no reflection (R keeps the entry's
+            // sign), so square matrices get torch's R in the last column too.
+            let tail = TensorPrimitives.Dot(ReadOnlySpan(vector, 1, length - 1), ReadOnlySpan(vector, 1, length - 1))
+            if tail > 0.0 then
+                let norm = sqrt (vector.[0] * vector.[0] + tail)
                 let beta = if vector.[0] >= 0.0 then -norm else norm
                 let v = Array.sub vector 0 length
                 v.[0] <- v.[0] - beta
