@@ -5,43 +5,81 @@
 namespace FunctionalDiff.Core
 
 open System
+open System.Buffers
 open System.Numerics.Tensors
 
 /// Factorisations of one matrix, in place.
 module internal LinalgKernels =
 
+    /// A pooled work array of at least `count` (and 1) entries: work arrays stay paged in between calls.
+    let internal rent (count: int) = ArrayPool<float>.Shared.Rent(max 1 count)
+
     let inline private row (a: float[]) (offset: int) (columns: int) (i: int) (start: int) (length: int) =
         Span<float>(a, offset + i * columns + start, length)
 
+    /// Columns per block of the blocked factorisations: the trailing update of each block is one
+    /// GEMM, which carries most of the flops at large n. (Re-measure with `bench --linalg`.)
+    let private block = 64
+
     /// The lower Cholesky factor of the n×n matrix at `offset`, in place, reading only its lower
-    /// triangle and zeroing the upper one. Column by column (Crout), each entry is one dot product
-    /// of two rows already final. Returns 0, or k when the leading minor of order k is not positive
-    /// definite (a pivot <= 0 or NaN); the matrix is then left partly factored.
+    /// triangle and zeroing the upper one. Right-looking by blocks of columns: within a block each
+    /// entry is one dot product (Crout) over the block's columns already final, and the rest of
+    /// the lower triangle then loses the block's outer product, as one GEMM. Returns 0, or k when
+    /// the leading minor of order k is not positive definite (a pivot <= 0 or NaN); the matrix is
+    /// then left partly factored.
     let cholesky (a: float[]) (offset: int) (n: int) : int =
         let mutable failedAt = 0
-        let mutable j = 0
-        while failedAt = 0 && j < n do
-            let rowJ = Span<float>.op_Implicit (row a offset n j 0 j) : ReadOnlySpan<float>
-            let pivot = a.[offset + j * n + j] - TensorPrimitives.Dot(rowJ, rowJ)
-            if not (pivot > 0.0) then failedAt <- j + 1
-            else
-                let diagonal = sqrt pivot
-                a.[offset + j * n + j] <- diagonal
-                for i in j + 1 .. n - 1 do
-                    let rowI = Span<float>.op_Implicit (row a offset n i 0 j) : ReadOnlySpan<float>
-                    a.[offset + i * n + j] <- (a.[offset + i * n + j] - TensorPrimitives.Dot(rowI, rowJ)) / diagonal
-                j <- j + 1
+        let product = if n > block then rent ((n - block) * (n - block)) else Array.empty
+        let mutable first = 0
+        while failedAt = 0 && first < n do
+            let size = min block (n - first)
+            let mutable j = first
+            while failedAt = 0 && j < first + size do
+                let rowJ = Span<float>.op_Implicit (row a offset n j first (j - first)) : ReadOnlySpan<float>
+                let pivot = a.[offset + j * n + j] - TensorPrimitives.Dot(rowJ, rowJ)
+                if not (pivot > 0.0) then failedAt <- j + 1
+                else
+                    let diagonal = sqrt pivot
+                    a.[offset + j * n + j] <- diagonal
+                    for i in j + 1 .. n - 1 do
+                        let rowI = Span<float>.op_Implicit (row a offset n i first (j - first)) : ReadOnlySpan<float>
+                        a.[offset + i * n + j] <- (a.[offset + i * n + j] - TensorPrimitives.Dot(rowI, rowJ)) / diagonal
+                    j <- j + 1
+            let rest = n - first - size
+            if failedAt = 0 && rest > 0 then
+                // product = P Pᵀ for the panel P below the block; only its lower triangle is used.
+                let panel = offset + (first + size) * n + first
+                GemmDriver.multiply64 GemmSettings.Default rest rest size a panel n 1 a panel 1 n product 0 rest
+                for i in 0 .. rest - 1 do
+                    let target = row a offset n (first + size + i) (first + size) (i + 1)
+                    TensorPrimitives.Subtract(Span<float>.op_Implicit target, ReadOnlySpan(product, i * rest, i + 1), target)
+            first <- first + size
+        if n > block then ArrayPool<float>.Shared.Return product
         for i in 0 .. n - 2 do (row a offset n i (i + 1) (n - i - 1)).Clear()
         failedAt
+
+    /// Rows [first, first + size) of T X = B in place, with T's coefficients inside that diagonal
+    /// block only (the rest already subtracted): each solved row, scaled, leaves the rows after it.
+    let private solveBlock (t: float[]) (tOffset: int) (n: int) (upper: bool) (unitDiagonal: bool)
+                           (b: float[]) (bOffset: int) (k: int) (first: int) (size: int) =
+        let order = if upper then [| first + size - 1 .. -1 .. first |] else [| first .. first + size - 1 |]
+        for i in order do
+            let target = row b bOffset k i 0 k
+            let others = if upper then seq { i + 1 .. first + size - 1 } else seq { first .. i - 1 }
+            for p in others do
+                let solved = Span<float>.op_Implicit (row b bOffset k p 0 k) : ReadOnlySpan<float>
+                TensorPrimitives.MultiplyAdd(solved, -t.[tOffset + i * n + p], Span<float>.op_Implicit target, target)
+            if not unitDiagonal then
+                TensorPrimitives.Divide(Span<float>.op_Implicit target, t.[tOffset + i * n + i], target)
 
     /// Solves T X = B in place of B (n×k at `bOffset`) for the n×n triangular T at `tOffset`, using
     /// only T's lower (or upper) triangle and, with `unitDiagonal`, ones on its diagonal. A zero on
     /// the diagonal gives inf or NaN, as IEEE division does (torch does not check either).
     let solveTriangular (t: float[]) (tOffset: int) (n: int) (upper: bool) (unitDiagonal: bool)
                         (b: float[]) (bOffset: int) (k: int) =
-        let order = if upper then [| n - 1 .. -1 .. 0 |] else [| 0 .. n - 1 |]
         if k = 1 then
             // One right-hand side: each unknown is a dot product with the ones already solved.
+            let order = if upper then [| n - 1 .. -1 .. 0 |] else [| 0 .. n - 1 |]
             let x = Span<float>(b, bOffset, n)
             for i in order do
                 let start, length = if upper then i + 1, n - i - 1 else 0, i
@@ -50,15 +88,20 @@ module internal LinalgKernels =
                 let value = b.[bOffset + i] - TensorPrimitives.Dot(coefficients, known)
                 b.[bOffset + i] <- if unitDiagonal then value else value / t.[tOffset + i * n + i]
         else
-            // Several: subtract each solved row, scaled, from the row being solved (vectorised over k).
-            for i in order do
-                let target = row b bOffset k i 0 k
-                let others = if upper then seq { i + 1 .. n - 1 } else seq { 0 .. i - 1 }
-                for p in others do
-                    let solved = Span<float>.op_Implicit (row b bOffset k p 0 k) : ReadOnlySpan<float>
-                    TensorPrimitives.MultiplyAdd(solved, -t.[tOffset + i * n + p], Span<float>.op_Implicit target, target)
-                if not unitDiagonal then
-                    TensorPrimitives.Divide(Span<float>.op_Implicit target, t.[tOffset + i * n + i], target)
+            // Blocks of rows in solving order: each first loses the product of its coefficients with
+            // the rows already solved (one GEMM), then is solved within its diagonal block.
+            let blocks = [| 0 .. block .. n - 1 |]
+            let product = rent (min block n * k)
+            for first in (if upper then Array.rev blocks else blocks) do
+                let size = min block (n - first)
+                let solvedFirst, solvedCount = if upper then first + size, n - first - size else 0, first
+                if solvedCount > 0 then
+                    GemmDriver.multiply64 GemmSettings.Default size k solvedCount t (tOffset + first * n + solvedFirst) n 1
+                                          b (bOffset + solvedFirst * k) k 1 product 0 k
+                    let target = Span<float>(b, bOffset + first * k, size * k)
+                    TensorPrimitives.Subtract(Span<float>.op_Implicit target, ReadOnlySpan(product, 0, size * k), target)
+                solveBlock t tOffset n upper unitDiagonal b bOffset k first size
+            ArrayPool<float>.Shared.Return product
 
     /// LU with partial pivoting of the n×n matrix at `offset`, in place: unit-lower L below the
     /// diagonal, U on and above it; `pivots.[j]` is the row swapped with row j at step j. A zero
@@ -67,6 +110,7 @@ module internal LinalgKernels =
     let lu (a: float[]) (offset: int) (n: int) (pivots: int[]) : struct (int * bool) =
         let mutable swaps = 0
         let mutable singular = false
+        let tmp = Array.zeroCreate<float> n
         for j in 0 .. n - 1 do
             let mutable best = j
             for i in j + 1 .. n - 1 do
@@ -74,7 +118,6 @@ module internal LinalgKernels =
             pivots.[j] <- best
             if best <> j then
                 swaps <- swaps + 1
-                let tmp = Array.zeroCreate<float> n
                 (row a offset n j 0 n).CopyTo(Span tmp)
                 (row a offset n best 0 n).CopyTo(row a offset n j 0 n)
                 Span(tmp).CopyTo(row a offset n best 0 n)

@@ -102,7 +102,7 @@ let private random n seed = (sample (Random seed) Normal [| n; n |]).ToDoubleArr
 
 let private identities =
     testList "values satisfy the defining identities" [
-        for n in [ 1; 4; 17; 70 ] do
+        for n in [ 1; 4; 17; 70; 150 ] do
             test (sprintf "cholesky: L Lᵀ = A, L lower, n = %d" n) {
                 let x = random n n
                 let a = Array.map2 (+) (multiply x (transposed x n n) n n n) (Array.init (n * n) (fun i -> if i / n = i % n then float n else 0.0))
@@ -119,6 +119,12 @@ let private identities =
                 let lower = a |> Array.mapi (fun i v -> if i % n <= i / n then v else 0.0)
                 let y = values (Linalg.solveTriangular false (constant (tensor [| n; n |] a)) (constant (tensor [| n; 3 |] b)))
                 expectClose 1e-10 (multiply lower y n n 3) b "tril(A) Y"
+                let upper = a |> Array.mapi (fun i v -> if i % n >= i / n then v else 0.0)
+                let z = values (Linalg.solveTriangular true (constant (tensor [| n; n |] a)) (constant (tensor [| n; 3 |] b)))
+                expectClose 1e-10 (multiply upper z n n 3) b "triu(A) Z"
+                let bt = transposed b n 3
+                let w = values (Linalg.solveTriangularWith (true, false, false, false) (constant (tensor [| n; n |] a)) (constant (tensor [| 3; n |] bt)))
+                expectClose 1e-10 (multiply w upper 3 n n) bt "W triu(A)"
                 let inverse = values (Linalg.inverse (constant (tensor [| n; n |] a)))
                 expectClose 1e-10 (multiply a inverse n n n) (Array.init (n * n) (fun i -> if i / n = i % n then 1.0 else 0.0)) "A A⁻¹"
             }
@@ -161,6 +167,11 @@ let private identities =
                 let one = Expr.reshape [| 4; 4 |] (Expr.sliceAxis 0 b (b + 1) (Expr.reshape [| 6; 4; 4 |] a))
                 expectClose 0.0 l.[b * 16 .. b * 16 + 15] (values (Linalg.cholesky one)) (sprintf "batch %d" b)
             expectClose 1e-6 l32 l "float32"
+        }
+        test "empty matrices: det of a 0×0 matrix is 1 (the empty product), empty batches stay empty" {
+            Expect.equal (value (Linalg.det (constant (tensor [| 0; 0 |] [||])))) 1.0 "det"
+            Expect.equal (values (Linalg.cholesky (constant (tensor [| 0; 3; 3 |] [||])))).Length 0 "cholesky"
+            Expect.equal (values (Linalg.solve (constant (tensor [| 0; 0 |] [||])) (constant (tensor [| 0; 2 |] [||])))).Length 0 "solve"
         }
         test "singular matrices: det 0, slogdet (0, -inf), as torch" {
             let a = constant (tensor [| 2; 2 |] [| 1.0; 2.0; 2.0; 4.0 |])
