@@ -15,13 +15,14 @@ module internal LinalgTensors =
     /// Pooled, because a fresh array of this size usually costs a page fault per 4 KB on first
     /// write, more than the O(n²) copy itself.
     let private load (t: Tensor) : float[] =
-        let dense = t.Contiguous()
         let work = LinalgKernels.rent t.Numel
-        match dense.DType with
-        | DType.Float64 -> Array.blit dense.Data64 dense.Offset work 0 t.Numel
+        match t.DType with
+        | DType.Float64 -> Strided.copy t.Data64 t.Offset t.Strides t.Dims work
         | DType.Float32 ->
-            let source = dense.Data32
-            for i in 0 .. t.Numel - 1 do work.[i] <- float source.[dense.Offset + i]
+            let single = ArrayPool<float32>.Shared.Rent(max 1 t.Numel)
+            Strided.copy t.Data32 t.Offset t.Strides t.Dims single
+            for i in 0 .. t.Numel - 1 do work.[i] <- float single.[i]
+            ArrayPool<float32>.Shared.Return single
         work
 
     /// The tensor of the first numel(shape) entries of a work array, which goes back to the pool.

@@ -29,7 +29,7 @@ module internal LinalgKernels =
     /// then left partly factored.
     let cholesky (a: float[]) (offset: int) (n: int) : int =
         let mutable failedAt = 0
-        let product = if n > block then rent ((n - block) * (n - block)) else Array.empty
+        let product = if n > block then rent (block * (n - block)) else Array.empty
         let mutable first = 0
         while failedAt = 0 && first < n do
             let size = min block (n - first)
@@ -47,12 +47,16 @@ module internal LinalgKernels =
                     j <- j + 1
             let rest = n - first - size
             if failedAt = 0 && rest > 0 then
-                // product = P Pᵀ for the panel P below the block; only its lower triangle is used.
+                // P Pᵀ for the panel P below the block, by strips of rows, each only up to the diagonal:
+                // the lower triangle is all the later blocks read.
                 let panel = offset + (first + size) * n + first
-                GemmDriver.multiply64 GemmSettings.Default rest rest size a panel n 1 a panel 1 n product 0 rest
-                for i in 0 .. rest - 1 do
-                    let target = row a offset n (first + size + i) (first + size) (i + 1)
-                    TensorPrimitives.Subtract(Span<float>.op_Implicit target, ReadOnlySpan(product, i * rest, i + 1), target)
+                for strip in 0 .. block .. rest - 1 do
+                    let rows = min block (rest - strip)
+                    let columns = strip + rows
+                    GemmDriver.multiply64 GemmSettings.Default rows columns size a (panel + strip * n) n 1 a panel 1 n product 0 columns
+                    for i in 0 .. rows - 1 do
+                        let target = row a offset n (first + size + strip + i) (first + size) (strip + i + 1)
+                        TensorPrimitives.Subtract(Span<float>.op_Implicit target, ReadOnlySpan(product, i * columns, strip + i + 1), target)
             first <- first + size
         if n > block then ArrayPool<float>.Shared.Return product
         for i in 0 .. n - 2 do (row a offset n i (i + 1) (n - i - 1)).Clear()

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 using TT = TorchSharp.torch.Tensor;
@@ -8,7 +10,8 @@ namespace FunctionalDiff.Compare.Bench;
 /// `bench --linalg`: issue 15's linear-algebra rows, a Cholesky factorisation and the solve with its factor
 /// (two triangular solves) at n = 256, forward and forward + backward, and the LU solve, against TorchSharp
 /// in one process with <see cref="Benchmarks"/>' alternating-rounds method. Ours runs compiled through the
-/// public C# API; torch runs its linalg functions and `torch.autograd.grad`.
+/// public C# API; torch runs its linalg functions and `torch.autograd.grad`. `--thread-time` (with
+/// DOTNET_PROCESSOR_COUNT=1) times calls by the calling thread's CPU time, for a host loaded by other processes.
 /// </summary>
 public static class LinalgBench
 {
@@ -16,12 +19,21 @@ public static class LinalgBench
     public static int Run(TextWriter output, IReadOnlyList<string> options)
     {
         bool quick = options.Contains("--quick");
+        threadTime = options.Contains("--thread-time");
+        if (threadTime && Environment.ProcessorCount != 1)
+        {
+            output.WriteLine("--thread-time needs one thread per library: run with DOTNET_PROCESSOR_COUNT=1");
+            return 2;
+        }
         torch.set_num_threads(Environment.ProcessorCount);
         output.WriteLine("## Linear algebra vs TorchSharp");
         output.WriteLine();
         output.WriteLine($"- date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average at start: {LoadAverage()}");
         output.WriteLine($"- command: `dotnet run -c Release --project compare/FunctionalDiff.Compare -- bench{string.Concat(options.Select(o => " " + o))}`");
         output.WriteLine($"- machine: {Benchmarks.CpuName()}, {Environment.ProcessorCount} logical processors; TorchSharp {typeof(torch).Assembly.GetName().Version}, torch threads {torch.get_num_threads()}");
+        output.WriteLine(threadTime
+            ? "- clock: CPU time of the calling thread per call (both libraries on one thread), so other processes' load does not count"
+            : "- clock: wall time per call");
         output.WriteLine("- workload: A = X Xᵀ + n·I (n×n), B (n×k); L = cholesky(A), X = L⁻ᵀ (L⁻¹ B); backward: gradient of sum(X ∘ W) wrt A and B");
         output.WriteLine();
         output.WriteLine("| workload | dtype | n, k | FunctionalDiff | TorchSharp | ours / torch | max rel. difference |");
@@ -37,6 +49,49 @@ public static class LinalgBench
         output.WriteLine();
         output.WriteLine($"Load average at the end: {LoadAverage()}. Each figure is the median of all calls timed in {(quick ? 3 : 7)} alternating rounds per library.");
         return 0;
+    }
+
+    static bool threadTime;
+
+    static (double, double) WallMedians(bool quick, Action ours, Action theirs)
+    {
+        var (o, t, _) = Benchmarks.Medians(quick, ours, theirs);
+        return (o, t);
+    }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    static extern int ClockGetTime(int clock, out TimeSpec time);
+
+    [StructLayout(LayoutKind.Sequential)]
+    struct TimeSpec { public long Seconds; public long Nanoseconds; }
+
+    /// <summary>CLOCK_THREAD_CPUTIME_ID: the CPU time the calling thread has used, in seconds.</summary>
+    static double ThreadSeconds() => ClockGetTime(3, out var t) == 0 ? t.Seconds + t.Nanoseconds * 1e-9 : double.NaN;
+
+    /// <summary>
+    /// As <see cref="Benchmarks.Medians"/> (warm-up, alternating rounds, a pause before each), but each call is
+    /// timed by the calling thread's CPU time, which a loaded host does not inflate the way it inflates wall time.
+    /// </summary>
+    static (double, double) ThreadTimeMedians(bool quick, Action ours, Action theirs)
+    {
+        var times = new[] { new List<double>(), new List<double>() };
+        var actions = new[] { ours, theirs };
+        for (int side = 0; side < 2; side++)
+            for (int call = 0; call < 5; call++) actions[side]();
+        for (int round = 0; round < (quick ? 3 : 7); round++)
+            for (int side = 0; side < 2; side++)
+            {
+                Thread.Sleep(Benchmarks.PauseMilliseconds);
+                actions[side]();
+                var wall = Stopwatch.StartNew();
+                for (int call = 0; call < 3 || wall.Elapsed.TotalMilliseconds < 40; call++)
+                {
+                    double start = ThreadSeconds();
+                    actions[side]();
+                    times[side].Add(ThreadSeconds() - start);
+                }
+            }
+        return (Benchmarks.Median(times[0]), Benchmarks.Median(times[1]));
     }
 
     static string LoadAverage()
@@ -131,7 +186,8 @@ public static class LinalgBench
         var theirResults = theirs();
         double[] theirValues = theirResults.SelectMany(t => t.to_type(ScalarType.Float64).data<double>().ToArray()).ToArray();
         foreach (var t in theirResults) t.Dispose();
-        var (oursSeconds, torchSeconds, _) = Benchmarks.Medians(quick, () => ours(), () => { foreach (var t in theirs()) t.Dispose(); });
+        Action oursCall = () => ours(), theirCall = () => { foreach (var t in theirs()) t.Dispose(); };
+        var (oursSeconds, torchSeconds) = threadTime ? ThreadTimeMedians(quick, oursCall, theirCall) : WallMedians(quick, oursCall, theirCall);
         return $"| {name} | {dtype.ToString().ToLowerInvariant()} | {size} | {oursSeconds * 1e3:F3} ms | {torchSeconds * 1e3:F3} ms | {oursSeconds / torchSeconds:F2}× | {Benchmarks.MaxRelativeDifference(oursValues, theirValues):E1} |";
     }
 }
