@@ -110,6 +110,8 @@ module internal Ir =
         | Op.Cast d -> mix 19 (dtypeCode d)
         | Op.StopGradient -> 20
         | Op.Custom(id, _) -> mix 21 id
+        | Op.Polygamma n -> mix 22 n
+        | Op.ArgSort(axis, descending) -> mix (mix 23 axis) (if descending then 1 else 0)
 
     /// Structural equality of ops, with constants compared as opHash hashes them. The outer
     /// match is total; each inner wildcard only says "a different case".
@@ -139,6 +141,8 @@ module internal Ir =
         | Op.Cast d -> (match b with Op.Cast e -> d = e | _ -> false)
         | Op.StopGradient -> (match b with Op.StopGradient -> true | _ -> false)
         | Op.Custom(id, _) -> (match b with Op.Custom(id2, _) -> id = id2 | _ -> false)
+        | Op.Polygamma n -> (match b with Op.Polygamma m -> n = m | _ -> false)
+        | Op.ArgSort(axis, descending) -> (match b with Op.ArgSort(axis2, descending2) -> axis = axis2 && descending = descending2 | _ -> false)
 
     let mutable private nextId = 0L
     let private newId () = Interlocked.Increment(&nextId)

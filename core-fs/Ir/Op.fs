@@ -47,3 +47,9 @@ type Op =
     /// A user-defined op (Diff.customVjp): inputs (x, forward x); its value is its second input
     /// and its cotangent comes from the user's rule, found in CustomRules under `id`.
     | Custom of id: int * name: string
+    /// ψ⁽ⁿ⁾, the n-th derivative of the digamma function (n = 0 is digamma), elementwise. The
+    /// order is a static parameter, so the rule of order n is order n + 1 and nests to any order.
+    | Polygamma of order: int
+    /// The indices that sort the input along an axis, as a float tensor of the input's shape
+    /// (no gradient, like ArgMax); sorted values are a Gather by them.
+    | ArgSort of axis: int * descending: bool

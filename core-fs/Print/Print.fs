@@ -55,6 +55,8 @@ module Print =
         | Op.Cast d -> sprintf "cast[%O]" d
         | Op.StopGradient -> "stop_gradient"
         | Op.Custom(id, name) -> sprintf "custom[%s #%d]" name id
+        | Op.Polygamma n -> sprintf "polygamma[order=%d]" n
+        | Op.ArgSort(axis, descending) -> sprintf "argsort[axis=%d descending=%b]" axis descending
 
     /// A jaxpr-like listing: `{ lambda a:f64[2,3] b:f64[3] ; let c:f64[2] = matmul a b ... in (c) }`.
     /// Vars are the lambda's parameters; scalar constants print inline as literals; tensor

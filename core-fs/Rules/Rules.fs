@@ -88,6 +88,8 @@ module Rules =
                 | UnaryOp.Reciprocal -> (fun () -> -(g * (y * y)))
                 | UnaryOp.Erf -> (fun () -> g * (2.0 / sqrt System.Math.PI * Expr.exp (-(x * x))))
                 | UnaryOp.Sign | UnaryOp.Floor | UnaryOp.Ceil | UnaryOp.Round -> zeroFor x
+                | UnaryOp.Erfc -> (fun () -> g * (-2.0 / sqrt System.Math.PI * Expr.exp (-(x * x))))
+                | UnaryOp.Lgamma -> (fun () -> g * Expr.digamma x)
             [ cotangent ]
         | Op.Binary op ->
             let a, b = args.[0], args.[1]
@@ -172,3 +174,5 @@ module Rules =
         // The user's rule, applied to the node's current x: after a substitution the rebuilt node
         // carries the new x, so the rule is re-applied there. The forward graph gets no cotangent.
         | Op.Custom(id, _) -> [ (fun () -> CustomRules.cotangent id args.[0] g); zeroFor args.[1] ]
+        | Op.Polygamma n -> [ (fun () -> g * Expr.polygamma (n + 1) args.[0]) ]
+        | Op.ArgSort _ -> [ zeroFor args.[0] ]
