@@ -24,12 +24,15 @@ module Activations =
     /// x·σ(x) (also called swish).
     let silu (x: Expr) = x * Expr.sigmoid x
 
-    /// x for x > 0, α(eˣ - 1) otherwise. At 0 it takes the second branch, as torch does, so its
-    /// derivatives there are α at every order. The exponential reads x only where x ≤ 0.
+    /// x for x > 0, α(eˣ - 1) otherwise, with torch's derivatives at 0: α at first order (its
+    /// backward takes the branch x ≤ 0), then 0 (its double backward masks x < 0). The negative
+    /// branch is α·expm1(xₙ) + α·(x - xₙ) with xₙ = x where x < 0 and 0 elsewhere: the two are
+    /// α·expm1(x) + 0 exactly below 0, and at 0 only the linear α·x moves. The exponential reads x
+    /// only where x < 0, so a large positive x never overflows into a cotangent.
     let elu (alpha: float) (x: Expr) =
         let zero = Expr.scalar x.DType 0.0
-        let positive = Expr.gt x zero
-        Expr.where positive x (alpha * Expr.expm1 (Expr.where positive zero x))
+        let negativePart = Expr.where (Expr.lt x zero) x zero
+        Expr.where (Expr.gt x zero) x (alpha * Expr.expm1 negativePart + alpha * (x - negativePart))
 
     /// x for x > 0, slope·x otherwise: at 0 the derivative is the slope, as torch has it.
     let leakyRelu (negativeSlope: float) (x: Expr) =

@@ -65,6 +65,17 @@ let private kernelTests =
             Expect.equal poles.[1] infinity "digamma(-0)"
             Expect.isTrue (Double.IsNaN poles.[2]) "digamma at a negative integer"
         }
+        test "trigamma at ordinary points: the series Σ 1/(x+k)² summed to k = 10⁵ plus its Euler-Maclaurin tail" {
+            let points = [| 0.6; 1.3; 2.7; 7.1; -0.4 |]
+            let reference (x: float) =
+                let n = 100000
+                let mutable sum = 0.0
+                for k in n - 1 .. -1 .. 0 do
+                    sum <- sum + 1.0 / ((x + float k) * (x + float k))
+                let a = x + float n
+                sum + 1.0 / a + 1.0 / (2.0 * a * a) + 1.0 / (6.0 * a * a * a)
+            expectClose 1e-14 (at (Expr.polygamma 1) points) (points |> Array.map reference) "trigamma"
+        }
         test "polygamma at 1 and 1/2: ζ values" {
             expectClose 1e-13 (at (Expr.polygamma 1) [| 1.0; 0.5; 2.0 |]) [| Math.PI ** 2.0 / 6.0; Math.PI ** 2.0 / 2.0; Math.PI ** 2.0 / 6.0 - 1.0 |] "trigamma"
             expectClose 1e-13 (at (Expr.polygamma 2) [| 1.0 |]) [| -2.0 * zeta3 |] "tetragamma"
@@ -98,9 +109,23 @@ let private derivativeTests =
             for k in 1 .. 4 do
                 expectClose 1e-12 (derivative k Expr.lgamma points) (at (Expr.polygamma (k - 1)) points) (sprintf "order %d" k)
         }
-        test "elu at 0 takes the exponential branch at every order (α, α, α), as torch" {
+        test "elu at 0 has torch's derivatives α, 0, 0 (backward takes x ≤ 0, double backward x < 0); α e^x below 0" {
+            for k, expected in [ 1, 0.7; 2, 0.0; 3, 0.0 ] do
+                expectClose 1e-15 (derivative k (Activations.elu 0.7) [| 0.0 |]) [| expected |] (sprintf "order %d" k)
             for k in 1 .. 3 do
-                expectClose 1e-15 (derivative k (Activations.elu 0.7) [| 0.0 |]) [| 0.7 |] (sprintf "order %d" k)
+                expectClose 1e-15 (derivative k (Activations.elu 0.7) [| -0.5; -30.0 |]) [| 0.7 * exp -0.5; 0.7 * exp -30.0 |] (sprintf "order %d below 0" k)
+            Expect.equal (at (Activations.elu 0.7) [| -1e20; 1e300; 0.0 |]) [| -0.7; 1e300; 0.0 |] "values far out"
+            Expect.equal (derivative 1 (Activations.elu 0.7) [| 1e300 |]) [| 1.0 |] "no overflow in the untaken branch"
+        }
+        test "logSigmoid far out: values, and second derivatives -σ(x)σ(-x) to 1e-13 relative" {
+            let s v = 1.0 / (1.0 + exp (-v))
+            expectClose 1e-15 (at Activations.logSigmoid [| -800.0; 800.0; 0.0 |]) [| -800.0; 0.0; -log 2.0 |] "values"
+            expectClose 1e-15 (derivative 1 Activations.logSigmoid [| -800.0; 800.0 |]) [| 1.0; 0.0 |] "first"
+            let points = [| -40.0; -12.0; 12.0; 40.0 |]
+            let ours = derivative 2 Activations.logSigmoid points
+            for i in 0 .. points.Length - 1 do
+                let expected = -(s points.[i]) * s (-points.[i])
+                Expect.isLessThan (abs (ours.[i] - expected) / abs expected) 1e-13 (sprintf "at %g: %g vs %g" points.[i] ours.[i] expected)
         }
         test "leakyRelu at 0: the slope, then 0, 0" {
             for k, expected in [ 1, 0.1; 2, 0.0; 3, 0.0 ] do
