@@ -56,8 +56,7 @@ public static class CSharpPrinter
             OpKind.Neg => $"-{x}",
             OpKind.StopGradient or OpKind.Exp or OpKind.Expm1 or OpKind.Log or OpKind.Log1p or OpKind.Sin or OpKind.Cos or OpKind.Tan
                 or OpKind.Tanh or OpKind.Sigmoid or OpKind.Relu or OpKind.Softplus or OpKind.Abs or OpKind.Sign or OpKind.Sqrt or OpKind.Rsqrt
-                or OpKind.Square or OpKind.Reciprocal or OpKind.Erf or OpKind.Floor or OpKind.Ceil or OpKind.Round
-                or OpKind.Erfc or OpKind.LogSigmoid or OpKind.Gelu or OpKind.Silu or OpKind.Elu or OpKind.LeakyRelu or OpKind.Softsign => $"{x}.{s.Kind}()",
+                or OpKind.Square or OpKind.Reciprocal or OpKind.Erf or OpKind.Floor or OpKind.Ceil or OpKind.Round => $"{x}.{s.Kind}()",
             OpKind.CastRoundTrip => $"{x}.Cast({other}).Cast({self})",
             OpKind.AddScalar => $"{x} + {c}",
             OpKind.MulScalar => $"{x} * {c}",

@@ -24,8 +24,6 @@ public enum OpKind
     MatMul, Transpose, Permute, Reshape, BroadcastTo, Slice, Pad, Flip, Gather, ScatterAdd, Concat, Stack,
     // a constant tensor (Data, DataShape)
     Const,
-    // issue 15's activations and special functions (unary, defined on every real)
-    Erfc, LogSigmoid, Gelu, Silu, Elu, LeakyRelu, Softsign,
 }
 
 /// <summary>

@@ -249,7 +249,6 @@ public sealed class Generator
         (OpKind.BceWithLogits, 1), (OpKind.CrossEntropy, 1), (OpKind.Linear, 2),
         (OpKind.MatMul, 5), (OpKind.Transpose, 2), (OpKind.Permute, 2), (OpKind.Reshape, 3), (OpKind.BroadcastTo, 2), (OpKind.Slice, 3),
         (OpKind.Pad, 2), (OpKind.Flip, 2), (OpKind.Gather, 2), (OpKind.ScatterAdd, 2), (OpKind.Concat, 3), (OpKind.Stack, 2),
-        (OpKind.Erfc, 1), (OpKind.LogSigmoid, 1), (OpKind.Gelu, 1), (OpKind.Silu, 1), (OpKind.Elu, 1), (OpKind.LeakyRelu, 1), (OpKind.Softsign, 1),
     };
 
     static readonly int TotalWeight = Weights.Sum(w => w.Weight);
@@ -278,8 +277,7 @@ public sealed class Generator
             case OpKind.Tan: Unary(kind, x => Math.Abs(x) < 1.4); break;
             case OpKind.Neg or OpKind.Exp or OpKind.Expm1 or OpKind.Sin or OpKind.Cos or OpKind.Tanh or OpKind.Sigmoid or OpKind.Relu
                 or OpKind.Softplus or OpKind.Abs or OpKind.Sign or OpKind.Square or OpKind.Erf or OpKind.Floor or OpKind.Ceil
-                or OpKind.Round or OpKind.StopGradient or OpKind.CastRoundTrip
-                or OpKind.Erfc or OpKind.LogSigmoid or OpKind.Gelu or OpKind.Silu or OpKind.Elu or OpKind.LeakyRelu or OpKind.Softsign:
+                or OpKind.Round or OpKind.StopGradient or OpKind.CastRoundTrip:
                 Unary(kind, null); break;
             case OpKind.AddScalar or OpKind.MulScalar or OpKind.RSubScalar or OpKind.DivScalar or OpKind.RDivScalar or OpKind.PowScalar:
                 ScalarOp(kind); break;
