@@ -17,12 +17,13 @@ module Statistics =
         Expr.where isZero zero (Expr.sqrt (Expr.where isZero (Expr.scalar s.DType 1.0) s))
 
     /// The variance over the axes: Σ(x - mean)² / (N - correction), as torch.var (correction 1
-    /// is Bessel's; 0 the biased variance). N ≤ correction divides by 0 or less, as torch does.
+    /// is Bessel's; 0 the biased variance). Where N ≤ correction it divides by max(0, N - correction)
+    /// = 0, as torch does (NaN for a constant, +inf otherwise).
     let var (axes: int[]) (correction: float) (keepDims: bool) (x: Expr) =
         let axes = Shape.normalizeAxes "Var" x.Rank axes
         let count = axes |> Array.fold (fun n a -> n * x.Dims.[a]) 1
         let centred = x - Expr.meanAxes axes true x
-        Expr.sumAxes axes keepDims (Expr.square centred) / (float count - correction)
+        Expr.sumAxes axes keepDims (Expr.square centred) / max 0.0 (float count - correction)
 
     /// The standard deviation √var; its gradient is 0 where it is 0, as in torch.
     let std (axes: int[]) (correction: float) (keepDims: bool) (x: Expr) =

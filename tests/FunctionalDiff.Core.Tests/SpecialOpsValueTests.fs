@@ -256,6 +256,10 @@ let private structureTests =
             let var c (r: float[]) = (r |> Array.sumBy (fun v -> (v - mean r) ** 2.0)) / (float r.Length - c)
             let flat = Expr.reshape [| 12; 5 |] (constant x)
             expectClose 1e-14 (values (Statistics.var [| 1 |] 1.0 false flat)) (rows |> Array.map (var 1.0)) "var"
+            expectClose 1e-14 (values (Statistics.var [| 1 |] 2.5 false flat)) (rows |> Array.map (var 2.5)) "var correction 2.5"
+            let single = values (Statistics.var [| 0 |] 1.0 false (constant (tensor [| 1; 2 |] [| 3.0; 4.0 |])))
+            Expect.isTrue (single |> Array.forall Double.IsNaN) "one entry, correction 1: 0/0"
+            Expect.equal (values (Statistics.var [| 1 |] 3.0 false (constant (tensor [| 1; 2 |] [| 3.0; 4.0 |])))) [| infinity |] "N < correction divides by 0"
             expectClose 1e-14 (values (Statistics.std [| 1 |] 0.0 false flat)) (rows |> Array.map (var 0.0 >> sqrt)) "std"
             expectClose 1e-14 (values (Statistics.norm 1.0 [| 1 |] false flat)) (rows |> Array.map (Array.sumBy abs)) "norm 1"
             expectClose 1e-14 (values (Statistics.norm 2.0 [| 1 |] false flat)) (rows |> Array.map (Array.sumBy (fun v -> v * v) >> sqrt)) "norm 2"
