@@ -93,24 +93,6 @@ module internal Special =
         let series = inverse * (1.0 / 12.0 + z * (-1.0 / 360.0 + z * (1.0 / 1260.0 + z * (-1.0 / 1680.0 + z * (1.0 / 1188.0 + z * (-691.0 / 360360.0 + z * (1.0 / 156.0)))))))
         (a - 0.5) * Math.Log a - a + 0.9189385332046728 + series
 
-    /// log|Γ(x)|, as torch.lgamma: +inf at 0, the negative integers and ±inf. Below 10 the
-    /// recurrence Γ(x) = Γ(x + n) / (x(x+1)⋯(x+n-1)) moves x up to Stirling's range; below 1/2
-    /// the reflection Γ(x)Γ(1-x) = π / sin(πx) does.
-    let rec lgamma (x: float) =
-        if Double.IsNaN x then x
-        elif Double.IsInfinity x then Double.PositiveInfinity
-        elif x <= 0.0 && x = Math.Floor x then Double.PositiveInfinity
-        elif x = 1.0 || x = 2.0 then 0.0
-        elif x < 0.5 then Math.Log(Math.PI / abs (sinPi x)) - lgamma (1.0 - x)
-        elif x >= 10.0 then stirling x
-        else
-            let mutable a = x
-            let mutable product = 1.0
-            while a < 10.0 do
-                product <- product * a
-                a <- a + 1.0
-            stirling a - Math.Log product
-
     /// ψ(x), the derivative of log Γ, as torch.digamma: -inf at +0 (+inf at -0), NaN at the
     /// negative integers. The recurrence ψ(x) = ψ(x+1) - 1/x moves x to 10 or more, where the
     /// asymptotic series ln a - 1/(2a) - Σ B₂ₖ/(2k a²ᵏ) to k = 7 is exact to double precision;
@@ -160,6 +142,38 @@ module internal Special =
                 let m = power + 2.0 * float j
                 rising <- rising * (m + 1.0) * (m + 2.0) / (a * a)
             sum + tail
+
+    /// (ζ(k) - 1)/k for k = 2 … 48, the coefficients of log Γ(2 + t) below: ζ(k) - 1 is ζ(k, 2).
+    let private zetaMinusOneOverK = Array.init 47 (fun i -> let k = i + 2 in hurwitzZeta k 2.0 / float k)
+
+    /// log Γ(2 + t) = (1 - γ)t + Σₖ₌₂ (-1)ᵏ (ζ(k) - 1)/k tᵏ for |t| ≤ 1/2, where the terms fall
+    /// like 4⁻ᵏ. Being a series in t, it keeps full relative accuracy near the zeros of log Γ at
+    /// 1 and 2, which differences of larger logarithms would lose (lgamma(1 + 1e-10) ≈ -5.8e-11).
+    let private lgammaNearTwo (t: float) =
+        let mutable sum = 0.0
+        for i in zetaMinusOneOverK.Length - 1 .. -1 .. 0 do
+            sum <- zetaMinusOneOverK.[i] - t * sum
+        t * (0.42278433509846713 + t * sum)
+
+    /// log|Γ(x)|, as torch.lgamma: +inf at 0, the negative integers and ±inf. On [1/2, 5/2) a
+    /// series about 2 (with log Γ(x) = log Γ(x + 1) - log x below 3/2); up to 10 the recurrence
+    /// Γ(x) = Γ(x + n) / (x(x+1)⋯(x+n-1)) moves x up to Stirling's range; below 1/2 the
+    /// reflection Γ(x)Γ(1-x) = π / sin(πx).
+    let rec lgamma (x: float) =
+        if Double.IsNaN x then x
+        elif Double.IsInfinity x then Double.PositiveInfinity
+        elif x <= 0.0 && x = Math.Floor x then Double.PositiveInfinity
+        elif x < 0.5 then Math.Log(Math.PI / abs (sinPi x)) - lgamma (1.0 - x)
+        elif x < 1.5 then lgammaNearTwo (x - 1.0) - Math.Log x
+        elif x < 2.5 then lgammaNearTwo (x - 2.0)
+        elif x >= 10.0 then stirling x
+        else
+            let mutable a = x
+            let mutable product = 1.0
+            while a < 10.0 do
+                product <- product * a
+                a <- a + 1.0
+            stirling a - Math.Log product
 
     /// ψ⁽ⁿ⁾(x), the n-th derivative of ψ, as torch.polygamma: ψ for n = 0, and
     /// (-1)ⁿ⁺¹ n! ζ(n+1, x) for n ≥ 1. Below -1e7 (where summing up to the asymptotic range

@@ -49,6 +49,18 @@ let private kernelTests =
                    log (2.0 * sqrt Math.PI); log (4.0 / 3.0 * sqrt Math.PI); logFactorial 30 |]
             expectClose 1e-13 (at Expr.lgamma points) expected "lgamma"
         }
+        test "lgamma keeps its relative accuracy next to its zeros at 1 and 2 (Taylor series with ζ values)" {
+            let zeta2, zeta4 = Math.PI ** 2.0 / 6.0, Math.PI ** 4.0 / 90.0
+            // log Γ(1+t) = -γt + ζ(2)t²/2 - ζ(3)t³/3 + ζ(4)t⁴/4 - …, log Γ(2+t) = log Γ(1+t) + log1p t
+            let nearOne t = -eulerGamma * t + zeta2 / 2.0 * t * t - zeta3 / 3.0 * t ** 3.0 + zeta4 / 4.0 * t ** 4.0
+            let log1p t = t - t * t / 2.0 + t ** 3.0 / 3.0 - t ** 4.0 / 4.0
+            for step in [ 1e-10; -1e-9; 3e-6; -2e-5 ] do
+                // the offsets the points really have (1 + step rounds; the subtraction is exact)
+                let t1, t2 = (1.0 + step) - 1.0, (2.0 + step) - 2.0
+                let ours = at Expr.lgamma [| 1.0 + t1; 2.0 + t2 |]
+                for actual, expected, where, t in [ ours.[0], nearOne t1, "1 + t", t1; ours.[1], nearOne t2 + log1p t2, "2 + t", t2 ] do
+                    Expect.isLessThan (abs (actual - expected) / abs expected) 1e-12 (sprintf "lgamma(%s), t = %g: %.17g vs %.17g" where t actual expected)
+        }
         test "lgamma is +inf at 0, the negative integers and ±inf, as torch" {
             let result = at Expr.lgamma [| 0.0; -1.0; -4.0; infinity; -infinity |]
             Expect.isTrue (result |> Array.forall Double.IsPositiveInfinity) (sprintf "%A" result)
