@@ -116,6 +116,8 @@ module internal Ir =
         | Op.SlogDet -> 25
         | Op.Qr -> 26
         | Op.Eigh -> 27
+        | Op.Polygamma n -> mix 28 n
+        | Op.ArgSort(axis, descending) -> mix (mix 29 axis) (if descending then 1 else 0)
 
     /// Structural equality of ops, with constants compared as opHash hashes them. The outer
     /// match is total; each inner wildcard only says "a different case".
@@ -151,6 +153,8 @@ module internal Ir =
         | Op.SlogDet -> (match b with Op.SlogDet -> true | _ -> false)
         | Op.Qr -> (match b with Op.Qr -> true | _ -> false)
         | Op.Eigh -> (match b with Op.Eigh -> true | _ -> false)
+        | Op.Polygamma n -> (match b with Op.Polygamma m -> n = m | _ -> false)
+        | Op.ArgSort(axis, descending) -> (match b with Op.ArgSort(axis2, descending2) -> axis = axis2 && descending = descending2 | _ -> false)
 
     let mutable private nextId = 0L
     let private newId () = Interlocked.Increment(&nextId)
