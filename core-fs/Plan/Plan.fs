@@ -37,6 +37,9 @@ type internal Step =
     /// its layout computed for a dense input; other layouts take the view kernel.
     | View of node: Expr * input: int * output: int * shape: int[] * strides: int[] * offset: int
     | Kernel of node: Expr * inputs: int[] * output: int
+    /// A structural op (gather, scatter-add, pad, concat, cast, argmax) written by its
+    /// buffer-writing kernel into its planned buffer.
+    | Write of node: Expr * inputs: int[] * output: int
 
 /// A buffer written by one step: its dtype and size, and either its arena slot or the root
 /// position whose output array it is.
@@ -54,6 +57,9 @@ type internal Arena(slots: Array[], values: Tensor[]) =
     /// The tensors made over caller-given outputs at the last run, reused while the caller keeps
     /// passing the same arrays (so a loop that writes into its outputs allocates nothing).
     member val Given: Tensor[] = Array.zeroCreate values.Length
+    /// The views made at the last run over per-run storage (inputs, kernels' results), reused
+    /// while their source brings the same array, so a loop over the same inputs allocates none.
+    member val Views: Tensor[] = Array.zeroCreate values.Length
 
 /// A compiled plan.
 [<Sealed>]
@@ -102,6 +108,23 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
         match dtype with
         | DType.Float64 -> RecycledArrays.Take<float> numel :> Array
         | DType.Float32 -> RecycledArrays.Take<float32> numel :> Array
+
+    /// The buffer-writing kernel of a Step.Write node: the arguments are plan values.
+    static let write (node: Expr) (values: Tensor[]) (args: int[]) (target: Array) =
+        match node.Op with
+        | Op.Gather axis ->
+            let source = values.[args.[0]]
+            Structural.gatherInto (Shape.normalizeAxis "Gather" source.Rank axis) values.[args.[1]] source target
+        | Op.ScatterAdd(axis, shape) ->
+            Structural.scatterAddInto (Shape.normalizeAxis "ScatterAdd" shape.Length axis) values.[args.[0]] values.[args.[1]] shape target
+        | Op.Pad(before, _) -> Structural.padInto before node.Dims values.[args.[0]] target
+        | Op.Concat axis -> Structural.concatInto (Shape.normalizeAxis "Concat" node.Rank axis) values args node.Dims target
+        | Op.Cast _ -> Elementwise.castInto values.[args.[0]] target
+        | Op.ArgMax(axis, _) ->
+            let source = values.[args.[0]]
+            Reduction.argmaxInto (Shape.normalizeAxis "Argmax" source.Rank axis) source target
+        | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.MatMul | Op.Permute _ | Op.Reshape _
+        | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ | Op.StopGradient | Op.Custom _ -> invalidOp "no buffer-writing kernel for this op"
 
     static let freshCopy (t: Tensor) =
         let data = freshArray t.DType t.Numel
@@ -155,8 +178,16 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                 | Step.View(node, input, output, shape, strides, offset) ->
                     let t = values.[input]
                     values.[output] <-
-                        if t.IsContiguous && t.Offset = 0 then Tensor(t.DType, shape, strides, offset, t.Storage)
+                        if t.IsContiguous && t.Offset = 0 then
+                            // the same array in the same (planned) layout: last run's view is this run's
+                            let kept = arena.Views.[output]
+                            if not (isNull (box kept)) && obj.ReferenceEquals(kept.Storage, t.Storage) then kept
+                            else
+                                let view = Tensor(t.DType, shape, strides, offset, t.Storage)
+                                arena.Views.[output] <- view
+                                view
                         else Interpret.run node [| t |]
+                | Step.Write(node, args, output) -> write node values args values.[output].Storage
                 | Step.Kernel(node, args, output) ->
                     let operands = Array.zeroCreate args.Length
                     for i in 0 .. args.Length - 1 do operands.[i] <- values.[args.[i]]
@@ -386,7 +417,17 @@ module internal Planner =
                         let source = valueOf.[input.Id]
                         let v = addValue node Home.Computed
                         steps.Add(Step.View(node, source, v, view.Dims, view.Strides, view.Offset))
-                | Op.Reduce _ | Op.ArgMax _ | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ -> kernel node
+                | Op.Cast _ when node.DType = node.Args.[0].DType ->
+                    let source = valueOf.[node.Args.[0].Id]
+                    let v = newBuffer node
+                    steps.Add(Step.Copy(source, v))
+                // parts of another dtype are converted by the node-by-node kernel
+                | Op.Concat _ when node.Args |> Array.exists (fun a -> a.DType <> node.DType) -> kernel node
+                | Op.ArgMax _ | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ ->
+                    let args = node.Args |> Array.map (fun a -> valueOf.[a.Id])
+                    let v = newBuffer node
+                    steps.Add(Step.Write(node, args, v))
+                | Op.Reduce _ -> kernel node
 
         let homes = homes.ToArray()
         let steps = steps.ToArray()
@@ -402,11 +443,11 @@ module internal Planner =
             | Step.MatMul(left, right, _, _) -> [| left; right |]
             | Step.Copy(input, _) -> [| input |]
             | Step.View(_, input, _, _, _, _) -> [| input |]
-            | Step.Kernel(_, args, _) -> args
+            | Step.Kernel(_, args, _) | Step.Write(_, args, _) -> args
         let writes (step: Step) =
             match step with
             | Step.Fused(_, output) | Step.Reduce(_, _, _, output) | Step.MatMul(_, _, output, _) | Step.Copy(_, output) -> output
-            | Step.Kernel(_, _, output) | Step.View(_, _, output, _, _, _) -> output
+            | Step.Kernel(_, _, output) | Step.View(_, _, output, _, _, _) | Step.Write(_, _, output) -> output
         let bufferOf (v: int) = match homes.[v] with Home.Buffer(b, _, _, _) -> b | Home.Input _ | Home.Constant _ | Home.Computed -> -1
 
         // Roots own the buffer they are a dense full view of (the first root position does).
@@ -466,7 +507,7 @@ module internal Planner =
                             b >= 0 && buffers.[b].Root < 0 && lastUse.[b] = i && not (handedOver.Contains b)
                             && buffers.[b].DType = target.DType && buffers.[b].Numel = target.Numel
                             && read |> Array.forall (fun u -> bufferOf u <> b || isDenseFull u b))
-                    | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.Kernel _ | Step.View _ -> None
+                    | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.Kernel _ | Step.View _ | Step.Write _ -> None
                 match takeOver with
                 | Some v ->
                     let b = bufferOf v
