@@ -119,4 +119,37 @@ let tests =
             let kept = storageBytes outputs
             let fresh = bytesPerCall 1024.0 (fun () -> compiled.Invoke inputs |> ignore) - float kept
             Expect.isLessThanOrEqual fresh 1024.0 "bytes per Invoke call beyond the outputs' elements"))
+    
+        testSequenced (testCase "1,000 steps of the README's training loop over large-object parameters run no gen-2 collection" (fun () ->
+            // the README's loop, with W of 100,000 float64 values (800 KB, a large object)
+            let x = Tensor.randomNormal DType.Float64 3 [| 16; 2000 |]
+            let y = Tensor.randomNormal DType.Float64 4 [| 16; 50 |]
+            let lossOf (p: Expr list) =
+                match p with
+                | [ w; b ] -> Nn.mse (Expr.matmul (Expr.constant x) w + b) (Expr.constant y)
+                | _ -> invalidArg "p" "W and b"
+            let step =
+                Compile.compile (fun p ->
+                    let loss, g = Diff.valueAndGradN lossOf (List.ofArray p)
+                    Array.append [| loss |] (Array.map2 (fun w gw -> w - 0.01 * gw) p (Array.ofList g)))
+            let start = [| Tensor.Zeros([| 2000; 50 |], DType.Float64); Tensor.Zeros([| 50 |], DType.Float64) |]
+            let mutable outs = step.Invoke start
+            let mutable spare = step.Invoke start
+            // the same steps with fresh results, the reference for the turn-taking loop
+            let mutable fresh = step.Invoke start
+            for _ in 1 .. 20 do
+                step.InvokeInto(outs.[1..], spare)
+                let written = spare
+                spare <- outs
+                outs <- written
+                fresh <- step.Invoke fresh.[1..]
+            for i in 0 .. 2 do expectSameBits outs.[i] fresh.[i] (sprintf "result %d after 21 steps" i)
+            fresh <- null
+            let gen2 = GC.CollectionCount 2
+            for _ in 1 .. 1000 do
+                step.InvokeInto(outs.[1..], spare)
+                let written = spare
+                spare <- outs
+                outs <- written
+            Expect.equal (GC.CollectionCount 2 - gen2) 0 "gen-2 collections over 1,000 steps"))
     ]
