@@ -57,9 +57,32 @@ type internal Arena(slots: Array[], values: Tensor[]) =
     /// The tensors made over caller-given outputs at the last run, reused while the caller keeps
     /// passing the same arrays (so a loop that writes into its outputs allocates nothing).
     member val Given: Tensor[] = Array.zeroCreate values.Length
+    /// The tensors made over caller-given outputs the run before the last (a loop whose two sets
+    /// of results take turns as outputs and inputs brings each array every other run).
+    member val GivenBefore: Tensor[] = Array.zeroCreate values.Length
     /// The views made at the last run over per-run storage (inputs, kernels' results), reused
     /// while their source brings the same array, so a loop over the same inputs allocates none.
     member val Views: Tensor[] = Array.zeroCreate values.Length
+    /// The views made the run before the last, as GivenBefore.
+    member val ViewsBefore: Tensor[] = Array.zeroCreate values.Length
+
+    /// The tensor kept for value v (in `last` or `before`) over `storage`, or null; a hit in
+    /// `before` becomes the last.
+    static member Kept(last: Tensor[], before: Tensor[], v: int, storage: Array) : Tensor =
+        let a = last.[v]
+        if not (isNull (box a)) && obj.ReferenceEquals(a.Storage, storage) then a
+        else
+            let b = before.[v]
+            if not (isNull (box b)) && obj.ReferenceEquals(b.Storage, storage) then
+                before.[v] <- a
+                last.[v] <- b
+                b
+            else Unchecked.defaultof<Tensor>
+
+    /// Keeps `t` as the last tensor of value v; the previous last becomes the one before.
+    static member Keep(last: Tensor[], before: Tensor[], v: int, t: Tensor) =
+        before.[v] <- last.[v]
+        last.[v] <- t
 
 /// A compiled plan.
 [<Sealed>]
@@ -159,13 +182,12 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                     for v in buffersValues.[b] do
                         match homes.[v] with
                         | Home.Buffer(_, shape, strides, offset) ->
-                            let kept = arena.Given.[v]
-                            if not (isNull outputs) && not (isNull (box kept)) && obj.ReferenceEquals(kept.Storage, storage) then
-                                values.[v] <- kept
+                            let kept = if isNull outputs then Unchecked.defaultof<Tensor> else Arena.Kept(arena.Given, arena.GivenBefore, v, storage)
+                            if not (isNull (box kept)) then values.[v] <- kept
                             else
                                 let t = Tensor(info.DType, shape, strides, offset, storage)
                                 values.[v] <- t
-                                if not (isNull outputs) then arena.Given.[v] <- t
+                                if not (isNull outputs) then Arena.Keep(arena.Given, arena.GivenBefore, v, t)
                         | Home.Input _ | Home.Constant _ | Home.Computed -> ()
             for step in steps do
                 match step with
@@ -180,11 +202,11 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                     values.[output] <-
                         if t.IsContiguous && t.Offset = 0 then
                             // the same array in the same (planned) layout: last run's view is this run's
-                            let kept = arena.Views.[output]
-                            if not (isNull (box kept)) && obj.ReferenceEquals(kept.Storage, t.Storage) then kept
+                            let kept = Arena.Kept(arena.Views, arena.ViewsBefore, output, t.Storage)
+                            if not (isNull (box kept)) then kept
                             else
                                 let view = Tensor(t.DType, shape, strides, offset, t.Storage)
-                                arena.Views.[output] <- view
+                                Arena.Keep(arena.Views, arena.ViewsBefore, output, view)
                                 view
                         else Interpret.run node [| t |]
                 | Step.Write(node, args, output) -> write node values args values.[output].Storage

@@ -151,5 +151,15 @@ let tests =
                 let written = spare
                 spare <- outs
                 outs <- written
-            Expect.equal (GC.CollectionCount 2 - gen2) 0 "gen-2 collections over 1,000 steps"))
+            Expect.equal (GC.CollectionCount 2 - gen2) 0 "gen-2 collections over 1,000 steps"
+            // a step allocates the slice outs.[1..] (a two-element array), and the library no more
+            // than issue 12's bound (the hand-over of a large fused pass to the worker team is a
+            // job object), however large the parameters
+            let perStep =
+                bytesPerCall 1024.0 (fun () ->
+                    step.InvokeInto(outs.[1..], spare)
+                    let written = spare
+                    spare <- outs
+                    outs <- written)
+            Expect.isLessThanOrEqual perStep 1024.0 "bytes per step"))
     ]
