@@ -103,13 +103,13 @@ module Reduction =
         if outer * inner = 0 then ()
         elif reduced = 0 then Span(result, 0, outer * inner).Fill(emptyValue<'T> op)
         elif inner = 1 then
-            if outer * reduced < parallelThreshold || outer = 1 then
+            if outer * reduced < parallelThreshold || outer = 1 || Workers.helpers () = 0 then
                 // serial runs call the loop directly: a closure would be an allocation per call
                 for o in 0 .. outer - 1 do
                     result.[o] <- reduceRun op (ReadOnlySpan(data, offset + o * reduced, reduced))
             else
                 forOuter outer (outer * reduced) (fun o -> result.[o] <- reduceRun op (ReadOnlySpan(data, offset + o * reduced, reduced)))
-        elif outer * reduced * inner < parallelThreshold || outer = 1 then
+        elif outer * reduced * inner < parallelThreshold || outer = 1 || Workers.helpers () = 0 then
             for o in 0 .. outer - 1 do combineOuter op data offset reduced inner result o
         else
             forOuter outer (outer * reduced * inner) (combineOuter op data offset reduced inner result)

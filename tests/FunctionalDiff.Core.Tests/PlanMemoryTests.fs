@@ -162,4 +162,28 @@ let tests =
                     spare <- outs
                     outs <- written)
             Expect.isLessThanOrEqual perStep 1024.0 "bytes per step"))
+    
+        testSequenced (testCase "with one thread, a step over blocks past the parallel threshold allocates nothing" (fun () ->
+            // batch 128, 16 -> 512 tanh -> 10: the hidden layer's 65,536 elements would be split
+            // over the worker team; with MaxDegree 1 its blocks run in a loop, with no hand-over
+            let previous = Parallelism.MaxDegree
+            Parallelism.MaxDegree <- 1
+            try
+                let targets = Tensor.FromArray(Array.init 128 (fun i -> float ((i * 3) % 10)), [| 128 |]).Cast DType.Float32
+                let step (p: Expr[]) =
+                    let lossOf (q: Expr list) =
+                        match q with
+                        | [ w1; b1; w2; b2 ] -> Nn.crossEntropy (Expr.matmul (Expr.tanh (Expr.matmul p.[4] w1 + b1)) w2 + b2) (Expr.constant targets)
+                        | _ -> invalidArg "q" "four parameters"
+                    let loss, gradients = Diff.valueAndGradN lossOf (List.ofArray p.[0..3])
+                    Array.append [| loss |] (Array.ofList gradients)
+                let random = Random 9
+                let inputs = [| [| 16; 512 |]; [| 512 |]; [| 512; 10 |]; [| 10 |]; [| 128; 16 |] |] |> Array.map (randomTensor random DType.Float32)
+                let compiled = Compile.compile step
+                let outputs = compiled.Invoke inputs
+                for _ in 1 .. 50 do compiled.InvokeInto(inputs, outputs)
+                let into = bytesPerCall 16.0 (fun () -> compiled.InvokeInto(inputs, outputs))
+                Expect.isLessThanOrEqual into 16.0 "bytes per InvokeInto call"
+            finally
+                Parallelism.MaxDegree <- previous))
     ]
