@@ -148,7 +148,8 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
             Reduction.argmaxInto (Shape.normalizeAxis "Argmax" source.Rank axis) source target
         | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.MatMul | Op.Permute _ | Op.Reshape _
         | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ | Op.StopGradient | Op.Custom _
-        | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh -> invalidOp "no buffer-writing kernel for this op"
+        | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
+        | Op.Polygamma _ | Op.ArgSort _ -> invalidOp "no buffer-writing kernel for this op"
 
     static let freshCopy (t: Tensor) =
         let data = freshArray t.DType t.Numel
