@@ -1,6 +1,7 @@
 using Microsoft.FSharp.Core;
 using CoreConv = FunctionalDiff.Core.Convolution;
 using CoreExpr = FunctionalDiff.Core.Expr;
+using Build = FunctionalDiff.Core.ExprModule;
 
 namespace FunctionalDiff;
 
@@ -112,6 +113,42 @@ public static partial class Nn
     {
         ArgumentNullException.ThrowIfNull(input);
         return Expr.Wrap(CoreConv.adaptiveAvgPool2d(outputSize.Height, outputSize.Width, input.Node));
+    }
+
+    /// <summary>
+    /// torch's unfold (im2col): every sliding window of input [N, C, H, W] as a column of
+    /// [N, C·k·k, L], L being the number of windows; zero padding. Its gradient is <see cref="Fold(Expr, int, int, int, int, int, int)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The input is not rank 4, an argument is out of range, or no window fits.</exception>
+    public static Expr Unfold(Expr input, int kernelSize, int dilation = 1, int padding = 0, int stride = 1) =>
+        Unfold(input, (kernelSize, kernelSize), (dilation, dilation), (padding, padding), (stride, stride));
+
+    /// <summary>torch's unfold (im2col) with (height, width) pairs.</summary>
+    /// <exception cref="ArgumentException">The input is not rank 4, an argument is out of range, or no window fits.</exception>
+    public static Expr Unfold(Expr input, (int Height, int Width) kernelSize, (int Height, int Width) dilation,
+        (int Height, int Width) padding, (int Height, int Width) stride)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return Expr.Wrap(Build.unfold(new[] { kernelSize.Height, kernelSize.Width }, new[] { stride.Height, stride.Width },
+            new[] { padding.Height, padding.Width }, new[] { dilation.Height, dilation.Width }, input.Node));
+    }
+
+    /// <summary>
+    /// torch's fold (col2im), the adjoint of <see cref="Unfold(Expr, int, int, int, int)"/>: columns
+    /// [N, C·k·k, L] added back into [N, C, outputHeight, outputWidth] at the windows they came from.
+    /// </summary>
+    /// <exception cref="ArgumentException">The input does not have the columns the geometry gives, or an argument is out of range.</exception>
+    public static Expr Fold(Expr input, int outputHeight, int outputWidth, int kernelSize, int dilation = 1, int padding = 0, int stride = 1) =>
+        Fold(input, (outputHeight, outputWidth), (kernelSize, kernelSize), (dilation, dilation), (padding, padding), (stride, stride));
+
+    /// <summary>torch's fold (col2im) with (height, width) pairs.</summary>
+    /// <exception cref="ArgumentException">The input does not have the columns the geometry gives, or an argument is out of range.</exception>
+    public static Expr Fold(Expr input, (int Height, int Width) outputSize, (int Height, int Width) kernelSize, (int Height, int Width) dilation,
+        (int Height, int Width) padding, (int Height, int Width) stride)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return Expr.Wrap(Build.fold(new[] { outputSize.Height, outputSize.Width }, new[] { kernelSize.Height, kernelSize.Width },
+            new[] { stride.Height, stride.Width }, new[] { padding.Height, padding.Width }, new[] { dilation.Height, dilation.Width }, input.Node));
     }
 
     /// <summary>The core reads a stride of 0 as "the kernel size", a default the C# overloads express with null instead.</summary>

@@ -1,8 +1,8 @@
 /// Convolution and pooling over channel-first tensors ([N, C, H, W], [N, C, L] in 1-D), with torch's
-/// argument conventions and output shapes. They are composites: each kernel offset is one strided
-/// slice of the padded input, the slices are stacked into patches (im2col), and a convolution is one
-/// matmul of the weight against the patches. Their derivatives therefore come from the rules of pad,
-/// slice, concat, matmul and where, which are written in the op language, so they nest to any order.
+/// argument conventions and output shapes. They are composites over the Unfold primitive (im2col):
+/// a convolution is one matmul of the weight against the input's windows, and a pooling reduces
+/// each window. Unfold's rule is Fold (col2im) and Fold's is Unfold, so with the rules of matmul,
+/// reshape and where every derivative is again made of these and nests to any order.
 /// A transposed convolution is the convolution of the input spread out by the stride.
 namespace FunctionalDiff.Core
 
@@ -22,31 +22,33 @@ module Convolution =
         let span = size + 2 * padding - dilation * (kernel - 1) - 1
         if span < 0 then 0 else span / stride + 1
 
-    /// The patches of x [N, C, H, W] under a kernel (kh, kw): [N, C, kh*kw, Ho, Wo], where entry
-    /// (n, c, i*kw + j, p, q) is the padded input at row p*sh + i*dh and column q*sw + j*dw. The
-    /// padding is zeros, or -inf for max pooling (torch's implicit padding never wins a window).
-    let private patches (op: string) ((kh, kw): int * int) ((sh, sw): int * int) ((ph, pw): int * int)
+    /// The windows of x [N, C, H, W] under a kernel (kh, kw) as columns [N, C·kh·kw, Ho·Wo] (Expr.unfold),
+    /// with (Ho, Wo). Column p·Wo + q holds, at row c·kh·kw + i·kw + j, the padded input at row
+    /// p·sh + i·dh and column q·sw + j·dw. The padding is zeros, or -inf for max pooling (torch's
+    /// implicit padding never wins a window).
+    let private columns (op: string) ((kh, kw): int * int) ((sh, sw): int * int) ((ph, pw): int * int)
                         ((dh, dw): int * int) (negativeInfinityPadding: bool) (x: Expr) =
-        let n, c, h, w = x.Dims.[0], x.Dims.[1], x.Dims.[2], x.Dims.[3]
+        let h, w = x.Dims.[2], x.Dims.[3]
         let ho, wo = windows h kh sh ph dh, windows w kw sw pw dw
         if ho < 1 || wo < 1 then
             Shape.fail op (sprintf "input %s with kernel (%d, %d), stride (%d, %d), padding (%d, %d) and dilation (%d, %d) gives an empty output (%d, %d)"
                                (fmt x.Dims) kh kw sh sw ph pw dh dw ho wo)
-        let before, after = [| 0; 0; ph; pw |], [| 0; 0; ph; pw |]
-        let padded =
-            let zeroPadded = Expr.pad before after x
+        let unfold (padding: int[]) x = Expr.unfold [| kh; kw |] [| sh; sw |] padding [| dh; dw |] x
+        let result =
             if negativeInfinityPadding && (ph > 0 || pw > 0) then
                 // 1 inside the input and 0 in the padding: pick -inf where it is 0
+                let before, after = [| 0; 0; ph; pw |], [| 0; 0; ph; pw |]
                 let inside = Expr.pad before after (Expr.ones x.DType [| 1; 1; h; w |])
                 let outside = Expr.eq inside (Expr.scalar x.DType 0.0)
-                Expr.where outside (Expr.scalar x.DType System.Double.NegativeInfinity) zeroPadded
-            else zeroPadded
-        [ for i in 0 .. kh - 1 do
-            for j in 0 .. kw - 1 ->
-                Expr.slice [| 0; 0; i * dh; j * dw |]
-                           [| n; c; i * dh + (ho - 1) * sh + 1; j * dw + (wo - 1) * sw + 1 |]
-                           [| 1; 1; sh; sw |] padded ]
-        |> Expr.stack 2
+                let padded = Expr.where outside (Expr.scalar x.DType System.Double.NegativeInfinity) (Expr.pad before after x)
+                unfold [| 0; 0 |] padded
+            else unfold [| ph; pw |] x
+        result, ho, wo
+
+    /// The windows as [N, C, kh·kw, Ho, Wo], for pooling over the third axis.
+    let private patches (op: string) (kernel: int * int) stride padding dilation negativeInfinityPadding (x: Expr) =
+        let cols, ho, wo = columns op kernel stride padding dilation negativeInfinityPadding x
+        Expr.reshape [| x.Dims.[0]; x.Dims.[1]; fst kernel * snd kernel; ho; wo |] cols
 
     /// Runs `body` on a batched input: an unbatched one (rank `rank - 1`) gets a batch of one, as torch
     /// accepts; any other rank is an error naming the expected layout.
@@ -78,11 +80,10 @@ module Convolution =
         | Some b when not (b.Rank = 1 && b.Dims.[0] = co) ->
             Shape.fail op (sprintf "bias %s must be [%d], one per output channel of weight %s" (fmt b.Dims) co (fmt weight.Dims))
         | _ -> ()
-        let p = patches op (kh, kw) stride padding dilation false x
-        let ho, wo, k = p.Dims.[3], p.Dims.[4], kh * kw
+        let p, ho, wo = columns op (kh, kw) stride padding dilation false x
+        let k = kh * kw
         let y =
-            if groups = 1 then
-                Expr.matmul (Expr.reshape [| co; c * k |] weight) (Expr.reshape [| n; c * k; ho * wo |] p)
+            if groups = 1 then Expr.matmul (Expr.reshape [| co; c * k |] weight) p
             else
                 Expr.matmul (Expr.reshape [| groups; co / groups; cg * k |] weight)
                             (Expr.reshape [| n; groups; cg * k; ho * wo |] p)

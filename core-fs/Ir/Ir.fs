@@ -110,6 +110,8 @@ module internal Ir =
         | Op.Cast d -> mix 19 (dtypeCode d)
         | Op.StopGradient -> 20
         | Op.Custom(id, _) -> mix 21 id
+        | Op.Unfold(k, s, p, d) -> hashInts (hashInts (hashInts (hashInts 22 k) s) p) d
+        | Op.Fold(size, k, s, p, d) -> hashInts (hashInts (hashInts (hashInts (hashInts 23 size) k) s) p) d
 
     /// Structural equality of ops, with constants compared as opHash hashes them. The outer
     /// match is total; each inner wildcard only says "a different case".
@@ -139,6 +141,12 @@ module internal Ir =
         | Op.Cast d -> (match b with Op.Cast e -> d = e | _ -> false)
         | Op.StopGradient -> (match b with Op.StopGradient -> true | _ -> false)
         | Op.Custom(id, _) -> (match b with Op.Custom(id2, _) -> id = id2 | _ -> false)
+        | Op.Unfold(k, s, p, d) ->
+            (match b with Op.Unfold(k2, s2, p2, d2) -> sameDims k k2 && sameDims s s2 && sameDims p p2 && sameDims d d2 | _ -> false)
+        | Op.Fold(size, k, s, p, d) ->
+            (match b with
+             | Op.Fold(size2, k2, s2, p2, d2) -> sameDims size size2 && sameDims k k2 && sameDims s s2 && sameDims p p2 && sameDims d d2
+             | _ -> false)
 
     let mutable private nextId = 0L
     let private newId () = Interlocked.Increment(&nextId)

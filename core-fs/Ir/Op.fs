@@ -47,3 +47,9 @@ type Op =
     /// A user-defined op (Diff.customVjp): inputs (x, forward x); its value is its second input
     /// and its cotangent comes from the user's rule, found in CustomRules under `id`.
     | Custom of id: int * name: string
+    /// im2col over [N, C, H, W]: every sliding window (kernel, stride, zero padding, dilation, each
+    /// [height; width]) as a column of [N, C·kh·kw, Ho·Wo]. Convolution and pooling are built on it.
+    | Unfold of kernel: int[] * stride: int[] * padding: int[] * dilation: int[]
+    /// The adjoint of Unfold: columns [N, C·kh·kw, Ho·Wo] added back into [N, C, H, W] of
+    /// `outputSize` = [H; W].
+    | Fold of outputSize: int[] * kernel: int[] * stride: int[] * padding: int[] * dilation: int[]

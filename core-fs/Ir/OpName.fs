@@ -46,6 +46,8 @@ module OpName =
         | Op.Cast _ -> "cast"
         | Op.StopGradient -> "stop_gradient"
         | Op.Custom _ -> "custom"
+        | Op.Unfold _ -> "unfold"
+        | Op.Fold _ -> "fold"
 
     /// Every value of a field-less union (UnaryOp, BinaryOp, ReduceOp) or, for any other field
     /// type, one placeholder: the field's default. `name` never looks at placeholder payloads.

@@ -32,6 +32,8 @@ module internal Interpret =
         | Op.StopGradient -> inputs.[0]
         // The forward graph is the second input, already evaluated: the rule matters only to Vjp.
         | Op.Custom _ -> inputs.[1]
+        | Op.Unfold(k, s, p, d) -> Patches.unfold k s p d inputs.[0]
+        | Op.Fold(size, k, s, p, d) -> Patches.fold size k s p d inputs.[0]
 
     /// The values of the roots, with each Var in `bindings` (already checked) given its tensor.
     /// Intermediates are dropped after their last consumer, so memory follows the live width.

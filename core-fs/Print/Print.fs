@@ -55,6 +55,10 @@ module Print =
         | Op.Cast d -> sprintf "cast[%O]" d
         | Op.StopGradient -> "stop_gradient"
         | Op.Custom(id, name) -> sprintf "custom[%s #%d]" name id
+        | Op.Unfold(k, s, p, d) ->
+            sprintf "unfold[kernel=%s stride=%s padding=%s dilation=%s]" (Shape.format k) (Shape.format s) (Shape.format p) (Shape.format d)
+        | Op.Fold(size, k, s, p, d) ->
+            sprintf "fold[size=%s kernel=%s stride=%s padding=%s dilation=%s]" (Shape.format size) (Shape.format k) (Shape.format s) (Shape.format p) (Shape.format d)
 
     /// A jaxpr-like listing: `{ lambda a:f64[2,3] b:f64[3] ; let c:f64[2] = matmul a b ... in (c) }`.
     /// Vars are the lambda's parameters; scalar constants print inline as literals; tensor

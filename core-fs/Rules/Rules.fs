@@ -172,3 +172,8 @@ module Rules =
         // The user's rule, applied to the node's current x: after a substitution the rebuilt node
         // carries the new x, so the rule is re-applied there. The forward graph gets no cotangent.
         | Op.Custom(id, _) -> [ (fun () -> CustomRules.cotangent id args.[0] g); zeroFor args.[1] ]
+        // unfold and fold are linear and each other's adjoint
+        | Op.Unfold(kernel, stride, padding, dilation) ->
+            let x = args.[0]
+            [ (fun () -> Expr.fold [| x.Dims.[2]; x.Dims.[3] |] kernel stride padding dilation g) ]
+        | Op.Fold(_, kernel, stride, padding, dilation) -> [ (fun () -> Expr.unfold kernel stride padding dilation g) ]

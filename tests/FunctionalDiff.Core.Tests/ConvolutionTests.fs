@@ -115,6 +115,21 @@ let private valueTests =
                 let right = Array.fold2 (fun s p q -> s + p * q) 0.0 (x.ToDoubleArray()) (values back)
                 Expect.floatClose Accuracy.veryHigh right left "<conv x, y> = <x, convT y>"
             }
+        // <unfold x, y> = <x, fold y>: the two patch kernels are each other's adjoint
+        for (name, xShape, kernel, stride, padding, dilation) in
+            [ "kernel 2", [| 2; 3; 5; 6 |], [| 2; 2 |], [| 1; 1 |], [| 0; 0 |], [| 1; 1 |]
+              "kernel (3, 2) stride 2 padding 1 dilation (1, 2)", [| 1; 2; 6; 7 |], [| 3; 2 |], [| 2; 2 |], [| 1; 1 |], [| 1; 2 |]
+              "kernel 3 stride (1, 3) padding 2", [| 2; 1; 4; 9 |], [| 3; 3 |], [| 1; 3 |], [| 2; 2 |], [| 1; 1 |] ] ->
+            test ("fold is the adjoint of unfold, " + name) {
+                let x = draw xShape
+                let columns = Expr.unfold kernel stride padding dilation (constant x)
+                let y = draw columns.Shape
+                let back = Expr.fold xShape.[2..] kernel stride padding dilation (constant y)
+                Expect.equal back.Shape xShape "fold's output shape is the input's"
+                let left = Array.fold2 (fun s p q -> s + p * q) 0.0 (values columns) (y.ToDoubleArray())
+                let right = Array.fold2 (fun s p q -> s + p * q) 0.0 (x.ToDoubleArray()) (values back)
+                Expect.floatClose Accuracy.veryHigh right left "<unfold x, y> = <x, fold y>"
+            }
         yield test "convTranspose2d adds its bias per output channel" {
             let y, w, b = draw [| 1; 2; 3; 3 |], draw [| 2; 3; 2; 2 |], draw [| 3 |]
             let without = values (Convolution.convTranspose2d (1, 1) (0, 0) (0, 0) (1, 1) 1 (constant w) None (constant y))
@@ -197,6 +212,10 @@ let private derivativeCases : DerivativeCase list =
           (fun xs -> Convolution.convTranspose2d (2, 2) (1, 1) (1, 1) (1, 1) 1 xs.[1] (Some xs.[2]) xs.[0])
       c "convTranspose2d groups 2 dilation 2" [ [| 1; 2; 3; 3 |]; [| 2; 1; 2; 2 |] ]
           (fun xs -> Convolution.convTranspose2d (1, 1) (0, 0) (0, 0) (2, 2) 2 xs.[1] None xs.[0])
+      c "unfold kernel (2, 3) stride 2 padding 1 dilation (1, 2)" [ [| 1; 2; 5; 6 |] ]
+          (fun xs -> Expr.sin (Expr.unfold [| 2; 3 |] [| 2; 2 |] [| 1; 1 |] [| 1; 2 |] xs.[0]))
+      c "fold kernel 2 stride 2 padding 1 to [5; 5]" [ [| 2; 8; 9 |] ]
+          (fun xs -> Expr.sin (Expr.fold [| 5; 5 |] [| 2; 2 |] [| 2; 2 |] [| 1; 1 |] [| 1; 1 |] xs.[0]))
       // pooling inside a smooth function, so the second order is not trivially zero
       c "maxPool2d kernel 3 stride 2 padding 1" [ [| 1; 2; 5; 5 |] ] (fun xs -> Expr.sin (Convolution.maxPool2d (3, 3) (2, 2) (1, 1) (1, 1) xs.[0]))
       c "avgPool2d kernel 2 padding 1" [ [| 1; 2; 4; 5 |] ] (fun xs -> Expr.sin (Convolution.avgPool2d (2, 2) (1, 1) (1, 1) xs.[0]))

@@ -5,7 +5,7 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace FunctionalDiff.Compare.Suite;
 
-// Convolution and pooling (Nn.Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d)
+// Convolution and pooling (Nn.Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Unfold, Fold)
 // against torch.nn.functional at several shapes, strides, paddings, dilations and groups, batched and
 // unbatched, and the two convolutional models.
 public static partial class CaseTable
@@ -59,6 +59,16 @@ public static partial class CaseTable
         yield return C("convTranspose2d stride (2,3) padding (1,0) outputPadding (0,2) [1,2,3,4]*[2,2,3,3]", new[] { I(1, 2, 3, 4), I(2, 2, 3, 3) },
             p => Nn.ConvTranspose2d(p[0], p[1], null, (2, 3), (1, 0), (0, 2), (1, 1)),
             p => F.conv_transpose2d(p[0], p[1], strides: L(2, 3), padding: L(1, 0), output_padding: L(0, 2)));
+
+        // the patch primitives themselves: unfold (im2col) and its adjoint fold (col2im)
+        yield return C("unfold kernel 2 [2,3,5,6]", new[] { I(2, 3, 5, 6) },
+            p => Nn.Unfold(p[0], 2), p => F.unfold(p[0], 2));
+        yield return C("unfold kernel (2,3) dilation (1,2) padding 1 stride (2,1) [1,2,5,7]", new[] { I(1, 2, 5, 7) },
+            p => Nn.Unfold(p[0], (2, 3), (1, 2), (1, 1), (2, 1)), p => F.unfold(p[0], (2, 3), (1, 2), (1, 1), (2, 1)));
+        yield return C("fold kernel 2 to (5,6) [2,12,20]", new[] { I(2, 12, 20) },
+            p => Nn.Fold(p[0], 5, 6, 2), p => F.fold(p[0], (5, 6), (2, 2)));
+        yield return C("fold kernel (3,2) stride 2 padding 1 dilation (1,2) to (6,7) [1,12,12]", new[] { I(1, 12, 12) },
+            p => Nn.Fold(p[0], (6, 7), (3, 2), (1, 2), (1, 1), (2, 2)), p => F.fold(p[0], (6, 7), (3, 2), (1, 2), (1, 1), (2, 2)));
 
         // pooling; max pooling on distinct values so no tie decides a gradient by chance
         yield return C("maxPool2d kernel 2 [2,2,6,6]", new[] { D(2, 2, 6, 6) },
