@@ -192,13 +192,13 @@ module Convolution =
         let stride = poolStride kernelSize stride
         let body (x: Expr) =
             let p = patches op kernelSize stride padding dilation true x
-            // Select the winner by its index, a constant of the derivative, so the cotangent reaches
-            // one entry per window even at ties (the max reduction would share it).
+            // Select each window's winner by its index, a constant of the derivative, so the cotangent
+            // reaches that one entry even at ties (the max reduction would share it). A mask and a sum
+            // rather than gather: elementwise steps run in a plan's reused buffers.
             let count = p.Dims.[2]
             let winner = Expr.argmax 2 true p
             let positions = Expr.constant (Tensor.FromArray(Array.init count float, [| 1; 1; count; 1; 1 |])) |> Expr.cast x.DType
-            let chosen = Expr.eq winner positions
-            Expr.sumAxes [| 2 |] false (Expr.where chosen p (Expr.scalar x.DType 0.0))
+            Expr.sumAxes [| 2 |] false (Expr.where (Expr.eq winner positions) p (Expr.scalar x.DType 0.0))
         batched op 4 "[N, C, H, W]" body input
 
     /// torch.nn.functional.avg_pool2d over [N, C, H, W] (or [C, H, W]) with torch's defaults

@@ -37,6 +37,10 @@ type internal Step =
     /// its layout computed for a dense input; other layouts take the view kernel.
     | View of node: Expr * input: int * output: int * shape: int[] * strides: int[] * offset: int
     | Kernel of node: Expr * inputs: int[] * output: int
+    /// im2col of the input into its planned buffer.
+    | Unfold of kernel: int[] * stride: int[] * padding: int[] * dilation: int[] * input: int * output: int
+    /// col2im of the input into its planned buffer.
+    | Fold of outputSize: int[] * kernel: int[] * stride: int[] * padding: int[] * dilation: int[] * input: int * output: int
 
 /// A buffer written by one step: its dtype and size, and either its arena slot or the root
 /// position whose output array it is.
@@ -157,6 +161,8 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                     values.[output] <-
                         if t.IsContiguous && t.Offset = 0 then Tensor(t.DType, shape, strides, offset, t.Storage)
                         else Interpret.run node [| t |]
+                | Step.Unfold(k, s, p, d, input, output) -> Patches.unfoldInto k s p d values.[input] values.[output].Storage
+                | Step.Fold(size, k, s, p, d, input, output) -> Patches.foldInto size k s p d values.[input] values.[output].Storage
                 | Step.Kernel(node, args, output) ->
                     let operands = Array.zeroCreate args.Length
                     for i in 0 .. args.Length - 1 do operands.[i] <- values.[args.[i]]
@@ -387,8 +393,15 @@ module internal Planner =
                         let source = valueOf.[input.Id]
                         let v = addValue node Home.Computed
                         steps.Add(Step.View(node, source, v, view.Dims, view.Strides, view.Offset))
-                | Op.Reduce _ | Op.ArgMax _ | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _
-                | Op.Unfold _ | Op.Fold _ -> kernel node
+                | Op.Unfold(k, s, p, d) ->
+                    let input = valueOf.[node.Args.[0].Id]
+                    let v = newBuffer node
+                    steps.Add(Step.Unfold(k, s, p, d, input, v))
+                | Op.Fold(size, k, s, p, d) ->
+                    let input = valueOf.[node.Args.[0].Id]
+                    let v = newBuffer node
+                    steps.Add(Step.Fold(size, k, s, p, d, input, v))
+                | Op.Reduce _ | Op.ArgMax _ | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ -> kernel node
 
         let homes = homes.ToArray()
         let steps = steps.ToArray()
@@ -405,10 +418,12 @@ module internal Planner =
             | Step.Copy(input, _) -> [| input |]
             | Step.View(_, input, _, _, _, _) -> [| input |]
             | Step.Kernel(_, args, _) -> args
+            | Step.Unfold(_, _, _, _, input, _) | Step.Fold(_, _, _, _, _, input, _) -> [| input |]
         let writes (step: Step) =
             match step with
             | Step.Fused(_, output) | Step.Reduce(_, _, _, output) | Step.MatMul(_, _, output, _) | Step.Copy(_, output) -> output
             | Step.Kernel(_, _, output) | Step.View(_, _, output, _, _, _) -> output
+            | Step.Unfold(_, _, _, _, _, output) | Step.Fold(_, _, _, _, _, _, output) -> output
         let bufferOf (v: int) = match homes.[v] with Home.Buffer(b, _, _, _) -> b | Home.Input _ | Home.Constant _ | Home.Computed -> -1
 
         // Roots own the buffer they are a dense full view of (the first root position does).
@@ -468,7 +483,7 @@ module internal Planner =
                             b >= 0 && buffers.[b].Root < 0 && lastUse.[b] = i && not (handedOver.Contains b)
                             && buffers.[b].DType = target.DType && buffers.[b].Numel = target.Numel
                             && read |> Array.forall (fun u -> bufferOf u <> b || isDenseFull u b))
-                    | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.Kernel _ | Step.View _ -> None
+                    | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.Kernel _ | Step.View _ | Step.Unfold _ | Step.Fold _ -> None
                 match takeOver with
                 | Some v ->
                     let b = bufferOf v

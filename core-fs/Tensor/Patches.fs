@@ -39,10 +39,9 @@ module Patches =
 
     let private unfoldTyped<'T when 'T :> Numerics.INumberBase<'T>>
         (source: 'T[]) (sourceOffset: int) (planes: int) (h: int) (w: int)
-        (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (ho: int) (wo: int) : 'T[] =
+        (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (ho: int) (wo: int) (result: 'T[]) =
         let kh, kw = kernel.[0], kernel.[1]
         let columns = ho * wo
-        let result = RecycledArrays.Take<'T> (planes * kh * kw * columns) // every element is written below
         forPlanes planes (kh * kw * columns) (fun plane ->
             let input = sourceOffset + plane * h * w
             for i in 0 .. kh - 1 do
@@ -63,14 +62,12 @@ module Patches =
                             else
                                 for q in first .. last - 1 do
                                     out.[q] <- source.[start + (q - first) * stride.[1]])
-        result
 
     let private foldTyped<'T when 'T :> Numerics.INumberBase<'T>>
         (source: 'T[]) (sourceOffset: int) (planes: int) (h: int) (w: int)
-        (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (ho: int) (wo: int) : 'T[] =
+        (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (ho: int) (wo: int) (result: 'T[]) =
         let kh, kw = kernel.[0], kernel.[1]
         let columns = ho * wo
-        let result = RecycledArrays.Take<'T> (planes * h * w)
         forPlanes planes (kh * kw * columns) (fun plane ->
             let output = plane * h * w
             result.AsSpan(output, h * w).Clear()
@@ -86,29 +83,52 @@ module Patches =
                             let input = column + p * wo
                             for q in first .. last - 1 do
                                 let at = start + (q - first) * stride.[1]
-                                result.[at] <- result.[at] + source.[input + q])
-        result
+                                result.[at] <- 'T.op_Addition(result.[at], source.[input + q]))
 
-    /// im2col: x [N, C, H, W] to [N, C·kh·kw, Ho·Wo]. Entry (n, c·kh·kw + i·kw + j, p·Wo + q) is
-    /// x[n, c, p·sh + i·dh − ph, q·sw + j·dw − pw], or 0 where that falls in the padding.
-    let unfold (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (x: Tensor) : Tensor =
+    /// im2col into `target`, a dense array of the result's size: x [N, C, H, W] to [N, C·kh·kw, Ho·Wo].
+    /// Entry (n, c·kh·kw + i·kw + j, p·Wo + q) is x[n, c, p·sh + i·dh − ph, q·sw + j·dw − pw], or 0
+    /// where that falls in the padding. Every element of the target is written.
+    let unfoldInto (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (x: Tensor) (target: Array) =
         let n, c, h, w = x.Dims.[0], x.Dims.[1], x.Dims.[2], x.Dims.[3]
         let ho, wo = Windows.output h w kernel stride padding dilation
-        let shape = [| n; c * kernel.[0] * kernel.[1]; ho * wo |]
         let x = dense x
         match x.DType with
-        | DType.Float64 -> Tensor.OwnDense(shape, unfoldTyped<float> x.Data64 x.Offset (n * c) h w kernel stride padding dilation ho wo)
-        | DType.Float32 -> Tensor.OwnDense(shape, unfoldTyped<float32> x.Data32 x.Offset (n * c) h w kernel stride padding dilation ho wo)
+        | DType.Float64 -> unfoldTyped<float> x.Data64 x.Offset (n * c) h w kernel stride padding dilation ho wo (target :?> float[])
+        | DType.Float32 -> unfoldTyped<float32> x.Data32 x.Offset (n * c) h w kernel stride padding dilation ho wo (target :?> float32[])
 
-    /// col2im, the adjoint of unfold: columns [N, C·kh·kw, Ho·Wo] added into [N, C, H, W] (outputSize
-    /// = [H, W]) at the positions unfold reads them from; padding positions are dropped.
-    let fold (outputSize: int[]) (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (columns: Tensor) : Tensor =
+    /// col2im into `target`, a dense array of the result's size: columns [N, C·kh·kw, Ho·Wo] added into
+    /// zeros [N, C, H, W] (outputSize = [H; W]) where unfold reads them from; padding positions are dropped.
+    let foldInto (outputSize: int[]) (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (columns: Tensor) (target: Array) =
         let n = columns.Dims.[0]
         let c = columns.Dims.[1] / (kernel.[0] * kernel.[1])
         let h, w = outputSize.[0], outputSize.[1]
         let ho, wo = Windows.output h w kernel stride padding dilation
-        let shape = [| n; c; h; w |]
         let columns = dense columns
         match columns.DType with
-        | DType.Float64 -> Tensor.OwnDense(shape, foldTyped<float> columns.Data64 columns.Offset (n * c) h w kernel stride padding dilation ho wo)
-        | DType.Float32 -> Tensor.OwnDense(shape, foldTyped<float32> columns.Data32 columns.Offset (n * c) h w kernel stride padding dilation ho wo)
+        | DType.Float64 -> foldTyped<float> columns.Data64 columns.Offset (n * c) h w kernel stride padding dilation ho wo (target :?> float[])
+        | DType.Float32 -> foldTyped<float32> columns.Data32 columns.Offset (n * c) h w kernel stride padding dilation ho wo (target :?> float32[])
+
+    let private fresh (dtype: DType) (count: int) : Array =
+        match dtype with
+        | DType.Float64 -> RecycledArrays.Take<float> count
+        | DType.Float32 -> RecycledArrays.Take<float32> count
+
+    let private own (shape: int[]) (data: Array) =
+        match data with
+        | :? (float[]) as d -> Tensor.OwnDense(shape, d)
+        | _ -> Tensor.OwnDense(shape, data :?> float32[])
+
+    /// im2col into a new tensor (see unfoldInto).
+    let unfold (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (x: Tensor) : Tensor =
+        let ho, wo = Windows.output x.Dims.[2] x.Dims.[3] kernel stride padding dilation
+        let shape = [| x.Dims.[0]; x.Dims.[1] * kernel.[0] * kernel.[1]; ho * wo |]
+        let data = fresh x.DType (Shape.numel shape)
+        unfoldInto kernel stride padding dilation x data
+        own shape data
+
+    /// col2im into a new tensor (see foldInto).
+    let fold (outputSize: int[]) (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (columns: Tensor) : Tensor =
+        let shape = [| columns.Dims.[0]; columns.Dims.[1] / (kernel.[0] * kernel.[1]); outputSize.[0]; outputSize.[1] |]
+        let data = fresh columns.DType (Shape.numel shape)
+        foldInto outputSize kernel stride padding dilation columns data
+        own shape data

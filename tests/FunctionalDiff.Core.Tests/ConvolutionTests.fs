@@ -287,5 +287,29 @@ let private errorTests =
         }
     ]
 
+/// A plan runs unfold and fold into its own reused buffers: a compiled step must give what the
+/// node-by-node interpreter gives, bit for bit, on every call (a buffer reused too early would not).
+let private planTests =
+    testList "compiled plans" [
+        for dtype in [ DType.Float64; DType.Float32 ] ->
+            test (sprintf "a conv + pool training step compiles to the interpreter's values, %O" dtype) {
+                let random = Random(31)
+                let draw (shape: int[]) = (sample random Normal shape).Cast dtype
+                let loss (q: Expr list) (x: Expr) =
+                    let h = Convolution.maxPool2d (2, 2) (0, 0) (0, 0) (1, 1) (Expr.tanh (Convolution.conv2d (1, 1) (1, 1) (1, 1) 1 q.[0] (Some q.[1]) x))
+                    let t = Convolution.convTranspose2d (2, 2) (0, 0) (0, 0) (1, 1) 1 q.[2] None h
+                    Expr.sum (Expr.square (Convolution.avgPool2d (2, 2) (0, 0) (0, 0) t))
+                let step (p: Expr[]) =
+                    let value, gradients = Diff.valueAndGradN (fun q -> loss q p.[3]) (List.ofArray p.[0..2])
+                    Array.ofList (value :: gradients)
+                let inputs = [| draw [| 4; 2; 3; 3 |]; draw [| 4 |]; draw [| 4; 3; 2; 2 |]; draw [| 2; 2; 6; 6 |] |]
+                let expected = step (inputs |> Array.map Expr.constant) |> Array.map values
+                let compiled = Compile.compile step
+                for call in 1 .. 3 do
+                    let actual = compiled.Invoke inputs |> Array.map (fun t -> t.ToDoubleArray())
+                    Array.iteri2 (fun i (a: float[]) e -> expectClose 0.0 a e (sprintf "call %d, result %d" call i)) actual expected
+            }
+    ]
+
 [<Tests>]
-let tests = testList "Convolution" [ valueTests; tieTests; derivativeTests; errorTests ]
+let tests = testList "Convolution" [ valueTests; tieTests; derivativeTests; errorTests; planTests ]
