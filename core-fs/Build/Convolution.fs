@@ -107,6 +107,17 @@ module Convolution =
         if weight.Rank <> 3 then
             Shape.fail "Conv1d" (sprintf "weight %s must be [out_channels, in_channels / groups, kernel]" (fmt weight.Dims))
         let body (x: Expr) =
+            // checked here on the caller's 1-D shapes, before they become 2-D ones
+            let c, co, cg, k = x.Dims.[1], weight.Dims.[0], weight.Dims.[1], weight.Dims.[2]
+            if groups >= 1 && (c % groups <> 0 || co % groups <> 0) then
+                Shape.fail "Conv1d" (sprintf "groups %d must divide the input's %d channels (input %s) and the weight's %d output channels (weight %s)"
+                                         groups c (fmt x.Dims) co (fmt weight.Dims))
+            if groups >= 1 && cg * groups <> c then
+                Shape.fail "Conv1d" (sprintf "input %s has %d channels but weight %s expects %d (in_channels / groups = %d, groups %d)"
+                                         (fmt x.Dims) c (fmt weight.Dims) (cg * groups) cg groups)
+            if stride >= 1 && padding >= 0 && dilation >= 1 && windows x.Dims.[2] k stride padding dilation < 1 then
+                Shape.fail "Conv1d" (sprintf "input %s with kernel %d, stride %d, padding %d and dilation %d gives an empty output"
+                                         (fmt x.Dims) k stride padding dilation)
             let planar = Expr.reshape [| x.Dims.[0]; x.Dims.[1]; 1; x.Dims.[2] |] x
             let w = Expr.reshape (Array.insertAt 2 1 weight.Dims) weight
             let y = convolve "Conv1d" (1, stride) (0, padding) (1, dilation) groups w bias planar
