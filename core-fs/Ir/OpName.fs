@@ -46,6 +46,12 @@ module OpName =
         | Op.Cast _ -> "cast"
         | Op.StopGradient -> "stop_gradient"
         | Op.Custom _ -> "custom"
+        | Op.Cholesky -> "cholesky"
+        | Op.TriangularSolve _ -> "triangular_solve"
+        | Op.Solve -> "solve"
+        | Op.SlogDet -> "slogdet"
+        | Op.Qr -> "qr"
+        | Op.Eigh -> "eigh"
         | Op.Unfold _ -> "unfold"
         | Op.Fold _ -> "fold"
 

@@ -207,7 +207,8 @@ module internal Planner =
         | Op.Unary _ | Op.Binary _ | Op.Where -> node.Args |> Array.forall (fun a -> a.DType = node.DType)
         | Op.Var _ | Op.Const _ | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
         | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
-        | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Unfold _ | Op.Fold _ -> false
+        | Op.Cast _ | Op.StopGradient | Op.Custom _
+        | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Unfold _ | Op.Fold _ -> false
 
     /// True for ops whose kernel returns a view of its (one) input.
     let private isView (node: Expr) =
@@ -215,7 +216,7 @@ module internal Planner =
         | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ -> true
         | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
         | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _
-        | Op.Unfold _ | Op.Fold _ -> false
+        | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Unfold _ | Op.Fold _ -> false
 
     /// A plan for `roots` with the Vars `inputs` bound per run. With `fold`, subgraphs without a
     /// Var are evaluated now and become constants of the plan (for plans run many times).
@@ -328,7 +329,9 @@ module internal Planner =
                         | Op.Where -> FusedInstruction.Where(operands.[0], operands.[1], operands.[2], target)
                         | Op.Var _ | Op.Const _ | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
                         | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
-                        | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Unfold _ | Op.Fold _ -> invalidOp "only elementwise nodes are fused"
+                        | Op.Cast _ | Op.StopGradient | Op.Custom _
+                        | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Unfold _ | Op.Fold _ ->
+                            invalidOp "only elementwise nodes are fused"
                     instructions.Add instruction
             { Shape = Array.copy head.Dims; Numel = head.Numel; DType = head.DType
               Instructions = instructions.ToArray(); Registers = registers; InputValues = externals.ToArray() }
@@ -402,6 +405,7 @@ module internal Planner =
                     let v = newBuffer node
                     steps.Add(Step.Fold(size, k, s, p, d, input, v))
                 | Op.Reduce _ | Op.ArgMax _ | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ -> kernel node
+                | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh -> kernel node
 
         let homes = homes.ToArray()
         let steps = steps.ToArray()

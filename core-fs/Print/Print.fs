@@ -55,6 +55,12 @@ module Print =
         | Op.Cast d -> sprintf "cast[%O]" d
         | Op.StopGradient -> "stop_gradient"
         | Op.Custom(id, name) -> sprintf "custom[%s #%d]" name id
+        | Op.Cholesky -> "cholesky"
+        | Op.TriangularSolve(upper, left, unit) -> sprintf "triangular_solve[upper=%b left=%b unit_diagonal=%b]" upper left unit
+        | Op.Solve -> "solve"
+        | Op.SlogDet -> "slogdet"
+        | Op.Qr -> "qr"
+        | Op.Eigh -> "eigh"
         | Op.Unfold(k, s, p, d) ->
             sprintf "unfold[kernel=%s stride=%s padding=%s dilation=%s]" (Shape.format k) (Shape.format s) (Shape.format p) (Shape.format d)
         | Op.Fold(size, k, s, p, d) ->

@@ -15,6 +15,7 @@ let expectedNames =
       "where"; "reduce_sum"; "reduce_mean"; "reduce_max"; "reduce_min"; "reduce_prod"; "argmax"; "matmul"
       "permute"; "reshape"; "broadcast_to"; "slice"; "pad"; "concat"; "flip"; "gather"; "scatter_add"
       "cast"; "stop_gradient"; "custom"
+      "cholesky"; "triangular_solve"; "solve"; "slogdet"; "qr"; "eigh"
       "unfold"; "fold" ]
 
 [<Tests>]
