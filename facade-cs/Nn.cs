@@ -4,7 +4,7 @@ using CoreNn = FunctionalDiff.Core.Nn;
 namespace FunctionalDiff;
 
 /// <summary>Neural-network layers with torch's conventions.</summary>
-public static class Nn
+public static partial class Nn
 {
     /// <summary>
     /// A dense layer as torch's linear: input @ weightᵀ + bias, with weight [out, in], input [..., in]

@@ -326,6 +326,40 @@ module Expr =
 
     /// Rebuilds a node of the given op over new inputs through the smart constructors, so a
     /// substitution re-canonicalises (e.g. x*1 collapses once x is known).
+    // ---- patches (im2col) for convolution and pooling ----
+
+    /// Checks a window geometry: four [height; width] pairs, kernel, stride and dilation >= 1, padding >= 0.
+    let private checkWindows (op: string) (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) =
+        for (name, pair, least) in [ "kernelSize", kernel, 1; "stride", stride, 1; "padding", padding, 0; "dilation", dilation, 1 ] do
+            if isNull pair || pair.Length <> 2 || pair.[0] < least || pair.[1] < least then
+                Shape.fail op (sprintf "%s %s must be [height; width], each at least %d" name (if isNull pair then "null" else Shape.format pair) least)
+
+    /// im2col: every sliding window of x [N, C, H, W] as a column of [N, C·kh·kw, Ho·Wo] (zero padding).
+    let unfold (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (x: Expr) : Expr =
+        checkWindows "Unfold" kernel stride padding dilation
+        if x.Rank <> 4 then Shape.fail "Unfold" (sprintf "input %s must be [N, C, H, W]" (dims x))
+        let ho, wo = Windows.output x.Dims.[2] x.Dims.[3] kernel stride padding dilation
+        if ho < 1 || wo < 1 then
+            Shape.fail "Unfold" (sprintf "input %s with kernelSize %s, stride %s, padding %s and dilation %s gives an empty output (%d, %d)"
+                                   (dims x) (Shape.format kernel) (Shape.format stride) (Shape.format padding) (Shape.format dilation) ho wo)
+        // checked as four factors, so C·kh·kw cannot overflow unnoticed
+        Shape.checkSize "Unfold" [| x.Dims.[0]; x.Dims.[1]; kernel.[0] * kernel.[1]; ho * wo |]
+        let shape = [| x.Dims.[0]; x.Dims.[1] * kernel.[0] * kernel.[1]; ho * wo |]
+        Ir.intern (Op.Unfold(Array.copy kernel, Array.copy stride, Array.copy padding, Array.copy dilation)) [| x |] shape x.DType
+
+    /// col2im, unfold's adjoint: columns [N, C·kh·kw, Ho·Wo] added into [N, C, H, W], outputSize = [H; W].
+    let fold (outputSize: int[]) (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (columns: Expr) : Expr =
+        checkWindows "Fold" kernel stride padding dilation
+        if isNull outputSize || outputSize.Length <> 2 || outputSize.[0] < 1 || outputSize.[1] < 1 then
+            Shape.fail "Fold" (sprintf "outputSize %s must be [height; width], each at least 1" (if isNull outputSize then "null" else Shape.format outputSize))
+        let ho, wo = Windows.output outputSize.[0] outputSize.[1] kernel stride padding dilation
+        let k = kernel.[0] * kernel.[1]
+        if columns.Rank <> 3 || columns.Dims.[1] % k <> 0 || columns.Dims.[2] <> ho * wo || ho < 1 || wo < 1 then
+            Shape.fail "Fold" (sprintf "input %s must be [N, C·%d, %d] for outputSize %s and kernelSize %s"
+                                 (dims columns) k (ho * wo) (Shape.format outputSize) (Shape.format kernel))
+        let shape = [| columns.Dims.[0]; columns.Dims.[1] / k; outputSize.[0]; outputSize.[1] |]
+        Ir.intern (Op.Fold(Array.copy outputSize, Array.copy kernel, Array.copy stride, Array.copy padding, Array.copy dilation)) [| columns |] shape columns.DType
+
     let apply (op: Op) (inputs: Expr[]) : Expr =
         match op with
         | Op.Var _ | Op.Const _ -> invalidArg "op" "leaves have no inputs to rebuild"
@@ -355,6 +389,8 @@ module Expr =
         | Op.Eigh -> LinalgNodes.eigh inputs.[0]
         | Op.Polygamma n -> polygamma n inputs.[0]
         | Op.ArgSort(axis, descending) -> argsort axis descending inputs.[0]
+        | Op.Unfold(k, s, p, d) -> unfold k s p d inputs.[0]
+        | Op.Fold(size, k, s, p, d) -> fold size k s p d inputs.[0]
 
     // ---- named forms, for readable user code and rules ----
 

@@ -118,6 +118,8 @@ module internal Ir =
         | Op.Eigh -> 27
         | Op.Polygamma n -> mix 28 n
         | Op.ArgSort(axis, descending) -> mix (mix 29 axis) (if descending then 1 else 0)
+        | Op.Unfold(k, s, p, d) -> hashInts (hashInts (hashInts (hashInts 30 k) s) p) d
+        | Op.Fold(size, k, s, p, d) -> hashInts (hashInts (hashInts (hashInts (hashInts 31 size) k) s) p) d
 
     /// Structural equality of ops, with constants compared as opHash hashes them. The outer
     /// match is total; each inner wildcard only says "a different case".
@@ -155,6 +157,12 @@ module internal Ir =
         | Op.Eigh -> (match b with Op.Eigh -> true | _ -> false)
         | Op.Polygamma n -> (match b with Op.Polygamma m -> n = m | _ -> false)
         | Op.ArgSort(axis, descending) -> (match b with Op.ArgSort(axis2, descending2) -> axis = axis2 && descending = descending2 | _ -> false)
+        | Op.Unfold(k, s, p, d) ->
+            (match b with Op.Unfold(k2, s2, p2, d2) -> sameDims k k2 && sameDims s s2 && sameDims p p2 && sameDims d d2 | _ -> false)
+        | Op.Fold(size, k, s, p, d) ->
+            (match b with
+             | Op.Fold(size2, k2, s2, p2, d2) -> sameDims size size2 && sameDims k k2 && sameDims s s2 && sameDims p p2 && sameDims d d2
+             | _ -> false)
 
     let mutable private nextId = 0L
     let private newId () = Interlocked.Increment(&nextId)

@@ -69,3 +69,9 @@ type Op =
     /// The indices that sort the input along an axis, as a float tensor of the input's shape
     /// (no gradient, like ArgMax); sorted values are a Gather by them.
     | ArgSort of axis: int * descending: bool
+    /// im2col over [N, C, H, W]: every sliding window (kernel, stride, zero padding, dilation, each
+    /// [height; width]) as a column of [N, C·kh·kw, Ho·Wo]. Convolution and pooling are built on it.
+    | Unfold of kernel: int[] * stride: int[] * padding: int[] * dilation: int[]
+    /// The adjoint of Unfold: columns [N, C·kh·kw, Ho·Wo] added back into [N, C, H, W] of
+    /// `outputSize` = [H; W].
+    | Fold of outputSize: int[] * kernel: int[] * stride: int[] * padding: int[] * dilation: int[]

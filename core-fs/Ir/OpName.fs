@@ -54,6 +54,8 @@ module OpName =
         | Op.Eigh -> "eigh"
         | Op.Polygamma _ -> "polygamma"
         | Op.ArgSort _ -> "argsort"
+        | Op.Unfold _ -> "unfold"
+        | Op.Fold _ -> "fold"
 
     /// Every value of a field-less union (UnaryOp, BinaryOp, ReduceOp) or, for any other field
     /// type, one placeholder: the field's default. `name` never looks at placeholder payloads.

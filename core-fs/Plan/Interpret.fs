@@ -40,6 +40,8 @@ module internal Interpret =
         | Op.Eigh -> LinalgTensors.eigh inputs.[0]
         | Op.Polygamma n -> Elementwise.mapDouble (Special.polygamma n) inputs.[0]
         | Op.ArgSort(axis, descending) -> Sorting.argsort axis descending inputs.[0]
+        | Op.Unfold(k, s, p, d) -> Patches.unfold k s p d inputs.[0]
+        | Op.Fold(size, k, s, p, d) -> Patches.fold size k s p d inputs.[0]
 
     /// The values of the roots, with each Var in `bindings` (already checked) given its tensor.
     /// Intermediates are dropped after their last consumer, so memory follows the live width.

@@ -40,6 +40,10 @@ type internal Step =
     /// A structural op (gather, scatter-add, pad, concat, cast, argmax) written by its
     /// buffer-writing kernel into its planned buffer.
     | Write of node: Expr * inputs: int[] * output: int
+    /// im2col of the input into its planned buffer.
+    | Unfold of kernel: int[] * stride: int[] * padding: int[] * dilation: int[] * input: int * output: int
+    /// col2im of the input into its planned buffer.
+    | Fold of outputSize: int[] * kernel: int[] * stride: int[] * padding: int[] * dilation: int[] * input: int * output: int
 
 /// A buffer written by one step: its dtype and size, and either its arena slot or the root
 /// position whose output array it is.
@@ -149,7 +153,7 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
         | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.MatMul | Op.Permute _ | Op.Reshape _
         | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ | Op.StopGradient | Op.Custom _
         | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
-        | Op.Polygamma _ | Op.ArgSort _ -> invalidOp "no buffer-writing kernel for this op"
+        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ -> invalidOp "no buffer-writing kernel for this op"
 
     static let freshCopy (t: Tensor) =
         let data = freshArray t.DType t.Numel
@@ -212,6 +216,8 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                                 view
                         else Interpret.run node [| t |]
                 | Step.Write(node, args, output) -> write node values args values.[output].Storage
+                | Step.Unfold(k, s, p, d, input, output) -> Patches.unfoldInto k s p d values.[input] values.[output].Storage
+                | Step.Fold(size, k, s, p, d, input, output) -> Patches.foldInto size k s p d values.[input] values.[output].Storage
                 | Step.Kernel(node, args, output) ->
                     let operands = Array.zeroCreate args.Length
                     for i in 0 .. args.Length - 1 do operands.[i] <- values.[args.[i]]
@@ -258,7 +264,7 @@ module internal Planner =
         | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
         | Op.Cast _ | Op.StopGradient | Op.Custom _
         | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
-        | Op.Polygamma _ | Op.ArgSort _ -> false
+        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ -> false
 
     /// True for ops whose kernel returns a view of its (one) input.
     let private isView (node: Expr) =
@@ -267,7 +273,7 @@ module internal Planner =
         | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
         | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _
         | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
-        | Op.Polygamma _ | Op.ArgSort _ -> false
+        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ -> false
 
     /// A plan for `roots` with the Vars `inputs` bound per run. With `fold`, subgraphs without a
     /// Var are evaluated now and become constants of the plan (for plans run many times).
@@ -382,7 +388,7 @@ module internal Planner =
                         | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
                         | Op.Cast _ | Op.StopGradient | Op.Custom _
                         | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
-                        | Op.Polygamma _ | Op.ArgSort _ ->
+                        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ ->
                             invalidOp "only elementwise nodes are fused"
                     instructions.Add instruction
             { Shape = Array.copy head.Dims; Numel = head.Numel; DType = head.DType
@@ -459,6 +465,14 @@ module internal Planner =
                     let v = newBuffer node
                     steps.Add(Step.Write(node, args, v))
                 | Op.Reduce _ -> kernel node
+                | Op.Unfold(k, s, p, d) ->
+                    let input = valueOf.[node.Args.[0].Id]
+                    let v = newBuffer node
+                    steps.Add(Step.Unfold(k, s, p, d, input, v))
+                | Op.Fold(size, k, s, p, d) ->
+                    let input = valueOf.[node.Args.[0].Id]
+                    let v = newBuffer node
+                    steps.Add(Step.Fold(size, k, s, p, d, input, v))
                 | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh -> kernel node
                 | Op.Polygamma _ | Op.ArgSort _ -> kernel node
 
@@ -477,10 +491,12 @@ module internal Planner =
             | Step.Copy(input, _) -> [| input |]
             | Step.View(_, input, _, _, _, _) -> [| input |]
             | Step.Kernel(_, args, _) | Step.Write(_, args, _) -> args
+            | Step.Unfold(_, _, _, _, input, _) | Step.Fold(_, _, _, _, _, input, _) -> [| input |]
         let writes (step: Step) =
             match step with
             | Step.Fused(_, output) | Step.Reduce(_, _, _, output) | Step.MatMul(_, _, output, _) | Step.Copy(_, output) -> output
             | Step.Kernel(_, _, output) | Step.View(_, _, output, _, _, _) | Step.Write(_, _, output) -> output
+            | Step.Unfold(_, _, _, _, _, output) | Step.Fold(_, _, _, _, _, _, output) -> output
         let bufferOf (v: int) = match homes.[v] with Home.Buffer(b, _, _, _) -> b | Home.Input _ | Home.Constant _ | Home.Computed -> -1
 
         // Roots own the buffer they are a dense full view of (the first root position does).
@@ -540,7 +556,8 @@ module internal Planner =
                             b >= 0 && buffers.[b].Root < 0 && lastUse.[b] = i && not (handedOver.Contains b)
                             && buffers.[b].DType = target.DType && buffers.[b].Numel = target.Numel
                             && read |> Array.forall (fun u -> bufferOf u <> b || isDenseFull u b))
-                    | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.Kernel _ | Step.View _ | Step.Write _ -> None
+                    | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.Kernel _ | Step.View _ | Step.Write _
+                    | Step.Unfold _ | Step.Fold _ -> None
                 match takeOver with
                 | Some v ->
                     let b = bufferOf v

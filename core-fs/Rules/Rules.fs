@@ -239,3 +239,8 @@ module Rules =
                 Expr.matmul v (Expr.matmul middle (Expr.transpose v))) ]
         | Op.Polygamma n -> [ (fun () -> g * Expr.polygamma (n + 1) args.[0]) ]
         | Op.ArgSort _ -> [ zeroFor args.[0] ]
+        // unfold and fold are linear and each other's adjoint
+        | Op.Unfold(kernel, stride, padding, dilation) ->
+            let x = args.[0]
+            [ (fun () -> Expr.fold [| x.Dims.[2]; x.Dims.[3] |] kernel stride padding dilation g) ]
+        | Op.Fold(_, kernel, stride, padding, dilation) -> [ (fun () -> Expr.unfold kernel stride padding dilation g) ]

@@ -228,7 +228,7 @@ module Structural =
         // serial on purpose: indices may repeat, and a fixed order keeps the sums reproducible
         for e in 0 .. indices.Length - 1 do
             let p = targetPositions.[e] + indices.[e] * stride
-            result.[p] <- result.[p] + values.[sourcePositions.[e]]
+            result.[p] <- 'T.op_Addition(result.[p], values.[sourcePositions.[e]])
         result
 
     /// The transpose of gather: zeros of `shape`, with source[e] added at the position gather

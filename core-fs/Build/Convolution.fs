@@ -1,0 +1,241 @@
+/// Convolution and pooling over channel-first tensors ([N, C, H, W], [N, C, L] in 1-D), with torch's
+/// argument conventions and output shapes. They are composites over the Unfold primitive (im2col):
+/// a convolution is one matmul of the weight against the input's windows, and a pooling reduces
+/// each window. Unfold's rule is Fold (col2im) and Fold's is Unfold, so with the rules of matmul,
+/// reshape and where every derivative is again made of these and nests to any order.
+/// A transposed convolution is the convolution of the input spread out by the stride.
+namespace FunctionalDiff.Core
+
+/// Convolution and pooling layers, named after torch.nn.functional's.
+[<RequireQualifiedAccess>]
+module Convolution =
+
+    let private fmt = Shape.format
+
+    /// Checks that both entries of a (height, width) pair are at least `least`.
+    let private atLeast (op: string) (parameter: string) (least: int) ((h, w): int * int) =
+        if h < least || w < least then
+            Shape.fail op (sprintf "%s (%d, %d) must be at least %d" parameter h w least)
+
+    /// The number of windows along an axis of `size` (torch's formula); 0 when none fits.
+    let private windows (size: int) (kernel: int) (stride: int) (padding: int) (dilation: int) =
+        let span = size + 2 * padding - dilation * (kernel - 1) - 1
+        if span < 0 then 0 else span / stride + 1
+
+    /// The windows of x [N, C, H, W] under a kernel (kh, kw) as columns [N, C·kh·kw, Ho·Wo] (Expr.unfold),
+    /// with (Ho, Wo). Column p·Wo + q holds, at row c·kh·kw + i·kw + j, the padded input at row
+    /// p·sh + i·dh and column q·sw + j·dw. The padding is zeros, or -inf for max pooling (torch's
+    /// implicit padding never wins a window).
+    let private columns (op: string) ((kh, kw): int * int) ((sh, sw): int * int) ((ph, pw): int * int)
+                        ((dh, dw): int * int) (negativeInfinityPadding: bool) (x: Expr) =
+        let h, w = x.Dims.[2], x.Dims.[3]
+        let ho, wo = windows h kh sh ph dh, windows w kw sw pw dw
+        if ho < 1 || wo < 1 then
+            Shape.fail op (sprintf "input %s with kernel (%d, %d), stride (%d, %d), padding (%d, %d) and dilation (%d, %d) gives an empty output (%d, %d)"
+                               (fmt x.Dims) kh kw sh sw ph pw dh dw ho wo)
+        let unfold (padding: int[]) x = Expr.unfold [| kh; kw |] [| sh; sw |] padding [| dh; dw |] x
+        let result =
+            if negativeInfinityPadding && (ph > 0 || pw > 0) then
+                // 1 inside the input and 0 in the padding: pick -inf where it is 0
+                let before, after = [| 0; 0; ph; pw |], [| 0; 0; ph; pw |]
+                let inside = Expr.pad before after (Expr.ones x.DType [| 1; 1; h; w |])
+                let outside = Expr.eq inside (Expr.scalar x.DType 0.0)
+                let padded = Expr.where outside (Expr.scalar x.DType System.Double.NegativeInfinity) (Expr.pad before after x)
+                unfold [| 0; 0 |] padded
+            else unfold [| ph; pw |] x
+        result, ho, wo
+
+    /// The windows as [N, C, kh·kw, Ho, Wo], for pooling over the third axis.
+    let private patches (op: string) (kernel: int * int) stride padding dilation negativeInfinityPadding (x: Expr) =
+        let cols, ho, wo = columns op kernel stride padding dilation negativeInfinityPadding x
+        Expr.reshape [| x.Dims.[0]; x.Dims.[1]; fst kernel * snd kernel; ho; wo |] cols
+
+    /// Runs `body` on a batched input: an unbatched one (rank `rank - 1`) gets a batch of one, as torch
+    /// accepts; any other rank is an error naming the expected layout.
+    let private batched (op: string) (rank: int) (layout: string) (body: Expr -> Expr) (x: Expr) =
+        if x.Rank = rank then body x
+        elif x.Rank = rank - 1 then
+            let y = body (Expr.reshape (Array.insertAt 0 1 x.Dims) x)
+            Expr.reshape y.Dims.[1..] y
+        else Shape.fail op (sprintf "input %s must be %s or unbatched without N" (fmt x.Dims) layout)
+
+    /// The convolution of a batched input [N, C, H, W]; `op` names the public method in errors.
+    let private convolve (op: string) (stride: int * int) (padding: int * int) (dilation: int * int) (groups: int)
+                         (weight: Expr) (bias: Expr option) (x: Expr) =
+        atLeast op "stride" 1 stride
+        atLeast op "padding" 0 padding
+        atLeast op "dilation" 1 dilation
+        if weight.Rank <> 4 then
+            Shape.fail op (sprintf "weight %s must be [out_channels, in_channels / groups, kernel...]" (fmt weight.Dims))
+        let n, c = x.Dims.[0], x.Dims.[1]
+        let co, cg, kh, kw = weight.Dims.[0], weight.Dims.[1], weight.Dims.[2], weight.Dims.[3]
+        if groups < 1 then Shape.fail op (sprintf "groups %d must be at least 1" groups)
+        if c % groups <> 0 || co % groups <> 0 then
+            Shape.fail op (sprintf "groups %d must divide the input's %d channels (input %s) and the weight's %d output channels (weight %s)"
+                               groups c (fmt x.Dims) co (fmt weight.Dims))
+        if cg * groups <> c then
+            Shape.fail op (sprintf "input %s has %d channels but weight %s expects %d (in_channels / groups = %d, groups %d)"
+                               (fmt x.Dims) c (fmt weight.Dims) (cg * groups) cg groups)
+        match bias with
+        | Some b when not (b.Rank = 1 && b.Dims.[0] = co) ->
+            Shape.fail op (sprintf "bias %s must be [%d], one per output channel of weight %s" (fmt b.Dims) co (fmt weight.Dims))
+        | _ -> ()
+        let p, ho, wo = columns op (kh, kw) stride padding dilation false x
+        let k = kh * kw
+        let y =
+            if groups = 1 then Expr.matmul (Expr.reshape [| co; c * k |] weight) p
+            else
+                Expr.matmul (Expr.reshape [| groups; co / groups; cg * k |] weight)
+                            (Expr.reshape [| n; groups; cg * k; ho * wo |] p)
+        let y = Expr.reshape [| n; co; ho; wo |] y
+        match bias with
+        | Some b -> y + Expr.reshape [| 1; co; 1; 1 |] b
+        | None -> y
+
+    /// torch.nn.functional.conv2d: input [N, C, H, W] (or [C, H, W]), weight
+    /// [out_channels, C / groups, kH, kW], optional bias [out_channels]; (height, width) pairs for
+    /// stride, zero padding and dilation. The output is [N, out_channels, Ho, Wo] with
+    /// Ho = (H + 2 padH - dilationH (kH - 1) - 1) / strideH + 1.
+    let conv2d (stride: int * int) (padding: int * int) (dilation: int * int) (groups: int)
+               (weight: Expr) (bias: Expr option) (input: Expr) : Expr =
+        batched "Conv2d" 4 "[N, C, H, W]" (convolve "Conv2d" stride padding dilation groups weight bias) input
+
+    /// torch.nn.functional.conv1d: input [N, C, L] (or [C, L]), weight [out_channels, C / groups, k],
+    /// optional bias [out_channels]; the output is [N, out_channels, Lo]. It is conv2d over a height of 1.
+    let conv1d (stride: int) (padding: int) (dilation: int) (groups: int)
+               (weight: Expr) (bias: Expr option) (input: Expr) : Expr =
+        if weight.Rank <> 3 then
+            Shape.fail "Conv1d" (sprintf "weight %s must be [out_channels, in_channels / groups, kernel]" (fmt weight.Dims))
+        let body (x: Expr) =
+            // checked here on the caller's 1-D shapes, before they become 2-D ones
+            let c, co, cg, k = x.Dims.[1], weight.Dims.[0], weight.Dims.[1], weight.Dims.[2]
+            if groups >= 1 && (c % groups <> 0 || co % groups <> 0) then
+                Shape.fail "Conv1d" (sprintf "groups %d must divide the input's %d channels (input %s) and the weight's %d output channels (weight %s)"
+                                         groups c (fmt x.Dims) co (fmt weight.Dims))
+            if groups >= 1 && cg * groups <> c then
+                Shape.fail "Conv1d" (sprintf "input %s has %d channels but weight %s expects %d (in_channels / groups = %d, groups %d)"
+                                         (fmt x.Dims) c (fmt weight.Dims) (cg * groups) cg groups)
+            if stride >= 1 && padding >= 0 && dilation >= 1 && windows x.Dims.[2] k stride padding dilation < 1 then
+                Shape.fail "Conv1d" (sprintf "input %s with kernel %d, stride %d, padding %d and dilation %d gives an empty output"
+                                         (fmt x.Dims) k stride padding dilation)
+            let planar = Expr.reshape [| x.Dims.[0]; x.Dims.[1]; 1; x.Dims.[2] |] x
+            let w = Expr.reshape (Array.insertAt 2 1 weight.Dims) weight
+            let y = convolve "Conv1d" (1, stride) (0, padding) (1, dilation) groups w bias planar
+            Expr.reshape [| y.Dims.[0]; y.Dims.[1]; y.Dims.[3] |] y
+        batched "Conv1d" 3 "[N, C, L]" body input
+
+    /// Spreads x [N, C, H, W] by the stride: stride - 1 zeros between neighbours along H and W.
+    let private spread ((sh, sw): int * int) (x: Expr) =
+        if sh = 1 && sw = 1 then x
+        else
+            let n, c, h, w = x.Dims.[0], x.Dims.[1], x.Dims.[2], x.Dims.[3]
+            Expr.reshape [| n; c; h; 1; w; 1 |] x
+            |> Expr.pad (Array.zeroCreate 6) [| 0; 0; 0; sh - 1; 0; sw - 1 |]
+            |> Expr.reshape [| n; c; h * sh; w * sw |]
+            |> Expr.slice [| 0; 0; 0; 0 |] [| n; c; (h - 1) * sh + 1; (w - 1) * sw + 1 |] [| 1; 1; 1; 1 |]
+
+    /// Pads (positive amounts) or crops (negative amounts) the last two axes.
+    let private padOrCrop ((top, bottom): int * int) ((left, right): int * int) (x: Expr) =
+        let padded = Expr.pad [| 0; 0; max 0 top; max 0 left |] [| 0; 0; max 0 bottom; max 0 right |] x
+        let d = padded.Dims
+        Expr.slice [| 0; 0; max 0 -top; max 0 -left |] [| d.[0]; d.[1]; d.[2] - max 0 -bottom; d.[3] - max 0 -right |]
+                   [| 1; 1; 1; 1 |] padded
+
+    /// torch.nn.functional.conv_transpose2d: input [N, C, H, W] (or [C, H, W]), weight
+    /// [C, out_channels / groups, kH, kW], optional bias [out_channels]. The output is
+    /// [N, out_channels, Ho, Wo] with Ho = (H - 1) strideH - 2 padH + dilationH (kH - 1) + outputPaddingH + 1.
+    /// It is the adjoint of conv2d with the same arguments: the input spread by the stride, padded by
+    /// dilation (k - 1) - padding, convolved with the flipped weight whose channel axes are swapped.
+    let convTranspose2d (stride: int * int) (padding: int * int) (outputPadding: int * int) (dilation: int * int)
+                        (groups: int) (weight: Expr) (bias: Expr option) (input: Expr) : Expr =
+        let op = "ConvTranspose2d"
+        atLeast op "stride" 1 stride
+        atLeast op "padding" 0 padding
+        atLeast op "outputPadding" 0 outputPadding
+        atLeast op "dilation" 1 dilation
+        let (sh, sw), (ph, pw), (oph, opw), (dh, dw) = stride, padding, outputPadding, dilation
+        if (oph >= sh && oph >= dh) || (opw >= sw && opw >= dw) then
+            Shape.fail op (sprintf "outputPadding (%d, %d) must be smaller than stride (%d, %d) or dilation (%d, %d)" oph opw sh sw dh dw)
+        if weight.Rank <> 4 then
+            Shape.fail op (sprintf "weight %s must be [in_channels, out_channels / groups, kernel...]" (fmt weight.Dims))
+        if groups < 1 then Shape.fail op (sprintf "groups %d must be at least 1" groups)
+        let body (x: Expr) =
+            let c = x.Dims.[1]
+            let ci, cog, kh, kw = weight.Dims.[0], weight.Dims.[1], weight.Dims.[2], weight.Dims.[3]
+            if ci <> c then
+                Shape.fail op (sprintf "input %s has %d channels but weight %s expects %d" (fmt x.Dims) c (fmt weight.Dims) ci)
+            if c % groups <> 0 then
+                Shape.fail op (sprintf "groups %d must divide the input's %d channels (input %s)" groups c (fmt x.Dims))
+            let ho = (x.Dims.[2] - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
+            let wo = (x.Dims.[3] - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
+            if ho < 1 || wo < 1 then
+                Shape.fail op (sprintf "input %s with weight %s, stride (%d, %d), padding (%d, %d) and dilation (%d, %d) gives an empty output (%d, %d)"
+                                   (fmt x.Dims) (fmt weight.Dims) sh sw ph pw dh dw ho wo)
+            let edgeH, edgeW = dh * (kh - 1) - ph, dw * (kw - 1) - pw
+            let prepared = spread stride x |> padOrCrop (edgeH, edgeH + oph) (edgeW, edgeW + opw)
+            let swapped =
+                Expr.reshape [| groups; ci / groups; cog; kh; kw |] weight
+                |> Expr.permute [| 0; 2; 1; 3; 4 |]
+                |> Expr.reshape [| groups * cog; ci / groups; kh; kw |]
+                |> Expr.flip [| 2; 3 |]
+            convolve op (1, 1) (0, 0) dilation groups swapped bias prepared
+        batched op 4 "[N, C, H, W]" body input
+
+    /// The stride of a pooling layer: torch's default (none given, here 0) is the kernel size.
+    let private poolStride (kernel: int * int) ((sh, sw): int * int) =
+        (if sh = 0 then fst kernel else sh), (if sw = 0 then snd kernel else sw)
+
+    /// torch's limit on pooling padding: at most half the kernel size.
+    let private checkPoolPadding (op: string) ((kh, kw): int * int) ((ph, pw): int * int) =
+        if 2 * ph > kh || 2 * pw > kw then
+            Shape.fail op (sprintf "padding (%d, %d) must be at most half of kernelSize (%d, %d)" ph pw kh kw)
+
+    /// torch.nn.functional.max_pool2d over [N, C, H, W] (or [C, H, W]); a stride of (0, 0) means the
+    /// kernel size, torch's default. The padding is -inf. The cotangent of a window goes to its first
+    /// largest entry (row-major in the window; NaN counts as largest), as torch's index-based backward.
+    let maxPool2d (kernelSize: int * int) (stride: int * int) (padding: int * int) (dilation: int * int) (input: Expr) : Expr =
+        let op = "MaxPool2d"
+        atLeast op "kernelSize" 1 kernelSize
+        atLeast op "stride" 0 stride
+        atLeast op "padding" 0 padding
+        atLeast op "dilation" 1 dilation
+        checkPoolPadding op kernelSize padding
+        let stride = poolStride kernelSize stride
+        let body (x: Expr) =
+            let p = patches op kernelSize stride padding dilation true x
+            // Select each window's winner by its index, a constant of the derivative, so the cotangent
+            // reaches that one entry even at ties (the max reduction would share it). A mask and a sum
+            // rather than gather: elementwise steps run in a plan's reused buffers.
+            let count = p.Dims.[2]
+            let winner = Expr.argmax 2 true p
+            let positions = Expr.constant (Tensor.FromArray(Array.init count float, [| 1; 1; count; 1; 1 |])) |> Expr.cast x.DType
+            Expr.sumAxes [| 2 |] false (Expr.where (Expr.eq winner positions) p (Expr.scalar x.DType 0.0))
+        batched op 4 "[N, C, H, W]" body input
+
+    /// torch.nn.functional.avg_pool2d over [N, C, H, W] (or [C, H, W]) with torch's defaults
+    /// (count_include_pad: zero padding counts in the divisor; floor mode); a stride of (0, 0) means the
+    /// kernel size.
+    let avgPool2d (kernelSize: int * int) (stride: int * int) (padding: int * int) (input: Expr) : Expr =
+        let op = "AvgPool2d"
+        atLeast op "kernelSize" 1 kernelSize
+        atLeast op "stride" 0 stride
+        atLeast op "padding" 0 padding
+        checkPoolPadding op kernelSize padding
+        let stride = poolStride kernelSize stride
+        batched op 4 "[N, C, H, W]" (fun x -> Expr.meanAxes [| 2 |] false (patches op kernelSize stride padding (1, 1) false x)) input
+
+    /// torch.nn.functional.adaptive_avg_pool2d over [N, C, H, W] (or [C, H, W]): output row i averages
+    /// input rows floor(i H / Ho) to ceil((i + 1) H / Ho) - 1, and likewise for columns. A rectangle's
+    /// mean is the mean over rows of the means over columns, so the axes are pooled one at a time.
+    let adaptiveAvgPool2d (outputSize: int * int) (input: Expr) : Expr =
+        let op = "AdaptiveAvgPool2d"
+        atLeast op "outputSize" 1 outputSize
+        let pool (axis: int) (outputs: int) (x: Expr) =
+            let size = x.Dims.[axis]
+            if size = 0 then Shape.fail op (sprintf "input %s has an empty spatial axis" (fmt x.Dims))
+            [ for i in 0 .. outputs - 1 ->
+                let start = i * size / outputs
+                let stop = ((i + 1) * size + outputs - 1) / outputs
+                Expr.meanAxes [| axis |] true (Expr.sliceAxis axis start stop x) ]
+            |> Expr.concat axis
+        batched op 4 "[N, C, H, W]" (pool 2 (fst outputSize) >> pool 3 (snd outputSize)) input

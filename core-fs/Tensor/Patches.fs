@@ -1,0 +1,134 @@
+/// The patch kernels behind convolution and pooling: unfold (im2col) copies every sliding window
+/// of [N, C, H, W] into a column of [N, C·kh·kw, Ho·Wo]; fold (col2im) is its adjoint, adding each
+/// column back into the window it came from. Each (n, c) plane is independent, so the planes are
+/// the unit of parallel work.
+namespace FunctionalDiff.Core
+
+open System
+open KernelSupport
+
+/// The geometry of sliding windows over the last two axes: kernel, stride, zero padding and dilation
+/// as (height, width) arrays, and the output size they give for an input of `height` × `width`.
+[<RequireQualifiedAccess>]
+module Windows =
+
+    /// The number of windows along one axis (torch's formula), or 0 when none fits.
+    let count (size: int) (kernel: int) (stride: int) (padding: int) (dilation: int) =
+        let span = size + 2 * padding - dilation * (kernel - 1) - 1
+        if span < 0 then 0 else span / stride + 1
+
+    /// The window counts (Ho, Wo) for an input plane of height × width.
+    let output (height: int) (width: int) (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) =
+        count height kernel.[0] stride.[0] padding.[0] dilation.[0], count width kernel.[1] stride.[1] padding.[1] dilation.[1]
+
+/// unfold and fold over dense float32 and float64 tensors.
+module Patches =
+
+    /// The columns [first, last) of an output row whose input column q·stride + offset lies in [0, width).
+    let inline private validRange (outputs: int) (stride: int) (offset: int) (width: int) =
+        // q·stride + offset >= 0  and  q·stride + offset < width
+        let first = if offset >= 0 then 0 else (-offset + stride - 1) / stride
+        let last = if width - offset <= 0 then 0 else min outputs ((width - offset + stride - 1) / stride)
+        first, max first last
+
+    /// Runs `body plane` for every (n, c) plane, in parallel when the work is large.
+    let private forPlanes (planes: int) (elementsPerPlane: int) (body: int -> unit) =
+        if int64 planes * int64 elementsPerPlane < int64 parallelThreshold || planes = 1 then
+            for plane in 0 .. planes - 1 do body plane
+        else Workers.run planes body
+
+    let private unfoldTyped<'T when 'T :> Numerics.INumberBase<'T>>
+        (source: 'T[]) (sourceOffset: int) (planes: int) (h: int) (w: int)
+        (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (ho: int) (wo: int) (result: 'T[]) =
+        let kh, kw = kernel.[0], kernel.[1]
+        let columns = ho * wo
+        forPlanes planes (kh * kw * columns) (fun plane ->
+            let input = sourceOffset + plane * h * w
+            for i in 0 .. kh - 1 do
+                for j in 0 .. kw - 1 do
+                    let target = (plane * kh * kw + i * kw + j) * columns
+                    let columnOffset = j * dilation.[1] - padding.[1]
+                    let first, last = validRange wo stride.[1] columnOffset w
+                    for p in 0 .. ho - 1 do
+                        let row = p * stride.[0] + i * dilation.[0] - padding.[0]
+                        let out = result.AsSpan(target + p * wo, wo)
+                        if row < 0 || row >= h then out.Clear()
+                        else
+                            out.Slice(0, first).Clear()
+                            out.Slice(last).Clear()
+                            let start = input + row * w + first * stride.[1] + columnOffset
+                            if stride.[1] = 1 then
+                                source.AsSpan(start, last - first).CopyTo(out.Slice(first))
+                            else
+                                for q in first .. last - 1 do
+                                    out.[q] <- source.[start + (q - first) * stride.[1]])
+
+    let private foldTyped<'T when 'T :> Numerics.INumberBase<'T>>
+        (source: 'T[]) (sourceOffset: int) (planes: int) (h: int) (w: int)
+        (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (ho: int) (wo: int) (result: 'T[]) =
+        let kh, kw = kernel.[0], kernel.[1]
+        let columns = ho * wo
+        forPlanes planes (kh * kw * columns) (fun plane ->
+            let output = plane * h * w
+            result.AsSpan(output, h * w).Clear()
+            for i in 0 .. kh - 1 do
+                for j in 0 .. kw - 1 do
+                    let column = sourceOffset + (plane * kh * kw + i * kw + j) * columns
+                    let columnOffset = j * dilation.[1] - padding.[1]
+                    let first, last = validRange wo stride.[1] columnOffset w
+                    for p in 0 .. ho - 1 do
+                        let row = p * stride.[0] + i * dilation.[0] - padding.[0]
+                        if row >= 0 && row < h then
+                            let start = output + row * w + first * stride.[1] + columnOffset
+                            let input = column + p * wo
+                            for q in first .. last - 1 do
+                                let at = start + (q - first) * stride.[1]
+                                result.[at] <- 'T.op_Addition(result.[at], source.[input + q]))
+
+    /// im2col into `target`, a dense array of the result's size: x [N, C, H, W] to [N, C·kh·kw, Ho·Wo].
+    /// Entry (n, c·kh·kw + i·kw + j, p·Wo + q) is x[n, c, p·sh + i·dh − ph, q·sw + j·dw − pw], or 0
+    /// where that falls in the padding. Every element of the target is written.
+    let unfoldInto (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (x: Tensor) (target: Array) =
+        let n, c, h, w = x.Dims.[0], x.Dims.[1], x.Dims.[2], x.Dims.[3]
+        let ho, wo = Windows.output h w kernel stride padding dilation
+        let x = dense x
+        match x.DType with
+        | DType.Float64 -> unfoldTyped<float> x.Data64 x.Offset (n * c) h w kernel stride padding dilation ho wo (target :?> float[])
+        | DType.Float32 -> unfoldTyped<float32> x.Data32 x.Offset (n * c) h w kernel stride padding dilation ho wo (target :?> float32[])
+
+    /// col2im into `target`, a dense array of the result's size: columns [N, C·kh·kw, Ho·Wo] added into
+    /// zeros [N, C, H, W] (outputSize = [H; W]) where unfold reads them from; padding positions are dropped.
+    let foldInto (outputSize: int[]) (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (columns: Tensor) (target: Array) =
+        let n = columns.Dims.[0]
+        let c = columns.Dims.[1] / (kernel.[0] * kernel.[1])
+        let h, w = outputSize.[0], outputSize.[1]
+        let ho, wo = Windows.output h w kernel stride padding dilation
+        let columns = dense columns
+        match columns.DType with
+        | DType.Float64 -> foldTyped<float> columns.Data64 columns.Offset (n * c) h w kernel stride padding dilation ho wo (target :?> float[])
+        | DType.Float32 -> foldTyped<float32> columns.Data32 columns.Offset (n * c) h w kernel stride padding dilation ho wo (target :?> float32[])
+
+    let private fresh (dtype: DType) (count: int) : Array =
+        match dtype with
+        | DType.Float64 -> RecycledArrays.Take<float> count
+        | DType.Float32 -> RecycledArrays.Take<float32> count
+
+    let private own (shape: int[]) (data: Array) =
+        match data with
+        | :? (float[]) as d -> Tensor.OwnDense(shape, d)
+        | _ -> Tensor.OwnDense(shape, data :?> float32[])
+
+    /// im2col into a new tensor (see unfoldInto).
+    let unfold (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (x: Tensor) : Tensor =
+        let ho, wo = Windows.output x.Dims.[2] x.Dims.[3] kernel stride padding dilation
+        let shape = [| x.Dims.[0]; x.Dims.[1] * kernel.[0] * kernel.[1]; ho * wo |]
+        let data = fresh x.DType (Shape.numel shape)
+        unfoldInto kernel stride padding dilation x data
+        own shape data
+
+    /// col2im into a new tensor (see foldInto).
+    let fold (outputSize: int[]) (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (columns: Tensor) : Tensor =
+        let shape = [| columns.Dims.[0]; columns.Dims.[1] / (kernel.[0] * kernel.[1]); outputSize.[0]; outputSize.[1] |]
+        let data = fresh columns.DType (Shape.numel shape)
+        foldInto outputSize kernel stride padding dilation columns data
+        own shape data

@@ -1,0 +1,167 @@
+using Microsoft.FSharp.Core;
+using CoreConv = FunctionalDiff.Core.Convolution;
+using CoreExpr = FunctionalDiff.Core.Expr;
+using Build = FunctionalDiff.Core.ExprModule;
+
+namespace FunctionalDiff;
+
+// Convolution and pooling over channel-first tensors, with torch.nn.functional's argument names,
+// defaults and output shapes. They are built in the core from slices, padding and matmul (im2col),
+// so their derivatives of every order follow from those primitives' rules.
+public static partial class Nn
+{
+    /// <summary>
+    /// A 1-D convolution as torch's conv1d: input [N, C, L] (or unbatched [C, L]), weight
+    /// [outChannels, C / groups, k], bias [outChannels] (none when null). The output is
+    /// [N, outChannels, (L + 2·padding − dilation·(k − 1) − 1) / stride + 1].
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
+    public static Expr Conv1d(Expr input, Expr weight, Expr? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1)
+    {
+        var (x, w, b) = Operands(input, weight, bias);
+        return Expr.Wrap(CoreConv.conv1d(stride, padding, dilation, groups, w, b, x));
+    }
+
+    /// <summary>
+    /// A 2-D convolution as torch's conv2d with the same stride, zero padding and dilation along height
+    /// and width: input [N, C, H, W] (or unbatched [C, H, W]), weight [outChannels, C / groups, kH, kW],
+    /// bias [outChannels] (none when null). The output is [N, outChannels, Ho, Wo] with
+    /// Ho = (H + 2·padding − dilation·(kH − 1) − 1) / stride + 1.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
+    public static Expr Conv2d(Expr input, Expr weight, Expr? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1) =>
+        Conv2d(input, weight, bias, (stride, stride), (padding, padding), (dilation, dilation), groups);
+
+    /// <summary>
+    /// A 2-D convolution as torch's conv2d, with (height, width) pairs for stride, zero padding and dilation.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
+    public static Expr Conv2d(Expr input, Expr weight, Expr? bias, (int Height, int Width) stride, (int Height, int Width) padding,
+        (int Height, int Width) dilation, int groups = 1)
+    {
+        var (x, w, b) = Operands(input, weight, bias);
+        return Expr.Wrap(CoreConv.conv2d(stride.Height, stride.Width, padding.Height, padding.Width, dilation.Height, dilation.Width, groups, w, b, x));
+    }
+
+    /// <summary>
+    /// A transposed 2-D convolution as torch's conv_transpose2d (the adjoint of <see cref="Conv2d(Expr, Expr, Expr?, int, int, int, int)"/>):
+    /// input [N, C, H, W] (or [C, H, W]), weight [C, outChannels / groups, kH, kW], bias [outChannels]
+    /// (none when null). The output is [N, outChannels, Ho, Wo] with
+    /// Ho = (H − 1)·stride − 2·padding + dilation·(kH − 1) + outputPadding + 1; outputPadding must be
+    /// smaller than the stride or the dilation.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
+    public static Expr ConvTranspose2d(Expr input, Expr weight, Expr? bias = null, int stride = 1, int padding = 0, int outputPadding = 0,
+        int dilation = 1, int groups = 1) =>
+        ConvTranspose2d(input, weight, bias, (stride, stride), (padding, padding), (outputPadding, outputPadding), (dilation, dilation), groups);
+
+    /// <summary>A transposed 2-D convolution as torch's conv_transpose2d, with (height, width) pairs.</summary>
+    /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
+    public static Expr ConvTranspose2d(Expr input, Expr weight, Expr? bias, (int Height, int Width) stride, (int Height, int Width) padding,
+        (int Height, int Width) outputPadding, (int Height, int Width) dilation, int groups = 1)
+    {
+        var (x, w, b) = Operands(input, weight, bias);
+        return Expr.Wrap(CoreConv.convTranspose2d(stride.Height, stride.Width, padding.Height, padding.Width, outputPadding.Height, outputPadding.Width, dilation.Height, dilation.Width, groups, w, b, x));
+    }
+
+    /// <summary>
+    /// Max pooling as torch's max_pool2d over [N, C, H, W] (or [C, H, W]): the stride defaults to the
+    /// kernel size and the padding is −∞. Each window's gradient goes to its first largest entry
+    /// (row-major within the window, NaN counting as largest), as torch's index-based backward does.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
+    public static Expr MaxPool2d(Expr input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1) =>
+        MaxPool2d(input, (kernelSize, kernelSize), (stride ?? kernelSize, stride ?? kernelSize), (padding, padding), (dilation, dilation));
+
+    /// <summary>Max pooling as torch's max_pool2d, with (height, width) pairs.</summary>
+    /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
+    public static Expr MaxPool2d(Expr input, (int Height, int Width) kernelSize, (int Height, int Width) stride, (int Height, int Width) padding,
+        (int Height, int Width) dilation)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        PositiveStride("MaxPool2d", stride);
+        return Expr.Wrap(CoreConv.maxPool2d(kernelSize.Height, kernelSize.Width, stride.Height, stride.Width, padding.Height, padding.Width, dilation.Height, dilation.Width, input.Node));
+    }
+
+    /// <summary>
+    /// Average pooling as torch's avg_pool2d over [N, C, H, W] (or [C, H, W]) with its defaults: the stride
+    /// is the kernel size unless given, and zero padding counts in the divisor (count_include_pad).
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
+    public static Expr AvgPool2d(Expr input, int kernelSize, int? stride = null, int padding = 0) =>
+        AvgPool2d(input, (kernelSize, kernelSize), (stride ?? kernelSize, stride ?? kernelSize), (padding, padding));
+
+    /// <summary>Average pooling as torch's avg_pool2d, with (height, width) pairs.</summary>
+    /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
+    public static Expr AvgPool2d(Expr input, (int Height, int Width) kernelSize, (int Height, int Width) stride, (int Height, int Width) padding)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        PositiveStride("AvgPool2d", stride);
+        return Expr.Wrap(CoreConv.avgPool2d(kernelSize.Height, kernelSize.Width, stride.Height, stride.Width, padding.Height, padding.Width, input.Node));
+    }
+
+    /// <summary>
+    /// Adaptive average pooling as torch's adaptive_avg_pool2d over [N, C, H, W] (or [C, H, W]) to an
+    /// outputSize × outputSize result: output row i averages input rows ⌊i·H/Ho⌋ to ⌈(i+1)·H/Ho⌉ − 1.
+    /// </summary>
+    /// <exception cref="ArgumentException">The input is not rank 3 or 4, or outputSize is below 1.</exception>
+    public static Expr AdaptiveAvgPool2d(Expr input, int outputSize) => AdaptiveAvgPool2d(input, (outputSize, outputSize));
+
+    /// <summary>Adaptive average pooling as torch's adaptive_avg_pool2d to a (height, width) output.</summary>
+    /// <exception cref="ArgumentException">The input is not rank 3 or 4, or outputSize is below 1.</exception>
+    public static Expr AdaptiveAvgPool2d(Expr input, (int Height, int Width) outputSize)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return Expr.Wrap(CoreConv.adaptiveAvgPool2d(outputSize.Height, outputSize.Width, input.Node));
+    }
+
+    /// <summary>
+    /// torch's unfold (im2col): every sliding window of input [N, C, H, W] as a column of
+    /// [N, C·k·k, L], L being the number of windows; zero padding. Its gradient is <see cref="Fold(Expr, int, int, int, int, int, int)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The input is not rank 4, an argument is out of range, or no window fits.</exception>
+    public static Expr Unfold(Expr input, int kernelSize, int dilation = 1, int padding = 0, int stride = 1) =>
+        Unfold(input, (kernelSize, kernelSize), (dilation, dilation), (padding, padding), (stride, stride));
+
+    /// <summary>torch's unfold (im2col) with (height, width) pairs.</summary>
+    /// <exception cref="ArgumentException">The input is not rank 4, an argument is out of range, or no window fits.</exception>
+    public static Expr Unfold(Expr input, (int Height, int Width) kernelSize, (int Height, int Width) dilation,
+        (int Height, int Width) padding, (int Height, int Width) stride)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return Expr.Wrap(Build.unfold(new[] { kernelSize.Height, kernelSize.Width }, new[] { stride.Height, stride.Width },
+            new[] { padding.Height, padding.Width }, new[] { dilation.Height, dilation.Width }, input.Node));
+    }
+
+    /// <summary>
+    /// torch's fold (col2im), the adjoint of <see cref="Unfold(Expr, int, int, int, int)"/>: columns
+    /// [N, C·k·k, L] added back into [N, C, outputHeight, outputWidth] at the windows they came from.
+    /// </summary>
+    /// <exception cref="ArgumentException">The input does not have the columns the geometry gives, or an argument is out of range.</exception>
+    public static Expr Fold(Expr input, int outputHeight, int outputWidth, int kernelSize, int dilation = 1, int padding = 0, int stride = 1) =>
+        Fold(input, (outputHeight, outputWidth), (kernelSize, kernelSize), (dilation, dilation), (padding, padding), (stride, stride));
+
+    /// <summary>torch's fold (col2im) with (height, width) pairs.</summary>
+    /// <exception cref="ArgumentException">The input does not have the columns the geometry gives, or an argument is out of range.</exception>
+    public static Expr Fold(Expr input, (int Height, int Width) outputSize, (int Height, int Width) kernelSize, (int Height, int Width) dilation,
+        (int Height, int Width) padding, (int Height, int Width) stride)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return Expr.Wrap(Build.fold(new[] { outputSize.Height, outputSize.Width }, new[] { kernelSize.Height, kernelSize.Width },
+            new[] { stride.Height, stride.Width }, new[] { padding.Height, padding.Width }, new[] { dilation.Height, dilation.Width }, input.Node));
+    }
+
+    /// <summary>The core reads a stride of 0 as "the kernel size", a default the C# overloads express with null instead.</summary>
+    static void PositiveStride(string method, (int Height, int Width) stride)
+    {
+        if (stride.Height < 1 || stride.Width < 1)
+            throw new ArgumentException($"{method}: stride ({stride.Height}, {stride.Width}) must be at least 1", nameof(stride));
+    }
+
+    /// <summary>Input, weight and optional bias in one dtype (bare literals take the other's), nulls named.</summary>
+    static (CoreExpr X, CoreExpr W, FSharpOption<CoreExpr>? B) Operands(Expr input, Expr weight, Expr? bias)
+    {
+        var (x, w) = Expr.Align(input, weight);
+        return (x, w, bias is null ? FSharpOption<CoreExpr>.None : FSharpOption<CoreExpr>.Some(Expr.Align(weight, bias).B));
+    }
+}
