@@ -1,6 +1,6 @@
 using FunctionalDiff.Core;
 using CoreTensor = FunctionalDiff.Core.Tensor;
-using Kernels = FunctionalDiff.Core.TensorMathModule;
+using Kernels = FunctionalDiff.Core.TensorMath;
 
 namespace FunctionalDiff;
 
@@ -229,5 +229,16 @@ public sealed partial class Tensor
     {
         Interop.ThrowIfAnyNull(parts, nameof(parts));
         return new(Kernels.stack(axis, parts.Select(p => p.Value).ToArray()));
+    }
+}
+
+public sealed partial class Tensor
+{
+    /// <summary>The rows (entries of the first axis) at <paramref name="rows"/>, in that order, as a new tensor.</summary>
+    /// <exception cref="ArgumentException">A row is out of range.</exception>
+    public Tensor TakeRows(params int[] rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        return new(FunctionalDiff.Core.Batches.takeRows(rows, Value));
     }
 }
