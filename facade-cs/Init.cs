@@ -47,11 +47,11 @@ public static class Init
 
     /// <summary>Kaiming/He uniform: U(−b, b), b = gain·√(3/fan), with torch's defaults a = 0, fan in, leaky_relu.</summary>
     public static Tensor KaimingUniform(int[] shape, int seed, double a = 0, FanMode mode = FanMode.FanIn, string nonlinearity = "leaky_relu", DType dtype = DType.Float64) =>
-        Build(shape, () => CoreInit.kaimingUniform(Interop.ToCore(dtype), seed, a, ToCore(mode), nonlinearity, shape));
+        Build(shape, nonlinearity, () => CoreInit.kaimingUniform(Interop.ToCore(dtype), seed, a, ToCore(mode), nonlinearity, shape));
 
     /// <summary>Kaiming/He normal: N(0, std²), std = gain/√fan, with torch's defaults.</summary>
     public static Tensor KaimingNormal(int[] shape, int seed, double a = 0, FanMode mode = FanMode.FanIn, string nonlinearity = "leaky_relu", DType dtype = DType.Float64) =>
-        Build(shape, () => CoreInit.kaimingNormal(Interop.ToCore(dtype), seed, a, ToCore(mode), nonlinearity, shape));
+        Build(shape, nonlinearity, () => CoreInit.kaimingNormal(Interop.ToCore(dtype), seed, a, ToCore(mode), nonlinearity, shape));
 
     static CoreFanMode ToCore(FanMode mode) => mode switch
     {
@@ -63,6 +63,13 @@ public static class Init
     static Tensor Build(int[] shape, Func<FunctionalDiff.Core.Tensor> make)
     {
         ArgumentNullException.ThrowIfNull(shape);
+        return new Tensor(make());
+    }
+
+    static Tensor Build(int[] shape, string nonlinearity, Func<FunctionalDiff.Core.Tensor> make)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentNullException.ThrowIfNull(nonlinearity);
         return new Tensor(make());
     }
 }

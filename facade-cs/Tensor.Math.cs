@@ -74,10 +74,10 @@ public sealed partial class Tensor
     public static Tensor operator >=(Tensor a, double b) => Binary(BinaryOp.GreaterEqual, a, b);
 
     /// <summary>1 where the elements are equal, else 0 (NaN equals nothing), with broadcasting.</summary>
-    public Tensor Eq(Tensor other) => Binary(BinaryOp.Equal, this, other);
+    public Tensor Eq(Tensor other) { ArgumentNullException.ThrowIfNull(other); return Binary(BinaryOp.Equal, this, other); }
 
     /// <summary>The elementwise power with broadcasting.</summary>
-    public Tensor Pow(Tensor exponent) => Binary(BinaryOp.Pow, this, exponent);
+    public Tensor Pow(Tensor exponent) { ArgumentNullException.ThrowIfNull(exponent); return Binary(BinaryOp.Pow, this, exponent); }
     /// <summary>Every element raised to a scalar power.</summary>
     public Tensor Pow(double exponent) => Binary(BinaryOp.Pow, this, exponent);
     /// <summary>The elementwise larger of a and b (NaN wins, as in torch.maximum).</summary>
@@ -85,7 +85,12 @@ public sealed partial class Tensor
     /// <summary>The elementwise smaller of a and b (NaN wins, as in torch.minimum).</summary>
     public static Tensor Minimum(Tensor a, Tensor b) => Binary(BinaryOp.Minimum, a, b);
     /// <summary>atan2(y, x) elementwise.</summary>
-    public static Tensor Atan2(Tensor y, Tensor x) => Binary(BinaryOp.Atan2, y, x);
+    public static Tensor Atan2(Tensor y, Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(y);
+        ArgumentNullException.ThrowIfNull(x);
+        return Binary(BinaryOp.Atan2, y, x);
+    }
     /// <summary><paramref name="ifTrue"/> where <paramref name="condition"/> is nonzero, else <paramref name="ifFalse"/>; all three broadcast.</summary>
     public static Tensor Where(Tensor condition, Tensor ifTrue, Tensor ifFalse) =>
         new(Kernels.where(Of(condition, nameof(condition)), Of(ifTrue, nameof(ifTrue)), Of(ifFalse, nameof(ifFalse))));

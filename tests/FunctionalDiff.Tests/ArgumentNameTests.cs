@@ -31,6 +31,17 @@ public class ArgumentNameTests
         if (type == typeof(Func<Expr[], Expr[]>)) return (Func<Expr[], Expr[]>)(xs => [xs[0].Sum()]);
         if (type == typeof(Tensor[])) return new[] { Tensor.Ones(new[] { 2, 2 }) };
         if (type == typeof(CompiledFunction)) return Diff.Compile(xs => [xs[0].Sum()]);
+        Parameters Named() => Parameters.Of(("w", Tensor.Ones(new[] { 2, 2 })));
+        if (type == typeof(Parameters) || type == typeof(IEnumerable<KeyValuePair<string, Tensor>>)) return Named();
+        if (type == typeof((string, Tensor)[])) return new[] { ("w", Tensor.Ones(new[] { 2, 2 })) };
+        if (type == typeof(string)) return "relu";
+        if (type == typeof(Func<IReadOnlyDictionary<string, Expr>, Expr>)) return (Func<IReadOnlyDictionary<string, Expr>, Expr>)(p => p["w"].Sum());
+        if (type == typeof(Func<IReadOnlyDictionary<string, Expr>, Expr[], Expr>))
+            return (Func<IReadOnlyDictionary<string, Expr>, Expr[], Expr>)((p, d) => p["w"].Sum());
+        if (type == typeof(Func<string, Tensor, Tensor>)) return (Func<string, Tensor, Tensor>)((_, t) => t);
+        if (type == typeof(CompiledValueAndGrad)) return Diff.CompileValueAndGrad((p, d) => p["w"].Sum());
+        if (type == typeof(Optimizer)) return new Sgd(Named(), lr: 0.1);
+        if (type.IsByRef) return null; // an out parameter (TryGetValue's value)
         if (type.IsValueType) return Activator.CreateInstance(type);
         throw new InvalidOperationException($"no sample value for {type}: add one so the new method is checked");
     }
