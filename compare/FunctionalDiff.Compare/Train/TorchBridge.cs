@@ -18,6 +18,24 @@ public static class TorchBridge
         t.dtype == ScalarType.Float64 ? t.detach().contiguous().data<double>().ToArray() : t.detach().contiguous().data<float>().ToArray().Select(v => (double)v).ToArray();
 
     /// <summary>
+    /// A tensor's relative difference: max |ours − torch| / max |torch| (0 when both are all zeros).
+    /// Elementwise ratios would call a parameter near 0 far off for a difference of a few ulps of
+    /// the tensor's scale.
+    /// </summary>
+    public static double TensorRelative(double[] ours, double[] theirs)
+    {
+        double difference = 0, scale = 0;
+        for (int i = 0; i < ours.Length; i++)
+        {
+            double d = Math.Abs(ours[i] - theirs[i]);
+            if (double.IsNaN(d)) return double.PositiveInfinity;
+            difference = Math.Max(difference, d);
+            scale = Math.Max(scale, Math.Max(Math.Abs(ours[i]), Math.Abs(theirs[i])));
+        }
+        return scale == 0 ? 0 : difference / scale;
+    }
+
+    /// <summary>
     /// The largest elementwise |ours − torch| / max(|ours|, |torch|) (0 where both are 0): the
     /// relative difference, undefined only where both sides agree on exactly 0.
     /// </summary>
