@@ -94,3 +94,54 @@ public static class Svg
 
     static string Escape(string s) => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
 }
+
+/// <summary>Scatter charts for the comparison report.</summary>
+public static class SvgScatter
+{
+    /// <summary>One group of markers: its label, colour and points.</summary>
+    public sealed record Group(string Label, string Colour, IReadOnlyList<(double X, double Y)> Points);
+
+    /// <summary>
+    /// Markers on a log10 y axis (values ≤ 0 drawn at the bottom edge as exact agreement), with
+    /// horizontal reference lines (label, value, colour).
+    /// </summary>
+    public static string LogScatter(string title, string xLabel, string yLabel, IReadOnlyList<Group> groups, IReadOnlyList<(string Label, double Value, string Colour)> lines)
+    {
+        const int width = 900, height = 440, left = 70, right = 20, top = 40, bottom = 50;
+        var ys = groups.SelectMany(g => g.Points).Select(p => p.Y).Where(y => y > 0).Concat(lines.Select(l => l.Value)).ToList();
+        double y0 = Math.Floor(Math.Log10(ys.Min())), y1 = Math.Ceiling(Math.Log10(ys.Max()));
+        if (y1 <= y0) y1 = y0 + 1;
+        double x1 = Math.Max(1, groups.SelectMany(g => g.Points).Select(p => p.X).DefaultIfEmpty(1).Max());
+        string F(double v) => v.ToString("0.#", CultureInfo.InvariantCulture);
+        double PX(double x) => left + x / x1 * (width - left - right);
+        double PY(double y) => height - bottom - ((y > 0 ? Math.Log10(y) : y0) - y0) / (y1 - y0) * (height - top - bottom);
+        var svg = new StringBuilder();
+        svg.Append($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>\n");
+        svg.Append($"<text x=\"{width / 2}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">{title}</text>\n");
+        for (double e = y0; e <= y1; e++)
+        {
+            double py = PY(Math.Pow(10, e));
+            svg.Append($"<line x1=\"{left}\" y1=\"{F(py)}\" x2=\"{width - right}\" y2=\"{F(py)}\" stroke=\"#eee\"/><text x=\"{left - 6}\" y=\"{F(py + 4)}\" text-anchor=\"end\">1e{e:0}</text>\n");
+        }
+        foreach (var g in groups)
+            foreach (var (x, y) in g.Points)
+                svg.Append($"<circle cx=\"{F(PX(x))}\" cy=\"{F(PY(y))}\" r=\"2\" fill=\"{g.Colour}\" fill-opacity=\"0.6\"/>\n");
+        int k = 0;
+        foreach (var (label, value, colour) in lines)
+        {
+            double py = PY(value);
+            svg.Append($"<line x1=\"{left}\" y1=\"{F(py)}\" x2=\"{width - right}\" y2=\"{F(py)}\" stroke=\"{colour}\" stroke-dasharray=\"6,4\"/><text x=\"{width - right - 4}\" y=\"{F(py - 4)}\" text-anchor=\"end\" fill=\"{colour}\">{label}</text>\n");
+            k++;
+        }
+        int legend = 0;
+        foreach (var g in groups)
+        {
+            int ly = top + 16 + 16 * legend++;
+            svg.Append($"<circle cx=\"{left + 12}\" cy=\"{ly - 4}\" r=\"4\" fill=\"{g.Colour}\"/><text x=\"{left + 22}\" y=\"{ly}\">{g.Label}</text>\n");
+        }
+        svg.Append($"<rect x=\"{left}\" y=\"{top}\" width=\"{width - left - right}\" height=\"{height - top - bottom}\" fill=\"none\" stroke=\"#444\"/>\n");
+        svg.Append($"<text x=\"{(width + left) / 2}\" y=\"{height - 14}\" text-anchor=\"middle\">{xLabel}</text>\n");
+        svg.Append($"<text transform=\"translate(16,{height / 2}) rotate(-90)\" text-anchor=\"middle\">{yLabel}</text>\n</svg>\n");
+        return svg.ToString();
+    }
+}
