@@ -155,6 +155,9 @@ module internal Ir =
     let mutable private nextId = 0L
     let private newId () = Interlocked.Increment(&nextId)
 
+    /// The id of the newest node so far: every existing node's id is at most this.
+    let newestId () = Volatile.Read(&nextId)
+
     // The table is open addressing with linear probing over one flat array of slots: a hash (0
     // for a slot never used) and a weak GC handle to the node. The node is its own key, so the
     // table keeps nothing alive: a dead node's slot just reads null, and a dead constant's tensor
@@ -311,6 +314,9 @@ module internal ExprCore =
     // being re-made and re-interned each time; the cache is bounded so it cannot grow with a program.
     // Keyed by the value's bits: as floats, 0.0 and -0.0 are equal, but they are different constants.
     let private scalarCache = ConcurrentDictionary<struct (int64 * DType), Expr>()
+    // The cache's size, kept apart: ConcurrentDictionary.Count takes every lock of the table, and
+    // folding scalars asks for it on every fold (it was a seventh of a substitution's time).
+    let mutable private scalarCacheCount = 0
 
     /// A rank-0 constant; equal values (bit for bit) of one dtype are one node.
     let scalar (dtype: DType) (value: float) =
@@ -319,7 +325,8 @@ module internal ExprCore =
         | true, e -> e
         | _ ->
             let e = constantNode (Tensor.Scalar(value, dtype))
-            if scalarCache.Count < 256 && not (Double.IsNaN value) then scalarCache.TryAdd(key, e) |> ignore
+            if Volatile.Read(&scalarCacheCount) < 256 && not (Double.IsNaN value) && scalarCache.TryAdd(key, e) then
+                Interlocked.Increment(&scalarCacheCount) |> ignore
             e
 
     /// A constant node wrapping a tensor (one node per tensor object).
