@@ -51,4 +51,14 @@ for project in tests/FunctionalDiff.Tests compare/FunctionalDiff.Compare.Tests; 
     fi
 done
 
+# The packaging test: both packages into a temporary feed, a fresh console project from it, and
+# dotnet fsi with #r "nuget: FunctionalDiff.Core" (tests/pack/pack-test.sh says what it checks).
+echo "== packaging (tests/pack/pack-test.sh)"
+if bash tests/pack/pack-test.sh 2>&1 | tee "$logs/pack.log" | tail -n 5 && grep -q "^pack test: passed" "$logs/pack.log"; then
+    passed=$((passed + 1))
+else
+    cat "$logs/pack.log"
+    failed=$((failed + 1))
+fi
+
 summary

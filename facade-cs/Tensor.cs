@@ -7,7 +7,7 @@ namespace FunctionalDiff;
 /// An immutable dense array of float32 or float64 values: the concrete value an <see cref="Expr"/>
 /// evaluates to. Every factory copies its input, and no member mutates the tensor.
 /// </summary>
-public sealed class Tensor
+public sealed partial class Tensor
 {
     internal CoreTensor Value { get; }
 

@@ -14,7 +14,7 @@ public class ArgumentNameTests
     static readonly NullabilityInfoContext Nullability = new();
 
     /// <summary>A valid value of each parameter type the facade takes.</summary>
-    static object? Sample(Type type)
+    static object? Sample(Type type, string? name = null)
     {
         Expr Square() => Tensor.Ones(new[] { 2, 2 });
         if (type == typeof(Expr)) return Square();
@@ -31,8 +31,18 @@ public class ArgumentNameTests
         if (type == typeof(Func<Expr[], Expr[]>)) return (Func<Expr[], Expr[]>)(xs => [xs[0].Sum()]);
         if (type == typeof(Tensor[])) return new[] { Tensor.Ones(new[] { 2, 2 }) };
         if (type == typeof(CompiledFunction)) return Diff.Compile(xs => [xs[0].Sum()]);
-        // the only string parameter so far is Expr.Einsum's equation, called with two 2×2 operands
-        if (type == typeof(string)) return "ij,jk->ik";
+        Parameters Named() => Parameters.Of(("w", Tensor.Ones(new[] { 2, 2 })));
+        if (type == typeof(Parameters) || type == typeof(IEnumerable<KeyValuePair<string, Tensor>>)) return Named();
+        if (type == typeof((string, Tensor)[])) return new[] { ("w", Tensor.Ones(new[] { 2, 2 })) };
+        // Expr.Einsum's equation is read as one; every other string (names, Init's nonlinearity) takes "relu"
+        if (type == typeof(string)) return name == "equation" ? "ij,jk->ik" : "relu";
+        if (type == typeof(Func<IReadOnlyDictionary<string, Expr>, Expr>)) return (Func<IReadOnlyDictionary<string, Expr>, Expr>)(p => p["w"].Sum());
+        if (type == typeof(Func<IReadOnlyDictionary<string, Expr>, Expr[], Expr>))
+            return (Func<IReadOnlyDictionary<string, Expr>, Expr[], Expr>)((p, d) => p["w"].Sum());
+        if (type == typeof(Func<string, Tensor, Tensor>)) return (Func<string, Tensor, Tensor>)((_, t) => t);
+        if (type == typeof(CompiledValueAndGrad)) return Diff.CompileValueAndGrad((p, d) => p["w"].Sum());
+        if (type == typeof(Optimizer)) return new Sgd(Named(), lr: 0.1);
+        if (type.IsByRef) return null; // an out parameter (TryGetValue's value)
         if (type.IsValueType) return Activator.CreateInstance(type);
         throw new InvalidOperationException($"no sample value for {type}: add one so the new method is checked");
     }
@@ -62,7 +72,7 @@ public class ArgumentNameTests
         var wrong = new List<string>();
         foreach (var (method, parameter) in NonNullableParameters())
         {
-            var arguments = method.GetParameters().Select(p => p.Position == parameter.Position ? null : Sample(p.ParameterType)).ToArray();
+            var arguments = method.GetParameters().Select(p => p.Position == parameter.Position ? null : Sample(p.ParameterType, p.Name)).ToArray();
             var receiver = method.IsStatic ? null : Sample(method.DeclaringType!);
             Exception? thrown = null;
             try { method.Invoke(receiver, arguments); }

@@ -54,6 +54,7 @@ public static class Report
         string jsonPath = Path.Combine(directory, "compare-report.json");
         var document = new { date = stamp, command, totals.Cases, totals.Checks, totals.Passed, totals.Failed, results };
         File.WriteAllText(jsonPath, JsonSerializer.Serialize(document, new JsonSerializerOptions(CheckResult.Json) { WriteIndented = true }));
+        if (results.Count > 0) ReportFigure.Write(directory, results);
         return (markdownPath, jsonPath);
     }
 

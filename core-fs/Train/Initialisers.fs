@@ -1,0 +1,77 @@
+/// Parameter initialisers with torch.nn.init's formulas: the fans, the gain table and the
+/// bounds and standard deviations of Xavier/Glorot and Kaiming/He. Samples come from the
+/// library's seeded generator, so a seed gives the same tensor on every machine (torch's own
+/// generator is not reproduced: the distributions match, not the draws).
+namespace FunctionalDiff.Core
+
+open System
+
+/// Which fan Kaiming initialisation preserves: the forward pass's (fan in) or the backward pass's (fan out).
+[<RequireQualifiedAccess>]
+type FanMode =
+    | FanIn
+    | FanOut
+
+/// torch.nn.init's formulas over the library's seeded samples.
+[<RequireQualifiedAccess>]
+module Initialisers =
+
+    /// torch's fans: for a weight of shape [out, in, k...], fan in = in·k..., fan out = out·k...
+    /// (rank 1 has fan in = fan out = its length, as the receptive field is empty).
+    let fans (method: string) (shape: int[]) =
+        if isNull shape then nullArg "shape"
+        if shape.Length < 2 then
+            Shape.fail method (sprintf "fan in and fan out need a shape of rank 2 or more, not %s" (Shape.format shape))
+        let receptive = shape.[2..] |> Array.fold (*) 1
+        shape.[1] * receptive, shape.[0] * receptive
+
+    /// torch.nn.init.calculate_gain: 1 for linear, conv and sigmoid, 5/3 for tanh, √2 for relu,
+    /// √(2 / (1 + slope²)) for leaky_relu (slope 0.01 when `param` is NaN), 3/4 for selu.
+    let gain (nonlinearity: string) (param: float) =
+        match nonlinearity with
+        | "linear" | "conv1d" | "conv2d" | "conv3d" | "conv_transpose1d" | "conv_transpose2d" | "conv_transpose3d"
+        | "sigmoid" -> 1.0
+        | "tanh" -> 5.0 / 3.0
+        | "relu" -> Math.Sqrt 2.0
+        | "leaky_relu" ->
+            let slope = if Double.IsNaN param then 0.01 else param
+            Math.Sqrt(2.0 / (1.0 + slope * slope))
+        | "selu" -> 3.0 / 4.0
+        | other -> invalidArg "nonlinearity" (sprintf "Gain: unknown nonlinearity '%s'" other)
+
+    /// Uniform samples in [low, high).
+    let uniform (dtype: DType) (seed: int) (low: float) (high: float) (shape: int[]) =
+        Tensor.randomUniform dtype seed low high shape
+
+    /// Normal samples with the given mean and standard deviation.
+    let normal (dtype: DType) (seed: int) (mean: float) (std: float) (shape: int[]) =
+        if not (std >= 0.0) then invalidArg "std" (sprintf "Normal: std = %g must be ≥ 0" std)
+        let standard = Tensor.randomNormal DType.Float64 seed shape
+        let values = standard.ToDoubleArray() |> Array.map (fun z -> mean + std * z)
+        Tensor.ofFloats dtype (Array.copy shape) values
+
+    /// Xavier/Glorot uniform: U(−a, a) with a = gain·√(6 / (fan in + fan out)).
+    let xavierUniform (dtype: DType) (seed: int) (gain: float) (shape: int[]) =
+        let fanIn, fanOut = fans "XavierUniform" shape
+        let a = gain * Math.Sqrt(6.0 / float (fanIn + fanOut))
+        uniform dtype seed -a a shape
+
+    /// Xavier/Glorot normal: N(0, std²) with std = gain·√(2 / (fan in + fan out)).
+    let xavierNormal (dtype: DType) (seed: int) (gain: float) (shape: int[]) =
+        let fanIn, fanOut = fans "XavierNormal" shape
+        normal dtype seed 0.0 (gain * Math.Sqrt(2.0 / float (fanIn + fanOut))) shape
+
+    let private kaimingStd (method: string) (mode: FanMode) (a: float) (nonlinearity: string) (shape: int[]) =
+        let fanIn, fanOut = fans method shape
+        let fan = match mode with FanMode.FanIn -> fanIn | FanMode.FanOut -> fanOut
+        gain nonlinearity a / Math.Sqrt(float fan)
+
+    /// Kaiming/He uniform: U(−b, b) with b = gain·√(3 / fan); torch's defaults are a = 0,
+    /// FanIn and "leaky_relu" (so gain √2).
+    let kaimingUniform (dtype: DType) (seed: int) (a: float) (mode: FanMode) (nonlinearity: string) (shape: int[]) =
+        let bound = Math.Sqrt 3.0 * kaimingStd "KaimingUniform" mode a nonlinearity shape
+        uniform dtype seed -bound bound shape
+
+    /// Kaiming/He normal: N(0, std²) with std = gain / √fan.
+    let kaimingNormal (dtype: DType) (seed: int) (a: float) (mode: FanMode) (nonlinearity: string) (shape: int[]) =
+        normal dtype seed 0.0 (kaimingStd "KaimingNormal" mode a nonlinearity shape) shape

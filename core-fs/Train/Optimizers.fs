@@ -1,0 +1,172 @@
+/// Optimizers as pure updates, in the spirit of optax: `init` makes a state from the parameters,
+/// `update` maps (state, parameters, gradients) to (new parameters, new state) and mutates
+/// nothing. Each update follows torch.optim's single-tensor CPU definition operation by
+/// operation (including where torch rounds a Python float to the tensor's dtype). The element
+/// steps compute in float64 and round every operation's result to the parameter's dtype: for
+/// +, −, ×, ÷ and √ that gives exactly float32's own result (float64 has more than twice
+/// float32's precision plus two bits), so one kernel serves both dtypes.
+namespace FunctionalDiff.Core
+
+open System
+
+/// What an optimizer carries from one step to the next: the number of steps taken and, per
+/// parameter, its slots (moments, momentum buffers), each of the parameter's shape and dtype.
+type OptimizerState =
+    { Step: int
+      Slots: Tensor[][] }
+
+/// An optimizer as a pair of pure functions over arrays of parameters.
+type Optimizer =
+    { /// The optimizer's name, used in error messages.
+      Name: string
+      /// The state before the first step.
+      Init: Tensor[] -> OptimizerState
+      /// One step: (state, parameters, gradients) to (new parameters, new state).
+      Update: OptimizerState -> Tensor[] -> Tensor[] -> Tensor[] * OptimizerState }
+
+/// The optimizers of torch.optim with its defaults and its update order.
+[<RequireQualifiedAccess>]
+module Optimizers =
+
+    /// One parameter's step on float64 copies of its elements, overwritten in place (nothing else
+    /// holds them). `round` maps an exact float64 result to the parameter's dtype.
+    type private ElementStep = (float -> float) -> float[] -> float[] -> float[][] -> unit
+
+    let private roundTo (dtype: DType) : float -> float =
+        match dtype with
+        | DType.Float64 -> id
+        | DType.Float32 -> fun x -> float (float32 x)
+
+    let private ofDtype (dtype: DType) (shape: int[]) (values: float[]) =
+        match dtype with
+        | DType.Float64 -> Tensor.OwnDense(Array.copy shape, values)
+        | DType.Float32 -> Tensor.OwnDense(Array.copy shape, Array.map float32 values)
+
+    /// torch's lerp in one dtype: start + w(end − start) for |w| < 0.5, else end − (end − start)(1 − w).
+    let private lerp (r: float -> float) (start: float) (finish: float) (w: float) =
+        if abs w < 0.5 then r (start + r (w * r (finish - start)))
+        else r (finish - r (r (finish - start) * r (1.0 - w)))
+
+    let private checkArguments (name: string) (parameters: Tensor[]) (gradients: Tensor[]) (state: OptimizerState) =
+        if isNull parameters then nullArg "parameters"
+        if isNull gradients then nullArg "gradients"
+        if gradients.Length <> parameters.Length then
+            invalidArg "gradients" (sprintf "%s.Update: %d gradients for %d parameters" name gradients.Length parameters.Length)
+        if state.Slots.Length <> parameters.Length then
+            invalidArg "state" (sprintf "%s.Update: the state holds slots for %d parameters, not %d" name state.Slots.Length parameters.Length)
+        for i in 0 .. parameters.Length - 1 do
+            let p, g = parameters.[i], gradients.[i]
+            if isNull (box p) then nullArg "parameters"
+            if isNull (box g) then nullArg "gradients"
+            if p.Dims <> g.Dims || p.DType <> g.DType then
+                raise (ShapeException(sprintf "%s.Update: gradient %d has shape %s and dtype %O, its parameter %s and %O"
+                                          name i (Shape.format g.Dims) g.DType (Shape.format p.Dims) p.DType))
+
+    /// An optimizer from its number of slots and its element step for a given step count.
+    let private make (name: string) (slotCount: int) (stepFor: int -> ElementStep) : Optimizer =
+        let init (parameters: Tensor[]) =
+            if isNull parameters then nullArg "parameters"
+            { Step = 0
+              Slots = parameters |> Array.map (fun p -> Array.init slotCount (fun _ -> Tensor.Zeros(p.Shape, p.DType))) }
+        let update (state: OptimizerState) (parameters: Tensor[]) (gradients: Tensor[]) =
+            checkArguments name parameters gradients state
+            let step = state.Step + 1
+            let kernel = stepFor step
+            let results = Array.zeroCreate parameters.Length
+            let slots = Array.zeroCreate parameters.Length
+            for i in 0 .. parameters.Length - 1 do
+                let p, g = parameters.[i], gradients.[i]
+                let values, slotValues = p.ToDoubleArray(), state.Slots.[i] |> Array.map (fun s -> s.ToDoubleArray())
+                kernel (roundTo p.DType) values (g.ToDoubleArray()) slotValues
+                results.[i] <- ofDtype p.DType p.Dims values
+                slots.[i] <- slotValues |> Array.map (ofDtype p.DType p.Dims)
+            results, { Step = step; Slots = slots }
+        { Name = name; Init = init; Update = update }
+
+    let private checkHyper (name: string) (parameter: string) (value: float) (ok: bool) =
+        if not ok || Double.IsNaN value then
+            raise (ArgumentOutOfRangeException(parameter, value, sprintf "%s: %s = %g is out of range" name parameter value))
+
+    /// torch.optim.SGD: weight decay added to the gradient, then a momentum buffer (the first
+    /// gradient itself at step 1, then momentum·buf + (1 − dampening)·g), then Nesterov's
+    /// look-ahead g + momentum·buf if asked, then p − lr·d.
+    let sgd (lr: float) (momentum: float) (dampening: float) (nesterov: bool) (weightDecay: float) : Optimizer =
+        checkHyper "SGD" "lr" lr (lr >= 0.0)
+        checkHyper "SGD" "momentum" momentum (momentum >= 0.0)
+        checkHyper "SGD" "weightDecay" weightDecay (weightDecay >= 0.0)
+        if nesterov && (momentum <= 0.0 || dampening <> 0.0) then
+            invalidArg "nesterov" "SGD: Nesterov momentum needs momentum > 0 and dampening = 0"
+        let slotCount = if momentum <> 0.0 then 1 else 0
+        make "SGD" slotCount (fun step r p g slots ->
+            // torch rounds each Python float hyperparameter to the dtype
+            let wd, mu, keep, negLr = r weightDecay, r momentum, r (1.0 - dampening), r (-lr)
+            for i in 0 .. p.Length - 1 do
+                let mutable d = if weightDecay <> 0.0 then r (g.[i] + r (wd * p.[i])) else g.[i]
+                if momentum <> 0.0 then
+                    let buf = slots.[0]
+                    buf.[i] <- if step = 1 then d else r (r (buf.[i] * mu) + r (keep * d))
+                    d <- if nesterov then r (d + r (mu * buf.[i])) else buf.[i]
+                p.[i] <- r (p.[i] + r (negLr * d)))
+
+    /// torch.optim.Adam, or AdamW when `decoupled` (the parameter shrinks by 1 − lr·wd before
+    /// the step instead of wd·p joining the gradient). m ← lerp(m, g, 1 − β1);
+    /// v ← β2·v + (1 − β2)·g·g; p ← p − (lr / (1 − β1^t))·m / (√v / √(1 − β2^t) + ε).
+    let private adamLike (name: string) (decoupled: bool) (lr: float) (beta1: float) (beta2: float) (eps: float) (weightDecay: float) =
+        checkHyper name "lr" lr (lr >= 0.0)
+        checkHyper name "beta1" beta1 (beta1 >= 0.0 && beta1 < 1.0)
+        checkHyper name "beta2" beta2 (beta2 >= 0.0 && beta2 < 1.0)
+        checkHyper name "eps" eps (eps >= 0.0)
+        checkHyper name "weightDecay" weightDecay (weightDecay >= 0.0)
+        make name 2 (fun step r p g slots ->
+            // the bias corrections are Python floats in torch: float64, rounded once to the dtype
+            let correction1 = 1.0 - Math.Pow(beta1, float step)
+            let correction2Root = Math.Sqrt(1.0 - Math.Pow(beta2, float step))
+            let m, v = slots.[0], slots.[1]
+            let wd, shrink = r weightDecay, r (1.0 - lr * weightDecay)
+            let oneMinusBeta1, beta2T, oneMinusBeta2 = r (1.0 - beta1), r beta2, r (1.0 - beta2)
+            let negStepSize, root, epsT = r (-(lr / correction1)), r correction2Root, r eps
+            for i in 0 .. p.Length - 1 do
+                if decoupled then p.[i] <- r (p.[i] * shrink)
+                let gi = if not decoupled && weightDecay <> 0.0 then r (g.[i] + r (wd * p.[i])) else g.[i]
+                m.[i] <- lerp r m.[i] gi oneMinusBeta1
+                // addcmul: v + (value · g) · g
+                v.[i] <- r (r (v.[i] * beta2T) + r (r (oneMinusBeta2 * gi) * gi))
+                let denominator = r (r (r (Math.Sqrt v.[i]) / root) + epsT)
+                // addcdiv: p + (value · m) / denominator
+                p.[i] <- r (p.[i] + r (r (negStepSize * m.[i]) / denominator)))
+
+    /// torch.optim.Adam (weight decay joins the gradient, L2 style).
+    let adam (lr: float) (beta1: float) (beta2: float) (eps: float) (weightDecay: float) =
+        adamLike "Adam" false lr beta1 beta2 eps weightDecay
+
+    /// torch.optim.AdamW (decoupled weight decay; torch's default weightDecay is 0.01).
+    let adamW (lr: float) (beta1: float) (beta2: float) (eps: float) (weightDecay: float) =
+        adamLike "AdamW" true lr beta1 beta2 eps weightDecay
+
+    /// torch.optim.RMSprop: s ← α·s + (1 − α)·g·g; when centered, a ← lerp(a, g, 1 − α) and the
+    /// denominator is √(s − a·a) + ε, else √s + ε; with momentum, b ← μ·b + g/denominator and
+    /// p ← p − lr·b, else p ← p − lr·g/denominator.
+    let rmsprop (lr: float) (alpha: float) (eps: float) (weightDecay: float) (momentum: float) (centered: bool) : Optimizer =
+        checkHyper "RMSprop" "lr" lr (lr >= 0.0)
+        checkHyper "RMSprop" "alpha" alpha (alpha >= 0.0)
+        checkHyper "RMSprop" "eps" eps (eps >= 0.0)
+        checkHyper "RMSprop" "weightDecay" weightDecay (weightDecay >= 0.0)
+        checkHyper "RMSprop" "momentum" momentum (momentum >= 0.0)
+        // slot 0: the square average; 1: the momentum buffer; 2: the gradient average
+        make "RMSprop" 3 (fun _ r p g slots ->
+            let square, buf, average = slots.[0], slots.[1], slots.[2]
+            let wd, alphaT, oneMinusAlpha, epsT = r weightDecay, r alpha, r (1.0 - alpha), r eps
+            let mu, negLr = r momentum, r (-lr)
+            for i in 0 .. p.Length - 1 do
+                let gi = if weightDecay <> 0.0 then r (g.[i] + r (wd * p.[i])) else g.[i]
+                square.[i] <- r (r (square.[i] * alphaT) + r (r (oneMinusAlpha * gi) * gi))
+                let root =
+                    if centered then
+                        average.[i] <- lerp r average.[i] gi oneMinusAlpha
+                        r (Math.Sqrt(r (square.[i] + r (-average.[i] * average.[i]))))
+                    else r (Math.Sqrt square.[i])
+                let denominator = r (root + epsT)
+                if momentum > 0.0 then
+                    buf.[i] <- r (r (buf.[i] * mu) + r (gi / denominator))
+                    p.[i] <- r (p.[i] + r (negLr * buf.[i]))
+                else p.[i] <- r (p.[i] + r (r (negLr * gi) / denominator)))

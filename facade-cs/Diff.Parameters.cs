@@ -1,0 +1,89 @@
+using System.Collections.ObjectModel;
+
+namespace FunctionalDiff;
+
+public static partial class Diff
+{
+    /// <summary>
+    /// The value of a one-element <paramref name="f"/> at named parameters and its gradient with
+    /// respect to each, under the same names and in the same order.
+    /// </summary>
+    /// <exception cref="ArgumentException">f returns more or fewer than one element.</exception>
+    public static (Expr Value, IReadOnlyDictionary<string, Expr> Gradients) ValueAndGrad(
+        Func<IReadOnlyDictionary<string, Expr>, Expr> f, Parameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(parameters);
+        var names = parameters.NameArray;
+        var (value, gradients) = ValueAndGrad((Expr[] xs) => f(Named(names, xs)), parameters.Values.Select(t => (Expr)t).ToArray());
+        return (value, Named(names, gradients));
+    }
+
+    /// <summary>
+    /// Compiles a loss of named parameters and data (a batch, targets) into a training step's first
+    /// half: each call returns the loss and its gradient with respect to every parameter, by name.
+    /// It is traced once per signature (the parameters' names, shapes and dtypes and the data's) and
+    /// then runs as a plan, as <see cref="Compile"/> does.
+    /// </summary>
+    /// <example><code>
+    /// var step = Diff.CompileValueAndGrad((p, d) => Loss.Mse(d[0].MatMul(p["w"]) + p["b"], d[1]));
+    /// var (loss, grads) = step.Invoke(parameters, x, y);
+    /// </code></example>
+    public static CompiledValueAndGrad CompileValueAndGrad(Func<IReadOnlyDictionary<string, Expr>, Expr[], Expr> loss)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        return new CompiledValueAndGrad(loss);
+    }
+
+    internal static IReadOnlyDictionary<string, Expr> Named(string[] names, Expr[] values)
+    {
+        var d = new Dictionary<string, Expr>(names.Length, StringComparer.Ordinal);
+        for (int i = 0; i < names.Length; i++) d.Add(names[i], values[i]);
+        return new ReadOnlyDictionary<string, Expr>(d);
+    }
+}
+
+/// <summary>
+/// A loss of named parameters and data compiled with its gradient by <see cref="Diff.CompileValueAndGrad"/>.
+/// Calls from several threads at once are safe.
+/// </summary>
+public sealed class CompiledValueAndGrad
+{
+    readonly Func<IReadOnlyDictionary<string, Expr>, Expr[], Expr> loss;
+    readonly Dictionary<string, CompiledFunction> byNames = new(StringComparer.Ordinal);
+
+    internal CompiledValueAndGrad(Func<IReadOnlyDictionary<string, Expr>, Expr[], Expr> loss) => this.loss = loss;
+
+    /// <summary>How many signatures have been traced so far.</summary>
+    public int TraceCount
+    {
+        get { lock (byNames) return byNames.Values.Sum(c => c.TraceCount); }
+    }
+
+    /// <summary>The loss at the parameters and data, and its gradient for every parameter by name.</summary>
+    /// <exception cref="ArgumentException">The loss cannot be traced with these inputs, or returns more than one element.</exception>
+    public (Tensor Loss, Parameters Gradients) Invoke(Parameters parameters, params Tensor[] data)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        Interop.ThrowIfAnyNull(data, nameof(data));
+        var names = parameters.NameArray;
+        CompiledFunction compiled;
+        lock (byNames)
+        {
+            var key = string.Join("\u0000", names);
+            if (!byNames.TryGetValue(key, out compiled!))
+            {
+                int k = names.Length;
+                compiled = Diff.Compile((Expr[] inputs) =>
+                {
+                    var batch = inputs[k..];
+                    var (value, gradients) = Diff.ValueAndGrad((Expr[] p) => loss(Diff.Named(names, p), batch), inputs[..k]);
+                    return [value, .. gradients];
+                });
+                byNames.Add(key, compiled);
+            }
+        }
+        var results = compiled.Invoke([.. parameters.Values, .. data]);
+        return (results[0], new Parameters(names, results[1..]));
+    }
+}

@@ -1,0 +1,75 @@
+using CoreFanMode = FunctionalDiff.Core.FanMode;
+using CoreInit = FunctionalDiff.Core.Initialisers;
+
+namespace FunctionalDiff;
+
+/// <summary>Which fan Kaiming initialisation preserves.</summary>
+public enum FanMode
+{
+    /// <summary>The forward pass's: the variance of the outputs (torch's default).</summary>
+    FanIn,
+    /// <summary>The backward pass's: the variance of the gradients.</summary>
+    FanOut,
+}
+
+/// <summary>
+/// Parameter initialisers with torch.nn.init's formulas. Fans follow torch's weight layout
+/// [out, in, kernel...]: fan in = shape[1]·kernel, fan out = shape[0]·kernel. A weight used as
+/// <c>x.MatMul(W)</c> with W of shape [in, out] therefore has its fans swapped: pass
+/// <c>[out, in]</c> and transpose, or pick the other <see cref="FanMode"/>. Samples come from the
+/// library's seeded generator: the distribution is torch's, the draws are not.
+/// </summary>
+public static class Init
+{
+    /// <summary>torch.nn.init.calculate_gain: linear/conv/sigmoid 1, tanh 5/3, relu √2, leaky_relu √(2/(1+slope²)) (slope 0.01 by default), selu 3/4.</summary>
+    /// <exception cref="ArgumentException">The nonlinearity is not one of torch's names.</exception>
+    public static double Gain(string nonlinearity, double param = double.NaN)
+    {
+        ArgumentNullException.ThrowIfNull(nonlinearity);
+        return CoreInit.gain(nonlinearity, param);
+    }
+
+    /// <summary>Uniform samples in [low, high).</summary>
+    public static Tensor Uniform(int[] shape, int seed, double low = 0, double high = 1, DType dtype = DType.Float64) =>
+        Build(shape, () => CoreInit.uniform(Interop.ToCore(dtype), seed, low, high, shape));
+
+    /// <summary>Normal samples with the given mean and standard deviation.</summary>
+    public static Tensor Normal(int[] shape, int seed, double mean = 0, double std = 1, DType dtype = DType.Float64) =>
+        Build(shape, () => CoreInit.normal(Interop.ToCore(dtype), seed, mean, std, shape));
+
+    /// <summary>Xavier/Glorot uniform: U(−a, a), a = gain·√(6/(fan in + fan out)).</summary>
+    public static Tensor XavierUniform(int[] shape, int seed, double gain = 1, DType dtype = DType.Float64) =>
+        Build(shape, () => CoreInit.xavierUniform(Interop.ToCore(dtype), seed, gain, shape));
+
+    /// <summary>Xavier/Glorot normal: N(0, std²), std = gain·√(2/(fan in + fan out)).</summary>
+    public static Tensor XavierNormal(int[] shape, int seed, double gain = 1, DType dtype = DType.Float64) =>
+        Build(shape, () => CoreInit.xavierNormal(Interop.ToCore(dtype), seed, gain, shape));
+
+    /// <summary>Kaiming/He uniform: U(−b, b), b = gain·√(3/fan), with torch's defaults a = 0, fan in, leaky_relu.</summary>
+    public static Tensor KaimingUniform(int[] shape, int seed, double a = 0, FanMode mode = FanMode.FanIn, string nonlinearity = "leaky_relu", DType dtype = DType.Float64) =>
+        Build(shape, nonlinearity, () => CoreInit.kaimingUniform(Interop.ToCore(dtype), seed, a, ToCore(mode), nonlinearity, shape));
+
+    /// <summary>Kaiming/He normal: N(0, std²), std = gain/√fan, with torch's defaults.</summary>
+    public static Tensor KaimingNormal(int[] shape, int seed, double a = 0, FanMode mode = FanMode.FanIn, string nonlinearity = "leaky_relu", DType dtype = DType.Float64) =>
+        Build(shape, nonlinearity, () => CoreInit.kaimingNormal(Interop.ToCore(dtype), seed, a, ToCore(mode), nonlinearity, shape));
+
+    static CoreFanMode ToCore(FanMode mode) => mode switch
+    {
+        FanMode.FanIn => CoreFanMode.FanIn,
+        FanMode.FanOut => CoreFanMode.FanOut,
+        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "unknown fan mode"),
+    };
+
+    static Tensor Build(int[] shape, Func<FunctionalDiff.Core.Tensor> make)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        return new Tensor(make());
+    }
+
+    static Tensor Build(int[] shape, string nonlinearity, Func<FunctionalDiff.Core.Tensor> make)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentNullException.ThrowIfNull(nonlinearity);
+        return new Tensor(make());
+    }
+}

@@ -1,0 +1,86 @@
+using CoreOptimizer = FunctionalDiff.Core.Optimizer;
+using CoreOptimizers = FunctionalDiff.Core.Optimizers;
+using CoreState = FunctionalDiff.Core.OptimizerState;
+using CoreTensor = FunctionalDiff.Core.Tensor;
+
+namespace FunctionalDiff;
+
+/// <summary>
+/// A stateful optimizer over a <see cref="Parameters"/> collection, as torch.optim's are:
+/// <c>opt.Step(gradients)</c> moves <see cref="Parameters"/> one step. Underneath it is a pure
+/// update (state in, state out) from the core, which F# code can use directly
+/// (<c>Optimizers.adam</c> and its <c>Init</c>/<c>Update</c>). Each follows torch.optim's
+/// definition operation by operation, in the parameters' dtype.
+/// </summary>
+public abstract class Optimizer
+{
+    readonly CoreOptimizer core;
+    CoreState state;
+
+    private protected Optimizer(CoreOptimizer core, Parameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        this.core = core;
+        Parameters = parameters;
+        state = core.Init.Invoke(parameters.Values.Select(t => t.Value).ToArray());
+    }
+
+    /// <summary>The parameters after the steps taken so far.</summary>
+    public Parameters Parameters { get; private set; }
+
+    /// <summary>The number of steps taken.</summary>
+    public int StepCount => state.Step;
+
+    /// <summary>
+    /// One step with the gradients of the current <see cref="Parameters"/>, matched by name (their
+    /// order does not matter). Returns the new parameters, which <see cref="Parameters"/> now holds.
+    /// </summary>
+    /// <exception cref="ArgumentException">A parameter has no gradient, or a gradient's shape or dtype differs from its parameter's.</exception>
+    public Parameters Step(Parameters gradients)
+    {
+        ArgumentNullException.ThrowIfNull(gradients);
+        var names = Parameters.NameArray;
+        var g = new CoreTensor[names.Length];
+        for (int i = 0; i < names.Length; i++)
+            g[i] = gradients.TryGetValue(names[i], out var t)
+                ? t.Value
+                : throw new ArgumentException($"{core.Name}.Step: no gradient named '{names[i]}' (the gradients are named {string.Join(", ", gradients.Names)})", nameof(gradients));
+        var (updated, next) = core.Update.Invoke(state).Invoke(Parameters.Values.Select(t => t.Value).ToArray()).Invoke(g);
+        state = next;
+        Parameters = new Parameters(names, updated.Select(t => new Tensor(t)).ToArray());
+        return Parameters;
+    }
+}
+
+/// <summary>torch.optim.SGD: stochastic gradient descent with optional momentum, dampening, Nesterov momentum and L2 weight decay.</summary>
+public sealed class Sgd : Optimizer
+{
+    /// <summary>An SGD optimizer over <paramref name="parameters"/> with torch's defaults.</summary>
+    /// <exception cref="ArgumentException">Nesterov momentum without momentum, or with dampening.</exception>
+    public Sgd(Parameters parameters, double lr, double momentum = 0, double dampening = 0, bool nesterov = false, double weightDecay = 0)
+        : base(CoreOptimizers.sgd(lr, momentum, dampening, nesterov, weightDecay), parameters) { }
+}
+
+/// <summary>torch.optim.Adam, with torch's defaults (lr 1e-3, betas 0.9 and 0.999, eps 1e-8, no weight decay).</summary>
+public sealed class Adam : Optimizer
+{
+    /// <summary>An Adam optimizer over <paramref name="parameters"/>.</summary>
+    public Adam(Parameters parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0)
+        : base(CoreOptimizers.adam(lr, beta1, beta2, eps, weightDecay), parameters) { }
+}
+
+/// <summary>torch.optim.AdamW: Adam with decoupled weight decay (torch's default 0.01).</summary>
+public sealed class AdamW : Optimizer
+{
+    /// <summary>An AdamW optimizer over <paramref name="parameters"/>.</summary>
+    public AdamW(Parameters parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0.01)
+        : base(CoreOptimizers.adamW(lr, beta1, beta2, eps, weightDecay), parameters) { }
+}
+
+/// <summary>torch.optim.RMSprop, with torch's defaults (lr 1e-2, alpha 0.99, eps 1e-8).</summary>
+public sealed class RmsProp : Optimizer
+{
+    /// <summary>An RMSprop optimizer over <paramref name="parameters"/>.</summary>
+    public RmsProp(Parameters parameters, double lr = 1e-2, double alpha = 0.99, double eps = 1e-8, double weightDecay = 0, double momentum = 0, bool centered = false)
+        : base(CoreOptimizers.rmsprop(lr, alpha, eps, weightDecay, momentum, centered), parameters) { }
+}

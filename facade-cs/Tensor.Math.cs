@@ -1,0 +1,249 @@
+using FunctionalDiff.Core;
+using CoreTensor = FunctionalDiff.Core.Tensor;
+using Kernels = FunctionalDiff.Core.TensorMath;
+
+namespace FunctionalDiff;
+
+// Eager math: the kernels a compiled plan runs, called directly on values, with no graph. A
+// training loop uses them between compiled steps (updates, metrics, data preparation). The rules
+// are those of Expr: NumPy/torch broadcasting, float32 meeting float64 gives float64, and a bare
+// double takes the tensor's dtype. Every result is a new tensor; views (Reshape, Transpose, Slice)
+// share the immutable storage.
+public sealed partial class Tensor
+{
+    static CoreTensor Of(Tensor t, string name)
+    {
+        ArgumentNullException.ThrowIfNull(t, name);
+        return t.Value;
+    }
+
+    static Tensor Binary(BinaryOp op, Tensor a, Tensor b) => new(Kernels.binary(op, Of(a, nameof(a)), Of(b, nameof(b))));
+
+    static Tensor Binary(BinaryOp op, Tensor a, double b) =>
+        new(Kernels.binary(op, Of(a, nameof(a)), CoreTensor.Scalar(b, a.Value.DType)));
+
+    static Tensor Binary(BinaryOp op, double a, Tensor b) =>
+        new(Kernels.binary(op, CoreTensor.Scalar(a, Of(b, nameof(b)).DType), b.Value));
+
+    /// <summary>Elementwise sum with broadcasting.</summary>
+    public static Tensor operator +(Tensor a, Tensor b) => Binary(BinaryOp.Add, a, b);
+    /// <summary>Adds a scalar (in the tensor's dtype) to every element.</summary>
+    public static Tensor operator +(Tensor a, double b) => Binary(BinaryOp.Add, a, b);
+    /// <summary>Adds a scalar (in the tensor's dtype) to every element.</summary>
+    public static Tensor operator +(double a, Tensor b) => Binary(BinaryOp.Add, a, b);
+
+    /// <summary>Elementwise difference with broadcasting.</summary>
+    public static Tensor operator -(Tensor a, Tensor b) => Binary(BinaryOp.Sub, a, b);
+    /// <summary>Subtracts a scalar (in the tensor's dtype) from every element.</summary>
+    public static Tensor operator -(Tensor a, double b) => Binary(BinaryOp.Sub, a, b);
+    /// <summary>A scalar (in the tensor's dtype) minus every element.</summary>
+    public static Tensor operator -(double a, Tensor b) => Binary(BinaryOp.Sub, a, b);
+
+    /// <summary>Elementwise product with broadcasting.</summary>
+    public static Tensor operator *(Tensor a, Tensor b) => Binary(BinaryOp.Mul, a, b);
+    /// <summary>Multiplies every element by a scalar (in the tensor's dtype).</summary>
+    public static Tensor operator *(Tensor a, double b) => Binary(BinaryOp.Mul, a, b);
+    /// <summary>Multiplies every element by a scalar (in the tensor's dtype).</summary>
+    public static Tensor operator *(double a, Tensor b) => Binary(BinaryOp.Mul, a, b);
+
+    /// <summary>Elementwise quotient with broadcasting.</summary>
+    public static Tensor operator /(Tensor a, Tensor b) => Binary(BinaryOp.Div, a, b);
+    /// <summary>Divides every element by a scalar (in the tensor's dtype).</summary>
+    public static Tensor operator /(Tensor a, double b) => Binary(BinaryOp.Div, a, b);
+    /// <summary>A scalar (in the tensor's dtype) divided by every element.</summary>
+    public static Tensor operator /(double a, Tensor b) => Binary(BinaryOp.Div, a, b);
+
+    /// <summary>Negation.</summary>
+    public static Tensor operator -(Tensor a) => new(Kernels.neg(Of(a, nameof(a))));
+
+    /// <summary>1 where a &lt; b, else 0, in the operands' dtype.</summary>
+    public static Tensor operator <(Tensor a, Tensor b) => Binary(BinaryOp.Less, a, b);
+    /// <summary>1 where a &gt; b, else 0, in the operands' dtype.</summary>
+    public static Tensor operator >(Tensor a, Tensor b) => Binary(BinaryOp.Greater, a, b);
+    /// <summary>1 where a &lt;= b, else 0, in the operands' dtype.</summary>
+    public static Tensor operator <=(Tensor a, Tensor b) => Binary(BinaryOp.LessEqual, a, b);
+    /// <summary>1 where a &gt;= b, else 0, in the operands' dtype.</summary>
+    public static Tensor operator >=(Tensor a, Tensor b) => Binary(BinaryOp.GreaterEqual, a, b);
+    /// <summary>1 where a &lt; b, else 0, in the tensor's dtype.</summary>
+    public static Tensor operator <(Tensor a, double b) => Binary(BinaryOp.Less, a, b);
+    /// <summary>1 where a &gt; b, else 0, in the tensor's dtype.</summary>
+    public static Tensor operator >(Tensor a, double b) => Binary(BinaryOp.Greater, a, b);
+    /// <summary>1 where a &lt;= b, else 0, in the tensor's dtype.</summary>
+    public static Tensor operator <=(Tensor a, double b) => Binary(BinaryOp.LessEqual, a, b);
+    /// <summary>1 where a &gt;= b, else 0, in the tensor's dtype.</summary>
+    public static Tensor operator >=(Tensor a, double b) => Binary(BinaryOp.GreaterEqual, a, b);
+
+    /// <summary>1 where the elements are equal, else 0 (NaN equals nothing), with broadcasting.</summary>
+    public Tensor Eq(Tensor other) { ArgumentNullException.ThrowIfNull(other); return Binary(BinaryOp.Equal, this, other); }
+
+    /// <summary>The elementwise power with broadcasting.</summary>
+    public Tensor Pow(Tensor exponent) { ArgumentNullException.ThrowIfNull(exponent); return Binary(BinaryOp.Pow, this, exponent); }
+    /// <summary>Every element raised to a scalar power.</summary>
+    public Tensor Pow(double exponent) => Binary(BinaryOp.Pow, this, exponent);
+    /// <summary>The elementwise larger of a and b (NaN wins, as in torch.maximum).</summary>
+    public static Tensor Maximum(Tensor a, Tensor b) => Binary(BinaryOp.Maximum, a, b);
+    /// <summary>The elementwise smaller of a and b (NaN wins, as in torch.minimum).</summary>
+    public static Tensor Minimum(Tensor a, Tensor b) => Binary(BinaryOp.Minimum, a, b);
+    /// <summary>atan2(y, x) elementwise.</summary>
+    public static Tensor Atan2(Tensor y, Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(y);
+        ArgumentNullException.ThrowIfNull(x);
+        return Binary(BinaryOp.Atan2, y, x);
+    }
+    /// <summary><paramref name="ifTrue"/> where <paramref name="condition"/> is nonzero, else <paramref name="ifFalse"/>; all three broadcast.</summary>
+    public static Tensor Where(Tensor condition, Tensor ifTrue, Tensor ifFalse) =>
+        new(Kernels.where(Of(condition, nameof(condition)), Of(ifTrue, nameof(ifTrue)), Of(ifFalse, nameof(ifFalse))));
+
+    /// <summary>The matrix product with torch.matmul's rules (ranks 1 and 2, and batches of matrices).</summary>
+    public Tensor MatMul(Tensor other) => Interop.Named("MatMul", () => new Tensor(Kernels.matmul(Value, Of(other, nameof(other)))));
+
+    Tensor Unary(UnaryOp op) => new(Kernels.unary(op, Value));
+
+    /// <summary>sin, elementwise.</summary>
+    public Tensor Sin() => Unary(UnaryOp.Sin);
+    /// <summary>cos, elementwise.</summary>
+    public Tensor Cos() => Unary(UnaryOp.Cos);
+    /// <summary>tan, elementwise.</summary>
+    public Tensor Tan() => Unary(UnaryOp.Tan);
+    /// <summary>e^x, elementwise.</summary>
+    public Tensor Exp() => Unary(UnaryOp.Exp);
+    /// <summary>e^x − 1, elementwise, accurate near 0.</summary>
+    public Tensor Expm1() => Unary(UnaryOp.Expm1);
+    /// <summary>The natural logarithm, elementwise.</summary>
+    public Tensor Log() => Unary(UnaryOp.Log);
+    /// <summary>log(1 + x), elementwise, accurate near 0.</summary>
+    public Tensor Log1p() => Unary(UnaryOp.Log1p);
+    /// <summary>The square root, elementwise.</summary>
+    public Tensor Sqrt() => Unary(UnaryOp.Sqrt);
+    /// <summary>1/√x, elementwise.</summary>
+    public Tensor Rsqrt() => Unary(UnaryOp.Rsqrt);
+    /// <summary>tanh, elementwise.</summary>
+    public Tensor Tanh() => Unary(UnaryOp.Tanh);
+    /// <summary>The logistic sigmoid 1/(1 + e^−x), elementwise.</summary>
+    public Tensor Sigmoid() => Unary(UnaryOp.Sigmoid);
+    /// <summary>max(x, 0), elementwise.</summary>
+    public Tensor Relu() => Unary(UnaryOp.Relu);
+    /// <summary>|x|, elementwise.</summary>
+    public Tensor Abs() => Unary(UnaryOp.Abs);
+    /// <summary>−1, 0 or 1 by the sign of x (0 for NaN, as torch.sign), elementwise.</summary>
+    public Tensor Sign() => Unary(UnaryOp.Sign);
+    /// <summary>x², elementwise.</summary>
+    public Tensor Square() => Unary(UnaryOp.Square);
+    /// <summary>1/x, elementwise.</summary>
+    public Tensor Reciprocal() => Unary(UnaryOp.Reciprocal);
+    /// <summary>The error function, elementwise.</summary>
+    public Tensor Erf() => Unary(UnaryOp.Erf);
+    /// <summary>Rounds down, elementwise.</summary>
+    public Tensor Floor() => Unary(UnaryOp.Floor);
+    /// <summary>Rounds up, elementwise.</summary>
+    public Tensor Ceil() => Unary(UnaryOp.Ceil);
+    /// <summary>Rounds half to even, elementwise (as torch.round).</summary>
+    public Tensor Round() => Unary(UnaryOp.Round);
+
+    int[] AllAxes => Enumerable.Range(0, Rank).ToArray();
+
+    Tensor Reduce(ReduceOp op, int[] axes, bool keepDims)
+    {
+        ArgumentNullException.ThrowIfNull(axes);
+        return new(Kernels.reduce(op, axes, keepDims, Value));
+    }
+
+    /// <summary>The sum of all elements, rank 0.</summary>
+    public Tensor Sum() => Reduce(ReduceOp.Sum, AllAxes, false);
+    /// <summary>The sum along one axis.</summary>
+    public Tensor Sum(int axis, bool keepDims = false) => Reduce(ReduceOp.Sum, new[] { axis }, keepDims);
+    /// <summary>The sum over several axes.</summary>
+    public Tensor Sum(int[] axes, bool keepDims = false) => Reduce(ReduceOp.Sum, axes, keepDims);
+    /// <summary>The mean of all elements, rank 0.</summary>
+    public Tensor Mean() => Reduce(ReduceOp.Mean, AllAxes, false);
+    /// <summary>The mean along one axis.</summary>
+    public Tensor Mean(int axis, bool keepDims = false) => Reduce(ReduceOp.Mean, new[] { axis }, keepDims);
+    /// <summary>The mean over several axes.</summary>
+    public Tensor Mean(int[] axes, bool keepDims = false) => Reduce(ReduceOp.Mean, axes, keepDims);
+    /// <summary>The largest element, rank 0.</summary>
+    public Tensor Max() => Reduce(ReduceOp.Max, AllAxes, false);
+    /// <summary>The largest element along one axis.</summary>
+    public Tensor Max(int axis, bool keepDims = false) => Reduce(ReduceOp.Max, new[] { axis }, keepDims);
+    /// <summary>The smallest element, rank 0.</summary>
+    public Tensor Min() => Reduce(ReduceOp.Min, AllAxes, false);
+    /// <summary>The smallest element along one axis.</summary>
+    public Tensor Min(int axis, bool keepDims = false) => Reduce(ReduceOp.Min, new[] { axis }, keepDims);
+    /// <summary>The product of all elements, rank 0.</summary>
+    public Tensor Prod() => Reduce(ReduceOp.Prod, AllAxes, false);
+    /// <summary>The product along one axis.</summary>
+    public Tensor Prod(int axis, bool keepDims = false) => Reduce(ReduceOp.Prod, new[] { axis }, keepDims);
+    /// <summary>The index of the largest element along an axis (first on ties), in the tensor's dtype.</summary>
+    public Tensor ArgMax(int axis, bool keepDims = false) => new(Kernels.argmax(axis, keepDims, Value));
+
+    /// <summary>The same elements in a new shape; one entry may be −1 to infer it. A view when possible.</summary>
+    public Tensor Reshape(params int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        return new(Kernels.reshape(shape, Value));
+    }
+
+    /// <summary>The axes reversed (the matrix transpose for rank 2). A view.</summary>
+    public Tensor Transpose() => new(Kernels.transpose(Value));
+
+    /// <summary>The axes reordered: result axis i is axis permutation[i]. A view.</summary>
+    public Tensor Transpose(params int[] permutation)
+    {
+        ArgumentNullException.ThrowIfNull(permutation);
+        return Interop.Named("Transpose", () => new Tensor(Kernels.permute(permutation, Value)));
+    }
+
+    /// <summary>Python-style slicing of one axis: start and stop may be negative and are clamped; step is positive. A view.</summary>
+    public Tensor Slice(int axis, int start, int stop, int step = 1) => new(Kernels.slice(axis, start, stop, step, Value));
+
+    /// <summary>The rows (first axis) in a range, as <c>t[2..5]</c> or <c>t[^10..]</c>. A view.</summary>
+    public Tensor this[Range rows] => SliceRange(this, 0, rows);
+
+    /// <summary>A range of rows and a range of columns, as <c>t[.., 1..3]</c>. A view.</summary>
+    public Tensor this[Range rows, Range columns] => SliceRange(SliceRange(this, 0, rows), 1, columns);
+
+    /// <summary>Row <paramref name="row"/> (negative counts from the end), without the first axis, like torch's <c>t[i]</c>.</summary>
+    /// <exception cref="ArgumentException">The row is out of range, or the tensor has rank 0.</exception>
+    public Tensor Row(int row)
+    {
+        if (Rank == 0) throw new ShapeException("Row: a rank-0 tensor has no rows");
+        int n = Value.Shape[0];
+        int i = row < 0 ? row + n : row;
+        if (i < 0 || i >= n) throw new ShapeException($"Row: row {row} is out of range for shape {FunctionalDiff.Core.Shape.format(Value.Shape)}");
+        var rest = Value.Shape[1..];
+        return new(Kernels.reshape(rest, Kernels.slice(0, i, i + 1, 1, Value)));
+    }
+
+    static Tensor SliceRange(Tensor t, int axis, Range range)
+    {
+        if (axis >= t.Rank)
+            throw new ShapeException($"Slice: axis {axis} does not exist in shape {FunctionalDiff.Core.Shape.format(t.Value.Shape)}");
+        var (start, length) = range.GetOffsetAndLength(t.Value.Shape[axis]);
+        return new(Kernels.slice(axis, start, start + length, 1, t.Value));
+    }
+
+    /// <summary>Concatenates along an existing axis.</summary>
+    public static Tensor Concat(int axis, params Tensor[] parts)
+    {
+        Interop.ThrowIfAnyNull(parts, nameof(parts));
+        return new(Kernels.concat(axis, parts.Select(p => p.Value).ToArray()));
+    }
+
+    /// <summary>Stacks along a new axis.</summary>
+    public static Tensor Stack(int axis, params Tensor[] parts)
+    {
+        Interop.ThrowIfAnyNull(parts, nameof(parts));
+        return new(Kernels.stack(axis, parts.Select(p => p.Value).ToArray()));
+    }
+}
+
+public sealed partial class Tensor
+{
+    /// <summary>The rows (entries of the first axis) at <paramref name="rows"/>, in that order, as a new tensor.</summary>
+    /// <exception cref="ArgumentException">A row is out of range.</exception>
+    public Tensor TakeRows(params int[] rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        return new(FunctionalDiff.Core.Batches.takeRows(rows, Value));
+    }
+}
