@@ -204,6 +204,9 @@ module Diff =
     /// The Hessian of a one-element f at x, with at most `chunkSize` Hessian-vector products
     /// batched together when given; see hessian.
     let hessianChunked (chunkSize: int option) (f: Expr -> Expr) (x: Expr) : Expr =
+        match chunkSize with
+        | Some c when c < 1 -> invalidArg "chunkSize" (sprintf "Hessian: chunkSize must be at least 1, got %d" c)
+        | _ -> ()
         jacobianChunked JacobianMode.Forward chunkSize (grad f) x
 
     /// The Hessian of a one-element f at x, shape (x.shape @ x.shape): the forward-mode Jacobian
@@ -217,16 +220,16 @@ module Diff =
     /// f sees one example: arguments without their batch axis. All batched arguments must have
     /// the same batch size. The result is an ordinary graph, so it nests under every transform.
     let vmapWith (inAxes: int option list) (outAxes: int list) (f: Expr list -> Expr list) (arguments: Expr list) : Expr list =
-        Vmap.apply "Vmap" inAxes outAxes f arguments
+        Vmap.apply "Vmap" inAxes (Some outAxes) f arguments
 
     /// vmap of a one-output f over several arguments, with the output's batch axis at `outAxis`.
     let vmapN (inAxes: int option list) (outAxis: int) (f: Expr list -> Expr) (arguments: Expr list) : Expr =
-        List.head (Vmap.apply "Vmap" inAxes [ outAxis ] (fun xs -> [ f xs ]) arguments)
+        List.head (Vmap.apply "Vmap" inAxes (Some [ outAxis ]) (fun xs -> [ f xs ]) arguments)
 
     /// vmap of a one-argument f, batched along the first axis of x and of the result: row i of the
     /// result is f of row i of x, computed for all rows at once.
     let vmap (f: Expr -> Expr) (x: Expr) : Expr =
-        List.head (Vmap.apply "Vmap" [ Some 0 ] [ 0 ] (fun xs -> [ f (List.head xs) ]) [ x ])
+        List.head (Vmap.apply "Vmap" [ Some 0 ] (Some [ 0 ]) (fun xs -> [ f (List.head xs) ]) [ x ])
 
     /// A function with a user-defined VJP: `customVjp forward vjp` computes `forward x` and sends
     /// the cotangent g back to x as `vjp x g`. Both are in the op language, so the result nests

@@ -74,9 +74,9 @@ module Vmap =
 
     /// vmap of f over the arguments. inAxes gives, per argument, the axis its examples lie along
     /// (negative counts from the end) or None for an argument shared by every example; outAxes
-    /// gives, per output of f, the axis the examples go to in the result. `caller` names the
-    /// public method in errors.
-    let internal apply (caller: string) (inAxes: int option list) (outAxes: int list) (f: Expr list -> Expr list) (arguments: Expr list) : Expr list =
+    /// gives, per output of f, the axis the examples go to in the result (None: axis 0 for every
+    /// output, however many f returns). `caller` names the public method in errors.
+    let internal apply (caller: string) (inAxes: int option list) (outAxes: int list option) (f: Expr list -> Expr list) (arguments: Expr list) : Expr list =
         if List.length inAxes <> List.length arguments then
             Shape.fail caller (sprintf "inAxes has %d entries for %d arguments" inAxes.Length arguments.Length)
         let axes =
@@ -99,6 +99,7 @@ module Vmap =
                 let dims = match axis with Some a -> Array.removeAt a x.Dims | None -> x.Dims
                 Ir.freshVar (sprintf "example%d" i) dims x.DType) axes arguments
         let outputs = f vars
+        let outAxes = defaultArg outAxes (List.replicate outputs.Length 0)
         if List.length outAxes <> List.length outputs then
             Shape.fail caller (sprintf "outAxes has %d entries for %d outputs" outAxes.Length outputs.Length)
         let seeds =
