@@ -82,7 +82,14 @@ module internal BatchingRules =
                     { x with Value = Expr.reshape (Array.append lead dims) e }
             let a2, b2 = asMatrix true ra a, asMatrix false rb b
             let rank = max (max ra rb) 2
-            let product = Expr.matmul (lift rank a2) (lift rank b2)
+            let inner = a2.Value.Dims.[a2.Value.Rank - 1]
+            // An inner dimension of 1 is an outer product per example (the VJP of W x gives
+            // g xᵀ, so per-example gradients of every dense layer are these): a broadcast product
+            // computes each entry with the same single multiplication, streaming, where a batch
+            // of rank-1 GEMMs pays the GEMM's blocking for no reuse.
+            let product =
+                if inner = 1 then Expr.mul (lift rank a2) (lift rank b2)
+                else Expr.matmul (lift rank a2) (lift rank b2)
             Expr.reshape (Array.append [| size |] node.Dims) product
 
     /// The batched node of `node` from its batched inputs (at least one of them batched); the
