@@ -96,6 +96,7 @@ public static partial class Diff
     /// <exception cref="ArgumentOutOfRangeException">chunkSize is below 1.</exception>
     public static Func<Expr, Expr> Jacobian(Func<Expr, Expr> f, int chunkSize)
     {
+        ArgumentNullException.ThrowIfNull(f);
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 1);
         return Transformed(f, null, (g, x) => CoreDiff.jacobianChunked(CoreJacobianMode.Auto, FSharpOption<int>.Some(chunkSize), g, x));
     }
@@ -105,6 +106,7 @@ public static partial class Diff
     /// <exception cref="ArgumentException">f returns more or fewer than one element.</exception>
     public static Func<Expr, Expr> Hessian(Func<Expr, Expr> f, int chunkSize)
     {
+        ArgumentNullException.ThrowIfNull(f);
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 1);
         return Transformed(f, "Hessian", (g, x) => CoreDiff.hessianChunked(FSharpOption<int>.Some(chunkSize), g, x));
     }
