@@ -333,6 +333,12 @@ module Expr =
         | Op.Cast dtype -> cast dtype inputs.[0]
         | Op.StopGradient -> stopGradient inputs.[0]
         | Op.Custom(id, _) -> custom (CustomRules.find id) inputs.[0] inputs.[1]
+        | Op.Cholesky -> LinalgNodes.cholesky inputs.[0]
+        | Op.TriangularSolve(upper, left, unit) -> LinalgNodes.triangularSolve upper left unit inputs.[0] inputs.[1]
+        | Op.Solve -> LinalgNodes.solve inputs.[0] inputs.[1]
+        | Op.SlogDet -> LinalgNodes.slogdet inputs.[0]
+        | Op.Qr -> LinalgNodes.qr inputs.[0]
+        | Op.Eigh -> LinalgNodes.eigh inputs.[0]
 
     // ---- named forms, for readable user code and rules ----
 

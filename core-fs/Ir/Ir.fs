@@ -110,6 +110,12 @@ module internal Ir =
         | Op.Cast d -> mix 19 (dtypeCode d)
         | Op.StopGradient -> 20
         | Op.Custom(id, _) -> mix 21 id
+        | Op.Cholesky -> 22
+        | Op.TriangularSolve(upper, left, unit) -> mix (mix (mix 23 (if upper then 1 else 0)) (if left then 1 else 0)) (if unit then 1 else 0)
+        | Op.Solve -> 24
+        | Op.SlogDet -> 25
+        | Op.Qr -> 26
+        | Op.Eigh -> 27
 
     /// Structural equality of ops, with constants compared as opHash hashes them. The outer
     /// match is total; each inner wildcard only says "a different case".
@@ -139,6 +145,12 @@ module internal Ir =
         | Op.Cast d -> (match b with Op.Cast e -> d = e | _ -> false)
         | Op.StopGradient -> (match b with Op.StopGradient -> true | _ -> false)
         | Op.Custom(id, _) -> (match b with Op.Custom(id2, _) -> id = id2 | _ -> false)
+        | Op.Cholesky -> (match b with Op.Cholesky -> true | _ -> false)
+        | Op.TriangularSolve(u, l, d) -> (match b with Op.TriangularSolve(u2, l2, d2) -> u = u2 && l = l2 && d = d2 | _ -> false)
+        | Op.Solve -> (match b with Op.Solve -> true | _ -> false)
+        | Op.SlogDet -> (match b with Op.SlogDet -> true | _ -> false)
+        | Op.Qr -> (match b with Op.Qr -> true | _ -> false)
+        | Op.Eigh -> (match b with Op.Eigh -> true | _ -> false)
 
     let mutable private nextId = 0L
     let private newId () = Interlocked.Increment(&nextId)

@@ -47,3 +47,19 @@ type Op =
     /// A user-defined op (Diff.customVjp): inputs (x, forward x); its value is its second input
     /// and its cotangent comes from the user's rule, found in CustomRules under `id`.
     | Custom of id: int * name: string
+    /// The lower Cholesky factor of symmetric positive-definite matrices (…, n, n); reads only
+    /// the lower triangle, as torch.linalg.cholesky.
+    | Cholesky
+    /// Inputs (T, B) with equal batch axes: X with T X = B (`left`) or X T = B, reading only T's
+    /// upper or lower triangle, and ones for its diagonal when `unitDiagonal`.
+    | TriangularSolve of upper: bool * left: bool * unitDiagonal: bool
+    /// Inputs (A, B) with equal batch axes, B (…, n, k): X with A X = B, by LU with partial pivoting.
+    | Solve
+    /// Packed (…, 2): the sign of det A and log|det A|. One node for both, since both come from one
+    /// LU factorisation; the op language slices them apart.
+    | SlogDet
+    /// Packed (…, m + n, n): the reduced Q (m×n, m >= n) stacked above R (n×n), from one factorisation.
+    | Qr
+    /// Packed (…, n + 1, n): the ascending eigenvalues in row 0 and the eigenvectors (columns) below,
+    /// of the symmetric matrix whose lower triangle is read.
+    | Eigh

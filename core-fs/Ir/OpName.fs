@@ -46,6 +46,12 @@ module OpName =
         | Op.Cast _ -> "cast"
         | Op.StopGradient -> "stop_gradient"
         | Op.Custom _ -> "custom"
+        | Op.Cholesky -> "cholesky"
+        | Op.TriangularSolve _ -> "triangular_solve"
+        | Op.Solve -> "solve"
+        | Op.SlogDet -> "slogdet"
+        | Op.Qr -> "qr"
+        | Op.Eigh -> "eigh"
 
     /// Every value of a field-less union (UnaryOp, BinaryOp, ReduceOp) or, for any other field
     /// type, one placeholder: the field's default. `name` never looks at placeholder payloads.

@@ -32,6 +32,12 @@ module internal Interpret =
         | Op.StopGradient -> inputs.[0]
         // The forward graph is the second input, already evaluated: the rule matters only to Vjp.
         | Op.Custom _ -> inputs.[1]
+        | Op.Cholesky -> LinalgTensors.cholesky inputs.[0]
+        | Op.TriangularSolve(upper, left, unit) -> LinalgTensors.solveTriangular upper left unit inputs.[0] inputs.[1]
+        | Op.Solve -> LinalgTensors.solve inputs.[0] inputs.[1]
+        | Op.SlogDet -> LinalgTensors.slogdet inputs.[0]
+        | Op.Qr -> LinalgTensors.qr inputs.[0]
+        | Op.Eigh -> LinalgTensors.eigh inputs.[0]
 
     /// The values of the roots, with each Var in `bindings` (already checked) given its tensor.
     /// Intermediates are dropped after their last consumer, so memory follows the live width.

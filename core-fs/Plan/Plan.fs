@@ -201,14 +201,16 @@ module internal Planner =
         | Op.Unary _ | Op.Binary _ | Op.Where -> node.Args |> Array.forall (fun a -> a.DType = node.DType)
         | Op.Var _ | Op.Const _ | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
         | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
-        | Op.Cast _ | Op.StopGradient | Op.Custom _ -> false
+        | Op.Cast _ | Op.StopGradient | Op.Custom _
+        | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh -> false
 
     /// True for ops whose kernel returns a view of its (one) input.
     let private isView (node: Expr) =
         match node.Op with
         | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ -> true
         | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
-        | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ -> false
+        | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _
+        | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh -> false
 
     /// A plan for `roots` with the Vars `inputs` bound per run. With `fold`, subgraphs without a
     /// Var are evaluated now and become constants of the plan (for plans run many times).
@@ -321,7 +323,9 @@ module internal Planner =
                         | Op.Where -> FusedInstruction.Where(operands.[0], operands.[1], operands.[2], target)
                         | Op.Var _ | Op.Const _ | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
                         | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
-                        | Op.Cast _ | Op.StopGradient | Op.Custom _ -> invalidOp "only elementwise nodes are fused"
+                        | Op.Cast _ | Op.StopGradient | Op.Custom _
+                        | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh ->
+                            invalidOp "only elementwise nodes are fused"
                     instructions.Add instruction
             { Shape = Array.copy head.Dims; Numel = head.Numel; DType = head.DType
               Instructions = instructions.ToArray(); Registers = registers; InputValues = externals.ToArray() }
@@ -387,6 +391,7 @@ module internal Planner =
                         let v = addValue node Home.Computed
                         steps.Add(Step.View(node, source, v, view.Dims, view.Strides, view.Offset))
                 | Op.Reduce _ | Op.ArgMax _ | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ -> kernel node
+                | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh -> kernel node
 
         let homes = homes.ToArray()
         let steps = steps.ToArray()

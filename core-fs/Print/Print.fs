@@ -55,6 +55,12 @@ module Print =
         | Op.Cast d -> sprintf "cast[%O]" d
         | Op.StopGradient -> "stop_gradient"
         | Op.Custom(id, name) -> sprintf "custom[%s #%d]" name id
+        | Op.Cholesky -> "cholesky"
+        | Op.TriangularSolve(upper, left, unit) -> sprintf "triangular_solve[upper=%b left=%b unit_diagonal=%b]" upper left unit
+        | Op.Solve -> "solve"
+        | Op.SlogDet -> "slogdet"
+        | Op.Qr -> "qr"
+        | Op.Eigh -> "eigh"
 
     /// A jaxpr-like listing: `{ lambda a:f64[2,3] b:f64[3] ; let c:f64[2] = matmul a b ... in (c) }`.
     /// Vars are the lambda's parameters; scalar constants print inline as literals; tensor

@@ -172,3 +172,66 @@ module Rules =
         // The user's rule, applied to the node's current x: after a substitution the rebuilt node
         // carries the new x, so the rule is re-applied there. The forward graph gets no cotangent.
         | Op.Custom(id, _) -> [ (fun () -> CustomRules.cotangent id args.[0] g); zeroFor args.[1] ]
+        // Linear algebra (Giles, "Collected matrix derivative results"; torch's forms where a
+        // rule has a choice). Every rule is written with the primitives themselves, so it nests.
+        | Op.Cholesky ->
+            // A = L Lᵀ: Ā = L⁻ᵀ Φ L⁻¹, with Φ the symmetric matrix whose lower triangle is tril(Lᵀ L̄)
+            // with a halved diagonal (only A's lower triangle is read; torch spreads it symmetrically).
+            [ (fun () ->
+                let lt = Expr.transpose y
+                let lower = Linalg.lowerTriangle 0 (Expr.matmul lt g)
+                let phi = (lower + Expr.transpose (Linalg.lowerTriangle -1 lower)) * 0.5
+                LinalgNodes.triangularSolve false false false y (LinalgNodes.triangularSolve true true false lt phi)) ]
+        | Op.TriangularSolve(upper, left, unitDiagonal) ->
+            // X = T⁻¹ B: B̄ = T⁻ᵀ X̄ and T̄ = -B̄ Xᵀ (X = B T⁻¹: B̄ = X̄ T⁻ᵀ, T̄ = -Xᵀ B̄), kept to the
+            // triangle the solve reads.
+            let t = args.[0]
+            let gb = lazy (LinalgNodes.triangularSolve (not upper) left unitDiagonal (Expr.transpose t) g)
+            let read (m: Expr) =
+                let k = if unitDiagonal then 1 else 0
+                if upper then Linalg.upperTriangle k m else Linalg.lowerTriangle (-k) m
+            [ (fun () ->
+                let product = if left then Expr.matmul gb.Value (Expr.transpose y) else Expr.matmul (Expr.transpose y) gb.Value
+                read (-product))
+              (fun () -> gb.Value) ]
+        | Op.Solve ->
+            // X = A⁻¹ B: B̄ = A⁻ᵀ X̄, Ā = -B̄ Xᵀ.
+            let gb = lazy (LinalgNodes.solve (Expr.transpose args.[0]) g)
+            [ (fun () -> -(Expr.matmul gb.Value (Expr.transpose y))); (fun () -> gb.Value) ]
+        | Op.SlogDet ->
+            // d log|det A| = tr(A⁻¹ dA): Ā = ḡ A⁻ᵀ; the sign is piecewise constant.
+            [ (fun () ->
+                let a = args.[0]
+                let n = a.Dims.[a.Rank - 1]
+                let gLogAbs = Expr.sliceAxis (g.Rank - 1) 1 2 g
+                let inverseTransposed = LinalgNodes.solve (Expr.transpose a) (Expr.broadcastTo a.Dims (Linalg.identity a.DType n))
+                Expr.reshape (Array.append gLogAbs.Dims [| 1 |]) gLogAbs * inverseTransposed) ]
+        | Op.Qr ->
+            // A = Q R (reduced, m >= n): Ā = (Q̄ + Q copyltu(M)) R⁻ᵀ with M = R R̄ᵀ - Q̄ᵀ Q and
+            // copyltu(M) the symmetric matrix with M's lower triangle.
+            [ (fun () ->
+                let m = args.[0].Dims.[args.[0].Rank - 2]
+                let axis = y.Rank - 2
+                let rows = y.Dims.[axis]
+                let q, r = Expr.sliceAxis axis 0 m y, Expr.sliceAxis axis m rows y
+                let gq, gr = Expr.sliceAxis axis 0 m g, Expr.sliceAxis axis m rows g
+                let mm = Expr.matmul r (Expr.transpose gr) - Expr.matmul (Expr.transpose gq) q
+                let copied = Linalg.lowerTriangle 0 mm + Expr.transpose (Linalg.lowerTriangle -1 mm)
+                LinalgNodes.triangularSolve false false false (Expr.transpose r) (gq + Expr.matmul q copied)) ]
+        | Op.Eigh ->
+            // A = V diag(w) Vᵀ: Ā = V (diag(w̄) + skew(Vᵀ V̄) / E) Vᵀ with E_ij = w_j - w_i off the
+            // diagonal, skew(K) = (K - Kᵀ)/2. Pairs with equal eigenvalues contribute nothing.
+            [ (fun () ->
+                let axis = y.Rank - 2
+                let n = y.Dims.[y.Rank - 1]
+                let w, v = Expr.sliceAxis axis 0 1 y, Expr.sliceAxis axis 1 (n + 1) y
+                let gw, gv = Expr.sliceAxis axis 0 1 g, Expr.sliceAxis axis 1 (n + 1) g
+                let k = Expr.matmul (Expr.transpose v) gv
+                let skew = (k - Expr.transpose k) * 0.5
+                let gaps = w - Expr.transpose w
+                let apart = Expr.ne gaps zero
+                let safeGaps = Expr.where apart gaps (Expr.scalar g.DType 1.0)
+                let inner = Expr.where apart (skew / safeGaps) zero
+                let gwVector = Expr.reshape (Array.append gw.Dims.[.. gw.Rank - 3] [| n |]) gw
+                let middle = inner + Linalg.diagonalMatrix gwVector
+                Expr.matmul v (Expr.matmul middle (Expr.transpose v))) ]

@@ -123,3 +123,12 @@ module internal BatchingRules =
         // batched op differentiates as the user said, example by example.
         | Op.Custom(id, _) ->
             Expr.custom (batchRule (CustomRules.find id)) (expand size args.[0]) (expand size args.[1])
+        // The linear-algebra primitives already act on batches of matrices over leading axes, so the
+        // examples become one more leading axis; a shared operand of a two-operand solve is
+        // broadcast against the batch by the constructor, as torch.linalg broadcasts batches.
+        | Op.Cholesky -> LinalgNodes.cholesky args.[0].Value
+        | Op.TriangularSolve(upper, left, unitDiagonal) -> LinalgNodes.triangularSolve upper left unitDiagonal args.[0].Value args.[1].Value
+        | Op.Solve -> LinalgNodes.solve args.[0].Value args.[1].Value
+        | Op.SlogDet -> LinalgNodes.slogdet args.[0].Value
+        | Op.Qr -> LinalgNodes.qr args.[0].Value
+        | Op.Eigh -> LinalgNodes.eigh args.[0].Value

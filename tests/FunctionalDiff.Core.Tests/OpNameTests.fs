@@ -14,7 +14,8 @@ let expectedNames =
       "less"; "less_equal"; "greater"; "greater_equal"; "equal"; "not_equal"
       "where"; "reduce_sum"; "reduce_mean"; "reduce_max"; "reduce_min"; "reduce_prod"; "argmax"; "matmul"
       "permute"; "reshape"; "broadcast_to"; "slice"; "pad"; "concat"; "flip"; "gather"; "scatter_add"
-      "cast"; "stop_gradient"; "custom" ]
+      "cast"; "stop_gradient"; "custom"
+      "cholesky"; "triangular_solve"; "solve"; "slogdet"; "qr"; "eigh" ]
 
 [<Tests>]
 let opNameTests =

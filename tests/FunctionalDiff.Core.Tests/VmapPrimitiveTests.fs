@@ -73,6 +73,21 @@ let cases : VmapCase list =
       yield case "ScatterAdd axis 1" [ Index(2, [| 2; 3 |]); Draw(Normal, [| 2; 3 |]) ] (two (fun index source -> Expr.scatterAdd 1 index source [| 2; 2 |]))
       yield case "Cast to float32" [ Draw(Normal, [| 2; 3 |]) ] (one (Expr.cast DType.Float32))
       yield case "StopGradient" [ Draw(Normal, [| 2; 3 |]) ] (one Expr.stopGradient)
+      // Linear algebra: inputs made valid per example (x xᵀ + 3 I is positive definite, x + 3 I
+      // well conditioned, x + xᵀ symmetric); the kernels loop over batches, so the ulps allow only
+      // for a different order of the same sums.
+      let spd (x: Expr) = Expr.matmul x (Expr.transpose x) + 3.0 * Linalg.identity x.DType 3
+      let shifted (x: Expr) = x + 3.0 * Linalg.identity x.DType 3
+      yield case "Cholesky" [ Draw(Normal, [| 3; 3 |]) ] (one (spd >> Linalg.cholesky)) |> summing 4.0
+      for upper in [ false; true ] do
+          for left in [ false; true ] do
+              let b = if left then [| 3; 2 |] else [| 2; 3 |]
+              yield case (sprintf "TriangularSolve upper %b, left %b" upper left) [ Draw(Normal, [| 3; 3 |]); Draw(Normal, b) ]
+                        (two (fun t b -> LinalgNodes.triangularSolve upper left false (shifted t) b)) |> summing 4.0
+      yield case "Solve" [ Draw(Normal, [| 3; 3 |]); Draw(Normal, [| 3; 2 |]) ] (two (fun a b -> Linalg.solve (shifted a) b)) |> summing 4.0
+      yield case "SlogDet" [ Draw(Normal, [| 3; 3 |]) ] (one (shifted >> LinalgNodes.slogdet)) |> summing 4.0
+      yield case "Qr" [ Draw(Normal, [| 4; 3 |]) ] (one LinalgNodes.qr) |> summing 4.0
+      yield case "Eigh" [ Draw(Normal, [| 3; 3 |]) ] (one (fun x -> LinalgNodes.eigh (x + Expr.transpose x))) |> summing 4.0
       let custom = Diff.customVjp (fun x -> Expr.sin x * x) (fun x g -> g * (Expr.sin x + x * Expr.cos x))
       yield case "Custom" [ Draw(Normal, [| 2; 3 |]) ] (one custom) ]
 

@@ -21,13 +21,15 @@ public static class Benchmarks
     /// <summary>
     /// Runs every benchmark; `--quick` keeps only the small sizes; `--nested` runs the transforms-in-loops
     /// table of <see cref="NestedBench"/> instead,
-    /// `--steps` the steps table of <see cref="StepsBench"/>, `--vmap` the vmap table of <see cref="VmapBench"/>. Returns the exit code.
+    /// `--steps` the steps table of <see cref="StepsBench"/>, `--linalg` the linear-algebra table of
+    /// <see cref="LinalgBench"/>, `--vmap` the vmap table of <see cref="VmapBench"/>. Returns the exit code.
     /// </summary>
     public static int Run(TextWriter output, IReadOnlyList<string> options)
     {
         if (options.Contains("--nested")) return NestedBench.Run(output, options);
         if (options.Contains(StepsBench.TrainingOption)) return StepsBench.TrainingChild(output);
         if (options.Contains("--steps")) return StepsBench.Run(output, options);
+        if (options.Contains("--linalg")) return LinalgBench.Run(output, options);
         if (options.Contains("--vmap")) return VmapBench.Run(output, options);
         bool quick = options.Contains("--quick");
         int[] matrixSizes = quick ? new[] { 256, 512 } : new[] { 256, 512, 1024, 2048 };

@@ -14,7 +14,8 @@ public static partial class CaseTable
     /// <summary>Every case, in a fixed order.</summary>
     public static IReadOnlyList<Case> All { get; } =
         Elementwise().Concat(Binary()).Concat(Reductions()).Concat(Structural())
-            .Concat(Composites()).Concat(Models()).Concat(Conventions()).Concat(Nested()).Concat(Vmap()).ToList();
+            .Concat(Composites()).Concat(Models()).Concat(Conventions()).Concat(Nested())
+            .Concat(Linalg()).Concat(Vmap()).ToList();
 
     // ---- helpers that keep each row on one line ----
 

@@ -1,0 +1,193 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
+using TT = TorchSharp.torch.Tensor;
+
+namespace FunctionalDiff.Compare.Bench;
+
+/// <summary>
+/// `bench --linalg`: issue 15's linear-algebra rows, a Cholesky factorisation and the solve with its factor
+/// (two triangular solves) at n = 256, forward and forward + backward, and the LU solve, against TorchSharp
+/// in one process with <see cref="Benchmarks"/>' alternating-rounds method. Ours runs compiled through the
+/// public C# API; torch runs its linalg functions and `torch.autograd.grad`. `--thread-time` (with
+/// DOTNET_PROCESSOR_COUNT=1) times calls by the calling thread's CPU time, for a host loaded by other processes.
+/// </summary>
+public static class LinalgBench
+{
+    /// <summary>Prints the table; returns the exit code.</summary>
+    public static int Run(TextWriter output, IReadOnlyList<string> options)
+    {
+        bool quick = options.Contains("--quick");
+        threadTime = options.Contains("--thread-time");
+        if (threadTime && Environment.ProcessorCount != 1)
+        {
+            output.WriteLine("--thread-time needs one thread per library: run with DOTNET_PROCESSOR_COUNT=1");
+            return 2;
+        }
+        torch.set_num_threads(Environment.ProcessorCount);
+        output.WriteLine("## Linear algebra vs TorchSharp");
+        output.WriteLine();
+        output.WriteLine($"- date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average at start: {LoadAverage()}");
+        output.WriteLine($"- command: `dotnet run -c Release --project compare/FunctionalDiff.Compare -- bench{string.Concat(options.Select(o => " " + o))}`");
+        output.WriteLine($"- machine: {Benchmarks.CpuName()}, {Environment.ProcessorCount} logical processors; TorchSharp {typeof(torch).Assembly.GetName().Version}, torch threads {torch.get_num_threads()}");
+        output.WriteLine(threadTime
+            ? "- clock: CPU time of the calling thread per call (both libraries on one thread), so other processes' load does not count"
+            : "- clock: wall time per call");
+        output.WriteLine("- workload: A = X Xᵀ + n·I (n×n), B (n×k); L = cholesky(A), X = L⁻ᵀ (L⁻¹ B); backward: gradient of sum(X ∘ W) wrt A and B");
+        output.WriteLine();
+        output.WriteLine("| workload | dtype | n, k | FunctionalDiff | TorchSharp | ours / torch | max rel. difference |");
+        output.WriteLine("|---|---|---|---|---|---|---|");
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+            foreach (int k in new[] { 1, 256 })
+            {
+                output.WriteLine(Row("cholesky + solve, forward", dtype, 256, k, backward: false, quick));
+                output.WriteLine(Row("cholesky + solve, forward + backward", dtype, 256, k, backward: true, quick));
+            }
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+            output.WriteLine(LuRow(dtype, 256, 1, quick));
+        output.WriteLine();
+        output.WriteLine($"Load average at the end: {LoadAverage()}. Each figure is the median of all calls timed in {(quick ? 3 : 7)} alternating rounds per library.");
+        return 0;
+    }
+
+    static bool threadTime;
+
+    static (double, double) WallMedians(bool quick, Action ours, Action theirs)
+    {
+        var (o, t, _) = Benchmarks.Medians(quick, ours, theirs);
+        return (o, t);
+    }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    static extern int ClockGetTime(int clock, out TimeSpec time);
+
+    [StructLayout(LayoutKind.Sequential)]
+    struct TimeSpec { public long Seconds; public long Nanoseconds; }
+
+    /// <summary>CLOCK_THREAD_CPUTIME_ID: the CPU time the calling thread has used, in seconds.</summary>
+    static double ThreadSeconds() => ClockGetTime(3, out var t) == 0 ? t.Seconds + t.Nanoseconds * 1e-9 : double.NaN;
+
+    /// <summary>
+    /// As <see cref="Benchmarks.Medians"/> (warm-up, alternating rounds, a pause before each), but each call is
+    /// timed by the calling thread's CPU time, which a loaded host does not inflate the way it inflates wall time.
+    /// </summary>
+    static (double, double) ThreadTimeMedians(bool quick, Action ours, Action theirs)
+    {
+        var times = new[] { new List<double>(), new List<double>() };
+        var actions = new[] { ours, theirs };
+        for (int side = 0; side < 2; side++)
+            for (int call = 0; call < 5; call++) actions[side]();
+        for (int round = 0; round < (quick ? 3 : 7); round++)
+            for (int side = 0; side < 2; side++)
+            {
+                Thread.Sleep(Benchmarks.PauseMilliseconds);
+                actions[side]();
+                var wall = Stopwatch.StartNew();
+                for (int call = 0; call < 3 || wall.Elapsed.TotalMilliseconds < 40; call++)
+                {
+                    double start = ThreadSeconds();
+                    actions[side]();
+                    times[side].Add(ThreadSeconds() - start);
+                }
+            }
+        return (Benchmarks.Median(times[0]), Benchmarks.Median(times[1]));
+    }
+
+    static string LoadAverage()
+    {
+        try { return File.ReadAllText("/proc/loadavg").Trim(); }
+        catch (IOException) { return "n/a"; }
+    }
+
+    static double[] Draw(int count, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => random.NextDouble() * 2 - 1).ToArray();
+    }
+
+    static double[] PositiveDefinite(int n)
+    {
+        double[] x = Draw(n * n, n);
+        var a = new double[n * n];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double sum = i == j ? n : 0;
+                for (int p = 0; p < n; p++) sum += x[i * n + p] * x[j * n + p];
+                a[i * n + j] = sum;
+            }
+        return a;
+    }
+
+    static Expr SolveWithFactor(Expr a, Expr b)
+    {
+        var l = a.Cholesky();
+        return l.SolveTriangular(l.SolveTriangular(b, upper: false), upper: false, transpose: true);
+    }
+
+    static TT SolveWithFactor(TT a, TT b)
+    {
+        var l = linalg.cholesky(a);
+        return linalg.solve_triangular(l.transpose(-2, -1), linalg.solve_triangular(l, b, upper: false), upper: true);
+    }
+
+    static string Row(string name, DType dtype, int n, int k, bool backward, bool quick)
+    {
+        double[] aValues = PositiveDefinite(n), bValues = Draw(n * k, 7), wValues = Draw(n * k, 8);
+        var scalar = dtype == DType.Float32 ? ScalarType.Float32 : ScalarType.Float64;
+        var a = Tensor.FromArray(aValues, n, n).Cast(dtype);
+        var b = Tensor.FromArray(bValues, n, k).Cast(dtype);
+        var w = Tensor.FromArray(wValues, n, k).Cast(dtype);
+        using var ta = torch.tensor(aValues, ScalarType.Float64).reshape(n, n).to_type(scalar).detach().requires_grad_(backward);
+        using var tb = torch.tensor(bValues, ScalarType.Float64).reshape(n, k).to_type(scalar).detach().requires_grad_(backward);
+        using var tw = torch.tensor(wValues, ScalarType.Float64).reshape(n, k).to_type(scalar);
+
+        Func<Tensor[]> ours;
+        Func<TT[]> theirs;
+        if (backward)
+        {
+            var step = Diff.Compile((Expr[] p) =>
+            {
+                var (l, g) = Diff.ValueAndGrad(q => (SolveWithFactor(q[0], q[1]) * p[2]).Sum(), p[..2]);
+                return [l, .. g];
+            });
+            ours = () => step.Invoke(a, b, w);
+            theirs = () =>
+            {
+                var loss = (SolveWithFactor(ta, tb) * tw).sum();
+                return [loss, .. torch.autograd.grad(new[] { loss }, new[] { ta, tb })];
+            };
+        }
+        else
+        {
+            var step = Diff.Compile((Expr[] p) => [SolveWithFactor(p[0], p[1])]);
+            ours = () => step.Invoke(a, b);
+            theirs = () => { using (torch.no_grad()) return [SolveWithFactor(ta, tb)]; };
+        }
+        return Finish(name, dtype, $"{n}, {k}", quick, ours, theirs);
+    }
+
+    static string LuRow(DType dtype, int n, int k, bool quick)
+    {
+        double[] aValues = Draw(n * n, 11).Select((v, i) => i / n == i % n ? v + 4 : v).ToArray(), bValues = Draw(n * k, 12);
+        var scalar = dtype == DType.Float32 ? ScalarType.Float32 : ScalarType.Float64;
+        var a = Tensor.FromArray(aValues, n, n).Cast(dtype);
+        var b = Tensor.FromArray(bValues, n, k).Cast(dtype);
+        using var ta = torch.tensor(aValues, ScalarType.Float64).reshape(n, n).to_type(scalar);
+        using var tb = torch.tensor(bValues, ScalarType.Float64).reshape(n, k).to_type(scalar);
+        var step = Diff.Compile((Expr[] p) => [p[0].Solve(p[1])]);
+        return Finish("solve (LU), forward", dtype, $"{n}, {k}", quick, () => step.Invoke(a, b), () => { using (torch.no_grad()) return [linalg.solve(ta, tb)]; });
+    }
+
+    static string Finish(string name, DType dtype, string size, bool quick, Func<Tensor[]> ours, Func<TT[]> theirs)
+    {
+        double[] oursValues = ours().SelectMany(t => t.ToDoubleArray()).ToArray();
+        var theirResults = theirs();
+        double[] theirValues = theirResults.SelectMany(t => t.to_type(ScalarType.Float64).data<double>().ToArray()).ToArray();
+        foreach (var t in theirResults) t.Dispose();
+        Action oursCall = () => ours(), theirCall = () => { foreach (var t in theirs()) t.Dispose(); };
+        var (oursSeconds, torchSeconds) = threadTime ? ThreadTimeMedians(quick, oursCall, theirCall) : WallMedians(quick, oursCall, theirCall);
+        return $"| {name} | {dtype.ToString().ToLowerInvariant()} | {size} | {oursSeconds * 1e3:F3} ms | {torchSeconds * 1e3:F3} ms | {oursSeconds / torchSeconds:F2}× | {Benchmarks.MaxRelativeDifference(oursValues, theirValues):E1} |";
+    }
+}

@@ -1,0 +1,154 @@
+/// Linear algebra in the op language: the public functions over the primitives Cholesky,
+/// TriangularSolve, Solve, SlogDet, Qr and Eigh, and the composites built from them (inverse, det,
+/// logdet), with torch.linalg's conventions. All are batched over leading axes.
+///
+/// Multi-output decompositions (slogdet, qr, eigh) are one node with a packed output that this
+/// module slices apart. One node means one factorisation per evaluation and one rule that sees every
+/// output's cotangent at once, which is what the matrix-calculus formulas need; hash-consing makes
+/// `fst (qr a)` and `snd (qr a)` share that node, and slices of a buffer are views in a plan.
+namespace FunctionalDiff.Core
+
+open System
+
+/// Linear-algebra functions over Expr (torch.linalg's names and conventions).
+[<RequireQualifiedAccess>]
+module Linalg =
+
+    let private dims (e: Expr) = Shape.format e.Dims
+
+    /// The last two axes' n×n mask as a constant: entry (i, j) is 1 where `keep i j`.
+    let private mask (dtype: DType) (n: int) (keep: int -> int -> bool) =
+        let values = Array.init (n * n) (fun index -> if keep (index / n) (index % n) then 1.0 else 0.0)
+        Expr.cast dtype (Expr.constant (Tensor.FromArray(values, [| n; n |])))
+
+    /// The entries on and below diagonal k of the last two axes, zeros elsewhere (torch.tril).
+    /// A `where`, not a product with a mask, so an infinity above the diagonal gives 0 as in torch.
+    let internal lowerTriangle (k: int) (x: Expr) =
+        let n = x.Dims.[x.Rank - 1]
+        let rows = x.Dims.[x.Rank - 2]
+        let keep = Array.init (rows * n) (fun index -> if index % n - index / n <= k then 1.0 else 0.0)
+        let m = Expr.cast x.DType (Expr.constant (Tensor.FromArray(keep, [| rows; n |])))
+        Expr.where m x (Expr.scalar x.DType 0.0)
+
+    /// The entries on and above diagonal k of the last two axes (torch.triu).
+    let internal upperTriangle (k: int) (x: Expr) =
+        let n = x.Dims.[x.Rank - 1]
+        let rows = x.Dims.[x.Rank - 2]
+        let keep = Array.init (rows * n) (fun index -> if index % n - index / n >= k then 1.0 else 0.0)
+        let m = Expr.cast x.DType (Expr.constant (Tensor.FromArray(keep, [| rows; n |])))
+        Expr.where m x (Expr.scalar x.DType 0.0)
+
+    /// The n×n identity in the dtype.
+    let internal identity (dtype: DType) (n: int) = mask dtype n (fun i j -> i = j)
+
+    /// The diagonal of the last two (square) axes, (…, n, n) -> (…, n): a strided slice of the
+    /// flattened matrix, so it has the slice's rule.
+    let internal diagonal (x: Expr) =
+        let n = x.Dims.[x.Rank - 1]
+        let batch = x.Dims.[.. x.Rank - 3]
+        let flat = Expr.reshape (Array.append batch [| n * n |]) x
+        let starts = Array.zeroCreate flat.Rank
+        let steps = Array.create flat.Rank 1
+        steps.[flat.Rank - 1] <- n + 1
+        Expr.slice starts (Array.copy flat.Dims) steps flat
+
+    /// (…, n) -> (…, n, n) with the vector on the diagonal: each entry followed by n zeros,
+    /// flattened, cut to n·n entries. Pad, reshape and slice, so it has their rules.
+    let internal diagonalMatrix (v: Expr) =
+        let n = v.Dims.[v.Rank - 1]
+        let batch = v.Dims.[.. v.Rank - 2]
+        let column = Expr.reshape (Array.append v.Dims [| 1 |]) v
+        let after = Array.zeroCreate column.Rank
+        after.[column.Rank - 1] <- n
+        let padded = Expr.pad (Array.zeroCreate column.Rank) after column
+        let flat = Expr.reshape (Array.append batch [| n * (n + 1) |]) padded
+        let cut = Expr.sliceAxis (flat.Rank - 1) 0 (n * n) flat
+        Expr.reshape (Array.append batch [| n; n |]) cut
+
+    /// The lower Cholesky factor L of symmetric positive-definite matrices a (…, n, n), with
+    /// a = L Lᵀ. Only the lower triangle of a is read, as torch.linalg.cholesky, but the gradient is
+    /// torch's symmetric one: it is right for perturbations that keep a symmetric (the only ones that
+    /// keep a valid input), and spreads over both triangles. Evaluating it
+    /// raises an ArgumentException naming the batch entry when a matrix is not positive definite
+    /// (torch raises too).
+    let cholesky (a: Expr) : Expr = LinalgNodes.cholesky a
+
+    /// torch.linalg.solve_triangular with a transpose option: X with op(a) X = b (`left`) or
+    /// X op(a) = b, where op(a) is a or, with `transpose`, aᵀ; a (…, n, n) is read as upper or lower
+    /// triangular (its other triangle is ignored) with ones on the diagonal when `unitriangular`.
+    /// b is (…, n, k) for left and (…, k, n) otherwise; batch axes broadcast. A zero on the
+    /// diagonal gives inf or NaN, as in torch.
+    let solveTriangularWith (upper: bool, left: bool, transpose: bool, unitriangular: bool) (a: Expr) (b: Expr) : Expr =
+        if transpose then
+            LinalgNodes.square "SolveTriangular" "a" a |> ignore
+            LinalgNodes.triangularSolve (not upper) left unitriangular (Expr.transpose a) b
+        else LinalgNodes.triangularSolve upper left unitriangular a b
+
+    /// X with a X = b for triangular a (…, n, n), upper or lower, b (…, n, k).
+    let solveTriangular (upper: bool) (a: Expr) (b: Expr) : Expr =
+        solveTriangularWith (upper, true, false, false) a b
+
+    /// torch.linalg.solve: X with a X = b, by LU with partial pivoting. b is (…, n, k), or a
+    /// vector (n) or batch of vectors (…, n) when its shape is a's without the last axis (torch's
+    /// rule); the result has b's form. Batch axes broadcast. Evaluating it raises an
+    /// ArgumentException when a matrix is exactly singular, as torch does.
+    let solve (a: Expr) (b: Expr) : Expr =
+        let n = LinalgNodes.square "Solve" "a" a
+        let isVector = b.Rank = 1 || (b.Rank = a.Rank - 1 && Ir.sameDims b.Dims a.Dims.[.. a.Rank - 2])
+        if isVector then
+            if b.Dims.[b.Rank - 1] <> n then
+                Shape.fail "Solve" (sprintf "a %s and b %s do not fit: b needs %d entries" (dims a) (dims b) n)
+            let x = LinalgNodes.solve a (Expr.reshape (Array.append b.Dims [| 1 |]) b)
+            Expr.reshape x.Dims.[.. x.Rank - 2] x
+        else LinalgNodes.solve a b
+
+    /// The inverse of a (…, n, n): solve(a, I). Raises when evaluated at an exactly singular a.
+    let inverse (a: Expr) : Expr =
+        let n = LinalgNodes.square "Inverse" "a" a
+        LinalgNodes.solve a (Expr.broadcastTo a.Dims (identity a.DType n))
+
+    /// torch.linalg.slogdet: (sign, logAbsDet) of a (…, n, n), each of shape (…). A singular
+    /// matrix gives sign 0 and logAbsDet -inf; the gradient flows through logAbsDet only.
+    let slogdet (a: Expr) : Expr * Expr =
+        LinalgNodes.square "SlogDet" "a" a |> ignore
+        let packed = LinalgNodes.slogdet a
+        let part k = Expr.reshape a.Dims.[.. a.Rank - 3] (Expr.sliceAxis (packed.Rank - 1) k (k + 1) packed)
+        part 0, part 1
+
+    /// torch.linalg.det: sign · exp(logAbsDet), so it is accurate where the LU is; 0 at a singular a.
+    let det (a: Expr) : Expr =
+        LinalgNodes.square "Det" "a" a |> ignore
+        let sign, logAbs = slogdet a
+        sign * Expr.exp logAbs
+
+    /// torch.logdet: log(det a): NaN when det a < 0, -inf when a is singular.
+    let logdet (a: Expr) : Expr =
+        LinalgNodes.square "LogDet" "a" a |> ignore
+        let sign, logAbs = slogdet a
+        Expr.log sign + logAbs
+
+    /// torch.linalg.qr in its reduced mode: (Q, R) with a = Q R, Q (…, m, n) with orthonormal
+    /// columns and R (…, n, n) upper triangular, for a (…, m, n) with m >= n. R's diagonal signs
+    /// follow LAPACK's Householder convention, as torch's do.
+    let qr (a: Expr) : Expr * Expr =
+        let packed = LinalgNodes.qr a
+        let m = a.Dims.[a.Rank - 2]
+        let axis = packed.Rank - 2
+        Expr.sliceAxis axis 0 m packed, Expr.sliceAxis axis m packed.Dims.[axis] packed
+
+    /// torch.linalg.eigh: (eigenvalues (…, n) ascending, eigenvectors (…, n, n) as columns) of the
+    /// symmetric a (…, n, n), reading its lower triangle (the gradient is torch's symmetric one, as
+    /// for cholesky). Each eigenvector's largest entry is made
+    /// positive. As in torch, eigenvectors are defined only up to sign (and, for a repeated
+    /// eigenvalue, up to a rotation of its eigenspace), so only functions invariant to that choice
+    /// have a well-defined gradient. Where two eigenvalues coincide the eigenvectors' gradient is not
+    /// defined: torch's rule divides by their difference there (inf or NaN); ours leaves out the
+    /// terms of such pairs, so the eigenvalues' gradient stays right at repeated eigenvalues.
+    let eigh (a: Expr) : Expr * Expr =
+        let packed = LinalgNodes.eigh a
+        let axis = packed.Rank - 2
+        let n = a.Dims.[a.Rank - 1]
+        Expr.reshape a.Dims.[.. a.Rank - 2] (Expr.sliceAxis axis 0 1 packed), Expr.sliceAxis axis 1 (n + 1) packed
+
+    /// torch.linalg.eigvalsh: the ascending eigenvalues of the symmetric a (its lower triangle).
+    let eigvalsh (a: Expr) : Expr = fst (eigh a)

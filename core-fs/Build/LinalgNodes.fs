@@ -1,0 +1,71 @@
+/// The smart constructors of the linear-algebra primitives: shape checks and batch broadcasting
+/// only. They come before Build.fs so that `Expr.apply` can rebuild these nodes; the public
+/// functions and the composites built from them (inverse, det, logdet, ...) are in
+/// LinalgComposites.fs.
+namespace FunctionalDiff.Core
+
+/// Nodes of the linear-algebra primitives. `method` is the public name errors report.
+module internal LinalgNodes =
+
+    let private dims (e: Expr) = Shape.format e.Dims
+
+    /// Raises unless x is a square matrix or a batch of them; returns n.
+    let square (method: string) (parameter: string) (x: Expr) =
+        if x.Rank < 2 || x.Dims.[x.Rank - 1] <> x.Dims.[x.Rank - 2] then
+            Shape.fail method (sprintf "%s must be a square matrix or a batch of them (…, n, n), got %s" parameter (dims x))
+        x.Dims.[x.Rank - 1]
+
+    let private batchOf (x: Expr) = x.Dims.[.. x.Rank - 3]
+
+    /// Both operands broadcast to their common batch axes (the kernels take equal batches).
+    let private withCommonBatch (method: string) (a: Expr) (b: Expr) =
+        let batch =
+            try Shape.broadcast method (batchOf a) (batchOf b)
+            with :? ShapeException ->
+                Shape.fail method (sprintf "batch axes of a %s and b %s cannot be broadcast" (dims a) (dims b))
+        let lift (x: Expr) = ExprCore.broadcastTo (Array.append batch x.Dims.[x.Rank - 2 ..]) x
+        lift a, lift b
+
+    /// The lower Cholesky factor of a (…, n, n).
+    let cholesky (a: Expr) : Expr =
+        square "Cholesky" "a" a |> ignore
+        Ir.intern Op.Cholesky [| a |] (Array.copy a.Dims) a.DType
+
+    /// X with T X = B (left) or X T = B, T triangular (…, n, n), B (…, n, k) or (…, k, n).
+    let triangularSolve (upper: bool) (left: bool) (unitDiagonal: bool) (t: Expr) (b: Expr) : Expr =
+        let n = square "SolveTriangular" "a" t
+        if b.Rank < 2 then
+            Shape.fail "SolveTriangular" (sprintf "b must be a matrix or a batch of them, got %s (a is %s)" (dims b) (dims t))
+        let matched = if left then b.Dims.[b.Rank - 2] else b.Dims.[b.Rank - 1]
+        if matched <> n then
+            Shape.fail "SolveTriangular"
+                (sprintf "a %s and b %s do not fit: b needs %d %s" (dims t) (dims b) n (if left then "rows" else "columns"))
+        let struct (t, b) = ExprCore.promote t b
+        let t, b = withCommonBatch "SolveTriangular" t b
+        Ir.intern (Op.TriangularSolve(upper, left, unitDiagonal)) [| t; b |] (Array.copy b.Dims) b.DType
+
+    /// X with A X = B for A (…, n, n) and B (…, n, k).
+    let solve (a: Expr) (b: Expr) : Expr =
+        let n = square "Solve" "a" a
+        if b.Rank < 2 || b.Dims.[b.Rank - 2] <> n then
+            Shape.fail "Solve" (sprintf "a %s and b %s do not fit: b needs %d rows" (dims a) (dims b) n)
+        let struct (a, b) = ExprCore.promote a b
+        let a, b = withCommonBatch "Solve" a b
+        Ir.intern Op.Solve [| a; b |] (Array.copy b.Dims) b.DType
+
+    /// (…, 2): sign and log|det| of a (…, n, n).
+    let slogdet (a: Expr) : Expr =
+        square "SlogDet" "a" a |> ignore
+        Ir.intern Op.SlogDet [| a |] (Array.append (batchOf a) [| 2 |]) a.DType
+
+    /// (…, m + n, n): reduced Q over R of a (…, m, n) with m >= n.
+    let qr (a: Expr) : Expr =
+        if a.Rank < 2 || a.Dims.[a.Rank - 2] < a.Dims.[a.Rank - 1] then
+            Shape.fail "Qr" (sprintf "a must be a matrix (…, m, n) with m >= n (reduced QR), got %s" (dims a))
+        let m, n = a.Dims.[a.Rank - 2], a.Dims.[a.Rank - 1]
+        Ir.intern Op.Qr [| a |] (Array.append (batchOf a) [| m + n; n |]) a.DType
+
+    /// (…, n + 1, n): eigenvalues over eigenvectors of the symmetric a (…, n, n).
+    let eigh (a: Expr) : Expr =
+        let n = square "Eigh" "a" a
+        Ir.intern Op.Eigh [| a |] (Array.append (batchOf a) [| n + 1; n |]) a.DType

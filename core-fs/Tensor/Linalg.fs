@@ -1,0 +1,161 @@
+/// The linear-algebra kernels over tensors: batches of matrices over leading axes, float32 and
+/// float64. Each matrix is copied to a float64 row-major work array, factored by LinalgKernels, and
+/// the result converted back. float32 thus gets float64 accuracy, and the O(n²) conversions are small
+/// next to the O(n³) factorisations. Multi-output decompositions return one packed tensor (see the
+/// Op cases), which the op language slices apart.
+namespace FunctionalDiff.Core
+
+open System.Buffers
+
+/// Batched linear algebra on tensors. Batch axes of several operands are already equal (the op
+/// language broadcasts them before building the node).
+module internal LinalgTensors =
+
+    /// A float64 copy of the tensor's elements in a pooled work array (its first Numel entries).
+    /// Pooled, because a fresh array of this size usually costs a page fault per 4 KB on first
+    /// write, more than the O(n²) copy itself.
+    let private load (t: Tensor) : float[] =
+        let work = LinalgKernels.rent t.Numel
+        match t.DType with
+        | DType.Float64 -> Strided.copy t.Data64 t.Offset t.Strides t.Dims work
+        | DType.Float32 ->
+            let single = ArrayPool<float32>.Shared.Rent(max 1 t.Numel)
+            Strided.copy t.Data32 t.Offset t.Strides t.Dims single
+            for i in 0 .. t.Numel - 1 do work.[i] <- float single.[i]
+            ArrayPool<float32>.Shared.Return single
+        work
+
+    /// The tensor of the first numel(shape) entries of a work array, which goes back to the pool.
+    let private result (dtype: DType) (shape: int[]) (work: float[]) =
+        let count = Shape.numel shape
+        let tensor =
+            match dtype with
+            | DType.Float64 ->
+                let values = RecycledArrays.Take<float> count
+                Array.blit work 0 values 0 count
+                Tensor.OwnDense(shape, values)
+            | DType.Float32 ->
+                let values = RecycledArrays.Take<float32> count
+                for i in 0 .. count - 1 do values.[i] <- float32 work.[i]
+                Tensor.OwnDense(shape, values)
+        ArrayPool<float>.Shared.Return work
+        tensor
+
+    let private release (work: float[]) = ArrayPool<float>.Shared.Return work
+
+    let private batchOf (t: Tensor) = Shape.numel t.Dims.[.. t.Rank - 3]
+
+    let private batchIndex (t: Tensor) (flat: int) =
+        let batch = t.Dims.[.. t.Rank - 3]
+        if batch.Length = 0 then ""
+        else
+            let index = Array.zeroCreate batch.Length
+            let mutable rest = flat
+            for axis in batch.Length - 1 .. -1 .. 0 do
+                index.[axis] <- rest % batch.[axis]
+                rest <- rest / batch.[axis]
+            sprintf " (batch entry %s)" (Shape.format index)
+
+    /// The lower Cholesky factor; raises when a matrix is not positive definite, as torch.linalg.cholesky.
+    let cholesky (a: Tensor) : Tensor =
+        let n = a.Dims.[a.Rank - 1]
+        let values = load a
+        for b in 0 .. batchOf a - 1 do
+            let failedAt = LinalgKernels.cholesky values (b * n * n) n
+            if failedAt > 0 then
+                release values
+                raise (System.ArgumentException(
+                        sprintf "Cholesky: the input %s%s is not positive definite (the leading minor of order %d is not)"
+                            (Shape.format a.Dims) (batchIndex a b) failedAt))
+        result a.DType (Array.copy a.Dims) values
+
+    /// Solves T X = B (left) or X T = B (right) for triangular T (…, n, n) and B (…, n, k) or (…, k, n).
+    let solveTriangular (upper: bool) (left: bool) (unitDiagonal: bool) (t: Tensor) (b: Tensor) : Tensor =
+        let n = t.Dims.[t.Rank - 1]
+        let tValues = load t
+        let bValues = load b
+        let rows, columns = b.Dims.[b.Rank - 2], b.Dims.[b.Rank - 1]
+        let k = if left then columns else rows
+        let work = if left then Array.empty else LinalgKernels.rent (n * k)
+        let transposed = if left then Array.empty else LinalgKernels.rent (n * n)
+        for batch in 0 .. batchOf t - 1 do
+            let tOffset, bOffset = batch * n * n, batch * rows * columns
+            if left then LinalgKernels.solveTriangular tValues tOffset n upper unitDiagonal bValues bOffset k
+            else
+                // X T = B is Tᵀ Xᵀ = Bᵀ, and Tᵀ is triangular the other way.
+                for i in 0 .. n - 1 do
+                    for j in 0 .. n - 1 do transposed.[j * n + i] <- tValues.[tOffset + i * n + j]
+                for i in 0 .. k - 1 do
+                    for j in 0 .. n - 1 do work.[j * k + i] <- bValues.[bOffset + i * n + j]
+                LinalgKernels.solveTriangular transposed 0 n (not upper) unitDiagonal work 0 k
+                for i in 0 .. k - 1 do
+                    for j in 0 .. n - 1 do bValues.[bOffset + i * n + j] <- work.[j * k + i]
+        release tValues
+        if not left then
+            release work
+            release transposed
+        result b.DType (Array.copy b.Dims) bValues
+
+    /// Solves A X = B by LU with partial pivoting; raises for an exactly singular A, as torch.linalg.solve.
+    let solve (a: Tensor) (b: Tensor) : Tensor =
+        let n = a.Dims.[a.Rank - 1]
+        let k = b.Dims.[b.Rank - 1]
+        let factors = load a
+        let bValues = load b
+        let pivots = Array.zeroCreate<int> n
+        for batch in 0 .. batchOf a - 1 do
+            let struct (_, singular) = LinalgKernels.lu factors (batch * n * n) n pivots
+            if singular then
+                release factors
+                release bValues
+                raise (System.ArgumentException(
+                        sprintf "Solve: the matrix a %s%s is singular" (Shape.format a.Dims) (batchIndex a batch)))
+            LinalgKernels.luSolve factors (batch * n * n) n pivots bValues (batch * n * k) k
+        release factors
+        result b.DType (Array.copy b.Dims) bValues
+
+    /// (…, 2): the sign of det A (0 when singular) and log|det A| (-inf when singular), as torch.linalg.slogdet.
+    let slogdet (a: Tensor) : Tensor =
+        let n = a.Dims.[a.Rank - 1]
+        let factors = load a
+        let pivots = Array.zeroCreate<int> n
+        let count = batchOf a
+        let output = LinalgKernels.rent (count * 2)
+        for batch in 0 .. count - 1 do
+            let offset = batch * n * n
+            let struct (swaps, singular) = LinalgKernels.lu factors offset n pivots
+            let mutable sign = if swaps % 2 = 0 then 1.0 else -1.0
+            let mutable logAbs = 0.0
+            for j in 0 .. n - 1 do
+                let u = factors.[offset + j * n + j]
+                if u < 0.0 then sign <- -sign
+                logAbs <- logAbs + log (abs u)
+            if singular then sign <- 0.0
+            output.[2 * batch] <- (if System.Double.IsNaN logAbs then nan else sign)
+            output.[2 * batch + 1] <- logAbs
+        release factors
+        result a.DType (Array.append a.Dims.[.. a.Rank - 3] [| 2 |]) output
+
+    /// (…, m + n, n): reduced Q (m×n) stacked above R (n×n), for m >= n.
+    let qr (a: Tensor) : Tensor =
+        let m, n = a.Dims.[a.Rank - 2], a.Dims.[a.Rank - 1]
+        let values = load a
+        let count = batchOf a
+        let output = LinalgKernels.rent (count * (m + n) * n)
+        for batch in 0 .. count - 1 do
+            let o = batch * (m + n) * n
+            LinalgKernels.qr values (batch * m * n) m n output o output (o + m * n)
+        release values
+        result a.DType (Array.append a.Dims.[.. a.Rank - 3] [| m + n; n |]) output
+
+    /// (…, n + 1, n): the ascending eigenvalues in the first row, the eigenvectors (columns) below.
+    let eigh (a: Tensor) : Tensor =
+        let n = a.Dims.[a.Rank - 1]
+        let values = load a
+        let count = batchOf a
+        let output = LinalgKernels.rent (count * (n + 1) * n)
+        for batch in 0 .. count - 1 do
+            let o = batch * (n + 1) * n
+            LinalgKernels.eigh values (batch * n * n) n output o output (o + n)
+        release values
+        result a.DType (Array.append a.Dims.[.. a.Rank - 3] [| n + 1; n |]) output

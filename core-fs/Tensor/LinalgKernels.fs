@@ -1,0 +1,246 @@
+/// Dense factorisations and triangular solves on one row-major float64 matrix at an offset of an
+/// array: Cholesky, LU with partial pivoting, Householder QR and the Jacobi eigensolver. They know
+/// nothing of batches or dtypes (Linalg.fs brings tensors to this form and back). Inner loops are
+/// dot products and row updates over contiguous rows, which TensorPrimitives vectorises.
+namespace FunctionalDiff.Core
+
+open System
+open System.Buffers
+open System.Numerics.Tensors
+
+/// Factorisations of one matrix, in place.
+module internal LinalgKernels =
+
+    /// A pooled work array of at least `count` (and 1) entries: work arrays stay paged in between calls.
+    let internal rent (count: int) = ArrayPool<float>.Shared.Rent(max 1 count)
+
+    let inline private row (a: float[]) (offset: int) (columns: int) (i: int) (start: int) (length: int) =
+        Span<float>(a, offset + i * columns + start, length)
+
+    /// Columns per block of the blocked factorisations: the trailing update of each block is one
+    /// GEMM, which carries most of the flops at large n. (Re-measure with `bench --linalg`.)
+    let private block = 64
+
+    /// The lower Cholesky factor of the n×n matrix at `offset`, in place, reading only its lower
+    /// triangle and zeroing the upper one. Right-looking by blocks of columns: within a block each
+    /// entry is one dot product (Crout) over the block's columns already final, and the rest of
+    /// the lower triangle then loses the block's outer product, as one GEMM. Returns 0, or k when
+    /// the leading minor of order k is not positive definite (a pivot <= 0 or NaN); the matrix is
+    /// then left partly factored.
+    let cholesky (a: float[]) (offset: int) (n: int) : int =
+        let mutable failedAt = 0
+        let product = if n > block then rent (block * (n - block)) else Array.empty
+        let mutable first = 0
+        while failedAt = 0 && first < n do
+            let size = min block (n - first)
+            let mutable j = first
+            while failedAt = 0 && j < first + size do
+                let rowJ = Span<float>.op_Implicit (row a offset n j first (j - first)) : ReadOnlySpan<float>
+                let pivot = a.[offset + j * n + j] - TensorPrimitives.Dot(rowJ, rowJ)
+                if not (pivot > 0.0) then failedAt <- j + 1
+                else
+                    let diagonal = sqrt pivot
+                    a.[offset + j * n + j] <- diagonal
+                    for i in j + 1 .. n - 1 do
+                        let rowI = Span<float>.op_Implicit (row a offset n i first (j - first)) : ReadOnlySpan<float>
+                        a.[offset + i * n + j] <- (a.[offset + i * n + j] - TensorPrimitives.Dot(rowI, rowJ)) / diagonal
+                    j <- j + 1
+            let rest = n - first - size
+            if failedAt = 0 && rest > 0 then
+                // P Pᵀ for the panel P below the block, by strips of rows, each only up to the diagonal:
+                // the lower triangle is all the later blocks read.
+                let panel = offset + (first + size) * n + first
+                for strip in 0 .. block .. rest - 1 do
+                    let rows = min block (rest - strip)
+                    let columns = strip + rows
+                    GemmDriver.multiply64 GemmSettings.Default rows columns size a (panel + strip * n) n 1 a panel 1 n product 0 columns
+                    for i in 0 .. rows - 1 do
+                        let target = row a offset n (first + size + strip + i) (first + size) (strip + i + 1)
+                        TensorPrimitives.Subtract(Span<float>.op_Implicit target, ReadOnlySpan(product, i * columns, strip + i + 1), target)
+            first <- first + size
+        if n > block then ArrayPool<float>.Shared.Return product
+        for i in 0 .. n - 2 do (row a offset n i (i + 1) (n - i - 1)).Clear()
+        failedAt
+
+    /// Rows [first, first + size) of T X = B in place, with T's coefficients inside that diagonal
+    /// block only (the rest already subtracted): each solved row, scaled, leaves the rows after it.
+    let private solveBlock (t: float[]) (tOffset: int) (n: int) (upper: bool) (unitDiagonal: bool)
+                           (b: float[]) (bOffset: int) (k: int) (first: int) (size: int) =
+        let order = if upper then [| first + size - 1 .. -1 .. first |] else [| first .. first + size - 1 |]
+        for i in order do
+            let target = row b bOffset k i 0 k
+            let others = if upper then seq { i + 1 .. first + size - 1 } else seq { first .. i - 1 }
+            for p in others do
+                let solved = Span<float>.op_Implicit (row b bOffset k p 0 k) : ReadOnlySpan<float>
+                TensorPrimitives.MultiplyAdd(solved, -t.[tOffset + i * n + p], Span<float>.op_Implicit target, target)
+            if not unitDiagonal then
+                TensorPrimitives.Divide(Span<float>.op_Implicit target, t.[tOffset + i * n + i], target)
+
+    /// Solves T X = B in place of B (n×k at `bOffset`) for the n×n triangular T at `tOffset`, using
+    /// only T's lower (or upper) triangle and, with `unitDiagonal`, ones on its diagonal. A zero on
+    /// the diagonal gives inf or NaN, as IEEE division does (torch does not check either).
+    let solveTriangular (t: float[]) (tOffset: int) (n: int) (upper: bool) (unitDiagonal: bool)
+                        (b: float[]) (bOffset: int) (k: int) =
+        if k = 1 then
+            // One right-hand side: each unknown is a dot product with the ones already solved.
+            let order = if upper then [| n - 1 .. -1 .. 0 |] else [| 0 .. n - 1 |]
+            let x = Span<float>(b, bOffset, n)
+            for i in order do
+                let start, length = if upper then i + 1, n - i - 1 else 0, i
+                let known = Span<float>.op_Implicit (x.Slice(start, length)) : ReadOnlySpan<float>
+                let coefficients = Span<float>.op_Implicit (row t tOffset n i start length) : ReadOnlySpan<float>
+                let value = b.[bOffset + i] - TensorPrimitives.Dot(coefficients, known)
+                b.[bOffset + i] <- if unitDiagonal then value else value / t.[tOffset + i * n + i]
+        else
+            // Blocks of rows in solving order: each first loses the product of its coefficients with
+            // the rows already solved (one GEMM), then is solved within its diagonal block.
+            let blocks = [| 0 .. block .. n - 1 |]
+            let product = rent (min block n * k)
+            for first in (if upper then Array.rev blocks else blocks) do
+                let size = min block (n - first)
+                let solvedFirst, solvedCount = if upper then first + size, n - first - size else 0, first
+                if solvedCount > 0 then
+                    GemmDriver.multiply64 GemmSettings.Default size k solvedCount t (tOffset + first * n + solvedFirst) n 1
+                                          b (bOffset + solvedFirst * k) k 1 product 0 k
+                    let target = Span<float>(b, bOffset + first * k, size * k)
+                    TensorPrimitives.Subtract(Span<float>.op_Implicit target, ReadOnlySpan(product, 0, size * k), target)
+                solveBlock t tOffset n upper unitDiagonal b bOffset k first size
+            ArrayPool<float>.Shared.Return product
+
+    /// LU with partial pivoting of the n×n matrix at `offset`, in place: unit-lower L below the
+    /// diagonal, U on and above it; `pivots.[j]` is the row swapped with row j at step j. A zero
+    /// pivot skips its elimination step (so slogdet still sees the zero); returns the number of
+    /// row swaps and whether some pivot was 0.
+    let lu (a: float[]) (offset: int) (n: int) (pivots: int[]) : struct (int * bool) =
+        let mutable swaps = 0
+        let mutable singular = false
+        let tmp = Array.zeroCreate<float> n
+        for j in 0 .. n - 1 do
+            let mutable best = j
+            for i in j + 1 .. n - 1 do
+                if abs a.[offset + i * n + j] > abs a.[offset + best * n + j] then best <- i
+            pivots.[j] <- best
+            if best <> j then
+                swaps <- swaps + 1
+                (row a offset n j 0 n).CopyTo(Span tmp)
+                (row a offset n best 0 n).CopyTo(row a offset n j 0 n)
+                Span(tmp).CopyTo(row a offset n best 0 n)
+            let pivot = a.[offset + j * n + j]
+            if pivot = 0.0 then singular <- true
+            else
+                let pivotRow = Span<float>.op_Implicit (row a offset n j (j + 1) (n - j - 1)) : ReadOnlySpan<float>
+                for i in j + 1 .. n - 1 do
+                    let factor = a.[offset + i * n + j] / pivot
+                    a.[offset + i * n + j] <- factor
+                    let target = row a offset n i (j + 1) (n - j - 1)
+                    TensorPrimitives.MultiplyAdd(pivotRow, -factor, Span<float>.op_Implicit target, target)
+        struct (swaps, singular)
+
+    /// Solves A X = B in place of B (n×k) from A's LU factors and pivots.
+    let luSolve (factors: float[]) (offset: int) (n: int) (pivots: int[]) (b: float[]) (bOffset: int) (k: int) =
+        for j in 0 .. n - 1 do
+            let p = pivots.[j]
+            if p <> j then
+                for c in 0 .. k - 1 do
+                    let tmp = b.[bOffset + j * k + c]
+                    b.[bOffset + j * k + c] <- b.[bOffset + p * k + c]
+                    b.[bOffset + p * k + c] <- tmp
+        solveTriangular factors offset n false true b bOffset k
+        solveTriangular factors offset n true false b bOffset k
+
+    /// Reduced Householder QR of the m×n matrix (m >= n) at `offset`: Q (m×n) and R (n×n) written
+    /// to `q` and `r` at their offsets. Each reflector maps its column onto -sign(x0)·|x|·e1 and is
+    /// skipped when the column is already zero below the diagonal: LAPACK's convention, so R's
+    /// diagonal signs agree with torch's.
+    let qr (a: float[]) (offset: int) (m: int) (n: int) (q: float[]) (qOffset: int) (r: float[]) (rOffset: int) =
+        let work = Array.sub a offset (m * n)
+        let reflectors = Array.init n (fun _ -> Array.empty<float>)
+        let vector = Array.zeroCreate<float> m
+        let products = Array.zeroCreate<float> n
+        // H = I - 2 v vᵀ applied to rows `from`.. of an m×width matrix.
+        let reflect (v: float[]) (from: int) (target: float[]) (targetOffset: int) (width: int) =
+            Array.Clear products
+            for i in from .. m - 1 do
+                let vi = v.[i - from]
+                if vi <> 0.0 then
+                    for c in 0 .. width - 1 do products.[c] <- products.[c] + vi * target.[targetOffset + i * width + c]
+            for i in from .. m - 1 do
+                let vi = 2.0 * v.[i - from]
+                if vi <> 0.0 then
+                    for c in 0 .. width - 1 do target.[targetOffset + i * width + c] <- target.[targetOffset + i * width + c] - vi * products.[c]
+        for j in 0 .. n - 1 do
+            let length = m - j
+            for i in 0 .. length - 1 do vector.[i] <- work.[(j + i) * n + j]
+            // As LAPACK's reflector: nothing below the diagonal means no reflection (R keeps the entry's
+            // sign), so square matrices get torch's R in the last column too.
+            let tail = TensorPrimitives.Dot(ReadOnlySpan(vector, 1, length - 1), ReadOnlySpan(vector, 1, length - 1))
+            if tail > 0.0 then
+                let norm = sqrt (vector.[0] * vector.[0] + tail)
+                let beta = if vector.[0] >= 0.0 then -norm else norm
+                let v = Array.sub vector 0 length
+                v.[0] <- v.[0] - beta
+                let vNorm = sqrt (TensorPrimitives.Dot(ReadOnlySpan v, ReadOnlySpan v))
+                for i in 0 .. length - 1 do v.[i] <- v.[i] / vNorm
+                reflectors.[j] <- v
+                reflect v j work 0 n
+                // exact zeros below the diagonal, the reflector's purpose
+                work.[j * n + j] <- beta
+                for i in j + 1 .. m - 1 do work.[i * n + j] <- 0.0
+        for i in 0 .. n - 1 do
+            for c in 0 .. n - 1 do r.[rOffset + i * n + c] <- if c >= i then work.[i * n + c] else 0.0
+        // Q = H0 H1 ⋯ H(n-1) times the first n columns of the identity, applied from the right end.
+        let qWork = Array.zeroCreate<float> (m * n)
+        for i in 0 .. n - 1 do qWork.[i * n + i] <- 1.0
+        for j in n - 1 .. -1 .. 0 do
+            if reflectors.[j].Length > 0 then reflect reflectors.[j] j qWork 0 n
+        Array.blit qWork 0 q qOffset (m * n)
+
+    /// Eigenvalues (ascending) and orthonormal eigenvectors (columns) of the symmetric n×n matrix
+    /// whose lower triangle is at `offset`, by cyclic Jacobi rotations until the off-diagonal part
+    /// is negligible. Each eigenvector's largest-magnitude entry is made positive so the result is
+    /// deterministic (torch's signs are LAPACK's and arbitrary).
+    let eigh (a: float[]) (offset: int) (n: int) (values: float[]) (vOffset: int) (vectors: float[]) (vecOffset: int) =
+        let s = Array.init (n * n) (fun index ->
+            let i, j = index / n, index % n
+            if i >= j then a.[offset + i * n + j] else a.[offset + j * n + i])
+        let v = Array.init (n * n) (fun index -> if index / n = index % n then 1.0 else 0.0)
+        let offDiagonal () =
+            let mutable sum = 0.0
+            for i in 0 .. n - 1 do
+                for j in 0 .. n - 1 do
+                    if i <> j then sum <- sum + s.[i * n + j] * s.[i * n + j]
+            sum
+        let scale = max (TensorPrimitives.Dot(ReadOnlySpan s, ReadOnlySpan s)) Double.Epsilon
+        let mutable sweep = 0
+        while sweep < 100 && offDiagonal () > 1e-32 * scale do
+            for p in 0 .. n - 2 do
+                for q in p + 1 .. n - 1 do
+                    let apq = s.[p * n + q]
+                    if apq <> 0.0 then
+                        let theta = (s.[q * n + q] - s.[p * n + p]) / (2.0 * apq)
+                        let t = (if theta >= 0.0 then 1.0 else -1.0) / (abs theta + sqrt (theta * theta + 1.0))
+                        let c = 1.0 / sqrt (t * t + 1.0)
+                        let sn = t * c
+                        // S <- Jᵀ S J with the rotation J in the (p, q) plane; V <- V J
+                        for k in 0 .. n - 1 do
+                            let skp, skq = s.[k * n + p], s.[k * n + q]
+                            s.[k * n + p] <- c * skp - sn * skq
+                            s.[k * n + q] <- sn * skp + c * skq
+                        for k in 0 .. n - 1 do
+                            let spk, sqk = s.[p * n + k], s.[q * n + k]
+                            s.[p * n + k] <- c * spk - sn * sqk
+                            s.[q * n + k] <- sn * spk + c * sqk
+                        for k in 0 .. n - 1 do
+                            let vkp, vkq = v.[k * n + p], v.[k * n + q]
+                            v.[k * n + p] <- c * vkp - sn * vkq
+                            v.[k * n + q] <- sn * vkp + c * vkq
+            sweep <- sweep + 1
+        let order = Array.init n id |> Array.sortBy (fun i -> s.[i * n + i])
+        for column in 0 .. n - 1 do
+            let source = order.[column]
+            values.[vOffset + column] <- s.[source * n + source]
+            let mutable largest = 0
+            for k in 1 .. n - 1 do
+                if abs v.[k * n + source] > abs v.[largest * n + source] then largest <- k
+            let sign = if v.[largest * n + source] < 0.0 then -1.0 else 1.0
+            for k in 0 .. n - 1 do vectors.[vecOffset + k * n + column] <- sign * v.[k * n + source]

@@ -1,0 +1,101 @@
+using CoreLinalg = FunctionalDiff.Core.Linalg;
+
+namespace FunctionalDiff;
+
+/// <summary>Sign and log-absolute-determinant, as torch.linalg.slogdet returns them.</summary>
+/// <param name="Sign">The sign of the determinant: −1, 0 (singular) or 1; it has no gradient.</param>
+/// <param name="LogAbsDet">log|det|, −∞ for a singular matrix.</param>
+public sealed record SlogDetResult(Expr Sign, Expr LogAbsDet);
+
+/// <summary>The reduced QR decomposition A = Q R.</summary>
+/// <param name="Q">(…, m, n) with orthonormal columns.</param>
+/// <param name="R">(…, n, n), upper triangular.</param>
+public sealed record QrResult(Expr Q, Expr R);
+
+/// <summary>The symmetric eigendecomposition A = V diag(w) Vᵀ.</summary>
+/// <param name="Eigenvalues">(…, n), ascending.</param>
+/// <param name="Eigenvectors">(…, n, n), the eigenvectors as columns.</param>
+public sealed record EighResult(Expr Eigenvalues, Expr Eigenvectors);
+
+// Linear algebra with torch.linalg's conventions, batched over leading axes. Each method is
+// differentiable to any order: the rules are written with these same operations.
+public sealed partial class Expr
+{
+    /// <summary>
+    /// The lower Cholesky factor L of this symmetric positive-definite matrix (…, n, n), with this = L Lᵀ
+    /// (torch.linalg.cholesky). Only the lower triangle is read; the gradient is torch's symmetric one,
+    /// right for perturbations that keep the matrix symmetric. Evaluating it throws an
+    /// <see cref="ArgumentException"/> naming the shape and batch entry when a matrix is not positive definite.
+    /// </summary>
+    public Expr Cholesky() => Wrap(CoreLinalg.cholesky(Node));
+
+    /// <summary>
+    /// Solves a triangular system with this (…, n, n) as the triangular matrix A (torch.linalg.solve_triangular):
+    /// X with op(A) X = b when <paramref name="left"/>, or X op(A) = b otherwise, where op(A) is A, or Aᵀ with
+    /// <paramref name="transpose"/>. Only the upper or lower triangle of A is read, with ones assumed on its
+    /// diagonal when <paramref name="unitriangular"/>. b is (…, n, k) for left and (…, k, n) otherwise; batch axes
+    /// broadcast. A zero on the diagonal gives inf or NaN, as in torch.
+    /// </summary>
+    public Expr SolveTriangular(Expr b, bool upper, bool left = true, bool transpose = false, bool unitriangular = false)
+    {
+        var (a, bb) = Align(this, b);
+        return Wrap(CoreLinalg.solveTriangularWith(upper, left, transpose, unitriangular, a, bb));
+    }
+
+    /// <summary>
+    /// X with this · X = b (torch.linalg.solve), by LU with partial pivoting. b is (…, n, k), or a vector (n) or
+    /// a batch of vectors (…, n) when its shape is this matrix's without the last axis; the result has b's form.
+    /// Batch axes broadcast. Evaluating it throws an <see cref="ArgumentException"/> for an exactly singular matrix.
+    /// </summary>
+    public Expr Solve(Expr b)
+    {
+        var (a, bb) = Align(this, b);
+        return Wrap(CoreLinalg.solve(a, bb));
+    }
+
+    /// <summary>The inverse of this square matrix (…, n, n), as the solution of this · X = I.</summary>
+    public Expr Inverse() => Wrap(CoreLinalg.inverse(Node));
+
+    /// <summary>The determinant of this square matrix (…, n, n), computed as sign · exp(log|det|) from an LU factorisation.</summary>
+    public Expr Det() => Wrap(CoreLinalg.det(Node));
+
+    /// <summary>
+    /// The sign and log|det| of this square matrix (…, n, n) (torch.linalg.slogdet): (0, −∞) for a singular matrix.
+    /// The gradient flows through <see cref="SlogDetResult.LogAbsDet"/> only.
+    /// </summary>
+    public SlogDetResult SlogDet()
+    {
+        var parts = CoreLinalg.slogdet(Node);
+        return new SlogDetResult(Wrap(parts.Item1), Wrap(parts.Item2));
+    }
+
+    /// <summary>log(det) of this square matrix (torch.logdet): NaN where det &lt; 0 and −∞ where it is 0.</summary>
+    public Expr LogDet() => Wrap(CoreLinalg.logdet(Node));
+
+    /// <summary>
+    /// The reduced QR decomposition of this (…, m, n) matrix with m ≥ n (torch.linalg.qr, mode "reduced"), by
+    /// Householder reflections with LAPACK's sign convention, so R's diagonal signs agree with torch's.
+    /// </summary>
+    public QrResult Qr()
+    {
+        var parts = CoreLinalg.qr(Node);
+        return new QrResult(Wrap(parts.Item1), Wrap(parts.Item2));
+    }
+
+    /// <summary>
+    /// The eigenvalues (ascending) and eigenvectors (columns) of this symmetric matrix (…, n, n), reading its lower
+    /// triangle (torch.linalg.eigh). Eigenvectors are defined only up to sign (each one's largest entry is made
+    /// positive), and for a repeated eigenvalue only up to a rotation of its eigenspace: as in torch, only
+    /// functions that do not depend on that choice have a gradient, and where eigenvalues coincide the
+    /// eigenvectors' gradient is not defined (torch's is inf or NaN; ours leaves out the coinciding pairs, so the
+    /// eigenvalues' gradient stays right).
+    /// </summary>
+    public EighResult Eigh()
+    {
+        var parts = CoreLinalg.eigh(Node);
+        return new EighResult(Wrap(parts.Item1), Wrap(parts.Item2));
+    }
+
+    /// <summary>The ascending eigenvalues of this symmetric matrix (…, n, n), reading its lower triangle (torch.linalg.eigvalsh).</summary>
+    public Expr EigvalsH() => Wrap(CoreLinalg.eigvalsh(Node));
+}
