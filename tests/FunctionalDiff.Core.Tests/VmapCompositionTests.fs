@@ -1,5 +1,6 @@
-/// vmap composed with the other transforms, on four models (a softmax cross-entropy MLP, a tanh
-/// RNN, single-head attention and the CS229 two-layer network): vmap(grad f) (per-example
+/// vmap composed with the other transforms, on five models (a softmax cross-entropy MLP, a tanh
+/// RNN, single-head attention, the CS229 two-layer network and a Gaussian likelihood through a
+/// Cholesky factor): vmap(grad f) (per-example
 /// gradients), grad(vmap f), jvp(vmap f), vmap(vmap f) and vmap(hessian f), each against a loop over
 /// the examples and against central finite differences in float64. Also the batched Jacobian:
 /// its graph does not grow with the number of rows, and its chunked form agrees with the whole.
@@ -63,7 +64,19 @@ let cs229 =
         let a2 = Expr.sigmoid (Expr.matmul p.[2] a1 + p.[3])
         Expr.sum (Expr.square (a2 - data.[1])) }
 
-let models = [ mlp; rnn; attention; cs229 ]
+/// A Gaussian's negative log-likelihood (up to a constant) with covariance A Aᵀ + I, through its
+/// Cholesky factor and a triangular solve: the linear-algebra primitives under every composition.
+let gaussian =
+    { Name = "Gaussian NLL via Cholesky"
+      Parameters = [ scaled 0.5 [| 3; 3 |]; normal [| 3 |] ]
+      Examples = Array.init count (fun _ -> [ normal [| 3 |] ])
+      Loss = fun p data ->
+        let covariance = Expr.matmul p.[0] (Expr.transpose p.[0]) + Linalg.identity DType.Float64 3
+        let factor = Linalg.cholesky covariance
+        let z = Linalg.solveTriangular false factor (Expr.reshape [| 3; 1 |] (data.[0] - p.[1]))
+        0.5 * Expr.sum (Expr.square z) + Expr.sum (Expr.log (Linalg.diagonal factor)) }
+
+let models = [ mlp; rnn; attention; cs229; gaussian ]
 
 /// The examples' k-th tensors stacked along axis 0.
 let private batchOf (model: Model) (k: int) =
