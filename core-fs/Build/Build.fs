@@ -299,6 +299,20 @@ module Expr =
         if isZero source then zeros source.DType shape
         else Ir.intern (Op.ScatterAdd(a, Array.copy shape)) [| index; source |] (Array.copy shape) source.DType
 
+    // ---- special functions and sorting ----
+
+    /// ψ⁽ⁿ⁾(x), the n-th derivative of digamma (n = 0: digamma itself), elementwise, as torch.polygamma.
+    let polygamma (n: int) (x: Expr) : Expr =
+        if n < 0 then Shape.fail "Polygamma" (sprintf "order n must be >= 0, got %d (input %s)" n (dims x))
+        Ir.intern (Op.Polygamma n) [| x |] x.Dims x.DType
+
+    /// The indices that sort x along an axis (NaN last when ascending, equal values in their
+    /// original order), as a float tensor of x's shape and dtype; it has no gradient.
+    let argsort (axis: int) (descending: bool) (x: Expr) : Expr =
+        if x.Rank = 0 then Shape.fail "Sort" (sprintf "input %s has no axis to sort along" (dims x))
+        let a = Shape.normalizeAxis "Sort" x.Rank axis
+        Ir.intern (Op.ArgSort(a, descending)) [| x |] (Array.copy x.Dims) x.DType
+
     // ---- user-defined ops ----
 
     /// The node of a custom op: its value is `forward` (the user's forward graph built at x) and
@@ -339,6 +353,8 @@ module Expr =
         | Op.SlogDet -> LinalgNodes.slogdet inputs.[0]
         | Op.Qr -> LinalgNodes.qr inputs.[0]
         | Op.Eigh -> LinalgNodes.eigh inputs.[0]
+        | Op.Polygamma n -> polygamma n inputs.[0]
+        | Op.ArgSort(axis, descending) -> argsort axis descending inputs.[0]
 
     // ---- named forms, for readable user code and rules ----
 
@@ -384,6 +400,12 @@ module Expr =
     let ceil x = unary UnaryOp.Ceil x
     /// Rounds half to even.
     let round x = unary UnaryOp.Round x
+    /// The complementary error function 1 - erf x, accurate in its tail.
+    let erfc x = unary UnaryOp.Erfc x
+    /// log|Γ(x)|, as torch.lgamma.
+    let lgamma x = unary UnaryOp.Lgamma x
+    /// ψ(x) = d/dx log Γ(x), as torch.digamma.
+    let digamma x = polygamma 0 x
     /// a + b.
     let add a b = binary BinaryOp.Add a b
     /// a - b.

@@ -3,7 +3,9 @@
 namespace FunctionalDiff.Core
 
 open System
+open System.Buffers
 open System.Collections.Generic
+open System.Runtime.CompilerServices
 
 /// Per-thread reusable scratch sets and maps for traversals. A traversal of a large graph needs
 /// tables big enough for the large-object heap; allocating fresh ones per traversal made a loop
@@ -39,6 +41,136 @@ type internal Scratch private () =
             map.Clear()
             Scratch.maps.Push map
 
+/// Scratch arrays of traversals from the shared ArrayPool. Fresh arrays the size of a graph of 10^5
+/// nodes land on the large-object heap, and its budget then triggers a full collection every few
+/// traversals, which costs as much as the traversals. The shared pool keeps them between calls and
+/// gives memory back to the system itself under pressure (it trims at full collections).
+module internal Pool =
+    /// An array of at least `length` elements, contents unspecified.
+    let rent<'T> (length: int) : 'T[] = ArrayPool<'T>.Shared.Rent(max length 1)
+
+    /// An array of at least `length` elements whose first `length` are the default value.
+    let rentCleared<'T> (length: int) : 'T[] =
+        let a = rent<'T> length
+        Array.Clear(a, 0, length)
+        a
+
+    /// Gives an array back (cleared when it can hold references, so the pool keeps no node alive).
+    let giveBack<'T> (a: 'T[]) =
+        if not (isNull a) then ArrayPool<'T>.Shared.Return(a, RuntimeHelpers.IsReferenceOrContainsReferences<'T>())
+
+    /// A twice larger array with the first `used` elements of `a`, which is given back.
+    let grow<'T> (a: 'T[]) (used: int) : 'T[] =
+        let b = rent<'T> (2 * a.Length)
+        Array.Copy(a, b, used)
+        giveBack a
+        b
+
+/// The id tables of one traversal. Ids are dense: a transform's nodes are the ones made since its
+/// first fresh Var, so the ids from that Var's to the newest node index flat pages directly,
+/// instead of a hash table that costs 20 to 30 bytes per node, grows into the large-object heap
+/// and triggers full collections on graphs of 10^5 nodes and more. Pages are made on first touch
+/// (a sparse range costs only the page table); ids outside the range, and ranges too wide for
+/// the page table to stay small, go to an ordinary hash table.
+[<AbstractClass>]
+type internal IdPages(low: int64) =
+    // 4096 ids a page; at most 8192 pages, so the page table stays under the large-object heap.
+    static let pageBits = 12
+    static let widest = 1L <<< 25
+    let high = Ir.newestId ()
+    let dense = low <> Int64.MinValue && low <= high && high - low < widest
+    /// The number of pages the range needs (0 when the range is not dense).
+    member _.PageCount = if dense then int ((high - low) >>> pageBits) + 1 else 0
+    /// The page of an id and its slot there, or -1 when the id is outside the dense range.
+    member _.Locate(id: int64, slot: byref<int>) =
+        if dense && id >= low && id <= high then
+            let k = id - low
+            slot <- int (k &&& ((1L <<< pageBits) - 1L))
+            int (k >>> pageBits)
+        else -1
+    static member PageSize = 1 <<< pageBits
+
+/// A set of node ids over IdPages; see there.
+[<Sealed>]
+type internal IdSet(low: int64) =
+    inherit IdPages(low)
+    let mutable pages: bool[][] = null
+    let mutable others: HashSet<int64> = null
+    /// Adds the id; false when it was there already.
+    member this.Add(id: int64) =
+        let mutable slot = 0
+        let p = this.Locate(id, &slot)
+        if p >= 0 then
+            if isNull pages then pages <- Pool.rentCleared this.PageCount
+            let mutable page = pages.[p]
+            if isNull page then
+                page <- Pool.rentCleared IdPages.PageSize
+                pages.[p] <- page
+            if page.[slot] then false
+            else
+                page.[slot] <- true
+                true
+        else
+            if isNull others then others <- Scratch.RentSet()
+            others.Add id
+    /// Hands the hash table (if one was needed) back to Scratch; the set is empty afterwards.
+    member this.Release() =
+        if not (isNull others) then
+            Scratch.ReturnSet others
+            others <- null
+        if not (isNull pages) then
+            for k in 0 .. this.PageCount - 1 do
+                Pool.giveBack pages.[k]
+            Pool.giveBack pages
+            pages <- null
+    /// True when the id was added.
+    member this.Contains(id: int64) =
+        let mutable slot = 0
+        let p = this.Locate(id, &slot)
+        if p >= 0 then not (isNull pages) && not (isNull pages.[p]) && pages.[p].[slot]
+        else not (isNull others) && others.Contains id
+
+/// A map from node ids over IdPages (see there); the default value of 'T means "absent", so
+/// callers store only values that differ from it (non-null nodes, positions from 1).
+[<Sealed>]
+type internal IdMap<'T>(low: int64) =
+    inherit IdPages(low)
+    let mutable pages: 'T[][] = null
+    let mutable others: Dictionary<int64, 'T> = null
+    /// The value stored for the id, or the default of 'T.
+    member this.Item
+        with get (id: int64) : 'T =
+            let mutable slot = 0
+            let p = this.Locate(id, &slot)
+            if p >= 0 then
+                if isNull pages || isNull pages.[p] then Unchecked.defaultof<'T> else pages.[p].[slot]
+            elif isNull others then Unchecked.defaultof<'T>
+            else
+                match others.TryGetValue id with
+                | true, v -> v
+                | _ -> Unchecked.defaultof<'T>
+        and set (id: int64) (value: 'T) =
+            let mutable slot = 0
+            let p = this.Locate(id, &slot)
+            if p >= 0 then
+                if isNull pages then pages <- Pool.rentCleared this.PageCount
+                let mutable page = pages.[p]
+                if isNull page then
+                    page <- Pool.rentCleared IdPages.PageSize
+                    pages.[p] <- page
+                page.[slot] <- value
+            else
+                if isNull others then others <- Dictionary<int64, 'T>()
+                others.[id] <- value
+    /// Gives the pages back to the pool; the map is empty afterwards.
+    member this.Release() =
+        others <- null
+        if not (isNull pages) then
+            for k in 0 .. this.PageCount - 1 do
+                Pool.giveBack pages.[k]
+            Pool.giveBack pages
+            pages <- null
+
 /// A per-thread count of the nodes the symbolic layer visits (traversals and substitution plans),
 /// so tests can prove that a transform's work does not depend on the graph behind its arguments.
 /// Per thread, so tests running in parallel do not see each other's work.
@@ -67,24 +199,37 @@ module Graph =
     /// the walk covers what the transform's function added on top of its arguments and captured
     /// values, and never the history behind them.
     let topologicalOrderFrom (start: int64) (roots: Expr seq) : Expr[] =
-        let order = List<Expr>()
-        let visited = Scratch.RentSet()
+        let mutable order = Pool.rent<Expr> 1024
+        let mutable count = 0
+        let visited = IdSet(start)
         // Each stack entry is a node and the index of the next input to visit.
-        let stack = Stack<struct (Expr * int)>()
+        let mutable stack = Pool.rent<struct (Expr * int)> 1024
+        let mutable depth = 0
         for root in roots do
-            if visited.Add root.Id then stack.Push(struct (root, 0))
-            while stack.Count > 0 do
-                let struct (node, next) = stack.Pop()
+            if visited.Add root.Id then
+                stack.[0] <- struct (root, 0)
+                depth <- 1
+            while depth > 0 do
+                let struct (node, next) = stack.[depth - 1]
                 let args = node.Args
                 if next < args.Length && node.Id >= start then
-                    stack.Push(struct (node, next + 1))
+                    stack.[depth - 1] <- struct (node, next + 1)
                     let input = args.[next]
-                    if visited.Add input.Id then stack.Push(struct (input, 0))
+                    if visited.Add input.Id then
+                        if depth = stack.Length then stack <- Pool.grow stack depth
+                        stack.[depth] <- struct (input, 0)
+                        depth <- depth + 1
                 else
-                    order.Add node
-        Scratch.ReturnSet visited
-        Visits.Add order.Count
-        order.ToArray()
+                    depth <- depth - 1
+                    if count = order.Length then order <- Pool.grow order count
+                    order.[count] <- node
+                    count <- count + 1
+        visited.Release()
+        Pool.giveBack stack
+        let result = Array.sub order 0 count
+        Pool.giveBack order
+        Visits.Add count
+        result
 
     /// Every node reachable from the roots, each once, inputs before the nodes that use them.
     let topologicalOrder (roots: Expr seq) : Expr[] = topologicalOrderFrom Int64.MinValue roots

@@ -116,6 +116,8 @@ module internal Ir =
         | Op.SlogDet -> 25
         | Op.Qr -> 26
         | Op.Eigh -> 27
+        | Op.Polygamma n -> mix 28 n
+        | Op.ArgSort(axis, descending) -> mix (mix 29 axis) (if descending then 1 else 0)
 
     /// Structural equality of ops, with constants compared as opHash hashes them. The outer
     /// match is total; each inner wildcard only says "a different case".
@@ -151,9 +153,14 @@ module internal Ir =
         | Op.SlogDet -> (match b with Op.SlogDet -> true | _ -> false)
         | Op.Qr -> (match b with Op.Qr -> true | _ -> false)
         | Op.Eigh -> (match b with Op.Eigh -> true | _ -> false)
+        | Op.Polygamma n -> (match b with Op.Polygamma m -> n = m | _ -> false)
+        | Op.ArgSort(axis, descending) -> (match b with Op.ArgSort(axis2, descending2) -> axis = axis2 && descending = descending2 | _ -> false)
 
     let mutable private nextId = 0L
     let private newId () = Interlocked.Increment(&nextId)
+
+    /// The id of the newest node so far: every existing node's id is at most this.
+    let newestId () = Volatile.Read(&nextId)
 
     // The table is open addressing with linear probing over one flat array of slots: a hash (0
     // for a slot never used) and a weak GC handle to the node. The node is its own key, so the
@@ -311,6 +318,9 @@ module internal ExprCore =
     // being re-made and re-interned each time; the cache is bounded so it cannot grow with a program.
     // Keyed by the value's bits: as floats, 0.0 and -0.0 are equal, but they are different constants.
     let private scalarCache = ConcurrentDictionary<struct (int64 * DType), Expr>()
+    // The cache's size, kept apart: ConcurrentDictionary.Count takes every lock of the table, and
+    // folding scalars asks for it on every fold (it was a seventh of a substitution's time).
+    let mutable private scalarCacheCount = 0
 
     /// A rank-0 constant; equal values (bit for bit) of one dtype are one node.
     let scalar (dtype: DType) (value: float) =
@@ -319,7 +329,8 @@ module internal ExprCore =
         | true, e -> e
         | _ ->
             let e = constantNode (Tensor.Scalar(value, dtype))
-            if scalarCache.Count < 256 && not (Double.IsNaN value) then scalarCache.TryAdd(key, e) |> ignore
+            if Volatile.Read(&scalarCacheCount) < 256 && not (Double.IsNaN value) && scalarCache.TryAdd(key, e) then
+                Interlocked.Increment(&scalarCacheCount) |> ignore
             e
 
     /// A constant node wrapping a tensor (one node per tensor object).

@@ -63,3 +63,9 @@ type Op =
     /// Packed (…, n + 1, n): the ascending eigenvalues in row 0 and the eigenvectors (columns) below,
     /// of the symmetric matrix whose lower triangle is read.
     | Eigh
+    /// ψ⁽ⁿ⁾, the n-th derivative of the digamma function (n = 0 is digamma), elementwise. The
+    /// order is a static parameter, so the rule of order n is order n + 1 and nests to any order.
+    | Polygamma of order: int
+    /// The indices that sort the input along an axis, as a float tensor of the input's shape
+    /// (no gradient, like ArgMax); sorted values are a Gather by them.
+    | ArgSort of axis: int * descending: bool

@@ -52,6 +52,8 @@ module OpName =
         | Op.SlogDet -> "slogdet"
         | Op.Qr -> "qr"
         | Op.Eigh -> "eigh"
+        | Op.Polygamma _ -> "polygamma"
+        | Op.ArgSort _ -> "argsort"
 
     /// Every value of a field-less union (UnaryOp, BinaryOp, ReduceOp) or, for any other field
     /// type, one placeholder: the field's default. `name` never looks at placeholder payloads.

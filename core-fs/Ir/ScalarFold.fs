@@ -43,6 +43,7 @@ module internal ScalarFold =
         | UnaryOp.Floor -> Some(floor x)
         | UnaryOp.Ceil -> Some(ceil x)
         | UnaryOp.Round -> Some(Math.Round x)
+        | UnaryOp.Erfc | UnaryOp.Lgamma -> None
 
     /// The value of a binary op on two scalars; comparisons give 0 or 1.
     let binary (op: BinaryOp) (a: float) (b: float) : float =

@@ -38,6 +38,8 @@ module internal Interpret =
         | Op.SlogDet -> LinalgTensors.slogdet inputs.[0]
         | Op.Qr -> LinalgTensors.qr inputs.[0]
         | Op.Eigh -> LinalgTensors.eigh inputs.[0]
+        | Op.Polygamma n -> Elementwise.mapDouble (Special.polygamma n) inputs.[0]
+        | Op.ArgSort(axis, descending) -> Sorting.argsort axis descending inputs.[0]
 
     /// The values of the roots, with each Var in `bindings` (already checked) given its tensor.
     /// Intermediates are dropped after their last consumer, so memory follows the live width.

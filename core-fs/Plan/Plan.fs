@@ -202,7 +202,8 @@ module internal Planner =
         | Op.Var _ | Op.Const _ | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
         | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
         | Op.Cast _ | Op.StopGradient | Op.Custom _
-        | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh -> false
+        | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
+        | Op.Polygamma _ | Op.ArgSort _ -> false
 
     /// True for ops whose kernel returns a view of its (one) input.
     let private isView (node: Expr) =
@@ -210,7 +211,8 @@ module internal Planner =
         | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ -> true
         | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
         | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _
-        | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh -> false
+        | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
+        | Op.Polygamma _ | Op.ArgSort _ -> false
 
     /// A plan for `roots` with the Vars `inputs` bound per run. With `fold`, subgraphs without a
     /// Var are evaluated now and become constants of the plan (for plans run many times).
@@ -324,7 +326,8 @@ module internal Planner =
                         | Op.Var _ | Op.Const _ | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
                         | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
                         | Op.Cast _ | Op.StopGradient | Op.Custom _
-                        | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh ->
+                        | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
+                        | Op.Polygamma _ | Op.ArgSort _ ->
                             invalidOp "only elementwise nodes are fused"
                     instructions.Add instruction
             { Shape = Array.copy head.Dims; Numel = head.Numel; DType = head.DType
@@ -392,6 +395,7 @@ module internal Planner =
                         steps.Add(Step.View(node, source, v, view.Dims, view.Strides, view.Offset))
                 | Op.Reduce _ | Op.ArgMax _ | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ -> kernel node
                 | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh -> kernel node
+                | Op.Polygamma _ | Op.ArgSort _ -> kernel node
 
         let homes = homes.ToArray()
         let steps = steps.ToArray()

@@ -61,6 +61,8 @@ module Print =
         | Op.SlogDet -> "slogdet"
         | Op.Qr -> "qr"
         | Op.Eigh -> "eigh"
+        | Op.Polygamma n -> sprintf "polygamma[order=%d]" n
+        | Op.ArgSort(axis, descending) -> sprintf "argsort[axis=%d descending=%b]" axis descending
 
     /// A jaxpr-like listing: `{ lambda a:f64[2,3] b:f64[3] ; let c:f64[2] = matmul a b ... in (c) }`.
     /// Vars are the lambda's parameters; scalar constants print inline as literals; tensor

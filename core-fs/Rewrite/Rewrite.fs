@@ -115,37 +115,42 @@ module Rewrite =
         let argsOf (node: Expr) = if node.Id < start then Array.Empty<Expr>() else node.Args
         // Inputs as positions in `order`, flat: node i's inputs are at firstInput.[i] .. firstInput.[i+1]-1.
         // One dictionary lookup per edge here instead of one per edge in every loop below.
-        let firstInput = Array.zeroCreate<int> (n + 1)
+        // The per-node tables come from the pool (see Pool) and go back at the end.
+        let firstInput = Pool.rentCleared<int> (n + 1)
         for i in 0 .. n - 1 do
             firstInput.[i + 1] <- firstInput.[i] + (argsOf order.[i]).Length
-        let inputs = Array.zeroCreate<int> firstInput.[n]
-        let position = Dictionary<int64, int>(n)
+        let edges = firstInput.[n]
+        let inputs = Pool.rent<int> edges
+        // Positions from 1, so that 0 means "not in order".
+        let position = IdMap<int>(start)
         for i in 0 .. n - 1 do
-            position.[order.[i].Id] <- i
+            position.[order.[i].Id] <- i + 1
             let args = argsOf order.[i]
             for k in 0 .. args.Length - 1 do
-                inputs.[firstInput.[i] + k] <- position.[args.[k].Id]
-        let rootPositions = roots |> Array.map (fun r -> position.[r.Id])
+                inputs.[firstInput.[i] + k] <- position.[args.[k].Id] - 1
+        let rootPositions = roots |> Array.map (fun r -> position.[r.Id] - 1)
         // Uses of each node by the others and by the roots: a node used once dies with its user,
         // so its cost counts toward its user's; a shared node stays whatever its user becomes.
-        let uses = Array.zeroCreate<int> n
-        for j in inputs do
+        let uses = Pool.rentCleared<int> n
+        for e in 0 .. edges - 1 do
+            let j = inputs.[e]
             uses.[j] <- uses.[j] + 1
         for j in rootPositions do
             uses.[j] <- uses.[j] + 1
-        let remaining = Array.copy uses
+        let remaining = Pool.rent<int> n
+        Array.Copy(uses, remaining, n)
         // Per node: its polynomial (one atom for a non-polynomial node), its rebuilt node (null
         // while its normal form is pending: built only if something asks for it), and its cost.
-        let polynomials = Array.zeroCreate<Term[]> n
-        let rebuilt = Array.zeroCreate<Expr> n
-        let cost = Array.zeroCreate<int> n
+        let polynomials = Pool.rentCleared<Term[]> n
+        let rebuilt = Pool.rentCleared<Expr> n
+        let cost = Pool.rentCleared<int> n
         // Kept after the polynomials are freed, for savedByReplacing: which nodes are polynomial
         // (within the caps) and which were replaced by their pending normal form.
-        let isPolynomial = Array.zeroCreate<bool> n
-        let isPending = Array.zeroCreate<bool> n
+        let isPolynomial = Pool.rentCleared<bool> n
+        let isPending = Pool.rentCleared<bool> n
         // True when a polynomial node that would die with node i is shared (used twice): only
         // then can savedByReplacing find more than the quick bound.
-        let sharedBelow = Array.zeroCreate<bool> n
+        let sharedBelow = Pool.rentCleared<bool> n
         let materialize (j: int) =
             if isNull (box rebuilt.[j]) then
                 let node = order.[j]
@@ -192,13 +197,14 @@ module Rewrite =
         let rebuildOverInputs (i: int) =
             let node = order.[i]
             let args = node.Args
-            let newArgs = Array.zeroCreate args.Length
-            let mutable changed = false
+            // The new inputs are copied only once one differs: most nodes stay as they are.
+            let mutable newArgs = null
             for k in 0 .. args.Length - 1 do
                 let r = materialize inputs.[firstInput.[i] + k]
-                newArgs.[k] <- r
-                if not (obj.ReferenceEquals(r, args.[k])) then changed <- true
-            if changed then Expr.apply node.Op newArgs else node
+                if not (obj.ReferenceEquals(r, args.[k])) then
+                    if isNull newArgs then newArgs <- Array.copy args
+                    newArgs.[k] <- r
+            if isNull newArgs then node else Expr.apply node.Op newArgs
         for i in 0 .. n - 1 do
             RewriteWork.Add 1
             let node = order.[i]
@@ -209,7 +215,10 @@ module Rewrite =
             else
                 let polynomial =
                     if isPolynomialOp node.Op then
-                        combine node.Op (Array.init (last - first + 1) (fun k -> polynomials.[inputs.[first + k]]))
+                        let operands = Array.zeroCreate (last - first + 1)
+                        for k in 0 .. operands.Length - 1 do
+                            operands.[k] <- polynomials.[inputs.[first + k]]
+                        combine node.Op operands
                     else ValueNone
                 match polynomial with
                 | ValueSome(Some p) ->
@@ -249,7 +258,19 @@ module Rewrite =
                 if remaining.[j] = 0 then
                     polynomials.[j] <- Unchecked.defaultof<Term[]>
                     rebuilt.[j] <- Unchecked.defaultof<Expr>
-        rootPositions |> Array.map materialize
+        let result = rootPositions |> Array.map materialize
+        position.Release()
+        Pool.giveBack firstInput
+        Pool.giveBack inputs
+        Pool.giveBack uses
+        Pool.giveBack remaining
+        Pool.giveBack polynomials
+        Pool.giveBack rebuilt
+        Pool.giveBack cost
+        Pool.giveBack isPolynomial
+        Pool.giveBack isPending
+        Pool.giveBack sharedBelow
+        result
 
     /// The roots, simplified as a whole (every node reachable from them is visited).
     let simplify (roots: Expr[]) : Expr[] = simplifyFrom Int64.MinValue roots

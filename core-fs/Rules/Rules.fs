@@ -88,6 +88,8 @@ module Rules =
                 | UnaryOp.Reciprocal -> (fun () -> -(g * (y * y)))
                 | UnaryOp.Erf -> (fun () -> g * (2.0 / sqrt System.Math.PI * Expr.exp (-(x * x))))
                 | UnaryOp.Sign | UnaryOp.Floor | UnaryOp.Ceil | UnaryOp.Round -> zeroFor x
+                | UnaryOp.Erfc -> (fun () -> g * (-2.0 / sqrt System.Math.PI * Expr.exp (-(x * x))))
+                | UnaryOp.Lgamma -> (fun () -> g * Expr.digamma x)
             [ cotangent ]
         | Op.Binary op ->
             let a, b = args.[0], args.[1]
@@ -235,3 +237,5 @@ module Rules =
                 let gwVector = Expr.reshape (Array.append gw.Dims.[.. gw.Rank - 3] [| n |]) gw
                 let middle = inner + Linalg.diagonalMatrix gwVector
                 Expr.matmul v (Expr.matmul middle (Expr.transpose v))) ]
+        | Op.Polygamma n -> [ (fun () -> g * Expr.polygamma (n + 1) args.[0]) ]
+        | Op.ArgSort _ -> [ zeroFor args.[0] ]

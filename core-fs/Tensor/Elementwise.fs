@@ -153,6 +153,8 @@ module Elementwise =
         | UnaryOp.Floor -> Tensors.TensorPrimitives.Floor(x, y)
         | UnaryOp.Ceil -> Tensors.TensorPrimitives.Ceiling(x, y)
         | UnaryOp.Round -> Tensors.TensorPrimitives.Round(x, MidpointRounding.ToEven, y)
+        | UnaryOp.Erfc -> mapThroughDouble Special.erfc x y
+        | UnaryOp.Lgamma -> mapThroughDouble Special.lgamma x y
 
     /// Transcendental ops cost enough per element to go parallel earlier than memory-bound ones.
     let private unaryThreshold (op: UnaryOp) =
@@ -161,6 +163,7 @@ module Elementwise =
         | UnaryOp.Tanh | UnaryOp.Sigmoid | UnaryOp.Erf -> parallelThresholdCostly
         | UnaryOp.Neg | UnaryOp.Relu | UnaryOp.Abs | UnaryOp.Sign | UnaryOp.Sqrt | UnaryOp.Rsqrt | UnaryOp.Square
         | UnaryOp.Reciprocal | UnaryOp.Floor | UnaryOp.Ceil | UnaryOp.Round -> parallelThresholdCheap
+        | UnaryOp.Erfc | UnaryOp.Lgamma -> parallelThresholdCostly
 
     /// The vectorised transcendental kernels of TensorPrimitives (.NET 10, AVX-512) spill vectors
     /// to the stack, and the JIT aligns frames to 16 bytes only: when the stack pointer at the
@@ -173,7 +176,7 @@ module Elementwise =
         | UnaryOp.Exp | UnaryOp.Log | UnaryOp.Sin | UnaryOp.Cos | UnaryOp.Tanh | UnaryOp.Sigmoid -> true
         | UnaryOp.Neg | UnaryOp.Log1p | UnaryOp.Expm1 | UnaryOp.Tan | UnaryOp.Relu | UnaryOp.Abs | UnaryOp.Sign
         | UnaryOp.Sqrt | UnaryOp.Rsqrt | UnaryOp.Square | UnaryOp.Reciprocal | UnaryOp.Erf | UnaryOp.Floor
-        | UnaryOp.Ceil | UnaryOp.Round -> false
+        | UnaryOp.Ceil | UnaryOp.Round | UnaryOp.Erfc | UnaryOp.Lgamma -> false
 
     /// Calls `unarySpan` from a frame whose address modulo 32 is `wanted` (0 or 16; any other
     /// value: as it comes). A frame at the other alignment re-enters through `Padded`, which
@@ -246,6 +249,21 @@ module Elementwise =
         match t.DType with
         | DType.Float64 -> Tensor.OwnDense(t.Shape, unaryDense<float> op t)
         | DType.Float32 -> Tensor.OwnDense(t.Shape, unaryDense<float32> op t)
+
+    let private mapDense<'T when 'T :> IFloatingPointIeee754<'T>> (f: float -> float) (t: Tensor) : 'T[] =
+        let source = storage<'T> t
+        let result = RecycledArrays.Take<'T> t.Numel
+        forChunksFrom parallelThresholdCostly t.Numel (fun start length ->
+            mapThroughDouble f (ReadOnlySpan(source, t.Offset + start, length)) (Span(result, start, length)))
+        result
+
+    /// A float64 scalar function applied to every element (float32 through float64, rounded
+    /// once): the kernel of elementwise primitives with a parameter, such as polygamma's order.
+    let mapDouble (f: float -> float) (t: Tensor) : Tensor =
+        let t = dense t
+        match t.DType with
+        | DType.Float64 -> Tensor.OwnDense(t.Shape, mapDense<float> f t)
+        | DType.Float32 -> Tensor.OwnDense(t.Shape, mapDense<float32> f t)
 
     /// 1 when a comparison holds, else 0: comparisons return masks in the operand dtype.
     let private mask<'T when 'T :> IFloatingPointIeee754<'T>> (holds: bool) : 'T = if holds then 'T.One else 'T.Zero

@@ -7,6 +7,7 @@ namespace FunctionalDiff.Core
 type UnaryOp =
     | Neg | Exp | Log | Log1p | Expm1 | Sin | Cos | Tan | Tanh | Sigmoid | Relu
     | Abs | Sign | Sqrt | Rsqrt | Square | Reciprocal | Erf | Floor | Ceil | Round
+    | Erfc | Lgamma
 
 /// Elementwise functions of two broadcast arguments. Comparisons return 0/1 masks in the operand dtype.
 [<RequireQualifiedAccess>]

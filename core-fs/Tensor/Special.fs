@@ -70,3 +70,117 @@ module internal Special =
     /// ((0 < x) - (x < 0)); NumPy would give NaN.
     let sign (x: float) =
         if x > 0.0 then 1.0 elif x < 0.0 then -1.0 else 0.0
+
+    /// erfc x = 1 - erf x, with the continued fraction from 3 on, where 1 - erf x would keep
+    /// no digit (erfc 6 is 2e-17); below 3 the subtraction loses at most a few digits of 16
+    /// (erfc 3 is 2e-5). It underflows to 0 past 27.3 and is 2 at -inf.
+    let erfc (x: float) =
+        if Double.IsNaN x then x
+        elif x >= 27.5 then 0.0
+        elif x >= 3.0 then erfcTail x
+        else 1.0 - erf x
+
+    /// sin(πx) and tan(πx) from the offset of x to its nearest integer, so no digit of x is
+    /// lost to rounding π·x (sin(π·1e6) is exactly 0, not 1e-10).
+    let private nearestOffset (x: float) = x - Math.Round x
+    let private sinPi (x: float) = let r = nearestOffset x in (if Math.Round x % 2.0 = 0.0 then 1.0 else -1.0) * Math.Sin(Math.PI * r)
+    let private tanPi (x: float) = Math.Tan(Math.PI * nearestOffset x)
+
+    /// log Γ(x) for x ≥ 10: Stirling's series to the a^-13 term, whose next term is below 1e-17.
+    let private stirling (a: float) =
+        let inverse = 1.0 / a
+        let z = inverse * inverse
+        let series = inverse * (1.0 / 12.0 + z * (-1.0 / 360.0 + z * (1.0 / 1260.0 + z * (-1.0 / 1680.0 + z * (1.0 / 1188.0 + z * (-691.0 / 360360.0 + z * (1.0 / 156.0)))))))
+        (a - 0.5) * Math.Log a - a + 0.9189385332046728 + series
+
+    /// ψ(x), the derivative of log Γ, as torch.digamma: -inf at +0 (+inf at -0), NaN at the
+    /// negative integers. The recurrence ψ(x) = ψ(x+1) - 1/x moves x to 10 or more, where the
+    /// asymptotic series ln a - 1/(2a) - Σ B₂ₖ/(2k a²ᵏ) to k = 7 is exact to double precision;
+    /// negative x reflects: ψ(x) = ψ(1-x) - π/tan(πx).
+    let rec digamma (x: float) =
+        if Double.IsNaN x then x
+        elif x = 0.0 then (if 1.0 / x < 0.0 then Double.PositiveInfinity else Double.NegativeInfinity)
+        elif Double.IsPositiveInfinity x then x
+        elif x < 0.0 then
+            if x = Math.Floor x then Double.NaN else digamma (1.0 - x) - Math.PI / tanPi x
+        else
+            let mutable a = x
+            let mutable shift = 0.0
+            while a < 10.0 do
+                shift <- shift - 1.0 / a
+                a <- a + 1.0
+            let z = 1.0 / (a * a)
+            let series = z * (1.0 / 12.0 - z * (1.0 / 120.0 - z * (1.0 / 252.0 - z * (1.0 / 240.0 - z * (1.0 / 132.0 - z * (691.0 / 32760.0 - z / 12.0))))))
+            shift + Math.Log a - 0.5 / a - series
+
+    /// B₂, B₄, …, B₂₀ divided by (2j)!: the coefficients of the Euler-Maclaurin tail below.
+    let private bernoulliOverFactorial =
+        let numbers = [| 1.0 / 6.0; -1.0 / 30.0; 1.0 / 42.0; -1.0 / 30.0; 5.0 / 66.0; -691.0 / 2730.0; 7.0 / 6.0
+                         -3617.0 / 510.0; 43867.0 / 798.0; -174611.0 / 330.0 |]
+        numbers |> Array.mapi (fun i b -> b / Array.fold (fun f k -> f * float k) 1.0 [| 1 .. 2 * (i + 1) |])
+
+    /// The Hurwitz zeta function ζ(s, q) = Σₖ (q+k)^-s for an integer s ≥ 2: the first terms
+    /// summed until q + k reaches 20 + s, the rest by Euler-Maclaurin with ten Bernoulli terms
+    /// (each about (s+2j)²/(2π a)² ≤ 0.03 of the one before). +inf at the poles q = 0, -1, ….
+    let private hurwitzZeta (s: int) (q: float) =
+        if q <= 0.0 && q = Math.Floor q then Double.PositiveInfinity
+        // the recurrence would take -q steps to reach the tail's range
+        elif q < -1e7 then Double.NaN
+        else
+            let power = float s
+            let start = 20.0 + power
+            let mutable a = q
+            let mutable sum = 0.0
+            while a < start do
+                sum <- sum + Math.Pow(a, -power)
+                a <- a + 1.0
+            let mutable tail = Math.Pow(a, 1.0 - power) / (power - 1.0) + 0.5 * Math.Pow(a, -power)
+            // rising: s(s+1)⋯(s+2j-2) · a^(-s-2j+1)
+            let mutable rising = power * Math.Pow(a, -power - 1.0)
+            for j in 0 .. bernoulliOverFactorial.Length - 1 do
+                tail <- tail + bernoulliOverFactorial.[j] * rising
+                let m = power + 2.0 * float j
+                rising <- rising * (m + 1.0) * (m + 2.0) / (a * a)
+            sum + tail
+
+    /// (ζ(k) - 1)/k for k = 2 … 48, the coefficients of log Γ(2 + t) below: ζ(k) - 1 is ζ(k, 2).
+    let private zetaMinusOneOverK = Array.init 47 (fun i -> let k = i + 2 in hurwitzZeta k 2.0 / float k)
+
+    /// log Γ(2 + t) = (1 - γ)t + Σₖ₌₂ (-1)ᵏ (ζ(k) - 1)/k tᵏ for |t| ≤ 1/2, where the terms fall
+    /// like 4⁻ᵏ. Being a series in t, it keeps full relative accuracy near the zeros of log Γ at
+    /// 1 and 2, which differences of larger logarithms would lose (lgamma(1 + 1e-10) ≈ -5.8e-11).
+    let private lgammaNearTwo (t: float) =
+        let mutable sum = 0.0
+        for i in zetaMinusOneOverK.Length - 1 .. -1 .. 0 do
+            sum <- zetaMinusOneOverK.[i] - t * sum
+        t * (0.42278433509846713 + t * sum)
+
+    /// log|Γ(x)|, as torch.lgamma: +inf at 0, the negative integers and ±inf. On [1/2, 5/2) a
+    /// series about 2 (with log Γ(x) = log Γ(x + 1) - log x below 3/2); up to 10 the recurrence
+    /// Γ(x) = Γ(x + n) / (x(x+1)⋯(x+n-1)) moves x up to Stirling's range; below 1/2 the
+    /// reflection Γ(x)Γ(1-x) = π / sin(πx).
+    let rec lgamma (x: float) =
+        if Double.IsNaN x then x
+        elif Double.IsInfinity x then Double.PositiveInfinity
+        elif x <= 0.0 && x = Math.Floor x then Double.PositiveInfinity
+        elif x < 0.5 then Math.Log(Math.PI / abs (sinPi x)) - lgamma (1.0 - x)
+        elif x < 1.5 then lgammaNearTwo (x - 1.0) - Math.Log x
+        elif x < 2.5 then lgammaNearTwo (x - 2.0)
+        elif x >= 10.0 then stirling x
+        else
+            let mutable a = x
+            let mutable product = 1.0
+            while a < 10.0 do
+                product <- product * a
+                a <- a + 1.0
+            stirling a - Math.Log product
+
+    /// ψ⁽ⁿ⁾(x), the n-th derivative of ψ, as torch.polygamma: ψ for n = 0, and
+    /// (-1)ⁿ⁺¹ n! ζ(n+1, x) for n ≥ 1. Below -1e7 (where summing up to the asymptotic range
+    /// would take 1e7 steps per element) it is NaN for n ≥ 1.
+    let polygamma (n: int) (x: float) =
+        if n = 0 then digamma x
+        elif Double.IsNaN x then x
+        else
+            let factorial = Array.fold (fun f k -> f * float k) 1.0 [| 1 .. n |]
+            (if n % 2 = 1 then 1.0 else -1.0) * factorial * hurwitzZeta (n + 1) x

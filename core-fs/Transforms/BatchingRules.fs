@@ -43,7 +43,8 @@ module internal BatchingRules =
         | UnaryOp.Neg | UnaryOp.Exp | UnaryOp.Log | UnaryOp.Log1p | UnaryOp.Expm1 | UnaryOp.Sin
         | UnaryOp.Cos | UnaryOp.Tan | UnaryOp.Tanh | UnaryOp.Sigmoid | UnaryOp.Relu | UnaryOp.Abs
         | UnaryOp.Sign | UnaryOp.Sqrt | UnaryOp.Rsqrt | UnaryOp.Square | UnaryOp.Reciprocal
-        | UnaryOp.Erf | UnaryOp.Floor | UnaryOp.Ceil | UnaryOp.Round -> Expr.unary op x
+        | UnaryOp.Erf | UnaryOp.Floor | UnaryOp.Ceil | UnaryOp.Round | UnaryOp.Erfc
+        | UnaryOp.Lgamma -> Expr.unary op x
 
     /// Elementwise functions of two arguments batch as themselves once the operands are aligned.
     let private binary (op: BinaryOp) (a: Expr) (b: Expr) =
@@ -132,3 +133,6 @@ module internal BatchingRules =
         | Op.SlogDet -> LinalgNodes.slogdet args.[0].Value
         | Op.Qr -> LinalgNodes.qr args.[0].Value
         | Op.Eigh -> LinalgNodes.eigh args.[0].Value
+        // Elementwise with a static order, and a sort along one axis, one further along.
+        | Op.Polygamma order -> Expr.polygamma order args.[0].Value
+        | Op.ArgSort(axis, descending) -> Expr.argsort (axis + 1) descending args.[0].Value

@@ -28,44 +28,45 @@ module Substitute =
             Shape.fail "Substitute" (sprintf "%O cannot be replaced by %O" node replacement)
 
     /// The node with each input looked up in `rewritten`, rebuilt if any input changed.
-    let private rebuild (rewritten: Dictionary<int64, Expr>) (node: Expr) : Expr voption =
+    let private rebuild (rewritten: IdMap<Expr>) (node: Expr) : Expr voption =
         let args = node.Args
         let mutable newArgs = null
         for i in 0 .. args.Length - 1 do
-            match rewritten.TryGetValue args.[i].Id with
-            | true, r ->
+            let r = rewritten.[args.[i].Id]
+            if not (isNull (box r)) then
                 if isNull newArgs then newArgs <- Array.copy args
                 newArgs.[i] <- r
-            | _ -> ()
         if isNull newArgs then ValueNone else ValueSome(Expr.apply node.Op newArgs)
+
+    let private lookup (rewritten: IdMap<Expr>) (r: Expr) = let x = rewritten.[r.Id] in if isNull (box x) then r else x
 
     /// The roots with each `(node, replacement)` applied. Nodes that depend on no replaced node
     /// are returned as the very same objects.
     let apply (replacements: (Expr * Expr) seq) (roots: Expr[]) : Expr[] =
-        let rewritten = Scratch.RentMap()
+        let replacements = Array.ofSeq replacements
         let mutable start = Int64.MaxValue
         for node, replacement in replacements do
             check node replacement
-            rewritten.[node.Id] <- replacement
             start <- min start node.Id
-        if rewritten.Count = 0 then
-            Scratch.ReturnMap rewritten
-            roots
+        if replacements.Length = 0 then roots
         else
+            let rewritten = IdMap<Expr>(start)
+            for node, replacement in replacements do
+                rewritten.[node.Id] <- replacement
             for node in Graph.topologicalOrderFrom start roots do
-                if node.Id >= start && node.Args.Length > 0 && not (rewritten.ContainsKey node.Id) then
+                if node.Id >= start && node.Args.Length > 0 && isNull (box rewritten.[node.Id]) then
                     match rebuild rewritten node with
                     | ValueSome r -> rewritten.[node.Id] <- r
                     | ValueNone -> ()
-            let result = roots |> Array.map (fun r -> match rewritten.TryGetValue r.Id with | true, x -> x | _ -> r)
-            Scratch.ReturnMap rewritten
+            let result = roots |> Array.map (lookup rewritten)
+            rewritten.Release()
             result
 
     /// The nodes of the roots' graph that depend on the Vars, found once; `run` then substitutes
     /// by rebuilding only those.
     let internal plan (vars: Expr[]) (roots: Expr[]) : SubstitutionPlan =
         let start = vars |> Array.fold (fun m (v: Expr) -> min m v.Id) Int64.MaxValue
-        let dependent = Scratch.RentSet()
+        let dependent = IdSet(start)
         for v in vars do
             dependent.Add v.Id |> ignore
         let nodes = List<Expr>()
@@ -74,7 +75,7 @@ module Substitute =
                && node.Args |> Array.exists (fun a -> dependent.Contains a.Id) then
                 dependent.Add node.Id |> ignore
                 nodes.Add node
-        Scratch.ReturnSet dependent
+        dependent.Release()
         SubstitutionPlan(Array.copy vars, nodes.ToArray(), Array.copy roots)
 
     /// The plan's roots with replacements.[i] for plan.Vars.[i]. Visits the plan's nodes only.
@@ -82,7 +83,8 @@ module Substitute =
         let vars = plan.Vars
         if replacements.Length <> vars.Length then
             invalidArg "replacements" (sprintf "%d replacements for %d variables" replacements.Length vars.Length)
-        let rewritten = Scratch.RentMap()
+        let start = vars |> Array.fold (fun m (v: Expr) -> min m v.Id) Int64.MaxValue
+        let rewritten = IdMap<Expr>(start)
         for i in 0 .. vars.Length - 1 do
             check vars.[i] replacements.[i]
             rewritten.[vars.[i].Id] <- replacements.[i]
@@ -91,6 +93,6 @@ module Substitute =
             | ValueSome r -> rewritten.[node.Id] <- r
             | ValueNone -> ()
         Visits.Add plan.Nodes.Length
-        let result = plan.Roots |> Array.map (fun r -> match rewritten.TryGetValue r.Id with | true, x -> x | _ -> r)
-        Scratch.ReturnMap rewritten
+        let result = plan.Roots |> Array.map (lookup rewritten)
+        rewritten.Release()
         result

@@ -22,36 +22,43 @@ module Vjp =
         let order = Graph.topologicalOrderFrom start [ output ]
         let targets = HashSet<int64>(wrt |> Seq.map (fun w -> w.Id))
         // Only nodes on a path from a target to the output carry a cotangent worth building.
-        let active = Scratch.RentSet()
+        let active = IdSet(start)
         for node in order do
-            if node.Id >= start && (targets.Contains node.Id || node.Args |> Array.exists (fun a -> active.Contains a.Id)) then
-                active.Add node.Id |> ignore
-        let cotangent = Scratch.RentMap()
+            if node.Id >= start then
+                let mutable on = targets.Contains node.Id
+                let args = node.Args
+                let mutable k = 0
+                while not on && k < args.Length do
+                    on <- active.Contains args.[k].Id
+                    k <- k + 1
+                if on then active.Add node.Id |> ignore
+        // Cotangents by node id; null where none has arrived.
+        let cotangent = IdMap<Expr>(start)
         let seed = Expr.cast output.DType seed
         if active.Contains output.Id && not (Fold.isZero seed) then cotangent.[output.Id] <- seed
         for i in order.Length - 1 .. -1 .. 0 do
             let node = order.[i]
-            match cotangent.TryGetValue node.Id with
-            | true, g when node.Args.Length > 0 ->
-                let args = node.Args
+            let g = cotangent.[node.Id]
+            let args = node.Args
+            if not (isNull (box g)) && args.Length > 0 then
                 let contributions = Rules.cotangents node g
                 // A rule that forgets an input would silently give it no cotangent at all.
                 if contributions.Length <> args.Length then
                     invalidOp (sprintf "Vjp: the rule of %s gave %d cotangents for its %d inputs" (OpName.name node.Op) contributions.Length args.Length)
-                contributions
-                |> List.iteri (fun j contribution ->
+                let mutable rest = contributions
+                for j in 0 .. args.Length - 1 do
+                    let contribution = rest.Head
+                    rest <- rest.Tail
                     let input = args.[j]
                     if active.Contains input.Id then
                         let c = contribution ()
                         if not (Fold.isZero c) then
                             let c = c |> Expr.sumTo input.Dims |> Expr.cast input.DType
-                            match cotangent.TryGetValue input.Id with
-                            | true, previous -> cotangent.[input.Id] <- previous + c
-                            | _ -> cotangent.[input.Id] <- c)
+                            let previous = cotangent.[input.Id]
+                            cotangent.[input.Id] <- if isNull (box previous) then c else previous + c
                 // A node's cotangent is complete once visited; drop it unless it was asked for.
-                if not (targets.Contains node.Id) then cotangent.Remove node.Id |> ignore
-            | _ -> ()
-        let result = wrt |> Array.map (fun w -> match cotangent.TryGetValue w.Id with | true, g -> Some g | _ -> None)
-        Scratch.ReturnSet active
-        Scratch.ReturnMap cotangent
+                if not (targets.Contains node.Id) then cotangent.[node.Id] <- Unchecked.defaultof<Expr>
+        let result = wrt |> Array.map (fun w -> let g = cotangent.[w.Id] in if isNull (box g) then None else Some g)
+        active.Release()
+        cotangent.Release()
         result

@@ -15,7 +15,8 @@ let expectedNames =
       "where"; "reduce_sum"; "reduce_mean"; "reduce_max"; "reduce_min"; "reduce_prod"; "argmax"; "matmul"
       "permute"; "reshape"; "broadcast_to"; "slice"; "pad"; "concat"; "flip"; "gather"; "scatter_add"
       "cast"; "stop_gradient"; "custom"
-      "cholesky"; "triangular_solve"; "solve"; "slogdet"; "qr"; "eigh" ]
+      "cholesky"; "triangular_solve"; "solve"; "slogdet"; "qr"; "eigh"
+      "erfc"; "lgamma"; "polygamma"; "argsort" ]
 
 [<Tests>]
 let opNameTests =
@@ -39,6 +40,8 @@ let opNameTests =
                   Expr.sumAxes [| 1 |] false x, "reduce_sum"
                   Expr.maxAxes [| 0 |] true x, "reduce_max"
                   Expr.argmax 1 false x, "argmax"
+                  Expr.digamma x, "polygamma"
+                  Expr.argsort 1 true x, "argsort"
                   Expr.matmul x (Expr.transpose y), "matmul"
                   Expr.transpose x, "permute"
                   Expr.broadcastTo [| 4; 2; 3 |] x, "broadcast_to"

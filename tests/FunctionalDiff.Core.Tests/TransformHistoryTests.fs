@@ -161,6 +161,15 @@ let tests =
                             let tangent = snd (Diff.jvp (outerObjective gradient steps) w (constant (basis j)))
                             expectClose 1e-7 [| value tangent |] [| reference.[j] |] (sprintf "derivative along e_%d" j)
                 }
+            test "rr: the graph of the outer derivative of N steps holds nodes linearly in N" {
+                // What a built derivative holds is the graph reachable from it; every node is
+                // interned once, so the distinct nodes are the memory the result keeps alive.
+                let held steps = Graph.nodeCount (outerDerivative Reverse reverseGradient steps)
+                let small, large = held 1000, held 2000
+                Expect.isGreaterThanOrEqual small 1000 "at least a node per step"
+                // Linear memory doubles with N (2.0); a graph that copied its history per step would quadruple.
+                Expect.isLessThanOrEqual (float large / float small) 2.1 (sprintf "%d nodes at N = 1000, %d at N = 2000" small large)
+            }
             for name, transform in transformCases do
                 test (sprintf "%s visits as many nodes after 10 steps of history as after 10,000" name) {
                     let x10, c10 = history 10

@@ -30,7 +30,7 @@ let private three (f: Expr -> Expr -> Expr -> Expr) = fun (xs: Expr list) -> f x
 
 let private domainOf (op: UnaryOp) =
     match op with
-    | UnaryOp.Log | UnaryOp.Sqrt | UnaryOp.Rsqrt | UnaryOp.Reciprocal | UnaryOp.Log1p -> Positive
+    | UnaryOp.Log | UnaryOp.Sqrt | UnaryOp.Rsqrt | UnaryOp.Reciprocal | UnaryOp.Log1p | UnaryOp.Lgamma -> Positive
     | UnaryOp.Tan -> Unit
     | _ -> Normal
 
@@ -88,6 +88,11 @@ let cases : VmapCase list =
       yield case "SlogDet" [ Draw(Normal, [| 3; 3 |]) ] (one (shifted >> LinalgNodes.slogdet)) |> summing 4.0
       yield case "Qr" [ Draw(Normal, [| 4; 3 |]) ] (one LinalgNodes.qr) |> summing 4.0
       yield case "Eigh" [ Draw(Normal, [| 3; 3 |]) ] (one (fun x -> LinalgNodes.eigh (x + Expr.transpose x))) |> summing 4.0
+      for order in [ 0; 1; 2 ] do
+          yield case (sprintf "Polygamma of order %d" order) [ Draw(Positive, [| 2; 3 |]) ] (one (Expr.polygamma order))
+      for axis in [ 0; 1 ] do
+          for descending in [ false; true ] do
+              yield case (sprintf "ArgSort axis %d, descending %b" axis descending) [ Draw(Normal, [| 3; 4 |]) ] (one (Expr.argsort axis descending))
       let custom = Diff.customVjp (fun x -> Expr.sin x * x) (fun x g -> g * (Expr.sin x + x * Expr.cos x))
       yield case "Custom" [ Draw(Normal, [| 2; 3 |]) ] (one custom) ]
 

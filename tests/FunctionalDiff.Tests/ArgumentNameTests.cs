@@ -32,6 +32,8 @@ public class ArgumentNameTests
         if (type == typeof(Func<Expr[], Expr[]>)) return (Func<Expr[], Expr[]>)(xs => [xs[0].Sum()]);
         if (type == typeof(Tensor[])) return new[] { Tensor.Ones(new[] { 2, 2 }) };
         if (type == typeof(CompiledFunction)) return Diff.Compile(xs => [xs[0].Sum()]);
+        // the only string parameter so far is Expr.Einsum's equation, called with two 2×2 operands
+        if (type == typeof(string)) return "ij,jk->ik";
         if (type.IsValueType) return Activator.CreateInstance(type);
         throw new InvalidOperationException($"no sample value for {type}: add one so the new method is checked");
     }

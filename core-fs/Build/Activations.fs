@@ -1,0 +1,58 @@
+/// Activation functions built from primitives, with torch's conventions at their kinks. Each is
+/// written so that a branch which is not taken never reads an input that would overflow there,
+/// because its cotangent (0 times inf) would be NaN.
+namespace FunctionalDiff.Core
+
+open System
+
+/// Elementwise activations over Expr, as torch.nn.functional has them.
+[<RequireQualifiedAccess>]
+module Activations =
+
+    /// log σ(x) = -softplus(-x): stable for large |x| and smooth at every order.
+    let logSigmoid (x: Expr) = -(Nn.softplus (-x))
+
+    /// x·Φ(x), the exact GELU. Written as x/2 · erfc(-x/√2), which equals torch's
+    /// x/2 · (1 + erf(x/√2)) but keeps its digits far in the negative tail.
+    let gelu (x: Expr) = 0.5 * x * Expr.erfc (x * (-1.0 / Math.Sqrt 2.0))
+
+    /// torch's tanh approximation of GELU: x/2 · (1 + tanh(√(2/π) (x + 0.044715 x³))).
+    let geluTanh (x: Expr) =
+        let inner = Math.Sqrt(2.0 / Math.PI) * (x + 0.044715 * (x * x * x))
+        0.5 * x * (1.0 + Expr.tanh inner)
+
+    /// x·σ(x) (also called swish).
+    let silu (x: Expr) = x * Expr.sigmoid x
+
+    /// x for x > 0, α(eˣ - 1) otherwise, with torch's derivatives at 0: α at first order (its
+    /// backward takes the branch x ≤ 0), then 0 (its double backward masks x < 0). The negative
+    /// branch is α·expm1(xₙ) + α·(x - xₙ) with xₙ = x where x < 0 and 0 elsewhere: the two are
+    /// α·expm1(x) + 0 exactly below 0, and at 0 only the linear α·x moves. The exponential reads x
+    /// only where x < 0, so a large positive x never overflows into a cotangent.
+    let elu (alpha: float) (x: Expr) =
+        let zero = Expr.scalar x.DType 0.0
+        let negativePart = Expr.where (Expr.lt x zero) x zero
+        Expr.where (Expr.gt x zero) x (alpha * Expr.expm1 negativePart + alpha * (x - negativePart))
+
+    /// x for x > 0, slope·x otherwise: at 0 the derivative is the slope, as torch has it.
+    let leakyRelu (negativeSlope: float) (x: Expr) =
+        Expr.where (Expr.gt x (Expr.scalar x.DType 0.0)) x (negativeSlope * x)
+
+    /// x / (1 + |x|).
+    let softsign (x: Expr) = x / (1.0 + Expr.abs x)
+
+    /// x limited to [lower, upper] (either bound may be absent), as torch.clamp. The cotangent
+    /// passes where lower ≤ x ≤ upper, bounds included, and nowhere else (NaN included):
+    /// torch's convention. When lower > upper every entry is upper, as in torch.
+    let clamp (lower: float option) (upper: float option) (x: Expr) =
+        let bound (v: float) = Expr.scalar x.DType v
+        let atLeast = match lower with Some l -> Expr.ge x (bound l) | None -> Expr.eq x x
+        let atMost = match upper with Some u -> Expr.le x (bound u) | None -> Expr.eq x x
+        let inside = atLeast * atMost
+        // outside: the bound that was crossed, or x itself (NaN) without a cotangent
+        let outside =
+            let held = Expr.stopGradient x
+            let raised = match lower with Some l -> Expr.where (Expr.lt x (bound l)) (bound l) held | None -> held
+            // upper applies after lower, as torch's min(max(x, lower), upper)
+            match upper with Some u -> Expr.where (Expr.gt raised (bound u)) (bound u) raised | None -> raised
+        Expr.where inside x outside

@@ -1,0 +1,138 @@
+/// Indexing and structure built from primitives: index selection and embedding lookup, cumulative
+/// sums and products, sorting, one-hot codes, triangles and diagonals. Each is a composite of
+/// gather, slices, pads, products and masks, so its derivatives of every order follow from theirs.
+namespace FunctionalDiff.Core
+
+/// Indexing and structural composites over Expr, with torch's conventions.
+[<RequireQualifiedAccess>]
+module Indexing =
+
+    let private dims (e: Expr) = Shape.format e.Dims
+
+    /// A constant of x's dtype holding `values` in `shape`.
+    let private constantLike (x: Expr) (shape: int[]) (values: float[]) =
+        match x.DType with
+        | DType.Float64 -> Expr.constant (Tensor.FromArray(values, shape))
+        | DType.Float32 -> Expr.constant (Tensor.FromArray(Array.map float32 values, shape))
+
+    /// torch.index_select: the entries of x at `index` (a rank-1 tensor of integer values) along
+    /// the axis. The output is x's shape with that axis as long as the index.
+    let indexSelect (axis: int) (index: Expr) (x: Expr) =
+        if index.Rank <> 1 then
+            Shape.fail "IndexSelect" (sprintf "index %s must have rank 1 (input %s)" (dims index) (dims x))
+        let a = Shape.normalizeAxis "IndexSelect" x.Rank axis
+        let outShape = Array.updateAt a index.Dims.[0] x.Dims
+        let alongAxis = Array.init x.Rank (fun i -> if i = a then index.Dims.[0] else 1)
+        Expr.gather a (Expr.broadcastTo outShape (Expr.reshape alongAxis (Expr.cast x.DType index))) x
+
+    /// torch.nn.functional.embedding: row indices[..] of weight [rows, features], giving
+    /// indices' shape followed by features.
+    let embedding (indices: Expr) (weight: Expr) =
+        if weight.Rank <> 2 then
+            Shape.fail "Embedding" (sprintf "weight %s must be [rows, features] (indices %s)" (dims weight) (dims indices))
+        let picked = indexSelect 0 (Expr.reshape [| indices.Numel |] indices) weight
+        Expr.reshape (Array.append indices.Dims [| weight.Dims.[1] |]) picked
+
+    /// An inclusive scan along the axis by Hillis-Steele doubling: combine each entry with the one
+    /// `window` places before it (the identity shifted in at the front), doubling the window, so
+    /// the graph grows with log2 n. Products of entries only, never division, so a cumulative
+    /// product is right with zeros at every order.
+    let private scan (name: string) (identity: float) (combine: Expr -> Expr -> Expr) (axis: int) (x: Expr) =
+        if x.Rank = 0 then x
+        else
+            let a = Shape.normalizeAxis name x.Rank axis
+            let n = x.Dims.[a]
+            let mutable result = x
+            let mutable window = 1
+            while window < n do
+                let front = Expr.full x.DType (Array.updateAt a window x.Dims) identity
+                let shifted = Expr.concat a [ front; Expr.sliceAxis a 0 (n - window) result ]
+                result <- combine result shifted
+                window <- 2 * window
+            result
+
+    /// torch.cumsum along the axis.
+    let cumsum (axis: int) (x: Expr) = scan "Cumsum" 0.0 (+) axis x
+
+    /// torch.cumprod along the axis; its derivatives are right where entries are 0.
+    let cumprod (axis: int) (x: Expr) = scan "Cumprod" 1.0 (*) axis x
+
+    /// torch.sort along the axis: (values, indices). The values are a gather of x, so they carry
+    /// the gradient; the indices (integers in x's dtype) have none. NaN sorts last when
+    /// ascending; equal values keep their order.
+    let sort (axis: int) (descending: bool) (x: Expr) =
+        let indices = Expr.argsort axis descending x
+        Expr.gather axis indices x, indices
+
+    /// torch.topk: the k largest (or smallest) entries along the axis, sorted, and their indices.
+    let topk (k: int) (axis: int) (largest: bool) (x: Expr) =
+        if x.Rank = 0 then Shape.fail "TopK" (sprintf "input %s has no axis" (dims x))
+        let a = Shape.normalizeAxis "TopK" x.Rank axis
+        if k < 0 || k > x.Dims.[a] then
+            Shape.fail "TopK" (sprintf "k = %d is outside [0, %d], the length of axis %d of %s" k x.Dims.[a] axis (dims x))
+        let indices = Expr.sliceAxis a 0 k (Expr.argsort a largest x)
+        Expr.gather a indices x, indices
+
+    /// torch.nn.functional.one_hot: a trailing axis of `classes` entries, 1 at the class each
+    /// integer of `indices` names and 0 elsewhere, in indices' dtype (no gradient).
+    let oneHot (classes: int) (indices: Expr) =
+        if classes <= 0 then Shape.fail "OneHot" (sprintf "classes must be positive, got %d (indices %s)" classes (dims indices))
+        let column = Expr.reshape (Array.append indices.Dims [| 1 |]) indices
+        Expr.eq column (constantLike indices [| classes |] (Array.init classes float))
+
+    /// Keeps the entries of the last two axes where `keep row column` holds, zeros elsewhere
+    /// (a where, not a product, so an infinite entry outside leaves no NaN).
+    let private triangle (name: string) (keep: int -> int -> bool) (x: Expr) =
+        if x.Rank < 2 then Shape.fail name (sprintf "input %s needs rank >= 2" (dims x))
+        let rows, columns = x.Dims.[x.Rank - 2], x.Dims.[x.Rank - 1]
+        let mask = constantLike x [| rows; columns |] (Array.init (rows * columns) (fun k -> if keep (k / columns) (k % columns) then 1.0 else 0.0))
+        Expr.where mask x (Expr.scalar x.DType 0.0)
+
+    /// torch.tril: the entries on and below diagonal `offset` of the last two axes (j - i ≤ offset).
+    let tril (offset: int) (x: Expr) = triangle "Tril" (fun i j -> j - i <= offset) x
+
+    /// torch.triu: the entries on and above diagonal `offset` of the last two axes (j - i ≥ offset).
+    let triu (offset: int) (x: Expr) = triangle "Triu" (fun i j -> j - i >= offset) x
+
+    /// torch.diagonal: entries (i, i + offset) of axes (axis1, axis2), which are removed, as a new
+    /// last axis. A strided slice of the flattened pair, so its cotangent is a pad.
+    let diagonal (offset: int) (axis1: int) (axis2: int) (x: Expr) =
+        if x.Rank < 2 then Shape.fail "Diagonal" (sprintf "input %s needs rank >= 2" (dims x))
+        let a1 = Shape.normalizeAxis "Diagonal" x.Rank axis1
+        let a2 = Shape.normalizeAxis "Diagonal" x.Rank axis2
+        if a1 = a2 then Shape.fail "Diagonal" (sprintf "axis1 and axis2 are both axis %d of %s" a1 (dims x))
+        let others = [| 0 .. x.Rank - 1 |] |> Array.filter (fun a -> a <> a1 && a <> a2)
+        let moved = Expr.permute (Array.append others [| a1; a2 |]) x
+        let rows, columns = x.Dims.[a1], x.Dims.[a2]
+        let lead = others |> Array.map (fun a -> x.Dims.[a])
+        let length, start =
+            if offset >= 0 then max 0 (min rows (columns - offset)), offset
+            else max 0 (min (rows + offset) columns), -offset * columns
+        let flat = Expr.reshape (Array.append lead [| rows * columns |]) moved
+        let picked =
+            if length = 0 then Expr.sliceAxis -1 0 0 flat
+            else
+                let r = lead.Length
+                let starts = Array.init (r + 1) (fun i -> if i = r then start else 0)
+                let stops = Array.init (r + 1) (fun i -> if i = r then start + (length - 1) * (columns + 1) + 1 else lead.[i])
+                let steps = Array.init (r + 1) (fun i -> if i = r then columns + 1 else 1)
+                Expr.slice starts stops steps flat
+        picked
+
+    /// torch.diag_embed: the last axis of x placed on diagonal `offset` of two new last axes
+    /// (n entries give (n + |offset|)² matrices), zeros elsewhere.
+    let diagEmbed (offset: int) (x: Expr) =
+        if x.Rank < 1 then Shape.fail "DiagEmbed" (sprintf "input %s needs rank >= 1" (dims x))
+        let lead = x.Dims.[.. x.Rank - 2]
+        let n = x.Dims.[x.Rank - 1]
+        let r = lead.Length
+        // each entry followed by n zeros, then cut into rows of n: entry i lands at (i, i)
+        let column = Expr.reshape (Array.append lead [| n; 1 |]) x
+        let padded = Expr.pad (Array.zeroCreate (r + 2)) (Array.init (r + 2) (fun i -> if i = r + 1 then n else 0)) column
+        let flat = Expr.reshape (Array.append lead [| n * (n + 1) |]) padded
+        let square = Expr.reshape (Array.append lead [| n; n |]) (Expr.sliceAxis -1 0 (n * n) flat)
+        let k = abs offset
+        if k = 0 then square
+        else
+            let at (row: int) (col: int) = Array.init (r + 2) (fun i -> if i = r then row elif i = r + 1 then col else 0)
+            if offset > 0 then Expr.pad (at 0 k) (at k 0) square else Expr.pad (at k 0) (at 0 k) square

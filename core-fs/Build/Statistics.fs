@@ -1,0 +1,48 @@
+/// Statistics and norms built from primitives: variance and standard deviation with a
+/// correction, and vector norms, with torch's gradients where the function has none (0).
+namespace FunctionalDiff.Core
+
+open System
+
+/// Variance, standard deviation and norms over axes.
+[<RequireQualifiedAccess>]
+module Statistics =
+
+    /// √s with the cotangent 0 where s = 0 (torch masks it so for std and the 2-norm, where
+    /// the true derivative is undefined). The square root reads s only where s > 0, so no
+    /// infinite derivative enters the graph, at any order.
+    let private sqrtZeroGradientAtZero (s: Expr) =
+        let zero = Expr.scalar s.DType 0.0
+        let isZero = Expr.eq s zero
+        Expr.where isZero zero (Expr.sqrt (Expr.where isZero (Expr.scalar s.DType 1.0) s))
+
+    /// The variance over the axes: Σ(x - mean)² / (N - correction), as torch.var (correction 1
+    /// is Bessel's; 0 the biased variance). Where N ≤ correction it divides by max(0, N - correction)
+    /// = 0, as torch does (NaN for a constant, +inf otherwise).
+    let var (axes: int[]) (correction: float) (keepDims: bool) (x: Expr) =
+        let axes = Shape.normalizeAxes "Var" x.Rank axes
+        let count = axes |> Array.fold (fun n a -> n * x.Dims.[a]) 1
+        let centred = x - Expr.meanAxes axes true x
+        Expr.sumAxes axes keepDims (Expr.square centred) / max 0.0 (float count - correction)
+
+    /// The standard deviation √var; its gradient is 0 where it is 0, as in torch.
+    let std (axes: int[]) (correction: float) (keepDims: bool) (x: Expr) =
+        let axes = Shape.normalizeAxes "Std" x.Rank axes
+        sqrtZeroGradientAtZero (var axes correction keepDims x)
+
+    /// The vector p-norm over the axes for p = 1, 2 or +∞, as torch.linalg.vector_norm. At 0 the
+    /// gradient is 0 for every p, as torch has it (sign(0) = 0 for p = 1 and ∞, masked for p = 2).
+    let norm (p: float) (axes: int[]) (keepDims: bool) (x: Expr) =
+        let axes = Shape.normalizeAxes "Norm" x.Rank axes
+        if p = 1.0 then Expr.sumAxes axes keepDims (Expr.abs x)
+        elif p = 2.0 then sqrtZeroGradientAtZero (Expr.sumAxes axes keepDims (Expr.square x))
+        elif Double.IsPositiveInfinity p then
+            // over an empty axis the ∞-norm is 0, as torch (max would raise)
+            if axes |> Array.exists (fun a -> x.Dims.[a] = 0) then Expr.zeros x.DType (Shape.reduced x.Dims axes keepDims)
+            else Expr.reduce ReduceOp.Max axes keepDims (Expr.abs x)
+        else Shape.fail "Norm" (sprintf "p must be 1, 2 or infinity, got %g (input %s)" p (Shape.format x.Dims))
+
+    /// The Frobenius norm over the last two axes: the 2-norm of the matrix's entries.
+    let frobenius (keepDims: bool) (x: Expr) =
+        if x.Rank < 2 then Shape.fail "FrobeniusNorm" (sprintf "input %s needs rank >= 2" (Shape.format x.Dims))
+        norm 2.0 [| x.Rank - 2; x.Rank - 1 |] keepDims x

@@ -1,0 +1,116 @@
+using Build = FunctionalDiff.Core.ExprModule;
+using CoreEinsum = FunctionalDiff.Core.Einsum;
+using CoreIndexing = FunctionalDiff.Core.Indexing;
+
+namespace FunctionalDiff;
+
+// Indexing and structure: index selection and embeddings, cumulative sums and products, sorting,
+// one-hot codes, triangles, diagonals and einsum. Indices are integer values held in a float
+// tensor, and get no derivative.
+public sealed partial class Expr
+{
+    /// <summary>The entries at <paramref name="index"/> along an axis (torch.index_select); the axis takes the index's length.</summary>
+    /// <param name="axis">The axis to select along.</param>
+    /// <param name="index">A rank-1 tensor of integer positions (repeats allowed).</param>
+    public Expr IndexSelect(int axis, Expr index)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        return Wrap(CoreIndexing.indexSelect(axis, index.Node, Node));
+    }
+
+    /// <summary>
+    /// Embedding lookup (torch.nn.functional.embedding): the rows of <paramref name="weight"/> named by
+    /// <paramref name="indices"/>, with shape indices.Shape + [features]. Repeated rows accumulate their gradients.
+    /// </summary>
+    /// <param name="indices">Integer row numbers, any shape.</param>
+    /// <param name="weight">The table, [rows, features].</param>
+    public static Expr Embedding(Expr indices, Expr weight)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        ArgumentNullException.ThrowIfNull(weight);
+        return Wrap(CoreIndexing.embedding(indices.Node, weight.Node));
+    }
+
+    /// <summary>The running sum along an axis (torch.cumsum).</summary>
+    /// <param name="axis">The axis to accumulate along.</param>
+    public Expr Cumsum(int axis) => Wrap(CoreIndexing.cumsum(axis, Node));
+
+    /// <summary>The running product along an axis (torch.cumprod); its derivatives of every order are right where entries are 0.</summary>
+    /// <param name="axis">The axis to accumulate along.</param>
+    public Expr Cumprod(int axis) => Wrap(CoreIndexing.cumprod(axis, Node));
+
+    /// <summary>
+    /// Sorts along an axis (torch.sort). Values carry the gradient; Indices are integer positions in
+    /// this tensor's dtype and have none. NaN sorts last when ascending; equal values keep their order.
+    /// </summary>
+    /// <param name="axis">The axis to sort along.</param>
+    /// <param name="descending">Largest first.</param>
+    public (Expr Values, Expr Indices) Sort(int axis = -1, bool descending = false)
+    {
+        var sorted = CoreIndexing.sort(axis, descending, Node);
+        return (Wrap(sorted.Item1), Wrap(sorted.Item2));
+    }
+
+    /// <summary>
+    /// The k largest (or smallest) entries along an axis, sorted, and their positions (torch.topk).
+    /// Values carry the gradient; Indices have none.
+    /// </summary>
+    /// <param name="k">How many entries, at most the axis length.</param>
+    /// <param name="axis">The axis to search along.</param>
+    /// <param name="largest">The largest entries (true) or the smallest.</param>
+    public (Expr Values, Expr Indices) TopK(int k, int axis = -1, bool largest = true)
+    {
+        var top = CoreIndexing.topk(k, axis, largest, Node);
+        return (Wrap(top.Item1), Wrap(top.Item2));
+    }
+
+    /// <summary>One-hot codes (torch.nn.functional.one_hot): a new last axis of <paramref name="classes"/> entries, 1 at each integer's class. No gradient.</summary>
+    /// <param name="classes">The number of classes, positive.</param>
+    public Expr OneHot(int classes) => Wrap(CoreIndexing.oneHot(classes, Node));
+
+    /// <summary>The lower triangle of the last two axes (torch.tril): entries with column − row ≤ offset, zeros elsewhere.</summary>
+    /// <param name="offset">The diagonal: 0 the main one, positive above it, negative below.</param>
+    public Expr Tril(int offset = 0) => Wrap(CoreIndexing.tril(offset, Node));
+
+    /// <summary>The upper triangle of the last two axes (torch.triu): entries with column − row ≥ offset, zeros elsewhere.</summary>
+    /// <param name="offset">The diagonal: 0 the main one, positive above it, negative below.</param>
+    public Expr Triu(int offset = 0) => Wrap(CoreIndexing.triu(offset, Node));
+
+    /// <summary>
+    /// The entries (i, i + offset) of two axes, which are removed, as a new last axis (torch.diagonal).
+    /// </summary>
+    /// <param name="offset">The diagonal: 0 the main one, positive above it, negative below.</param>
+    /// <param name="axis1">The row axis.</param>
+    /// <param name="axis2">The column axis.</param>
+    public Expr Diagonal(int offset = 0, int axis1 = 0, int axis2 = 1) => Wrap(CoreIndexing.diagonal(offset, axis1, axis2, Node));
+
+    /// <summary>
+    /// Square matrices with the last axis on diagonal <paramref name="offset"/> and zeros elsewhere
+    /// (torch.diag_embed): n entries give (n + |offset|) × (n + |offset|) matrices in two new last axes.
+    /// </summary>
+    /// <param name="offset">The diagonal: 0 the main one, positive above it, negative below.</param>
+    public Expr DiagEmbed(int offset = 0) => Wrap(CoreIndexing.diagEmbed(offset, Node));
+
+    /// <summary>
+    /// Einstein summation over one or two operands (torch.einsum), e.g. "bij,bjk->bik", "ii->", "ij,ij->i".
+    /// Letters name axes; a letter repeated in one operand takes its diagonal; letters missing from the
+    /// output are summed. Without "->" the output is the letters that occur once, in alphabetical order.
+    /// Lowered to permutes, sums and one matmul. Ellipsis is not supported.
+    /// </summary>
+    /// <param name="equation">The subscripts, one comma-separated group per operand.</param>
+    /// <param name="operands">One or two operands.</param>
+    public static Expr Einsum(string equation, params Expr[] operands)
+    {
+        ArgumentNullException.ThrowIfNull(equation);
+        ArgumentNullException.ThrowIfNull(operands);
+        switch (operands.Length)
+        {
+            case 1: return Wrap(CoreEinsum.einsum1(equation, operands[0].Node));
+            case 2:
+                var (a, b) = Align(operands[0], operands[1]);
+                return Wrap(CoreEinsum.einsum2(equation, a, b));
+            default:
+                throw new ArgumentException($"Einsum: {operands.Length} operands given; one or two are supported", nameof(operands));
+        }
+    }
+}

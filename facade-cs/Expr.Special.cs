@@ -1,0 +1,127 @@
+using Microsoft.FSharp.Core;
+using Build = FunctionalDiff.Core.ExprModule;
+using CoreActivations = FunctionalDiff.Core.Activations;
+using CoreStatistics = FunctionalDiff.Core.Statistics;
+
+namespace FunctionalDiff;
+
+// Special functions, activations, variance and norms, with torch's values and gradient
+// conventions at poles and kinks.
+public sealed partial class Expr
+{
+    /// <summary>log|Γ(x)| (torch.lgamma): +∞ at 0, the negative integers and ±∞. Its derivative is <see cref="Digamma"/>.</summary>
+    public Expr Lgamma() => Apply(Build.lgamma);
+
+    /// <summary>ψ(x) = d/dx log Γ(x) (torch.digamma): −∞ at +0, NaN at the negative integers. Its derivative is <c>Polygamma(1)</c>.</summary>
+    public Expr Digamma() => Apply(Build.digamma);
+
+    /// <summary>
+    /// ψ⁽ⁿ⁾(x), the n-th derivative of digamma (torch.polygamma; n = 0 is digamma). Its derivative is
+    /// <c>Polygamma(n + 1)</c>, so it differentiates to any order.
+    /// </summary>
+    /// <param name="n">The order, at least 0.</param>
+    public Expr Polygamma(int n) => Wrap(Build.polygamma(n, Node));
+
+    /// <summary>The complementary error function 1 − erf(x), accurate far in its tail (erfc(10) ≈ 2e-45).</summary>
+    public Expr Erfc() => Apply(Build.erfc);
+
+    /// <summary>log σ(x) = −softplus(−x), stable for large |x| (torch.nn.functional.logsigmoid).</summary>
+    public Expr LogSigmoid() => Apply(CoreActivations.logSigmoid);
+
+    /// <summary>The exact GELU x·Φ(x), Φ the standard normal CDF (torch's gelu with approximate="none").</summary>
+    public Expr Gelu() => Apply(CoreActivations.gelu);
+
+    /// <summary>GELU's tanh approximation x/2·(1 + tanh(√(2/π)(x + 0.044715x³))) (torch's gelu with approximate="tanh").</summary>
+    public Expr GeluTanh() => Apply(CoreActivations.geluTanh);
+
+    /// <summary>x·σ(x), also called swish (torch.nn.functional.silu).</summary>
+    public Expr Silu() => Apply(CoreActivations.silu);
+
+    /// <summary>x for x &gt; 0, α(eˣ − 1) otherwise (torch.nn.functional.elu). At 0 every derivative is α, as in torch.</summary>
+    /// <param name="alpha">The scale of the negative branch.</param>
+    public Expr Elu(double alpha = 1.0) => Wrap(CoreActivations.elu(alpha, Node));
+
+    /// <summary>x for x &gt; 0, negativeSlope·x otherwise (torch.nn.functional.leaky_relu); at 0 the derivative is the slope.</summary>
+    /// <param name="negativeSlope">The slope for x ≤ 0.</param>
+    public Expr LeakyRelu(double negativeSlope = 0.01) => Wrap(CoreActivations.leakyRelu(negativeSlope, Node));
+
+    /// <summary>x / (1 + |x|) (torch.nn.functional.softsign).</summary>
+    public Expr Softsign() => Apply(CoreActivations.softsign);
+
+    /// <summary>
+    /// Limits every element to [min, max] (torch.clamp); a null bound is absent. The gradient is 1 where
+    /// min ≤ x ≤ max, bounds included, and 0 elsewhere and at NaN, as in torch. When min &gt; max every
+    /// element is max.
+    /// </summary>
+    /// <param name="min">The lower bound, or null for none.</param>
+    /// <param name="max">The upper bound, or null for none.</param>
+    public Expr Clamp(double? min, double? max) =>
+        Wrap(CoreActivations.clamp(Option(min), Option(max), Node));
+
+    static FSharpOption<double> Option(double? value) => value.HasValue ? FSharpOption<double>.Some(value.Value) : FSharpOption<double>.None;
+
+    /// <summary>The variance of all elements with Bessel's correction (torch.var).</summary>
+    public Expr Var() => Var(AllAxes, 1.0, false);
+
+    /// <summary>The variance along an axis: Σ(x − mean)² / (N − correction) (torch.var).</summary>
+    /// <param name="axis">The axis to reduce.</param>
+    /// <param name="correction">Subtracted from the count: 1 for the unbiased estimate, 0 for the biased one.</param>
+    /// <param name="keepDims">Keep the reduced axis with length 1.</param>
+    public Expr Var(int axis, double correction = 1.0, bool keepDims = false) => Var(new[] { axis }, correction, keepDims);
+
+    /// <summary>The variance over axes: Σ(x − mean)² / (N − correction) (torch.var).</summary>
+    /// <param name="axes">The axes to reduce.</param>
+    /// <param name="correction">Subtracted from the count: 1 for the unbiased estimate, 0 for the biased one.</param>
+    /// <param name="keepDims">Keep the reduced axes with length 1.</param>
+    public Expr Var(int[] axes, double correction = 1.0, bool keepDims = false)
+    {
+        ArgumentNullException.ThrowIfNull(axes);
+        return Wrap(CoreStatistics.var(axes, correction, keepDims, Node));
+    }
+
+    /// <summary>The standard deviation of all elements with Bessel's correction (torch.std); its gradient is 0 where it is 0, as in torch.</summary>
+    public Expr Std() => Std(AllAxes, 1.0, false);
+
+    /// <summary>The standard deviation along an axis (torch.std); its gradient is 0 where it is 0, as in torch.</summary>
+    /// <param name="axis">The axis to reduce.</param>
+    /// <param name="correction">Subtracted from the count: 1 for the unbiased estimate, 0 for the biased one.</param>
+    /// <param name="keepDims">Keep the reduced axis with length 1.</param>
+    public Expr Std(int axis, double correction = 1.0, bool keepDims = false) => Std(new[] { axis }, correction, keepDims);
+
+    /// <summary>The standard deviation over axes (torch.std); its gradient is 0 where it is 0, as in torch.</summary>
+    /// <param name="axes">The axes to reduce.</param>
+    /// <param name="correction">Subtracted from the count: 1 for the unbiased estimate, 0 for the biased one.</param>
+    /// <param name="keepDims">Keep the reduced axes with length 1.</param>
+    public Expr Std(int[] axes, double correction = 1.0, bool keepDims = false)
+    {
+        ArgumentNullException.ThrowIfNull(axes);
+        return Wrap(CoreStatistics.std(axes, correction, keepDims, Node));
+    }
+
+    /// <summary>
+    /// The vector p-norm of all elements for p = 1, 2 or <see cref="double.PositiveInfinity"/>
+    /// (torch.linalg.vector_norm). The gradient at 0 is 0 for every p, as in torch.
+    /// </summary>
+    /// <param name="p">1, 2 or positive infinity.</param>
+    public Expr Norm(double p = 2.0) => Norm(p, AllAxes, false);
+
+    /// <summary>The vector p-norm along an axis for p = 1, 2 or ∞ (torch.linalg.vector_norm); gradient 0 at 0.</summary>
+    /// <param name="p">1, 2 or positive infinity.</param>
+    /// <param name="axis">The axis to reduce.</param>
+    /// <param name="keepDims">Keep the reduced axis with length 1.</param>
+    public Expr Norm(double p, int axis, bool keepDims = false) => Norm(p, new[] { axis }, keepDims);
+
+    /// <summary>The vector p-norm over axes for p = 1, 2 or ∞ (torch.linalg.vector_norm); gradient 0 at 0.</summary>
+    /// <param name="p">1, 2 or positive infinity.</param>
+    /// <param name="axes">The axes to reduce.</param>
+    /// <param name="keepDims">Keep the reduced axes with length 1.</param>
+    public Expr Norm(double p, int[] axes, bool keepDims = false)
+    {
+        ArgumentNullException.ThrowIfNull(axes);
+        return Wrap(CoreStatistics.norm(p, axes, keepDims, Node));
+    }
+
+    /// <summary>The Frobenius norm of the matrices in the last two axes (torch.linalg.matrix_norm with ord="fro"); gradient 0 at 0.</summary>
+    /// <param name="keepDims">Keep the two reduced axes with length 1.</param>
+    public Expr FrobeniusNorm(bool keepDims = false) => Wrap(CoreStatistics.frobenius(keepDims, Node));
+}
