@@ -151,7 +151,9 @@ module internal FusedKernel =
         if n > 0 then
             let blocks = max 1 (n / blockSize)
             // the last block also takes the remainder
-            if blocks > 1 && n >= KernelSupport.parallelThreshold then
+            // with no helper (one core, or MaxDegree 1) the loop below runs the blocks without
+            // the closure a hand-over needs, so a one-core step allocates nothing here
+            if blocks > 1 && n >= KernelSupport.parallelThreshold && Workers.helpers () > 0 then
                 Workers.run blocks (fun b ->
                     runBlock<'T> group values output (b * blockSize) (if b = blocks - 1 then n - b * blockSize else blockSize))
             else

@@ -37,6 +37,9 @@ type internal Step =
     /// its layout computed for a dense input; other layouts take the view kernel.
     | View of node: Expr * input: int * output: int * shape: int[] * strides: int[] * offset: int
     | Kernel of node: Expr * inputs: int[] * output: int
+    /// A structural op (gather, scatter-add, pad, concat, cast, argmax) written by its
+    /// buffer-writing kernel into its planned buffer.
+    | Write of node: Expr * inputs: int[] * output: int
 
 /// A buffer written by one step: its dtype and size, and either its arena slot or the root
 /// position whose output array it is.
@@ -54,6 +57,32 @@ type internal Arena(slots: Array[], values: Tensor[]) =
     /// The tensors made over caller-given outputs at the last run, reused while the caller keeps
     /// passing the same arrays (so a loop that writes into its outputs allocates nothing).
     member val Given: Tensor[] = Array.zeroCreate values.Length
+    /// The tensors made over caller-given outputs the run before the last (a loop whose two sets
+    /// of results take turns as outputs and inputs brings each array every other run).
+    member val GivenBefore: Tensor[] = Array.zeroCreate values.Length
+    /// The views made at the last run over per-run storage (inputs, kernels' results), reused
+    /// while their source brings the same array, so a loop over the same inputs allocates none.
+    member val Views: Tensor[] = Array.zeroCreate values.Length
+    /// The views made the run before the last, as GivenBefore.
+    member val ViewsBefore: Tensor[] = Array.zeroCreate values.Length
+
+    /// The tensor kept for value v (in `last` or `before`) over `storage`, or null; a hit in
+    /// `before` becomes the last.
+    static member Kept(last: Tensor[], before: Tensor[], v: int, storage: Array) : Tensor =
+        let a = last.[v]
+        if not (isNull (box a)) && obj.ReferenceEquals(a.Storage, storage) then a
+        else
+            let b = before.[v]
+            if not (isNull (box b)) && obj.ReferenceEquals(b.Storage, storage) then
+                before.[v] <- a
+                last.[v] <- b
+                b
+            else Unchecked.defaultof<Tensor>
+
+    /// Keeps `t` as the last tensor of value v; the previous last becomes the one before.
+    static member Keep(last: Tensor[], before: Tensor[], v: int, t: Tensor) =
+        before.[v] <- last.[v]
+        last.[v] <- t
 
 /// A compiled plan.
 [<Sealed>]
@@ -103,6 +132,25 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
         | DType.Float64 -> RecycledArrays.Take<float> numel :> Array
         | DType.Float32 -> RecycledArrays.Take<float32> numel :> Array
 
+    /// The buffer-writing kernel of a Step.Write node: the arguments are plan values.
+    static let write (node: Expr) (values: Tensor[]) (args: int[]) (target: Array) =
+        match node.Op with
+        | Op.Gather axis ->
+            let source = values.[args.[0]]
+            Structural.gatherInto (Shape.normalizeAxis "Gather" source.Rank axis) values.[args.[1]] source target
+        | Op.ScatterAdd(axis, shape) ->
+            Structural.scatterAddInto (Shape.normalizeAxis "ScatterAdd" shape.Length axis) values.[args.[0]] values.[args.[1]] shape target
+        | Op.Pad(before, _) -> Structural.padInto before node.Dims values.[args.[0]] target
+        | Op.Concat axis -> Structural.concatInto (Shape.normalizeAxis "Concat" node.Rank axis) values args node.Dims target
+        | Op.Cast _ -> Elementwise.castInto values.[args.[0]] target
+        | Op.ArgMax(axis, _) ->
+            let source = values.[args.[0]]
+            Reduction.argmaxInto (Shape.normalizeAxis "Argmax" source.Rank axis) source target
+        | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.MatMul | Op.Permute _ | Op.Reshape _
+        | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ | Op.StopGradient | Op.Custom _
+        | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
+        | Op.Polygamma _ | Op.ArgSort _ -> invalidOp "no buffer-writing kernel for this op"
+
     static let freshCopy (t: Tensor) =
         let data = freshArray t.DType t.Numel
         copyInto t data
@@ -136,13 +184,12 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                     for v in buffersValues.[b] do
                         match homes.[v] with
                         | Home.Buffer(_, shape, strides, offset) ->
-                            let kept = arena.Given.[v]
-                            if not (isNull outputs) && not (isNull (box kept)) && obj.ReferenceEquals(kept.Storage, storage) then
-                                values.[v] <- kept
+                            let kept = if isNull outputs then Unchecked.defaultof<Tensor> else Arena.Kept(arena.Given, arena.GivenBefore, v, storage)
+                            if not (isNull (box kept)) then values.[v] <- kept
                             else
                                 let t = Tensor(info.DType, shape, strides, offset, storage)
                                 values.[v] <- t
-                                if not (isNull outputs) then arena.Given.[v] <- t
+                                if not (isNull outputs) then Arena.Keep(arena.Given, arena.GivenBefore, v, t)
                         | Home.Input _ | Home.Constant _ | Home.Computed -> ()
             for step in steps do
                 match step with
@@ -155,8 +202,16 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                 | Step.View(node, input, output, shape, strides, offset) ->
                     let t = values.[input]
                     values.[output] <-
-                        if t.IsContiguous && t.Offset = 0 then Tensor(t.DType, shape, strides, offset, t.Storage)
+                        if t.IsContiguous && t.Offset = 0 then
+                            // the same array in the same (planned) layout: last run's view is this run's
+                            let kept = Arena.Kept(arena.Views, arena.ViewsBefore, output, t.Storage)
+                            if not (isNull (box kept)) then kept
+                            else
+                                let view = Tensor(t.DType, shape, strides, offset, t.Storage)
+                                Arena.Keep(arena.Views, arena.ViewsBefore, output, view)
+                                view
                         else Interpret.run node [| t |]
+                | Step.Write(node, args, output) -> write node values args values.[output].Storage
                 | Step.Kernel(node, args, output) ->
                     let operands = Array.zeroCreate args.Length
                     for i in 0 .. args.Length - 1 do operands.[i] <- values.[args.[i]]
@@ -393,7 +448,17 @@ module internal Planner =
                         let source = valueOf.[input.Id]
                         let v = addValue node Home.Computed
                         steps.Add(Step.View(node, source, v, view.Dims, view.Strides, view.Offset))
-                | Op.Reduce _ | Op.ArgMax _ | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ -> kernel node
+                | Op.Cast _ when node.DType = node.Args.[0].DType ->
+                    let source = valueOf.[node.Args.[0].Id]
+                    let v = newBuffer node
+                    steps.Add(Step.Copy(source, v))
+                // parts of another dtype are converted by the node-by-node kernel
+                | Op.Concat _ when node.Args |> Array.exists (fun a -> a.DType <> node.DType) -> kernel node
+                | Op.ArgMax _ | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ ->
+                    let args = node.Args |> Array.map (fun a -> valueOf.[a.Id])
+                    let v = newBuffer node
+                    steps.Add(Step.Write(node, args, v))
+                | Op.Reduce _ -> kernel node
                 | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh -> kernel node
                 | Op.Polygamma _ | Op.ArgSort _ -> kernel node
 
@@ -411,11 +476,11 @@ module internal Planner =
             | Step.MatMul(left, right, _, _) -> [| left; right |]
             | Step.Copy(input, _) -> [| input |]
             | Step.View(_, input, _, _, _, _) -> [| input |]
-            | Step.Kernel(_, args, _) -> args
+            | Step.Kernel(_, args, _) | Step.Write(_, args, _) -> args
         let writes (step: Step) =
             match step with
             | Step.Fused(_, output) | Step.Reduce(_, _, _, output) | Step.MatMul(_, _, output, _) | Step.Copy(_, output) -> output
-            | Step.Kernel(_, _, output) | Step.View(_, _, output, _, _, _) -> output
+            | Step.Kernel(_, _, output) | Step.View(_, _, output, _, _, _) | Step.Write(_, _, output) -> output
         let bufferOf (v: int) = match homes.[v] with Home.Buffer(b, _, _, _) -> b | Home.Input _ | Home.Constant _ | Home.Computed -> -1
 
         // Roots own the buffer they are a dense full view of (the first root position does).
@@ -475,7 +540,7 @@ module internal Planner =
                             b >= 0 && buffers.[b].Root < 0 && lastUse.[b] = i && not (handedOver.Contains b)
                             && buffers.[b].DType = target.DType && buffers.[b].Numel = target.Numel
                             && read |> Array.forall (fun u -> bufferOf u <> b || isDenseFull u b))
-                    | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.Kernel _ | Step.View _ -> None
+                    | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.Kernel _ | Step.View _ | Step.Write _ -> None
                 match takeOver with
                 | Some v ->
                     let b = bufferOf v

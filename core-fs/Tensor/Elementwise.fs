@@ -456,3 +456,38 @@ module Elementwise =
 
     /// The same values in another dtype (a dense copy unless the dtype already matches).
     let cast (dtype: DType) (t: Tensor) : Tensor = t.Cast dtype
+
+    /// `cast` into `target` (dense, of t's shape, in the other dtype), for compiled plans: the
+    /// conversion of Tensor.Cast element by element, without its dense copy of a strided source.
+    let internal castInto (t: Tensor) (target: Array) : unit =
+        let dims = t.Dims
+        let rank = dims.Length
+        let n = t.Numel
+        if n > 0 then
+            // rows of the innermost axis, walked with an odometer on the stack
+            let inner = if rank = 0 then 1 else dims.[rank - 1]
+            let innerStride = if rank = 0 then 0 else t.Strides.[rank - 1]
+            let counter = Span<int>(NativePtr.toVoidPtr (NativePtr.stackalloc<int> (max rank 1)), max rank 1)
+            counter.Clear()
+            let strides = t.Strides
+            let mutable position = t.Offset
+            let mutable written = 0
+            while written < n do
+                match t.DType with
+                | DType.Float32 ->
+                    let values, converted = t.Data32, target :?> float[]
+                    for j in 0 .. inner - 1 do converted.[written + j] <- float values.[position + j * innerStride]
+                | DType.Float64 ->
+                    let values, converted = t.Data64, target :?> float32[]
+                    for j in 0 .. inner - 1 do converted.[written + j] <- float32 values.[position + j * innerStride]
+                written <- written + inner
+                let mutable axis = rank - 2
+                let mutable carry = true
+                while carry && axis >= 0 do
+                    counter.[axis] <- counter.[axis] + 1
+                    position <- position + strides.[axis]
+                    if counter.[axis] < dims.[axis] then carry <- false
+                    else
+                        position <- position - strides.[axis] * dims.[axis]
+                        counter.[axis] <- 0
+                        axis <- axis - 1

@@ -341,8 +341,7 @@ module internal GemmKernels =
         add128 (row 4) c40; add128 (NativePtr.add (row 4) 2) c41
         add128 (row 5) c50; add128 (NativePtr.add (row 5) 2) c51
 
-    /// The float32 kernel for a vector width in bits (512, 256 or 128).
-    let float32Kernel (width: int) : MicroKernel<float32> =
+    let private makeFloat32Kernel (width: int) : MicroKernel<float32> =
         match width with
         | 512 -> { new MicroKernel<float32>(Rows, 32, "float32 6x32 Vector512") with
                      member _.Run(depth, a, b, c, ldc) = float32x512 depth a b c ldc }
@@ -352,8 +351,7 @@ module internal GemmKernels =
                      member _.Run(depth, a, b, c, ldc) = float32x128 depth a b c ldc }
         | _ -> invalidArg "width" (sprintf "no %d-bit kernel" width)
 
-    /// The float64 kernel for a vector width in bits (512, 256 or 128).
-    let float64Kernel (width: int) : MicroKernel<float> =
+    let private makeFloat64Kernel (width: int) : MicroKernel<float> =
         match width with
         | 512 -> { new MicroKernel<float>(Rows, 16, "float64 6x16 Vector512") with
                      member _.Run(depth, a, b, c, ldc) = float64x512 depth a b c ldc }
@@ -361,6 +359,27 @@ module internal GemmKernels =
                      member _.Run(depth, a, b, c, ldc) = float64x256 depth a b c ldc }
         | 128 -> { new MicroKernel<float>(Rows, 4, "float64 6x4 Vector128") with
                      member _.Run(depth, a, b, c, ldc) = float64x128 depth a b c ldc }
+        | _ -> invalidArg "width" (sprintf "no %d-bit kernel" width)
+
+    // Made once: an object expression is a fresh object at every evaluation, and a product
+    // looks its kernel up on every call.
+    let private float32Kernels = [| makeFloat32Kernel 128; makeFloat32Kernel 256; makeFloat32Kernel 512 |]
+    let private float64Kernels = [| makeFloat64Kernel 128; makeFloat64Kernel 256; makeFloat64Kernel 512 |]
+
+    /// The float32 kernel for a vector width in bits (512, 256 or 128).
+    let float32Kernel (width: int) : MicroKernel<float32> =
+        match width with
+        | 512 -> float32Kernels.[2]
+        | 256 -> float32Kernels.[1]
+        | 128 -> float32Kernels.[0]
+        | _ -> invalidArg "width" (sprintf "no %d-bit kernel" width)
+
+    /// The float64 kernel for a vector width in bits (512, 256 or 128).
+    let float64Kernel (width: int) : MicroKernel<float> =
+        match width with
+        | 512 -> float64Kernels.[2]
+        | 256 -> float64Kernels.[1]
+        | 128 -> float64Kernels.[0]
         | _ -> invalidArg "width" (sprintf "no %d-bit kernel" width)
 
     /// The widest width this CPU accelerates: 512, 256 or 128.

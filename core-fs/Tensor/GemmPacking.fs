@@ -24,21 +24,22 @@ module internal GemmPacking =
     let private capacityOf (block: nativeint) = NativePtr.read (NativePtr.ofNativeInt<int64> block)
 
     /// Scratch memory for `count` elements, aligned to a cache line and not cleared; give it back
-    /// with `release`.
+    /// with `release`. (Monitor rather than `lock`: its closure would be an allocation per call,
+    /// and a compiled step calls this for every product.)
     let allocate<'T when 'T: unmanaged> (count: int) : nativeptr<'T> =
         let bytes = int64 (max count 1) * int64 sizeof<'T>
-        let reused =
-            lock freeBlocks (fun () ->
-                // the smallest kept block that fits
-                let mutable best = -1
-                for i in 0 .. freeBlocks.Count - 1 do
-                    let capacity = capacityOf freeBlocks.[i]
-                    if capacity >= bytes && (best < 0 || capacity < capacityOf freeBlocks.[best]) then best <- i
-                if best < 0 then 0n
-                else
-                    let block = freeBlocks.[best]
-                    freeBlocks.RemoveAt best
-                    block)
+        let mutable reused = 0n
+        Threading.Monitor.Enter freeBlocks
+        try
+            // the blocks are kept largest first: the last that fits is the smallest that fits
+            let mutable best = -1
+            for i in 0 .. freeBlocks.Count - 1 do
+                if capacityOf freeBlocks.[i] >= bytes then best <- i
+            if best >= 0 then
+                reused <- freeBlocks.[best]
+                freeBlocks.RemoveAt best
+        finally
+            Threading.Monitor.Exit freeBlocks
         let block =
             if reused <> 0n then reused
             else
@@ -52,20 +53,24 @@ module internal GemmPacking =
     /// Gives memory from `allocate` back; the largest blocks are kept for reuse, up to a limit.
     let release (p: nativeptr<'T>) =
         let block = NativePtr.toNativeInt p - header
-        let evicted =
-            lock freeBlocks (fun () ->
-                freeBlocks.Add block
-                freeBlocks.Sort(fun x y -> compare (capacityOf y) (capacityOf x))
-                let mutable total = 0L
-                let mutable keep = 0
-                while keep < freeBlocks.Count && total + capacityOf freeBlocks.[keep] <= keptBytes do
-                    total <- total + capacityOf freeBlocks.[keep]
-                    keep <- keep + 1
-                let evicted = freeBlocks.GetRange(keep, freeBlocks.Count - keep).ToArray()
-                freeBlocks.RemoveRange(keep, freeBlocks.Count - keep)
-                evicted)
-        for block in evicted do
-            NativeMemory.AlignedFree(NativePtr.toVoidPtr (NativePtr.ofNativeInt<byte> block))
+        Threading.Monitor.Enter freeBlocks
+        try
+            // insert in order, largest first, then free what lies beyond the kept bytes
+            let capacity = capacityOf block
+            let mutable at = 0
+            while at < freeBlocks.Count && capacityOf freeBlocks.[at] >= capacity do at <- at + 1
+            freeBlocks.Insert(at, block)
+            let mutable total = 0L
+            let mutable keep = 0
+            while keep < freeBlocks.Count && total + capacityOf freeBlocks.[keep] <= keptBytes do
+                total <- total + capacityOf freeBlocks.[keep]
+                keep <- keep + 1
+            while freeBlocks.Count > keep do
+                let evicted = freeBlocks.[freeBlocks.Count - 1]
+                freeBlocks.RemoveAt(freeBlocks.Count - 1)
+                NativeMemory.AlignedFree(NativePtr.toVoidPtr (NativePtr.ofNativeInt<byte> evicted))
+        finally
+            Threading.Monitor.Exit freeBlocks
 
     /// Packs rows [0, rows) × columns [0, depth) of A (strides rowStride/columnStride from `a`)
     /// into micro-panels of `height` rows: panel q holds a[q*height + r, p] at q*height*depth + p*height + r,

@@ -103,13 +103,13 @@ module Reduction =
         if outer * inner = 0 then ()
         elif reduced = 0 then Span(result, 0, outer * inner).Fill(emptyValue<'T> op)
         elif inner = 1 then
-            if outer * reduced < parallelThreshold || outer = 1 then
+            if outer * reduced < parallelThreshold || outer = 1 || Workers.helpers () = 0 then
                 // serial runs call the loop directly: a closure would be an allocation per call
                 for o in 0 .. outer - 1 do
                     result.[o] <- reduceRun op (ReadOnlySpan(data, offset + o * reduced, reduced))
             else
                 forOuter outer (outer * reduced) (fun o -> result.[o] <- reduceRun op (ReadOnlySpan(data, offset + o * reduced, reduced)))
-        elif outer * reduced * inner < parallelThreshold || outer = 1 then
+        elif outer * reduced * inner < parallelThreshold || outer = 1 || Workers.helpers () = 0 then
             for o in 0 .. outer - 1 do combineOuter op data offset reduced inner result o
         else
             forOuter outer (outer * reduced * inner) (combineOuter op data offset reduced inner result)
@@ -185,9 +185,8 @@ module Reduction =
     let reduceAll (op: ReduceOp) (t: Tensor) : Tensor = reduce op [| 0 .. t.Rank - 1 |] false t
 
     /// The index of the first largest element in each run; NaN counts as largest, as in torch.
-    let private argmaxBlocks<'T when 'T :> IFloatingPointIeee754<'T>>
-        (data: 'T[]) (offset: int) (outer: int) (reduced: int) (inner: int) : 'T[] =
-        let result = RecycledArrays.Take<'T> (outer * inner) // every element is written below
+    let private argmaxBlocksInto<'T when 'T :> IFloatingPointIeee754<'T>>
+        (data: 'T[]) (offset: int) (outer: int) (reduced: int) (inner: int) (result: 'T[]) =
         for o in 0 .. outer - 1 do
             for i in 0 .. inner - 1 do
                 let mutable best = 0
@@ -200,6 +199,11 @@ module Reduction =
                         bestValue <- v
                     r <- r + 1
                 result.[o * inner + i] <- 'T.CreateTruncating best
+
+    let private argmaxBlocks<'T when 'T :> IFloatingPointIeee754<'T>>
+        (data: 'T[]) (offset: int) (outer: int) (reduced: int) (inner: int) : 'T[] =
+        let result = RecycledArrays.Take<'T> (outer * inner) // every element is written by argmaxBlocksInto
+        argmaxBlocksInto data offset outer reduced inner result
         result
 
     let private argmaxOver (name: string) (axes: int[]) (outShape: int[]) (t: Tensor) =
@@ -214,6 +218,24 @@ module Reduction =
     let argmax (axis: int) (keepDims: bool) (t: Tensor) : Tensor =
         let a = Shape.normalizeAxis "Argmax" t.Rank axis
         argmaxOver "Argmax" [| a |] (Shape.reduced t.Dims [| a |] keepDims) t
+
+    /// `argmax` into a caller's dense buffer of the result's size, for compiled plans; `axis` is
+    /// normalised. A dense input is read in place; another is copied first, as `argmax` does.
+    let internal argmaxInto (axis: int) (t: Tensor) (result: Array) : unit =
+        let dims = t.Dims
+        if dims.[axis] = 0 then
+            Shape.fail "Argmax" (sprintf "cannot take the argmax of an empty axis of shape %s" (Shape.format dims))
+        let source, outer, reduced, inner =
+            if t.IsContiguous then
+                let mutable outer, inner = 1, 1
+                for a in 0 .. dims.Length - 1 do
+                    if a < axis then outer <- outer * dims.[a]
+                    elif a > axis then inner <- inner * dims.[a]
+                t, outer, dims.[axis], inner
+            else asBlocks t [| axis |]
+        match t.DType with
+        | DType.Float64 -> argmaxBlocksInto<float> source.Data64 source.Offset outer reduced inner (result :?> float[])
+        | DType.Float32 -> argmaxBlocksInto<float32> source.Data32 source.Offset outer reduced inner (result :?> float32[])
 
     /// The row-major flat index of the largest element, as a rank-0 tensor.
     let argmaxAll (t: Tensor) : Tensor =

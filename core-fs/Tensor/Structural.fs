@@ -3,7 +3,10 @@
 /// gather and scatterAdd copy.
 namespace FunctionalDiff.Core
 
+#nowarn "9" // stack-allocated odometers in the buffer-writing forms
+
 open System
+open Microsoft.FSharp.NativeInterop
 open KernelSupport
 
 /// Shape-changing and indexing ops over Tensors.
@@ -243,3 +246,187 @@ module Structural =
         match source.DType with
         | DType.Float64 -> Tensor.OwnDense(Array.copy shape, scatterTyped<float> source sourcePositions targetPositions indices targetStrides.[a] n)
         | DType.Float32 -> Tensor.OwnDense(Array.copy shape, scatterTyped<float32> source sourcePositions targetPositions indices targetStrides.[a] n)
+
+    // Buffer-writing forms, for compiled plans: each writes the op's result into a caller's dense
+    // array of the result's size and allocates nothing (odometers live on the stack), so a plan
+    // can put these ops in its arena. Each visits the elements in the order of the allocating
+    // form above, so sums (scatter-add) round the same way and the bits agree.
+
+    /// Copies the strided `source` (dims `shape`) into `target`, walked with `targetStrides` from
+    /// `targetOffset`: a box of a larger dense array, or the whole of a dense one.
+    let private copyBox<'T> (source: 'T[]) (sourceOffset: int) (sourceStrides: int[]) (shape: int[])
+                            (target: 'T[]) (targetOffset: int) (targetStrides: Span<int>) =
+        let rank = shape.Length
+        let n = Shape.numel shape
+        if n > 0 then
+            if rank = 0 then target.[targetOffset] <- source.[sourceOffset]
+            else
+                let counter = Span<int>(NativePtr.toVoidPtr (NativePtr.stackalloc<int> rank), rank)
+                counter.Clear()
+                let inner = shape.[rank - 1]
+                let innerSource = sourceStrides.[rank - 1]
+                let innerTarget = targetStrides.[rank - 1]
+                let mutable s = sourceOffset
+                let mutable t = targetOffset
+                let mutable done' = 0
+                while done' < n do
+                    if innerSource = 1 && innerTarget = 1 then Array.Copy(source, s, target, t, inner)
+                    else
+                        for j in 0 .. inner - 1 do target.[t + j * innerTarget] <- source.[s + j * innerSource]
+                    done' <- done' + inner
+                    let mutable axis = rank - 2
+                    let mutable carry = true
+                    while carry && axis >= 0 do
+                        counter.[axis] <- counter.[axis] + 1
+                        s <- s + sourceStrides.[axis]
+                        t <- t + targetStrides.[axis]
+                        if counter.[axis] < shape.[axis] then carry <- false
+                        else
+                            s <- s - sourceStrides.[axis] * shape.[axis]
+                            t <- t - targetStrides.[axis] * shape.[axis]
+                            counter.[axis] <- 0
+                            axis <- axis - 1
+
+    /// Row-major strides of `shape`, written into `strides`.
+    let private denseStrides (shape: int[]) (strides: Span<int>) =
+        let mutable stride = 1
+        for axis in shape.Length - 1 .. -1 .. 0 do
+            strides.[axis] <- stride
+            stride <- stride * shape.[axis]
+
+    let private padTyped<'T> (before: int[]) (t: Tensor) (shape: int[]) (target: 'T[]) =
+        let rank = shape.Length
+        let strides = Span<int>(NativePtr.toVoidPtr (NativePtr.stackalloc<int> (max rank 1)), rank)
+        denseStrides shape strides
+        let mutable offset = 0
+        for axis in 0 .. rank - 1 do offset <- offset + before.[axis] * strides.[axis]
+        Array.Clear target
+        copyBox (storage<'T> t) t.Offset t.Strides t.Dims target offset strides
+
+    /// `pad` into `target` (dense, of the padded shape); the padding was checked when the graph was built.
+    let internal padInto (before: int[]) (shape: int[]) (t: Tensor) (target: Array) =
+        match t.DType with
+        | DType.Float64 -> padTyped<float> before t shape (target :?> float[])
+        | DType.Float32 -> padTyped<float32> before t shape (target :?> float32[])
+
+    let private concatTyped<'T> (a: int) (values: Tensor[]) (parts: int[]) (shape: int[]) (target: 'T[]) =
+        let rank = shape.Length
+        let strides = Span<int>(NativePtr.toVoidPtr (NativePtr.stackalloc<int> (max rank 1)), rank)
+        denseStrides shape strides
+        let mutable offset = 0
+        for k in parts do
+            let p = values.[k]
+            copyBox (storage<'T> p) p.Offset p.Strides p.Dims target offset strides
+            offset <- offset + p.Dims.[a] * strides.[a]
+
+    /// `concat` into `target` (dense, of the joined shape) of the parts `values.[k]` for k in
+    /// `parts` (a plan's values, so no array of parts is made per call), which share the target's
+    /// dtype; `axis` is normalised and the shapes were checked when the graph was built.
+    let internal concatInto (axis: int) (values: Tensor[]) (parts: int[]) (shape: int[]) (target: Array) =
+        match values.[parts.[0]].DType with
+        | DType.Float64 -> concatTyped<float> axis values parts shape (target :?> float[])
+        | DType.Float32 -> concatTyped<float32> axis values parts shape (target :?> float32[])
+
+    /// The index element at `position` of the index's storage as an int, checked as checkedIndices does.
+    let inline private indexAt (name: string) (index: Tensor) (position: int) (size: int) (axis: int) =
+        let v =
+            match index.DType with
+            | DType.Float64 -> index.Data64.[position]
+            | DType.Float32 -> float index.Data32.[position]
+        if v <> Math.Floor v || v < 0.0 || v >= float size then
+            Shape.fail name (sprintf "index %g is out of range for axis %d of size %d" v axis size)
+        int v
+
+    /// Walks the index's elements in row-major order, calling `visit` with the running element
+    /// number, the index's storage position, and the position of `other` (walked with
+    /// `otherStrides` from `otherOffset`, the coordinate along `skip` left out).
+    let inline private walkIndex (index: Tensor) (otherStrides: Span<int>) (otherOffset: int) (skip: int)
+                                 ([<InlineIfLambda>] visit: int -> int -> int -> unit) =
+        let dims = index.Dims
+        let rank = dims.Length
+        let n = index.Numel
+        let counter = Span<int>(NativePtr.toVoidPtr (NativePtr.stackalloc<int> (max rank 1)), rank)
+        counter.Clear()
+        let strides = index.Strides
+        let mutable i = index.Offset
+        let mutable o = otherOffset
+        for e in 0 .. n - 1 do
+            visit e i o
+            let mutable d = rank - 1
+            let mutable carry = true
+            while carry && d >= 0 do
+                counter.[d] <- counter.[d] + 1
+                i <- i + strides.[d]
+                if d <> skip then o <- o + otherStrides.[d]
+                if counter.[d] < dims.[d] then carry <- false
+                else
+                    i <- i - strides.[d] * dims.[d]
+                    if d <> skip then o <- o - otherStrides.[d] * dims.[d]
+                    counter.[d] <- 0
+                    d <- d - 1
+
+    let private gatherTypedInto<'T> (a: int) (index: Tensor) (t: Tensor) (target: 'T[]) =
+        let source = storage<'T> t
+        let rank = t.Rank
+        let strides = Span<int>(NativePtr.toVoidPtr (NativePtr.stackalloc<int> (max rank 1)), rank)
+        for d in 0 .. rank - 1 do strides.[d] <- t.Strides.[d]
+        let stride = t.Strides.[a]
+        let size = t.Dims.[a]
+        walkIndex index strides t.Offset a (fun e i o ->
+            target.[e] <- source.[o + indexAt "Gather" index i size a * stride])
+
+    /// `gather` into `target` (dense, of the index's shape); `axis` is normalised and the shapes
+    /// were checked when the graph was built. An index out of range raises as `gather` does.
+    let internal gatherInto (axis: int) (index: Tensor) (t: Tensor) (target: Array) =
+        match t.DType with
+        | DType.Float64 -> gatherTypedInto<float> axis index t (target :?> float[])
+        | DType.Float32 -> gatherTypedInto<float32> axis index t (target :?> float32[])
+
+    let private scatterTypedInto<'T when 'T :> Numerics.IAdditionOperators<'T, 'T, 'T>>
+        (a: int) (index: Tensor) (source: Tensor) (shape: int[]) (target: 'T[]) =
+        let values = storage<'T> source
+        let rank = shape.Length
+        let targetStrides = Span<int>(NativePtr.toVoidPtr (NativePtr.stackalloc<int> (max rank 1)), rank)
+        denseStrides shape targetStrides
+        let stride = targetStrides.[a]
+        let size = shape.[a]
+        // every index is checked before any sum, so a failure leaves no partial result behind
+        walkIndex index targetStrides 0 a (fun _ i _ -> indexAt "ScatterAdd" index i size a |> ignore)
+        Array.Clear target
+        // the source walks with the index's coordinates: a second walk over the index, through the
+        // source's strides, gives each element's source position in the same order
+        let sourceStrides = Span<int>(NativePtr.toVoidPtr (NativePtr.stackalloc<int> (max rank 1)), rank)
+        for d in 0 .. rank - 1 do sourceStrides.[d] <- source.Strides.[d]
+        let n = index.Numel
+        let dims = index.Dims
+        let counter = Span<int>(NativePtr.toVoidPtr (NativePtr.stackalloc<int> (max rank 1)), rank)
+        counter.Clear()
+        let indexStrides = index.Strides
+        let mutable i = index.Offset
+        let mutable s = source.Offset
+        let mutable p = 0
+        // serial on purpose: indices may repeat, and a fixed order keeps the sums reproducible
+        for _ in 0 .. n - 1 do
+            let q = p + indexAt "ScatterAdd" index i size a * stride
+            target.[q] <- target.[q] + values.[s]
+            let mutable d = rank - 1
+            let mutable carry = true
+            while carry && d >= 0 do
+                counter.[d] <- counter.[d] + 1
+                i <- i + indexStrides.[d]
+                s <- s + sourceStrides.[d]
+                if d <> a then p <- p + targetStrides.[d]
+                if counter.[d] < dims.[d] then carry <- false
+                else
+                    i <- i - indexStrides.[d] * dims.[d]
+                    s <- s - sourceStrides.[d] * dims.[d]
+                    if d <> a then p <- p - targetStrides.[d] * dims.[d]
+                    counter.[d] <- 0
+                    d <- d - 1
+
+    /// `scatterAdd` into `target` (dense, of `shape`); `axis` is normalised and the shapes were
+    /// checked when the graph was built.
+    let internal scatterAddInto (axis: int) (index: Tensor) (source: Tensor) (shape: int[]) (target: Array) =
+        match source.DType with
+        | DType.Float64 -> scatterTypedInto<float> axis index source shape (target :?> float[])
+        | DType.Float32 -> scatterTypedInto<float32> axis index source shape (target :?> float32[])

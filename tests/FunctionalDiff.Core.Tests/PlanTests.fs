@@ -281,9 +281,15 @@ let tests =
                     Array.append [| loss |] (Array.map2 (fun w gw -> w - 0.1 * gw) p (Array.ofList g)))
 
             let mutable parameters = [| Tensor.Zeros([| 3; 1 |], DType.Float64); Tensor.Zeros([| 1 |], DType.Float64) |]
-            for i in 0 .. 99 do
-                let outs = step.Invoke parameters
-                parameters <- outs.[1..]
+            // two sets of results take turns, as in the C# loop
+            let mutable outs = step.Invoke parameters
+            let mutable spare = step.Invoke parameters
+            for i in 1 .. 99 do
+                step.InvokeInto(outs.[1..], spare)
+                let written = spare
+                spare <- outs
+                outs <- written
+            parameters <- outs.[1..]
             // mean squared error of x w + b: gradients 2/n xᵀ r and 2/n Σ r
             let xs, ys = x.ToDoubleArray(), y.ToDoubleArray()
             let w = Array.zeroCreate 3
