@@ -1,7 +1,8 @@
-/// Full Jacobians, as ONE graph: stacked VJPs (one pullback per output element) or stacked JVPs
+/// Full Jacobians, as ONE graph: batched VJPs (one pullback per output element) or batched JVPs
 /// (one tangent per input element). The pullback or tangent graph is built once with a symbolic
-/// cotangent or tangent variable; each row or column substitutes a basis vector for it, so the
-/// primal and every part that does not depend on the basis vector are shared by all of them.
+/// cotangent or tangent variable and batched over the basis by vmap's walk, so the primal and every
+/// part that does not depend on the basis vector are shared, and the graph's size is independent
+/// of the number of rows or columns.
 namespace FunctionalDiff.Core
 
 /// How a Jacobian is assembled.
@@ -18,10 +19,17 @@ type JacobianMode =
 [<RequireQualifiedAccess>]
 module Jacobian =
 
-    /// The i-th basis vector of a shape, symbolic (a padded 1), so it stays canonical and small.
-    let private basis (dtype: DType) (shape: int[]) (i: int) =
-        let n = Shape.numel shape
-        Expr.ones dtype [| 1 |] |> Expr.pad [| i |] [| n - 1 - i |] |> Expr.reshape shape
+    /// Rows [first, first + count) of the n×n identity, symbolic: a one followed by n zeros, repeated
+    /// and cut to n·n entries, puts each one n+1 places after the last, i.e. on the diagonal. The
+    /// graph holds no n×n constant and is the same few nodes for every n.
+    let private identityRows (dtype: DType) (n: int) (first: int) (count: int) =
+        Expr.ones dtype [| 1 |]
+        |> Expr.pad [| 0 |] [| n |]
+        |> Expr.broadcastTo [| n; n + 1 |]
+        |> Expr.reshape [| n * (n + 1) |]
+        |> Expr.sliceAxis 0 0 (n * n)
+        |> Expr.reshape [| n; n |]
+        |> Expr.sliceAxis 0 first (first + count)
 
     /// The mode Auto picks for n input and m output elements.
     let resolve (mode: JacobianMode) (inputCount: int) (outputCount: int) =
@@ -29,10 +37,28 @@ module Jacobian =
         | JacobianMode.Auto -> if inputCount < outputCount then JacobianMode.Forward else JacobianMode.Reverse
         | chosen -> chosen
 
+    /// `linear` (a graph linear in `var`) applied to every basis vector of var's shape, as one
+    /// batched graph per chunk of at most `chunkSize` basis vectors (all of them when None):
+    /// [count] @ linear's shape, the batch axis first, chunks joined along it.
+    let private overBasis (chunkSize: int option) (var: Expr) (linear: Expr) =
+        let n = var.Numel
+        let chunk = match chunkSize with Some c -> min c n | None -> n
+        let chunks =
+            [| for first in 0 .. chunk .. n - 1 do
+                 let count = min chunk (n - first)
+                 let basis = identityRows var.DType n first count |> Expr.reshape (Array.append [| count |] var.Dims)
+                 let result = (Batching.walk count [| var, { Value = basis; IsBatched = true } |] [| linear |]).[0]
+                 yield BatchingRules.expand count result |]
+        Expr.concat 0 chunks
+
     /// The Jacobian of `output` with respect to the Var `var` (both built by the caller), of
     /// shape (output shape @ var shape): entry [i..., j...] is d output[i...] / d var[j...]. The
-    /// result is a graph over `var`; the caller substitutes its argument.
-    let build (mode: JacobianMode) (var: Expr) (output: Expr) : Expr =
+    /// result is a graph over `var`; the caller substitutes its argument. The pullback (or tangent)
+    /// graph is built once over a symbolic cotangent (or tangent) and batched over the basis, like
+    /// jax's jacrev (jacfwd): its size does not depend on the number of rows (columns). With a
+    /// chunk size, each chunk of that many basis vectors is one batched graph, bounding the memory
+    /// an evaluation needs by the chunk instead of the whole Jacobian's intermediates.
+    let buildChunked (mode: JacobianMode) (chunkSize: int option) (var: Expr) (output: Expr) : Expr =
         let m, n = output.Numel, var.Numel
         let shape = Array.append output.Dims var.Dims
         if m = 0 || n = 0 then Expr.zeros output.DType shape
@@ -41,17 +67,18 @@ module Jacobian =
             | JacobianMode.Forward ->
                 let tangentVar = Ir.freshVar "tangent" var.Dims var.DType
                 let tangent = Jvp.tangentOf output [| var |] [| tangentVar |]
-                // Each column rebuilds only the nodes that depend on the tangent.
-                let plan = Substitute.plan [| tangentVar |] [| tangent |]
-                let columns = Array.init n (fun j -> (Substitute.run plan [| basis var.DType var.Dims j |]).[0] |> Expr.reshape [| m |])
-                // [m, n] with column j = J e_j.
-                Expr.stack 1 columns |> Expr.reshape shape
+                // [n] @ output shape, column j = J e_j; transposed to [m, n].
+                overBasis chunkSize tangentVar tangent
+                |> Expr.reshape [| n; m |]
+                |> Expr.transpose
+                |> Expr.reshape shape
             | _ ->
                 let u = Ir.freshVar "cotangent" output.Dims output.DType
                 match (Vjp.backward output u [| var |]).[0] with
                 | None -> Expr.zeros output.DType shape
                 | Some pulled ->
-                    let plan = Substitute.plan [| u |] [| pulled |]
-                    let rows = Array.init m (fun i -> (Substitute.run plan [| basis output.DType output.Dims i |]).[0] |> Expr.reshape [| n |])
-                    // [m, n] with row i = Jᵀ e_i; the cotangent arrives in var's dtype.
-                    Expr.stack 0 rows |> Expr.cast output.DType |> Expr.reshape shape
+                    // [m] @ var shape, row i = Jᵀ e_i; the cotangent arrives in var's dtype.
+                    overBasis chunkSize u pulled |> Expr.cast output.DType |> Expr.reshape shape
+
+    /// buildChunked with every basis vector in one batch.
+    let build (mode: JacobianMode) (var: Expr) (output: Expr) : Expr = buildChunked mode None var output

@@ -183,20 +183,53 @@ module Diff =
     /// figures). The two are the same products grouped differently; this one shares hessian's code.
     let hvp (f: Expr -> Expr) (x: Expr) (v: Expr) : Expr = snd (forward "Hvp" false (fun args -> grad f (List.head args)) [ x ] [ v ])
 
-    /// The Jacobian of f at x with the mode chosen; shape (output shape @ input shape).
-    let jacobianWith (mode: JacobianMode) (f: Expr -> Expr) (x: Expr) : Expr =
+    /// The Jacobian of f at x with the mode chosen and, when given, at most `chunkSize` basis
+    /// vectors batched together (torch.func's chunk_size): fewer intermediates alive at once, at
+    /// the price of one batched graph per chunk. Shape (output shape @ input shape).
+    let jacobianChunked (mode: JacobianMode) (chunkSize: int option) (f: Expr -> Expr) (x: Expr) : Expr =
+        match chunkSize with
+        | Some c when c < 1 -> invalidArg "chunkSize" (sprintf "Jacobian: chunkSize must be at least 1, got %d" c)
+        | _ -> ()
         let var = freshLike 0 x
-        let jacobian = Jacobian.build mode var (f var)
+        let jacobian = Jacobian.buildChunked mode chunkSize var (f var)
         (finish var.Id [ var, x ] 0 [| [| jacobian |] |]).[0].[0]
+
+    /// The Jacobian of f at x with the mode chosen; shape (output shape @ input shape).
+    let jacobianWith (mode: JacobianMode) (f: Expr -> Expr) (x: Expr) : Expr = jacobianChunked mode None f x
 
     /// The Jacobian of f at x, shape (output shape @ input shape), forward mode when x has fewer
     /// elements than f x, reverse mode otherwise.
     let jacobian (f: Expr -> Expr) (x: Expr) : Expr = jacobianWith JacobianMode.Auto f x
 
+    /// The Hessian of a one-element f at x, with at most `chunkSize` Hessian-vector products
+    /// batched together when given; see hessian.
+    let hessianChunked (chunkSize: int option) (f: Expr -> Expr) (x: Expr) : Expr =
+        match chunkSize with
+        | Some c when c < 1 -> invalidArg "chunkSize" (sprintf "Hessian: chunkSize must be at least 1, got %d" c)
+        | _ -> ()
+        jacobianChunked JacobianMode.Forward chunkSize (grad f) x
+
     /// The Hessian of a one-element f at x, shape (x.shape @ x.shape): the forward-mode Jacobian
-    /// of the gradient, one Hessian-vector product per column, as hvp.
-    let hessian (f: Expr -> Expr) (x: Expr) : Expr =
-        jacobianWith JacobianMode.Forward (grad f) x
+    /// of the gradient, every Hessian-vector product in one batched graph.
+    let hessian (f: Expr -> Expr) (x: Expr) : Expr = hessianChunked None f x
+
+    // ---- batching (BatchingRules.fs, Vmap.fs) ----
+
+    /// vmap over several arguments and outputs: inAxes gives each argument's batch axis (None for
+    /// an argument every example shares; negative axes count from the end), outAxes each output's.
+    /// f sees one example: arguments without their batch axis. All batched arguments must have
+    /// the same batch size. The result is an ordinary graph, so it nests under every transform.
+    let vmapWith (inAxes: int option list) (outAxes: int list) (f: Expr list -> Expr list) (arguments: Expr list) : Expr list =
+        Vmap.apply "Vmap" inAxes (Some outAxes) f arguments
+
+    /// vmap of a one-output f over several arguments, with the output's batch axis at `outAxis`.
+    let vmapN (inAxes: int option list) (outAxis: int) (f: Expr list -> Expr) (arguments: Expr list) : Expr =
+        List.head (Vmap.apply "Vmap" inAxes (Some [ outAxis ]) (fun xs -> [ f xs ]) arguments)
+
+    /// vmap of a one-argument f, batched along the first axis of x and of the result: row i of the
+    /// result is f of row i of x, computed for all rows at once.
+    let vmap (f: Expr -> Expr) (x: Expr) : Expr =
+        List.head (Vmap.apply "Vmap" [ Some 0 ] (Some [ 0 ]) (fun xs -> [ f (List.head xs) ]) [ x ])
 
     /// A function with a user-defined VJP: `customVjp forward vjp` computes `forward x` and sends
     /// the cotangent g back to x as `vjp x g`. Both are in the op language, so the result nests

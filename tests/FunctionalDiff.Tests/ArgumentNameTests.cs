@@ -21,6 +21,7 @@ public class ArgumentNameTests
         if (type == typeof(Tensor)) return Tensor.Ones(new[] { 2, 2 });
         if (type == typeof(Expr[])) return new[] { Square(), Square() };
         if (type == typeof(int[])) return new[] { 0 };
+        if (type == typeof(int?[])) return new int?[] { 0, null };
         if (type == typeof(double[])) return new[] { 1.0 };
         if (type == typeof(float[])) return new[] { 1.0f };
         if (type == typeof(double[,])) return new double[1, 1];
@@ -111,6 +112,9 @@ public class ArgumentNameTests
             ("Grad(f)(xs)", "xs", () => Diff.Grad(xs => xs[0].Sum())(new[] { m, null! })),
             ("Jacobian(f)(x)", "x", () => Diff.Jacobian(x => x)(null!)),
             ("Hessian(f)(x)", "x", () => Diff.Hessian(x => x.Sum())(null!)),
+            ("Vmap(f)(x)", "x", () => Diff.Vmap(x => x.Sin())(null!)),
+            ("Vmap(f[])(xs)", "xs", () => Diff.Vmap((Expr[] xs) => xs[0])(new[] { m, null! })),
+            ("Vmap(f[], inAxes, outAxes)(xs)", "xs", () => Diff.Vmap((Expr[] xs) => new[] { xs[0] }, new int?[] { 0 })(null!)),
             ("CustomVjp(..)(x)", "x", () => Diff.CustomVjp(x => x, (x, g) => g)(null!)),
             ("Vjp pullback", "cotangent", () => Diff.Vjp(x => x, m).Pullback(null!)),
             ("Vjp two-input pullback", "cotangent", () => Diff.Vjp((x, y) => x * y, m, m).Pullback(null!)),

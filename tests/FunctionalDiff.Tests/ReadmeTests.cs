@@ -18,7 +18,7 @@ public class ReadmeTests
     static string Normalise(string code) => Regex.Replace(code, @"\s+", " ").Trim();
 
     /// <summary>Asserts that the first csharp block of a README section is the marked code of a source file.</summary>
-    static void AssertReadmeShows(string sourceFile, string heading)
+    internal static void AssertReadmeShows(string sourceFile, string heading)
     {
         var source = RepositoryFile(sourceFile);
         var marked = Regex.Match(source, @"// BEGIN README\r?\n(.*?)// END README", RegexOptions.Singleline);

@@ -22,7 +22,8 @@ public static class Benchmarks
     /// Runs every benchmark; `--quick` keeps only the small sizes; `--nested` runs the transforms-in-loops
     /// table of <see cref="NestedBench"/> instead,
     /// `--steps` the steps table of <see cref="StepsBench"/>, `--linalg` the linear-algebra table of
-    /// <see cref="LinalgBench"/>, `--conv` the convolution rows of <see cref="ConvBench"/>. Returns the exit code.
+    /// <see cref="LinalgBench"/>, `--conv` the convolution rows of <see cref="ConvBench"/>, `--vmap` the vmap
+    /// table of <see cref="VmapBench"/>. Returns the exit code.
     /// </summary>
     public static int Run(TextWriter output, IReadOnlyList<string> options)
     {
@@ -31,6 +32,7 @@ public static class Benchmarks
         if (options.Contains("--steps")) return StepsBench.Run(output, options);
         if (options.Contains("--linalg")) return LinalgBench.Run(output, options);
         if (options.Contains("--conv")) return ConvBench.Run(output, options);
+        if (options.Contains("--vmap")) return VmapBench.Run(output, options);
         bool quick = options.Contains("--quick");
         int[] matrixSizes = quick ? new[] { 256, 512 } : new[] { 256, 512, 1024, 2048 };
         int[] elementCounts = { 16, 1024, 1 << 20 };
