@@ -40,11 +40,13 @@ public sealed record Tolerance(double Relative, double AbsoluteFloor)
     public double ScaleAtLeast { get; init; }
 
     /// <summary>
-    /// When true, a NaN on either side passes in the derivative checks (never in the value). The fuzzer sets it
-    /// for programs that cross a domain edge, where 0·∞ in a derivative is NaN or 0 depending on how each
-    /// engine writes its rules, not on mathematics.
+    /// When true, a NaN on one side of the full Hessian passes where the other engine has its NaN at the
+    /// transposed position (j, i). The Hessian is symmetric, but where a second derivative meets 0·∞ the
+    /// NaN lands in the rows of the engine that differentiates the gradient's entries one at a time (torch)
+    /// and in the columns of one that pushes a tangent per input through the gradient (ours). Every other
+    /// NaN must be matched by a NaN at the same position. The fuzzer sets it.
     /// </summary>
-    public bool NaNInDerivativesIsConvention { get; init; }
+    public bool HessianNaNMayTranspose { get; init; }
 }
 
 /// <summary>
