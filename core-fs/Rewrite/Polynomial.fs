@@ -101,10 +101,15 @@ module internal Polynomial =
     let scale (c: float) (p: Poly) : Poly =
         { p with Terms = p.Terms |> Array.map (fun t -> { t with Coefficient = c * t.Coefficient }) }
 
+    /// Atoms that are never infinite: outputs of bounded functions (NaN only from NaN).
+    let private isBounded (e: Expr) =
+        let bounded = [ UnaryOp.Tanh; UnaryOp.Sigmoid; UnaryOp.Sin; UnaryOp.Cos; UnaryOp.Erf ]
+        bounded |> List.exists (fun u -> e.Op = Op.Unary u)
+
     let private compareTerms (x: Term) (y: Term) = compareMonomials x.Factors y.Factors
 
-    /// Combines adjacent like terms of a sorted array and drops zero coefficients, whose atoms join
-    /// the ghost; None when more than maxTerms remain or the ghost grows past its cap.
+    /// Combines adjacent like terms of a sorted array and drops zero coefficients; the atoms of
+    /// terms that cancelled or combined with opposite signs join the ghost; None when more than maxTerms remain or the ghost grows past its cap.
     let private collect (sorted: Term[]) (ghost: Expr[]) : Poly option =
         let result = Array.zeroCreate sorted.Length
         let mutable cancelled = null
@@ -112,16 +117,26 @@ module internal Polynomial =
         let mutable i = 0
         while i < sorted.Length do
             let mutable c = sorted.[i].Coefficient
+            let mutable mixed = false
             let mutable j = i + 1
             while j < sorted.Length && compareMonomials sorted.[i].Factors sorted.[j].Factors = 0 do
+                if (sorted.[j].Coefficient > 0.0) <> (sorted.[i].Coefficient > 0.0) then mixed <- true
                 c <- c + sorted.[j].Coefficient
                 j <- j + 1
             if c <> 0.0 then
                 result.[count] <- { Coefficient = c; Factors = sorted.[i].Factors }
                 count <- count + 1
-            else
+            // Like terms of opposite signs are ∞ - ∞ = NaN where the monomial is infinite, whatever
+            // their sum: their atoms that can be infinite join the ghost, as all atoms of terms that
+            // cancel (a NaN atom needs no ghost in a term that stays: the term is NaN).
+            if c = 0.0 then
                 if isNull cancelled then cancelled <- ResizeArray<Term>()
                 cancelled.Add sorted.[i]
+            elif mixed then
+                let unbounded = sorted.[i].Factors |> Array.filter (fun f -> not (isBounded f.Atom))
+                if unbounded.Length > 0 then
+                    if isNull cancelled then cancelled <- ResizeArray<Term>()
+                    cancelled.Add { sorted.[i] with Factors = unbounded }
             i <- j
         if count > maxTerms then None
         else
