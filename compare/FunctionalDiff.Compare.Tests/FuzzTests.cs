@@ -100,3 +100,34 @@ public class FuzzTests(ITestOutputHelper output)
             CSharpPrinter.Print(program, DType.Float64).ReplaceLineEndings("\n"));
     }
 }
+
+/// <summary>The fuzzer's NaN rule: NaN must match NaN; only a full Hessian's NaN may sit at the transposed position.</summary>
+public class FuzzNaNRuleTests
+{
+    static readonly Tolerance Rule = Tolerance.Float64 with { ScaleAtLeast = 1, HessianNaNMayTranspose = true };
+
+    [Fact]
+    public void ANaNOnOneSideOfADerivativeFails()
+    {
+        foreach (var check in new[] { Check.Vjp, Check.SecondOrder, Check.Jvp, Check.Value })
+        {
+            Assert.False(CheckResult.Compare("c", DType.Float64, check, new[] { 0.0, 1.0 }, new[] { double.NaN, 1.0 }, Rule).Passed);
+            Assert.False(CheckResult.Compare("c", DType.Float64, check, new[] { double.NaN, 1.0 }, new[] { 0.0, 1.0 }, Rule).Passed);
+            Assert.True(CheckResult.Compare("c", DType.Float64, check, new[] { double.NaN, 1.0 }, new[] { double.NaN, 1.0 }, Rule).Passed);
+        }
+    }
+
+    [Fact]
+    public void AHessianNaNPassesOnlyAtTheTransposedPosition()
+    {
+        // 2x2 by rows: ours NaN at (1,0), torch NaN at (0,1)
+        double nan = double.NaN;
+        Assert.True(CheckResult.Compare("c", DType.Float64, Check.Hessian, new[] { 1.0, 0.0, nan, 2.0 }, new[] { 1.0, nan, 0.0, 2.0 }, Rule).Passed);
+        // torch's NaN has no NaN of ours at its transposed position
+        Assert.False(CheckResult.Compare("c", DType.Float64, Check.Hessian, new[] { 1.0, 0.0, 0.0, 2.0 }, new[] { 1.0, nan, 0.0, 2.0 }, Rule).Passed);
+        // the finite entries are still compared
+        Assert.False(CheckResult.Compare("c", DType.Float64, Check.Hessian, new[] { 1.5, 0.0, nan, 2.0 }, new[] { 1.0, nan, 0.0, 2.0 }, Rule).Passed);
+        // not in other checks
+        Assert.False(CheckResult.Compare("c", DType.Float64, Check.SecondOrder, new[] { 1.0, 0.0, nan, 2.0 }, new[] { 1.0, nan, 0.0, 2.0 }, Rule).Passed);
+    }
+}

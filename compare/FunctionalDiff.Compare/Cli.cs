@@ -105,12 +105,17 @@ public static class Cli
     {
         var programs = Positive("--programs", "how many random programs", 300);
         var seed = new Option<int>("--seed") { Description = "the run's seed: the same seed gives the same programs", DefaultValueFactory = _ => 1, HelpName = "S" };
+        var start = new Option<int>("--start") { Description = "the index of the first program (rerun one program K with --start K --programs 1)", DefaultValueFactory = _ => 0, HelpName = "K" };
+        start.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 0) result.AddError("--start needs an integer >= 0");
+        });
         var dtype = DTypeOption();
         var inProcess = new Option<bool>("--in-process") { Description = "run the programs in this process instead of isolated workers" };
         var quiet = new Option<bool>("--quiet") { Description = "no progress lines" };
         var fuzz = new Command("fuzz", "The differential fuzzer: random programs checked against TorchSharp, failures shrunk and printed as C#.")
         {
-            programs, seed, dtype, inProcess, quiet,
+            programs, seed, start, dtype, inProcess, quiet,
         };
         fuzz.SetAction(r =>
         {
@@ -118,6 +123,7 @@ public static class Cli
             {
                 "--programs", r.GetValue(programs).ToString(CultureInfo.InvariantCulture),
                 "--seed", r.GetValue(seed).ToString(CultureInfo.InvariantCulture),
+                "--start", r.GetValue(start).ToString(CultureInfo.InvariantCulture),
                 "--dtype", r.GetValue(dtype)!,
             };
             if (r.GetValue(inProcess)) args.Add("--in-process");

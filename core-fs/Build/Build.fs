@@ -140,8 +140,11 @@ module Expr =
         let axes = Shape.normalizeAxes name x.Rank axes
         let shape = Shape.reduced x.Dims axes keepDims
         if axes.Length = 0 then x
-        elif axes |> Array.forall (fun a -> x.Dims.[a] = 1) then
-            // Reducing only size-1 axes moves no data: every reduction is the identity there.
+        elif (op = ReduceOp.Sum || op = ReduceOp.Mean) && axes |> Array.forall (fun a -> x.Dims.[a] = 1) then
+            // Reducing only size-1 axes moves no data: sum and mean are the identity there. Max,
+            // min and prod stay reductions, whose derivatives at an infinite or NaN entry are NaN as
+            // in torch (no entry equals a NaN maximum; prod's y / x is ∞/∞), where the identity
+            // would pass g through.
             reshape shape x
         else
             match op, x with

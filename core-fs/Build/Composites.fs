@@ -79,11 +79,13 @@ module Nn =
         let picked = Expr.gather 1 (Expr.reshape [| targets.Dims.[0]; 1 |] targets) (logSoftmax 1 logits)
         -(Expr.mean picked)
 
-    /// Binary cross-entropy from logits, averaged: softplus(x) - x*t, smooth at every order.
-    /// Logits and targets must have the same shape.
+    /// Binary cross-entropy from logits, averaged: (1 - t)·x + softplus(-x), torch's form
+    /// (x - log σ(x) with log σ(x) = -softplus(-x)), smooth at every order. Written so, an
+    /// infinite logit gives torch's value: x = +inf with t < 1 is +inf, where the algebraically
+    /// equal softplus(x) - x·t is inf - inf = NaN. Logits and targets must have the same shape.
     let binaryCrossEntropyWithLogits (logits: Expr) (targets: Expr) =
         sameShape "BinaryCrossEntropyWithLogits" "logits" logits targets
-        Expr.mean (softplus logits - logits * targets)
+        Expr.mean ((1.0 - targets) * logits + softplus (-logits))
 
     /// A dense layer as torch.nn.Linear: x @ weightᵀ + bias, weight [out, in].
     /// x is [..., in]; bias is [out] or a scalar.

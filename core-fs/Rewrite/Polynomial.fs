@@ -16,20 +16,18 @@ type internal Factor = { Atom: Expr; Power: int }
 [<Struct; NoComparison; NoEquality>]
 type internal Term = { Coefficient: float; Factors: Factor[] }
 
-/// A per-thread buffer for buildCost's scan of a polynomial's atoms: a fresh array per call was a
-/// quarter of what Rewrite allocates. Cleared after each use so it keeps no node alive.
-type internal PolynomialScratch private () =
-    [<ThreadStatic; DefaultValue>]
-    static val mutable private atoms: Factor[]
+/// A polynomial: terms in canonical order (see compareMonomials), like terms combined and zero
+/// terms dropped, plus the ghost of what cancelled. Atoms stand for IEEE numbers, not reals:
+/// `x - x` is 0 only where x is finite, NaN where it is infinite or NaN, and so is `0 · x` in a
+/// product with a cancelled factor. So a cancellation does not forget its monomial's atoms: they
+/// join Ghost (sorted by id, each once), and the polynomial's value is its terms plus `s - s`,
+/// s the sum of the ghost atoms: +0 where they are all finite, NaN where one is not, as the
+/// unsimplified graph. (Only overflow inside a cancelled monomial, such as x·x - x·x at 1e200,
+/// is lost.) No ghost: the plain polynomial; no terms and no ghost: the zero polynomial.
+[<NoComparison; NoEquality>]
+type internal Poly = { Terms: Term[]; Ghost: Expr[] }
 
-    /// A buffer of at least `length` factors (contents unspecified).
-    static member Atoms(length: int) =
-        if isNull PolynomialScratch.atoms || PolynomialScratch.atoms.Length < length then
-            PolynomialScratch.atoms <- Array.zeroCreate (max length 128)
-        PolynomialScratch.atoms
-
-/// Polynomials as arrays of terms in canonical order (see compareMonomials), like terms combined
-/// and zero terms dropped: the empty array is the zero polynomial.
+/// Operations on polynomials; those that could grow past a cap return None.
 module internal Polynomial =
 
     /// At most this many terms, else the node is an atom.
@@ -61,45 +59,99 @@ module internal Polynomial =
                 i <- i + 1
             if result <> 0 then result else compare a.Length b.Length
 
-    /// The constant polynomial c.
-    let constant (c: float) : Term[] = if c = 0.0 then [||] else [| { Coefficient = c; Factors = [||] } |]
+    /// At most this many ghost atoms, else the node is an atom.
+    let maxGhost = 16
+
+    let private noAtoms : Expr[] = [||]
+
+    /// The constant polynomial c (c finite and nonzero: zero and non-finite constants are atoms).
+    let constant (c: float) : Poly = { Terms = (if c = 0.0 then [||] else [| { Coefficient = c; Factors = [||] } |]); Ghost = noAtoms }
 
     /// The polynomial 1·atom.
-    let atom (e: Expr) : Term[] = [| { Coefficient = 1.0; Factors = [| { Atom = e; Power = 1 } |] } |]
+    let atom (e: Expr) : Poly = { Terms = [| { Coefficient = 1.0; Factors = [| { Atom = e; Power = 1 } |] } |]; Ghost = noAtoms }
 
-    /// c·p.
-    let scale (c: float) (p: Term[]) : Term[] =
-        if c = 0.0 then [||]
-        else p |> Array.map (fun t -> { t with Coefficient = c * t.Coefficient })
+    /// The union of two sorted ghosts; None past maxGhost.
+    let private unionGhost (a: Expr[]) (b: Expr[]) : Expr[] option =
+        if b.Length = 0 then Some a
+        elif a.Length = 0 then Some b
+        else
+            let merged = ResizeArray<Expr>(a.Length + b.Length)
+            let mutable i, j = 0, 0
+            while i < a.Length || j < b.Length do
+                if j >= b.Length || (i < a.Length && a.[i].Id < b.[j].Id) then
+                    merged.Add a.[i]
+                    i <- i + 1
+                elif i >= a.Length || b.[j].Id < a.[i].Id then
+                    merged.Add b.[j]
+                    j <- j + 1
+                else
+                    merged.Add a.[i]
+                    i <- i + 1
+                    j <- j + 1
+            if merged.Count > maxGhost then None else Some(merged.ToArray())
+
+    /// The atoms of some terms, sorted by id, each once.
+    let private atomsOf (terms: Term[]) : Expr[] =
+        if terms.Length = 0 then noAtoms
+        else
+            terms |> Array.collect (fun t -> t.Factors |> Array.map (fun f -> f.Atom))
+            |> Array.distinctBy (fun a -> a.Id) |> Array.sortBy (fun a -> a.Id)
+
+    /// c·p (c finite and nonzero; the ghost is unchanged).
+    let scale (c: float) (p: Poly) : Poly =
+        { p with Terms = p.Terms |> Array.map (fun t -> { t with Coefficient = c * t.Coefficient }) }
+
+    /// Atoms that are never infinite: outputs of bounded functions (NaN only from NaN).
+    let private isBounded (e: Expr) =
+        let bounded = [ UnaryOp.Tanh; UnaryOp.Sigmoid; UnaryOp.Sin; UnaryOp.Cos; UnaryOp.Erf ]
+        bounded |> List.exists (fun u -> e.Op = Op.Unary u)
 
     let private compareTerms (x: Term) (y: Term) = compareMonomials x.Factors y.Factors
 
-    /// Combines adjacent like terms of a sorted array and drops zero coefficients; None when more
-    /// than maxTerms remain.
-    let private collect (sorted: Term[]) : Term[] option =
-        // In place: `sorted` is always a fresh array of the caller's, and the write position never
-        // passes the read position.
-        let result = sorted
+    /// Combines adjacent like terms of a sorted array and drops zero coefficients; the atoms of
+    /// terms that cancelled or combined with opposite signs join the ghost; None when more than maxTerms remain or the ghost grows past its cap.
+    let private collect (sorted: Term[]) (ghost: Expr[]) : Poly option =
+        let result = Array.zeroCreate sorted.Length
+        let mutable cancelled = null
         let mutable count = 0
         let mutable i = 0
         while i < sorted.Length do
             let mutable c = sorted.[i].Coefficient
+            let mutable mixed = false
             let mutable j = i + 1
             while j < sorted.Length && compareMonomials sorted.[i].Factors sorted.[j].Factors = 0 do
+                if (sorted.[j].Coefficient > 0.0) <> (sorted.[i].Coefficient > 0.0) then mixed <- true
                 c <- c + sorted.[j].Coefficient
                 j <- j + 1
             if c <> 0.0 then
                 result.[count] <- { Coefficient = c; Factors = sorted.[i].Factors }
                 count <- count + 1
+            // Like terms of opposite signs are ∞ - ∞ = NaN where the monomial is infinite, whatever
+            // their sum: their atoms that can be infinite join the ghost, as all atoms of terms that
+            // cancel (a NaN atom needs no ghost in a term that stays: the term is NaN).
+            if c = 0.0 then
+                if isNull cancelled then cancelled <- ResizeArray<Term>()
+                cancelled.Add sorted.[i]
+            elif mixed then
+                let unbounded = sorted.[i].Factors |> Array.filter (fun f -> not (isBounded f.Atom))
+                if unbounded.Length > 0 then
+                    if isNull cancelled then cancelled <- ResizeArray<Term>()
+                    cancelled.Add { sorted.[i] with Factors = unbounded }
             i <- j
         if count > maxTerms then None
-        elif count = result.Length then Some result
-        else Some(Array.sub result 0 count)
+        else
+            let terms = if count = result.Length then result else Array.sub result 0 count
+            let ghost = if isNull cancelled then Some ghost else unionGhost ghost (atomsOf (cancelled.ToArray()))
+            ghost |> Option.map (fun g -> { Terms = terms; Ghost = g })
 
     /// p + q.
-    let add (p: Term[]) (q: Term[]) : Term[] option =
-        if p.Length = 0 then Some q
-        elif q.Length = 0 then Some p
+    let add (p: Poly) (q: Poly) : Poly option =
+        match unionGhost p.Ghost q.Ghost with
+        | None -> None
+        | Some ghost ->
+        let p, q = p.Terms, q.Terms
+        if p.Length = 0 then Some { Terms = q; Ghost = ghost }
+        elif q.Length = 0 then Some { Terms = p; Ghost = ghost }
         else
             // Both are sorted: merge them, then collect the like terms that became neighbours.
             let merged = Array.zeroCreate (p.Length + q.Length)
@@ -112,51 +164,53 @@ module internal Polynomial =
                     merged.[k] <- q.[j]
                     j <- j + 1
                 k <- k + 1
-            collect merged
+            collect merged ghost
 
     /// The product of two monomials, None when it would exceed maxAtoms or maxDegree.
     let private multiplyMonomials (a: Factor[]) (b: Factor[]) : Factor[] option =
         if degree a + degree b > maxDegree then None
         else
-            // The distinct atoms are counted first, so the product is allocated once at its size.
-            let mutable i, j, distinct = 0, 0, 0
+            let merged = Array.zeroCreate (a.Length + b.Length)
+            let mutable i, j, k = 0, 0, 0
             while i < a.Length || j < b.Length do
-                if j >= b.Length || (i < a.Length && a.[i].Atom.Id < b.[j].Atom.Id) then i <- i + 1
-                elif i >= a.Length || b.[j].Atom.Id < a.[i].Atom.Id then j <- j + 1
+                if j >= b.Length || (i < a.Length && a.[i].Atom.Id < b.[j].Atom.Id) then
+                    merged.[k] <- a.[i]
+                    i <- i + 1
+                elif i >= a.Length || b.[j].Atom.Id < a.[i].Atom.Id then
+                    merged.[k] <- b.[j]
+                    j <- j + 1
                 else
+                    merged.[k] <- { Atom = a.[i].Atom; Power = a.[i].Power + b.[j].Power }
                     i <- i + 1
                     j <- j + 1
-                distinct <- distinct + 1
-            if distinct > maxAtoms then None
-            else
-                let merged = Array.zeroCreate distinct
-                let mutable i, j, k = 0, 0, 0
-                while i < a.Length || j < b.Length do
-                    if j >= b.Length || (i < a.Length && a.[i].Atom.Id < b.[j].Atom.Id) then
-                        merged.[k] <- a.[i]
-                        i <- i + 1
-                    elif i >= a.Length || b.[j].Atom.Id < a.[i].Atom.Id then
-                        merged.[k] <- b.[j]
-                        j <- j + 1
-                    else
-                        merged.[k] <- { Atom = a.[i].Atom; Power = a.[i].Power + b.[j].Power }
-                        i <- i + 1
-                        j <- j + 1
-                    k <- k + 1
-                Some merged
+                k <- k + 1
+            if k > maxAtoms then None
+            elif k = merged.Length then Some merged
+            else Some(Array.sub merged 0 k)
 
     let private isConstant (p: Term[]) = p.Length = 1 && p.[0].Factors.Length = 0
 
-    /// p · q, expanded; None when the expansion would exceed a cap.
-    let multiply (p: Term[]) (q: Term[]) : Term[] option =
-        if p.Length = 0 || q.Length = 0 then Some [||]
+    /// p · q, expanded; None when the expansion would exceed a cap. A ghost times the other factor
+    /// is a ghost of both: 0 · q is NaN where an atom of q is not finite.
+    let multiply (pp: Poly) (qq: Poly) : Poly option =
+        let ghost =
+            unionGhost pp.Ghost qq.Ghost
+            |> Option.bind (fun g -> if pp.Ghost.Length = 0 then Some g else unionGhost g (atomsOf qq.Terms))
+            |> Option.bind (fun g -> if qq.Ghost.Length = 0 then Some g else unionGhost g (atomsOf pp.Terms))
+        match ghost with
+        | None -> None
+        | Some ghost ->
+        let p, q = pp.Terms, qq.Terms
+        let plain (terms: Term[]) = Some { Terms = terms; Ghost = ghost }
+        if p.Length = 0 || q.Length = 0 then plain [||]
         // The common cases first: a coefficient times a polynomial, and a monomial times a monomial.
-        elif isConstant p then Some(scale p.[0].Coefficient q)
-        elif isConstant q then Some(scale q.[0].Coefficient p)
+        elif isConstant p then plain (scale p.[0].Coefficient { Terms = q; Ghost = noAtoms }).Terms
+        elif isConstant q then plain (scale q.[0].Coefficient { Terms = p; Ghost = noAtoms }).Terms
         elif p.Length = 1 && q.Length = 1 then
             let c = p.[0].Coefficient * q.[0].Coefficient
             match multiplyMonomials p.[0].Factors q.[0].Factors with
-            | Some factors -> Some(if c = 0.0 then [||] else [| { Coefficient = c; Factors = factors } |])
+            | Some factors when c <> 0.0 -> plain [| { Coefficient = c; Factors = factors } |]
+            | Some factors -> collect [| { Coefficient = c; Factors = factors } |] ghost
             | None -> None
         // A product with more raw terms than this cannot collect down under maxTerms in practice;
         // refusing early keeps the work per node bounded.
@@ -176,13 +230,17 @@ module internal Polynomial =
             if not ok then None
             else
                 Array.sortInPlaceWith compareTerms products
-                collect products
+                collect products ghost
 
     /// The number of nodes a rebuild of p makes, counting each power a², a³, ... once per atom,
     /// one product per extra factor, one coefficient product, one sum per extra term, and a
     /// negation when the leading coefficient is -1. Leaves (scalars) are not counted: the
     /// constructors share them.
-    let buildCost (p: Term[]) : int =
+    let buildCost (poly: Poly) : int =
+        let p = poly.Terms
+        // the ghost: a sum of its atoms, minus itself, added to the terms
+        let ghostCost = if poly.Ghost.Length = 0 then 0 else poly.Ghost.Length + (if p.Length = 0 then 0 else 1)
+        ghostCost +
         if p.Length = 0 then 0
         else
             let mutable cost = p.Length - 1
@@ -191,7 +249,7 @@ module internal Polynomial =
             let mutable factors = 0
             for t in p do
                 factors <- factors + t.Factors.Length
-            let atoms = PolynomialScratch.Atoms factors
+            let atoms = Array.zeroCreate<Factor> factors
             let mutable distinct = 0
             for t in p do
                 if t.Factors.Length > 0 then
@@ -207,6 +265,5 @@ module internal Polynomial =
                     elif atoms.[k].Power < f.Power then atoms.[k] <- f
             for k in 0 .. distinct - 1 do
                 cost <- cost + atoms.[k].Power - 1
-            Array.Clear(atoms, 0, distinct)
             if p.[0].Coefficient = -1.0 && p.[0].Factors.Length > 0 then cost <- cost + 1
             cost

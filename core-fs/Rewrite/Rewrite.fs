@@ -13,9 +13,10 @@
 /// than what the node already costs, so graphs that are already minimal (the pullback of sin is
 /// `g * cos x`) come back as the very same objects, and the pass is idempotent.
 ///
-/// Symbolic cancellation treats atoms as real numbers: `x - x` is zero even where x would be
-/// infinite or NaN. Non-finite and zero constants are atoms, so `x * inf` and `x * 0` keep their
-/// IEEE values (NaN for infinite x), as the constructors do.
+/// Cancellation keeps IEEE values: what cancels leaves a ghost (see Poly), so `x - x` is still
+/// NaN where x is infinite or NaN, as torch computes it, and a derivative graph keeps the NaN the
+/// unsimplified graph would give. Non-finite and zero constants are atoms, so `x * inf` and
+/// `x * 0` keep their IEEE values (NaN for infinite x), as the constructors do.
 namespace FunctionalDiff.Core
 
 open System
@@ -43,9 +44,9 @@ module Rewrite =
     /// The rules table: a polynomial op's polynomial from its inputs' polynomials. ValueNone means
     /// the op is not polynomial; Some None means the node is an atom after all: a cap was exceeded,
     /// or an input is a non-finite constant (null, see leafPolynomial).
-    let private combine (op: Op) (inputs: Term[][]) : Term[] option voption =
+    let private combine (op: Op) (inputs: Poly[]) : Poly option voption =
         if not (isPolynomialOp op) then ValueNone
-        elif inputs |> Array.exists isNull then ValueSome None
+        elif inputs |> Array.exists (fun p -> isNull (box p)) then ValueSome None
         else
             match op with
             | Op.Binary BinaryOp.Add -> ValueSome(Polynomial.add inputs.[0] inputs.[1])
@@ -59,10 +60,10 @@ module Rewrite =
     /// a constant, anything else an atom. A non-finite or zero fill value gives null, which makes
     /// every polynomial node over it an atom: `(x + inf) - inf` must stay NaN, not become x, and
     /// `loss + 0 * reg` must stay NaN where reg is infinite.
-    let private leafPolynomial (e: Expr) : Term[] =
+    let private leafPolynomial (e: Expr) : Poly =
         match e with
         | Fold.Filled v when Double.IsFinite v && v <> 0.0 -> Polynomial.constant v
-        | Fold.Filled _ -> null
+        | Fold.Filled _ -> Unchecked.defaultof<Poly>
         | _ -> Polynomial.atom e
 
     /// atom^power, sharing the lower powers: a² is `square a`, a^k is a^(k-1) · a. Hash-consing
@@ -75,9 +76,19 @@ module Rewrite =
         result
 
     /// Builds a polynomial in the given dtype and broadcasts it to the node's shape (a
-    /// cancellation may have removed the atoms that gave the node its shape).
-    let private build (dtype: DType) (shape: int[]) (p: Term[]) : Expr =
-        if p.Length = 0 then Expr.zeros dtype shape
+    /// cancellation may have removed the atoms that gave the node its shape). The ghost is added
+    /// as `s - s`, s the sum of its atoms, after the terms.
+    let private build (dtype: DType) (shape: int[]) (poly: Poly) : Expr =
+        let ghost =
+            if poly.Ghost.Length = 0 then None
+            else
+                let s = poly.Ghost |> Array.reduce Expr.add
+                Some(Expr.sub s s)
+        let p = poly.Terms
+        if p.Length = 0 then
+            match ghost with
+            | None -> Expr.zeros dtype shape
+            | Some g -> Expr.broadcastTo shape g
         else
             let monomial (factors: Factor[]) =
                 let mutable product = Unchecked.defaultof<Expr>
@@ -94,7 +105,9 @@ module Rewrite =
                 let t = p.[i]
                 let magnitude = termWith (abs t.Coefficient) t.Factors
                 sum <- if t.Coefficient < 0.0 then Expr.sub sum magnitude else Expr.add sum magnitude
-            Expr.broadcastTo shape sum
+            match ghost with
+            | None -> Expr.broadcastTo shape sum
+            | Some g -> Expr.broadcastTo shape (Expr.add sum g)
 
     /// How many nodes below a candidate the exact saving looks at.
     let private regionLimit = 64
@@ -141,7 +154,7 @@ module Rewrite =
         Array.Copy(uses, remaining, n)
         // Per node: its polynomial (one atom for a non-polynomial node), its rebuilt node (null
         // while its normal form is pending: built only if something asks for it), and its cost.
-        let polynomials = Pool.rentCleared<Term[]> n
+        let polynomials = Pool.rentCleared<Poly> n
         let rebuilt = Pool.rentCleared<Expr> n
         let cost = Pool.rentCleared<int> n
         // Kept after the polynomials are freed, for savedByReplacing: which nodes are polynomial
@@ -222,7 +235,7 @@ module Rewrite =
                     else ValueNone
                 match polynomial with
                 | ValueSome(Some p) ->
-                    RewriteWork.Add p.Length
+                    RewriteWork.Add p.Terms.Length
                     // A quick lower bound on what the node costs as it stands: itself plus the
                     // polynomial inputs only it uses (savedByReplacing is exact but dearer).
                     let mutable standing = 1
@@ -256,7 +269,7 @@ module Rewrite =
                 let j = inputs.[e]
                 remaining.[j] <- remaining.[j] - 1
                 if remaining.[j] = 0 then
-                    polynomials.[j] <- Unchecked.defaultof<Term[]>
+                    polynomials.[j] <- Unchecked.defaultof<Poly>
                     rebuilt.[j] <- Unchecked.defaultof<Expr>
         let result = rootPositions |> Array.map materialize
         position.Release()

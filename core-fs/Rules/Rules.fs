@@ -80,7 +80,9 @@ module Rules =
                 | UnaryOp.Tan -> (fun () -> g * (1.0 + Expr.square y))
                 | UnaryOp.Tanh -> (fun () -> g * (1.0 - Expr.square y))
                 | UnaryOp.Sigmoid -> (fun () -> g * (y * (1.0 - y)))
-                | UnaryOp.Relu -> (fun () -> Expr.where (Expr.gt x zero) g zero)
+                // torch masks by the output: nothing where relu x <= 0, all of g elsewhere, NaN included
+                // (relu NaN is NaN, which is not <= 0), so the slope at NaN is 1 at every order.
+                | UnaryOp.Relu -> (fun () -> Expr.where (Expr.le y zero) zero g)
                 | UnaryOp.Abs -> (fun () -> g * Expr.sign x)
                 | UnaryOp.Sqrt -> (fun () -> g / (2.0 * y))
                 | UnaryOp.Rsqrt -> (fun () -> g * (-0.5 * (y * y * y)))
@@ -99,9 +101,12 @@ module Rules =
             | BinaryOp.Mul -> [ (fun () -> g * b); (fun () -> g * a) ]
             | BinaryOp.Div -> [ (fun () -> g / b); (fun () -> -(g * y / b)) ]
             | BinaryOp.Pow ->
-                // torch: no cotangent through a zero exponent, nor to the exponent where the base is 0.
+                // torch's two masks, each where torch puts it: no cotangent through a zero exponent
+                // (the product with g is masked), and none to the exponent where the base is 0 (only
+                // the coefficient y·log a is masked, and g multiplies it). Where each sits decides
+                // which 0 · ∞ become NaN at second order and in the transposed (JVP) rule, as in torch.
                 [ (fun () -> Expr.where (Expr.eq b zero) zero (g * (b * a ** (b - 1.0))))
-                  (fun () -> Expr.where (Expr.eq a zero * Expr.ge b zero) zero (g * (y * Expr.log a))) ]
+                  (fun () -> g * Expr.where (Expr.eq a zero * Expr.ge b zero) zero (y * Expr.log a)) ]
             | BinaryOp.Maximum ->
                 [ (fun () -> shareUnlessLost (Expr.lt a b) (Expr.eq a b) g)
                   (fun () -> shareUnlessLost (Expr.gt a b) (Expr.eq a b) g) ]
@@ -109,7 +114,11 @@ module Rules =
                 [ (fun () -> shareUnlessLost (Expr.gt a b) (Expr.eq a b) g)
                   (fun () -> shareUnlessLost (Expr.lt a b) (Expr.eq a b) g) ]
             | BinaryOp.Atan2 ->
-                [ (fun () -> g * b / (a * a + b * b)); (fun () -> -(g * a) / (a * a + b * b)) ]
+                // torch's derivative at the origin is 0 in both operands, not 0/0: 1/(a² + b²) is
+                // taken as 0 where a² + b² is 0.
+                let radius2 = lazy (a * a + b * b)
+                let inverse = lazy (Expr.where (Expr.eq radius2.Value zero) zero (Expr.reciprocal radius2.Value))
+                [ (fun () -> g * b * inverse.Value); (fun () -> -(g * a) * inverse.Value) ]
             | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
             | BinaryOp.Equal | BinaryOp.NotEqual -> [ zeroFor a; zeroFor b ]
         | Op.Where ->
@@ -125,10 +134,13 @@ module Rules =
                 | ReduceOp.Sum -> (fun () -> Expr.broadcastTo x.Dims gKept)
                 | ReduceOp.Mean -> (fun () -> Expr.broadcastTo x.Dims (gKept / float count))
                 | ReduceOp.Max | ReduceOp.Min ->
-                    (fun () -> 
+                    (fun () ->
+                        // As torch: g shared among the entries equal to the result, by a product with the
+                        // 0/1 mask, so a NaN result (no entry equals it: 0 winners) gives NaN everywhere,
+                        // and so does a NaN or infinite g.
                         let winners = Expr.eq x (Expr.reshape kept y)
                         let ties = Expr.sumAxes axes true winners
-                        Expr.where winners (gKept / ties) zero)
+                        gKept / ties * winners)
                 | ReduceOp.Prod ->
                     (fun () ->
                         // the reduced axes moved last and flattened into one
@@ -138,7 +150,14 @@ module Rules =
                         let flat = Expr.reshape (Array.append (others |> Array.map (fun a -> x.Dims.[a])) [| count |]) moved
                         let inverse = Array.zeroCreate order.Length
                         order |> Array.iteri (fun i a -> inverse.[a] <- i)
-                        gKept * Expr.permute inverse (Expr.reshape moved.Dims (productOfOthers flat)))
+                        let others = Expr.permute inverse (Expr.reshape moved.Dims (productOfOthers flat))
+                        // torch divides, y / x, when the tensor holds no exact 0 (so an infinite or NaN
+                        // entry gets NaN), and takes the product of the others when it holds one. The
+                        // quotient is fed 1s where a 0 exists, so it reaches no derivative there.
+                        let anyZero = Expr.gt (Expr.sum (Expr.eq x zero)) zero
+                        let fed = Expr.where anyZero (Expr.ones x.DType x.Dims) x
+                        let quotient = Expr.prodAxes axes true fed / fed
+                        gKept * Expr.where anyZero others quotient)
             [ cotangent ]
         | Op.ArgMax _ -> [ zeroFor args.[0] ]
         | Op.MatMul ->

@@ -27,7 +27,9 @@ public static class FuzzCheck
         if (failed.Count == 0 || !shrink) return results;
         var small = Shrinker.Shrink(program, dtype, Signature(failed));
         var smallResults = Checked(small, dtype);
-        results.Add(CheckResult.Error(program.Name, CheckResult.Name(dtype), ReproCheck, Describe(small, dtype, smallResults)));
+        // A failure that does not reproduce in a second run (the shrunk program passes) is shown as it was found.
+        var (shown, shownResults) = smallResults.Any(r => !r.Passed) ? (small, smallResults) : (program.Compact(), results);
+        results.Add(CheckResult.Error(program.Name, CheckResult.Name(dtype), ReproCheck, Describe(shown, dtype, shownResults)));
         return results;
     }
 

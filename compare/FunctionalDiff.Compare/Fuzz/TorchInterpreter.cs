@@ -39,17 +39,18 @@ public static class TorchInterpreter
             OpKind.Tanh => x.tanh(),
             OpKind.Sigmoid => x.sigmoid(),
             OpKind.Relu => x.relu(),
-            OpKind.Softplus => F.softplus(x),
+            OpKind.Softplus => Softplus(x),
             OpKind.Abs => x.abs(),
-            OpKind.Sign => x.sign(),
+            // Piecewise-constant ops on a detached input: the convention of symbolic zeros (README, fuzzer).
+            OpKind.Sign => x.detach().sign(),
             OpKind.Sqrt => x.sqrt(),
             OpKind.Rsqrt => x.rsqrt(),
             OpKind.Square => x.square(),
             OpKind.Reciprocal => x.reciprocal(),
             OpKind.Erf => x.erf(),
-            OpKind.Floor => x.floor(),
-            OpKind.Ceil => x.ceil(),
-            OpKind.Round => x.round(),
+            OpKind.Floor => x.detach().floor(),
+            OpKind.Ceil => x.detach().ceil(),
+            OpKind.Round => x.detach().round(),
             OpKind.StopGradient => x.detach(),
             OpKind.CastRoundTrip => x.to_type(dtype == ScalarType.Float64 ? ScalarType.Float32 : ScalarType.Float64).to_type(dtype),
             OpKind.AddScalar => x.add(s.Scalar),
@@ -57,7 +58,8 @@ public static class TorchInterpreter
             OpKind.RSubScalar => Literal(s.Scalar, dtype).sub(x),
             OpKind.DivScalar => x.div(s.Scalar),
             OpKind.RDivScalar => Literal(s.Scalar, dtype).div(x),
-            OpKind.PowScalar => x.pow(s.Scalar),
+            // x^0 is the constant 1: no gradient, as for the step functions (torch's zeros meet a NaN x² as NaN)
+            OpKind.PowScalar => s.Scalar == 0 ? x.detach().pow(0.0) : x.pow(s.Scalar),
             OpKind.Add => a[0].add(a[1]),
             OpKind.Sub => a[0].sub(a[1]),
             OpKind.Mul => a[0].mul(a[1]),
@@ -102,6 +104,26 @@ public static class TorchInterpreter
             OpKind.Const => torch.tensor(s.Data!, dtype: dtype).reshape(s.DataShape!.Select(d => (long)d).ToArray()),
             _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no interpretation"),
         };
+    }
+
+    // Sign, Floor, Ceil, Round and x^0 are applied to a detached input, so their derivative is no gradient at
+    // all, as our rules give (a symbolic zero), where torch's own backward returns a tensor of zeros that
+    // the next rule multiplies: 0 · ∞ = NaN wherever an earlier derivative is infinite or NaN (program
+    // `fuzz 1/938`: round(sqrt 0) has gradient 0 · 1/(2·0) = NaN in torch). Everywhere else the two are the
+    // same zeros, and the derivative of a step function away from its steps is 0.
+
+    /// <summary>
+    /// torch's softplus, except above its documented threshold (x &gt; 20), where F.softplus returns x itself
+    /// with slope exactly 1 and curvature 0: there its first derivative is off by σ(-x) ≈ 2e-9 relative
+    /// and its second by all of σ'(x), beyond the float64 tolerance (program `fuzz 1/244`:
+    /// softplus(expm1 3.2)). There the reference is torch computing the exact identity x + log1p(e^-x),
+    /// fed only x &gt; 20 so the other side's overflow reaches no derivative.
+    /// </summary>
+    static TT Softplus(TT x)
+    {
+        var above = x.gt(20.0);
+        var fed = torch.where(above, x, torch.full_like(x, 21.0));
+        return torch.where(above, fed + torch.log1p(torch.exp(-fed)), F.softplus(x));
     }
 
     static TT Literal(double value, ScalarType dtype) => torch.tensor(value, dtype: dtype);

@@ -14,6 +14,9 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
     /// <summary>The fuzzer's seed (`fuzz --seed S`): the same seed gives the same programs.</summary>
     public int Seed { get; init; } = 1;
 
+    /// <summary>The fuzzer's first program (`fuzz --start K`): a run checks programs K .. K+N-1 of its seed.</summary>
+    public int Start { get; init; }
+
     /// <summary>The usage text.</summary>
     public const string Usage =
         "usage: FunctionalDiff.Compare [--filter TEXT]... [--dtype float32|float64|both] [--results DIR] [--in-process] [--quiet]\n" +
@@ -23,7 +26,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         "       FunctionalDiff.Compare bench --linalg [--quick] [--thread-time]\n" +
         "       FunctionalDiff.Compare bench --conv [--quick]\n" +
         "       FunctionalDiff.Compare bench --vmap [--quick]\n" +
-        "       FunctionalDiff.Compare fuzz [--programs N] [--seed S] [--dtype float32|float64|both] [--in-process] [--quiet]";
+        "       FunctionalDiff.Compare fuzz [--programs N] [--seed S] [--start K] [--dtype float32|float64|both] [--in-process] [--quiet]";
 
     /// <summary>Parses the options; unknown words raise ArgumentException with the usage text.</summary>
     public static Options Parse(IReadOnlyList<string> args)
@@ -34,7 +37,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         bool isolated = true, quiet = false;
         string? abortAt = null;
         int? programs = null;
-        int seed = 1;
+        int seed = 1, start = 0;
         for (int i = 0; i < args.Count; i++)
         {
             string Next() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value\n{Usage}");
@@ -56,10 +59,11 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
                 case "--abort-at": abortAt = Next(); break;
                 case "--programs": programs = Count(Next(), args[i - 1]); break;
                 case "--seed": seed = int.TryParse(Next(), out var s) ? s : throw new ArgumentException($"--seed needs an integer\n{Usage}"); break;
+                case "--start": start = int.TryParse(Next(), out var k) && k >= 0 ? k : throw new ArgumentException($"--start needs an integer >= 0\n{Usage}"); break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'\n{Usage}");
             }
         }
-        return new Options(filters.ToArray(), dtypes, results, isolated, quiet) { AbortAt = abortAt, Programs = programs, Seed = seed };
+        return new Options(filters.ToArray(), dtypes, results, isolated, quiet) { AbortAt = abortAt, Programs = programs, Seed = seed, Start = start };
     }
 
     static int Count(string text, string option) =>
@@ -72,7 +76,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         yield return "--dtype";
         yield return DTypes.Length == 2 ? "both" : CheckResult.Name(DTypes[0]);
         if (AbortAt != null) { yield return "--abort-at"; yield return AbortAt; }
-        if (Programs != null) { yield return "--programs"; yield return Programs.Value.ToString(); yield return "--seed"; yield return Seed.ToString(); }
+        if (Programs != null) { yield return "--programs"; yield return Programs.Value.ToString(); yield return "--seed"; yield return Seed.ToString(); yield return "--start"; yield return Start.ToString(); }
     }
 
     /// <summary>The (case, dtype) pairs selected, in a fixed order shared by parent and workers.</summary>
