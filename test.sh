@@ -22,10 +22,11 @@ if ! dotnet build FunctionalDiff.sln -c Release -nologo -v minimal > "$logs/buil
     summary
 fi
 
-# Expecto: the console runner prints "N passed, N ignored, N failed, N errored".
+# Expecto: the console runner prints "N passed, N ignored, N failed, N errored", with thousands
+# separators from 1,000 on (so the digits include commas, removed before counting).
 echo "== FunctionalDiff.Core.Tests (Expecto)"
 dotnet tests/FunctionalDiff.Core.Tests/bin/Release/net10.0/FunctionalDiff.Core.Tests.dll --colours 0 --no-spinner 2>&1 | tee "$logs/expecto.log"
-line=$(grep -Eo '[0-9]+ passed, [0-9]+ ignored, [0-9]+ failed, [0-9]+ errored' "$logs/expecto.log" | tail -n 1)
+line=$(grep -Eo '[0-9,]+ passed, [0-9,]+ ignored, [0-9,]+ failed, [0-9,]+ errored' "$logs/expecto.log" | tail -n 1)
 if [ -n "$line" ]; then
     read -r p _ _ _ f _ e _ <<< "$(echo "$line" | tr -d ',')"
     passed=$((passed + p))
