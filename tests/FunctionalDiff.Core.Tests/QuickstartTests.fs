@@ -66,41 +66,14 @@ let private bilevel () =
     { X0 = (Eval.eval x0).ToDoubleArray(); W0 = (Eval.eval w0).ToDoubleArray()
       Gradient = gradient; Value = value; Tangent = tangent; Along = along }
 
-let private repositoryFile (name: string) =
-    let mutable directory = DirectoryInfo(AppContext.BaseDirectory)
-    while not (isNull directory) && not (File.Exists(Path.Combine(directory.FullName, name))) do
-        directory <- directory.Parent
-    if isNull directory then failwithf "%s not found above %s" name AppContext.BaseDirectory
-    File.ReadAllText(Path.Combine(directory.FullName, name))
-
-/// Lines with their common indentation removed, trailing blanks dropped.
-let private dedent (text: string) =
-    let lines = text.Replace("\r", "").TrimEnd().Split('\n') |> Array.map (fun l -> l.TrimEnd())
-    let indent = lines |> Array.filter (fun l -> l.Length > 0) |> Array.map (fun l -> l.Length - l.TrimStart().Length) |> Array.min
-    lines |> Array.map (fun l -> if l.Length >= indent then l.Substring indent else l) |> String.concat "\n"
-
 [<Tests>]
 let tests =
     testList "Quickstart" [
         test "the README's F# quickstart is this file's code" {
-            let source = repositoryFile "tests/FunctionalDiff.Core.Tests/QuickstartTests.fs"
-            let marked = Regex.Match(source, @"// BEGIN README\r?\n(.*?)\n\s*// END README", RegexOptions.Singleline)
-            let readme = repositoryFile "README.md"
-            let section = readme.IndexOf("## F# quickstart", StringComparison.Ordinal)
-            Expect.isGreaterThanOrEqual section 0 "README has an F# quickstart section"
-            let block = Regex.Match(readme.Substring section, @"```fsharp\r?\n(.*?)```", RegexOptions.Singleline)
-            Expect.isTrue (marked.Success && block.Success) "markers and code block found"
-            Expect.equal (dedent block.Groups.[1].Value) (dedent marked.Groups.[1].Value) "README block = marked code"
+            ReadmeSupport.expectReadmeBlock "tests/FunctionalDiff.Core.Tests/QuickstartTests.fs" "" "## F# quickstart"
         }
         test "the README's F# example of transforms inside loops is this file's code" {
-            let source = repositoryFile "tests/FunctionalDiff.Core.Tests/QuickstartTests.fs"
-            let marked = Regex.Match(source, @"// BEGIN README: Transforms inside loops\r?\n(.*?)\n\s*// END README: Transforms inside loops", RegexOptions.Singleline)
-            let readme = repositoryFile "README.md"
-            let section = readme.IndexOf("## Transforms inside loops", StringComparison.Ordinal)
-            Expect.isGreaterThanOrEqual section 0 "README has a section on transforms inside loops"
-            let block = Regex.Match(readme.Substring section, @"```fsharp\r?\n(.*?)```", RegexOptions.Singleline)
-            Expect.isTrue (marked.Success && block.Success) "markers and code block found"
-            Expect.equal (dedent block.Groups.[1].Value) (dedent marked.Groups.[1].Value) "README block = marked code"
+            ReadmeSupport.expectReadmeBlock "tests/FunctionalDiff.Core.Tests/QuickstartTests.fs" ": Transforms inside loops" "## Transforms inside loops"
         }
         test "the bilevel example's derivatives agree with central differences of the loop written with floats" {
             let outcome = bilevel ()

@@ -42,30 +42,11 @@ let private training () =
     // END README: Training
     { X = x; Y = y; Parameters = parameters; Losses = losses }
 
-let private repositoryFile (name: string) =
-    let mutable directory = DirectoryInfo(AppContext.BaseDirectory)
-    while not (isNull directory) && not (File.Exists(Path.Combine(directory.FullName, name))) do
-        directory <- directory.Parent
-    if isNull directory then failwithf "%s not found above %s" name AppContext.BaseDirectory
-    File.ReadAllText(Path.Combine(directory.FullName, name))
-
-let private dedent (text: string) =
-    let lines = text.Replace("\r", "").TrimEnd().Split('\n') |> Array.map (fun l -> l.TrimEnd())
-    let indent = lines |> Array.filter (fun l -> l.Length > 0) |> Array.map (fun l -> l.Length - l.TrimStart().Length) |> Array.min
-    lines |> Array.map (fun l -> if l.Length >= indent then l.Substring indent else l) |> String.concat "\n"
-
 [<Tests>]
 let tests =
     testList "Training" [
         test "the README's F# training loop is this file's code" {
-            let source = repositoryFile "tests/FunctionalDiff.Core.Tests/TrainingTests.fs"
-            let marked = Regex.Match(source, @"// BEGIN README: Training\r?\n(.*?)\n\s*// END README: Training", RegexOptions.Singleline)
-            let readme = repositoryFile "README.md"
-            let section = readme.IndexOf("## Training", StringComparison.Ordinal)
-            Expect.isGreaterThanOrEqual section 0 "README has a training section"
-            let block = Regex.Match(readme.Substring section, @"```fsharp\r?\n(.*?)```", RegexOptions.Singleline)
-            Expect.isTrue (marked.Success && block.Success) "markers and code block found"
-            Expect.equal (dedent block.Groups.[1].Value) (dedent marked.Groups.[1].Value) "README block = marked code"
+            ReadmeSupport.expectReadmeBlock "tests/FunctionalDiff.Core.Tests/TrainingTests.fs" ": Training" "## Training"
         }
         test "the F# training loop separates the blobs" {
             let o = training ()

@@ -37,30 +37,11 @@ let private example () =
     // END README: Batching with vmap
     { Parameters = parameters; Xs = xs; Labels = labels; LossOf = lossOf; PerExample = perExample }
 
-let private repositoryFile (name: string) =
-    let mutable directory = DirectoryInfo(AppContext.BaseDirectory)
-    while not (isNull directory) && not (File.Exists(Path.Combine(directory.FullName, name))) do
-        directory <- directory.Parent
-    if isNull directory then failwithf "%s not found above %s" name AppContext.BaseDirectory
-    File.ReadAllText(Path.Combine(directory.FullName, name))
-
-let private dedent (text: string) =
-    let lines = text.Replace("\r", "").TrimEnd().Split('\n') |> Array.map (fun l -> l.TrimEnd())
-    let indent = lines |> Array.filter (fun l -> l.Length > 0) |> Array.map (fun l -> l.Length - l.TrimStart().Length) |> Array.min
-    lines |> Array.map (fun l -> if l.Length >= indent then l.Substring indent else l) |> String.concat "\n"
-
 [<Tests>]
 let tests =
     testList "Vmap.Readme" [
         test "the README's F# vmap example is this file's code" {
-            let source = repositoryFile "tests/FunctionalDiff.Core.Tests/VmapReadmeTests.fs"
-            let marked = Regex.Match(source, @"// BEGIN README: Batching with vmap\r?\n(.*?)\n\s*// END README: Batching with vmap", RegexOptions.Singleline)
-            let readme = repositoryFile "README.md"
-            let section = readme.IndexOf("## Batching with vmap", StringComparison.Ordinal)
-            Expect.isGreaterThanOrEqual section 0 "README has a vmap section"
-            let block = Regex.Match(readme.Substring section, @"```fsharp\r?\n(.*?)```", RegexOptions.Singleline)
-            Expect.isTrue (marked.Success && block.Success) "markers and code block found"
-            Expect.equal (dedent block.Groups.[1].Value) (dedent marked.Groups.[1].Value) "README block = marked code"
+            ReadmeSupport.expectReadmeBlock "tests/FunctionalDiff.Core.Tests/VmapReadmeTests.fs" ": Batching with vmap" "## Batching with vmap"
         }
         test "the example's per-example gradients are a loop's and agree with finite differences" {
             let o = example ()
