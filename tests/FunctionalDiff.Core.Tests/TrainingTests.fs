@@ -11,7 +11,6 @@ open FunctionalDiff.Core
 type private Outcome = { X: Tensor; Y: Tensor; Parameters: Tensor[]; Losses: float list }
 
 let private training () =
-    let mutable losses = []
     // BEGIN README: Training
     // Logistic regression on two Gaussian blobs; Adam is pure: (state, parameters, gradients) in, new ones out.
     let blob seed shift = TensorMath.addScalar shift (Tensor.randomNormal DType.Float64 seed [| 200; 2 |])
@@ -28,6 +27,7 @@ let private training () =
     let adam = Optimizers.adam 0.05 0.9 0.999 1e-8 0.0
     let mutable parameters = [| Initialisers.xavierUniform DType.Float64 3 1.0 [| 2; 1 |]; Tensor.zeros DType.Float64 [| 1 |] |]
     let mutable state = adam.Init parameters
+    let mutable losses = []
     for epoch in 0 .. 19 do
         let batches = Batches.make (Some epoch) 40 false [| x; y |]
         let mutable total = 0.0

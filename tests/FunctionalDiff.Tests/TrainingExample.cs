@@ -12,7 +12,6 @@ public static class TrainingExample
     /// <summary>Runs the snippet.</summary>
     public static Outcome Run()
     {
-        var losses = new List<double>();
         // BEGIN README
         // Logistic regression on two Gaussian blobs, with Adam on shuffled mini-batches.
         var x = Tensor.Concat(0, Tensor.RandomNormal([200, 2], seed: 1) + 1.5, Tensor.RandomNormal([200, 2], seed: 2) - 1.5);
@@ -22,6 +21,7 @@ public static class TrainingExample
         var step = Diff.CompileValueAndGrad((p, batch) =>
             Loss.BinaryCrossEntropyWithLogits(batch[0].MatMul(p["w"]) + p["b"], batch[1]));
         var adam = new Adam(model, lr: 0.05);
+        var losses = new List<double>();
 
         for (int epoch = 0; epoch < 20; epoch++)
         {
