@@ -47,8 +47,8 @@ public class TrainTests(ITestOutputHelper output)
         {
             var log = new StringWriter();
             Assert.Equal(0, TrainCommand.Run(["--steps", "20", "--optimizer-steps", "5", "--out", directory], log));
-            foreach (var file in new[] { "train-loss.svg", "train-boundary.svg", "train-differences.svg" })
-                Assert.StartsWith("<svg", File.ReadAllText(Path.Combine(directory, file)));
+            foreach (var file in new[] { "train-loss.png", "train-boundary.png", "train-differences.png" })
+                Assert.Equal(PlotTests.PngSignature, File.ReadAllBytes(Path.Combine(directory, file))[..8]);
             // one CSV row per step of each of the four runs, plus the header
             Assert.Equal(1 + 4 * 20, File.ReadAllLines(Path.Combine(directory, "train-curves.csv")).Length);
             Assert.Equal(2, TrainCommand.Run(["--no-such-option"], new StringWriter()));

@@ -10,12 +10,12 @@ namespace FunctionalDiff.Compare.Suite;
 /// </summary>
 public static class ReportFigure
 {
-    /// <summary>Writes compare-report.svg into <paramref name="directory"/> and returns its path.</summary>
+    /// <summary>Writes compare-report.png (ScottPlot) into <paramref name="directory"/> and returns its path.</summary>
     public static string Write(string directory, IReadOnlyList<CheckResult> results)
     {
         static List<(double, double)> Points(IEnumerable<CheckResult> rs) =>
             rs.Select((r, i) => ((double)i, double.IsFinite(r.MaxRelError) ? r.MaxRelError : 1.0)).ToList();
-        var groups = new List<SvgScatter.Group>
+        var groups = new List<Plots.Group>
         {
             new("float64 checks", "#1f77b4", Points(results.Where(r => r.DType == "float64"))),
             new("float32 checks", "#d62728", Points(results.Where(r => r.DType == "float32"))),
@@ -25,10 +25,9 @@ public static class ReportFigure
             ("float64 bound (relative)", Tolerance.Float64.Relative, "#1f77b4"),
             ("float32 bound (relative)", Tolerance.Float32.Relative, "#d62728"),
         };
-        string path = Path.Combine(directory, "compare-report.svg");
-        File.WriteAllText(path, SvgScatter.LogScatter(
-            $"Largest relative error of each check against TorchSharp ({results.Count} checks)",
-            "check (table order, per dtype)", "largest relative error (log scale)", groups, lines));
+        string path = Path.Combine(directory, "compare-report.png");
+        Plots.LogScatter(path, $"Largest relative error of each check against TorchSharp ({results.Count} checks)",
+            "check (table order, per dtype)", "largest relative error (log scale; 0 drawn at 1e-18)", groups, lines);
         return path;
     }
 }

@@ -7,7 +7,7 @@ namespace FunctionalDiff.Compare.Train;
 /// <c>train</c>: each optimizer against torch.optim over 100 steps, then whole training runs (the
 /// seed network on XOR, the softmax MLP on ten classes) against TorchSharp in float64 and float32,
 /// with progress, the largest relative differences of the loss and of every parameter over all
-/// steps, the final accuracies, and SVG figures and a CSV of the curves in the output folder.
+/// steps, the final accuracies, and PNG figures (ScottPlot) and a CSV of the curves in the output folder.
 /// </summary>
 public static class TrainCommand
 {
@@ -61,7 +61,7 @@ public static class TrainCommand
         if (runs.Count > 0)
         {
             WriteFigures(runs, output);
-            log.WriteLine($"figures: {Path.Combine(output, "train-loss.svg")}, {Path.Combine(output, "train-boundary.svg")}; curves: {Path.Combine(output, "train-curves.csv")}");
+            log.WriteLine($"figures: {Path.Combine(output, "train-loss.png")}, {Path.Combine(output, "train-boundary.png")}, {Path.Combine(output, "train-differences.png")}; curves: {Path.Combine(output, "train-curves.csv")}");
         }
         log.WriteLine(ok ? "train: every check within its bound" : "train: SOME CHECKS EXCEED THEIR BOUNDS");
         return ok ? 0 : 1;
@@ -70,21 +70,19 @@ public static class TrainCommand
     static void WriteFigures(List<TrainRuns.Run> runs, string output)
     {
         var colours = new[] { "#1f77b4", "#d62728", "#2ca02c", "#9467bd" };
-        var series = new List<Svg.Series>();
+        var series = new List<Plots.Series>();
         int k = 0;
         foreach (var r in runs.Where(r => r.DType == DType.Float64))
         {
-            series.Add(new($"{r.Name}: ours", colours[k], null, r.Steps.Select(s => ((double)s.Index, s.OurLoss)).ToList()));
-            series.Add(new($"{r.Name}: torch", colours[k + 1], "6,4", r.Steps.Select(s => ((double)s.Index, s.TorchLoss)).ToList()));
+            series.Add(new($"{r.Name}: ours", colours[k], false, r.Steps.Select(s => ((double)s.Index, s.OurLoss)).ToList()));
+            series.Add(new($"{r.Name}: torch", colours[k + 1], true, r.Steps.Select(s => ((double)s.Index, s.TorchLoss)).ToList()));
             k += 2;
         }
-        File.WriteAllText(Path.Combine(output, "train-loss.svg"),
-            Svg.LineChart("Training loss, FunctionalDiff and TorchSharp (float64, Adam)", "step", "mini-batch loss (log scale)", series, logY: true));
+        Plots.LineChart(Path.Combine(output, "train-loss.png"), "Training loss, FunctionalDiff and TorchSharp (float64, Adam)", "step", "mini-batch loss (log scale)", series, logY: true);
 
-        var differences = runs.Select((r, i) => new Svg.Series($"{r.Name} {r.DType}", colours[i % 4], r.DType == DType.Float32 ? "6,4" : null,
+        var differences = runs.Select((r, i) => new Plots.Series($"{r.Name} {r.DType}", colours[i % 4], r.DType == DType.Float32,
             r.Steps.Select(s => ((double)s.Index, Math.Max(s.ParameterRelative, 1e-17))).ToList())).ToList();
-        File.WriteAllText(Path.Combine(output, "train-differences.svg"),
-            Svg.LineChart("Largest relative parameter difference from TorchSharp", "step", "relative difference (log scale)", differences, logY: true));
+        Plots.LineChart(Path.Combine(output, "train-differences.png"), "Largest relative parameter difference from TorchSharp", "step", "relative difference (log scale)", differences, logY: true);
 
         var seed = runs.First(r => r.DType == DType.Float64 && r.Name.StartsWith("seed", StringComparison.Ordinal));
         const int cells = 60;
@@ -96,8 +94,7 @@ public static class TrainCommand
                 grid[2 * (row * cells + c) + 1] = 1 - (row + 0.5) * 2 / cells;
             }
         var probability = TrainRuns.SeedProbabilities(seed.Final, Tensor.FromArray(grid, cells * cells, 2));
-        File.WriteAllText(Path.Combine(output, "train-boundary.svg"),
-            Svg.DecisionBoundary($"Seed network on XOR after {seed.Steps.Count} steps (accuracy {seed.OurAccuracy:P0})", cells, probability, seed.X.ToDoubleArray(), seed.Labels.ToDoubleArray()));
+        Plots.DecisionBoundary(Path.Combine(output, "train-boundary.png"), $"Seed network on XOR after {seed.Steps.Count} steps (accuracy {seed.OurAccuracy:P0})", cells, probability, seed.X.ToDoubleArray(), seed.Labels.ToDoubleArray());
 
         var csv = new StringBuilder("run,dtype,step,our_loss,torch_loss,loss_rel_diff,param_rel_diff\n");
         foreach (var r in runs)
