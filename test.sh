@@ -15,6 +15,14 @@ summary() {
     exit 0
 }
 
+# The compare program draws its figures with ScottPlot, which renders text with a system font. A
+# Debian machine without any TrueType font gets fonts-dejavu-core, once, where packages can be
+# installed (root and apt-get); elsewhere the plot tests say what is missing.
+if [ -z "$(find /usr/share/fonts -name '*.ttf' -print -quit 2>/dev/null)" ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "== installing fonts-dejavu-core (no font found for the figures)"
+    apt-get update -qq > /dev/null && apt-get install -y -qq fonts-dejavu-core > /dev/null
+fi
+
 echo "== build (Release)"
 if ! dotnet build FunctionalDiff.sln -c Release -nologo -v minimal > "$logs/build.log" 2>&1; then
     cat "$logs/build.log"
