@@ -130,6 +130,9 @@ public sealed partial class Tensor
     /// <exception cref="ArgumentException">The tensor has more or fewer than one element.</exception>
     public double ToScalar() => Value.ToScalar();
 
-    /// <summary>The values, nested like the shape, with the dtype.</summary>
+    /// <summary>The text PyTorch's <c>str(tensor)</c> prints for the same values:
+    /// <c>tensor([1.0000, 0.0180])</c>, rows aligned, tensors over 1000 elements summarised with
+    /// <c>...</c>. float32 (torch's default) shows no dtype; float64 ends in
+    /// <c>dtype=torch.float64</c>, torch's spelling, so the text reads the same as torch's.</summary>
     public override string ToString() => Value.ToString();
 }

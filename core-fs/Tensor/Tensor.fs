@@ -162,9 +162,14 @@ type Tensor internal (dtype: DType, shape: int[], strides: int[], offset: int, s
                 for i in 0 .. numel - 1 do converted.[i] <- float32 values.[source.Offset + i]
                 Tensor(target, shape, Shape.contiguousStrides shape, 0, converted)
 
-    /// numpy/torch-style text: values with rows aligned, large tensors elided with `...`.
+    /// The text PyTorch's `str(tensor)` prints for the same values, with torch's default print
+    /// options: `tensor([1.0000, 0.0180])`, entries right-aligned to one width, rows on their own
+    /// lines, tensors over 1000 elements summarised with `...` (3 items at each end of each axis).
+    /// float32 is torch's default dtype and shows none; float64 shows `dtype=torch.float64`, torch's
+    /// own spelling rather than our `Float64`, so the text reads the same as torch's.
     override this.ToString() =
-        TensorFormat.format (dtype.ToString()) shape (this.ToDoubleArray())
+        let torchDType = match dtype with DType.Float64 -> "torch.float64" | _ -> null
+        TensorFormat.format torchDType shape (this.ToDoubleArray())
 
     /// Wraps a dense row-major float64 array (not copied: the caller hands over ownership).
     static member internal OwnDense(shape: int[], data: float[]) =

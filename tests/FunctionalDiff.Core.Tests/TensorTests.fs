@@ -10,4 +10,5 @@ let tests =
         TensorElementwiseTests.tests
         TensorReductionTests.tests
         TensorStructuralTests.tests
+        TensorPrintTests.tests
     ]

@@ -93,12 +93,13 @@ public class TensorTests
     }
 
     [Fact]
-    public void ToStringShowsTheValuesAndDType()
+    public void ToStringPrintsLikeTorch()
     {
-        var text = Tensor.FromArray(new[] { 1.5, -2.25 }).ToString();
-        Assert.Contains("1.5", text);
-        Assert.Contains("-2.25", text);
-        Assert.Contains("float64", text);
+        // written by hand from torch's rules: 4 decimals, one width, float64 named as torch names it
+        Assert.Equal("tensor([ 1.5000, -2.2500], dtype=torch.float64)", Tensor.FromArray(new[] { 1.5, -2.25 }).ToString());
+        // float32 is torch's default dtype, so no suffix; whole numbers print as `1.`
+        Assert.Equal("tensor([[1., 2.],\n        [3., 4.]])",
+            Tensor.FromArray(new[] { 1f, 2f, 3f, 4f }, 2, 2).ToString());
     }
 
     [Fact]
