@@ -88,29 +88,9 @@ public class CompileTests
         Assert.Equal(1, step.TraceCount);
     }
 
-    static string RepositoryFile(string relative)
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "FunctionalDiff.sln"))) dir = dir.Parent;
-        Assert.NotNull(dir);
-        return File.ReadAllText(Path.Combine(dir!.FullName, relative));
-    }
-
-    static string Normalise(string code) => Regex.Replace(code, @"\s+", " ").Trim();
-
     [Fact]
-    public void TheReadmeShowsExactlyTheTrainingLoopThatIsCompiledHere()
-    {
-        var source = RepositoryFile("tests/FunctionalDiff.Tests/TrainingLoop.cs");
-        var marked = Regex.Match(source, @"// BEGIN README\r?\n(.*?)// END README", RegexOptions.Singleline);
-        Assert.True(marked.Success, "markers missing in TrainingLoop.cs");
-        var readme = RepositoryFile("README.md");
-        var section = readme.IndexOf("## Compiled functions", StringComparison.Ordinal);
-        Assert.True(section >= 0, "README.md has no '## Compiled functions' section");
-        var block = Regex.Match(readme[section..], @"```csharp\r?\n(.*?)```", RegexOptions.Singleline);
-        Assert.True(block.Success, "the section has no csharp code block");
-        Assert.Equal(Normalise(marked.Groups[1].Value), Normalise(block.Groups[1].Value));
-    }
+    public void TheReadmeShowsExactlyTheTrainingLoopThatIsCompiledHere() =>
+        ReadmeTests.AssertReadmeShows("tests/FunctionalDiff.Tests/TrainingLoop.cs", "## Compiled functions");
 
     [Fact]
     public void TheTrainingLoopMatchesGradientDescentWrittenOut()

@@ -6,27 +6,9 @@ namespace FunctionalDiff.Tests;
 /// <summary>The README's training example is this repository's code, and it trains.</summary>
 public class TrainingExampleTests
 {
-    static string RepositoryFile(string relative)
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "FunctionalDiff.sln"))) dir = dir.Parent;
-        Assert.NotNull(dir);
-        return File.ReadAllText(Path.Combine(dir!.FullName, relative));
-    }
-
-    static string Normalise(string code) => Regex.Replace(code, @"\s+", " ").Trim();
-
     [Fact]
-    public void TheReadmeShowsExactlyThisTrainingLoop()
-    {
-        var marked = Regex.Match(RepositoryFile("tests/FunctionalDiff.Tests/TrainingExample.cs"), @"// BEGIN README\r?\n(.*?)// END README", RegexOptions.Singleline);
-        var readme = RepositoryFile("README.md");
-        var section = readme.IndexOf("## Training", StringComparison.Ordinal);
-        Assert.True(section >= 0, "README.md has no '## Training' section");
-        var block = Regex.Match(readme[section..], @"```csharp\r?\n(.*?)```", RegexOptions.Singleline);
-        Assert.True(marked.Success && block.Success);
-        Assert.Equal(Normalise(marked.Groups[1].Value), Normalise(block.Groups[1].Value));
-    }
+    public void TheReadmeShowsExactlyThisTrainingLoop() =>
+        ReadmeTests.AssertReadmeShows("tests/FunctionalDiff.Tests/TrainingExample.cs", "## Training");
 
     [Fact]
     public void ItSeparatesTheBlobsAndTheLossFalls()
