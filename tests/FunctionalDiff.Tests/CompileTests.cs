@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Xunit;
 using static FunctionalDiff.Tests.TestSupport;
 
