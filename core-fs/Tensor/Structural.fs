@@ -92,107 +92,6 @@ module Structural =
                 strides.[a] <- -strides.[a]
         t.View(Array.copy t.Dims, strides, offset)
 
-    /// Copies the dense `source` (shape `shape`) into the box of `target` that starts at
-    /// `targetOffset` with row-major `targetStrides`; one Array.Copy per innermost row.
-    let private writeBox (source: Tensor) (target: Array) (targetOffset: int) (targetStrides: int[]) =
-        let source = dense source
-        let shape = source.Dims
-        let n = source.Numel
-        if n > 0 then
-            if shape.Length = 0 then Array.Copy(source.Storage, source.Offset, target, targetOffset, 1)
-            else
-                let inner = shape.[shape.Length - 1]
-                let rows = n / inner
-                let index = Array.zeroCreate shape.Length
-                let mutable position = targetOffset
-                for row in 0 .. rows - 1 do
-                    Array.Copy(source.Storage, source.Offset + row * inner, target, position, inner)
-                    let mutable axis = shape.Length - 2
-                    let mutable carry = true
-                    while carry && axis >= 0 do
-                        index.[axis] <- index.[axis] + 1
-                        position <- position + targetStrides.[axis]
-                        if index.[axis] < shape.[axis] then carry <- false
-                        else
-                            position <- position - targetStrides.[axis] * shape.[axis]
-                            index.[axis] <- 0
-                            axis <- axis - 1
-
-    /// Pads with zeros: `before.[i]` and `after.[i]` elements around axis i.
-    let pad (before: int[]) (after: int[]) (t: Tensor) : Tensor =
-        if before.Length <> t.Rank || after.Length <> t.Rank then
-            Shape.fail "Pad" (sprintf "before %s and after %s need one entry per axis of shape %s" (Shape.format before) (Shape.format after) (Shape.format t.Dims))
-        if Array.exists (fun p -> p < 0) before || Array.exists (fun p -> p < 0) after then
-            Shape.fail "Pad" (sprintf "negative padding %s, %s" (Shape.format before) (Shape.format after))
-        let shape = Array.init t.Rank (fun i -> Shape.addDims "Pad" (Shape.addDims "Pad" before.[i] t.Dims.[i]) after.[i])
-        Shape.checkSize "Pad" shape
-        let result = Tensor.Zeros(shape, t.DType)
-        let strides = Shape.contiguousStrides shape
-        let offset = Array.fold2 (fun acc b s -> acc + b * s) 0 before strides
-        writeBox t result.Storage offset strides
-        result
-
-    /// Joins tensors along an existing axis; all other dimensions must agree. Mixed dtypes give float64.
-    let concat (axis: int) (parts: Tensor[]) : Tensor =
-        if parts.Length = 0 then Shape.fail "Concat" "needs at least one tensor"
-        let first = parts.[0]
-        let a = Shape.normalizeAxis "Concat" first.Rank axis
-        for p in parts do
-            let agrees = p.Rank = first.Rank && Array.forall id (Array.init first.Rank (fun i -> i = a || p.Dims.[i] = first.Dims.[i]))
-            if not agrees then
-                Shape.fail "Concat" (sprintf "shapes %s and %s differ outside axis %d" (Shape.format first.Dims) (Shape.format p.Dims) axis)
-        let dtype = parts |> Array.fold (fun d p -> promote d p.DType) first.DType
-        let shape = Array.copy first.Dims
-        shape.[a] <- parts |> Array.fold (fun total p -> Shape.addDims "Concat" total p.Dims.[a]) 0
-        Shape.checkSize "Concat" shape
-        let result = Tensor.Zeros(shape, dtype)
-        let strides = Shape.contiguousStrides shape
-        let mutable offset = 0
-        for p in parts do
-            writeBox (p.Cast dtype) result.Storage offset strides
-            offset <- offset + p.Dims.[a] * strides.[a]
-        result
-
-    /// Joins equally shaped tensors along a new axis at position `axis` (in [-(rank+1), rank]).
-    let stack (axis: int) (parts: Tensor[]) : Tensor =
-        if parts.Length = 0 then Shape.fail "Stack" "needs at least one tensor"
-        let first = parts.[0]
-        let a = Shape.normalizeAxis "Stack" (first.Rank + 1) axis
-        for p in parts do
-            if p.Dims <> first.Dims then
-                Shape.fail "Stack" (sprintf "shapes %s and %s differ" (Shape.format first.Dims) (Shape.format p.Dims))
-        let expanded = Array.insertAt a 1 first.Dims
-        concat a (parts |> Array.map (reshape expanded))
-
-    /// Reads every index value as an integer in [0, size), raising before any work otherwise.
-    let private checkedIndices (name: string) (index: Tensor) (size: int) (axis: int) =
-        let values = index.ToDoubleArray()
-        values |> Array.map (fun v ->
-            if v <> Math.Floor v || v < 0.0 || v >= float size then
-                Shape.fail name (sprintf "index %g is out of range for axis %d of size %d" v axis size)
-            int v)
-
-    /// Position offsets into a tensor with `strides` for every element of `shape`, row-major,
-    /// with the coordinate along `axis` left out (it comes from the index).
-    let private positionsWithoutAxis (shape: int[]) (strides: int[]) (axis: int) (offset: int) =
-        let n = Shape.numel shape
-        let positions = Array.zeroCreate n
-        let index = Array.zeroCreate shape.Length
-        let mutable position = offset
-        for e in 0 .. n - 1 do
-            positions.[e] <- position
-            let mutable d = shape.Length - 1
-            let mutable carry = true
-            while carry && d >= 0 do
-                index.[d] <- index.[d] + 1
-                if d <> axis then position <- position + strides.[d]
-                if index.[d] < shape.[d] then carry <- false
-                else
-                    if d <> axis then position <- position - strides.[d] * shape.[d]
-                    index.[d] <- 0
-                    d <- d - 1
-        positions
-
     let private checkIndexShape (name: string) (a: int) (index: Tensor) (other: int[]) (otherName: string) =
         if index.Rank <> other.Length then
             Shape.fail name (sprintf "index of shape %s must have the rank of %s %s" (Shape.format index.Dims) otherName (Shape.format other))
@@ -200,57 +99,10 @@ module Structural =
             if d <> a && index.Dims.[d] > other.[d] then
                 Shape.fail name (sprintf "index of shape %s exceeds %s %s on axis %d" (Shape.format index.Dims) otherName (Shape.format other) d)
 
-    let private gatherTyped<'T> (t: Tensor) (positions: int[]) (indices: int[]) (stride: int) : 'T[] =
-        let source = storage<'T> t
-        let result = RecycledArrays.Take<'T> positions.Length
-        for e in 0 .. result.Length - 1 do
-            result.[e] <- source.[positions.[e] + indices.[e] * stride]
-        result
-
-    /// torch.gather: out[i][j][k] = t[index[i][j][k]][j][k] for axis 0, and so on. The index
-    /// holds integer values in a float dtype, has the input's rank and no dimension larger
-    /// than the input's except along `axis`. The result has the index's shape.
-    let gather (axis: int) (index: Tensor) (t: Tensor) : Tensor =
-        let a = Shape.normalizeAxis "Gather" t.Rank axis
-        checkIndexShape "Gather" a index t.Dims "input"
-        let indices = checkedIndices "Gather" index t.Dims.[a] a
-        // the input's own strides walk it, so views (flip, slice, broadcast) need no copy
-        let positions = positionsWithoutAxis index.Dims t.Strides a t.Offset
-        match t.DType with
-        | DType.Float64 -> Tensor.OwnDense(index.Shape, gatherTyped<float> t positions indices t.Strides.[a])
-        | DType.Float32 -> Tensor.OwnDense(index.Shape, gatherTyped<float32> t positions indices t.Strides.[a])
-
-    let private scatterTyped<'T when 'T :> Numerics.IAdditionOperators<'T, 'T, 'T>>
-        (source: Tensor) (sourcePositions: int[]) (targetPositions: int[]) (indices: int[]) (stride: int) (n: int) : 'T[] =
-        let values = storage<'T> source
-        let result = RecycledArrays.Take<'T> n
-        Array.Clear result
-        // serial on purpose: indices may repeat, and a fixed order keeps the sums reproducible
-        for e in 0 .. indices.Length - 1 do
-            let p = targetPositions.[e] + indices.[e] * stride
-            result.[p] <- 'T.op_Addition(result.[p], values.[sourcePositions.[e]])
-        result
-
-    /// The transpose of gather: zeros of `shape`, with source[e] added at the position gather
-    /// would read for index element e. Only the index's extent of `source` is used.
-    let scatterAdd (axis: int) (index: Tensor) (source: Tensor) (shape: int[]) : Tensor =
-        Shape.validate "ScatterAdd" shape
-        let a = Shape.normalizeAxis "ScatterAdd" shape.Length axis
-        checkIndexShape "ScatterAdd" a index shape "shape"
-        checkIndexShape "ScatterAdd" -1 index source.Dims "source"
-        let indices = checkedIndices "ScatterAdd" index shape.[a] a
-        let sourcePositions = positionsWithoutAxis index.Dims source.Strides -1 source.Offset
-        let targetStrides = Shape.contiguousStrides shape
-        let targetPositions = positionsWithoutAxis index.Dims targetStrides a 0
-        let n = Shape.numel shape
-        match source.DType with
-        | DType.Float64 -> Tensor.OwnDense(Array.copy shape, scatterTyped<float> source sourcePositions targetPositions indices targetStrides.[a] n)
-        | DType.Float32 -> Tensor.OwnDense(Array.copy shape, scatterTyped<float32> source sourcePositions targetPositions indices targetStrides.[a] n)
-
-    // Buffer-writing forms, for compiled plans: each writes the op's result into a caller's dense
-    // array of the result's size and allocates nothing (odometers live on the stack), so a plan
-    // can put these ops in its arena. Each visits the elements in the order of the allocating
-    // form above, so sums (scatter-add) round the same way and the bits agree.
+    // One kernel per op, in buffer-writing form: it writes the result into a caller's dense array of
+    // the result's size and allocates nothing (odometers live on the stack), so a compiled plan puts
+    // these ops in its arena, and the allocating forms at the end of this module are the same kernel
+    // over a fresh array, so the interpreter and a plan give the same bits by construction.
 
     /// Copies the strided `source` (dims `shape`) into `target`, walked with `targetStrides` from
     /// `targetOffset`: a box of a larger dense array, or the whole of a dense one.
@@ -430,3 +282,70 @@ module Structural =
         match source.DType with
         | DType.Float64 -> scatterTypedInto<float> axis index source shape (target :?> float[])
         | DType.Float32 -> scatterTypedInto<float32> axis index source shape (target :?> float32[])
+
+    /// A fresh dense tensor of `shape` filled by `write`, a kernel above that writes (or clears)
+    /// every entry, so the array is not cleared here.
+    let private fresh (dtype: DType) (shape: int[]) (write: Array -> unit) : Tensor =
+        match dtype with
+        | DType.Float64 ->
+            let data = RecycledArrays.Take<float> (Shape.numel shape)
+            write data
+            Tensor.OwnDense(shape, data)
+        | DType.Float32 ->
+            let data = RecycledArrays.Take<float32> (Shape.numel shape)
+            write data
+            Tensor.OwnDense(shape, data)
+
+    /// Pads with zeros: `before.[i]` and `after.[i]` elements around axis i.
+    let pad (before: int[]) (after: int[]) (t: Tensor) : Tensor =
+        if before.Length <> t.Rank || after.Length <> t.Rank then
+            Shape.fail "Pad" (sprintf "before %s and after %s need one entry per axis of shape %s" (Shape.format before) (Shape.format after) (Shape.format t.Dims))
+        if Array.exists (fun p -> p < 0) before || Array.exists (fun p -> p < 0) after then
+            Shape.fail "Pad" (sprintf "negative padding %s, %s" (Shape.format before) (Shape.format after))
+        let shape = Array.init t.Rank (fun i -> Shape.addDims "Pad" (Shape.addDims "Pad" before.[i] t.Dims.[i]) after.[i])
+        Shape.checkSize "Pad" shape
+        fresh t.DType shape (padInto before shape t)
+
+    /// Joins tensors along an existing axis; all other dimensions must agree. Mixed dtypes give float64.
+    let concat (axis: int) (parts: Tensor[]) : Tensor =
+        if parts.Length = 0 then Shape.fail "Concat" "needs at least one tensor"
+        let first = parts.[0]
+        let a = Shape.normalizeAxis "Concat" first.Rank axis
+        for p in parts do
+            let agrees = p.Rank = first.Rank && Array.forall id (Array.init first.Rank (fun i -> i = a || p.Dims.[i] = first.Dims.[i]))
+            if not agrees then
+                Shape.fail "Concat" (sprintf "shapes %s and %s differ outside axis %d" (Shape.format first.Dims) (Shape.format p.Dims) axis)
+        let dtype = parts |> Array.fold (fun d p -> promote d p.DType) first.DType
+        let shape = Array.copy first.Dims
+        shape.[a] <- parts |> Array.fold (fun total p -> Shape.addDims "Concat" total p.Dims.[a]) 0
+        Shape.checkSize "Concat" shape
+        fresh dtype shape (concatInto a (parts |> Array.map (fun p -> p.Cast dtype)) (Array.init parts.Length id) shape)
+
+    /// Joins equally shaped tensors along a new axis at position `axis` (in [-(rank+1), rank]).
+    let stack (axis: int) (parts: Tensor[]) : Tensor =
+        if parts.Length = 0 then Shape.fail "Stack" "needs at least one tensor"
+        let first = parts.[0]
+        let a = Shape.normalizeAxis "Stack" (first.Rank + 1) axis
+        for p in parts do
+            if p.Dims <> first.Dims then
+                Shape.fail "Stack" (sprintf "shapes %s and %s differ" (Shape.format first.Dims) (Shape.format p.Dims))
+        let expanded = Array.insertAt a 1 first.Dims
+        concat a (parts |> Array.map (reshape expanded))
+
+    /// torch.gather: out[i][j][k] = t[index[i][j][k]][j][k] for axis 0, and so on. The index
+    /// holds integer values in a float dtype, has the input's rank and no dimension larger
+    /// than the input's except along `axis`. The result has the index's shape.
+    let gather (axis: int) (index: Tensor) (t: Tensor) : Tensor =
+        let a = Shape.normalizeAxis "Gather" t.Rank axis
+        checkIndexShape "Gather" a index t.Dims "input"
+        fresh t.DType index.Shape (gatherInto a index t)
+
+    /// The transpose of gather: zeros of `shape`, with source[e] added at the position gather
+    /// would read for index element e. Only the index's extent of `source` is used.
+    let scatterAdd (axis: int) (index: Tensor) (source: Tensor) (shape: int[]) : Tensor =
+        Shape.validate "ScatterAdd" shape
+        let a = Shape.normalizeAxis "ScatterAdd" shape.Length axis
+        checkIndexShape "ScatterAdd" a index shape "shape"
+        checkIndexShape "ScatterAdd" -1 index source.Dims "source"
+        fresh source.DType (Array.copy shape) (scatterAddInto a index source shape)
+
