@@ -92,6 +92,27 @@ let tests =
                 for r in 0 .. roots.Length - 1 do
                     expectSameBits planned.[r] expected.[r] (sprintf "%A root %d" dtype r)
         }
+        test "fused groups read broadcast and transposed operands in merged runs, as the interpreter and a loop" {
+            let random = Random(11)
+            for dtype in [ DType.Float64; DType.Float32 ] do
+                let dims = [| 5; 3; 6; 7 |]
+                let a = Expr.variable "a" [| 5; 1; 6; 7 |] dtype
+                let b = Expr.variable "b" [| 1; 3; 1; 1 |] dtype
+                let c = Expr.variable "c" [| 7; 6 |] dtype
+                let d = Expr.variable "d" dims dtype
+                let root = (a * b + Expr.transpose c) * d - Expr.broadcastTo dims a
+                let inputs = [| randomTensor random dtype [| 5; 1; 6; 7 |]; randomTensor random dtype [| 1; 3; 1; 1 |]
+                                randomTensor random dtype [| 7; 6 |]; randomTensor random dtype dims |]
+                let planned = (Planner.compile [| a; b; c; d |] [| root |] true).Run(inputs, null)
+                expectSameBits planned.[0] (interpreted [| a; b; c; d |] inputs [| root |]).[0] (sprintf "%A" dtype)
+                let av, bv, cv, dv = inputs.[0].ToDoubleArray(), inputs.[1].ToDoubleArray(), inputs.[2].ToDoubleArray(), inputs.[3].ToDoubleArray()
+                let expected =
+                    Array.init (5 * 3 * 6 * 7) (fun q ->
+                        let n, j, h, w = q / 126, q / 42 % 3, q / 7 % 6, q % 7
+                        let x = av.[(n * 6 + h) * 7 + w]
+                        (x * bv.[j] + cv.[w * 6 + h]) * dv.[q] - x)
+                expectClose (if dtype = DType.Float64 then 1e-14 else 1e-5) 1e-6 expected (planned.[0].ToDoubleArray()) (sprintf "%A values" dtype)
+        }
         test "a sum over scattered axes matches the loop on every layout, and plans give the interpreter's bits" {
             let random = Random(9)
             for dtype in [ DType.Float64; DType.Float32 ] do
