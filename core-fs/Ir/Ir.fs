@@ -179,21 +179,36 @@ module internal Ir =
     // the slots are used and sizes the table to at least twice the live nodes (16 bytes a slot, so
     // 32 to 64 bytes per live node), so a loop that builds and drops graphs keeps it bounded while
     // insertion stays amortised O(1): a rebuild follows at least a fifth of its size in insertions.
-    let private gate = obj ()
+    let private gate = Lock()
     let private smallest = 1 <<< 10
     let mutable private slots: Slot[] = Array.zeroCreate smallest
     let mutable private used = 0
+    // The collections counted at the last look at the handles (see rebuildLocked).
+    let mutable private collectionsAtCheck = -1L
 
-    let private rebuildLocked () =
+    let private collections () =
+        int64 (GC.CollectionCount 0) + int64 (GC.CollectionCount 1) + int64 (GC.CollectionCount 2)
+
+    /// Drops the dead entries (when `check`, or when a collection ran since the last look) and
+    /// sizes the table to at least twice the live ones. Only a collection clears a weak handle, so
+    /// with none since the last look every entry is still live and the table just grows, without
+    /// reading one handle: those reads, one cache miss each in hash order, were most of a
+    /// rebuild, and a transform over a large graph grows the table several times between
+    /// collections.
+    let private rebuildLocked (check: bool) =
         let old = slots
         let mutable live = 0
-        for i in 0 .. old.Length - 1 do
-            if old.[i].Hash <> 0 then
-                let handle = GCHandle.FromIntPtr old.[i].Handle
-                if isNull handle.Target then
-                    handle.Free()
-                    old.[i].Hash <- 0
-                else live <- live + 1
+        let now = collections ()
+        if check || now <> collectionsAtCheck then
+            collectionsAtCheck <- now
+            for i in 0 .. old.Length - 1 do
+                if old.[i].Hash <> 0 then
+                    let handle = GCHandle.FromIntPtr old.[i].Handle
+                    if isNull handle.Target then
+                        handle.Free()
+                        old.[i].Hash <- 0
+                    else live <- live + 1
+        else live <- used
         let mutable capacity = smallest
         while capacity < 2 * live do
             capacity <- capacity * 2
@@ -210,10 +225,14 @@ module internal Ir =
         used <- live
 
     /// Drops the entries of collected nodes now (tests call it before measuring memory).
-    let purge () = lock gate rebuildLocked
+    let private locked (f: unit -> 'T) =
+        gate.Enter()
+        try f () finally gate.Exit()
+
+    let purge () = locked (fun () -> rebuildLocked true)
 
     /// The number of entries in the table after a purge: the live interned nodes.
-    let tableSize () = lock gate (fun () -> rebuildLocked (); used)
+    let tableSize () = locked (fun () -> rebuildLocked true; used)
 
     let private sameNode (e: Expr) (op: Op) (inputs: Expr[]) =
         let args = e.Args
@@ -226,16 +245,11 @@ module internal Ir =
             same)
         && opEquals e.Op op
 
-    /// The one node for (op, inputs), creating it with the given shape and dtype when absent.
-    /// Inputs are compared by reference: they are interned themselves.
-    let intern (op: Op) (inputs: Expr[]) (shape: int[]) (dtype: DType) : Expr =
-        let mutable h = opHash op
-        for input in inputs do
-            h <- mix h (int input.Id ^^^ int (input.Id >>> 32))
-        if h = 0 then h <- 1
-        let mutable taken = false
+    /// The node in the table with hash h for which `same` holds, or the one `create` makes, which
+    /// then joins the table. Inlined with its lambdas, so a lookup allocates nothing.
+    let inline private findOrAdd (h: int) ([<InlineIfLambda>] same: Expr -> bool) ([<InlineIfLambda>] create: unit -> Expr) : Expr =
+        gate.Enter()
         try
-            Monitor.Enter(gate, &taken)
             let table = slots
             let mask = table.Length - 1
             let mutable slot = h &&& mask
@@ -249,14 +263,14 @@ module internal Ir =
                     if s = h then
                         match GCHandle.FromIntPtr(table.[slot].Handle).Target with
                         | null -> if reusable < 0 then reusable <- slot
-                        | :? Expr as e when sameNode e op inputs ->
+                        | :? Expr as e when same e ->
                             found <- e
                             searching <- false
                         | _ -> ()
                     if searching then slot <- (slot + 1) &&& mask
             if not (isNull (box found)) then found
             else
-                let node = Expr(op, inputs, shape, dtype, newId ())
+                let node = create ()
                 if reusable >= 0 then
                     // A dead node with the same hash: its handle takes the new node.
                     let mutable handle = GCHandle.FromIntPtr table.[reusable].Handle
@@ -265,10 +279,37 @@ module internal Ir =
                     table.[slot].Hash <- h
                     table.[slot].Handle <- GCHandle.ToIntPtr(GCHandle.Alloc(node, GCHandleType.Weak))
                     used <- used + 1
-                    if 10 * used > 7 * table.Length then rebuildLocked ()
+                    if 10 * used > 7 * table.Length then rebuildLocked false
                 node
         finally
-            if taken then Monitor.Exit gate
+            gate.Exit()
+
+    /// The one node for (op, inputs), creating it with the given shape and dtype when absent.
+    /// Inputs are compared by reference: they are interned themselves.
+    let intern (op: Op) (inputs: Expr[]) (shape: int[]) (dtype: DType) : Expr =
+        let mutable h = opHash op
+        for input in inputs do
+            h <- mix h (int input.Id ^^^ int (input.Id >>> 32))
+        if h = 0 then h <- 1
+        findOrAdd h (fun e -> sameNode e op inputs) (fun () -> Expr(op, inputs, shape, dtype, newId ()))
+
+    let private noDims : int[] = [||]
+
+    /// The rank-0 constant of that value and dtype, as `intern` would give for a tensor holding it,
+    /// but looked up by the value alone: folding scalars finds most results already interned, and
+    /// building a tensor for each lookup was most of what a fold allocated.
+    let internScalar (dtype: DType) (value: float) : Expr =
+        // the value the tensor would hold (float32 rounds), so the bits match opHash's
+        let value = match dtype with DType.Float64 -> value | DType.Float32 -> float (float32 value)
+        let bits = BitConverter.DoubleToInt64Bits value
+        let mutable h = mix (mix 2 (int bits ^^^ int (bits >>> 32))) (dtypeCode dtype)
+        if h = 0 then h <- 1
+        let same (e: Expr) =
+            e.Args.Length = 0
+            && (match e.Op with
+                | Op.Const t -> t.Rank = 0 && t.DType = dtype && scalarBits t = bits
+                | _ -> false)
+        findOrAdd h same (fun () -> Expr(Op.Const(Tensor.Scalar(value, dtype)), [||], noDims, dtype, newId ()))
 
     /// A new variable leaf, distinct from every other node.
     let freshVar (name: string) (shape: int[]) (dtype: DType) : Expr =
@@ -336,7 +377,7 @@ module internal ExprCore =
         match scalarCache.TryGetValue key with
         | true, e -> e
         | _ ->
-            let e = constantNode (Tensor.Scalar(value, dtype))
+            let e = Ir.internScalar dtype value
             if Volatile.Read(&scalarCacheCount) < 256 && not (Double.IsNaN value) && scalarCache.TryAdd(key, e) then
                 Interlocked.Increment(&scalarCacheCount) |> ignore
             e
