@@ -55,6 +55,18 @@ type internal Slot =
     { mutable Hash: int
       mutable Handle: nativeint }
 
+/// A per-thread count of the nodes made (interned for the first time or fresh Vars), so tests can
+/// count what a transform builds while other threads build graphs too.
+type internal Made private () =
+    [<ThreadStatic; DefaultValue>]
+    static val mutable private count: int64
+
+    /// The nodes this thread has made so far.
+    static member Count = Made.count
+
+    /// Records one more node made.
+    static member One() = Made.count <- Made.count + 1L
+
 /// Node creation: the hash-consing table and fresh variables. Only the constructors call
 /// `intern`; they have already checked the shapes.
 module internal Ir =
@@ -69,6 +81,14 @@ module internal Ir =
                 same <- a.[i] = b.[i]
                 i <- i + 1
             same)
+
+    /// A copy of a node's inputs, to change some: a plain loop, where Array.copy's clone was a
+    /// tenth of a rewrite of a large graph.
+    let copyArgs (args: Expr[]) : Expr[] =
+        let copy = Array.zeroCreate args.Length
+        for k in 0 .. args.Length - 1 do
+            copy.[k] <- args.[k]
+        copy
 
     let inline private mix (h: int) (v: int) = (h ^^^ v) * 16777619
 
@@ -179,35 +199,46 @@ module internal Ir =
     // the slots are used and sizes the table to at least twice the live nodes (16 bytes a slot, so
     // 32 to 64 bytes per live node), so a loop that builds and drops graphs keeps it bounded while
     // insertion stays amortised O(1): a rebuild follows at least a fifth of its size in insertions.
+    // (Entries of nodes that died old may wait for the next full collection: see rebuildLocked.)
+    // The gate is a System.Threading.Lock: a Monitor on a plain object took its slow path on
+    // every node a transform made.
     let private gate = Lock()
     let private smallest = 1 <<< 10
     let mutable private slots: Slot[] = Array.zeroCreate smallest
     let mutable private used = 0
-    // The collections counted at the last look at the handles (see rebuildLocked).
+    // What the last look at the handles saw (see rebuildLocked): the collections counted then,
+    // the gen-2 collections among them, and whether a quarter or more of the entries were dead.
     let mutable private collectionsAtCheck = -1L
+    let mutable private fullCollectionsAtCheck = -1
+    let mutable private manyDeadAtCheck = true
 
     let private collections () =
         int64 (GC.CollectionCount 0) + int64 (GC.CollectionCount 1) + int64 (GC.CollectionCount 2)
 
-    /// Drops the dead entries (when `check`, or when a collection ran since the last look) and
-    /// sizes the table to at least twice the live ones. Only a collection clears a weak handle, so
-    /// with none since the last look every entry is still live and the table just grows, without
-    /// reading one handle: those reads, one cache miss each in hash order, were most of a
-    /// rebuild, and a transform over a large graph grows the table several times between
-    /// collections.
+    /// Drops the dead entries and sizes the table to at least twice the live ones. Only a
+    /// collection clears a weak handle, and reading the handles (one cache miss each, in hash
+    /// order) was most of a rebuild; so the handles are read only when `check` is asked, or when
+    /// a collection ran since the last look and either it was a full one or that look found many
+    /// entries dead. Otherwise every entry counts as live and the table just grows: nodes of a
+    /// large graph outlive the young collections, and their dead slots wait for the next full one.
     let private rebuildLocked (check: bool) =
         let old = slots
         let mutable live = 0
         let now = collections ()
-        if check || now <> collectionsAtCheck then
+        let full = GC.CollectionCount 2
+        if check || (now <> collectionsAtCheck && (full <> fullCollectionsAtCheck || manyDeadAtCheck)) then
             collectionsAtCheck <- now
+            fullCollectionsAtCheck <- full
+            let mutable entries = 0
             for i in 0 .. old.Length - 1 do
                 if old.[i].Hash <> 0 then
+                    entries <- entries + 1
                     let handle = GCHandle.FromIntPtr old.[i].Handle
                     if isNull handle.Target then
                         handle.Free()
                         old.[i].Hash <- 0
                     else live <- live + 1
+            manyDeadAtCheck <- 4 * (entries - live) >= entries
         else live <- used
         let mutable capacity = smallest
         while capacity < 2 * live do
@@ -271,6 +302,7 @@ module internal Ir =
             if not (isNull (box found)) then found
             else
                 let node = create ()
+                Made.One()
                 if reusable >= 0 then
                     // A dead node with the same hash: its handle takes the new node.
                     let mutable handle = GCHandle.FromIntPtr table.[reusable].Handle
@@ -314,6 +346,7 @@ module internal Ir =
     /// A new variable leaf, distinct from every other node.
     let freshVar (name: string) (shape: int[]) (dtype: DType) : Expr =
         let id = newId ()
+        Made.One()
         Expr(Op.Var(name, id), [||], Array.copy shape, dtype, id)
 
 /// Patterns over constant nodes, for canonicalisation and the transforms' symbolic zeros.

@@ -113,7 +113,6 @@ module Rewrite =
     /// How many nodes below a candidate the exact saving looks at.
     let private regionLimit = 64
 
-    let private descendingOrder = Comparer<int>.Create(fun a b -> compare b a)
 
     /// The roots, simplified, with every node older than `start` (id below it) kept as an atom:
     /// neither visited below nor rewritten. A transform passes the id of its first fresh Var, so
@@ -208,9 +207,10 @@ module Rewrite =
                             regionCall.[c] <- call
                             freedUses.[c] <- 0
                         e <- e + 1
-            Array.Sort(region, 0, size, descendingOrder)
+            // ascending with the default order (no comparer delegate per call), read backwards
+            Array.Sort(region, 0, size)
             let mutable saved = 0
-            for r in 0 .. size - 1 do
+            for r in size - 1 .. -1 .. 0 do
                 let j = region.[r]
                 // Users come later in topological order, so every user of j inside the region has
                 // been decided: j is freed when all its uses come from freed nodes.
@@ -230,7 +230,7 @@ module Rewrite =
             for k in 0 .. args.Length - 1 do
                 let r = materialize inputs.[firstInput.[i] + k]
                 if not (obj.ReferenceEquals(r, args.[k])) then
-                    if isNull newArgs then newArgs <- Array.copy args
+                    if isNull newArgs then newArgs <- Ir.copyArgs args
                     newArgs.[k] <- r
             if isNull newArgs then node else Expr.apply node.Op newArgs
         for i in 0 .. n - 1 do
