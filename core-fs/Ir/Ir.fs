@@ -6,6 +6,7 @@
 namespace FunctionalDiff.Core
 
 open System
+open System.Buffers
 open System.Collections.Concurrent
 open System.Runtime.CompilerServices
 open System.Runtime.InteropServices
@@ -243,16 +244,35 @@ module internal Ir =
         let mutable capacity = smallest
         while capacity < 2 * live do
             capacity <- capacity * 2
-        let fresh = Array.zeroCreate<Slot> capacity
-        let mask = capacity - 1
-        for i in 0 .. old.Length - 1 do
-            let h = old.[i].Hash
-            if h <> 0 then
-                let mutable slot = h &&& mask
-                while fresh.[slot].Hash <> 0 do
+        if capacity <= old.Length && 8 * live >= old.Length then
+            // The table is not more than 8 times too large: it is rebuilt where it is. A fresh
+            // array of this size is a large object whose every page faults in anew, and a loop of
+            // transforms would otherwise shrink and regrow the table at each full collection.
+            let keep = ArrayPool<Slot>.Shared.Rent(max live 1)
+            let mutable count = 0
+            for i in 0 .. old.Length - 1 do
+                if old.[i].Hash <> 0 then
+                    keep.[count] <- old.[i]
+                    count <- count + 1
+            Array.Clear old
+            let mask = old.Length - 1
+            for k in 0 .. count - 1 do
+                let mutable slot = keep.[k].Hash &&& mask
+                while old.[slot].Hash <> 0 do
                     slot <- (slot + 1) &&& mask
-                fresh.[slot] <- old.[i]
-        slots <- fresh
+                old.[slot] <- keep.[k]
+            ArrayPool<Slot>.Shared.Return keep
+        else
+            let fresh = Array.zeroCreate<Slot> capacity
+            let mask = capacity - 1
+            for i in 0 .. old.Length - 1 do
+                let h = old.[i].Hash
+                if h <> 0 then
+                    let mutable slot = h &&& mask
+                    while fresh.[slot].Hash <> 0 do
+                        slot <- (slot + 1) &&& mask
+                    fresh.[slot] <- old.[i]
+            slots <- fresh
         used <- live
 
     /// Drops the entries of collected nodes now (tests call it before measuring memory).
