@@ -113,7 +113,6 @@ module Rewrite =
     /// How many nodes below a candidate the exact saving looks at.
     let private regionLimit = 64
 
-
     /// The roots, simplified, with every node older than `start` (id below it) kept as an atom:
     /// neither visited below nor rewritten. A transform passes the id of its first fresh Var, so
     /// it simplifies only what its function built (see Graph.topologicalOrderFrom) and never the
