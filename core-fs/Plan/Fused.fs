@@ -202,10 +202,11 @@ module internal FusedKernel =
         let inputs = group.InputValues
         // An output too large for any cache is computed into a staging area after the registers
         // and streamed out from there, many rows at a time (rows are consecutive in the output), so
-        // each copy is long and only its ends are not whole aligned lines.
+        // each copy is long and only its ends are not whole aligned lines; one block, so the area
+        // stays in L1 between being written and being streamed out.
         let streaming = Streaming.supported && int64 group.Numel * int64 sizeof<'T> >= Streaming.thresholdBytes
         let staging = (group.Registers + inputs.Length) * cap
-        let stagingLength = max KernelSupport.chunkSize blockSize
+        let stagingLength = blockSize
         let scratch = FusedScratch<'T>.Get((group.Registers + inputs.Length) * cap + (if streaming then stagingLength else 0))
         let mutable staged = 0
         let mutable stagedAt = output.Offset + first * plan.Length
