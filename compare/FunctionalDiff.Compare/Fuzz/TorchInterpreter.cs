@@ -15,9 +15,37 @@ public static class TorchInterpreter
     public static List<TT> RunAll(FuzzProgram program, TT[] inputs)
     {
         var values = new List<TT>(inputs);
-        foreach (var step in program.Steps)
-            values.Add(Apply(step, step.Args.Select(a => values[a]).ToArray(), inputs[0].dtype));
+        for (int i = 0; i < program.Steps.Length; i++)
+        {
+            var step = program.Steps[i];
+            int same = EarlierCopy(program.Steps, i);
+            values.Add(same >= 0 ? values[program.InputCount + same] : Apply(step, step.Args.Select(a => values[a]).ToArray(), inputs[0].dtype));
+        }
         return values;
+    }
+
+    /// <summary>
+    /// The index of an earlier step that is the same op on the same values with the same parameters, or -1.
+    /// Our Expr graph is hash-consed, so two such steps are one node (as if the program had named the value
+    /// once and used it twice); the torch side reuses the earlier tensor so both engines differentiate the
+    /// same graph. The difference is visible only where a partial derivative is infinite: reverse mode sums
+    /// a shared node's cotangents before multiplying by its partial, so two copies of c·x with c = ∞, read
+    /// as s + s/−3, give (1 − 1/3)·∞ = ∞ with one node and ∞ − ∞ = NaN with two (program `fuzz 3/1394`;
+    /// torch itself gives ∞ for the shared form, FuzzConventionTests). A step with data (Const, and the index
+    /// tensors of Gather and ScatterAdd) is never shared: our side makes a fresh constant tensor for each.
+    /// </summary>
+    public static int EarlierCopy(Step[] steps, int i)
+    {
+        var s = steps[i];
+        if (s.Data is not null) return -1;
+        for (int j = 0; j < i; j++)
+        {
+            var t = steps[j];
+            if (t.Kind == s.Kind && t.Args.SequenceEqual(s.Args) && t.Ints.SequenceEqual(s.Ints) && t.Mode == s.Mode && t.Flag == s.Flag
+                && BitConverter.DoubleToInt64Bits(t.Scalar) == BitConverter.DoubleToInt64Bits(s.Scalar) && t.Data is null)
+                return j;
+        }
+        return -1;
     }
 
     /// <summary>One step.</summary>
