@@ -208,6 +208,32 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
 
     static double[] Round(double[] values) => values.Select(v => (double)(float)v).ToArray();
 
+    /// <summary>
+    /// Inputs and constants moved by one ulp, up or down at random (draw k of a fixed sequence), for the
+    /// fuzzer's conditioning rule. Equal values move together, so ties stay ties; zeros, infinities, NaN
+    /// and short dyadic numbers (integers, halves, ... multiples of 1/64 up to 2^20) stay as they are, so
+    /// kinks and exact steps (floor at an integer, relu at 0) are where they were.
+    /// </summary>
+    public FuzzProgram Perturbed(int draw)
+    {
+        double Move(double v)
+        {
+            if (!double.IsFinite(v) || (Math.Abs(v) <= 1 << 20 && Math.Round(v * 64) == v * 64)) return v;
+            // the direction from the value's bits and the draw, so equal values move together
+            ulong h = (ulong)BitConverter.DoubleToInt64Bits(v) * 0x9E3779B97F4A7C15UL ^ (ulong)draw * 0xC2B2AE3D27D4EB4FUL;
+            h ^= h >> 29;
+            h *= 0xBF58476D1CE4E5B9UL;
+            h ^= h >> 32;
+            return (h & 1) == 0 ? Math.BitIncrement(v) : Math.BitDecrement(v);
+        }
+        double[] MoveAll(double[] values) => values.Select(Move).ToArray();
+        return this with
+        {
+            InputValues = InputValues.Select(MoveAll).ToArray(),
+            Steps = Steps.Select(s => s.Kind == OpKind.Const && s.Data != null ? s with { Data = MoveAll(s.Data) } : s).ToArray(),
+        };
+    }
+
     /// <summary>The number of elements of a shape.</summary>
     public static int Numel(int[] shape) => shape.Aggregate(1, (a, b) => a * b);
 }
