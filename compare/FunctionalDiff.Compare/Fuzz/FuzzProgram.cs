@@ -64,7 +64,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     {
         var (singular, magnitude, torchNaN) = Forward();
         double scale = Math.Max(1, magnitude);
-        return new(Name, InputShapes.Select(s => new Suite.InputSpec(s)).ToArray(), xs => OurInterpreter.Run(this, xs), ts => TorchInterpreter.Run(this, ts))
+        return new(Name, InputShapes.Select(s => new Suite.InputSpec(s)).ToArray(), xs => OurInterpreter.Run(this, xs), ts => TorchInterpreter.Run(this, ts, RoundingDraw))
         {
             Seed = Seed,
             Fixed = InputValues,
@@ -209,29 +209,38 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     static double[] Round(double[] values) => values.Select(v => (double)(float)v).ToArray();
 
     /// <summary>
-    /// Inputs and constants moved by one ulp, up or down at random (draw k of a fixed sequence), for the
-    /// fuzzer's conditioning rule. Equal values move together, so ties stay ties; zeros, infinities, NaN
-    /// and short dyadic numbers (integers, halves, ... multiples of 1/64 up to 2^20) stay as they are, so
-    /// kinks and exact steps (floor at an integer, relu at 0) are where they were.
+    /// For the fuzzer's conditioning rule (draw k ≥ 1 of a fixed sequence; 0 is the program itself): the inputs
+    /// and constants moved by one ulp, and the torch side made to round the output of every step to the
+    /// neighbouring float as well (see <see cref="OneUlp"/>), as another float64 engine might.
     /// </summary>
     public FuzzProgram Perturbed(int draw)
     {
-        double Move(double v)
-        {
-            if (!double.IsFinite(v) || (Math.Abs(v) <= 1 << 20 && Math.Round(v * 64) == v * 64)) return v;
-            // the direction from the value's bits and the draw, so equal values move together
-            ulong h = (ulong)BitConverter.DoubleToInt64Bits(v) * 0x9E3779B97F4A7C15UL ^ (ulong)draw * 0xC2B2AE3D27D4EB4FUL;
-            h ^= h >> 29;
-            h *= 0xBF58476D1CE4E5B9UL;
-            h ^= h >> 32;
-            return (h & 1) == 0 ? Math.BitIncrement(v) : Math.BitDecrement(v);
-        }
-        double[] MoveAll(double[] values) => values.Select(Move).ToArray();
+        double[] MoveAll(double[] values) => values.Select(v => OneUlp(v, draw)).ToArray();
         return this with
         {
             InputValues = InputValues.Select(MoveAll).ToArray(),
             Steps = Steps.Select(s => s.Kind == OpKind.Const && s.Data != null ? s with { Data = MoveAll(s.Data) } : s).ToArray(),
+            RoundingDraw = draw,
         };
+    }
+
+    /// <summary>Which draw of <see cref="OneUlp"/> the torch side applies to every step's output; 0 for none.</summary>
+    public int RoundingDraw { get; init; }
+
+    /// <summary>
+    /// v moved one ulp up or down, the direction a hash of v's bits and the draw, so equal values move
+    /// together and ties stay ties; zeros, infinities, NaN and short dyadic numbers (multiples of 1/64 up
+    /// to 2^20: integers, halves, 0/1 masks) stay as they are, so kinks and exact steps (floor at an
+    /// integer, relu at 0, a mask) are where they were.
+    /// </summary>
+    public static double OneUlp(double v, int draw)
+    {
+        if (draw == 0 || !double.IsFinite(v) || (Math.Abs(v) <= 1 << 20 && Math.Round(v * 64) == v * 64)) return v;
+        ulong h = (ulong)BitConverter.DoubleToInt64Bits(v) * 0x9E3779B97F4A7C15UL ^ (ulong)draw * 0xC2B2AE3D27D4EB4FUL;
+        h ^= h >> 29;
+        h *= 0xBF58476D1CE4E5B9UL;
+        h ^= h >> 32;
+        return (h & 1) == 0 ? Math.BitIncrement(v) : Math.BitDecrement(v);
     }
 
     /// <summary>The number of elements of a shape.</summary>
