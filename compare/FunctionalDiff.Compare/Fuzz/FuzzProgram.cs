@@ -116,16 +116,16 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// to 0 there by a where, whose untaken branch holds 0·log 0 and 1/a, so the second derivatives that
     /// pass through it are 0·∞ = NaN; the function is 0 for every exponent near a positive one, and ours
     /// differentiates the selected 0 (program `fuzz 1/1280`).</item>
-    /// <item>Atan2 at the origin: torch's first derivative there is 0 by a mask, its second NaN from the
-    /// masked 0/0 (`fuzz 2/858`); ours differentiates the 0. Atan2 whose broadcast result is empty while an
+    /// <item>Atan2 at the origin: torch's first derivative there is 0 (a mask), its second NaN (`fuzz 2/858`);
+    /// ours differentiates the 0. Atan2 whose broadcast result is empty while an
     /// operand is infinite: torch's second derivative is NaN where the function has no entries at all, so
     /// every derivative is an empty sum, 0 (`fuzz 3/1065`).</item>
-    /// <item>Mse with an infinite difference: torch's fused rule distributes the tangent, (a−b)·tₐ − (a−b)·t_b,
-    /// which is ∞ − ∞ = NaN where the chain rule 2(a−b)·(tₐ − t_b), and torch's own composite ((a−b)²).mean(),
-    /// give ±∞ (`fuzz 2/225`).</item>
+    /// <item>Mse with an infinite difference: torch's fused mse_loss rule, differentiated again for the JVP,
+    /// gives NaN where the chain rule 2(a−b)·(tₐ − t_b)/n, and torch's own composite ((a−b)²).mean(), give
+    /// ±∞ (`fuzz 2/225`).</item>
     /// <item>Relu of an infinite value: torch's relu rule multiplies by a mask of its output, and the mask's
     /// derivative comes back as a tensor of zeros that meets the infinite derivative of the input as
-    /// 0·∞ = NaN; in our rules that derivative is a symbolic zero, as for the step functions above
+    /// 0·∞ = NaN; in our rules that derivative is a symbolic zero, as for Sign and the rounding ops
     /// (`fuzz 3/1411`: relu(−1/x) at x = −0 has the second derivative −2/x³ = +∞).</item>
     /// </list>
     /// </summary>
