@@ -153,7 +153,7 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
         | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.MatMul | Op.Permute _ | Op.Reshape _
         | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ | Op.StopGradient | Op.Custom _
         | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
-        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ -> invalidOp "no buffer-writing kernel for this op"
+        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ -> invalidOp "no buffer-writing kernel for this op"
 
     static let freshCopy (t: Tensor) =
         let data = freshArray t.DType t.Numel
@@ -264,7 +264,7 @@ module internal Planner =
         | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
         | Op.Cast _ | Op.StopGradient | Op.Custom _
         | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
-        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ -> false
+        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ -> false
 
     /// True for ops whose kernel returns a view of its (one) input.
     let private isView (node: Expr) =
@@ -273,7 +273,7 @@ module internal Planner =
         | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
         | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _
         | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
-        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ -> false
+        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ -> false
 
     /// A plan for `roots` with the Vars `inputs` bound per run. With `fold`, subgraphs without a
     /// Var are evaluated now and become constants of the plan (for plans run many times).
@@ -388,7 +388,7 @@ module internal Planner =
                         | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
                         | Op.Cast _ | Op.StopGradient | Op.Custom _
                         | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
-                        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ ->
+                        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ ->
                             invalidOp "only elementwise nodes are fused"
                     instructions.Add instruction
             { Shape = Array.copy head.Dims; Numel = head.Numel; DType = head.DType
@@ -475,6 +475,7 @@ module internal Planner =
                     steps.Add(Step.Fold(size, k, s, p, d, input, v))
                 | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh -> kernel node
                 | Op.Polygamma _ | Op.ArgSort _ -> kernel node
+                | Op.Scan _ -> kernel node
 
         let homes = homes.ToArray()
         let steps = steps.ToArray()

@@ -263,3 +263,6 @@ module Rules =
             let x = args.[0]
             [ (fun () -> Expr.fold [| x.Dims.[2]; x.Dims.[3] |] kernel stride padding dilation g) ]
         | Op.Fold(_, kernel, stride, padding, dilation) -> [ (fun () -> Expr.unfold kernel stride padding dilation g) ]
+        // A reverse Scan over the body's VJP after a forward Scan that saves what it needs; built
+        // in Transforms/Scan.fs (it needs the reverse walk itself) and reached through the body.
+        | Op.Scan(body, length, reverse, remat) -> (ScanNode.bodyOf body).Derive(node, length, reverse, remat, g)
