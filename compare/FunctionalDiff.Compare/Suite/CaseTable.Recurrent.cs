@@ -30,22 +30,23 @@ public static partial class CaseTable
 
     static IEnumerable<Case> Recurrent()
     {
+        yield return LstmLanguageModel("recurrent LSTM language model T=64, Scan", Loops.Scan);
         yield return LstmLanguageModel("recurrent LSTM language model T=64, unrolled", Loops.UnrolledScan);
 
-        yield return C("recurrent GRU with a mask, lengths 7,4,2", GruCase.Parameters.Select(s => I(s)).ToArray(),
-            p => RecurrentModels.MaskedGru(Loops.UnrolledScan, GruCase,
+        yield return C("recurrent GRU with a mask, lengths 7,4,2, Scan", GruCase.Parameters.Select(s => I(s)).ToArray(),
+            p => RecurrentModels.MaskedGru(Loops.Scan, GruCase,
                 Const(GruInputs, new[] { GruCase.Steps, GruCase.Batch, GruCase.Input }, p[0]),
                 Const(GruCase.Mask(), new[] { GruCase.Steps, GruCase.Batch, 1 }, p[0]), p),
             p => RecurrentModels.MaskedGru(GruCase,
                 Const(GruInputs, new long[] { GruCase.Steps, GruCase.Batch, GruCase.Input }, p[0]),
                 Const(GruCase.Mask(), new long[] { GruCase.Steps, GruCase.Batch, 1 }, p[0]), p));
 
-        yield return C("recurrent RK4 ODE 20 steps", OdeCase.Inputs.Select(s => I(s)).ToArray(),
-            p => 0.5 * (RecurrentModels.OdeFinal(Loops.UnrolledRepeat, OdeCase, p) - Const(OdeTarget, new[] { 3 }, p[0])).Square().Sum(),
+        yield return C("recurrent RK4 ODE 20 steps, Repeat", OdeCase.Inputs.Select(s => I(s)).ToArray(),
+            p => 0.5 * (RecurrentModels.OdeFinal(Loops.Repeat, OdeCase, p) - Const(OdeTarget, new[] { 3 }, p[0])).Square().Sum(),
             p => 0.5 * (RecurrentModels.OdeFinal(OdeCase, p) - Const(OdeTarget, new long[] { 3 }, p[0])).square().sum());
 
-        yield return C("recurrent bilevel descent, 20 steps with an inner gradient", new[] { I(8) },
-            p => RecurrentModels.Bilevel(Loops.UnrolledScan, BilevelStart, BilevelRates, p[0]),
+        yield return C("recurrent bilevel descent, Scan of 20 steps with an inner gradient", new[] { I(8) },
+            p => RecurrentModels.Bilevel(Loops.Scan, BilevelStart, BilevelRates, p[0]),
             p => RecurrentModels.Bilevel(BilevelStart, BilevelRates, p[0]));
     }
 

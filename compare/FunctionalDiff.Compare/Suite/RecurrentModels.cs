@@ -41,6 +41,13 @@ public static class Loops
         for (int k = 0; k < count; k++) carry = step(carry);
         return carry;
     }
+
+    /// <summary>Expr.Scan itself.</summary>
+    public static (Expr[] Carry, Expr[] Ys) Scan(Func<Expr[], Expr[], (Expr[] Carry, Expr[] Ys)> step, Expr[] init, Expr[] xs) =>
+        Expr.Scan(step, init, xs);
+
+    /// <summary>Expr.Repeat itself.</summary>
+    public static Expr Repeat(int count, Func<Expr, Expr> step, Expr init) => Expr.Repeat(count, step, init);
 }
 
 /// <summary>
