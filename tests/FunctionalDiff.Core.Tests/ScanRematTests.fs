@@ -132,6 +132,15 @@ let vmapTests =
                 Diff.vmapN [ Some 0; Some 0 ] 0 (fun a -> Diff.grad (fun h -> scanLoss h a.[1] w u b v) a.[0]) [ Expr.constant h0s; Expr.constant xss ]
             expectClose 1e-12 (values perExampleH) (values (perExample (fun h xs -> Diff.grad (fun h -> unrolledLoss h xs w u b v) h))) "dL_b/dh0"
         }
+        test "vmap of grad of a √T-checkpointed scan (a loop of loops) equals the loop of unrolled gradients" {
+            let checkpointedLoss (h0: Expr) (xs: Expr) (w: Expr) =
+                let carries, ys = Checkpoint.scanWith { ScanOptions.Default with Checkpoint = ScanCheckpoint.Sqrt } (cell w u b v) [| h0 |] [| xs |]
+                Expr.sum (carries.[0] * carries.[0]) + Expr.sum (Expr.sin ys.[0])
+            let perExampleGrad =
+                Diff.vmapN [ Some 0; Some 0; None ] 0 (fun a -> Diff.grad (fun w -> checkpointedLoss a.[0] a.[1] w) a.[2]) [ Expr.constant h0s; Expr.constant xss; w ]
+            let expected = perExample (fun h xs -> Diff.grad (fun w -> unrolledLoss h xs w u b v) w)
+            expectClose 1e-12 (values perExampleGrad) (values expected) "dL_b/dW"
+        }
         test "grad of a vmapped scan equals the sum of the unrolled per-example gradients" {
             let total (w: Expr) =
                 Expr.sum (Diff.vmapN [ Some 0; Some 0 ] 0 (fun a -> scanLoss a.[0] a.[1] w u b v) [ Expr.constant h0s; Expr.constant xss ])
@@ -159,6 +168,9 @@ let checkpointTests =
             let results = pair [ x; y ]
             expectBitEqual results.[0] (x * y) "first result"
             expectBitEqual results.[1] (Expr.sum (Expr.exp x)) "second result (a scalar)"
+            let s = drawE [||]
+            expectBitEqual (Diff.checkpoint (fun s -> Expr.sin s * s) s) (Expr.sin s * s) "a scalar argument"
+            expectBitEqual (Diff.grad (fun s -> Diff.checkpoint (fun s -> Expr.sin s * s) s) s) (Diff.grad (fun s -> Expr.sin s * s) s) "its derivative"
         }
         test "gradients equal the uncheckpointed function's bit for bit, in the argument and in a captured weight" {
             let loss (f: Expr -> Expr) (x: Expr) = Expr.sum (f x * f x)
