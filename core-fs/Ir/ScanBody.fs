@@ -13,7 +13,7 @@ open System.Threading
 [<Sealed; AllowNullLiteral>]
 type internal ScanBody
     (carryVars: Expr[], xVars: Expr[], capturedVars: Expr[], outputs: Expr[],
-     derive: ScanBody -> Expr -> int -> bool -> bool -> Expr -> (unit -> Expr) list,
+     derive: ScanBody -> Expr -> int -> bool -> bool -> Expr -> bool[] -> (unit -> Expr) list,
      batch: ScanBody -> int -> bool -> bool -> Expr[] -> bool[] -> int -> Expr) =
     inherit LoopBody()
     static let mutable lastId = 0
@@ -41,8 +41,10 @@ type internal ScanBody
     /// The dtype of the packed output.
     member _.PackedDType = packedDType
     /// The VJP of a node over this body with the node's parameters (Rules.fs calls it): the
-    /// cotangents of the node's inputs given g, the cotangent of its packed output.
-    member this.Derive (node: Expr, length: int, reverse: bool, remat: bool, g: Expr) = derive this node length reverse remat g
+    /// cotangents of the node's inputs given g, the cotangent of its packed output; `wanted`
+    /// marks the inputs whose cotangents will be asked for.
+    member this.Derive (node: Expr, length: int, reverse: bool, remat: bool, g: Expr, wanted: bool[]) =
+        derive this node length reverse remat g wanted
     /// The batched form of a node over this body with its parameters (BatchingRules.fs calls it):
     /// the inputs' values, whether each carries the batch axis first, and the batch size.
     member this.Batch (length: int, reverse: bool, remat: bool, inputs: Expr[], batched: bool[], size: int) =

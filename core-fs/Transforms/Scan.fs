@@ -9,19 +9,32 @@ namespace FunctionalDiff.Core
 open System
 open System.Collections.Generic
 
-/// What the VJP of a body needs, derived once per body and residual policy.
+/// Where an input of a derived Scan comes from: the node's own input of that kind and position
+/// (kind 0: a forward xs or captured value), a residual stack or hoisted invariant (kind 1), or
+/// a y cotangent (kind 2).
+[<Struct>]
+type internal Source = { Kind: int; Index: int }
+
+/// What the VJP of a body needs, derived once per body, residual policy and set of wanted
+/// cotangents.
 type internal ScanDerivation =
-    { /// The body of the reverse Scan: carries (carry cotangents, captured accumulators), xs (the
-      /// forward xs, the residuals, the ys' cotangents), captured (the captured values, hoisted
-      /// loop invariants).
+    { /// The body of the reverse Scan: carries (carry cotangents, captured accumulators), xs (of
+      /// BackwardXs), captured (of BackwardCaptured); its ys are the cotangents of WantedXs.
       Backward: ScanBody
-      /// The forward Scan that stacks the residuals as extra ys after the body's own outputs; null
-      /// when the backward body needs none.
+      BackwardXs: Source[]
+      BackwardCaptured: Source[]
+      /// The forward Scan that stacks the residuals as its last ys; null when none is needed. It
+      /// reads the node's carries, xs and captured values at these positions.
       Saving: ScanBody
+      SavingCarries: int[]
+      SavingXs: int[]
+      SavingCaptured: int[]
       /// The number of residuals the saving Scan stacks.
       Residuals: int
       /// Loop-invariant values the backward body reads, over the forward body's captured Vars.
       Hoisted: Expr[]
+      /// The xs whose cotangents the backward Scan computes (its ys, in this order).
+      WantedXs: int[]
       /// The captured values with a cotangent, as positions among the body's captured Vars.
       Accumulated: int[] }
 
@@ -69,39 +82,55 @@ module Scan =
 
     // ---- the VJP rule ----
 
-    let rec private derivationOf (body: ScanBody) (remat: bool) : ScanDerivation =
+    /// The Vars below the roots (a body's graph is closed, so this walk is the body's size).
+    let private varsBelow (roots: Expr seq) =
+        let found = HashSet<int64>()
+        for node in Graph.topologicalOrder roots do
+            if isVar node then found.Add node.Id |> ignore
+        found
+
+    let rec private derivationOf (body: ScanBody) (remat: bool) (wantedXs: int[]) (wantedCaptured: int[]) : ScanDerivation =
+        let key = sprintf "%b|%A|%A" remat wantedXs wantedCaptured
         lock body (fun () ->
             let cache =
                 match body.Derived with
-                | :? (ScanDerivation[]) as c -> c
+                | :? Dictionary<string, ScanDerivation> as c -> c
                 | _ ->
-                    let c = Array.zeroCreate 2
+                    let c = Dictionary<string, ScanDerivation>()
                     body.Derived <- c
                     c
-            let k = if remat then 1 else 0
-            if isNull (box cache.[k]) then cache.[k] <- derive body remat
-            cache.[k])
+            match cache.TryGetValue key with
+            | true, d -> d
+            | _ ->
+                let d = derive body remat wantedXs wantedCaptured
+                cache.[key] <- d
+                d)
 
-    /// Builds the backward body of `body`: the body's VJP over fresh cotangent Vars, then split into
-    /// what the reverse loop computes and what it reads per step (residuals, stacked by a forward
-    /// saving Scan) or once (hoisted invariants of the captured values).
-    and private derive (body: ScanBody) (remat: bool) : ScanDerivation =
+    /// Builds the backward body of `body` for the cotangents wanted (every carry's, since carries
+    /// feed each other; the listed xs' and captured values'): the body's VJP over fresh cotangent
+    /// Vars, split into what the reverse loop computes and what it reads per step (residuals,
+    /// stacked by a forward saving Scan) or once (hoisted invariants of the captured values).
+    /// Derived bodies read only the Vars they use, so a cotangent that the reverse loop is linear
+    /// in never becomes an input of the loops that differentiate it again (forward mode by
+    /// transposition then leaves no trace of its cotangent variable).
+    and private derive (body: ScanBody) (remat: bool) (wantedXs: int[]) (wantedCaptured: int[]) : ScanDerivation =
         let carries = body.CarryVars.Length
         let start = Ir.newestId () + 1L
         let carrySeeds = body.Outputs.[.. carries - 1] |> Array.mapi (fun i o -> Ir.freshVar (sprintf "carry_cotangent%d" i) o.Dims o.DType)
         let ySeeds = body.Ys |> Array.mapi (fun j o -> Ir.freshVar (sprintf "y_cotangent%d" j) o.Dims o.DType)
-        let vars = body.Vars
-        let found = Vjp.backwardMany body.Outputs (Array.append carrySeeds ySeeds) vars
-        let xsAt = carries
-        let capturedAt = carries + body.XVars.Length
-        let accumulated = [| for l in 0 .. body.CapturedVars.Length - 1 do if found.[capturedAt + l].IsSome then yield l |]
+        let wrt =
+            Array.concat [ body.CarryVars; wantedXs |> Array.map (fun j -> body.XVars.[j]); wantedCaptured |> Array.map (fun l -> body.CapturedVars.[l]) ]
+        let found = Vjp.backwardMany body.Outputs (Array.append carrySeeds ySeeds) wrt
+        let xsAt, capturedAt = carries, carries + wantedXs.Length
+        let accumulatedAt = [| for k in 0 .. wantedCaptured.Length - 1 do if found.[capturedAt + k].IsSome then yield k |]
+        let accumulated = accumulatedAt |> Array.map (fun k -> wantedCaptured.[k])
         let accumulators = accumulated |> Array.map (fun l -> let v = body.CapturedVars.[l] in Ir.freshVar (sprintf "accumulated%d" l) v.Dims v.DType)
-        let cotangentOr (i: int) = defaultArg found.[i] (Expr.zerosLike vars.[i])
+        let cotangentOr (i: int) = defaultArg found.[i] (Expr.zerosLike wrt.[i])
         let raw =
             Array.concat [
                 Array.init carries cotangentOr
-                Array.map2 (fun (acc: Expr) l -> acc + found.[capturedAt + l].Value) accumulators accumulated
-                Array.init body.XVars.Length (fun j -> cotangentOr (xsAt + j)) ]
+                Array.map2 (fun (acc: Expr) k -> acc + found.[capturedAt + k].Value) accumulators accumulatedAt
+                Array.init wantedXs.Length (fun j -> cotangentOr (xsAt + j)) ]
         let outputs = Rewrite.simplifyFrom start raw
         // Which Vars each node of the backward graph depends on (the graph is closed: its leaves
         // are the body's Vars, the fresh cotangent Vars and constants).
@@ -137,52 +166,88 @@ module Scan =
         Array.iter2 (fun (r: Expr) v -> replaced.[r.Id] <- v) residuals residualVars
         Array.iter2 (fun (h: Expr) v -> replaced.[h.Id] <- v) invariants invariantVars
         let backwardOutputs = rebuild order inside replaced outputs
+        // The backward body reads only the Vars it uses.
+        let used = varsBelow backwardOutputs
+        let pick (vars: Expr[]) (kind: int) = [| for i in 0 .. vars.Length - 1 do if used.Contains vars.[i].Id then yield vars.[i], { Kind = kind; Index = i } |]
+        let backwardXs = Array.concat [ pick body.XVars 0; pick residualVars 1; pick ySeeds 2 ]
+        let backwardCaptured = Array.append (pick body.CapturedVars 0) (pick invariantVars 1)
         let backward =
-            ScanBody(Array.append carrySeeds accumulators,
-                     Array.concat [ body.XVars; residualVars; ySeeds ],
-                     Array.append body.CapturedVars invariantVars,
+            ScanBody(Array.append carrySeeds accumulators, Array.map fst backwardXs, Array.map fst backwardCaptured,
                      backwardOutputs, deriveNode, batchNode)
-        let saving =
-            if residuals.Length = 0 then null
+        // The saving Scan runs the carries the residuals need (and those these need in turn).
+        let savingCarries, savingXs, savingCaptured, saving =
+            if residuals.Length = 0 then [||], [||], [||], null
             else
-                let s = ScanBody(body.CarryVars, body.XVars, body.CapturedVars, Array.append body.Outputs residuals, deriveNode, batchNode)
-                s.Extends <- body
-                s
-        { Backward = backward; Saving = saving; Residuals = residuals.Length; Hoisted = invariants; Accumulated = accumulated }
+                let needed = varsBelow residuals
+                let mutable grown = true
+                while grown do
+                    let more = varsBelow [ for i in 0 .. carries - 1 do if needed.Contains body.CarryVars.[i].Id then yield body.Outputs.[i] ]
+                    grown <- false
+                    for id in more do
+                        if needed.Add id then grown <- true
+                let kept = [| for i in 0 .. carries - 1 do if needed.Contains body.CarryVars.[i].Id then yield i |]
+                if kept.Length = carries then
+                    // every carry: the saving Scan extends the body (same inputs, the body's outputs
+                    // first), so a plan that holds both computes the body's loop once
+                    let s = ScanBody(body.CarryVars, body.XVars, body.CapturedVars, Array.append body.Outputs residuals, deriveNode, batchNode)
+                    s.Extends <- body
+                    [| 0 .. carries - 1 |], [| 0 .. body.XVars.Length - 1 |], [| 0 .. body.CapturedVars.Length - 1 |], s
+                else
+                    let savingOutputs = Array.append (kept |> Array.map (fun i -> body.Outputs.[i])) residuals
+                    let reads = varsBelow savingOutputs
+                    let xs = [| for j in 0 .. body.XVars.Length - 1 do if reads.Contains body.XVars.[j].Id then yield j |]
+                    let cs = [| for l in 0 .. body.CapturedVars.Length - 1 do if reads.Contains body.CapturedVars.[l].Id then yield l |]
+                    let s =
+                        ScanBody(kept |> Array.map (fun i -> body.CarryVars.[i]), xs |> Array.map (fun j -> body.XVars.[j]),
+                                 cs |> Array.map (fun l -> body.CapturedVars.[l]), savingOutputs, deriveNode, batchNode)
+                    kept, xs, cs, s
+        { Backward = backward; BackwardXs = Array.map snd backwardXs; BackwardCaptured = Array.map snd backwardCaptured
+          Saving = saving; SavingCarries = savingCarries; SavingXs = savingXs; SavingCaptured = savingCaptured
+          Residuals = residuals.Length; Hoisted = invariants; WantedXs = wantedXs; Accumulated = accumulated }
 
     /// The cotangents of a Scan node's inputs (init, xs, captured) given the cotangent g of its
-    /// packed output: the reverse Scan over the backward body.
-    and private deriveNode (body: ScanBody) (node: Expr) (length: int) (reverse: bool) (remat: bool) (g: Expr) : (unit -> Expr) list =
+    /// packed output: the reverse Scan over the backward body. `wanted` marks the inputs whose
+    /// cotangents the reverse walk will ask for; the others are not computed.
+    and private deriveNode (body: ScanBody) (node: Expr) (length: int) (reverse: bool) (remat: bool) (g: Expr) (wanted: bool[]) : (unit -> Expr) list =
         let inputs = node.Args
         let carries, xs = body.CarryVars.Length, body.XVars.Length
-        let captured = inputs.[carries + xs ..]
+        let xsOf, captured = inputs.[carries .. carries + xs - 1], inputs.[carries + xs ..]
+        let wantedXs = [| for j in 0 .. xs - 1 do if wanted.[carries + j] then yield j |]
+        let wantedCaptured = [| for l in 0 .. captured.Length - 1 do if wanted.[carries + xs + l] then yield l |]
         let all =
             lazy (
-                let d = derivationOf body remat
+                let d = derivationOf body remat wantedXs wantedCaptured
                 let gParts = parts body length g
                 let stacks =
                     if isNull d.Saving then [||]
                     else
-                        let saving = ScanNode.make "Scan" d.Saving length reverse remat inputs
-                        (parts d.Saving length saving).[body.Outputs.Length ..]
+                        let savingInputs =
+                            Array.concat [ d.SavingCarries |> Array.map (fun i -> inputs.[i]); d.SavingXs |> Array.map (fun j -> xsOf.[j])
+                                           d.SavingCaptured |> Array.map (fun l -> captured.[l]) ]
+                        let saving = ScanNode.make "Scan" d.Saving length reverse remat savingInputs
+                        (parts d.Saving length saving).[d.Saving.Outputs.Length - d.Residuals ..]
                 let hoisted =
                     if d.Hoisted.Length = 0 then [||]
                     else Substitute.apply (Array.zip body.CapturedVars captured) d.Hoisted
                 let init =
                     Array.append gParts.[.. carries - 1] (d.Accumulated |> Array.map (fun l -> Expr.zerosLike captured.[l]))
+                let xsFrom (s: Source) = match s.Kind with 0 -> xsOf.[s.Index] | 1 -> stacks.[s.Index] | _ -> gParts.[carries + s.Index]
+                let capturedFrom (s: Source) = if s.Kind = 0 then captured.[s.Index] else hoisted.[s.Index]
                 let backwardInputs =
-                    Array.concat [ init; inputs.[carries .. carries + xs - 1]; stacks; gParts.[carries ..]; captured; hoisted ]
+                    Array.concat [ init; d.BackwardXs |> Array.map xsFrom; d.BackwardCaptured |> Array.map capturedFrom ]
                 let loop = ScanNode.make "Scan" d.Backward length (not reverse) remat backwardInputs
                 let results = parts d.Backward length loop
-                let accumulators = carries
                 let xsAt = carries + d.Accumulated.Length
                 Array.init inputs.Length (fun i ->
                     if i < carries then results.[i]
-                    elif i < carries + xs then results.[xsAt + i - carries]
+                    elif i < carries + xs then
+                        match Array.IndexOf(d.WantedXs, i - carries) with
+                        | -1 -> Expr.zerosLike inputs.[i]
+                        | k -> results.[xsAt + k]
                     else
                         match Array.IndexOf(d.Accumulated, i - carries - xs) with
                         | -1 -> Expr.zerosLike inputs.[i]
-                        | k -> results.[accumulators + k]))
+                        | k -> results.[carries + k]))
         List.init inputs.Length (fun i -> fun () -> all.Value.[i])
 
     /// A Scan node over batched inputs: the same loop over the body batched by vmap's walk. Every

@@ -44,7 +44,7 @@ module Vjp =
             let g = cotangent.[node.Id]
             let args = node.Args
             if not (isNull (box g)) && args.Length > 0 then
-                let contributions = Rules.cotangents node g
+                let contributions = Rules.cotangents node g (fun j -> active.Contains args.[j].Id)
                 // A rule that forgets an input would silently give it no cotangent at all.
                 if contributions.Length <> args.Length then
                     invalidOp (sprintf "Vjp: the rule of %s gave %d cotangents for its %d inputs" (OpName.name node.Op) contributions.Length args.Length)

@@ -171,6 +171,16 @@ let scanDerivativeTests =
             let at = constants [ sample r Normal [| 2 |]; sample r Normal [| 3; 4; 2 |] ]
             List.iteri2 (fun i a e -> expectClose 1e-12 (values a) (values e) (sprintf "gradient %d" i)) (Diff.gradN (f true) at) (Diff.gradN (f false) at)
         }
+        testPropertyWithConfig config "forward mode by transposition leaves no trace of its cotangent variable" <| fun (seed: int) ->
+            let step = randomStep seed
+            let point = constants (pointOf seed 4)
+            let vars = point |> List.mapi (fun i p -> Ir.freshVar (sprintf "primal%d" i) p.Dims p.DType) |> Array.ofList
+            let tangentVars = point |> List.mapi (fun i p -> Ir.freshVar (sprintf "tangent%d" i) p.Dims p.DType) |> Array.ofList
+            for remat in [ false; true ] do
+                let output = loss true remat step (List.ofArray vars)
+                let tangent, u = Jvp.transpose output vars tangentVars
+                let survives = Graph.topologicalOrder [ tangent ] |> Array.exists (fun e -> e.Id = u.Id)
+                Expect.isFalse survives (sprintf "remat %b: the cotangent variable survives" remat)
         test "node counts of the loss, its gradient and its second derivative do not depend on T" {
             let counts (length: int) =
                 let step = randomStep 11

@@ -86,4 +86,29 @@ public class ScanTests
         Assert.Contains("[3]", e.Message);
         Assert.Contains("[]", e.Message);
     }
+
+    [Fact]
+    public void TheReadmeShowsExactlyTheScanExampleThatIsCompiledHere() =>
+        ReadmeTests.AssertReadmeShows("tests/FunctionalDiff.Tests/ScanReadme.cs", "## Loops with Scan");
+
+    [Fact]
+    public void TheReadmeScanExampleGivesTheUnrolledLoopsLossAndGradients()
+    {
+        var r = ScanReadme.Run();
+        Expr Unrolled(Expr[] p)
+        {
+            Expr h = r.H0;
+            Expr xs = r.Xs;
+            var hs = new Expr[100];
+            for (int t = 0; t < 100; t++) h = hs[t] = (p[0].MatMul(h) + p[1].MatMul(Row(xs, t))).Tanh();
+            return Expr.Stack(0, hs).Square().Mean() + h.Sum();
+        }
+        var (loss, gradients) = Diff.ValueAndGrad(Unrolled, r.W, r.U);
+        Close(loss.Eval().ToDoubleArray(), r.Loss.Eval().ToDoubleArray(), 1e-12, "loss");
+        for (int i = 0; i < 2; i++)
+        {
+            Close(gradients[i].Eval().ToDoubleArray(), r.Gradients[i].Eval().ToDoubleArray(), 1e-12, $"gradient {i}");
+            Close(gradients[i].Eval().ToDoubleArray(), r.Compiled[i].ToDoubleArray(), 1e-12, $"compiled gradient {i}");
+        }
+    }
 }
