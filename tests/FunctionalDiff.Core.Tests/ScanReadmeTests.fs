@@ -1,4 +1,4 @@
-/// The README's F# Scan example (section "## Loops: Expr.Scan") is this file's code, verbatim
+/// The README's F# Scan example (section "### An LSTM trained with Expr.Scan and Diff.Compile") is this file's code, verbatim
 /// between the markers; its first loss is the loss of an LSTM written with doubles; it learns.
 module FunctionalDiff.Core.Tests.ScanReadmeTests
 
@@ -72,7 +72,7 @@ let private reference (p: float[][]) (ids: int[]) (v: int) (h: int) =
 let tests =
     testList "ScanReadme" [
         test "the README's F# Scan example is this file's code" {
-            ReadmeSupport.expectReadmeBlock "tests/FunctionalDiff.Core.Tests/ScanReadmeTests.fs" ": Loops" "## Loops: Expr.Scan"
+            ReadmeSupport.expectReadmeBlock "tests/FunctionalDiff.Core.Tests/ScanReadmeTests.fs" ": Loops" "### An LSTM trained with Expr.Scan and Diff.Compile"
         }
         test "the F# LSTM's first loss is the loss of an LSTM written with doubles, and it learns" {
             let o = lstmTraining ()

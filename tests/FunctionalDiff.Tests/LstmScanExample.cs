@@ -1,7 +1,7 @@
 namespace FunctionalDiff.Tests;
 
 /// <summary>
-/// The README's "Loops: Expr.Scan" example, verbatim between the markers: <see cref="LstmScanExampleTests"/>
+/// The README's LSTM example (section "An LSTM trained with Expr.Scan and Diff.Compile"), verbatim between the markers: <see cref="LstmScanExampleTests"/>
 /// checks that README.md shows exactly this code, that its loss and gradient agree with an LSTM written
 /// with doubles, and that it learns the sequence.
 /// </summary>

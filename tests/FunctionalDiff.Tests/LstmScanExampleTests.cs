@@ -10,7 +10,7 @@ public class LstmScanExampleTests
 
     [Fact]
     public void TheReadmeShowsExactlyThisScanExample() =>
-        ReadmeTests.AssertReadmeShows("tests/FunctionalDiff.Tests/LstmScanExample.cs", "## Loops: Expr.Scan");
+        ReadmeTests.AssertReadmeShows("tests/FunctionalDiff.Tests/LstmScanExample.cs", "### An LSTM trained with Expr.Scan and Diff.Compile");
 
     /// <summary>The same objective written with doubles and loops: an LSTM cell per character, then the mean cross-entropy.</summary>
     static double Reference(Dictionary<string, double[]> p, int[] ids, int v, int h)
