@@ -43,9 +43,9 @@ public static class CheckpointBench
                 {
                     Thread.Sleep(Benchmarks.PauseMilliseconds);
                     var wall = Stopwatch.StartNew();
-                    double cpu = LinalgBench.ThreadSeconds();
+                    double cpu = Benchmarks.ThreadSeconds();
                     calls[side]();
-                    times[side].Add(threadTime ? LinalgBench.ThreadSeconds() - cpu : wall.Elapsed.TotalSeconds);
+                    times[side].Add(threadTime ? Benchmarks.ThreadSeconds() - cpu : wall.Elapsed.TotalSeconds);
                 }
             double timeCheckpointed = Benchmarks.Median(times[0]), timePlain = Benchmarks.Median(times[1]);
             double memoryRatio = (double)memoryCheckpointed / memoryPlain, timeRatio = timeCheckpointed / timePlain;

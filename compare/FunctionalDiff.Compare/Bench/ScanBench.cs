@@ -77,7 +77,7 @@ public static class ScanBench
     {
         public (double Ours, double Torch) Measure(Action ours, Action torch)
         {
-            if (ThreadTime) return LinalgBench.ThreadTimeMedians(Quick, ours, torch);
+            if (ThreadTime) return Benchmarks.ThreadTimeMedians(Quick, ours, torch);
             var (o, t, _) = Benchmarks.Medians(Quick, ours, torch);
             return (o, t);
         }
