@@ -16,7 +16,7 @@ public class CliTests
 
     [Theory]
     [InlineData(new string[0], new[] { "--filter", "--dtype", "--results", "--in-process", "--quiet", "bench", "fuzz", "train", "loops" })]
-    [InlineData(new[] { "bench" }, new[] { "--quick", "--nested", "--steps", "--linalg", "--conv", "--vmap", "--thread-time", "--max-steps", "--filter" })]
+    [InlineData(new[] { "bench" }, new[] { "--quick", "--nested", "--steps", "--linalg", "--conv", "--vmap", "--thread-time", "--max-steps", "--filter", "--scan" })]
     [InlineData(new[] { "fuzz" }, new[] { "--programs", "--seed", "--start", "--dtype", "--in-process", "--quiet" })]
     [InlineData(new[] { "train" }, new[] { "--steps", "--optimizer-steps", "--out" })]
     [InlineData(new[] { "loops" }, new[] { "adds", "gemm" })]

@@ -75,13 +75,14 @@ public static class Cli
         var linalg = new Option<bool>("--linalg") { Description = "the linear-algebra table instead" };
         var conv = new Option<bool>("--conv") { Description = "the convolution rows instead" };
         var vmap = new Option<bool>("--vmap") { Description = "the vmap table instead" };
-        var threadTime = new Option<bool>("--thread-time") { Description = "with --linalg, --conv or --vmap: CPU time of the calling thread (for a loaded host; needs DOTNET_PROCESSOR_COUNT=1)" };
+        var scan = new Option<bool>("--scan") { Description = "the loops table (Scan, recurrent models) instead" };
+        var threadTime = new Option<bool>("--thread-time") { Description = "with --linalg, --conv, --vmap or --scan: CPU time of the calling thread (for a loaded host; needs DOTNET_PROCESSOR_COUNT=1)" };
         var maxSteps = new Option<int?>("--max-steps") { Description = "with --nested: rows of at most N steps", HelpName = "N" };
-        var filter = new Option<string?>("--filter") { Description = "with --nested: rows whose name contains TEXT", HelpName = "TEXT" };
+        var filter = new Option<string?>("--filter") { Description = "with --nested or --scan: rows whose name contains TEXT", HelpName = "TEXT" };
         var child = new Option<bool>(StepsBench.TrainingOption) { Hidden = true, Description = "the training loop's child process" };
         var bench = new Command("bench", "Benchmarks side by side with TorchSharp (matrix products and elementwise ops by default).")
         {
-            quick, nested, steps, linalg, conv, vmap, threadTime, maxSteps, filter, child,
+            quick, nested, steps, linalg, conv, vmap, threadTime, maxSteps, filter, child, scan,
         };
         bench.SetAction(r =>
         {
@@ -91,6 +92,7 @@ public static class Cli
             if (r.GetValue(linalg)) args.Add("--linalg");
             if (r.GetValue(conv)) args.Add("--conv");
             if (r.GetValue(vmap)) args.Add("--vmap");
+            if (r.GetValue(scan)) args.Add("--scan");
             if (r.GetValue(threadTime)) args.Add("--thread-time");
             if (r.GetValue(child)) args.Add(StepsBench.TrainingOption);
             if (r.GetValue(quick)) args.Add("--quick");

@@ -24,7 +24,7 @@ public static class Benchmarks
     /// table of <see cref="NestedBench"/> instead,
     /// `--steps` the steps table of <see cref="StepsBench"/>, `--linalg` the linear-algebra table of
     /// <see cref="LinalgBench"/>, `--conv` the convolution rows of <see cref="ConvBench"/>, `--vmap` the vmap
-    /// table of <see cref="VmapBench"/>. Returns the exit code.
+    /// table of <see cref="VmapBench"/>, `--scan` the loops table of <see cref="ScanBench"/>. Returns the exit code.
     /// </summary>
     public static int Run(TextWriter output, IReadOnlyList<string> options)
     {
@@ -34,6 +34,7 @@ public static class Benchmarks
         if (options.Contains("--linalg")) return LinalgBench.Run(output, options);
         if (options.Contains("--conv")) return ConvBench.Run(output, options);
         if (options.Contains("--vmap")) return VmapBench.Run(output, options);
+        if (options.Contains("--scan")) return ScanBench.Run(output, options);
         bool quick = options.Contains("--quick");
         int[] matrixSizes = quick ? new[] { 256, 512 } : new[] { 256, 512, 1024, 2048 };
         int[] elementCounts = { 16, 1024, 1 << 20 };
@@ -226,7 +227,7 @@ public static class Benchmarks
     struct TimeSpec { public long Seconds; public long Nanoseconds; }
 
     /// <summary>CLOCK_THREAD_CPUTIME_ID: the CPU time the calling thread has used, in seconds.</summary>
-    static double ThreadSeconds() => ClockGetTime(3, out var t) == 0 ? t.Seconds + t.Nanoseconds * 1e-9 : double.NaN;
+    internal static double ThreadSeconds() => ClockGetTime(3, out var t) == 0 ? t.Seconds + t.Nanoseconds * 1e-9 : double.NaN;
 
     /// <summary>
     /// As <see cref="Medians"/> (warm-up, alternating rounds, a pause before each), but each call is timed by
