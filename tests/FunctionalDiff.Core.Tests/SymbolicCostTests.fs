@@ -39,7 +39,9 @@ let tests =
                 let x = Expr.variable "x" [||] f64
                 let made, _, _ = counted (fun () -> Diff.grad (chain steps) x)
                 Expect.isLessThanOrEqual made (int64 (20 * steps + 8)) "nodes made by the gradient"
-                Expect.isGreaterThanOrEqual made (int64 (20 * steps)) "nodes made by the gradient (each counted)"
+                // The scalar constants (0.9, 0.1, 1, the seed) are interned once per process: a test that
+                // ran earlier may have made them already, so the lower bound leaves them out.
+                Expect.isGreaterThanOrEqual made (int64 (20 * steps - 8)) "nodes made by the gradient (each counted)"
                 // And the graph is the derivative: the product of the chain rule's factors (a short
                 // chain, whose derivative is far from underflow).
                 let steps = 50
