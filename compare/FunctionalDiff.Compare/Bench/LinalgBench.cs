@@ -72,7 +72,7 @@ public static class LinalgBench
     /// As <see cref="Benchmarks.Medians"/> (warm-up, alternating rounds, a pause before each), but each call is
     /// timed by the calling thread's CPU time, which a loaded host does not inflate the way it inflates wall time.
     /// </summary>
-    static (double, double) ThreadTimeMedians(bool quick, Action ours, Action theirs)
+    internal static (double, double) ThreadTimeMedians(bool quick, Action ours, Action theirs)
     {
         var times = new[] { new List<double>(), new List<double>() };
         var actions = new[] { ours, theirs };
