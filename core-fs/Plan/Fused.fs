@@ -304,7 +304,8 @@ module internal FusedKernel =
             let rowsPerPart = max 1 (KernelSupport.chunkSize / plan.Length)
             let parts = (plan.Rows + rowsPerPart - 1) / rowsPerPart
             if parts > 1 && n >= KernelSupport.parallelThreshold && Workers.helpers () > 0 then
-                Workers.run parts (fun p ->
+                // state by value to a function that captures nothing: the hand-over allocates nothing
+                Workers.runWith parts (struct (group, values, output, plan, rowsPerPart)) (fun (struct (group, values, output, plan, rowsPerPart)) p ->
                     let first = p * rowsPerPart
                     runRows<'T> group values output plan first (min rowsPerPart (plan.Rows - first)))
             else runRows<'T> group values output plan 0 plan.Rows
