@@ -394,6 +394,7 @@ module Expr =
         | Op.ArgSort(axis, descending) -> argsort axis descending inputs.[0]
         | Op.Unfold(k, s, p, d) -> unfold k s p d inputs.[0]
         | Op.Fold(size, k, s, p, d) -> fold size k s p d inputs.[0]
+        | Op.Scan(body, length, reverse, remat) -> ScanNode.make "Scan" (ScanNode.bodyOf body) length reverse remat inputs
 
     // ---- named forms, for readable user code and rules ----
 

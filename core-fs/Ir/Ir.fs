@@ -141,6 +141,7 @@ module internal Ir =
         | Op.ArgSort(axis, descending) -> mix (mix 29 axis) (if descending then 1 else 0)
         | Op.Unfold(k, s, p, d) -> hashInts (hashInts (hashInts (hashInts 30 k) s) p) d
         | Op.Fold(size, k, s, p, d) -> hashInts (hashInts (hashInts (hashInts (hashInts 31 size) k) s) p) d
+        | Op.Scan(body, length, reverse, remat) -> mix (mix (mix (mix 32 body.Id) length) (if reverse then 1 else 0)) (if remat then 1 else 0)
 
     /// Structural equality of ops, with constants compared as opHash hashes them. The outer
     /// match is total; each inner wildcard only says "a different case".
@@ -183,6 +184,11 @@ module internal Ir =
         | Op.Fold(size, k, s, p, d) ->
             (match b with
              | Op.Fold(size2, k2, s2, p2, d2) -> sameDims size size2 && sameDims k k2 && sameDims s s2 && sameDims p p2 && sameDims d d2
+             | _ -> false)
+        | Op.Scan(body, length, reverse, remat) ->
+            (match b with
+             | Op.Scan(body2, length2, reverse2, remat2) ->
+                 obj.ReferenceEquals(body, body2) && length = length2 && reverse = reverse2 && remat = remat2
              | _ -> false)
 
     let mutable private nextId = 0L

@@ -2,6 +2,14 @@
 /// (axes, shapes, slice bounds), never tensors other than a constant leaf's value.
 namespace FunctionalDiff.Core
 
+/// The body of a loop primitive (Op.Scan): a closed graph held by the node. Declared here, before
+/// Expr exists, so that Op can name it; the one concrete body is ScanBody (Ir/ScanBody.fs). Bodies
+/// are compared by reference and hashed by their Id.
+[<AbstractClass; AllowNullLiteral>]
+type LoopBody internal () =
+    /// A process-wide number of this body, for hashing and printing.
+    abstract Id: int
+
 /// The primitives of the graph. Static parameters live in the case; the only tensor is the
 /// Const leaf's value. Axes, shapes and slice bounds are stored normalised (non-negative).
 [<RequireQualifiedAccess>]
@@ -75,3 +83,10 @@ type Op =
     /// The adjoint of Unfold: columns [N, C·kh·kw, Ho·Wo] added back into [N, C, H, W] of
     /// `outputSize` = [H; W].
     | Fold of outputSize: int[] * kernel: int[] * stride: int[] * padding: int[] * dilation: int[]
+    /// A loop (lax.scan) of `length` steps over the body, without unrolling. Inputs are the initial
+    /// carries, the xs stacked along axis 0 (length rows each) and the captured values; the output
+    /// is one packed 1-D tensor: the final carries, then each ys stacked along a first axis of
+    /// `length`, in the widest dtype of the parts. `reverse` runs the steps from the last row to
+    /// the first (ys stay at their row); `remat` makes the VJP save only the carries and recompute
+    /// each step in the backward loop.
+    | Scan of body: LoopBody * length: int * reverse: bool * remat: bool

@@ -56,6 +56,7 @@ module OpName =
         | Op.ArgSort _ -> "argsort"
         | Op.Unfold _ -> "unfold"
         | Op.Fold _ -> "fold"
+        | Op.Scan _ -> "scan"
 
     /// Every value of a field-less union (UnaryOp, BinaryOp, ReduceOp) or, for any other field
     /// type, one placeholder: the field's default. `name` never looks at placeholder payloads.

@@ -9,7 +9,7 @@ open System.Collections.Generic
 module internal Interpret =
 
     /// The kernel for one node, given its inputs' values.
-    let run (node: Expr) (inputs: Tensor[]) : Tensor =
+    let rec run (node: Expr) (inputs: Tensor[]) : Tensor =
         match node.Op with
         | Op.Var(name, _) -> invalidOp (sprintf "unbound variable %s" name)
         | Op.Const t -> t
@@ -42,10 +42,45 @@ module internal Interpret =
         | Op.ArgSort(axis, descending) -> Sorting.argsort axis descending inputs.[0]
         | Op.Unfold(k, s, p, d) -> Patches.unfold k s p d inputs.[0]
         | Op.Fold(size, k, s, p, d) -> Patches.fold size k s p d inputs.[0]
+        | Op.Scan(body, length, reverse, _) -> scan (ScanNode.bodyOf body) length reverse inputs
+
+    /// A Scan, the reference way: the body evaluated node by node once per step, with the carries,
+    /// row t of each xs (a view) and the captured values bound to the body's Vars.
+    and private scan (body: ScanBody) (length: int) (reverse: bool) (inputs: Tensor[]) : Tensor =
+        let carries, xs = body.CarryVars.Length, body.XVars.Length
+        let dtype = body.PackedDType
+        let offsets = body.Offsets length
+        let total = offsets.[offsets.Length - 1]
+        let packed: System.Array =
+            match dtype with
+            | DType.Float64 -> Array.zeroCreate<float> total :> System.Array
+            | DType.Float32 -> Array.zeroCreate<float32> total :> System.Array
+        let place (offset: int) (part: Tensor) =
+            let dense = (part.Cast dtype).Contiguous()
+            System.Array.Copy(dense.Storage, dense.Offset, packed, offset, dense.Numel)
+        let bindings = Dictionary<int64, Tensor>()
+        for k in 0 .. body.CapturedVars.Length - 1 do
+            bindings.[body.CapturedVars.[k].Id] <- inputs.[carries + xs + k]
+        let mutable state = inputs.[0 .. carries - 1]
+        for step in 0 .. length - 1 do
+            let t = if reverse then length - 1 - step else step
+            for i in 0 .. carries - 1 do
+                bindings.[body.CarryVars.[i].Id] <- state.[i]
+            for j in 0 .. xs - 1 do
+                let x = inputs.[carries + j]
+                bindings.[body.XVars.[j].Id] <- x.View(x.Dims.[1..], x.Strides.[1..], x.Offset + t * x.Strides.[0])
+            let results = evalMany bindings body.Outputs
+            body.Evaluated 1
+            state <- results.[0 .. carries - 1]
+            for j in carries .. results.Length - 1 do
+                place (offsets.[j] + t * results.[j].Numel) results.[j]
+        for i in 0 .. carries - 1 do
+            place offsets.[i] state.[i]
+        Tensor(dtype, [| total |], [| 1 |], 0, packed)
 
     /// The values of the roots, with each Var in `bindings` (already checked) given its tensor.
     /// Intermediates are dropped after their last consumer, so memory follows the live width.
-    let evalMany (bindings: Dictionary<int64, Tensor>) (roots: Expr[]) : Tensor[] =
+    and evalMany (bindings: Dictionary<int64, Tensor>) (roots: Expr[]) : Tensor[] =
         let values = Dictionary<int64, Tensor>(bindings)
         let order = Graph.topologicalOrder roots
         // Remaining uses of each node's value; roots count one extra use so they survive.

@@ -24,6 +24,13 @@ type internal Home =
     /// views of values whose storage is only known per run).
     | Computed
 
+/// A loop a plan step runs (a Scan: its body's own plan and scratch buffers), defined after Plan.
+[<AbstractClass>]
+type internal LoopRunner() =
+    /// Runs the loop with its inputs at `values.[inputs.[k]]`, writing the packed result into the
+    /// dense `output`.
+    abstract Run: values: Tensor[] * inputs: int[] * output: Tensor -> unit
+
 /// One unit of work of a plan; the ints are value numbers.
 [<RequireQualifiedAccess>]
 type internal Step =
@@ -44,6 +51,8 @@ type internal Step =
     | Unfold of kernel: int[] * stride: int[] * padding: int[] * dilation: int[] * input: int * output: int
     /// col2im of the input into its planned buffer.
     | Fold of outputSize: int[] * kernel: int[] * stride: int[] * padding: int[] * dilation: int[] * input: int * output: int
+    /// A Scan, run by its compiled body into its planned (packed) buffer.
+    | Loop of runner: LoopRunner * inputs: int[] * output: int
 
 /// A buffer written by one step: its dtype and size, and either its arena slot or the root
 /// position whose output array it is.
@@ -153,7 +162,7 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
         | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.MatMul | Op.Permute _ | Op.Reshape _
         | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ | Op.StopGradient | Op.Custom _
         | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
-        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ -> invalidOp "no buffer-writing kernel for this op"
+        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ -> invalidOp "no buffer-writing kernel for this op"
 
     static let freshCopy (t: Tensor) =
         let data = freshArray t.DType t.Numel
@@ -218,6 +227,7 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                 | Step.Write(node, args, output) -> write node values args values.[output].Storage
                 | Step.Unfold(k, s, p, d, input, output) -> Patches.unfoldInto k s p d values.[input] values.[output].Storage
                 | Step.Fold(size, k, s, p, d, input, output) -> Patches.foldInto size k s p d values.[input] values.[output].Storage
+                | Step.Loop(runner, args, output) -> runner.Run(values, args, values.[output])
                 | Step.Kernel(node, args, output) ->
                     let operands = Array.zeroCreate args.Length
                     for i in 0 .. args.Length - 1 do operands.[i] <- values.[args.[i]]
@@ -246,6 +256,109 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
             for v in transient do values.[v] <- Unchecked.defaultof<Tensor>
             giveBack arena
 
+/// The scratch of one run of a compiled Scan: two sets of carries that take turns as the body's
+/// inputs and outputs, a dense row per xs, a buffer per y, and the arrays handed to the body's plan.
+type internal LoopScratch =
+    { CarriesA: Tensor[]
+      CarriesB: Tensor[]
+      Rows: Tensor[]
+      Ys: Tensor[]
+      Given: Tensor[]
+      Outputs: Tensor[] }
+
+/// A Scan compiled once: the body's plan, run `length` times per run of the outer plan. Each step
+/// copies row t of every xs into a dense row, runs the body's plan with the carries, rows and
+/// captured values into the other set of carries and the y buffers, then copies the ys into row t
+/// of the packed output; the final carries go to its front. Scratch is kept between runs (one
+/// per concurrent run), so a run allocates nothing per step.
+[<Sealed>]
+type internal ScanRunner(body: ScanBody, plan: Plan, length: int, reverse: bool) =
+    inherit LoopRunner()
+    let carries, xs = body.CarryVars.Length, body.XVars.Length
+    let inputCount = body.Vars.Length
+    let ys = body.Ys
+    let offsets = body.Offsets length
+    let pool = Stack<LoopScratch>()
+    static let dense (e: Expr) =
+        let storage: Array =
+            match e.DType with
+            | DType.Float64 -> GC.AllocateUninitializedArray<float> e.Numel :> Array
+            | DType.Float32 -> GC.AllocateUninitializedArray<float32> e.Numel :> Array
+        Tensor(e.DType, Array.copy e.Dims, Shape.contiguousStrides e.Dims, 0, storage)
+    let newScratch () =
+        { CarriesA = body.CarryVars |> Array.map dense
+          CarriesB = body.CarryVars |> Array.map dense
+          Rows = body.XVars |> Array.map dense
+          Ys = ys |> Array.map dense
+          Given = Array.zeroCreate inputCount
+          Outputs = Array.zeroCreate body.Outputs.Length }
+    let rent () =
+        Threading.Monitor.Enter pool
+        let scratch = try (if pool.Count > 0 then ValueSome(pool.Pop()) else ValueNone) finally Threading.Monitor.Exit pool
+        match scratch with
+        | ValueSome s -> s
+        | ValueNone -> newScratch ()
+    let giveBack (scratch: LoopScratch) =
+        Threading.Monitor.Enter pool
+        try pool.Push scratch finally Threading.Monitor.Exit pool
+
+    /// Row t of a stacked tensor, copied into a dense row: one block copy for a dense source (the
+    /// usual case, and one that allocates nothing), the strided walk otherwise.
+    static let copyRow (source: Tensor) (t: int) (row: Tensor) =
+        let offset = source.Offset + t * source.Strides.[0]
+        if source.IsContiguous then Array.Copy(source.Storage, offset, row.Storage, 0, row.Numel)
+        else
+            let strides = source.Strides.[1..]
+            match source.DType with
+            | DType.Float64 -> Strided.copy source.Data64 offset strides row.Dims row.Data64
+            | DType.Float32 -> Strided.copy source.Data32 offset strides row.Dims row.Data32
+
+    /// A part into the packed output at an element offset, converted to its dtype (exact: the
+    /// packed dtype is the widest part's).
+    static let place (output: Tensor) (offset: int) (part: Tensor) =
+        let part = if part.IsContiguous then part else part.Contiguous()
+        let n = part.Numel
+        let target = output.Offset + offset
+        match part.DType, output.DType with
+        | DType.Float64, DType.Float64 | DType.Float32, DType.Float32 -> Array.Copy(part.Storage, part.Offset, output.Storage, target, n)
+        | DType.Float32, DType.Float64 ->
+            let source, destination = part.Data32, output.Data64
+            for i in 0 .. n - 1 do destination.[target + i] <- float source.[part.Offset + i]
+        | DType.Float64, DType.Float32 ->
+            let source, destination = part.Data64, output.Data32
+            for i in 0 .. n - 1 do destination.[target + i] <- float32 source.[part.Offset + i]
+
+    /// The body's plan (for tests).
+    member _.Plan = plan
+
+    override _.Run(values: Tensor[], inputs: int[], output: Tensor) =
+        let s = rent ()
+        try
+            let given, outputs = s.Given, s.Outputs
+            for k in 0 .. inputCount - 1 do
+                given.[k] <- if k >= carries && k < carries + xs then s.Rows.[k - carries] else values.[inputs.[k]]
+            for j in 0 .. ys.Length - 1 do
+                outputs.[carries + j] <- s.Ys.[j]
+            for step in 0 .. length - 1 do
+                let t = if reverse then length - 1 - step else step
+                for j in 0 .. xs - 1 do
+                    copyRow values.[inputs.[carries + j]] t s.Rows.[j]
+                let target = if step % 2 = 0 then s.CarriesB else s.CarriesA
+                for i in 0 .. carries - 1 do
+                    outputs.[i] <- target.[i]
+                plan.Run(given, outputs) |> ignore
+                for i in 0 .. carries - 1 do
+                    given.[i] <- target.[i]
+                for j in 0 .. ys.Length - 1 do
+                    place output (offsets.[carries + j] + t * ys.[j].Numel) s.Ys.[j]
+            for i in 0 .. carries - 1 do
+                place output offsets.[i] given.[i]
+            body.Evaluated length
+        finally
+            // the scratch keeps no caller's tensor alive between runs
+            Array.Clear s.Given
+            giveBack s
+
 /// Compiles plans.
 module internal Planner =
 
@@ -264,7 +377,7 @@ module internal Planner =
         | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
         | Op.Cast _ | Op.StopGradient | Op.Custom _
         | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
-        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ -> false
+        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ -> false
 
     /// True for ops whose kernel returns a view of its (one) input.
     let private isView (node: Expr) =
@@ -273,11 +386,11 @@ module internal Planner =
         | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
         | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _
         | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
-        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ -> false
+        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ -> false
 
     /// A plan for `roots` with the Vars `inputs` bound per run. With `fold`, subgraphs without a
     /// Var are evaluated now and become constants of the plan (for plans run many times).
-    let compile (inputs: Expr[]) (roots: Expr[]) (fold: bool) : Plan =
+    let rec compile (inputs: Expr[]) (roots: Expr[]) (fold: bool) : Plan =
         let order = Graph.topologicalOrder roots
         let inputIndex = Dictionary<int64, int>()
         inputs |> Array.iteri (fun k v -> inputIndex.[v.Id] <- k)
@@ -388,7 +501,7 @@ module internal Planner =
                         | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
                         | Op.Cast _ | Op.StopGradient | Op.Custom _
                         | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
-                        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ ->
+                        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ ->
                             invalidOp "only elementwise nodes are fused"
                     instructions.Add instruction
             { Shape = Array.copy head.Dims; Numel = head.Numel; DType = head.DType
@@ -398,6 +511,46 @@ module internal Planner =
             let args = node.Args |> Array.map (fun a -> valueOf.[a.Id])
             let v = addValue node Home.Computed
             steps.Add(Step.Kernel(node, args, v))
+
+        // A Scan as one step: its body compiled into a plan of its own, run once per step.
+        let planScan (node: Expr) =
+            match node.Op with
+            | Op.Scan(body, length, reverse, _) ->
+                let body = ScanNode.bodyOf body
+                let runner = ScanRunner(body, compile body.Vars body.Outputs fold, length, reverse)
+                let args = node.Args |> Array.map (fun a -> valueOf.[a.Id])
+                let v = newBuffer node
+                steps.Add(Step.Loop(runner, args, v))
+            | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
+            | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
+            | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
+            | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
+            | Op.Unfold _ | Op.Fold _ -> invalidOp "planScan: not a Scan node"
+        // The saving Scans in the graph (bodies that extend another body), for forward sharing.
+        let savingScans =
+            order |> Array.filter (fun n ->
+                match n.Op with
+                | Op.Scan(body, _, _, _) -> not (isNull (ScanNode.bodyOf body).Extends) && not (constant.Contains n.Id)
+                | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
+                | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
+                | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
+                | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
+                | Op.Unfold _ | Op.Fold _ -> false)
+        let savingScanOf (node: Expr) (body: ScanBody) (length: int) (reverse: bool) =
+            let matches (s: Expr) =
+                match s.Op with
+                | Op.Scan(sBody, sLength, sReverse, _) ->
+                    obj.ReferenceEquals((ScanNode.bodyOf sBody).Extends, body) && sLength = length && sReverse = reverse
+                    && s.DType = node.DType && s.Args.Length = node.Args.Length
+                    && Array.forall2 (fun (a: Expr) (b: Expr) -> obj.ReferenceEquals(a, b)) s.Args node.Args
+                | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
+                | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
+                | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
+                | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
+                | Op.Unfold _ | Op.Fold _ -> false
+            match Array.tryFind matches savingScans with
+            | Some s -> ValueSome s
+            | None -> ValueNone
 
         for node in order do
             if folded.ContainsKey node.Id then addValue node (Home.Constant folded.[node.Id]) |> ignore
@@ -475,6 +628,17 @@ module internal Planner =
                     steps.Add(Step.Fold(size, k, s, p, d, input, v))
                 | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh -> kernel node
                 | Op.Polygamma _ | Op.ArgSort _ -> kernel node
+                | Op.Scan _ when valueOf.ContainsKey node.Id -> () // a saving Scan planned early, below
+                | Op.Scan(body, length, reverse, _) ->
+                    // Forward sharing: a gradient's saving Scan runs this node's loop and more, and
+                    // its packed output starts with this node's; this node is then a view of it.
+                    match savingScanOf node (ScanNode.bodyOf body) length reverse with
+                    | ValueSome saving ->
+                        if not (valueOf.ContainsKey saving.Id) then planScan saving
+                        match homes.[valueOf.[saving.Id]] with
+                        | Home.Buffer(b, _, _, _) -> addValue node (Home.Buffer(b, Array.copy node.Dims, [| 1 |], 0)) |> ignore
+                        | Home.Input _ | Home.Constant _ | Home.Computed -> planScan node
+                    | ValueNone -> planScan node
 
         let homes = homes.ToArray()
         let steps = steps.ToArray()
@@ -492,11 +656,13 @@ module internal Planner =
             | Step.View(_, input, _, _, _, _) -> [| input |]
             | Step.Kernel(_, args, _) | Step.Write(_, args, _) -> args
             | Step.Unfold(_, _, _, _, input, _) | Step.Fold(_, _, _, _, _, input, _) -> [| input |]
+            | Step.Loop(_, args, _) -> args
         let writes (step: Step) =
             match step with
             | Step.Fused(_, output) | Step.Reduce(_, _, _, output) | Step.MatMul(_, _, output, _) | Step.Copy(_, output) -> output
             | Step.Kernel(_, _, output) | Step.View(_, _, output, _, _, _) | Step.Write(_, _, output) -> output
             | Step.Unfold(_, _, _, _, _, output) | Step.Fold(_, _, _, _, _, _, output) -> output
+            | Step.Loop(_, _, output) -> output
         let bufferOf (v: int) = match homes.[v] with Home.Buffer(b, _, _, _) -> b | Home.Input _ | Home.Constant _ | Home.Computed -> -1
 
         // Roots own the buffer they are a dense full view of (the first root position does).
@@ -557,7 +723,7 @@ module internal Planner =
                             && buffers.[b].DType = target.DType && buffers.[b].Numel = target.Numel
                             && read |> Array.forall (fun u -> bufferOf u <> b || isDenseFull u b))
                     | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.Kernel _ | Step.View _ | Step.Write _
-                    | Step.Unfold _ | Step.Fold _ -> None
+                    | Step.Unfold _ | Step.Fold _ | Step.Loop _ -> None
                 match takeOver with
                 | Some v ->
                     let b = bufferOf v

@@ -58,8 +58,9 @@ module Rules =
         else exclusive x * Expr.flip [| axis |] (exclusive (Expr.flip [| axis |] x))
 
     /// The cotangents of `node`'s inputs, in order, given the cotangent g of its output. Each is
-    /// a thunk so the reverse walk builds only those it needs (never those of constants).
-    let cotangents (node: Expr) (g: Expr) : (unit -> Expr) list =
+    /// a thunk so the reverse walk builds only those it needs (never those of constants); `wanted`
+    /// tells which inputs' thunks it will call, for a rule that builds all its cotangents at once.
+    let cotangents (node: Expr) (g: Expr) (wanted: int -> bool) : (unit -> Expr) list =
         let args = node.Args
         let y = node
         let zeroFor (e: Expr) = fun () -> Expr.zerosLike e
@@ -263,3 +264,7 @@ module Rules =
             let x = args.[0]
             [ (fun () -> Expr.fold [| x.Dims.[2]; x.Dims.[3] |] kernel stride padding dilation g) ]
         | Op.Fold(_, kernel, stride, padding, dilation) -> [ (fun () -> Expr.unfold kernel stride padding dilation g) ]
+        // A reverse Scan over the body's VJP after a forward Scan that saves what it needs; built
+        // in Transforms/Scan.fs (it needs the reverse walk itself) and reached through the body.
+        | Op.Scan(body, length, reverse, remat) ->
+            (ScanNode.bodyOf body).Derive(node, length, reverse, remat, g, Array.init args.Length wanted)

@@ -146,3 +146,6 @@ module internal BatchingRules =
             let x = args.[0].Value
             let merged = Expr.reshape (Array.append [| size * x.Dims.[1] |] x.Dims.[2..]) x
             Expr.reshape (withBatch node.Dims) (Expr.fold outputSize kernel stride padding dilation merged)
+        // A Scan over the batched body (Transforms/Scan.fs), reached through the body.
+        | Op.Scan(body, length, reverse, remat) ->
+            (ScanNode.bodyOf body).Batch(length, reverse, remat, args |> Array.map (fun a -> a.Value), args |> Array.map (fun a -> a.IsBatched), size)

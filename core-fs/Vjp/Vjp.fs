@@ -10,16 +10,15 @@ open System.Collections.Generic
 [<RequireQualifiedAccess>]
 module Vjp =
 
-    /// The cotangents of `wrt` given the cotangent `seed` of `output`, as graphs; None where
-    /// the cotangent is symbolically zero (no path, or only zero-derivative paths).
-    let backward (output: Expr) (seed: Expr) (wrt: Expr[]) : Expr option[] =
-        if seed.Dims <> output.Dims then
-            Shape.fail "Vjp" (sprintf "cotangent of shape %s does not match output %s" (Shape.format seed.Dims) (Shape.format output.Dims))
+    /// The cotangents of `wrt` for several outputs with one cotangent (seed) each, as graphs: those
+    /// of the sum of the outputs' pairings with their seeds (a Scan's body has several outputs).
+    /// None where the cotangent is symbolically zero (no path, or only zero-derivative paths).
+    let backwardMany (outputs: Expr[]) (seeds: Expr[]) (wrt: Expr[]) : Expr option[] =
         // No node older than the oldest target can depend on a target (see
         // Graph.topologicalOrderFrom), so the walk stops there: the work is the graph built on top
         // of the targets, whatever history lies below them or below the values f captured.
         let start = if wrt.Length = 0 then Int64.MaxValue else wrt |> Array.fold (fun m w -> min m w.Id) Int64.MaxValue
-        let order = Graph.topologicalOrderFrom start [ output ]
+        let order = Graph.topologicalOrderFrom start outputs
         let targets = HashSet<int64>(wrt |> Seq.map (fun w -> w.Id))
         // Only nodes on a path from a target to the output carry a cotangent worth building.
         let active = IdSet(start)
@@ -34,14 +33,18 @@ module Vjp =
                 if on then active.Add node.Id |> ignore
         // Cotangents by node id; null where none has arrived.
         let cotangent = IdMap<Expr>(start)
-        let seed = Expr.cast output.DType seed
-        if active.Contains output.Id && not (Fold.isZero seed) then cotangent.[output.Id] <- seed
+        for k in 0 .. outputs.Length - 1 do
+            let output = outputs.[k]
+            let seed = Expr.cast output.DType seeds.[k]
+            if active.Contains output.Id && not (Fold.isZero seed) then
+                let previous = cotangent.[output.Id]
+                cotangent.[output.Id] <- if isNull (box previous) then seed else previous + seed
         for i in order.Length - 1 .. -1 .. 0 do
             let node = order.[i]
             let g = cotangent.[node.Id]
             let args = node.Args
             if not (isNull (box g)) && args.Length > 0 then
-                let contributions = Rules.cotangents node g
+                let contributions = Rules.cotangents node g (fun j -> active.Contains args.[j].Id)
                 // A rule that forgets an input would silently give it no cotangent at all.
                 if contributions.Length <> args.Length then
                     invalidOp (sprintf "Vjp: the rule of %s gave %d cotangents for its %d inputs" (OpName.name node.Op) contributions.Length args.Length)
@@ -62,3 +65,10 @@ module Vjp =
         active.Release()
         cotangent.Release()
         result
+
+    /// The cotangents of `wrt` given the cotangent `seed` of `output`, as graphs; None where
+    /// the cotangent is symbolically zero (no path, or only zero-derivative paths).
+    let backward (output: Expr) (seed: Expr) (wrt: Expr[]) : Expr option[] =
+        if seed.Dims <> output.Dims then
+            Shape.fail "Vjp" (sprintf "cotangent of shape %s does not match output %s" (Shape.format seed.Dims) (Shape.format output.Dims))
+        backwardMany [| output |] [| seed |] wrt

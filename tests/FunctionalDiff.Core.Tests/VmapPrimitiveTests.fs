@@ -98,7 +98,14 @@ let cases : VmapCase list =
       yield case "Unfold" [ Draw(Normal, [| 2; 2; 5; 4 |]) ] (one (Expr.unfold [| 2; 2 |] [| 2; 1 |] [| 1; 0 |] [| 1; 2 |]))
       yield case "Fold" [ Draw(Normal, [| 2; 8; 6 |]) ] (one (Expr.fold [| 5; 4 |] [| 2; 2 |] [| 2; 1 |] [| 1; 0 |] [| 1; 2 |]))
       let custom = Diff.customVjp (fun x -> Expr.sin x * x) (fun x g -> g * (Expr.sin x + x * Expr.cos x))
-      yield case "Custom" [ Draw(Normal, [| 2; 3 |]) ] (one custom) ]
+      yield case "Custom" [ Draw(Normal, [| 2; 3 |]) ] (one custom)
+      // A loop over the rows of xs with a captured matrix; carries and ys both come out. A batched
+      // matmul sums in another order, and the four steps carry that rounding forward (a few ulps
+      // per step, amplified by the next matmul), hence the wider allowance.
+      let rnn (h: Expr) (xs: Expr) (w: Expr) =
+          let carry, ys = Scan.scan1 (fun c x -> Expr.tanh (Expr.matmul w c + x), c * 2.0) h xs
+          Expr.concat 0 [ carry; Expr.reshape [| ys.Numel |] ys ]
+      yield case "Scan of a tanh loop" [ Draw(Normal, [| 3 |]); Draw(Normal, [| 4; 3 |]); Draw(Normal, [| 3; 3 |]) ] (three rnn) |> summing 64.0 ]
 
 /// Every assignment of a batch axis (or none) to each argument, at least one batched. Axes are
 /// written negative in every other assignment, so both spellings are exercised.
