@@ -304,7 +304,8 @@ module internal FusedKernel =
             let rowsPerPart = max 1 (KernelSupport.chunkSize / plan.Length)
             let parts = (plan.Rows + rowsPerPart - 1) / rowsPerPart
             if parts > 1 && n >= KernelSupport.parallelThreshold && Workers.helpers () > 0 then
-                Workers.run parts (fun p ->
+                // state by value to a function that captures nothing: the hand-over allocates nothing
+                Workers.runWith parts (struct (group, values, output, plan, rowsPerPart)) (fun (struct (group, values, output, plan, rowsPerPart)) p ->
                     let first = p * rowsPerPart
                     runRows<'T> group values output plan first (min rowsPerPart (plan.Rows - first)))
             else runRows<'T> group values output plan 0 plan.Rows
@@ -312,10 +313,11 @@ module internal FusedKernel =
         if n > 0 then
             let blocks = max 1 (n / blockSize)
             // the last block also takes the remainder
-            // with no helper (one core, or MaxDegree 1) the loop below runs the blocks without
-            // the closure a hand-over needs, so a one-core step allocates nothing here
-            if blocks > 1 && n >= KernelSupport.parallelThreshold && Workers.helpers () > 0 then
-                Workers.run blocks (fun b ->
+            if blocks > 1 && n >= KernelSupport.parallelThreshold then
+                // the blocks travel as a struct to a function that captures nothing, so the
+                // hand-over to the worker team allocates nothing
+                Workers.runWith blocks (struct (group, values, output, blocks)) (fun (struct (group, values, output, blocks)) b ->
+                    let n = group.Numel
                     runBlock<'T> group values output (b * blockSize) (if b = blocks - 1 then n - b * blockSize else blockSize))
             else
                 for b in 0 .. blocks - 1 do

@@ -57,11 +57,12 @@ module internal GemmDriver =
 
     /// Block sizes for a product: rows of A per packed block, depth per slice, columns of B per
     /// packed block, each a whole number of micro-tiles and no larger than the problem needs.
+    /// (A struct tuple: a reference tuple would be an allocation per product.)
     let private blockSizes (height: int) (width: int) (settings: GemmSettings) (m: int) (n: int) (k: int) =
         let rowBlock = min (max height (settings.RowBlock / height * height)) (roundUp m height)
         let depthBlock = min (max 1 settings.DepthBlock) k
         let columnBlock = min (max width (settings.ColumnBlock / width * width)) (roundUp n width)
-        rowBlock, depthBlock, columnBlock
+        struct (rowBlock, depthBlock, columnBlock)
 
     /// C[rows, jc .. jc+nc) += A[rows, pc .. pc+kc) · (the packed B block), for `rows` rows of
     /// A and C from `firstRow`, in blocks of `rowBlock` rows packed into `packedA`. `tile` takes
@@ -106,7 +107,7 @@ module internal GemmDriver =
         (kernel: MicroKernel< ^T>) (settings: GemmSettings) (m: int) (n: int) (k: int)
         (a: nativeptr< ^T>) (aRow: int) (aColumn: int) (b: nativeptr< ^T>) (bRow: int) (bColumn: int) (c: nativeptr< ^T>) (ldc: int) =
         let height, width = kernel.Rows, kernel.Columns
-        let rowBlock, depthBlock, columnBlock = blockSizes height width settings m n k
+        let struct (rowBlock, depthBlock, columnBlock) = blockSizes height width settings m n k
         let packedA = allocate< ^T> (rowBlock * depthBlock)
         let packedB = allocate< ^T> (depthBlock * columnBlock)
         let tile = allocate< ^T> (height * width)
@@ -127,6 +128,27 @@ module internal GemmDriver =
             release packedB
             release tile
 
+    /// What the parts of one parallel product read: the operands (as addresses, which a struct
+    /// can hold where a closure cannot hold native pointers), the current block of B and how the
+    /// work is split. It travels by value to functions that capture nothing
+    /// (`Workers.runWith`), so handing a product to the worker team allocates nothing.
+    [<Struct>]
+    type private ProductParts =
+        { M: int; N: int; K: int
+          A: nativeint; ARow: int; AColumn: int
+          B: nativeint; BRow: int; BColumn: int
+          C: nativeint; Ldc: int
+          /// The packed block of B that all parts share.
+          Shared: nativeint
+          /// The block of B: columns [Jc, Jc + Nc), depth [Pc, Pc + Kc).
+          Jc: int; Nc: int; Pc: int; Kc: int
+          /// Micro-panels of the block, and how many each part packs.
+          Panels: int; PanelsPerPart: int
+          /// Micro-tiles of rows, the row chunks they are split into, and rows per chunk's buffer.
+          Tiles: int; Chunks: int; ChunkRows: int
+          /// Columns per part when the columns are split instead.
+          ColumnChunk: int }
+
     /// The blocked product split into parts that `Workers.run` spreads over the cores. With
     /// enough rows, every block of B is packed once into a buffer all parts share (the panels
     /// split across parts), then the rows of A and C are split into chunks, a few per core so
@@ -138,45 +160,50 @@ module internal GemmDriver =
         (a: nativeint) (aRow: int) (aColumn: int) (b: nativeint) (bRow: int) (bColumn: int) (c: nativeint) (ldc: int) =
         let height, width = kernel.Rows, kernel.Columns
         let pointer (address: nativeint) = NativePtr.ofNativeInt< ^T> address
+        let mutable work =
+            { M = m; N = n; K = k; A = a; ARow = aRow; AColumn = aColumn; B = b; BRow = bRow; BColumn = bColumn
+              C = c; Ldc = ldc; Shared = 0n; Jc = 0; Nc = 0; Pc = 0; Kc = 0; Panels = 0; PanelsPerPart = 0
+              Tiles = 0; Chunks = 0; ChunkRows = 0; ColumnChunk = 0 }
         if parts <= 1 then
             serialBlocked kernel settings m n k (pointer a) aRow aColumn (pointer b) bRow bColumn (pointer c) ldc
         elif m >= 2 * parts * height then
-            let rowBlock, depthBlock, columnBlock = blockSizes height width settings m n k
+            let struct (rowBlock, depthBlock, columnBlock) = blockSizes height width settings m n k
             // Row chunks: at least two per part and about RowBlock rows each, made of whole
             // micro-tiles and differing by at most one tile, so the parts finish together.
             let tiles = (m + height - 1) / height
             let chunks = min tiles (max (2 * parts) ((m + rowBlock - 1) / rowBlock))
-            let chunkRows = (tiles + chunks - 1) / chunks * height
-            // the packed B block all parts share (an address, as closures take no native pointers)
+            work <- { work with Tiles = tiles; Chunks = chunks; ChunkRows = (tiles + chunks - 1) / chunks * height }
             let shared = NativePtr.toNativeInt (allocate< ^T> (depthBlock * columnBlock))
             try
                 let mutable jc = 0
                 while jc < n do
                     let nc = min columnBlock (n - jc)
                     let panels = (nc + width - 1) / width
-                    let panelsPerPart = (panels + parts - 1) / parts
                     let mutable pc = 0
                     while pc < k do
                         let kc = min depthBlock (k - pc)
-                        let jcNow, pcNow = jc, pc
-                        Workers.run parts (fun part ->
-                            let firstPanel = min panels (part * panelsPerPart)
-                            let myPanels = min panelsPerPart (panels - firstPanel)
+                        work <- { work with Shared = shared; Jc = jc; Nc = nc; Pc = pc; Kc = kc; Panels = panels; PanelsPerPart = (panels + parts - 1) / parts }
+                        Workers.runWith parts (struct (kernel, work)) (fun (struct (kernel: MicroKernel< ^T>, w)) part ->
+                            let width = kernel.Columns
+                            let firstPanel = min w.Panels (part * w.PanelsPerPart)
+                            let myPanels = min w.PanelsPerPart (w.Panels - firstPanel)
                             if myPanels > 0 then
                                 let firstColumn = firstPanel * width
-                                packB (NativePtr.add (pointer b) (pcNow * bRow + (jcNow + firstColumn) * bColumn)) bRow bColumn kc
-                                      (min nc ((firstPanel + myPanels) * width) - firstColumn) width
-                                      (NativePtr.add (pointer shared) (firstColumn * kc)))
-                        Workers.run chunks (fun chunk ->
-                            let firstRow = chunk * tiles / chunks * height
-                            let rows = min m ((chunk + 1) * tiles / chunks * height) - firstRow
-                            let packedA = allocate< ^T> (chunkRows * kc)
-                            let tile = allocate< ^T> (height * width)
+                                packB (NativePtr.add (NativePtr.ofNativeInt< ^T> w.B) (w.Pc * w.BRow + (w.Jc + firstColumn) * w.BColumn)) w.BRow w.BColumn w.Kc
+                                      (min w.Nc ((firstPanel + myPanels) * width) - firstColumn) width
+                                      (NativePtr.add (NativePtr.ofNativeInt< ^T> w.Shared) (firstColumn * w.Kc)))
+                        Workers.runWith chunks (struct (kernel, work)) (fun (struct (kernel: MicroKernel< ^T>, w)) chunk ->
+                            let height = kernel.Rows
+                            let firstRow = chunk * w.Tiles / w.Chunks * height
+                            let rows = min w.M ((chunk + 1) * w.Tiles / w.Chunks * height) - firstRow
+                            let packedA = allocate< ^T> (w.ChunkRows * w.Kc)
+                            let tile = allocate< ^T> (height * kernel.Columns)
                             try
+                                let c = NativePtr.ofNativeInt< ^T> w.C
                                 // each chunk clears its own rows before their first update
-                                if pcNow = 0 then clearRows (pointer c) ldc firstRow rows jcNow nc
-                                multiplyRows kernel packedA tile (pointer shared) chunkRows firstRow rows jcNow nc pcNow kc
-                                             (pointer a) aRow aColumn (pointer c) ldc
+                                if w.Pc = 0 then clearRows c w.Ldc firstRow rows w.Jc w.Nc
+                                multiplyRows kernel packedA tile (NativePtr.ofNativeInt< ^T> w.Shared) w.ChunkRows firstRow rows w.Jc w.Nc w.Pc w.Kc
+                                             (NativePtr.ofNativeInt< ^T> w.A) w.ARow w.AColumn c w.Ldc
                             finally
                                 release packedA
                                 release tile)
@@ -185,15 +212,15 @@ module internal GemmDriver =
             finally
                 release (pointer shared)
         else
-            let elementBytes = nativeint sizeof< ^T>
-            let chunk = roundUp ((n + parts - 1) / parts) width
-            Workers.run parts (fun part ->
-                let first = part * chunk
-                let size = min chunk (n - first)
+            work <- { work with ColumnChunk = roundUp ((n + parts - 1) / parts) width }
+            Workers.runWith parts (struct (kernel, settings, work)) (fun (struct (kernel: MicroKernel< ^T>, settings, w)) part ->
+                let first = part * w.ColumnChunk
+                let size = min w.ColumnChunk (w.N - first)
                 if size > 0 then
-                    serialBlocked kernel settings m size k (pointer a) aRow aColumn
-                                  (pointer (b + nativeint (first * bColumn) * elementBytes)) bRow bColumn
-                                  (pointer (c + nativeint first * elementBytes)) ldc)
+                    let elementBytes = nativeint sizeof< ^T>
+                    serialBlocked kernel settings w.M size w.K (NativePtr.ofNativeInt< ^T> w.A) w.ARow w.AColumn
+                                  (NativePtr.ofNativeInt< ^T> (w.B + nativeint (first * w.BColumn) * elementBytes)) w.BRow w.BColumn
+                                  (NativePtr.ofNativeInt< ^T> (w.C + nativeint first * elementBytes)) w.Ldc)
 
     // Concrete entry points; pointers travel as nativeint so that these can be passed as
     // ordinary function values (F# function types cannot hold native pointers).

@@ -60,18 +60,6 @@ module Reduction =
         | ReduceOp.Min -> Tensors.TensorPrimitives.Min(a, row, acc)
         | ReduceOp.Prod -> Tensors.TensorPrimitives.Multiply(a, row, acc)
 
-    /// Runs `body o` for o in [0, outer), split over the cores in ranges of about `chunkSize`
-    /// elements once the `elements` read reach the parallel threshold.
-    let private forOuter (outer: int) (elements: int) (body: int -> unit) =
-        if elements < parallelThreshold || outer = 1 then
-            for o in 0 .. outer - 1 do body o
-        else
-            let parts = max 1 (min outer (elements / chunkSize))
-            Workers.run parts (fun part ->
-                for o in int (int64 outer * int64 part / int64 parts) .. int (int64 outer * int64 (part + 1) / int64 parts) - 1 do
-                    body o)
-
-    /// Reduces a dense [outer, reduced, inner] block layout to [outer, inner].
     /// Reduces block o of a dense [outer, reduced, inner] layout with inner > 1 into its row
     /// of `result`, combining rows elementwise.
     let private combineOuter<'T when 'T :> IFloatingPointIeee754<'T>>
@@ -96,23 +84,33 @@ module Reduction =
         if op = ReduceOp.Mean then
             Tensors.TensorPrimitives.Divide(Span<'T>.op_Implicit total, 'T.CreateTruncating reduced, total)
 
+    /// Reduces blocks [first, last) of a dense [outer, reduced, inner] layout into their rows of `result`.
+    let private reduceRange<'T when 'T :> IFloatingPointIeee754<'T>>
+        (op: ReduceOp) (data: 'T[]) (offset: int) (reduced: int) (inner: int) (result: 'T[]) (first: int) (last: int) =
+        if inner = 1 then
+            for o in first .. last - 1 do
+                result.[o] <- reduceRun op (ReadOnlySpan(data, offset + o * reduced, reduced))
+        else
+            for o in first .. last - 1 do
+                combineOuter op data offset reduced inner result o
+
     /// Writes into `result` (at least outer × inner elements, from index 0).
     let private reduceBlocksInto<'T when 'T :> IFloatingPointIeee754<'T>>
         (op: ReduceOp) (data: 'T[]) (offset: int) (outer: int) (reduced: int) (inner: int) (result: 'T[]) : unit =
         // every element is written below: the first row of each run is copied, not added to zero
+        let elements = outer * reduced * inner
         if outer * inner = 0 then ()
         elif reduced = 0 then Span(result, 0, outer * inner).Fill(emptyValue<'T> op)
-        elif inner = 1 then
-            if outer * reduced < parallelThreshold || outer = 1 || Workers.helpers () = 0 then
-                // serial runs call the loop directly: a closure would be an allocation per call
-                for o in 0 .. outer - 1 do
-                    result.[o] <- reduceRun op (ReadOnlySpan(data, offset + o * reduced, reduced))
-            else
-                forOuter outer (outer * reduced) (fun o -> result.[o] <- reduceRun op (ReadOnlySpan(data, offset + o * reduced, reduced)))
-        elif outer * reduced * inner < parallelThreshold || outer = 1 || Workers.helpers () = 0 then
-            for o in 0 .. outer - 1 do combineOuter op data offset reduced inner result o
+        elif elements < parallelThreshold || outer = 1 then reduceRange op data offset reduced inner result 0 outer
         else
-            forOuter outer (outer * reduced * inner) (combineOuter op data offset reduced inner result)
+            // ranges of blocks of about `chunkSize` elements, split over the cores; the state
+            // travels as a struct to a function that captures nothing, so nothing is allocated
+            let parts = max 1 (min outer (elements / chunkSize))
+            Workers.runWith parts (struct (op, data, offset, outer, reduced, inner, result, parts))
+                (fun (struct (op, data, offset, outer, reduced, inner, result, parts)) part ->
+                    let first = int (int64 outer * int64 part / int64 parts)
+                    let last = int (int64 outer * int64 (part + 1) / int64 parts)
+                    reduceRange op data offset reduced inner result first last)
 
     let private reduceBlocks<'T when 'T :> IFloatingPointIeee754<'T>>
         (op: ReduceOp) (data: 'T[]) (offset: int) (outer: int) (reduced: int) (inner: int) : 'T[] =
