@@ -87,7 +87,14 @@ let cases : Case list =
       case "crossEntropy" [ [| 3; 4 |] ] Normal (one (fun x -> Nn.crossEntropy x (constant targets)))
       case "binaryCrossEntropyWithLogits" [ s23 ] Normal (one (fun x -> Nn.binaryCrossEntropyWithLogits x (constant probabilities)))
       case "linear" [ [| 4; 3 |]; [| 2; 3 |]; [| 2 |] ] Normal (fun xs -> Nn.linear xs.[1] xs.[2] xs.[0])
-      case "layerNorm" [ [| 2; 4 |]; [| 4 |]; [| 4 |] ] Normal (fun xs -> Nn.layerNorm 1e-5 xs.[1] xs.[2] xs.[0]) ]
+      case "layerNorm" [ [| 2; 4 |]; [| 4 |]; [| 4 |] ] Normal (fun xs -> Nn.layerNorm 1e-5 xs.[1] xs.[2] xs.[0])
+      // a loop (h0, xs, captured W): the final carry and the stacked ys, forwards and backwards with remat
+      let loop reverse remat (xs: Expr list) =
+          let step (c: Expr[]) (x: Expr[]) = [| Expr.tanh (Expr.matmul xs.[2] c.[0] + x.[0]) |], [| Expr.sin c.[0] * x.[0] |]
+          let carries, ys = Scan.scanWith reverse remat None step [| xs.[0] |] [| xs.[1] |]
+          Expr.concat 0 [ carries.[0]; Expr.reshape [| ys.[0].Numel |] ys.[0] ]
+      case "scan" [ s3; [| 4; 3 |]; [| 3; 3 |] ] Normal (loop false false)
+      case "scan reversed with remat" [ s3; [| 4; 3 |]; [| 3; 3 |] ] Normal (loop true true) ]
 
 // First order: ours vs finite differences of <f(x), w>. The FD error is ~1e-9 (see numericGradient);
 // 1e-6 relative leaves room for values of size ~100 (exp, reciprocal) without hiding wrong rules.

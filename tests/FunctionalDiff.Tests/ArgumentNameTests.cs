@@ -43,6 +43,9 @@ public class ArgumentNameTests
         if (type == typeof(Func<string, Tensor, Tensor>)) return (Func<string, Tensor, Tensor>)((_, t) => t);
         if (type == typeof(CompiledValueAndGrad)) return Diff.CompileValueAndGrad((p, d) => p["w"].Sum());
         if (type == typeof(Optimizer)) return new Sgd(Named(), lr: 0.1);
+        if (type == typeof(Func<Expr, Expr, (Expr, Expr)>)) return (Func<Expr, Expr, (Expr, Expr)>)((c, x) => (c, x));
+        if (type == typeof(Func<Expr[], Expr[], (Expr[], Expr[])>)) return (Func<Expr[], Expr[], (Expr[], Expr[])>)((c, x) => (c, x));
+        if (type == typeof(Func<Expr[], (Expr[], Expr[])>)) return (Func<Expr[], (Expr[], Expr[])>)(c => (c, []));
         if (type.IsByRef) return null; // an out parameter (TryGetValue's value)
         if (type.IsValueType) return Activator.CreateInstance(type);
         throw new InvalidOperationException($"no sample value for {type}: add one so the new method is checked");
