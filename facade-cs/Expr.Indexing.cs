@@ -95,7 +95,8 @@ public sealed partial class Expr
     /// Einstein summation over one or two operands (torch.einsum), e.g. "bij,bjk->bik", "ii->", "ij,ij->i".
     /// Letters name axes; a letter repeated in one operand takes its diagonal; letters missing from the
     /// output are summed. Without "->" the output is the letters that occur once, in alphabetical order.
-    /// Lowered to permutes, sums and one matmul. Ellipsis is not supported.
+    /// Lowered to permutes, sums and one matmul. <c>...</c> stands for the axes the letters do not name; the two
+    /// operands' ellipsis axes broadcast, and an implicit output puts them first, as in torch.
     /// </summary>
     /// <param name="equation">The subscripts, one comma-separated group per operand.</param>
     /// <param name="operands">One or two operands.</param>

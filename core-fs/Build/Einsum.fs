@@ -1,22 +1,71 @@
 /// Einstein summation over one or two operands, lowered to the primitives: diagonals for a
 /// letter repeated within an operand, sums for letters only one operand has, and one (batched)
-/// matmul for the letters both share, followed by a permutation into the output's order.
+/// matmul for the letters both share, followed by a permutation into the output's order. An
+/// ellipsis is first spelled out in letters the equation does not use.
 namespace FunctionalDiff.Core
 
 open System
 
-/// torch.einsum for one and two operands (no ellipsis).
+/// torch.einsum for one and two operands, with ellipsis.
 [<RequireQualifiedAccess>]
 module Einsum =
 
     let private fail (detail: string) : 'a = Shape.fail "Einsum" detail
 
+    /// Letters an equation may use for the axes of an ellipsis: those it does not name itself.
+    let private freshLetters (text: string) =
+        [| yield! [ 'A' .. 'Z' ]; yield! [ 'a' .. 'z' ] |] |> Array.filter (fun c -> not (text.Contains c))
+
+    /// The equation (spaces removed) with each "..." spelled out, for operands of the given ranks,
+    /// and the letters that stand for ellipsis axes. An operand's ellipsis covers the axes its
+    /// letters do not; across operands these axes align at the right, as broadcasting aligns
+    /// them, so the last axis of every ellipsis gets the same letter. An explicit output's "..."
+    /// takes the letters of the longest ellipsis; an implicit output puts them first, before the
+    /// letters that occur once (torch's order). Equations without "..." come back as they are.
+    let private expandEllipsis (equation: string) (ranks: int[]) : string * char[] =
+        let text = equation.Replace(" ", "")
+        if not (text.Contains ".") then text, [||]
+        else
+            let left, output =
+                match text.IndexOf "->" with
+                | -1 -> text, None
+                | i -> text.Substring(0, i), Some(text.Substring(i + 2))
+            let operands = left.Split ','
+            // a wrong operand count is reported by parse, on the equation as written
+            if operands.Length <> ranks.Length then text, [||]
+            else
+                let checkDots (part: string) =
+                    let rest = part.Replace("...", "")
+                    if rest.Contains "." || part.Length - rest.Length > 3 then
+                        fail (sprintf "equation \"%s\": an ellipsis is three dots, at most one per operand and output" equation)
+                for part in Array.append operands (Option.toArray output) do checkDots part
+                let covered =
+                    operands |> Array.mapi (fun i part ->
+                        if not (part.Contains "...") then 0
+                        else
+                            let named = part.Length - 3
+                            if named > ranks.[i] then
+                                fail (sprintf "equation \"%s\": \"%s\" names %d axes besides the ellipsis for an operand of rank %d"
+                                          equation part named ranks.[i])
+                            ranks.[i] - named)
+                let width = Array.max covered
+                let fresh = freshLetters text
+                if fresh.Length < width then
+                    fail (sprintf "equation \"%s\": too few unused letters for an ellipsis of %d axes" equation width)
+                let spelled = String(fresh.[.. width - 1])
+                let operands = operands |> Array.mapi (fun i part -> part.Replace("...", spelled.Substring(width - covered.[i])))
+                let named = String.Concat(left.Split ',').Replace("...", "")
+                let output =
+                    match output with
+                    | Some o -> o.Replace("...", spelled)
+                    | None ->
+                        let once = named |> Seq.countBy id |> Seq.filter (fun (_, n) -> n = 1) |> Seq.map fst |> Seq.sort |> String.Concat
+                        spelled + once
+                String.Join(",", operands) + "->" + output, fresh.[.. width - 1]
+
     /// The operands' letters and the output's: explicit after "->", or else torch's implicit
     /// output, the letters that occur exactly once, in alphabetical order.
-    let private parse (equation: string) (count: int) =
-        if isNull equation then nullArg "equation"
-        let text = equation.Replace(" ", "")
-        if text.Contains "." then fail (sprintf "equation \"%s\": ellipsis (...) is not supported" equation)
+    let private parseExpanded (equation: string) (text: string) (count: int) =
         let left, output =
             match text.IndexOf "->" with
             | -1 -> text, None
@@ -37,6 +86,13 @@ module Einsum =
                 o
             | None -> all |> Seq.countBy id |> Seq.filter (fun (_, n) -> n = 1) |> Seq.map fst |> Seq.sort |> String.Concat
         operands, output
+
+    /// The operands' letters, the output's, and the letters that stand for ellipsis axes.
+    let private parse (equation: string) (operands: Expr[]) =
+        if isNull equation then nullArg "equation"
+        let text, ellipsis = expandEllipsis equation (operands |> Array.map (fun x -> x.Rank))
+        let letters, output = parseExpanded equation text operands.Length
+        letters, output, ellipsis
 
     /// One operand with its letters checked against its rank, each repeated letter reduced to a
     /// diagonal, and the letters no one else needs summed away.
@@ -65,21 +121,32 @@ module Einsum =
 
     let private lengthOf (letters: char[]) (x: Expr) (c: char) = x.Dims.[Array.IndexOf(letters, c)]
 
-    /// torch.einsum with one operand: transposes, diagonals, traces and sums.
+    /// torch.einsum with one operand: transposes, diagonals, traces and sums; "..." stands for
+    /// the axes the letters do not name.
     let einsum1 (equation: string) (x: Expr) =
-        let operands, output = parse equation 1
+        let operands, output, _ = parse equation [| x |]
         let x, letters = prepare equation (fun c -> output.Contains c) operands.[0] x
         arrange letters (output.ToCharArray()) x
 
     /// torch.einsum with two operands, lowered to one matmul over the shared letters: batch
     /// letters (in both and the output), contracted letters (in both, not the output), and each
     /// operand's own letters, flattened into [batch, rows, inner] @ [batch, inner, columns].
+    /// "..." stands for the axes the letters do not name; the two operands' ellipsis axes
+    /// broadcast against each other (a length 1 stretches to the other's).
     let einsum2 (equation: string) (a: Expr) (b: Expr) =
-        let operands, output = parse equation 2
+        let operands, output, ellipsis = parse equation [| a; b |]
         let inA, inB = operands.[0], operands.[1]
         let a, lettersA = prepare equation (fun c -> output.Contains c || inB.Contains c) inA a
         let b, lettersB = prepare equation (fun c -> output.Contains c || inA.Contains c) inB b
         let shared = lettersA |> Array.filter (fun c -> Array.contains c lettersB)
+        // ellipsis axes of length 1 on one side take the other side's length
+        let stretch (letters: char[]) (x: Expr) (otherLetters: char[]) (other: Expr) =
+            let dims =
+                letters |> Array.mapi (fun i c ->
+                    if Array.contains c ellipsis && Array.contains c otherLetters && x.Dims.[i] = 1 then lengthOf otherLetters other c
+                    else x.Dims.[i])
+            if Ir.sameDims dims x.Dims then x else Expr.broadcastTo dims x
+        let a, b = stretch lettersA a lettersB b, stretch lettersB b lettersA a
         for c in shared do
             if lengthOf lettersA a c <> lengthOf lettersB b c then
                 fail (sprintf "equation \"%s\": letter '%c' has length %d in the first operand %s and %d in the second %s"

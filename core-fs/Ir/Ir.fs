@@ -6,6 +6,7 @@
 namespace FunctionalDiff.Core
 
 open System
+open System.Buffers
 open System.Collections.Concurrent
 open System.Runtime.CompilerServices
 open System.Runtime.InteropServices
@@ -55,6 +56,18 @@ type internal Slot =
     { mutable Hash: int
       mutable Handle: nativeint }
 
+/// A per-thread count of the nodes made (interned for the first time or fresh Vars), so tests can
+/// count what a transform builds while other threads build graphs too.
+type internal Made private () =
+    [<ThreadStatic; DefaultValue>]
+    static val mutable private count: int64
+
+    /// The nodes this thread has made so far.
+    static member Count = Made.count
+
+    /// Records one more node made.
+    static member One() = Made.count <- Made.count + 1L
+
 /// Node creation: the hash-consing table and fresh variables. Only the constructors call
 /// `intern`; they have already checked the shapes.
 module internal Ir =
@@ -69,6 +82,14 @@ module internal Ir =
                 same <- a.[i] = b.[i]
                 i <- i + 1
             same)
+
+    /// A copy of a node's inputs, to change some: a plain loop, where Array.copy's clone was a
+    /// tenth of a rewrite of a large graph.
+    let copyArgs (args: Expr[]) : Expr[] =
+        let copy = Array.zeroCreate args.Length
+        for k in 0 .. args.Length - 1 do
+            copy.[k] <- args.[k]
+        copy
 
     let inline private mix (h: int) (v: int) = (h ^^^ v) * 16777619
 
@@ -185,41 +206,90 @@ module internal Ir =
     // the slots are used and sizes the table to at least twice the live nodes (16 bytes a slot, so
     // 32 to 64 bytes per live node), so a loop that builds and drops graphs keeps it bounded while
     // insertion stays amortised O(1): a rebuild follows at least a fifth of its size in insertions.
-    let private gate = obj ()
+    // (Entries of nodes that died old may wait for the next full collection: see rebuildLocked.)
+    // The gate is a System.Threading.Lock: a Monitor on a plain object took its slow path on
+    // every node a transform made.
+    let private gate = Lock()
     let private smallest = 1 <<< 10
     let mutable private slots: Slot[] = Array.zeroCreate smallest
     let mutable private used = 0
+    // What the last look at the handles saw (see rebuildLocked): the collections counted then,
+    // the gen-2 collections among them, and whether a quarter or more of the entries were dead.
+    let mutable private collectionsAtCheck = -1L
+    let mutable private fullCollectionsAtCheck = -1
+    let mutable private manyDeadAtCheck = true
 
-    let private rebuildLocked () =
+    let private collections () =
+        int64 (GC.CollectionCount 0) + int64 (GC.CollectionCount 1) + int64 (GC.CollectionCount 2)
+
+    /// Drops the dead entries and sizes the table to at least twice the live ones. Only a
+    /// collection clears a weak handle, and reading the handles (one cache miss each, in hash
+    /// order) was most of a rebuild; so the handles are read only when `check` is asked, or when
+    /// a collection ran since the last look and either it was a full one or that look found many
+    /// entries dead. Otherwise every entry counts as live and the table just grows: nodes of a
+    /// large graph outlive the young collections, and their dead slots wait for the next full one.
+    let private rebuildLocked (check: bool) =
         let old = slots
         let mutable live = 0
-        for i in 0 .. old.Length - 1 do
-            if old.[i].Hash <> 0 then
-                let handle = GCHandle.FromIntPtr old.[i].Handle
-                if isNull handle.Target then
-                    handle.Free()
-                    old.[i].Hash <- 0
-                else live <- live + 1
+        let now = collections ()
+        let full = GC.CollectionCount 2
+        if check || (now <> collectionsAtCheck && (full <> fullCollectionsAtCheck || manyDeadAtCheck)) then
+            collectionsAtCheck <- now
+            fullCollectionsAtCheck <- full
+            let mutable entries = 0
+            for i in 0 .. old.Length - 1 do
+                if old.[i].Hash <> 0 then
+                    entries <- entries + 1
+                    let handle = GCHandle.FromIntPtr old.[i].Handle
+                    if isNull handle.Target then
+                        handle.Free()
+                        old.[i].Hash <- 0
+                    else live <- live + 1
+            manyDeadAtCheck <- 4 * (entries - live) >= entries
+        else live <- used
         let mutable capacity = smallest
         while capacity < 2 * live do
             capacity <- capacity * 2
-        let fresh = Array.zeroCreate<Slot> capacity
-        let mask = capacity - 1
-        for i in 0 .. old.Length - 1 do
-            let h = old.[i].Hash
-            if h <> 0 then
-                let mutable slot = h &&& mask
-                while fresh.[slot].Hash <> 0 do
+        if capacity <= old.Length && 8 * live >= old.Length then
+            // The table is not more than 8 times too large: it is rebuilt where it is. A fresh
+            // array of this size is a large object whose every page faults in anew, and a loop of
+            // transforms would otherwise shrink and regrow the table at each full collection.
+            let keep = ArrayPool<Slot>.Shared.Rent(max live 1)
+            let mutable count = 0
+            for i in 0 .. old.Length - 1 do
+                if old.[i].Hash <> 0 then
+                    keep.[count] <- old.[i]
+                    count <- count + 1
+            Array.Clear old
+            let mask = old.Length - 1
+            for k in 0 .. count - 1 do
+                let mutable slot = keep.[k].Hash &&& mask
+                while old.[slot].Hash <> 0 do
                     slot <- (slot + 1) &&& mask
-                fresh.[slot] <- old.[i]
-        slots <- fresh
+                old.[slot] <- keep.[k]
+            ArrayPool<Slot>.Shared.Return keep
+        else
+            let fresh = Array.zeroCreate<Slot> capacity
+            let mask = capacity - 1
+            for i in 0 .. old.Length - 1 do
+                let h = old.[i].Hash
+                if h <> 0 then
+                    let mutable slot = h &&& mask
+                    while fresh.[slot].Hash <> 0 do
+                        slot <- (slot + 1) &&& mask
+                    fresh.[slot] <- old.[i]
+            slots <- fresh
         used <- live
 
     /// Drops the entries of collected nodes now (tests call it before measuring memory).
-    let purge () = lock gate rebuildLocked
+    let private locked (f: unit -> 'T) =
+        gate.Enter()
+        try f () finally gate.Exit()
+
+    let purge () = locked (fun () -> rebuildLocked true)
 
     /// The number of entries in the table after a purge: the live interned nodes.
-    let tableSize () = lock gate (fun () -> rebuildLocked (); used)
+    let tableSize () = locked (fun () -> rebuildLocked true; used)
 
     let private sameNode (e: Expr) (op: Op) (inputs: Expr[]) =
         let args = e.Args
@@ -232,16 +302,11 @@ module internal Ir =
             same)
         && opEquals e.Op op
 
-    /// The one node for (op, inputs), creating it with the given shape and dtype when absent.
-    /// Inputs are compared by reference: they are interned themselves.
-    let intern (op: Op) (inputs: Expr[]) (shape: int[]) (dtype: DType) : Expr =
-        let mutable h = opHash op
-        for input in inputs do
-            h <- mix h (int input.Id ^^^ int (input.Id >>> 32))
-        if h = 0 then h <- 1
-        let mutable taken = false
+    /// The node in the table with hash h for which `same` holds, or the one `create` makes, which
+    /// then joins the table. Inlined with its lambdas, so a lookup allocates nothing.
+    let inline private findOrAdd (h: int) ([<InlineIfLambda>] same: Expr -> bool) ([<InlineIfLambda>] create: unit -> Expr) : Expr =
+        gate.Enter()
         try
-            Monitor.Enter(gate, &taken)
             let table = slots
             let mask = table.Length - 1
             let mutable slot = h &&& mask
@@ -255,14 +320,15 @@ module internal Ir =
                     if s = h then
                         match GCHandle.FromIntPtr(table.[slot].Handle).Target with
                         | null -> if reusable < 0 then reusable <- slot
-                        | :? Expr as e when sameNode e op inputs ->
+                        | :? Expr as e when same e ->
                             found <- e
                             searching <- false
                         | _ -> ()
                     if searching then slot <- (slot + 1) &&& mask
             if not (isNull (box found)) then found
             else
-                let node = Expr(op, inputs, shape, dtype, newId ())
+                let node = create ()
+                Made.One()
                 if reusable >= 0 then
                     // A dead node with the same hash: its handle takes the new node.
                     let mutable handle = GCHandle.FromIntPtr table.[reusable].Handle
@@ -271,14 +337,42 @@ module internal Ir =
                     table.[slot].Hash <- h
                     table.[slot].Handle <- GCHandle.ToIntPtr(GCHandle.Alloc(node, GCHandleType.Weak))
                     used <- used + 1
-                    if 10 * used > 7 * table.Length then rebuildLocked ()
+                    if 10 * used > 7 * table.Length then rebuildLocked false
                 node
         finally
-            if taken then Monitor.Exit gate
+            gate.Exit()
+
+    /// The one node for (op, inputs), creating it with the given shape and dtype when absent.
+    /// Inputs are compared by reference: they are interned themselves.
+    let intern (op: Op) (inputs: Expr[]) (shape: int[]) (dtype: DType) : Expr =
+        let mutable h = opHash op
+        for input in inputs do
+            h <- mix h (int input.Id ^^^ int (input.Id >>> 32))
+        if h = 0 then h <- 1
+        findOrAdd h (fun e -> sameNode e op inputs) (fun () -> Expr(op, inputs, shape, dtype, newId ()))
+
+    let private noDims : int[] = [||]
+
+    /// The rank-0 constant of that value and dtype, as `intern` would give for a tensor holding it,
+    /// but looked up by the value alone: folding scalars finds most results already interned, and
+    /// building a tensor for each lookup was most of what a fold allocated.
+    let internScalar (dtype: DType) (value: float) : Expr =
+        // the value the tensor would hold (float32 rounds), so the bits match opHash's
+        let value = match dtype with DType.Float64 -> value | DType.Float32 -> float (float32 value)
+        let bits = BitConverter.DoubleToInt64Bits value
+        let mutable h = mix (mix 2 (int bits ^^^ int (bits >>> 32))) (dtypeCode dtype)
+        if h = 0 then h <- 1
+        let same (e: Expr) =
+            e.Args.Length = 0
+            && (match e.Op with
+                | Op.Const t -> t.Rank = 0 && t.DType = dtype && scalarBits t = bits
+                | _ -> false)
+        findOrAdd h same (fun () -> Expr(Op.Const(Tensor.Scalar(value, dtype)), [||], noDims, dtype, newId ()))
 
     /// A new variable leaf, distinct from every other node.
     let freshVar (name: string) (shape: int[]) (dtype: DType) : Expr =
         let id = newId ()
+        Made.One()
         Expr(Op.Var(name, id), [||], Array.copy shape, dtype, id)
 
 /// Patterns over constant nodes, for canonicalisation and the transforms' symbolic zeros.
@@ -342,7 +436,7 @@ module internal ExprCore =
         match scalarCache.TryGetValue key with
         | true, e -> e
         | _ ->
-            let e = constantNode (Tensor.Scalar(value, dtype))
+            let e = Ir.internScalar dtype value
             if Volatile.Read(&scalarCacheCount) < 256 && not (Double.IsNaN value) && scalarCache.TryAdd(key, e) then
                 Interlocked.Increment(&scalarCacheCount) |> ignore
             e

@@ -63,7 +63,9 @@ module internal FusedKernel =
     let capacity (numel: int) = min numel (2 * blockSize)
 
     /// Copies elements [start, start + length) of `t` broadcast to `shape`, in row-major order of
-    /// `shape`, into `target` from `targetStart`. Walks one inner run at a time.
+    /// `shape`, into `target` from `targetStart`. Walks one inner run at a time; trailing axes
+    /// that continue the last one's layout (dense after it, or all broadcast) join its run, so a
+    /// [N, C, 1, H, W] operand read as [N, C, K, H, W] copies runs of H·W rather than W.
     let gather<'T> (t: Tensor) (shape: int[]) (start: int) (length: int) (target: 'T[]) (targetStart: int) =
         let source = t.Storage :?> 'T[]
         let rank = shape.Length
@@ -72,15 +74,19 @@ module internal FusedKernel =
         if rank = 0 then
             if length > 0 then target.[targetStart] <- source.[t.Offset]
         else
-            let inner = shape.[rank - 1]
             let innerStride = strideAt (rank - 1)
+            let mutable inner = shape.[rank - 1]
+            let mutable first = rank - 1
+            while first > 0 && strideAt (first - 1) = innerStride * inner do
+                inner <- inner * shape.[first - 1]
+                first <- first - 1
             let mutable p = start
             let mutable written = 0
             while written < length do
                 let column = p % inner
                 let mutable rest = p / inner
                 let mutable position = t.Offset + column * innerStride
-                for axis in rank - 2 .. -1 .. 0 do
+                for axis in first - 1 .. -1 .. 0 do
                     position <- position + (rest % shape.[axis]) * strideAt axis
                     rest <- rest / shape.[axis]
                 let run = min (inner - column) (length - written)
@@ -136,15 +142,7 @@ module internal FusedKernel =
                 let struct (tData, tStart, tStride) = operand t
                 let struct (fData, fStart, fStride) = operand f
                 let struct (ys, yStart) = destination target
-                let mutable i = mStart
-                let mutable j = tStart
-                let mutable k = fStart
-                for p in yStart .. yStart + length - 1 do
-                    // NaN counts as true, as in the node-by-node kernel
-                    ys.[p] <- if 'T.op_Inequality(mData.[i], 'T.Zero) then tData.[j] else fData.[k]
-                    i <- i + mStride
-                    j <- j + tStride
-                    k <- k + fStride
+                Elementwise.whereRun mData mStart mStride tData tStart tStride fData fStart fStride ys yStart length
 
     let private runTyped<'T when 'T :> IFloatingPointIeee754<'T>> (group: FusedGroup) (values: Tensor[]) (output: Tensor) =
         let n = group.Numel

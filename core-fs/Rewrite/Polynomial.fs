@@ -27,6 +27,18 @@ type internal Term = { Coefficient: float; Factors: Factor[] }
 [<NoComparison; NoEquality>]
 type internal Poly = { Terms: Term[]; Ghost: Expr[] }
 
+/// A per-thread buffer for buildCost's scan of a polynomial's atoms: a fresh array per call was a
+/// quarter of what Rewrite allocated. Cleared after each use so it keeps no node alive.
+type internal PolynomialScratch private () =
+    [<ThreadStatic; DefaultValue>]
+    static val mutable private atoms: Factor[]
+
+    /// A buffer of at least `length` factors (contents unspecified).
+    static member Atoms(length: int) =
+        if isNull PolynomialScratch.atoms || PolynomialScratch.atoms.Length < length then
+            PolynomialScratch.atoms <- Array.zeroCreate (max length 128)
+        PolynomialScratch.atoms
+
 /// Operations on polynomials; those that could grow past a cap return None.
 module internal Polynomial =
 
@@ -63,6 +75,7 @@ module internal Polynomial =
     let maxGhost = 16
 
     let private noAtoms : Expr[] = [||]
+    let private noGhost = Some noAtoms
 
     /// The constant polynomial c (c finite and nonzero: zero and non-finite constants are atoms).
     let constant (c: float) : Poly = { Terms = (if c = 0.0 then [||] else [| { Coefficient = c; Factors = [||] } |]); Ghost = noAtoms }
@@ -75,43 +88,83 @@ module internal Polynomial =
         if b.Length = 0 then Some a
         elif a.Length = 0 then Some b
         else
-            let merged = ResizeArray<Expr>(a.Length + b.Length)
-            let mutable i, j = 0, 0
+            // counted first, so the union is allocated once at its size (or not at all past the cap)
+            let mutable i, j, count = 0, 0, 0
             while i < a.Length || j < b.Length do
-                if j >= b.Length || (i < a.Length && a.[i].Id < b.[j].Id) then
-                    merged.Add a.[i]
-                    i <- i + 1
-                elif i >= a.Length || b.[j].Id < a.[i].Id then
-                    merged.Add b.[j]
-                    j <- j + 1
+                if j >= b.Length || (i < a.Length && a.[i].Id < b.[j].Id) then i <- i + 1
+                elif i >= a.Length || b.[j].Id < a.[i].Id then j <- j + 1
                 else
-                    merged.Add a.[i]
                     i <- i + 1
                     j <- j + 1
-            if merged.Count > maxGhost then None else Some(merged.ToArray())
+                count <- count + 1
+            if count > maxGhost then None
+            elif count = a.Length then Some a
+            elif count = b.Length then Some b
+            else
+                let merged = Array.zeroCreate count
+                let mutable i, j, k = 0, 0, 0
+                while i < a.Length || j < b.Length do
+                    if j >= b.Length || (i < a.Length && a.[i].Id < b.[j].Id) then
+                        merged.[k] <- a.[i]
+                        i <- i + 1
+                    elif i >= a.Length || b.[j].Id < a.[i].Id then
+                        merged.[k] <- b.[j]
+                        j <- j + 1
+                    else
+                        merged.[k] <- a.[i]
+                        i <- i + 1
+                        j <- j + 1
+                    k <- k + 1
+                Some merged
 
     /// The atoms of some terms, sorted by id, each once.
+    let private byId = Comparison<Expr>(fun a b -> compare a.Id b.Id)
+
     let private atomsOf (terms: Term[]) : Expr[] =
-        if terms.Length = 0 then noAtoms
+        let mutable count = 0
+        for t in terms do
+            count <- count + t.Factors.Length
+        if count = 0 then noAtoms
         else
-            terms |> Array.collect (fun t -> t.Factors |> Array.map (fun f -> f.Atom))
-            |> Array.distinctBy (fun a -> a.Id) |> Array.sortBy (fun a -> a.Id)
+            let atoms = Array.zeroCreate count
+            let mutable k = 0
+            for t in terms do
+                for f in t.Factors do
+                    atoms.[k] <- f.Atom
+                    k <- k + 1
+            Array.Sort(atoms, byId)
+            // each atom once: equal ids are neighbours now
+            let mutable distinct = 1
+            for i in 1 .. count - 1 do
+                if atoms.[i].Id <> atoms.[distinct - 1].Id then
+                    atoms.[distinct] <- atoms.[i]
+                    distinct <- distinct + 1
+            if distinct = count then atoms else Array.sub atoms 0 distinct
 
     /// c·p (c finite and nonzero; the ghost is unchanged).
     let scale (c: float) (p: Poly) : Poly =
         { p with Terms = p.Terms |> Array.map (fun t -> { t with Coefficient = c * t.Coefficient }) }
 
-    /// Atoms that are never infinite: outputs of bounded functions (NaN only from NaN).
+    let private boundedKinds = [| UnaryOp.Tanh; UnaryOp.Sigmoid; UnaryOp.Sin; UnaryOp.Cos; UnaryOp.Erf |]
+
+    /// Atoms that are never infinite: outputs of bounded functions (NaN only from NaN). The
+    /// wildcard only says "not an elementwise function of one argument".
     let private isBounded (e: Expr) =
-        let bounded = [ UnaryOp.Tanh; UnaryOp.Sigmoid; UnaryOp.Sin; UnaryOp.Cos; UnaryOp.Erf ]
-        bounded |> List.exists (fun u -> e.Op = Op.Unary u)
+        match e.Op with
+        | Op.Unary u -> Array.contains u boundedKinds
+        | _ -> false
 
     let private compareTerms (x: Term) (y: Term) = compareMonomials x.Factors y.Factors
+
+    // made once: Array.sortInPlaceWith made this comparer on every call (same sort, same order)
+    let private termOrder = ComparisonIdentity.FromFunction compareTerms
 
     /// Combines adjacent like terms of a sorted array and drops zero coefficients; the atoms of
     /// terms that cancelled or combined with opposite signs join the ghost; None when more than maxTerms remain or the ghost grows past its cap.
     let private collect (sorted: Term[]) (ghost: Expr[]) : Poly option =
-        let result = Array.zeroCreate sorted.Length
+        // In place: `sorted` is always a fresh array of the caller's, and the write position never
+        // passes the read position (a term written at i keeps the factors read from there).
+        let result = sorted
         let mutable cancelled = null
         let mutable count = 0
         let mutable i = 0
@@ -170,33 +223,67 @@ module internal Polynomial =
     let private multiplyMonomials (a: Factor[]) (b: Factor[]) : Factor[] option =
         if degree a + degree b > maxDegree then None
         else
-            let merged = Array.zeroCreate (a.Length + b.Length)
-            let mutable i, j, k = 0, 0, 0
+            // The distinct atoms are counted first, so the product is allocated once at its size.
+            let mutable i, j, distinct = 0, 0, 0
             while i < a.Length || j < b.Length do
-                if j >= b.Length || (i < a.Length && a.[i].Atom.Id < b.[j].Atom.Id) then
-                    merged.[k] <- a.[i]
-                    i <- i + 1
-                elif i >= a.Length || b.[j].Atom.Id < a.[i].Atom.Id then
-                    merged.[k] <- b.[j]
-                    j <- j + 1
+                if j >= b.Length || (i < a.Length && a.[i].Atom.Id < b.[j].Atom.Id) then i <- i + 1
+                elif i >= a.Length || b.[j].Atom.Id < a.[i].Atom.Id then j <- j + 1
                 else
-                    merged.[k] <- { Atom = a.[i].Atom; Power = a.[i].Power + b.[j].Power }
                     i <- i + 1
                     j <- j + 1
-                k <- k + 1
-            if k > maxAtoms then None
-            elif k = merged.Length then Some merged
-            else Some(Array.sub merged 0 k)
+                distinct <- distinct + 1
+            if distinct > maxAtoms then None
+            else
+                let merged = Array.zeroCreate distinct
+                let mutable i, j, k = 0, 0, 0
+                while i < a.Length || j < b.Length do
+                    if j >= b.Length || (i < a.Length && a.[i].Atom.Id < b.[j].Atom.Id) then
+                        merged.[k] <- a.[i]
+                        i <- i + 1
+                    elif i >= a.Length || b.[j].Atom.Id < a.[i].Atom.Id then
+                        merged.[k] <- b.[j]
+                        j <- j + 1
+                    else
+                        merged.[k] <- { Atom = a.[i].Atom; Power = a.[i].Power + b.[j].Power }
+                        i <- i + 1
+                        j <- j + 1
+                    k <- k + 1
+                Some merged
 
     let private isConstant (p: Term[]) = p.Length = 1 && p.[0].Factors.Length = 0
+
+    /// The smallest and largest atom id in some terms.
+    let private atomRange (terms: Term[]) =
+        let mutable low, high = Int64.MaxValue, Int64.MinValue
+        for t in terms do
+            let f = t.Factors
+            if f.Length > 0 then
+                low <- min low f.[0].Atom.Id
+                high <- max high f.[f.Length - 1].Atom.Id
+        struct (low, high)
+
+    /// True when p · q has more than maxTerms terms for certain: when no atom is in both, the
+    /// products of their monomials are all different monomials, so none combine. Checked by the
+    /// atoms' id ranges (monomials keep their factors sorted by id), which a chain rule product
+    /// satisfies: each factor it multiplies in is over atoms older or newer than all the others.
+    let private surelyPastCap (p: Term[]) (q: Term[]) =
+        p.Length * q.Length > maxTerms
+        && (let struct (pLow, pHigh) = atomRange p
+            let struct (qLow, qHigh) = atomRange q
+            pHigh < qLow || qHigh < pLow)
 
     /// p · q, expanded; None when the expansion would exceed a cap. A ghost times the other factor
     /// is a ghost of both: 0 · q is NaN where an atom of q is not finite.
     let multiply (pp: Poly) (qq: Poly) : Poly option =
         let ghost =
-            unionGhost pp.Ghost qq.Ghost
-            |> Option.bind (fun g -> if pp.Ghost.Length = 0 then Some g else unionGhost g (atomsOf qq.Terms))
-            |> Option.bind (fun g -> if qq.Ghost.Length = 0 then Some g else unionGhost g (atomsOf pp.Terms))
+            if pp.Ghost.Length = 0 && qq.Ghost.Length = 0 then noGhost
+            else
+                match unionGhost pp.Ghost qq.Ghost with
+                | None -> None
+                | Some g ->
+                    match (if pp.Ghost.Length = 0 then Some g else unionGhost g (atomsOf qq.Terms)) with
+                    | None -> None
+                    | Some g -> if qq.Ghost.Length = 0 then Some g else unionGhost g (atomsOf pp.Terms)
         match ghost with
         | None -> None
         | Some ghost ->
@@ -214,7 +301,7 @@ module internal Polynomial =
             | None -> None
         // A product with more raw terms than this cannot collect down under maxTerms in practice;
         // refusing early keeps the work per node bounded.
-        elif p.Length * q.Length > maxTerms * maxTerms then None
+        elif p.Length * q.Length > maxTerms * maxTerms || surelyPastCap p q then None
         else
             let products = Array.zeroCreate (p.Length * q.Length)
             let mutable ok = true
@@ -229,14 +316,11 @@ module internal Polynomial =
                         | None -> ok <- false
             if not ok then None
             else
-                Array.sortInPlaceWith compareTerms products
+                Array.Sort(products, termOrder)
                 collect products ghost
 
-    /// The number of nodes a rebuild of p makes, counting each power a², a³, ... once per atom,
-    /// one product per extra factor, one coefficient product, one sum per extra term, and a
-    /// negation when the leading coefficient is -1. Leaves (scalars) are not counted: the
-    /// constructors share them.
-    let buildCost (poly: Poly) : int =
+    /// buildCost without the powers: a lower bound on it that needs no scan of the atoms.
+    let lowerCost (poly: Poly) : int =
         let p = poly.Terms
         // the ghost: a sum of its atoms, minus itself, added to the terms
         let ghostCost = if poly.Ghost.Length = 0 then 0 else poly.Ghost.Length + (if p.Length = 0 then 0 else 1)
@@ -244,17 +328,31 @@ module internal Polynomial =
         if p.Length = 0 then 0
         else
             let mutable cost = p.Length - 1
+            for t in p do
+                if t.Factors.Length > 0 then
+                    cost <- cost + t.Factors.Length - 1
+                    if abs t.Coefficient <> 1.0 then cost <- cost + 1
+            if p.[0].Coefficient = -1.0 && p.[0].Factors.Length > 0 then cost <- cost + 1
+            cost
+
+    /// The number of nodes a rebuild of p makes, counting each power a², a³, ... once per atom,
+    /// one product per extra factor, one coefficient product, one sum per extra term, and a
+    /// negation when the leading coefficient is -1. Leaves (scalars) are not counted: the
+    /// constructors share them.
+    let buildCost (poly: Poly) : int =
+        let p = poly.Terms
+        lowerCost poly +
+        if p.Length = 0 then 0
+        else
+            let mutable cost = 0
             // The highest power of each atom, by a scan: a polynomial has at most maxTerms *
             // maxAtoms factors, and a dictionary per call costs more than the scan.
             let mutable factors = 0
             for t in p do
                 factors <- factors + t.Factors.Length
-            let atoms = Array.zeroCreate<Factor> factors
+            let atoms = PolynomialScratch.Atoms factors
             let mutable distinct = 0
             for t in p do
-                if t.Factors.Length > 0 then
-                    cost <- cost + t.Factors.Length - 1
-                    if abs t.Coefficient <> 1.0 then cost <- cost + 1
                 for f in t.Factors do
                     let mutable k = 0
                     while k < distinct && not (obj.ReferenceEquals(atoms.[k].Atom, f.Atom)) do
@@ -265,5 +363,5 @@ module internal Polynomial =
                     elif atoms.[k].Power < f.Power then atoms.[k] <- f
             for k in 0 .. distinct - 1 do
                 cost <- cost + atoms.[k].Power - 1
-            if p.[0].Coefficient = -1.0 && p.[0].Factors.Length > 0 then cost <- cost + 1
+            Array.Clear(atoms, 0, distinct)
             cost

@@ -44,16 +44,17 @@ module Rewrite =
     /// The rules table: a polynomial op's polynomial from its inputs' polynomials. ValueNone means
     /// the op is not polynomial; Some None means the node is an atom after all: a cap was exceeded,
     /// or an input is a non-finite constant (null, see leafPolynomial).
-    let private combine (op: Op) (inputs: Poly[]) : Poly option voption =
+    /// `first` and `second` are the inputs' polynomials (`second` is null for a unary op).
+    let private combine (op: Op) (first: Poly) (second: Poly) (arity: int) : Poly option voption =
         if not (isPolynomialOp op) then ValueNone
-        elif inputs |> Array.exists (fun p -> isNull (box p)) then ValueSome None
+        elif isNull (box first) || (arity = 2 && isNull (box second)) then ValueSome None
         else
             match op with
-            | Op.Binary BinaryOp.Add -> ValueSome(Polynomial.add inputs.[0] inputs.[1])
-            | Op.Binary BinaryOp.Sub -> ValueSome(Polynomial.add inputs.[0] (Polynomial.scale -1.0 inputs.[1]))
-            | Op.Binary BinaryOp.Mul -> ValueSome(Polynomial.multiply inputs.[0] inputs.[1])
-            | Op.Unary UnaryOp.Neg -> ValueSome(Some(Polynomial.scale -1.0 inputs.[0]))
-            | Op.Unary UnaryOp.Square -> ValueSome(Polynomial.multiply inputs.[0] inputs.[0])
+            | Op.Binary BinaryOp.Add -> ValueSome(Polynomial.add first second)
+            | Op.Binary BinaryOp.Sub -> ValueSome(Polynomial.add first (Polynomial.scale -1.0 second))
+            | Op.Binary BinaryOp.Mul -> ValueSome(Polynomial.multiply first second)
+            | Op.Unary UnaryOp.Neg -> ValueSome(Some(Polynomial.scale -1.0 first))
+            | Op.Unary UnaryOp.Square -> ValueSome(Polynomial.multiply first first)
             | _ -> ValueNone
 
     /// The polynomial of a built node that is treated as a whole: a finite nonzero fill value is
@@ -111,8 +112,6 @@ module Rewrite =
 
     /// How many nodes below a candidate the exact saving looks at.
     let private regionLimit = 64
-
-    let private descending = Comparison<int>(fun a b -> compare b a)
 
     /// The roots, simplified, with every node older than `start` (id below it) kept as an atom:
     /// neither visited below nor rewritten. A transform passes the id of its first fresh Var, so
@@ -173,39 +172,54 @@ module Rewrite =
         // only it uses, directly or through other such nodes; shared ones like `1 - t²` used by
         // several terms of one polynomial die with it too. Explored up to regionLimit nodes, so a
         // call costs O(1); stopping early only undercounts, which keeps the node as it is.
-        let region = List<int>()
-        let inRegion = Dictionary<int, int>()
+        // The region as positions, and per position the call that last put it in the region (so
+        // nothing is cleared between calls) and its uses from freed nodes in that call.
+        // The exploration stops once the region holds regionLimit nodes, after adding all the
+        // inputs of the node it was at: at most the widest node's inputs more.
+        let mutable widest = 0
+        for i in 0 .. n - 1 do
+            widest <- max widest (firstInput.[i + 1] - firstInput.[i])
+        let region = Array.zeroCreate<int> (regionLimit + widest)
+        let regionCall = Pool.rentCleared<int> n
+        let freedUses = Pool.rent<int> n
+        let calls = ref 0
         let savedByReplacing (i: int) =
-            region.Clear()
-            inRegion.Clear()
-            region.Add i
-            inRegion.[i] <- 0
+            calls.Value <- calls.Value + 1
+            let call = calls.Value
+            let mutable size = 1
+            region.[0] <- i
+            regionCall.[i] <- call
+            freedUses.[i] <- 0
             let mutable k = 0
-            while k < region.Count && region.Count < regionLimit do
+            while k < size && size < regionLimit do
                 let j = region.[k]
                 k <- k + 1
                 RewriteWork.Add 1
                 // A pending node is already a normal form: it counts as its own cost, whole.
                 if j = i || not isPending.[j] then
-                    for e in firstInput.[j] .. firstInput.[j + 1] - 1 do
+                    let mutable e = firstInput.[j]
+                    while e < firstInput.[j + 1] do
                         let c = inputs.[e]
-                        if isPolynomial.[c] && not (inRegion.ContainsKey c) then
-                            region.Add c
-                            inRegion.[c] <- 0
-            region.Sort descending
+                        if isPolynomial.[c] && regionCall.[c] <> call then
+                            region.[size] <- c
+                            size <- size + 1
+                            regionCall.[c] <- call
+                            freedUses.[c] <- 0
+                        e <- e + 1
+            // ascending with the default order (no comparer delegate per call), read backwards
+            Array.Sort(region, 0, size)
             let mutable saved = 0
-            for j in region do
+            for r in size - 1 .. -1 .. 0 do
+                let j = region.[r]
                 // Users come later in topological order, so every user of j inside the region has
                 // been decided: j is freed when all its uses come from freed nodes.
-                if j = i || inRegion.[j] = uses.[j] then
+                if j = i || freedUses.[j] = uses.[j] then
                     let pending = j <> i && isPending.[j]
                     saved <- saved + (if pending then cost.[j] else 1)
                     if not pending then
                         for e in firstInput.[j] .. firstInput.[j + 1] - 1 do
                             let c = inputs.[e]
-                            match inRegion.TryGetValue c with
-                            | true, count -> inRegion.[c] <- count + 1
-                            | _ -> ()
+                            if regionCall.[c] = call then freedUses.[c] <- freedUses.[c] + 1
             saved
         let rebuildOverInputs (i: int) =
             let node = order.[i]
@@ -215,7 +229,7 @@ module Rewrite =
             for k in 0 .. args.Length - 1 do
                 let r = materialize inputs.[firstInput.[i] + k]
                 if not (obj.ReferenceEquals(r, args.[k])) then
-                    if isNull newArgs then newArgs <- Array.copy args
+                    if isNull newArgs then newArgs <- Ir.copyArgs args
                     newArgs.[k] <- r
             if isNull newArgs then node else Expr.apply node.Op newArgs
         for i in 0 .. n - 1 do
@@ -228,10 +242,9 @@ module Rewrite =
             else
                 let polynomial =
                     if isPolynomialOp node.Op then
-                        let operands = Array.zeroCreate (last - first + 1)
-                        for k in 0 .. operands.Length - 1 do
-                            operands.[k] <- polynomials.[inputs.[first + k]]
-                        combine node.Op operands
+                        let arity = last - first + 1
+                        let second = if arity = 2 then polynomials.[inputs.[last]] else Unchecked.defaultof<Poly>
+                        combine node.Op polynomials.[inputs.[first]] second arity
                     else ValueNone
                 match polynomial with
                 | ValueSome(Some p) ->
@@ -248,7 +261,10 @@ module Rewrite =
                                 standing <- standing + cost.[j]
                                 if not isPending.[j] && sharedBelow.[j] then sharedBelow.[i] <- true
                             else sharedBelow.[i] <- true
-                    let normal = Polynomial.buildCost p
+                    // A normal form at least this large cannot win (buildCost is at least
+                    // lowerCost), and the exact cost scans every atom.
+                    let surelyKept = not sharedBelow.[i] && Polynomial.lowerCost p > standing
+                    let normal = if surelyKept then Int32.MaxValue else Polynomial.buildCost p
                     polynomials.[i] <- p
                     isPolynomial.[i] <- true
                     // On a tie the node is kept only if it can stay the same object: once an input
@@ -283,6 +299,8 @@ module Rewrite =
         Pool.giveBack isPolynomial
         Pool.giveBack isPending
         Pool.giveBack sharedBelow
+        Pool.giveBack regionCall
+        Pool.giveBack freedUses
         result
 
     /// The roots, simplified as a whole (every node reachable from them is visited).

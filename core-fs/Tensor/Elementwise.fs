@@ -298,13 +298,94 @@ module Elementwise =
             i <- i + aStride
             j <- j + bStride
 
+    /// A comparison over runs of strides 0 or 1, a vector of lanes at a time, the tail by the scalar
+    /// loop. Masks are exactly 1 or 0 and the lane comparisons are IEEE's (NaN compares unequal to
+    /// everything), so the bits are those of the scalar loop.
+    let private compareLanes<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
+        (op: BinaryOp) (a: 'T[]) (aStart: int) (aStride: int) (b: 'T[]) (bStart: int) (bStride: int)
+        (result: 'T[]) (start: int) (length: int) =
+        let width = Vector<'T>.Count
+        let mutable p = 0
+        if Vector.IsHardwareAccelerated && length >= width then
+            let one, zero = Vector<'T>.One, Vector<'T>.Zero
+            let repeatedA = if aStride = 0 then Vector<'T>(a.[aStart]) else zero
+            let repeatedB = if bStride = 0 then Vector<'T>(b.[bStart]) else zero
+            while p <= length - width do
+                let x = if aStride = 0 then repeatedA else Vector<'T>(a, aStart + p)
+                let y = if bStride = 0 then repeatedB else Vector<'T>(b, bStart + p)
+                let holds =
+                    match op with
+                    | BinaryOp.Less -> Vector.LessThan(x, y)
+                    | BinaryOp.LessEqual -> Vector.LessThanOrEqual(x, y)
+                    | BinaryOp.Greater -> Vector.GreaterThan(x, y)
+                    | BinaryOp.GreaterEqual -> Vector.GreaterThanOrEqual(x, y)
+                    | BinaryOp.Equal -> Vector.Equals(x, y)
+                    | BinaryOp.NotEqual -> Vector.OnesComplement(Vector.Equals(x, y))
+                    | BinaryOp.Add | BinaryOp.Sub | BinaryOp.Mul | BinaryOp.Div | BinaryOp.Pow
+                    | BinaryOp.Maximum | BinaryOp.Minimum | BinaryOp.Atan2 -> invalidOp "compareLanes takes comparisons only"
+                Vector.ConditionalSelect(holds, one, zero).CopyTo(result, start + p)
+                p <- p + width
+        binaryLoop op a (aStart + p * aStride) aStride b (bStart + p * bStride) bStride result (start + p) (length - p)
+
+    /// A comparison over runs of strides 0 or 1, through the lanes of the element type.
+    let private compareRun<'T when 'T :> IFloatingPointIeee754<'T>>
+        (op: BinaryOp) (a: 'T[]) (aStart: int) (aStride: int) (b: 'T[]) (bStart: int) (bStride: int)
+        (result: 'T[]) (start: int) (length: int) =
+        match box a with
+        | :? (float32[]) as a32 ->
+            compareLanes<float32> op a32 aStart aStride (box b :?> float32[]) bStart bStride (box result :?> float32[]) start length
+        | :? (float[]) as a64 ->
+            compareLanes<float> op a64 aStart aStride (box b :?> float[]) bStart bStride (box result :?> float[]) start length
+        | _ -> binaryLoop op a aStart aStride b bStart bStride result start length
+
+    /// `where` over runs of strides 0 or 1 with a mask of the values' type, a vector of lanes at a
+    /// time: a lane takes `ifFalse` where the mask equals 0 (so NaN and -0.0 select as the scalar
+    /// test `mask <> 0` does), and the tail by the scalar loop.
+    let private whereLanes<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
+        (m: 'T[]) (mStart: int) (mStride: int) (t: 'T[]) (tStart: int) (tStride: int) (f: 'T[]) (fStart: int) (fStride: int)
+        (result: 'T[]) (start: int) (length: int) =
+        let width = Vector<'T>.Count
+        let mutable p = 0
+        if Vector.IsHardwareAccelerated && length >= width then
+            let zero = Vector<'T>.Zero
+            let repeat (data: 'T[]) (at: int) (stride: int) = if stride = 0 then Vector<'T>(data.[at]) else zero
+            let rm, rt, rf = repeat m mStart mStride, repeat t tStart tStride, repeat f fStart fStride
+            while p <= length - width do
+                let mv = if mStride = 0 then rm else Vector<'T>(m, mStart + p)
+                let tv = if tStride = 0 then rt else Vector<'T>(t, tStart + p)
+                let fv = if fStride = 0 then rf else Vector<'T>(f, fStart + p)
+                Vector.ConditionalSelect(Vector.Equals(mv, zero), fv, tv).CopyTo(result, start + p)
+                p <- p + width
+        let mutable i = mStart + p * mStride
+        let mutable j = tStart + p * tStride
+        let mutable k = fStart + p * fStride
+        for q in start + p .. start + length - 1 do
+            // NaN counts as true, as bool(nan) does in torch
+            result.[q] <- if 'T.op_Inequality(m.[i], 'T.Zero) then t.[j] else f.[k]
+            i <- i + mStride
+            j <- j + tStride
+            k <- k + fStride
+
+    /// `where` over runs of strides 0 or 1 (each operand's), mask and values of one type.
+    let internal whereRun<'T when 'T :> IFloatingPointIeee754<'T>>
+        (m: 'T[]) (mStart: int) (mStride: int) (t: 'T[]) (tStart: int) (tStride: int) (f: 'T[]) (fStart: int) (fStride: int)
+        (result: 'T[]) (start: int) (length: int) =
+        match box m with
+        | :? (float32[]) as m32 ->
+            whereLanes<float32> m32 mStart mStride (box t :?> float32[]) tStart tStride (box f :?> float32[]) fStart fStride
+                                (box result :?> float32[]) start length
+        | _ ->
+            whereLanes<float> (box m :?> float[]) mStart mStride (box t :?> float[]) tStart tStride (box f :?> float[]) fStart fStride
+                              (box result :?> float[]) start length
+
     /// One binary op over runs with strides 0 or 1 each: whole spans, or a span against a
-    /// repeated scalar, go to TensorPrimitives; comparisons (which it lacks) are plain loops.
+    /// repeated scalar, go to TensorPrimitives; comparisons (which it lacks) go to our lanes.
     let internal binaryRun<'T when 'T :> IFloatingPointIeee754<'T>>
         (op: BinaryOp) (a: 'T[]) (aStart: int) (aStride: int) (b: 'T[]) (bStart: int) (bStride: int)
         (result: 'T[]) (start: int) (length: int) =
         let y = Span(result, start, length)
         let inline loop () = binaryLoop op a aStart aStride b bStart bStride result start length
+        let inline compare () = compareRun op a aStart aStride b bStart bStride result start length
         match aStride, bStride with
         | 1, 1 ->
             let x = ReadOnlySpan(a, aStart, length)
@@ -319,7 +400,7 @@ module Elementwise =
             | BinaryOp.Minimum -> Tensors.TensorPrimitives.Min(x, z, y)
             | BinaryOp.Atan2 -> Tensors.TensorPrimitives.Atan2(x, z, y)
             | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
-            | BinaryOp.Equal | BinaryOp.NotEqual -> loop ()
+            | BinaryOp.Equal | BinaryOp.NotEqual -> compare ()
         | 1, 0 ->
             let x = ReadOnlySpan(a, aStart, length)
             let s = b.[bStart]
@@ -333,7 +414,7 @@ module Elementwise =
             | BinaryOp.Minimum -> Tensors.TensorPrimitives.Min(x, s, y)
             | BinaryOp.Atan2 -> Tensors.TensorPrimitives.Atan2(x, s, y)
             | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
-            | BinaryOp.Equal | BinaryOp.NotEqual -> loop ()
+            | BinaryOp.Equal | BinaryOp.NotEqual -> compare ()
         | 0, 1 ->
             let s = a.[aStart]
             let z = ReadOnlySpan(b, bStart, length)
@@ -348,7 +429,7 @@ module Elementwise =
             | BinaryOp.Pow -> Tensors.TensorPrimitives.Pow(s, z, y)
             | BinaryOp.Atan2 -> Tensors.TensorPrimitives.Atan2(s, z, y)
             | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
-            | BinaryOp.Equal | BinaryOp.NotEqual -> loop ()
+            | BinaryOp.Equal | BinaryOp.NotEqual -> compare ()
         | _ -> loop ()
 
     /// Pow and Atan2 cost enough per element to go parallel earlier than the memory-bound ops.
@@ -417,14 +498,20 @@ module Elementwise =
         | DType.Float64 -> Tensor.OwnDense(outShape, binaryTyped<float> op a b outShape)
         | DType.Float32 -> Tensor.OwnDense(outShape, binaryTyped<float32> op a b outShape)
 
-    let private whereTyped<'M, 'T when 'M :> IFloatingPointIeee754<'M>>
+    let private whereTyped<'M, 'T when 'M :> IFloatingPointIeee754<'M> and 'T :> IFloatingPointIeee754<'T>>
         (mask: Tensor) (ifTrue: Tensor) (ifFalse: Tensor) (outShape: int[]) : 'T[] =
         let operands, plan = planOperands outShape [| mask; ifTrue; ifFalse |]
         let mask, ifTrue, ifFalse = operands.[0], operands.[1], operands.[2]
         let m, t, f = storage<'M> mask, storage<'T> ifTrue, storage<'T> ifFalse
         let result = RecycledArrays.Take<'T> (Shape.numel outShape)
         let ms, ts, fs = plan.InnerStrides.[0], plan.InnerStrides.[1], plan.InnerStrides.[2]
-        if result.Length > 0 then
+        let lanes = typeof<'M> = typeof<'T> && (ms = 0 || ms = 1) && (ts = 0 || ts = 1) && (fs = 0 || fs = 1)
+        if result.Length > 0 && lanes then
+            let m = box m :?> 'T[]
+            forRows plan (fun row starts ->
+                whereRun m (mask.Offset + starts.[0]) ms t (ifTrue.Offset + starts.[1]) ts f (ifFalse.Offset + starts.[2]) fs
+                         result (row * plan.Length) plan.Length)
+        elif result.Length > 0 then
             forRows plan (fun row starts ->
                 let mutable i = mask.Offset + starts.[0]
                 let mutable j = ifTrue.Offset + starts.[1]
@@ -438,7 +525,7 @@ module Elementwise =
                     k <- k + fs)
         result
 
-    let private whereMasked<'T> (mask: Tensor) (ifTrue: Tensor) (ifFalse: Tensor) (outShape: int[]) : 'T[] =
+    let private whereMasked<'T when 'T :> IFloatingPointIeee754<'T>> (mask: Tensor) (ifTrue: Tensor) (ifFalse: Tensor) (outShape: int[]) : 'T[] =
         match mask.DType with
         | DType.Float64 -> whereTyped<float, 'T> mask ifTrue ifFalse outShape
         | DType.Float32 -> whereTyped<float32, 'T> mask ifTrue ifFalse outShape

@@ -1,8 +1,10 @@
 /// The linear-algebra kernels over tensors: batches of matrices over leading axes, float32 and
-/// float64. Each matrix is copied to a float64 row-major work array, factored by LinalgKernels, and
-/// the result converted back. float32 thus gets float64 accuracy, and the O(n²) conversions are small
-/// next to the O(n³) factorisations. Multi-output decompositions return one packed tensor (see the
-/// Op cases), which the op language slices apart.
+/// float64. Each matrix is copied to a row-major work array, factored by LinalgKernels, and the
+/// result converted back. Cholesky and the triangular solve compute in the tensor's own dtype, as
+/// torch does (float32 twice as fast, at float32's accuracy, which tests bound by the backward
+/// error); the other factorisations compute in float64 for both dtypes, so float32 gets float64
+/// accuracy there, and the O(n²) conversions are small next to the O(n³) work. Multi-output
+/// decompositions return one packed tensor (see the Op cases), which the op language slices apart.
 namespace FunctionalDiff.Core
 
 open System.Buffers
@@ -56,28 +58,49 @@ module internal LinalgTensors =
                 rest <- rest / batch.[axis]
             sprintf " (batch entry %s)" (Shape.format index)
 
-    /// The lower Cholesky factor; raises when a matrix is not positive definite, as torch.linalg.cholesky.
-    let cholesky (a: Tensor) : Tensor =
+    /// A copy of the tensor's elements in its own element type, in a pooled work array.
+    let private loadOwn<'T> (t: Tensor) : 'T[] =
+        let work = ArrayPool<'T>.Shared.Rent(max 1 t.Numel)
+        Strided.copy (t.Storage :?> 'T[]) t.Offset t.Strides t.Dims work
+        work
+
+    /// The tensor of the first numel(shape) entries of an own-type work array, which goes back to the pool.
+    let private resultOwn<'T> (shape: int[]) (work: 'T[]) : Tensor =
+        let count = Shape.numel shape
+        let values = RecycledArrays.Take<'T> count
+        Array.blit work 0 values 0 count
+        ArrayPool<'T>.Shared.Return work
+        match box values with
+        | :? (float[]) as d -> Tensor.OwnDense(shape, d)
+        | _ -> Tensor.OwnDense(shape, box values :?> float32[])
+
+    let private choleskyTyped<'T when 'T :> System.Numerics.IFloatingPointIeee754<'T>> (a: Tensor) : Tensor =
         let n = a.Dims.[a.Rank - 1]
-        let values = load a
+        let values = loadOwn<'T> a
         for b in 0 .. batchOf a - 1 do
             let failedAt = LinalgKernels.cholesky values (b * n * n) n
             if failedAt > 0 then
-                release values
+                ArrayPool<'T>.Shared.Return values
                 raise (System.ArgumentException(
                         sprintf "Cholesky: the input %s%s is not positive definite (the leading minor of order %d is not)"
                             (Shape.format a.Dims) (batchIndex a b) failedAt))
-        result a.DType (Array.copy a.Dims) values
+        resultOwn (Array.copy a.Dims) values
 
-    /// Solves T X = B (left) or X T = B (right) for triangular T (…, n, n) and B (…, n, k) or (…, k, n).
-    let solveTriangular (upper: bool) (left: bool) (unitDiagonal: bool) (t: Tensor) (b: Tensor) : Tensor =
+    /// The lower Cholesky factor; raises when a matrix is not positive definite, as torch.linalg.cholesky.
+    let cholesky (a: Tensor) : Tensor =
+        match a.DType with
+        | DType.Float64 -> choleskyTyped<float> a
+        | DType.Float32 -> choleskyTyped<float32> a
+
+    let private solveTriangularTyped<'T when 'T :> System.Numerics.IFloatingPointIeee754<'T>>
+        (upper: bool) (left: bool) (unitDiagonal: bool) (t: Tensor) (b: Tensor) : Tensor =
         let n = t.Dims.[t.Rank - 1]
-        let tValues = load t
-        let bValues = load b
+        let tValues = loadOwn<'T> t
+        let bValues = loadOwn<'T> b
         let rows, columns = b.Dims.[b.Rank - 2], b.Dims.[b.Rank - 1]
         let k = if left then columns else rows
-        let work = if left then Array.empty else LinalgKernels.rent (n * k)
-        let transposed = if left then Array.empty else LinalgKernels.rent (n * n)
+        let work = if left then Array.empty else ArrayPool<'T>.Shared.Rent(max 1 (n * k))
+        let transposed = if left then Array.empty else ArrayPool<'T>.Shared.Rent(max 1 (n * n))
         for batch in 0 .. batchOf t - 1 do
             let tOffset, bOffset = batch * n * n, batch * rows * columns
             if left then LinalgKernels.solveTriangular tValues tOffset n upper unitDiagonal bValues bOffset k
@@ -90,11 +113,18 @@ module internal LinalgTensors =
                 LinalgKernels.solveTriangular transposed 0 n (not upper) unitDiagonal work 0 k
                 for i in 0 .. k - 1 do
                     for j in 0 .. n - 1 do bValues.[bOffset + i * n + j] <- work.[j * k + i]
-        release tValues
+        ArrayPool<'T>.Shared.Return tValues
         if not left then
-            release work
-            release transposed
-        result b.DType (Array.copy b.Dims) bValues
+            ArrayPool<'T>.Shared.Return work
+            ArrayPool<'T>.Shared.Return transposed
+        resultOwn (Array.copy b.Dims) bValues
+
+    /// Solves T X = B (left) or X T = B (right) for triangular T (…, n, n) and B (…, n, k) or (…, k, n),
+    /// both of one dtype (the op language promotes them).
+    let solveTriangular (upper: bool) (left: bool) (unitDiagonal: bool) (t: Tensor) (b: Tensor) : Tensor =
+        match b.DType with
+        | DType.Float64 -> solveTriangularTyped<float> upper left unitDiagonal (t.Cast DType.Float64) b
+        | DType.Float32 -> solveTriangularTyped<float32> upper left unitDiagonal (t.Cast DType.Float32) b
 
     /// Solves A X = B by LU with partial pivoting; raises for an exactly singular A, as torch.linalg.solve.
     let solve (a: Tensor) (b: Tensor) : Tensor =

@@ -14,36 +14,48 @@ module internal LinalgKernels =
     /// A pooled work array of at least `count` (and 1) entries: work arrays stay paged in between calls.
     let internal rent (count: int) = ArrayPool<float>.Shared.Rent(max 1 count)
 
-    let inline private row (a: float[]) (offset: int) (columns: int) (i: int) (start: int) (length: int) =
-        Span<float>(a, offset + i * columns + start, length)
+    let inline private row (a: 'T[]) (offset: int) (columns: int) (i: int) (start: int) (length: int) =
+        Span<'T>(a, offset + i * columns + start, length)
 
     /// Columns per block of the blocked factorisations: the trailing update of each block is one
     /// GEMM, which carries most of the flops at large n. (Re-measure with `bench --linalg`.)
     let private block = 64
+
+    /// C (rows × columns at cOffset, row stride ldc) = A B for strided A (rows × depth) and B
+    /// (depth × columns), by the GEMM driver of the element type.
+    let private multiply<'T> (rows: int) (columns: int) (depth: int) (a: 'T[]) (aOffset: int) (aRow: int) (aColumn: int)
+                             (b: 'T[]) (bOffset: int) (bRow: int) (bColumn: int) (c: 'T[]) (cOffset: int) (ldc: int) =
+        match box a with
+        | :? (float[]) as a64 ->
+            GemmDriver.multiply64 GemmSettings.Default rows columns depth a64 aOffset aRow aColumn
+                                  (box b :?> float[]) bOffset bRow bColumn (box c :?> float[]) cOffset ldc
+        | _ ->
+            GemmDriver.multiply32 GemmSettings.Default rows columns depth (box a :?> float32[]) aOffset aRow aColumn
+                                  (box b :?> float32[]) bOffset bRow bColumn (box c :?> float32[]) cOffset ldc
 
     /// The lower Cholesky factor of the n×n matrix at `offset`, in place, reading only its lower
     /// triangle and zeroing the upper one. Right-looking by blocks of columns: within a block each
     /// entry is one dot product (Crout) over the block's columns already final, and the rest of
     /// the lower triangle then loses the block's outer product, as one GEMM. Returns 0, or k when
     /// the leading minor of order k is not positive definite (a pivot <= 0 or NaN); the matrix is
-    /// then left partly factored.
-    let cholesky (a: float[]) (offset: int) (n: int) : int =
+    /// then left partly factored. In float32 or float64 (the element type is the arithmetic's).
+    let cholesky<'T when 'T :> Numerics.IFloatingPointIeee754<'T>> (a: 'T[]) (offset: int) (n: int) : int =
         let mutable failedAt = 0
-        let product = if n > block then rent (block * (n - block)) else Array.empty
+        let product = if n > block then ArrayPool<'T>.Shared.Rent(block * (n - block)) else Array.empty<'T>
         let mutable first = 0
         while failedAt = 0 && first < n do
             let size = min block (n - first)
             let mutable j = first
             while failedAt = 0 && j < first + size do
-                let rowJ = Span<float>.op_Implicit (row a offset n j first (j - first)) : ReadOnlySpan<float>
-                let pivot = a.[offset + j * n + j] - TensorPrimitives.Dot(rowJ, rowJ)
-                if not (pivot > 0.0) then failedAt <- j + 1
+                let rowJ = Span<'T>.op_Implicit (row a offset n j first (j - first)) : ReadOnlySpan<'T>
+                let pivot = 'T.op_Subtraction(a.[offset + j * n + j], TensorPrimitives.Dot<'T>(rowJ, rowJ))
+                if not ('T.op_GreaterThan(pivot, 'T.Zero)) then failedAt <- j + 1
                 else
-                    let diagonal = sqrt pivot
+                    let diagonal = 'T.Sqrt pivot
                     a.[offset + j * n + j] <- diagonal
                     for i in j + 1 .. n - 1 do
-                        let rowI = Span<float>.op_Implicit (row a offset n i first (j - first)) : ReadOnlySpan<float>
-                        a.[offset + i * n + j] <- (a.[offset + i * n + j] - TensorPrimitives.Dot(rowI, rowJ)) / diagonal
+                        let rowI = Span<'T>.op_Implicit (row a offset n i first (j - first)) : ReadOnlySpan<'T>
+                        a.[offset + i * n + j] <- 'T.op_Division('T.op_Subtraction(a.[offset + i * n + j], TensorPrimitives.Dot<'T>(rowI, rowJ)), diagonal)
                     j <- j + 1
             let rest = n - first - size
             if failedAt = 0 && rest > 0 then
@@ -53,59 +65,62 @@ module internal LinalgKernels =
                 for strip in 0 .. block .. rest - 1 do
                     let rows = min block (rest - strip)
                     let columns = strip + rows
-                    GemmDriver.multiply64 GemmSettings.Default rows columns size a (panel + strip * n) n 1 a panel 1 n product 0 columns
+                    multiply rows columns size a (panel + strip * n) n 1 a panel 1 n product 0 columns
                     for i in 0 .. rows - 1 do
                         let target = row a offset n (first + size + strip + i) (first + size) (strip + i + 1)
-                        TensorPrimitives.Subtract(Span<float>.op_Implicit target, ReadOnlySpan(product, i * columns, strip + i + 1), target)
+                        TensorPrimitives.Subtract<'T>(Span<'T>.op_Implicit target, ReadOnlySpan<'T>(product, i * columns, strip + i + 1), target)
             first <- first + size
-        if n > block then ArrayPool<float>.Shared.Return product
+        if n > block then ArrayPool<'T>.Shared.Return product
         for i in 0 .. n - 2 do (row a offset n i (i + 1) (n - i - 1)).Clear()
         failedAt
 
     /// Rows [first, first + size) of T X = B in place, with T's coefficients inside that diagonal
     /// block only (the rest already subtracted): each solved row, scaled, leaves the rows after it.
-    let private solveBlock (t: float[]) (tOffset: int) (n: int) (upper: bool) (unitDiagonal: bool)
-                           (b: float[]) (bOffset: int) (k: int) (first: int) (size: int) =
+    let private solveBlock<'T when 'T :> Numerics.IFloatingPointIeee754<'T>>
+                           (t: 'T[]) (tOffset: int) (n: int) (upper: bool) (unitDiagonal: bool)
+                           (b: 'T[]) (bOffset: int) (k: int) (first: int) (size: int) =
         let order = if upper then [| first + size - 1 .. -1 .. first |] else [| first .. first + size - 1 |]
         for i in order do
             let target = row b bOffset k i 0 k
             let others = if upper then seq { i + 1 .. first + size - 1 } else seq { first .. i - 1 }
             for p in others do
-                let solved = Span<float>.op_Implicit (row b bOffset k p 0 k) : ReadOnlySpan<float>
-                TensorPrimitives.MultiplyAdd(solved, -t.[tOffset + i * n + p], Span<float>.op_Implicit target, target)
+                let solved = Span<'T>.op_Implicit (row b bOffset k p 0 k) : ReadOnlySpan<'T>
+                TensorPrimitives.MultiplyAdd<'T>(solved, 'T.op_UnaryNegation t.[tOffset + i * n + p], Span<'T>.op_Implicit target, target)
             if not unitDiagonal then
-                TensorPrimitives.Divide(Span<float>.op_Implicit target, t.[tOffset + i * n + i], target)
+                TensorPrimitives.Divide<'T>(Span<'T>.op_Implicit target, t.[tOffset + i * n + i], target)
 
     /// Solves T X = B in place of B (n×k at `bOffset`) for the n×n triangular T at `tOffset`, using
     /// only T's lower (or upper) triangle and, with `unitDiagonal`, ones on its diagonal. A zero on
-    /// the diagonal gives inf or NaN, as IEEE division does (torch does not check either).
-    let solveTriangular (t: float[]) (tOffset: int) (n: int) (upper: bool) (unitDiagonal: bool)
-                        (b: float[]) (bOffset: int) (k: int) =
+    /// the diagonal gives inf or NaN, as IEEE division does (torch does not check either). In
+    /// float32 or float64 (the element type is the arithmetic's).
+    let solveTriangular<'T when 'T :> Numerics.IFloatingPointIeee754<'T>>
+                        (t: 'T[]) (tOffset: int) (n: int) (upper: bool) (unitDiagonal: bool)
+                        (b: 'T[]) (bOffset: int) (k: int) =
         if k = 1 then
             // One right-hand side: each unknown is a dot product with the ones already solved.
             let order = if upper then [| n - 1 .. -1 .. 0 |] else [| 0 .. n - 1 |]
-            let x = Span<float>(b, bOffset, n)
+            let x = Span<'T>(b, bOffset, n)
             for i in order do
                 let start, length = if upper then i + 1, n - i - 1 else 0, i
-                let known = Span<float>.op_Implicit (x.Slice(start, length)) : ReadOnlySpan<float>
-                let coefficients = Span<float>.op_Implicit (row t tOffset n i start length) : ReadOnlySpan<float>
-                let value = b.[bOffset + i] - TensorPrimitives.Dot(coefficients, known)
-                b.[bOffset + i] <- if unitDiagonal then value else value / t.[tOffset + i * n + i]
+                let known = Span<'T>.op_Implicit (x.Slice(start, length)) : ReadOnlySpan<'T>
+                let coefficients = Span<'T>.op_Implicit (row t tOffset n i start length) : ReadOnlySpan<'T>
+                let value = 'T.op_Subtraction(b.[bOffset + i], TensorPrimitives.Dot<'T>(coefficients, known))
+                b.[bOffset + i] <- if unitDiagonal then value else 'T.op_Division(value, t.[tOffset + i * n + i])
         else
             // Blocks of rows in solving order: each first loses the product of its coefficients with
             // the rows already solved (one GEMM), then is solved within its diagonal block.
             let blocks = [| 0 .. block .. n - 1 |]
-            let product = rent (min block n * k)
+            let product = ArrayPool<'T>.Shared.Rent(max 1 (min block n * k))
             for first in (if upper then Array.rev blocks else blocks) do
                 let size = min block (n - first)
                 let solvedFirst, solvedCount = if upper then first + size, n - first - size else 0, first
                 if solvedCount > 0 then
-                    GemmDriver.multiply64 GemmSettings.Default size k solvedCount t (tOffset + first * n + solvedFirst) n 1
-                                          b (bOffset + solvedFirst * k) k 1 product 0 k
-                    let target = Span<float>(b, bOffset + first * k, size * k)
-                    TensorPrimitives.Subtract(Span<float>.op_Implicit target, ReadOnlySpan(product, 0, size * k), target)
+                    multiply size k solvedCount t (tOffset + first * n + solvedFirst) n 1
+                             b (bOffset + solvedFirst * k) k 1 product 0 k
+                    let target = Span<'T>(b, bOffset + first * k, size * k)
+                    TensorPrimitives.Subtract<'T>(Span<'T>.op_Implicit target, ReadOnlySpan<'T>(product, 0, size * k), target)
                 solveBlock t tOffset n upper unitDiagonal b bOffset k first size
-            ArrayPool<float>.Shared.Return product
+            ArrayPool<'T>.Shared.Return product
 
     /// LU with partial pivoting of the n×n matrix at `offset`, in place: unit-lower L below the
     /// diagonal, U on and above it; `pivots.[j]` is the row swapped with row j at step j. A zero

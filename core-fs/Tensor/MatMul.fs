@@ -35,7 +35,7 @@ module LinearAlgebra =
               BatchStrides = strides.[.. rank - 3] }
 
     /// Broadcasts the two batch shapes, or fails naming both operands' full shapes.
-    let private broadcastBatch (describe: string) (left: int[]) (right: int[]) =
+    let private broadcastBatch (describe: unit -> string) (left: int[]) (right: int[]) =
         let rank = max left.Length right.Length
         let at (shape: int[]) i = if i < rank - shape.Length then 1 else shape.[i - (rank - shape.Length)]
         Array.init rank (fun i ->
@@ -44,7 +44,7 @@ module LinearAlgebra =
             elif l = 1 then r
             else
                 Shape.fail "MatMul" (sprintf "%s: batch dimensions %s and %s cannot be broadcast"
-                                         describe (Shape.format left) (Shape.format right)))
+                                         (describe ()) (Shape.format left) (Shape.format right)))
 
     /// The storage offset of each matrix in the broadcast batch, in row-major batch order.
     /// A dimension of size 1 (or missing) repeats the same matrix, so it contributes nothing.
@@ -77,12 +77,13 @@ module LinearAlgebra =
     let private matmulGeneral (settings: GemmSettings) (into: System.Array option) (a: Tensor) (b: Tensor) : Tensor =
         if isNull (box a) then nullArg "a"
         if isNull (box b) then nullArg "b"
-        let describe = sprintf "%s @ %s" (Shape.format a.Dims) (Shape.format b.Dims)
+        // formatted only for an error: a compiled plan calls this on every run, and sprintf costs microseconds
+        let describe () = sprintf "%s @ %s" (Shape.format a.Dims) (Shape.format b.Dims)
         if a.Rank = 0 || b.Rank = 0 then
-            Shape.fail "MatMul" (sprintf "%s: both operands need at least one dimension" describe)
+            Shape.fail "MatMul" (sprintf "%s: both operands need at least one dimension" (describe ()))
         let left, right = asMatrices a true, asMatrices b false
         if left.Columns <> right.Rows then
-            Shape.fail "MatMul" (sprintf "%s: inner dimensions %d and %d differ" describe left.Columns right.Rows)
+            Shape.fail "MatMul" (sprintf "%s: inner dimensions %d and %d differ" (describe ()) left.Columns right.Rows)
         let batch = broadcastBatch describe left.Batch right.Batch
         let m, n, k = left.Rows, right.Columns, left.Columns
         let resultShape =

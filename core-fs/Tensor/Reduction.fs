@@ -135,6 +135,48 @@ module Reduction =
             let view = t.View(order |> Array.map (fun a -> dims.[a]), order |> Array.map (fun a -> t.Strides.[a]), t.Offset)
             view.Contiguous(), Shape.numel (kept |> Array.map (fun a -> dims.[a])), Shape.numel (axes |> Array.map (fun a -> dims.[a])), 1
 
+    /// The runs of consecutive axes in sorted `axes`, as (first, last) pairs; more than one when
+    /// the axes are scattered.
+    let private axisRuns (axes: int[]) =
+        let runs = Collections.Generic.List<struct (int * int)>()
+        let mutable first = axes.[0]
+        for i in 1 .. axes.Length do
+            if i = axes.Length || axes.[i] <> axes.[i - 1] + 1 then
+                runs.Add(struct (first, axes.[i - 1]))
+                if i < axes.Length then first <- axes.[i]
+        runs
+
+    /// A sum over scattered axes of a dense input, one run of consecutive axes at a time from the
+    /// last, each stage in place over the dense result of the one before (a pooled array): no
+    /// permuted copy of the input, which for the bias gradient of a convolution (axes 0, 2, 3)
+    /// is the size of the whole activation. The interpreter and plans both sum this way.
+    let private sumScatteredInto<'T when 'T :> IFloatingPointIeee754<'T>>
+        (data: 'T[]) (offset: int) (dims: int[]) (runs: Collections.Generic.List<struct (int * int)>) (result: 'T[]) =
+        let dims = Array.copy dims
+        let mutable source, sourceOffset = data, offset
+        let mutable rented: 'T[] = null
+        for r in runs.Count - 1 .. -1 .. 0 do
+            let struct (first, last) = runs.[r]
+            let mutable outer, reduced, inner = 1, 1, 1
+            for a in 0 .. dims.Length - 1 do
+                if a < first then outer <- outer * dims.[a]
+                elif a <= last then reduced <- reduced * dims.[a]
+                else inner <- inner * dims.[a]
+            let target =
+                if r = 0 then result
+                else Buffers.ArrayPool<'T>.Shared.Rent(max 1 (outer * inner))
+            reduceBlocksInto ReduceOp.Sum source sourceOffset outer reduced inner target
+            if not (isNull rented) then Buffers.ArrayPool<'T>.Shared.Return rented
+            if r > 0 then rented <- target
+            source <- target
+            sourceOffset <- 0
+            for a in first .. last do dims.[a] <- 1
+
+    /// True when a sum over `axes` goes by stages (see sumScatteredInto): for every layout of the
+    /// input, so the interpreter and plans add in the same order whatever layouts they hold.
+    let private staged (op: ReduceOp) (axes: int[]) =
+        op = ReduceOp.Sum && axes.Length > 1 && axes.[axes.Length - 1] - axes.[0] <> axes.Length - 1
+
     /// The op's name for error messages; a fixed table because sprintf "%A" is slow.
     let private reduceName (op: ReduceOp) =
         match op with
@@ -155,6 +197,18 @@ module Reduction =
         if axes.Length = 0 then
             // nothing to reduce: the values are the result (a mean of one element is itself)
             t.View(outShape, Array.copy t.Strides, t.Offset)
+        elif staged op axes then
+            let runs = axisRuns axes
+            let t = dense t
+            match t.DType with
+            | DType.Float64 ->
+                let result = RecycledArrays.Take<float> (Shape.numel outShape)
+                sumScatteredInto<float> t.Data64 t.Offset t.Dims runs result
+                Tensor.OwnDense(outShape, result)
+            | DType.Float32 ->
+                let result = RecycledArrays.Take<float32> (Shape.numel outShape)
+                sumScatteredInto<float32> t.Data32 t.Offset t.Dims runs result
+                Tensor.OwnDense(outShape, result)
         else
             let source, outer, reduced, inner = asBlocks t axes
             match t.DType with
@@ -166,20 +220,26 @@ module Reduction =
     /// was built.
     let internal reduceInto (op: ReduceOp) (axes: int[]) (t: Tensor) (result: Array) : unit =
         let dims = t.Dims
-        let first, last = axes.[0], axes.[axes.Length - 1]
-        // consecutive axes of a dense input: the block sizes by loops, without asBlocks' slices
-        let source, outer, reduced, inner =
-            if last - first = axes.Length - 1 && t.IsContiguous then
-                let mutable outer, reduced, inner = 1, 1, 1
-                for a in 0 .. dims.Length - 1 do
-                    if a < first then outer <- outer * dims.[a]
-                    elif a <= last then reduced <- reduced * dims.[a]
-                    else inner <- inner * dims.[a]
-                t, outer, reduced, inner
-            else asBlocks t axes
-        match t.DType with
-        | DType.Float64 -> reduceBlocksInto<float> op source.Data64 source.Offset outer reduced inner (result :?> float[])
-        | DType.Float32 -> reduceBlocksInto<float32> op source.Data32 source.Offset outer reduced inner (result :?> float32[])
+        if staged op axes then
+            let t = dense t
+            match t.DType with
+            | DType.Float64 -> sumScatteredInto<float> t.Data64 t.Offset dims (axisRuns axes) (result :?> float[])
+            | DType.Float32 -> sumScatteredInto<float32> t.Data32 t.Offset dims (axisRuns axes) (result :?> float32[])
+        else
+            let first, last = axes.[0], axes.[axes.Length - 1]
+            // consecutive axes of a dense input: the block sizes by loops, without asBlocks' slices
+            let source, outer, reduced, inner =
+                if last - first = axes.Length - 1 && t.IsContiguous then
+                    let mutable outer, reduced, inner = 1, 1, 1
+                    for a in 0 .. dims.Length - 1 do
+                        if a < first then outer <- outer * dims.[a]
+                        elif a <= last then reduced <- reduced * dims.[a]
+                        else inner <- inner * dims.[a]
+                    t, outer, reduced, inner
+                else asBlocks t axes
+            match t.DType with
+            | DType.Float64 -> reduceBlocksInto<float> op source.Data64 source.Offset outer reduced inner (result :?> float[])
+            | DType.Float32 -> reduceBlocksInto<float32> op source.Data32 source.Offset outer reduced inner (result :?> float32[])
 
     /// Reduces over every axis to a rank-0 tensor.
     let reduceAll (op: ReduceOp) (t: Tensor) : Tensor = reduce op [| 0 .. t.Rank - 1 |] false t

@@ -144,7 +144,11 @@ type Tensor internal (dtype: DType, shape: int[], strides: int[], offset: int, s
     member this.ToScalar() : float =
         if numel <> 1 then
             Shape.fail "ToScalar" (sprintf "tensor of shape %s has %d elements, not 1" (Shape.format shape) numel)
-        this.[Array.zeroCreate shape.Length]
+        // The one element is at the offset whatever the strides (every index is 0). Hash-consing
+        // reads scalar constants this way on every fold, so no index array is built.
+        match dtype with
+        | DType.Float64 -> (storage :?> float[]).[offset]
+        | DType.Float32 -> float (storage :?> float32[]).[offset]
 
     /// The same values in another dtype; itself when the dtype already matches.
     member this.Cast(target: DType) : Tensor =

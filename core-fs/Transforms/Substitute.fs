@@ -34,7 +34,7 @@ module Substitute =
         for i in 0 .. args.Length - 1 do
             let r = rewritten.[args.[i].Id]
             if not (isNull (box r)) then
-                if isNull newArgs then newArgs <- Array.copy args
+                if isNull newArgs then newArgs <- Ir.copyArgs args
                 newArgs.[i] <- r
         if isNull newArgs then ValueNone else ValueSome(Expr.apply node.Op newArgs)
 

@@ -11,6 +11,8 @@ using TT = TorchSharp.torch.Tensor;
 /// Issue 15's convolution rows, `bench --conv`: a conv2d forward and backward and a LeNet training step,
 /// both compiled (<see cref="Diff.Compile"/>) through the public C# API, against the same computation with
 /// torch autograd in one process, timed with <see cref="Benchmarks"/>' method (alternating rounds, pauses, medians).
+/// `--thread-time` (with DOTNET_PROCESSOR_COUNT=1) times each call by the calling thread's CPU time, as `bench --linalg`
+/// does, for a host loaded by other processes.
 /// </summary>
 public static class ConvBench
 {
@@ -18,6 +20,12 @@ public static class ConvBench
     public static int Run(TextWriter output, IReadOnlyList<string> options)
     {
         bool quick = options.Contains("--quick");
+        threadTime = options.Contains("--thread-time");
+        if (threadTime && Environment.ProcessorCount != 1)
+        {
+            output.WriteLine("--thread-time needs one thread per library: run with DOTNET_PROCESSOR_COUNT=1");
+            return 1;
+        }
         torch.set_num_threads(Environment.ProcessorCount);
         output.WriteLine("## Convolution: FunctionalDiff vs TorchSharp autograd");
         output.WriteLine();
@@ -28,7 +36,9 @@ public static class ConvBench
         output.WriteLine("- conv2d: y = conv2d(x, w, b) with x [32,3,32,32], w [16,3,3,3], padding 1; a call returns ⟨y, g⟩ for a fixed cotangent g " +
                          "and its gradients with respect to x, w and b. LeNet: the comparison table's model (batch 8, 1×28×28; conv 5×5 → relu → max pool 2, twice; " +
                          "linear 256→120 → relu → linear 120→10; cross-entropy); a step returns the loss and its 8 gradients. Ours compiled, torch `torch.autograd.grad`");
-        output.WriteLine("- times: median per call over alternating rounds after a warm-up (pauses of 50 ms), as `bench`; ours/torch below 1: ours is faster");
+        output.WriteLine(threadTime
+            ? "- times: CPU time of the calling thread per call (both libraries on one thread, so other processes' load does not count), median over alternating rounds after a warm-up; ours/torch below 1: ours is faster"
+            : "- times: median per call over alternating rounds after a warm-up (pauses of 50 ms), as `bench`; ours/torch below 1: ours is faster");
         output.WriteLine();
         output.WriteLine("| workload | dtype | ours | torch | ours/torch | target | holds | max rel. difference |");
         output.WriteLine("|---|---|---|---|---|---|---|---|");
@@ -42,15 +52,23 @@ public static class ConvBench
         return 0;
     }
 
+    static bool threadTime;
+
     sealed record Workload(Action Ours, Action Torch, Func<double[]> OursResult, Func<double[]> TorchResult);
 
     static void Row(TextWriter output, string name, DType dtype, double target, bool quick, Workload w)
     {
         double difference = Benchmarks.MaxRelativeDifference(w.OursResult(), w.TorchResult());
-        var (ours, theirs, _) = Benchmarks.Medians(quick, w.Ours, w.Torch);
+        var (ours, theirs) = threadTime ? LinalgBench.ThreadTimeMedians(quick, w.Ours, w.Torch) : WallMedians(quick, w.Ours, w.Torch);
         double ratio = ours / theirs;
         output.WriteLine($"| {name} | {dtype.ToString().ToLowerInvariant()} | {Time(ours)} | {Time(theirs)} | {ratio:F2}× | ≤ {target:0.##}× | {(ratio <= target ? "yes" : "no")} | {difference:E1} |");
         output.Flush();
+    }
+
+    static (double, double) WallMedians(bool quick, Action ours, Action theirs)
+    {
+        var (o, t, _) = Benchmarks.Medians(quick, ours, theirs);
+        return (o, t);
     }
 
     /// <summary>Seeded values in [-scale, scale], shared by both sides.</summary>

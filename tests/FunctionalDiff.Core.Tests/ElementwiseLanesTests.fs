@@ -1,0 +1,149 @@
+/// The vector paths of comparisons, `where` and sums over scattered axes, on runs long enough to
+/// take them (several vectors and a tail): against IEEE's scalar comparisons and reference loops,
+/// and plans against the interpreter bit for bit.
+module FunctionalDiff.Core.Tests.ElementwiseLanesTests
+
+open System
+open Expecto
+open FunctionalDiff.Core
+open FunctionalDiff.Core.Tests.TensorTestSupport
+open FunctionalDiff.Core.Tests.PlanTests
+
+/// 67 values (four 16-lane vectors and a tail) with NaN, signed zeros, infinities and repeats.
+let private specials =
+    let random = Random(67)
+    Array.init 67 (fun i ->
+        match i % 11 with
+        | 0 -> nan
+        | 1 -> -0.0
+        | 2 -> 0.0
+        | 3 -> infinity
+        | 4 -> -infinity
+        | 5 -> 1.0
+        | _ -> Math.Round(random.NextDouble() * 4.0 - 2.0, 1))
+
+/// The same values in another order, so equal pairs, NaN against numbers and zeros of both signs meet.
+let private shuffled = Array.init specials.Length (fun i -> specials.[(i * 7 + 3) % specials.Length])
+
+let private comparisons =
+    [ BinaryOp.Less, (fun (a: float) b -> a < b); BinaryOp.LessEqual, (fun a b -> a <= b)
+      BinaryOp.Greater, (fun a b -> a > b); BinaryOp.GreaterEqual, (fun a b -> a >= b)
+      BinaryOp.Equal, (fun a b -> a = b); BinaryOp.NotEqual, (fun a b -> a <> b) ]
+
+/// The values as the dtype holds them.
+let private rounded (dtype: DType) (values: float[]) =
+    if dtype = DType.Float32 then values |> Array.map (float32 >> float) else values
+
+[<Tests>]
+let tests =
+    testList "Elementwise lanes" [
+        test "comparisons over long runs, dense and against a repeated scalar, are IEEE's" {
+            for dtype in [ DType.Float64; DType.Float32 ] do
+                let a, b = rounded dtype specials, rounded dtype shuffled
+                let n = a.Length
+                for op, holds in comparisons do
+                    let flag x = if x then 1.0 else 0.0
+                    let check (left: Tensor) (right: Tensor) (expected: float[]) (layout: string) =
+                        let actual = (Elementwise.binary op left right).ToDoubleArray()
+                        Expect.equal actual expected (sprintf "%A %A %s" op dtype layout)
+                    check (tensorOf dtype [| n |] a) (tensorOf dtype [| n |] b) (Array.init n (fun i -> flag (holds a.[i] b.[i]))) "dense"
+                    for s in [ 0; 1; 2; 3; 4 ] do
+                        check (tensorOf dtype [| n |] a) (tensorOf dtype [| 1 |] [| b.[s] |]) (Array.init n (fun i -> flag (holds a.[i] b.[s]))) (sprintf "scalar right %g" b.[s])
+                        check (tensorOf dtype [| 1 |] [| a.[s] |]) (tensorOf dtype [| n |] b) (Array.init n (fun i -> flag (holds a.[s] b.[i]))) (sprintf "scalar left %g" a.[s])
+        }
+        test "where over long runs selects ifFalse exactly where the mask is ±0, NaN counting as true" {
+            for dtype in [ DType.Float64; DType.Float32 ] do
+                let m, t, f = rounded dtype specials, rounded dtype shuffled, rounded dtype (Array.rev specials)
+                let n = m.Length
+                let pick (mask: float) x y = if mask <> 0.0 || Double.IsNaN mask then x else y
+                let same (actual: Tensor) (expected: float[]) (layout: string) =
+                    let actual = actual.ToDoubleArray()
+                    for i in 0 .. n - 1 do
+                        if BitConverter.DoubleToInt64Bits actual.[i] <> BitConverter.DoubleToInt64Bits expected.[i] then
+                            failtestf "%A %s: element %d is %g, expected %g" dtype layout i actual.[i] expected.[i]
+                let dense v = tensorOf dtype [| n |] v
+                let one (x: float) = tensorOf dtype [| 1 |] [| x |]
+                same (Elementwise.where (dense m) (dense t) (dense f)) (Array.init n (fun i -> pick m.[i] t.[i] f.[i])) "dense"
+                same (Elementwise.where (dense m) (one 2.5) (dense f)) (Array.init n (fun i -> pick m.[i] 2.5 f.[i])) "scalar ifTrue"
+                same (Elementwise.where (dense m) (dense t) (one -0.0)) (Array.init n (fun i -> pick m.[i] t.[i] -0.0)) "scalar ifFalse"
+                for s in [ 0; 1; 2; 5 ] do
+                    same (Elementwise.where (one m.[s]) (dense t) (dense f)) (Array.init n (fun i -> pick m.[s] t.[i] f.[i])) (sprintf "scalar mask %g" m.[s])
+        }
+        test "fused comparisons and selections give the interpreter's bits" {
+            let random = Random(5)
+            for dtype in [ DType.Float64; DType.Float32 ] do
+                let x = Expr.variable "x" [| 5; 37 |] dtype
+                let g = Expr.variable "g" [| 5; 37 |] dtype
+                let p = Expr.variable "p" [| 5; 4; 37 |] dtype
+                let w = Expr.variable "w" [| 5; 1; 37 |] dtype
+                let roots =
+                    [| Expr.where (Expr.le x (Expr.scalar dtype 0.0)) (Expr.scalar dtype 0.0) g
+                       Expr.where (Expr.eq w (Expr.reshape [| 1; 4; 1 |] (Expr.constant (Tensor.FromArray([| 0.0; 1.0; 2.0; 3.0 |], [| 4 |]).Cast dtype)))) p (Expr.scalar dtype 0.0)
+                       Expr.ne x g + Expr.gt x g * Expr.ge g x |]
+                let vars = [| x; g; p; w |]
+                let inputs =
+                    [| randomTensor random dtype [| 5; 37 |]
+                       tensorOf dtype [| 5; 37 |] (Array.init 185 (fun i -> if i % 3 = 0 then specials.[i % 67] else float (i % 4)))
+                       randomTensor random dtype [| 5; 4; 37 |]
+                       tensorOf dtype [| 5; 1; 37 |] (Array.init 185 (fun i -> float (i % 5) - 0.0 * float i)) |]
+                let plan = Planner.compile vars roots true
+                let planned = plan.Run(inputs, null)
+                let expected = interpreted vars inputs roots
+                for r in 0 .. roots.Length - 1 do
+                    expectSameBits planned.[r] expected.[r] (sprintf "%A root %d" dtype r)
+        }
+        test "fused groups read broadcast and transposed operands in merged runs, as the interpreter and a loop" {
+            let random = Random(11)
+            for dtype in [ DType.Float64; DType.Float32 ] do
+                let dims = [| 5; 3; 6; 7 |]
+                let a = Expr.variable "a" [| 5; 1; 6; 7 |] dtype
+                let b = Expr.variable "b" [| 1; 3; 1; 1 |] dtype
+                let c = Expr.variable "c" [| 7; 6 |] dtype
+                let d = Expr.variable "d" dims dtype
+                let root = (a * b + Expr.transpose c) * d - Expr.broadcastTo dims a
+                let inputs = [| randomTensor random dtype [| 5; 1; 6; 7 |]; randomTensor random dtype [| 1; 3; 1; 1 |]
+                                randomTensor random dtype [| 7; 6 |]; randomTensor random dtype dims |]
+                let planned = (Planner.compile [| a; b; c; d |] [| root |] true).Run(inputs, null)
+                expectSameBits planned.[0] (interpreted [| a; b; c; d |] inputs [| root |]).[0] (sprintf "%A" dtype)
+                let av, bv, cv, dv = inputs.[0].ToDoubleArray(), inputs.[1].ToDoubleArray(), inputs.[2].ToDoubleArray(), inputs.[3].ToDoubleArray()
+                let expected =
+                    Array.init (5 * 3 * 6 * 7) (fun q ->
+                        let n, j, h, w = q / 126, q / 42 % 3, q / 7 % 6, q % 7
+                        let x = av.[(n * 6 + h) * 7 + w]
+                        (x * bv.[j] + cv.[w * 6 + h]) * dv.[q] - x)
+                expectClose (if dtype = DType.Float64 then 1e-14 else 1e-5) 1e-6 expected (planned.[0].ToDoubleArray()) (sprintf "%A values" dtype)
+        }
+        test "a sum over scattered axes matches the loop on every layout, and plans give the interpreter's bits" {
+            let random = Random(9)
+            for dtype in [ DType.Float64; DType.Float32 ] do
+                let values = Array.init (4 * 3 * 5 * 6) (fun _ -> random.NextDouble() * 2.0 - 1.0) |> rounded dtype
+                let dense = tensorOf dtype [| 4; 3; 5; 6 |] values
+                // a permuted view of another array with the same logical values
+                let permuted =
+                    let moved = Array.init values.Length (fun q ->
+                        // q indexes [6, 5, 3, 4] row-major; element (i, j, k, l) of the view
+                        let l, rest = q % 4, q / 4
+                        let j, rest = rest % 3, rest / 3
+                        let k, i = rest % 5, rest / 5
+                        values.[((l * 3 + j) * 5 + k) * 6 + i])
+                    (tensorOf dtype [| 6; 5; 3; 4 |] moved).View([| 4; 3; 5; 6 |], [| 1; 4; 12; 60 |], 0)
+                for axes in [ [| 0; 2; 3 |]; [| 0; 2 |]; [| 1; 3 |]; [| 0; 3 |] ] do
+                    let kept = [| 0 .. 3 |] |> Array.filter (fun a -> not (Array.contains a axes))
+                    let dims = [| 4; 3; 5; 6 |]
+                    let expected = Array.zeroCreate (kept |> Array.fold (fun s a -> s * dims.[a]) 1)
+                    for q in 0 .. values.Length - 1 do
+                        let index = [| q / 90; q / 30 % 3; q / 6 % 5; q % 6 |]
+                        let target = kept |> Array.fold (fun s a -> s * dims.[a] + index.[a]) 0
+                        expected.[target] <- expected.[target] + values.[q]
+                    let relative = if dtype = DType.Float64 then 1e-14 else 1e-5
+                    for name, input in [ "dense", dense; "permuted view", permuted ] do
+                        expectClose relative 1e-6 expected ((Reduction.reduce ReduceOp.Sum axes false input).ToDoubleArray())
+                                    (sprintf "%A %A %s" dtype axes name)
+                    let x = Expr.variable "x" dims dtype
+                    let roots = [| Expr.sumAxes axes false x; Expr.sumAxes axes false (Expr.exp x) |]
+                    let planned = (Planner.compile [| x |] roots true).Run([| dense |], null)
+                    let reference = interpreted [| x |] [| dense |] roots
+                    for r in 0 .. roots.Length - 1 do
+                        expectSameBits planned.[r] reference.[r] (sprintf "%A %A root %d" dtype axes r)
+        }
+    ]
