@@ -52,6 +52,15 @@ module Scan =
             Expr.sliceAxis 0 offsets.[i] offsets.[i + 1] packed |> Expr.reshape dims |> Expr.cast o.DType)
 
     let private isVar (e: Expr) = match e.Op with Op.Var _ -> true | _ -> false
+
+    /// True for the ops that only lay out their input anew (recomputed rather than saved).
+    let private isView (e: Expr) =
+        match e.Op with
+        | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Flip _ -> true
+        | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
+        | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient
+        | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
+        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ -> false
     let private isConst (e: Expr) = match e.Op with Op.Const _ -> true | _ -> false
 
     /// The nodes that `roots` read from outside a region, found by a walk of the region only: the
@@ -148,8 +157,11 @@ module Scan =
                 if step.Contains a.Id then step.Add node.Id |> ignore
                 if captured.Contains a.Id then captured.Add node.Id |> ignore
         let isCarryVar = HashSet<int64>(body.CarryVars |> Seq.map (fun v -> v.Id))
-        // What the backward body computes: the cotangent graph, and with remat the forward step too.
-        let inside (e: Expr) = cotangent.Contains e.Id || (remat && step.Contains e.Id && not (isVar e))
+        // What the backward body computes: the cotangent graph, with remat the forward step too,
+        // and always the views (a transpose of the carry, say) of what it reads, so that the saved
+        // value is the viewed one, and a view of an xs row is not saved at all.
+        let inside (e: Expr) =
+            cotangent.Contains e.Id || (step.Contains e.Id && not (isVar e) && (remat || isView e))
         // Saved per step: without remat, every value of the forward step the backward body reads
         // (the largest such nodes, a carry itself included; the xs are at hand); with remat, only
         // the carries, and the step is recomputed from them.
