@@ -29,6 +29,14 @@ public class CliTests
         Assert.DoesNotContain("--abort-at", text);
     }
 
+    [Fact]
+    public void ThreadTimeNamesTheTablesItTimes()
+    {
+        var (code, text) = Invoke("bench", "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("with --linalg, --conv or --vmap: CPU time of the calling thread", text);
+    }
+
     [Theory]
     [InlineData("--dtype", "float16")]
     [InlineData("--no-such-option")]

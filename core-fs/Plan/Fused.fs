@@ -24,15 +24,26 @@ type internal FusedInstruction =
     | Binary of BinaryOp * FusedOperand * FusedOperand * target: int
     | Where of FusedOperand * FusedOperand * FusedOperand * target: int
 
+/// How a group walks its output for one set of input layouts (see FusedKernel.rowsPlan): by rows
+/// (with this plan) or by blocks (ValueNone).
+[<AllowNullLiteral>]
+type internal FusedRows(strides: int[][], plan: RowPlan voption) =
+    /// The inputs' strides this choice was made for.
+    member _.Strides = strides
+    member _.Plan = plan
+
 /// A compiled fused group: its instructions in dependency order, the registers they need, and the
-/// plan values its external inputs are read from.
+/// plan values its external inputs are read from. `Rows` keeps the last walk chosen, so a run
+/// whose inputs have the layouts of the run before allocates nothing to choose it again; it is
+/// replaced whole (never mutated), so concurrent runs read either the old choice or the new one.
 type internal FusedGroup =
     { Shape: int[]
       Numel: int
       DType: DType
       Instructions: FusedInstruction[]
       Registers: int
-      InputValues: int[] }
+      InputValues: int[]
+      mutable Rows: FusedRows }
 
 /// Per-thread block registers. A block runs on one thread from start to end, so a thread's
 /// registers are never shared; they are kept between calls so a compiled step allocates nothing.
@@ -144,8 +155,160 @@ module internal FusedKernel =
                 let struct (ys, yStart) = destination target
                 Elementwise.whereRun mData mStart mStride tData tStart tStride fData fStart fStride ys yStart length
 
+    /// The shortest inner run for which a group is walked by rows (see rowsPlan): below it the
+    /// per-row offset arithmetic costs more than gathering the operands.
+    let minimumRun = 64
+
+    /// A row plan for the group when some external input is broadcast (it would otherwise be
+    /// gathered into a load register element by element) and every input can be read in place
+    /// along runs of at least `minimumRun` elements, each advancing by 0 or 1 per element. An outer
+    /// product x[..., i, 1] * g[..., 1, j] (the per-example gradient of a dense layer) is then, per
+    /// row, a scalar times a row of g written straight into the output: one pass over the output
+    /// and nothing else, where gathering writes both operands' blocks before the product reads them.
+    let rowsPlan (group: FusedGroup) (values: Tensor[]) : RowPlan voption =
+        let inputs = group.InputValues
+        let kept = group.Rows
+        let mutable same = not (isNull kept)
+        let mutable k = 0
+        while same && k < inputs.Length do
+            let strides, keptStrides = values.[inputs.[k]].Strides, kept.Strides.[k]
+            same <- strides.Length = keptStrides.Length
+            let mutable axis = 0
+            while same && axis < strides.Length do
+                same <- strides.[axis] = keptStrides.[axis]
+                axis <- axis + 1
+            k <- k + 1
+        if same then kept.Plan
+        else
+            let gathers = inputs |> Array.exists (fun v -> let t = values.[v] in not (readsInPlace t group.Numel) && t.Numel <> 1)
+            let chosen =
+                if not gathers || group.Shape.Length = 0 then ValueNone
+                else
+                    let plan = KernelSupport.rowPlan group.Shape (inputs |> Array.map (fun v -> KernelSupport.viewStrides values.[v] group.Shape))
+                    if plan.Length >= minimumRun && plan.InnerStrides |> Array.forall (fun s -> s = 0 || s = 1) then ValueSome plan
+                    else ValueNone
+            group.Rows <- FusedRows(inputs |> Array.map (fun v -> Array.copy values.[v].Strides), chosen)
+            chosen
+
+    /// Runs the group over rows [first, first + count) of `plan`, each in pieces of at most a
+    /// block: external inputs are read in place with their inner stride (0 or 1), except that a
+    /// unary instruction, whose kernel takes a dense span, reads a repeated element from its load
+    /// register filled with it. Every instruction calls the same span kernels as `runBlock`.
+    let private runRows<'T when 'T :> IFloatingPointIeee754<'T>>
+        (group: FusedGroup) (values: Tensor[]) (output: Tensor) (plan: RowPlan) (first: int) (count: int) =
+        let cap = capacity group.Numel
+        let inputs = group.InputValues
+        // An output too large for any cache is computed into a staging area after the registers
+        // and streamed out from there, many rows at a time (rows are consecutive in the output), so
+        // each copy is long and only its ends are not whole aligned lines; one block, so the area
+        // stays in L1 between being written and being streamed out.
+        let streaming = Streaming.supported && int64 group.Numel * int64 sizeof<'T> >= Streaming.thresholdBytes
+        let staging = (group.Registers + inputs.Length) * cap
+        let stagingLength = blockSize
+        let scratch = FusedScratch<'T>.Get((group.Registers + inputs.Length) * cap + (if streaming then stagingLength else 0))
+        let mutable staged = 0
+        let mutable stagedAt = output.Offset + first * plan.Length
+        let result = output.Storage :?> 'T[]
+        let piece = min plan.Length blockSize
+        // the first row's coordinates and input offsets by division; later rows step an odometer
+        let outer = plan.OuterShape
+        // the row's coordinates, then each input's offset: the thread's kept buffer, so a run allocates nothing
+        let odometer = FusedScratch<int>.Get(outer.Length + inputs.Length)
+        let coordinates = odometer
+        let startsAt = outer.Length
+        for k in 0 .. inputs.Length - 1 do odometer.[startsAt + k] <- 0
+        let mutable rest = first
+        for axis in outer.Length - 1 .. -1 .. 0 do
+            coordinates.[axis] <- rest % outer.[axis]
+            rest <- rest / outer.[axis]
+            for k in 0 .. inputs.Length - 1 do
+                odometer.[startsAt + k] <- odometer.[startsAt + k] + coordinates.[axis] * plan.OuterStrides.[k].[axis]
+        for row in first .. first + count - 1 do
+            if row > first then
+                let mutable axis = outer.Length - 1
+                let mutable carry = true
+                while carry do
+                    coordinates.[axis] <- coordinates.[axis] + 1
+                    for k in 0 .. inputs.Length - 1 do
+                        odometer.[startsAt + k] <- odometer.[startsAt + k] + plan.OuterStrides.[k].[axis]
+                    if coordinates.[axis] = outer.[axis] && axis > 0 then
+                        for k in 0 .. inputs.Length - 1 do
+                            odometer.[startsAt + k] <- odometer.[startsAt + k] - outer.[axis] * plan.OuterStrides.[k].[axis]
+                        coordinates.[axis] <- 0
+                        axis <- axis - 1
+                    else carry <- false
+            let mutable along = 0
+            while along < plan.Length do
+                let at = along
+                let length = min piece (plan.Length - at)
+                let outputStart = output.Offset + row * plan.Length + at
+                if streaming && staged + length > stagingLength then
+                    Streaming.copy scratch staging result stagedAt staged
+                    stagedAt <- stagedAt + staged
+                    staged <- 0
+                let inline operand (o: FusedOperand) : struct ('T[] * int * int) =
+                    match o with
+                    | FusedOperand.Register r -> struct (scratch, r * cap, 1)
+                    | FusedOperand.External k ->
+                        let t = values.[inputs.[k]]
+                        let stride = plan.InnerStrides.[k]
+                        struct (t.Storage :?> 'T[], t.Offset + odometer.[startsAt + k] + at * stride, stride)
+                let inline destination (target: int) : struct ('T[] * int) =
+                    if target >= 0 then struct (scratch, target * cap)
+                    elif streaming then struct (scratch, staging + staged)
+                    else struct (result, outputStart)
+                for instruction in group.Instructions do
+                    match instruction with
+                    | FusedInstruction.Unary(op, x, target) ->
+                        let struct (xs, xStart, xStride) = operand x
+                        let struct (xs, xStart) =
+                            if xStride = 1 then struct (xs, xStart)
+                            else
+                                // only an external input can repeat; its load register is free in this mode
+                                let load = match x with FusedOperand.External k -> (group.Registers + k) * cap | FusedOperand.Register r -> r * cap
+                                Span(scratch, load, length).Fill(xs.[xStart])
+                                struct (scratch, load)
+                        let struct (ys, yStart) = destination target
+                        let wanted = if Elementwise.hasAlignmentCost op then Elementwise.alignmentFor<'T> () else 32
+                        Elementwise.Aligned.Unary(op, ReadOnlySpan(xs, xStart, length), Span(ys, yStart, length), wanted, 0)
+                    | FusedInstruction.Binary(op, a, b, target) ->
+                        let struct (aData, aStart, aStride) = operand a
+                        let struct (bData, bStart, bStride) = operand b
+                        let struct (ys, yStart) = destination target
+                        Elementwise.binaryRun op aData aStart aStride bData bStart bStride ys yStart length
+                    | FusedInstruction.Where(m, t, f, target) ->
+                        let struct (mData, mStart, mStride) = operand m
+                        let struct (tData, tStart, tStride) = operand t
+                        let struct (fData, fStart, fStride) = operand f
+                        let struct (ys, yStart) = destination target
+                        let mutable i = mStart
+                        let mutable j = tStart
+                        let mutable k = fStart
+                        for p in yStart .. yStart + length - 1 do
+                            // NaN counts as true, as in the node-by-node kernel
+                            ys.[p] <- if 'T.op_Inequality(mData.[i], 'T.Zero) then tData.[j] else fData.[k]
+                            i <- i + mStride
+                            j <- j + tStride
+                            k <- k + fStride
+                if streaming then staged <- staged + length
+                along <- along + length
+        if streaming then
+            Streaming.copy scratch staging result stagedAt staged
+            Streaming.fence ()
+
     let private runTyped<'T when 'T :> IFloatingPointIeee754<'T>> (group: FusedGroup) (values: Tensor[]) (output: Tensor) =
         let n = group.Numel
+        match (if n > 0 then rowsPlan group values else ValueNone) with
+        | ValueSome plan ->
+            // parts of about KernelSupport.chunkSize elements, whole rows each
+            let rowsPerPart = max 1 (KernelSupport.chunkSize / plan.Length)
+            let parts = (plan.Rows + rowsPerPart - 1) / rowsPerPart
+            if parts > 1 && n >= KernelSupport.parallelThreshold && Workers.helpers () > 0 then
+                Workers.run parts (fun p ->
+                    let first = p * rowsPerPart
+                    runRows<'T> group values output plan first (min rowsPerPart (plan.Rows - first)))
+            else runRows<'T> group values output plan 0 plan.Rows
+        | ValueNone ->
         if n > 0 then
             let blocks = max 1 (n / blockSize)
             // the last block also takes the remainder

@@ -505,7 +505,7 @@ module internal Planner =
                             invalidOp "only elementwise nodes are fused"
                     instructions.Add instruction
             { Shape = Array.copy head.Dims; Numel = head.Numel; DType = head.DType
-              Instructions = instructions.ToArray(); Registers = registers; InputValues = externals.ToArray() }
+              Instructions = instructions.ToArray(); Registers = registers; InputValues = externals.ToArray(); Rows = null }
 
         let kernel (node: Expr) =
             let args = node.Args |> Array.map (fun a -> valueOf.[a.Id])

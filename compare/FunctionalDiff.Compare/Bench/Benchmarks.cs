@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using FunctionalDiff.Core;
 using TorchSharp;
@@ -217,6 +218,43 @@ public static class Benchmarks
             faults += PageFaults.Minor() - before;
         }
         return faults;
+    }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    static extern int ClockGetTime(int clock, out TimeSpec time);
+
+    [StructLayout(LayoutKind.Sequential)]
+    struct TimeSpec { public long Seconds; public long Nanoseconds; }
+
+    /// <summary>CLOCK_THREAD_CPUTIME_ID: the CPU time the calling thread has used, in seconds.</summary>
+    static double ThreadSeconds() => ClockGetTime(3, out var t) == 0 ? t.Seconds + t.Nanoseconds * 1e-9 : double.NaN;
+
+    /// <summary>
+    /// As <see cref="Medians"/> (warm-up, alternating rounds, a pause before each), but each call is timed by
+    /// the calling thread's CPU time, which a loaded host does not inflate the way it inflates wall time
+    /// (`bench --linalg --thread-time`, `bench --vmap --thread-time`; meaningful with one thread per library,
+    /// DOTNET_PROCESSOR_COUNT=1).
+    /// </summary>
+    internal static (double Ours, double Theirs) ThreadTimeMedians(bool quick, Action ours, Action theirs)
+    {
+        var times = new[] { new List<double>(), new List<double>() };
+        var actions = new[] { ours, theirs };
+        for (int side = 0; side < 2; side++)
+            for (int call = 0; call < 5; call++) actions[side]();
+        for (int round = 0; round < (quick ? 3 : 7); round++)
+            for (int side = 0; side < 2; side++)
+            {
+                Thread.Sleep(PauseMilliseconds);
+                actions[side]();
+                var wall = Stopwatch.StartNew();
+                for (int call = 0; call < 3 || wall.Elapsed.TotalMilliseconds < 40; call++)
+                {
+                    double start = ThreadSeconds();
+                    actions[side]();
+                    times[side].Add(ThreadSeconds() - start);
+                }
+            }
+        return (Median(times[0]), Median(times[1]));
     }
 
     internal static double Median(List<double> times)

@@ -59,7 +59,7 @@ public static class ConvBench
     static void Row(TextWriter output, string name, DType dtype, double target, bool quick, Workload w)
     {
         double difference = Benchmarks.MaxRelativeDifference(w.OursResult(), w.TorchResult());
-        var (ours, theirs) = threadTime ? LinalgBench.ThreadTimeMedians(quick, w.Ours, w.Torch) : WallMedians(quick, w.Ours, w.Torch);
+        var (ours, theirs) = threadTime ? Benchmarks.ThreadTimeMedians(quick, w.Ours, w.Torch) : WallMedians(quick, w.Ours, w.Torch);
         double ratio = ours / theirs;
         output.WriteLine($"| {name} | {dtype.ToString().ToLowerInvariant()} | {Time(ours)} | {Time(theirs)} | {ratio:F2}× | ≤ {target:0.##}× | {(ratio <= target ? "yes" : "no")} | {difference:E1} |");
         output.Flush();

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 using TT = TorchSharp.torch.Tensor;
@@ -57,41 +55,6 @@ public static class LinalgBench
     {
         var (o, t, _) = Benchmarks.Medians(quick, ours, theirs);
         return (o, t);
-    }
-
-    [DllImport("libc", EntryPoint = "clock_gettime")]
-    static extern int ClockGetTime(int clock, out TimeSpec time);
-
-    [StructLayout(LayoutKind.Sequential)]
-    struct TimeSpec { public long Seconds; public long Nanoseconds; }
-
-    /// <summary>CLOCK_THREAD_CPUTIME_ID: the CPU time the calling thread has used, in seconds.</summary>
-    static double ThreadSeconds() => ClockGetTime(3, out var t) == 0 ? t.Seconds + t.Nanoseconds * 1e-9 : double.NaN;
-
-    /// <summary>
-    /// As <see cref="Benchmarks.Medians"/> (warm-up, alternating rounds, a pause before each), but each call is
-    /// timed by the calling thread's CPU time, which a loaded host does not inflate the way it inflates wall time.
-    /// </summary>
-    internal static (double, double) ThreadTimeMedians(bool quick, Action ours, Action theirs)
-    {
-        var times = new[] { new List<double>(), new List<double>() };
-        var actions = new[] { ours, theirs };
-        for (int side = 0; side < 2; side++)
-            for (int call = 0; call < 5; call++) actions[side]();
-        for (int round = 0; round < (quick ? 3 : 7); round++)
-            for (int side = 0; side < 2; side++)
-            {
-                Thread.Sleep(Benchmarks.PauseMilliseconds);
-                actions[side]();
-                var wall = Stopwatch.StartNew();
-                for (int call = 0; call < 3 || wall.Elapsed.TotalMilliseconds < 40; call++)
-                {
-                    double start = ThreadSeconds();
-                    actions[side]();
-                    times[side].Add(ThreadSeconds() - start);
-                }
-            }
-        return (Benchmarks.Median(times[0]), Benchmarks.Median(times[1]));
     }
 
     static string LoadAverage()
@@ -187,7 +150,7 @@ public static class LinalgBench
         double[] theirValues = theirResults.SelectMany(t => t.to_type(ScalarType.Float64).data<double>().ToArray()).ToArray();
         foreach (var t in theirResults) t.Dispose();
         Action oursCall = () => ours(), theirCall = () => { foreach (var t in theirs()) t.Dispose(); };
-        var (oursSeconds, torchSeconds) = threadTime ? ThreadTimeMedians(quick, oursCall, theirCall) : WallMedians(quick, oursCall, theirCall);
+        var (oursSeconds, torchSeconds) = threadTime ? Benchmarks.ThreadTimeMedians(quick, oursCall, theirCall) : WallMedians(quick, oursCall, theirCall);
         return $"| {name} | {dtype.ToString().ToLowerInvariant()} | {size} | {oursSeconds * 1e3:F3} ms | {torchSeconds * 1e3:F3} ms | {oursSeconds / torchSeconds:F2}× | {Benchmarks.MaxRelativeDifference(oursValues, theirValues):E1} |";
     }
 }

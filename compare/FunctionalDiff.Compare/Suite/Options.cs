@@ -25,7 +25,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         "       FunctionalDiff.Compare bench --steps [--quick]\n" +
         "       FunctionalDiff.Compare bench --linalg [--quick] [--thread-time]\n" +
         "       FunctionalDiff.Compare bench --conv [--quick]\n" +
-        "       FunctionalDiff.Compare bench --vmap [--quick]\n" +
+        "       FunctionalDiff.Compare bench --vmap [--quick] [--thread-time]\n" +
         "       FunctionalDiff.Compare fuzz [--programs N] [--seed S] [--start K] [--dtype float32|float64|both] [--in-process] [--quiet]";
 
     /// <summary>Parses the options; unknown words raise ArgumentException with the usage text.</summary>
