@@ -57,10 +57,8 @@ type internal ScanBody
     /// A place for what the transforms derive from the body once (the backward body, forward
     /// sharing); written by Transforms/Scan.fs under its own lock.
     member val Derived: obj = null with get, set
-    /// The saving scan's body this body's outputs are a prefix of, when it was made as one (set by
-    /// Transforms/Scan.fs): a plan holding both nodes computes this one as a view of the other.
-    member val ExtendedBy: ScanBody = null with get, set
-    /// The body this one extends (its outputs first), or null.
+    /// The body this one extends (its outputs first, same Vars), or null: a plan holding a node
+    /// of each over the same inputs computes the other one as a view of this one's output.
     member val Extends: ScanBody = null with get, set
 
     /// The element offsets of each part in the packed output for `length` steps: the carries,

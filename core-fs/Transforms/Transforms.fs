@@ -239,3 +239,17 @@ module Diff =
     /// customVjp with a name that appears in printed graphs and error messages.
     let customVjpNamed (name: string) (forward: Expr -> Expr) (vjp: Expr -> Expr -> Expr) : Expr -> Expr =
         CustomVjp.define name forward vjp
+
+    // ---- checkpointing (Checkpoint.fs) ----
+
+    /// f with its values not saved for the backward pass (jax.checkpoint, torch's checkpoint):
+    /// the gradient saves only f's arguments and recomputes f's forward where it needs it. Values
+    /// and derivatives of every order are those of f.
+    let checkpoint (f: Expr -> Expr) : Expr -> Expr =
+        if isNull (box f) then nullArg "f"
+        fun x -> (Checkpoint.apply "Diff.checkpoint" (fun xs -> [| f xs.[0] |]) [| x |]).[0]
+
+    /// checkpoint for a function of several arguments and results.
+    let checkpointN (f: Expr list -> Expr list) : Expr list -> Expr list =
+        if isNull (box f) then nullArg "f"
+        fun xs -> List.ofArray (Checkpoint.apply "Diff.checkpointN" (fun a -> Array.ofList (f (List.ofArray a))) (Array.ofList xs))

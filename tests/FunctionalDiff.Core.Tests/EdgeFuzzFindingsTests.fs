@@ -92,4 +92,26 @@ let tests =
             let soft = valuesOf (Diff.grad (fun y -> Expr.sum (vector [| 0.5 |] * Nn.softmax 0 y)) (vector [| -infinity |]))
             Expect.isTrue (Double.IsNaN soft.[0]) (sprintf "softmax of [-inf]: %A" soft)
         }
+        test "softmax and log-softmax over a length-1 axis: values as torch's formula, every derivative exactly that of the constant 1 and 0 (fuzz 3/197)" {
+            // torch: exp(x - max) / sum and (x - max) - log(sum(exp(x - max))), element by element, IEEE
+            let row = [| infinity; -infinity; nan; -0.0; 2.0; -1e300 |]
+            let x = Expr.constant (tensor [| 1; row.Length |] row)
+            expectIeee (valuesOf (Nn.softmax 0 x)) (row |> Array.map (fun v -> Math.Exp(v - v) / Math.Exp(v - v))) "softmax"
+            expectIeee (valuesOf (Nn.logSoftmax 0 x)) (row |> Array.map (fun v -> (v - v) - Math.Log(Math.Exp(v - v)))) "log_softmax"
+            // f(x) = Σ v·logSoftmax(v) + log(16 + Σ v), v = (x/0.065)²: the first term is 0 for every x, so
+            // f''(x) = S''/(16 + S) - S'²/(16 + S)² with S = (x/c)², S' = 2x/c², S'' = 2/c² (closed form)
+            let c = 0.065
+            let v (z: Expr) = Expr.square (Expr.div z (Expr.scalar f64 c))
+            let logTerm (z: Expr) = Expr.log (Expr.add (Expr.sum (v z)) (Expr.scalar f64 16.0))
+            let closed (t: float) (extra: float) =
+                let s, s1, s2 = (t / c) * (t / c), 2.0 * t / (c * c), 2.0 / (c * c)
+                extra + s2 / (16.0 + s) - s1 * s1 / ((16.0 + s) * (16.0 + s))
+            for t in [ -2.0; 0.5 ] do
+                let at = Expr.constant (tensor [| 1; 1 |] [| t |])
+                let one = Expr.constant (tensor [| 1; 1 |] [| 1.0 |])
+                let h (f: Expr -> Expr) = valuesOf (Diff.hvp f at one)
+                // log-softmax: the first term is 0; softmax: Σ v·1 adds S'' to the second derivative
+                expectIeee (h (fun z -> Expr.add (Expr.sum (v z * Nn.logSoftmax 0 (v z))) (logTerm z))) [| closed t 0.0 |] (sprintf "log_softmax at %g" t)
+                expectIeee (h (fun z -> Expr.add (Expr.sum (v z * Nn.softmax 0 (v z))) (logTerm z))) [| closed t (2.0 / (c * c)) |] (sprintf "softmax at %g" t)
+        }
     ]

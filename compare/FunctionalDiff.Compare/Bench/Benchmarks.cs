@@ -227,7 +227,7 @@ public static class Benchmarks
     struct TimeSpec { public long Seconds; public long Nanoseconds; }
 
     /// <summary>CLOCK_THREAD_CPUTIME_ID: the CPU time the calling thread has used, in seconds.</summary>
-    static double ThreadSeconds() => ClockGetTime(3, out var t) == 0 ? t.Seconds + t.Nanoseconds * 1e-9 : double.NaN;
+    internal static double ThreadSeconds() => ClockGetTime(3, out var t) == 0 ? t.Seconds + t.Nanoseconds * 1e-9 : double.NaN;
 
     /// <summary>
     /// As <see cref="Medians"/> (warm-up, alternating rounds, a pause before each), but each call is timed by

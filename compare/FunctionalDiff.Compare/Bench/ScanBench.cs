@@ -23,6 +23,10 @@ public static class ScanBench
     {
         bool quick = options.Contains("--quick");
         bool threadTime = options.Contains("--thread-time");
+        // --filter TEXT: only the rows whose workload contains TEXT ("checkpointing" for the memory rows)
+        int at = options.ToList().IndexOf("--filter");
+        string? filter = at >= 0 && at + 1 < options.Count ? options[at + 1] : null;
+        bool Wanted(string workload) => filter is null || workload.Contains(filter, StringComparison.OrdinalIgnoreCase);
         if (threadTime && Environment.ProcessorCount != 1)
         {
             output.WriteLine("--thread-time needs one thread per library: run with DOTNET_PROCESSOR_COUNT=1");
@@ -50,15 +54,19 @@ public static class ScanBench
         var timing = new Timing(quick, threadTime);
         foreach (var dtype in new[] { DType.Float64, DType.Float32 })
         {
-            Row(output, "LSTM objective + gradient, Scan, compiled", dtype, 0.8, timing, LstmWorkload(dtype, LstmMode.Compiled));
-            Row(output, "the same, uncompiled (ValueAndGrad + EvalMany)", dtype, 1.0, timing, LstmWorkload(dtype, LstmMode.Uncompiled));
-            Row(output, "the same against torch's fused nn.LSTM (information)", dtype, null, timing, LstmWorkload(dtype, LstmMode.Fused));
+            if (Wanted("LSTM objective + gradient, Scan, compiled"))
+                Row(output, "LSTM objective + gradient, Scan, compiled", dtype, 0.8, timing, LstmWorkload(dtype, LstmMode.Compiled));
+            if (Wanted("the same, uncompiled (ValueAndGrad + EvalMany)"))
+                Row(output, "the same, uncompiled (ValueAndGrad + EvalMany)", dtype, 1.0, timing, LstmWorkload(dtype, LstmMode.Uncompiled));
+            if (Wanted("the same against torch's fused nn.LSTM (information)"))
+                Row(output, "the same against torch's fused nn.LSTM (information)", dtype, null, timing, LstmWorkload(dtype, LstmMode.Fused));
         }
-        // Issue 19 §2's row goes here: LSTM at T = 4,096, peak managed memory with √T checkpointing vs
-        // without (target ≤ 0.25×, time ≤ 1.5×); it belongs to the checkpointing work.
         foreach (var dtype in new[] { DType.Float64, DType.Float32 })
-            Row(output, "RK4 ODE gradient, Repeat, compiled", dtype, 0.8, timing, OdeWorkload(dtype));
-        SizeRow(output);
+            if (Wanted("RK4 ODE gradient, Repeat, compiled"))
+                Row(output, "RK4 ODE gradient, Repeat, compiled", dtype, 0.8, timing, OdeWorkload(dtype));
+        if (Wanted("nodes of the gradient graph of a Scan")) SizeRow(output);
+        // Issue 19 §2: LSTM at T = 4,096, peak managed memory with √T checkpointing vs without (≤ 0.25×, time ≤ 1.5×)
+        if (Wanted("LSTM checkpointing")) CheckpointBench.Run(output, quick, threadTime);
         output.WriteLine();
         output.WriteLine($"Total {clock.Elapsed.TotalSeconds:F0} s; load average at the end: {LoadAverage()}.");
         return 0;

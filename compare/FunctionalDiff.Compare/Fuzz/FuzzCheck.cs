@@ -40,11 +40,78 @@ public static class FuzzCheck
     public static List<CheckResult> Checked(FuzzProgram program, DType dtype, Func<FuzzProgram, Case>? toCase = null)
     {
         toCase ??= p => p.ToCase();
+        if (dtype == DType.Float64) return Float64(program, toCase);
         var results = CaseRunner.Run(toCase(program), dtype);
-        if (dtype == DType.Float64 || results.All(r => r.Passed)) return results;
-        var float64 = CaseRunner.Run(toCase(program.RoundedToFloat32()), DType.Float64);
+        if (results.All(r => r.Passed)) return results;
+        var float64 = Float64(program.RoundedToFloat32(), toCase);
         return results.Select(r => !r.Passed && r.Note.Length == 0 && float64.Any(q => q.Check == r.Check && q.Passed)
             ? r with { Passed = true, Note = AllowanceNote } : r).ToList();
+    }
+
+    /// <summary>The note of a float64 check excused by the conditioning rule (see <see cref="Float64"/>).</summary>
+    public const string ConditioningNote = "ill-conditioned: the difference is within what the inputs' last bits change in torch's own result";
+
+    /// <summary>How many times torch's own change under last-bit changes of the inputs a difference may be.</summary>
+    public const double ConditioningFactor = 4;
+
+    /// <summary>
+    /// The float64 checks, where a failed check is excused when the check is ill-conditioned: every entry
+    /// that differs is within <see cref="ConditioningFactor"/> times the largest change of torch's own result
+    /// when the program's input and constant values, and torch's rounding of each step, move by one ulp
+    /// (three draws, see <see cref="FuzzProgram.Perturbed"/>), plus the tolerance. The tolerance is relative to the values a
+    /// program computes, but a derivative can multiply the rounding of those values by far more: LayerNorm's
+    /// second derivative over two entries 5 ulp apart is proportional to their difference, which the
+    /// rounding of the mean alone changes by 20% (`fuzz 3/1245`, second-order check: exact ±3.075e-8 from the
+    /// closed form, ours ±3.214e-8, torch 3.425e-8 and −3.015e-8; no float64 engine that rounds the mean meets
+    /// the strict check), and two float64 engines then differ by as much as a last bit of the input moves
+    /// either. Each draw also rounds every step's output on the torch side to a neighbouring float, so an
+    /// amplified rounding inside the program counts as well (`fuzz 3/162`: a layer norm over exact ties whose
+    /// second derivative is rounding noise of terms 300 times the values). The draws keep
+    /// zeros, integers, halves and ties exact (equal values move together), so a program at a kink stays at
+    /// it and a wrong derivative there is not excused; NaN and infinities are compared as always.
+    /// </summary>
+    static List<CheckResult> Float64(FuzzProgram program, Func<FuzzProgram, Case> toCase)
+    {
+        var c = toCase(program);
+        var results = CaseRunner.Run(c, DType.Float64);
+        if (results.All(r => r.Passed || r.Note.Length > 0)) return results;
+        try
+        {
+            var probe = Probe.For(c);
+            probe.SetOutputSize(OurSide.OutputSize(c, probe, DType.Float64), c.Seed);
+            bool withHessian = c.InputSize <= CaseRunner.HessianInputLimit && !c.SkipHessian;
+            var ours = OurSide.Run(c, probe, DType.Float64, withHessian);
+            var torch = TorchSide.Run(c, probe, DType.Float64, withHessian);
+            var moved = Enumerable.Range(1, 3).Select(draw =>
+            {
+                var pc = toCase(program.Perturbed(draw));
+                var pp = Probe.For(pc);
+                pp.SetOutputSize(probe.Cotangent.Length, pc.Seed);
+                return TorchSide.Run(pc, pp, DType.Float64, withHessian);
+            }).ToList();
+            var tolerance = c.ToleranceFor(DType.Float64);
+            return results.Select(r =>
+            {
+                if (r.Passed || r.Note.Length > 0 || !Enum.TryParse<Check>(r.Check, out var check)) return r;
+                var a = ours[check];
+                var b = torch[check];
+                var explained = (double[])a.Clone();
+                for (int i = 0; i < a.Length && i < b.Length; i++)
+                {
+                    if (!double.IsFinite(a[i]) || !double.IsFinite(b[i])) continue;
+                    double change = 0;
+                    foreach (var m in moved)
+                        change = double.IsFinite(m[check][i]) ? Math.Max(change, Math.Abs(m[check][i] - b[i])) : double.NaN;
+                    if (Math.Abs(a[i] - b[i]) <= ConditioningFactor * change) explained[i] = b[i];
+                }
+                return CheckResult.Compare(c.Name, DType.Float64, check, explained, b, tolerance).Passed
+                    ? r with { Passed = true, Note = ConditioningNote } : r;
+            }).ToList();
+        }
+        catch (Exception)
+        {
+            return results; // the checks ran once already; a second run that throws excuses nothing
+        }
     }
 
     /// <summary>What identifies a failure while shrinking: the failed checks, and whether the run threw.</summary>

@@ -64,7 +64,7 @@ public static class FuzzCommand
     }
 
     /// <summary>What a fuzz run found: per dtype, programs passed, failed and excused; the distinct failures.</summary>
-    public sealed record Summary(List<(string DType, int Programs, int Passed, int Failed, int Excused)> PerDType, List<(string Repro, List<string> Programs)> Distinct)
+    public sealed record Summary(List<(string DType, int Programs, int Passed, int Failed, int Excused, int Conditioned)> PerDType, List<(string Repro, List<string> Programs)> Distinct)
     {
         /// <summary>Failed (program, dtype) pairs.</summary>
         public int Failed => PerDType.Sum(d => d.Failed);
@@ -77,7 +77,8 @@ public static class FuzzCommand
                 var programs = g.GroupBy(r => r.Case).ToList();
                 int failed = programs.Count(p => p.Any(r => !r.Passed));
                 int excused = programs.Count(p => p.All(r => r.Passed) && p.Any(r => r.Note == FuzzCheck.AllowanceNote));
-                return (g.Key, programs.Count, programs.Count - failed, failed, excused);
+                int conditioned = programs.Count(p => p.All(r => r.Passed) && p.Any(r => r.Note == FuzzCheck.ConditioningNote));
+                return (g.Key, programs.Count, programs.Count - failed, failed, excused, conditioned);
             }).ToList();
             // one entry per distinct failure: the shrunk program's ops and failing checks (its first line)
             var distinct = results.Where(r => !r.Passed && r.Check is FuzzCheck.ReproCheck or "all")
@@ -90,8 +91,8 @@ public static class FuzzCommand
         /// <summary>Prints the totals, then every distinct failure with the programs that shrank to it.</summary>
         public void Print(TextWriter output)
         {
-            foreach (var (dtype, programs, passed, failed, excused) in PerDType)
-                output.WriteLine($"{dtype}: {programs} programs, {passed} passed ({excused} by the float32 allowance), {failed} failed");
+            foreach (var (dtype, programs, passed, failed, excused, conditioned) in PerDType)
+                output.WriteLine($"{dtype}: {programs} programs, {passed} passed ({excused} by the float32 allowance, {conditioned} by the conditioning rule), {failed} failed");
             output.WriteLine($"{Distinct.Count} distinct failures");
             int k = 0;
             foreach (var (repro, programs) in Distinct)

@@ -62,16 +62,17 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// </summary>
     public Suite.Case ToCase()
     {
-        var (singular, magnitude) = Forward();
+        var (singular, magnitude, torchNaN) = Forward();
         double scale = Math.Max(1, magnitude);
-        return new(Name, InputShapes.Select(s => new Suite.InputSpec(s)).ToArray(), xs => OurInterpreter.Run(this, xs), ts => TorchInterpreter.Run(this, ts))
+        return new(Name, InputShapes.Select(s => new Suite.InputSpec(s)).ToArray(), xs => OurInterpreter.Run(this, xs), ts => TorchInterpreter.Run(this, ts, RoundingDraw))
         {
             Seed = Seed,
             Fixed = InputValues,
             Float64 = (Steps.Any(s => s.Kind == OpKind.CastRoundTrip) ? CastTolerance : Suite.Tolerance.Float64) with
-                { ScaleAtLeast = scale, HessianNaNMayTranspose = true },
-            Float32 = Suite.Tolerance.Float32 with { ScaleAtLeast = scale, HessianNaNMayTranspose = true },
-            Why = singular ? "fuzzed program across a domain edge" : "fuzzed program",
+                { ScaleAtLeast = scale, HessianNaNMayTranspose = true, TorchDerivativeNaNIsConvention = torchNaN.Count > 0 },
+            Float32 = Suite.Tolerance.Float32 with { ScaleAtLeast = scale, HessianNaNMayTranspose = true, TorchDerivativeNaNIsConvention = torchNaN.Count > 0 },
+            Why = (singular ? "fuzzed program across a domain edge" : "fuzzed program") +
+                  (torchNaN.Count > 0 ? "; torch's derivative may be NaN where ours is a number: " + string.Join(", ", torchNaN) : ""),
         };
     }
 
@@ -80,9 +81,10 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
 
     /// <summary>
     /// From a float64 TorchSharp forward run: whether the program crosses a domain edge (some value is infinite
-    /// or NaN, or an atan2 meets the origin), and the largest finite |value| it computes.
+    /// or NaN, or an atan2 meets the origin), the largest finite |value| it computes, and the steps at which
+    /// torch's derivative rule is NaN where the derivative's closed form is a number (see <see cref="TorchNaNEdge"/>).
     /// </summary>
-    public (bool Singular, double Magnitude) Forward()
+    public (bool Singular, double Magnitude, List<string> TorchNaN) Forward()
     {
         using var scope = TorchSharp.torch.NewDisposeScope();
         var inputs = InputValues.Select((v, i) => TorchSharp.torch.tensor(v, dtype: TorchSharp.torch.ScalarType.Float64)
@@ -95,9 +97,57 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                     values[s.Args[0]].abs().lt(0.05).logical_and(values[s.Args[1]].abs().lt(0.05)).any().item<bool>());
             double magnitude = values.Where(t => t.numel() > 0)
                 .Select(t => t.abs().nan_to_num(0.0, 0.0, 0.0).max().item<double>()).DefaultIfEmpty(0).Max();
-            return (singular, magnitude);
+            var live = Live();
+            var torchNaN = Steps.Select((s, i) => live[i] ? TorchNaNEdge(s, s.Args.Select(a => values[a]).ToArray()) : null)
+                .OfType<string>().Distinct().ToList();
+            return (singular, magnitude, torchNaN);
         }
-        catch (Exception) { return (false, 0); } // not a valid program: the checks report the exception
+        catch (Exception) { return (false, 0, new List<string>()); } // not a valid program: the checks report the exception
+    }
+
+    /// <summary>
+    /// Whether a step, at its operands' values, is one where torch's derivative rule gives NaN in a place
+    /// where the closed-form derivative is a number, and if so why; null otherwise. Each is shown against
+    /// the closed form, and against torch's own result for an equivalent composite, in FuzzConventionTests.
+    /// A program with such a step compares its derivatives with <see cref="Suite.Tolerance.TorchDerivativeNaNIsConvention"/>:
+    /// torch NaN against a number of ours passes, never the other way round, and values are compared as always.
+    /// <list type="bullet">
+    /// <item>Pow with a base exactly 0 and an exponent ≥ 0: torch masks the exponent's coefficient y·log a
+    /// to 0 there by a where, whose untaken branch holds 0·log 0 and 1/a, so the second derivatives that
+    /// pass through it are 0·∞ = NaN; the function is 0 for every exponent near a positive one, and ours
+    /// differentiates the selected 0 (program `fuzz 1/1280`).</item>
+    /// <item>Atan2 at the origin: torch's first derivative there is 0 (a mask), its second NaN (`fuzz 2/858`);
+    /// ours differentiates the 0. Atan2 whose broadcast result is empty while an
+    /// operand is infinite: torch's second derivative is NaN where the function has no entries at all, so
+    /// every derivative is an empty sum, 0 (`fuzz 3/1065`).</item>
+    /// <item>Mse with an infinite difference: torch's fused mse_loss rule, differentiated again for the JVP,
+    /// gives NaN where the chain rule 2(a−b)·(tₐ − t_b)/n, and torch's own composite ((a−b)²).mean(), give
+    /// ±∞ (`fuzz 2/225`).</item>
+    /// <item>Relu of an infinite value: torch's relu rule multiplies by a mask of its output, and the mask's
+    /// derivative comes back as a tensor of zeros that meets the infinite derivative of the input as
+    /// 0·∞ = NaN; in our rules that derivative is a symbolic zero, as for Sign and the rounding ops
+    /// (`fuzz 3/1411`: relu(−1/x) at x = −0 has the second derivative −2/x³ = +∞).</item>
+    /// </list>
+    /// </summary>
+    static string? TorchNaNEdge(Step s, TorchSharp.torch.Tensor[] a)
+    {
+        static bool Any(TorchSharp.torch.Tensor t) => t.numel() > 0 && t.any().item<bool>();
+        static bool AnyInfinite(TorchSharp.torch.Tensor t) => Any(t.isinf());
+        switch (s.Kind)
+        {
+            case OpKind.Pow when Any(a[0].eq(0.0).logical_and(a[1].ge(0.0))):
+                return "Pow at base 0";
+            case OpKind.Atan2 when Any(a[0].eq(0.0).logical_and(a[1].eq(0.0))):
+                return "Atan2 at the origin";
+            case OpKind.Atan2 when TorchSharp.torch.broadcast_tensors(a[0], a[1])[0].numel() == 0 && (AnyInfinite(a[0]) || AnyInfinite(a[1])):
+                return "Atan2 over an empty broadcast with an infinite operand";
+            case OpKind.Mse when AnyInfinite(a[0] - a[1]):
+                return "Mse with an infinite difference";
+            case OpKind.Relu when AnyInfinite(a[0]):
+                return "Relu of an infinite value";
+            default:
+                return null;
+        }
     }
 
     /// <summary>Which steps the output depends on.</summary>
@@ -157,6 +207,41 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     };
 
     static double[] Round(double[] values) => values.Select(v => (double)(float)v).ToArray();
+
+    /// <summary>
+    /// For the fuzzer's conditioning rule (draw k ≥ 1 of a fixed sequence; 0 is the program itself): the inputs
+    /// and constants moved by one ulp, and the torch side made to round the output of every step to the
+    /// neighbouring float as well (see <see cref="OneUlp"/>), as another float64 engine might.
+    /// </summary>
+    public FuzzProgram Perturbed(int draw)
+    {
+        double[] MoveAll(double[] values) => values.Select(v => OneUlp(v, draw)).ToArray();
+        return this with
+        {
+            InputValues = InputValues.Select(MoveAll).ToArray(),
+            Steps = Steps.Select(s => s.Kind == OpKind.Const && s.Data != null ? s with { Data = MoveAll(s.Data) } : s).ToArray(),
+            RoundingDraw = draw,
+        };
+    }
+
+    /// <summary>Which draw of <see cref="OneUlp"/> the torch side applies to every step's output; 0 for none.</summary>
+    public int RoundingDraw { get; init; }
+
+    /// <summary>
+    /// v moved one ulp up or down, the direction a hash of v's bits and the draw, so equal values move
+    /// together and ties stay ties; zeros, infinities, NaN and short dyadic numbers (multiples of 1/64 up
+    /// to 2^20: integers, halves, 0/1 masks) stay as they are, so kinks and exact steps (floor at an
+    /// integer, relu at 0, a mask) are where they were.
+    /// </summary>
+    public static double OneUlp(double v, int draw)
+    {
+        if (draw == 0 || !double.IsFinite(v) || (Math.Abs(v) <= 1 << 20 && Math.Round(v * 64) == v * 64)) return v;
+        ulong h = (ulong)BitConverter.DoubleToInt64Bits(v) * 0x9E3779B97F4A7C15UL ^ (ulong)draw * 0xC2B2AE3D27D4EB4FUL;
+        h ^= h >> 29;
+        h *= 0xBF58476D1CE4E5B9UL;
+        h ^= h >> 32;
+        return (h & 1) == 0 ? Math.BitIncrement(v) : Math.BitDecrement(v);
+    }
 
     /// <summary>The number of elements of a shape.</summary>
     public static int Numel(int[] shape) => shape.Aggregate(1, (a, b) => a * b);

@@ -9,15 +9,62 @@ namespace FunctionalDiff.Compare.Fuzz;
 public static class TorchInterpreter
 {
     /// <summary>Computes the program's output from the given inputs.</summary>
-    public static TT Run(FuzzProgram program, TT[] inputs) => RunAll(program, inputs)[program.Output];
+    /// <param name="program">The program.</param>
+    /// <param name="inputs">Its inputs.</param>
+    /// <param name="roundingDraw">0, or a draw of <see cref="FuzzProgram.OneUlp"/> applied to every step's output
+    /// (the conditioning rule, <see cref="FuzzCheck"/>).</param>
+    public static TT Run(FuzzProgram program, TT[] inputs, int roundingDraw = 0) => RunAll(program, inputs, roundingDraw)[program.Output];
 
     /// <summary>Every value of the program (inputs, then one per step).</summary>
-    public static List<TT> RunAll(FuzzProgram program, TT[] inputs)
+    public static List<TT> RunAll(FuzzProgram program, TT[] inputs, int roundingDraw = 0)
     {
         var values = new List<TT>(inputs);
-        foreach (var step in program.Steps)
-            values.Add(Apply(step, step.Args.Select(a => values[a]).ToArray(), inputs[0].dtype));
+        for (int i = 0; i < program.Steps.Length; i++)
+        {
+            var step = program.Steps[i];
+            int same = EarlierCopy(program.Steps, i);
+            var value = same >= 0 ? values[program.InputCount + same] : Apply(step, step.Args.Select(a => values[a]).ToArray(), inputs[0].dtype);
+            values.Add(same >= 0 || roundingDraw == 0 ? value : RoundedOtherwise(value, roundingDraw));
+        }
         return values;
+    }
+
+    /// <summary>
+    /// The value with each entry moved to a neighbouring float (<see cref="FuzzProgram.OneUlp"/>), as an engine
+    /// that rounds this step differently would give it; the derivative graph is unchanged (the shift is a
+    /// constant), but every later rule sees the moved value.
+    /// </summary>
+    static TT RoundedOtherwise(TT value, int draw)
+    {
+        if (value.numel() == 0 || value.dtype != ScalarType.Float64) return value;
+        var data = value.detach().contiguous().clone().data<double>().ToArray();
+        // the shift is exact (neighbouring floats), and 0 where the value is not finite (∞ - ∞ would be NaN)
+        var shift = data.Select(v => FuzzProgram.OneUlp(v, draw) - v).Select(d => double.IsFinite(d) ? d : 0.0).ToArray();
+        return value + torch.tensor(shift, dtype: ScalarType.Float64).reshape(value.shape);
+    }
+
+    /// <summary>
+    /// The index of an earlier step that is the same op on the same values with the same parameters, or -1.
+    /// Our Expr graph is hash-consed, so two such steps are one node (as if the program had named the value
+    /// once and used it twice); the torch side reuses the earlier tensor so both engines differentiate the
+    /// same graph. The difference is visible only where a partial derivative is infinite: reverse mode sums
+    /// a shared node's cotangents before multiplying by its partial, so two copies of c·x with c = ∞, read
+    /// as s + s/−3, give (1 − 1/3)·∞ = ∞ with one node and ∞ − ∞ = NaN with two (program `fuzz 3/1394`;
+    /// torch itself gives ∞ for the shared form, FuzzConventionTests). A step with data (Const, and the index
+    /// tensors of Gather and ScatterAdd) is never shared: our side makes a fresh constant tensor for each.
+    /// </summary>
+    public static int EarlierCopy(Step[] steps, int i)
+    {
+        var s = steps[i];
+        if (s.Data is not null) return -1;
+        for (int j = 0; j < i; j++)
+        {
+            var t = steps[j];
+            if (t.Kind == s.Kind && t.Args.SequenceEqual(s.Args) && t.Ints.SequenceEqual(s.Ints) && t.Mode == s.Mode && t.Flag == s.Flag
+                && BitConverter.DoubleToInt64Bits(t.Scalar) == BitConverter.DoubleToInt64Bits(s.Scalar) && t.Data is null)
+                return j;
+        }
+        return -1;
     }
 
     /// <summary>One step.</summary>
