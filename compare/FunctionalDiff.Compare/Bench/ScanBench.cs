@@ -8,7 +8,7 @@ namespace FunctionalDiff.Compare.Bench;
 
 /// <summary>
 /// `bench --scan`: issue 19's loop rows against TorchSharp in one process with <see cref="Benchmarks"/>'
-/// alternating-rounds method (or, with `--thread-time`, <see cref="LinalgBench"/>'s per-thread CPU time).
+/// alternating-rounds method (or, with `--thread-time`, <see cref="Benchmarks.ThreadTimeMedians"/>'s per-thread CPU time).
 /// Ours is the public C# API with <c>Expr.Scan</c> / <c>Expr.Repeat</c>; torch runs the same cell in a C#
 /// loop under autograd, and for information TorchSharp's fused <c>nn.LSTM</c>. Then the size row: the
 /// node count of a Scan's gradient graph does not depend on the trip count.
