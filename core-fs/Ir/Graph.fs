@@ -73,12 +73,13 @@ module internal Pool =
 /// (a sparse range costs only the page table); ids outside the range, and ranges too wide for
 /// the page table to stay small, go to an ordinary hash table.
 [<AbstractClass>]
-type internal IdPages(low: int64) =
+type internal IdPages<'T>(low: int64) =
     // 4096 ids a page; at most 8192 pages, so the page table stays under the large-object heap.
     static let pageBits = 12
     static let widest = 1L <<< 25
     let high = Ir.newestId ()
     let dense = low <> Int64.MinValue && low <= high && high - low < widest
+    let mutable pages: 'T[][] = null
     /// The number of pages the range needs (0 when the range is not dense).
     member _.PageCount = if dense then int ((high - low) >>> pageBits) + 1 else 0
     /// The page of an id and its slot there, or -1 when the id is outside the dense range.
@@ -88,24 +89,35 @@ type internal IdPages(low: int64) =
             slot <- int (k &&& ((1L <<< pageBits) - 1L))
             int (k >>> pageBits)
         else -1
-    static member PageSize = 1 <<< pageBits
+    /// Page p, rented from the pool and cleared on first touch (with the page table).
+    member this.Page(p: int) : 'T[] =
+        if isNull pages then pages <- Pool.rentCleared this.PageCount
+        let mutable page = pages.[p]
+        if isNull page then
+            page <- Pool.rentCleared (1 <<< pageBits)
+            pages.[p] <- page
+        page
+    /// Page p if it was touched, else null.
+    member _.Touched(p: int) : 'T[] = if isNull pages then null else pages.[p]
+    /// Gives the pages back to the pool.
+    member this.ReleasePages() =
+        if not (isNull pages) then
+            for k in 0 .. this.PageCount - 1 do
+                Pool.giveBack pages.[k]
+            Pool.giveBack pages
+            pages <- null
 
 /// A set of node ids over IdPages; see there.
 [<Sealed>]
 type internal IdSet(low: int64) =
-    inherit IdPages(low)
-    let mutable pages: bool[][] = null
+    inherit IdPages<bool>(low)
     let mutable others: HashSet<int64> = null
     /// Adds the id; false when it was there already.
     member this.Add(id: int64) =
         let mutable slot = 0
         let p = this.Locate(id, &slot)
         if p >= 0 then
-            if isNull pages then pages <- Pool.rentCleared this.PageCount
-            let mutable page = pages.[p]
-            if isNull page then
-                page <- Pool.rentCleared IdPages.PageSize
-                pages.[p] <- page
+            let page = this.Page p
             if page.[slot] then false
             else
                 page.[slot] <- true
@@ -118,24 +130,21 @@ type internal IdSet(low: int64) =
         if not (isNull others) then
             Scratch.ReturnSet others
             others <- null
-        if not (isNull pages) then
-            for k in 0 .. this.PageCount - 1 do
-                Pool.giveBack pages.[k]
-            Pool.giveBack pages
-            pages <- null
+        this.ReleasePages()
     /// True when the id was added.
     member this.Contains(id: int64) =
         let mutable slot = 0
         let p = this.Locate(id, &slot)
-        if p >= 0 then not (isNull pages) && not (isNull pages.[p]) && pages.[p].[slot]
+        if p >= 0 then
+            let page = this.Touched p
+            not (isNull page) && page.[slot]
         else not (isNull others) && others.Contains id
 
 /// A map from node ids over IdPages (see there); the default value of 'T means "absent", so
 /// callers store only values that differ from it (non-null nodes, positions from 1).
 [<Sealed>]
 type internal IdMap<'T>(low: int64) =
-    inherit IdPages(low)
-    let mutable pages: 'T[][] = null
+    inherit IdPages<'T>(low)
     let mutable others: Dictionary<int64, 'T> = null
     /// The value stored for the id, or the default of 'T.
     member this.Item
@@ -143,7 +152,8 @@ type internal IdMap<'T>(low: int64) =
             let mutable slot = 0
             let p = this.Locate(id, &slot)
             if p >= 0 then
-                if isNull pages || isNull pages.[p] then Unchecked.defaultof<'T> else pages.[p].[slot]
+                let page = this.Touched p
+                if isNull page then Unchecked.defaultof<'T> else page.[slot]
             elif isNull others then Unchecked.defaultof<'T>
             else
                 match others.TryGetValue id with
@@ -152,24 +162,14 @@ type internal IdMap<'T>(low: int64) =
         and set (id: int64) (value: 'T) =
             let mutable slot = 0
             let p = this.Locate(id, &slot)
-            if p >= 0 then
-                if isNull pages then pages <- Pool.rentCleared this.PageCount
-                let mutable page = pages.[p]
-                if isNull page then
-                    page <- Pool.rentCleared IdPages.PageSize
-                    pages.[p] <- page
-                page.[slot] <- value
+            if p >= 0 then (this.Page p).[slot] <- value
             else
                 if isNull others then others <- Dictionary<int64, 'T>()
                 others.[id] <- value
     /// Gives the pages back to the pool; the map is empty afterwards.
     member this.Release() =
         others <- null
-        if not (isNull pages) then
-            for k in 0 .. this.PageCount - 1 do
-                Pool.giveBack pages.[k]
-            Pool.giveBack pages
-            pages <- null
+        this.ReleasePages()
 
 /// A per-thread count of the nodes the symbolic layer visits (traversals and substitution plans),
 /// so tests can prove that a transform's work does not depend on the graph behind its arguments.

@@ -51,7 +51,9 @@ module Scan =
             let dims = if i < carries then o.Dims else Array.append [| length |] o.Dims
             Expr.sliceAxis 0 offsets.[i] offsets.[i + 1] packed |> Expr.reshape dims |> Expr.cast o.DType)
 
-    let private isVar (e: Expr) = match e.Op with Op.Var _ -> true | _ -> false
+    // The union's own case tests: a match here would need a wildcard over every other primitive.
+    let private isVar (e: Expr) = e.Op.IsVar
+    let private isConst (e: Expr) = e.Op.IsConst
 
     /// True for the ops that only lay out their input anew (recomputed rather than saved).
     let private isView (e: Expr) =
@@ -61,7 +63,6 @@ module Scan =
         | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient
         | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
         | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ -> false
-    let private isConst (e: Expr) = match e.Op with Op.Const _ -> true | _ -> false
 
     /// The nodes that `roots` read from outside a region, found by a walk of the region only: the
     /// inputs (and roots) that `inside` rejects but that a node inside reads, each once, in order.
