@@ -378,20 +378,25 @@ module internal Ir =
 /// Patterns over constant nodes, for canonicalisation and the transforms' symbolic zeros.
 module internal Fold =
 
+    // Both patterns return a struct option: constructors test every operand with them, and a
+    // heap option per match was a twentieth of what differentiating a long chain allocated.
+
     /// A rank-0 constant and its value.
+    [<return: Struct>]
     let (|ScalarConst|_|) (e: Expr) =
         match e.Op with
-        | Op.Const t when t.Rank = 0 -> Some(t.ToScalar())
-        | _ -> None
+        | Op.Const t when t.Rank = 0 -> ValueSome(t.ToScalar())
+        | _ -> ValueNone
 
     /// A node known to hold one value everywhere: a scalar constant or its broadcast.
+    [<return: Struct>]
     let (|Filled|_|) (e: Expr) =
         match e with
-        | ScalarConst v -> Some v
+        | ScalarConst v -> ValueSome v
         | _ ->
             match e.Op, e.Args with
-            | Op.BroadcastTo _, [| ScalarConst v |] -> Some v
-            | _ -> None
+            | Op.BroadcastTo _, [| ScalarConst v |] -> ValueSome v
+            | _ -> ValueNone
 
     /// The fill value of a Filled node, NaN for any other node (NaN compares equal to nothing,
     /// so canonical forms can test the result with `=` directly).
@@ -492,11 +497,14 @@ module internal ExprCore =
     /// An elementwise function of one argument. Scalar constants fold, a filled constant negates
     /// to its negated fill, and -(-x) is x.
     let unary (op: UnaryOp) (x: Expr) : Expr =
-        match op, x with
-        | _, Fold.ScalarConst v when (ScalarFold.unary op v).IsSome -> scalar x.DType (ScalarFold.toDType x.DType (ScalarFold.unary op v).Value)
-        | UnaryOp.Neg, Fold.Filled v -> full x.DType x.Dims -v
-        | UnaryOp.Neg, _ when isNeg x -> x.Args.[0]
-        | _ -> Ir.intern unaryOps.[op] [| x |] x.Dims x.DType
+        let folded = match x with Fold.ScalarConst v -> ScalarFold.unary op v | _ -> ValueNone
+        match folded with
+        | ValueSome v -> scalar x.DType (ScalarFold.toDType x.DType v)
+        | ValueNone ->
+            match op, x with
+            | UnaryOp.Neg, Fold.Filled v -> full x.DType x.Dims -v
+            | UnaryOp.Neg, _ when isNeg x -> x.Args.[0]
+            | _ -> Ir.intern unaryOps.[op] [| x |] x.Dims x.DType
 
     let private isComparison (op: BinaryOp) =
         match op with

@@ -18,11 +18,12 @@ module Vjp =
         // Graph.topologicalOrderFrom), so the walk stops there: the work is the graph built on top
         // of the targets, whatever history lies below them or below the values f captured.
         let start = if wrt.Length = 0 then Int64.MaxValue else wrt |> Array.fold (fun m w -> min m w.Id) Int64.MaxValue
-        let order = Graph.topologicalOrderFrom start outputs
+        let struct (order, count) = Graph.topologicalOrderPooled start outputs
         let targets = HashSet<int64>(wrt |> Seq.map (fun w -> w.Id))
         // Only nodes on a path from a target to the output carry a cotangent worth building.
         let active = IdSet(start)
-        for node in order do
+        for i in 0 .. count - 1 do
+            let node = order.[i]
             if node.Id >= start then
                 let mutable on = targets.Contains node.Id
                 let args = node.Args
@@ -39,7 +40,7 @@ module Vjp =
             if active.Contains output.Id && not (Fold.isZero seed) then
                 let previous = cotangent.[output.Id]
                 cotangent.[output.Id] <- if isNull (box previous) then seed else previous + seed
-        for i in order.Length - 1 .. -1 .. 0 do
+        for i in count - 1 .. -1 .. 0 do
             let node = order.[i]
             let g = cotangent.[node.Id]
             let args = node.Args
@@ -64,6 +65,7 @@ module Vjp =
         let result = wrt |> Array.map (fun w -> let g = cotangent.[w.Id] in if isNull (box g) then None else Some g)
         active.Release()
         cotangent.Release()
+        Pool.giveBack order
         result
 
     /// The cotangents of `wrt` given the cotangent `seed` of `output`, as graphs; None where
