@@ -203,9 +203,12 @@ module internal Ir =
     // is free at once. Slots hold no object references, so filling them costs the GC nothing (no
     // card marking), and a lookup that finds nothing reads only hashes, one cache line per probe.
     // Dead slots stay in the probe chains until the next rebuild; a rebuild happens once 70% of
-    // the slots are used and sizes the table to at least twice the live nodes (16 bytes a slot, so
-    // 32 to 64 bytes per live node), so a loop that builds and drops graphs keeps it bounded while
-    // insertion stays amortised O(1): a rebuild follows at least a fifth of its size in insertions.
+    // the slots are used and sizes a growing table to at least twice the live nodes (16 bytes a
+    // slot, so 32 to 64 bytes per live node). A table shrinks only once it is 16 times larger than
+    // that, and then keeps room for 4 times the live nodes: between graphs it may hold up to 256
+    // bytes per live node, so a loop that builds and drops graphs keeps it bounded without
+    // reallocating it every few steps, while insertion stays amortised O(1): a rebuild follows at
+    // least a fifth of its size in insertions.
     // (Entries of nodes that died old may wait for the next full collection: see rebuildLocked.)
     // The gate is a System.Threading.Lock: a Monitor on a plain object took its slow path on
     // every node a transform made.
@@ -250,10 +253,11 @@ module internal Ir =
         let mutable capacity = smallest
         while capacity < 2 * live do
             capacity <- capacity * 2
-        if capacity <= old.Length && 8 * live >= old.Length then
-            // The table is not more than 8 times too large: it is rebuilt where it is. A fresh
-            // array of this size is a large object whose every page faults in anew, and a loop of
-            // transforms would otherwise shrink and regrow the table at each full collection.
+        if capacity <= old.Length && 16 * live >= old.Length then
+            // The table is not more than 16 times too large: it is rebuilt where it is. A fresh
+            // array of this size is a large object whose every page faults in anew, and whose
+            // budget makes the GC run full collections; a loop of transforms, whose graphs die
+            // between steps, would otherwise shrink and regrow the table every few steps.
             let keep = ArrayPool<Slot>.Shared.Rent(max live 1)
             let mutable count = 0
             for i in 0 .. old.Length - 1 do
@@ -269,6 +273,10 @@ module internal Ir =
                 old.[slot] <- keep.[k]
             ArrayPool<Slot>.Shared.Return keep
         else
+            // A shrinking table keeps room for as many nodes again before it must grow back.
+            if capacity < old.Length then
+                while capacity < 4 * live do
+                    capacity <- capacity * 2
             let fresh = Array.zeroCreate<Slot> capacity
             let mask = capacity - 1
             for i in 0 .. old.Length - 1 do

@@ -223,6 +223,10 @@ module internal Polynomial =
     /// The product of two monomials, null when it would exceed maxAtoms or maxDegree.
     let private multiplyMonomials (a: Factor[]) (b: Factor[]) : Factor[] =
         if degree a + degree b > maxDegree then null
+        // Monomials are never written after they are made, so a product with the constant
+        // monomial shares the other one (each term of p · (1 - y²) would otherwise copy p's).
+        elif a.Length = 0 then (if b.Length > maxAtoms then null else b)
+        elif b.Length = 0 then (if a.Length > maxAtoms then null else a)
         else
             // The distinct atoms are counted first, so the product is allocated once at its size.
             let mutable i, j, distinct = 0, 0, 0

@@ -40,12 +40,17 @@ module Vjp =
             if active.Contains output.Id && not (Fold.isZero seed) then
                 let previous = cotangent.[output.Id]
                 cotangent.[output.Id] <- if isNull (box previous) then seed else previous + seed
+        // One `wanted` for the whole walk, over the inputs of the node at hand (a closure per
+        // node was a tenth of what the walk allocated).
+        let currentArgs = ref Array.empty<Expr>
+        let wanted = fun j -> active.Contains currentArgs.Value.[j].Id
         for i in count - 1 .. -1 .. 0 do
             let node = order.[i]
             let g = cotangent.[node.Id]
             let args = node.Args
             if not (isNull (box g)) && args.Length > 0 then
-                let contributions = Rules.cotangents node g (fun j -> active.Contains args.[j].Id)
+                currentArgs.Value <- args
+                let contributions = Rules.cotangents node g wanted
                 // A rule that forgets an input would silently give it no cotangent at all.
                 if contributions.Length <> args.Length then
                     invalidOp (sprintf "Vjp: the rule of %s gave %d cotangents for its %d inputs" (OpName.name node.Op) contributions.Length args.Length)
