@@ -164,6 +164,25 @@ let tests =
                     outs <- written)
             Expect.isLessThanOrEqual perStep 1024.0 "bytes per step"))
     
+        testSequenced (testCase "a full sum over 100,000 elements allocates nothing, and matches a float64 reference loop" (fun () ->
+            // a run this long is summed in 1,024-element blocks added pairwise; the partial sums
+            // must live on the stack, not in an array per reduction
+            let previous = Parallelism.MaxDegree
+            Parallelism.MaxDegree <- 1
+            try
+                for dtype in [ DType.Float32; DType.Float64 ] do
+                    let x = randomTensor (Random 11) dtype [| 100_000 |]
+                    let compiled = Compile.compile (fun (p: Expr[]) -> [| Expr.sum p.[0] |])
+                    let inputs = [| x |]
+                    let outputs = compiled.Invoke inputs
+                    let mutable reference = 0.0
+                    for v in x.ToDoubleArray() do reference <- reference + v
+                    Expect.floatClose Accuracy.medium (outputs.[0].ToScalar()) reference (sprintf "%O sum against the reference loop" dtype)
+                    let into = bytesPerCall 16.0 (fun () -> compiled.InvokeInto(inputs, outputs))
+                    Expect.isLessThanOrEqual into 16.0 (sprintf "%O bytes per InvokeInto call" dtype)
+            finally
+                Parallelism.MaxDegree <- previous))
+    
         testSequenced (testCase "with one thread, a step over blocks past the parallel threshold allocates nothing" (fun () ->
             // batch 128, 16 -> 512 tanh -> 10: the hidden layer's 65,536 elements would be split
             // over the worker team; with MaxDegree 1 its blocks run in a loop, with no hand-over
