@@ -5,12 +5,15 @@
 /// the real constructors: a fresh process can write `zeros + ones` before touching anything else.
 namespace FunctionalDiff.Core
 
+#nowarn "9" // native pointers: the interning table's slots live in native memory (see Ir)
+
 open System
 open System.Buffers
 open System.Collections.Concurrent
 open System.Runtime.CompilerServices
 open System.Runtime.InteropServices
 open System.Threading
+open Microsoft.FSharp.NativeInterop
 
 /// A symbolic tensor: an op applied to input Exprs, with a static shape and dtype. Building one
 /// computes nothing. Nodes are immutable and hash-consed: structurally equal nodes are one object,
@@ -210,11 +213,18 @@ module internal Ir =
     // reallocating it every few steps, while insertion stays amortised O(1): a rebuild follows at
     // least a fifth of its size in insertions.
     // (Entries of nodes that died old may wait for the next full collection: see rebuildLocked.)
+    // The slots live in native memory, allocated and freed here as the table grows and shrinks:
+    // they hold no object references, and as managed arrays each growth was a large object whose
+    // budget made the GC run a full collection while a large graph was being built.
     // The gate is a System.Threading.Lock: a Monitor on a plain object took its slow path on
     // every node a transform made.
     let private gate = Lock()
     let private smallest = 1 <<< 10
-    let mutable private slots: Slot[] = Array.zeroCreate smallest
+    let private allocate (count: int) : nativeptr<Slot> =
+        NativePtr.ofVoidPtr (NativeMemory.AllocZeroed(unativeint count * unativeint sizeof<Slot>))
+    let inline private view (slots: nativeptr<Slot>) (count: int) = Span<Slot>(NativePtr.toVoidPtr slots, count)
+    let mutable private slots: nativeptr<Slot> = allocate smallest
+    let mutable private slotCount = smallest
     let mutable private used = 0
     // What the last look at the handles saw (see rebuildLocked): the collections counted then,
     // the gen-2 collections among them, and whether a quarter or more of the entries were dead.
@@ -232,7 +242,8 @@ module internal Ir =
     /// entries dead. Otherwise every entry counts as live and the table just grows: nodes of a
     /// large graph outlive the young collections, and their dead slots wait for the next full one.
     let private rebuildLocked (check: bool) =
-        let old = slots
+        let oldSlots = slots
+        let old = view oldSlots slotCount
         let mutable live = 0
         let now = collections ()
         let full = GC.CollectionCount 2
@@ -264,7 +275,7 @@ module internal Ir =
                 if old.[i].Hash <> 0 then
                     keep.[count] <- old.[i]
                     count <- count + 1
-            Array.Clear old
+            old.Clear()
             let mask = old.Length - 1
             for k in 0 .. count - 1 do
                 let mutable slot = keep.[k].Hash &&& mask
@@ -277,7 +288,8 @@ module internal Ir =
             if capacity < old.Length then
                 while capacity < 4 * live do
                     capacity <- capacity * 2
-            let fresh = Array.zeroCreate<Slot> capacity
+            let freshSlots = allocate capacity
+            let fresh = view freshSlots capacity
             let mask = capacity - 1
             for i in 0 .. old.Length - 1 do
                 let h = old.[i].Hash
@@ -286,7 +298,9 @@ module internal Ir =
                     while fresh.[slot].Hash <> 0 do
                         slot <- (slot + 1) &&& mask
                     fresh.[slot] <- old.[i]
-            slots <- fresh
+            slots <- freshSlots
+            slotCount <- capacity
+            NativeMemory.Free(NativePtr.toVoidPtr oldSlots)
         used <- live
 
     /// Drops the entries of collected nodes now (tests call it before measuring memory).
@@ -315,7 +329,7 @@ module internal Ir =
     let inline private findOrAdd (h: int) ([<InlineIfLambda>] same: Expr -> bool) ([<InlineIfLambda>] create: unit -> Expr) : Expr =
         gate.Enter()
         try
-            let table = slots
+            let table = view slots slotCount
             let mask = table.Length - 1
             let mutable slot = h &&& mask
             let mutable reusable = -1

@@ -33,11 +33,20 @@ type internal PolynomialScratch private () =
     [<ThreadStatic; DefaultValue>]
     static val mutable private atoms: Factor[]
 
+    [<ThreadStatic; DefaultValue>]
+    static val mutable private ids: int64[]
+
     /// A buffer of at least `length` factors (contents unspecified).
     static member Atoms(length: int) =
         if isNull PolynomialScratch.atoms || PolynomialScratch.atoms.Length < length then
             PolynomialScratch.atoms <- Array.zeroCreate (max length 128)
         PolynomialScratch.atoms
+
+    /// A buffer of at least `length` atom ids (contents unspecified), for multiply's checks.
+    static member Ids(length: int) =
+        if isNull PolynomialScratch.ids || PolynomialScratch.ids.Length < length then
+            PolynomialScratch.ids <- Array.zeroCreate (max length 128)
+        PolynomialScratch.ids
 
 /// Operations on polynomials; those that could grow past a cap return null. (Null, not None:
 /// an option per result was a tenth of what simplifying a long chain allocated.)
@@ -220,6 +229,18 @@ module internal Polynomial =
                 k <- k + 1
             collect merged ghost
 
+    /// The number of distinct atoms in the product of two monomials.
+    let private distinctAtoms (a: Factor[]) (b: Factor[]) =
+        let mutable i, j, distinct = 0, 0, 0
+        while i < a.Length || j < b.Length do
+            if j >= b.Length || (i < a.Length && a.[i].Atom.Id < b.[j].Atom.Id) then i <- i + 1
+            elif i >= a.Length || b.[j].Atom.Id < a.[i].Atom.Id then j <- j + 1
+            else
+                i <- i + 1
+                j <- j + 1
+            distinct <- distinct + 1
+        distinct
+
     /// The product of two monomials, null when it would exceed maxAtoms or maxDegree.
     let private multiplyMonomials (a: Factor[]) (b: Factor[]) : Factor[] =
         if degree a + degree b > maxDegree then null
@@ -229,14 +250,7 @@ module internal Polynomial =
         elif b.Length = 0 then (if a.Length > maxAtoms then null else a)
         else
             // The distinct atoms are counted first, so the product is allocated once at its size.
-            let mutable i, j, distinct = 0, 0, 0
-            while i < a.Length || j < b.Length do
-                if j >= b.Length || (i < a.Length && a.[i].Atom.Id < b.[j].Atom.Id) then i <- i + 1
-                elif i >= a.Length || b.[j].Atom.Id < a.[i].Atom.Id then j <- j + 1
-                else
-                    i <- i + 1
-                    j <- j + 1
-                distinct <- distinct + 1
+            let distinct = distinctAtoms a b
             if distinct > maxAtoms then null
             else
                 let merged = Array.zeroCreate distinct
@@ -277,6 +291,52 @@ module internal Polynomial =
             let struct (qLow, qHigh) = atomRange q
             pHigh < qLow || qHigh < pLow)
 
+    /// True when the product of some monomial of p and some monomial of q exceeds maxDegree or
+    /// maxAtoms, which makes p · q null: found before any product is allocated (the expansion
+    /// stopped at that pair only after allocating the products before it, most of what
+    /// simplifying a long product chain allocated).
+    let private somePairPastCap (p: Term[]) (q: Term[]) =
+        let mutable past = false
+        let mutable i = 0
+        while not past && i < p.Length do
+            let a = p.[i].Factors
+            let degreeA = degree a
+            let mutable j = 0
+            while not past && j < q.Length do
+                let b = q.[j].Factors
+                past <- degreeA + degree b > maxDegree || distinctAtoms a b > maxAtoms
+                j <- j + 1
+            i <- i + 1
+        past
+
+    /// True when p · q has more than maxTerms terms for certain, by surelyPastCap's reason checked
+    /// exactly: no atom of q is an atom of p (their id ranges may interleave), and no product of
+    /// coefficients underflows to zero (the smallest magnitudes' product is not zero), so every
+    /// product of monomials is a different monomial that stays.
+    let private surelyPastCapExactly (p: Term[]) (q: Term[]) =
+        p.Length * q.Length > maxTerms
+        && (let smallest (terms: Term[]) =
+                let mutable m = Double.PositiveInfinity
+                for t in terms do
+                    m <- min m (abs t.Coefficient)
+                m
+            smallest p * smallest q <> 0.0)
+        && (let mutable count = 0
+            for t in p do
+                count <- count + t.Factors.Length
+            let ids = PolynomialScratch.Ids count
+            let mutable k = 0
+            for t in p do
+                for f in t.Factors do
+                    ids.[k] <- f.Atom.Id
+                    k <- k + 1
+            Array.Sort(ids, 0, count)
+            let mutable shared = false
+            for t in q do
+                for f in t.Factors do
+                    if not shared && Array.BinarySearch(ids, 0, count, f.Atom.Id) >= 0 then shared <- true
+            not shared)
+
     /// p · q, expanded; null when the expansion would exceed a cap. A ghost times the other factor
     /// is a ghost of both: 0 · q is NaN where an atom of q is not finite.
     let multiply (pp: Poly) (qq: Poly) : Poly =
@@ -303,6 +363,7 @@ module internal Polynomial =
         // A product with more raw terms than this cannot collect down under maxTerms in practice;
         // refusing early keeps the work per node bounded.
         elif p.Length * q.Length > maxTerms * maxTerms || surelyPastCap p q then Unchecked.defaultof<Poly>
+        elif somePairPastCap p q || surelyPastCapExactly p q then Unchecked.defaultof<Poly>
         else
             let products = Array.zeroCreate (p.Length * q.Length)
             let mutable ok = true
