@@ -40,8 +40,11 @@ module Normalise =
     let internal into (logarithm: bool) (axis: int) (t: Tensor) (result: Array) : unit =
         let source = dense t
         let dims = t.Dims
-        let outer = Array.fold (*) 1 dims.[.. axis - 1]
-        let inner = Array.fold (*) 1 dims.[axis + 1 ..]
+        // counted in loops, not over slices of dims: a plan's Write step must not allocate
+        let mutable outer, inner = 1, 1
+        for a in 0 .. dims.Length - 1 do
+            if a < axis then outer <- outer * dims.[a]
+            elif a > axis then inner <- inner * dims.[a]
         match t.DType with
         | DType.Float64 -> runsInto<float> logarithm source.Data64 source.Offset outer dims.[axis] inner (result :?> float[])
         | DType.Float32 -> runsInto<float32> logarithm source.Data32 source.Offset outer dims.[axis] inner (result :?> float32[])
