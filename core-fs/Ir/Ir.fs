@@ -145,6 +145,8 @@ module internal Ir =
         | Op.Unfold(k, s, p, d) -> hashInts (hashInts (hashInts (hashInts 30 k) s) p) d
         | Op.Fold(size, k, s, p, d) -> hashInts (hashInts (hashInts (hashInts (hashInts 31 size) k) s) p) d
         | Op.Scan(body, length, reverse, remat) -> mix (mix (mix (mix 32 body.Id) length) (if reverse then 1 else 0)) (if remat then 1 else 0)
+        | Op.Softmax axis -> mix 33 axis
+        | Op.LogSoftmax axis -> mix 34 axis
 
     /// Structural equality of ops, with constants compared as opHash hashes them. The outer
     /// match is total; each inner wildcard only says "a different case".
@@ -193,6 +195,8 @@ module internal Ir =
              | Op.Scan(body2, length2, reverse2, remat2) ->
                  obj.ReferenceEquals(body, body2) && length = length2 && reverse = reverse2 && remat = remat2
              | _ -> false)
+        | Op.Softmax axis -> (match b with Op.Softmax axis2 -> axis = axis2 | _ -> false)
+        | Op.LogSoftmax axis -> (match b with Op.LogSoftmax axis2 -> axis = axis2 | _ -> false)
 
     let mutable private nextId = 0L
     let private newId () = Interlocked.Increment(&nextId)
