@@ -22,12 +22,21 @@ public static class NestedBench
 
     /// <summary>
     /// Runs the rows. `--quick` divides the step counts by 10; `--max-steps N` skips rows longer than
-    /// N steps (the N = 10,000 row takes very long while our build is quadratic); `--filter TEXT` keeps
-    /// the rows whose "workload modes" label contains TEXT. Returns the exit code.
+    /// N steps; `--filter TEXT` keeps the rows whose "workload modes" label contains TEXT;
+    /// `--thread-time` times each side by the calling thread's CPU time instead of wall time (a
+    /// loaded host inflates wall time by tens of percent, differently from one round to the next;
+    /// needs one thread per library, DOTNET_PROCESSOR_COUNT=1, so torch's work is on the calling
+    /// thread too). Returns the exit code.
     /// </summary>
     public static int Run(TextWriter output, IReadOnlyList<string> options)
     {
         bool quick = options.Contains("--quick");
+        bool threadTime = options.Contains("--thread-time");
+        if (threadTime && Environment.ProcessorCount != 1)
+        {
+            output.WriteLine("--thread-time needs one thread per library: run with DOTNET_PROCESSOR_COUNT=1");
+            return 2;
+        }
         var list = options.ToList();
         int maxSteps = int.MaxValue;
         int at = list.IndexOf("--max-steps");
@@ -62,7 +71,8 @@ public static class NestedBench
         output.WriteLine($"- machine: {Benchmarks.CpuName()}, {Environment.ProcessorCount} logical processors; .NET {Environment.Version} " +
                          $"(tiered compilation: {AppContext.GetData("System.Runtime.TieredCompilation") ?? "default"}), TorchSharp {typeof(torch).Assembly.GetName().Version}, torch threads: {torch.get_num_threads()}");
         output.WriteLine("- float64; time = build + evaluation of the meta-gradient (the gradient of the objective in θ); " +
-                         $"{Rounds} alternating rounds after a warm-up at a small size, medians");
+                         $"{Rounds} alternating rounds after a warm-up at a small size, medians; " +
+                         (threadTime ? "CPU time of the calling thread (a background garbage collection's thread is not counted)" : "wall time"));
         output.WriteLine("- ours: the row's modes (outer first; outer forward = `Diff.Linearize` of the objective once, then `Diff.Vmap` of its linear map over the basis vectors of θ, one batched JVP per basis vector, as jax.jacfwd: the primal and its inner gradients are built once); torch: reverse over reverse (`create_graph`) in every row");
         output.WriteLine();
         output.WriteLine("| workload | modes (ours) | steps | ours: build + eval | ours: build | torch rr | ours / torch | target | max rel. difference |");
@@ -76,7 +86,7 @@ public static class NestedBench
                 output.WriteLine($"| {row.Workload} | {row.Modes.Name} | {row.Steps:N0} | skipped (--max-steps {maxSteps}) | | | | {row.Target} | |");
                 continue;
             }
-            var (ours, build, theirs, difference) = Measure(row);
+            var (ours, build, theirs, difference) = Measure(row, threadTime);
             oursTotals[(row.Workload, row.Steps, row.Modes.Name)] = ours;
             output.WriteLine($"| {row.Workload} | {row.Modes.Name} | {row.Steps:N0} | {Seconds(ours)} | {Seconds(build)} | {Seconds(theirs)} | {ours / theirs:F2}× | {row.Target} | {difference:E1} |");
             output.Flush();
@@ -91,17 +101,19 @@ public static class NestedBench
 
     const int Rounds = 3;
 
-    static (double Ours, double OursBuild, double Torch, double Difference) Measure(Row row)
+    static (double Ours, double OursBuild, double Torch, double Difference) Measure(Row row, bool threadTime)
     {
+        var wall = Stopwatch.StartNew();
+        Func<double> clock = threadTime ? Benchmarks.ThreadSeconds : () => wall.Elapsed.TotalSeconds;
         var model = row.Model(row.Steps);
         var theta = Tensor.RandomNormal(new[] { row.Size }, seed: 7);
         double[] thetaValues = theta.ToDoubleArray();
 
         double[] OursOnce(NestedModel m, out double build)
         {
-            var start = Stopwatch.GetTimestamp();
+            double start = clock();
             var gradient = row.Modes.Outer == Mode.Forward ? LinearizedMetaGradient(m, row.Modes, theta) : OurNested.MetaGradient(m, row.Modes, theta);
-            build = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            build = clock() - start;
             return gradient.Eval().ToDoubleArray();
         }
 
@@ -124,15 +136,15 @@ public static class NestedBench
         for (int round = 0; round < Rounds; round++)
         {
             Thread.Sleep(Benchmarks.PauseMilliseconds);
-            var start = Stopwatch.GetTimestamp();
+            double start = clock();
             ours = OursOnce(model, out double build);
-            oursTimes.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+            oursTimes.Add(clock() - start);
             buildTimes.Add(build);
 
             Thread.Sleep(Benchmarks.PauseMilliseconds);
-            start = Stopwatch.GetTimestamp();
+            start = clock();
             theirs = TorchOnce(model);
-            torchTimes.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+            torchTimes.Add(clock() - start);
         }
         return (Benchmarks.Median(oursTimes), Benchmarks.Median(buildTimes), Benchmarks.Median(torchTimes), Benchmarks.MaxRelativeDifference(ours, theirs));
     }
