@@ -166,29 +166,33 @@ module internal FusedKernel =
     /// row, a scalar times a row of g written straight into the output: one pass over the output
     /// and nothing else, where gathering writes both operands' blocks before the product reads them.
     let rowsPlan (group: FusedGroup) (values: Tensor[]) : RowPlan voption =
-        let inputs = group.InputValues
-        let kept = group.Rows
-        let mutable same = not (isNull kept)
-        let mutable k = 0
-        while same && k < inputs.Length do
-            let strides, keptStrides = values.[inputs.[k]].Strides, kept.Strides.[k]
-            same <- strides.Length = keptStrides.Length
-            let mutable axis = 0
-            while same && axis < strides.Length do
-                same <- strides.[axis] = keptStrides.[axis]
-                axis <- axis + 1
-            k <- k + 1
-        if same then kept.Plan
+        // No run of a group smaller than minimumRun is long enough: blocks, with nothing to
+        // choose or keep (graphs of many small tensors have a group every few nodes).
+        if group.Numel < minimumRun then ValueNone
         else
-            let gathers = inputs |> Array.exists (fun v -> let t = values.[v] in not (readsInPlace t group.Numel) && t.Numel <> 1)
-            let chosen =
-                if not gathers || group.Shape.Length = 0 then ValueNone
-                else
-                    let plan = KernelSupport.rowPlan group.Shape (inputs |> Array.map (fun v -> KernelSupport.viewStrides values.[v] group.Shape))
-                    if plan.Length >= minimumRun && plan.InnerStrides |> Array.forall (fun s -> s = 0 || s = 1) then ValueSome plan
-                    else ValueNone
-            group.Rows <- FusedRows(inputs |> Array.map (fun v -> Array.copy values.[v].Strides), chosen)
-            chosen
+            let inputs = group.InputValues
+            let kept = group.Rows
+            let mutable same = not (isNull kept)
+            let mutable k = 0
+            while same && k < inputs.Length do
+                let strides, keptStrides = values.[inputs.[k]].Strides, kept.Strides.[k]
+                same <- strides.Length = keptStrides.Length
+                let mutable axis = 0
+                while same && axis < strides.Length do
+                    same <- strides.[axis] = keptStrides.[axis]
+                    axis <- axis + 1
+                k <- k + 1
+            if same then kept.Plan
+            else
+                let gathers = inputs |> Array.exists (fun v -> let t = values.[v] in not (readsInPlace t group.Numel) && t.Numel <> 1)
+                let chosen =
+                    if not gathers || group.Shape.Length = 0 then ValueNone
+                    else
+                        let plan = KernelSupport.rowPlan group.Shape (inputs |> Array.map (fun v -> KernelSupport.viewStrides values.[v] group.Shape))
+                        if plan.Length >= minimumRun && plan.InnerStrides |> Array.forall (fun s -> s = 0 || s = 1) then ValueSome plan
+                        else ValueNone
+                group.Rows <- FusedRows(inputs |> Array.map (fun v -> Array.copy values.[v].Strides), chosen)
+                chosen
 
     /// Runs the group over rows [first, first + count) of `plan`, each in pieces of at most a
     /// block: external inputs are read in place with their inner stride (0 or 1), except that a

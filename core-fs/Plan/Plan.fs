@@ -371,10 +371,20 @@ module internal Planner =
         | DType.Float64 -> Array.empty<float> :> Array
         | DType.Float32 -> Array.empty<float32> :> Array
 
+    /// True when every input has the node's dtype. A loop, not Array.forall: a compile asks this
+    /// for every node, and a closure per call was a tenth of what compiling a graph of small
+    /// tensors allocated.
+    let private inputsShareDType (node: Expr) =
+        let args = node.Args
+        let mutable same = true
+        for k in 0 .. args.Length - 1 do
+            if args.[k].DType <> node.DType then same <- false
+        same
+
     /// True for the ops a fused group can hold.
     let private elementwise (node: Expr) =
         match node.Op with
-        | Op.Unary _ | Op.Binary _ | Op.Where -> node.Args |> Array.forall (fun a -> a.DType = node.DType)
+        | Op.Unary _ | Op.Binary _ | Op.Where -> inputsShareDType node
         | Op.Var _ | Op.Const _ | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
         | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
         | Op.Cast _ | Op.StopGradient | Op.Custom _
@@ -436,10 +446,17 @@ module internal Planner =
                     consumer.[a.Id] <- node
         for r in roots do addUse r
         let fusable (node: Expr) = elementwise node && not (constant.Contains node.Id)
-        // A node joins its consumer's group when it is that consumer's private input of the same shape.
-        let joins (node: Expr) =
-            fusable node && not (isRoot.Contains node.Id) && uses.[node.Id] = 1
-            && (let c = consumer.[node.Id] in fusable c && Ir.sameDims c.Dims node.Dims)
+        // A node joins its consumer's group when it is that consumer's private input of the same
+        // shape. Decided once per node here: a group's walk asks it twice per edge.
+        let joined = HashSet<int64>()
+        for node in order do
+            if fusable node && not (isRoot.Contains node.Id) then
+                match uses.TryGetValue node.Id with
+                | true, 1 ->
+                    let c = consumer.[node.Id]
+                    if fusable c && Ir.sameDims c.Dims node.Dims then joined.Add node.Id |> ignore
+                | _ -> ()
+        let joins (node: Expr) = joined.Contains node.Id
 
         let homes = List<Home>()
         let valueOf = Dictionary<int64, int>()
@@ -456,15 +473,25 @@ module internal Planner =
             addValue node (Home.Buffer(b, Array.copy node.Dims, dense node.Dims, 0))
 
         // The group of `head`: its members in dependency order (iterative post-order), registers
-        // allocated from a free list as operands die.
+        // allocated from a free list as operands die. The working tables are shared by all the
+        // groups of a compile (a graph of small tensors has one group every few nodes, and fresh
+        // tables per group were most of what compiling it allocated); a table that grew large is
+        // replaced rather than cleared, so clearing stays proportional to a group's size.
+        let externals = List<int>()
+        let externalIndexCell = ref (Dictionary<int, int>())
+        let registerOfCell = ref (Dictionary<int64, int>())
+        let free = Stack<int>()
+        let instructions = List<FusedInstruction>()
+        let stack = Stack<struct (Expr * int)>()
         let buildGroup (head: Expr) : FusedGroup =
-            let externals = List<int>()
-            let externalIndex = Dictionary<int, int>()
-            let registerOf = Dictionary<int64, int>()
-            let free = Stack<int>()
+            externals.Clear()
+            if externalIndexCell.Value.Count > 64 then externalIndexCell.Value <- Dictionary<int, int>() else externalIndexCell.Value.Clear()
+            if registerOfCell.Value.Count > 64 then registerOfCell.Value <- Dictionary<int64, int>() else registerOfCell.Value.Clear()
+            let externalIndex = externalIndexCell.Value
+            let registerOf = registerOfCell.Value
+            free.Clear()
+            instructions.Clear()
             let mutable registers = 0
-            let instructions = List<FusedInstruction>()
-            let stack = Stack<struct (Expr * int)>()
             stack.Push(struct (head, 0))
             while stack.Count > 0 do
                 let struct (node, next) = stack.Pop()

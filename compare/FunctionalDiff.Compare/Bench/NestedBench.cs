@@ -22,12 +22,21 @@ public static class NestedBench
 
     /// <summary>
     /// Runs the rows. `--quick` divides the step counts by 10; `--max-steps N` skips rows longer than
-    /// N steps (the N = 10,000 row takes very long while our build is quadratic); `--filter TEXT` keeps
-    /// the rows whose "workload modes" label contains TEXT. Returns the exit code.
+    /// N steps; `--filter TEXT` keeps the rows whose "workload modes" label contains TEXT;
+    /// `--thread-time` times each side by the calling thread's CPU time instead of wall time (a
+    /// loaded host inflates wall time by tens of percent, differently from one round to the next;
+    /// needs one thread per library, DOTNET_PROCESSOR_COUNT=1, so torch's work is on the calling
+    /// thread too). Returns the exit code.
     /// </summary>
     public static int Run(TextWriter output, IReadOnlyList<string> options)
     {
         bool quick = options.Contains("--quick");
+        bool threadTime = options.Contains("--thread-time");
+        if (threadTime && Environment.ProcessorCount != 1)
+        {
+            output.WriteLine("--thread-time needs one thread per library: run with DOTNET_PROCESSOR_COUNT=1");
+            return 2;
+        }
         var list = options.ToList();
         int maxSteps = int.MaxValue;
         int at = list.IndexOf("--max-steps");
@@ -62,8 +71,9 @@ public static class NestedBench
         output.WriteLine($"- machine: {Benchmarks.CpuName()}, {Environment.ProcessorCount} logical processors; .NET {Environment.Version} " +
                          $"(tiered compilation: {AppContext.GetData("System.Runtime.TieredCompilation") ?? "default"}), TorchSharp {typeof(torch).Assembly.GetName().Version}, torch threads: {torch.get_num_threads()}");
         output.WriteLine("- float64; time = build + evaluation of the meta-gradient (the gradient of the objective in θ); " +
-                         $"{Rounds} alternating rounds after a warm-up at a small size, medians");
-        output.WriteLine("- ours: the row's modes (outer first; outer forward = `Diff.Linearize` of the objective once, then one JVP per basis vector of θ through it, so the primal and its inner gradients are built once); torch: reverse over reverse (`create_graph`) in every row");
+                         $"{Rounds} alternating rounds after a warm-up at a small size, medians; " +
+                         (threadTime ? "CPU time of the calling thread (a background garbage collection's thread is not counted)" : "wall time"));
+        output.WriteLine("- ours: the row's modes (outer first; outer forward = `Diff.Linearize` of the objective once, then `Diff.Vmap` of its linear map over the basis vectors of θ, one batched JVP per basis vector, as jax.jacfwd: the primal and its inner gradients are built once); torch: reverse over reverse (`create_graph`) in every row");
         output.WriteLine();
         output.WriteLine("| workload | modes (ours) | steps | ours: build + eval | ours: build | torch rr | ours / torch | target | max rel. difference |");
         output.WriteLine("|---|---|---|---|---|---|---|---|---|");
@@ -76,7 +86,7 @@ public static class NestedBench
                 output.WriteLine($"| {row.Workload} | {row.Modes.Name} | {row.Steps:N0} | skipped (--max-steps {maxSteps}) | | | | {row.Target} | |");
                 continue;
             }
-            var (ours, build, theirs, difference) = Measure(row);
+            var (ours, build, theirs, difference) = Measure(row, threadTime);
             oursTotals[(row.Workload, row.Steps, row.Modes.Name)] = ours;
             output.WriteLine($"| {row.Workload} | {row.Modes.Name} | {row.Steps:N0} | {Seconds(ours)} | {Seconds(build)} | {Seconds(theirs)} | {ours / theirs:F2}× | {row.Target} | {difference:E1} |");
             output.Flush();
@@ -91,17 +101,19 @@ public static class NestedBench
 
     const int Rounds = 3;
 
-    static (double Ours, double OursBuild, double Torch, double Difference) Measure(Row row)
+    static (double Ours, double OursBuild, double Torch, double Difference) Measure(Row row, bool threadTime)
     {
+        var wall = Stopwatch.StartNew();
+        Func<double> clock = threadTime ? Benchmarks.ThreadSeconds : () => wall.Elapsed.TotalSeconds;
         var model = row.Model(row.Steps);
         var theta = Tensor.RandomNormal(new[] { row.Size }, seed: 7);
         double[] thetaValues = theta.ToDoubleArray();
 
         double[] OursOnce(NestedModel m, out double build)
         {
-            var start = Stopwatch.GetTimestamp();
+            double start = clock();
             var gradient = row.Modes.Outer == Mode.Forward ? LinearizedMetaGradient(m, row.Modes, theta) : OurNested.MetaGradient(m, row.Modes, theta);
-            build = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            build = clock() - start;
             return gradient.Eval().ToDoubleArray();
         }
 
@@ -124,38 +136,35 @@ public static class NestedBench
         for (int round = 0; round < Rounds; round++)
         {
             Thread.Sleep(Benchmarks.PauseMilliseconds);
-            var start = Stopwatch.GetTimestamp();
+            double start = clock();
             ours = OursOnce(model, out double build);
-            oursTimes.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+            oursTimes.Add(clock() - start);
             buildTimes.Add(build);
 
             Thread.Sleep(Benchmarks.PauseMilliseconds);
-            start = Stopwatch.GetTimestamp();
+            start = clock();
             theirs = TorchOnce(model);
-            torchTimes.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+            torchTimes.Add(clock() - start);
         }
         return (Benchmarks.Median(oursTimes), Benchmarks.Median(buildTimes), Benchmarks.Median(torchTimes), Benchmarks.MaxRelativeDifference(ours, theirs));
     }
 
     /// <summary>
-    /// The forward-mode meta-gradient as a JAX user writes it for many tangents: `Diff.Linearize`
-    /// traces the objective (with its inner gradients in the inner mode) once, then pushes one basis
-    /// tangent per entry of θ through the same linear map. Still forward mode outside (one JVP per
-    /// basis vector); the primal and the inner gradients are built and evaluated once instead of
-    /// once per tangent.
+    /// The forward-mode meta-gradient as a JAX user writes it for many tangents (jax.jacfwd):
+    /// `Diff.Linearize` traces the objective (with its inner gradients in the inner mode) once,
+    /// and `Diff.Vmap` pushes every basis tangent of θ through its linear map at once. Still one
+    /// JVP per basis vector; the primal and the inner gradients are built and evaluated once, and
+    /// the tangent graph is built once for all of them, batched, instead of once per basis vector.
     /// </summary>
     static Expr LinearizedMetaGradient(NestedModel model, ModePair modes, Expr theta)
     {
         var (_, jvp) = Diff.Linearize(t => model.Ours(OurNested.Inner(modes.Inner), t), theta);
         int n = theta.Shape.Aggregate(1, (a, b) => a * b);
-        var entries = new Expr[n];
-        for (int i = 0; i < n; i++)
-        {
-            var basis = new double[n];
-            basis[i] = 1;
-            entries[i] = jvp(OurSide.Make(basis, theta.Shape, theta.DType)).Reshape();
-        }
-        return Expr.Stack(0, entries).Reshape(theta.Shape);
+        var identity = new double[n * n];
+        for (int i = 0; i < n; i++) identity[i * n + i] = 1;
+        // row i is J e_i, one entry of the gradient of a one-element objective
+        var basis = OurSide.Make(identity, new[] { n }.Concat(theta.Shape).ToArray(), theta.DType);
+        return Diff.Vmap(jvp)(basis).Reshape(theta.Shape);
     }
 
     static string Seconds(double s) => s >= 1 ? $"{s:F2} s" : $"{s * 1e3:F1} ms";

@@ -21,7 +21,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
     public const string Usage =
         "usage: FunctionalDiff.Compare [--filter TEXT]... [--dtype float32|float64|both] [--results DIR] [--in-process] [--quiet]\n" +
         "       FunctionalDiff.Compare bench [--quick]\n" +
-        "       FunctionalDiff.Compare bench --nested [--quick] [--max-steps N] [--filter TEXT]\n" +
+        "       FunctionalDiff.Compare bench --nested [--quick] [--max-steps N] [--filter TEXT] [--thread-time]\n" +
         "       FunctionalDiff.Compare bench --steps [--quick]\n" +
         "       FunctionalDiff.Compare bench --linalg [--quick] [--thread-time]\n" +
         "       FunctionalDiff.Compare bench --conv [--quick]\n" +
