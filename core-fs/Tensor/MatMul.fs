@@ -135,8 +135,9 @@ module LinearAlgebra =
 
     /// The product of two operands of one dtype and rank 1 or 2 (shapes already checked), written
     /// into the dense buffer `result` of the product's size; for compiled plans, which call it on
-    /// every run and so skip the general path's descriptions and batch tables.
-    let internal matmulInto (a: Tensor) (b: Tensor) (result: System.Array) : unit =
+    /// every run and so skip the general path's descriptions and batch tables. B's packed panels
+    /// are kept in `packed` (when not null) for the next product by the same B.
+    let internal matmulPackedInto (a: Tensor) (b: Tensor) (packed: PackedOperand) (result: System.Array) : unit =
         // the layouts of asMatrices, read without allocating its records
         let ad, asd, bd, bsd = a.Dims, a.Strides, b.Dims, b.Strides
         let m, k, aRow, aColumn =
@@ -145,11 +146,14 @@ module LinearAlgebra =
             if bd.Length = 1 then 1, bsd.[0], 0 else bd.[1], bsd.[0], bsd.[1]
         match a.DType with
         | DType.Float32 ->
-            GemmDriver.multiply32 GemmSettings.Default m n k a.Data32 a.Offset aRow aColumn
-                                  b.Data32 b.Offset bRow bColumn (result :?> float32[]) 0 n
+            GemmDriver.multiplyPacked32 GemmSettings.Default m n k a.Data32 a.Offset aRow aColumn
+                                        b.Data32 b.Offset bRow bColumn packed (result :?> float32[]) 0 n
         | DType.Float64 ->
-            GemmDriver.multiply64 GemmSettings.Default m n k a.Data64 a.Offset aRow aColumn
-                                  b.Data64 b.Offset bRow bColumn (result :?> float[]) 0 n
+            GemmDriver.multiplyPacked64 GemmSettings.Default m n k a.Data64 a.Offset aRow aColumn
+                                        b.Data64 b.Offset bRow bColumn packed (result :?> float[]) 0 n
+
+    /// `matmulPackedInto` without keeping B's panels.
+    let internal matmulInto (a: Tensor) (b: Tensor) (result: System.Array) : unit = matmulPackedInto a b null result
 
     /// matmul of any operands (batches, mixed dtypes) into a dense buffer of the product's size.
     let internal matmulGeneralInto (a: Tensor) (b: Tensor) (result: System.Array) : unit =
