@@ -38,8 +38,10 @@ type internal Step =
     | Reduce of ReduceOp * axes: int[] * input: int * output: int
     /// `direct`: one dtype and ranks 1 or 2, written by the GEMM driver without the general path.
     /// `packed`: for a right operand that keeps its value over the runs of a loop's body, the
-    /// entry of the run's PackCache that keeps its packed panels; -1 otherwise.
-    | MatMul of left: int * right: int * output: int * direct: bool * packed: int
+    /// entry of the run's PackCache that keeps its packed panels; -1 otherwise. `addend`: a
+    /// value of the product's shape added to it (a direct product whose only use was that sum,
+    /// a loop's gradient accumulator), which saves a pass over the result; -1 for none.
+    | MatMul of left: int * right: int * output: int * direct: bool * packed: int * addend: int
     /// A dense copy, for a reshape of a layout that cannot be viewed in the new shape.
     | Copy of input: int * output: int
     /// A view of a value whose storage is known only per run (an input, a kernel's result), with
@@ -202,7 +204,7 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
     member _.PackedOperands =
         steps |> Array.sumBy (fun step ->
             match step with
-            | Step.MatMul(_, _, _, _, packed) when packed >= 0 -> 1
+            | Step.MatMul(_, _, _, _, packed, _) when packed >= 0 -> 1
             | Step.Fused _ | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.View _ | Step.Kernel _ | Step.Write _
             | Step.Unfold _ | Step.Fold _ | Step.Loop _ -> 0)
 
@@ -238,10 +240,11 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                 match step with
                 | Step.Fused(group, output) -> FusedKernel.run group values values.[output]
                 | Step.Reduce(op, axes, input, output) -> Reduction.reduceInto op axes values.[input] values.[output].Storage
-                | Step.MatMul(left, right, output, direct, packed) ->
+                | Step.MatMul(left, right, output, direct, packed, addend) ->
                     if direct then
                         let entry = if packed >= 0 && not (isNull packs) then packs.Entry packed else null
-                        LinearAlgebra.matmulPackedInto values.[left] values.[right] entry values.[output].Storage
+                        let sum = if addend >= 0 then values.[addend] else Unchecked.defaultof<Tensor>
+                        LinearAlgebra.matmulPackedInto values.[left] values.[right] entry sum values.[output].Storage
                     else LinearAlgebra.matmulGeneralInto values.[left] values.[right] values.[output].Storage
                 | Step.Copy(input, output) -> copyInto values.[input] values.[output].Storage
                 | Step.View(node, input, output, shape, strides, offset) ->
@@ -567,6 +570,26 @@ module internal Planner =
             { Shape = Array.copy head.Dims; Numel = head.Numel; DType = head.DType
               Instructions = instructions.ToArray(); Registers = registers; InputValues = externals.ToArray(); Rows = null }
 
+        // Products whose only use is a sum with a value of their shape (acc + g·h, a loop's
+        // gradient accumulator): the sum's node, by id, to the product and its operands' values.
+        let deferred = Dictionary<int64, struct (Expr * int * int * int)>()
+        let addendOf (product: Expr) (direct: bool) : Expr voption =
+            if not direct || isRoot.Contains product.Id || uses.[product.Id] <> 1 then ValueNone
+            else
+                let sum = consumer.[product.Id]
+                match sum.Op with
+                | Op.Binary BinaryOp.Add when fusable sum && not (joins sum) && sum.DType = product.DType && Ir.sameDims sum.Dims product.Dims ->
+                    let other = if obj.ReferenceEquals(sum.Args.[0], product) then sum.Args.[1] else sum.Args.[0]
+                    // the addend must be a value of its own, of the sum's shape (not broadcast)
+                    // (a view, a broadcast bias say, would be copied dense on every run)
+                    if obj.ReferenceEquals(other, product) || joins other || isView other
+                       || other.DType <> sum.DType || not (Ir.sameDims other.Dims sum.Dims) then ValueNone
+                    else ValueSome sum
+                | Op.Binary _ | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _
+                | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
+                | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr
+                | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ -> ValueNone
+
         let kernel (node: Expr) =
             let args = node.Args |> Array.map (fun a -> valueOf.[a.Id])
             let v = addValue node Home.Computed
@@ -627,6 +650,12 @@ module internal Planner =
                     | true, k -> addValue node (Home.Input k) |> ignore
                     | _ -> invalidOp (sprintf "Eval: variable %s %O%s is not bound" name node.DType (Shape.format node.Dims))
                 | Op.Const t -> addValue node (Home.Constant t) |> ignore
+                | Op.Binary _ when deferred.ContainsKey node.Id ->
+                    // the sum of a product and an addend: the product's step writes it
+                    let struct (product, left, right, packed) = deferred.[node.Id]
+                    let other = if obj.ReferenceEquals(node.Args.[0], product) then node.Args.[1] else node.Args.[0]
+                    let v = newBuffer node
+                    steps.Add(Step.MatMul(left, right, v, true, packed, valueOf.[other.Id]))
                 | Op.Unary _ | Op.Binary _ | Op.Where ->
                     if fusable node then
                         let group = buildGroup node
@@ -649,8 +678,12 @@ module internal Planner =
                             packedOperands <- packedOperands + 1
                             packedOperands - 1
                         else -1
-                    let v = newBuffer node
-                    steps.Add(Step.MatMul(left, right, v, direct, packed))
+                    match addendOf node direct with
+                    // (of a sum of two products, the first is deferred and the second is its addend)
+                    | ValueSome sum when not (deferred.ContainsKey sum.Id) -> deferred.[sum.Id] <- struct (node, left, right, packed)
+                    | ValueSome _ | ValueNone ->
+                        let v = newBuffer node
+                        steps.Add(Step.MatMul(left, right, v, direct, packed, -1))
                 | Op.StopGradient -> valueOf.[node.Id] <- valueOf.[node.Args.[0].Id]
                 | Op.Custom _ -> valueOf.[node.Id] <- valueOf.[node.Args.[1].Id]
                 | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ ->
@@ -718,7 +751,7 @@ module internal Planner =
             match step with
             | Step.Fused(group, _) -> group.InputValues
             | Step.Reduce(_, _, input, _) -> [| input |]
-            | Step.MatMul(left, right, _, _, _) -> [| left; right |]
+            | Step.MatMul(left, right, _, _, _, addend) -> if addend >= 0 then [| left; right; addend |] else [| left; right |]
             | Step.Copy(input, _) -> [| input |]
             | Step.View(_, input, _, _, _, _) -> [| input |]
             | Step.Kernel(_, args, _) | Step.Write(_, args, _) -> args
@@ -726,7 +759,7 @@ module internal Planner =
             | Step.Loop(_, args, _) -> args
         let writes (step: Step) =
             match step with
-            | Step.Fused(_, output) | Step.Reduce(_, _, _, output) | Step.MatMul(_, _, output, _, _) | Step.Copy(_, output) -> output
+            | Step.Fused(_, output) | Step.Reduce(_, _, _, output) | Step.MatMul(_, _, output, _, _, _) | Step.Copy(_, output) -> output
             | Step.Kernel(_, _, output) | Step.View(_, _, output, _, _, _) | Step.Write(_, _, output) -> output
             | Step.Unfold(_, _, _, _, _, output) | Step.Fold(_, _, _, _, _, _, output) -> output
             | Step.Loop(_, _, output) -> output

@@ -1,7 +1,7 @@
 /// A compiled loop packs the B operand of a product by a captured weight once per run of the
-/// loop, not once per step: counted per loop runner at two lengths. The kept panels change no
-/// bit (the interpreter's values), and concurrent runs with different weights never read each
-/// other's panels.
+/// loop, not once per step: counted per loop runner at two lengths; and a gradient accumulator
+/// is added by its product's kernels. Neither changes a bit (the interpreter's values), and
+/// concurrent runs with different weights never read each other's panels.
 module FunctionalDiff.Core.Tests.ScanPackingTests
 
 open System
@@ -76,6 +76,19 @@ let tests =
                 // forward: x·Wxᵀ and h·Whᵀ; backward: the carry's cotangent through Wh, at least
                 Expect.isGreaterThanOrEqual (Array.sum counts.[0]) 6L "two runs pack three weights' products at least"
             }
+        test "a weight's gradient accumulator is the addend of its product: no pass of its own" {
+            let vars, roots = problem DType.Float64 4
+            let plan = Planner.compile vars roots false
+            let summed =
+                runners plan |> Array.sumBy (fun r ->
+                    r.Plan.Steps |> Array.sumBy (fun step ->
+                        match step with
+                        | Step.MatMul(_, _, _, _, _, addend) when addend >= 0 -> 1
+                        | Step.Fused _ | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.View _ | Step.Kernel _ | Step.Write _
+                        | Step.Unfold _ | Step.Fold _ | Step.Loop _ -> 0))
+            // acc + xᵀ·g for Wx and acc + hᵀ·g for Wh, in the backward loop
+            Expect.equal summed 2 "products that add their accumulator"
+        }
         test "concurrent runs with different weights give the bits of sequential runs" {
             let dtype = DType.Float64
             let vars, roots = problem dtype 6
