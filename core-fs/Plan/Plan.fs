@@ -37,7 +37,11 @@ type internal Step =
     | Fused of FusedGroup * output: int
     | Reduce of ReduceOp * axes: int[] * input: int * output: int
     /// `direct`: one dtype and ranks 1 or 2, written by the GEMM driver without the general path.
-    | MatMul of left: int * right: int * output: int * direct: bool
+    /// `packed`: for a right operand that keeps its value over the runs of a loop's body, the
+    /// entry of the run's PackCache that keeps its packed panels; -1 otherwise. `addend`: a
+    /// value of the product's shape added to it (a direct product whose only use was that sum,
+    /// a loop's gradient accumulator), which saves a pass over the result; -1 for none.
+    | MatMul of left: int * right: int * output: int * direct: bool * packed: int * addend: int
     /// A dense copy, for a reshape of a layout that cannot be viewed in the new shape.
     | Copy of input: int * output: int
     /// A view of a value whose storage is known only per run (an input, a kernel's result), with
@@ -53,6 +57,20 @@ type internal Step =
     | Fold of outputSize: int[] * kernel: int[] * stride: int[] * padding: int[] * dilation: int[] * input: int * output: int
     /// A Scan, run by its compiled body into its planned (packed) buffer.
     | Loop of runner: LoopRunner * inputs: int[] * output: int
+
+/// The packed right operands of a loop body's products, kept from one step of the loop to the
+/// next (see PackedOperand): one entry per product whose B does not change over the loop. One
+/// cache per concurrent run of the loop, which marks it stale when the run starts and ends.
+[<Sealed; AllowNullLiteral>]
+type internal PackCache(count: int) =
+    let entries = Array.init count (fun _ -> PackedOperand())
+    /// The entry of product `i`.
+    member _.Entry(i: int) = entries.[i]
+    /// Forgets every operand: the next product by each packs its B again.
+    member _.Invalidate() =
+        for e in entries do e.Invalidate()
+    /// How many times a B was packed into this cache (for tests).
+    member _.Packings = entries |> Array.sumBy (fun e -> e.Packings)
 
 /// A buffer written by one step: its dtype and size, and either its arena slot or the root
 /// position whose output array it is.
@@ -183,9 +201,23 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
     member _.ArenaBytes =
         slotKinds |> Array.sumBy (fun struct (d, n) -> int64 n * (match d with DType.Float64 -> 8L | DType.Float32 -> 4L))
 
+    /// The number of products whose packed B a loop keeps between runs of this plan (the size of
+    /// the PackCache that `Run` takes).
+    member _.PackedOperands =
+        steps |> Array.sumBy (fun step ->
+            match step with
+            | Step.MatMul(_, _, _, _, packed, _) when packed >= 0 -> 1
+            | Step.Fused _ | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.View _ | Step.Kernel _ | Step.Write _
+            | Step.Unfold _ | Step.Fold _ | Step.Loop _ -> 0)
+
     /// Runs the plan on checked inputs. With `outputs` null, every result is a fresh tensor; with
     /// dense caller tensors of the roots' shapes and dtypes, the results are written into them.
-    member _.Run(given: Tensor[], outputs: Tensor[]) : Tensor[] =
+    member this.Run(given: Tensor[], outputs: Tensor[]) : Tensor[] = this.Run(given, outputs, null)
+
+    /// As Run, for a loop's body: `packs` (null for none) keeps the packed right operands of the
+    /// products marked as loop-invariant, which the caller guarantees keep their values until
+    /// it invalidates the cache.
+    member _.Run(given: Tensor[], outputs: Tensor[], packs: PackCache) : Tensor[] =
         let arena = rent ()
         let values = arena.Values
         try
@@ -210,8 +242,11 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                 match step with
                 | Step.Fused(group, output) -> FusedKernel.run group values values.[output]
                 | Step.Reduce(op, axes, input, output) -> Reduction.reduceInto op axes values.[input] values.[output].Storage
-                | Step.MatMul(left, right, output, direct) ->
-                    if direct then LinearAlgebra.matmulInto values.[left] values.[right] values.[output].Storage
+                | Step.MatMul(left, right, output, direct, packed, addend) ->
+                    if direct then
+                        let entry = if packed >= 0 && not (isNull packs) then packs.Entry packed else null
+                        let sum = if addend >= 0 then values.[addend] else Unchecked.defaultof<Tensor>
+                        LinearAlgebra.matmulPackedInto values.[left] values.[right] entry sum values.[output].Storage
                     else LinearAlgebra.matmulGeneralInto values.[left] values.[right] values.[output].Storage
                 | Step.Copy(input, output) -> copyInto values.[input] values.[output].Storage
                 | Step.View(node, input, output, shape, strides, offset) ->
@@ -266,7 +301,9 @@ type internal LoopScratch =
       Rows: Tensor[]
       Ys: Tensor[]
       Given: Tensor[]
-      Outputs: Tensor[] }
+      Outputs: Tensor[]
+      /// The packed captured operands of the body's products, valid during one run.
+      Packs: PackCache }
 
 /// A Scan compiled once: the body's plan, run `length` times per run of the outer plan. Each step
 /// copies row t of every xs into a dense row, runs the body's plan with the carries, rows and
@@ -281,6 +318,8 @@ type internal ScanRunner(body: ScanBody, plan: Plan, length: int, reverse: bool)
     let ys = body.Ys
     let offsets = body.Offsets length
     let pool = Stack<LoopScratch>()
+    // every scratch made, for the count of packings (a test's figure, read after the runs)
+    let made = List<LoopScratch>()
     static let dense (e: Expr) =
         let storage: Array =
             match e.DType with
@@ -293,13 +332,18 @@ type internal ScanRunner(body: ScanBody, plan: Plan, length: int, reverse: bool)
           Rows = body.XVars |> Array.map dense
           Ys = ys |> Array.map dense
           Given = Array.zeroCreate inputCount
-          Outputs = Array.zeroCreate body.Outputs.Length }
+          Outputs = Array.zeroCreate body.Outputs.Length
+          Packs = PackCache(plan.PackedOperands) }
     let rent () =
         Threading.Monitor.Enter pool
         let scratch = try (if pool.Count > 0 then ValueSome(pool.Pop()) else ValueNone) finally Threading.Monitor.Exit pool
         match scratch with
         | ValueSome s -> s
-        | ValueNone -> newScratch ()
+        | ValueNone ->
+            let s = newScratch ()
+            Threading.Monitor.Enter pool
+            try made.Add s finally Threading.Monitor.Exit pool
+            s
     let giveBack (scratch: LoopScratch) =
         Threading.Monitor.Enter pool
         try pool.Push scratch finally Threading.Monitor.Exit pool
@@ -333,6 +377,12 @@ type internal ScanRunner(body: ScanBody, plan: Plan, length: int, reverse: bool)
     /// The body's plan (for tests).
     member _.Plan = plan
 
+    /// How many times a captured operand was packed for the body's products, over all runs (for
+    /// tests: once per product per run, whatever the length).
+    member _.Packings =
+        Threading.Monitor.Enter pool
+        try made |> Seq.sumBy (fun s -> s.Packs.Packings) finally Threading.Monitor.Exit pool
+
     override _.Run(values: Tensor[], inputs: int[], output: Tensor) =
         let s = rent ()
         try
@@ -348,7 +398,7 @@ type internal ScanRunner(body: ScanBody, plan: Plan, length: int, reverse: bool)
                 let target = if step % 2 = 0 then s.CarriesB else s.CarriesA
                 for i in 0 .. carries - 1 do
                     outputs.[i] <- target.[i]
-                plan.Run(given, outputs) |> ignore
+                plan.Run(given, outputs, s.Packs) |> ignore
                 for i in 0 .. carries - 1 do
                     given.[i] <- target.[i]
                 for j in 0 .. ys.Length - 1 do
@@ -357,8 +407,10 @@ type internal ScanRunner(body: ScanBody, plan: Plan, length: int, reverse: bool)
                 place output offsets.[i] given.[i]
             body.Evaluated length
         finally
-            // the scratch keeps no caller's tensor alive between runs
+            // the scratch keeps no caller's tensor alive between runs, and the next run's captured
+            // values may differ from this one's
             Array.Clear s.Given
+            s.Packs.Invalidate()
             giveBack s
 
 /// Compiles plans.
@@ -401,8 +453,11 @@ module internal Planner =
         | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ -> false
 
     /// A plan for `roots` with the Vars `inputs` bound per run. With `fold`, subgraphs without a
-    /// Var are evaluated now and become constants of the plan (for plans run many times).
-    let rec compile (inputs: Expr[]) (roots: Expr[]) (fold: bool) : Plan =
+    /// Var are evaluated now and become constants of the plan (for plans run many times). The
+    /// inputs from `firstInvariant` on keep their values over the runs of a loop (a Scan body's
+    /// captured values): the products by them (and by views of them) keep B's packed panels in
+    /// the loop's PackCache.
+    let rec compileWith (inputs: Expr[]) (roots: Expr[]) (fold: bool) (firstInvariant: int) : Plan =
         let order = Graph.topologicalOrder roots
         let inputIndex = Dictionary<int64, int>()
         inputs |> Array.iteri (fun k v -> inputIndex.[v.Id] <- k)
@@ -460,12 +515,20 @@ module internal Planner =
 
         let homes = List<Home>()
         let valueOf = Dictionary<int64, int>()
+        // Values that keep their value over the runs of a loop: invariant inputs, constants, and
+        // views of these (a weight's transpose).
+        let invariant = HashSet<int>()
+        let mutable packedOperands = 0
         let steps = List<Step>()
         let buffers = List<PlanBuffer>()
         let addValue (node: Expr) (home: Home) =
             let v = homes.Count
             homes.Add home
             valueOf.[node.Id] <- v
+            match home with
+            | Home.Constant _ -> invariant.Add v |> ignore
+            | Home.Input k when k >= firstInvariant -> invariant.Add v |> ignore
+            | Home.Input _ | Home.Buffer _ | Home.Computed -> ()
             v
         let newBuffer (node: Expr) =
             let b = buffers.Count
@@ -536,6 +599,26 @@ module internal Planner =
             { Shape = Array.copy head.Dims; Numel = head.Numel; DType = head.DType
               Instructions = instructions.ToArray(); Registers = registers; InputValues = externals.ToArray(); Rows = null }
 
+        // Products whose only use is a sum with a value of their shape (acc + g·h, a loop's
+        // gradient accumulator): the sum's node, by id, to the product and its operands' values.
+        let deferred = Dictionary<int64, struct (Expr * int * int * int)>()
+        let addendOf (product: Expr) (direct: bool) : Expr voption =
+            if not direct || isRoot.Contains product.Id || uses.[product.Id] <> 1 then ValueNone
+            else
+                let sum = consumer.[product.Id]
+                match sum.Op with
+                | Op.Binary BinaryOp.Add when fusable sum && not (joins sum) && sum.DType = product.DType && Ir.sameDims sum.Dims product.Dims ->
+                    let other = if obj.ReferenceEquals(sum.Args.[0], product) then sum.Args.[1] else sum.Args.[0]
+                    // the addend must be a value of its own, of the sum's shape (not broadcast)
+                    // (a view, a broadcast bias say, would be copied dense on every run)
+                    if obj.ReferenceEquals(other, product) || joins other || isView other
+                       || other.DType <> sum.DType || not (Ir.sameDims other.Dims sum.Dims) then ValueNone
+                    else ValueSome sum
+                | Op.Binary _ | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _
+                | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
+                | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr
+                | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ -> ValueNone
+
         let kernel (node: Expr) =
             let args = node.Args |> Array.map (fun a -> valueOf.[a.Id])
             let v = addValue node Home.Computed
@@ -546,7 +629,8 @@ module internal Planner =
             match node.Op with
             | Op.Scan(body, length, reverse, _) ->
                 let body = ScanNode.bodyOf body
-                let runner = ScanRunner(body, compile body.Vars body.Outputs fold, length, reverse)
+                let bodyPlan = compileWith body.Vars body.Outputs fold (body.CarryVars.Length + body.XVars.Length)
+                let runner = ScanRunner(body, bodyPlan, length, reverse)
                 let args = node.Args |> Array.map (fun a -> valueOf.[a.Id])
                 let v = newBuffer node
                 steps.Add(Step.Loop(runner, args, v))
@@ -595,6 +679,12 @@ module internal Planner =
                     | true, k -> addValue node (Home.Input k) |> ignore
                     | _ -> invalidOp (sprintf "Eval: variable %s %O%s is not bound" name node.DType (Shape.format node.Dims))
                 | Op.Const t -> addValue node (Home.Constant t) |> ignore
+                | Op.Binary _ when deferred.ContainsKey node.Id ->
+                    // the sum of a product and an addend: the product's step writes it
+                    let struct (product, left, right, packed) = deferred.[node.Id]
+                    let other = if obj.ReferenceEquals(node.Args.[0], product) then node.Args.[1] else node.Args.[0]
+                    let v = newBuffer node
+                    steps.Add(Step.MatMul(left, right, v, true, packed, valueOf.[other.Id]))
                 | Op.Unary _ | Op.Binary _ | Op.Where ->
                     if fusable node then
                         let group = buildGroup node
@@ -612,8 +702,17 @@ module internal Planner =
                     let a, b = node.Args.[0], node.Args.[1]
                     let direct = a.DType = b.DType && a.Rank <= 2 && b.Rank <= 2
                     let left, right = valueOf.[a.Id], valueOf.[b.Id]
-                    let v = newBuffer node
-                    steps.Add(Step.MatMul(left, right, v, direct))
+                    let packed =
+                        if direct && invariant.Contains right then
+                            packedOperands <- packedOperands + 1
+                            packedOperands - 1
+                        else -1
+                    match addendOf node direct with
+                    // (of a sum of two products, the first is deferred and the second is its addend)
+                    | ValueSome sum when not (deferred.ContainsKey sum.Id) -> deferred.[sum.Id] <- struct (node, left, right, packed)
+                    | ValueSome _ | ValueNone ->
+                        let v = newBuffer node
+                        steps.Add(Step.MatMul(left, right, v, direct, packed, -1))
                 | Op.StopGradient -> valueOf.[node.Id] <- valueOf.[node.Args.[0].Id]
                 | Op.Custom _ -> valueOf.[node.Id] <- valueOf.[node.Args.[1].Id]
                 | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ ->
@@ -635,6 +734,7 @@ module internal Planner =
                         let view = Interpret.run node [| template |]
                         let source = valueOf.[input.Id]
                         let v = addValue node Home.Computed
+                        if invariant.Contains source then invariant.Add v |> ignore
                         steps.Add(Step.View(node, source, v, view.Dims, view.Strides, view.Offset))
                 | Op.Cast _ when node.DType = node.Args.[0].DType ->
                     let source = valueOf.[node.Args.[0].Id]
@@ -680,7 +780,7 @@ module internal Planner =
             match step with
             | Step.Fused(group, _) -> group.InputValues
             | Step.Reduce(_, _, input, _) -> [| input |]
-            | Step.MatMul(left, right, _, _) -> [| left; right |]
+            | Step.MatMul(left, right, _, _, _, addend) -> if addend >= 0 then [| left; right; addend |] else [| left; right |]
             | Step.Copy(input, _) -> [| input |]
             | Step.View(_, input, _, _, _, _) -> [| input |]
             | Step.Kernel(_, args, _) | Step.Write(_, args, _) -> args
@@ -688,7 +788,7 @@ module internal Planner =
             | Step.Loop(_, args, _) -> args
         let writes (step: Step) =
             match step with
-            | Step.Fused(_, output) | Step.Reduce(_, _, _, output) | Step.MatMul(_, _, output, _) | Step.Copy(_, output) -> output
+            | Step.Fused(_, output) | Step.Reduce(_, _, _, output) | Step.MatMul(_, _, output, _, _, _) | Step.Copy(_, output) -> output
             | Step.Kernel(_, _, output) | Step.View(_, _, output, _, _, _) | Step.Write(_, _, output) -> output
             | Step.Unfold(_, _, _, _, _, output) | Step.Fold(_, _, _, _, _, _, output) -> output
             | Step.Loop(_, _, output) -> output
@@ -777,3 +877,7 @@ module internal Planner =
                 if b >= 0 && buffers.[b].Root >= 0 then lists.[b].Add v
             lists |> Array.map (fun l -> l.ToArray())
         Plan(Array.copy inputs, inputValues, Array.copy roots, rootValues, homes, steps, buffers, slotKinds.ToArray(), rootBuffers, buffersValues)
+
+    /// A plan for `roots` with the Vars `inputs` bound per run (see compileWith); none of the
+    /// inputs is a loop's invariant.
+    let compile (inputs: Expr[]) (roots: Expr[]) (fold: bool) : Plan = compileWith inputs roots fold inputs.Length

@@ -66,11 +66,13 @@ module internal GemmDriver =
 
     /// C[rows, jc .. jc+nc) += A[rows, pc .. pc+kc) · (the packed B block), for `rows` rows of
     /// A and C from `firstRow`, in blocks of `rowBlock` rows packed into `packedA`. `tile` takes
-    /// the edge tiles, which the micro-kernel computes whole and `addTile` cuts to size.
+    /// the edge tiles, which the micro-kernel computes whole and `addTile` cuts to size. With
+    /// `addend` not null (rows `lds` apart, indexed as C), C = addend + the product instead.
     let inline private multiplyRows
         (kernel: MicroKernel< ^T>) (packedA: nativeptr< ^T>) (tile: nativeptr< ^T>) (packedB: nativeptr< ^T>)
         (rowBlock: int) (firstRow: int) (rows: int) (jc: int) (nc: int) (pc: int) (kc: int)
-        (a: nativeptr< ^T>) (aRow: int) (aColumn: int) (c: nativeptr< ^T>) (ldc: int) =
+        (a: nativeptr< ^T>) (aRow: int) (aColumn: int) (c: nativeptr< ^T>) (ldc: int) (addend: nativeptr< ^T>) (lds: int) =
+        let hasAddend = not (NativePtr.isNullPtr addend)
         let height, width = kernel.Rows, kernel.Columns
         let mutable ic = firstRow
         while ic < firstRow + rows do
@@ -85,12 +87,14 @@ module internal GemmDriver =
                     let tileRows = min height (mc - ir)
                     let aPanel = NativePtr.add packedA (ir * kc)
                     let target = NativePtr.add c ((ic + ir) * ldc + jc + jr)
+                    let source, sourceStride =
+                        if hasAddend then NativePtr.add addend ((ic + ir) * lds + jc + jr), lds else target, ldc
                     if tileRows = height && columns = width then
-                        kernel.Run(kc, aPanel, bPanel, target, ldc)
+                        kernel.Run(kc, aPanel, bPanel, source, sourceStride, target, ldc)
                     else
                         NativeMemory.Clear(NativePtr.toVoidPtr tile, unativeint (height * width * sizeof< ^T>))
-                        kernel.Run(kc, aPanel, bPanel, tile, width)
-                        addTile tile width tileRows columns target ldc
+                        kernel.Run(kc, aPanel, bPanel, tile, width, tile, width)
+                        addTile tile width tileRows columns source sourceStride target ldc
                     ir <- ir + height
                 jr <- jr + width
             ic <- ic + mc
@@ -100,32 +104,65 @@ module internal GemmDriver =
         for row in firstRow .. firstRow + rows - 1 do
             NativeMemory.Clear(NativePtr.toVoidPtr (NativePtr.add c (row * ldc + jc)), unativeint (nc * sizeof< ^T>))
 
+    /// Where the panels of the block of B at columns jc (of nc) and depth pc sit in a B packed
+    /// whole (`packWhole`): every column block before it is k deep and a whole number of panels.
+    let private wholeOffset (k: int) (width: int) (jc: int) (nc: int) (pc: int) = jc * k + pc * roundUp nc width
+
+    /// The elements of a B of k × n packed whole for micro-panels of `width` columns.
+    let private wholeSize (k: int) (n: int) (width: int) = k * roundUp n width
+
+    /// Packs all of B (k × n) into `target`, block by block in the order the driver visits them,
+    /// each block laid out as `packB` lays it out for one product.
+    let inline private packWhole (width: int) (depthBlock: int) (columnBlock: int) (k: int) (n: int)
+                                 (b: nativeptr< ^T>) (bRow: int) (bColumn: int) (target: nativeptr< ^T>) =
+        let mutable jc = 0
+        while jc < n do
+            let nc = min columnBlock (n - jc)
+            let mutable pc = 0
+            while pc < k do
+                let kc = min depthBlock (k - pc)
+                packB (NativePtr.add b (pc * bRow + jc * bColumn)) bRow bColumn kc nc width
+                      (NativePtr.add target (wholeOffset k width jc nc pc))
+                pc <- pc + kc
+            jc <- jc + nc
+
     /// C (m × n, row stride ldc, unit column stride) = A·B on the calling thread. Loop order
     /// after Goto and van de Geijn: columns of B by ColumnBlock, depth by DepthBlock (pack B),
-    /// rows of A by RowBlock (pack A), then micro-tiles.
+    /// rows of A by RowBlock (pack A), then micro-tiles. With `whole` not null, B is already
+    /// packed whole there (`packWhole`, same blocks) and is not packed again; the products are
+    /// the same, in the same order, so the result has the same bits. With `addend` not null
+    /// (rows `lds` apart), C = addend + A·B: the first depth slice adds the addend in place of
+    /// C's zeros (one depth slice: the bits of the product, then the sum).
     let inline private serialBlocked
         (kernel: MicroKernel< ^T>) (settings: GemmSettings) (m: int) (n: int) (k: int)
-        (a: nativeptr< ^T>) (aRow: int) (aColumn: int) (b: nativeptr< ^T>) (bRow: int) (bColumn: int) (c: nativeptr< ^T>) (ldc: int) =
+        (a: nativeptr< ^T>) (aRow: int) (aColumn: int) (b: nativeptr< ^T>) (bRow: int) (bColumn: int) (c: nativeptr< ^T>) (ldc: int)
+        (whole: nativeptr< ^T>) (addend: nativeptr< ^T>) (lds: int) =
         let height, width = kernel.Rows, kernel.Columns
+        let prepacked = not (NativePtr.isNullPtr whole)
         let struct (rowBlock, depthBlock, columnBlock) = blockSizes height width settings m n k
         let packedA = allocate< ^T> (rowBlock * depthBlock)
-        let packedB = allocate< ^T> (depthBlock * columnBlock)
+        let packedB = if prepacked then whole else allocate< ^T> (depthBlock * columnBlock)
         let tile = allocate< ^T> (height * width)
         try
-            clearRows c ldc 0 m 0 n
+            if NativePtr.isNullPtr addend then clearRows c ldc 0 m 0 n
             let mutable jc = 0
             while jc < n do
                 let nc = min columnBlock (n - jc)
                 let mutable pc = 0
                 while pc < k do
                     let kc = min depthBlock (k - pc)
-                    packB (NativePtr.add b (pc * bRow + jc * bColumn)) bRow bColumn kc nc width packedB
-                    multiplyRows kernel packedA tile packedB rowBlock 0 m jc nc pc kc a aRow aColumn c ldc
+                    let block =
+                        if prepacked then NativePtr.add whole (wholeOffset k width jc nc pc)
+                        else
+                            packB (NativePtr.add b (pc * bRow + jc * bColumn)) bRow bColumn kc nc width packedB
+                            packedB
+                    multiplyRows kernel packedA tile block rowBlock 0 m jc nc pc kc a aRow aColumn c ldc
+                                 (if pc = 0 then addend else NativePtr.nullPtr) lds
                     pc <- pc + kc
                 jc <- jc + nc
         finally
             release packedA
-            release packedB
+            if not prepacked then release packedB
             release tile
 
     /// What the parts of one parallel product read: the operands (as addresses, which a struct
@@ -138,6 +175,8 @@ module internal GemmDriver =
           A: nativeint; ARow: int; AColumn: int
           B: nativeint; BRow: int; BColumn: int
           C: nativeint; Ldc: int
+          /// The addend of C (0n: none) and its row stride.
+          Addend: nativeint; Lds: int
           /// The packed block of B that all parts share.
           Shared: nativeint
           /// The block of B: columns [Jc, Jc + Nc), depth [Pc, Pc + Kc).
@@ -157,15 +196,16 @@ module internal GemmDriver =
     /// each part runs the serial product on its own columns.
     let inline private parallelBlocked
         (kernel: MicroKernel< ^T>) (settings: GemmSettings) (parts: int) (m: int) (n: int) (k: int)
-        (a: nativeint) (aRow: int) (aColumn: int) (b: nativeint) (bRow: int) (bColumn: int) (c: nativeint) (ldc: int) =
+        (a: nativeint) (aRow: int) (aColumn: int) (b: nativeint) (bRow: int) (bColumn: int) (c: nativeint) (ldc: int)
+        (whole: nativeint) (addend: nativeint) (lds: int) =
         let height, width = kernel.Rows, kernel.Columns
         let pointer (address: nativeint) = NativePtr.ofNativeInt< ^T> address
         let mutable work =
             { M = m; N = n; K = k; A = a; ARow = aRow; AColumn = aColumn; B = b; BRow = bRow; BColumn = bColumn
-              C = c; Ldc = ldc; Shared = 0n; Jc = 0; Nc = 0; Pc = 0; Kc = 0; Panels = 0; PanelsPerPart = 0
+              C = c; Ldc = ldc; Addend = addend; Lds = lds; Shared = 0n; Jc = 0; Nc = 0; Pc = 0; Kc = 0; Panels = 0; PanelsPerPart = 0
               Tiles = 0; Chunks = 0; ChunkRows = 0; ColumnChunk = 0 }
         if parts <= 1 then
-            serialBlocked kernel settings m n k (pointer a) aRow aColumn (pointer b) bRow bColumn (pointer c) ldc
+            serialBlocked kernel settings m n k (pointer a) aRow aColumn (pointer b) bRow bColumn (pointer c) ldc (pointer whole) (pointer addend) lds
         elif m >= 2 * parts * height then
             let struct (rowBlock, depthBlock, columnBlock) = blockSizes height width settings m n k
             // Row chunks: at least two per part and about RowBlock rows each, made of whole
@@ -173,7 +213,7 @@ module internal GemmDriver =
             let tiles = (m + height - 1) / height
             let chunks = min tiles (max (2 * parts) ((m + rowBlock - 1) / rowBlock))
             work <- { work with Tiles = tiles; Chunks = chunks; ChunkRows = (tiles + chunks - 1) / chunks * height }
-            let shared = NativePtr.toNativeInt (allocate< ^T> (depthBlock * columnBlock))
+            let shared = if whole <> 0n then 0n else NativePtr.toNativeInt (allocate< ^T> (depthBlock * columnBlock))
             try
                 let mutable jc = 0
                 while jc < n do
@@ -182,16 +222,19 @@ module internal GemmDriver =
                     let mutable pc = 0
                     while pc < k do
                         let kc = min depthBlock (k - pc)
-                        work <- { work with Shared = shared; Jc = jc; Nc = nc; Pc = pc; Kc = kc; Panels = panels; PanelsPerPart = (panels + parts - 1) / parts }
-                        Workers.runWith parts (struct (kernel, work)) (fun (struct (kernel: MicroKernel< ^T>, w)) part ->
-                            let width = kernel.Columns
-                            let firstPanel = min w.Panels (part * w.PanelsPerPart)
-                            let myPanels = min w.PanelsPerPart (w.Panels - firstPanel)
-                            if myPanels > 0 then
-                                let firstColumn = firstPanel * width
-                                packB (NativePtr.add (NativePtr.ofNativeInt< ^T> w.B) (w.Pc * w.BRow + (w.Jc + firstColumn) * w.BColumn)) w.BRow w.BColumn w.Kc
-                                      (min w.Nc ((firstPanel + myPanels) * width) - firstColumn) width
-                                      (NativePtr.add (NativePtr.ofNativeInt< ^T> w.Shared) (firstColumn * w.Kc)))
+                        // a B packed whole already has this block: the parts share it as it is
+                        let block = if whole <> 0n then whole + nativeint (wholeOffset k width jc nc pc * sizeof< ^T>) else shared
+                        work <- { work with Shared = block; Jc = jc; Nc = nc; Pc = pc; Kc = kc; Panels = panels; PanelsPerPart = (panels + parts - 1) / parts }
+                        if whole = 0n then
+                            Workers.runWith parts (struct (kernel, work)) (fun (struct (kernel: MicroKernel< ^T>, w)) part ->
+                                let width = kernel.Columns
+                                let firstPanel = min w.Panels (part * w.PanelsPerPart)
+                                let myPanels = min w.PanelsPerPart (w.Panels - firstPanel)
+                                if myPanels > 0 then
+                                    let firstColumn = firstPanel * width
+                                    packB (NativePtr.add (NativePtr.ofNativeInt< ^T> w.B) (w.Pc * w.BRow + (w.Jc + firstColumn) * w.BColumn)) w.BRow w.BColumn w.Kc
+                                          (min w.Nc ((firstPanel + myPanels) * width) - firstColumn) width
+                                          (NativePtr.add (NativePtr.ofNativeInt< ^T> w.Shared) (firstColumn * w.Kc)))
                         Workers.runWith chunks (struct (kernel, work)) (fun (struct (kernel: MicroKernel< ^T>, w)) chunk ->
                             let height = kernel.Rows
                             let firstRow = chunk * w.Tiles / w.Chunks * height
@@ -200,18 +243,20 @@ module internal GemmDriver =
                             let tile = allocate< ^T> (height * kernel.Columns)
                             try
                                 let c = NativePtr.ofNativeInt< ^T> w.C
-                                // each chunk clears its own rows before their first update
-                                if w.Pc = 0 then clearRows c w.Ldc firstRow rows w.Jc w.Nc
+                                // each chunk clears its own rows before their first update (or adds the addend then)
+                                if w.Pc = 0 && w.Addend = 0n then clearRows c w.Ldc firstRow rows w.Jc w.Nc
+                                let addend = if w.Pc = 0 then NativePtr.ofNativeInt< ^T> w.Addend else NativePtr.nullPtr
                                 multiplyRows kernel packedA tile (NativePtr.ofNativeInt< ^T> w.Shared) w.ChunkRows firstRow rows w.Jc w.Nc w.Pc w.Kc
-                                             (NativePtr.ofNativeInt< ^T> w.A) w.ARow w.AColumn c w.Ldc
+                                             (NativePtr.ofNativeInt< ^T> w.A) w.ARow w.AColumn c w.Ldc addend w.Lds
                             finally
                                 release packedA
                                 release tile)
                         pc <- pc + kc
                     jc <- jc + nc
             finally
-                release (pointer shared)
+                if shared <> 0n then release (pointer shared)
         else
+            // each part blocks its own columns, which a B packed whole does not match: it packs its own
             work <- { work with ColumnChunk = roundUp ((n + parts - 1) / parts) width }
             Workers.runWith parts (struct (kernel, settings, work)) (fun (struct (kernel: MicroKernel< ^T>, settings, w)) part ->
                 let first = part * w.ColumnChunk
@@ -220,15 +265,24 @@ module internal GemmDriver =
                     let elementBytes = nativeint sizeof< ^T>
                     serialBlocked kernel settings w.M size w.K (NativePtr.ofNativeInt< ^T> w.A) w.ARow w.AColumn
                                   (NativePtr.ofNativeInt< ^T> (w.B + nativeint (first * w.BColumn) * elementBytes)) w.BRow w.BColumn
-                                  (NativePtr.ofNativeInt< ^T> (w.C + nativeint first * elementBytes)) w.Ldc)
+                                  (NativePtr.ofNativeInt< ^T> (w.C + nativeint first * elementBytes)) w.Ldc NativePtr.nullPtr
+                                  (if w.Addend = 0n then NativePtr.nullPtr else NativePtr.ofNativeInt< ^T> (w.Addend + nativeint first * elementBytes)) w.Lds)
 
     // Concrete entry points; pointers travel as nativeint so that these can be passed as
     // ordinary function values (F# function types cannot hold native pointers).
-    let private blocked32 (kernel: MicroKernel<float32>) settings parts m n k (a: nativeint) aRow aColumn (b: nativeint) bRow bColumn (c: nativeint) ldc =
-        parallelBlocked kernel settings parts m n k a aRow aColumn b bRow bColumn c ldc
+    let private blocked32 (kernel: MicroKernel<float32>) settings parts m n k (a: nativeint) aRow aColumn (b: nativeint) bRow bColumn (c: nativeint) ldc
+                          (whole: nativeint) (addend: nativeint) lds =
+        parallelBlocked kernel settings parts m n k a aRow aColumn b bRow bColumn c ldc whole addend lds
 
-    let private blocked64 (kernel: MicroKernel<float>) settings parts m n k (a: nativeint) aRow aColumn (b: nativeint) bRow bColumn (c: nativeint) ldc =
-        parallelBlocked kernel settings parts m n k a aRow aColumn b bRow bColumn c ldc
+    let private blocked64 (kernel: MicroKernel<float>) settings parts m n k (a: nativeint) aRow aColumn (b: nativeint) bRow bColumn (c: nativeint) ldc
+                          (whole: nativeint) (addend: nativeint) lds =
+        parallelBlocked kernel settings parts m n k a aRow aColumn b bRow bColumn c ldc whole addend lds
+
+    let private packWhole32 (width: int) depthBlock columnBlock k n (b: nativeint) bRow bColumn (target: nativeint) =
+        packWhole width depthBlock columnBlock k n (NativePtr.ofNativeInt<float32> b) bRow bColumn (NativePtr.ofNativeInt<float32> target)
+
+    let private packWhole64 (width: int) depthBlock columnBlock k n (b: nativeint) bRow bColumn (target: nativeint) =
+        packWhole width depthBlock columnBlock k n (NativePtr.ofNativeInt<float> b) bRow bColumn (NativePtr.ofNativeInt<float> target)
 
     let inline private span (p: nativeptr<'T>) (length: int) = Span<'T>(NativePtr.toVoidPtr p, length)
     let inline private readOnly (p: nativeptr<'T>) (length: int) = ReadOnlySpan<'T>(NativePtr.toVoidPtr p, length)
@@ -270,17 +324,25 @@ module internal GemmDriver =
 
     /// C[cOffset + i*ldc + j] = Σp A(i,p)·B(p,j), where A(i,p) = a[aOffset + i*aRow + p*aColumn]
     /// and B(p,j) = b[bOffset + p*bRow + j*bColumn]. Any strides (negative, zero) are allowed;
-    /// the caller has checked that every index lies inside its array. C is overwritten.
+    /// the caller has checked that every index lies inside its array. C is overwritten. With
+    /// `packed` not null, a product that packs B takes B's panels from it, packing them there
+    /// first unless it holds this very operand already (same bits either way). With `addend`
+    /// not null (m × n, rows `lds` apart from `addendOffset`, not overlapping C), C = addend +
+    /// A·B with the bits of the product followed by the sum: a blocked product of one depth
+    /// slice adds the addend in its kernels, any other adds it after.
     let inline private run
-        ([<InlineIfLambda>] serial: MicroKernel< ^T> -> GemmSettings -> int -> int -> int -> int -> nativeint -> int -> int -> nativeint -> int -> int -> nativeint -> int -> unit)
+        ([<InlineIfLambda>] serial: MicroKernel< ^T> -> GemmSettings -> int -> int -> int -> int -> nativeint -> int -> int -> nativeint -> int -> int -> nativeint -> int -> nativeint -> nativeint -> int -> unit)
+        ([<InlineIfLambda>] pack: int -> int -> int -> int -> int -> nativeint -> int -> int -> nativeint -> unit)
         (kernel: MicroKernel< ^T>) (settings: GemmSettings) (m: int) (n: int) (k: int)
         (a: ^T[]) (aOffset: int) (aRow: int) (aColumn: int)
         (b: ^T[]) (bOffset: int) (bRow: int) (bColumn: int)
+        (packed: PackedOperand) (addend: ^T[]) (addendOffset: int) (lds: int)
         (c: ^T[]) (cOffset: int) (ldc: int) =
         let work = int64 m * int64 n * int64 k
         // A single row or column gets nothing from packing: each element of the other
         // operand is used once.
         let isDirect = work < int64 settings.TinyWork || m = 1 || n = 1
+        let addendInKernels = not (isNull addend) && not isDirect && k > 0 && k <= max 1 settings.DepthBlock
         // The blocked path zeroes C itself, in parallel; the direct one accumulates into it.
         if m > 0 && n > 0 && (k = 0 || isDirect) then
             for i in 0 .. m - 1 do
@@ -296,16 +358,50 @@ module internal GemmDriver =
                 direct m n k aStart aRow aColumn bStart bRow bColumn cStart ldc
             else
                 let parts = if work < int64 settings.ParallelWork then 1 else max 1 settings.Threads
-                serial kernel settings parts m n k (NativePtr.toNativeInt aStart) aRow aColumn
-                       (NativePtr.toNativeInt bStart) bRow bColumn (NativePtr.toNativeInt cStart) ldc
+                let width = kernel.Columns
+                let bytes = int64 (wholeSize k n width) * int64 sizeof< ^T>
+                let whole =
+                    if isNull packed || bytes > int64 (Int32.MaxValue - 64) then 0n
+                    else
+                        let struct (_, depthBlock, columnBlock) = blockSizes kernel.Rows width settings m n k
+                        if not (packed.Holds(b, bOffset, bRow, bColumn, k, n, width, depthBlock, columnBlock)) then
+                            pack width depthBlock columnBlock k n (NativePtr.toNativeInt bStart) bRow bColumn (packed.Reserve(int bytes))
+                            packed.Filled(b, bOffset, bRow, bColumn, k, n, width, depthBlock, columnBlock)
+                        packed.Address
+                if addendInKernels then
+                    use addendBase = fixed addend
+                    serial kernel settings parts m n k (NativePtr.toNativeInt aStart) aRow aColumn
+                           (NativePtr.toNativeInt bStart) bRow bColumn (NativePtr.toNativeInt cStart) ldc whole
+                           (NativePtr.toNativeInt (NativePtr.add addendBase addendOffset)) lds
+                else
+                    serial kernel settings parts m n k (NativePtr.toNativeInt aStart) aRow aColumn
+                           (NativePtr.toNativeInt bStart) bRow bColumn (NativePtr.toNativeInt cStart) ldc whole 0n 0
+        if m > 0 && n > 0 && not (isNull addend) && not addendInKernels then
+            for i in 0 .. m - 1 do
+                let row = Span< ^T>(c, cOffset + i * ldc, n)
+                TensorPrimitives.Add< ^T>(ReadOnlySpan< ^T>(addend, addendOffset + i * lds, n), Span< ^T>.op_Implicit row, row)
 
     /// The float32 product; see `run` for the layout.
     let multiply32 (settings: GemmSettings) m n k (a: float32[]) aOffset aRow aColumn (b: float32[]) bOffset bRow bColumn (c: float32[]) cOffset ldc =
-        run blocked32 (GemmKernels.float32Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn c cOffset ldc
+        run blocked32 packWhole32 (GemmKernels.float32Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn null null 0 0 c cOffset ldc
 
     /// The float64 product; see `run` for the layout.
     let multiply64 (settings: GemmSettings) m n k (a: float[]) aOffset aRow aColumn (b: float[]) bOffset bRow bColumn (c: float[]) cOffset ldc =
-        run blocked64 (GemmKernels.float64Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn c cOffset ldc
+        run blocked64 packWhole64 (GemmKernels.float64Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn null null 0 0 c cOffset ldc
+
+    /// The float32 product with B's panels kept in (or taken from) `packed`, plus `addend` when
+    /// not null; see `run`.
+    let multiplyPacked32 (settings: GemmSettings) m n k (a: float32[]) aOffset aRow aColumn (b: float32[]) bOffset bRow bColumn
+                         (packed: PackedOperand) (addend: float32[]) addendOffset lds (c: float32[]) cOffset ldc =
+        run blocked32 packWhole32 (GemmKernels.float32Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn
+            packed addend addendOffset lds c cOffset ldc
+
+    /// The float64 product with B's panels kept in (or taken from) `packed`, plus `addend` when
+    /// not null; see `run`.
+    let multiplyPacked64 (settings: GemmSettings) m n k (a: float[]) aOffset aRow aColumn (b: float[]) bOffset bRow bColumn
+                         (packed: PackedOperand) (addend: float[]) addendOffset lds (c: float[]) cOffset ldc =
+        run blocked64 packWhole64 (GemmKernels.float64Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn
+            packed addend addendOffset lds c cOffset ldc
 
     /// Checks that every index `offset + i*rowStride + j*columnStride` of a rows × columns
     /// operand lies inside an array of `length`, naming the operand in the error.

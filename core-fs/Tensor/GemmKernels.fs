@@ -10,9 +10,11 @@ open System.Runtime.Intrinsics
 open System.Runtime.Intrinsics.X86
 open Microsoft.FSharp.NativeInterop
 
-/// A micro-kernel: `Run(depth, a, b, c, rowStride)` adds A·B into C, where `a` holds `depth`
-/// columns of `Rows` values each, `b` holds `depth` rows of `Columns` values each (both packed
-/// and zero-padded), and C is `Rows × Columns` with rows `rowStride` elements apart.
+/// A micro-kernel: `Run(depth, a, b, source, sourceStride, c, rowStride)` writes source + A·B
+/// into C, where `a` holds `depth` columns of `Rows` values each, `b` holds `depth` rows of
+/// `Columns` values each (both packed and zero-padded), and C and the source are
+/// `Rows × Columns` with rows `rowStride` and `sourceStride` elements apart. With the source at
+/// C it adds A·B into C; another source (an addend) saves a pass that would add it afterwards.
 [<AbstractClass>]
 type internal MicroKernel<'T when 'T: unmanaged>(rows: int, columns: int, name: string) =
     /// Rows of C per call (the register block's height).
@@ -22,7 +24,7 @@ type internal MicroKernel<'T when 'T: unmanaged>(rows: int, columns: int, name: 
     /// For test names and benchmark reports, e.g. `float32 6x32 Vector512`.
     member _.Name = name
     /// Adds the product of the packed panels into the C tile.
-    abstract Run: depth: int * a: nativeptr<'T> * b: nativeptr<'T> * c: nativeptr<'T> * rowStride: int -> unit
+    abstract Run: depth: int * a: nativeptr<'T> * b: nativeptr<'T> * source: nativeptr<'T> * sourceStride: int * c: nativeptr<'T> * rowStride: int -> unit
 
 /// The kernels. Six rows by two vectors keeps 12 accumulators, two B vectors and one broadcast
 /// A value live: 15 registers, within the 16 of AVX2 and well within the 32 of AVX-512, and 12
@@ -33,8 +35,9 @@ module internal GemmKernels =
     [<Literal>]
     let Rows = 6
 
-    /// Asks for the C tile's cache lines before the depth loop so that their fetch from L3 or
-    /// memory overlaps the arithmetic instead of stalling the final read-modify-write.
+    /// Asks for the source tile's cache lines (C's own, unless an addend is read) before the
+    /// depth loop so that their fetch from L3 or memory overlaps the arithmetic instead of
+    /// stalling the final read-modify-write.
     let inline private prefetchTile (c: nativeptr<'T>) (ldc: int) (rowBytes: int) =
         if Sse.IsSupported then
             for r in 0 .. Rows - 1 do
@@ -42,14 +45,14 @@ module internal GemmKernels =
                 Sse.Prefetch0(NativePtr.toVoidPtr (NativePtr.ofNativeInt<byte> start))
                 Sse.Prefetch0(NativePtr.toVoidPtr (NativePtr.ofNativeInt<byte> (start + nativeint (rowBytes - 1))))
 
-    let inline private add512 (p: nativeptr<'T>) (v: Vector512<'T>) =
-        Vector512.Store(Vector512.Add(Vector512.Load p, v), p)
+    let inline private add512 (source: nativeptr<'T>) (p: nativeptr<'T>) (v: Vector512<'T>) =
+        Vector512.Store(Vector512.Add(Vector512.Load source, v), p)
 
-    let inline private add256 (p: nativeptr<'T>) (v: Vector256<'T>) =
-        Vector256.Store(Vector256.Add(Vector256.Load p, v), p)
+    let inline private add256 (source: nativeptr<'T>) (p: nativeptr<'T>) (v: Vector256<'T>) =
+        Vector256.Store(Vector256.Add(Vector256.Load source, v), p)
 
-    let inline private add128 (p: nativeptr<'T>) (v: Vector128<'T>) =
-        Vector128.Store(Vector128.Add(Vector128.Load p, v), p)
+    let inline private add128 (source: nativeptr<'T>) (p: nativeptr<'T>) (v: Vector128<'T>) =
+        Vector128.Store(Vector128.Add(Vector128.Load source, v), p)
 
     // Tiering: like all code here they start as tier-0 code, about 15 times slower, until the
     // runtime promotes them (roughly half a second of use). MethodImplOptions.AggressiveOptimization
@@ -59,8 +62,8 @@ module internal GemmKernels =
     // F# cannot abstract over Vector128/256/512 without losing the FMA overloads, so they are
     // written out. Each reads a[p*6 + r] (broadcast) and b[p*2W .. p*2W + 2W - 1].
 
-    let private float32x512 (depth: int) (a: nativeptr<float32>) (b: nativeptr<float32>) (c: nativeptr<float32>) (ldc: int) =
-        prefetchTile c ldc 128
+    let private float32x512 (depth: int) (a: nativeptr<float32>) (b: nativeptr<float32>) (s: nativeptr<float32>) (lds: int) (c: nativeptr<float32>) (ldc: int) =
+        prefetchTile s lds 128
         let mutable c00 = Vector512<float32>.Zero
         let mutable c01 = Vector512<float32>.Zero
         let mutable c10 = Vector512<float32>.Zero
@@ -99,15 +102,16 @@ module internal GemmKernels =
             pa <- NativePtr.add pa 6
             pb <- NativePtr.add pb 32
         let row r = NativePtr.add c (r * ldc)
-        add512 (row 0) c00; add512 (NativePtr.add (row 0) 16) c01
-        add512 (row 1) c10; add512 (NativePtr.add (row 1) 16) c11
-        add512 (row 2) c20; add512 (NativePtr.add (row 2) 16) c21
-        add512 (row 3) c30; add512 (NativePtr.add (row 3) 16) c31
-        add512 (row 4) c40; add512 (NativePtr.add (row 4) 16) c41
-        add512 (row 5) c50; add512 (NativePtr.add (row 5) 16) c51
+        let source r = NativePtr.add s (r * lds)
+        add512 (source 0) (row 0) c00; add512 (NativePtr.add (source 0) 16) (NativePtr.add (row 0) 16) c01
+        add512 (source 1) (row 1) c10; add512 (NativePtr.add (source 1) 16) (NativePtr.add (row 1) 16) c11
+        add512 (source 2) (row 2) c20; add512 (NativePtr.add (source 2) 16) (NativePtr.add (row 2) 16) c21
+        add512 (source 3) (row 3) c30; add512 (NativePtr.add (source 3) 16) (NativePtr.add (row 3) 16) c31
+        add512 (source 4) (row 4) c40; add512 (NativePtr.add (source 4) 16) (NativePtr.add (row 4) 16) c41
+        add512 (source 5) (row 5) c50; add512 (NativePtr.add (source 5) 16) (NativePtr.add (row 5) 16) c51
 
-    let private float64x512 (depth: int) (a: nativeptr<float>) (b: nativeptr<float>) (c: nativeptr<float>) (ldc: int) =
-        prefetchTile c ldc 128
+    let private float64x512 (depth: int) (a: nativeptr<float>) (b: nativeptr<float>) (s: nativeptr<float>) (lds: int) (c: nativeptr<float>) (ldc: int) =
+        prefetchTile s lds 128
         let mutable c00 = Vector512<float>.Zero
         let mutable c01 = Vector512<float>.Zero
         let mutable c10 = Vector512<float>.Zero
@@ -146,15 +150,16 @@ module internal GemmKernels =
             pa <- NativePtr.add pa 6
             pb <- NativePtr.add pb 16
         let row r = NativePtr.add c (r * ldc)
-        add512 (row 0) c00; add512 (NativePtr.add (row 0) 8) c01
-        add512 (row 1) c10; add512 (NativePtr.add (row 1) 8) c11
-        add512 (row 2) c20; add512 (NativePtr.add (row 2) 8) c21
-        add512 (row 3) c30; add512 (NativePtr.add (row 3) 8) c31
-        add512 (row 4) c40; add512 (NativePtr.add (row 4) 8) c41
-        add512 (row 5) c50; add512 (NativePtr.add (row 5) 8) c51
+        let source r = NativePtr.add s (r * lds)
+        add512 (source 0) (row 0) c00; add512 (NativePtr.add (source 0) 8) (NativePtr.add (row 0) 8) c01
+        add512 (source 1) (row 1) c10; add512 (NativePtr.add (source 1) 8) (NativePtr.add (row 1) 8) c11
+        add512 (source 2) (row 2) c20; add512 (NativePtr.add (source 2) 8) (NativePtr.add (row 2) 8) c21
+        add512 (source 3) (row 3) c30; add512 (NativePtr.add (source 3) 8) (NativePtr.add (row 3) 8) c31
+        add512 (source 4) (row 4) c40; add512 (NativePtr.add (source 4) 8) (NativePtr.add (row 4) 8) c41
+        add512 (source 5) (row 5) c50; add512 (NativePtr.add (source 5) 8) (NativePtr.add (row 5) 8) c51
 
-    let private float32x256 (depth: int) (a: nativeptr<float32>) (b: nativeptr<float32>) (c: nativeptr<float32>) (ldc: int) =
-        prefetchTile c ldc 64
+    let private float32x256 (depth: int) (a: nativeptr<float32>) (b: nativeptr<float32>) (s: nativeptr<float32>) (lds: int) (c: nativeptr<float32>) (ldc: int) =
+        prefetchTile s lds 64
         let mutable c00 = Vector256<float32>.Zero
         let mutable c01 = Vector256<float32>.Zero
         let mutable c10 = Vector256<float32>.Zero
@@ -193,15 +198,16 @@ module internal GemmKernels =
             pa <- NativePtr.add pa 6
             pb <- NativePtr.add pb 16
         let row r = NativePtr.add c (r * ldc)
-        add256 (row 0) c00; add256 (NativePtr.add (row 0) 8) c01
-        add256 (row 1) c10; add256 (NativePtr.add (row 1) 8) c11
-        add256 (row 2) c20; add256 (NativePtr.add (row 2) 8) c21
-        add256 (row 3) c30; add256 (NativePtr.add (row 3) 8) c31
-        add256 (row 4) c40; add256 (NativePtr.add (row 4) 8) c41
-        add256 (row 5) c50; add256 (NativePtr.add (row 5) 8) c51
+        let source r = NativePtr.add s (r * lds)
+        add256 (source 0) (row 0) c00; add256 (NativePtr.add (source 0) 8) (NativePtr.add (row 0) 8) c01
+        add256 (source 1) (row 1) c10; add256 (NativePtr.add (source 1) 8) (NativePtr.add (row 1) 8) c11
+        add256 (source 2) (row 2) c20; add256 (NativePtr.add (source 2) 8) (NativePtr.add (row 2) 8) c21
+        add256 (source 3) (row 3) c30; add256 (NativePtr.add (source 3) 8) (NativePtr.add (row 3) 8) c31
+        add256 (source 4) (row 4) c40; add256 (NativePtr.add (source 4) 8) (NativePtr.add (row 4) 8) c41
+        add256 (source 5) (row 5) c50; add256 (NativePtr.add (source 5) 8) (NativePtr.add (row 5) 8) c51
 
-    let private float64x256 (depth: int) (a: nativeptr<float>) (b: nativeptr<float>) (c: nativeptr<float>) (ldc: int) =
-        prefetchTile c ldc 64
+    let private float64x256 (depth: int) (a: nativeptr<float>) (b: nativeptr<float>) (s: nativeptr<float>) (lds: int) (c: nativeptr<float>) (ldc: int) =
+        prefetchTile s lds 64
         let mutable c00 = Vector256<float>.Zero
         let mutable c01 = Vector256<float>.Zero
         let mutable c10 = Vector256<float>.Zero
@@ -240,15 +246,16 @@ module internal GemmKernels =
             pa <- NativePtr.add pa 6
             pb <- NativePtr.add pb 8
         let row r = NativePtr.add c (r * ldc)
-        add256 (row 0) c00; add256 (NativePtr.add (row 0) 4) c01
-        add256 (row 1) c10; add256 (NativePtr.add (row 1) 4) c11
-        add256 (row 2) c20; add256 (NativePtr.add (row 2) 4) c21
-        add256 (row 3) c30; add256 (NativePtr.add (row 3) 4) c31
-        add256 (row 4) c40; add256 (NativePtr.add (row 4) 4) c41
-        add256 (row 5) c50; add256 (NativePtr.add (row 5) 4) c51
+        let source r = NativePtr.add s (r * lds)
+        add256 (source 0) (row 0) c00; add256 (NativePtr.add (source 0) 4) (NativePtr.add (row 0) 4) c01
+        add256 (source 1) (row 1) c10; add256 (NativePtr.add (source 1) 4) (NativePtr.add (row 1) 4) c11
+        add256 (source 2) (row 2) c20; add256 (NativePtr.add (source 2) 4) (NativePtr.add (row 2) 4) c21
+        add256 (source 3) (row 3) c30; add256 (NativePtr.add (source 3) 4) (NativePtr.add (row 3) 4) c31
+        add256 (source 4) (row 4) c40; add256 (NativePtr.add (source 4) 4) (NativePtr.add (row 4) 4) c41
+        add256 (source 5) (row 5) c50; add256 (NativePtr.add (source 5) 4) (NativePtr.add (row 5) 4) c51
 
-    let private float32x128 (depth: int) (a: nativeptr<float32>) (b: nativeptr<float32>) (c: nativeptr<float32>) (ldc: int) =
-        prefetchTile c ldc 32
+    let private float32x128 (depth: int) (a: nativeptr<float32>) (b: nativeptr<float32>) (s: nativeptr<float32>) (lds: int) (c: nativeptr<float32>) (ldc: int) =
+        prefetchTile s lds 32
         let mutable c00 = Vector128<float32>.Zero
         let mutable c01 = Vector128<float32>.Zero
         let mutable c10 = Vector128<float32>.Zero
@@ -287,15 +294,16 @@ module internal GemmKernels =
             pa <- NativePtr.add pa 6
             pb <- NativePtr.add pb 8
         let row r = NativePtr.add c (r * ldc)
-        add128 (row 0) c00; add128 (NativePtr.add (row 0) 4) c01
-        add128 (row 1) c10; add128 (NativePtr.add (row 1) 4) c11
-        add128 (row 2) c20; add128 (NativePtr.add (row 2) 4) c21
-        add128 (row 3) c30; add128 (NativePtr.add (row 3) 4) c31
-        add128 (row 4) c40; add128 (NativePtr.add (row 4) 4) c41
-        add128 (row 5) c50; add128 (NativePtr.add (row 5) 4) c51
+        let source r = NativePtr.add s (r * lds)
+        add128 (source 0) (row 0) c00; add128 (NativePtr.add (source 0) 4) (NativePtr.add (row 0) 4) c01
+        add128 (source 1) (row 1) c10; add128 (NativePtr.add (source 1) 4) (NativePtr.add (row 1) 4) c11
+        add128 (source 2) (row 2) c20; add128 (NativePtr.add (source 2) 4) (NativePtr.add (row 2) 4) c21
+        add128 (source 3) (row 3) c30; add128 (NativePtr.add (source 3) 4) (NativePtr.add (row 3) 4) c31
+        add128 (source 4) (row 4) c40; add128 (NativePtr.add (source 4) 4) (NativePtr.add (row 4) 4) c41
+        add128 (source 5) (row 5) c50; add128 (NativePtr.add (source 5) 4) (NativePtr.add (row 5) 4) c51
 
-    let private float64x128 (depth: int) (a: nativeptr<float>) (b: nativeptr<float>) (c: nativeptr<float>) (ldc: int) =
-        prefetchTile c ldc 32
+    let private float64x128 (depth: int) (a: nativeptr<float>) (b: nativeptr<float>) (s: nativeptr<float>) (lds: int) (c: nativeptr<float>) (ldc: int) =
+        prefetchTile s lds 32
         let mutable c00 = Vector128<float>.Zero
         let mutable c01 = Vector128<float>.Zero
         let mutable c10 = Vector128<float>.Zero
@@ -334,31 +342,32 @@ module internal GemmKernels =
             pa <- NativePtr.add pa 6
             pb <- NativePtr.add pb 4
         let row r = NativePtr.add c (r * ldc)
-        add128 (row 0) c00; add128 (NativePtr.add (row 0) 2) c01
-        add128 (row 1) c10; add128 (NativePtr.add (row 1) 2) c11
-        add128 (row 2) c20; add128 (NativePtr.add (row 2) 2) c21
-        add128 (row 3) c30; add128 (NativePtr.add (row 3) 2) c31
-        add128 (row 4) c40; add128 (NativePtr.add (row 4) 2) c41
-        add128 (row 5) c50; add128 (NativePtr.add (row 5) 2) c51
+        let source r = NativePtr.add s (r * lds)
+        add128 (source 0) (row 0) c00; add128 (NativePtr.add (source 0) 2) (NativePtr.add (row 0) 2) c01
+        add128 (source 1) (row 1) c10; add128 (NativePtr.add (source 1) 2) (NativePtr.add (row 1) 2) c11
+        add128 (source 2) (row 2) c20; add128 (NativePtr.add (source 2) 2) (NativePtr.add (row 2) 2) c21
+        add128 (source 3) (row 3) c30; add128 (NativePtr.add (source 3) 2) (NativePtr.add (row 3) 2) c31
+        add128 (source 4) (row 4) c40; add128 (NativePtr.add (source 4) 2) (NativePtr.add (row 4) 2) c41
+        add128 (source 5) (row 5) c50; add128 (NativePtr.add (source 5) 2) (NativePtr.add (row 5) 2) c51
 
     let private makeFloat32Kernel (width: int) : MicroKernel<float32> =
         match width with
         | 512 -> { new MicroKernel<float32>(Rows, 32, "float32 6x32 Vector512") with
-                     member _.Run(depth, a, b, c, ldc) = float32x512 depth a b c ldc }
+                     member _.Run(depth, a, b, s, lds, c, ldc) = float32x512 depth a b s lds c ldc }
         | 256 -> { new MicroKernel<float32>(Rows, 16, "float32 6x16 Vector256") with
-                     member _.Run(depth, a, b, c, ldc) = float32x256 depth a b c ldc }
+                     member _.Run(depth, a, b, s, lds, c, ldc) = float32x256 depth a b s lds c ldc }
         | 128 -> { new MicroKernel<float32>(Rows, 8, "float32 6x8 Vector128") with
-                     member _.Run(depth, a, b, c, ldc) = float32x128 depth a b c ldc }
+                     member _.Run(depth, a, b, s, lds, c, ldc) = float32x128 depth a b s lds c ldc }
         | _ -> invalidArg "width" (sprintf "no %d-bit kernel" width)
 
     let private makeFloat64Kernel (width: int) : MicroKernel<float> =
         match width with
         | 512 -> { new MicroKernel<float>(Rows, 16, "float64 6x16 Vector512") with
-                     member _.Run(depth, a, b, c, ldc) = float64x512 depth a b c ldc }
+                     member _.Run(depth, a, b, s, lds, c, ldc) = float64x512 depth a b s lds c ldc }
         | 256 -> { new MicroKernel<float>(Rows, 8, "float64 6x8 Vector256") with
-                     member _.Run(depth, a, b, c, ldc) = float64x256 depth a b c ldc }
+                     member _.Run(depth, a, b, s, lds, c, ldc) = float64x256 depth a b s lds c ldc }
         | 128 -> { new MicroKernel<float>(Rows, 4, "float64 6x4 Vector128") with
-                     member _.Run(depth, a, b, c, ldc) = float64x128 depth a b c ldc }
+                     member _.Run(depth, a, b, s, lds, c, ldc) = float64x128 depth a b s lds c ldc }
         | _ -> invalidArg "width" (sprintf "no %d-bit kernel" width)
 
     // Made once: an object expression is a fresh object at every evaluation, and a product

@@ -156,9 +156,9 @@ module internal GemmPacking =
                             NativePtr.write write Unchecked.defaultof<'T>
                             write <- NativePtr.add write width
 
-    /// Adds a rows × columns corner of the dense `tile` (row length `tileWidth`) into C.
-    let inline addTile (tile: nativeptr< ^T>) (tileWidth: int) (rows: int) (columns: int) (c: nativeptr< ^T>) (ldc: int) =
+    /// Writes source + a rows × columns corner of the dense `tile` (row length `tileWidth`) into
+    /// C; the source is C itself, or an addend (rows `lds` apart).
+    let inline addTile (tile: nativeptr< ^T>) (tileWidth: int) (rows: int) (columns: int) (source: nativeptr< ^T>) (lds: int) (c: nativeptr< ^T>) (ldc: int) =
         for r in 0 .. rows - 1 do
             for j in 0 .. columns - 1 do
-                let target = NativePtr.add c (r * ldc + j)
-                NativePtr.write target (NativePtr.read target + NativePtr.get tile (r * tileWidth + j))
+                NativePtr.set c (r * ldc + j) (NativePtr.get source (r * lds + j) + NativePtr.get tile (r * tileWidth + j))
