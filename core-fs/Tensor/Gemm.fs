@@ -27,7 +27,10 @@ type internal GemmSettings =
       /// From this many multiply-adds on, the work is split across cores.
       ParallelWork: int
       /// How many parts to split large products into.
-      Threads: int }
+      Threads: int
+      /// At most this many elements of C (m·n) take the inner-product path when both operands run
+      /// along the depth (GemmInnerProduct); 0 turns that path off.
+      InnerProductOutputs: int }
 
 /// Defaults measured on the development machine: an AMD EPYC reporting family 25 model 17
 /// (Zen 4: 32 KB L1d and 1 MB L2 per core, AVX-512 executed as two 256-bit halves, so one
@@ -47,7 +50,11 @@ module internal GemmSettings =
           // 128³ multiply-adds: tens of microseconds on one core, well above the cost of the two
           // hand-overs to the worker team per block of B.
           ParallelWork = 1 <<< 21
-          Threads = Environment.ProcessorCount }
+          Threads = Environment.ProcessorCount
+          // About where packing starts to pay: with 64 × 64 outputs each packed element of A is
+          // used by four column panels and each of B by eleven row panels. Re-measure with the
+          // probe described in GemmInnerProduct.fs's header on a new host.
+          InnerProductOutputs = 64 * 64 }
 
 /// The strided driver behind `Gemm.Multiply` and `LinearAlgebra.matmul`.
 module internal GemmDriver =
@@ -273,6 +280,7 @@ module internal GemmDriver =
     /// the caller has checked that every index lies inside its array. C is overwritten.
     let inline private run
         ([<InlineIfLambda>] serial: MicroKernel< ^T> -> GemmSettings -> int -> int -> int -> int -> nativeint -> int -> int -> nativeint -> int -> int -> nativeint -> int -> unit)
+        ([<InlineIfLambda>] inner: int -> int -> int -> int -> nativeint -> int -> nativeint -> int -> nativeint -> int -> unit)
         (kernel: MicroKernel< ^T>) (settings: GemmSettings) (m: int) (n: int) (k: int)
         (a: ^T[]) (aOffset: int) (aRow: int) (aColumn: int)
         (b: ^T[]) (bOffset: int) (bRow: int) (bColumn: int)
@@ -292,20 +300,22 @@ module internal GemmDriver =
             let aStart = NativePtr.add aBase aOffset
             let bStart = NativePtr.add bBase bOffset
             let cStart = NativePtr.add cBase cOffset
+            let parts = if work < int64 settings.ParallelWork then 1 else max 1 settings.Threads
             if isDirect then
                 direct m n k aStart aRow aColumn bStart bRow bColumn cStart ldc
+            elif GemmInnerProduct.suits settings.InnerProductOutputs m n k aColumn bRow then
+                inner parts m n k (NativePtr.toNativeInt aStart) aRow (NativePtr.toNativeInt bStart) bColumn (NativePtr.toNativeInt cStart) ldc
             else
-                let parts = if work < int64 settings.ParallelWork then 1 else max 1 settings.Threads
                 serial kernel settings parts m n k (NativePtr.toNativeInt aStart) aRow aColumn
                        (NativePtr.toNativeInt bStart) bRow bColumn (NativePtr.toNativeInt cStart) ldc
 
     /// The float32 product; see `run` for the layout.
     let multiply32 (settings: GemmSettings) m n k (a: float32[]) aOffset aRow aColumn (b: float32[]) bOffset bRow bColumn (c: float32[]) cOffset ldc =
-        run blocked32 (GemmKernels.float32Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn c cOffset ldc
+        run blocked32 GemmInnerProduct.multiply32 (GemmKernels.float32Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn c cOffset ldc
 
     /// The float64 product; see `run` for the layout.
     let multiply64 (settings: GemmSettings) m n k (a: float[]) aOffset aRow aColumn (b: float[]) bOffset bRow bColumn (c: float[]) cOffset ldc =
-        run blocked64 (GemmKernels.float64Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn c cOffset ldc
+        run blocked64 GemmInnerProduct.multiply64 (GemmKernels.float64Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn c cOffset ldc
 
     /// Checks that every index `offset + i*rowStride + j*columnStride` of a rows × columns
     /// operand lies inside an array of `length`, naming the operand in the error.
