@@ -125,34 +125,37 @@ module internal LinalgKernels =
     /// LU with partial pivoting of the n×n matrix at `offset`, in place: unit-lower L below the
     /// diagonal, U on and above it; `pivots.[j]` is the row swapped with row j at step j. A zero
     /// pivot skips its elimination step (so slogdet still sees the zero); returns the number of
-    /// row swaps and whether some pivot was 0.
-    let lu (a: float[]) (offset: int) (n: int) (pivots: int[]) : struct (int * bool) =
+    /// row swaps and whether some pivot was 0. In float32 or float64 (the element type is the
+    /// arithmetic's, as in torch).
+    let lu<'T when 'T :> Numerics.IFloatingPointIeee754<'T>> (a: 'T[]) (offset: int) (n: int) (pivots: int[]) : struct (int * bool) =
         let mutable swaps = 0
         let mutable singular = false
-        let tmp = Array.zeroCreate<float> n
+        let tmp = ArrayPool<'T>.Shared.Rent(max 1 n)
         for j in 0 .. n - 1 do
             let mutable best = j
             for i in j + 1 .. n - 1 do
-                if abs a.[offset + i * n + j] > abs a.[offset + best * n + j] then best <- i
+                if 'T.op_GreaterThan('T.Abs a.[offset + i * n + j], 'T.Abs a.[offset + best * n + j]) then best <- i
             pivots.[j] <- best
             if best <> j then
                 swaps <- swaps + 1
-                (row a offset n j 0 n).CopyTo(Span tmp)
+                let saved = Span<'T>(tmp, 0, n)
+                (row a offset n j 0 n).CopyTo saved
                 (row a offset n best 0 n).CopyTo(row a offset n j 0 n)
-                Span(tmp).CopyTo(row a offset n best 0 n)
+                saved.CopyTo(row a offset n best 0 n)
             let pivot = a.[offset + j * n + j]
-            if pivot = 0.0 then singular <- true
+            if 'T.IsZero pivot then singular <- true
             else
-                let pivotRow = Span<float>.op_Implicit (row a offset n j (j + 1) (n - j - 1)) : ReadOnlySpan<float>
+                let pivotRow = Span<'T>.op_Implicit (row a offset n j (j + 1) (n - j - 1)) : ReadOnlySpan<'T>
                 for i in j + 1 .. n - 1 do
-                    let factor = a.[offset + i * n + j] / pivot
+                    let factor = 'T.op_Division(a.[offset + i * n + j], pivot)
                     a.[offset + i * n + j] <- factor
                     let target = row a offset n i (j + 1) (n - j - 1)
-                    TensorPrimitives.MultiplyAdd(pivotRow, -factor, Span<float>.op_Implicit target, target)
+                    TensorPrimitives.MultiplyAdd<'T>(pivotRow, 'T.op_UnaryNegation factor, Span<'T>.op_Implicit target, target)
+        ArrayPool<'T>.Shared.Return tmp
         struct (swaps, singular)
 
     /// Solves A X = B in place of B (n×k) from A's LU factors and pivots.
-    let luSolve (factors: float[]) (offset: int) (n: int) (pivots: int[]) (b: float[]) (bOffset: int) (k: int) =
+    let luSolve<'T when 'T :> Numerics.IFloatingPointIeee754<'T>> (factors: 'T[]) (offset: int) (n: int) (pivots: int[]) (b: 'T[]) (bOffset: int) (k: int) =
         for j in 0 .. n - 1 do
             let p = pivots.[j]
             if p <> j then
