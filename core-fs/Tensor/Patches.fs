@@ -81,8 +81,8 @@ module Patches =
                         if row >= 0 && row < h then
                             let start = output + row * w + first * stride.[1] + columnOffset
                             let input = column + p * wo
-                            if stride.[1] = 1 then
-                                // a run of neighbouring pixels: one vectorised add
+                            if stride.[1] = 1 && last - first >= 16 then
+                                // a run of neighbouring pixels long enough to repay the call: one vectorised add
                                 let target = result.AsSpan(start, last - first)
                                 Numerics.Tensors.TensorPrimitives.Add<'T>(target, ReadOnlySpan<'T>(source, input + first, last - first), target)
                             else
