@@ -161,45 +161,38 @@ module internal Streaming =
     /// 512-bit stores write a whole cache line at once.
     let private wide = Avx512F.IsSupported
 
+    /// Copies `bytes` bytes with streaming stores once the target is aligned to a cache line.
+    /// Both element types go through bytes: their arrays are aligned to their element size, so
+    /// the unaligned head is a whole number of elements.
+    let private streamBytes (s: nativeptr<byte>) (t: nativeptr<byte>) (bytes: int64) =
+        let head = min bytes (int64 ((64n - (NativePtr.toNativeInt t &&& 63n)) &&& 63n))
+        let mutable i = 0L
+        while i < head do
+            NativePtr.set t (int i) (NativePtr.get s (int i))
+            i <- i + 1L
+        if wide then
+            while i + 64L <= bytes do
+                Avx512F.StoreAlignedNonTemporal(NativePtr.ofNativeInt<byte> (NativePtr.toNativeInt t + nativeint i),
+                                                Avx512F.LoadVector512(NativePtr.ofNativeInt<byte> (NativePtr.toNativeInt s + nativeint i)))
+                i <- i + 64L
+        while i + 32L <= bytes do
+            Avx.StoreAlignedNonTemporal(NativePtr.ofNativeInt<byte> (NativePtr.toNativeInt t + nativeint i),
+                                        Avx.LoadVector256(NativePtr.ofNativeInt<byte> (NativePtr.toNativeInt s + nativeint i)))
+            i <- i + 32L
+        while i < bytes do
+            NativePtr.write (NativePtr.ofNativeInt<byte> (NativePtr.toNativeInt t + nativeint i))
+                            (NativePtr.read (NativePtr.ofNativeInt<byte> (NativePtr.toNativeInt s + nativeint i)))
+            i <- i + 1L
+
     let private copy32 (source: float32[]) (sourceStart: int) (target: float32[]) (targetStart: int) (length: int) =
         use s = fixed &source.[sourceStart]
         use t = fixed &target.[targetStart]
-        // elements until t is aligned to the vector (floats are at least 4-byte aligned)
-        let head = min length (int ((64n - (NativePtr.toNativeInt t &&& 63n)) &&& 63n) / 4)
-        let mutable i = 0
-        while i < head do
-            NativePtr.set t i (NativePtr.get s i)
-            i <- i + 1
-        if wide then
-            while i + 16 <= length do
-                Avx512F.StoreAlignedNonTemporal(NativePtr.add t i, Avx512F.LoadVector512(NativePtr.add s i))
-                i <- i + 16
-        while i + 8 <= length do
-            Avx.StoreAlignedNonTemporal(NativePtr.add t i, Avx.LoadVector256(NativePtr.add s i))
-            i <- i + 8
-        while i < length do
-            NativePtr.set t i (NativePtr.get s i)
-            i <- i + 1
+        streamBytes (NativePtr.ofNativeInt (NativePtr.toNativeInt s)) (NativePtr.ofNativeInt (NativePtr.toNativeInt t)) (int64 length * 4L)
 
     let private copy64 (source: float[]) (sourceStart: int) (target: float[]) (targetStart: int) (length: int) =
         use s = fixed &source.[sourceStart]
         use t = fixed &target.[targetStart]
-        // elements until t is aligned to the vector (doubles in arrays are 8-byte aligned)
-        let head = min length (int ((64n - (NativePtr.toNativeInt t &&& 63n)) &&& 63n) / 8)
-        let mutable i = 0
-        while i < head do
-            NativePtr.set t i (NativePtr.get s i)
-            i <- i + 1
-        if wide then
-            while i + 8 <= length do
-                Avx512F.StoreAlignedNonTemporal(NativePtr.add t i, Avx512F.LoadVector512(NativePtr.add s i))
-                i <- i + 8
-        while i + 4 <= length do
-            Avx.StoreAlignedNonTemporal(NativePtr.add t i, Avx.LoadVector256(NativePtr.add s i))
-            i <- i + 4
-        while i < length do
-            NativePtr.set t i (NativePtr.get s i)
-            i <- i + 1
+        streamBytes (NativePtr.ofNativeInt (NativePtr.toNativeInt s)) (NativePtr.ofNativeInt (NativePtr.toNativeInt t)) (int64 length * 8L)
 
     /// Copies `length` elements with streaming stores (an ordinary copy where they are not
     /// supported). Call `fence` before another thread reads what was written.

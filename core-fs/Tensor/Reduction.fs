@@ -13,24 +13,21 @@ module Reduction =
     /// so float32 rounding error grows with log(n) blocks rather than with n.
     let private sumBlock = 1024
 
+    /// The sum of blocks [first, first + count) of a run: one block goes to TensorPrimitives,
+    /// more are split in halves and added, so the error grows with log(blocks). Recursion keeps
+    /// the partial sums on the stack (depth log2 of the block count) instead of in an array.
+    let rec private sumBlocks<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (first: int) (count: int) : 'T =
+        if count = 1 then
+            let start = first * sumBlock
+            Tensors.TensorPrimitives.Sum(x.Slice(start, min sumBlock (x.Length - start)))
+        else
+            let half = count / 2
+            sumBlocks x first half + sumBlocks x (first + half) (count - half)
+
     /// The sum of a contiguous run, blocked and pairwise for long runs.
     let private blockedSum<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) : 'T =
         if x.Length <= sumBlock then Tensors.TensorPrimitives.Sum x
-        else
-            let blocks = (x.Length + sumBlock - 1) / sumBlock
-            let partial = Array.zeroCreate<'T> blocks
-            for b in 0 .. blocks - 1 do
-                let start = b * sumBlock
-                partial.[b] <- Tensors.TensorPrimitives.Sum(x.Slice(start, min sumBlock (x.Length - start)))
-            // pairwise: halve the list of partial sums until one is left
-            let mutable count = blocks
-            while count > 1 do
-                let half = count / 2
-                for i in 0 .. half - 1 do
-                    partial.[i] <- partial.[2 * i] + partial.[2 * i + 1]
-                if count % 2 = 1 then partial.[half] <- partial.[count - 1]
-                count <- half + count % 2
-            partial.[0]
+        else sumBlocks x 0 ((x.Length + sumBlock - 1) / sumBlock)
 
     /// Reduces one contiguous run to a single value (the run is never empty here).
     let private reduceRun<'T when 'T :> IFloatingPointIeee754<'T>> (op: ReduceOp) (x: ReadOnlySpan<'T>) : 'T =

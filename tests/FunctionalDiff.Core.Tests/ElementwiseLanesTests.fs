@@ -146,4 +146,21 @@ let tests =
                     for r in 0 .. roots.Length - 1 do
                         expectSameBits planned.[r] reference.[r] (sprintf "%A %A root %d" dtype axes r)
         }
+
+        testCase "streaming copies equal Array.Copy at every alignment, length and offset, in both element types" (fun () ->
+            // the copy stores whole cache lines once the target is aligned: heads of 0..15 elements,
+            // bodies of 0..3 lines and tails of 0..15 elements all meet the boundaries
+            let check (source: 'T[]) (name: string) =
+                for sourceStart in 0 .. 17 do
+                    for targetStart in 0 .. 17 do
+                        for length in [ 0; 1; 3; 7; 8; 15; 16; 17; 31; 33; 64; 100; 257 ] do
+                            let target = Array.zeroCreate<'T> (targetStart + length + 5)
+                            let expected = Array.zeroCreate<'T> target.Length
+                            Array.Copy(source, sourceStart, expected, targetStart, length)
+                            Streaming.copy source sourceStart target targetStart length
+                            Streaming.fence ()
+                            Expect.sequenceEqual target expected (sprintf "%s from %d to %d, %d elements" name sourceStart targetStart length)
+            check (Array.init 300 (fun i -> float32 i + 0.5f)) "float32"
+            check (Array.init 300 (fun i -> float i + 0.25)) "float64"
+        )
     ]

@@ -69,6 +69,42 @@ let constant (t: Tensor) = Expr.constant t
 /// A float64 tensor from values.
 let tensor (shape: int[]) (data: float[]) = Tensor.FromArray(data, shape)
 
+/// One function to check against finite differences: its name, the shapes of its inputs, where
+/// the inputs are drawn from, and the function.
+type RuleCase = { Name: string; Shapes: int[] list; Domain: Domain; F: Expr list -> Expr }
+
+/// Inputs drawn from the case's domain, a weight w for its output (so the check is a VJP along w,
+/// not only the gradient of a sum), and one direction per input for second order, from one seed.
+let private rulePoints (seed: int) (c: RuleCase) =
+    let random = Random seed
+    let points = c.Shapes |> List.map (sample random c.Domain)
+    let outputShape = (c.F (c.Shapes |> List.map (fun s -> Expr.variable "probe" s DType.Float64))).Shape
+    let w = sample random Normal outputShape
+    let directions = c.Shapes |> List.map (sample random Normal)
+    points, w, directions
+
+/// First order: the gradient of phi(x) = <f(x), w> against central differences. 1e-6 relative
+/// leaves room for values of size ~100 (exp, reciprocal) without hiding wrong rules.
+let firstOrderTest (seed: int) (c: RuleCase) =
+    test c.Name {
+        let points, w, _ = rulePoints seed c
+        let phi xs = inner (c.F xs) w
+        let ours = Diff.gradN phi (points |> List.map constant) |> List.map values
+        List.iteri2 (fun i o r -> expectClose 1e-6 o r (sprintf "%s: input %d" c.Name i)) ours (numericGradient phi points)
+    }
+
+/// Second order: psi(x) = sum_i <grad_i phi(x), u_i>, whose gradient is a Hessian-vector
+/// product, against central differences of our first-order graph; 1e-5 allows for the larger
+/// third derivatives (tan, reciprocal, rsqrt) in the truncation error.
+let secondOrderTest (seed: int) (c: RuleCase) =
+    test c.Name {
+        let points, w, directions = rulePoints seed c
+        let phi xs = inner (c.F xs) w
+        let psi xs = List.map2 inner (Diff.gradN phi xs) directions |> List.reduce (+)
+        let ours = Diff.gradN psi (points |> List.map constant) |> List.map values
+        List.iteri2 (fun i o r -> expectClose 1e-5 o r (sprintf "%s: input %d" c.Name i)) ours (numericGradient psi points)
+    }
+
 /// Node counts of nested derivatives, order 1 first, grow linearly: at most 3k + 3 at order k,
 /// consecutive ratios at most 1.25 from order 4 on, and the last ratio below the first. Geometric
 /// growth (ratios held near a constant above 1, as plain nesting gave) fails all three.

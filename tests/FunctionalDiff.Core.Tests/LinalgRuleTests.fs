@@ -8,9 +8,7 @@ open Expecto
 open FunctionalDiff.Core
 open FunctionalDiff.Core.Tests.GraphTestSupport
 
-type private Case = { Name: string; Shapes: int[] list; F: Expr list -> Expr }
-
-let private case name shapes f = { Name = name; Shapes = shapes; F = f }
+let private case name shapes f : RuleCase = { Name = name; Shapes = shapes; Domain = Normal; F = f }
 
 /// x xᵀ + n·I: symmetric positive definite and well conditioned for any x (…, n, n).
 let private spd (x: Expr) =
@@ -23,7 +21,7 @@ let private shifted (x: Expr) = x + 3.0 * Linalg.identity x.DType x.Dims.[x.Rank
 /// Stacks two outputs into one flat vector, so one inner product weighs both.
 let private both (a: Expr) (b: Expr) = Expr.concat 0 [ Expr.reshape [| -1 |] a; Expr.reshape [| -1 |] b ]
 
-let private cases : Case list =
+let private cases : RuleCase list =
     let m33, m233 = [| 3; 3 |], [| 2; 3; 3 |]
     [ case "cholesky" [ m33 ] (fun xs -> Linalg.cholesky (spd xs.[0]))
       case "cholesky batched [2,3,3]" [ m233 ] (fun xs -> Linalg.cholesky (spd xs.[0]))
@@ -55,34 +53,6 @@ let private cases : Case list =
       case "qr wide [2,4]" [ [| 2; 4 |] ] (fun xs -> let q, r = Linalg.qr xs.[0] in both q r)
       case "qr wide batched [2,3,5], R only" [ [| 2; 3; 5 |] ] (fun xs -> snd (Linalg.qr xs.[0]))
       case "qr wide [3,4], Q only" [ [| 3; 4 |] ] (fun xs -> fst (Linalg.qr xs.[0])) ]
-
-let private pointsFor (index: int) (c: Case) =
-    let random = Random(2000 + index)
-    let points = c.Shapes |> List.map (sample random Normal)
-    let outputShape = (c.F (c.Shapes |> List.map (fun s -> Expr.variable "probe" s DType.Float64))).Shape
-    let w = sample random Normal outputShape
-    let directions = c.Shapes |> List.map (sample random Normal)
-    points, w, directions
-
-// The tolerances of VjpRuleTests: FD error ~1e-9 at first order, larger third derivatives at second.
-let private firstOrder (index: int) (c: Case) =
-    test c.Name {
-        let points, w, _ = pointsFor index c
-        let phi xs = inner (c.F xs) w
-        let ours = Diff.gradN phi (points |> List.map constant) |> List.map values
-        let reference = numericGradient phi points
-        List.iteri2 (fun i o r -> expectClose 1e-6 o r (sprintf "%s: input %d" c.Name i)) ours reference
-    }
-
-let private secondOrder (index: int) (c: Case) =
-    test c.Name {
-        let points, w, directions = pointsFor index c
-        let phi xs = inner (c.F xs) w
-        let psi xs = List.map2 inner (Diff.gradN phi xs) directions |> List.reduce (+)
-        let ours = Diff.gradN psi (points |> List.map constant) |> List.map values
-        let reference = numericGradient psi points
-        List.iteri2 (fun i o r -> expectClose 1e-5 o r (sprintf "%s: input %d" c.Name i)) ours reference
-    }
 
 /// A plain triple loop, the reference product.
 let private multiply (a: float[]) (b: float[]) (m: int) (k: int) (n: int) =
@@ -224,8 +194,8 @@ let private errors =
 [<Tests>]
 let tests =
     testList "Linalg" [
-        testList "rules first order vs finite differences" (cases |> List.mapi firstOrder)
-        testList "rules second order vs finite differences of the first" (cases |> List.mapi secondOrder)
+        testList "rules first order vs finite differences" (cases |> List.mapi (fun i c -> firstOrderTest (2000 + i) c))
+        testList "rules second order vs finite differences of the first" (cases |> List.mapi (fun i c -> secondOrderTest (2000 + i) c))
         identities
         testList "wide qr" [
             test "wide qr (m < n): Q (m×m) R (m×n) = A, QᵀQ = I, R upper trapezoidal" {

@@ -44,6 +44,24 @@ let bytesPerCall (bound: float) (call: unit -> unit) =
         round <- round + 1
     least
 
+/// The MLP step of issue 12 (softmax cross-entropy of `features -> hidden tanh -> 10` against
+/// class indices; the loss and the four gradients) at a batch size, float32, with random inputs:
+/// W1, b1, W2, b2 and the batch.
+let mlpStep (batch: int) (features: int) (hidden: int) (seed: int) =
+    let targets = Tensor.FromArray(Array.init batch (fun i -> float ((i * 7) % 10)), [| batch |]).Cast DType.Float32
+    let step (p: Expr[]) =
+        let lossOf (q: Expr list) =
+            match q with
+            | [ w1; b1; w2; b2 ] -> Nn.crossEntropy (Expr.matmul (Expr.tanh (Expr.matmul p.[4] w1 + b1)) w2 + b2) (Expr.constant targets)
+            | _ -> invalidArg "q" "four parameters"
+        let loss, gradients = Diff.valueAndGradN lossOf (List.ofArray p.[0..3])
+        Array.append [| loss |] (Array.ofList gradients)
+    let random = Random seed
+    let inputs =
+        [| [| features; hidden |]; [| hidden |]; [| hidden; 10 |]; [| 10 |]; [| batch; features |] |]
+        |> Array.map (randomTensor random DType.Float32)
+    step, inputs
+
 /// Graphs of the ops with buffer-writing kernels (gather, scatter-add, pad, concat, cast,
 /// argmax) over inputs, transposed and flipped inputs, computed values and slices of them, with
 /// indices that are inputs, constants and computed, including repeated indices.
@@ -164,22 +182,32 @@ let tests =
                     outs <- written)
             Expect.isLessThanOrEqual perStep 1024.0 "bytes per step"))
     
+        testSequenced (testCase "a full sum over 100,000 elements allocates nothing, and matches a float64 reference loop" (fun () ->
+            // a run this long is summed in 1,024-element blocks added pairwise; the partial sums
+            // must live on the stack, not in an array per reduction
+            let previous = Parallelism.MaxDegree
+            Parallelism.MaxDegree <- 1
+            try
+                for dtype in [ DType.Float32; DType.Float64 ] do
+                    let x = randomTensor (Random 11) dtype [| 100_000 |]
+                    let compiled = Compile.compile (fun (p: Expr[]) -> [| Expr.sum p.[0] |])
+                    let inputs = [| x |]
+                    let outputs = compiled.Invoke inputs
+                    let mutable reference = 0.0
+                    for v in x.ToDoubleArray() do reference <- reference + v
+                    Expect.floatClose Accuracy.medium (outputs.[0].ToScalar()) reference (sprintf "%O sum against the reference loop" dtype)
+                    let into = bytesPerCall 16.0 (fun () -> compiled.InvokeInto(inputs, outputs))
+                    Expect.isLessThanOrEqual into 16.0 (sprintf "%O bytes per InvokeInto call" dtype)
+            finally
+                Parallelism.MaxDegree <- previous))
+    
         testSequenced (testCase "with one thread, a step over blocks past the parallel threshold allocates nothing" (fun () ->
             // batch 128, 16 -> 512 tanh -> 10: the hidden layer's 65,536 elements would be split
             // over the worker team; with MaxDegree 1 its blocks run in a loop, with no hand-over
             let previous = Parallelism.MaxDegree
             Parallelism.MaxDegree <- 1
             try
-                let targets = Tensor.FromArray(Array.init 128 (fun i -> float ((i * 3) % 10)), [| 128 |]).Cast DType.Float32
-                let step (p: Expr[]) =
-                    let lossOf (q: Expr list) =
-                        match q with
-                        | [ w1; b1; w2; b2 ] -> Nn.crossEntropy (Expr.matmul (Expr.tanh (Expr.matmul p.[4] w1 + b1)) w2 + b2) (Expr.constant targets)
-                        | _ -> invalidArg "q" "four parameters"
-                    let loss, gradients = Diff.valueAndGradN lossOf (List.ofArray p.[0..3])
-                    Array.append [| loss |] (Array.ofList gradients)
-                let random = Random 9
-                let inputs = [| [| 16; 512 |]; [| 512 |]; [| 512; 10 |]; [| 10 |]; [| 128; 16 |] |] |> Array.map (randomTensor random DType.Float32)
+                let step, inputs = mlpStep 128 16 512 9
                 let compiled = Compile.compile step
                 let outputs = compiled.Invoke inputs
                 for _ in 1 .. 50 do compiled.InvokeInto(inputs, outputs)

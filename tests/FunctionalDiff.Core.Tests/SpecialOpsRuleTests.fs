@@ -7,9 +7,7 @@ open Expecto
 open FunctionalDiff.Core
 open FunctionalDiff.Core.Tests.GraphTestSupport
 
-type private Case = { Name: string; Shapes: int[] list; Domain: Domain; F: Expr list -> Expr }
-
-let private case name shapes domain f = { Name = name; Shapes = shapes; Domain = domain; F = f }
+let private case name shapes domain f : RuleCase = { Name = name; Shapes = shapes; Domain = domain; F = f }
 let private one f = fun (xs: Expr list) -> f xs.[0]
 let private two f = fun (xs: Expr list) -> f xs.[0] xs.[1]
 
@@ -56,32 +54,9 @@ let private cases =
       case "einsum ij,ij->i" [ s23; s23 ] Normal (two (Einsum.einsum2 "ij,ij->i"))
       case "einsum1 ijk->kj" [ s234 ] Normal (one (fun x -> Einsum.einsum1 "ijk->kj" x |> sin)) ]
 
-let private pointsFor (i: int) (c: Case) =
-    let random = Random(4000 + i)
-    let points = c.Shapes |> List.map (sample random c.Domain)
-    let outputShape = (c.F (c.Shapes |> List.map (fun s -> Expr.variable "probe" s DType.Float64))).Shape
-    points, sample random Normal outputShape, c.Shapes |> List.map (sample random Normal)
-
-let private firstOrder (i: int) (c: Case) =
-    test c.Name {
-        let points, w, _ = pointsFor i c
-        let phi xs = inner (c.F xs) w
-        let ours = Diff.gradN phi (points |> List.map constant) |> List.map values
-        List.iteri2 (fun k o r -> expectClose 1e-6 o r (sprintf "%s: input %d" c.Name k)) ours (numericGradient phi points)
-    }
-
-let private secondOrder (i: int) (c: Case) =
-    test c.Name {
-        let points, w, directions = pointsFor i c
-        let phi xs = inner (c.F xs) w
-        let psi xs = List.map2 inner (Diff.gradN phi xs) directions |> List.reduce (+)
-        let ours = Diff.gradN psi (points |> List.map constant) |> List.map values
-        List.iteri2 (fun k o r -> expectClose 1e-5 o r (sprintf "%s: input %d" c.Name k)) ours (numericGradient psi points)
-    }
-
 [<Tests>]
 let tests =
     testList "Special" [
-        testList "Rules first order vs finite differences" (cases |> List.mapi firstOrder)
-        testList "Rules second order vs finite differences of the first" (cases |> List.mapi secondOrder)
+        testList "Rules first order vs finite differences" (cases |> List.mapi (fun i c -> firstOrderTest (4000 + i) c))
+        testList "Rules second order vs finite differences of the first" (cases |> List.mapi (fun i c -> secondOrderTest (4000 + i) c))
     ]

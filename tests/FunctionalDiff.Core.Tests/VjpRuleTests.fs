@@ -8,7 +8,7 @@ open FunctionalDiff.Core
 open FunctionalDiff.Core.Tests.GraphTestSupport
 
 /// A case: a name, the inputs' shapes, the domain they are drawn from, and the function.
-type Case = { Name: string; Shapes: int[] list; Domain: Domain; F: Expr list -> Expr }
+type Case = RuleCase
 
 let private case name shapes domain f = { Name = name; Shapes = shapes; Domain = domain; F = f }
 let private one f = fun (xs: Expr list) -> f xs.[0]
@@ -97,44 +97,9 @@ let cases : Case list =
       case "scan reversed with remat" [ s3; [| 4; 3 |]; [| 3; 3 |] ] Normal (loop true true) ]
 
 // First order: ours vs finite differences of <f(x), w>. The FD error is ~1e-9 (see numericGradient);
-// 1e-6 relative leaves room for values of size ~100 (exp, reciprocal) without hiding wrong rules.
-let private firstOrderTolerance = 1e-6
-// Second order differentiates our first-order graph numerically, with the same step: 1e-5 allows
-// for the larger third derivatives (tan, reciprocal, rsqrt) in the truncation error.
-let private secondOrderTolerance = 1e-5
-
-let private pointsFor (index: int) (c: Case) =
-    let random = Random(1000 + index)
-    let points = c.Shapes |> List.map (sample random c.Domain)
-    let outputShape = (c.F (c.Shapes |> List.map (fun s -> Expr.variable "probe" s DType.Float64))).Shape
-    let w = sample random Normal outputShape
-    let directions = c.Shapes |> List.map (sample random Normal)
-    points, w, directions
-
-let private firstOrder (index: int) (c: Case) =
-    test c.Name {
-        let points, w, _ = pointsFor index c
-        let phi xs = inner (c.F xs) w
-        let ours = Diff.gradN phi (points |> List.map constant) |> List.map values
-        let reference = numericGradient phi points
-        List.iteri2 (fun i o r -> expectClose firstOrderTolerance o r (sprintf "%s: input %d" c.Name i)) ours reference
-    }
-
-let private secondOrder (index: int) (c: Case) =
-    test c.Name {
-        let points, w, directions = pointsFor index c
-        let phi xs = inner (c.F xs) w
-        // psi(x) = sum_i <grad_i phi(x), u_i>; its gradient is a Hessian-vector product.
-        let psi xs =
-            List.map2 inner (Diff.gradN phi xs) directions |> List.reduce (+)
-        let ours = Diff.gradN psi (points |> List.map constant) |> List.map values
-        let reference = numericGradient psi points
-        List.iteri2 (fun i o r -> expectClose secondOrderTolerance o r (sprintf "%s: input %d" c.Name i)) ours reference
-    }
-
 [<Tests>]
 let tests =
     testList "Graph" [
-        testList "Rules first order vs finite differences" (cases |> List.mapi firstOrder)
-        testList "Rules second order vs finite differences of the first" (cases |> List.mapi secondOrder)
+        testList "Rules first order vs finite differences" (cases |> List.mapi (fun i c -> firstOrderTest (1000 + i) c))
+        testList "Rules second order vs finite differences of the first" (cases |> List.mapi (fun i c -> secondOrderTest (1000 + i) c))
     ]

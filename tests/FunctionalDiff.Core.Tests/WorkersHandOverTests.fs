@@ -34,24 +34,6 @@ let private processBytesPerCall (bound: float) (call: unit -> unit) =
         round <- round + 1
     least
 
-/// The MLP step of issue 12 at its benchmark size: batch 256, 784 -> 512 tanh -> 10, softmax
-/// cross-entropy against class indices; the loss and four gradients, float32.
-let private fullSizeStep () =
-    let targets = Tensor.FromArray(Array.init 256 (fun i -> float ((i * 7) % 10)), [| 256 |]).Cast DType.Float32
-    let step (p: Expr[]) =
-        let lossOf (q: Expr list) =
-            match q with
-            | [ w1; b1; w2; b2 ] -> Nn.crossEntropy (Expr.matmul (Expr.tanh (Expr.matmul p.[4] w1 + b1)) w2 + b2) (Expr.constant targets)
-            | _ -> invalidArg "q" "four parameters"
-        let loss, gradients = Diff.valueAndGradN lossOf (List.ofArray p.[0..3])
-        Array.append [| loss |] (Array.ofList gradients)
-    let random = Random 12
-    let inputs =
-        [| [| 784; 512 |]; [| 512 |]; [| 512; 10 |]; [| 10 |]; [| 256; 784 |] |]
-        |> Array.map (fun shape ->
-            Tensor.FromArray(Array.init (Array.fold (*) 1 shape) (fun _ -> random.NextDouble() - 0.5), shape).Cast DType.Float32)
-    step, inputs
-
 [<Tests>]
 let tests =
     testList "Tensor" [
@@ -108,7 +90,7 @@ let tests =
 
             test "a compiled MLP step of the benchmark's size allocates at most 1 KB with the team active" {
                 withTeam (TimeSpan.FromMilliseconds 0.5) (fun () ->
-                    let step, inputs = fullSizeStep ()
+                    let step, inputs = mlpStep 256 784 512 12
                     let compiled = Compile.compile step
                     let outputs = compiled.Invoke inputs
                     for _ in 1 .. 50 do compiled.InvokeInto(inputs, outputs)
