@@ -4,7 +4,8 @@ using CoreNn = FunctionalDiff.Core.Nn;
 namespace FunctionalDiff;
 
 // Composites built in the core from primitives, with torch's conventions. They have no rules of
-// their own: their derivatives follow from the primitives.
+// their own: their derivatives follow from the primitives. Softmax and LogSoftmax are the exception:
+// each is one primitive of the core with a fused rule, which keeps second derivatives accurate.
 public sealed partial class Expr
 {
     /// <summary>Softmax along an axis, computed stably (the maximum is subtracted first).</summary>

@@ -316,6 +316,20 @@ module Expr =
         let a = Shape.normalizeAxis "Sort" x.Rank axis
         Ir.intern (Op.ArgSort(a, descending)) [| x |] (Array.copy x.Dims) x.DType
 
+    // ---- normalisation along one axis ----
+
+    /// The softmax primitive along one axis (Nn.softmax is the public form, with torch's edge cases).
+    let softmax (axis: int) (x: Expr) : Expr =
+        if x.Rank = 0 then Shape.fail "Softmax" (sprintf "input %s has no axis" (dims x))
+        let a = Shape.normalizeAxis "Softmax" x.Rank axis
+        Ir.intern (Op.Softmax a) [| x |] (Array.copy x.Dims) x.DType
+
+    /// The log-softmax primitive along one axis (Nn.logSoftmax is the public form).
+    let logSoftmax (axis: int) (x: Expr) : Expr =
+        if x.Rank = 0 then Shape.fail "LogSoftmax" (sprintf "input %s has no axis" (dims x))
+        let a = Shape.normalizeAxis "LogSoftmax" x.Rank axis
+        Ir.intern (Op.LogSoftmax a) [| x |] (Array.copy x.Dims) x.DType
+
     // ---- user-defined ops ----
 
     /// The node of a custom op: its value is `forward` (the user's forward graph built at x) and
@@ -395,6 +409,8 @@ module Expr =
         | Op.Unfold(k, s, p, d) -> unfold k s p d inputs.[0]
         | Op.Fold(size, k, s, p, d) -> fold size k s p d inputs.[0]
         | Op.Scan(body, length, reverse, remat) -> ScanNode.make "Scan" (ScanNode.bodyOf body) length reverse remat inputs
+        | Op.Softmax axis -> softmax axis inputs.[0]
+        | Op.LogSoftmax axis -> logSoftmax axis inputs.[0]
 
     // ---- named forms, for readable user code and rules ----
 

@@ -1,5 +1,7 @@
 /// Composite operations built from primitives: activations, normalisations and losses. They have
-/// no rules of their own; their derivatives follow from the primitives they are made of.
+/// no rules of their own; their derivatives follow from the primitives they are made of. Softmax
+/// and log-softmax are the exception: each is one primitive with a fused rule (Rules.fs), and
+/// here only adds torch's edge cases.
 namespace FunctionalDiff.Core
 
 open System
@@ -11,13 +13,6 @@ module Nn =
     /// True when some of the axes has length 0 (a reduction over nothing).
     let private overEmpty (name: string) (axes: int[]) (x: Expr) =
         Shape.normalizeAxes name x.Rank axes |> Array.exists (fun a -> x.Dims.[a] = 0)
-
-    /// The maximum over the axes, subtracted before exp so it cannot overflow, and cut from
-    /// differentiation because it cancels exactly. Over an empty axis there is no maximum and
-    /// nothing to overflow, so the shift is 0 there.
-    let private maximumShift (name: string) (axes: int[]) (x: Expr) =
-        if overEmpty name axes x then Expr.scalar x.DType 0.0
-        else Expr.stopGradient (Expr.maxAxes axes true x)
 
     /// log(sum(exp x)) over axes, stable, with torch's semantics at the edges: a maximum that
     /// is ±inf is not subtracted (inf - inf would be NaN), so all -inf gives -inf and a +inf
@@ -35,17 +30,17 @@ module Nn =
         if keepDims then result else Expr.reshape (Shape.reduced x.Dims (Shape.normalizeAxes "LogSumExp" x.Rank axes) false) result
 
     /// Softmax along one axis, stable, as torch: x - max(x) before exp (so a row holding +inf,
-    /// or only -inf, is NaN as in torch), and an empty axis gives the empty result.
+    /// or only -inf, is NaN as in torch), and an empty axis gives the empty result. It is one
+    /// primitive (its kernel and its rule: Expr.softmax, Rules.fs).
     /// Over an axis of length 1 it is exp(x - x): 1 where x is finite, NaN where it is not, the value
     /// of torch's exp(x - max) / sum; see logSoftmax for why it is written so.
     let softmax (axis: int) (x: Expr) =
         let axis = Shape.normalizeAxis "Softmax" x.Rank axis
         if x.Dims.[axis] = 1 then Expr.exp (x - x)
-        else
-        let e = Expr.exp (x - maximumShift "Softmax" [| axis |] x)
-        e / Expr.sumAxes [| axis |] true e
+        else Expr.softmax axis x
 
-    /// log(softmax x) along one axis, stable, as torch: (x - max) - log(sum(exp(x - max))).
+    /// log(softmax x) along one axis, stable, as torch: (x - max) - log(sum(exp(x - max))), one
+    /// primitive (Expr.logSoftmax).
     /// Over an axis of length 1 it is x - x: 0 where x is finite, NaN where it is not, as torch's
     /// formula. Written so, each derivative is a difference of the same cotangent, exactly 0. The general
     /// form's derivative is x's cotangent minus softmax times the same, and its second derivative spreads
@@ -54,9 +49,7 @@ module Nn =
     let logSoftmax (axis: int) (x: Expr) =
         let axis = Shape.normalizeAxis "LogSoftmax" x.Rank axis
         if x.Dims.[axis] = 1 then x - x
-        else
-        let shifted = x - maximumShift "LogSoftmax" [| axis |] x
-        shifted - Expr.log (Expr.sumAxes [| axis |] true (Expr.exp shifted))
+        else Expr.logSoftmax axis x
 
     /// log(1 + e^x), smooth at every order. Each branch is an exact identity for softplus and
     /// stable on its own side: x + log1p(e^-x) for x > 0, log1p(e^x) elsewhere. Each branch

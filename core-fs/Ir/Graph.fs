@@ -189,8 +189,10 @@ type internal Visits private () =
 module Graph =
 
     /// The nodes reachable from the roots without passing through a node whose id is below
-    /// `start`, each once, inputs before the nodes that use them. Nodes below `start` appear as
-    /// leaves: their inputs are not visited.
+    /// `start`, each once, inputs before the nodes that use them, as the first `count` entries of
+    /// an array from the pool, which the caller gives back (Pool.giveBack): a fresh array per
+    /// transform is a large object for a graph of 10^4 nodes and more, and their budget made the
+    /// GC run full collections. Nodes below `start` appear as leaves: their inputs are not visited.
     ///
     /// Why this bound is what a transform needs: ids increase and every input's id is smaller
     /// than its user's, so a node older than a transform's first fresh Var cannot depend on it
@@ -198,7 +200,7 @@ module Graph =
     /// and no node that existed before the Var can hold it). With `start` the id of that Var,
     /// the walk covers what the transform's function added on top of its arguments and captured
     /// values, and never the history behind them.
-    let topologicalOrderFrom (start: int64) (roots: Expr seq) : Expr[] =
+    let internal topologicalOrderPooled (start: int64) (roots: Expr seq) : struct (Expr[] * int) =
         let mutable order = Pool.rent<Expr> 1024
         let mutable count = 0
         let visited = IdSet(start)
@@ -226,9 +228,15 @@ module Graph =
                     count <- count + 1
         visited.Release()
         Pool.giveBack stack
+        Visits.Add count
+        struct (order, count)
+
+    /// The nodes reachable from the roots without passing through a node whose id is below
+    /// `start`, each once, inputs before the nodes that use them; see topologicalOrderPooled.
+    let topologicalOrderFrom (start: int64) (roots: Expr seq) : Expr[] =
+        let struct (order, count) = topologicalOrderPooled start roots
         let result = Array.sub order 0 count
         Pool.giveBack order
-        Visits.Add count
         result
 
     /// Every node reachable from the roots, each once, inputs before the nodes that use them.

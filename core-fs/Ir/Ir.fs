@@ -5,12 +5,15 @@
 /// the real constructors: a fresh process can write `zeros + ones` before touching anything else.
 namespace FunctionalDiff.Core
 
+#nowarn "9" // native pointers: the interning table's slots live in native memory (see Ir)
+
 open System
 open System.Buffers
 open System.Collections.Concurrent
 open System.Runtime.CompilerServices
 open System.Runtime.InteropServices
 open System.Threading
+open Microsoft.FSharp.NativeInterop
 
 /// A symbolic tensor: an op applied to input Exprs, with a static shape and dtype. Building one
 /// computes nothing. Nodes are immutable and hash-consed: structurally equal nodes are one object,
@@ -142,6 +145,8 @@ module internal Ir =
         | Op.Unfold(k, s, p, d) -> hashInts (hashInts (hashInts (hashInts 30 k) s) p) d
         | Op.Fold(size, k, s, p, d) -> hashInts (hashInts (hashInts (hashInts (hashInts 31 size) k) s) p) d
         | Op.Scan(body, length, reverse, remat) -> mix (mix (mix (mix 32 body.Id) length) (if reverse then 1 else 0)) (if remat then 1 else 0)
+        | Op.Softmax axis -> mix 33 axis
+        | Op.LogSoftmax axis -> mix 34 axis
 
     /// Structural equality of ops, with constants compared as opHash hashes them. The outer
     /// match is total; each inner wildcard only says "a different case".
@@ -190,6 +195,8 @@ module internal Ir =
              | Op.Scan(body2, length2, reverse2, remat2) ->
                  obj.ReferenceEquals(body, body2) && length = length2 && reverse = reverse2 && remat = remat2
              | _ -> false)
+        | Op.Softmax axis -> (match b with Op.Softmax axis2 -> axis = axis2 | _ -> false)
+        | Op.LogSoftmax axis -> (match b with Op.LogSoftmax axis2 -> axis = axis2 | _ -> false)
 
     let mutable private nextId = 0L
     let private newId () = Interlocked.Increment(&nextId)
@@ -203,15 +210,25 @@ module internal Ir =
     // is free at once. Slots hold no object references, so filling them costs the GC nothing (no
     // card marking), and a lookup that finds nothing reads only hashes, one cache line per probe.
     // Dead slots stay in the probe chains until the next rebuild; a rebuild happens once 70% of
-    // the slots are used and sizes the table to at least twice the live nodes (16 bytes a slot, so
-    // 32 to 64 bytes per live node), so a loop that builds and drops graphs keeps it bounded while
-    // insertion stays amortised O(1): a rebuild follows at least a fifth of its size in insertions.
+    // the slots are used and sizes a growing table to at least twice the live nodes (16 bytes a
+    // slot, so 32 to 64 bytes per live node). A table shrinks only once it is 16 times larger than
+    // that, and then keeps room for 4 times the live nodes: between graphs it may hold up to 256
+    // bytes per live node, so a loop that builds and drops graphs keeps it bounded without
+    // reallocating it every few steps, while insertion stays amortised O(1): a rebuild follows at
+    // least a fifth of its size in insertions.
     // (Entries of nodes that died old may wait for the next full collection: see rebuildLocked.)
+    // The slots live in native memory, allocated and freed here as the table grows and shrinks:
+    // they hold no object references, and as managed arrays each growth was a large object whose
+    // budget made the GC run a full collection while a large graph was being built.
     // The gate is a System.Threading.Lock: a Monitor on a plain object took its slow path on
     // every node a transform made.
     let private gate = Lock()
     let private smallest = 1 <<< 10
-    let mutable private slots: Slot[] = Array.zeroCreate smallest
+    let private allocate (count: int) : nativeptr<Slot> =
+        NativePtr.ofVoidPtr (NativeMemory.AllocZeroed(unativeint count * unativeint sizeof<Slot>))
+    let inline private view (slots: nativeptr<Slot>) (count: int) = Span<Slot>(NativePtr.toVoidPtr slots, count)
+    let mutable private slots: nativeptr<Slot> = allocate smallest
+    let mutable private slotCount = smallest
     let mutable private used = 0
     // What the last look at the handles saw (see rebuildLocked): the collections counted then,
     // the gen-2 collections among them, and whether a quarter or more of the entries were dead.
@@ -229,7 +246,8 @@ module internal Ir =
     /// entries dead. Otherwise every entry counts as live and the table just grows: nodes of a
     /// large graph outlive the young collections, and their dead slots wait for the next full one.
     let private rebuildLocked (check: bool) =
-        let old = slots
+        let oldSlots = slots
+        let old = view oldSlots slotCount
         let mutable live = 0
         let now = collections ()
         let full = GC.CollectionCount 2
@@ -250,17 +268,18 @@ module internal Ir =
         let mutable capacity = smallest
         while capacity < 2 * live do
             capacity <- capacity * 2
-        if capacity <= old.Length && 8 * live >= old.Length then
-            // The table is not more than 8 times too large: it is rebuilt where it is. A fresh
-            // array of this size is a large object whose every page faults in anew, and a loop of
-            // transforms would otherwise shrink and regrow the table at each full collection.
+        if capacity <= old.Length && 16 * live >= old.Length then
+            // The table is not more than 16 times too large: it is rebuilt where it is. A fresh
+            // array of this size is a large object whose every page faults in anew, and whose
+            // budget makes the GC run full collections; a loop of transforms, whose graphs die
+            // between steps, would otherwise shrink and regrow the table every few steps.
             let keep = ArrayPool<Slot>.Shared.Rent(max live 1)
             let mutable count = 0
             for i in 0 .. old.Length - 1 do
                 if old.[i].Hash <> 0 then
                     keep.[count] <- old.[i]
                     count <- count + 1
-            Array.Clear old
+            old.Clear()
             let mask = old.Length - 1
             for k in 0 .. count - 1 do
                 let mutable slot = keep.[k].Hash &&& mask
@@ -269,7 +288,12 @@ module internal Ir =
                 old.[slot] <- keep.[k]
             ArrayPool<Slot>.Shared.Return keep
         else
-            let fresh = Array.zeroCreate<Slot> capacity
+            // A shrinking table keeps room for as many nodes again before it must grow back.
+            if capacity < old.Length then
+                while capacity < 4 * live do
+                    capacity <- capacity * 2
+            let freshSlots = allocate capacity
+            let fresh = view freshSlots capacity
             let mask = capacity - 1
             for i in 0 .. old.Length - 1 do
                 let h = old.[i].Hash
@@ -278,7 +302,9 @@ module internal Ir =
                     while fresh.[slot].Hash <> 0 do
                         slot <- (slot + 1) &&& mask
                     fresh.[slot] <- old.[i]
-            slots <- fresh
+            slots <- freshSlots
+            slotCount <- capacity
+            NativeMemory.Free(NativePtr.toVoidPtr oldSlots)
         used <- live
 
     /// Drops the entries of collected nodes now (tests call it before measuring memory).
@@ -307,7 +333,7 @@ module internal Ir =
     let inline private findOrAdd (h: int) ([<InlineIfLambda>] same: Expr -> bool) ([<InlineIfLambda>] create: unit -> Expr) : Expr =
         gate.Enter()
         try
-            let table = slots
+            let table = view slots slotCount
             let mask = table.Length - 1
             let mutable slot = h &&& mask
             let mutable reusable = -1
@@ -378,20 +404,25 @@ module internal Ir =
 /// Patterns over constant nodes, for canonicalisation and the transforms' symbolic zeros.
 module internal Fold =
 
+    // Both patterns return a struct option: constructors test every operand with them, and a
+    // heap option per match was a twentieth of what differentiating a long chain allocated.
+
     /// A rank-0 constant and its value.
+    [<return: Struct>]
     let (|ScalarConst|_|) (e: Expr) =
         match e.Op with
-        | Op.Const t when t.Rank = 0 -> Some(t.ToScalar())
-        | _ -> None
+        | Op.Const t when t.Rank = 0 -> ValueSome(t.ToScalar())
+        | _ -> ValueNone
 
     /// A node known to hold one value everywhere: a scalar constant or its broadcast.
+    [<return: Struct>]
     let (|Filled|_|) (e: Expr) =
         match e with
-        | ScalarConst v -> Some v
+        | ScalarConst v -> ValueSome v
         | _ ->
             match e.Op, e.Args with
-            | Op.BroadcastTo _, [| ScalarConst v |] -> Some v
-            | _ -> None
+            | Op.BroadcastTo _, [| ScalarConst v |] -> ValueSome v
+            | _ -> ValueNone
 
     /// The fill value of a Filled node, NaN for any other node (NaN compares equal to nothing,
     /// so canonical forms can test the result with `=` directly).
@@ -492,11 +523,14 @@ module internal ExprCore =
     /// An elementwise function of one argument. Scalar constants fold, a filled constant negates
     /// to its negated fill, and -(-x) is x.
     let unary (op: UnaryOp) (x: Expr) : Expr =
-        match op, x with
-        | _, Fold.ScalarConst v when (ScalarFold.unary op v).IsSome -> scalar x.DType (ScalarFold.toDType x.DType (ScalarFold.unary op v).Value)
-        | UnaryOp.Neg, Fold.Filled v -> full x.DType x.Dims -v
-        | UnaryOp.Neg, _ when isNeg x -> x.Args.[0]
-        | _ -> Ir.intern unaryOps.[op] [| x |] x.Dims x.DType
+        let folded = match x with Fold.ScalarConst v -> ScalarFold.unary op v | _ -> ValueNone
+        match folded with
+        | ValueSome v -> scalar x.DType (ScalarFold.toDType x.DType v)
+        | ValueNone ->
+            match op, x with
+            | UnaryOp.Neg, Fold.Filled v -> full x.DType x.Dims -v
+            | UnaryOp.Neg, _ when isNeg x -> x.Args.[0]
+            | _ -> Ir.intern unaryOps.[op] [| x |] x.Dims x.DType
 
     let private isComparison (op: BinaryOp) =
         match op with

@@ -90,3 +90,8 @@ type Op =
     /// the first (ys stay at their row); `remat` makes the VJP save only the carries and recompute
     /// each step in the backward loop.
     | Scan of body: LoopBody * length: int * reverse: bool * remat: bool
+    /// exp(x - max) / Σ exp(x - max) along one axis. A primitive, not a composite, for its rule:
+    /// see Rules.fs.
+    | Softmax of axis: int
+    /// (x - max) - log Σ exp(x - max) along one axis, a primitive for the same reason.
+    | LogSoftmax of axis: int

@@ -57,6 +57,8 @@ module OpName =
         | Op.Unfold _ -> "unfold"
         | Op.Fold _ -> "fold"
         | Op.Scan _ -> "scan"
+        | Op.Softmax _ -> "softmax"
+        | Op.LogSoftmax _ -> "log_softmax"
 
     /// Every value of a field-less union (UnaryOp, BinaryOp, ReduceOp) or, for any other field
     /// type, one placeholder: the field's default. `name` never looks at placeholder payloads.

@@ -19,31 +19,32 @@ module internal ScalarFold =
         | DType.Float32 -> float (float32 v)
         | DType.Float64 -> v
 
-    /// The value of a unary op on a scalar; None where folding would need a kernel (erf).
-    let unary (op: UnaryOp) (x: float) : float option =
+    /// The value of a unary op on a scalar; ValueNone where folding would need a kernel (erf).
+    /// A struct option: substitution folds every node of a graph over scalar arguments.
+    let unary (op: UnaryOp) (x: float) : float voption =
         match op with
-        | UnaryOp.Neg -> Some -x
-        | UnaryOp.Exp -> Some(Math.Exp x)
-        | UnaryOp.Log -> Some(Math.Log x)
-        | UnaryOp.Log1p -> None
-        | UnaryOp.Expm1 -> None
-        | UnaryOp.Sin -> Some(Math.Sin x)
-        | UnaryOp.Cos -> Some(Math.Cos x)
-        | UnaryOp.Tan -> Some(Math.Tan x)
-        | UnaryOp.Tanh -> Some(Math.Tanh x)
-        | UnaryOp.Sigmoid -> Some(1.0 / (1.0 + Math.Exp -x))
-        | UnaryOp.Relu -> Some(if x > 0.0 then x else 0.0)
-        | UnaryOp.Abs -> Some(abs x)
-        | UnaryOp.Sign -> Some(Special.sign x)
-        | UnaryOp.Sqrt -> Some(sqrt x)
-        | UnaryOp.Rsqrt -> Some(1.0 / sqrt x)
-        | UnaryOp.Square -> Some(x * x)
-        | UnaryOp.Reciprocal -> Some(1.0 / x)
-        | UnaryOp.Erf -> None
-        | UnaryOp.Floor -> Some(floor x)
-        | UnaryOp.Ceil -> Some(ceil x)
-        | UnaryOp.Round -> Some(Math.Round x)
-        | UnaryOp.Erfc | UnaryOp.Lgamma -> None
+        | UnaryOp.Neg -> ValueSome -x
+        | UnaryOp.Exp -> ValueSome(Math.Exp x)
+        | UnaryOp.Log -> ValueSome(Math.Log x)
+        | UnaryOp.Log1p -> ValueNone
+        | UnaryOp.Expm1 -> ValueNone
+        | UnaryOp.Sin -> ValueSome(Math.Sin x)
+        | UnaryOp.Cos -> ValueSome(Math.Cos x)
+        | UnaryOp.Tan -> ValueSome(Math.Tan x)
+        | UnaryOp.Tanh -> ValueSome(Math.Tanh x)
+        | UnaryOp.Sigmoid -> ValueSome(1.0 / (1.0 + Math.Exp -x))
+        | UnaryOp.Relu -> ValueSome(if x > 0.0 then x else 0.0)
+        | UnaryOp.Abs -> ValueSome(abs x)
+        | UnaryOp.Sign -> ValueSome(Special.sign x)
+        | UnaryOp.Sqrt -> ValueSome(sqrt x)
+        | UnaryOp.Rsqrt -> ValueSome(1.0 / sqrt x)
+        | UnaryOp.Square -> ValueSome(x * x)
+        | UnaryOp.Reciprocal -> ValueSome(1.0 / x)
+        | UnaryOp.Erf -> ValueNone
+        | UnaryOp.Floor -> ValueSome(floor x)
+        | UnaryOp.Ceil -> ValueSome(ceil x)
+        | UnaryOp.Round -> ValueSome(Math.Round x)
+        | UnaryOp.Erfc | UnaryOp.Lgamma -> ValueNone
 
     /// The value of a binary op on two scalars; comparisons give 0 or 1.
     let binary (op: BinaryOp) (a: float) (b: float) : float =

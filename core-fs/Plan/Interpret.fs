@@ -43,6 +43,8 @@ module internal Interpret =
         | Op.Unfold(k, s, p, d) -> Patches.unfold k s p d inputs.[0]
         | Op.Fold(size, k, s, p, d) -> Patches.fold size k s p d inputs.[0]
         | Op.Scan(body, length, reverse, _) -> scan (ScanNode.bodyOf body) length reverse inputs
+        | Op.Softmax axis -> Normalise.softmax axis inputs.[0]
+        | Op.LogSoftmax axis -> Normalise.logSoftmax axis inputs.[0]
 
     /// A Scan, the reference way: the body evaluated node by node once per step, with the carries,
     /// row t of each xs (a view) and the captured values bound to the body's Vars.

@@ -159,6 +159,8 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
         | Op.ArgMax(axis, _) ->
             let source = values.[args.[0]]
             Reduction.argmaxInto (Shape.normalizeAxis "Argmax" source.Rank axis) source target
+        | Op.Softmax axis -> Normalise.into false axis values.[args.[0]] target
+        | Op.LogSoftmax axis -> Normalise.into true axis values.[args.[0]] target
         | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.MatMul | Op.Permute _ | Op.Reshape _
         | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ | Op.StopGradient | Op.Custom _
         | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
@@ -377,7 +379,7 @@ module internal Planner =
         | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
         | Op.Cast _ | Op.StopGradient | Op.Custom _
         | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
-        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ -> false
+        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ -> false
 
     /// True for ops whose kernel returns a view of its (one) input.
     let private isView (node: Expr) =
@@ -386,7 +388,7 @@ module internal Planner =
         | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
         | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _
         | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
-        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ -> false
+        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ -> false
 
     /// A plan for `roots` with the Vars `inputs` bound per run. With `fold`, subgraphs without a
     /// Var are evaluated now and become constants of the plan (for plans run many times).
@@ -501,7 +503,7 @@ module internal Planner =
                         | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
                         | Op.Cast _ | Op.StopGradient | Op.Custom _
                         | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
-                        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ ->
+                        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ ->
                             invalidOp "only elementwise nodes are fused"
                     instructions.Add instruction
             { Shape = Array.copy head.Dims; Numel = head.Numel; DType = head.DType
@@ -525,7 +527,7 @@ module internal Planner =
             | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
             | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
             | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
-            | Op.Unfold _ | Op.Fold _ -> invalidOp "planScan: not a Scan node"
+            | Op.Unfold _ | Op.Fold _ | Op.Softmax _ | Op.LogSoftmax _ -> invalidOp "planScan: not a Scan node"
         // The saving Scans in the graph (bodies that extend another body), for forward sharing.
         let savingScans =
             order |> Array.filter (fun n ->
@@ -535,7 +537,7 @@ module internal Planner =
                 | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
                 | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
                 | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
-                | Op.Unfold _ | Op.Fold _ -> false)
+                | Op.Unfold _ | Op.Fold _ | Op.Softmax _ | Op.LogSoftmax _ -> false)
         let savingScanOf (node: Expr) (body: ScanBody) (length: int) (reverse: bool) =
             let matches (s: Expr) =
                 match s.Op with
@@ -547,7 +549,7 @@ module internal Planner =
                 | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
                 | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
                 | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
-                | Op.Unfold _ | Op.Fold _ -> false
+                | Op.Unfold _ | Op.Fold _ | Op.Softmax _ | Op.LogSoftmax _ -> false
             match Array.tryFind matches savingScans with
             | Some s -> ValueSome s
             | None -> ValueNone
@@ -613,7 +615,7 @@ module internal Planner =
                     steps.Add(Step.Copy(source, v))
                 // parts of another dtype are converted by the node-by-node kernel
                 | Op.Concat _ when node.Args |> Array.exists (fun a -> a.DType <> node.DType) -> kernel node
-                | Op.ArgMax _ | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ ->
+                | Op.ArgMax _ | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.Softmax _ | Op.LogSoftmax _ ->
                     let args = node.Args |> Array.map (fun a -> valueOf.[a.Id])
                     let v = newBuffer node
                     steps.Add(Step.Write(node, args, v))

@@ -68,6 +68,8 @@ module Print =
         | Op.Fold(size, k, s, p, d) ->
             sprintf "fold[size=%s kernel=%s stride=%s padding=%s dilation=%s]" (Shape.format size) (Shape.format k) (Shape.format s) (Shape.format p) (Shape.format d)
         | Op.Scan(body, length, reverse, remat) -> sprintf "scan[body=#%d length=%d reverse=%b remat=%b]" body.Id length reverse remat
+        | Op.Softmax axis -> sprintf "softmax[axis=%d]" axis
+        | Op.LogSoftmax axis -> sprintf "log_softmax[axis=%d]" axis
 
     /// A jaxpr-like listing: `{ lambda a:f64[2,3] b:f64[3] ; let c:f64[2] = matmul a b ... in (c) }`.
     /// Vars are the lambda's parameters; scalar constants print inline as literals; tensor

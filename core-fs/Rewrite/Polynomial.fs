@@ -1,7 +1,7 @@
 /// Bounded polynomials over atoms: the algebra the Rewrite pass uses to collect like terms, fold
 /// coefficients and cancel. An atom is any Expr the algebra does not look inside (tanh x, a Var, a
 /// matmul, a quotient, ...). Every polynomial is kept small by caps; an operation whose result would
-/// exceed one gives None, and the caller then treats that node as an atom itself, so no expansion
+/// exceed one gives null, and the caller then treats that node as an atom itself, so no expansion
 /// can explode and the cost per node stays bounded. This module builds no nodes.
 namespace FunctionalDiff.Core
 
@@ -33,13 +33,23 @@ type internal PolynomialScratch private () =
     [<ThreadStatic; DefaultValue>]
     static val mutable private atoms: Factor[]
 
+    [<ThreadStatic; DefaultValue>]
+    static val mutable private ids: int64[]
+
     /// A buffer of at least `length` factors (contents unspecified).
     static member Atoms(length: int) =
         if isNull PolynomialScratch.atoms || PolynomialScratch.atoms.Length < length then
             PolynomialScratch.atoms <- Array.zeroCreate (max length 128)
         PolynomialScratch.atoms
 
-/// Operations on polynomials; those that could grow past a cap return None.
+    /// A buffer of at least `length` atom ids (contents unspecified), for multiply's checks.
+    static member Ids(length: int) =
+        if isNull PolynomialScratch.ids || PolynomialScratch.ids.Length < length then
+            PolynomialScratch.ids <- Array.zeroCreate (max length 128)
+        PolynomialScratch.ids
+
+/// Operations on polynomials; those that could grow past a cap return null. (Null, not None:
+/// an option per result was a tenth of what simplifying a long chain allocated.)
 module internal Polynomial =
 
     /// At most this many terms, else the node is an atom.
@@ -75,7 +85,6 @@ module internal Polynomial =
     let maxGhost = 16
 
     let private noAtoms : Expr[] = [||]
-    let private noGhost = Some noAtoms
 
     /// The constant polynomial c (c finite and nonzero: zero and non-finite constants are atoms).
     let constant (c: float) : Poly = { Terms = (if c = 0.0 then [||] else [| { Coefficient = c; Factors = [||] } |]); Ghost = noAtoms }
@@ -83,10 +92,10 @@ module internal Polynomial =
     /// The polynomial 1·atom.
     let atom (e: Expr) : Poly = { Terms = [| { Coefficient = 1.0; Factors = [| { Atom = e; Power = 1 } |] } |]; Ghost = noAtoms }
 
-    /// The union of two sorted ghosts; None past maxGhost.
-    let private unionGhost (a: Expr[]) (b: Expr[]) : Expr[] option =
-        if b.Length = 0 then Some a
-        elif a.Length = 0 then Some b
+    /// The union of two sorted ghosts; null past maxGhost.
+    let private unionGhost (a: Expr[]) (b: Expr[]) : Expr[] =
+        if b.Length = 0 then a
+        elif a.Length = 0 then b
         else
             // counted first, so the union is allocated once at its size (or not at all past the cap)
             let mutable i, j, count = 0, 0, 0
@@ -97,9 +106,9 @@ module internal Polynomial =
                     i <- i + 1
                     j <- j + 1
                 count <- count + 1
-            if count > maxGhost then None
-            elif count = a.Length then Some a
-            elif count = b.Length then Some b
+            if count > maxGhost then null
+            elif count = a.Length then a
+            elif count = b.Length then b
             else
                 let merged = Array.zeroCreate count
                 let mutable i, j, k = 0, 0, 0
@@ -115,7 +124,7 @@ module internal Polynomial =
                         i <- i + 1
                         j <- j + 1
                     k <- k + 1
-                Some merged
+                merged
 
     /// The atoms of some terms, sorted by id, each once.
     let private byId = Comparison<Expr>(fun a b -> compare a.Id b.Id)
@@ -156,12 +165,13 @@ module internal Polynomial =
 
     let private compareTerms (x: Term) (y: Term) = compareMonomials x.Factors y.Factors
 
-    // made once: Array.sortInPlaceWith made this comparer on every call (same sort, same order)
-    let private termOrder = ComparisonIdentity.FromFunction compareTerms
+    // made once, and a Comparison rather than an IComparer: sorting with an IComparer wraps its
+    // Compare in a fresh delegate on every call (same sort, same order)
+    let private termOrder = Comparison<Term>(fun x y -> compareTerms x y)
 
     /// Combines adjacent like terms of a sorted array and drops zero coefficients; the atoms of
-    /// terms that cancelled or combined with opposite signs join the ghost; None when more than maxTerms remain or the ghost grows past its cap.
-    let private collect (sorted: Term[]) (ghost: Expr[]) : Poly option =
+    /// terms that cancelled or combined with opposite signs join the ghost; null when more than maxTerms remain or the ghost grows past its cap.
+    let private collect (sorted: Term[]) (ghost: Expr[]) : Poly =
         // In place: `sorted` is always a fresh array of the caller's, and the write position never
         // passes the read position (a term written at i keeps the factors read from there).
         let result = sorted
@@ -191,20 +201,20 @@ module internal Polynomial =
                     if isNull cancelled then cancelled <- ResizeArray<Term>()
                     cancelled.Add { sorted.[i] with Factors = unbounded }
             i <- j
-        if count > maxTerms then None
+        if count > maxTerms then Unchecked.defaultof<Poly>
         else
             let terms = if count = result.Length then result else Array.sub result 0 count
-            let ghost = if isNull cancelled then Some ghost else unionGhost ghost (atomsOf (cancelled.ToArray()))
-            ghost |> Option.map (fun g -> { Terms = terms; Ghost = g })
+            let ghost = if isNull cancelled then ghost else unionGhost ghost (atomsOf (cancelled.ToArray()))
+            if isNull ghost then Unchecked.defaultof<Poly> else { Terms = terms; Ghost = ghost }
 
-    /// p + q.
-    let add (p: Poly) (q: Poly) : Poly option =
-        match unionGhost p.Ghost q.Ghost with
-        | None -> None
-        | Some ghost ->
+    /// p + q, or null past a cap.
+    let add (p: Poly) (q: Poly) : Poly =
+        let ghost = unionGhost p.Ghost q.Ghost
+        if isNull ghost then Unchecked.defaultof<Poly>
+        else
         let p, q = p.Terms, q.Terms
-        if p.Length = 0 then Some { Terms = q; Ghost = ghost }
-        elif q.Length = 0 then Some { Terms = p; Ghost = ghost }
+        if p.Length = 0 then { Terms = q; Ghost = ghost }
+        elif q.Length = 0 then { Terms = p; Ghost = ghost }
         else
             // Both are sorted: merge them, then collect the like terms that became neighbours.
             let merged = Array.zeroCreate (p.Length + q.Length)
@@ -219,20 +229,29 @@ module internal Polynomial =
                 k <- k + 1
             collect merged ghost
 
-    /// The product of two monomials, None when it would exceed maxAtoms or maxDegree.
-    let private multiplyMonomials (a: Factor[]) (b: Factor[]) : Factor[] option =
-        if degree a + degree b > maxDegree then None
+    /// The number of distinct atoms in the product of two monomials.
+    let private distinctAtoms (a: Factor[]) (b: Factor[]) =
+        let mutable i, j, distinct = 0, 0, 0
+        while i < a.Length || j < b.Length do
+            if j >= b.Length || (i < a.Length && a.[i].Atom.Id < b.[j].Atom.Id) then i <- i + 1
+            elif i >= a.Length || b.[j].Atom.Id < a.[i].Atom.Id then j <- j + 1
+            else
+                i <- i + 1
+                j <- j + 1
+            distinct <- distinct + 1
+        distinct
+
+    /// The product of two monomials, null when it would exceed maxAtoms or maxDegree.
+    let private multiplyMonomials (a: Factor[]) (b: Factor[]) : Factor[] =
+        if degree a + degree b > maxDegree then null
+        // Monomials are never written after they are made, so a product with the constant
+        // monomial shares the other one (each term of p · (1 - y²) would otherwise copy p's).
+        elif a.Length = 0 then (if b.Length > maxAtoms then null else b)
+        elif b.Length = 0 then (if a.Length > maxAtoms then null else a)
         else
             // The distinct atoms are counted first, so the product is allocated once at its size.
-            let mutable i, j, distinct = 0, 0, 0
-            while i < a.Length || j < b.Length do
-                if j >= b.Length || (i < a.Length && a.[i].Atom.Id < b.[j].Atom.Id) then i <- i + 1
-                elif i >= a.Length || b.[j].Atom.Id < a.[i].Atom.Id then j <- j + 1
-                else
-                    i <- i + 1
-                    j <- j + 1
-                distinct <- distinct + 1
-            if distinct > maxAtoms then None
+            let distinct = distinctAtoms a b
+            if distinct > maxAtoms then null
             else
                 let merged = Array.zeroCreate distinct
                 let mutable i, j, k = 0, 0, 0
@@ -248,7 +267,7 @@ module internal Polynomial =
                         i <- i + 1
                         j <- j + 1
                     k <- k + 1
-                Some merged
+                merged
 
     let private isConstant (p: Term[]) = p.Length = 1 && p.[0].Factors.Length = 0
 
@@ -272,36 +291,79 @@ module internal Polynomial =
             let struct (qLow, qHigh) = atomRange q
             pHigh < qLow || qHigh < pLow)
 
-    /// p · q, expanded; None when the expansion would exceed a cap. A ghost times the other factor
+    /// True when the product of some monomial of p and some monomial of q exceeds maxDegree or
+    /// maxAtoms, which makes p · q null: found before any product is allocated (the expansion
+    /// stopped at that pair only after allocating the products before it, most of what
+    /// simplifying a long product chain allocated).
+    let private somePairPastCap (p: Term[]) (q: Term[]) =
+        let mutable past = false
+        let mutable i = 0
+        while not past && i < p.Length do
+            let a = p.[i].Factors
+            let degreeA = degree a
+            let mutable j = 0
+            while not past && j < q.Length do
+                let b = q.[j].Factors
+                past <- degreeA + degree b > maxDegree || distinctAtoms a b > maxAtoms
+                j <- j + 1
+            i <- i + 1
+        past
+
+    /// True when p · q has more than maxTerms terms for certain, by surelyPastCap's reason checked
+    /// exactly: no atom of q is an atom of p (their id ranges may interleave), and no product of
+    /// coefficients underflows to zero (the smallest magnitudes' product is not zero), so every
+    /// product of monomials is a different monomial that stays.
+    let private surelyPastCapExactly (p: Term[]) (q: Term[]) =
+        p.Length * q.Length > maxTerms
+        && (let smallest (terms: Term[]) =
+                let mutable m = Double.PositiveInfinity
+                for t in terms do
+                    m <- min m (abs t.Coefficient)
+                m
+            smallest p * smallest q <> 0.0)
+        && (let mutable count = 0
+            for t in p do
+                count <- count + t.Factors.Length
+            let ids = PolynomialScratch.Ids count
+            let mutable k = 0
+            for t in p do
+                for f in t.Factors do
+                    ids.[k] <- f.Atom.Id
+                    k <- k + 1
+            Array.Sort(ids, 0, count)
+            let mutable shared = false
+            for t in q do
+                for f in t.Factors do
+                    if not shared && Array.BinarySearch(ids, 0, count, f.Atom.Id) >= 0 then shared <- true
+            not shared)
+
+    /// p · q, expanded; null when the expansion would exceed a cap. A ghost times the other factor
     /// is a ghost of both: 0 · q is NaN where an atom of q is not finite.
-    let multiply (pp: Poly) (qq: Poly) : Poly option =
+    let multiply (pp: Poly) (qq: Poly) : Poly =
         let ghost =
-            if pp.Ghost.Length = 0 && qq.Ghost.Length = 0 then noGhost
+            if pp.Ghost.Length = 0 && qq.Ghost.Length = 0 then noAtoms
             else
-                match unionGhost pp.Ghost qq.Ghost with
-                | None -> None
-                | Some g ->
-                    match (if pp.Ghost.Length = 0 then Some g else unionGhost g (atomsOf qq.Terms)) with
-                    | None -> None
-                    | Some g -> if qq.Ghost.Length = 0 then Some g else unionGhost g (atomsOf pp.Terms)
-        match ghost with
-        | None -> None
-        | Some ghost ->
+                let g = unionGhost pp.Ghost qq.Ghost
+                let g = if isNull g || pp.Ghost.Length = 0 then g else unionGhost g (atomsOf qq.Terms)
+                if isNull g || qq.Ghost.Length = 0 then g else unionGhost g (atomsOf pp.Terms)
+        if isNull ghost then Unchecked.defaultof<Poly>
+        else
         let p, q = pp.Terms, qq.Terms
-        let plain (terms: Term[]) = Some { Terms = terms; Ghost = ghost }
+        let inline plain (terms: Term[]) = { Terms = terms; Ghost = ghost }
         if p.Length = 0 || q.Length = 0 then plain [||]
         // The common cases first: a coefficient times a polynomial, and a monomial times a monomial.
         elif isConstant p then plain (scale p.[0].Coefficient { Terms = q; Ghost = noAtoms }).Terms
         elif isConstant q then plain (scale q.[0].Coefficient { Terms = p; Ghost = noAtoms }).Terms
         elif p.Length = 1 && q.Length = 1 then
             let c = p.[0].Coefficient * q.[0].Coefficient
-            match multiplyMonomials p.[0].Factors q.[0].Factors with
-            | Some factors when c <> 0.0 -> plain [| { Coefficient = c; Factors = factors } |]
-            | Some factors -> collect [| { Coefficient = c; Factors = factors } |] ghost
-            | None -> None
+            let factors = multiplyMonomials p.[0].Factors q.[0].Factors
+            if isNull factors then Unchecked.defaultof<Poly>
+            elif c <> 0.0 then plain [| { Coefficient = c; Factors = factors } |]
+            else collect [| { Coefficient = c; Factors = factors } |] ghost
         // A product with more raw terms than this cannot collect down under maxTerms in practice;
         // refusing early keeps the work per node bounded.
-        elif p.Length * q.Length > maxTerms * maxTerms || surelyPastCap p q then None
+        elif p.Length * q.Length > maxTerms * maxTerms || surelyPastCap p q then Unchecked.defaultof<Poly>
+        elif somePairPastCap p q || surelyPastCapExactly p q then Unchecked.defaultof<Poly>
         else
             let products = Array.zeroCreate (p.Length * q.Length)
             let mutable ok = true
@@ -309,12 +371,12 @@ module internal Polynomial =
             for a in p do
                 for b in q do
                     if ok then
-                        match multiplyMonomials a.Factors b.Factors with
-                        | Some factors ->
+                        let factors = multiplyMonomials a.Factors b.Factors
+                        if isNull factors then ok <- false
+                        else
                             products.[k] <- { Coefficient = a.Coefficient * b.Coefficient; Factors = factors }
                             k <- k + 1
-                        | None -> ok <- false
-            if not ok then None
+            if not ok then Unchecked.defaultof<Poly>
             else
                 Array.Sort(products, termOrder)
                 collect products ghost

@@ -41,21 +41,20 @@ module Rewrite =
         | Op.Binary(BinaryOp.Add | BinaryOp.Sub | BinaryOp.Mul) | Op.Unary(UnaryOp.Neg | UnaryOp.Square) -> true
         | _ -> false
 
-    /// The rules table: a polynomial op's polynomial from its inputs' polynomials. ValueNone means
-    /// the op is not polynomial; Some None means the node is an atom after all: a cap was exceeded,
-    /// or an input is a non-finite constant (null, see leafPolynomial).
+    /// The rules table: a polynomial op's polynomial from its inputs' polynomials, for an op that
+    /// isPolynomialOp accepts. Null means the node is an atom after all: a cap was exceeded, or an
+    /// input is a non-finite constant (null, see leafPolynomial).
     /// `first` and `second` are the inputs' polynomials (`second` is null for a unary op).
-    let private combine (op: Op) (first: Poly) (second: Poly) (arity: int) : Poly option voption =
-        if not (isPolynomialOp op) then ValueNone
-        elif isNull (box first) || (arity = 2 && isNull (box second)) then ValueSome None
+    let private combine (op: Op) (first: Poly) (second: Poly) (arity: int) : Poly =
+        if isNull (box first) || (arity = 2 && isNull (box second)) then Unchecked.defaultof<Poly>
         else
             match op with
-            | Op.Binary BinaryOp.Add -> ValueSome(Polynomial.add first second)
-            | Op.Binary BinaryOp.Sub -> ValueSome(Polynomial.add first (Polynomial.scale -1.0 second))
-            | Op.Binary BinaryOp.Mul -> ValueSome(Polynomial.multiply first second)
-            | Op.Unary UnaryOp.Neg -> ValueSome(Some(Polynomial.scale -1.0 first))
-            | Op.Unary UnaryOp.Square -> ValueSome(Polynomial.multiply first first)
-            | _ -> ValueNone
+            | Op.Binary BinaryOp.Add -> Polynomial.add first second
+            | Op.Binary BinaryOp.Sub -> Polynomial.add first (Polynomial.scale -1.0 second)
+            | Op.Binary BinaryOp.Mul -> Polynomial.multiply first second
+            | Op.Unary UnaryOp.Neg -> Polynomial.scale -1.0 first
+            | Op.Unary UnaryOp.Square -> Polynomial.multiply first first
+            | _ -> Unchecked.defaultof<Poly>
 
     /// The polynomial of a built node that is treated as a whole: a finite nonzero fill value is
     /// a constant, anything else an atom. A non-finite or zero fill value gives null, which makes
@@ -121,8 +120,7 @@ module Rewrite =
     /// none of whose inputs changed is returned as the same object.
     let simplifyFrom (start: int64) (roots: Expr[]) : Expr[] =
         if isNull roots then nullArg "roots"
-        let order = Graph.topologicalOrderFrom start roots
-        let n = order.Length
+        let struct (order, n) = Graph.topologicalOrderPooled start roots
         // Older nodes are leaves here: their inputs are not in `order`.
         let argsOf (node: Expr) = if node.Id < start then Array.Empty<Expr>() else node.Args
         // Inputs as positions in `order`, flat: node i's inputs are at firstInput.[i] .. firstInput.[i+1]-1.
@@ -245,9 +243,9 @@ module Rewrite =
                         let arity = last - first + 1
                         let second = if arity = 2 then polynomials.[inputs.[last]] else Unchecked.defaultof<Poly>
                         combine node.Op polynomials.[inputs.[first]] second arity
-                    else ValueNone
+                    else Unchecked.defaultof<Poly>
                 match polynomial with
-                | ValueSome(Some p) ->
+                | p when not (isNull (box p)) ->
                     RewriteWork.Add p.Terms.Length
                     // A quick lower bound on what the node costs as it stands: itself plus the
                     // polynomial inputs only it uses (savedByReplacing is exact but dearer).
@@ -289,6 +287,7 @@ module Rewrite =
                     rebuilt.[j] <- Unchecked.defaultof<Expr>
         let result = rootPositions |> Array.map materialize
         position.Release()
+        Pool.giveBack order
         Pool.giveBack firstInput
         Pool.giveBack inputs
         Pool.giveBack uses

@@ -268,3 +268,11 @@ module Rules =
         // in Transforms/Scan.fs (it needs the reverse walk itself) and reached through the body.
         | Op.Scan(body, length, reverse, remat) ->
             (ScanNode.bodyOf body).Derive(node, length, reverse, remat, g, Array.init args.Length wanted)
+        // Softmax and log-softmax, torch's fused rules, written with the node's own output so they
+        // nest. Each is one difference between an entry's cotangent and its run's total, so what
+        // cancels cancels in one subtraction. Built from exp, divisions and sums instead, the terms
+        // cancelled only after products that had already rounded away a small part: second
+        // derivatives were 1e-6 off in relative terms where torch's were right (fuzz 3/934, a
+        // softmax of large logits; fuzz 3/1171, a saturated log-softmax).
+        | Op.Softmax axis -> [ (fun () -> y * (g - Expr.sumAxes [| axis |] true (g * y))) ]
+        | Op.LogSoftmax axis -> [ (fun () -> g - Expr.exp y * Expr.sumAxes [| axis |] true g) ]

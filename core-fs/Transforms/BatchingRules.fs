@@ -149,3 +149,6 @@ module internal BatchingRules =
         // A Scan over the batched body (Transforms/Scan.fs), reached through the body.
         | Op.Scan(body, length, reverse, remat) ->
             (ScanNode.bodyOf body).Batch(length, reverse, remat, args |> Array.map (fun a -> a.Value), args |> Array.map (fun a -> a.IsBatched), size)
+        // Along one axis, one further along.
+        | Op.Softmax axis -> Expr.softmax (axis + 1) args.[0].Value
+        | Op.LogSoftmax axis -> Expr.logSoftmax (axis + 1) args.[0].Value

@@ -19,6 +19,11 @@ type internal SubstitutionPlan(vars: Expr[], nodes: Expr[], roots: Expr[]) =
     /// The graphs substituted into.
     member _.Roots = roots
 
+/// A rank-0 constant that substitution has folded but not built yet: its value (already rounded
+/// to its dtype) and a code for the dtype (0: none, 1: float32, 2: float64).
+[<Struct; NoEquality; NoComparison>]
+type internal PendingScalar = { Value: float; Code: int }
+
 /// Iterative graph substitution.
 [<RequireQualifiedAccess>]
 module Substitute =
@@ -28,20 +33,46 @@ module Substitute =
             Shape.fail "Substitute" (sprintf "%O cannot be replaced by %O" node replacement)
 
     /// The node with each input looked up in `rewritten`, rebuilt if any input changed.
+    /// Elementwise nodes, most of any graph, go to their constructors without an inputs array:
+    /// over scalar arguments every rebuilt node folds to a constant, and the array was garbage.
     let private rebuild (rewritten: IdMap<Expr>) (node: Expr) : Expr voption =
         let args = node.Args
-        let mutable newArgs = null
-        for i in 0 .. args.Length - 1 do
-            let r = rewritten.[args.[i].Id]
-            if not (isNull (box r)) then
-                if isNull newArgs then newArgs <- Ir.copyArgs args
-                newArgs.[i] <- r
-        if isNull newArgs then ValueNone else ValueSome(Expr.apply node.Op newArgs)
+        let inline pick (k: int) = let r = rewritten.[args.[k].Id] in if isNull (box r) then args.[k] else r
+        match node.Op with
+        | Op.Unary u ->
+            let r = rewritten.[args.[0].Id]
+            if isNull (box r) then ValueNone else ValueSome(Expr.unary u r)
+        | Op.Binary b ->
+            let a, c = pick 0, pick 1
+            if obj.ReferenceEquals(a, args.[0]) && obj.ReferenceEquals(c, args.[1]) then ValueNone
+            else ValueSome(Expr.binary b a c)
+        | Op.Var _ | Op.Const _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
+        | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
+        | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet
+        | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ ->
+            let mutable newArgs = null
+            for i in 0 .. args.Length - 1 do
+                let r = rewritten.[args.[i].Id]
+                if not (isNull (box r)) then
+                    if isNull newArgs then newArgs <- Ir.copyArgs args
+                    newArgs.[i] <- r
+            if isNull newArgs then ValueNone else ValueSome(Expr.apply node.Op newArgs)
 
     let private lookup (rewritten: IdMap<Expr>) (r: Expr) = let x = rewritten.[r.Id] in if isNull (box x) then r else x
 
+    let private codeOf (dtype: DType) = match dtype with DType.Float32 -> 1 | DType.Float64 -> 2
+    let private dtypeOf (code: int) = if code = 1 then DType.Float32 else DType.Float64
+    let private noScalar = { Value = 0.0; Code = 0 }
+
     /// The roots with each `(node, replacement)` applied. Nodes that depend on no replaced node
     /// are returned as the very same objects.
+    ///
+    /// Where the replacements are scalar constants (a derivative taken at a number), every
+    /// elementwise node above them folds to a constant. Those folds are done on plain floats, with
+    /// the same ScalarFold functions and dtype rounding as the constructors, and a constant node is
+    /// built only where something else needs one (an op that does not fold, or a root): building
+    /// and interning one constant per folded node was most of such a substitution. The results
+    /// are the nodes the constructors would give.
     let apply (replacements: (Expr * Expr) seq) (roots: Expr[]) : Expr[] =
         let replacements = Array.ofSeq replacements
         let mutable start = Int64.MaxValue
@@ -51,15 +82,67 @@ module Substitute =
         if replacements.Length = 0 then roots
         else
             let rewritten = IdMap<Expr>(start)
+            let pending = IdMap<PendingScalar>(start)
             for node, replacement in replacements do
                 rewritten.[node.Id] <- replacement
-            for node in Graph.topologicalOrderFrom start roots do
-                if node.Id >= start && node.Args.Length > 0 && isNull (box rewritten.[node.Id]) then
-                    match rebuild rewritten node with
-                    | ValueSome r -> rewritten.[node.Id] <- r
-                    | ValueNone -> ()
-            let result = roots |> Array.map (lookup rewritten)
+            let changed (e: Expr) = not (isNull (box rewritten.[e.Id])) || pending.[e.Id].Code <> 0
+            // What e has become, as a node: a pending constant is built now (once).
+            let current (e: Expr) =
+                let r = rewritten.[e.Id]
+                if not (isNull (box r)) then r
+                else
+                    let p = pending.[e.Id]
+                    if p.Code = 0 then e
+                    else
+                        let built = Expr.scalar (dtypeOf p.Code) p.Value
+                        rewritten.[e.Id] <- built
+                        built
+            // What e has become, as a scalar constant's value, when it is one.
+            let scalarOf (e: Expr) =
+                let r = rewritten.[e.Id]
+                let p = if isNull (box r) then pending.[e.Id] else noScalar
+                if p.Code <> 0 then p
+                else
+                    let now = if isNull (box r) then e else r
+                    match now with
+                    | Fold.ScalarConst v -> { Value = v; Code = codeOf now.DType }
+                    | _ -> noScalar
+            let struct (order, count) = Graph.topologicalOrderPooled start roots
+            for i in 0 .. count - 1 do
+                let node = order.[i]
+                let args = node.Args
+                if node.Id >= start && args.Length > 0 && not (changed node) then
+                    match node.Op with
+                    | Op.Unary u ->
+                        if changed args.[0] then
+                            let x = scalarOf args.[0]
+                            let folded = if x.Code <> 0 then ScalarFold.unary u x.Value else ValueNone
+                            match folded with
+                            | ValueSome v -> pending.[node.Id] <- { Value = ScalarFold.toDType (dtypeOf x.Code) v; Code = x.Code }
+                            | ValueNone -> rewritten.[node.Id] <- Expr.unary u (current args.[0])
+                    | Op.Binary b ->
+                        if changed args.[0] || changed args.[1] then
+                            let x, y = scalarOf args.[0], scalarOf args.[1]
+                            if x.Code <> 0 && y.Code <> 0 then
+                                // mixed dtypes promote to float64, as the constructor does
+                                let code = if x.Code = y.Code then x.Code else 2
+                                let v = ScalarFold.toDType (dtypeOf code) (ScalarFold.binary b x.Value y.Value)
+                                pending.[node.Id] <- { Value = v; Code = code }
+                            else rewritten.[node.Id] <- Expr.binary b (current args.[0]) (current args.[1])
+                    | Op.Var _ | Op.Const _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
+                    | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
+                    | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet
+                    | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ ->
+                        let mutable newArgs = null
+                        for k in 0 .. args.Length - 1 do
+                            if changed args.[k] then
+                                if isNull newArgs then newArgs <- Ir.copyArgs args
+                                newArgs.[k] <- current args.[k]
+                        if not (isNull newArgs) then rewritten.[node.Id] <- Expr.apply node.Op newArgs
+            Pool.giveBack order
+            let result = roots |> Array.map current
             rewritten.Release()
+            pending.Release()
             result
 
     /// The nodes of the roots' graph that depend on the Vars, found once; `run` then substitutes

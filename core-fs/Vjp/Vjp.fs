@@ -18,11 +18,12 @@ module Vjp =
         // Graph.topologicalOrderFrom), so the walk stops there: the work is the graph built on top
         // of the targets, whatever history lies below them or below the values f captured.
         let start = if wrt.Length = 0 then Int64.MaxValue else wrt |> Array.fold (fun m w -> min m w.Id) Int64.MaxValue
-        let order = Graph.topologicalOrderFrom start outputs
+        let struct (order, count) = Graph.topologicalOrderPooled start outputs
         let targets = HashSet<int64>(wrt |> Seq.map (fun w -> w.Id))
         // Only nodes on a path from a target to the output carry a cotangent worth building.
         let active = IdSet(start)
-        for node in order do
+        for i in 0 .. count - 1 do
+            let node = order.[i]
             if node.Id >= start then
                 let mutable on = targets.Contains node.Id
                 let args = node.Args
@@ -39,12 +40,17 @@ module Vjp =
             if active.Contains output.Id && not (Fold.isZero seed) then
                 let previous = cotangent.[output.Id]
                 cotangent.[output.Id] <- if isNull (box previous) then seed else previous + seed
-        for i in order.Length - 1 .. -1 .. 0 do
+        // One `wanted` for the whole walk, over the inputs of the node at hand (a closure per
+        // node was a tenth of what the walk allocated).
+        let currentArgs = ref Array.empty<Expr>
+        let wanted = fun j -> active.Contains currentArgs.Value.[j].Id
+        for i in count - 1 .. -1 .. 0 do
             let node = order.[i]
             let g = cotangent.[node.Id]
             let args = node.Args
             if not (isNull (box g)) && args.Length > 0 then
-                let contributions = Rules.cotangents node g (fun j -> active.Contains args.[j].Id)
+                currentArgs.Value <- args
+                let contributions = Rules.cotangents node g wanted
                 // A rule that forgets an input would silently give it no cotangent at all.
                 if contributions.Length <> args.Length then
                     invalidOp (sprintf "Vjp: the rule of %s gave %d cotangents for its %d inputs" (OpName.name node.Op) contributions.Length args.Length)
@@ -64,6 +70,7 @@ module Vjp =
         let result = wrt |> Array.map (fun w -> let g = cotangent.[w.Id] in if isNull (box g) then None else Some g)
         active.Release()
         cotangent.Release()
+        Pool.giveBack order
         result
 
     /// The cotangents of `wrt` given the cotangent `seed` of `output`, as graphs; None where

@@ -16,7 +16,7 @@ let expectedNames =
       "permute"; "reshape"; "broadcast_to"; "slice"; "pad"; "concat"; "flip"; "gather"; "scatter_add"
       "cast"; "stop_gradient"; "custom"
       "cholesky"; "triangular_solve"; "solve"; "slogdet"; "qr"; "eigh"
-      "erfc"; "lgamma"; "polygamma"; "argsort"; "unfold"; "fold"; "scan" ]
+      "erfc"; "lgamma"; "polygamma"; "argsort"; "unfold"; "fold"; "scan"; "softmax"; "log_softmax" ]
 
 [<Tests>]
 let opNameTests =
@@ -49,7 +49,9 @@ let opNameTests =
                   Expr.concat 0 [ x; y ], "concat"
                   Expr.where (Expr.lt x y) x y, "where"
                   Expr.cast DType.Float32 x, "cast"
-                  Expr.stopGradient x, "stop_gradient" ]
+                  Expr.stopGradient x, "stop_gradient"
+                  Nn.softmax 1 x, "softmax"
+                  Nn.logSoftmax 0 x, "log_softmax" ]
             for node, expected in cases do
                 Expect.equal (nameOf node) expected (sprintf "name of %O" node)
         }
