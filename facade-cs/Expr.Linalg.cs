@@ -73,8 +73,10 @@ public sealed partial class Expr
     public Expr LogDet() => Wrap(CoreLinalg.logdet(Node));
 
     /// <summary>
-    /// The reduced QR decomposition of this (…, m, n) matrix with m ≥ n (torch.linalg.qr, mode "reduced"), by
-    /// Householder reflections with LAPACK's sign convention, so R's diagonal signs agree with torch's.
+    /// The reduced QR decomposition of this (…, m, n) matrix (torch.linalg.qr, mode "reduced"): Q (…, m, k) with
+    /// orthonormal columns and R (…, k, n) upper triangular, k = min(m, n), so a wide matrix (m &lt; n) gives a square
+    /// Q and an m × n R. By Householder reflections with LAPACK's sign convention, so R's diagonal signs agree with
+    /// torch's.
     /// </summary>
     public QrResult Qr()
     {

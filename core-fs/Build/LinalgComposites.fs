@@ -127,14 +127,28 @@ module Linalg =
         let sign, logAbs = slogdet a
         Expr.log sign + logAbs
 
-    /// torch.linalg.qr in its reduced mode: (Q, R) with a = Q R, Q (…, m, n) with orthonormal
-    /// columns and R (…, n, n) upper triangular, for a (…, m, n) with m >= n. R's diagonal signs
-    /// follow LAPACK's Householder convention, as torch's do.
+    /// torch.linalg.qr in its reduced mode: (Q, R) with a = Q R for a (…, m, n), Q (…, m, k) with
+    /// orthonormal columns and R (…, k, n) upper triangular, k = min(m, n). R's diagonal signs follow
+    /// LAPACK's Householder convention, as torch's do.
+    /// A wide a (m < n) splits as [X | Y] with X its first m columns: X = Q U is a square QR, and
+    /// R = [U | Qᵀ Y]. Householder's reflectors only read the first m columns, so this is the
+    /// factorisation itself, not an approximation of it; and its derivative is the chain rule through
+    /// the square rule and the product, which is the standard rule for m < n (Ȳ = Q V̄, and X̄ the
+    /// square rule at Q̄ + Y V̄ᵀ), in the op language, so it nests.
     let qr (a: Expr) : Expr * Expr =
-        let packed = LinalgNodes.qr a
-        let m = a.Dims.[a.Rank - 2]
-        let axis = packed.Rank - 2
-        Expr.sliceAxis axis 0 m packed, Expr.sliceAxis axis m packed.Dims.[axis] packed
+        if a.Rank < 2 then
+            Shape.fail "Qr" (sprintf "a must be a matrix or a batch of them (…, m, n), got %s" (dims a))
+        let m, n = a.Dims.[a.Rank - 2], a.Dims.[a.Rank - 1]
+        let factor (tall: Expr) =
+            let packed = LinalgNodes.qr tall
+            let axis = packed.Rank - 2
+            Expr.sliceAxis axis 0 m packed, Expr.sliceAxis axis m packed.Dims.[axis] packed
+        if m >= n then factor a
+        else
+            let last = a.Rank - 1
+            let q, u = factor (Expr.sliceAxis last 0 m a)
+            let v = Expr.matmul (Expr.transpose q) (Expr.sliceAxis last m n a)
+            q, Expr.concat last [ u; v ]
 
     /// torch.linalg.eigh: (eigenvalues (…, n) ascending, eigenvectors (…, n, n) as columns) of the
     /// symmetric a (…, n, n), reading its lower triangle (the gradient is torch's symmetric one, as

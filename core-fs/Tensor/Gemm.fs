@@ -27,7 +27,10 @@ type internal GemmSettings =
       /// From this many multiply-adds on, the work is split across cores.
       ParallelWork: int
       /// How many parts to split large products into.
-      Threads: int }
+      Threads: int
+      /// At most this many elements of C (m·n) take the inner-product path when both operands run
+      /// along the depth (GemmInnerProduct); 0 turns that path off.
+      InnerProductOutputs: int }
 
 /// Defaults measured on the development machine: an AMD EPYC reporting family 25 model 17
 /// (Zen 4: 32 KB L1d and 1 MB L2 per core, AVX-512 executed as two 256-bit halves, so one
@@ -47,7 +50,11 @@ module internal GemmSettings =
           // 128³ multiply-adds: tens of microseconds on one core, well above the cost of the two
           // hand-overs to the worker team per block of B.
           ParallelWork = 1 <<< 21
-          Threads = Environment.ProcessorCount }
+          Threads = Environment.ProcessorCount
+          // About where packing starts to pay: measured single-threaded over A·Bᵀ shapes from
+          // 16 × 16 to 96 × 96 and depths 64 to 2,048, this path won clearly below about 48 × 64
+          // outputs and the two were even (within the host's noise) from there to 96 × 96.
+          InnerProductOutputs = 48 * 64 }
 
 /// The strided driver behind `Gemm.Multiply` and `LinearAlgebra.matmul`.
 module internal GemmDriver =
@@ -333,6 +340,7 @@ module internal GemmDriver =
     let inline private run
         ([<InlineIfLambda>] serial: MicroKernel< ^T> -> GemmSettings -> int -> int -> int -> int -> nativeint -> int -> int -> nativeint -> int -> int -> nativeint -> int -> nativeint -> nativeint -> int -> unit)
         ([<InlineIfLambda>] pack: int -> int -> int -> int -> int -> nativeint -> int -> int -> nativeint -> unit)
+        ([<InlineIfLambda>] inner: int -> int -> int -> int -> nativeint -> int -> nativeint -> int -> nativeint -> int -> unit)
         (kernel: MicroKernel< ^T>) (settings: GemmSettings) (m: int) (n: int) (k: int)
         (a: ^T[]) (aOffset: int) (aRow: int) (aColumn: int)
         (b: ^T[]) (bOffset: int) (bRow: int) (bColumn: int)
@@ -342,7 +350,10 @@ module internal GemmDriver =
         // A single row or column gets nothing from packing: each element of the other
         // operand is used once.
         let isDirect = work < int64 settings.TinyWork || m = 1 || n = 1
-        let addendInKernels = not (isNull addend) && not isDirect && k > 0 && k <= max 1 settings.DepthBlock
+        // A·Bᵀ with both operands contiguous along the depth and a small C: one dot product per
+        // element (GemmInnerProduct), which writes C and never packs, so an addend comes after.
+        let isInner = not isDirect && GemmInnerProduct.suits settings.InnerProductOutputs m n k aColumn bRow
+        let addendInKernels = not (isNull addend) && not isDirect && not isInner && k > 0 && k <= max 1 settings.DepthBlock
         // The blocked path zeroes C itself, in parallel; the direct one accumulates into it.
         if m > 0 && n > 0 && (k = 0 || isDirect) then
             for i in 0 .. m - 1 do
@@ -354,10 +365,12 @@ module internal GemmDriver =
             let aStart = NativePtr.add aBase aOffset
             let bStart = NativePtr.add bBase bOffset
             let cStart = NativePtr.add cBase cOffset
+            let parts = if work < int64 settings.ParallelWork then 1 else max 1 settings.Threads
             if isDirect then
                 direct m n k aStart aRow aColumn bStart bRow bColumn cStart ldc
+            elif isInner then
+                inner parts m n k (NativePtr.toNativeInt aStart) aRow (NativePtr.toNativeInt bStart) bColumn (NativePtr.toNativeInt cStart) ldc
             else
-                let parts = if work < int64 settings.ParallelWork then 1 else max 1 settings.Threads
                 let width = kernel.Columns
                 let bytes = int64 (wholeSize k n width) * int64 sizeof< ^T>
                 let whole =
@@ -383,24 +396,24 @@ module internal GemmDriver =
 
     /// The float32 product; see `run` for the layout.
     let multiply32 (settings: GemmSettings) m n k (a: float32[]) aOffset aRow aColumn (b: float32[]) bOffset bRow bColumn (c: float32[]) cOffset ldc =
-        run blocked32 packWhole32 (GemmKernels.float32Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn null null 0 0 c cOffset ldc
+        run blocked32 packWhole32 GemmInnerProduct.multiply32 (GemmKernels.float32Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn null null 0 0 c cOffset ldc
 
     /// The float64 product; see `run` for the layout.
     let multiply64 (settings: GemmSettings) m n k (a: float[]) aOffset aRow aColumn (b: float[]) bOffset bRow bColumn (c: float[]) cOffset ldc =
-        run blocked64 packWhole64 (GemmKernels.float64Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn null null 0 0 c cOffset ldc
+        run blocked64 packWhole64 GemmInnerProduct.multiply64 (GemmKernels.float64Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn null null 0 0 c cOffset ldc
 
     /// The float32 product with B's panels kept in (or taken from) `packed`, plus `addend` when
     /// not null; see `run`.
     let multiplyPacked32 (settings: GemmSettings) m n k (a: float32[]) aOffset aRow aColumn (b: float32[]) bOffset bRow bColumn
                          (packed: PackedOperand) (addend: float32[]) addendOffset lds (c: float32[]) cOffset ldc =
-        run blocked32 packWhole32 (GemmKernels.float32Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn
+        run blocked32 packWhole32 GemmInnerProduct.multiply32 (GemmKernels.float32Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn
             packed addend addendOffset lds c cOffset ldc
 
     /// The float64 product with B's panels kept in (or taken from) `packed`, plus `addend` when
     /// not null; see `run`.
     let multiplyPacked64 (settings: GemmSettings) m n k (a: float[]) aOffset aRow aColumn (b: float[]) bOffset bRow bColumn
                          (packed: PackedOperand) (addend: float[]) addendOffset lds (c: float[]) cOffset ldc =
-        run blocked64 packWhole64 (GemmKernels.float64Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn
+        run blocked64 packWhole64 GemmInnerProduct.multiply64 (GemmKernels.float64Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn
             packed addend addendOffset lds c cOffset ldc
 
     /// Checks that every index `offset + i*rowStride + j*columnStride` of a rows × columns

@@ -1,9 +1,9 @@
 /// The linear-algebra kernels over tensors: batches of matrices over leading axes, float32 and
 /// float64. Each matrix is copied to a row-major work array, factored by LinalgKernels, and the
-/// result converted back. Cholesky and the triangular solve compute in the tensor's own dtype, as
-/// torch does (float32 twice as fast, at float32's accuracy, which tests bound by the backward
-/// error); the other factorisations compute in float64 for both dtypes, so float32 gets float64
-/// accuracy there, and the O(n²) conversions are small next to the O(n³) work. Multi-output
+/// result converted back. Cholesky, the triangular solve and the LU ops (solve, slogdet) compute in
+/// the tensor's own dtype, as torch does (float32 about twice as fast, at float32's accuracy, which
+/// tests bound by the backward error); QR and eigh compute in float64 for both dtypes, so float32
+/// gets float64 accuracy there, and the O(n²) conversions are small next to the O(n³) work. Multi-output
 /// decompositions return one packed tensor (see the Op cases), which the op language slices apart.
 namespace FunctionalDiff.Core
 
@@ -126,45 +126,59 @@ module internal LinalgTensors =
         | DType.Float64 -> solveTriangularTyped<float> upper left unitDiagonal (t.Cast DType.Float64) b
         | DType.Float32 -> solveTriangularTyped<float32> upper left unitDiagonal (t.Cast DType.Float32) b
 
-    /// Solves A X = B by LU with partial pivoting; raises for an exactly singular A, as torch.linalg.solve.
-    let solve (a: Tensor) (b: Tensor) : Tensor =
+    let private solveTyped<'T when 'T :> System.Numerics.IFloatingPointIeee754<'T>> (a: Tensor) (b: Tensor) : Tensor =
         let n = a.Dims.[a.Rank - 1]
         let k = b.Dims.[b.Rank - 1]
-        let factors = load a
-        let bValues = load b
+        let factors = loadOwn<'T> a
+        let bValues = loadOwn<'T> b
         let pivots = Array.zeroCreate<int> n
         for batch in 0 .. batchOf a - 1 do
             let struct (_, singular) = LinalgKernels.lu factors (batch * n * n) n pivots
             if singular then
-                release factors
-                release bValues
+                ArrayPool<'T>.Shared.Return factors
+                ArrayPool<'T>.Shared.Return bValues
                 raise (System.ArgumentException(
                         sprintf "Solve: the matrix a %s%s is singular" (Shape.format a.Dims) (batchIndex a batch)))
             LinalgKernels.luSolve factors (batch * n * n) n pivots bValues (batch * n * k) k
-        release factors
-        result b.DType (Array.copy b.Dims) bValues
+        ArrayPool<'T>.Shared.Return factors
+        resultOwn (Array.copy b.Dims) bValues
 
-    /// (…, 2): the sign of det A (0 when singular) and log|det A| (-inf when singular), as torch.linalg.slogdet.
-    let slogdet (a: Tensor) : Tensor =
+    /// Solves A X = B by LU with partial pivoting, in the operands' dtype (the op language promotes
+    /// them to one); raises for an exactly singular A, as torch.linalg.solve.
+    let solve (a: Tensor) (b: Tensor) : Tensor =
+        match b.DType with
+        | DType.Float64 -> solveTyped<float> (a.Cast DType.Float64) b
+        | DType.Float32 -> solveTyped<float32> (a.Cast DType.Float32) b
+
+    let private slogdetTyped<'T when 'T :> System.Numerics.IFloatingPointIeee754<'T>> (a: Tensor) : Tensor =
         let n = a.Dims.[a.Rank - 1]
-        let factors = load a
+        let factors = loadOwn<'T> a
         let pivots = Array.zeroCreate<int> n
         let count = batchOf a
-        let output = LinalgKernels.rent (count * 2)
+        let output = ArrayPool<'T>.Shared.Rent(max 1 (count * 2))
         for batch in 0 .. count - 1 do
             let offset = batch * n * n
             let struct (swaps, singular) = LinalgKernels.lu factors offset n pivots
+            // the factorisation in the dtype, the n logarithms summed in float64 (no cost, and
+            // no rounding error that grows with n)
             let mutable sign = if swaps % 2 = 0 then 1.0 else -1.0
             let mutable logAbs = 0.0
             for j in 0 .. n - 1 do
-                let u = factors.[offset + j * n + j]
+                let u = System.Double.CreateTruncating factors.[offset + j * n + j]
                 if u < 0.0 then sign <- -sign
                 logAbs <- logAbs + log (abs u)
             if singular then sign <- 0.0
-            output.[2 * batch] <- (if System.Double.IsNaN logAbs then nan else sign)
-            output.[2 * batch + 1] <- logAbs
-        release factors
-        result a.DType (Array.append a.Dims.[.. a.Rank - 3] [| 2 |]) output
+            output.[2 * batch] <- 'T.CreateTruncating(if System.Double.IsNaN logAbs then nan else sign)
+            output.[2 * batch + 1] <- 'T.CreateTruncating logAbs
+        ArrayPool<'T>.Shared.Return factors
+        resultOwn (Array.append a.Dims.[.. a.Rank - 3] [| 2 |]) output
+
+    /// (…, 2): the sign of det A (0 when singular) and log|det A| (-inf when singular), as
+    /// torch.linalg.slogdet, from an LU in A's dtype.
+    let slogdet (a: Tensor) : Tensor =
+        match a.DType with
+        | DType.Float64 -> slogdetTyped<float> a
+        | DType.Float32 -> slogdetTyped<float32> a
 
     /// (…, m + n, n): reduced Q (m×n) stacked above R (n×n), for m >= n.
     let qr (a: Tensor) : Tensor =

@@ -35,28 +35,41 @@ module internal LinalgKernels =
 
     /// The lower Cholesky factor of the n×n matrix at `offset`, in place, reading only its lower
     /// triangle and zeroing the upper one. Right-looking by blocks of columns: within a block each
-    /// entry is one dot product (Crout) over the block's columns already final, and the rest of
+    /// column loses the block's columns already final (left-looking), and the rest of
     /// the lower triangle then loses the block's outer product, as one GEMM. Returns 0, or k when
     /// the leading minor of order k is not positive definite (a pivot <= 0 or NaN); the matrix is
     /// then left partly factored. In float32 or float64 (the element type is the arithmetic's).
     let cholesky<'T when 'T :> Numerics.IFloatingPointIeee754<'T>> (a: 'T[]) (offset: int) (n: int) : int =
         let mutable failedAt = 0
         let product = if n > block then ArrayPool<'T>.Shared.Rent(block * (n - block)) else Array.empty<'T>
+        // The block's columns from its diagonal down, copied column by column: each column's update
+        // is then a few long vector operations, where row-major order would make it one short dot
+        // product per row (their call overhead was most of the time at n = 256).
+        let panel = ArrayPool<'T>.Shared.Rent(max 1 (min block n * n))
         let mutable first = 0
         while failedAt = 0 && first < n do
             let size = min block (n - first)
-            let mutable j = first
-            while failedAt = 0 && j < first + size do
-                let rowJ = Span<'T>.op_Implicit (row a offset n j first (j - first)) : ReadOnlySpan<'T>
-                let pivot = 'T.op_Subtraction(a.[offset + j * n + j], TensorPrimitives.Dot<'T>(rowJ, rowJ))
-                if not ('T.op_GreaterThan(pivot, 'T.Zero)) then failedAt <- j + 1
+            let height = n - first
+            for c in 0 .. size - 1 do
+                for r in c .. height - 1 do panel.[c * height + r] <- a.[offset + (first + r) * n + first + c]
+            let mutable j = 0
+            while failedAt = 0 && j < size do
+                // column j below the diagonal loses the block's finished columns, weighted by row j
+                let column = Span<'T>(panel, j * height + j, height - j)
+                for c in 0 .. j - 1 do
+                    let weight = panel.[c * height + j]
+                    TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(panel, c * height + j, height - j), 'T.op_UnaryNegation weight,
+                                                     Span<'T>.op_Implicit column, column)
+                let pivot = column.[0]
+                if not ('T.op_GreaterThan(pivot, 'T.Zero)) then failedAt <- first + j + 1
                 else
                     let diagonal = 'T.Sqrt pivot
-                    a.[offset + j * n + j] <- diagonal
-                    for i in j + 1 .. n - 1 do
-                        let rowI = Span<'T>.op_Implicit (row a offset n i first (j - first)) : ReadOnlySpan<'T>
-                        a.[offset + i * n + j] <- 'T.op_Division('T.op_Subtraction(a.[offset + i * n + j], TensorPrimitives.Dot<'T>(rowI, rowJ)), diagonal)
+                    column.[0] <- diagonal
+                    let below = column.Slice 1
+                    TensorPrimitives.Divide<'T>(Span<'T>.op_Implicit below, diagonal, below)
                     j <- j + 1
+            for c in 0 .. size - 1 do
+                for r in c .. height - 1 do a.[offset + (first + r) * n + first + c] <- panel.[c * height + r]
             let rest = n - first - size
             if failedAt = 0 && rest > 0 then
                 // P Pᵀ for the panel P below the block, by strips of rows, each only up to the diagonal:
@@ -71,6 +84,7 @@ module internal LinalgKernels =
                         TensorPrimitives.Subtract<'T>(Span<'T>.op_Implicit target, ReadOnlySpan<'T>(product, i * columns, strip + i + 1), target)
             first <- first + size
         if n > block then ArrayPool<'T>.Shared.Return product
+        ArrayPool<'T>.Shared.Return panel
         for i in 0 .. n - 2 do (row a offset n i (i + 1) (n - i - 1)).Clear()
         failedAt
 
@@ -125,34 +139,37 @@ module internal LinalgKernels =
     /// LU with partial pivoting of the n×n matrix at `offset`, in place: unit-lower L below the
     /// diagonal, U on and above it; `pivots.[j]` is the row swapped with row j at step j. A zero
     /// pivot skips its elimination step (so slogdet still sees the zero); returns the number of
-    /// row swaps and whether some pivot was 0.
-    let lu (a: float[]) (offset: int) (n: int) (pivots: int[]) : struct (int * bool) =
+    /// row swaps and whether some pivot was 0. In float32 or float64 (the element type is the
+    /// arithmetic's, as in torch).
+    let lu<'T when 'T :> Numerics.IFloatingPointIeee754<'T>> (a: 'T[]) (offset: int) (n: int) (pivots: int[]) : struct (int * bool) =
         let mutable swaps = 0
         let mutable singular = false
-        let tmp = Array.zeroCreate<float> n
+        let tmp = ArrayPool<'T>.Shared.Rent(max 1 n)
         for j in 0 .. n - 1 do
             let mutable best = j
             for i in j + 1 .. n - 1 do
-                if abs a.[offset + i * n + j] > abs a.[offset + best * n + j] then best <- i
+                if 'T.op_GreaterThan('T.Abs a.[offset + i * n + j], 'T.Abs a.[offset + best * n + j]) then best <- i
             pivots.[j] <- best
             if best <> j then
                 swaps <- swaps + 1
-                (row a offset n j 0 n).CopyTo(Span tmp)
+                let saved = Span<'T>(tmp, 0, n)
+                (row a offset n j 0 n).CopyTo saved
                 (row a offset n best 0 n).CopyTo(row a offset n j 0 n)
-                Span(tmp).CopyTo(row a offset n best 0 n)
+                saved.CopyTo(row a offset n best 0 n)
             let pivot = a.[offset + j * n + j]
-            if pivot = 0.0 then singular <- true
+            if 'T.IsZero pivot then singular <- true
             else
-                let pivotRow = Span<float>.op_Implicit (row a offset n j (j + 1) (n - j - 1)) : ReadOnlySpan<float>
+                let pivotRow = Span<'T>.op_Implicit (row a offset n j (j + 1) (n - j - 1)) : ReadOnlySpan<'T>
                 for i in j + 1 .. n - 1 do
-                    let factor = a.[offset + i * n + j] / pivot
+                    let factor = 'T.op_Division(a.[offset + i * n + j], pivot)
                     a.[offset + i * n + j] <- factor
                     let target = row a offset n i (j + 1) (n - j - 1)
-                    TensorPrimitives.MultiplyAdd(pivotRow, -factor, Span<float>.op_Implicit target, target)
+                    TensorPrimitives.MultiplyAdd<'T>(pivotRow, 'T.op_UnaryNegation factor, Span<'T>.op_Implicit target, target)
+        ArrayPool<'T>.Shared.Return tmp
         struct (swaps, singular)
 
     /// Solves A X = B in place of B (n×k) from A's LU factors and pivots.
-    let luSolve (factors: float[]) (offset: int) (n: int) (pivots: int[]) (b: float[]) (bOffset: int) (k: int) =
+    let luSolve<'T when 'T :> Numerics.IFloatingPointIeee754<'T>> (factors: 'T[]) (offset: int) (n: int) (pivots: int[]) (b: 'T[]) (bOffset: int) (k: int) =
         for j in 0 .. n - 1 do
             let p = pivots.[j]
             if p <> j then

@@ -81,9 +81,14 @@ module Patches =
                         if row >= 0 && row < h then
                             let start = output + row * w + first * stride.[1] + columnOffset
                             let input = column + p * wo
-                            for q in first .. last - 1 do
-                                let at = start + (q - first) * stride.[1]
-                                result.[at] <- 'T.op_Addition(result.[at], source.[input + q]))
+                            if stride.[1] = 1 && last - first >= 16 then
+                                // a run of neighbouring pixels long enough to repay the call: one vectorised add
+                                let target = result.AsSpan(start, last - first)
+                                Numerics.Tensors.TensorPrimitives.Add<'T>(target, ReadOnlySpan<'T>(source, input + first, last - first), target)
+                            else
+                                for q in first .. last - 1 do
+                                    let at = start + (q - first) * stride.[1]
+                                    result.[at] <- 'T.op_Addition(result.[at], source.[input + q]))
 
     /// im2col into `target`, a dense array of the result's size: x [N, C, H, W] to [N, C·kh·kw, Ho·Wo].
     /// Entry (n, c·kh·kw + i·kw + j, p·Wo + q) is x[n, c, p·sh + i·dh − ph, q·sw + j·dw − pw], or 0

@@ -49,7 +49,10 @@ let private cases : RuleCase list =
           let w, v = Linalg.eigh (xs.[0] + Expr.transpose xs.[0])
           let c = Expr.constant (tensor [| 3 |] [| 0.5; -1.0; 2.0 |])
           both w (Expr.matmul (v * c) (Expr.transpose v)))
-      case "eigvalsh" [ [| 4; 4 |] ] (fun xs -> Linalg.eigvalsh (xs.[0] + Expr.transpose xs.[0])) ]
+      case "eigvalsh" [ [| 4; 4 |] ] (fun xs -> Linalg.eigvalsh (xs.[0] + Expr.transpose xs.[0]))
+      case "qr wide [2,4]" [ [| 2; 4 |] ] (fun xs -> let q, r = Linalg.qr xs.[0] in both q r)
+      case "qr wide batched [2,3,5], R only" [ [| 2; 3; 5 |] ] (fun xs -> snd (Linalg.qr xs.[0]))
+      case "qr wide [3,4], Q only" [ [| 3; 4 |] ] (fun xs -> fst (Linalg.qr xs.[0])) ]
 
 /// A plain triple loop, the reference product.
 let private multiply (a: float[]) (b: float[]) (m: int) (k: int) (n: int) =
@@ -171,8 +174,8 @@ let private errors =
             Expect.stringContains message "[3,3]" "a's shape"
             Expect.stringContains message "[2,2]" "b's shape"
         }
-        test "qr needs m >= n" {
-            Expect.throwsT<ShapeException> (fun () -> Linalg.qr (Expr.variable "a" [| 2; 3 |] DType.Float64) |> ignore) "wide"
+        test "qr needs a matrix" {
+            Expect.throwsT<ShapeException> (fun () -> Linalg.qr (Expr.variable "a" [| 3 |] DType.Float64) |> ignore) "vector"
         }
         test "cholesky of a matrix that is not positive definite raises, naming the batch entry" {
             let a = constant (tensor [| 2; 2; 2 |] [| 2.0; 0.0; 0.0; 2.0; 1.0; 2.0; 2.0; 1.0 |])
@@ -194,5 +197,19 @@ let tests =
         testList "rules first order vs finite differences" (cases |> List.mapi (fun i c -> firstOrderTest (2000 + i) c))
         testList "rules second order vs finite differences of the first" (cases |> List.mapi (fun i c -> secondOrderTest (2000 + i) c))
         identities
+        testList "wide qr" [
+            test "wide qr (m < n): Q (m×m) R (m×n) = A, QᵀQ = I, R upper trapezoidal" {
+                for m, n in [ 1, 3; 2, 5; 4, 7 ] do
+                    let a = (sample (Random (m * 10 + n)) Normal [| m; n |]).ToDoubleArray()
+                    let q, r = Linalg.qr (constant (tensor [| m; n |] a))
+                    Expect.equal q.Shape [| m; m |] "Q is m × m"
+                    Expect.equal r.Shape [| m; n |] "R is m × n"
+                    let q, r = values q, values r
+                    expectClose 1e-12 (multiply q r m m n) a "Q R"
+                    expectClose 1e-12 (multiply (transposed q m m) q m m m) (Array.init (m * m) (fun i -> if i / m = i % m then 1.0 else 0.0)) "QᵀQ"
+                    for i in 0 .. m - 1 do
+                        for j in 0 .. i - 1 do Expect.equal r.[i * n + j] 0.0 "below the diagonal of R"
+            }
+        ]
         errors
     ]

@@ -43,6 +43,12 @@ public static partial class CaseTable
             x => { var qr = x[0].Qr(); return Expr.Concat(1, qr.Q, qr.R); },
             x => { var (q, r) = linalg.qr(x[0]); return torch.cat(new[] { q, r }, 1); });
         yield return C("qr [5,2] R only", new[] { I(5, 2) }, x => x[0].Qr().R, x => linalg.qr(x[0]).R);
+        yield return C("qr wide [2,4]", new[] { I(2, 4) },
+            x => { var qr = x[0].Qr(); return Expr.Concat(1, qr.Q, qr.R); },
+            x => { var (q, r) = linalg.qr(x[0]); return torch.cat(new[] { q, r }, 1); });
+        yield return C("qr wide batched [2,3,5]", new[] { I(2, 3, 5) },
+            x => { var qr = x[0].Qr(); return Expr.Concat(2, qr.Q, qr.R); },
+            x => { var (q, r) = linalg.qr(x[0]); return torch.cat(new[] { q, r }, 2); });
         yield return C("eigh [3,3] values and V∘V", new[] { I(3, 3) },
             x => { var e = Sym(x[0]).Eigh(); return Expr.Concat(0, e.Eigenvalues.Reshape(1, 3), e.Eigenvectors.Square()); },
             x => { var (w, v) = linalg.eigh(Sym(x[0])); return torch.cat(new[] { w.reshape(1, 3), v.square() }, 0); });
