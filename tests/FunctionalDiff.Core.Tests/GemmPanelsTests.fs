@@ -56,8 +56,12 @@ let private checkKept (settings: GemmSettings) (dtype: DType) (m: int) (n: int) 
         let kept = product settings dtype m n k a b packed b32
         expectClose dtype k kept (reference aValues bValues m n k) (sprintf "%s round %d" label round)
         sameBits kept (product settings dtype m n k a b null b32) (sprintf "%s round %d" label round)
-    // tiny and single-column products never pack, so they never fill the operand
-    let packs = m * n * k >= settings.TinyWork && m > 1 && n > 1
+    // tiny and single-column products never pack, so they never fill the operand; nor do small
+    // products of A·Bᵀ contiguous along the depth, which take one dot product per element
+    let aColumn = if transposeA then m else 1 // as `stored` lays A out
+    let (_, bRow, _) = b
+    let inner = GemmInnerProduct.suits settings.InnerProductOutputs m n k aColumn bRow
+    let packs = m * n * k >= settings.TinyWork && m > 1 && n > 1 && not inner
     Expect.equal packed.Packings (if packs then 1L else 0L) (label + ": packings of B")
 
 /// C = addend + A·B (addend rows `n + 3` apart from offset 2, C rows `n + 1` apart from offset 1,
