@@ -320,6 +320,28 @@ let scanCheckpointTests =
             Expect.equal (plainPeak % length) 0 "the plain loop saves the same per step"
             Expect.equal peak (segments * hidden + k * perStep) "checkpointed peak residual elements"
         }
+        test "with k, the value and gradient of a loss of the loop's results together run the forward twice" {
+            // the loss reads the ys, so the value needs the forward pass; the plan must take it
+            // from the loop that saves carries, not run a third forward pass for the value
+            let length, k = 24, 4
+            let h0, xs = drawE [| hidden |], drawE [| length; inputs |]
+            let run (policy: ScanCheckpoint) =
+                let v, g = Diff.valueAndGradN (fun a -> lossOf (withPolicy policy false a.[0] xs a.[1])) [ h0; w ]
+                let roots = Array.ofList (v :: g)
+                let all = allBodies roots
+                let counts = evaluationsDuring all (fun () -> Eval.evalMany (List.ofArray roots) |> ignore)
+                let isStep (s: ScanBody) =
+                    allBodies s.Outputs |> Array.isEmpty && s.XVars.Length = 1 && s.XVars.[0].Dims = [| inputs |]
+                let forward = all |> Array.filter isStep |> Array.sumBy (fun s -> counts.[s.Id])
+                let total = all |> Array.sumBy (fun s -> counts.[s.Id])
+                forward, total
+            let pf, pt = run ScanCheckpoint.NoCheckpoint
+            let cf, ct = run (ScanCheckpoint.Every k)
+            Expect.equal (pf, pt) (int64 length, int64 (2 * length)) "plain: T forward steps (saving as they go), T backward"
+            let segments = length / k
+            Expect.equal cf (int64 (2 * length)) "checkpointed: T forward steps (value and saved carries) and T recomputed"
+            Expect.equal ct (int64 (3 * length + 2 * segments)) "checkpointed: every body evaluation"
+        }
         test "√T checkpointing of a long loop keeps at most a quarter of the plain loop's residuals" {
             let length = 400
             let h0, xs = drawE [| hidden |], drawE [| length; inputs |]
