@@ -8,10 +8,11 @@ open Expecto
 open FunctionalDiff.Core
 open FunctionalDiff.Core.Tests.PlanTests
 
-/// An MLP step as in the README's benchmark, smaller: batch 32, 20 -> 16 tanh -> 5, softmax
-/// cross-entropy against class indices (a constant); inputs W1, b1, W2, b2 and the batch x.
-let crossEntropyStep (dtype: DType) =
-    let targets = Tensor.FromArray(Array.init 32 (fun i -> float ((i * 7) % 5)), [| 32 |]).Cast dtype
+/// An MLP step as in the README's benchmark (issue 12): softmax cross-entropy of
+/// `features -> hidden tanh -> classes` against class indices (a constant), the loss and the four
+/// gradients, with random inputs W1, b1, W2, b2 and the batch x.
+let mlpStepOf (dtype: DType) (batch: int) (features: int) (hidden: int) (classes: int) (seed: int) =
+    let targets = Tensor.FromArray(Array.init batch (fun i -> float ((i * 7) % classes)), [| batch |]).Cast dtype
     let step (p: Expr[]) =
         let lossOf (q: Expr list) =
             match q with
@@ -19,9 +20,14 @@ let crossEntropyStep (dtype: DType) =
             | _ -> invalidArg "q" "four parameters"
         let loss, gradients = Diff.valueAndGradN lossOf (List.ofArray p.[0..3])
         Array.append [| loss |] (Array.ofList gradients)
-    let random = Random 5
-    let inputs = [| [| 20; 16 |]; [| 16 |]; [| 16; 5 |]; [| 5 |]; [| 32; 20 |] |] |> Array.map (randomTensor random dtype)
+    let random = Random seed
+    let inputs =
+        [| [| features; hidden |]; [| hidden |]; [| hidden; classes |]; [| classes |]; [| batch; features |] |]
+        |> Array.map (randomTensor random dtype)
     step, inputs
+
+/// The smaller step: batch 32, 20 -> 16 tanh -> 5.
+let crossEntropyStep (dtype: DType) = mlpStepOf dtype 32 20 16 5 5
 
 /// The steps of a plan that run node-by-node kernels, by op name (each allocates its result).
 let internal kernelSteps (plan: Plan) =
@@ -44,23 +50,8 @@ let bytesPerCall (bound: float) (call: unit -> unit) =
         round <- round + 1
     least
 
-/// The MLP step of issue 12 (softmax cross-entropy of `features -> hidden tanh -> 10` against
-/// class indices; the loss and the four gradients) at a batch size, float32, with random inputs:
-/// W1, b1, W2, b2 and the batch.
-let mlpStep (batch: int) (features: int) (hidden: int) (seed: int) =
-    let targets = Tensor.FromArray(Array.init batch (fun i -> float ((i * 7) % 10)), [| batch |]).Cast DType.Float32
-    let step (p: Expr[]) =
-        let lossOf (q: Expr list) =
-            match q with
-            | [ w1; b1; w2; b2 ] -> Nn.crossEntropy (Expr.matmul (Expr.tanh (Expr.matmul p.[4] w1 + b1)) w2 + b2) (Expr.constant targets)
-            | _ -> invalidArg "q" "four parameters"
-        let loss, gradients = Diff.valueAndGradN lossOf (List.ofArray p.[0..3])
-        Array.append [| loss |] (Array.ofList gradients)
-    let random = Random seed
-    let inputs =
-        [| [| features; hidden |]; [| hidden |]; [| hidden; 10 |]; [| 10 |]; [| batch; features |] |]
-        |> Array.map (randomTensor random DType.Float32)
-    step, inputs
+/// The float32 step with 10 classes at a batch size and layer widths.
+let mlpStep (batch: int) (features: int) (hidden: int) (seed: int) = mlpStepOf DType.Float32 batch features hidden 10 seed
 
 /// Graphs of the ops with buffer-writing kernels (gather, scatter-add, pad, concat, cast,
 /// argmax) over inputs, transposed and flipped inputs, computed values and slices of them, with
