@@ -38,10 +38,10 @@ module Patches =
         else Workers.run planes body
 
     // The runs of a window row are short (a LeNet layer's are 8 to 12 elements), so both kernels
-    // move them with plain indexed loops: a span made, cleared and copied per run cost more than
-    // its few elements. Runs of 16 or more go to the vectorised span kernels.
+    // move them with plain indexed loops and whole vectors: a span made, cleared and copied per run
+    // cost more than its few elements. Runs of 16 or more go to the vectorised span kernels.
 
-    let private unfoldTyped<'T when 'T :> Numerics.INumberBase<'T>>
+    let private unfoldTyped<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> Numerics.INumberBase<'T>>
         (source: 'T[]) (sourceOffset: int) (planes: int) (h: int) (w: int)
         (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (ho: int) (wo: int) (result: 'T[]) =
         let kh, kw = kernel.[0], kernel.[1]
@@ -65,13 +65,20 @@ module Patches =
                             let start = input + row * w + first * sw + columnOffset
                             let run = last - first
                             if sw = 1 && run >= 16 then Array.Copy(source, start, result, out + first, run)
+                            elif sw = 1 then
+                                let width = Numerics.Vector<'T>.Count
+                                let mutable q = 0
+                                while q + width <= run do
+                                    Numerics.Vector<'T>(source, start + q).CopyTo(result, out + first + q)
+                                    q <- q + width
+                                for r in q .. run - 1 do result.[out + first + r] <- source.[start + r]
                             else
                                 let mutable at = start
                                 for q in out + first .. out + last - 1 do
                                     result.[q] <- source.[at]
                                     at <- at + sw)
 
-    let private foldTyped<'T when 'T :> Numerics.INumberBase<'T>>
+    let private foldTyped<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> Numerics.INumberBase<'T>>
         (source: 'T[]) (sourceOffset: int) (planes: int) (h: int) (w: int)
         (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (ho: int) (wo: int) (result: 'T[]) =
         let kh, kw = kernel.[0], kernel.[1]
@@ -103,6 +110,13 @@ module Patches =
                                 // a run of neighbouring pixels long enough to repay the call: one vectorised add
                                 let target = result.AsSpan(start, run)
                                 Numerics.Tensors.TensorPrimitives.Add<'T>(target, ReadOnlySpan<'T>(source, input + first, run), target)
+                            elif sw = 1 then
+                                let width = Numerics.Vector<'T>.Count
+                                let mutable q = 0
+                                while q + width <= run do
+                                    (Numerics.Vector<'T>(result, start + q) + Numerics.Vector<'T>(source, input + first + q)).CopyTo(result, start + q)
+                                    q <- q + width
+                                for r in q .. run - 1 do result.[start + r] <- result.[start + r] + source.[input + first + r]
                             else
                                 let mutable at = start
                                 for q in input + first .. input + last - 1 do
