@@ -93,7 +93,12 @@ module internal LinalgKernels =
             let size = min block (n - first)
             let height = n - first
             for c in 0 .. size - 1 do
-                for r in c .. height - 1 do panel.[c * height + r] <- a.[offset + (first + r) * n + first + c]
+                // a span the loop runs to its length: one bounds check per element, not two
+                let column = Span<'T>(panel, c * height + c, height - c)
+                let mutable at = offset + (first + c) * n + first + c
+                for r in 0 .. column.Length - 1 do
+                    column.[r] <- a.[at]
+                    at <- at + n
             let mutable j = 0
             while failedAt = 0 && j < size do
                 // column j below the diagonal loses the block's finished columns, weighted by row j
@@ -110,7 +115,11 @@ module internal LinalgKernels =
                     TensorPrimitives.Divide<'T>(Span<'T>.op_Implicit below, diagonal, below)
                     j <- j + 1
             for c in 0 .. size - 1 do
-                for r in c .. height - 1 do a.[offset + (first + r) * n + first + c] <- panel.[c * height + r]
+                let column = ReadOnlySpan<'T>(panel, c * height + c, height - c)
+                let mutable at = offset + (first + c) * n + first + c
+                for r in 0 .. column.Length - 1 do
+                    a.[at] <- column.[r]
+                    at <- at + n
             let rest = n - first - size
             if failedAt = 0 && rest > 0 then
                 // P Pᵀ for the panel P below the block, by strips of rows, each only up to the diagonal:
