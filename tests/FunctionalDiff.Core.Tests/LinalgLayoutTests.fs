@@ -61,9 +61,38 @@ let private transposedCase (dtype: DType) (count: int) (n: int) (k: int) (left: 
                         failtestf "matrix %d, system %d, equation %d: |b - T x| = %g exceeds γ(n) |T||x| (and the check's rounding) = %g" m c i residual bound
     }
 
+/// A compiled Cholesky solve, X = L⁻ᵀ(L⁻¹B) with L = cholesky(A), writes the factor and both
+/// solutions into the plan's buffers: a run allocates far less than one n×n matrix (a fresh factor
+/// per run would be a large-object array at this size), and its solution satisfies A X = B to
+/// float64 accuracy (A is well conditioned: X Xᵀ + n I).
+let private planCase (n: int) =
+    test (sprintf "a compiled Cholesky solve at n = %d writes into the plan's buffers" n) {
+        let random = Random(n)
+        let x = Array.init (n * n) (fun _ -> random.NextDouble() * 2.0 - 1.0)
+        let a = Array.init (n * n) (fun p ->
+            let i, j = p / n, p % n
+            let mutable s = if i = j then float n else 0.0
+            for q in 0 .. n - 1 do s <- s + x.[i * n + q] * x.[j * n + q]
+            s)
+        let b = Array.init n (fun _ -> random.NextDouble() * 2.0 - 1.0)
+        let av, bv = Expr.variable "a" [| n; n |] DType.Float64, Expr.variable "b" [| n; 1 |] DType.Float64
+        let l = Linalg.cholesky av
+        let solution = Linalg.solveTriangularWith (false, true, true, false) l (Linalg.solveTriangular false l bv)
+        let plan = Planner.compile [| av; bv |] [| solution |] true
+        let inputs = [| Tensor.FromArray(a, [| n; n |]); Tensor.FromArray(b, [| n; 1 |]) |]
+        let result = (plan.Run(inputs, null)).[0].ToDoubleArray()
+        for i in 0 .. n - 1 do
+            let mutable product = 0.0
+            for q in 0 .. n - 1 do product <- product + a.[i * n + q] * result.[q]
+            Expect.floatClose Accuracy.high product b.[i] (sprintf "equation %d of A X = B" i)
+        let perRun = PlanMemoryTests.bytesPerCall (float (n * n * 8) / 4.0) (fun () -> plan.Run(inputs, null) |> ignore)
+        Expect.isLessThan perRun (float (n * n * 8) / 4.0) "bytes allocated per run, against a quarter of one n×n float64 matrix"
+    }
+
 [<Tests>]
 let tests =
     testList "Linalg layouts" [
+        yield planCase 128
         for dtype in [ DType.Float64; DType.Float32 ] do
             // one right-hand side (column updates), several (blocked, across the 64-row blocks)
             for count, n, k in [ 1, 1, 1; 1, 9, 1; 2, 70, 1; 1, 9, 3; 2, 70, 4; 1, 150, 20 ] do
