@@ -154,19 +154,19 @@ module Rewrite =
         let polynomials = Pool.rentCleared<Poly> n
         let rebuilt = Pool.rentCleared<Expr> n
         let cost = Pool.rentCleared<int> n
-        // Kept after the polynomials are freed, for savedByReplacing: which nodes are polynomial
+        // Kept after the polynomials are freed, for savesMoreThan: which nodes are polynomial
         // (within the caps) and which were replaced by their pending normal form.
         let isPolynomial = Pool.rentCleared<bool> n
         let isPending = Pool.rentCleared<bool> n
         // True when a polynomial node that would die with node i is shared (used twice): only
-        // then can savedByReplacing find more than the quick bound.
+        // then can savesMoreThan find more than the quick bound.
         let sharedBelow = Pool.rentCleared<bool> n
         let materialize (j: int) =
             if isNull (box rebuilt.[j]) then
                 let node = order.[j]
                 rebuilt.[j] <- build node.DType node.Dims polynomials.[j]
             rebuilt.[j]
-        // The exact saving of replacing node i: the nodes below it (through polynomial nodes) that
+        // savesMoreThan weighs the exact saving of replacing node i: the nodes below it (through polynomial nodes) that
         // only it uses, directly or through other such nodes; shared ones like `1 - t²` used by
         // several terms of one polynomial die with it too. Explored up to regionLimit nodes, so a
         // call costs O(1); stopping early only undercounts, which keeps the node as it is.
@@ -181,13 +181,17 @@ module Rewrite =
         let regionCall = Pool.rentCleared<int> n
         let freedUses = Pool.rent<int> n
         let calls = ref 0
-        let savedByReplacing (i: int) =
+        // True when replacing node i by a normal form that costs `normal` saves more than that.
+        let savesMoreThan (normal: int) (i: int) =
             calls.Value <- calls.Value + 1
             let call = calls.Value
             let mutable size = 1
             region.[0] <- i
             regionCall.[i] <- call
             freedUses.[i] <- 0
+            // What the region would save if every node in it were freed: a bound on the exact
+            // saving, and most calls end here (it is no more than `normal`) without the sort.
+            let mutable bound = 1
             let mutable k = 0
             while k < size && size < regionLimit do
                 let j = region.[k]
@@ -203,7 +207,10 @@ module Rewrite =
                             size <- size + 1
                             regionCall.[c] <- call
                             freedUses.[c] <- 0
+                            bound <- bound + (if isPending.[c] then cost.[c] else 1)
                         e <- e + 1
+            if bound <= normal then false
+            else
             // ascending with the default order (no comparer delegate per call), read backwards
             Array.Sort(region, 0, size)
             let mutable saved = 0
@@ -218,7 +225,7 @@ module Rewrite =
                         for e in firstInput.[j] .. firstInput.[j + 1] - 1 do
                             let c = inputs.[e]
                             if regionCall.[c] = call then freedUses.[c] <- freedUses.[c] + 1
-            saved
+            normal < saved
         let rebuildOverInputs (i: int) =
             let node = order.[i]
             let args = node.Args
@@ -248,7 +255,7 @@ module Rewrite =
                 | p when not (isNull (box p)) ->
                     RewriteWork.Add p.Terms.Length
                     // A quick lower bound on what the node costs as it stands: itself plus the
-                    // polynomial inputs only it uses (savedByReplacing is exact but dearer).
+                    // polynomial inputs only it uses (savesMoreThan is exact but dearer).
                     let mutable standing = 1
                     let mutable inputPending = false
                     for e in first .. last do
@@ -268,7 +275,7 @@ module Rewrite =
                     // On a tie the node is kept only if it can stay the same object: once an input
                     // was replaced, keeping it would rebuild that input's normal form and itself.
                     if normal < standing || (inputPending && normal = standing)
-                       || (sharedBelow.[i] && normal < savedByReplacing i) then
+                       || (sharedBelow.[i] && savesMoreThan normal i) then
                         cost.[i] <- normal
                         isPending.[i] <- true
                     else
