@@ -112,14 +112,25 @@ module Rewrite =
     /// How many nodes below a candidate the exact saving looks at.
     let private regionLimit = 64
 
-    /// The roots, simplified, with every node older than `start` (id below it) kept as an atom:
-    /// neither visited below nor rewritten. A transform passes the id of its first fresh Var, so
-    /// it simplifies only what its function built (see Graph.topologicalOrderFrom) and never the
-    /// history behind its arguments; that history was simplified, if at all, when it was built.
-    /// Nodes whose normal form is not smaller than what they cost already are kept, and a node
-    /// none of whose inputs changed is returned as the same object.
-    let simplifyFrom (start: int64) (roots: Expr[]) : Expr[] =
+    /// The roots, simplified, with every node older than `start` (id below it) kept as an atom,
+    /// and with each `(node, replacement)` applied as Substitute.apply would apply it afterwards,
+    /// in the same pass: the normal forms are chosen on the graph as it is, each replaced node an
+    /// atom, and every node is built once, over the replacements. A transform's graph depends on
+    /// its Vars almost everywhere, so a substitution after the simplification rebuilt every node
+    /// the simplification had just rebuilt. Older nodes are neither visited below nor rewritten:
+    /// a transform passes the id of its first fresh Var, so it simplifies only what its function
+    /// built (see Graph.topologicalOrderFrom) and never the history behind its arguments; that
+    /// history was simplified, if at all, when it was built. Nodes whose normal form is not
+    /// smaller than what they cost already are kept, and a node none of whose inputs changed is
+    /// returned as the same object.
+    let simplifySubstituting (start: int64) (replacements: (Expr * Expr)[]) (roots: Expr[]) : Expr[] =
         if isNull roots then nullArg "roots"
+        let replaced = IdMap<Expr>(start)
+        for node, replacement in replacements do
+            if node.Args.Length > 0 then invalidArg "replacements" (sprintf "only leaves are replaced, not %O" node)
+            if node.Dims <> replacement.Dims || node.DType <> replacement.DType then
+                Shape.fail "Substitute" (sprintf "%O cannot be replaced by %O" node replacement)
+            replaced.[node.Id] <- replacement
         let struct (order, n) = Graph.topologicalOrderPooled start roots
         // Older nodes are leaves here: their inputs are not in `order`.
         let argsOf (node: Expr) = if node.Id < start then Array.Empty<Expr>() else node.Args
@@ -161,6 +172,10 @@ module Rewrite =
         // True when a polynomial node that would die with node i is shared (used twice): only
         // then can savesMoreThan find more than the quick bound.
         let sharedBelow = Pool.rentCleared<bool> n
+        // True when a replaced node is below node i. Such a node's rebuilt form holds the
+        // replacements, and it stays an atom whatever it became: the replaced node was one, and a
+        // replacement that folds to a constant must not change which normal forms are chosen.
+        let dependsOnReplaced = Pool.rentCleared<bool> n
         let materialize (j: int) =
             if isNull (box rebuilt.[j]) then
                 let node = order.[j]
@@ -242,9 +257,17 @@ module Rewrite =
             let node = order.[i]
             let first, last = firstInput.[i], firstInput.[i + 1] - 1
             if last < first then
-                rebuilt.[i] <- node
-                polynomials.[i] <- leafPolynomial node
+                let replacement = if replacements.Length = 0 then Unchecked.defaultof<Expr> else replaced.[node.Id]
+                if isNull (box replacement) then
+                    rebuilt.[i] <- node
+                    polynomials.[i] <- leafPolynomial node
+                else
+                    rebuilt.[i] <- replacement
+                    polynomials.[i] <- Polynomial.atom replacement
+                    dependsOnReplaced.[i] <- true
             else
+                for e in first .. last do
+                    if dependsOnReplaced.[inputs.[e]] then dependsOnReplaced.[i] <- true
                 let polynomial =
                     if isPolynomialOp node.Op then
                         let arity = last - first + 1
@@ -283,7 +306,7 @@ module Rewrite =
                         rebuilt.[i] <- rebuildOverInputs i
                 | _ ->
                     rebuilt.[i] <- rebuildOverInputs i
-                    polynomials.[i] <- leafPolynomial rebuilt.[i]
+                    polynomials.[i] <- if dependsOnReplaced.[i] then Polynomial.atom rebuilt.[i] else leafPolynomial rebuilt.[i]
             // Inputs whose every user has been handled are no longer needed: free their polynomials
             // so a graph of millions of nodes holds only the frontier's.
             for e in first .. last do
@@ -294,6 +317,7 @@ module Rewrite =
                     rebuilt.[j] <- Unchecked.defaultof<Expr>
         let result = rootPositions |> Array.map materialize
         position.Release()
+        replaced.Release()
         Pool.giveBack order
         Pool.giveBack firstInput
         Pool.giveBack inputs
@@ -305,9 +329,14 @@ module Rewrite =
         Pool.giveBack isPolynomial
         Pool.giveBack isPending
         Pool.giveBack sharedBelow
+        Pool.giveBack dependsOnReplaced
         Pool.giveBack regionCall
         Pool.giveBack freedUses
         result
+
+    /// The roots, simplified, with every node older than `start` kept as an atom; see
+    /// simplifySubstituting.
+    let simplifyFrom (start: int64) (roots: Expr[]) : Expr[] = simplifySubstituting start [||] roots
 
     /// The roots, simplified as a whole (every node reachable from them is visited).
     let simplify (roots: Expr[]) : Expr[] = simplifyFrom Int64.MinValue roots
