@@ -207,8 +207,28 @@ module internal Polynomial =
             let ghost = if isNull cancelled then ghost else unionGhost ghost (atomsOf (cancelled.ToArray()))
             if isNull ghost then Unchecked.defaultof<Poly> else { Terms = terms; Ghost = ghost }
 
+    /// True when the sum of two collected polynomials' terms has more than maxTerms terms, counted
+    /// before anything is allocated: a monomial in one of them only stays, and so does one in both
+    /// with coefficients of one sign (their sum is not zero). A long chain of sums reaches the cap
+    /// at every step past it, and merging the terms first was most of what it allocated.
+    let private surelyPastCapInSum (p: Term[]) (q: Term[]) =
+        p.Length + q.Length > maxTerms
+        && (let mutable i, j, staying = 0, 0, 0
+            while i < p.Length || j < q.Length do
+                let c = if j >= q.Length then -1 elif i >= p.Length then 1 else compareMonomials p.[i].Factors q.[j].Factors
+                if c < 0 then i <- i + 1
+                elif c > 0 then j <- j + 1
+                else
+                    if (p.[i].Coefficient > 0.0) <> (q.[j].Coefficient > 0.0) then staying <- staying - 1
+                    i <- i + 1
+                    j <- j + 1
+                staying <- staying + 1
+            staying > maxTerms)
+
     /// p + q, or null past a cap.
     let add (p: Poly) (q: Poly) : Poly =
+        if surelyPastCapInSum p.Terms q.Terms then Unchecked.defaultof<Poly>
+        else
         let ghost = unionGhost p.Ghost q.Ghost
         if isNull ghost then Unchecked.defaultof<Poly>
         else

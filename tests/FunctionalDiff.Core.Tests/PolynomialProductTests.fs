@@ -1,6 +1,6 @@
-/// Products of polynomials at the term cap: a product that surely has more than maxTerms terms is
-/// refused before any of its terms is built, and a product that collects down to the cap (like
-/// terms combining, or opposite terms cancelling) is still expanded. The expected terms are
+/// Products and sums of polynomials at the term cap: one that surely has more than maxTerms terms
+/// is refused before any of its terms is built, and one that collects down to the cap (like terms
+/// combining, or opposite terms cancelling) is still formed. The expected terms are
 /// counted here by hand from the algebra, never read from our own output.
 module FunctionalDiff.Core.Tests.PolynomialProductTests
 
@@ -31,7 +31,31 @@ let private coefficientOf (p: Poly) (factors: (Expr * int) list) =
 [<Tests>]
 let tests =
     testList "Rewrite" [
-        testList "Products at the cap" [
+        testList "Products and sums at the cap" [
+            test "a sum of 10 atoms and 10 others is refused without merging their terms" {
+                let p = sumOf (atoms 10) (fun _ -> false)
+                let q = sumOf (atoms 10) (fun _ -> false)
+                Expect.isNull (box (Polynomial.add p q)) "refused (warm-up)"
+                let before = GC.GetAllocatedBytesForCurrentThread()
+                let sum = Polynomial.add p q
+                let allocated = GC.GetAllocatedBytesForCurrentThread() - before
+                Expect.isNull (box sum) "20 terms are past the cap"
+                // the merged terms alone would be 20 Terms of 16 bytes
+                Expect.isLessThan allocated 128L (sprintf "bytes allocated to refuse: %d" allocated)
+            }
+            test "a sum whose opposite terms cancel under the cap is formed: (a0..a9) - (a0..a4) + (b0..b9)" {
+                let a, b = atoms 10, atoms 10
+                let p = sumOf a (fun _ -> false)
+                let q = Polynomial.add (sumOf (Array.sub a 0 5) (fun _ -> true)) (sumOf b (fun _ -> false))
+                let sum = Polynomial.add p q
+                Expect.isNotNull (box sum) "formed"
+                // a5..a9 and b0..b9 stay; a0..a4 cancel and become the ghost
+                Expect.equal sum.Terms.Length 15 "terms"
+                for i in 0 .. 9 do
+                    Expect.equal (coefficientOf sum [ a.[i], 1 ]) (if i < 5 then 0.0 else 1.0) (sprintf "a%d" i)
+                    Expect.equal (coefficientOf sum [ b.[i], 1 ]) 1.0 (sprintf "b%d" i)
+                Expect.equal sum.Ghost.Length 5 "the cancelled atoms are the ghost"
+            }
             test "the square of a 16-term sum is refused without building its 256 products" {
                 // (a_1 + ... + a_16)² has 16 squares and 120 cross terms 2 a_i a_j: 136 > 16.
                 let p = sumOf (atoms Polynomial.maxTerms) (fun _ -> false)
