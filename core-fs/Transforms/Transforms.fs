@@ -35,12 +35,10 @@ module Diff =
         // At scalar constants every node folds to a constant: Substitute.apply folds them on plain
         // floats, after the simplification, without building a node for each.
         let atNumbers = replacements |> Array.exists (fun (_, r) -> match r with Fold.ScalarConst _ -> true | _ -> false)
-        let finished =
-            groups |> Array.mapi (fun i g ->
-                if i < values then Substitute.apply replacements g
-                elif atNumbers then Substitute.apply replacements (Rewrite.simplifyFrom start g)
-                else Rewrite.simplifySubstituting start replacements g)
-        finished
+        groups |> Array.mapi (fun i g ->
+            if i < values then Substitute.apply replacements g
+            elif atNumbers then Substitute.apply replacements (Rewrite.simplifyFrom start g)
+            else Rewrite.simplifySubstituting start replacements g)
 
     /// Value and pullback of f at the arguments: the pullback maps an output cotangent to one
     /// cotangent per argument (zeros where f does not depend on it). As torch.autograd.grad does,
