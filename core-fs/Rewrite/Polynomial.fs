@@ -34,7 +34,7 @@ type internal PolynomialScratch private () =
     static val mutable private atoms: Factor[]
 
     [<ThreadStatic; DefaultValue>]
-    static val mutable private ids: int64[]
+    static val mutable private codes: int64[]
 
     /// A buffer of at least `length` factors (contents unspecified).
     static member Atoms(length: int) =
@@ -42,11 +42,11 @@ type internal PolynomialScratch private () =
             PolynomialScratch.atoms <- Array.zeroCreate (max length 128)
         PolynomialScratch.atoms
 
-    /// A buffer of at least `length` atom ids (contents unspecified), for multiply's checks.
-    static member Ids(length: int) =
-        if isNull PolynomialScratch.ids || PolynomialScratch.ids.Length < length then
-            PolynomialScratch.ids <- Array.zeroCreate (max length 128)
-        PolynomialScratch.ids
+    /// A buffer of at least `length` 64-bit codes (contents unspecified), for multiply's checks.
+    static member Codes(length: int) =
+        if isNull PolynomialScratch.codes || PolynomialScratch.codes.Length < length then
+            PolynomialScratch.codes <- Array.zeroCreate (max length 128)
+        PolynomialScratch.codes
 
 /// Operations on polynomials; those that could grow past a cap return null. (Null, not None:
 /// an option per result was a tenth of what simplifying a long chain allocated.)
@@ -207,8 +207,28 @@ module internal Polynomial =
             let ghost = if isNull cancelled then ghost else unionGhost ghost (atomsOf (cancelled.ToArray()))
             if isNull ghost then Unchecked.defaultof<Poly> else { Terms = terms; Ghost = ghost }
 
+    /// True when the sum of two collected polynomials' terms has more than maxTerms terms, counted
+    /// before anything is allocated: a monomial in one of them only stays, and so does one in both
+    /// with coefficients of one sign (their sum is not zero). A long chain of sums reaches the cap
+    /// at every step past it, and merging the terms first was most of what it allocated.
+    let private surelyPastCapInSum (p: Term[]) (q: Term[]) =
+        p.Length + q.Length > maxTerms
+        && (let mutable i, j, staying = 0, 0, 0
+            while i < p.Length || j < q.Length do
+                let c = if j >= q.Length then -1 elif i >= p.Length then 1 else compareMonomials p.[i].Factors q.[j].Factors
+                if c < 0 then i <- i + 1
+                elif c > 0 then j <- j + 1
+                else
+                    if (p.[i].Coefficient > 0.0) <> (q.[j].Coefficient > 0.0) then staying <- staying - 1
+                    i <- i + 1
+                    j <- j + 1
+                staying <- staying + 1
+            staying > maxTerms)
+
     /// p + q, or null past a cap.
     let add (p: Poly) (q: Poly) : Poly =
+        if surelyPastCapInSum p.Terms q.Terms then Unchecked.defaultof<Poly>
+        else
         let ghost = unionGhost p.Ghost q.Ghost
         if isNull ghost then Unchecked.defaultof<Poly>
         else
@@ -309,11 +329,32 @@ module internal Polynomial =
             i <- i + 1
         past
 
-    /// True when p · q has more than maxTerms terms for certain, by surelyPastCap's reason checked
-    /// exactly: no atom of q is an atom of p (their id ranges may interleave), and no product of
-    /// coefficients underflows to zero (the smallest magnitudes' product is not zero), so every
-    /// product of monomials is a different monomial that stays.
-    let private surelyPastCapExactly (p: Term[]) (q: Term[]) =
+    /// A 64-bit code of an atom for monomialCode: the atom's id, mixed (splitmix64's finaliser) so
+    /// that sums of codes of different monomials collide only by chance.
+    let private atomCode (atom: Expr) =
+        let mutable z = uint64 atom.Id + 0x9E3779B97F4A7C15UL
+        z <- (z ^^^ (z >>> 30)) * 0xBF58476D1CE4E5B9UL
+        z <- (z ^^^ (z >>> 27)) * 0x94D049BB133111EBUL
+        int64 (z ^^^ (z >>> 31))
+
+    /// The sum of power · atomCode over a monomial's factors. It is additive, so the code of the
+    /// product of two monomials is the sum of their codes, found without building the product;
+    /// equal monomials have equal codes (unequal ones almost never do).
+    let private monomialCode (factors: Factor[]) =
+        let mutable code = 0L
+        for f in factors do
+            code <- code + int64 f.Power * atomCode f.Atom
+        code
+
+    /// True when p · q has more than maxTerms terms for certain, found from the monomials' codes
+    /// before any product is built: the products fall into classes of equal monomials, and a class
+    /// whose coefficients all have one sign cannot cancel (a sum of nonzero numbers of one sign is
+    /// not zero), so it stays a term. More such classes than maxTerms make p · q null. Codes that
+    /// collide by chance only merge classes, which undercounts, so the answer is never wrong; a
+    /// product of coefficients that underflows to zero is excluded up front. This is what refuses
+    /// the square of a long sum (16 terms give 136 distinct monomials) without sorting its 256
+    /// products, which was most of what simplifying a nested derivative's outer level cost.
+    let private surelyPastCapByCodes (p: Term[]) (q: Term[]) =
         p.Length * q.Length > maxTerms
         && (let smallest (terms: Term[]) =
                 let mutable m = Double.PositiveInfinity
@@ -321,21 +362,33 @@ module internal Polynomial =
                     m <- min m (abs t.Coefficient)
                 m
             smallest p * smallest q <> 0.0)
-        && (let mutable count = 0
-            for t in p do
-                count <- count + t.Factors.Length
-            let ids = PolynomialScratch.Ids count
+        && (let count = p.Length * q.Length
+            let codes = PolynomialScratch.Codes(count + p.Length + q.Length)
+            // p's codes and q's codes after the products' slots
+            for i in 0 .. p.Length - 1 do
+                codes.[count + i] <- monomialCode p.[i].Factors
+            for j in 0 .. q.Length - 1 do
+                codes.[count + p.Length + j] <- monomialCode q.[j].Factors
+            // each product's code with its coefficient's sign in the lowest bit (a code's own lowest
+            // bit is dropped, which can only merge classes)
             let mutable k = 0
-            for t in p do
-                for f in t.Factors do
-                    ids.[k] <- f.Atom.Id
+            for i in 0 .. p.Length - 1 do
+                for j in 0 .. q.Length - 1 do
+                    let negative = (p.[i].Coefficient < 0.0) <> (q.[j].Coefficient < 0.0)
+                    codes.[k] <- ((codes.[count + i] + codes.[count + p.Length + j]) &&& ~~~1L) ||| (if negative then 1L else 0L)
                     k <- k + 1
-            Array.Sort(ids, 0, count)
-            let mutable shared = false
-            for t in q do
-                for f in t.Factors do
-                    if not shared && Array.BinarySearch(ids, 0, count, f.Atom.Id) >= 0 then shared <- true
-            not shared)
+            Array.Sort(codes, 0, count)
+            let mutable staying = 0
+            let mutable start = 0
+            while start < count do
+                let monomial = codes.[start] &&& ~~~1L
+                let mutable finish = start + 1
+                while finish < count && (codes.[finish] &&& ~~~1L) = monomial do
+                    finish <- finish + 1
+                // sorted, so one sign throughout when the first and last agree
+                if codes.[start] = codes.[finish - 1] then staying <- staying + 1
+                start <- finish
+            staying > maxTerms)
 
     /// p · q, expanded; null when the expansion would exceed a cap. A ghost times the other factor
     /// is a ghost of both: 0 · q is NaN where an atom of q is not finite.
@@ -363,7 +416,7 @@ module internal Polynomial =
         // A product with more raw terms than this cannot collect down under maxTerms in practice;
         // refusing early keeps the work per node bounded.
         elif p.Length * q.Length > maxTerms * maxTerms || surelyPastCap p q then Unchecked.defaultof<Poly>
-        elif somePairPastCap p q || surelyPastCapExactly p q then Unchecked.defaultof<Poly>
+        elif somePairPastCap p q || surelyPastCapByCodes p q then Unchecked.defaultof<Poly>
         else
             let products = Array.zeroCreate (p.Length * q.Length)
             let mutable ok = true

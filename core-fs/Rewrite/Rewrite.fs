@@ -112,14 +112,25 @@ module Rewrite =
     /// How many nodes below a candidate the exact saving looks at.
     let private regionLimit = 64
 
-    /// The roots, simplified, with every node older than `start` (id below it) kept as an atom:
-    /// neither visited below nor rewritten. A transform passes the id of its first fresh Var, so
-    /// it simplifies only what its function built (see Graph.topologicalOrderFrom) and never the
-    /// history behind its arguments; that history was simplified, if at all, when it was built.
-    /// Nodes whose normal form is not smaller than what they cost already are kept, and a node
-    /// none of whose inputs changed is returned as the same object.
-    let simplifyFrom (start: int64) (roots: Expr[]) : Expr[] =
+    /// The roots, simplified, with every node older than `start` (id below it) kept as an atom,
+    /// and with each `(node, replacement)` applied as Substitute.apply would apply it afterwards,
+    /// in the same pass: the normal forms are chosen on the graph as it is, each replaced node an
+    /// atom, and every node is built once, over the replacements. A transform's graph depends on
+    /// its Vars almost everywhere, so a substitution after the simplification rebuilt every node
+    /// the simplification had just rebuilt. Older nodes are neither visited below nor rewritten:
+    /// a transform passes the id of its first fresh Var, so it simplifies only what its function
+    /// built (see Graph.topologicalOrderFrom) and never the history behind its arguments; that
+    /// history was simplified, if at all, when it was built. Nodes whose normal form is not
+    /// smaller than what they cost already are kept, and a node none of whose inputs changed is
+    /// returned as the same object.
+    let simplifySubstituting (start: int64) (replacements: (Expr * Expr)[]) (roots: Expr[]) : Expr[] =
         if isNull roots then nullArg "roots"
+        let replaced = IdMap<Expr>(start)
+        for node, replacement in replacements do
+            if node.Args.Length > 0 then invalidArg "replacements" (sprintf "only leaves are replaced, not %O" node)
+            if node.Dims <> replacement.Dims || node.DType <> replacement.DType then
+                Shape.fail "Substitute" (sprintf "%O cannot be replaced by %O" node replacement)
+            replaced.[node.Id] <- replacement
         let struct (order, n) = Graph.topologicalOrderPooled start roots
         // Older nodes are leaves here: their inputs are not in `order`.
         let argsOf (node: Expr) = if node.Id < start then Array.Empty<Expr>() else node.Args
@@ -154,19 +165,23 @@ module Rewrite =
         let polynomials = Pool.rentCleared<Poly> n
         let rebuilt = Pool.rentCleared<Expr> n
         let cost = Pool.rentCleared<int> n
-        // Kept after the polynomials are freed, for savedByReplacing: which nodes are polynomial
+        // Kept after the polynomials are freed, for savesMoreThan: which nodes are polynomial
         // (within the caps) and which were replaced by their pending normal form.
         let isPolynomial = Pool.rentCleared<bool> n
         let isPending = Pool.rentCleared<bool> n
         // True when a polynomial node that would die with node i is shared (used twice): only
-        // then can savedByReplacing find more than the quick bound.
+        // then can savesMoreThan find more than the quick bound.
         let sharedBelow = Pool.rentCleared<bool> n
+        // True when a replaced node is below node i. Such a node's rebuilt form holds the
+        // replacements, and it stays an atom whatever it became: the replaced node was one, and a
+        // replacement that folds to a constant must not change which normal forms are chosen.
+        let dependsOnReplaced = Pool.rentCleared<bool> n
         let materialize (j: int) =
             if isNull (box rebuilt.[j]) then
                 let node = order.[j]
                 rebuilt.[j] <- build node.DType node.Dims polynomials.[j]
             rebuilt.[j]
-        // The exact saving of replacing node i: the nodes below it (through polynomial nodes) that
+        // savesMoreThan weighs the exact saving of replacing node i: the nodes below it (through polynomial nodes) that
         // only it uses, directly or through other such nodes; shared ones like `1 - t²` used by
         // several terms of one polynomial die with it too. Explored up to regionLimit nodes, so a
         // call costs O(1); stopping early only undercounts, which keeps the node as it is.
@@ -181,13 +196,17 @@ module Rewrite =
         let regionCall = Pool.rentCleared<int> n
         let freedUses = Pool.rent<int> n
         let calls = ref 0
-        let savedByReplacing (i: int) =
+        // True when replacing node i by a normal form that costs `normal` saves more than that.
+        let savesMoreThan (normal: int) (i: int) =
             calls.Value <- calls.Value + 1
             let call = calls.Value
             let mutable size = 1
             region.[0] <- i
             regionCall.[i] <- call
             freedUses.[i] <- 0
+            // What the region would save if every node in it were freed: a bound on the exact
+            // saving, and most calls end here (it is no more than `normal`) without the sort.
+            let mutable bound = 1
             let mutable k = 0
             while k < size && size < regionLimit do
                 let j = region.[k]
@@ -203,7 +222,10 @@ module Rewrite =
                             size <- size + 1
                             regionCall.[c] <- call
                             freedUses.[c] <- 0
+                            bound <- bound + (if isPending.[c] then cost.[c] else 1)
                         e <- e + 1
+            if bound <= normal then false
+            else
             // ascending with the default order (no comparer delegate per call), read backwards
             Array.Sort(region, 0, size)
             let mutable saved = 0
@@ -218,7 +240,7 @@ module Rewrite =
                         for e in firstInput.[j] .. firstInput.[j + 1] - 1 do
                             let c = inputs.[e]
                             if regionCall.[c] = call then freedUses.[c] <- freedUses.[c] + 1
-            saved
+            normal < saved
         let rebuildOverInputs (i: int) =
             let node = order.[i]
             let args = node.Args
@@ -235,9 +257,17 @@ module Rewrite =
             let node = order.[i]
             let first, last = firstInput.[i], firstInput.[i + 1] - 1
             if last < first then
-                rebuilt.[i] <- node
-                polynomials.[i] <- leafPolynomial node
+                let replacement = if replacements.Length = 0 then Unchecked.defaultof<Expr> else replaced.[node.Id]
+                if isNull (box replacement) then
+                    rebuilt.[i] <- node
+                    polynomials.[i] <- leafPolynomial node
+                else
+                    rebuilt.[i] <- replacement
+                    polynomials.[i] <- Polynomial.atom replacement
+                    dependsOnReplaced.[i] <- true
             else
+                for e in first .. last do
+                    if dependsOnReplaced.[inputs.[e]] then dependsOnReplaced.[i] <- true
                 let polynomial =
                     if isPolynomialOp node.Op then
                         let arity = last - first + 1
@@ -248,7 +278,7 @@ module Rewrite =
                 | p when not (isNull (box p)) ->
                     RewriteWork.Add p.Terms.Length
                     // A quick lower bound on what the node costs as it stands: itself plus the
-                    // polynomial inputs only it uses (savedByReplacing is exact but dearer).
+                    // polynomial inputs only it uses (savesMoreThan is exact but dearer).
                     let mutable standing = 1
                     let mutable inputPending = false
                     for e in first .. last do
@@ -268,7 +298,7 @@ module Rewrite =
                     // On a tie the node is kept only if it can stay the same object: once an input
                     // was replaced, keeping it would rebuild that input's normal form and itself.
                     if normal < standing || (inputPending && normal = standing)
-                       || (sharedBelow.[i] && normal < savedByReplacing i) then
+                       || (sharedBelow.[i] && savesMoreThan normal i) then
                         cost.[i] <- normal
                         isPending.[i] <- true
                     else
@@ -276,7 +306,7 @@ module Rewrite =
                         rebuilt.[i] <- rebuildOverInputs i
                 | _ ->
                     rebuilt.[i] <- rebuildOverInputs i
-                    polynomials.[i] <- leafPolynomial rebuilt.[i]
+                    polynomials.[i] <- if dependsOnReplaced.[i] then Polynomial.atom rebuilt.[i] else leafPolynomial rebuilt.[i]
             // Inputs whose every user has been handled are no longer needed: free their polynomials
             // so a graph of millions of nodes holds only the frontier's.
             for e in first .. last do
@@ -287,6 +317,7 @@ module Rewrite =
                     rebuilt.[j] <- Unchecked.defaultof<Expr>
         let result = rootPositions |> Array.map materialize
         position.Release()
+        replaced.Release()
         Pool.giveBack order
         Pool.giveBack firstInput
         Pool.giveBack inputs
@@ -298,9 +329,14 @@ module Rewrite =
         Pool.giveBack isPolynomial
         Pool.giveBack isPending
         Pool.giveBack sharedBelow
+        Pool.giveBack dependsOnReplaced
         Pool.giveBack regionCall
         Pool.giveBack freedUses
         result
+
+    /// The roots, simplified, with every node older than `start` kept as an atom; see
+    /// simplifySubstituting.
+    let simplifyFrom (start: int64) (roots: Expr[]) : Expr[] = simplifySubstituting start [||] roots
 
     /// The roots, simplified as a whole (every node reachable from them is visited).
     let simplify (roots: Expr[]) : Expr[] = simplifyFrom Int64.MinValue roots

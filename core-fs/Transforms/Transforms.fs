@@ -1,13 +1,14 @@
 /// The user-facing transforms. Each one builds the function at FRESH Vars, differentiates that
-/// graph, simplifies it with Rewrite, and only then substitutes the real arguments for the Vars.
-/// The fresh Var is what keeps nested derivatives apart (no perturbation confusion) and makes
-/// `grad (fun v -> v * c) c` equal c. The order of the last two steps is what makes a transform's
-/// cost independent of its arguments' history: nothing older than the first fresh Var can depend
-/// on it (Graph.topologicalOrderFrom), so the reverse walk, the simplification and the substitution
-/// all stop at the arguments and at captured values, and a transform inside a loop costs the same
-/// at every step. Each level of a nested derivative is still simplified as a whole, because what
-/// the inner levels built is newer than the outer level's Var; that keeps the polynomial normal
-/// forms that make nested derivatives grow linearly in the order.
+/// graph, and simplifies the result with Rewrite, the Vars treated as atoms, in the same pass that
+/// puts the real arguments in their place. The fresh Var is what keeps nested derivatives apart
+/// (no perturbation confusion) and makes `grad (fun v -> v * c) c` equal c. Simplifying the graph
+/// as built over the Vars is what makes a transform's cost independent of its arguments' history:
+/// nothing older than the first fresh Var can depend on it (Graph.topologicalOrderFrom), so the
+/// reverse walk, the simplification and the substitution all stop at the arguments and at
+/// captured values, and a transform inside a loop costs the same at every step. Each level of a
+/// nested derivative is still simplified as a whole, because what the inner levels built is newer
+/// than the outer level's Var; that keeps the polynomial normal forms that make nested
+/// derivatives grow linearly in the order.
 namespace FunctionalDiff.Core
 
 open System
@@ -22,21 +23,22 @@ module Diff =
     let private startOf (vars: Expr list) = match vars with v :: _ -> v.Id | [] -> Int64.MaxValue
 
     /// Graphs a transform built over its fresh Vars, in groups: each group is simplified on its
-    /// own (nodes older than `start` are atoms), then the arguments replace the Vars in one
-    /// substitution, which rebuilds only the nodes that depend on the Vars. Groups are simplified
-    /// apart because a nested derivative keeps only some of them (the gradients, not the value),
-    /// and a normal form is only smaller when nothing else holds on to its parts. The first
-    /// `values` groups hold f's own value: they are substituted but never simplified, because the
-    /// value is what the user computes and must follow IEEE, where the normal forms treat their
-    /// atoms as real numbers (`x + x * -3` is not `-2x` at x = -inf).
+    /// own (nodes older than `start` are atoms), with the arguments in place of the Vars, which
+    /// rebuilds only the nodes that depend on the Vars. Groups are simplified apart because a
+    /// nested derivative keeps only some of them (the gradients, not the value), and a normal form
+    /// is only smaller when nothing else holds on to its parts. The first `values` groups hold f's
+    /// own value: they are substituted but never simplified, because the value is what the user
+    /// computes and must follow IEEE, where the normal forms treat their atoms as real numbers
+    /// (`x + x * -3` is not `-2x` at x = -inf).
     let private finish (start: int64) (replacements: (Expr * Expr) list) (values: int) (groups: Expr[][]) : Expr[][] =
-        let simplified = groups |> Array.mapi (fun i g -> if i < values then g else Rewrite.simplifyFrom start g)
-        let substituted = Substitute.apply replacements (Array.concat simplified)
-        let mutable offset = 0
-        simplified |> Array.map (fun g ->
-            let part = Array.sub substituted offset g.Length
-            offset <- offset + g.Length
-            part)
+        let replacements = Array.ofList replacements
+        // At scalar constants every node folds to a constant: Substitute.apply folds them on plain
+        // floats, after the simplification, without building a node for each.
+        let atNumbers = replacements |> Array.exists (fun (_, r) -> match r with Fold.ScalarConst _ -> true | _ -> false)
+        groups |> Array.mapi (fun i g ->
+            if i < values then Substitute.apply replacements g
+            elif atNumbers then Substitute.apply replacements (Rewrite.simplifyFrom start g)
+            else Rewrite.simplifySubstituting start replacements g)
 
     /// Value and pullback of f at the arguments: the pullback maps an output cotangent to one
     /// cotangent per argument (zeros where f does not depend on it). As torch.autograd.grad does,
