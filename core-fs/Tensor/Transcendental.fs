@@ -31,6 +31,8 @@ module internal Transcendental =
     // chain at a time waits on every multiply-add's latency).
     let inline private horner10 (c: Vector256<float>[]) (z: Vector256<float>) =
         fma (fma (fma (fma (fma (fma (fma (fma (fma c.[0] z c.[1]) z c.[2]) z c.[3]) z c.[4]) z c.[5]) z c.[6]) z c.[7]) z c.[8]) z c.[9]
+    let inline private horner7 (c: Vector256<float>[]) (z: Vector256<float>) =
+        fma (fma (fma (fma (fma (fma c.[0] z c.[1]) z c.[2]) z c.[3]) z c.[4]) z c.[5]) z c.[6]
     let inline private horner9 (c: Vector256<float>[]) (z: Vector256<float>) =
         fma (fma (fma (fma (fma (fma (fma (fma c.[0] z c.[1]) z c.[2]) z c.[3]) z c.[4]) z c.[5]) z c.[6]) z c.[7]) z c.[8]
     let inline private horner13 (c: Vector256<float>[]) (z: Vector256<float>) =
@@ -68,9 +70,9 @@ module internal Transcendental =
     /// e^r - 1 = r + r²·B(r) on |r| ≤ ln2/2: B(r) = 1/2! + r/3! + … + r^12/14! (the first term
     /// left out, r^15/15!, is below 3e-19 of r).
     let private expm1Terms = [| for n in 14 .. -1 .. 2 -> splat inverseFactorial.[n] |]
-    /// The same for the float32 kernels, to r^8/10!: the first term left out is below 7e-13 of r
-    /// (and of e^r), four orders of magnitude below float32's half ulp.
-    let private expm1Terms32 = [| for n in 10 .. -1 .. 2 -> splat inverseFactorial.[n] |]
+    /// The same for the float32 kernels, to r^8/8!: the first term left out, r^9/9!, is below 6e-10
+    /// of r (and 3e-10 of e^r), a fiftieth of float32's half ulp.
+    let private expm1Terms32 = [| for n in 8 .. -1 .. 2 -> splat inverseFactorial.[n] |]
     /// log m = 2s + 2s·z·A(z), s = (m-1)/(m+1), z = s², |s| ≤ 0.172: A(z) = 1/3 + z/5 + … + z⁹/21.
     let private logTerms = [| for k in 10 .. -1 .. 1 -> splat (1.0 / float (2 * k + 1)) |]
 
@@ -221,15 +223,33 @@ module internal Transcendental =
             for k in 0 .. n - i - 1 do
                 y.[i + k] <- r.GetElement k
 
+    /// 1.5·2^52: adding it rounds a float64 of magnitude below 2^51 to an integer n and leaves
+    /// n + 2^51 in the low bits of the sum.
+    [<Literal>]
+    let private RoundingShift = 6755399441055744.0
+
+    /// The float32 kernels' range reduction, x = n·ln2 + r for |x| ≤ 200: n by RoundingShift,
+    /// whose bits then give 2^n without a conversion, and ln2 in one part, since n·(ln2 - Ln2Hi)
+    /// is below 7e-15 there, far below float32's precision (and 0 for n = 0, so small x keep
+    /// r = x exactly). Returns 2^n and r.
+    let inline private reduceExp32 (v: Vector256<float>) : struct (Vector256<float> * Vector256<float>) =
+        let shifted = fma v (splat Log2e) (splat RoundingShift)
+        let n = shifted - splat RoundingShift
+        let r = fma n (splat -Ln2Hi) v
+        // the shift drops n + 2^51's high bits and the sum's exponent, leaving n + 1023
+        let scale = Vector256.ShiftLeft(shifted.AsInt64() + Vector256.Create 1023L, 52).AsDouble()
+        struct (scale, r)
+
     /// e^x for float32 x widened: below -200 (or -∞) the float32 result is 0 and above 200 (or ∞)
-    /// it is ∞, so x is clamped there first (NaN passes the clamp and gives NaN).
+    /// it is ∞, so x is clamped there first. The clamp's min and max take the bound first: on
+    /// x86 they return the second operand when either is NaN (and NaN elsewhere), so NaN passes
+    /// the clamp and gives NaN.
     let inline private exp32Vector (c: Vector256<float>[]) (v: Vector256<float>) =
         let limit = splat 200.0
-        let v = Vector256.ConditionalSelect(Vector256.GreaterThan(v, limit), limit, v)
-        let v = Vector256.ConditionalSelect(Vector256.LessThan(v, -limit), -limit, v)
-        let struct (scale, r) = reduceExp v
+        let v = Vector256.MinNative(limit, Vector256.MaxNative(-limit, v))
+        let struct (scale, r) = reduceExp32 v
         // 2^n·(1 + q), with q = e^r - 1: exactly 1 at x = 0
-        fma scale (fma (r * r) (horner9 c r) r) scale
+        fma scale (fma (r * r) (horner7 c r) r) scale
 
     /// e^x over float32.
     let exp32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
@@ -250,10 +270,10 @@ module internal Transcendental =
         let two, ten, tiny = splat 2.0, splat 10.0, splat (1.0 / 4096.0)
         map32 (fun v ->
             let a = Vector256.Abs v
-            let clamped = Vector256.ConditionalSelect(Vector256.GreaterThan(a, ten), ten, a)
-            let struct (scale, r) = reduceExp (two * clamped)
+            // NaN passes, as in exp32Vector
+            let struct (scale, r) = reduceExp32 (two * Vector256.MinNative(ten, a))
             // e^{2|x|} - 1 as in expm1Vector, to float32's needs
-            let e = fma scale (fma (r * r) (horner9 c r) r) (scale - splat 1.0)
+            let e = fma scale (fma (r * r) (horner7 c r) r) (scale - splat 1.0)
             let magnitude = e / (e + two)
             let signed = Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), -magnitude, magnitude)
             Vector256.ConditionalSelect(Vector256.LessThan(a, tiny), v, signed)) 0.0f x y
