@@ -1,16 +1,16 @@
 /// Transcendental: float64 exp, log, sin, cos, tanh and sigmoid, and float32 exp, log, tanh and
-/// sigmoid, over spans, vectorised with Vector256 and explicit fused multiply-adds. Each lane runs the same sequence of IEEE
-/// operations, and a fused multiply-add is one rounding whether the JIT emits the instruction or
-/// its software fallback, so a result depends on the input value only: never on the tier of the
-/// compiled code, the lane, the array's alignment or the machine. (TensorPrimitives' kernels use
-/// "estimate" multiply-adds, fused in optimised code and unfused before: the last bit changed
-/// when the JIT recompiled them.) Callers keep inputs inside each function's domain (see
-/// Elementwise) and pass lengths that are multiples of 8 to the float64 kernels. The float32
-/// kernels take any input and any length: each float32 vector is widened to two float64
-/// vectors, computed with polynomials accurate far beyond float32's precision, and rounded once,
-/// so they stay within an ulp of the float64 result rounded to float32. The float32 range fits in
-/// float64's normal numbers, so overflow, underflow to subnormals and to zero happen in that one
-/// rounding, and no element needs a scalar fallback.
+/// sigmoid, over spans, vectorised with Vector256 and explicit fused multiply-adds. Each lane
+/// runs the same sequence of IEEE operations, and a fused multiply-add is one rounding whether
+/// the JIT emits the instruction or its software fallback, so a result depends on the input value
+/// only: never on the tier of the compiled code, the lane, the array's alignment or the machine.
+/// (TensorPrimitives' kernels use "estimate" multiply-adds, fused in optimised code and unfused
+/// before: the last bit changed when the JIT recompiled them.) Callers keep inputs inside each
+/// function's domain (see Elementwise) and pass lengths that are multiples of 8 to the float64
+/// kernels. The float32 kernels take any input and any length: each float32 vector is widened to
+/// two float64 vectors, computed with series accurate far beyond float32's precision, and rounded
+/// once, so they stay within an ulp of the float64 result rounded to float32. The float32 range
+/// fits in float64's normal numbers, so overflow, underflow to subnormals and to zero happen in
+/// that one rounding, and no element needs a scalar fallback.
 namespace FunctionalDiff.Core
 
 open System
@@ -263,7 +263,7 @@ module internal Transcendental =
         map32 (fun v -> one / (one + exp32Vector c (-v))) 0.0f x y
 
     /// tanh over float32. Below 2^-12 in magnitude tanh x rounds to x itself (x³/3 is under a
-    /// quarter of x's ulp), which also keeps -0 and subnormals; above 10 (and at ±∞) the clamp
+    /// third of x's ulp), which also keeps -0 and subnormals; above 10 (and at ±∞) the clamp
     /// gives a value that rounds to ±1, as tanh does from 9.02 on.
     let tanh32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
         let c = expm1Terms32
