@@ -75,12 +75,25 @@ public sealed partial class Expr
     /// </exception>
     public Tensor Eval()
     {
-        var free = Graph.variables(new[] { Node });
-        if (free.Length > 0)
+        // The graph is walked for free variables only when evaluation fails: a cached plan runs
+        // without a walk of the graph, and a graph with a free variable fails to compile.
+        try
+        {
+            return new Tensor(CoreEval.eval(Node));
+        }
+        catch (InvalidOperationException) when (FirstFreeVariable([Node]) is { } free)
+        {
             throw new InvalidOperationException(
-                $"Eval: this expression depends on {free[0]}, the symbolic argument of a transform (Diff.Grad, Diff.Vjp, ...). " +
+                $"Eval: this expression depends on {free}, the symbolic argument of a transform (Diff.Grad, Diff.Vjp, ...). " +
                 "It has no value inside the function being transformed; evaluate the transform's result instead.");
-        return new Tensor(CoreEval.eval(Node));
+        }
+    }
+
+    /// <summary>The first variable the graphs depend on, or null for closed graphs.</summary>
+    static CoreExpr? FirstFreeVariable(CoreExpr[] nodes)
+    {
+        var free = Graph.variables(nodes);
+        return free.Length > 0 ? free[0] : null;
     }
 
     /// <summary>
@@ -94,12 +107,16 @@ public sealed partial class Expr
     {
         Interop.ThrowIfAnyNull(roots, nameof(roots));
         var nodes = roots.Select(r => r.Node).ToArray();
-        var free = Graph.variables(nodes);
-        if (free.Length > 0)
+        try
+        {
+            return CoreEval.evalMany(nodes).Select(t => new Tensor(t)).ToArray();
+        }
+        catch (InvalidOperationException) when (FirstFreeVariable(nodes) is { } free)
+        {
             throw new InvalidOperationException(
-                $"EvalMany: these expressions depend on {free[0]}, the symbolic argument of a transform (Diff.Grad, Diff.Vjp, ...). " +
+                $"EvalMany: these expressions depend on {free}, the symbolic argument of a transform (Diff.Grad, Diff.Vjp, ...). " +
                 "It has no value inside the function being transformed; evaluate the transform's result instead.");
-        return CoreEval.evalMany(nodes).Select(t => new Tensor(t)).ToArray();
+        }
     }
 
     /// <summary>The graph in Graphviz DOT, one box per node.</summary>

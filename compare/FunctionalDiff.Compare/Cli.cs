@@ -76,9 +76,9 @@ public static class Cli
         var conv = new Option<bool>("--conv") { Description = "the convolution rows instead" };
         var vmap = new Option<bool>("--vmap") { Description = "the vmap table instead" };
         var scan = new Option<bool>("--scan") { Description = "the loops table (Scan, recurrent models) instead" };
-        var threadTime = new Option<bool>("--thread-time") { Description = "with --linalg, --conv, --vmap, --scan or --nested: CPU time of the calling thread (for a loaded host; needs DOTNET_PROCESSOR_COUNT=1)" };
+        var threadTime = new Option<bool>("--thread-time") { Description = "with --steps, --linalg, --conv, --vmap, --scan or --nested: CPU time of the calling thread (for a loaded host; needs DOTNET_PROCESSOR_COUNT=1)" };
         var maxSteps = new Option<int?>("--max-steps") { Description = "with --nested: rows of at most N steps", HelpName = "N" };
-        var filter = new Option<string?>("--filter") { Description = "with --nested or --scan: rows whose name contains TEXT", HelpName = "TEXT" };
+        var filter = new Option<string?>("--filter") { Description = "with --steps, --nested or --scan: rows whose name contains TEXT", HelpName = "TEXT" };
         var child = new Option<bool>(StepsBench.TrainingOption) { Hidden = true, Description = "the training loop's child process" };
         var bench = new Command("bench", "Benchmarks side by side with TorchSharp (matrix products and elementwise ops by default).")
         {

@@ -285,15 +285,8 @@ module internal FusedKernel =
                         let struct (tData, tStart, tStride) = operand t
                         let struct (fData, fStart, fStride) = operand f
                         let struct (ys, yStart) = destination target
-                        let mutable i = mStart
-                        let mutable j = tStart
-                        let mutable k = fStart
-                        for p in yStart .. yStart + length - 1 do
-                            // NaN counts as true, as in the node-by-node kernel
-                            ys.[p] <- if 'T.op_Inequality(mData.[i], 'T.Zero) then tData.[j] else fData.[k]
-                            i <- i + mStride
-                            j <- j + tStride
-                            k <- k + fStride
+                        // strides 0 or 1, as in runBlock: the lanes kernel, not a branch per element
+                        Elementwise.whereRun mData mStart mStride tData tStart tStride fData fStart fStride ys yStart length
                 if streaming then staged <- staged + length
                 along <- along + length
         if streaming then

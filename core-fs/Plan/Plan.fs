@@ -48,8 +48,8 @@ type internal Step =
     /// its layout computed for a dense input; other layouts take the view kernel.
     | View of node: Expr * input: int * output: int * shape: int[] * strides: int[] * offset: int
     | Kernel of node: Expr * inputs: int[] * output: int
-    /// A structural op (gather, scatter-add, pad, concat, cast, argmax) written by its
-    /// buffer-writing kernel into its planned buffer.
+    /// An op written by its buffer-writing kernel into its planned buffer: a structural op (gather,
+    /// scatter-add, pad, concat, cast, argmax), softmax, the Cholesky factor or a triangular solve.
     | Write of node: Expr * inputs: int[] * output: int
     /// im2col of the input into its planned buffer.
     | Unfold of kernel: int[] * stride: int[] * padding: int[] * dilation: int[] * input: int * output: int
@@ -179,9 +179,11 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
             Reduction.argmaxInto (Shape.normalizeAxis "Argmax" source.Rank axis) source target
         | Op.Softmax axis -> Normalise.into false axis values.[args.[0]] target
         | Op.LogSoftmax axis -> Normalise.into true axis values.[args.[0]] target
+        | Op.Cholesky -> LinalgTensors.choleskyInto values.[args.[0]] target
+        | Op.TriangularSolve(upper, left, unit) -> LinalgTensors.solveTriangularInto upper left unit values.[args.[0]] values.[args.[1]] target
         | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.MatMul | Op.Permute _ | Op.Reshape _
         | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ | Op.StopGradient | Op.Custom _
-        | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
+        | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
         | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ -> invalidOp "no buffer-writing kernel for this op"
 
     static let freshCopy (t: Tensor) =
@@ -755,7 +757,13 @@ module internal Planner =
                     let input = valueOf.[node.Args.[0].Id]
                     let v = newBuffer node
                     steps.Add(Step.Fold(size, k, s, p, d, input, v))
-                | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh -> kernel node
+                // the factor and the solve into the plan's reused buffers: at n = 256 a fresh result
+                // per run is a large-object array
+                | Op.Cholesky | Op.TriangularSolve _ ->
+                    let args = node.Args |> Array.map (fun a -> valueOf.[a.Id])
+                    let v = newBuffer node
+                    steps.Add(Step.Write(node, args, v))
+                | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh -> kernel node
                 | Op.Polygamma _ | Op.ArgSort _ -> kernel node
                 | Op.Scan _ when valueOf.ContainsKey node.Id -> () // a saving Scan planned early, below
                 | Op.Scan(body, length, reverse, _) ->

@@ -30,7 +30,10 @@ type internal GemmSettings =
       Threads: int
       /// At most this many elements of C (m·n) take the inner-product path when both operands run
       /// along the depth (GemmInnerProduct); 0 turns that path off.
-      InnerProductOutputs: int }
+      InnerProductOutputs: int
+      /// Whether a C much narrower than the kernel's tile is computed as its transpose (see
+      /// `transposedFitsBetter`); tests turn it off to compare the two.
+      TransposeNarrow: bool }
 
 /// Defaults measured on the development machine: an AMD EPYC reporting family 25 model 17
 /// (Zen 4: 32 KB L1d and 1 MB L2 per core, AVX-512 executed as two 256-bit halves, so one
@@ -54,7 +57,8 @@ module internal GemmSettings =
           // About where packing starts to pay: measured single-threaded over A·Bᵀ shapes from
           // 16 × 16 to 96 × 96 and depths 64 to 2,048, this path won clearly below about 48 × 64
           // outputs and the two were even (within the host's noise) from there to 96 × 96.
-          InnerProductOutputs = 48 * 64 }
+          InnerProductOutputs = 48 * 64
+          TransposeNarrow = true }
 
 /// The strided driver behind `Gemm.Multiply` and `LinearAlgebra.matmul`.
 module internal GemmDriver =
@@ -106,10 +110,14 @@ module internal GemmDriver =
                 jr <- jr + width
             ic <- ic + mc
 
-    /// Zeroes columns [jc, jc + nc) of `rows` rows of C from `firstRow`.
-    let inline private clearRows (c: nativeptr< ^T>) (ldc: int) (firstRow: int) (rows: int) (jc: int) (nc: int) =
-        for row in firstRow .. firstRow + rows - 1 do
-            NativeMemory.Clear(NativePtr.toVoidPtr (NativePtr.add c (row * ldc + jc)), unativeint (nc * sizeof< ^T>))
+    /// A row of zeros at least n elements long, read as the addend of the first depth slice (row
+    /// stride 0) when there is none: the kernels then write C outright, which saves the pass that
+    /// would zero C first (a whole write of C, a fifth of a product as thin as k = 10). 0 + x is
+    /// x, so the bits are those of adding into zeroed C. Give it back with `release`.
+    let inline private zeroRow< ^T when ^T: unmanaged> (n: int) (width: int) : nativeptr< ^T> =
+        let row = allocate< ^T> (roundUp n width)
+        NativeMemory.Clear(NativePtr.toVoidPtr row, unativeint (roundUp n width * sizeof< ^T>))
+        row
 
     /// Where the panels of the block of B at columns jc (of nc) and depth pc sit in a B packed
     /// whole (`packWhole`): every column block before it is k deep and a whole number of panels.
@@ -150,8 +158,9 @@ module internal GemmDriver =
         let packedA = allocate< ^T> (rowBlock * depthBlock)
         let packedB = if prepacked then whole else allocate< ^T> (depthBlock * columnBlock)
         let tile = allocate< ^T> (height * width)
+        let zeros = if NativePtr.isNullPtr addend then zeroRow< ^T> n width else NativePtr.nullPtr
+        let addend, lds = if NativePtr.isNullPtr addend then zeros, 0 else addend, lds
         try
-            if NativePtr.isNullPtr addend then clearRows c ldc 0 m 0 n
             let mutable jc = 0
             while jc < n do
                 let nc = min columnBlock (n - jc)
@@ -171,6 +180,7 @@ module internal GemmDriver =
             release packedA
             if not prepacked then release packedB
             release tile
+            if not (NativePtr.isNullPtr zeros) then release zeros
 
     /// What the parts of one parallel product read: the operands (as addresses, which a struct
     /// can hold where a closure cannot hold native pointers), the current block of B and how the
@@ -221,6 +231,9 @@ module internal GemmDriver =
             let chunks = min tiles (max (2 * parts) ((m + rowBlock - 1) / rowBlock))
             work <- { work with Tiles = tiles; Chunks = chunks; ChunkRows = (tiles + chunks - 1) / chunks * height }
             let shared = if whole <> 0n then 0n else NativePtr.toNativeInt (allocate< ^T> (depthBlock * columnBlock))
+            // without an addend the first slice adds a row of zeros (see zeroRow), not zeroed C
+            let zeros = if addend = 0n then NativePtr.toNativeInt (zeroRow< ^T> n width) else 0n
+            if addend = 0n then work <- { work with Addend = zeros; Lds = 0 }
             try
                 let mutable jc = 0
                 while jc < n do
@@ -250,8 +263,7 @@ module internal GemmDriver =
                             let tile = allocate< ^T> (height * kernel.Columns)
                             try
                                 let c = NativePtr.ofNativeInt< ^T> w.C
-                                // each chunk clears its own rows before their first update (or adds the addend then)
-                                if w.Pc = 0 && w.Addend = 0n then clearRows c w.Ldc firstRow rows w.Jc w.Nc
+                                // the first slice adds the addend (or the row of zeros) into each chunk's rows
                                 let addend = if w.Pc = 0 then NativePtr.ofNativeInt< ^T> w.Addend else NativePtr.nullPtr
                                 multiplyRows kernel packedA tile (NativePtr.ofNativeInt< ^T> w.Shared) w.ChunkRows firstRow rows w.Jc w.Nc w.Pc w.Kc
                                              (NativePtr.ofNativeInt< ^T> w.A) w.ARow w.AColumn c w.Ldc addend w.Lds
@@ -262,6 +274,7 @@ module internal GemmDriver =
                     jc <- jc + nc
             finally
                 if shared <> 0n then release (pointer shared)
+                if zeros <> 0n then release (pointer zeros)
         else
             // each part blocks its own columns, which a B packed whole does not match: it packs its own
             work <- { work with ColumnChunk = roundUp ((n + parts - 1) / parts) width }
@@ -329,6 +342,19 @@ module internal GemmDriver =
                     for j in 0 .. n - 1 do
                         NativePtr.set cRow j (NativePtr.get cRow j + aValue * NativePtr.get bRowStart (j * bColumn))
 
+    /// The share of a tile grid's elements that a size fills: size over size rounded up to the
+    /// block.
+    let private filled (size: int) (block: int) = float size / float (roundUp size block)
+
+    /// True when Cᵀ (n × m) fills the kernel's tiles clearly better than C (m × n): the kernel
+    /// computes whole Rows × Columns tiles, so a C of 10 columns against 32 wastes over two
+    /// thirds of its multiply-adds, where its transpose wastes a sixth. Each element is the same
+    /// sum in the same order either way (an FMA's product is commutative), so the bits agree.
+    let private transposedFitsBetter (kernel: MicroKernel<'T>) (m: int) (n: int) =
+        let direct = filled m kernel.Rows * filled n kernel.Columns
+        let transposed = filled n kernel.Rows * filled m kernel.Columns
+        transposed > 1.25 * direct
+
     /// C[cOffset + i*ldc + j] = Σp A(i,p)·B(p,j), where A(i,p) = a[aOffset + i*aRow + p*aColumn]
     /// and B(p,j) = b[bOffset + p*bRow + j*bColumn]. Any strides (negative, zero) are allowed;
     /// the caller has checked that every index lies inside its array. C is overwritten. With
@@ -341,7 +367,7 @@ module internal GemmDriver =
         ([<InlineIfLambda>] serial: MicroKernel< ^T> -> GemmSettings -> int -> int -> int -> int -> nativeint -> int -> int -> nativeint -> int -> int -> nativeint -> int -> nativeint -> nativeint -> int -> unit)
         ([<InlineIfLambda>] pack: int -> int -> int -> int -> int -> nativeint -> int -> int -> nativeint -> unit)
         ([<InlineIfLambda>] inner: int -> int -> int -> int -> nativeint -> int -> nativeint -> int -> nativeint -> int -> unit)
-        (kernel: MicroKernel< ^T>) (settings: GemmSettings) (m: int) (n: int) (k: int)
+        ([<InlineIfLambda>] kernelOf: int -> MicroKernel< ^T>) (settings: GemmSettings) (m: int) (n: int) (k: int)
         (a: ^T[]) (aOffset: int) (aRow: int) (aColumn: int)
         (b: ^T[]) (bOffset: int) (bRow: int) (bColumn: int)
         (packed: PackedOperand) (addend: ^T[]) (addendOffset: int) (lds: int)
@@ -353,7 +379,24 @@ module internal GemmDriver =
         // A·Bᵀ with both operands contiguous along the depth and a small C: one dot product per
         // element (GemmInnerProduct), which writes C and never packs, so an addend comes after.
         let isInner = not isDirect && GemmInnerProduct.suits settings.InnerProductOutputs m n k aColumn bRow
-        let addendInKernels = not (isNull addend) && not isDirect && not isInner && k > 0 && k <= max 1 settings.DepthBlock
+        // A C much narrower than the kernel's tile (a classifier's 10 columns against 32 float32
+        // lanes) is computed as Cᵀ = Bᵀ·Aᵀ into scratch and transposed into place (a B packed for
+        // a loop is kept as it is).
+        // Only for an A stored transposed (its columns contiguous): Aᵀ is then packed by whole
+        // rows as the B of Cᵀ, where a row-major A would be gathered across rows.
+        let widest = kernelOf settings.Width
+        let isTransposed =
+            settings.TransposeNarrow && not isDirect && not isInner && isNull packed && aRow = 1 && transposedFitsBetter widest m n
+        // Otherwise a C narrower than the widest kernel's tile takes the kernel of half its width
+        // when that fills twice the share of its multiply-adds (10 float32 columns: 10 of 16
+        // lanes, not 10 of 32); the two halves of a 512-bit FMA cost what two 256-bit ones do
+        // on the machines this was measured on. Lanes are independent, so the bits are the same.
+        let kernel =
+            if isTransposed || settings.Width < 512 then widest
+            else
+                let half = kernelOf (settings.Width / 2)
+                if filled n half.Columns >= 1.5 * filled n widest.Columns then half else widest
+        let addendInKernels = not (isNull addend) && not isDirect && not isInner && not isTransposed && k > 0 && k <= max 1 settings.DepthBlock
         // The blocked path zeroes C itself, in parallel; the direct one accumulates into it.
         if m > 0 && n > 0 && (k = 0 || isDirect) then
             for i in 0 .. m - 1 do
@@ -370,6 +413,18 @@ module internal GemmDriver =
                 direct m n k aStart aRow aColumn bStart bRow bColumn cStart ldc
             elif isInner then
                 inner parts m n k (NativePtr.toNativeInt aStart) aRow (NativePtr.toNativeInt bStart) bColumn (NativePtr.toNativeInt cStart) ldc
+            elif isTransposed then
+                // Bᵀ is n × k with (row, column) strides (bColumn, bRow); Aᵀ is k × m with (aColumn, aRow)
+                let scratch = allocate< ^T> (m * n)
+                try
+                    serial kernel settings parts n m k (NativePtr.toNativeInt bStart) bColumn bRow
+                           (NativePtr.toNativeInt aStart) aColumn aRow (NativePtr.toNativeInt scratch) m 0n 0n 0
+                    for j in 0 .. n - 1 do
+                        let column = NativePtr.add scratch (j * m)
+                        for i in 0 .. m - 1 do
+                            NativePtr.set cStart (i * ldc + j) (NativePtr.get column i)
+                finally
+                    release scratch
             else
                 let width = kernel.Columns
                 let bytes = int64 (wholeSize k n width) * int64 sizeof< ^T>
@@ -396,24 +451,24 @@ module internal GemmDriver =
 
     /// The float32 product; see `run` for the layout.
     let multiply32 (settings: GemmSettings) m n k (a: float32[]) aOffset aRow aColumn (b: float32[]) bOffset bRow bColumn (c: float32[]) cOffset ldc =
-        run blocked32 packWhole32 GemmInnerProduct.multiply32 (GemmKernels.float32Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn null null 0 0 c cOffset ldc
+        run blocked32 packWhole32 GemmInnerProduct.multiply32 GemmKernels.float32Kernel settings m n k a aOffset aRow aColumn b bOffset bRow bColumn null null 0 0 c cOffset ldc
 
     /// The float64 product; see `run` for the layout.
     let multiply64 (settings: GemmSettings) m n k (a: float[]) aOffset aRow aColumn (b: float[]) bOffset bRow bColumn (c: float[]) cOffset ldc =
-        run blocked64 packWhole64 GemmInnerProduct.multiply64 (GemmKernels.float64Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn null null 0 0 c cOffset ldc
+        run blocked64 packWhole64 GemmInnerProduct.multiply64 GemmKernels.float64Kernel settings m n k a aOffset aRow aColumn b bOffset bRow bColumn null null 0 0 c cOffset ldc
 
     /// The float32 product with B's panels kept in (or taken from) `packed`, plus `addend` when
     /// not null; see `run`.
     let multiplyPacked32 (settings: GemmSettings) m n k (a: float32[]) aOffset aRow aColumn (b: float32[]) bOffset bRow bColumn
                          (packed: PackedOperand) (addend: float32[]) addendOffset lds (c: float32[]) cOffset ldc =
-        run blocked32 packWhole32 GemmInnerProduct.multiply32 (GemmKernels.float32Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn
+        run blocked32 packWhole32 GemmInnerProduct.multiply32 GemmKernels.float32Kernel settings m n k a aOffset aRow aColumn b bOffset bRow bColumn
             packed addend addendOffset lds c cOffset ldc
 
     /// The float64 product with B's panels kept in (or taken from) `packed`, plus `addend` when
     /// not null; see `run`.
     let multiplyPacked64 (settings: GemmSettings) m n k (a: float[]) aOffset aRow aColumn (b: float[]) bOffset bRow bColumn
                          (packed: PackedOperand) (addend: float[]) addendOffset lds (c: float[]) cOffset ldc =
-        run blocked64 packWhole64 GemmInnerProduct.multiply64 (GemmKernels.float64Kernel settings.Width) settings m n k a aOffset aRow aColumn b bOffset bRow bColumn
+        run blocked64 packWhole64 GemmInnerProduct.multiply64 GemmKernels.float64Kernel settings m n k a aOffset aRow aColumn b bOffset bRow bColumn
             packed addend addendOffset lds c cOffset ldc
 
     /// Checks that every index `offset + i*rowStride + j*columnStride` of a rows × columns

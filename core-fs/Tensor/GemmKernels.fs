@@ -54,10 +54,10 @@ module internal GemmKernels =
     let inline private add128 (source: nativeptr<'T>) (p: nativeptr<'T>) (v: Vector128<'T>) =
         Vector128.Store(Vector128.Add(Vector128.Load source, v), p)
 
-    // Tiering: like all code here they start as tier-0 code, about 15 times slower, until the
-    // runtime promotes them (roughly half a second of use). MethodImplOptions.AggressiveOptimization
-    // would skip that, but the F# compiler drops that flag from the emitted method (checked by
-    // reflection), so it is not used; benchmarks warm up for longer than the promotion takes.
+    // Tiering: tier-0 code of these loops is about 15 times slower. Release builds compile them
+    // optimised at their first call: the build marks every method of the core
+    // AggressiveOptimization after the compile (core-fs/build/OptimizeMethods.targets), because the
+    // F# compiler drops that flag from [<MethodImpl>].
     // The six kernels below are the same loop; only the vector type and element type differ.
     // F# cannot abstract over Vector128/256/512 without losing the FMA overloads, so they are
     // written out. Each reads a[p*6 + r] (broadcast) and b[p*2W .. p*2W + 2W - 1].

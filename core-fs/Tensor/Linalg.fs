@@ -74,74 +74,125 @@ module internal LinalgTensors =
         | :? (float[]) as d -> Tensor.OwnDense(shape, d)
         | _ -> Tensor.OwnDense(shape, box values :?> float32[])
 
-    let private choleskyTyped<'T when 'T :> System.Numerics.IFloatingPointIeee754<'T>> (a: Tensor) : Tensor =
+    /// A dense copy of the tensor's elements in its own element type, in a fresh result array: a
+    /// kernel that works in place then returns it as it is, without a second copy.
+    let private loadResult<'T> (t: Tensor) : 'T[] =
+        let values = RecycledArrays.Take<'T> t.Numel
+        Strided.copy (t.Storage :?> 'T[]) t.Offset t.Strides t.Dims values
+        values
+
+    let private own<'T> (shape: int[]) (values: 'T[]) : Tensor =
+        match box values with
+        | :? (float[]) as d -> Tensor.OwnDense(shape, d)
+        | _ -> Tensor.OwnDense(shape, box values :?> float32[])
+
+    /// Factors a copy of `a` in `values` (a dense array of a's size and dtype).
+    let private choleskyTyped<'T when 'T :> System.Numerics.IFloatingPointIeee754<'T>> (a: Tensor) (values: 'T[]) =
         let n = a.Dims.[a.Rank - 1]
-        let values = loadOwn<'T> a
+        Strided.copy (a.Storage :?> 'T[]) a.Offset a.Strides a.Dims values
         for b in 0 .. batchOf a - 1 do
             let failedAt = LinalgKernels.cholesky values (b * n * n) n
             if failedAt > 0 then
-                ArrayPool<'T>.Shared.Return values
                 raise (System.ArgumentException(
                         sprintf "Cholesky: the input %s%s is not positive definite (the leading minor of order %d is not)"
                             (Shape.format a.Dims) (batchIndex a b) failedAt))
-        resultOwn (Array.copy a.Dims) values
+
+    /// `cholesky` into a caller's dense array of a's size and dtype, for compiled plans, whose
+    /// buffers are reused from run to run (a fresh result of n = 256 is a large-object array).
+    let choleskyInto (a: Tensor) (target: System.Array) =
+        match a.DType with
+        | DType.Float64 -> choleskyTyped<float> a (target :?> float[])
+        | DType.Float32 -> choleskyTyped<float32> a (target :?> float32[])
 
     /// The lower Cholesky factor; raises when a matrix is not positive definite, as torch.linalg.cholesky.
     let cholesky (a: Tensor) : Tensor =
         match a.DType with
-        | DType.Float64 -> choleskyTyped<float> a
-        | DType.Float32 -> choleskyTyped<float32> a
+        | DType.Float64 ->
+            let values = RecycledArrays.Take<float> a.Numel
+            choleskyTyped<float> a values
+            own (Array.copy a.Dims) values
+        | DType.Float32 ->
+            let values = RecycledArrays.Take<float32> a.Numel
+            choleskyTyped<float32> a values
+            own (Array.copy a.Dims) values
 
+    /// The row and column strides of the n×n matrices of `t` when they can be read where they lie:
+    /// each row-major or transposed (a permuted view, as the transposed factor of a solve is), batch
+    /// entry b at Offset + b·n². ValueNone for other layouts, which are copied first.
+    let private matrixStrides (t: Tensor) : struct (int * int) voption =
+        let rank = t.Rank
+        let n = t.Dims.[rank - 1]
+        let rows, columns = t.Strides.[rank - 2], t.Strides.[rank - 1]
+        let mutable batchStride = n * n
+        let mutable dense = t.Numel > 0
+        for axis in rank - 3 .. -1 .. 0 do
+            if t.Dims.[axis] > 1 && t.Strides.[axis] <> batchStride then dense <- false
+            batchStride <- batchStride * t.Dims.[axis]
+        if not dense then ValueNone
+        elif n = 1 || (rows = n && columns = 1) then ValueSome(struct (n, 1))
+        elif rows = 1 && columns = n then ValueSome(struct (1, n))
+        else ValueNone
+
+    /// Solves into `bValues` (a dense array of b's size and dtype), which first receives a copy of b.
     let private solveTriangularTyped<'T when 'T :> System.Numerics.IFloatingPointIeee754<'T>>
-        (upper: bool) (left: bool) (unitDiagonal: bool) (t: Tensor) (b: Tensor) : Tensor =
+        (upper: bool) (left: bool) (unitDiagonal: bool) (t: Tensor) (b: Tensor) (bValues: 'T[]) =
         let n = t.Dims.[t.Rank - 1]
-        let tValues = loadOwn<'T> t
-        let bValues = loadOwn<'T> b
+        // T is only read: in place when its layout allows, else a dense copy
+        let struct (tValues, tStart, struct (tRow, tColumn), copied) =
+            match matrixStrides t with
+            | ValueSome strides -> struct (t.Storage :?> 'T[], t.Offset, strides, false)
+            | ValueNone -> struct (loadOwn<'T> t, 0, struct (n, 1), true)
+        Strided.copy (b.Storage :?> 'T[]) b.Offset b.Strides b.Dims bValues
         let rows, columns = b.Dims.[b.Rank - 2], b.Dims.[b.Rank - 1]
         let k = if left then columns else rows
         let work = if left then Array.empty else ArrayPool<'T>.Shared.Rent(max 1 (n * k))
-        let transposed = if left then Array.empty else ArrayPool<'T>.Shared.Rent(max 1 (n * n))
         for batch in 0 .. batchOf t - 1 do
-            let tOffset, bOffset = batch * n * n, batch * rows * columns
-            if left then LinalgKernels.solveTriangular tValues tOffset n upper unitDiagonal bValues bOffset k
+            let tOffset, bOffset = tStart + batch * n * n, batch * rows * columns
+            if left then LinalgKernels.solveTriangular tValues tOffset tRow tColumn n upper unitDiagonal bValues bOffset k
             else
-                // X T = B is Tᵀ Xᵀ = Bᵀ, and Tᵀ is triangular the other way.
-                for i in 0 .. n - 1 do
-                    for j in 0 .. n - 1 do transposed.[j * n + i] <- tValues.[tOffset + i * n + j]
+                // X T = B is Tᵀ Xᵀ = Bᵀ: Tᵀ is T read with its strides swapped, triangular the other way.
                 for i in 0 .. k - 1 do
                     for j in 0 .. n - 1 do work.[j * k + i] <- bValues.[bOffset + i * n + j]
-                LinalgKernels.solveTriangular transposed 0 n (not upper) unitDiagonal work 0 k
+                LinalgKernels.solveTriangular tValues tOffset tColumn tRow n (not upper) unitDiagonal work 0 k
                 for i in 0 .. k - 1 do
                     for j in 0 .. n - 1 do bValues.[bOffset + i * n + j] <- work.[j * k + i]
-        ArrayPool<'T>.Shared.Return tValues
-        if not left then
-            ArrayPool<'T>.Shared.Return work
-            ArrayPool<'T>.Shared.Return transposed
-        resultOwn (Array.copy b.Dims) bValues
+        if copied then ArrayPool<'T>.Shared.Return tValues
+        if not left then ArrayPool<'T>.Shared.Return work
+
+    /// `solveTriangular` into a caller's dense array of b's size and dtype, for compiled plans.
+    let solveTriangularInto (upper: bool) (left: bool) (unitDiagonal: bool) (t: Tensor) (b: Tensor) (target: System.Array) =
+        match b.DType with
+        | DType.Float64 -> solveTriangularTyped<float> upper left unitDiagonal (t.Cast DType.Float64) b (target :?> float[])
+        | DType.Float32 -> solveTriangularTyped<float32> upper left unitDiagonal (t.Cast DType.Float32) b (target :?> float32[])
 
     /// Solves T X = B (left) or X T = B (right) for triangular T (…, n, n) and B (…, n, k) or (…, k, n),
     /// both of one dtype (the op language promotes them).
     let solveTriangular (upper: bool) (left: bool) (unitDiagonal: bool) (t: Tensor) (b: Tensor) : Tensor =
         match b.DType with
-        | DType.Float64 -> solveTriangularTyped<float> upper left unitDiagonal (t.Cast DType.Float64) b
-        | DType.Float32 -> solveTriangularTyped<float32> upper left unitDiagonal (t.Cast DType.Float32) b
+        | DType.Float64 ->
+            let values = RecycledArrays.Take<float> b.Numel
+            solveTriangularTyped<float> upper left unitDiagonal (t.Cast DType.Float64) b values
+            own (Array.copy b.Dims) values
+        | DType.Float32 ->
+            let values = RecycledArrays.Take<float32> b.Numel
+            solveTriangularTyped<float32> upper left unitDiagonal (t.Cast DType.Float32) b values
+            own (Array.copy b.Dims) values
 
     let private solveTyped<'T when 'T :> System.Numerics.IFloatingPointIeee754<'T>> (a: Tensor) (b: Tensor) : Tensor =
         let n = a.Dims.[a.Rank - 1]
         let k = b.Dims.[b.Rank - 1]
         let factors = loadOwn<'T> a
-        let bValues = loadOwn<'T> b
+        let bValues = loadResult<'T> b
         let pivots = Array.zeroCreate<int> n
         for batch in 0 .. batchOf a - 1 do
             let struct (_, singular) = LinalgKernels.lu factors (batch * n * n) n pivots
             if singular then
                 ArrayPool<'T>.Shared.Return factors
-                ArrayPool<'T>.Shared.Return bValues
                 raise (System.ArgumentException(
                         sprintf "Solve: the matrix a %s%s is singular" (Shape.format a.Dims) (batchIndex a batch)))
             LinalgKernels.luSolve factors (batch * n * n) n pivots bValues (batch * n * k) k
         ArrayPool<'T>.Shared.Return factors
-        resultOwn (Array.copy b.Dims) bValues
+        own (Array.copy b.Dims) bValues
 
     /// Solves A X = B by LU with partial pivoting, in the operands' dtype (the op language promotes
     /// them to one); raises for an exactly singular A, as torch.linalg.solve.

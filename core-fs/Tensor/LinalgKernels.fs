@@ -33,6 +33,48 @@ module internal LinalgKernels =
             GemmDriver.multiply32 GemmSettings.Default rows columns depth (box a :?> float32[]) aOffset aRow aColumn
                                   (box b :?> float32[]) bOffset bRow bColumn (box c :?> float32[]) cOffset ldc
 
+    /// Column j of a Cholesky panel (columns of `height` entries, one after another), from its
+    /// diagonal down, loses the block's finished columns weighted by their entries in row j: a vector
+    /// of rows at a time gathers all j terms in a register and is stored once, where one pass per
+    /// column (a vectorised multiply-add each) loaded and stored the column j times. The terms are
+    /// subtracted in the same order, one rounding each, so the bits are those of the passes.
+    let private updateColumn<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> Numerics.IFloatingPointIeee754<'T>>
+        (panel: 'T[]) (height: int) (j: int) =
+        let width = Numerics.Vector<'T>.Count
+        let start = j * height + j
+        let length = height - j
+        let mutable p = 0
+        if Numerics.Vector.IsHardwareAccelerated then
+            // four vectors of rows at once: four independent chains of subtractions, each weight loaded once
+            while p + 4 * width <= length do
+                let mutable s0 = Numerics.Vector<'T>(panel, start + p)
+                let mutable s1 = Numerics.Vector<'T>(panel, start + p + width)
+                let mutable s2 = Numerics.Vector<'T>(panel, start + p + 2 * width)
+                let mutable s3 = Numerics.Vector<'T>(panel, start + p + 3 * width)
+                for c in 0 .. j - 1 do
+                    let weight = Numerics.Vector<'T>(panel.[c * height + j])
+                    let at = c * height + j + p
+                    s0 <- s0 - weight * Numerics.Vector<'T>(panel, at)
+                    s1 <- s1 - weight * Numerics.Vector<'T>(panel, at + width)
+                    s2 <- s2 - weight * Numerics.Vector<'T>(panel, at + 2 * width)
+                    s3 <- s3 - weight * Numerics.Vector<'T>(panel, at + 3 * width)
+                s0.CopyTo(panel, start + p)
+                s1.CopyTo(panel, start + p + width)
+                s2.CopyTo(panel, start + p + 2 * width)
+                s3.CopyTo(panel, start + p + 3 * width)
+                p <- p + 4 * width
+            while p + width <= length do
+                let mutable sum = Numerics.Vector<'T>(panel, start + p)
+                for c in 0 .. j - 1 do
+                    sum <- sum - Numerics.Vector<'T>(panel.[c * height + j]) * Numerics.Vector<'T>(panel, c * height + j + p)
+                sum.CopyTo(panel, start + p)
+                p <- p + width
+        for r in p .. length - 1 do
+            let mutable sum = panel.[start + r]
+            for c in 0 .. j - 1 do
+                sum <- sum - panel.[c * height + j] * panel.[c * height + j + r]
+            panel.[start + r] <- sum
+
     /// The lower Cholesky factor of the n×n matrix at `offset`, in place, reading only its lower
     /// triangle and zeroing the upper one. Right-looking by blocks of columns: within a block each
     /// column loses the block's columns already final (left-looking), and the rest of
@@ -51,15 +93,19 @@ module internal LinalgKernels =
             let size = min block (n - first)
             let height = n - first
             for c in 0 .. size - 1 do
-                for r in c .. height - 1 do panel.[c * height + r] <- a.[offset + (first + r) * n + first + c]
+                // a span the loop runs to its length: one bounds check per element, not two
+                let column = Span<'T>(panel, c * height + c, height - c)
+                let mutable at = offset + (first + c) * n + first + c
+                for r in 0 .. column.Length - 1 do
+                    column.[r] <- a.[at]
+                    at <- at + n
             let mutable j = 0
             while failedAt = 0 && j < size do
                 // column j below the diagonal loses the block's finished columns, weighted by row j
+                match box panel with
+                | :? (float32[]) as single -> updateColumn<float32> single height j
+                | _ -> updateColumn<float> (box panel :?> float[]) height j
                 let column = Span<'T>(panel, j * height + j, height - j)
-                for c in 0 .. j - 1 do
-                    let weight = panel.[c * height + j]
-                    TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(panel, c * height + j, height - j), 'T.op_UnaryNegation weight,
-                                                     Span<'T>.op_Implicit column, column)
                 let pivot = column.[0]
                 if not ('T.op_GreaterThan(pivot, 'T.Zero)) then failedAt <- first + j + 1
                 else
@@ -69,7 +115,11 @@ module internal LinalgKernels =
                     TensorPrimitives.Divide<'T>(Span<'T>.op_Implicit below, diagonal, below)
                     j <- j + 1
             for c in 0 .. size - 1 do
-                for r in c .. height - 1 do a.[offset + (first + r) * n + first + c] <- panel.[c * height + r]
+                let column = ReadOnlySpan<'T>(panel, c * height + c, height - c)
+                let mutable at = offset + (first + c) * n + first + c
+                for r in 0 .. column.Length - 1 do
+                    a.[at] <- column.[r]
+                    at <- at + n
             let rest = n - first - size
             if failedAt = 0 && rest > 0 then
                 // P Pᵀ for the panel P below the block, by strips of rows, each only up to the diagonal:
@@ -90,8 +140,9 @@ module internal LinalgKernels =
 
     /// Rows [first, first + size) of T X = B in place, with T's coefficients inside that diagonal
     /// block only (the rest already subtracted): each solved row, scaled, leaves the rows after it.
+    /// T's entry (i, j) is at tOffset + i·tRow + j·tColumn.
     let private solveBlock<'T when 'T :> Numerics.IFloatingPointIeee754<'T>>
-                           (t: 'T[]) (tOffset: int) (n: int) (upper: bool) (unitDiagonal: bool)
+                           (t: 'T[]) (tOffset: int) (tRow: int) (tColumn: int) (upper: bool) (unitDiagonal: bool)
                            (b: 'T[]) (bOffset: int) (k: int) (first: int) (size: int) =
         let order = if upper then [| first + size - 1 .. -1 .. first |] else [| first .. first + size - 1 |]
         for i in order do
@@ -99,41 +150,54 @@ module internal LinalgKernels =
             let others = if upper then seq { i + 1 .. first + size - 1 } else seq { first .. i - 1 }
             for p in others do
                 let solved = Span<'T>.op_Implicit (row b bOffset k p 0 k) : ReadOnlySpan<'T>
-                TensorPrimitives.MultiplyAdd<'T>(solved, 'T.op_UnaryNegation t.[tOffset + i * n + p], Span<'T>.op_Implicit target, target)
+                TensorPrimitives.MultiplyAdd<'T>(solved, 'T.op_UnaryNegation t.[tOffset + i * tRow + p * tColumn], Span<'T>.op_Implicit target, target)
             if not unitDiagonal then
-                TensorPrimitives.Divide<'T>(Span<'T>.op_Implicit target, t.[tOffset + i * n + i], target)
+                TensorPrimitives.Divide<'T>(Span<'T>.op_Implicit target, t.[tOffset + i * (tRow + tColumn)], target)
 
-    /// Solves T X = B in place of B (n×k at `bOffset`) for the n×n triangular T at `tOffset`, using
-    /// only T's lower (or upper) triangle and, with `unitDiagonal`, ones on its diagonal. A zero on
-    /// the diagonal gives inf or NaN, as IEEE division does (torch does not check either). In
-    /// float32 or float64 (the element type is the arithmetic's).
+    /// Solves T X = B in place of B (n×k at `bOffset`) for the n×n triangular T whose entry (i, j)
+    /// is at tOffset + i·tRow + j·tColumn, so a transposed T is read where it lies (strides swapped)
+    /// rather than copied. Uses only T's lower (or upper) triangle and, with `unitDiagonal`, ones on
+    /// its diagonal. A zero on the diagonal gives inf or NaN, as IEEE division does (torch does not
+    /// check either). In float32 or float64 (the element type is the arithmetic's).
     let solveTriangular<'T when 'T :> Numerics.IFloatingPointIeee754<'T>>
-                        (t: 'T[]) (tOffset: int) (n: int) (upper: bool) (unitDiagonal: bool)
+                        (t: 'T[]) (tOffset: int) (tRow: int) (tColumn: int) (n: int) (upper: bool) (unitDiagonal: bool)
                         (b: 'T[]) (bOffset: int) (k: int) =
-        if k = 1 then
-            // One right-hand side: each unknown is a dot product with the ones already solved.
-            let order = if upper then [| n - 1 .. -1 .. 0 |] else [| 0 .. n - 1 |]
+        let order = if upper then [| n - 1 .. -1 .. 0 |] else [| 0 .. n - 1 |]
+        let diagonal (i: int) = t.[tOffset + i * (tRow + tColumn)]
+        if k = 1 && tColumn = 1 then
+            // One right-hand side, T's rows contiguous: each unknown is a dot product with the ones already solved.
             let x = Span<'T>(b, bOffset, n)
             for i in order do
                 let start, length = if upper then i + 1, n - i - 1 else 0, i
                 let known = Span<'T>.op_Implicit (x.Slice(start, length)) : ReadOnlySpan<'T>
-                let coefficients = Span<'T>.op_Implicit (row t tOffset n i start length) : ReadOnlySpan<'T>
+                let coefficients = ReadOnlySpan<'T>(t, tOffset + i * tRow + start, length)
                 let value = 'T.op_Subtraction(b.[bOffset + i], TensorPrimitives.Dot<'T>(coefficients, known))
-                b.[bOffset + i] <- if unitDiagonal then value else 'T.op_Division(value, t.[tOffset + i * n + i])
+                b.[bOffset + i] <- if unitDiagonal then value else 'T.op_Division(value, diagonal i)
+        elif k = 1 && tRow = 1 then
+            // One right-hand side, T's columns contiguous (a transposed factor): each unknown, once
+            // solved, leaves the right-hand sides still to solve, by its column of T.
+            for i in order do
+                let value = if unitDiagonal then b.[bOffset + i] else 'T.op_Division(b.[bOffset + i], diagonal i)
+                b.[bOffset + i] <- value
+                let start, length = if upper then 0, i else i + 1, n - i - 1
+                let rest = Span<'T>(b, bOffset + start, length)
+                TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(t, tOffset + start + i * tColumn, length), 'T.op_UnaryNegation value,
+                                                 Span<'T>.op_Implicit rest, rest)
         else
             // Blocks of rows in solving order: each first loses the product of its coefficients with
-            // the rows already solved (one GEMM), then is solved within its diagonal block.
+            // the rows already solved (one GEMM, which reads T in either layout), then is solved
+            // within its diagonal block.
             let blocks = [| 0 .. block .. n - 1 |]
             let product = ArrayPool<'T>.Shared.Rent(max 1 (min block n * k))
             for first in (if upper then Array.rev blocks else blocks) do
                 let size = min block (n - first)
                 let solvedFirst, solvedCount = if upper then first + size, n - first - size else 0, first
                 if solvedCount > 0 then
-                    multiply size k solvedCount t (tOffset + first * n + solvedFirst) n 1
+                    multiply size k solvedCount t (tOffset + first * tRow + solvedFirst * tColumn) tRow tColumn
                              b (bOffset + solvedFirst * k) k 1 product 0 k
                     let target = Span<'T>(b, bOffset + first * k, size * k)
                     TensorPrimitives.Subtract<'T>(Span<'T>.op_Implicit target, ReadOnlySpan<'T>(product, 0, size * k), target)
-                solveBlock t tOffset n upper unitDiagonal b bOffset k first size
+                solveBlock t tOffset tRow tColumn upper unitDiagonal b bOffset k first size
             ArrayPool<'T>.Shared.Return product
 
     /// LU with partial pivoting of the n×n matrix at `offset`, in place: unit-lower L below the
@@ -177,8 +241,8 @@ module internal LinalgKernels =
                     let tmp = b.[bOffset + j * k + c]
                     b.[bOffset + j * k + c] <- b.[bOffset + p * k + c]
                     b.[bOffset + p * k + c] <- tmp
-        solveTriangular factors offset n false true b bOffset k
-        solveTriangular factors offset n true false b bOffset k
+        solveTriangular factors offset n 1 n false true b bOffset k
+        solveTriangular factors offset n 1 n true false b bOffset k
 
     /// Reduced Householder QR of the m×n matrix (m >= n) at `offset`: Q (m×n) and R (n×n) written
     /// to `q` and `r` at their offsets. Each reflector maps its column onto -sign(x0)·|x|·e1 and is

@@ -37,58 +37,91 @@ module Patches =
             for plane in 0 .. planes - 1 do body plane
         else Workers.run planes body
 
-    let private unfoldTyped<'T when 'T :> Numerics.INumberBase<'T>>
+    // The runs of a window row are short (a LeNet layer's are 8 to 12 elements), so both kernels
+    // move them with plain indexed loops and whole vectors: a span made, cleared and copied per run
+    // cost more than its few elements. Runs of 16 or more go to the vectorised span kernels.
+
+    let private unfoldTyped<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> Numerics.INumberBase<'T>>
         (source: 'T[]) (sourceOffset: int) (planes: int) (h: int) (w: int)
         (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (ho: int) (wo: int) (result: 'T[]) =
         let kh, kw = kernel.[0], kernel.[1]
+        let sh, sw, ph, pw, dh, dw = stride.[0], stride.[1], padding.[0], padding.[1], dilation.[0], dilation.[1]
         let columns = ho * wo
         forPlanes planes (kh * kw * columns) (fun plane ->
             let input = sourceOffset + plane * h * w
             for i in 0 .. kh - 1 do
                 for j in 0 .. kw - 1 do
                     let target = (plane * kh * kw + i * kw + j) * columns
-                    let columnOffset = j * dilation.[1] - padding.[1]
-                    let first, last = validRange wo stride.[1] columnOffset w
+                    let columnOffset = j * dw - pw
+                    let first, last = validRange wo sw columnOffset w
                     for p in 0 .. ho - 1 do
-                        let row = p * stride.[0] + i * dilation.[0] - padding.[0]
-                        let out = result.AsSpan(target + p * wo, wo)
-                        if row < 0 || row >= h then out.Clear()
+                        let row = p * sh + i * dh - ph
+                        let out = target + p * wo
+                        if row < 0 || row >= h then
+                            for q in out .. out + wo - 1 do result.[q] <- 'T.Zero
                         else
-                            out.Slice(0, first).Clear()
-                            out.Slice(last).Clear()
-                            let start = input + row * w + first * stride.[1] + columnOffset
-                            if stride.[1] = 1 then
-                                source.AsSpan(start, last - first).CopyTo(out.Slice(first))
+                            for q in out .. out + first - 1 do result.[q] <- 'T.Zero
+                            for q in out + last .. out + wo - 1 do result.[q] <- 'T.Zero
+                            let start = input + row * w + first * sw + columnOffset
+                            let run = last - first
+                            if sw = 1 && run >= 16 then Array.Copy(source, start, result, out + first, run)
+                            elif sw = 1 then
+                                let width = Numerics.Vector<'T>.Count
+                                let mutable q = 0
+                                while q + width <= run do
+                                    Numerics.Vector<'T>(source, start + q).CopyTo(result, out + first + q)
+                                    q <- q + width
+                                for r in q .. run - 1 do result.[out + first + r] <- source.[start + r]
                             else
-                                for q in first .. last - 1 do
-                                    out.[q] <- source.[start + (q - first) * stride.[1]])
+                                let mutable at = start
+                                for q in out + first .. out + last - 1 do
+                                    result.[q] <- source.[at]
+                                    at <- at + sw)
 
-    let private foldTyped<'T when 'T :> Numerics.INumberBase<'T>>
+    let private foldTyped<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> Numerics.INumberBase<'T>>
         (source: 'T[]) (sourceOffset: int) (planes: int) (h: int) (w: int)
         (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (ho: int) (wo: int) (result: 'T[]) =
         let kh, kw = kernel.[0], kernel.[1]
+        let sh, sw, ph, pw, dh, dw = stride.[0], stride.[1], padding.[0], padding.[1], dilation.[0], dilation.[1]
         let columns = ho * wo
+        // Windows that neither overlap nor leave gaps (a pooling layer's, stride = kernel) cover each
+        // output element once: it is written, not added into zeros.
+        let tiles = sh = kh && sw = kw && dh = 1 && dw = 1 && ph = 0 && pw = 0 && ho * sh = h && wo * sw = w
         forPlanes planes (kh * kw * columns) (fun plane ->
             let output = plane * h * w
-            result.AsSpan(output, h * w).Clear()
+            if not tiles then result.AsSpan(output, h * w).Clear()
             for i in 0 .. kh - 1 do
                 for j in 0 .. kw - 1 do
                     let column = sourceOffset + (plane * kh * kw + i * kw + j) * columns
-                    let columnOffset = j * dilation.[1] - padding.[1]
-                    let first, last = validRange wo stride.[1] columnOffset w
+                    let columnOffset = j * dw - pw
+                    let first, last = validRange wo sw columnOffset w
                     for p in 0 .. ho - 1 do
-                        let row = p * stride.[0] + i * dilation.[0] - padding.[0]
+                        let row = p * sh + i * dh - ph
                         if row >= 0 && row < h then
-                            let start = output + row * w + first * stride.[1] + columnOffset
+                            let start = output + row * w + first * sw + columnOffset
                             let input = column + p * wo
-                            if stride.[1] = 1 && last - first >= 16 then
+                            let run = last - first
+                            if tiles then
+                                let mutable at = start
+                                for q in input + first .. input + last - 1 do
+                                    result.[at] <- source.[q]
+                                    at <- at + sw
+                            elif sw = 1 && run >= 16 then
                                 // a run of neighbouring pixels long enough to repay the call: one vectorised add
-                                let target = result.AsSpan(start, last - first)
-                                Numerics.Tensors.TensorPrimitives.Add<'T>(target, ReadOnlySpan<'T>(source, input + first, last - first), target)
+                                let target = result.AsSpan(start, run)
+                                Numerics.Tensors.TensorPrimitives.Add<'T>(target, ReadOnlySpan<'T>(source, input + first, run), target)
+                            elif sw = 1 then
+                                let width = Numerics.Vector<'T>.Count
+                                let mutable q = 0
+                                while q + width <= run do
+                                    (Numerics.Vector<'T>(result, start + q) + Numerics.Vector<'T>(source, input + first + q)).CopyTo(result, start + q)
+                                    q <- q + width
+                                for r in q .. run - 1 do result.[start + r] <- result.[start + r] + source.[input + first + r]
                             else
-                                for q in first .. last - 1 do
-                                    let at = start + (q - first) * stride.[1]
-                                    result.[at] <- 'T.op_Addition(result.[at], source.[input + q]))
+                                let mutable at = start
+                                for q in input + first .. input + last - 1 do
+                                    result.[at] <- result.[at] + source.[q]
+                                    at <- at + sw)
 
     /// im2col into `target`, a dense array of the result's size: x [N, C, H, W] to [N, C·kh·kw, Ho·Wo].
     /// Entry (n, c·kh·kw + i·kw + j, p·Wo + q) is x[n, c, p·sh + i·dh − ph, q·sw + j·dw − pw], or 0

@@ -239,11 +239,12 @@ module Reduction =
     /// Reduces over every axis to a rank-0 tensor.
     let reduceAll (op: ReduceOp) (t: Tensor) : Tensor = reduce op [| 0 .. t.Rank - 1 |] false t
 
-    /// The index of the first largest element in each run; NaN counts as largest, as in torch.
-    let private argmaxBlocksInto<'T when 'T :> IFloatingPointIeee754<'T>>
-        (data: 'T[]) (offset: int) (outer: int) (reduced: int) (inner: int) (result: 'T[]) =
+    /// The argmax of inner positions [first, inner) of every outer block, one at a time: the
+    /// scan of a run stops at its first NaN, which wins.
+    let private argmaxScalar<'T when 'T :> IFloatingPointIeee754<'T>>
+        (data: 'T[]) (offset: int) (outer: int) (reduced: int) (inner: int) (first: int) (result: 'T[]) =
         for o in 0 .. outer - 1 do
-            for i in 0 .. inner - 1 do
+            for i in first .. inner - 1 do
                 let mutable best = 0
                 let mutable bestValue = data.[offset + o * reduced * inner + i]
                 let mutable r = 1
@@ -254,6 +255,41 @@ module Reduction =
                         bestValue <- v
                     r <- r + 1
                 result.[o * inner + i] <- 'T.CreateTruncating best
+
+    /// The argmax of a vector of neighbouring inner positions at a time, for reductions over an axis
+    /// that is not the last (a pooling window's axis): branch-free selects instead of one
+    /// unpredictable branch per element. A lane takes row r where it is larger than the best so far,
+    /// or NaN while the best is not; nothing is larger than NaN, so the first NaN stays, and equal
+    /// values keep the first index, as the scalar scan does. The remaining positions go to it.
+    let private argmaxLanes<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
+        (data: 'T[]) (offset: int) (outer: int) (reduced: int) (inner: int) (result: 'T[]) =
+        let width = Vector<'T>.Count
+        let lanes = if Vector.IsHardwareAccelerated then inner - inner % width else 0
+        if lanes > 0 then
+            for o in 0 .. outer - 1 do
+                let block = offset + o * reduced * inner
+                let mutable i = 0
+                while i < lanes do
+                    let mutable best = Vector<'T>(data, block + i)
+                    let mutable index = Vector<'T>.Zero
+                    for r in 1 .. reduced - 1 do
+                        let v = Vector<'T>(data, block + r * inner + i)
+                        let nan = Vector.OnesComplement(Vector.Equals(v, v))
+                        let bestNan = Vector.OnesComplement(Vector.Equals(best, best))
+                        let takes = Vector.BitwiseOr(Vector.GreaterThan(v, best), Vector.AndNot(nan, bestNan))
+                        best <- Vector.ConditionalSelect(takes, v, best)
+                        index <- Vector.ConditionalSelect(takes, Vector<'T>('T.CreateTruncating r), index)
+                    index.CopyTo(result, o * inner + i)
+                    i <- i + width
+        argmaxScalar data offset outer reduced inner lanes result
+
+    /// The index of the first largest element in each run; NaN counts as largest, as in torch.
+    let private argmaxBlocksInto<'T when 'T :> IFloatingPointIeee754<'T>>
+        (data: 'T[]) (offset: int) (outer: int) (reduced: int) (inner: int) (result: 'T[]) =
+        match box data with
+        | :? (float[]) as d -> argmaxLanes<float> d offset outer reduced inner (box result :?> float[])
+        | :? (float32[]) as d -> argmaxLanes<float32> d offset outer reduced inner (box result :?> float32[])
+        | _ -> argmaxScalar data offset outer reduced inner 0 result
 
     let private argmaxBlocks<'T when 'T :> IFloatingPointIeee754<'T>>
         (data: 'T[]) (offset: int) (outer: int) (reduced: int) (inner: int) : 'T[] =

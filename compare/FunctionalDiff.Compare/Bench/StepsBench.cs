@@ -22,6 +22,16 @@ public static class StepsBench
     public static int Run(TextWriter output, IReadOnlyList<string> options)
     {
         bool quick = options.Contains("--quick");
+        bool threadTime = options.Contains("--thread-time");
+        // --filter TEXT: only the rows whose workload contains TEXT ("memory" for the memory rows)
+        int at = options.ToList().IndexOf("--filter");
+        string? filter = at >= 0 && at + 1 < options.Count ? options[at + 1] : null;
+        bool Wanted(string workload) => filter is null || workload.Contains(filter, StringComparison.OrdinalIgnoreCase);
+        if (threadTime && Environment.ProcessorCount != 1)
+        {
+            output.WriteLine("--thread-time needs one thread per library: run with DOTNET_PROCESSOR_COUNT=1");
+            return 2;
+        }
         torch.set_num_threads(Environment.ProcessorCount);
         output.WriteLine("## Steps: FunctionalDiff vs TorchSharp autograd");
         output.WriteLine();
@@ -31,21 +41,27 @@ public static class StepsBench
                          $"(tiered compilation: {AppContext.GetData("System.Runtime.TieredCompilation") ?? "default"}), TorchSharp {typeof(torch).Assembly.GetName().Version}, torch threads: {torch.get_num_threads()}");
         output.WriteLine("- MLP: batch 256, 784 → 512 tanh → 10, softmax cross-entropy; a step returns the loss and its 4 gradients (the HVP row: H·v wrt W1); " +
                          "the batch is an input of the compiled step, the targets a constant; torch: `torch.autograd.grad` (HVP: double backward with create_graph)");
-        output.WriteLine("- times: median per step over alternating rounds after a warm-up (pauses of 50 ms), as `bench`; ours/torch below 1: ours is faster");
+        output.WriteLine(threadTime
+            ? "- times: CPU time of the calling thread per step (both libraries on one thread), median over alternating rounds, so other processes' load does not count; ours/torch below 1: ours is faster"
+            : "- times: median per step over alternating rounds after a warm-up (pauses of 50 ms), as `bench`; ours/torch below 1: ours is faster");
         output.WriteLine();
         output.WriteLine("| workload | dtype | ours | torch | ours/torch | target | holds | max rel. difference |");
         output.WriteLine("|---|---|---|---|---|---|---|---|");
         var clock = Stopwatch.StartNew();
+        void Timed(string name, DType dtype, double target, Func<Workload> workload)
+        {
+            if (Wanted(name)) Row(output, name, dtype, target, quick, threadTime, workload());
+        }
         foreach (var dtype in new[] { DType.Float32, DType.Float64 })
-            Row(output, "MLP step, compiled", dtype, 0.7, quick, Mlp(dtype, MlpMode.Compiled));
+            Timed("MLP step, compiled", dtype, 0.7, () => Mlp(dtype, MlpMode.Compiled));
         foreach (var dtype in new[] { DType.Float32, DType.Float64 })
-            Row(output, "MLP step, uncompiled (ValueAndGrad + EvalMany)", dtype, 1.0, quick, Mlp(dtype, MlpMode.Uncompiled));
+            Timed("MLP step, uncompiled (ValueAndGrad + EvalMany)", dtype, 1.0, () => Mlp(dtype, MlpMode.Uncompiled));
         foreach (var dtype in new[] { DType.Float32, DType.Float64 })
-            Row(output, "HVP wrt W1 along a random direction, compiled", dtype, 0.6, quick, Mlp(dtype, MlpMode.Hvp));
-        Row(output, "2,000-op elementwise chain, 16 values, value + gradient, compiled", DType.Float64, 0.05, quick, Chain(compiled: true));
-        Row(output, "the same, uncompiled", DType.Float64, 0.5, quick, Chain(compiled: false));
-        Row(output, "1M-element chain (add, mul, exp, tanh), value + gradient, compiled", DType.Float32, 0.7, quick, LargeChain());
-        MemoryRows(output, quick);
+            Timed("HVP wrt W1 along a random direction, compiled", dtype, 0.6, () => Mlp(dtype, MlpMode.Hvp));
+        Timed("2,000-op elementwise chain, 16 values, value + gradient, compiled", DType.Float64, 0.05, () => Chain(compiled: true));
+        Timed("the same, uncompiled", DType.Float64, 0.5, () => Chain(compiled: false));
+        Timed("1M-element chain (add, mul, exp, tanh), value + gradient, compiled", DType.Float32, 0.7, LargeChain);
+        if (Wanted("memory")) MemoryRows(output, quick);
         output.WriteLine();
         output.WriteLine($"Total {clock.Elapsed.TotalSeconds:F0} s; load average at the end: {LoadAverage()}.");
         return 0;
@@ -54,13 +70,19 @@ public static class StepsBench
     /// <summary>One timed workload: our step and torch's, and both results flattened for the difference column.</summary>
     sealed record Workload(Action Ours, Action Torch, Func<double[]> OursResult, Func<double[]> TorchResult);
 
-    static void Row(TextWriter output, string name, DType dtype, double target, bool quick, Workload w)
+    static void Row(TextWriter output, string name, DType dtype, double target, bool quick, bool threadTime, Workload w)
     {
         double difference = Benchmarks.MaxRelativeDifference(w.OursResult(), w.TorchResult());
-        var (ours, theirs, _) = Benchmarks.Medians(quick, w.Ours, w.Torch);
+        var (ours, theirs) = threadTime ? Benchmarks.ThreadTimeMedians(quick, w.Ours, w.Torch) : Medians(quick, w.Ours, w.Torch);
         double ratio = ours / theirs;
         output.WriteLine($"| {name} | {dtype.ToString().ToLowerInvariant()} | {Time(ours)} | {Time(theirs)} | {ratio:F2}× | ≤ {target:0.##}× | {(ratio <= target ? "yes" : "no")} | {difference:E1} |");
         output.Flush();
+    }
+
+    static (double, double) Medians(bool quick, Action ours, Action theirs)
+    {
+        var (o, t, _) = Benchmarks.Medians(quick, ours, theirs);
+        return (o, t);
     }
 
     enum MlpMode { Compiled, Uncompiled, Hvp }

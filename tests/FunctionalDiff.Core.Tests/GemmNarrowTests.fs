@@ -1,0 +1,71 @@
+/// Products with a narrow C (a classifier's few columns): with A stored transposed, C is computed
+/// as its transpose and copied into place; with a row-major A, the kernel of half the widest width
+/// takes it when it fills twice the share of its lanes. Each is checked against the float64
+/// reference of GemmTests, and for the same bits as the path it replaces (the same sums in the
+/// same order), with an addend too.
+module FunctionalDiff.Core.Tests.GemmNarrowTests
+
+open Expecto
+open FunctionalDiff.Core
+open FunctionalDiff.Core.Tests.GemmTests
+
+/// (m, n, k) with n well below a kernel's columns and m many tiles; one above the threshold that
+/// splits the work across parts, and a depth over two slices.
+let private narrowSizes = [ 256, 10, 512; 512, 10, 256; 97, 3, 40; 130, 7, 700; 600, 10, 400 ]
+
+/// C = A·B (+ addend) as `settings` computes it, through the driver's packed entry point.
+let private product (settings: GemmSettings) (a: Tensor) (b: Tensor) (addend: float[]) =
+    let m, k, n = a.Dims.[0], a.Dims.[1], b.Dims.[1]
+    match a.DType with
+    | DType.Float32 ->
+        let c = Array.zeroCreate<float32> (m * n)
+        let sum = if isNull addend then null else Array.map float32 addend
+        GemmDriver.multiplyPacked32 settings m n k a.Data32 a.Offset a.Strides.[0] a.Strides.[1] b.Data32 b.Offset b.Strides.[0] b.Strides.[1]
+                                    null sum 0 n c 0 n
+        Array.map float c
+    | DType.Float64 ->
+        let c = Array.zeroCreate<float> (m * n)
+        GemmDriver.multiplyPacked64 settings m n k a.Data64 a.Offset a.Strides.[0] a.Strides.[1] b.Data64 b.Offset b.Strides.[0] b.Strides.[1]
+                                    null addend 0 n c 0 n
+        c
+
+/// The reference of A·B + addend (the addend's magnitude joins the bound).
+let private referenceWith (a: Tensor) (b: Tensor) (addend: float[]) =
+    let m, k, n = a.Dims.[0], a.Dims.[1], b.Dims.[1]
+    let c, scale = reference (a.ToDoubleArray()) (b.ToDoubleArray()) m n k
+    if isNull addend then c, scale
+    else Array.map2 (+) c addend, Array.map2 (fun s (x: float) -> s + abs x) scale addend
+
+[<Tests>]
+let tests =
+    testList "Gemm narrow results" [
+        for dtype in dtypes do
+            for m, n, k in narrowSizes do
+                test (sprintf "%O %dx%dx%d" dtype m n k) {
+                    let aT = transposed (randomTensor dtype 21 [| k; m |])
+                    let a = randomTensor dtype 22 [| m; k |]
+                    let b = randomTensor dtype 23 [| k; n |]
+                    let addend = randomValues 24 (m * n) |> Array.map (fun x -> float (float32 x))
+                    let wide = { GemmSettings.Default with TransposeNarrow = false }
+                    for left, name in [ aT, "Aᵀ·B"; a, "A·B" ] do
+                        for sum in [ null; addend ] do
+                            let label = sprintf "%s%s" name (if isNull sum then "" else " + addend")
+                            let result = product GemmSettings.Default left b sum
+                            expectClose dtype (k + 1) result (referenceWith left b sum) label
+                            Expect.equal result (product wide left b sum) (label + ": the same bits as C computed directly")
+                    // the half-width kernel against the widest, chosen by hand
+                    if GemmSettings.Default.Width = 512 then
+                        let half = { GemmSettings.Default with Width = 256 }
+                        Expect.equal (product GemmSettings.Default a b null) (product half a b null) "A·B: the same bits as the 256-bit kernel"
+                }
+        test "small blocks and two parts reach the transposed product's edges" {
+            for dtype in dtypes do
+                for m, n, k in [ 50, 3, 33; 97, 5, 11 ] do
+                    let settings = { smallBlocks GemmSettings.Default.Width with TransposeNarrow = true }
+                    let aT = transposed (randomTensor dtype 25 [| k; m |])
+                    let b = randomTensor dtype 26 [| k; n |]
+                    let result = product settings aT b null
+                    expectClose dtype k result (referenceWith aT b null) (sprintf "%O %dx%dx%d" dtype m n k)
+                    Expect.equal result (product { settings with TransposeNarrow = false } aT b null) "the same bits as C computed directly"
+        }
+    ]
