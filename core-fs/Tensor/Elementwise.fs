@@ -9,6 +9,7 @@ open System
 open System.Diagnostics
 open System.Numerics
 open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
 open Microsoft.FSharp.NativeInterop
 open KernelSupport
 
@@ -88,7 +89,8 @@ module Elementwise =
     /// only (never on its position, its neighbours, the array's alignment or the JIT tier), in
     /// both dtypes. Each block is copied into float64 with the out-of-domain elements replaced
     /// by a stand-in and padded to whole vectors, then the out-of-domain elements are computed by
-    /// System.Math. float32 is computed in float64 and rounded once: TensorPrimitives' float32
+    /// System.Math. float32 sin and cos are computed in float64 and rounded once (float32 exp,
+    /// log, tanh and sigmoid have kernels of their own): TensorPrimitives' float32
     /// kernels missed the dtype's accuracy (exp 0 = 1.0000001, tanh's relative error 4.6e-2 at
     /// 1e-6), and its float64 ones were not reproducible (a vector with one lane out of range
     /// ran scalar code for all its lanes, and the last bit changed with the JIT tier).
@@ -125,13 +127,39 @@ module Elementwise =
                 y.[start + outsidePositions.[k]] <- 'T.CreateTruncating(scalarKernel f outsideValues.[k])
             start <- start + n
 
+    /// The float32 kernels of Transcendental, which take every input and length themselves, so
+    /// need none of `isolated`'s copying and sorting (the ops the LSTM and the float32 chains
+    /// spend their time in); float32 sin and cos still go through `isolated`.
+    [<RequireQualifiedAccess>]
+    type private SingleFunction =
+        | Exp | Log | Tanh | Sigmoid
+
+    /// The function over 'T spans: the float32 kernel when 'T is float32 (a test the JIT folds
+    /// away), `isolated` otherwise.
+    let private singleOrIsolated<'T when 'T :> IFloatingPointIeee754<'T>>
+        (f: SingleFunction) (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        if typeof<'T> = typeof<float32> then
+            let x32 = MemoryMarshal.CreateReadOnlySpan(&Unsafe.As<'T, float32>(&MemoryMarshal.GetReference x), x.Length)
+            let y32 = MemoryMarshal.CreateSpan(&Unsafe.As<'T, float32>(&MemoryMarshal.GetReference y), y.Length)
+            match f with
+            | SingleFunction.Exp -> Transcendental.exp32 x32 y32
+            | SingleFunction.Log -> Transcendental.log32 x32 y32
+            | SingleFunction.Tanh -> Transcendental.tanh32 x32 y32
+            | SingleFunction.Sigmoid -> Transcendental.sigmoid32 x32 y32
+        else
+            match f with
+            | SingleFunction.Exp -> isolated VectorFunction.Exp x y
+            | SingleFunction.Log -> isolated VectorFunction.Log x y
+            | SingleFunction.Tanh -> isolated VectorFunction.Tanh x y
+            | SingleFunction.Sigmoid -> isolated VectorFunction.Sigmoid x y
+
     /// One unary op over a contiguous run. The arithmetic ops go to TensorPrimitives in the
     /// element type: they are exact or correctly rounded lane by lane.
     let private unarySpan<'T when 'T :> IFloatingPointIeee754<'T>> (op: UnaryOp) (x: ReadOnlySpan<'T>) (y: Span<'T>) =
         match op with
         | UnaryOp.Neg -> Tensors.TensorPrimitives.Negate(x, y)
-        | UnaryOp.Exp -> isolated VectorFunction.Exp x y
-        | UnaryOp.Log -> isolated VectorFunction.Log x y
+        | UnaryOp.Exp -> singleOrIsolated SingleFunction.Exp x y
+        | UnaryOp.Log -> singleOrIsolated SingleFunction.Log x y
         | UnaryOp.Log1p -> mapThroughDouble Special.log1p x y
         | UnaryOp.Expm1 -> mapThroughDouble Special.expm1 x y
         | UnaryOp.Sin -> isolated VectorFunction.Sin x y
@@ -139,8 +167,8 @@ module Elementwise =
         // TensorPrimitives has no float64 vector tan: its results came from scalar code that
         // varied with the position in the array, so tan is System.Math's everywhere
         | UnaryOp.Tan -> mapThroughDouble Math.Tan x y
-        | UnaryOp.Tanh -> isolated VectorFunction.Tanh x y
-        | UnaryOp.Sigmoid -> isolated VectorFunction.Sigmoid x y
+        | UnaryOp.Tanh -> singleOrIsolated SingleFunction.Tanh x y
+        | UnaryOp.Sigmoid -> singleOrIsolated SingleFunction.Sigmoid x y
         // Max propagates NaN, so relu(NaN) = NaN as in torch
         | UnaryOp.Relu -> Tensors.TensorPrimitives.Max(x, 'T.Zero, y)
         | UnaryOp.Abs -> Tensors.TensorPrimitives.Abs(x, y)

@@ -3,6 +3,26 @@
 /// the GEMM driver; the arithmetic is in Gemm.fs.
 namespace FunctionalDiff.Core
 
+/// Per-thread buffers for an addend of a compiled product that is not dense. A loop's gradient
+/// accumulator starts as broadcast zeros, made dense at the first step of every run of the loop:
+/// as a fresh array each time, its pages were faulted in again at every run (a checkpointed
+/// loop's backward pass runs its inner loops once per segment).
+type internal AddendScratch<'T> private () =
+    [<System.ThreadStatic; DefaultValue>]
+    static val mutable private buffer: 'T[]
+
+    /// Buffers larger than this are not kept (one huge product must not pin memory per thread).
+    static member KeepAtMost = 1 <<< 22
+
+    /// A buffer of at least `length` elements, valid until the thread's next call.
+    static member Get(length: int) : 'T[] =
+        let kept = AddendScratch<'T>.buffer
+        if not (isNull kept) && kept.Length >= length then kept
+        else
+            let fresh = Array.zeroCreate<'T> length
+            if length <= AddendScratch<'T>.KeepAtMost then AddendScratch<'T>.buffer <- fresh
+            fresh
+
 /// Linear algebra on tensors.
 [<RequireQualifiedAccess>]
 module LinearAlgebra =
@@ -146,18 +166,33 @@ module LinearAlgebra =
             if ad.Length = 1 then 1, ad.[0], 0, asd.[0] else ad.[0], ad.[1], asd.[0], asd.[1]
         let n, bRow, bColumn =
             if bd.Length = 1 then 1, bsd.[0], 0 else bd.[1], bsd.[0], bsd.[1]
-        // the addend read as m rows of n, like C (a strided addend is made dense first)
-        let addend = if isNull (box addend) || addend.IsContiguous then addend else addend.Contiguous()
+        // the addend read as m rows of n, like C (a strided addend is made dense first, in the
+        // thread's AddendScratch: the driver reads it before this thread's next product)
         let hasAddend = not (isNull (box addend))
-        let addendOffset = if hasAddend then addend.Offset else 0
+        let dense = not hasAddend || addend.IsContiguous
+        let addendOffset = if dense && hasAddend then addend.Offset else 0
         match a.DType with
         | DType.Float32 ->
+            let addendData =
+                if not hasAddend then null
+                elif dense then addend.Data32
+                else
+                    let scratch = AddendScratch<float32>.Get addend.Numel
+                    Strided.copy addend.Data32 addend.Offset addend.Strides addend.Dims scratch
+                    scratch
             GemmDriver.multiplyPacked32 GemmSettings.Default m n k a.Data32 a.Offset aRow aColumn
-                                        b.Data32 b.Offset bRow bColumn packed (if hasAddend then addend.Data32 else null) addendOffset n
+                                        b.Data32 b.Offset bRow bColumn packed addendData addendOffset n
                                         (result :?> float32[]) 0 n
         | DType.Float64 ->
+            let addendData =
+                if not hasAddend then null
+                elif dense then addend.Data64
+                else
+                    let scratch = AddendScratch<float>.Get addend.Numel
+                    Strided.copy addend.Data64 addend.Offset addend.Strides addend.Dims scratch
+                    scratch
             GemmDriver.multiplyPacked64 GemmSettings.Default m n k a.Data64 a.Offset aRow aColumn
-                                        b.Data64 b.Offset bRow bColumn packed (if hasAddend then addend.Data64 else null) addendOffset n
+                                        b.Data64 b.Offset bRow bColumn packed addendData addendOffset n
                                         (result :?> float[]) 0 n
 
     /// `matmulPackedInto` without keeping B's panels or an addend.

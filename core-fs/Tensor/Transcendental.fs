@@ -1,11 +1,16 @@
-/// Transcendental: float64 exp, log, sin, cos, tanh and sigmoid over spans, vectorised with
-/// Vector256 and explicit fused multiply-adds. Each lane runs the same sequence of IEEE
-/// operations, and a fused multiply-add is one rounding whether the JIT emits the instruction or
-/// its software fallback, so a result depends on the input value only: never on the tier of the
-/// compiled code, the lane, the array's alignment or the machine. (TensorPrimitives' kernels use
-/// "estimate" multiply-adds, fused in optimised code and unfused before: the last bit changed
-/// when the JIT recompiled them.) Callers keep inputs inside each function's domain (see
-/// Elementwise) and pass lengths that are multiples of 8.
+/// Transcendental: float64 exp, log, sin, cos, tanh and sigmoid, and float32 exp, log, tanh and
+/// sigmoid, over spans, vectorised with Vector256 and explicit fused multiply-adds. Each lane
+/// runs the same sequence of IEEE operations, and a fused multiply-add is one rounding whether
+/// the JIT emits the instruction or its software fallback, so a result depends on the input value
+/// only: never on the tier of the compiled code, the lane, the array's alignment or the machine.
+/// (TensorPrimitives' kernels use "estimate" multiply-adds, fused in optimised code and unfused
+/// before: the last bit changed when the JIT recompiled them.) Callers keep inputs inside each
+/// function's domain (see Elementwise) and pass lengths that are multiples of 8 to the float64
+/// kernels. The float32 kernels take any input and any length: each float32 vector is widened to
+/// two float64 vectors, computed with series accurate far beyond float32's precision, and rounded
+/// once, so they stay within an ulp of the float64 result rounded to float32. The float32 range
+/// fits in float64's normal numbers, so overflow, underflow to subnormals and to zero happen in
+/// that one rounding, and no element needs a scalar fallback.
 namespace FunctionalDiff.Core
 
 open System
@@ -26,10 +31,12 @@ module internal Transcendental =
     // chain at a time waits on every multiply-add's latency).
     let inline private horner10 (c: Vector256<float>[]) (z: Vector256<float>) =
         fma (fma (fma (fma (fma (fma (fma (fma (fma c.[0] z c.[1]) z c.[2]) z c.[3]) z c.[4]) z c.[5]) z c.[6]) z c.[7]) z c.[8]) z c.[9]
+    let inline private horner7 (c: Vector256<float>[]) (z: Vector256<float>) =
+        fma (fma (fma (fma (fma (fma c.[0] z c.[1]) z c.[2]) z c.[3]) z c.[4]) z c.[5]) z c.[6]
     let inline private horner9 (c: Vector256<float>[]) (z: Vector256<float>) =
         fma (fma (fma (fma (fma (fma (fma (fma c.[0] z c.[1]) z c.[2]) z c.[3]) z c.[4]) z c.[5]) z c.[6]) z c.[7]) z c.[8]
-    let inline private horner17 (c: Vector256<float>[]) (z: Vector256<float>) =
-        fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma c.[0] z c.[1]) z c.[2]) z c.[3]) z c.[4]) z c.[5]) z c.[6]) z c.[7]) z c.[8]) z c.[9]) z c.[10]) z c.[11]) z c.[12]) z c.[13]) z c.[14]) z c.[15]) z c.[16]
+    let inline private horner13 (c: Vector256<float>[]) (z: Vector256<float>) =
+        fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma c.[0] z c.[1]) z c.[2]) z c.[3]) z c.[4]) z c.[5]) z c.[6]) z c.[7]) z c.[8]) z c.[9]) z c.[10]) z c.[11]) z c.[12]
     let inline private horner14 (c: Vector256<float>[]) (z: Vector256<float>) =
         fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma (fma c.[0] z c.[1]) z c.[2]) z c.[3]) z c.[4]) z c.[5]) z c.[6]) z c.[7]) z c.[8]) z c.[9]) z c.[10]) z c.[11]) z c.[12]) z c.[13]
 
@@ -60,8 +67,12 @@ module internal Transcendental =
     let private cosTerms = [| for k in 10 .. -1 .. 1 -> splat ((if k % 2 = 1 then -1.0 else 1.0) * inverseFactorial.[2 * k]) |]
     /// e^r on |r| ≤ ln2/2: Taylor terms to r^13 (the next is 4e-18 relative), then 1.
     let private expTerms = [| for n in 13 .. -1 .. 0 -> splat inverseFactorial.[n] |]
-    /// e^r - 1 = r + r²·B(r) on |r| ≤ 1: B(r) = 1/2! + r/3! + … + r^16/18! (the next term is 8e-18).
-    let private expm1Terms = [| for n in 18 .. -1 .. 2 -> splat inverseFactorial.[n] |]
+    /// e^r - 1 = r + r²·B(r) on |r| ≤ ln2/2: B(r) = 1/2! + r/3! + … + r^12/14! (the first term
+    /// left out, r^15/15!, is below 3e-19 of r).
+    let private expm1Terms = [| for n in 14 .. -1 .. 2 -> splat inverseFactorial.[n] |]
+    /// The same for the float32 kernels, to r^8/8!: the first term left out, r^9/9!, is below 6e-10
+    /// of r (and 3e-10 of e^r), a fiftieth of float32's half ulp.
+    let private expm1Terms32 = [| for n in 8 .. -1 .. 2 -> splat inverseFactorial.[n] |]
     /// log m = 2s + 2s·z·A(z), s = (m-1)/(m+1), z = s², |s| ≤ 0.172: A(z) = 1/3 + z/5 + … + z⁹/21.
     let private logTerms = [| for k in 10 .. -1 .. 1 -> splat (1.0 / float (2 * k + 1)) |]
 
@@ -82,12 +93,26 @@ module internal Transcendental =
         let value = Vector256.ConditionalSelect(odd, c, s)
         Vector256.ConditionalSelect(negative, -value, value)
 
-    /// e^x for |x| ≤ 708 (normal results): x = n·ln2 + r, e^x = 2^n·e^r.
-    let inline private expVector (c: Vector256<float>[]) (v: Vector256<float>) =
+    /// The range reduction every exponential here shares: x = n·ln2 + r with |r| ≤ ln2/2 and ln2
+    /// in two parts, so r is exact to float64's precision for |x| ≤ 708; returns 2^n and r.
+    let inline private reduceExp (v: Vector256<float>) : struct (Vector256<float> * Vector256<float>) =
         let n = Vector256.Round(v * splat Log2e : Vector256<float>)
         let r = fma n (splat -Ln2Lo) (fma n (splat -Ln2Hi) v)
         let scale = Vector256.ShiftLeft(Vector256.ConvertToInt64 n + Vector256.Create 1023L, 52).AsDouble()
+        struct (scale, r)
+
+    /// e^x for |x| ≤ 708 (normal results): e^x = 2^n·e^r.
+    let inline private expVector (c: Vector256<float>[]) (v: Vector256<float>) =
+        let struct (scale, r) = reduceExp v
         horner14 c r * scale
+
+    /// e^x - 1 for 0 ≤ x ≤ 708 from one reduction: 2^n·(e^r - 1) + (2^n - 1), with e^r - 1 =
+    /// r + r²·B(r) summed without the 1, so nothing cancels near 0 (where n = 0 and the result is
+    /// that sum) and the two terms have one sign for n ≥ 1.
+    let inline private expm1Vector (c: Vector256<float>[]) (v: Vector256<float>) =
+        let struct (scale, r) = reduceExp v
+        let q = fma (r * r) (horner13 c r) r
+        fma scale q (scale - splat 1.0)
 
     /// log x for positive normal x: x = 2^e·m with m in [√½, √2), log x = e·ln2 + log m.
     let inline private logVector (c: Vector256<float>[]) (v: Vector256<float>) =
@@ -150,25 +175,20 @@ module internal Transcendental =
             store r0 r1 y i
             i <- i + 8
 
-    /// tanh of one vector: e/(e + 2) with e = e^{2x} - 1 from its Taylor series below 0.5
-    /// (accurate near 0, where 1 - 2/(e^{2x} + 1) would cancel), ±(1 - 2/(e^{2|x|} + 1)) above.
-    let inline private tanhVector (c: Vector256<float>[]) (small: Vector256<float>[]) (v: Vector256<float>) =
-        let one = splat 1.0
-        let two = splat 2.0
-        let r = two * v
-        let e = fma (r * r) (horner17 small r) r
-        let nearZero = e / (e + two)
-        let magnitude = one - two / (expVector c (two * Vector256.Abs v) + one)
-        let away = Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), -magnitude, magnitude)
-        Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs v, splat 0.5), nearZero, away)
+    /// tanh of one vector: ±e/(e + 2) with e = e^{2|x|} - 1, accurate near 0 where
+    /// 1 - 2/(e^{2x} + 1) would cancel.
+    let inline private tanhVector (c: Vector256<float>[]) (v: Vector256<float>) =
+        let e = expm1Vector c (splat 2.0 * Vector256.Abs v)
+        let magnitude = e / (e + splat 2.0)
+        Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), -magnitude, magnitude)
 
     /// tanh x for |x| ≤ 20.
     let tanh (x: ReadOnlySpan<float>) (y: Span<float>) =
-        let c, small = expTerms, expm1Terms
+        let c = expm1Terms
         let mutable i = 0
         while i < x.Length do
-            let r0 = tanhVector c small (load x i)
-            let r1 = tanhVector c small (load x (i + 4))
+            let r0 = tanhVector c (load x i)
+            let r1 = tanhVector c (load x (i + 4))
             store r0 r1 y i
             i <- i + 8
 
@@ -181,3 +201,93 @@ module internal Transcendental =
             let r1 = logVector c (load x (i + 4))
             store r0 r1 y i
             i <- i + 8
+
+    // ---------------------------------------------------------------- float32
+
+    /// Applies `f` (on float64 vectors) to float32 spans of any length: 8 elements at a time,
+    /// widened to two float64 vectors and rounded back once. The last partial vector is filled up
+    /// with `standIn` and runs the same code, so a result never depends on its position.
+    let inline private map32 ([<InlineIfLambda>] f: Vector256<float> -> Vector256<float>) (standIn: float32)
+                             (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let n = x.Length
+        let mutable i = 0
+        while i + 8 <= n do
+            let v = Vector256.Create<float32>(x.Slice(i, 8))
+            Vector256.Narrow(f (Vector256.WidenLower v), f (Vector256.WidenUpper v)).CopyTo(y.Slice(i, 8))
+            i <- i + 8
+        if i < n then
+            let mutable v = Vector256.Create standIn
+            for k in 0 .. n - i - 1 do
+                v <- v.WithElement(k, x.[i + k])
+            let r = Vector256.Narrow(f (Vector256.WidenLower v), f (Vector256.WidenUpper v))
+            for k in 0 .. n - i - 1 do
+                y.[i + k] <- r.GetElement k
+
+    /// 1.5·2^52: adding it rounds a float64 of magnitude below 2^51 to an integer n and leaves
+    /// n + 2^51 in the low bits of the sum.
+    [<Literal>]
+    let private RoundingShift = 6755399441055744.0
+
+    /// The float32 kernels' range reduction, x = n·ln2 + r for |x| ≤ 200: n by RoundingShift,
+    /// whose bits then give 2^n without a conversion, and ln2 in one part, since n·(ln2 - Ln2Hi)
+    /// is below 7e-15 there, far below float32's precision (and 0 for n = 0, so small x keep
+    /// r = x exactly). Returns 2^n and r.
+    let inline private reduceExp32 (v: Vector256<float>) : struct (Vector256<float> * Vector256<float>) =
+        let shifted = fma v (splat Log2e) (splat RoundingShift)
+        let n = shifted - splat RoundingShift
+        let r = fma n (splat -Ln2Hi) v
+        // the shift drops n + 2^51's high bits and the sum's exponent, leaving n + 1023
+        let scale = Vector256.ShiftLeft(shifted.AsInt64() + Vector256.Create 1023L, 52).AsDouble()
+        struct (scale, r)
+
+    /// e^x for float32 x widened: below -200 (or -∞) the float32 result is 0 and above 200 (or ∞)
+    /// it is ∞, so x is clamped there first. The clamp's min and max take the bound first: on
+    /// x86 they return the second operand when either is NaN (and NaN elsewhere), so NaN passes
+    /// the clamp and gives NaN.
+    let inline private exp32Vector (c: Vector256<float>[]) (v: Vector256<float>) =
+        let limit = splat 200.0
+        let v = Vector256.MinNative(limit, Vector256.MaxNative(-limit, v))
+        let struct (scale, r) = reduceExp32 v
+        // 2^n·(1 + q), with q = e^r - 1: exactly 1 at x = 0
+        fma scale (fma (r * r) (horner7 c r) r) scale
+
+    /// e^x over float32.
+    let exp32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let c = expm1Terms32
+        map32 (exp32Vector c) 0.0f x y
+
+    /// 1/(1 + e^{-x}) over float32: exactly 0.5 at 0, 0 and 1 far in the tails.
+    let sigmoid32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let c = expm1Terms32
+        let one = splat 1.0
+        map32 (fun v -> one / (one + exp32Vector c (-v))) 0.0f x y
+
+    /// tanh over float32. Below 2^-12 in magnitude tanh x rounds to x itself (x³/3 is under a
+    /// third of x's ulp), which also keeps -0 and subnormals; above 10 (and at ±∞) the clamp
+    /// gives a value that rounds to ±1, as tanh does from 9.02 on.
+    let tanh32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let c = expm1Terms32
+        let two, ten, tiny = splat 2.0, splat 10.0, splat (1.0 / 4096.0)
+        map32 (fun v ->
+            let a = Vector256.Abs v
+            // NaN passes, as in exp32Vector
+            let struct (scale, r) = reduceExp32 (two * Vector256.MinNative(ten, a))
+            // e^{2|x|} - 1 as in expm1Vector, to float32's needs
+            let e = fma scale (fma (r * r) (horner7 c r) r) (scale - splat 1.0)
+            let magnitude = e / (e + two)
+            let signed = Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), -magnitude, magnitude)
+            Vector256.ConditionalSelect(Vector256.LessThan(a, tiny), v, signed)) 0.0f x y
+
+    /// log over float32. Widened, every positive finite float32 (subnormals too) is a normal
+    /// float64, which logVector takes; 0 gives -∞, +∞ gives +∞, negatives and NaN give NaN.
+    let log32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let c = logTerms
+        let one = splat 1.0
+        let infinity = splat Double.PositiveInfinity
+        map32 (fun v ->
+            let finitePositive = Vector256.GreaterThan(v, Vector256<float>.Zero) &&& Vector256.LessThan(v, infinity)
+            let value = logVector c (Vector256.ConditionalSelect(finitePositive, v, one))
+            let edge =
+                Vector256.ConditionalSelect(Vector256.Equals(v, Vector256<float>.Zero), -infinity,
+                    Vector256.ConditionalSelect(Vector256.Equals(v, infinity), infinity, splat Double.NaN))
+            Vector256.ConditionalSelect(finitePositive, value, edge)) 1.0f x y

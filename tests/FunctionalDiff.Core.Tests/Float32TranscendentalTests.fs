@@ -1,0 +1,103 @@
+/// Specifications of the float32 exp, log, tanh and sigmoid kernels (Transcendental's float32
+/// path): within an ulp of the float64 reference rounded once, over a dense sweep that crosses
+/// every branch and range-reduction boundary, exact and correctly signed at the edges, and the
+/// same bits whatever an element's position in its array.
+module FunctionalDiff.Core.Tests.Float32TranscendentalTests
+
+open System
+open Expecto
+open FunctionalDiff.Core
+
+/// The float64 references, from System.Math: each is within a few float64 ulps, far below the
+/// float32 ulp the kernels are held to.
+let private cases : (UnaryOp * (float -> float)) list =
+    [ UnaryOp.Exp, Math.Exp
+      UnaryOp.Log, Math.Log
+      UnaryOp.Tanh, Math.Tanh
+      UnaryOp.Sigmoid, (fun x -> 1.0 / (1.0 + Math.Exp(-x))) ]
+
+/// Distance in float32 ulps from the float64 reference rounded to float32 (the ulp of the
+/// rounded reference); 0 when both are the same infinity or both NaN, infinity when only one is.
+let private ulps (actual: float32) (expected: float) =
+    let target = float32 expected
+    if Single.IsNaN target || Single.IsNaN actual then (if Single.IsNaN target && Single.IsNaN actual then 0.0 else infinity)
+    elif Single.IsInfinity target || Single.IsInfinity actual then (if target = actual then 0.0 else infinity)
+    else abs (float actual - float target) / float (MathF.BitIncrement(abs target) - abs target)
+
+/// Inputs: log-uniform magnitudes from 1e-45 to 1e38 of both signs, a fine grid over [-110, 110]
+/// (exp's overflow at 88.7 and underflow to subnormals and 0 from -87.3 to -104, tanh's ±1 from
+/// 9.02, the reduction's ±ln2/2 steps), the neighbourhood of tanh's 2^-12, and the specials.
+let private sweep =
+    let random = Random(1913)
+    let logUniform = Array.init 20000 (fun i -> (if i % 2 = 0 then 1.0f else -1.0f) * float32 (Math.Pow(10.0, 83.0 * random.NextDouble() - 45.0)))
+    let grid = Array.init 44001 (fun i -> float32 (-110.0 + float i * 0.005))
+    let nearTiny = Array.init 400 (fun i -> float32 (Math.Pow(2.0, -12.0) * (0.9 + 0.0005 * float i)))
+    let specials =
+        [| 0.0f; -0.0f; 1.0f; -1.0f; Single.Epsilon; -Single.Epsilon; 1.1754942e-38f; Single.MaxValue; -Single.MaxValue
+           Single.PositiveInfinity; Single.NegativeInfinity; Single.NaN; 88.72283f; 88.72284f; -87.33654f; -103.97208f; -103.97209f |]
+    Array.concat [ logUniform; grid; nearTiny; Array.map (~-) nearTiny; specials ]
+
+let private unary32 (op: UnaryOp) (values: float32[]) =
+    (Elementwise.unary op (Tensor.FromArray(values, [| values.Length |]))).ToSingleArray()
+
+[<Tests>]
+let tests =
+    testList "Tensor.Float32Transcendental" [
+        test "exp, log, tanh and sigmoid are within 1 ulp of the float64 reference rounded once, over the sweep" {
+            for op, f in cases do
+                let actual = unary32 op sweep
+                for i in 0 .. sweep.Length - 1 do
+                    let expected = f (float sweep.[i])
+                    let distance = ulps actual.[i] expected
+                    if distance > 1.0 then
+                        failtestf "%A at %.9g: %.9g, float64 reference %.17g (%g ulp)" op sweep.[i] actual.[i] expected distance
+        }
+
+        test "exact values and signs at the edges" {
+            let bitsOf (x: float32) = BitConverter.SingleToInt32Bits x
+            let check op (x: float32) (expected: float32) =
+                for length in [ 1; 7; 8; 9; 33 ] do
+                    for v in unary32 op (Array.create length x) do
+                        if bitsOf v <> bitsOf expected && not (Single.IsNaN v && Single.IsNaN expected) then
+                            failtestf "%A(%g) over %d elements: %.9g, expected %.9g" op x length v expected
+            check UnaryOp.Exp 0.0f 1.0f
+            check UnaryOp.Exp -0.0f 1.0f
+            check UnaryOp.Exp Single.PositiveInfinity Single.PositiveInfinity
+            check UnaryOp.Exp Single.NegativeInfinity 0.0f
+            check UnaryOp.Exp Single.NaN Single.NaN
+            check UnaryOp.Exp 100.0f Single.PositiveInfinity
+            check UnaryOp.Exp -200.0f 0.0f
+            check UnaryOp.Log 1.0f 0.0f
+            check UnaryOp.Log 0.0f Single.NegativeInfinity
+            check UnaryOp.Log -0.0f Single.NegativeInfinity
+            check UnaryOp.Log -1.0f Single.NaN
+            check UnaryOp.Log Single.PositiveInfinity Single.PositiveInfinity
+            check UnaryOp.Log Single.NegativeInfinity Single.NaN
+            check UnaryOp.Log Single.NaN Single.NaN
+            check UnaryOp.Tanh 0.0f 0.0f
+            check UnaryOp.Tanh -0.0f -0.0f
+            check UnaryOp.Tanh Single.Epsilon Single.Epsilon
+            check UnaryOp.Tanh -1e-30f -1e-30f
+            check UnaryOp.Tanh Single.PositiveInfinity 1.0f
+            check UnaryOp.Tanh Single.NegativeInfinity -1.0f
+            check UnaryOp.Tanh Single.NaN Single.NaN
+            check UnaryOp.Sigmoid 0.0f 0.5f
+            check UnaryOp.Sigmoid Single.PositiveInfinity 1.0f
+            check UnaryOp.Sigmoid Single.NegativeInfinity 0.0f
+            check UnaryOp.Sigmoid Single.NaN Single.NaN
+        }
+
+        test "a result depends on its value only: alone, shifted by 1 to 9 elements, and in the long run" {
+            for op, _ in cases do
+                let whole = unary32 op sweep
+                for shift in 1 .. 9 do
+                    let shifted = unary32 op (Array.append (Array.create shift 0.5f) sweep)
+                    for i in 0 .. sweep.Length - 1 do
+                        if BitConverter.SingleToInt32Bits shifted.[i + shift] <> BitConverter.SingleToInt32Bits whole.[i] then
+                            failtestf "%A shifted by %d, element %d (%g): %.9g, unshifted %.9g" op shift i sweep.[i] shifted.[i + shift] whole.[i]
+                for i in 0 .. 101 .. sweep.Length - 1 do
+                    let alone = (unary32 op [| sweep.[i] |]).[0]
+                    if BitConverter.SingleToInt32Bits alone <> BitConverter.SingleToInt32Bits whole.[i] then
+                        failtestf "%A alone at %g: %.9g, in the run %.9g" op sweep.[i] alone whole.[i]
+        }
+    ]
