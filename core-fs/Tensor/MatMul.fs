@@ -93,8 +93,21 @@ module LinearAlgebra =
                     axis <- axis - 1
         offsets
 
-    /// matmul with explicit GEMM settings, into a given dense buffer when `into` has one.
-    let private matmulGeneral (settings: GemmSettings) (into: System.Array option) (a: Tensor) (b: Tensor) : Tensor =
+    /// True when every matrix of the batch reads the same B (a right operand broadcast over the
+    /// batch: a weight shared by the examples).
+    let private sameMatrix (offsets: int[]) =
+        let mutable same = offsets.Length > 1
+        let mutable i = 1
+        while same && i < offsets.Length do
+            same <- offsets.[i] = offsets.[0]
+            i <- i + 1
+        same
+
+    /// matmul with explicit GEMM settings, into a given dense buffer when `into` has one. A B
+    /// shared by the whole batch is packed once per run of the batch (in `shared` when not null,
+    /// else in panels of this call) instead of once per matrix: the driver reads panels packed
+    /// whole in the same block order, so the bits are those of packing it every time.
+    let private matmulGeneral (settings: GemmSettings) (shared: PackedOperand) (into: System.Array option) (a: Tensor) (b: Tensor) : Tensor =
         if isNull (box a) then nullArg "a"
         if isNull (box b) then nullArg "b"
         // formatted only for an error: a compiled plan calls this on every run, and sprintf costs microseconds
@@ -118,14 +131,17 @@ module LinearAlgebra =
         let count = aOffsets.Length
         let size = m * n
         let work = int64 m * int64 n * int64 k
-        let multiply (settings: GemmSettings) (result: System.Array) (i: int) =
+        let bShared = sameMatrix bOffsets
+        let multiply (settings: GemmSettings) (packed: PackedOperand) (result: System.Array) (i: int) =
             match dtype with
             | DType.Float32 ->
-                GemmDriver.multiply32 settings m n k a.Data32 aOffsets.[i] left.RowStride left.ColumnStride
-                                      b.Data32 bOffsets.[i] right.RowStride right.ColumnStride (result :?> float32[]) (i * size) n
+                GemmDriver.multiplyPacked32 settings m n k a.Data32 aOffsets.[i] left.RowStride left.ColumnStride
+                                            b.Data32 bOffsets.[i] right.RowStride right.ColumnStride packed null 0 0
+                                            (result :?> float32[]) (i * size) n
             | DType.Float64 ->
-                GemmDriver.multiply64 settings m n k a.Data64 aOffsets.[i] left.RowStride left.ColumnStride
-                                      b.Data64 bOffsets.[i] right.RowStride right.ColumnStride (result :?> float[]) (i * size) n
+                GemmDriver.multiplyPacked64 settings m n k a.Data64 aOffsets.[i] left.RowStride left.ColumnStride
+                                            b.Data64 bOffsets.[i] right.RowStride right.ColumnStride packed null 0 0
+                                            (result :?> float[]) (i * size) n
         // The GEMM driver writes every element of C, so the runtime need not zero it first
         // (that would be a second pass over C, and a single-threaded one).
         let result: System.Array =
@@ -141,17 +157,30 @@ module LinearAlgebra =
             // a few matrices per part, so a worker that starts late still finds some
             let parts = min count (4 * settings.Threads)
             Workers.run parts (fun part ->
+                // packed panels are not shared between threads: each part keeps its own
+                let packed = if bShared then PackedOperand() else null
                 for i in count * part / parts .. count * (part + 1) / parts - 1 do
-                    multiply serial result i)
+                    multiply serial packed result i)
         else
+            let packed =
+                if not bShared then null
+                elif isNull shared then PackedOperand()
+                else
+                    // B's values may have changed since the caller's panels were filled
+                    shared.Invalidate()
+                    shared
             for i in 0 .. count - 1 do
-                multiply settings result i
+                multiply settings packed result i
         match result with
         | :? (float32[]) as data -> Tensor.OwnDense(resultShape, data)
         | data -> Tensor.OwnDense(resultShape, data :?> float[])
 
     /// matmul with explicit GEMM settings, so tests can reach every path of the driver.
-    let internal matmulWith (settings: GemmSettings) (a: Tensor) (b: Tensor) : Tensor = matmulGeneral settings None a b
+    let internal matmulWith (settings: GemmSettings) (a: Tensor) (b: Tensor) : Tensor = matmulGeneral settings null None a b
+
+    /// `matmulWith` packing a B shared by the batch into `shared`, so tests can count its packings.
+    let internal matmulSharedWith (settings: GemmSettings) (shared: PackedOperand) (a: Tensor) (b: Tensor) : Tensor =
+        matmulGeneral settings shared None a b
 
     /// The product of two operands of one dtype and rank 1 or 2 (shapes already checked), written
     /// into the dense buffer `result` of the product's size; for compiled plans, which call it on
@@ -200,7 +229,7 @@ module LinearAlgebra =
 
     /// matmul of any operands (batches, mixed dtypes) into a dense buffer of the product's size.
     let internal matmulGeneralInto (a: Tensor) (b: Tensor) (result: System.Array) : unit =
-        matmulGeneral GemmSettings.Default (Some result) a b |> ignore
+        matmulGeneral GemmSettings.Default null (Some result) a b |> ignore
 
     /// The matrix product with torch.matmul semantics: 1-D · 1-D is a dot product (rank 0);
     /// 2-D · 2-D is the matrix product; a 1-D operand acts as a row (left) or column (right)
