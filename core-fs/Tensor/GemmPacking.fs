@@ -7,6 +7,7 @@ namespace FunctionalDiff.Core
 
 open System
 open System.Runtime.InteropServices
+open System.Numerics.Tensors
 open Microsoft.FSharp.NativeInterop
 
 /// Packing of GEMM operands into micro-panels, and scratch memory.
@@ -159,6 +160,10 @@ module internal GemmPacking =
     /// Writes source + a rows × columns corner of the dense `tile` (row length `tileWidth`) into
     /// C; the source is C itself, or an addend (rows `lds` apart).
     let inline addTile (tile: nativeptr< ^T>) (tileWidth: int) (rows: int) (columns: int) (source: nativeptr< ^T>) (lds: int) (c: nativeptr< ^T>) (ldc: int) =
+        // vectorised by rows: a thin C (a convolution's 16 channels against 6-row tiles) sends a
+        // third of its tiles through here. The same sums, elementwise, so the same bits.
         for r in 0 .. rows - 1 do
-            for j in 0 .. columns - 1 do
-                NativePtr.set c (r * ldc + j) (NativePtr.get source (r * lds + j) + NativePtr.get tile (r * tileWidth + j))
+            let target = Span< ^T>(NativePtr.toVoidPtr (NativePtr.add c (r * ldc)), columns)
+            TensorPrimitives.Add< ^T>(ReadOnlySpan< ^T>(NativePtr.toVoidPtr (NativePtr.add source (r * lds)), columns),
+                                      ReadOnlySpan< ^T>(NativePtr.toVoidPtr (NativePtr.add tile (r * tileWidth)), columns),
+                                      target)
