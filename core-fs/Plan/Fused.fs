@@ -45,22 +45,10 @@ type internal FusedGroup =
       InputValues: int[]
       mutable Rows: FusedRows }
 
-/// Per-thread block registers. A block runs on one thread from start to end, so a thread's
-/// registers are never shared; they are kept between calls so a compiled step allocates nothing.
-type internal FusedScratch<'T> private () =
-    [<ThreadStatic; DefaultValue>]
-    static val mutable private buffer: 'T[]
-
-    /// Registers larger than this are not kept (one huge group must not pin memory per thread).
-    static member KeepAtMost = 1 <<< 20
-
-    static member Get(length: int) : 'T[] =
-        let kept = FusedScratch<'T>.buffer
-        if not (isNull kept) && kept.Length >= length then kept
-        else
-            let fresh = Array.zeroCreate<'T> length
-            if length <= FusedScratch<'T>.KeepAtMost then FusedScratch<'T>.buffer <- fresh
-            fresh
+/// Owner of the per-thread block registers. A block runs on one thread from start to end, so a
+/// thread's registers are never shared; they are kept between calls so a compiled step allocates
+/// nothing. Registers over 1M elements are not kept.
+type internal FusedScratch = class end
 
 /// Runs fused groups.
 module internal FusedKernel =
@@ -119,7 +107,7 @@ module internal FusedKernel =
         (group: FusedGroup) (values: Tensor[]) (output: Tensor) (start: int) (length: int) =
         let cap = capacity group.Numel
         let inputs = group.InputValues
-        let scratch = FusedScratch<'T>.Get((group.Registers + inputs.Length) * cap)
+        let scratch = ThreadScratch<FusedScratch, 'T>.Get((group.Registers + inputs.Length) * cap, 1 <<< 20)
         let result = output.Storage :?> 'T[]
         for k in 0 .. inputs.Length - 1 do
             let t = values.[inputs.[k]]
@@ -209,7 +197,7 @@ module internal FusedKernel =
         let streaming = Streaming.supported && int64 group.Numel * int64 sizeof<'T> >= Streaming.thresholdBytes
         let staging = (group.Registers + inputs.Length) * cap
         let stagingLength = blockSize
-        let scratch = FusedScratch<'T>.Get((group.Registers + inputs.Length) * cap + (if streaming then stagingLength else 0))
+        let scratch = ThreadScratch<FusedScratch, 'T>.Get((group.Registers + inputs.Length) * cap + (if streaming then stagingLength else 0), 1 <<< 20)
         let mutable staged = 0
         let mutable stagedAt = output.Offset + first * plan.Length
         let result = output.Storage :?> 'T[]
@@ -217,7 +205,7 @@ module internal FusedKernel =
         // the first row's coordinates and input offsets by division; later rows step an odometer
         let outer = plan.OuterShape
         // the row's coordinates, then each input's offset: the thread's kept buffer, so a run allocates nothing
-        let odometer = FusedScratch<int>.Get(outer.Length + inputs.Length)
+        let odometer = ThreadScratch<FusedScratch, int>.Get(outer.Length + inputs.Length, 1 <<< 20)
         let coordinates = odometer
         let startsAt = outer.Length
         for k in 0 .. inputs.Length - 1 do odometer.[startsAt + k] <- 0

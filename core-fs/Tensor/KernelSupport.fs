@@ -20,6 +20,24 @@ type internal RowPlan =
       OuterStrides: int[][]
       InnerStrides: int[] }
 
+/// A buffer per thread, kept between calls so that a compiled step allocates nothing. `'Owner`
+/// is a marker type naming the user: each user gets its own slot, so one kernel's buffer is never
+/// handed to another kernel running on the same thread. A buffer is valid until that user's next
+/// `Get` on the thread.
+type internal ThreadScratch<'Owner, 'T> private () =
+    [<ThreadStatic; DefaultValue>]
+    static val mutable private buffer: 'T[]
+
+    /// A buffer of at least `length` elements. Buffers over `keepAtMost` elements are not kept,
+    /// so one huge request does not pin memory on every thread that made it.
+    static member Get(length: int, keepAtMost: int) : 'T[] =
+        let kept = ThreadScratch<'Owner, 'T>.buffer
+        if not (isNull kept) && kept.Length >= length then kept
+        else
+            let fresh = Array.zeroCreate<'T> length
+            if length <= keepAtMost then ThreadScratch<'Owner, 'T>.buffer <- fresh
+            fresh
+
 /// Helpers shared by the elementwise, reduction and structural kernels.
 module internal KernelSupport =
 

@@ -3,25 +3,12 @@
 /// the GEMM driver; the arithmetic is in Gemm.fs.
 namespace FunctionalDiff.Core
 
-/// Per-thread buffers for an addend of a compiled product that is not dense. A loop's gradient
-/// accumulator starts as broadcast zeros, made dense at the first step of every run of the loop:
-/// as a fresh array each time, its pages were faulted in again at every run (a checkpointed
-/// loop's backward pass runs its inner loops once per segment).
-type internal AddendScratch<'T> private () =
-    [<System.ThreadStatic; DefaultValue>]
-    static val mutable private buffer: 'T[]
-
-    /// Buffers larger than this are not kept (one huge product must not pin memory per thread).
-    static member KeepAtMost = 1 <<< 22
-
-    /// A buffer of at least `length` elements, valid until the thread's next call.
-    static member Get(length: int) : 'T[] =
-        let kept = AddendScratch<'T>.buffer
-        if not (isNull kept) && kept.Length >= length then kept
-        else
-            let fresh = Array.zeroCreate<'T> length
-            if length <= AddendScratch<'T>.KeepAtMost then AddendScratch<'T>.buffer <- fresh
-            fresh
+/// Owner of the per-thread buffers for an addend of a compiled product that is not dense. A
+/// loop's gradient accumulator starts as broadcast zeros, made dense at the first step of every
+/// run of the loop: as a fresh array each time, its pages were faulted in again at every run (a
+/// checkpointed loop's backward pass runs its inner loops once per segment). Buffers over 4M
+/// elements are not kept.
+type internal AddendScratch = class end
 
 /// Linear algebra on tensors.
 [<RequireQualifiedAccess>]
@@ -206,7 +193,7 @@ module LinearAlgebra =
                 if not hasAddend then null
                 elif dense then addend.Data32
                 else
-                    let scratch = AddendScratch<float32>.Get addend.Numel
+                    let scratch = ThreadScratch<AddendScratch, float32>.Get(addend.Numel, 1 <<< 22)
                     Strided.copy addend.Data32 addend.Offset addend.Strides addend.Dims scratch
                     scratch
             GemmDriver.multiplyPacked32 GemmSettings.Default m n k a.Data32 a.Offset aRow aColumn
@@ -217,7 +204,7 @@ module LinearAlgebra =
                 if not hasAddend then null
                 elif dense then addend.Data64
                 else
-                    let scratch = AddendScratch<float>.Get addend.Numel
+                    let scratch = ThreadScratch<AddendScratch, float>.Get(addend.Numel, 1 <<< 22)
                     Strided.copy addend.Data64 addend.Offset addend.Strides addend.Dims scratch
                     scratch
             GemmDriver.multiplyPacked64 GemmSettings.Default m n k a.Data64 a.Offset aRow aColumn
