@@ -32,13 +32,22 @@ module Diff =
     /// (`x + x * -3` is not `-2x` at x = -inf).
     let private finish (start: int64) (replacements: (Expr * Expr) list) (values: int) (groups: Expr[][]) : Expr[][] =
         let replacements = Array.ofList replacements
+        // One substitution over several groups: the nodes they share are rebuilt once.
+        let substituteTogether (parts: Expr[][]) =
+            let substituted = Substitute.apply replacements (Array.concat parts)
+            let mutable offset = 0
+            parts |> Array.map (fun g ->
+                let part = Array.sub substituted offset g.Length
+                offset <- offset + g.Length
+                part)
         // At scalar constants every node folds to a constant: Substitute.apply folds them on plain
         // floats, after the simplification, without building a node for each.
         let atNumbers = replacements |> Array.exists (fun (_, r) -> match r with Fold.ScalarConst _ -> true | _ -> false)
-        groups |> Array.mapi (fun i g ->
-            if i < values then Substitute.apply replacements g
-            elif atNumbers then Substitute.apply replacements (Rewrite.simplifyFrom start g)
-            else Rewrite.simplifySubstituting start replacements g)
+        if atNumbers then
+            substituteTogether (groups |> Array.mapi (fun i g -> if i < values then g else Rewrite.simplifyFrom start g))
+        else
+            let valueGroups = if values > 0 then substituteTogether groups.[.. values - 1] else [||]
+            Array.append valueGroups (groups.[values ..] |> Array.map (Rewrite.simplifySubstituting start replacements))
 
     /// Value and pullback of f at the arguments: the pullback maps an output cotangent to one
     /// cotangent per argument (zeros where f does not depend on it). As torch.autograd.grad does,
