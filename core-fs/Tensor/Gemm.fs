@@ -85,8 +85,8 @@ module internal GemmDriver =
     /// `inPlacePanels` micro-panels of the block are read from B itself at `inPlace` (row-major,
     /// rows `bRow` apart); the others from their packed place in `packedB`. `tile` (two tiles:
     /// scratch, then zeros; see `edgeTile`) takes the edge tiles, which the micro-kernel computes
-    /// whole and `addTile` cuts to size. With
-    /// `addend` not null (rows `lds` apart, indexed as C), C = addend + the product instead.
+    /// whole and `addTile` cuts to size. With `addend` not null (rows `lds` apart, indexed as C),
+    /// C = addend + the product instead.
     let inline private multiplyRows
         (kernel: MicroKernel< ^T>) (packedA: nativeptr< ^T>) (tile: nativeptr< ^T>) (packedB: nativeptr< ^T>)
         (inPlace: nativeptr< ^T>) (inPlacePanels: int) (bRow: int)

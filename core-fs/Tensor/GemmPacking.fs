@@ -7,7 +7,6 @@ namespace FunctionalDiff.Core
 
 open System
 open System.Runtime.InteropServices
-open System.Numerics.Tensors
 open Microsoft.FSharp.NativeInterop
 
 /// Packing of GEMM operands into micro-panels, and scratch memory.
