@@ -39,6 +39,13 @@ type Expr internal (op: Op, inputs: Expr[], shape: int[], dtype: DType, id: int6
     /// A process-wide unique number; a node's inputs always have smaller ids.
     member _.Id = id
 
+    /// The C# facade's wrapper of this node, made at most once (see the facade's Expr.Wrap). A
+    /// cache, not part of the node's value: it is here because a side table keyed by node (a
+    /// ConditionalWeakTable) kept one dependent handle per node, which every collection rescans,
+    /// so building a large graph through the facade took time quadratic in its size.
+    [<DefaultValue>]
+    val mutable internal FacadeWrapper: obj
+
     /// A short description: op, dtype and shape, never the whole graph.
     override _.ToString() =
         let name =
