@@ -398,12 +398,20 @@ module internal Ir =
         finally
             gate.Exit()
 
-    /// Doubles a scope's table, once it is half full.
+    let private smallestScope = 32
+
+    /// Doubles a scope's table, once it is half full. The larger arrays come from the shared pool
+    /// and the smaller ones go back to it: a table growing to a long chain's size made as much
+    /// garbage again as its final arrays, large objects whose budget makes the GC run full
+    /// collections. (A dead scope's last arrays are left to the GC.)
     let private growScope (scope: NodeScope) =
         let hashes, nodes = scope.Hashes, scope.Nodes
         let capacity = 2 * hashes.Length
-        let freshHashes = Array.zeroCreate capacity
-        let freshNodes = Array.zeroCreate capacity
+        let freshHashes = ArrayPool<int>.Shared.Rent capacity
+        let freshNodes = ArrayPool<Expr>.Shared.Rent capacity
+        // the pool gives powers of two of at least the size asked, which is one; lengths must agree
+        if freshHashes.Length <> capacity || freshNodes.Length <> capacity then invalidOp "NodeScope: unexpected pooled array size"
+        Array.Clear(freshHashes, 0, capacity)
         let mask = capacity - 1
         for i in 0 .. hashes.Length - 1 do
             if hashes.[i] <> 0 then
@@ -414,6 +422,9 @@ module internal Ir =
                 freshNodes.[slot] <- nodes.[i]
         scope.Hashes <- freshHashes
         scope.Nodes <- freshNodes
+        if hashes.Length > smallestScope then
+            ArrayPool<int>.Shared.Return hashes
+            ArrayPool<Expr>.Shared.Return(nodes, true)
 
     /// The node in the scope's table with hash h and these op and inputs, or a new one.
     let private findOrAddScoped (scope: NodeScope) (h: int) (op: Op) (inputs: Expr[]) (shape: int[]) (dtype: DType) : Expr =
