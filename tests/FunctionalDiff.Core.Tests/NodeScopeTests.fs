@@ -54,6 +54,20 @@ let tests =
                 for i in 1 .. built.Length - 1 do
                     Expect.isTrue (obj.ReferenceEquals(built.[0], built.[i])) (sprintf "thread %d" i)
             }
+            test "a pullback called many times does not grow its Var's scope after the first call" {
+                // A scope holds what is built over its Var for as long as the Var lives, and a
+                // pullback keeps its Var: each call's nodes over the call's cotangent belong to that
+                // cotangent's own scope, and those over the Var alone are the same nodes every call.
+                let x = Expr.variable "x" [| 4 |] f64
+                let mutable var = Unchecked.defaultof<Expr>
+                let _, pullback = Diff.vjp (fun v -> var <- v; tanh (v * v) * 3.0) x
+                let cotangent (i: int) = Expr.variable (sprintf "g%d" i) [| 4 |] f64
+                pullback (cotangent 0) |> ignore
+                let after = var.Scope.Count
+                for i in 1 .. 200 do
+                    pullback (cotangent i) |> ignore
+                Expect.equal var.Scope.Count after "nodes in the Var's scope after 200 more calls"
+            }
             test "a gradient of a chain at a number allocates under four nodes' worth per node it makes" {
                 // What one node holds: the Expr object (a 16-byte header and seven 8-byte fields: op,
                 // inputs, shape, dtype, id, the facade's wrapper and the scope) is 72 bytes, and its
