@@ -57,74 +57,80 @@ module Rules =
         if n <= 1 then Expr.ones x.DType x.Dims
         else exclusive x * Expr.flip [| axis |] (exclusive (Expr.flip [| axis |] x))
 
-    /// The cotangents of `node`'s inputs, in order, given the cotangent g of its output. Each is
-    /// a thunk so the reverse walk builds only those it needs (never those of constants); `wanted`
-    /// tells which inputs' thunks it will call, for a rule that builds all its cotangents at once.
-    let cotangents (node: Expr) (g: Expr) (wanted: int -> bool) : (unit -> Expr) list =
+    /// The cotangents of `node`'s inputs, in order, given the cotangent g of its output; null for
+    /// each input `wanted` refuses (the reverse walk wants only the inputs on a path to a target,
+    /// never constants), so only the cotangents it needs are built. They are built in input order,
+    /// straight into the result: a list of thunks per node was a quarter of what the walk allocated.
+    let cotangents (node: Expr) (g: Expr) (wanted: int -> bool) : Expr[] =
         let args = node.Args
         let y = node
-        let zeroFor (e: Expr) = fun () -> Expr.zerosLike e
-        let zero = Expr.scalar g.DType 0.0
+        // Inline, so each arm's cotangent is written as a thunk but compiled as a plain branch: no
+        // closure per node.
+        let inline pick (j: int) (cotangent: unit -> Expr) = if wanted j then cotangent () else Unchecked.defaultof<Expr>
+        let inline one (c0: unit -> Expr) = [| pick 0 c0 |]
+        let inline two (c0: unit -> Expr) (c1: unit -> Expr) = [| pick 0 c0; pick 1 c1 |]
+        let inline zeroFor (e: Expr) = fun () -> Expr.zerosLike e
+        // A function, not a value: most rules never use it, and a scalar is a lookup in the node table.
+        let inline zero () = Expr.scalar g.DType 0.0
         match node.Op with
-        | Op.Var _ | Op.Const _ -> []
+        | Op.Var _ | Op.Const _ -> [||]
         | Op.Unary op ->
             let x = args.[0]
-            let cotangent =
+            one (fun () ->
                 match op with
-                | UnaryOp.Neg -> (fun () -> -g)
-                | UnaryOp.Exp -> (fun () -> g * y)
-                | UnaryOp.Log -> (fun () -> g / x)
-                | UnaryOp.Log1p -> (fun () -> g / (1.0 + x))
-                | UnaryOp.Expm1 -> (fun () -> g * (y + 1.0))
-                | UnaryOp.Sin -> (fun () -> g * Expr.cos x)
-                | UnaryOp.Cos -> (fun () -> g * -(Expr.sin x))
-                | UnaryOp.Tan -> (fun () -> g * (1.0 + Expr.square y))
-                | UnaryOp.Tanh -> (fun () -> g * (1.0 - Expr.square y))
-                | UnaryOp.Sigmoid -> (fun () -> g * (y * (1.0 - y)))
+                | UnaryOp.Neg -> -g
+                | UnaryOp.Exp -> g * y
+                | UnaryOp.Log -> g / x
+                | UnaryOp.Log1p -> g / (1.0 + x)
+                | UnaryOp.Expm1 -> g * (y + 1.0)
+                | UnaryOp.Sin -> g * Expr.cos x
+                | UnaryOp.Cos -> g * -(Expr.sin x)
+                | UnaryOp.Tan -> g * (1.0 + Expr.square y)
+                | UnaryOp.Tanh -> g * (1.0 - Expr.square y)
+                | UnaryOp.Sigmoid -> g * (y * (1.0 - y))
                 // torch masks by the output: nothing where relu x <= 0, all of g elsewhere, NaN included
                 // (relu NaN is NaN, which is not <= 0), so the slope at NaN is 1 at every order.
-                | UnaryOp.Relu -> (fun () -> Expr.where (Expr.le y zero) zero g)
-                | UnaryOp.Abs -> (fun () -> g * Expr.sign x)
-                | UnaryOp.Sqrt -> (fun () -> g / (2.0 * y))
-                | UnaryOp.Rsqrt -> (fun () -> g * (-0.5 * (y * y * y)))
-                | UnaryOp.Square -> (fun () -> g * (2.0 * x))
-                | UnaryOp.Reciprocal -> (fun () -> -(g * (y * y)))
-                | UnaryOp.Erf -> (fun () -> g * (2.0 / sqrt System.Math.PI * Expr.exp (-(x * x))))
-                | UnaryOp.Sign | UnaryOp.Floor | UnaryOp.Ceil | UnaryOp.Round -> zeroFor x
-                | UnaryOp.Erfc -> (fun () -> g * (-2.0 / sqrt System.Math.PI * Expr.exp (-(x * x))))
-                | UnaryOp.Lgamma -> (fun () -> g * Expr.digamma x)
-            [ cotangent ]
+                | UnaryOp.Relu -> Expr.where (Expr.le y (zero ())) (zero ()) g
+                | UnaryOp.Abs -> g * Expr.sign x
+                | UnaryOp.Sqrt -> g / (2.0 * y)
+                | UnaryOp.Rsqrt -> g * (-0.5 * (y * y * y))
+                | UnaryOp.Square -> g * (2.0 * x)
+                | UnaryOp.Reciprocal -> -(g * (y * y))
+                | UnaryOp.Erf -> g * (2.0 / sqrt System.Math.PI * Expr.exp (-(x * x)))
+                | UnaryOp.Sign | UnaryOp.Floor | UnaryOp.Ceil | UnaryOp.Round -> Expr.zerosLike x
+                | UnaryOp.Erfc -> g * (-2.0 / sqrt System.Math.PI * Expr.exp (-(x * x)))
+                | UnaryOp.Lgamma -> g * Expr.digamma x)
         | Op.Binary op ->
             let a, b = args.[0], args.[1]
             match op with
-            | BinaryOp.Add -> [ (fun () -> g); (fun () -> g) ]
-            | BinaryOp.Sub -> [ (fun () -> g); (fun () -> -g) ]
-            | BinaryOp.Mul -> [ (fun () -> g * b); (fun () -> g * a) ]
-            | BinaryOp.Div -> [ (fun () -> g / b); (fun () -> -(g * y / b)) ]
+            | BinaryOp.Add -> two (fun () -> g) (fun () -> g)
+            | BinaryOp.Sub -> two (fun () -> g) (fun () -> -g)
+            | BinaryOp.Mul -> two (fun () -> g * b) (fun () -> g * a)
+            | BinaryOp.Div -> two (fun () -> g / b) (fun () -> -(g * y / b))
             | BinaryOp.Pow ->
                 // torch's two masks, each where torch puts it: no cotangent through a zero exponent
                 // (the product with g is masked), and none to the exponent where the base is 0 (only
                 // the coefficient y·log a is masked, and g multiplies it). Where each sits decides
                 // which 0 · ∞ become NaN at second order and in the transposed (JVP) rule, as in torch.
-                [ (fun () -> Expr.where (Expr.eq b zero) zero (g * (b * a ** (b - 1.0))))
-                  (fun () -> g * Expr.where (Expr.eq a zero * Expr.ge b zero) zero (y * Expr.log a)) ]
+                two (fun () -> Expr.where (Expr.eq b (zero ())) (zero ()) (g * (b * a ** (b - 1.0))))
+                  (fun () -> g * Expr.where (Expr.eq a (zero ()) * Expr.ge b (zero ())) (zero ()) (y * Expr.log a))
             | BinaryOp.Maximum ->
-                [ (fun () -> shareUnlessLost (Expr.lt a b) (Expr.eq a b) g)
-                  (fun () -> shareUnlessLost (Expr.gt a b) (Expr.eq a b) g) ]
+                two (fun () -> shareUnlessLost (Expr.lt a b) (Expr.eq a b) g)
+                  (fun () -> shareUnlessLost (Expr.gt a b) (Expr.eq a b) g)
             | BinaryOp.Minimum ->
-                [ (fun () -> shareUnlessLost (Expr.gt a b) (Expr.eq a b) g)
-                  (fun () -> shareUnlessLost (Expr.lt a b) (Expr.eq a b) g) ]
+                two (fun () -> shareUnlessLost (Expr.gt a b) (Expr.eq a b) g)
+                  (fun () -> shareUnlessLost (Expr.lt a b) (Expr.eq a b) g)
             | BinaryOp.Atan2 ->
                 // torch's derivative at the origin is 0 in both operands, not 0/0: 1/(a² + b²) is
                 // taken as 0 where a² + b² is 0.
                 let radius2 = lazy (a * a + b * b)
-                let inverse = lazy (Expr.where (Expr.eq radius2.Value zero) zero (Expr.reciprocal radius2.Value))
-                [ (fun () -> g * b * inverse.Value); (fun () -> -(g * a) * inverse.Value) ]
+                let inverse = lazy (Expr.where (Expr.eq radius2.Value (zero ())) (zero ()) (Expr.reciprocal radius2.Value))
+                two (fun () -> g * b * inverse.Value) (fun () -> -(g * a) * inverse.Value)
             | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
-            | BinaryOp.Equal | BinaryOp.NotEqual -> [ zeroFor a; zeroFor b ]
+            | BinaryOp.Equal | BinaryOp.NotEqual -> two (zeroFor a) (zeroFor b)
         | Op.Where ->
             let mask = args.[0]
-            [ zeroFor mask; (fun () -> Expr.where mask g zero); (fun () -> Expr.where mask zero g) ]
+            [| pick 0 (zeroFor mask); pick 1 (fun () -> Expr.where mask g (zero ())); pick 2 (fun () -> Expr.where mask (zero ()) g) |]
         | Op.Reduce(op, axes, keepDims) ->
             let x = args.[0]
             let kept = Shape.reduced x.Dims axes true
@@ -155,55 +161,55 @@ module Rules =
                         // torch divides, y / x, when the tensor holds no exact 0 (so an infinite or NaN
                         // entry gets NaN), and takes the product of the others when it holds one. The
                         // quotient is fed 1s where a 0 exists, so it reaches no derivative there.
-                        let anyZero = Expr.gt (Expr.sum (Expr.eq x zero)) zero
+                        let anyZero = Expr.gt (Expr.sum (Expr.eq x (zero ()))) (zero ())
                         let fed = Expr.where anyZero (Expr.ones x.DType x.Dims) x
                         let quotient = Expr.prodAxes axes true fed / fed
                         gKept * Expr.where anyZero others quotient)
-            [ cotangent ]
-        | Op.ArgMax _ -> [ zeroFor args.[0] ]
+            one cotangent
+        | Op.ArgMax _ -> one (zeroFor args.[0])
         | Op.MatMul ->
             // Lift vectors to matrices, take the matrix rule (g bᵀ and aᵀ g), and drop the unit axes again.
             let a, b = args.[0], args.[1]
             let a2 = if a.Rank = 1 then Expr.reshape [| 1; a.Dims.[0] |] a else a
             let b2 = if b.Rank = 1 then Expr.reshape [| b.Dims.[0]; 1 |] b else b
             let g2 = lazy (Expr.reshape (Expr.matmul a2 b2).Dims g)
-            [ (fun () -> Expr.matmul g2.Value (Expr.transpose b2) |> Expr.sumTo a2.Dims |> Expr.reshape a.Dims)
-              (fun () -> Expr.matmul (Expr.transpose a2) g2.Value |> Expr.sumTo b2.Dims |> Expr.reshape b.Dims) ]
+            two (fun () -> Expr.matmul g2.Value (Expr.transpose b2) |> Expr.sumTo a2.Dims |> Expr.reshape a.Dims)
+              (fun () -> Expr.matmul (Expr.transpose a2) g2.Value |> Expr.sumTo b2.Dims |> Expr.reshape b.Dims)
         | Op.Permute permutation ->
             let inverse = Array.zeroCreate permutation.Length
             permutation |> Array.iteri (fun i p -> inverse.[p] <- i)
-            [ (fun () -> Expr.permute inverse g) ]
-        | Op.Reshape _ -> [ (fun () -> Expr.reshape args.[0].Dims g) ]
-        | Op.BroadcastTo _ -> [ (fun () -> Expr.sumTo args.[0].Dims g) ]
-        | Op.Slice(starts, _, steps) -> [ (fun () -> unslice starts steps args.[0].Dims g) ]
+            one (fun () -> Expr.permute inverse g)
+        | Op.Reshape _ -> one (fun () -> Expr.reshape args.[0].Dims g)
+        | Op.BroadcastTo _ -> one (fun () -> Expr.sumTo args.[0].Dims g)
+        | Op.Slice(starts, _, steps) -> one (fun () -> unslice starts steps args.[0].Dims g)
         | Op.Pad(before, _) ->
             let x = args.[0]
-            [ (fun () -> Expr.slice before (Array.map2 (+) before x.Dims) (Array.create x.Rank 1) g) ]
+            one (fun () -> Expr.slice before (Array.map2 (+) before x.Dims) (Array.create x.Rank 1) g)
         | Op.Concat axis ->
             let offsets = args |> Array.scan (fun o (p: Expr) -> o + p.Dims.[axis]) 0
-            args |> Array.mapi (fun i _ -> (fun () -> Expr.sliceAxis axis offsets.[i] offsets.[i + 1] g)) |> List.ofArray
-        | Op.Flip axes -> [ (fun () -> Expr.flip axes g) ]
+            args |> Array.mapi (fun i _ -> pick i (fun () -> Expr.sliceAxis axis offsets.[i] offsets.[i + 1] g))
+        | Op.Flip axes -> one (fun () -> Expr.flip axes g)
         | Op.Gather axis ->
             let source, index = args.[0], args.[1]
-            [ (fun () -> Expr.scatterAdd axis index g source.Dims); zeroFor index ]
+            two (fun () -> Expr.scatterAdd axis index g source.Dims) (zeroFor index)
         | Op.ScatterAdd(axis, _) ->
             let index = args.[0]
-            [ zeroFor index; (fun () -> Expr.gather axis index g) ]
-        | Op.Cast _ -> [ (fun () -> Expr.cast args.[0].DType g) ]
-        | Op.StopGradient -> [ zeroFor args.[0] ]
+            two (zeroFor index) (fun () -> Expr.gather axis index g)
+        | Op.Cast _ -> one (fun () -> Expr.cast args.[0].DType g)
+        | Op.StopGradient -> one (zeroFor args.[0])
         // The user's rule, applied to the node's current x: after a substitution the rebuilt node
         // carries the new x, so the rule is re-applied there. The forward graph gets no cotangent.
-        | Op.Custom(id, _) -> [ (fun () -> CustomRules.cotangent id args.[0] g); zeroFor args.[1] ]
+        | Op.Custom(id, _) -> two (fun () -> CustomRules.cotangent id args.[0] g) (zeroFor args.[1])
         // Linear algebra (Giles, "Collected matrix derivative results"; torch's forms where a
         // rule has a choice). Every rule is written with the primitives themselves, so it nests.
         | Op.Cholesky ->
             // A = L Lᵀ: Ā = L⁻ᵀ Φ L⁻¹, with Φ the symmetric matrix whose lower triangle is tril(Lᵀ L̄)
             // with a halved diagonal (only A's lower triangle is read; torch spreads it symmetrically).
-            [ (fun () ->
+            one (fun () ->
                 let lt = Expr.transpose y
                 let lower = Linalg.lowerTriangle 0 (Expr.matmul lt g)
                 let phi = (lower + Expr.transpose (Linalg.lowerTriangle -1 lower)) * 0.5
-                LinalgNodes.triangularSolve false false false y (LinalgNodes.triangularSolve true true false lt phi)) ]
+                LinalgNodes.triangularSolve false false false y (LinalgNodes.triangularSolve true true false lt phi))
         | Op.TriangularSolve(upper, left, unitDiagonal) ->
             // X = T⁻¹ B: B̄ = T⁻ᵀ X̄ and T̄ = -B̄ Xᵀ (X = B T⁻¹: B̄ = X̄ T⁻ᵀ, T̄ = -Xᵀ B̄), kept to the
             // triangle the solve reads.
@@ -212,26 +218,26 @@ module Rules =
             let read (m: Expr) =
                 let k = if unitDiagonal then 1 else 0
                 if upper then Linalg.upperTriangle k m else Linalg.lowerTriangle (-k) m
-            [ (fun () ->
+            two (fun () ->
                 let product = if left then Expr.matmul gb.Value (Expr.transpose y) else Expr.matmul (Expr.transpose y) gb.Value
                 read (-product))
-              (fun () -> gb.Value) ]
+              (fun () -> gb.Value)
         | Op.Solve ->
             // X = A⁻¹ B: B̄ = A⁻ᵀ X̄, Ā = -B̄ Xᵀ.
             let gb = lazy (LinalgNodes.solve (Expr.transpose args.[0]) g)
-            [ (fun () -> -(Expr.matmul gb.Value (Expr.transpose y))); (fun () -> gb.Value) ]
+            two (fun () -> -(Expr.matmul gb.Value (Expr.transpose y))) (fun () -> gb.Value)
         | Op.SlogDet ->
             // d log|det A| = tr(A⁻¹ dA): Ā = ḡ A⁻ᵀ; the sign is piecewise constant.
-            [ (fun () ->
+            one (fun () ->
                 let a = args.[0]
                 let n = a.Dims.[a.Rank - 1]
                 let gLogAbs = Expr.sliceAxis (g.Rank - 1) 1 2 g
                 let inverseTransposed = LinalgNodes.solve (Expr.transpose a) (Expr.broadcastTo a.Dims (Linalg.identity a.DType n))
-                Expr.reshape (Array.append gLogAbs.Dims [| 1 |]) gLogAbs * inverseTransposed) ]
+                Expr.reshape (Array.append gLogAbs.Dims [| 1 |]) gLogAbs * inverseTransposed)
         | Op.Qr ->
             // A = Q R (reduced, m >= n): Ā = (Q̄ + Q copyltu(M)) R⁻ᵀ with M = R R̄ᵀ - Q̄ᵀ Q and
             // copyltu(M) the symmetric matrix with M's lower triangle.
-            [ (fun () ->
+            one (fun () ->
                 let m = args.[0].Dims.[args.[0].Rank - 2]
                 let axis = y.Rank - 2
                 let rows = y.Dims.[axis]
@@ -239,11 +245,11 @@ module Rules =
                 let gq, gr = Expr.sliceAxis axis 0 m g, Expr.sliceAxis axis m rows g
                 let mm = Expr.matmul r (Expr.transpose gr) - Expr.matmul (Expr.transpose gq) q
                 let copied = Linalg.lowerTriangle 0 mm + Expr.transpose (Linalg.lowerTriangle -1 mm)
-                LinalgNodes.triangularSolve false false false (Expr.transpose r) (gq + Expr.matmul q copied)) ]
+                LinalgNodes.triangularSolve false false false (Expr.transpose r) (gq + Expr.matmul q copied))
         | Op.Eigh ->
             // A = V diag(w) Vᵀ: Ā = V (diag(w̄) + skew(Vᵀ V̄) / E) Vᵀ with E_ij = w_j - w_i off the
             // diagonal, skew(K) = (K - Kᵀ)/2. Pairs with equal eigenvalues contribute nothing.
-            [ (fun () ->
+            one (fun () ->
                 let axis = y.Rank - 2
                 let n = y.Dims.[y.Rank - 1]
                 let w, v = Expr.sliceAxis axis 0 1 y, Expr.sliceAxis axis 1 (n + 1) y
@@ -251,28 +257,31 @@ module Rules =
                 let k = Expr.matmul (Expr.transpose v) gv
                 let skew = (k - Expr.transpose k) * 0.5
                 let gaps = w - Expr.transpose w
-                let apart = Expr.ne gaps zero
+                let apart = Expr.ne gaps (zero ())
                 let safeGaps = Expr.where apart gaps (Expr.scalar g.DType 1.0)
-                let inner = Expr.where apart (skew / safeGaps) zero
+                let inner = Expr.where apart (skew / safeGaps) (zero ())
                 let gwVector = Expr.reshape (Array.append gw.Dims.[.. gw.Rank - 3] [| n |]) gw
                 let middle = inner + Linalg.diagonalMatrix gwVector
-                Expr.matmul v (Expr.matmul middle (Expr.transpose v))) ]
-        | Op.Polygamma n -> [ (fun () -> g * Expr.polygamma (n + 1) args.[0]) ]
-        | Op.ArgSort _ -> [ zeroFor args.[0] ]
+                Expr.matmul v (Expr.matmul middle (Expr.transpose v)))
+        | Op.Polygamma n -> one (fun () -> g * Expr.polygamma (n + 1) args.[0])
+        | Op.ArgSort _ -> one (zeroFor args.[0])
         // unfold and fold are linear and each other's adjoint
         | Op.Unfold(kernel, stride, padding, dilation) ->
             let x = args.[0]
-            [ (fun () -> Expr.fold [| x.Dims.[2]; x.Dims.[3] |] kernel stride padding dilation g) ]
-        | Op.Fold(_, kernel, stride, padding, dilation) -> [ (fun () -> Expr.unfold kernel stride padding dilation g) ]
+            one (fun () -> Expr.fold [| x.Dims.[2]; x.Dims.[3] |] kernel stride padding dilation g)
+        | Op.Fold(_, kernel, stride, padding, dilation) -> one (fun () -> Expr.unfold kernel stride padding dilation g)
         // A reverse Scan over the body's VJP after a forward Scan that saves what it needs; built
         // in Transforms/Scan.fs (it needs the reverse walk itself) and reached through the body.
         | Op.Scan(body, length, reverse, remat) ->
-            (ScanNode.bodyOf body).Derive(node, length, reverse, remat, g, Array.init args.Length wanted)
+            let wantedInputs = Array.init args.Length wanted
+            (ScanNode.bodyOf body).Derive(node, length, reverse, remat, g, wantedInputs)
+            |> List.mapi (fun j cotangent -> if wantedInputs.[j] then cotangent () else Unchecked.defaultof<Expr>)
+            |> Array.ofList
         // Softmax and log-softmax, torch's fused rules, written with the node's own output so they
         // nest. Each is one difference between an entry's cotangent and its run's total, so what
         // cancels cancels in one subtraction. Built from exp, divisions and sums instead, the terms
         // cancelled only after products that had already rounded away a small part: second
         // derivatives were 1e-6 off in relative terms where torch's were right (fuzz 3/934, a
         // softmax of large logits; fuzz 3/1171, a saturated log-softmax).
-        | Op.Softmax axis -> [ (fun () -> y * (g - Expr.sumAxes [| axis |] true (g * y))) ]
-        | Op.LogSoftmax axis -> [ (fun () -> g - Expr.exp y * Expr.sumAxes [| axis |] true g) ]
+        | Op.Softmax axis -> one (fun () -> y * (g - Expr.sumAxes [| axis |] true (g * y)))
+        | Op.LogSoftmax axis -> one (fun () -> g - Expr.exp y * Expr.sumAxes [| axis |] true g)

@@ -65,13 +65,10 @@ module Vjp =
                 // A rule that forgets an input would silently give it no cotangent at all.
                 if contributions.Length <> args.Length then
                     invalidOp (sprintf "Vjp: the rule of %s gave %d cotangents for its %d inputs" (OpName.name node.Op) contributions.Length args.Length)
-                let mutable rest = contributions
                 for j in 0 .. args.Length - 1 do
-                    let contribution = rest.Head
-                    rest <- rest.Tail
                     let input = args.[j]
                     if active.Contains input.Id then
-                        let c = contribution ()
+                        let c = contributions.[j]
                         if not (Fold.isZero c) then
                             let c = c |> Expr.sumTo input.Dims |> Expr.cast input.DType
                             let previous = cotangent.[input.Id]
