@@ -74,11 +74,18 @@ module internal Pool =
 /// the page table to stay small, go to an ordinary hash table.
 [<AbstractClass>]
 type internal IdPages<'T>(low: int64) =
-    // 4096 ids a page; at most 8192 pages, so the page table stays under the large-object heap.
-    static let pageBits = 12
+    // Ranges up to 2^25 ids are dense.
     static let widest = 1L <<< 25
     let high = Ir.newestId ()
     let dense = low <> Int64.MinValue && low <= high && high - low < widest
+    // 4096 ids a page, or more on a wide range, so that it needs at most 16 pages: the shared pool
+    // keeps only a few dozen arrays of one type and size per core, and what it dropped of a 10^5-op
+    // chain's 60 pages a table was a tenth of what differentiating the chain allocated.
+    let pageBits =
+        let mutable bits = 12
+        while dense && ((high - low) >>> bits) >= 16L do
+            bits <- bits + 1
+        bits
     let mutable pages: 'T[][] = null
     /// The number of pages the range needs (0 when the range is not dense).
     member _.PageCount = if dense then int ((high - low) >>> pageBits) + 1 else 0
