@@ -209,6 +209,14 @@ module internal Transcendental =
                              (x: ReadOnlySpan<float32>) (y: Span<float32>) =
         let n = x.Length
         let mutable i = 0
+        // two vectors per iteration: four independent chains of dependent multiply-adds in flight
+        while i + 16 <= n do
+            let v = Vector256.Create<float32>(x.Slice(i, 8))
+            let w = Vector256.Create<float32>(x.Slice(i + 8, 8))
+            let v0, v1, w0, w1 = f (Vector256.WidenLower v), f (Vector256.WidenUpper v), f (Vector256.WidenLower w), f (Vector256.WidenUpper w)
+            Vector256.Narrow(v0, v1).CopyTo(y.Slice(i, 8))
+            Vector256.Narrow(w0, w1).CopyTo(y.Slice(i + 8, 8))
+            i <- i + 16
         while i + 8 <= n do
             let v = Vector256.Create<float32>(x.Slice(i, 8))
             Vector256.Narrow(f (Vector256.WidenLower v), f (Vector256.WidenUpper v)).CopyTo(y.Slice(i, 8))
