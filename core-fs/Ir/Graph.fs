@@ -78,14 +78,11 @@ type internal IdPages<'T>(low: int64) =
     static let widest = 1L <<< 25
     let high = Ir.newestId ()
     let dense = low <> Int64.MinValue && low <= high && high - low < widest
-    // 4096 ids a page, or more on a wide range, so that it needs at most 16 pages: the shared pool
-    // keeps only a few dozen arrays of one type and size per core, and what it dropped of a 10^5-op
-    // chain's 60 pages a table was a tenth of what differentiating the chain allocated.
-    let pageBits =
-        let mutable bits = 12
-        while dense && ((high - low) >>> bits) >= 16L do
-            bits <- bits + 1
-        bits
+    // 4096 ids a page, or 8192 on a range wider than 16 pages: the shared pool keeps only a few
+    // dozen arrays of one type and size per core, and it dropped (so the next traversal allocated
+    // again) most of the 60 pages a table of a 10^5-op chain's transform used. Not larger: a page
+    // of nodes would be a large object, and a sparse range clears each page it touches.
+    let pageBits = if dense && (high - low) >>> 12 >= 16L then 13 else 12
     let mutable pages: 'T[][] = null
     /// The number of pages the range needs (0 when the range is not dense).
     member _.PageCount = if dense then int ((high - low) >>> pageBits) + 1 else 0
