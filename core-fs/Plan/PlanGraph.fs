@@ -57,6 +57,8 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
         let positions = IdMap<int>(low)
         try
             let mutable nodes = Pool.rent<Expr> 1024
+            let mutable inputStart = Pool.rent<int> 1024
+            let mutable inputPositions = Pool.rent<int> 1024
             let mutable count = 0
             let mutable edges = 0
             let mutable stack = Pool.rent<struct (Expr * int)> 1024
@@ -78,22 +80,28 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
                             stack.[depth] <- struct (input, 0)
                             depth <- depth + 1
                     else
+                        // every input is placed by now (a DAG's inputs finish first), and still in
+                        // cache: its position is read here rather than in a second pass
                         depth <- depth - 1
                         if count = nodes.Length then nodes <- Pool.grow nodes count
+                        // (one more entry than nodes: the end of the last node's inputs)
+                        if count + 1 >= inputStart.Length then inputStart <- Pool.grow inputStart count
+                        if edges + args.Length > inputPositions.Length then
+                            inputPositions <- Pool.grow inputPositions edges
+                            if edges + args.Length > inputPositions.Length then
+                                let wider = Pool.rent<int> (edges + args.Length)
+                                Array.Copy(inputPositions, wider, edges)
+                                Pool.giveBack inputPositions
+                                inputPositions <- wider
+                        inputStart.[count] <- edges
+                        for a in args do
+                            inputPositions.[edges] <- positions.[a.Id] - 1
+                            edges <- edges + 1
                         nodes.[count] <- node
                         positions.[node.Id] <- count + 1
                         count <- count + 1
-                        edges <- edges + args.Length
             Pool.giveBack stack
-            let inputStart = Pool.rent<int> (count + 1)
-            let inputPositions = Pool.rent<int> edges
-            let mutable e = 0
-            for p in 0 .. count - 1 do
-                inputStart.[p] <- e
-                for a in nodes.[p].Args do
-                    inputPositions.[e] <- positions.[a.Id] - 1
-                    e <- e + 1
-            inputStart.[count] <- e
+            inputStart.[count] <- edges
             let rootPositions = roots |> Array.map (fun r -> positions.[r.Id] - 1)
             let varPositions = vars |> Array.map (fun v -> max -1 (positions.[v.Id] - 1))
             PlanGraph(nodes, count, inputStart, inputPositions, rootPositions, varPositions)

@@ -78,9 +78,17 @@ module internal Planner =
         | Step.Unfold(_, _, _, _, _, output) | Step.Fold(_, _, _, _, _, _, output) -> output
         | Step.Loop(_, _, output) -> output
 
-    /// True for a layout that covers its whole buffer densely.
-    let private isDenseLayout (dtype: DType) (numel: int) (shape: int[]) (strides: int[]) (offset: int) =
-        offset = 0 && Shape.numel shape = numel && Tensor(dtype, shape, strides, 0, emptyStorage dtype).IsContiguous
+    /// True for a layout that covers its whole buffer of `numel` elements densely, row-major (the
+    /// rule of Tensor.IsContiguous, without making a tensor to ask it: a compile asks it per step).
+    let private isDenseLayout (numel: int) (shape: int[]) (strides: int[]) (offset: int) =
+        offset = 0 && Shape.numel shape = numel
+        && (numel = 0
+            || (let mutable expected = 1
+                let mutable dense = true
+                for i in shape.Length - 1 .. -1 .. 0 do
+                    if shape.[i] <> 1 && strides.[i] <> expected then dense <- false
+                    expected <- expected * shape.[i]
+                dense))
 
     /// The steps, values and buffers of a schedule, before slots are assigned.
     type private Schedule =
@@ -97,13 +105,17 @@ module internal Planner =
     /// a new one.
     let private assignSlots (inputs: Expr[]) (roots: Expr[]) (schedule: Schedule) : Plan =
         let homes, steps, buffers, rootValues = schedule.Homes, schedule.Steps, schedule.Buffers, schedule.RootValues
-        let bufferOf (v: int) = match homes.[v] with Home.Buffer(b, _, _, _) -> b | Home.Input _ | Home.Constant _ | Home.Computed -> -1
+        // the buffer of each value, or -1: read for every operand of every step below
+        let buffersOf = Pool.rent<int> homes.Length
+        for v in 0 .. homes.Length - 1 do
+            buffersOf.[v] <- match homes.[v] with Home.Buffer(b, _, _, _) -> b | Home.Input _ | Home.Constant _ | Home.Computed -> -1
+        let bufferOf (v: int) = buffersOf.[v]
 
         // Roots own the buffer they are a dense full view of (the first root position does).
         let rootBuffers = Array.create roots.Length -1
         for r in 0 .. roots.Length - 1 do
             match homes.[rootValues.[r]] with
-            | Home.Buffer(b, shape, strides, offset) when buffers.[b].Root < 0 && isDenseLayout buffers.[b].DType buffers.[b].Numel shape strides offset ->
+            | Home.Buffer(b, shape, strides, offset) when buffers.[b].Root < 0 && isDenseLayout buffers.[b].Numel shape strides offset ->
                 buffers.[b].Root <- r
                 rootBuffers.[r] <- b
             | Home.Buffer _ | Home.Input _ | Home.Constant _ | Home.Computed -> ()
@@ -137,7 +149,7 @@ module internal Planner =
                         freeSlots.[key] <- s
             let isDenseFull (v: int) (b: int) =
                 match homes.[v] with
-                | Home.Buffer(_, shape, strides, offset) -> isDenseLayout buffers.[b].DType buffers.[b].Numel shape strides offset
+                | Home.Buffer(_, shape, strides, offset) -> isDenseLayout buffers.[b].Numel shape strides offset
                 | Home.Input _ | Home.Constant _ | Home.Computed -> false
             // The input of fused step i whose buffer its output can take over, or -1.
             let takeOver (i: int) (group: FusedGroup) (target: PlanBuffer) =
@@ -190,6 +202,7 @@ module internal Planner =
             Plan(Array.copy inputs, schedule.InputValues, Array.copy roots, rootValues, homes, steps, buffers, slotKinds.ToArray(),
                  rootBuffers, rootBufferValues)
         finally
+            Pool.giveBack buffersOf
             Pool.giveBack lastUse
             Pool.giveBack handedOver
             Pool.giveBack released
