@@ -73,7 +73,8 @@ type internal PackCache(count: int) =
     member _.Packings = entries |> Array.sumBy (fun e -> e.Packings)
 
 /// A buffer written by one step: its dtype and size, and either its arena slot or the root
-/// position whose output array it is.
+/// position whose output array it is. A struct: a plan of small tensors has a buffer per step.
+[<Struct>]
 type internal PlanBuffer =
     { DType: DType
       Numel: int
@@ -151,11 +152,21 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                 | DType.Float64 -> GC.AllocateUninitializedArray<float> numel :> Array
                 | DType.Float32 -> GC.AllocateUninitializedArray<float32> numel :> Array)
         let values = Array.zeroCreate<Tensor> homes.Length
+        // Values in one slot with one layout share a tensor (tensors are immutable): an unrolled
+        // loop of small steps has 10^5 values over a few thousand slots, nearly all dense.
+        let lastInSlot = Array.zeroCreate<Tensor> slots.Length
         for v in 0 .. homes.Length - 1 do
             match homes.[v] with
             | Home.Constant t -> values.[v] <- t
             | Home.Buffer(b, shape, strides, offset) when buffers.[b].Root < 0 ->
-                values.[v] <- Tensor(buffers.[b].DType, shape, strides, offset, slots.[buffers.[b].Slot])
+                let slot = buffers.[b].Slot
+                let last = lastInSlot.[slot]
+                if not (isNull (box last)) && last.Offset = offset && Ir.sameDims last.Dims shape && Ir.sameDims last.Strides strides then
+                    values.[v] <- last
+                else
+                    let t = Tensor(buffers.[b].DType, shape, strides, offset, slots.[slot])
+                    lastInSlot.[slot] <- t
+                    values.[v] <- t
             | Home.Buffer _ | Home.Input _ | Home.Computed -> ()
         Arena(slots, values)
 

@@ -90,6 +90,21 @@ module internal Planner =
                     expected <- expected * shape.[i]
                 dense))
 
+    /// A list of at most `capacity` items in an array from the shared pool: the steps, values and
+    /// buffers of a plan are at most one per node, and growing lists of 10^5 of them made several
+    /// large-object arrays per compile.
+    [<Sealed>]
+    type private Collected<'T>(capacity: int) =
+        let items = Pool.rent<'T> capacity
+        let mutable count = 0
+        member _.Count = count
+        member _.Add(item: 'T) =
+            items.[count] <- item
+            count <- count + 1
+        member _.Item with get (i: int) = items.[i]
+        member _.ToArray() = Array.sub items 0 count
+        member _.Release() = Pool.giveBack items
+
     /// The steps, values and buffers of a schedule, before slots are assigned.
     type private Schedule =
         { Homes: Home[]
@@ -178,14 +193,14 @@ module internal Planner =
                         | Step.Unfold _ | Step.Fold _ | Step.Loop _ -> -1
                     if taken >= 0 then
                         let b = bufferOf taken
-                        target.Slot <- buffers.[b].Slot
+                        buffers.[output].Slot <- buffers.[b].Slot
                         handedOver.[b] <- true
                     else
                         let key = struct (target.DType, target.Numel)
                         match freeSlots.TryGetValue key with
-                        | true, s when s.Count > 0 -> target.Slot <- s.Pop()
+                        | true, s when s.Count > 0 -> buffers.[output].Slot <- s.Pop()
                         | _ ->
-                            target.Slot <- slotKinds.Count
+                            buffers.[output].Slot <- slotKinds.Count
                             slotKinds.Add key
                 for k in 0 .. readCount step - 1 do
                     let b = bufferOf (readAt step k)
@@ -280,10 +295,10 @@ module internal Planner =
                     let c = consumer.[p]
                     if fusable c && Ir.sameDims (graph.Node c).Dims (graph.Node p).Dims then joined.[p] <- true
 
-            let homes = List<Home>()
+            let homes = Collected<Home>(n)
             let mutable packedOperands = 0
-            let steps = List<Step>()
-            let buffers = List<PlanBuffer>()
+            let steps = Collected<Step>(n)
+            let buffers = Collected<PlanBuffer>(n)
             let valueAt (p: int) = valueOf.[p] - 1
             let addValue (p: int) (home: Home) =
                 let v = homes.Count
@@ -299,16 +314,24 @@ module internal Planner =
             // Dense strides by shape, shared by the buffers of this plan (a graph of small tensors
             // has a handful of shapes and 10^5 buffers). Layout arrays are never written.
             let denseStrides = Dictionary<int[], int[]>(byDimensions)
+            // the last shape asked about and its strides: consecutive nodes often share one array
+            let mutable lastDims, lastStrides = null, null
             let newBuffer (p: int) =
                 let node = graph.Node p
                 let b = buffers.Count
                 buffers.Add { DType = node.DType; Numel = node.Numel; Slot = -1; Root = -1 }
                 let strides =
-                    match denseStrides.TryGetValue node.Dims with
-                    | true, s -> s
-                    | _ ->
-                        let s = Shape.contiguousStrides node.Dims
-                        denseStrides.[node.Dims] <- s
+                    if obj.ReferenceEquals(node.Dims, lastDims) then lastStrides
+                    else
+                        let s =
+                            match denseStrides.TryGetValue node.Dims with
+                            | true, s -> s
+                            | _ ->
+                                let s = Shape.contiguousStrides node.Dims
+                                denseStrides.[node.Dims] <- s
+                                s
+                        lastDims <- node.Dims
+                        lastStrides <- s
                         s
                 addValue p (Home.Buffer(b, node.Dims, strides, 0))
 
@@ -327,17 +350,28 @@ module internal Planner =
             let knownInstructions = Dictionary<struct (int * obj * int * int * int * int), FusedInstruction>()
             let knownPrograms = Dictionary<int, List<FusedProgram>>()
             let mutable registers = 0
+            // A group's inputs are found by a scan while they are few (most groups have two or
+            // three), and by externalIndex once there are more.
+            let scanned = 16
             let operand (a: int) =
                 if joined.[a] then FusedOperand.Register registerOf.[a]
                 else
                     let v = valueAt a
-                    match externalIndex.TryGetValue v with
-                    | true, k -> FusedOperand.External k
-                    | _ ->
-                        let k = externals.Count
+                    let mutable k = -1
+                    if externals.Count <= scanned then
+                        for i in 0 .. externals.Count - 1 do
+                            if k < 0 && externals.[i] = v then k <- i
+                    else
+                        match externalIndex.TryGetValue v with
+                        | true, i -> k <- i
+                        | _ -> ()
+                    if k < 0 then
+                        k <- externals.Count
                         externals.Add v
-                        externalIndex.[v] <- k
-                        FusedOperand.External k
+                        if externals.Count = scanned + 1 then
+                            for i in 0 .. externals.Count - 1 do externalIndex.[externals.[i]] <- i
+                        elif externals.Count > scanned then externalIndex.[v] <- k
+                    FusedOperand.External k
             let code (o: FusedOperand) =
                 match o with
                 | FusedOperand.Register r -> 2 * r
@@ -617,6 +651,9 @@ module internal Planner =
                   Buffers = buffers.ToArray()
                   RootValues = rootPositions |> Array.map valueAt
                   InputValues = inputValues }
+            homes.Release()
+            steps.Release()
+            buffers.Release()
             assignSlots inputs roots schedule
         finally
             PlanGraph.GiveBack isRoot
