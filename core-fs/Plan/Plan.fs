@@ -135,6 +135,12 @@ type internal Arena(slots: Array[], values: Tensor[]) =
 type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues: int[], homes: Home[], steps: Step[],
                    buffers: PlanBuffer[], slotKinds: struct (DType * int)[], rootBuffers: int[], rootBufferValues: int[][]) =
     let pool = Stack<Arena>()
+    /// True for the values that live in an arena slot.
+    let inArenaSlot =
+        homes |> Array.map (fun h ->
+            match h with
+            | Home.Buffer(b, _, _, _) -> buffers.[b].Root < 0
+            | Home.Input _ | Home.Constant _ | Home.Computed -> false)
     /// The values a run sets and clears: inputs, per-run tensors, and views of outputs.
     let transient =
         let list = List<int>()
@@ -300,10 +306,12 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                     for i in 0 .. args.Length - 1 do operands.[i] <- values.[args.[i]]
                     let result = Interpret.run node operands
                     // A kernel may hand back a view of its input; an input in an arena slot will be
-                    // overwritten once it dies, so such a result is copied out of the slot.
+                    // overwritten once it dies, so such a result is copied out of the slot. (Only
+                    // its operands can be its storage: asking every slot was a pass over all of
+                    // them per kernel step, and a long unrolled loop has 10^4 slots.)
                     let mutable inSlot = false
-                    for s in arena.Slots do
-                        if obj.ReferenceEquals(s, result.Storage) then inSlot <- true
+                    for a in args do
+                        if inArenaSlot.[a] && obj.ReferenceEquals(values.[a].Storage, result.Storage) then inSlot <- true
                     values.[output] <- if inSlot then freshCopy result else result
             let results = if isNull outputs then Array.zeroCreate roots.Length else outputs
             for r in 0 .. roots.Length - 1 do
