@@ -6,6 +6,7 @@
 /// and the tensors over them) is kept by the plan between runs; concurrent runs rent separate
 /// arenas, so no buffer is ever in use by two runs. Outputs are never arena memory: each root
 /// that a step writes gets a fresh array per run (or the caller's), and any other root is copied.
+/// The compiler itself is Planner.fs, over the numbered graph of PlanGraph.fs.
 namespace FunctionalDiff.Core
 
 open System

@@ -46,10 +46,10 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
         Pool.giveBack inputPositions
 
     /// The nodes reachable from the roots, each once, inputs before their users, in the order of
-    /// Graph.topologicalOrder (a depth-first walk taking inputs left to right, roots in order).
-    /// Node ids index the walk's table directly (IdMap): a window of the newest 2^25 ids, where a
-    /// graph about to be evaluated lives; older nodes (constants made at start-up, say) take the
-    /// map's hash table.
+    /// Graph.topologicalOrder (a depth-first walk taking inputs left to right, roots in order),
+    /// and the positions of the roots and of the Vars `vars`. Node ids index the walk's table
+    /// directly (IdMap): a window of the newest 2^25 ids, where a graph about to be evaluated
+    /// lives; older nodes (constants made at start-up, say) take the map's hash table.
     static member Build(roots: Expr[], vars: Expr[]) : PlanGraph =
         // IdMap's dense range is under 2^25 ids wide
         let low = max 0L (Ir.newestId () - (1L <<< 25) + 2L)
