@@ -178,11 +178,17 @@ let tests =
                             dropped.AddRange(produce (thread * 1000 + round * 30) 30 kept views)
                             collectFully ()
                         expectIntact kept views
-                        dropped
-                    let dropped = [ for thread in 0 .. 2 -> Task.Run(fun () -> work thread) ] |> List.collect (fun task -> List.ofSeq task.Result)
+                        dropped, kept, views
+                    let results = [ for thread in 0 .. 2 -> Task.Run(fun () -> work thread) ] |> List.map (fun task -> task.Result)
+                    let dropped = results |> List.collect (fun (dropped, _, _) -> List.ofSeq dropped)
                     let next = Elementwise.binary BinaryOp.Add (input 7) (input 7)
                     Expect.isTrue (reuses dropped next.Storage) "the next result of that length takes a dropped array"
-                    Expect.equal (next.ToDoubleArray()) (doubled 7) "and holds its own values")
+                    Expect.equal (next.ToDoubleArray()) (doubled 7) "and holds its own values"
+                    // The kept results stay alive until here: had they died when their threads ended,
+                    // a collection started by the allocations above could hand one of their arrays
+                    // (not a dropped one) to `next`, and the check would fail for the wrong reason.
+                    for _, kept, views in results do
+                        expectIntact kept views)
             }
             test "a tensor that a dying object's finalizer stores away keeps its values" {
                 // The lease of an array dies in the same collection as the holder; its array must not
