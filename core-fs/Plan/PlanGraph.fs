@@ -13,7 +13,7 @@ open System
 /// heap, whose budget triggers full collections); `Release` gives them back.
 [<Sealed>]
 type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], inputPositions: int[],
-                                 rootPositions: int[], varPositions: int[]) =
+                                 marks: bool[], rootPositions: int[], varPositions: int[]) =
 
     /// The number of nodes.
     member _.Count = count
@@ -30,6 +30,9 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
     /// The position of input k of the node at position p.
     member _.Input(p: int, k: int) : int = inputPositions.[inputStart.[p] + k]
 
+    /// The mark Build gave the node at position p.
+    member _.Marked(p: int) : bool = marks.[p]
+
     /// The number of inputs of the node at position p.
     member _.InputCount(p: int) : int = inputStart.[p + 1] - inputStart.[p]
 
@@ -44,13 +47,16 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
         Pool.giveBack nodes
         Pool.giveBack inputStart
         Pool.giveBack inputPositions
+        Pool.giveBack marks
 
     /// The nodes reachable from the roots, each once, inputs before their users, in the order of
     /// Graph.topologicalOrder (a depth-first walk taking inputs left to right, roots in order),
     /// and the positions of the roots and of the Vars `vars`. Node ids index the walk's table
     /// directly (IdMap): a window of the newest 2^25 ids, where a graph about to be evaluated
-    /// lives; older nodes (constants made at start-up, say) take the map's hash table.
-    static member Build(roots: Expr[], vars: Expr[]) : PlanGraph =
+    /// lives; older nodes (constants made at start-up, say) take the map's hash table. `mark` is
+    /// asked once per node, when the walk places it: the node and its inputs are in cache then,
+    /// and on a graph larger than the cache a later pass that reads them again misses per node.
+    static member Build(roots: Expr[], vars: Expr[], mark: Expr -> bool) : PlanGraph =
         // IdMap's dense range is under 2^25 ids wide
         let low = max 0L (Ir.newestId () - (1L <<< 25) + 2L)
         // 0: not seen; -1: on the walk's stack; p + 1: placed at position p
@@ -59,6 +65,7 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
             let mutable nodes = Pool.rent<Expr> 1024
             let mutable inputStart = Pool.rent<int> 1024
             let mutable inputPositions = Pool.rent<int> 1024
+            let mutable marks = Pool.rent<bool> 1024
             let mutable count = 0
             let mutable edges = 0
             let mutable stack = Pool.rent<struct (Expr * int)> 1024
@@ -84,6 +91,7 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
                         // cache: its position is read here rather than in a second pass
                         depth <- depth - 1
                         if count = nodes.Length then nodes <- Pool.grow nodes count
+                        if count = marks.Length then marks <- Pool.grow marks count
                         // (one more entry than nodes: the end of the last node's inputs)
                         if count + 1 >= inputStart.Length then inputStart <- Pool.grow inputStart count
                         if edges + args.Length > inputPositions.Length then
@@ -98,12 +106,13 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
                             inputPositions.[edges] <- positions.[a.Id] - 1
                             edges <- edges + 1
                         nodes.[count] <- node
+                        marks.[count] <- mark node
                         positions.[node.Id] <- count + 1
                         count <- count + 1
             Pool.giveBack stack
             inputStart.[count] <- edges
             let rootPositions = roots |> Array.map (fun r -> positions.[r.Id] - 1)
             let varPositions = vars |> Array.map (fun v -> max -1 (positions.[v.Id] - 1))
-            PlanGraph(nodes, count, inputStart, inputPositions, rootPositions, varPositions)
+            PlanGraph(nodes, count, inputStart, inputPositions, marks, rootPositions, varPositions)
         finally
             positions.Release()

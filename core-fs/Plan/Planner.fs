@@ -228,7 +228,8 @@ module internal Planner =
     /// captured values): the products by them (and by views of them) keep B's packed panels in
     /// the loop's PackCache.
     let rec compileWith (inputs: Expr[]) (roots: Expr[]) (fold: bool) (firstInvariant: int) : Plan =
-        let graph = PlanGraph.Build(roots, inputs)
+        // marked: the elementwise nodes, which fused groups are made of
+        let graph = PlanGraph.Build(roots, inputs, elementwise)
         // per node, by position
         let isRoot = graph.Table<bool>()
         let inputIndex = graph.Table<int>() // k + 1 for the Var bound to input k
@@ -287,7 +288,7 @@ module internal Planner =
                         uses.[a] <- uses.[a] + 1
                         consumer.[a] <- p
             for p in rootPositions do uses.[p] <- uses.[p] + 1
-            let fusable (p: int) = not constant.[p] && elementwise (graph.Node p)
+            let fusable (p: int) = not constant.[p] && graph.Marked p
             // A node joins its consumer's group when it is that consumer's private input of the
             // same shape. Decided once per node here: a group's walk asks it twice per edge.
             for p in 0 .. n - 1 do
