@@ -82,10 +82,11 @@ type internal PlanBuffer =
       mutable Slot: int
       mutable Root: int }
 
-/// The per-run state of a plan: slot arrays and one tensor per value (slot views prebuilt).
+/// The per-run state of a plan: slot arrays and a tensor for each value (slot views prebuilt,
+/// shared by the values of one slot and layout). The four tables of kept tensors are made at
+/// first use: a plan run once (Eval) over a graph of 10^5 values would otherwise make four large
+/// objects it never reads.
 [<AllowNullLiteral>]
-/// The four tables of kept tensors are made at first use: a plan run once (Eval) over a graph of
-/// 10^5 values would otherwise make four large objects it never reads.
 type internal Arena(slots: Array[], values: Tensor[]) =
     let mutable given: Tensor[] = null
     let mutable givenBefore: Tensor[] = null
@@ -160,7 +161,7 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                 | DType.Float32 -> GC.AllocateUninitializedArray<float32> numel :> Array)
         let values = Array.zeroCreate<Tensor> homes.Length
         // Values in one slot with one layout share a tensor (tensors are immutable): an unrolled
-        // loop of small steps has 10^5 values over a few thousand slots, nearly all dense.
+        // loop of small steps has several values per slot, nearly all dense.
         let lastInSlot = Array.zeroCreate<Tensor> slots.Length
         for v in 0 .. homes.Length - 1 do
             match homes.[v] with

@@ -44,6 +44,36 @@ module internal Planner =
         | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
         | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ -> false
 
+    /// True for a Var.
+    let private isVar (node: Expr) =
+        match node.Op with
+        | Op.Var _ -> true
+        | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
+        | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
+        | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
+        | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
+        | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ -> false
+
+    /// The tensor of a Const node.
+    let private constantTensor (node: Expr) : Tensor voption =
+        match node.Op with
+        | Op.Const t -> ValueSome t
+        | Op.Var _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
+        | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
+        | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
+        | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
+        | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ -> ValueNone
+
+    /// True for a reshape.
+    let private isReshape (node: Expr) =
+        match node.Op with
+        | Op.Reshape _ -> true
+        | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _
+        | Op.MatMul | Op.Permute _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
+        | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
+        | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
+        | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ -> false
+
     /// Shapes compared by their dimensions.
     let private byDimensions =
         { new IEqualityComparer<int[]> with
@@ -254,9 +284,7 @@ module internal Planner =
             // reads are evaluated now, together, node by node.
             if fold then
                 for p in 0 .. n - 1 do
-                    match graph.Node(p).Op with
-                    | Op.Var _ -> ()
-                    | _ ->
+                    if not (isVar (graph.Node p)) then
                         let mutable all = true
                         for k in 0 .. graph.InputCount p - 1 do
                             if not constant.[graph.Input(p, k)] then all <- false
@@ -264,12 +292,9 @@ module internal Planner =
                 let wanted = List<int>()
                 let marked = graph.Table<bool>()
                 let mark (a: int) =
-                    match graph.Node(a).Op with
-                    | Op.Const _ -> ()
-                    | _ ->
-                        if constant.[a] && not marked.[a] then
-                            marked.[a] <- true
-                            wanted.Add a
+                    if constant.[a] && not marked.[a] && (constantTensor (graph.Node a)).IsNone then
+                        marked.[a] <- true
+                        wanted.Add a
                 for p in 0 .. n - 1 do
                     if not constant.[p] then
                         for k in 0 .. graph.InputCount p - 1 do mark (graph.Input(p, k))
@@ -540,9 +565,10 @@ module internal Planner =
                 let node = graph.Node p
                 if not (isNull (box folded.[p])) then addValue p (Home.Constant folded.[p]) |> ignore
                 elif constant.[p] then
-                    match node.Op with
-                    | Op.Const t -> addValue p (Home.Constant t) |> ignore
-                    | _ -> () // only read by other constants, which were folded
+                    // other constants are only read by constants, which were folded
+                    match constantTensor node with
+                    | ValueSome t -> addValue p (Home.Constant t) |> ignore
+                    | ValueNone -> ()
                 elif joined.[p] then ()
                 else
                     match node.Op with
@@ -593,11 +619,10 @@ module internal Planner =
                         | Home.Constant t -> addValue p (Home.Constant(Interpret.run node [| t |])) |> ignore
                         | Home.Buffer(b, shape, strides, offset) ->
                             let template = Tensor(input.DType, shape, strides, offset, emptyStorage input.DType)
-                            match node.Op with
-                            | Op.Reshape _ when not template.IsContiguous ->
+                            if isReshape node && not template.IsContiguous then
                                 let v = newBuffer p
                                 steps.Add(Step.Copy(source, v))
-                            | _ ->
+                            else
                                 let view = Interpret.run node [| template |]
                                 addValue p (Home.Buffer(b, view.Dims, view.Strides, view.Offset)) |> ignore
                         | Home.Input _ | Home.Computed ->
