@@ -21,9 +21,6 @@ namespace FunctionalDiff;
 [DebuggerDisplay("{ToString(),nq}")]
 public sealed partial class Expr
 {
-    // One wrapper per core node keeps reference equality structural, as it is in the core.
-    static readonly ConditionalWeakTable<CoreExpr, Expr> Wrappers = new();
-
     internal CoreExpr Node { get; }
 
     /// <summary>
@@ -38,7 +35,12 @@ public sealed partial class Expr
         IsLiteral = isLiteral;
     }
 
-    internal static Expr Wrap(CoreExpr node) => Wrappers.GetValue(node, n => new Expr(n, false));
+    // One wrapper per core node keeps reference equality structural, as it is in the core. The
+    // node holds its wrapper (a table beside the nodes cost every collection a pass over one
+    // handle per node); the first wrapper stored wins when two threads wrap a node at once.
+    internal static Expr Wrap(CoreExpr node) =>
+        Volatile.Read(ref node.FacadeWrapper) as Expr
+        ?? (Expr)(Interlocked.CompareExchange(ref node.FacadeWrapper, new Expr(node, false), null) ?? node.FacadeWrapper);
 
     /// <summary>A constant node holding the tensor.</summary>
     public static implicit operator Expr(Tensor value)

@@ -64,6 +64,7 @@ public static class Cli
         root.Subcommands.Add(FuzzCommandLine(output, error));
         root.Subcommands.Add(TrainCommandLine(output));
         root.Subcommands.Add(LoopsCommand(output));
+        root.Subcommands.Add(TieringCommand(output));
         return root;
     }
 
@@ -159,5 +160,20 @@ public static class Cli
         var loops = new Command("loops", "The loops behind the runtime's defaults (recycling, spinning), measured one at a time.") { loop, values };
         loops.SetAction(r => RuntimeLoops.Run(output, [r.GetValue(loop)!, .. r.GetValue(values)!]));
         return loops;
+    }
+
+    static Command TieringCommand(TextWriter output)
+    {
+        var steps = new Option<int[]>("--steps") { Description = "loop lengths, comma-separated", DefaultValueFactory = _ => [100, 10_000], HelpName = "N,M", CustomParser = r => r.Tokens.SelectMany(t => t.Value.Split(',')).Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray() };
+        var rounds = Positive("--rounds", "child processes per setting (tiered and untiered alternate)", 5);
+        var mode = new Option<string[]>("--mode") { Description = "which loops: compiled (Diff.Compile, InvokeInto), uncompiled (ValueAndGrad + EvalMany), comma-separated", DefaultValueFactory = _ => ["compiled", "uncompiled"], HelpName = "compiled,uncompiled", CustomParser = r => r.Tokens.SelectMany(t => t.Value.Split(',')).ToArray() };
+        mode.Validators.Add(r =>
+        {
+            foreach (var m in r.GetValueOrDefault<string[]>() ?? [])
+                if (m != "compiled" && m != "uncompiled") r.AddError($"--mode takes compiled or uncompiled, not {m}");
+        });
+        var tiering = new Command("tiering", "A small training loop in fresh processes with .NET's default tiered compilation against TieredCompilation=0 (issue 12's 1.2x bound).") { steps, rounds, mode };
+        tiering.SetAction(r => TieringBench.Run(output, r.GetValue(steps)!, r.GetValue(rounds), r.GetValue(mode)!));
+        return tiering;
     }
 }

@@ -19,7 +19,7 @@ open Microsoft.FSharp.NativeInterop
 /// computes nothing. Nodes are immutable and hash-consed: structurally equal nodes are one object,
 /// so reference equality is structural equality.
 [<Sealed>]
-type Expr internal (op: Op, inputs: Expr[], shape: int[], dtype: DType, id: int64) =
+type Expr internal (op: Op, inputs: Expr[], shape: int[], dtype: DType, id: int64, scope: NodeScope) =
     /// The primitive this node applies.
     member _.Op = op
     /// A copy of the input nodes, in the op's order.
@@ -39,6 +39,17 @@ type Expr internal (op: Op, inputs: Expr[], shape: int[], dtype: DType, id: int6
     /// A process-wide unique number; a node's inputs always have smaller ids.
     member _.Id = id
 
+    /// The C# facade's wrapper of this node, made at most once (see the facade's Expr.Wrap). A
+    /// cache, not part of the node's value: it is here because a side table keyed by node (a
+    /// ConditionalWeakTable) kept one dependent handle per node, which every collection rescans,
+    /// so building a large graph through the facade took time quadratic in its size.
+    [<DefaultValue>]
+    val mutable internal FacadeWrapper: obj
+
+    /// The table this node is interned in when it depends on a transform's Var (see NodeScope),
+    /// null for the process-wide table.
+    member internal _.Scope = scope
+
     /// A short description: op, dtype and shape, never the whole graph.
     override _.ToString() =
         let name =
@@ -51,6 +62,25 @@ type Expr internal (op: Op, inputs: Expr[], shape: int[], dtype: DType, id: int6
             | other -> (sprintf "%A" other).Split([| ' '; '\n' |]).[0].ToLowerInvariant()
         let short = match dtype with DType.Float32 -> "f32" | DType.Float64 -> "f64"
         sprintf "Expr(%s : %s%s)" name short (Shape.format shape)
+
+/// The hash-consing table of the nodes that depend on one transform's Var: the nodes a transform
+/// builds over its fresh Vars (f's graph, its derivative, their normal forms) live only as long as
+/// the transform's work, and a node that depends on a Var can equal no node that does not. So they
+/// are interned here, held strongly, instead of in the process-wide table with one weak GC handle
+/// each (allocated, read at every rebuild, freed, and scanned by every collection): the table and
+/// its nodes reference each other and die together once nothing outside holds one of them. A node
+/// goes to the newest scope among its inputs' (a function of the inputs alone, so equal nodes
+/// always meet in one table). Only Vars that transforms make for their own use have a scope: a Var
+/// a user keeps would hold every graph ever built over it.
+and [<Sealed; AllowNullLiteral>] internal NodeScope(serial: int64) =
+    /// Orders scopes: a newer scope has a larger serial (its Var's id).
+    member _.Serial = serial
+    /// Open addressing with linear probing: hashes (0 for an empty slot) and nodes side by side.
+    member val Hashes: int[] = Array.zeroCreate 32 with get, set
+    member val Nodes: Expr[] = Array.zeroCreate 32 with get, set
+    member val Count = 0 with get, set
+    /// Taken around every lookup: a pullback may be called from several threads.
+    member val Gate = System.Threading.Lock() with get
 
 /// One slot of the hash-consing table: the node's hash (0 while the slot is unused) and a weak
 /// GC handle to it, as an IntPtr so the slot array holds no object references.
@@ -368,14 +398,69 @@ module internal Ir =
         finally
             gate.Exit()
 
+    let private smallestScope = 32
+
+    /// Doubles a scope's table, once it is half full. The larger arrays come from the shared pool
+    /// and the smaller ones go back to it: a table growing to a long chain's size made as much
+    /// garbage again as its final arrays, large objects whose budget makes the GC run full
+    /// collections. (A dead scope's last arrays are left to the GC.)
+    let private growScope (scope: NodeScope) =
+        let hashes, nodes = scope.Hashes, scope.Nodes
+        let capacity = 2 * hashes.Length
+        let freshHashes = ArrayPool<int>.Shared.Rent capacity
+        let freshNodes = ArrayPool<Expr>.Shared.Rent capacity
+        // the pool gives powers of two of at least the size asked, which is one; lengths must agree
+        if freshHashes.Length <> capacity || freshNodes.Length <> capacity then invalidOp "NodeScope: unexpected pooled array size"
+        Array.Clear(freshHashes, 0, capacity)
+        let mask = capacity - 1
+        for i in 0 .. hashes.Length - 1 do
+            if hashes.[i] <> 0 then
+                let mutable slot = hashes.[i] &&& mask
+                while freshHashes.[slot] <> 0 do
+                    slot <- (slot + 1) &&& mask
+                freshHashes.[slot] <- hashes.[i]
+                freshNodes.[slot] <- nodes.[i]
+        scope.Hashes <- freshHashes
+        scope.Nodes <- freshNodes
+        if hashes.Length > smallestScope then
+            ArrayPool<int>.Shared.Return hashes
+            ArrayPool<Expr>.Shared.Return(nodes, true)
+
+    /// The node in the scope's table with hash h and these op and inputs, or a new one.
+    let private findOrAddScoped (scope: NodeScope) (h: int) (op: Op) (inputs: Expr[]) (shape: int[]) (dtype: DType) : Expr =
+        scope.Gate.Enter()
+        try
+            let hashes, nodes = scope.Hashes, scope.Nodes
+            let mask = hashes.Length - 1
+            let mutable slot = h &&& mask
+            let mutable found = Unchecked.defaultof<Expr>
+            while isNull (box found) && hashes.[slot] <> 0 do
+                if hashes.[slot] = h && sameNode nodes.[slot] op inputs then found <- nodes.[slot]
+                else slot <- (slot + 1) &&& mask
+            if not (isNull (box found)) then found
+            else
+                let node = Expr(op, inputs, shape, dtype, newId (), scope)
+                Made.One()
+                hashes.[slot] <- h
+                nodes.[slot] <- node
+                scope.Count <- scope.Count + 1
+                if 2 * scope.Count > hashes.Length then growScope scope
+                node
+        finally
+            scope.Gate.Exit()
+
     /// The one node for (op, inputs), creating it with the given shape and dtype when absent.
     /// Inputs are compared by reference: they are interned themselves.
     let intern (op: Op) (inputs: Expr[]) (shape: int[]) (dtype: DType) : Expr =
         let mutable h = opHash op
+        let mutable scope: NodeScope = null
         for input in inputs do
             h <- mix h (int input.Id ^^^ int (input.Id >>> 32))
+            let s = input.Scope
+            if not (isNull s) && (isNull scope || s.Serial > scope.Serial) then scope <- s
         if h = 0 then h <- 1
-        findOrAdd h (fun e -> sameNode e op inputs) (fun () -> Expr(op, inputs, shape, dtype, newId ()))
+        if isNull scope then findOrAdd h (fun e -> sameNode e op inputs) (fun () -> Expr(op, inputs, shape, dtype, newId (), null))
+        else findOrAddScoped scope h op inputs shape dtype
 
     let private noDims : int[] = [||]
 
@@ -393,13 +478,20 @@ module internal Ir =
             && (match e.Op with
                 | Op.Const t -> t.Rank = 0 && t.DType = dtype && scalarBits t = bits
                 | _ -> false)
-        findOrAdd h same (fun () -> Expr(Op.Const(Tensor.Scalar(value, dtype)), [||], noDims, dtype, newId ()))
+        findOrAdd h same (fun () -> Expr(Op.Const(Tensor.Scalar(value, dtype)), [||], noDims, dtype, newId (), null))
 
     /// A new variable leaf, distinct from every other node.
     let freshVar (name: string) (shape: int[]) (dtype: DType) : Expr =
         let id = newId ()
         Made.One()
-        Expr(Op.Var(name, id), [||], Array.copy shape, dtype, id)
+        Expr(Op.Var(name, id), [||], Array.copy shape, dtype, id, null)
+
+    /// A new variable leaf for a transform's own use, with its own NodeScope: the nodes built over
+    /// it are interned there, and die with it. Only for Vars that no user keeps.
+    let freshScopedVar (name: string) (shape: int[]) (dtype: DType) : Expr =
+        let id = newId ()
+        Made.One()
+        Expr(Op.Var(name, id), [||], Array.copy shape, dtype, id, NodeScope(id))
 
 /// Patterns over constant nodes, for canonicalisation and the transforms' symbolic zeros.
 module internal Fold =

@@ -9,9 +9,12 @@ module internal ScalarFold =
 
     let private names = System.Collections.Concurrent.ConcurrentDictionary<obj, string>()
 
+    // One delegate for every lookup: a lambda at the call site became a new delegate per call.
+    let private describe = Func<obj, string>(fun k -> sprintf "%A" k)
+
     /// The case name of an op kind (`Add`, `Sum`) for messages, cached: `%A` formatting is slow
     /// and every constructor call needs the name at hand for its shape errors.
-    let caseName (kind: obj) = names.GetOrAdd(kind, fun k -> sprintf "%A" k)
+    let caseName (kind: obj) = names.GetOrAdd(kind, describe)
 
     /// Rounds a folded value to what the dtype can hold.
     let toDType (dtype: DType) (v: float) =

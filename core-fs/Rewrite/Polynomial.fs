@@ -24,7 +24,10 @@ type internal Term = { Coefficient: float; Factors: Factor[] }
 /// s the sum of the ghost atoms: +0 where they are all finite, NaN where one is not, as the
 /// unsimplified graph. (Only overflow inside a cancelled monomial, such as x·x - x·x at 1e200,
 /// is lost.) No ghost: the plain polynomial; no terms and no ghost: the zero polynomial.
-[<NoComparison; NoEquality>]
+/// A struct: the Rewrite pass forms one per node, and as an object it was a fifth of what
+/// simplifying a long chain allocated. Its default value (null terms) is the refused polynomial
+/// (see Polynomial.isRefused).
+[<Struct; NoComparison; NoEquality>]
 type internal Poly = { Terms: Term[]; Ghost: Expr[] }
 
 /// A per-thread buffer for buildCost's scan of a polynomial's atoms: a fresh array per call was a
@@ -48,9 +51,16 @@ type internal PolynomialScratch private () =
             PolynomialScratch.codes <- Array.zeroCreate (max length 128)
         PolynomialScratch.codes
 
-/// Operations on polynomials; those that could grow past a cap return null. (Null, not None:
-/// an option per result was a tenth of what simplifying a long chain allocated.)
+/// Operations on polynomials; those that could grow past a cap return the refused polynomial (null
+/// terms). (Not an option: an option per result was a tenth of what simplifying a long chain
+/// allocated.)
 module internal Polynomial =
+
+    /// The result of an operation past a cap, or of a node that is an atom after all.
+    let refused : Poly = Unchecked.defaultof<Poly>
+
+    /// True for the refused polynomial.
+    let isRefused (p: Poly) = isNull p.Terms
 
     /// At most this many terms, else the node is an atom.
     let maxTerms = 16
@@ -201,11 +211,11 @@ module internal Polynomial =
                     if isNull cancelled then cancelled <- ResizeArray<Term>()
                     cancelled.Add { sorted.[i] with Factors = unbounded }
             i <- j
-        if count > maxTerms then Unchecked.defaultof<Poly>
+        if count > maxTerms then refused
         else
             let terms = if count = result.Length then result else Array.sub result 0 count
             let ghost = if isNull cancelled then ghost else unionGhost ghost (atomsOf (cancelled.ToArray()))
-            if isNull ghost then Unchecked.defaultof<Poly> else { Terms = terms; Ghost = ghost }
+            if isNull ghost then refused else { Terms = terms; Ghost = ghost }
 
     /// True when the sum of two collected polynomials' terms has more than maxTerms terms, counted
     /// before anything is allocated: a monomial in one of them only stays, and so does one in both
@@ -227,10 +237,10 @@ module internal Polynomial =
 
     /// p + q, or null past a cap.
     let add (p: Poly) (q: Poly) : Poly =
-        if surelyPastCapInSum p.Terms q.Terms then Unchecked.defaultof<Poly>
+        if surelyPastCapInSum p.Terms q.Terms then refused
         else
         let ghost = unionGhost p.Ghost q.Ghost
-        if isNull ghost then Unchecked.defaultof<Poly>
+        if isNull ghost then refused
         else
         let p, q = p.Terms, q.Terms
         if p.Length = 0 then { Terms = q; Ghost = ghost }
@@ -399,7 +409,7 @@ module internal Polynomial =
                 let g = unionGhost pp.Ghost qq.Ghost
                 let g = if isNull g || pp.Ghost.Length = 0 then g else unionGhost g (atomsOf qq.Terms)
                 if isNull g || qq.Ghost.Length = 0 then g else unionGhost g (atomsOf pp.Terms)
-        if isNull ghost then Unchecked.defaultof<Poly>
+        if isNull ghost then refused
         else
         let p, q = pp.Terms, qq.Terms
         let inline plain (terms: Term[]) = { Terms = terms; Ghost = ghost }
@@ -410,13 +420,13 @@ module internal Polynomial =
         elif p.Length = 1 && q.Length = 1 then
             let c = p.[0].Coefficient * q.[0].Coefficient
             let factors = multiplyMonomials p.[0].Factors q.[0].Factors
-            if isNull factors then Unchecked.defaultof<Poly>
+            if isNull factors then refused
             elif c <> 0.0 then plain [| { Coefficient = c; Factors = factors } |]
             else collect [| { Coefficient = c; Factors = factors } |] ghost
         // A product with more raw terms than this cannot collect down under maxTerms in practice;
         // refusing early keeps the work per node bounded.
-        elif p.Length * q.Length > maxTerms * maxTerms || surelyPastCap p q then Unchecked.defaultof<Poly>
-        elif somePairPastCap p q || surelyPastCapByCodes p q then Unchecked.defaultof<Poly>
+        elif p.Length * q.Length > maxTerms * maxTerms || surelyPastCap p q then refused
+        elif somePairPastCap p q || surelyPastCapByCodes p q then refused
         else
             let products = Array.zeroCreate (p.Length * q.Length)
             let mutable ok = true
@@ -429,7 +439,7 @@ module internal Polynomial =
                         else
                             products.[k] <- { Coefficient = a.Coefficient * b.Coefficient; Factors = factors }
                             k <- k + 1
-            if not ok then Unchecked.defaultof<Poly>
+            if not ok then refused
             else
                 Array.Sort(products, termOrder)
                 collect products ghost

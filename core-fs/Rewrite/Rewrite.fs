@@ -42,11 +42,11 @@ module Rewrite =
         | _ -> false
 
     /// The rules table: a polynomial op's polynomial from its inputs' polynomials, for an op that
-    /// isPolynomialOp accepts. Null means the node is an atom after all: a cap was exceeded, or an
-    /// input is a non-finite constant (null, see leafPolynomial).
-    /// `first` and `second` are the inputs' polynomials (`second` is null for a unary op).
+    /// isPolynomialOp accepts. Refused means the node is an atom after all: a cap was exceeded, or
+    /// an input is a non-finite constant (refused, see leafPolynomial).
+    /// `first` and `second` are the inputs' polynomials (`second` is refused for a unary op).
     let private combine (op: Op) (first: Poly) (second: Poly) (arity: int) : Poly =
-        if isNull (box first) || (arity = 2 && isNull (box second)) then Unchecked.defaultof<Poly>
+        if Polynomial.isRefused first || (arity = 2 && Polynomial.isRefused second) then Polynomial.refused
         else
             match op with
             | Op.Binary BinaryOp.Add -> Polynomial.add first second
@@ -54,16 +54,16 @@ module Rewrite =
             | Op.Binary BinaryOp.Mul -> Polynomial.multiply first second
             | Op.Unary UnaryOp.Neg -> Polynomial.scale -1.0 first
             | Op.Unary UnaryOp.Square -> Polynomial.multiply first first
-            | _ -> Unchecked.defaultof<Poly>
+            | _ -> Polynomial.refused
 
     /// The polynomial of a built node that is treated as a whole: a finite nonzero fill value is
-    /// a constant, anything else an atom. A non-finite or zero fill value gives null, which makes
-    /// every polynomial node over it an atom: `(x + inf) - inf` must stay NaN, not become x, and
-    /// `loss + 0 * reg` must stay NaN where reg is infinite.
+    /// a constant, anything else an atom. A non-finite or zero fill value gives the refused
+    /// polynomial, which makes every polynomial node over it an atom: `(x + inf) - inf` must stay
+    /// NaN, not become x, and `loss + 0 * reg` must stay NaN where reg is infinite.
     let private leafPolynomial (e: Expr) : Poly =
         match e with
         | Fold.Filled v when Double.IsFinite v && v <> 0.0 -> Polynomial.constant v
-        | Fold.Filled _ -> Unchecked.defaultof<Poly>
+        | Fold.Filled _ -> Polynomial.refused
         | _ -> Polynomial.atom e
 
     /// atom^power, sharing the lower powers: a² is `square a`, a^k is a^(k-1) · a. Hash-consing
@@ -271,11 +271,11 @@ module Rewrite =
                 let polynomial =
                     if isPolynomialOp node.Op then
                         let arity = last - first + 1
-                        let second = if arity = 2 then polynomials.[inputs.[last]] else Unchecked.defaultof<Poly>
+                        let second = if arity = 2 then polynomials.[inputs.[last]] else Polynomial.refused
                         combine node.Op polynomials.[inputs.[first]] second arity
-                    else Unchecked.defaultof<Poly>
+                    else Polynomial.refused
                 match polynomial with
-                | p when not (isNull (box p)) ->
+                | p when not (Polynomial.isRefused p) ->
                     RewriteWork.Add p.Terms.Length
                     // A quick lower bound on what the node costs as it stands: itself plus the
                     // polynomial inputs only it uses (savesMoreThan is exact but dearer).
@@ -313,7 +313,7 @@ module Rewrite =
                 let j = inputs.[e]
                 remaining.[j] <- remaining.[j] - 1
                 if remaining.[j] = 0 then
-                    polynomials.[j] <- Unchecked.defaultof<Poly>
+                    polynomials.[j] <- Polynomial.refused
                     rebuilt.[j] <- Unchecked.defaultof<Expr>
         let result = rootPositions |> Array.map materialize
         position.Release()

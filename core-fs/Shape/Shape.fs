@@ -110,14 +110,34 @@ module Shape =
         shapes |> Seq.fold (broadcast op) [||]
 
     /// True when `source` broadcasts to exactly `target`.
+    // (Plain loops here and in `reduced`: every broadcast and reduction node asks, and the
+    // pipelines allocated closures, tuples and arrays each time.)
     let broadcastsTo (source: int[]) (target: int[]) =
         source.Length <= target.Length
         && (let offset = target.Length - source.Length
-            source |> Array.mapi (fun i d -> d = 1 || d = target.[i + offset]) |> Array.forall id)
+            let mutable fits = true
+            let mutable i = 0
+            while fits && i < source.Length do
+                fits <- source.[i] = 1 || source.[i] = target.[i + offset]
+                i <- i + 1
+            fits)
 
     /// The shape left after reducing `axes` (normalised), keeping them as size 1 when asked.
     let reduced (shape: int[]) (axes: int[]) (keepDims: bool) =
+        let isReduced (i: int) = Array.IndexOf(axes, i) >= 0
         if keepDims then
-            shape |> Array.mapi (fun i d -> if Array.contains i axes then 1 else d)
+            let result = Array.copy shape
+            for i in 0 .. shape.Length - 1 do
+                if isReduced i then result.[i] <- 1
+            result
         else
-            shape |> Array.indexed |> Array.filter (fun (i, _) -> not (Array.contains i axes)) |> Array.map snd
+            let mutable kept = 0
+            for i in 0 .. shape.Length - 1 do
+                if not (isReduced i) then kept <- kept + 1
+            let result = Array.zeroCreate kept
+            let mutable k = 0
+            for i in 0 .. shape.Length - 1 do
+                if not (isReduced i) then
+                    result.[k] <- shape.[i]
+                    k <- k + 1
+            result

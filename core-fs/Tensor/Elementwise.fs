@@ -1,6 +1,6 @@
 /// Elementwise: unary and binary maps with broadcasting, `where`, and `cast`. Each kernel is
 /// written once, generic over the element type; the JIT specialises it for float and float32.
-/// Contiguous runs go to TensorPrimitives (vectorised); the rest are scalar loops.
+/// Contiguous runs go to SpanKernels or TensorPrimitives (vectorised); the rest are scalar loops.
 namespace FunctionalDiff.Core
 
 #nowarn "9" "51" // the address of a local, read to learn the stack alignment, and stack padding
@@ -153,11 +153,11 @@ module Elementwise =
             | SingleFunction.Tanh -> isolated VectorFunction.Tanh x y
             | SingleFunction.Sigmoid -> isolated VectorFunction.Sigmoid x y
 
-    /// One unary op over a contiguous run. The arithmetic ops go to TensorPrimitives in the
-    /// element type: they are exact or correctly rounded lane by lane.
+    /// One unary op over a contiguous run. The arithmetic ops go to SpanKernels (negation, square)
+    /// or TensorPrimitives in the element type: they are exact or correctly rounded lane by lane.
     let private unarySpan<'T when 'T :> IFloatingPointIeee754<'T>> (op: UnaryOp) (x: ReadOnlySpan<'T>) (y: Span<'T>) =
         match op with
-        | UnaryOp.Neg -> Tensors.TensorPrimitives.Negate(x, y)
+        | UnaryOp.Neg -> SpanKernels.negate x y
         | UnaryOp.Exp -> singleOrIsolated SingleFunction.Exp x y
         | UnaryOp.Log -> singleOrIsolated SingleFunction.Log x y
         | UnaryOp.Log1p -> mapThroughDouble Special.log1p x y
@@ -175,7 +175,7 @@ module Elementwise =
         | UnaryOp.Sign -> mapThroughDouble Special.sign x y
         | UnaryOp.Sqrt -> Tensors.TensorPrimitives.Sqrt(x, y)
         | UnaryOp.Rsqrt -> Tensors.TensorPrimitives.ReciprocalSqrt(x, y)
-        | UnaryOp.Square -> Tensors.TensorPrimitives.Multiply(x, x, y)
+        | UnaryOp.Square -> SpanKernels.multiply x x y
         | UnaryOp.Reciprocal -> Tensors.TensorPrimitives.Reciprocal(x, y)
         | UnaryOp.Erf -> mapThroughDouble Special.erf x y
         | UnaryOp.Floor -> Tensors.TensorPrimitives.Floor(x, y)
@@ -407,7 +407,8 @@ module Elementwise =
                               (box result :?> float[]) start length
 
     /// One binary op over runs with strides 0 or 1 each: whole spans, or a span against a
-    /// repeated scalar, go to TensorPrimitives; comparisons (which it lacks) go to our lanes.
+    /// repeated scalar, go to SpanKernels (+ − × ÷, the ops of every training step, compiled
+    /// optimised from the first call) or TensorPrimitives (the rest); comparisons go to our lanes.
     let internal binaryRun<'T when 'T :> IFloatingPointIeee754<'T>>
         (op: BinaryOp) (a: 'T[]) (aStart: int) (aStride: int) (b: 'T[]) (bStart: int) (bStride: int)
         (result: 'T[]) (start: int) (length: int) =
@@ -419,10 +420,10 @@ module Elementwise =
             let x = ReadOnlySpan(a, aStart, length)
             let z = ReadOnlySpan(b, bStart, length)
             match op with
-            | BinaryOp.Add -> Tensors.TensorPrimitives.Add(x, z, y)
-            | BinaryOp.Sub -> Tensors.TensorPrimitives.Subtract(x, z, y)
-            | BinaryOp.Mul -> Tensors.TensorPrimitives.Multiply(x, z, y)
-            | BinaryOp.Div -> Tensors.TensorPrimitives.Divide(x, z, y)
+            | BinaryOp.Add -> SpanKernels.add x z y
+            | BinaryOp.Sub -> SpanKernels.subtract x z y
+            | BinaryOp.Mul -> SpanKernels.multiply x z y
+            | BinaryOp.Div -> SpanKernels.divide x z y
             | BinaryOp.Pow -> Tensors.TensorPrimitives.Pow(x, z, y)
             | BinaryOp.Maximum -> Tensors.TensorPrimitives.Max(x, z, y)
             | BinaryOp.Minimum -> Tensors.TensorPrimitives.Min(x, z, y)
@@ -433,10 +434,10 @@ module Elementwise =
             let x = ReadOnlySpan(a, aStart, length)
             let s = b.[bStart]
             match op with
-            | BinaryOp.Add -> Tensors.TensorPrimitives.Add(x, s, y)
-            | BinaryOp.Sub -> Tensors.TensorPrimitives.Subtract(x, s, y)
-            | BinaryOp.Mul -> Tensors.TensorPrimitives.Multiply(x, s, y)
-            | BinaryOp.Div -> Tensors.TensorPrimitives.Divide(x, s, y)
+            | BinaryOp.Add -> SpanKernels.addScalar x s y
+            | BinaryOp.Sub -> SpanKernels.subtractScalar x s y
+            | BinaryOp.Mul -> SpanKernels.multiplyScalar x s y
+            | BinaryOp.Div -> SpanKernels.divideScalar x s y
             | BinaryOp.Pow -> Tensors.TensorPrimitives.Pow(x, s, y)
             | BinaryOp.Maximum -> Tensors.TensorPrimitives.Max(x, s, y)
             | BinaryOp.Minimum -> Tensors.TensorPrimitives.Min(x, s, y)
@@ -448,12 +449,12 @@ module Elementwise =
             let z = ReadOnlySpan(b, bStart, length)
             match op with
             // the commutative ops swap their operands; the others have scalar-first overloads
-            | BinaryOp.Add -> Tensors.TensorPrimitives.Add(z, s, y)
-            | BinaryOp.Mul -> Tensors.TensorPrimitives.Multiply(z, s, y)
+            | BinaryOp.Add -> SpanKernels.addScalar z s y
+            | BinaryOp.Mul -> SpanKernels.multiplyScalar z s y
             | BinaryOp.Maximum -> Tensors.TensorPrimitives.Max(z, s, y)
             | BinaryOp.Minimum -> Tensors.TensorPrimitives.Min(z, s, y)
-            | BinaryOp.Sub -> Tensors.TensorPrimitives.Subtract(s, z, y)
-            | BinaryOp.Div -> Tensors.TensorPrimitives.Divide(s, z, y)
+            | BinaryOp.Sub -> SpanKernels.scalarSubtract s z y
+            | BinaryOp.Div -> SpanKernels.scalarDivide s z y
             | BinaryOp.Pow -> Tensors.TensorPrimitives.Pow(s, z, y)
             | BinaryOp.Atan2 -> Tensors.TensorPrimitives.Atan2(s, z, y)
             | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual

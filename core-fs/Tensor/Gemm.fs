@@ -33,7 +33,10 @@ type internal GemmSettings =
       InnerProductOutputs: int
       /// Whether a C much narrower than the kernel's tile is computed as its transpose (see
       /// `transposedFitsBetter`); tests turn it off to compare the two.
-      TransposeNarrow: bool }
+      TransposeNarrow: bool
+      /// A row-major B is read in place, not packed, when A has at most this many row tiles of
+      /// the kernel (see `serialBlocked`); 0 always packs.
+      InPlaceTiles: int }
 
 /// Defaults measured on the development machine: an AMD EPYC reporting family 25 model 17
 /// (Zen 4: 32 KB L1d and 1 MB L2 per core, AVX-512 executed as two 256-bit halves, so one
@@ -58,7 +61,9 @@ module internal GemmSettings =
           // 16 × 16 to 96 × 96 and depths 64 to 2,048, this path won clearly below about 48 × 64
           // outputs and the two were even (within the host's noise) from there to 96 × 96.
           InnerProductOutputs = 48 * 64
-          TransposeNarrow = true }
+          TransposeNarrow = true
+          // Re-measure with `bench --conv --thread-time` (16 output channels: three row tiles).
+          InPlaceTiles = 4 }
 
 /// The strided driver behind `Gemm.Multiply` and `LinearAlgebra.matmul`.
 module internal GemmDriver =
@@ -75,12 +80,16 @@ module internal GemmDriver =
         let columnBlock = min (max width (settings.ColumnBlock / width * width)) (roundUp n width)
         struct (rowBlock, depthBlock, columnBlock)
 
-    /// C[rows, jc .. jc+nc) += A[rows, pc .. pc+kc) · (the packed B block), for `rows` rows of
-    /// A and C from `firstRow`, in blocks of `rowBlock` rows packed into `packedA`. `tile` takes
-    /// the edge tiles, which the micro-kernel computes whole and `addTile` cuts to size. With
-    /// `addend` not null (rows `lds` apart, indexed as C), C = addend + the product instead.
+    /// C[rows, jc .. jc+nc) += A[rows, pc .. pc+kc) · (the B block), for `rows` rows of
+    /// A and C from `firstRow`, in blocks of `rowBlock` rows packed into `packedA`. The first
+    /// `inPlacePanels` micro-panels of the block are read from B itself at `inPlace` (row-major,
+    /// rows `bRow` apart); the others from their packed place in `packedB`. `tile` (two tiles:
+    /// scratch, then zeros; see `edgeTile`) takes the edge tiles, which the micro-kernel computes
+    /// whole and `addTile` cuts to size. With `addend` not null (rows `lds` apart, indexed as C),
+    /// C = addend + the product instead.
     let inline private multiplyRows
         (kernel: MicroKernel< ^T>) (packedA: nativeptr< ^T>) (tile: nativeptr< ^T>) (packedB: nativeptr< ^T>)
+        (inPlace: nativeptr< ^T>) (inPlacePanels: int) (bRow: int)
         (rowBlock: int) (firstRow: int) (rows: int) (jc: int) (nc: int) (pc: int) (kc: int)
         (a: nativeptr< ^T>) (aRow: int) (aColumn: int) (c: nativeptr< ^T>) (ldc: int) (addend: nativeptr< ^T>) (lds: int) =
         let hasAddend = not (NativePtr.isNullPtr addend)
@@ -92,7 +101,9 @@ module internal GemmDriver =
             let mutable jr = 0
             while jr < nc do
                 let columns = min width (nc - jr)
-                let bPanel = NativePtr.add packedB (jr * kc)
+                let bPanel, ldb =
+                    if jr < inPlacePanels * width then NativePtr.add inPlace jr, bRow
+                    else NativePtr.add packedB (jr * kc), width
                 let mutable ir = 0
                 while ir < mc do
                     let tileRows = min height (mc - ir)
@@ -101,14 +112,22 @@ module internal GemmDriver =
                     let source, sourceStride =
                         if hasAddend then NativePtr.add addend ((ic + ir) * lds + jc + jr), lds else target, ldc
                     if tileRows = height && columns = width then
-                        kernel.Run(kc, aPanel, bPanel, source, sourceStride, target, ldc)
+                        kernel.Run(kc, aPanel, bPanel, ldb, source, sourceStride, target, ldc)
                     else
-                        NativeMemory.Clear(NativePtr.toVoidPtr tile, unativeint (height * width * sizeof< ^T>))
-                        kernel.Run(kc, aPanel, bPanel, tile, width, tile, width)
+                        // the kernel adds the product to zeros kept after the tile, so the tile
+                        // needs no clearing per edge (0 + x is x, as in a cleared tile)
+                        kernel.Run(kc, aPanel, bPanel, ldb, NativePtr.add tile (height * width), width, tile, width)
                         addTile tile width tileRows columns source sourceStride target ldc
                     ir <- ir + height
                 jr <- jr + width
             ic <- ic + mc
+
+    /// Room for an edge tile of height × width followed by a tile of zeros, the source the kernel
+    /// adds each edge tile's product to. Give it back with `release`.
+    let inline private edgeTile< ^T when ^T: unmanaged> (height: int) (width: int) : nativeptr< ^T> =
+        let tile = allocate< ^T> (2 * height * width)
+        NativeMemory.Clear(NativePtr.toVoidPtr (NativePtr.add tile (height * width)), unativeint (height * width * sizeof< ^T>))
+        tile
 
     /// A row of zeros at least n elements long, read as the addend of the first depth slice (row
     /// stride 0) when there is none: the kernels then write C outright, which saves the pass that
@@ -154,10 +173,14 @@ module internal GemmDriver =
         (whole: nativeptr< ^T>) (addend: nativeptr< ^T>) (lds: int) =
         let height, width = kernel.Rows, kernel.Columns
         let prepacked = not (NativePtr.isNullPtr whole)
+        // A row-major B multiplied by few rows of A is read where it lies: each packed element
+        // would serve at most InPlaceTiles row tiles, so the copy costs about as much as the
+        // arithmetic it feeds (a convolution's 16 channels against its im2col columns).
+        let readsInPlace = not prepacked && bColumn = 1 && m <= settings.InPlaceTiles * height
         let struct (rowBlock, depthBlock, columnBlock) = blockSizes height width settings m n k
         let packedA = allocate< ^T> (rowBlock * depthBlock)
         let packedB = if prepacked then whole else allocate< ^T> (depthBlock * columnBlock)
-        let tile = allocate< ^T> (height * width)
+        let tile = edgeTile< ^T> height width
         let zeros = if NativePtr.isNullPtr addend then zeroRow< ^T> n width else NativePtr.nullPtr
         let addend, lds = if NativePtr.isNullPtr addend then zeros, 0 else addend, lds
         try
@@ -167,12 +190,17 @@ module internal GemmDriver =
                 let mutable pc = 0
                 while pc < k do
                     let kc = min depthBlock (k - pc)
+                    let origin = NativePtr.add b (pc * bRow + jc * bColumn)
+                    // whole panels read in place; a narrower last panel is packed (zero-padded)
+                    let inPlacePanels = if readsInPlace then nc / width else 0
                     let block =
                         if prepacked then NativePtr.add whole (wholeOffset k width jc nc pc)
                         else
-                            packB (NativePtr.add b (pc * bRow + jc * bColumn)) bRow bColumn kc nc width packedB
+                            let first = inPlacePanels * width
+                            if first < nc then
+                                packB (NativePtr.add origin (first * bColumn)) bRow bColumn kc (nc - first) width (NativePtr.add packedB (first * kc))
                             packedB
-                    multiplyRows kernel packedA tile block rowBlock 0 m jc nc pc kc a aRow aColumn c ldc
+                    multiplyRows kernel packedA tile block origin inPlacePanels bRow rowBlock 0 m jc nc pc kc a aRow aColumn c ldc
                                  (if pc = 0 then addend else NativePtr.nullPtr) lds
                     pc <- pc + kc
                 jc <- jc + nc
@@ -260,12 +288,12 @@ module internal GemmDriver =
                             let firstRow = chunk * w.Tiles / w.Chunks * height
                             let rows = min w.M ((chunk + 1) * w.Tiles / w.Chunks * height) - firstRow
                             let packedA = allocate< ^T> (w.ChunkRows * w.Kc)
-                            let tile = allocate< ^T> (height * kernel.Columns)
+                            let tile = edgeTile< ^T> height kernel.Columns
                             try
                                 let c = NativePtr.ofNativeInt< ^T> w.C
                                 // the first slice adds the addend (or the row of zeros) into each chunk's rows
                                 let addend = if w.Pc = 0 then NativePtr.ofNativeInt< ^T> w.Addend else NativePtr.nullPtr
-                                multiplyRows kernel packedA tile (NativePtr.ofNativeInt< ^T> w.Shared) w.ChunkRows firstRow rows w.Jc w.Nc w.Pc w.Kc
+                                multiplyRows kernel packedA tile (NativePtr.ofNativeInt< ^T> w.Shared) NativePtr.nullPtr 0 0 w.ChunkRows firstRow rows w.Jc w.Nc w.Pc w.Kc
                                              (NativePtr.ofNativeInt< ^T> w.A) w.ARow w.AColumn c w.Ldc addend w.Lds
                             finally
                                 release packedA

@@ -10,9 +10,10 @@ open System.Runtime.Intrinsics
 open System.Runtime.Intrinsics.X86
 open Microsoft.FSharp.NativeInterop
 
-/// A micro-kernel: `Run(depth, a, b, source, sourceStride, c, rowStride)` writes source + A·B
-/// into C, where `a` holds `depth` columns of `Rows` values each, `b` holds `depth` rows of
-/// `Columns` values each (both packed and zero-padded), and C and the source are
+/// A micro-kernel: `Run(depth, a, b, bRowStride, source, sourceStride, c, rowStride)` writes
+/// source + A·B into C, where `a` holds `depth` columns of `Rows` values each (packed and
+/// zero-padded), `b` holds `depth` rows of `Columns` values each, `bRowStride` elements apart (a
+/// packed panel's rows are `Columns` apart; a row-major B can be read in place), and C and the source are
 /// `Rows × Columns` with rows `rowStride` and `sourceStride` elements apart. With the source at
 /// C it adds A·B into C; another source (an addend) saves a pass that would add it afterwards.
 [<AbstractClass>]
@@ -24,7 +25,7 @@ type internal MicroKernel<'T when 'T: unmanaged>(rows: int, columns: int, name: 
     /// For test names and benchmark reports, e.g. `float32 6x32 Vector512`.
     member _.Name = name
     /// Adds the product of the packed panels into the C tile.
-    abstract Run: depth: int * a: nativeptr<'T> * b: nativeptr<'T> * source: nativeptr<'T> * sourceStride: int * c: nativeptr<'T> * rowStride: int -> unit
+    abstract Run: depth: int * a: nativeptr<'T> * b: nativeptr<'T> * bRowStride: int * source: nativeptr<'T> * sourceStride: int * c: nativeptr<'T> * rowStride: int -> unit
 
 /// The kernels. Six rows by two vectors keeps 12 accumulators, two B vectors and one broadcast
 /// A value live: 15 registers, within the 16 of AVX2 and well within the 32 of AVX-512, and 12
@@ -62,7 +63,7 @@ module internal GemmKernels =
     // F# cannot abstract over Vector128/256/512 without losing the FMA overloads, so they are
     // written out. Each reads a[p*6 + r] (broadcast) and b[p*2W .. p*2W + 2W - 1].
 
-    let private float32x512 (depth: int) (a: nativeptr<float32>) (b: nativeptr<float32>) (s: nativeptr<float32>) (lds: int) (c: nativeptr<float32>) (ldc: int) =
+    let private float32x512 (depth: int) (a: nativeptr<float32>) (b: nativeptr<float32>) (ldb: int) (s: nativeptr<float32>) (lds: int) (c: nativeptr<float32>) (ldc: int) =
         prefetchTile s lds 128
         let mutable c00 = Vector512<float32>.Zero
         let mutable c01 = Vector512<float32>.Zero
@@ -100,7 +101,7 @@ module internal GemmKernels =
             c50 <- Vector512.FusedMultiplyAdd(a5, b0, c50)
             c51 <- Vector512.FusedMultiplyAdd(a5, b1, c51)
             pa <- NativePtr.add pa 6
-            pb <- NativePtr.add pb 32
+            pb <- NativePtr.add pb ldb
         let row r = NativePtr.add c (r * ldc)
         let source r = NativePtr.add s (r * lds)
         add512 (source 0) (row 0) c00; add512 (NativePtr.add (source 0) 16) (NativePtr.add (row 0) 16) c01
@@ -110,7 +111,7 @@ module internal GemmKernels =
         add512 (source 4) (row 4) c40; add512 (NativePtr.add (source 4) 16) (NativePtr.add (row 4) 16) c41
         add512 (source 5) (row 5) c50; add512 (NativePtr.add (source 5) 16) (NativePtr.add (row 5) 16) c51
 
-    let private float64x512 (depth: int) (a: nativeptr<float>) (b: nativeptr<float>) (s: nativeptr<float>) (lds: int) (c: nativeptr<float>) (ldc: int) =
+    let private float64x512 (depth: int) (a: nativeptr<float>) (b: nativeptr<float>) (ldb: int) (s: nativeptr<float>) (lds: int) (c: nativeptr<float>) (ldc: int) =
         prefetchTile s lds 128
         let mutable c00 = Vector512<float>.Zero
         let mutable c01 = Vector512<float>.Zero
@@ -148,7 +149,7 @@ module internal GemmKernels =
             c50 <- Vector512.FusedMultiplyAdd(a5, b0, c50)
             c51 <- Vector512.FusedMultiplyAdd(a5, b1, c51)
             pa <- NativePtr.add pa 6
-            pb <- NativePtr.add pb 16
+            pb <- NativePtr.add pb ldb
         let row r = NativePtr.add c (r * ldc)
         let source r = NativePtr.add s (r * lds)
         add512 (source 0) (row 0) c00; add512 (NativePtr.add (source 0) 8) (NativePtr.add (row 0) 8) c01
@@ -158,7 +159,7 @@ module internal GemmKernels =
         add512 (source 4) (row 4) c40; add512 (NativePtr.add (source 4) 8) (NativePtr.add (row 4) 8) c41
         add512 (source 5) (row 5) c50; add512 (NativePtr.add (source 5) 8) (NativePtr.add (row 5) 8) c51
 
-    let private float32x256 (depth: int) (a: nativeptr<float32>) (b: nativeptr<float32>) (s: nativeptr<float32>) (lds: int) (c: nativeptr<float32>) (ldc: int) =
+    let private float32x256 (depth: int) (a: nativeptr<float32>) (b: nativeptr<float32>) (ldb: int) (s: nativeptr<float32>) (lds: int) (c: nativeptr<float32>) (ldc: int) =
         prefetchTile s lds 64
         let mutable c00 = Vector256<float32>.Zero
         let mutable c01 = Vector256<float32>.Zero
@@ -196,7 +197,7 @@ module internal GemmKernels =
             c50 <- Vector256.FusedMultiplyAdd(a5, b0, c50)
             c51 <- Vector256.FusedMultiplyAdd(a5, b1, c51)
             pa <- NativePtr.add pa 6
-            pb <- NativePtr.add pb 16
+            pb <- NativePtr.add pb ldb
         let row r = NativePtr.add c (r * ldc)
         let source r = NativePtr.add s (r * lds)
         add256 (source 0) (row 0) c00; add256 (NativePtr.add (source 0) 8) (NativePtr.add (row 0) 8) c01
@@ -206,7 +207,7 @@ module internal GemmKernels =
         add256 (source 4) (row 4) c40; add256 (NativePtr.add (source 4) 8) (NativePtr.add (row 4) 8) c41
         add256 (source 5) (row 5) c50; add256 (NativePtr.add (source 5) 8) (NativePtr.add (row 5) 8) c51
 
-    let private float64x256 (depth: int) (a: nativeptr<float>) (b: nativeptr<float>) (s: nativeptr<float>) (lds: int) (c: nativeptr<float>) (ldc: int) =
+    let private float64x256 (depth: int) (a: nativeptr<float>) (b: nativeptr<float>) (ldb: int) (s: nativeptr<float>) (lds: int) (c: nativeptr<float>) (ldc: int) =
         prefetchTile s lds 64
         let mutable c00 = Vector256<float>.Zero
         let mutable c01 = Vector256<float>.Zero
@@ -244,7 +245,7 @@ module internal GemmKernels =
             c50 <- Vector256.FusedMultiplyAdd(a5, b0, c50)
             c51 <- Vector256.FusedMultiplyAdd(a5, b1, c51)
             pa <- NativePtr.add pa 6
-            pb <- NativePtr.add pb 8
+            pb <- NativePtr.add pb ldb
         let row r = NativePtr.add c (r * ldc)
         let source r = NativePtr.add s (r * lds)
         add256 (source 0) (row 0) c00; add256 (NativePtr.add (source 0) 4) (NativePtr.add (row 0) 4) c01
@@ -254,7 +255,7 @@ module internal GemmKernels =
         add256 (source 4) (row 4) c40; add256 (NativePtr.add (source 4) 4) (NativePtr.add (row 4) 4) c41
         add256 (source 5) (row 5) c50; add256 (NativePtr.add (source 5) 4) (NativePtr.add (row 5) 4) c51
 
-    let private float32x128 (depth: int) (a: nativeptr<float32>) (b: nativeptr<float32>) (s: nativeptr<float32>) (lds: int) (c: nativeptr<float32>) (ldc: int) =
+    let private float32x128 (depth: int) (a: nativeptr<float32>) (b: nativeptr<float32>) (ldb: int) (s: nativeptr<float32>) (lds: int) (c: nativeptr<float32>) (ldc: int) =
         prefetchTile s lds 32
         let mutable c00 = Vector128<float32>.Zero
         let mutable c01 = Vector128<float32>.Zero
@@ -292,7 +293,7 @@ module internal GemmKernels =
             c50 <- Vector128.FusedMultiplyAdd(a5, b0, c50)
             c51 <- Vector128.FusedMultiplyAdd(a5, b1, c51)
             pa <- NativePtr.add pa 6
-            pb <- NativePtr.add pb 8
+            pb <- NativePtr.add pb ldb
         let row r = NativePtr.add c (r * ldc)
         let source r = NativePtr.add s (r * lds)
         add128 (source 0) (row 0) c00; add128 (NativePtr.add (source 0) 4) (NativePtr.add (row 0) 4) c01
@@ -302,7 +303,7 @@ module internal GemmKernels =
         add128 (source 4) (row 4) c40; add128 (NativePtr.add (source 4) 4) (NativePtr.add (row 4) 4) c41
         add128 (source 5) (row 5) c50; add128 (NativePtr.add (source 5) 4) (NativePtr.add (row 5) 4) c51
 
-    let private float64x128 (depth: int) (a: nativeptr<float>) (b: nativeptr<float>) (s: nativeptr<float>) (lds: int) (c: nativeptr<float>) (ldc: int) =
+    let private float64x128 (depth: int) (a: nativeptr<float>) (b: nativeptr<float>) (ldb: int) (s: nativeptr<float>) (lds: int) (c: nativeptr<float>) (ldc: int) =
         prefetchTile s lds 32
         let mutable c00 = Vector128<float>.Zero
         let mutable c01 = Vector128<float>.Zero
@@ -340,7 +341,7 @@ module internal GemmKernels =
             c50 <- Vector128.FusedMultiplyAdd(a5, b0, c50)
             c51 <- Vector128.FusedMultiplyAdd(a5, b1, c51)
             pa <- NativePtr.add pa 6
-            pb <- NativePtr.add pb 4
+            pb <- NativePtr.add pb ldb
         let row r = NativePtr.add c (r * ldc)
         let source r = NativePtr.add s (r * lds)
         add128 (source 0) (row 0) c00; add128 (NativePtr.add (source 0) 2) (NativePtr.add (row 0) 2) c01
@@ -353,21 +354,21 @@ module internal GemmKernels =
     let private makeFloat32Kernel (width: int) : MicroKernel<float32> =
         match width with
         | 512 -> { new MicroKernel<float32>(Rows, 32, "float32 6x32 Vector512") with
-                     member _.Run(depth, a, b, s, lds, c, ldc) = float32x512 depth a b s lds c ldc }
+                     member _.Run(depth, a, b, ldb, s, lds, c, ldc) = float32x512 depth a b ldb s lds c ldc }
         | 256 -> { new MicroKernel<float32>(Rows, 16, "float32 6x16 Vector256") with
-                     member _.Run(depth, a, b, s, lds, c, ldc) = float32x256 depth a b s lds c ldc }
+                     member _.Run(depth, a, b, ldb, s, lds, c, ldc) = float32x256 depth a b ldb s lds c ldc }
         | 128 -> { new MicroKernel<float32>(Rows, 8, "float32 6x8 Vector128") with
-                     member _.Run(depth, a, b, s, lds, c, ldc) = float32x128 depth a b s lds c ldc }
+                     member _.Run(depth, a, b, ldb, s, lds, c, ldc) = float32x128 depth a b ldb s lds c ldc }
         | _ -> invalidArg "width" (sprintf "no %d-bit kernel" width)
 
     let private makeFloat64Kernel (width: int) : MicroKernel<float> =
         match width with
         | 512 -> { new MicroKernel<float>(Rows, 16, "float64 6x16 Vector512") with
-                     member _.Run(depth, a, b, s, lds, c, ldc) = float64x512 depth a b s lds c ldc }
+                     member _.Run(depth, a, b, ldb, s, lds, c, ldc) = float64x512 depth a b ldb s lds c ldc }
         | 256 -> { new MicroKernel<float>(Rows, 8, "float64 6x8 Vector256") with
-                     member _.Run(depth, a, b, s, lds, c, ldc) = float64x256 depth a b s lds c ldc }
+                     member _.Run(depth, a, b, ldb, s, lds, c, ldc) = float64x256 depth a b ldb s lds c ldc }
         | 128 -> { new MicroKernel<float>(Rows, 4, "float64 6x4 Vector128") with
-                     member _.Run(depth, a, b, s, lds, c, ldc) = float64x128 depth a b s lds c ldc }
+                     member _.Run(depth, a, b, ldb, s, lds, c, ldc) = float64x128 depth a b ldb s lds c ldc }
         | _ -> invalidArg "width" (sprintf "no %d-bit kernel" width)
 
     // Made once: an object expression is a fresh object at every evaluation, and a product

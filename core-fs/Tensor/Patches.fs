@@ -5,6 +5,7 @@
 namespace FunctionalDiff.Core
 
 open System
+open System.Runtime.Intrinsics
 open KernelSupport
 
 /// The geometry of sliding windows over the last two axes: kernel, stride, zero padding and dilation
@@ -37,9 +38,41 @@ module Patches =
             for plane in 0 .. planes - 1 do body plane
         else Workers.run planes body
 
-    // The runs of a window row are short (a LeNet layer's are 8 to 12 elements), so both kernels
-    // move them with plain indexed loops and whole vectors: a span made, cleared and copied per run
-    // cost more than its few elements. Runs of 16 or more go to the vectorised span kernels.
+    // The runs of a window row are short (a LeNet layer's are 8 to 12 elements, a 32-pixel
+    // image's 31 or 32), so both kernels move them with whole vectors of the widest accelerated
+    // width, then narrower ones, then single elements: a library call per run (a span made, its
+    // overlap checked) cost more than the few vectors it moves.
+
+    /// result[at .. at + run) <- source[from .. from + run).
+    let inline private copyRun<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType> (source: 'T[]) (from: int) (result: 'T[]) (at: int) (run: int) =
+        let mutable r = 0
+        if Vector512.IsHardwareAccelerated then
+            while r + Vector512<'T>.Count <= run do
+                Vector512.StoreUnsafe(Vector512.LoadUnsafe(&source.[from + r]), &result.[at + r])
+                r <- r + Vector512<'T>.Count
+        if Vector256.IsHardwareAccelerated then
+            while r + Vector256<'T>.Count <= run do
+                Vector256.StoreUnsafe(Vector256.LoadUnsafe(&source.[from + r]), &result.[at + r])
+                r <- r + Vector256<'T>.Count
+        while r < run do
+            result.[at + r] <- source.[from + r]
+            r <- r + 1
+
+    /// result[at .. at + run) += source[from .. from + run).
+    let inline private addRun<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> Numerics.INumberBase<'T>>
+        (source: 'T[]) (from: int) (result: 'T[]) (at: int) (run: int) =
+        let mutable r = 0
+        if Vector512.IsHardwareAccelerated then
+            while r + Vector512<'T>.Count <= run do
+                Vector512.StoreUnsafe(Vector512.LoadUnsafe(&result.[at + r]) + Vector512.LoadUnsafe(&source.[from + r]), &result.[at + r])
+                r <- r + Vector512<'T>.Count
+        if Vector256.IsHardwareAccelerated then
+            while r + Vector256<'T>.Count <= run do
+                Vector256.StoreUnsafe(Vector256.LoadUnsafe(&result.[at + r]) + Vector256.LoadUnsafe(&source.[from + r]), &result.[at + r])
+                r <- r + Vector256<'T>.Count
+        while r < run do
+            result.[at + r] <- result.[at + r] + source.[from + r]
+            r <- r + 1
 
     let private unfoldTyped<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> Numerics.INumberBase<'T>>
         (source: 'T[]) (sourceOffset: int) (planes: int) (h: int) (w: int)
@@ -64,14 +97,7 @@ module Patches =
                             for q in out + last .. out + wo - 1 do result.[q] <- 'T.Zero
                             let start = input + row * w + first * sw + columnOffset
                             let run = last - first
-                            if sw = 1 && run >= 16 then Array.Copy(source, start, result, out + first, run)
-                            elif sw = 1 then
-                                let width = Numerics.Vector<'T>.Count
-                                let mutable q = 0
-                                while q + width <= run do
-                                    Numerics.Vector<'T>(source, start + q).CopyTo(result, out + first + q)
-                                    q <- q + width
-                                for r in q .. run - 1 do result.[out + first + r] <- source.[start + r]
+                            if sw = 1 then copyRun source start result (out + first) run
                             else
                                 let mutable at = start
                                 for q in out + first .. out + last - 1 do
@@ -106,17 +132,7 @@ module Patches =
                                 for q in input + first .. input + last - 1 do
                                     result.[at] <- source.[q]
                                     at <- at + sw
-                            elif sw = 1 && run >= 16 then
-                                // a run of neighbouring pixels long enough to repay the call: one vectorised add
-                                let target = result.AsSpan(start, run)
-                                Numerics.Tensors.TensorPrimitives.Add<'T>(target, ReadOnlySpan<'T>(source, input + first, run), target)
-                            elif sw = 1 then
-                                let width = Numerics.Vector<'T>.Count
-                                let mutable q = 0
-                                while q + width <= run do
-                                    (Numerics.Vector<'T>(result, start + q) + Numerics.Vector<'T>(source, input + first + q)).CopyTo(result, start + q)
-                                    q <- q + width
-                                for r in q .. run - 1 do result.[start + r] <- result.[start + r] + source.[input + first + r]
+                            elif sw = 1 then addRun source (input + first) result start run
                             else
                                 let mutable at = start
                                 for q in input + first .. input + last - 1 do

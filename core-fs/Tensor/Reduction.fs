@@ -1,5 +1,5 @@
 /// Reduction: sum, mean, max, min and product over axes, and argmax. A reduction is laid out
-/// as [outer, reduced, inner] blocks; contiguous runs go to TensorPrimitives.
+/// as [outer, reduced, inner] blocks; contiguous runs go to SpanKernels (sums) and TensorPrimitives.
 namespace FunctionalDiff.Core
 
 open System
@@ -13,20 +13,20 @@ module Reduction =
     /// so float32 rounding error grows with log(n) blocks rather than with n.
     let private sumBlock = 1024
 
-    /// The sum of blocks [first, first + count) of a run: one block goes to TensorPrimitives,
+    /// The sum of blocks [first, first + count) of a run: one block goes to SpanKernels.sum,
     /// more are split in halves and added, so the error grows with log(blocks). Recursion keeps
     /// the partial sums on the stack (depth log2 of the block count) instead of in an array.
     let rec private sumBlocks<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (first: int) (count: int) : 'T =
         if count = 1 then
             let start = first * sumBlock
-            Tensors.TensorPrimitives.Sum(x.Slice(start, min sumBlock (x.Length - start)))
+            SpanKernels.sum (x.Slice(start, min sumBlock (x.Length - start)))
         else
             let half = count / 2
             sumBlocks x first half + sumBlocks x (first + half) (count - half)
 
     /// The sum of a contiguous run, blocked and pairwise for long runs.
     let private blockedSum<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) : 'T =
-        if x.Length <= sumBlock then Tensors.TensorPrimitives.Sum x
+        if x.Length <= sumBlock then SpanKernels.sum x
         else sumBlocks x 0 ((x.Length + sumBlock - 1) / sumBlock)
 
     /// Reduces one contiguous run to a single value (the run is never empty here).
@@ -52,7 +52,7 @@ module Reduction =
     let private combineRows<'T when 'T :> IFloatingPointIeee754<'T>> (op: ReduceOp) (acc: Span<'T>) (row: ReadOnlySpan<'T>) =
         let a = Span<'T>.op_Implicit acc : ReadOnlySpan<'T>
         match op with
-        | ReduceOp.Sum | ReduceOp.Mean -> Tensors.TensorPrimitives.Add(a, row, acc)
+        | ReduceOp.Sum | ReduceOp.Mean -> SpanKernels.add a row acc
         | ReduceOp.Max -> Tensors.TensorPrimitives.Max(a, row, acc)
         | ReduceOp.Min -> Tensors.TensorPrimitives.Min(a, row, acc)
         | ReduceOp.Prod -> Tensors.TensorPrimitives.Multiply(a, row, acc)
@@ -79,7 +79,7 @@ module Reduction =
             first <- false
             r <- stop
         if op = ReduceOp.Mean then
-            Tensors.TensorPrimitives.Divide(Span<'T>.op_Implicit total, 'T.CreateTruncating reduced, total)
+            SpanKernels.divideScalar (Span<'T>.op_Implicit total) ('T.CreateTruncating reduced) total
 
     /// Reduces blocks [first, last) of a dense [outer, reduced, inner] layout into their rows of `result`.
     let private reduceRange<'T when 'T :> IFloatingPointIeee754<'T>>

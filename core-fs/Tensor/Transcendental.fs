@@ -31,8 +31,6 @@ module internal Transcendental =
     // chain at a time waits on every multiply-add's latency).
     let inline private horner10 (c: Vector256<float>[]) (z: Vector256<float>) =
         fma (fma (fma (fma (fma (fma (fma (fma (fma c.[0] z c.[1]) z c.[2]) z c.[3]) z c.[4]) z c.[5]) z c.[6]) z c.[7]) z c.[8]) z c.[9]
-    let inline private horner7 (c: Vector256<float>[]) (z: Vector256<float>) =
-        fma (fma (fma (fma (fma (fma c.[0] z c.[1]) z c.[2]) z c.[3]) z c.[4]) z c.[5]) z c.[6]
     let inline private horner9 (c: Vector256<float>[]) (z: Vector256<float>) =
         fma (fma (fma (fma (fma (fma (fma (fma c.[0] z c.[1]) z c.[2]) z c.[3]) z c.[4]) z c.[5]) z c.[6]) z c.[7]) z c.[8]
     let inline private horner13 (c: Vector256<float>[]) (z: Vector256<float>) =
@@ -211,6 +209,14 @@ module internal Transcendental =
                              (x: ReadOnlySpan<float32>) (y: Span<float32>) =
         let n = x.Length
         let mutable i = 0
+        // two vectors per iteration: four independent chains of dependent multiply-adds in flight
+        while i + 16 <= n do
+            let v = Vector256.Create<float32>(x.Slice(i, 8))
+            let w = Vector256.Create<float32>(x.Slice(i + 8, 8))
+            let v0, v1, w0, w1 = f (Vector256.WidenLower v), f (Vector256.WidenUpper v), f (Vector256.WidenLower w), f (Vector256.WidenUpper w)
+            Vector256.Narrow(v0, v1).CopyTo(y.Slice(i, 8))
+            Vector256.Narrow(w0, w1).CopyTo(y.Slice(i + 8, 8))
+            i <- i + 16
         while i + 8 <= n do
             let v = Vector256.Create<float32>(x.Slice(i, 8))
             Vector256.Narrow(f (Vector256.WidenLower v), f (Vector256.WidenUpper v)).CopyTo(y.Slice(i, 8))
@@ -240,40 +246,53 @@ module internal Transcendental =
         let scale = Vector256.ShiftLeft(shifted.AsInt64() + Vector256.Create 1023L, 52).AsDouble()
         struct (scale, r)
 
+    /// expm1Terms32 as seven values, which the float32 kernels take into locals before their loop.
+    /// Read from the array inside the loop, every coefficient cost a load of the static field, a
+    /// bounds check and a class-initialisation check per vector, and the loop's values were
+    /// spilled to the stack around that check (DOTNET_JitDisasm=exp32 shows the loop).
+    let inline private expm1Coefficients32 () =
+        let c = expm1Terms32
+        struct (c.[0], c.[1], c.[2], c.[3], c.[4], c.[5], c.[6])
+
+    /// e^r - 1 = r + r²·B(r) for the float32 kernels, B by Horner's rule with fused multiply-adds
+    /// on expm1Terms32's coefficients, highest first.
+    let inline private expm1Series32 c0 c1 c2 c3 c4 c5 c6 (r: Vector256<float>) =
+        fma (r * r) (fma (fma (fma (fma (fma (fma c0 r c1) r c2) r c3) r c4) r c5) r c6) r
+
     /// e^x for float32 x widened: below -200 (or -∞) the float32 result is 0 and above 200 (or ∞)
     /// it is ∞, so x is clamped there first. The clamp's min and max take the bound first: on
     /// x86 they return the second operand when either is NaN (and NaN elsewhere), so NaN passes
     /// the clamp and gives NaN.
-    let inline private exp32Vector (c: Vector256<float>[]) (v: Vector256<float>) =
+    let inline private exp32Vector c0 c1 c2 c3 c4 c5 c6 (v: Vector256<float>) =
         let limit = splat 200.0
         let v = Vector256.MinNative(limit, Vector256.MaxNative(-limit, v))
         let struct (scale, r) = reduceExp32 v
         // 2^n·(1 + q), with q = e^r - 1: exactly 1 at x = 0
-        fma scale (fma (r * r) (horner7 c r) r) scale
+        fma scale (expm1Series32 c0 c1 c2 c3 c4 c5 c6 r) scale
 
     /// e^x over float32.
     let exp32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        let c = expm1Terms32
-        map32 (exp32Vector c) 0.0f x y
+        let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32 ()
+        map32 (exp32Vector c0 c1 c2 c3 c4 c5 c6) 0.0f x y
 
     /// 1/(1 + e^{-x}) over float32: exactly 0.5 at 0, 0 and 1 far in the tails.
     let sigmoid32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        let c = expm1Terms32
+        let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32 ()
         let one = splat 1.0
-        map32 (fun v -> one / (one + exp32Vector c (-v))) 0.0f x y
+        map32 (fun v -> one / (one + exp32Vector c0 c1 c2 c3 c4 c5 c6 (-v))) 0.0f x y
 
     /// tanh over float32. Below 2^-12 in magnitude tanh x rounds to x itself (x³/3 is under a
     /// third of x's ulp), which also keeps -0 and subnormals; above 10 (and at ±∞) the clamp
     /// gives a value that rounds to ±1, as tanh does from 9.02 on.
     let tanh32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        let c = expm1Terms32
+        let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32 ()
         let two, ten, tiny = splat 2.0, splat 10.0, splat (1.0 / 4096.0)
         map32 (fun v ->
             let a = Vector256.Abs v
             // NaN passes, as in exp32Vector
             let struct (scale, r) = reduceExp32 (two * Vector256.MinNative(ten, a))
             // e^{2|x|} - 1 as in expm1Vector, to float32's needs
-            let e = fma scale (fma (r * r) (horner7 c r) r) (scale - splat 1.0)
+            let e = fma scale (expm1Series32 c0 c1 c2 c3 c4 c5 c6 r) (scale - splat 1.0)
             let magnitude = e / (e + two)
             let signed = Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), -magnitude, magnitude)
             Vector256.ConditionalSelect(Vector256.LessThan(a, tiny), v, signed)) 0.0f x y

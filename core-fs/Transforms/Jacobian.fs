@@ -65,7 +65,7 @@ module Jacobian =
         else
             match resolve mode n m with
             | JacobianMode.Forward ->
-                let tangentVar = Ir.freshVar "tangent" var.Dims var.DType
+                let tangentVar = Ir.freshScopedVar "tangent" var.Dims var.DType
                 let tangent = Jvp.tangentOf output [| var |] [| tangentVar |]
                 // [n] @ output shape, column j = J e_j; transposed to [m, n].
                 overBasis chunkSize tangentVar tangent
@@ -73,7 +73,7 @@ module Jacobian =
                 |> Expr.transpose
                 |> Expr.reshape shape
             | _ ->
-                let u = Ir.freshVar "cotangent" output.Dims output.DType
+                let u = Ir.freshScopedVar "cotangent" output.Dims output.DType
                 match (Vjp.backward output u [| var |]).[0] with
                 | None -> Expr.zeros output.DType shape
                 | Some pulled ->

@@ -19,7 +19,7 @@ module Jvp =
     /// The tangent graph of `output` for tangent variables `tangentVars` of `vars`, and the
     /// cotangent variable used to build it. Exposed for the tests that check u was eliminated.
     let internal transpose (output: Expr) (vars: Expr[]) (tangentVars: Expr[]) : Expr * Expr =
-        let u = Ir.freshVar "cotangent" output.Dims output.DType
+        let u = Ir.freshScopedVar "cotangent" output.Dims output.DType
         let pulled = Vjp.backward output u vars
         let pairings =
             Array.map2 (fun (c: Expr option) (t: Expr) -> c |> Option.map (fun c -> Expr.sum (c * t))) pulled tangentVars

@@ -17,7 +17,11 @@ open System
 [<RequireQualifiedAccess>]
 module Diff =
 
-    let private freshLike (i: int) (x: Expr) = Ir.freshVar (sprintf "arg%d" i) x.Dims x.DType
+    // The names of the first arguments, made once: sprintf allocated its formatter on every call.
+    let private argumentNames = Array.init 8 (fun i -> "arg" + string i)
+
+    let private freshLike (i: int) (x: Expr) =
+        Ir.freshScopedVar (if i < argumentNames.Length then argumentNames.[i] else "arg" + string i) x.Dims x.DType
 
     /// The id of a transform's first fresh Var; no older node depends on any of its Vars.
     let private startOf (vars: Expr list) = match vars with v :: _ -> v.Id | [] -> Int64.MaxValue
@@ -69,7 +73,7 @@ module Diff =
                 match cotangent with
                 | Fold.Filled _ -> cotangent, replacements
                 | _ ->
-                    let var = Ir.freshVar "cotangent" output.Dims output.DType
+                    let var = Ir.freshScopedVar "cotangent" output.Dims output.DType
                     var, replacements @ [ var, Expr.cast output.DType cotangent ]
             let found = Vjp.backward output seed (Array.ofList vars)
             let filled = Array.map2 (fun (c: Expr option) (v: Expr) -> defaultArg c (Expr.zerosLike v)) found (Array.ofList vars)
@@ -138,8 +142,8 @@ module Diff =
     /// differentiate). `caller` names the public function in errors.
     let private forward (caller: string) (withValue: bool) (f: Expr list -> Expr) (primals: Expr list) (tangents: Expr list) =
         Jvp.checkTangents caller primals tangents
-        let vars = primals |> List.mapi (fun i x -> Ir.freshVar (sprintf "primal%d" i) x.Dims x.DType)
-        let tangentVars = primals |> List.mapi (fun i x -> Ir.freshVar (sprintf "tangent%d" i) x.Dims x.DType)
+        let vars = primals |> List.mapi (fun i x -> Ir.freshScopedVar (sprintf "primal%d" i) x.Dims x.DType)
+        let tangentVars = primals |> List.mapi (fun i x -> Ir.freshScopedVar (sprintf "tangent%d" i) x.Dims x.DType)
         let start = startOf vars
         let output = f vars
         let tangent = Jvp.tangentOf output (Array.ofList vars) (Array.ofList tangentVars)
@@ -168,8 +172,8 @@ module Diff =
     /// tangents, so all results share one primal graph and evaluating them together computes the
     /// primal once. Tangents take their primal's dtype.
     let linearizeN (f: Expr list -> Expr) (primals: Expr list) : Expr * (Expr list -> Expr) =
-        let vars = primals |> List.mapi (fun i x -> Ir.freshVar (sprintf "primal%d" i) x.Dims x.DType)
-        let tangentVars = primals |> List.mapi (fun i x -> Ir.freshVar (sprintf "tangent%d" i) x.Dims x.DType)
+        let vars = primals |> List.mapi (fun i x -> Ir.freshScopedVar (sprintf "primal%d" i) x.Dims x.DType)
+        let tangentVars = primals |> List.mapi (fun i x -> Ir.freshScopedVar (sprintf "tangent%d" i) x.Dims x.DType)
         let start = startOf vars
         let output = f vars
         let tangent = Jvp.tangentOf output (Array.ofList vars) (Array.ofList tangentVars)

@@ -97,7 +97,7 @@ module Vmap =
         let vars =
             List.mapi2 (fun i (axis: int option) (x: Expr) ->
                 let dims = match axis with Some a -> Array.removeAt a x.Dims | None -> x.Dims
-                Ir.freshVar (sprintf "example%d" i) dims x.DType) axes arguments
+                Ir.freshScopedVar (sprintf "example%d" i) dims x.DType) axes arguments
         let outputs = f vars
         let outAxes = defaultArg outAxes (List.replicate outputs.Length 0)
         if List.length outAxes <> List.length outputs then

@@ -19,13 +19,24 @@ module Vjp =
         // of the targets, whatever history lies below them or below the values f captured.
         let start = if wrt.Length = 0 then Int64.MaxValue else wrt |> Array.fold (fun m w -> min m w.Id) Int64.MaxValue
         let struct (order, count) = Graph.topologicalOrderPooled start outputs
-        let targets = HashSet<int64>(wrt |> Seq.map (fun w -> w.Id))
+        // A transform's targets are usually a few arguments: then a scan of their ids, where a hash
+        // set per walk was an allocation of its own for every small transform.
+        let targetSet = if wrt.Length > 8 then HashSet<int64>(wrt |> Seq.map (fun w -> w.Id)) else null
+        let isTarget (id: int64) =
+            if not (isNull targetSet) then targetSet.Contains id
+            else
+                let mutable found = false
+                let mutable k = 0
+                while not found && k < wrt.Length do
+                    found <- wrt.[k].Id = id
+                    k <- k + 1
+                found
         // Only nodes on a path from a target to the output carry a cotangent worth building.
         let active = IdSet(start)
         for i in 0 .. count - 1 do
             let node = order.[i]
             if node.Id >= start then
-                let mutable on = targets.Contains node.Id
+                let mutable on = isTarget node.Id
                 let args = node.Args
                 let mutable k = 0
                 while not on && k < args.Length do
@@ -66,7 +77,7 @@ module Vjp =
                             let previous = cotangent.[input.Id]
                             cotangent.[input.Id] <- if isNull (box previous) then c else previous + c
                 // A node's cotangent is complete once visited; drop it unless it was asked for.
-                if not (targets.Contains node.Id) then cotangent.[node.Id] <- Unchecked.defaultof<Expr>
+                if not (isTarget node.Id) then cotangent.[node.Id] <- Unchecked.defaultof<Expr>
         let result = wrt |> Array.map (fun w -> let g = cotangent.[w.Id] in if isNull (box g) then None else Some g)
         active.Release()
         cotangent.Release()

@@ -1,0 +1,228 @@
+/// SpanKernels: the arithmetic that elementwise maps and reductions run on contiguous spans
+/// (+, −, ×, ÷ of two spans or a span and a scalar, negation, and the sum of a span), written here
+/// instead of calling TensorPrimitives. Why: TensorPrimitives is generic code of another assembly,
+/// so under .NET's default tiered compilation each instantiation over float32 and float64 starts
+/// as unoptimised tier-0 code (every vector operation a call) and stays there until the runtime's
+/// call counting promotes it; in a training loop that kept creating new graphs the promotion had
+/// not come after 10,000 steps. The methods here are ours, and a Release build compiles them
+/// optimised at their first call (core-fs/build/OptimizeMethods.targets). Each lane does the one
+/// IEEE operation its scalar does, so the results are the correctly rounded ones TensorPrimitives
+/// gives; only the sum's order of additions is our own (fixed, so every path that sums agrees).
+namespace FunctionalDiff.Core
+
+open System
+open System.Numerics
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
+open System.Runtime.Intrinsics
+
+/// Vectorised arithmetic over contiguous spans of float32 or float64.
+module internal SpanKernels =
+
+    /// y = x ⊕ z lane by lane, 4 vectors per iteration, then single vectors, then scalars.
+    let inline private lanes2<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> INumber<'T>>
+        ([<InlineIfLambda>] vector: Vector256<'T> -> Vector256<'T> -> Vector256<'T>)
+        ([<InlineIfLambda>] scalar: 'T -> 'T -> 'T)
+        (x: ReadOnlySpan<'T>) (z: ReadOnlySpan<'T>) (y: Span<'T>) =
+        let n = y.Length
+        let rx = &MemoryMarshal.GetReference x
+        let rz = &MemoryMarshal.GetReference z
+        let ry = &MemoryMarshal.GetReference y
+        let w = Vector256<'T>.Count
+        let mutable i = 0
+        if Vector256.IsHardwareAccelerated then
+            while i + 4 * w <= n do
+                let k = unativeint i
+                let a0 = vector (Vector256.LoadUnsafe(&rx, k)) (Vector256.LoadUnsafe(&rz, k))
+                let a1 = vector (Vector256.LoadUnsafe(&rx, k + unativeint w)) (Vector256.LoadUnsafe(&rz, k + unativeint w))
+                let a2 = vector (Vector256.LoadUnsafe(&rx, k + unativeint (2 * w))) (Vector256.LoadUnsafe(&rz, k + unativeint (2 * w)))
+                let a3 = vector (Vector256.LoadUnsafe(&rx, k + unativeint (3 * w))) (Vector256.LoadUnsafe(&rz, k + unativeint (3 * w)))
+                a0.StoreUnsafe(&ry, k)
+                a1.StoreUnsafe(&ry, k + unativeint w)
+                a2.StoreUnsafe(&ry, k + unativeint (2 * w))
+                a3.StoreUnsafe(&ry, k + unativeint (3 * w))
+                i <- i + 4 * w
+            while i + w <= n do
+                let k = unativeint i
+                (vector (Vector256.LoadUnsafe(&rx, k)) (Vector256.LoadUnsafe(&rz, k))).StoreUnsafe(&ry, k)
+                i <- i + w
+        while i < n do
+            Unsafe.Add(&ry, i) <- scalar (Unsafe.Add(&rx, i)) (Unsafe.Add(&rz, i))
+            i <- i + 1
+
+    /// y = x ⊕ s (or s ⊕ x, as `vector` and `scalar` order them) lane by lane.
+    let inline private lanes1<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> INumber<'T>>
+        ([<InlineIfLambda>] vector: Vector256<'T> -> Vector256<'T>)
+        ([<InlineIfLambda>] scalar: 'T -> 'T)
+        (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        let n = y.Length
+        let rx = &MemoryMarshal.GetReference x
+        let ry = &MemoryMarshal.GetReference y
+        let w = Vector256<'T>.Count
+        let mutable i = 0
+        if Vector256.IsHardwareAccelerated then
+            while i + 4 * w <= n do
+                let k = unativeint i
+                let a0 = vector (Vector256.LoadUnsafe(&rx, k))
+                let a1 = vector (Vector256.LoadUnsafe(&rx, k + unativeint w))
+                let a2 = vector (Vector256.LoadUnsafe(&rx, k + unativeint (2 * w)))
+                let a3 = vector (Vector256.LoadUnsafe(&rx, k + unativeint (3 * w)))
+                a0.StoreUnsafe(&ry, k)
+                a1.StoreUnsafe(&ry, k + unativeint w)
+                a2.StoreUnsafe(&ry, k + unativeint (2 * w))
+                a3.StoreUnsafe(&ry, k + unativeint (3 * w))
+                i <- i + 4 * w
+            while i + w <= n do
+                let k = unativeint i
+                (vector (Vector256.LoadUnsafe(&rx, k))).StoreUnsafe(&ry, k)
+                i <- i + w
+        while i < n do
+            Unsafe.Add(&ry, i) <- scalar (Unsafe.Add(&rx, i))
+            i <- i + 1
+
+    /// The sum of a span: four vector accumulators (independent chains of additions), added as
+    /// (a0 + a1) + (a2 + a3), their lanes added in order, then the tail in order.
+    let inline private sumLanes<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> INumber<'T>>
+        (x: ReadOnlySpan<'T>) : 'T =
+        let n = x.Length
+        let rx = &MemoryMarshal.GetReference x
+        let w = Vector256<'T>.Count
+        let mutable i = 0
+        let mutable total = 'T.Zero
+        if Vector256.IsHardwareAccelerated && n >= w then
+            let mutable a0 = Vector256<'T>.Zero
+            let mutable a1 = Vector256<'T>.Zero
+            let mutable a2 = Vector256<'T>.Zero
+            let mutable a3 = Vector256<'T>.Zero
+            while i + 4 * w <= n do
+                let k = unativeint i
+                a0 <- a0 + Vector256.LoadUnsafe(&rx, k)
+                a1 <- a1 + Vector256.LoadUnsafe(&rx, k + unativeint w)
+                a2 <- a2 + Vector256.LoadUnsafe(&rx, k + unativeint (2 * w))
+                a3 <- a3 + Vector256.LoadUnsafe(&rx, k + unativeint (3 * w))
+                i <- i + 4 * w
+            while i + w <= n do
+                a0 <- a0 + Vector256.LoadUnsafe(&rx, unativeint i)
+                i <- i + w
+            let v = (a0 + a1) + (a2 + a3)
+            for lane in 0 .. w - 1 do
+                total <- total + v.GetElement lane
+        while i < n do
+            total <- total + Unsafe.Add(&rx, i)
+            i <- i + 1
+        total
+
+    // The float32 and float64 instances: the public functions below reinterpret a span of 'T as
+    // one of these (the element type is float32 or float64 whenever they are called).
+    let private add32 (x: ReadOnlySpan<float32>) z y = lanes2 (fun a b -> a + b) (fun a b -> a + b) x z y
+    let private add64 (x: ReadOnlySpan<float>) z y = lanes2 (fun a b -> a + b) (fun a b -> a + b) x z y
+    let private sub32 (x: ReadOnlySpan<float32>) z y = lanes2 (fun a b -> a - b) (fun a b -> a - b) x z y
+    let private sub64 (x: ReadOnlySpan<float>) z y = lanes2 (fun a b -> a - b) (fun a b -> a - b) x z y
+    let private mul32 (x: ReadOnlySpan<float32>) z y = lanes2 (fun a b -> a * b) (fun a b -> a * b) x z y
+    let private mul64 (x: ReadOnlySpan<float>) z y = lanes2 (fun a b -> a * b) (fun a b -> a * b) x z y
+    let private div32 (x: ReadOnlySpan<float32>) z y = lanes2 (fun a b -> a / b) (fun a b -> a / b) x z y
+    let private div64 (x: ReadOnlySpan<float>) z y = lanes2 (fun a b -> a / b) (fun a b -> a / b) x z y
+
+    let private addScalar32 (x: ReadOnlySpan<float32>) (s: float32) y = let v = Vector256.Create s in lanes1 (fun a -> a + v) (fun a -> a + s) x y
+    let private addScalar64 (x: ReadOnlySpan<float>) (s: float) y = let v = Vector256.Create s in lanes1 (fun a -> a + v) (fun a -> a + s) x y
+    let private subScalar32 (x: ReadOnlySpan<float32>) (s: float32) y = let v = Vector256.Create s in lanes1 (fun a -> a - v) (fun a -> a - s) x y
+    let private subScalar64 (x: ReadOnlySpan<float>) (s: float) y = let v = Vector256.Create s in lanes1 (fun a -> a - v) (fun a -> a - s) x y
+    let private mulScalar32 (x: ReadOnlySpan<float32>) (s: float32) y = let v = Vector256.Create s in lanes1 (fun a -> a * v) (fun a -> a * s) x y
+    let private mulScalar64 (x: ReadOnlySpan<float>) (s: float) y = let v = Vector256.Create s in lanes1 (fun a -> a * v) (fun a -> a * s) x y
+    let private divScalar32 (x: ReadOnlySpan<float32>) (s: float32) y = let v = Vector256.Create s in lanes1 (fun a -> a / v) (fun a -> a / s) x y
+    let private divScalar64 (x: ReadOnlySpan<float>) (s: float) y = let v = Vector256.Create s in lanes1 (fun a -> a / v) (fun a -> a / s) x y
+    let private scalarSub32 (s: float32) (x: ReadOnlySpan<float32>) y = let v = Vector256.Create s in lanes1 (fun a -> v - a) (fun a -> s - a) x y
+    let private scalarSub64 (s: float) (x: ReadOnlySpan<float>) y = let v = Vector256.Create s in lanes1 (fun a -> v - a) (fun a -> s - a) x y
+    let private scalarDiv32 (s: float32) (x: ReadOnlySpan<float32>) y = let v = Vector256.Create s in lanes1 (fun a -> v / a) (fun a -> s / a) x y
+    let private scalarDiv64 (s: float) (x: ReadOnlySpan<float>) y = let v = Vector256.Create s in lanes1 (fun a -> v / a) (fun a -> s / a) x y
+    let private negate32 (x: ReadOnlySpan<float32>) y = lanes1 (fun a -> -a) (fun a -> -a) x y
+    let private negate64 (x: ReadOnlySpan<float>) y = lanes1 (fun a -> -a) (fun a -> -a) x y
+    let private sum32 (x: ReadOnlySpan<float32>) = sumLanes x
+    let private sum64 (x: ReadOnlySpan<float>) = sumLanes x
+
+    let inline private is32<'T> () = typeof<'T> = typeof<float32>
+    let inline private is64<'T> () = typeof<'T> = typeof<float>
+
+    /// The same memory as a span of 'U (float32 or float64, which 'T is).
+    let inline private read<'T, 'U> (x: ReadOnlySpan<'T>) : ReadOnlySpan<'U> =
+        MemoryMarshal.CreateReadOnlySpan(&Unsafe.As<'T, 'U>(&MemoryMarshal.GetReference x), x.Length)
+    let inline private write<'T, 'U> (y: Span<'T>) : Span<'U> =
+        MemoryMarshal.CreateSpan(&Unsafe.As<'T, 'U>(&MemoryMarshal.GetReference y), y.Length)
+    let inline private value<'T, 'U> (s: 'T) : 'U =
+        let mutable s = s
+        Unsafe.As<'T, 'U>(&s)
+
+    // Element types other than float32 and float64 never reach the kernels; TensorPrimitives
+    // keeps them correct should one ever do.
+
+    /// y = x + z.
+    let add<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (z: ReadOnlySpan<'T>) (y: Span<'T>) =
+        if is32<'T> () then add32 (read x) (read z) (write y)
+        elif is64<'T> () then add64 (read x) (read z) (write y)
+        else Tensors.TensorPrimitives.Add(x, z, y)
+
+    /// y = x − z.
+    let subtract<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (z: ReadOnlySpan<'T>) (y: Span<'T>) =
+        if is32<'T> () then sub32 (read x) (read z) (write y)
+        elif is64<'T> () then sub64 (read x) (read z) (write y)
+        else Tensors.TensorPrimitives.Subtract(x, z, y)
+
+    /// y = x × z.
+    let multiply<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (z: ReadOnlySpan<'T>) (y: Span<'T>) =
+        if is32<'T> () then mul32 (read x) (read z) (write y)
+        elif is64<'T> () then mul64 (read x) (read z) (write y)
+        else Tensors.TensorPrimitives.Multiply(x, z, y)
+
+    /// y = x ÷ z.
+    let divide<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (z: ReadOnlySpan<'T>) (y: Span<'T>) =
+        if is32<'T> () then div32 (read x) (read z) (write y)
+        elif is64<'T> () then div64 (read x) (read z) (write y)
+        else Tensors.TensorPrimitives.Divide(x, z, y)
+
+    /// y = x + s.
+    let addScalar<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (s: 'T) (y: Span<'T>) =
+        if is32<'T> () then addScalar32 (read x) (value s) (write y)
+        elif is64<'T> () then addScalar64 (read x) (value s) (write y)
+        else Tensors.TensorPrimitives.Add(x, s, y)
+
+    /// y = x − s.
+    let subtractScalar<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (s: 'T) (y: Span<'T>) =
+        if is32<'T> () then subScalar32 (read x) (value s) (write y)
+        elif is64<'T> () then subScalar64 (read x) (value s) (write y)
+        else Tensors.TensorPrimitives.Subtract(x, s, y)
+
+    /// y = x × s.
+    let multiplyScalar<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (s: 'T) (y: Span<'T>) =
+        if is32<'T> () then mulScalar32 (read x) (value s) (write y)
+        elif is64<'T> () then mulScalar64 (read x) (value s) (write y)
+        else Tensors.TensorPrimitives.Multiply(x, s, y)
+
+    /// y = x ÷ s.
+    let divideScalar<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (s: 'T) (y: Span<'T>) =
+        if is32<'T> () then divScalar32 (read x) (value s) (write y)
+        elif is64<'T> () then divScalar64 (read x) (value s) (write y)
+        else Tensors.TensorPrimitives.Divide(x, s, y)
+
+    /// y = s − x.
+    let scalarSubtract<'T when 'T :> IFloatingPointIeee754<'T>> (s: 'T) (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        if is32<'T> () then scalarSub32 (value s) (read x) (write y)
+        elif is64<'T> () then scalarSub64 (value s) (read x) (write y)
+        else Tensors.TensorPrimitives.Subtract(s, x, y)
+
+    /// y = s ÷ x.
+    let scalarDivide<'T when 'T :> IFloatingPointIeee754<'T>> (s: 'T) (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        if is32<'T> () then scalarDiv32 (value s) (read x) (write y)
+        elif is64<'T> () then scalarDiv64 (value s) (read x) (write y)
+        else Tensors.TensorPrimitives.Divide(s, x, y)
+
+    /// y = −x.
+    let negate<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        if is32<'T> () then negate32 (read x) (write y)
+        elif is64<'T> () then negate64 (read x) (write y)
+        else Tensors.TensorPrimitives.Negate(x, y)
+
+    /// The sum of x, in the fixed order of `sumLanes`.
+    let sum<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) : 'T =
+        if is32<'T> () then value<float32, 'T> (sum32 (read x))
+        elif is64<'T> () then value<float, 'T> (sum64 (read x))
+        else Tensors.TensorPrimitives.Sum x

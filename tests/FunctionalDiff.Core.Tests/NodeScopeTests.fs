@@ -1,0 +1,102 @@
+/// Where a transform's nodes are interned (see NodeScope in Ir.fs), and what a gradient at a number
+/// allocates per node it makes: the path of issue 12's benchmark row, `Diff.Grad` of a long chain
+/// at a scalar tensor. Counted on this thread, never timed.
+module FunctionalDiff.Core.Tests.NodeScopeTests
+
+open System
+open System.Threading.Tasks
+open Expecto
+open FunctionalDiff.Core
+
+let private f64 = DType.Float64
+
+/// `steps` steps of x ← sin(tanh(0.9·x + 0.1)): four ops each.
+let private chain (steps: int) (x: Expr) =
+    let mutable e = x
+    for _ in 1 .. steps do
+        e <- sin (tanh (e * 0.9 + 0.1))
+    e
+
+[<Tests>]
+let tests =
+    testList "Graph" [
+        testList "NodeScope" [
+            test "nodes over a transform's Var are hash-consed in its scope; the result is not in it" {
+                let x = Expr.variable "x" [| 3 |] f64
+                let inside = ResizeArray<Expr>()
+                let gradient =
+                    Diff.grad (fun v ->
+                        // the same structure twice, and once over another leaf
+                        inside.Add(sin (v * 2.0))
+                        inside.Add(sin (v * 2.0))
+                        inside.Add(sin (x * 2.0))
+                        Expr.sum (inside.[0] * inside.[1])) x
+                Expect.isTrue (obj.ReferenceEquals(inside.[0], inside.[1])) "equal nodes over the Var are one object"
+                Expect.isFalse (obj.ReferenceEquals(inside.[0], inside.[2])) "a node over the Var is not the node over x"
+                Expect.isNotNull inside.[0].Scope "a node over the transform's Var lives in its scope"
+                Expect.isNull inside.[2].Scope "a node over a user's Var lives in the process-wide table"
+                // The gradient is over x, substituted for the Var: none of its nodes is in a scope.
+                Expect.isTrue (Graph.topologicalOrder [| gradient |] |> Seq.forall (fun e -> isNull e.Scope)) "the result's nodes"
+                // d/dx Σ sin²(2x) = 4 sin(2x) cos(2x), against a reference at a point
+                let at = [| 0.3; -1.1; 2.0 |]
+                let value = (Eval.evalWith [ x, Tensor.ofArray64 [| 3 |] at ] gradient).ToDoubleArray()
+                for i in 0 .. 2 do
+                    let reference = 4.0 * sin (2.0 * at.[i]) * cos (2.0 * at.[i])
+                    Expect.floatClose Accuracy.high value.[i] reference (sprintf "entry %d" i)
+            }
+            test "threads that build the same node in one scope get one object" {
+                let x = Expr.variable "x" [||] f64
+                let built = Array.zeroCreate<Expr> 8
+                Diff.grad (fun v ->
+                    Parallel.For(0, built.Length, fun i -> built.[i] <- tanh (chain 200 v)) |> ignore
+                    built.[0]) x
+                |> ignore
+                for i in 1 .. built.Length - 1 do
+                    Expect.isTrue (obj.ReferenceEquals(built.[0], built.[i])) (sprintf "thread %d" i)
+            }
+            test "a pullback called many times does not grow its Var's scope after the first call" {
+                // A scope holds what is built over its Var for as long as the Var lives, and a
+                // pullback keeps its Var: each call's nodes over the call's cotangent belong to that
+                // cotangent's own scope, and those over the Var alone are the same nodes every call.
+                let x = Expr.variable "x" [| 4 |] f64
+                let mutable var = Unchecked.defaultof<Expr>
+                let _, pullback = Diff.vjp (fun v -> var <- v; tanh (v * v) * 3.0) x
+                let cotangent (i: int) = Expr.variable (sprintf "g%d" i) [| 4 |] f64
+                pullback (cotangent 0) |> ignore
+                let after = var.Scope.Count
+                for i in 1 .. 200 do
+                    pullback (cotangent i) |> ignore
+                Expect.equal var.Scope.Count after "nodes in the Var's scope after 200 more calls"
+            }
+            test "a gradient of a chain at a number allocates under four nodes' worth per node it makes" {
+                // What one node holds: the Expr object (a 16-byte header and seven 8-byte fields: op,
+                // inputs, shape, dtype, id, the facade's wrapper and the scope) is 72 bytes, and its
+                // input array of at most two is 40 bytes: 112 bytes. The bound allows three nodes'
+                // worth more per node for everything transient (the rules' thunks, the polynomials of
+                // the simplification, the scope's table slots, the folded constants' bookkeeping).
+                let steps = 5_000
+                let point = Expr.constant (Tensor.Scalar(0.3, f64))
+                // warm-up at the same size: first calls JIT-compile and size the pools
+                Diff.grad (chain steps) point |> ignore
+                let nodes = Made.Count
+                let bytes = GC.GetAllocatedBytesForCurrentThread()
+                let gradient = Diff.grad (chain steps) point
+                let made = Made.Count - nodes
+                let allocated = GC.GetAllocatedBytesForCurrentThread() - bytes
+                // trace 4 and reverse walk 6 nodes per step, at least (see SymbolicCostTests)
+                Expect.isGreaterThanOrEqual made (int64 (10 * steps)) "nodes made"
+                let perNode = float allocated / float made
+                Expect.isLessThan perNode (4.0 * 112.0) (sprintf "%.0f bytes per node made (%d nodes, %d bytes)" perNode made allocated)
+                // and it is the derivative, folded to a number: the product of the chain rule's factors
+                let mutable v, d = 0.3, 1.0
+                for _ in 1 .. steps do
+                    let t = tanh (0.9 * v + 0.1)
+                    d <- d * cos t * (1.0 - t * t) * 0.9
+                    v <- sin t
+                Expect.equal gradient.Rank 0 "a scalar"
+                let value = (Eval.eval gradient).ToScalar()
+                // the product underflows past a few hundred steps: both are (sub)normal tiny numbers or 0
+                Expect.isTrue (abs (value - d) <= 1e-300) (sprintf "gradient %g, reference %g" value d)
+            }
+        ]
+    ]
