@@ -32,18 +32,30 @@ type internal FusedRows(strides: int[][], plan: RowPlan voption) =
     member _.Strides = strides
     member _.Plan = plan
 
-/// A compiled fused group: its instructions in dependency order, the registers they need, and the
-/// plan values its external inputs are read from. `Rows` keeps the last walk chosen, so a run
-/// whose inputs have the layouts of the run before allocates nothing to choose it again; it is
-/// replaced whole (never mutated), so concurrent runs read either the old choice or the new one.
-type internal FusedGroup =
+/// What a fused group computes: its output's shape and dtype, its instructions in dependency order
+/// and the registers they need. A plan makes one program per distinct computation and shares it
+/// between its groups (an unrolled loop of small tensors has 10^5 groups and a dozen programs).
+type internal FusedProgram =
     { Shape: int[]
       Numel: int
       DType: DType
       Instructions: FusedInstruction[]
-      Registers: int
-      InputValues: int[]
-      mutable Rows: FusedRows }
+      Registers: int }
+
+/// A compiled fused group: its program and the plan values its external inputs are read from.
+/// `Rows` keeps the last walk chosen, so a run whose inputs have the layouts of the run before
+/// allocates nothing to choose it again; it is replaced whole (never mutated), so concurrent runs
+/// read either the old choice or the new one.
+[<Sealed>]
+type internal FusedGroup(program: FusedProgram, inputValues: int[]) =
+    member _.Program = program
+    member _.Shape = program.Shape
+    member _.Numel = program.Numel
+    member _.DType = program.DType
+    member _.Instructions = program.Instructions
+    member _.Registers = program.Registers
+    member _.InputValues = inputValues
+    member val Rows: FusedRows = null with get, set
 
 /// Owner of the per-thread block registers. A block runs on one thread from start to end, so a
 /// thread's registers are never shared; they are kept between calls so a compiled step allocates

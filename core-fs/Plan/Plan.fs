@@ -6,6 +6,7 @@
 /// and the tensors over them) is kept by the plan between runs; concurrent runs rent separate
 /// arenas, so no buffer is ever in use by two runs. Outputs are never arena memory: each root
 /// that a step writes gets a fresh array per run (or the caller's), and any other root is copied.
+/// The compiler itself is Planner.fs, over the numbered graph of PlanGraph.fs.
 namespace FunctionalDiff.Core
 
 open System
@@ -73,29 +74,45 @@ type internal PackCache(count: int) =
     member _.Packings = entries |> Array.sumBy (fun e -> e.Packings)
 
 /// A buffer written by one step: its dtype and size, and either its arena slot or the root
-/// position whose output array it is.
+/// position whose output array it is. A struct: a plan of small tensors has a buffer per step.
+[<Struct>]
 type internal PlanBuffer =
     { DType: DType
       Numel: int
       mutable Slot: int
       mutable Root: int }
 
-/// The per-run state of a plan: slot arrays and one tensor per value (slot views prebuilt).
+/// The per-run state of a plan: slot arrays and a tensor for each value (slot views prebuilt,
+/// shared by the values of one slot and layout). The four tables of kept tensors are made at
+/// first use: a plan run once (Eval) over a graph of 10^5 values would otherwise make four large
+/// objects it never reads.
 [<AllowNullLiteral>]
 type internal Arena(slots: Array[], values: Tensor[]) =
+    let mutable given: Tensor[] = null
+    let mutable givenBefore: Tensor[] = null
+    let mutable views: Tensor[] = null
+    let mutable viewsBefore: Tensor[] = null
     member _.Slots = slots
     member _.Values = values
     /// The tensors made over caller-given outputs at the last run, reused while the caller keeps
     /// passing the same arrays (so a loop that writes into its outputs allocates nothing).
-    member val Given: Tensor[] = Array.zeroCreate values.Length
+    member _.Given =
+        if isNull given then given <- Array.zeroCreate values.Length
+        given
     /// The tensors made over caller-given outputs the run before the last (a loop whose two sets
     /// of results take turns as outputs and inputs brings each array every other run).
-    member val GivenBefore: Tensor[] = Array.zeroCreate values.Length
+    member _.GivenBefore =
+        if isNull givenBefore then givenBefore <- Array.zeroCreate values.Length
+        givenBefore
     /// The views made at the last run over per-run storage (inputs, kernels' results), reused
     /// while their source brings the same array, so a loop over the same inputs allocates none.
-    member val Views: Tensor[] = Array.zeroCreate values.Length
+    member _.Views =
+        if isNull views then views <- Array.zeroCreate values.Length
+        views
     /// The views made the run before the last, as GivenBefore.
-    member val ViewsBefore: Tensor[] = Array.zeroCreate values.Length
+    member _.ViewsBefore =
+        if isNull viewsBefore then viewsBefore <- Array.zeroCreate values.Length
+        viewsBefore
 
     /// The tensor kept for value v (in `last` or `before`) over `storage`, or null; a hit in
     /// `before` becomes the last.
@@ -118,14 +135,23 @@ type internal Arena(slots: Array[], values: Tensor[]) =
 /// A compiled plan.
 [<Sealed>]
 type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues: int[], homes: Home[], steps: Step[],
-                   buffers: PlanBuffer[], slotKinds: struct (DType * int)[], rootBuffers: int[], buffersValues: int[][]) =
+                   buffers: PlanBuffer[], slotKinds: struct (DType * int)[], rootBuffers: int[], rootBufferValues: int[][]) =
     let pool = Stack<Arena>()
-    let transient =
-        homes |> Array.indexed |> Array.choose (fun (v, h) ->
+    /// True for the values that live in an arena slot.
+    let inArenaSlot =
+        homes |> Array.map (fun h ->
             match h with
-            | Home.Input _ | Home.Computed -> Some v
-            | Home.Buffer(b, _, _, _) when buffers.[b].Root >= 0 -> Some v
-            | Home.Buffer _ | Home.Constant _ -> None)
+            | Home.Buffer(b, _, _, _) -> buffers.[b].Root < 0
+            | Home.Input _ | Home.Constant _ | Home.Computed -> false)
+    /// The values a run sets and clears: inputs, per-run tensors, and views of outputs.
+    let transient =
+        let list = List<int>()
+        for v in 0 .. homes.Length - 1 do
+            match homes.[v] with
+            | Home.Input _ | Home.Computed -> list.Add v
+            | Home.Buffer(b, _, _, _) when buffers.[b].Root >= 0 -> list.Add v
+            | Home.Buffer _ | Home.Constant _ -> ()
+        list.ToArray()
 
     let newArena () =
         let slots =
@@ -134,11 +160,21 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                 | DType.Float64 -> GC.AllocateUninitializedArray<float> numel :> Array
                 | DType.Float32 -> GC.AllocateUninitializedArray<float32> numel :> Array)
         let values = Array.zeroCreate<Tensor> homes.Length
+        // Values in one slot with one layout share a tensor (tensors are immutable): an unrolled
+        // loop of small steps has several values per slot, nearly all dense.
+        let lastInSlot = Array.zeroCreate<Tensor> slots.Length
         for v in 0 .. homes.Length - 1 do
             match homes.[v] with
             | Home.Constant t -> values.[v] <- t
             | Home.Buffer(b, shape, strides, offset) when buffers.[b].Root < 0 ->
-                values.[v] <- Tensor(buffers.[b].DType, shape, strides, offset, slots.[buffers.[b].Slot])
+                let slot = buffers.[b].Slot
+                let last = lastInSlot.[slot]
+                if not (isNull (box last)) && last.Offset = offset && Ir.sameDims last.Dims shape && Ir.sameDims last.Strides strides then
+                    values.[v] <- last
+                else
+                    let t = Tensor(buffers.[b].DType, shape, strides, offset, slots.[slot])
+                    lastInSlot.[slot] <- t
+                    values.[v] <- t
             | Home.Buffer _ | Home.Input _ | Home.Computed -> ()
         Arena(slots, values)
 
@@ -230,7 +266,7 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                 if b >= 0 then
                     let info = buffers.[b]
                     let storage = if isNull outputs then freshArray info.DType info.Numel else outputs.[r].Storage
-                    for v in buffersValues.[b] do
+                    for v in rootBufferValues.[r] do
                         match homes.[v] with
                         | Home.Buffer(_, shape, strides, offset) ->
                             let kept = if isNull outputs then Unchecked.defaultof<Tensor> else Arena.Kept(arena.Given, arena.GivenBefore, v, storage)
@@ -272,10 +308,12 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                     for i in 0 .. args.Length - 1 do operands.[i] <- values.[args.[i]]
                     let result = Interpret.run node operands
                     // A kernel may hand back a view of its input; an input in an arena slot will be
-                    // overwritten once it dies, so such a result is copied out of the slot.
+                    // overwritten once it dies, so such a result is copied out of the slot. (Only
+                    // its operands can be its storage: asking every slot was a pass over all of
+                    // them per kernel step, and a long unrolled loop has 10^4 slots.)
                     let mutable inSlot = false
-                    for s in arena.Slots do
-                        if obj.ReferenceEquals(s, result.Storage) then inSlot <- true
+                    for a in args do
+                        if inArenaSlot.[a] && obj.ReferenceEquals(values.[a].Storage, result.Storage) then inSlot <- true
                     values.[output] <- if inSlot then freshCopy result else result
             let results = if isNull outputs then Array.zeroCreate roots.Length else outputs
             for r in 0 .. roots.Length - 1 do
@@ -414,478 +452,3 @@ type internal ScanRunner(body: ScanBody, plan: Plan, length: int, reverse: bool)
             Array.Clear s.Given
             s.Packs.Invalidate()
             giveBack s
-
-/// Compiles plans.
-module internal Planner =
-
-    let private dense (shape: int[]) = Shape.contiguousStrides shape
-
-    let private emptyStorage (dtype: DType) : Array =
-        match dtype with
-        | DType.Float64 -> Array.empty<float> :> Array
-        | DType.Float32 -> Array.empty<float32> :> Array
-
-    /// True when every input has the node's dtype. A loop, not Array.forall: a compile asks this
-    /// for every node, and a closure per call was a tenth of what compiling a graph of small
-    /// tensors allocated.
-    let private inputsShareDType (node: Expr) =
-        let args = node.Args
-        let mutable same = true
-        for k in 0 .. args.Length - 1 do
-            if args.[k].DType <> node.DType then same <- false
-        same
-
-    /// True for the ops a fused group can hold.
-    let private elementwise (node: Expr) =
-        match node.Op with
-        | Op.Unary _ | Op.Binary _ | Op.Where -> inputsShareDType node
-        | Op.Var _ | Op.Const _ | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
-        | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
-        | Op.Cast _ | Op.StopGradient | Op.Custom _
-        | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
-        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ -> false
-
-    /// True for ops whose kernel returns a view of its (one) input.
-    let private isView (node: Expr) =
-        match node.Op with
-        | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ -> true
-        | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
-        | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _
-        | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
-        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ -> false
-
-    /// A plan for `roots` with the Vars `inputs` bound per run. With `fold`, subgraphs without a
-    /// Var are evaluated now and become constants of the plan (for plans run many times). The
-    /// inputs from `firstInvariant` on keep their values over the runs of a loop (a Scan body's
-    /// captured values): the products by them (and by views of them) keep B's packed panels in
-    /// the loop's PackCache.
-    let rec compileWith (inputs: Expr[]) (roots: Expr[]) (fold: bool) (firstInvariant: int) : Plan =
-        let order = Graph.topologicalOrder roots
-        let inputIndex = Dictionary<int64, int>()
-        inputs |> Array.iteri (fun k v -> inputIndex.[v.Id] <- k)
-        let isRoot = HashSet<int64>()
-        for r in roots do isRoot.Add r.Id |> ignore
-
-        // Constant subgraphs: nodes with no Var below. Those a non-constant node (or a root) reads
-        // are evaluated now, together, node by node.
-        let constant = HashSet<int64>()
-        let folded = Dictionary<int64, Tensor>()
-        if fold then
-            for node in order do
-                match node.Op with
-                | Op.Var _ -> ()
-                | _ -> if node.Args |> Array.forall (fun a -> constant.Contains a.Id) then constant.Add node.Id |> ignore
-            let wanted = List<Expr>()
-            let mark (e: Expr) =
-                match e.Op with
-                | Op.Const _ -> ()
-                | _ ->
-                    if constant.Contains e.Id && not (folded.ContainsKey e.Id) then
-                        folded.[e.Id] <- Unchecked.defaultof<Tensor>
-                        wanted.Add e
-            for node in order do
-                if not (constant.Contains node.Id) then
-                    for a in node.Args do mark a
-            for r in roots do mark r
-            if wanted.Count > 0 then
-                let values = Interpret.evalMany (Dictionary()) (wanted.ToArray())
-                for i in 0 .. wanted.Count - 1 do folded.[wanted.[i].Id] <- values.[i]
-
-        // Uses of each node (an edge per input slot, one per root position), and its consumer
-        // when it has exactly one.
-        let uses = Dictionary<int64, int>()
-        let consumer = Dictionary<int64, Expr>()
-        let addUse (e: Expr) = uses.[e.Id] <- (match uses.TryGetValue e.Id with | true, n -> n + 1 | _ -> 1)
-        for node in order do
-            if not (constant.Contains node.Id) then
-                for a in node.Args do
-                    addUse a
-                    consumer.[a.Id] <- node
-        for r in roots do addUse r
-        let fusable (node: Expr) = elementwise node && not (constant.Contains node.Id)
-        // A node joins its consumer's group when it is that consumer's private input of the same
-        // shape. Decided once per node here: a group's walk asks it twice per edge.
-        let joined = HashSet<int64>()
-        for node in order do
-            if fusable node && not (isRoot.Contains node.Id) then
-                match uses.TryGetValue node.Id with
-                | true, 1 ->
-                    let c = consumer.[node.Id]
-                    if fusable c && Ir.sameDims c.Dims node.Dims then joined.Add node.Id |> ignore
-                | _ -> ()
-        let joins (node: Expr) = joined.Contains node.Id
-
-        let homes = List<Home>()
-        let valueOf = Dictionary<int64, int>()
-        // Values that keep their value over the runs of a loop: invariant inputs, constants, and
-        // views of these (a weight's transpose).
-        let invariant = HashSet<int>()
-        let mutable packedOperands = 0
-        let steps = List<Step>()
-        let buffers = List<PlanBuffer>()
-        let addValue (node: Expr) (home: Home) =
-            let v = homes.Count
-            homes.Add home
-            valueOf.[node.Id] <- v
-            match home with
-            | Home.Constant _ -> invariant.Add v |> ignore
-            | Home.Input k when k >= firstInvariant -> invariant.Add v |> ignore
-            | Home.Input _ | Home.Buffer _ | Home.Computed -> ()
-            v
-        let newBuffer (node: Expr) =
-            let b = buffers.Count
-            buffers.Add { DType = node.DType; Numel = node.Numel; Slot = -1; Root = -1 }
-            addValue node (Home.Buffer(b, Array.copy node.Dims, dense node.Dims, 0))
-
-        // The group of `head`: its members in dependency order (iterative post-order), registers
-        // allocated from a free list as operands die. The working tables are shared by all the
-        // groups of a compile (a graph of small tensors has one group every few nodes, and fresh
-        // tables per group were most of what compiling it allocated); a table that grew large is
-        // replaced rather than cleared, so clearing stays proportional to a group's size.
-        let externals = List<int>()
-        let externalIndexCell = ref (Dictionary<int, int>())
-        let registerOfCell = ref (Dictionary<int64, int>())
-        let free = Stack<int>()
-        let instructions = List<FusedInstruction>()
-        let stack = Stack<struct (Expr * int)>()
-        let buildGroup (head: Expr) : FusedGroup =
-            externals.Clear()
-            if externalIndexCell.Value.Count > 64 then externalIndexCell.Value <- Dictionary<int, int>() else externalIndexCell.Value.Clear()
-            if registerOfCell.Value.Count > 64 then registerOfCell.Value <- Dictionary<int64, int>() else registerOfCell.Value.Clear()
-            let externalIndex = externalIndexCell.Value
-            let registerOf = registerOfCell.Value
-            free.Clear()
-            instructions.Clear()
-            let mutable registers = 0
-            stack.Push(struct (head, 0))
-            while stack.Count > 0 do
-                let struct (node, next) = stack.Pop()
-                let args = node.Args
-                if next < args.Length then
-                    stack.Push(struct (node, next + 1))
-                    if joins args.[next] then stack.Push(struct (args.[next], 0))
-                else
-                    let operand (a: Expr) =
-                        if joins a then FusedOperand.Register registerOf.[a.Id]
-                        else
-                            let v = valueOf.[a.Id]
-                            match externalIndex.TryGetValue v with
-                            | true, k -> FusedOperand.External k
-                            | _ ->
-                                let k = externals.Count
-                                externals.Add v
-                                externalIndex.[v] <- k
-                                FusedOperand.External k
-                    let operands = args |> Array.map operand
-                    for a in args do
-                        if joins a then free.Push registerOf.[a.Id]
-                    let target =
-                        if obj.ReferenceEquals(node, head) then -1
-                        elif free.Count > 0 then free.Pop()
-                        else
-                            registers <- registers + 1
-                            registers - 1
-                    if target >= 0 then registerOf.[node.Id] <- target
-                    let instruction =
-                        match node.Op with
-                        | Op.Unary op -> FusedInstruction.Unary(op, operands.[0], target)
-                        | Op.Binary op -> FusedInstruction.Binary(op, operands.[0], operands.[1], target)
-                        | Op.Where -> FusedInstruction.Where(operands.[0], operands.[1], operands.[2], target)
-                        | Op.Var _ | Op.Const _ | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
-                        | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
-                        | Op.Cast _ | Op.StopGradient | Op.Custom _
-                        | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
-                        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ ->
-                            invalidOp "only elementwise nodes are fused"
-                    instructions.Add instruction
-            { Shape = Array.copy head.Dims; Numel = head.Numel; DType = head.DType
-              Instructions = instructions.ToArray(); Registers = registers; InputValues = externals.ToArray(); Rows = null }
-
-        // Products whose only use is a sum with a value of their shape (acc + g·h, a loop's
-        // gradient accumulator): the sum's node, by id, to the product and its operands' values.
-        let deferred = Dictionary<int64, struct (Expr * int * int * int)>()
-        let addendOf (product: Expr) (direct: bool) : Expr voption =
-            if not direct || isRoot.Contains product.Id || uses.[product.Id] <> 1 then ValueNone
-            else
-                let sum = consumer.[product.Id]
-                match sum.Op with
-                | Op.Binary BinaryOp.Add when fusable sum && not (joins sum) && sum.DType = product.DType && Ir.sameDims sum.Dims product.Dims ->
-                    let other = if obj.ReferenceEquals(sum.Args.[0], product) then sum.Args.[1] else sum.Args.[0]
-                    // the addend must be a value of its own, of the sum's shape (not broadcast)
-                    // (a view, a broadcast bias say, would be copied dense on every run)
-                    if obj.ReferenceEquals(other, product) || joins other || isView other
-                       || other.DType <> sum.DType || not (Ir.sameDims other.Dims sum.Dims) then ValueNone
-                    else ValueSome sum
-                | Op.Binary _ | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _
-                | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
-                | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr
-                | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ -> ValueNone
-
-        let kernel (node: Expr) =
-            let args = node.Args |> Array.map (fun a -> valueOf.[a.Id])
-            let v = addValue node Home.Computed
-            steps.Add(Step.Kernel(node, args, v))
-
-        // A Scan as one step: its body compiled into a plan of its own, run once per step.
-        let planScan (node: Expr) =
-            match node.Op with
-            | Op.Scan(body, length, reverse, _) ->
-                let body = ScanNode.bodyOf body
-                let bodyPlan = compileWith body.Vars body.Outputs fold (body.CarryVars.Length + body.XVars.Length)
-                let runner = ScanRunner(body, bodyPlan, length, reverse)
-                let args = node.Args |> Array.map (fun a -> valueOf.[a.Id])
-                let v = newBuffer node
-                steps.Add(Step.Loop(runner, args, v))
-            | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
-            | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
-            | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
-            | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
-            | Op.Unfold _ | Op.Fold _ | Op.Softmax _ | Op.LogSoftmax _ -> invalidOp "planScan: not a Scan node"
-        // The saving Scans in the graph (bodies that extend another body), for forward sharing.
-        let savingScans =
-            order |> Array.filter (fun n ->
-                match n.Op with
-                | Op.Scan(body, _, _, _) -> not (isNull (ScanNode.bodyOf body).Extends) && not (constant.Contains n.Id)
-                | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
-                | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
-                | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
-                | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
-                | Op.Unfold _ | Op.Fold _ | Op.Softmax _ | Op.LogSoftmax _ -> false)
-        let savingScanOf (node: Expr) (body: ScanBody) (length: int) (reverse: bool) =
-            let matches (s: Expr) =
-                match s.Op with
-                | Op.Scan(sBody, sLength, sReverse, _) ->
-                    obj.ReferenceEquals((ScanNode.bodyOf sBody).Extends, body) && sLength = length && sReverse = reverse
-                    && s.DType = node.DType && s.Args.Length = node.Args.Length
-                    && Array.forall2 (fun (a: Expr) (b: Expr) -> obj.ReferenceEquals(a, b)) s.Args node.Args
-                | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
-                | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
-                | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
-                | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
-                | Op.Unfold _ | Op.Fold _ | Op.Softmax _ | Op.LogSoftmax _ -> false
-            match Array.tryFind matches savingScans with
-            | Some s -> ValueSome s
-            | None -> ValueNone
-
-        for node in order do
-            if folded.ContainsKey node.Id then addValue node (Home.Constant folded.[node.Id]) |> ignore
-            elif constant.Contains node.Id then
-                match node.Op with
-                | Op.Const t -> addValue node (Home.Constant t) |> ignore
-                | _ -> () // only read by other constants, which were folded
-            elif joins node then ()
-            else
-                match node.Op with
-                | Op.Var(name, _) ->
-                    match inputIndex.TryGetValue node.Id with
-                    | true, k -> addValue node (Home.Input k) |> ignore
-                    | _ -> invalidOp (sprintf "Eval: variable %s %O%s is not bound" name node.DType (Shape.format node.Dims))
-                | Op.Const t -> addValue node (Home.Constant t) |> ignore
-                | Op.Binary _ when deferred.ContainsKey node.Id ->
-                    // the sum of a product and an addend: the product's step writes it
-                    let struct (product, left, right, packed) = deferred.[node.Id]
-                    let other = if obj.ReferenceEquals(node.Args.[0], product) then node.Args.[1] else node.Args.[0]
-                    let v = newBuffer node
-                    steps.Add(Step.MatMul(left, right, v, true, packed, valueOf.[other.Id]))
-                | Op.Unary _ | Op.Binary _ | Op.Where ->
-                    if fusable node then
-                        let group = buildGroup node
-                        let v = newBuffer node
-                        steps.Add(Step.Fused(group, v))
-                    else kernel node
-                // max and min over an empty axis raise in the kernel, at run time as without a plan
-                | Op.Reduce(op, axes, _) when axes.Length > 0
-                                              && not ((op = ReduceOp.Max || op = ReduceOp.Min)
-                                                      && axes |> Array.exists (fun a -> node.Args.[0].Dims.[a] = 0)) ->
-                    let input = valueOf.[node.Args.[0].Id]
-                    let v = newBuffer node
-                    steps.Add(Step.Reduce(op, axes, input, v))
-                | Op.MatMul ->
-                    let a, b = node.Args.[0], node.Args.[1]
-                    let direct = a.DType = b.DType && a.Rank <= 2 && b.Rank <= 2
-                    let left, right = valueOf.[a.Id], valueOf.[b.Id]
-                    let packed =
-                        if direct && invariant.Contains right then
-                            packedOperands <- packedOperands + 1
-                            packedOperands - 1
-                        else -1
-                    match addendOf node direct with
-                    // (of a sum of two products, the first is deferred and the second is its addend)
-                    | ValueSome sum when not (deferred.ContainsKey sum.Id) -> deferred.[sum.Id] <- struct (node, left, right, packed)
-                    | ValueSome _ | ValueNone ->
-                        let v = newBuffer node
-                        steps.Add(Step.MatMul(left, right, v, direct, packed, -1))
-                | Op.StopGradient -> valueOf.[node.Id] <- valueOf.[node.Args.[0].Id]
-                | Op.Custom _ -> valueOf.[node.Id] <- valueOf.[node.Args.[1].Id]
-                | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ ->
-                    let input = node.Args.[0]
-                    match homes.[valueOf.[input.Id]] with
-                    | Home.Constant t -> addValue node (Home.Constant(Interpret.run node [| t |])) |> ignore
-                    | Home.Buffer(b, shape, strides, offset) ->
-                        let template = Tensor(input.DType, shape, strides, offset, emptyStorage input.DType)
-                        match node.Op with
-                        | Op.Reshape _ when not template.IsContiguous ->
-                            let source = valueOf.[input.Id]
-                            let v = newBuffer node
-                            steps.Add(Step.Copy(source, v))
-                        | _ ->
-                            let view = Interpret.run node [| template |]
-                            addValue node (Home.Buffer(b, view.Dims, view.Strides, view.Offset)) |> ignore
-                    | Home.Input _ | Home.Computed ->
-                        let template = Tensor(input.DType, input.Dims, dense input.Dims, 0, emptyStorage input.DType)
-                        let view = Interpret.run node [| template |]
-                        let source = valueOf.[input.Id]
-                        let v = addValue node Home.Computed
-                        if invariant.Contains source then invariant.Add v |> ignore
-                        steps.Add(Step.View(node, source, v, view.Dims, view.Strides, view.Offset))
-                | Op.Cast _ when node.DType = node.Args.[0].DType ->
-                    let source = valueOf.[node.Args.[0].Id]
-                    let v = newBuffer node
-                    steps.Add(Step.Copy(source, v))
-                // parts of another dtype are converted by the node-by-node kernel
-                | Op.Concat _ when node.Args |> Array.exists (fun a -> a.DType <> node.DType) -> kernel node
-                | Op.ArgMax _ | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.Softmax _ | Op.LogSoftmax _ ->
-                    let args = node.Args |> Array.map (fun a -> valueOf.[a.Id])
-                    let v = newBuffer node
-                    steps.Add(Step.Write(node, args, v))
-                | Op.Reduce _ -> kernel node
-                | Op.Unfold(k, s, p, d) ->
-                    let input = valueOf.[node.Args.[0].Id]
-                    let v = newBuffer node
-                    steps.Add(Step.Unfold(k, s, p, d, input, v))
-                | Op.Fold(size, k, s, p, d) ->
-                    let input = valueOf.[node.Args.[0].Id]
-                    let v = newBuffer node
-                    steps.Add(Step.Fold(size, k, s, p, d, input, v))
-                // the factor and the solve into the plan's reused buffers: at n = 256 a fresh result
-                // per run is a large-object array
-                | Op.Cholesky | Op.TriangularSolve _ ->
-                    let args = node.Args |> Array.map (fun a -> valueOf.[a.Id])
-                    let v = newBuffer node
-                    steps.Add(Step.Write(node, args, v))
-                | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh -> kernel node
-                | Op.Polygamma _ | Op.ArgSort _ -> kernel node
-                | Op.Scan _ when valueOf.ContainsKey node.Id -> () // a saving Scan planned early, below
-                | Op.Scan(body, length, reverse, _) ->
-                    // Forward sharing: a gradient's saving Scan runs this node's loop and more, and
-                    // its packed output starts with this node's; this node is then a view of it.
-                    match savingScanOf node (ScanNode.bodyOf body) length reverse with
-                    | ValueSome saving ->
-                        if not (valueOf.ContainsKey saving.Id) then planScan saving
-                        match homes.[valueOf.[saving.Id]] with
-                        | Home.Buffer(b, _, _, _) -> addValue node (Home.Buffer(b, Array.copy node.Dims, [| 1 |], 0)) |> ignore
-                        | Home.Input _ | Home.Constant _ | Home.Computed -> planScan node
-                    | ValueNone -> planScan node
-
-        let homes = homes.ToArray()
-        let steps = steps.ToArray()
-        let buffers = buffers.ToArray()
-        let rootValues = roots |> Array.map (fun r -> valueOf.[r.Id])
-        let inputValues = inputs |> Array.map (fun v -> match valueOf.TryGetValue v.Id with | true, x -> x | _ -> -1)
-
-        // The values that read each step.
-        let reads (step: Step) =
-            match step with
-            | Step.Fused(group, _) -> group.InputValues
-            | Step.Reduce(_, _, input, _) -> [| input |]
-            | Step.MatMul(left, right, _, _, _, addend) -> if addend >= 0 then [| left; right; addend |] else [| left; right |]
-            | Step.Copy(input, _) -> [| input |]
-            | Step.View(_, input, _, _, _, _) -> [| input |]
-            | Step.Kernel(_, args, _) | Step.Write(_, args, _) -> args
-            | Step.Unfold(_, _, _, _, input, _) | Step.Fold(_, _, _, _, _, input, _) -> [| input |]
-            | Step.Loop(_, args, _) -> args
-        let writes (step: Step) =
-            match step with
-            | Step.Fused(_, output) | Step.Reduce(_, _, _, output) | Step.MatMul(_, _, output, _, _, _) | Step.Copy(_, output) -> output
-            | Step.Kernel(_, _, output) | Step.View(_, _, output, _, _, _) | Step.Write(_, _, output) -> output
-            | Step.Unfold(_, _, _, _, _, output) | Step.Fold(_, _, _, _, _, _, output) -> output
-            | Step.Loop(_, _, output) -> output
-        let bufferOf (v: int) = match homes.[v] with Home.Buffer(b, _, _, _) -> b | Home.Input _ | Home.Constant _ | Home.Computed -> -1
-
-        // Roots own the buffer they are a dense full view of (the first root position does).
-        let rootBuffers = Array.create roots.Length -1
-        for r in 0 .. roots.Length - 1 do
-            match homes.[rootValues.[r]] with
-            | Home.Buffer(b, shape, strides, offset) when buffers.[b].Root < 0 && offset = 0 && Shape.numel shape = buffers.[b].Numel ->
-                let template = Tensor(buffers.[b].DType, shape, strides, offset, emptyStorage buffers.[b].DType)
-                if template.IsContiguous then
-                    buffers.[b].Root <- r
-                    rootBuffers.[r] <- b
-            | Home.Buffer _ | Home.Input _ | Home.Constant _ | Home.Computed -> ()
-
-        // Last use of every buffer: the last step that reads any value over it; roots' never end.
-        let lastUse = Array.create buffers.Length -1
-        for i in 0 .. steps.Length - 1 do
-            for v in reads steps.[i] do
-                let b = bufferOf v
-                if b >= 0 then lastUse.[b] <- max lastUse.[b] i
-        for v in rootValues do
-            let b = bufferOf v
-            if b >= 0 then lastUse.[b] <- Int32.MaxValue
-
-        // Slots, in schedule order: a step's output takes over an input that dies at it (fused
-        // groups only, and only a dense input of the output's dtype and size that no other operand
-        // reads through another layout), else a freed slot of its dtype and size, else a new one.
-        let slotKinds = List<struct (DType * int)>()
-        let freeSlots = Dictionary<struct (DType * int), Stack<int>>()
-        let handedOver = HashSet<int>()
-        let released = HashSet<int>()
-        let release (b: int) =
-            if buffers.[b].Root < 0 && not (handedOver.Contains b) && released.Add b then
-                let key = struct (buffers.[b].DType, buffers.[b].Numel)
-                match freeSlots.TryGetValue key with
-                | true, s -> s.Push buffers.[b].Slot
-                | _ ->
-                    let s = Stack<int>()
-                    s.Push buffers.[b].Slot
-                    freeSlots.[key] <- s
-        let isDenseFull (v: int) (b: int) =
-            match homes.[v] with
-            | Home.Buffer(_, shape, strides, offset) ->
-                offset = 0 && Shape.numel shape = buffers.[b].Numel
-                && Tensor(buffers.[b].DType, shape, strides, 0, emptyStorage buffers.[b].DType).IsContiguous
-            | Home.Input _ | Home.Constant _ | Home.Computed -> false
-        for i in 0 .. steps.Length - 1 do
-            let step = steps.[i]
-            let read = reads step
-            let output = bufferOf (writes step)
-            if output >= 0 && buffers.[output].Root < 0 then
-                let target = buffers.[output]
-                let takeOver =
-                    match step with
-                    | Step.Fused _ ->
-                        read |> Array.tryFind (fun v ->
-                            let b = bufferOf v
-                            b >= 0 && buffers.[b].Root < 0 && lastUse.[b] = i && not (handedOver.Contains b)
-                            && buffers.[b].DType = target.DType && buffers.[b].Numel = target.Numel
-                            && read |> Array.forall (fun u -> bufferOf u <> b || isDenseFull u b))
-                    | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.Kernel _ | Step.View _ | Step.Write _
-                    | Step.Unfold _ | Step.Fold _ | Step.Loop _ -> None
-                match takeOver with
-                | Some v ->
-                    let b = bufferOf v
-                    target.Slot <- buffers.[b].Slot
-                    handedOver.Add b |> ignore
-                | None ->
-                    let key = struct (target.DType, target.Numel)
-                    match freeSlots.TryGetValue key with
-                    | true, s when s.Count > 0 -> target.Slot <- s.Pop()
-                    | _ ->
-                        target.Slot <- slotKinds.Count
-                        slotKinds.Add key
-            for v in read do
-                let b = bufferOf v
-                if b >= 0 && lastUse.[b] = i then release b
-            if output >= 0 && lastUse.[output] < 0 then release output
-
-        let buffersValues =
-            let lists = Array.init buffers.Length (fun _ -> List<int>())
-            for v in 0 .. homes.Length - 1 do
-                let b = bufferOf v
-                if b >= 0 && buffers.[b].Root >= 0 then lists.[b].Add v
-            lists |> Array.map (fun l -> l.ToArray())
-        Plan(Array.copy inputs, inputValues, Array.copy roots, rootValues, homes, steps, buffers, slotKinds.ToArray(), rootBuffers, buffersValues)
-
-    /// A plan for `roots` with the Vars `inputs` bound per run (see compileWith); none of the
-    /// inputs is a loop's invariant.
-    let compile (inputs: Expr[]) (roots: Expr[]) (fold: bool) : Plan = compileWith inputs roots fold inputs.Length

@@ -1,0 +1,118 @@
+/// The graph a plan compiles, numbered: every node below the roots gets its position in a
+/// topological order, and each node's inputs are read as positions. The planner keeps all its
+/// per-node facts (uses, consumers, groups, values) in arrays indexed by position. Keyed by node
+/// id instead, as they were, each fact was a hash table of the graph's size: a graph of 3·10^5
+/// nodes then allocated hundreds of megabytes while compiling, and the collections that this
+/// triggered scanned the live tables again each time, so compile time grew faster than the graph.
+namespace FunctionalDiff.Core
+
+open System
+
+/// Nodes in topological order with their inputs' positions. The arrays come from the shared pool
+/// (graphs of 10^5 nodes would otherwise put a few large objects per compile on the large-object
+/// heap, whose budget triggers full collections); `Release` gives them back.
+[<Sealed>]
+type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], inputPositions: int[],
+                                 marks: bool[], rootPositions: int[], varPositions: int[]) =
+
+    /// The number of nodes.
+    member _.Count = count
+
+    /// The position of each root, in the order of the roots given to Build.
+    member _.RootPositions = rootPositions
+
+    /// The position of each Var given to Build, or -1 for a Var the roots do not depend on.
+    member _.VarPositions = varPositions
+
+    /// The node at position p.
+    member _.Node(p: int) : Expr = nodes.[p]
+
+    /// The position of input k of the node at position p.
+    member _.Input(p: int, k: int) : int = inputPositions.[inputStart.[p] + k]
+
+    /// The mark Build gave the node at position p.
+    member _.Marked(p: int) : bool = marks.[p]
+
+    /// The number of inputs of the node at position p.
+    member _.InputCount(p: int) : int = inputStart.[p + 1] - inputStart.[p]
+
+    /// A cleared array with an element per node, from the pool; give it back with PlanGraph.GiveBack.
+    member _.Table<'T>() : 'T[] = Pool.rentCleared<'T> count
+
+    /// Gives a table back to the pool.
+    static member GiveBack<'T>(table: 'T[]) = Pool.giveBack table
+
+    /// Gives the graph's arrays back to the pool; the graph is unusable afterwards.
+    member _.Release() =
+        Pool.giveBack nodes
+        Pool.giveBack inputStart
+        Pool.giveBack inputPositions
+        Pool.giveBack marks
+
+    /// The nodes reachable from the roots, each once, inputs before their users, in the order of
+    /// Graph.topologicalOrder (a depth-first walk taking inputs left to right, roots in order),
+    /// and the positions of the roots and of the Vars `vars`. Node ids index the walk's table
+    /// directly (IdMap): a window of the newest 2^25 ids, where a graph about to be evaluated
+    /// lives; older nodes (constants made at start-up, say) take the map's hash table. `mark` is
+    /// asked once per node, when the walk places it: the node and its inputs are in cache then,
+    /// and on a graph larger than the cache a later pass that reads them again misses per node.
+    static member Build(roots: Expr[], vars: Expr[], mark: Expr -> bool) : PlanGraph =
+        // IdMap's dense range is under 2^25 ids wide
+        let low = max 0L (Ir.newestId () - (1L <<< 25) + 2L)
+        // 0: not seen; -1: on the walk's stack; p + 1: placed at position p
+        let positions = IdMap<int>(low)
+        try
+            let mutable nodes = Pool.rent<Expr> 1024
+            let mutable inputStart = Pool.rent<int> 1024
+            let mutable inputPositions = Pool.rent<int> 1024
+            let mutable marks = Pool.rent<bool> 1024
+            let mutable count = 0
+            let mutable edges = 0
+            let mutable stack = Pool.rent<struct (Expr * int)> 1024
+            let mutable depth = 0
+            for root in roots do
+                if positions.[root.Id] = 0 then
+                    positions.[root.Id] <- -1
+                    stack.[0] <- struct (root, 0)
+                    depth <- 1
+                while depth > 0 do
+                    let struct (node, next) = stack.[depth - 1]
+                    let args = node.Args
+                    if next < args.Length then
+                        stack.[depth - 1] <- struct (node, next + 1)
+                        let input = args.[next]
+                        if positions.[input.Id] = 0 then
+                            positions.[input.Id] <- -1
+                            if depth = stack.Length then stack <- Pool.grow stack depth
+                            stack.[depth] <- struct (input, 0)
+                            depth <- depth + 1
+                    else
+                        // every input is placed by now (a DAG's inputs finish first), and still in
+                        // cache: its position is read here rather than in a second pass
+                        depth <- depth - 1
+                        if count = nodes.Length then nodes <- Pool.grow nodes count
+                        if count = marks.Length then marks <- Pool.grow marks count
+                        // (one more entry than nodes: the end of the last node's inputs)
+                        if count + 1 >= inputStart.Length then inputStart <- Pool.grow inputStart count
+                        if edges + args.Length > inputPositions.Length then
+                            inputPositions <- Pool.grow inputPositions edges
+                            if edges + args.Length > inputPositions.Length then
+                                let wider = Pool.rent<int> (edges + args.Length)
+                                Array.Copy(inputPositions, wider, edges)
+                                Pool.giveBack inputPositions
+                                inputPositions <- wider
+                        inputStart.[count] <- edges
+                        for a in args do
+                            inputPositions.[edges] <- positions.[a.Id] - 1
+                            edges <- edges + 1
+                        nodes.[count] <- node
+                        marks.[count] <- mark node
+                        positions.[node.Id] <- count + 1
+                        count <- count + 1
+            Pool.giveBack stack
+            inputStart.[count] <- edges
+            let rootPositions = roots |> Array.map (fun r -> positions.[r.Id] - 1)
+            let varPositions = vars |> Array.map (fun v -> max -1 (positions.[v.Id] - 1))
+            PlanGraph(nodes, count, inputStart, inputPositions, marks, rootPositions, varPositions)
+        finally
+            positions.Release()

@@ -1,0 +1,699 @@
+/// The plan compiler: from a graph to a Plan (see Plan.fs for what a plan is). Every per-node fact
+/// lives in an array indexed by the node's position in the PlanGraph, and every per-buffer fact in
+/// an array indexed by the buffer, all from the shared pool; so a compile allocates about what the
+/// plan keeps (its steps, values and buffers) and runs in time linear in the graph.
+namespace FunctionalDiff.Core
+
+open System
+open System.Collections.Generic
+
+/// Compiles plans.
+module internal Planner =
+
+    let private emptyStorage (dtype: DType) : Array =
+        match dtype with
+        | DType.Float64 -> Array.empty<float> :> Array
+        | DType.Float32 -> Array.empty<float32> :> Array
+
+    /// True when every input has the node's dtype. A loop, not Array.forall: a compile asks this
+    /// for every node, and a closure per call was a tenth of what compiling a graph of small
+    /// tensors allocated.
+    let private inputsShareDType (node: Expr) =
+        let args = node.Args
+        let mutable same = true
+        for k in 0 .. args.Length - 1 do
+            if args.[k].DType <> node.DType then same <- false
+        same
+
+    /// True for the ops a fused group can hold.
+    let private elementwise (node: Expr) =
+        match node.Op with
+        | Op.Unary _ | Op.Binary _ | Op.Where -> inputsShareDType node
+        | Op.Var _ | Op.Const _ | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
+        | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
+        | Op.Cast _ | Op.StopGradient | Op.Custom _
+        | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
+        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ -> false
+
+    /// True for ops whose kernel returns a view of its (one) input.
+    let private isView (node: Expr) =
+        match node.Op with
+        | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ -> true
+        | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
+        | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _
+        | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
+        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ -> false
+
+    /// True for a Var.
+    let private isVar (node: Expr) =
+        match node.Op with
+        | Op.Var _ -> true
+        | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
+        | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
+        | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
+        | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
+        | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ -> false
+
+    /// The tensor of a Const node.
+    let private constantTensor (node: Expr) : Tensor voption =
+        match node.Op with
+        | Op.Const t -> ValueSome t
+        | Op.Var _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
+        | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
+        | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
+        | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
+        | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ -> ValueNone
+
+    /// True for a reshape.
+    let private isReshape (node: Expr) =
+        match node.Op with
+        | Op.Reshape _ -> true
+        | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _
+        | Op.MatMul | Op.Permute _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
+        | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
+        | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
+        | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ -> false
+
+    /// Shapes compared by their dimensions.
+    let private byDimensions =
+        { new IEqualityComparer<int[]> with
+            member _.Equals(a, b) = Ir.sameDims a b
+            member _.GetHashCode(dims) =
+                let mutable h = dims.Length
+                for d in dims do h <- h * 31 + d
+                h }
+
+    /// The number of values a step reads.
+    let private readCount (step: Step) =
+        match step with
+        | Step.Fused(group, _) -> group.InputValues.Length
+        | Step.Reduce _ | Step.Copy _ | Step.View _ | Step.Unfold _ | Step.Fold _ -> 1
+        | Step.MatMul(_, _, _, _, _, addend) -> if addend >= 0 then 3 else 2
+        | Step.Kernel(_, args, _) | Step.Write(_, args, _) | Step.Loop(_, args, _) -> args.Length
+
+    /// Value i of those a step reads (i below readCount).
+    let private readAt (step: Step) (i: int) =
+        match step with
+        | Step.Fused(group, _) -> group.InputValues.[i]
+        | Step.Reduce(_, _, input, _) | Step.Copy(input, _) | Step.View(_, input, _, _, _, _) -> input
+        | Step.Unfold(_, _, _, _, input, _) | Step.Fold(_, _, _, _, _, input, _) -> input
+        | Step.MatMul(left, right, _, _, _, addend) -> (match i with 0 -> left | 1 -> right | _ -> addend)
+        | Step.Kernel(_, args, _) | Step.Write(_, args, _) | Step.Loop(_, args, _) -> args.[i]
+
+    /// The value a step writes.
+    let private writes (step: Step) =
+        match step with
+        | Step.Fused(_, output) | Step.Reduce(_, _, _, output) | Step.MatMul(_, _, output, _, _, _) | Step.Copy(_, output) -> output
+        | Step.Kernel(_, _, output) | Step.View(_, _, output, _, _, _) | Step.Write(_, _, output) -> output
+        | Step.Unfold(_, _, _, _, _, output) | Step.Fold(_, _, _, _, _, _, output) -> output
+        | Step.Loop(_, _, output) -> output
+
+    /// True for a layout that covers its whole buffer of `numel` elements densely, row-major (the
+    /// rule of Tensor.IsContiguous, without making a tensor to ask it: a compile asks it per step).
+    let private isDenseLayout (numel: int) (shape: int[]) (strides: int[]) (offset: int) =
+        offset = 0 && Shape.numel shape = numel
+        && (numel = 0
+            || (let mutable expected = 1
+                let mutable dense = true
+                for i in shape.Length - 1 .. -1 .. 0 do
+                    if shape.[i] <> 1 && strides.[i] <> expected then dense <- false
+                    expected <- expected * shape.[i]
+                dense))
+
+    /// A list of at most `capacity` items in an array from the shared pool: the steps, values and
+    /// buffers of a plan are at most one per node, and growing lists of 10^5 of them made several
+    /// large-object arrays per compile.
+    [<Sealed>]
+    type private Collected<'T>(capacity: int) =
+        let items = Pool.rent<'T> capacity
+        let mutable count = 0
+        member _.Count = count
+        member _.Add(item: 'T) =
+            items.[count] <- item
+            count <- count + 1
+        member _.Item with get (i: int) = items.[i]
+        member _.ToArray() = Array.sub items 0 count
+        member _.Release() = Pool.giveBack items
+
+    /// The steps, values and buffers of a schedule, before slots are assigned.
+    type private Schedule =
+        { Homes: Home[]
+          Steps: Step[]
+          Buffers: PlanBuffer[]
+          RootValues: int[]
+          InputValues: int[] }
+
+    /// Assigns arena slots to the buffers of a schedule and makes the plan. A root's buffer is its
+    /// output array; every other buffer takes a slot, in schedule order: a fused step's output
+    /// takes over an input that dies at it (a dense input of the output's dtype and size that no
+    /// other operand reads through another layout), else a freed slot of its dtype and size, else
+    /// a new one.
+    let private assignSlots (inputs: Expr[]) (roots: Expr[]) (schedule: Schedule) : Plan =
+        let homes, steps, buffers, rootValues = schedule.Homes, schedule.Steps, schedule.Buffers, schedule.RootValues
+        // the buffer of each value, or -1: read for every operand of every step below
+        let buffersOf = Pool.rent<int> homes.Length
+        for v in 0 .. homes.Length - 1 do
+            buffersOf.[v] <- match homes.[v] with Home.Buffer(b, _, _, _) -> b | Home.Input _ | Home.Constant _ | Home.Computed -> -1
+        let bufferOf (v: int) = buffersOf.[v]
+
+        // Roots own the buffer they are a dense full view of (the first root position does).
+        let rootBuffers = Array.create roots.Length -1
+        for r in 0 .. roots.Length - 1 do
+            match homes.[rootValues.[r]] with
+            | Home.Buffer(b, shape, strides, offset) when buffers.[b].Root < 0 && isDenseLayout buffers.[b].Numel shape strides offset ->
+                buffers.[b].Root <- r
+                rootBuffers.[r] <- b
+            | Home.Buffer _ | Home.Input _ | Home.Constant _ | Home.Computed -> ()
+
+        let lastUse = Pool.rent<int> buffers.Length
+        let handedOver = Pool.rentCleared<bool> buffers.Length
+        let released = Pool.rentCleared<bool> buffers.Length
+        try
+            // Last use of every buffer: the last step that reads any value over it; roots' never end.
+            Array.Fill(lastUse, -1, 0, buffers.Length)
+            for i in 0 .. steps.Length - 1 do
+                let step = steps.[i]
+                for k in 0 .. readCount step - 1 do
+                    let b = bufferOf (readAt step k)
+                    if b >= 0 then lastUse.[b] <- max lastUse.[b] i
+            for v in rootValues do
+                let b = bufferOf v
+                if b >= 0 then lastUse.[b] <- Int32.MaxValue
+
+            let slotKinds = List<struct (DType * int)>()
+            let freeSlots = Dictionary<struct (DType * int), Stack<int>>()
+            let release (b: int) =
+                if buffers.[b].Root < 0 && not handedOver.[b] && not released.[b] then
+                    released.[b] <- true
+                    let key = struct (buffers.[b].DType, buffers.[b].Numel)
+                    match freeSlots.TryGetValue key with
+                    | true, s -> s.Push buffers.[b].Slot
+                    | _ ->
+                        let s = Stack<int>()
+                        s.Push buffers.[b].Slot
+                        freeSlots.[key] <- s
+            let isDenseFull (v: int) (b: int) =
+                match homes.[v] with
+                | Home.Buffer(_, shape, strides, offset) -> isDenseLayout buffers.[b].Numel shape strides offset
+                | Home.Input _ | Home.Constant _ | Home.Computed -> false
+            // The input of fused step i whose buffer its output can take over, or -1.
+            let takeOver (i: int) (group: FusedGroup) (target: PlanBuffer) =
+                let read = group.InputValues
+                let mutable found = -1
+                let mutable k = 0
+                while found < 0 && k < read.Length do
+                    let b = bufferOf read.[k]
+                    if b >= 0 && buffers.[b].Root < 0 && lastUse.[b] = i && not handedOver.[b]
+                       && buffers.[b].DType = target.DType && buffers.[b].Numel = target.Numel then
+                        let mutable onlyDense = true
+                        for u in read do
+                            if onlyDense && bufferOf u = b && not (isDenseFull u b) then onlyDense <- false
+                        if onlyDense then found <- read.[k]
+                    k <- k + 1
+                found
+            for i in 0 .. steps.Length - 1 do
+                let step = steps.[i]
+                let output = bufferOf (writes step)
+                if output >= 0 && buffers.[output].Root < 0 then
+                    let target = buffers.[output]
+                    let taken =
+                        match step with
+                        | Step.Fused(group, _) -> takeOver i group target
+                        | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.Kernel _ | Step.View _ | Step.Write _
+                        | Step.Unfold _ | Step.Fold _ | Step.Loop _ -> -1
+                    if taken >= 0 then
+                        let b = bufferOf taken
+                        buffers.[output].Slot <- buffers.[b].Slot
+                        handedOver.[b] <- true
+                    else
+                        let key = struct (target.DType, target.Numel)
+                        match freeSlots.TryGetValue key with
+                        | true, s when s.Count > 0 -> buffers.[output].Slot <- s.Pop()
+                        | _ ->
+                            buffers.[output].Slot <- slotKinds.Count
+                            slotKinds.Add key
+                for k in 0 .. readCount step - 1 do
+                    let b = bufferOf (readAt step k)
+                    if b >= 0 && lastUse.[b] = i then release b
+                if output >= 0 && lastUse.[output] < 0 then release output
+
+            // The values over each root's buffer, which a run lays over that root's output array.
+            let rootBufferValues =
+                let lists = Array.init roots.Length (fun _ -> List<int>())
+                for v in 0 .. homes.Length - 1 do
+                    let b = bufferOf v
+                    if b >= 0 && buffers.[b].Root >= 0 then lists.[buffers.[b].Root].Add v
+                lists |> Array.map (fun l -> l.ToArray())
+            Plan(Array.copy inputs, schedule.InputValues, Array.copy roots, rootValues, homes, steps, buffers, slotKinds.ToArray(),
+                 rootBuffers, rootBufferValues)
+        finally
+            Pool.giveBack buffersOf
+            Pool.giveBack lastUse
+            Pool.giveBack handedOver
+            Pool.giveBack released
+
+    /// A plan for `roots` with the Vars `inputs` bound per run. With `fold`, subgraphs without a
+    /// Var are evaluated now and become constants of the plan (for plans run many times). The
+    /// inputs from `firstInvariant` on keep their values over the runs of a loop (a Scan body's
+    /// captured values): the products by them (and by views of them) keep B's packed panels in
+    /// the loop's PackCache.
+    let rec compileWith (inputs: Expr[]) (roots: Expr[]) (fold: bool) (firstInvariant: int) : Plan =
+        // marked: the elementwise nodes, which fused groups are made of
+        let graph = PlanGraph.Build(roots, inputs, elementwise)
+        // per node, by position
+        let isRoot = graph.Table<bool>()
+        let inputIndex = graph.Table<int>() // k + 1 for the Var bound to input k
+        let constant = graph.Table<bool>()
+        let folded = graph.Table<Tensor>()
+        let uses = graph.Table<int>()
+        let consumer = graph.Table<int>()
+        let joined = graph.Table<bool>()
+        let valueOf = graph.Table<int>() // v + 1 for the node's value v
+        let registerOf = graph.Table<int>()
+        // per value (a node has at most one value of its own)
+        let invariant = graph.Table<bool>()
+        try
+            let n = graph.Count
+            let rootPositions = graph.RootPositions
+            for p in rootPositions do isRoot.[p] <- true
+            for k in 0 .. inputs.Length - 1 do
+                let p = graph.VarPositions.[k]
+                if p >= 0 then inputIndex.[p] <- k + 1
+
+            // Constant subgraphs: nodes with no Var below. Those a non-constant node (or a root)
+            // reads are evaluated now, together, node by node.
+            if fold then
+                for p in 0 .. n - 1 do
+                    if not (isVar (graph.Node p)) then
+                        let mutable all = true
+                        for k in 0 .. graph.InputCount p - 1 do
+                            if not constant.[graph.Input(p, k)] then all <- false
+                        constant.[p] <- all
+                let wanted = List<int>()
+                let marked = graph.Table<bool>()
+                let mark (a: int) =
+                    if constant.[a] && not marked.[a] && (constantTensor (graph.Node a)).IsNone then
+                        marked.[a] <- true
+                        wanted.Add a
+                for p in 0 .. n - 1 do
+                    if not constant.[p] then
+                        for k in 0 .. graph.InputCount p - 1 do mark (graph.Input(p, k))
+                for p in rootPositions do mark p
+                PlanGraph.GiveBack marked
+                if wanted.Count > 0 then
+                    let values = Interpret.evalMany (Dictionary()) (wanted |> Seq.map graph.Node |> Array.ofSeq)
+                    for i in 0 .. wanted.Count - 1 do folded.[wanted.[i]] <- values.[i]
+
+            // Uses of each node (an edge per input slot, one per root position), and its consumer
+            // (the one that matters is a node's only one).
+            for p in 0 .. n - 1 do
+                if not constant.[p] then
+                    for k in 0 .. graph.InputCount p - 1 do
+                        let a = graph.Input(p, k)
+                        uses.[a] <- uses.[a] + 1
+                        consumer.[a] <- p
+            for p in rootPositions do uses.[p] <- uses.[p] + 1
+            let fusable (p: int) = not constant.[p] && graph.Marked p
+            // A node joins its consumer's group when it is that consumer's private input of the
+            // same shape. Decided once per node here: a group's walk asks it twice per edge.
+            for p in 0 .. n - 1 do
+                if not isRoot.[p] && uses.[p] = 1 && fusable p then
+                    let c = consumer.[p]
+                    if fusable c && Ir.sameDims (graph.Node c).Dims (graph.Node p).Dims then joined.[p] <- true
+
+            let homes = Collected<Home>(n)
+            let mutable packedOperands = 0
+            let steps = Collected<Step>(n)
+            let buffers = Collected<PlanBuffer>(n)
+            let valueAt (p: int) = valueOf.[p] - 1
+            let addValue (p: int) (home: Home) =
+                let v = homes.Count
+                homes.Add home
+                valueOf.[p] <- v + 1
+                // Values that keep their value over the runs of a loop: invariant inputs,
+                // constants, and views of these (a weight's transpose).
+                match home with
+                | Home.Constant _ -> invariant.[v] <- true
+                | Home.Input k when k >= firstInvariant -> invariant.[v] <- true
+                | Home.Input _ | Home.Buffer _ | Home.Computed -> ()
+                v
+            // Dense strides by shape, shared by the buffers of this plan (a graph of small tensors
+            // has a handful of shapes and 10^5 buffers). Layout arrays are never written.
+            let denseStrides = Dictionary<int[], int[]>(byDimensions)
+            // the last shape asked about and its strides: consecutive nodes often share one array
+            let mutable lastDims, lastStrides = null, null
+            let newBuffer (p: int) =
+                let node = graph.Node p
+                let b = buffers.Count
+                buffers.Add { DType = node.DType; Numel = node.Numel; Slot = -1; Root = -1 }
+                let strides =
+                    if obj.ReferenceEquals(node.Dims, lastDims) then lastStrides
+                    else
+                        let s =
+                            match denseStrides.TryGetValue node.Dims with
+                            | true, s -> s
+                            | _ ->
+                                let s = Shape.contiguousStrides node.Dims
+                                denseStrides.[node.Dims] <- s
+                                s
+                        lastDims <- node.Dims
+                        lastStrides <- s
+                        s
+                addValue p (Home.Buffer(b, node.Dims, strides, 0))
+
+            // The group of `head`: its members in dependency order (iterative post-order),
+            // registers allocated from a free list as operands die. The working tables are shared
+            // by all the groups of a compile (a graph of small tensors has one group every few
+            // nodes); registerOf is read only for members of the group being built, which it
+            // wrote first, so it is never cleared. Instructions and programs are made once per
+            // distinct value: an unrolled loop repeats a few programs 10^4 times, and a program
+            // that is already known costs no allocation at all.
+            let externals = List<int>()
+            let externalIndex = Dictionary<int, int>()
+            let free = Stack<int>()
+            let instructions = List<FusedInstruction>()
+            let stack = Stack<struct (int * int)>()
+            let knownInstructions = Dictionary<struct (int * obj * int * int * int * int), FusedInstruction>()
+            let knownPrograms = Dictionary<int, List<FusedProgram>>()
+            let mutable registers = 0
+            // A group's inputs are found by a scan while they are few (most groups have two or
+            // three), and by externalIndex once there are more.
+            let scanned = 16
+            let operand (a: int) =
+                if joined.[a] then FusedOperand.Register registerOf.[a]
+                else
+                    let v = valueAt a
+                    let mutable k = -1
+                    if externals.Count <= scanned then
+                        for i in 0 .. externals.Count - 1 do
+                            if k < 0 && externals.[i] = v then k <- i
+                    else
+                        match externalIndex.TryGetValue v with
+                        | true, i -> k <- i
+                        | _ -> ()
+                    if k < 0 then
+                        k <- externals.Count
+                        externals.Add v
+                        if externals.Count = scanned + 1 then
+                            for i in 0 .. externals.Count - 1 do externalIndex.[externals.[i]] <- i
+                        elif externals.Count > scanned then externalIndex.[v] <- k
+                    FusedOperand.External k
+            let code (o: FusedOperand) =
+                match o with
+                | FusedOperand.Register r -> 2 * r
+                | FusedOperand.External k -> 2 * k + 1
+            let instructionOf (p: int) (first: FusedOperand) (second: FusedOperand) (third: FusedOperand) (target: int) =
+                let op = graph.Node(p).Op
+                let key =
+                    match op with
+                    | Op.Unary u -> struct (0, box u, code first, 0, 0, target)
+                    | Op.Binary b -> struct (1, box b, code first, code second, 0, target)
+                    | Op.Where -> struct (2, null, code first, code second, code third, target)
+                    | Op.Var _ | Op.Const _ | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
+                    | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
+                    | Op.Cast _ | Op.StopGradient | Op.Custom _
+                    | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
+                    | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ ->
+                        invalidOp "only elementwise nodes are fused"
+                match knownInstructions.TryGetValue key with
+                | true, known -> known
+                | _ ->
+                    let made =
+                        match op with
+                        | Op.Unary u -> FusedInstruction.Unary(u, first, target)
+                        | Op.Binary b -> FusedInstruction.Binary(b, first, second, target)
+                        | Op.Where | Op.Var _ | Op.Const _ | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
+                        | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
+                        | Op.Cast _ | Op.StopGradient | Op.Custom _
+                        | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
+                        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ ->
+                            FusedInstruction.Where(first, second, third, target)
+                    knownInstructions.[key] <- made
+                    made
+            // The program of the instructions just built, found by the identity of its (interned)
+            // instructions, or made.
+            let programOf (head: Expr) =
+                let mutable hash = byDimensions.GetHashCode head.Dims * 31 + registers
+                for instruction in instructions do
+                    hash <- hash * 31 + Runtime.CompilerServices.RuntimeHelpers.GetHashCode instruction
+                let candidates =
+                    match knownPrograms.TryGetValue hash with
+                    | true, list -> list
+                    | _ ->
+                        let list = List<FusedProgram>(1)
+                        knownPrograms.[hash] <- list
+                        list
+                let mutable found = Unchecked.defaultof<FusedProgram>
+                for c in candidates do
+                    if isNull (box found) && c.DType = head.DType && c.Registers = registers && Ir.sameDims c.Shape head.Dims
+                       && c.Instructions.Length = instructions.Count then
+                        let mutable same = true
+                        for i in 0 .. instructions.Count - 1 do
+                            if not (obj.ReferenceEquals(c.Instructions.[i], instructions.[i])) then same <- false
+                        if same then found <- c
+                if not (isNull (box found)) then found
+                else
+                    let made =
+                        { Shape = head.Dims; Numel = head.Numel; DType = head.DType
+                          Instructions = instructions.ToArray(); Registers = registers }
+                    candidates.Add made
+                    made
+            let buildGroup (head: int) : FusedGroup =
+                externals.Clear()
+                externalIndex.Clear()
+                free.Clear()
+                instructions.Clear()
+                registers <- 0
+                stack.Push(struct (head, 0))
+                while stack.Count > 0 do
+                    let struct (p, next) = stack.Pop()
+                    let arity = graph.InputCount p
+                    if next < arity then
+                        stack.Push(struct (p, next + 1))
+                        let a = graph.Input(p, next)
+                        if joined.[a] then stack.Push(struct (a, 0))
+                    else
+                        let first = operand (graph.Input(p, 0))
+                        let second = if arity > 1 then operand (graph.Input(p, 1)) else first
+                        let third = if arity > 2 then operand (graph.Input(p, 2)) else first
+                        for k in 0 .. arity - 1 do
+                            let a = graph.Input(p, k)
+                            if joined.[a] then free.Push registerOf.[a]
+                        let target =
+                            if p = head then -1
+                            elif free.Count > 0 then free.Pop()
+                            else
+                                registers <- registers + 1
+                                registers - 1
+                        if target >= 0 then registerOf.[p] <- target
+                        instructions.Add(instructionOf p first second third target)
+                FusedGroup(programOf (graph.Node head), externals.ToArray())
+
+            // Products whose only use is a sum with a value of their shape (acc + g·h, a loop's
+            // gradient accumulator): the sum's position to the product's and its operands' values.
+            let deferred = Dictionary<int, struct (int * int * int * int)>()
+            let addendOf (product: int) (direct: bool) : int voption =
+                if not direct || isRoot.[product] || uses.[product] <> 1 then ValueNone
+                else
+                    let sum = consumer.[product]
+                    let sumNode, productNode = graph.Node sum, graph.Node product
+                    match sumNode.Op with
+                    | Op.Binary BinaryOp.Add when fusable sum && not joined.[sum] && sumNode.DType = productNode.DType
+                                                  && Ir.sameDims sumNode.Dims productNode.Dims ->
+                        let other = if graph.Input(sum, 0) = product then graph.Input(sum, 1) else graph.Input(sum, 0)
+                        let otherNode = graph.Node other
+                        // the addend must be a value of its own, of the sum's shape (not broadcast)
+                        // (a view, a broadcast bias say, would be copied dense on every run)
+                        if other = product || joined.[other] || isView otherNode
+                           || otherNode.DType <> sumNode.DType || not (Ir.sameDims otherNode.Dims sumNode.Dims) then ValueNone
+                        else ValueSome sum
+                    | Op.Binary _ | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _
+                    | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
+                    | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr
+                    | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ -> ValueNone
+
+            let inputValuesOf (p: int) = Array.init (graph.InputCount p) (fun k -> valueAt (graph.Input(p, k)))
+            let kernel (p: int) =
+                let args = inputValuesOf p
+                let v = addValue p Home.Computed
+                steps.Add(Step.Kernel(graph.Node p, args, v))
+
+            // A Scan as one step: its body compiled into a plan of its own, run once per step.
+            let planScan (p: int) =
+                let node = graph.Node p
+                match node.Op with
+                | Op.Scan(body, length, reverse, _) ->
+                    let body = ScanNode.bodyOf body
+                    let bodyPlan = compileWith body.Vars body.Outputs fold (body.CarryVars.Length + body.XVars.Length)
+                    let runner = ScanRunner(body, bodyPlan, length, reverse)
+                    let args = inputValuesOf p
+                    let v = newBuffer p
+                    steps.Add(Step.Loop(runner, args, v))
+                | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
+                | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
+                | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
+                | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
+                | Op.Unfold _ | Op.Fold _ | Op.Softmax _ | Op.LogSoftmax _ -> invalidOp "planScan: not a Scan node"
+            // The saving Scans in the graph (bodies that extend another body), for forward sharing.
+            let savingScans = List<int>()
+            for p in 0 .. n - 1 do
+                match graph.Node(p).Op with
+                | Op.Scan(body, _, _, _) -> if not (isNull (ScanNode.bodyOf body).Extends) && not constant.[p] then savingScans.Add p
+                | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
+                | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ | Op.Pad _ | Op.Concat _
+                | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
+                | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
+                | Op.Unfold _ | Op.Fold _ | Op.Softmax _ | Op.LogSoftmax _ -> ()
+            let savingScanOf (node: Expr) (body: ScanBody) (length: int) (reverse: bool) =
+                let matches (s: Expr) =
+                    match s.Op with
+                    | Op.Scan(sBody, sLength, sReverse, _) ->
+                        obj.ReferenceEquals((ScanNode.bodyOf sBody).Extends, body) && sLength = length && sReverse = reverse
+                        && s.DType = node.DType && s.Args.Length = node.Args.Length
+                        && Array.forall2 (fun (a: Expr) (b: Expr) -> obj.ReferenceEquals(a, b)) s.Args node.Args
+                    | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
+                    | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
+                    | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
+                    | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
+                    | Op.Unfold _ | Op.Fold _ | Op.Softmax _ | Op.LogSoftmax _ -> false
+                let mutable found = -1
+                for s in savingScans do
+                    if found < 0 && matches (graph.Node s) then found <- s
+                found
+
+            for p in 0 .. n - 1 do
+                let node = graph.Node p
+                if not (isNull (box folded.[p])) then addValue p (Home.Constant folded.[p]) |> ignore
+                elif constant.[p] then
+                    // other constants are only read by constants, which were folded
+                    match constantTensor node with
+                    | ValueSome t -> addValue p (Home.Constant t) |> ignore
+                    | ValueNone -> ()
+                elif joined.[p] then ()
+                else
+                    match node.Op with
+                    | Op.Var(name, _) ->
+                        if inputIndex.[p] > 0 then addValue p (Home.Input(inputIndex.[p] - 1)) |> ignore
+                        else invalidOp (sprintf "Eval: variable %s %O%s is not bound" name node.DType (Shape.format node.Dims))
+                    | Op.Const t -> addValue p (Home.Constant t) |> ignore
+                    | Op.Binary _ when deferred.ContainsKey p ->
+                        // the sum of a product and an addend: the product's step writes it
+                        let struct (product, left, right, packed) = deferred.[p]
+                        let other = if graph.Input(p, 0) = product then graph.Input(p, 1) else graph.Input(p, 0)
+                        let v = newBuffer p
+                        steps.Add(Step.MatMul(left, right, v, true, packed, valueAt other))
+                    | Op.Unary _ | Op.Binary _ | Op.Where ->
+                        if fusable p then
+                            let group = buildGroup p
+                            let v = newBuffer p
+                            steps.Add(Step.Fused(group, v))
+                        else kernel p
+                    // max and min over an empty axis raise in the kernel, at run time as without a plan
+                    | Op.Reduce(op, axes, _) when axes.Length > 0
+                                                  && not ((op = ReduceOp.Max || op = ReduceOp.Min)
+                                                          && axes |> Array.exists (fun a -> node.Args.[0].Dims.[a] = 0)) ->
+                        let input = valueAt (graph.Input(p, 0))
+                        let v = newBuffer p
+                        steps.Add(Step.Reduce(op, axes, input, v))
+                    | Op.MatMul ->
+                        let a, b = node.Args.[0], node.Args.[1]
+                        let direct = a.DType = b.DType && a.Rank <= 2 && b.Rank <= 2
+                        let left, right = valueAt (graph.Input(p, 0)), valueAt (graph.Input(p, 1))
+                        let packed =
+                            if direct && invariant.[right] then
+                                packedOperands <- packedOperands + 1
+                                packedOperands - 1
+                            else -1
+                        match addendOf p direct with
+                        // (of a sum of two products, the first is deferred and the second is its addend)
+                        | ValueSome sum when not (deferred.ContainsKey sum) -> deferred.[sum] <- struct (p, left, right, packed)
+                        | ValueSome _ | ValueNone ->
+                            let v = newBuffer p
+                            steps.Add(Step.MatMul(left, right, v, direct, packed, -1))
+                    | Op.StopGradient -> valueOf.[p] <- valueOf.[graph.Input(p, 0)]
+                    | Op.Custom _ -> valueOf.[p] <- valueOf.[graph.Input(p, 1)]
+                    | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ ->
+                        let input = node.Args.[0]
+                        let source = valueAt (graph.Input(p, 0))
+                        match homes.[source] with
+                        | Home.Constant t -> addValue p (Home.Constant(Interpret.run node [| t |])) |> ignore
+                        | Home.Buffer(b, shape, strides, offset) ->
+                            let template = Tensor(input.DType, shape, strides, offset, emptyStorage input.DType)
+                            if isReshape node && not template.IsContiguous then
+                                let v = newBuffer p
+                                steps.Add(Step.Copy(source, v))
+                            else
+                                let view = Interpret.run node [| template |]
+                                addValue p (Home.Buffer(b, view.Dims, view.Strides, view.Offset)) |> ignore
+                        | Home.Input _ | Home.Computed ->
+                            let template = Tensor(input.DType, input.Dims, Shape.contiguousStrides input.Dims, 0, emptyStorage input.DType)
+                            let view = Interpret.run node [| template |]
+                            let v = addValue p Home.Computed
+                            if invariant.[source] then invariant.[v] <- true
+                            steps.Add(Step.View(node, source, v, view.Dims, view.Strides, view.Offset))
+                    | Op.Cast _ when node.DType = node.Args.[0].DType ->
+                        let source = valueAt (graph.Input(p, 0))
+                        let v = newBuffer p
+                        steps.Add(Step.Copy(source, v))
+                    // parts of another dtype are converted by the node-by-node kernel
+                    | Op.Concat _ when node.Args |> Array.exists (fun a -> a.DType <> node.DType) -> kernel p
+                    | Op.ArgMax _ | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.Softmax _ | Op.LogSoftmax _ ->
+                        let args = inputValuesOf p
+                        let v = newBuffer p
+                        steps.Add(Step.Write(node, args, v))
+                    | Op.Reduce _ -> kernel p
+                    | Op.Unfold(k, s, pad, d) ->
+                        let input = valueAt (graph.Input(p, 0))
+                        let v = newBuffer p
+                        steps.Add(Step.Unfold(k, s, pad, d, input, v))
+                    | Op.Fold(size, k, s, pad, d) ->
+                        let input = valueAt (graph.Input(p, 0))
+                        let v = newBuffer p
+                        steps.Add(Step.Fold(size, k, s, pad, d, input, v))
+                    // the factor and the solve into the plan's reused buffers: at n = 256 a fresh
+                    // result per run is a large-object array
+                    | Op.Cholesky | Op.TriangularSolve _ ->
+                        let args = inputValuesOf p
+                        let v = newBuffer p
+                        steps.Add(Step.Write(node, args, v))
+                    | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh -> kernel p
+                    | Op.Polygamma _ | Op.ArgSort _ -> kernel p
+                    | Op.Scan _ when valueOf.[p] > 0 -> () // a saving Scan planned early, below
+                    | Op.Scan(body, length, reverse, _) ->
+                        // Forward sharing: a gradient's saving Scan runs this node's loop and more,
+                        // and its packed output starts with this node's; this node is then a view of it.
+                        let saving = savingScanOf node (ScanNode.bodyOf body) length reverse
+                        if saving >= 0 then
+                            if valueOf.[saving] = 0 then planScan saving
+                            match homes.[valueAt saving] with
+                            | Home.Buffer(b, _, _, _) -> addValue p (Home.Buffer(b, node.Dims, [| 1 |], 0)) |> ignore
+                            | Home.Input _ | Home.Constant _ | Home.Computed -> planScan p
+                        else planScan p
+
+            let inputValues = graph.VarPositions |> Array.map (fun p -> if p >= 0 then valueAt p else -1)
+            let schedule =
+                { Homes = homes.ToArray()
+                  Steps = steps.ToArray()
+                  Buffers = buffers.ToArray()
+                  RootValues = rootPositions |> Array.map valueAt
+                  InputValues = inputValues }
+            homes.Release()
+            steps.Release()
+            buffers.Release()
+            assignSlots inputs roots schedule
+        finally
+            PlanGraph.GiveBack isRoot
+            PlanGraph.GiveBack inputIndex
+            PlanGraph.GiveBack constant
+            PlanGraph.GiveBack folded
+            PlanGraph.GiveBack uses
+            PlanGraph.GiveBack consumer
+            PlanGraph.GiveBack joined
+            PlanGraph.GiveBack valueOf
+            PlanGraph.GiveBack registerOf
+            PlanGraph.GiveBack invariant
+            graph.Release()
+
+    /// A plan for `roots` with the Vars `inputs` bound per run (see compileWith); none of the
+    /// inputs is a loop's invariant.
+    let compile (inputs: Expr[]) (roots: Expr[]) (fold: bool) : Plan = compileWith inputs roots fold inputs.Length
