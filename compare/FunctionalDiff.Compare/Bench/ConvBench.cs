@@ -19,20 +19,11 @@ public static class ConvBench
     /// <summary>Prints the table; `--quick` uses 3 rounds instead of 7.</summary>
     public static int Run(TextWriter output, IReadOnlyList<string> options)
     {
-        bool quick = options.Contains("--quick");
-        threadTime = options.Contains("--thread-time");
-        if (threadTime && Environment.ProcessorCount != 1)
-        {
-            output.WriteLine("--thread-time needs one thread per library: run with DOTNET_PROCESSOR_COUNT=1");
-            return 1;
-        }
-        torch.set_num_threads(Environment.ProcessorCount);
-        output.WriteLine("## Convolution: FunctionalDiff vs TorchSharp autograd");
-        output.WriteLine();
-        output.WriteLine($"- date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; load average at start: {LoadAverage()}");
-        output.WriteLine($"- command: `dotnet run -c Release --project compare/FunctionalDiff.Compare -- bench{string.Concat(options.Select(o => " " + o))}`");
-        output.WriteLine($"- machine: {Benchmarks.CpuName()}, {Environment.ProcessorCount} logical processors; .NET {Environment.Version} " +
-                         $"(tiered compilation: {AppContext.GetData("System.Runtime.TieredCompilation") ?? "default"}), TorchSharp {typeof(torch).Assembly.GetName().Version}, torch threads: {torch.get_num_threads()}");
+        if (BenchOptions.Parse(output, options) is not { } parsed) return 2;
+        bool quick = parsed.Quick;
+        threadTime = parsed.ThreadTime;
+        timing = parsed;
+        parsed.WriteHeader(output, "Convolution: FunctionalDiff vs TorchSharp autograd");
         output.WriteLine("- conv2d: y = conv2d(x, w, b) with x [32,3,32,32], w [16,3,3,3], padding 1; a call returns ⟨y, g⟩ for a fixed cotangent g " +
                          "and its gradients with respect to x, w and b. LeNet: the comparison table's model (batch 8, 1×28×28; conv 5×5 → relu → max pool 2, twice; " +
                          "linear 256→120 → relu → linear 120→10; cross-entropy); a step returns the loss and its 8 gradients. Ours compiled, torch `torch.autograd.grad`");
@@ -48,28 +39,24 @@ public static class ConvBench
         foreach (var dtype in new[] { DType.Float32, DType.Float64 })
             Row(output, "LeNet step, compiled", dtype, 1.0, quick, LeNet(dtype));
         output.WriteLine();
-        output.WriteLine($"Total {clock.Elapsed.TotalSeconds:F0} s; load average at the end: {LoadAverage()}.");
+        output.WriteLine($"Total {clock.Elapsed.TotalSeconds:F0} s; load average at the end: {BenchOptions.LoadAverage()}.");
         return 0;
     }
 
     static bool threadTime;
+    static BenchOptions? timing;
 
     sealed record Workload(Action Ours, Action Torch, Func<double[]> OursResult, Func<double[]> TorchResult);
 
     static void Row(TextWriter output, string name, DType dtype, double target, bool quick, Workload w)
     {
         double difference = Benchmarks.MaxRelativeDifference(w.OursResult(), w.TorchResult());
-        var (ours, theirs) = threadTime ? Benchmarks.ThreadTimeMedians(quick, w.Ours, w.Torch) : WallMedians(quick, w.Ours, w.Torch);
+        var (ours, theirs) = timing!.Medians(w.Ours, w.Torch);
         double ratio = ours / theirs;
         output.WriteLine($"| {name} | {dtype.ToString().ToLowerInvariant()} | {Time(ours)} | {Time(theirs)} | {ratio:F2}× | ≤ {target:0.##}× | {(ratio <= target ? "yes" : "no")} | {difference:E1} |");
         output.Flush();
     }
 
-    static (double, double) WallMedians(bool quick, Action ours, Action theirs)
-    {
-        var (o, t, _) = Benchmarks.Medians(quick, ours, theirs);
-        return (o, t);
-    }
 
     /// <summary>Seeded values in [-scale, scale], shared by both sides.</summary>
     static double[] Uniform(Random random, int n, double scale) => Enumerable.Range(0, n).Select(_ => scale * (random.NextDouble() * 2 - 1)).ToArray();
@@ -149,9 +136,4 @@ public static class ConvBench
 
     static string Time(double s) => s >= 1 ? $"{s:F2} s" : s >= 1e-3 ? $"{s * 1e3:F2} ms" : $"{s * 1e6:F1} µs";
 
-    static string LoadAverage()
-    {
-        try { return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
-        catch (IOException) { return "unknown"; }
-    }
 }

@@ -16,19 +16,11 @@ public static class LinalgBench
     /// <summary>Prints the table; returns the exit code.</summary>
     public static int Run(TextWriter output, IReadOnlyList<string> options)
     {
-        bool quick = options.Contains("--quick");
-        threadTime = options.Contains("--thread-time");
-        if (threadTime && Environment.ProcessorCount != 1)
-        {
-            output.WriteLine("--thread-time needs one thread per library: run with DOTNET_PROCESSOR_COUNT=1");
-            return 2;
-        }
-        torch.set_num_threads(Environment.ProcessorCount);
-        output.WriteLine("## Linear algebra vs TorchSharp");
-        output.WriteLine();
-        output.WriteLine($"- date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average at start: {LoadAverage()}");
-        output.WriteLine($"- command: `dotnet run -c Release --project compare/FunctionalDiff.Compare -- bench{string.Concat(options.Select(o => " " + o))}`");
-        output.WriteLine($"- machine: {Benchmarks.CpuName()}, {Environment.ProcessorCount} logical processors; TorchSharp {typeof(torch).Assembly.GetName().Version}, torch threads {torch.get_num_threads()}");
+        if (BenchOptions.Parse(output, options) is not { } parsed) return 2;
+        bool quick = parsed.Quick;
+        threadTime = parsed.ThreadTime;
+        timing = parsed;
+        parsed.WriteHeader(output, "Linear algebra vs TorchSharp");
         output.WriteLine(threadTime
             ? "- clock: CPU time of the calling thread per call (both libraries on one thread), so other processes' load does not count"
             : "- clock: wall time per call");
@@ -45,23 +37,14 @@ public static class LinalgBench
         foreach (var dtype in new[] { DType.Float64, DType.Float32 })
             output.WriteLine(LuRow(dtype, 256, 1, quick));
         output.WriteLine();
-        output.WriteLine($"Load average at the end: {LoadAverage()}. Each figure is the median of all calls timed in {(quick ? 3 : 7)} alternating rounds per library.");
+        output.WriteLine($"Load average at the end: {BenchOptions.LoadAverage()}. Each figure is the median of all calls timed in {(quick ? 3 : 7)} alternating rounds per library.");
         return 0;
     }
 
     static bool threadTime;
+    static BenchOptions? timing;
 
-    static (double, double) WallMedians(bool quick, Action ours, Action theirs)
-    {
-        var (o, t, _) = Benchmarks.Medians(quick, ours, theirs);
-        return (o, t);
-    }
 
-    static string LoadAverage()
-    {
-        try { return File.ReadAllText("/proc/loadavg").Trim(); }
-        catch (IOException) { return "n/a"; }
-    }
 
     static double[] Draw(int count, int seed)
     {
@@ -150,7 +133,7 @@ public static class LinalgBench
         double[] theirValues = theirResults.SelectMany(t => t.to_type(ScalarType.Float64).data<double>().ToArray()).ToArray();
         foreach (var t in theirResults) t.Dispose();
         Action oursCall = () => ours(), theirCall = () => { foreach (var t in theirs()) t.Dispose(); };
-        var (oursSeconds, torchSeconds) = threadTime ? Benchmarks.ThreadTimeMedians(quick, oursCall, theirCall) : WallMedians(quick, oursCall, theirCall);
+        var (oursSeconds, torchSeconds) = timing!.Medians(oursCall, theirCall);
         return $"| {name} | {dtype.ToString().ToLowerInvariant()} | {size} | {oursSeconds * 1e3:F3} ms | {torchSeconds * 1e3:F3} ms | {oursSeconds / torchSeconds:F2}× | {Benchmarks.MaxRelativeDifference(oursValues, theirValues):E1} |";
     }
 }

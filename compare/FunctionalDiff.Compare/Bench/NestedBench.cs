@@ -30,13 +30,9 @@ public static class NestedBench
     /// </summary>
     public static int Run(TextWriter output, IReadOnlyList<string> options)
     {
-        bool quick = options.Contains("--quick");
-        bool threadTime = options.Contains("--thread-time");
-        if (threadTime && Environment.ProcessorCount != 1)
-        {
-            output.WriteLine("--thread-time needs one thread per library: run with DOTNET_PROCESSOR_COUNT=1");
-            return 2;
-        }
+        if (BenchOptions.Parse(output, options) is not { } parsed) return 2;
+        bool quick = parsed.Quick;
+        bool threadTime = parsed.ThreadTime;
         var list = options.ToList();
         int maxSteps = int.MaxValue;
         int at = list.IndexOf("--max-steps");
@@ -45,13 +41,6 @@ public static class NestedBench
             Console.Error.WriteLine("--max-steps needs a whole number\n" + Options.Usage);
             return 2;
         }
-        int filterAt = list.IndexOf("--filter");
-        if (filterAt >= 0 && filterAt + 1 >= list.Count)
-        {
-            Console.Error.WriteLine("--filter needs a value\n" + Options.Usage);
-            return 2;
-        }
-        string? filter = filterAt >= 0 ? list[filterAt + 1] : null;
         int scale = quick ? 10 : 1;
         int small = 1_000 / scale, large = 10_000 / scale;
         var rows = new[]
@@ -62,14 +51,7 @@ public static class NestedBench
             new Row("particle rollout", 400 / scale, NestedModels.Particle, NestedModels.ParticleSize, ReverseOverReverse, "≤ 1.0×"),
             new Row("MAML step (k inner steps)", 5, NestedModels.Maml, NestedModels.MamlSize, ReverseOverReverse, "≤ 1.0×"),
         };
-        torch.set_num_threads(Environment.ProcessorCount);
-
-        output.WriteLine("## Transforms inside loops: FunctionalDiff vs TorchSharp nested autograd");
-        output.WriteLine();
-        output.WriteLine($"- date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; load average at start: {LoadAverage()}");
-        output.WriteLine($"- command: `dotnet run -c Release --project compare/FunctionalDiff.Compare -- bench{string.Concat(options.Select(o => " " + o))}`");
-        output.WriteLine($"- machine: {Benchmarks.CpuName()}, {Environment.ProcessorCount} logical processors; .NET {Environment.Version} " +
-                         $"(tiered compilation: {AppContext.GetData("System.Runtime.TieredCompilation") ?? "default"}), TorchSharp {typeof(torch).Assembly.GetName().Version}, torch threads: {torch.get_num_threads()}");
+        parsed.WriteHeader(output, "Transforms inside loops: FunctionalDiff vs TorchSharp nested autograd");
         output.WriteLine("- float64; time = build + evaluation of the meta-gradient (the gradient of the objective in θ); " +
                          $"{Rounds} alternating rounds after a warm-up at a small size, medians; " +
                          (threadTime ? "CPU time of the calling thread (a background garbage collection's thread is not counted)" : "wall time"));
@@ -79,7 +61,7 @@ public static class NestedBench
         output.WriteLine("|---|---|---|---|---|---|---|---|---|");
         var clock = Stopwatch.StartNew();
         var oursTotals = new Dictionary<(string, int, string), double>();
-        foreach (var row in rows.Where(r => filter is null || $"{r.Workload} {r.Modes.Name}".Contains(filter, StringComparison.OrdinalIgnoreCase)))
+        foreach (var row in rows.Where(r => parsed.Wanted($"{r.Workload} {r.Modes.Name}")))
         {
             if (row.Steps > maxSteps)
             {
@@ -95,7 +77,7 @@ public static class NestedBench
         if (oursTotals.TryGetValue(("bilevel descent", small, "rr"), out double smallTime) &&
             oursTotals.TryGetValue(("bilevel descent", large, "rr"), out double largeTime))
             output.WriteLine($"Our bilevel rr time at N = {large:N0} is {largeTime / smallTime:F1}× our time at N = {small:N0} (linear: 10×).");
-        output.WriteLine($"Total {clock.Elapsed.TotalSeconds:F0} s; load average at the end: {LoadAverage()}.");
+        output.WriteLine($"Total {clock.Elapsed.TotalSeconds:F0} s; load average at the end: {BenchOptions.LoadAverage()}.");
         return 0;
     }
 
@@ -169,9 +151,4 @@ public static class NestedBench
 
     static string Seconds(double s) => s >= 1 ? $"{s:F2} s" : $"{s * 1e3:F1} ms";
 
-    static string LoadAverage()
-    {
-        try { return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
-        catch (IOException) { return "unknown"; }
-    }
 }

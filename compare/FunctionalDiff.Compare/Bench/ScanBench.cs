@@ -21,24 +21,12 @@ public static class ScanBench
     /// <summary>Prints the table; returns the exit code.</summary>
     public static int Run(TextWriter output, IReadOnlyList<string> options)
     {
-        bool quick = options.Contains("--quick");
-        bool threadTime = options.Contains("--thread-time");
+        if (BenchOptions.Parse(output, options) is not { } parsed) return 2;
+        bool quick = parsed.Quick;
+        bool threadTime = parsed.ThreadTime;
         // --filter TEXT: only the rows whose workload contains TEXT ("checkpointing" for the memory rows)
-        int at = options.ToList().IndexOf("--filter");
-        string? filter = at >= 0 && at + 1 < options.Count ? options[at + 1] : null;
-        bool Wanted(string workload) => filter is null || workload.Contains(filter, StringComparison.OrdinalIgnoreCase);
-        if (threadTime && Environment.ProcessorCount != 1)
-        {
-            output.WriteLine("--thread-time needs one thread per library: run with DOTNET_PROCESSOR_COUNT=1");
-            return 2;
-        }
-        torch.set_num_threads(Environment.ProcessorCount);
-        output.WriteLine("## Loops: FunctionalDiff's Scan vs TorchSharp");
-        output.WriteLine();
-        output.WriteLine($"- date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; load average at start: {LoadAverage()}");
-        output.WriteLine($"- command: `dotnet run -c Release --project compare/FunctionalDiff.Compare -- bench{string.Concat(options.Select(o => " " + o))}`");
-        output.WriteLine($"- machine: {Benchmarks.CpuName()}, {Environment.ProcessorCount} logical processors; .NET {Environment.Version} " +
-                         $"(tiered compilation: {AppContext.GetData("System.Runtime.TieredCompilation") ?? "default"}), TorchSharp {typeof(torch).Assembly.GetName().Version}, torch threads: {torch.get_num_threads()}");
+        bool Wanted(string workload) => parsed.Wanted(workload);
+        parsed.WriteHeader(output, "Loops: FunctionalDiff's Scan vs TorchSharp");
         output.WriteLine($"- LSTM: 2 layers, vocabulary {Lstm.Vocabulary} (one-hot inputs), hidden {Lstm.Hidden}, batch {Lstm.Batch}, T = {Lstm.Steps}; " +
                          "objective: mean cross-entropy of a linear read-out against the next token; a call returns it and its 8 parameter gradients. " +
                          "Ours: `Expr.Scan` over a step running both layers; torch: the same cell in a C# loop, `torch.autograd.grad`");
@@ -68,7 +56,7 @@ public static class ScanBench
         // Issue 19 §2: LSTM at T = 4,096, peak managed memory with √T checkpointing vs without (≤ 0.25×, time ≤ 1.5×)
         if (Wanted("LSTM checkpointing")) CheckpointBench.Run(output, quick, threadTime);
         output.WriteLine();
-        output.WriteLine($"Total {clock.Elapsed.TotalSeconds:F0} s; load average at the end: {LoadAverage()}.");
+        output.WriteLine($"Total {clock.Elapsed.TotalSeconds:F0} s; load average at the end: {BenchOptions.LoadAverage()}.");
         return 0;
     }
 
@@ -264,9 +252,4 @@ public static class ScanBench
 
     static string Time(double s) => s >= 1 ? $"{s:F2} s" : s >= 1e-3 ? $"{s * 1e3:F2} ms" : $"{s * 1e6:F1} µs";
 
-    static string LoadAverage()
-    {
-        try { return File.ReadAllText("/proc/loadavg").Trim(); }
-        catch (IOException) { return "n/a"; }
-    }
 }

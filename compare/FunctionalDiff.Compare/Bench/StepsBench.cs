@@ -21,24 +21,12 @@ public static class StepsBench
     /// <summary>Prints the table; `--quick` uses 3 rounds and 200 steps for the collection count.</summary>
     public static int Run(TextWriter output, IReadOnlyList<string> options)
     {
-        bool quick = options.Contains("--quick");
-        bool threadTime = options.Contains("--thread-time");
+        if (BenchOptions.Parse(output, options) is not { } parsed) return 2;
+        bool quick = parsed.Quick;
+        bool threadTime = parsed.ThreadTime;
         // --filter TEXT: only the rows whose workload contains TEXT ("memory" for the memory rows)
-        int at = options.ToList().IndexOf("--filter");
-        string? filter = at >= 0 && at + 1 < options.Count ? options[at + 1] : null;
-        bool Wanted(string workload) => filter is null || workload.Contains(filter, StringComparison.OrdinalIgnoreCase);
-        if (threadTime && Environment.ProcessorCount != 1)
-        {
-            output.WriteLine("--thread-time needs one thread per library: run with DOTNET_PROCESSOR_COUNT=1");
-            return 2;
-        }
-        torch.set_num_threads(Environment.ProcessorCount);
-        output.WriteLine("## Steps: FunctionalDiff vs TorchSharp autograd");
-        output.WriteLine();
-        output.WriteLine($"- date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; load average at start: {LoadAverage()}");
-        output.WriteLine($"- command: `dotnet run -c Release --project compare/FunctionalDiff.Compare -- bench{string.Concat(options.Select(o => " " + o))}`");
-        output.WriteLine($"- machine: {Benchmarks.CpuName()}, {Environment.ProcessorCount} logical processors; .NET {Environment.Version} " +
-                         $"(tiered compilation: {AppContext.GetData("System.Runtime.TieredCompilation") ?? "default"}), TorchSharp {typeof(torch).Assembly.GetName().Version}, torch threads: {torch.get_num_threads()}");
+        bool Wanted(string workload) => parsed.Wanted(workload);
+        parsed.WriteHeader(output, "Steps: FunctionalDiff vs TorchSharp autograd");
         output.WriteLine("- MLP: batch 256, 784 → 512 tanh → 10, softmax cross-entropy; a step returns the loss and its 4 gradients (the HVP row: H·v wrt W1); " +
                          "the batch is an input of the compiled step, the targets a constant; torch: `torch.autograd.grad` (HVP: double backward with create_graph)");
         output.WriteLine(threadTime
@@ -50,7 +38,7 @@ public static class StepsBench
         var clock = Stopwatch.StartNew();
         void Timed(string name, DType dtype, double target, Func<Workload> workload)
         {
-            if (Wanted(name)) Row(output, name, dtype, target, quick, threadTime, workload());
+            if (Wanted(name)) Row(output, name, dtype, target, parsed, workload());
         }
         foreach (var dtype in new[] { DType.Float32, DType.Float64 })
             Timed("MLP step, compiled", dtype, 0.7, () => Mlp(dtype, MlpMode.Compiled));
@@ -63,27 +51,22 @@ public static class StepsBench
         Timed("1M-element chain (add, mul, exp, tanh), value + gradient, compiled", DType.Float32, 0.7, LargeChain);
         if (Wanted("memory")) MemoryRows(output, quick);
         output.WriteLine();
-        output.WriteLine($"Total {clock.Elapsed.TotalSeconds:F0} s; load average at the end: {LoadAverage()}.");
+        output.WriteLine($"Total {clock.Elapsed.TotalSeconds:F0} s; load average at the end: {BenchOptions.LoadAverage()}.");
         return 0;
     }
 
     /// <summary>One timed workload: our step and torch's, and both results flattened for the difference column.</summary>
     sealed record Workload(Action Ours, Action Torch, Func<double[]> OursResult, Func<double[]> TorchResult);
 
-    static void Row(TextWriter output, string name, DType dtype, double target, bool quick, bool threadTime, Workload w)
+    static void Row(TextWriter output, string name, DType dtype, double target, BenchOptions timing, Workload w)
     {
         double difference = Benchmarks.MaxRelativeDifference(w.OursResult(), w.TorchResult());
-        var (ours, theirs) = threadTime ? Benchmarks.ThreadTimeMedians(quick, w.Ours, w.Torch) : Medians(quick, w.Ours, w.Torch);
+        var (ours, theirs) = timing.Medians(w.Ours, w.Torch);
         double ratio = ours / theirs;
         output.WriteLine($"| {name} | {dtype.ToString().ToLowerInvariant()} | {Time(ours)} | {Time(theirs)} | {ratio:F2}× | ≤ {target:0.##}× | {(ratio <= target ? "yes" : "no")} | {difference:E1} |");
         output.Flush();
     }
 
-    static (double, double) Medians(bool quick, Action ours, Action theirs)
-    {
-        var (o, t, _) = Benchmarks.Medians(quick, ours, theirs);
-        return (o, t);
-    }
 
     enum MlpMode { Compiled, Uncompiled, Hvp }
 
@@ -352,9 +335,4 @@ public static class StepsBench
 
     static string Time(double s) => s >= 1 ? $"{s:F2} s" : s >= 1e-3 ? $"{s * 1e3:F2} ms" : $"{s * 1e6:F1} µs";
 
-    static string LoadAverage()
-    {
-        try { return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
-        catch (IOException) { return "unknown"; }
-    }
 }

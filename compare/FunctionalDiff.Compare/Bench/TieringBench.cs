@@ -25,7 +25,7 @@ public static class TieringBench
     {
         output.WriteLine("## Tiered compilation: a training loop under .NET's default tiering vs TieredCompilation=0");
         output.WriteLine();
-        output.WriteLine($"- date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; load average at start: {LoadAverage()}");
+        output.WriteLine($"- date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; load average at start: {BenchOptions.LoadAverage()}");
         output.WriteLine($"- command: `DOTNET_PROCESSOR_COUNT={Environment.GetEnvironmentVariable("DOTNET_PROCESSOR_COUNT") ?? "(unset)"} dotnet FunctionalDiff.Compare.dll tiering " +
                          $"--steps {string.Join(",", stepCounts)} --rounds {rounds} --mode {string.Join(",", modes)}`");
         output.WriteLine($"- machine: {Benchmarks.CpuName()}, {Environment.ProcessorCount} logical processors; .NET {Environment.Version}");
@@ -64,7 +64,7 @@ public static class TieringBench
                 output.Flush();
             }
         output.WriteLine();
-        output.WriteLine($"Load average at the end: {LoadAverage()}.");
+        output.WriteLine($"Load average at the end: {BenchOptions.LoadAverage()}.");
         return 0;
     }
 
@@ -149,9 +149,4 @@ public static class TieringBench
 
     static string Time(double s) => s >= 1 ? $"{s:F2} s" : $"{s * 1e3:F0} ms";
 
-    static string LoadAverage()
-    {
-        try { return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
-        catch (IOException) { return "unknown"; }
-    }
 }

@@ -23,20 +23,11 @@ public static class VmapBench
     /// </summary>
     public static int Run(TextWriter output, IReadOnlyList<string> options)
     {
-        bool quick = options.Contains("--quick");
-        threadTime = options.Contains("--thread-time");
-        if (threadTime && Environment.ProcessorCount != 1)
-        {
-            output.WriteLine("--thread-time needs one thread per library: run with DOTNET_PROCESSOR_COUNT=1");
-            return 2;
-        }
-        torch.set_num_threads(Environment.ProcessorCount);
-        output.WriteLine("## vmap: FunctionalDiff vs TorchSharp autograd");
-        output.WriteLine();
-        output.WriteLine($"- date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; load average at start: {LoadAverage()}");
-        output.WriteLine($"- command: `dotnet run -c Release --project compare/FunctionalDiff.Compare -- bench{string.Concat(options.Select(o => " " + o))}`");
-        output.WriteLine($"- machine: {Benchmarks.CpuName()}, {Environment.ProcessorCount} logical processors; .NET {Environment.Version} " +
-                         $"(tiered compilation: {AppContext.GetData("System.Runtime.TieredCompilation") ?? "default"}), TorchSharp {typeof(torch).Assembly.GetName().Version}, torch threads: {torch.get_num_threads()}");
+        if (BenchOptions.Parse(output, options) is not { } parsed) return 2;
+        bool quick = parsed.Quick;
+        threadTime = parsed.ThreadTime;
+        timing = parsed;
+        parsed.WriteHeader(output, "vmap: FunctionalDiff vs TorchSharp autograd");
         output.WriteLine("- MLP: 784 → 512 tanh → 10, softmax cross-entropy, batch 128, float32; ours compiled with Diff.Compile (the batch an input), run with InvokeInto into outputs kept between calls." +
                          " Per-example gradients: Diff.Vmap of Diff.Grad of one example's loss; torch: 128 torch.autograd.grad calls, one per example." +
                          $" Jacobian and Hessian: x in R^{JacobianSize}, W {JacobianSize}×{JacobianSize}, float64; torch: one autograd.grad per row (the Hessian's rows by double backward)");
@@ -58,7 +49,7 @@ public static class VmapBench
         Row(output, $"Hessian of sum(tanh(W x)²), x in R^{JacobianSize} vs torch rows of double backward", "float64", 0.3, quick,
             jacobian.OursHessian, jacobian.TorchHessian, () => jacobian.OursHessianValues(), () => jacobian.TorchHessianValues());
         output.WriteLine();
-        output.WriteLine($"Total {clock.Elapsed.TotalSeconds:F0} s; load average at the end: {LoadAverage()}.");
+        output.WriteLine($"Total {clock.Elapsed.TotalSeconds:F0} s; load average at the end: {BenchOptions.LoadAverage()}.");
         return 0;
     }
 
@@ -66,19 +57,15 @@ public static class VmapBench
         Func<double[]> oursResult, Func<double[]> referenceResult)
     {
         double difference = Benchmarks.MaxRelativeDifference(oursResult(), referenceResult());
-        var (o, r) = threadTime ? Benchmarks.ThreadTimeMedians(quick, ours, reference) : WallMedians(quick, ours, reference);
+        var (o, r) = timing!.Medians(ours, reference);
         double ratio = o / r;
         output.WriteLine($"| {name} | {dtype} | {Time(o)} | {Time(r)} | {ratio:G3}× | ≤ {target:0.##}× | {(ratio <= target ? "yes" : "no")} | {difference:E1} |");
         output.Flush();
     }
 
     static bool threadTime;
+    static BenchOptions? timing;
 
-    static (double, double) WallMedians(bool quick, Action ours, Action reference)
-    {
-        var (o, r, _) = Benchmarks.Medians(quick, ours, reference);
-        return (o, r);
-    }
 
     /// <summary>The MLP's parameters and batch, seeded, in float32 on both sides.</summary>
     sealed class Mlp
@@ -214,9 +201,4 @@ public static class VmapBench
 
     static string Time(double s) => s >= 1 ? $"{s:F2} s" : s >= 1e-3 ? $"{s * 1e3:F2} ms" : $"{s * 1e6:F1} µs";
 
-    static string LoadAverage()
-    {
-        try { return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
-        catch (IOException) { return "unknown"; }
-    }
 }
