@@ -75,9 +75,14 @@ type Expr internal (op: Op, inputs: Expr[], shape: int[], dtype: DType, id: int6
 and [<Sealed; AllowNullLiteral>] internal NodeScope(serial: int64) =
     /// Orders scopes: a newer scope has a larger serial (its Var's id).
     member _.Serial = serial
-    /// Open addressing with linear probing: hashes (0 for an empty slot) and nodes side by side.
+    /// Open addressing with linear probing over ints only: each slot a hash (0 for an empty slot)
+    /// and the position of its node in `Nodes`. The slots hold no object references: a store into
+    /// a reference array marks its card for the GC, and stores at hashed, random slots of a large
+    /// table left so many cards marked that every young collection rescanned most of the table.
     member val Hashes: int[] = Array.zeroCreate 32 with get, set
-    member val Nodes: Expr[] = Array.zeroCreate 32 with get, set
+    member val Positions: int[] = Array.zeroCreate 32 with get, set
+    /// The nodes in the order they were made: appended, so stores mark only the cards at its end.
+    member val Nodes: Expr[] = Array.zeroCreate 16 with get, set
     member val Count = 0 with get, set
     /// Taken around every lookup: a pullback may be called from several threads.
     member val Gate = System.Threading.Lock() with get
@@ -400,17 +405,17 @@ module internal Ir =
 
     let private smallestScope = 32
 
-    /// Doubles a scope's table, once it is half full. The larger arrays come from the shared pool
-    /// and the smaller ones go back to it: a table growing to a long chain's size made as much
+    /// Doubles a scope's slots, once they are half full. The larger arrays come from the shared
+    /// pool and the smaller ones go back to it: a table growing to a long chain's size made as much
     /// garbage again as its final arrays, large objects whose budget makes the GC run full
     /// collections. (A dead scope's last arrays are left to the GC.)
-    let private growScope (scope: NodeScope) =
-        let hashes, nodes = scope.Hashes, scope.Nodes
+    let private growScopeSlots (scope: NodeScope) =
+        let hashes, positions = scope.Hashes, scope.Positions
         let capacity = 2 * hashes.Length
         let freshHashes = ArrayPool<int>.Shared.Rent capacity
-        let freshNodes = ArrayPool<Expr>.Shared.Rent capacity
+        let freshPositions = ArrayPool<int>.Shared.Rent capacity
         // the pool gives powers of two of at least the size asked, which is one; lengths must agree
-        if freshHashes.Length <> capacity || freshNodes.Length <> capacity then invalidOp "NodeScope: unexpected pooled array size"
+        if freshHashes.Length <> capacity || freshPositions.Length <> capacity then invalidOp "NodeScope: unexpected pooled array size"
         Array.Clear(freshHashes, 0, capacity)
         let mask = capacity - 1
         for i in 0 .. hashes.Length - 1 do
@@ -419,32 +424,43 @@ module internal Ir =
                 while freshHashes.[slot] <> 0 do
                     slot <- (slot + 1) &&& mask
                 freshHashes.[slot] <- hashes.[i]
-                freshNodes.[slot] <- nodes.[i]
+                freshPositions.[slot] <- positions.[i]
         scope.Hashes <- freshHashes
-        scope.Nodes <- freshNodes
+        scope.Positions <- freshPositions
         if hashes.Length > smallestScope then
             ArrayPool<int>.Shared.Return hashes
-            ArrayPool<Expr>.Shared.Return(nodes, true)
+            ArrayPool<int>.Shared.Return positions
+
+    /// Doubles a scope's node list once it is full, copying it in order.
+    let private growScopeNodes (scope: NodeScope) =
+        let nodes = scope.Nodes
+        let fresh = ArrayPool<Expr>.Shared.Rent(2 * nodes.Length)
+        Array.Copy(nodes, fresh, nodes.Length)
+        scope.Nodes <- fresh
+        if nodes.Length > smallestScope / 2 then ArrayPool<Expr>.Shared.Return(nodes, true)
 
     /// The node in the scope's table with hash h and these op and inputs, or a new one.
     let private findOrAddScoped (scope: NodeScope) (h: int) (op: Op) (inputs: Expr[]) (shape: int[]) (dtype: DType) : Expr =
         scope.Gate.Enter()
         try
-            let hashes, nodes = scope.Hashes, scope.Nodes
+            let hashes, positions, nodes = scope.Hashes, scope.Positions, scope.Nodes
             let mask = hashes.Length - 1
             let mutable slot = h &&& mask
             let mutable found = Unchecked.defaultof<Expr>
             while isNull (box found) && hashes.[slot] <> 0 do
-                if hashes.[slot] = h && sameNode nodes.[slot] op inputs then found <- nodes.[slot]
+                if hashes.[slot] = h && sameNode nodes.[positions.[slot]] op inputs then found <- nodes.[positions.[slot]]
                 else slot <- (slot + 1) &&& mask
             if not (isNull (box found)) then found
             else
                 let node = Expr(op, inputs, shape, dtype, newId (), scope)
                 Made.One()
+                let count = scope.Count
+                if count = nodes.Length then growScopeNodes scope
+                scope.Nodes.[count] <- node
                 hashes.[slot] <- h
-                nodes.[slot] <- node
-                scope.Count <- scope.Count + 1
-                if 2 * scope.Count > hashes.Length then growScope scope
+                positions.[slot] <- count
+                scope.Count <- count + 1
+                if 2 * scope.Count > hashes.Length then growScopeSlots scope
                 node
         finally
             scope.Gate.Exit()
