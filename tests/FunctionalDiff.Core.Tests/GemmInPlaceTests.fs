@@ -1,7 +1,7 @@
 /// Products whose row-major B is read in place by the micro-kernels instead of packed (A of at most
 /// `InPlaceTiles` row tiles: a convolution's few output channels against its im2col columns).
 /// Each is checked against the float64 reference loop of GemmTests, and for the same bits as the
-/// same product with B packed (the same sums in the same order), with an addend too, at every
+/// same packedProduct with B packed (the same sums in the same order), with an addend too, at every
 /// kernel width, with B a column window of a wider matrix (rows further apart than its width)
 /// and with blocks small enough to give several depth slices, column blocks and a narrow last panel.
 module FunctionalDiff.Core.Tests.GemmInPlaceTests
@@ -9,29 +9,8 @@ module FunctionalDiff.Core.Tests.GemmInPlaceTests
 open Expecto
 open FunctionalDiff.Core
 open FunctionalDiff.Core.Tests.GemmTests
+open FunctionalDiff.Core.Tests.GemmNarrowTests
 
-/// C = A·B (+ addend) through the driver's packed entry point, B read as the view it is.
-let private product (settings: GemmSettings) (a: Tensor) (b: Tensor) (addend: float[]) =
-    let m, k, n = a.Dims.[0], a.Dims.[1], b.Dims.[1]
-    match a.DType with
-    | DType.Float32 ->
-        let c = Array.zeroCreate<float32> (m * n)
-        let sum = if isNull addend then null else Array.map float32 addend
-        GemmDriver.multiplyPacked32 settings m n k a.Data32 a.Offset a.Strides.[0] a.Strides.[1] b.Data32 b.Offset b.Strides.[0] b.Strides.[1]
-                                    null sum 0 n c 0 n
-        Array.map float c
-    | DType.Float64 ->
-        let c = Array.zeroCreate<float> (m * n)
-        GemmDriver.multiplyPacked64 settings m n k a.Data64 a.Offset a.Strides.[0] a.Strides.[1] b.Data64 b.Offset b.Strides.[0] b.Strides.[1]
-                                    null addend 0 n c 0 n
-        c
-
-/// The reference of A·B + addend (the addend's magnitude joins the bound).
-let private referenceWith (a: Tensor) (b: Tensor) (addend: float[]) =
-    let m, k, n = a.Dims.[0], a.Dims.[1], b.Dims.[1]
-    let c, scale = reference (a.ToDoubleArray()) (b.ToDoubleArray()) m n k
-    if isNull addend then c, scale
-    else Array.map2 (+) c addend, Array.map2 (fun s (x: float) -> s + abs x) scale addend
 
 /// (m, n, k): a convolution's 16 channels by 3×3×3 columns, two rows, an edge row tile, a width
 /// that leaves a narrow last panel, and a depth over two default slices.
@@ -55,8 +34,8 @@ let tests =
                             let packed = { settings with InPlaceTiles = 0 }
                             for sum in [ null; addend ] do
                                 let label = sprintf "%s%s" blocks (if isNull sum then "" else " + addend")
-                                let result = product settings a b sum
+                                let result = packedProduct settings a b sum
                                 expectClose dtype (k + 1) result (referenceWith a b sum) label
-                                Expect.equal result (product packed a b sum) (label + ": the same bits as with B packed")
+                                Expect.equal result (packedProduct packed a b sum) (label + ": the same bits as with B packed")
                     }
     ]

@@ -14,7 +14,7 @@ open FunctionalDiff.Core.Tests.GemmTests
 let private narrowSizes = [ 256, 10, 512; 512, 10, 256; 97, 3, 40; 130, 7, 700; 600, 10, 400 ]
 
 /// C = A·B (+ addend) as `settings` computes it, through the driver's packed entry point.
-let private product (settings: GemmSettings) (a: Tensor) (b: Tensor) (addend: float[]) =
+let internal packedProduct (settings: GemmSettings) (a: Tensor) (b: Tensor) (addend: float[]) =
     let m, k, n = a.Dims.[0], a.Dims.[1], b.Dims.[1]
     match a.DType with
     | DType.Float32 ->
@@ -30,7 +30,7 @@ let private product (settings: GemmSettings) (a: Tensor) (b: Tensor) (addend: fl
         c
 
 /// The reference of A·B + addend (the addend's magnitude joins the bound).
-let private referenceWith (a: Tensor) (b: Tensor) (addend: float[]) =
+let internal referenceWith (a: Tensor) (b: Tensor) (addend: float[]) =
     let m, k, n = a.Dims.[0], a.Dims.[1], b.Dims.[1]
     let c, scale = reference (a.ToDoubleArray()) (b.ToDoubleArray()) m n k
     if isNull addend then c, scale
@@ -50,13 +50,13 @@ let tests =
                     for left, name in [ aT, "Aᵀ·B"; a, "A·B" ] do
                         for sum in [ null; addend ] do
                             let label = sprintf "%s%s" name (if isNull sum then "" else " + addend")
-                            let result = product GemmSettings.Default left b sum
+                            let result = packedProduct GemmSettings.Default left b sum
                             expectClose dtype (k + 1) result (referenceWith left b sum) label
-                            Expect.equal result (product wide left b sum) (label + ": the same bits as C computed directly")
+                            Expect.equal result (packedProduct wide left b sum) (label + ": the same bits as C computed directly")
                     // the half-width kernel against the widest, chosen by hand
                     if GemmSettings.Default.Width = 512 then
                         let half = { GemmSettings.Default with Width = 256 }
-                        Expect.equal (product GemmSettings.Default a b null) (product half a b null) "A·B: the same bits as the 256-bit kernel"
+                        Expect.equal (packedProduct GemmSettings.Default a b null) (packedProduct half a b null) "A·B: the same bits as the 256-bit kernel"
                 }
         test "small blocks and two parts reach the transposed product's edges" {
             for dtype in dtypes do
@@ -64,8 +64,8 @@ let tests =
                     let settings = { smallBlocks GemmSettings.Default.Width with TransposeNarrow = true }
                     let aT = transposed (randomTensor dtype 25 [| k; m |])
                     let b = randomTensor dtype 26 [| k; n |]
-                    let result = product settings aT b null
+                    let result = packedProduct settings aT b null
                     expectClose dtype k result (referenceWith aT b null) (sprintf "%O %dx%dx%d" dtype m n k)
-                    Expect.equal result (product { settings with TransposeNarrow = false } aT b null) "the same bits as C computed directly"
+                    Expect.equal result (packedProduct { settings with TransposeNarrow = false } aT b null) "the same bits as C computed directly"
         }
     ]

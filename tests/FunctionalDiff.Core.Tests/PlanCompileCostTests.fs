@@ -20,7 +20,7 @@ let private loop (steps: int) =
 
 /// Bytes this thread allocates compiling the plan, the least of three compiles (the first may
 /// still run code the JIT has not optimised yet).
-let private compileBytes (input: Expr) (root: Expr) =
+let internal compileBytes (input: Expr) (root: Expr) =
     let mutable least = Int64.MaxValue
     for _ in 1 .. 3 do
         let before = GC.GetAllocatedBytesForCurrentThread()

@@ -7,6 +7,7 @@ module FunctionalDiff.Core.Tests.PlanScaleTests
 open System
 open Expecto
 open FunctionalDiff.Core
+open FunctionalDiff.Core.Tests.PlanCompileCostTests
 open FunctionalDiff.Core.Tests.PlanTests
 
 let private f64 = DType.Float64
@@ -22,16 +23,6 @@ let private bilevel (steps: int) =
             x <- x - 0.05 * Diff.grad f x
         Expr.sum (Expr.square x)
     w, Diff.grad objective w
-
-/// Bytes this thread allocates compiling, the least of three compiles (the first one may fill the
-/// shared pool the compile rents its tables from).
-let private compileBytes (input: Expr) (root: Expr) =
-    let mutable least = Int64.MaxValue
-    for _ in 1 .. 3 do
-        let before = GC.GetAllocatedBytesForCurrentThread()
-        Planner.compile [| input |] [| root |] false |> ignore
-        least <- min least (GC.GetAllocatedBytesForCurrentThread() - before)
-    least
 
 /// The distinct programs (by identity) of a plan's fused groups, and the number of groups.
 let private programs (plan: Plan) =
