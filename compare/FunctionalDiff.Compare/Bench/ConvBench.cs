@@ -20,14 +20,11 @@ public static class ConvBench
     public static int Run(TextWriter output, IReadOnlyList<string> options)
     {
         if (BenchOptions.Parse(output, options) is not { } parsed) return 2;
-        bool quick = parsed.Quick;
-        threadTime = parsed.ThreadTime;
-        timing = parsed;
         parsed.WriteHeader(output, "Convolution: FunctionalDiff vs TorchSharp autograd");
         output.WriteLine("- conv2d: y = conv2d(x, w, b) with x [32,3,32,32], w [16,3,3,3], padding 1; a call returns ⟨y, g⟩ for a fixed cotangent g " +
                          "and its gradients with respect to x, w and b. LeNet: the comparison table's model (batch 8, 1×28×28; conv 5×5 → relu → max pool 2, twice; " +
                          "linear 256→120 → relu → linear 120→10; cross-entropy); a step returns the loss and its 8 gradients. Ours compiled, torch `torch.autograd.grad`");
-        output.WriteLine(threadTime
+        output.WriteLine(parsed.ThreadTime
             ? "- times: CPU time of the calling thread per call (both libraries on one thread, so other processes' load does not count), median over alternating rounds after a warm-up; ours/torch below 1: ours is faster"
             : "- times: median per call over alternating rounds after a warm-up (pauses of 50 ms), as `bench`; ours/torch below 1: ours is faster");
         output.WriteLine();
@@ -35,23 +32,21 @@ public static class ConvBench
         output.WriteLine("|---|---|---|---|---|---|---|---|");
         var clock = Stopwatch.StartNew();
         foreach (var dtype in new[] { DType.Float32, DType.Float64 })
-            Row(output, "conv2d forward + backward, compiled", dtype, 1.0, quick, Conv2d(dtype));
+            Row(output, "conv2d forward + backward, compiled", dtype, 1.0, parsed, Conv2d(dtype));
         foreach (var dtype in new[] { DType.Float32, DType.Float64 })
-            Row(output, "LeNet step, compiled", dtype, 1.0, quick, LeNet(dtype));
+            Row(output, "LeNet step, compiled", dtype, 1.0, parsed, LeNet(dtype));
         output.WriteLine();
         output.WriteLine($"Total {clock.Elapsed.TotalSeconds:F0} s; load average at the end: {BenchOptions.LoadAverage()}.");
         return 0;
     }
 
-    static bool threadTime;
-    static BenchOptions? timing;
 
     sealed record Workload(Action Ours, Action Torch, Func<double[]> OursResult, Func<double[]> TorchResult);
 
-    static void Row(TextWriter output, string name, DType dtype, double target, bool quick, Workload w)
+    static void Row(TextWriter output, string name, DType dtype, double target, BenchOptions timing, Workload w)
     {
         double difference = Benchmarks.MaxRelativeDifference(w.OursResult(), w.TorchResult());
-        var (ours, theirs) = timing!.Medians(w.Ours, w.Torch);
+        var (ours, theirs) = timing.Medians(w.Ours, w.Torch);
         double ratio = ours / theirs;
         output.WriteLine($"| {name} | {dtype.ToString().ToLowerInvariant()} | {Time(ours)} | {Time(theirs)} | {ratio:F2}× | ≤ {target:0.##}× | {(ratio <= target ? "yes" : "no")} | {difference:E1} |");
         output.Flush();

@@ -18,10 +18,8 @@ public static class LinalgBench
     {
         if (BenchOptions.Parse(output, options) is not { } parsed) return 2;
         bool quick = parsed.Quick;
-        threadTime = parsed.ThreadTime;
-        timing = parsed;
         parsed.WriteHeader(output, "Linear algebra vs TorchSharp");
-        output.WriteLine(threadTime
+        output.WriteLine(parsed.ThreadTime
             ? "- clock: CPU time of the calling thread per call (both libraries on one thread), so other processes' load does not count"
             : "- clock: wall time per call");
         output.WriteLine("- workload: A = X Xᵀ + n·I (n×n), B (n×k); L = cholesky(A), X = L⁻ᵀ (L⁻¹ B); backward: gradient of sum(X ∘ W) wrt A and B");
@@ -31,18 +29,16 @@ public static class LinalgBench
         foreach (var dtype in new[] { DType.Float64, DType.Float32 })
             foreach (int k in new[] { 1, 256 })
             {
-                output.WriteLine(Row("cholesky + solve, forward", dtype, 256, k, backward: false, quick));
-                output.WriteLine(Row("cholesky + solve, forward + backward", dtype, 256, k, backward: true, quick));
+                output.WriteLine(Row("cholesky + solve, forward", dtype, 256, k, backward: false, parsed));
+                output.WriteLine(Row("cholesky + solve, forward + backward", dtype, 256, k, backward: true, parsed));
             }
         foreach (var dtype in new[] { DType.Float64, DType.Float32 })
-            output.WriteLine(LuRow(dtype, 256, 1, quick));
+            output.WriteLine(LuRow(dtype, 256, 1, parsed));
         output.WriteLine();
         output.WriteLine($"Load average at the end: {BenchOptions.LoadAverage()}. Each figure is the median of all calls timed in {(quick ? 3 : 7)} alternating rounds per library.");
         return 0;
     }
 
-    static bool threadTime;
-    static BenchOptions? timing;
 
 
 
@@ -78,7 +74,7 @@ public static class LinalgBench
         return linalg.solve_triangular(l.transpose(-2, -1), linalg.solve_triangular(l, b, upper: false), upper: true);
     }
 
-    static string Row(string name, DType dtype, int n, int k, bool backward, bool quick)
+    static string Row(string name, DType dtype, int n, int k, bool backward, BenchOptions timing)
     {
         double[] aValues = PositiveDefinite(n), bValues = Draw(n * k, 7), wValues = Draw(n * k, 8);
         var scalar = dtype == DType.Float32 ? ScalarType.Float32 : ScalarType.Float64;
@@ -111,10 +107,10 @@ public static class LinalgBench
             ours = () => step.Invoke(a, b);
             theirs = () => { using (torch.no_grad()) return [SolveWithFactor(ta, tb)]; };
         }
-        return Finish(name, dtype, $"{n}, {k}", quick, ours, theirs);
+        return Finish(name, dtype, $"{n}, {k}", timing, ours, theirs);
     }
 
-    static string LuRow(DType dtype, int n, int k, bool quick)
+    static string LuRow(DType dtype, int n, int k, BenchOptions timing)
     {
         double[] aValues = Draw(n * n, 11).Select((v, i) => i / n == i % n ? v + 4 : v).ToArray(), bValues = Draw(n * k, 12);
         var scalar = dtype == DType.Float32 ? ScalarType.Float32 : ScalarType.Float64;
@@ -123,17 +119,17 @@ public static class LinalgBench
         using var ta = torch.tensor(aValues, ScalarType.Float64).reshape(n, n).to_type(scalar);
         using var tb = torch.tensor(bValues, ScalarType.Float64).reshape(n, k).to_type(scalar);
         var step = Diff.Compile((Expr[] p) => [p[0].Solve(p[1])]);
-        return Finish("solve (LU), forward", dtype, $"{n}, {k}", quick, () => step.Invoke(a, b), () => { using (torch.no_grad()) return [linalg.solve(ta, tb)]; });
+        return Finish("solve (LU), forward", dtype, $"{n}, {k}", timing, () => step.Invoke(a, b), () => { using (torch.no_grad()) return [linalg.solve(ta, tb)]; });
     }
 
-    static string Finish(string name, DType dtype, string size, bool quick, Func<Tensor[]> ours, Func<TT[]> theirs)
+    static string Finish(string name, DType dtype, string size, BenchOptions timing, Func<Tensor[]> ours, Func<TT[]> theirs)
     {
         double[] oursValues = ours().SelectMany(t => t.ToDoubleArray()).ToArray();
         var theirResults = theirs();
         double[] theirValues = theirResults.SelectMany(t => t.to_type(ScalarType.Float64).data<double>().ToArray()).ToArray();
         foreach (var t in theirResults) t.Dispose();
         Action oursCall = () => ours(), theirCall = () => { foreach (var t in theirs()) t.Dispose(); };
-        var (oursSeconds, torchSeconds) = timing!.Medians(oursCall, theirCall);
+        var (oursSeconds, torchSeconds) = timing.Medians(oursCall, theirCall);
         return $"| {name} | {dtype.ToString().ToLowerInvariant()} | {size} | {oursSeconds * 1e3:F3} ms | {torchSeconds * 1e3:F3} ms | {oursSeconds / torchSeconds:F2}× | {Benchmarks.MaxRelativeDifference(oursValues, theirValues):E1} |";
     }
 }

@@ -39,19 +39,18 @@ public static class ScanBench
         output.WriteLine("| workload | dtype | ours | torch | ours/torch | target | holds | max rel. difference |");
         output.WriteLine("|---|---|---|---|---|---|---|---|");
         var clock = Stopwatch.StartNew();
-        var timing = new Timing(quick, threadTime);
         foreach (var dtype in new[] { DType.Float64, DType.Float32 })
         {
             if (Wanted("LSTM objective + gradient, Scan, compiled"))
-                Row(output, "LSTM objective + gradient, Scan, compiled", dtype, 0.8, timing, LstmWorkload(dtype, LstmMode.Compiled));
+                Row(output, "LSTM objective + gradient, Scan, compiled", dtype, 0.8, parsed, LstmWorkload(dtype, LstmMode.Compiled));
             if (Wanted("the same, uncompiled (ValueAndGrad + EvalMany)"))
-                Row(output, "the same, uncompiled (ValueAndGrad + EvalMany)", dtype, 1.0, timing, LstmWorkload(dtype, LstmMode.Uncompiled));
+                Row(output, "the same, uncompiled (ValueAndGrad + EvalMany)", dtype, 1.0, parsed, LstmWorkload(dtype, LstmMode.Uncompiled));
             if (Wanted("the same against torch's fused nn.LSTM (information)"))
-                Row(output, "the same against torch's fused nn.LSTM (information)", dtype, null, timing, LstmWorkload(dtype, LstmMode.Fused));
+                Row(output, "the same against torch's fused nn.LSTM (information)", dtype, null, parsed, LstmWorkload(dtype, LstmMode.Fused));
         }
         foreach (var dtype in new[] { DType.Float64, DType.Float32 })
             if (Wanted("RK4 ODE gradient, Repeat, compiled"))
-                Row(output, "RK4 ODE gradient, Repeat, compiled", dtype, 0.8, timing, OdeWorkload(dtype));
+                Row(output, "RK4 ODE gradient, Repeat, compiled", dtype, 0.8, parsed, OdeWorkload(dtype));
         if (Wanted("nodes of the gradient graph of a Scan")) SizeRow(output);
         // Issue 19 §2: LSTM at T = 4,096, peak managed memory with √T checkpointing vs without (≤ 0.25×, time ≤ 1.5×)
         if (Wanted("LSTM checkpointing")) CheckpointBench.Run(output, quick, threadTime);
@@ -60,24 +59,13 @@ public static class ScanBench
         return 0;
     }
 
-    /// <summary>How a row is timed: wall-clock medians (<see cref="Benchmarks.Medians"/>) or thread CPU time.</summary>
-    sealed record Timing(bool Quick, bool ThreadTime)
-    {
-        public (double Ours, double Torch) Measure(Action ours, Action torch)
-        {
-            if (ThreadTime) return Benchmarks.ThreadTimeMedians(Quick, ours, torch);
-            var (o, t, _) = Benchmarks.Medians(Quick, ours, torch);
-            return (o, t);
-        }
-    }
-
     /// <summary>One timed workload: our call and torch's, each returning its results flattened in one order.</summary>
     sealed record Workload(Func<double[]> Ours, Func<double[]> Torch);
 
-    static void Row(TextWriter output, string name, DType dtype, double? target, Timing timing, Workload w)
+    static void Row(TextWriter output, string name, DType dtype, double? target, BenchOptions timing, Workload w)
     {
         double difference = Benchmarks.MaxRelativeDifference(w.Ours(), w.Torch());
-        var (ours, theirs) = timing.Measure(() => w.Ours(), () => w.Torch());
+        var (ours, theirs) = timing.Medians(() => w.Ours(), () => w.Torch());
         double ratio = ours / theirs;
         string goal = target is double t ? $"≤ {t:0.##}×" : "";
         string holds = target is double limit ? (ratio <= limit ? "yes" : "no") : "";

@@ -24,14 +24,11 @@ public static class VmapBench
     public static int Run(TextWriter output, IReadOnlyList<string> options)
     {
         if (BenchOptions.Parse(output, options) is not { } parsed) return 2;
-        bool quick = parsed.Quick;
-        threadTime = parsed.ThreadTime;
-        timing = parsed;
         parsed.WriteHeader(output, "vmap: FunctionalDiff vs TorchSharp autograd");
         output.WriteLine("- MLP: 784 → 512 tanh → 10, softmax cross-entropy, batch 128, float32; ours compiled with Diff.Compile (the batch an input), run with InvokeInto into outputs kept between calls." +
                          " Per-example gradients: Diff.Vmap of Diff.Grad of one example's loss; torch: 128 torch.autograd.grad calls, one per example." +
                          $" Jacobian and Hessian: x in R^{JacobianSize}, W {JacobianSize}×{JacobianSize}, float64; torch: one autograd.grad per row (the Hessian's rows by double backward)");
-        output.WriteLine(threadTime
+        output.WriteLine(parsed.ThreadTime
             ? "- times: median CPU time of the calling thread per call (both libraries on one thread, so other processes' load does not count) over alternating rounds after a warm-up (pauses of 50 ms); ours/reference below 1: ours is faster"
             : "- times: median wall time per call over alternating rounds after a warm-up (pauses of 50 ms); ours/reference below 1: ours is faster");
         output.WriteLine();
@@ -39,32 +36,30 @@ public static class VmapBench
         output.WriteLine("|---|---|---|---|---|---|---|---|");
         var clock = Stopwatch.StartNew();
         var mlp = new Mlp();
-        Row(output, "per-example gradients (vmap) vs one batched gradient of ours", "float32", 1.5, quick, mlp.PerExample, mlp.Batched,
+        Row(output, "per-example gradients (vmap) vs one batched gradient of ours", "float32", 1.5, parsed, mlp.PerExample, mlp.Batched,
             () => mlp.SumOverExamples(), () => mlp.BatchedGradient());
-        Row(output, "per-example gradients (vmap) vs torch looping 128 autograd.grad", "float32", 0.1, quick, mlp.PerExample, mlp.TorchLoop,
+        Row(output, "per-example gradients (vmap) vs torch looping 128 autograd.grad", "float32", 0.1, parsed, mlp.PerExample, mlp.TorchLoop,
             () => mlp.PerExampleValues(), () => mlp.TorchLoopValues());
         var jacobian = new JacobianWorkloads();
-        Row(output, $"Jacobian of tanh(W x), x in R^{JacobianSize} vs torch rows of autograd.grad", "float64", 0.3, quick,
+        Row(output, $"Jacobian of tanh(W x), x in R^{JacobianSize} vs torch rows of autograd.grad", "float64", 0.3, parsed,
             jacobian.OursJacobian, jacobian.TorchJacobian, () => jacobian.OursJacobianValues(), () => jacobian.TorchJacobianValues());
-        Row(output, $"Hessian of sum(tanh(W x)²), x in R^{JacobianSize} vs torch rows of double backward", "float64", 0.3, quick,
+        Row(output, $"Hessian of sum(tanh(W x)²), x in R^{JacobianSize} vs torch rows of double backward", "float64", 0.3, parsed,
             jacobian.OursHessian, jacobian.TorchHessian, () => jacobian.OursHessianValues(), () => jacobian.TorchHessianValues());
         output.WriteLine();
         output.WriteLine($"Total {clock.Elapsed.TotalSeconds:F0} s; load average at the end: {BenchOptions.LoadAverage()}.");
         return 0;
     }
 
-    static void Row(TextWriter output, string name, string dtype, double target, bool quick, Action ours, Action reference,
+    static void Row(TextWriter output, string name, string dtype, double target, BenchOptions timing, Action ours, Action reference,
         Func<double[]> oursResult, Func<double[]> referenceResult)
     {
         double difference = Benchmarks.MaxRelativeDifference(oursResult(), referenceResult());
-        var (o, r) = timing!.Medians(ours, reference);
+        var (o, r) = timing.Medians(ours, reference);
         double ratio = o / r;
         output.WriteLine($"| {name} | {dtype} | {Time(o)} | {Time(r)} | {ratio:G3}× | ≤ {target:0.##}× | {(ratio <= target ? "yes" : "no")} | {difference:E1} |");
         output.Flush();
     }
 
-    static bool threadTime;
-    static BenchOptions? timing;
 
 
     /// <summary>The MLP's parameters and batch, seeded, in float32 on both sides.</summary>
