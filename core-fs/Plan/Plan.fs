@@ -92,26 +92,28 @@ type internal Arena(slots: Array[], values: Tensor[]) =
     let mutable givenBefore: Tensor[] = null
     let mutable views: Tensor[] = null
     let mutable viewsBefore: Tensor[] = null
+    // The four tables are made at first use: most arenas never see a caller's output or a view.
+    let made (table: Tensor[]) = if isNull table then Array.zeroCreate values.Length else table
     member _.Slots = slots
     member _.Values = values
     /// The tensors made over caller-given outputs at the last run, reused while the caller keeps
     /// passing the same arrays (so a loop that writes into its outputs allocates nothing).
     member _.Given =
-        if isNull given then given <- Array.zeroCreate values.Length
+        given <- made given
         given
     /// The tensors made over caller-given outputs the run before the last (a loop whose two sets
     /// of results take turns as outputs and inputs brings each array every other run).
     member _.GivenBefore =
-        if isNull givenBefore then givenBefore <- Array.zeroCreate values.Length
+        givenBefore <- made givenBefore
         givenBefore
     /// The views made at the last run over per-run storage (inputs, kernels' results), reused
     /// while their source brings the same array, so a loop over the same inputs allocates none.
     member _.Views =
-        if isNull views then views <- Array.zeroCreate values.Length
+        views <- made views
         views
     /// The views made the run before the last, as GivenBefore.
     member _.ViewsBefore =
-        if isNull viewsBefore then viewsBefore <- Array.zeroCreate values.Length
+        viewsBefore <- made viewsBefore
         viewsBefore
 
     /// The tensor kept for value v (in `last` or `before`) over `storage`, or null; a hit in

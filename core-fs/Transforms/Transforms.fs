@@ -142,8 +142,8 @@ module Diff =
     /// differentiate). `caller` names the public function in errors.
     let private forward (caller: string) (withValue: bool) (f: Expr list -> Expr) (primals: Expr list) (tangents: Expr list) =
         Jvp.checkTangents caller primals tangents
-        let vars = primals |> List.mapi (fun i x -> Ir.freshScopedVar (sprintf "primal%d" i) x.Dims x.DType)
-        let tangentVars = primals |> List.mapi (fun i x -> Ir.freshScopedVar (sprintf "tangent%d" i) x.Dims x.DType)
+        let vars = primals |> List.mapi (fun i x -> Ir.freshScopedVar ("primal" + string i) x.Dims x.DType)
+        let tangentVars = primals |> List.mapi (fun i x -> Ir.freshScopedVar ("tangent" + string i) x.Dims x.DType)
         let start = startOf vars
         let output = f vars
         let tangent = Jvp.tangentOf output (Array.ofList vars) (Array.ofList tangentVars)
@@ -172,8 +172,8 @@ module Diff =
     /// tangents, so all results share one primal graph and evaluating them together computes the
     /// primal once. Tangents take their primal's dtype.
     let linearizeN (f: Expr list -> Expr) (primals: Expr list) : Expr * (Expr list -> Expr) =
-        let vars = primals |> List.mapi (fun i x -> Ir.freshScopedVar (sprintf "primal%d" i) x.Dims x.DType)
-        let tangentVars = primals |> List.mapi (fun i x -> Ir.freshScopedVar (sprintf "tangent%d" i) x.Dims x.DType)
+        let vars = primals |> List.mapi (fun i x -> Ir.freshScopedVar ("primal" + string i) x.Dims x.DType)
+        let tangentVars = primals |> List.mapi (fun i x -> Ir.freshScopedVar ("tangent" + string i) x.Dims x.DType)
         let start = startOf vars
         let output = f vars
         let tangent = Jvp.tangentOf output (Array.ofList vars) (Array.ofList tangentVars)

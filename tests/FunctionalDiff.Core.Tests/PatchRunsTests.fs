@@ -12,34 +12,32 @@ open FunctionalDiff.Core
 /// input column q + j - 1, so the runs of a row are width - 1 and width long.
 let private kernel, stride, padding, dilation = [| 2; 3 |], [| 1; 1 |], [| 0; 1 |], [| 1; 1 |]
 
-/// x [planes, 3, width] unfolded by the definition: entry (plane, i·3 + j, p·width + q) is
-/// x[plane, p + i, q + j - 1], or 0 outside the input.
-let private referenceUnfold (x: float[]) (planes: int) (width: int) =
+/// The pairs (column entry, input entry) of a 2×3 window with padding 1 along the width over x
+/// [planes, 3, width], by the definition: column entry (plane, i·3 + j, p·width + q) reads
+/// x[plane, p + i, q + j - 1]; entries that fall in the padding are left out.
+let private windowPairs (planes: int) (width: int) =
     let h, ho = 3, 2
-    let out = Array.zeroCreate (planes * 6 * ho * width)
-    for plane in 0 .. planes - 1 do
-        for i in 0 .. 1 do
-            for j in 0 .. 2 do
-                for p in 0 .. ho - 1 do
-                    for q in 0 .. width - 1 do
-                        let column = q + j - 1
-                        if column >= 0 && column < width then
-                            out.[((plane * 6 + i * 3 + j) * ho + p) * width + q] <- x.[(plane * h + p + i) * width + column]
+    [| for plane in 0 .. planes - 1 do
+         for i in 0 .. 1 do
+             for j in 0 .. 2 do
+                 for p in 0 .. ho - 1 do
+                     for q in 0 .. width - 1 do
+                         let column = q + j - 1
+                         if column >= 0 && column < width then
+                             yield ((plane * 6 + i * 3 + j) * ho + p) * width + q, (plane * h + p + i) * width + column |]
+
+/// Unfold by the definition: each column entry is the input entry it reads, 0 in the padding.
+let private referenceUnfold (x: float[]) (planes: int) (width: int) =
+    let out = Array.zeroCreate (planes * 6 * 2 * width)
+    for entry, source in windowPairs planes width do
+        out.[entry] <- x.[source]
     out
 
 /// Fold by the definition: each column entry added back where unfold read it.
 let private referenceFold (columns: float[]) (planes: int) (width: int) =
-    let h, ho = 3, 2
-    let out = Array.zeroCreate (planes * h * width)
-    for plane in 0 .. planes - 1 do
-        for i in 0 .. 1 do
-            for j in 0 .. 2 do
-                for p in 0 .. ho - 1 do
-                    for q in 0 .. width - 1 do
-                        let column = q + j - 1
-                        if column >= 0 && column < width then
-                            let target = (plane * h + p + i) * width + column
-                            out.[target] <- out.[target] + columns.[((plane * 6 + i * 3 + j) * ho + p) * width + q]
+    let out = Array.zeroCreate (planes * 3 * width)
+    for entry, target in windowPairs planes width do
+        out.[target] <- out.[target] + columns.[entry]
     out
 
 [<Tests>]

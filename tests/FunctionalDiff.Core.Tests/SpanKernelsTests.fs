@@ -29,8 +29,8 @@ let private sameBits32 (a: float32) (b: float32) = (Single.IsNaN a && Single.IsN
 
 type private Kernel<'T> = { Name: string; Run: 'T[] -> 'T[] -> 'T[] -> unit; Reference: 'T -> 'T -> 'T }
 
-let private kernels64 : Kernel<float> list =
-    let s = 0.3
+/// Every kernel with its scalar definition, for the element type of `s` (the scalar operand).
+let inline private kernelsWith (s: 'T) : Kernel<'T> list =
     [ { Name = "add"; Run = (fun x z y -> SpanKernels.add (ReadOnlySpan x) (ReadOnlySpan z) (Span y)); Reference = (+) }
       { Name = "subtract"; Run = (fun x z y -> SpanKernels.subtract (ReadOnlySpan x) (ReadOnlySpan z) (Span y)); Reference = (-) }
       { Name = "multiply"; Run = (fun x z y -> SpanKernels.multiply (ReadOnlySpan x) (ReadOnlySpan z) (Span y)); Reference = (*) }
@@ -43,19 +43,8 @@ let private kernels64 : Kernel<float> list =
       { Name = "scalar divide"; Run = (fun x _ y -> SpanKernels.scalarDivide s (ReadOnlySpan x) (Span y)); Reference = (fun a _ -> s / a) }
       { Name = "negate"; Run = (fun x _ y -> SpanKernels.negate (ReadOnlySpan x) (Span y)); Reference = (fun a _ -> -a) } ]
 
-let private kernels32 : Kernel<float32> list =
-    let s = 0.3f
-    [ { Name = "add"; Run = (fun x z y -> SpanKernels.add (ReadOnlySpan x) (ReadOnlySpan z) (Span y)); Reference = (+) }
-      { Name = "subtract"; Run = (fun x z y -> SpanKernels.subtract (ReadOnlySpan x) (ReadOnlySpan z) (Span y)); Reference = (-) }
-      { Name = "multiply"; Run = (fun x z y -> SpanKernels.multiply (ReadOnlySpan x) (ReadOnlySpan z) (Span y)); Reference = (*) }
-      { Name = "divide"; Run = (fun x z y -> SpanKernels.divide (ReadOnlySpan x) (ReadOnlySpan z) (Span y)); Reference = (/) }
-      { Name = "add scalar"; Run = (fun x _ y -> SpanKernels.addScalar (ReadOnlySpan x) s (Span y)); Reference = (fun a _ -> a + s) }
-      { Name = "subtract scalar"; Run = (fun x _ y -> SpanKernels.subtractScalar (ReadOnlySpan x) s (Span y)); Reference = (fun a _ -> a - s) }
-      { Name = "multiply scalar"; Run = (fun x _ y -> SpanKernels.multiplyScalar (ReadOnlySpan x) s (Span y)); Reference = (fun a _ -> a * s) }
-      { Name = "divide scalar"; Run = (fun x _ y -> SpanKernels.divideScalar (ReadOnlySpan x) s (Span y)); Reference = (fun a _ -> a / s) }
-      { Name = "scalar subtract"; Run = (fun x _ y -> SpanKernels.scalarSubtract s (ReadOnlySpan x) (Span y)); Reference = (fun a _ -> s - a) }
-      { Name = "scalar divide"; Run = (fun x _ y -> SpanKernels.scalarDivide s (ReadOnlySpan x) (Span y)); Reference = (fun a _ -> s / a) }
-      { Name = "negate"; Run = (fun x _ y -> SpanKernels.negate (ReadOnlySpan x) (Span y)); Reference = (fun a _ -> -a) } ]
+let private kernels64 : Kernel<float> list = kernelsWith 0.3
+let private kernels32 : Kernel<float32> list = kernelsWith 0.3f
 
 [<Tests>]
 let tests =
