@@ -46,30 +46,26 @@ let inline private kernelsWith (s: 'T) : Kernel<'T> list =
 let private kernels64 : Kernel<float> list = kernelsWith 0.3
 let private kernels32 : Kernel<float32> list = kernelsWith 0.3f
 
+/// Runs every kernel on x and z (into an output first filled with `fill`, so an element left
+/// unwritten shows) and checks each element against its scalar definition.
+let private expectLanes (kernels: Kernel<'T> list) (x: 'T[]) (z: 'T[]) (fill: 'T) (same: 'T -> 'T -> bool) =
+    let n = x.Length
+    for k in kernels do
+        let y = Array.create n fill
+        k.Run x z y
+        for i in 0 .. n - 1 do
+            let expected = k.Reference x.[i] z.[i]
+            if not (same y.[i] expected) then
+                failtestf "%s, length %d, element %d: %O and %O give %O, IEEE %O" k.Name n i x.[i] z.[i] y.[i] expected
+
 [<Tests>]
 let tests =
     testList "SpanKernels" [
         test "float64 arithmetic is IEEE's lane by lane, at every length from 0 to 70" {
-            for n in 0 .. 70 do
-                let x, z = values 1 n, values 2 n
-                for k in kernels64 do
-                    let y = Array.create n 42.0
-                    k.Run x z y
-                    for i in 0 .. n - 1 do
-                        let expected = k.Reference x.[i] z.[i]
-                        if not (sameBits64 y.[i] expected) then
-                            failtestf "%s, length %d, element %d: %g and %g give %g, IEEE %g" k.Name n i x.[i] z.[i] y.[i] expected
+            for n in 0 .. 70 do expectLanes kernels64 (values 1 n) (values 2 n) 42.0 sameBits64
         }
         test "float32 arithmetic is IEEE's lane by lane, at every length from 0 to 70" {
-            for n in 0 .. 70 do
-                let x, z = values 3 n |> Array.map float32, values 4 n |> Array.map float32
-                for k in kernels32 do
-                    let y = Array.create n 42.0f
-                    k.Run x z y
-                    for i in 0 .. n - 1 do
-                        let expected = k.Reference x.[i] z.[i]
-                        if not (sameBits32 y.[i] expected) then
-                            failtestf "%s, length %d, element %d: %g and %g give %g, IEEE %g" k.Name n i x.[i] z.[i] y.[i] expected
+            for n in 0 .. 70 do expectLanes kernels32 (values 3 n |> Array.map float32) (values 4 n |> Array.map float32) 42.0f sameBits32
         }
         test "in place (the output is an input) gives the same bits" {
             let x, z = values 5 67, values 6 67
