@@ -43,9 +43,14 @@ public sealed class CompiledFunction
     /// Runs the function and writes its results into <paramref name="outputs"/>, which are
     /// overwritten: pass tensors of the results' shapes and dtypes that nothing else reads, such
     /// as the results of an earlier <see cref="Invoke"/>. A loop that reuses its outputs this way
-    /// allocates next to nothing per call.
+    /// allocates next to nothing per call. An output may also be one of the inputs (an in-place
+    /// update such as <c>step.InvokeInto(p, p)</c>); such a call computes into fresh memory and
+    /// then copies, so it allocates.
     /// </summary>
-    /// <exception cref="ArgumentException">An output has the wrong shape or dtype, is a view, or shares memory with another.</exception>
+    /// <exception cref="ArgumentException">
+    /// An output has the wrong shape or dtype, is a view, shares memory with another output, or is
+    /// a tensor the function captured (a constant of its plan).
+    /// </exception>
     public void InvokeInto(Tensor[] inputs, Tensor[] outputs) =>
         compiled.InvokeInto(Unwrap(inputs, nameof(inputs)), Unwrap(outputs, nameof(outputs)));
 

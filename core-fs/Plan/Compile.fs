@@ -85,11 +85,14 @@ type CompiledFunction internal (f: Expr[] -> Expr[]) =
     /// results are fresh tensors owned by the caller.
     member _.Invoke([<ParamArray>] inputs: Tensor[]) : Tensor[] =
         let plan = planFor "Invoke" inputs
-        plan.Run(inputs, null)
+        plan.RunFresh inputs
 
     /// Runs the function and writes its results into `outputs`: dense tensors (made by the
     /// library, not views) of the results' shapes and dtypes, which are overwritten. A loop that
-    /// reuses its outputs this way allocates nothing per call once its signature is traced.
+    /// reuses its outputs this way allocates nothing per call once its signature is traced. An
+    /// output may also be an input (an in-place update): that call computes into fresh memory
+    /// first and then copies, so it allocates. An output may not be a tensor the function
+    /// captured.
     member _.InvokeInto(inputs: Tensor[], outputs: Tensor[]) : unit =
         let plan = planFor "InvokeInto" inputs
         if isNull outputs then nullArg "outputs"
@@ -106,6 +109,8 @@ type CompiledFunction internal (f: Expr[] -> Expr[]) =
             for j in 0 .. i - 1 do
                 if obj.ReferenceEquals(outputs.[j].Storage, o.Storage) then
                     invalidArg "outputs" (sprintf "InvokeInto: outputs[%d] and outputs[%d] share their memory" j i)
+            if plan.IsConstantStorage o.Storage then
+                invalidArg "outputs" (sprintf "InvokeInto: outputs[%d] is a tensor the function captured (a constant of its plan); writing into it would change every later call" i)
         plan.Run(inputs, outputs) |> ignore
 
     /// The plan of a signature, traced if new (for tests that inspect it).
