@@ -53,39 +53,59 @@ public static class NestedBench
         };
         parsed.WriteHeader(output, "Transforms inside loops: FunctionalDiff vs TorchSharp nested autograd");
         output.WriteLine("- float64; time = build + evaluation of the meta-gradient (the gradient of the objective in θ); " +
-                         $"{Rounds} alternating rounds after a warm-up at a small size, medians; " +
+                         $"alternating rounds after a warm-up at a small size, medians; each row takes as many rounds (at least {MinRounds}, at most {MaxRounds}) as fill about {RowBudget(quick):F1} s of timed work, so a cheap row's median is over more rounds; " +
                          (threadTime ? "CPU time of the calling thread (a background garbage collection's thread is not counted)" : "wall time"));
         output.WriteLine("- ours: the row's modes (outer first; outer forward = `Diff.Linearize` of the objective once, then `Diff.Vmap` of its linear map over the basis vectors of θ, one batched JVP per basis vector, as jax.jacfwd: the primal and its inner gradients are built once); torch: reverse over reverse (`create_graph`) in every row");
         output.WriteLine();
-        output.WriteLine("| workload | modes (ours) | steps | ours: build + eval | ours: build | torch rr | ours / torch | target | max rel. difference |");
-        output.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        output.WriteLine("| workload | modes (ours) | steps | rounds | ours: build + eval | ours: build | torch rr | ours / torch | target | max rel. difference |");
+        output.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         var clock = Stopwatch.StartNew();
-        var oursTotals = new Dictionary<(string, int, string), double>();
+        var oursTotals = new Dictionary<(string, int, string), (double Time, int Rounds)>();
         foreach (var row in rows.Where(r => parsed.Wanted($"{r.Workload} {r.Modes.Name}")))
         {
             if (row.Steps > maxSteps)
             {
-                output.WriteLine($"| {row.Workload} | {row.Modes.Name} | {row.Steps:N0} | skipped (--max-steps {maxSteps}) | | | | {row.Target} | |");
+                output.WriteLine($"| {row.Workload} | {row.Modes.Name} | {row.Steps:N0} | | skipped (--max-steps {maxSteps}) | | | | {row.Target} | |");
                 continue;
             }
-            var (ours, build, theirs, difference) = Measure(row, threadTime);
-            oursTotals[(row.Workload, row.Steps, row.Modes.Name)] = ours;
-            output.WriteLine($"| {row.Workload} | {row.Modes.Name} | {row.Steps:N0} | {Seconds(ours)} | {Seconds(build)} | {Seconds(theirs)} | {ours / theirs:F2}× | {row.Target} | {difference:E1} |");
+            var (ours, build, theirs, difference, rounds) = Measure(row, threadTime, RowBudget(quick));
+            oursTotals[(row.Workload, row.Steps, row.Modes.Name)] = (ours, rounds);
+            output.WriteLine($"| {row.Workload} | {row.Modes.Name} | {row.Steps:N0} | {rounds} | {Seconds(ours)} | {Seconds(build)} | {Seconds(theirs)} | {ours / theirs:F2}× | {row.Target} | {difference:E1} |");
             output.Flush();
         }
         output.WriteLine();
-        if (oursTotals.TryGetValue(("bilevel descent", small, "rr"), out double smallTime) &&
-            oursTotals.TryGetValue(("bilevel descent", large, "rr"), out double largeTime))
-            output.WriteLine($"Our bilevel rr time at N = {large:N0} is {largeTime / smallTime:F1}× our time at N = {small:N0} (linear: 10×).");
+        if (oursTotals.TryGetValue(("bilevel descent", small, "rr"), out var smallRow) &&
+            oursTotals.TryGetValue(("bilevel descent", large, "rr"), out var largeRow))
+            output.WriteLine($"Our bilevel rr time at N = {large:N0} (median of {largeRow.Rounds} rounds) is {largeRow.Time / smallRow.Time:F1}× " +
+                             $"our time at N = {small:N0} (median of {smallRow.Rounds} rounds) (linear: 10×).");
         output.WriteLine($"Total {clock.Elapsed.TotalSeconds:F0} s; load average at the end: {BenchOptions.LoadAverage()}.");
         return 0;
     }
 
-    // Five, not three: the 10,000-step row is compared with the 1,000-step one, and a median of three
-    // rounds moved that ratio by about 10% from run to run on a quiet host.
-    const int Rounds = 5;
+    // At least five rounds, not three: the 10,000-step row is compared with the 1,000-step one, and a
+    // median of three rounds moved that ratio by about 10% from run to run on a quiet host. A cheap
+    // row gets more: a round of the 1,000-step row (~0.35 s for both sides) sees less of the host's
+    // drift than a round of the 10,000-step row (~3.5 s), so with five rounds each its median moved
+    // by up to 40% between runs (124 to 172 ms on one quiet morning), far more than the long row's.
+    // Rounds are added until the row's timed work (both sides, pauses not counted) fills a budget,
+    // so the cheap rows' medians average over a comparable stretch of time; the cap bounds the
+    // millisecond rows, whose pauses would otherwise dominate the run.
+    const int MinRounds = 5, MaxRounds = 60;
 
-    static (double Ours, double OursBuild, double Torch, double Difference) Measure(Row row, bool threadTime)
+    /// <summary>
+    /// The timed work each row aims for, in seconds: about half of what the 10,000-step row's five
+    /// rounds take (a full budget would triple the run's length for little more precision).
+    /// </summary>
+    static double RowBudget(bool quick) => quick ? 0.8 : 8.0;
+
+    /// <summary>
+    /// Whether a row needs another round after <paramref name="done"/> rounds whose timed work (both
+    /// sides) added up to <paramref name="seconds"/>.
+    /// </summary>
+    static bool MoreRounds(int done, double seconds, double budget) =>
+        done < MinRounds || (done < MaxRounds && seconds < budget);
+
+    static (double Ours, double OursBuild, double Torch, double Difference, int Rounds) Measure(Row row, bool threadTime, double budget)
     {
         var wall = Stopwatch.StartNew();
         Func<double> clock = threadTime ? Benchmarks.ThreadSeconds : () => wall.Elapsed.TotalSeconds;
@@ -117,7 +137,10 @@ public static class NestedBench
         var buildTimes = new List<double>();
         var torchTimes = new List<double>();
         double[] ours = Array.Empty<double>(), theirs = Array.Empty<double>();
-        for (int round = 0; round < Rounds; round++)
+        // both sides run the same number of rounds: a round is one call of each
+        int rounds = 0;
+        double timed = 0;
+        while (MoreRounds(rounds, timed, budget))
         {
             Thread.Sleep(Benchmarks.PauseMilliseconds);
             double start = clock();
@@ -129,8 +152,10 @@ public static class NestedBench
             start = clock();
             theirs = TorchOnce(model);
             torchTimes.Add(clock() - start);
+            timed += oursTimes[^1] + torchTimes[^1];
+            rounds++;
         }
-        return (Benchmarks.Median(oursTimes), Benchmarks.Median(buildTimes), Benchmarks.Median(torchTimes), Benchmarks.MaxRelativeDifference(ours, theirs));
+        return (Benchmarks.Median(oursTimes), Benchmarks.Median(buildTimes), Benchmarks.Median(torchTimes), Benchmarks.MaxRelativeDifference(ours, theirs), rounds);
     }
 
     /// <summary>
