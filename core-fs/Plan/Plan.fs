@@ -241,6 +241,14 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
     member _.Roots = roots
     /// The steps, for tests that count them.
     member _.Steps = steps
+    /// The number of elements of value v, or -1 for a value made per run (for tests that count
+    /// the passes over large values).
+    member _.ValueNumel(v: int) =
+        match homes.[v] with
+        | Home.Buffer(_, shape, _, _) -> Shape.numel shape
+        | Home.Input k -> inputs.[k].Numel
+        | Home.Constant t -> t.Numel
+        | Home.Computed -> -1
     /// The number of arena slots (each a distinct array per arena).
     member _.SlotCount = slotKinds.Length
     /// The bytes of one arena's slots.
