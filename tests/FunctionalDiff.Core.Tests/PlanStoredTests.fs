@@ -73,6 +73,18 @@ let tests =
             Expect.equal fused.Length 2 "exp and tanh, then the product"
             Expect.isTrue (fused |> Array.forall (fun g -> g.StoredValues.Length = 0)) "no stored outputs"
 
+        testCase "a stored value read by a reduction and a view after its group gives the interpreter's bits" <| fun () ->
+            let x = Expr.variable "x" [| 64; 48 |] DType.Float64
+            let e = Expr.exp x
+            // e: stored by tanh's group, then summed and transposed into a product by later steps
+            let roots = [| Expr.sum (Expr.tanh e); Expr.sum e; Expr.transpose e * 2.0 |]
+            let plan = Planner.compile [| x |] roots true
+            Expect.equal (groups plan |> Array.sumBy (fun g -> g.StoredValues.Length)) 1 "e is stored once"
+            let input = randomTensor (Random 3) DType.Float64 [| 64; 48 |]
+            let expected = interpreted [| x |] [| input |] roots
+            let results = plan.Run([| input |], null)
+            for r in 0 .. roots.Length - 1 do expectSameBits results.[r] expected.[r] (sprintf "root %d" r)
+
         for dtype, tolerance in [ DType.Float64, 1e-13; DType.Float32, 2e-5 ] do
             for n in [ 1; 100; 5000; 1 <<< 20 ] do
                 testCase (sprintf "the chain's plan agrees with a float64 loop and gives the interpreter's bits (%O, %d elements)" dtype n) <| fun () ->
