@@ -35,6 +35,13 @@ module internal PatchFusion =
     /// the product's buffer, no root lies over it, the product has no addend, and both see it
     /// densely in the same shape.
     let fuse (homes: Home[]) (buffers: PlanBuffer[]) (rootValues: int[]) (steps: Step[]) : Step[] =
+        // most plans have no fold: they pay one pass over the steps, nothing allocated
+        let isFold (step: Step) =
+            match step with
+            | Step.Fold _ -> true
+            | Step.Fused _ | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.View _ | Step.Kernel _ | Step.Write _
+            | Step.Unfold _ | Step.Loop _ | Step.FoldProduct _ -> false
+        if not (Array.exists isFold steps) then steps else
         let readers = Array.zeroCreate<int> buffers.Length
         for step in steps do
             for v in reads step do
