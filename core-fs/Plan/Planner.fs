@@ -90,6 +90,7 @@ module internal Planner =
         | Step.Reduce _ | Step.Copy _ | Step.View _ | Step.Unfold _ | Step.Fold _ -> 1
         | Step.MatMul(_, _, _, _, _, addend) -> if addend >= 0 then 3 else 2
         | Step.Kernel(_, args, _) | Step.Write(_, args, _) | Step.Loop(_, args, _) -> args.Length
+        | Step.FoldProduct _ -> 2
 
     /// Value i of those a step reads (i below readCount).
     let private readAt (step: Step) (i: int) =
@@ -99,6 +100,7 @@ module internal Planner =
         | Step.Unfold(_, _, _, _, input, _) | Step.Fold(_, _, _, _, _, input, _) -> input
         | Step.MatMul(left, right, _, _, _, addend) -> (match i with 0 -> left | 1 -> right | _ -> addend)
         | Step.Kernel(_, args, _) | Step.Write(_, args, _) | Step.Loop(_, args, _) -> args.[i]
+        | Step.FoldProduct(left, right, _, _, _, _, _, _) -> if i = 0 then left else right
 
     /// The value a step writes.
     let private writes (step: Step) =
@@ -107,6 +109,7 @@ module internal Planner =
         | Step.Kernel(_, _, output) | Step.View(_, _, output, _, _, _) | Step.Write(_, _, output) -> output
         | Step.Unfold(_, _, _, _, _, output) | Step.Fold(_, _, _, _, _, _, output) -> output
         | Step.Loop(_, _, output) -> output
+        | Step.FoldProduct(_, _, _, _, _, _, _, output) -> output
 
     /// True for a layout that covers its whole buffer of `numel` elements densely, row-major (the
     /// rule of Tensor.IsContiguous, without making a tensor to ask it: a compile asks it per step).
@@ -227,7 +230,7 @@ module internal Planner =
                         match step with
                         | Step.Fused(group, _) -> takeOver i group target
                         | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.Kernel _ | Step.View _ | Step.Write _
-                        | Step.Unfold _ | Step.Fold _ | Step.Loop _ -> -1
+                        | Step.Unfold _ | Step.Fold _ | Step.Loop _ | Step.FoldProduct _ -> -1
                     if taken >= 0 then
                         let b = bufferOf taken
                         buffers.[output].Slot <- buffers.[b].Slot
@@ -716,11 +719,12 @@ module internal Planner =
                         else planScan p
 
             let inputValues = graph.VarPositions |> Array.map (fun p -> if p >= 0 then valueAt p else -1)
+            let finalHomes, finalBuffers, rootValues = homes.ToArray(), buffers.ToArray(), rootPositions |> Array.map valueAt
             let schedule =
-                { Homes = homes.ToArray()
-                  Steps = steps.ToArray()
-                  Buffers = buffers.ToArray()
-                  RootValues = rootPositions |> Array.map valueAt
+                { Homes = finalHomes
+                  Steps = PatchFusion.fuse finalHomes finalBuffers rootValues (steps.ToArray())
+                  Buffers = finalBuffers
+                  RootValues = rootValues
                   InputValues = inputValues }
             homes.Release()
             steps.Release()
