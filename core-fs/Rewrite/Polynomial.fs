@@ -27,10 +27,29 @@ type internal Term = { Coefficient: float; Factors: Factor[] }
 /// A struct: the Rewrite pass forms one per node, and as an object it was a fifth of what
 /// simplifying a long chain allocated. Its default value (null terms) is the refused polynomial
 /// (see Polynomial.isRefused).
-/// Later (non-null) marks a product or scaling whose terms are not formed yet (see Deferred): its
-/// Terms are null until Polynomial.expand forms them, and it has no ghost.
+/// A product or scaling whose terms are not formed yet has null Terms and a Deferred (Later) in
+/// place of a ghost (see Deferred): Polynomial.expand forms them. One field holds either, so that
+/// the struct stays two references (the rewrite keeps one per node of the graph).
 [<Struct; NoComparison; NoEquality>]
-type internal Poly = { Terms: Term[]; Ghost: Expr[]; Later: Deferred }
+type internal Poly =
+    { Terms: Term[]
+      /// null, a GhostAtoms or a Deferred.
+      Rest: PolyRest }
+    /// The ghost's atoms, sorted by id (empty without a ghost).
+    member p.Ghost = match p.Rest with :? GhostAtoms as g -> g.Atoms | _ -> Array.Empty<Expr>()
+    /// The deferred operation, null for formed terms (and for the refused polynomial).
+    member p.Later = match p.Rest with :? Deferred as d -> d | _ -> null
+    /// Formed terms with their ghost.
+    static member Formed(terms: Term[], ghost: Expr[]) : Poly =
+        { Terms = terms; Rest = (if ghost.Length = 0 then null else GhostAtoms ghost) }
+
+/// What a polynomial has besides its formed terms: a ghost or a deferred operation.
+and [<AbstractClass; AllowNullLiteral>] internal PolyRest() = class end
+
+/// A nonempty ghost (see Poly).
+and [<Sealed>] internal GhostAtoms(atoms: Expr[]) =
+    inherit PolyRest()
+    member _.Atoms = atoms
 
 /// What the caps and the cost bounds need to know of a polynomial, known without its terms: a
 /// product of polynomials over disjoint atoms has every pair of their monomials as a term, so these
@@ -65,6 +84,7 @@ and [<Struct; NoComparison; NoEquality>] internal Outline =
 /// no terms, and a normal form that is surely larger than the node needs none either. Expanding
 /// gives the very terms the eager operation gives.
 and [<Sealed; AllowNullLiteral>] internal Deferred(coefficient: float, first: Poly, second: Poly, outline: Outline) =
+    inherit PolyRest()
     member _.Coefficient = coefficient
     /// The operands, dropped once expanded (so expanded chains keep no operands alive).
     member val First = first with get, set
@@ -103,7 +123,7 @@ module internal Polynomial =
     let refused : Poly = Unchecked.defaultof<Poly>
 
     /// True for the refused polynomial.
-    let isRefused (p: Poly) = isNull p.Terms && isNull p.Later
+    let isRefused (p: Poly) = isNull p.Terms && isNull p.Rest
 
     /// At most this many terms, else the node is an atom.
     let maxTerms = 16
@@ -140,10 +160,10 @@ module internal Polynomial =
     let private noAtoms : Expr[] = [||]
 
     /// The constant polynomial c (c finite and nonzero: zero and non-finite constants are atoms).
-    let constant (c: float) : Poly = { Terms = (if c = 0.0 then [||] else [| { Coefficient = c; Factors = [||] } |]); Ghost = noAtoms; Later = null }
+    let constant (c: float) : Poly = { Terms = (if c = 0.0 then [||] else [| { Coefficient = c; Factors = [||] } |]); Rest = null }
 
     /// The polynomial 1·atom.
-    let atom (e: Expr) : Poly = { Terms = [| { Coefficient = 1.0; Factors = [| { Atom = e; Power = 1 } |] } |]; Ghost = noAtoms; Later = null }
+    let atom (e: Expr) : Poly = { Terms = [| { Coefficient = 1.0; Factors = [| { Atom = e; Power = 1 } |] } |]; Rest = null }
 
     /// The union of two sorted ghosts; null past maxGhost.
     let private unionGhost (a: Expr[]) (b: Expr[]) : Expr[] =
@@ -258,7 +278,7 @@ module internal Polynomial =
         else
             let terms = if count = result.Length then result else Array.sub result 0 count
             let ghost = if isNull cancelled then ghost else unionGhost ghost (atomsOf (cancelled.ToArray()))
-            if isNull ghost then refused else { Terms = terms; Ghost = ghost; Later = null }
+            if isNull ghost then refused else Poly.Formed(terms, ghost)
 
     /// True when the sum of two collected polynomials' terms has more than maxTerms terms, counted
     /// before anything is allocated: a monomial in one of them only stays, and so does one in both
@@ -286,8 +306,8 @@ module internal Polynomial =
         if isNull ghost then refused
         else
         let p, q = p.Terms, q.Terms
-        if p.Length = 0 then { Terms = q; Ghost = ghost; Later = null }
-        elif q.Length = 0 then { Terms = p; Ghost = ghost; Later = null }
+        if p.Length = 0 then Poly.Formed(q, ghost)
+        elif q.Length = 0 then Poly.Formed(p, ghost)
         else
             // Both are sorted: merge them, then collect the like terms that became neighbours.
             let merged = Array.zeroCreate (p.Length + q.Length)
@@ -455,11 +475,11 @@ module internal Polynomial =
         if isNull ghost then refused
         else
         let p, q = pp.Terms, qq.Terms
-        let inline plain (terms: Term[]) = { Terms = terms; Ghost = ghost; Later = null }
+        let inline plain (terms: Term[]) = Poly.Formed(terms, ghost)
         if p.Length = 0 || q.Length = 0 then plain [||]
         // The common cases first: a coefficient times a polynomial, and a monomial times a monomial.
-        elif isConstant p then plain (scaleFormed p.[0].Coefficient { Terms = q; Ghost = noAtoms; Later = null }).Terms
-        elif isConstant q then plain (scaleFormed q.[0].Coefficient { Terms = p; Ghost = noAtoms; Later = null }).Terms
+        elif isConstant p then plain (scaleFormed p.[0].Coefficient { Terms = q; Rest = null }).Terms
+        elif isConstant q then plain (scaleFormed q.[0].Coefficient { Terms = p; Rest = null }).Terms
         elif p.Length = 1 && q.Length = 1 then
             let c = p.[0].Coefficient * q.[0].Coefficient
             let factors = multiplyMonomials p.[0].Factors q.[0].Factors
@@ -560,7 +580,7 @@ module internal Polynomial =
                     Unit = o.Unit && magnitude = 1.0
                     Smallest = magnitude * o.Smallest
                     Depth = o.Depth + 1 }
-            { Terms = null; Ghost = noAtoms; Later = Deferred(c, p, refused, outline) }
+            { Terms = null; Rest = Deferred(c, p, refused, outline) }
 
     /// p · q deferred, for operands over disjoint atoms (by id range) whose eager product is
     /// formed, with every pair of monomials a term: no pair passes maxDegree or maxAtoms, and no
@@ -582,7 +602,7 @@ module internal Polynomial =
               High = max a.High b.High
               Smallest = a.Smallest * b.Smallest
               Depth = 1 + max a.Depth b.Depth }
-        { Terms = null; Ghost = noAtoms; Later = Deferred(1.0, p, q, outline) }
+        { Terms = null; Rest = Deferred(1.0, p, q, outline) }
 
     let private disjoint (a: Outline) (b: Outline) = a.High < b.Low || b.High < a.Low
 
