@@ -242,7 +242,7 @@ module internal Planner =
                     match step with
                     | Step.Fused(group, _) -> group.StoredValues
                     | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.Kernel _ | Step.View _ | Step.Write _
-                    | Step.Unfold _ | Step.Fold _ | Step.Loop _ -> Array.Empty<int>()
+                    | Step.Unfold _ | Step.Fold _ | Step.Loop _ | Step.FoldProduct _ -> Array.Empty<int>()
                 for v in stored do
                     let b = bufferOf v
                     if buffers.[b].Root < 0 then freshSlot b

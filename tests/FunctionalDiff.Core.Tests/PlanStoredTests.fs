@@ -16,7 +16,7 @@ let private groups (plan: Plan) =
         match step with
         | Step.Fused(group, _) -> Some group
         | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.View _ | Step.Kernel _ | Step.Write _
-        | Step.Unfold _ | Step.Fold _ | Step.Loop _ -> None)
+        | Step.Unfold _ | Step.Fold _ | Step.Loop _ | Step.FoldProduct _ -> None)
 
 /// The loss Σ tanh(exp((x + 0.25)·0.5)) and its gradient in x (the issue's large chain).
 let private chain (dtype: DType) (shape: int[]) =
@@ -45,6 +45,7 @@ let private fullReads (plan: Plan) (numel: int) =
             | Step.Reduce(_, _, input, _) | Step.Copy(input, _) | Step.View(_, input, _, _, _, _) -> [| input |]
             | Step.Unfold(_, _, _, _, input, _) | Step.Fold(_, _, _, _, _, input, _) -> [| input |]
             | Step.MatMul(left, right, _, _, _, addend) -> (if addend >= 0 then [| left; right; addend |] else [| left; right |])
+            | Step.FoldProduct(left, right, _, _, _, _, _, _) -> [| left; right |]
             | Step.Kernel(_, args, _) | Step.Write(_, args, _) | Step.Loop(_, args, _) -> args
         read |> Array.distinct |> Array.filter (fun v -> plan.ValueNumel v = numel) |> Array.length)
 
