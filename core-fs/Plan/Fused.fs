@@ -16,8 +16,12 @@ type internal FusedOperand =
     /// when dense with the group's shape, as a repeated element when it has one, otherwise
     /// gathered block by block into its own load register.
     | External of input: int
+    /// The block an earlier instruction wrote into the group's stored output k (see FusedGroup),
+    /// read back while it is still in cache.
+    | Stored of stored: int
 
-/// One node of a fused group; `target` is a register, or -1 for the group's output.
+/// One node of a fused group. `target` is a register (0 and up), -1 for the group's output, or
+/// -2 - k for its stored output k.
 [<RequireQualifiedAccess>]
 type internal FusedInstruction =
     | Unary of UnaryOp * FusedOperand * target: int
@@ -42,12 +46,16 @@ type internal FusedProgram =
       Instructions: FusedInstruction[]
       Registers: int }
 
-/// A compiled fused group: its program and the plan values its external inputs are read from.
+/// A compiled fused group: its program, the plan values its external inputs are read from, and the
+/// plan values of its stored outputs: members that other steps read too. A member with several
+/// uses used to end a group, so a chain whose values the backward pass needs (exp, then tanh) took
+/// a full pass per such value; a stored member is written out once, in the same pass, and the
+/// chain goes on from the block just written.
 /// `Rows` keeps the last walk chosen, so a run whose inputs have the layouts of the run before
 /// allocates nothing to choose it again; it is replaced whole (never mutated), so concurrent runs
 /// read either the old choice or the new one.
 [<Sealed>]
-type internal FusedGroup(program: FusedProgram, inputValues: int[]) =
+type internal FusedGroup(program: FusedProgram, inputValues: int[], storedValues: int[]) =
     member _.Program = program
     member _.Shape = program.Shape
     member _.Numel = program.Numel
@@ -55,6 +63,7 @@ type internal FusedGroup(program: FusedProgram, inputValues: int[]) =
     member _.Instructions = program.Instructions
     member _.Registers = program.Registers
     member _.InputValues = inputValues
+    member _.StoredValues = storedValues
     member val Rows: FusedRows = null with get, set
 
 /// Owner of the per-thread block registers. A block runs on one thread from start to end, so a
@@ -134,8 +143,15 @@ module internal FusedKernel =
                 if readsInPlace t group.Numel then struct (t.Storage :?> 'T[], t.Offset + start, 1)
                 elif t.Numel = 1 then struct (t.Storage :?> 'T[], t.Offset, 0)
                 else struct (scratch, (group.Registers + k) * cap, 1)
+            | FusedOperand.Stored k ->
+                let t = values.[group.StoredValues.[k]]
+                struct (t.Storage :?> 'T[], t.Offset + start, 1)
         let inline destination (target: int) : struct ('T[] * int) =
-            if target < 0 then struct (result, output.Offset + start) else struct (scratch, target * cap)
+            if target >= 0 then struct (scratch, target * cap)
+            elif target = -1 then struct (result, output.Offset + start)
+            else
+                let t = values.[group.StoredValues.[-2 - target]]
+                struct (t.Storage :?> 'T[], t.Offset + start)
         for instruction in group.Instructions do
             match instruction with
             | FusedInstruction.Unary(op, x, target) ->
@@ -257,8 +273,16 @@ module internal FusedKernel =
                         let t = values.[inputs.[k]]
                         let stride = plan.InnerStrides.[k]
                         struct (t.Storage :?> 'T[], t.Offset + odometer.[startsAt + k] + at * stride, stride)
+                    | FusedOperand.Stored k ->
+                        let t = values.[group.StoredValues.[k]]
+                        struct (t.Storage :?> 'T[], t.Offset + row * plan.Length + at, 1)
+                // a stored output is written in place even when the output streams: later steps
+                // read it, so it had better stay in cache
                 let inline destination (target: int) : struct ('T[] * int) =
                     if target >= 0 then struct (scratch, target * cap)
+                    elif target <= -2 then
+                        let t = values.[group.StoredValues.[-2 - target]]
+                        struct (t.Storage :?> 'T[], t.Offset + row * plan.Length + at)
                     elif streaming then struct (scratch, staging + staged)
                     else struct (result, outputStart)
                 for instruction in group.Instructions do
@@ -269,7 +293,11 @@ module internal FusedKernel =
                             if xStride = 1 then struct (xs, xStart)
                             else
                                 // only an external input can repeat; its load register is free in this mode
-                                let load = match x with FusedOperand.External k -> (group.Registers + k) * cap | FusedOperand.Register r -> r * cap
+                                let load =
+                                    match x with
+                                    | FusedOperand.External k -> (group.Registers + k) * cap
+                                    | FusedOperand.Register r -> r * cap
+                                    | FusedOperand.Stored _ -> invalidOp "a stored output is read with stride 1"
                                 Span(scratch, load, length).Fill(xs.[xStart])
                                 struct (scratch, load)
                         let struct (ys, yStart) = destination target

@@ -58,6 +58,9 @@ type internal Step =
     | Fold of outputSize: int[] * kernel: int[] * stride: int[] * padding: int[] * dilation: int[] * input: int * output: int
     /// A Scan, run by its compiled body into its planned (packed) buffer.
     | Loop of runner: LoopRunner * inputs: int[] * output: int
+    /// fold(left × right) into its planned buffer, one image at a time (PatchFusion joins a
+    /// product and the fold that alone reads it).
+    | FoldProduct of left: int * right: int * outputSize: int[] * kernel: int[] * stride: int[] * padding: int[] * dilation: int[] * output: int
 
 /// The packed right operands of a loop body's products, kept from one step of the loop to the
 /// next (see PackedOperand): one entry per product whose B does not change over the loop. One
@@ -241,6 +244,14 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
     member _.Roots = roots
     /// The steps, for tests that count them.
     member _.Steps = steps
+    /// The number of elements of value v, or -1 for a value made per run (for tests that count
+    /// the passes over large values).
+    member _.ValueNumel(v: int) =
+        match homes.[v] with
+        | Home.Buffer(_, shape, _, _) -> Shape.numel shape
+        | Home.Input k -> inputs.[k].Numel
+        | Home.Constant t -> t.Numel
+        | Home.Computed -> -1
     /// The number of arena slots (each a distinct array per arena).
     member _.SlotCount = slotKinds.Length
     /// The bytes of one arena's slots.
@@ -254,7 +265,7 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
             match step with
             | Step.MatMul(_, _, _, _, packed, _) when packed >= 0 -> 1
             | Step.Fused _ | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.View _ | Step.Kernel _ | Step.Write _
-            | Step.Unfold _ | Step.Fold _ | Step.Loop _ -> 0)
+            | Step.Unfold _ | Step.Fold _ | Step.Loop _ | Step.FoldProduct _ -> 0)
 
     /// Runs the plan on checked inputs. With `outputs` null, the roots that a step writes are
     /// fresh tensors, and a root that is an input, a constant or a view of one is that tensor
@@ -351,6 +362,8 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                 | Step.Unfold(k, s, p, d, input, output) -> Patches.unfoldInto k s p d values.[input] values.[output].Storage
                 | Step.Fold(size, k, s, p, d, input, output) -> Patches.foldInto size k s p d values.[input] values.[output].Storage
                 | Step.Loop(runner, args, output) -> runner.Run(values, args, values.[output])
+                | Step.FoldProduct(left, right, size, k, s, p, d, output) ->
+                    PatchProducts.foldProductInto size k s p d values.[left] values.[right] values.[output].Storage
                 | Step.Kernel(node, args, output) ->
                     let operands = Array.zeroCreate args.Length
                     for i in 0 .. args.Length - 1 do operands.[i] <- values.[args.[i]]

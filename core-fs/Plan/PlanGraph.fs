@@ -116,3 +116,58 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
             PlanGraph(nodes, count, inputStart, inputPositions, marks, rootPositions, varPositions)
         finally
             positions.Release()
+
+/// The consumers of every node of a PlanGraph, an entry per input edge (a node that reads another
+/// twice is listed twice), for the planner's choice of stored group members. Constant nodes are
+/// not consumers: they are folded. The arrays come from the shared pool; `Release` gives them back.
+[<Sealed>]
+type internal Consumers private (graph: PlanGraph, start: int[], list: int[]) =
+
+    /// The consumers of every node not marked `constant`.
+    static member Build(graph: PlanGraph, constant: bool[]) : Consumers =
+        let n = graph.Count
+        let start = Pool.rentCleared<int> (n + 1)
+        for q in 0 .. n - 1 do
+            if not constant.[q] then
+                for k in 0 .. graph.InputCount q - 1 do
+                    let a = graph.Input(q, k)
+                    start.[a + 1] <- start.[a + 1] + 1
+        for p in 0 .. n - 1 do start.[p + 1] <- start.[p + 1] + start.[p]
+        let list = Pool.rent<int> (max 1 start.[n])
+        let filled = Pool.rentCleared<int> n
+        for q in 0 .. n - 1 do
+            if not constant.[q] then
+                for k in 0 .. graph.InputCount q - 1 do
+                    let a = graph.Input(q, k)
+                    list.[start.[a] + filled.[a]] <- q
+                    filled.[a] <- filled.[a] + 1
+        Pool.giveBack filled
+        Consumers(graph, start, list)
+
+    /// The consumer of p whose group comes first (lowest `groupHead`, known for every consumer),
+    /// when it reads p through one edge and every other consumer's group comes later; else -1.
+    /// A Scan consumer rules p out: a saving Scan is planned at another Scan's position, earlier
+    /// than its own, and might read p before the group that writes p has run.
+    member _.Joinable(p: int, groupHead: int[]) : int =
+        let mutable first = -1
+        let mutable ties = 0
+        let mutable scan = false
+        for e in start.[p] .. start.[p + 1] - 1 do
+            let c = list.[e]
+            match graph.Node(c).Op with
+            | Op.Scan _ -> scan <- true
+            | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
+            | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
+            | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
+            | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
+            | Op.Unfold _ | Op.Fold _ | Op.Softmax _ | Op.LogSoftmax _ -> ()
+            if first < 0 || groupHead.[c] < groupHead.[first] then
+                first <- c
+                ties <- 1
+            elif groupHead.[c] = groupHead.[first] then ties <- ties + 1
+        if scan || ties <> 1 then -1 else first
+
+    /// Gives the arrays back to the pool.
+    member _.Release() =
+        Pool.giveBack start
+        Pool.giveBack list

@@ -90,6 +90,7 @@ module internal Planner =
         | Step.Reduce _ | Step.Copy _ | Step.View _ | Step.Unfold _ | Step.Fold _ -> 1
         | Step.MatMul(_, _, _, _, _, addend) -> if addend >= 0 then 3 else 2
         | Step.Kernel(_, args, _) | Step.Write(_, args, _) | Step.Loop(_, args, _) -> args.Length
+        | Step.FoldProduct _ -> 2
 
     /// Value i of those a step reads (i below readCount).
     let private readAt (step: Step) (i: int) =
@@ -99,6 +100,7 @@ module internal Planner =
         | Step.Unfold(_, _, _, _, input, _) | Step.Fold(_, _, _, _, _, input, _) -> input
         | Step.MatMul(left, right, _, _, _, addend) -> (match i with 0 -> left | 1 -> right | _ -> addend)
         | Step.Kernel(_, args, _) | Step.Write(_, args, _) | Step.Loop(_, args, _) -> args.[i]
+        | Step.FoldProduct(left, right, _, _, _, _, _, _) -> if i = 0 then left else right
 
     /// The value a step writes.
     let private writes (step: Step) =
@@ -107,6 +109,7 @@ module internal Planner =
         | Step.Kernel(_, _, output) | Step.View(_, _, output, _, _, _) | Step.Write(_, _, output) -> output
         | Step.Unfold(_, _, _, _, _, output) | Step.Fold(_, _, _, _, _, _, output) -> output
         | Step.Loop(_, _, output) -> output
+        | Step.FoldProduct(_, _, _, _, _, _, _, output) -> output
 
     /// True for a layout that covers its whole buffer of `numel` elements densely, row-major (the
     /// rule of Tensor.IsContiguous, without making a tensor to ask it: a compile asks it per step).
@@ -211,6 +214,13 @@ module internal Planner =
                         if onlyDense then found <- read.[k]
                     k <- k + 1
                 found
+            let freshSlot (output: int) =
+                let key = struct (buffers.[output].DType, buffers.[output].Numel)
+                match freeSlots.TryGetValue key with
+                | true, s when s.Count > 0 -> buffers.[output].Slot <- s.Pop()
+                | _ ->
+                    buffers.[output].Slot <- slotKinds.Count
+                    slotKinds.Add key
             for i in 0 .. steps.Length - 1 do
                 let step = steps.[i]
                 let output = bufferOf (writes step)
@@ -220,22 +230,29 @@ module internal Planner =
                         match step with
                         | Step.Fused(group, _) -> takeOver i group target
                         | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.Kernel _ | Step.View _ | Step.Write _
-                        | Step.Unfold _ | Step.Fold _ | Step.Loop _ -> -1
+                        | Step.Unfold _ | Step.Fold _ | Step.Loop _ | Step.FoldProduct _ -> -1
                     if taken >= 0 then
                         let b = bufferOf taken
                         buffers.[output].Slot <- buffers.[b].Slot
                         handedOver.[b] <- true
-                    else
-                        let key = struct (target.DType, target.Numel)
-                        match freeSlots.TryGetValue key with
-                        | true, s when s.Count > 0 -> buffers.[output].Slot <- s.Pop()
-                        | _ ->
-                            buffers.[output].Slot <- slotKinds.Count
-                            slotKinds.Add key
+                    else freshSlot output
+                // a group's stored outputs never take over an input: the group reads its inputs
+                // after writing them (only its last instruction writes a block after every read)
+                let stored =
+                    match step with
+                    | Step.Fused(group, _) -> group.StoredValues
+                    | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.Kernel _ | Step.View _ | Step.Write _
+                    | Step.Unfold _ | Step.Fold _ | Step.Loop _ | Step.FoldProduct _ -> Array.Empty<int>()
+                for v in stored do
+                    let b = bufferOf v
+                    if buffers.[b].Root < 0 then freshSlot b
                 for k in 0 .. readCount step - 1 do
                     let b = bufferOf (readAt step k)
                     if b >= 0 && lastUse.[b] = i then release b
                 if output >= 0 && lastUse.[output] < 0 then release output
+                for v in stored do
+                    let b = bufferOf v
+                    if lastUse.[b] < 0 then release b
 
             // The values over each root's buffer, which a run lays over that root's output array.
             let rootBufferValues =
@@ -268,6 +285,10 @@ module internal Planner =
         let uses = graph.Table<int>()
         let consumer = graph.Table<int>()
         let joined = graph.Table<bool>()
+        // per node: the position of its group's head (its own when it heads one or is not fused),
+        // and whether it is a stored member of that group
+        let groupHead = graph.Table<int>()
+        let stored = graph.Table<bool>()
         let valueOf = graph.Table<int>() // v + 1 for the node's value v
         let registerOf = graph.Table<int>()
         // per value (a node has at most one value of its own)
@@ -315,11 +336,24 @@ module internal Planner =
             for p in rootPositions do uses.[p] <- uses.[p] + 1
             let fusable (p: int) = not constant.[p] && graph.Marked p
             // A node joins its consumer's group when it is that consumer's private input of the
-            // same shape. Decided once per node here: a group's walk asks it twice per edge.
-            for p in 0 .. n - 1 do
-                if not isRoot.[p] && uses.[p] = 1 && fusable p then
-                    let c = consumer.[p]
-                    if fusable c && Ir.sameDims (graph.Node c).Dims (graph.Node p).Dims then joined.[p] <- true
+            // same shape. A node with several uses joins one consumer's group as a stored member
+            // (see FusedGroup) when every other consumer runs in a later step: that consumer is
+            // then the one whose group comes first, reading the node once. Decided once per node
+            // here, consumers first (their groups are known), as a group's walk asks it twice per edge.
+            let consumers = Consumers.Build(graph, constant)
+            for p in n - 1 .. -1 .. 0 do
+                if not isRoot.[p] && fusable p then
+                    if uses.[p] = 1 then
+                        let c = consumer.[p]
+                        if fusable c && Ir.sameDims (graph.Node c).Dims (graph.Node p).Dims then joined.[p] <- true
+                    elif uses.[p] > 1 then
+                        let c = consumers.Joinable(p, groupHead)
+                        if c >= 0 && fusable c && Ir.sameDims (graph.Node c).Dims (graph.Node p).Dims then
+                            joined.[p] <- true
+                            stored.[p] <- true
+                            consumer.[p] <- c
+                groupHead.[p] <- if joined.[p] then groupHead.[consumer.[p]] else p
+            consumers.Release()
 
             let homes = Collected<Home>(n)
             let mutable packedOperands = 0
@@ -371,6 +405,11 @@ module internal Planner =
             let externals = List<int>()
             let externalIndex = Dictionary<int, int>()
             let free = Stack<int>()
+            let storedValues = List<int>()
+            // the head of the group being built; a stored node is a member of its own group only
+            // (other groups read it as an external input)
+            let mutable building = -1
+            let isMember (a: int) = joined.[a] && groupHead.[a] = building
             let instructions = List<FusedInstruction>()
             let stack = Stack<struct (int * int)>()
             let knownInstructions = Dictionary<struct (int * obj * int * int * int * int), FusedInstruction>()
@@ -380,7 +419,8 @@ module internal Planner =
             // three), and by externalIndex once there are more.
             let scanned = 16
             let operand (a: int) =
-                if joined.[a] then FusedOperand.Register registerOf.[a]
+                if isMember a then
+                    if stored.[a] then FusedOperand.Stored registerOf.[a] else FusedOperand.Register registerOf.[a]
                 else
                     let v = valueAt a
                     let mutable k = -1
@@ -400,8 +440,9 @@ module internal Planner =
                     FusedOperand.External k
             let code (o: FusedOperand) =
                 match o with
-                | FusedOperand.Register r -> 2 * r
-                | FusedOperand.External k -> 2 * k + 1
+                | FusedOperand.Register r -> 3 * r
+                | FusedOperand.External k -> 3 * k + 1
+                | FusedOperand.Stored k -> 3 * k + 2
             let instructionOf (p: int) (first: FusedOperand) (second: FusedOperand) (third: FusedOperand) (target: int) =
                 let op = graph.Node(p).Op
                 let key =
@@ -462,7 +503,9 @@ module internal Planner =
                 externals.Clear()
                 externalIndex.Clear()
                 free.Clear()
+                storedValues.Clear()
                 instructions.Clear()
+                building <- head
                 registers <- 0
                 stack.Push(struct (head, 0))
                 while stack.Count > 0 do
@@ -471,23 +514,28 @@ module internal Planner =
                     if next < arity then
                         stack.Push(struct (p, next + 1))
                         let a = graph.Input(p, next)
-                        if joined.[a] then stack.Push(struct (a, 0))
+                        if isMember a then stack.Push(struct (a, 0))
                     else
                         let first = operand (graph.Input(p, 0))
                         let second = if arity > 1 then operand (graph.Input(p, 1)) else first
                         let third = if arity > 2 then operand (graph.Input(p, 2)) else first
                         for k in 0 .. arity - 1 do
                             let a = graph.Input(p, k)
-                            if joined.[a] then free.Push registerOf.[a]
+                            if isMember a && not stored.[a] then free.Push registerOf.[a]
                         let target =
                             if p = head then -1
+                            elif stored.[p] then
+                                // its value for the steps after this one, and its block for this group
+                                storedValues.Add(newBuffer p)
+                                registerOf.[p] <- storedValues.Count - 1
+                                -1 - storedValues.Count
                             elif free.Count > 0 then free.Pop()
                             else
                                 registers <- registers + 1
                                 registers - 1
                         if target >= 0 then registerOf.[p] <- target
                         instructions.Add(instructionOf p first second third target)
-                FusedGroup(programOf (graph.Node head), externals.ToArray())
+                FusedGroup(programOf (graph.Node head), externals.ToArray(), storedValues.ToArray())
 
             // Products whose only use is a sum with a value of their shape (acc + g·h, a loop's
             // gradient accumulator): the sum's position to the product's and its operands' values.
@@ -671,11 +719,12 @@ module internal Planner =
                         else planScan p
 
             let inputValues = graph.VarPositions |> Array.map (fun p -> if p >= 0 then valueAt p else -1)
+            let finalHomes, finalBuffers, rootValues = homes.ToArray(), buffers.ToArray(), rootPositions |> Array.map valueAt
             let schedule =
-                { Homes = homes.ToArray()
-                  Steps = steps.ToArray()
-                  Buffers = buffers.ToArray()
-                  RootValues = rootPositions |> Array.map valueAt
+                { Homes = finalHomes
+                  Steps = PatchFusion.fuse finalHomes finalBuffers rootValues (steps.ToArray())
+                  Buffers = finalBuffers
+                  RootValues = rootValues
                   InputValues = inputValues }
             homes.Release()
             steps.Release()
@@ -689,6 +738,8 @@ module internal Planner =
             PlanGraph.GiveBack uses
             PlanGraph.GiveBack consumer
             PlanGraph.GiveBack joined
+            PlanGraph.GiveBack groupHead
+            PlanGraph.GiveBack stored
             PlanGraph.GiveBack valueOf
             PlanGraph.GiveBack registerOf
             PlanGraph.GiveBack invariant

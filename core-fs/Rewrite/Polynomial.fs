@@ -27,8 +27,71 @@ type internal Term = { Coefficient: float; Factors: Factor[] }
 /// A struct: the Rewrite pass forms one per node, and as an object it was a fifth of what
 /// simplifying a long chain allocated. Its default value (null terms) is the refused polynomial
 /// (see Polynomial.isRefused).
+/// A product or scaling whose terms are not formed yet has null Terms and a Deferred (Later) in
+/// place of a ghost (see Deferred): Polynomial.expand forms them. One field holds either, so that
+/// the struct stays two references (the rewrite keeps one per node of the graph).
 [<Struct; NoComparison; NoEquality>]
-type internal Poly = { Terms: Term[]; Ghost: Expr[] }
+type internal Poly =
+    { Terms: Term[]
+      /// null, a GhostAtoms or a Deferred.
+      Rest: PolyRest }
+    /// The ghost's atoms, sorted by id (empty without a ghost).
+    member p.Ghost = match p.Rest with :? GhostAtoms as g -> g.Atoms | _ -> Array.Empty<Expr>()
+    /// The deferred operation, null for formed terms (and for the refused polynomial).
+    member p.Later = match p.Rest with :? Deferred as d -> d | _ -> null
+    /// Formed terms with their ghost.
+    static member Formed(terms: Term[], ghost: Expr[]) : Poly =
+        { Terms = terms; Rest = (if ghost.Length = 0 then null else GhostAtoms ghost) }
+
+/// What a polynomial has besides its formed terms: a ghost or a deferred operation.
+and [<AbstractClass; AllowNullLiteral>] internal PolyRest() = class end
+
+/// A nonempty ghost (see Poly).
+and [<Sealed>] internal GhostAtoms(atoms: Expr[]) =
+    inherit PolyRest()
+    member _.Atoms = atoms
+
+/// What the caps and the cost bounds need to know of a polynomial, known without its terms: a
+/// product of polynomials over disjoint atoms has every pair of their monomials as a term, so these
+/// follow from the factors' outlines alone.
+and [<Struct; NoComparison; NoEquality>] internal Outline =
+    { /// Terms.
+      Count: int
+      /// Factors, over all terms.
+      Factors: int
+      /// Terms without factors (0 or 1).
+      Constants: int
+      /// Terms with factors and a coefficient other than ±1, at least (a lower bound).
+      Scaled: int
+      /// True when every coefficient is ±1.
+      Unit: bool
+      /// The largest total degree of a monomial.
+      MaxDegree: int
+      /// The most factors in one monomial.
+      MaxAtoms: int
+      /// The smallest and largest atom id (MaxValue and MinValue without atoms).
+      Low: int64
+      High: int64
+      /// The smallest absolute value of a coefficient, NaN ignored (+inf without terms).
+      Smallest: float
+      /// Deferred operations below, this one included (0 for formed terms).
+      Depth: int }
+
+/// A product of two polynomials over disjoint atoms, or a scaling (Second refused), whose terms are
+/// formed only when something needs them. A chain rule's product grows a term for every pair of
+/// its factors' terms until the term cap refuses it, and most of those polynomials were formed
+/// only to be multiplied again and refused: the caps decide from the outlines, so a refusal needs
+/// no terms, and a normal form that is surely larger than the node needs none either. Expanding
+/// gives the very terms the eager operation gives.
+and [<Sealed; AllowNullLiteral>] internal Deferred(coefficient: float, first: Poly, second: Poly, outline: Outline) =
+    inherit PolyRest()
+    member _.Coefficient = coefficient
+    /// The operands, dropped once expanded (so expanded chains keep no operands alive).
+    member val First = first with get, set
+    member val Second = second with get, set
+    member _.Outline = outline
+    /// The formed terms, null Terms until expanded.
+    member val Expanded: Poly = Unchecked.defaultof<Poly> with get, set
 
 /// A per-thread buffer for buildCost's scan of a polynomial's atoms: a fresh array per call was a
 /// quarter of what Rewrite allocated. Cleared after each use so it keeps no node alive.
@@ -60,7 +123,7 @@ module internal Polynomial =
     let refused : Poly = Unchecked.defaultof<Poly>
 
     /// True for the refused polynomial.
-    let isRefused (p: Poly) = isNull p.Terms
+    let isRefused (p: Poly) = isNull p.Terms && isNull p.Rest
 
     /// At most this many terms, else the node is an atom.
     let maxTerms = 16
@@ -97,10 +160,10 @@ module internal Polynomial =
     let private noAtoms : Expr[] = [||]
 
     /// The constant polynomial c (c finite and nonzero: zero and non-finite constants are atoms).
-    let constant (c: float) : Poly = { Terms = (if c = 0.0 then [||] else [| { Coefficient = c; Factors = [||] } |]); Ghost = noAtoms }
+    let constant (c: float) : Poly = { Terms = (if c = 0.0 then [||] else [| { Coefficient = c; Factors = [||] } |]); Rest = null }
 
     /// The polynomial 1·atom.
-    let atom (e: Expr) : Poly = { Terms = [| { Coefficient = 1.0; Factors = [| { Atom = e; Power = 1 } |] } |]; Ghost = noAtoms }
+    let atom (e: Expr) : Poly = { Terms = [| { Coefficient = 1.0; Factors = [| { Atom = e; Power = 1 } |] } |]; Rest = null }
 
     /// The union of two sorted ghosts; null past maxGhost.
     let private unionGhost (a: Expr[]) (b: Expr[]) : Expr[] =
@@ -160,8 +223,8 @@ module internal Polynomial =
                     distinct <- distinct + 1
             if distinct = count then atoms else Array.sub atoms 0 distinct
 
-    /// c·p (c finite and nonzero; the ghost is unchanged).
-    let scale (c: float) (p: Poly) : Poly =
+    /// c·p of formed terms (c finite and nonzero; the ghost is unchanged).
+    let private scaleFormed (c: float) (p: Poly) : Poly =
         { p with Terms = p.Terms |> Array.map (fun t -> { t with Coefficient = c * t.Coefficient }) }
 
     let private boundedKinds = [| UnaryOp.Tanh; UnaryOp.Sigmoid; UnaryOp.Sin; UnaryOp.Cos; UnaryOp.Erf |]
@@ -215,7 +278,7 @@ module internal Polynomial =
         else
             let terms = if count = result.Length then result else Array.sub result 0 count
             let ghost = if isNull cancelled then ghost else unionGhost ghost (atomsOf (cancelled.ToArray()))
-            if isNull ghost then refused else { Terms = terms; Ghost = ghost }
+            if isNull ghost then refused else Poly.Formed(terms, ghost)
 
     /// True when the sum of two collected polynomials' terms has more than maxTerms terms, counted
     /// before anything is allocated: a monomial in one of them only stays, and so does one in both
@@ -235,16 +298,16 @@ module internal Polynomial =
                 staying <- staying + 1
             staying > maxTerms)
 
-    /// p + q, or null past a cap.
-    let add (p: Poly) (q: Poly) : Poly =
+    /// p + q of formed terms, or refused past a cap.
+    let private addFormed (p: Poly) (q: Poly) : Poly =
         if surelyPastCapInSum p.Terms q.Terms then refused
         else
         let ghost = unionGhost p.Ghost q.Ghost
         if isNull ghost then refused
         else
         let p, q = p.Terms, q.Terms
-        if p.Length = 0 then { Terms = q; Ghost = ghost }
-        elif q.Length = 0 then { Terms = p; Ghost = ghost }
+        if p.Length = 0 then Poly.Formed(q, ghost)
+        elif q.Length = 0 then Poly.Formed(p, ghost)
         else
             // Both are sorted: merge them, then collect the like terms that became neighbours.
             let merged = Array.zeroCreate (p.Length + q.Length)
@@ -400,9 +463,9 @@ module internal Polynomial =
                 start <- finish
             staying > maxTerms)
 
-    /// p · q, expanded; null when the expansion would exceed a cap. A ghost times the other factor
-    /// is a ghost of both: 0 · q is NaN where an atom of q is not finite.
-    let multiply (pp: Poly) (qq: Poly) : Poly =
+    /// p · q of formed terms, expanded; refused when the expansion would exceed a cap. A ghost
+    /// times the other factor is a ghost of both: 0 · q is NaN where an atom of q is not finite.
+    let private multiplyFormed (pp: Poly) (qq: Poly) : Poly =
         let ghost =
             if pp.Ghost.Length = 0 && qq.Ghost.Length = 0 then noAtoms
             else
@@ -412,11 +475,11 @@ module internal Polynomial =
         if isNull ghost then refused
         else
         let p, q = pp.Terms, qq.Terms
-        let inline plain (terms: Term[]) = { Terms = terms; Ghost = ghost }
+        let inline plain (terms: Term[]) = Poly.Formed(terms, ghost)
         if p.Length = 0 || q.Length = 0 then plain [||]
         // The common cases first: a coefficient times a polynomial, and a monomial times a monomial.
-        elif isConstant p then plain (scale p.[0].Coefficient { Terms = q; Ghost = noAtoms }).Terms
-        elif isConstant q then plain (scale q.[0].Coefficient { Terms = p; Ghost = noAtoms }).Terms
+        elif isConstant p then plain (scaleFormed p.[0].Coefficient { Terms = q; Rest = null }).Terms
+        elif isConstant q then plain (scaleFormed q.[0].Coefficient { Terms = p; Rest = null }).Terms
         elif p.Length = 1 && q.Length = 1 then
             let c = p.[0].Coefficient * q.[0].Coefficient
             let factors = multiplyMonomials p.[0].Factors q.[0].Factors
@@ -444,8 +507,146 @@ module internal Polynomial =
                 Array.Sort(products, termOrder)
                 collect products ghost
 
-    /// buildCost without the powers: a lower bound on it that needs no scan of the atoms.
+    // ---- deferred products: the caps decided from outlines, the terms formed on demand ----
+
+    /// Products whose result has fewer terms than this are formed at once: their terms cost about
+    /// what a Deferred costs, and the rewrite expands most small ones to weigh their normal form.
+    let private deferFrom = 4
+
+    /// At most this many deferred operations in a row: an operand that deep is expanded before
+    /// another is deferred over it, so expanding never recurses deeper than this (a chain of
+    /// scalings `x·0.9·0.9·…` would otherwise defer without end).
+    let private maxDepth = 16
+
+    /// The outline of formed terms, by one scan.
+    let private outlineOfTerms (terms: Term[]) : Outline =
+        let mutable factors, constants, scaled, maxDegree, maxAtoms = 0, 0, 0, 0, 0
+        let mutable unit = true
+        let mutable low, high = Int64.MaxValue, Int64.MinValue
+        let mutable smallest = Double.PositiveInfinity
+        for t in terms do
+            let f = t.Factors
+            let magnitude = abs t.Coefficient
+            if magnitude <> 1.0 then unit <- false
+            if magnitude < smallest then smallest <- magnitude
+            if f.Length = 0 then constants <- constants + 1
+            else
+                factors <- factors + f.Length
+                if magnitude <> 1.0 then scaled <- scaled + 1
+                maxAtoms <- max maxAtoms f.Length
+                maxDegree <- max maxDegree (degree f)
+                low <- min low f.[0].Atom.Id
+                high <- max high f.[f.Length - 1].Atom.Id
+        { Count = terms.Length; Factors = factors; Constants = constants; Scaled = scaled; Unit = unit
+          MaxDegree = maxDegree; MaxAtoms = maxAtoms; Low = low; High = high; Smallest = smallest; Depth = 0 }
+
+    /// A polynomial's outline (a polynomial that is not refused).
+    let private outlineOf (p: Poly) = if isNull p.Later then outlineOfTerms p.Terms else p.Later.Outline
+
+    /// The number of terms, formed or not (a polynomial that is not refused).
+    let termCount (p: Poly) = if isNull p.Later then p.Terms.Length else p.Later.Outline.Count
+
+    /// The polynomial with its terms formed: the terms the eager operations give.
+    let rec expand (p: Poly) : Poly =
+        let d = p.Later
+        if isNull d then p
+        else
+            if isNull d.Expanded.Terms then
+                let formed =
+                    if isRefused d.Second then scaleFormed d.Coefficient (expand d.First)
+                    else multiplyFormed (expand d.First) (expand d.Second)
+                // multiply defers only products that its eager form would form (see deferredProduct)
+                if isRefused formed then invalidOp "Polynomial: a deferred product was refused when expanded"
+                d.Expanded <- formed
+                d.First <- refused
+                d.Second <- refused
+            d.Expanded
+
+    /// An operand a deferred operation may take: formed first when it is maxDepth deep already.
+    let private settled (p: Poly) =
+        if not (isNull p.Later) && p.Later.Outline.Depth >= maxDepth then expand p else p
+
+    /// c·p (c finite and nonzero; the ghost is unchanged). A deferred p stays deferred.
+    let scale (c: float) (p: Poly) : Poly =
+        let p = settled p
+        if isNull p.Later then scaleFormed c p
+        else
+            let o = p.Later.Outline
+            let magnitude = abs c
+            let outline =
+                { o with
+                    // |c·t| = |t| when |c| = 1; when every |t| is 1, every term with factors has |c|
+                    Scaled = (if magnitude = 1.0 then o.Scaled elif o.Unit then o.Count - o.Constants else 0)
+                    Unit = o.Unit && magnitude = 1.0
+                    Smallest = magnitude * o.Smallest
+                    Depth = o.Depth + 1 }
+            { Terms = null; Rest = Deferred(c, p, refused, outline) }
+
+    /// p · q deferred, for operands over disjoint atoms (by id range) whose eager product is
+    /// formed, with every pair of monomials a term: no pair passes maxDegree or maxAtoms, and no
+    /// coefficient product underflows to zero (rounding is monotonic, so the smallest product is
+    /// the product of the smallest). Distinct monomials over disjoint atoms multiply to distinct
+    /// monomials, so nothing combines, cancels or leaves a ghost: the outline is exact but for
+    /// Scaled, a lower bound.
+    let private deferredProduct (p: Poly) (q: Poly) (a: Outline) (b: Outline) : Poly =
+        let m, n = a.Count, b.Count
+        let outline =
+            { Count = m * n
+              Factors = n * a.Factors + m * b.Factors
+              Constants = a.Constants * b.Constants
+              Scaled = (if b.Unit then n * a.Scaled elif a.Unit then m * b.Scaled else 0)
+              Unit = a.Unit && b.Unit
+              MaxDegree = a.MaxDegree + b.MaxDegree
+              MaxAtoms = a.MaxAtoms + b.MaxAtoms
+              Low = min a.Low b.Low
+              High = max a.High b.High
+              Smallest = a.Smallest * b.Smallest
+              Depth = 1 + max a.Depth b.Depth }
+        { Terms = null; Rest = Deferred(1.0, p, q, outline) }
+
+    let private disjoint (a: Outline) (b: Outline) = a.High < b.Low || b.High < a.Low
+
+    /// p · q, expanded or deferred; refused when the expansion would exceed a cap. The decisions
+    /// are multiplyFormed's, in its order, taken on the outlines where they suffice.
+    let multiply (pp: Poly) (qq: Poly) : Poly =
+        let pp, qq = settled pp, settled qq
+        let m, n = termCount pp, termCount qq
+        if isNull pp.Later && isNull qq.Later && m * n < deferFrom then multiplyFormed pp qq
+        // a ghost comes only with formed terms (deferred polynomials have none)
+        elif (isNull pp.Later && pp.Ghost.Length > 0) || (isNull qq.Later && qq.Ghost.Length > 0)
+             || m = 0 || n = 0 || (m = 1 && n = 1) then multiplyFormed (expand pp) (expand qq)
+        else
+            let a, b = outlineOf pp, outlineOf qq
+            // a constant is formed (a deferred polynomial has several terms)
+            if a.Count = 1 && a.Constants = 1 then scale pp.Terms.[0].Coefficient qq
+            elif b.Count = 1 && b.Constants = 1 then scale qq.Terms.[0].Coefficient pp
+            elif m * n > maxTerms * maxTerms then refused
+            elif not (disjoint a b) then multiplyFormed (expand pp) (expand qq)
+            // surelyPastCap
+            elif m * n > maxTerms then refused
+            // somePairPastCap: over disjoint atoms, a question of the largest monomials
+            elif a.MaxDegree + b.MaxDegree > maxDegree || a.MaxAtoms + b.MaxAtoms > maxAtoms then refused
+            elif m * n < deferFrom || a.Smallest * b.Smallest = 0.0 then multiplyFormed (expand pp) (expand qq)
+            else deferredProduct pp qq a b
+
+    /// p + q, or refused past a cap. A sum over disjoint atoms shares at most the constant monomial,
+    /// so its count of staying terms (see surelyPastCapInSum) is known without the terms.
+    let add (p: Poly) (q: Poly) : Poly =
+        if isNull p.Later && isNull q.Later then addFormed p q
+        else
+            let a, b = outlineOf p, outlineOf q
+            if disjoint a b && a.Count + b.Count - 2 * a.Constants * b.Constants > maxTerms then refused
+            else addFormed (expand p) (expand q)
+
+    /// buildCost without the powers: a lower bound on it that needs no scan of the atoms. For a
+    /// deferred polynomial, a lower bound from its outline (without the leading term's negation
+    /// and with Scaled's bound), so that a normal form surely larger than its node is never formed.
     let lowerCost (poly: Poly) : int =
+        if not (isNull poly.Later) then
+            let o = poly.Later.Outline
+            // (n - 1) sums, plus (f - 1) products in each term with f factors, plus the coefficients
+            o.Factors + o.Constants - 1 + o.Scaled
+        else
         let p = poly.Terms
         // the ghost: a sum of its atoms, minus itself, added to the terms
         let ghostCost = if poly.Ghost.Length = 0 then 0 else poly.Ghost.Length + (if p.Length = 0 then 0 else 1)
@@ -465,6 +666,7 @@ module internal Polynomial =
     /// negation when the leading coefficient is -1. Leaves (scalars) are not counted: the
     /// constructors share them.
     let buildCost (poly: Poly) : int =
+        let poly = expand poly
         let p = poly.Terms
         lowerCost poly +
         if p.Length = 0 then 0

@@ -179,7 +179,7 @@ module Rewrite =
         let materialize (j: int) =
             if isNull (box rebuilt.[j]) then
                 let node = order.[j]
-                rebuilt.[j] <- build node.DType node.Dims polynomials.[j]
+                rebuilt.[j] <- build node.DType node.Dims (Polynomial.expand polynomials.[j])
             rebuilt.[j]
         // savesMoreThan weighs the exact saving of replacing node i: the nodes below it (through polynomial nodes) that
         // only it uses, directly or through other such nodes; shared ones like `1 - t²` used by
@@ -276,7 +276,7 @@ module Rewrite =
                     else Polynomial.refused
                 match polynomial with
                 | p when not (Polynomial.isRefused p) ->
-                    RewriteWork.Add p.Terms.Length
+                    RewriteWork.Add(Polynomial.termCount p)
                     // A quick lower bound on what the node costs as it stands: itself plus the
                     // polynomial inputs only it uses (savesMoreThan is exact but dearer).
                     let mutable standing = 1

@@ -3,6 +3,14 @@
 /// differentiated again; the compiler's exhaustiveness check proves every primitive has a rule.
 namespace FunctionalDiff.Core
 
+/// The arrays a reverse walk lends the rules of one and two inputs for their cotangents (see
+/// Rules.cotangents). One per walk: a rule that runs a nested walk (a custom rule's user function)
+/// gets its own in that walk.
+[<Sealed>]
+type internal RuleScratch() =
+    member val One: Expr[] = Array.zeroCreate 1
+    member val Two: Expr[] = Array.zeroCreate 2
+
 /// The rules. Cotangents may come back in the output's (broadcast) shape: the reverse walk sums
 /// each one down to its input's shape, so rules never repeat un-broadcasting.
 [<RequireQualifiedAccess>]
@@ -61,14 +69,23 @@ module Rules =
     /// each input `wanted` refuses (the reverse walk wants only the inputs on a path to a target,
     /// never constants), so only the cotangents it needs are built. They are built in input order,
     /// straight into the result: a list of thunks per node was a quarter of what the walk allocated.
-    let cotangents (node: Expr) (g: Expr) (wanted: int -> bool) : Expr[] =
+    /// Rules of one or two inputs (most nodes) write into `scratch`'s arrays, which the caller
+    /// reads before the next call: a fresh array per node was a tenth of what the walk allocated.
+    let internal cotangents (node: Expr) (g: Expr) (wanted: int -> bool) (scratch: RuleScratch) : Expr[] =
         let args = node.Args
         let y = node
         // Inline, so each arm's cotangent is written as a thunk but compiled as a plain branch: no
         // closure per node.
         let inline pick (j: int) (cotangent: unit -> Expr) = if wanted j then cotangent () else Unchecked.defaultof<Expr>
-        let inline one (c0: unit -> Expr) = [| pick 0 c0 |]
-        let inline two (c0: unit -> Expr) (c1: unit -> Expr) = [| pick 0 c0; pick 1 c1 |]
+        let inline one (c0: unit -> Expr) =
+            let into = scratch.One
+            into.[0] <- pick 0 c0
+            into
+        let inline two (c0: unit -> Expr) (c1: unit -> Expr) =
+            let into = scratch.Two
+            into.[0] <- pick 0 c0
+            into.[1] <- pick 1 c1
+            into
         let inline zeroFor (e: Expr) = fun () -> Expr.zerosLike e
         // A function, not a value: most rules never use it, and a scalar is a lookup in the node table.
         let inline zero () = Expr.scalar g.DType 0.0

@@ -104,8 +104,11 @@ module Patches =
                                     result.[q] <- source.[at]
                                     at <- at + sw)
 
+    /// Folds planes [firstPlane, firstPlane + planes) of the result, reading the first one's columns
+    /// at `sourceOffset`; with `spread` false on this thread only (a caller that already splits
+    /// the work over the cores).
     let private foldTyped<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> Numerics.INumberBase<'T>>
-        (source: 'T[]) (sourceOffset: int) (planes: int) (h: int) (w: int)
+        (spread: bool) (firstPlane: int) (source: 'T[]) (sourceOffset: int) (planes: int) (h: int) (w: int)
         (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[]) (ho: int) (wo: int) (result: 'T[]) =
         let kh, kw = kernel.[0], kernel.[1]
         let sh, sw, ph, pw, dh, dw = stride.[0], stride.[1], padding.[0], padding.[1], dilation.[0], dilation.[1]
@@ -113,12 +116,13 @@ module Patches =
         // Windows that neither overlap nor leave gaps (a pooling layer's, stride = kernel) cover each
         // output element once: it is written, not added into zeros.
         let tiles = sh = kh && sw = kw && dh = 1 && dw = 1 && ph = 0 && pw = 0 && ho * sh = h && wo * sw = w
-        forPlanes planes (kh * kw * columns) (fun plane ->
+        let body (local: int) =
+            let plane = firstPlane + local
             let output = plane * h * w
             if not tiles then result.AsSpan(output, h * w).Clear()
             for i in 0 .. kh - 1 do
                 for j in 0 .. kw - 1 do
-                    let column = sourceOffset + (plane * kh * kw + i * kw + j) * columns
+                    let column = sourceOffset + (local * kh * kw + i * kw + j) * columns
                     let columnOffset = j * dw - pw
                     let first, last = validRange wo sw columnOffset w
                     for p in 0 .. ho - 1 do
@@ -137,7 +141,9 @@ module Patches =
                                 let mutable at = start
                                 for q in input + first .. input + last - 1 do
                                     result.[at] <- result.[at] + source.[q]
-                                    at <- at + sw)
+                                    at <- at + sw
+        if spread then forPlanes planes (kh * kw * columns) body
+        else for local in 0 .. planes - 1 do body local
 
     /// im2col into `target`, a dense array of the result's size: x [N, C, H, W] to [N, C·kh·kw, Ho·Wo].
     /// Entry (n, c·kh·kw + i·kw + j, p·Wo + q) is x[n, c, p·sh + i·dh − ph, q·sw + j·dw − pw], or 0
@@ -159,8 +165,22 @@ module Patches =
         let ho, wo = Windows.output h w kernel stride padding dilation
         let columns = dense columns
         match columns.DType with
-        | DType.Float64 -> foldTyped<float> columns.Data64 columns.Offset (n * c) h w kernel stride padding dilation ho wo (target :?> float[])
-        | DType.Float32 -> foldTyped<float32> columns.Data32 columns.Offset (n * c) h w kernel stride padding dilation ho wo (target :?> float32[])
+        | DType.Float64 -> foldTyped<float> true 0 columns.Data64 columns.Offset (n * c) h w kernel stride padding dilation ho wo (target :?> float[])
+        | DType.Float32 -> foldTyped<float32> true 0 columns.Data32 columns.Offset (n * c) h w kernel stride padding dilation ho wo (target :?> float32[])
+
+    /// col2im of one image's columns [C·kh·kw, Ho·Wo] (dense in `source` from `sourceOffset`) into
+    /// image `image` of `target` [N, C, H, W], on this thread: the per-image half of a product fused
+    /// with its fold. Each plane gets the additions of foldInto in the same order, so the same bits.
+    let internal foldImageInto (outputSize: int[]) (kernel: int[]) (stride: int[]) (padding: int[]) (dilation: int[])
+                               (channels: int) (image: int) (source: Array) (sourceOffset: int) (target: Array) =
+        let h, w = outputSize.[0], outputSize.[1]
+        let ho, wo = Windows.output h w kernel stride padding dilation
+        match source with
+        | :? (float[]) as s ->
+            foldTyped<float> false (image * channels) s sourceOffset channels h w kernel stride padding dilation ho wo (target :?> float[])
+        | _ ->
+            foldTyped<float32> false (image * channels) (source :?> float32[]) sourceOffset channels h w kernel stride padding dilation ho wo
+                               (target :?> float32[])
 
     let private fresh (dtype: DType) (count: int) : Array =
         match dtype with

@@ -55,13 +55,14 @@ module Vjp =
         // node was a tenth of what the walk allocated).
         let currentArgs = ref Array.empty<Expr>
         let wanted = fun j -> active.Contains currentArgs.Value.[j].Id
+        let scratch = RuleScratch()
         for i in count - 1 .. -1 .. 0 do
             let node = order.[i]
             let g = cotangent.[node.Id]
             let args = node.Args
             if not (isNull (box g)) && args.Length > 0 then
                 currentArgs.Value <- args
-                let contributions = Rules.cotangents node g wanted
+                let contributions = Rules.cotangents node g wanted scratch
                 // A rule that forgets an input would silently give it no cotangent at all.
                 if contributions.Length <> args.Length then
                     invalidOp (sprintf "Vjp: the rule of %s gave %d cotangents for its %d inputs" (OpName.name node.Op) contributions.Length args.Length)

@@ -35,7 +35,7 @@ let internal kernelSteps (plan: Plan) =
         match s with
         | Step.Kernel(node, _, _) -> Some (OpName.name node.Op)
         | Step.Fused _ | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.View _ | Step.Write _
-        | Step.Unfold _ | Step.Fold _ | Step.Loop _ -> None)
+        | Step.Unfold _ | Step.Fold _ | Step.Loop _ | Step.FoldProduct _ -> None)
 
 /// Bytes allocated on this thread per call, the least over rounds of 100 calls (code still in
 /// tiered compilation's first tier allocates where optimised code does not, so rounds go on

@@ -87,7 +87,7 @@ let tests =
                     match s with
                     | Step.Fused(group, _) -> group.Numel = n * m * k
                     | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.View _ | Step.Kernel _ | Step.Write _
-                    | Step.Unfold _ | Step.Fold _ | Step.Loop _ -> false)
+                    | Step.Unfold _ | Step.Fold _ | Step.Loop _ | Step.FoldProduct _ -> false)
             Expect.equal fusedIntoOutput.Length 1 "one fused step of the output's size"
             Expect.isLessThan plan.ArenaBytes (outputBytes / 4L) "the arena holds nothing of the output's size"
     ]

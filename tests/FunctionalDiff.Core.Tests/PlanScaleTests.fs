@@ -31,7 +31,7 @@ let private programs (plan: Plan) =
             match step with
             | Step.Fused(group, _) -> Some group
             | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.View _ | Step.Kernel _ | Step.Write _
-            | Step.Unfold _ | Step.Fold _ | Step.Loop _ -> None)
+            | Step.Unfold _ | Step.Fold _ | Step.Loop _ | Step.FoldProduct _ -> None)
     let distinct = Collections.Generic.HashSet<obj>(HashIdentity.Reference)
     for g in groups do distinct.Add(box g.Program) |> ignore
     distinct.Count, groups.Length

@@ -48,7 +48,7 @@ let private runners (plan: Plan) =
         match step with
         | Step.Loop(runner, _, _) -> Some(runner :?> ScanRunner)
         | Step.Fused _ | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.View _ | Step.Kernel _ | Step.Write _
-        | Step.Unfold _ | Step.Fold _ -> None)
+        | Step.Unfold _ | Step.Fold _ | Step.FoldProduct _ -> None)
 
 [<Tests>]
 let tests =
@@ -85,7 +85,7 @@ let tests =
                         match step with
                         | Step.MatMul(_, _, _, _, _, addend) when addend >= 0 -> 1
                         | Step.Fused _ | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.View _ | Step.Kernel _ | Step.Write _
-                        | Step.Unfold _ | Step.Fold _ | Step.Loop _ -> 0))
+                        | Step.Unfold _ | Step.Fold _ | Step.Loop _ | Step.FoldProduct _ -> 0))
             // acc + xᵀ·g for Wx and acc + hᵀ·g for Wh, in the backward loop
             Expect.equal summed 2 "products that add their accumulator"
         }

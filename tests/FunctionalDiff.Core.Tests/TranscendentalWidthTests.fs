@@ -1,0 +1,39 @@
+/// The float32 exp and tanh give the same bits on Vector512 as on Vector256: the wide kernels run
+/// the same IEEE operations per lane, so the width the CPU offers never changes a result (and the
+/// accuracy tests of the float32 kernels hold for both).
+module FunctionalDiff.Core.Tests.TranscendentalWidthTests
+
+open System
+open System.Runtime.Intrinsics
+open Expecto
+open FunctionalDiff.Core
+
+/// Edges and a spread of magnitudes: zeros, subnormals, the tiny-x cut of tanh, the clamps, ±∞, NaN.
+let private inputs =
+    let random = Random(5)
+    Array.concat [
+        [| 0.0f; -0.0f; Single.Epsilon; -Single.Epsilon; 1e-40f; 1.0f / 4096.0f; 1.0f / 4095.0f; 9.02f; 10.0f; 10.5f
+           88.7f; 89.0f; -103.9f; -104.0f; 200.0f; -200.0f; 1e30f; -1e30f
+           Single.PositiveInfinity; Single.NegativeInfinity; Single.NaN; Single.MaxValue; Single.MinValue |]
+        Array.init 5000 (fun _ -> float32 ((random.NextDouble() * 2.0 - 1.0) * Math.Pow(10.0, random.NextDouble() * 8.0 - 6.0)))
+        Array.init 3000 (fun _ -> float32 (random.NextDouble() * 40.0 - 20.0)) ]
+
+let private sameBits (name: string) (wide: float32[] -> float32[] -> unit) (narrow: float32[] -> float32[] -> unit) =
+    // every length up to 40 (the tails), then all the inputs at once
+    for length in [ yield! [ 1 .. 40 ]; inputs.Length ] do
+        let x = inputs.[.. length - 1]
+        let a, b = Array.zeroCreate<float32> length, Array.zeroCreate<float32> length
+        wide x a
+        narrow x b
+        for i in 0 .. length - 1 do
+            if BitConverter.SingleToInt32Bits a.[i] <> BitConverter.SingleToInt32Bits b.[i] then
+                failtestf "%s(%g) over %d elements: %g on Vector512, %g on Vector256" name x.[i] length a.[i] b.[i]
+
+[<Tests>]
+let tests =
+    testList "TranscendentalWidth" [
+        testCase "float32 exp: Vector512 gives Vector256's bits" <| fun () ->
+            sameBits "exp" (fun x y -> Transcendental.exp32By512 (ReadOnlySpan<float32> x) (Span<float32> y)) (fun x y -> Transcendental.exp32By256 (ReadOnlySpan<float32> x) (Span<float32> y))
+        testCase "float32 tanh: Vector512 gives Vector256's bits" <| fun () ->
+            sameBits "tanh" (fun x y -> Transcendental.tanh32By512 (ReadOnlySpan<float32> x) (Span<float32> y)) (fun x y -> Transcendental.tanh32By256 (ReadOnlySpan<float32> x) (Span<float32> y))
+    ]
