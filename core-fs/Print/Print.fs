@@ -23,23 +23,16 @@ module Print =
             n <- n / 26
         letters.ToString()
 
-    let private snake (name: string) =
-        let b = StringBuilder()
-        name |> String.iteri (fun i c ->
-            if Char.IsUpper c && i > 0 then b.Append('_') |> ignore
-            b.Append(Char.ToLowerInvariant c) |> ignore)
-        b.ToString()
-
     /// The op's name with its static parameters, as in `reduce_sum[axes=[1] keep_dims=true]`.
     let opLabel (op: Op) =
         match op with
         | Op.Var(name, _) -> "var " + name
         | Op.Const t when t.Rank = 0 -> sprintf "%g" (t.ToScalar())
         | Op.Const _ -> "const"
-        | Op.Unary u -> snake (sprintf "%A" u)
-        | Op.Binary b -> snake (sprintf "%A" b)
+        | Op.Unary u -> OpName.kind u
+        | Op.Binary b -> OpName.kind b
         | Op.Where -> "where"
-        | Op.Reduce(r, axes, keepDims) -> sprintf "reduce_%s[axes=%s keep_dims=%b]" (snake (sprintf "%A" r)) (Shape.format axes) keepDims
+        | Op.Reduce(r, axes, keepDims) -> sprintf "reduce_%s[axes=%s keep_dims=%b]" (OpName.kind r) (Shape.format axes) keepDims
         | Op.ArgMax(axis, keepDims) -> sprintf "argmax[axis=%d keep_dims=%b]" axis keepDims
         | Op.MatMul -> "matmul"
         | Op.Permute p when p.Length >= 2 && p = Array.append [| 0 .. p.Length - 3 |] [| p.Length - 1; p.Length - 2 |] -> "transpose"
