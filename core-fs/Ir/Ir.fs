@@ -106,15 +106,6 @@ type internal Made private () =
     /// Records one more node made.
     static member One() = Made.count <- Made.count + 1L
 
-/// The one libc call the node table makes (see Ir.allocate); Linux only.
-module internal Native =
-    /// MADV_HUGEPAGE: back this range with transparent huge pages where the system allows it.
-    [<Literal>]
-    let MadviseHugePage = 14
-
-    [<DllImport("libc", SetLastError = false)>]
-    extern int madvise(nativeint addr, unativeint length, int advice)
-
 /// Node creation: the hash-consing table and fresh variables. Only the constructors call
 /// `intern`; they have already checked the shapes.
 module internal Ir =
@@ -268,25 +259,8 @@ module internal Ir =
     // every node a transform made.
     let private gate = Lock()
     let private smallest = 1 <<< 10
-    // A table of 2 MB or more is aligned to 2 MB and asks Linux for transparent huge pages: each
-    // growth takes fresh memory, and in this guest faulting it in 4 KB at a time cost about 10 µs a
-    // page. Between the rounds of a 10,000-step loop the table shrinks and grows back, and its fresh
-    // pages were 8,000 faults a round (80 ms, 6% of the build); a huge page costs a few µs per 2 MB.
-    // Where THP is off (or not Linux) the advice is ignored and the table is as before.
-    let private hugePage = 2 <<< 20
-    let private huge (count: int) = count * sizeof<Slot> >= hugePage && OperatingSystem.IsLinux()
     let private allocate (count: int) : nativeptr<Slot> =
-        let bytes = unativeint count * unativeint sizeof<Slot>
-        if huge count then
-            let p = NativeMemory.AlignedAlloc(bytes, unativeint hugePage)
-            Native.madvise (NativePtr.toNativeInt (NativePtr.ofVoidPtr<byte> p), bytes, Native.MadviseHugePage) |> ignore
-            NativeMemory.Clear(p, bytes)
-            NativePtr.ofVoidPtr p
-        else NativePtr.ofVoidPtr (NativeMemory.AllocZeroed bytes)
-    /// Frees what `allocate count` gave, by the same size rule.
-    let private release (slots: nativeptr<Slot>) (count: int) =
-        if huge count then NativeMemory.AlignedFree(NativePtr.toVoidPtr slots)
-        else NativeMemory.Free(NativePtr.toVoidPtr slots)
+        NativePtr.ofVoidPtr (NativeMemory.AllocZeroed(unativeint count * unativeint sizeof<Slot>))
     let inline private view (slots: nativeptr<Slot>) (count: int) = Span<Slot>(NativePtr.toVoidPtr slots, count)
     let mutable private slots: nativeptr<Slot> = allocate smallest
     let mutable private slotCount = smallest
@@ -365,7 +339,7 @@ module internal Ir =
                     fresh.[slot] <- old.[i]
             slots <- freshSlots
             slotCount <- capacity
-            release oldSlots old.Length
+            NativeMemory.Free(NativePtr.toVoidPtr oldSlots)
         used <- live
 
     /// Drops the entries of collected nodes now (tests call it before measuring memory).

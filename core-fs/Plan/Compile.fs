@@ -111,7 +111,12 @@ type CompiledFunction internal (f: Expr[] -> Expr[]) =
                     invalidArg "outputs" (sprintf "InvokeInto: outputs[%d] and outputs[%d] share their memory" j i)
             if plan.IsConstantStorage o.Storage then
                 invalidArg "outputs" (sprintf "InvokeInto: outputs[%d] is a tensor the function captured (a constant of its plan); writing into it would change every later call" i)
-        plan.Run(inputs, outputs) |> ignore
+        let mutable inPlace = false
+        for o in outputs do
+            for input in inputs do
+                if obj.ReferenceEquals(o.Storage, input.Storage) then inPlace <- true
+        if inPlace then plan.RunFreshInto(inputs, outputs)
+        else plan.Run(inputs, outputs) |> ignore
 
     /// The plan of a signature, traced if new (for tests that inspect it).
     member internal _.PlanFor(inputs: Tensor[]) = planFor "Invoke" inputs

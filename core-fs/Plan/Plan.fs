@@ -142,12 +142,14 @@ type internal Arena(slots: Array[], values: Tensor[]) =
 type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues: int[], homes: Home[], steps: Step[],
                    buffers: PlanBuffer[], slotKinds: struct (DType * int)[], rootBuffers: int[], rootBufferValues: int[][]) =
     let pool = Stack<Arena>()
-    /// The constants' tensors, which a caller's output must never be.
-    let constants =
-        homes |> Array.choose (fun h ->
+    /// The constants' arrays, which a caller's output must never be (by reference).
+    let constantStorage =
+        let set = HashSet<Array>(HashIdentity.Reference)
+        for h in homes do
             match h with
-            | Home.Constant t -> Some t
-            | Home.Input _ | Home.Buffer _ | Home.Computed -> None)
+            | Home.Constant t -> set.Add t.Storage |> ignore
+            | Home.Input _ | Home.Buffer _ | Home.Computed -> ()
+        set
     /// True for the values that live in an arena slot.
     let inArenaSlot =
         homes |> Array.map (fun h ->
@@ -270,7 +272,8 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
     /// Runs the plan on checked inputs. With `outputs` null, the roots that a step writes are
     /// fresh tensors, and a root that is an input, a constant or a view of one is that tensor
     /// (what Eval wants; RunFresh copies them); with dense caller tensors of the roots' shapes
-    /// and dtypes, the results are written into them, even where an output is also an input.
+    /// and dtypes that share no memory with the inputs, the results are written into them
+    /// (RunFreshInto takes outputs that are also inputs).
     member this.Run(given: Tensor[], outputs: Tensor[]) : Tensor[] = this.Run(given, outputs, null)
 
     /// As Run with null outputs, but every result is memory of its own, shared with no input, no
@@ -285,36 +288,22 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                 | Home.Input _ | Home.Constant _ | Home.Computed -> results.[r] <- freshCopy results.[r]
         results
 
+    /// As Run into `outputs` where some output is also an input (an in-place update such as
+    /// `step.InvokeInto(p, p)`): written in place, it would be overwritten while later steps
+    /// still read it, so the results are computed into fresh memory and copied over (which
+    /// allocates, but gives the numbers of the inputs as they were).
+    member this.RunFreshInto(given: Tensor[], outputs: Tensor[]) =
+        let results = this.RunFresh given
+        for r in 0 .. outputs.Length - 1 do copyInto results.[r] outputs.[r].Storage
+
     /// True when `storage` is the array of a constant of the plan (a captured tensor or a folded
     /// subgraph), which every later run reads.
-    member _.IsConstantStorage(storage: Array) =
-        let mutable found = false
-        for t in constants do
-            if obj.ReferenceEquals(t.Storage, storage) then found <- true
-        found
+    member _.IsConstantStorage(storage: Array) = constantStorage.Contains storage
 
     /// As Run, for a loop's body: `packs` (null for none) keeps the packed right operands of the
     /// products marked as loop-invariant, which the caller guarantees keep their values until
     /// it invalidates the cache.
-    member this.Run(given: Tensor[], outputs: Tensor[], packs: PackCache) : Tensor[] =
-        // An output that is also an input (an in-place update such as `step.InvokeInto(p, p)`)
-        // would be overwritten while later steps still read it: such a run computes into fresh
-        // memory and copies the results over, which allocates but gives the right numbers.
-        if not (isNull outputs) && Plan.Overlap(given, outputs) then
-            let results = this.RunFresh given
-            for r in 0 .. outputs.Length - 1 do copyInto results.[r] outputs.[r].Storage
-            outputs
-        else this.RunInto(given, outputs, packs)
-
-    /// True when some output's array is some input's array.
-    static member private Overlap(given: Tensor[], outputs: Tensor[]) =
-        let mutable overlap = false
-        for o in outputs do
-            for g in given do
-                if obj.ReferenceEquals(o.Storage, g.Storage) then overlap <- true
-        overlap
-
-    member private _.RunInto(given: Tensor[], outputs: Tensor[], packs: PackCache) : Tensor[] =
+    member _.Run(given: Tensor[], outputs: Tensor[], packs: PackCache) : Tensor[] =
         let arena = rent ()
         let values = arena.Values
         try
