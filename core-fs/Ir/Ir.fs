@@ -75,12 +75,13 @@ type Expr internal (op: Op, inputs: Expr[], shape: int[], dtype: DType, id: int6
 and [<Sealed; AllowNullLiteral>] internal NodeScope(serial: int64) =
     /// Orders scopes: a newer scope has a larger serial (its Var's id).
     member _.Serial = serial
-    /// Open addressing with linear probing over ints only: each slot a hash (0 for an empty slot)
-    /// and the position of its node in `Nodes`. The slots hold no object references: a store into
-    /// a reference array marks its card for the GC, and stores at hashed, random slots of a large
-    /// table left so many cards marked that every young collection rescanned most of the table.
-    member val Hashes: int[] = Array.zeroCreate 32 with get, set
-    member val Positions: int[] = Array.zeroCreate 32 with get, set
+    /// Open addressing with linear probing over ints only: slot i is the pair at 2i and 2i + 1, a
+    /// hash (0 for an empty slot) and the position of its node in `Nodes`. The slots hold no object
+    /// references: a store into a reference array marks its card for the GC, and stores at hashed,
+    /// random slots of a large table left so many cards marked that every young collection rescanned
+    /// most of the table. The pair shares a cache line: as two arrays, a hit in a large table (a
+    /// transform nested in a 10,000-step loop) missed the cache twice before it reached the node.
+    member val Slots: int[] = Array.zeroCreate 64 with get, set
     /// The nodes in the order they were made: appended, so stores mark only the cards at its end.
     member val Nodes: Expr[] = Array.zeroCreate 16 with get, set
     member val Count = 0 with get, set
@@ -410,26 +411,23 @@ module internal Ir =
     /// garbage again as its final arrays, large objects whose budget makes the GC run full
     /// collections. (A dead scope's last arrays are left to the GC.)
     let private growScopeSlots (scope: NodeScope) =
-        let hashes, positions = scope.Hashes, scope.Positions
-        let capacity = 2 * hashes.Length
-        let freshHashes = ArrayPool<int>.Shared.Rent capacity
-        let freshPositions = ArrayPool<int>.Shared.Rent capacity
-        // the pool gives powers of two of at least the size asked, which is one; lengths must agree
-        if freshHashes.Length <> capacity || freshPositions.Length <> capacity then invalidOp "NodeScope: unexpected pooled array size"
-        Array.Clear(freshHashes, 0, capacity)
+        let slots = scope.Slots
+        let capacity = slots.Length // slots after doubling: 2 ints a slot
+        let fresh = ArrayPool<int>.Shared.Rent(2 * capacity)
+        // the pool gives powers of two of at least the size asked; the mask needs that exact size
+        if fresh.Length <> 2 * capacity then invalidOp "NodeScope: unexpected pooled array size"
+        Array.Clear(fresh, 0, fresh.Length)
         let mask = capacity - 1
-        for i in 0 .. hashes.Length - 1 do
-            if hashes.[i] <> 0 then
-                let mutable slot = hashes.[i] &&& mask
-                while freshHashes.[slot] <> 0 do
+        for i in 0 .. slots.Length / 2 - 1 do
+            let h = slots.[2 * i]
+            if h <> 0 then
+                let mutable slot = h &&& mask
+                while fresh.[2 * slot] <> 0 do
                     slot <- (slot + 1) &&& mask
-                freshHashes.[slot] <- hashes.[i]
-                freshPositions.[slot] <- positions.[i]
-        scope.Hashes <- freshHashes
-        scope.Positions <- freshPositions
-        if hashes.Length > smallestScope then
-            ArrayPool<int>.Shared.Return hashes
-            ArrayPool<int>.Shared.Return positions
+                fresh.[2 * slot] <- h
+                fresh.[2 * slot + 1] <- slots.[2 * i + 1]
+        scope.Slots <- fresh
+        if slots.Length > 2 * smallestScope then ArrayPool<int>.Shared.Return slots
 
     /// Doubles a scope's node list once it is full, copying it in order.
     let private growScopeNodes (scope: NodeScope) =
@@ -443,12 +441,12 @@ module internal Ir =
     let private findOrAddScoped (scope: NodeScope) (h: int) (op: Op) (inputs: Expr[]) (shape: int[]) (dtype: DType) : Expr =
         scope.Gate.Enter()
         try
-            let hashes, positions, nodes = scope.Hashes, scope.Positions, scope.Nodes
-            let mask = hashes.Length - 1
+            let slots, nodes = scope.Slots, scope.Nodes
+            let mask = slots.Length / 2 - 1
             let mutable slot = h &&& mask
             let mutable found = Unchecked.defaultof<Expr>
-            while isNull (box found) && hashes.[slot] <> 0 do
-                if hashes.[slot] = h && sameNode nodes.[positions.[slot]] op inputs then found <- nodes.[positions.[slot]]
+            while isNull (box found) && slots.[2 * slot] <> 0 do
+                if slots.[2 * slot] = h && sameNode nodes.[slots.[2 * slot + 1]] op inputs then found <- nodes.[slots.[2 * slot + 1]]
                 else slot <- (slot + 1) &&& mask
             if not (isNull (box found)) then found
             else
@@ -457,10 +455,10 @@ module internal Ir =
                 let count = scope.Count
                 if count = nodes.Length then growScopeNodes scope
                 scope.Nodes.[count] <- node
-                hashes.[slot] <- h
-                positions.[slot] <- count
+                slots.[2 * slot] <- h
+                slots.[2 * slot + 1] <- count
                 scope.Count <- count + 1
-                if 2 * scope.Count > hashes.Length then growScopeSlots scope
+                if 4 * scope.Count > slots.Length then growScopeSlots scope
                 node
         finally
             scope.Gate.Exit()
