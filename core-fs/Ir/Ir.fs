@@ -50,16 +50,15 @@ type Expr internal (op: Op, inputs: Expr[], shape: int[], dtype: DType, id: int6
     /// null for the process-wide table.
     member internal _.Scope = scope
 
-    /// A short description: op, dtype and shape, never the whole graph.
+    /// A short description: op, dtype and shape, never the whole graph. The op is its primitive
+    /// name (`less_equal`, `reduce_sum`), without static parameters.
     override _.ToString() =
         let name =
             match op with
             | Op.Var(name, _) -> "var " + name
             | Op.Const t when t.Rank = 0 -> sprintf "const %g" (t.ToScalar())
             | Op.Const _ -> "const"
-            | Op.Unary u -> (sprintf "%A" u).ToLowerInvariant()
-            | Op.Binary b -> (sprintf "%A" b).ToLowerInvariant()
-            | other -> (sprintf "%A" other).Split([| ' '; '\n' |]).[0].ToLowerInvariant()
+            | other -> OpName.name other
         let short = match dtype with DType.Float32 -> "f32" | DType.Float64 -> "f64"
         sprintf "Expr(%s : %s%s)" name short (Shape.format shape)
 

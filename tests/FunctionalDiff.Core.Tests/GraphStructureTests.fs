@@ -135,6 +135,10 @@ let tests =
                 Expect.stringStarts dot "digraph" "dot header"
                 Expect.equal (dot.Split("->").Length - 1) 6 "one edge per input: 2 + 1 + 2 + 1"
                 Expect.equal (string (sin a)) "Expr(sin : f64[2,3])" "ToString is short"
+                // primitive names as Print and OpName spell them, never a %A dump of the op's fields
+                Expect.equal (string (Expr.le a a)) "Expr(less_equal : f64[2,3])" "a binary kind in snake case"
+                Expect.equal (string (Expr.sum a)) "Expr(reduce_sum : f64[])" "a reduction without its axes"
+                Expect.equal (string (Expr.reshape [| 6 |] a)) "Expr(reshape : f64[6])" "a view without its shape"
             }
             test "Graph.nodeCount counts shared nodes once" {
                 let x = Expr.variable "x" [| 2 |] f64
