@@ -31,6 +31,10 @@ type internal GemmSettings =
       /// At most this many elements of C (m·n) take the inner-product path when both operands run
       /// along the depth (GemmInnerProduct); 0 turns that path off.
       InnerProductOutputs: int
+      /// A C of at most this many columns, with A contiguous along the depth, takes the
+      /// inner-product path whatever its rows (B transposed into scratch first when it is not
+      /// contiguous along the depth); 0 turns that off.
+      NarrowColumns: int
       /// Whether a C much narrower than the kernel's tile is computed as its transpose (see
       /// `transposedFitsBetter`); tests turn it off to compare the two.
       TransposeNarrow: bool
@@ -61,6 +65,10 @@ module internal GemmSettings =
           // 16 × 16 to 96 × 96 and depths 64 to 2,048, this path won clearly below about 48 × 64
           // outputs and the two were even (within the host's noise) from there to 96 × 96.
           InnerProductOutputs = 48 * 64
+          // A classifier's 10 columns against the packed kernel's 32 float32 lanes: packing A
+          // costs a pass over it that only n uses of each element repay, and most lanes are
+          // padding. Re-measure with a probe of H·W2 (256 × 512 × 10) and of n = 16, 32, 48.
+          NarrowColumns = 32
           TransposeNarrow = true
           // Re-measure with `bench --conv --thread-time` (16 output channels: three row tiles).
           InPlaceTiles = 4 }
@@ -71,13 +79,21 @@ module internal GemmDriver =
 
     let private roundUp (value: int) (multiple: int) = (value + multiple - 1) / multiple * multiple
 
+    /// The block for a dimension of `size`: as many blocks as blocks of `target` would need, made
+    /// equal (each rounded up to `multiple`, so never above a target that is a multiple of it).
+    /// Fixed blocks leave a ragged last one: a depth of 784 against 512 is 512 + 272, and the
+    /// thin slice pays the read-modify-write of C for half the FMAs; 392 + 392 spreads it.
+    let internal balanced (size: int) (target: int) (multiple: int) =
+        let blocks = max 1 ((size + target - 1) / target)
+        roundUp ((size + blocks - 1) / blocks) multiple
+
     /// Block sizes for a product: rows of A per packed block, depth per slice, columns of B per
     /// packed block, each a whole number of micro-tiles and no larger than the problem needs.
     /// (A struct tuple: a reference tuple would be an allocation per product.)
     let private blockSizes (height: int) (width: int) (settings: GemmSettings) (m: int) (n: int) (k: int) =
-        let rowBlock = min (max height (settings.RowBlock / height * height)) (roundUp m height)
-        let depthBlock = min (max 1 settings.DepthBlock) k
-        let columnBlock = min (max width (settings.ColumnBlock / width * width)) (roundUp n width)
+        let rowBlock = balanced m (max height (settings.RowBlock / height * height)) height
+        let depthBlock = balanced k (max 1 settings.DepthBlock) 1
+        let columnBlock = balanced n (max width (settings.ColumnBlock / width * width)) width
         struct (rowBlock, depthBlock, columnBlock)
 
     /// C[rows, jc .. jc+nc) += A[rows, pc .. pc+kc) · (the B block), for `rows` rows of
@@ -370,6 +386,14 @@ module internal GemmDriver =
                     for j in 0 .. n - 1 do
                         NativePtr.set cRow j (NativePtr.get cRow j + aValue * NativePtr.get bRowStart (j * bColumn))
 
+    /// True when C = A·B takes the inner-product path (GemmInnerProduct): a small C with both
+    /// operands contiguous along the depth, or a C of at most NarrowColumns columns with A so.
+    /// With few columns each element of A is used only n times, which cannot repay packing it, and
+    /// the packed kernel's tile would be mostly padding; a dot product per element reads A in place.
+    let takesInnerProduct (settings: GemmSettings) (m: int) (n: int) (k: int) (aColumn: int) (bRow: int) =
+        GemmInnerProduct.suits settings.InnerProductOutputs m n k aColumn bRow
+        || (n <= settings.NarrowColumns && GemmInnerProduct.suits Int32.MaxValue m n k aColumn 1)
+
     /// The share of a tile grid's elements that a size fills: size over size rounded up to the
     /// block.
     let private filled (size: int) (block: int) = float size / float (roundUp size block)
@@ -406,7 +430,9 @@ module internal GemmDriver =
         let isDirect = work < int64 settings.TinyWork || m = 1 || n = 1
         // A·Bᵀ with both operands contiguous along the depth and a small C: one dot product per
         // element (GemmInnerProduct), which writes C and never packs, so an addend comes after.
-        let isInner = not isDirect && GemmInnerProduct.suits settings.InnerProductOutputs m n k aColumn bRow
+        // So does a C of few columns with A contiguous along the depth, whatever its rows
+        // (`takesInnerProduct`), after B is transposed into scratch if need be.
+        let isInner = not isDirect && takesInnerProduct settings m n k aColumn bRow
         // A C much narrower than the kernel's tile (a classifier's 10 columns against 32 float32
         // lanes) is computed as Cᵀ = Bᵀ·Aᵀ into scratch and transposed into place (a B packed for
         // a loop is kept as it is).
@@ -439,8 +465,30 @@ module internal GemmDriver =
             let parts = if work < int64 settings.ParallelWork then 1 else max 1 settings.Threads
             if isDirect then
                 direct m n k aStart aRow aColumn bStart bRow bColumn cStart ldc
-            elif isInner then
+            elif isInner && bRow = 1 then
                 inner parts m n k (NativePtr.toNativeInt aStart) aRow (NativePtr.toNativeInt bStart) bColumn (NativePtr.toNativeInt cStart) ldc
+            elif isInner then
+                // Bᵀ (n × k, rows contiguous): a pass over B's n·k elements, against the pass over
+                // A's m·k that packing A would take. Into the kept operand when there is one (a
+                // loop's weights: once per run, marked by a panel width of 0, which no packing
+                // has), else into scratch; the same values either way, so the same bits.
+                let inline transposeInto (columns: nativeptr< ^T>) =
+                    for p in 0 .. k - 1 do
+                        let row = NativePtr.add bStart (p * bRow)
+                        for j in 0 .. n - 1 do
+                            NativePtr.set columns (j * k + p) (NativePtr.get row (j * bColumn))
+                if isNull packed then
+                    let columns = allocate< ^T> (n * k)
+                    try
+                        transposeInto columns
+                        inner parts m n k (NativePtr.toNativeInt aStart) aRow (NativePtr.toNativeInt columns) k (NativePtr.toNativeInt cStart) ldc
+                    finally
+                        release columns
+                else
+                    if not (packed.Holds(b, bOffset, bRow, bColumn, k, n, 0, k, n)) then
+                        transposeInto (NativePtr.ofNativeInt< ^T> (packed.Reserve(n * k * sizeof< ^T>)))
+                        packed.Filled(b, bOffset, bRow, bColumn, k, n, 0, k, n)
+                    inner parts m n k (NativePtr.toNativeInt aStart) aRow packed.Address k (NativePtr.toNativeInt cStart) ldc
             elif isTransposed then
                 // Bᵀ is n × k with (row, column) strides (bColumn, bRow); Aᵀ is k × m with (aColumn, aRow)
                 let scratch = allocate< ^T> (m * n)

@@ -118,7 +118,9 @@ module internal GemmInnerProduct =
                  (NativePtr.ofNativeInt<float> a) aRow (NativePtr.ofNativeInt<float> b) bColumn (NativePtr.ofNativeInt<float> c) ldc
 
     /// The product in `parts` bands of whole row blocks, one per worker when parts > 1.
-    let private inParts (rows: int -> int -> int -> int -> nativeint -> int -> nativeint -> int -> nativeint -> int -> unit)
+    /// (Inline, with the band function inlined: a function value passed here would be an
+    /// allocation per product, and a compiled step's products must allocate nothing.)
+    let inline private inParts ([<InlineIfLambda>] rows: int -> int -> int -> int -> nativeint -> int -> nativeint -> int -> nativeint -> int -> unit)
                         (parts: int) m n k (a: nativeint) aRow (b: nativeint) bColumn (c: nativeint) ldc =
         let blocks = (m + Block - 1) / Block
         let parts = max 1 (min parts blocks)

@@ -7,6 +7,7 @@ namespace FunctionalDiff.Core
 
 open System
 open System.Runtime.InteropServices
+open System.Runtime.Intrinsics
 open Microsoft.FSharp.NativeInterop
 
 /// Packing of GEMM operands into micro-panels, and scratch memory.
@@ -99,6 +100,27 @@ module internal GemmPacking =
                     NativePtr.set write 4 (NativePtr.get r4 p)
                     NativePtr.set write 5 (NativePtr.get r5 p)
                     write <- NativePtr.add write 6
+            elif valid = 6 && height = 6 && rowStride = 1 && (sizeof<'T> = 4 || sizeof<'T> = 8) then
+                // Transposed A, six rows: each packed column is six contiguous elements, moved as
+                // 16 + 8 or 3 × 16 bytes (a library copy per 24 bytes cost more than the move).
+                let mutable read = NativePtr.toNativeInt first
+                let mutable store = NativePtr.toNativeInt write
+                let step = nativeint (columnStride * sizeof<'T>)
+                let inline bytes (address: nativeint) = NativePtr.ofNativeInt<byte> address
+                if sizeof<'T> = 4 then
+                    for _ in 1 .. depth do
+                        Vector128.Store(Vector128.Load(bytes read), bytes store)
+                        // (Vector64 is not accelerated on x64; a plain 8-byte move is)
+                        NativePtr.write (NativePtr.ofNativeInt<int64> (store + 16n)) (NativePtr.read (NativePtr.ofNativeInt<int64> (read + 16n)))
+                        read <- read + step
+                        store <- store + 24n
+                else
+                    for _ in 1 .. depth do
+                        Vector128.Store(Vector128.Load(bytes read), bytes store)
+                        Vector128.Store(Vector128.Load(bytes (read + 16n)), bytes (store + 16n))
+                        Vector128.Store(Vector128.Load(bytes (read + 32n)), bytes (store + 32n))
+                        read <- read + step
+                        store <- store + 48n
             elif valid = height && rowStride = 1 then
                 // Transposed A: each packed column is `height` contiguous elements.
                 let mutable read = first

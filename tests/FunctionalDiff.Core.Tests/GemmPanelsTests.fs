@@ -60,8 +60,10 @@ let private checkKept (settings: GemmSettings) (dtype: DType) (m: int) (n: int) 
     // products of A·Bᵀ contiguous along the depth, which take one dot product per element
     let aColumn = if transposeA then m else 1 // as `stored` lays A out
     let (_, bRow, _) = b
-    let inner = GemmInnerProduct.suits settings.InnerProductOutputs m n k aColumn bRow
-    let packs = m * n * k >= settings.TinyWork && m > 1 && n > 1 && not inner
+    // the inner-product path reads a B contiguous along the depth where it lies; any other B it
+    // transposes into the kept operand, which counts as its one packing
+    let readsBInPlace = GemmDriver.takesInnerProduct settings m n k aColumn bRow && bRow = 1
+    let packs = m * n * k >= settings.TinyWork && m > 1 && n > 1 && not readsBInPlace
     Expect.equal packed.Packings (if packs then 1L else 0L) (label + ": packings of B")
 
 /// C = addend + A·B (addend rows `n + 3` apart from offset 2, C rows `n + 1` apart from offset 1,

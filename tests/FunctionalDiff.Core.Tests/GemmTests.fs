@@ -60,7 +60,7 @@ let internal checkMatrices (settings: GemmSettings option) (a: Tensor) (b: Tenso
 /// Settings that reach the packed path, edges, several blocks in every dimension and the
 /// split across two parts on small matrices, always waiting for the second worker to start.
 let internal smallBlocks width =
-    { GemmSettings.Default with Width = width; RowBlock = 12; DepthBlock = 5; ColumnBlock = 40; TinyWork = 0; ParallelWork = 0; Threads = 2 }
+    { GemmSettings.Default with Width = width; RowBlock = 12; DepthBlock = 5; ColumnBlock = 40; TinyWork = 0; ParallelWork = 0; Threads = 2; NarrowColumns = 0 }
 
 let sizes = [ 1, 1, 1; 7, 7, 7; 33, 33, 33; 257, 257, 257; 1, 257, 7; 33, 1, 257; 257, 33, 7; 7, 257, 33; 2, 3, 300 ]
 let dtypes = [ DType.Float32; DType.Float64 ]
@@ -285,6 +285,18 @@ let tests =
                 let c = Array.create (m * n) 1e30f
                 Gemm.Multiply(false, false, m, n, k, a, 0, k, b, 0, n, c, 0, n)
                 expectClose DType.Float32 k (Array.map float c) (reference (Array.map float a) (Array.map float b) m n k) "float32"
+            }
+            test "balanced blocks: as many as fixed blocks need, equal to within a multiple, never above the target" {
+                for size, target, multiple in [ 784, 512, 1; 784, 192, 6; 256, 192, 6; 512, 2048, 32; 1000, 7, 1; 5, 192, 6; 1, 1, 1 ] do
+                    let block = GemmDriver.balanced size target multiple
+                    let fixedBlocks = (size + target - 1) / target
+                    let label = sprintf "size %d, target %d, multiple %d" size target multiple
+                    Expect.equal (block % multiple) 0 (label + ": a whole number of multiples")
+                    Expect.isLessThanOrEqual block target (label + ": at most the target")
+                    Expect.equal ((size + block - 1) / block) fixedBlocks (label + ": as many blocks as fixed ones")
+                    // the last block is short of the others by less than a block's share of rounding
+                    Expect.isGreaterThan (size - (fixedBlocks - 1) * block) (block - fixedBlocks * multiple) (label + ": no ragged last block")
+                Expect.equal (GemmDriver.balanced 784 512 1) 392 "a depth of 784 in two halves"
             }
             test "bad arguments are rejected before any work" {
                 let data = Array.zeroCreate<float> 11
