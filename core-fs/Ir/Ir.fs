@@ -511,6 +511,22 @@ module internal Ir =
         if isNull scope then findOrAdd h same (fun () -> Expr(op, [| a; b |], shape, dtype, newId (), null))
         else findOrAddScoped scope h same (fun () -> Expr(op, [| a; b |], shape, dtype, newId (), scope))
 
+    /// `intern (Op.BroadcastTo shape) [| x |] shape dtype` with a copy of `shape`, made (with the
+    /// op and the inputs array) only when the node is new. The inner wildcard only says "another
+    /// case", as in opEquals.
+    let internBroadcast (shape: int[]) (x: Expr) : Expr =
+        let mutable h = mixId (hashInts 12 shape) x
+        if h = 0 then h <- 1
+        let scope = x.Scope
+        let same (e: Expr) =
+            let args = e.Args
+            args.Length = 1 && obj.ReferenceEquals(args.[0], x)
+            && (match e.Op with Op.BroadcastTo t -> sameDims t shape | _ -> false)
+        let create () =
+            let dims = Array.copy shape
+            Expr(Op.BroadcastTo dims, [| x |], dims, x.DType, newId (), scope)
+        if isNull scope then findOrAdd h same create else findOrAddScoped scope h same create
+
     let private noDims : int[] = [||]
 
     /// The rank-0 constant of that value and dtype, as `intern` would give for a tensor holding it,
@@ -623,13 +639,15 @@ module internal ExprCore =
             Shape.validate "BroadcastTo" shape
             if not (Shape.broadcastsTo x.Dims shape) then
                 Shape.fail "BroadcastTo" (sprintf "cannot broadcast %s to %s" (Shape.format x.Dims) (Shape.format shape))
-            let shape = Array.copy shape
             match x.Op with
-            | Op.BroadcastTo _ -> Ir.intern (Op.BroadcastTo shape) x.Args shape x.DType
-            | _ -> Ir.intern1 (Op.BroadcastTo shape) x shape x.DType
+            | Op.BroadcastTo _ -> Ir.internBroadcast shape x.Args.[0]
+            | _ -> Ir.internBroadcast shape x
 
     /// A tensor filled with one value, as a broadcast scalar.
     let full (dtype: DType) (shape: int[]) (value: float) = broadcastTo shape (scalar dtype value)
+
+    // made once: a union case with a field is a fresh object each time it is written
+    let private castTo32, castTo64 = Op.Cast DType.Float32, Op.Cast DType.Float64
 
     /// Converts to another dtype; scalar constants convert at build time.
     let cast (dtype: DType) (x: Expr) : Expr =
@@ -638,7 +656,7 @@ module internal ExprCore =
             match x with
             | Fold.ScalarConst v -> scalar dtype v
             | Fold.Filled v -> full dtype x.Dims v
-            | _ -> Ir.intern1 (Op.Cast dtype) x x.Dims dtype
+            | _ -> Ir.intern1 (match dtype with DType.Float32 -> castTo32 | DType.Float64 -> castTo64) x x.Dims dtype
 
     /// Brings two operands to a common dtype: float32 meeting float64 gives float64.
     let promote (a: Expr) (b: Expr) =
