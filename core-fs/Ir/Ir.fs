@@ -436,8 +436,9 @@ module internal Ir =
         scope.Nodes <- fresh
         if nodes.Length > smallestScope / 2 then ArrayPool<Expr>.Shared.Return(nodes, true)
 
-    /// The node in the scope's table with hash h and these op and inputs, or a new one.
-    let private findOrAddScoped (scope: NodeScope) (h: int) (op: Op) (inputs: Expr[]) (shape: int[]) (dtype: DType) : Expr =
+    /// The node in the scope's table with hash h for which `same` holds, or the one `create`
+    /// makes, which then joins the table. Inlined with its lambdas, as findOrAdd.
+    let inline private findOrAddScoped (scope: NodeScope) (h: int) ([<InlineIfLambda>] same: Expr -> bool) ([<InlineIfLambda>] create: unit -> Expr) : Expr =
         scope.Gate.Enter()
         try
             let slots, nodes = scope.Slots, scope.Nodes
@@ -445,11 +446,11 @@ module internal Ir =
             let mutable slot = h &&& mask
             let mutable found = Unchecked.defaultof<Expr>
             while isNull (box found) && slots.[2 * slot] <> 0 do
-                if slots.[2 * slot] = h && sameNode nodes.[slots.[2 * slot + 1]] op inputs then found <- nodes.[slots.[2 * slot + 1]]
+                if slots.[2 * slot] = h && same nodes.[slots.[2 * slot + 1]] then found <- nodes.[slots.[2 * slot + 1]]
                 else slot <- (slot + 1) &&& mask
             if not (isNull (box found)) then found
             else
-                let node = Expr(op, inputs, shape, dtype, newId (), scope)
+                let node = create ()
                 Made.One()
                 let count = scope.Count
                 if count = nodes.Length then growScopeNodes scope
@@ -462,18 +463,69 @@ module internal Ir =
         finally
             scope.Gate.Exit()
 
+    let inline private mixId (h: int) (input: Expr) = mix h (int input.Id ^^^ int (input.Id >>> 32))
+
+    /// The scope a node over this input goes to, given the one chosen among the inputs before it:
+    /// the newer of the two (null is the process-wide table, older than every scope).
+    let inline private newerScope (scope: NodeScope) (input: Expr) =
+        let s = input.Scope
+        if not (isNull s) && (isNull scope || s.Serial > scope.Serial) then s else scope
+
     /// The one node for (op, inputs), creating it with the given shape and dtype when absent.
     /// Inputs are compared by reference: they are interned themselves.
     let intern (op: Op) (inputs: Expr[]) (shape: int[]) (dtype: DType) : Expr =
         let mutable h = opHash op
         let mutable scope: NodeScope = null
         for input in inputs do
-            h <- mix h (int input.Id ^^^ int (input.Id >>> 32))
-            let s = input.Scope
-            if not (isNull s) && (isNull scope || s.Serial > scope.Serial) then scope <- s
+            h <- mixId h input
+            scope <- newerScope scope input
         if h = 0 then h <- 1
-        if isNull scope then findOrAdd h (fun e -> sameNode e op inputs) (fun () -> Expr(op, inputs, shape, dtype, newId (), null))
-        else findOrAddScoped scope h op inputs shape dtype
+        let same (e: Expr) = sameNode e op inputs
+        if isNull scope then findOrAdd h same (fun () -> Expr(op, inputs, shape, dtype, newId (), null))
+        else findOrAddScoped scope h same (fun () -> Expr(op, inputs, shape, dtype, newId (), scope))
+
+    // intern1 and intern2 are `intern` for one and two inputs (the same hash, so they find the
+    // same nodes) that make the inputs array only when the node is new: most requests on hot
+    // paths (a transform's rules, rebuilding over a substitution) find the node already there,
+    // and the array made for the lookup was garbage.
+
+    /// `intern op [| x |] shape dtype`, allocating only when the node is new.
+    let intern1 (op: Op) (x: Expr) (shape: int[]) (dtype: DType) : Expr =
+        let mutable h = mixId (opHash op) x
+        if h = 0 then h <- 1
+        let scope = x.Scope
+        let same (e: Expr) =
+            let args = e.Args
+            args.Length = 1 && obj.ReferenceEquals(args.[0], x) && opEquals e.Op op
+        if isNull scope then findOrAdd h same (fun () -> Expr(op, [| x |], shape, dtype, newId (), null))
+        else findOrAddScoped scope h same (fun () -> Expr(op, [| x |], shape, dtype, newId (), scope))
+
+    /// `intern op [| a; b |] shape dtype`, allocating only when the node is new.
+    let intern2 (op: Op) (a: Expr) (b: Expr) (shape: int[]) (dtype: DType) : Expr =
+        let mutable h = mixId (mixId (opHash op) a) b
+        if h = 0 then h <- 1
+        let scope = newerScope (newerScope null a) b
+        let same (e: Expr) =
+            let args = e.Args
+            args.Length = 2 && obj.ReferenceEquals(args.[0], a) && obj.ReferenceEquals(args.[1], b) && opEquals e.Op op
+        if isNull scope then findOrAdd h same (fun () -> Expr(op, [| a; b |], shape, dtype, newId (), null))
+        else findOrAddScoped scope h same (fun () -> Expr(op, [| a; b |], shape, dtype, newId (), scope))
+
+    /// `intern (Op.BroadcastTo shape) [| x |] shape dtype` with a copy of `shape`, made (with the
+    /// op and the inputs array) only when the node is new. The inner wildcard only says "another
+    /// case", as in opEquals.
+    let internBroadcast (shape: int[]) (x: Expr) : Expr =
+        let mutable h = mixId (hashInts 12 shape) x
+        if h = 0 then h <- 1
+        let scope = x.Scope
+        let same (e: Expr) =
+            let args = e.Args
+            args.Length = 1 && obj.ReferenceEquals(args.[0], x)
+            && (match e.Op with Op.BroadcastTo t -> sameDims t shape | _ -> false)
+        let create () =
+            let dims = Array.copy shape
+            Expr(Op.BroadcastTo dims, [| x |], dims, x.DType, newId (), scope)
+        if isNull scope then findOrAdd h same create else findOrAddScoped scope h same create
 
     let private noDims : int[] = [||]
 
@@ -587,13 +639,15 @@ module internal ExprCore =
             Shape.validate "BroadcastTo" shape
             if not (Shape.broadcastsTo x.Dims shape) then
                 Shape.fail "BroadcastTo" (sprintf "cannot broadcast %s to %s" (Shape.format x.Dims) (Shape.format shape))
-            let shape = Array.copy shape
             match x.Op with
-            | Op.BroadcastTo _ -> Ir.intern (Op.BroadcastTo shape) x.Args shape x.DType
-            | _ -> Ir.intern (Op.BroadcastTo shape) [| x |] shape x.DType
+            | Op.BroadcastTo _ -> Ir.internBroadcast shape x.Args.[0]
+            | _ -> Ir.internBroadcast shape x
 
     /// A tensor filled with one value, as a broadcast scalar.
     let full (dtype: DType) (shape: int[]) (value: float) = broadcastTo shape (scalar dtype value)
+
+    // made once: a union case with a field is a fresh object each time it is written
+    let private castTo32, castTo64 = Op.Cast DType.Float32, Op.Cast DType.Float64
 
     /// Converts to another dtype; scalar constants convert at build time.
     let cast (dtype: DType) (x: Expr) : Expr =
@@ -602,7 +656,7 @@ module internal ExprCore =
             match x with
             | Fold.ScalarConst v -> scalar dtype v
             | Fold.Filled v -> full dtype x.Dims v
-            | _ -> Ir.intern (Op.Cast dtype) [| x |] x.Dims dtype
+            | _ -> Ir.intern1 (match dtype with DType.Float32 -> castTo32 | DType.Float64 -> castTo64) x x.Dims dtype
 
     /// Brings two operands to a common dtype: float32 meeting float64 gives float64.
     let promote (a: Expr) (b: Expr) =
@@ -635,7 +689,7 @@ module internal ExprCore =
             match op, x with
             | UnaryOp.Neg, Fold.Filled v -> full x.DType x.Dims -v
             | UnaryOp.Neg, _ when isNeg x -> x.Args.[0]
-            | _ -> Ir.intern unaryOps.[op] [| x |] x.Dims x.DType
+            | _ -> Ir.intern1 unaryOps.[op] x x.Dims x.DType
 
     let private isComparison (op: BinaryOp) =
         match op with
@@ -649,12 +703,12 @@ module internal ExprCore =
     /// zeros included): x+(-0), (-0)+x, x-0, x*1, 1*x, x/1, x**1 give x; x*(-1), (-1)*x, x/(-1)
     /// and (-0)-x give -x; two scalar constants fold; comparisons of two filled constants fold.
     let binary (op: BinaryOp) (a: Expr) (b: Expr) : Expr =
-        // The result's shape is usually one operand's: share that array instead of a new one.
+        // The result's shape is usually one operand's: share that array, and check for it before
+        // computing the broadcast (a fresh array per node with a scalar operand otherwise).
         let shape =
-            if Ir.sameDims a.Dims b.Dims then a.Dims
-            else
-                let s = Shape.broadcast (ScalarFold.caseName op) a.Dims b.Dims
-                if Ir.sameDims s a.Dims then a.Dims elif Ir.sameDims s b.Dims then b.Dims else s
+            if Ir.sameDims a.Dims b.Dims || Shape.broadcastsTo b.Dims a.Dims then a.Dims
+            elif Shape.broadcastsTo a.Dims b.Dims then b.Dims
+            else Shape.broadcast (ScalarFold.caseName op) a.Dims b.Dims
         let struct (a, b) = promote a b
         let dtype = a.DType
         // Each operand's fill value is looked up once (NaN when it is not a filled constant);
@@ -673,7 +727,7 @@ module internal ExprCore =
             | BinaryOp.Mul when fa = -1.0 -> broadcastTo shape (unary UnaryOp.Neg b)
             | BinaryOp.Mul | BinaryOp.Div when fb = -1.0 -> broadcastTo shape (unary UnaryOp.Neg a)
             | _ when isComparison op && not (Double.IsNaN fa) && not (Double.IsNaN fb) -> full dtype shape (ScalarFold.binary op fa fb)
-            | _ -> Ir.intern binaryOps.[op] [| a; b |] shape dtype
+            | _ -> Ir.intern2 binaryOps.[op] a b shape dtype
 
 // The operators belong to the type (F# takes no operator overloads from extensions in other
 // files). This extension is intrinsic: it is compiled into Expr itself.

@@ -244,14 +244,29 @@ module Rewrite =
         let rebuildOverInputs (i: int) =
             let node = order.[i]
             let args = node.Args
-            // The new inputs are copied only once one differs: most nodes stay as they are.
-            let mutable newArgs = null
-            for k in 0 .. args.Length - 1 do
-                let r = materialize inputs.[firstInput.[i] + k]
-                if not (obj.ReferenceEquals(r, args.[k])) then
-                    if isNull newArgs then newArgs <- Ir.copyArgs args
-                    newArgs.[k] <- r
-            if isNull newArgs then node else Expr.apply node.Op newArgs
+            let first = firstInput.[i]
+            // Elementwise nodes go to their constructors with the new inputs themselves: those
+            // make an inputs array only for a node that is new. Other nodes copy their inputs
+            // once one differs: most nodes stay as they are.
+            match node.Op with
+            | Op.Unary u ->
+                let x = materialize inputs.[first]
+                if obj.ReferenceEquals(x, args.[0]) then node else Expr.unary u x
+            | Op.Binary b ->
+                let x = materialize inputs.[first]
+                let y = materialize inputs.[first + 1]
+                if obj.ReferenceEquals(x, args.[0]) && obj.ReferenceEquals(y, args.[1]) then node else Expr.binary b x y
+            | Op.Var _ | Op.Const _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
+            | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
+            | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet
+            | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ ->
+                let mutable newArgs = null
+                for k in 0 .. args.Length - 1 do
+                    let r = materialize inputs.[first + k]
+                    if not (obj.ReferenceEquals(r, args.[k])) then
+                        if isNull newArgs then newArgs <- Ir.copyArgs args
+                        newArgs.[k] <- r
+                if isNull newArgs then node else Expr.apply node.Op newArgs
         for i in 0 .. n - 1 do
             RewriteWork.Add 1
             let node = order.[i]

@@ -68,6 +68,60 @@ let tests =
                     pullback (cotangent i) |> ignore
                 Expect.equal var.Scope.Count after "nodes in the Var's scope after 200 more calls"
             }
+            test "a constructor that finds its node already interned allocates nothing" {
+                // Hash-consing hits are common (a transform's rules ask for nodes that exist), so a
+                // lookup must not make the inputs array or the broadcast shape it would give a new
+                // node. Both tables: the process-wide one, and a transform's scope.
+                let x = Expr.variable "x" [| 16 |] f64
+                let y = Expr.variable "y" [| 16 |] f64
+                let wide = [| 3; 16 |]
+                let requests (v: Expr) =
+                    [| sin v; v * y; v * 2.0; y - v; Expr.cast DType.Float32 v; Expr.broadcastTo wide v |]
+                let check (v: Expr) =
+                    let first = requests v
+                    let bytes = GC.GetAllocatedBytesForCurrentThread()
+                    let again = requests v
+                    let allocated = GC.GetAllocatedBytesForCurrentThread() - bytes
+                    for i in 0 .. first.Length - 1 do
+                        Expect.isTrue (obj.ReferenceEquals(first.[i], again.[i])) (sprintf "request %d is the same node" i)
+                    allocated
+                check x |> ignore // JIT-compiles the constructors
+                // all the second call may allocate: the array `requests` returns (a header, a length
+                // and six references)
+                let arrayBytes = int64 (IntPtr.Size * 6 + 3 * IntPtr.Size)
+                Expect.isLessThanOrEqual (check x) arrayBytes "bytes beyond the result array, process-wide table"
+                Diff.grad (fun v ->
+                    check v |> ignore
+                    Expect.isLessThanOrEqual (check v) arrayBytes "bytes beyond the result array, the transform's scope"
+                    Expr.sum (sin v)) x
+                |> ignore
+            }
+            test "a gradient of a chain over a vector allocates under two and a half nodes' worth per node it makes" {
+                // As the scalar case below, but no scalar folds: every node of the derivative stays
+                // symbolic, and every binary node has a scalar operand to broadcast.
+                let steps = 5_000
+                let point = Expr.constant (Tensor.ofArray64 [| 16 |] (Array.init 16 (fun i -> 0.1 + 0.05 * float i)))
+                let f (v: Expr) = Expr.sum (chain steps v)
+                Diff.grad f point |> ignore
+                let nodes = Made.Count
+                let bytes = GC.GetAllocatedBytesForCurrentThread()
+                let gradient = Diff.grad f point
+                let made = Made.Count - nodes
+                let allocated = GC.GetAllocatedBytesForCurrentThread() - bytes
+                Expect.isGreaterThanOrEqual made (int64 (10 * steps)) "nodes made"
+                let perNode = float allocated / float made
+                // one node is 112 bytes (see the scalar case below)
+                Expect.isLessThan perNode (2.5 * 112.0) (sprintf "%.0f bytes per node made (%d nodes, %d bytes)" perNode made allocated)
+                // the derivative, entry by entry, against the chain rule in a loop
+                let value = (Eval.eval gradient).ToDoubleArray()
+                for i in 0 .. 15 do
+                    let mutable v, d = 0.1 + 0.05 * float i, 1.0
+                    for _ in 1 .. steps do
+                        let t = tanh (0.9 * v + 0.1)
+                        d <- d * cos t * (1.0 - t * t) * 0.9
+                        v <- sin t
+                    Expect.isTrue (abs (value.[i] - d) <= 1e-300) (sprintf "entry %d: gradient %g, reference %g" i value.[i] d)
+            }
             test "a gradient of a chain at a number allocates under four nodes' worth per node it makes" {
                 // What one node holds: the Expr object (a 16-byte header and seven 8-byte fields: op,
                 // inputs, shape, dtype, id, the facade's wrapper and the scope) is 72 bytes, and its
