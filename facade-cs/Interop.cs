@@ -79,9 +79,27 @@ internal static class Interop
         }
     }
 
-    internal static FSharpList<CoreExpr> List(IEnumerable<Expr> xs) => ListModule.OfSeq(xs.Select(x => x.Node));
+    // List and Wrap are plain loops over the list's cells: ListModule.OfSeq, the list's enumerator
+    // and LINQ are generic code that tiered compilation starts unoptimised, and a training loop's
+    // transform calls these every step.
+    internal static FSharpList<CoreExpr> List(IEnumerable<Expr> xs)
+    {
+        var items = xs as Expr[] ?? xs.ToArray();
+        var list = FSharpList<CoreExpr>.Empty;
+        for (int i = items.Length - 1; i >= 0; i--) list = FSharpList<CoreExpr>.Cons(items[i].Node, list);
+        return list;
+    }
 
-    internal static Expr[] Wrap(IEnumerable<CoreExpr> xs) => xs.Select(Expr.Wrap).ToArray();
+    internal static Expr[] Wrap(IEnumerable<CoreExpr> xs)
+    {
+        if (xs is not FSharpList<CoreExpr> list) return xs.Select(Expr.Wrap).ToArray();
+        int count = 0;
+        for (var rest = list; !rest.IsEmpty; rest = rest.Tail) count++;
+        var result = new Expr[count];
+        int i = 0;
+        for (var rest = list; !rest.IsEmpty; rest = rest.Tail) result[i++] = Expr.Wrap(rest.Head);
+        return result;
+    }
 
     /// <summary>Null checks for an argument array and each of its entries.</summary>
     internal static void ThrowIfAnyNull<T>(T[] items, string name) where T : class

@@ -28,10 +28,16 @@ public static class Loss
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(targets);
         var classes = logits.Rank == 2 ? logits.Shape[1] : 0;
-        var bad = Array.FindIndex(targets, t => t < 0 || t >= classes);
-        if (logits.Rank == 2 && bad >= 0)
-            throw new ArgumentOutOfRangeException(nameof(targets), targets[bad], $"CrossEntropy: target {bad} is {targets[bad]}, outside the {classes} classes of logits [{string.Join(",", logits.Shape)}]");
-        var indices = CoreTensor.FromArray(targets.Select(t => (double)t).ToArray(), new[] { targets.Length }).Cast(logits.Node.DType);
+        // plain loops, not Array.FindIndex and LINQ over ints: generic framework code that tiered
+        // compilation starts unoptimised, in a call a training loop makes every step
+        var values = new double[targets.Length];
+        for (int i = 0; i < targets.Length; i++)
+        {
+            if (logits.Rank == 2 && (targets[i] < 0 || targets[i] >= classes))
+                throw new ArgumentOutOfRangeException(nameof(targets), targets[i], $"CrossEntropy: target {i} is {targets[i]}, outside the {classes} classes of logits [{string.Join(",", logits.Shape)}]");
+            values[i] = targets[i];
+        }
+        var indices = CoreTensor.FromArray(values, new[] { targets.Length }).Cast(logits.Node.DType);
         return Expr.Wrap(CoreNn.crossEntropy(logits.Node, Build.constant(indices)));
     }
 

@@ -43,9 +43,18 @@ module Expr =
     /// The same elements in another shape; one entry may be -1 to be inferred.
     let reshape (shape: int[]) (x: Expr) : Expr =
         if isNull shape then nullArg "shape"
-        let known = shape |> Array.filter (fun d -> d <> -1)
-        let inferred = shape.Length - known.Length
-        if inferred > 1 || known |> Array.exists (fun d -> d < 0) then
+        // loops, not Array.filter and Array.exists: see Shape.normalizeAxes
+        let mutable inferred, negative = 0, false
+        for d in shape do
+            if d = -1 then inferred <- inferred + 1
+            elif d < 0 then negative <- true
+        let known: int[] = Array.zeroCreate (shape.Length - inferred)
+        let mutable k = 0
+        for d in shape do
+            if d <> -1 then
+                known.[k] <- d
+                k <- k + 1
+        if inferred > 1 || negative then
             Shape.fail "Reshape" (sprintf "invalid target shape %s for %s" (Shape.format shape) (dims x))
         let target =
             if inferred = 0 then Array.copy shape
@@ -140,7 +149,7 @@ module Expr =
         let axes = Shape.normalizeAxes name x.Rank axes
         let shape = Shape.reduced x.Dims axes keepDims
         if axes.Length = 0 then x
-        elif (op = ReduceOp.Sum || op = ReduceOp.Mean) && axes |> Array.forall (fun a -> x.Dims.[a] = 1) then
+        elif (op = ReduceOp.Sum || op = ReduceOp.Mean) && (let mutable ones = true in (for a in axes do if x.Dims.[a] <> 1 then ones <- false); ones) then
             // Reducing only size-1 axes moves no data: sum and mean are the identity there. Max,
             // min and prod stay reductions, whose derivatives at an infinite or NaN entry are NaN as
             // in torch (no entry equals a NaN maximum; prod's y / x is ∞/∞), where the identity
@@ -288,7 +297,7 @@ module Expr =
     let gather (axis: int) (index: Expr) (source: Expr) : Expr =
         let a = Shape.normalizeAxis "Gather" source.Rank axis
         if index.Rank <> source.Rank
-           || (index.Dims |> Array.mapi (fun i d -> i = a || d <= source.Dims.[i]) |> Array.forall id |> not) then
+           || (let mutable fits = true in (for i in 0 .. index.Rank - 1 do if i <> a && index.Dims.[i] > source.Dims.[i] then fits <- false); not fits) then
             Shape.fail "Gather" (sprintf "index %s does not fit source %s along axis %d" (dims index) (dims source) axis)
         Ir.intern (Op.Gather a) [| source; index |] index.Dims source.DType
 
@@ -297,7 +306,7 @@ module Expr =
         Shape.validate "ScatterAdd" shape
         let a = Shape.normalizeAxis "ScatterAdd" shape.Length axis
         if not (Ir.sameDims index.Dims source.Dims) || index.Rank <> shape.Length
-           || (index.Dims |> Array.mapi (fun i d -> i = a || d <= shape.[i]) |> Array.forall id |> not) then
+           || (let mutable fits = true in (for i in 0 .. index.Rank - 1 do if i <> a && index.Dims.[i] > shape.[i] then fits <- false); not fits) then
             Shape.fail "ScatterAdd" (sprintf "index %s and source %s do not fit %s along axis %d" (dims index) (dims source) (Shape.format shape) axis)
         if isZero source then zeros source.DType shape
         else Ir.intern (Op.ScatterAdd(a, Array.copy shape)) [| index; source |] (Array.copy shape) source.DType

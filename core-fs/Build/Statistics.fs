@@ -21,7 +21,11 @@ module Statistics =
     /// = 0, as torch does (NaN for a constant, +inf otherwise).
     let var (axes: int[]) (correction: float) (keepDims: bool) (x: Expr) =
         let axes = Shape.normalizeAxes "Var" x.Rank axes
-        let count = axes |> Array.fold (fun n a -> n * x.Dims.[a]) 1
+        let count =
+            let mutable n = 1
+            for a in axes do
+                n <- n * x.Dims.[a]
+            n
         let centred = x - Expr.meanAxes axes true x
         Expr.sumAxes axes keepDims (Expr.square centred) / max 0.0 (float count - correction)
 

@@ -665,13 +665,16 @@ module internal ExprCore =
     // Unary and binary op kinds are singletons, so their Op cases can be made once each instead
     // of once per node (one object less per node for the GC to trace).
     let private unaryOps =
-        let d = Collections.Generic.Dictionary<UnaryOp, Op>(HashIdentity.Reference)
+        // the default comparer (the union's own Equals and GetHashCode, which compare its tag)
+        // runs the framework's shared code for reference keys, compiled ahead of time;
+        // HashIdentity.Reference is FSharp.Core generic code that tiered compilation starts unoptimised
+        let d = Collections.Generic.Dictionary<UnaryOp, Op>()
         for case in Reflection.FSharpType.GetUnionCases typeof<UnaryOp> do
             let kind = Reflection.FSharpValue.MakeUnion(case, [||]) :?> UnaryOp
             d.[kind] <- Op.Unary kind
         d
     let private binaryOps =
-        let d = Collections.Generic.Dictionary<BinaryOp, Op>(HashIdentity.Reference)
+        let d = Collections.Generic.Dictionary<BinaryOp, Op>()
         for case in Reflection.FSharpType.GetUnionCases typeof<BinaryOp> do
             let kind = Reflection.FSharpValue.MakeUnion(case, [||]) :?> BinaryOp
             d.[kind] <- Op.Binary kind

@@ -184,17 +184,23 @@ module internal Planner =
                 if b >= 0 then lastUse.[b] <- Int32.MaxValue
 
             let slotKinds = List<struct (DType * int)>()
-            let freeSlots = Dictionary<struct (DType * int), Stack<int>>()
+            // free slots by kind: a kind (dtype code, numel) is a row of kindRows, and its row
+            // number indexes the free lists
+            let kindRows = IntRowSet 2
+            let freeSlots = List<IntStack>()
+            let kindKey: int[] = Array.zeroCreate 2
+            let kindOf (b: int) : int =
+                kindKey.[0] <- (match buffers.[b].DType with DType.Float32 -> 0 | DType.Float64 -> 1)
+                kindKey.[1] <- buffers.[b].Numel
+                let known = kindRows.Find kindKey
+                if known >= 0 then known
+                else
+                    freeSlots.Add(IntStack())
+                    kindRows.Add kindKey
             let release (b: int) =
                 if buffers.[b].Root < 0 && not handedOver.[b] && not released.[b] then
                     released.[b] <- true
-                    let key = struct (buffers.[b].DType, buffers.[b].Numel)
-                    match freeSlots.TryGetValue key with
-                    | true, s -> s.Push buffers.[b].Slot
-                    | _ ->
-                        let s = Stack<int>()
-                        s.Push buffers.[b].Slot
-                        freeSlots.[key] <- s
+                    freeSlots.[kindOf b].Push buffers.[b].Slot
             let isDenseFull (v: int) (b: int) =
                 match homes.[v] with
                 | Home.Buffer(_, shape, strides, offset) -> isDenseLayout buffers.[b].Numel shape strides offset
@@ -215,12 +221,11 @@ module internal Planner =
                     k <- k + 1
                 found
             let freshSlot (output: int) =
-                let key = struct (buffers.[output].DType, buffers.[output].Numel)
-                match freeSlots.TryGetValue key with
-                | true, s when s.Count > 0 -> buffers.[output].Slot <- s.Pop()
-                | _ ->
+                let free = freeSlots.[kindOf output]
+                if free.Count > 0 then buffers.[output].Slot <- free.Pop()
+                else
                     buffers.[output].Slot <- slotKinds.Count
-                    slotKinds.Add key
+                    slotKinds.Add(struct (buffers.[output].DType, buffers.[output].Numel))
             for i in 0 .. steps.Length - 1 do
                 let step = steps.[i]
                 let output = bufferOf (writes step)
@@ -403,17 +408,35 @@ module internal Planner =
             // distinct value: an unrolled loop repeats a few programs 10^4 times, and a program
             // that is already known costs no allocation at all.
             let externals = List<int>()
-            let externalIndex = Dictionary<int, int>()
-            let free = Stack<int>()
+            let externalIndex = IntMap()
+            let free = IntStack()
             let storedValues = List<int>()
             // the head of the group being built; a stored node is a member of its own group only
             // (other groups read it as an external input)
             let mutable building = -1
             let isMember (a: int) = joined.[a] && groupHead.[a] = building
             let instructions = List<FusedInstruction>()
-            let stack = Stack<struct (int * int)>()
-            let knownInstructions = Dictionary<struct (int * obj * int * int * int * int), FusedInstruction>()
-            let knownPrograms = Dictionary<int, List<FusedProgram>>()
+            // the walk's pending nodes and, beside each, the next of its inputs to visit
+            let stack, nextInput = IntStack(), IntStack()
+            // an instruction's key (kind, op's tag, three operand codes, target) is a row of
+            // instructionKeys, and its row number its index in knownInstructions
+            let instructionKeys = IntRowSet 6
+            let instructionKey: int[] = Array.zeroCreate 6
+            let knownInstructions = List<FusedInstruction>()
+            // unary and binary op kinds as small ints for the key: each kind is one object (Ir
+            // makes its Op cases once per kind), and a compile meets a handful of kinds
+            let opKinds = List<obj>()
+            let opKindOf (kind: obj) =
+                let mutable k = -1
+                for i in 0 .. opKinds.Count - 1 do
+                    if k < 0 && obj.ReferenceEquals(opKinds.[i], kind) then k <- i
+                if k >= 0 then k
+                else
+                    opKinds.Add kind
+                    opKinds.Count - 1
+            // programs by hash: the hash's entry in programsByHash indexes knownPrograms
+            let programsByHash = IntMap()
+            let knownPrograms = List<List<FusedProgram>>()
             let mutable registers = 0
             // A group's inputs are found by a scan while they are few (most groups have two or
             // three), and by externalIndex once there are more.
@@ -427,16 +450,13 @@ module internal Planner =
                     if externals.Count <= scanned then
                         for i in 0 .. externals.Count - 1 do
                             if k < 0 && externals.[i] = v then k <- i
-                    else
-                        match externalIndex.TryGetValue v with
-                        | true, i -> k <- i
-                        | _ -> ()
+                    else k <- externalIndex.Find v
                     if k < 0 then
                         k <- externals.Count
                         externals.Add v
                         if externals.Count = scanned + 1 then
-                            for i in 0 .. externals.Count - 1 do externalIndex.[externals.[i]] <- i
-                        elif externals.Count > scanned then externalIndex.[v] <- k
+                            for i in 0 .. externals.Count - 1 do externalIndex.Set(externals.[i], i)
+                        elif externals.Count > scanned then externalIndex.Set(v, k)
                     FusedOperand.External k
             let code (o: FusedOperand) =
                 match o with
@@ -445,20 +465,26 @@ module internal Planner =
                 | FusedOperand.Stored k -> 3 * k + 2
             let instructionOf (p: int) (first: FusedOperand) (second: FusedOperand) (third: FusedOperand) (target: int) =
                 let op = graph.Node(p).Op
-                let key =
+                let kind, tag, operands =
                     match op with
-                    | Op.Unary u -> struct (0, box u, code first, 0, 0, target)
-                    | Op.Binary b -> struct (1, box b, code first, code second, 0, target)
-                    | Op.Where -> struct (2, null, code first, code second, code third, target)
+                    | Op.Unary u -> 0, opKindOf (box u), 1
+                    | Op.Binary b -> 1, opKindOf (box b), 2
+                    | Op.Where -> 2, 0, 3
                     | Op.Var _ | Op.Const _ | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
                     | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
                     | Op.Cast _ | Op.StopGradient | Op.Custom _
                     | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
                     | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ ->
                         invalidOp "only elementwise nodes are fused"
-                match knownInstructions.TryGetValue key with
-                | true, known -> known
-                | _ ->
+                instructionKey.[0] <- kind
+                instructionKey.[1] <- tag
+                instructionKey.[2] <- code first
+                instructionKey.[3] <- if operands > 1 then code second else 0
+                instructionKey.[4] <- if operands > 2 then code third else 0
+                instructionKey.[5] <- target
+                let known = instructionKeys.Find instructionKey
+                if known >= 0 then knownInstructions.[known]
+                else
                     let made =
                         match op with
                         | Op.Unary u -> FusedInstruction.Unary(u, first, target)
@@ -469,7 +495,8 @@ module internal Planner =
                         | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh
                         | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ ->
                             FusedInstruction.Where(first, second, third, target)
-                    knownInstructions.[key] <- made
+                    instructionKeys.Add instructionKey |> ignore
+                    knownInstructions.Add made
                     made
             // The program of the instructions just built, found by the identity of its (interned)
             // instructions, or made.
@@ -478,11 +505,12 @@ module internal Planner =
                 for instruction in instructions do
                     hash <- hash * 31 + Runtime.CompilerServices.RuntimeHelpers.GetHashCode instruction
                 let candidates =
-                    match knownPrograms.TryGetValue hash with
-                    | true, list -> list
-                    | _ ->
+                    let known = programsByHash.Find hash
+                    if known >= 0 then knownPrograms.[known]
+                    else
                         let list = List<FusedProgram>(1)
-                        knownPrograms.[hash] <- list
+                        programsByHash.Set(hash, knownPrograms.Count)
+                        knownPrograms.Add list
                         list
                 let mutable found = Unchecked.defaultof<FusedProgram>
                 for c in candidates do
@@ -507,14 +535,18 @@ module internal Planner =
                 instructions.Clear()
                 building <- head
                 registers <- 0
-                stack.Push(struct (head, 0))
+                stack.Push head
+                nextInput.Push 0
                 while stack.Count > 0 do
-                    let struct (p, next) = stack.Pop()
+                    let p, next = stack.Pop(), nextInput.Pop()
                     let arity = graph.InputCount p
                     if next < arity then
-                        stack.Push(struct (p, next + 1))
+                        stack.Push p
+                        nextInput.Push(next + 1)
                         let a = graph.Input(p, next)
-                        if isMember a then stack.Push(struct (a, 0))
+                        if isMember a then
+                            stack.Push a
+                            nextInput.Push 0
                     else
                         let first = operand (graph.Input(p, 0))
                         let second = if arity > 1 then operand (graph.Input(p, 1)) else first
@@ -539,7 +571,9 @@ module internal Planner =
 
             // Products whose only use is a sum with a value of their shape (acc + g·h, a loop's
             // gradient accumulator): the sum's position to the product's and its operands' values.
-            let deferred = Dictionary<int, struct (int * int * int * int)>()
+            // (the sum's entry in `deferred` is where its four ints start in deferredValues)
+            let deferred = IntMap()
+            let deferredValues = List<int>()
             let addendOf (product: int) (direct: bool) : int voption =
                 if not direct || isRoot.[product] || uses.[product] <> 1 then ValueNone
                 else
@@ -560,7 +594,11 @@ module internal Planner =
                     | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr
                     | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ -> ValueNone
 
-            let inputValuesOf (p: int) = Array.init (graph.InputCount p) (fun k -> valueAt (graph.Input(p, k)))
+            let inputValuesOf (p: int) =
+                let values: int[] = Array.zeroCreate (graph.InputCount p)
+                for k in 0 .. values.Length - 1 do
+                    values.[k] <- valueAt (graph.Input(p, k))
+                values
             let kernel (p: int) =
                 let args = inputValuesOf p
                 let v = addValue p Home.Computed
@@ -624,9 +662,10 @@ module internal Planner =
                         if inputIndex.[p] > 0 then addValue p (Home.Input(inputIndex.[p] - 1)) |> ignore
                         else invalidOp (sprintf "Eval: variable %s %O%s is not bound" name node.DType (Shape.format node.Dims))
                     | Op.Const t -> addValue p (Home.Constant t) |> ignore
-                    | Op.Binary _ when deferred.ContainsKey p ->
+                    | Op.Binary _ when deferred.Contains p ->
                         // the sum of a product and an addend: the product's step writes it
-                        let struct (product, left, right, packed) = deferred.[p]
+                        let at = deferred.Find p
+                        let product, left, right, packed = deferredValues.[at], deferredValues.[at + 1], deferredValues.[at + 2], deferredValues.[at + 3]
                         let other = if graph.Input(p, 0) = product then graph.Input(p, 1) else graph.Input(p, 0)
                         let v = newBuffer p
                         steps.Add(Step.MatMul(left, right, v, true, packed, valueAt other))
@@ -654,7 +693,12 @@ module internal Planner =
                             else -1
                         match addendOf p direct with
                         // (of a sum of two products, the first is deferred and the second is its addend)
-                        | ValueSome sum when not (deferred.ContainsKey sum) -> deferred.[sum] <- struct (p, left, right, packed)
+                        | ValueSome sum when not (deferred.Contains sum) ->
+                            deferred.Set(sum, deferredValues.Count)
+                            deferredValues.Add p
+                            deferredValues.Add left
+                            deferredValues.Add right
+                            deferredValues.Add packed
                         | ValueSome _ | ValueNone ->
                             let v = newBuffer p
                             steps.Add(Step.MatMul(left, right, v, direct, packed, -1))

@@ -152,7 +152,11 @@ module Rules =
             let x = args.[0]
             let kept = Shape.reduced x.Dims axes true
             let gKept = if keepDims then g else Expr.reshape kept g
-            let count = axes |> Array.fold (fun n a -> n * x.Dims.[a]) 1
+            let count =
+                let mutable n = 1
+                for a in axes do
+                    n <- n * x.Dims.[a]
+                n
             let cotangent =
                 match op with
                 | ReduceOp.Sum -> (fun () -> Expr.broadcastTo x.Dims gKept)

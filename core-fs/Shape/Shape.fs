@@ -84,7 +84,16 @@ module Shape =
 
     /// Normalises a set of axes, rejecting duplicates; the result is sorted.
     let normalizeAxes (op: string) (rank: int) (axes: int[]) =
-        let normalized = axes |> Array.map (normalizeAxis op rank) |> Array.sort
+        // plain loops (an insertion sort: a few axes) rather than Array.map and Array.sort, whose
+        // generic code would start unoptimised under tiered compilation; every reduction builds this
+        let normalized: int[] = Array.zeroCreate axes.Length
+        for i in 0 .. axes.Length - 1 do
+            let a = normalizeAxis op rank axes.[i]
+            let mutable j = i
+            while j > 0 && normalized.[j - 1] > a do
+                normalized.[j] <- normalized.[j - 1]
+                j <- j - 1
+            normalized.[j] <- a
         for i in 1 .. normalized.Length - 1 do
             if normalized.[i] = normalized.[i - 1] then
                 fail op (sprintf "axis %d appears twice in %s" normalized.[i] (format axes))

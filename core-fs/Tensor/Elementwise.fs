@@ -138,7 +138,7 @@ module Elementwise =
     /// away), `isolated` otherwise.
     let private singleOrIsolated<'T when 'T :> IFloatingPointIeee754<'T>>
         (f: SingleFunction) (x: ReadOnlySpan<'T>) (y: Span<'T>) =
-        if typeof<'T> = typeof<float32> then
+        if Type.op_Equality(typeof<'T>, typeof<float32>) then
             let x32 = MemoryMarshal.CreateReadOnlySpan(&Unsafe.As<'T, float32>(&MemoryMarshal.GetReference x), x.Length)
             let y32 = MemoryMarshal.CreateSpan(&Unsafe.As<'T, float32>(&MemoryMarshal.GetReference y), y.Length)
             match f with
@@ -250,7 +250,7 @@ module Elementwise =
 
     /// The alignment `Aligned.Unary` should ask for with element type 'T.
     let internal alignmentFor<'T when 'T :> IFloatingPointIeee754<'T>> () =
-        let slot = if typeof<'T> = typeof<float> then 0 else 1
+        let slot = if Type.op_Equality(typeof<'T>, typeof<float>) then 0 else 1
         if fastAlignment.[slot] < 0 then fastAlignment.[slot] <- measureAlignment<'T> ()
         fastAlignment.[slot]
 
@@ -534,7 +534,7 @@ module Elementwise =
         let m, t, f = storage<'M> mask, storage<'T> ifTrue, storage<'T> ifFalse
         let result = RecycledArrays.Take<'T> (Shape.numel outShape)
         let ms, ts, fs = plan.InnerStrides.[0], plan.InnerStrides.[1], plan.InnerStrides.[2]
-        let lanes = typeof<'M> = typeof<'T> && (ms = 0 || ms = 1) && (ts = 0 || ts = 1) && (fs = 0 || fs = 1)
+        let lanes = Type.op_Equality(typeof<'M>, typeof<'T>) && (ms = 0 || ms = 1) && (ts = 0 || ts = 1) && (fs = 0 || fs = 1)
         if result.Length > 0 && lanes then
             let m = box m :?> 'T[]
             forRows plan (fun row starts ->

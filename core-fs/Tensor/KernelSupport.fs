@@ -217,8 +217,8 @@ module internal Streaming =
     let copy<'T> (source: 'T[]) (sourceStart: int) (target: 'T[]) (targetStart: int) (length: int) =
         if length > 0 then
             if not supported then Array.Copy(source, sourceStart, target, targetStart, length)
-            elif typeof<'T> = typeof<float32> then copy32 (box source :?> float32[]) sourceStart (box target :?> float32[]) targetStart length
-            elif typeof<'T> = typeof<float> then copy64 (box source :?> float[]) sourceStart (box target :?> float[]) targetStart length
+            elif Type.op_Equality(typeof<'T>, typeof<float32>) then copy32 (box source :?> float32[]) sourceStart (box target :?> float32[]) targetStart length
+            elif Type.op_Equality(typeof<'T>, typeof<float>) then copy64 (box source :?> float[]) sourceStart (box target :?> float[]) targetStart length
             else Array.Copy(source, sourceStart, target, targetStart, length)
 
     /// Orders the streaming stores before every later store (they are weakly ordered otherwise).

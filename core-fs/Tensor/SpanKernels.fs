@@ -140,8 +140,8 @@ module internal SpanKernels =
     let private sum32 (x: ReadOnlySpan<float32>) = sumLanes x
     let private sum64 (x: ReadOnlySpan<float>) = sumLanes x
 
-    let inline private is32<'T> () = typeof<'T> = typeof<float32>
-    let inline private is64<'T> () = typeof<'T> = typeof<float>
+    let inline private is32<'T> () = Type.op_Equality(typeof<'T>, typeof<float32>)
+    let inline private is64<'T> () = Type.op_Equality(typeof<'T>, typeof<float>)
 
     /// The same memory as a span of 'U (float32 or float64, which 'T is).
     let inline private read<'T, 'U> (x: ReadOnlySpan<'T>) : ReadOnlySpan<'U> =

@@ -148,7 +148,11 @@ module Substitute =
     /// The nodes of the roots' graph that depend on the Vars, found once; `run` then substitutes
     /// by rebuilding only those.
     let internal plan (vars: Expr[]) (roots: Expr[]) : SubstitutionPlan =
-        let start = vars |> Array.fold (fun m (v: Expr) -> min m v.Id) Int64.MaxValue
+        let start =
+            let mutable oldest = Int64.MaxValue
+            for v in vars do
+                oldest <- min oldest v.Id
+            oldest
         let dependent = IdSet(start)
         for v in vars do
             dependent.Add v.Id |> ignore
@@ -166,7 +170,11 @@ module Substitute =
         let vars = plan.Vars
         if replacements.Length <> vars.Length then
             invalidArg "replacements" (sprintf "%d replacements for %d variables" replacements.Length vars.Length)
-        let start = vars |> Array.fold (fun m (v: Expr) -> min m v.Id) Int64.MaxValue
+        let start =
+            let mutable oldest = Int64.MaxValue
+            for v in vars do
+                oldest <- min oldest v.Id
+            oldest
         let rewritten = IdMap<Expr>(start)
         for i in 0 .. vars.Length - 1 do
             check vars.[i] replacements.[i]

@@ -34,24 +34,53 @@ module Diff =
     /// own value: they are substituted but never simplified, because the value is what the user
     /// computes and must follow IEEE, where the normal forms treat their atoms as real numbers
     /// (`x + x * -3` is not `-2x` at x = -inf).
-    let private finish (start: int64) (replacements: (Expr * Expr) list) (values: int) (groups: Expr[][]) : Expr[][] =
-        let replacements = Array.ofList replacements
+    let private finishWith (start: int64) (replacements: (Expr * Expr)[]) (values: int) (groups: Expr[][]) : Expr[][] =
+        // Plain loops, not Array.concat, Array.sub or Array.map: FSharp.Core's generic code starts
+        // unoptimised under tiered compilation, and a gradient in a training loop runs this every step.
         // One substitution over several groups: the nodes they share are rebuilt once.
         let substituteTogether (parts: Expr[][]) =
-            let substituted = Substitute.apply replacements (Array.concat parts)
+            let mutable total = 0
+            for g in parts do
+                total <- total + g.Length
+            let all: Expr[] = Array.zeroCreate total
             let mutable offset = 0
-            parts |> Array.map (fun g ->
-                let part = Array.sub substituted offset g.Length
+            for g in parts do
+                Array.Copy(g, 0, all, offset, g.Length)
                 offset <- offset + g.Length
-                part)
+            let substituted = Substitute.apply replacements all
+            let result: Expr[][] = Array.zeroCreate parts.Length
+            offset <- 0
+            for i in 0 .. parts.Length - 1 do
+                let part: Expr[] = Array.zeroCreate parts.[i].Length
+                Array.Copy(substituted, offset, part, 0, part.Length)
+                offset <- offset + part.Length
+                result.[i] <- part
+            result
         // At scalar constants every node folds to a constant: Substitute.apply folds them on plain
         // floats, after the simplification, without building a node for each.
-        let atNumbers = replacements |> Array.exists (fun (_, r) -> match r with Fold.ScalarConst _ -> true | _ -> false)
+        let mutable atNumbers = false
+        for _, r in replacements do
+            match r with
+            | Fold.ScalarConst _ -> atNumbers <- true
+            | _ -> ()
         if atNumbers then
-            substituteTogether (groups |> Array.mapi (fun i g -> if i < values then g else Rewrite.simplifyFrom start g))
+            let simplified: Expr[][] = Array.zeroCreate groups.Length
+            for i in 0 .. groups.Length - 1 do
+                simplified.[i] <- if i < values then groups.[i] else Rewrite.simplifyFrom start groups.[i]
+            substituteTogether simplified
         else
-            let valueGroups = if values > 0 then substituteTogether groups.[.. values - 1] else [||]
-            Array.append valueGroups (groups.[values ..] |> Array.map (Rewrite.simplifySubstituting start replacements))
+            let result: Expr[][] = Array.zeroCreate groups.Length
+            if values > 0 then
+                let valueGroups: Expr[][] = Array.zeroCreate values
+                Array.Copy(groups, valueGroups, values)
+                let substituted = substituteTogether valueGroups
+                Array.Copy(substituted, result, values)
+            for i in values .. groups.Length - 1 do
+                result.[i] <- Rewrite.simplifySubstituting start replacements groups.[i]
+            result
+
+    let private finish (start: int64) (replacements: (Expr * Expr) list) (values: int) (groups: Expr[][]) : Expr[][] =
+        finishWith start (Array.ofList replacements) values groups
 
     /// Value and pullback of f at the arguments: the pullback maps an output cotangent to one
     /// cotangent per argument (zeros where f does not depend on it). As torch.autograd.grad does,
@@ -98,22 +127,43 @@ module Diff =
     /// The gradients of a one-element f, and its value when `withValue`: without it the value is
     /// neither simplified nor substituted, which a gradient inside a loop would pay at every step.
     let private differentiate (withValue: bool) (f: Expr list -> Expr) (arguments: Expr list) : Expr voption * Expr[] =
-        let vars = arguments |> List.mapi freshLike
-        let start = startOf vars
-        let output = f vars
+        // the list walked by hand and the rest in arrays with loops: see finishWith
+        let mutable count = 0
+        let mutable rest = arguments
+        while not rest.IsEmpty do
+            count <- count + 1
+            rest <- rest.Tail
+        let vars: Expr[] = Array.zeroCreate count
+        let replacements: (Expr * Expr)[] = Array.zeroCreate count
+        rest <- arguments
+        for i in 0 .. count - 1 do
+            vars.[i] <- freshLike i rest.Head
+            replacements.[i] <- (vars.[i], rest.Head)
+            rest <- rest.Tail
+        let mutable varList = []
+        for i in count - 1 .. -1 .. 0 do
+            varList <- vars.[i] :: varList
+        let start = if count > 0 then vars.[0].Id else Int64.MaxValue
+        let output = f varList
         let seed = seedFor output
-        let found = Vjp.backward output seed (Array.ofList vars)
-        let filled = Array.map2 (fun (c: Expr option) (v: Expr) -> defaultArg c (Expr.zerosLike v)) found (Array.ofList vars)
+        let found = Vjp.backward output seed vars
+        let filled: Expr[] = Array.zeroCreate found.Length
+        for i in 0 .. found.Length - 1 do
+            filled.[i] <- match found.[i] with Some c -> c | None -> Expr.zerosLike vars.[i]
         if withValue then
-            match finish start (List.zip vars arguments) 1 [| [| output |]; filled |] with
+            match finishWith start replacements 1 [| [| output |]; filled |] with
             | [| [| value |]; gradients |] -> ValueSome value, gradients
             | _ -> invalidOp "a value and gradients expected"
-        else ValueNone, (finish start (List.zip vars arguments) 0 [| filled |]).[0]
+        else ValueNone, (finishWith start replacements 0 [| filled |]).[0]
 
     /// The value of a one-element f and its gradient with respect to each argument.
     let valueAndGradN (f: Expr list -> Expr) (arguments: Expr list) : Expr * Expr list =
         match differentiate true f arguments with
-        | ValueSome value, gradients -> value, List.ofArray gradients
+        | ValueSome value, gradients ->
+            let mutable list = []
+            for i in gradients.Length - 1 .. -1 .. 0 do
+                list <- gradients.[i] :: list
+            value, list
         | ValueNone, _ -> invalidOp "a value expected"
 
     /// The gradient of a one-element f with respect to each argument (JAX's argnums over a list).

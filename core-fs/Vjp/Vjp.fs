@@ -17,7 +17,11 @@ module Vjp =
         // No node older than the oldest target can depend on a target (see
         // Graph.topologicalOrderFrom), so the walk stops there: the work is the graph built on top
         // of the targets, whatever history lies below them or below the values f captured.
-        let start = if wrt.Length = 0 then Int64.MaxValue else wrt |> Array.fold (fun m w -> min m w.Id) Int64.MaxValue
+        let start =
+            let mutable oldest = Int64.MaxValue
+            for w in wrt do
+                oldest <- min oldest w.Id
+            oldest
         let struct (order, count) = Graph.topologicalOrderPooled start outputs
         // A transform's targets are usually a few arguments: then a scan of their ids, where a hash
         // set per walk was an allocation of its own for every small transform.

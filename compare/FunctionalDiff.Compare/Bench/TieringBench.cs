@@ -110,6 +110,7 @@ public static class TieringBench
         process.Refresh();
         var cpu = process.TotalProcessorTime;
         var wall = Stopwatch.StartNew();
+        var laps = new Laps(steps, wall);
         double first, last;
         if (mode == "compiled")
         {
@@ -124,6 +125,7 @@ public static class TieringBench
             {
                 step.InvokeInto(outs[1..], spare);
                 (outs, spare) = (spare, outs);
+                laps.Mark(i);
             }
             last = outs[0].ToScalar();
         }
@@ -138,13 +140,38 @@ public static class TieringBench
                 for (int k = 0; k < parameters.Length; k++) parameters[k] = parameters[k] - 0.1 * values[k + 1];
                 last = values[0].ToScalar();
                 if (i == 0) first = last;
+                laps.Mark(i);
             }
         }
         double wallSeconds = wall.Elapsed.TotalSeconds;
         process.Refresh();
         double cpuSeconds = (process.TotalProcessorTime - cpu).TotalSeconds;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{wallSeconds:R} {cpuSeconds:R} {first:R} {last:R}"));
+        // For reading, not for the parent: where the tiered loop loses time (a tenth of the steps
+        // per lap) and what the collector did, on stderr so the parent's parsing is untouched.
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"laps (ms per tenth of the steps): {string.Join(" ", laps.Milliseconds.Select(t => t.ToString("F0", CultureInfo.InvariantCulture)))}; " +
+            $"collections gen0/1/2: {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, pause {GC.GetTotalPauseDuration().TotalMilliseconds:F0} ms, " +
+            $"allocated {GC.GetTotalAllocatedBytes() / 1e6:F0} MB; methods compiled by each lap's end: {string.Join(" ", laps.Jitted)}"));
         return 0;
+    }
+
+    /// Wall time per tenth of the loop's steps.
+    sealed class Laps(int steps, Stopwatch wall)
+    {
+        readonly double[] ends = new double[10];
+        readonly long[] jitted = new long[10];
+        int next;
+        public void Mark(int step)
+        {
+            if (next < 10 && step + 1 >= (long)steps * (next + 1) / 10)
+            {
+                jitted[next] = System.Runtime.JitInfo.GetCompiledMethodCount();
+                ends[next++] = wall.Elapsed.TotalMilliseconds;
+            }
+        }
+        public IEnumerable<long> Jitted => jitted.Take(next);
+        public IEnumerable<double> Milliseconds => ends.Take(next).Select((e, i) => i == 0 ? e : e - ends[i - 1]);
     }
 
     static string Time(double s) => s >= 1 ? $"{s:F2} s" : $"{s * 1e3:F0} ms";
