@@ -81,9 +81,10 @@ public static class Cli
         var maxSteps = new Option<int?>("--max-steps") { Description = "with --nested: rows of at most N steps", HelpName = "N" };
         var filter = new Option<string?>("--filter") { Description = "with --steps, --nested or --scan: rows whose name contains TEXT", HelpName = "TEXT" };
         var child = new Option<bool>(StepsBench.TrainingOption) { Hidden = true, Description = "the training loop's child process" };
+        var chainChild = new Option<bool>(StepsBench.ChainOption) { Hidden = true, Description = "the 10^6-op chain's child process" };
         var bench = new Command("bench", "Benchmarks side by side with TorchSharp (matrix products and elementwise ops by default).")
         {
-            quick, nested, steps, linalg, conv, vmap, threadTime, maxSteps, filter, child, scan,
+            quick, nested, steps, linalg, conv, vmap, threadTime, maxSteps, filter, child, chainChild, scan,
         };
         bench.SetAction(r =>
         {
@@ -96,6 +97,7 @@ public static class Cli
             if (r.GetValue(scan)) args.Add("--scan");
             if (r.GetValue(threadTime)) args.Add("--thread-time");
             if (r.GetValue(child)) args.Add(StepsBench.TrainingOption);
+            if (r.GetValue(chainChild)) args.Add(StepsBench.ChainOption);
             if (r.GetValue(quick)) args.Add("--quick");
             if (r.GetValue(maxSteps) is { } m) args.AddRange(["--max-steps", m.ToString(CultureInfo.InvariantCulture)]);
             if (r.GetValue(filter) is { } f) args.AddRange(["--filter", f]);

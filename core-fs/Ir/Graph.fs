@@ -4,6 +4,7 @@ namespace FunctionalDiff.Core
 
 open System
 open System.Buffers
+open System.Numerics
 open System.Collections.Generic
 open System.Runtime.CompilerServices
 
@@ -81,8 +82,14 @@ type internal IdPages<'T>(low: int64) =
     // 4096 ids a page, or 8192 on a range wider than 16 pages: the shared pool keeps only a few
     // dozen arrays of one type and size per core, and it dropped (so the next traversal allocated
     // again) most of the 60 pages a table of a 10^5-op chain's transform used. Not larger: a page
-    // of nodes would be a large object, and a sparse range clears each page it touches.
-    let pageBits = if dense && (high - low) >>> 12 >= 16L then 13 else 12
+    // of nodes would be a large object, and a sparse range clears each page it touches. A range
+    // narrower than a page gets one page of its own size (a power of two, at least 64): a
+    // transform of a small function (a step of a loop) would otherwise clear a whole page per
+    // table for a few dozen ids.
+    let pageBits =
+        if dense && (high - low) >>> 12 >= 16L then 13
+        elif dense && high - low < 4096L then max 6 (64 - BitOperations.LeadingZeroCount(uint64 (high - low)))
+        else 12
     let mutable pages: 'T[][] = null
     /// The number of pages the range needs (0 when the range is not dense).
     member _.PageCount = if dense then int ((high - low) >>> pageBits) + 1 else 0

@@ -30,6 +30,7 @@ public static class Benchmarks
     {
         if (options.Contains("--nested")) return NestedBench.Run(output, options);
         if (options.Contains(StepsBench.TrainingOption)) return StepsBench.TrainingChild(output);
+        if (options.Contains(StepsBench.ChainOption)) return StepsBench.ChainChild(output);
         if (options.Contains("--steps")) return StepsBench.Run(output, options);
         if (options.Contains("--linalg")) return LinalgBench.Run(output, options);
         if (options.Contains("--conv")) return ConvBench.Run(output, options);
