@@ -393,10 +393,12 @@ module internal GemmDriver =
     /// operands contiguous along the depth, or a C with rows of at most NarrowRowBytes (elements
     /// of `elementBytes`) and A so. With few columns each element of A is used only n times, which
     /// cannot repay packing it, and the packed kernel's tile would be mostly padding; a dot product
-    /// per element reads A in place.
+    /// per element reads A in place. (Bᵀ, which that path may copy whole, must fit one scratch block.)
     let takesInnerProduct (settings: GemmSettings) (elementBytes: int) (m: int) (n: int) (k: int) (aColumn: int) (bRow: int) =
         GemmInnerProduct.suits settings.InnerProductOutputs m n k aColumn bRow
-        || (int64 n * int64 elementBytes <= int64 settings.NarrowRowBytes && GemmInnerProduct.suits Int32.MaxValue m n k aColumn 1)
+        || (int64 n * int64 elementBytes <= int64 settings.NarrowRowBytes
+            && int64 n * int64 k * int64 elementBytes <= int64 (Int32.MaxValue - 64)
+            && GemmInnerProduct.suits Int32.MaxValue m n k aColumn 1)
 
     /// The share of a tile grid's elements that a size fills: size over size rounded up to the
     /// block.

@@ -93,6 +93,7 @@ let tests =
                 Expect.isFalse (GemmDriver.takesInnerProduct settings bytes 256 wider 512 1 wider) (sprintf "%d-byte elements: %d columns" bytes wider)
                 Expect.isFalse (GemmDriver.takesInnerProduct settings bytes 512 10 256 512 10) "A stored transposed"
                 Expect.isFalse (GemmDriver.takesInnerProduct { settings with NarrowRowBytes = 0 } bytes 256 10 512 1 10) "turned off"
+                Expect.isFalse (GemmDriver.takesInnerProduct settings bytes 256 10 (System.Int32.MaxValue / 40) 1 10) "a Bᵀ beyond one scratch block"
         }
         test "small blocks and two parts reach the transposed product's edges" {
             for dtype in dtypes do
