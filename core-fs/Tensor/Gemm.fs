@@ -31,10 +31,10 @@ type internal GemmSettings =
       /// At most this many elements of C (m·n) take the inner-product path when both operands run
       /// along the depth (GemmInnerProduct); 0 turns that path off.
       InnerProductOutputs: int
-      /// A C of at most this many columns, with A contiguous along the depth, takes the
+      /// A C whose rows span at most this many bytes, with A contiguous along the depth, takes the
       /// inner-product path whatever its rows (B transposed into scratch first when it is not
       /// contiguous along the depth); 0 turns that off.
-      NarrowColumns: int
+      NarrowRowBytes: int
       /// Whether a C much narrower than the kernel's tile is computed as its transpose (see
       /// `transposedFitsBetter`); tests turn it off to compare the two.
       TransposeNarrow: bool
@@ -65,10 +65,13 @@ module internal GemmSettings =
           // 16 × 16 to 96 × 96 and depths 64 to 2,048, this path won clearly below about 48 × 64
           // outputs and the two were even (within the host's noise) from there to 96 × 96.
           InnerProductOutputs = 48 * 64
-          // A classifier's 10 columns against the packed kernel's 32 float32 lanes: packing A
-          // costs a pass over it that only n uses of each element repay, and most lanes are
-          // padding. Re-measure with a probe of H·W2 (256 × 512 × 10) and of n = 16, 32, 48.
-          NarrowColumns = 32
+          // 24 float32 or 12 float64 columns. A classifier's 10 columns against the packed
+          // kernel's 32 float32 lanes: packing A costs a pass over it that only n uses of each
+          // element repay, and most lanes are padding. Measured single-threaded over 256 × 512 × n:
+          // the inner-product path won clearly up to 24 float32 and 10 float64 columns, was even
+          // at 16 float64 columns and lost at 32 float32 ones. Re-measure with a probe of those
+          // shapes against NarrowRowBytes = 0.
+          NarrowRowBytes = 96
           TransposeNarrow = true
           // Re-measure with `bench --conv --thread-time` (16 output channels: three row tiles).
           InPlaceTiles = 4 }
@@ -387,12 +390,15 @@ module internal GemmDriver =
                         NativePtr.set cRow j (NativePtr.get cRow j + aValue * NativePtr.get bRowStart (j * bColumn))
 
     /// True when C = A·B takes the inner-product path (GemmInnerProduct): a small C with both
-    /// operands contiguous along the depth, or a C of at most NarrowColumns columns with A so.
-    /// With few columns each element of A is used only n times, which cannot repay packing it, and
-    /// the packed kernel's tile would be mostly padding; a dot product per element reads A in place.
-    let takesInnerProduct (settings: GemmSettings) (m: int) (n: int) (k: int) (aColumn: int) (bRow: int) =
+    /// operands contiguous along the depth, or a C with rows of at most NarrowRowBytes (elements
+    /// of `elementBytes`) and A so. With few columns each element of A is used only n times, which
+    /// cannot repay packing it, and the packed kernel's tile would be mostly padding; a dot product
+    /// per element reads A in place. (Bᵀ, which that path may copy whole, must fit one scratch block.)
+    let takesInnerProduct (settings: GemmSettings) (elementBytes: int) (m: int) (n: int) (k: int) (aColumn: int) (bRow: int) =
         GemmInnerProduct.suits settings.InnerProductOutputs m n k aColumn bRow
-        || (n <= settings.NarrowColumns && GemmInnerProduct.suits Int32.MaxValue m n k aColumn 1)
+        || (int64 n * int64 elementBytes <= int64 settings.NarrowRowBytes
+            && int64 n * int64 k * int64 elementBytes <= int64 (Int32.MaxValue - 64)
+            && GemmInnerProduct.suits Int32.MaxValue m n k aColumn 1)
 
     /// The share of a tile grid's elements that a size fills: size over size rounded up to the
     /// block.
@@ -430,9 +436,9 @@ module internal GemmDriver =
         let isDirect = work < int64 settings.TinyWork || m = 1 || n = 1
         // A·Bᵀ with both operands contiguous along the depth and a small C: one dot product per
         // element (GemmInnerProduct), which writes C and never packs, so an addend comes after.
-        // So does a C of few columns with A contiguous along the depth, whatever its rows
+        // So does a C of narrow rows with A contiguous along the depth, whatever its rows
         // (`takesInnerProduct`), after B is transposed into scratch if need be.
-        let isInner = not isDirect && takesInnerProduct settings m n k aColumn bRow
+        let isInner = not isDirect && takesInnerProduct settings sizeof< ^T> m n k aColumn bRow
         // A C much narrower than the kernel's tile (a classifier's 10 columns against 32 float32
         // lanes) is computed as Cᵀ = Bᵀ·Aᵀ into scratch and transposed into place (a B packed for
         // a loop is kept as it is).

@@ -56,18 +56,19 @@ let tests =
                     // the half-width kernel against the widest, chosen by hand (the packed path:
                     // a row-major A of few columns otherwise takes the inner-product path)
                     if GemmSettings.Default.Width = 512 then
-                        let packed = { GemmSettings.Default with NarrowColumns = 0 }
+                        let packed = { GemmSettings.Default with NarrowRowBytes = 0 }
                         let half = { packed with Width = 256 }
                         let result = packedProduct packed a b null
                         expectClose dtype k result (referenceWith a b null) "A·B packed"
                         Expect.equal result (packedProduct half a b null) "A·B: the same bits as the 256-bit kernel"
                 }
-        // A row-major A against a C of at most NarrowColumns columns: one dot product per element,
-        // B transposed into scratch unless it runs along the depth already; odd sizes, a depth
-        // with a tail below one vector, B row-major, transposed and strided, an addend, one and
-        // two parts.
+        // A row-major A against a C of rows at most NarrowRowBytes long: one dot product per
+        // element, B transposed into scratch unless it runs along the depth already; odd sizes, the
+        // widest such C, a depth with a tail below one vector, B row-major, transposed and strided,
+        // an addend, one and two parts.
         for dtype in dtypes do
-            for m, n, k in [ 256, 10, 512; 97, 3, 40; 130, 32, 700; 33, 17, 35; 5, 2, 33; 600, 10, 400 ] do
+            let widest = GemmSettings.Default.NarrowRowBytes / (if dtype = DType.Float32 then 4 else 8)
+            for m, n, k in [ 256, 10, 512; 97, 3, 40; 130, widest, 700; 33, widest - 1, 35; 5, 2, 33; 600, 10, 400 ] do
                 test (sprintf "inner-product path %O %dx%dx%d" dtype m n k) {
                     let a = randomTensor dtype 31 [| m; k |]
                     let layouts =
@@ -76,7 +77,7 @@ let tests =
                           (let wide = randomTensor dtype 34 [| k; 2 * n + 1 |] in wide.View([| k; n |], [| 2 * n + 1; 2 |], 1)), "B strided" ]
                     let addend = randomValues 35 (m * n) |> Array.map (fun x -> float (float32 x))
                     for b, name in layouts do
-                        Expect.isTrue (GemmDriver.takesInnerProduct GemmSettings.Default m n k 1 b.Strides.[0] || not System.Runtime.Intrinsics.X86.Fma.IsSupported)
+                        Expect.isTrue (GemmDriver.takesInnerProduct GemmSettings.Default (if dtype = DType.Float32 then 4 else 8) m n k 1 b.Strides.[0] || not System.Runtime.Intrinsics.X86.Fma.IsSupported)
                                       (name + ": takes the inner-product path")
                         for threads in [ 1; 2 ] do
                             let settings = { GemmSettings.Default with Threads = threads; ParallelWork = 0 }
@@ -84,11 +85,15 @@ let tests =
                                 let label = sprintf "%s, %d parts%s" name threads (if isNull sum then "" else " + addend")
                                 expectClose dtype (k + 1) (packedProduct settings a b sum) (referenceWith a b sum) label
                 }
-        test "C wider than NarrowColumns, or A not contiguous along the depth, stays off the inner-product path" {
+        test "rows longer than NarrowRowBytes, or A not contiguous along the depth, stay off the inner-product path" {
             let settings = GemmSettings.Default
-            Expect.isFalse (GemmDriver.takesInnerProduct settings 256 (settings.NarrowColumns + 1) 512 1 (settings.NarrowColumns + 1)) "33 columns"
-            Expect.isFalse (GemmDriver.takesInnerProduct settings 512 10 256 512 10) "A stored transposed"
-            Expect.isFalse (GemmDriver.takesInnerProduct { settings with NarrowColumns = 0 } 256 10 512 1 10) "turned off"
+            for bytes in [ 4; 8 ] do
+                let wider = settings.NarrowRowBytes / bytes + 1
+                Expect.isTrue (GemmDriver.takesInnerProduct settings bytes 256 (wider - 1) 512 1 (wider - 1) || not System.Runtime.Intrinsics.X86.Fma.IsSupported) (sprintf "%d-byte elements: %d columns" bytes (wider - 1))
+                Expect.isFalse (GemmDriver.takesInnerProduct settings bytes 256 wider 512 1 wider) (sprintf "%d-byte elements: %d columns" bytes wider)
+                Expect.isFalse (GemmDriver.takesInnerProduct settings bytes 512 10 256 512 10) "A stored transposed"
+                Expect.isFalse (GemmDriver.takesInnerProduct { settings with NarrowRowBytes = 0 } bytes 256 10 512 1 10) "turned off"
+                Expect.isFalse (GemmDriver.takesInnerProduct settings bytes 256 10 (System.Int32.MaxValue / 40) 1 10) "a Bᵀ beyond one scratch block"
         }
         test "small blocks and two parts reach the transposed product's edges" {
             for dtype in dtypes do

@@ -60,7 +60,7 @@ let internal checkMatrices (settings: GemmSettings option) (a: Tensor) (b: Tenso
 /// Settings that reach the packed path, edges, several blocks in every dimension and the
 /// split across two parts on small matrices, always waiting for the second worker to start.
 let internal smallBlocks width =
-    { GemmSettings.Default with Width = width; RowBlock = 12; DepthBlock = 5; ColumnBlock = 40; TinyWork = 0; ParallelWork = 0; Threads = 2; NarrowColumns = 0 }
+    { GemmSettings.Default with Width = width; RowBlock = 12; DepthBlock = 5; ColumnBlock = 40; TinyWork = 0; ParallelWork = 0; Threads = 2; NarrowRowBytes = 0 }
 
 let sizes = [ 1, 1, 1; 7, 7, 7; 33, 33, 33; 257, 257, 257; 1, 257, 7; 33, 1, 257; 257, 33, 7; 7, 257, 33; 2, 3, 300 ]
 let dtypes = [ DType.Float32; DType.Float64 ]

@@ -103,7 +103,13 @@ public static class StepsBench
         int[] targets = data.Targets;
 
         var scalar = dtype == DType.Float32 ? ScalarType.Float32 : ScalarType.Float64;
-        TT Torch(double[] values, params long[] shape) => torch.tensor(values, ScalarType.Float64).reshape(shape).to_type(scalar).detach();
+        TT Torch(double[] values, params long[] shape)
+        {
+            // the float64 tensor, its reshape and the cast are disposed here rather than left to
+            // the finalizer thread: without the scope the bench crashed in some runs
+            using var scope = torch.NewDisposeScope();
+            return torch.tensor(values, ScalarType.Float64).reshape(shape).to_type(scalar).detach().MoveToOuterDisposeScope();
+        }
         var tx = Torch(data.X, Batch, Inputs);
         var tparameters = new[] { Torch(data.W1, Inputs, Hidden), Torch(data.B1, Hidden), Torch(data.W2, Hidden, Classes), Torch(data.B2, Classes) };
         foreach (var p in tparameters) p.requires_grad_(true);
