@@ -180,9 +180,12 @@ module Expr =
             if not (Shape.broadcastsTo shape x.Dims) then
                 Shape.fail "SumTo" (sprintf "%s does not broadcast to %s" (Shape.format shape) (dims x))
             let lead = x.Rank - shape.Length
-            let axes =
-                [| for i in 0 .. x.Rank - 1 do
-                     if i < lead || (shape.[i - lead] = 1 && x.Dims.[i] <> 1) then yield i |]
+            // a loop, not an array expression over a range (FSharp.Core's generic range and
+            // collector code, unoptimised under tiering): every broadcast cotangent comes here
+            let axes = ResizeArray<int>(x.Rank)
+            for i in 0 .. x.Rank - 1 do
+                if i < lead || (shape.[i - lead] = 1 && x.Dims.[i] <> 1) then axes.Add i
+            let axes = axes.ToArray()
             x |> reduce ReduceOp.Sum axes true |> reshape shape
 
     // ---- linear algebra ----
@@ -204,7 +207,11 @@ module Expr =
                 Shape.fail "MatMul" (sprintf "%s @ %s: batch dimensions cannot be broadcast" (dims a) (dims b))
         let rows = if a.Rank = 1 then [||] else [| a.Dims.[a.Rank - 2] |]
         let cols = if b.Rank = 1 then [||] else [| b.Dims.[b.Rank - 1] |]
-        let shape = Array.concat [ batch; rows; cols ]
+        // joined by copies, not Array.concat: see sumTo
+        let shape: int[] = Array.zeroCreate (batch.Length + rows.Length + cols.Length)
+        Array.Copy(batch, shape, batch.Length)
+        Array.Copy(rows, 0, shape, batch.Length, rows.Length)
+        Array.Copy(cols, 0, shape, batch.Length + rows.Length, cols.Length)
         Shape.checkSize "MatMul" shape
         let a, b = promote a b
         // Never folded to zeros for a zero operand: a NaN or infinite entry of the other operand
