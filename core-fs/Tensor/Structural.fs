@@ -31,10 +31,20 @@ module Structural =
     /// The same elements, row-major, in a new shape; one entry may be -1 to infer it.
     /// A view when the input is contiguous, else a copy.
     let reshape (shape: int[]) (t: Tensor) : Tensor =
-        let inferred = shape |> Array.filter (fun d -> d = -1) |> Array.length
-        if inferred > 1 || shape |> Array.exists (fun d -> d < -1) then
+        // loops, not Array.filter and Array.exists: generic FSharp.Core code over int, which tiered
+        // compilation starts unoptimised, on a path a plan's views take every run
+        let mutable inferred, invalid = 0, false
+        for d in shape do
+            if d = -1 then inferred <- inferred + 1
+            elif d < -1 then invalid <- true
+        if inferred > 1 || invalid then
             Shape.fail "Reshape" (sprintf "invalid target shape %s" (Shape.format shape))
-        let known = shape |> Array.filter (fun d -> d <> -1)
+        let known: int[] = Array.zeroCreate (shape.Length - inferred)
+        let mutable k = 0
+        for d in shape do
+            if d <> -1 then
+                known.[k] <- d
+                k <- k + 1
         Shape.checkSize "Reshape" known
         let known = Shape.numel known
         let target =
