@@ -81,8 +81,13 @@ module Expr =
         if permutation.Length <> x.Rank then
             Shape.fail "Permute" (sprintf "permutation %s does not match rank %d of %s" (Shape.format permutation) x.Rank (dims x))
         let p = permutation |> Array.map (Shape.normalizeAxis "Permute" x.Rank)
-        let identity = Array.init x.Rank id
-        if not (Ir.sameDims (Array.sort p) identity) then
+        let identity = Shape.allAxes x.Rank
+        // each axis once, by a loop: Array.sort's generic code starts unoptimised under tiering,
+        // and every transpose a gradient builds comes here
+        let seen: bool[] = Array.zeroCreate x.Rank
+        for a in p do
+            seen.[a] <- true
+        if Array.IndexOf(seen, false) >= 0 then
             Shape.fail "Permute" (sprintf "%s is not a permutation of the axes of %s" (Shape.format permutation) (dims x))
         let shape = p |> Array.map (fun a -> x.Dims.[a])
         if Ir.sameDims p identity then x
@@ -175,9 +180,12 @@ module Expr =
             if not (Shape.broadcastsTo shape x.Dims) then
                 Shape.fail "SumTo" (sprintf "%s does not broadcast to %s" (Shape.format shape) (dims x))
             let lead = x.Rank - shape.Length
-            let axes =
-                [| for i in 0 .. x.Rank - 1 do
-                     if i < lead || (shape.[i - lead] = 1 && x.Dims.[i] <> 1) then yield i |]
+            // a loop, not an array expression over a range (FSharp.Core's generic range and
+            // collector code, unoptimised under tiering): every broadcast cotangent comes here
+            let axes = ResizeArray<int>(x.Rank)
+            for i in 0 .. x.Rank - 1 do
+                if i < lead || (shape.[i - lead] = 1 && x.Dims.[i] <> 1) then axes.Add i
+            let axes = axes.ToArray()
             x |> reduce ReduceOp.Sum axes true |> reshape shape
 
     // ---- linear algebra ----
@@ -199,7 +207,11 @@ module Expr =
                 Shape.fail "MatMul" (sprintf "%s @ %s: batch dimensions cannot be broadcast" (dims a) (dims b))
         let rows = if a.Rank = 1 then [||] else [| a.Dims.[a.Rank - 2] |]
         let cols = if b.Rank = 1 then [||] else [| b.Dims.[b.Rank - 1] |]
-        let shape = Array.concat [ batch; rows; cols ]
+        // joined by copies, not Array.concat: see sumTo
+        let shape: int[] = Array.zeroCreate (batch.Length + rows.Length + cols.Length)
+        Array.Copy(batch, shape, batch.Length)
+        Array.Copy(rows, 0, shape, batch.Length, rows.Length)
+        Array.Copy(cols, 0, shape, batch.Length + rows.Length, cols.Length)
         Shape.checkSize "MatMul" shape
         let a, b = promote a b
         // Never folded to zeros for a zero operand: a NaN or infinite entry of the other operand
@@ -500,19 +512,19 @@ module Expr =
     /// 1 where a <> b, else 0.
     let ne a b = binary BinaryOp.NotEqual a b
     /// The sum of all elements, rank 0.
-    let sum (x: Expr) = reduce ReduceOp.Sum [| 0 .. x.Rank - 1 |] false x
+    let sum (x: Expr) = reduce ReduceOp.Sum (Shape.allAxes x.Rank) false x
     /// The sum over axes.
     let sumAxes axes keepDims x = reduce ReduceOp.Sum axes keepDims x
     /// The mean over axes: one primitive (one kernel pass, one rule), not a sum and a division.
     let meanAxes (axes: int[]) keepDims (x: Expr) = reduce ReduceOp.Mean axes keepDims x
     /// The mean of all elements, rank 0.
-    let mean (x: Expr) = meanAxes [| 0 .. x.Rank - 1 |] false x
+    let mean (x: Expr) = meanAxes (Shape.allAxes x.Rank) false x
     /// The largest element, rank 0; ties share the cotangent evenly.
-    let max (x: Expr) = reduce ReduceOp.Max [| 0 .. x.Rank - 1 |] false x
+    let max (x: Expr) = reduce ReduceOp.Max (Shape.allAxes x.Rank) false x
     /// The largest elements over axes.
     let maxAxes axes keepDims x = reduce ReduceOp.Max axes keepDims x
     /// The smallest element, rank 0.
-    let min (x: Expr) = reduce ReduceOp.Min [| 0 .. x.Rank - 1 |] false x
+    let min (x: Expr) = reduce ReduceOp.Min (Shape.allAxes x.Rank) false x
     /// The smallest elements over axes.
     let minAxes axes keepDims x = reduce ReduceOp.Min axes keepDims x
     /// The product over axes.

@@ -54,7 +54,7 @@ module Eval =
             plan.Run(bindings |> Array.map snd, null)
 
     /// The values of several roots of a closed graph (no free Vars).
-    let evalMany (roots: Expr seq) : Tensor[] = evalManyWith [] roots
+    let evalMany (roots: Expr seq) : Tensor[] = evalManyWith [||] roots
 
     /// The value of a graph with its Vars bound.
     let evalWith (bindings: (Expr * Tensor) seq) (root: Expr) : Tensor = (evalManyWith bindings [ root ]).[0]

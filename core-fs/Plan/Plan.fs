@@ -144,7 +144,9 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
     let pool = Stack<Arena>()
     /// The constants' arrays, which a caller's output must never be (by reference).
     let constantStorage =
-        let set = HashSet<Array>(HashIdentity.Reference)
+        // the framework's reference comparer (compiled ahead of time), not HashIdentity.Reference
+        // (FSharp.Core generic code that tiered compilation starts unoptimised)
+        let set = HashSet<obj>(ReferenceEqualityComparer.Instance)
         for h in homes do
             match h with
             | Home.Constant t -> set.Add t.Storage |> ignore

@@ -173,7 +173,9 @@ module internal Planner =
         let released = Pool.rentCleared<bool> buffers.Length
         try
             // Last use of every buffer: the last step that reads any value over it; roots' never end.
-            Array.Fill(lastUse, -1, 0, buffers.Length)
+            // a loop, not Array.Fill: its generic code over int starts unoptimised under tiering
+            for b in 0 .. buffers.Length - 1 do
+                lastUse.[b] <- -1
             for i in 0 .. steps.Length - 1 do
                 let step = steps.[i]
                 for k in 0 .. readCount step - 1 do

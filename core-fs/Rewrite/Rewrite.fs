@@ -128,7 +128,7 @@ module Rewrite =
         let replaced = IdMap<Expr>(start)
         for node, replacement in replacements do
             if node.Args.Length > 0 then invalidArg "replacements" (sprintf "only leaves are replaced, not %O" node)
-            if node.Dims <> replacement.Dims || node.DType <> replacement.DType then
+            if not (Ir.sameDims node.Dims replacement.Dims) || node.DType <> replacement.DType then
                 Shape.fail "Substitute" (sprintf "%O cannot be replaced by %O" node replacement)
             replaced.[node.Id] <- replacement
         let struct (order, n) = Graph.topologicalOrderPooled start roots

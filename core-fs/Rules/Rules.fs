@@ -11,6 +11,16 @@ type internal RuleScratch() =
     member val One: Expr[] = Array.zeroCreate 1
     member val Two: Expr[] = Array.zeroCreate 2
 
+/// A cotangent term two of a rule's cotangents share, built at the first one's use: a class of
+/// our own rather than `lazy`, whose FSharp.Core and System.Lazy code tiered compilation starts
+/// unoptimised (a rule runs for every node of every gradient). Rules run on one thread.
+[<Sealed>]
+type internal SharedTerm(make: unit -> Expr) =
+    let mutable value = Unchecked.defaultof<Expr>
+    member _.Value =
+        if isNull (box value) then value <- make ()
+        value
+
 /// The rules. Cotangents may come back in the output's (broadcast) shape: the reverse walk sums
 /// each one down to its input's shape, so rules never repeat un-broadcasting.
 [<RequireQualifiedAccess>]
@@ -140,8 +150,8 @@ module Rules =
             | BinaryOp.Atan2 ->
                 // torch's derivative at the origin is 0 in both operands, not 0/0: 1/(a² + b²) is
                 // taken as 0 where a² + b² is 0.
-                let radius2 = lazy (a * a + b * b)
-                let inverse = lazy (Expr.where (Expr.eq radius2.Value (zero ())) (zero ()) (Expr.reciprocal radius2.Value))
+                let radius2 = SharedTerm(fun () -> a * a + b * b)
+                let inverse = SharedTerm(fun () -> Expr.where (Expr.eq radius2.Value (zero ())) (zero ()) (Expr.reciprocal radius2.Value))
                 two (fun () -> g * b * inverse.Value) (fun () -> -(g * a) * inverse.Value)
             | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
             | BinaryOp.Equal | BinaryOp.NotEqual -> two (zeroFor a) (zeroFor b)
@@ -193,7 +203,7 @@ module Rules =
             let a, b = args.[0], args.[1]
             let a2 = if a.Rank = 1 then Expr.reshape [| 1; a.Dims.[0] |] a else a
             let b2 = if b.Rank = 1 then Expr.reshape [| b.Dims.[0]; 1 |] b else b
-            let g2 = lazy (Expr.reshape (Expr.matmul a2 b2).Dims g)
+            let g2 = SharedTerm(fun () -> Expr.reshape (Expr.matmul a2 b2).Dims g)
             two (fun () -> Expr.matmul g2.Value (Expr.transpose b2) |> Expr.sumTo a2.Dims |> Expr.reshape a.Dims)
               (fun () -> Expr.matmul (Expr.transpose a2) g2.Value |> Expr.sumTo b2.Dims |> Expr.reshape b.Dims)
         | Op.Permute permutation ->
@@ -235,7 +245,7 @@ module Rules =
             // X = T⁻¹ B: B̄ = T⁻ᵀ X̄ and T̄ = -B̄ Xᵀ (X = B T⁻¹: B̄ = X̄ T⁻ᵀ, T̄ = -Xᵀ B̄), kept to the
             // triangle the solve reads.
             let t = args.[0]
-            let gb = lazy (LinalgNodes.triangularSolve (not upper) left unitDiagonal (Expr.transpose t) g)
+            let gb = SharedTerm(fun () -> LinalgNodes.triangularSolve (not upper) left unitDiagonal (Expr.transpose t) g)
             let read (m: Expr) =
                 let k = if unitDiagonal then 1 else 0
                 if upper then Linalg.upperTriangle k m else Linalg.lowerTriangle (-k) m
@@ -245,7 +255,7 @@ module Rules =
               (fun () -> gb.Value)
         | Op.Solve ->
             // X = A⁻¹ B: B̄ = A⁻ᵀ X̄, Ā = -B̄ Xᵀ.
-            let gb = lazy (LinalgNodes.solve (Expr.transpose args.[0]) g)
+            let gb = SharedTerm(fun () -> LinalgNodes.solve (Expr.transpose args.[0]) g)
             two (fun () -> -(Expr.matmul gb.Value (Expr.transpose y))) (fun () -> gb.Value)
         | Op.SlogDet ->
             // d log|det A| = tr(A⁻¹ dA): Ā = ḡ A⁻ᵀ; the sign is piecewise constant.

@@ -82,6 +82,14 @@ module Shape =
             fail op (sprintf "axis %d is out of range for rank %d" axis rank)
         a
 
+    /// The axes 0 .. rank - 1, by a loop: a range expression's array runs FSharp.Core's generic
+    /// range enumerator, which tiered compilation starts unoptimised.
+    let allAxes (rank: int) : int[] =
+        let axes: int[] = Array.zeroCreate rank
+        for i in 0 .. rank - 1 do
+            axes.[i] <- i
+        axes
+
     /// Normalises a set of axes, rejecting duplicates; the result is sorted.
     let normalizeAxes (op: string) (rank: int) (axes: int[]) =
         // plain loops (an insertion sort: a few axes) rather than Array.map and Array.sort, whose

@@ -91,17 +91,24 @@ module internal KernelSupport =
     /// so the inner run is as long as the layouts allow.
     let rowPlan (outShape: int[]) (operandStrides: int[][]) : RowPlan =
         let operands = operandStrides.Length
-        let kept = [| 0 .. outShape.Length - 1 |] |> Array.filter (fun i -> outShape.[i] <> 1)
+        // loops rather than ranges, Array.filter and Array.forall: every eager elementwise call
+        // plans its rows here, and FSharp.Core's generic code starts unoptimised under tiering
+        let kept = ResizeArray<int>(outShape.Length)
+        for i in 0 .. outShape.Length - 1 do
+            if outShape.[i] <> 1 then kept.Add i
         let dims = ResizeArray<int>()
         let strides = Array.init operands (fun _ -> ResizeArray<int>())
         // build from the innermost dimension outwards, merging into the last dimension added
-        for j in kept.Length - 1 .. -1 .. 0 do
+        for j in kept.Count - 1 .. -1 .. 0 do
             let axis = kept.[j]
             let size = outShape.[axis]
             let last = dims.Count - 1
             let mergeable =
                 last >= 0
-                && Array.forall (fun k -> operandStrides.[k].[axis] = strides.[k].[last] * dims.[last]) [| 0 .. operands - 1 |]
+                && (let mutable all = true
+                    for k in 0 .. operands - 1 do
+                        if operandStrides.[k].[axis] <> strides.[k].[last] * dims.[last] then all <- false
+                    all)
             if mergeable then dims.[last] <- dims.[last] * size
             else
                 dims.Add size
@@ -131,7 +138,7 @@ module internal KernelSupport =
     /// every inner stride is 0 or 1.
     let planOperands (outShape: int[]) (operands: Tensor[]) : Tensor[] * RowPlan =
         let plan = rowPlan outShape (operands |> Array.map (fun t -> viewStrides t outShape))
-        if plan.InnerStrides |> Array.forall (fun s -> s = 0 || s = 1) then operands, plan
+        if (let mutable unit = true in (for s in plan.InnerStrides do if s <> 0 && s <> 1 then unit <- false); unit) then operands, plan
         else
             let operands = operands |> Array.mapi (fun k t -> if plan.InnerStrides.[k] = 0 || plan.InnerStrides.[k] = 1 then t else t.Contiguous())
             operands, rowPlan outShape (operands |> Array.map (fun t -> viewStrides t outShape))

@@ -125,7 +125,10 @@ module Reduction =
             dense t, outer, reduced, Shape.numel dims.[axes.[axes.Length - 1] + 1 ..]
         else
             // scattered axes: copy with the kept axes first and the reduced axes last
-            let kept = [| 0 .. dims.Length - 1 |] |> Array.filter (fun a -> not (Array.contains a axes))
+            let kept = ResizeArray<int>(dims.Length)
+            for a in 0 .. dims.Length - 1 do
+                if Array.IndexOf(axes, a) < 0 then kept.Add a
+            let kept = kept.ToArray()
             let order = Array.append kept axes
             let view = t.View(order |> Array.map (fun a -> dims.[a]), order |> Array.map (fun a -> t.Strides.[a]), t.Offset)
             view.Contiguous(), Shape.numel (kept |> Array.map (fun a -> dims.[a])), Shape.numel (axes |> Array.map (fun a -> dims.[a])), 1
@@ -237,7 +240,7 @@ module Reduction =
             | DType.Float32 -> reduceBlocksInto<float32> op source.Data32 source.Offset outer reduced inner (result :?> float32[])
 
     /// Reduces over every axis to a rank-0 tensor.
-    let reduceAll (op: ReduceOp) (t: Tensor) : Tensor = reduce op [| 0 .. t.Rank - 1 |] false t
+    let reduceAll (op: ReduceOp) (t: Tensor) : Tensor = reduce op (Shape.allAxes t.Rank) false t
 
     /// The argmax of inner positions [first, inner) of every outer block, one at a time: the
     /// scan of a run stops at its first NaN, which wins.

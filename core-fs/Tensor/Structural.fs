@@ -17,20 +17,34 @@ module Structural =
         if perm.Length <> t.Rank then
             Shape.fail "Permute" (sprintf "permutation %s has %d entries for shape %s" (Shape.format perm) perm.Length (Shape.format t.Dims))
         let axes = perm |> Array.map (Shape.normalizeAxis "Permute" t.Rank)
-        if (Array.distinct axes).Length <> axes.Length then
+        // a loop, not Array.distinct (FSharp.Core generic code, unoptimised under tiering)
+        if (let mutable twice = false in (for i in 1 .. axes.Length - 1 do if Array.IndexOf(axes, axes.[i], 0, i) >= 0 then twice <- true); twice) then
             Shape.fail "Permute" (sprintf "%s is not a permutation of the axes of shape %s" (Shape.format perm) (Shape.format t.Dims))
         t.View(axes |> Array.map (fun a -> t.Dims.[a]), axes |> Array.map (fun a -> t.Strides.[a]), t.Offset)
 
     /// Reverses the order of the axes (the matrix transpose for rank 2). A view.
-    let transpose (t: Tensor) : Tensor = permute [| t.Rank - 1 .. -1 .. 0 |] t
+    let transpose (t: Tensor) : Tensor =
+        let reversed = Shape.allAxes t.Rank
+        Array.Reverse reversed
+        permute reversed t
 
     /// The same elements, row-major, in a new shape; one entry may be -1 to infer it.
     /// A view when the input is contiguous, else a copy.
     let reshape (shape: int[]) (t: Tensor) : Tensor =
-        let inferred = shape |> Array.filter (fun d -> d = -1) |> Array.length
-        if inferred > 1 || shape |> Array.exists (fun d -> d < -1) then
+        // loops, not Array.filter and Array.exists: generic FSharp.Core code over int, which tiered
+        // compilation starts unoptimised, on a path a plan's views take every run
+        let mutable inferred, invalid = 0, false
+        for d in shape do
+            if d = -1 then inferred <- inferred + 1
+            elif d < -1 then invalid <- true
+        if inferred > 1 || invalid then
             Shape.fail "Reshape" (sprintf "invalid target shape %s" (Shape.format shape))
-        let known = shape |> Array.filter (fun d -> d <> -1)
+        let known: int[] = Array.zeroCreate (shape.Length - inferred)
+        let mutable k = 0
+        for d in shape do
+            if d <> -1 then
+                known.[k] <- d
+                k <- k + 1
         Shape.checkSize "Reshape" known
         let known = Shape.numel known
         let target =

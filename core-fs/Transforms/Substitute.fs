@@ -29,7 +29,7 @@ type internal PendingScalar = { Value: float; Code: int }
 module Substitute =
 
     let private check (node: Expr) (replacement: Expr) =
-        if node.Dims <> replacement.Dims || node.DType <> replacement.DType then
+        if not (Ir.sameDims node.Dims replacement.Dims) || node.DType <> replacement.DType then
             Shape.fail "Substitute" (sprintf "%O cannot be replaced by %O" node replacement)
 
     /// The node with each input looked up in `rewritten`, rebuilt if any input changed.

@@ -93,7 +93,7 @@ module Diff =
         let replacements = List.zip vars arguments
         let value = (finish start replacements 1 [| [| output |] |]).[0].[0]
         let pullback (cotangent: Expr) =
-            if cotangent.Dims <> output.Dims then
+            if not (Ir.sameDims cotangent.Dims output.Dims) then
                 Shape.fail "Pullback" (sprintf "cotangent of shape %s does not match output %s" (Shape.format cotangent.Dims) (Shape.format output.Dims))
             // A cotangent built after the Vars would be newer than `start`, and its history walked
             // with the pullback's graph; a Var in its place keeps the work to the pullback itself.

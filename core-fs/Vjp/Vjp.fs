@@ -89,6 +89,6 @@ module Vjp =
     /// The cotangents of `wrt` given the cotangent `seed` of `output`, as graphs; None where
     /// the cotangent is symbolically zero (no path, or only zero-derivative paths).
     let backward (output: Expr) (seed: Expr) (wrt: Expr[]) : Expr option[] =
-        if seed.Dims <> output.Dims then
+        if not (Ir.sameDims seed.Dims output.Dims) then
             Shape.fail "Vjp" (sprintf "cotangent of shape %s does not match output %s" (Shape.format seed.Dims) (Shape.format output.Dims))
         backwardMany [| output |] [| seed |] wrt
