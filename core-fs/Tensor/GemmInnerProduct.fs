@@ -5,12 +5,14 @@
 /// into panels before it multiplies; with few rows and columns of C each packed element is used
 /// only a handful of times, so the copy costs as much as the arithmetic. Here every element of C
 /// is a dot product read straight from both operands, four rows by four columns at a time (16
-/// vector accumulators, 8 loads per 16 FMAs), over depth chunks that keep the rows in cache.
+/// vector accumulators, 8 loads per 16 FMAs), or by five columns where that wastes fewer columns
+/// and AVX-512 provides the registers, over depth chunks that keep the rows in cache.
 namespace FunctionalDiff.Core
 
 #nowarn "9" // native pointers: the operands are pinned by the caller
 
 open System.Runtime.Intrinsics
+open System.Runtime.Intrinsics.X86
 open Microsoft.FSharp.NativeInterop
 
 /// Dot-product blocks of C = A·B for A(i,p) = a[i·aRow + p] and B(p,j) = b[j·bColumn + p].
@@ -20,10 +22,18 @@ module internal GemmInnerProduct =
     [<Literal>]
     let Block = 4
 
-    /// Depth per chunk in bytes: 4 A rows and 4 B rows of a chunk (16 KB) stay in L1 while a
-    /// block runs, and the chunk's rows of A and B in L2 across blocks.
+    /// Columns of C per block of `wideBlock`.
     [<Literal>]
-    let private ChunkBytes = 2048
+    let WideBlock = 5
+
+    /// Depth per chunk in elements: each chunk ends in a reduction of the block's accumulators
+    /// and a pass over its corner of C, so chunks are as long as the L1 allows. The float32 rows of
+    /// a 4 × 4 block's chunk (16 KB) stay in L1 while it runs, and the chunk's rows of A and B in L2
+    /// across blocks; float64 rows twice as long (a 4 × 5 block's 36 KB overflow the L1) still beat
+    /// half the length with twice the reductions and passes over C. Re-measure with a probe of
+    /// 256 × 512 × 10 and 256 × 2048 × 10 in both dtypes.
+    [<Literal>]
+    let private ChunkElements = 512
 
     /// Adds (or, for the first chunk, stores) the rows × columns corner of one 4 × 4 block of dot
     /// products over `length` depth elements. Rows and columns past the edge of C repeat the last
@@ -89,12 +99,84 @@ module internal GemmInnerProduct =
         put 2 0 a2 b0 c20; put 2 1 a2 b1 c21; put 2 2 a2 b2 c22; put 2 3 a2 b3 c23
         put 3 0 a3 b0 c30; put 3 1 a3 b1 c31; put 3 2 a3 b2 c32; put 3 3 a3 b3 c33
 
+    /// The same as `block` for four rows by five columns (20 accumulators, 9 loads per 20 FMAs):
+    /// for a C of 5, 10 or 15 columns, where blocks of four would compute padding columns. It
+    /// needs the 32 vector registers of AVX-512; with 16 the accumulators would spill.
+    let inline private wideBlock
+        ([<InlineIfLambda>] fma: Vector256< ^T> -> Vector256< ^T> -> Vector256< ^T> -> Vector256< ^T>)
+        (a: nativeptr< ^T>) (aRow: int) (rows: int) (b: nativeptr< ^T>) (bColumn: int) (columns: int)
+        (length: int) (c: nativeptr< ^T>) (ldc: int) (first: bool) =
+        let lanes = Vector256< ^T>.Count
+        let a0 = a
+        let a1 = NativePtr.add a (min 1 (rows - 1) * aRow)
+        let a2 = NativePtr.add a (min 2 (rows - 1) * aRow)
+        let a3 = NativePtr.add a (min 3 (rows - 1) * aRow)
+        let b0 = b
+        let b1 = NativePtr.add b (min 1 (columns - 1) * bColumn)
+        let b2 = NativePtr.add b (min 2 (columns - 1) * bColumn)
+        let b3 = NativePtr.add b (min 3 (columns - 1) * bColumn)
+        let b4 = NativePtr.add b (min 4 (columns - 1) * bColumn)
+        let mutable c00 = Vector256< ^T>.Zero
+        let mutable c01 = Vector256< ^T>.Zero
+        let mutable c02 = Vector256< ^T>.Zero
+        let mutable c03 = Vector256< ^T>.Zero
+        let mutable c04 = Vector256< ^T>.Zero
+        let mutable c10 = Vector256< ^T>.Zero
+        let mutable c11 = Vector256< ^T>.Zero
+        let mutable c12 = Vector256< ^T>.Zero
+        let mutable c13 = Vector256< ^T>.Zero
+        let mutable c14 = Vector256< ^T>.Zero
+        let mutable c20 = Vector256< ^T>.Zero
+        let mutable c21 = Vector256< ^T>.Zero
+        let mutable c22 = Vector256< ^T>.Zero
+        let mutable c23 = Vector256< ^T>.Zero
+        let mutable c24 = Vector256< ^T>.Zero
+        let mutable c30 = Vector256< ^T>.Zero
+        let mutable c31 = Vector256< ^T>.Zero
+        let mutable c32 = Vector256< ^T>.Zero
+        let mutable c33 = Vector256< ^T>.Zero
+        let mutable c34 = Vector256< ^T>.Zero
+        let vectorEnd = length - length % lanes
+        let mutable p = 0
+        while p < vectorEnd do
+            let x0 = Vector256.Load(NativePtr.add a0 p)
+            let x1 = Vector256.Load(NativePtr.add a1 p)
+            let x2 = Vector256.Load(NativePtr.add a2 p)
+            let x3 = Vector256.Load(NativePtr.add a3 p)
+            let y0 = Vector256.Load(NativePtr.add b0 p)
+            let y1 = Vector256.Load(NativePtr.add b1 p)
+            let y2 = Vector256.Load(NativePtr.add b2 p)
+            let y3 = Vector256.Load(NativePtr.add b3 p)
+            let y4 = Vector256.Load(NativePtr.add b4 p)
+            c00 <- fma x0 y0 c00; c01 <- fma x0 y1 c01; c02 <- fma x0 y2 c02; c03 <- fma x0 y3 c03; c04 <- fma x0 y4 c04
+            c10 <- fma x1 y0 c10; c11 <- fma x1 y1 c11; c12 <- fma x1 y2 c12; c13 <- fma x1 y3 c13; c14 <- fma x1 y4 c14
+            c20 <- fma x2 y0 c20; c21 <- fma x2 y1 c21; c22 <- fma x2 y2 c22; c23 <- fma x2 y3 c23; c24 <- fma x2 y4 c24
+            c30 <- fma x3 y0 c30; c31 <- fma x3 y1 c31; c32 <- fma x3 y2 c32; c33 <- fma x3 y3 c33; c34 <- fma x3 y4 c34
+            p <- p + lanes
+        let inline tail (x: nativeptr< ^T>) (y: nativeptr< ^T>) =
+            let mutable sum = Unchecked.defaultof< ^T>
+            for q in vectorEnd .. length - 1 do
+                sum <- sum + NativePtr.get x q * NativePtr.get y q
+            sum
+        let inline put (r: int) (s: int) (x: nativeptr< ^T>) (y: nativeptr< ^T>) (v: Vector256< ^T>) =
+            if r < rows && s < columns then
+                let target = NativePtr.add c (r * ldc + s)
+                let value = Vector256.Sum v + tail x y
+                NativePtr.write target (if first then value else NativePtr.read target + value)
+        put 0 0 a0 b0 c00; put 0 1 a0 b1 c01; put 0 2 a0 b2 c02; put 0 3 a0 b3 c03; put 0 4 a0 b4 c04
+        put 1 0 a1 b0 c10; put 1 1 a1 b1 c11; put 1 2 a1 b2 c12; put 1 3 a1 b3 c13; put 1 4 a1 b4 c14
+        put 2 0 a2 b0 c20; put 2 1 a2 b1 c21; put 2 2 a2 b2 c22; put 2 3 a2 b3 c23; put 2 4 a2 b4 c24
+        put 3 0 a3 b0 c30; put 3 1 a3 b1 c31; put 3 2 a3 b2 c32; put 3 3 a3 b3 c33; put 3 4 a3 b4 c34
+
     /// Rows [firstRow, lastRow) of C, every column, over the whole depth in chunks. C is overwritten.
     let inline private rowRange
         ([<InlineIfLambda>] fma: Vector256< ^T> -> Vector256< ^T> -> Vector256< ^T> -> Vector256< ^T>)
         (firstRow: int) (lastRow: int) (n: int) (k: int)
         (a: nativeptr< ^T>) (aRow: int) (b: nativeptr< ^T>) (bColumn: int) (c: nativeptr< ^T>) (ldc: int) =
-        let chunk = max Vector256< ^T>.Count (ChunkBytes / sizeof< ^T>)
+        let chunk = ChunkElements
+        // five columns a block when that computes fewer padding columns than four (10 columns: 10, not 12)
+        let wide = Avx512F.VL.IsSupported && (n + WideBlock - 1) / WideBlock * WideBlock < (n + Block - 1) / Block * Block
+        let step = if wide then WideBlock else Block
         let mutable p0 = 0
         while p0 < k do
             let length = min chunk (k - p0)
@@ -102,10 +184,15 @@ module internal GemmInnerProduct =
             while i < lastRow do
                 let mutable j = 0
                 while j < n do
-                    block fma (NativePtr.add a (i * aRow + p0)) aRow (min Block (lastRow - i))
-                          (NativePtr.add b (j * bColumn + p0)) bColumn (min Block (n - j))
-                          length (NativePtr.add c (i * ldc + j)) ldc (p0 = 0)
-                    j <- j + Block
+                    if wide then
+                        wideBlock fma (NativePtr.add a (i * aRow + p0)) aRow (min Block (lastRow - i))
+                                  (NativePtr.add b (j * bColumn + p0)) bColumn (min WideBlock (n - j))
+                                  length (NativePtr.add c (i * ldc + j)) ldc (p0 = 0)
+                    else
+                        block fma (NativePtr.add a (i * aRow + p0)) aRow (min Block (lastRow - i))
+                              (NativePtr.add b (j * bColumn + p0)) bColumn (min Block (n - j))
+                              length (NativePtr.add c (i * ldc + j)) ldc (p0 = 0)
+                    j <- j + step
                 i <- i + Block
             p0 <- p0 + length
 

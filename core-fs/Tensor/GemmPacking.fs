@@ -8,6 +8,7 @@ namespace FunctionalDiff.Core
 open System
 open System.Runtime.InteropServices
 open System.Runtime.Intrinsics
+open System.Runtime.Intrinsics.X86
 open Microsoft.FSharp.NativeInterop
 
 /// Packing of GEMM operands into micro-panels, and scratch memory.
@@ -144,6 +145,92 @@ module internal GemmPacking =
                             column <- NativePtr.add column height
             panelStart <- panelStart + height
 
+    /// Copies columns [first, width) of one panel of B, column by column down the depth: columns
+    /// from `valid` on are zero padding.
+    let private packColumns (column0: nativeptr<'T>) (rowStride: int) (columnStride: int) (depth: int) (first: int) (valid: int) (width: int) (panel: nativeptr<'T>) =
+        for j in first .. width - 1 do
+            let mutable write = NativePtr.add panel j
+            if j < valid then
+                let mutable read = NativePtr.add column0 (j * columnStride)
+                for _ in 1 .. depth do
+                    NativePtr.write write (NativePtr.read read)
+                    read <- NativePtr.add read rowStride
+                    write <- NativePtr.add write width
+            else
+                for _ in 1 .. depth do
+                    NativePtr.write write Unchecked.defaultof<'T>
+                    write <- NativePtr.add write width
+
+    /// Eight float32 columns of a transposed B (each contiguous along the depth) into eight
+    /// adjacent panel columns, an 8 × 8 tile at a time transposed in registers: eight vector
+    /// loads and eight vector stores per 64 elements, where copying element by element writes a
+    /// different cache line of the panel for every element.
+    let private transposeColumns32 (column0: nativeptr<float32>) (columnStride: int) (depth: int) (write: nativeptr<float32>) (width: int) =
+        let c0 = column0
+        let c1 = NativePtr.add c0 columnStride
+        let c2 = NativePtr.add c1 columnStride
+        let c3 = NativePtr.add c2 columnStride
+        let c4 = NativePtr.add c3 columnStride
+        let c5 = NativePtr.add c4 columnStride
+        let c6 = NativePtr.add c5 columnStride
+        let c7 = NativePtr.add c6 columnStride
+        let mutable p = 0
+        while p + 8 <= depth do
+            // pairs of columns interleaved, then quadruples, then the 128-bit halves exchanged
+            let t0 = Avx.UnpackLow(Vector256.Load(NativePtr.add c0 p), Vector256.Load(NativePtr.add c1 p))
+            let t1 = Avx.UnpackHigh(Vector256.Load(NativePtr.add c0 p), Vector256.Load(NativePtr.add c1 p))
+            let t2 = Avx.UnpackLow(Vector256.Load(NativePtr.add c2 p), Vector256.Load(NativePtr.add c3 p))
+            let t3 = Avx.UnpackHigh(Vector256.Load(NativePtr.add c2 p), Vector256.Load(NativePtr.add c3 p))
+            let t4 = Avx.UnpackLow(Vector256.Load(NativePtr.add c4 p), Vector256.Load(NativePtr.add c5 p))
+            let t5 = Avx.UnpackHigh(Vector256.Load(NativePtr.add c4 p), Vector256.Load(NativePtr.add c5 p))
+            let t6 = Avx.UnpackLow(Vector256.Load(NativePtr.add c6 p), Vector256.Load(NativePtr.add c7 p))
+            let t7 = Avx.UnpackHigh(Vector256.Load(NativePtr.add c6 p), Vector256.Load(NativePtr.add c7 p))
+            let u0 = Avx.Shuffle(t0, t2, 0x44uy)
+            let u1 = Avx.Shuffle(t0, t2, 0xEEuy)
+            let u2 = Avx.Shuffle(t1, t3, 0x44uy)
+            let u3 = Avx.Shuffle(t1, t3, 0xEEuy)
+            let u4 = Avx.Shuffle(t4, t6, 0x44uy)
+            let u5 = Avx.Shuffle(t4, t6, 0xEEuy)
+            let u6 = Avx.Shuffle(t5, t7, 0x44uy)
+            let u7 = Avx.Shuffle(t5, t7, 0xEEuy)
+            let out = NativePtr.add write (p * width)
+            Vector256.Store(Avx.Permute2x128(u0, u4, 0x20uy), out)
+            Vector256.Store(Avx.Permute2x128(u1, u5, 0x20uy), NativePtr.add out width)
+            Vector256.Store(Avx.Permute2x128(u2, u6, 0x20uy), NativePtr.add out (2 * width))
+            Vector256.Store(Avx.Permute2x128(u3, u7, 0x20uy), NativePtr.add out (3 * width))
+            Vector256.Store(Avx.Permute2x128(u0, u4, 0x31uy), NativePtr.add out (4 * width))
+            Vector256.Store(Avx.Permute2x128(u1, u5, 0x31uy), NativePtr.add out (5 * width))
+            Vector256.Store(Avx.Permute2x128(u2, u6, 0x31uy), NativePtr.add out (6 * width))
+            Vector256.Store(Avx.Permute2x128(u3, u7, 0x31uy), NativePtr.add out (7 * width))
+            p <- p + 8
+        while p < depth do
+            let out = NativePtr.add write (p * width)
+            for j in 0 .. 7 do NativePtr.set out j (NativePtr.get column0 (j * columnStride + p))
+            p <- p + 1
+
+    /// The float64 counterpart of `transposeColumns32`: four columns, 4 × 4 tiles.
+    let private transposeColumns64 (column0: nativeptr<float>) (columnStride: int) (depth: int) (write: nativeptr<float>) (width: int) =
+        let c0 = column0
+        let c1 = NativePtr.add c0 columnStride
+        let c2 = NativePtr.add c1 columnStride
+        let c3 = NativePtr.add c2 columnStride
+        let mutable p = 0
+        while p + 4 <= depth do
+            let t0 = Avx.UnpackLow(Vector256.Load(NativePtr.add c0 p), Vector256.Load(NativePtr.add c1 p))
+            let t1 = Avx.UnpackHigh(Vector256.Load(NativePtr.add c0 p), Vector256.Load(NativePtr.add c1 p))
+            let t2 = Avx.UnpackLow(Vector256.Load(NativePtr.add c2 p), Vector256.Load(NativePtr.add c3 p))
+            let t3 = Avx.UnpackHigh(Vector256.Load(NativePtr.add c2 p), Vector256.Load(NativePtr.add c3 p))
+            let out = NativePtr.add write (p * width)
+            Vector256.Store(Avx.Permute2x128(t0, t2, 0x20uy), out)
+            Vector256.Store(Avx.Permute2x128(t1, t3, 0x20uy), NativePtr.add out width)
+            Vector256.Store(Avx.Permute2x128(t0, t2, 0x31uy), NativePtr.add out (2 * width))
+            Vector256.Store(Avx.Permute2x128(t1, t3, 0x31uy), NativePtr.add out (3 * width))
+            p <- p + 4
+        while p < depth do
+            let out = NativePtr.add write (p * width)
+            for j in 0 .. 3 do NativePtr.set out j (NativePtr.get column0 (j * columnStride + p))
+            p <- p + 1
+
     /// Packs rows [0, depth) × columns [0, columns) of B into micro-panels of `width` columns:
     /// panel q holds b[p, q*width + j] at q*width*depth + p*width + j, zero beyond `columns`.
     let packB (b: nativeptr<'T>) (rowStride: int) (columnStride: int) (depth: int) (columns: int) (width: int) (target: nativeptr<'T>) =
@@ -160,23 +247,29 @@ module internal GemmPacking =
                     Buffer.MemoryCopy(NativePtr.toVoidPtr (NativePtr.add row (q * width)), NativePtr.toVoidPtr write, bytes, bytes)
                     if valid < width then
                         NativeMemory.Clear(NativePtr.toVoidPtr (NativePtr.add write valid), unativeint ((width - valid) * elementBytes))
-        else
-            // Any other layout (a transposed B has rowStride 1): walk each column down the depth.
+        elif rowStride = 1 && Avx.IsSupported && (elementBytes = 4 || elementBytes = 8) then
+            // Transposed B (each column contiguous along the depth): whole groups of columns go
+            // through a register transpose, the few left over and the padding column by column.
+            let group = 32 / elementBytes
             for q in 0 .. panels - 1 do
                 let panel = NativePtr.add target (q * width * depth)
+                let column0 = NativePtr.add b (q * width * columnStride)
                 let valid = min width (columns - q * width)
-                for j in 0 .. width - 1 do
-                    let mutable write = NativePtr.add panel j
-                    if j < valid then
-                        let mutable read = NativePtr.add b ((q * width + j) * columnStride)
-                        for _ in 1 .. depth do
-                            NativePtr.write write (NativePtr.read read)
-                            read <- NativePtr.add read rowStride
-                            write <- NativePtr.add write width
+                let mutable j = 0
+                while j + group <= valid do
+                    let read = NativePtr.toNativeInt (NativePtr.add column0 (j * columnStride))
+                    let write = NativePtr.toNativeInt (NativePtr.add panel j)
+                    if elementBytes = 4 then
+                        transposeColumns32 (NativePtr.ofNativeInt read) columnStride depth (NativePtr.ofNativeInt write) width
                     else
-                        for _ in 1 .. depth do
-                            NativePtr.write write Unchecked.defaultof<'T>
-                            write <- NativePtr.add write width
+                        transposeColumns64 (NativePtr.ofNativeInt read) columnStride depth (NativePtr.ofNativeInt write) width
+                    j <- j + group
+                packColumns column0 rowStride columnStride depth j valid width panel
+        else
+            // Any other layout: walk each column down the depth.
+            for q in 0 .. panels - 1 do
+                let valid = min width (columns - q * width)
+                packColumns (NativePtr.add b (q * width * columnStride)) rowStride columnStride depth 0 valid width (NativePtr.add target (q * width * depth))
 
     /// Writes source + a rows × columns corner of the dense `tile` (row length `tileWidth`) into
     /// C; the source is C itself, or an addend (rows `lds` apart).

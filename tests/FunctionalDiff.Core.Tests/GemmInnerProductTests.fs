@@ -31,6 +31,12 @@ let tests =
                     for m, n, k in [ 2, 2, 32; 4, 4, 64; 5, 7, 33; 16, 27, 1024; 13, 3, 1031; 9, 10, 5000; 64, 64, 40 ] do
                         check GemmSettings.Default dtype m n k
                 }
+                // 5, 10 and 15 columns take blocks of five columns where AVX-512 is present: rows
+                // past a block's edge, chunk tails and a depth that is not a whole vector
+                test (sprintf "%O, columns in fives" dtype) {
+                    for m, n, k in [ 3, 5, 64; 7, 10, 515; 6, 15, 1100; 13, 10, 37; 2, 5, 2051 ] do
+                        check GemmSettings.Default dtype m n k
+                }
         ]
         testList "split across two parts" [
             for dtype in dtypes do
