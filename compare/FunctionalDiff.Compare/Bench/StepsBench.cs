@@ -43,10 +43,17 @@ public static class StepsBench
         }
         foreach (var dtype in new[] { DType.Float32, DType.Float64 })
             Timed("MLP step, compiled", dtype, 0.7, () => Mlp(dtype, MlpMode.Compiled));
+        // the README's loops write each step's results into the previous step's tensors: no fresh
+        // multi-megabyte outputs, so neither their first-touch page faults nor the collections
+        // their large-object allocations trigger
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+            Timed("MLP step, compiled, InvokeInto (the README's loop)", dtype, 0.7, () => Mlp(dtype, MlpMode.Compiled, into: true));
         foreach (var dtype in new[] { DType.Float32, DType.Float64 })
             Timed("MLP step, uncompiled (ValueAndGrad + EvalMany)", dtype, 1.0, () => Mlp(dtype, MlpMode.Uncompiled));
         foreach (var dtype in new[] { DType.Float32, DType.Float64 })
             Timed("HVP wrt W1 along a random direction, compiled", dtype, 0.6, () => Mlp(dtype, MlpMode.Hvp));
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+            Timed("HVP wrt W1, compiled, InvokeInto", dtype, 0.6, () => Mlp(dtype, MlpMode.Hvp, into: true));
         Timed("2,000-op elementwise chain, 16 values, value + gradient, compiled", DType.Float64, 0.05, () => Chain(compiled: true));
         Timed("the same, uncompiled", DType.Float64, 0.5, () => Chain(compiled: false));
         Timed("1M-element chain (add, mul, exp, tanh), value + gradient, compiled", DType.Float32, 0.7, LargeChain);
@@ -93,7 +100,11 @@ public static class StepsBench
     static Expr MlpLoss(Expr w1, Expr b1, Expr w2, Expr b2, Expr x, int[] targets) =>
         Loss.CrossEntropy((x.MatMul(w1) + b1).Tanh().MatMul(w2) + b2, targets);
 
-    static Workload Mlp(DType dtype, MlpMode mode)
+    /// <summary>
+    /// One MLP workload; with <paramref name="into"/> a compiled step writes into the tensors of
+    /// its first call (<see cref="CompiledFunction.InvokeInto"/>) instead of returning fresh ones.
+    /// </summary>
+    static Workload Mlp(DType dtype, MlpMode mode, bool into = false)
     {
         var data = new MlpData();
         Tensor Ours(double[] values, params int[] shape) => Tensor.FromArray(values, shape).Cast(dtype);
@@ -129,7 +140,7 @@ public static class StepsBench
                     return [l, .. g];
                 });
                 var inputs = parameters.Append(x).ToArray();
-                ours = () => step.Invoke(inputs);
+                ours = Invoker(step, inputs, into);
                 theirs = () =>
                 {
                     var loss = TorchLoss();
@@ -153,7 +164,7 @@ public static class StepsBench
             {
                 var step = Diff.Compile((Expr[] p) => [Diff.Hvp(w1 => MlpLoss(w1, p[1], p[2], p[3], p[4], targets), p[0], p[5])]);
                 var inputs = parameters.Append(x).Append(v).ToArray();
-                ours = () => step.Invoke(inputs);
+                ours = Invoker(step, inputs, into);
                 theirs = () =>
                 {
                     var loss = TorchLoss();
@@ -168,6 +179,14 @@ public static class StepsBench
             () => { using var scope = torch.NewDisposeScope(); theirs(); },
             () => ours().SelectMany(t => t.ToDoubleArray()).ToArray(),
             () => { using var scope = torch.NewDisposeScope(); return theirs().SelectMany(Flat).ToArray(); });
+    }
+
+    /// <summary>A compiled step's call: fresh outputs, or the first call's outputs written again.</summary>
+    static Func<Tensor[]> Invoker(CompiledFunction step, Tensor[] inputs, bool into)
+    {
+        if (!into) return () => step.Invoke(inputs);
+        var outputs = step.Invoke(inputs);
+        return () => { step.InvokeInto(inputs, outputs); return outputs; };
     }
 
     /// <summary>The 2,000-op chain: 500 × (mul, add, tanh, sin) on 16 float64 values, summed.</summary>
