@@ -43,29 +43,7 @@ module Expr =
     /// The same elements in another shape; one entry may be -1 to be inferred.
     let reshape (shape: int[]) (x: Expr) : Expr =
         if isNull shape then nullArg "shape"
-        // loops, not Array.filter and Array.exists: see Shape.normalizeAxes
-        let mutable inferred, negative = 0, false
-        for d in shape do
-            if d = -1 then inferred <- inferred + 1
-            elif d < 0 then negative <- true
-        let known: int[] = Array.zeroCreate (shape.Length - inferred)
-        let mutable k = 0
-        for d in shape do
-            if d <> -1 then
-                known.[k] <- d
-                k <- k + 1
-        if inferred > 1 || negative then
-            Shape.fail "Reshape" (sprintf "invalid target shape %s for %s" (Shape.format shape) (dims x))
-        let target =
-            if inferred = 0 then Array.copy shape
-            else
-                let rest = Shape.numel known
-                if rest = 0 || x.Numel % rest <> 0 then
-                    Shape.fail "Reshape" (sprintf "cannot infer -1 in %s for %s" (Shape.format shape) (dims x))
-                shape |> Array.map (fun d -> if d = -1 then x.Numel / rest else d)
-        Shape.checkSize "Reshape" target
-        if Shape.numel target <> x.Numel then
-            Shape.fail "Reshape" (sprintf "cannot reshape %s (%d elements) to %s" (dims x) x.Numel (Shape.format target))
+        let target = Shape.reshapeTarget x.Dims shape
         if Ir.sameDims target x.Dims then x
         else
             match x with

@@ -48,6 +48,33 @@ module Shape =
         if n < 0L || n > int64 maxElements then checkSize "Shape" shape
         int n
 
+    /// The shape a reshape of `source` (its dims) to `shape` gives: `shape` with its one allowed -1
+    /// inferred, as a fresh array. Raises a ShapeException naming "Reshape" for more than one -1,
+    /// another negative entry, a -1 that cannot be inferred, or a size other than the source's.
+    /// Loops, not Array.filter and Array.map: generic FSharp.Core code over int, which tiered
+    /// compilation starts unoptimised, on a path a plan's views take every run.
+    let reshapeTarget (source: int[]) (shape: int[]) : int[] =
+        let mutable inferred, invalid = 0, false
+        for d in shape do
+            if d = -1 then inferred <- inferred + 1
+            elif d < -1 then invalid <- true
+        if inferred > 1 || invalid then
+            fail "Reshape" (sprintf "invalid target shape %s for %s" (format shape) (format source))
+        let sourceCount = numel source
+        let target = Array.copy shape
+        if inferred = 1 then
+            let mutable rest = 1L
+            for d in shape do
+                if d <> -1 then rest <- min (rest * int64 d) (int64 Int32.MaxValue + 1L)
+            if rest = 0L || int64 sourceCount % rest <> 0L then
+                fail "Reshape" (sprintf "cannot infer -1 in %s for %s" (format shape) (format source))
+            for i in 0 .. target.Length - 1 do
+                if target.[i] = -1 then target.[i] <- int (int64 sourceCount / rest)
+        checkSize "Reshape" target
+        if count target <> int64 sourceCount then
+            fail "Reshape" (sprintf "cannot reshape %s (%d elements) to %s" (format source) sourceCount (format target))
+        target
+
     /// a + b for dimensions, raising a ShapeException naming `op` when the sum leaves int32.
     let addDims (op: string) (a: int) (b: int) =
         let sum = int64 a + int64 b

@@ -31,29 +31,7 @@ module Structural =
     /// The same elements, row-major, in a new shape; one entry may be -1 to infer it.
     /// A view when the input is contiguous, else a copy.
     let reshape (shape: int[]) (t: Tensor) : Tensor =
-        // loops, not Array.filter and Array.exists: generic FSharp.Core code over int, which tiered
-        // compilation starts unoptimised, on a path a plan's views take every run
-        let mutable inferred, invalid = 0, false
-        for d in shape do
-            if d = -1 then inferred <- inferred + 1
-            elif d < -1 then invalid <- true
-        if inferred > 1 || invalid then
-            Shape.fail "Reshape" (sprintf "invalid target shape %s" (Shape.format shape))
-        let known: int[] = Array.zeroCreate (shape.Length - inferred)
-        let mutable k = 0
-        for d in shape do
-            if d <> -1 then
-                known.[k] <- d
-                k <- k + 1
-        Shape.checkSize "Reshape" known
-        let known = Shape.numel known
-        let target =
-            if inferred = 0 then Array.copy shape
-            elif known = 0 || t.Numel % known <> 0 then
-                Shape.fail "Reshape" (sprintf "cannot infer -1 in %s for shape %s" (Shape.format shape) (Shape.format t.Dims))
-            else shape |> Array.map (fun d -> if d = -1 then t.Numel / known else d)
-        if Shape.numel target <> t.Numel then
-            Shape.fail "Reshape" (sprintf "shape %s has %d elements, %s has %d" (Shape.format t.Dims) t.Numel (Shape.format target) (Shape.numel target))
+        let target = Shape.reshapeTarget t.Dims shape
         let source = dense t
         source.View(target, Shape.contiguousStrides target, source.Offset)
 

@@ -25,6 +25,26 @@ let tests =
                 with :? ShapeException as e -> e.Message
             Expect.equal message "Add: shapes [2,3] and [4] cannot be broadcast" "message"
         }
+        test "a reshape target infers its one -1 from the source's element count" {
+            // closed forms: 12 elements as [2,-1] is [2,6]; 0 elements as [-1,3] is [0,3]
+            for source, shape, expected in [ [| 3; 4 |], [| 2; -1 |], [| 2; 6 |]
+                                             [| 3; 4 |], [| -1 |], [| 12 |]
+                                             [| 0; 5 |], [| -1; 3 |], [| 0; 3 |]
+                                             [| 2; 3 |], [| 3; 2 |], [| 3; 2 |] ] do
+                let target = Shape.reshapeTarget source shape
+                Expect.equal target expected (sprintf "%A to %A" source shape)
+                Expect.isFalse (obj.ReferenceEquals(target, shape)) "a fresh array"
+        }
+        test "a reshape target's errors name Reshape and both shapes" {
+            let messageOf source shape =
+                try Shape.reshapeTarget source shape |> ignore; "no exception"
+                with :? ShapeException as e -> e.Message
+            Expect.equal (messageOf [| 2; 3 |] [| -1; -1 |]) "Reshape: invalid target shape [-1,-1] for [2,3]" "two -1"
+            Expect.equal (messageOf [| 2; 3 |] [| -2; 3 |]) "Reshape: invalid target shape [-2,3] for [2,3]" "negative"
+            Expect.equal (messageOf [| 2; 3 |] [| 4; -1 |]) "Reshape: cannot infer -1 in [4,-1] for [2,3]" "not a divisor"
+            Expect.equal (messageOf [| 2; 3 |] [| 0; -1 |]) "Reshape: cannot infer -1 in [0,-1] for [2,3]" "zero"
+            Expect.equal (messageOf [| 2; 3 |] [| 4 |]) "Reshape: cannot reshape [2,3] (6 elements) to [4]" "size"
+        }
         test "negative axes count from the end" {
             Expect.equal (Shape.normalizeAxis "Sum" 3 -1) 2 "-1"
             Expect.equal (Shape.normalizeAxes "Sum" 4 [| -1; 0 |]) [| 0; 3 |] "sorted"
