@@ -10,6 +10,7 @@ open System.Diagnostics
 open System.Numerics
 open System.Runtime.CompilerServices
 open System.Runtime.InteropServices
+open System.Runtime.Intrinsics
 open Microsoft.FSharp.NativeInterop
 open KernelSupport
 
@@ -94,7 +95,29 @@ module Elementwise =
     /// kernels missed the dtype's accuracy (exp 0 = 1.0000001, tanh's relative error 4.6e-2 at
     /// 1e-6), and its float64 ones were not reproducible (a vector with one lane out of range
     /// ran scalar code for all its lanes, and the last bit changed with the JIT tier).
+    /// Whether every element lies inside the vector kernel's domain (NaN fails both bounds),
+    /// tested a vector at a time (lengths are multiples of 16).
+    let private allInside (x: ReadOnlySpan<float>) (onMagnitude: bool) (low: float) (high: float) =
+        let lowV, highV = Vector256.Create low, Vector256.Create high
+        let mutable inside = true
+        let mutable i = 0
+        while inside && i < x.Length do
+            let v = Vector256.Create<float>(x.Slice(i, 4))
+            let bounded = if onMagnitude then Vector256.Abs v else v
+            inside <- Vector256.GreaterThanOrEqualAll(bounded, lowV) && Vector256.LessThanOrEqualAll(bounded, highV)
+            i <- i + 4
+        inside
+
     let private isolated<'T when 'T :> IFloatingPointIeee754<'T>> (f: VectorFunction) (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        // A float64 block wholly inside the domain goes straight from x to y: the kernel computes
+        // each lane from its own element, so the bits are those of the copied path; the kernels
+        // read each vector before writing it, so y may be x itself, but not a shifted x.
+        let direct =
+            let mutable shift = 0
+            Type.op_Equality(typeof<'T>, typeof<float>)
+            && (not (MemoryExtensions.Overlaps(x, Span<'T>.op_Implicit y, &shift)) || shift = 0)
+        let x64 = if direct then MemoryMarshal.CreateReadOnlySpan(&Unsafe.As<'T, float>(&MemoryMarshal.GetReference x), x.Length) else ReadOnlySpan<float>.Empty
+        let y64 = if direct then MemoryMarshal.CreateSpan(&Unsafe.As<'T, float>(&MemoryMarshal.GetReference y), y.Length) else Span<float>.Empty
         let capacity = min isolationBlock ((x.Length + 15) &&& ~~~15)
         // per-thread blocks (a call runs on one thread from start to end), so a call allocates nothing
         let input = IsolationBuffers.Floats(0)
@@ -107,24 +130,27 @@ module Elementwise =
         let mutable start = 0
         while start < x.Length do
             let n = min capacity (x.Length - start)
-            let padded = (n + 15) &&& ~~~15
-            Tensors.TensorPrimitives.ConvertTruncating<'T, float>(x.Slice(start, n), Span(input, 0, n))
-            let mutable outside = 0
-            for i in 0 .. n - 1 do
-                let v = input.[i]
-                let bounded = if onMagnitude then abs v else v
-                if not (bounded >= low && bounded <= high) then
-                    outsidePositions.[outside] <- i
-                    outsideValues.[outside] <- v
-                    outside <- outside + 1
+            if direct && n &&& 15 = 0 && allInside (x64.Slice(start, n)) onMagnitude low high then
+                vectorKernel f (x64.Slice(start, n)) (y64.Slice(start, n))
+            else
+                let padded = (n + 15) &&& ~~~15
+                Tensors.TensorPrimitives.ConvertTruncating<'T, float>(x.Slice(start, n), Span(input, 0, n))
+                let mutable outside = 0
+                for i in 0 .. n - 1 do
+                    let v = input.[i]
+                    let bounded = if onMagnitude then abs v else v
+                    if not (bounded >= low && bounded <= high) then
+                        outsidePositions.[outside] <- i
+                        outsideValues.[outside] <- v
+                        outside <- outside + 1
+                        input.[i] <- stand
+                for i in n .. padded - 1 do
                     input.[i] <- stand
-            for i in n .. padded - 1 do
-                input.[i] <- stand
-            vectorKernel f (ReadOnlySpan(input, 0, padded)) (Span(output, 0, padded))
-            // float64 -> float32 rounds to nearest, as a cast does
-            Tensors.TensorPrimitives.ConvertTruncating<float, 'T>(ReadOnlySpan(output, 0, n), y.Slice(start, n))
-            for k in 0 .. outside - 1 do
-                y.[start + outsidePositions.[k]] <- 'T.CreateTruncating(scalarKernel f outsideValues.[k])
+                vectorKernel f (ReadOnlySpan(input, 0, padded)) (Span(output, 0, padded))
+                // float64 -> float32 rounds to nearest, as a cast does
+                Tensors.TensorPrimitives.ConvertTruncating<float, 'T>(ReadOnlySpan(output, 0, n), y.Slice(start, n))
+                for k in 0 .. outside - 1 do
+                    y.[start + outsidePositions.[k]] <- 'T.CreateTruncating(scalarKernel f outsideValues.[k])
             start <- start + n
 
     /// The float32 kernels of Transcendental, which take every input and length themselves, so

@@ -1,4 +1,4 @@
-/// The float32 exp and tanh give the same bits on Vector512 as on Vector256: the wide kernels run
+/// The float32 exp and tanh, and the float64 tanh, give the same bits on Vector512 as on Vector256: the wide kernels run
 /// the same IEEE operations per lane, so the width the CPU offers never changes a result (and the
 /// accuracy tests of the float32 kernels hold for both).
 module FunctionalDiff.Core.Tests.TranscendentalWidthTests
@@ -29,6 +29,25 @@ let private sameBits (name: string) (wide: float32[] -> float32[] -> unit) (narr
             if BitConverter.SingleToInt32Bits a.[i] <> BitConverter.SingleToInt32Bits b.[i] then
                 failtestf "%s(%g) over %d elements: %g on Vector512, %g on Vector256" name x.[i] length a.[i] b.[i]
 
+/// float64 inputs inside tanh's kernel domain |x| ≤ 20: zeros, subnormals, the ends, and a spread.
+let private inputs64 =
+    let random = Random(6)
+    Array.concat [
+        [| 0.0; -0.0; Double.Epsilon; -Double.Epsilon; 1e-300; 1e-17; -1e-9; 0.5; 1.0; 18.0; 19.999; 20.0; -20.0 |]
+        Array.init 5003 (fun _ -> (random.NextDouble() * 2.0 - 1.0) * Math.Pow(10.0, random.NextDouble() * 10.0 - 9.0))
+        Array.init 3000 (fun _ -> random.NextDouble() * 40.0 - 20.0) ]
+
+/// The float64 kernels take lengths that are multiples of 8 (Elementwise pads to them).
+let private sameBits64 (name: string) (wide: float[] -> float[] -> unit) (narrow: float[] -> float[] -> unit) =
+    for length in [ 8; 16; 24; 32; 40; inputs64.Length &&& ~~~7 ] do
+        let x = inputs64.[.. length - 1]
+        let a, b = Array.zeroCreate<float> length, Array.zeroCreate<float> length
+        wide x a
+        narrow x b
+        for i in 0 .. length - 1 do
+            if BitConverter.DoubleToInt64Bits a.[i] <> BitConverter.DoubleToInt64Bits b.[i] then
+                failtestf "%s(%g) over %d elements: %.17g on Vector512, %.17g on Vector256" name x.[i] length a.[i] b.[i]
+
 [<Tests>]
 let tests =
     testList "TranscendentalWidth" [
@@ -36,4 +55,6 @@ let tests =
             sameBits "exp" (fun x y -> Transcendental.exp32By512 (ReadOnlySpan<float32> x) (Span<float32> y)) (fun x y -> Transcendental.exp32By256 (ReadOnlySpan<float32> x) (Span<float32> y))
         testCase "float32 tanh: Vector512 gives Vector256's bits" <| fun () ->
             sameBits "tanh" (fun x y -> Transcendental.tanh32By512 (ReadOnlySpan<float32> x) (Span<float32> y)) (fun x y -> Transcendental.tanh32By256 (ReadOnlySpan<float32> x) (Span<float32> y))
+        testCase "float64 tanh: Vector512 gives Vector256's bits" <| fun () ->
+            sameBits64 "tanh" (fun x y -> Transcendental.tanhBy512 (ReadOnlySpan<float> x) (Span<float> y)) (fun x y -> Transcendental.tanhBy256 (ReadOnlySpan<float> x) (Span<float> y))
     ]
