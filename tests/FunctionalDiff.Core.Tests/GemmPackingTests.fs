@@ -12,7 +12,9 @@ open FunctionalDiff.Core.Tests.GemmTests
 // column. A transposed B (rows 1 apart, columns `columnStride` apart) takes a register transpose
 // in whole groups of columns and a plain loop for the rest, so the cases cover depths and column
 // counts that are not multiples of the group (8 float32, 4 float64), padded column strides, and
-// a B strided along both axes, which takes the plain loop throughout.
+// a B strided along both axes, which takes the plain loop throughout. A row-major B is copied a
+// panel row at a time, so its cases cover panel widths, padded row strides, and last panels that
+// are only partly filled (zeros past the last column).
 
 /// Packs B(p, j) = source[start + p·rowStride + j·columnStride] and compares with the reference.
 let private checkPacking (source: 'T[]) (start: int) (rowStride: int) (columnStride: int) (depth: int) (columns: int) (width: int) =
@@ -47,6 +49,16 @@ let tests =
                             // starting one element in, past a value that must not be read
                             checkPacking values 1 1 columnStride depth columns width
                             checkPacking (Array.map float32 values) 1 1 columnStride depth columns width
+            }
+        for width in [ 4; 6; 8; 16; 32 ] do
+            test (sprintf "row-major B, float32 and float64, panels of %d columns" width) {
+                for depth in depths do
+                    for columns in columnCounts do
+                        for padding in [ 0; 3 ] do
+                            let rowStride = columns + padding
+                            let values = randomValues (depth * 100 + columns) (2 + depth * rowStride)
+                            checkPacking values 1 rowStride 1 depth columns width
+                            checkPacking (Array.map float32 values) 1 rowStride 1 depth columns width
             }
         test "B strided along both axes, float32 and float64" {
             for depth in depths do
