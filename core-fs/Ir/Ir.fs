@@ -121,6 +121,15 @@ module internal Ir =
                 i <- i + 1
             same)
 
+    /// The smallest id among some nodes (Int64.MaxValue for none): a transform over Vars walks no
+    /// node older than this, since nothing older can depend on them (Graph.topologicalOrderFrom).
+    /// A loop, not Array.fold: FSharp.Core's generic code starts unoptimised under tiering.
+    let oldestId (nodes: Expr[]) : int64 =
+        let mutable oldest = Int64.MaxValue
+        for e in nodes do
+            oldest <- min oldest e.Id
+        oldest
+
     /// A copy of a node's inputs, to change some: a plain loop, where Array.copy's clone was a
     /// tenth of a rewrite of a large graph.
     let copyArgs (args: Expr[]) : Expr[] =

@@ -205,7 +205,7 @@ module internal FusedKernel =
                     if not gathers || group.Shape.Length = 0 then ValueNone
                     else
                         let plan = KernelSupport.rowPlan group.Shape (inputs |> Array.map (fun v -> KernelSupport.viewStrides values.[v] group.Shape))
-                        if plan.Length >= minimumRun && (let mutable unit = true in (for s in plan.InnerStrides do if s <> 0 && s <> 1 then unit <- false); unit) then ValueSome plan
+                        if plan.Length >= minimumRun && KernelSupport.innerStridesUnit plan then ValueSome plan
                         else ValueNone
                 group.Rows <- FusedRows(inputs |> Array.map (fun v -> Array.copy values.[v].Strides), chosen)
                 chosen

@@ -86,15 +86,6 @@ module Elementwise =
             if isNull IsolationBuffers.positions then IsolationBuffers.positions <- Array.zeroCreate<int> isolationBlock
             IsolationBuffers.positions
 
-    /// A transcendental function whose result for each element depends on that element's value
-    /// only (never on its position, its neighbours, the array's alignment or the JIT tier), in
-    /// both dtypes. Each block is copied into float64 with the out-of-domain elements replaced
-    /// by a stand-in and padded to whole vectors, then the out-of-domain elements are computed by
-    /// System.Math. float32 sin and cos are computed in float64 and rounded once (float32 exp,
-    /// log, tanh and sigmoid have kernels of their own): TensorPrimitives' float32
-    /// kernels missed the dtype's accuracy (exp 0 = 1.0000001, tanh's relative error 4.6e-2 at
-    /// 1e-6), and its float64 ones were not reproducible (a vector with one lane out of range
-    /// ran scalar code for all its lanes, and the last bit changed with the JIT tier).
     /// Whether every element lies inside the vector kernel's domain (NaN fails both bounds),
     /// tested four vectors at a time (lengths are multiples of 16). The lanes' verdicts are
     /// and-ed together without a branch per vector: a block is almost always wholly inside.
@@ -112,6 +103,15 @@ module Elementwise =
             i <- i + 16
         Vector256.EqualsAll(verdict.AsInt64(), Vector256<int64>.AllBitsSet)
 
+    /// A transcendental function whose result for each element depends on that element's value
+    /// only (never on its position, its neighbours, the array's alignment or the JIT tier), in
+    /// both dtypes. Each block is copied into float64 with the out-of-domain elements replaced
+    /// by a stand-in and padded to whole vectors, then the out-of-domain elements are computed by
+    /// System.Math. float32 sin and cos are computed in float64 and rounded once (float32 exp,
+    /// log, tanh and sigmoid have kernels of their own): TensorPrimitives' float32
+    /// kernels missed the dtype's accuracy (exp 0 = 1.0000001, tanh's relative error 4.6e-2 at
+    /// 1e-6), and its float64 ones were not reproducible (a vector with one lane out of range
+    /// ran scalar code for all its lanes, and the last bit changed with the JIT tier).
     let private isolated<'T when 'T :> IFloatingPointIeee754<'T>> (f: VectorFunction) (x: ReadOnlySpan<'T>) (y: Span<'T>) =
         // A float64 block wholly inside the domain goes straight from x to y: the kernel computes
         // each lane from its own element, so the bits are those of the copied path; the kernels

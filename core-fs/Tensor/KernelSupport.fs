@@ -132,13 +132,21 @@ module internal KernelSupport =
         let lead = outShape.Length - t.Rank
         Array.init outShape.Length (fun i -> if i < lead || t.Dims.[i - lead] = 1 then 0 else t.Strides.[i - lead])
 
+    /// True when every operand of a row plan steps by 0 or 1 inside a run, as the vectorised
+    /// kernels need (a loop, not Array.forall: see rowPlan).
+    let innerStridesUnit (plan: RowPlan) =
+        let mutable unit = true
+        for s in plan.InnerStrides do
+            if s <> 0 && s <> 1 then unit <- false
+        unit
+
     /// A row plan that reads the operands in place (broadcast and outer-axis views cost no copy).
     /// Operands whose inner run would be strided (transposes, steps, inner flips) are copied
     /// dense first, because a contiguous run is what the vectorised kernels need; after that
     /// every inner stride is 0 or 1.
     let planOperands (outShape: int[]) (operands: Tensor[]) : Tensor[] * RowPlan =
         let plan = rowPlan outShape (operands |> Array.map (fun t -> viewStrides t outShape))
-        if (let mutable unit = true in (for s in plan.InnerStrides do if s <> 0 && s <> 1 then unit <- false); unit) then operands, plan
+        if innerStridesUnit plan then operands, plan
         else
             let operands = operands |> Array.mapi (fun k t -> if plan.InnerStrides.[k] = 0 || plan.InnerStrides.[k] = 1 then t else t.Contiguous())
             operands, rowPlan outShape (operands |> Array.map (fun t -> viewStrides t outShape))

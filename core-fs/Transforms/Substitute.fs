@@ -148,11 +148,7 @@ module Substitute =
     /// The nodes of the roots' graph that depend on the Vars, found once; `run` then substitutes
     /// by rebuilding only those.
     let internal plan (vars: Expr[]) (roots: Expr[]) : SubstitutionPlan =
-        let start =
-            let mutable oldest = Int64.MaxValue
-            for v in vars do
-                oldest <- min oldest v.Id
-            oldest
+        let start = Ir.oldestId vars
         let dependent = IdSet(start)
         for v in vars do
             dependent.Add v.Id |> ignore
@@ -170,11 +166,7 @@ module Substitute =
         let vars = plan.Vars
         if replacements.Length <> vars.Length then
             invalidArg "replacements" (sprintf "%d replacements for %d variables" replacements.Length vars.Length)
-        let start =
-            let mutable oldest = Int64.MaxValue
-            for v in vars do
-                oldest <- min oldest v.Id
-            oldest
+        let start = Ir.oldestId vars
         let rewritten = IdMap<Expr>(start)
         for i in 0 .. vars.Length - 1 do
             check vars.[i] replacements.[i]

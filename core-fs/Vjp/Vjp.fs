@@ -17,11 +17,7 @@ module Vjp =
         // No node older than the oldest target can depend on a target (see
         // Graph.topologicalOrderFrom), so the walk stops there: the work is the graph built on top
         // of the targets, whatever history lies below them or below the values f captured.
-        let start =
-            let mutable oldest = Int64.MaxValue
-            for w in wrt do
-                oldest <- min oldest w.Id
-            oldest
+        let start = Ir.oldestId wrt
         let struct (order, count) = Graph.topologicalOrderPooled start outputs
         // A transform's targets are usually a few arguments: then a scan of their ids, where a hash
         // set per walk was an allocation of its own for every small transform.

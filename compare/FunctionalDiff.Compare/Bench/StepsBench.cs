@@ -324,44 +324,37 @@ public static class StepsBench
     }
 
     /// <summary>
-    /// Runs <see cref="TrainingChild"/> in a fresh process of this program, so that its peak working
-    /// set counts neither libtorch nor the rows before it.
+    /// Runs this program as `bench OPTION` in a fresh process, so that its peak working set counts
+    /// neither libtorch nor the rows before it; returns the space-separated fields of its output,
+    /// or null when it failed or printed another number of fields.
     /// </summary>
-    static (long? Peak, double First, double Last) TrainingPeak()
+    static string[]? ChildFields(string option, int count)
     {
         string path = Environment.ProcessPath ?? "dotnet";
         var start = new ProcessStartInfo(path) { RedirectStandardOutput = true, UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(path) == "dotnet") start.ArgumentList.Add(typeof(StepsBench).Assembly.Location);
         start.ArgumentList.Add("bench");
-        start.ArgumentList.Add(TrainingOption);
+        start.ArgumentList.Add(option);
         using var child = Process.Start(start)!;
         string text = child.StandardOutput.ReadToEnd();
         child.WaitForExit();
         var fields = text.Trim().Split(' ');
-        if (child.ExitCode != 0 || fields.Length != 3) return (null, double.NaN, double.NaN);
-        return (long.Parse(fields[0]), double.Parse(fields[1]), double.Parse(fields[2]));
+        return child.ExitCode == 0 && fields.Length == count ? fields : null;
     }
+
+    /// <summary><see cref="TrainingChild"/>'s peak working set and first and last loss.</summary>
+    static (long? Peak, double First, double Last) TrainingPeak() =>
+        ChildFields(TrainingOption, 3) is { } f
+            ? (long.Parse(f[0], CultureInfo.InvariantCulture), double.Parse(f[1], CultureInfo.InvariantCulture), double.Parse(f[2], CultureInfo.InvariantCulture))
+            : (null, double.NaN, double.NaN);
 
     internal const string TrainingOption = "--steps-training-child";
 
-    /// <summary>
-    /// Runs <see cref="ChainChild"/> in a fresh process of this program: its peak working set is the
-    /// 10^6-op chain's alone. Returns the peak in bytes and the time in seconds, or null.
-    /// </summary>
-    static (long? Peak, double Seconds) ChainPeak()
-    {
-        string path = Environment.ProcessPath ?? "dotnet";
-        var start = new ProcessStartInfo(path) { RedirectStandardOutput = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(path) == "dotnet") start.ArgumentList.Add(typeof(StepsBench).Assembly.Location);
-        start.ArgumentList.Add("bench");
-        start.ArgumentList.Add(ChainOption);
-        using var child = Process.Start(start)!;
-        string text = child.StandardOutput.ReadToEnd();
-        child.WaitForExit();
-        var fields = text.Trim().Split(' ');
-        if (child.ExitCode != 0 || fields.Length != 2) return (null, double.NaN);
-        return (long.Parse(fields[0], CultureInfo.InvariantCulture), double.Parse(fields[1], CultureInfo.InvariantCulture));
-    }
+    /// <summary><see cref="ChainChild"/>'s peak working set in bytes (the 10^6-op chain's alone) and its time in seconds.</summary>
+    static (long? Peak, double Seconds) ChainPeak() =>
+        ChildFields(ChainOption, 2) is { } f
+            ? (long.Parse(f[0], CultureInfo.InvariantCulture), double.Parse(f[1], CultureInfo.InvariantCulture))
+            : (null, double.NaN);
 
     internal const string ChainOption = "--steps-chain-child";
 
@@ -411,7 +404,7 @@ public static class StepsBench
         string? line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
         if (line is null) return 1;
         long kilobytes = long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0]);
-        output.WriteLine($"{kilobytes * 1024} {first:R} {last:R}");
+        output.WriteLine(FormattableString.Invariant($"{kilobytes * 1024} {first:R} {last:R}"));
         return 0;
     }
 
