@@ -50,7 +50,7 @@ module Expr =
             | Filled v -> full x.DType target v
             | _ ->
                 match x.Op with
-                | Op.Reshape _ -> Ir.intern (Op.Reshape target) x.Args target x.DType
+                | Op.Reshape _ -> Ir.intern (Op.Reshape target) x.Inputs target x.DType
                 | _ -> Ir.intern (Op.Reshape target) [| x |] target x.DType
 
     /// Reorders axes: output axis i is input axis permutation[i] (negative axes allowed).
@@ -76,8 +76,8 @@ module Expr =
                 match x.Op with
                 | Op.Permute inner ->
                     let composed = p |> Array.map (fun a -> inner.[a])
-                    if Ir.sameDims composed identity then x.Args.[0]
-                    else Ir.intern (Op.Permute composed) x.Args shape x.DType
+                    if Ir.sameDims composed identity then x.First
+                    else Ir.intern (Op.Permute composed) x.Inputs shape x.DType
                 | _ -> Ir.intern (Op.Permute p) [| x |] shape x.DType
 
     /// Swaps the last two axes (a matrix transpose, batched).
@@ -279,7 +279,7 @@ module Expr =
             | Filled _ -> x
             | _ ->
                 match x.Op with
-                | Op.Flip inner when Ir.sameDims inner axes -> x.Args.[0]
+                | Op.Flip inner when Ir.sameDims inner axes -> x.First
                 | _ -> Ir.intern (Op.Flip axes) [| x |] x.Dims x.DType
 
     /// torch.gather: out[..i..] = source[..index[..i..]..] along the axis; the output has the

@@ -224,10 +224,9 @@ module Graph =
                 depth <- 1
             while depth > 0 do
                 let struct (node, next) = stack.[depth - 1]
-                let args = node.Args
-                if next < args.Length && node.Id >= start then
+                if next < node.ArgCount && node.Id >= start then
                     stack.[depth - 1] <- struct (node, next + 1)
-                    let input = args.[next]
+                    let input = node.Arg next
                     if visited.Add input.Id then
                         if depth = stack.Length then stack <- Pool.grow stack depth
                         stack.[depth] <- struct (input, 0)

@@ -18,14 +18,40 @@ open Microsoft.FSharp.NativeInterop
 /// A symbolic tensor: an op applied to input Exprs, with a static shape and dtype. Building one
 /// computes nothing. Nodes are immutable and hash-consed: structurally equal nodes are one object,
 /// so reference equality is structural equality.
+///
+/// The inputs are held in the node itself, not in an array of their own: `first` and `second`
+/// (null when absent), and `more` with all of them only for the few ops of three or more inputs.
+/// Every node of a large graph outlives the young collections, so an inputs array per node was
+/// one more object for each collection to copy, and one more cache miss for every lookup of the
+/// hash-consing table and every walk over the graph.
 [<Sealed>]
-type Expr internal (op: Op, inputs: Expr[], shape: int[], dtype: DType, id: int64, scope: NodeScope) =
+type Expr internal (op: Op, first: Expr, second: Expr, more: Expr[], shape: int[], dtype: DType, id: int64, scope: NodeScope) =
     /// The primitive this node applies.
     member _.Op = op
     /// A copy of the input nodes, in the op's order.
-    member _.Inputs = Array.copy inputs
-    /// The input nodes without a copy, for traversals inside the core.
-    member internal _.Args = inputs
+    member _.Inputs: Expr[] =
+        if not (isNull more) then Array.copy more
+        elif not (isNull (box second)) then [| first; second |]
+        elif not (isNull (box first)) then [| first |]
+        else [||]
+    /// The number of inputs.
+    member internal _.ArgCount =
+        if not (isNull more) then more.Length
+        elif not (isNull (box second)) then 2
+        elif not (isNull (box first)) then 1
+        else 0
+    /// Input k, without a copy, for traversals inside the core.
+    member internal _.Arg(k: int) : Expr =
+        match k with
+        | 0 when not (isNull (box first)) -> first
+        | 1 when not (isNull (box second)) -> second
+        | _ -> if isNull more then raise (IndexOutOfRangeException()) else more.[k]
+    /// The first input (null for a leaf).
+    member internal _.First = first
+    /// The second input (null for fewer than two).
+    member internal _.Second = second
+    /// All the inputs of a node of three or more, null for fewer.
+    member internal _.More = more
     /// A copy of the static shape.
     member _.Shape = Array.copy shape
     /// The static shape without a copy (nodes share these arrays; nothing writes to them).
@@ -132,11 +158,41 @@ module internal Ir =
 
     /// A copy of a node's inputs, to change some: a plain loop, where Array.copy's clone was a
     /// tenth of a rewrite of a large graph.
-    let copyArgs (args: Expr[]) : Expr[] =
-        let copy = Array.zeroCreate args.Length
-        for k in 0 .. args.Length - 1 do
-            copy.[k] <- args.[k]
+    let copyArgs (node: Expr) : Expr[] =
+        let copy = Array.zeroCreate node.ArgCount
+        for k in 0 .. copy.Length - 1 do
+            copy.[k] <- node.Arg k
         copy
+
+    /// The absent input (Expr takes no null literal in F#).
+    let noNode = Unchecked.defaultof<Expr>
+
+    /// True when two nodes have the very same inputs, in the same order.
+    let sameArgs (a: Expr) (b: Expr) =
+        a.ArgCount = b.ArgCount
+        && (let mutable same = true
+            let mutable k = 0
+            while same && k < a.ArgCount do
+                same <- obj.ReferenceEquals(a.Arg k, b.Arg k)
+                k <- k + 1
+            same)
+
+    /// True when f holds for some input of the node (a loop: no inputs array is made).
+    let inline existsArg ([<InlineIfLambda>] f: Expr -> bool) (node: Expr) =
+        let mutable found = false
+        let mutable k = 0
+        while not found && k < node.ArgCount do
+            found <- f (node.Arg k)
+            k <- k + 1
+        found
+
+    /// A node over an inputs array: the first two inline, and the array kept only for three or more.
+    let make (op: Op) (inputs: Expr[]) (shape: int[]) (dtype: DType) (id: int64) (scope: NodeScope) : Expr =
+        match inputs.Length with
+        | 0 -> Expr(op, noNode, noNode, null, shape, dtype, id, scope)
+        | 1 -> Expr(op, inputs.[0], noNode, null, shape, dtype, id, scope)
+        | 2 -> Expr(op, inputs.[0], inputs.[1], null, shape, dtype, id, scope)
+        | _ -> Expr(op, inputs.[0], inputs.[1], inputs, shape, dtype, id, scope)
 
     let inline private mix (h: int) (v: int) = (h ^^^ v) * 16777619
 
@@ -362,12 +418,11 @@ module internal Ir =
     let tableSize () = locked (fun () -> rebuildLocked true; used)
 
     let private sameNode (e: Expr) (op: Op) (inputs: Expr[]) =
-        let args = e.Args
-        args.Length = inputs.Length
+        e.ArgCount = inputs.Length
         && (let mutable same = true
             let mutable i = 0
-            while same && i < args.Length do
-                same <- obj.ReferenceEquals(args.[i], inputs.[i])
+            while same && i < inputs.Length do
+                same <- obj.ReferenceEquals(e.Arg i, inputs.[i])
                 i <- i + 1
             same)
         && opEquals e.Op op
@@ -490,8 +545,8 @@ module internal Ir =
             scope <- newerScope scope input
         if h = 0 then h <- 1
         let same (e: Expr) = sameNode e op inputs
-        if isNull scope then findOrAdd h same (fun () -> Expr(op, inputs, shape, dtype, newId (), null))
-        else findOrAddScoped scope h same (fun () -> Expr(op, inputs, shape, dtype, newId (), scope))
+        if isNull scope then findOrAdd h same (fun () -> make op inputs shape dtype (newId ()) null)
+        else findOrAddScoped scope h same (fun () -> make op inputs shape dtype (newId ()) scope)
 
     // intern1 and intern2 are `intern` for one and two inputs (the same hash, so they find the
     // same nodes) that make the inputs array only when the node is new: most requests on hot
@@ -503,11 +558,9 @@ module internal Ir =
         let mutable h = mixId (opHash op) x
         if h = 0 then h <- 1
         let scope = x.Scope
-        let same (e: Expr) =
-            let args = e.Args
-            args.Length = 1 && obj.ReferenceEquals(args.[0], x) && opEquals e.Op op
-        if isNull scope then findOrAdd h same (fun () -> Expr(op, [| x |], shape, dtype, newId (), null))
-        else findOrAddScoped scope h same (fun () -> Expr(op, [| x |], shape, dtype, newId (), scope))
+        let same (e: Expr) = obj.ReferenceEquals(e.First, x) && isNull (box e.Second) && opEquals e.Op op
+        if isNull scope then findOrAdd h same (fun () -> Expr(op, x, noNode, null, shape, dtype, newId (), null))
+        else findOrAddScoped scope h same (fun () -> Expr(op, x, noNode, null, shape, dtype, newId (), scope))
 
     /// `intern op [| a; b |] shape dtype`, allocating only when the node is new.
     let intern2 (op: Op) (a: Expr) (b: Expr) (shape: int[]) (dtype: DType) : Expr =
@@ -515,10 +568,9 @@ module internal Ir =
         if h = 0 then h <- 1
         let scope = newerScope (newerScope null a) b
         let same (e: Expr) =
-            let args = e.Args
-            args.Length = 2 && obj.ReferenceEquals(args.[0], a) && obj.ReferenceEquals(args.[1], b) && opEquals e.Op op
-        if isNull scope then findOrAdd h same (fun () -> Expr(op, [| a; b |], shape, dtype, newId (), null))
-        else findOrAddScoped scope h same (fun () -> Expr(op, [| a; b |], shape, dtype, newId (), scope))
+            obj.ReferenceEquals(e.First, a) && obj.ReferenceEquals(e.Second, b) && isNull e.More && opEquals e.Op op
+        if isNull scope then findOrAdd h same (fun () -> Expr(op, a, b, null, shape, dtype, newId (), null))
+        else findOrAddScoped scope h same (fun () -> Expr(op, a, b, null, shape, dtype, newId (), scope))
 
     /// `intern (Op.BroadcastTo shape) [| x |] shape dtype` with a copy of `shape`, made (with the
     /// op and the inputs array) only when the node is new. The inner wildcard only says "another
@@ -528,12 +580,11 @@ module internal Ir =
         if h = 0 then h <- 1
         let scope = x.Scope
         let same (e: Expr) =
-            let args = e.Args
-            args.Length = 1 && obj.ReferenceEquals(args.[0], x)
+            obj.ReferenceEquals(e.First, x) && isNull (box e.Second)
             && (match e.Op with Op.BroadcastTo t -> sameDims t shape | _ -> false)
         let create () =
             let dims = Array.copy shape
-            Expr(Op.BroadcastTo dims, [| x |], dims, x.DType, newId (), scope)
+            Expr(Op.BroadcastTo dims, x, noNode, null, dims, x.DType, newId (), scope)
         if isNull scope then findOrAdd h same create else findOrAddScoped scope h same create
 
     let private noDims : int[] = [||]
@@ -548,24 +599,24 @@ module internal Ir =
         let mutable h = mix (mix 2 (int bits ^^^ int (bits >>> 32))) (dtypeCode dtype)
         if h = 0 then h <- 1
         let same (e: Expr) =
-            e.Args.Length = 0
+            isNull (box e.First)
             && (match e.Op with
                 | Op.Const t -> t.Rank = 0 && t.DType = dtype && scalarBits t = bits
                 | _ -> false)
-        findOrAdd h same (fun () -> Expr(Op.Const(Tensor.Scalar(value, dtype)), [||], noDims, dtype, newId (), null))
+        findOrAdd h same (fun () -> Expr(Op.Const(Tensor.Scalar(value, dtype)), noNode, noNode, null, noDims, dtype, newId (), null))
 
     /// A new variable leaf, distinct from every other node.
     let freshVar (name: string) (shape: int[]) (dtype: DType) : Expr =
         let id = newId ()
         Made.One()
-        Expr(Op.Var(name, id), [||], Array.copy shape, dtype, id, null)
+        Expr(Op.Var(name, id), noNode, noNode, null, Array.copy shape, dtype, id, null)
 
     /// A new variable leaf for a transform's own use, with its own NodeScope: the nodes built over
     /// it are interned there, and die with it. Only for Vars that no user keeps.
     let freshScopedVar (name: string) (shape: int[]) (dtype: DType) : Expr =
         let id = newId ()
         Made.One()
-        Expr(Op.Var(name, id), [||], Array.copy shape, dtype, id, NodeScope(id))
+        Expr(Op.Var(name, id), noNode, noNode, null, Array.copy shape, dtype, id, NodeScope(id))
 
 /// Patterns over constant nodes, for canonicalisation and the transforms' symbolic zeros.
 module internal Fold =
@@ -586,8 +637,8 @@ module internal Fold =
         match e with
         | ScalarConst v -> ValueSome v
         | _ ->
-            match e.Op, e.Args with
-            | Op.BroadcastTo _, [| ScalarConst v |] -> ValueSome v
+            match e.Op with
+            | Op.BroadcastTo _ -> (match e.First with ScalarConst v -> ValueSome v | _ -> ValueNone)
             | _ -> ValueNone
 
     /// The fill value of a Filled node, NaN for any other node (NaN compares equal to nothing,
@@ -649,7 +700,7 @@ module internal ExprCore =
             if not (Shape.broadcastsTo x.Dims shape) then
                 Shape.fail "BroadcastTo" (sprintf "cannot broadcast %s to %s" (Shape.format x.Dims) (Shape.format shape))
             match x.Op with
-            | Op.BroadcastTo _ -> Ir.internBroadcast shape x.Args.[0]
+            | Op.BroadcastTo _ -> Ir.internBroadcast shape x.First
             | _ -> Ir.internBroadcast shape x
 
     /// A tensor filled with one value, as a broadcast scalar.
@@ -700,7 +751,7 @@ module internal ExprCore =
         | ValueNone ->
             match op, x with
             | UnaryOp.Neg, Fold.Filled v -> full x.DType x.Dims -v
-            | UnaryOp.Neg, _ when isNeg x -> x.Args.[0]
+            | UnaryOp.Neg, _ when isNeg x -> x.First
             | _ -> Ir.intern1 unaryOps.[op] x x.Dims x.DType
 
     let private isComparison (op: BinaryOp) =

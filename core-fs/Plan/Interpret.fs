@@ -89,7 +89,7 @@ module internal Interpret =
         let uses = Dictionary<int64, int>()
         let addUse (e: Expr) = uses.[e.Id] <- (match uses.TryGetValue e.Id with | true, n -> n + 1 | _ -> 1)
         for node in order do
-            for input in node.Args do addUse input
+            for input in node.Inputs do addUse input
         for root in roots do addUse root
         for node in order do
             if not (values.ContainsKey node.Id) then
@@ -97,7 +97,7 @@ module internal Interpret =
                 | Op.Var(name, _) ->
                     invalidOp (sprintf "Eval: variable %s %O%s is not bound" name node.DType (Shape.format node.Dims))
                 | _ ->
-                    let args = node.Args
+                    let args = node.Inputs
                     let inputs = args |> Array.map (fun a -> values.[a.Id])
                     values.[node.Id] <- run node inputs
                     for a in args do

@@ -77,10 +77,9 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
                     depth <- 1
                 while depth > 0 do
                     let struct (node, next) = stack.[depth - 1]
-                    let args = node.Args
-                    if next < args.Length then
+                    if next < node.ArgCount then
                         stack.[depth - 1] <- struct (node, next + 1)
-                        let input = args.[next]
+                        let input = node.Arg next
                         if positions.[input.Id] = 0 then
                             positions.[input.Id] <- -1
                             if depth = stack.Length then stack <- Pool.grow stack depth
@@ -94,16 +93,17 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
                         if count = marks.Length then marks <- Pool.grow marks count
                         // (one more entry than nodes: the end of the last node's inputs)
                         if count + 1 >= inputStart.Length then inputStart <- Pool.grow inputStart count
-                        if edges + args.Length > inputPositions.Length then
+                        let arity = node.ArgCount
+                        if edges + arity > inputPositions.Length then
                             inputPositions <- Pool.grow inputPositions edges
-                            if edges + args.Length > inputPositions.Length then
-                                let wider = Pool.rent<int> (edges + args.Length)
+                            if edges + arity > inputPositions.Length then
+                                let wider = Pool.rent<int> (edges + arity)
                                 Array.Copy(inputPositions, wider, edges)
                                 Pool.giveBack inputPositions
                                 inputPositions <- wider
                         inputStart.[count] <- edges
-                        for a in args do
-                            inputPositions.[edges] <- positions.[a.Id] - 1
+                        for k in 0 .. arity - 1 do
+                            inputPositions.[edges] <- positions.[(node.Arg k).Id] - 1
                             edges <- edges + 1
                         nodes.[count] <- node
                         marks.[count] <- mark node

@@ -19,10 +19,9 @@ module internal Planner =
     /// for every node, and a closure per call was a tenth of what compiling a graph of small
     /// tensors allocated.
     let private inputsShareDType (node: Expr) =
-        let args = node.Args
         let mutable same = true
-        for k in 0 .. args.Length - 1 do
-            if args.[k].DType <> node.DType then same <- false
+        for k in 0 .. node.ArgCount - 1 do
+            if (node.Arg k).DType <> node.DType then same <- false
         same
 
     /// True for the ops a fused group can hold.
@@ -637,8 +636,7 @@ module internal Planner =
                     match s.Op with
                     | Op.Scan(sBody, sLength, sReverse, _) ->
                         obj.ReferenceEquals((ScanNode.bodyOf sBody).Extends, body) && sLength = length && sReverse = reverse
-                        && s.DType = node.DType && s.Args.Length = node.Args.Length
-                        && Array.forall2 (fun (a: Expr) (b: Expr) -> obj.ReferenceEquals(a, b)) s.Args node.Args
+                        && s.DType = node.DType && Ir.sameArgs s node
                     | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
                     | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
                     | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
@@ -680,12 +678,12 @@ module internal Planner =
                     // max and min over an empty axis raise in the kernel, at run time as without a plan
                     | Op.Reduce(op, axes, _) when axes.Length > 0
                                                   && not ((op = ReduceOp.Max || op = ReduceOp.Min)
-                                                          && axes |> Array.exists (fun a -> node.Args.[0].Dims.[a] = 0)) ->
+                                                          && axes |> Array.exists (fun a -> node.First.Dims.[a] = 0)) ->
                         let input = valueAt (graph.Input(p, 0))
                         let v = newBuffer p
                         steps.Add(Step.Reduce(op, axes, input, v))
                     | Op.MatMul ->
-                        let a, b = node.Args.[0], node.Args.[1]
+                        let a, b = node.First, node.Second
                         let direct = a.DType = b.DType && a.Rank <= 2 && b.Rank <= 2
                         let left, right = valueAt (graph.Input(p, 0)), valueAt (graph.Input(p, 1))
                         let packed =
@@ -707,7 +705,7 @@ module internal Planner =
                     | Op.StopGradient -> valueOf.[p] <- valueOf.[graph.Input(p, 0)]
                     | Op.Custom _ -> valueOf.[p] <- valueOf.[graph.Input(p, 1)]
                     | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ ->
-                        let input = node.Args.[0]
+                        let input = node.First
                         let source = valueAt (graph.Input(p, 0))
                         match homes.[source] with
                         | Home.Constant t -> addValue p (Home.Constant(Interpret.run node [| t |])) |> ignore
@@ -725,12 +723,12 @@ module internal Planner =
                             let v = addValue p Home.Computed
                             if invariant.[source] then invariant.[v] <- true
                             steps.Add(Step.View(node, source, v, view.Dims, view.Strides, view.Offset))
-                    | Op.Cast _ when node.DType = node.Args.[0].DType ->
+                    | Op.Cast _ when node.DType = node.First.DType ->
                         let source = valueAt (graph.Input(p, 0))
                         let v = newBuffer p
                         steps.Add(Step.Copy(source, v))
                     // parts of another dtype are converted by the node-by-node kernel
-                    | Op.Concat _ when node.Args |> Array.exists (fun a -> a.DType <> node.DType) -> kernel p
+                    | Op.Concat _ when node |> Ir.existsArg (fun a -> a.DType <> node.DType) -> kernel p
                     | Op.ArgMax _ | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.Softmax _ | Op.LogSoftmax _ ->
                         let args = inputValuesOf p
                         let v = newBuffer p

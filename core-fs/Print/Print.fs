@@ -89,7 +89,7 @@ module Print =
             | Op.Const t when t.Rank = 0 -> ()
             | op ->
                 let name = fresh node
-                let arguments = node.Args |> Array.map reference |> String.concat " "
+                let arguments = node.Inputs |> Array.map reference |> String.concat " "
                 body.AppendFormat("    {0}:{1} = {2}{3}\n", name, typeName node, opLabel op, (if arguments = "" then "" else " " + arguments)) |> ignore
         sprintf "{ lambda %s ; let\n%s  in (%s) }" header (body.ToString()) (reference root)
 
@@ -99,6 +99,6 @@ module Print =
         for node in Graph.topologicalOrder [ root ] do
             let label = (opLabel node.Op).Replace("\"", "'") + "\\n" + typeName node
             b.AppendFormat("  n{0} [label=\"{1}\"];\n", node.Id, label) |> ignore
-            for input in node.Args do
+            for input in node.Inputs do
                 b.AppendFormat("  n{0} -> n{1};\n", input.Id, node.Id) |> ignore
         b.Append("}\n").ToString()

@@ -127,28 +127,28 @@ module Rewrite =
         if isNull roots then nullArg "roots"
         let replaced = IdMap<Expr>(start)
         for node, replacement in replacements do
-            if node.Args.Length > 0 then invalidArg "replacements" (sprintf "only leaves are replaced, not %O" node)
+            if node.ArgCount > 0 then invalidArg "replacements" (sprintf "only leaves are replaced, not %O" node)
             if not (Ir.sameDims node.Dims replacement.Dims) || node.DType <> replacement.DType then
                 Shape.fail "Substitute" (sprintf "%O cannot be replaced by %O" node replacement)
             replaced.[node.Id] <- replacement
         let struct (order, n) = Graph.topologicalOrderPooled start roots
         // Older nodes are leaves here: their inputs are not in `order`.
-        let argsOf (node: Expr) = if node.Id < start then Array.Empty<Expr>() else node.Args
+        let arityOf (node: Expr) = if node.Id < start then 0 else node.ArgCount
         // Inputs as positions in `order`, flat: node i's inputs are at firstInput.[i] .. firstInput.[i+1]-1.
         // One dictionary lookup per edge here instead of one per edge in every loop below.
         // The per-node tables come from the pool (see Pool) and go back at the end.
         let firstInput = Pool.rentCleared<int> (n + 1)
         for i in 0 .. n - 1 do
-            firstInput.[i + 1] <- firstInput.[i] + (argsOf order.[i]).Length
+            firstInput.[i + 1] <- firstInput.[i] + arityOf order.[i]
         let edges = firstInput.[n]
         let inputs = Pool.rent<int> edges
         // Positions from 1, so that 0 means "not in order".
         let position = IdMap<int>(start)
         for i in 0 .. n - 1 do
             position.[order.[i].Id] <- i + 1
-            let args = argsOf order.[i]
-            for k in 0 .. args.Length - 1 do
-                inputs.[firstInput.[i] + k] <- position.[args.[k].Id] - 1
+            let node = order.[i]
+            for k in 0 .. arityOf node - 1 do
+                inputs.[firstInput.[i] + k] <- position.[(node.Arg k).Id] - 1
         let rootPositions = roots |> Array.map (fun r -> position.[r.Id] - 1)
         // Uses of each node by the others and by the roots: a node used once dies with its user,
         // so its cost counts toward its user's; a shared node stays whatever its user becomes.
@@ -243,7 +243,6 @@ module Rewrite =
             normal < saved
         let rebuildOverInputs (i: int) =
             let node = order.[i]
-            let args = node.Args
             let first = firstInput.[i]
             // Elementwise nodes go to their constructors with the new inputs themselves: those
             // make an inputs array only for a node that is new. Other nodes copy their inputs
@@ -251,20 +250,20 @@ module Rewrite =
             match node.Op with
             | Op.Unary u ->
                 let x = materialize inputs.[first]
-                if obj.ReferenceEquals(x, args.[0]) then node else Expr.unary u x
+                if obj.ReferenceEquals(x, node.First) then node else Expr.unary u x
             | Op.Binary b ->
                 let x = materialize inputs.[first]
                 let y = materialize inputs.[first + 1]
-                if obj.ReferenceEquals(x, args.[0]) && obj.ReferenceEquals(y, args.[1]) then node else Expr.binary b x y
+                if obj.ReferenceEquals(x, node.First) && obj.ReferenceEquals(y, node.Second) then node else Expr.binary b x y
             | Op.Var _ | Op.Const _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
             | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
             | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet
             | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ ->
                 let mutable newArgs = null
-                for k in 0 .. args.Length - 1 do
+                for k in 0 .. node.ArgCount - 1 do
                     let r = materialize inputs.[first + k]
-                    if not (obj.ReferenceEquals(r, args.[k])) then
-                        if isNull newArgs then newArgs <- Ir.copyArgs args
+                    if not (obj.ReferenceEquals(r, node.Arg k)) then
+                        if isNull newArgs then newArgs <- Ir.copyArgs node
                         newArgs.[k] <- r
                 if isNull newArgs then node else Expr.apply node.Op newArgs
         for i in 0 .. n - 1 do

@@ -82,7 +82,6 @@ module Rules =
     /// Rules of one or two inputs (most nodes) write into `scratch`'s arrays, which the caller
     /// reads before the next call: a fresh array per node was a tenth of what the walk allocated.
     let internal cotangents (node: Expr) (g: Expr) (wanted: int -> bool) (scratch: RuleScratch) : Expr[] =
-        let args = node.Args
         let y = node
         // Inline, so each arm's cotangent is written as a thunk but compiled as a plain branch: no
         // closure per node.
@@ -102,7 +101,7 @@ module Rules =
         match node.Op with
         | Op.Var _ | Op.Const _ -> [||]
         | Op.Unary op ->
-            let x = args.[0]
+            let x = node.First
             one (fun () ->
                 match op with
                 | UnaryOp.Neg -> -g
@@ -128,7 +127,7 @@ module Rules =
                 | UnaryOp.Erfc -> g * (-2.0 / sqrt System.Math.PI * Expr.exp (-(x * x)))
                 | UnaryOp.Lgamma -> g * Expr.digamma x)
         | Op.Binary op ->
-            let a, b = args.[0], args.[1]
+            let a, b = node.First, node.Second
             match op with
             | BinaryOp.Add -> two (fun () -> g) (fun () -> g)
             | BinaryOp.Sub -> two (fun () -> g) (fun () -> -g)
@@ -156,10 +155,10 @@ module Rules =
             | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
             | BinaryOp.Equal | BinaryOp.NotEqual -> two (zeroFor a) (zeroFor b)
         | Op.Where ->
-            let mask = args.[0]
+            let mask = node.First
             [| pick 0 (zeroFor mask); pick 1 (fun () -> Expr.where mask g (zero ())); pick 2 (fun () -> Expr.where mask (zero ()) g) |]
         | Op.Reduce(op, axes, keepDims) ->
-            let x = args.[0]
+            let x = node.First
             let kept = Shape.reduced x.Dims axes true
             let gKept = if keepDims then g else Expr.reshape kept g
             let count =
@@ -197,10 +196,10 @@ module Rules =
                         let quotient = Expr.prodAxes axes true fed / fed
                         gKept * Expr.where anyZero others quotient)
             one cotangent
-        | Op.ArgMax _ -> one (zeroFor args.[0])
+        | Op.ArgMax _ -> one (zeroFor node.First)
         | Op.MatMul ->
             // Lift vectors to matrices, take the matrix rule (g bᵀ and aᵀ g), and drop the unit axes again.
-            let a, b = args.[0], args.[1]
+            let a, b = node.First, node.Second
             let a2 = if a.Rank = 1 then Expr.reshape [| 1; a.Dims.[0] |] a else a
             let b2 = if b.Rank = 1 then Expr.reshape [| b.Dims.[0]; 1 |] b else b
             let g2 = SharedTerm(fun () -> Expr.reshape (Expr.matmul a2 b2).Dims g)
@@ -210,27 +209,28 @@ module Rules =
             let inverse = Array.zeroCreate permutation.Length
             permutation |> Array.iteri (fun i p -> inverse.[p] <- i)
             one (fun () -> Expr.permute inverse g)
-        | Op.Reshape _ -> one (fun () -> Expr.reshape args.[0].Dims g)
-        | Op.BroadcastTo _ -> one (fun () -> Expr.sumTo args.[0].Dims g)
-        | Op.Slice(starts, _, steps) -> one (fun () -> unslice starts steps args.[0].Dims g)
+        | Op.Reshape _ -> one (fun () -> Expr.reshape node.First.Dims g)
+        | Op.BroadcastTo _ -> one (fun () -> Expr.sumTo node.First.Dims g)
+        | Op.Slice(starts, _, steps) -> one (fun () -> unslice starts steps node.First.Dims g)
         | Op.Pad(before, _) ->
-            let x = args.[0]
+            let x = node.First
             one (fun () -> Expr.slice before (Array.map2 (+) before x.Dims) (Array.create x.Rank 1) g)
         | Op.Concat axis ->
+            let args = node.Inputs
             let offsets = args |> Array.scan (fun o (p: Expr) -> o + p.Dims.[axis]) 0
             args |> Array.mapi (fun i _ -> pick i (fun () -> Expr.sliceAxis axis offsets.[i] offsets.[i + 1] g))
         | Op.Flip axes -> one (fun () -> Expr.flip axes g)
         | Op.Gather axis ->
-            let source, index = args.[0], args.[1]
+            let source, index = node.First, node.Second
             two (fun () -> Expr.scatterAdd axis index g source.Dims) (zeroFor index)
         | Op.ScatterAdd(axis, _) ->
-            let index = args.[0]
+            let index = node.First
             two (zeroFor index) (fun () -> Expr.gather axis index g)
-        | Op.Cast _ -> one (fun () -> Expr.cast args.[0].DType g)
-        | Op.StopGradient -> one (zeroFor args.[0])
+        | Op.Cast _ -> one (fun () -> Expr.cast node.First.DType g)
+        | Op.StopGradient -> one (zeroFor node.First)
         // The user's rule, applied to the node's current x: after a substitution the rebuilt node
         // carries the new x, so the rule is re-applied there. The forward graph gets no cotangent.
-        | Op.Custom(id, _) -> two (fun () -> CustomRules.cotangent id args.[0] g) (zeroFor args.[1])
+        | Op.Custom(id, _) -> two (fun () -> CustomRules.cotangent id node.First g) (zeroFor node.Second)
         // Linear algebra (Giles, "Collected matrix derivative results"; torch's forms where a
         // rule has a choice). Every rule is written with the primitives themselves, so it nests.
         | Op.Cholesky ->
@@ -244,7 +244,7 @@ module Rules =
         | Op.TriangularSolve(upper, left, unitDiagonal) ->
             // X = T⁻¹ B: B̄ = T⁻ᵀ X̄ and T̄ = -B̄ Xᵀ (X = B T⁻¹: B̄ = X̄ T⁻ᵀ, T̄ = -Xᵀ B̄), kept to the
             // triangle the solve reads.
-            let t = args.[0]
+            let t = node.First
             let gb = SharedTerm(fun () -> LinalgNodes.triangularSolve (not upper) left unitDiagonal (Expr.transpose t) g)
             let read (m: Expr) =
                 let k = if unitDiagonal then 1 else 0
@@ -255,12 +255,12 @@ module Rules =
               (fun () -> gb.Value)
         | Op.Solve ->
             // X = A⁻¹ B: B̄ = A⁻ᵀ X̄, Ā = -B̄ Xᵀ.
-            let gb = SharedTerm(fun () -> LinalgNodes.solve (Expr.transpose args.[0]) g)
+            let gb = SharedTerm(fun () -> LinalgNodes.solve (Expr.transpose node.First) g)
             two (fun () -> -(Expr.matmul gb.Value (Expr.transpose y))) (fun () -> gb.Value)
         | Op.SlogDet ->
             // d log|det A| = tr(A⁻¹ dA): Ā = ḡ A⁻ᵀ; the sign is piecewise constant.
             one (fun () ->
-                let a = args.[0]
+                let a = node.First
                 let n = a.Dims.[a.Rank - 1]
                 let gLogAbs = Expr.sliceAxis (g.Rank - 1) 1 2 g
                 let inverseTransposed = LinalgNodes.solve (Expr.transpose a) (Expr.broadcastTo a.Dims (Linalg.identity a.DType n))
@@ -269,7 +269,7 @@ module Rules =
             // A = Q R (reduced, m >= n): Ā = (Q̄ + Q copyltu(M)) R⁻ᵀ with M = R R̄ᵀ - Q̄ᵀ Q and
             // copyltu(M) the symmetric matrix with M's lower triangle.
             one (fun () ->
-                let m = args.[0].Dims.[args.[0].Rank - 2]
+                let m = node.First.Dims.[node.First.Rank - 2]
                 let axis = y.Rank - 2
                 let rows = y.Dims.[axis]
                 let q, r = Expr.sliceAxis axis 0 m y, Expr.sliceAxis axis m rows y
@@ -294,17 +294,17 @@ module Rules =
                 let gwVector = Expr.reshape (Array.append gw.Dims.[.. gw.Rank - 3] [| n |]) gw
                 let middle = inner + Linalg.diagonalMatrix gwVector
                 Expr.matmul v (Expr.matmul middle (Expr.transpose v)))
-        | Op.Polygamma n -> one (fun () -> g * Expr.polygamma (n + 1) args.[0])
-        | Op.ArgSort _ -> one (zeroFor args.[0])
+        | Op.Polygamma n -> one (fun () -> g * Expr.polygamma (n + 1) node.First)
+        | Op.ArgSort _ -> one (zeroFor node.First)
         // unfold and fold are linear and each other's adjoint
         | Op.Unfold(kernel, stride, padding, dilation) ->
-            let x = args.[0]
+            let x = node.First
             one (fun () -> Expr.fold [| x.Dims.[2]; x.Dims.[3] |] kernel stride padding dilation g)
         | Op.Fold(_, kernel, stride, padding, dilation) -> one (fun () -> Expr.unfold kernel stride padding dilation g)
         // A reverse Scan over the body's VJP after a forward Scan that saves what it needs; built
         // in Transforms/Scan.fs (it needs the reverse walk itself) and reached through the body.
         | Op.Scan(body, length, reverse, remat) ->
-            let wantedInputs = Array.init args.Length wanted
+            let wantedInputs = Array.init node.ArgCount wanted
             (ScanNode.bodyOf body).Derive(node, length, reverse, remat, g, wantedInputs)
             |> List.mapi (fun j cotangent -> if wantedInputs.[j] then cotangent () else Unchecked.defaultof<Expr>)
             |> Array.ofList

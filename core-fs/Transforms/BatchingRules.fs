@@ -64,7 +64,7 @@ module internal BatchingRules =
     /// matrices, put unit axes after the batch axis so the example's batch axes line up, and use
     /// matmul's own batch broadcasting.
     let private matmul (size: int) (node: Expr) (a: Batched) (b: Batched) =
-        let ra, rb = node.Args.[0].Rank, node.Args.[1].Rank
+        let ra, rb = node.First.Rank, node.Second.Rank
         match a.IsBatched, b.IsBatched with
         // [size, ..., k] @ [k, n] or @ [k]: the batch is one more leading axis of a.
         | true, false when rb <= 2 -> Expr.matmul a.Value b.Value

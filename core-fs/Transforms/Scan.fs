@@ -73,7 +73,7 @@ module Scan =
             if not (inside e) && wanted e && seen.Add e.Id then found.Add e
         for node in order do
             if inside node then
-                for a in node.Args do consider a
+                for a in node.Inputs do consider a
         for r in roots do consider r
         found.ToArray()
 
@@ -83,8 +83,8 @@ module Scan =
     let private rebuild (order: Expr[]) (rebuilt: Expr -> bool) (replaced: Dictionary<int64, Expr>) (roots: Expr[]) =
         let lookup (e: Expr) = match replaced.TryGetValue e.Id with | true, r -> r | _ -> e
         for node in order do
-            if rebuilt node && node.Args.Length > 0 && not (replaced.ContainsKey node.Id) then
-                let args = node.Args
+            if rebuilt node && node.ArgCount > 0 && not (replaced.ContainsKey node.Id) then
+                let args = node.Inputs
                 let next = args |> Array.map lookup
                 if Array.exists2 (fun (a: Expr) (b: Expr) -> not (obj.ReferenceEquals(a, b))) args next then
                     replaced.[node.Id] <- Expr.apply node.Op next
@@ -153,7 +153,7 @@ module Scan =
             if isCotangentVar.Contains node.Id then cotangent.Add node.Id |> ignore
             if isStepVar.Contains node.Id then step.Add node.Id |> ignore
             if isCapturedVar.Contains node.Id then captured.Add node.Id |> ignore
-            for a in node.Args do
+            for a in node.Inputs do
                 if cotangent.Contains a.Id then cotangent.Add node.Id |> ignore
                 if step.Contains a.Id then step.Add node.Id |> ignore
                 if captured.Contains a.Id then captured.Add node.Id |> ignore
@@ -222,7 +222,7 @@ module Scan =
     /// packed output: the reverse Scan over the backward body. `wanted` marks the inputs whose
     /// cotangents the reverse walk will ask for; the others are not computed.
     and private deriveNode (body: ScanBody) (node: Expr) (length: int) (reverse: bool) (remat: bool) (g: Expr) (wanted: bool[]) : (unit -> Expr) list =
-        let inputs = node.Args
+        let inputs = node.Inputs
         let carries, xs = body.CarryVars.Length, body.XVars.Length
         let xsOf, captured = inputs.[carries .. carries + xs - 1], inputs.[carries + xs ..]
         let wantedXs = [| for j in 0 .. xs - 1 do if wanted.[carries + j] then yield j |]
@@ -347,8 +347,8 @@ module Scan =
                 match node with
                 | Fold.Filled _ -> ()
                 | _ -> if not (isConst node) then outer.Add node.Id |> ignore
-            elif node.Args |> Array.exists (fun a -> fresh.Contains a.Id) then fresh.Add node.Id |> ignore
-            elif node.Args |> Array.exists (fun a -> outer.Contains a.Id) then outer.Add node.Id |> ignore
+            elif node.Inputs |> Array.exists (fun a -> fresh.Contains a.Id) then fresh.Add node.Id |> ignore
+            elif node.Inputs |> Array.exists (fun a -> outer.Contains a.Id) then outer.Add node.Id |> ignore
         // Captured: the largest values the step reads that depend on no fresh Var but on something
         // from outside; they become inputs of the node (cotangents reach them, and loop-invariant
         // work runs once). Subgraphs of constants alone stay in the body.

@@ -36,25 +36,24 @@ module Substitute =
     /// Elementwise nodes, most of any graph, go to their constructors without an inputs array:
     /// over scalar arguments every rebuilt node folds to a constant, and the array was garbage.
     let private rebuild (rewritten: IdMap<Expr>) (node: Expr) : Expr voption =
-        let args = node.Args
-        let inline pick (k: int) = let r = rewritten.[args.[k].Id] in if isNull (box r) then args.[k] else r
+        let inline pick (k: int) = let r = rewritten.[(node.Arg k).Id] in if isNull (box r) then (node.Arg k) else r
         match node.Op with
         | Op.Unary u ->
-            let r = rewritten.[args.[0].Id]
+            let r = rewritten.[(node.Arg 0).Id]
             if isNull (box r) then ValueNone else ValueSome(Expr.unary u r)
         | Op.Binary b ->
             let a, c = pick 0, pick 1
-            if obj.ReferenceEquals(a, args.[0]) && obj.ReferenceEquals(c, args.[1]) then ValueNone
+            if obj.ReferenceEquals(a, (node.Arg 0)) && obj.ReferenceEquals(c, (node.Arg 1)) then ValueNone
             else ValueSome(Expr.binary b a c)
         | Op.Var _ | Op.Const _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
         | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
         | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet
         | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ ->
             let mutable newArgs = null
-            for i in 0 .. args.Length - 1 do
-                let r = rewritten.[args.[i].Id]
+            for i in 0 .. node.ArgCount - 1 do
+                let r = rewritten.[(node.Arg i).Id]
                 if not (isNull (box r)) then
-                    if isNull newArgs then newArgs <- Ir.copyArgs args
+                    if isNull newArgs then newArgs <- Ir.copyArgs node
                     newArgs.[i] <- r
             if isNull newArgs then ValueNone else ValueSome(Expr.apply node.Op newArgs)
 
@@ -110,34 +109,33 @@ module Substitute =
             let struct (order, count) = Graph.topologicalOrderPooled start roots
             for i in 0 .. count - 1 do
                 let node = order.[i]
-                let args = node.Args
-                if node.Id >= start && args.Length > 0 && not (changed node) then
+                if node.Id >= start && node.ArgCount > 0 && not (changed node) then
                     match node.Op with
                     | Op.Unary u ->
-                        if changed args.[0] then
-                            let x = scalarOf args.[0]
+                        if changed (node.Arg 0) then
+                            let x = scalarOf (node.Arg 0)
                             let folded = if x.Code <> 0 then ScalarFold.unary u x.Value else ValueNone
                             match folded with
                             | ValueSome v -> pending.[node.Id] <- { Value = ScalarFold.toDType (dtypeOf x.Code) v; Code = x.Code }
-                            | ValueNone -> rewritten.[node.Id] <- Expr.unary u (current args.[0])
+                            | ValueNone -> rewritten.[node.Id] <- Expr.unary u (current (node.Arg 0))
                     | Op.Binary b ->
-                        if changed args.[0] || changed args.[1] then
-                            let x, y = scalarOf args.[0], scalarOf args.[1]
+                        if changed (node.Arg 0) || changed (node.Arg 1) then
+                            let x, y = scalarOf (node.Arg 0), scalarOf (node.Arg 1)
                             if x.Code <> 0 && y.Code <> 0 then
                                 // mixed dtypes promote to float64, as the constructor does
                                 let code = if x.Code = y.Code then x.Code else 2
                                 let v = ScalarFold.toDType (dtypeOf code) (ScalarFold.binary b x.Value y.Value)
                                 pending.[node.Id] <- { Value = v; Code = code }
-                            else rewritten.[node.Id] <- Expr.binary b (current args.[0]) (current args.[1])
+                            else rewritten.[node.Id] <- Expr.binary b (current (node.Arg 0)) (current (node.Arg 1))
                     | Op.Var _ | Op.Const _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
                     | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
                     | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet
                     | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ ->
                         let mutable newArgs = null
-                        for k in 0 .. args.Length - 1 do
-                            if changed args.[k] then
-                                if isNull newArgs then newArgs <- Ir.copyArgs args
-                                newArgs.[k] <- current args.[k]
+                        for k in 0 .. node.ArgCount - 1 do
+                            if changed (node.Arg k) then
+                                if isNull newArgs then newArgs <- Ir.copyArgs node
+                                newArgs.[k] <- current (node.Arg k)
                         if not (isNull newArgs) then rewritten.[node.Id] <- Expr.apply node.Op newArgs
             Pool.giveBack order
             let result = roots |> Array.map current
@@ -155,7 +153,7 @@ module Substitute =
         let nodes = List<Expr>()
         for node in Graph.topologicalOrderFrom start roots do
             if node.Id >= start && not (dependent.Contains node.Id)
-               && node.Args |> Array.exists (fun a -> dependent.Contains a.Id) then
+               && node |> Ir.existsArg (fun a -> dependent.Contains a.Id) then
                 dependent.Add node.Id |> ignore
                 nodes.Add node
         dependent.Release()

@@ -31,8 +31,8 @@ module internal Batching =
             | true, v -> v
             | _ -> { Value = e; IsBatched = false }
         for node in Graph.topologicalOrderFrom start roots do
-            if node.Id >= start && node.Args.Length > 0 && not (values.ContainsKey node.Id) then
-                let args = node.Args |> Array.map find
+            if node.Id >= start && node.ArgCount > 0 && not (values.ContainsKey node.Id) then
+                let args = node.Inputs |> Array.map find
                 if args |> Array.exists (fun a -> a.IsBatched) then
                     let batched = BatchingRules.batch (batchRule size) size node args
                     if batched.Rank <> node.Rank + 1 || batched.Dims.[0] <> size
@@ -40,7 +40,7 @@ module internal Batching =
                         invalidOp (sprintf "Vmap: the batching rule of %s gave %s for %s over %d examples"
                                        (OpName.name node.Op) (Shape.format batched.Dims) (Shape.format node.Dims) size)
                     values.[node.Id] <- { Value = batched; IsBatched = true }
-                elif args |> Array.exists2 (fun (a: Batched) (e: Expr) -> not (obj.ReferenceEquals(a.Value, e))) <| node.Args then
+                elif args |> Array.exists2 (fun (a: Batched) (e: Expr) -> not (obj.ReferenceEquals(a.Value, e))) <| node.Inputs then
                     values.[node.Id] <- { Value = Expr.apply node.Op (args |> Array.map (fun a -> a.Value)); IsBatched = false }
         roots |> Array.map find
 

@@ -37,10 +37,9 @@ module Vjp =
             let node = order.[i]
             if node.Id >= start then
                 let mutable on = isTarget node.Id
-                let args = node.Args
                 let mutable k = 0
-                while not on && k < args.Length do
-                    on <- active.Contains args.[k].Id
+                while not on && k < node.ArgCount do
+                    on <- active.Contains (node.Arg k).Id
                     k <- k + 1
                 if on then active.Add node.Id |> ignore
         // Cotangents by node id; null where none has arrived.
@@ -53,21 +52,21 @@ module Vjp =
                 cotangent.[output.Id] <- if isNull (box previous) then seed else previous + seed
         // One `wanted` for the whole walk, over the inputs of the node at hand (a closure per
         // node was a tenth of what the walk allocated).
-        let currentArgs = ref Array.empty<Expr>
-        let wanted = fun j -> active.Contains currentArgs.Value.[j].Id
+        let current = ref Unchecked.defaultof<Expr>
+        let wanted = fun j -> active.Contains (current.Value.Arg j).Id
         let scratch = RuleScratch()
         for i in count - 1 .. -1 .. 0 do
             let node = order.[i]
             let g = cotangent.[node.Id]
-            let args = node.Args
-            if not (isNull (box g)) && args.Length > 0 then
-                currentArgs.Value <- args
+            let arity = node.ArgCount
+            if not (isNull (box g)) && arity > 0 then
+                current.Value <- node
                 let contributions = Rules.cotangents node g wanted scratch
                 // A rule that forgets an input would silently give it no cotangent at all.
-                if contributions.Length <> args.Length then
-                    invalidOp (sprintf "Vjp: the rule of %s gave %d cotangents for its %d inputs" (OpName.name node.Op) contributions.Length args.Length)
-                for j in 0 .. args.Length - 1 do
-                    let input = args.[j]
+                if contributions.Length <> arity then
+                    invalidOp (sprintf "Vjp: the rule of %s gave %d cotangents for its %d inputs" (OpName.name node.Op) contributions.Length arity)
+                for j in 0 .. arity - 1 do
+                    let input = node.Arg j
                     if active.Contains input.Id then
                         let c = contributions.[j]
                         if not (Fold.isZero c) then
