@@ -31,6 +31,10 @@ public sealed class CompiledFunction
     /// its operations reject); the message names the position, the shape and dtype given and those
     /// of the signature traced first.
     /// </exception>
+    /// <exception cref="InvalidOperationException">
+    /// The results depend on an Expr the function kept from an earlier trace (JAX's leaked tracer);
+    /// the message names it.
+    /// </exception>
     public Tensor[] Invoke(params Tensor[] inputs)
     {
         var results = compiled.Invoke(Unwrap(inputs, nameof(inputs)));

@@ -510,10 +510,15 @@ module Expr =
 
     // ---- leaves ----
 
-    /// A constant node wrapping a tensor (one node per tensor object).
+    /// A constant node wrapping a tensor (one node per tensor object; a rank-0 tensor gives the
+    /// scalar constant of its value, which holds a copy).
     let constant (value: Tensor) : Expr =
         if isNull (box value) then nullArg "value"
-        ExprCore.constant value
+        // A rank-0 constant is one node per value and dtype, shared by every graph in the process
+        // (the rules' 2 and 0.5 among them), so it holds a tensor of its own, never the caller's,
+        // which the caller may later write into (as an output of InvokeInto).
+        if value.Rank = 0 then ExprCore.scalar value.DType (value.ToScalar())
+        else ExprCore.constant value
 
     /// A rank-0 constant; equal values of one dtype are one node.
     let scalar (dtype: DType) (value: float) : Expr = ExprCore.scalar dtype value

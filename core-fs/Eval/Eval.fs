@@ -51,7 +51,7 @@ module Eval =
         if roots.Length = 0 then [||]
         else
             let plan = planFor (bindings |> Array.map fst) roots
-            plan.Run(bindings |> Array.map snd, null)
+            plan.RunOwned(bindings |> Array.map snd)
 
     /// The values of several roots of a closed graph (no free Vars).
     let evalMany (roots: Expr seq) : Tensor[] = evalManyWith [||] roots

@@ -53,6 +53,15 @@ type CompiledFunction internal (f: Expr[] -> Expr[]) =
                         method i (describe inputs.[i].DType inputs.[i].Dims) (describe expected.[i].DType expected.[i].Dims) inner.Message
         ArgumentException(message, "inputs", inner) :> exn
 
+    /// The error for results that depend on a variable other than this trace's inputs: JAX's
+    /// leaked tracer, an input of an earlier trace (or a transform's argument) the function kept.
+    static let leaked (method: string) (v: Expr) (inner: exn) : exn =
+        let name = match v.Op with Op.Var(name, _) -> name | _ -> string v
+        let message =
+            sprintf "%s: the function's results depend on %s %s, a symbolic input that is not one of this call's inputs: an Expr kept from an earlier trace (or from inside a transform) has no value in a later one; pass it as an input, or keep Tensors rather than Exprs between calls"
+                method name (describe v.DType v.Dims)
+        InvalidOperationException(message, inner) :> exn
+
     let trace (method: string) (inputs: Tensor[]) : Plan =
         lock gate (fun () ->
             let again = find inputs
@@ -66,7 +75,13 @@ type CompiledFunction internal (f: Expr[] -> Expr[]) =
                         outputs |> Array.iteri (fun i o -> if isNull (box o) then invalidOp (sprintf "output %d of the function is null" i))
                         outputs
                     with e -> raise (explain method inputs e)
-                let plan = Planner.compile vars outputs true
+                let plan =
+                    try Planner.compile vars outputs true
+                    with :? InvalidOperationException as e ->
+                        // Only a failure is walked for the variable: a trace that compiles pays no walk.
+                        match Graph.variables outputs |> Array.tryFind (fun v -> not (Array.contains v vars)) with
+                        | Some v -> raise (leaked method v e)
+                        | None -> reraise ()
                 traces <- traces + 1
                 plans <- Array.append plans [| plan |]
                 plan)

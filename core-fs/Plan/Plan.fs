@@ -290,6 +290,16 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                 | Home.Input _ | Home.Constant _ | Home.Computed -> results.[r] <- freshCopy results.[r]
         results
 
+    /// As Run with null outputs, but a result in the memory of a constant of the plan is copied:
+    /// what Eval returns, a caller may write into (as an output of InvokeInto), and a constant is
+    /// shared with other graphs (a scalar constant, one node per value, with every graph in the
+    /// process). Results in other memory are returned as Run gives them.
+    member this.RunOwned(given: Tensor[]) : Tensor[] =
+        let results = this.Run(given, null, null)
+        for r in 0 .. results.Length - 1 do
+            if constantStorage.Contains results.[r].Storage then results.[r] <- freshCopy results.[r]
+        results
+
     /// As Run into `outputs` where some output is also an input (an in-place update such as
     /// `step.InvokeInto(p, p)`): written in place, it would be overwritten while later steps
     /// still read it, so the results are computed into fresh memory and copied over (which

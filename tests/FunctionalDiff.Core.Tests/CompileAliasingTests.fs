@@ -89,4 +89,37 @@ let compileAliasingTests =
                 Expect.equal error.ParamName "outputs" "the parameter"
             expectClose (captured.ToDoubleArray()) [| 1.0; 2.0 |] "the captured tensor is unchanged"
         }
+
+        // Scalar constants are one node per value and dtype for the whole process (the rules' 2 and
+        // 0.5 among them). Each test uses a value no other test uses, so that a failure here cannot
+        // change another test's numbers.
+        test "Eval's results are memory of their own: writing into one changes no constant of the graph" {
+            let value = 1.8125
+            let captured = vector [| 10.0; 20.0 |]
+            let results = Eval.evalMany [ Expr.scalar DType.Float64 value; Expr.constant captured; Expr.reshape [| 2; 1 |] (Expr.constant captured) ]
+            for i in 0 .. results.Length - 1 do
+                Expect.isFalse (obj.ReferenceEquals(results.[i].Storage, captured.Storage)) (sprintf "result %d is not the captured tensor's memory" i)
+            let times50 = Compile.compile (fun p -> [| p.[0] * 50.0 |])
+            times50.InvokeInto([| Tensor.Scalar(1.0, DType.Float64) |], [| results.[0] |])
+            times50.InvokeInto([| vector [| 1.0; 1.0 |] |], [| results.[1] |])
+            Expect.equal (results.[0].ToScalar()) 50.0 "the output was written"
+            expectClose (captured.ToDoubleArray()) [| 10.0; 20.0 |] "the captured tensor is unchanged"
+            let later = Eval.eval (Expr.constant (vector [| 3.0 |]) * Expr.scalar DType.Float64 value)
+            expectClose (later.ToDoubleArray()) [| 3.0 * value |] "x * 1.8125, built after the write"
+        }
+
+        test "a rank-0 constant made from a caller's tensor keeps its value when the caller writes into that tensor" {
+            let value = 0.40625
+            let owned = Tensor.Scalar(value, DType.Float64)
+            let node = Expr.constant owned
+            // the same value written as a literal, while the caller's tensor still holds it
+            let x = Expr.constant (vector [| 3.0 |])
+            expectClose ((Eval.eval (x * Expr.scalar DType.Float64 value)).ToDoubleArray()) [| 3.0 * value |] "x * 0.40625 before the write"
+            let times50 = Compile.compile (fun p -> [| p.[0] * 50.0 |])
+            times50.InvokeInto([| Tensor.Scalar(1.0, DType.Float64) |], [| owned |])
+            Expect.equal (owned.ToScalar()) 50.0 "the output was written"
+            expectClose ((Eval.eval node).ToDoubleArray()) [| value |] "the constant made before the write"
+            let later = Eval.eval (Expr.constant (vector [| 4.0 |]) * Expr.scalar DType.Float64 value)
+            expectClose (later.ToDoubleArray()) [| 4.0 * value |] "x * 0.40625, built after the write"
+        }
     ]

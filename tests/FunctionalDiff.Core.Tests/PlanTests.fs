@@ -200,6 +200,24 @@ let tests =
                 [ "Invoke"; "inputs[0]"; "float32" + Shape.format [| 2; 3 |]; "float64" + Shape.format [| 2; 3 |] ]
             Expect.equal compiled.TraceCount 1 "failed traces are not kept"
 
+        testCase "an Expr kept from an earlier trace is named in the error of a later one" <| fun () ->
+            // JAX's leaked tracer: the function keeps its first input and adds it at every later trace
+            let mutable kept = Unchecked.defaultof<Expr>
+            let compiled =
+                Compile.compile (fun xs ->
+                    if isNull (box kept) then kept <- xs.[0]
+                    [| xs.[0] + kept |])
+            let first = compiled.Invoke [| Tensor.FromArray([| 1.0; 2.0 |], [| 2 |]) |]
+            Expect.equal (first.[0].ToDoubleArray()) [| 2.0; 4.0 |] "x + x at the first trace"
+            try
+                compiled.Invoke [| Tensor.FromArray([| 1.0; 2.0 |], [| 2 |]).Cast DType.Float32 |] |> ignore
+                failtest "no exception"
+            with :? InvalidOperationException as e ->
+                for part in [ "Invoke"; "input0"; "float64" + Shape.format [| 2 |]; "earlier" ] do
+                    Expect.stringContains e.Message part "the message"
+                Expect.isFalse (e.Message.StartsWith "Eval") "names the method called, not Eval"
+            Expect.equal compiled.TraceCount 1 "the failed trace is not kept"
+
         testCase "a chain of a million elementwise nodes compiles to one fused step and runs" <| fun () ->
             let x = Expr.variable "x" [| 4 |] DType.Float64
             let mutable e = x

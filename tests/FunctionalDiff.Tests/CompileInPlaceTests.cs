@@ -48,4 +48,33 @@ public class CompileInPlaceTests
         Assert.Contains("outputs[0]", error.Message);
         Assert.Equal(new[] { 1.0, 2.0 }, captured.ToDoubleArray());
     }
+
+    [Fact]
+    public void WritingIntoAnEvaluatedGradientChangesNoLaterGraph()
+    {
+        // The gradient of x * c at a scalar is the scalar constant c, which every graph in the
+        // process that writes c shares (c is a value no other test uses). A caller that reuses the
+        // evaluated gradient as an output must not change c for them.
+        const double c = 1.6875;
+        var gradient = Diff.Grad(x => x * c)(Tensor.Scalar(0.5)).Eval();
+        Assert.Equal(c, gradient.ToScalar());
+        var times50 = Diff.Compile((Expr[] p) => [p[0] * 50.0]);
+        times50.InvokeInto([Tensor.Scalar(1.0)], [gradient]);
+        Assert.Equal(50.0, gradient.ToScalar());
+        Assert.Equal(3.0 * c, ((Expr)Tensor.FromArray(new[] { 3.0 }) * c).Eval().ToDoubleArray()[0]);
+        Assert.Equal(c, Diff.Grad(x => x * c)(Tensor.Scalar(0.25)).Eval().ToScalar());
+    }
+
+    [Fact]
+    public void AScalarConstantKeepsItsValueWhenItsTensorIsWrittenInto()
+    {
+        const double c = 2.4375;
+        var owned = Tensor.Scalar(c);
+        Expr constant = owned;
+        Assert.Equal(3.0 * c, ((Expr)Tensor.FromArray(new[] { 3.0 }) * c).Eval().ToDoubleArray()[0]);
+        Diff.Compile((Expr[] p) => [p[0] * 50.0]).InvokeInto([Tensor.Scalar(1.0)], [owned]);
+        Assert.Equal(50.0, owned.ToScalar());
+        Assert.Equal(c, constant.Eval().ToScalar());
+        Assert.Equal(4.0 * c, ((Expr)Tensor.FromArray(new[] { 4.0 }) * c).Eval().ToDoubleArray()[0]);
+    }
 }
