@@ -56,14 +56,28 @@ module Diff =
                 offset <- offset + part.Length
                 result.[i] <- part
             result
-        // At scalar constants every node folds to a constant: Substitute.apply folds them on plain
-        // floats, after the simplification, without building a node for each.
+        // At scalar constants every elementwise node folds to a constant: Substitute.apply folds
+        // them on plain floats, without building a node for each. When every result folds to a
+        // number, the normal forms would only have been folded too: the simplification is skipped,
+        // and the numbers are those of the graph as f and the rules built it (the order of
+        // operations an eager evaluation follows). Otherwise (an op that does not fold, a captured
+        // tensor) the results are graphs, and they are simplified first, as everywhere else.
         let mutable atNumbers = false
         for _, r in replacements do
             match r with
             | Fold.ScalarConst _ -> atNumbers <- true
             | _ -> ()
-        if atNumbers then
+        let allNumbers (parts: Expr[][]) =
+            let mutable all = true
+            for part in parts do
+                for e in part do
+                    match e with
+                    | Fold.ScalarConst _ -> ()
+                    | _ -> all <- false
+            all
+        let folded = if atNumbers then substituteTogether groups else null
+        if not (isNull folded) && allNumbers folded then folded
+        elif atNumbers then
             let simplified: Expr[][] = Array.zeroCreate groups.Length
             for i in 0 .. groups.Length - 1 do
                 simplified.[i] <- if i < values then groups.[i] else Rewrite.simplifyFrom start groups.[i]
