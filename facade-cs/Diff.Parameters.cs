@@ -70,7 +70,8 @@ public sealed class CompiledValueAndGrad
         CompiledFunction compiled;
         lock (byNames)
         {
-            var key = string.Join("\u0000", names);
+            // each name behind its length, so no two lists of names make one key, whatever they hold
+            var key = string.Concat(names.Select(n => $"{n.Length}:{n}"));
             if (!byNames.TryGetValue(key, out compiled!))
             {
                 int k = names.Length;

@@ -57,24 +57,24 @@ public sealed partial class Tensor
     public static Tensor operator -(Tensor a) => new(Kernels.neg(Of(a, nameof(a))));
 
     /// <summary>1 where a &lt; b, else 0, in the operands' dtype.</summary>
-    public static Tensor operator <(Tensor a, Tensor b) => Binary(BinaryOp.Less, a, b);
+    public static Tensor operator <(Tensor a, Tensor b) => Interop.Named("Lt", () => Binary(BinaryOp.Less, a, b));
     /// <summary>1 where a &gt; b, else 0, in the operands' dtype.</summary>
-    public static Tensor operator >(Tensor a, Tensor b) => Binary(BinaryOp.Greater, a, b);
+    public static Tensor operator >(Tensor a, Tensor b) => Interop.Named("Gt", () => Binary(BinaryOp.Greater, a, b));
     /// <summary>1 where a &lt;= b, else 0, in the operands' dtype.</summary>
-    public static Tensor operator <=(Tensor a, Tensor b) => Binary(BinaryOp.LessEqual, a, b);
+    public static Tensor operator <=(Tensor a, Tensor b) => Interop.Named("Le", () => Binary(BinaryOp.LessEqual, a, b));
     /// <summary>1 where a &gt;= b, else 0, in the operands' dtype.</summary>
-    public static Tensor operator >=(Tensor a, Tensor b) => Binary(BinaryOp.GreaterEqual, a, b);
+    public static Tensor operator >=(Tensor a, Tensor b) => Interop.Named("Ge", () => Binary(BinaryOp.GreaterEqual, a, b));
     /// <summary>1 where a &lt; b, else 0, in the tensor's dtype.</summary>
-    public static Tensor operator <(Tensor a, double b) => Binary(BinaryOp.Less, a, b);
+    public static Tensor operator <(Tensor a, double b) => Interop.Named("Lt", () => Binary(BinaryOp.Less, a, b));
     /// <summary>1 where a &gt; b, else 0, in the tensor's dtype.</summary>
-    public static Tensor operator >(Tensor a, double b) => Binary(BinaryOp.Greater, a, b);
+    public static Tensor operator >(Tensor a, double b) => Interop.Named("Gt", () => Binary(BinaryOp.Greater, a, b));
     /// <summary>1 where a &lt;= b, else 0, in the tensor's dtype.</summary>
-    public static Tensor operator <=(Tensor a, double b) => Binary(BinaryOp.LessEqual, a, b);
+    public static Tensor operator <=(Tensor a, double b) => Interop.Named("Le", () => Binary(BinaryOp.LessEqual, a, b));
     /// <summary>1 where a &gt;= b, else 0, in the tensor's dtype.</summary>
-    public static Tensor operator >=(Tensor a, double b) => Binary(BinaryOp.GreaterEqual, a, b);
+    public static Tensor operator >=(Tensor a, double b) => Interop.Named("Ge", () => Binary(BinaryOp.GreaterEqual, a, b));
 
     /// <summary>1 where the elements are equal, else 0 (NaN equals nothing), with broadcasting.</summary>
-    public Tensor Eq(Tensor other) { ArgumentNullException.ThrowIfNull(other); return Binary(BinaryOp.Equal, this, other); }
+    public Tensor Eq(Tensor other) { ArgumentNullException.ThrowIfNull(other); return Interop.Named("Eq", () => Binary(BinaryOp.Equal, this, other)); }
 
     /// <summary>The elementwise power with broadcasting.</summary>
     public Tensor Pow(Tensor exponent) { ArgumentNullException.ThrowIfNull(exponent); return Binary(BinaryOp.Pow, this, exponent); }
@@ -143,38 +143,39 @@ public sealed partial class Tensor
 
     int[] AllAxes => Enumerable.Range(0, Rank).ToArray();
 
-    Tensor Reduce(ReduceOp op, int[] axes, bool keepDims)
+    // The kernels name the core op (ReduceSum); the caller wrote Sum.
+    Tensor Reduce(string method, ReduceOp op, int[] axes, bool keepDims)
     {
         ArgumentNullException.ThrowIfNull(axes);
-        return new(Kernels.reduce(op, axes, keepDims, Value));
+        return Interop.Named(method, () => new Tensor(Kernels.reduce(op, axes, keepDims, Value)));
     }
 
     /// <summary>The sum of all elements, rank 0.</summary>
-    public Tensor Sum() => Reduce(ReduceOp.Sum, AllAxes, false);
+    public Tensor Sum() => Reduce("Sum", ReduceOp.Sum, AllAxes, false);
     /// <summary>The sum along one axis.</summary>
-    public Tensor Sum(int axis, bool keepDims = false) => Reduce(ReduceOp.Sum, new[] { axis }, keepDims);
+    public Tensor Sum(int axis, bool keepDims = false) => Reduce("Sum", ReduceOp.Sum, new[] { axis }, keepDims);
     /// <summary>The sum over several axes.</summary>
-    public Tensor Sum(int[] axes, bool keepDims = false) => Reduce(ReduceOp.Sum, axes, keepDims);
+    public Tensor Sum(int[] axes, bool keepDims = false) => Reduce("Sum", ReduceOp.Sum, axes, keepDims);
     /// <summary>The mean of all elements, rank 0.</summary>
-    public Tensor Mean() => Reduce(ReduceOp.Mean, AllAxes, false);
+    public Tensor Mean() => Reduce("Mean", ReduceOp.Mean, AllAxes, false);
     /// <summary>The mean along one axis.</summary>
-    public Tensor Mean(int axis, bool keepDims = false) => Reduce(ReduceOp.Mean, new[] { axis }, keepDims);
+    public Tensor Mean(int axis, bool keepDims = false) => Reduce("Mean", ReduceOp.Mean, new[] { axis }, keepDims);
     /// <summary>The mean over several axes.</summary>
-    public Tensor Mean(int[] axes, bool keepDims = false) => Reduce(ReduceOp.Mean, axes, keepDims);
+    public Tensor Mean(int[] axes, bool keepDims = false) => Reduce("Mean", ReduceOp.Mean, axes, keepDims);
     /// <summary>The largest element, rank 0.</summary>
-    public Tensor Max() => Reduce(ReduceOp.Max, AllAxes, false);
+    public Tensor Max() => Reduce("Max", ReduceOp.Max, AllAxes, false);
     /// <summary>The largest element along one axis.</summary>
-    public Tensor Max(int axis, bool keepDims = false) => Reduce(ReduceOp.Max, new[] { axis }, keepDims);
+    public Tensor Max(int axis, bool keepDims = false) => Reduce("Max", ReduceOp.Max, new[] { axis }, keepDims);
     /// <summary>The smallest element, rank 0.</summary>
-    public Tensor Min() => Reduce(ReduceOp.Min, AllAxes, false);
+    public Tensor Min() => Reduce("Min", ReduceOp.Min, AllAxes, false);
     /// <summary>The smallest element along one axis.</summary>
-    public Tensor Min(int axis, bool keepDims = false) => Reduce(ReduceOp.Min, new[] { axis }, keepDims);
+    public Tensor Min(int axis, bool keepDims = false) => Reduce("Min", ReduceOp.Min, new[] { axis }, keepDims);
     /// <summary>The product of all elements, rank 0.</summary>
-    public Tensor Prod() => Reduce(ReduceOp.Prod, AllAxes, false);
+    public Tensor Prod() => Reduce("Prod", ReduceOp.Prod, AllAxes, false);
     /// <summary>The product along one axis.</summary>
-    public Tensor Prod(int axis, bool keepDims = false) => Reduce(ReduceOp.Prod, new[] { axis }, keepDims);
+    public Tensor Prod(int axis, bool keepDims = false) => Reduce("Prod", ReduceOp.Prod, new[] { axis }, keepDims);
     /// <summary>The index of the largest element along an axis (first on ties), in the tensor's dtype.</summary>
-    public Tensor ArgMax(int axis, bool keepDims = false) => new(Kernels.argmax(axis, keepDims, Value));
+    public Tensor ArgMax(int axis, bool keepDims = false) => Interop.Named("ArgMax", () => new Tensor(Kernels.argmax(axis, keepDims, Value)));
 
     /// <summary>The same elements in a new shape; one entry may be −1 to infer it. A view when possible.</summary>
     public Tensor Reshape(params int[] shape)
@@ -218,7 +219,12 @@ public sealed partial class Tensor
     {
         if (axis >= t.Rank)
             throw new ShapeException($"Slice: axis {axis} does not exist in shape {FunctionalDiff.Core.Shape.format(t.Value.Shape)}");
-        var (start, length) = range.GetOffsetAndLength(t.Value.Shape[axis]);
+        int n = t.Value.Shape[axis];
+        // Range's own exception names neither the method nor the shape
+        int start = range.Start.GetOffset(n), stop = range.End.GetOffset(n);
+        if (start < 0 || stop > n || start > stop)
+            throw new ShapeException($"Slice: range {range} is outside axis {axis} of shape {FunctionalDiff.Core.Shape.format(t.Value.Shape)}");
+        int length = stop - start;
         return new(Kernels.slice(axis, start, start + length, 1, t.Value));
     }
 

@@ -31,6 +31,9 @@ type internal LoopRunner() =
     /// Runs the loop with its inputs at `values.[inputs.[k]]`, writing the packed result into the
     /// dense `output`.
     abstract Run: values: Tensor[] * inputs: int[] * output: Tensor -> unit
+    /// True when `storage` is the array of a constant of the loop's body (a tensor its step
+    /// captured), which every later run reads.
+    abstract IsConstantStorage: storage: Array -> bool
 
 /// One unit of work of a plan; the ints are value numbers.
 [<RequireQualifiedAccess>]
@@ -152,6 +155,13 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
             | Home.Constant t -> set.Add t.Storage |> ignore
             | Home.Input _ | Home.Buffer _ | Home.Computed -> ()
         set
+    /// The loops the steps run: their bodies' constants are this plan's too.
+    let loops =
+        steps |> Array.choose (fun step ->
+            match step with
+            | Step.Loop(runner, _, _) -> Some runner
+            | Step.Fused _ | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.View _ | Step.Kernel _ | Step.Write _
+            | Step.Unfold _ | Step.Fold _ | Step.FoldProduct _ -> None)
     /// True for the values that live in an arena slot.
     let inArenaSlot =
         homes |> Array.map (fun h ->
@@ -308,9 +318,10 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
         let results = this.RunFresh given
         for r in 0 .. outputs.Length - 1 do copyInto results.[r] outputs.[r].Storage
 
-    /// True when `storage` is the array of a constant of the plan (a captured tensor or a folded
-    /// subgraph), which every later run reads.
-    member _.IsConstantStorage(storage: Array) = constantStorage.Contains storage
+    /// True when `storage` is the array of a constant of the plan or of a loop's body (a captured
+    /// tensor or a folded subgraph), which every later run reads.
+    member _.IsConstantStorage(storage: Array) =
+        constantStorage.Contains storage || loops |> Array.exists (fun loop -> loop.IsConstantStorage storage)
 
     /// As Run, for a loop's body: `packs` (null for none) keeps the packed right operands of the
     /// products marked as loop-invariant, which the caller guarantees keep their values until
@@ -484,6 +495,8 @@ type internal ScanRunner(body: ScanBody, plan: Plan, length: int, reverse: bool)
     member _.Packings =
         Threading.Monitor.Enter pool
         try made |> Seq.sumBy (fun s -> s.Packs.Packings) finally Threading.Monitor.Exit pool
+
+    override _.IsConstantStorage(storage: Array) = plan.IsConstantStorage storage
 
     override _.Run(values: Tensor[], inputs: int[], output: Tensor) =
         let s = rent ()

@@ -90,6 +90,25 @@ let compileAliasingTests =
             expectClose (captured.ToDoubleArray()) [| 1.0; 2.0 |] "the captured tensor is unchanged"
         }
 
+        test "InvokeInto refuses a tensor that a loop's step captured as an output" {
+            // h_{t+1} = h_t + x_t * c over 3 steps of x = 1: h_3 = 3 c; c lives in the body's plan
+            let captured = vector [| 1.0; 2.0 |]
+            let compiled =
+                Compile.compile (fun p ->
+                    let carries, _ = Scan.scan (fun c x -> [| c.[0] + x.[0] * Expr.constant captured |], [| c.[0] |]) [| p.[0] |] [| p.[1] |]
+                    [| carries.[0] |])
+            let h0, xs = vector [| 0.0; 0.0 |], Tensor.Ones([| 3; 2 |], DType.Float64)
+            expectClose ((compiled.Invoke(h0, xs)).[0].ToDoubleArray()) [| 3.0; 6.0 |] "3 c"
+            try
+                compiled.InvokeInto([| h0; xs |], [| captured |])
+                failtest "no exception"
+            with :? ArgumentException as error ->
+                Expect.stringContains error.Message "outputs[0]" "names the output"
+                Expect.stringContains error.Message "captured" "says why"
+            expectClose (captured.ToDoubleArray()) [| 1.0; 2.0 |] "the captured tensor is unchanged"
+            expectClose ((compiled.Invoke(h0, xs)).[0].ToDoubleArray()) [| 3.0; 6.0 |] "a later call still gives 3 c"
+        }
+
         // Scalar constants are one node per value and dtype for the whole process (the rules' 2 and
         // 0.5 among them). Each test uses a value no other test uses, so that a failure here cannot
         // change another test's numbers.

@@ -129,6 +129,38 @@ public class ErrorTests
         Assert.StartsWith(method + ": ", e.Message);
     }
 
+    static readonly Tensor TM = Tensor.Ones(new[] { 2, 3 });
+    static readonly Tensor T4 = Tensor.Ones(new[] { 4 });
+
+    /// <summary>The eager Tensor methods name themselves as the Expr ones do, and give the shape.</summary>
+    public static IEnumerable<object[]> TensorShapeCases() => new (string, Action)[]
+    {
+        ("Sum", () => TM.Sum(2)),
+        ("Sum", () => TM.Sum(new[] { 0, 0 })),
+        ("Mean", () => TM.Mean(3)),
+        ("Max", () => TM.Max(-3)),
+        ("Max", () => Tensor.Zeros(new[] { 0 }).Max()),
+        ("Min", () => TM.Min(5)),
+        ("Prod", () => TM.Prod(2)),
+        ("ArgMax", () => TM.ArgMax(2)),
+        ("Lt", () => { var e = TM < T4; }),
+        ("Le", () => { var e = TM <= T4; }),
+        ("Gt", () => { var e = TM > T4; }),
+        ("Ge", () => { var e = TM >= T4; }),
+        ("Eq", () => TM.Eq(T4)),
+        ("Slice", () => { var e = TM[0..1, 0..9]; }),
+        ("Slice", () => { var e = TM[3..]; }),
+    }.Select(c => new object[] { c.Item1, c.Item2 });
+
+    [Theory]
+    [MemberData(nameof(TensorShapeCases))]
+    public void TensorShapeMistakesNameTheMethodAndTheShape(string method, Action call)
+    {
+        var e = Assert.ThrowsAny<ArgumentException>(call);
+        Assert.StartsWith(method + ": ", e.Message);
+        Assert.Matches(@"\[[0-9,]*\]|rank 2", e.Message);
+    }
+
     [Fact]
     public void AShapeMistakeNamesTheParametersAndTheirShapes()
     {

@@ -89,4 +89,24 @@ public class ParameterTests
         // a fair shuffle leaves about one fixed point on average; 1000 elements leave far fewer than 20
         Assert.True(p.Where((v, i) => v == i).Count() < 20);
     }
+
+    [Fact]
+    public void ACompiledLossTellsNameListsApartWhateverCharactersTheNamesHold()
+    {
+        // ["a\0b"] and ["a", "b"] are different parameter lists: each must get a plan of its own.
+        var step = Diff.CompileValueAndGrad((p, d) =>
+        {
+            Expr loss = 0.0;
+            foreach (var (name, weight) in new[] { ("a", 2.0), ("b", 3.0), ("a\0b", 5.0) })
+                if (p.TryGetValue(name, out var e)) loss = loss + e.Sum() * weight;
+            return loss;
+        });
+        var (one, g1) = step.Invoke(Parameters.Of(("a\0b", Tensor.Ones([2]))));
+        var (two, g2) = step.Invoke(Parameters.Of(("a", Tensor.Ones([2])), ("b", Tensor.Ones([2]))));
+        Assert.Equal(5.0 * 2, one.ToScalar());
+        Assert.Equal(new[] { 5.0, 5.0 }, g1["a\0b"].ToDoubleArray());
+        Assert.Equal(2.0 * 2 + 3.0 * 2, two.ToScalar());
+        Assert.Equal(new[] { 2.0, 2.0 }, g2["a"].ToDoubleArray());
+        Assert.Equal(new[] { 3.0, 3.0 }, g2["b"].ToDoubleArray());
+    }
 }
