@@ -121,11 +121,13 @@ module Linalg =
         let sign, logAbs = slogdet a
         sign * Expr.exp logAbs
 
-    /// torch.logdet: log(det a): NaN when det a < 0, -inf when a is singular.
+    /// torch.logdet: log(det a): NaN when det a < 0, -inf when a is singular. Written as torch
+    /// writes it, where(sign = -1, NaN, log|det|), so a negative determinant passes no cotangent
+    /// (log of the sign would pass log|det|'s, A⁻ᵀ, under a NaN value).
     let logdet (a: Expr) : Expr =
         LinalgNodes.square "LogDet" "a" a |> ignore
         let sign, logAbs = slogdet a
-        Expr.log sign + logAbs
+        Expr.where (Expr.lt sign (Expr.scalar a.DType 0.0)) (Expr.scalar a.DType nan) logAbs
 
     /// torch.linalg.qr in its reduced mode: (Q, R) with a = Q R for a (…, m, n), Q (…, m, k) with
     /// orthonormal columns and R (…, k, n) upper triangular, k = min(m, n). R's diagonal signs follow

@@ -1,0 +1,52 @@
+/// Specifications for what a probe of every facade op at edge inputs (signed zeros, infinities,
+/// NaN, singular matrices) against TorchSharp found: each is torch's semantics written out here as
+/// a closed form evaluated element by element with IEEE arithmetic.
+module FunctionalDiff.Core.Tests.EdgeTorchProbeTests
+
+open System
+open Expecto
+open FunctionalDiff.Core
+open FunctionalDiff.Core.Tests.GraphTestSupport
+
+let private vector (data: float[]) = Expr.constant (Tensor.FromArray(data, [| data.Length |]))
+let private valuesOf (e: Expr) = (Eval.eval e).ToDoubleArray()
+
+/// NaN matches NaN, an infinity the same infinity, finite numbers within 1e-12 relative.
+let private expectIeee (actual: float[]) (expected: float[]) (message: string) =
+    Expect.equal actual.Length expected.Length (message + ": length")
+    for i in 0 .. expected.Length - 1 do
+        let a, e = actual.[i], expected.[i]
+        let same =
+            if Double.IsNaN e then Double.IsNaN a
+            elif Double.IsInfinity e then a = e
+            else abs (a - e) <= 1e-12 * (1.0 + abs e)
+        if not same then failtestf "%s: element %d is %g, expected %g\nactual   %A\nexpected %A" message i a e actual expected
+
+[<Tests>]
+let tests =
+    testList "Graph.Edge torch probe" [
+        test "elu: torch's forward is α(eˣ - 1) where x ≤ 0 and x elsewhere, so -α at -inf and NaN at NaN; its backward's slope is αeˣ where x ≤ 0 and 1 elsewhere (NaN included)" {
+            let alpha = 2.0
+            let x = [| -infinity; nan; infinity; -1000.0; -1.5; 0.0; 0.75 |]
+            // torch: elu(x) = x ≤ 0 ? α·(exp(x) - 1) : x, elu'(x) = x ≤ 0 ? α·exp(x) : 1
+            let value = x |> Array.map (fun t -> if t <= 0.0 then alpha * (Math.Exp t - 1.0) else t)
+            let slope = x |> Array.map (fun t -> if t <= 0.0 then alpha * Math.Exp t else 1.0)
+            expectIeee (valuesOf (Activations.elu alpha (vector x))) value "value"
+            expectIeee (valuesOf (Diff.grad (fun y -> Expr.sum (Activations.elu alpha y)) (vector x))) slope "gradient"
+            // second order: α·eˣ below 0; 0 at 0 (torch's double backward masks x < 0) and above; -inf has e^-inf = 0
+            let curvature = x |> Array.map (fun t -> if t < 0.0 then alpha * Math.Exp t else 0.0)
+            let ones = vector (Array.create x.Length 1.0)
+            expectIeee (valuesOf (Diff.hvp (fun y -> Expr.sum (Activations.elu alpha y)) (vector x) ones)) curvature "HVP"
+        }
+        test "logdet: torch's is where(sign = -1, NaN, log|det|), so a negative determinant has value NaN and no cotangent; a positive one has A⁻ᵀ" {
+            let logdetSum (a: Expr) = Expr.sum (Linalg.logdet a)
+            // det [[0, 1], [1, 0]] = -1
+            let swap = Expr.constant (tensor [| 2; 2 |] [| 0.0; 1.0; 1.0; 0.0 |])
+            expectIeee (valuesOf (Linalg.logdet swap)) [| nan |] "value, det < 0"
+            expectIeee (valuesOf (Diff.grad logdetSum swap)) [| 0.0; 0.0; 0.0; 0.0 |] "gradient, det < 0"
+            // [[2, 1], [1, 3]]: det 5, A⁻ᵀ = [[3, -1], [-1, 2]] / 5
+            let a = Expr.constant (tensor [| 2; 2 |] [| 2.0; 1.0; 1.0; 3.0 |])
+            expectIeee (valuesOf (Linalg.logdet a)) [| Math.Log 5.0 |] "value, det > 0"
+            expectIeee (valuesOf (Diff.grad logdetSum a)) [| 0.6; -0.2; -0.2; 0.4 |] "gradient, det > 0"
+        }
+    ]
