@@ -321,7 +321,11 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
     /// True when `storage` is the array of a constant of the plan or of a loop's body (a captured
     /// tensor or a folded subgraph), which every later run reads.
     member _.IsConstantStorage(storage: Array) =
-        constantStorage.Contains storage || loops |> Array.exists (fun loop -> loop.IsConstantStorage storage)
+        // a loop rather than Array.exists, whose closure would be an allocation per output per call
+        let mutable found = constantStorage.Contains storage
+        for loop in loops do
+            if not found && loop.IsConstantStorage storage then found <- true
+        found
 
     /// As Run, for a loop's body: `packs` (null for none) keeps the packed right operands of the
     /// products marked as loop-invariant, which the caller guarantees keep their values until
