@@ -57,29 +57,63 @@ module Reduction =
         | ReduceOp.Min -> Tensors.TensorPrimitives.Min(a, row, acc)
         | ReduceOp.Prod -> Tensors.TensorPrimitives.Multiply(a, row, acc)
 
+    /// Rows a sum over an outer axis adds in sequence before its partial sums are combined pairwise.
+    /// Short, so a float32 element's error grows with this many additions plus log2 of the
+    /// number of blocks, as a cascade (torch's sums are cascades too), rather than with the rows.
+    let private sumRows = 32
+
+    /// Sums rows [first, first + count) of block o into `target`, in sequence.
+    let private sumRowRange<'T when 'T :> IFloatingPointIeee754<'T>>
+        (data: 'T[]) (start: int) (inner: int) (first: int) (count: int) (target: Span<'T>) =
+        ReadOnlySpan(data, start + first * inner, inner).CopyTo target
+        for q in first + 1 .. first + count - 1 do
+            combineRows ReduceOp.Sum target (ReadOnlySpan(data, start + q * inner, inner))
+
     /// Reduces block o of a dense [outer, reduced, inner] layout with inner > 1 into its row
-    /// of `result`, combining rows elementwise.
+    /// of `result`, combining rows elementwise. Sums go by blocks of sumRows rows whose partial
+    /// sums merge like a binary counter: level l holds the sum of 2^l blocks, and a new block
+    /// carries up through the occupied levels, so every partial sum is added to one of its size.
     let private combineOuter<'T when 'T :> IFloatingPointIeee754<'T>>
         (op: ReduceOp) (data: 'T[]) (offset: int) (reduced: int) (inner: int) (result: 'T[]) (o: int) =
-        let sumLike = (op = ReduceOp.Sum || op = ReduceOp.Mean)
-        // Sums combine rows in blocks of `sumBlock`, then add the block sums, to bound float32 error.
-        let blockRows = if sumLike then sumBlock else Int32.MaxValue
         let total = Span(result, o * inner, inner)
-        // only runs longer than one block need a second accumulator
-        let block = if reduced > blockRows then Array.zeroCreate<'T> inner else null
-        let mutable r = 0
-        let mutable first = true
-        while r < reduced do
-            let stop = if blockRows = Int32.MaxValue then reduced else min reduced (r + blockRows)
-            let target = if first then total else Span(block)
-            ReadOnlySpan(data, offset + (o * reduced + r) * inner, inner).CopyTo target
-            for q in r + 1 .. stop - 1 do
-                combineRows op target (ReadOnlySpan(data, offset + (o * reduced + q) * inner, inner))
-            if not first then combineRows op total (ReadOnlySpan(block))
-            first <- false
-            r <- stop
-        if op = ReduceOp.Mean then
-            SpanKernels.divideScalar (Span<'T>.op_Implicit total) ('T.CreateTruncating reduced) total
+        let start = offset + o * reduced * inner
+        match op with
+        | ReduceOp.Sum | ReduceOp.Mean ->
+            if reduced <= sumRows then sumRowRange data start inner 0 reduced total
+            else
+                let blocks = (reduced + sumRows - 1) / sumRows
+                let mutable levels = 1
+                while (1 <<< (levels - 1)) < blocks do
+                    levels <- levels + 1
+                // one buffer per level and one for the block being carried, from the pool
+                let scratch = Buffers.ArrayPool<'T>.Shared.Rent((levels + 1) * inner)
+                let carry = Span(scratch, levels * inner, inner)
+                let mutable occupied = 0
+                for b in 0 .. blocks - 1 do
+                    let first = b * sumRows
+                    sumRowRange data start inner first (min sumRows (reduced - first)) carry
+                    let mutable l = 0
+                    while occupied &&& (1 <<< l) <> 0 do
+                        combineRows ReduceOp.Sum carry (ReadOnlySpan(scratch, l * inner, inner))
+                        occupied <- occupied &&& ~~~(1 <<< l)
+                        l <- l + 1
+                    (Span<'T>.op_Implicit carry : ReadOnlySpan<'T>).CopyTo(Span(scratch, l * inner, inner))
+                    occupied <- occupied ||| (1 <<< l)
+                // the levels left, smallest first
+                let mutable started = false
+                for l in 0 .. levels - 1 do
+                    if occupied &&& (1 <<< l) <> 0 then
+                        if started then combineRows ReduceOp.Sum total (ReadOnlySpan(scratch, l * inner, inner))
+                        else
+                            ReadOnlySpan(scratch, l * inner, inner).CopyTo total
+                            started <- true
+                Buffers.ArrayPool<'T>.Shared.Return scratch
+            if op = ReduceOp.Mean then
+                SpanKernels.divideScalar (Span<'T>.op_Implicit total) ('T.CreateTruncating reduced) total
+        | ReduceOp.Max | ReduceOp.Min | ReduceOp.Prod ->
+            ReadOnlySpan(data, start, inner).CopyTo total
+            for q in 1 .. reduced - 1 do
+                combineRows op total (ReadOnlySpan(data, start + q * inner, inner))
 
     /// Reduces blocks [first, last) of a dense [outer, reduced, inner] layout into their rows of `result`.
     let private reduceRange<'T when 'T :> IFloatingPointIeee754<'T>>

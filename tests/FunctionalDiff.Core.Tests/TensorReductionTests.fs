@@ -100,6 +100,33 @@ let tests =
             for column in (Reduction.reduce ReduceOp.Sum [| 0 |] false columns).ToDoubleArray() do
                 Expect.isLessThan (abs (column - 2e5 * value) / (2e5 * value)) 1e-5 "column sum"
         }
+        test "float32 sums over an outer axis stay within a cascade's error bound" {
+            // Rows are added 32 at a time, then the partial sums pairwise: the rounding error of
+            // each column is at most (32 + log2 of the blocks + 1) half-ulps of the sum of its
+            // absolute values. A sequential sum over the 1,000 rows may reach 1,000 of them (it
+            // was off by 9.6e-6 relative on 0.1f, beyond this bound of about 2.3e-6).
+            let rows, columns = 1000, 64
+            let values = randomValues 44 0.05 0.15 (rows * columns)
+            let input = tensorOf DType.Float32 [| rows; columns |] values
+            let exact = input.ToDoubleArray()
+            let sums = (Reduction.reduce ReduceOp.Sum [| 0 |] false input).ToDoubleArray()
+            let means = (Reduction.reduce ReduceOp.Mean [| 0 |] false input).ToDoubleArray()
+            let halfUlp = Math.Pow(2.0, -24.0)
+            let bound = float (32 + 5 + 1) * halfUlp
+            for c in 0 .. columns - 1 do
+                // the float32 inputs summed in float64, a loop over the rows
+                let mutable reference, magnitude = 0.0, 0.0
+                for r in 0 .. rows - 1 do
+                    reference <- reference + exact.[r * columns + c]
+                    magnitude <- magnitude + abs exact.[r * columns + c]
+                Expect.isLessThanOrEqual (abs (sums.[c] - reference)) (bound * magnitude) (sprintf "column %d sum" c)
+                Expect.isLessThanOrEqual (abs (means.[c] - reference / float rows)) ((bound + halfUlp) * magnitude / float rows) (sprintf "column %d mean" c)
+            // the same columns of 0.1f exactly, the helper's probe
+            let tenths = Tensor.full DType.Float32 [| rows; columns |] 0.1
+            let value = float (float32 0.1)
+            for column in (Reduction.reduce ReduceOp.Sum [| 0 |] false tenths).ToDoubleArray() do
+                Expect.isLessThanOrEqual (abs (column - float rows * value)) (bound * float rows * value) "column of 0.1f"
+        }
         test "argmax takes the first of ties, treats NaN as largest, and works on views" {
             let t = Tensor.ofArray64 [| 2; 4 |] [| 1.0; 3.0; 3.0; 2.0; 5.0; nan; 7.0; nan |]
             Expect.equal ((Reduction.argmax 1 false t).ToDoubleArray()) [| 1.0; 1.0 |] "rows"
