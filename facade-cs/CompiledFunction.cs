@@ -55,14 +55,46 @@ public sealed class CompiledFunction
     /// An output has the wrong shape or dtype, is a view, shares memory with another output, or is
     /// a tensor the function captured (a constant of its plan).
     /// </exception>
-    public void InvokeInto(Tensor[] inputs, Tensor[] outputs) =>
-        compiled.InvokeInto(Unwrap(inputs, nameof(inputs)), Unwrap(outputs, nameof(outputs)));
+    public void InvokeInto(Tensor[] inputs, Tensor[] outputs)
+    {
+        var coreInputs = Unwrap(ref spareInputs, inputs, nameof(inputs));
+        var coreOutputs = Unwrap(ref spareOutputs, outputs, nameof(outputs));
+        try
+        {
+            compiled.InvokeInto(coreInputs, coreOutputs);
+        }
+        finally
+        {
+            GiveBack(ref spareInputs, coreInputs);
+            GiveBack(ref spareOutputs, coreOutputs);
+        }
+    }
+
+    // The core's tensors of a call, in arrays this thread keeps between calls, so that a loop over
+    // InvokeInto allocates nothing. A slot is emptied while its array is in use: a function traced
+    // during the call may call InvokeInto itself, and then gets arrays of its own.
+    [ThreadStatic] static CoreTensor[]? spareInputs;
+    [ThreadStatic] static CoreTensor[]? spareOutputs;
 
     static CoreTensor[] Unwrap(Tensor[] tensors, string name)
     {
+        CoreTensor[]? none = null;
+        return Unwrap(ref none, tensors, name);
+    }
+
+    static CoreTensor[] Unwrap(ref CoreTensor[]? spare, Tensor[] tensors, string name)
+    {
         Interop.ThrowIfAnyNull(tensors, name);
-        var core = new CoreTensor[tensors.Length];
+        var core = spare is { } kept && kept.Length == tensors.Length ? kept : new CoreTensor[tensors.Length];
+        spare = null;
         for (int i = 0; i < tensors.Length; i++) core[i] = tensors[i].Value;
         return core;
+    }
+
+    /// <summary>Clears the array (it must not keep the caller's tensors alive) and keeps it for the next call.</summary>
+    static void GiveBack(ref CoreTensor[]? spare, CoreTensor[] core)
+    {
+        Array.Clear(core);
+        spare = core;
     }
 }
