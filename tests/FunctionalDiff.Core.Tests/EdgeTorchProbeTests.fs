@@ -38,6 +38,11 @@ let tests =
             let ones = vector (Array.create x.Length 1.0)
             expectIeee (valuesOf (Diff.hvp (fun y -> Expr.sum (Activations.elu alpha y)) (vector x) ones)) curvature "HVP"
         }
+        test "relu at a NaN rank-0 constant: value NaN and slope 1 as at a NaN vector entry (torch masks by the output; the scalar fold gave 0 and 0)" {
+            let x = Expr.scalar DType.Float64 nan
+            expectIeee (valuesOf (Expr.relu x)) [| nan |] "value"
+            expectIeee (valuesOf (Diff.grad Expr.relu x)) [| 1.0 |] "slope"
+        }
         test "logdet: torch's is where(sign = -1, NaN, log|det|), so a negative determinant has value NaN and no cotangent; a positive one has A⁻ᵀ" {
             let logdetSum (a: Expr) = Expr.sum (Linalg.logdet a)
             // det [[0, 1], [1, 0]] = -1
