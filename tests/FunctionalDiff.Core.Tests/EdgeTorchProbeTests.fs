@@ -43,6 +43,14 @@ let tests =
             expectIeee (valuesOf (Expr.relu x)) [| nan |] "value"
             expectIeee (valuesOf (Diff.grad Expr.relu x)) [| 1.0 |] "slope"
         }
+        test "a cotangent that cancels to an exact 0 still multiplies as IEEE: d/dz Σ(c - c), c = exp(z - z), is 0·NaN = NaN where z is infinite, as torch's" {
+            // torch: c̄ = 1 + (-1) = 0, then z̄ = c̄·c·(1 - 1), so NaN where c = exp(inf - inf) is NaN and 0 elsewhere
+            let z = [| infinity; 1.5; -infinity; nan; 0.0; -2.0; 7.0 |]
+            let c (y: Expr) = Expr.exp (Expr.sub y y)
+            let expected = z |> Array.map (fun t -> let ct = Math.Exp(t - t) in (1.0 - 1.0) * ct * (1.0 - 1.0) + (1.0 - 1.0) * ct)
+            let x = Expr.constant (tensor [| 1; 7 |] z)
+            expectIeee (valuesOf (Diff.grad (fun y -> Expr.sum (Expr.sub (c y) (c y))) x)) expected "gradient"
+        }
         test "logdet: torch's is where(sign = -1, NaN, log|det|), so a negative determinant has value NaN and no cotangent; a positive one has A⁻ᵀ" {
             let logdetSum (a: Expr) = Expr.sum (Linalg.logdet a)
             // det [[0, 1], [1, 0]] = -1
