@@ -51,6 +51,14 @@ let tests =
             let x = Expr.constant (tensor [| 1; 7 |] z)
             expectIeee (valuesOf (Diff.grad (fun y -> Expr.sum (Expr.sub (c y) (c y))) x)) expected "gradient"
         }
+        test "clamp with a NaN bound is NaN everywhere with no cotangent, as torch's min(max(x, lower), upper) with NaN-propagating max and min" {
+            let x = [| -1.0; 0.5; 2.0; infinity; nan |]
+            for lower, upper in [ Some nan, Some 1.0; Some 0.0, Some nan; Some nan, None; None, Some nan ] do
+                let clamped = Activations.clamp lower upper (vector x)
+                expectIeee (valuesOf clamped) (Array.create x.Length nan) (sprintf "value, bounds %A %A" lower upper)
+                // torch's backward passes g where lower <= x <= upper: never, a comparison with NaN being false
+                expectIeee (valuesOf (Diff.grad (fun y -> Expr.sum (Activations.clamp lower upper y)) (vector x))) (Array.zeroCreate x.Length) (sprintf "gradient, bounds %A %A" lower upper)
+        }
         test "logdet: torch's is where(sign = -1, NaN, log|det|), so a negative determinant has value NaN and no cotangent; a positive one has A⁻ᵀ" {
             let logdetSum (a: Expr) = Expr.sum (Linalg.logdet a)
             // det [[0, 1], [1, 0]] = -1
