@@ -59,6 +59,23 @@ let tests =
                 // torch's backward passes g where lower <= x <= upper: never, a comparison with NaN being false
                 expectIeee (valuesOf (Diff.grad (fun y -> Expr.sum (Activations.clamp lower upper y)) (vector x))) (Array.zeroCreate x.Length) (sprintf "gradient, bounds %A %A" lower upper)
         }
+        test "max and min over an empty axis raise when built, naming the op, the axes and the shape, as torch raises at the call; sum, mean and prod of nothing are 0, NaN and 1" {
+            for dims, axes in [ [| 0 |], [| 0 |]; [| 3; 0 |], [| 1 |]; [| 3; 0 |], [| 0; 1 |]; [| 0; 3 |], [| 0 |] ] do
+                let x = Expr.constant (tensor dims [||])
+                for name, build in [ "Max", Expr.maxAxes; "Min", Expr.minAxes ] do
+                    match (try build axes false x |> ignore; None with :? ShapeException as e -> Some e.Message) with
+                    | None -> failtestf "%s over %A of %A: no ShapeException when built" name axes dims
+                    | Some message ->
+                        for fragment in [ name + ":"; sprintf "[%s]" (String.Join(",", dims)) ] do
+                            Expect.stringContains message fragment (sprintf "%s over %A of %A names %s" name axes dims fragment)
+            // [3, 0] over its empty axis: three empty rows
+            let rows = Expr.constant (tensor [| 3; 0 |] [||])
+            expectIeee (valuesOf (Expr.sumAxes [| 1 |] false rows)) [| 0.0; 0.0; 0.0 |] "sum"
+            expectIeee (valuesOf (Expr.meanAxes [| 1 |] false rows)) [| nan; nan; nan |] "mean"
+            expectIeee (valuesOf (Expr.prodAxes [| 1 |] false rows)) [| 1.0; 1.0; 1.0 |] "prod"
+            // over the axis of length 3 the result is empty, which torch allows
+            Expect.equal (Expr.maxAxes [| 0 |] false rows).Dims [| 0 |] "max over the non-empty axis"
+        }
         test "logdet: torch's is where(sign = -1, NaN, log|det|), so a negative determinant has value NaN and no cotangent; a positive one has A⁻ᵀ" {
             let logdetSum (a: Expr) = Expr.sum (Linalg.logdet a)
             // det [[0, 1], [1, 0]] = -1
