@@ -52,10 +52,18 @@ module Activations =
         let atLeast = match lower with Some l -> Expr.ge x (bound l) | None -> Expr.eq x x
         let atMost = match upper with Some u -> Expr.le x (bound u) | None -> Expr.eq x x
         let inside = atLeast * atMost
-        // outside: the bound that was crossed, or x itself (NaN) without a cotangent
+        // outside: the bound that was crossed, or x itself (NaN) without a cotangent. A NaN bound
+        // is crossed everywhere: torch's max and min propagate it, so every entry is NaN.
         let outside =
             let held = Expr.stopGradient x
-            let raised = match lower with Some l -> Expr.where (Expr.lt x (bound l)) (bound l) held | None -> held
+            let raised =
+                match lower with
+                | Some l when Double.IsNaN l -> Expr.broadcastTo x.Dims (bound l)
+                | Some l -> Expr.where (Expr.lt x (bound l)) (bound l) held
+                | None -> held
             // upper applies after lower, as torch's min(max(x, lower), upper)
-            match upper with Some u -> Expr.where (Expr.gt raised (bound u)) (bound u) raised | None -> raised
+            match upper with
+            | Some u when Double.IsNaN u -> Expr.broadcastTo x.Dims (bound u)
+            | Some u -> Expr.where (Expr.gt raised (bound u)) (bound u) raised
+            | None -> raised
         Expr.where inside x outside

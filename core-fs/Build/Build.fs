@@ -131,6 +131,10 @@ module Expr =
         let name = ScalarFold.caseName op
         let axes = Shape.normalizeAxes name x.Rank axes
         let shape = Shape.reduced x.Dims axes keepDims
+        // Max and min of nothing have no value: raised here, when built, as torch raises at the
+        // call (the kernel would raise only when evaluated, under its internal name)
+        if (op = ReduceOp.Max || op = ReduceOp.Min) && axes |> Array.exists (fun a -> x.Dims.[a] = 0) then
+            Shape.fail name (sprintf "cannot reduce over the empty axes %s of shape %s" (Shape.format axes) (dims x))
         if axes.Length = 0 then x
         elif (op = ReduceOp.Sum || op = ReduceOp.Mean) && (let mutable ones = true in (for a in axes do if x.Dims.[a] <> 1 then ones <- false); ones) then
             // Reducing only size-1 axes moves no data: sum and mean are the identity there. Max,

@@ -465,13 +465,16 @@ module internal Polynomial =
 
     /// p · q of formed terms, expanded; refused when the expansion would exceed a cap. A ghost
     /// times the other factor is a ghost of both: 0 · q is NaN where an atom of q is not finite.
+    /// So is an exact zero (no terms and no ghost: constants that cancelled, `1 - 1`): its
+    /// product with q keeps q's atoms as a ghost, as IEEE's 0 · NaN does.
     let private multiplyFormed (pp: Poly) (qq: Poly) : Poly =
+        let zeroLike (r: Poly) = r.Ghost.Length > 0 || r.Terms.Length = 0
         let ghost =
-            if pp.Ghost.Length = 0 && qq.Ghost.Length = 0 then noAtoms
+            if not (zeroLike pp) && not (zeroLike qq) then noAtoms
             else
                 let g = unionGhost pp.Ghost qq.Ghost
-                let g = if isNull g || pp.Ghost.Length = 0 then g else unionGhost g (atomsOf qq.Terms)
-                if isNull g || qq.Ghost.Length = 0 then g else unionGhost g (atomsOf pp.Terms)
+                let g = if isNull g || not (zeroLike pp) then g else unionGhost g (atomsOf qq.Terms)
+                if isNull g || not (zeroLike qq) then g else unionGhost g (atomsOf pp.Terms)
         if isNull ghost then refused
         else
         let p, q = pp.Terms, qq.Terms

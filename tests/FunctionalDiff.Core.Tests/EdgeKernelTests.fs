@@ -134,6 +134,22 @@ let tests =
                                 failtestf "%A float32 %s path at %g (offset %d): %.9g, float64 reference %.17g (%g ulp)" op path x offset actual expected distance
         }
 
+        test "a unary op folded on a scalar constant has the kernel's IEEE value at NaN, ±inf and ±0 (relu(NaN) is NaN, as torch's)" {
+            let edges = [| nan; infinity; -infinity; 0.0; -0.0; 1e-310; -2.5; 0.5 |]
+            // erf, erfc and lgamma do not fold (they need a kernel); the reference table approximates them
+            for op in allUnaryOps |> List.except [ UnaryOp.Erf; UnaryOp.Erfc; UnaryOp.Lgamma ] do
+                let f = reference op
+                for x in edges do
+                    // a rank-0 constant: the constructor folds it to a constant while building
+                    let folded = (Eval.eval (Expr.unary op (Expr.scalar DType.Float64 x))).ToDoubleArray().[0]
+                    let expected = f x
+                    let same =
+                        if Double.IsNaN expected then Double.IsNaN folded
+                        elif Double.IsInfinity expected then folded = expected
+                        else abs (folded - expected) <= 1e-12 * (1.0 + abs expected)
+                    if not same then failtestf "%A folded at %g: %g, reference %g" op x folded expected
+        }
+
         test "float32 kernels are exact where the function is: exp 0, tanh 0, sin 0, log 1, cos 0, sigmoid 0" {
             for op, x, expected in [ UnaryOp.Exp, 0.0f, 1.0f; UnaryOp.Tanh, 0.0f, 0.0f; UnaryOp.Sin, 0.0f, 0.0f
                                      UnaryOp.Log, 1.0f, 0.0f; UnaryOp.Cos, 0.0f, 1.0f; UnaryOp.Sigmoid, 0.0f, 0.5f

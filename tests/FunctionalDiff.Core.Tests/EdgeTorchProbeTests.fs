@@ -38,6 +38,44 @@ let tests =
             let ones = vector (Array.create x.Length 1.0)
             expectIeee (valuesOf (Diff.hvp (fun y -> Expr.sum (Activations.elu alpha y)) (vector x) ones)) curvature "HVP"
         }
+        test "relu at a NaN rank-0 constant: value NaN and slope 1 as at a NaN vector entry (torch masks by the output; the scalar fold gave 0 and 0)" {
+            let x = Expr.scalar DType.Float64 nan
+            expectIeee (valuesOf (Expr.relu x)) [| nan |] "value"
+            expectIeee (valuesOf (Diff.grad Expr.relu x)) [| 1.0 |] "slope"
+        }
+        test "a cotangent that cancels to an exact 0 still multiplies as IEEE: d/dz Σ(c - c), c = exp(z - z), is 0·NaN = NaN where z is infinite, as torch's" {
+            // torch: c̄ = 1 + (-1) = 0, then z̄ = c̄·c·(1 - 1), so NaN where c = exp(inf - inf) is NaN and 0 elsewhere
+            let z = [| infinity; 1.5; -infinity; nan; 0.0; -2.0; 7.0 |]
+            let c (y: Expr) = Expr.exp (Expr.sub y y)
+            let expected = z |> Array.map (fun t -> let ct = Math.Exp(t - t) in (1.0 - 1.0) * ct * (1.0 - 1.0) + (1.0 - 1.0) * ct)
+            let x = Expr.constant (tensor [| 1; 7 |] z)
+            expectIeee (valuesOf (Diff.grad (fun y -> Expr.sum (Expr.sub (c y) (c y))) x)) expected "gradient"
+        }
+        test "clamp with a NaN bound is NaN everywhere with no cotangent, as torch's min(max(x, lower), upper) with NaN-propagating max and min" {
+            let x = [| -1.0; 0.5; 2.0; infinity; nan |]
+            for lower, upper in [ Some nan, Some 1.0; Some 0.0, Some nan; Some nan, None; None, Some nan ] do
+                let clamped = Activations.clamp lower upper (vector x)
+                expectIeee (valuesOf clamped) (Array.create x.Length nan) (sprintf "value, bounds %A %A" lower upper)
+                // torch's backward passes g where lower <= x <= upper: never, a comparison with NaN being false
+                expectIeee (valuesOf (Diff.grad (fun y -> Expr.sum (Activations.clamp lower upper y)) (vector x))) (Array.zeroCreate x.Length) (sprintf "gradient, bounds %A %A" lower upper)
+        }
+        test "max and min over an empty axis raise when built, naming the op, the axes and the shape, as torch raises at the call; sum, mean and prod of nothing are 0, NaN and 1" {
+            for dims, axes in [ [| 0 |], [| 0 |]; [| 3; 0 |], [| 1 |]; [| 3; 0 |], [| 0; 1 |]; [| 0; 3 |], [| 0 |] ] do
+                let x = Expr.constant (tensor dims [||])
+                for name, build in [ "Max", Expr.maxAxes; "Min", Expr.minAxes ] do
+                    match (try build axes false x |> ignore; None with :? ShapeException as e -> Some e.Message) with
+                    | None -> failtestf "%s over %A of %A: no ShapeException when built" name axes dims
+                    | Some message ->
+                        for fragment in [ name + ":"; sprintf "[%s]" (String.Join(",", dims)) ] do
+                            Expect.stringContains message fragment (sprintf "%s over %A of %A names %s" name axes dims fragment)
+            // [3, 0] over its empty axis: three empty rows
+            let rows = Expr.constant (tensor [| 3; 0 |] [||])
+            expectIeee (valuesOf (Expr.sumAxes [| 1 |] false rows)) [| 0.0; 0.0; 0.0 |] "sum"
+            expectIeee (valuesOf (Expr.meanAxes [| 1 |] false rows)) [| nan; nan; nan |] "mean"
+            expectIeee (valuesOf (Expr.prodAxes [| 1 |] false rows)) [| 1.0; 1.0; 1.0 |] "prod"
+            // over the axis of length 3 the result is empty, which torch allows
+            Expect.equal (Expr.maxAxes [| 0 |] false rows).Dims [| 0 |] "max over the non-empty axis"
+        }
         test "logdet: torch's is where(sign = -1, NaN, log|det|), so a negative determinant has value NaN and no cotangent; a positive one has A⁻ᵀ" {
             let logdetSum (a: Expr) = Expr.sum (Linalg.logdet a)
             // det [[0, 1], [1, 0]] = -1

@@ -34,6 +34,25 @@ public static partial class CaseTable
                 Why = "every Hessian row is poisoned by 0·NaN in the untaken branch; which off-diagonal entries turn NaN depends on " +
                       "each engine's evaluation order, not on mathematics (value, VJP, second order and JVP are still compared)",
             };
+        // elu branches on x <= 0 as torch's kernel: -inf gives -alpha (not inf - inf), NaN takes the identity (slope 1)
+        yield return C("convention elu at -inf and NaN", new[] { I(5) }, x => x[0].Elu(1.5), x => torch.nn.functional.elu(x[0], 1.5))
+            with { Fixed = new[] { new[] { double.NegativeInfinity, double.NaN, 0, -2, 3 } } };
+        // logdet of a negative determinant: torch's where(sign = -1, NaN, log|det|) passes no cotangent
+        yield return C("convention logdet negative det", new[] { I(2, 2) }, x => x[0].LogDet(), x => torch.logdet(x[0]))
+            with { Fixed = new[] { new double[] { 1, 2, 3, 4 } } };
+        // a NaN bound propagates through torch's min(max(x, lower), upper): NaN everywhere, no cotangent
+        yield return C("convention clamp NaN bound", new[] { I(3) }, x => x[0].Clamp(double.NaN, 1.0), x => x[0].clamp(double.NaN, 1.0))
+            with { Fixed = new[] { new double[] { -1, 0.5, 2 } } };
+        // a cotangent that cancels exactly (c - c) still multiplies c' as IEEE: 0 * NaN is NaN where z is infinite
+        yield return C("convention cancelled cotangent at inf", new[] { I(3) },
+            x => { var c = (x[0] - x[0]).Exp(); return c - c; },
+            x => { var c = (x[0] - x[0]).exp(); return c - c; })
+            with
+            {
+                Fixed = new[] { new[] { double.PositiveInfinity, 1.5, double.NaN } }, SkipHessian = true,
+                Why = "every derivative is NaN at the non-finite entries through 0·NaN; which off-diagonal Hessian entries turn NaN " +
+                      "depends on each engine's evaluation order, not on mathematics (value, VJP, second order and JVP are still compared)",
+            };
         // sqrt near 0: derivatives grow like x^-1/2 and x^-3/2; relative error must stay small
         yield return C("convention sqrt near 0", new[] { I(4) }, x => x[0].Sqrt(), x => x[0].sqrt()) with { Fixed = new[] { new double[] { 1e-8, 1e-6, 1e-4, 1e-2 } } };
     }
