@@ -9,19 +9,6 @@ open FunctionalDiff.Core
 open FunctionalDiff.Core.Tests.GraphTestSupport
 
 let private f64 = DType.Float64
-let private vector (data: float[]) = Expr.constant (Tensor.FromArray(data, [| data.Length |]))
-let private valuesOf (e: Expr) = (Eval.eval e).ToDoubleArray()
-
-/// NaN matches NaN, an infinity the same infinity, finite numbers within 1e-12 relative.
-let private expectIeee (actual: float[]) (expected: float[]) (message: string) =
-    Expect.equal actual.Length expected.Length (message + ": length")
-    for i in 0 .. expected.Length - 1 do
-        let a, e = actual.[i], expected.[i]
-        let same =
-            if Double.IsNaN e then Double.IsNaN a
-            elif Double.IsInfinity e then a = e
-            else abs (a - e) <= 1e-12 * (1.0 + abs e)
-        if not same then failtestf "%s: element %d is %g, expected %g\nactual   %A\nexpected %A" message i a e actual expected
 
 [<Tests>]
 let tests =
@@ -30,16 +17,16 @@ let tests =
             let x = [| nan; 0.0; -1.0; 2.0 |]
             let u = [| -1.25; 0.5; 0.75; 1.5 |]
             let v = [| -0.5; 0.25; 2.0; 3.0 |]
-            let f (y: Expr) = Expr.sum (vector u * Expr.square (Expr.relu y))
+            let f (y: Expr) = Expr.sum (constantVector u * Expr.square (Expr.relu y))
             // slope s = 1 where relu x is NaN or positive, 0 where it is <= 0
             let slope = x |> Array.map (fun t -> if t <= 0.0 then 0.0 else 1.0)
-            expectIeee (valuesOf (Diff.grad (fun y -> Expr.sum (Expr.relu y)) (vector x))) slope "gradient of relu"
+            expectIeee (values (Diff.grad (fun y -> Expr.sum (Expr.relu y)) (constantVector x))) slope "gradient of relu"
             // d²/dx² u (relu x)² = 2 u s²
             let expected = Array.init 4 (fun i -> 2.0 * u.[i] * slope.[i] * slope.[i] * v.[i])
-            expectIeee (valuesOf (Diff.hvp f (vector x) (vector v))) expected "HVP"
+            expectIeee (values (Diff.hvp f (constantVector x) (constantVector v))) expected "HVP"
         }
         test "BinaryCrossEntropyWithLogits is (1 - t)·x + softplus(-x) as torch: +inf at x = +inf, NaN at -inf and at t = 1, x = inf" {
-            let loss (x: float) (t: float) = (valuesOf (Nn.binaryCrossEntropyWithLogits (vector [| x |]) (vector [| t |]))).[0]
+            let loss (x: float) (t: float) = (values (Nn.binaryCrossEntropyWithLogits (constantVector [| x |]) (constantVector [| t |]))).[0]
             // IEEE over torch's formula: (1 - t)·x + log1p(exp(-x))
             let reference (x: float) (t: float) = (1.0 - t) * x + Math.Log(1.0 + Math.Exp(-x))
             for x, t in [ infinity, 0.25; -infinity, 0.25; infinity, 1.0; 0.0, 0.25; 3.0, 0.5 ] do
@@ -47,24 +34,24 @@ let tests =
             Expect.equal (loss infinity 0.25) infinity "+inf logit, t < 1"
         }
         test "max: g goes to the entries equal to the result, by a product with the mask, so a NaN maximum gives NaN everywhere, also over a size-1 axis" {
-            expectIeee (valuesOf (Diff.grad Expr.max (vector [| nan; 1.0; 2.0 |]))) [| nan; nan; nan |] "max with a NaN"
-            expectIeee (valuesOf (Diff.grad Expr.max (vector [| 1.0; 3.0; 3.0 |]))) [| 0.0; 0.5; 0.5 |] "ties share"
+            expectIeee (values (Diff.grad Expr.max (constantVector [| nan; 1.0; 2.0 |]))) [| nan; nan; nan |] "max with a NaN"
+            expectIeee (values (Diff.grad Expr.max (constantVector [| 1.0; 3.0; 3.0 |]))) [| 0.0; 0.5; 0.5 |] "ties share"
             let column = Expr.constant (tensor [| 2; 1 |] [| nan; 3.0 |])
-            expectIeee (valuesOf (Diff.grad (fun y -> Expr.sum (Expr.maxAxes [| 1 |] false y)) column)) [| nan; 1.0 |] "size-1 axis"
-            expectIeee (valuesOf (Diff.grad (fun y -> Expr.sum (Expr.minAxes [| 1 |] false y)) column)) [| nan; 1.0 |] "min, size-1 axis"
+            expectIeee (values (Diff.grad (fun y -> Expr.sum (Expr.maxAxes [| 1 |] false y)) column)) [| nan; 1.0 |] "size-1 axis"
+            expectIeee (values (Diff.grad (fun y -> Expr.sum (Expr.minAxes [| 1 |] false y)) column)) [| nan; 1.0 |] "min, size-1 axis"
         }
         test "atan2: the derivative at the origin is 0 in both operands as torch's, b/(a²+b²) and -a/(a²+b²) elsewhere" {
             let a = [| 0.0; 1.5; -0.5 |]
             let b = [| 0.0; -2.0; 0.0 |]
-            let ga, gb = Diff.grad2 (fun p q -> Expr.sum (Expr.atan2 p q)) (vector a, vector b)
-            expectIeee (valuesOf ga) (Array.init 3 (fun i -> if a.[i] = 0.0 && b.[i] = 0.0 then 0.0 else b.[i] / (a.[i] * a.[i] + b.[i] * b.[i]))) "d/da"
-            expectIeee (valuesOf gb) (Array.init 3 (fun i -> if a.[i] = 0.0 && b.[i] = 0.0 then 0.0 else -a.[i] / (a.[i] * a.[i] + b.[i] * b.[i]))) "d/db"
+            let ga, gb = Diff.grad2 (fun p q -> Expr.sum (Expr.atan2 p q)) (constantVector a, constantVector b)
+            expectIeee (values ga) (Array.init 3 (fun i -> if a.[i] = 0.0 && b.[i] = 0.0 then 0.0 else b.[i] / (a.[i] * a.[i] + b.[i] * b.[i]))) "d/da"
+            expectIeee (values gb) (Array.init 3 (fun i -> if a.[i] = 0.0 && b.[i] = 0.0 then 0.0 else -a.[i] / (a.[i] * a.[i] + b.[i] * b.[i]))) "d/db"
         }
         test "prod: y / x where the tensor holds no 0 (an infinite entry gets inf/inf = NaN, as torch), the product of the others where it holds one" {
-            expectIeee (valuesOf (Diff.grad (Expr.prodAxes [| 0 |] false) (vector [| infinity; 2.0 |]))) [| infinity / infinity; infinity / 2.0 |] "no zero"
-            expectIeee (valuesOf (Diff.grad (Expr.prodAxes [| 0 |] false) (vector [| 0.0; infinity; 2.0 |]))) [| infinity * 2.0; 0.0 * 2.0; 0.0 * infinity |] "a zero"
-            expectIeee (valuesOf (Diff.grad (Expr.prodAxes [| 0 |] false) (vector [| 2.0; 0.0; 3.0 |]))) [| 0.0; 6.0; 0.0 |] "issue 13 item 1"
-            expectIeee (valuesOf (Diff.hessian (Expr.prodAxes [| 0 |] false) (vector [| 2.0; 0.0; 3.0 |]))) [| 0.0; 3.0; 0.0; 3.0; 0.0; 2.0; 0.0; 2.0; 0.0 |] "Hessian at a zero"
+            expectIeee (values (Diff.grad (Expr.prodAxes [| 0 |] false) (constantVector [| infinity; 2.0 |]))) [| infinity / infinity; infinity / 2.0 |] "no zero"
+            expectIeee (values (Diff.grad (Expr.prodAxes [| 0 |] false) (constantVector [| 0.0; infinity; 2.0 |]))) [| infinity * 2.0; 0.0 * 2.0; 0.0 * infinity |] "a zero"
+            expectIeee (values (Diff.grad (Expr.prodAxes [| 0 |] false) (constantVector [| 2.0; 0.0; 3.0 |]))) [| 0.0; 6.0; 0.0 |] "issue 13 item 1"
+            expectIeee (values (Diff.hessian (Expr.prodAxes [| 0 |] false) (constantVector [| 2.0; 0.0; 3.0 |]))) [| 0.0; 3.0; 0.0; 3.0; 0.0; 2.0; 0.0; 2.0; 0.0 |] "Hessian at a zero"
         }
         test "pow: where the base is 0 the exponent gets no cotangent and no tangent (torch masks its coefficient y·log a), while the base's tangent is e·a^(e-1)" {
             let e = 2.5
@@ -75,8 +62,8 @@ let tests =
             let expected = Array.init 2 (fun i ->
                 let a = at.[i]
                 e * Math.Pow(a, e - 1.0) * t.[i] + (if a = 0.0 then 0.0 else Math.Pow(a, e) * Math.Log a * t.[2]))
-            expectIeee (valuesOf (snd (Diff.jvp f (vector at) (vector t)))) expected "JVP"
-            let g = valuesOf (Diff.grad (fun z -> Expr.sum (f z)) (vector at))
+            expectIeee (values (snd (Diff.jvp f (constantVector at) (constantVector t)))) expected "JVP"
+            let g = values (Diff.grad (fun z -> Expr.sum (f z)) (constantVector at))
             expectIeee g [| 0.0; e * Math.Pow(1.5, e - 1.0); Math.Pow(1.5, e) * Math.Log 1.5 |] "gradient"
         }
         test "derivative graphs keep IEEE values where the forward cancels: LayerNorm over one entry and softmax of [-inf] have NaN gradients at NaN/-inf, as the unsimplified graph" {
@@ -85,19 +72,19 @@ let tests =
             let x = Expr.constant (tensor [| 2; 1 |] [| nan; 2.0 |])
             let w = Expr.constant (tensor [| 2; 1 |] [| 0.5; -1.5 |])
             // centred = x - mean x = x - x: NaN at NaN and 0 elsewhere, so the first row's gradient is NaN
-            let grad = valuesOf (Diff.grad (fun y -> Expr.sum (w * Nn.layerNorm 1e-5 one zero y)) x)
+            let grad = values (Diff.grad (fun y -> Expr.sum (w * Nn.layerNorm 1e-5 one zero y)) x)
             Expect.isTrue (Double.IsNaN grad.[0]) (sprintf "NaN row: %A" grad)
             // the finite row: d/dx of (x - x)·rsqrt(0 + eps) is 0 exactly
             expectIeee [| grad.[1] |] [| 0.0 |] "finite row"
-            let soft = valuesOf (Diff.grad (fun y -> Expr.sum (vector [| 0.5 |] * Nn.softmax 0 y)) (vector [| -infinity |]))
+            let soft = values (Diff.grad (fun y -> Expr.sum (constantVector [| 0.5 |] * Nn.softmax 0 y)) (constantVector [| -infinity |]))
             Expect.isTrue (Double.IsNaN soft.[0]) (sprintf "softmax of [-inf]: %A" soft)
         }
         test "softmax and log-softmax over a length-1 axis: values as torch's formula, every derivative exactly that of the constant 1 and 0 (fuzz 3/197)" {
             // torch: exp(x - max) / sum and (x - max) - log(sum(exp(x - max))), element by element, IEEE
             let row = [| infinity; -infinity; nan; -0.0; 2.0; -1e300 |]
             let x = Expr.constant (tensor [| 1; row.Length |] row)
-            expectIeee (valuesOf (Nn.softmax 0 x)) (row |> Array.map (fun v -> Math.Exp(v - v) / Math.Exp(v - v))) "softmax"
-            expectIeee (valuesOf (Nn.logSoftmax 0 x)) (row |> Array.map (fun v -> (v - v) - Math.Log(Math.Exp(v - v)))) "log_softmax"
+            expectIeee (values (Nn.softmax 0 x)) (row |> Array.map (fun v -> Math.Exp(v - v) / Math.Exp(v - v))) "softmax"
+            expectIeee (values (Nn.logSoftmax 0 x)) (row |> Array.map (fun v -> (v - v) - Math.Log(Math.Exp(v - v)))) "log_softmax"
             // f(x) = Σ v·logSoftmax(v) + log(16 + Σ v), v = (x/0.065)²: the first term is 0 for every x, so
             // f''(x) = S''/(16 + S) - S'²/(16 + S)² with S = (x/c)², S' = 2x/c², S'' = 2/c² (closed form)
             let c = 0.065
@@ -109,7 +96,7 @@ let tests =
             for t in [ -2.0; 0.5 ] do
                 let at = Expr.constant (tensor [| 1; 1 |] [| t |])
                 let one = Expr.constant (tensor [| 1; 1 |] [| 1.0 |])
-                let h (f: Expr -> Expr) = valuesOf (Diff.hvp f at one)
+                let h (f: Expr -> Expr) = values (Diff.hvp f at one)
                 // log-softmax: the first term is 0; softmax: Σ v·1 adds S'' to the second derivative
                 expectIeee (h (fun z -> Expr.add (Expr.sum (v z * Nn.logSoftmax 0 (v z))) (logTerm z))) [| closed t 0.0 |] (sprintf "log_softmax at %g" t)
                 expectIeee (h (fun z -> Expr.add (Expr.sum (v z * Nn.softmax 0 (v z))) (logTerm z))) [| closed t (2.0 / (c * c)) |] (sprintf "softmax at %g" t)

@@ -60,6 +60,21 @@ let expectClose (tolerance: float) (actual: float[]) (expected: float[]) (messag
         if not (abs (a - e) <= tolerance * (1.0 + abs e)) then
             failtestf "%s: element %d is %.12g, expected %.12g (tolerance %g)\nactual   %A\nexpected %A" message i a e tolerance actual expected
 
+/// IEEE agreement elementwise: NaN matches NaN, an infinity the same infinity, finite numbers
+/// within 1e-12 relative (the edge tests' check against torch's semantics).
+let expectIeee (actual: float[]) (expected: float[]) (message: string) =
+    Expect.equal actual.Length expected.Length (message + ": length")
+    for i in 0 .. expected.Length - 1 do
+        let a, e = actual.[i], expected.[i]
+        let same =
+            if Double.IsNaN e then Double.IsNaN a
+            elif Double.IsInfinity e then a = e
+            else abs (a - e) <= 1e-12 * (1.0 + abs e)
+        if not same then failtestf "%s: element %d is %g, expected %g\nactual   %A\nexpected %A" message i a e actual expected
+
+/// A rank-1 constant node holding the data.
+let constantVector (data: float[]) = Expr.constant (Tensor.FromArray(data, [| data.Length |]))
+
 /// The inner product sum(x * w) as a graph: the scalar whose gradient is the VJP of w.
 let inner (x: Expr) (w: Tensor) = Expr.sum (x * Expr.constant w)
 
