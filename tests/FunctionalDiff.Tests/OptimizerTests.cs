@@ -143,4 +143,36 @@ public class OptimizerTests
         var wrongShape = Assert.ThrowsAny<ArgumentException>(() => sgd.Step(Parameters.Of(("a", Tensor.Zeros([3])), ("b", Tensor.Zeros([1])))));
         Assert.Contains("[3]", wrongShape.Message);
     }
+
+    /// <summary>
+    /// A gradient the optimizer cannot use is the caller's mistake, named in the caller's terms: the
+    /// public method (Adam.Step, not the core's Adam.Update), the parameter's name (not its
+    /// position) and both shapes and dtypes. A gradient for no parameter is an error, not silently
+    /// dropped (a misspelt name would otherwise leave that parameter unchanged only by luck of the
+    /// other check), and, as in torch.optim, an optimizer over no parameters is refused.
+    /// </summary>
+    [Fact]
+    public void BadGradientsAreNamedByParameterAndMethod()
+    {
+        var start = Parameters.Of(("w", Tensor.Zeros([2, 3])), ("b", Tensor.Zeros([3])));
+        var adam = new Adam(start);
+        var shape = Assert.ThrowsAny<ArgumentException>(() => adam.Step(Parameters.Of(("w", Tensor.Zeros([3, 2])), ("b", Tensor.Zeros([3])))));
+        Assert.Contains("Adam.Step", shape.Message);
+        Assert.Contains("'w'", shape.Message);
+        Assert.Contains("[3,2]", shape.Message);
+        Assert.Contains("[2,3]", shape.Message);
+        var dtype = Assert.ThrowsAny<ArgumentException>(() => new RmsProp(start).Step(Parameters.Of(("w", Tensor.Zeros([2, 3])), ("b", Tensor.Zeros([3], DType.Float32)))));
+        Assert.Contains("RmsProp.Step", dtype.Message);
+        Assert.Contains("'b'", dtype.Message);
+        Assert.Contains("float32", dtype.Message);
+        Assert.Contains("float64", dtype.Message);
+        var extra = Assert.Throws<ArgumentException>(() => new Sgd(start, 0.1).Step(Parameters.Of(("w", Tensor.Zeros([2, 3])), ("b", Tensor.Zeros([3])), ("bias", Tensor.Zeros([3])))));
+        Assert.Contains("Sgd.Step", extra.Message);
+        Assert.Contains("'bias'", extra.Message);
+        Assert.Equal(0, adam.StepCount);
+        Assert.Same(start, adam.Parameters);
+        var empty = Assert.Throws<ArgumentException>(() => new AdamW(Parameters.Of()));
+        Assert.Contains("AdamW", empty.Message);
+        Assert.Contains("empty", empty.Message);
+    }
 }
