@@ -83,20 +83,20 @@ public sealed class Sgd : Optimizer
         : base(CoreOptimizers.sgd(lr, momentum, dampening, nesterov, weightDecay), parameters) { }
 }
 
-/// <summary>torch.optim.Adam, with torch's defaults (lr 1e-3, betas 0.9 and 0.999, eps 1e-8, no weight decay).</summary>
+/// <summary>torch.optim.Adam, with torch's defaults (lr 1e-3, betas 0.9 and 0.999, eps 1e-8, no weight decay, no AMSGrad).</summary>
 public sealed class Adam : Optimizer
 {
-    /// <summary>An Adam optimizer over <paramref name="parameters"/>.</summary>
-    public Adam(Parameters parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0)
-        : base(CoreOptimizers.adam(lr, beta1, beta2, eps, weightDecay), parameters) { }
+    /// <summary>An Adam optimizer over <paramref name="parameters"/>; <paramref name="amsgrad"/> divides by the largest second moment so far, as torch's amsgrad=True.</summary>
+    public Adam(Parameters parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool amsgrad = false)
+        : base(amsgrad ? CoreOptimizers.adamAmsgrad(lr, beta1, beta2, eps, weightDecay) : CoreOptimizers.adam(lr, beta1, beta2, eps, weightDecay), parameters) { }
 }
 
 /// <summary>torch.optim.AdamW: Adam with decoupled weight decay (torch's default 0.01).</summary>
 public sealed class AdamW : Optimizer
 {
-    /// <summary>An AdamW optimizer over <paramref name="parameters"/>.</summary>
-    public AdamW(Parameters parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0.01)
-        : base(CoreOptimizers.adamW(lr, beta1, beta2, eps, weightDecay), parameters) { }
+    /// <summary>An AdamW optimizer over <paramref name="parameters"/>; <paramref name="amsgrad"/> as in <see cref="Adam"/>.</summary>
+    public AdamW(Parameters parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0.01, bool amsgrad = false)
+        : base(amsgrad ? CoreOptimizers.adamWAmsgrad(lr, beta1, beta2, eps, weightDecay) : CoreOptimizers.adamW(lr, beta1, beta2, eps, weightDecay), parameters) { }
 }
 
 /// <summary>torch.optim.RMSprop, with torch's defaults (lr 1e-2, alpha 0.99, eps 1e-8).</summary>
