@@ -39,7 +39,20 @@ public static partial class Diff
     {
         var d = new Dictionary<string, Expr>(names.Length, StringComparer.Ordinal);
         for (int i = 0; i < names.Length; i++) d.Add(names[i], values[i]);
-        return new ReadOnlyDictionary<string, Expr>(d);
+        return new NamedExprs(d, names);
+    }
+
+    /// <summary>
+    /// The parameters a loss sees. A name that is not there is the commonest slip in a loss
+    /// (p["weight"] for "w"), so the indexer says which names there are, as <see cref="Parameters"/>'s does.
+    /// </summary>
+    sealed class NamedExprs(Dictionary<string, Expr> entries, string[] names)
+        : ReadOnlyDictionary<string, Expr>(entries), IReadOnlyDictionary<string, Expr>
+    {
+        Expr IReadOnlyDictionary<string, Expr>.this[string key] =>
+            entries.TryGetValue(key ?? throw new ArgumentNullException(nameof(key)), out var value)
+                ? value
+                : throw new KeyNotFoundException($"Parameters: no entry named '{key}' (the names are {string.Join(", ", names)})");
     }
 }
 

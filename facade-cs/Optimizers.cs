@@ -20,6 +20,10 @@ public abstract class Optimizer
     private protected Optimizer(CoreOptimizer core, Parameters parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
+        // torch.optim refuses an empty parameter list too: it is almost always a model whose
+        // parameters were never collected, and every step would silently do nothing
+        if (parameters.Count == 0)
+            throw new ArgumentException($"{GetType().Name}: the parameter list is empty", nameof(parameters));
         this.core = core;
         Parameters = parameters;
         state = core.Init.Invoke(parameters.Values.Select(t => t.Value).ToArray());
@@ -35,21 +39,39 @@ public abstract class Optimizer
     /// One step with the gradients of the current <see cref="Parameters"/>, matched by name (their
     /// order does not matter). Returns the new parameters, which <see cref="Parameters"/> now holds.
     /// </summary>
-    /// <exception cref="ArgumentException">A parameter has no gradient, or a gradient's shape or dtype differs from its parameter's.</exception>
+    /// <exception cref="ArgumentException">
+    /// A parameter has no gradient, a gradient names no parameter, or a gradient's shape or dtype
+    /// differs from its parameter's.
+    /// </exception>
     public Parameters Step(Parameters gradients)
     {
         ArgumentNullException.ThrowIfNull(gradients);
+        var method = GetType().Name + ".Step";
         var names = Parameters.NameArray;
         var g = new CoreTensor[names.Length];
         for (int i = 0; i < names.Length; i++)
-            g[i] = gradients.TryGetValue(names[i], out var t)
-                ? t.Value
-                : throw new ArgumentException($"{core.Name}.Step: no gradient named '{names[i]}' (the gradients are named {string.Join(", ", gradients.Names)})", nameof(gradients));
+        {
+            if (!gradients.TryGetValue(names[i], out var t))
+                throw new ArgumentException($"{method}: no gradient named '{names[i]}' (the gradients are named {string.Join(", ", gradients.Names)})", nameof(gradients));
+            var p = Parameters.Values[i];
+            if (!t.Shape.AsSpan().SequenceEqual(p.Shape) || t.DType != p.DType)
+                throw new ArgumentException(
+                    $"{method}: the gradient '{names[i]}' has shape {Format(t)}, its parameter {Format(p)}", nameof(gradients));
+            g[i] = t.Value;
+        }
+        // every gradient was matched above; more gradients than parameters means one names none
+        if (gradients.Count != names.Length)
+        {
+            var stray = gradients.Names.First(n => !Parameters.ContainsKey(n));
+            throw new ArgumentException($"{method}: the gradient '{stray}' names no parameter (the parameters are {string.Join(", ", names)})", nameof(gradients));
+        }
         var (updated, next) = core.Update.Invoke(state).Invoke(Parameters.Values.Select(t => t.Value).ToArray()).Invoke(g);
         state = next;
         Parameters = new Parameters(names, updated.Select(t => new Tensor(t)).ToArray());
         return Parameters;
     }
+
+    static string Format(Tensor t) => $"[{string.Join(",", t.Shape)}] and dtype {t.DType.ToString().ToLowerInvariant()}";
 }
 
 /// <summary>torch.optim.SGD: stochastic gradient descent with optional momentum, dampening, Nesterov momentum and L2 weight decay.</summary>
@@ -61,20 +83,20 @@ public sealed class Sgd : Optimizer
         : base(CoreOptimizers.sgd(lr, momentum, dampening, nesterov, weightDecay), parameters) { }
 }
 
-/// <summary>torch.optim.Adam, with torch's defaults (lr 1e-3, betas 0.9 and 0.999, eps 1e-8, no weight decay).</summary>
+/// <summary>torch.optim.Adam, with torch's defaults (lr 1e-3, betas 0.9 and 0.999, eps 1e-8, no weight decay, no AMSGrad).</summary>
 public sealed class Adam : Optimizer
 {
-    /// <summary>An Adam optimizer over <paramref name="parameters"/>.</summary>
-    public Adam(Parameters parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0)
-        : base(CoreOptimizers.adam(lr, beta1, beta2, eps, weightDecay), parameters) { }
+    /// <summary>An Adam optimizer over <paramref name="parameters"/>; <paramref name="amsgrad"/> divides by the largest second moment so far, as torch's amsgrad=True.</summary>
+    public Adam(Parameters parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool amsgrad = false)
+        : base(amsgrad ? CoreOptimizers.adamAmsgrad(lr, beta1, beta2, eps, weightDecay) : CoreOptimizers.adam(lr, beta1, beta2, eps, weightDecay), parameters) { }
 }
 
 /// <summary>torch.optim.AdamW: Adam with decoupled weight decay (torch's default 0.01).</summary>
 public sealed class AdamW : Optimizer
 {
-    /// <summary>An AdamW optimizer over <paramref name="parameters"/>.</summary>
-    public AdamW(Parameters parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0.01)
-        : base(CoreOptimizers.adamW(lr, beta1, beta2, eps, weightDecay), parameters) { }
+    /// <summary>An AdamW optimizer over <paramref name="parameters"/>; <paramref name="amsgrad"/> as in <see cref="Adam"/>.</summary>
+    public AdamW(Parameters parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0.01, bool amsgrad = false)
+        : base(amsgrad ? CoreOptimizers.adamWAmsgrad(lr, beta1, beta2, eps, weightDecay) : CoreOptimizers.adamW(lr, beta1, beta2, eps, weightDecay), parameters) { }
 }
 
 /// <summary>torch.optim.RMSprop, with torch's defaults (lr 1e-2, alpha 0.99, eps 1e-8).</summary>

@@ -62,8 +62,11 @@ module Npy =
             read <- read + n
         buffer
 
-    /// Reads a `.npy` stream; `file` names it in errors.
-    let readStream (method: string) (file: string) (stream: Stream) : Tensor =
+    /// Reads a `.npy` stream of `length` bytes; `file` names it in errors. The header's length
+    /// and shape are checked against `length` before anything of their size is allocated, so a
+    /// broken or hostile header is an InvalidDataException, not an OutOfMemoryException or an
+    /// overflowed count.
+    let readStream (method: string) (file: string) (length: int64) (stream: Stream) : Tensor =
         if isNull stream then nullArg "stream"
         let prefix = readExactly stream 8 method file "(none)"
         if prefix.[0..5] <> magic then formatError method file "(none)" "it does not start with the .npy magic \\x93NUMPY"
@@ -74,7 +77,11 @@ module Npy =
             | 2 | 3 -> 4
             | v -> formatError method file "(none)" (sprintf "format version %d.%d is unknown" v (int prefix.[7]))
         let lengthField = readExactly stream lengthBytes method file "(none)"
-        let headerLength = if lengthBytes = 2 then int (BitConverter.ToUInt16(lengthField, 0)) else BitConverter.ToInt32(lengthField, 0)
+        let headerLength = if lengthBytes = 2 then int64 (BitConverter.ToUInt16(lengthField, 0)) else int64 (BitConverter.ToUInt32(lengthField, 0))
+        let afterLength = int64 (8 + lengthBytes)
+        if headerLength > length - afterLength then
+            formatError method file "(none)" (sprintf "the header length field says %d bytes, but only %d follow it" headerLength (length - afterLength))
+        let headerLength = int headerLength
         let headerText = (if major = 3 then Encoding.UTF8 else Encoding.Latin1).GetString(readExactly stream headerLength method file "(none)")
         let shown = headerText.TrimEnd()
         let field (name: string) (pattern: string) =
@@ -99,6 +106,17 @@ module Npy =
                 match Int32.TryParse s with
                 | true, n when n >= 0 -> n
                 | _ -> formatError method file shown (sprintf "shape entry '%s' is not a dimension" s))
+        // the bytes the shape needs, in int64 and saturating at 2^62, so no product wraps around
+        let elementBytes = match dtype with DType.Float64 -> 8L | DType.Float32 -> 4L
+        let saturated = 1L <<< 62
+        let mutable needed = elementBytes
+        for d in shape do
+            needed <- if d = 0 then 0L elif needed > saturated / int64 d then saturated else needed * int64 d
+        let available = length - afterLength - int64 headerLength
+        if needed > available then
+            formatError method file shown (sprintf "the file ends after %d of %d expected bytes" available needed)
+        if needed / elementBytes > int64 Shape.maxElements then
+            formatError method file shown (sprintf "shape (%s) has more elements than a tensor can hold (%d)" shapeText Shape.maxElements)
         let count = Shape.numel shape
         match dtype with
         | DType.Float64 ->
@@ -122,7 +140,7 @@ module Npy =
     let load (path: string) : Tensor =
         if isNull path then nullArg "path"
         use stream = File.OpenRead path
-        readStream "Npy.Load" path stream
+        readStream "Npy.Load" path stream.Length stream
 
 /// Reading and writing NumPy `.npz` archives (several named arrays in one zip file).
 [<RequireQualifiedAccess>]
@@ -143,9 +161,12 @@ module Npz =
     /// Reads every `.npy` entry of an archive (stored or deflated), by name without `.npy`, in archive order.
     let load (path: string) : (string * Tensor)[] =
         if isNull path then nullArg "path"
-        use archive = ZipFile.OpenRead path
+        use archive =
+            try ZipFile.OpenRead path
+            with :? InvalidDataException as e ->
+                raise (InvalidDataException(sprintf "Npz.Load: '%s' is not a zip archive (%s)" path e.Message, e))
         [| for entry in archive.Entries do
                if entry.FullName.EndsWith(".npy", StringComparison.Ordinal) then
                    use stream = entry.Open()
                    let name = entry.FullName.Substring(0, entry.FullName.Length - 4)
-                   yield name, Npy.readStream "Npz.Load" (path + "/" + entry.FullName) stream |]
+                   yield name, Npy.readStream "Npz.Load" (path + "/" + entry.FullName) entry.Length stream |]

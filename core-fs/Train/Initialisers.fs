@@ -20,6 +20,7 @@ module Initialisers =
     /// (rank 1 has fan in = fan out = its length, as the receptive field is empty).
     let fans (method: string) (shape: int[]) =
         if isNull shape then nullArg "shape"
+        Shape.validate method shape
         if shape.Length < 2 then
             Shape.fail method (sprintf "fan in and fan out need a shape of rank 2 or more, not %s" (Shape.format shape))
         let receptive = shape.[2..] |> Array.fold (*) 1
@@ -39,27 +40,44 @@ module Initialisers =
         | "selu" -> 3.0 / 4.0
         | other -> invalidArg "nonlinearity" (sprintf "Gain: unknown nonlinearity '%s'" other)
 
-    /// Uniform samples in [low, high).
-    let uniform (dtype: DType) (seed: int) (low: float) (high: float) (shape: int[]) =
+    // The samplers check the shape and the interval or spread themselves, under the name of the
+    // initialiser the caller called, so no error speaks of RandomUniform or Normal instead.
+    let private uniformFor (method: string) (dtype: DType) (seed: int) (low: float) (high: float) (shape: int[]) =
+        Shape.validate method shape
+        if not (low <= high) then Shape.fail method (sprintf "low %g exceeds high %g" low high)
         Tensor.randomUniform dtype seed low high shape
 
-    /// Normal samples with the given mean and standard deviation.
-    let normal (dtype: DType) (seed: int) (mean: float) (std: float) (shape: int[]) =
-        if not (std >= 0.0) then invalidArg "std" (sprintf "Normal: std = %g must be ≥ 0" std)
+    let private normalFor (method: string) (dtype: DType) (seed: int) (mean: float) (std: float) (shape: int[]) =
+        Shape.validate method shape
+        if not (std >= 0.0) then invalidArg "std" (sprintf "%s: std = %g must be ≥ 0" method std)
         let standard = Tensor.randomNormal DType.Float64 seed shape
         let values = standard.ToDoubleArray() |> Array.map (fun z -> mean + std * z)
         Tensor.ofFloats dtype (Array.copy shape) values
 
+    /// torch's uniform_(−a, a) refuses a negative bound, so a negative gain is an error here too.
+    let private checkGain (method: string) (gain: float) =
+        if not (gain >= 0.0) then invalidArg "gain" (sprintf "%s: gain = %g must be ≥ 0" method gain)
+
+    /// Uniform samples in [low, high).
+    let uniform (dtype: DType) (seed: int) (low: float) (high: float) (shape: int[]) =
+        uniformFor "Uniform" dtype seed low high shape
+
+    /// Normal samples with the given mean and standard deviation.
+    let normal (dtype: DType) (seed: int) (mean: float) (std: float) (shape: int[]) =
+        normalFor "Normal" dtype seed mean std shape
+
     /// Xavier/Glorot uniform: U(−a, a) with a = gain·√(6 / (fan in + fan out)).
     let xavierUniform (dtype: DType) (seed: int) (gain: float) (shape: int[]) =
         let fanIn, fanOut = fans "XavierUniform" shape
+        checkGain "XavierUniform" gain
         let a = gain * Math.Sqrt(6.0 / float (fanIn + fanOut))
-        uniform dtype seed -a a shape
+        uniformFor "XavierUniform" dtype seed -a a shape
 
     /// Xavier/Glorot normal: N(0, std²) with std = gain·√(2 / (fan in + fan out)).
     let xavierNormal (dtype: DType) (seed: int) (gain: float) (shape: int[]) =
         let fanIn, fanOut = fans "XavierNormal" shape
-        normal dtype seed 0.0 (gain * Math.Sqrt(2.0 / float (fanIn + fanOut))) shape
+        checkGain "XavierNormal" gain
+        normalFor "XavierNormal" dtype seed 0.0 (gain * Math.Sqrt(2.0 / float (fanIn + fanOut))) shape
 
     let private kaimingStd (method: string) (mode: FanMode) (a: float) (nonlinearity: string) (shape: int[]) =
         let fanIn, fanOut = fans method shape
@@ -70,8 +88,8 @@ module Initialisers =
     /// FanIn and "leaky_relu" (so gain √2).
     let kaimingUniform (dtype: DType) (seed: int) (a: float) (mode: FanMode) (nonlinearity: string) (shape: int[]) =
         let bound = Math.Sqrt 3.0 * kaimingStd "KaimingUniform" mode a nonlinearity shape
-        uniform dtype seed -bound bound shape
+        uniformFor "KaimingUniform" dtype seed -bound bound shape
 
     /// Kaiming/He normal: N(0, std²) with std = gain / √fan.
     let kaimingNormal (dtype: DType) (seed: int) (a: float) (mode: FanMode) (nonlinearity: string) (shape: int[]) =
-        normal dtype seed 0.0 (kaimingStd "KaimingNormal" mode a nonlinearity shape) shape
+        normalFor "KaimingNormal" dtype seed 0.0 (kaimingStd "KaimingNormal" mode a nonlinearity shape) shape

@@ -110,14 +110,15 @@ module Optimizers =
 
     /// torch.optim.Adam, or AdamW when `decoupled` (the parameter shrinks by 1 − lr·wd before
     /// the step instead of wd·p joining the gradient). m ← lerp(m, g, 1 − β1);
-    /// v ← β2·v + (1 − β2)·g·g; p ← p − (lr / (1 − β1^t))·m / (√v / √(1 − β2^t) + ε).
-    let private adamLike (name: string) (decoupled: bool) (lr: float) (beta1: float) (beta2: float) (eps: float) (weightDecay: float) =
+    /// v ← β2·v + (1 − β2)·g·g; p ← p − (lr / (1 − β1^t))·m / (√v / √(1 − β2^t) + ε). With
+    /// `amsgrad` the denominator uses the largest v so far (a third slot) instead of v.
+    let private adamLike (name: string) (decoupled: bool) (amsgrad: bool) (lr: float) (beta1: float) (beta2: float) (eps: float) (weightDecay: float) =
         checkHyper name "lr" lr (lr >= 0.0)
         checkHyper name "beta1" beta1 (beta1 >= 0.0 && beta1 < 1.0)
         checkHyper name "beta2" beta2 (beta2 >= 0.0 && beta2 < 1.0)
         checkHyper name "eps" eps (eps >= 0.0)
         checkHyper name "weightDecay" weightDecay (weightDecay >= 0.0)
-        make name 2 (fun step r p g slots ->
+        make name (if amsgrad then 3 else 2) (fun step r p g slots ->
             // the bias corrections are Python floats in torch: float64, rounded once to the dtype
             let correction1 = 1.0 - Math.Pow(beta1, float step)
             let correction2Root = Math.Sqrt(1.0 - Math.Pow(beta2, float step))
@@ -131,17 +132,27 @@ module Optimizers =
                 m.[i] <- lerp r m.[i] gi oneMinusBeta1
                 // addcmul: v + (value · g) · g
                 v.[i] <- r (r (v.[i] * beta2T) + r (r (oneMinusBeta2 * gi) * gi))
-                let denominator = r (r (r (Math.Sqrt v.[i]) / root) + epsT)
+                // torch.maximum propagates NaN, as Math.Max does
+                let second = if amsgrad then (slots.[2].[i] <- Math.Max(slots.[2].[i], v.[i]); slots.[2].[i]) else v.[i]
+                let denominator = r (r (r (Math.Sqrt second) / root) + epsT)
                 // addcdiv: p + (value · m) / denominator
                 p.[i] <- r (p.[i] + r (r (negStepSize * m.[i]) / denominator)))
 
     /// torch.optim.Adam (weight decay joins the gradient, L2 style).
     let adam (lr: float) (beta1: float) (beta2: float) (eps: float) (weightDecay: float) =
-        adamLike "Adam" false lr beta1 beta2 eps weightDecay
+        adamLike "Adam" false false lr beta1 beta2 eps weightDecay
 
     /// torch.optim.AdamW (decoupled weight decay; torch's default weightDecay is 0.01).
     let adamW (lr: float) (beta1: float) (beta2: float) (eps: float) (weightDecay: float) =
-        adamLike "AdamW" true lr beta1 beta2 eps weightDecay
+        adamLike "AdamW" true false lr beta1 beta2 eps weightDecay
+
+    /// torch.optim.Adam with amsgrad=True: the denominator uses the largest second moment so far.
+    let adamAmsgrad (lr: float) (beta1: float) (beta2: float) (eps: float) (weightDecay: float) =
+        adamLike "Adam" false true lr beta1 beta2 eps weightDecay
+
+    /// torch.optim.AdamW with amsgrad=True.
+    let adamWAmsgrad (lr: float) (beta1: float) (beta2: float) (eps: float) (weightDecay: float) =
+        adamLike "AdamW" true true lr beta1 beta2 eps weightDecay
 
     /// torch.optim.RMSprop: s ← α·s + (1 − α)·g·g; when centered, a ← lerp(a, g, 1 − α) and the
     /// denominator is √(s − a·a) + ε, else √s + ε; with momentum, b ← μ·b + g/denominator and

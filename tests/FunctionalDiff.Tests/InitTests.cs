@@ -90,4 +90,29 @@ public class InitTests
         var e = Assert.ThrowsAny<ArgumentException>(() => Init.XavierUniform([10], seed: 1));
         Assert.Contains("XavierUniform", e.Message);
     }
+
+    /// <summary>
+    /// An initialiser's errors name the initialiser called, not the sampler underneath (a negative
+    /// gain in XavierUniform was reported as "RandomUniform: low 1.22474 exceeds high -1.22474").
+    /// torch refuses the same arguments: uniform_(a, b) needs a ≤ b, normal_ a std ≥ 0.
+    /// </summary>
+    [Fact]
+    public void ErrorsNameTheInitialiserCalled()
+    {
+        (string Name, Action Call)[] cases =
+        [
+            ("Uniform", () => Init.Uniform([3], 1, low: 2, high: 1)),
+            ("Uniform", () => Init.Uniform([-1, 3], 1)),
+            ("Normal", () => Init.Normal([-2], 1)),
+            ("XavierUniform", () => Init.XavierUniform([2, 2], 1, gain: -1)),
+            ("XavierNormal", () => Init.XavierNormal([2, 2], 1, gain: -1)),
+            ("KaimingUniform", () => Init.KaimingUniform([-1, 3], 1)),
+            ("KaimingNormal", () => Init.KaimingNormal([4, -3], 1)),
+        ];
+        foreach (var (name, call) in cases)
+        {
+            var e = Assert.ThrowsAny<ArgumentException>(call);
+            Assert.StartsWith(name + ":", e.Message);
+        }
+    }
 }

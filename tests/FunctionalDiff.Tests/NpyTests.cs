@@ -119,6 +119,41 @@ public sealed class NpyTests : IDisposable
         Assert.Contains("ends after", Assert.Throws<InvalidDataException>(() => Npy.Load(PathOf("short.npy"))).Message);
         File.WriteAllText(PathOf("text.npy"), "not numpy at all");
         Assert.Contains("magic", Assert.Throws<InvalidDataException>(() => Npy.Load(PathOf("text.npy"))).Message);
+        File.WriteAllText(PathOf("text.npz"), "not a zip either");
+        Assert.Contains("text.npz", Assert.Throws<InvalidDataException>(() => Npz.Load(PathOf("text.npz"))).Message);
+    }
+
+    /// <summary>
+    /// A header that claims more than the file holds, or more than an array can hold, is a broken
+    /// file like any other: InvalidDataException naming the file, raised before the data is
+    /// allocated (a header claiming 2.4 GB of elements raised ArgumentException "count =
+    /// -1894967296"; a version 2.0 header length of 2^31 − 1 raised OutOfMemoryException).
+    /// </summary>
+    [Theory]
+    [InlineData("{'descr': '<f8', 'fortran_order': False, 'shape': (300000000,), }", "(300000000,)")]
+    [InlineData("{'descr': '<f8', 'fortran_order': False, 'shape': (65536, 65536), }", "(65536, 65536)")]
+    [InlineData("{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000), }", "(100000, 100000)")]
+    [InlineData("{'descr': '<f8', 'fortran_order': False, 'shape': (1000000,), }", "ends after")]
+    public void HeadersClaimingMoreThanTheFileRaiseBeforeAllocating(string header, string problem)
+    {
+        File.WriteAllBytes(PathOf("big.npy"), NpyBytes(header, new byte[8]));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<InvalidDataException>(() => Npy.Load(PathOf("big.npy")));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "the data was allocated before the check");
+        Assert.Contains("big.npy", e.Message);
+        Assert.Contains(problem, e.Message);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0xff, 0xff, 0xff, 0xff })]  // −1 as an int32: uint32 4294967295
+    [InlineData(new byte[] { 0xff, 0xff, 0xff, 0x7f })]  // 2^31 − 1
+    public void Version2HeaderLengthsBeyondTheFileRaise(byte[] length)
+    {
+        byte[] bytes = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 2, 0, .. length, .. "{'descr'"u8];
+        File.WriteAllBytes(PathOf("long.npy"), bytes);
+        var e = Assert.Throws<InvalidDataException>(() => Npy.Load(PathOf("long.npy")));
+        Assert.Contains("long.npy", e.Message);
+        Assert.Contains("header", e.Message);
     }
 
     [Fact]

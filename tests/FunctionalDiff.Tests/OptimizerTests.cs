@@ -66,13 +66,14 @@ public class OptimizerTests
         });
     }
 
-    static void AdamCase<T>(bool decoupled, double lr, double beta1, double beta2, double eps, double wd) where T : IFloatingPointIeee754<T>
+    static void AdamCase<T>(bool decoupled, double lr, double beta1, double beta2, double eps, double wd, bool amsgrad = false) where T : IFloatingPointIeee754<T>
     {
-        T[]? m = null, v = null;
-        Agree<T>(p => decoupled ? new AdamW(p, lr, beta1, beta2, eps, wd) : new Adam(p, lr, beta1, beta2, eps, wd), (p, g, step) =>
+        T[]? m = null, v = null, vMax = null;
+        Agree<T>(p => decoupled ? new AdamW(p, lr, beta1, beta2, eps, wd, amsgrad) : new Adam(p, lr, beta1, beta2, eps, wd, amsgrad), (p, g, step) =>
         {
             m ??= new T[p.Length];
             v ??= new T[p.Length];
+            vMax ??= new T[p.Length];
             // torch: bias corrections and step size are Python floats
             double bc1 = 1 - Math.Pow(beta1, step), bc2 = 1 - Math.Pow(beta2, step);
             for (int i = 0; i < p.Length; i++)
@@ -81,7 +82,9 @@ public class OptimizerTests
                 var gi = !decoupled && wd != 0 ? g[i] + C<T>(wd) * p[i] : g[i];
                 m[i] = Lerp(m[i], gi, C<T>(1 - beta1));
                 v[i] = v[i] * C<T>(beta2) + C<T>(1 - beta2) * gi * gi;
-                var denom = T.Sqrt(v[i]) / C<T>(Math.Sqrt(bc2)) + C<T>(eps);
+                // amsgrad (torch.maximum, NaN-propagating): the largest second moment so far
+                vMax[i] = T.IsNaN(vMax[i]) || T.IsNaN(v[i]) ? T.NaN : T.Max(vMax[i], v[i]);
+                var denom = T.Sqrt(amsgrad ? vMax[i] : v[i]) / C<T>(Math.Sqrt(bc2)) + C<T>(eps);
                 p[i] = p[i] + C<T>(-(lr / bc1)) * m[i] / denom;
             }
         });
@@ -124,6 +127,9 @@ public class OptimizerTests
     [Fact] public void AdamLargeStepWeightDecay() { AdamCase<double>(false, 0.05, 0.8, 0.99, 1e-6, 0.1); AdamCase<float>(false, 0.05, 0.8, 0.99, 1e-6, 0.1); }
     // beta1 = 0.3 makes 1 - beta1 ≥ 0.5, so lerp takes its second form
     [Fact] public void AdamLerpSecondBranch() { AdamCase<double>(false, 0.01, 0.3, 0.9, 1e-8, 0); AdamCase<float>(false, 0.01, 0.3, 0.9, 1e-8, 0); }
+    // beta2 = 0.5 forgets fast, so the second moment falls as the gradient shrinks and the maximum differs from it
+    [Fact] public void AdamAmsgrad() { AdamCase<double>(false, 0.05, 0.9, 0.5, 1e-8, 0.01, amsgrad: true); AdamCase<float>(false, 0.05, 0.9, 0.5, 1e-8, 0.01, amsgrad: true); }
+    [Fact] public void AdamWAmsgrad() { AdamCase<double>(true, 0.05, 0.9, 0.5, 1e-8, 0.1, amsgrad: true); AdamCase<float>(true, 0.05, 0.9, 0.5, 1e-8, 0.1, amsgrad: true); }
     [Fact] public void AdamWDecoupled() { AdamCase<double>(true, 0.01, 0.9, 0.999, 1e-8, 0.01); AdamCase<float>(true, 0.01, 0.9, 0.999, 1e-8, 0.01); }
     [Fact] public void RmsPropDefaults() { RmsCase<double>(0.01, 0.99, 1e-8, 0, 0, false); RmsCase<float>(0.01, 0.99, 1e-8, 0, 0, false); }
     [Fact] public void RmsPropCenteredMomentumWeightDecay() { RmsCase<double>(0.01, 0.9, 1e-6, 0.01, 0.5, true); RmsCase<float>(0.01, 0.9, 1e-6, 0.01, 0.5, true); }
@@ -142,5 +148,37 @@ public class OptimizerTests
         Assert.Contains("'b'", missing.Message);
         var wrongShape = Assert.ThrowsAny<ArgumentException>(() => sgd.Step(Parameters.Of(("a", Tensor.Zeros([3])), ("b", Tensor.Zeros([1])))));
         Assert.Contains("[3]", wrongShape.Message);
+    }
+
+    /// <summary>
+    /// A gradient the optimizer cannot use is the caller's mistake, named in the caller's terms: the
+    /// public method (Adam.Step, not the core's Adam.Update), the parameter's name (not its
+    /// position) and both shapes and dtypes. A gradient for no parameter is an error, not silently
+    /// dropped (a misspelt name would otherwise leave that parameter unchanged only by luck of the
+    /// other check), and, as in torch.optim, an optimizer over no parameters is refused.
+    /// </summary>
+    [Fact]
+    public void BadGradientsAreNamedByParameterAndMethod()
+    {
+        var start = Parameters.Of(("w", Tensor.Zeros([2, 3])), ("b", Tensor.Zeros([3])));
+        var adam = new Adam(start);
+        var shape = Assert.ThrowsAny<ArgumentException>(() => adam.Step(Parameters.Of(("w", Tensor.Zeros([3, 2])), ("b", Tensor.Zeros([3])))));
+        Assert.Contains("Adam.Step", shape.Message);
+        Assert.Contains("'w'", shape.Message);
+        Assert.Contains("[3,2]", shape.Message);
+        Assert.Contains("[2,3]", shape.Message);
+        var dtype = Assert.ThrowsAny<ArgumentException>(() => new RmsProp(start).Step(Parameters.Of(("w", Tensor.Zeros([2, 3])), ("b", Tensor.Zeros([3], DType.Float32)))));
+        Assert.Contains("RmsProp.Step", dtype.Message);
+        Assert.Contains("'b'", dtype.Message);
+        Assert.Contains("float32", dtype.Message);
+        Assert.Contains("float64", dtype.Message);
+        var extra = Assert.Throws<ArgumentException>(() => new Sgd(start, 0.1).Step(Parameters.Of(("w", Tensor.Zeros([2, 3])), ("b", Tensor.Zeros([3])), ("bias", Tensor.Zeros([3])))));
+        Assert.Contains("Sgd.Step", extra.Message);
+        Assert.Contains("'bias'", extra.Message);
+        Assert.Equal(0, adam.StepCount);
+        Assert.Same(start, adam.Parameters);
+        var empty = Assert.Throws<ArgumentException>(() => new AdamW(Parameters.Of()));
+        Assert.Contains("AdamW", empty.Message);
+        Assert.Contains("empty", empty.Message);
     }
 }

@@ -109,4 +109,21 @@ public class ParameterTests
         Assert.Equal(new[] { 2.0, 2.0 }, g2["a"].ToDoubleArray());
         Assert.Equal(new[] { 3.0, 3.0 }, g2["b"].ToDoubleArray());
     }
+
+    /// <summary>
+    /// A loss that asks for a name the parameters lack hears which names there are, as
+    /// <see cref="Parameters"/>'s own indexer says (it said only "The given key 'weight' was not
+    /// present in the dictionary").
+    /// </summary>
+    [Fact]
+    public void AMissingNameInALossListsTheNames()
+    {
+        var p = Parameters.Of(("w", Tensor.Ones([2])), ("b", Tensor.Ones([1])));
+        var direct = Assert.Throws<KeyNotFoundException>(() => Diff.ValueAndGrad(q => q["weight"].Sum(), p));
+        Assert.Contains("'weight'", direct.Message);
+        Assert.Contains("w, b", direct.Message);
+        var compiled = Assert.ThrowsAny<ArgumentException>(() => Diff.CompileValueAndGrad((q, d) => q["weight"].Sum()).Invoke(p));
+        Assert.Contains("'weight'", compiled.Message);
+        Assert.Contains("w, b", compiled.Message);
+    }
 }
