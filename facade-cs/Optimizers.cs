@@ -130,3 +130,11 @@ public sealed class RmsProp : Optimizer
     public RmsProp(Parameters parameters, double lr = 1e-2, double alpha = 0.99, double eps = 1e-8, double weightDecay = 0, double momentum = 0, bool centered = false)
         : base(rate => CoreOptimizers.rmsprop(rate, alpha, eps, weightDecay, momentum, centered), lr, parameters) { }
 }
+
+/// <summary>torch.optim.Adagrad, with torch's defaults (lr 1e-2, no learning-rate decay or weight decay, the sum of squares starting at 0, eps 1e-10).</summary>
+public sealed class Adagrad : Optimizer
+{
+    /// <summary>An Adagrad optimizer over <paramref name="parameters"/>.</summary>
+    public Adagrad(Parameters parameters, double lr = 1e-2, double lrDecay = 0, double weightDecay = 0, double initialAccumulatorValue = 0, double eps = 1e-10)
+        : base(rate => CoreOptimizers.adagrad(rate, lrDecay, weightDecay, initialAccumulatorValue, eps), lr, parameters) { }
+}

@@ -98,6 +98,27 @@ public class OptimizerTests
         }, scheduled ? lrAt : null);
     }
 
+    static void AdagradCase<T>(double lr, double lrDecay, double wd, double initial, double eps) where T : IFloatingPointIeee754<T>
+    {
+        T[]? sum = null;
+        Agree<T>(p => new Adagrad(p, lr, lrDecay, wd, initial, eps), (p, g, step) =>
+        {
+            sum ??= Enumerable.Repeat(C<T>(initial), p.Length).ToArray();
+            // torch: clr = lr / (1 + (step - 1) lr_decay) is a Python float
+            var clr = lr / (1 + (step - 1) * lrDecay);
+            for (int i = 0; i < p.Length; i++)
+            {
+                var gi = wd != 0 ? g[i] + C<T>(wd) * p[i] : g[i];
+                sum[i] = sum[i] + gi * gi;
+                var std = T.Sqrt(sum[i]) + C<T>(eps);
+                p[i] = p[i] + C<T>(-clr) * gi / std;
+            }
+        });
+    }
+
+    [Fact] public void AdagradDefaults() { AdagradCase<double>(0.01, 0, 0, 0, 1e-10); AdagradCase<float>(0.01, 0, 0, 0, 1e-10); }
+    [Fact] public void AdagradDecayWeightDecayInitialSum() { AdagradCase<double>(0.1, 0.05, 0.01, 0.1, 1e-6); AdagradCase<float>(0.1, 0.05, 0.01, 0.1, 1e-6); }
+
     static void RmsCase<T>(double lr, double alpha, double eps, double wd, double momentum, bool centered) where T : IFloatingPointIeee754<T>
     {
         T[]? sq = null, buf = null, avg = null;
