@@ -25,6 +25,24 @@ public static class Loss
     /// <exception cref="ArgumentException">The shapes do not fit, or a target is outside [0, C).</exception>
     public static Expr CrossEntropy(Expr logits, int[] targets)
     {
+        var indices = Indices(logits, targets);
+        return Expr.Wrap(CoreNn.crossEntropy(logits.Node, indices));
+    }
+
+    /// <summary>
+    /// Cross-entropy as torch's cross_entropy with its <c>reduction</c> and <c>label_smoothing</c>:
+    /// per example (1 − ε)·(−log p[target]) + ε·mean over the classes of (−log p), then the
+    /// <paramref name="reduction"/> over the batch (<see cref="Reduction.None"/> gives shape [N]).
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes do not fit, a target is outside [0, C), or the smoothing is outside [0, 1].</exception>
+    public static Expr CrossEntropy(Expr logits, int[] targets, Reduction reduction = Reduction.Mean, double labelSmoothing = 0)
+    {
+        var indices = Indices(logits, targets);
+        return Reduce(Expr.Wrap(CoreNn.crossEntropyPerExample(labelSmoothing, logits.Node, indices)), reduction);
+    }
+
+    static FunctionalDiff.Core.Expr Indices(Expr logits, int[] targets)
+    {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(targets);
         var classes = logits.Rank == 2 ? logits.Shape[1] : 0;
@@ -37,8 +55,7 @@ public static class Loss
                 throw new ArgumentOutOfRangeException(nameof(targets), targets[i], $"CrossEntropy: target {i} is {targets[i]}, outside the {classes} classes of logits [{string.Join(",", logits.Shape)}]");
             values[i] = targets[i];
         }
-        var indices = CoreTensor.FromArray(values, new[] { targets.Length }).Cast(logits.Node.DType);
-        return Expr.Wrap(CoreNn.crossEntropy(logits.Node, Build.constant(indices)));
+        return Build.constant(CoreTensor.FromArray(values, new[] { targets.Length }).Cast(logits.Node.DType));
     }
 
     /// <summary>
@@ -51,4 +68,28 @@ public static class Loss
         var (x, t) = Expr.Align(logits, targets);
         return Expr.Wrap(CoreNn.binaryCrossEntropyWithLogits(x, t));
     }
+
+    /// <summary>Binary cross-entropy from logits with torch's <c>reduction</c> (<see cref="Reduction.None"/> keeps the shape).</summary>
+    /// <exception cref="ArgumentException">The shapes of logits and targets differ (losses do not broadcast).</exception>
+    public static Expr BinaryCrossEntropyWithLogits(Expr logits, Expr targets, Reduction reduction)
+    {
+        var (x, t) = Expr.Align(logits, targets);
+        return Reduce(Expr.Wrap(CoreNn.binaryCrossEntropyWithLogitsElements(x, t)), reduction);
+    }
+
+    /// <summary>Squared error with torch's <c>reduction</c> (<see cref="Reduction.None"/> keeps the shape).</summary>
+    /// <exception cref="ArgumentException">The shapes differ (losses do not broadcast).</exception>
+    public static Expr Mse(Expr prediction, Expr target, Reduction reduction)
+    {
+        var (p, t) = Expr.Align(prediction, target);
+        return Reduce(Expr.Wrap(CoreNn.squaredErrors(p, t)), reduction);
+    }
+
+    static Expr Reduce(Expr elements, Reduction reduction) => reduction switch
+    {
+        Reduction.Mean => elements.Mean(),
+        Reduction.Sum => elements.Sum(),
+        Reduction.None => elements,
+        _ => throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "unknown reduction"),
+    };
 }

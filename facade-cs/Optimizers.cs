@@ -14,19 +14,43 @@ namespace FunctionalDiff;
 /// </summary>
 public abstract class Optimizer
 {
-    readonly CoreOptimizer core;
+    // the core optimizer for a learning rate: every other hyperparameter is fixed at construction
+    readonly Func<double, CoreOptimizer> withLearningRate;
+    CoreOptimizer core;
+    double learningRate;
     CoreState state;
 
-    private protected Optimizer(CoreOptimizer core, Parameters parameters)
+    private protected Optimizer(Func<double, CoreOptimizer> withLearningRate, double lr, Parameters parameters)
     {
+        this.withLearningRate = withLearningRate;
+        core = withLearningRate(lr);
+        learningRate = lr;
         ArgumentNullException.ThrowIfNull(parameters);
         // torch.optim refuses an empty parameter list too: it is almost always a model whose
         // parameters were never collected, and every step would silently do nothing
         if (parameters.Count == 0)
             throw new ArgumentException($"{GetType().Name}: the parameter list is empty", nameof(parameters));
-        this.core = core;
         Parameters = parameters;
         state = core.Init.Invoke(parameters.Values.Select(t => t.Value).ToArray());
+    }
+
+    /// <summary>
+    /// The learning rate of the next steps. Setting it keeps everything else (moments, momentum
+    /// buffers, the step count), as assigning <c>param_group["lr"]</c> between steps does in torch,
+    /// so a schedule is a loop that sets it before each step.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The rate is negative or NaN.</exception>
+    public double LearningRate
+    {
+        get => learningRate;
+        set
+        {
+            if (!(value >= 0))
+                throw new ArgumentOutOfRangeException(nameof(value), value, $"{GetType().Name}.LearningRate: {value} must be ≥ 0");
+            // the state's layout depends only on the hyperparameters that stay, so it carries over
+            core = withLearningRate(value);
+            learningRate = value;
+        }
     }
 
     /// <summary>The parameters after the steps taken so far.</summary>
@@ -80,7 +104,7 @@ public sealed class Sgd : Optimizer
     /// <summary>An SGD optimizer over <paramref name="parameters"/> with torch's defaults.</summary>
     /// <exception cref="ArgumentException">Nesterov momentum without momentum, or with dampening.</exception>
     public Sgd(Parameters parameters, double lr, double momentum = 0, double dampening = 0, bool nesterov = false, double weightDecay = 0)
-        : base(CoreOptimizers.sgd(lr, momentum, dampening, nesterov, weightDecay), parameters) { }
+        : base(rate => CoreOptimizers.sgd(rate, momentum, dampening, nesterov, weightDecay), lr, parameters) { }
 }
 
 /// <summary>torch.optim.Adam, with torch's defaults (lr 1e-3, betas 0.9 and 0.999, eps 1e-8, no weight decay, no AMSGrad).</summary>
@@ -88,7 +112,7 @@ public sealed class Adam : Optimizer
 {
     /// <summary>An Adam optimizer over <paramref name="parameters"/>; <paramref name="amsgrad"/> divides by the largest second moment so far, as torch's amsgrad=True.</summary>
     public Adam(Parameters parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool amsgrad = false)
-        : base(amsgrad ? CoreOptimizers.adamAmsgrad(lr, beta1, beta2, eps, weightDecay) : CoreOptimizers.adam(lr, beta1, beta2, eps, weightDecay), parameters) { }
+        : base(rate => amsgrad ? CoreOptimizers.adamAmsgrad(rate, beta1, beta2, eps, weightDecay) : CoreOptimizers.adam(rate, beta1, beta2, eps, weightDecay), lr, parameters) { }
 }
 
 /// <summary>torch.optim.AdamW: Adam with decoupled weight decay (torch's default 0.01).</summary>
@@ -96,7 +120,7 @@ public sealed class AdamW : Optimizer
 {
     /// <summary>An AdamW optimizer over <paramref name="parameters"/>; <paramref name="amsgrad"/> as in <see cref="Adam"/>.</summary>
     public AdamW(Parameters parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0.01, bool amsgrad = false)
-        : base(amsgrad ? CoreOptimizers.adamWAmsgrad(lr, beta1, beta2, eps, weightDecay) : CoreOptimizers.adamW(lr, beta1, beta2, eps, weightDecay), parameters) { }
+        : base(rate => amsgrad ? CoreOptimizers.adamWAmsgrad(rate, beta1, beta2, eps, weightDecay) : CoreOptimizers.adamW(rate, beta1, beta2, eps, weightDecay), lr, parameters) { }
 }
 
 /// <summary>torch.optim.RMSprop, with torch's defaults (lr 1e-2, alpha 0.99, eps 1e-8).</summary>
@@ -104,5 +128,13 @@ public sealed class RmsProp : Optimizer
 {
     /// <summary>An RMSprop optimizer over <paramref name="parameters"/>.</summary>
     public RmsProp(Parameters parameters, double lr = 1e-2, double alpha = 0.99, double eps = 1e-8, double weightDecay = 0, double momentum = 0, bool centered = false)
-        : base(CoreOptimizers.rmsprop(lr, alpha, eps, weightDecay, momentum, centered), parameters) { }
+        : base(rate => CoreOptimizers.rmsprop(rate, alpha, eps, weightDecay, momentum, centered), lr, parameters) { }
+}
+
+/// <summary>torch.optim.Adagrad, with torch's defaults (lr 1e-2, no learning-rate decay or weight decay, the sum of squares starting at 0, eps 1e-10).</summary>
+public sealed class Adagrad : Optimizer
+{
+    /// <summary>An Adagrad optimizer over <paramref name="parameters"/>.</summary>
+    public Adagrad(Parameters parameters, double lr = 1e-2, double lrDecay = 0, double weightDecay = 0, double initialAccumulatorValue = 0, double eps = 1e-10)
+        : base(rate => CoreOptimizers.adagrad(rate, lrDecay, weightDecay, initialAccumulatorValue, eps), lr, parameters) { }
 }

@@ -70,18 +70,37 @@ module Nn =
             Shape.fail loss (sprintf "%s of shape %s and target of shape %s differ; a loss needs equal shapes and does not broadcast"
                                  what (Shape.format input.Dims) (Shape.format target.Dims))
 
-    /// Mean squared error; prediction and target must have the same shape.
-    let mse (prediction: Expr) (target: Expr) =
+    /// Squared errors, element by element (torch's mse_loss with reduction 'none'); prediction
+    /// and target must have the same shape.
+    let squaredErrors (prediction: Expr) (target: Expr) =
         sameShape "Mse" "prediction" prediction target
-        Expr.mean (Expr.square (prediction - target))
+        Expr.square (prediction - target)
+
+    /// Mean squared error; prediction and target must have the same shape.
+    let mse (prediction: Expr) (target: Expr) = Expr.mean (squaredErrors prediction target)
 
     /// Cross-entropy from logits [N, C] and class-index targets [N] (integers held in a float
     /// tensor), averaged over the batch, as torch.nn.functional.cross_entropy.
-    let crossEntropy (logits: Expr) (targets: Expr) =
+    let private checkCrossEntropy (logits: Expr) (targets: Expr) =
         if logits.Rank <> 2 || targets.Rank <> 1 || targets.Dims.[0] <> logits.Dims.[0] then
             Shape.fail "CrossEntropy" (sprintf "logits %s need rank 2 and targets %s rank 1 with the same batch" (Shape.format logits.Dims) (Shape.format targets.Dims))
+
+    let crossEntropy (logits: Expr) (targets: Expr) =
+        checkCrossEntropy logits targets
         let picked = Expr.gather 1 (Expr.reshape [| targets.Dims.[0]; 1 |] targets) (logSoftmax 1 logits)
         -(Expr.mean picked)
+
+    /// Cross-entropy per example, shape [N] (torch's reduction 'none'), with torch's label
+    /// smoothing ε in [0, 1]: (1 − ε)·(−log p[target]) + ε·mean over the classes of (−log p).
+    let crossEntropyPerExample (labelSmoothing: float) (logits: Expr) (targets: Expr) =
+        checkCrossEntropy logits targets
+        if not (labelSmoothing >= 0.0 && labelSmoothing <= 1.0) then
+            invalidArg "labelSmoothing" (sprintf "CrossEntropy: labelSmoothing = %g must be in [0, 1]" labelSmoothing)
+        let n = targets.Dims.[0]
+        let logProbabilities = logSoftmax 1 logits
+        let negativeLogLikelihood = -(Expr.reshape [| n |] (Expr.gather 1 (Expr.reshape [| n; 1 |] targets) logProbabilities))
+        if labelSmoothing = 0.0 then negativeLogLikelihood
+        else (1.0 - labelSmoothing) * negativeLogLikelihood - labelSmoothing * Expr.meanAxes [| 1 |] false logProbabilities
 
     /// Binary cross-entropy from logits, averaged: (1 - t)·x + softplus(-x), torch's form
     /// (x - log σ(x) with log σ(x) = -softplus(-x)), smooth at every order. Written so, an
@@ -90,6 +109,11 @@ module Nn =
     let binaryCrossEntropyWithLogits (logits: Expr) (targets: Expr) =
         sameShape "BinaryCrossEntropyWithLogits" "logits" logits targets
         Expr.mean ((1.0 - targets) * logits + softplus (-logits))
+
+    /// The same binary cross-entropy element by element (torch's reduction 'none').
+    let binaryCrossEntropyWithLogitsElements (logits: Expr) (targets: Expr) =
+        sameShape "BinaryCrossEntropyWithLogits" "logits" logits targets
+        (1.0 - targets) * logits + softplus (-logits)
 
     /// A dense layer as torch.nn.Linear: x @ weightᵀ + bias, weight [out, in].
     /// x is [..., in]; bias is [out] or a scalar.

@@ -154,6 +154,33 @@ module Optimizers =
     let adamWAmsgrad (lr: float) (beta1: float) (beta2: float) (eps: float) (weightDecay: float) =
         adamLike "AdamW" true true lr beta1 beta2 eps weightDecay
 
+    /// torch.optim.Adagrad: weight decay joins the gradient, s ← s + g·g (s starts at
+    /// `initialAccumulatorValue`), p ← p − clr·g / (√s + ε) with clr = lr / (1 + (t − 1)·lrDecay).
+    let adagrad (lr: float) (lrDecay: float) (weightDecay: float) (initialAccumulatorValue: float) (eps: float) : Optimizer =
+        checkHyper "Adagrad" "lr" lr (lr >= 0.0)
+        checkHyper "Adagrad" "lrDecay" lrDecay (lrDecay >= 0.0)
+        checkHyper "Adagrad" "weightDecay" weightDecay (weightDecay >= 0.0)
+        checkHyper "Adagrad" "initialAccumulatorValue" initialAccumulatorValue (initialAccumulatorValue >= 0.0)
+        checkHyper "Adagrad" "eps" eps (eps >= 0.0)
+        let optimizer =
+            make "Adagrad" 1 (fun step r p g slots ->
+                // clr is a Python float in torch: float64, rounded once to the dtype
+                let negClr = r (-(lr / (1.0 + float (step - 1) * lrDecay)))
+                let wd, epsT = r weightDecay, r eps
+                let sum = slots.[0]
+                for i in 0 .. p.Length - 1 do
+                    let gi = if weightDecay <> 0.0 then r (g.[i] + r (wd * p.[i])) else g.[i]
+                    // addcmul with value 1: s + g·g
+                    sum.[i] <- r (sum.[i] + r (gi * gi))
+                    let std = r (r (Math.Sqrt sum.[i]) + epsT)
+                    // addcdiv: p + (value · g) / std
+                    p.[i] <- r (p.[i] + r (r (negClr * gi) / std)))
+        // torch starts the sum at full_like(p, initialAccumulatorValue), not at zero
+        let init (parameters: Tensor[]) =
+            let state = optimizer.Init parameters
+            { state with Slots = parameters |> Array.map (fun p -> [| Tensor.Full(p.Shape, initialAccumulatorValue, p.DType) |]) }
+        { optimizer with Init = init }
+
     /// torch.optim.RMSprop: s ← α·s + (1 − α)·g·g; when centered, a ← lerp(a, g, 1 − α) and the
     /// denominator is √(s − a·a) + ε, else √s + ε; with momentum, b ← μ·b + g/denominator and
     /// p ← p − lr·b, else p ← p − lr·g/denominator.

@@ -28,7 +28,7 @@ public class OptimizerTests
     static T[] Values<T>(Tensor t) where T : IFloatingPointIeee754<T> => t.ToDoubleArray().Select(C<T>).ToArray();
 
     /// <summary>Runs ours for 100 steps next to a reference step and compares every step's parameters.</summary>
-    static void Agree<T>(Func<Parameters, Optimizer> make, Action<T[], T[], int> referenceStep) where T : IFloatingPointIeee754<T>
+    static void Agree<T>(Func<Parameters, Optimizer> make, Action<T[], T[], int> referenceStep, Func<int, double>? schedule = null) where T : IFloatingPointIeee754<T>
     {
         int[] shape = [3, 4];
         var start = Tensor.RandomNormal(shape, seed: 11).ToDoubleArray().Select(C<T>).ToArray();
@@ -38,6 +38,7 @@ public class OptimizerTests
         {
             referenceStep(reference, Gradient(reference), step);
             var ours = Values<T>(optimizer.Parameters["w"]);
+            if (schedule != null) optimizer.LearningRate = schedule(step);
             optimizer.Step(Parameters.Of(("w", ToTensor(Gradient(ours), shape))));
             var after = Values<T>(optimizer.Parameters["w"]);
             for (int i = 0; i < after.Length; i++)
@@ -46,10 +47,13 @@ public class OptimizerTests
         Assert.Equal(100, optimizer.StepCount);
     }
 
-    static void SgdCase<T>(double lr, double momentum, double dampening, bool nesterov, double wd) where T : IFloatingPointIeee754<T>
+    static void SgdCase<T>(double lr, double momentum, double dampening, bool nesterov, double wd) where T : IFloatingPointIeee754<T> =>
+        SgdCase<T>(_ => lr, momentum, dampening, nesterov, wd, scheduled: false);
+
+    static void SgdCase<T>(Func<int, double> lrAt, double momentum, double dampening, bool nesterov, double wd, bool scheduled) where T : IFloatingPointIeee754<T>
     {
         T[]? buf = null;
-        Agree<T>(p => new Sgd(p, lr, momentum, dampening, nesterov, wd), (p, g, step) =>
+        Agree<T>(p => new Sgd(p, lrAt(1), momentum, dampening, nesterov, wd), (p, g, step) =>
         {
             for (int i = 0; i < p.Length; i++)
             {
@@ -61,16 +65,20 @@ public class OptimizerTests
                     buf[i] = step == 1 ? d : buf[i] * C<T>(momentum) + C<T>(1 - dampening) * d;
                     d = nesterov ? d + C<T>(momentum) * buf[i] : buf[i];
                 }
-                p[i] = p[i] + C<T>(-lr) * d;
+                p[i] = p[i] + C<T>(-lrAt(step)) * d;
             }
-        });
+        }, scheduled ? lrAt : null);
     }
 
-    static void AdamCase<T>(bool decoupled, double lr, double beta1, double beta2, double eps, double wd, bool amsgrad = false) where T : IFloatingPointIeee754<T>
+    static void AdamCase<T>(bool decoupled, double lr, double beta1, double beta2, double eps, double wd, bool amsgrad = false) where T : IFloatingPointIeee754<T> =>
+        AdamCase<T>(decoupled, _ => lr, beta1, beta2, eps, wd, amsgrad, scheduled: false);
+
+    static void AdamCase<T>(bool decoupled, Func<int, double> lrAt, double beta1, double beta2, double eps, double wd, bool amsgrad, bool scheduled) where T : IFloatingPointIeee754<T>
     {
         T[]? m = null, v = null, vMax = null;
-        Agree<T>(p => decoupled ? new AdamW(p, lr, beta1, beta2, eps, wd, amsgrad) : new Adam(p, lr, beta1, beta2, eps, wd, amsgrad), (p, g, step) =>
+        Agree<T>(p => decoupled ? new AdamW(p, lrAt(1), beta1, beta2, eps, wd, amsgrad) : new Adam(p, lrAt(1), beta1, beta2, eps, wd, amsgrad), (p, g, step) =>
         {
+            var lr = lrAt(step);
             m ??= new T[p.Length];
             v ??= new T[p.Length];
             vMax ??= new T[p.Length];
@@ -87,8 +95,29 @@ public class OptimizerTests
                 var denom = T.Sqrt(amsgrad ? vMax[i] : v[i]) / C<T>(Math.Sqrt(bc2)) + C<T>(eps);
                 p[i] = p[i] + C<T>(-(lr / bc1)) * m[i] / denom;
             }
+        }, scheduled ? lrAt : null);
+    }
+
+    static void AdagradCase<T>(double lr, double lrDecay, double wd, double initial, double eps) where T : IFloatingPointIeee754<T>
+    {
+        T[]? sum = null;
+        Agree<T>(p => new Adagrad(p, lr, lrDecay, wd, initial, eps), (p, g, step) =>
+        {
+            sum ??= Enumerable.Repeat(C<T>(initial), p.Length).ToArray();
+            // torch: clr = lr / (1 + (step - 1) lr_decay) is a Python float
+            var clr = lr / (1 + (step - 1) * lrDecay);
+            for (int i = 0; i < p.Length; i++)
+            {
+                var gi = wd != 0 ? g[i] + C<T>(wd) * p[i] : g[i];
+                sum[i] = sum[i] + gi * gi;
+                var std = T.Sqrt(sum[i]) + C<T>(eps);
+                p[i] = p[i] + C<T>(-clr) * gi / std;
+            }
         });
     }
+
+    [Fact] public void AdagradDefaults() { AdagradCase<double>(0.01, 0, 0, 0, 1e-10); AdagradCase<float>(0.01, 0, 0, 0, 1e-10); }
+    [Fact] public void AdagradDecayWeightDecayInitialSum() { AdagradCase<double>(0.1, 0.05, 0.01, 0.1, 1e-6); AdagradCase<float>(0.1, 0.05, 0.01, 0.1, 1e-6); }
 
     static void RmsCase<T>(double lr, double alpha, double eps, double wd, double momentum, bool centered) where T : IFloatingPointIeee754<T>
     {
@@ -130,6 +159,20 @@ public class OptimizerTests
     // beta2 = 0.5 forgets fast, so the second moment falls as the gradient shrinks and the maximum differs from it
     [Fact] public void AdamAmsgrad() { AdamCase<double>(false, 0.05, 0.9, 0.5, 1e-8, 0.01, amsgrad: true); AdamCase<float>(false, 0.05, 0.9, 0.5, 1e-8, 0.01, amsgrad: true); }
     [Fact] public void AdamWAmsgrad() { AdamCase<double>(true, 0.05, 0.9, 0.5, 1e-8, 0.1, amsgrad: true); AdamCase<float>(true, 0.05, 0.9, 0.5, 1e-8, 0.1, amsgrad: true); }
+    // a step schedule, as torch's StepLR writes param_group["lr"]: the moments and buffers carry over
+    static double Stepped(int step) => step <= 30 ? 0.05 : step <= 60 ? 0.01 : 0.002;
+    [Fact] public void SgdScheduledLearningRate() { SgdCase<double>(Stepped, 0.9, 0.1, false, 0.01, scheduled: true); SgdCase<float>(Stepped, 0.9, 0.1, false, 0.01, scheduled: true); }
+    [Fact] public void AdamWScheduledLearningRate() { AdamCase<double>(true, Stepped, 0.9, 0.999, 1e-8, 0.01, false, scheduled: true); AdamCase<float>(true, Stepped, 0.9, 0.999, 1e-8, 0.01, false, scheduled: true); }
+
+    [Fact]
+    public void LearningRateRefusesNegativeAndNaN()
+    {
+        var sgd = new Sgd(Parameters.Of(("w", Tensor.Zeros([2]))), lr: 0.1);
+        Assert.Contains("Sgd.LearningRate", Assert.Throws<ArgumentOutOfRangeException>(() => sgd.LearningRate = -1).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => sgd.LearningRate = double.NaN);
+        Assert.Equal(0.1, sgd.LearningRate);
+    }
+
     [Fact] public void AdamWDecoupled() { AdamCase<double>(true, 0.01, 0.9, 0.999, 1e-8, 0.01); AdamCase<float>(true, 0.01, 0.9, 0.999, 1e-8, 0.01); }
     [Fact] public void RmsPropDefaults() { RmsCase<double>(0.01, 0.99, 1e-8, 0, 0, false); RmsCase<float>(0.01, 0.99, 1e-8, 0, 0, false); }
     [Fact] public void RmsPropCenteredMomentumWeightDecay() { RmsCase<double>(0.01, 0.9, 1e-6, 0.01, 0.5, true); RmsCase<float>(0.01, 0.9, 1e-6, 0.01, 0.5, true); }

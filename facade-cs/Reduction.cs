@@ -1,0 +1,12 @@
+namespace FunctionalDiff;
+
+/// <summary>How a loss combines its per-element values, as torch's <c>reduction</c> argument.</summary>
+public enum Reduction
+{
+    /// <summary>The mean over every element (torch's default, 'mean').</summary>
+    Mean,
+    /// <summary>The sum over every element ('sum').</summary>
+    Sum,
+    /// <summary>No reduction: one value per element, or per example for cross-entropy ('none').</summary>
+    None,
+}
