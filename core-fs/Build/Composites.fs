@@ -102,18 +102,18 @@ module Nn =
         if labelSmoothing = 0.0 then negativeLogLikelihood
         else (1.0 - labelSmoothing) * negativeLogLikelihood - labelSmoothing * Expr.meanAxes [| 1 |] false logProbabilities
 
-    /// Binary cross-entropy from logits, averaged: (1 - t)·x + softplus(-x), torch's form
-    /// (x - log σ(x) with log σ(x) = -softplus(-x)), smooth at every order. Written so, an
-    /// infinite logit gives torch's value: x = +inf with t < 1 is +inf, where the algebraically
-    /// equal softplus(x) - x·t is inf - inf = NaN. Logits and targets must have the same shape.
-    let binaryCrossEntropyWithLogits (logits: Expr) (targets: Expr) =
-        sameShape "BinaryCrossEntropyWithLogits" "logits" logits targets
-        Expr.mean ((1.0 - targets) * logits + softplus (-logits))
-
-    /// The same binary cross-entropy element by element (torch's reduction 'none').
+    /// Binary cross-entropy from logits element by element (torch's reduction 'none'):
+    /// (1 - t)·x + softplus(-x), torch's form (x - log σ(x) with log σ(x) = -softplus(-x)), smooth
+    /// at every order. Written so, an infinite logit gives torch's value: x = +inf with t < 1 is
+    /// +inf, where the algebraically equal softplus(x) - x·t is inf - inf = NaN. Logits and
+    /// targets must have the same shape.
     let binaryCrossEntropyWithLogitsElements (logits: Expr) (targets: Expr) =
         sameShape "BinaryCrossEntropyWithLogits" "logits" logits targets
         (1.0 - targets) * logits + softplus (-logits)
+
+    /// The same binary cross-entropy, averaged.
+    let binaryCrossEntropyWithLogits (logits: Expr) (targets: Expr) =
+        Expr.mean (binaryCrossEntropyWithLogitsElements logits targets)
 
     /// A dense layer as torch.nn.Linear: x @ weightᵀ + bias, weight [out, in].
     /// x is [..., in]; bias is [out] or a scalar.
