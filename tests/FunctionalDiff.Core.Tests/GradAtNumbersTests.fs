@@ -48,6 +48,16 @@ let gradAtNumbersTests =
             let expected = 6.0 * x * t + 6.0 * x * x * s2 - 2.0 * x ** 3.0 * s2 * t
             Expect.floatClose Accuracy.veryHigh (valueOf g) expected "closed form"
         }
+        test "forward mode and the HVP at numbers fold to the closed forms" {
+            // f(x) = x sin x: f' = sin x + x cos x, f'' = 2 cos x - x sin x
+            let f (x: Expr) = x * Expr.sin x
+            let x, t = 0.8, 1.5
+            let value, tangent = Diff.jvp f (Expr.scalar DType.Float64 x) (Expr.scalar DType.Float64 t)
+            Expect.floatClose Accuracy.veryHigh (valueOf value) (x * Math.Sin x) "value"
+            Expect.floatClose Accuracy.veryHigh (valueOf tangent) (t * (Math.Sin x + x * Math.Cos x)) "tangent"
+            let h = Diff.hvp f (Expr.scalar DType.Float64 x) (Expr.scalar DType.Float64 t)
+            Expect.floatClose Accuracy.veryHigh (valueOf h) (t * (2.0 * Math.Cos x - x * Math.Sin x)) "HVP"
+        }
         test "a derivative at a number over a captured tensor is a graph, and is simplified" {
             // d/ds Σ tanh(s·w) = Σ w (1 - tanh²(s w))
             let w = [| 0.5; -1.5; 2.0 |]
