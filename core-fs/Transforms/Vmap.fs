@@ -113,5 +113,6 @@ module Vmap =
         List.map2 (fun (result: Batched) (axis: int) ->
             let batched = BatchingRules.expand size result
             if axis < -batched.Rank || axis >= batched.Rank then
-                Shape.fail caller (sprintf "outAxes entry %d is not an axis of a batched output of shape %s" axis (Shape.format batched.Dims))
+                // "output axis": the facade's overloads call it outAxis (one output) or outAxes (a list)
+                Shape.fail caller (sprintf "output axis %d is not an axis of the batched output of shape %s" axis (Shape.format batched.Dims))
             Batching.moveAxis 0 (if axis < 0 then axis + batched.Rank else axis) batched) (List.ofArray results) outAxes

@@ -92,6 +92,12 @@ public class VmapTests
         Assert.Contains("[4,2]", e.Message);
         var wrongCount = Assert.ThrowsAny<ArgumentException>(() => Diff.Vmap((Expr[] v) => v[0], new int?[] { 0, 0 })(new Expr[] { T(new[] { 3 }) }));
         Assert.Contains("inAxes", wrongCount.Message);
+        // the one-output overload's parameter is outAxis: the message names the output axis, not "outAxes"
+        var wrongAxis = Assert.ThrowsAny<ArgumentException>(() => Diff.Vmap((Expr[] v) => v[0] * 2.0, null, outAxis: 2)(new Expr[] { T(new[] { 3, 2 }) }));
+        Assert.Contains("Vmap", wrongAxis.Message);
+        Assert.Contains("output axis 2", wrongAxis.Message);
+        Assert.Contains("[3,2]", wrongAxis.Message);
+        Assert.DoesNotContain("outAxes", wrongAxis.Message);
     }
 
     [Fact]
