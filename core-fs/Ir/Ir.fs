@@ -164,6 +164,17 @@ module internal Ir =
             copy.[k] <- node.Arg k
         copy
 
+    /// The node's inputs with input k replaced by `next k`, or null when every `next k` is the
+    /// input itself: a rebuild copies the inputs only once one of them changed.
+    let inline changedArgs ([<InlineIfLambda>] next: int -> Expr) (node: Expr) : Expr[] =
+        let mutable args = null
+        for k in 0 .. node.ArgCount - 1 do
+            let r = next k
+            if not (obj.ReferenceEquals(r, node.Arg k)) then
+                if isNull args then args <- copyArgs node
+                args.[k] <- r
+        args
+
     /// The absent input (Expr takes no null literal in F#).
     let noNode = Unchecked.defaultof<Expr>
 

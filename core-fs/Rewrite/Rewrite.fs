@@ -259,13 +259,8 @@ module Rewrite =
             | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
             | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet
             | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ ->
-                let mutable newArgs = null
-                for k in 0 .. node.ArgCount - 1 do
-                    let r = materialize inputs.[first + k]
-                    if not (obj.ReferenceEquals(r, node.Arg k)) then
-                        if isNull newArgs then newArgs <- Ir.copyArgs node
-                        newArgs.[k] <- r
-                if isNull newArgs then node else Expr.apply node.Op newArgs
+                let args = node |> Ir.changedArgs (fun k -> materialize inputs.[first + k])
+                if isNull args then node else Expr.apply node.Op args
         for i in 0 .. n - 1 do
             RewriteWork.Add 1
             let node = order.[i]

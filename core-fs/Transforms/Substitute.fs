@@ -36,26 +36,21 @@ module Substitute =
     /// Elementwise nodes, most of any graph, go to their constructors without an inputs array:
     /// over scalar arguments every rebuilt node folds to a constant, and the array was garbage.
     let private rebuild (rewritten: IdMap<Expr>) (node: Expr) : Expr voption =
-        let inline pick (k: int) = let r = rewritten.[(node.Arg k).Id] in if isNull (box r) then (node.Arg k) else r
+        let inline pick (k: int) = let r = rewritten.[(node.Arg k).Id] in if isNull (box r) then node.Arg k else r
         match node.Op with
         | Op.Unary u ->
-            let r = rewritten.[(node.Arg 0).Id]
+            let r = rewritten.[node.First.Id]
             if isNull (box r) then ValueNone else ValueSome(Expr.unary u r)
         | Op.Binary b ->
             let a, c = pick 0, pick 1
-            if obj.ReferenceEquals(a, (node.Arg 0)) && obj.ReferenceEquals(c, (node.Arg 1)) then ValueNone
+            if obj.ReferenceEquals(a, node.First) && obj.ReferenceEquals(c, node.Second) then ValueNone
             else ValueSome(Expr.binary b a c)
         | Op.Var _ | Op.Const _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
         | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
         | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet
         | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ ->
-            let mutable newArgs = null
-            for i in 0 .. node.ArgCount - 1 do
-                let r = rewritten.[(node.Arg i).Id]
-                if not (isNull (box r)) then
-                    if isNull newArgs then newArgs <- Ir.copyArgs node
-                    newArgs.[i] <- r
-            if isNull newArgs then ValueNone else ValueSome(Expr.apply node.Op newArgs)
+            let args = node |> Ir.changedArgs pick
+            if isNull args then ValueNone else ValueSome(Expr.apply node.Op args)
 
     let private lookup (rewritten: IdMap<Expr>) (r: Expr) = let x = rewritten.[r.Id] in if isNull (box x) then r else x
 
@@ -131,12 +126,8 @@ module Substitute =
                     | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
                     | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet
                     | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ ->
-                        let mutable newArgs = null
-                        for k in 0 .. node.ArgCount - 1 do
-                            if changed (node.Arg k) then
-                                if isNull newArgs then newArgs <- Ir.copyArgs node
-                                newArgs.[k] <- current (node.Arg k)
-                        if not (isNull newArgs) then rewritten.[node.Id] <- Expr.apply node.Op newArgs
+                        let args = node |> Ir.changedArgs (fun k -> current (node.Arg k))
+                        if not (isNull args) then rewritten.[node.Id] <- Expr.apply node.Op args
             Pool.giveBack order
             let result = roots |> Array.map current
             rewritten.Release()
