@@ -56,15 +56,30 @@ module internal Pool =
         Array.Clear(a, 0, length)
         a
 
+    /// Gives back an array of which at most the first `used` elements were written: only those
+    /// are cleared (when they can hold references, so the pool keeps no node alive). Most
+    /// traversals fill a small part of what they rent (a transform of a loop's step rents 1,024
+    /// entries for a few dozen nodes), and the pool's own clearing covers the whole array. The
+    /// loop is ours rather than Array.Clear: tiered compilation keeps the framework's clearing
+    /// code in its slower profiling version for most of a training loop.
+    let release<'T> (a: 'T[]) (used: int) =
+        if not (isNull a) then
+            if RuntimeHelpers.IsReferenceOrContainsReferences<'T>() then
+                let used = min used a.Length
+                let mutable i = 0
+                while i < used do
+                    a.[i] <- Unchecked.defaultof<'T>
+                    i <- i + 1
+            ArrayPool<'T>.Shared.Return(a, false)
+
     /// Gives an array back (cleared when it can hold references, so the pool keeps no node alive).
-    let giveBack<'T> (a: 'T[]) =
-        if not (isNull a) then ArrayPool<'T>.Shared.Return(a, RuntimeHelpers.IsReferenceOrContainsReferences<'T>())
+    let giveBack<'T> (a: 'T[]) = if not (isNull a) then release a a.Length
 
     /// A twice larger array with the first `used` elements of `a`, which is given back.
     let grow<'T> (a: 'T[]) (used: int) : 'T[] =
         let b = rent<'T> (2 * a.Length)
         Array.Copy(a, b, used)
-        giveBack a
+        release a used
         b
 
 /// The id tables of one traversal. Ids are dense: a transform's nodes are the ones made since its
@@ -201,7 +216,7 @@ module Graph =
 
     /// The nodes reachable from the roots without passing through a node whose id is below
     /// `start`, each once, inputs before the nodes that use them, as the first `count` entries of
-    /// an array from the pool, which the caller gives back (Pool.giveBack): a fresh array per
+    /// an array from the pool, which the caller gives back (Pool.release order count): a fresh array per
     /// transform is a large object for a graph of 10^4 nodes and more, and their budget made the
     /// GC run full collections. Nodes below `start` appear as leaves: their inputs are not visited.
     ///
@@ -218,10 +233,13 @@ module Graph =
         // Each stack entry is a node and the index of the next input to visit.
         let mutable stack = Pool.rent<struct (Expr * int)> 1024
         let mutable depth = 0
+        // the deepest the stack went: what release clears
+        let mutable deepest = 0
         for root in roots do
             if visited.Add root.Id then
                 stack.[0] <- struct (root, 0)
                 depth <- 1
+                deepest <- max deepest 1
             while depth > 0 do
                 let struct (node, next) = stack.[depth - 1]
                 if next < node.ArgCount && node.Id >= start then
@@ -231,13 +249,14 @@ module Graph =
                         if depth = stack.Length then stack <- Pool.grow stack depth
                         stack.[depth] <- struct (input, 0)
                         depth <- depth + 1
+                        deepest <- max deepest depth
                 else
                     depth <- depth - 1
                     if count = order.Length then order <- Pool.grow order count
                     order.[count] <- node
                     count <- count + 1
         visited.Release()
-        Pool.giveBack stack
+        Pool.release stack deepest
         Visits.Add count
         struct (order, count)
 
@@ -246,7 +265,7 @@ module Graph =
     let topologicalOrderFrom (start: int64) (roots: Expr seq) : Expr[] =
         let struct (order, count) = topologicalOrderPooled start roots
         let result = Array.sub order 0 count
-        Pool.giveBack order
+        Pool.release order count
         result
 
     /// Every node reachable from the roots, each once, inputs before the nodes that use them.

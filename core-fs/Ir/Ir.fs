@@ -734,22 +734,23 @@ module internal ExprCore =
         if a.DType = b.DType then struct (a, b) else struct (cast DType.Float64 a, cast DType.Float64 b)
 
     // Unary and binary op kinds are singletons, so their Op cases can be made once each instead
-    // of once per node (one object less per node for the GC to trace).
+    // of once per node (one object less per node for the GC to trace). Looked up by the case's
+    // index in a plain array: a dictionary lookup per node ran the framework's generic code, which
+    // tiered compilation keeps in its instrumented (profiling) version for most of a training loop.
     let private unaryOps =
-        // the default comparer (the union's own Equals and GetHashCode, which compare its tag)
-        // runs the framework's shared code for reference keys, compiled ahead of time;
-        // HashIdentity.Reference is FSharp.Core generic code that tiered compilation starts unoptimised
-        let d = Collections.Generic.Dictionary<UnaryOp, Op>()
-        for case in Reflection.FSharpType.GetUnionCases typeof<UnaryOp> do
+        let cases = Reflection.FSharpType.GetUnionCases typeof<UnaryOp>
+        let table = Array.zeroCreate<Op> cases.Length
+        for case in cases do
             let kind = Reflection.FSharpValue.MakeUnion(case, [||]) :?> UnaryOp
-            d.[kind] <- Op.Unary kind
-        d
+            table.[kind.Index] <- Op.Unary kind
+        table
     let private binaryOps =
-        let d = Collections.Generic.Dictionary<BinaryOp, Op>()
-        for case in Reflection.FSharpType.GetUnionCases typeof<BinaryOp> do
+        let cases = Reflection.FSharpType.GetUnionCases typeof<BinaryOp>
+        let table = Array.zeroCreate<Op> cases.Length
+        for case in cases do
             let kind = Reflection.FSharpValue.MakeUnion(case, [||]) :?> BinaryOp
-            d.[kind] <- Op.Binary kind
-        d
+            table.[kind.Index] <- Op.Binary kind
+        table
 
     let private isNeg (x: Expr) = match x.Op with Op.Unary UnaryOp.Neg -> true | _ -> false
 
@@ -763,7 +764,7 @@ module internal ExprCore =
             match op, x with
             | UnaryOp.Neg, Fold.Filled v -> full x.DType x.Dims -v
             | UnaryOp.Neg, _ when isNeg x -> x.First
-            | _ -> Ir.intern1 unaryOps.[op] x x.Dims x.DType
+            | _ -> Ir.intern1 unaryOps.[op.Index] x x.Dims x.DType
 
     let private isComparison (op: BinaryOp) =
         match op with
@@ -801,7 +802,7 @@ module internal ExprCore =
             | BinaryOp.Mul when fa = -1.0 -> broadcastTo shape (unary UnaryOp.Neg b)
             | BinaryOp.Mul | BinaryOp.Div when fb = -1.0 -> broadcastTo shape (unary UnaryOp.Neg a)
             | _ when isComparison op && not (Double.IsNaN fa) && not (Double.IsNaN fb) -> full dtype shape (ScalarFold.binary op fa fb)
-            | _ -> Ir.intern2 binaryOps.[op] a b shape dtype
+            | _ -> Ir.intern2 binaryOps.[op.Index] a b shape dtype
 
 // The operators belong to the type (F# takes no operator overloads from extensions in other
 // files). This extension is intrinsic: it is compiled into Expr itself.

@@ -36,15 +36,15 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
     /// The number of inputs of the node at position p.
     member _.InputCount(p: int) : int = inputStart.[p + 1] - inputStart.[p]
 
-    /// A cleared array with an element per node, from the pool; give it back with PlanGraph.GiveBack.
+    /// A cleared array with an element per node, from the pool; give it back with GiveBack.
     member _.Table<'T>() : 'T[] = Pool.rentCleared<'T> count
 
-    /// Gives a table back to the pool.
-    static member GiveBack<'T>(table: 'T[]) = Pool.giveBack table
+    /// Gives a table of this graph back to the pool (only its element per node is cleared).
+    member _.GiveBack<'T>(table: 'T[]) = Pool.release table count
 
     /// Gives the graph's arrays back to the pool; the graph is unusable afterwards.
     member _.Release() =
-        Pool.giveBack nodes
+        Pool.release nodes count
         Pool.giveBack inputStart
         Pool.giveBack inputPositions
         Pool.giveBack marks
@@ -70,11 +70,14 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
             let mutable edges = 0
             let mutable stack = Pool.rent<struct (Expr * int)> 1024
             let mutable depth = 0
+            // the deepest the stack went: what Pool.release clears
+            let mutable deepest = 0
             for root in roots do
                 if positions.[root.Id] = 0 then
                     positions.[root.Id] <- -1
                     stack.[0] <- struct (root, 0)
                     depth <- 1
+                    deepest <- max deepest 1
                 while depth > 0 do
                     let struct (node, next) = stack.[depth - 1]
                     if next < node.ArgCount then
@@ -85,6 +88,7 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
                             if depth = stack.Length then stack <- Pool.grow stack depth
                             stack.[depth] <- struct (input, 0)
                             depth <- depth + 1
+                            deepest <- max deepest depth
                     else
                         // every input is placed by now (a DAG's inputs finish first), and still in
                         // cache: its position is read here rather than in a second pass
@@ -109,7 +113,7 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
                         marks.[count] <- mark node
                         positions.[node.Id] <- count + 1
                         count <- count + 1
-            Pool.giveBack stack
+            Pool.release stack deepest
             inputStart.[count] <- edges
             let rootPositions = roots |> Array.map (fun r -> positions.[r.Id] - 1)
             let varPositions = vars |> Array.map (fun v -> max -1 (positions.[v.Id] - 1))

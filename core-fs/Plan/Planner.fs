@@ -135,7 +135,7 @@ module internal Planner =
             count <- count + 1
         member _.Item with get (i: int) = items.[i]
         member _.ToArray() = Array.sub items 0 count
-        member _.Release() = Pool.giveBack items
+        member _.Release() = Pool.release items count
 
     /// The steps, values and buffers of a schedule, before slots are assigned.
     type private Schedule =
@@ -326,7 +326,7 @@ module internal Planner =
                     if not constant.[p] then
                         for k in 0 .. graph.InputCount p - 1 do mark (graph.Input(p, k))
                 for p in rootPositions do mark p
-                PlanGraph.GiveBack marked
+                graph.GiveBack marked
                 if wanted.Count > 0 then
                     let values = Interpret.evalMany (Dictionary()) (wanted |> Seq.map graph.Node |> Array.ofSeq)
                     for i in 0 .. wanted.Count - 1 do folded.[wanted.[i]] <- values.[i]
@@ -775,18 +775,18 @@ module internal Planner =
             buffers.Release()
             assignSlots inputs roots schedule
         finally
-            PlanGraph.GiveBack isRoot
-            PlanGraph.GiveBack inputIndex
-            PlanGraph.GiveBack constant
-            PlanGraph.GiveBack folded
-            PlanGraph.GiveBack uses
-            PlanGraph.GiveBack consumer
-            PlanGraph.GiveBack joined
-            PlanGraph.GiveBack groupHead
-            PlanGraph.GiveBack stored
-            PlanGraph.GiveBack valueOf
-            PlanGraph.GiveBack registerOf
-            PlanGraph.GiveBack invariant
+            graph.GiveBack isRoot
+            graph.GiveBack inputIndex
+            graph.GiveBack constant
+            graph.GiveBack folded
+            graph.GiveBack uses
+            graph.GiveBack consumer
+            graph.GiveBack joined
+            graph.GiveBack groupHead
+            graph.GiveBack stored
+            graph.GiveBack valueOf
+            graph.GiveBack registerOf
+            graph.GiveBack invariant
             graph.Release()
 
     /// A plan for `roots` with the Vars `inputs` bound per run (see compileWith); none of the

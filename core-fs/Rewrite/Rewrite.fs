@@ -327,13 +327,13 @@ module Rewrite =
         let result = rootPositions |> Array.map materialize
         position.Release()
         replaced.Release()
-        Pool.giveBack order
+        Pool.release order n
         Pool.giveBack firstInput
         Pool.giveBack inputs
         Pool.giveBack uses
         Pool.giveBack remaining
-        Pool.giveBack polynomials
-        Pool.giveBack rebuilt
+        Pool.release polynomials n
+        Pool.release rebuilt n
         Pool.giveBack cost
         Pool.giveBack isPolynomial
         Pool.giveBack isPending

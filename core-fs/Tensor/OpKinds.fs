@@ -8,12 +8,57 @@ type UnaryOp =
     | Neg | Exp | Log | Log1p | Expm1 | Sin | Cos | Tan | Tanh | Sigmoid | Relu
     | Abs | Sign | Sqrt | Rsqrt | Square | Reciprocal | Erf | Floor | Ceil | Round
     | Erfc | Lgamma
+    /// The case's position in the declaration, for tables indexed by kind (F# code cannot
+    /// read a union's compiled Tag).
+    member internal op.Index =
+        match op with
+        | UnaryOp.Neg -> 0
+        | UnaryOp.Exp -> 1
+        | UnaryOp.Log -> 2
+        | UnaryOp.Log1p -> 3
+        | UnaryOp.Expm1 -> 4
+        | UnaryOp.Sin -> 5
+        | UnaryOp.Cos -> 6
+        | UnaryOp.Tan -> 7
+        | UnaryOp.Tanh -> 8
+        | UnaryOp.Sigmoid -> 9
+        | UnaryOp.Relu -> 10
+        | UnaryOp.Abs -> 11
+        | UnaryOp.Sign -> 12
+        | UnaryOp.Sqrt -> 13
+        | UnaryOp.Rsqrt -> 14
+        | UnaryOp.Square -> 15
+        | UnaryOp.Reciprocal -> 16
+        | UnaryOp.Erf -> 17
+        | UnaryOp.Floor -> 18
+        | UnaryOp.Ceil -> 19
+        | UnaryOp.Round -> 20
+        | UnaryOp.Erfc -> 21
+        | UnaryOp.Lgamma -> 22
 
 /// Elementwise functions of two broadcast arguments. Comparisons return 0/1 masks in the operand dtype.
 [<RequireQualifiedAccess>]
 type BinaryOp =
     | Add | Sub | Mul | Div | Pow | Maximum | Minimum | Atan2
     | Less | LessEqual | Greater | GreaterEqual | Equal | NotEqual
+    /// The case's position in the declaration, for tables indexed by kind (F# code cannot
+    /// read a union's compiled Tag).
+    member internal op.Index =
+        match op with
+        | BinaryOp.Add -> 0
+        | BinaryOp.Sub -> 1
+        | BinaryOp.Mul -> 2
+        | BinaryOp.Div -> 3
+        | BinaryOp.Pow -> 4
+        | BinaryOp.Maximum -> 5
+        | BinaryOp.Minimum -> 6
+        | BinaryOp.Atan2 -> 7
+        | BinaryOp.Less -> 8
+        | BinaryOp.LessEqual -> 9
+        | BinaryOp.Greater -> 10
+        | BinaryOp.GreaterEqual -> 11
+        | BinaryOp.Equal -> 12
+        | BinaryOp.NotEqual -> 13
 
 /// Reductions over a set of axes.
 [<RequireQualifiedAccess>]

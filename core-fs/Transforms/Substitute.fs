@@ -128,7 +128,7 @@ module Substitute =
                     | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ ->
                         let args = node |> Ir.changedArgs (fun k -> current (node.Arg k))
                         if not (isNull args) then rewritten.[node.Id] <- Expr.apply node.Op args
-            Pool.giveBack order
+            Pool.release order count
             let result = roots |> Array.map current
             rewritten.Release()
             pending.Release()

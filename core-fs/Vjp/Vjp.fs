@@ -78,7 +78,7 @@ module Vjp =
         let result = wrt |> Array.map (fun w -> let g = cotangent.[w.Id] in if isNull (box g) then None else Some g)
         active.Release()
         cotangent.Release()
-        Pool.giveBack order
+        Pool.release order count
         result
 
     /// The cotangents of `wrt` given the cotangent `seed` of `output`, as graphs; None where
