@@ -7,6 +7,7 @@ open System.Buffers
 open System.Numerics
 open System.Collections.Generic
 open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
 
 /// Per-thread reusable scratch sets and maps for traversals. A traversal of a large graph needs
 /// tables big enough for the large-object heap; allocating fresh ones per traversal made a loop
@@ -51,9 +52,22 @@ module internal Pool =
     let rent<'T> (length: int) : 'T[] = ArrayPool<'T>.Shared.Rent(max length 1)
 
     /// An array of at least `length` elements whose first `length` are the default value.
+    /// Cleared by the JIT's block initialisation (or our loop, for elements holding references),
+    /// not by Array.Clear: see `release`.
     let rentCleared<'T> (length: int) : 'T[] =
         let a = rent<'T> length
-        Array.Clear(a, 0, length)
+        if RuntimeHelpers.IsReferenceOrContainsReferences<'T>() then
+            let mutable i = 0
+            while i < length do
+                a.[i] <- Unchecked.defaultof<'T>
+                i <- i + 1
+        elif length > 0 then
+            // no references: zeroing the bytes is the default value, and the GC never reads them
+            let bytes = int64 length * int64 sizeof<'T>
+            if bytes <= int64 UInt32.MaxValue then
+                let first = &MemoryMarshal.GetArrayDataReference a
+                Unsafe.InitBlockUnaligned(&Unsafe.As<'T, byte>(&first), 0uy, uint32 bytes)
+            else Array.Clear(a, 0, length)
         a
 
     /// Gives back an array of which at most the first `used` elements were written: only those
