@@ -145,6 +145,32 @@ let tests =
                 let s = sin x
                 Expect.equal (Graph.nodeCount (s * s + s)) 4 "x, sin, mul, add"
             }
+            test "pooled scratch keeps no node: release clears what was written, rentCleared gives defaults" {
+                // the pool must not keep a graph alive through a traversal's scratch array
+                let x = Expr.variable "x" [| 2 |] f64
+                let nodes = Pool.rent<Expr> 100
+                let written = [| x; sin x; cos x |]
+                Array.blit written 0 nodes 0 written.Length
+                Pool.release nodes written.Length
+                for i in 0 .. written.Length - 1 do
+                    Expect.isNull (box nodes.[i]) (sprintf "entry %d still holds a node" i)
+                // entries with references inside a struct, and a value-type table
+                let pairs = Pool.rent<struct (Expr * int)> 10
+                pairs.[0] <- struct (x, 7)
+                Pool.release pairs 1
+                let struct (held, k) = pairs.[0]
+                Expect.isNull (box held) "a struct entry still holds a node"
+                Expect.equal k 0 "the struct entry is its default"
+                let used = Pool.rent<int> 5000
+                Array.fill used 0 used.Length 7
+                Pool.giveBack used
+                let table = Pool.rentCleared<int> 3000
+                Expect.isTrue (table |> Array.take 3000 |> Array.forall ((=) 0)) "a cleared int table"
+                let flags = Pool.rentCleared<bool> 77
+                Expect.isTrue (flags |> Array.take 77 |> Array.forall not) "a cleared bool table"
+                Pool.giveBack table
+                Pool.giveBack flags
+            }
         ]
         testList "Errors" [
             test "shape mistakes raise ShapeException at construction, naming op and shapes" {
