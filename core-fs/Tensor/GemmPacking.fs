@@ -231,6 +231,18 @@ module internal GemmPacking =
             for j in 0 .. 3 do NativePtr.set out j (NativePtr.get column0 (j * columnStride + p))
             p <- p + 1
 
+    /// Copies one panel row (tens to a few hundred bytes) with vector moves in line: a library
+    /// call per panel row cost more than the bytes it moved.
+    let private copyPanelRow (source: nativeptr<byte>) (target: nativeptr<byte>) (bytes: int) =
+        let mutable k = 0
+        if Vector256.IsHardwareAccelerated then
+            while k + 32 <= bytes do
+                Vector256.Store(Vector256.Load(NativePtr.add source k), NativePtr.add target k)
+                k <- k + 32
+        while k < bytes do
+            NativePtr.set target k (NativePtr.get source k)
+            k <- k + 1
+
     /// Packs rows [0, depth) × columns [0, columns) of B into micro-panels of `width` columns:
     /// panel q holds b[p, q*width + j] at q*width*depth + p*width + j, zero beyond `columns`.
     let packB (b: nativeptr<'T>) (rowStride: int) (columnStride: int) (depth: int) (columns: int) (width: int) (target: nativeptr<'T>) =
@@ -243,8 +255,8 @@ module internal GemmPacking =
                 for q in 0 .. panels - 1 do
                     let valid = min width (columns - q * width)
                     let write = NativePtr.add target (q * width * depth + p * width)
-                    let bytes = int64 (valid * elementBytes)
-                    Buffer.MemoryCopy(NativePtr.toVoidPtr (NativePtr.add row (q * width)), NativePtr.toVoidPtr write, bytes, bytes)
+                    let source = NativePtr.toNativeInt (NativePtr.add row (q * width))
+                    copyPanelRow (NativePtr.ofNativeInt source) (NativePtr.ofNativeInt (NativePtr.toNativeInt write)) (valid * elementBytes)
                     if valid < width then
                         NativeMemory.Clear(NativePtr.toVoidPtr (NativePtr.add write valid), unativeint ((width - valid) * elementBytes))
         elif rowStride = 1 && Avx.IsSupported && (elementBytes = 4 || elementBytes = 8) then
