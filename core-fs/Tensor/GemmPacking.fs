@@ -74,6 +74,96 @@ module internal GemmPacking =
         finally
             Threading.Monitor.Exit freeBlocks
 
+    /// Six row-major float64 rows, depth [0, depth), into a six-row panel: four depths at a time
+    /// through a register transpose (rows 0-3 as a 4 × 4 block, rows 4-5 as pairs), the rest one
+    /// by one. A plain copy, so the products' bits are the same as with the scalar loop.
+    let private packSixRows64 (r0: nativeptr<float>) (rowStride: int) (depth: int) (write: nativeptr<float>) =
+        let r1 = NativePtr.add r0 rowStride
+        let r2 = NativePtr.add r1 rowStride
+        let r3 = NativePtr.add r2 rowStride
+        let r4 = NativePtr.add r3 rowStride
+        let r5 = NativePtr.add r4 rowStride
+        let mutable p = 0
+        while p + 4 <= depth do
+            let t0 = Avx.UnpackLow(Vector256.Load(NativePtr.add r0 p), Vector256.Load(NativePtr.add r1 p))
+            let t1 = Avx.UnpackHigh(Vector256.Load(NativePtr.add r0 p), Vector256.Load(NativePtr.add r1 p))
+            let t2 = Avx.UnpackLow(Vector256.Load(NativePtr.add r2 p), Vector256.Load(NativePtr.add r3 p))
+            let t3 = Avx.UnpackHigh(Vector256.Load(NativePtr.add r2 p), Vector256.Load(NativePtr.add r3 p))
+            // rows 4 and 5 of depths p, p+2 (low) and p+1, p+3 (high)
+            let low = Avx.UnpackLow(Vector256.Load(NativePtr.add r4 p), Vector256.Load(NativePtr.add r5 p))
+            let high = Avx.UnpackHigh(Vector256.Load(NativePtr.add r4 p), Vector256.Load(NativePtr.add r5 p))
+            let out = NativePtr.add write (p * 6)
+            Vector256.Store(Avx.Permute2x128(t0, t2, 0x20uy), out)
+            Vector128.Store(low.GetLower(), NativePtr.add out 4)
+            Vector256.Store(Avx.Permute2x128(t1, t3, 0x20uy), NativePtr.add out 6)
+            Vector128.Store(high.GetLower(), NativePtr.add out 10)
+            Vector256.Store(Avx.Permute2x128(t0, t2, 0x31uy), NativePtr.add out 12)
+            Vector128.Store(low.GetUpper(), NativePtr.add out 16)
+            Vector256.Store(Avx.Permute2x128(t1, t3, 0x31uy), NativePtr.add out 18)
+            Vector128.Store(high.GetUpper(), NativePtr.add out 22)
+            p <- p + 4
+        while p < depth do
+            let out = NativePtr.add write (p * 6)
+            NativePtr.set out 0 (NativePtr.get r0 p)
+            NativePtr.set out 1 (NativePtr.get r1 p)
+            NativePtr.set out 2 (NativePtr.get r2 p)
+            NativePtr.set out 3 (NativePtr.get r3 p)
+            NativePtr.set out 4 (NativePtr.get r4 p)
+            NativePtr.set out 5 (NativePtr.get r5 p)
+            p <- p + 1
+
+    /// The float32 counterpart of `packSixRows64`: eight depths at a time, rows 0-3 as two 4 × 4
+    /// blocks (one per 128-bit half) and rows 4-5 as pairs of one 64-bit move each.
+    let private packSixRows32 (r0: nativeptr<float32>) (rowStride: int) (depth: int) (write: nativeptr<float32>) =
+        let r1 = NativePtr.add r0 rowStride
+        let r2 = NativePtr.add r1 rowStride
+        let r3 = NativePtr.add r2 rowStride
+        let r4 = NativePtr.add r3 rowStride
+        let r5 = NativePtr.add r4 rowStride
+        let inline pair (v: Vector128<float32>) (lane: int) (target: nativeptr<float32>) =
+            NativePtr.write (NativePtr.ofNativeInt<uint64> (NativePtr.toNativeInt target)) (v.AsUInt64().GetElement lane)
+        let mutable p = 0
+        while p + 8 <= depth do
+            let v0, v1 = Vector256.Load(NativePtr.add r0 p), Vector256.Load(NativePtr.add r1 p)
+            let v2, v3 = Vector256.Load(NativePtr.add r2 p), Vector256.Load(NativePtr.add r3 p)
+            let v4, v5 = Vector256.Load(NativePtr.add r4 p), Vector256.Load(NativePtr.add r5 p)
+            // per 128-bit half: t0 = r0 r1 of depths 0, 1; t1 = of depths 2, 3; t2, t3 the same for r2 r3
+            let t0, t1 = Avx.UnpackLow(v0, v1), Avx.UnpackHigh(v0, v1)
+            let t2, t3 = Avx.UnpackLow(v2, v3), Avx.UnpackHigh(v2, v3)
+            let c0 = Avx.Shuffle(t0, t2, 0x44uy)
+            let c1 = Avx.Shuffle(t0, t2, 0xEEuy)
+            let c2 = Avx.Shuffle(t1, t3, 0x44uy)
+            let c3 = Avx.Shuffle(t1, t3, 0xEEuy)
+            // r4 r5 of depths 0, 1 (u) and 2, 3 (w), per half
+            let u, w = Avx.UnpackLow(v4, v5), Avx.UnpackHigh(v4, v5)
+            let out = NativePtr.add write (p * 6)
+            Vector128.Store(c0.GetLower(), out)
+            pair (u.GetLower()) 0 (NativePtr.add out 4)
+            Vector128.Store(c1.GetLower(), NativePtr.add out 6)
+            pair (u.GetLower()) 1 (NativePtr.add out 10)
+            Vector128.Store(c2.GetLower(), NativePtr.add out 12)
+            pair (w.GetLower()) 0 (NativePtr.add out 16)
+            Vector128.Store(c3.GetLower(), NativePtr.add out 18)
+            pair (w.GetLower()) 1 (NativePtr.add out 22)
+            Vector128.Store(c0.GetUpper(), NativePtr.add out 24)
+            pair (u.GetUpper()) 0 (NativePtr.add out 28)
+            Vector128.Store(c1.GetUpper(), NativePtr.add out 30)
+            pair (u.GetUpper()) 1 (NativePtr.add out 34)
+            Vector128.Store(c2.GetUpper(), NativePtr.add out 36)
+            pair (w.GetUpper()) 0 (NativePtr.add out 40)
+            Vector128.Store(c3.GetUpper(), NativePtr.add out 42)
+            pair (w.GetUpper()) 1 (NativePtr.add out 46)
+            p <- p + 8
+        while p < depth do
+            let out = NativePtr.add write (p * 6)
+            NativePtr.set out 0 (NativePtr.get r0 p)
+            NativePtr.set out 1 (NativePtr.get r1 p)
+            NativePtr.set out 2 (NativePtr.get r2 p)
+            NativePtr.set out 3 (NativePtr.get r3 p)
+            NativePtr.set out 4 (NativePtr.get r4 p)
+            NativePtr.set out 5 (NativePtr.get r5 p)
+            p <- p + 1
+
     /// Packs rows [0, rows) × columns [0, depth) of A (strides rowStride/columnStride from `a`)
     /// into micro-panels of `height` rows: panel q holds a[q*height + r, p] at q*height*depth + p*height + r,
     /// with rows beyond `rows` zero so the kernel never needs an edge case. Each element of A is
@@ -85,7 +175,12 @@ module internal GemmPacking =
             let mutable write = NativePtr.add target (panelStart * depth)
             let valid = min height (rows - panelStart)
             let first = NativePtr.add a (panelStart * rowStride)
-            if valid = 6 && height = 6 && columnStride = 1 then
+            if valid = 6 && height = 6 && columnStride = 1 && Avx.IsSupported && (sizeof<'T> = 4 || sizeof<'T> = 8) then
+                // Row-major A: six sequential row streams through a register transpose.
+                let read, target = NativePtr.toNativeInt first, NativePtr.toNativeInt write
+                if sizeof<'T> = 8 then packSixRows64 (NativePtr.ofNativeInt read) rowStride depth (NativePtr.ofNativeInt target)
+                else packSixRows32 (NativePtr.ofNativeInt read) rowStride depth (NativePtr.ofNativeInt target)
+            elif valid = 6 && height = 6 && columnStride = 1 then
                 // Row-major A: six sequential row streams, one sequential write stream.
                 let r0 = first
                 let r1 = NativePtr.add first rowStride

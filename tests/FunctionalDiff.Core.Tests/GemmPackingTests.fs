@@ -81,3 +81,42 @@ let tests =
                     checkMatrices (Some { smallBlocks 512 with InnerProductOutputs = 0 }) (randomTensor dtype 41 [| m; k |]) b (sprintf "small blocks %dx%dx%d" m n k)
         }
     ]
+
+/// Packs rows [0, rows) of A(i, p) = source[start + i·rowStride + p·columnStride] into six-row
+/// panels and compares with the layout written out by a loop: panel q holds A(6q + r, p) at
+/// 6q·depth + 6p + r, zero past the last row.
+let private checkPackingA (source: 'T[]) (start: int) (rowStride: int) (columnStride: int) (rows: int) (depth: int) =
+    let height = 6
+    let panels = (rows + height - 1) / height
+    let expected = Array.zeroCreate<'T> (panels * height * depth)
+    for q in 0 .. panels - 1 do
+        for p in 0 .. depth - 1 do
+            for r in 0 .. height - 1 do
+                let row = q * height + r
+                if row < rows then
+                    expected.[q * height * depth + p * height + r] <- source.[start + row * rowStride + p * columnStride]
+    let actual = Array.create expected.Length source.[start]
+    use a = fixed source
+    use target = fixed actual
+    GemmPacking.packA (NativePtr.add a start) rowStride columnStride rows depth height target
+    Expect.sequenceEqual actual expected (sprintf "rows %d, depth %d, strides %d/%d" rows depth rowStride columnStride)
+
+[<Tests>]
+let packingOfA =
+    // A row-major A's whole six-row panels go through a register transpose, four (float64) or
+    // eight (float32) depths at a time, and the depths left over one by one: the depths below
+    // cover none, one and several whole groups with and without a remainder.
+    test "Gemm packing of A: row-major and transposed A, float32 and float64, against the layout by a loop" {
+        for rows in [ 1; 5; 6; 7; 12; 13; 20 ] do
+            for depth in [ 1; 3; 4; 5; 7; 8; 9; 15; 16; 17; 33 ] do
+                for padding in [ 0; 3 ] do
+                    let rowStride = depth + padding
+                    let values = randomValues (rows * 100 + depth) (2 + rows * rowStride)
+                    checkPackingA values 1 rowStride 1 rows depth
+                    checkPackingA (Array.map float32 values) 1 rowStride 1 rows depth
+                    // the transpose of such a matrix: A's columns contiguous
+                    let columnStride = rows + padding
+                    let transposed = randomValues (rows * 100 + depth + 1) (2 + depth * columnStride)
+                    checkPackingA transposed 1 1 columnStride rows depth
+                    checkPackingA (Array.map float32 transposed) 1 1 columnStride rows depth
+    }
