@@ -92,26 +92,29 @@ public sealed partial class Expr
     public Expr DiagEmbed(int offset = 0) => Wrap(CoreIndexing.diagEmbed(offset, Node));
 
     /// <summary>
-    /// Einstein summation over one or two operands (torch.einsum), e.g. "bij,bjk->bik", "ii->", "ij,ij->i".
+    /// Einstein summation (torch.einsum), e.g. "bij,bjk->bik", "ii->", "ij,ij->i", "bi,ij,bj->b".
     /// Letters name axes; a letter repeated in one operand takes its diagonal; letters missing from the
     /// output are summed. Without "->" the output is the letters that occur once, in alphabetical order.
-    /// Lowered to permutes, sums and one matmul. <c>...</c> stands for the axes the letters do not name; the two
+    /// A letter of length 1 in one operand broadcasts against a longer one in another, as in torch.
+    /// Lowered to permutes, sums and one matmul per pair of operands: three or more are contracted from
+    /// left to right, two at a time (torch's order without a path optimiser), so put the operands in an
+    /// order whose intermediates stay small. <c>...</c> stands for the axes the letters do not name; the
     /// operands' ellipsis axes broadcast, and an implicit output puts them first, as in torch.
     /// </summary>
     /// <param name="equation">The subscripts, one comma-separated group per operand.</param>
-    /// <param name="operands">One or two operands.</param>
+    /// <param name="operands">The operands, at least one.</param>
     public static Expr Einsum(string equation, params Expr[] operands)
     {
         ArgumentNullException.ThrowIfNull(equation);
         ArgumentNullException.ThrowIfNull(operands);
         switch (operands.Length)
         {
+            case 0: throw new ArgumentException($"Einsum: equation \"{equation}\" was given no operand", nameof(operands));
             case 1: return Wrap(CoreEinsum.einsum1(equation, operands[0].Node));
             case 2:
                 var (a, b) = Align(operands[0], operands[1]);
                 return Wrap(CoreEinsum.einsum2(equation, a, b));
-            default:
-                throw new ArgumentException($"Einsum: {operands.Length} operands given; one or two are supported", nameof(operands));
+            default: return Wrap(CoreEinsum.einsumN(equation, Align(operands, nameof(operands))));
         }
     }
 }

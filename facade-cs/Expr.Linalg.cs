@@ -56,7 +56,13 @@ public sealed partial class Expr
     /// <summary>The inverse of this square matrix (…, n, n), as the solution of this · X = I.</summary>
     public Expr Inverse() => Wrap(CoreLinalg.inverse(Node));
 
-    /// <summary>The determinant of this square matrix (…, n, n), computed as sign · exp(log|det|) from an LU factorisation.</summary>
+    /// <summary>
+    /// The determinant of this square matrix (…, n, n) (torch.linalg.det). Up to 3×3 it is the cofactor expansion, so
+    /// its gradient is the cofactor matrix even at a singular matrix, and its derivatives of every order are exact.
+    /// Larger matrices take sign · exp(log|det|) from an LU factorisation: the value is 0 at an exactly singular matrix,
+    /// but evaluating the gradient there throws an <see cref="ArgumentException"/>, as <see cref="Solve"/> does (torch
+    /// returns a finite gradient).
+    /// </summary>
     public Expr Det() => Wrap(CoreLinalg.det(Node));
 
     /// <summary>
@@ -69,7 +75,11 @@ public sealed partial class Expr
         return new SlogDetResult(Wrap(parts.Item1), Wrap(parts.Item2));
     }
 
-    /// <summary>log(det) of this square matrix (torch.logdet): NaN where det &lt; 0 and −∞ where it is 0.</summary>
+    /// <summary>
+    /// log(det) of this square matrix (torch.logdet): NaN where det &lt; 0 and −∞ where it is 0. Its gradient is A⁻ᵀ, which
+    /// an exactly singular matrix does not have: evaluating it there throws an <see cref="ArgumentException"/> (torch's
+    /// is ±inf); so does the gradient of <see cref="SlogDet"/>'s LogAbsDet.
+    /// </summary>
     public Expr LogDet() => Wrap(CoreLinalg.logdet(Node));
 
     /// <summary>
@@ -90,7 +100,9 @@ public sealed partial class Expr
     /// positive), and for a repeated eigenvalue only up to a rotation of its eigenspace: as in torch, only
     /// functions that do not depend on that choice have a gradient, and where eigenvalues coincide the
     /// eigenvectors' gradient is not defined (torch's is inf or NaN; ours leaves out the coinciding pairs, so the
-    /// eigenvalues' gradient stays right).
+    /// eigenvalues' gradient stays right). Second derivatives at coinciding eigenvalues are not right even for a
+    /// function of the eigenvalues alone: the left-out pairs carry the limit of a divided difference (for
+    /// Σ f(wᵢ), f″ where wᵢ = wⱼ), which ours takes as 0 where torch's is NaN.
     /// </summary>
     public EighResult Eigh()
     {

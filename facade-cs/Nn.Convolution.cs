@@ -67,7 +67,8 @@ public static partial class Nn
     /// <summary>
     /// Max pooling as torch's max_pool2d over [N, C, H, W] (or [C, H, W]): the stride defaults to the
     /// kernel size and the padding is −∞. Each window's gradient goes to its first largest entry
-    /// (row-major within the window, NaN counting as largest), as torch's index-based backward does.
+    /// (row-major within the window, NaN counting as largest), as torch's index-based backward does. A window
+    /// that would start past the padded input is left out (torch's default ceil_mode = false).
     /// </summary>
     /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
     public static Expr MaxPool2d(Expr input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1) =>
@@ -85,7 +86,8 @@ public static partial class Nn
 
     /// <summary>
     /// Average pooling as torch's avg_pool2d over [N, C, H, W] (or [C, H, W]) with its defaults: the stride
-    /// is the kernel size unless given, and zero padding counts in the divisor (count_include_pad).
+    /// is the kernel size unless given, and zero padding counts in the divisor (count_include_pad); a window that
+    /// would start past the padded input is left out (ceil_mode = false).
     /// </summary>
     /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
     public static Expr AvgPool2d(Expr input, int kernelSize, int? stride = null, int padding = 0) =>

@@ -1,12 +1,13 @@
-/// Einstein summation over one or two operands, lowered to the primitives: diagonals for a
-/// letter repeated within an operand, sums for letters only one operand has, and one (batched)
-/// matmul for the letters both share, followed by a permutation into the output's order. An
-/// ellipsis is first spelled out in letters the equation does not use.
+/// Einstein summation, lowered to the primitives: diagonals for a letter repeated within an
+/// operand, sums for letters only one operand has, and one (batched) matmul for the letters two
+/// operands share (more than two are contracted from left to right, two at a time), followed by a
+/// permutation into the output's order. An ellipsis is first spelled out in letters the equation
+/// does not use.
 namespace FunctionalDiff.Core
 
 open System
 
-/// torch.einsum for one and two operands, with ellipsis.
+/// torch.einsum for any number of operands, with ellipsis.
 [<RequireQualifiedAccess>]
 module Einsum =
 
@@ -128,29 +129,26 @@ module Einsum =
         let x, letters = prepare equation (fun c -> output.Contains c) operands.[0] x
         arrange letters (output.ToCharArray()) x
 
-    /// torch.einsum with two operands, lowered to one matmul over the shared letters: batch
-    /// letters (in both and the output), contracted letters (in both, not the output), and each
-    /// operand's own letters, flattened into [batch, rows, inner] @ [batch, inner, columns].
-    /// "..." stands for the axes the letters do not name; the two operands' ellipsis axes
-    /// broadcast against each other (a length 1 stretches to the other's).
-    let einsum2 (equation: string) (a: Expr) (b: Expr) =
-        let operands, output, ellipsis = parse equation [| a; b |]
-        let inA, inB = operands.[0], operands.[1]
+    /// Two operands, with letters `inA` and `inB` (no ellipsis left), contracted into `output`'s
+    /// letters by one matmul over the shared letters: batch letters (in both and the output),
+    /// contracted letters (in both, not the output), and each operand's own letters, flattened
+    /// into [batch, rows, inner] @ [batch, inner, columns]. A shared letter of length 1 on one side
+    /// takes the other side's length, as torch broadcasts every letter (an ellipsis's too).
+    /// `nameA` and `nameB` say which operands these are in an error.
+    let private contract (equation: string) (inA: string) (inB: string) (output: string) (nameA: string) (nameB: string) (a: Expr) (b: Expr) =
         let a, lettersA = prepare equation (fun c -> output.Contains c || inB.Contains c) inA a
         let b, lettersB = prepare equation (fun c -> output.Contains c || inA.Contains c) inB b
         let shared = lettersA |> Array.filter (fun c -> Array.contains c lettersB)
-        // ellipsis axes of length 1 on one side take the other side's length
         let stretch (letters: char[]) (x: Expr) (otherLetters: char[]) (other: Expr) =
             let dims =
                 letters |> Array.mapi (fun i c ->
-                    if Array.contains c ellipsis && Array.contains c otherLetters && x.Dims.[i] = 1 then lengthOf otherLetters other c
-                    else x.Dims.[i])
+                    if Array.contains c otherLetters && x.Dims.[i] = 1 then lengthOf otherLetters other c else x.Dims.[i])
             if Ir.sameDims dims x.Dims then x else Expr.broadcastTo dims x
         let a, b = stretch lettersA a lettersB b, stretch lettersB b lettersA a
         for c in shared do
             if lengthOf lettersA a c <> lengthOf lettersB b c then
-                fail (sprintf "equation \"%s\": letter '%c' has length %d in the first operand %s and %d in the second %s"
-                          equation c (lengthOf lettersA a c) (Shape.format a.Dims) (lengthOf lettersB b c) (Shape.format b.Dims))
+                fail (sprintf "equation \"%s\": letter '%c' has length %d in %s %s and %d in %s %s"
+                          equation c (lengthOf lettersA a c) nameA (Shape.format a.Dims) (lengthOf lettersB b c) nameB (Shape.format b.Dims))
         let batch = shared |> Array.filter (fun c -> output.Contains c)
         let contracted = shared |> Array.filter (fun c -> not (output.Contains c))
         let onlyA = lettersA |> Array.filter (fun c -> not (Array.contains c lettersB))
@@ -167,3 +165,35 @@ module Einsum =
         let resultLetters = Array.concat [ batch; onlyA; onlyB ]
         let result = Expr.reshape (Array.concat [ lengths lettersA a batch; lengths lettersA a onlyA; lengths lettersB b onlyB ]) product
         arrange resultLetters (output.ToCharArray()) result
+
+    /// torch.einsum with two operands, lowered to one matmul over the shared letters (see
+    /// `contract`). "..." stands for the axes the letters do not name; the two operands' ellipsis
+    /// axes broadcast against each other (a length 1 stretches to the other's), as do letters.
+    let einsum2 (equation: string) (a: Expr) (b: Expr) =
+        let operands, output, _ = parse equation [| a; b |]
+        contract equation operands.[0] operands.[1] output "the first operand" "the second" a b
+
+    /// torch.einsum with any number of operands: one or two as einsum1 and einsum2; more are
+    /// contracted from left to right, two at a time, each intermediate keeping the letters that a
+    /// later operand or the output still names. Left to right is torch's own order when it is not
+    /// told to optimise the path; a cheaper order is the caller's to write as nested einsums.
+    let einsumN (equation: string) (operands: Expr[]) =
+        if isNull operands then nullArg "operands"
+        match operands.Length with
+        | 0 -> fail (sprintf "equation \"%s\": at least one operand is needed" equation)
+        | 1 -> einsum1 equation operands.[0]
+        | 2 -> einsum2 equation operands.[0] operands.[1]
+        | count ->
+            let letters, output, _ = parse equation operands
+            let mutable result = operands.[0]
+            let mutable resultLetters = letters.[0]
+            for k in 1 .. count - 1 do
+                let target =
+                    if k = count - 1 then output
+                    else
+                        let later = String.Concat(letters.[k + 1 ..]) + output
+                        (resultLetters + letters.[k]) |> Seq.distinct |> Seq.filter (fun c -> later.Contains c) |> String.Concat
+                let name = if k = 1 then "operand 1" else sprintf "operands 1-%d" k
+                result <- contract equation resultLetters letters.[k] target name (sprintf "operand %d" (k + 1)) result operands.[k]
+                resultLetters <- target
+            result

@@ -3,6 +3,8 @@
 /// gather, slices, pads, products and masks, so its derivatives of every order follow from theirs.
 namespace FunctionalDiff.Core
 
+open System
+
 /// Indexing and structural composites over Expr, with torch's conventions.
 [<RequireQualifiedAccess>]
 module Indexing =
@@ -15,12 +17,27 @@ module Indexing =
         | DType.Float64 -> Expr.constant (Tensor.FromArray(values, shape))
         | DType.Float32 -> Expr.constant (Tensor.FromArray(Array.map float32 values, shape))
 
+    /// Fails with the public op's name when a constant index holds a value that is not a position
+    /// of an axis of `length` entries. A constant index (a Tensor of ids, the usual case) is checked
+    /// here, when the graph is built, because gather's kernel, which checks every index when it
+    /// runs, knows only its own name; an index computed in the graph is left to that kernel.
+    let private checkConstantIndex (name: string) (describe: float -> int -> string) (length: int) (index: Expr) =
+        match index.Op with
+        | Op.Const t ->
+            t.ToDoubleArray() |> Array.iteri (fun position v ->
+                if v <> Math.Floor v || v < 0.0 || v >= float length then Shape.fail name (describe v position))
+        | _ -> ()
+
     /// torch.index_select: the entries of x at `index` (a rank-1 tensor of integer values) along
     /// the axis. The output is x's shape with that axis as long as the index.
     let indexSelect (axis: int) (index: Expr) (x: Expr) =
         if index.Rank <> 1 then
             Shape.fail "IndexSelect" (sprintf "index %s must have rank 1 (input %s)" (dims index) (dims x))
         let a = Shape.normalizeAxis "IndexSelect" x.Rank axis
+        let length = x.Dims.[a]
+        index |> checkConstantIndex "IndexSelect" (fun v position ->
+            sprintf "index %g (entry %d of the index) is not a position along axis %d of input %s, which has %d entries"
+                v position axis (dims x) length) length
         let outShape = Array.updateAt a index.Dims.[0] x.Dims
         let alongAxis = Array.init x.Rank (fun i -> if i = a then index.Dims.[0] else 1)
         Expr.gather a (Expr.broadcastTo outShape (Expr.reshape alongAxis (Expr.cast x.DType index))) x
@@ -30,6 +47,10 @@ module Indexing =
     let embedding (indices: Expr) (weight: Expr) =
         if weight.Rank <> 2 then
             Shape.fail "Embedding" (sprintf "weight %s must be [rows, features] (indices %s)" (dims weight) (dims indices))
+        let rows = weight.Dims.[0]
+        indices |> checkConstantIndex "Embedding" (fun v position ->
+            sprintf "index %g (entry %d of indices %s) is not a row of weight %s, which has %d rows"
+                v position (dims indices) (dims weight) rows) rows
         let picked = indexSelect 0 (Expr.reshape [| indices.Numel |] indices) weight
         Expr.reshape (Array.append indices.Dims [| weight.Dims.[1] |]) picked
 

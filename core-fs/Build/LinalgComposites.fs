@@ -115,11 +115,24 @@ module Linalg =
         let part k = Expr.reshape a.Dims.[.. a.Rank - 3] (Expr.sliceAxis (packed.Rank - 1) k (k + 1) packed)
         part 0, part 1
 
-    /// torch.linalg.det: sign · exp(logAbsDet), so it is accurate where the LU is; 0 at a singular a.
+    /// torch.linalg.det. Up to 3×3 it is the cofactor expansion, a polynomial in the entries: its
+    /// gradient is the cofactor matrix everywhere, a singular a included, and its derivatives of
+    /// every order are exact (sign · exp(logAbsDet) differentiates through A⁻ᵀ, which a singular a
+    /// does not have, so its gradient there raised). Larger matrices take sign · exp(logAbsDet) from
+    /// the LU factorisation, accurate where the LU is: 0 at a singular a, where evaluating the
+    /// gradient raises, as solve does.
     let det (a: Expr) : Expr =
-        LinalgNodes.square "Det" "a" a |> ignore
-        let sign, logAbs = slogdet a
-        sign * Expr.exp logAbs
+        let n = LinalgNodes.square "Det" "a" a
+        let batch = a.Dims.[.. a.Rank - 3]
+        let at i j = Expr.reshape batch (Expr.sliceAxis (a.Rank - 1) j (j + 1) (Expr.sliceAxis (a.Rank - 2) i (i + 1) a))
+        let minor r1 r2 c1 c2 = at r1 c1 * at r2 c2 - at r1 c2 * at r2 c1
+        match n with
+        | 1 -> at 0 0
+        | 2 -> minor 0 1 0 1
+        | 3 -> at 0 0 * minor 1 2 1 2 - at 0 1 * minor 1 2 0 2 + at 0 2 * minor 1 2 0 1
+        | _ ->
+            let sign, logAbs = slogdet a
+            sign * Expr.exp logAbs
 
     /// torch.logdet: log(det a): NaN when det a < 0, -inf when a is singular. Written as torch
     /// writes it, where(sign = -1, NaN, log|det|), so a negative determinant passes no cotangent
@@ -159,7 +172,9 @@ module Linalg =
     /// eigenvalue, up to a rotation of its eigenspace), so only functions invariant to that choice
     /// have a well-defined gradient. Where two eigenvalues coincide the eigenvectors' gradient is not
     /// defined: torch's rule divides by their difference there (inf or NaN); ours leaves out the
-    /// terms of such pairs, so the eigenvalues' gradient stays right at repeated eigenvalues.
+    /// terms of such pairs, so the eigenvalues' gradient stays right at repeated eigenvalues; their
+    /// second derivatives are not (the left-out terms tend to a divided difference, f'' for Σ f(w),
+    /// not to 0), where torch's are NaN.
     let eigh (a: Expr) : Expr * Expr =
         let packed = LinalgNodes.eigh a
         let axis = packed.Rank - 2

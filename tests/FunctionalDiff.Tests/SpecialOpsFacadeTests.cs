@@ -55,7 +55,7 @@ public class SpecialOpsFacadeTests
     public void ErrorsNameTheMethodTheParameterAndTheShapes()
     {
         Expr m = Tensor.Ones(new[] { 3, 4 });
-        var operands = Assert.Throws<ArgumentException>(() => Expr.Einsum("i,i,i->", m, m, m));
+        var operands = Assert.Throws<ArgumentException>(() => Expr.Einsum("i->"));
         Assert.Equal("operands", operands.ParamName);
         Assert.StartsWith("Einsum: ", operands.Message);
         var shapes = Assert.ThrowsAny<ArgumentException>(() => Expr.Einsum("ij,jk->ik", m, Tensor.Ones(new[] { 5, 2 })));

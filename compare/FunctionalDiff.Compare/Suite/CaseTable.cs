@@ -16,7 +16,7 @@ public static partial class CaseTable
         Elementwise().Concat(Binary()).Concat(Reductions()).Concat(Structural())
             .Concat(Composites()).Concat(Models()).Concat(Conventions()).Concat(Nested())
             .Concat(Linalg()).Concat(Special()).Concat(Convolutions()).Concat(Vmap())
-            .Concat(Recurrent()).Concat(ScanPrimitive()).Concat(EinsumEllipsis()).ToList();
+            .Concat(Recurrent()).Concat(ScanPrimitive()).Concat(EinsumEllipsis()).Concat(EdgeCases()).ToList();
 
     // ---- helpers that keep each row on one line ----
 

@@ -1,0 +1,46 @@
+using Xunit;
+
+namespace FunctionalDiff.Tests;
+
+/// <summary>
+/// An index outside its axis, given as a Tensor, is reported by the public method that received it
+/// (IndexSelect, Embedding), with the offending value, its position and the shapes, not by the gather
+/// the method is built on.
+/// </summary>
+public class IndexErrorTests
+{
+    static readonly Expr Matrix = Tensor.FromArray(Enumerable.Range(0, 12).Select(i => (double)i).ToArray(), 3, 4);
+
+    [Theory]
+    [InlineData(0, 3.0, "3")]
+    [InlineData(-1, 4.0, "4")]
+    [InlineData(0, -1.0, "-1")]
+    [InlineData(1, 0.5, "0.5")]
+    public void IndexSelectNamesItselfTheIndexAndTheShapes(int axis, double bad, string shown)
+    {
+        Expr index = Tensor.FromArray(new[] { 0.0, bad });
+        var e = Assert.ThrowsAny<ArgumentException>(() => Matrix.IndexSelect(axis, index).Eval());
+        Assert.StartsWith("IndexSelect: ", e.Message);
+        Assert.Contains($"index {shown} ", e.Message);
+        Assert.Contains("[3,4]", e.Message);
+    }
+
+    [Fact]
+    public void EmbeddingNamesItselfTheRowAndTheTable()
+    {
+        Expr indices = Tensor.FromArray(new[] { 0.0, 1.0, 2.0, 5.0 }, 2, 2);
+        var e = Assert.ThrowsAny<ArgumentException>(() => Expr.Embedding(indices, Matrix).Eval());
+        Assert.StartsWith("Embedding: ", e.Message);
+        Assert.Contains("index 5 ", e.Message);
+        Assert.Contains("[3,4]", e.Message);
+    }
+
+    [Fact]
+    public void IndicesInsideTheirAxisStillSelect()
+    {
+        Expr index = Tensor.FromArray(new[] { 2.0, 2.0, 0.0 });
+        Assert.Equal(new[] { 8.0, 9.0, 10.0, 11.0, 8.0, 9.0, 10.0, 11.0, 0.0, 1.0, 2.0, 3.0 },
+            Matrix.IndexSelect(0, index).Eval().ToDoubleArray());
+        Assert.Equal(new[] { 4.0, 5.0, 6.0, 7.0 }, Expr.Embedding(Tensor.FromArray(new[] { 1.0 }), Matrix).Eval().ToDoubleArray());
+    }
+}
