@@ -24,4 +24,16 @@ let transformErrorTests =
             let scalar = messageOf (fun () -> Diff.vmap (fun x -> x * 2.0) (Expr.variable "s" [||] f64))
             Expect.equal scalar "Vmap: argument 0 of shape [] has no axis 0 to batch along" "a scalar has no batch axis"
         }
+        test "a transform that needs a one-element output names itself, as in C#" {
+            let x = Expr.variable "x" [| 3 |] f64
+            let v = Expr.variable "v" [| 3 |] f64
+            let expected name = sprintf "%s: f must return one element, but it returned shape [3]" name
+            Expect.equal (messageOf (fun () -> Diff.grad sin x)) (expected "Grad") "grad"
+            Expect.equal (messageOf (fun () -> Diff.gradN (fun xs -> sin xs.[0]) [ x ])) (expected "Grad") "gradN"
+            Expect.equal (messageOf (fun () -> Diff.valueAndGrad sin x)) (expected "ValueAndGrad") "valueAndGrad"
+            Expect.equal (messageOf (fun () -> Diff.valueAndGradN (fun xs -> sin xs.[0]) [ x ])) (expected "ValueAndGrad") "valueAndGradN"
+            Expect.equal (messageOf (fun () -> Diff.hessian sin x)) (expected "Hessian") "hessian"
+            Expect.equal (messageOf (fun () -> Diff.hessianChunked (Some 2) sin x)) (expected "Hessian") "hessianChunked"
+            Expect.equal (messageOf (fun () -> Diff.hvp sin x v)) (expected "Hvp") "hvp"
+        }
     ]
