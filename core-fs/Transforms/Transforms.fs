@@ -133,14 +133,24 @@ module Diff =
         let value, pullback = vjpN (fun args -> f args.[0] args.[1]) [ x; y ]
         value, (fun g -> match pullback g with [ gx; gy ] -> gx, gy | _ -> invalidOp "two cotangents expected")
 
-    let private seedFor (output: Expr) =
+    /// Fails unless f's output has one element, naming the public function (the C# facade's text).
+    let private checkOneElement (caller: string) (output: Expr) =
         if output.Numel <> 1 then
-            Shape.fail "Grad" (sprintf "needs a one-element output, got shape %s" (Shape.format output.Dims))
+            Shape.fail caller (sprintf "f must return one element, but it returned shape %s" (Shape.format output.Dims))
+
+    /// f, checked to return one element under the name of the public function that differentiates it.
+    let private oneElement (caller: string) (f: Expr -> Expr) (x: Expr) =
+        let output = f x
+        checkOneElement caller output
+        output
+
+    let private seedFor (caller: string) (output: Expr) =
+        checkOneElement caller output
         Expr.ones output.DType output.Dims
 
     /// The gradients of a one-element f, and its value when `withValue`: without it the value is
     /// neither simplified nor substituted, which a gradient inside a loop would pay at every step.
-    let private differentiate (withValue: bool) (f: Expr list -> Expr) (arguments: Expr list) : Expr voption * Expr[] =
+    let private differentiate (caller: string) (withValue: bool) (f: Expr list -> Expr) (arguments: Expr list) : Expr voption * Expr[] =
         // the list walked by hand and the rest in arrays with loops: see finishWith
         let mutable count = 0
         let mutable rest = arguments
@@ -159,7 +169,7 @@ module Diff =
             varList <- vars.[i] :: varList
         let start = if count > 0 then vars.[0].Id else Int64.MaxValue
         let output = f varList
-        let seed = seedFor output
+        let seed = seedFor caller output
         let found = Vjp.backward output seed vars
         let filled: Expr[] = Array.zeroCreate found.Length
         for i in 0 .. found.Length - 1 do
@@ -172,7 +182,7 @@ module Diff =
 
     /// The value of a one-element f and its gradient with respect to each argument.
     let valueAndGradN (f: Expr list -> Expr) (arguments: Expr list) : Expr * Expr list =
-        match differentiate true f arguments with
+        match differentiate "ValueAndGrad" true f arguments with
         | ValueSome value, gradients ->
             let mutable list = []
             for i in gradients.Length - 1 .. -1 .. 0 do
@@ -181,7 +191,7 @@ module Diff =
         | ValueNone, _ -> invalidOp "a value expected"
 
     /// The gradient of a one-element f with respect to each argument (JAX's argnums over a list).
-    let gradN (f: Expr list -> Expr) (arguments: Expr list) : Expr list = List.ofArray (snd (differentiate false f arguments))
+    let gradN (f: Expr list -> Expr) (arguments: Expr list) : Expr list = List.ofArray (snd (differentiate "Grad" false f arguments))
 
     /// The value of a one-element f and its gradient.
     let valueAndGrad (f: Expr -> Expr) (x: Expr) : Expr * Expr =
@@ -189,7 +199,7 @@ module Diff =
         value, List.head grads
 
     /// The gradient of a one-element f; `grad f` is itself a function, so it nests.
-    let grad (f: Expr -> Expr) (x: Expr) : Expr = (snd (differentiate false (fun args -> f (List.head args)) [ x ])).[0]
+    let grad (f: Expr -> Expr) (x: Expr) : Expr = (snd (differentiate "Grad" false (fun args -> f (List.head args)) [ x ])).[0]
 
     /// The gradients of a one-element two-argument function.
     let grad2 (f: Expr -> Expr -> Expr) (x: Expr, y: Expr) : Expr * Expr =
@@ -260,7 +270,7 @@ module Diff =
     /// Chosen by measurement against reverse over reverse (grad of <grad f, v>) on two-layer MLP
     /// losses: 73 vs 74 nodes, equal work to 0.03%, times within noise (ForwardSizeTests.fs has the
     /// figures). The two are the same products grouped differently; this one shares hessian's code.
-    let hvp (f: Expr -> Expr) (x: Expr) (v: Expr) : Expr = snd (forward "Hvp" false (fun args -> grad f (List.head args)) [ x ] [ v ])
+    let hvp (f: Expr -> Expr) (x: Expr) (v: Expr) : Expr = snd (forward "Hvp" false (fun args -> grad (oneElement "Hvp" f) (List.head args)) [ x ] [ v ])
 
     /// The Jacobian of f at x with the mode chosen and, when given, at most `chunkSize` basis
     /// vectors batched together (torch.func's chunk_size): fewer intermediates alive at once, at
@@ -286,7 +296,7 @@ module Diff =
         match chunkSize with
         | Some c when c < 1 -> invalidArg "chunkSize" (sprintf "Hessian: chunkSize must be at least 1, got %d" c)
         | _ -> ()
-        jacobianChunked JacobianMode.Forward chunkSize (grad f) x
+        jacobianChunked JacobianMode.Forward chunkSize (grad (oneElement "Hessian" f)) x
 
     /// The Hessian of a one-element f at x, shape (x.shape @ x.shape): the forward-mode Jacobian
     /// of the gradient, every Hessian-vector product in one batched graph.

@@ -80,10 +80,11 @@ module Vmap =
         if List.length inAxes <> List.length arguments then
             Shape.fail caller (sprintf "inAxes has %d entries for %d arguments" inAxes.Length arguments.Length)
         let axes =
-            List.map2 (fun (axis: int option) (x: Expr) ->
+            List.mapi2 (fun i (axis: int option) (x: Expr) ->
                 axis |> Option.map (fun a ->
+                    // no mention of inAxes: the one-argument vmap has none
                     if a < -x.Rank || a >= x.Rank then
-                        Shape.fail caller (sprintf "inAxes entry %d is not an axis of an argument of shape %s" a (Shape.format x.Dims))
+                        Shape.fail caller (sprintf "argument %d of shape %s has no axis %d to batch along" i (Shape.format x.Dims) a)
                     if a < 0 then a + x.Rank else a)) inAxes arguments
         let sizes = List.map2 (fun (axis: int option) (x: Expr) -> axis |> Option.map (fun a -> x.Dims.[a])) axes arguments |> List.choose id
         let size =

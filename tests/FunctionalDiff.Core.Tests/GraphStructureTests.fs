@@ -193,7 +193,7 @@ let tests =
             test "a pullback rejects a cotangent of the wrong shape" {
                 let _, pullback = Diff.vjp sin (Expr.variable "x" [| 3 |] f64)
                 Expect.stringContains (messageOf (fun () -> pullback (Expr.variable "g" [| 2 |] f64))) "Pullback" "named"
-                Expect.stringContains (messageOf (fun () -> Diff.grad sin (Expr.variable "x" [| 3 |] f64))) "Grad: needs a one-element output" "grad of non-scalar"
+                Expect.stringContains (messageOf (fun () -> Diff.grad sin (Expr.variable "x" [| 3 |] f64))) "Grad: f must return one element" "grad of non-scalar"
             }
         ]
     ]

@@ -98,6 +98,11 @@ public class VmapTests
         Assert.Contains("output axis 2", wrongAxis.Message);
         Assert.Contains("[3,2]", wrongAxis.Message);
         Assert.DoesNotContain("outAxes", wrongAxis.Message);
+        // a batch axis that does not exist: the argument's position and shape; the one-Expr overload has no inAxes to name
+        var scalar = Assert.ThrowsAny<ArgumentException>(() => Diff.Vmap(x => x * 2.0)(Tensor.Scalar(1.0)));
+        Assert.Equal("Vmap: argument 0 of shape [] has no axis 0 to batch along", scalar.Message);
+        var pastTheEnd = Assert.ThrowsAny<ArgumentException>(() => Diff.Vmap((Expr[] v) => v[0] + v[1], new int?[] { null, 2 })(new Expr[] { T(new[] { 3 }), T(new[] { 3, 4 }) }));
+        Assert.Equal("Vmap: argument 1 of shape [3,4] has no axis 2 to batch along", pastTheEnd.Message);
     }
 
     [Fact]
