@@ -4,7 +4,7 @@ using CoreTensor = FunctionalDiff.Core.Tensor;
 namespace FunctionalDiff;
 
 /// <summary>
-/// A function over Exprs compiled for Tensors by <see cref="Diff.Compile"/>: traced over symbolic
+/// A function over Exprs compiled for Tensors by <see cref="Diff.Compile(Func{Expr[], Expr[]})"/>: traced over symbolic
 /// inputs at the first call with each input signature (the inputs' shapes and dtypes), compiled
 /// once to a plan (a schedule with fused elementwise passes and reused buffers), and run as that
 /// plan on every later call with the same signature.

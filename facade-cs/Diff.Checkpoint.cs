@@ -49,6 +49,18 @@ public static partial class Diff
         };
     }
 
+    /// <summary>
+    /// <see cref="Checkpoint(Func{Expr, Expr})"/> for a function of several arguments and one result
+    /// (a layer of its input and weights, say): the backward pass keeps only the arguments and
+    /// recomputes f.
+    /// </summary>
+    public static Func<Expr[], Expr> Checkpoint(Func<Expr[], Expr> f)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        var checkpointed = Checkpoint((Expr[] xs) => [f(xs) ?? throw new InvalidOperationException("Diff.Checkpoint: f returned null")]);
+        return xs => checkpointed(xs)[0];
+    }
+
     static Microsoft.FSharp.Core.FSharpFunc<CoreExpr[], CoreExpr[]> CheckpointedOne(Func<Expr, Expr> f) =>
         Microsoft.FSharp.Core.FuncConvert.FromFunc<CoreExpr[], CoreExpr[]>(xs =>
             [(f(Expr.Wrap(xs[0])) ?? throw new InvalidOperationException("Diff.Checkpoint: f returned null")).Node]);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.FSharp.Core;
 using CoreCompile = FunctionalDiff.Core.Compile;
 using CoreExpr = FunctionalDiff.Core.Expr;
@@ -16,6 +17,9 @@ public static partial class Diff
     /// CompiledFunction step = Diff.Compile((Expr[] p) => { var (l, g) = Diff.ValueAndGrad(LossOf, p); return [l, .. g]; });
     /// Tensor[] outs = step.Invoke(w1, b1, w2, b2);
     /// </code></example>
+    // The priority keeps Diff.Compile(null) and method groups that fit both on this overload,
+    // rather than ambiguous with the named-parameters one.
+    [OverloadResolutionPriority(1)]
     public static CompiledFunction Compile(Func<Expr[], Expr[]> f)
     {
         ArgumentNullException.ThrowIfNull(f);

@@ -23,7 +23,7 @@ public static partial class Diff
     /// Compiles a loss of named parameters and data (a batch, targets) into a training step's first
     /// half: each call returns the loss and its gradient with respect to every parameter, by name.
     /// It is traced once per signature (the parameters' names, shapes and dtypes and the data's) and
-    /// then runs as a plan, as <see cref="Compile"/> does.
+    /// then runs as a plan, as <see cref="Compile(Func{Expr[], Expr[]})"/> does.
     /// </summary>
     /// <example><code>
     /// var step = Diff.CompileValueAndGrad((p, d) => Loss.Mse(d[0].MatMul(p["w"]) + p["b"], d[1]));
@@ -34,6 +34,19 @@ public static partial class Diff
         ArgumentNullException.ThrowIfNull(loss);
         return new CompiledValueAndGrad(loss);
     }
+
+    /// <summary>
+    /// The same as <see cref="CompileValueAndGrad"/>: compiles a loss of named parameters and data
+    /// into a plan whose <see cref="CompiledValueAndGrad.Invoke"/> returns the loss and its gradients
+    /// by name. A lambda of two arguments, <c>(p, data) =&gt; loss</c>, selects this overload; one of
+    /// an <c>Expr[]</c> selects the general <see cref="Compile(Func{Expr[], Expr[]})"/>.
+    /// </summary>
+    /// <example><code>
+    /// var step = Diff.Compile((p, d) => Loss.Mse(d[0].MatMul(p["w"]) + p["b"], d[1]));
+    /// var (loss, grads) = step.Invoke(parameters, x, y);
+    /// </code></example>
+    public static CompiledValueAndGrad Compile(Func<IReadOnlyDictionary<string, Expr>, Expr[], Expr> loss) =>
+        CompileValueAndGrad(loss);
 
     internal static IReadOnlyDictionary<string, Expr> Named(string[] names, Expr[] values)
     {

@@ -36,6 +36,10 @@ public static partial class Diff
     /// <exception cref="ArgumentException">The inputs disagree on the batch size, or one has rank 0.</exception>
     public static Func<Expr[], Expr> Vmap(Func<Expr[], Expr> f) => Vmap(f, null);
 
+    /// <summary>f of several results batched along the first axis of every input and of every result.</summary>
+    /// <exception cref="ArgumentException">The inputs disagree on the batch size, or one has rank 0.</exception>
+    public static Func<Expr[], Expr[]> Vmap(Func<Expr[], Expr[]> f) => Vmap(f, null);
+
     /// <summary>
     /// f batched along the given axis of each input; a null entry of <paramref name="inAxes"/> marks an
     /// input every example shares (a weight matrix, say), which is not copied per example. Negative

@@ -45,8 +45,16 @@ type CompiledFunction internal (f: Expr[] -> Expr[]) =
                 let expected = known.[0].Inputs
                 let traced = expected |> Array.map (fun v -> describe v.DType v.Dims) |> String.concat ", "
                 if expected.Length <> inputs.Length then
-                    sprintf "%s: expected %d inputs (%s), as traced, but got %d (%s); tracing with them failed: %s"
-                        method expected.Length traced inputs.Length given inner.Message
+                    // the first position where the counts part: a missing input, or one beyond them
+                    let position =
+                        if inputs.Length < expected.Length then
+                            let v = expected.[inputs.Length]
+                            sprintf "inputs[%d] (%s as traced) is missing" inputs.Length (describe v.DType v.Dims)
+                        else
+                            let t = inputs.[expected.Length]
+                            sprintf "inputs[%d] (%s) is beyond the traced ones" expected.Length (describe t.DType t.Dims)
+                    sprintf "%s: expected %d inputs (%s), as traced, but got %d (%s): %s; tracing with them failed: %s"
+                        method expected.Length traced inputs.Length given position inner.Message
                 else
                     let i = Array.findIndex (fun i -> expected.[i].DType <> inputs.[i].DType || not (Ir.sameDims expected.[i].Dims inputs.[i].Dims)) [| 0 .. inputs.Length - 1 |]
                     sprintf "%s: inputs[%d] is %s where the traced signature has %s; tracing with the new signature failed: %s"

@@ -284,8 +284,11 @@ let tests =
             finally
                 TensorMemory.CacheLimit <- previousLimit))
 
+        testCase "the README's F# compiled training loop is this file's code" <| fun () ->
+            ReadmeSupport.expectReadmeBlock "tests/FunctionalDiff.Core.Tests/PlanTests.fs" ": Compiled functions" "## Compiled functions"
+
         testCase "the README's F# training loop matches gradient descent written out" <| fun () ->
-            // the README's code, unchanged but for the captured results
+            // BEGIN README: Compiled functions
             let x = Tensor.randomNormal DType.Float64 3 [| 64; 3 |]
             let y = Tensor.randomNormal DType.Float64 4 [| 64; 1 |]
             let lossOf (p: Expr list) =
@@ -302,12 +305,15 @@ let tests =
             // two sets of results take turns, as in the C# loop
             let mutable outs = step.Invoke parameters
             let mutable spare = step.Invoke parameters
+            printfn "%O" outs.[0]
             for i in 1 .. 99 do
                 step.InvokeInto(outs.[1..], spare)
                 let written = spare
                 spare <- outs
                 outs <- written
+                if i % 25 = 0 then printfn "%O" outs.[0]
             parameters <- outs.[1..]
+            // END README: Compiled functions
             // mean squared error of x w + b: gradients 2/n xᵀ r and 2/n Σ r
             let xs, ys = x.ToDoubleArray(), y.ToDoubleArray()
             let w = Array.zeroCreate 3
