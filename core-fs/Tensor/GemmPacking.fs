@@ -74,6 +74,14 @@ module internal GemmPacking =
         finally
             Threading.Monitor.Exit freeBlocks
 
+    /// Depths [from, depth) of six rows (`rowStride` apart from r0) into a six-row panel, one
+    /// depth at a time: what the register transposes leave over, and every depth without AVX.
+    let private packSixRowsFrom (r0: nativeptr<'T>) (rowStride: int) (from: int) (depth: int) (write: nativeptr<'T>) =
+        for p in from .. depth - 1 do
+            let out = NativePtr.add write (p * 6)
+            for r in 0 .. 5 do
+                NativePtr.set out r (NativePtr.get r0 (r * rowStride + p))
+
     /// Six row-major float64 rows, depth [0, depth), into a six-row panel: four depths at a time
     /// through a register transpose (rows 0-3 as a 4 × 4 block, rows 4-5 as pairs), the rest one
     /// by one. A plain copy, so the products' bits are the same as with the scalar loop.
@@ -102,15 +110,7 @@ module internal GemmPacking =
             Vector256.Store(Avx.Permute2x128(t1, t3, 0x31uy), NativePtr.add out 18)
             Vector128.Store(high.GetUpper(), NativePtr.add out 22)
             p <- p + 4
-        while p < depth do
-            let out = NativePtr.add write (p * 6)
-            NativePtr.set out 0 (NativePtr.get r0 p)
-            NativePtr.set out 1 (NativePtr.get r1 p)
-            NativePtr.set out 2 (NativePtr.get r2 p)
-            NativePtr.set out 3 (NativePtr.get r3 p)
-            NativePtr.set out 4 (NativePtr.get r4 p)
-            NativePtr.set out 5 (NativePtr.get r5 p)
-            p <- p + 1
+        packSixRowsFrom r0 rowStride p depth write
 
     /// The float32 counterpart of `packSixRows64`: eight depths at a time, rows 0-3 as two 4 × 4
     /// blocks (one per 128-bit half) and rows 4-5 as pairs of one 64-bit move each.
@@ -154,15 +154,7 @@ module internal GemmPacking =
             Vector128.Store(c3.GetUpper(), NativePtr.add out 42)
             pair (w.GetUpper()) 1 (NativePtr.add out 46)
             p <- p + 8
-        while p < depth do
-            let out = NativePtr.add write (p * 6)
-            NativePtr.set out 0 (NativePtr.get r0 p)
-            NativePtr.set out 1 (NativePtr.get r1 p)
-            NativePtr.set out 2 (NativePtr.get r2 p)
-            NativePtr.set out 3 (NativePtr.get r3 p)
-            NativePtr.set out 4 (NativePtr.get r4 p)
-            NativePtr.set out 5 (NativePtr.get r5 p)
-            p <- p + 1
+        packSixRowsFrom r0 rowStride p depth write
 
     /// Packs rows [0, rows) × columns [0, depth) of A (strides rowStride/columnStride from `a`)
     /// into micro-panels of `height` rows: panel q holds a[q*height + r, p] at q*height*depth + p*height + r,
@@ -181,21 +173,8 @@ module internal GemmPacking =
                 if sizeof<'T> = 8 then packSixRows64 (NativePtr.ofNativeInt read) rowStride depth (NativePtr.ofNativeInt target)
                 else packSixRows32 (NativePtr.ofNativeInt read) rowStride depth (NativePtr.ofNativeInt target)
             elif valid = 6 && height = 6 && columnStride = 1 then
-                // Row-major A: six sequential row streams, one sequential write stream.
-                let r0 = first
-                let r1 = NativePtr.add first rowStride
-                let r2 = NativePtr.add first (2 * rowStride)
-                let r3 = NativePtr.add first (3 * rowStride)
-                let r4 = NativePtr.add first (4 * rowStride)
-                let r5 = NativePtr.add first (5 * rowStride)
-                for p in 0 .. depth - 1 do
-                    NativePtr.set write 0 (NativePtr.get r0 p)
-                    NativePtr.set write 1 (NativePtr.get r1 p)
-                    NativePtr.set write 2 (NativePtr.get r2 p)
-                    NativePtr.set write 3 (NativePtr.get r3 p)
-                    NativePtr.set write 4 (NativePtr.get r4 p)
-                    NativePtr.set write 5 (NativePtr.get r5 p)
-                    write <- NativePtr.add write 6
+                // Row-major A without AVX: six sequential row streams, one sequential write stream.
+                packSixRowsFrom first rowStride 0 depth write
             elif valid = 6 && height = 6 && rowStride = 1 && (sizeof<'T> = 4 || sizeof<'T> = 8) then
                 // Transposed A, six rows: each packed column is six contiguous elements, moved as
                 // 16 + 8 or 3 × 16 bytes (a library copy per 24 bytes cost more than the move).
