@@ -14,7 +14,7 @@ let private lstmTraining () =
     let text = "a stitch in time saves nine. "
     let alphabet = text |> Seq.distinct |> Seq.sort |> Array.ofSeq
     let v, h, t = alphabet.Length, 24, text.Length - 1
-    let ids = text |> Seq.map (fun c -> Array.IndexOf(alphabet, c)) |> Array.ofSeq
+    let ids = text |> Seq.map (fun c -> System.Array.IndexOf(alphabet, c)) |> Array.ofSeq
     let inputs = Tensor.ofArray64 [| t; v |] (Array.init (t * v) (fun k -> if ids.[k / v] = k % v then 1.0 else 0.0))
     let targets = Expr.constant (Tensor.ofArray64 [| t |] (Array.init t (fun i -> float ids.[i + 1])))
 
