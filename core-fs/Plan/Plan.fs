@@ -214,9 +214,13 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
 
     /// A dense copy of any tensor into `target` (dense, same dtype and element count).
     static let copyInto (source: Tensor) (target: Array) =
-        match source.DType with
-        | DType.Float64 -> Strided.copy source.Data64 source.Offset source.Strides source.Dims (target :?> float[])
-        | DType.Float32 -> Strided.copy source.Data32 source.Offset source.Strides source.Dims (target :?> float32[])
+        // a dense source is one block copy, with nothing allocated: a loop body copies a root
+        // that is not written in place into the caller's buffer at every step
+        if source.IsContiguous then Array.Copy(source.Storage, source.Offset, target, 0, source.Numel)
+        else
+            match source.DType with
+            | DType.Float64 -> Strided.copy source.Data64 source.Offset source.Strides source.Dims (target :?> float[])
+            | DType.Float32 -> Strided.copy source.Data32 source.Offset source.Strides source.Dims (target :?> float32[])
 
     /// An output's array, from the same source as every kernel's result (see TensorMemory).
     static let freshArray (dtype: DType) (numel: int) : Array =
