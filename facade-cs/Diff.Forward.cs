@@ -45,13 +45,27 @@ public static partial class Diff
     {
         ArgumentNullException.ThrowIfNull(forward);
         ArgumentNullException.ThrowIfNull(vjp);
-        var custom = CoreDiff.customVjp(Interop.Lift(forward, "the forward function"), Interop.Lift(vjp, "the VJP rule"));
-        return x =>
-        {
-            ArgumentNullException.ThrowIfNull(x);
-            return Expr.Wrap(custom.Invoke(x.Node));
-        };
+        return Custom(CoreDiff.customVjp(Interop.Lift(forward, "the forward function"), Interop.Lift(vjp, "the VJP rule")));
     }
+
+    /// <summary>
+    /// <see cref="CustomVjp(Func{Expr, Expr}, Func{Expr, Expr, Expr})"/> with a name, which printed graphs
+    /// and the errors about the rule give (a rule returning another shape than x's names it).
+    /// </summary>
+    /// <exception cref="ArgumentException">The rule returns a cotangent whose shape differs from x's.</exception>
+    public static Func<Expr, Expr> CustomVjp(string name, Func<Expr, Expr> forward, Func<Expr, Expr, Expr> vjp)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(forward);
+        ArgumentNullException.ThrowIfNull(vjp);
+        return Custom(CoreDiff.customVjpNamed(name, Interop.Lift(forward, "the forward function"), Interop.Lift(vjp, "the VJP rule")));
+    }
+
+    static Func<Expr, Expr> Custom(Microsoft.FSharp.Core.FSharpFunc<FunctionalDiff.Core.Expr, FunctionalDiff.Core.Expr> custom) => x =>
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        return Expr.Wrap(custom.Invoke(x.Node));
+    };
 
     /// <summary>
     /// Checks f's derivatives up to <paramref name="order"/> at x against central finite differences

@@ -214,9 +214,15 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
 
     /// A dense copy of any tensor into `target` (dense, same dtype and element count).
     static let copyInto (source: Tensor) (target: Array) =
-        match source.DType with
-        | DType.Float64 -> Strided.copy source.Data64 source.Offset source.Strides source.Dims (target :?> float[])
-        | DType.Float32 -> Strided.copy source.Data32 source.Offset source.Strides source.Dims (target :?> float32[])
+        // a dense source is one block copy, with nothing allocated: a loop body copies a root
+        // that is not written in place into the caller's buffer at every step. An empty view's
+        // offset may lie past its storage's end, so it copies nothing, as Strided.copy does.
+        if source.Numel = 0 then ()
+        elif source.IsContiguous then Array.Copy(source.Storage, source.Offset, target, 0, source.Numel)
+        else
+            match source.DType with
+            | DType.Float64 -> Strided.copy source.Data64 source.Offset source.Strides source.Dims (target :?> float[])
+            | DType.Float32 -> Strided.copy source.Data32 source.Offset source.Strides source.Dims (target :?> float32[])
 
     /// An output's array, from the same source as every kernel's result (see TensorMemory).
     static let freshArray (dtype: DType) (numel: int) : Array =
@@ -469,7 +475,9 @@ type internal ScanRunner(body: ScanBody, plan: Plan, length: int, reverse: bool)
     /// usual case, and one that allocates nothing), the strided walk otherwise.
     static let copyRow (source: Tensor) (t: int) (row: Tensor) =
         let offset = source.Offset + t * source.Strides.[0]
-        if source.IsContiguous then Array.Copy(source.Storage, offset, row.Storage, 0, row.Numel)
+        // an empty row (a batch of no examples) copies nothing; its offset may lie past the storage
+        if row.Numel = 0 then ()
+        elif source.IsContiguous then Array.Copy(source.Storage, offset, row.Storage, 0, row.Numel)
         else
             let strides = source.Strides.[1..]
             match source.DType with
@@ -482,14 +490,16 @@ type internal ScanRunner(body: ScanBody, plan: Plan, length: int, reverse: bool)
         let part = if part.IsContiguous then part else part.Contiguous()
         let n = part.Numel
         let target = output.Offset + offset
-        match part.DType, output.DType with
-        | DType.Float64, DType.Float64 | DType.Float32, DType.Float32 -> Array.Copy(part.Storage, part.Offset, output.Storage, target, n)
-        | DType.Float32, DType.Float64 ->
-            let source, destination = part.Data32, output.Data64
-            for i in 0 .. n - 1 do destination.[target + i] <- float source.[part.Offset + i]
-        | DType.Float64, DType.Float32 ->
-            let source, destination = part.Data64, output.Data32
-            for i in 0 .. n - 1 do destination.[target + i] <- float32 source.[part.Offset + i]
+        // an empty part (a batch of no examples) places nothing; its offsets may lie past the storage
+        if n > 0 then
+            match part.DType, output.DType with
+            | DType.Float64, DType.Float64 | DType.Float32, DType.Float32 -> Array.Copy(part.Storage, part.Offset, output.Storage, target, n)
+            | DType.Float32, DType.Float64 ->
+                let source, destination = part.Data32, output.Data64
+                for i in 0 .. n - 1 do destination.[target + i] <- float source.[part.Offset + i]
+            | DType.Float64, DType.Float32 ->
+                let source, destination = part.Data64, output.Data32
+                for i in 0 .. n - 1 do destination.[target + i] <- float32 source.[part.Offset + i]
 
     /// The body's plan (for tests).
     member _.Plan = plan

@@ -29,7 +29,9 @@ module internal Strided =
         else
             let inner = shape.[rank - 1]
             let innerStride = strides.[rank - 1]
-            let index = Array.zeroCreate rank
+            // the odometer's digits, over the outer axes: a single row needs none, so copying a
+            // vector (a loop body's carry, once per step) allocates nothing
+            let index = if rank > 1 then Array.zeroCreate rank else null
             let mutable position = offset
             let mutable written = 0
             while written < n do

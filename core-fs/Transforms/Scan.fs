@@ -286,7 +286,8 @@ module Scan =
         let pieces =
             parts batchedBody length loop |> Array.mapi (fun i p ->
                 let perExample = if i < carries then p else Batching.moveAxis 1 0 p
-                Expr.reshape [| size; perExample.Numel / max size 1 |] perExample |> Expr.cast dtype)
+                // one example's element count from the shape, not Numel / size: no examples (size 0) still have a shape
+                Expr.reshape [| size; Shape.numel perExample.Dims.[1..] |] perExample |> Expr.cast dtype)
         if pieces.Length = 0 then Expr.zeros dtype [| size; 0 |] else Expr.concat 1 pieces
 
     // ---- tracing ----

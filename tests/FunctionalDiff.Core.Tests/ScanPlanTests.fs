@@ -99,4 +99,30 @@ let scanPlanTests =
             let long = bytes (short + 256.0) 1000
             Expect.isLessThanOrEqual long (short + 256.0) (sprintf "bytes per call: %.0f at T = 10, %.0f at T = 1000" short long)
         }
+        test "a compiled gradient that sums a captured value's cotangent over the steps allocates no more per call at T = 1000 than at T = 10" {
+            // the reverse loop carries the captured value's accumulated cotangent, a root of its
+            // body copied out of the body's plan at every step
+            let bytes (row: int[]) (bound: float) (length: int) =
+                let f64 = DType.Float64
+                let n = Array.reduce (*) row
+                let w = Expr.variable "w" row f64
+                let xs = Expr.variable "xs" (Array.append [| length |] row) f64
+                let loss (w: Expr) = Expr.sum (snd (Scan.scan1 (fun h x -> h, Expr.sum (w * x)) (Expr.zeros f64 row) xs))
+                let gradient = Diff.grad loss w
+                let compiled = Compile.compile (fun args -> Substitute.apply [| w, args.[0]; xs, args.[1] |] [| gradient |])
+                let inputs = [| Tensor.randomNormal f64 1 row; Tensor.randomNormal f64 2 (Array.append [| length |] row) |]
+                let outputs = [| Tensor.Zeros(row, f64) |]
+                compiled.InvokeInto(inputs, outputs)
+                // the gradient is the sum of the rows of xs
+                let rows = inputs.[1].ToDoubleArray()
+                let expected = Array.init n (fun j -> Seq.sum (seq { for t in 0 .. length - 1 -> rows.[t * n + j] }))
+                let close = Array.forall2 (fun (a: float) b -> abs (a - b) <= 1e-12 * (1.0 + abs b)) (outputs.[0].ToDoubleArray()) expected
+                Expect.isTrue close "the gradient is the sum of the rows"
+                bytesPerCall bound (fun () -> compiled.InvokeInto(inputs, outputs))
+            // a vector carry (copied by the strided walk) and a matrix one (a dense block copy)
+            for row in [ [| 8 |]; [| 2; 4 |] ] do
+                let short = bytes row 0.0 10
+                let long = bytes row (short + 256.0) 1000
+                Expect.isLessThanOrEqual long (short + 256.0) (sprintf "%A: bytes per call: %.0f at T = 10, %.0f at T = 1000" row short long)
+        }
     ]

@@ -171,6 +171,19 @@ public class DiffTests
     }
 
     [Fact]
+    public void ANamedCustomVjpComputesAsTheUnnamedOneAndItsErrorsNameIt()
+    {
+        // as F#'s customVjpNamed: the name is the one an error gives for a rule of the wrong shape
+        var softplus = Diff.CustomVjp("softplus", z => (z.Exp() + 1.0).Log(), (z, g) => g * z.Sigmoid());
+        var x = X.ToDoubleArray();
+        Close(x.Select(v => 1 / (1 + Math.Exp(-v))).ToArray(), V(Diff.Grad(z => softplus(z).Sum())(X)), 1e-14);
+        var wrong = Diff.CustomVjp("rowSum", z => z.Sin(), (z, g) => g.Sum());
+        var e = Assert.ThrowsAny<ArgumentException>(() => Diff.Grad(z => wrong(z).Sum())(X));
+        Assert.Equal($"CustomVjp: the VJP rule of 'rowSum' returned shape [] for an input of shape [{string.Join(",", X.Shape)}]", e.Message);
+        Assert.Throws<ArgumentNullException>("name", () => Diff.CustomVjp(null!, z => z, (z, g) => g));
+    }
+
+    [Fact]
     public void CheckGradPassesForCorrectDerivativesAndFailsForAWrongRule()
     {
         var good = Diff.CheckGrad(F, X);
