@@ -81,3 +81,23 @@ public class OneHotAndScanErrorTests
         Assert.StartsWith("Cumprod: ", Assert.ThrowsAny<ArgumentException>(() => x.Cumprod(-2)).Message);
     }
 }
+
+/// <summary>
+/// An index computed in the graph, or passed to a compiled function, is checked when the plan runs, by the
+/// gather kernel: its message names the source and index shapes and the public ops that gather through it.
+/// </summary>
+public class RuntimeIndexErrorTests
+{
+    [Fact]
+    public void ACompiledEmbeddingWithARowOutOfRangeNamesTheShapesAndTheCallers()
+    {
+        var weight = Tensor.FromArray(Enumerable.Range(0, 12).Select(i => (double)i).ToArray(), 3, 4);
+        var lookup = Diff.Compile((Expr[] p) => new[] { Expr.Embedding(p[1], p[0]) });
+        Assert.Equal(new[] { 8.0, 9.0, 10.0, 11.0 }, lookup.Invoke(weight, Tensor.FromArray(new[] { 2.0 }))[0].ToDoubleArray());
+        var e = Assert.ThrowsAny<ArgumentException>(() => lookup.Invoke(weight, Tensor.FromArray(new[] { 0.0, 3.0 })));
+        Assert.Contains("index 3 ", e.Message);
+        Assert.Contains("[3,4]", e.Message);
+        Assert.Contains("Embedding", e.Message);
+        Assert.Contains("IndexSelect", e.Message);
+    }
+}
