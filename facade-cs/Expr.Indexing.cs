@@ -64,7 +64,12 @@ public sealed partial class Expr
         return (Wrap(top.Item1), Wrap(top.Item2));
     }
 
-    /// <summary>One-hot codes (torch.nn.functional.one_hot): a new last axis of <paramref name="classes"/> entries, 1 at each integer's class. No gradient.</summary>
+    /// <summary>
+    /// One-hot codes (torch.nn.functional.one_hot): a new last axis of <paramref name="classes"/> entries, 1 at each
+    /// integer's class. No gradient. A class outside [0, classes) in a Tensor of indices throws an
+    /// <see cref="ArgumentException"/>, as torch does; indices computed in the graph are not checked (such an index
+    /// gives a row of zeros).
+    /// </summary>
     /// <param name="classes">The number of classes, positive.</param>
     public Expr OneHot(int classes) => Wrap(CoreIndexing.oneHot(classes, Node));
 

@@ -100,9 +100,10 @@ public sealed partial class Expr
     /// positive), and for a repeated eigenvalue only up to a rotation of its eigenspace: as in torch, only
     /// functions that do not depend on that choice have a gradient, and where eigenvalues coincide the
     /// eigenvectors' gradient is not defined (torch's is inf or NaN; ours leaves out the coinciding pairs, so the
-    /// eigenvalues' gradient stays right). Second derivatives at coinciding eigenvalues are not right even for a
-    /// function of the eigenvalues alone: the left-out pairs carry the limit of a divided difference (for
-    /// Σ f(wᵢ), f″ where wᵢ = wⱼ), which ours takes as 0 where torch's is NaN.
+    /// eigenvalues' gradient stays right). The left-out pairs carry the limit of a divided difference, which ours
+    /// takes as 0 where torch's is NaN: so at coinciding eigenvalues the gradient of a function of the eigenvectors
+    /// is wrong even when it does not depend on their choice (V diag(w) Vᵀ, which is the matrix itself), and so are
+    /// second derivatives of a function of the eigenvalues alone (for Σ f(wᵢ) the pair's term is f″, not 0).
     /// </summary>
     public EighResult Eigh()
     {

@@ -59,7 +59,10 @@ module Indexing =
     /// the graph grows with log2 n. Products of entries only, never division, so a cumulative
     /// product is right with zeros at every order.
     let private scan (name: string) (identity: float) (combine: Expr -> Expr -> Expr) (axis: int) (x: Expr) =
-        if x.Rank = 0 then x
+        if x.Rank = 0 then
+            // torch takes 0 and -1 for the one position of a rank-0 tensor
+            if axis <> 0 && axis <> -1 then Shape.fail name (sprintf "axis %d is out of range for input %s (rank 0 takes 0 or -1)" axis (dims x))
+            x
         else
             let a = Shape.normalizeAxis name x.Rank axis
             let n = x.Dims.[a]
@@ -95,9 +98,12 @@ module Indexing =
         Expr.gather a indices x, indices
 
     /// torch.nn.functional.one_hot: a trailing axis of `classes` entries, 1 at the class each
-    /// integer of `indices` names and 0 elsewhere, in indices' dtype (no gradient).
+    /// integer of `indices` names and 0 elsewhere, in indices' dtype (no gradient). Constant
+    /// indices outside [0, classes) raise, as torch's do; computed ones give a row of zeros.
     let oneHot (classes: int) (indices: Expr) =
         if classes <= 0 then Shape.fail "OneHot" (sprintf "classes must be positive, got %d (indices %s)" classes (dims indices))
+        indices |> checkConstantIndex "OneHot" (fun v position ->
+            sprintf "index %g (entry %d of indices %s) is not one of the %d classes 0 to %d" v position (dims indices) classes (classes - 1)) classes
         let column = Expr.reshape (Array.append indices.Dims [| 1 |]) indices
         Expr.eq column (constantLike indices [| classes |] (Array.init classes float))
 

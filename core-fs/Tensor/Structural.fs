@@ -222,9 +222,16 @@ module Structural =
     /// `gather` into `target` (dense, of the index's shape); `axis` is normalised and the shapes
     /// were checked when the graph was built. An index out of range raises as `gather` does.
     let internal gatherInto (axis: int) (index: Tensor) (t: Tensor) (target: Array) =
-        match t.DType with
-        | DType.Float64 -> gatherTypedInto<float> axis index t (target :?> float[])
-        | DType.Float32 -> gatherTypedInto<float32> axis index t (target :?> float32[])
+        try
+            match t.DType with
+            | DType.Float64 -> gatherTypedInto<float> axis index t (target :?> float[])
+            | DType.Float32 -> gatherTypedInto<float32> axis index t (target :?> float32[])
+        with :? ShapeException as e ->
+            // IndexSelect and Embedding check a constant index when the graph is built; an index
+            // computed in it, or passed to a compiled function, reaches this kernel, which knows
+            // only its own name, so the message says which public ops gather through it
+            raise (ShapeException(sprintf "%s (source %s, index %s; IndexSelect, Embedding and Gather select through this op)"
+                                      e.Message (Shape.format t.Dims) (Shape.format index.Dims)))
 
     let private scatterTypedInto<'T when 'T :> Numerics.IAdditionOperators<'T, 'T, 'T>>
         (a: int) (index: Tensor) (source: Tensor) (shape: int[]) (target: 'T[]) =

@@ -44,3 +44,60 @@ public class IndexErrorTests
         Assert.Equal(new[] { 4.0, 5.0, 6.0, 7.0 }, Expr.Embedding(Tensor.FromArray(new[] { 1.0 }), Matrix).Eval().ToDoubleArray());
     }
 }
+
+/// <summary>
+/// One-hot codes of a class outside [0, classes) and running sums along an axis a rank-0 tensor does not
+/// have raise as torch does, instead of giving a row of zeros or the input back.
+/// </summary>
+public class OneHotAndScanErrorTests
+{
+    [Theory]
+    [InlineData(3.0, "3")]
+    [InlineData(-1.0, "-1")]
+    [InlineData(1.5, "1.5")]
+    public void OneHotOfAClassOutsideTheRangeRaises(double bad, string shown)
+    {
+        Expr indices = Tensor.FromArray(new[] { 0.0, bad });
+        var e = Assert.ThrowsAny<ArgumentException>(() => indices.OneHot(3).Eval());
+        Assert.StartsWith("OneHot: ", e.Message);
+        Assert.Contains($"index {shown} ", e.Message);
+        Assert.Contains("3 classes", e.Message);
+    }
+
+    [Fact]
+    public void OneHotInsideTheRangeIsUnchanged()
+    {
+        Expr indices = Tensor.FromArray(new[] { 2.0, 0.0 });
+        Assert.Equal(new[] { 0.0, 0.0, 1.0, 1.0, 0.0, 0.0 }, indices.OneHot(3).Eval().ToDoubleArray());
+    }
+
+    [Fact]
+    public void ScansOfARank0TensorTakeAxis0OrMinus1Only()
+    {
+        Expr x = Tensor.Scalar(3.0);
+        Assert.Equal(3.0, x.Cumsum(0).Eval().ToScalar());
+        Assert.Equal(3.0, x.Cumprod(-1).Eval().ToScalar());
+        Assert.StartsWith("Cumsum: ", Assert.ThrowsAny<ArgumentException>(() => x.Cumsum(1)).Message);
+        Assert.StartsWith("Cumprod: ", Assert.ThrowsAny<ArgumentException>(() => x.Cumprod(-2)).Message);
+    }
+}
+
+/// <summary>
+/// An index computed in the graph, or passed to a compiled function, is checked when the plan runs, by the
+/// gather kernel: its message names the source and index shapes and the public ops that gather through it.
+/// </summary>
+public class RuntimeIndexErrorTests
+{
+    [Fact]
+    public void ACompiledEmbeddingWithARowOutOfRangeNamesTheShapesAndTheCallers()
+    {
+        var weight = Tensor.FromArray(Enumerable.Range(0, 12).Select(i => (double)i).ToArray(), 3, 4);
+        var lookup = Diff.Compile((Expr[] p) => new[] { Expr.Embedding(p[1], p[0]) });
+        Assert.Equal(new[] { 8.0, 9.0, 10.0, 11.0 }, lookup.Invoke(weight, Tensor.FromArray(new[] { 2.0 }))[0].ToDoubleArray());
+        var e = Assert.ThrowsAny<ArgumentException>(() => lookup.Invoke(weight, Tensor.FromArray(new[] { 0.0, 3.0 })));
+        Assert.Contains("index 3 ", e.Message);
+        Assert.Contains("[3,4]", e.Message);
+        Assert.Contains("Embedding", e.Message);
+        Assert.Contains("IndexSelect", e.Message);
+    }
+}
