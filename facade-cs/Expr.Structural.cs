@@ -46,7 +46,11 @@ public sealed partial class Expr
         return Wrap(Build.slice(starts, stops, steps, Node));
     }
 
-    /// <summary>Zero padding: before[i] zeros ahead of axis i and after[i] behind it.</summary>
+    /// <summary>
+    /// Zero padding: before[i] zeros ahead of axis i and after[i] behind it, one pair per axis (torch's F.pad lists
+    /// pairs from the last axis backwards). Negative amounts, which torch reads as cropping, throw: crop with
+    /// <see cref="Slice"/>.
+    /// </summary>
     public Expr Pad(int[] before, int[] after)
     {
         ArgumentNullException.ThrowIfNull(before);

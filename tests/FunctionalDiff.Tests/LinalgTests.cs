@@ -60,3 +60,22 @@ public class LinalgTests
         Assert.Contains("not positive definite", numeric.Message);
     }
 }
+
+/// <summary>
+/// A singular matrix where an LU solve is needed: the value of LogDet is −∞ as torch's, and evaluating its gradient
+/// (A⁻ᵀ, which does not exist) throws with a message that names the public methods that solve there, not only
+/// the internal Solve node.
+/// </summary>
+public class SingularSolveMessageTests
+{
+    [Fact]
+    public void TheGradientOfLogDetAtASingularMatrixNamesLogDet()
+    {
+        Expr a = Tensor.FromArray(new[] { 1.0, 2.0, 2.0, 4.0 }, 2, 2);
+        Assert.Equal(double.NegativeInfinity, a.LogDet().Eval().ToScalar());
+        var e = Assert.ThrowsAny<ArgumentException>(() => Diff.Grad(x => x.LogDet())(a).Eval());
+        Assert.Contains("[2,2]", e.Message);
+        Assert.Contains("singular", e.Message);
+        Assert.Contains("LogDet", e.Message);
+    }
+}
