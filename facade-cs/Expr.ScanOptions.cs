@@ -30,7 +30,8 @@ public sealed class ScanCheckpoint
     /// <exception cref="ArgumentOutOfRangeException">k is less than 1.</exception>
     public static ScanCheckpoint Every(int k)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        if (k < 1)
+            throw new ArgumentOutOfRangeException(nameof(k), k, $"ScanCheckpoint.Every: the checkpoint interval k must be at least 1, got {k}");
         return new(k);
     }
 

@@ -40,11 +40,18 @@ module Jvp =
         let tangent, u = transpose output vars tangentVars
         (Substitute.apply [ u, Expr.zerosLike u ] [| tangent |]).[0]
 
-    /// Checks a jvp's tangents against its primals; `caller` is the public function's name.
+    /// Checks a jvp's tangents against its primals; `caller` is the public function's name. The
+    /// texts are the C# facade's, which names the arrays `primals` and `tangents`.
     let checkTangents (caller: string) (primals: Expr list) (tangents: Expr list) =
         if List.length primals <> List.length tangents then
-            Shape.fail caller (sprintf "%d primals but %d tangents" primals.Length tangents.Length)
+            Shape.fail caller (sprintf "%d tangents for %d primals" tangents.Length primals.Length)
         List.iteri2 (fun i (x: Expr) (t: Expr) ->
             if t.Dims <> x.Dims then
-                Shape.fail caller (sprintf "tangent %d of shape %s does not match its primal %s" i (Shape.format t.Dims) (Shape.format x.Dims)))
+                Shape.fail caller (sprintf "tangents[%d] of shape %s does not match primals[%d] of shape %s" i (Shape.format t.Dims) i (Shape.format x.Dims)))
             primals tangents
+
+    /// Checks the tangent of a one-argument jvp, naming both as the function's parameters are
+    /// named (as the C# facade does with its own parameter names).
+    let checkTangent (caller: string) (primalName: string) (x: Expr) (tangentName: string) (t: Expr) =
+        if t.Dims <> x.Dims then
+            Shape.fail caller (sprintf "%s of shape %s does not match %s of shape %s" tangentName (Shape.format t.Dims) primalName (Shape.format x.Dims))

@@ -108,7 +108,7 @@ module Diff =
         let value = (finish start replacements 1 [| [| output |] |]).[0].[0]
         let pullback (cotangent: Expr) =
             if not (Ir.sameDims cotangent.Dims output.Dims) then
-                Shape.fail "Pullback" (sprintf "cotangent of shape %s does not match output %s" (Shape.format cotangent.Dims) (Shape.format output.Dims))
+                Shape.fail "Vjp" (sprintf "the pullback's cotangent of shape %s does not match the output's shape %s" (Shape.format cotangent.Dims) (Shape.format output.Dims))
             // A cotangent built after the Vars would be newer than `start`, and its history walked
             // with the pullback's graph; a Var in its place keeps the work to the pullback itself.
             // A filled constant (ones, say) has no history and folds into the rules' products.
@@ -238,7 +238,9 @@ module Diff =
         | ValueNone, _ -> invalidOp "a value expected"
 
     /// The value of f at x and its tangent J t, by transposing the pullback (see Jvp.fs).
-    let jvp (f: Expr -> Expr) (x: Expr) (t: Expr) : Expr * Expr = jvpN (fun args -> f (List.head args)) [ x ] [ t ]
+    let jvp (f: Expr -> Expr) (x: Expr) (t: Expr) : Expr * Expr =
+        Jvp.checkTangent "Jvp" "x" x "t" t
+        jvpN (fun args -> f (List.head args)) [ x ] [ t ]
 
     /// The value of f at the primals and its linear map, tangents ↦ sum_i J_i t_i (JAX's
     /// linearize). The tangent graph is built and simplified once, over fresh tangent Vars with
@@ -264,13 +266,15 @@ module Diff =
     /// The value of f at x and its linear map t ↦ J t; see linearizeN.
     let linearize (f: Expr -> Expr) (x: Expr) : Expr * (Expr -> Expr) =
         let value, apply = linearizeN (fun args -> f (List.head args)) [ x ]
-        value, (fun t -> apply [ t ])
+        value, (fun t -> Jvp.checkTangent "Linearize" "x" x "t" t; apply [ t ])
 
     /// The Hessian of a one-element f at x applied to v, forward over reverse: the JVP of grad f.
     /// Chosen by measurement against reverse over reverse (grad of <grad f, v>) on two-layer MLP
     /// losses: 73 vs 74 nodes, equal work to 0.03%, times within noise (ForwardSizeTests.fs has the
     /// figures). The two are the same products grouped differently; this one shares hessian's code.
-    let hvp (f: Expr -> Expr) (x: Expr) (v: Expr) : Expr = snd (forward "Hvp" false (fun args -> grad (oneElement "Hvp" f) (List.head args)) [ x ] [ v ])
+    let hvp (f: Expr -> Expr) (x: Expr) (v: Expr) : Expr =
+        Jvp.checkTangent "Hvp" "x" x "v" v
+        snd (forward "Hvp" false (fun args -> grad (oneElement "Hvp" f) (List.head args)) [ x ] [ v ])
 
     /// The Jacobian of f at x with the mode chosen and, when given, at most `chunkSize` basis
     /// vectors batched together (torch.func's chunk_size): fewer intermediates alive at once, at

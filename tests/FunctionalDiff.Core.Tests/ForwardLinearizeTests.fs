@@ -123,12 +123,24 @@ let tests =
             test "mismatched tangents are rejected with the shapes" {
                 let a, b = Expr.variable "a" [| 3 |] f64, Expr.variable "b" [| 2; 3 |] f64
                 let e = Expect.throwsC (fun () -> Diff.jvpN twoInputs [ a; b ] [ a ] |> ignore) id
-                Expect.stringContains e.Message "2 primals but 1 tangents" "count"
+                Expect.stringContains e.Message "Jvp: 1 tangents for 2 primals" "count"
                 let e = Expect.throwsC (fun () -> Diff.jvpN twoInputs [ a; b ] [ a; a ] |> ignore) id
-                Expect.stringContains e.Message "tangent 1 of shape [3] does not match its primal [2,3]" "shape"
+                Expect.stringContains e.Message "Jvp: tangents[1] of shape [3] does not match primals[1] of shape [2,3]" "shape"
                 let _, apply = Diff.linearizeN twoInputs [ a; b ]
                 let e = Expect.throwsC (fun () -> apply [ b; b ] |> ignore) id
-                Expect.stringContains e.Message "Linearize: tangent 0 of shape [2,3] does not match its primal [3]" "linearize"
+                Expect.stringContains e.Message "Linearize: tangents[0] of shape [2,3] does not match primals[0] of shape [3]" "linearize"
+                // the one-argument forms name their parameters, as the C# facade names its own
+                let square (x: Expr) = Expr.sum (Expr.square x)
+                let e = Expect.throwsC (fun () -> Diff.jvp square a b |> ignore) id
+                Expect.stringContains e.Message "Jvp: t of shape [2,3] does not match x of shape [3]" "jvp"
+                let e = Expect.throwsC (fun () -> Diff.hvp square a b |> ignore) id
+                Expect.stringContains e.Message "Hvp: v of shape [2,3] does not match x of shape [3]" "hvp"
+                let _, applyOne = Diff.linearize square a
+                let e = Expect.throwsC (fun () -> applyOne b |> ignore) id
+                Expect.stringContains e.Message "Linearize: t of shape [2,3] does not match x of shape [3]" "linearize of one argument"
+                let _, pullback = Diff.vjp square a
+                let e = Expect.throwsC (fun () -> pullback a |> ignore) id
+                Expect.stringContains e.Message "Vjp: the pullback's cotangent of shape [3] does not match the output's shape []" "pullback"
             }
         ]
     ]

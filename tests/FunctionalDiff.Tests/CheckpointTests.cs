@@ -64,5 +64,8 @@ public class CheckpointTests
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => ScanCheckpoint.Every(0));
         Assert.Equal("k", e.ParamName);
+        // the message names the method and the value, as every other error of the library
+        Assert.StartsWith("ScanCheckpoint.Every: ", e.Message);
+        Assert.Contains("got 0", e.Message);
     }
 }
