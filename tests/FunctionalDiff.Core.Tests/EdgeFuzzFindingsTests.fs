@@ -101,4 +101,13 @@ let tests =
                 expectIeee (h (fun z -> Expr.add (Expr.sum (v z * Nn.logSoftmax 0 (v z))) (logTerm z))) [| closed t 0.0 |] (sprintf "log_softmax at %g" t)
                 expectIeee (h (fun z -> Expr.add (Expr.sum (v z * Nn.softmax 0 (v z))) (logTerm z))) [| closed t (2.0 / (c * c)) |] (sprintf "softmax at %g" t)
         }
+        test "mean over an empty tensor: the value is NaN (0/0, as torch), its derivative the zero map (fuzz adversarial 1/237)" {
+            // a function of no numbers has every directional derivative 0; 0/0 belongs to the value only
+            let empty = Expr.constant (tensor [| 3; 0 |] [||])
+            let y, tangent = Diff.jvp Expr.mean empty empty
+            expectIeee (values y) [| nan |] "value"
+            expectIeee (values tangent) [| 0.0 |] "JVP"
+            let _, alongAxis = Diff.jvp (Expr.meanAxes [| 1 |] false) empty empty
+            expectIeee (values alongAxis) [| 0.0; 0.0; 0.0 |] "JVP along the empty axis"
+        }
     ]
