@@ -110,4 +110,13 @@ let tests =
             let _, alongAxis = Diff.jvp (Expr.meanAxes [| 1 |] false) empty empty
             expectIeee (values alongAxis) [| 0.0; 0.0; 0.0 |] "JVP along the empty axis"
         }
+        test "max and min of a rank-0 tensor: torch's amax shares g among the entries equal to the result, so at NaN the derivative is NaN, elsewhere 1 (fuzz adversarial 2/256)" {
+            // as over a size-1 axis: g·[x = y] / Σ[x = y], which is 0/0 where x is NaN
+            for x in [ nan; infinity; -0.0; 2.5 ] do
+                let expected = [| if Double.IsNaN x then nan else 1.0 |]
+                let at = Expr.scalar f64 x
+                expectIeee (values (Diff.grad Expr.max at)) expected (sprintf "max at %g" x)
+                expectIeee (values (Diff.grad Expr.min at)) expected (sprintf "min at %g" x)
+                expectIeee (values (snd (Diff.jvp Expr.max at (Expr.scalar f64 1.0)))) expected (sprintf "JVP of max at %g" x)
+        }
     ]
