@@ -119,4 +119,10 @@ let tests =
                 expectIeee (values (Diff.grad Expr.min at)) expected (sprintf "min at %g" x)
                 expectIeee (values (snd (Diff.jvp Expr.max at (Expr.scalar f64 1.0)))) expected (sprintf "JVP of max at %g" x)
         }
+        test "expm1 near float64's overflow is e^x - 1, finite up to 709.78, with derivative e^x (fuzz adversarial 3/122)" {
+            // Kahan's correction (e^x - 1)·x / log e^x overflowed in its product for x above about 703
+            let xs = [| 0.0; 1e-10; -3.0; 703.0; 709.0; 709.78; 710.0; -800.0 |]
+            expectIeee (values (Expr.expm1 (constantVector xs))) (xs |> Array.map (fun x -> if x = 0.0 || x = 1e-10 then x else Math.Exp x - 1.0)) "values"
+            expectIeee (values (Diff.grad (fun y -> Expr.sum (Expr.expm1 y)) (constantVector xs))) (xs |> Array.map Math.Exp) "gradient"
+        }
     ]
