@@ -118,9 +118,11 @@ public static class Cli
         var dtype = DTypeOption();
         var inProcess = new Option<bool>("--in-process") { Description = "run the programs in this process instead of isolated workers" };
         var quiet = new Option<bool>("--quiet") { Description = "no progress lines" };
+        var inputs = new Option<string>("--inputs") { Description = "how inputs are drawn: benign (the default, the README's figures) or adversarial (signed zeros, ties, kinks, overflowing and denormal magnitudes, more infinities and NaN)", DefaultValueFactory = _ => "benign", HelpName = "benign|adversarial" }
+            .Also(o => o.AcceptOnlyFromAmong("benign", "adversarial"));
         var fuzz = new Command("fuzz", "The differential fuzzer: random programs checked against TorchSharp, failures shrunk and printed as C#.")
         {
-            programs, seed, start, dtype, inProcess, quiet,
+            programs, seed, start, dtype, inProcess, quiet, inputs,
         };
         fuzz.SetAction(r =>
         {
@@ -130,6 +132,7 @@ public static class Cli
                 "--seed", r.GetValue(seed).ToString(CultureInfo.InvariantCulture),
                 "--start", r.GetValue(start).ToString(CultureInfo.InvariantCulture),
                 "--dtype", r.GetValue(dtype)!,
+                "--inputs", r.GetValue(inputs)!,
             };
             if (r.GetValue(inProcess)) args.Add("--in-process");
             if (r.GetValue(quiet)) args.Add("--quiet");

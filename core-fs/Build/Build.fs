@@ -135,7 +135,11 @@ module Expr =
         // call (the kernel would raise only when evaluated, under its internal name)
         if (op = ReduceOp.Max || op = ReduceOp.Min) && axes |> Array.exists (fun a -> x.Dims.[a] = 0) then
             Shape.fail name (sprintf "cannot reduce over the empty axes %s of shape %s" (Shape.format axes) (dims x))
-        if axes.Length = 0 then x
+        if axes.Length = 0 && x.Rank = 0 && (op = ReduceOp.Max || op = ReduceOp.Min) then
+            // Max and min of a scalar over its no axes stay a reduction (over it as a size-1 axis),
+            // whose derivative is NaN at a NaN scalar as torch's amax; the identity would pass g through.
+            Ir.intern (Op.Reduce(op, [| 0 |], false)) [| reshape [| 1 |] x |] shape x.DType
+        elif axes.Length = 0 then x
         elif (op = ReduceOp.Sum || op = ReduceOp.Mean) && (let mutable ones = true in (for a in axes do if x.Dims.[a] <> 1 then ones <- false); ones) then
             // Reducing only size-1 axes moves no data: sum and mean are the identity there. Max,
             // min and prod stay reductions, whose derivatives at an infinite or NaN entry are NaN as

@@ -169,6 +169,9 @@ module Rules =
             let cotangent =
                 match op with
                 | ReduceOp.Sum -> (fun () -> Expr.broadcastTo x.Dims gKept)
+                // over no entries the value is 0/0 = NaN, but a function of no numbers has the zero map
+                // as its derivative: g / 0 would turn the forward mode's empty sum into 0/0 as well
+                | ReduceOp.Mean when count = 0 -> zeroFor x
                 | ReduceOp.Mean -> (fun () -> Expr.broadcastTo x.Dims (gKept / float count))
                 | ReduceOp.Max | ReduceOp.Min ->
                     (fun () ->

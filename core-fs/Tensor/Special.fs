@@ -16,14 +16,15 @@ module internal Special =
         elif Double.IsPositiveInfinity u then u
         else Math.Log u * x / (u - 1.0)
 
-    /// exp(x)-1 accurate near 0, by Kahan's correction of the rounded exp with x/log(u).
+    /// exp(x)-1 accurate near 0, by Kahan's correction of the rounded exp with x/log(u). Above 1 there is
+    /// no cancellation to correct, and the product (u - 1)·x would overflow before u does.
     let expm1 (x: float) =
         let u = Math.Exp x
         if u = 1.0 then x
         elif Double.IsPositiveInfinity u then u
         else
             let um1 = u - 1.0
-            if um1 = -1.0 then -1.0 else um1 * x / Math.Log u
+            if um1 = -1.0 then -1.0 elif x > 1.0 then um1 else um1 * x / Math.Log u
 
     /// exp(-x²) with the rounding error of x² corrected, which matters when x² is large.
     let private expNegSquare (x: float) =

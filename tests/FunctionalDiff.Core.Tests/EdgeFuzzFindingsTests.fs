@@ -101,4 +101,28 @@ let tests =
                 expectIeee (h (fun z -> Expr.add (Expr.sum (v z * Nn.logSoftmax 0 (v z))) (logTerm z))) [| closed t 0.0 |] (sprintf "log_softmax at %g" t)
                 expectIeee (h (fun z -> Expr.add (Expr.sum (v z * Nn.softmax 0 (v z))) (logTerm z))) [| closed t (2.0 / (c * c)) |] (sprintf "softmax at %g" t)
         }
+        test "mean over an empty tensor: the value is NaN (0/0, as torch), its derivative the zero map (fuzz adversarial 1/237)" {
+            // a function of no numbers has every directional derivative 0; 0/0 belongs to the value only
+            let empty = Expr.constant (tensor [| 3; 0 |] [||])
+            let y, tangent = Diff.jvp Expr.mean empty empty
+            expectIeee (values y) [| nan |] "value"
+            expectIeee (values tangent) [| 0.0 |] "JVP"
+            let _, alongAxis = Diff.jvp (Expr.meanAxes [| 1 |] false) empty empty
+            expectIeee (values alongAxis) [| 0.0; 0.0; 0.0 |] "JVP along the empty axis"
+        }
+        test "max and min of a rank-0 tensor: torch's amax shares g among the entries equal to the result, so at NaN the derivative is NaN, elsewhere 1 (fuzz adversarial 2/256)" {
+            // as over a size-1 axis: g·[x = y] / Σ[x = y], which is 0/0 where x is NaN
+            for x in [ nan; infinity; -0.0; 2.5 ] do
+                let expected = [| if Double.IsNaN x then nan else 1.0 |]
+                let at = Expr.scalar f64 x
+                expectIeee (values (Diff.grad Expr.max at)) expected (sprintf "max at %g" x)
+                expectIeee (values (Diff.grad Expr.min at)) expected (sprintf "min at %g" x)
+                expectIeee (values (snd (Diff.jvp Expr.max at (Expr.scalar f64 1.0)))) expected (sprintf "JVP of max at %g" x)
+        }
+        test "expm1 near float64's overflow is e^x - 1, finite up to 709.78, with derivative e^x (fuzz adversarial 3/122)" {
+            // Kahan's correction (e^x - 1)·x / log e^x overflowed in its product for x above about 703
+            let xs = [| 0.0; 1e-10; -3.0; 703.0; 709.0; 709.78; 710.0; -800.0 |]
+            expectIeee (values (Expr.expm1 (constantVector xs))) (xs |> Array.map (fun x -> if x = 0.0 || x = 1e-10 then x else Math.Exp x - 1.0)) "values"
+            expectIeee (values (Diff.grad (fun y -> Expr.sum (Expr.expm1 y)) (constantVector xs))) (xs |> Array.map Math.Exp) "gradient"
+        }
     ]

@@ -79,7 +79,7 @@ public static class FuzzCheck
         {
             var probe = Probe.For(c);
             probe.SetOutputSize(OurSide.OutputSize(c, probe, DType.Float64), c.Seed);
-            bool withHessian = c.InputSize <= CaseRunner.HessianInputLimit && !c.SkipHessian;
+            bool withHessian = CaseRunner.WithHessian(c);
             var ours = OurSide.Run(c, probe, DType.Float64, withHessian);
             var torch = TorchSide.Run(c, probe, DType.Float64, withHessian);
             var moved = Enumerable.Range(1, 3).Select(draw =>

@@ -11,8 +11,12 @@ namespace FunctionalDiff.Compare.Fuzz;
 public static class FuzzCommand
 {
     /// <summary>The programs of a run: program k's seed follows from the run's seed and k alone.</summary>
-    public static List<FuzzProgram> Programs(int count, int seed, int start = 0) =>
-        Enumerable.Range(start, count).Select(k => Generator.Generate($"fuzz {seed}/{k}", ProgramSeed(seed, k))).ToList();
+    /// <param name="count">How many programs.</param>
+    /// <param name="seed">The run's seed.</param>
+    /// <param name="start">The index of the first program.</param>
+    /// <param name="adversarial">Whether inputs and constants are drawn from <see cref="Generator"/>'s adversarial distribution.</param>
+    public static List<FuzzProgram> Programs(int count, int seed, int start = 0, bool adversarial = false) =>
+        Enumerable.Range(start, count).Select(k => Generator.Generate($"fuzz {(adversarial ? "adversarial " : "")}{seed}/{k}", ProgramSeed(seed, k), adversarial)).ToList();
 
     static int ProgramSeed(int seed, int k) => unchecked(seed * 1_000_003 + k * 7_919 + 17);
 
@@ -26,7 +30,7 @@ public static class FuzzCommand
     /// <summary>The programs as comparison cases, and the check that runs one (allowance and shrinking included).</summary>
     public static (List<Case> Cases, Func<Case, DType, List<CheckResult>> Check) Table(Options options)
     {
-        var programs = Programs(options.Programs ?? throw new ArgumentException("--programs is required"), options.Seed, options.Start);
+        var programs = Programs(options.Programs ?? throw new ArgumentException("--programs is required"), options.Seed, options.Start, options.Adversarial);
         var byCase = new Dictionary<Case, FuzzProgram>(ReferenceEqualityComparer.Instance);
         var cases = new List<Case>();
         foreach (var p in programs)
@@ -53,7 +57,7 @@ public static class FuzzCommand
         catch (ArgumentException e) { progress.WriteLine(e.Message); return 2; }
         if (options.Programs is null) options = options with { Programs = 300 };
         output.WriteLine($"FunctionalDiff vs TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}: {options.Programs} random programs, " +
-                         $"seed {options.Seed}{(options.Start > 0 ? $" from program {options.Start}" : "")}, {string.Join(" and ", options.DTypes.Select(CheckResult.Name))}");
+                         $"seed {options.Seed}{(options.Adversarial ? ", adversarial inputs" : "")}{(options.Start > 0 ? $" from program {options.Start}" : "")}, {string.Join(" and ", options.DTypes.Select(CheckResult.Name))}");
         var clock = Stopwatch.StartNew();
         var results = Check(options, options.Quiet ? TextWriter.Null : progress);
         clock.Stop();

@@ -26,9 +26,13 @@ public sealed class Generator
     /// <summary>Share of inputs that hold one infinity or NaN.</summary>
     const double NonFiniteInputRate = 0.03;
 
+    /// <summary>Share of inputs that hold one infinity or NaN with adversarial inputs.</summary>
+    const double AdversarialNonFiniteInputRate = 0.12;
+
     static readonly double[] NonFinite = { double.PositiveInfinity, double.NegativeInfinity, double.NaN };
 
     readonly Random rng;
+    readonly bool adversarial;
     readonly List<int[]> shapes = new();
     readonly List<double[]> numbers = new();
     readonly List<TT> tensors = new();
@@ -39,13 +43,20 @@ public sealed class Generator
     readonly List<Step> steps = new();
     int inputCount;
 
-    Generator(int seed) => rng = new Random(seed);
+    Generator(int seed, bool adversarial)
+    {
+        rng = new Random(seed);
+        this.adversarial = adversarial;
+    }
 
     /// <summary>The program of one seed: the same seed always gives the same program.</summary>
-    public static FuzzProgram Generate(string name, int seed)
+    /// <param name="name">The program's name.</param>
+    /// <param name="seed">Its seed.</param>
+    /// <param name="adversarial">Draw inputs and constants from <see cref="DrawAdversarial"/>, and let steps overflow.</param>
+    public static FuzzProgram Generate(string name, int seed, bool adversarial = false)
     {
         using var scope = torch.NewDisposeScope();
-        var g = new Generator(seed);
+        var g = new Generator(seed, adversarial);
         return g.Build(name, seed);
     }
 
@@ -59,7 +70,7 @@ public sealed class Generator
             inputShapes[i] = i == 0 ? RandomShape() : RelatedShape(inputShapes[0]);
             inputValues[i] = DrawValues(FuzzProgram.Numel(inputShapes[i]), rng.NextDouble() < 0.15);
             // rarely, one IEEE special in an input: values must follow IEEE through every op (x * 0 with x = ∞ is NaN)
-            if (inputValues[i].Length > 0 && rng.NextDouble() < NonFiniteInputRate)
+            if (inputValues[i].Length > 0 && rng.NextDouble() < (adversarial ? AdversarialNonFiniteInputRate : NonFiniteInputRate))
                 inputValues[i][rng.Next(inputValues[i].Length)] = NonFinite[rng.Next(NonFinite.Length)];
             Add(inputShapes[i], torch.tensor(inputValues[i], dtype: ScalarType.Float64).reshape(Longs(inputShapes[i])), mask: false, input: true, bitExact: true);
         }
@@ -98,8 +109,9 @@ public sealed class Generator
         var values = Numbers(t);
         // a step may carry an infinity or NaN it was given, but not make one, except on purpose
         bool given = step.Args.Any(a => numbers[a].Any(v => !double.IsFinite(v)));
-        if (!edge && !given && values.Any(v => !double.IsFinite(v))) return -1;
-        if (!edge && values.Any(v => double.IsFinite(v) && Math.Abs(v) > MaxMagnitude)) return -1;
+        // adversarial inputs are there to overflow: a step may then make infinities and huge values
+        if (!edge && !adversarial && !given && values.Any(v => !double.IsFinite(v))) return -1;
+        if (!edge && !adversarial && values.Any(v => double.IsFinite(v) && Math.Abs(v) > MaxMagnitude)) return -1;
         if (!edge && NearKink(step)) return -1;
         steps.Add(step);
         foreach (var a in step.Args) uses[a]++;
@@ -192,6 +204,7 @@ public sealed class Generator
     /// <summary>Smooth normals (45%), positive values (15%), or kinky values (40%): specials and ties.</summary>
     double[] DrawValues(int n, bool positive)
     {
+        if (adversarial) return DrawAdversarial(n, positive);
         double kind = rng.NextDouble();
         var v = new double[n];
         for (int i = 0; i < n; i++)
@@ -201,6 +214,45 @@ public sealed class Generator
             if (kind < 0.45 || r > 0.6) v[i] = Normal();
             else if (r < 0.35 || i == 0) v[i] = Specials[rng.Next(Specials.Length)];
             else v[i] = v[rng.Next(i)];
+        }
+        return v;
+    }
+
+    /// <summary>Values at the kinks: signed zeros, ±1 and ±0.5 (clamp-like bounds, round's ties), 2.</summary>
+    static readonly double[] Kinks = { 0.0, -0.0, 0.0, -0.0, 1, -1, 0.5, -0.5, 2, -2 };
+
+    /// <summary>
+    /// Magnitudes that overflow: exp overflows float32 beyond 88.72 and float64 beyond 709.78, cosh and
+    /// softplus's naive forms with them, squares of 1e20 overflow float32 and of 1e160 float64.
+    /// </summary>
+    static readonly double[] Large = { 1e3, 88, 89, 100, 709, 710, 1e4, 1e10, 1e20, 1e30, 1e160, 1e300 };
+
+    /// <summary>Tiny magnitudes: float32 denormals (below 1.18e-38) and float64 denormals (below 2.2e-308).</summary>
+    static readonly double[] Tiny = { 1e-30, 1e-38, 1e-40, 1e-45, 1e-300, 1e-310, 5e-324 };
+
+    /// <summary>
+    /// Adversarial values: per vector one flavour, kinks (signed zeros, ±1, halves), large, tiny, or all
+    /// mixed, each with normals among them and with ties (an earlier entry repeated, so reductions, sorts and
+    /// max/min meet equal entries along their axes). Positive vectors draw the same magnitudes, positive.
+    /// </summary>
+    double[] DrawAdversarial(int n, bool positive)
+    {
+        int flavour = rng.Next(4);
+        var v = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            double r = rng.NextDouble();
+            int f = flavour == 3 ? rng.Next(3) : flavour;
+            double x;
+            if (i > 0 && r < 0.3) x = v[rng.Next(i)];
+            else if (r < 0.45) x = Normal();
+            else
+            {
+                var pool = f == 0 ? Kinks : f == 1 ? Large : Tiny;
+                x = pool[rng.Next(pool.Length)];
+                if (f != 0 && rng.NextDouble() < 0.5) x = -x;
+            }
+            v[i] = positive ? (x == 0 || !double.IsFinite(x) ? 1 : Math.Abs(x)) : x;
         }
         return v;
     }

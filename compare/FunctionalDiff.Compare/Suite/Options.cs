@@ -17,6 +17,9 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
     /// <summary>The fuzzer's first program (`fuzz --start K`): a run checks programs K .. K+N-1 of its seed.</summary>
     public int Start { get; init; }
 
+    /// <summary>The fuzzer's input distribution (`fuzz --inputs adversarial`): edge values instead of benign ones.</summary>
+    public bool Adversarial { get; init; }
+
     /// <summary>The usage text.</summary>
     public const string Usage =
         "usage: FunctionalDiff.Compare [--filter TEXT]... [--dtype float32|float64|both] [--results DIR] [--in-process] [--quiet]\n" +
@@ -26,7 +29,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         "       FunctionalDiff.Compare bench --linalg [--quick] [--thread-time]\n" +
         "       FunctionalDiff.Compare bench --conv [--quick]\n" +
         "       FunctionalDiff.Compare bench --vmap [--quick] [--thread-time]\n" +
-        "       FunctionalDiff.Compare fuzz [--programs N] [--seed S] [--start K] [--dtype float32|float64|both] [--in-process] [--quiet]";
+        "       FunctionalDiff.Compare fuzz [--programs N] [--seed S] [--start K] [--dtype float32|float64|both] [--inputs benign|adversarial] [--in-process] [--quiet]";
 
     /// <summary>Parses the options; unknown words raise ArgumentException with the usage text.</summary>
     public static Options Parse(IReadOnlyList<string> args)
@@ -38,6 +41,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         string? abortAt = null;
         int? programs = null;
         int seed = 1, start = 0;
+        bool adversarial = false;
         for (int i = 0; i < args.Count; i++)
         {
             string Next() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value\n{Usage}");
@@ -60,10 +64,18 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
                 case "--programs": programs = Count(Next(), args[i - 1]); break;
                 case "--seed": seed = int.TryParse(Next(), out var s) ? s : throw new ArgumentException($"--seed needs an integer\n{Usage}"); break;
                 case "--start": start = int.TryParse(Next(), out var k) && k >= 0 ? k : throw new ArgumentException($"--start needs an integer >= 0\n{Usage}"); break;
+                case "--inputs":
+                    adversarial = Next() switch
+                    {
+                        "benign" => false,
+                        "adversarial" => true,
+                        var other => throw new ArgumentException($"unknown input distribution '{other}'\n{Usage}"),
+                    };
+                    break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'\n{Usage}");
             }
         }
-        return new Options(filters.ToArray(), dtypes, results, isolated, quiet) { AbortAt = abortAt, Programs = programs, Seed = seed, Start = start };
+        return new Options(filters.ToArray(), dtypes, results, isolated, quiet) { AbortAt = abortAt, Programs = programs, Seed = seed, Start = start, Adversarial = adversarial };
     }
 
     static int Count(string text, string option) =>
@@ -77,6 +89,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         yield return DTypes.Length == 2 ? "both" : CheckResult.Name(DTypes[0]);
         if (AbortAt != null) { yield return "--abort-at"; yield return AbortAt; }
         if (Programs != null) { yield return "--programs"; yield return Programs.Value.ToString(); yield return "--seed"; yield return Seed.ToString(); yield return "--start"; yield return Start.ToString(); }
+        if (Adversarial) { yield return "--inputs"; yield return "adversarial"; }
     }
 
     /// <summary>The (case, dtype) pairs selected, in a fixed order shared by parent and workers.</summary>
