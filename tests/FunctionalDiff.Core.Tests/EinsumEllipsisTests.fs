@@ -8,10 +8,9 @@ open Expecto
 open FunctionalDiff.Core
 open FunctionalDiff.Core.Tests.GraphTestSupport
 
-let private normal (seed: int) (shape: int[]) = sample (Random seed) Normal shape
+let private normal = normalSample
 
-/// Row-major position of an index in a shape.
-let private flat (shape: int[]) (index: int[]) = Array.fold2 (fun s d i -> s * d + i) 0 shape index
+let private flat = rowMajor
 
 let private valueTests =
     [ test "...ij,...jk->...ik broadcasts [2,1] against [5] and multiplies the matrices" {

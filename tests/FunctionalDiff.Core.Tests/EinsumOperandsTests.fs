@@ -8,9 +8,9 @@ open Expecto
 open FunctionalDiff.Core
 open FunctionalDiff.Core.Tests.GraphTestSupport
 
-let private normal (seed: int) (shape: int[]) = sample (Random seed) Normal shape
+let private normal = normalSample
 
-let private flat (shape: int[]) (index: int[]) = Array.fold2 (fun s d i -> s * d + i) 0 shape index
+let private flat = rowMajor
 
 let private valueTests =
     [ test "ij,jk,kl->il is the product of three matrices" {

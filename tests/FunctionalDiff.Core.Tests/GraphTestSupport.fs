@@ -29,6 +29,12 @@ let sample (random: Random) (domain: Domain) (shape: int[]) : Tensor =
     Tensor.FromArray(Array.init n (fun _ -> draw ()), shape)
 
 /// The values of a closed graph as a float64 array.
+
+/// Standard normal samples from a generator of their own: the same seed, the same tensor.
+let normalSample (seed: int) (shape: int[]) = sample (Random seed) Normal shape
+
+/// The row-major position of an index in a shape (for reference loops over flat arrays).
+let rowMajor (shape: int[]) (index: int[]) = Array.fold2 (fun s d i -> s * d + i) 0 shape index
 let values (e: Expr) = (Eval.eval e).ToDoubleArray()
 
 /// The value of a closed one-element graph.

@@ -19,7 +19,7 @@ let private derivative (k: int) (f: Expr -> Expr) (points: float[]) =
     at (nest k f) points
 
 /// A float64 tensor of the shape with entries drawn from a standard normal.
-let private normal (seed: int) (shape: int[]) = sample (Random seed) Normal shape
+let private normal = normalSample
 
 let private messageOf (f: unit -> obj) =
     try
@@ -176,7 +176,7 @@ let private derivativeTests =
     ]
 
 /// Row-major flat index of `position` in `shape`.
-let private flatIndex (shape: int[]) (position: int[]) = Array.fold2 (fun acc d p -> acc * d + p) 0 shape position
+let private flatIndex = rowMajor
 
 /// Every position of a shape, row-major.
 let private positions (shape: int[]) =
