@@ -105,6 +105,27 @@ public static partial class Diff
         return Transformed(f, null, (g, x) => CoreDiff.jacobianChunked(CoreJacobianMode.Auto, FSharpOption<int>.Some(chunkSize), g, x));
     }
 
+    /// <summary>
+    /// The Jacobian of f as a function of x, assembled in the given mode (JAX's <c>jacfwd</c> or <c>jacrev</c>),
+    /// batching at most <paramref name="chunkSize"/> basis vectors per graph when it is given.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">mode is not a <see cref="JacobianMode"/>, or chunkSize is below 1.</exception>
+    public static Func<Expr, Expr> Jacobian(Func<Expr, Expr> f, JacobianMode mode, int? chunkSize = null)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        var coreMode = mode switch
+        {
+            JacobianMode.Auto => CoreJacobianMode.Auto,
+            JacobianMode.Forward => CoreJacobianMode.Forward,
+            JacobianMode.Reverse => CoreJacobianMode.Reverse,
+            _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, $"Diff.Jacobian: {mode} is not a JacobianMode"),
+        };
+        if (chunkSize is { } c && c < 1)
+            throw new ArgumentOutOfRangeException(nameof(chunkSize), c, $"Diff.Jacobian: chunkSize must be at least 1, got {c}");
+        var chunk = chunkSize is { } k ? FSharpOption<int>.Some(k) : FSharpOption<int>.None;
+        return Transformed(f, null, (g, x) => CoreDiff.jacobianChunked(coreMode, chunk, g, x));
+    }
+
     /// <summary>The Hessian of a one-element f as a function of x, at most <paramref name="chunkSize"/> Hessian-vector products per batched graph.</summary>
     /// <exception cref="ArgumentOutOfRangeException">chunkSize is below 1.</exception>
     /// <exception cref="ArgumentException">f returns more or fewer than one element.</exception>

@@ -144,6 +144,24 @@ public class DiffTests
     }
 
     [Fact]
+    public void JacobianInEachModeMatchesFiniteDifferences()
+    {
+        // the same matrix whichever way it is assembled (jacfwd, jacrev, chunked or not)
+        var rows = Directional(v => V(Vector(Tensor.FromArray(v, 2, 3))), X.ToDoubleArray());
+        var expected = (from o in Enumerable.Range(0, 6) from i in Enumerable.Range(0, 6) select rows[i][o]).ToArray();
+        foreach (var mode in new[] { JacobianMode.Auto, JacobianMode.Forward, JacobianMode.Reverse })
+            foreach (int? chunk in new int?[] { null, 1, 4 })
+            {
+                var jacobian = Diff.Jacobian(Vector, mode, chunk)(X);
+                Assert.Equal(new[] { 2, 3, 2, 3 }, jacobian.Shape);
+                Close(expected, V(jacobian));
+            }
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Diff.Jacobian(Vector, JacobianMode.Reverse, 0));
+        Assert.StartsWith("Diff.Jacobian: chunkSize must be at least 1, got 0", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Diff.Jacobian(Vector, (JacobianMode)7));
+    }
+
+    [Fact]
     public void HvpIsTheHessianAppliedToTheDirection()
     {
         var v = T(new[] { 2, 3 }, 13);
