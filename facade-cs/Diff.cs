@@ -115,6 +115,18 @@ public static partial class Diff
         return (Expr.Wrap(value), Expr.Wrap(gradient));
     }
 
+    /// <summary>The value of a one-element f of two arguments at (x, y) and its gradients with respect to both, sharing one graph.</summary>
+    /// <exception cref="ArgumentException">f returns more or fewer than one element.</exception>
+    public static (Expr Value, Expr DX, Expr DY) ValueAndGrad(Func<Expr, Expr, Expr> f, Expr x, Expr y)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        var (value, gradients) = CoreDiff.valueAndGradN(Interop.LiftManyOneElement(xs => f(xs[0], xs[1]), "ValueAndGrad"), Interop.List(new[] { x, y }));
+        var d = Interop.Wrap(gradients);
+        return (Expr.Wrap(value), d[0], d[1]);
+    }
+
     /// <summary>The value of a one-element f at the inputs and its gradient with respect to each.</summary>
     /// <exception cref="ArgumentException">f returns more or fewer than one element.</exception>
     public static (Expr Value, Expr[] Gradients) ValueAndGrad(Func<Expr[], Expr> f, params Expr[] xs)

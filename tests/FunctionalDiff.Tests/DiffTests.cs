@@ -162,6 +162,20 @@ public class DiffTests
     }
 
     [Fact]
+    public void ValueAndGradOfTwoArgumentsIsTheValueAndBothGradients()
+    {
+        var y = T(new[] { 2, 3 }, 21);
+        var (value, dx, dy) = Diff.ValueAndGrad((a, b) => (a * b.Sin()).Sum(), X, y);
+        double[] xd = X.ToDoubleArray(), yd = y.ToDoubleArray();
+        // closed forms: Σ x sin y, ∂/∂x = sin y, ∂/∂y = x cos y
+        Close(new[] { xd.Zip(yd, (a, b) => a * Math.Sin(b)).Sum() }, V(value), 1e-12);
+        Close(yd.Select(Math.Sin).ToArray(), V(dx), 1e-12);
+        Close(xd.Zip(yd, (a, b) => a * Math.Cos(b)).ToArray(), V(dy), 1e-12);
+        var e = Assert.ThrowsAny<ArgumentException>(() => Diff.ValueAndGrad((a, b) => a * b, X, y));
+        Assert.StartsWith("ValueAndGrad: f must return one element", e.Message);
+    }
+
+    [Fact]
     public void HvpIsTheHessianAppliedToTheDirection()
     {
         var v = T(new[] { 2, 3 }, 13);
