@@ -51,16 +51,20 @@ module internal Pool =
     /// An array of at least `length` elements, contents unspecified.
     let rent<'T> (length: int) : 'T[] = ArrayPool<'T>.Shared.Rent(max length 1)
 
+    /// Sets the first `count` elements to the default value, by a loop of ours rather than
+    /// Array.Clear (see `release`).
+    let private clearFirst<'T> (a: 'T[]) (count: int) =
+        let mutable i = 0
+        while i < count do
+            a.[i] <- Unchecked.defaultof<'T>
+            i <- i + 1
+
     /// An array of at least `length` elements whose first `length` are the default value.
     /// Cleared by the JIT's block initialisation (or our loop, for elements holding references),
     /// not by Array.Clear: see `release`.
     let rentCleared<'T> (length: int) : 'T[] =
         let a = rent<'T> length
-        if RuntimeHelpers.IsReferenceOrContainsReferences<'T>() then
-            let mutable i = 0
-            while i < length do
-                a.[i] <- Unchecked.defaultof<'T>
-                i <- i + 1
+        if RuntimeHelpers.IsReferenceOrContainsReferences<'T>() then clearFirst a length
         elif length > 0 then
             // no references: zeroing the bytes is the default value, and the GC never reads them
             let bytes = int64 length * int64 sizeof<'T>
@@ -78,12 +82,7 @@ module internal Pool =
     /// code in its slower profiling version for most of a training loop.
     let release<'T> (a: 'T[]) (used: int) =
         if not (isNull a) then
-            if RuntimeHelpers.IsReferenceOrContainsReferences<'T>() then
-                let used = min used a.Length
-                let mutable i = 0
-                while i < used do
-                    a.[i] <- Unchecked.defaultof<'T>
-                    i <- i + 1
+            if RuntimeHelpers.IsReferenceOrContainsReferences<'T>() then clearFirst a (min used a.Length)
             ArrayPool<'T>.Shared.Return(a, false)
 
     /// Gives an array back (cleared when it can hold references, so the pool keeps no node alive).

@@ -93,13 +93,14 @@ module internal GemmPacking =
         let r5 = NativePtr.add r4 rowStride
         let mutable p = 0
         while p + 4 <= depth do
-            let t0 = Avx.UnpackLow(Vector256.Load(NativePtr.add r0 p), Vector256.Load(NativePtr.add r1 p))
-            let t1 = Avx.UnpackHigh(Vector256.Load(NativePtr.add r0 p), Vector256.Load(NativePtr.add r1 p))
-            let t2 = Avx.UnpackLow(Vector256.Load(NativePtr.add r2 p), Vector256.Load(NativePtr.add r3 p))
-            let t3 = Avx.UnpackHigh(Vector256.Load(NativePtr.add r2 p), Vector256.Load(NativePtr.add r3 p))
+            let v0, v1 = Vector256.Load(NativePtr.add r0 p), Vector256.Load(NativePtr.add r1 p)
+            let v2, v3 = Vector256.Load(NativePtr.add r2 p), Vector256.Load(NativePtr.add r3 p)
+            let v4, v5 = Vector256.Load(NativePtr.add r4 p), Vector256.Load(NativePtr.add r5 p)
+            // per 128-bit half: t0 = r0 r1 of one depth, t1 of the next; t2, t3 the same for r2 r3
+            let t0, t1 = Avx.UnpackLow(v0, v1), Avx.UnpackHigh(v0, v1)
+            let t2, t3 = Avx.UnpackLow(v2, v3), Avx.UnpackHigh(v2, v3)
             // rows 4 and 5 of depths p, p+2 (low) and p+1, p+3 (high)
-            let low = Avx.UnpackLow(Vector256.Load(NativePtr.add r4 p), Vector256.Load(NativePtr.add r5 p))
-            let high = Avx.UnpackHigh(Vector256.Load(NativePtr.add r4 p), Vector256.Load(NativePtr.add r5 p))
+            let low, high = Avx.UnpackLow(v4, v5), Avx.UnpackHigh(v4, v5)
             let out = NativePtr.add write (p * 6)
             Vector256.Store(Avx.Permute2x128(t0, t2, 0x20uy), out)
             Vector128.Store(low.GetLower(), NativePtr.add out 4)
