@@ -184,7 +184,12 @@ public static class Benchmarks
     static string FaultsPerCall((long? Faults, int Samples) measured, int batch) =>
         measured.Faults is long faults ? (faults / (double)(measured.Samples * batch)).ToString("F1", System.Globalization.CultureInfo.InvariantCulture) : "n/a";
 
-    static void WarmUp(Action action)
+    /// <summary>
+    /// Calls `action` at least twice and for half a second (at most 10,000 calls), untimed: what a
+    /// first call pays once (JIT, the allocators' pools, the GC heap growing to the workload's
+    /// size) stays out of the timed rounds.
+    /// </summary>
+    internal static void WarmUp(Action action)
     {
         Thread.Sleep(PauseMilliseconds);
         var clock = Stopwatch.StartNew();

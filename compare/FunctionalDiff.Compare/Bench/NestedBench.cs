@@ -53,7 +53,7 @@ public static class NestedBench
         };
         parsed.WriteHeader(output, "Transforms inside loops: FunctionalDiff vs TorchSharp nested autograd");
         output.WriteLine("- float64; time = build + evaluation of the meta-gradient (the gradient of the objective in θ); " +
-                         $"alternating rounds after a warm-up at a small size, medians; each row takes as many rounds (at least {MinRounds}, at most {MaxRounds}) as fill about {RowBudget(quick):F1} s of timed work, so a cheap row's median is over more rounds; " +
+                         $"alternating rounds after a warm-up of each side at the row's size (at least two calls and half a second), medians; each row takes as many rounds (at least {MinRounds}, at most {MaxRounds}) as fill about {RowBudget(quick):F1} s of timed work, so a cheap row's median is over more rounds; " +
                          (threadTime ? "CPU time of the calling thread (a background garbage collection's thread is not counted)" : "wall time"));
         output.WriteLine("- ours: the row's modes (outer first; outer forward = `Diff.Linearize` of the objective once, then `Diff.Vmap` of its linear map over the basis vectors of θ, one batched JVP per basis vector, as jax.jacfwd: the primal and its inner gradients are built once); torch: reverse over reverse (`create_graph`) in every row");
         output.WriteLine();
@@ -128,10 +128,11 @@ public static class NestedBench
             return TorchNested.MetaGradient(m, ReverseOverReverse, t, createGraph: false).data<double>().ToArray();
         }
 
-        // warm-up at a small size: compiles both sides' code paths without paying for a long run twice
-        var warm = row.Model(Math.Min(row.Steps, 20));
-        OursOnce(warm, out _);
-        TorchOnce(warm);
+        // Warm-up at the row's own size, as the other tables warm up: a first call at a new size
+        // grows both sides' heaps and pools, so the first builds of a long row are slower than the
+        // later ones, and a row with the fewest rounds would keep that in its median.
+        Benchmarks.WarmUp(() => OursOnce(model, out _));
+        Benchmarks.WarmUp(() => TorchOnce(model));
 
         var oursTimes = new List<double>();
         var buildTimes = new List<double>();
