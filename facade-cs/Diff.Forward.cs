@@ -1,5 +1,8 @@
+using System.Runtime.CompilerServices;
 using FunctionalDiff.Core;
+using Microsoft.FSharp.Collections;
 using CoreDiff = FunctionalDiff.Core.Diff;
+using CoreExpr = FunctionalDiff.Core.Expr;
 
 namespace FunctionalDiff;
 
@@ -41,6 +44,7 @@ public static partial class Diff
     /// cotangent g back to x as <c>vjp(x, g)</c>, which must have x's shape. The rule is written with
     /// Exprs, so the result nests under every transform, higher orders included.
     /// </summary>
+    [OverloadResolutionPriority(1)]
     public static Func<Expr, Expr> CustomVjp(Func<Expr, Expr> forward, Func<Expr, Expr, Expr> vjp)
     {
         ArgumentNullException.ThrowIfNull(forward);
@@ -53,12 +57,57 @@ public static partial class Diff
     /// and the errors about the rule give (a rule returning another shape than x's names it).
     /// </summary>
     /// <exception cref="ArgumentException">The rule returns a cotangent whose shape differs from x's.</exception>
+    [OverloadResolutionPriority(1)]
     public static Func<Expr, Expr> CustomVjp(string name, Func<Expr, Expr> forward, Func<Expr, Expr, Expr> vjp)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(forward);
         ArgumentNullException.ThrowIfNull(vjp);
         return Custom(CoreDiff.customVjpNamed(name, Interop.Lift(forward, "the forward function"), Interop.Lift(vjp, "the VJP rule")));
+    }
+
+    /// <summary>
+    /// A function of several inputs with a user-defined derivative, as <c>jax.custom_vjp</c> or
+    /// <c>torch.autograd.Function</c> of many arguments: it computes <c>forward(xs)</c> and sends an
+    /// output cotangent g back as <c>vjp(xs, g)</c>, one cotangent per input, each of that input's
+    /// shape and dtype, or null for a zero cotangent (an input the derivative ignores). The rule is
+    /// written with Exprs, so the result nests under every transform, higher orders included.
+    /// </summary>
+    /// <remarks>The inputs must share a dtype. The function is called with the inputs in one array:
+    /// <c>op([x, w])</c>.</remarks>
+    /// <exception cref="ArgumentException">At a call, no inputs or inputs of different dtypes; when
+    /// differentiated, a rule that returns another number of cotangents than inputs, or a cotangent
+    /// of another shape or dtype than its input's.</exception>
+    public static Func<Expr[], Expr> CustomVjp(Func<Expr[], Expr> forward, Func<Expr[], Expr, Expr?[]> vjp) =>
+        CustomVjp("custom", forward, vjp);
+
+    /// <summary>
+    /// <see cref="CustomVjp(Func{Expr[], Expr}, Func{Expr[], Expr, Expr?[]})"/> with a name, which
+    /// printed graphs and the errors about the rule give.
+    /// </summary>
+    /// <exception cref="ArgumentException">As the unnamed overload; the messages name the rule.</exception>
+    public static Func<Expr[], Expr> CustomVjp(string name, Func<Expr[], Expr> forward, Func<Expr[], Expr, Expr?[]> vjp)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(forward);
+        ArgumentNullException.ThrowIfNull(vjp);
+        var rule = Microsoft.FSharp.Core.FuncConvert.FromFunc<FSharpList<CoreExpr>, CoreExpr, FSharpList<CoreExpr>>((xs, g) =>
+        {
+            var cotangents = vjp(Interop.Wrap(xs), Expr.Wrap(g))
+                ?? throw new InvalidOperationException($"CustomVjp: the VJP rule of '{name}' returned null");
+            // a null cotangent stays null: the core reads it as zeros of its input's shape
+            var list = FSharpList<CoreExpr>.Empty;
+            for (int i = cotangents.Length - 1; i >= 0; i--) list = FSharpList<CoreExpr>.Cons(cotangents[i]?.Node!, list);
+            return list;
+        });
+        var custom = CoreDiff.customVjpNamedN(name, Interop.LiftMany(forward), rule);
+        return xs =>
+        {
+            ArgumentNullException.ThrowIfNull(xs);
+            for (int i = 0; i < xs.Length; i++)
+                if (xs[i] is null) throw new ArgumentNullException($"xs[{i}]");
+            return Expr.Wrap(custom.Invoke(Interop.List(xs)));
+        };
     }
 
     static Func<Expr, Expr> Custom(Microsoft.FSharp.Core.FSharpFunc<FunctionalDiff.Core.Expr, FunctionalDiff.Core.Expr> custom) => x =>

@@ -333,6 +333,18 @@ module Diff =
     let customVjpNamed (name: string) (forward: Expr -> Expr) (vjp: Expr -> Expr -> Expr) : Expr -> Expr =
         CustomVjp.define name forward vjp
 
+    /// customVjp of several inputs (jax.custom_vjp and torch.autograd.Function of many
+    /// arguments): `customVjpN forward vjp` computes `forward xs` and sends the cotangent g back as
+    /// `vjp xs g`, one cotangent per input of its shape and dtype (null for zero). The inputs
+    /// must share a dtype.
+    let customVjpN (forward: Expr list -> Expr) (vjp: Expr list -> Expr -> Expr list) : Expr list -> Expr =
+        CustomVjp.defineMany "custom" forward vjp
+
+    /// customVjpN with a name that appears in printed graphs and error messages.
+    let customVjpNamedN (name: string) (forward: Expr list -> Expr) (vjp: Expr list -> Expr -> Expr list) : Expr list -> Expr =
+        if isNull name then nullArg "name"
+        CustomVjp.defineMany name forward vjp
+
     // ---- checkpointing (Checkpoint.fs) ----
 
     /// f with its values not saved for the backward pass (jax.checkpoint, torch's checkpoint):

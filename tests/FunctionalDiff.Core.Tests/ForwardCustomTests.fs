@@ -29,6 +29,28 @@ let private straightThroughRound = Diff.customVjpNamed "straight_through_round" 
 let tests =
     testList "Forward" [
         testList "Custom VJP" [
+            test "a rule of several inputs passes the gradient checker to order 2 and batches under vmap as a loop of its rows" {
+                // Σ tanh(x)·w with its true rule; the checker compares reverse and forward mode with
+                // central differences in float64, in x and w at once, so each cotangent is checked
+                let tanhProduct =
+                    Diff.customVjpNamedN "tanh_product"
+                        (fun xs -> Expr.sum (tanh xs.[0] * xs.[1]))
+                        (fun xs g -> [ g * (1.0 - Expr.square (tanh xs.[0])) * xs.[1]; Expr.sumAxes [| 0 |] false (g * tanh xs.[0]) ])
+                let x0 = tensor [| 2; 3 |] [| 0.3; -0.8; 1.2; 0.05; -1.4; 0.6 |]
+                let w0 = tensor [| 3 |] [| 0.7; -0.2; 1.5 |]
+                let result = GradCheck.checkMany GradCheckOptions.Default (fun xs -> tanhProduct xs) [ x0; w0 ]
+                Expect.isTrue result.Passed result.Message
+                // vmap over x's rows (w shared) against one application per row
+                let batched = Diff.vmapN [ Some 0; None ] 0 (fun xs -> tanhProduct xs) [ constant x0; constant w0 ]
+                let rows = Array.init 2 (fun r -> value (tanhProduct [ constant (tensor [| 3 |] (x0.ToDoubleArray().[3 * r .. 3 * r + 2])); constant w0 ]))
+                expectClose 1e-15 (values batched) rows "per row"
+                // a wrong second cotangent (off by 1%) is caught
+                let wrong =
+                    Diff.customVjpNamedN "tanh_product_wrong"
+                        (fun xs -> Expr.sum (tanh xs.[0] * xs.[1]))
+                        (fun xs g -> [ g * (1.0 - Expr.square (tanh xs.[0])) * xs.[1]; Expr.sumAxes [| 0 |] false (g * tanh xs.[0]) * 1.01 ])
+                Expect.isFalse (GradCheck.checkMany GradCheckOptions.Default (fun xs -> wrong xs) [ x0; w0 ]).Passed "1% off in w"
+            }
             test "grad of grad goes through the rule: d/dx uses cos, d2/dx2 is -sin, d3 is -cos" {
                 for x0 in [ -0.7; 0.4; 2.0 ] do
                     let x = scalar x0
