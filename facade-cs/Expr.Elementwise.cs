@@ -155,10 +155,24 @@ public sealed partial class Expr
 
     /// <summary>
     /// x·log(y) with 0 where x = 0, even at y = 0 or ∞, and NaN where y is NaN (torch.xlogy); broadcasts.
-    /// Derivatives as torch's: log y for x (0 where x = 0 and y ≤ 0) and x/y for y (NaN at x = y = 0). One
-    /// difference: at x = 0, y = +∞ the derivative for x is 0 here and +∞ in torch.
+    /// Derivatives as torch's: log y for x (0 where x = 0 and y ≤ 0) and x/y for y (NaN at x = y = 0). Differences:
+    /// at x = 0, y = +∞ the derivative for x is 0 here and +∞ in torch; at x = 0, y ≤ 0 the mixed second derivatives
+    /// are 0 here, where torch's two disagree with each other (1/y one way, 0 the other).
     /// </summary>
     public static Expr Xlogy(Expr x, Expr y) { var (a, b) = Align(x, y); return Wrap(CoreElementary.xlogy(a, b)); }
+
+    /// <summary>
+    /// C's fmod (torch.fmod): a − trunc(a/b)·b computed exactly, with the sign of a; broadcasts. NaN where b = 0 or a
+    /// is infinite; a where b is infinite. Derivatives as torch's: 1 for a, −trunc(a/b) for b (a/b rounded).
+    /// </summary>
+    public static Expr Fmod(Expr a, Expr b) { var (x, y) = Align(a, b); return Wrap(Build.fmod(x, y)); }
+
+    /// <summary>
+    /// Python's a % b (torch.remainder): the remainder with the sign of b, exactly as torch's kernel (fmod, plus b
+    /// where their signs differ); broadcasts. NaN where b = 0. Derivatives 1 for a and −floor(a/b) for b; torch
+    /// divides exactly there, so its derivative for b differs by 1 where a/b rounds onto an integer (1 % 0.1).
+    /// </summary>
+    public static Expr Remainder(Expr a, Expr b) { var (x, y) = Align(a, b); return Wrap(CoreElementary.remainder(x, y)); }
 
     /// <summary>
     /// Linear interpolation start + weight·(end − start) (torch.lerp), all three broadcast. As torch, |weight| ≥ 0.5

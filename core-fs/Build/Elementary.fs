@@ -125,8 +125,9 @@ module Elementary =
         | Some e -> logitOpen (Activations.clamp (Some e) (Some(1.0 - e)) x)
 
     /// torch.xlogy: x·log y, 0 where x = 0 unless y is NaN (then NaN). The derivatives are torch's:
-    /// log y in x (0 where x = 0 and y <= 0) and x/y in y (so NaN at x = y = 0). The one exception
-    /// is x = 0, y = +∞: the value is 0 and the slope in x is 0 here, +∞ in torch.
+    /// log y in x (0 where x = 0 and y <= 0) and x/y in y (so NaN at x = y = 0). The exceptions:
+    /// at x = 0, y = +∞ the slope in x is 0 here, +∞ in torch; at x = 0, y <= 0 the mixed second
+    /// derivatives are 0 here, where torch's two disagree (1/y one way, 0 the other).
     let xlogy (x: Expr) (y: Expr) =
         let x, y =
             let dtype = if x.DType = DType.Float64 || y.DType = DType.Float64 then DType.Float64 else DType.Float32
@@ -139,6 +140,16 @@ module Elementary =
         let finitePositive = Expr.gt y zero * Expr.lt y (scalar y Double.PositiveInfinity)
         let special = Expr.where atZero x zero * Expr.log (Expr.where finitePositive y (scalar y 1.0))
         Expr.where atZero special general
+
+    /// torch.remainder, Python's a % b: the remainder with b's sign, fmod(a, b) + b where fmod's sign
+    /// differs from b's (torch's kernel, so exact as it). The derivatives are 1 in a and
+    /// -floor(a/b) in b, with a/b rounded (torch divides exactly, so it differs where a/b rounds onto
+    /// an integer, as 1/0.1).
+    let remainder (a: Expr) (b: Expr) =
+        let r = Expr.fmod a b
+        let zero = scalar r 0.0
+        let adjust = Expr.ne r zero * Expr.ne (Expr.lt r zero) (Expr.lt b zero)
+        Expr.where adjust (r + b) r
 
     /// torch.lerp: start + weight·(end - start) for |weight| < 0.5, else end - (end - start)·(1 - weight),
     /// torch's two forms (each exact at its own end). Each form reads the weight only where it is

@@ -143,6 +143,32 @@ public class TorchFunctionFacadeTests
     }
 
     [Fact]
+    public void FmodHasTheDividendsSignAndRemainderTheDivisors()
+    {
+        double[] a = { 5, -5, 5, -5, 7.5, 2, -2, 1, 3 };
+        double[] b = { 3, 3, -3, -3, 2.5, double.PositiveInfinity, double.PositiveInfinity, 0.1, 0 };
+        // C's fmod is .NET's %; Python's remainder moves it by b where the signs differ
+        var fmod = a.Select((v, i) => v % b[i]).ToArray();
+        var python = fmod.Select((r, i) => r != 0 && (r < 0) != (b[i] < 0) ? r + b[i] : r).ToArray();
+        Assert.Equal(new[] { 2.0, -2, 2, -2, 0, 2, -2 }, fmod[..7]);
+        Assert.Equal(new[] { 2.0, 1, -1, -2, 0, 2, double.PositiveInfinity }, python[..7]);
+        Expr x = Tensor.FromArray(a), y = Tensor.FromArray(b);
+        Assert.Equal(fmod, Values(Expr.Fmod(x, y)));
+        Assert.Equal(python, Values(Expr.Remainder(x, y)));
+        Assert.Equal(fmod, Tensor.Fmod(Tensor.FromArray(a), Tensor.FromArray(b)).ToDoubleArray());
+        Assert.Equal(python, Tensor.Remainder(Tensor.FromArray(a), Tensor.FromArray(b)).ToDoubleArray());
+        // exact where a - floor(a/b)·b is not: 1/0.1 rounds to 10, but 0.1 goes into 1 only 9 times
+        Assert.Equal(0.09999999999999995, Values(Expr.Remainder(Tensor.FromArray(new[] { 1.0 }), 0.1))[0]);
+        // derivatives: 1 in a, -trunc(a/b) (fmod) and -floor(a/b) (remainder) in b
+        var (da, db) = Diff.Grad((Expr p, Expr q) => Expr.Fmod(p, q).Sum())(Tensor.FromArray(new[] { 5.0, -5.0 }), Tensor.FromArray(new[] { 3.0, 3.0 }));
+        Assert.Equal(new[] { 1.0, 1.0 }, da.Eval().ToDoubleArray());
+        Assert.Equal(new[] { -1.0, 1.0 }, db.Eval().ToDoubleArray());
+        var (ra, rb) = Diff.Grad((Expr p, Expr q) => Expr.Remainder(p, q).Sum())(Tensor.FromArray(new[] { 5.0, -5.0 }), Tensor.FromArray(new[] { 3.0, 3.0 }));
+        Assert.Equal(new[] { 1.0, 1.0 }, ra.Eval().ToDoubleArray());
+        Assert.Equal(new[] { -1.0, 2.0 }, rb.Eval().ToDoubleArray());
+    }
+
+    [Fact]
     public void LerpTakesEitherEndExactlyAndAScalarWeight()
     {
         Expr a = Tensor.FromArray(new[] { 0.1, -3.0 });
