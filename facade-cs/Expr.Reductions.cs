@@ -65,7 +65,8 @@ public sealed partial class Expr
     /// <summary>
     /// The lower median along an axis and its position (torch.median with a dim). Values carry the derivative, to
     /// the entry picked; Indices are integer positions in this dtype and have none. A row holding NaN has the median
-    /// NaN and the index of its first NaN, as in torch.
+    /// NaN and the index of its first NaN, as in torch. Among equal values the entry picked is the one a stable sort
+    /// puts in the middle (torch leaves it unspecified).
     /// </summary>
     /// <param name="axis">The axis to reduce.</param>
     /// <param name="keepDims">Keep the reduced axis with length 1.</param>

@@ -132,7 +132,8 @@ module Structure =
 
     /// The lower median along an axis (entry (n - 1)/2 of the sorted axis, as torch.median) and its
     /// index in x, as a float tensor. A row holding NaN has the median NaN and the index of its first
-    /// NaN, as torch. The value is x gathered at the index, so its cotangent goes to the entry picked.
+    /// NaN, as torch. The value is x gathered at the index, so its cotangent goes to the entry picked;
+    /// among equal values that is the one a stable sort puts in the middle (torch leaves it unspecified).
     let median (axis: int) (keepDims: bool) (x: Expr) =
         if x.Rank = 0 then Shape.fail "Median" (sprintf "the scalar input %s has no axis" (dims x))
         let a = axisOf "Median" x axis
