@@ -107,6 +107,17 @@ public sealed partial class Expr
     /// <param name="axis">The axis, negative counting from the end.</param>
     public Expr Squeeze(int axis) => Wrap(CoreStructure.squeeze(axis, Node));
 
+    /// <summary>
+    /// Each listed axis removed if its length is 1, the others left as they are (torch.squeeze with a tuple of dims,
+    /// no error for a longer axis); a repeated axis counts once. Only an axis out of range throws.
+    /// </summary>
+    /// <param name="axes">The axes, negative counting from the end.</param>
+    public Expr Squeeze(params int[] axes)
+    {
+        ArgumentNullException.ThrowIfNull(axes);
+        return Wrap(CoreStructure.squeezeAxes(axes, Node));
+    }
+
     /// <summary>A new axis of length 1 at <paramref name="axis"/> of the result (torch.unsqueeze); −1 appends one.</summary>
     /// <param name="axis">In [−(rank + 1), rank].</param>
     public Expr Unsqueeze(int axis) => Wrap(CoreStructure.unsqueeze(axis, Node));

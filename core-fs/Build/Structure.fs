@@ -31,6 +31,17 @@ module Structure =
             let a = axisOf "Squeeze" x axis
             if x.Dims.[a] <> 1 then x else Expr.reshape (Array.removeAt a x.Dims) x
 
+    /// Each listed axis removed when its length is 1, others left as they are (torch.squeeze with a
+    /// tuple of dims); axes count in x, and a repeated axis counts once.
+    let squeezeAxes (axes: int[]) (x: Expr) =
+        if isNull axes then nullArg "axes"
+        if x.Rank = 0 then
+            for axis in axes do squeeze axis x |> ignore
+            x
+        else
+            let remove = axes |> Array.map (axisOf "Squeeze" x) |> Array.filter (fun a -> x.Dims.[a] = 1) |> Set.ofArray
+            Expr.reshape (x.Dims |> Array.indexed |> Array.filter (fun (i, _) -> not (remove.Contains i)) |> Array.map snd) x
+
     /// A new axis of length 1 at `axis`, which counts positions in the result: -1 appends, as
     /// torch.unsqueeze (axis in [-(rank + 1), rank]).
     let unsqueeze (axis: int) (x: Expr) =

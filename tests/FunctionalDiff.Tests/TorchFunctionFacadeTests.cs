@@ -221,6 +221,9 @@ public class TorchFunctionFacadeTests
         Assert.Equal(new[] { 2, 3 }, x.Squeeze(1).Shape);
         Assert.Equal(new[] { 2, 1, 3 }, x.Squeeze(0).Shape); // not of length 1: left as it is, as torch
         Assert.Equal(new[] { 2, 3 }, x.Squeeze().Shape);
+        Expr ones = Tensor.Ones(new[] { 1, 2, 1, 1 });
+        Assert.Equal(new[] { 2, 1 }, ones.Squeeze(0, -2, 0, 1).Shape); // axis 1 is 2 long: kept, as torch
+        Assert.StartsWith("Squeeze: ", Assert.ThrowsAny<ArgumentException>(() => ones.Squeeze(0, 4)).Message);
         Assert.Equal(new[] { 2, 1, 3, 1 }, x.Unsqueeze(-1).Shape);
         Assert.Equal(new[] { 1, 2, 1, 3 }, x.Unsqueeze(-4).Shape);
         Assert.Equal(new[] { 6 }, x.Flatten().Shape);

@@ -27,6 +27,7 @@ public static partial class CaseTable
     {
         yield return C("squeeze axis 1 [2,1,3]", new[] { I(2, 1, 3) }, x => x[0].Squeeze(1).Sin(), x => x[0].squeeze(1).sin());
         yield return C("squeeze axis of length 3 is a no-op [2,3]", new[] { I(2, 3) }, x => x[0].Squeeze(-1).Sin(), x => x[0].squeeze(-1).sin());
+        yield return C("squeeze axes 0,2,1 [1,2,1,3]", new[] { I(1, 2, 1, 3) }, x => x[0].Squeeze(0, 2, 1).Sin(), x => x[0].squeeze(0).squeeze(1).sin());
         yield return C("squeeze all [1,2,1,3]", new[] { I(1, 2, 1, 3) }, x => x[0].Squeeze().Sin(), x => x[0].squeeze().sin());
         yield return C("unsqueeze -1 [2,3]", new[] { I(2, 3) }, x => x[0].Unsqueeze(-1).Sin() * Const(new double[] { 1, 2 }, new[] { 1, 1, 2 }, x[0]),
             x => x[0].unsqueeze(-1).sin() * Const(new double[] { 1, 2 }, new long[] { 1, 1, 2 }, x[0]));
