@@ -1,5 +1,6 @@
 using Build = FunctionalDiff.Core.ExprModule;
 using CoreExpr = FunctionalDiff.Core.Expr;
+using CoreElementary = FunctionalDiff.Core.Elementary;
 using CoreNn = FunctionalDiff.Core.Nn;
 
 namespace FunctionalDiff;
@@ -98,4 +99,92 @@ public sealed partial class Expr
 
     /// <summary>The identity, except that no derivative flows through it.</summary>
     public Expr StopGradient() => Apply(Build.stopGradient);
+
+    // torch's elementary functions without a primitive of their own: composites in the core
+    // (FunctionalDiff.Core.Elementary), each with torch's values at overflow, zeros and domain bounds.
+
+    /// <summary>
+    /// Hyperbolic sine (torch.sinh). Overflows to ±∞ only where sinh itself leaves the dtype (|x| &gt; 710.47 in
+    /// float64, 89.41 in float32), never to NaN; its derivative is cosh.
+    /// </summary>
+    public Expr Sinh() => Apply(CoreElementary.sinh);
+    /// <summary>
+    /// Hyperbolic cosine (torch.cosh). +∞ only where cosh itself leaves the dtype (|x| &gt; 710.47 in float64,
+    /// 89.41 in float32), never NaN; its derivative is sinh (0 at 0).
+    /// </summary>
+    public Expr Cosh() => Apply(CoreElementary.cosh);
+    /// <summary>Arcsine (torch.asin): NaN outside [−1, 1]; the derivative 1/√(1 − x²) is +∞ at ±1, as in torch.</summary>
+    public Expr Asin() => Apply(CoreElementary.asin);
+    /// <summary>Arccosine (torch.acos): 0 at 1, π at −1, NaN outside [−1, 1]; the derivative is −∞ at ±1, as in torch.</summary>
+    public Expr Acos() => Apply(CoreElementary.acos);
+    /// <summary>Arctangent (torch.atan), ±π/2 at ±∞; it is <c>Atan2(x, 1)</c>.</summary>
+    public Expr Atan() => Apply(CoreElementary.atan);
+    /// <summary>
+    /// Inverse hyperbolic sine (torch.asinh), odd and accurate for every x: no overflow for |x| up to the largest
+    /// double (asinh(1e300) ≈ 691.47) and slope 1 at 0.
+    /// </summary>
+    public Expr Asinh() => Apply(CoreElementary.asinh);
+    /// <summary>
+    /// Inverse hyperbolic cosine (torch.acosh): 0 at 1 with derivative +∞ there, NaN below 1, no overflow for large x.
+    /// </summary>
+    public Expr Acosh() => Apply(CoreElementary.acosh);
+    /// <summary>
+    /// Inverse hyperbolic tangent (torch.atanh): ±∞ at ±1 (the derivative +∞ there), NaN beyond, accurate near 0 and ±1.
+    /// </summary>
+    public Expr Atanh() => Apply(CoreElementary.atanh);
+    /// <summary>
+    /// Base-2 logarithm (torch.log2), as log(x)/log 2: within an ulp or two of torch, not always exact at powers of 2.
+    /// −∞ at 0, NaN below 0.
+    /// </summary>
+    public Expr Log2() => Apply(CoreElementary.log2);
+    /// <summary>Base-10 logarithm (torch.log10), as log(x)/log 10: within an ulp or two of torch. −∞ at 0, NaN below 0.</summary>
+    public Expr Log10() => Apply(CoreElementary.log10);
+    /// <summary>2 to the power x (torch.exp2): exact at integers, +∞ from 1024 on, 0 below −1075.</summary>
+    public Expr Exp2() => Apply(CoreElementary.exp2);
+    /// <summary>Rounds toward zero (torch.trunc): −0.5 gives −0, ±∞ and NaN stay. Its derivative is 0, as in torch.</summary>
+    public Expr Trunc() => Apply(CoreElementary.trunc);
+
+    /// <summary>
+    /// log(x / (1 − x)) (torch.logit). Without <paramref name="eps"/>: −∞ at 0 and +∞ at 1 (derivative +∞ at both),
+    /// NaN value and derivative outside [0, 1]. With eps: x is first clamped to [eps, 1 − eps], so the derivative is
+    /// 1/(x(1 − x)) inside that range, its bounds included, and 0 outside it and at NaN, as in torch.
+    /// </summary>
+    /// <param name="eps">The clamp in [0, 0.5], or null for none.</param>
+    /// <exception cref="ArgumentException">eps is outside [0, 0.5].</exception>
+    public Expr Logit(double? eps = null) => Wrap(CoreElementary.logit(Option(eps), Node));
+
+    /// <summary>
+    /// x·log(y) with 0 where x = 0, even at y = 0 or ∞, and NaN where y is NaN (torch.xlogy); broadcasts.
+    /// Derivatives as torch's: log y for x (0 where x = 0 and y ≤ 0) and x/y for y (NaN at x = y = 0). Differences:
+    /// at x = 0, y = +∞ the derivative for x is 0 here and +∞ in torch; at x = 0, y ≤ 0 the mixed second derivatives
+    /// are 0 here, where torch's two disagree with each other (1/y one way, 0 the other).
+    /// </summary>
+    public static Expr Xlogy(Expr x, Expr y) { var (a, b) = Align(x, y); return Wrap(CoreElementary.xlogy(a, b)); }
+
+    /// <summary>
+    /// C's fmod (torch.fmod): a − trunc(a/b)·b computed exactly, with the sign of a; broadcasts. NaN where b = 0 or a
+    /// is infinite; a where b is infinite. Derivatives as torch's: 1 for a, −trunc(a/b) for b (a/b rounded).
+    /// </summary>
+    public static Expr Fmod(Expr a, Expr b) { var (x, y) = Align(a, b); return Wrap(Build.fmod(x, y)); }
+
+    /// <summary>
+    /// Python's a % b (torch.remainder): the remainder with the sign of b, exactly as torch's kernel (fmod, plus b
+    /// where their signs differ); broadcasts. NaN where b = 0. Derivatives 1 for a and −floor(a/b) for b; torch
+    /// divides exactly there, so its derivative for b differs by 1 where a/b rounds onto an integer (1 % 0.1).
+    /// </summary>
+    public static Expr Remainder(Expr a, Expr b) { var (x, y) = Align(a, b); return Wrap(CoreElementary.remainder(x, y)); }
+
+    /// <summary>
+    /// Linear interpolation start + weight·(end − start) (torch.lerp), all three broadcast. As torch, |weight| ≥ 0.5
+    /// uses end − (end − start)·(1 − weight), so weight 1 gives end exactly. Derivatives 1 − weight, weight and
+    /// end − start.
+    /// </summary>
+    public static Expr Lerp(Expr start, Expr end, Expr weight)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        ArgumentNullException.ThrowIfNull(end);
+        ArgumentNullException.ThrowIfNull(weight);
+        var parts = Align(new[] { start, end, weight }, nameof(start));
+        return Wrap(CoreElementary.lerp(parts[0], parts[1], parts[2]));
+    }
 }

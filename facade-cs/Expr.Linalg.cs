@@ -1,4 +1,5 @@
 using CoreLinalg = FunctionalDiff.Core.Linalg;
+using CoreStructure = FunctionalDiff.Core.Structure;
 
 namespace FunctionalDiff;
 
@@ -113,4 +114,18 @@ public sealed partial class Expr
 
     /// <summary>The ascending eigenvalues of this symmetric matrix (…, n, n), reading its lower triangle (torch.linalg.eigvalsh).</summary>
     public Expr EigvalsH() => Wrap(CoreLinalg.eigvalsh(Node));
+
+    /// <summary>The sum of the main diagonal of this matrix (torch.trace); rectangular matrices allowed, rank 2 only.</summary>
+    public Expr Trace() => Wrap(CoreStructure.trace(Node));
+
+    /// <summary>The outer product of this vector [n] and <paramref name="other"/> [m], an [n, m] matrix (torch.outer).</summary>
+    public Expr Outer(Expr other) { var (a, b) = Align(this, other); return Wrap(CoreStructure.outer(a, b)); }
+
+    /// <summary>
+    /// The cross product along an axis of length 3 (torch.linalg.cross). Both operands have the same rank; the other
+    /// axes broadcast.
+    /// </summary>
+    /// <param name="other">The right operand.</param>
+    /// <param name="axis">The axis of length 3 in both operands.</param>
+    public Expr Cross(Expr other, int axis = -1) { var (a, b) = Align(this, other); return Wrap(CoreStructure.cross(axis, a, b)); }
 }

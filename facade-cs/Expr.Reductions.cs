@@ -55,4 +55,24 @@ public sealed partial class Expr
     /// <summary>The index of the largest entry along an axis (the first among ties), as a float
     /// tensor in this dtype; it has no derivative.</summary>
     public Expr ArgMax(int axis, bool keepDims = false) => Wrap(Build.argmax(axis, keepDims, Node));
+
+    /// <summary>
+    /// The lower median of all elements, rank 0 (torch.median): for an even count the smaller of the two middle
+    /// values. NaN if any element is NaN, as in torch. The derivative goes to the element picked.
+    /// </summary>
+    public Expr Median() => Wrap(FunctionalDiff.Core.Structure.medianAll(Node));
+
+    /// <summary>
+    /// The lower median along an axis and its position (torch.median with a dim). Values carry the derivative, to
+    /// the entry picked; Indices are integer positions in this dtype and have none. A row holding NaN has the median
+    /// NaN and the index of its first NaN, as in torch. Among equal values the entry picked is the one a stable sort
+    /// puts in the middle (torch leaves it unspecified).
+    /// </summary>
+    /// <param name="axis">The axis to reduce.</param>
+    /// <param name="keepDims">Keep the reduced axis with length 1.</param>
+    public (Expr Values, Expr Indices) Median(int axis, bool keepDims = false)
+    {
+        var median = FunctionalDiff.Core.Structure.median(axis, keepDims, Node);
+        return (Wrap(median.Item1), Wrap(median.Item2));
+    }
 }

@@ -58,6 +58,36 @@ public sealed partial class Expr
     public Expr Clamp(double? min, double? max) =>
         Wrap(CoreActivations.clamp(Option(min), Option(max), Node));
 
+    /// <summary>
+    /// x limited to [min, max] (torch.nn.functional.hardtanh). Unlike <see cref="Clamp"/>, the derivative is 0 at the
+    /// bounds themselves, as torch's hardtanh: 1 strictly inside and at NaN (whose value stays NaN), 0 elsewhere.
+    /// </summary>
+    /// <param name="min">The lower bound.</param>
+    /// <param name="max">The upper bound, at least min.</param>
+    /// <exception cref="ArgumentException">min exceeds max.</exception>
+    public Expr Hardtanh(double min = -1.0, double max = 1.0) => Wrap(CoreActivations.hardtanh(min, max, Node));
+
+    /// <summary>min(max(x, 0), 6) (torch.nn.functional.relu6): <see cref="Hardtanh"/> over [0, 6], derivative 0 at 0 and 6.</summary>
+    public Expr Relu6() => Apply(CoreActivations.relu6);
+
+    /// <summary>
+    /// (x + 3)/6 limited to [0, 1] (torch.nn.functional.hardsigmoid). The derivative is 1/6 strictly between −3 and 3
+    /// and 0 elsewhere, at ±3 and at NaN, as in torch (whose float64 kernel uses 1/6 rounded to float32).
+    /// </summary>
+    public Expr Hardsigmoid() => Apply(CoreActivations.hardsigmoid);
+
+    /// <summary>
+    /// x·(x + 3)/6 between −3 and 3, 0 below and x above (torch.nn.functional.hardswish). As in torch, the derivative
+    /// is 0 at −3 and 1 at 3 and at NaN, the second derivative 1/3 strictly inside, and −∞ gives NaN (−∞·0).
+    /// </summary>
+    public Expr Hardswish() => Apply(CoreActivations.hardswish);
+
+    /// <summary>
+    /// x·tanh(softplus(x)) (torch.nn.functional.mish): x for large x, −0 far below 0. As in torch, the value at −∞
+    /// and the derivative at ±∞ are NaN.
+    /// </summary>
+    public Expr Mish() => Apply(CoreActivations.mish);
+
     static FSharpOption<double> Option(double? value) => value.HasValue ? FSharpOption<double>.Some(value.Value) : FSharpOption<double>.None;
 
     /// <summary>The variance of all elements with Bessel's correction (torch.var).</summary>

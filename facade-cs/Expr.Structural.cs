@@ -1,4 +1,5 @@
 using Build = FunctionalDiff.Core.ExprModule;
+using CoreStructure = FunctionalDiff.Core.Structure;
 
 namespace FunctionalDiff;
 
@@ -92,4 +93,87 @@ public sealed partial class Expr
 
     /// <summary>Stacks equal-shaped parts along a new axis.</summary>
     public static Expr Stack(int axis, params Expr[] parts) => Wrap(Build.stack(axis, Align(parts, nameof(parts))));
+
+    // torch's structural conveniences (FunctionalDiff.Core.Structure): views, slices and concatenations, so they
+    // differentiate to any order. Invalid axes or sizes throw an ArgumentException naming the method, axis and shape.
+
+    /// <summary>Every axis of length 1 removed (torch.squeeze without a dim); a scalar stays a scalar.</summary>
+    public Expr Squeeze() => Apply(CoreStructure.squeezeAll);
+
+    /// <summary>
+    /// The axis removed if its length is 1. As torch.squeeze(x, dim), an axis of another length is left as it is
+    /// (no error); only an axis out of range throws.
+    /// </summary>
+    /// <param name="axis">The axis, negative counting from the end.</param>
+    public Expr Squeeze(int axis) => Wrap(CoreStructure.squeeze(axis, Node));
+
+    /// <summary>
+    /// Each listed axis removed if its length is 1, the others left as they are (torch.squeeze with a tuple of dims,
+    /// no error for a longer axis); a repeated axis counts once. Only an axis out of range throws.
+    /// </summary>
+    /// <param name="axes">The axes, negative counting from the end.</param>
+    public Expr Squeeze(params int[] axes)
+    {
+        ArgumentNullException.ThrowIfNull(axes);
+        return Wrap(CoreStructure.squeezeAxes(axes, Node));
+    }
+
+    /// <summary>A new axis of length 1 at <paramref name="axis"/> of the result (torch.unsqueeze); −1 appends one.</summary>
+    /// <param name="axis">In [−(rank + 1), rank].</param>
+    public Expr Unsqueeze(int axis) => Wrap(CoreStructure.unsqueeze(axis, Node));
+
+    /// <summary>
+    /// Axes <paramref name="startAxis"/> to <paramref name="endAxis"/>, both included, merged into one (torch.flatten);
+    /// the defaults give a vector, and a scalar becomes a vector of one element.
+    /// </summary>
+    /// <param name="startAxis">The first axis merged, negative counting from the end.</param>
+    /// <param name="endAxis">The last axis merged, not before startAxis.</param>
+    public Expr Flatten(int startAxis = 0, int endAxis = -1) => Wrap(CoreStructure.flatten(startAxis, endAxis, Node));
+
+    /// <summary>
+    /// Pieces of <paramref name="size"/> along the axis, the last one shorter if the length is not a multiple
+    /// (torch.split with an int).
+    /// </summary>
+    /// <param name="size">The length of each piece, positive.</param>
+    /// <param name="axis">The axis to split.</param>
+    public Expr[] Split(int size, int axis = 0) => Interop.Wrap(CoreStructure.split(size, axis, Node));
+
+    /// <summary>Consecutive pieces of the given lengths along the axis (torch.split with a list); they must add up to its length.</summary>
+    /// <param name="sizes">The lengths, non-negative.</param>
+    /// <param name="axis">The axis to split.</param>
+    public Expr[] Split(int[] sizes, int axis = 0)
+    {
+        ArgumentNullException.ThrowIfNull(sizes);
+        return Interop.Wrap(CoreStructure.splitSizes(sizes, axis, Node));
+    }
+
+    /// <summary>
+    /// At most <paramref name="chunks"/> pieces along the axis, each ceil(length / chunks) long but the last
+    /// (torch.chunk): fewer may come back, e.g. a length of 5 in 4 chunks gives 2, 2 and 1.
+    /// </summary>
+    /// <param name="chunks">The number of pieces asked for, positive.</param>
+    /// <param name="axis">The axis to split.</param>
+    public Expr[] Chunk(int chunks, int axis = 0) => Interop.Wrap(CoreStructure.chunk(chunks, axis, Node));
+
+    /// <summary>
+    /// Entries shifted <paramref name="shift"/> places along the axis, those that fall off the end coming back at
+    /// the front (torch.roll); a negative shift goes the other way.
+    /// </summary>
+    /// <param name="shift">The number of places, any integer.</param>
+    /// <param name="axis">The axis to roll.</param>
+    public Expr Roll(int shift, int axis) => Wrap(CoreStructure.roll(shift, axis, Node));
+
+    /// <summary>torch.roll over several axes: shifts[i] places along axes[i].</summary>
+    /// <param name="shifts">One shift per axis.</param>
+    /// <param name="axes">The axes, as many as shifts.</param>
+    public Expr Roll(int[] shifts, int[] axes)
+    {
+        ArgumentNullException.ThrowIfNull(shifts);
+        ArgumentNullException.ThrowIfNull(axes);
+        return Wrap(CoreStructure.rollAxes(shifts, axes, Node));
+    }
+
+    /// <summary>torch.roll without dims: the flattened entries rolled, then put back in this shape.</summary>
+    /// <param name="shift">The number of places, any integer.</param>
+    public Expr Roll(int shift) => Flatten().Roll(shift, 0).Reshape(Shape);
 }

@@ -91,6 +91,19 @@ public sealed partial class Tensor
         ArgumentNullException.ThrowIfNull(x);
         return Binary(BinaryOp.Atan2, y, x);
     }
+    /// <summary>C's fmod (torch.fmod), elementwise with broadcasting: a − trunc(a/b)·b exactly, with the sign of a.</summary>
+    public static Tensor Fmod(Tensor a, Tensor b) => Binary(BinaryOp.Fmod, a, b);
+
+    /// <summary>Python's a % b (torch.remainder), elementwise with broadcasting: the exact remainder with the sign of b.</summary>
+    public static Tensor Remainder(Tensor a, Tensor b)
+    {
+        var r = Kernels.binary(BinaryOp.Fmod, Of(a, nameof(a)), Of(b, nameof(b)));
+        var zero = CoreTensor.Scalar(0.0, r.DType);
+        var differ = Kernels.binary(BinaryOp.NotEqual, Kernels.binary(BinaryOp.Less, r, zero), Kernels.binary(BinaryOp.Less, b.Value, zero));
+        var adjust = Kernels.binary(BinaryOp.Mul, Kernels.binary(BinaryOp.NotEqual, r, zero), differ);
+        return new(Kernels.where(adjust, Kernels.binary(BinaryOp.Add, r, b.Value), r));
+    }
+
     /// <summary><paramref name="ifTrue"/> where <paramref name="condition"/> is nonzero, else <paramref name="ifFalse"/>; all three broadcast.</summary>
     public static Tensor Where(Tensor condition, Tensor ifTrue, Tensor ifFalse) =>
         new(Kernels.where(Of(condition, nameof(condition)), Of(ifTrue, nameof(ifTrue)), Of(ifFalse, nameof(ifFalse))));

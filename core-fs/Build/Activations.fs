@@ -67,3 +67,37 @@ module Activations =
             | Some u -> Expr.where (Expr.gt raised (bound u)) (bound u) raised
             | None -> raised
         Expr.where inside x outside
+
+    /// x limited to [lower, upper], torch.nn.functional.hardtanh. Unlike clamp, the slope is 0 at the
+    /// bounds themselves (torch's hardtanh_backward passes only lower < x < upper) and 1 at NaN, whose
+    /// value stays NaN. lower must not exceed upper.
+    let hardtanh (lower: float) (upper: float) (x: Expr) =
+        if not (lower <= upper) then
+            invalidArg "min" (sprintf "Hardtanh: min = %g must not exceed max = %g (input %s)" lower upper (Shape.format x.Dims))
+        let bound (v: float) = Expr.scalar x.DType v
+        Expr.where (Expr.le x (bound lower)) (bound lower) (Expr.where (Expr.ge x (bound upper)) (bound upper) x)
+
+    /// min(max(x, 0), 6), torch.nn.functional.relu6: hardtanh over [0, 6].
+    let relu6 (x: Expr) = hardtanh 0.0 6.0 x
+
+    /// (x + 3)/6 limited to [0, 1], torch.nn.functional.hardsigmoid. The slope is 1/6 strictly
+    /// between -3 and 3 and 0 elsewhere, at ±3 and at NaN (whose value stays NaN), as torch's.
+    let hardsigmoid (x: Expr) =
+        let bound (v: float) = Expr.scalar x.DType v
+        let inside = Expr.gt x (bound -3.0) * Expr.lt x (bound 3.0)
+        let outside = Expr.where (Expr.le x (bound -3.0)) (bound 0.0) (Expr.where (Expr.ge x (bound 3.0)) (bound 1.0) (Expr.stopGradient x))
+        Expr.where inside ((x + 3.0) / 6.0) outside
+
+    /// x·(x + 3)/6 between -3 and 3, x·0 at or below -3 (so -∞ gives NaN, as torch) and x at or above
+    /// 3 and at NaN: torch.nn.functional.hardswish, with torch's slopes 0 at -3 and 1 at 3. The
+    /// quadratic reads x only strictly between the bounds, so an infinite x gives no NaN cotangent.
+    let hardswish (x: Expr) =
+        let bound (v: float) = Expr.scalar x.DType v
+        let low = Expr.le x (bound -3.0)
+        let middle = Expr.lt x (bound 3.0)
+        let inner = Expr.where low (bound 0.0) (Expr.where middle x (bound 0.0))
+        Expr.where low (x * 0.0) (Expr.where middle (inner * (inner + 3.0) / 6.0) x)
+
+    /// x·tanh(softplus x), torch.nn.functional.mish: x for large x, -0 far below 0, NaN at ±∞ in the
+    /// slope (and at -∞ in the value), as torch's.
+    let mish (x: Expr) = x * Expr.tanh (Nn.softplus x)

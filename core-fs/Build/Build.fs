@@ -485,6 +485,8 @@ module Expr =
     let minimum a b = binary BinaryOp.Minimum a b
     /// The angle of the point (b, a): atan2(a, b).
     let atan2 a b = binary BinaryOp.Atan2 a b
+    /// C's fmod (torch.fmod): a - trunc(a/b)·b, exact, with a's sign; NaN for b = 0 or infinite a.
+    let fmod a b = binary BinaryOp.Fmod a b
     /// 1 where a < b, else 0.
     let lt a b = binary BinaryOp.Less a b
     /// 1 where a <= b, else 0.

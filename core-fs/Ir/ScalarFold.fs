@@ -68,3 +68,4 @@ module internal ScalarFold =
         | BinaryOp.GreaterEqual -> mask (a >= b)
         | BinaryOp.Equal -> mask (a = b)
         | BinaryOp.NotEqual -> mask (a <> b)
+        | BinaryOp.Fmod -> a % b

@@ -154,6 +154,8 @@ module Rules =
                 two (fun () -> g * b * inverse.Value) (fun () -> -(g * a) * inverse.Value)
             | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
             | BinaryOp.Equal | BinaryOp.NotEqual -> two (zeroFor a) (zeroFor b)
+            // a - trunc(a/b)·b with the quotient held: torch's fmod derivatives, trunc of the rounded a/b
+            | BinaryOp.Fmod -> two (fun () -> g) (fun () -> -(g * Elementary.trunc (a / b)))
         | Op.Where ->
             let mask = node.First
             [| pick 0 (zeroFor mask); pick 1 (fun () -> Expr.where mask g (zero ())); pick 2 (fun () -> Expr.where mask (zero ()) g) |]

@@ -344,6 +344,8 @@ module Elementwise =
         | BinaryOp.GreaterEqual -> mask ('T.op_GreaterThanOrEqual(a, b))
         | BinaryOp.Equal -> mask ('T.op_Equality(a, b))
         | BinaryOp.NotEqual -> mask ('T.op_Inequality(a, b))
+        // .NET's % on floating point is C's fmod: exact, with the dividend's sign
+        | BinaryOp.Fmod -> 'T.op_Modulus(a, b)
 
     /// One binary op over a run, element by element, each operand advancing by its stride.
     let private binaryLoop<'T when 'T :> IFloatingPointIeee754<'T>>
@@ -380,7 +382,7 @@ module Elementwise =
                     | BinaryOp.Equal -> Vector.Equals(x, y)
                     | BinaryOp.NotEqual -> Vector.OnesComplement(Vector.Equals(x, y))
                     | BinaryOp.Add | BinaryOp.Sub | BinaryOp.Mul | BinaryOp.Div | BinaryOp.Pow
-                    | BinaryOp.Maximum | BinaryOp.Minimum | BinaryOp.Atan2 -> invalidOp "compareLanes takes comparisons only"
+                    | BinaryOp.Maximum | BinaryOp.Minimum | BinaryOp.Atan2 | BinaryOp.Fmod -> invalidOp "compareLanes takes comparisons only"
                 Vector.ConditionalSelect(holds, one, zero).CopyTo(result, start + p)
                 p <- p + width
         binaryLoop op a (aStart + p * aStride) aStride b (bStart + p * bStride) bStride result (start + p) (length - p)
@@ -458,6 +460,8 @@ module Elementwise =
             | BinaryOp.Maximum -> Tensors.TensorPrimitives.Max(x, z, y)
             | BinaryOp.Minimum -> Tensors.TensorPrimitives.Min(x, z, y)
             | BinaryOp.Atan2 -> Tensors.TensorPrimitives.Atan2(x, z, y)
+            // TensorPrimitives has no fmod: the scalar loop, exact as C's
+            | BinaryOp.Fmod -> loop ()
             | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
             | BinaryOp.Equal | BinaryOp.NotEqual -> compare ()
         | 1, 0 ->
@@ -472,6 +476,7 @@ module Elementwise =
             | BinaryOp.Maximum -> Tensors.TensorPrimitives.Max(x, s, y)
             | BinaryOp.Minimum -> Tensors.TensorPrimitives.Min(x, s, y)
             | BinaryOp.Atan2 -> Tensors.TensorPrimitives.Atan2(x, s, y)
+            | BinaryOp.Fmod -> loop ()
             | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
             | BinaryOp.Equal | BinaryOp.NotEqual -> compare ()
         | 0, 1 ->
@@ -487,6 +492,7 @@ module Elementwise =
             | BinaryOp.Div -> SpanKernels.scalarDivide s z y
             | BinaryOp.Pow -> Tensors.TensorPrimitives.Pow(s, z, y)
             | BinaryOp.Atan2 -> Tensors.TensorPrimitives.Atan2(s, z, y)
+            | BinaryOp.Fmod -> loop ()
             | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
             | BinaryOp.Equal | BinaryOp.NotEqual -> compare ()
         | _ -> loop ()
@@ -494,7 +500,7 @@ module Elementwise =
     /// Pow and Atan2 cost enough per element to go parallel earlier than the memory-bound ops.
     let private binaryThreshold (op: BinaryOp) =
         match op with
-        | BinaryOp.Pow | BinaryOp.Atan2 -> parallelThresholdCostly
+        | BinaryOp.Pow | BinaryOp.Atan2 | BinaryOp.Fmod -> parallelThresholdCostly
         | BinaryOp.Add | BinaryOp.Sub | BinaryOp.Mul | BinaryOp.Div | BinaryOp.Maximum | BinaryOp.Minimum
         | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
         | BinaryOp.Equal | BinaryOp.NotEqual -> parallelThresholdCheap
@@ -546,6 +552,7 @@ module Elementwise =
         | BinaryOp.GreaterEqual -> "GreaterEqual"
         | BinaryOp.Equal -> "Equal"
         | BinaryOp.NotEqual -> "NotEqual"
+        | BinaryOp.Fmod -> "Fmod"
 
     /// Applies a binary op with NumPy/torch broadcasting. Mixed dtypes compute in float64.
     let binary (op: BinaryOp) (a: Tensor) (b: Tensor) : Tensor =

@@ -37,10 +37,12 @@ type UnaryOp =
         | UnaryOp.Lgamma -> 22
 
 /// Elementwise functions of two broadcast arguments. Comparisons return 0/1 masks in the operand dtype.
+/// Fmod is C's fmod (torch.fmod): a - trunc(a/b)·b computed exactly, with a's sign.
 [<RequireQualifiedAccess>]
 type BinaryOp =
     | Add | Sub | Mul | Div | Pow | Maximum | Minimum | Atan2
     | Less | LessEqual | Greater | GreaterEqual | Equal | NotEqual
+    | Fmod
     /// The case's position in the declaration, for tables indexed by kind (F# code cannot
     /// read a union's compiled Tag).
     member internal op.Index =
@@ -59,6 +61,7 @@ type BinaryOp =
         | BinaryOp.GreaterEqual -> 11
         | BinaryOp.Equal -> 12
         | BinaryOp.NotEqual -> 13
+        | BinaryOp.Fmod -> 14
 
 /// Reductions over a set of axes.
 [<RequireQualifiedAccess>]

@@ -46,7 +46,12 @@ let binaryCases : (BinaryOp * (float -> float -> float)) list =
       BinaryOp.Greater, (fun a b -> mask (a > b))
       BinaryOp.GreaterEqual, (fun a b -> mask (a >= b))
       BinaryOp.Equal, (fun a b -> mask (a = b))
-      BinaryOp.NotEqual, (fun a b -> mask (a <> b)) ]
+      BinaryOp.NotEqual, (fun a b -> mask (a <> b))
+      // C's fmod from the IEEE remainder (quotient rounded to nearest, exact): moved by |b| toward a's
+      // sign when it has the other sign; the sum is exact because fmod's result is representable
+      BinaryOp.Fmod, (fun a b ->
+                        let r = Math.IEEERemainder(a, b)
+                        if r <> 0.0 && (r < 0.0) <> (a < 0.0) then r + float (sign a) * abs b else r) ]
 
 /// Shape pairs covering equal shapes, trailing and leading size-1 dimensions, rank 0 on either
 /// side, rank mismatch, and zero-size dimensions.

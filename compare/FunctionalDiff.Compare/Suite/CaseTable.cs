@@ -16,7 +16,8 @@ public static partial class CaseTable
         Elementwise().Concat(Binary()).Concat(Reductions()).Concat(Structural())
             .Concat(Composites()).Concat(Models()).Concat(Conventions()).Concat(Nested())
             .Concat(Linalg()).Concat(Special()).Concat(Convolutions()).Concat(Vmap())
-            .Concat(Recurrent()).Concat(ScanPrimitive()).Concat(EinsumEllipsis()).Concat(EdgeCases()).ToList();
+            .Concat(Recurrent()).Concat(ScanPrimitive()).Concat(EinsumEllipsis()).Concat(EdgeCases())
+            .Concat(ElementaryFunctions()).Concat(StructureConveniences()).ToList();
 
     // ---- helpers that keep each row on one line ----
 

@@ -1,0 +1,162 @@
+/// torch's elementary functions that have no primitive of their own: hyperbolic and inverse
+/// trigonometric functions, logarithms and powers of base 2 and 10, truncation, logit, xlogy and
+/// lerp. Each is a composite, so its derivatives of every order follow from the primitives. Each is
+/// written so that its value matches torch at the edges (overflow, large arguments, exact zeros,
+/// domain bounds), and so that a branch not taken never reads an input at which it overflows: its
+/// zero cotangent times an infinite derivative would be NaN.
+namespace FunctionalDiff.Core
+
+open System
+
+/// Elementwise functions over Expr with torch's values and derivative conventions.
+[<RequireQualifiedAccess>]
+module Elementary =
+
+    let private ln2 = Math.Log 2.0
+
+    let private scalar (x: Expr) (v: float) = Expr.scalar x.DType v
+
+    /// x where the mask holds and `safe` elsewhere: the input of a branch that must not see the
+    /// other branch's inputs (its zero cotangent would meet an infinite derivative there).
+    let private onlyWhere (mask: Expr) (x: Expr) (safe: float) = Expr.where mask x (scalar x safe)
+
+    /// |x| below which sinh and cosh use their forms near 0. Above it e^-|x| is below the rounding
+    /// of e^|x| (e^-40 < 2^-53) in both dtypes, so the large form drops nothing.
+    let private hyperbolicSwitch = 20.0
+
+    /// sinh x. Near 0, (expm1 x - expm1(-x))/2: the two terms have opposite signs, so the
+    /// difference never cancels. Far out, e^(x - ln 2) - e^(-x - ln 2): it overflows only where
+    /// sinh itself leaves the dtype (|x| > 710.5 in float64, 89.4 in float32), not where e^x does.
+    let sinh (x: Expr) =
+        let small = Expr.lt (Expr.abs x) (scalar x hyperbolicSwitch)
+        let near = onlyWhere small x 0.0
+        let far = Expr.where small (scalar x hyperbolicSwitch) x
+        Expr.where small ((Expr.expm1 near - Expr.expm1 (-near)) * 0.5) (Expr.exp (far - ln2) - Expr.exp (-far - ln2))
+
+    /// cosh x. Near 0, 1 + 2 sinh²(x/2): its derivative 2 sinh(x/2) cosh(x/2) keeps its digits at
+    /// small x, where e^x - e^-x would cancel. Far out, e^(x - ln 2) + e^(-x - ln 2), which
+    /// overflows where cosh does, as sinh.
+    let cosh (x: Expr) =
+        let small = Expr.lt (Expr.abs x) (scalar x hyperbolicSwitch)
+        let near = onlyWhere small x 0.0
+        let far = Expr.where small (scalar x hyperbolicSwitch) x
+        Expr.where small (1.0 + 2.0 * Expr.square (sinh (near * 0.5))) (Expr.exp (far - ln2) + Expr.exp (-far - ln2))
+
+    /// √(1 - x²) without cancellation near |x| = 1 and with a derivative that is infinite there, never
+    /// NaN: √(1 - x·x) for |x| < 1/2, else √t·√(2 - t) with t = 1 - |x| (exact there). In that
+    /// product the infinite slope of √t meets only the finite cotangent; a form with t² or
+    /// (1 - x)(1 + x) under one root would meet it with a zero factor, 0·∞ = NaN at |x| = 1.
+    let private rootOfOneMinusSquare (x: Expr) =
+        let far = Expr.ge (Expr.abs x) (scalar x 0.5)
+        let near = Expr.where far (scalar x 0.0) x
+        let t = 1.0 - Expr.abs (onlyWhere far x 0.5)
+        Expr.where far (Expr.sqrt t * Expr.sqrt (2.0 - t)) (Expr.sqrt (1.0 - Expr.square near))
+
+    /// arctan x, as atan2(x, 1).
+    let atan (x: Expr) = Expr.atan2 x (scalar x 1.0)
+
+    /// arcsin x = atan2(x, √(1 - x²)): π/2 at 1, NaN outside [-1, 1], derivative +∞ at ±1 as torch.
+    let asin (x: Expr) = Expr.atan2 x (rootOfOneMinusSquare x)
+
+    /// arccos x = atan2(√(1 - x²), x): 0 at 1, π at -1, NaN outside [-1, 1], derivative -∞ at ±1.
+    let acos (x: Expr) = Expr.atan2 (rootOfOneMinusSquare x) x
+
+    /// |x| above which asinh and acosh are log 2|x|: there √(x² ± 1) rounds to |x|, and x² would
+    /// overflow past 1e154.
+    let private logarithmicSwitch = 268435456.0 // 2^28
+
+    /// asinh t for t >= 0: log1p(t + t²/(1 + √(1 + t²))), which has no cancellation for t >= 0.
+    let private asinhNonNegative (t: Expr) =
+        let large = Expr.gt t (scalar t logarithmicSwitch)
+        let near = onlyWhere (Expr.eq large (scalar t 0.0)) t 0.0
+        let far = onlyWhere large t logarithmicSwitch
+        let square = Expr.square near
+        Expr.where large (Expr.log far + ln2) (Expr.log1p (near + square / (1.0 + Expr.sqrt (1.0 + square))))
+
+    /// asinh x = -asinh(-x): each sign uses the form without cancellation. The reflection is a
+    /// where, not |x|, so the slope at 0 is 1 (|x| has slope 0 there).
+    let asinh (x: Expr) =
+        let negative = Expr.lt x (scalar x 0.0)
+        let magnitude = asinhNonNegative (Expr.where negative (-x) x)
+        Expr.where negative (-magnitude) magnitude
+
+    /// acosh x = log1p(t + √t·√(t + 2)) with t = x - 1 (exact near 1), log 2x far out; NaN below 1
+    /// and +∞ slope at 1, as torch (two roots, for the reason given at rootOfOneMinusSquare).
+    let acosh (x: Expr) =
+        let large = Expr.gt x (scalar x logarithmicSwitch)
+        let t = onlyWhere (Expr.eq large (scalar x 0.0)) x 1.0 - 1.0
+        let far = onlyWhere large x logarithmicSwitch
+        Expr.where large (Expr.log far + ln2) (Expr.log1p (t + Expr.sqrt t * Expr.sqrt (t + 2.0)))
+
+    /// atanh x = (log1p x - log1p(-x))/2: the two logarithms have opposite signs, so the
+    /// difference never cancels; ±∞ at ±1 and NaN beyond, as torch.
+    let atanh (x: Expr) = (Expr.log1p x - Expr.log1p (-x)) * 0.5
+
+    /// log₂ x = log x / log 2 (within an ulp or two of torch's log2; not exact at powers of 2).
+    let log2 (x: Expr) = Expr.log x / ln2
+
+    /// log₁₀ x = log x / log 10 (within an ulp or two of torch's log10).
+    let log10 (x: Expr) = Expr.log x / Math.Log 10.0
+
+    /// 2^x, as pow(2, x): exact at integers, +∞ past 1024, 0 below -1075.
+    let exp2 (x: Expr) = Expr.pow (scalar x 2.0) x
+
+    /// Rounds toward zero: ceil below 0, floor elsewhere (so -0.5 gives -0 and NaN stays NaN);
+    /// its derivative is 0, as torch.
+    let trunc (x: Expr) = Expr.where (Expr.lt x (scalar x 0.0)) (Expr.ceil x) (Expr.floor x)
+
+    /// log(x / (1 - x)) as log x - log1p(-x), which keeps its digits near 0 and 1. Outside [0, 1]
+    /// the value and the derivative are NaN, as torch's: there it is √(x(1 - x)), NaN with a NaN
+    /// slope, read only outside (x·NaN would send NaN into the cotangent everywhere).
+    let private logitOpen (x: Expr) =
+        let outside = Expr.lt x (scalar x 0.0) + Expr.gt x (scalar x 1.0)
+        let inside = onlyWhere (Expr.eq outside (scalar x 0.0)) x 0.5
+        let beyond = onlyWhere outside x 0.5
+        Expr.where outside (Expr.sqrt (beyond * (1.0 - beyond))) (Expr.log inside - Expr.log1p (-inside))
+
+    /// torch.logit: log(x / (1 - x)). Without eps, -∞ at 0, +∞ at 1 (slope +∞ at both) and NaN
+    /// outside [0, 1]. With eps in [0, 0.5], x is first clamped to [eps, 1 - eps]: the slope is 0
+    /// outside that range and at NaN, and passes at its bounds, as torch's.
+    let logit (eps: float option) (x: Expr) =
+        match eps with
+        | None -> logitOpen x
+        | Some e when not (e >= 0.0 && e <= 0.5) ->
+            invalidArg "eps" (sprintf "Logit: eps = %g must be in [0, 0.5] (input %s)" e (Shape.format x.Dims))
+        | Some e -> logitOpen (Activations.clamp (Some e) (Some(1.0 - e)) x)
+
+    /// torch.xlogy: x·log y, 0 where x = 0 unless y is NaN (then NaN). The derivatives are torch's:
+    /// log y in x (0 where x = 0 and y <= 0) and x/y in y (so NaN at x = y = 0). The exceptions:
+    /// at x = 0, y = +∞ the slope in x is 0 here, +∞ in torch; at x = 0, y <= 0 the mixed second
+    /// derivatives are 0 here, where torch's two disagree (1/y one way, 0 the other).
+    let xlogy (x: Expr) (y: Expr) =
+        let x, y =
+            let dtype = if x.DType = DType.Float64 || y.DType = DType.Float64 then DType.Float64 else DType.Float32
+            Expr.cast dtype x, Expr.cast dtype y
+        let zero = scalar x 0.0
+        let atZero = Expr.eq x zero * Expr.eq y y
+        // away from x = 0: x·log y, its x read only there
+        let general = Expr.where atZero zero x * Expr.log y
+        // at x = 0: 0 · log y over a finite positive y, which carries torch's slope in x
+        let finitePositive = Expr.gt y zero * Expr.lt y (scalar y Double.PositiveInfinity)
+        let special = Expr.where atZero x zero * Expr.log (Expr.where finitePositive y (scalar y 1.0))
+        Expr.where atZero special general
+
+    /// torch.remainder, Python's a % b: the remainder with b's sign, fmod(a, b) + b where fmod's sign
+    /// differs from b's (torch's kernel, so exact as it). The derivatives are 1 in a and
+    /// -floor(a/b) in b, with a/b rounded (torch divides exactly, so it differs where a/b rounds onto
+    /// an integer, as 1/0.1).
+    let remainder (a: Expr) (b: Expr) =
+        let r = Expr.fmod a b
+        let zero = scalar r 0.0
+        let adjust = Expr.ne r zero * Expr.ne (Expr.lt r zero) (Expr.lt b zero)
+        Expr.where adjust (r + b) r
+
+    /// torch.lerp: start + weight·(end - start) for |weight| < 0.5, else end - (end - start)·(1 - weight),
+    /// torch's two forms (each exact at its own end). Each form reads the weight only where it is
+    /// taken, so an infinite end - start in the other gives no NaN cotangent.
+    let lerp (start: Expr) (finish: Expr) (weight: Expr) =
+        let low = Expr.lt (Expr.abs weight) (scalar weight 0.5)
+        let nearStart = Expr.where low weight (scalar weight 0.0)
+        let nearEnd = Expr.where low (scalar weight 1.0) weight
+        let span = finish - start
+        Expr.where low (start + nearStart * span) (finish - span * (1.0 - nearEnd))

@@ -1,0 +1,164 @@
+/// torch's structural conveniences built from views, slices and products: squeeze and unsqueeze,
+/// flatten, split and chunk, roll, trace, outer and cross products, and the median. Each is a
+/// composite, so its derivatives of every order follow from the primitives. Errors name the torch
+/// function, the axis and the shape.
+namespace FunctionalDiff.Core
+
+/// Structural composites over Expr, with torch's conventions.
+[<RequireQualifiedAccess>]
+module Structure =
+
+    let private dims (e: Expr) = Shape.format e.Dims
+
+    /// The axis made non-negative, or an error naming the op, the axis and the input's shape.
+    let private axisOf (op: string) (x: Expr) (axis: int) =
+        let a = if axis < 0 then axis + x.Rank else axis
+        if a < 0 || a >= x.Rank then
+            Shape.fail op (sprintf "axis %d is out of range for input %s (allowed: %d to %d)" axis (dims x) (-x.Rank) (x.Rank - 1))
+        a
+
+    /// The axes of length 1 removed (torch.squeeze without a dim); a scalar stays a scalar.
+    let squeezeAll (x: Expr) = Expr.reshape (x.Dims |> Array.filter (fun d -> d <> 1)) x
+
+    /// The axis removed when its length is 1; an axis of another length is left as it is, as
+    /// torch.squeeze(x, dim) does (it raises only for an axis out of range). A scalar accepts
+    /// axis 0 and -1 and stays a scalar, as in torch.
+    let squeeze (axis: int) (x: Expr) =
+        if x.Rank = 0 then
+            if axis = 0 || axis = -1 then x
+            else Shape.fail "Squeeze" (sprintf "axis %d is out of range for the scalar input %s (allowed: 0 or -1)" axis (dims x))
+        else
+            let a = axisOf "Squeeze" x axis
+            if x.Dims.[a] <> 1 then x else Expr.reshape (Array.removeAt a x.Dims) x
+
+    /// Each listed axis removed when its length is 1, others left as they are (torch.squeeze with a
+    /// tuple of dims); axes count in x, and a repeated axis counts once.
+    let squeezeAxes (axes: int[]) (x: Expr) =
+        if isNull axes then nullArg "axes"
+        if x.Rank = 0 then
+            for axis in axes do squeeze axis x |> ignore
+            x
+        else
+            let remove = axes |> Array.map (axisOf "Squeeze" x) |> Array.filter (fun a -> x.Dims.[a] = 1) |> Set.ofArray
+            Expr.reshape (x.Dims |> Array.indexed |> Array.filter (fun (i, _) -> not (remove.Contains i)) |> Array.map snd) x
+
+    /// A new axis of length 1 at `axis`, which counts positions in the result: -1 appends, as
+    /// torch.unsqueeze (axis in [-(rank + 1), rank]).
+    let unsqueeze (axis: int) (x: Expr) =
+        let a = if axis < 0 then axis + x.Rank + 1 else axis
+        if a < 0 || a > x.Rank then
+            Shape.fail "Unsqueeze" (sprintf "axis %d is out of range for input %s (allowed: %d to %d)" axis (dims x) (-(x.Rank + 1)) x.Rank)
+        Expr.reshape (Array.insertAt a 1 x.Dims) x
+
+    /// Axes startAxis..endAxis (inclusive, negative counting from the end) merged into one, as
+    /// torch.flatten; a scalar becomes [1].
+    let flatten (startAxis: int) (endAxis: int) (x: Expr) =
+        if x.Rank = 0 then
+            if (startAxis = 0 || startAxis = -1) && (endAxis = 0 || endAxis = -1) then Expr.reshape [| 1 |] x
+            else Shape.fail "Flatten" (sprintf "axes %d..%d are out of range for the scalar input %s" startAxis endAxis (dims x))
+        else
+            let s = axisOf "Flatten" x startAxis
+            let e = axisOf "Flatten" x endAxis
+            if s > e then
+                Shape.fail "Flatten" (sprintf "startAxis %d comes after endAxis %d for input %s" startAxis endAxis (dims x))
+            let merged = x.Dims.[s..e] |> Array.fold (*) 1
+            Expr.reshape (Array.concat [ x.Dims.[.. s - 1]; [| merged |]; x.Dims.[e + 1 ..] ]) x
+
+    /// Consecutive pieces of the given lengths along the axis, which must add up to its length, as
+    /// torch.split with a list of sizes.
+    let splitSizes (sizes: int[]) (axis: int) (x: Expr) =
+        if isNull sizes then nullArg "sizes"
+        if x.Rank = 0 then Shape.fail "Split" (sprintf "the scalar input %s has no axis to split" (dims x))
+        let a = axisOf "Split" x axis
+        if sizes |> Array.exists (fun s -> s < 0) || Array.sum sizes <> x.Dims.[a] then
+            Shape.fail "Split" (sprintf "sizes %s must be non-negative and add up to %d, the length of axis %d of %s"
+                                   (Shape.format sizes) x.Dims.[a] axis (dims x))
+        let starts = Array.scan (+) 0 sizes
+        Array.init sizes.Length (fun i -> Expr.sliceAxis a starts.[i] starts.[i + 1] x)
+
+    /// Pieces of `size` along the axis, the last one shorter when the length is not a multiple of
+    /// it, as torch.split with one size (an empty axis gives one empty piece).
+    let split (size: int) (axis: int) (x: Expr) =
+        if x.Rank = 0 then Shape.fail "Split" (sprintf "the scalar input %s has no axis to split" (dims x))
+        let a = axisOf "Split" x axis
+        let length = x.Dims.[a]
+        if size < 1 && not (size = 0 && length = 0) then
+            Shape.fail "Split" (sprintf "size %d must be positive (axis %d of %s)" size axis (dims x))
+        if length = 0 then [| x |]
+        else splitSizes (Array.init ((length + size - 1) / size) (fun i -> min size (length - i * size))) a x
+
+    /// At most `chunks` pieces along the axis, each ceil(length / chunks) long but the last, as
+    /// torch.chunk (so fewer pieces may come back: 5 by 4 gives 2, 2, 1); an empty axis gives
+    /// `chunks` empty pieces, as torch.
+    let chunk (chunks: int) (axis: int) (x: Expr) =
+        if chunks < 1 then Shape.fail "Chunk" (sprintf "chunks = %d must be positive (input %s)" chunks (dims x))
+        if x.Rank = 0 then Shape.fail "Chunk" (sprintf "the scalar input %s has no axis to split" (dims x))
+        let a = axisOf "Chunk" x axis
+        let length = x.Dims.[a]
+        if length = 0 then Array.create chunks x
+        else split ((length + chunks - 1) / chunks) a x
+
+    /// Entries shifted `shift` places along the axis, those pushed off the end coming back at the
+    /// front (negative shifts go the other way), as torch.roll.
+    let roll (shift: int) (axis: int) (x: Expr) =
+        if x.Rank = 0 then Shape.fail "Roll" (sprintf "the scalar input %s has no axis to roll" (dims x))
+        let a = axisOf "Roll" x axis
+        let n = x.Dims.[a]
+        let s = if n = 0 then 0 else ((shift % n) + n) % n
+        if s = 0 then x
+        else Expr.concat a [ Expr.sliceAxis a (n - s) n x; Expr.sliceAxis a 0 (n - s) x ]
+
+    /// torch.roll over several axes, one shift per axis.
+    let rollAxes (shifts: int[]) (axes: int[]) (x: Expr) =
+        if isNull shifts || isNull axes then nullArg "shifts/axes"
+        if shifts.Length <> axes.Length then
+            Shape.fail "Roll" (sprintf "%d shifts for %d axes (input %s)" shifts.Length axes.Length (dims x))
+        Array.fold2 (fun acc s a -> roll s a acc) x shifts axes
+
+    /// The sum of the main diagonal of a matrix (torch.trace: rank 2 only, rectangular allowed).
+    let trace (x: Expr) =
+        if x.Rank <> 2 then Shape.fail "Trace" (sprintf "input %s must be a matrix (rank 2)" (dims x))
+        Expr.sum (Indexing.diagonal 0 0 1 x)
+
+    /// a bᵀ of two vectors, [n] and [m] giving [n, m] (torch.outer).
+    let outer (a: Expr) (b: Expr) =
+        if a.Rank <> 1 || b.Rank <> 1 then
+            Shape.fail "Outer" (sprintf "inputs %s and %s must be vectors (rank 1)" (dims a) (dims b))
+        Expr.reshape [| a.Dims.[0]; 1 |] a * Expr.reshape [| 1; b.Dims.[0] |] b
+
+    /// The cross product along an axis of length 3 (torch.linalg.cross): equal ranks, the other
+    /// axes broadcast.
+    let cross (axis: int) (a: Expr) (b: Expr) =
+        if a.Rank <> b.Rank || a.Rank = 0 then
+            Shape.fail "Cross" (sprintf "inputs %s and %s must have the same rank, at least 1" (dims a) (dims b))
+        let k = axisOf "Cross" a axis
+        if a.Dims.[k] <> 3 || b.Dims.[k] <> 3 then
+            Shape.fail "Cross" (sprintf "axis %d of inputs %s and %s must have length 3" axis (dims a) (dims b))
+        let other = fun (x: Expr) -> Array.updateAt k 1 x.Dims
+        Shape.broadcast "Cross" (other a) (other b) |> ignore
+        let part (x: Expr) i = Expr.sliceAxis k i (i + 1) x
+        let a0, a1, a2 = part a 0, part a 1, part a 2
+        let b0, b1, b2 = part b 0, part b 1, part b 2
+        Expr.concat k [ a1 * b2 - a2 * b1; a2 * b0 - a0 * b2; a0 * b1 - a1 * b0 ]
+
+    /// The lower median along an axis (entry (n - 1)/2 of the sorted axis, as torch.median) and its
+    /// index in x, as a float tensor. A row holding NaN has the median NaN and the index of its first
+    /// NaN, as torch. The value is x gathered at the index, so its cotangent goes to the entry picked;
+    /// among equal values that is the one a stable sort puts in the middle (torch leaves it unspecified).
+    let median (axis: int) (keepDims: bool) (x: Expr) =
+        if x.Rank = 0 then Shape.fail "Median" (sprintf "the scalar input %s has no axis" (dims x))
+        let a = axisOf "Median" x axis
+        let n = x.Dims.[a]
+        if n = 0 then Shape.fail "Median" (sprintf "axis %d of %s is empty" axis (dims x))
+        let middle = (n - 1) / 2
+        let sorted = Expr.sliceAxis a middle (middle + 1) (Expr.argsort a false x)
+        // NaN sorts last, so the middle entry may be a number while the row holds NaN
+        let isNaN = Expr.ne x x
+        let index = Expr.where (Expr.maxAxes [| a |] true isNaN) (Expr.argmax a true isNaN) sorted
+        let shape = Shape.reduced x.Dims [| a |] keepDims
+        Expr.reshape shape (Expr.gather a index x), Expr.reshape shape index
+
+    /// The lower median of all entries, rank 0 (torch.median without a dim).
+    let medianAll (x: Expr) =
+        if x.Numel = 0 then Shape.fail "Median" (sprintf "input %s is empty" (dims x))
+        fst (median 0 false (Expr.reshape [| x.Numel |] x))
