@@ -127,15 +127,20 @@ module Rules =
                 | UnaryOp.Erfc -> g * (-2.0 / sqrt System.Math.PI * Expr.exp (-(x * x)))
                 | UnaryOp.Lgamma -> g * Expr.digamma x
                 // torch's rule, g·σ(x), one term, so an infinite cotangent gives ±∞ (the composite
-                // x + log1p(e^-x) gave g - g·σ(-x) = ∞ - ∞). σ is built from the side of 0 whose
-                // derivative does not cancel: 1/(1 + e^-x) above 0 (σ' = e^-x σ², where σ(1 - σ) is
-                // 1 - 1 = 0 from x ≈ 37), e^x/(1 + e^x) elsewhere; each side reads x only on its own.
+                // x + log1p(e^-x) gave g - g·σ(-x) = ∞ - ∞). σ is written so that its own derivative is
+                // one term as well, and accurate: 1/(1 + e^-x) for |x| <= 40 (σ' = e^-x·σ², where
+                // σ(1 - σ) is 1 - 1 = 0 from x ≈ 37, and e^x/(1 + e^x) is ∞ - ∞ under an infinite
+                // cotangent); e^x below -40 and 1 above 40, where each is σ to rounding in both dtypes,
+                // the latter as torch's rule above its threshold (slope 1, curvature 0). Each branch
+                // reads x only on its own side, so another side's overflow reaches no derivative.
                 | UnaryOp.Softplus ->
-                    let zero = zero ()
-                    let positive = Expr.gt x zero
-                    let above = Expr.where positive x zero
-                    let below = Expr.exp (Expr.where positive zero x)
-                    g * Expr.where positive (Expr.reciprocal (1.0 + Expr.exp (-above))) (below / (1.0 + below)))
+                    let bound = Expr.scalar x.DType 40.0
+                    let low = Expr.lt x -bound
+                    let high = Expr.gt x bound
+                    let inside (e: Expr) = Expr.where low (zero ()) (Expr.where high (zero ()) e)
+                    let middle = Expr.reciprocal (1.0 + Expr.exp (-(inside x)))
+                    let logistic = Expr.where high (Expr.scalar x.DType 1.0) (Expr.where low (Expr.exp (Expr.where low x -bound)) middle)
+                    g * logistic)
         | Op.Binary op ->
             let a, b = node.First, node.Second
             match op with

@@ -94,4 +94,12 @@ let tests =
             for part in [ "halfway"; "Float32"; "Float64" ] do
                 Expect.stringContains message part part
         }
+        test "Hessian of x1·expm1(x0) at (∞, 0): column c is H·e_c in IEEE arithmetic, so 0·H_00 = 0·NaN spreads into column 1 (the fuzzer's named convention)" {
+            let f (z: Expr) = Expr.sliceAxis 0 1 2 z * Expr.expm1 (Expr.sliceAxis 0 0 1 z) |> Expr.sum
+            // H = [[x1·e^x0, e^x0], [e^x0, 0]] = [[0·∞, ∞], [∞, 0]]
+            let h = [| [| 0.0 * infinity; infinity |]; [| infinity; 0.0 |] |]
+            let column c = Array.init 2 (fun r -> Array.init 2 (fun k -> h.[r].[k] * (if k = c then 1.0 else 0.0)) |> Array.sum)
+            let expected = Array.init 4 (fun i -> (column (i % 2)).[i / 2])
+            expectIeee (values (Diff.hessian f (constantVector [| infinity; 0.0 |]))) expected "Hessian by columns"
+        }
     ]

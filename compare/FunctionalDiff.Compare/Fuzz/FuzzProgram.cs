@@ -58,7 +58,8 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// and a result that cancels to about 0 still carries theirs;
     /// a program with a float32 round trip is compared in float64 at the table's cast tolerance;
     /// NaN must match NaN at the same position in every check, with one documented exception: in the full
-    /// Hessian a NaN may sit at the transposed position (see <see cref="Suite.Tolerance.HessianNaNMayTranspose"/>).
+    /// Hessian a NaN may sit at the transposed position (see <see cref="Suite.Tolerance.HessianNaNMayTranspose"/>), and one
+    /// of ours may sit beside a non-finite entry of its row (see <see cref="Suite.Tolerance.HessianNaNFromZeroTangent"/>).
     /// </summary>
     public Suite.Case ToCase()
     {
@@ -69,8 +70,8 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             Seed = Seed,
             Fixed = InputValues,
             Float64 = (Steps.Any(s => s.Kind == OpKind.CastRoundTrip) ? CastTolerance : Suite.Tolerance.Float64) with
-                { ScaleAtLeast = scale, HessianNaNMayTranspose = true, TorchDerivativeNaNIsConvention = torchNaN.Count > 0 },
-            Float32 = Suite.Tolerance.Float32 with { ScaleAtLeast = scale, HessianNaNMayTranspose = true, TorchDerivativeNaNIsConvention = torchNaN.Count > 0 },
+                { ScaleAtLeast = scale, HessianNaNMayTranspose = true, HessianNaNFromZeroTangent = true, TorchDerivativeNaNIsConvention = torchNaN.Count > 0 },
+            Float32 = Suite.Tolerance.Float32 with { ScaleAtLeast = scale, HessianNaNMayTranspose = true, HessianNaNFromZeroTangent = true, TorchDerivativeNaNIsConvention = torchNaN.Count > 0 },
             Why = (singular ? "fuzzed program across a domain edge" : "fuzzed program") +
                   (torchNaN.Count > 0 ? "; torch's derivative may be NaN where ours is a number: " + string.Join(", ", torchNaN) : "") +
                   (torchWrong.Count > 0 ? "; not compared where torch's own result is wrong: " + string.Join(", ", torchWrong.Select(w => w.Why)) : ""),
