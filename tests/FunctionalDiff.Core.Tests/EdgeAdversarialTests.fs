@@ -102,4 +102,10 @@ let tests =
             let expected = Array.init 4 (fun i -> (column (i % 2)).[i / 2])
             expectIeee (values (Diff.hessian f (constantVector [| infinity; 0.0 |]))) expected "Hessian by columns"
         }
+        test "the inverse of a singular matrix raises an ArgumentException naming Inverse and the shape" {
+            let singular = constant (tensor [| 2; 2 |] [| 1.0; 2.0; 2.0; 4.0 |])
+            let message = Expect.throwsC (fun () -> Eval.eval (Linalg.inverse singular) |> ignore) (fun e -> Expect.isTrue (e :? ArgumentException) (e.GetType().Name); e.Message)
+            Expect.stringContains message "Inverse" "op"
+            Expect.stringContains message "[2,2]" "shape"
+        }
     ]

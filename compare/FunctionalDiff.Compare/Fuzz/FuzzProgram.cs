@@ -132,7 +132,12 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// <item>Relu of an infinite value: torch's relu rule multiplies by a mask of its output, and the mask's
     /// derivative comes back as a tensor of zeros that meets the infinite derivative of the input as
     /// 0·∞ = NaN; in our rules that derivative is a symbolic zero, as for Sign and the rounding ops
-    /// (`fuzz 3/1411`: relu(−1/x) at x = −0 has the second derivative −2/x³ = +∞).</item>
+    /// (`fuzz 3/1411`: relu(−1/x) at x = −0 has the second derivative −2/x³ = +∞). The same at a NaN value, where
+    /// both slopes are 1 (`fuzz adversarial 3/264`: relu of a product ∞ − ∞).</item>
+    /// <item>Softplus above the threshold (40 in the reference, see TorchInterpreter.Softplus): both engines take x there,
+    /// slope 1 and curvature 0, but torch's curvature is a tensor of zeros that meets an infinite cotangent as 0·∞ = NaN,
+    /// where ours is a symbolic zero (σ is the constant 1 in our rule), so the other terms of the sum survive
+    /// (`fuzz adversarial 1/120`: exp(mean(softplus x)) at x = 710, whose second derivatives are +∞).</item>
     /// <item>Mean over no entries (and the losses that are one): its value is 0/0 = NaN, and its derivative is
     /// the zero map, a function of no numbers. Torch's is a tensor of zeros, which the derivative of a later step
     /// at the NaN value (log, a product with the NaN) turns into NaN; ours is a symbolic zero
@@ -160,8 +165,10 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "Atan2 over an empty broadcast with an infinite operand";
             case OpKind.Mse when AnyInfinite(a[0] - a[1]):
                 return "Mse with an infinite difference";
-            case OpKind.Relu when AnyInfinite(a[0]):
-                return "Relu of an infinite value";
+            case OpKind.Softplus when Any(a[0].gt(SoftplusThreshold)):
+                return "Softplus above the threshold";
+            case OpKind.Relu when AnyInfinite(a[0]) || Any(a[0].isnan()):
+                return "Relu of an infinite or NaN value";
             case OpKind.Mean or OpKind.BceWithLogits or OpKind.Mse when a[0].numel() == 0:
                 return "Mean over no entries";
             case OpKind.Prod when !Any(a[0].eq(0.0)) && Any(TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).eq(0.0)):
@@ -174,6 +181,9 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     }
 
     const double SmallestNormal = 2.2250738585072014E-308;
+
+    /// <summary>Above this softplus is x in both engines: torch's F.softplus at the reference's threshold, and ours (σ = 1).</summary>
+    const double SoftplusThreshold = 40;
 
     /// <summary>
     /// Whether a step, at its operands' values, is one where torch's own result is wrong (against the closed
