@@ -125,9 +125,9 @@ module Nn =
 
     /// Layer normalisation over the last axis with torch's biased variance, then scale and shift:
     /// (x - mean x) / sqrt(var x + ε). A row whose largest |entry| s is huge but finite is computed as
-    /// x/s with ε/s², the same function, so a variance that would overflow (entries near 1e300) gives the
-    /// exact ±1-like values where torch's kernel gives NaN and the unscaled form 0. s is held constant
-    /// (stopGradient), which is exact: the function does not depend on it.
+    /// x/s with ε/s², the same function, so a row whose variance would overflow (entries near 1e300) gets
+    /// its values (±1 for two entries) where torch's kernel gives NaN and the unscaled form gave 0. s is held
+    /// constant (stopGradient), which is exact: the function does not depend on it.
     let layerNorm (epsilon: float) (weight: Expr) (bias: Expr) (x: Expr) =
         if x.Rank < 1 then Shape.fail "LayerNorm" (sprintf "needs rank >= 1, got %s" (Shape.format x.Dims))
         for p in [ weight; bias ] do

@@ -172,8 +172,8 @@ module Linalg =
     /// eigenvalue, up to a rotation of its eigenspace), so only functions invariant to that choice
     /// have a well-defined gradient. Where two eigenvalues coincide the eigenvectors' gradient is not
     /// defined: as torch's rule, ours divides by their difference there, ±∞ that spreads to ±∞ or
-    /// NaN, never a finite wrong number. A function of the eigenvalues alone does not reach that
-    /// term (0 over a gap of 0 counts as nothing, as torch's undefined eigenvector cotangent), so its
+    /// NaN, never a finite wrong number. A function of the eigenvalues alone passes no eigenvector
+    /// cotangent (a symbolic zero, as torch's undefined one) and does not reach that term, so its
     /// gradient stays right at repeated eigenvalues; its second derivatives pass through the term
     /// and are ±∞ or NaN there, as torch's (even where, as for Σ w², a limit exists).
     let eigh (a: Expr) : Expr * Expr =

@@ -134,6 +134,14 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// 0·∞ = NaN; in our rules that derivative is a symbolic zero, as for Sign and the rounding ops
     /// (`fuzz 3/1411`: relu(−1/x) at x = −0 has the second derivative −2/x³ = +∞). The same at a NaN value, where
     /// both slopes are 1 (`fuzz adversarial 3/264`: relu of a product ∞ − ∞).</item>
+    /// <item>Mse of a value with itself: the function is 0 for every input, so every derivative is 0, ours included (its
+    /// two cotangents, g and −g, meet one input); torch's fused rule computes 2(a − b)/n = 0 as a tensor that an infinite
+    /// cotangent meets as 0·∞ = NaN at second order (`fuzz adversarial 3/37`: mse(x, x) times a constant holding ∞).</item>
+    /// <item>Log-softmax over an axis of length 1 at an infinite or NaN entry: both engines' value is NaN there (torch's
+    /// x − max), and ours is x − x, whose derivatives are differences of one cotangent, exactly 0 wherever the cotangent
+    /// is finite (the derivative of the function x − x = 0 at every finite x); torch's fused rule multiplies by exp of its
+    /// NaN output (`fuzz adversarial 2/148`:
+    /// log-softmax of [0, 0, ∞] over an axis of length 1).</item>
     /// <item>Softplus above the threshold (40 in the reference, see TorchInterpreter.Softplus): both engines take x there,
     /// slope 1 and curvature 0, but torch's curvature is a tensor of zeros that meets an infinite cotangent as 0·∞ = NaN,
     /// where ours is a symbolic zero (σ is the constant 1 in our rule), so the other terms of the sum survive
@@ -165,6 +173,11 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "Atan2 over an empty broadcast with an infinite operand";
             case OpKind.Mse when AnyInfinite(a[0] - a[1]):
                 return "Mse with an infinite difference";
+            case OpKind.Mse when s.Args[0] == s.Args[1]:
+                return "Mse of a value with itself";
+            case OpKind.LogSoftmax when a[0].dim() > 0 && a[0].shape[s.Ints[0] < 0 ? s.Ints[0] + (int)a[0].dim() : s.Ints[0]] == 1
+                                                          && Any(a[0].isfinite().logical_not()):
+                return "LogSoftmax over an axis of length 1 at a non-finite entry";
             case OpKind.Softplus when Any(a[0].gt(SoftplusThreshold)):
                 return "Softplus above the threshold";
             case OpKind.Relu when AnyInfinite(a[0]) || Any(a[0].isnan()):
@@ -190,6 +203,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// form, and against torch's other rules for the same function), and if so why and which checks; null
     /// otherwise. The program skips those checks (<see cref="Suite.Case.Skipped"/>), named in its Why.
     /// <list type="bullet">
+    /// <item>LogSumExp whose log of the sum rounds away beside a huge maximum (see <see cref="LogOfSumRoundsAway"/>).</item>
     /// <item>Prod with a nonzero entry below <see cref="TinyProdEntry"/> in magnitude: torch's rule is g·(y / x), whose
     /// derivative in x is g·(∂y/∂x)/x − g·y/x², two terms of size |g·y/x²| that cancel, so its rounding is
     /// |y/x|/|x| times the unit roundoff: second order only (`fuzz adversarial 1/30`: over one entry of 1e-38
@@ -199,10 +213,31 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// </summary>
     static (string Why, Suite.Check[] Checks)? TorchWrong(Step s, TorchSharp.torch.Tensor[] a) => s.Kind switch
     {
+        OpKind.LogSumExp when LogOfSumRoundsAway(a[0], s.Ints[0]) =>
+            ("LogSumExp whose log of the sum rounds away beside a huge maximum",
+             new[] { Suite.Check.Vjp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Jvp, Suite.Check.Compiled }),
         OpKind.Prod when a[0].numel() > 0 && a[0].ne(0.0).logical_and(a[0].abs().lt(TinyProdEntry)).any().item<bool>() =>
             ("Prod with a tiny nonzero entry", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
         _ => null,
     };
+
+    /// <summary>
+    /// Whether logsumexp along the axis meets a finite maximum m so large that m + log Σ exp(x − m) rounds to m while
+    /// log Σ exp(x − m) is not negligible (ties at the maximum): torch's rule exp(x − result) then reads the result as m
+    /// and gives each tied entry 1 instead of its softmax weight (`fuzz adversarial 4/170`: two entries 2.19e162 in one
+    /// column, torch's gradient 2× the closed form 1/2 each; ours shifts by m before exp and divides by the sum).
+    /// </summary>
+    static bool LogOfSumRoundsAway(TorchSharp.torch.Tensor x, int axis)
+    {
+        if (x.numel() == 0 || x.dim() == 0) return false;
+        long a = axis < 0 ? axis + x.dim() : axis;
+        var maximum = x.amax(new[] { a }, keepdim: true);
+        var finite = maximum.isfinite();
+        var shifted = TorchSharp.torch.where(finite, x - maximum, TorchSharp.torch.zeros_like(x));
+        var logOfSum = shifted.exp().sum(new[] { a }, keepdim: true).log();
+        var result = x.logsumexp(a, keepdim: true);
+        return result.eq(maximum).logical_and(finite).logical_and(logOfSum.gt(1e-10)).any().item<bool>();
+    }
 
     /// <summary>Below this |x| torch's second derivative of a product, rounding relative to |y/x|/|x|, exceeds the tolerance.</summary>
     const double TinyProdEntry = 1e-6;

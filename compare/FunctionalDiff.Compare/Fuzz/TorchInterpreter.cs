@@ -114,7 +114,7 @@ public static class TorchInterpreter
             // x^0 for a rank-0 constant 0 on a detached base: ours folds that exponent's mask and gives no
             // cotangent at all, the convention of symbolic zeros as for x.Pow(0.0) (`fuzz adversarial 3/37`:
             // logsumexp over an infinite entry, to the power 0; torch's zeros meet its NaN derivative).
-            OpKind.Pow when a[1].dim() == 0 && !a[1].requires_grad && a[1].item<double>() == 0 => a[0].detach().pow(a[1]),
+            OpKind.Pow when a[1].dim() == 0 && !a[1].requires_grad && a[1].eq(0.0).item<bool>() => a[0].detach().pow(a[1]),
             OpKind.Pow => a[0].pow(a[1]),
             OpKind.Maximum => torch.maximum(a[0], a[1]),
             OpKind.Minimum => torch.minimum(a[0], a[1]),
