@@ -134,9 +134,10 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// 0·∞ = NaN; in our rules that derivative is a symbolic zero, as for Sign and the rounding ops
     /// (`fuzz 3/1411`: relu(−1/x) at x = −0 has the second derivative −2/x³ = +∞). The same at a NaN value, where
     /// both slopes are 1 (`fuzz adversarial 3/264`: relu of a product ∞ − ∞).</item>
-    /// <item>Mse of a value with itself: the function is 0 for every input, so every derivative is 0, ours included (its
-    /// two cotangents, g and −g, meet one input); torch's fused rule computes 2(a − b)/n = 0 as a tensor that an infinite
-    /// cotangent meets as 0·∞ = NaN at second order (`fuzz adversarial 3/37`: mse(x, x) times a constant holding ∞).</item>
+    /// <item>Mse with a zero difference (a value with itself included): torch's fused rule scales the cotangent by
+    /// 2(a − b)/n, a tensor holding 0 that an infinite cotangent meets as 0·∞ = NaN, and its derivatives carry the NaN,
+    /// where the closed form is 2g/n = ±∞ (`fuzz adversarial 3/37`: mse(x1, x0) at (0, 0) times a constant holding ∞,
+    /// Hessian 2c·[[1, −1], [−1, 1]] with c = ±∞) or, for mse(x, x), 0 at every order.</item>
     /// <item>Log-softmax over an axis of length 1 at an infinite or NaN entry: both engines' value is NaN there (torch's
     /// x − max), and ours is x − x, whose derivatives are differences of one cotangent, exactly 0 wherever the cotangent
     /// is finite (the derivative of the function x − x = 0 at every finite x); torch's fused rule multiplies by exp of its
@@ -173,8 +174,8 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "Atan2 over an empty broadcast with an infinite operand";
             case OpKind.Mse when AnyInfinite(a[0] - a[1]):
                 return "Mse with an infinite difference";
-            case OpKind.Mse when s.Args[0] == s.Args[1]:
-                return "Mse of a value with itself";
+            case OpKind.Mse when s.Args[0] == s.Args[1] || Any((a[0] - a[1]).eq(0.0)):
+                return "Mse with a zero difference";
             case OpKind.LogSoftmax when a[0].dim() > 0 && a[0].shape[s.Ints[0] < 0 ? s.Ints[0] + (int)a[0].dim() : s.Ints[0]] == 1
                                                           && Any(a[0].isfinite().logical_not()):
                 return "LogSoftmax over an axis of length 1 at a non-finite entry";
