@@ -19,7 +19,9 @@ public sealed partial class Expr
 
     /// <summary>
     /// Layer normalisation over the last axis, without scale or shift: (x − mean) / sqrt(var + ε) with
-    /// the biased variance, as torch's layer_norm with normalized_shape equal to the last dimension.
+    /// the biased variance, as torch's layer_norm with normalized_shape equal to the last dimension. A row whose
+    /// largest |entry| is above 2^480 (float64) or 2^50 (float32) is divided by it first, with ε scaled to match, the
+    /// same function: a row near 1e300 gets its values where torch's squares overflow to NaN.
     /// </summary>
     public Expr LayerNorm(double epsilon = 1e-5) =>
         // Scale 1 and shift 0 fold away in the op language, leaving the bare normalisation.

@@ -34,7 +34,10 @@ public sealed partial class Expr
     public Expr Sigmoid() => Apply(Build.sigmoid);
     /// <summary>max(x, 0); its derivative at 0 is 0, as in torch.</summary>
     public Expr Relu() => Apply(Build.relu);
-    /// <summary>log(1 + e^x), computed without overflow (torch's softplus).</summary>
+    /// <summary>
+    /// log(1 + e^x), computed without overflow, with torch's rule g·σ(x) (an infinite cotangent gives ±∞). Unlike
+    /// torch's default threshold (x itself above 20), it is log(1 + e^x) to rounding at every x; its σ is 1 above 40.
+    /// </summary>
     public Expr Softplus() => Apply(CoreNn.softplus);
     /// <summary>|x|; its derivative at 0 is 0, as in torch.</summary>
     public Expr Abs() => Apply(Build.abs);

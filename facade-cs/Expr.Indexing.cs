@@ -11,7 +11,7 @@ public sealed partial class Expr
 {
     /// <summary>The entries at <paramref name="index"/> along an axis (torch.index_select); the axis takes the index's length.</summary>
     /// <param name="axis">The axis to select along.</param>
-    /// <param name="index">A rank-1 tensor of integer positions (repeats allowed).</param>
+    /// <param name="index">A rank-1 tensor of integer positions (repeats allowed), or a rank-0 one: one position, as torch.</param>
     public Expr IndexSelect(int axis, Expr index)
     {
         ArgumentNullException.ThrowIfNull(index);

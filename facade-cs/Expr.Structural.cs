@@ -49,8 +49,8 @@ public sealed partial class Expr
 
     /// <summary>
     /// Zero padding: before[i] zeros ahead of axis i and after[i] behind it, one pair per axis (torch's F.pad lists
-    /// pairs from the last axis backwards). Negative amounts, which torch reads as cropping, throw: crop with
-    /// <see cref="Slice"/>.
+    /// pairs from the last axis backwards). A negative amount crops that many entries, as torch's F.pad; cropping
+    /// more than an axis holds throws, naming Pad and the shapes.
     /// </summary>
     public Expr Pad(int[] before, int[] after)
     {
@@ -68,7 +68,8 @@ public sealed partial class Expr
 
     /// <summary>
     /// torch.gather: out[..i..] = this[..index[..i..]..] along the axis. The result has the index's
-    /// shape; the index holds integer values (in a float tensor) and gets no derivative.
+    /// shape; the index holds integer values (in a float tensor) and gets no derivative. As torch, a rank-0 index
+    /// or tensor beside the other of rank 1 counts as rank 1.
     /// </summary>
     public Expr Gather(int axis, Expr index)
     {

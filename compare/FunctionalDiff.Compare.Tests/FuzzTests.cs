@@ -130,4 +130,20 @@ public class FuzzNaNRuleTests
         // not in other checks
         Assert.False(CheckResult.Compare("c", DType.Float64, Check.SecondOrder, new[] { 1.0, 0.0, nan, 2.0 }, new[] { 1.0, nan, 0.0, 2.0 }, Rule).Passed);
     }
+
+    [Fact]
+    public void AHessianNaNOfOursPassesOnlyBesideANonFiniteEntryOfTorchsRow()
+    {
+        double nan = double.NaN, inf = double.PositiveInfinity;
+        var rule = Rule with { HessianNaNFromZeroTangent = true };
+        // x1·expm1(x0) at (∞, 0), cotangent -1: torch [[NaN, -∞], [-∞, NaN]]; ours pushes e_1 through (0,0) = 0·∞
+        Assert.True(CheckResult.Compare("c", DType.Float64, Check.Hessian, new[] { nan, nan, -inf, nan }, new[] { nan, -inf, -inf, nan }, rule).Passed);
+        // no non-finite entry beside it in torch's row: fails
+        Assert.False(CheckResult.Compare("c", DType.Float64, Check.Hessian, new[] { 1.0, nan, 0.0, 2.0 }, new[] { 1.0, 3.0, 0.0, 2.0 }, rule).Passed);
+        // the non-finite entry in its own column does not count, nor torch's NaN against a number of ours
+        Assert.False(CheckResult.Compare("c", DType.Float64, Check.Hessian, new[] { 1.0, nan, 0.0, 2.0 }, new[] { 1.0, 3.0, 0.0, inf }, rule).Passed);
+        Assert.False(CheckResult.Compare("c", DType.Float64, Check.Hessian, new[] { inf, 1.0, 0.0, 2.0 }, new[] { inf, nan, 0.0, 2.0 }, rule).Passed);
+        // without the flag it fails
+        Assert.False(CheckResult.Compare("c", DType.Float64, Check.Hessian, new[] { nan, nan, -inf, nan }, new[] { nan, -inf, -inf, nan }, Rule).Passed);
+    }
 }

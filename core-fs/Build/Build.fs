@@ -222,7 +222,13 @@ module Expr =
         else
             match x with
             | Filled v -> full x.DType shape v
-            | _ -> Ir.intern (Op.Slice(lo, hi, Array.copy steps)) [| x |] shape x.DType
+            | _ ->
+                match x.Op with
+                // a slice that reads only a pad's zeros on some axis is those zeros (a symbolic zero
+                // when it is a cotangent: the rule of a packed node sees which parts are absent)
+                | Op.Pad(before, _) when Array.exists (fun i -> hi.[i] <= before.[i] || lo.[i] >= before.[i] + x.First.Dims.[i]) [| 0 .. x.Rank - 1 |] ->
+                    zeros x.DType shape
+                | _ -> Ir.intern (Op.Slice(lo, hi, Array.copy steps)) [| x |] shape x.DType
 
     /// Slices one axis with step 1.
     let sliceAxis (axis: int) (start: int) (stop: int) (x: Expr) : Expr =
@@ -233,18 +239,24 @@ module Expr =
         stops.[a] <- stop
         slice starts stops (Array.create x.Rank 1) x
 
-    /// Zero padding: before.[i] zeros ahead of axis i and after.[i] behind it.
-    let pad (before: int[]) (after: int[]) (x: Expr) : Expr =
+    /// Zero padding: before.[i] zeros ahead of axis i and after.[i] behind it. A negative width
+    /// crops that many entries instead, as torch's F.pad; the node itself only ever pads.
+    let rec pad (before: int[]) (after: int[]) (x: Expr) : Expr =
         if isNull before || isNull after then nullArg "before/after"
         if before.Length <> x.Rank || after.Length <> x.Rank then
             Shape.fail "Pad" (sprintf "needs one before and after per axis of %s" (dims x))
         if Array.append before after |> Array.exists (fun p -> p < 0) then
-            Shape.fail "Pad" (sprintf "negative padding %s/%s for %s" (Shape.format before) (Shape.format after) (dims x))
-        let shape = Array.init x.Rank (fun i -> Shape.addDims "Pad" (Shape.addDims "Pad" before.[i] x.Dims.[i]) after.[i])
-        Shape.checkSize "Pad" shape
-        if Ir.sameDims shape x.Dims then x
-        elif (match x with Filled v -> isPositiveZero v | _ -> false) then zeros x.DType shape
-        else Ir.intern (Op.Pad(Array.copy before, Array.copy after)) [| x |] shape x.DType
+            let starts = before |> Array.map (fun p -> max 0 -p)
+            let stops = Array.init x.Rank (fun i -> x.Dims.[i] - max 0 -after.[i])
+            if Array.exists2 (fun start stop -> start > stop) starts stops then
+                Shape.fail "Pad" (sprintf "negative padding %s/%s crops more than %s holds" (Shape.format before) (Shape.format after) (dims x))
+            pad (before |> Array.map (max 0)) (after |> Array.map (max 0)) (slice starts stops (Array.create x.Rank 1) x)
+        else
+            let shape = Array.init x.Rank (fun i -> Shape.addDims "Pad" (Shape.addDims "Pad" before.[i] x.Dims.[i]) after.[i])
+            Shape.checkSize "Pad" shape
+            if Ir.sameDims shape x.Dims then x
+            elif (match x with Filled v -> isPositiveZero v | _ -> false) then zeros x.DType shape
+            else Ir.intern (Op.Pad(Array.copy before, Array.copy after)) [| x |] shape x.DType
 
     /// Joins tensors along an existing axis; all other dimensions must agree.
     let concat (axis: int) (parts: Expr seq) : Expr =
@@ -292,12 +304,18 @@ module Expr =
 
     /// torch.gather: out[..i..] = source[..index[..i..]..] along the axis; the output has the
     /// index's shape, and index holds integers in a float dtype.
-    let gather (axis: int) (index: Expr) (source: Expr) : Expr =
-        let a = Shape.normalizeAxis "Gather" source.Rank axis
-        if index.Rank <> source.Rank
-           || (let mutable fits = true in (for i in 0 .. index.Rank - 1 do if i <> a && index.Dims.[i] > source.Dims.[i] then fits <- false); not fits) then
-            Shape.fail "Gather" (sprintf "index %s does not fit source %s along axis %d" (dims index) (dims source) axis)
-        Ir.intern (Op.Gather a) [| source; index |] index.Dims source.DType
+    /// As torch, a rank-0 index or source counts as rank 1 beside the other of rank 0 or 1 (torch
+    /// compares their ranks with 0 taken as 1), and the output keeps the index's shape.
+    let rec gather (axis: int) (index: Expr) (source: Expr) : Expr =
+        if index.Rank <> source.Rank && index.Rank <= 1 && source.Rank <= 1 && (axis = 0 || axis = -1) then
+            let lift (e: Expr) = reshape [| e.Numel |] e
+            reshape index.Dims (gather 0 (lift index) (lift source))
+        else
+            let a = Shape.normalizeAxis "Gather" source.Rank axis
+            if index.Rank <> source.Rank
+               || (let mutable fits = true in (for i in 0 .. index.Rank - 1 do if i <> a && index.Dims.[i] > source.Dims.[i] then fits <- false); not fits) then
+                Shape.fail "Gather" (sprintf "index %s does not fit source %s along axis %d" (dims index) (dims source) axis)
+            Ir.intern (Op.Gather a) [| source; index |] index.Dims source.DType
 
     /// The adjoint of gather: zeros of `shape` with source[..i..] added at index[..i..] along the axis.
     let scatterAdd (axis: int) (index: Expr) (source: Expr) (shape: int[]) : Expr =
@@ -467,6 +485,8 @@ module Expr =
     let erfc x = unary UnaryOp.Erfc x
     /// log|Γ(x)|, as torch.lgamma.
     let lgamma x = unary UnaryOp.Lgamma x
+    /// log(1 + e^x), torch's softplus (beta 1): a primitive for its rule, g·σ(x) (Rules.fs).
+    let softplus x = unary UnaryOp.Softplus x
     /// ψ(x) = d/dx log Γ(x), as torch.digamma.
     let digamma x = polygamma 0 x
     /// a + b.

@@ -51,17 +51,10 @@ module Nn =
         if x.Dims.[axis] = 1 then x - x
         else Expr.logSoftmax axis x
 
-    /// log(1 + e^x), smooth at every order. Each branch is an exact identity for softplus and
-    /// stable on its own side: x + log1p(e^-x) for x > 0, log1p(e^x) elsewhere. Each branch
-    /// reads x only on its own side (0 on the other), so the other side's overflow reaches
-    /// neither values nor derivatives. (max(x,0) + log1p(e^-|x|) has the right value and first
-    /// derivative, but its second derivative at 0 came out 0 instead of σ'(0) = 1/4.)
-    let softplus (x: Expr) =
-        let zero = Expr.scalar x.DType 0.0
-        let positive = Expr.gt x zero
-        let above = Expr.where positive x zero
-        let below = Expr.where positive zero x
-        Expr.where positive (above + Expr.log1p (Expr.exp (-above))) (Expr.log1p (Expr.exp below))
+    /// log(1 + e^x), as torch's F.softplus (beta 1), without its threshold: torch returns x itself
+    /// above x = 20, with slope exactly 1 and curvature 0, off by σ(-x) and σ'(x); ours is log(1 + e^x)
+    /// to rounding at every x, in the kernel and in its rule g·σ(x) (a primitive, Expr.softplus).
+    let softplus (x: Expr) = Expr.softplus x
 
     /// Losses compare like with like: a target of another shape is an error, never a broadcast
     /// (torch warns and broadcasts [3] against [3,1] into a 3x3 loss; a silent 3x3 is never meant).
@@ -125,12 +118,29 @@ module Nn =
                      (Shape.format x.Dims) (Shape.format weight.Dims) (Shape.format bias.Dims))
         Expr.matmul x (Expr.transpose weight) + bias
 
-    /// Layer normalisation over the last axis with torch's biased variance, then scale and shift.
+    /// Rows whose largest |entry| passes this are divided by it first: squares of 2^480 (float64) or
+    /// 2^50 (float32) and a sum of as many as a tensor can hold stay finite, and below it no row is
+    /// touched, so ordinary rows keep their rounding bit for bit.
+    let private layerNormScaleAbove (dtype: DType) = Math.ScaleB(1.0, (if dtype = DType.Float32 then 50 else 480))
+
+    /// Layer normalisation over the last axis with torch's biased variance, then scale and shift:
+    /// (x - mean x) / sqrt(var x + ε). A row whose largest |entry| s is huge but finite is computed as
+    /// x/s with ε/s², the same function, so a row whose variance would overflow (entries near 1e300) gets
+    /// its values (±1 for two entries) where torch's kernel gives NaN and the unscaled form gave 0. s is held
+    /// constant (stopGradient), which is exact: the function does not depend on it.
     let layerNorm (epsilon: float) (weight: Expr) (bias: Expr) (x: Expr) =
         if x.Rank < 1 then Shape.fail "LayerNorm" (sprintf "needs rank >= 1, got %s" (Shape.format x.Dims))
         for p in [ weight; bias ] do
             if not (Shape.broadcastsTo p.Dims x.Dims) then
                 Shape.fail "LayerNorm" (sprintf "weight %s and bias %s must broadcast to the input %s" (Shape.format weight.Dims) (Shape.format bias.Dims) (Shape.format x.Dims))
-        let centred = x - Expr.meanAxes [| -1 |] true x
+        let scaled, epsilon =
+            if x.Dims.[x.Rank - 1] = 0 then x, Expr.scalar x.DType epsilon
+            else
+                let largest = Expr.stopGradient (Expr.maxAxes [| -1 |] true (Expr.abs x))
+                let huge = Expr.gt largest (Expr.scalar x.DType (layerNormScaleAbove x.DType))
+                           * Expr.lt largest (Expr.scalar x.DType Double.PositiveInfinity)
+                let scale = Expr.where huge largest (Expr.scalar x.DType 1.0)
+                x / scale, epsilon / Expr.square scale
+        let centred = scaled - Expr.meanAxes [| -1 |] true scaled
         let variance = Expr.meanAxes [| -1 |] true (Expr.square centred)
         centred * Expr.rsqrt (variance + epsilon) * weight + bias

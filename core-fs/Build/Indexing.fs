@@ -29,8 +29,10 @@ module Indexing =
         | _ -> ()
 
     /// torch.index_select: the entries of x at `index` (a rank-1 tensor of integer values) along
-    /// the axis. The output is x's shape with that axis as long as the index.
+    /// the axis. The output is x's shape with that axis as long as the index. A rank-0 index is one
+    /// position, as torch takes it (the axis keeps length 1).
     let indexSelect (axis: int) (index: Expr) (x: Expr) =
+        let index = if index.Rank = 0 then Expr.reshape [| 1 |] index else index
         if index.Rank <> 1 then
             Shape.fail "IndexSelect" (sprintf "index %s must have rank 1 (input %s)" (dims index) (dims x))
         let a = Shape.normalizeAxis "IndexSelect" x.Rank axis

@@ -171,10 +171,11 @@ module Linalg =
     /// positive. As in torch, eigenvectors are defined only up to sign (and, for a repeated
     /// eigenvalue, up to a rotation of its eigenspace), so only functions invariant to that choice
     /// have a well-defined gradient. Where two eigenvalues coincide the eigenvectors' gradient is not
-    /// defined: torch's rule divides by their difference there (inf or NaN); ours leaves out the
-    /// terms of such pairs, so the eigenvalues' gradient stays right at repeated eigenvalues; their
-    /// second derivatives are not (the left-out terms tend to a divided difference, f'' for Σ f(w),
-    /// not to 0), where torch's are NaN.
+    /// defined: as torch's rule, ours divides by their difference there, ±∞ that spreads to ±∞ or
+    /// NaN, never a finite wrong number. A function of the eigenvalues alone passes no eigenvector
+    /// cotangent (a symbolic zero, as torch's undefined one) and does not reach that term, so its
+    /// gradient stays right at repeated eigenvalues; its second derivatives pass through the term
+    /// and are ±∞ or NaN there, as torch's (even where, as for Σ w², a limit exists).
     let eigh (a: Expr) : Expr * Expr =
         let packed = LinalgNodes.eigh a
         let axis = packed.Rank - 2

@@ -66,4 +66,8 @@ module internal CustomRules =
         if result.Dims <> x.Dims then
             Shape.fail "CustomVjp"
                 (sprintf "the VJP rule of '%s' returned shape %s for an input of shape %s" rule.Name (Shape.format result.Dims) (Shape.format x.Dims))
+        // A cotangent of another dtype would be cast where the reverse walk sums it in, hiding a rule
+        // that computes in the wrong precision.
+        if result.DType <> x.DType then
+            invalidOp (sprintf "CustomVjp: the VJP rule of '%s' returned dtype %A for an input of dtype %A" rule.Name result.DType x.DType)
         result

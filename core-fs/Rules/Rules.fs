@@ -125,7 +125,22 @@ module Rules =
                 | UnaryOp.Erf -> g * (2.0 / sqrt System.Math.PI * Expr.exp (-(x * x)))
                 | UnaryOp.Sign | UnaryOp.Floor | UnaryOp.Ceil | UnaryOp.Round -> Expr.zerosLike x
                 | UnaryOp.Erfc -> g * (-2.0 / sqrt System.Math.PI * Expr.exp (-(x * x)))
-                | UnaryOp.Lgamma -> g * Expr.digamma x)
+                | UnaryOp.Lgamma -> g * Expr.digamma x
+                // torch's rule, g·σ(x), one term, so an infinite cotangent gives ±∞ (the composite
+                // x + log1p(e^-x) gave g - g·σ(-x) = ∞ - ∞). σ is written so that its own derivative is
+                // one term as well, and accurate: 1/(1 + e^-x) for |x| <= 40 (σ' = e^-x·σ², where
+                // σ(1 - σ) is 1 - 1 = 0 from x ≈ 37, and e^x/(1 + e^x) is ∞ - ∞ under an infinite
+                // cotangent); e^x below -40 and 1 above 40, where each is σ to rounding in both dtypes,
+                // the latter as torch's rule above its threshold (slope 1, curvature 0). Each branch
+                // reads x only on its own side, so another side's overflow reaches no derivative.
+                | UnaryOp.Softplus ->
+                    let bound = Expr.scalar x.DType 40.0
+                    let low = Expr.lt x -bound
+                    let high = Expr.gt x bound
+                    let inside (e: Expr) = Expr.where low (zero ()) (Expr.where high (zero ()) e)
+                    let middle = Expr.reciprocal (1.0 + Expr.exp (-(inside x)))
+                    let logistic = Expr.where high (Expr.scalar x.DType 1.0) (Expr.where low (Expr.exp (Expr.where low x -bound)) middle)
+                    g * logistic)
         | Op.Binary op ->
             let a, b = node.First, node.Second
             match op with
@@ -284,20 +299,26 @@ module Rules =
                 LinalgNodes.triangularSolve false false false (Expr.transpose r) (gq + Expr.matmul q copied))
         | Op.Eigh ->
             // A = V diag(w) Vᵀ: Ā = V (diag(w̄) + skew(Vᵀ V̄) / E) Vᵀ with E_ij = w_j - w_i off the
-            // diagonal, skew(K) = (K - Kᵀ)/2. Pairs with equal eigenvalues contribute nothing.
+            // diagonal, skew(K) = (K - Kᵀ)/2. A V̄ that is a symbolic zero (a function of the eigenvalues
+            // alone) leaves out the quotient, as torch's rule for an undefined V̄, so the eigenvalues'
+            // gradient is right at repeated eigenvalues. Any other V̄ is divided by E, and where two
+            // eigenvalues coincide, where the eigenvectors' derivative does not exist, that is ±∞ or
+            // NaN, as torch's; so are the eigenvalues' second derivatives there, which pass through it.
+            // The mask is the diagonal, never a value, so the rule stays linear in g for transposition.
             one (fun () ->
                 let axis = y.Rank - 2
                 let n = y.Dims.[y.Rank - 1]
                 let w, v = Expr.sliceAxis axis 0 1 y, Expr.sliceAxis axis 1 (n + 1) y
                 let gw, gv = Expr.sliceAxis axis 0 1 g, Expr.sliceAxis axis 1 (n + 1) g
-                let k = Expr.matmul (Expr.transpose v) gv
-                let skew = (k - Expr.transpose k) * 0.5
-                let gaps = w - Expr.transpose w
-                let apart = Expr.ne gaps (zero ())
-                let safeGaps = Expr.where apart gaps (Expr.scalar g.DType 1.0)
-                let inner = Expr.where apart (skew / safeGaps) (zero ())
                 let gwVector = Expr.reshape (Array.append gw.Dims.[.. gw.Rank - 3] [| n |]) gw
-                let middle = inner + Linalg.diagonalMatrix gwVector
+                let middle =
+                    if Fold.isZero gv then Linalg.diagonalMatrix gwVector
+                    else
+                        let k = Expr.matmul (Expr.transpose v) gv
+                        let skew = (k - Expr.transpose k) * 0.5
+                        let diagonal = Linalg.identity g.DType n
+                        let gaps = Expr.where diagonal (Expr.scalar g.DType 1.0) (w - Expr.transpose w)
+                        Expr.where diagonal (zero ()) (skew / gaps) + Linalg.diagonalMatrix gwVector
                 Expr.matmul v (Expr.matmul middle (Expr.transpose v)))
         | Op.Polygamma n -> one (fun () -> g * Expr.polygamma (n + 1) node.First)
         | Op.ArgSort _ -> one (zeroFor node.First)

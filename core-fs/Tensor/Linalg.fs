@@ -189,7 +189,7 @@ module internal LinalgTensors =
             if singular then
                 ArrayPool<'T>.Shared.Return factors
                 raise (System.ArgumentException(
-                        sprintf "Solve: the matrix a %s%s is singular (Solve and Inverse need a regular matrix, and so do the gradients of LogDet, SlogDet and Det beyond 3×3, which solve with it)"
+                        sprintf "Solve or Inverse: the matrix a %s%s is singular (Solve and Inverse need a regular matrix, and so do the gradients of LogDet, SlogDet and Det beyond 3×3, which solve with it)"
                             (Shape.format a.Dims) (batchIndex a batch)))
             LinalgKernels.luSolve factors (batch * n * n) n pivots bValues (batch * n * k) k
         ArrayPool<'T>.Shared.Return factors

@@ -16,6 +16,10 @@ module internal Special =
         elif Double.IsPositiveInfinity u then u
         else Math.Log u * x / (u - 1.0)
 
+    /// log(1 + e^x) (softplus), each side of 0 from the form that neither overflows nor cancels:
+    /// x + log1p(e^-x) above 0, log1p(e^x) elsewhere (NaN included).
+    let softplus (x: float) = if x > 0.0 then x + log1p (Math.Exp -x) else log1p (Math.Exp x)
+
     /// exp(x)-1 accurate near 0, by Kahan's correction of the rounded exp with x/log(u). Above 1 there is
     /// no cancellation to correct, and the product (u - 1)·x would overflow before u does.
     let expm1 (x: float) =

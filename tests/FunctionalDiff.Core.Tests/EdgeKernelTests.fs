@@ -62,12 +62,16 @@ let private reference (op: UnaryOp) : float -> float =
             elif x > 0.0 then TensorElementwiseTests.erfcByQuadrature x
             else 2.0 - TensorElementwiseTests.erfcByQuadrature (abs x))
     | UnaryOp.Lgamma -> lgammaByLanczos
+    // log(1 + e^x) from the side of 0 where e^±x does not overflow, log(1 + u) by its series where 1 + u rounds
+    | UnaryOp.Softplus ->
+        let log1pOf (u: float) = if u < 1e-5 then u - u * u / 2.0 + u * u * u / 3.0 else Math.Log(1.0 + u)
+        (fun x -> if Double.IsNaN x then x elif x > 0.0 then x + log1pOf (Math.Exp(-x)) else log1pOf (Math.Exp x))
 
 let private allUnaryOps =
     [ UnaryOp.Neg; UnaryOp.Exp; UnaryOp.Log; UnaryOp.Log1p; UnaryOp.Expm1; UnaryOp.Sin; UnaryOp.Cos; UnaryOp.Tan
       UnaryOp.Tanh; UnaryOp.Sigmoid; UnaryOp.Relu; UnaryOp.Abs; UnaryOp.Sign; UnaryOp.Sqrt; UnaryOp.Rsqrt
       UnaryOp.Square; UnaryOp.Reciprocal; UnaryOp.Erf; UnaryOp.Floor; UnaryOp.Ceil; UnaryOp.Round
-      UnaryOp.Erfc; UnaryOp.Lgamma ]
+      UnaryOp.Erfc; UnaryOp.Lgamma; UnaryOp.Softplus ]
 
 /// float32 inputs: zeros, subnormals, tiny, ordinary, huge, both signs, and the non-finite values.
 let private float32Sweep =

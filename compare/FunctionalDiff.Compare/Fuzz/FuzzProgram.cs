@@ -58,7 +58,8 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// and a result that cancels to about 0 still carries theirs;
     /// a program with a float32 round trip is compared in float64 at the table's cast tolerance;
     /// NaN must match NaN at the same position in every check, with one documented exception: in the full
-    /// Hessian a NaN may sit at the transposed position (see <see cref="Suite.Tolerance.HessianNaNMayTranspose"/>).
+    /// Hessian a NaN may sit at the transposed position (see <see cref="Suite.Tolerance.HessianNaNMayTranspose"/>), and one
+    /// of ours may sit beside a non-finite entry of its row (see <see cref="Suite.Tolerance.HessianNaNFromZeroTangent"/>).
     /// </summary>
     public Suite.Case ToCase()
     {
@@ -69,8 +70,8 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             Seed = Seed,
             Fixed = InputValues,
             Float64 = (Steps.Any(s => s.Kind == OpKind.CastRoundTrip) ? CastTolerance : Suite.Tolerance.Float64) with
-                { ScaleAtLeast = scale, HessianNaNMayTranspose = true, TorchDerivativeNaNIsConvention = torchNaN.Count > 0 },
-            Float32 = Suite.Tolerance.Float32 with { ScaleAtLeast = scale, HessianNaNMayTranspose = true, TorchDerivativeNaNIsConvention = torchNaN.Count > 0 },
+                { ScaleAtLeast = scale, HessianNaNMayTranspose = true, HessianNaNFromZeroTangent = true, TorchDerivativeNaNIsConvention = torchNaN.Count > 0 },
+            Float32 = Suite.Tolerance.Float32 with { ScaleAtLeast = scale, HessianNaNMayTranspose = true, HessianNaNFromZeroTangent = true, TorchDerivativeNaNIsConvention = torchNaN.Count > 0 },
             Why = (singular ? "fuzzed program across a domain edge" : "fuzzed program") +
                   (torchNaN.Count > 0 ? "; torch's derivative may be NaN where ours is a number: " + string.Join(", ", torchNaN) : "") +
                   (torchWrong.Count > 0 ? "; not compared where torch's own result is wrong: " + string.Join(", ", torchWrong.Select(w => w.Why)) : ""),
@@ -131,7 +132,21 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// <item>Relu of an infinite value: torch's relu rule multiplies by a mask of its output, and the mask's
     /// derivative comes back as a tensor of zeros that meets the infinite derivative of the input as
     /// 0·∞ = NaN; in our rules that derivative is a symbolic zero, as for Sign and the rounding ops
-    /// (`fuzz 3/1411`: relu(−1/x) at x = −0 has the second derivative −2/x³ = +∞).</item>
+    /// (`fuzz 3/1411`: relu(−1/x) at x = −0 has the second derivative −2/x³ = +∞). The same at a NaN value, where
+    /// both slopes are 1 (`fuzz adversarial 3/264`: relu of a product ∞ − ∞).</item>
+    /// <item>Mse with a zero difference (a value with itself included): torch's fused rule scales the cotangent by
+    /// 2(a − b)/n, a tensor holding 0 that an infinite cotangent meets as 0·∞ = NaN, and its derivatives carry the NaN,
+    /// where the closed form is 2g/n = ±∞ (`fuzz adversarial 3/37`: mse(x1, x0) at (0, 0) times a constant holding ∞,
+    /// Hessian 2c·[[1, −1], [−1, 1]] with c = ±∞) or, for mse(x, x), 0 at every order.</item>
+    /// <item>Log-softmax over an axis of length 1 at an infinite or NaN entry: both engines' value is NaN there (torch's
+    /// x − max), and ours is x − x, whose derivatives are differences of one cotangent, exactly 0 wherever the cotangent
+    /// is finite (the derivative of the function x − x = 0 at every finite x); torch's fused rule multiplies by exp of its
+    /// NaN output (`fuzz adversarial 2/148`:
+    /// log-softmax of [0, 0, ∞] over an axis of length 1).</item>
+    /// <item>Softplus above the threshold (40 in the reference, see TorchInterpreter.Softplus): both engines take x there,
+    /// slope 1 and curvature 0, but torch's curvature is a tensor of zeros that meets an infinite cotangent as 0·∞ = NaN,
+    /// where ours is a symbolic zero (σ is the constant 1 in our rule), so the other terms of the sum survive
+    /// (`fuzz adversarial 1/120`: exp(mean(softplus x)) at x = 710, whose second derivatives are +∞).</item>
     /// <item>Mean over no entries (and the losses that are one): its value is 0/0 = NaN, and its derivative is
     /// the zero map, a function of no numbers. Torch's is a tensor of zeros, which the derivative of a later step
     /// at the NaN value (log, a product with the NaN) turns into NaN; ours is a symbolic zero
@@ -159,8 +174,15 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "Atan2 over an empty broadcast with an infinite operand";
             case OpKind.Mse when AnyInfinite(a[0] - a[1]):
                 return "Mse with an infinite difference";
-            case OpKind.Relu when AnyInfinite(a[0]):
-                return "Relu of an infinite value";
+            case OpKind.Mse when s.Args[0] == s.Args[1] || Any((a[0] - a[1]).eq(0.0)):
+                return "Mse with a zero difference";
+            case OpKind.LogSoftmax when a[0].dim() > 0 && a[0].shape[s.Ints[0] < 0 ? s.Ints[0] + (int)a[0].dim() : s.Ints[0]] == 1
+                                                          && Any(a[0].isfinite().logical_not()):
+                return "LogSoftmax over an axis of length 1 at a non-finite entry";
+            case OpKind.Softplus when Any(a[0].gt(SoftplusThreshold)):
+                return "Softplus above the threshold";
+            case OpKind.Relu when AnyInfinite(a[0]) || Any(a[0].isnan()):
+                return "Relu of an infinite or NaN value";
             case OpKind.Mean or OpKind.BceWithLogits or OpKind.Mse when a[0].numel() == 0:
                 return "Mean over no entries";
             case OpKind.Prod when !Any(a[0].eq(0.0)) && Any(TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).eq(0.0)):
@@ -174,11 +196,15 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
 
     const double SmallestNormal = 2.2250738585072014E-308;
 
+    /// <summary>Above this softplus is x in both engines: torch's F.softplus at the reference's threshold, and ours (σ = 1).</summary>
+    const double SoftplusThreshold = 40;
+
     /// <summary>
     /// Whether a step, at its operands' values, is one where torch's own result is wrong (against the closed
     /// form, and against torch's other rules for the same function), and if so why and which checks; null
     /// otherwise. The program skips those checks (<see cref="Suite.Case.Skipped"/>), named in its Why.
     /// <list type="bullet">
+    /// <item>LogSumExp whose log of the sum rounds away beside a huge maximum (see <see cref="LogOfSumRoundsAway"/>).</item>
     /// <item>Prod with a nonzero entry below <see cref="TinyProdEntry"/> in magnitude: torch's rule is g·(y / x), whose
     /// derivative in x is g·(∂y/∂x)/x − g·y/x², two terms of size |g·y/x²| that cancel, so its rounding is
     /// |y/x|/|x| times the unit roundoff: second order only (`fuzz adversarial 1/30`: over one entry of 1e-38
@@ -188,10 +214,31 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// </summary>
     static (string Why, Suite.Check[] Checks)? TorchWrong(Step s, TorchSharp.torch.Tensor[] a) => s.Kind switch
     {
+        OpKind.LogSumExp when LogOfSumRoundsAway(a[0], s.Ints[0]) =>
+            ("LogSumExp whose log of the sum rounds away beside a huge maximum",
+             new[] { Suite.Check.Vjp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Jvp, Suite.Check.Compiled }),
         OpKind.Prod when a[0].numel() > 0 && a[0].ne(0.0).logical_and(a[0].abs().lt(TinyProdEntry)).any().item<bool>() =>
             ("Prod with a tiny nonzero entry", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
         _ => null,
     };
+
+    /// <summary>
+    /// Whether logsumexp along the axis meets a finite maximum m so large that m + log Σ exp(x − m) rounds to m while
+    /// log Σ exp(x − m) is not negligible (ties at the maximum): torch's rule exp(x − result) then reads the result as m
+    /// and gives each tied entry 1 instead of its softmax weight (`fuzz adversarial 4/170`: two entries 2.19e162 in one
+    /// column, torch's gradient 2× the closed form 1/2 each; ours shifts by m before exp and divides by the sum).
+    /// </summary>
+    static bool LogOfSumRoundsAway(TorchSharp.torch.Tensor x, int axis)
+    {
+        if (x.numel() == 0 || x.dim() == 0) return false;
+        long a = axis < 0 ? axis + x.dim() : axis;
+        var maximum = x.amax(new[] { a }, keepdim: true);
+        var finite = maximum.isfinite();
+        var shifted = TorchSharp.torch.where(finite, x - maximum, TorchSharp.torch.zeros_like(x));
+        var logOfSum = shifted.exp().sum(new[] { a }, keepdim: true).log();
+        var result = x.logsumexp(a, keepdim: true);
+        return result.eq(maximum).logical_and(finite).logical_and(logOfSum.gt(1e-10)).any().item<bool>();
+    }
 
     /// <summary>Below this |x| torch's second derivative of a product, rounding relative to |y/x|/|x|, exceeds the tolerance.</summary>
     const double TinyProdEntry = 1e-6;

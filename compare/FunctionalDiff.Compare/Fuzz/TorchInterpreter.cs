@@ -111,6 +111,10 @@ public static class TorchInterpreter
             OpKind.Sub => a[0].sub(a[1]),
             OpKind.Mul => a[0].mul(a[1]),
             OpKind.Div => a[0].div(a[1]),
+            // x^0 for a rank-0 constant 0 on a detached base: ours folds that exponent's mask and gives no
+            // cotangent at all, the convention of symbolic zeros as for x.Pow(0.0) (`fuzz adversarial 3/37`:
+            // logsumexp over an infinite entry, to the power 0; torch's zeros meet its NaN derivative).
+            OpKind.Pow when a[1].dim() == 0 && !a[1].requires_grad && a[1].eq(0.0).item<bool>() => a[0].detach().pow(a[1]),
             OpKind.Pow => a[0].pow(a[1]),
             OpKind.Maximum => torch.maximum(a[0], a[1]),
             OpKind.Minimum => torch.minimum(a[0], a[1]),
@@ -131,7 +135,7 @@ public static class TorchInterpreter
             OpKind.Softmax => x.softmax(l[0]),
             OpKind.LogSoftmax => F.log_softmax(x, l[0]),
             OpKind.LogSumExp => x.logsumexp(l[0]),
-            OpKind.LayerNorm => F.layer_norm(x, new[] { x.shape[^1] }, eps: s.Scalar),
+            OpKind.LayerNorm => LayerNorm(x, s.Scalar),
             OpKind.Mse => F.mse_loss(a[0], a[1]),
             OpKind.BceWithLogits => F.binary_cross_entropy_with_logits(a[0], a[1].sigmoid()),
             OpKind.CrossEntropy => F.cross_entropy(x, torch.tensor(l)),
@@ -160,17 +164,36 @@ public static class TorchInterpreter
     // same zeros, and the derivative of a step function away from its steps is 0.
 
     /// <summary>
-    /// torch's softplus, except above its documented threshold (x &gt; 20), where F.softplus returns x itself
-    /// with slope exactly 1 and curvature 0: there its first derivative is off by σ(-x) ≈ 2e-9 relative
-    /// and its second by all of σ'(x), beyond the float64 tolerance (program `fuzz 1/244`:
-    /// softplus(expm1 3.2)). There the reference is torch computing the exact identity x + log1p(e^-x),
-    /// fed only x &gt; 20 so the other side's overflow reaches no derivative.
+    /// The convention "torch's softplus threshold": F.softplus returns x itself above its threshold (default 20),
+    /// with slope exactly 1 and curvature 0, off by σ(-x) ≈ 2e-9 relative at first order and by all of σ'(x) at
+    /// second, beyond the float64 tolerance (program `fuzz 1/244`: softplus(expm1 3.2)). Ours (Nn.softplus) is
+    /// log(1 + e^x) to rounding everywhere, so the reference is torch's own softplus and rule with the threshold
+    /// at 40, above which x + log1p(e^-x) rounds to x and σ(x) to 1 in both dtypes.
     /// </summary>
-    static TT Softplus(TT x)
+    static TT Softplus(TT x) => F.softplus(x, 1.0, 40.0);
+
+    /// <summary>
+    /// torch's layer norm, except over a row whose largest |entry| s is above 2^480 (float64) or 2^50 (float32)
+    /// and finite: there torch's kernel squares entries that overflow (a row near 1e300 gives NaN, where the
+    /// function is about ±1), and the reference is torch's layer norm of that row divided by s, with ε/s², the
+    /// same function (the convention "a scaled variance": ours, Nn.layerNorm, scales such rows the same way).
+    /// </summary>
+    static TT LayerNorm(TT x, double epsilon)
     {
-        var above = x.gt(20.0);
-        var fed = torch.where(above, x, torch.full_like(x, 21.0));
-        return torch.where(above, fed + torch.log1p(torch.exp(-fed)), F.softplus(x));
+        long n = x.shape[^1];
+        double bound = Math.ScaleB(1.0, x.dtype == ScalarType.Float32 ? 50 : 480);
+        if (n == 0 || x.numel() == 0) return F.layer_norm(x, new[] { n }, eps: epsilon);
+        var largest = x.detach().abs().amax(new long[] { -1 }, keepdim: true);
+        var huge = largest.gt(bound).logical_and(largest.isfinite());
+        if (!huge.any().item<bool>()) return F.layer_norm(x, new[] { n }, eps: epsilon);
+        var rows = x.reshape(-1, n);
+        var scales = torch.where(huge, largest, torch.ones_like(largest)).reshape(-1).to(ScalarType.Float64);
+        var normalised = Enumerable.Range(0, (int)rows.shape[0]).Select(r =>
+        {
+            double scale = scales[r].item<double>();
+            return F.layer_norm(rows[r] / scale, new[] { n }, eps: epsilon / (scale * scale));
+        }).ToArray();
+        return torch.stack(normalised).reshape(x.shape);
     }
 
     static TT Literal(double value, ScalarType dtype) => torch.tensor(value, dtype: dtype);

@@ -49,6 +49,16 @@ public sealed record Tolerance(double Relative, double AbsoluteFloor)
     public bool HessianNaNMayTranspose { get; init; }
 
     /// <summary>
+    /// When true, a NaN of ours in the full Hessian at (r, c) passes where torch's row r holds a non-finite
+    /// entry at another column k ≠ c. Ours builds column c by pushing the one-hot tangent e_c through the
+    /// gradient, so its entry is Σₖ H_rk·[e_c]ₖ in IEEE arithmetic, and the zero tangent of input k meets
+    /// H_rk = ±∞ as 0·∞ = NaN; torch differentiates each gradient entry alone and keeps H_rc (program
+    /// `fuzz adversarial 1/295`: x1·expm1(x0) at x0 = ∞, x1 = 0, where H_01 = e^x0 = ∞ and ours is NaN beside
+    /// H_00 = 0·∞). Only ours NaN, and only beside a non-finite entry of the same row. The fuzzer sets it.
+    /// </summary>
+    public bool HessianNaNFromZeroTangent { get; init; }
+
+    /// <summary>
     /// When true, an entry of a derivative check (never the value) passes where torch is NaN and ours is a
     /// number: torch's rule meets 0/0 inside a masked branch at a point where the derivative exists (the
     /// 2-norm and std at 0). Only that direction: a NaN of ours against a number of torch still fails. A

@@ -34,7 +34,16 @@ public static partial class CaseTable
         double[] g5 = Enumerable.Range(0, 2 * 1 * 2 * 2 * 3).Select(i => (double)(i * 7 % 3)).ToArray();
         yield return C("edge gather rank 5 axis -3 [2,1,3,2,3]", new[] { I(2, 1, 3, 2, 3) }, x => x[0].Gather(-3, Const(g5, new[] { 2, 1, 2, 2, 3 }, x[0])).Sin(),
             x => x[0].gather(-3, LongIdx(g5, 2, 1, 2, 2, 3)).sin());
+        yield return C("edge gather rank-0 index [3]", new[] { I(3) }, x => x[0].Gather(0, Const(new double[] { 2 }, new int[0], x[0])).Sin(),
+            x => x[0].gather(0, LongIdx(new double[] { 2 })).sin());
+        yield return C("edge indexSelect rank-0 index [2,3]", new[] { I(2, 3) }, x => x[0].IndexSelect(1, Const(new double[] { 2 }, new int[0], x[0])).Sin(),
+            x => x[0].index_select(1, LongIdx(new double[] { 2 })).sin());
+        // ---- softplus far out: torch's own rule at the threshold 40, where ours is log(1 + e^x) to rounding ----
+        yield return C("edge softplus far out", new[] { I(6) }, x => x[0].Softplus(), x => torch.nn.functional.softplus(x[0], 1, 40))
+            with { Fixed = new[] { new double[] { -800, -30, 0.5, 25, 39, 60 } } };
         // ---- slicing and structure ----
+        yield return C("edge pad negative widths crop [3,4]", new[] { I(3, 4) }, x => x[0].Pad(new[] { 1, -1 }, new[] { -1, 2 }).Sin() + 1.0,
+            x => torch.nn.functional.pad(x[0], new long[] { -1, 2, 1, -1 }).sin() + 1.0);
         yield return C("edge slice negative step 2 [2,6]", new[] { I(2, 6) }, x => x[0].Slice(1, -4, -1, 2).Sin(), x => x[0].slice(1, -4, -1, 2).sin());
         yield return C("edge slice clamped step 3 [7,2]", new[] { I(7, 2) }, x => x[0].Slice(0, -100, 100, 3).Sin(), x => x[0].slice(0, -100, 100, 3).sin());
         yield return C("edge slice step larger than axis [3,2]", new[] { I(3, 2) }, x => x[0].Slice(0, 1, 3, 5).Sin(), x => x[0].slice(0, 1, 3, 5).sin());
@@ -115,6 +124,10 @@ public static partial class CaseTable
         yield return C("edge qr column [3,1]", new[] { I(3, 1) }, x => { var qr = x[0].Qr(); return Expr.Concat(0, qr.Q, qr.R); }, x => { var (q, r) = linalg.qr(x[0]); return torch.cat(new[] { q, r }, 0); });
         yield return C("edge eigh 1x1", new[] { I(1, 1) }, x => { var e = x[0].Eigh(); return Expr.Concat(0, e.Eigenvalues.Reshape(1, 1), e.Eigenvectors.Square()); },
             x => { var (w, v) = linalg.eigh(x[0]); return torch.cat(new[] { w.reshape(1, 1), v.square() }, 0); });
+        yield return C("edge eigvalsh repeated eigenvalue diag(1,1,2)", new[] { I(3, 3) }, x => x[0].EigvalsH(), x => linalg.eigvalsh(x[0]))
+            with { Fixed = new[] { new double[] { 1, 0, 0, 0, 1, 0, 0, 0, 2 } }, Why = "first order V diag(ḡ) Vᵀ; second order through the eigenvectors' 1/0, NaN in both" };
+        yield return C("edge eigh vectors repeated eigenvalue diag(1,1,2)", new[] { I(3, 3) }, x => x[0].Eigh().Eigenvectors, x => linalg.eigh(x[0]).Item2)
+            with { Fixed = new[] { new double[] { 1, 0, 0, 0, 1, 0, 0, 0, 2 } }, Why = "the eigenvectors' derivative does not exist at a repeated eigenvalue: both divide by the gap 0" };
         yield return C("edge eigvalsh lower triangle only", new[] { I(3, 3) }, x => x[0].EigvalsH(), x => linalg.eigvalsh(x[0]));
         yield return C("edge solveTriangular batch broadcast [2,1,3,3]·[3,3,2]", new[] { I(2, 1, 3, 3), I(3, 3, 2) }, x => Shifted(x[0]).SolveTriangular(x[1], upper: true),
             x => linalg.solve_triangular(Shifted(x[0]), x[1].expand(2, 3, 3, 2), upper: true));
