@@ -227,6 +227,13 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// gives another number (|mean t| in float64, NaN in float32, where its own gradient says 0), and both second
     /// derivatives are rounding noise of order 1e15 (`fuzz 1/17`: std of [0.4, 0.4, 0.4] with correction 0), so
     /// the checks past the gradient are skipped.</item>
+    /// <item>Cumprod with a nonzero entry below <see cref="TinyProdEntry"/>: torch's rules divide by the entries, as for Prod,
+    /// so where a running product underflows its second derivative is 0 and its forward-mode derivative ∞ or NaN.
+    /// The closed forms (the Hessian of x₁x₂ is [[0, 1], [1, 0]]; the tangent of y₁ = x₁ is t₁) are ours
+    /// (`fuzz adversarial 1/180`: cumprod of [−1e-300, −1e-300]; `1/244`: of [5e-324, 1e-300]).</item>
+    /// <item>Var (and Std) over no more entries than its correction (one entry, correction 1): the value is 0/0 = NaN for every
+    /// input, in both, so no derivative exists; ours is NaN at every order and torch's second derivative 0
+    /// (`fuzz adversarial 1/266`: the var of a scalar). Its second-order checks are skipped.</item>
     /// <item>The polygamma family at a negative integer, a pole of every ψ⁽ⁿ⁾: ψ′ = ζ(2, x) is +∞ there (a double pole,
     /// positive on both sides), and ours is; torch's reflection formula divides by sin²(πx) with sin(πx) rounded to
     /// about 1e-16, so its trigamma at −1 is 6.6e32 (`fuzz 13/27`: digamma's gradient at −1). Every derivative
@@ -243,6 +250,11 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             ("the polygamma family at a negative integer", new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
         OpKind.Polygamma when s.Ints[0] >= 2 && a[0].numel() > 0 && a[0].eq(double.PositiveInfinity).any().item<bool>() =>
             ("polygamma of order 2 or more at +inf", new[] { Suite.Check.Value, Suite.Check.Compiled }),
+        OpKind.Cumprod when a[0].numel() > 0 && a[0].ne(0.0).logical_and(a[0].abs().lt(TinyProdEntry)).any().item<bool>() =>
+            ("Cumprod with a tiny nonzero entry", new[] { Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian }),
+        OpKind.Var or OpKind.Std when TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64) is var y && y.numel() > 0
+                && a[0].numel() / y.numel() <= (s.Mode == 0 ? 1 : s.Scalar) =>
+            ("Var or Std over no more entries than its correction", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
         OpKind.Prod when a[0].numel() > 0 && a[0].ne(0.0).logical_and(a[0].abs().lt(TinyProdEntry)).any().item<bool>() =>
             ("Prod with a tiny nonzero entry", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
         _ => null,

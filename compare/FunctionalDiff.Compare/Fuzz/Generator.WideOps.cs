@@ -325,10 +325,20 @@ public sealed partial class Generator
         return product < 0 || shift < 0 ? -1 : Try(S(OpKind.Add, product, shift));
     }
 
+    /// <summary>Largest condition number of a Gram matrix Cholesky is drawn at: with adversarial magnitudes AᵀA swamps the
+    /// n·I, and in float32 the matrix is then positive definite only by chance of rounding (`fuzz adversarial 1/235`).</summary>
+    const double GramCondition = 1e3;
+
     void Cholesky()
     {
         int m = Gram();
-        if (m >= 0) Try(S(OpKind.Cholesky, m));
+        if (m < 0) return;
+        using (var scope = torch.NewDisposeScope())
+        {
+            var t = tensors[m];
+            if (!t.isfinite().all().item<bool>() || torch.linalg.cond(t).max().item<double>() > GramCondition) return;
+        }
+        Try(S(OpKind.Cholesky, m));
     }
 
     void EigvalsH()
