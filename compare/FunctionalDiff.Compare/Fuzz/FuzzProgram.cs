@@ -177,6 +177,10 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// (`fuzz 1/252`: the Frobenius norm of a [2, 1, 1] zero tensor).</item>
     /// <item>Lgamma, digamma and polygamma at +∞: torch's ψ⁽ⁿ⁾(+∞) is NaN for n ≥ 2, where the limit, and ours, is 0
     /// (`fuzz 4/285`: the gradient of polygamma(1) at +∞ is ψ⁽²⁾(+∞)·u = 0).</item>
+    /// <item>Lgamma, digamma and polygamma at ±0, a pole: every ψ⁽ⁿ⁾ there is ±∞, and torch's second derivative
+    /// multiplies it by a first derivative of the operand that is exactly 0, ∞·0 = NaN, where ours multiplies
+    /// symbolic zeros (`fuzz adversarial 2/198`: digamma(x₀^x₁·x₂) at x₁ = x₂ = −0, whose x₀ row of the Hessian is
+    /// 0, since the operand does not depend on x₀ while x₁ = 0).</item>
     /// </list>
     /// </summary>
     static string? TorchNaNEdge(Step s, TorchSharp.torch.Tensor[] a)
@@ -205,6 +209,8 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "2-norm at 0";
             case OpKind.Lgamma or OpKind.Digamma or OpKind.Polygamma when Any(a[0].eq(double.PositiveInfinity)):
                 return "the polygamma family at +inf";
+            case OpKind.Lgamma or OpKind.Digamma or OpKind.Polygamma when Any(a[0].eq(0.0)):
+                return "the polygamma family at its pole 0";
             default:
                 return null;
         }

@@ -329,6 +329,9 @@ public sealed partial class Generator
     /// n·I, and in float32 the matrix is then positive definite only by chance of rounding (`fuzz adversarial 1/235`).</summary>
     const double GramCondition = 1e3;
 
+    /// <summary>Largest entry of a Gram matrix Cholesky is drawn at: beyond, the float32 run overflows to ∞ (`fuzz adversarial 2/220`).</summary>
+    const double Float32Largest = 1e38;
+
     void Cholesky()
     {
         int m = Gram();
@@ -336,7 +339,8 @@ public sealed partial class Generator
         using (var scope = torch.NewDisposeScope())
         {
             var t = tensors[m];
-            if (!t.isfinite().all().item<bool>() || torch.linalg.cond(t).max().item<double>() > GramCondition) return;
+            if (!t.isfinite().all().item<bool>() || t.abs().max().item<double>() > Float32Largest
+                || torch.linalg.cond(t).max().item<double>() > GramCondition) return;
         }
         Try(S(OpKind.Cholesky, m));
     }
