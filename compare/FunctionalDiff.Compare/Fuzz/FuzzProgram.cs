@@ -243,19 +243,22 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// <item>The polygamma family at a negative integer, a pole of every ψ⁽ⁿ⁾: ψ′ = ζ(2, x) is +∞ there (a double pole,
     /// positive on both sides), and ours is; torch's reflection formula divides by sin²(πx) with sin(πx) rounded to
     /// about 1e-16, so its trigamma at −1 is 6.6e32 (`fuzz 13/27`: digamma's gradient at −1). Every derivative
-    /// check is skipped; the values (NaN for lgamma's and digamma's derivatives there, in both) are compared.</item>
-    /// <item>Polygamma of order n ≥ 2 at +∞: the limit, and ours, is 0; torch's is NaN (`fuzz 13/268`: polygamma(2, +∞)).
-    /// The value checks are skipped; derivatives after it are NaN in torch and pass by the convention above.</item>
+    /// check is skipped; the values (NaN for lgamma's and digamma's derivatives there, in both) are compared. So at −∞
+    /// (an integer to floor), where ours is NaN at every order n ≥ 1 and torch's ±∞ from n = 2.</item>
+    /// <item>Polygamma of order n ≥ 2 at ±∞: at +∞ the limit, and ours, is 0; torch's is NaN (`fuzz 13/268`: polygamma(2, +∞)).
+    /// At −∞, where the poles at the negative integers leave no limit, ψ⁽ⁿ⁾ is NaN in ours for every n ≥ 1, as torch's
+    /// trigamma is, while torch's higher orders give ±∞. The value checks are skipped; derivatives after it are NaN
+    /// in torch and pass by the convention above.</item>
     /// </list>
     /// </summary>
     static (string Why, Suite.Check[] Checks)? TorchWrong(Step s, TorchSharp.torch.Tensor[] a) => s.Kind switch
     {
         OpKind.Std when a[0].numel() > 0 && TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).eq(0.0).any().item<bool>() =>
             ("Std of equal entries", new[] { Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian }),
-        OpKind.Lgamma or OpKind.Digamma or OpKind.Polygamma when a[0].numel() > 0 && a[0].lt(0.0).logical_and(a[0].eq(a[0].floor())).logical_and(a[0].isfinite()).any().item<bool>() =>
-            ("the polygamma family at a negative integer", new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
-        OpKind.Polygamma when s.Ints[0] >= 2 && a[0].numel() > 0 && a[0].eq(double.PositiveInfinity).any().item<bool>() =>
-            ("polygamma of order 2 or more at +inf", new[] { Suite.Check.Value, Suite.Check.Compiled }),
+        OpKind.Lgamma or OpKind.Digamma or OpKind.Polygamma when a[0].numel() > 0 && a[0].lt(0.0).logical_and(a[0].eq(a[0].floor())).any().item<bool>() =>
+            ("the polygamma family at a negative integer or -inf", new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
+        OpKind.Polygamma when s.Ints[0] >= 2 && a[0].numel() > 0 && a[0].isinf().any().item<bool>() =>
+            ("polygamma of order 2 or more at an infinity", new[] { Suite.Check.Value, Suite.Check.Compiled }),
         OpKind.Cumprod when a[0].numel() > 0 && a[0].ne(0.0).logical_and(a[0].abs().lt(TinyProdEntry)).any().item<bool>() =>
             ("Cumprod with a tiny nonzero entry", new[] { Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian }),
         OpKind.Var or OpKind.Std when TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64) is var y && y.numel() > 0
