@@ -120,9 +120,11 @@ public static class Cli
         var quiet = new Option<bool>("--quiet") { Description = "no progress lines" };
         var inputs = new Option<string>("--inputs") { Description = "how inputs are drawn: benign (the default, the README's figures) or adversarial (signed zeros, ties, kinks, overflowing and denormal magnitudes, more infinities and NaN)", DefaultValueFactory = _ => "benign", HelpName = "benign|adversarial" }
             .Also(o => o.AcceptOnlyFromAmong("benign", "adversarial"));
+        var ops = new Option<string>("--ops") { Description = "which ops programs draw: full (the whole public surface, the default) or classic (the ops drawn before it, so older programs come out as they were)", DefaultValueFactory = _ => "full", HelpName = "full|classic" }
+            .Also(o => o.AcceptOnlyFromAmong("full", "classic"));
         var fuzz = new Command("fuzz", "The differential fuzzer: random programs checked against TorchSharp, failures shrunk and printed as C#.")
         {
-            programs, seed, start, dtype, inProcess, quiet, inputs,
+            programs, seed, start, dtype, inProcess, quiet, inputs, ops,
         };
         fuzz.SetAction(r =>
         {
@@ -133,6 +135,7 @@ public static class Cli
                 "--start", r.GetValue(start).ToString(CultureInfo.InvariantCulture),
                 "--dtype", r.GetValue(dtype)!,
                 "--inputs", r.GetValue(inputs)!,
+                "--ops", r.GetValue(ops)!,
             };
             if (r.GetValue(inProcess)) args.Add("--in-process");
             if (r.GetValue(quiet)) args.Add("--quiet");

@@ -16,18 +16,19 @@ module Nn =
 
     /// log(sum(exp x)) over axes, stable, with torch's semantics at the edges: a maximum that
     /// is ±inf is not subtracted (inf - inf would be NaN), so all -inf gives -inf and a +inf
-    /// entry gives +inf; an empty axis gives -inf (the log of an empty sum).
+    /// entry gives +inf; an empty axis gives -inf (the log of an empty sum), a constant: it is a
+    /// function of no numbers, so its derivative is the zero map, where log of the sum would give
+    /// d(sum)/sum = 0/0 = NaN in forward mode.
     let logSumExp (axes: int[]) (keepDims: bool) (x: Expr) =
         let axes = Shape.normalizeAxes "LogSumExp" x.Rank axes
-        let shift =
-            if overEmpty "LogSumExp" axes x then Expr.scalar x.DType 0.0
-            else
-                let maximum = Expr.maxAxes axes true x
-                let finite = Expr.lt (Expr.abs maximum) (Expr.scalar x.DType Double.PositiveInfinity)
-                Expr.stopGradient (Expr.where finite maximum (Expr.scalar x.DType 0.0))
-        let summed = Expr.sumAxes axes true (Expr.exp (x - shift))
-        let result = Expr.log summed + shift
-        if keepDims then result else Expr.reshape (Shape.reduced x.Dims (Shape.normalizeAxes "LogSumExp" x.Rank axes) false) result
+        if overEmpty "LogSumExp" axes x then Expr.full x.DType (Shape.reduced x.Dims axes keepDims) Double.NegativeInfinity
+        else
+            let maximum = Expr.maxAxes axes true x
+            let finite = Expr.lt (Expr.abs maximum) (Expr.scalar x.DType Double.PositiveInfinity)
+            let shift = Expr.stopGradient (Expr.where finite maximum (Expr.scalar x.DType 0.0))
+            let summed = Expr.sumAxes axes true (Expr.exp (x - shift))
+            let result = Expr.log summed + shift
+            if keepDims then result else Expr.reshape (Shape.reduced x.Dims axes false) result
 
     /// Softmax along one axis, stable, as torch: x - max(x) before exp (so a row holding +inf,
     /// or only -inf, is NaN as in torch), and an empty axis gives the empty result. It is one

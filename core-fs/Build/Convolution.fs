@@ -3,7 +3,7 @@
 /// a convolution is one matmul of the weight against the input's windows, and a pooling reduces
 /// each window. Unfold's rule is Fold (col2im) and Fold's is Unfold, so with the rules of matmul,
 /// reshape and where every derivative is again made of these and nests to any order.
-/// A transposed convolution is the convolution of the input spread out by the stride.
+/// A transposed convolution is its adjoint: the input times the weight, added into place by Fold.
 namespace FunctionalDiff.Core
 
 /// Convolution and pooling layers, named after torch.nn.functional's.
@@ -124,16 +124,6 @@ module Convolution =
             Expr.reshape [| y.Dims.[0]; y.Dims.[1]; y.Dims.[3] |] y
         batched "Conv1d" 3 "[N, C, L]" body input
 
-    /// Spreads x [N, C, H, W] by the stride: stride - 1 zeros between neighbours along H and W.
-    let private spread ((sh, sw): int * int) (x: Expr) =
-        if sh = 1 && sw = 1 then x
-        else
-            let n, c, h, w = x.Dims.[0], x.Dims.[1], x.Dims.[2], x.Dims.[3]
-            Expr.reshape [| n; c; h; 1; w; 1 |] x
-            |> Expr.pad (Array.zeroCreate 6) [| 0; 0; 0; sh - 1; 0; sw - 1 |]
-            |> Expr.reshape [| n; c; h * sh; w * sw |]
-            |> Expr.slice [| 0; 0; 0; 0 |] [| n; c; (h - 1) * sh + 1; (w - 1) * sw + 1 |] [| 1; 1; 1; 1 |]
-
     /// Pads (positive amounts) or crops (negative amounts) the last two axes.
     let private padOrCrop ((top, bottom): int * int) ((left, right): int * int) (x: Expr) =
         let padded = Expr.pad [| 0; 0; max 0 top; max 0 left |] [| 0; 0; max 0 bottom; max 0 right |] x
@@ -144,8 +134,11 @@ module Convolution =
     /// torch.nn.functional.conv_transpose2d: input [N, C, H, W] (or [C, H, W]), weight
     /// [C, out_channels / groups, kH, kW], optional bias [out_channels]. The output is
     /// [N, out_channels, Ho, Wo] with Ho = (H - 1) strideH - 2 padH + dilationH (kH - 1) + outputPaddingH + 1.
-    /// It is the adjoint of conv2d with the same arguments: the input spread by the stride, padded by
-    /// dilation (k - 1) - padding, convolved with the flipped weight whose channel axes are swapped.
+    /// It is the adjoint of conv2d with the same arguments, written as torch computes it: every input entry
+    /// times every weight tap (one matmul per group, columns [N, out·kH·kW, H·W]), added into place by fold
+    /// (col2im) without padding, then cropped by the padding and padded by the output padding. So only input
+    /// entries meet the weight: the zeros between entries that a stride implies, and the border that padding
+    /// crops, are no products, and an infinite weight gives no 0·∞ = NaN there.
     let convTranspose2d (stride: int * int) (padding: int * int) (outputPadding: int * int) (dilation: int * int)
                         (groups: int) (weight: Expr) (bias: Expr option) (input: Expr) : Expr =
         let op = "ConvTranspose2d"
@@ -171,14 +164,24 @@ module Convolution =
             if ho < 1 || wo < 1 then
                 Shape.fail op (sprintf "input %s with weight %s, stride (%d, %d), padding (%d, %d) and dilation (%d, %d) gives an empty output (%d, %d)"
                                    (fmt x.Dims) (fmt weight.Dims) sh sw ph pw dh dw ho wo)
-            let edgeH, edgeW = dh * (kh - 1) - ph, dw * (kw - 1) - pw
-            let prepared = spread stride x |> padOrCrop (edgeH, edgeH + oph) (edgeW, edgeW + opw)
-            let swapped =
-                Expr.reshape [| groups; ci / groups; cog; kh; kw |] weight
-                |> Expr.permute [| 0; 2; 1; 3; 4 |]
-                |> Expr.reshape [| groups * cog; ci / groups; kh; kw |]
-                |> Expr.flip [| 2; 3 |]
-            convolve op (1, 1) (0, 0) dilation groups swapped bias prepared
+            let co = groups * cog
+            match bias with
+            | Some b when not (b.Rank = 1 && b.Dims.[0] = co) ->
+                Shape.fail op (sprintf "bias %s must be [%d], one per output channel of weight %s" (fmt b.Dims) co (fmt weight.Dims))
+            | _ -> ()
+            let n, h, w = x.Dims.[0], x.Dims.[2], x.Dims.[3]
+            let taps =
+                Expr.reshape [| groups; ci / groups; cog * kh * kw |] weight |> Expr.permute [| 0; 2; 1 |]
+            let products =
+                Expr.matmul taps (Expr.reshape [| n; groups; ci / groups; h * w |] x)
+                |> Expr.reshape [| n; co * kh * kw; h * w |]
+            let full = [| (h - 1) * sh + dh * (kh - 1) + 1; (w - 1) * sw + dw * (kw - 1) + 1 |]
+            let y =
+                Expr.fold full [| kh; kw |] [| sh; sw |] [| 0; 0 |] [| dh; dw |] products
+                |> padOrCrop (-ph, oph - ph) (-pw, opw - pw)
+            match bias with
+            | Some b -> y + Expr.reshape [| 1; co; 1; 1 |] b
+            | None -> y
         batched op 4 "[N, C, H, W]" body input
 
     /// The stride of a pooling layer: torch's default (none given, here 0) is the kernel size.

@@ -126,9 +126,11 @@ module internal Special =
 
     /// The Hurwitz zeta function ζ(s, q) = Σₖ (q+k)^-s for an integer s ≥ 2: the first terms
     /// summed until q + k reaches 20 + s, the rest by Euler-Maclaurin with ten Bernoulli terms
-    /// (each about (s+2j)²/(2π a)² ≤ 0.03 of the one before). +inf at the poles q = 0, -1, ….
+    /// (each about (s+2j)²/(2π a)² ≤ 0.03 of the one before). +inf at the poles q = 0, -1, …, and NaN
+    /// at -inf, which the poles approach without a limit (-inf is an integer to Math.Floor, not a pole).
     let private hurwitzZeta (s: int) (q: float) =
-        if q <= 0.0 && q = Math.Floor q then Double.PositiveInfinity
+        if Double.IsNegativeInfinity q then Double.NaN
+        elif q <= 0.0 && q = Math.Floor q then Double.PositiveInfinity
         // the recurrence would take -q steps to reach the tail's range
         elif q < -1e7 then Double.NaN
         else

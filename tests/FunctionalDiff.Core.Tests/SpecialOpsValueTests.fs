@@ -93,6 +93,12 @@ let private kernelTests =
             expectClose 1e-13 (at (Expr.polygamma 2) [| 1.0 |]) [| -2.0 * zeta3 |] "tetragamma"
             expectClose 1e-13 (at (Expr.polygamma 3) [| 1.0; -0.5 |]) [| Math.PI ** 4.0 / 15.0; Math.PI ** 4.0 + 96.0 |] "ψ3"
         }
+        test "polygamma of order 1 to 3 at the infinities: 0 at +inf (the limit), NaN at -inf (a pole at every negative integer, so no limit)" {
+            for n in 1 .. 3 do
+                let result = at (Expr.polygamma n) [| infinity; -infinity |]
+                Expect.equal result.[0] 0.0 (sprintf "order %d at +inf" n)
+                Expect.isTrue (Double.IsNaN result.[1]) (sprintf "order %d at -inf: %g" n result.[1])
+        }
         test "erfc: 2 - erfc(-x) symmetry, 1 - erf near 0, the asymptotic series in the tail, 0 and 2 at the infinities" {
             let points = [| -3.0; -0.7; 0.0; 0.3; 1.7; 2.9 |]
             expectClose 1e-15 (at Expr.erfc points) (at (fun x -> 2.0 - Expr.erfc (-x)) points) "symmetry"

@@ -37,6 +37,8 @@ public static class CSharpPrinter
         string.Join(", ", values.Select(v => dtype == DType.Float64 ? Number(v)
             : double.IsFinite(v) ? ((float)v).ToString("R", CultureInfo.InvariantCulture) + "f" : Number(v).Replace("double.", "float.")));
 
+    static string Bool(int flag) => flag == 1 ? "true" : "false";
+
     static string Ints(IEnumerable<int> values) => string.Join(", ", values);
 
     static string TensorLiteral(double[] values, int[] shape, DType dtype) =>
@@ -95,6 +97,31 @@ public static class CSharpPrinter
             OpKind.Gather => $"{x}.Gather({p[0]}, {TensorLiteral(s.Data!, s.DataShape!, dtype)})",
             OpKind.ScatterAdd => $"Expr.ScatterAdd({p[0]}, {TensorLiteral(s.Data!, s.DataShape!, dtype)}, {x}, new[] {{ {Ints(p[1..])} }})",
             OpKind.Concat or OpKind.Stack => $"Expr.{s.Kind}({p[0]}, {string.Join(", ", a)})",
+            OpKind.Gelu or OpKind.GeluTanh or OpKind.Silu or OpKind.Softsign or OpKind.LogSigmoid or OpKind.Erfc or OpKind.Lgamma
+                or OpKind.Digamma or OpKind.EigvalsH or OpKind.Det or OpKind.LogDet or OpKind.Inverse or OpKind.Cholesky => $"{x}.{s.Kind}()",
+            OpKind.Polygamma or OpKind.Cumsum or OpKind.Cumprod or OpKind.OneHot or OpKind.Tril or OpKind.Triu or OpKind.DiagEmbed => $"{x}.{s.Kind}({p[0]})",
+            OpKind.Elu or OpKind.LeakyRelu => $"{x}.{s.Kind}({c})",
+            OpKind.Clamp => $"{x}.Clamp({(s.Mode == 2 ? "null" : Number(s.Data![0]))}, {(s.Mode == 1 ? "null" : Number(s.Data![1]))})",
+            OpKind.Var or OpKind.Std => s.Mode == 0 ? $"{x}.{s.Kind}()"
+                : $"{x}.{s.Kind}({(s.Mode == 1 ? p[0].ToString() : $"new[] {{ {Ints(p)} }}")}, {c}{keep})",
+            OpKind.Norm => $"{x}.Norm({(double.IsPositiveInfinity(s.Scalar) ? "double.PositiveInfinity" : c)}{(s.Mode == 0 ? "" : ", " + Axes())})",
+            OpKind.FrobeniusNorm => $"{x}.FrobeniusNorm({(s.Flag ? "keepDims: true" : "")})",
+            OpKind.Repeat => $"Expr.Repeat({p[0]}, {FuzzProgram.RepeatBodies[s.Mode].Replace("c", c)}, {x})",
+            OpKind.IndexSelect => $"{x}.IndexSelect({p[0]}, {TensorLiteral(s.Data!, s.DataShape!, dtype)})",
+            OpKind.Embedding => $"Expr.Embedding({TensorLiteral(s.Data!, s.DataShape!, dtype)}, {x})",
+            OpKind.Sort => $"{x}.Sort({p[0]}, descending: {(s.Flag ? "true" : "false")}).{(s.Mode == 0 ? "Values" : "Indices")}",
+            OpKind.TopK => $"{x}.TopK({p[0]}, {p[1]}, largest: {(s.Flag ? "true" : "false")}).{(s.Mode == 0 ? "Values" : "Indices")}",
+            OpKind.Diagonal => $"{x}.Diagonal({Ints(p)})",
+            OpKind.Einsum => $"Expr.Einsum(\"{FuzzProgram.EinsumEquations[p[0]]}\", {string.Join(", ", a)})",
+            OpKind.Solve => $"{a[0]}.Solve({a[1]})",
+            OpKind.SolveTriangular => $"{a[0]}.SolveTriangular({a[1]}, upper: {Bool(p[0])}, left: {Bool(p[1])}, transpose: {Bool(p[2])}, unitriangular: {Bool(p[3])})",
+            OpKind.Conv1d or OpKind.Conv2d => $"Nn.{s.Kind}({a[0]}, {a[1]}, {(a.Length > 2 ? a[2] : "null")}, stride: {p[0]}, padding: {p[1]}, dilation: {p[2]}, groups: {p[3]})",
+            OpKind.ConvTranspose2d => $"Nn.ConvTranspose2d({a[0]}, {a[1]}, {(a.Length > 2 ? a[2] : "null")}, stride: {p[0]}, padding: {p[1]}, outputPadding: {p[2]}, dilation: {p[3]}, groups: {p[4]})",
+            OpKind.MaxPool2d => $"Nn.MaxPool2d({x}, {p[0]}, stride: {(p[1] == 0 ? "null" : p[1].ToString())}, padding: {p[2]}, dilation: {p[3]})",
+            OpKind.AvgPool2d => $"Nn.AvgPool2d({x}, {p[0]}, stride: {(p[1] == 0 ? "null" : p[1].ToString())}, padding: {p[2]})",
+            OpKind.AdaptiveAvgPool2d => $"Nn.AdaptiveAvgPool2d({x}, ({p[0]}, {p[1]}))",
+            OpKind.Unfold => $"Nn.Unfold({x}, {p[0]}, dilation: {p[1]}, padding: {p[2]}, stride: {p[3]})",
+            OpKind.Fold => $"Nn.Fold({x}, {p[0]}, {p[1]}, {p[2]}, dilation: {p[3]}, padding: {p[4]}, stride: {p[5]})",
             OpKind.Const => "(Expr)" + TensorLiteral(s.Data!, s.DataShape!, dtype),
             _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no printer"),
         };

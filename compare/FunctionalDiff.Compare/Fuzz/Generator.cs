@@ -12,7 +12,7 @@ namespace FunctionalDiff.Compare.Fuzz;
 /// domain edge on purpose, and so it can reject steps that overflow. Inputs are drawn smooth, positive,
 /// or on purpose full of kinks: exact zeros, ±1, halves, and ties (repeated entries).
 /// </summary>
-public sealed class Generator
+public sealed partial class Generator
 {
     /// <summary>Largest element count of any value, so Hessians and repros stay small.</summary>
     public const int MaxNumel = 48;
@@ -43,20 +43,25 @@ public sealed class Generator
     readonly List<Step> steps = new();
     int inputCount;
 
-    Generator(int seed, bool adversarial)
+    readonly bool classicOps;
+
+    Generator(int seed, bool adversarial, bool classicOps)
     {
         rng = new Random(seed);
         this.adversarial = adversarial;
+        this.classicOps = classicOps;
     }
 
     /// <summary>The program of one seed: the same seed always gives the same program.</summary>
     /// <param name="name">The program's name.</param>
     /// <param name="seed">Its seed.</param>
     /// <param name="adversarial">Draw inputs and constants from <see cref="DrawAdversarial"/>, and let steps overflow.</param>
-    public static FuzzProgram Generate(string name, int seed, bool adversarial = false)
+    /// <param name="classicOps">Draw only the classic surface (<see cref="ClassicWeights"/>): with it, a seed gives the program
+    /// it gave before the wider ops were drawn, so regressions found then stay reproducible.</param>
+    public static FuzzProgram Generate(string name, int seed, bool adversarial = false, bool classicOps = false)
     {
         using var scope = torch.NewDisposeScope();
-        var g = new Generator(seed, adversarial);
+        var g = new Generator(seed, adversarial, classicOps);
         return g.Build(name, seed);
     }
 
@@ -132,6 +137,8 @@ public sealed class Generator
         OpKind.Lt, OpKind.Le, OpKind.Gt, OpKind.Ge, OpKind.Eq, OpKind.Ne, OpKind.Where, OpKind.Max, OpKind.Min, OpKind.ArgMax,
         OpKind.Transpose, OpKind.Permute, OpKind.Reshape, OpKind.BroadcastTo, OpKind.Slice, OpKind.Pad, OpKind.Flip,
         OpKind.Gather, OpKind.Concat, OpKind.Stack, OpKind.Const,
+        OpKind.LeakyRelu, OpKind.Clamp, OpKind.IndexSelect, OpKind.Embedding, OpKind.OneHot, OpKind.Sort, OpKind.TopK,
+        OpKind.Tril, OpKind.Triu, OpKind.Diagonal, OpKind.DiagEmbed, OpKind.MaxPool2d,
     };
 
     /// <summary>Distance to a kink below which a value that is not bit-exact counts as on it.</summary>
@@ -146,6 +153,7 @@ public sealed class Generator
     /// </summary>
     bool NearKink(Step s)
     {
+        if (RoundedToNearZero(s)) return true;
         if (s.Args.All(a => exact[a])) return false;
         bool Any(int v, Func<double, bool> p) => numbers[v].Any(p);
         bool Close(int a, int b)
@@ -170,7 +178,7 @@ public sealed class Generator
                 return false;
             }
             default:
-                return false;
+                return NearWideKink(s);
         }
     }
 
@@ -287,7 +295,7 @@ public sealed class Generator
 
     // ---------------------------------------------------------------- the ops
 
-    static readonly (OpKind Kind, int Weight)[] Weights =
+    static readonly (OpKind Kind, int Weight)[] ClassicWeights =
     {
         (OpKind.Neg, 2), (OpKind.Exp, 3), (OpKind.Expm1, 2), (OpKind.Log, 3), (OpKind.Log1p, 2), (OpKind.Sin, 3), (OpKind.Cos, 3),
         (OpKind.Tan, 2), (OpKind.Tanh, 3), (OpKind.Sigmoid, 3), (OpKind.Relu, 3), (OpKind.Softplus, 3), (OpKind.Abs, 3),
@@ -303,12 +311,14 @@ public sealed class Generator
         (OpKind.Pad, 2), (OpKind.Flip, 2), (OpKind.Gather, 2), (OpKind.ScatterAdd, 2), (OpKind.Concat, 3), (OpKind.Stack, 2),
     };
 
-    static readonly int TotalWeight = Weights.Sum(w => w.Weight);
+    /// <summary>The classic ops and then the wider ones (<see cref="WideWeights"/>).</summary>
+    static readonly (OpKind Kind, int Weight)[] Weights = ClassicWeights.Concat(WideWeights).ToArray();
 
     OpKind DrawKind()
     {
-        int r = rng.Next(TotalWeight);
-        foreach (var (kind, weight) in Weights)
+        var weights = classicOps ? ClassicWeights : Weights;
+        int r = rng.Next(weights.Sum(w => w.Weight));
+        foreach (var (kind, weight) in weights)
         {
             if (r < weight) return kind;
             r -= weight;
@@ -344,6 +354,7 @@ public sealed class Generator
             case OpKind.CrossEntropy: CrossEntropy(); break;
             case OpKind.Linear: Linear(); break;
             case OpKind.MatMul: MatMul(); break;
+            case > OpKind.Stack and < OpKind.Const: Wide(kind); break;
             default: Structural(kind); break;
         }
     }

@@ -152,6 +152,55 @@ public static class TorchInterpreter
             OpKind.ScatterAdd => torch.zeros(l[1..], dtype: dtype).scatter_add(l[0], Index(s), x),
             OpKind.Concat => torch.cat(a, l[0]),
             OpKind.Stack => torch.stack(a, l[0]),
+            OpKind.Gelu => F.gelu(x),
+            // torch's tanh approximation written out, as the comparison table does (F.gelu here has no approximate argument)
+            OpKind.GeluTanh => 0.5 * x * (1.0 + (Math.Sqrt(2.0 / Math.PI) * (x + 0.044715 * x.pow(3))).tanh()),
+            OpKind.Silu => F.silu(x),
+            OpKind.Softsign => F.softsign(x),
+            OpKind.LogSigmoid => F.logsigmoid(x),
+            OpKind.Erfc => x.erfc(),
+            OpKind.Lgamma => x.lgamma(),
+            OpKind.Digamma => x.digamma(),
+            OpKind.Polygamma => x.polygamma(p[0]),
+            OpKind.Elu => F.elu(x, s.Scalar),
+            OpKind.LeakyRelu => F.leaky_relu(x, s.Scalar),
+            OpKind.Clamp => s.Mode switch { 1 => x.clamp_min(s.Data![0]), 2 => x.clamp_max(s.Data![1]), _ => x.clamp(s.Data![0], s.Data![1]) },
+            OpKind.Var => s.Mode == 0 ? x.var() : x.var(l, s.Scalar == 1, s.Flag),
+            OpKind.Std => s.Mode == 0 ? x.std() : x.std(l, s.Scalar == 1, s.Flag),
+            OpKind.Norm => s.Mode == 0 ? torch.linalg.vector_norm(x, s.Scalar) : torch.linalg.vector_norm(x, s.Scalar, l, s.Flag),
+            OpKind.FrobeniusNorm => torch.linalg.matrix_norm(x, "fro", keepdim: s.Flag),
+            OpKind.Cumsum => x.cumsum(l[0]),
+            OpKind.Cumprod => x.cumprod(l[0]),
+            OpKind.Repeat => Repeat(x, p[0], s.Mode, s.Scalar),
+            OpKind.IndexSelect => x.index_select(l[0], Index(s)),
+            // embedding is a row selection of the flattened indices, reshaped (written out as the reference)
+            OpKind.Embedding => x.index_select(0, Index(s).flatten()).reshape(s.DataShape!.Select(d => (long)d).Append(x.shape[1]).ToArray()),
+            OpKind.OneHot => F.one_hot(x.to_type(ScalarType.Int64), l[0]).to_type(dtype),
+            OpKind.Sort => x.sort(l[0], s.Flag, stable: true) is var sorted && s.Mode == 0 ? sorted.Values : sorted.Indices.to_type(dtype),
+            OpKind.TopK => TopK(x, p[0], p[1], s.Flag, s.Mode, dtype),
+            OpKind.Tril => x.tril(l[0]),
+            OpKind.Triu => x.triu(l[0]),
+            OpKind.Diagonal => x.diagonal(l[0], l[1], l[2]),
+            OpKind.DiagEmbed => torch.diag_embed(x, l[0]),
+            OpKind.Einsum => torch.einsum(FuzzProgram.EinsumEquations[p[0]], a),
+            OpKind.Det => torch.linalg.det(x),
+            OpKind.LogDet => torch.logdet(x),
+            OpKind.Inverse => torch.linalg.inv(x),
+            OpKind.Solve => torch.linalg.solve(a[0], a[1]),
+            // op(A) = Aᵀ is the transposed matrix with the other triangle (torch has no transpose flag)
+            OpKind.SolveTriangular => torch.linalg.solve_triangular(p[2] == 1 ? a[0].transpose(-2, -1) : a[0], a[1],
+                upper: (p[0] == 1) != (p[2] == 1), left: p[1] == 1, unitriangular: p[3] == 1),
+            OpKind.Cholesky => torch.linalg.cholesky(x),
+            OpKind.EigvalsH => torch.linalg.eigvalsh(x),
+            OpKind.Conv1d => F.conv1d(a[0], a[1], a.Length > 2 ? a[2] : null, stride: l[0], padding: l[1], dilation: l[2], groups: l[3]),
+            OpKind.Conv2d => F.conv2d(a[0], a[1], a.Length > 2 ? a[2] : null, strides: Pair(l[0]), padding: Pair(l[1]), dilation: Pair(l[2]), groups: l[3]),
+            OpKind.ConvTranspose2d => F.conv_transpose2d(a[0], a[1], a.Length > 2 ? a[2] : null, strides: Pair(l[0]), padding: Pair(l[1]),
+                output_padding: Pair(l[2]), dilation: Pair(l[3]), groups: l[4]),
+            OpKind.MaxPool2d => F.max_pool2d(x, Pair(l[0]), Pair(l[1] == 0 ? l[0] : l[1]), Pair(l[2]), Pair(l[3])),
+            OpKind.AvgPool2d => F.avg_pool2d(x, Pair(l[0]), Pair(l[1] == 0 ? l[0] : l[1]), Pair(l[2])),
+            OpKind.AdaptiveAvgPool2d => F.adaptive_avg_pool2d(x, new[] { l[0], l[1] }),
+            OpKind.Unfold => F.unfold(x, (l[0], l[0]), (l[1], l[1]), (l[2], l[2]), (l[3], l[3])),
+            OpKind.Fold => F.fold(x, (l[0], l[1]), (l[2], l[2]), (l[3], l[3]), (l[4], l[4]), (l[5], l[5])),
             OpKind.Const => torch.tensor(s.Data!, dtype: dtype).reshape(s.DataShape!.Select(d => (long)d).ToArray()),
             _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no interpretation"),
         };
@@ -194,6 +243,26 @@ public static class TorchInterpreter
             return F.layer_norm(rows[r] / scale, new[] { n }, eps: epsilon / (scale * scale));
         }).ToArray();
         return torch.stack(normalised).reshape(x.shape);
+    }
+
+    static long[] Pair(long v) => new[] { v, v };
+
+    /// <summary>Repeat's loop, unrolled: the bodies of <see cref="FuzzProgram.RepeatBodies"/>.</summary>
+    static TT Repeat(TT x, int count, int mode, double c)
+    {
+        for (int i = 0; i < count; i++) x = mode == 0 ? (x * c).tanh() : x.sin() + c;
+        return x;
+    }
+
+    /// <summary>
+    /// topk as the first k of a stable sort: among equal entries the earlier position comes first, as ours
+    /// gives it. torch's own topk leaves the order of ties to its kernel (a documented freedom), so which tied
+    /// entry receives the gradient, and which index is returned, is the convention named here, not a check.
+    /// </summary>
+    static TT TopK(TT x, int k, int axis, bool largest, int mode, ScalarType dtype)
+    {
+        var (values, indices) = x.sort(axis, largest, stable: true);
+        return mode == 0 ? values.narrow(axis, 0, k) : indices.narrow(axis, 0, k).to_type(dtype);
     }
 
     static TT Literal(double value, ScalarType dtype) => torch.tensor(value, dtype: dtype);

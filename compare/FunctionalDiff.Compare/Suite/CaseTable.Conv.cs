@@ -17,6 +17,8 @@ public static partial class CaseTable
 
     static long[] L(params long[] values) => values;
 
+    static readonly double[] InfiniteKernel = { 0.5, -1, 0.25, 2, double.PositiveInfinity, -0.5, 1, 0.75, -2 };
+
     static IEnumerable<Case> Convolutions()
     {
         // conv2d: input, weight (and bias) are all differentiated
@@ -59,6 +61,15 @@ public static partial class CaseTable
         yield return C("convTranspose2d stride (2,3) padding (1,0) outputPadding (0,2) [1,2,3,4]*[2,2,3,3]", new[] { I(1, 2, 3, 4), I(2, 2, 3, 3) },
             p => Nn.ConvTranspose2d(p[0], p[1], null, (2, 3), (1, 0), (0, 2), (1, 1)),
             p => F.conv_transpose2d(p[0], p[1], strides: L(2, 3), padding: L(1, 0), output_padding: L(0, 2)));
+
+        // an infinite weight: only input entries meet it, never the zeros between them that a stride implies or the
+        // border a padding crops (`fuzz adversarial 5/26`, where the spread input's zeros made 0·∞ = NaN)
+        yield return C("convTranspose2d stride 2 padding 1 with an infinite weight [1,1,2,2]*[1,1,3,3]", new[] { I(1, 1, 2, 2) },
+            p => Nn.ConvTranspose2d(p[0], Const(InfiniteKernel, new[] { 1, 1, 3, 3 }, p[0]), stride: 2, padding: 1),
+            p => F.conv_transpose2d(p[0], Const(InfiniteKernel, new long[] { 1, 1, 3, 3 }, p[0]), strides: L(2, 2), padding: L(1, 1)));
+        yield return C("convTranspose2d outputPadding 1 dilation 2 with an infinite weight [1,1,2,2]*[1,1,3,3]", new[] { I(1, 1, 2, 2) },
+            p => Nn.ConvTranspose2d(p[0], Const(InfiniteKernel, new[] { 1, 1, 3, 3 }, p[0]), outputPadding: 1, dilation: 2),
+            p => F.conv_transpose2d(p[0], Const(InfiniteKernel, new long[] { 1, 1, 3, 3 }, p[0]), output_padding: L(1, 1), dilation: L(2, 2)));
 
         // the patch primitives themselves: unfold (im2col) and its adjoint fold (col2im)
         yield return C("unfold kernel 2 [2,3,5,6]", new[] { I(2, 3, 5, 6) },

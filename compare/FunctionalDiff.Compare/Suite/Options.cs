@@ -20,6 +20,10 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
     /// <summary>The fuzzer's input distribution (`fuzz --inputs adversarial`): edge values instead of benign ones.</summary>
     public bool Adversarial { get; init; }
 
+    /// <summary>The fuzzer's op surface (`fuzz --ops classic`): only the ops drawn before the whole public surface was, so
+    /// programs found then are drawn again as they were.</summary>
+    public bool ClassicOps { get; init; }
+
     /// <summary>The usage text.</summary>
     public const string Usage =
         "usage: FunctionalDiff.Compare [--filter TEXT]... [--dtype float32|float64|both] [--results DIR] [--in-process] [--quiet]\n" +
@@ -29,7 +33,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         "       FunctionalDiff.Compare bench --linalg [--quick] [--thread-time]\n" +
         "       FunctionalDiff.Compare bench --conv [--quick]\n" +
         "       FunctionalDiff.Compare bench --vmap [--quick] [--thread-time]\n" +
-        "       FunctionalDiff.Compare fuzz [--programs N] [--seed S] [--start K] [--dtype float32|float64|both] [--inputs benign|adversarial] [--in-process] [--quiet]";
+        "       FunctionalDiff.Compare fuzz [--programs N] [--seed S] [--start K] [--dtype float32|float64|both] [--inputs benign|adversarial] [--ops full|classic] [--in-process] [--quiet]";
 
     /// <summary>Parses the options; unknown words raise ArgumentException with the usage text.</summary>
     public static Options Parse(IReadOnlyList<string> args)
@@ -41,7 +45,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         string? abortAt = null;
         int? programs = null;
         int seed = 1, start = 0;
-        bool adversarial = false;
+        bool adversarial = false, classicOps = false;
         for (int i = 0; i < args.Count; i++)
         {
             string Next() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value\n{Usage}");
@@ -72,10 +76,18 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
                         var other => throw new ArgumentException($"unknown input distribution '{other}'\n{Usage}"),
                     };
                     break;
+                case "--ops":
+                    classicOps = Next() switch
+                    {
+                        "full" => false,
+                        "classic" => true,
+                        var other => throw new ArgumentException($"unknown op surface '{other}'\n{Usage}"),
+                    };
+                    break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'\n{Usage}");
             }
         }
-        return new Options(filters.ToArray(), dtypes, results, isolated, quiet) { AbortAt = abortAt, Programs = programs, Seed = seed, Start = start, Adversarial = adversarial };
+        return new Options(filters.ToArray(), dtypes, results, isolated, quiet) { AbortAt = abortAt, Programs = programs, Seed = seed, Start = start, Adversarial = adversarial, ClassicOps = classicOps };
     }
 
     static int Count(string text, string option) =>
@@ -90,6 +102,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         if (AbortAt != null) { yield return "--abort-at"; yield return AbortAt; }
         if (Programs != null) { yield return "--programs"; yield return Programs.Value.ToString(); yield return "--seed"; yield return Seed.ToString(); yield return "--start"; yield return Start.ToString(); }
         if (Adversarial) { yield return "--inputs"; yield return "adversarial"; }
+        if (ClassicOps) { yield return "--ops"; yield return "classic"; }
     }
 
     /// <summary>The (case, dtype) pairs selected, in a fixed order shared by parent and workers.</summary>
