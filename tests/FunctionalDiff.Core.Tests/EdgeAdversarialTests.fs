@@ -102,6 +102,80 @@ let tests =
             let expected = Array.init 4 (fun i -> (column (i % 2)).[i / 2])
             expectIeee (values (Diff.hessian f (constantVector [| infinity; 0.0 |]))) expected "Hessian by columns"
         }
+        test "erf and erfc: the second derivative ∓(4/√π)·x·e^(−x²) is its limit 0 where e^(−x²) underflows (x² or x·tangent overflowing), not ∞·0" {
+            let xs = [| -infinity; -1e190; -30.0; -3.0; -0.5; 0.0; 0.7; 2.0; 30.0; 1e190; infinity |]
+            // the closed form with its limit written out: x·e^(−x²) is 0 wherever e^(−x²) is 0 in float64
+            let xGaussian x = let e = Math.Exp(-(x * x)) in if e = 0.0 then 0.0 else x * e
+            let c = 2.0 / Math.Sqrt Math.PI
+            let second f = values (Diff.grad (fun y -> Expr.sum (Diff.grad (fun z -> Expr.sum (f z)) y)) (constantVector xs))
+            expectIeee (second Expr.erf) (xs |> Array.map (fun x -> -2.0 * c * xGaussian x)) "erf''"
+            expectIeee (second Expr.erfc) (xs |> Array.map (fun x -> 2.0 * c * xGaussian x)) "erfc''"
+            // fuzz adversarial 1/297: erf(1e160·v) at v = 1e30, where the argument's tangent 1e160 meets x = 1e190
+            let scaled (v: Expr) = Expr.sum (Expr.erf (v * 1e160))
+            expectIeee (values (Diff.hvp scaled (constantVector [| 1e30; 0.0 |]) (constantVector [| 1.0; 1.0 |]))) [| 0.0; 0.0 |] "HVP through a huge scale"
+            expectIeee (values (Diff.hessian scaled (constantVector [| 1e30; 0.0 |]))) [| 0.0; 0.0; 0.0; 0.0 |] "Hessian through a huge scale"
+        }
+        test "eigh of a matrix whose lower triangle holds ∞ or NaN: NaN eigenvalues, eigenvectors and derivatives, as LAPACK's (torch's); the upper triangle is not read" {
+            for entry in [ infinity; -infinity; nan ] do
+                let a = constant (tensor [| 2; 2 |] [| 0.0; 0.0; 0.0; entry |])
+                Expect.isTrue (values (Linalg.eigvalsh a) |> Array.forall Double.IsNaN) (sprintf "eigenvalues at %g" entry)
+                Expect.isTrue (values (snd (Linalg.eigh a)) |> Array.forall Double.IsNaN) (sprintf "eigenvectors at %g" entry)
+                Expect.isTrue (values (Diff.grad (fun m -> Expr.sum (Linalg.eigvalsh m)) a) |> Array.forall Double.IsNaN) (sprintf "gradient at %g" entry)
+            // entries whose squares overflow or underflow: [[c, c], [c, c]] has the eigenvalues 0 and 2c (fuzz adversarial 2/110)
+            for c in [ 1.3e160; 1e300; 1e-170; 5e-324 ] do
+                let a = constant (tensor [| 2; 2 |] [| c; c; c; c |])
+                expectClose 1e-15 (values (Linalg.eigvalsh a) |> Array.map (fun v -> v / c)) [| 0.0; 2.0 |] (sprintf "[[c, c], [c, c]] at c = %g" c)
+                expectClose 1e-15 (values (snd (Linalg.eigh a)) |> Array.map abs) (Array.create 4 (sqrt 0.5)) (sprintf "eigenvectors at c = %g" c)
+            // only the lower triangle is read: ∞ above the diagonal leaves diag(1, 2)
+            expectIeee (values (Linalg.eigvalsh (constant (tensor [| 2; 2 |] [| 1.0; infinity; 0.0; 2.0 |])))) [| 1.0; 2.0 |] "upper ∞ ignored"
+        }
+        test "max pool: each window's cotangent goes to torch's index, the first entry inside the input unless a later one is larger or NaN, so a window of −∞ beside its −∞ padding keeps its cotangent" {
+            // torch's kernel in a reference loop: start at the window's first position inside the input, move only to a
+            // strictly larger value or a NaN
+            let reference (h: int) (w: int) (kh, kw) (sh, sw) (ph, pw) (dh, dw) (x: float[]) (g: float[]) =
+                let ho, wo = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1, (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1
+                let gradient = Array.zeroCreate (h * w)
+                for i in 0 .. ho - 1 do
+                    for j in 0 .. wo - 1 do
+                        let inside = [| for r in 0 .. kh - 1 do
+                                          for c in 0 .. kw - 1 do
+                                              let row, column = i * sh - ph + r * dh, j * sw - pw + c * dw
+                                              if row >= 0 && row < h && column >= 0 && column < w then yield row * w + column |]
+                        let mutable best = inside.[0]
+                        for k in inside do
+                            if x.[k] > x.[best] || Double.IsNaN x.[k] then best <- k
+                        gradient.[best] <- gradient.[best] + g.[i * wo + j]
+                gradient
+            let cases =
+                [ // fuzz adversarial 6/87: the second window covers two rows of −∞ and a row of padding
+                  4, 2, (3, 3), (3, 3), (1, 1), (1, 1), [| 0.0; 0.0; 0.0; 0.0; -infinity; -infinity; -infinity; -infinity |]
+                  3, 3, (2, 2), (1, 1), (1, 1), (2, 2), [| -infinity; 1.0; -infinity; -infinity; -infinity; -infinity; 2.0; -infinity; -infinity |]
+                  3, 4, (3, 2), (2, 1), (1, 1), (1, 1), [| -infinity; -infinity; 3.0; 3.0; -infinity; nan; -infinity; 0.5; -infinity; -infinity; -infinity; -infinity |]
+                  // two NaN in one window: the last
+                  2, 2, (2, 2), (1, 1), (0, 0), (1, 1), [| nan; 1.0; nan; -infinity |] ]
+            for (h, w, kernel, stride, padding, dilation, x) in cases do
+                let pooled = Convolution.maxPool2d kernel stride padding dilation (constant (tensor [| 1; 1; h; w |] x))
+                let g = Array.init (Array.fold ( * ) 1 pooled.Shape) (fun k -> float (k + 1))
+                let gradient = values (Diff.grad (fun v -> Expr.sum (constant (tensor pooled.Shape g) * Convolution.maxPool2d kernel stride padding dilation v)) (constant (tensor [| 1; 1; h; w |] x)))
+                expectIeee gradient (reference h w kernel stride padding dilation x g) (sprintf "gradient, input %A" x)
+        }
+        test "prod and cumprod where a partial product overflows: the value, Hessian and JVP are the closed forms (products of the other entries), not ∞·0 from a factor 1 with a zero tangent" {
+            // Π_{k ∉ skip} x_k, left to right in float64
+            let productWithout (x: float[]) (skip: int list) = x |> Array.indexed |> Array.fold (fun p (k, v) -> if List.contains k skip then p else p * v) 1.0
+            let x = [| 1e160; 1e160; 0.0 |]
+            let prod (v: Expr) = Expr.prodAxes [| 0 |] false v
+            // the exact product has a factor 0: 0 (torch's running product is ∞ · 0 = NaN; fuzz adversarial 3/99)
+            expectIeee (values (prod (constantVector x))) [| 0.0 |] "value"
+            let hessian = Array.init 9 (fun k -> let i, j = k / 3, k % 3 in if i = j then 0.0 else productWithout x [ i; j ])
+            expectIeee (values (Diff.hessian prod (constantVector x))) hessian "Hessian: H_ij = Π_{k ≠ i, j} x_k"
+            // cumprod [a, a, 0] (fuzz adversarial 5/115): the tangent of y_k is Σ_i t_i Π_{j ≤ k, j ≠ i} x_j
+            let a = -1.4426950408889634e160
+            let xs, ts = [| a; a; 0.0 |], [| -0.994899; 0.366345; 0.427202 |]
+            let expected = Array.init 3 (fun k -> Array.init (k + 1) (fun i -> ts.[i] * productWithout xs.[.. k] [ i ]) |> Array.sum)
+            let value, tangent = Diff.jvp (Indexing.cumprod 0) (constantVector xs) (constantVector ts)
+            expectIeee (values value) [| a; a * a; 0.0 |] "cumprod value"
+            expectIeee (values tangent) expected "cumprod JVP"
+        }
         test "the inverse of a singular matrix raises an ArgumentException naming Inverse and the shape" {
             let singular = constant (tensor [| 2; 2 |] [| 1.0; 2.0; 2.0; 4.0 |])
             let message = Expect.throwsC (fun () -> Eval.eval (Linalg.inverse singular) |> ignore) (fun e -> Expect.isTrue (e :? ArgumentException) (e.GetType().Name); e.Message)
