@@ -124,6 +124,14 @@ module Reduction =
         else
             for o in first .. last - 1 do
                 combineOuter op data offset reduced inner result o
+        // torch's running sums start from +0, so a sum (or mean) whose every term is −0 is +0 (0 + −0); ours start
+        // from the first term, and adding +0 to the result is the only difference (`fuzz adversarial 5/12`: 1/x of
+        // the sum of [−0] is +∞ in torch)
+        match op with
+        | ReduceOp.Sum | ReduceOp.Mean ->
+            for k in first * inner .. last * inner - 1 do
+                result.[k] <- result.[k] + 'T.Zero
+        | ReduceOp.Max | ReduceOp.Min | ReduceOp.Prod -> ()
 
     /// Writes into `result` (at least outer × inner elements, from index 0).
     let private reduceBlocksInto<'T when 'T :> IFloatingPointIeee754<'T>>

@@ -176,6 +176,23 @@ let tests =
             expectIeee (values value) [| a; a * a; 0.0 |] "cumprod value"
             expectIeee (values tangent) expected "cumprod JVP"
         }
+        test "sums and means of −0 entries are +0, as a running sum from +0 (torch's), over one entry or many, in both dtypes; a one-class cross-entropy is +0" {
+            // the sign of a zero shows in its reciprocal
+            let reciprocal (e: Expr) = 1.0 / (values e).[0]
+            for dtype in [ DType.Float64; DType.Float32 ] do
+                for n in [ 1; 2; 5 ] do
+                    let zeros = Array.create n -0.0
+                    let x = Expr.cast dtype (constantVector zeros)
+                    let expected = 1.0 / Array.fold (+) 0.0 zeros
+                    Expect.equal (reciprocal (Expr.sum x)) expected (sprintf "sum of %d × −0 (%A)" n dtype)
+                    Expect.equal (reciprocal (Expr.sumAxes [| 0 |] true x)) expected (sprintf "sum keeping the axis, %d × −0 (%A)" n dtype)
+                    Expect.equal (reciprocal (Expr.meanAxes [| 0 |] false x)) expected (sprintf "mean of %d × −0 (%A)" n dtype)
+                // cross-entropy over one class: each term is log-softmax x − x = +0, subtracted from a running +0 (fuzz adversarial 5/256)
+                let logits = Expr.cast dtype (constant (tensor [| 2; 1 |] [| 0.0; 0.0 |]))
+                Expect.equal (reciprocal (Nn.crossEntropy logits (constantVector [| 0.0; 0.0 |]))) infinity (sprintf "cross-entropy (%A)" dtype)
+            // the gradient of a sum over a size-1 axis is still g
+            expectIeee (values (Diff.grad (fun v -> Expr.sum (Expr.sumAxes [| 1 |] false v * constantVector [| 2.0; -3.0 |])) (constant (tensor [| 2; 1 |] [| -0.0; 4.0 |])))) [| 2.0; -3.0 |] "gradient"
+        }
         test "the inverse of a singular matrix raises an ArgumentException naming Inverse and the shape" {
             let singular = constant (tensor [| 2; 2 |] [| 1.0; 2.0; 2.0; 4.0 |])
             let message = Expect.throwsC (fun () -> Eval.eval (Linalg.inverse singular) |> ignore) (fun e -> Expect.isTrue (e :? ArgumentException) (e.GetType().Name); e.Message)
