@@ -193,6 +193,32 @@ let tests =
             // the gradient of a sum over a size-1 axis is still g
             expectIeee (values (Diff.grad (fun v -> Expr.sum (Expr.sumAxes [| 1 |] false v * constantVector [| 2.0; -3.0 |])) (constant (tensor [| 2; 1 |] [| -0.0; 4.0 |])))) [| 2.0; -3.0 |] "gradient"
         }
+        test "atan2's derivatives b/(a² + b²) and −a/(a² + b²) where a² overflows or underflows, and its Hessian through a huge scale, are numbers, not ∞·0" {
+            let grad a b = values (Diff.grad (fun v -> Expr.sum (Expr.atan2 (Expr.sliceAxis 0 0 1 v) (Expr.sliceAxis 0 1 2 v))) (constantVector [| a; b |]))
+            // ordinary points: the closed form as written
+            for a, b in [ 0.3, 0.7; -2.0, 1.5; 0.0, -1.0 ] do
+                expectClose 1e-15 (grad a b) [| b / (a * a + b * b); -a / (a * a + b * b) |] (sprintf "atan2 at (%g, %g)" a b)
+            // a = 1e160, b = 0.5: a² + b² is a² to double precision, so b/a² and −1/a
+            expectIeee (grad 1e160 0.5) [| 0.5 / 1e160 / 1e160; -1.0 / 1e160 |] "a = 1e160"
+            // a = 1e-200, b = 3e-200: a² + b² = 10·1e-400, below the subnormals
+            expectIeee (grad 1e-200 3e-200) [| 0.3e200; -0.1e200 |] "a, b near 1e-200"
+            // at the origin torch's 0, at an infinite a b/∞ = 0 and −∞/∞ = NaN, as torch
+            expectIeee (grad 0.0 0.0) [| 0.0; 0.0 |] "origin"
+            expectIeee (grad infinity 2.0) [| 0.0; nan |] "a = ∞"
+            // fuzz adversarial 5/203: d²/ds² atan2(s·w, b) = −2s·w³·b/(s²w² + b²)², −1/w at s = 1, b = 1/2 (w² ≫ b²)
+            let scaled (s: Expr) = Expr.sum (Expr.atan2 (s * 1e160) (Expr.scalar DType.Float64 0.5))
+            expectClose 1e-12 (values (Diff.hessian scaled (constantVector [| 1.0 |]))) [| -1e-160 |] "Hessian through w = 1e160"
+        }
+        test "gelu beyond ±40 is x or 0 with slope 1 or 0, so an infinite cotangent or a huge tangent gives g·gelu′ (torch's fused rule), not ∞·0" {
+            let xs = [| -1e300; -710.0; -40.5; 40.5; 710.0; 1e300 |]
+            expectIeee (values (Activations.gelu (constantVector xs))) (xs |> Array.map (fun x -> if x > 0.0 then x else 0.0)) "values"
+            expectIeee (values (Diff.grad (fun v -> Expr.sum (Activations.gelu v)) (constantVector xs))) (xs |> Array.map (fun x -> if x > 0.0 then 1.0 else 0.0)) "slopes"
+            // fuzz adversarial 4/261: exp(gelu(x)) at 710, gradient e^710 · 1 = ∞
+            expectIeee (values (Diff.grad (fun v -> Expr.sum (Expr.exp (Activations.gelu v))) (constantVector [| 710.0; 0.0 |]))) [| infinity; 0.5 |] "∞ cotangent"
+            // fuzz adversarial 3/173: the tangent 1e160 at x = −1e160 gives 1e160 · gelu′(−1e160) = 0
+            let _, tangent = Diff.jvp Activations.gelu (constantVector [| -1e160; 1.0 |]) (constantVector [| 1e160; 0.0 |])
+            expectIeee (values tangent) [| 0.0; 0.0 |] "huge tangent"
+        }
         test "the inverse of a singular matrix raises an ArgumentException naming Inverse and the shape" {
             let singular = constant (tensor [| 2; 2 |] [| 1.0; 2.0; 2.0; 4.0 |])
             let message = Expect.throwsC (fun () -> Eval.eval (Linalg.inverse singular) |> ignore) (fun e -> Expect.isTrue (e :? ArgumentException) (e.GetType().Name); e.Message)
