@@ -175,6 +175,22 @@ let tests =
             let value, tangent = Diff.jvp (Indexing.cumprod 0) (constantVector xs) (constantVector ts)
             expectIeee (values value) [| a; a * a; 0.0 |] "cumprod value"
             expectIeee (values tangent) expected "cumprod JVP"
+            // fuzz adversarial 2/12: ∞, subnormals and a 0; the gradient of entry i is the product of the others in the
+            // extended reals: NaN with a NaN, or with both ∞ and 0, among them; ±∞ (their signs' product) with ∞; else a number
+            let extended (others: float[]) =
+                if Array.exists Double.IsNaN others || (Array.exists Double.IsInfinity others && Array.contains 0.0 others) then nan
+                elif Array.exists Double.IsInfinity others then (others |> Array.fold (fun p v -> p * float (sign v)) 1.0) * infinity
+                else Array.fold (fun p v -> p * v) 1.0 others
+            let mixed = [| infinity; -1e-310; 1e-38; -1e-310; -1e-30; -1e-310; 0.0; -0.6259890728910767; -1e-310 |]
+            let g = -0.290667
+            let gradient = values (Diff.grad (fun v -> Expr.prodAxes [| 0 |] false v * g) (constantVector mixed))
+            expectIeee gradient (Array.init mixed.Length (fun i -> g * extended (Array.removeAt i mixed))) "gradient of a product of ∞, subnormals and 0"
+            // the value of a product of ∞ and nonzero entries whose partial products underflow: ±∞, along the last axis and
+            // along an outer one (each column of a [9, 2] matrix)
+            let nonzero = [| infinity; -1e-310; 1e-38; -1e-310; -1e-30; -1e-310; -5e-324; -0.6259890728910767; -1e-310 |]
+            expectIeee (values (Expr.prodAxes [| 0 |] false (constantVector nonzero))) [| extended nonzero |] "product along the axis"
+            let columns = constant (tensor [| 9; 2 |] (nonzero |> Array.collect (fun v -> [| v; -v |])))
+            expectIeee (values (Expr.prodAxes [| 0 |] false columns)) [| extended nonzero; extended (Array.map (~-) nonzero) |] "products down the columns"
         }
         test "sums and means of −0 entries are +0, as a running sum from +0 (torch's), over one entry or many, in both dtypes; a one-class cross-entropy is +0" {
             // the sign of a zero shows in its reciprocal

@@ -211,6 +211,10 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// −2x·erf′(x), of gelu (2 − x²)·φ(x), whose limit, and ours, is 0 there (e^(−x²) underflows first); torch's
     /// double-backward formulas meet ∞·0 = NaN (`fuzz adversarial 1/119`: erf at −∞; `3/173`: gelu at −2.5e159).
     /// At a finite x whose square overflows torch's erf gives 0, as ours (`fuzz adversarial 1/297`, a fixed failure).</item>
+    /// <item>Prod over an infinity and a 0: the gradient at the 0 is the product of the others, ±∞ when none of them is 0 or
+    /// NaN, with their signs' product (ours, by its rule, whatever order its partial products underflow in); torch's
+    /// running products lose it as ∞·0 = NaN wherever one underflows to 0 first (`fuzz adversarial 2/12` shrunk: [∞, 0,
+    /// 1e-38, subnormals, −0.63], gradient at the 0 +∞·u).</item>
     /// <item>CrossEntropy over one class at an infinite or NaN logit: as log-softmax over one entry (above), both values are
     /// NaN there and ours is x − x, whose derivative is exactly 0; torch's multiplies by its NaN softmax
     /// (`fuzz adversarial 4/27`: logits [0, ∞, 0] of shape [3, 1]).</item>
@@ -243,6 +247,8 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "Mean over no entries";
             case OpKind.Erf or OpKind.Erfc or OpKind.Gelu when Any(a[0].abs().gt(SquareOverflows)):
                 return "Erf, Erfc or Gelu where x² overflows";
+            case OpKind.Prod when AnyInfinite(a[0]) && Any(a[0].eq(0.0)):
+                return "Prod over an infinity and a 0";
             case OpKind.LogSumExp when a[0].numel() == 0:
                 return "LogSumExp over no entries";
             case OpKind.MaxPool2d when Any(a[0].isfinite().logical_not()):
