@@ -141,11 +141,12 @@ module Expr =
             Ir.intern (Op.Reduce(op, [| 0 |], false)) [| reshape [| 1 |] x |] shape x.DType
         elif axes.Length = 0 then x
         elif (op = ReduceOp.Sum || op = ReduceOp.Mean) && (let mutable ones = true in (for a in axes do if x.Dims.[a] <> 1 then ones <- false); ones) then
-            // Reducing only size-1 axes moves no data: sum and mean are the identity there. Max,
-            // min and prod stay reductions, whose derivatives at an infinite or NaN entry are NaN as
-            // in torch (no entry equals a NaN maximum; prod's y / x is ∞/∞), where the identity
-            // would pass g through.
-            reshape shape x
+            // Reducing only size-1 axes moves no data: sum and mean are the identity there, plus +0,
+            // as torch's running sum starts from +0 (a sum of −0 is +0 in torch and in our kernel;
+            // `fuzz adversarial 5/12`: 1/x of the sum of [−0] is +∞). Max, min and prod stay
+            // reductions, whose derivatives at an infinite or NaN entry are NaN as in torch (no entry
+            // equals a NaN maximum; prod's y / x is ∞/∞), where the identity would pass g through.
+            reshape shape x + ExprCore.scalar x.DType 0.0
         else
             match op, x with
             // A sum of +0s is +0 exactly; a sum of -0s is left to the kernel.
@@ -172,7 +173,12 @@ module Expr =
             for i in 0 .. x.Rank - 1 do
                 if i < lead || (shape.[i - lead] = 1 && x.Dims.[i] <> 1) then axes.Add i
             let axes = axes.ToArray()
-            x |> reduce ReduceOp.Sum axes true |> reshape shape
+            // a cotangent over size-1 axes only needs no sum (nor the +0 of a user's sum there)
+            let mutable ones = true
+            for a in axes do
+                if x.Dims.[a] <> 1 then ones <- false
+            if ones then reshape shape x
+            else x |> reduce ReduceOp.Sum axes true |> reshape shape
 
     // ---- linear algebra ----
 

@@ -82,7 +82,9 @@ module Nn =
     let crossEntropy (logits: Expr) (targets: Expr) =
         checkCrossEntropy logits targets
         let picked = Expr.gather 1 (Expr.reshape [| targets.Dims.[0]; 1 |] targets) (logSoftmax 1 logits)
-        -(Expr.mean picked)
+        // 0 − picked, not −mean: torch's loss subtracts each term from a running +0, so a loss of exactly 0 (one
+        // class) is +0, and −(+0) would be −0 (`fuzz adversarial 5/256`: atan2 of the loss and −1 is π, not −π)
+        Expr.mean (0.0 - picked)
 
     /// Cross-entropy per example, shape [N] (torch's reduction 'none'), with torch's label
     /// smoothing ε in [0, 1]: (1 − ε)·(−log p[target]) + ε·mean over the classes of (−log p).

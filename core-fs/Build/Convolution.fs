@@ -194,8 +194,8 @@ module Convolution =
             Shape.fail op (sprintf "padding (%d, %d) must be at most half of kernelSize (%d, %d)" ph pw kh kw)
 
     /// torch.nn.functional.max_pool2d over [N, C, H, W] (or [C, H, W]); a stride of (0, 0) means the
-    /// kernel size, torch's default. The padding is -inf. The cotangent of a window goes to its first
-    /// largest entry (row-major in the window; NaN counts as largest), as torch's index-based backward.
+    /// kernel size, torch's default. The padding is -inf. The cotangent of a window goes to torch's index:
+    /// its first largest entry inside the input (row-major in the window), or its last NaN.
     let maxPool2d (kernelSize: int * int) (stride: int * int) (padding: int * int) (dilation: int * int) (input: Expr) : Expr =
         let op = "MaxPool2d"
         atLeast op "kernelSize" 1 kernelSize
@@ -210,7 +210,24 @@ module Convolution =
             // reaches that one entry even at ties (the max reduction would share it). A mask and a sum
             // rather than gather: elementwise steps run in a plan's reused buffers.
             let count = p.Dims.[2]
-            let winner = Expr.argmax 2 true p
+            let largest = Expr.argmax 2 true p
+            // A window whose entries are all -inf ties with its -inf padding, and the padding may come first;
+            // torch's index is then the window's first entry inside the input (it starts from there and moves
+            // only to a strictly larger one), so the cotangent reaches the input (`fuzz adversarial 6/87`).
+            let (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernelSize, stride, padding, dilation
+            let ho, wo = p.Dims.[3], p.Dims.[4]
+            let firstInside (size: int) (taps: int) (step: int) (pad: int) (gap: int) (o: int) =
+                seq { 0 .. taps - 1 } |> Seq.tryFind (fun k -> let at = o * step - pad + k * gap in at >= 0 && at < size) |> Option.defaultValue 0
+            let firstInBounds =
+                Array.init (ho * wo) (fun k ->
+                    float (firstInside x.Dims.[2] kh sh ph dh (k / wo) * kw + firstInside x.Dims.[3] kw sw pw dw (k % wo)))
+            let firstInBounds = Expr.constant (Tensor.FromArray(firstInBounds, [| 1; 1; 1; ho; wo |])) |> Expr.cast x.DType
+            let allNegativeInfinity = Expr.eq (Expr.maxAxes [| 2 |] true p) (Expr.scalar x.DType -infinity)
+            // A NaN is larger than everything to torch, and every NaN it meets moves its index again: the last NaN wins.
+            let isNaN = Expr.ne p p
+            let lastNaN = Expr.scalar x.DType (float (count - 1)) - Expr.argmax 2 true (Expr.flip [| 2 |] isNaN)
+            let anyNaN = Expr.eq (Expr.maxAxes [| 2 |] true isNaN) (Expr.scalar x.DType 1.0)
+            let winner = Expr.where anyNaN lastNaN (Expr.where allNegativeInfinity firstInBounds largest)
             let positions = Expr.constant (Tensor.FromArray(Array.init count float, [| 1; 1; count; 1; 1 |])) |> Expr.cast x.DType
             Expr.sumAxes [| 2 |] false (Expr.where (Expr.eq winner positions) p (Expr.scalar x.DType 0.0))
         batched op 4 "[N, C, H, W]" body input

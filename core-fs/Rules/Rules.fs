@@ -54,26 +54,44 @@ module Rules =
         let zero = Expr.scalar g.DType 0.0
         Expr.where lost zero (Expr.where tie (g * 0.5) g)
 
-    /// For each entry of x, the product of the other entries along the last axis: the exclusive
-    /// products from the front times those from the back. It is a polynomial in x built from
-    /// products, slices and concatenation, so every derivative of it is right where entries are
-    /// exactly 0 (y / x is NaN there, and torch's special case for zeros is right at first order only).
+    /// For each entry of x, the product of the other entries along the last axis: the products of the
+    /// entries in front times those behind. It is a polynomial in x built from products, slices and
+    /// concatenation, so every derivative of it is right where entries are exactly 0 (y / x is NaN there,
+    /// and torch's special case for zeros is right at first order only). Nothing is multiplied by a
+    /// constant 1 (an empty product): in forward mode its tangent is a materialised 0, which met an
+    /// overflowed partial product as ∞·0 = NaN (`fuzz adversarial 3/99`: the Hessian of the product of
+    /// [1e160, 1e160, 0], whose row for the 0 is 1e160·u, came out NaN).
     let private productOfOthers (x: Expr) =
         let axis = x.Rank - 1
         let n = x.Dims.[axis]
-        // e_i = v_0 ⋯ v_{i-1}: shift in a one, then double the window of each product until it
-        // spans the axis (Hillis-Steele), so the graph grows with log2 n, not n
-        let exclusive (v: Expr) =
-            let shiftIn (k: int) (c: Expr) =
-                Expr.concat axis [ Expr.ones c.DType (Array.updateAt axis k c.Dims); Expr.sliceAxis axis 0 (n - k) c ]
-            let mutable products = shiftIn 1 v
-            let mutable window = 1
-            while window < n do
-                products <- products * shiftIn window products
-                window <- 2 * window
-            products
+        let multiplyOthers (v: Expr) =
+            let front = Indexing.cumprod axis (Expr.sliceAxis axis 0 (n - 1) v)
+            let back = Expr.flip [| axis |] (Indexing.cumprod axis (Expr.flip [| axis |] (Expr.sliceAxis axis 1 n v)))
+            // entry 0: everything behind it; entry n-1: everything in front; between, the two products
+            let first, last = Expr.sliceAxis axis 0 1 back, Expr.sliceAxis axis (n - 2) (n - 1) front
+            if n = 2 then Expr.concat axis [ first; last ]
+            else Expr.concat axis [ first; Expr.sliceAxis axis 0 (n - 2) front * Expr.sliceAxis axis 1 (n - 1) back; last ]
         if n <= 1 then Expr.ones x.DType x.Dims
-        else exclusive x * Expr.flip [| axis |] (exclusive (Expr.flip [| axis |] x))
+        else
+            let products = multiplyOthers x
+            // The partial products go by a tree, not left to right: where the others hold an infinity and entries
+            // whose partial product underflows to 0, ∞·0 = NaN, where the product of the others is ±∞ (torch's
+            // running product happens to keep the ∞: `fuzz adversarial 2/12`, the gradient at the 0 of a product of
+            // ∞, subnormals and −0.63 is −∞). There the result is ±∞ with the sign of the others (their signs
+            // multiply exactly; a 0 or NaN among them gives NaN, as it should). Signs have no derivative.
+            let infinite = Expr.eq (Expr.abs x) (Expr.scalar x.DType infinity)
+            let infinityElsewhere = Expr.gt (Expr.sumAxes [| axis |] true infinite - infinite) (Expr.scalar x.DType 0.0)
+            let lost = Expr.ne products products * infinityElsewhere
+            Expr.where lost (multiplyOthers (Expr.sign x) * infinity) products
+
+    /// e^(−x²), the Gaussian factor of erf′ and erfc′, with x held at ±40 beyond ±40, where e^(−x²) is 0 in both
+    /// dtypes (it underflows from |x| ≈ 27.3 in float64). Its derivative −2x·e^(−x²) must be 0 there too, the limit,
+    /// but with x itself it is ∞·0 = NaN once x² or x times a tangent overflows (`fuzz adversarial 1/297`: erf'' at
+    /// x = 1e190, torch 0). The held value has no derivative, so every order past the first is exactly 0 there.
+    let private gaussianFactor (x: Expr) =
+        let bound = Expr.scalar x.DType 40.0
+        let held = Expr.where (Expr.gt x bound) bound (Expr.where (Expr.lt x -bound) -bound x)
+        Expr.exp (-(held * held))
 
     /// The cotangents of `node`'s inputs, in order, given the cotangent g of its output; null for
     /// each input `wanted` refuses (the reverse walk wants only the inputs on a path to a target,
@@ -122,9 +140,9 @@ module Rules =
                 | UnaryOp.Rsqrt -> g * (-0.5 * (y * y * y))
                 | UnaryOp.Square -> g * (2.0 * x)
                 | UnaryOp.Reciprocal -> -(g * (y * y))
-                | UnaryOp.Erf -> g * (2.0 / sqrt System.Math.PI * Expr.exp (-(x * x)))
+                | UnaryOp.Erf -> g * (2.0 / sqrt System.Math.PI * gaussianFactor x)
                 | UnaryOp.Sign | UnaryOp.Floor | UnaryOp.Ceil | UnaryOp.Round -> Expr.zerosLike x
-                | UnaryOp.Erfc -> g * (-2.0 / sqrt System.Math.PI * Expr.exp (-(x * x)))
+                | UnaryOp.Erfc -> g * (-2.0 / sqrt System.Math.PI * gaussianFactor x)
                 | UnaryOp.Lgamma -> g * Expr.digamma x
                 // torch's rule, g·σ(x), one term, so an infinite cotangent gives ±∞ (the composite
                 // x + log1p(e^-x) gave g - g·σ(-x) = ∞ - ∞). σ is written so that its own derivative is
@@ -162,11 +180,24 @@ module Rules =
                 two (fun () -> shareUnlessLost (Expr.gt a b) (Expr.eq a b) g)
                   (fun () -> shareUnlessLost (Expr.lt a b) (Expr.eq a b) g)
             | BinaryOp.Atan2 ->
-                // torch's derivative at the origin is 0 in both operands, not 0/0: 1/(a² + b²) is
-                // taken as 0 where a² + b² is 0.
-                let radius2 = SharedTerm(fun () -> a * a + b * b)
+                // b/(a² + b²) and −a/(a² + b²), with a and b first divided by s = 2^⌊log2 max(|a|, |b|)⌋, exactly
+                // (a power of two): (b/s)/(((a/s)² + (b/s)²)·s) is the same number, but nothing squares a huge
+                // operand, whose a² = ∞ made the second derivative ∞·0 = NaN where it is a number (`fuzz
+                // adversarial 5/203`: atan2(1e160·x, b), whose tangent 2a·ȧ overflowed). s is held (no
+                // derivative): the quotient does not depend on it. Where max(|a|, |b|) is 0 or ∞ s is 1, as
+                // before: torch's derivative at the origin is 0 in both operands, not 0/0 (1/(a² + b²) is taken
+                // as 0 where a² + b² is 0), and at an infinite operand b/∞ = 0 and ∞/∞ = NaN, as torch's.
+                let scale = SharedTerm(fun () ->
+                    let largest = Expr.stopGradient (Expr.maximum (Expr.abs a) (Expr.abs b))
+                    let unscaled = Expr.eq largest (zero ()) + Expr.eq largest (Expr.scalar a.DType infinity)
+                    let safe = Expr.where unscaled (Expr.scalar a.DType 1.0) largest
+                    Expr.stopGradient (Expr.where unscaled (Expr.scalar a.DType 1.0)
+                                           (Expr.pow (Expr.scalar a.DType 2.0) (Expr.floor (Expr.log safe * (1.0 / System.Math.Log 2.0))))))
+                let aScaled = SharedTerm(fun () -> a / scale.Value)
+                let bScaled = SharedTerm(fun () -> b / scale.Value)
+                let radius2 = SharedTerm(fun () -> (aScaled.Value * aScaled.Value + bScaled.Value * bScaled.Value) * scale.Value)
                 let inverse = SharedTerm(fun () -> Expr.where (Expr.eq radius2.Value (zero ())) (zero ()) (Expr.reciprocal radius2.Value))
-                two (fun () -> g * b * inverse.Value) (fun () -> -(g * a) * inverse.Value)
+                two (fun () -> g * bScaled.Value * inverse.Value) (fun () -> -(g * aScaled.Value) * inverse.Value)
             | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
             | BinaryOp.Equal | BinaryOp.NotEqual -> two (zeroFor a) (zeroFor b)
             // a - trunc(a/b)·b with the quotient held: torch's fmod derivatives, trunc of the rounded a/b

@@ -296,47 +296,67 @@ module internal LinalgKernels =
     /// is negligible. Each eigenvector's largest-magnitude entry is made positive so the result is
     /// deterministic (torch's signs are LAPACK's and arbitrary).
     let eigh (a: float[]) (offset: int) (n: int) (values: float[]) (vOffset: int) (vectors: float[]) (vecOffset: int) =
-        let s = Array.init (n * n) (fun index ->
-            let i, j = index / n, index % n
-            if i >= j then a.[offset + i * n + j] else a.[offset + j * n + i])
-        let v = Array.init (n * n) (fun index -> if index / n = index % n then 1.0 else 0.0)
-        let offDiagonal () =
-            let mutable sum = 0.0
+        // A non-finite entry has no eigen-decomposition: the rotations would turn ∞ into ∞ − ∞ somewhere
+        // and still return numbers (diag(0, ∞) gave the eigenvalues [0, ∞]). LAPACK, and so torch, returns
+        // NaN for all of it; so does ours, and every derivative that reads it is NaN as well.
+        let mutable finite = true
+        for i in 0 .. n - 1 do
+            for j in 0 .. i do
+                if not (Double.IsFinite a.[offset + i * n + j]) then finite <- false
+        if not finite then
+            Array.Fill(values, nan, vOffset, n)
+            Array.Fill(vectors, nan, vecOffset, n * n)
+        else
+            // Rotations of A / m with m = max |a_ij|, eigenvalues scaled back by m: the convergence test squares the
+            // entries, which overflowed from about 1e154 (every rotation was skipped and the diagonal came back:
+            // [[c, c], [c, c]] at c = 1.3e160 gave [c, c], not [0, 2c]; `fuzz adversarial 2/110`) and underflowed
+            // below about 1e-162. The eigenvectors are those of A / m.
+            let mutable largestEntry = 0.0
             for i in 0 .. n - 1 do
-                for j in 0 .. n - 1 do
-                    if i <> j then sum <- sum + s.[i * n + j] * s.[i * n + j]
-            sum
-        let scale = max (TensorPrimitives.Dot(ReadOnlySpan s, ReadOnlySpan s)) Double.Epsilon
-        let mutable sweep = 0
-        while sweep < 100 && offDiagonal () > 1e-32 * scale do
-            for p in 0 .. n - 2 do
-                for q in p + 1 .. n - 1 do
-                    let apq = s.[p * n + q]
-                    if apq <> 0.0 then
-                        let theta = (s.[q * n + q] - s.[p * n + p]) / (2.0 * apq)
-                        let t = (if theta >= 0.0 then 1.0 else -1.0) / (abs theta + sqrt (theta * theta + 1.0))
-                        let c = 1.0 / sqrt (t * t + 1.0)
-                        let sn = t * c
-                        // S <- Jᵀ S J with the rotation J in the (p, q) plane; V <- V J
-                        for k in 0 .. n - 1 do
-                            let skp, skq = s.[k * n + p], s.[k * n + q]
-                            s.[k * n + p] <- c * skp - sn * skq
-                            s.[k * n + q] <- sn * skp + c * skq
-                        for k in 0 .. n - 1 do
-                            let spk, sqk = s.[p * n + k], s.[q * n + k]
-                            s.[p * n + k] <- c * spk - sn * sqk
-                            s.[q * n + k] <- sn * spk + c * sqk
-                        for k in 0 .. n - 1 do
-                            let vkp, vkq = v.[k * n + p], v.[k * n + q]
-                            v.[k * n + p] <- c * vkp - sn * vkq
-                            v.[k * n + q] <- sn * vkp + c * vkq
-            sweep <- sweep + 1
-        let order = Array.init n id |> Array.sortBy (fun i -> s.[i * n + i])
-        for column in 0 .. n - 1 do
-            let source = order.[column]
-            values.[vOffset + column] <- s.[source * n + source]
-            let mutable largest = 0
-            for k in 1 .. n - 1 do
-                if abs v.[k * n + source] > abs v.[largest * n + source] then largest <- k
-            let sign = if v.[largest * n + source] < 0.0 then -1.0 else 1.0
-            for k in 0 .. n - 1 do vectors.[vecOffset + k * n + column] <- sign * v.[k * n + source]
+                for j in 0 .. i do
+                    largestEntry <- max largestEntry (abs a.[offset + i * n + j])
+            let scaleBack = if largestEntry > 0.0 then largestEntry else 1.0
+            let s = Array.init (n * n) (fun index ->
+                let i, j = index / n, index % n
+                (if i >= j then a.[offset + i * n + j] else a.[offset + j * n + i]) / scaleBack)
+            let v = Array.init (n * n) (fun index -> if index / n = index % n then 1.0 else 0.0)
+            let offDiagonal () =
+                let mutable sum = 0.0
+                for i in 0 .. n - 1 do
+                    for j in 0 .. n - 1 do
+                        if i <> j then sum <- sum + s.[i * n + j] * s.[i * n + j]
+                sum
+            let scale = max (TensorPrimitives.Dot(ReadOnlySpan s, ReadOnlySpan s)) Double.Epsilon
+            let mutable sweep = 0
+            while sweep < 100 && offDiagonal () > 1e-32 * scale do
+                for p in 0 .. n - 2 do
+                    for q in p + 1 .. n - 1 do
+                        let apq = s.[p * n + q]
+                        if apq <> 0.0 then
+                            let theta = (s.[q * n + q] - s.[p * n + p]) / (2.0 * apq)
+                            let t = (if theta >= 0.0 then 1.0 else -1.0) / (abs theta + sqrt (theta * theta + 1.0))
+                            let c = 1.0 / sqrt (t * t + 1.0)
+                            let sn = t * c
+                            // S <- Jᵀ S J with the rotation J in the (p, q) plane; V <- V J
+                            for k in 0 .. n - 1 do
+                                let skp, skq = s.[k * n + p], s.[k * n + q]
+                                s.[k * n + p] <- c * skp - sn * skq
+                                s.[k * n + q] <- sn * skp + c * skq
+                            for k in 0 .. n - 1 do
+                                let spk, sqk = s.[p * n + k], s.[q * n + k]
+                                s.[p * n + k] <- c * spk - sn * sqk
+                                s.[q * n + k] <- sn * spk + c * sqk
+                            for k in 0 .. n - 1 do
+                                let vkp, vkq = v.[k * n + p], v.[k * n + q]
+                                v.[k * n + p] <- c * vkp - sn * vkq
+                                v.[k * n + q] <- sn * vkp + c * vkq
+                sweep <- sweep + 1
+            let order = Array.init n id |> Array.sortBy (fun i -> s.[i * n + i])
+            for column in 0 .. n - 1 do
+                let source = order.[column]
+                values.[vOffset + column] <- s.[source * n + source] * scaleBack
+                let mutable largest = 0
+                for k in 1 .. n - 1 do
+                    if abs v.[k * n + source] > abs v.[largest * n + source] then largest <- k
+                let sign = if v.[largest * n + source] < 0.0 then -1.0 else 1.0
+                for k in 0 .. n - 1 do vectors.[vecOffset + k * n + column] <- sign * v.[k * n + source]

@@ -29,6 +29,21 @@ module Reduction =
         if x.Length <= sumBlock then SpanKernels.sum x
         else sumBlocks x 0 ((x.Length + sumBlock - 1) / sumBlock)
 
+    /// The product of entries `count` apart from `start`, when their product in floating point came out NaN without
+    /// a NaN among them: an infinity met a partial product that had underflowed to 0. The product of an infinity and
+    /// nonzero numbers is ±∞, whatever order rounds them in (torch's running product happens to keep it: `fuzz
+    /// adversarial 2/12`, the product of ∞, subnormals and −0.63 is −∞); with a 0 among them it stays NaN.
+    let private productOfInfinity<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (start: int) (step: int) (count: int) : 'T =
+        let mutable infinite, zero, nan, negative = false, false, false, false
+        for q in 0 .. count - 1 do
+            let v = x.[start + q * step]
+            if 'T.IsNaN v then nan <- true
+            elif 'T.IsInfinity v then infinite <- true
+            elif 'T.IsZero v then zero <- true
+            if 'T.IsNegative v then negative <- not negative
+        if infinite && not zero && not nan then (if negative then 'T.NegativeInfinity else 'T.PositiveInfinity)
+        else 'T.NaN
+
     /// Reduces one contiguous run to a single value (the run is never empty here).
     let private reduceRun<'T when 'T :> IFloatingPointIeee754<'T>> (op: ReduceOp) (x: ReadOnlySpan<'T>) : 'T =
         match op with
@@ -37,7 +52,9 @@ module Reduction =
         // TensorPrimitives.Max/Min return NaN when any element is NaN, as torch does
         | ReduceOp.Max -> Tensors.TensorPrimitives.Max x
         | ReduceOp.Min -> Tensors.TensorPrimitives.Min x
-        | ReduceOp.Prod -> Tensors.TensorPrimitives.Product x
+        | ReduceOp.Prod ->
+            let product = Tensors.TensorPrimitives.Product x
+            if 'T.IsNaN product then productOfInfinity x 0 1 x.Length else product
 
     /// The value of a reduction over nothing: 0 for sum, 1 for product, NaN for mean (as torch).
     let private emptyValue<'T when 'T :> IFloatingPointIeee754<'T>> (op: ReduceOp) : 'T =
@@ -114,6 +131,9 @@ module Reduction =
             ReadOnlySpan(data, start, inner).CopyTo total
             for q in 1 .. reduced - 1 do
                 combineRows op total (ReadOnlySpan(data, start + q * inner, inner))
+            if op = ReduceOp.Prod then
+                for k in 0 .. inner - 1 do
+                    if 'T.IsNaN total.[k] then total.[k] <- productOfInfinity (ReadOnlySpan data) (start + k) inner reduced
 
     /// Reduces blocks [first, last) of a dense [outer, reduced, inner] layout into their rows of `result`.
     let private reduceRange<'T when 'T :> IFloatingPointIeee754<'T>>
@@ -124,6 +144,14 @@ module Reduction =
         else
             for o in first .. last - 1 do
                 combineOuter op data offset reduced inner result o
+        // torch's running sums start from +0, so a sum (or mean) whose every term is −0 is +0 (0 + −0); ours start
+        // from the first term, and adding +0 to the result is the only difference (`fuzz adversarial 5/12`: 1/x of
+        // the sum of [−0] is +∞ in torch)
+        match op with
+        | ReduceOp.Sum | ReduceOp.Mean ->
+            for k in first * inner .. last * inner - 1 do
+                result.[k] <- result.[k] + 'T.Zero
+        | ReduceOp.Max | ReduceOp.Min | ReduceOp.Prod -> ()
 
     /// Writes into `result` (at least outer × inner elements, from index 0).
     let private reduceBlocksInto<'T when 'T :> IFloatingPointIeee754<'T>>

@@ -102,6 +102,139 @@ let tests =
             let expected = Array.init 4 (fun i -> (column (i % 2)).[i / 2])
             expectIeee (values (Diff.hessian f (constantVector [| infinity; 0.0 |]))) expected "Hessian by columns"
         }
+        test "erf and erfc: the second derivative ∓(4/√π)·x·e^(−x²) is its limit 0 where e^(−x²) underflows (x² or x·tangent overflowing), not ∞·0" {
+            let xs = [| -infinity; -1e190; -30.0; -3.0; -0.5; 0.0; 0.7; 2.0; 30.0; 1e190; infinity |]
+            // the closed form with its limit written out: x·e^(−x²) is 0 wherever e^(−x²) is 0 in float64
+            let xGaussian x = let e = Math.Exp(-(x * x)) in if e = 0.0 then 0.0 else x * e
+            let c = 2.0 / Math.Sqrt Math.PI
+            let second f = values (Diff.grad (fun y -> Expr.sum (Diff.grad (fun z -> Expr.sum (f z)) y)) (constantVector xs))
+            expectIeee (second Expr.erf) (xs |> Array.map (fun x -> -2.0 * c * xGaussian x)) "erf''"
+            expectIeee (second Expr.erfc) (xs |> Array.map (fun x -> 2.0 * c * xGaussian x)) "erfc''"
+            // fuzz adversarial 1/297: erf(1e160·v) at v = 1e30, where the argument's tangent 1e160 meets x = 1e190
+            let scaled (v: Expr) = Expr.sum (Expr.erf (v * 1e160))
+            expectIeee (values (Diff.hvp scaled (constantVector [| 1e30; 0.0 |]) (constantVector [| 1.0; 1.0 |]))) [| 0.0; 0.0 |] "HVP through a huge scale"
+            expectIeee (values (Diff.hessian scaled (constantVector [| 1e30; 0.0 |]))) [| 0.0; 0.0; 0.0; 0.0 |] "Hessian through a huge scale"
+        }
+        test "eigh of a matrix whose lower triangle holds ∞ or NaN: NaN eigenvalues, eigenvectors and derivatives, as LAPACK's (torch's); the upper triangle is not read" {
+            for entry in [ infinity; -infinity; nan ] do
+                let a = constant (tensor [| 2; 2 |] [| 0.0; 0.0; 0.0; entry |])
+                Expect.isTrue (values (Linalg.eigvalsh a) |> Array.forall Double.IsNaN) (sprintf "eigenvalues at %g" entry)
+                Expect.isTrue (values (snd (Linalg.eigh a)) |> Array.forall Double.IsNaN) (sprintf "eigenvectors at %g" entry)
+                Expect.isTrue (values (Diff.grad (fun m -> Expr.sum (Linalg.eigvalsh m)) a) |> Array.forall Double.IsNaN) (sprintf "gradient at %g" entry)
+            // entries whose squares overflow or underflow: [[c, c], [c, c]] has the eigenvalues 0 and 2c (fuzz adversarial 2/110)
+            for c in [ 1.3e160; 1e300; 1e-170; 5e-324 ] do
+                let a = constant (tensor [| 2; 2 |] [| c; c; c; c |])
+                expectClose 1e-15 (values (Linalg.eigvalsh a) |> Array.map (fun v -> v / c)) [| 0.0; 2.0 |] (sprintf "[[c, c], [c, c]] at c = %g" c)
+                expectClose 1e-15 (values (snd (Linalg.eigh a)) |> Array.map abs) (Array.create 4 (sqrt 0.5)) (sprintf "eigenvectors at c = %g" c)
+            // only the lower triangle is read: ∞ above the diagonal leaves diag(1, 2)
+            expectIeee (values (Linalg.eigvalsh (constant (tensor [| 2; 2 |] [| 1.0; infinity; 0.0; 2.0 |])))) [| 1.0; 2.0 |] "upper ∞ ignored"
+        }
+        test "max pool: each window's cotangent goes to torch's index, the first entry inside the input unless a later one is larger or NaN, so a window of −∞ beside its −∞ padding keeps its cotangent" {
+            // torch's kernel in a reference loop: start at the window's first position inside the input, move only to a
+            // strictly larger value or a NaN
+            let reference (h: int) (w: int) (kh, kw) (sh, sw) (ph, pw) (dh, dw) (x: float[]) (g: float[]) =
+                let ho, wo = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1, (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1
+                let gradient = Array.zeroCreate (h * w)
+                for i in 0 .. ho - 1 do
+                    for j in 0 .. wo - 1 do
+                        let inside = [| for r in 0 .. kh - 1 do
+                                          for c in 0 .. kw - 1 do
+                                              let row, column = i * sh - ph + r * dh, j * sw - pw + c * dw
+                                              if row >= 0 && row < h && column >= 0 && column < w then yield row * w + column |]
+                        let mutable best = inside.[0]
+                        for k in inside do
+                            if x.[k] > x.[best] || Double.IsNaN x.[k] then best <- k
+                        gradient.[best] <- gradient.[best] + g.[i * wo + j]
+                gradient
+            let cases =
+                [ // fuzz adversarial 6/87: the second window covers two rows of −∞ and a row of padding
+                  4, 2, (3, 3), (3, 3), (1, 1), (1, 1), [| 0.0; 0.0; 0.0; 0.0; -infinity; -infinity; -infinity; -infinity |]
+                  3, 3, (2, 2), (1, 1), (1, 1), (2, 2), [| -infinity; 1.0; -infinity; -infinity; -infinity; -infinity; 2.0; -infinity; -infinity |]
+                  3, 4, (3, 2), (2, 1), (1, 1), (1, 1), [| -infinity; -infinity; 3.0; 3.0; -infinity; nan; -infinity; 0.5; -infinity; -infinity; -infinity; -infinity |]
+                  // two NaN in one window: the last
+                  2, 2, (2, 2), (1, 1), (0, 0), (1, 1), [| nan; 1.0; nan; -infinity |] ]
+            for (h, w, kernel, stride, padding, dilation, x) in cases do
+                let pooled = Convolution.maxPool2d kernel stride padding dilation (constant (tensor [| 1; 1; h; w |] x))
+                let g = Array.init (Array.fold ( * ) 1 pooled.Shape) (fun k -> float (k + 1))
+                let gradient = values (Diff.grad (fun v -> Expr.sum (constant (tensor pooled.Shape g) * Convolution.maxPool2d kernel stride padding dilation v)) (constant (tensor [| 1; 1; h; w |] x)))
+                expectIeee gradient (reference h w kernel stride padding dilation x g) (sprintf "gradient, input %A" x)
+        }
+        test "prod and cumprod where a partial product overflows: the value, Hessian and JVP are the closed forms (products of the other entries), not ∞·0 from a factor 1 with a zero tangent" {
+            // Π_{k ∉ skip} x_k, left to right in float64
+            let productWithout (x: float[]) (skip: int list) = x |> Array.indexed |> Array.fold (fun p (k, v) -> if List.contains k skip then p else p * v) 1.0
+            let x = [| 1e160; 1e160; 0.0 |]
+            let prod (v: Expr) = Expr.prodAxes [| 0 |] false v
+            // the exact product has a factor 0: 0 (torch's running product is ∞ · 0 = NaN; fuzz adversarial 3/99)
+            expectIeee (values (prod (constantVector x))) [| 0.0 |] "value"
+            let hessian = Array.init 9 (fun k -> let i, j = k / 3, k % 3 in if i = j then 0.0 else productWithout x [ i; j ])
+            expectIeee (values (Diff.hessian prod (constantVector x))) hessian "Hessian: H_ij = Π_{k ≠ i, j} x_k"
+            // cumprod [a, a, 0] (fuzz adversarial 5/115): the tangent of y_k is Σ_i t_i Π_{j ≤ k, j ≠ i} x_j
+            let a = -1.4426950408889634e160
+            let xs, ts = [| a; a; 0.0 |], [| -0.994899; 0.366345; 0.427202 |]
+            let expected = Array.init 3 (fun k -> Array.init (k + 1) (fun i -> ts.[i] * productWithout xs.[.. k] [ i ]) |> Array.sum)
+            let value, tangent = Diff.jvp (Indexing.cumprod 0) (constantVector xs) (constantVector ts)
+            expectIeee (values value) [| a; a * a; 0.0 |] "cumprod value"
+            expectIeee (values tangent) expected "cumprod JVP"
+            // fuzz adversarial 2/12: ∞, subnormals and a 0; the gradient of entry i is the product of the others in the
+            // extended reals: NaN with a NaN, or with both ∞ and 0, among them; ±∞ (their signs' product) with ∞; else a number
+            let extended (others: float[]) =
+                if Array.exists Double.IsNaN others || (Array.exists Double.IsInfinity others && Array.contains 0.0 others) then nan
+                elif Array.exists Double.IsInfinity others then (others |> Array.fold (fun p v -> p * float (sign v)) 1.0) * infinity
+                else Array.fold (fun p v -> p * v) 1.0 others
+            let mixed = [| infinity; -1e-310; 1e-38; -1e-310; -1e-30; -1e-310; 0.0; -0.6259890728910767; -1e-310 |]
+            let g = -0.290667
+            let gradient = values (Diff.grad (fun v -> Expr.prodAxes [| 0 |] false v * g) (constantVector mixed))
+            expectIeee gradient (Array.init mixed.Length (fun i -> g * extended (Array.removeAt i mixed))) "gradient of a product of ∞, subnormals and 0"
+            // the value of a product of ∞ and nonzero entries whose partial products underflow: ±∞, along the last axis and
+            // along an outer one (each column of a [9, 2] matrix)
+            let nonzero = [| infinity; -1e-310; 1e-38; -1e-310; -1e-30; -1e-310; -5e-324; -0.6259890728910767; -1e-310 |]
+            expectIeee (values (Expr.prodAxes [| 0 |] false (constantVector nonzero))) [| extended nonzero |] "product along the axis"
+            let columns = constant (tensor [| 9; 2 |] (nonzero |> Array.collect (fun v -> [| v; -v |])))
+            expectIeee (values (Expr.prodAxes [| 0 |] false columns)) [| extended nonzero; extended (Array.map (~-) nonzero) |] "products down the columns"
+        }
+        test "sums and means of −0 entries are +0, as a running sum from +0 (torch's), over one entry or many, in both dtypes; a one-class cross-entropy is +0" {
+            // the sign of a zero shows in its reciprocal
+            let reciprocal (e: Expr) = 1.0 / (values e).[0]
+            for dtype in [ DType.Float64; DType.Float32 ] do
+                for n in [ 1; 2; 5 ] do
+                    let zeros = Array.create n -0.0
+                    let x = Expr.cast dtype (constantVector zeros)
+                    let expected = 1.0 / Array.fold (+) 0.0 zeros
+                    Expect.equal (reciprocal (Expr.sum x)) expected (sprintf "sum of %d × −0 (%A)" n dtype)
+                    Expect.equal (reciprocal (Expr.sumAxes [| 0 |] true x)) expected (sprintf "sum keeping the axis, %d × −0 (%A)" n dtype)
+                    Expect.equal (reciprocal (Expr.meanAxes [| 0 |] false x)) expected (sprintf "mean of %d × −0 (%A)" n dtype)
+                // cross-entropy over one class: each term is log-softmax x − x = +0, subtracted from a running +0 (fuzz adversarial 5/256)
+                let logits = Expr.cast dtype (constant (tensor [| 2; 1 |] [| 0.0; 0.0 |]))
+                Expect.equal (reciprocal (Nn.crossEntropy logits (constantVector [| 0.0; 0.0 |]))) infinity (sprintf "cross-entropy (%A)" dtype)
+            // the gradient of a sum over a size-1 axis is still g
+            expectIeee (values (Diff.grad (fun v -> Expr.sum (Expr.sumAxes [| 1 |] false v * constantVector [| 2.0; -3.0 |])) (constant (tensor [| 2; 1 |] [| -0.0; 4.0 |])))) [| 2.0; -3.0 |] "gradient"
+        }
+        test "atan2's derivatives b/(a² + b²) and −a/(a² + b²) where a² overflows or underflows, and its Hessian through a huge scale, are numbers, not ∞·0" {
+            let grad a b = values (Diff.grad (fun v -> Expr.sum (Expr.atan2 (Expr.sliceAxis 0 0 1 v) (Expr.sliceAxis 0 1 2 v))) (constantVector [| a; b |]))
+            // ordinary points: the closed form as written
+            for a, b in [ 0.3, 0.7; -2.0, 1.5; 0.0, -1.0 ] do
+                expectClose 1e-15 (grad a b) [| b / (a * a + b * b); -a / (a * a + b * b) |] (sprintf "atan2 at (%g, %g)" a b)
+            // a = 1e160, b = 0.5: a² + b² is a² to double precision, so b/a² and −1/a
+            expectIeee (grad 1e160 0.5) [| 0.5 / 1e160 / 1e160; -1.0 / 1e160 |] "a = 1e160"
+            // a = 1e-200, b = 3e-200: a² + b² = 10·1e-400, below the subnormals
+            expectIeee (grad 1e-200 3e-200) [| 0.3e200; -0.1e200 |] "a, b near 1e-200"
+            // at the origin torch's 0, at an infinite a b/∞ = 0 and −∞/∞ = NaN, as torch
+            expectIeee (grad 0.0 0.0) [| 0.0; 0.0 |] "origin"
+            expectIeee (grad infinity 2.0) [| 0.0; nan |] "a = ∞"
+            // fuzz adversarial 5/203: d²/ds² atan2(s·w, b) = −2s·w³·b/(s²w² + b²)², −1/w at s = 1, b = 1/2 (w² ≫ b²)
+            let scaled (s: Expr) = Expr.sum (Expr.atan2 (s * 1e160) (Expr.scalar DType.Float64 0.5))
+            expectClose 1e-12 (values (Diff.hessian scaled (constantVector [| 1.0 |]))) [| -1e-160 |] "Hessian through w = 1e160"
+        }
+        test "gelu beyond ±40 is x or 0 with slope 1 or 0, so an infinite cotangent or a huge tangent gives g·gelu′ (torch's fused rule), not ∞·0" {
+            let xs = [| -1e300; -710.0; -40.5; 40.5; 710.0; 1e300 |]
+            expectIeee (values (Activations.gelu (constantVector xs))) (xs |> Array.map (fun x -> if x > 0.0 then x else 0.0)) "values"
+            expectIeee (values (Diff.grad (fun v -> Expr.sum (Activations.gelu v)) (constantVector xs))) (xs |> Array.map (fun x -> if x > 0.0 then 1.0 else 0.0)) "slopes"
+            // fuzz adversarial 4/261: exp(gelu(x)) at 710, gradient e^710 · 1 = ∞
+            expectIeee (values (Diff.grad (fun v -> Expr.sum (Expr.exp (Activations.gelu v))) (constantVector [| 710.0; 0.0 |]))) [| infinity; 0.5 |] "∞ cotangent"
+            // fuzz adversarial 3/173: the tangent 1e160 at x = −1e160 gives 1e160 · gelu′(−1e160) = 0
+            let _, tangent = Diff.jvp Activations.gelu (constantVector [| -1e160; 1.0 |]) (constantVector [| 1e160; 0.0 |])
+            expectIeee (values tangent) [| 0.0; 0.0 |] "huge tangent"
+        }
         test "the inverse of a singular matrix raises an ArgumentException naming Inverse and the shape" {
             let singular = constant (tensor [| 2; 2 |] [| 1.0; 2.0; 2.0; 4.0 |])
             let message = Expect.throwsC (fun () -> Eval.eval (Linalg.inverse singular) |> ignore) (fun e -> Expect.isTrue (e :? ArgumentException) (e.GetType().Name); e.Message)

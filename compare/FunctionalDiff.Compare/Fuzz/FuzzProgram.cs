@@ -196,6 +196,28 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// multiplies it by a first derivative of the operand that is exactly 0, ∞·0 = NaN, where ours multiplies
     /// symbolic zeros (`fuzz adversarial 2/198`: digamma(x₀^x₁·x₂) at x₁ = x₂ = −0, whose x₀ row of the Hessian is
     /// 0, since the operand does not depend on x₀ while x₁ = 0).</item>
+    /// <item>MaxPool2d over a non-finite value: torch's rule for the input of its own backward (max_pool2d_with_indices_backward)
+    /// is a tensor of zeros, which a second derivative multiplies into an infinite factor of an earlier step as 0·∞ = NaN;
+    /// ours is a symbolic zero, the selection by index being constant (`fuzz adversarial 6/87`: a matmul with a −∞ weight
+    /// into a max pool).</item>
+    /// <item>Cumprod with an infinite entry or a running product that overflows: torch's rule, without a zero, divides Σ g·y
+    /// by the entries, ∞/∞ = NaN, where the closed form (the cotangent of x₀ in [x₀, x₀x₁] is g₀ + g₁x₁) is a number or ±∞
+    /// (`fuzz adversarial 4/45`: cumprod of [∞, ∞] pairs, whose gradient at the first is g₀ + g₁·∞; `5/115`: cumprod of
+    /// [a, a, −3459.4] at a = −1.4e160, gradient g₀ + g₁a + g₂a·(−3459.4) = 1.2e164).</item>
+    /// <item>LogSumExp over no entries: as the mean over none, its derivative is the zero map; torch's is a tensor of zeros
+    /// that meets the −∞ value in the next step's rule (`fuzz adversarial 4/62`: the square of a logsumexp over an empty
+    /// axis, JVP 2·(−∞)·0).</item>
+    /// <item>Erf, Erfc and Gelu where x² overflows (|x| above 1.34e154, ±∞ included): the second derivative of erf is
+    /// −2x·erf′(x), of gelu (2 − x²)·φ(x), whose limit, and ours, is 0 there (e^(−x²) underflows first); torch's
+    /// double-backward formulas meet ∞·0 = NaN (`fuzz adversarial 1/119`: erf at −∞; `3/173`: gelu at −2.5e159).
+    /// At a finite x whose square overflows torch's erf gives 0, as ours (`fuzz adversarial 1/297`, a fixed failure).</item>
+    /// <item>Prod over an infinity and a 0: the gradient at the 0 is the product of the others, ±∞ when none of them is 0 or
+    /// NaN, with their signs' product (ours, by its rule, whatever order its partial products underflow in); torch's
+    /// running products lose it as ∞·0 = NaN wherever one underflows to 0 first (`fuzz adversarial 2/12` shrunk: [∞, 0,
+    /// 1e-38, subnormals, −0.63], gradient at the 0 +∞·u).</item>
+    /// <item>CrossEntropy over one class at an infinite or NaN logit: as log-softmax over one entry (above), both values are
+    /// NaN there and ours is x − x, whose derivative is exactly 0; torch's multiplies by its NaN softmax
+    /// (`fuzz adversarial 4/27`: logits [0, ∞, 0] of shape [3, 1]).</item>
     /// </list>
     /// </summary>
     static string? TorchNaNEdge(Step s, TorchSharp.torch.Tensor[] a)
@@ -223,6 +245,18 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "Relu of an infinite or NaN value";
             case OpKind.Mean or OpKind.BceWithLogits or OpKind.Mse when a[0].numel() == 0:
                 return "Mean over no entries";
+            case OpKind.Erf or OpKind.Erfc or OpKind.Gelu when Any(a[0].abs().gt(SquareOverflows)):
+                return "Erf, Erfc or Gelu where x² overflows";
+            case OpKind.Prod when AnyInfinite(a[0]) && Any(a[0].eq(0.0)):
+                return "Prod over an infinity and a 0";
+            case OpKind.LogSumExp when a[0].numel() == 0:
+                return "LogSumExp over no entries";
+            case OpKind.MaxPool2d when Any(a[0].isfinite().logical_not()):
+                return "MaxPool2d over a non-finite value";
+            case OpKind.Cumprod when AnyInfinite(a[0]) || AnyInfinite(TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64)):
+                return "Cumprod with an infinite entry or an overflowing running product";
+            case OpKind.CrossEntropy when a[0].dim() > 0 && a[0].shape[a[0].dim() > 1 ? 1 : 0] == 1 && Any(a[0].isfinite().logical_not()):
+                return "CrossEntropy over one class at a non-finite logit";
             case OpKind.Prod when !Any(a[0].eq(0.0)) && Any(TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).eq(0.0)):
                 return "Prod that underflows to 0";
             case OpKind.PowScalar when s.Scalar < 0 && Any(a[0].ne(0.0).logical_and(a[0].abs().pow(s.Scalar - 1).lt(SmallestNormal))):
@@ -239,6 +273,9 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     }
 
     const double SmallestNormal = 2.2250738585072014E-308;
+
+    /// <summary>Above this |x|, x² overflows in float64 (the square root of the largest double).</summary>
+    const double SquareOverflows = 1.3407807929942596E+154;
 
     /// <summary>Above this softplus is x in both engines: torch's F.softplus at the reference's threshold, and ours (σ = 1).</summary>
     const double SoftplusThreshold = 40;
@@ -275,10 +312,32 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// At −∞, where the poles at the negative integers leave no limit, ψ⁽ⁿ⁾ is NaN in ours for every n ≥ 1, as torch's
     /// trigamma is, while torch's higher orders give ±∞. The value checks are skipped; derivatives after it are NaN
     /// in torch and pass by the convention above.</item>
+    /// <item>Prod or Cumprod of finite entries whose product torch gets as NaN: its running product, left to right, overflows
+    /// to ±∞ before it meets a 0, ∞·0 = NaN, where the product is exactly 0 (a factor is 0); ours multiplies in another order
+    /// and gives 0, and its derivatives are the closed forms, products of the other entries, where torch's pass through
+    /// the NaN or ∞ (`fuzz adversarial 3/99`: prod of [1e160, 1e160, 0]; `5/115`: cumprod of [a, a, 0] at a = −1.4e160;
+    /// EdgeAdversarialTests in the core).</item>
+    /// <item>Prod over a NaN entry and a zero: the second derivatives are products of all entries but two, NaN unless the
+    /// two are the NaN and the zero. Torch's rule for more than one zero returns a constant tensor of zeros, so its second
+    /// derivatives are 0 (`fuzz adversarial 2/123`: prod of [0, 0, NaN, −0]), and with one zero its cumulative products
+    /// carry the NaN everywhere (shrunk: [−1.3, 1.1, NaN, −0], whose Hessian entry for the NaN and the zero is −1.3·1.1).
+    /// The values, NaN in both, and the gradients are compared.</item>
+    /// <item>Cumprod of finite entries whose running product overflows to ±∞: torch's forward-mode rule divides by the
+    /// entries as its reverse rule does, and gives ±∞ where the tangent t₀x₁ + x₀t₁ is a number (`fuzz adversarial 5/115`:
+    /// [a, a, −3459.4] at a = −1.4e160, tangent of y₁ 9.07e159, torch's +∞). Its JVP check is skipped.</item>
     /// </list>
     /// </summary>
     static (string Why, Suite.Check[] Checks)? TorchWrong(Step s, TorchSharp.torch.Tensor[] a) => s.Kind switch
     {
+        OpKind.Prod or OpKind.Cumprod when a[0].numel() > 0 && a[0].isfinite().all().item<bool>()
+                && TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).isnan().any().item<bool>() =>
+            ("Prod or Cumprod whose running product overflows before a 0",
+             new[] { Suite.Check.Value, Suite.Check.Compiled, Suite.Check.SecondOrder, Suite.Check.Hessian }),
+        OpKind.Prod when a[0].numel() > 0 && a[0].isnan().any().item<bool>() && a[0].eq(0.0).any().item<bool>() =>
+            ("Prod over a NaN entry and a zero", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
+        OpKind.Cumprod when a[0].numel() > 0 && a[0].isfinite().all().item<bool>()
+                && TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).isinf().any().item<bool>() =>
+            ("Cumprod whose running product overflows", new[] { Suite.Check.Jvp }),
         OpKind.LogSumExp when LogOfSumRoundsAway(a[0], s.Ints[0]) =>
             ("LogSumExp whose log of the sum rounds away beside a huge maximum",
              new[] { Suite.Check.Vjp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Jvp, Suite.Check.Compiled }),

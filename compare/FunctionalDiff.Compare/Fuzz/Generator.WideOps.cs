@@ -71,7 +71,9 @@ public sealed partial class Generator
             case OpKind.Det or OpKind.Inverse or OpKind.LogDet:
             {
                 int m = WellConditioned();
-                if (m >= 0) Try(S(kind, m));
+                // not over an infinity or NaN: torch's det backward then calls solve on the matrix, whose error, raised
+                // in its autograd thread, aborts the process (`fuzz adversarial 5/97`: det of tanh(x) + 3I, x holding NaN)
+                if (m >= 0 && Finite(m)) Try(S(kind, m));
                 break;
             }
             case OpKind.Solve: Solve(); break;
@@ -274,6 +276,13 @@ public sealed partial class Generator
         return squashed < 0 || shift < 0 ? -1 : Try(S(OpKind.Add, squashed, shift));
     }
 
+    /// <summary>Whether value j holds no infinity or NaN.</summary>
+    bool Finite(int j)
+    {
+        using var scope = torch.NewDisposeScope();
+        return tensors[j].isfinite().all().item<bool>();
+    }
+
     /// <summary>b of the form the system takes: (…, n, k), or a vector (n) or batch of vectors with the matrix's batch.</summary>
     int RightHandSide(int m, bool left)
     {
@@ -338,9 +347,17 @@ public sealed partial class Generator
         if (m < 0) return;
         using (var scope = torch.NewDisposeScope())
         {
-            var t = tensors[m];
-            if (!t.isfinite().all().item<bool>() || t.abs().max().item<double>() > Float32Largest
-                || torch.linalg.cond(t).max().item<double>() > GramCondition) return;
+            // in both runs: float32's matrix is not float64's rounded, since every step before rounds on its own, and a
+            // float64 Gram matrix can come out of float32 steps no longer positive definite (`fuzz adversarial 2/220`:
+            // a softmax and a log1p of subnormals ahead of it gave float32 a 1×1 matrix that is not positive)
+            bool PositiveDefinite(torch.Tensor t) =>
+                t.isfinite().all().item<bool>() && t.abs().max().item<double>() <= Float32Largest
+                && torch.linalg.eigvalsh(t).min().item<double>() > 0 && torch.linalg.cond(t).max().item<double>() <= GramCondition;
+            try
+            {
+                if (!PositiveDefinite(tensors[m]) || !PositiveDefinite(Float32Realisation(m))) return;
+            }
+            catch (Exception) { return; } // a float32 step torch refuses: no Cholesky here
         }
         Try(S(OpKind.Cholesky, m));
     }
@@ -360,6 +377,15 @@ public sealed partial class Generator
         {
             var t = tensors[m];
             if (t.numel() == 0 || !t.isfinite().all().item<bool>()) return;
+            // torch's float32 eigh must converge on float32's matrix too: it raises otherwise (`fuzz adversarial 5/230`:
+            // a float32 matrix of a conv1d and erf, ill-conditioned)
+            try
+            {
+                var single = Float32Realisation(m);
+                if (!single.isfinite().all().item<bool>()) return;
+                torch.linalg.eigvalsh(single.to_type(ScalarType.Float32));
+            }
+            catch (Exception) { return; }
             var w = torch.linalg.eigvalsh(t);
             int n = shapes[m][^1];
             if (n > 1 && (w.narrow(-1, 1, n - 1) - w.narrow(-1, 0, n - 1)).min().item<double>() < EigenvalueGap) return;

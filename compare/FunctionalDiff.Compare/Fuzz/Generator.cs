@@ -68,8 +68,8 @@ public sealed partial class Generator
     FuzzProgram Build(string name, int seed)
     {
         inputCount = 1 + rng.Next(3);
-        var inputShapes = new int[inputCount][];
-        var inputValues = new double[inputCount][];
+        var inputShapes = inputShapesDrawn = new int[inputCount][];
+        var inputValues = inputValuesDrawn = new double[inputCount][];
         for (int i = 0; i < inputCount; i++)
         {
             inputShapes[i] = i == 0 ? RandomShape() : RelatedShape(inputShapes[0]);
@@ -100,6 +100,22 @@ public sealed partial class Generator
     }
 
     int Last => shapes.Count - 1;
+
+    /// <summary>The program's inputs, once drawn (for <see cref="Float32Realisation"/>).</summary>
+    int[][] inputShapesDrawn = Array.Empty<int[]>();
+    double[][] inputValuesDrawn = Array.Empty<double[]>();
+
+    /// <summary>
+    /// Value j as the float32 run computes it (inputs and constants rounded to float32, every step in float32),
+    /// widened to float64: the numbers the generator tracks are float64's, and a step that needs a property of its
+    /// operand (Cholesky: positive definite) must have it in both runs.
+    /// </summary>
+    TT Float32Realisation(int j)
+    {
+        var prefix = new FuzzProgram("prefix", 0, inputShapesDrawn, inputValuesDrawn, steps.ToArray(), j).RoundedToFloat32();
+        var inputs = prefix.InputValues.Select((v, i) => torch.tensor(v, dtype: ScalarType.Float32).reshape(Longs(prefix.InputShapes[i]))).ToArray();
+        return TorchInterpreter.RunAll(prefix, inputs)[j].to_type(ScalarType.Float64);
+    }
 
     static double[] Numbers(TT t) => t.numel() == 0 ? Array.Empty<double>() : t.to_type(ScalarType.Float64).contiguous().data<double>().ToArray();
 

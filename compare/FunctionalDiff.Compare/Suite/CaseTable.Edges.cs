@@ -85,6 +85,14 @@ public static partial class CaseTable
             x => torch.nn.functional.max_pool2d(x[0], new long[] { 2, 2 }, new long[] { 2, 2 })) with { Fixed = new[] { new double[] { 0, 2, 2, 1, 2, 2, 1, 1, 3, 1, 5, 5, 3, 3, 5, 5 } }, SkipHessian = true };
         yield return C("edge maxPool2d negative padding 1 [1,1,3,3]", new[] { I(1, 1, 3, 3) }, x => Nn.MaxPool2d(x[0], 3, stride: 1, padding: 1),
             x => torch.nn.functional.max_pool2d(x[0], new long[] { 3, 3 }, new long[] { 1, 1 }, new long[] { 1, 1 })) with { Fixed = new[] { new double[] { -5, -4, -3, -2, -1.5, -7, -8, -9, -6 } }, SkipHessian = true };
+        // a window of −∞ entries beside its −∞ padding: torch's index is the window's first entry inside the input (fuzz adversarial 6/87)
+        yield return C("edge maxPool2d window of -inf beside its padding [1,1,4,2]", new[] { I(1, 1, 4, 2) }, x => Nn.MaxPool2d(x[0], 3, padding: 1),
+            x => torch.nn.functional.max_pool2d(x[0], new long[] { 3, 3 }, new long[] { 3, 3 }, new long[] { 1, 1 }))
+            with { Fixed = new[] { new double[] { 0, 0, 0, 0, double.NegativeInfinity, double.NegativeInfinity, double.NegativeInfinity, double.NegativeInfinity } }, SkipHessian = true };
+        // a sum of −0 entries is +0 in torch, a running sum from +0, so its reciprocal is +∞ (fuzz adversarial 5/12)
+        yield return C("edge reciprocal of a sum of -0 entries [2] and [1]", new[] { I(2), I(1) }, x => x[0].Sum().Reciprocal() + x[1].Sum(0, keepDims: true).Reciprocal(),
+            x => x[0].sum().reciprocal() + x[1].sum(0, keepdim: true).reciprocal())
+            with { Fixed = new[] { new double[] { -0.0, -0.0 }, new double[] { -0.0 } } };
         yield return C("edge maxPool2d kernel 1 stride 2 [1,2,5,5]", new[] { I(1, 2, 5, 5) }, x => Nn.MaxPool2d(x[0], 1, stride: 2).Sin(),
             x => torch.nn.functional.max_pool2d(x[0], new long[] { 1, 1 }, new long[] { 2, 2 }).sin());
         yield return C("edge avgPool2d padding 1 kernel 2 stride 2 odd [1,1,5,5]", new[] { I(1, 1, 5, 5) }, x => Nn.AvgPool2d(x[0], 2, stride: 2, padding: 1).Sin(),
