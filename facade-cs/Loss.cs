@@ -41,6 +41,34 @@ public static class Loss
         return Reduce(Expr.Wrap(CoreNn.crossEntropyPerExample(labelSmoothing, logits.Node, indices)), reduction);
     }
 
+    /// <summary>
+    /// Cross-entropy of logits [N, C] against targets given as an <see cref="Expr"/>, averaged over N, as
+    /// torch's cross_entropy. The targets' shape says which of torch's two forms they are: class indices
+    /// [N] (whole numbers in a float tensor, such as a batch of labels passed to a compiled step), or class
+    /// probabilities of the logits' shape [N, C] (one-hot or soft labels), giving −Σ_c t_c·log p_c per
+    /// example. The targets are cast to the logits' dtype.
+    /// </summary>
+    /// <remarks>
+    /// An index outside [0, C) (or not a whole number) is found when the loss is evaluated, not when it is
+    /// built: the exception then names Gather, the op that picks each row's entry. The <c>int[]</c>
+    /// overload checks its targets at once.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The shapes fit neither form.</exception>
+    public static Expr CrossEntropy(Expr logits, Expr targets) => CrossEntropy(logits, targets, Reduction.Mean, 0);
+
+    /// <summary>
+    /// Cross-entropy against class indices [N] or class probabilities [N, C] given as an
+    /// <see cref="Expr"/>, with torch's <c>reduction</c> and <c>label_smoothing</c> (for probabilities,
+    /// torch's mix (1 − ε)·t + ε/C). <see cref="Reduction.None"/> gives shape [N].
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes fit neither form, or the smoothing is outside [0, 1].</exception>
+    public static Expr CrossEntropy(Expr logits, Expr targets, Reduction reduction = Reduction.Mean, double labelSmoothing = 0)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(targets);
+        return Reduce(Expr.Wrap(CoreNn.crossEntropyPerExampleOf(labelSmoothing, logits.Node, targets.Node)), reduction);
+    }
+
     static FunctionalDiff.Core.Expr Indices(Expr logits, int[] targets)
     {
         ArgumentNullException.ThrowIfNull(logits);

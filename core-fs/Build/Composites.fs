@@ -96,6 +96,30 @@ module Nn =
         if labelSmoothing = 0.0 then negativeLogLikelihood
         else (1.0 - labelSmoothing) * negativeLogLikelihood - labelSmoothing * Expr.meanAxes [| 1 |] false logProbabilities
 
+    /// Cross-entropy per example, shape [N], against targets given as an Expr, with torch's two target
+    /// forms: class indices [N] (integers held in a float tensor, as a compiled step receives a batch
+    /// of labels), or class probabilities of the logits' shape [N, C] (one-hot rows, soft labels), for
+    /// which torch's loss is −Σ_c t_c·log p_c and label smoothing mixes t with the uniform ε/C.
+    /// Which form is meant follows from the shape alone, as in torch.
+    /// Targets are data, so they take the logits' dtype (float64 labels do not turn a float32 loss
+    /// into a float64 one).
+    let crossEntropyPerExampleOf (labelSmoothing: float) (logits: Expr) (targets: Expr) =
+        let targets = Expr.cast logits.DType targets
+        if logits.Rank = 2 && Ir.sameDims logits.Dims targets.Dims then
+            if not (labelSmoothing >= 0.0 && labelSmoothing <= 1.0) then
+                invalidArg "labelSmoothing" (sprintf "CrossEntropy: labelSmoothing = %g must be in [0, 1]" labelSmoothing)
+            let logProbabilities = logSoftmax 1 logits
+            let negativeLogLikelihood = -(Expr.sumAxes [| 1 |] false (targets * logProbabilities))
+            // (1 − ε)·t + ε/C against log p is (1 − ε)·(−Σ t log p) + ε·mean_c(−log p): the same
+            // split as the index form, so the two forms agree on one-hot rows at every ε
+            if labelSmoothing = 0.0 then negativeLogLikelihood
+            else (1.0 - labelSmoothing) * negativeLogLikelihood - labelSmoothing * Expr.meanAxes [| 1 |] false logProbabilities
+        elif logits.Rank = 2 && targets.Rank = 2 then
+            Shape.fail "CrossEntropy"
+                (sprintf "targets %s must be class indices [N] or class probabilities of the logits' shape %s"
+                     (Shape.format targets.Dims) (Shape.format logits.Dims))
+        else crossEntropyPerExample labelSmoothing logits targets
+
     /// Binary cross-entropy from logits element by element (torch's reduction 'none'):
     /// (1 - t)·x + softplus(-x), torch's form (x - log σ(x) with log σ(x) = -softplus(-x)), smooth
     /// at every order. Written so, an infinite logit gives torch's value: x = +inf with t < 1 is
