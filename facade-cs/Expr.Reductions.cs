@@ -57,6 +57,12 @@ public sealed partial class Expr
     public Expr ArgMax(int axis, bool keepDims = false) => Wrap(Build.argmax(axis, keepDims, Node));
 
     /// <summary>
+    /// The index of the smallest entry along an axis (first on ties, a NaN before any number, as
+    /// torch.argmin), as a float tensor in this dtype; like <see cref="ArgMax"/>, it has no gradient.
+    /// </summary>
+    public Expr ArgMin(int axis, bool keepDims = false) => Wrap(FunctionalDiff.Core.Structure.argmin(axis, keepDims, Node));
+
+    /// <summary>
     /// The lower median of all elements, rank 0 (torch.median): for an even count the smaller of the two middle
     /// values. NaN if any element is NaN, as in torch. The derivative goes to the element picked.
     /// </summary>

@@ -10,7 +10,7 @@ public sealed partial class Expr
     /// <summary>torch.matmul: dot product of vectors, matrix products, and broadcast batches of matrices.</summary>
     public Expr MatMul(Expr other) { var (a, b) = Align(this, other); return Wrap(Build.matmul(a, b)); }
 
-    /// <summary>Swaps the last two axes (a matrix transpose; batched for rank above 2).</summary>
+    /// <summary>Swaps the last two axes (a matrix transpose; batched for rank above 2, torch's <c>.mT</c>). <see cref="Tensor.Transpose()"/> reverses every axis instead; they agree on matrices.</summary>
     public Expr Transpose() => Wrap(Build.transpose(Node));
 
     /// <summary>Reorders the axes: output axis i is input axis permutation[i] (torch's permute).</summary>

@@ -162,3 +162,11 @@ module Structure =
     let medianAll (x: Expr) =
         if x.Numel = 0 then Shape.fail "Median" (sprintf "input %s is empty" (dims x))
         fst (median 0 false (Expr.reshape [| x.Numel |] x))
+
+    /// The index of the smallest entry along an axis (first on ties, a NaN before any number, as
+    /// torch.argmin), as a float tensor in x's dtype: the argmax of −x, since negation keeps ties
+    /// and NaN, which argmax already counts as largest.
+    let argmin (axis: int) (keepDims: bool) (x: Expr) =
+        let a = axisOf "ArgMin" x axis
+        if x.Dims.[a] = 0 then Shape.fail "ArgMin" (sprintf "axis %d of %s is empty" axis (dims x))
+        Expr.argmax a keepDims (Expr.neg x)

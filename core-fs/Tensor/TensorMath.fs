@@ -78,6 +78,13 @@ module TensorMath =
     let min (t: Tensor) = Reduction.reduceAll ReduceOp.Min t
     /// The index of the largest element along an axis (first on ties), in the input dtype.
     let argmax (axis: int) (keepDims: bool) (t: Tensor) = Reduction.argmax axis keepDims t
+    /// The index of the smallest element along an axis (first on ties, NaN first, as torch), in the
+    /// input dtype: the argmax of the negation, as Structure.argmin builds it for graphs.
+    let argmin (axis: int) (keepDims: bool) (t: Tensor) =
+        let a = Shape.normalizeAxis "ArgMin" t.Rank axis
+        if t.Dims.[a] = 0 then
+            Shape.fail "ArgMin" (sprintf "cannot take the argmin of an empty axis of shape %s" (Shape.format t.Dims))
+        Reduction.argmax a keepDims (Elementwise.unary UnaryOp.Neg t)
 
     /// The same elements in a new shape (one entry may be -1).
     let reshape (shape: int[]) (t: Tensor) = Structural.reshape shape t

@@ -99,4 +99,106 @@ public class ClientFrictionTests
         Assert.Contains("[3,5]", error.Message);
         Assert.ThrowsAny<ArgumentException>(() => Loss.CrossEntropy(logits, Tensor.Zeros([2])));
     }
+
+    static readonly double[] Values = [1.0, double.NaN, -2.0, 3.0, -2.0, 0.5, 4.0, 4.0, -1.0, 0.0, -0.0, 2.0];
+
+    /// <summary>torch.argmin along one axis of a [rows, columns] array: first smallest, a NaN wins.</summary>
+    static double[] ArgMinReference(double[] a, int rows, int columns, int axis)
+    {
+        int outer = axis == 0 ? columns : rows, inner = axis == 0 ? rows : columns;
+        var result = new double[outer];
+        for (int o = 0; o < outer; o++)
+        {
+            int best = 0;
+            for (int i = 0; i < inner; i++)
+            {
+                double v = axis == 0 ? a[i * columns + o] : a[o * columns + i];
+                double b = axis == 0 ? a[best * columns + o] : a[o * columns + best];
+                if (double.IsNaN(b)) break;
+                if (double.IsNaN(v) || v < b) best = i;
+            }
+            result[o] = best;
+        }
+        return result;
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(-1)]
+    public void ArgMinIsTorchsOnTensorsAndExprsInBothDtypes(int axis)
+    {
+        int normalized = axis < 0 ? axis + 2 : axis;
+        var reference = ArgMinReference(Values, 3, 4, normalized);
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+        {
+            var t = Tensor.FromArray(Values, 3, 4).Cast(dtype);
+            Assert.Equal(reference, t.ArgMin(axis).ToDoubleArray());
+            Assert.Equal(reference, ((Expr)t).ArgMin(axis).Eval().ToDoubleArray());
+            Assert.Equal(dtype, t.ArgMin(axis).DType);
+            var kept = ((Expr)t).ArgMin(axis, keepDims: true);
+            Assert.Equal(normalized == 0 ? [1, 4] : new[] { 3, 1 }, kept.Shape);
+            Assert.Equal(reference, Diff.Compile(xs => [xs[0].ArgMin(axis)]).Invoke(t)[0].ToDoubleArray());
+        }
+        Assert.StartsWith("ArgMin", Assert.ThrowsAny<ArgumentException>(() => Tensor.Zeros([2, 0]).ArgMin(1)).Message);
+        Assert.StartsWith("ArgMin", Assert.ThrowsAny<ArgumentException>(() => ((Expr)Tensor.Zeros([2, 0])).ArgMin(1)).Message);
+        Assert.StartsWith("ArgMin", Assert.ThrowsAny<ArgumentException>(() => Tensor.Zeros([2, 3]).ArgMin(2)).Message);
+    }
+
+    [Fact]
+    public void TensorComparesWithTheNumberOnEitherSide()
+    {
+        double[] a = [-1.0, 0.5, 2.0, double.NaN];
+        var t = Tensor.FromArray(a);
+        double Mask(bool b) => b ? 1 : 0;
+        Assert.Equal(a.Select(v => Mask(0.5 < v)).ToArray(), (0.5 < t).ToDoubleArray());
+        Assert.Equal(a.Select(v => Mask(0.5 > v)).ToArray(), (0.5 > t).ToDoubleArray());
+        Assert.Equal(a.Select(v => Mask(0.5 <= v)).ToArray(), (0.5 <= t).ToDoubleArray());
+        Assert.Equal(a.Select(v => Mask(0.5 >= v)).ToArray(), (0.5 >= t).ToDoubleArray());
+        Assert.Equal(a.Select(v => Mask(v == 0.5)).ToArray(), t.Eq(0.5).ToDoubleArray());
+        Assert.Equal(a.Select(v => Mask(v != 0.5)).ToArray(), t.Ne(0.5).ToDoubleArray());
+        Assert.Equal(a.Select(v => Mask(double.IsNaN(v))).ToArray(), t.Ne(t).ToDoubleArray());
+        var f = t.Cast(DType.Float32);
+        Assert.Equal(DType.Float32, (1 < f).DType);
+        Assert.Equal(DType.Float32, f.Ne(1).DType);
+        Assert.StartsWith("Ne", Assert.ThrowsAny<ArgumentException>(() => t.Ne(Tensor.Zeros([3]))).Message);
+    }
+
+    [Fact]
+    public void TensorReducesOverSeveralAxesAsExprDoes()
+    {
+        var t = Tensor.FromArray(Enumerable.Range(0, 24).Select(i => Math.Sin(i) * (i + 1)).ToArray(), 2, 3, 4);
+        double Reference(Func<IEnumerable<double>, double> reduce, int j) =>
+            reduce(Enumerable.Range(0, 2).SelectMany(i => Enumerable.Range(0, 4).Select(k => t[i, j, k])));
+        foreach (var keep in new[] { false, true })
+        {
+            Assert.Equal(keep ? [1, 3, 1] : new[] { 3 }, t.Max([0, -1], keep).Shape);
+            Assert.Equal(Enumerable.Range(0, 3).Select(j => Reference(v => v.Max(), j)).ToArray(), t.Max([0, -1], keep).ToDoubleArray());
+            Assert.Equal(Enumerable.Range(0, 3).Select(j => Reference(v => v.Min(), j)).ToArray(), t.Min([-1, 0], keep).ToDoubleArray());
+            TestSupport.Close(Enumerable.Range(0, 3).Select(j => Reference(v => v.Aggregate(1.0, (p, x) => p * x), j)).ToArray(), t.Prod([0, 2], keep).ToDoubleArray(), 1e-14);
+        }
+        Assert.StartsWith("Max", Assert.ThrowsAny<ArgumentException>(() => t.Max([0, 0])).Message);
+    }
+
+    [Fact]
+    public void OptimizerStepsWithSymbolicGradientsAsWithTheirValues()
+    {
+        var model = Parameters.Of(("w", Tensor.FromArray([0.5, -0.3, 0.8], 3, 1)), ("b", Tensor.FromArray([0.1])));
+        var x = Tensor.FromArray([1.0, 2.0, -1.0, 0.5, 0.0, 3.0], 2, 3);
+        var y = Tensor.FromArray([1.0, -1.0], 2, 1);
+        Expr LossOf(IReadOnlyDictionary<string, Expr> p) => Loss.Mse(((Expr)x).MatMul(p["w"]) + p["b"], y);
+        var symbolic = new Adam(model, lr: 0.1);
+        var evaluated = new Adam(model, lr: 0.1);
+        for (int i = 0; i < 5; i++)
+        {
+            symbolic.Step(Diff.ValueAndGrad(LossOf, symbolic.Parameters).Gradients);
+            var gradients = Diff.ValueAndGrad(LossOf, evaluated.Parameters).Gradients;
+            evaluated.Step(Parameters.Of(("b", gradients["b"].Eval()), ("w", gradients["w"].Eval())));
+        }
+        Assert.Equal(evaluated.Parameters["w"].ToDoubleArray(), symbolic.Parameters["w"].ToDoubleArray());
+        Assert.Equal(evaluated.Parameters["b"].ToDoubleArray(), symbolic.Parameters["b"].ToDoubleArray());
+        Assert.Equal(5, symbolic.StepCount);
+        var stray = new Dictionary<string, Expr> { ["w"] = Tensor.Zeros([3, 1]), ["b"] = Tensor.Zeros([1]), ["z"] = Tensor.Zeros([1]) };
+        Assert.StartsWith("Adam.Step", Assert.ThrowsAny<ArgumentException>(() => symbolic.Step(stray)).Message);
+    }
 }
