@@ -201,4 +201,34 @@ public class ClientFrictionTests
         var stray = new Dictionary<string, Expr> { ["w"] = Tensor.Zeros([3, 1]), ["b"] = Tensor.Zeros([1]), ["z"] = Tensor.Zeros([1]) };
         Assert.StartsWith("Adam.Step", Assert.ThrowsAny<ArgumentException>(() => symbolic.Step(stray)).Message);
     }
+
+    [Fact]
+    public void IndexingAMatrixWithOneIndexPointsToRow()
+    {
+        var m = Tensor.FromArray(new double[,] { { 1, 2, 3 }, { 4, 5, 6 } });
+        var error = Assert.ThrowsAny<ArgumentException>(() => m[1]);
+        Assert.Contains("[2,3]", error.Message);
+        Assert.Contains("Row(i)", error.Message);
+        Assert.Equal([4.0, 5.0, 6.0], m.Row(1).ToDoubleArray());
+    }
+
+    [Fact]
+    public void AUserFunctionReturningNullIsNamedByTheMethodItWasGivenTo()
+    {
+        var x = Tensor.FromArray([1.0, 2.0]);
+        var rule = Diff.CustomVjp(v => v * v, (v, g) => null!);
+        Assert.StartsWith("CustomVjp: the VJP rule", Assert.Throws<InvalidOperationException>(() => Diff.Grad(v => rule(v).Sum())(x)).Message);
+        var forward = Diff.CustomVjp(v => null!, (v, g) => g);
+        Assert.StartsWith("CustomVjp: the forward function", Assert.Throws<InvalidOperationException>(() => forward(x)).Message);
+        Assert.Contains("Compile: the compiled function", Assert.ThrowsAny<Exception>(() => Diff.Compile(xs => null!).Invoke(x)).Message);
+    }
+
+    [Fact]
+    public void ACompiledStepCalledWithoutItsBatchSaysHowManyInputsItGot()
+    {
+        var step = Diff.CompileValueAndGrad((p, data) => (p["w"] * data[0]).Sum());
+        var error = Assert.ThrowsAny<ArgumentException>(() => step.Invoke(Parameters.Of(("w", Tensor.FromArray([1.0, 2.0])))));
+        Assert.StartsWith("Invoke", error.Message);
+        Assert.Contains("beyond the 1 given", error.Message);
+    }
 }
