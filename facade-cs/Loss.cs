@@ -113,6 +113,36 @@ public static class Loss
         return Reduce(Expr.Wrap(CoreNn.squaredErrors(p, t)), reduction);
     }
 
+    /// <summary>Mean absolute error, torch's l1_loss: |prediction − target| then the <paramref name="reduction"/>; the slope at a zero error is 0.</summary>
+    /// <exception cref="ArgumentException">The shapes differ (losses do not broadcast).</exception>
+    public static Expr L1(Expr prediction, Expr target, Reduction reduction = Reduction.Mean)
+    {
+        var (p, t) = Expr.Align(prediction, target);
+        return Reduce(Expr.Wrap(CoreNn.absoluteErrors(p, t)), reduction);
+    }
+
+    /// <summary>
+    /// torch's huber_loss: ½d² where |d| &lt; <paramref name="delta"/>, else delta·(|d| − ½delta), with
+    /// d = prediction − target, then the <paramref name="reduction"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes differ, or delta is not positive.</exception>
+    public static Expr Huber(Expr prediction, Expr target, double delta = 1.0, Reduction reduction = Reduction.Mean)
+    {
+        var (p, t) = Expr.Align(prediction, target);
+        return Reduce(Expr.Wrap(CoreNn.huberErrors(delta, p, t)), reduction);
+    }
+
+    /// <summary>
+    /// torch's smooth_l1_loss: ½d²/<paramref name="beta"/> where |d| &lt; beta, else |d| − ½beta, then the
+    /// <paramref name="reduction"/>; beta = 0 is <see cref="L1"/>. Huber with delta δ is δ times SmoothL1 with beta δ.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes differ, or beta is negative.</exception>
+    public static Expr SmoothL1(Expr prediction, Expr target, double beta = 1.0, Reduction reduction = Reduction.Mean)
+    {
+        var (p, t) = Expr.Align(prediction, target);
+        return Reduce(Expr.Wrap(CoreNn.smoothL1Errors(beta, p, t)), reduction);
+    }
+
     static Expr Reduce(Expr elements, Reduction reduction) => reduction switch
     {
         Reduction.Mean => elements.Mean(),

@@ -73,6 +73,32 @@ module Nn =
     /// Mean squared error; prediction and target must have the same shape.
     let mse (prediction: Expr) (target: Expr) = Expr.mean (squaredErrors prediction target)
 
+    /// Absolute errors, element by element (torch's l1_loss with reduction 'none'); the slope at a zero
+    /// error is 0, abs's, as torch's sign.
+    let absoluteErrors (prediction: Expr) (target: Expr) =
+        sameShape "L1" "prediction" prediction target
+        Expr.abs (prediction - target)
+
+    /// torch's huber_loss element by element: ½d² where |d| < δ, else δ·(|d| − ½δ), d = prediction −
+    /// target. The two pieces meet with equal value and slope at |d| = δ (torch takes the linear one
+    /// there, and so does this).
+    let huberErrors (delta: float) (prediction: Expr) (target: Expr) =
+        if not (delta > 0.0) then invalidArg "delta" (sprintf "Huber: delta = %g must be positive" delta)
+        sameShape "Huber" "prediction" prediction target
+        let d = prediction - target
+        let a = Expr.abs d
+        Expr.where (Expr.lt a (Expr.scalar d.DType delta)) (0.5 * Expr.square d) (delta * (a - 0.5 * delta))
+
+    /// torch's smooth_l1_loss element by element: ½d²/β where |d| < β, else |d| − ½β; β = 0 is the L1
+    /// loss, as in torch (the quadratic piece has no width).
+    let smoothL1Errors (beta: float) (prediction: Expr) (target: Expr) =
+        if not (beta >= 0.0) then invalidArg "beta" (sprintf "SmoothL1: beta = %g must be non-negative" beta)
+        sameShape "SmoothL1" "prediction" prediction target
+        let d = prediction - target
+        let a = Expr.abs d
+        if beta = 0.0 then a
+        else Expr.where (Expr.lt a (Expr.scalar d.DType beta)) ((0.5 / beta) * Expr.square d) (a - 0.5 * beta)
+
     /// Cross-entropy from logits [N, C] and class-index targets [N] (integers held in a float
     /// tensor), averaged over the batch, as torch.nn.functional.cross_entropy.
     let private checkCrossEntropy (logits: Expr) (targets: Expr) =

@@ -231,4 +231,63 @@ public class ClientFrictionTests
         Assert.StartsWith("Invoke", error.Message);
         Assert.Contains("beyond the 1 given", error.Message);
     }
+
+    static readonly double[] Predictions = [0.5, -1.0, 2.0, 0.25, 3.0, -0.5];
+    // no difference sits at a kink (0, 0.7 or 1), where central differences and CheckGrad see a corner
+    static readonly double[] Goals = [1.0, 0.1, 0.2, 0.7, -1.0, -0.3];
+
+    public static IEnumerable<object[]> RegressionLosses() => new (string, Func<Expr, Expr, Reduction, Expr>, Func<double, double>)[]
+    {
+        // torch's definitions of each element's loss, d = prediction − target
+        ("L1", (p, t, r) => Loss.L1(p, t, r), d => Math.Abs(d)),
+        ("Huber 1", (p, t, r) => Loss.Huber(p, t, reduction: r), d => Math.Abs(d) < 1 ? 0.5 * d * d : Math.Abs(d) - 0.5),
+        ("Huber 0.7", (p, t, r) => Loss.Huber(p, t, 0.7, r), d => Math.Abs(d) < 0.7 ? 0.5 * d * d : 0.7 * (Math.Abs(d) - 0.35)),
+        ("SmoothL1 1", (p, t, r) => Loss.SmoothL1(p, t, reduction: r), d => Math.Abs(d) < 1 ? 0.5 * d * d : Math.Abs(d) - 0.5),
+        ("SmoothL1 0.7", (p, t, r) => Loss.SmoothL1(p, t, 0.7, r), d => Math.Abs(d) < 0.7 ? 0.5 * d * d / 0.7 : Math.Abs(d) - 0.35),
+        ("SmoothL1 0", (p, t, r) => Loss.SmoothL1(p, t, 0, r), d => Math.Abs(d)),
+    }.Select(c => new object[] { c.Item1, c.Item2, c.Item3 });
+
+    [Theory]
+    [MemberData(nameof(RegressionLosses))]
+    public void RegressionLossesAreTorchsWithEveryReduction(string name, Func<Expr, Expr, Reduction, Expr> loss, Func<double, double> element)
+    {
+        var prediction = Tensor.FromArray(Predictions, 2, 3);
+        var target = Tensor.FromArray(Goals, 2, 3);
+        var reference = Predictions.Select((p, i) => element(p - Goals[i])).ToArray();
+        var none = loss(prediction, target, Reduction.None).Eval();
+        Assert.Equal([2, 3], none.Shape);
+        TestSupport.Close(reference, none.ToDoubleArray(), 1e-15, name);
+        Assert.Equal(reference.Sum(), loss(prediction, target, Reduction.Sum).Eval().ToScalar(), 14);
+        Assert.Equal(reference.Average(), loss(prediction, target, Reduction.Mean).Eval().ToScalar(), 14);
+        // no |d| sits at a kink, so central differences of the reference are the gradient
+        var expected = TestSupport.Gradient(v => v.Select((p, i) => element(p - Goals[i])).Sum(), Predictions);
+        var gradient = Diff.Grad(p => loss(p, target, Reduction.Sum))(prediction).Eval();
+        TestSupport.Close(expected, gradient.ToDoubleArray(), 1e-6, name);
+        Assert.True(Diff.CheckGrad(p => loss(p, target, Reduction.Mean), prediction).Passed, name);
+        Assert.StartsWith(name.Split(' ')[0], Assert.ThrowsAny<ArgumentException>(() => loss(prediction, Tensor.Zeros([6]), Reduction.Mean)).Message);
+    }
+
+    [Fact]
+    public void RegressionLossesRejectWidthsTorchRejects()
+    {
+        var x = Tensor.FromArray([1.0, 2.0]);
+        Assert.ThrowsAny<ArgumentException>(() => Loss.Huber(x, x, 0));
+        Assert.ThrowsAny<ArgumentException>(() => Loss.SmoothL1(x, x, -1));
+        Assert.Equal(0.0, Diff.Grad(p => Loss.L1(p, x))(x).Eval().ToDoubleArray().Sum());
+    }
+
+    [Fact]
+    public void LogSumExpKeepsDimsAndTakesSeveralAxes()
+    {
+        var t = Tensor.FromArray(Enumerable.Range(0, 24).Select(i => Math.Cos(i) * 3).ToArray(), 2, 3, 4);
+        double Lse(IEnumerable<double> v) { var a = v.ToArray(); double m = a.Max(); return m + Math.Log(a.Sum(z => Math.Exp(z - m))); }
+        var overLast = Enumerable.Range(0, 6).Select(r => Lse(Enumerable.Range(0, 4).Select(k => t[r / 3, r % 3, k]))).ToArray();
+        var kept = ((Expr)t).LogSumExp(-1, keepDims: true).Eval();
+        Assert.Equal([2, 3, 1], kept.Shape);
+        TestSupport.Close(overLast, kept.ToDoubleArray(), 1e-15);
+        var overTwo = Enumerable.Range(0, 3).Select(j => Lse(Enumerable.Range(0, 8).Select(q => t[q / 4, j, q % 4]))).ToArray();
+        TestSupport.Close(overTwo, ((Expr)t).LogSumExp([0, 2]).Eval().ToDoubleArray(), 1e-15);
+        Assert.Equal([1, 3, 1], ((Expr)t).LogSumExp([0, -1], keepDims: true).Shape);
+        Assert.True(Diff.CheckGrad(x => x.LogSumExp([0, 2]).Sum(), t).Passed);
+    }
 }
