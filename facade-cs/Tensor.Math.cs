@@ -1,3 +1,4 @@
+using Microsoft.FSharp.Core;
 using FunctionalDiff.Core;
 using CoreTensor = FunctionalDiff.Core.Tensor;
 using Kernels = FunctionalDiff.Core.TensorMath;
@@ -99,6 +100,22 @@ public sealed partial class Tensor
     public static Tensor Maximum(Tensor a, Tensor b) => Binary(BinaryOp.Maximum, a, b);
     /// <summary>The elementwise smaller of a and b (NaN wins, as in torch.minimum).</summary>
     public static Tensor Minimum(Tensor a, Tensor b) => Binary(BinaryOp.Minimum, a, b);
+    /// <summary>The larger of each element and the number (NaN propagates, as torch.maximum), in the tensor's dtype.</summary>
+    public static Tensor Maximum(Tensor a, double b) => Binary(BinaryOp.Maximum, a, b);
+    /// <summary>The larger of the number and each element (NaN propagates, as torch.maximum), in the tensor's dtype.</summary>
+    public static Tensor Maximum(double a, Tensor b) => Binary(BinaryOp.Maximum, a, b);
+    /// <summary>The smaller of each element and the number (NaN propagates, as torch.minimum), in the tensor's dtype.</summary>
+    public static Tensor Minimum(Tensor a, double b) => Binary(BinaryOp.Minimum, a, b);
+    /// <summary>The smaller of the number and each element (NaN propagates, as torch.minimum), in the tensor's dtype.</summary>
+    public static Tensor Minimum(double a, Tensor b) => Binary(BinaryOp.Minimum, a, b);
+
+    /// <summary>
+    /// Every element limited to [min, max], as torch.clamp and <see cref="Expr.Clamp"/>; a null bound is
+    /// absent. NaN stays NaN, and when min &gt; max every element is max.
+    /// </summary>
+    public Tensor Clamp(double? min, double? max) =>
+        new(Kernels.clamp(min.HasValue ? FSharpOption<double>.Some(min.Value) : FSharpOption<double>.None,
+                          max.HasValue ? FSharpOption<double>.Some(max.Value) : FSharpOption<double>.None, Value));
     /// <summary>atan2(y, x) elementwise.</summary>
     public static Tensor Atan2(Tensor y, Tensor x)
     {

@@ -25,6 +25,12 @@ module TensorMath =
     let minimum (a: Tensor) (b: Tensor) = Elementwise.binary BinaryOp.Minimum a b
     /// Any binary op with broadcasting (comparisons give 0/1 masks in the operand dtype).
     let binary (op: BinaryOp) (a: Tensor) (b: Tensor) = Elementwise.binary op a b
+    /// torch.clamp's value: min(max(t, lower), upper), either bound absent. The kernels propagate NaN,
+    /// so a NaN entry stays NaN and a NaN bound makes every entry NaN; lower > upper gives upper. The
+    /// same values as Activations.clamp builds for graphs.
+    let clamp (lower: float option) (upper: float option) (t: Tensor) =
+        let raised = match lower with Some l -> maximum t (scalarLike t l) | None -> t
+        match upper with Some u -> minimum raised (scalarLike t u) | None -> raised
 
     /// t + value, the scalar in t's dtype.
     let addScalar (value: float) (t: Tensor) = add t (scalarLike t value)

@@ -290,4 +290,46 @@ public class ClientFrictionTests
         Assert.Equal([1, 3, 1], ((Expr)t).LogSumExp([0, -1], keepDims: true).Shape);
         Assert.True(Diff.CheckGrad(x => x.LogSumExp([0, 2]).Sum(), t).Passed);
     }
+
+    [Theory]
+    [InlineData(0.0, 1.0)]
+    [InlineData(null, 0.5)]
+    [InlineData(-1.0, null)]
+    [InlineData(2.0, 1.0)]
+    [InlineData(null, null)]
+    public void TensorClampIsTorchsAndAgreesWithExprClamp(double? min, double? max)
+    {
+        double[] a = [double.NaN, -3.0, 0.5, 7.0, 1.0, double.NegativeInfinity];
+        // torch.clamp: min(max(x, lo), hi), NaN propagating through both
+        double Clamp(double v)
+        {
+            if (double.IsNaN(v)) return v;
+            if (min is { } lo && v < lo) v = lo;
+            if (max is { } hi && v > hi) v = hi;
+            return v;
+        }
+        var expected = a.Select(Clamp).ToArray();
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+        {
+            var t = Tensor.FromArray(a).Cast(dtype);
+            var clamped = t.Clamp(min, max);
+            Assert.Equal(dtype, clamped.DType);
+            Assert.Equal(expected, clamped.ToDoubleArray());
+            Assert.Equal(((Expr)t).Clamp(min, max).Eval().ToDoubleArray(), clamped.ToDoubleArray());
+        }
+    }
+
+    [Fact]
+    public void TensorMaximumAndMinimumTakeANumberOnEitherSide()
+    {
+        double[] a = [double.NaN, -3.0, 0.5, 7.0];
+        var t = Tensor.FromArray(a);
+        double Max(double x, double y) => double.IsNaN(x) || double.IsNaN(y) ? double.NaN : Math.Max(x, y);
+        double Min(double x, double y) => double.IsNaN(x) || double.IsNaN(y) ? double.NaN : Math.Min(x, y);
+        Assert.Equal(a.Select(v => Max(v, 0.0)).ToArray(), Tensor.Maximum(t, 0.0).ToDoubleArray());
+        Assert.Equal(a.Select(v => Max(0.0, v)).ToArray(), Tensor.Maximum(0.0, t).ToDoubleArray());
+        Assert.Equal(a.Select(v => Min(v, 1.0)).ToArray(), Tensor.Minimum(t, 1.0).ToDoubleArray());
+        Assert.Equal(a.Select(v => Min(1.0, v)).ToArray(), Tensor.Minimum(1.0, t).ToDoubleArray());
+        Assert.Equal(DType.Float32, Tensor.Maximum(t.Cast(DType.Float32), 0.0).DType);
+    }
 }
