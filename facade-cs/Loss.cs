@@ -46,7 +46,9 @@ public static class Loss
     /// torch's cross_entropy. The targets' shape says which of torch's two forms they are: class indices
     /// [N] (whole numbers in a float tensor, such as a batch of labels passed to a compiled step), or class
     /// probabilities of the logits' shape [N, C] (one-hot or soft labels), giving −Σ_c t_c·log p_c per
-    /// example. The targets are cast to the logits' dtype.
+    /// example. Unbatched logits [C] take a rank-0 index or probabilities [C] and give a rank-0 loss,
+    /// as torch (the per-example loss inside <see cref="Diff.Vmap(Func{Expr[], Expr}, int?[], int)"/>).
+    /// The targets are cast to the logits' dtype.
     /// </summary>
     /// <remarks>
     /// An index outside [0, C) (or not a whole number) is found when the loss is evaluated, not when it is

@@ -127,10 +127,7 @@ module Nn =
     /// of labels), or class probabilities of the logits' shape [N, C] (one-hot rows, soft labels), for
     /// which torch's loss is −Σ_c t_c·log p_c and label smoothing mixes t with the uniform ε/C.
     /// Which form is meant follows from the shape alone, as in torch.
-    /// Targets are data, so they take the logits' dtype (float64 labels do not turn a float32 loss
-    /// into a float64 one).
-    let crossEntropyPerExampleOf (labelSmoothing: float) (logits: Expr) (targets: Expr) =
-        let targets = Expr.cast logits.DType targets
+    let private crossEntropyBatched (labelSmoothing: float) (logits: Expr) (targets: Expr) =
         if logits.Rank = 2 && Ir.sameDims logits.Dims targets.Dims then
             if not (labelSmoothing >= 0.0 && labelSmoothing <= 1.0) then
                 invalidArg "labelSmoothing" (sprintf "CrossEntropy: labelSmoothing = %g must be in [0, 1]" labelSmoothing)
@@ -145,6 +142,24 @@ module Nn =
                 (sprintf "targets %s must be class indices [N] or class probabilities of the logits' shape %s"
                      (Shape.format targets.Dims) (Shape.format logits.Dims))
         else crossEntropyPerExample labelSmoothing logits targets
+
+    /// As crossEntropyBatched, and also torch's unbatched form: logits [C] with a class index of rank
+    /// 0 or probabilities [C], giving a rank-0 loss (the per-example loss a vmapped function writes).
+    /// Targets are data, so they take the logits' dtype (float64 labels do not turn a float32 loss
+    /// into a float64 one).
+    let crossEntropyPerExampleOf (labelSmoothing: float) (logits: Expr) (targets: Expr) =
+        let targets = Expr.cast logits.DType targets
+        if logits.Rank = 1 then
+            let c = logits.Dims.[0]
+            let batchedTargets =
+                if targets.Rank = 0 then Expr.reshape [| 1 |] targets
+                elif targets.Rank = 1 && targets.Dims.[0] = c then Expr.reshape [| 1; c |] targets
+                else
+                    Shape.fail "CrossEntropy"
+                        (sprintf "unbatched logits %s take a class index of rank 0 or probabilities %s, not targets %s"
+                             (Shape.format logits.Dims) (Shape.format logits.Dims) (Shape.format targets.Dims))
+            Expr.reshape [||] (crossEntropyBatched labelSmoothing (Expr.reshape [| 1; c |] logits) batchedTargets)
+        else crossEntropyBatched labelSmoothing logits targets
 
     /// Binary cross-entropy from logits element by element (torch's reduction 'none'):
     /// (1 - t)·x + softplus(-x), torch's form (x - log σ(x) with log σ(x) = -softplus(-x)), smooth

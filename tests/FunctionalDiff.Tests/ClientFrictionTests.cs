@@ -332,4 +332,24 @@ public class ClientFrictionTests
         Assert.Equal(a.Select(v => Min(1.0, v)).ToArray(), Tensor.Minimum(1.0, t).ToDoubleArray());
         Assert.Equal(DType.Float32, Tensor.Maximum(t.Cast(DType.Float32), 0.0).DType);
     }
+
+    [Fact]
+    public void CrossEntropyTakesTorchsUnbatchedFormAsVmapUsesIt()
+    {
+        var logits = Tensor.FromArray(LogitValues, 3, 4);
+        var reference = CrossEntropyReference(LogitValues, OneHotRows(Labels, 4), 0);
+        for (int i = 0; i < 3; i++)
+        {
+            var row = logits.Row(i);
+            var byIndex = Loss.CrossEntropy(row, Tensor.Scalar(Labels[i]));
+            Assert.Equal([], byIndex.Shape);
+            Assert.Equal(reference[i], byIndex.Eval().ToScalar(), 14);
+            Assert.Equal(reference[i], Loss.CrossEntropy(row, Tensor.FromArray(OneHotRows(Labels, 4)[i])).Eval().ToScalar(), 14);
+        }
+        // per-example losses of a batch by vmap over the unbatched form
+        var labels = Tensor.FromArray(Labels.Select(y => (double)y).ToArray());
+        var perExample = Diff.Vmap(a => Loss.CrossEntropy(a[0], a[1]), inAxes: new int?[] { 0, 0 })([logits, labels]).Eval();
+        TestSupport.Close(reference, perExample.ToDoubleArray(), 1e-14);
+        Assert.StartsWith("CrossEntropy", Assert.ThrowsAny<ArgumentException>(() => Loss.CrossEntropy(logits.Row(0), Tensor.Zeros([3]))).Message);
+    }
 }
