@@ -223,6 +223,10 @@ public sealed partial class Tensor
     public Tensor ArgMax(int axis, bool keepDims = false) => Interop.Named("ArgMax", () => new Tensor(Kernels.argmax(axis, keepDims, Value)));
     /// <summary>The index of the smallest element along an axis (first on ties, a NaN before any number, as torch.argmin), in the tensor's dtype.</summary>
     public Tensor ArgMin(int axis, bool keepDims = false) => new(Kernels.argmin(axis, keepDims, Value));
+    /// <summary>The row-major flat index of the largest element, rank 0, as torch's <c>argmax()</c> without a dim.</summary>
+    public Tensor ArgMax() => new(Kernels.argmaxAll(Value));
+    /// <summary>The row-major flat index of the smallest element, rank 0, as torch's <c>argmin()</c> without a dim.</summary>
+    public Tensor ArgMin() => new(Kernels.argminAll(Value));
     /// <summary>The largest element over several axes (negative axes count from the end), as torch's amax.</summary>
     public Tensor Max(int[] axes, bool keepDims = false) => Reduce("Max", ReduceOp.Max, axes, keepDims);
     /// <summary>The smallest element over several axes (negative axes count from the end), as torch's amin.</summary>

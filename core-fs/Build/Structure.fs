@@ -170,3 +170,14 @@ module Structure =
         let a = axisOf "ArgMin" x axis
         if x.Dims.[a] = 0 then Shape.fail "ArgMin" (sprintf "axis %d of %s is empty" axis (dims x))
         Expr.argmax a keepDims (Expr.neg x)
+
+    /// The row-major flat index of the largest entry, rank 0 (torch's argmax without a dim): the
+    /// argmax of the flattened input, so ties and NaN follow argmax's rule.
+    let argmaxAll (x: Expr) =
+        if x.Numel = 0 then Shape.fail "ArgMax" (sprintf "input %s is empty" (dims x))
+        Expr.argmax 0 false (Expr.reshape [| x.Numel |] x)
+
+    /// The row-major flat index of the smallest entry, rank 0 (torch's argmin without a dim).
+    let argminAll (x: Expr) =
+        if x.Numel = 0 then Shape.fail "ArgMin" (sprintf "input %s is empty" (dims x))
+        argmin 0 false (Expr.reshape [| x.Numel |] x)

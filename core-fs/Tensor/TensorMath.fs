@@ -91,6 +91,14 @@ module TensorMath =
         if t.Dims.[a] = 0 then
             Shape.fail "ArgMin" (sprintf "cannot take the argmin of an empty axis of shape %s" (Shape.format t.Dims))
         Reduction.argmax a keepDims (Elementwise.unary UnaryOp.Neg t)
+    /// The row-major flat index of the largest element, rank 0 (torch's argmax without a dim).
+    let argmaxAll (t: Tensor) =
+        if t.Numel = 0 then Shape.fail "ArgMax" (sprintf "cannot take the argmax of the empty shape %s" (Shape.format t.Dims))
+        Reduction.argmaxAll t
+    /// The row-major flat index of the smallest element, rank 0 (torch's argmin without a dim).
+    let argminAll (t: Tensor) =
+        if t.Numel = 0 then Shape.fail "ArgMin" (sprintf "cannot take the argmin of the empty shape %s" (Shape.format t.Dims))
+        Reduction.argmaxAll (Elementwise.unary UnaryOp.Neg t)
 
     /// The same elements in a new shape (one entry may be -1).
     let reshape (shape: int[]) (t: Tensor) = Structural.reshape shape t

@@ -352,4 +352,49 @@ public class ClientFrictionTests
         TestSupport.Close(reference, perExample.ToDoubleArray(), 1e-14);
         Assert.StartsWith("CrossEntropy", Assert.ThrowsAny<ArgumentException>(() => Loss.CrossEntropy(logits.Row(0), Tensor.Zeros([3]))).Message);
     }
+
+    [Fact]
+    public void ArgMaxAndArgMinWithoutAnAxisGiveTheFlatIndex()
+    {
+        // the first largest and first smallest in row-major order, NaN counting as both, as torch
+        int FirstBy(double[] a, Func<double, double, bool> better)
+        {
+            int best = 0;
+            for (int i = 1; i < a.Length && !double.IsNaN(a[best]); i++)
+                if (double.IsNaN(a[i]) || better(a[i], a[best])) best = i;
+            return best;
+        }
+        double[] plain = [1.0, 4.0, -2.0, 4.0, -2.0, 0.0];
+        foreach (var values in new[] { plain, Values })
+        {
+            var t = Tensor.FromArray(values, 2, values.Length / 2);
+            double max = FirstBy(values, (u, v) => u > v), min = FirstBy(values, (u, v) => u < v);
+            Assert.Equal(max, t.ArgMax().ToScalar());
+            Assert.Equal(min, t.ArgMin().ToScalar());
+            Assert.Equal(max, ((Expr)t).ArgMax().Eval().ToScalar());
+            Assert.Equal(min, ((Expr)t).ArgMin().Eval().ToScalar());
+            Assert.Equal([], ((Expr)t).ArgMax().Shape);
+        }
+        Assert.StartsWith("ArgMin", Assert.ThrowsAny<ArgumentException>(() => Tensor.Zeros([0, 2]).ArgMin()).Message);
+        Assert.StartsWith("ArgMax", Assert.ThrowsAny<ArgumentException>(() => ((Expr)Tensor.Zeros([0])).ArgMax()).Message);
+    }
+
+    [Fact]
+    public void FromArrayTakesThreeDimensionalArraysRowMajor()
+    {
+        var data = new double[2, 3, 4];
+        var single = new float[2, 3, 4];
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 3; j++)
+                for (int k = 0; k < 4; k++) { data[i, j, k] = 100 * i + 10 * j + k; single[i, j, k] = 100 * i + 10 * j + k; }
+        foreach (var t in new[] { Tensor.FromArray(data), Tensor.FromArray(single) })
+        {
+            Assert.Equal([2, 3, 4], t.Shape);
+            for (int i = 0; i < 2; i++)
+                for (int j = 0; j < 3; j++)
+                    for (int k = 0; k < 4; k++) Assert.Equal(data[i, j, k], t[i, j, k]);
+        }
+        Assert.Equal(DType.Float32, Tensor.FromArray(single).DType);
+        Assert.Equal([0, 3, 4], Tensor.FromArray(new double[0, 3, 4]).Shape);
+    }
 }
