@@ -397,4 +397,19 @@ public class ClientFrictionTests
         Assert.Equal(DType.Float32, Tensor.FromArray(single).DType);
         Assert.Equal([0, 3, 4], Tensor.FromArray(new double[0, 3, 4]).Shape);
     }
+
+    [Fact]
+    public void ACompiledLossNamesTheParameterOrTheDataWhoseShapeDoesNotFit()
+    {
+        var step = Diff.CompileValueAndGrad((p, d) => (d[0].MatMul(p["w"]) + p["b"]).Sum());
+        var model = Parameters.Of(("w", Tensor.Ones([3, 2])), ("b", Tensor.Ones([2])));
+        Assert.Equal(4 * 2 * 4.0, step.Invoke(model, Tensor.Ones([4, 3])).Loss.ToScalar());
+        var data = Assert.ThrowsAny<ArgumentException>(() => step.Invoke(model, Tensor.Ones([4, 5])));
+        Assert.Equal("data", data.ParamName);
+        Assert.Contains("data[0] is float64[4,5] where the traced signature has float64[4,3]", data.Message);
+        var parameter = Assert.ThrowsAny<ArgumentException>(() => step.Invoke(model.With("w", Tensor.Ones([4, 2])), Tensor.Ones([4, 3])));
+        Assert.Equal("parameters", parameter.ParamName);
+        Assert.Contains("parameter 'w' is float64[4,2] where the traced signature has float64[3,2]", parameter.Message);
+        Assert.DoesNotContain("inputs[", parameter.Message);
+    }
 }
