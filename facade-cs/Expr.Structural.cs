@@ -34,6 +34,14 @@ public sealed partial class Expr
         return Wrap(Build.broadcastTo(shape, Node));
     }
 
+    /// <summary>
+    /// Row <paramref name="row"/> along axis 0 with that axis dropped, torch's <c>x[i]</c> (negative rows
+    /// count from the end), as <see cref="Tensor.Row"/>. Expr has no indexer: <c>p =&gt; p[0]</c> in an
+    /// untyped lambda must keep meaning an <c>Expr[]</c> for the overloads of <see cref="Diff"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The expression has rank 0, or the row is out of range.</exception>
+    public Expr Row(int row) => Wrap(FunctionalDiff.Core.Structure.row(row, Node));
+
     /// <summary>Python-style slicing of one axis: start and stop may be negative and are clamped; step is positive.</summary>
     public Expr Slice(int axis, int start, int stop, int step = 1)
     {

@@ -181,3 +181,13 @@ module Structure =
     let argminAll (x: Expr) =
         if x.Numel = 0 then Shape.fail "ArgMin" (sprintf "input %s is empty" (dims x))
         argmin 0 false (Expr.reshape [| x.Numel |] x)
+
+    /// Row i along axis 0 with that axis dropped, torch's x[i] (negative i counts from the end): a
+    /// slice and a reshape, so its derivative puts the cotangent back in that row. Tensor.Row's twin.
+    let row (i: int) (x: Expr) =
+        if x.Rank = 0 then Shape.fail "Row" "a rank-0 expression has no rows"
+        let n = x.Dims.[0]
+        let k = if i < 0 then i + n else i
+        if k < 0 || k >= n then Shape.fail "Row" (sprintf "row %d is out of range for shape %s" i (dims x))
+        Expr.reshape x.Dims.[1..] (Expr.sliceAxis 0 k (k + 1) x)
+

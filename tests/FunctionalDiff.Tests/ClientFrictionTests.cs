@@ -412,4 +412,22 @@ public class ClientFrictionTests
         Assert.Contains("parameter 'w' is float64[4,2] where the traced signature has float64[3,2]", parameter.Message);
         Assert.DoesNotContain("inputs[", parameter.Message);
     }
+
+    [Fact]
+    public void ExprRowIsTensorRowAndItsGradientFillsThatRow()
+    {
+        var t = Tensor.FromArray(Enumerable.Range(0, 24).Select(i => Math.Sin(i)).ToArray(), 4, 2, 3);
+        foreach (var i in new[] { 0, 2, -1 })
+        {
+            var row = ((Expr)t).Row(i);
+            Assert.Equal([2, 3], row.Shape);
+            Assert.Equal(t.Row(i).ToDoubleArray(), row.Eval().ToDoubleArray());
+            // d/dt Σ Row(i)² is 2t in row i and 0 elsewhere
+            int k = i < 0 ? i + 4 : i;
+            var expected = t.ToDoubleArray().Select((v, q) => q / 6 == k ? 2 * v : 0.0).ToArray();
+            Assert.Equal(expected, Diff.Grad(x => x.Row(i).Square().Sum())(t).Eval().ToDoubleArray());
+        }
+        Assert.StartsWith("Row", Assert.ThrowsAny<ArgumentException>(() => ((Expr)t).Row(4)).Message);
+        Assert.StartsWith("Row", Assert.ThrowsAny<ArgumentException>(() => ((Expr)Tensor.Scalar(1)).Row(0)).Message);
+    }
 }
