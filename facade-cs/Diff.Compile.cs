@@ -25,7 +25,7 @@ public static partial class Diff
         ArgumentNullException.ThrowIfNull(f);
         var traced = FuncConvert.FromFunc<CoreExpr[], CoreExpr[]>(xs =>
         {
-            var results = f(Interop.Wrap(xs)) ?? throw new InvalidOperationException("the compiled function returned null instead of its results");
+            var results = f(Interop.Wrap(xs)) ?? throw new InvalidOperationException("Compile: the compiled function returned null instead of its results");
             var nodes = new CoreExpr[results.Length];
             for (int i = 0; i < results.Length; i++)
                 nodes[i] = results[i]?.Node ?? throw new InvalidOperationException($"result {i} of the compiled function is null");

@@ -49,7 +49,7 @@ public static partial class Diff
     {
         ArgumentNullException.ThrowIfNull(forward);
         ArgumentNullException.ThrowIfNull(vjp);
-        return Custom(CoreDiff.customVjp(Interop.Lift(forward, "the forward function"), Interop.Lift(vjp, "the VJP rule")));
+        return Custom(CoreDiff.customVjp(Interop.Lift(forward, "CustomVjp: the forward function"), Interop.Lift(vjp, "CustomVjp: the VJP rule")));
     }
 
     /// <summary>
@@ -63,7 +63,7 @@ public static partial class Diff
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(forward);
         ArgumentNullException.ThrowIfNull(vjp);
-        return Custom(CoreDiff.customVjpNamed(name, Interop.Lift(forward, "the forward function"), Interop.Lift(vjp, "the VJP rule")));
+        return Custom(CoreDiff.customVjpNamed(name, Interop.Lift(forward, "CustomVjp: the forward function"), Interop.Lift(vjp, "CustomVjp: the VJP rule")));
     }
 
     /// <summary>

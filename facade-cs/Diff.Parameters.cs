@@ -110,7 +110,33 @@ public sealed class CompiledValueAndGrad
                 byNames.Add(key, compiled);
             }
         }
-        var results = compiled.Invoke([.. parameters.Values, .. data]);
+        Tensor[] results;
+        try
+        {
+            results = compiled.Invoke([.. parameters.Values, .. data]);
+        }
+        catch (ArgumentException e) when (e.ParamName == "inputs")
+        {
+            throw Renamed(e, names);
+        }
         return (results[0], new Parameters(names, results[1..]));
+    }
+
+    // The compiled function numbers its inputs as one array, parameters first, then the data; the
+    // caller passed them apart, so the error names them as the caller did: parameter 'w', data[0].
+    static ArgumentException Renamed(ArgumentException e, string[] names)
+    {
+        var message = e.Message;
+        var suffix = $" (Parameter '{e.ParamName}')";
+        if (message.EndsWith(suffix, StringComparison.Ordinal)) message = message[..^suffix.Length];
+        bool aboutData = false;
+        message = System.Text.RegularExpressions.Regex.Replace(message, @"inputs\[(\d+)\]", m =>
+        {
+            int i = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            if (i < names.Length) return $"parameter '{names[i]}'";
+            aboutData = true;
+            return $"data[{i - names.Length}]";
+        });
+        return new ArgumentException(message, aboutData ? "data" : "parameters", e);
     }
 }

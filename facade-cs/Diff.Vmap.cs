@@ -77,7 +77,7 @@ public static partial class Diff
         ArgumentNullException.ThrowIfNull(f);
         var lifted = FuncConvert.FromFunc<FSharpList<CoreExpr>, FSharpList<CoreExpr>>(args =>
         {
-            var results = f(Interop.Wrap(args)) ?? throw new InvalidOperationException("the function returned null instead of an Expr array");
+            var results = f(Interop.Wrap(args)) ?? throw new InvalidOperationException("Vmap: the function returned null instead of an Expr array");
             Interop.ThrowIfAnyNull(results, "the function's result");
             return Interop.List(results);
         });

@@ -17,6 +17,16 @@ public sealed partial class Expr
     /// <summary>log(sum(exp(x))) along an axis, which is removed (torch's logsumexp); no overflow for large inputs.</summary>
     public Expr LogSumExp(int axis) => Wrap(CoreNn.logSumExp(new[] { axis }, false, Node));
 
+    /// <summary>torch's <c>logsumexp(dim, keepdim)</c>: log(sum(exp(x))) along an axis, kept as size 1 when <paramref name="keepDims"/> is set.</summary>
+    public Expr LogSumExp(int axis, bool keepDims) => Wrap(CoreNn.logSumExp(new[] { axis }, keepDims, Node));
+
+    /// <summary>log(sum(exp(x))) over several axes (negative axes count from the end), as torch's <c>logsumexp</c> with a tuple of dims.</summary>
+    public Expr LogSumExp(int[] axes, bool keepDims = false)
+    {
+        ArgumentNullException.ThrowIfNull(axes);
+        return Wrap(CoreNn.logSumExp(axes, keepDims, Node));
+    }
+
     /// <summary>
     /// Layer normalisation over the last axis, without scale or shift: (x − mean) / sqrt(var + ε) with
     /// the biased variance, as torch's layer_norm with normalized_shape equal to the last dimension. A row whose

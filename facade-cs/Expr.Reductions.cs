@@ -57,6 +57,18 @@ public sealed partial class Expr
     public Expr ArgMax(int axis, bool keepDims = false) => Wrap(Build.argmax(axis, keepDims, Node));
 
     /// <summary>
+    /// The index of the smallest entry along an axis (first on ties, a NaN before any number, as
+    /// torch.argmin), as a float tensor in this dtype; like <see cref="ArgMax(int, bool)"/>, it has no gradient.
+    /// </summary>
+    public Expr ArgMin(int axis, bool keepDims = false) => Wrap(FunctionalDiff.Core.Structure.argmin(axis, keepDims, Node));
+
+    /// <summary>The row-major flat index of the largest entry, rank 0, as torch's <c>argmax()</c> without a dim; no gradient.</summary>
+    public Expr ArgMax() => Wrap(FunctionalDiff.Core.Structure.argmaxAll(Node));
+
+    /// <summary>The row-major flat index of the smallest entry, rank 0, as torch's <c>argmin()</c> without a dim; no gradient.</summary>
+    public Expr ArgMin() => Wrap(FunctionalDiff.Core.Structure.argminAll(Node));
+
+    /// <summary>
     /// The lower median of all elements, rank 0 (torch.median): for an even count the smaller of the two middle
     /// values. NaN if any element is NaN, as in torch. The derivative goes to the element picked.
     /// </summary>

@@ -10,7 +10,7 @@ public sealed partial class Expr
     /// <summary>torch.matmul: dot product of vectors, matrix products, and broadcast batches of matrices.</summary>
     public Expr MatMul(Expr other) { var (a, b) = Align(this, other); return Wrap(Build.matmul(a, b)); }
 
-    /// <summary>Swaps the last two axes (a matrix transpose; batched for rank above 2).</summary>
+    /// <summary>Swaps the last two axes (a matrix transpose; batched for rank above 2, torch's <c>.mT</c>). <see cref="Tensor.Transpose()"/> reverses every axis instead; they agree on matrices.</summary>
     public Expr Transpose() => Wrap(Build.transpose(Node));
 
     /// <summary>Reorders the axes: output axis i is input axis permutation[i] (torch's permute).</summary>
@@ -33,6 +33,14 @@ public sealed partial class Expr
         ArgumentNullException.ThrowIfNull(shape);
         return Wrap(Build.broadcastTo(shape, Node));
     }
+
+    /// <summary>
+    /// Row <paramref name="row"/> along axis 0 with that axis dropped, torch's <c>x[i]</c> (negative rows
+    /// count from the end), as <see cref="Tensor.Row"/>. Expr has no indexer: <c>p =&gt; p[0]</c> in an
+    /// untyped lambda must keep meaning an <c>Expr[]</c> for the overloads of <see cref="Diff"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The expression has rank 0, or the row is out of range.</exception>
+    public Expr Row(int row) => Wrap(FunctionalDiff.Core.Structure.row(row, Node));
 
     /// <summary>Python-style slicing of one axis: start and stop may be negative and are clamped; step is positive.</summary>
     public Expr Slice(int axis, int start, int stop, int step = 1)

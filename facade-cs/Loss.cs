@@ -41,6 +41,36 @@ public static class Loss
         return Reduce(Expr.Wrap(CoreNn.crossEntropyPerExample(labelSmoothing, logits.Node, indices)), reduction);
     }
 
+    /// <summary>
+    /// Cross-entropy of logits [N, C] against targets given as an <see cref="Expr"/>, averaged over N, as
+    /// torch's cross_entropy. The targets' shape says which of torch's two forms they are: class indices
+    /// [N] (whole numbers in a float tensor, such as a batch of labels passed to a compiled step), or class
+    /// probabilities of the logits' shape [N, C] (one-hot or soft labels), giving −Σ_c t_c·log p_c per
+    /// example. Unbatched logits [C] take a rank-0 index or probabilities [C] and give a rank-0 loss,
+    /// as torch (the per-example loss inside <see cref="Diff.Vmap(Func{Expr[], Expr}, int?[], int)"/>).
+    /// The targets are cast to the logits' dtype.
+    /// </summary>
+    /// <remarks>
+    /// An index outside [0, C) (or not a whole number) is found when the loss is evaluated, not when it is
+    /// built: the exception then names Gather, the op that picks each row's entry. The <c>int[]</c>
+    /// overload checks its targets at once.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The shapes fit neither form.</exception>
+    public static Expr CrossEntropy(Expr logits, Expr targets) => CrossEntropy(logits, targets, Reduction.Mean, 0);
+
+    /// <summary>
+    /// Cross-entropy against class indices [N] or class probabilities [N, C] given as an
+    /// <see cref="Expr"/>, with torch's <c>reduction</c> and <c>label_smoothing</c> (for probabilities,
+    /// torch's mix (1 − ε)·t + ε/C). <see cref="Reduction.None"/> gives shape [N].
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes fit neither form, or the smoothing is outside [0, 1].</exception>
+    public static Expr CrossEntropy(Expr logits, Expr targets, Reduction reduction = Reduction.Mean, double labelSmoothing = 0)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(targets);
+        return Reduce(Expr.Wrap(CoreNn.crossEntropyPerExampleOf(labelSmoothing, logits.Node, targets.Node)), reduction);
+    }
+
     static FunctionalDiff.Core.Expr Indices(Expr logits, int[] targets)
     {
         ArgumentNullException.ThrowIfNull(logits);
@@ -83,6 +113,36 @@ public static class Loss
     {
         var (p, t) = Expr.Align(prediction, target);
         return Reduce(Expr.Wrap(CoreNn.squaredErrors(p, t)), reduction);
+    }
+
+    /// <summary>Mean absolute error, torch's l1_loss: |prediction − target| then the <paramref name="reduction"/>; the slope at a zero error is 0.</summary>
+    /// <exception cref="ArgumentException">The shapes differ (losses do not broadcast).</exception>
+    public static Expr L1(Expr prediction, Expr target, Reduction reduction = Reduction.Mean)
+    {
+        var (p, t) = Expr.Align(prediction, target);
+        return Reduce(Expr.Wrap(CoreNn.absoluteErrors(p, t)), reduction);
+    }
+
+    /// <summary>
+    /// torch's huber_loss: ½d² where |d| &lt; <paramref name="delta"/>, else delta·(|d| − ½delta), with
+    /// d = prediction − target, then the <paramref name="reduction"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes differ, or delta is not positive.</exception>
+    public static Expr Huber(Expr prediction, Expr target, double delta = 1.0, Reduction reduction = Reduction.Mean)
+    {
+        var (p, t) = Expr.Align(prediction, target);
+        return Reduce(Expr.Wrap(CoreNn.huberErrors(delta, p, t)), reduction);
+    }
+
+    /// <summary>
+    /// torch's smooth_l1_loss: ½d²/<paramref name="beta"/> where |d| &lt; beta, else |d| − ½beta, then the
+    /// <paramref name="reduction"/>; beta = 0 is <see cref="L1"/>. Huber with delta δ is δ times SmoothL1 with beta δ.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes differ, or beta is negative.</exception>
+    public static Expr SmoothL1(Expr prediction, Expr target, double beta = 1.0, Reduction reduction = Reduction.Mean)
+    {
+        var (p, t) = Expr.Align(prediction, target);
+        return Reduce(Expr.Wrap(CoreNn.smoothL1Errors(beta, p, t)), reduction);
     }
 
     static Expr Reduce(Expr elements, Reduction reduction) => reduction switch

@@ -95,6 +95,21 @@ public abstract class Optimizer
         return Parameters;
     }
 
+    /// <summary>
+    /// One step with symbolic gradients, such as those <see cref="Diff.ValueAndGrad(Func{IReadOnlyDictionary{string, Expr}, Expr}, Parameters)"/>
+    /// returns: they are evaluated together (one pass over the forward graph they share), then applied as
+    /// <see cref="Step(Parameters)"/> applies tensors. A compiled step (<see cref="Diff.CompileValueAndGrad"/>)
+    /// is faster in a loop; this is for the uncompiled spelling torch users write first.
+    /// </summary>
+    /// <exception cref="ArgumentException">As <see cref="Step(Parameters)"/>.</exception>
+    public Parameters Step(IReadOnlyDictionary<string, Expr> gradients)
+    {
+        ArgumentNullException.ThrowIfNull(gradients);
+        var names = gradients.Keys.ToArray();
+        var values = Expr.EvalMany(names.Select(n => gradients[n]).ToArray());
+        return Step(new Parameters(names, values));
+    }
+
     static string Format(Tensor t) => $"[{string.Join(",", t.Shape)}] and dtype {t.DType.ToString().ToLowerInvariant()}";
 }
 

@@ -1,3 +1,4 @@
+using Microsoft.FSharp.Core;
 using FunctionalDiff.Core;
 using CoreTensor = FunctionalDiff.Core.Tensor;
 using Kernels = FunctionalDiff.Core.TensorMath;
@@ -72,9 +73,24 @@ public sealed partial class Tensor
     public static Tensor operator <=(Tensor a, double b) => Interop.Named("Le", () => Binary(BinaryOp.LessEqual, a, b));
     /// <summary>1 where a &gt;= b, else 0, in the tensor's dtype.</summary>
     public static Tensor operator >=(Tensor a, double b) => Interop.Named("Ge", () => Binary(BinaryOp.GreaterEqual, a, b));
+    // The number on the left, as torch's `0.5 < t`: the same masks as the operators above.
+    /// <summary>1 where a &lt; b, else 0, in the tensor's dtype.</summary>
+    public static Tensor operator <(double a, Tensor b) => Interop.Named("Lt", () => Binary(BinaryOp.Less, a, b));
+    /// <summary>1 where a &gt; b, else 0, in the tensor's dtype.</summary>
+    public static Tensor operator >(double a, Tensor b) => Interop.Named("Gt", () => Binary(BinaryOp.Greater, a, b));
+    /// <summary>1 where a &lt;= b, else 0, in the tensor's dtype.</summary>
+    public static Tensor operator <=(double a, Tensor b) => Interop.Named("Le", () => Binary(BinaryOp.LessEqual, a, b));
+    /// <summary>1 where a &gt;= b, else 0, in the tensor's dtype.</summary>
+    public static Tensor operator >=(double a, Tensor b) => Interop.Named("Ge", () => Binary(BinaryOp.GreaterEqual, a, b));
 
     /// <summary>1 where the elements are equal, else 0 (NaN equals nothing), with broadcasting.</summary>
     public Tensor Eq(Tensor other) { ArgumentNullException.ThrowIfNull(other); return Interop.Named("Eq", () => Binary(BinaryOp.Equal, this, other)); }
+    /// <summary>1 where the element equals the number, else 0 (NaN equals nothing), in the tensor's dtype.</summary>
+    public Tensor Eq(double other) => Interop.Named("Eq", () => Binary(BinaryOp.Equal, this, other));
+    /// <summary>1 where the elements differ, else 0 (NaN differs from everything, itself included), with broadcasting.</summary>
+    public Tensor Ne(Tensor other) { ArgumentNullException.ThrowIfNull(other); return Interop.Named("Ne", () => Binary(BinaryOp.NotEqual, this, other)); }
+    /// <summary>1 where the element differs from the number, else 0 (NaN differs from everything), in the tensor's dtype.</summary>
+    public Tensor Ne(double other) => Interop.Named("Ne", () => Binary(BinaryOp.NotEqual, this, other));
 
     /// <summary>The elementwise power with broadcasting.</summary>
     public Tensor Pow(Tensor exponent) { ArgumentNullException.ThrowIfNull(exponent); return Binary(BinaryOp.Pow, this, exponent); }
@@ -84,6 +100,22 @@ public sealed partial class Tensor
     public static Tensor Maximum(Tensor a, Tensor b) => Binary(BinaryOp.Maximum, a, b);
     /// <summary>The elementwise smaller of a and b (NaN wins, as in torch.minimum).</summary>
     public static Tensor Minimum(Tensor a, Tensor b) => Binary(BinaryOp.Minimum, a, b);
+    /// <summary>The larger of each element and the number (NaN propagates, as torch.maximum), in the tensor's dtype.</summary>
+    public static Tensor Maximum(Tensor a, double b) => Binary(BinaryOp.Maximum, a, b);
+    /// <summary>The larger of the number and each element (NaN propagates, as torch.maximum), in the tensor's dtype.</summary>
+    public static Tensor Maximum(double a, Tensor b) => Binary(BinaryOp.Maximum, a, b);
+    /// <summary>The smaller of each element and the number (NaN propagates, as torch.minimum), in the tensor's dtype.</summary>
+    public static Tensor Minimum(Tensor a, double b) => Binary(BinaryOp.Minimum, a, b);
+    /// <summary>The smaller of the number and each element (NaN propagates, as torch.minimum), in the tensor's dtype.</summary>
+    public static Tensor Minimum(double a, Tensor b) => Binary(BinaryOp.Minimum, a, b);
+
+    /// <summary>
+    /// Every element limited to [min, max], as torch.clamp and <see cref="Expr.Clamp"/>; a null bound is
+    /// absent. NaN stays NaN, and when min &gt; max every element is max.
+    /// </summary>
+    public Tensor Clamp(double? min, double? max) =>
+        new(Kernels.clamp(min.HasValue ? FSharpOption<double>.Some(min.Value) : FSharpOption<double>.None,
+                          max.HasValue ? FSharpOption<double>.Some(max.Value) : FSharpOption<double>.None, Value));
     /// <summary>atan2(y, x) elementwise.</summary>
     public static Tensor Atan2(Tensor y, Tensor x)
     {
@@ -189,6 +221,18 @@ public sealed partial class Tensor
     public Tensor Prod(int axis, bool keepDims = false) => Reduce("Prod", ReduceOp.Prod, new[] { axis }, keepDims);
     /// <summary>The index of the largest element along an axis (first on ties), in the tensor's dtype.</summary>
     public Tensor ArgMax(int axis, bool keepDims = false) => Interop.Named("ArgMax", () => new Tensor(Kernels.argmax(axis, keepDims, Value)));
+    /// <summary>The index of the smallest element along an axis (first on ties, a NaN before any number, as torch.argmin), in the tensor's dtype.</summary>
+    public Tensor ArgMin(int axis, bool keepDims = false) => new(Kernels.argmin(axis, keepDims, Value));
+    /// <summary>The row-major flat index of the largest element, rank 0, as torch's <c>argmax()</c> without a dim.</summary>
+    public Tensor ArgMax() => new(Kernels.argmaxAll(Value));
+    /// <summary>The row-major flat index of the smallest element, rank 0, as torch's <c>argmin()</c> without a dim.</summary>
+    public Tensor ArgMin() => new(Kernels.argminAll(Value));
+    /// <summary>The largest element over several axes (negative axes count from the end), as torch's amax.</summary>
+    public Tensor Max(int[] axes, bool keepDims = false) => Reduce("Max", ReduceOp.Max, axes, keepDims);
+    /// <summary>The smallest element over several axes (negative axes count from the end), as torch's amin.</summary>
+    public Tensor Min(int[] axes, bool keepDims = false) => Reduce("Min", ReduceOp.Min, axes, keepDims);
+    /// <summary>The product over several axes (negative axes count from the end).</summary>
+    public Tensor Prod(int[] axes, bool keepDims = false) => Reduce("Prod", ReduceOp.Prod, axes, keepDims);
 
     /// <summary>The same elements in a new shape; one entry may be −1 to infer it. A view when possible.</summary>
     public Tensor Reshape(params int[] shape)
@@ -197,7 +241,11 @@ public sealed partial class Tensor
         return new(Kernels.reshape(shape, Value));
     }
 
-    /// <summary>The axes reversed (the matrix transpose for rank 2). A view.</summary>
+    /// <summary>
+    /// The axes reversed (the matrix transpose for rank 2; NumPy's <c>.T</c>). A view. Above rank 2 this
+    /// differs from <see cref="Expr.Transpose()"/>, which swaps only the last two axes (torch's <c>.mT</c>);
+    /// <c>Transpose(0, 2, 1)</c> spells that here.
+    /// </summary>
     public Tensor Transpose() => new(Kernels.transpose(Value));
 
     /// <summary>The axes reordered: result axis i is axis permutation[i]. A view.</summary>

@@ -34,6 +34,20 @@ public sealed partial class Tensor
         return new(CoreTensor.FromArray(data.Cast<double>().ToArray(), new[] { data.GetLength(0), data.GetLength(1) }));
     }
 
+    /// <summary>A float64 tensor of rank 3 holding a copy of <paramref name="data"/> (row-major), as torch.tensor of nested lists.</summary>
+    public static Tensor FromArray(double[,,] data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return new(CoreTensor.FromArray(data.Cast<double>().ToArray(), new[] { data.GetLength(0), data.GetLength(1), data.GetLength(2) }));
+    }
+
+    /// <summary>A float32 tensor of rank 3 holding a copy of <paramref name="data"/> (row-major).</summary>
+    public static Tensor FromArray(float[,,] data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return new(CoreTensor.FromArray(data.Cast<float>().ToArray(), new[] { data.GetLength(0), data.GetLength(1), data.GetLength(2) }));
+    }
+
     /// <summary>A float32 matrix holding a copy of <paramref name="data"/> (row-major).</summary>
     public static Tensor FromArray(float[,] data)
     {

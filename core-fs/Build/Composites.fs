@@ -73,6 +73,32 @@ module Nn =
     /// Mean squared error; prediction and target must have the same shape.
     let mse (prediction: Expr) (target: Expr) = Expr.mean (squaredErrors prediction target)
 
+    /// Absolute errors, element by element (torch's l1_loss with reduction 'none'); the slope at a zero
+    /// error is 0, abs's, as torch's sign.
+    let absoluteErrors (prediction: Expr) (target: Expr) =
+        sameShape "L1" "prediction" prediction target
+        Expr.abs (prediction - target)
+
+    /// torch's huber_loss element by element: ½d² where |d| < δ, else δ·(|d| − ½δ), d = prediction −
+    /// target. The two pieces meet with equal value and slope at |d| = δ (torch takes the linear one
+    /// there, and so does this).
+    let huberErrors (delta: float) (prediction: Expr) (target: Expr) =
+        if not (delta > 0.0) then invalidArg "delta" (sprintf "Huber: delta = %g must be positive" delta)
+        sameShape "Huber" "prediction" prediction target
+        let d = prediction - target
+        let a = Expr.abs d
+        Expr.where (Expr.lt a (Expr.scalar d.DType delta)) (0.5 * Expr.square d) (delta * (a - 0.5 * delta))
+
+    /// torch's smooth_l1_loss element by element: ½d²/β where |d| < β, else |d| − ½β; β = 0 is the L1
+    /// loss, as in torch (the quadratic piece has no width).
+    let smoothL1Errors (beta: float) (prediction: Expr) (target: Expr) =
+        if not (beta >= 0.0) then invalidArg "beta" (sprintf "SmoothL1: beta = %g must be non-negative" beta)
+        sameShape "SmoothL1" "prediction" prediction target
+        let d = prediction - target
+        let a = Expr.abs d
+        if beta = 0.0 then a
+        else Expr.where (Expr.lt a (Expr.scalar d.DType beta)) ((0.5 / beta) * Expr.square d) (a - 0.5 * beta)
+
     /// Cross-entropy from logits [N, C] and class-index targets [N] (integers held in a float
     /// tensor), averaged over the batch, as torch.nn.functional.cross_entropy.
     let private checkCrossEntropy (logits: Expr) (targets: Expr) =
@@ -97,6 +123,45 @@ module Nn =
         let negativeLogLikelihood = -(Expr.reshape [| n |] (Expr.gather 1 (Expr.reshape [| n; 1 |] targets) logProbabilities))
         if labelSmoothing = 0.0 then negativeLogLikelihood
         else (1.0 - labelSmoothing) * negativeLogLikelihood - labelSmoothing * Expr.meanAxes [| 1 |] false logProbabilities
+
+    /// Cross-entropy per example, shape [N], against targets given as an Expr, with torch's two target
+    /// forms: class indices [N] (integers held in a float tensor, as a compiled step receives a batch
+    /// of labels), or class probabilities of the logits' shape [N, C] (one-hot rows, soft labels), for
+    /// which torch's loss is −Σ_c t_c·log p_c and label smoothing mixes t with the uniform ε/C.
+    /// Which form is meant follows from the shape alone, as in torch.
+    let private crossEntropyBatched (labelSmoothing: float) (logits: Expr) (targets: Expr) =
+        if logits.Rank = 2 && Ir.sameDims logits.Dims targets.Dims then
+            if not (labelSmoothing >= 0.0 && labelSmoothing <= 1.0) then
+                invalidArg "labelSmoothing" (sprintf "CrossEntropy: labelSmoothing = %g must be in [0, 1]" labelSmoothing)
+            let logProbabilities = logSoftmax 1 logits
+            let negativeLogLikelihood = -(Expr.sumAxes [| 1 |] false (targets * logProbabilities))
+            // (1 − ε)·t + ε/C against log p is (1 − ε)·(−Σ t log p) + ε·mean_c(−log p): the same
+            // split as the index form, so the two forms agree on one-hot rows at every ε
+            if labelSmoothing = 0.0 then negativeLogLikelihood
+            else (1.0 - labelSmoothing) * negativeLogLikelihood - labelSmoothing * Expr.meanAxes [| 1 |] false logProbabilities
+        elif logits.Rank = 2 && targets.Rank = 2 then
+            Shape.fail "CrossEntropy"
+                (sprintf "targets %s must be class indices [N] or class probabilities of the logits' shape %s"
+                     (Shape.format targets.Dims) (Shape.format logits.Dims))
+        else crossEntropyPerExample labelSmoothing logits targets
+
+    /// As crossEntropyBatched, and also torch's unbatched form: logits [C] with a class index of rank
+    /// 0 or probabilities [C], giving a rank-0 loss (the per-example loss a vmapped function writes).
+    /// Targets are data, so they take the logits' dtype (float64 labels do not turn a float32 loss
+    /// into a float64 one).
+    let crossEntropyPerExampleOf (labelSmoothing: float) (logits: Expr) (targets: Expr) =
+        let targets = Expr.cast logits.DType targets
+        if logits.Rank = 1 then
+            let c = logits.Dims.[0]
+            let batchedTargets =
+                if targets.Rank = 0 then Expr.reshape [| 1 |] targets
+                elif targets.Rank = 1 && targets.Dims.[0] = c then Expr.reshape [| 1; c |] targets
+                else
+                    Shape.fail "CrossEntropy"
+                        (sprintf "unbatched logits %s take a class index of rank 0 or probabilities %s, not targets %s"
+                             (Shape.format logits.Dims) (Shape.format logits.Dims) (Shape.format targets.Dims))
+            Expr.reshape [||] (crossEntropyBatched labelSmoothing (Expr.reshape [| 1; c |] logits) batchedTargets)
+        else crossEntropyBatched labelSmoothing logits targets
 
     /// Binary cross-entropy from logits element by element (torch's reduction 'none'):
     /// (1 - t)·x + softplus(-x), torch's form (x - log σ(x) with log σ(x) = -softplus(-x)), smooth

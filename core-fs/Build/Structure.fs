@@ -162,3 +162,32 @@ module Structure =
     let medianAll (x: Expr) =
         if x.Numel = 0 then Shape.fail "Median" (sprintf "input %s is empty" (dims x))
         fst (median 0 false (Expr.reshape [| x.Numel |] x))
+
+    /// The index of the smallest entry along an axis (first on ties, a NaN before any number, as
+    /// torch.argmin), as a float tensor in x's dtype: the argmax of −x, since negation keeps ties
+    /// and NaN, which argmax already counts as largest.
+    let argmin (axis: int) (keepDims: bool) (x: Expr) =
+        let a = axisOf "ArgMin" x axis
+        if x.Dims.[a] = 0 then Shape.fail "ArgMin" (sprintf "axis %d of %s is empty" axis (dims x))
+        Expr.argmax a keepDims (Expr.neg x)
+
+    /// The row-major flat index of the largest entry, rank 0 (torch's argmax without a dim): the
+    /// argmax of the flattened input, so ties and NaN follow argmax's rule.
+    let argmaxAll (x: Expr) =
+        if x.Numel = 0 then Shape.fail "ArgMax" (sprintf "input %s is empty" (dims x))
+        Expr.argmax 0 false (Expr.reshape [| x.Numel |] x)
+
+    /// The row-major flat index of the smallest entry, rank 0 (torch's argmin without a dim).
+    let argminAll (x: Expr) =
+        if x.Numel = 0 then Shape.fail "ArgMin" (sprintf "input %s is empty" (dims x))
+        argmin 0 false (Expr.reshape [| x.Numel |] x)
+
+    /// Row i along axis 0 with that axis dropped, torch's x[i] (negative i counts from the end): a
+    /// slice and a reshape, so its derivative puts the cotangent back in that row. Tensor.Row's twin.
+    let row (i: int) (x: Expr) =
+        if x.Rank = 0 then Shape.fail "Row" "a rank-0 expression has no rows"
+        let n = x.Dims.[0]
+        let k = if i < 0 then i + n else i
+        if k < 0 || k >= n then Shape.fail "Row" (sprintf "row %d is out of range for shape %s" i (dims x))
+        Expr.reshape x.Dims.[1..] (Expr.sliceAxis 0 k (k + 1) x)
+

@@ -40,7 +40,14 @@ type CompiledFunction internal (f: Expr[] -> Expr[]) =
         let given = inputs |> Array.map (fun t -> describe t.DType t.Dims) |> String.concat ", "
         let message =
             match plans with
-            | [||] -> sprintf "%s: tracing the function with inputs (%s) failed: %s" method given inner.Message
+            | [||] ->
+                // the usual cause is a function that reads inputs[k] past the ones the call passed
+                // (a batch left out of Invoke); .NET's own message names no array and no count
+                let hint =
+                    match inner with
+                    | :? IndexOutOfRangeException -> sprintf " (did the function read an input beyond the %d given?)" inputs.Length
+                    | _ -> ""
+                sprintf "%s: tracing the function with inputs (%s) failed: %s%s" method given inner.Message hint
             | known ->
                 let expected = known.[0].Inputs
                 let traced = expected |> Array.map (fun v -> describe v.DType v.Dims) |> String.concat ", "

@@ -99,7 +99,9 @@ type Tensor internal (dtype: DType, shape: int[], strides: int[], offset: int, s
     member _.Item
         with get (index: int[]) : float =
             if index.Length <> shape.Length then
-                Shape.fail "Item" (sprintf "index of length %d for a tensor of shape %s" index.Length (Shape.format shape))
+                // torch's t[i] on a matrix is a row; here an index names one element, so say where a row is
+                Shape.fail "Item" (sprintf "index of length %d for a tensor of shape %s: an element takes one index per axis (%d); a row, torch's t[i], is Row(i), and a slice t[a..b]"
+                                       index.Length (Shape.format shape) shape.Length)
             let mutable position = offset
             for axis in 0 .. index.Length - 1 do
                 let i = if index.[axis] < 0 then index.[axis] + shape.[axis] else index.[axis]

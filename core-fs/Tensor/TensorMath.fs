@@ -25,6 +25,12 @@ module TensorMath =
     let minimum (a: Tensor) (b: Tensor) = Elementwise.binary BinaryOp.Minimum a b
     /// Any binary op with broadcasting (comparisons give 0/1 masks in the operand dtype).
     let binary (op: BinaryOp) (a: Tensor) (b: Tensor) = Elementwise.binary op a b
+    /// torch.clamp's value: min(max(t, lower), upper), either bound absent. The kernels propagate NaN,
+    /// so a NaN entry stays NaN and a NaN bound makes every entry NaN; lower > upper gives upper. The
+    /// same values as Activations.clamp builds for graphs.
+    let clamp (lower: float option) (upper: float option) (t: Tensor) =
+        let raised = match lower with Some l -> maximum t (scalarLike t l) | None -> t
+        match upper with Some u -> minimum raised (scalarLike t u) | None -> raised
 
     /// t + value, the scalar in t's dtype.
     let addScalar (value: float) (t: Tensor) = add t (scalarLike t value)
@@ -78,6 +84,21 @@ module TensorMath =
     let min (t: Tensor) = Reduction.reduceAll ReduceOp.Min t
     /// The index of the largest element along an axis (first on ties), in the input dtype.
     let argmax (axis: int) (keepDims: bool) (t: Tensor) = Reduction.argmax axis keepDims t
+    /// The index of the smallest element along an axis (first on ties, NaN first, as torch), in the
+    /// input dtype: the argmax of the negation, as Structure.argmin builds it for graphs.
+    let argmin (axis: int) (keepDims: bool) (t: Tensor) =
+        let a = Shape.normalizeAxis "ArgMin" t.Rank axis
+        if t.Dims.[a] = 0 then
+            Shape.fail "ArgMin" (sprintf "cannot take the argmin of an empty axis of shape %s" (Shape.format t.Dims))
+        Reduction.argmax a keepDims (Elementwise.unary UnaryOp.Neg t)
+    /// The row-major flat index of the largest element, rank 0 (torch's argmax without a dim).
+    let argmaxAll (t: Tensor) =
+        if t.Numel = 0 then Shape.fail "ArgMax" (sprintf "cannot take the argmax of the empty shape %s" (Shape.format t.Dims))
+        Reduction.argmaxAll t
+    /// The row-major flat index of the smallest element, rank 0 (torch's argmin without a dim).
+    let argminAll (t: Tensor) =
+        if t.Numel = 0 then Shape.fail "ArgMin" (sprintf "cannot take the argmin of the empty shape %s" (Shape.format t.Dims))
+        Reduction.argmaxAll (Elementwise.unary UnaryOp.Neg t)
 
     /// The same elements in a new shape (one entry may be -1).
     let reshape (shape: int[]) (t: Tensor) = Structural.reshape shape t

@@ -62,6 +62,25 @@ public class TensorMathTests
     }
 
     [Theory, MemberData(nameof(DTypes))]
+    public void TorchConveniencesMatchTheGraph(DType dtype)
+    {
+        var a = Data(6, dtype, 4, 3, 5);
+        SameBits(Graph(x => 1.0 < x, a), 1.0 < a);
+        SameBits(Graph(x => 1.0 >= x, a), 1.0 >= a);
+        SameBits(Graph(x => x.Eq(a.Row(0)), a), a.Eq(a.Row(0)));
+        SameBits(Graph(x => x.Ne(1.0), a), a.Ne(1.0));
+        SameBits(Graph(x => Expr.Maximum(x, 1.0), a), Tensor.Maximum(a, 1.0));
+        SameBits(Graph(x => Expr.Minimum(1.0, x), a), Tensor.Minimum(1.0, a));
+        SameBits(Graph(x => x.Clamp(0.5, 1.5), a), a.Clamp(0.5, 1.5));
+        SameBits(Graph(x => x.ArgMin(-1, keepDims: true), a), a.ArgMin(-1, keepDims: true));
+        SameBits(Graph(x => x.ArgMin(), a), a.ArgMin());
+        SameBits(Graph(x => x.ArgMax(), a), a.ArgMax());
+        SameBits(Graph(x => x.Max([0, 2]), a), a.Max([0, 2]));
+        SameBits(Graph(x => x.Min([-1, 1], keepDims: true), a), a.Min([-1, 1], keepDims: true));
+        SameBits(Graph(x => x.Prod([0, 1]), a), a.Prod([0, 1]));
+    }
+
+    [Theory, MemberData(nameof(DTypes))]
     public void ReductionsMatrixProductAndStructureMatchTheGraph(DType dtype)
     {
         var a = Data(4, dtype, 6, 5);
