@@ -90,4 +90,22 @@ public class FuzzAdversarialTests(ITestOutputHelper output)
         Assert.Equal(0.0, Jvp(x => x.mean()));
         Assert.True(double.IsNaN(Jvp(x => x.mean().log())));
     }
+
+    /// <summary>
+    /// Why cumprod with an infinite entry is a torch-NaN convention and a prod whose running product overflows before a 0 is
+    /// torch-wrong (FuzzProgram.TorchNaNEdge, TorchWrong; `fuzz adversarial 4/45`, `3/99`): torch's cumprod gradient
+    /// divides by the entries, so at [∞, 2] the cotangent of the first entry, u₀ + u₁·2 in closed form, is NaN; and its
+    /// product of [1e160, 1e160, 0] runs into ∞·0 = NaN where the product, with a factor 0, is 0.
+    /// </summary>
+    [Fact]
+    public void TorchsCumprodGradientAtAnInfinityAndItsOverflowingProductBeforeAZeroAreNaN()
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = torch.tensor(new[] { double.PositiveInfinity, 2.0 }, dtype: torch.ScalarType.Float64).requires_grad_(true);
+        var u = torch.tensor(new[] { 0.5, -1.5 }, dtype: torch.ScalarType.Float64);
+        var gradient = torch.autograd.grad(new[] { (x.cumprod(0) * u).sum() }, new[] { x })[0];
+        Assert.True(double.IsNaN(gradient[0].item<double>()), $"torch gives {gradient[0].item<double>()}");
+        var product = torch.tensor(new[] { 1e160, 1e160, 0.0 }, dtype: torch.ScalarType.Float64).prod().item<double>();
+        Assert.True(double.IsNaN(product), $"torch gives {product}");
+    }
 }

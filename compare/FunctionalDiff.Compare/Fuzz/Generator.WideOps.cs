@@ -472,7 +472,21 @@ public sealed partial class Generator
             OpKind.AdaptiveAvgPool2d => new[] { 1 + rng.Next(3), 1 + rng.Next(3) },
             _ => new[] { k, dilation, padding, 1 + rng.Next(2) },
         };
+        // every max-pool window must reach into the input: torch's backward then indexes one past it and aborts the process
+        // (`fuzz adversarial 8/146`: kernel 2, dilation 2, padding 1 over a 1×1 image, taps at −1 and 1)
+        if (kind == OpKind.MaxPool2d && !(EveryWindowInside(shapes[x][^2], k, stride, padding, dilation)
+                                          && EveryWindowInside(shapes[x][^1], k, stride, padding, dilation))) return;
         Try(new Step(kind, new[] { x }, ints));
+    }
+
+    /// <summary>Whether every window of a pooling along an axis of `size` has a tap inside it (stride 0: the kernel size).</summary>
+    static bool EveryWindowInside(int size, int k, int stride, int padding, int dilation)
+    {
+        int s = stride == 0 ? k : stride;
+        int outputs = (size + 2 * padding - dilation * (k - 1) - 1) / s + 1;
+        for (int o = 0; o < outputs; o++)
+            if (!Enumerable.Range(0, k).Any(r => o * s - padding + r * dilation is var at && at >= 0 && at < size)) return false;
+        return true;
     }
 
     /// <summary>
