@@ -171,7 +171,11 @@ module Rules =
                 // (the product with g is masked), and none to the exponent where the base is 0 (only
                 // the coefficient y·log a is masked, and g multiplies it). Where each sits decides
                 // which 0 · ∞ become NaN at second order and in the transposed (JVP) rule, as in torch.
-                two (fun () -> Expr.where (Expr.eq b (zero ())) (zero ()) (g * (b * a ** (b - 1.0))))
+                // The factor b·a^(b-1) is masked too: forward mode transposes this rule, which puts
+                // the outer mask on the tangent and multiplies the factor outside it, so at b = 1,
+                // a = 0 the second derivative's (b-1)·a^(b-2) = 0·∞ would be NaN where torch's
+                // double backward (and the closed form) give 0.
+                two (fun () -> Expr.where (Expr.eq b (zero ())) (zero ()) (g * Expr.where (Expr.eq b (zero ())) (zero ()) (b * a ** (b - 1.0))))
                   (fun () -> g * Expr.where (Expr.eq a (zero ()) * Expr.ge b (zero ())) (zero ()) (y * Expr.log a))
             | BinaryOp.Maximum ->
                 two (fun () -> shareUnlessLost (Expr.lt a b) (Expr.eq a b) g)

@@ -235,6 +235,15 @@ let tests =
             let _, tangent = Diff.jvp Activations.gelu (constantVector [| -1e160; 1.0 |]) (constantVector [| 1e160; 0.0 |])
             expectIeee (values tangent) [| 0.0; 0.0 |] "huge tangent"
         }
+        test "a ** b with a tensor exponent: the Hessian at a = 0 is the closed form b(b-1)a^(b-2) where b is 1 or 2 (0 and 2), not 0·∞ from forward mode's transposed mask" {
+            // fuzz 1/1103: x^c for a constant [1,1] tensor c = 1 at x = 0, whose Hessian torch's double backward gives as 0
+            let power (b: float) (x: Expr) = Expr.sum (x ** constant (tensor [| 2 |] [| b; b |]))
+            let at0 = constantVector [| 0.0; 0.5 |]
+            expectIeee (values (Diff.hessian (power 1.0) at0)) [| 0.0; 0.0; 0.0; 0.0 |] "b = 1"
+            expectIeee (values (Diff.hessian (power 2.0) at0)) [| 2.0; 0.0; 0.0; 2.0 |] "b = 2"
+            let _, tangent = Diff.jvp (Diff.grad (power 1.0)) at0 (constantVector [| 1.0; 1.0 |])
+            expectIeee (values tangent) [| 0.0; 0.0 |] "JVP of the gradient, b = 1"
+        }
         test "the inverse of a singular matrix raises an ArgumentException naming Inverse and the shape" {
             let singular = constant (tensor [| 2; 2 |] [| 1.0; 2.0; 2.0; 4.0 |])
             let message = Expect.throwsC (fun () -> Eval.eval (Linalg.inverse singular) |> ignore) (fun e -> Expect.isTrue (e :? ArgumentException) (e.GetType().Name); e.Message)
