@@ -167,6 +167,9 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// 2(a − b)/n, a tensor holding 0 that an infinite cotangent meets as 0·∞ = NaN, and its derivatives carry the NaN,
     /// where the closed form is 2g/n = ±∞ (`fuzz adversarial 3/37`: mse(x1, x0) at (0, 0) times a constant holding ∞,
     /// Hessian 2c·[[1, −1], [−1, 1]] with c = ±∞) or, for mse(x, x), 0 at every order.</item>
+    /// <item>A difference of a value with itself, x − x: ours is the symbolic 0 (the function is 0 at every finite x), so
+    /// nothing after it reaches x; torch differentiates both operands, and a later op that is infinite there meets them
+    /// as 0·∞ = NaN (`fuzz 1/869`: rsqrt((x − x)²) at 0, whose second derivative is 0, torch NaN).</item>
     /// <item>Log-softmax over an axis of length 1 at an infinite or NaN entry: both engines' value is NaN there (torch's
     /// x − max), and ours is x − x, whose derivatives are differences of one cotangent, exactly 0 wherever the cotangent
     /// is finite (the derivative of the function x − x = 0 at every finite x); torch's fused rule multiplies by exp of its
@@ -236,6 +239,8 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "Mse with an infinite difference";
             case OpKind.Mse when s.Args[0] == s.Args[1] || Any((a[0] - a[1]).eq(0.0)):
                 return "Mse with a zero difference";
+            case OpKind.Sub when s.Args[0] == s.Args[1]:
+                return "Sub of a value with itself";
             case OpKind.LogSoftmax when a[0].dim() > 0 && a[0].shape[s.Ints[0] < 0 ? s.Ints[0] + (int)a[0].dim() : s.Ints[0]] == 1
                                                           && Any(a[0].isfinite().logical_not()):
                 return "LogSoftmax over an axis of length 1 at a non-finite entry";
