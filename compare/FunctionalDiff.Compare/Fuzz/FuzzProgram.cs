@@ -104,9 +104,11 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// short asymptotic series that differs from ours (which agrees with closed forms to 1e-14 in the core tests)
     /// by up to about 5e-10 relative (against mpmath), and every derivative of lgamma and digamma passes through them;
     /// the floor is as loose, since terms that pass through trigamma cancel (`fuzz 1/217`: an entry of 6e-4 made
-    /// of terms of size 26, 3.6e-10 apart).
+    /// of terms of size 26, 3.6e-10 apart). A program amplifies that error as it amplifies any other: in `fuzz 2/912`
+    /// (polygamma(1) through cos and a matrix product, at x = 0.31, 1.32, 0.77) our ψ⁽¹⁾ to ψ⁽⁴⁾ agree with mpmath to 1 ulp
+    /// while the second-order check differs from torch's by 9.3e-8 relative, so the bound is 1e-6.
     /// </summary>
-    static readonly Suite.Tolerance TrigammaTolerance = new(1e-8, 1e-8);
+    static readonly Suite.Tolerance TrigammaTolerance = new(1e-6, 1e-6);
 
     /// <summary>The table's tolerance for a float64 value that passes through float32 on the way.</summary>
     static readonly Suite.Tolerance CastTolerance = new(1e-6, 1e-7);
