@@ -18,7 +18,10 @@ module Statistics =
 
     /// The variance over the axes: Σ(x - mean)² / (N - correction), as torch.var (correction 1
     /// is Bessel's; 0 the biased variance). Where N ≤ correction it divides by max(0, N - correction)
-    /// = 0, as torch does (NaN for a constant, +inf otherwise).
+    /// = 0, as torch does (NaN for a constant, +inf otherwise). Over no entries the value is 0/0 = NaN
+    /// and the derivative the zero map, as for the mean: a function of no numbers has every directional
+    /// derivative 0, where the tangent 0 divided by that 0 was NaN (`fuzz adversarial 12/183`: the
+    /// variance of an empty vector with correction 1, whose JVP is −0 in torch).
     let var (axes: int[]) (correction: float) (keepDims: bool) (x: Expr) =
         let axes = Shape.normalizeAxes "Var" x.Rank axes
         let count =
@@ -27,7 +30,8 @@ module Statistics =
                 n <- n * x.Dims.[a]
             n
         let centred = x - Expr.meanAxes axes true x
-        Expr.sumAxes axes keepDims (Expr.square centred) / max 0.0 (float count - correction)
+        let variance = Expr.sumAxes axes keepDims (Expr.square centred) / max 0.0 (float count - correction)
+        if count = 0 then Expr.stopGradient variance else variance
 
     /// The standard deviation √var; its gradient is 0 where it is 0, as in torch.
     let std (axes: int[]) (correction: float) (keepDims: bool) (x: Expr) =

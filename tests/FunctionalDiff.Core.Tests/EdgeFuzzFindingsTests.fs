@@ -110,6 +110,17 @@ let tests =
             let _, alongAxis = Diff.jvp (Expr.meanAxes [| 1 |] false) empty empty
             expectIeee (values alongAxis) [| 0.0; 0.0; 0.0 |] "JVP along the empty axis"
         }
+        test "var and std over no entries: the value is NaN (0/0, as torch), the derivative the zero map at every order (fuzz adversarial 12/183)" {
+            let empty = Expr.constant (tensor [| 0 |] [||])
+            for correction in [ 0.0; 1.0 ] do
+                for name, f in [ "var", Statistics.var [| 0 |] correction true; "std", Statistics.std [| 0 |] correction true ] do
+                    let y, tangent = Diff.jvp f empty empty
+                    expectIeee (values y) [| nan |] (sprintf "%s value, correction %g" name correction)
+                    expectIeee (values tangent) [| 0.0 |] (sprintf "%s JVP, correction %g" name correction)
+                    // the second derivative along the empty direction: also the zero map
+                    let second = snd (Diff.jvp (fun z -> snd (Diff.jvp f z empty)) empty empty)
+                    expectIeee (values second) [| 0.0 |] (sprintf "%s second JVP, correction %g" name correction)
+        }
         test "max and min of a rank-0 tensor: torch's amax shares g among the entries equal to the result, so at NaN the derivative is NaN, elsewhere 1 (fuzz adversarial 2/256)" {
             // as over a size-1 axis: g·[x = y] / Σ[x = y], which is 0/0 where x is NaN
             for x in [ nan; infinity; -0.0; 2.5 ] do
