@@ -121,6 +121,23 @@ let tests =
                     let second = snd (Diff.jvp (fun z -> snd (Diff.jvp f z empty)) empty empty)
                     expectIeee (values second) [| 0.0 |] (sprintf "%s second JVP, correction %g" name correction)
         }
+        test "det's gradient at a matrix with an infinite entry is the cofactor matrix up to 3×3, where torch's det·A⁻ᵀ is NaN (fuzz adversarial 11/158)" {
+            // d det / d a_ij is the cofactor C_ij: [[d, -c], [-b, a]] for [[a, b], [c, d]], 1 for a 1×1 matrix
+            let at (dims: int[]) (xs: float[]) = Expr.constant (tensor dims xs)
+            expectIeee (values (Diff.grad Linalg.det (at [| 1; 1 |] [| infinity |]))) [| 1.0 |] "1×1"
+            expectIeee (values (Diff.grad Linalg.det (at [| 2; 2 |] [| infinity; 1.0; 2.0; 3.0 |]))) [| 3.0; -2.0; -1.0; infinity |] "2×2"
+            // 3×3 with the infinity at (0, 0): the cofactors in row 0 and column 0 leave it out of their minor
+            // and are finite; every other minor holds it once, times a nonzero entry, so they are ±∞
+            let m = [| infinity; 1.0; 2.0; 0.5; 3.0; 1.0; 2.0; 1.0; 4.0 |]
+            let e r c = m.[3 * r + c]
+            let cofactor r c =
+                let rows = [| 0 .. 2 |] |> Array.filter ((<>) r)
+                let cols = [| 0 .. 2 |] |> Array.filter ((<>) c)
+                let sign = if (r + c) % 2 = 0 then 1.0 else -1.0
+                sign * (e rows.[0] cols.[0] * e rows.[1] cols.[1] - e rows.[0] cols.[1] * e rows.[1] cols.[0])
+            let expected = [| for r in 0 .. 2 do for c in 0 .. 2 -> cofactor r c |]
+            expectIeee (values (Diff.grad Linalg.det (at [| 3; 3 |] m))) expected "3×3"
+        }
         test "max and min of a rank-0 tensor: torch's amax shares g among the entries equal to the result, so at NaN the derivative is NaN, elsewhere 1 (fuzz adversarial 2/256)" {
             // as over a size-1 axis: g·[x = y] / Σ[x = y], which is 0/0 where x is NaN
             for x in [ nan; infinity; -0.0; 2.5 ] do
