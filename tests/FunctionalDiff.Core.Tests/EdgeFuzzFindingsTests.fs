@@ -138,6 +138,16 @@ let tests =
             let expected = [| for r in 0 .. 2 do for c in 0 .. 2 -> cofactor r c |]
             expectIeee (values (Diff.grad Linalg.det (at [| 3; 3 |] m))) expected "3×3"
         }
+        test "the second derivative of a product over an infinity and several zeros is the closed form: NaN but at the infinity's own entry, 0 (fuzz 6/807)" {
+            // ∂²/∂x_i∂x_j Π x = Π_{k ≠ i, j} x_k: with two zeros or more besides the infinity, that is 0·∞ = NaN unless i or j is
+            // the infinity, where it is a product of zeros; so (H v)_i is NaN for every i but the infinity's, whose row is all 0
+            for n, at in [ 3, 0; 4, 2; 8, 7; 24, 14 ] do
+                let xs = Array.init n (fun i -> if i = at then -infinity else 0.0)
+                let v = Expr.constant (tensor [| n |] (Array.init n (fun i -> float (i + 1))))
+                let second = Diff.grad (fun a -> Expr.sum (Diff.grad (Expr.prodAxes [| 0 |] false) a * v)) (Expr.constant (tensor [| n |] xs))
+                let expected = Array.init n (fun i -> if i = at then 0.0 else nan)
+                expectIeee (values second) expected (sprintf "H v over %d entries, infinity at %d" n at)
+        }
         test "max and min of a rank-0 tensor: torch's amax shares g among the entries equal to the result, so at NaN the derivative is NaN, elsewhere 1 (fuzz adversarial 2/256)" {
             // as over a size-1 axis: g·[x = y] / Σ[x = y], which is 0/0 where x is NaN
             for x in [ nan; infinity; -0.0; 2.5 ] do
