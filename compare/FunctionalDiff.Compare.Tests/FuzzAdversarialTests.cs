@@ -71,6 +71,30 @@ public class FuzzAdversarialTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// Why the fuzzer skips a prod of finite nonzero entries whose running product leaves the range before its end
+    /// (FuzzProgram.TorchWrong): the product of 1e300, 1e300 and 1e-300 is 1e300 in closed form; torch's running
+    /// product overflows to +∞ on the way, and its gradient, the product divided by each entry, is +∞ too, where
+    /// the closed form of entry 0's is 1; ours takes the product in any order with the exponent kept apart.
+    /// </summary>
+    [Fact]
+    public void TorchsRunningProductOverflowsWhereTheProductIsInRange_OursIsTheProduct()
+    {
+        var entries = new[] { 1e300, 1e300, 1e-300 };
+        using (var scope = torch.NewDisposeScope())
+        {
+            var x = torch.tensor(entries, dtype: torch.ScalarType.Float64).requires_grad_(true);
+            var y = x.prod();
+            Assert.True(double.IsPositiveInfinity(y.item<double>()), $"torch's product {y.item<double>()}");
+            var g = torch.autograd.grad(new[] { y }, new[] { x })[0].data<double>().ToArray();
+            Assert.True(double.IsPositiveInfinity(g[2]), $"torch's gradient at the tiny entry {g[2]}");
+        }
+        // the closed form: 1e300·1e300·1e-300, as a 1e300 times (1e300·1e-300 ≈ 1) to a few ulps
+        double closed = 1e300 * (1e300 * 1e-300);
+        var ours = ((FunctionalDiff.Expr)FunctionalDiff.Tensor.FromArray(entries)).Prod().Eval().ToDoubleArray()[0];
+        Assert.Equal(closed, ours, closed * 1e-14);
+    }
+
+    /// <summary>
     /// Why a mean over no entries is a torch-NaN convention (FuzzProgram.TorchNaNEdge): torch's JVP, taken as the
     /// comparison takes it (the gradient's derivative in its cotangent), is 0 for the mean of no entries alone,
     /// the zero map, and NaN once a log of the NaN mean follows: its zero tensor meets log's 1/NaN.

@@ -29,10 +29,16 @@ module Reduction =
         if x.Length <= sumBlock then SpanKernels.sum x
         else sumBlocks x 0 ((x.Length + sumBlock - 1) / sumBlock)
 
-    /// The product of entries `count` apart from `start`, when their product in floating point came out NaN without
-    /// a NaN among them: an infinity met a partial product that had underflowed to 0. The product of an infinity and
-    /// nonzero numbers is ±∞, whatever order rounds them in (torch's running product happens to keep it: `fuzz
-    /// adversarial 2/12`, the product of ∞, subnormals and −0.63 is −∞); with a 0 among them it stays NaN.
+    /// The product of entries `count` apart from `start`, taken again when their product in floating point came out NaN,
+    /// ±∞ or ±0: partial products may have overflowed to ±∞ or underflowed to 0 (or met an entry that is one) before
+    /// they met each other, and which comes first depends on the order of the multiplications. The exact product
+    /// decides: a NaN, or an infinity and a 0 together, give NaN; an infinity with nonzero numbers is ±∞ (torch's
+    /// running product happens to keep it: `fuzz adversarial 2/12`, the product of ∞, subnormals and −0.63 is −∞);
+    /// finite numbers with a 0 among them give ±0 (`fuzz adversarial 13/221`: 0s, 1.65e38 and 8.2e307, whose pairwise
+    /// product overflowed before it met a 0, where torch's running product meets the 0 first); finite nonzero numbers
+    /// give their product, taken in order with its binary exponent kept apart (scaling by a power of 2 is exact, so
+    /// each step rounds as the running product would, without overflowing or underflowing before the end: the
+    /// product of four 1e300 and four 1e-300 is 1 in every order). The sign is the product of the signs.
     let private productOfInfinity<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (start: int) (step: int) (count: int) : 'T =
         let mutable infinite, zero, nan, negative = false, false, false, false
         for q in 0 .. count - 1 do
@@ -41,8 +47,19 @@ module Reduction =
             elif 'T.IsInfinity v then infinite <- true
             elif 'T.IsZero v then zero <- true
             if 'T.IsNegative v then negative <- not negative
-        if infinite && not zero && not nan then (if negative then 'T.NegativeInfinity else 'T.PositiveInfinity)
-        else 'T.NaN
+        if nan || (infinite && zero) then 'T.NaN
+        elif infinite then (if negative then 'T.NegativeInfinity else 'T.PositiveInfinity)
+        elif zero then (if negative then 'T.NegativeZero else 'T.Zero)
+        else
+            let mutable mantissa = 'T.One
+            let mutable exponent = 0L
+            for q in 0 .. count - 1 do
+                mantissa <- mantissa * x.[start + q * step]
+                let k = 'T.ILogB mantissa
+                mantissa <- 'T.ScaleB(mantissa, -k)
+                exponent <- exponent + int64 k
+            // beyond ±2^20 the result is ±∞ or ±0 in both dtypes, as ScaleB gives it at ±2^20
+            'T.ScaleB(mantissa, int (max -1048576L (min 1048576L exponent)))
 
     /// Reduces one contiguous run to a single value (the run is never empty here).
     let private reduceRun<'T when 'T :> IFloatingPointIeee754<'T>> (op: ReduceOp) (x: ReadOnlySpan<'T>) : 'T =
@@ -54,7 +71,7 @@ module Reduction =
         | ReduceOp.Min -> Tensors.TensorPrimitives.Min x
         | ReduceOp.Prod ->
             let product = Tensors.TensorPrimitives.Product x
-            if 'T.IsNaN product then productOfInfinity x 0 1 x.Length else product
+            if 'T.IsFinite product && not ('T.IsZero product) then product else productOfInfinity x 0 1 x.Length
 
     /// The value of a reduction over nothing: 0 for sum, 1 for product, NaN for mean (as torch).
     let private emptyValue<'T when 'T :> IFloatingPointIeee754<'T>> (op: ReduceOp) : 'T =
@@ -133,7 +150,8 @@ module Reduction =
                 combineRows op total (ReadOnlySpan(data, start + q * inner, inner))
             if op = ReduceOp.Prod then
                 for k in 0 .. inner - 1 do
-                    if 'T.IsNaN total.[k] then total.[k] <- productOfInfinity (ReadOnlySpan data) (start + k) inner reduced
+                    let t = total.[k]
+                    if not ('T.IsFinite t) || 'T.IsZero t then total.[k] <- productOfInfinity (ReadOnlySpan data) (start + k) inner reduced
 
     /// Reduces blocks [first, last) of a dense [outer, reduced, inner] layout into their rows of `result`.
     let private reduceRange<'T when 'T :> IFloatingPointIeee754<'T>>

@@ -148,6 +148,26 @@ let tests =
                 let expected = Array.init n (fun i -> if i = at then 0.0 else nan)
                 expectIeee (values second) expected (sprintf "H v over %d entries, infinity at %d" n at)
         }
+        test "a product of finite entries with a 0 among them is ±0 however its partial products overflow, and one without is its value in every order (fuzz adversarial 13/221)" {
+            // the fuzz program: 0s with 1.65e38 and 8.2e307, whose partial product overflowed to ∞ before it met a 0
+            let found = [| 0.0; 0.0; 0.0; 0.0; 0.0; 0.0; 1.6516362549940018E+38; 0.0; 0.0; 0.0; 8.218407461554972E+307; 0.0 |]
+            expectIeee (values (Expr.prodAxes [| 0; 1; 2 |] false (Expr.constant (tensor [| 4; 1; 3 |] found)))) [| 0.0 |] "the program's product"
+            // arrangements of huge and tiny entries with −0 or −1: along the last axis and along an outer one (columns)
+            let rng = Random 5
+            for trial in 1 .. 200 do
+                let withZero = trial % 2 = 0
+                let entries = Array.append (Array.append (Array.create 4 1e300) (Array.create 4 1e-300)) [| (if withZero then -0.0 else -1.0) |]
+                rng.Shuffle entries
+                // with a zero factor the product is 0, its sign the signs' product (−); without, it is (1e300·1e-300)⁴·(−1),
+                // −1 to within a few ulps (1e300 and 1e-300 are not exact reciprocals in binary), in every order, where a
+                // running product overflows or underflows first in most orders
+                let check (got: float) what =
+                    if withZero then Expect.isTrue (got = 0.0 && Double.IsNegative got) (sprintf "%s: %g, expected -0 for %A" what got entries)
+                    else Expect.isTrue (abs (got + 1.0) <= 1e-14) (sprintf "%s: %g, expected -1 for %A" what got entries)
+                check (values (Expr.prodAxes [| 0 |] false (constantVector entries))).[0] "along the axis"
+                let columns = Expr.constant (tensor [| entries.Length; 2 |] (entries |> Array.collect (fun v -> [| v; v |])))
+                for got in values (Expr.prodAxes [| 0 |] false columns) do check got "along an outer axis"
+        }
         test "max and min of a rank-0 tensor: torch's amax shares g among the entries equal to the result, so at NaN the derivative is NaN, elsewhere 1 (fuzz adversarial 2/256)" {
             // as over a size-1 axis: g·[x = y] / Σ[x = y], which is 0/0 where x is NaN
             for x in [ nan; infinity; -0.0; 2.5 ] do

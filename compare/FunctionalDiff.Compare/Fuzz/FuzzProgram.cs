@@ -252,6 +252,10 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "Relu of an infinite or NaN value";
             case OpKind.Mean or OpKind.BceWithLogits or OpKind.Mse when a[0].numel() == 0:
                 return "Mean over no entries";
+            // the zero map, as for the mean (ours: Statistics.var); torch's std divides var's tangent −0 by 2·std = NaN
+            // (`fuzz adversarial 3/18`: the std over the empty axis of a [0, 6] tensor)
+            case OpKind.Std when a[0].numel() == 0:
+                return "Std over no entries";
             case OpKind.Erf or OpKind.Erfc or OpKind.Gelu when Any(a[0].abs().gt(SquareOverflows)):
                 return "Erf, Erfc or Gelu where x² overflows";
             case OpKind.Prod when AnyInfinite(a[0]) && Any(a[0].eq(0.0)):
@@ -335,6 +339,9 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// derivatives are 0 (`fuzz adversarial 2/123`: prod of [0, 0, NaN, −0]), and with one zero its cumulative products
     /// carry the NaN everywhere (shrunk: [−1.3, 1.1, NaN, −0], whose Hessian entry for the NaN and the zero is −1.3·1.1).
     /// The values, NaN in both, and the gradients are compared.</item>
+    /// <item>Prod of finite nonzero entries whose running product overflows or underflows before its end, though the product
+    /// is in range (see <see cref="RunningProductLeavesRange"/>): ours is the product in every order, torch's ±∞ or 0, and
+    /// its derivatives divide that by the entries. Every check of the program is skipped but the values before the step.</item>
     /// <item>Prod over an infinity and more than one zero, reverse over reverse: each second derivative is the product of all
     /// entries but two, so 0·∞ = NaN unless one of the two is the infinity (then a product of zeros, 0). Torch's
     /// double backward gives 0 for most of the NaN entries (`fuzz 6/807`: the product of 23 zeros and −∞, torch's
@@ -351,6 +358,9 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 && TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).isnan().any().item<bool>() =>
             ("Prod or Cumprod whose running product overflows before a 0",
              new[] { Suite.Check.Value, Suite.Check.Compiled, Suite.Check.SecondOrder, Suite.Check.Hessian }),
+        OpKind.Prod when RunningProductLeavesRange(s, a[0]) =>
+            ("Prod of finite nonzero entries whose running product leaves the range before its end",
+             new[] { Suite.Check.Value, Suite.Check.Compiled, Suite.Check.Vjp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Jvp }),
         OpKind.Prod when a[0].numel() > 0 && a[0].isnan().any().item<bool>() && a[0].eq(0.0).any().item<bool>() =>
             ("Prod over a NaN entry and a zero", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
         OpKind.Prod when a[0].numel() > 0 && a[0].isinf().any().item<bool>() && a[0].eq(0.0).sum().item<long>() >= 2 =>
@@ -376,6 +386,24 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             ("Prod with a tiny nonzero entry", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
         _ => null,
     };
+
+    /// <summary>
+    /// Whether a Prod of finite nonzero entries has a product in range (its log2, summed exactly enough in float64, well
+    /// inside the dtype's exponents) where torch's running product came out ±∞ or 0: it overflowed or underflowed
+    /// before the entries that bring it back (four 1e300 then four 1e-300). Ours is the product in every order
+    /// (Reduction.productOfInfinity); torch's value, and its derivatives, which divide it by the entries, are not.
+    /// </summary>
+    static bool RunningProductLeavesRange(Step s, TorchSharp.torch.Tensor x)
+    {
+        if (x.numel() == 0 || !x.isfinite().all().item<bool>() || x.eq(0.0).any().item<bool>()) return false;
+        var torchValue = TorchInterpreter.Apply(s, new[] { x }, x.dtype);
+        var magnitude = x.to_type(TorchSharp.torch.ScalarType.Float64).abs().log2();
+        var log2 = s.Mode == 0 ? magnitude.sum() : magnitude.sum(s.Ints[0], s.Flag);
+        bool single = x.dtype == TorchSharp.torch.ScalarType.Float32;
+        var inRange = log2.gt(single ? -120.0 : -1000.0).logical_and(log2.lt(single ? 120.0 : 1000.0));
+        var lost = torchValue.isinf().logical_or(torchValue.eq(0.0));
+        return s.Mode <= 1 && inRange.logical_and(lost).any().item<bool>();
+    }
 
     /// <summary>
     /// Whether logsumexp along the axis meets a finite maximum m so large that m + log Σ exp(x − m) rounds to m while

@@ -19,11 +19,16 @@ public static class TorchInterpreter
     public static List<TT> RunAll(FuzzProgram program, TT[] inputs, int roundingDraw = 0)
     {
         var values = new List<TT>(inputs);
+        // whether each value is a constant of the program: built from Const steps alone, never from an input; our side
+        // folds such a subgraph to a constant as it builds it
+        var constant = new List<bool>(inputs.Select(_ => false));
         for (int i = 0; i < program.Steps.Length; i++)
         {
             var step = program.Steps[i];
+            constant.Add(step.Args.All(a => constant[a]));
             int same = EarlierCopy(program.Steps, i);
-            var value = same >= 0 ? values[program.InputCount + same] : Apply(step, step.Args.Select(a => values[a]).ToArray(), inputs[0].dtype);
+            var value = same >= 0 ? values[program.InputCount + same]
+                : Apply(step, step.Args.Select(a => values[a]).ToArray(), inputs[0].dtype, constantExponent: step.Kind == OpKind.Pow && constant[step.Args[1]]);
             values.Add(same >= 0 || roundingDraw == 0 ? value : RoundedOtherwise(value, roundingDraw));
         }
         return values;
@@ -68,7 +73,11 @@ public static class TorchInterpreter
     }
 
     /// <summary>One step.</summary>
-    public static TT Apply(Step s, TT[] a, ScalarType dtype)
+    /// <remarks>
+    /// <paramref name="constantExponent"/>: for Pow, whether the exponent is a constant of the program (not computed
+    /// from an input), the only case where ours folds an exponent 0 into no cotangent at all.
+    /// </remarks>
+    public static TT Apply(Step s, TT[] a, ScalarType dtype, bool constantExponent = false)
     {
         TT x = a.Length > 0 ? a[0] : null!;
         int[] p = s.Ints;
@@ -113,8 +122,11 @@ public static class TorchInterpreter
             OpKind.Div => a[0].div(a[1]),
             // x^0 for a rank-0 constant 0 on a detached base: ours folds that exponent's mask and gives no
             // cotangent at all, the convention of symbolic zeros as for x.Pow(0.0) (`fuzz adversarial 3/37`:
-            // logsumexp over an infinite entry, to the power 0; torch's zeros meet its NaN derivative).
-            OpKind.Pow when a[1].dim() == 0 && !a[1].requires_grad && a[1].eq(0.0).item<bool>() => a[0].detach().pow(a[1]),
+            // logsumexp over an infinite entry, to the power 0; torch's zeros meet its NaN derivative). Only for
+            // an exponent that is a constant of the program: one computed from an input without a gradient (an
+            // ArgMax) is a graph on our side too, whose masked zero meets a NaN derivative as torch's does
+            // (`fuzz adversarial 13/13`: softplus(NaN) to the power of an ArgMax that is 0, NaN in both).
+            OpKind.Pow when constantExponent && a[1].dim() == 0 && !a[1].requires_grad && a[1].eq(0.0).item<bool>() => a[0].detach().pow(a[1]),
             OpKind.Pow => a[0].pow(a[1]),
             OpKind.Maximum => torch.maximum(a[0], a[1]),
             OpKind.Minimum => torch.minimum(a[0], a[1]),
