@@ -131,7 +131,14 @@ module Rules =
                 | UnaryOp.Cos -> g * -(Expr.sin x)
                 | UnaryOp.Tan -> g * (1.0 + Expr.square y)
                 | UnaryOp.Tanh -> g * (1.0 - Expr.square y)
-                | UnaryOp.Sigmoid -> g * (y * (1.0 - y))
+                // σ' as one factor, torch's fused rule: y(1 − y) is a product of two terms in y, so
+                // the second derivative summed g·(1 − y)·σ' and −g·y·σ' separately, ∞ − ∞ = NaN under
+                // an infinite cotangent where torch's g·(1 − 2y)·σ' is ±∞ (`fuzz 2/99`: a binary
+                // cross-entropy at an infinite logit through a sigmoid target).
+                | UnaryOp.Sigmoid -> g * Expr.sigmoidSlope x
+                // σ'' = σ'·(1 − 2σ) = σ'·(−tanh(x/2)): again one product, so an infinite cotangent
+                // gives ±∞ (NaN only where σ'' is 0, at x = 0 or where σ' underflows, as torch's)
+                | UnaryOp.SigmoidSlope -> g * (y * -(Expr.tanh (x * 0.5)))
                 // torch masks by the output: nothing where relu x <= 0, all of g elsewhere, NaN included
                 // (relu NaN is NaN, which is not <= 0), so the slope at NaN is 1 at every order.
                 | UnaryOp.Relu -> Expr.where (Expr.le y (zero ())) (zero ()) g

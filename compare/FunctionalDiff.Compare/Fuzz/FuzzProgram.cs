@@ -332,6 +332,12 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// <item>Cumprod of finite entries whose running product overflows to ±∞: torch's forward-mode rule divides by the
     /// entries as its reverse rule does, and gives ±∞ where the tangent t₀x₁ + x₀t₁ is a number (`fuzz adversarial 5/115`:
     /// [a, a, −3459.4] at a = −1.4e160, tangent of y₁ 9.07e159, torch's +∞). Its JVP check is skipped.</item>
+    /// <item>Sigmoid (alone or as BceWithLogits' target) at a finite x where σ(x) rounds to 1 (x above about 36.7 in float64):
+    /// torch's rule y(1 − y) is exactly 0 there, where σ′(x) = e^−x/(1 + e^−x)² is a positive number (2.2e-39 at 89), and
+    /// ours is that number (Special.sigmoidSlope, EdgeAdversarialTests). A huge cotangent makes the difference visible:
+    /// `fuzz adversarial 7/25` (the mean squared error, against −1e300, of a binary cross-entropy whose target is σ(89):
+    /// torch's gradient at the 89 is −0, or ∞·0 = NaN where the cotangent times the logit overflows, ours −1.1e261 and
+    /// −3.1e269). Its derivative checks are skipped; values are compared.</item>
     /// </list>
     /// </summary>
     static (string Why, Suite.Check[] Checks)? TorchWrong(Step s, TorchSharp.torch.Tensor[] a) => s.Kind switch
@@ -361,8 +367,15 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             ("Var or Std over no more entries than its correction", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
         OpKind.Prod when a[0].numel() > 0 && a[0].ne(0.0).logical_and(a[0].abs().lt(TinyProdEntry)).any().item<bool>() =>
             ("Prod with a tiny nonzero entry", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
+        OpKind.Sigmoid or OpKind.BceWithLogits when SigmoidRoundsToOne(a[s.Kind == OpKind.Sigmoid ? 0 : 1]) =>
+            ("Sigmoid at a finite x where σ(x) rounds to 1",
+             new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
         _ => null,
     };
+
+    /// <summary>Whether some finite entry's sigmoid rounds to exactly 1 in float64, where torch's σ′ = y(1 − y) is 0.</summary>
+    static bool SigmoidRoundsToOne(TorchSharp.torch.Tensor x) =>
+        x.numel() > 0 && x.isfinite().logical_and(x.sigmoid().eq(1.0)).any().item<bool>();
 
     /// <summary>
     /// Whether logsumexp along the axis meets a finite maximum m so large that m + log Σ exp(x − m) rounds to m while
