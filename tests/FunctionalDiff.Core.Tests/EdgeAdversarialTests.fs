@@ -285,6 +285,22 @@ let tests =
             expectIeee (values gLogits) (Array.map2 (fun g (x, t) -> g * (logistic x - t)) gs (Array.zip logits targets)) "logits"
             expectIeee (values gTargets) (Array.map2 (fun g x -> -(g * x)) gs logits) "targets"
         }
+        test "Hessian and HVP by forward over reverse keep pow's masks outside the tangent's products: (x^c)² at x = +∞, c = 1, has the closed-form Hessian 2, not ∞·0 (fuzz 1/1103)" {
+            // c a constant tensor (not a broadcast scalar), so pow's masks are built, not folded away
+            let c = constantVector [| 1.0; 1.0; 2.0; 0.5 |]
+            let f (v: Expr) = Expr.sum (Expr.square (v ** c))
+            let at = [| infinity; 0.0; 1.5; 4.0 |]
+            // d²/dx² of x^(2c): 2c(2c − 1)·x^(2c − 2), which is 2 for c = 1 at every x, ∞ included
+            let expected = Array.map2 (fun c x -> 2.0 * c * (2.0 * c - 1.0) * Math.Pow(x, 2.0 * c - 2.0)) [| 1.0; 1.0; 2.0; 0.5 |] at
+            let hessian = values (Diff.hessian f (constantVector at))
+            let diagonal = Array.init at.Length (fun i -> hessian.[i * at.Length + i])
+            expectIeee diagonal expected "Hessian diagonal"
+            let offDiagonal = hessian |> Array.indexed |> Array.filter (fun (k, _) -> k / at.Length <> k % at.Length) |> Array.map snd
+            expectIeee offDiagonal (Array.zeroCreate offDiagonal.Length) "Hessian off the diagonal"
+            let ones = constantVector (Array.create at.Length 1.0)
+            expectIeee (values (Diff.hvp f (constantVector at) ones)) expected "HVP"
+            expectIeee (values (Diff.grad (fun v -> Expr.sum (Diff.grad f v * ones)) (constantVector at))) expected "reverse over reverse"
+        }
         // away from the edges the custom rule is the derivative of the same function, at both orders
         firstOrderTest 41 { Name = "binary cross-entropy from logits: gradient by central differences"; Shapes = [ [| 5 |]; [| 5 |] ]; Domain = Normal
                             F = fun xs -> Nn.binaryCrossEntropyWithLogits xs.[0] xs.[1] }
