@@ -301,6 +301,17 @@ let tests =
             expectIeee (values (Diff.hvp f (constantVector at) ones)) expected "HVP"
             expectIeee (values (Diff.grad (fun v -> Expr.sum (Diff.grad f v * ones)) (constantVector at))) expected "reverse over reverse"
         }
+        test "elu keeps the sign of a zero, α·expm1(±0) = ±0 as IEEE's expm1, with slope α there and curvature 0 (fuzz 5/879)" {
+            let xs = [| -0.0; 0.0; -1.5; 2.0 |]
+            for alpha in [ 1.0; 0.5; -2.0 ] do
+                let y = values (Activations.elu alpha (constantVector xs))
+                // the closed form α·(e^x − 1) below and at 0, x above; signs of zeros compared through 1/y
+                let expected = xs |> Array.map (fun x -> if x <= 0.0 then alpha * (if x = 0.0 then x else Math.Exp x - 1.0) else x)
+                expectIeee (Array.map (fun v -> 1.0 / v) y.[0 .. 1]) (Array.map (fun v -> 1.0 / v) expected.[0 .. 1]) (sprintf "signs of zeros, α = %g" alpha)
+                expectIeee y expected (sprintf "values, α = %g" alpha)
+                let slope = values (Diff.grad (fun v -> Expr.sum (Activations.elu alpha v)) (constantVector xs))
+                expectIeee slope [| alpha; alpha; alpha * Math.Exp -1.5; 1.0 |] (sprintf "slopes, α = %g" alpha)
+        }
         // away from the edges the custom rule is the derivative of the same function, at both orders
         firstOrderTest 41 { Name = "binary cross-entropy from logits: gradient by central differences"; Shapes = [ [| 5 |]; [| 5 |] ]; Domain = Normal
                             F = fun xs -> Nn.binaryCrossEntropyWithLogits xs.[0] xs.[1] }
