@@ -23,9 +23,16 @@ module Nn =
         let axes = Shape.normalizeAxes "LogSumExp" x.Rank axes
         if overEmpty "LogSumExp" axes x then Expr.full x.DType (Shape.reduced x.Dims axes keepDims) Double.NegativeInfinity
         else
+            let infinity = Expr.scalar x.DType Double.PositiveInfinity
+            let isFinite (e: Expr) = Expr.lt (Expr.abs e) infinity
             let maximum = Expr.maxAxes axes true x
-            let finite = Expr.lt (Expr.abs maximum) (Expr.scalar x.DType Double.PositiveInfinity)
-            let shift = Expr.stopGradient (Expr.where finite maximum (Expr.scalar x.DType 0.0))
+            // Beside a +inf the finite entries are shifted by the largest of them (0 if there is none):
+            // unshifted, e^x of a finite entry above 709 (88 in float32) overflowed, and its derivative
+            // e^x / Σ was ∞/∞ = NaN where it is 0, torch's e^(x − ∞) (`fuzz adversarial 9/109`: over
+            // [0, 10000, ∞]). The sum is +inf either way, and so is the value.
+            let largestFinite = Expr.maxAxes axes true (Expr.where (isFinite x) x (-infinity))
+            let fallback = Expr.where (isFinite largestFinite) largestFinite (Expr.scalar x.DType 0.0)
+            let shift = Expr.stopGradient (Expr.where (isFinite maximum) maximum fallback)
             let summed = Expr.sumAxes axes true (Expr.exp (x - shift))
             let result = Expr.log summed + shift
             if keepDims then result else Expr.reshape (Shape.reduced x.Dims axes false) result

@@ -312,6 +312,14 @@ let tests =
                 let slope = values (Diff.grad (fun v -> Expr.sum (Activations.elu alpha v)) (constantVector xs))
                 expectIeee slope [| alpha; alpha; alpha * Math.Exp -1.5; 1.0 |] (sprintf "slopes, α = %g" alpha)
         }
+        test "logsumexp beside +∞: the value is +∞ and a finite entry's derivative is e^(x − ∞) = 0 however large it is, not ∞/∞ (fuzz adversarial 9/109)" {
+            let rows = tensor [| 2; 3 |] [| 0.0; 10000.0; infinity; 1.0; 2.0; 3.0 |]
+            expectIeee (values (Nn.logSumExp [| 1 |] false (constant rows))) [| infinity; 3.0 + Math.Log(Math.Exp -2.0 + Math.Exp -1.0 + 1.0) |] "values"
+            let gradient = values (Diff.grad (fun v -> Expr.sum (Nn.logSumExp [| 1 |] false v)) (constant rows))
+            // softmax weights e^(x − lse): 0 for the finite entries of the first row, ∞ − ∞ = NaN at the +∞
+            let total = Math.Exp 1.0 + Math.Exp 2.0 + Math.Exp 3.0
+            expectIeee gradient [| 0.0; 0.0; nan; Math.Exp 1.0 / total; Math.Exp 2.0 / total; Math.Exp 3.0 / total |] "gradient"
+        }
         // away from the edges the custom rule is the derivative of the same function, at both orders
         firstOrderTest 41 { Name = "binary cross-entropy from logits: gradient by central differences"; Shapes = [ [| 5 |]; [| 5 |] ]; Domain = Normal
                             F = fun xs -> Nn.binaryCrossEntropyWithLogits xs.[0] xs.[1] }
