@@ -35,15 +35,16 @@ module Activations =
     /// x for x > 0, α(eˣ - 1) otherwise, with torch's derivatives at 0: α at first order (its
     /// backward takes the branch x ≤ 0), then 0 (its double backward masks x < 0). The branch is
     /// chosen by x ≤ 0 as torch's kernel does, so NaN takes the identity (slope 1). The negative
-    /// branch is α·expm1(xₙ) + α·x₀ with xₙ = x where x < 0 and x₀ = x where x = 0, both 0
-    /// elsewhere: below 0 it is α·expm1(x) exactly, and at 0 only the linear α·x₀ moves. No
-    /// arithmetic mixes x with xₙ, so x = -inf gives -α rather than inf - inf. The exponential reads
-    /// x only where x < 0, so a large positive x never overflows into a cotangent.
+    /// branch is α·expm1(xₙ) below 0 and the linear α·x₀ at 0, with xₙ = x where x < 0 and x₀ = x
+    /// where x = 0, both 0 elsewhere: no arithmetic mixes x with xₙ, so x = -inf gives -α rather
+    /// than inf - inf. At 0 it is selected, not added: α·expm1(+0) + α·(−0) was +0 at x = −0, where
+    /// torch's α·expm1(−0) is −0 (`fuzz 5/879`: rsqrt of elu(−0), −∞ in torch, +∞ in ours). The
+    /// exponential reads x only where x < 0, so a large positive x never overflows into a cotangent.
     let elu (alpha: float) (x: Expr) =
         let zero = Expr.scalar x.DType 0.0
         let negativePart = Expr.where (Expr.lt x zero) x zero
         let atZero = Expr.where (Expr.eq x zero) x zero
-        Expr.where (Expr.le x zero) (alpha * Expr.expm1 negativePart + alpha * atZero) x
+        Expr.where (Expr.le x zero) (Expr.where (Expr.eq x zero) (alpha * atZero) (alpha * Expr.expm1 negativePart)) x
 
     /// x for x > 0, slope·x otherwise: at 0 the derivative is the slope, as torch has it.
     let leakyRelu (negativeSlope: float) (x: Expr) =

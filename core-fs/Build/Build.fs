@@ -493,6 +493,9 @@ module Expr =
     let lgamma x = unary UnaryOp.Lgamma x
     /// log(1 + e^x), torch's softplus (beta 1): a primitive for its rule, g·σ(x) (Rules.fs).
     let softplus x = unary UnaryOp.Softplus x
+    /// σ'(x) = σ(x)·σ(−x), sigmoid's slope: a primitive so that sigmoid's rule is one factor whose own
+    /// derivative is one product (Rules.fs), accurate where σ(x)(1 − σ(x)) cancels.
+    let sigmoidSlope x = unary UnaryOp.SigmoidSlope x
     /// ψ(x) = d/dx log Γ(x), as torch.digamma.
     let digamma x = polygamma 0 x
     /// a + b.

@@ -23,9 +23,16 @@ module Nn =
         let axes = Shape.normalizeAxes "LogSumExp" x.Rank axes
         if overEmpty "LogSumExp" axes x then Expr.full x.DType (Shape.reduced x.Dims axes keepDims) Double.NegativeInfinity
         else
+            let infinity = Expr.scalar x.DType Double.PositiveInfinity
+            let isFinite (e: Expr) = Expr.lt (Expr.abs e) infinity
             let maximum = Expr.maxAxes axes true x
-            let finite = Expr.lt (Expr.abs maximum) (Expr.scalar x.DType Double.PositiveInfinity)
-            let shift = Expr.stopGradient (Expr.where finite maximum (Expr.scalar x.DType 0.0))
+            // Beside a +inf the finite entries are shifted by the largest of them (0 if there is none):
+            // unshifted, e^x of a finite entry above 709 (88 in float32) overflowed, and its derivative
+            // e^x / Σ was ∞/∞ = NaN where it is 0, torch's e^(x − ∞) (`fuzz adversarial 9/109`: over
+            // [0, 10000, ∞]). The sum is +inf either way, and so is the value.
+            let largestFinite = Expr.maxAxes axes true (Expr.where (isFinite x) x (-infinity))
+            let fallback = Expr.where (isFinite largestFinite) largestFinite (Expr.scalar x.DType 0.0)
+            let shift = Expr.stopGradient (Expr.where (isFinite maximum) maximum fallback)
             let summed = Expr.sumAxes axes true (Expr.exp (x - shift))
             let result = Expr.log summed + shift
             if keepDims then result else Expr.reshape (Shape.reduced x.Dims axes false) result
@@ -163,14 +170,31 @@ module Nn =
             Expr.reshape [||] (crossEntropyBatched labelSmoothing (Expr.reshape [| 1; c |] logits) batchedTargets)
         else crossEntropyBatched labelSmoothing logits targets
 
+    /// The rule of the binary cross-entropy from logits, over logits x and targets t packed along a
+    /// new leading axis: torch's fused g·(σ(x) − t) for x and −g·x for t. Registered once; the
+    /// module keeps it alive.
+    let private binaryCrossEntropyRule =
+        CustomRules.register "binary_cross_entropy_with_logits" (fun packed g ->
+            let logits = Expr.reshape g.Dims (Expr.sliceAxis 0 0 1 packed)
+            let targets = Expr.reshape g.Dims (Expr.sliceAxis 0 1 2 packed)
+            let lift (e: Expr) = Expr.cast packed.DType (Expr.reshape (Array.append [| 1 |] g.Dims) e)
+            Expr.concat 0 [ lift (g * (Expr.sigmoid logits - targets)); lift (-(g * logits)) ])
+
     /// Binary cross-entropy from logits element by element (torch's reduction 'none'):
     /// (1 - t)·x + softplus(-x), torch's form (x - log σ(x) with log σ(x) = -softplus(-x)), smooth
     /// at every order. Written so, an infinite logit gives torch's value: x = +inf with t < 1 is
     /// +inf, where the algebraically equal softplus(x) - x·t is inf - inf = NaN. Logits and
     /// targets must have the same shape.
+    ///
+    /// The derivative is torch's fused rule, one factor g·(σ(x) − t) (a custom rule over x and t
+    /// packed together): the form above differentiates to g·(1 − t) − g·σ(−x), two terms, which an
+    /// infinite cotangent turns into ∞ − ∞ = NaN where the derivative is ±∞ (`fuzz 2/99`: the mean
+    /// squared error of an infinite loss, whose cotangent into the loss is ∞).
     let binaryCrossEntropyWithLogitsElements (logits: Expr) (targets: Expr) =
         sameShape "BinaryCrossEntropyWithLogits" "logits" logits targets
-        (1.0 - targets) * logits + softplus (-logits)
+        let value = (1.0 - targets) * logits + softplus (-logits)
+        let lifted (e: Expr) = Expr.reshape (Array.append [| 1 |] e.Dims) (Expr.cast logits.DType e)
+        Expr.custom binaryCrossEntropyRule (Expr.concat 0 [ lifted logits; lifted targets ]) value
 
     /// The same binary cross-entropy, averaged.
     let binaryCrossEntropyWithLogits (logits: Expr) (targets: Expr) =

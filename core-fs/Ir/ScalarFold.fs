@@ -49,6 +49,7 @@ module internal ScalarFold =
         | UnaryOp.Ceil -> ValueSome(ceil x)
         | UnaryOp.Round -> ValueSome(Math.Round x)
         | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Softplus -> ValueNone
+        | UnaryOp.SigmoidSlope -> ValueSome(Special.sigmoidSlope x)
 
     /// The value of a binary op on two scalars; comparisons give 0 or 1.
     let binary (op: BinaryOp) (a: float) (b: float) : float =

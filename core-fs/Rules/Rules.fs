@@ -4,12 +4,15 @@
 namespace FunctionalDiff.Core
 
 /// The arrays a reverse walk lends the rules of one and two inputs for their cotangents (see
-/// Rules.cotangents). One per walk: a rule that runs a nested walk (a custom rule's user function)
-/// gets its own in that walk.
+/// Rules.cotangents), and whether the walk keeps masks outside products (the transposition of a
+/// second derivative's forward pass, Jvp.fs). One per walk: a rule that runs a nested walk (a
+/// custom rule's user function) gets its own in that walk.
 [<Sealed>]
-type internal RuleScratch() =
+type internal RuleScratch(keepMasks: bool) =
     member val One: Expr[] = Array.zeroCreate 1
     member val Two: Expr[] = Array.zeroCreate 2
+    /// True in a walk that keeps masks outside products (see Rules.keepMaskOutside).
+    member _.KeepMasks = keepMasks
 
 /// A cotangent term two of a rule's cotangents share, built at the first one's use: a class of
 /// our own rather than `lazy`, whose FSharp.Core and System.Lazy code tiered compilation starts
@@ -93,6 +96,24 @@ module Rules =
         let held = Expr.where (Expr.gt x bound) bound (Expr.where (Expr.lt x -bound) -bound x)
         Expr.exp (-(held * held))
 
+    /// g·factor (or g/factor) in a walk that transposes a second derivative's pullback, with every where of g whose branch is a
+    /// symbolic zero kept outside the product: where(m, 0, h)·K becomes where(m, 0, h·K). A rule that masks its
+    /// product, where(m, 0, g·K) (pow's, whose untaken factor may be ±∞ or NaN), is one elementwise linear map of
+    /// g; transposed, the walk meets the where first and the product after it, so the tangent came out
+    /// where(m, 0, t)·K, 0·∞ = NaN where the rule (and reverse over reverse) gives 0. Every factor the tangent
+    /// later meets is multiplied in under the mask too, so what the reverse rule masked stays masked: the
+    /// Hessian of (x^c)² at x = +∞, c = 1, went through 2x^c·u times the masked (c − 1)·x^(c−2) = ∞·0 (`fuzz
+    /// 1/1103`). Pushing a product into a where's branches is exact in IEEE ((m ? a : b)·K = m ? a·K : b·K); only
+    /// the symbolic zero branch is kept 0 rather than 0·K, as an absent tangent. Reverse walks keep torch's
+    /// order, where(m, 0, g)·K, whose 0·∞ torch's reverse rules share, and so does the transposition of a
+    /// first-order JVP, as torch's double-backward JVP (clamp of NaN then exp: NaN in both, `fuzz adversarial
+    /// 3/197`, where keeping the mask gave 0).
+    let rec private keepMaskOutside (combine: Expr -> Expr -> Expr) (g: Expr) (factor: Expr) =
+        match g.Op with
+        | Op.Where when Fold.isZero g.Second -> Expr.where g.First g.Second (keepMaskOutside combine (g.Arg 2) factor)
+        | Op.Where when Fold.isZero (g.Arg 2) -> Expr.where g.First (keepMaskOutside combine g.Second factor) (g.Arg 2)
+        | _ -> combine g factor
+
     /// The cotangents of `node`'s inputs, in order, given the cotangent g of its output; null for
     /// each input `wanted` refuses (the reverse walk wants only the inputs on a path to a target,
     /// never constants), so only the cotangents it needs are built. They are built in input order,
@@ -131,7 +152,14 @@ module Rules =
                 | UnaryOp.Cos -> g * -(Expr.sin x)
                 | UnaryOp.Tan -> g * (1.0 + Expr.square y)
                 | UnaryOp.Tanh -> g * (1.0 - Expr.square y)
-                | UnaryOp.Sigmoid -> g * (y * (1.0 - y))
+                // σ' as one factor, torch's fused rule: y(1 − y) is a product of two terms in y, so
+                // the second derivative summed g·(1 − y)·σ' and −g·y·σ' separately, ∞ − ∞ = NaN under
+                // an infinite cotangent where torch's g·(1 − 2y)·σ' is ±∞ (`fuzz 2/99`: a binary
+                // cross-entropy at an infinite logit through a sigmoid target).
+                | UnaryOp.Sigmoid -> g * Expr.sigmoidSlope x
+                // σ'' = σ'·(1 − 2σ) = σ'·(−tanh(x/2)): again one product, so an infinite cotangent
+                // gives ±∞ (NaN only where σ'' is 0, at x = 0 or where σ' underflows, as torch's)
+                | UnaryOp.SigmoidSlope -> g * (y * -(Expr.tanh (x * 0.5)))
                 // torch masks by the output: nothing where relu x <= 0, all of g elsewhere, NaN included
                 // (relu NaN is NaN, which is not <= 0), so the slope at NaN is 1 at every order.
                 | UnaryOp.Relu -> Expr.where (Expr.le y (zero ())) (zero ()) g
@@ -164,7 +192,11 @@ module Rules =
             match op with
             | BinaryOp.Add -> two (fun () -> g) (fun () -> g)
             | BinaryOp.Sub -> two (fun () -> g) (fun () -> -g)
+            | BinaryOp.Mul when scratch.KeepMasks ->
+                two (fun () -> keepMaskOutside ( * ) g b) (fun () -> keepMaskOutside ( * ) g a)
             | BinaryOp.Mul -> two (fun () -> g * b) (fun () -> g * a)
+            | BinaryOp.Div when scratch.KeepMasks ->
+                two (fun () -> keepMaskOutside (/) g b) (fun () -> -(keepMaskOutside (fun h divisor -> h * y / divisor) g b))
             | BinaryOp.Div -> two (fun () -> g / b) (fun () -> -(g * y / b))
             | BinaryOp.Pow ->
                 // torch's two masks, each where torch puts it: no cotangent through a zero exponent

@@ -7,7 +7,7 @@ namespace FunctionalDiff.Core
 type UnaryOp =
     | Neg | Exp | Log | Log1p | Expm1 | Sin | Cos | Tan | Tanh | Sigmoid | Relu
     | Abs | Sign | Sqrt | Rsqrt | Square | Reciprocal | Erf | Floor | Ceil | Round
-    | Erfc | Lgamma | Softplus
+    | Erfc | Lgamma | Softplus | SigmoidSlope
     /// The case's position in the declaration, for tables indexed by kind (F# code cannot
     /// read a union's compiled Tag).
     member internal op.Index =
@@ -36,6 +36,7 @@ type UnaryOp =
         | UnaryOp.Erfc -> 21
         | UnaryOp.Lgamma -> 22
         | UnaryOp.Softplus -> 23
+        | UnaryOp.SigmoidSlope -> 24
 
 /// Elementwise functions of two broadcast arguments. Comparisons return 0/1 masks in the operand dtype.
 /// Fmod is C's fmod (torch.fmod): a - trunc(a/b)·b computed exactly, with a's sign.

@@ -20,6 +20,13 @@ module internal Special =
     /// x + log1p(e^-x) above 0, log1p(e^x) elsewhere (NaN included).
     let softplus (x: float) = if x > 0.0 then x + log1p (Math.Exp -x) else log1p (Math.Exp x)
 
+    /// σ'(x) = σ(x)·σ(−x) = e^−|x| / (1 + e^−|x|)², from the side where e^−|x| neither overflows nor
+    /// cancels: accurate to a few ulp everywhere, down to where it underflows (σ(x)(1 − σ(x)) loses
+    /// every digit for large x, where 1 − σ(x) rounds). Even, so ±0 give 1/4; NaN stays NaN.
+    let sigmoidSlope (x: float) =
+        let e = Math.Exp(-(abs x))
+        e / ((1.0 + e) * (1.0 + e))
+
     /// exp(x)-1 accurate near 0, by Kahan's correction of the rounded exp with x/log(u). Above 1 there is
     /// no cancellation to correct, and the product (u - 1)·x would overflow before u does.
     let expm1 (x: float) =

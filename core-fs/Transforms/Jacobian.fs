@@ -58,7 +58,7 @@ module Jacobian =
     /// jax's jacrev (jacfwd): its size does not depend on the number of rows (columns). With a
     /// chunk size, each chunk of that many basis vectors is one batched graph, bounding the memory
     /// an evaluation needs by the chunk instead of the whole Jacobian's intermediates.
-    let buildChunked (mode: JacobianMode) (chunkSize: int option) (var: Expr) (output: Expr) : Expr =
+    let buildChunked (keepMasks: bool) (mode: JacobianMode) (chunkSize: int option) (var: Expr) (output: Expr) : Expr =
         let m, n = output.Numel, var.Numel
         let shape = Array.append output.Dims var.Dims
         if m = 0 || n = 0 then Expr.zeros output.DType shape
@@ -66,7 +66,7 @@ module Jacobian =
             match resolve mode n m with
             | JacobianMode.Forward ->
                 let tangentVar = Ir.freshScopedVar "tangent" var.Dims var.DType
-                let tangent = Jvp.tangentOf output [| var |] [| tangentVar |]
+                let tangent = Jvp.tangentOfWith keepMasks output [| var |] [| tangentVar |]
                 // [n] @ output shape, column j = J e_j; transposed to [m, n].
                 overBasis chunkSize tangentVar tangent
                 |> Expr.reshape [| n; m |]
@@ -81,4 +81,4 @@ module Jacobian =
                     overBasis chunkSize u pulled |> Expr.cast output.DType |> Expr.reshape shape
 
     /// buildChunked with every basis vector in one batch.
-    let build (mode: JacobianMode) (var: Expr) (output: Expr) : Expr = buildChunked mode None var output
+    let build (mode: JacobianMode) (var: Expr) (output: Expr) : Expr = buildChunked false mode None var output

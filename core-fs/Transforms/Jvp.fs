@@ -17,8 +17,12 @@ namespace FunctionalDiff.Core
 module Jvp =
 
     /// The tangent graph of `output` for tangent variables `tangentVars` of `vars`, and the
-    /// cotangent variable used to build it. Exposed for the tests that check u was eliminated.
-    let internal transpose (output: Expr) (vars: Expr[]) (tangentVars: Expr[]) : Expr * Expr =
+    /// cotangent variable used to build it. With `keepMasks` the walk keeps the pullback's masks
+    /// outside the products the tangent meets (Rules.keepMaskOutside): a second derivative by forward
+    /// over reverse (hvp, hessian) then agrees with reverse over reverse, torch's Hessian, where a
+    /// rule's mask hides an infinite factor (`fuzz 1/1103`). Without it the tangent is torch's
+    /// double-backward JVP, whose masks move onto the tangent as ours did: where(m, 0, t)·K.
+    let internal transposeWith (keepMasks: bool) (output: Expr) (vars: Expr[]) (tangentVars: Expr[]) : Expr * Expr =
         let u = Ir.freshScopedVar "cotangent" output.Dims output.DType
         let pulled = Vjp.backward output u vars
         let pairings =
@@ -28,17 +32,25 @@ module Jvp =
             if pairings.Length = 0 then None
             else
                 let pairing = Array.reduce (+) pairings
-                (Vjp.backward pairing (Expr.ones pairing.DType [||]) [| u |]).[0]
+                (Vjp.transposeBackward keepMasks pairing (Expr.ones pairing.DType [||]) [| u |]).[0]
         (match tangent with
          | Some t -> Expr.cast output.DType t
          | None -> Expr.zerosLike output), u
 
+    /// transposeWith without keeping masks: the tangent of a first-order JVP.
+    let internal transpose (output: Expr) (vars: Expr[]) (tangentVars: Expr[]) : Expr * Expr =
+        transposeWith false output vars tangentVars
+
     /// The tangent graph of `output` over `vars` and `tangentVars`, with the cotangent variable
     /// set to zero (it is already gone when every rule is linear in its cotangent; a custom rule
-    /// that is not, a clipping rule say, is linearised at cotangent 0).
-    let tangentOf (output: Expr) (vars: Expr[]) (tangentVars: Expr[]) : Expr =
-        let tangent, u = transpose output vars tangentVars
+    /// that is not, a clipping rule say, is linearised at cotangent 0). `keepMasks` as in
+    /// transposeWith: true for the forward pass of a second derivative.
+    let tangentOfWith (keepMasks: bool) (output: Expr) (vars: Expr[]) (tangentVars: Expr[]) : Expr =
+        let tangent, u = transposeWith keepMasks output vars tangentVars
         (Substitute.apply [ u, Expr.zerosLike u ] [| tangent |]).[0]
+
+    /// tangentOfWith for a first-order JVP (masks as torch's double-backward JVP).
+    let tangentOf (output: Expr) (vars: Expr[]) (tangentVars: Expr[]) : Expr = tangentOfWith false output vars tangentVars
 
     /// Checks a jvp's tangents against its primals; `caller` is the public function's name. The
     /// texts are the C# facade's, which names the arrays `primals` and `tangents`.

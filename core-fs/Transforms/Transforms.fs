@@ -212,15 +212,25 @@ module Diff =
 
     // ---- forward mode, Jacobians and custom rules (Jvp.fs, Jacobian.fs, CustomVjp.fs) ----
 
+    /// The Jacobian of f at x (see jacobianChunked); `keepMasks` for the Jacobian of a gradient (see
+    /// Jvp.transposeWith), `caller` the public function named in errors.
+    let private jacobianOf (keepMasks: bool) (caller: string) (mode: JacobianMode) (chunkSize: int option) (f: Expr -> Expr) (x: Expr) : Expr =
+        match chunkSize with
+        | Some c when c < 1 -> invalidArg "chunkSize" (sprintf "%s: chunkSize must be at least 1, got %d" caller c)
+        | _ -> ()
+        let var = freshLike 0 x
+        let jacobian = Jacobian.buildChunked keepMasks mode chunkSize var (f var)
+        (finish var.Id [ var, x ] 0 [| [| jacobian |] |]).[0].[0]
+
     /// The tangent sum_i J_i t_i of f at the primals, and f's value when `withValue` (see
     /// differentiate). `caller` names the public function in errors.
-    let private forward (caller: string) (withValue: bool) (f: Expr list -> Expr) (primals: Expr list) (tangents: Expr list) =
+    let private forwardWith (keepMasks: bool) (caller: string) (withValue: bool) (f: Expr list -> Expr) (primals: Expr list) (tangents: Expr list) =
         Jvp.checkTangents caller primals tangents
         let vars = primals |> List.mapi (fun i x -> Ir.freshScopedVar ("primal" + string i) x.Dims x.DType)
         let tangentVars = primals |> List.mapi (fun i x -> Ir.freshScopedVar ("tangent" + string i) x.Dims x.DType)
         let start = startOf vars
         let output = f vars
-        let tangent = Jvp.tangentOf output (Array.ofList vars) (Array.ofList tangentVars)
+        let tangent = Jvp.tangentOfWith keepMasks output (Array.ofList vars) (Array.ofList tangentVars)
         let replacements =
             List.zip vars primals @ List.zip tangentVars (List.map2 (fun (x: Expr) t -> Expr.cast x.DType t) primals tangents)
         // Simplified apart, as in differentiate: nested forward mode keeps only the tangent.
@@ -229,6 +239,10 @@ module Diff =
             | [| [| value |]; [| tangent |] |] -> ValueSome value, tangent
             | _ -> invalidOp "a value and a tangent expected"
         else ValueNone, (finish start replacements 0 [| [| tangent |] |]).[0].[0]
+
+    /// forwardWith for a first-order JVP.
+    let private forward (caller: string) (withValue: bool) (f: Expr list -> Expr) (primals: Expr list) (tangents: Expr list) =
+        forwardWith false caller withValue f primals tangents
 
     /// The value of f at the primals and the tangent sum_i J_i t_i. Tangents take their
     /// primal's dtype.
@@ -274,18 +288,14 @@ module Diff =
     /// figures). The two are the same products grouped differently; this one shares hessian's code.
     let hvp (f: Expr -> Expr) (x: Expr) (v: Expr) : Expr =
         Jvp.checkTangent "Hvp" "x" x "v" v
-        snd (forward "Hvp" false (fun args -> grad (oneElement "Hvp" f) (List.head args)) [ x ] [ v ])
+        // the masks kept outside the tangent's products, so it agrees with reverse over reverse (Jvp.transposeWith)
+        snd (forwardWith true "Hvp" false (fun args -> grad (oneElement "Hvp" f) (List.head args)) [ x ] [ v ])
 
     /// The Jacobian of f at x with the mode chosen and, when given, at most `chunkSize` basis
     /// vectors batched together (torch.func's chunk_size): fewer intermediates alive at once, at
     /// the price of one batched graph per chunk. Shape (output shape @ input shape).
     let jacobianChunked (mode: JacobianMode) (chunkSize: int option) (f: Expr -> Expr) (x: Expr) : Expr =
-        match chunkSize with
-        | Some c when c < 1 -> invalidArg "chunkSize" (sprintf "Jacobian: chunkSize must be at least 1, got %d" c)
-        | _ -> ()
-        let var = freshLike 0 x
-        let jacobian = Jacobian.buildChunked mode chunkSize var (f var)
-        (finish var.Id [ var, x ] 0 [| [| jacobian |] |]).[0].[0]
+        jacobianOf false "Jacobian" mode chunkSize f x
 
     /// The Jacobian of f at x with the mode chosen; shape (output shape @ input shape).
     let jacobianWith (mode: JacobianMode) (f: Expr -> Expr) (x: Expr) : Expr = jacobianChunked mode None f x
@@ -297,10 +307,7 @@ module Diff =
     /// The Hessian of a one-element f at x, with at most `chunkSize` Hessian-vector products
     /// batched together when given; see hessian.
     let hessianChunked (chunkSize: int option) (f: Expr -> Expr) (x: Expr) : Expr =
-        match chunkSize with
-        | Some c when c < 1 -> invalidArg "chunkSize" (sprintf "Hessian: chunkSize must be at least 1, got %d" c)
-        | _ -> ()
-        jacobianChunked JacobianMode.Forward chunkSize (grad (oneElement "Hessian" f)) x
+        jacobianOf true "Hessian" JacobianMode.Forward chunkSize (grad (oneElement "Hessian" f)) x
 
     /// The Hessian of a one-element f at x, shape (x.shape @ x.shape): the forward-mode Jacobian
     /// of the gradient, every Hessian-vector product in one batched graph.

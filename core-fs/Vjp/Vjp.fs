@@ -13,7 +13,7 @@ module Vjp =
     /// The cotangents of `wrt` for several outputs with one cotangent (seed) each, as graphs: those
     /// of the sum of the outputs' pairings with their seeds (a Scan's body has several outputs).
     /// None where the cotangent is symbolically zero (no path, or only zero-derivative paths).
-    let backwardMany (outputs: Expr[]) (seeds: Expr[]) (wrt: Expr[]) : Expr option[] =
+    let internal backwardManyIn (transposing: bool) (outputs: Expr[]) (seeds: Expr[]) (wrt: Expr[]) : Expr option[] =
         // No node older than the oldest target can depend on a target (see
         // Graph.topologicalOrderFrom), so the walk stops there: the work is the graph built on top
         // of the targets, whatever history lies below them or below the values f captured.
@@ -54,7 +54,7 @@ module Vjp =
         // node was a tenth of what the walk allocated).
         let current = ref Unchecked.defaultof<Expr>
         let wanted = fun j -> active.Contains (current.Value.Arg j).Id
-        let scratch = RuleScratch()
+        let scratch = RuleScratch(transposing)
         for i in count - 1 .. -1 .. 0 do
             let node = order.[i]
             let g = cotangent.[node.Id]
@@ -81,9 +81,18 @@ module Vjp =
         Pool.release order count
         result
 
+    /// The cotangents of `wrt` for several outputs with one cotangent (seed) each (see backwardManyIn).
+    let backwardMany (outputs: Expr[]) (seeds: Expr[]) (wrt: Expr[]) : Expr option[] = backwardManyIn false outputs seeds wrt
+
     /// The cotangents of `wrt` given the cotangent `seed` of `output`, as graphs; None where
     /// the cotangent is symbolically zero (no path, or only zero-derivative paths).
     let backward (output: Expr) (seed: Expr) (wrt: Expr[]) : Expr option[] =
         if not (Ir.sameDims seed.Dims output.Dims) then
             Shape.fail "Vjp" (sprintf "cotangent of shape %s does not match output %s" (Shape.format seed.Dims) (Shape.format output.Dims))
-        backwardMany [| output |] [| seed |] wrt
+        backwardManyIn false [| output |] [| seed |] wrt
+
+    /// The walk that transposes a pullback into its tangent map (Jvp.transposeWith): the same rules,
+    /// with the masks of the pullback kept outside the products the tangent meets when `keepMasks`
+    /// (Rules.keepMaskOutside).
+    let internal transposeBackward (keepMasks: bool) (output: Expr) (seed: Expr) (wrt: Expr[]) : Expr option[] =
+        backwardManyIn keepMasks [| output |] [| seed |] wrt

@@ -250,4 +250,79 @@ let tests =
             Expect.stringContains message "Inverse" "op"
             Expect.stringContains message "[2,2]" "shape"
         }
+        test "sigmoid's derivative is one factor σ′(x) = σ(x)σ(−x), exact at every magnitude, and an infinite cotangent gives ±∞ at second order (c·σ″), not ∞ − ∞ (fuzz 2/99)" {
+            // closed forms from 1/(2 + e^x + e^−x), a sum of positive terms, so nothing cancels at any magnitude
+            let slope (x: float) = 1.0 / (2.0 + Math.Exp x + Math.Exp(-x))
+            let curvature (x: float) = slope x * (1.0 - 2.0 * logistic x)
+            let xs = [| -infinity; -800.0; -40.0; -3.0; 0.0; 0.5; 3.0; 30.0; 40.0; 89.0; 700.0; infinity |]
+            let first = values (Diff.grad (fun v -> Expr.sum (Expr.sigmoid v)) (constantVector xs))
+            let second = values (Diff.grad (fun v -> Expr.sum (Diff.grad (fun w -> Expr.sum (Expr.sigmoid w)) v)) (constantVector xs))
+            for i in 0 .. xs.Length - 1 do
+                // relative to the closed form itself: σ′(89) is 2.2e-39, where y(1 − y) was 0
+                for name, actual, expected in [ "σ′", first.[i], slope xs.[i]; "σ″", second.[i], curvature xs.[i] ] do
+                    if not (actual = expected || abs (actual - expected) <= 1e-13 * abs expected) then
+                        failtestf "%s at %g: %.17g, closed form %.17g" name xs.[i] actual expected
+            // central differences of the gradient in float64 at ordinary points
+            let ordinary = [| -3.0; -0.4; 0.5; 2.0 |]
+            let numeric = (numericGradient (fun vs -> Expr.sum (Diff.grad (fun w -> Expr.sum (Expr.sigmoid w)) vs.[0])) [ tensor [| 4 |] ordinary ]).[0]
+            expectClose 1e-8 (values (Diff.grad (fun v -> Expr.sum (Diff.grad (fun w -> Expr.sum (Expr.sigmoid w)) v)) (constantVector ordinary))) numeric "σ″ by central differences"
+            // c·σ(x) with an infinite c: its Hessian is c·σ″(x), ±∞ wherever σ″ is not 0, by both modes
+            let cs = [| infinity; -infinity; infinity; -infinity; infinity |]
+            let at = [| 1.07; 1.07; -2.0; 30.0; 89.0 |]
+            let f (v: Expr) = Expr.sum (constantVector cs * Expr.sigmoid v)
+            let expected = Array.map2 (fun c x -> c * curvature x) cs at
+            let ones = constantVector (Array.create at.Length 1.0)
+            expectIeee (values (Diff.hvp f (constantVector at) ones)) expected "forward over reverse"
+            expectIeee (values (Diff.grad (fun v -> Expr.sum (Diff.grad f v * ones)) (constantVector at))) expected "reverse over reverse"
+        }
+        test "binary cross-entropy from logits: torch's fused derivatives g·(σ(x) − t) and −g·x, ±∞ under an infinite cotangent, not ∞ − ∞ (fuzz 2/99)" {
+            let logits = [| infinity; 3.0; -2.0; 0.0; 1e300 |]
+            let targets = [| 0.3; 0.7; 0.2; 0.5; 0.25 |]
+            let gs = [| infinity; -infinity; infinity; 1.0; 2.0 |]
+            let _, pullback = Diff.vjp2 Nn.binaryCrossEntropyWithLogitsElements (constantVector logits, constantVector targets)
+            let gLogits, gTargets = pullback (constantVector gs)
+            // in IEEE arithmetic: the closed forms, evaluated here
+            expectIeee (values gLogits) (Array.map2 (fun g (x, t) -> g * (logistic x - t)) gs (Array.zip logits targets)) "logits"
+            expectIeee (values gTargets) (Array.map2 (fun g x -> -(g * x)) gs logits) "targets"
+        }
+        test "Hessian and HVP by forward over reverse keep pow's masks outside the tangent's products: (x^c)² at x = +∞, c = 1, has the closed-form Hessian 2, not ∞·0 (fuzz 1/1103)" {
+            // c a constant tensor (not a broadcast scalar), so pow's masks are built, not folded away
+            let c = constantVector [| 1.0; 1.0; 2.0; 0.5 |]
+            let f (v: Expr) = Expr.sum (Expr.square (v ** c))
+            let at = [| infinity; 0.0; 1.5; 4.0 |]
+            // d²/dx² of x^(2c): 2c(2c − 1)·x^(2c − 2), which is 2 for c = 1 at every x, ∞ included
+            let expected = Array.map2 (fun c x -> 2.0 * c * (2.0 * c - 1.0) * Math.Pow(x, 2.0 * c - 2.0)) [| 1.0; 1.0; 2.0; 0.5 |] at
+            let hessian = values (Diff.hessian f (constantVector at))
+            let diagonal = Array.init at.Length (fun i -> hessian.[i * at.Length + i])
+            expectIeee diagonal expected "Hessian diagonal"
+            let offDiagonal = hessian |> Array.indexed |> Array.filter (fun (k, _) -> k / at.Length <> k % at.Length) |> Array.map snd
+            expectIeee offDiagonal (Array.zeroCreate offDiagonal.Length) "Hessian off the diagonal"
+            let ones = constantVector (Array.create at.Length 1.0)
+            expectIeee (values (Diff.hvp f (constantVector at) ones)) expected "HVP"
+            expectIeee (values (Diff.grad (fun v -> Expr.sum (Diff.grad f v * ones)) (constantVector at))) expected "reverse over reverse"
+        }
+        test "elu keeps the sign of a zero, α·expm1(±0) = ±0 as IEEE's expm1, with slope α there and curvature 0 (fuzz 5/879)" {
+            let xs = [| -0.0; 0.0; -1.5; 2.0 |]
+            for alpha in [ 1.0; 0.5; -2.0 ] do
+                let y = values (Activations.elu alpha (constantVector xs))
+                // the closed form α·(e^x − 1) below and at 0, x above; signs of zeros compared through 1/y
+                let expected = xs |> Array.map (fun x -> if x <= 0.0 then alpha * (if x = 0.0 then x else Math.Exp x - 1.0) else x)
+                expectIeee (Array.map (fun v -> 1.0 / v) y.[0 .. 1]) (Array.map (fun v -> 1.0 / v) expected.[0 .. 1]) (sprintf "signs of zeros, α = %g" alpha)
+                expectIeee y expected (sprintf "values, α = %g" alpha)
+                let slope = values (Diff.grad (fun v -> Expr.sum (Activations.elu alpha v)) (constantVector xs))
+                expectIeee slope [| alpha; alpha; alpha * Math.Exp -1.5; 1.0 |] (sprintf "slopes, α = %g" alpha)
+        }
+        test "logsumexp beside +∞: the value is +∞ and a finite entry's derivative is e^(x − ∞) = 0 however large it is, not ∞/∞ (fuzz adversarial 9/109)" {
+            let rows = tensor [| 2; 3 |] [| 0.0; 10000.0; infinity; 1.0; 2.0; 3.0 |]
+            expectIeee (values (Nn.logSumExp [| 1 |] false (constant rows))) [| infinity; 3.0 + Math.Log(Math.Exp -2.0 + Math.Exp -1.0 + 1.0) |] "values"
+            let gradient = values (Diff.grad (fun v -> Expr.sum (Nn.logSumExp [| 1 |] false v)) (constant rows))
+            // softmax weights e^(x − lse): 0 for the finite entries of the first row, ∞ − ∞ = NaN at the +∞
+            let total = Math.Exp 1.0 + Math.Exp 2.0 + Math.Exp 3.0
+            expectIeee gradient [| 0.0; 0.0; nan; Math.Exp 1.0 / total; Math.Exp 2.0 / total; Math.Exp 3.0 / total |] "gradient"
+        }
+        // away from the edges the custom rule is the derivative of the same function, at both orders
+        firstOrderTest 41 { Name = "binary cross-entropy from logits: gradient by central differences"; Shapes = [ [| 5 |]; [| 5 |] ]; Domain = Normal
+                            F = fun xs -> Nn.binaryCrossEntropyWithLogits xs.[0] xs.[1] }
+        secondOrderTest 43 { Name = "binary cross-entropy from logits: Hessian-vector products by central differences"; Shapes = [ [| 5 |]; [| 5 |] ]; Domain = Normal
+                             F = fun xs -> Nn.binaryCrossEntropyWithLogits xs.[0] xs.[1] }
     ]

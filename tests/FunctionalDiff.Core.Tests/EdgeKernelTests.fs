@@ -66,12 +66,14 @@ let private reference (op: UnaryOp) : float -> float =
     | UnaryOp.Softplus ->
         let log1pOf (u: float) = if u < 1e-5 then u - u * u / 2.0 + u * u * u / 3.0 else Math.Log(1.0 + u)
         (fun x -> if Double.IsNaN x then x elif x > 0.0 then x + log1pOf (Math.Exp(-x)) else log1pOf (Math.Exp x))
+    // σ(x)·σ(−x) = 1/(2 + e^x + e^−x): a sum of positive terms, so nothing cancels (∞ gives 0)
+    | UnaryOp.SigmoidSlope -> (fun x -> 1.0 / (2.0 + Math.Exp x + Math.Exp(-x)))
 
 let private allUnaryOps =
     [ UnaryOp.Neg; UnaryOp.Exp; UnaryOp.Log; UnaryOp.Log1p; UnaryOp.Expm1; UnaryOp.Sin; UnaryOp.Cos; UnaryOp.Tan
       UnaryOp.Tanh; UnaryOp.Sigmoid; UnaryOp.Relu; UnaryOp.Abs; UnaryOp.Sign; UnaryOp.Sqrt; UnaryOp.Rsqrt
       UnaryOp.Square; UnaryOp.Reciprocal; UnaryOp.Erf; UnaryOp.Floor; UnaryOp.Ceil; UnaryOp.Round
-      UnaryOp.Erfc; UnaryOp.Lgamma; UnaryOp.Softplus ]
+      UnaryOp.Erfc; UnaryOp.Lgamma; UnaryOp.Softplus; UnaryOp.SigmoidSlope ]
 
 /// float32 inputs: zeros, subnormals, tiny, ordinary, huge, both signs, and the non-finite values.
 let private float32Sweep =

@@ -350,6 +350,17 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// <item>Cumprod of finite entries whose running product overflows to ±∞: torch's forward-mode rule divides by the
     /// entries as its reverse rule does, and gives ±∞ where the tangent t₀x₁ + x₀t₁ is a number (`fuzz adversarial 5/115`:
     /// [a, a, −3459.4] at a = −1.4e160, tangent of y₁ 9.07e159, torch's +∞). Its JVP check is skipped.</item>
+    /// <item>Sigmoid (alone or as BceWithLogits' target) at a finite x where σ(x) rounds to 1 (x above about 36.7 in float64):
+    /// torch's rule y(1 − y) is exactly 0 there, where σ′(x) = e^−x/(1 + e^−x)² is a positive number (2.2e-39 at 89), and
+    /// ours is that number (Special.sigmoidSlope, EdgeAdversarialTests). A huge cotangent makes the difference visible:
+    /// `fuzz adversarial 7/25` (the mean squared error, against −1e300, of a binary cross-entropy whose target is σ(89):
+    /// torch's gradient at the 89 is −0, or ∞·0 = NaN where the cotangent times the logit overflows, ours −1.1e261 and
+    /// −3.1e269). Its derivative checks are skipped; values are compared.</item>
+    /// <item>A value divided by itself (the same step as both operands), x/x, at a nonzero x below 1e-8 in magnitude: the
+    /// function is 1 there, so every derivative is exactly 0, and ours is (each entry's partials g/x and −g·(x/x)/x cancel
+    /// before a broadcast's sum); torch sums each partial over the broadcast first and adds the two sums, leaving their
+    /// rounding, about ε·|g/x|: 9.3e282 at x = 1e-300 in the gradient, 1.5e284 in the JVP (`fuzz adversarial 7/71`: x/x of
+    /// x broadcast to [2, 3, 3]). Its derivative checks are skipped; values are compared.</item>
     /// </list>
     /// </summary>
     static (string Why, Suite.Check[] Checks)? TorchWrong(Step s, TorchSharp.torch.Tensor[] a) => s.Kind switch
@@ -384,8 +395,19 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             ("Var or Std over no more entries than its correction", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
         OpKind.Prod when a[0].numel() > 0 && a[0].ne(0.0).logical_and(a[0].abs().lt(TinyProdEntry)).any().item<bool>() =>
             ("Prod with a tiny nonzero entry", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
+        OpKind.Div when s.Args[0] == s.Args[1] && a[0].numel() > 0
+                && a[0].ne(0.0).logical_and(a[0].abs().lt(1e-8)).any().item<bool>() =>
+            ("A tiny value divided by itself",
+             new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
+        OpKind.Sigmoid or OpKind.BceWithLogits when SigmoidRoundsToOne(a[s.Kind == OpKind.Sigmoid ? 0 : 1]) =>
+            ("Sigmoid at a finite x where σ(x) rounds to 1",
+             new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
         _ => null,
     };
+
+    /// <summary>Whether some finite entry's sigmoid rounds to exactly 1 in float64, where torch's σ′ = y(1 − y) is 0.</summary>
+    static bool SigmoidRoundsToOne(TorchSharp.torch.Tensor x) =>
+        x.numel() > 0 && x.isfinite().logical_and(x.sigmoid().eq(1.0)).any().item<bool>();
 
     /// <summary>
     /// Whether a Prod of finite nonzero entries has a product in range (its log2, summed exactly enough in float64, well

@@ -163,7 +163,12 @@ public sealed partial class Generator
         Try(new Step(OpKind.Embedding, new[] { w }, Array.Empty<int>(), Data: index, DataShape: indexShape));
     }
 
-    /// <summary>One-hot codes of a mask or an argmax (integers from 0), with a class or two to spare.</summary>
+    /// <summary>
+    /// One-hot codes of a mask or an argmax (integers from 0), with a class or two to spare. An argmax may pick
+    /// another index in the float32 run (ties that rounding makes or breaks), so its classes cover its whole axis:
+    /// torch's one_hot rejects a class past them (`fuzz adversarial 10/295`: the float32 argmax of an elu past a
+    /// float64 one, over [∞, ∞, NaN, 89]).
+    /// </summary>
     void OneHot()
     {
         int m = Pick(j => isMask[j] && numbers[j].All(v => v >= 0 && v == Math.Floor(v) && v < 8));
@@ -174,7 +179,14 @@ public sealed partial class Generator
             m = Try(new Step(OpKind.ArgMax, new[] { a }, new[] { Axis(Rank(a)) }, Mode: 1, Flag: rng.NextDouble() < 0.4), mask: true);
             if (m < 0) return;
         }
-        int classes = (int)numbers[m].DefaultIfEmpty(0).Max() + 1 + rng.Next(2);
+        int largest = (int)numbers[m].DefaultIfEmpty(0).Max();
+        if (m >= inputCount && steps[m - inputCount] is { Kind: OpKind.ArgMax } made && shapes[made.Args[0]].Length > 0)
+        {
+            var operand = shapes[made.Args[0]];
+            int axis = made.Ints[0] < 0 ? made.Ints[0] + operand.Length : made.Ints[0];
+            largest = Math.Max(largest, operand[axis] - 1);
+        }
+        int classes = largest + 1 + rng.Next(2);
         Try(new Step(OpKind.OneHot, new[] { m }, new[] { classes }), mask: true);
     }
 
@@ -266,9 +278,11 @@ public sealed partial class Generator
         if (rng.NextDouble() < 0.3)
         {
             using var scope = torch.NewDisposeScope();
-            var t = tensors[a];
-            bool finite = t.numel() > 0 && t.isfinite().all().item<bool>();
-            if (finite && torch.linalg.cond(t).max().item<double>() < 20 && torch.linalg.det(t).min().item<double>() > 0) return a;
+            static bool Conditioned(torch.Tensor t) => t.numel() > 0 && t.isfinite().all().item<bool>()
+                && torch.linalg.cond(t).max().item<double>() < 20 && torch.linalg.det(t).min().item<double>() > 0;
+            // in the float32 run too, whose rounding can make the matrix singular: [[1e-40]] is [[0]] there, whose
+            // LogDet's derivatives solve with it and throw (`fuzz adversarial 9/267`)
+            if (Conditioned(tensors[a]) && Conditioned(Float32Realisation(a))) return a;
         }
         int n = shapes[a][^1];
         int squashed = Try(S(OpKind.Tanh, a));
