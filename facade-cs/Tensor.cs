@@ -79,8 +79,14 @@ public sealed partial class Tensor
     /// <summary>A tensor of zeros.</summary>
     public static Tensor Zeros(int[] shape, DType dtype = DType.Float64) => Interop.Named("Zeros", () => Full(shape, 0.0, dtype));
 
+    /// <summary>A float64 tensor of zeros with the dimensions listed, as torch.zeros(2, 3).</summary>
+    public static Tensor Zeros(params int[] shape) => Zeros(shape, DType.Float64);
+
     /// <summary>A tensor of ones.</summary>
     public static Tensor Ones(int[] shape, DType dtype = DType.Float64) => Interop.Named("Ones", () => Full(shape, 1.0, dtype));
+
+    /// <summary>A float64 tensor of ones with the dimensions listed, as torch.ones(2, 3).</summary>
+    public static Tensor Ones(params int[] shape) => Ones(shape, DType.Float64);
 
     /// <summary>A tensor of the given shape with every element equal to <paramref name="value"/>.</summary>
     public static Tensor Full(int[] shape, double value, DType dtype = DType.Float64)
@@ -117,6 +123,9 @@ public sealed partial class Tensor
     /// <summary>The number of dimensions.</summary>
     public int Rank => Value.Rank;
 
+    /// <summary>The number of elements, the product of <see cref="Shape"/> (torch's <c>numel()</c>; 1 for a scalar).</summary>
+    public int Numel => Value.Numel;
+
     /// <summary>The element type.</summary>
     public DType DType => Interop.FromCore(Value.DType);
 
@@ -136,6 +145,13 @@ public sealed partial class Tensor
 
     /// <summary>The elements in row-major order, as float64.</summary>
     public double[] ToDoubleArray() => Value.ToDoubleArray();
+
+    /// <summary>
+    /// The elements in row-major order, as float64 whatever the dtype (the same as <see cref="ToDoubleArray"/>,
+    /// and the inverse of <see cref="FromArray(double[], int[])"/> with <see cref="Shape"/>); <see cref="ToSingleArray"/>
+    /// gives float32.
+    /// </summary>
+    public double[] ToArray() => Value.ToDoubleArray();
 
     /// <summary>The elements in row-major order, as float32 (float64 values round).</summary>
     public float[] ToSingleArray() => Value.ToSingleArray();

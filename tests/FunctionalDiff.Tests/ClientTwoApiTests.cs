@@ -1,0 +1,117 @@
+using Xunit;
+using static FunctionalDiff.Tests.TestSupport;
+
+namespace FunctionalDiff.Tests;
+
+/// <summary>
+/// Spellings a torch user types first that did not compile, each checked against a value written
+/// out in the test or the longer spelling that already existed.
+/// </summary>
+public class ClientTwoApiTests
+{
+    [Fact]
+    public void ToArrayAndNumelAreTorchsNumpyAndNumel()
+    {
+        var m = Tensor.FromArray(new float[,] { { 1, 2, 3 }, { 4, 5, 6 } });
+        Assert.Equal(new[] { 1.0, 2, 3, 4, 5, 6 }, m.ToArray());
+        Assert.Equal(6, m.Numel);
+        Assert.Equal(1, Tensor.Scalar(3).Numel);
+        Assert.Equal(0, Tensor.Zeros(0, 3).Numel);
+        Expr e = m;
+        Assert.Equal(6, e.Numel);
+        Assert.Equal(1, e.Sum().Numel);
+        var back = Tensor.FromArray(m.ToArray(), m.Shape);
+        Assert.Equal(m.ToArray(), back.ToArray());
+    }
+
+    [Fact]
+    public void ZerosAndOnesTakeTheDimensionsAsArgumentsAsTorchDoes()
+    {
+        var z = Tensor.Zeros(2, 3);
+        Assert.Equal(new[] { 2, 3 }, z.Shape);
+        Assert.Equal(DType.Float64, z.DType);
+        Assert.All(z.ToArray(), v => Assert.Equal(0.0, v));
+        var o = Tensor.Ones(4);
+        Assert.Equal(new[] { 4 }, o.Shape);
+        Assert.All(o.ToArray(), v => Assert.Equal(1.0, v));
+        // the array forms keep their dtype argument
+        Assert.Equal(DType.Float32, Tensor.Ones([2], DType.Float32).DType);
+        Assert.Equal(new[] { 3 }, Tensor.Zeros([3]).Shape);
+        Assert.Equal(new[] { 3 }, Tensor.Zeros(new[] { 3 }).Shape);
+    }
+
+    [Fact]
+    public void ClampTakesOneBoundByName()
+    {
+        var t = Tensor.FromArray(new[] { -2.0, 0.5, 3.0 });
+        Assert.Equal(new[] { 0.0, 0.5, 3.0 }, t.Clamp(min: 0).ToArray());
+        Assert.Equal(new[] { -2.0, 0.5, 1.0 }, t.Clamp(max: 1).ToArray());
+        Expr x = t;
+        Assert.Equal(new[] { 0.0, 0.5, 3.0 }, x.Clamp(min: 0).Eval().ToArray());
+        Assert.Equal(new[] { -2.0, 0.5, 1.0 }, x.Clamp(max: 1).Eval().ToArray());
+        // gradient: 1 inside, 0 where clamped
+        Assert.Equal(new[] { 0.0, 1, 1 }, Diff.Grad(v => v.Clamp(min: 0).Sum())(x).Eval().ToArray());
+    }
+
+    [Fact]
+    public void ACapturedTensorMultipliesATracedExprWithoutACast()
+    {
+        var w = T([3, 2], 1);
+        var x0 = T([2], 2);
+        // w.MatMul(x) with w a Tensor and x an Expr: the form torch users write inside a function
+        var g = Diff.Grad(x => w.MatMul(x).Tanh().Sum())(x0).Eval().ToArray();
+        var z = w.MatMul(x0).ToArray();
+        var wv = w.ToArray();
+        var expected = new double[2];
+        for (int j = 0; j < 2; j++)
+            for (int i = 0; i < 3; i++) expected[j] += (1 - Math.Pow(Math.Tanh(z[i]), 2)) * wv[i * 2 + j];
+        Close(expected, g, 1e-14, "grad");
+        var step = Diff.Compile((Expr[] p) => [w.MatMul(p[0])]);
+        Close(z, step.Invoke(x0)[0].ToArray(), 1e-15, "compiled");
+        var e = Assert.ThrowsAny<ArgumentException>(() => w.MatMul((Expr)T([3])));
+        Assert.Contains("MatMul", e.Message);
+        Assert.Throws<ArgumentNullException>(() => w.MatMul((Expr)null!));
+    }
+
+    [Fact]
+    public void TensorHasTheEagerSoftmaxAndShapeOpsOfExpr()
+    {
+        var logits = Tensor.FromArray(new double[,] { { 1, 2, 3 }, { -1, 0, 4 } });
+        var p = logits.Softmax(1);
+        var lp = logits.LogSoftmax(1);
+        for (int r = 0; r < 2; r++)
+        {
+            var row = logits.Row(r).ToArray();
+            double z = row.Sum(Math.Exp);
+            Close(row.Select(v => Math.Exp(v) / z).ToArray(), p.Row(r).ToArray(), 1e-15, "softmax");
+            Close(row.Select(v => v - Math.Log(z)).ToArray(), lp.Row(r).ToArray(), 1e-15, "log-softmax");
+        }
+        Assert.Equal(DType.Float32, logits.Cast(DType.Float32).Softmax(0).DType);
+
+        var t = Tensor.FromArray(Enumerable.Range(0, 6).Select(i => (double)i).ToArray(), 1, 2, 1, 3);
+        Assert.Equal(new[] { 2, 3 }, t.Squeeze().Shape);
+        Assert.Equal(new[] { 2, 1, 3 }, t.Squeeze(0).Shape);
+        Assert.Equal(new[] { 1, 2, 1, 3 }, t.Squeeze(1).Shape);
+        Assert.Equal(new[] { 1, 2, 1, 3, 1 }, t.Unsqueeze(-1).Shape);
+        Assert.Equal(new[] { 6 }, t.Flatten().Shape);
+        Assert.Equal(new[] { 1, 6 }, t.Flatten(1).Shape);
+        Assert.Equal(t.ToArray(), t.Flatten().ToArray());
+        Assert.Equal(new[] { 3.0, 4, 5 }, t.Squeeze().Row(1).ToArray());
+        // the same shapes as Expr's
+        Expr e = t;
+        Assert.Equal(e.Unsqueeze(2).Shape, t.Unsqueeze(2).Shape);
+        Assert.Equal(e.Flatten(0, 1).Shape, t.Flatten(0, 1).Shape);
+        var error = Assert.ThrowsAny<ArgumentException>(() => t.Unsqueeze(9));
+        Assert.Contains("Unsqueeze", error.Message);
+        Assert.Contains("Softmax", Assert.ThrowsAny<ArgumentException>(() => logits.Softmax(2)).Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void TensorWhereTakesANumberForEitherBranch()
+    {
+        var t = Tensor.FromArray(new[] { -1.0, 2.0, -3.0 });
+        Assert.Equal(new[] { 0.0, 2, 0 }, Tensor.Where(t > 0, t, 0.0).ToArray());
+        Assert.Equal(new[] { -1.0, 9, -3 }, Tensor.Where(t > 0, 9.0, t).ToArray());
+        Assert.Equal(DType.Float32, Tensor.Where(t > 0, t.Cast(DType.Float32), 0.0).DType);
+    }
+}
