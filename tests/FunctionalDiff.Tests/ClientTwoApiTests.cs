@@ -114,4 +114,61 @@ public class ClientTwoApiTests
         Assert.Equal(new[] { -1.0, 9, -3 }, Tensor.Where(t > 0, 9.0, t).ToArray());
         Assert.Equal(DType.Float32, Tensor.Where(t > 0, t.Cast(DType.Float32), 0.0).DType);
     }
+
+    [Fact]
+    public void ConvolutionAndPoolingTakeOnePairAndLeaveTheOthersAtTorchsDefaults()
+    {
+        var x = T([1, 2, 5, 6], 3);
+        var w = T([3, 2, 3, 2], 4);
+        var b = T([3], 5);
+        // padding=(1, 0) alone, as torch.nn.functional.conv2d(x, w, b, padding=(1, 0))
+        var got = Nn.Conv2d(x, w, b, padding: (1, 0)).Eval();
+        var spelled = Nn.Conv2d(x, w, b, stride: (1, 1), padding: (1, 0), dilation: (1, 1)).Eval();
+        Assert.Equal(new[] { 1, 3, 5, 5 }, got.Shape);
+        Close(spelled.ToArray(), got.ToArray(), 0, "padding only");
+        // the same numbers as a loop over the definition
+        var xv = x.ToArray(); var wv = w.ToArray(); var bv = b.ToArray();
+        var expected = new double[3 * 5 * 5];
+        for (int o = 0; o < 3; o++)
+            for (int i = 0; i < 5; i++)
+                for (int j = 0; j < 5; j++)
+                {
+                    double s = bv[o];
+                    for (int c = 0; c < 2; c++)
+                        for (int u = 0; u < 3; u++)
+                            for (int v = 0; v < 2; v++)
+                            {
+                                int r = i + u - 1, q = j + v;
+                                if (r >= 0 && r < 5) s += wv[((o * 2 + c) * 3 + u) * 2 + v] * xv[(c * 5 + r) * 6 + q];
+                            }
+                    expected[(o * 5 + i) * 5 + j] = s;
+                }
+        Close(expected, got.ToArray(), 1e-14, "loop");
+        Assert.Equal(new[] { 1, 3, 2, 5 }, Nn.Conv2d(x, w, stride: (2, 1)).Shape);
+        // the int forms keep working, bias included or left out
+        Assert.Equal(new[] { 1, 3, 3, 5 }, Nn.Conv2d(x, w).Shape);
+        Assert.Equal(new[] { 1, 3, 3, 5 }, Nn.Conv2d(x, w, b).Shape);
+        Assert.Equal(new[] { 1, 3, 3, 4 }, Nn.Conv2d(x, w, b, 2, 1).Shape);
+
+        // pooling: a kernel pair alone strides by the kernel, as torch's max_pool2d(x, (3, 2))
+        var pooled = Nn.MaxPool2d(x, (3, 2)).Eval();
+        Assert.Equal(new[] { 1, 2, 1, 3 }, pooled.Shape);
+        for (int c = 0; c < 2; c++)
+            for (int j = 0; j < 3; j++)
+            {
+                double m = double.NegativeInfinity;
+                for (int u = 0; u < 3; u++) for (int v = 0; v < 2; v++) m = Math.Max(m, xv[(c * 5 + u) * 6 + 2 * j + v]);
+                Assert.Equal(m, pooled[0, c, 0, j]);
+            }
+        Assert.Equal(new[] { 1, 2, 3, 5 }, Nn.MaxPool2d(x, (3, 2), stride: (1, 1)).Shape);
+        var averaged = Nn.AvgPool2d(x, (1, 3)).Eval();
+        Assert.Equal(new[] { 1, 2, 5, 2 }, averaged.Shape);
+        Close((xv[0] + xv[1] + xv[2]) / 3, averaged[0, 0, 0, 0], 1e-15, "avg");
+        Assert.Equal(new[] { 1, 2, 7, 3 }, Nn.AvgPool2d(x, (1, 2), padding: (0, 0), stride: (1, 2)).Pad([0, 0, 1, 0], [0, 0, 1, 0]).Shape);
+        // transposed convolution: outputPadding alone
+        var up = Nn.ConvTranspose2d(x, T([2, 3, 2, 2], 6), stride: (2, 2), outputPadding: (1, 0));
+        Assert.Equal(new[] { 1, 3, 11, 12 }, up.Shape);
+        Assert.Equal(new[] { 1, 3, 6, 7 }, Nn.ConvTranspose2d(x, T([2, 3, 2, 2], 6)).Shape);
+    }
 }
+
