@@ -99,6 +99,24 @@ public sealed partial class Tensor
     public static Tensor Arange(double start, double stop, double step = 1.0, DType dtype = DType.Float64) =>
         new(Creation.arange(Interop.ToCore(dtype), start, stop, step));
 
+    /// <summary>The values 0, 1, ... strictly before stop, in float64, like torch.arange(stop).</summary>
+    public static Tensor Arange(double stop) => Arange(0, stop);
+
+    /// <summary>The n × n identity matrix, like torch.eye(n).</summary>
+    /// <exception cref="ArgumentException">n is negative.</exception>
+    public static Tensor Eye(int n, DType dtype = DType.Float64) => Eye(n, n, dtype);
+
+    /// <summary>A rows × columns matrix with ones on its main diagonal and zeros elsewhere, like torch.eye(n, m).</summary>
+    /// <exception cref="ArgumentException">rows or columns is negative.</exception>
+    public static Tensor Eye(int rows, int columns, DType dtype = DType.Float64)
+    {
+        if (rows < 0 || columns < 0) throw new FunctionalDiff.Core.ShapeException($"Eye: negative dimension in shape [{rows},{columns}]");
+        var data = new double[rows * columns];
+        for (int i = 0; i < Math.Min(rows, columns); i++) data[i * columns + i] = 1.0;
+        var eye = FromArray(data, rows, columns);
+        return dtype == DType.Float64 ? eye : eye.Cast(dtype);
+    }
+
     /// <summary><paramref name="count"/> evenly spaced values from start to stop inclusive, like torch.linspace.</summary>
     public static Tensor Linspace(double start, double stop, int count, DType dtype = DType.Float64) =>
         new(Creation.linspace(Interop.ToCore(dtype), start, stop, count));

@@ -172,3 +172,67 @@ public class ClientTwoApiTests
     }
 }
 
+/// <summary>Diff.Compile of a one-result function, jax.jit's first use, and torch's eye and arange(n).</summary>
+public class ClientTwoCompileTests
+{
+    [Fact]
+    public void CompileTakesAFunctionWithOneResultOrOfOneExpr()
+    {
+        var x0 = Tensor.FromArray(new[] { 0.5, -1.25, 2.0 });
+        // f(x) = sin(x) x, jax.jit(f)(x)
+        var f = Diff.Compile(x => x.Sin() * x);
+        var y = f.Invoke(x0);
+        Assert.Single(y);
+        TestSupport.Close(x0.ToArray().Select(v => Math.Sin(v) * v).ToArray(), y[0].ToArray(), 1e-15, "f");
+        // its derivative compiled the same way: sin x + x cos x
+        var df = Diff.Compile(Diff.Grad(x => (x.Sin() * x).Sum()));
+        TestSupport.Close(x0.ToArray().Select(v => Math.Sin(v) + v * Math.Cos(v)).ToArray(), df.Invoke(x0)[0].ToArray(), 1e-15, "df");
+        Assert.Equal(1, f.TraceCount);
+        f.Invoke(x0);
+        Assert.Equal(1, f.TraceCount);
+        var e = Assert.ThrowsAny<ArgumentException>(() => f.Invoke(x0, x0));
+        Assert.StartsWith("Invoke", e.Message);
+        Assert.Contains("one input", e.Message);
+
+        // a loss over several inputs with one result
+        var xs = Tensor.FromArray(new double[,] { { 1, 2 }, { 3, -1 }, { 0.5, 0 } });
+        var ys = Tensor.FromArray(new double[,] { { 1 }, { 0 }, { 2 } });
+        var loss = Diff.Compile((Expr[] p) => Loss.Mse(xs.MatMul(p[0]) + p[1], ys));
+        var w = Tensor.FromArray(new[] { 0.25, -0.5 }, 2, 1);
+        var b = Tensor.FromArray(new[] { 0.1 });
+        double expected = 0;
+        for (int i = 0; i < 3; i++)
+        {
+            double d = xs[i, 0] * 0.25 + xs[i, 1] * -0.5 + 0.1 - ys[i, 0];
+            expected += d * d / 3;
+        }
+        var result = loss.Invoke(w, b);
+        Assert.Single(result);
+        TestSupport.Close(expected, result[0].ToScalar(), 1e-15, "loss");
+        // the array-of-results form is unchanged
+        var both = Diff.Compile((Expr[] p) => [p[0].Sum(), p[1].Sum()]);
+        Assert.Equal(2, both.Invoke(w, b).Length);
+        Assert.Throws<ArgumentNullException>(() => Diff.Compile((Func<Expr, Expr>)null!));
+        Assert.Throws<ArgumentNullException>(() => Diff.Compile((Func<Expr[], Expr>)null!));
+    }
+
+    [Fact]
+    public void EyeAndArangeOfOneNumberAreTorchs()
+    {
+        var i3 = Tensor.Eye(3);
+        Assert.Equal(new[] { 3, 3 }, i3.Shape);
+        Assert.Equal(new double[] { 1, 0, 0, 0, 1, 0, 0, 0, 1 }, i3.ToArray());
+        var rect = Tensor.Eye(2, 3, DType.Float32);
+        Assert.Equal(DType.Float32, rect.DType);
+        Assert.Equal(new double[] { 1, 0, 0, 0, 1, 0 }, rect.ToArray());
+        Assert.Empty(Tensor.Eye(0).ToArray());
+        Assert.Contains("Eye", Assert.ThrowsAny<ArgumentException>(() => Tensor.Eye(-1)).Message);
+        // A + 2I, the form linear-algebra code builds
+        var a = Tensor.FromArray(new double[,] { { 1, 2 }, { 3, 4 } });
+        Assert.Equal(new double[] { 3, 2, 3, 6 }, (a + 2.0 * Tensor.Eye(2)).ToArray());
+        Assert.Equal(new double[] { 0, 1, 2, 3, 4 }, Tensor.Arange(5).ToArray());
+        Assert.Equal(new double[] { 2, 3, 4 }, Tensor.Arange(2, 5).ToArray());
+        Assert.Empty(Tensor.Arange(5, 0).ToArray());
+    }
+}
+
