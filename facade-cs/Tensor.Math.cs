@@ -302,6 +302,12 @@ public sealed partial class Tensor
         Interop.ThrowIfAnyNull(parts, nameof(parts));
         return new(Kernels.stack(axis, parts.Select(p => p.Value).ToArray()));
     }
+
+    /// <summary>Concatenates along an existing axis, in torch.cat's argument order: <c>Tensor.Concat([a, b], axis: 1)</c>.</summary>
+    public static Tensor Concat(Tensor[] parts, int axis = 0) => Concat(axis, parts);
+
+    /// <summary>Stacks along a new axis, in torch.stack's argument order: <c>Tensor.Stack([a, b], axis: 1)</c>.</summary>
+    public static Tensor Stack(Tensor[] parts, int axis = 0) => Stack(axis, parts);
 }
 
 public sealed partial class Tensor

@@ -236,3 +236,113 @@ public class ClientTwoCompileTests
     }
 }
 
+/// <summary>torch.cat/stack's argument order and jax.vmap's in_axes for a function of one argument.</summary>
+public class ClientTwoOrderTests
+{
+    [Fact]
+    public void ConcatAndStackTakeThePartsFirstAsTorchDoes()
+    {
+        var a = Tensor.FromArray(new double[,] { { 1, 2 }, { 3, 4 } });
+        var b = Tensor.FromArray(new double[,] { { 5, 6 }, { 7, 8 } });
+        Assert.Equal(new double[] { 1, 2, 5, 6, 3, 4, 7, 8 }, Tensor.Concat([a, b], axis: 1).ToArray());
+        Assert.Equal(new double[] { 1, 2, 3, 4, 5, 6, 7, 8 }, Tensor.Concat([a, b]).ToArray());
+        Assert.Equal(new[] { 2, 2, 2 }, Tensor.Stack([a, b], 1).Shape);
+        Assert.Equal(new double[] { 1, 2, 5, 6, 3, 4, 7, 8 }, Tensor.Stack([a, b], 1).ToArray());
+        Expr x = a, y = b;
+        Assert.Equal(Tensor.Concat(1, a, b).ToArray(), Expr.Concat([x, y], axis: 1).Eval().ToArray());
+        Assert.Equal(Tensor.Stack(0, a, b).ToArray(), Expr.Stack([x, y]).Eval().ToArray());
+        Assert.Equal(new[] { 2, 2, 2 }, Expr.Stack([x, y], 2).Shape);
+        // the axis-first forms are unchanged
+        Assert.Equal(new[] { 4, 2 }, Expr.Concat(0, x, y).Shape);
+    }
+
+    [Fact]
+    public void VmapOfOneArgumentTakesItsInputAndOutputAxes()
+    {
+        // f(v) = softmax(v) over one column: batched over the columns (axis 1) of a matrix
+        var m = Tensor.FromArray(new double[,] { { 1, 2, 3 }, { 0, -1, 4 } });
+        var byColumn = Diff.Vmap(v => v.Softmax(0), inAxis: 1);
+        var r = byColumn(m).Eval();
+        Assert.Equal(new[] { 3, 2 }, r.Shape);   // examples first, as jax puts them
+        for (int j = 0; j < 3; j++)
+        {
+            double e0 = Math.Exp(m[0, j]), e1 = Math.Exp(m[1, j]);
+            TestSupport.Close(new[] { e0 / (e0 + e1), e1 / (e0 + e1) }, r.Row(j).ToArray(), 1e-15, $"column {j}");
+        }
+        var kept = Diff.Vmap(v => v.Softmax(0), inAxis: -1, outAxis: 1)(m).Eval();
+        Assert.Equal(new[] { 2, 3 }, kept.Shape);
+        TestSupport.Close(r.Transpose().ToArray(), kept.ToArray(), 0, "outAxis");
+        Assert.ThrowsAny<ArgumentException>(() => Diff.Vmap(v => v.Sin(), inAxis: 2)(m));
+    }
+}
+
+/// <summary>torch's nll_loss and binary_cross_entropy, and jax.grad of a parameter dictionary.</summary>
+public class ClientTwoLossTests
+{
+    static readonly double[,] Logits = { { 1.0, -0.5, 2.0 }, { 0.25, 0.5, -1.0 }, { -2.0, 3.0, 0.0 } };
+    static readonly int[] Targets = [2, 0, 1];
+
+    static double LogSoftmax(int i, int c) =>
+        Logits[i, c] - Math.Log(Enumerable.Range(0, 3).Sum(k => Math.Exp(Logits[i, k])));
+
+    [Fact]
+    public void NllLossOfLogSoftmaxIsTheNegativeLogLikelihoodAndCrossEntropy()
+    {
+        Expr logits = Tensor.FromArray(Logits);
+        var perExample = Targets.Select((t, i) => -LogSoftmax(i, t)).ToArray();
+        TestSupport.Close(perExample, Loss.NllLoss(logits.LogSoftmax(1), Targets, Reduction.None).Eval().ToArray(), 1e-15, "none");
+        TestSupport.Close(perExample.Average(), Loss.NllLoss(logits.LogSoftmax(1), Targets).Eval().ToScalar(), 1e-15, "mean");
+        TestSupport.Close(perExample.Sum(), Loss.NllLoss(logits.LogSoftmax(1), Targets, Reduction.Sum).Eval().ToScalar(), 1e-15, "sum");
+        // targets as an Expr (a batch of labels), and unbatched under vmap
+        var labels = Tensor.FromArray(Targets.Select(t => (double)t).ToArray());
+        TestSupport.Close(perExample.Average(), Loss.NllLoss(logits.LogSoftmax(1), labels).Eval().ToScalar(), 1e-15, "expr");
+        var vmapped = Diff.Vmap((Expr[] a) => Loss.NllLoss(a[0].LogSoftmax(0), a[1]), [0, 0])([logits, labels]).Eval();
+        TestSupport.Close(perExample, vmapped.ToArray(), 1e-15, "vmap");
+        // its gradient is cross-entropy's: softmax − one-hot, over N
+        var g = Diff.Grad(x => Loss.NllLoss(x.LogSoftmax(1), Targets))(logits).Eval();
+        var ce = Diff.Grad(x => Loss.CrossEntropy(x, Targets))(logits).Eval();
+        TestSupport.Close(ce.ToArray(), g.ToArray(), 1e-15, "grad");
+        for (int i = 0; i < 3; i++)
+            for (int c = 0; c < 3; c++)
+                TestSupport.Close((Math.Exp(LogSoftmax(i, c)) - (Targets[i] == c ? 1 : 0)) / 3, g[i, c], 1e-15, $"grad {i},{c}");
+        Assert.Contains("NllLoss", Assert.ThrowsAny<ArgumentException>(() => Loss.NllLoss(logits, [0, 3, 1])).Message);
+        Assert.Contains("NllLoss", Assert.ThrowsAny<ArgumentException>(() => Loss.NllLoss(logits, [0, 1])).Message);
+        Assert.Equal(DType.Float32, Loss.NllLoss(logits.Cast(DType.Float32), labels).DType);
+    }
+
+    [Fact]
+    public void BinaryCrossEntropyOfProbabilitiesIsTorchsWithItsClampedLogs()
+    {
+        var p = new[] { 0.1, 0.5, 0.8, 0.999 };
+        var t = new[] { 0.0, 1.0, 0.7, 1.0 };
+        var elements = p.Zip(t, (q, y) => -(y * Math.Log(q) + (1 - y) * Math.Log(1 - q))).ToArray();
+        Expr probabilities = Tensor.FromArray(p), targets = Tensor.FromArray(t);
+        TestSupport.Close(elements, Loss.BinaryCrossEntropy(probabilities, targets, Reduction.None).Eval().ToArray(), 1e-15, "none");
+        TestSupport.Close(elements.Average(), Loss.BinaryCrossEntropy(probabilities, targets).Eval().ToScalar(), 1e-15, "mean");
+        // the slope torch's backward gives: (p − t) / (p (1 − p)), over the count
+        var g = Diff.Grad(x => Loss.BinaryCrossEntropy(x, targets))(probabilities).Eval().ToArray();
+        TestSupport.Close(p.Zip(t, (q, y) => (q - y) / (q * (1 - q)) / 4).ToArray(), g, 1e-12, "grad");
+        // through a sigmoid it is the logits' form
+        Expr logits = Tensor.FromArray(new[] { -2.0, 0.0, 1.5, 4.0 });
+        TestSupport.Close(Loss.BinaryCrossEntropyWithLogits(logits, targets).Eval().ToScalar(),
+                          Loss.BinaryCrossEntropy(logits.Sigmoid(), targets).Eval().ToScalar(), 1e-15, "sigmoid");
+        // p = 0 or 1 against the other label: torch's clamp gives 100, not infinity
+        var ends = Loss.BinaryCrossEntropy(Tensor.FromArray(new[] { 0.0, 1.0 }), Tensor.FromArray(new[] { 1.0, 0.0 }), Reduction.None).Eval().ToArray();
+        Assert.Equal(new[] { 100.0, 100.0 }, ends);
+        Assert.Contains("BinaryCrossEntropy", Assert.ThrowsAny<ArgumentException>(() => Loss.BinaryCrossEntropy(probabilities, Tensor.Ones(4, 1))).Message);
+    }
+
+    [Fact]
+    public void GradOfNamedParametersGivesTheGradientsByName()
+    {
+        var model = Parameters.Of(("w", Tensor.FromArray(new[] { 0.5, -1.0 })), ("b", Tensor.Scalar(0.25)));
+        var x = Tensor.FromArray(new[] { 2.0, 3.0 });
+        // f = (w·x + b)², so df/dw = 2 (w·x + b) x and df/db = 2 (w·x + b)
+        var gradients = Diff.Grad(p => ((p["w"] * x).Sum() + p["b"]).Square(), model);
+        double z = 0.5 * 2 - 3 + 0.25;
+        Assert.Equal(new[] { "w", "b" }, gradients.Keys);
+        TestSupport.Close(new[] { 2 * z * 2, 2 * z * 3 }, gradients["w"].Eval().ToArray(), 1e-15, "w");
+        TestSupport.Close(2 * z, gradients["b"].Eval().ToScalar(), 1e-15, "b");
+    }
+}
+
