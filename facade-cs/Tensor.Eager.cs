@@ -2,8 +2,8 @@ namespace FunctionalDiff;
 
 // Ops a torch user calls on values between compiled steps (predictions, metrics, reshaping a batch)
 // that the kernels do not have on their own. The shape ops are views computed with Expr's shape
-// rules, so a tensor and an Expr never disagree about a result's shape; softmax builds a
-// one-node graph and evaluates it, as Expr.Eval does (compile it when it sits inside a loop).
+// rules, so a tensor and an Expr never disagree about a result's shape; softmax, logsumexp and the
+// statistics build a small graph and evaluate it, as Expr.Eval does (compile it inside a hot loop).
 public sealed partial class Tensor
 {
     /// <summary>
@@ -25,6 +25,35 @@ public sealed partial class Tensor
     /// <summary>log-softmax along <paramref name="axis"/> (torch.log_softmax(t, dim)), computed as <see cref="Expr.LogSoftmax"/> is.</summary>
     /// <exception cref="ArgumentException">The axis is out of range.</exception>
     public Tensor LogSoftmax(int axis) => ((Expr)this).LogSoftmax(axis).Eval();
+
+    /// <summary>log Σ exp along <paramref name="axis"/>, computed stably (torch.logsumexp), as <see cref="Expr.LogSumExp(int, bool)"/> is.</summary>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public Tensor LogSumExp(int axis, bool keepDims = false) => ((Expr)this).LogSumExp(axis, keepDims).Eval();
+
+    /// <summary>
+    /// The vector p-norm of all elements for p = 1, 2 or ∞ (torch.linalg.vector_norm), as <see cref="Expr.Norm(double)"/>:
+    /// the global norm of a gradient, say, before clipping it.
+    /// </summary>
+    /// <exception cref="ArgumentException">p is not 1, 2 or positive infinity.</exception>
+    public Tensor Norm(double p = 2.0) => ((Expr)this).Norm(p).Eval();
+
+    /// <summary>The vector p-norm along an axis for p = 1, 2 or ∞, as <see cref="Expr.Norm(double, int, bool)"/>.</summary>
+    /// <exception cref="ArgumentException">p is not 1, 2 or positive infinity, or the axis is out of range.</exception>
+    public Tensor Norm(double p, int axis, bool keepDims = false) => ((Expr)this).Norm(p, axis, keepDims).Eval();
+
+    /// <summary>The variance of all elements with Bessel's correction (torch.var), as <see cref="Expr.Var()"/>.</summary>
+    public Tensor Var() => ((Expr)this).Var().Eval();
+
+    /// <summary>The variance along an axis, Σ(x − mean)² / (N − correction) (torch.var), as <see cref="Expr.Var(int, double, bool)"/>.</summary>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public Tensor Var(int axis, double correction = 1.0, bool keepDims = false) => ((Expr)this).Var(axis, correction, keepDims).Eval();
+
+    /// <summary>The standard deviation of all elements with Bessel's correction (torch.std), as <see cref="Expr.Std()"/>.</summary>
+    public Tensor Std() => ((Expr)this).Std().Eval();
+
+    /// <summary>The standard deviation along an axis (torch.std), as <see cref="Expr.Std(int, double, bool)"/>.</summary>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public Tensor Std(int axis, double correction = 1.0, bool keepDims = false) => ((Expr)this).Std(axis, correction, keepDims).Eval();
 
     /// <summary>Every axis of length 1 removed (torch.squeeze). A view.</summary>
     public Tensor Squeeze() => Reshape(((Expr)this).Squeeze().Shape);

@@ -346,3 +346,30 @@ public class ClientTwoLossTests
     }
 }
 
+/// <summary>The statistics a training loop computes on values (gradient norms, spreads) on Tensor as on Expr.</summary>
+public class ClientTwoTensorStatisticsTests
+{
+    [Fact]
+    public void TensorNormStdVarAndLogSumExpAreTheirDefinitions()
+    {
+        var m = Tensor.FromArray(new double[,] { { 3, -4, 0 }, { 1, 2, 2 } });
+        var v = m.ToArray();
+        TestSupport.Close(Math.Sqrt(v.Sum(x => x * x)), m.Norm().ToScalar(), 1e-15, "2-norm");
+        TestSupport.Close(v.Sum(Math.Abs), m.Norm(1).ToScalar(), 1e-15, "1-norm");
+        TestSupport.Close(4.0, m.Norm(double.PositiveInfinity).ToScalar(), 0, "inf-norm");
+        TestSupport.Close(new[] { 5.0, 3.0 }, m.Norm(2, 1).ToArray(), 1e-15, "row norms");
+        Assert.Equal(new[] { 2, 1 }, m.Norm(2, 1, keepDims: true).Shape);
+        double mean = v.Average();
+        double ss = v.Sum(x => (x - mean) * (x - mean));
+        TestSupport.Close(ss / 5, m.Var().ToScalar(), 1e-15, "var");
+        TestSupport.Close(Math.Sqrt(ss / 5), m.Std().ToScalar(), 1e-15, "std");
+        // per column, biased
+        var columnVar = Enumerable.Range(0, 3).Select(j => { double a = m[0, j], b = m[1, j], c = (a + b) / 2; return ((a - c) * (a - c) + (b - c) * (b - c)) / 2; }).ToArray();
+        TestSupport.Close(columnVar, m.Var(0, correction: 0).ToArray(), 1e-15, "column var");
+        TestSupport.Close(columnVar.Select(Math.Sqrt).ToArray(), m.Std(0, correction: 0).ToArray(), 1e-15, "column std");
+        TestSupport.Close(Enumerable.Range(0, 2).Select(i => Math.Log(Enumerable.Range(0, 3).Sum(j => Math.Exp(m[i, j])))).ToArray(), m.LogSumExp(1).ToArray(), 1e-15, "logsumexp");
+        Assert.Equal(new[] { 1, 3 }, m.LogSumExp(0, keepDims: true).Shape);
+        Assert.Equal(DType.Float32, m.Cast(DType.Float32).Norm().DType);
+        Assert.Contains("Norm", Assert.ThrowsAny<ArgumentException>(() => m.Norm(3)).Message);
+    }
+}
