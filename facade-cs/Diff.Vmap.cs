@@ -114,6 +114,7 @@ public static partial class Diff
     /// graph (torch.func.jacrev's chunk_size): less memory at once, one batched graph per chunk.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">chunkSize is below 1.</exception>
+    [OverloadResolutionPriority(1)]
     public static Func<Expr, Expr> Jacobian(Func<Expr, Expr> f, int chunkSize)
     {
         ArgumentNullException.ThrowIfNull(f);
@@ -126,6 +127,7 @@ public static partial class Diff
     /// batching at most <paramref name="chunkSize"/> basis vectors per graph when it is given.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">mode is not a <see cref="JacobianMode"/>, or chunkSize is below 1.</exception>
+    [OverloadResolutionPriority(1)]
     public static Func<Expr, Expr> Jacobian(Func<Expr, Expr> f, JacobianMode mode, int? chunkSize = null)
     {
         ArgumentNullException.ThrowIfNull(f);

@@ -373,3 +373,58 @@ public class ClientTwoTensorStatisticsTests
         Assert.Contains("Norm", Assert.ThrowsAny<ArgumentException>(() => m.Norm(3)).Message);
     }
 }
+
+/// <summary>Hessian-vector products and Jacobians of a function of several inputs (a layer's W and b).</summary>
+public class ClientTwoSeveralInputsTests
+{
+    static readonly Tensor X = Tensor.FromArray(new[] { 0.5, -1.0, 2.0 });
+
+    // f(W, b) = Σ tanh(W x + b)², W [2, 3], b [2]
+    static Expr F(Expr[] p) => (p[0].MatMul(X) + p[1]).Tanh().Square().Sum();
+
+    [Fact]
+    public void HvpOfSeveralInputsIsTheDifferenceOfGradientsAlongTheDirection()
+    {
+        var w = TestSupport.T([2, 3], 1);
+        var b = TestSupport.T([2], 2);
+        var vw = TestSupport.T([2, 3], 3);
+        var vb = TestSupport.T([2], 4);
+        var hv = Expr.EvalMany(Diff.Hvp(F, [w, b], [vw, vb]));
+        var plus = Expr.EvalMany(Diff.Grad(F)([w + 1e-5 * vw, b + 1e-5 * vb]));
+        var minus = Expr.EvalMany(Diff.Grad(F)([w - 1e-5 * vw, b - 1e-5 * vb]));
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.Equal(new[] { w, b }[i].Shape, hv[i].Shape);
+            TestSupport.Close(plus[i].ToArray().Zip(minus[i].ToArray(), (p, m) => (p - m) / 2e-5).ToArray(), hv[i].ToArray(), 1e-7, $"input {i}");
+        }
+        // with one input it is the one-input Hvp
+        TestSupport.Close(Diff.Hvp(v => F([v, b]), w, vw).Eval().ToArray(),
+                          Diff.Hvp((Expr[] p) => F([p[0], b]), [w], [vw])[0].Eval().ToArray(), 1e-14, "one input");
+        Assert.Contains("Hvp", Assert.ThrowsAny<ArgumentException>(() => Diff.Hvp(F, [w, b], [vw])).Message);
+        Assert.Contains("Hvp", Assert.ThrowsAny<ArgumentException>(() => Diff.Hvp(F, [w, b], [vw, vw])).Message);
+        Assert.Contains("Hvp", Assert.ThrowsAny<ArgumentException>(() => Diff.Hvp((Expr[] p) => p[0], [w, b], [vw, vb])).Message);
+    }
+
+    [Theory]
+    [InlineData(JacobianMode.Auto)]
+    [InlineData(JacobianMode.Forward)]
+    [InlineData(JacobianMode.Reverse)]
+    public void JacobianOfSeveralInputsGivesOneBlockPerInput(JacobianMode mode)
+    {
+        // g(a, B) = B a + a₀ [1, 1]: ∂/∂a = B + e₀ columns, ∂/∂B[i, k, l] = δᵢₖ aₗ
+        var a = Tensor.FromArray(new[] { 0.5, -1.0, 2.0 });
+        var bm = TestSupport.T([2, 3], 5);
+        Expr G(Expr[] p) => p[1].MatMul(p[0]) + p[0].Slice(0, 0, 1);
+        var j = Expr.EvalMany(Diff.Jacobian(G, mode)([a, bm]));
+        Assert.Equal(new[] { 2, 3 }, j[0].Shape);
+        Assert.Equal(new[] { 2, 2, 3 }, j[1].Shape);
+        var expectedA = bm.ToArray().Select((v, k) => v + (k % 3 == 0 ? 1 : 0)).ToArray();
+        TestSupport.Close(expectedA, j[0].ToArray(), 1e-15, "d/da");
+        var expectedB = new double[12];
+        for (int i = 0; i < 2; i++) for (int l = 0; l < 3; l++) expectedB[i * 6 + i * 3 + l] = a[l];
+        TestSupport.Close(expectedB, j[1].ToArray(), 0, "d/dB");
+        // the one-input forms still bind as before (x => x.Max() fits an array too)
+        Assert.Equal(new[] { 3 }, Diff.Jacobian(x => x.Max())(a).Shape);
+        Assert.Equal(new[] { 3 }, Diff.Jacobian(x => x.Max(), mode)(a).Shape);
+    }
+}
