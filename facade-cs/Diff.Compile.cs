@@ -33,4 +33,34 @@ public static partial class Diff
         });
         return new CompiledFunction(CoreCompile.compile(traced));
     }
+
+    /// <summary>
+    /// Compiles a function of several Exprs with one result (a loss, say), as <see cref="Compile(Func{Expr[], Expr[]})"/>
+    /// does; <see cref="CompiledFunction.Invoke"/> returns that one result as a one-element array.
+    /// </summary>
+    /// <example><code>
+    /// var loss = Diff.Compile((Expr[] p) => Loss.Mse(x.MatMul(p[0]) + p[1], y));
+    /// Tensor value = loss.Invoke(w, b)[0];
+    /// </code></example>
+    public static CompiledFunction Compile(Func<Expr[], Expr> f)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        return Compile((Expr[] xs) => [f(xs) ?? throw new InvalidOperationException("Compile: the compiled function returned null instead of its result")]);
+    }
+
+    /// <summary>
+    /// Compiles a function of one Expr with one result, as <c>jax.jit(f)</c> of a one-argument f;
+    /// <see cref="CompiledFunction.Invoke"/> takes that one input and returns a one-element array.
+    /// </summary>
+    /// <example><code>
+    /// var f = Diff.Compile(x => x.Sin() * x);
+    /// Tensor y = f.Invoke(x0)[0];
+    /// </code></example>
+    public static CompiledFunction Compile(Func<Expr, Expr> f)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        return Compile((Expr[] xs) => xs.Length == 1
+            ? f(xs[0])
+            : throw new ArgumentException($"Compile: the function takes one input, but {xs.Length} were given", "inputs"));
+    }
 }

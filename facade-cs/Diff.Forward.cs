@@ -33,6 +33,8 @@ public static partial class Diff
     }
 
     /// <summary>The Jacobian of f as a function of x, with shape (f(x).Shape followed by x.Shape).</summary>
+    // Preferred over the several-input overload when a lambda fits both (x => x.Max() compiles over an array too).
+    [OverloadResolutionPriority(1)]
     public static Func<Expr, Expr> Jacobian(Func<Expr, Expr> f) => Transformed(f, null, CoreDiff.jacobian);
 
     /// <summary>The Hessian of a one-element f as a function of x, with shape (x.Shape followed by x.Shape).</summary>

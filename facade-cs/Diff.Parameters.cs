@@ -20,6 +20,14 @@ public static partial class Diff
     }
 
     /// <summary>
+    /// The gradient of a one-element <paramref name="f"/> with respect to each named parameter, under the same
+    /// names and in the same order (<c>jax.grad</c> of a function of a parameter dictionary).
+    /// </summary>
+    /// <exception cref="ArgumentException">f returns more or fewer than one element.</exception>
+    public static IReadOnlyDictionary<string, Expr> Grad(Func<IReadOnlyDictionary<string, Expr>, Expr> f, Parameters parameters) =>
+        ValueAndGrad(f, parameters).Gradients;
+
+    /// <summary>
     /// Compiles a loss of named parameters and data (a batch, targets) into a training step's first
     /// half: each call returns the loss and its gradient with respect to every parameter, by name.
     /// It is traced once per signature (the parameters' names, shapes and dtypes and the data's) and

@@ -32,6 +32,22 @@ public static partial class Diff
         };
     }
 
+    /// <summary>
+    /// f batched along axis <paramref name="inAxis"/> of its input (negative counts from the end), the examples
+    /// placed on axis <paramref name="outAxis"/> of the result: <c>jax.vmap(f, in_axes=1)</c> of a one-argument f.
+    /// </summary>
+    /// <exception cref="ArgumentException">x has no axis inAxis, or the result no axis outAxis.</exception>
+    public static Func<Expr, Expr> Vmap(Func<Expr, Expr> f, int inAxis, int outAxis = 0)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        var batched = Vmap((Expr[] xs) => f(xs[0]), new int?[] { inAxis }, outAxis);
+        return x =>
+        {
+            ArgumentNullException.ThrowIfNull(x);
+            return batched([x]);
+        };
+    }
+
     /// <summary>f batched along the first axis of every input and of the result.</summary>
     /// <exception cref="ArgumentException">The inputs disagree on the batch size, or one has rank 0.</exception>
     public static Func<Expr[], Expr> Vmap(Func<Expr[], Expr> f) => Vmap(f, null);
@@ -98,6 +114,7 @@ public static partial class Diff
     /// graph (torch.func.jacrev's chunk_size): less memory at once, one batched graph per chunk.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">chunkSize is below 1.</exception>
+    [OverloadResolutionPriority(1)]
     public static Func<Expr, Expr> Jacobian(Func<Expr, Expr> f, int chunkSize)
     {
         ArgumentNullException.ThrowIfNull(f);
@@ -110,6 +127,7 @@ public static partial class Diff
     /// batching at most <paramref name="chunkSize"/> basis vectors per graph when it is given.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">mode is not a <see cref="JacobianMode"/>, or chunkSize is below 1.</exception>
+    [OverloadResolutionPriority(1)]
     public static Func<Expr, Expr> Jacobian(Func<Expr, Expr> f, JacobianMode mode, int? chunkSize = null)
     {
         ArgumentNullException.ThrowIfNull(f);

@@ -49,13 +49,13 @@ public sealed partial class Expr
     public Expr Softsign() => Apply(CoreActivations.softsign);
 
     /// <summary>
-    /// Limits every element to [min, max] (torch.clamp); a null bound is absent. The gradient is 1 where
+    /// Limits every element to [min, max] (torch.clamp); a null or omitted bound is absent (<c>x.Clamp(min: 0)</c>). The gradient is 1 where
     /// min ≤ x ≤ max, bounds included, and 0 elsewhere and at NaN, as in torch. When min &gt; max every
     /// element is max.
     /// </summary>
     /// <param name="min">The lower bound, or null for none.</param>
     /// <param name="max">The upper bound, or null for none.</param>
-    public Expr Clamp(double? min, double? max) =>
+    public Expr Clamp(double? min = null, double? max = null) =>
         Wrap(CoreActivations.clamp(Option(min), Option(max), Node));
 
     /// <summary>

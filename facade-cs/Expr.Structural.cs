@@ -103,6 +103,12 @@ public sealed partial class Expr
     /// <summary>Stacks equal-shaped parts along a new axis.</summary>
     public static Expr Stack(int axis, params Expr[] parts) => Wrap(Build.stack(axis, Align(parts, nameof(parts))));
 
+    /// <summary>Joins the parts along an existing axis, in torch.cat's argument order: <c>Expr.Concat([a, b], axis: 1)</c>.</summary>
+    public static Expr Concat(Expr[] parts, int axis = 0) => Concat(axis, parts);
+
+    /// <summary>Stacks equal-shaped parts along a new axis, in torch.stack's argument order: <c>Expr.Stack([a, b], axis: 1)</c>.</summary>
+    public static Expr Stack(Expr[] parts, int axis = 0) => Stack(axis, parts);
+
     // torch's structural conveniences (FunctionalDiff.Core.Structure): views, slices and concatenations, so they
     // differentiate to any order. Invalid axes or sizes throw an ArgumentException naming the method, axis and shape.
 

@@ -58,6 +58,9 @@ public sealed partial class Expr
     /// <summary>The number of dimensions.</summary>
     public int Rank => Node.Rank;
 
+    /// <summary>The number of elements, the product of <see cref="Shape"/> (torch's <c>numel()</c>; 1 for a scalar).</summary>
+    public int Numel => Shape.Aggregate(1, (n, d) => n * d);
+
     /// <summary>The element type.</summary>
     public DType DType => Interop.FromCore(Node.DType);
 

@@ -71,7 +71,45 @@ public static class Loss
         return Reduce(Expr.Wrap(CoreNn.crossEntropyPerExampleOf(labelSmoothing, logits.Node, targets.Node)), reduction);
     }
 
-    static FunctionalDiff.Core.Expr Indices(Expr logits, int[] targets)
+    /// <summary>
+    /// torch's nll_loss: −input[i, targetᵢ] per example, then the <paramref name="reduction"/>, where
+    /// <paramref name="input"/> holds log-probabilities [N, C] (<see cref="Expr.LogSoftmax"/>(1)'s output), so
+    /// <c>NllLoss(logits.LogSoftmax(1), targets)</c> is <see cref="CrossEntropy(Expr, int[])"/> of the logits.
+    /// </summary>
+    /// <exception cref="ArgumentException">input is not [N, C] with N targets, or a target is outside [0, C).</exception>
+    public static Expr NllLoss(Expr input, int[] targets, Reduction reduction = Reduction.Mean)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var indices = Indices(input, targets, "NllLoss");
+        return Reduce(Expr.Wrap(CoreNn.nllLossPerExample(input.Node, indices)), reduction);
+    }
+
+    /// <summary>
+    /// torch's nll_loss against class indices given as an <see cref="Expr"/>: [N] for input [N, C], or rank 0 for
+    /// unbatched input [C]. An index outside [0, C) is found at evaluation, by the Gather that picks it.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes fit neither form.</exception>
+    public static Expr NllLoss(Expr input, Expr targets, Reduction reduction = Reduction.Mean)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(targets);
+        return Reduce(Expr.Wrap(CoreNn.nllLossPerExample(input.Node, targets.Node)), reduction);
+    }
+
+    /// <summary>
+    /// torch's binary_cross_entropy, from probabilities in [0, 1] (a sigmoid's output) rather than logits:
+    /// −(t·log p + (1 − t)·log(1 − p)) element by element, each log clamped below at −100 as torch does, then the
+    /// <paramref name="reduction"/>. <see cref="BinaryCrossEntropyWithLogits(Expr, Expr)"/> is the stable form
+    /// when the logits are at hand.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes differ (losses do not broadcast).</exception>
+    public static Expr BinaryCrossEntropy(Expr probabilities, Expr targets, Reduction reduction = Reduction.Mean)
+    {
+        var (p, t) = Expr.Align(probabilities, targets);
+        return Reduce(Expr.Wrap(CoreNn.binaryCrossEntropyElements(p, t)), reduction);
+    }
+
+    static FunctionalDiff.Core.Expr Indices(Expr logits, int[] targets, string method = "CrossEntropy")
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(targets);
@@ -82,7 +120,7 @@ public static class Loss
         for (int i = 0; i < targets.Length; i++)
         {
             if (logits.Rank == 2 && (targets[i] < 0 || targets[i] >= classes))
-                throw new ArgumentOutOfRangeException(nameof(targets), targets[i], $"CrossEntropy: target {i} is {targets[i]}, outside the {classes} classes of logits [{string.Join(",", logits.Shape)}]");
+                throw new ArgumentOutOfRangeException(nameof(targets), targets[i], $"{method}: target {i} is {targets[i]}, outside the {classes} classes of {(method == "CrossEntropy" ? "logits" : "input")} [{string.Join(",", logits.Shape)}]");
             values[i] = targets[i];
         }
         return Build.constant(CoreTensor.FromArray(values, new[] { targets.Length }).Cast(logits.Node.DType));

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.FSharp.Core;
 using CoreConv = FunctionalDiff.Core.Convolution;
 using CoreExpr = FunctionalDiff.Core.Expr;
@@ -29,18 +30,23 @@ public static partial class Nn
     /// Ho = (H + 2·padding − dilation·(kH − 1) − 1) / stride + 1.
     /// </summary>
     /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
+    // Preferred when both overloads apply (Conv2d(x, w) or Conv2d(x, w, b)), which they do with every pair left out.
+    [OverloadResolutionPriority(1)]
     public static Expr Conv2d(Expr input, Expr weight, Expr? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1) =>
         Conv2d(input, weight, bias, (stride, stride), (padding, padding), (dilation, dilation), groups);
 
     /// <summary>
-    /// A 2-D convolution as torch's conv2d, with (height, width) pairs for stride, zero padding and dilation.
+    /// A 2-D convolution as torch's conv2d, with (height, width) pairs for stride, zero padding and dilation; a
+    /// pair left out takes torch's default (stride and dilation (1, 1), padding (0, 0)), so
+    /// <c>Conv2d(x, w, b, padding: (1, 0))</c> is torch's <c>conv2d(x, w, b, padding=(1, 0))</c>.
     /// </summary>
     /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
-    public static Expr Conv2d(Expr input, Expr weight, Expr? bias, (int Height, int Width) stride, (int Height, int Width) padding,
-        (int Height, int Width) dilation, int groups = 1)
+    public static Expr Conv2d(Expr input, Expr weight, Expr? bias = null, (int Height, int Width)? stride = null, (int Height, int Width)? padding = null,
+        (int Height, int Width)? dilation = null, int groups = 1)
     {
         var (x, w, b) = Operands(input, weight, bias);
-        return Expr.Wrap(CoreConv.conv2d(stride.Height, stride.Width, padding.Height, padding.Width, dilation.Height, dilation.Width, groups, w, b, x));
+        var (s, p, d) = (stride ?? (1, 1), padding ?? (0, 0), dilation ?? (1, 1));
+        return Expr.Wrap(CoreConv.conv2d(s.Height, s.Width, p.Height, p.Width, d.Height, d.Width, groups, w, b, x));
     }
 
     /// <summary>
@@ -51,17 +57,23 @@ public static partial class Nn
     /// smaller than the stride or the dilation.
     /// </summary>
     /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
+    // Preferred when both overloads apply, as for Conv2d.
+    [OverloadResolutionPriority(1)]
     public static Expr ConvTranspose2d(Expr input, Expr weight, Expr? bias = null, int stride = 1, int padding = 0, int outputPadding = 0,
         int dilation = 1, int groups = 1) =>
         ConvTranspose2d(input, weight, bias, (stride, stride), (padding, padding), (outputPadding, outputPadding), (dilation, dilation), groups);
 
-    /// <summary>A transposed 2-D convolution as torch's conv_transpose2d, with (height, width) pairs.</summary>
+    /// <summary>
+    /// A transposed 2-D convolution as torch's conv_transpose2d, with (height, width) pairs; a pair left out takes
+    /// torch's default (stride and dilation (1, 1), padding and outputPadding (0, 0)).
+    /// </summary>
     /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
-    public static Expr ConvTranspose2d(Expr input, Expr weight, Expr? bias, (int Height, int Width) stride, (int Height, int Width) padding,
-        (int Height, int Width) outputPadding, (int Height, int Width) dilation, int groups = 1)
+    public static Expr ConvTranspose2d(Expr input, Expr weight, Expr? bias = null, (int Height, int Width)? stride = null, (int Height, int Width)? padding = null,
+        (int Height, int Width)? outputPadding = null, (int Height, int Width)? dilation = null, int groups = 1)
     {
         var (x, w, b) = Operands(input, weight, bias);
-        return Expr.Wrap(CoreConv.convTranspose2d(stride.Height, stride.Width, padding.Height, padding.Width, outputPadding.Height, outputPadding.Width, dilation.Height, dilation.Width, groups, w, b, x));
+        var (s, p, o, d) = (stride ?? (1, 1), padding ?? (0, 0), outputPadding ?? (0, 0), dilation ?? (1, 1));
+        return Expr.Wrap(CoreConv.convTranspose2d(s.Height, s.Width, p.Height, p.Width, o.Height, o.Width, d.Height, d.Width, groups, w, b, x));
     }
 
     /// <summary>
@@ -74,14 +86,18 @@ public static partial class Nn
     public static Expr MaxPool2d(Expr input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1) =>
         MaxPool2d(input, (kernelSize, kernelSize), (stride ?? kernelSize, stride ?? kernelSize), (padding, padding), (dilation, dilation));
 
-    /// <summary>Max pooling as torch's max_pool2d, with (height, width) pairs.</summary>
+    /// <summary>
+    /// Max pooling as torch's max_pool2d, with (height, width) pairs; the stride defaults to the kernel size,
+    /// padding to (0, 0) and dilation to (1, 1), so <c>MaxPool2d(x, (3, 2))</c> is torch's <c>max_pool2d(x, (3, 2))</c>.
+    /// </summary>
     /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
-    public static Expr MaxPool2d(Expr input, (int Height, int Width) kernelSize, (int Height, int Width) stride, (int Height, int Width) padding,
-        (int Height, int Width) dilation)
+    public static Expr MaxPool2d(Expr input, (int Height, int Width) kernelSize, (int Height, int Width)? stride = null, (int Height, int Width)? padding = null,
+        (int Height, int Width)? dilation = null)
     {
         ArgumentNullException.ThrowIfNull(input);
-        PositiveStride("MaxPool2d", stride);
-        return Expr.Wrap(CoreConv.maxPool2d(kernelSize.Height, kernelSize.Width, stride.Height, stride.Width, padding.Height, padding.Width, dilation.Height, dilation.Width, input.Node));
+        var (s, p, d) = (stride ?? kernelSize, padding ?? (0, 0), dilation ?? (1, 1));
+        PositiveStride("MaxPool2d", s);
+        return Expr.Wrap(CoreConv.maxPool2d(kernelSize.Height, kernelSize.Width, s.Height, s.Width, p.Height, p.Width, d.Height, d.Width, input.Node));
     }
 
     /// <summary>
@@ -93,13 +109,17 @@ public static partial class Nn
     public static Expr AvgPool2d(Expr input, int kernelSize, int? stride = null, int padding = 0) =>
         AvgPool2d(input, (kernelSize, kernelSize), (stride ?? kernelSize, stride ?? kernelSize), (padding, padding));
 
-    /// <summary>Average pooling as torch's avg_pool2d, with (height, width) pairs.</summary>
+    /// <summary>
+    /// Average pooling as torch's avg_pool2d, with (height, width) pairs; the stride defaults to the kernel size and
+    /// padding to (0, 0).
+    /// </summary>
     /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
-    public static Expr AvgPool2d(Expr input, (int Height, int Width) kernelSize, (int Height, int Width) stride, (int Height, int Width) padding)
+    public static Expr AvgPool2d(Expr input, (int Height, int Width) kernelSize, (int Height, int Width)? stride = null, (int Height, int Width)? padding = null)
     {
         ArgumentNullException.ThrowIfNull(input);
-        PositiveStride("AvgPool2d", stride);
-        return Expr.Wrap(CoreConv.avgPool2d(kernelSize.Height, kernelSize.Width, stride.Height, stride.Width, padding.Height, padding.Width, input.Node));
+        var (s, p) = (stride ?? kernelSize, padding ?? (0, 0));
+        PositiveStride("AvgPool2d", s);
+        return Expr.Wrap(CoreConv.avgPool2d(kernelSize.Height, kernelSize.Width, s.Height, s.Width, p.Height, p.Width, input.Node));
     }
 
     /// <summary>

@@ -110,10 +110,10 @@ public sealed partial class Tensor
     public static Tensor Minimum(double a, Tensor b) => Binary(BinaryOp.Minimum, a, b);
 
     /// <summary>
-    /// Every element limited to [min, max], as torch.clamp and <see cref="Expr.Clamp"/>; a null bound is
-    /// absent. NaN stays NaN, and when min &gt; max every element is max.
+    /// Every element limited to [min, max], as torch.clamp and <see cref="Expr.Clamp"/>; a null or omitted
+    /// bound is absent (<c>t.Clamp(min: 0)</c>). NaN stays NaN, and when min &gt; max every element is max.
     /// </summary>
-    public Tensor Clamp(double? min, double? max) =>
+    public Tensor Clamp(double? min = null, double? max = null) =>
         new(Kernels.clamp(min.HasValue ? FSharpOption<double>.Some(min.Value) : FSharpOption<double>.None,
                           max.HasValue ? FSharpOption<double>.Some(max.Value) : FSharpOption<double>.None, Value));
     /// <summary>atan2(y, x) elementwise.</summary>
@@ -302,6 +302,12 @@ public sealed partial class Tensor
         Interop.ThrowIfAnyNull(parts, nameof(parts));
         return new(Kernels.stack(axis, parts.Select(p => p.Value).ToArray()));
     }
+
+    /// <summary>Concatenates along an existing axis, in torch.cat's argument order: <c>Tensor.Concat([a, b], axis: 1)</c>.</summary>
+    public static Tensor Concat(Tensor[] parts, int axis = 0) => Concat(axis, parts);
+
+    /// <summary>Stacks along a new axis, in torch.stack's argument order: <c>Tensor.Stack([a, b], axis: 1)</c>.</summary>
+    public static Tensor Stack(Tensor[] parts, int axis = 0) => Stack(axis, parts);
 }
 
 public sealed partial class Tensor

@@ -79,8 +79,14 @@ public sealed partial class Tensor
     /// <summary>A tensor of zeros.</summary>
     public static Tensor Zeros(int[] shape, DType dtype = DType.Float64) => Interop.Named("Zeros", () => Full(shape, 0.0, dtype));
 
+    /// <summary>A float64 tensor of zeros with the dimensions listed, as torch.zeros(2, 3).</summary>
+    public static Tensor Zeros(params int[] shape) => Zeros(shape, DType.Float64);
+
     /// <summary>A tensor of ones.</summary>
     public static Tensor Ones(int[] shape, DType dtype = DType.Float64) => Interop.Named("Ones", () => Full(shape, 1.0, dtype));
+
+    /// <summary>A float64 tensor of ones with the dimensions listed, as torch.ones(2, 3).</summary>
+    public static Tensor Ones(params int[] shape) => Ones(shape, DType.Float64);
 
     /// <summary>A tensor of the given shape with every element equal to <paramref name="value"/>.</summary>
     public static Tensor Full(int[] shape, double value, DType dtype = DType.Float64)
@@ -92,6 +98,24 @@ public sealed partial class Tensor
     /// <summary>The values start, start + step, ... strictly before stop, like torch.arange.</summary>
     public static Tensor Arange(double start, double stop, double step = 1.0, DType dtype = DType.Float64) =>
         new(Creation.arange(Interop.ToCore(dtype), start, stop, step));
+
+    /// <summary>The values 0, 1, ... strictly before stop, in float64, like torch.arange(stop).</summary>
+    public static Tensor Arange(double stop) => Arange(0, stop);
+
+    /// <summary>The n × n identity matrix, like torch.eye(n).</summary>
+    /// <exception cref="ArgumentException">n is negative.</exception>
+    public static Tensor Eye(int n, DType dtype = DType.Float64) => Eye(n, n, dtype);
+
+    /// <summary>A rows × columns matrix with ones on its main diagonal and zeros elsewhere, like torch.eye(n, m).</summary>
+    /// <exception cref="ArgumentException">rows or columns is negative.</exception>
+    public static Tensor Eye(int rows, int columns, DType dtype = DType.Float64)
+    {
+        if (rows < 0 || columns < 0) throw new FunctionalDiff.Core.ShapeException($"Eye: negative dimension in shape [{rows},{columns}]");
+        var data = new double[rows * columns];
+        for (int i = 0; i < Math.Min(rows, columns); i++) data[i * columns + i] = 1.0;
+        var eye = FromArray(data, rows, columns);
+        return dtype == DType.Float64 ? eye : eye.Cast(dtype);
+    }
 
     /// <summary><paramref name="count"/> evenly spaced values from start to stop inclusive, like torch.linspace.</summary>
     public static Tensor Linspace(double start, double stop, int count, DType dtype = DType.Float64) =>
@@ -117,6 +141,9 @@ public sealed partial class Tensor
     /// <summary>The number of dimensions.</summary>
     public int Rank => Value.Rank;
 
+    /// <summary>The number of elements, the product of <see cref="Shape"/> (torch's <c>numel()</c>; 1 for a scalar).</summary>
+    public int Numel => Value.Numel;
+
     /// <summary>The element type.</summary>
     public DType DType => Interop.FromCore(Value.DType);
 
@@ -136,6 +163,13 @@ public sealed partial class Tensor
 
     /// <summary>The elements in row-major order, as float64.</summary>
     public double[] ToDoubleArray() => Value.ToDoubleArray();
+
+    /// <summary>
+    /// The elements in row-major order, as float64 whatever the dtype (the same as <see cref="ToDoubleArray"/>,
+    /// and the inverse of <see cref="FromArray(double[], int[])"/> with <see cref="Shape"/>); <see cref="ToSingleArray"/>
+    /// gives float32.
+    /// </summary>
+    public double[] ToArray() => Value.ToDoubleArray();
 
     /// <summary>The elements in row-major order, as float32 (float64 values round).</summary>
     public float[] ToSingleArray() => Value.ToSingleArray();

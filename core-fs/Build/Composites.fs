@@ -200,6 +200,34 @@ module Nn =
     let binaryCrossEntropyWithLogits (logits: Expr) (targets: Expr) =
         Expr.mean (binaryCrossEntropyWithLogitsElements logits targets)
 
+    /// torch's binary_cross_entropy element by element, from probabilities p rather than logits:
+    /// −(t·log p + (1 − t)·log(1 − p)), each log clamped below at −100 as torch clamps it, so p = 0 or 1
+    /// gives a finite loss; NaN stays NaN. Inside the clamp the slope is (p − t)/(p(1 − p)), torch's.
+    let binaryCrossEntropyElements (probabilities: Expr) (targets: Expr) =
+        sameShape "BinaryCrossEntropy" "probabilities" probabilities targets
+        let floor = Expr.scalar probabilities.DType -100.0
+        let clampedLog (x: Expr) =
+            let l = Expr.log x
+            Expr.where (Expr.lt l floor) floor l
+        0.0 - (targets * clampedLog probabilities + (1.0 - targets) * clampedLog (1.0 - probabilities))
+
+    /// torch's nll_loss per example (reduction 'none'): −input[i, targetᵢ], input holding
+    /// log-probabilities [N, C] (log_softmax's output) and targets class indices [N] in a float
+    /// tensor, giving [N]; unbatched input [C] takes a rank-0 index and gives a rank-0 loss. The
+    /// targets take the input's dtype, as cross-entropy's do.
+    let nllLossPerExample (input: Expr) (targets: Expr) =
+        let targets = Expr.cast input.DType targets
+        if input.Rank = 1 && targets.Rank = 0 then
+            // 0 − x rather than −x, as cross-entropy: a picked +0 gives a loss of +0
+            Expr.reshape [||] (0.0 - Expr.gather 0 (Expr.reshape [| 1 |] targets) input)
+        elif input.Rank = 2 && targets.Rank = 1 && targets.Dims.[0] = input.Dims.[0] then
+            let n = targets.Dims.[0]
+            0.0 - Expr.reshape [| n |] (Expr.gather 1 (Expr.reshape [| n; 1 |] targets) input)
+        else
+            Shape.fail "NllLoss"
+                (sprintf "input %s needs rank 2 and targets %s rank 1 with the same batch (or input [C] and a rank-0 target)"
+                     (Shape.format input.Dims) (Shape.format targets.Dims))
+
     /// A dense layer as torch.nn.Linear: x @ weightᵀ + bias, weight [out, in].
     /// x is [..., in]; bias is [out] or a scalar.
     let linear (weight: Expr) (bias: Expr) (x: Expr) =

@@ -1,0 +1,86 @@
+namespace FunctionalDiff;
+
+// Ops a torch user calls on values between compiled steps (predictions, metrics, reshaping a batch)
+// that the kernels do not have on their own. The shape ops are views computed with Expr's shape
+// rules, so a tensor and an Expr never disagree about a result's shape; softmax, logsumexp and the
+// statistics build a small graph and evaluate it, as Expr.Eval does (compile it inside a hot loop).
+public sealed partial class Tensor
+{
+    /// <summary>
+    /// The matrix product of this tensor with a symbolic <paramref name="other"/>, with torch.matmul's rules: an
+    /// <see cref="Expr"/>, as <c>((Expr)this).MatMul(other)</c>, so a captured weight multiplies a traced input
+    /// (<c>w.MatMul(x)</c>) without a cast.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes do not fit together.</exception>
+    public Expr MatMul(Expr other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return ((Expr)this).MatMul(other);
+    }
+
+    /// <summary>softmax along <paramref name="axis"/> (torch.softmax(t, dim)), computed as <see cref="Expr.Softmax"/> is.</summary>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public Tensor Softmax(int axis) => ((Expr)this).Softmax(axis).Eval();
+
+    /// <summary>log-softmax along <paramref name="axis"/> (torch.log_softmax(t, dim)), computed as <see cref="Expr.LogSoftmax"/> is.</summary>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public Tensor LogSoftmax(int axis) => ((Expr)this).LogSoftmax(axis).Eval();
+
+    /// <summary>log Σ exp along <paramref name="axis"/>, computed stably (torch.logsumexp), as <see cref="Expr.LogSumExp(int, bool)"/> is.</summary>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public Tensor LogSumExp(int axis, bool keepDims = false) => ((Expr)this).LogSumExp(axis, keepDims).Eval();
+
+    /// <summary>
+    /// The vector p-norm of all elements for p = 1, 2 or ∞ (torch.linalg.vector_norm), as <see cref="Expr.Norm(double)"/>:
+    /// the global norm of a gradient, say, before clipping it.
+    /// </summary>
+    /// <exception cref="ArgumentException">p is not 1, 2 or positive infinity.</exception>
+    public Tensor Norm(double p = 2.0) => ((Expr)this).Norm(p).Eval();
+
+    /// <summary>The vector p-norm along an axis for p = 1, 2 or ∞, as <see cref="Expr.Norm(double, int, bool)"/>.</summary>
+    /// <exception cref="ArgumentException">p is not 1, 2 or positive infinity, or the axis is out of range.</exception>
+    public Tensor Norm(double p, int axis, bool keepDims = false) => ((Expr)this).Norm(p, axis, keepDims).Eval();
+
+    /// <summary>The variance of all elements with Bessel's correction (torch.var), as <see cref="Expr.Var()"/>.</summary>
+    public Tensor Var() => ((Expr)this).Var().Eval();
+
+    /// <summary>The variance along an axis, Σ(x − mean)² / (N − correction) (torch.var), as <see cref="Expr.Var(int, double, bool)"/>.</summary>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public Tensor Var(int axis, double correction = 1.0, bool keepDims = false) => ((Expr)this).Var(axis, correction, keepDims).Eval();
+
+    /// <summary>The standard deviation of all elements with Bessel's correction (torch.std), as <see cref="Expr.Std()"/>.</summary>
+    public Tensor Std() => ((Expr)this).Std().Eval();
+
+    /// <summary>The standard deviation along an axis (torch.std), as <see cref="Expr.Std(int, double, bool)"/>.</summary>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public Tensor Std(int axis, double correction = 1.0, bool keepDims = false) => ((Expr)this).Std(axis, correction, keepDims).Eval();
+
+    /// <summary>Every axis of length 1 removed (torch.squeeze). A view.</summary>
+    public Tensor Squeeze() => Reshape(((Expr)this).Squeeze().Shape);
+
+    /// <summary>The axis removed when its length is 1, otherwise the same shape, as torch.squeeze(t, dim). A view.</summary>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public Tensor Squeeze(int axis) => Reshape(((Expr)this).Squeeze(axis).Shape);
+
+    /// <summary>A new axis of length 1 at <paramref name="axis"/> (−1 appends it), as torch.unsqueeze. A view.</summary>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public Tensor Unsqueeze(int axis) => Reshape(((Expr)this).Unsqueeze(axis).Shape);
+
+    /// <summary>Axes <paramref name="startAxis"/> to <paramref name="endAxis"/> (inclusive) merged into one, as torch.flatten. A view.</summary>
+    /// <exception cref="ArgumentException">An axis is out of range, or startAxis comes after endAxis.</exception>
+    public Tensor Flatten(int startAxis = 0, int endAxis = -1) => Reshape(((Expr)this).Flatten(startAxis, endAxis).Shape);
+
+    /// <summary><paramref name="ifTrue"/> where <paramref name="condition"/> is nonzero, else the number <paramref name="ifFalse"/> (in ifTrue's dtype).</summary>
+    public static Tensor Where(Tensor condition, Tensor ifTrue, double ifFalse)
+    {
+        ArgumentNullException.ThrowIfNull(ifTrue);
+        return Where(condition, ifTrue, Scalar(ifFalse, ifTrue.DType));
+    }
+
+    /// <summary>The number <paramref name="ifTrue"/> (in ifFalse's dtype) where <paramref name="condition"/> is nonzero, else <paramref name="ifFalse"/>.</summary>
+    public static Tensor Where(Tensor condition, double ifTrue, Tensor ifFalse)
+    {
+        ArgumentNullException.ThrowIfNull(ifFalse);
+        return Where(condition, Scalar(ifTrue, ifFalse.DType), ifFalse);
+    }
+}
