@@ -125,18 +125,23 @@ public sealed class CompiledValueAndGrad
         }
         catch (ArgumentException e) when (e.ParamName == "inputs")
         {
-            throw Renamed(e, names);
+            throw Renamed(e, names, data.Length);
         }
         return (results[0], new Parameters(names, results[1..]));
     }
 
     // The compiled function numbers its inputs as one array, parameters first, then the data; the
     // caller passed them apart, so the error names them as the caller did: parameter 'w', data[0].
-    static ArgumentException Renamed(ArgumentException e, string[] names)
+    static ArgumentException Renamed(ArgumentException e, string[] names, int dataCount)
     {
         var message = e.Message;
         var suffix = $" (Parameter '{e.ParamName}')";
         if (message.EndsWith(suffix, StringComparison.Ordinal)) message = message[..^suffix.Length];
+        // An index past an array while tracing is, here, the loss reading data[i] past the batch the call
+        // passed (the parameters are a dictionary): say so in the caller's terms rather than counting inputs.
+        var hint = System.Text.RegularExpressions.Regex.Match(message, @" \(did the function read an input beyond the \d+ given\?\)$");
+        if (e.InnerException is IndexOutOfRangeException && hint.Success)
+            return new ArgumentException(message[..hint.Index] + $" (did the loss read data[i] beyond the {dataCount} data tensors given?)", "data", e);
         bool aboutData = false;
         message = System.Text.RegularExpressions.Regex.Replace(message, @"inputs\[(\d+)\]", m =>
         {

@@ -229,7 +229,9 @@ public class ClientFrictionTests
         var step = Diff.CompileValueAndGrad((p, data) => (p["w"] * data[0]).Sum());
         var error = Assert.ThrowsAny<ArgumentException>(() => step.Invoke(Parameters.Of(("w", Tensor.FromArray([1.0, 2.0])))));
         Assert.StartsWith("Invoke", error.Message);
-        Assert.Contains("beyond the 1 given", error.Message);
+        // the batch is what is missing: the message counts data tensors and names data, not the parameters
+        Assert.Contains("beyond the 0 data tensors given", error.Message);
+        Assert.Equal("data", error.ParamName);
     }
 
     static readonly double[] Predictions = [0.5, -1.0, 2.0, 0.25, 3.0, -0.5];

@@ -313,6 +313,33 @@ public class ClientTwoModelTests
         }
     }
 
+    [Fact]
+    public void PerExampleGradientsOfAGruInAScanEqualALoopAndCentralDifferences()
+    {
+        var wz = T([3, 2], 81); var uz = T([3, 3], 82); var wh = T([3, 2], 83); var uh = T([3, 3], 84);
+        Expr Gru(Expr[] p, Expr xs)
+        {
+            var (h, hs) = Expr.Scan((h, x) =>
+            {
+                var z = (p[0].MatMul(x) + p[1].MatMul(h)).Sigmoid();
+                var candidate = (p[2].MatMul(x) + p[3].MatMul(h * z)).Tanh();
+                var next = (1.0 - z) * h + z * candidate;
+                return (next, next);
+            }, Tensor.Zeros(3), xs);
+            return hs.Square().Sum() + h.Sum();
+        }
+        var batch = T([4, 5, 2], 85);   // 4 sequences of 5 steps
+        var perExample = Diff.Vmap(a => Diff.Grad((Expr[] q) => Gru(q, a[4]))(a[..4]), inAxes: [null, null, null, null, 0]);
+        var batched = Expr.EvalMany(perExample([wz, uz, wh, uh, batch]));
+        for (int n = 0; n < 4; n++)
+        {
+            var single = Expr.EvalMany(Diff.Grad((Expr[] q) => Gru(q, batch.Row(n)))([wz, uz, wh, uh]));
+            for (int k = 0; k < 4; k++) Close(single[k].ToDoubleArray(), batched[k].Row(n).ToDoubleArray(), 1e-12, $"sequence {n} p{k}");
+        }
+        Close(Gradient(v => Gru([wz, Tensor.FromArray(v, 3, 3), wh, uh], batch.Row(0)).Eval().ToScalar(), uz.ToDoubleArray()),
+              batched[1].Row(0).ToDoubleArray(), 1e-6, "fd");
+    }
+
     // ---------- 4. Hessian, Jacobian (both modes), Hvp, Jvp over several inputs, Linearize ----------
 
     // f(x) = [sin(x0) x1, x0² + exp(x1), x0 x1 x2]
