@@ -14,6 +14,9 @@ public sealed partial class Expr
     /// <summary>log(softmax(x)) along an axis, computed stably.</summary>
     public Expr LogSoftmax(int axis) => Wrap(CoreNn.logSoftmax(axis, Node));
 
+    /// <summary>log(sum(exp(x))) over every element, a scalar (jax.nn.logsumexp without an axis, as <see cref="Sum()"/>); no overflow for large inputs.</summary>
+    public Expr LogSumExp() => Wrap(CoreNn.logSumExp(AllAxes, false, Node));
+
     /// <summary>log(sum(exp(x))) along an axis, which is removed (torch's logsumexp); no overflow for large inputs.</summary>
     public Expr LogSumExp(int axis) => Wrap(CoreNn.logSumExp(new[] { axis }, false, Node));
 

@@ -26,6 +26,9 @@ public sealed partial class Tensor
     /// <exception cref="ArgumentException">The axis is out of range.</exception>
     public Tensor LogSoftmax(int axis) => ((Expr)this).LogSoftmax(axis).Eval();
 
+    /// <summary>log Σ exp over every element, a scalar, computed stably, as <see cref="Expr.LogSumExp()"/> is.</summary>
+    public Tensor LogSumExp() => ((Expr)this).LogSumExp().Eval();
+
     /// <summary>log Σ exp along <paramref name="axis"/>, computed stably (torch.logsumexp), as <see cref="Expr.LogSumExp(int, bool)"/> is.</summary>
     /// <exception cref="ArgumentException">The axis is out of range.</exception>
     public Tensor LogSumExp(int axis, bool keepDims = false) => ((Expr)this).LogSumExp(axis, keepDims).Eval();

@@ -293,6 +293,23 @@ public class ClientFrictionTests
         Assert.True(Diff.CheckGrad(x => x.LogSumExp([0, 2]).Sum(), t).Passed);
     }
 
+    [Fact]
+    public void LogSumExpWithoutAnAxisReducesEveryElementAndItsGradientIsTheSoftmaxOfAll()
+    {
+        // entries up to 800: exp overflows, the reference shifts by the maximum first
+        var data = Enumerable.Range(0, 6).Select(i => 160.0 * i - 3.0 * Math.Sin(i)).ToArray();
+        var t = Tensor.FromArray(data, 2, 3);
+        double m = data.Max();
+        double lse = m + Math.Log(data.Sum(z => Math.Exp(z - m)));
+        var value = ((Expr)t).LogSumExp().Eval();
+        Assert.Empty(value.Shape);
+        TestSupport.Close([lse], value.ToDoubleArray(), 1e-15);
+        TestSupport.Close([lse], t.LogSumExp().ToDoubleArray(), 1e-15);
+        // d lse / d x_i = exp(x_i - lse), the softmax over every entry
+        var softmax = data.Select(z => Math.Exp(z - lse)).ToArray();
+        TestSupport.Close(softmax, Diff.Grad(x => x.LogSumExp())(t).Eval().ToDoubleArray(), 1e-15);
+    }
+
     [Theory]
     [InlineData(0.0, 1.0)]
     [InlineData(null, 0.5)]
