@@ -168,6 +168,28 @@ let tests =
                 let columns = Expr.constant (tensor [| entries.Length; 2 |] (entries |> Array.collect (fun v -> [| v; v |])))
                 for got in values (Expr.prodAxes [| 0 |] false columns) do check got "along an outer axis"
         }
+        test "layer norm of a row of equal entries is exactly 0, so a function of it with no curvature at 0 has second derivative 0 there (fuzz 8/1213)" {
+            // g(x) = Σ tanh(1.5·tanh(1.5·LN(x))), LN(x) = (x − μ)/√(σ² + ε). At a row of equal entries LN = 0 exactly, and
+            // there d²LN = 0 (every term holds x − μ or dσ² = (2/n)(x − μ)·dx) and tanh″(0) = 0, so the row's entries of
+            // the Hessian times any v are 0, the closed form and torch's. Σx/n misses x by an ulp for this x (3x/3 ≠ x),
+            // and the noise, through 1/ε, was 1e-11 before LN centred about a held entry of the row.
+            let a = 0.10580754143539614
+            let rows = Expr.constant (tensor [| 2; 3 |] [| a; a; a; -0.44768068092793684; -0.5; a |])
+            let v = Expr.constant (tensor [| 2; 3 |] [| -0.778103; -0.42361; 0.52521; -0.85198; -1.34991; 1.41563 |])
+            let layer (x: Expr) = Nn.layerNorm 0.001 (Expr.scalar f64 1.0) (Expr.scalar f64 0.0) x
+            let g (x: Expr) = Expr.sum (Expr.tanh (Expr.mul (Expr.scalar f64 1.5) (Expr.tanh (Expr.mul (Expr.scalar f64 1.5) (layer x)))))
+            expectIeee (values (layer rows)).[0 .. 2] [| 0.0; 0.0; 0.0 |] "LN of the constant row"
+            let gradAlong (x: Expr) = Expr.sum (Diff.grad g x * v)
+            let second = values (Diff.grad gradAlong rows)
+            expectIeee second.[0 .. 2] [| 0.0; 0.0; 0.0 |] "H v on the constant row, reverse over reverse"
+            expectIeee (values (Diff.hvp g rows v)).[0 .. 2] [| 0.0; 0.0; 0.0 |] "H v on the constant row, forward over reverse"
+            // the other row against central differences of the gradient along v
+            let h = 1e-5
+            let gradAt (t: float) = values (Diff.grad g (Expr.add rows (Expr.mul (Expr.scalar f64 t) v)))
+            let plus, minus = gradAt h, gradAt -h
+            for i in 3 .. 5 do
+                Expect.floatClose { absolute = 1e-7; relative = 1e-5 } second.[i] ((plus.[i] - minus.[i]) / (2.0 * h)) (sprintf "H v entry %d" i)
+        }
         test "max and min of a rank-0 tensor: torch's amax shares g among the entries equal to the result, so at NaN the derivative is NaN, elsewhere 1 (fuzz adversarial 2/256)" {
             // as over a size-1 axis: g·[x = y] / Σ[x = y], which is 0/0 where x is NaN
             for x in [ nan; infinity; -0.0; 2.5 ] do
