@@ -39,7 +39,7 @@ module Reduction =
     /// give their product, taken in order with its binary exponent kept apart (scaling by a power of 2 is exact, so
     /// each step rounds as the running product would, without overflowing or underflowing before the end: the
     /// product of four 1e300 and four 1e-300 is 1 in every order). The sign is the product of the signs.
-    let private productOfInfinity<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (start: int) (step: int) (count: int) : 'T =
+    let private exactProduct<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (start: int) (step: int) (count: int) : 'T =
         let mutable infinite, zero, nan, negative = false, false, false, false
         for q in 0 .. count - 1 do
             let v = x.[start + q * step]
@@ -71,7 +71,7 @@ module Reduction =
         | ReduceOp.Min -> Tensors.TensorPrimitives.Min x
         | ReduceOp.Prod ->
             let product = Tensors.TensorPrimitives.Product x
-            if 'T.IsFinite product && not ('T.IsZero product) then product else productOfInfinity x 0 1 x.Length
+            if 'T.IsFinite product && not ('T.IsZero product) then product else exactProduct x 0 1 x.Length
 
     /// The value of a reduction over nothing: 0 for sum, 1 for product, NaN for mean (as torch).
     let private emptyValue<'T when 'T :> IFloatingPointIeee754<'T>> (op: ReduceOp) : 'T =
@@ -151,7 +151,7 @@ module Reduction =
             if op = ReduceOp.Prod then
                 for k in 0 .. inner - 1 do
                     let t = total.[k]
-                    if not ('T.IsFinite t) || 'T.IsZero t then total.[k] <- productOfInfinity (ReadOnlySpan data) (start + k) inner reduced
+                    if not ('T.IsFinite t) || 'T.IsZero t then total.[k] <- exactProduct (ReadOnlySpan data) (start + k) inner reduced
 
     /// Reduces blocks [first, last) of a dense [outer, reduced, inner] layout into their rows of `result`.
     let private reduceRange<'T when 'T :> IFloatingPointIeee754<'T>>

@@ -275,6 +275,31 @@ let tests =
             expectIeee (values (Diff.hvp f (constantVector at) ones)) expected "forward over reverse"
             expectIeee (values (Diff.grad (fun v -> Expr.sum (Diff.grad f v * ones)) (constantVector at))) expected "reverse over reverse"
         }
+        test "sigmoid's slope kernel over long runs in both dtypes is the closed form 1/(2 + e^x + e^−x) to a few ulps, at every magnitude" {
+            // long enough for the vector kernels and their tails (and the parallel split of a large run)
+            let xs = Array.init 70001 (fun i -> -100.0 + 200.0 * float i / 70000.0)
+            let closed (x: float) = 1.0 / (2.0 + Math.Exp x + Math.Exp(-x))
+            for dtype, tolerance in [ DType.Float64, 1e-13; DType.Float32, 1e-6 ] do
+                let input = Tensor.FromArray(xs, [| xs.Length |]).Cast dtype
+                let got = (Eval.eval (Expr.sigmoidSlope (Expr.constant input))).ToDoubleArray()
+                let rounded = input.ToDoubleArray()
+                for i in 0 .. xs.Length - 1 do
+                    let expected = closed rounded.[i]
+                    // float32 underflows below about 1.2e-38 (|x| above 87): compare there to its smallest normal
+                    let scale = if dtype = DType.Float32 then max (abs expected) 1.2e-38 else abs expected
+                    if abs (got.[i] - expected) > tolerance * scale then
+                        failtestf "%A σ′ at %.9g: %.17g, closed form %.17g" dtype rounded.[i] got.[i] expected
+                // in a compiled gradient too (a version of the kernel that wrote y before it had read all of x, wrong
+                // where a plan runs it in place, was caught by FuzzTests' `fuzz 13/122`, maximum then sigmoid, not here)
+                let shifted = (Eval.eval (Expr.add (Expr.constant input) (Expr.scalar dtype 1.0))).ToDoubleArray()
+                let compiled = Compile.compile (fun p -> [| Diff.grad (fun z -> Expr.sum (Expr.sigmoid (Expr.add z (Expr.scalar dtype 1.0)))) p.[0] |])
+                let inPlace = (compiled.Invoke(input)).[0].ToDoubleArray()
+                for i in 0 .. xs.Length - 1 do
+                    let expected = closed shifted.[i]
+                    let scale = if dtype = DType.Float32 then max (abs expected) 1.2e-38 else abs expected
+                    if abs (inPlace.[i] - expected) > tolerance * scale then
+                        failtestf "%A σ′ in place at %.9g: %.17g, closed form %.17g" dtype shifted.[i] inPlace.[i] expected
+        }
         test "binary cross-entropy from logits: torch's fused derivatives g·(σ(x) − t) and −g·x, ±∞ under an infinite cotangent, not ∞ − ∞ (fuzz 2/99)" {
             let logits = [| infinity; 3.0; -2.0; 0.0; 1e300 |]
             let targets = [| 0.3; 0.7; 0.2; 0.5; 0.25 |]

@@ -413,7 +413,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// Whether a Prod of finite nonzero entries has a product in range (its log2, summed exactly enough in float64, well
     /// inside the dtype's exponents) where torch's running product came out ±∞ or 0: it overflowed or underflowed
     /// before the entries that bring it back (four 1e300 then four 1e-300). Ours is the product in every order
-    /// (Reduction.productOfInfinity); torch's value, and its derivatives, which divide it by the entries, are not.
+    /// (Reduction.exactProduct); torch's value, and its derivatives, which divide it by the entries, are not.
     /// </summary>
     static bool RunningProductLeavesRange(Step s, TorchSharp.torch.Tensor x)
     {
