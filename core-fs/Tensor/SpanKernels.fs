@@ -137,6 +137,12 @@ module internal SpanKernels =
     let private scalarDiv64 (s: float) (x: ReadOnlySpan<float>) y = let v = Vector256.Create s in lanes1 (fun a -> v / a) (fun a -> s / a) x y
     let private negate32 (x: ReadOnlySpan<float32>) y = lanes1 (fun a -> -a) (fun a -> -a) x y
     let private negate64 (x: ReadOnlySpan<float>) y = lanes1 (fun a -> -a) (fun a -> -a) x y
+    let private negativeAbs32 (x: ReadOnlySpan<float32>) y = lanes1 (fun a -> -Vector256.Abs a) (fun a -> -(abs a)) x y
+    let private negativeAbs64 (x: ReadOnlySpan<float>) y = lanes1 (fun a -> -Vector256.Abs a) (fun a -> -(abs a)) x y
+    let private overOnePlusSquared32 (x: ReadOnlySpan<float32>) y =
+        lanes1 (fun a -> let d = a + Vector256<float32>.One in a / (d * d)) (fun a -> let d = a + 1.0f in a / (d * d)) x y
+    let private overOnePlusSquared64 (x: ReadOnlySpan<float>) y =
+        lanes1 (fun a -> let d = a + Vector256<float>.One in a / (d * d)) (fun a -> let d = a + 1.0 in a / (d * d)) x y
     let private sum32 (x: ReadOnlySpan<float32>) = sumLanes x
     let private sum64 (x: ReadOnlySpan<float>) = sumLanes x
 
@@ -220,6 +226,24 @@ module internal SpanKernels =
         if is32<'T> () then negate32 (read x) (write y)
         elif is64<'T> () then negate64 (read x) (write y)
         else Tensors.TensorPrimitives.Negate(x, y)
+
+    /// y = −|x| (NaN stays NaN).
+    let negativeAbs<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        if is32<'T> () then negativeAbs32 (read x) (write y)
+        elif is64<'T> () then negativeAbs64 (read x) (write y)
+        else
+            Tensors.TensorPrimitives.Abs(x, y)
+            Tensors.TensorPrimitives.Negate(Span<'T>.op_Implicit y, y)
+
+    /// y = x / (1 + x)², each lane rounded after every operation as its scalar is (sigmoid's slope
+    /// from e^−|x|, see Elementwise).
+    let overOnePlusSquared<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        if is32<'T> () then overOnePlusSquared32 (read x) (write y)
+        elif is64<'T> () then overOnePlusSquared64 (read x) (write y)
+        else
+            for i in 0 .. x.Length - 1 do
+                let d = x.[i] + 'T.One
+                y.[i] <- x.[i] / (d * d)
 
     /// The sum of x, in the fixed order of `sumLanes`.
     let sum<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) : 'T =
