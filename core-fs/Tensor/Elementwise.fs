@@ -223,17 +223,19 @@ module Elementwise =
         | UnaryOp.Tanh -> singleOrIsolated SingleFunction.Tanh x y
         | UnaryOp.Sigmoid -> singleOrIsolated SingleFunction.Sigmoid x y
         // Max propagates NaN, so relu(NaN) = NaN as in torch
-        | UnaryOp.Relu -> Tensors.TensorPrimitives.Max(x, 'T.Zero, y)
-        | UnaryOp.Abs -> Tensors.TensorPrimitives.Abs(x, y)
+        | UnaryOp.Relu -> SpanKernels.maximumScalar x 'T.Zero y
+        | UnaryOp.Abs -> SpanKernels.abs x y
         | UnaryOp.Sign -> mapThroughDouble Special.sign x y
-        | UnaryOp.Sqrt -> Tensors.TensorPrimitives.Sqrt(x, y)
-        | UnaryOp.Rsqrt -> Tensors.TensorPrimitives.ReciprocalSqrt(x, y)
+        | UnaryOp.Sqrt -> SpanKernels.sqrt x y
+        | UnaryOp.Rsqrt ->
+            SpanKernels.sqrt x y
+            SpanKernels.scalarDivide 'T.One (Span<'T>.op_Implicit y) y
         | UnaryOp.Square -> SpanKernels.multiply x x y
-        | UnaryOp.Reciprocal -> Tensors.TensorPrimitives.Reciprocal(x, y)
+        | UnaryOp.Reciprocal -> SpanKernels.scalarDivide 'T.One x y
         | UnaryOp.Erf -> mapThroughDouble Special.erf x y
-        | UnaryOp.Floor -> Tensors.TensorPrimitives.Floor(x, y)
-        | UnaryOp.Ceil -> Tensors.TensorPrimitives.Ceiling(x, y)
-        | UnaryOp.Round -> Tensors.TensorPrimitives.Round(x, MidpointRounding.ToEven, y)
+        | UnaryOp.Floor -> SpanKernels.floor x y
+        | UnaryOp.Ceil -> SpanKernels.ceiling x y
+        | UnaryOp.Round -> SpanKernels.round x y
         | UnaryOp.Erfc -> mapThroughDouble Special.erfc x y
         | UnaryOp.Lgamma -> mapThroughDouble Special.lgamma x y
         | UnaryOp.Softplus -> mapThroughDouble Special.softplus x y
@@ -482,8 +484,8 @@ module Elementwise =
             | BinaryOp.Mul -> SpanKernels.multiply x z y
             | BinaryOp.Div -> SpanKernels.divide x z y
             | BinaryOp.Pow -> Tensors.TensorPrimitives.Pow(x, z, y)
-            | BinaryOp.Maximum -> Tensors.TensorPrimitives.Max(x, z, y)
-            | BinaryOp.Minimum -> Tensors.TensorPrimitives.Min(x, z, y)
+            | BinaryOp.Maximum -> SpanKernels.maximum x z y
+            | BinaryOp.Minimum -> SpanKernels.minimum x z y
             | BinaryOp.Atan2 -> Tensors.TensorPrimitives.Atan2(x, z, y)
             // TensorPrimitives has no fmod: the scalar loop, exact as C's
             | BinaryOp.Fmod -> loop ()
@@ -498,8 +500,8 @@ module Elementwise =
             | BinaryOp.Mul -> SpanKernels.multiplyScalar x s y
             | BinaryOp.Div -> SpanKernels.divideScalar x s y
             | BinaryOp.Pow -> Tensors.TensorPrimitives.Pow(x, s, y)
-            | BinaryOp.Maximum -> Tensors.TensorPrimitives.Max(x, s, y)
-            | BinaryOp.Minimum -> Tensors.TensorPrimitives.Min(x, s, y)
+            | BinaryOp.Maximum -> SpanKernels.maximumScalar x s y
+            | BinaryOp.Minimum -> SpanKernels.minimumScalar x s y
             | BinaryOp.Atan2 -> Tensors.TensorPrimitives.Atan2(x, s, y)
             | BinaryOp.Fmod -> loop ()
             | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
@@ -511,8 +513,8 @@ module Elementwise =
             // the commutative ops swap their operands; the others have scalar-first overloads
             | BinaryOp.Add -> SpanKernels.addScalar z s y
             | BinaryOp.Mul -> SpanKernels.multiplyScalar z s y
-            | BinaryOp.Maximum -> Tensors.TensorPrimitives.Max(z, s, y)
-            | BinaryOp.Minimum -> Tensors.TensorPrimitives.Min(z, s, y)
+            | BinaryOp.Maximum -> SpanKernels.maximumScalar z s y
+            | BinaryOp.Minimum -> SpanKernels.minimumScalar z s y
             | BinaryOp.Sub -> SpanKernels.scalarSubtract s z y
             | BinaryOp.Div -> SpanKernels.scalarDivide s z y
             | BinaryOp.Pow -> Tensors.TensorPrimitives.Pow(s, z, y)

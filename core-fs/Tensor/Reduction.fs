@@ -66,9 +66,9 @@ module Reduction =
         match op with
         | ReduceOp.Sum -> blockedSum x
         | ReduceOp.Mean -> blockedSum x / 'T.CreateTruncating x.Length
-        // TensorPrimitives.Max/Min return NaN when any element is NaN, as torch does
-        | ReduceOp.Max -> Tensors.TensorPrimitives.Max x
-        | ReduceOp.Min -> Tensors.TensorPrimitives.Min x
+        // NaN when any element is NaN, as torch
+        | ReduceOp.Max -> SpanKernels.max x
+        | ReduceOp.Min -> SpanKernels.min x
         | ReduceOp.Prod ->
             let product = Tensors.TensorPrimitives.Product x
             if 'T.IsFinite product && not ('T.IsZero product) then product else exactProduct x 0 1 x.Length
@@ -87,9 +87,9 @@ module Reduction =
         let a = Span<'T>.op_Implicit acc : ReadOnlySpan<'T>
         match op with
         | ReduceOp.Sum | ReduceOp.Mean -> SpanKernels.add a row acc
-        | ReduceOp.Max -> Tensors.TensorPrimitives.Max(a, row, acc)
-        | ReduceOp.Min -> Tensors.TensorPrimitives.Min(a, row, acc)
-        | ReduceOp.Prod -> Tensors.TensorPrimitives.Multiply(a, row, acc)
+        | ReduceOp.Max -> SpanKernels.maximum a row acc
+        | ReduceOp.Min -> SpanKernels.minimum a row acc
+        | ReduceOp.Prod -> SpanKernels.multiply a row acc
 
     /// Rows a sum over an outer axis adds in sequence before its partial sums are combined pairwise.
     /// Short, so a float32 element's error grows with this many additions plus log2 of the

@@ -1,5 +1,6 @@
 /// SpanKernels: the arithmetic that elementwise maps and reductions run on contiguous spans
-/// (+, −, ×, ÷ of two spans or a span and a scalar, negation, and the sum of a span), written here
+/// (+, −, ×, ÷ of two spans or a span and a scalar, negation, max and min, abs, sqrt, floor, ceiling,
+/// round, and the sum, maximum and minimum of a span), written here
 /// instead of calling TensorPrimitives. Why: TensorPrimitives is generic code of another assembly,
 /// so under .NET's default tiered compilation each instantiation over float32 and float64 starts
 /// as unoptimised tier-0 code (every vector operation a call) and stays there until the runtime's
@@ -112,6 +113,43 @@ module internal SpanKernels =
             i <- i + 1
         total
 
+    /// The maximum (or minimum, as `pick` is Vector256.Max or Min and `scalar` Math.Max or Min) of a
+    /// nonempty span, by four vector accumulators. These follow IEEE 754's maximum: NaN wins and +0
+    /// is above −0, which makes them associative and commutative, so the order of the lanes cannot
+    /// change the result.
+    let inline private extremumLanes<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> INumber<'T>>
+        ([<InlineIfLambda>] pick: Vector256<'T> -> Vector256<'T> -> Vector256<'T>)
+        ([<InlineIfLambda>] scalar: 'T -> 'T -> 'T)
+        (x: ReadOnlySpan<'T>) : 'T =
+        let n = x.Length
+        let rx = &MemoryMarshal.GetReference x
+        let w = Vector256<'T>.Count
+        let mutable i = 0
+        let mutable result = x.[0]
+        if Vector256.IsHardwareAccelerated && n >= w then
+            let mutable a0 = Vector256.LoadUnsafe(&rx, 0un)
+            let mutable a1 = a0
+            let mutable a2 = a0
+            let mutable a3 = a0
+            i <- w
+            while i + 4 * w <= n do
+                let k = unativeint i
+                a0 <- pick a0 (Vector256.LoadUnsafe(&rx, k))
+                a1 <- pick a1 (Vector256.LoadUnsafe(&rx, k + unativeint w))
+                a2 <- pick a2 (Vector256.LoadUnsafe(&rx, k + unativeint (2 * w)))
+                a3 <- pick a3 (Vector256.LoadUnsafe(&rx, k + unativeint (3 * w)))
+                i <- i + 4 * w
+            while i + w <= n do
+                a0 <- pick a0 (Vector256.LoadUnsafe(&rx, unativeint i))
+                i <- i + w
+            let v = pick (pick a0 a1) (pick a2 a3)
+            for lane in 0 .. w - 1 do
+                result <- scalar result (v.GetElement lane)
+        while i < n do
+            result <- scalar result (Unsafe.Add(&rx, i))
+            i <- i + 1
+        result
+
     // The float32 and float64 instances: the public functions below reinterpret a span of 'T as
     // one of these (the element type is float32 or float64 whenever they are called).
     let private add32 (x: ReadOnlySpan<float32>) z y = lanes2 (fun a b -> a + b) (fun a b -> a + b) x z y
@@ -143,6 +181,28 @@ module internal SpanKernels =
         lanes1 (fun a -> let d = a + Vector256<float32>.One in a / (d * d)) (fun a -> let d = a + 1.0f in a / (d * d)) x y
     let private overOnePlusSquared64 (x: ReadOnlySpan<float>) y =
         lanes1 (fun a -> let d = a + Vector256<float>.One in a / (d * d)) (fun a -> let d = a + 1.0 in a / (d * d)) x y
+    let private max32 (x: ReadOnlySpan<float32>) z y = lanes2 (fun (a: Vector256<float32>) b -> Vector256.Max(a, b)) (fun (a: float32) b -> MathF.Max(a, b)) x z y
+    let private max64 (x: ReadOnlySpan<float>) z y = lanes2 (fun (a: Vector256<float>) b -> Vector256.Max(a, b)) (fun (a: float) b -> Math.Max(a, b)) x z y
+    let private min32 (x: ReadOnlySpan<float32>) z y = lanes2 (fun (a: Vector256<float32>) b -> Vector256.Min(a, b)) (fun (a: float32) b -> MathF.Min(a, b)) x z y
+    let private min64 (x: ReadOnlySpan<float>) z y = lanes2 (fun (a: Vector256<float>) b -> Vector256.Min(a, b)) (fun (a: float) b -> Math.Min(a, b)) x z y
+    let private maxScalar32 (x: ReadOnlySpan<float32>) (s: float32) y = let v = Vector256.Create s in lanes1 (fun (a: Vector256<float32>) -> Vector256.Max(a, v)) (fun (a: float32) -> MathF.Max(a, s)) x y
+    let private maxScalar64 (x: ReadOnlySpan<float>) (s: float) y = let v = Vector256.Create s in lanes1 (fun (a: Vector256<float>) -> Vector256.Max(a, v)) (fun (a: float) -> Math.Max(a, s)) x y
+    let private minScalar32 (x: ReadOnlySpan<float32>) (s: float32) y = let v = Vector256.Create s in lanes1 (fun (a: Vector256<float32>) -> Vector256.Min(a, v)) (fun (a: float32) -> MathF.Min(a, s)) x y
+    let private minScalar64 (x: ReadOnlySpan<float>) (s: float) y = let v = Vector256.Create s in lanes1 (fun (a: Vector256<float>) -> Vector256.Min(a, v)) (fun (a: float) -> Math.Min(a, s)) x y
+    let private abs32 (x: ReadOnlySpan<float32>) y = lanes1 (fun (a: Vector256<float32>) -> Vector256.Abs a) (fun (a: float32) -> MathF.Abs a) x y
+    let private abs64 (x: ReadOnlySpan<float>) y = lanes1 (fun (a: Vector256<float>) -> Vector256.Abs a) (fun (a: float) -> Math.Abs a) x y
+    let private sqrt32 (x: ReadOnlySpan<float32>) y = lanes1 (fun (a: Vector256<float32>) -> Vector256.Sqrt a) (fun (a: float32) -> MathF.Sqrt a) x y
+    let private sqrt64 (x: ReadOnlySpan<float>) y = lanes1 (fun (a: Vector256<float>) -> Vector256.Sqrt a) (fun (a: float) -> Math.Sqrt a) x y
+    let private floor32 (x: ReadOnlySpan<float32>) y = lanes1 (fun (a: Vector256<float32>) -> Vector256.Floor a) (fun (a: float32) -> MathF.Floor a) x y
+    let private floor64 (x: ReadOnlySpan<float>) y = lanes1 (fun (a: Vector256<float>) -> Vector256.Floor a) (fun (a: float) -> Math.Floor a) x y
+    let private ceiling32 (x: ReadOnlySpan<float32>) y = lanes1 (fun (a: Vector256<float32>) -> Vector256.Ceiling a) (fun (a: float32) -> MathF.Ceiling a) x y
+    let private ceiling64 (x: ReadOnlySpan<float>) y = lanes1 (fun (a: Vector256<float>) -> Vector256.Ceiling a) (fun (a: float) -> Math.Ceiling a) x y
+    let private round32 (x: ReadOnlySpan<float32>) y = lanes1 (fun (a: Vector256<float32>) -> Vector256.Round a) (fun (a: float32) -> MathF.Round(a, MidpointRounding.ToEven)) x y
+    let private round64 (x: ReadOnlySpan<float>) y = lanes1 (fun (a: Vector256<float>) -> Vector256.Round a) (fun (a: float) -> Math.Round(a, MidpointRounding.ToEven)) x y
+    let private maximum32 (x: ReadOnlySpan<float32>) = extremumLanes (fun (a: Vector256<float32>) b -> Vector256.Max(a, b)) (fun (a: float32) b -> MathF.Max(a, b)) x
+    let private maximum64 (x: ReadOnlySpan<float>) = extremumLanes (fun (a: Vector256<float>) b -> Vector256.Max(a, b)) (fun (a: float) b -> Math.Max(a, b)) x
+    let private minimum32 (x: ReadOnlySpan<float32>) = extremumLanes (fun (a: Vector256<float32>) b -> Vector256.Min(a, b)) (fun (a: float32) b -> MathF.Min(a, b)) x
+    let private minimum64 (x: ReadOnlySpan<float>) = extremumLanes (fun (a: Vector256<float>) b -> Vector256.Min(a, b)) (fun (a: float) b -> Math.Min(a, b)) x
     let private sum32 (x: ReadOnlySpan<float32>) = sumLanes x
     let private sum64 (x: ReadOnlySpan<float>) = sumLanes x
 
@@ -226,6 +286,72 @@ module internal SpanKernels =
         if is32<'T> () then negate32 (read x) (write y)
         elif is64<'T> () then negate64 (read x) (write y)
         else Tensors.TensorPrimitives.Negate(x, y)
+
+    /// y = max(x, z) lane by lane, IEEE 754's maximum (NaN if either is, +0 above −0), as Math.Max.
+    let maximum<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (z: ReadOnlySpan<'T>) (y: Span<'T>) =
+        if is32<'T> () then max32 (read x) (read z) (write y)
+        elif is64<'T> () then max64 (read x) (read z) (write y)
+        else Tensors.TensorPrimitives.Max(x, z, y)
+
+    /// y = min(x, z) lane by lane, IEEE 754's minimum (NaN if either is, −0 below +0), as Math.Min.
+    let minimum<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (z: ReadOnlySpan<'T>) (y: Span<'T>) =
+        if is32<'T> () then min32 (read x) (read z) (write y)
+        elif is64<'T> () then min64 (read x) (read z) (write y)
+        else Tensors.TensorPrimitives.Min(x, z, y)
+
+    /// y = max(x, s), as `maximum` (relu is s = 0: NaN stays NaN and −0 gives +0).
+    let maximumScalar<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (s: 'T) (y: Span<'T>) =
+        if is32<'T> () then maxScalar32 (read x) (value s) (write y)
+        elif is64<'T> () then maxScalar64 (read x) (value s) (write y)
+        else Tensors.TensorPrimitives.Max(x, s, y)
+
+    /// y = min(x, s), as `minimum`.
+    let minimumScalar<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (s: 'T) (y: Span<'T>) =
+        if is32<'T> () then minScalar32 (read x) (value s) (write y)
+        elif is64<'T> () then minScalar64 (read x) (value s) (write y)
+        else Tensors.TensorPrimitives.Min(x, s, y)
+
+    /// y = |x|.
+    let abs<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        if is32<'T> () then abs32 (read x) (write y)
+        elif is64<'T> () then abs64 (read x) (write y)
+        else Tensors.TensorPrimitives.Abs(x, y)
+
+    /// y = √x, correctly rounded.
+    let sqrt<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        if is32<'T> () then sqrt32 (read x) (write y)
+        elif is64<'T> () then sqrt64 (read x) (write y)
+        else Tensors.TensorPrimitives.Sqrt(x, y)
+
+    /// y = ⌊x⌋.
+    let floor<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        if is32<'T> () then floor32 (read x) (write y)
+        elif is64<'T> () then floor64 (read x) (write y)
+        else Tensors.TensorPrimitives.Floor(x, y)
+
+    /// y = ⌈x⌉.
+    let ceiling<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        if is32<'T> () then ceiling32 (read x) (write y)
+        elif is64<'T> () then ceiling64 (read x) (write y)
+        else Tensors.TensorPrimitives.Ceiling(x, y)
+
+    /// y = x rounded to the nearest integer, halves to even (as torch.round).
+    let round<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        if is32<'T> () then round32 (read x) (write y)
+        elif is64<'T> () then round64 (read x) (write y)
+        else Tensors.TensorPrimitives.Round(x, MidpointRounding.ToEven, y)
+
+    /// The largest entry of a nonempty span, NaN if any entry is NaN (as torch's max).
+    let max<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) : 'T =
+        if is32<'T> () then value<float32, 'T> (maximum32 (read x))
+        elif is64<'T> () then value<float, 'T> (maximum64 (read x))
+        else Tensors.TensorPrimitives.Max x
+
+    /// The smallest entry of a nonempty span, NaN if any entry is NaN.
+    let min<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) : 'T =
+        if is32<'T> () then value<float32, 'T> (minimum32 (read x))
+        elif is64<'T> () then value<float, 'T> (minimum64 (read x))
+        else Tensors.TensorPrimitives.Min x
 
     /// y = −|x| (NaN stays NaN).
     let negativeAbs<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =

@@ -51,6 +51,46 @@ let tests =
                         check (tensorOf dtype [| n |] a) (tensorOf dtype [| 1 |] [| b.[s] |]) (Array.init n (fun i -> flag (holds a.[i] b.[s]))) (sprintf "scalar right %g" b.[s])
                         check (tensorOf dtype [| 1 |] [| a.[s] |]) (tensorOf dtype [| n |] b) (Array.init n (fun i -> flag (holds a.[s] b.[i]))) (sprintf "scalar left %g" a.[s])
         }
+        test "maximum, minimum, relu and the other lane maps over long runs are Math's, bit for bit" {
+            // our own vector lanes replaced TensorPrimitives here (its generic code ran unoptimised for
+            // many calls under tiered compilation); Math.Max/Min are IEEE's maximum/minimum: NaN wins,
+            // +0 is above −0
+            let sameBits (actual: float[]) (expected: float[]) (what: string) =
+                for i in 0 .. expected.Length - 1 do
+                    if BitConverter.DoubleToInt64Bits actual.[i] <> BitConverter.DoubleToInt64Bits expected.[i]
+                       && not (Double.IsNaN actual.[i] && Double.IsNaN expected.[i]) then
+                        failtestf "%s: element %d is %g, expected %g" what i actual.[i] expected.[i]
+            for dtype in [ DType.Float64; DType.Float32 ] do
+                let a, b = rounded dtype specials, rounded dtype shuffled
+                let n = a.Length
+                // the float64 reference of one float32 operation is exact for these maps, then rounded once
+                let inDtype (v: float) = if dtype = DType.Float32 then float (float32 v) else v
+                let dense v = tensorOf dtype [| n |] v
+                let one (x: float) = tensorOf dtype [| 1 |] [| x |]
+                for op, f in [ BinaryOp.Maximum, (fun (x: float) y -> Math.Max(x, y)); BinaryOp.Minimum, (fun x y -> Math.Min(x, y)) ] do
+                    sameBits ((Elementwise.binary op (dense a) (dense b)).ToDoubleArray()) (Array.init n (fun i -> f a.[i] b.[i])) (sprintf "%A %A dense" op dtype)
+                    for s in [ 0; 1; 2; 3; 4; 5 ] do
+                        sameBits ((Elementwise.binary op (dense a) (one b.[s])).ToDoubleArray()) (Array.init n (fun i -> f a.[i] b.[s])) (sprintf "%A %A scalar right %g" op dtype b.[s])
+                        sameBits ((Elementwise.binary op (one a.[s]) (dense b)).ToDoubleArray()) (Array.init n (fun i -> f a.[s] b.[i])) (sprintf "%A %A scalar left %g" op dtype a.[s])
+                let halves = Array.init n (fun i -> if i % 3 = 0 then float (i / 3) - 10.5 else a.[i])
+                for op, f in [ UnaryOp.Relu, (fun (x: float) -> Math.Max(x, 0.0)); UnaryOp.Abs, Math.Abs; UnaryOp.Sqrt, Math.Sqrt
+                               UnaryOp.Floor, Math.Floor; UnaryOp.Ceil, Math.Ceiling; UnaryOp.Round, (fun x -> Math.Round(x, MidpointRounding.ToEven))
+                               UnaryOp.Reciprocal, (fun x -> 1.0 / x) ] do
+                    let input = rounded dtype halves
+                    sameBits ((Elementwise.unary op (dense input)).ToDoubleArray()) (Array.map (f >> inDtype) input) (sprintf "%A %A" op dtype)
+                // reductions over the whole run and over rows (the accumulator path), against a loop of Math.Max/Min
+                let matrix = tensorOf dtype [| 1; n |] a
+                let columns = tensorOf dtype [| n; 1 |] a
+                for op, f in [ ReduceOp.Max, (fun (x: float) y -> Math.Max(x, y)); ReduceOp.Min, (fun x y -> Math.Min(x, y)) ] do
+                    for length in [ 1; 7; 8; 33; n ] do
+                        let part = Array.sub a 0 length
+                        let expected = Array.reduce f part
+                        sameBits ((Reduction.reduce op [| 0 |] false (tensorOf dtype [| length |] part)).ToDoubleArray()) [| expected |] (sprintf "%A %A over %d" op dtype length)
+                    sameBits ((Reduction.reduce op [| 1 |] false matrix).ToDoubleArray()) [| Array.reduce f a |] (sprintf "%A %A along rows" op dtype)
+                    sameBits ((Reduction.reduce op [| 0 |] false columns).ToDoubleArray()) [| Array.reduce f a |] (sprintf "%A %A down a column" op dtype)
+                    let wide = tensorOf dtype [| 3; n |] (Array.concat [ a; b; Array.rev a ])
+                    sameBits ((Reduction.reduce op [| 0 |] false wide).ToDoubleArray()) (Array.init n (fun i -> f (f a.[i] b.[i]) a.[n - 1 - i])) (sprintf "%A %A across rows" op dtype)
+        }
         test "where over long runs selects ifFalse exactly where the mask is ±0, NaN counting as true" {
             for dtype in [ DType.Float64; DType.Float32 ] do
                 let m, t, f = rounded dtype specials, rounded dtype shuffled, rounded dtype (Array.rev specials)
