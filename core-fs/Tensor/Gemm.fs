@@ -356,8 +356,10 @@ module internal GemmDriver =
 
     /// The product without packing, for work too small to repay it and for matrix-vector
     /// products, where each element of the matrix is used once and packing cannot pay. The four
-    /// matrix-vector layouts with contiguous runs go to TensorPrimitives' vectorised Dot and
-    /// MultiplyAdd; anything else is an i-p-j loop whose innermost loop walks a row of B and C.
+    /// matrix-vector layouts with contiguous runs go to the vectorised dot and multiply-add of
+    /// SpanKernels (TensorPrimitives' generic Dot and MultiplyAdd ran as unoptimised tier-0 code
+    /// for many calls under the default tiered compilation, many times slower than optimised);
+    /// anything else is an i-p-j loop whose innermost loop walks a row of B and C.
     let inline private direct (m: int) (n: int) (k: int)
                               (a: nativeptr< ^T>) (aRow: int) (aColumn: int)
                               (b: nativeptr< ^T>) (bRow: int) (bColumn: int)
@@ -365,21 +367,21 @@ module internal GemmDriver =
         if n = 1 && aColumn = 1 && bRow = 1 then
             // matrix · vector: one dot product per row of A
             for i in 0 .. m - 1 do
-                NativePtr.set c (i * ldc) (TensorPrimitives.Dot< ^T>(readOnly (NativePtr.add a (i * aRow)) k, readOnly b k))
+                NativePtr.set c (i * ldc) (SpanKernels.dot (readOnly (NativePtr.add a (i * aRow)) k) (readOnly b k))
         elif n = 1 && aRow = 1 && ldc = 1 then
             // transposed matrix · vector: C accumulates columns of A scaled by B
             let target = span c m
             for p in 0 .. k - 1 do
-                TensorPrimitives.MultiplyAdd< ^T>(readOnly (NativePtr.add a (p * aColumn)) m, NativePtr.get b (p * bRow), target, target)
+                SpanKernels.multiplyAddInto (readOnly (NativePtr.add a (p * aColumn)) m) (NativePtr.get b (p * bRow)) target
         elif m = 1 && bColumn = 1 then
             // vector · matrix: C accumulates rows of B scaled by A
             let target = span c n
             for p in 0 .. k - 1 do
-                TensorPrimitives.MultiplyAdd< ^T>(readOnly (NativePtr.add b (p * bRow)) n, NativePtr.get a (p * aColumn), target, target)
+                SpanKernels.multiplyAddInto (readOnly (NativePtr.add b (p * bRow)) n) (NativePtr.get a (p * aColumn)) target
         elif m = 1 && bRow = 1 && aColumn = 1 then
             // vector · transposed matrix: one dot product per column of B
             for j in 0 .. n - 1 do
-                NativePtr.set c j (TensorPrimitives.Dot< ^T>(readOnly a k, readOnly (NativePtr.add b (j * bColumn)) k))
+                NativePtr.set c j (SpanKernels.dot (readOnly a k) (readOnly (NativePtr.add b (j * bColumn)) k))
         else
             for i in 0 .. m - 1 do
                 let cRow = NativePtr.add c (i * ldc)
@@ -529,7 +531,7 @@ module internal GemmDriver =
         if m > 0 && n > 0 && not (isNull addend) && not addendInKernels then
             for i in 0 .. m - 1 do
                 let row = Span< ^T>(c, cOffset + i * ldc, n)
-                TensorPrimitives.Add< ^T>(ReadOnlySpan< ^T>(addend, addendOffset + i * lds, n), Span< ^T>.op_Implicit row, row)
+                SpanKernels.add (ReadOnlySpan< ^T>(addend, addendOffset + i * lds, n)) (Span< ^T>.op_Implicit row) row
 
     /// The float32 product; see `run` for the layout.
     let multiply32 (settings: GemmSettings) m n k (a: float32[]) aOffset aRow aColumn (b: float32[]) bOffset bRow bColumn (c: float32[]) cOffset ldc =

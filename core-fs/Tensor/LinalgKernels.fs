@@ -1,7 +1,8 @@
 /// Dense factorisations and triangular solves on one row-major float64 matrix at an offset of an
 /// array: Cholesky, LU with partial pivoting, Householder QR and the Jacobi eigensolver. They know
 /// nothing of batches or dtypes (Linalg.fs brings tensors to this form and back). Inner loops are
-/// dot products and row updates over contiguous rows, which TensorPrimitives vectorises.
+/// dot products and row updates over contiguous rows, which SpanKernels vectorises (our own lanes,
+/// optimised from the first call, where TensorPrimitives' generic code started at tier 0).
 namespace FunctionalDiff.Core
 
 open System
@@ -112,7 +113,7 @@ module internal LinalgKernels =
                     let diagonal = 'T.Sqrt pivot
                     column.[0] <- diagonal
                     let below = column.Slice 1
-                    TensorPrimitives.Divide<'T>(Span<'T>.op_Implicit below, diagonal, below)
+                    SpanKernels.divideScalar (Span<'T>.op_Implicit below) diagonal below
                     j <- j + 1
             for c in 0 .. size - 1 do
                 let column = ReadOnlySpan<'T>(panel, c * height + c, height - c)
@@ -131,7 +132,7 @@ module internal LinalgKernels =
                     multiply rows columns size a (panel + strip * n) n 1 a panel 1 n product 0 columns
                     for i in 0 .. rows - 1 do
                         let target = row a offset n (first + size + strip + i) (first + size) (strip + i + 1)
-                        TensorPrimitives.Subtract<'T>(Span<'T>.op_Implicit target, ReadOnlySpan<'T>(product, i * columns, strip + i + 1), target)
+                        SpanKernels.subtract (Span<'T>.op_Implicit target) (ReadOnlySpan<'T>(product, i * columns, strip + i + 1)) target
             first <- first + size
         if n > block then ArrayPool<'T>.Shared.Return product
         ArrayPool<'T>.Shared.Return panel
@@ -150,9 +151,9 @@ module internal LinalgKernels =
             let others = if upper then seq { i + 1 .. first + size - 1 } else seq { first .. i - 1 }
             for p in others do
                 let solved = Span<'T>.op_Implicit (row b bOffset k p 0 k) : ReadOnlySpan<'T>
-                TensorPrimitives.MultiplyAdd<'T>(solved, 'T.op_UnaryNegation t.[tOffset + i * tRow + p * tColumn], Span<'T>.op_Implicit target, target)
+                SpanKernels.multiplyAddInto solved ('T.op_UnaryNegation t.[tOffset + i * tRow + p * tColumn]) target
             if not unitDiagonal then
-                TensorPrimitives.Divide<'T>(Span<'T>.op_Implicit target, t.[tOffset + i * (tRow + tColumn)], target)
+                SpanKernels.divideScalar (Span<'T>.op_Implicit target) t.[tOffset + i * (tRow + tColumn)] target
 
     /// Solves T X = B in place of B (n×k at `bOffset`) for the n×n triangular T whose entry (i, j)
     /// is at tOffset + i·tRow + j·tColumn, so a transposed T is read where it lies (strides swapped)
@@ -171,7 +172,7 @@ module internal LinalgKernels =
                 let start, length = if upper then i + 1, n - i - 1 else 0, i
                 let known = Span<'T>.op_Implicit (x.Slice(start, length)) : ReadOnlySpan<'T>
                 let coefficients = ReadOnlySpan<'T>(t, tOffset + i * tRow + start, length)
-                let value = 'T.op_Subtraction(b.[bOffset + i], TensorPrimitives.Dot<'T>(coefficients, known))
+                let value = 'T.op_Subtraction(b.[bOffset + i], SpanKernels.dot coefficients known)
                 b.[bOffset + i] <- if unitDiagonal then value else 'T.op_Division(value, diagonal i)
         elif k = 1 && tRow = 1 then
             // One right-hand side, T's columns contiguous (a transposed factor): each unknown, once
@@ -181,8 +182,7 @@ module internal LinalgKernels =
                 b.[bOffset + i] <- value
                 let start, length = if upper then 0, i else i + 1, n - i - 1
                 let rest = Span<'T>(b, bOffset + start, length)
-                TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(t, tOffset + start + i * tColumn, length), 'T.op_UnaryNegation value,
-                                                 Span<'T>.op_Implicit rest, rest)
+                SpanKernels.multiplyAddInto (ReadOnlySpan<'T>(t, tOffset + start + i * tColumn, length)) ('T.op_UnaryNegation value) rest
         else
             // Blocks of rows in solving order: each first loses the product of its coefficients with
             // the rows already solved (one GEMM, which reads T in either layout), then is solved
@@ -196,7 +196,7 @@ module internal LinalgKernels =
                     multiply size k solvedCount t (tOffset + first * tRow + solvedFirst * tColumn) tRow tColumn
                              b (bOffset + solvedFirst * k) k 1 product 0 k
                     let target = Span<'T>(b, bOffset + first * k, size * k)
-                    TensorPrimitives.Subtract<'T>(Span<'T>.op_Implicit target, ReadOnlySpan<'T>(product, 0, size * k), target)
+                    SpanKernels.subtract (Span<'T>.op_Implicit target) (ReadOnlySpan<'T>(product, 0, size * k)) target
                 solveBlock t tOffset tRow tColumn upper unitDiagonal b bOffset k first size
             ArrayPool<'T>.Shared.Return product
 
@@ -228,7 +228,7 @@ module internal LinalgKernels =
                     let factor = 'T.op_Division(a.[offset + i * n + j], pivot)
                     a.[offset + i * n + j] <- factor
                     let target = row a offset n i (j + 1) (n - j - 1)
-                    TensorPrimitives.MultiplyAdd<'T>(pivotRow, 'T.op_UnaryNegation factor, Span<'T>.op_Implicit target, target)
+                    SpanKernels.multiplyAddInto pivotRow ('T.op_UnaryNegation factor) target
         ArrayPool<'T>.Shared.Return tmp
         struct (swaps, singular)
 
@@ -269,13 +269,13 @@ module internal LinalgKernels =
             for i in 0 .. length - 1 do vector.[i] <- work.[(j + i) * n + j]
             // As LAPACK's reflector: nothing below the diagonal means no reflection (R keeps the entry's
             // sign), so square matrices get torch's R in the last column too.
-            let tail = TensorPrimitives.Dot(ReadOnlySpan(vector, 1, length - 1), ReadOnlySpan(vector, 1, length - 1))
+            let tail = SpanKernels.dot (ReadOnlySpan(vector, 1, length - 1)) (ReadOnlySpan(vector, 1, length - 1))
             if tail > 0.0 then
                 let norm = sqrt (vector.[0] * vector.[0] + tail)
                 let beta = if vector.[0] >= 0.0 then -norm else norm
                 let v = Array.sub vector 0 length
                 v.[0] <- v.[0] - beta
-                let vNorm = sqrt (TensorPrimitives.Dot(ReadOnlySpan v, ReadOnlySpan v))
+                let vNorm = sqrt (SpanKernels.dot (ReadOnlySpan v) (ReadOnlySpan v))
                 for i in 0 .. length - 1 do v.[i] <- v.[i] / vNorm
                 reflectors.[j] <- v
                 reflect v j work 0 n
@@ -326,7 +326,7 @@ module internal LinalgKernels =
                     for j in 0 .. n - 1 do
                         if i <> j then sum <- sum + s.[i * n + j] * s.[i * n + j]
                 sum
-            let scale = max (TensorPrimitives.Dot(ReadOnlySpan s, ReadOnlySpan s)) Double.Epsilon
+            let scale = max (SpanKernels.dot (ReadOnlySpan s) (ReadOnlySpan s)) Double.Epsilon
             let mutable sweep = 0
             while sweep < 100 && offDiagonal () > 1e-32 * scale do
                 for p in 0 .. n - 2 do

@@ -150,6 +150,41 @@ module internal SpanKernels =
             i <- i + 1
         result
 
+    /// The dot product of two spans of one length: four vector accumulators of products (each
+    /// product and each addition rounded, no fused multiply-add), added as (a0 + a1) + (a2 + a3),
+    /// their lanes in order, then the tail in order.
+    let inline private dotLanes<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> INumber<'T>>
+        (x: ReadOnlySpan<'T>) (z: ReadOnlySpan<'T>) : 'T =
+        let n = x.Length
+        let rx = &MemoryMarshal.GetReference x
+        let rz = &MemoryMarshal.GetReference z
+        let w = Vector256<'T>.Count
+        let mutable i = 0
+        let mutable total = 'T.Zero
+        if Vector256.IsHardwareAccelerated && n >= w then
+            let mutable a0 = Vector256<'T>.Zero
+            let mutable a1 = Vector256<'T>.Zero
+            let mutable a2 = Vector256<'T>.Zero
+            let mutable a3 = Vector256<'T>.Zero
+            while i + 4 * w <= n do
+                let k = unativeint i
+                a0 <- a0 + Vector256.LoadUnsafe(&rx, k) * Vector256.LoadUnsafe(&rz, k)
+                a1 <- a1 + Vector256.LoadUnsafe(&rx, k + unativeint w) * Vector256.LoadUnsafe(&rz, k + unativeint w)
+                a2 <- a2 + Vector256.LoadUnsafe(&rx, k + unativeint (2 * w)) * Vector256.LoadUnsafe(&rz, k + unativeint (2 * w))
+                a3 <- a3 + Vector256.LoadUnsafe(&rx, k + unativeint (3 * w)) * Vector256.LoadUnsafe(&rz, k + unativeint (3 * w))
+                i <- i + 4 * w
+            while i + w <= n do
+                let k = unativeint i
+                a0 <- a0 + Vector256.LoadUnsafe(&rx, k) * Vector256.LoadUnsafe(&rz, k)
+                i <- i + w
+            let v = (a0 + a1) + (a2 + a3)
+            for lane in 0 .. w - 1 do
+                total <- total + v.GetElement lane
+        while i < n do
+            total <- total + Unsafe.Add(&rx, i) * Unsafe.Add(&rz, i)
+            i <- i + 1
+        total
+
     // The float32 and float64 instances: the public functions below reinterpret a span of 'T as
     // one of these (the element type is float32 or float64 whenever they are called).
     let private add32 (x: ReadOnlySpan<float32>) z y = lanes2 (fun a b -> a + b) (fun a b -> a + b) x z y
@@ -203,6 +238,14 @@ module internal SpanKernels =
     let private maximum64 (x: ReadOnlySpan<float>) = extremumLanes (fun (a: Vector256<float>) b -> Vector256.Max(a, b)) (fun (a: float) b -> Math.Max(a, b)) x
     let private minimum32 (x: ReadOnlySpan<float32>) = extremumLanes (fun (a: Vector256<float32>) b -> Vector256.Min(a, b)) (fun (a: float32) b -> MathF.Min(a, b)) x
     let private minimum64 (x: ReadOnlySpan<float>) = extremumLanes (fun (a: Vector256<float>) b -> Vector256.Min(a, b)) (fun (a: float) b -> Math.Min(a, b)) x
+    let private dot32 (x: ReadOnlySpan<float32>) z = dotLanes x z
+    let private dot64 (x: ReadOnlySpan<float>) z = dotLanes x z
+    let private multiplyAdd32 (x: ReadOnlySpan<float32>) (s: float32) (y: Span<float32>) =
+        let v = Vector256.Create s
+        lanes2 (fun (a: Vector256<float32>) b -> a * v + b) (fun (a: float32) b -> a * s + b) x (Span<float32>.op_Implicit y) y
+    let private multiplyAdd64 (x: ReadOnlySpan<float>) (s: float) (y: Span<float>) =
+        let v = Vector256.Create s
+        lanes2 (fun (a: Vector256<float>) b -> a * v + b) (fun (a: float) b -> a * s + b) x (Span<float>.op_Implicit y) y
     let private sum32 (x: ReadOnlySpan<float32>) = sumLanes x
     let private sum64 (x: ReadOnlySpan<float>) = sumLanes x
 
@@ -352,6 +395,18 @@ module internal SpanKernels =
         if is32<'T> () then value<float32, 'T> (minimum32 (read x))
         elif is64<'T> () then value<float, 'T> (minimum64 (read x))
         else Tensors.TensorPrimitives.Min x
+
+    /// Σ x·z over two spans of one length, in the fixed order of `dotLanes`.
+    let dot<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (z: ReadOnlySpan<'T>) : 'T =
+        if is32<'T> () then value<float32, 'T> (dot32 (read x) (read z))
+        elif is64<'T> () then value<float, 'T> (dot64 (read x) (read z))
+        else Tensors.TensorPrimitives.Dot(x, z)
+
+    /// y = x·s + y, the product and the sum each rounded (as TensorPrimitives.MultiplyAdd).
+    let multiplyAddInto<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (s: 'T) (y: Span<'T>) =
+        if is32<'T> () then multiplyAdd32 (read x) (value s) (write y)
+        elif is64<'T> () then multiplyAdd64 (read x) (value s) (write y)
+        else Tensors.TensorPrimitives.MultiplyAdd(x, s, Span<'T>.op_Implicit y, y)
 
     /// y = −|x| (NaN stays NaN).
     let negativeAbs<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =
