@@ -157,6 +157,10 @@ module Elementwise =
                     y.[start + outsidePositions.[k]] <- 'T.CreateTruncating(scalarKernel f outsideValues.[k])
             start <- start + n
 
+    /// e^x over a float64 run into y (y may be x itself, not a shifted x): the vector kernel, and
+    /// System.Math outside its domain. For kernels of other ops that exponentiate (softmax).
+    let internal expRun (x: ReadOnlySpan<float>) (y: Span<float>) = isolated VectorFunction.Exp x y
+
     /// The float32 kernels of Transcendental, which take every input and length themselves, so
     /// need none of `isolated`'s copying and sorting (the ops the LSTM and the float32 chains
     /// spend their time in); float32 sin and cos still go through `isolated`.

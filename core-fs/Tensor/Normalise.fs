@@ -36,6 +36,58 @@ module Normalise =
                         let e = Math.Exp(Double.CreateTruncating data.[offset + first + r * inner] - maximum)
                         result.[first + r * inner] <- 'T.CreateTruncating(e / total)
 
+    /// One run of consecutive entries (the axis innermost, the common case), by vector kernels
+    /// in float64: the maximum, x − max, the exponential and the sum each a pass over a float64
+    /// copy of the run, so a float32 result is still the float64 one rounded once. The same
+    /// arithmetic as `runsInto` gives the same edge semantics (a NaN or an infinite maximum makes
+    /// the run NaN); only the sum adds in SpanKernels' lane order. `work` and `exps` hold at least
+    /// the run's length.
+    let private contiguousRun<'T when 'T :> IFloatingPointIeee754<'T>>
+        (logarithm: bool) (x: ReadOnlySpan<'T>) (y: Span<'T>) (work: float[]) (exps: float[]) =
+        let n = x.Length
+        let shifted = Span(work, 0, n)
+        for r in 0 .. n - 1 do
+            shifted.[r] <- Double.CreateTruncating x.[r]
+        let maximum = SpanKernels.max (Span<float>.op_Implicit shifted)
+        SpanKernels.subtractScalar (Span<float>.op_Implicit shifted) maximum shifted
+        if logarithm then
+            let e = Span(exps, 0, n)
+            Elementwise.expRun (Span<float>.op_Implicit shifted) e
+            let logTotal = Math.Log(SpanKernels.sum (Span<float>.op_Implicit e))
+            SpanKernels.subtractScalar (Span<float>.op_Implicit shifted) logTotal shifted
+        else
+            Elementwise.expRun (Span<float>.op_Implicit shifted) shifted
+            let total = SpanKernels.sum (Span<float>.op_Implicit shifted)
+            SpanKernels.divideScalar (Span<float>.op_Implicit shifted) total shifted
+        for r in 0 .. n - 1 do
+            y.[r] <- 'T.CreateTruncating shifted.[r]
+
+    /// The runs of one part: rows [part·rowsPerPart, (part + 1)·rowsPerPart), with scratch from the pool.
+    let private runsOfPart<'T when 'T :> IFloatingPointIeee754<'T>>
+        (logarithm: bool) (data: 'T[]) (offset: int) (outer: int) (length: int) (result: 'T[]) (rowsPerPart: int) (part: int) =
+        let work = Buffers.ArrayPool<float>.Shared.Rent length
+        let exps = Buffers.ArrayPool<float>.Shared.Rent length
+        try
+            for o in part * rowsPerPart .. min outer ((part + 1) * rowsPerPart) - 1 do
+                contiguousRun logarithm (ReadOnlySpan(data, offset + o * length, length)) (Span(result, o * length, length)) work exps
+        finally
+            Buffers.ArrayPool<float>.Shared.Return work
+            Buffers.ArrayPool<float>.Shared.Return exps
+
+    /// Every run of a tensor whose axis is innermost, through `contiguousRun`, split over the
+    /// worker team by rows once there are enough entries to repay it. The serial case makes no
+    /// closure: a plan's step must not allocate.
+    let private contiguousRuns<'T when 'T :> IFloatingPointIeee754<'T>>
+        (logarithm: bool) (data: 'T[]) (offset: int) (outer: int) (length: int) (result: 'T[]) =
+        if length > 0 then
+            // whole runs per part, about a chunk's worth of entries each
+            let rowsPerPart = max 1 (KernelSupport.chunkSize / length)
+            let parts = (outer + rowsPerPart - 1) / rowsPerPart
+            if parts = 1 || outer * length < parallelThresholdCostly || Parallelism.MaxDegree = 1 then
+                for part in 0 .. parts - 1 do
+                    runsOfPart logarithm data offset outer length result rowsPerPart part
+            else Workers.run parts (fun part -> runsOfPart logarithm data offset outer length result rowsPerPart part)
+
     /// Softmax (or log-softmax) of t along `axis` into `result`, a dense array of t's shape.
     let internal into (logarithm: bool) (axis: int) (t: Tensor) (result: Array) : unit =
         let source = dense t
@@ -46,9 +98,10 @@ module Normalise =
             if a < axis then outer <- outer * dims.[a]
             elif a > axis then inner <- inner * dims.[a]
         match t.DType with
+        | DType.Float64 when inner = 1 -> contiguousRuns<float> logarithm source.Data64 source.Offset outer dims.[axis] (result :?> float[])
+        | DType.Float32 when inner = 1 -> contiguousRuns<float32> logarithm source.Data32 source.Offset outer dims.[axis] (result :?> float32[])
         | DType.Float64 -> runsInto<float> logarithm source.Data64 source.Offset outer dims.[axis] inner (result :?> float[])
         | DType.Float32 -> runsInto<float32> logarithm source.Data32 source.Offset outer dims.[axis] inner (result :?> float32[])
-
     let private fresh (logarithm: bool) (axis: int) (t: Tensor) : Tensor =
         match t.DType with
         | DType.Float64 ->

@@ -121,6 +121,59 @@ let tests =
                     within (values (Nn.softmax 0 x)) p "softmax"
                     within (values (Nn.logSoftmax 0 x)) logP "log_softmax"
             }
+        test "softmax and log-softmax over long rows (the vector path) are a float64 reference loop's, rounded once, with NaN and infinite rows" {
+            // rows long enough for the vector kernels and their tails, and enough of them to split over the workers
+            let random = Random 23
+            for length in [ 1; 5; 16; 37; 1000 ] do
+                let rows = 70
+                let data =
+                    Array.init (rows * length) (fun k ->
+                        match k / length with
+                        | 1 when k % length = length / 2 -> nan
+                        | 2 when k % length = 0 -> infinity
+                        | 3 -> -infinity
+                        | 4 -> 800.0 + float (k % 3) // exp of the raw values would overflow
+                        | _ -> (random.NextDouble() - 0.5) * 40.0)
+                let reference (logarithm: bool) =
+                    Array.init rows (fun r ->
+                        let row = Array.sub data (r * length) length
+                        let mutable m = Double.NegativeInfinity
+                        for v in row do
+                            if Double.IsNaN v || Double.IsNaN m then m <- nan elif v > m then m <- v
+                        let total = row |> Array.sumBy (fun v -> Math.Exp(v - m))
+                        // with the scale of each entry's error: log-softmax's (v - m) - log Σ cancels near the maximum, and
+                        // log Σ (Σ ≥ 1) carries the sum's rounding, an absolute error of a few ulps of 1
+                        row |> Array.map (fun v ->
+                            if logarithm then (v - m) - Math.Log total, abs (v - m) + abs (Math.Log total) + 1.0
+                            else Math.Exp(v - m) / total, Math.Exp(v - m) / total))
+                    |> Array.concat
+                for dtype in [ DType.Float64; DType.Float32 ] do
+                    let input = (Tensor.FromArray(data, [| rows; length |])).Cast dtype
+                    let x = Expr.constant input
+                    for logarithm in [ false; true ] do
+                        // the reference from the values as the dtype holds them
+                        let held = input.ToDoubleArray()
+                        let expected =
+                            let saved = Array.copy data
+                            Array.blit held 0 data 0 held.Length
+                            let e = reference logarithm
+                            Array.blit saved 0 data 0 saved.Length
+                            e
+                        let actual = (Eval.eval (if logarithm then Nn.logSoftmax 1 x else Nn.softmax 1 x)).ToDoubleArray()
+                        for k in 0 .. actual.Length - 1 do
+                            let exact, scale = expected.[k]
+                            let e = if dtype = DType.Float32 then float (float32 exact) else exact
+                            let ok =
+                                if Double.IsNaN e then Double.IsNaN actual.[k]
+                                elif Double.IsInfinity e then actual.[k] = e
+                                else
+                                    // the lane-ordered sum moves the float64 result by a few ulps of its terms' scale;
+                                    // float32 then rounds once, one ulp of its own
+                                    let rounding = if dtype = DType.Float32 then float (MathF.BitIncrement(abs (float32 e)) - abs (float32 e)) else 0.0
+                                    abs (actual.[k] - e) <= rounding + 1e-13 * scale
+                            if not ok then
+                                failtestf "%A %s length %d, row %d entry %d: %.17g, reference %.17g" dtype (if logarithm then "log_softmax" else "softmax") length (k / length) (k % length) actual.[k] e
+        }
         test "a plan computes softmax and log-softmax in its own buffers with the node-by-node kernels' bits, along every axis" {
             let random = Random 11
             let x = Expr.variable "x" [| 3; 4; 5 |] DType.Float64
