@@ -99,6 +99,45 @@ let private kernelTests =
                 Expect.equal result.[0] 0.0 (sprintf "order %d at +inf" n)
                 Expect.isTrue (Double.IsNaN result.[1]) (sprintf "order %d at -inf: %g" n result.[1])
         }
+        test "erf and erfc over long runs (four-vector, one-vector and scalar paths) are the series and quadrature references, and each entry alone has the same bits" {
+            // inside (−3, 3) the kernels evaluate a Chebyshev form four lanes at a time; a vector with a lane outside
+            // (the tails, NaN, ±∞) goes to the scalar functions; runs of 16 inside take four chains at once
+            let random = Random 31
+            let values =
+                Array.init 1003 (fun i ->
+                    match i % 97 with
+                    | 0 -> nan
+                    | 1 -> infinity
+                    | 2 -> -infinity
+                    | 3 -> 2.9999999999999996
+                    | 4 -> -0.0
+                    | 5 -> 1e-300
+                    | k when k < 40 -> (random.NextDouble() - 0.5) * 12.0
+                    | _ -> (random.NextDouble() - 0.5) * 5.9)
+            let reference (complement: bool) (x: float) =
+                if Double.IsNaN x then nan
+                elif complement then
+                    if Double.IsPositiveInfinity x then 0.0 elif Double.IsNegativeInfinity x then 2.0
+                    elif abs x < 3.0 then 1.0 - TensorElementwiseTests.erfBySeries x
+                    elif x > 0.0 then TensorElementwiseTests.erfcByQuadrature x
+                    else 2.0 - TensorElementwiseTests.erfcByQuadrature (-x)
+                elif Double.IsInfinity x then float (sign x)
+                elif abs x < 3.0 then TensorElementwiseTests.erfBySeries x
+                else float (sign x) * (1.0 - TensorElementwiseTests.erfcByQuadrature (abs x))
+            for complement, op in [ false, Expr.erf; true, Expr.erfc ] do
+                let run = (Eval.eval (op (Expr.constant (Tensor.FromArray(values, [| values.Length |]))))).ToDoubleArray()
+                for i in 0 .. values.Length - 1 do
+                    let x = values.[i]
+                    let expected = reference complement x
+                    // 1 − erf near ±3 keeps the absolute error of erf (a few ulps of 1), not a relative one
+                    let ok =
+                        if Double.IsNaN expected then Double.IsNaN run.[i]
+                        else abs (run.[i] - expected) <= 1e-14 * abs expected + 1e-15
+                    if not ok then failtestf "%s(%.17g) = %.17g, reference %.17g" (if complement then "erfc" else "erf") x run.[i] expected
+                    let alone = (Eval.eval (op (Expr.constant (Tensor.FromArray([| x |], [| 1 |]))))).ToDoubleArray().[0]
+                    if BitConverter.DoubleToInt64Bits alone <> BitConverter.DoubleToInt64Bits run.[i] && not (Double.IsNaN alone && Double.IsNaN run.[i]) then
+                        failtestf "%s(%.17g): %.17g alone, %.17g in a run" (if complement then "erfc" else "erf") x alone run.[i]
+        }
         test "erfc: 2 - erfc(-x) symmetry, 1 - erf near 0, the asymptotic series in the tail, 0 and 2 at the infinities" {
             let points = [| -3.0; -0.7; 0.0; 0.3; 1.7; 2.9 |]
             expectClose 1e-15 (at Expr.erfc points) (at (fun x -> 2.0 - Expr.erfc (-x)) points) "symmetry"
