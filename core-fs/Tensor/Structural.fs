@@ -209,6 +209,18 @@ module Structural =
                     counter.[d] <- 0
                     d <- d - 1
 
+    /// Whether the index holds one value per row along its last axis (stride 0 there, as
+    /// index_select's and embedding's broadcast index has it) and the gather is not along that
+    /// axis: then each row is one contiguous run of the other tensor, `rowStride` apart.
+    let private rowsShareIndex (a: int) (index: Tensor) (otherLastStride: int) =
+        let rank = index.Rank
+        rank >= 2 && a <> rank - 1 && index.Strides.[rank - 1] = 0 && otherLastStride = 1 && index.Dims.[rank - 1] > 1
+
+    /// The index without its last axis: one element per row of a rowsShareIndex index.
+    let private rowsOf (index: Tensor) =
+        let rank = index.Rank
+        index.View(Array.sub index.Dims 0 (rank - 1), Array.sub index.Strides 0 (rank - 1), index.Offset)
+
     let private gatherTypedInto<'T> (a: int) (index: Tensor) (t: Tensor) (target: 'T[]) =
         let source = storage<'T> t
         let rank = t.Rank
@@ -216,8 +228,15 @@ module Structural =
         for d in 0 .. rank - 1 do strides.[d] <- t.Strides.[d]
         let stride = t.Strides.[a]
         let size = t.Dims.[a]
-        walkIndex index strides t.Offset a (fun e i o ->
-            target.[e] <- source.[o + indexAt "Gather" index i size a * stride])
+        if rowsShareIndex a index t.Strides.[rank - 1] then
+            // one index value per row: a block copy of the row instead of an index read per entry
+            let length = index.Dims.[rank - 1]
+            walkIndex (rowsOf index) strides t.Offset a (fun e i o ->
+                let start = o + indexAt "Gather" index i size a * stride
+                Array.Copy(source, start, target, e * length, length))
+        else
+            walkIndex index strides t.Offset a (fun e i o ->
+                target.[e] <- source.[o + indexAt "Gather" index i size a * stride])
 
     /// `gather` into `target` (dense, of the index's shape); `axis` is normalised and the shapes
     /// were checked when the graph was built. An index out of range raises as `gather` does.
@@ -233,7 +252,7 @@ module Structural =
             raise (ShapeException(sprintf "%s (source %s, index %s; IndexSelect, Embedding and Gather select through this op)"
                                       e.Message (Shape.format t.Dims) (Shape.format index.Dims)))
 
-    let private scatterTypedInto<'T when 'T :> Numerics.IAdditionOperators<'T, 'T, 'T>>
+    let private scatterTypedInto<'T when 'T :> Numerics.IFloatingPointIeee754<'T>>
         (a: int) (index: Tensor) (source: Tensor) (shape: int[]) (target: 'T[]) =
         let values = storage<'T> source
         let rank = shape.Length
@@ -248,6 +267,15 @@ module Structural =
         // source's strides, gives each element's source position in the same order
         let sourceStrides = Span<int>(NativePtr.toVoidPtr (NativePtr.stackalloc<int> (max rank 1)), rank)
         for d in 0 .. rank - 1 do sourceStrides.[d] <- source.Strides.[d]
+        if rowsShareIndex a index source.Strides.[rank - 1] && source.IsContiguous && source.Dims = index.Dims then
+            // one index value per row, rows of the source dense: each row is added to one target row
+            // by the vector add, every entry receiving its terms in the order of the loop below
+            let length = index.Dims.[rank - 1]
+            walkIndex (rowsOf index) targetStrides 0 a (fun e i p ->
+                let q = p + indexAt "ScatterAdd" index i size a * stride
+                let row = Span<'T>(target, q, length)
+                SpanKernels.add (Span<'T>.op_Implicit row) (ReadOnlySpan<'T>(values, source.Offset + e * length, length)) row)
+        else
         let n = index.Numel
         let dims = index.Dims
         let counter = Span<int>(NativePtr.toVoidPtr (NativePtr.stackalloc<int> (max rank 1)), rank)

@@ -22,6 +22,28 @@ let sliceCases : (int * int * int * int * int list) list =
 
 let tests =
     testList "Structural" [
+        test "gather and scatter-add with one index per row (index_select's broadcast index) copy and add whole rows, as the index loops do" {
+            // an index of shape [k, 1] broadcast to [k, n] has stride 0 along its last axis: the kernels copy (gather)
+            // or add (scatter) whole rows; repeated indices must add in order, and views of the input read through strides
+            let picks = [| 3.0; 0.0; 3.0; 1.0; 4.0; 3.0 |]
+            for dtype in dtypes do
+                for name, input in variants dtype [| 5; 7 |] (randomValues 67 -1.0 1.0 35) do
+                    let index = Structural.broadcastTo [| picks.Length; 7 |] ((Tensor.FromArray(picks, [| picks.Length; 1 |])).Cast dtype)
+                    Expect.equal index.Strides.[1] 0 "the broadcast index repeats each row's value"
+                    let gathered = Structural.gather 0 index input
+                    Expect.equal (read gathered) (allIndices [| picks.Length; 7 |] |> Array.map (fun i -> input.[[| int picks.[i.[0]]; i.[1] |]])) ("gather rows " + name)
+                let source = (Tensor.FromArray(randomValues 71 -1.0 1.0 (picks.Length * 7), [| picks.Length; 7 |])).Cast dtype
+                let index = Structural.broadcastTo [| picks.Length; 7 |] ((Tensor.FromArray(picks, [| picks.Length; 1 |])).Cast dtype)
+                let scattered = Structural.scatterAdd 0 index source [| 5; 7 |]
+                let expected = Array.zeroCreate<float> 35
+                let values = source.ToDoubleArray()
+                for r in 0 .. picks.Length - 1 do
+                    for j in 0 .. 6 do
+                        let q = int picks.[r] * 7 + j
+                        // in the dtype, in the loop's order
+                        expected.[q] <- if dtype = DType.Float32 then float (float32 expected.[q] + float32 values.[r * 7 + j]) else expected.[q] + values.[r * 7 + j]
+                Expect.equal (scattered.ToDoubleArray()) expected (sprintf "scatter-add of rows, %O" dtype)
+        }
         test "permute, transpose and broadcastTo are views that read like their index maps" {
             for dtype in dtypes do
                 for name, input in variants dtype [| 2; 3; 4 |] (randomValues 61 -1.0 1.0 24) do
