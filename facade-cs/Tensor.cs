@@ -95,6 +95,20 @@ public sealed partial class Tensor
         return new(CoreTensor.Full(shape, value, Interop.ToCore(dtype)));
     }
 
+    /// <summary>Zeros of <paramref name="like"/>'s shape and dtype (torch.zeros_like).</summary>
+    public static Tensor ZerosLike(Tensor like)
+    {
+        ArgumentNullException.ThrowIfNull(like);
+        return new(CoreTensor.ZerosLike(like.Value));
+    }
+
+    /// <summary>Ones of <paramref name="like"/>'s shape and dtype (torch.ones_like).</summary>
+    public static Tensor OnesLike(Tensor like)
+    {
+        ArgumentNullException.ThrowIfNull(like);
+        return new(CoreTensor.OnesLike(like.Value));
+    }
+
     /// <summary>The values start, start + step, ... strictly before stop, like torch.arange.</summary>
     public static Tensor Arange(double start, double stop, double step = 1.0, DType dtype = DType.Float64) =>
         new(Creation.arange(Interop.ToCore(dtype), start, stop, step));
@@ -149,6 +163,8 @@ public sealed partial class Tensor
 
     /// <summary>The element at a full index; negative indices count from the end.</summary>
     /// <exception cref="ArgumentException">The index has the wrong length or is out of range.</exception>
+    // The indexers' metadata name is not the default Item, so that Item() can be torch's t.item().
+    [System.Runtime.CompilerServices.IndexerName("Element")]
     public double this[params int[] index]
     {
         get
@@ -177,6 +193,10 @@ public sealed partial class Tensor
     /// <summary>The value of a one-element tensor.</summary>
     /// <exception cref="ArgumentException">The tensor has more or fewer than one element.</exception>
     public double ToScalar() => Value.ToScalar();
+
+    /// <summary>The value of a one-element tensor as a double, torch's <c>t.item()</c> (the same as <see cref="ToScalar"/>).</summary>
+    /// <exception cref="ArgumentException">The tensor has more or fewer than one element; the message gives its shape.</exception>
+    public double Item() => Interop.Named("Item", () => Value.ToScalar());
 
     /// <summary>The text PyTorch's <c>str(tensor)</c> prints for the same values:
     /// <c>tensor([1.0000, 0.0180])</c>, rows aligned, tensors over 1000 elements summarised with

@@ -1,0 +1,270 @@
+using Xunit;
+using static FunctionalDiff.Tests.TestSupport;
+
+namespace FunctionalDiff.Tests;
+
+/// <summary>
+/// The spellings a PyTorch or JAX user reaches for first (t.item(), x.detach(), torch.zeros_like,
+/// x.max(dim) with its indices, jax.hessian over several arguments, clip_grad_norm_), each checked
+/// against a reference loop, a closed form or central differences written in the test.
+/// </summary>
+public class ClientThreeApiTests
+{
+    [Fact]
+    public void ItemIsTorchsItemAndNamesTheShapeWhenThereIsNotOneElement()
+    {
+        Assert.Equal(2.5, Tensor.Scalar(2.5).Item());
+        Assert.Equal(-3.0, Tensor.FromArray(new[] { -3.0 }).Item());
+        Assert.Equal((double)0.1f, Tensor.FromArray(new[] { 0.1f }, 1, 1).Item());
+        var t = Tensor.FromArray(new[] { 1.0, 2, 3, 4, 5, 6 }, 2, 3);
+        Assert.Equal(21.0, t.Sum().Item());
+        // the indexer still reads elements, though its metadata name is no longer Item
+        Assert.Equal(6.0, t[1, 2]);
+        var e = Assert.ThrowsAny<ArgumentException>(() => t.Item());
+        Assert.StartsWith("Item: ", e.Message);
+        Assert.Contains("[2,3]", e.Message);
+        Assert.Contains("6 elements", e.Message);
+        Assert.ThrowsAny<ArgumentException>(() => Tensor.Zeros(0).Item());
+    }
+
+    [Fact]
+    public void DetachIsStopGradient()
+    {
+        var x = T([5], 1);
+        // d/dx Σ x·c with c = x held constant is c = x; without detach it would be 2x
+        Close(x.ToArray(), Diff.Grad(v => (v * v.Detach()).Sum())(x).Eval().ToArray(), 0);
+        Close(x.ToArray().Select(v => 2 * v).ToArray(), Diff.Grad(v => (v * v).Sum())(x).Eval().ToArray(), 0);
+        Assert.Same(((Expr)x).StopGradient(), ((Expr)x).Detach());
+    }
+
+    [Fact]
+    public void ConstantsOfAShapeAndTheLikeFormsOnExprAndTensor()
+    {
+        var z = Expr.Zeros(2, 3);
+        Assert.Equal(new[] { 2, 3 }, z.Shape);
+        Assert.Equal(DType.Float64, z.DType);
+        Assert.All(z.Eval().ToArray(), v => Assert.Equal(0.0, v));
+        var o = Expr.Ones([4], DType.Float32);
+        Assert.Equal(DType.Float32, o.DType);
+        Assert.All(o.Eval().ToArray(), v => Assert.Equal(1.0, v));
+        var f = Expr.Full([2, 2], 7.5, DType.Float32);
+        Assert.Equal(new[] { 7.5, 7.5, 7.5, 7.5 }, f.Eval().ToArray());
+        Assert.Equal(new[] { 3.0, 3.0 }, Tensor.Full([2], 3.0).ToArray());
+
+        var x32 = Tensor.FromArray(new[] { 1f, -2f, 3f }, 3, 1);
+        foreach (var (like, value) in new[] { (Tensor.ZerosLike(x32), 0.0), (Tensor.OnesLike(x32), 1.0),
+                                              (Expr.ZerosLike(x32).Eval(), 0.0), (Expr.OnesLike(x32).Eval(), 1.0) })
+        {
+            Assert.Equal(new[] { 3, 1 }, like.Shape);
+            Assert.Equal(DType.Float32, like.DType);
+            Assert.All(like.ToArray(), v => Assert.Equal(value, v));
+        }
+        // a like-constant has no path to its model: d/dx Σ 3x·ones_like(x) is 3, and Σ zeros_like(x) has gradient 0
+        var x = T([4], 2);
+        Assert.All(Diff.Grad(v => (3.0 * v * Expr.OnesLike(v)).Sum())(x).Eval().ToArray(), g => Assert.Equal(3.0, g));
+        Assert.All(Diff.Grad(v => (v + Expr.ZerosLike(v * v)).Sum())(x).Eval().ToArray(), g => Assert.Equal(1.0, g));
+        var bad = Assert.ThrowsAny<ArgumentException>(() => Expr.Zeros(2, -1));
+        Assert.StartsWith("Zeros: ", bad.Message);
+    }
+
+    // The reference for torch.max(dim)/min(dim): a loop over rows, the first extreme (or first NaN) wins.
+    static (double[] Values, double[] Indices) RowExtremes(double[] data, int rows, int columns, bool max)
+    {
+        var values = new double[rows];
+        var indices = new double[rows];
+        for (int r = 0; r < rows; r++)
+        {
+            int best = 0;
+            for (int c = 1; c < columns; c++)
+            {
+                double v = data[r * columns + c], b = data[r * columns + best];
+                if (double.IsNaN(b)) break;
+                if (double.IsNaN(v) || (max ? v > b : v < b)) best = c;
+            }
+            values[r] = data[r * columns + best];
+            indices[r] = best;
+        }
+        return (values, indices);
+    }
+
+    [Theory]
+    [InlineData(true, DType.Float64)]
+    [InlineData(false, DType.Float64)]
+    [InlineData(true, DType.Float32)]
+    [InlineData(false, DType.Float32)]
+    public void MaxAndMinWithIndicesAreTorchsMaxAndMinOverADim(bool max, DType dtype)
+    {
+        // ties (row 1), a NaN after a number (row 2), negative values (row 3)
+        var data = new[] { 0.5, 2, -1, 2, 3, 3, 1, 3, 1, double.NaN, 7, 2, -4, -9, -0.5, -9 };
+        var t = Tensor.FromArray(data, 4, 4).Cast(dtype);
+        var (values, indices) = max ? t.MaxWithIndices(1) : t.MinWithIndices(1);
+        var expected = RowExtremes(t.ToArray(), 4, 4, max);
+        Assert.Equal(expected.Values, values.ToArray());
+        Assert.Equal(expected.Indices, indices.ToArray());
+        Assert.Equal(dtype, values.DType);
+        Assert.Equal(dtype, indices.DType);
+        // keepDims and a negative axis; axis 0 is the reference on the transpose
+        var (kept, keptIndices) = max ? t.MaxWithIndices(-1, keepDims: true) : t.MinWithIndices(-1, keepDims: true);
+        Assert.Equal(new[] { 4, 1 }, kept.Shape);
+        Assert.Equal(expected.Indices, keptIndices.ToArray());
+        var (columns, columnIndices) = max ? t.MaxWithIndices(0) : t.MinWithIndices(0);
+        var byColumn = RowExtremes(t.Transpose().ToArray(), 4, 4, max);
+        Assert.Equal(byColumn.Values, columns.ToArray());
+        Assert.Equal(byColumn.Indices, columnIndices.ToArray());
+        // the values agree with amax/amin wherever no NaN is involved
+        var amax = max ? t.Max(1) : t.Min(1);
+        Assert.Equal(amax.ToArray()[0], values.ToArray()[0]);
+    }
+
+    [Fact]
+    public void MaxWithIndicesSendsTheDerivativeToThePickedEntryAsTorch()
+    {
+        // row 0 has a tie: torch's max(dim) gives the whole cotangent to the first, amax splits it
+        var data = new[] { 2.0, 1, 2, -1, 0.5, 4 };
+        var x = Tensor.FromArray(data, 2, 3);
+        var weights = Tensor.FromArray(new[] { 3.0, -2.0 });
+        var g = Diff.Grad(v => (v.MaxWithIndices(1).Values * weights).Sum())(x).Eval().ToArray();
+        Assert.Equal(new[] { 3.0, 0, 0, 0, 0, -2 }, g);
+        var gMin = Diff.Grad(v => (v.MinWithIndices(1).Values * weights).Sum())(x).Eval().ToArray();
+        Assert.Equal(new[] { 0.0, 3, 0, -2, 0, 0 }, gMin);
+        var gAmax = Diff.Grad(v => (v.Max(1) * weights).Sum())(x).Eval().ToArray();
+        Assert.Equal(new[] { 1.5, 0, 1.5, 0, 0, -2 }, gAmax);
+        // away from ties the values are smooth: central differences of the row maximum
+        var y = T([3, 4], 5);
+        Func<Expr, Expr> f = v => (v.MaxWithIndices(0).Values.Square() * Tensor.FromArray(new[] { 1.0, 2, 3, 4 })).Sum();
+        Close(NumericGradient(f, y), Diff.Grad(f)(y).Eval().ToArray());
+        // the indices carry no derivative
+        Assert.All(Diff.Grad(v => v.MaxWithIndices(1).Indices.Sum())(x).Eval().ToArray(), d => Assert.Equal(0.0, d));
+        var e = Assert.ThrowsAny<ArgumentException>(() => ((Expr)x).MaxWithIndices(2));
+        Assert.StartsWith("MaxWithIndices: ", e.Message);
+        Assert.StartsWith("MinWithIndices: ", Assert.ThrowsAny<ArgumentException>(() => Tensor.Zeros(2, 0).MinWithIndices(1)).Message);
+    }
+
+    [Fact]
+    public void ReductionsTakeTorchsPositionalDimAndKeepdim()
+    {
+        // x.sum(1, True) in torch is x.Sum(1, true) here: the names are axis/keepDims, the positions torch's
+        var t = T([2, 3], 3);
+        var d = t.ToArray();
+        double[] rowSums = [d[0] + d[1] + d[2], d[3] + d[4] + d[5]];
+        Assert.Equal(rowSums, t.Sum(1, true).ToArray());
+        Assert.Equal(new[] { 2, 1 }, t.Sum(1, true).Shape);
+        Assert.Equal(rowSums, ((Expr)t).Sum(1, true).Eval().ToArray());
+        Assert.Equal(new[] { 2, 1 }, t.Mean(1, true).Shape);
+        Assert.Equal(new[] { 2, 1 }, t.Max(1, true).Shape);
+        Assert.Equal(new[] { 1, 3 }, t.Min(0, true).Shape);
+        Assert.Equal(new[] { 2, 1 }, t.Prod(-1, true).Shape);
+        Assert.Equal(new[] { 2, 1 }, t.ArgMax(1, true).Shape);
+        Assert.Equal(new[] { 2, 1 }, t.LogSumExp(1, true).Shape);
+        Assert.Equal(new[] { 2, 1 }, t.Norm(2, 1, true).Shape);
+    }
+
+    // f(w, b) = Σ tanh(x w + b)² written with doubles: the reference the Hessian blocks are differenced from
+    static double PlainLoss(double[] w, double[] b, double[] x)
+    {
+        double total = 0;
+        for (int n = 0; n < 4; n++)
+            for (int j = 0; j < 2; j++)
+            {
+                double z = b[j];
+                for (int k = 0; k < 3; k++) z += x[n * 3 + k] * w[k * 2 + j];
+                total += Math.Pow(Math.Tanh(z), 2) * (j + 1);
+            }
+        return total;
+    }
+
+    [Fact]
+    public void HessianOfSeveralInputsGivesJaxsBlocks()
+    {
+        var x = T([4, 3], 7);
+        var w = T([3, 2], 8);
+        var b = T([2], 9);
+        var scale = Tensor.FromArray(new[] { 1.0, 2.0 });
+        Expr Loss(Expr[] p) => ((((Expr)x).MatMul(p[0]) + p[1]).Tanh().Square() * scale).Sum();
+        var blocks = Diff.Hessian(Loss)([w, b]);
+        Assert.Equal(2, blocks.Length);
+        Assert.Equal(new[] { 3, 2, 3, 2 }, blocks[0][0].Shape);
+        Assert.Equal(new[] { 3, 2, 2 }, blocks[0][1].Shape);
+        Assert.Equal(new[] { 2, 3, 2 }, blocks[1][0].Shape);
+        Assert.Equal(new[] { 2, 2 }, blocks[1][1].Shape);
+        var values = Expr.EvalMany([.. blocks[0], .. blocks[1]]);
+
+        // second central differences of the double-precision loss over the flat (w, b) vector
+        var flat = w.ToArray().Concat(b.ToArray()).ToArray();
+        double F(double[] p) => PlainLoss(p[..6], p[6..], x.ToArray());
+        const double h = 1e-4;
+        double Second(int i, int j)
+        {
+            double At(double si, double sj)
+            {
+                var p = (double[])flat.Clone();
+                p[i] += si * h;
+                p[j] += sj * h;
+                return F(p);
+            }
+            return (At(1, 1) - At(1, -1) - At(-1, 1) + At(-1, -1)) / (4 * h * h);
+        }
+        int[] start = [0, 6], size = [6, 2];
+        for (int bi = 0; bi < 2; bi++)
+            for (int bj = 0; bj < 2; bj++)
+            {
+                var expected = new double[size[bi] * size[bj]];
+                for (int i = 0; i < size[bi]; i++)
+                    for (int j = 0; j < size[bj]; j++)
+                        expected[i * size[bj] + j] = Second(start[bi] + i, start[bj] + j);
+                Close(expected, values[bi * 2 + bj].ToArray(), 1e-5, $"block {bi},{bj}");
+            }
+        // one input: the blocks form is the one-input Hessian
+        var single = Diff.Hessian((Expr[] p) => Loss([p[0], b]))([w]);
+        Assert.Equal(Diff.Hessian(v => Loss([v, b]))(w).Eval().ToArray(), single[0][0].Eval().ToArray());
+        var e = Assert.ThrowsAny<ArgumentException>(() => Diff.Hessian((Expr[] p) => p[0] * p[1])([w, w]));
+        Assert.StartsWith("Hessian: ", e.Message);
+    }
+
+    // clip_grad_norm_ written out: the norm of the per-tensor norms, the factor max/(norm + 1e-6) capped at 1
+    static (double[][] Clipped, double Norm) ReferenceClip(double[][] gradients, double maxNorm)
+    {
+        double squares = 0;
+        foreach (var g in gradients)
+        {
+            double own = g.Sum(v => v * v);
+            squares += own;
+        }
+        double norm = Math.Sqrt(squares);
+        double factor = Math.Min(maxNorm / (norm + 1e-6), 1.0);
+        return (gradients.Select(g => g.Select(v => v * factor).ToArray()).ToArray(), norm);
+    }
+
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(1e3)]
+    [InlineData(0.0)]
+    public void ClipGradNormIsTorchsClipGradNorm(double maxNorm)
+    {
+        var gradients = Parameters.Of(("w", T([3, 2], 11)), ("b", T([2], 12)));
+        var (clipped, norm) = Optimizer.ClipGradNorm(gradients, maxNorm);
+        var (expected, expectedNorm) = ReferenceClip([gradients["w"].ToArray(), gradients["b"].ToArray()], maxNorm);
+        Close(expectedNorm, norm, 1e-14);
+        Close(expected[0], clipped["w"].ToArray(), 1e-14, "w");
+        Close(expected[1], clipped["b"].ToArray(), 1e-14, "b");
+        Assert.Equal(gradients.Names, clipped.Names);
+        Assert.Equal(new[] { 3, 2 }, clipped["w"].Shape);
+        double after = Math.Sqrt(clipped.Values.Sum(t => t.ToArray().Sum(v => v * v)));
+        Assert.True(after <= maxNorm + 1e-12 || maxNorm >= expectedNorm, $"norm after clipping {after}");
+    }
+
+    [Fact]
+    public void ClipGradNormKeepsTheDtypeAndPropagatesNaNAsTorch()
+    {
+        var g32 = Parameters.Of(("w", Tensor.FromArray(new[] { 3f, 4f })));
+        var (clipped, norm) = Optimizer.ClipGradNorm(g32, 1.0);
+        Assert.Equal(5.0, norm);
+        Assert.Equal(DType.Float32, clipped["w"].DType);
+        Assert.Equal(new[] { (double)(float)(3 * (float)(1 / (5 + 1e-6))), (double)(float)(4 * (float)(1 / (5 + 1e-6))) }, clipped["w"].ToArray());
+        var (poisoned, nanNorm) = Optimizer.ClipGradNorm(Parameters.Of(("a", Tensor.FromArray(new[] { double.NaN, 1 })), ("b", Tensor.Ones(2))), 1.0);
+        Assert.True(double.IsNaN(nanNorm));
+        Assert.All(poisoned.Values.SelectMany(t => t.ToArray()), v => Assert.True(double.IsNaN(v)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Optimizer.ClipGradNorm(g32, -1));
+        Assert.Throws<ArgumentNullException>(() => Optimizer.ClipGradNorm(null!, 1));
+    }
+}
