@@ -86,4 +86,14 @@ let tests =
             let kept, _ = Optimizers.clipGradNorm 100.0 [| a; b |]
             Expect.equal (kept.[1].ToDoubleArray()) (b.ToDoubleArray()) "a factor of 1 leaves them"
         }
+    
+        test "TensorMath.allClose: torch.allclose with broadcasting, equal infinities close, NaN only with equalNan" {
+            let v (xs: float[]) = Tensor.FromArray(xs, [| xs.Length |])
+            Expect.isTrue (TensorMath.allClose 1e-5 1e-8 false (v [| 1.0; 2.0 |]) (v [| 1.0 + 1e-6; 2.0 |])) "within rtol"
+            Expect.isFalse (TensorMath.allClose 1e-5 1e-8 false (v [| 1.0; 2.0 |]) (v [| 1.0 + 1e-4; 2.0 |])) "outside rtol"
+            Expect.isTrue (TensorMath.allClose 0.0 0.0 false (v [| infinity |]) (v [| infinity |])) "equal infinities"
+            Expect.isFalse (TensorMath.allClose 1e-5 1e-8 false (v [| nan |]) (v [| nan |])) "NaN"
+            Expect.isTrue (TensorMath.allClose 1e-5 1e-8 true (v [| nan |]) (v [| nan |])) "NaN with equalNan"
+            Expect.isTrue (TensorMath.allClose 0.0 0.0 false (Tensor.FromArray([| 1.0; 1.0 |], [| 2; 1 |])) (v [| 1.0; 1.0; 1.0 |])) "broadcast"
+        }
     ]

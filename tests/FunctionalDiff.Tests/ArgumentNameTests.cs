@@ -24,6 +24,7 @@ public class ArgumentNameTests
         if (type == typeof(int?[])) return new int?[] { 0, null };
         if (type == typeof(double[])) return new[] { 1.0 };
         if (type == typeof(float[])) return new[] { 1.0f };
+        if (type == typeof(bool[])) return new[] { true };
         if (type == typeof(double[,])) return new double[1, 1];
         if (type == typeof(float[,])) return new float[1, 1];
         if (type == typeof(Func<Expr, Expr>)) return (Func<Expr, Expr>)(x => x.Sum());

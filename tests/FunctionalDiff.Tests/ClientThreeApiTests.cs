@@ -267,4 +267,92 @@ public class ClientThreeApiTests
         Assert.Throws<ArgumentOutOfRangeException>(() => Optimizer.ClipGradNorm(g32, -1));
         Assert.Throws<ArgumentNullException>(() => Optimizer.ClipGradNorm(null!, 1));
     }
+
+    [Fact]
+    public void IntAndBoolArraysBecomeFloat64TensorsExactly()
+    {
+        int[] labels = [3, -1, 0, int.MaxValue, int.MinValue, 7];
+        var t = Tensor.FromArray(labels);
+        Assert.Equal(DType.Float64, t.DType);
+        Assert.Equal(new[] { 6 }, t.Shape);
+        Assert.Equal(labels.Select(v => (double)v).ToArray(), t.ToArray());
+        var m = Tensor.FromArray(labels, 2, 3);
+        Assert.Equal(new[] { 2, 3 }, m.Shape);
+        Assert.Equal((double)int.MaxValue, m[1, 0]);
+        // a collection expression of int literals is an int[] now, so float64, as FromArray(new[] { 1.0, ... })
+        Tensor fromLiterals = Tensor.FromArray([1, 2, 3]);
+        Assert.Equal(DType.Float64, fromLiterals.DType);
+        Assert.Equal(new[] { 1.0, 2, 3 }, fromLiterals.ToArray());
+        var mask = Tensor.FromArray(new[] { true, false, true, true }, 2, 2);
+        Assert.Equal(new[] { 1.0, 0, 1, 1 }, mask.ToArray());
+        Assert.Equal(DType.Float64, mask.DType);
+        // a mask from bools selects as the comparisons' masks do
+        var x = Tensor.FromArray(new[] { 5.0, 6, 7, 8 }, 2, 2);
+        Assert.Equal(new[] { 5.0, 0, 7, 8 }, Tensor.Where(mask, x, 0.0).ToArray());
+        Assert.StartsWith("FromArray: ", Assert.ThrowsAny<ArgumentException>(() => Tensor.FromArray(labels, 4, 2)).Message);
+        Assert.Throws<ArgumentNullException>(() => Tensor.FromArray((int[])null!));
+    }
+
+    // torch.allclose written out: every pair close, or equal, or (with equalNan) both NaN
+    static bool ReferenceAllClose(double[] a, double[] b, double rtol, double atol, bool equalNan)
+    {
+        for (int i = 0; i < a.Length; i++)
+        {
+            double x = a[i], y = b[i];
+            bool close = x == y || Math.Abs(x - y) <= atol + rtol * Math.Abs(y) || (equalNan && double.IsNaN(x) && double.IsNaN(y));
+            if (!close) return false;
+        }
+        return true;
+    }
+
+    [Theory]
+    [InlineData(1.0, 1.0 + 1e-6, 1e-5, 1e-8, false)]
+    [InlineData(1.0, 1.0 + 1e-4, 1e-5, 1e-8, false)]
+    [InlineData(0.0, 1e-9, 0.0, 1e-8, false)]
+    [InlineData(0.0, 1e-7, 0.0, 1e-8, false)]
+    [InlineData(double.PositiveInfinity, double.PositiveInfinity, 1e-5, 1e-8, false)]
+    [InlineData(double.PositiveInfinity, double.NegativeInfinity, 1e-5, 1e-8, false)]
+    [InlineData(double.NaN, double.NaN, 1e-5, 1e-8, false)]
+    [InlineData(double.NaN, double.NaN, 1e-5, 1e-8, true)]
+    [InlineData(double.NaN, 1.0, 1e-5, 1e-8, true)]
+    [InlineData(-2.0, -2.1, 0.1, 0.0, false)]
+    public void AllCloseIsTorchsAllclose(double a, double b, double rtol, double atol, bool equalNan)
+    {
+        double[] left = [a, 0.5, -3], right = [b, 0.5, -3];
+        bool expected = ReferenceAllClose(left, right, rtol, atol, equalNan);
+        Assert.Equal(expected, Tensor.FromArray(left).AllClose(Tensor.FromArray(right), rtol, atol, equalNan));
+    }
+
+    [Fact]
+    public void AllCloseBroadcastsAndNamesItselfInErrors()
+    {
+        var rows = Tensor.FromArray(new[] { 1.0, 2, 3, 1, 2, 3 }, 2, 3);
+        Assert.True(rows.AllClose(Tensor.FromArray(new[] { 1.0, 2, 3 })));
+        Assert.False(rows.AllClose(Tensor.FromArray(new[] { 1.0, 2, 3.001 })));
+        Assert.True(Tensor.Zeros(0, 3).AllClose(Tensor.Ones(3)));
+        // float32 against float64 compares in float64, as torch promotes
+        Assert.True(Tensor.FromArray(new[] { 0.1f }).AllClose(Tensor.FromArray(new[] { 0.1 }), rtol: 1e-7));
+        Assert.False(Tensor.FromArray(new[] { 0.1f }).AllClose(Tensor.FromArray(new[] { 0.1 }), rtol: 1e-9, atol: 0));
+        Assert.StartsWith("AllClose: ", Assert.ThrowsAny<ArgumentException>(() => rows.AllClose(Tensor.Ones(2))).Message);
+        Assert.ThrowsAny<ArgumentException>(() => rows.AllClose(rows, rtol: -1));
+        // == is reference equality, as for Expr: two equal tensors are still two objects
+        var copy = Tensor.FromArray(rows.ToArray(), rows.Shape);
+        Assert.False(rows == copy);
+        Assert.True(rows.AllClose(copy, 0, 0));
+    }
+
+    [Fact]
+    public void CompoundAssignmentMakesANewTensorAndIndexErrorsNameTheIndexer()
+    {
+        var a = Tensor.FromArray(new[] { 1.0, 2 });
+        var alias = a;
+        a += 1.0;   // C#'s a = a + 1: a new tensor, nothing written in place
+        Assert.Equal(new[] { 2.0, 3 }, a.ToArray());
+        Assert.Equal(new[] { 1.0, 2 }, alias.ToArray());
+        a *= Tensor.FromArray(new[] { 10.0, 100 });
+        Assert.Equal(new[] { 20.0, 300 }, a.ToArray());
+        var e = Assert.ThrowsAny<ArgumentException>(() => a[5]);
+        Assert.StartsWith("Tensor[]: ", e.Message);
+        Assert.Contains("[2]", e.Message);
+    }
 }
