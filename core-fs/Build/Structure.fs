@@ -163,6 +163,7 @@ module Structure =
     /// cotangent goes to that one entry, as torch's (amax, `Expr.maxAxes`, shares it among ties).
     /// The indices are a float tensor in x's dtype with no derivative.
     let maxWithIndices (axis: int) (keepDims: bool) (x: Expr) =
+        if x.Rank = 0 then Shape.fail "MaxWithIndices" (sprintf "the scalar input %s has no axis" (dims x))
         let a = axisOf "MaxWithIndices" x axis
         if x.Dims.[a] = 0 then Shape.fail "MaxWithIndices" (sprintf "axis %d of %s is empty" axis (dims x))
         let index = Expr.argmax a true x
@@ -171,6 +172,7 @@ module Structure =
 
     /// The smallest entries along an axis and their indices, torch.min(x, dim); see maxWithIndices.
     let minWithIndices (axis: int) (keepDims: bool) (x: Expr) =
+        if x.Rank = 0 then Shape.fail "MinWithIndices" (sprintf "the scalar input %s has no axis" (dims x))
         let a = axisOf "MinWithIndices" x axis
         if x.Dims.[a] = 0 then Shape.fail "MinWithIndices" (sprintf "axis %d of %s is empty" axis (dims x))
         // argmax of -x: the same ties and NaN rule as argmin

@@ -138,6 +138,7 @@ public class ClientThreeApiTests
         var e = Assert.ThrowsAny<ArgumentException>(() => ((Expr)x).MaxWithIndices(2));
         Assert.StartsWith("MaxWithIndices: ", e.Message);
         Assert.StartsWith("MinWithIndices: ", Assert.ThrowsAny<ArgumentException>(() => Tensor.Zeros(2, 0).MinWithIndices(1)).Message);
+        Assert.Contains("scalar", Assert.ThrowsAny<ArgumentException>(() => Tensor.Scalar(3).MaxWithIndices(0)).Message);
     }
 
     [Fact]
@@ -354,5 +355,57 @@ public class ClientThreeApiTests
         var e = Assert.ThrowsAny<ArgumentException>(() => a[5]);
         Assert.StartsWith("Tensor[]: ", e.Message);
         Assert.Contains("[2]", e.Message);
+    }
+
+    // torch.linalg.vector_norm written out over the rows of a [rows, columns] array
+    static double[] ReferenceRowNorms(double[] data, int rows, int columns, double p)
+    {
+        var norms = new double[rows];
+        for (int r = 0; r < rows; r++)
+        {
+            var row = data.Skip(r * columns).Take(columns).Select(Math.Abs).ToArray();
+            norms[r] = p == 0 ? row.Count(v => v != 0)
+                     : double.IsPositiveInfinity(p) ? row.Max()
+                     : double.IsNegativeInfinity(p) ? row.Min()
+                     : Math.Pow(row.Sum(v => Math.Pow(v, p)), 1 / p);
+        }
+        return norms;
+    }
+
+    [Theory]
+    [InlineData(3.0)]
+    [InlineData(0.5)]
+    [InlineData(1.5)]
+    [InlineData(0.0)]
+    [InlineData(double.NegativeInfinity)]
+    public void NormTakesEveryPTorchTakes(double p)
+    {
+        var x = T([3, 4], 13);
+        Close(ReferenceRowNorms(x.ToArray(), 3, 4, p), x.Norm(p, 1).ToArray(), 1e-14, $"p = {p} rows");
+        Close(ReferenceRowNorms(x.ToArray(), 1, 12, p), [((Expr)x).Norm(p).Eval().Item()], 1e-14, $"p = {p} all");
+        Assert.Equal(new[] { 3, 1 }, x.Norm(p, 1, keepDims: true).Shape);
+        Assert.Equal(DType.Float32, x.Cast(DType.Float32).Norm(p).DType);
+        // away from zero the norm is smooth in x (p = 0 is piecewise constant: derivative 0)
+        Func<Expr, Expr> f = v => (v.Norm(p, 1) * Tensor.FromArray(new[] { 1.0, -2, 0.5 })).Sum();
+        var gradient = Diff.Grad(f)(x).Eval().ToArray();
+        if (p == 0) Assert.All(gradient, g => Assert.Equal(0.0, g));
+        else Close(NumericGradient(f, x), gradient, 1e-6, $"p = {p} gradient");
+    }
+
+    [Fact]
+    public void NormGradientIsZeroAtZeroAsTorchMasksIt()
+    {
+        // a zero row: every derivative 0; a zero entry in a nonzero row: 0 for p < 1 (torch's mask), the
+        // closed form |x|^(p-1) sign(x) / norm^(p-1) elsewhere
+        var x = Tensor.FromArray(new[] { 0.0, 0, 0, 0.0, 2, -1 }, 2, 3);
+        foreach (var p in new[] { 0.5, 3.0 })
+        {
+            var g = Diff.Grad(v => v.Norm(p, 1).Sum())(x).Eval().ToArray();
+            double norm = Math.Pow(Math.Pow(2, p) + 1, 1 / p);
+            double[] expected = [0, 0, 0, 0, Math.Pow(2, p - 1) / Math.Pow(norm, p - 1), -1 / Math.Pow(norm, p - 1)];
+            Close(expected, g, 1e-14, $"p = {p}");
+        }
+        Assert.StartsWith("Norm: ", Assert.ThrowsAny<ArgumentException>(() => x.Norm(-2)).Message);
+        Assert.StartsWith("Norm: ", Assert.ThrowsAny<ArgumentException>(() => x.Norm(double.NaN)).Message);
     }
 }
