@@ -125,6 +125,20 @@ public abstract class Optimizer
         return (new Parameters(gradients.NameArray, scaled.Select(t => new Tensor(t)).ToArray()), total);
     }
 
+    /// <summary>
+    /// <see cref="ClipGradNorm(Parameters, double)"/> of symbolic gradients, such as those
+    /// <see cref="Diff.ValueAndGrad(Func{IReadOnlyDictionary{string, Expr}, Expr}, Parameters)"/> returns: they are
+    /// evaluated together (one pass over the forward graph they share), then clipped.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxNorm"/> is negative or NaN.</exception>
+    public static (Parameters Gradients, double TotalNorm) ClipGradNorm(IReadOnlyDictionary<string, Expr> gradients, double maxNorm)
+    {
+        ArgumentNullException.ThrowIfNull(gradients);
+        var names = gradients.Keys.ToArray();
+        var values = Expr.EvalMany(names.Select(n => gradients[n]).ToArray());
+        return ClipGradNorm(new Parameters(names, values), maxNorm);
+    }
+
     static string Format(Tensor t) => $"[{string.Join(",", t.Shape)}] and dtype {t.DType.ToString().ToLowerInvariant()}";
 }
 

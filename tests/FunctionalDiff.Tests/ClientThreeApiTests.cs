@@ -266,7 +266,7 @@ public class ClientThreeApiTests
         Assert.True(double.IsNaN(nanNorm));
         Assert.All(poisoned.Values.SelectMany(t => t.ToArray()), v => Assert.True(double.IsNaN(v)));
         Assert.Throws<ArgumentOutOfRangeException>(() => Optimizer.ClipGradNorm(g32, -1));
-        Assert.Throws<ArgumentNullException>(() => Optimizer.ClipGradNorm(null!, 1));
+        Assert.Throws<ArgumentNullException>(() => Optimizer.ClipGradNorm((Parameters)null!, 1));
     }
 
     [Fact]
@@ -407,5 +407,33 @@ public class ClientThreeApiTests
         }
         Assert.StartsWith("Norm: ", Assert.ThrowsAny<ArgumentException>(() => x.Norm(-2)).Message);
         Assert.StartsWith("Norm: ", Assert.ThrowsAny<ArgumentException>(() => x.Norm(double.NaN)).Message);
+    }
+
+    [Fact]
+    public void TheUncompiledTorchStyleStepClipsSymbolicGradients()
+    {
+        // loss.backward(); clip_grad_norm_(model.parameters(), 1.0); opt.step(), uncompiled:
+        // L = Σ (x w + b − y)², so ∂L/∂w = 2 xᵀ r and ∂L/∂b = 2 Σ r with r the residuals
+        double[] xs = [0.5, -1, 2, 1.5, 0, -0.5], ys = [1, 2, -1];
+        var x = Tensor.FromArray(xs, 3, 2);
+        var y = Tensor.FromArray(ys, 3, 1);
+        var model = Parameters.Of(("w", Tensor.FromArray(new[] { 0.3, -0.7 }, 2, 1)), ("b", Tensor.FromArray(new[] { 0.2 })));
+        var sgd = new Sgd(model, lr: 0.1);
+        var (loss, gradients) = Diff.ValueAndGrad(p => (((Expr)x).MatMul(p["w"]) + p["b"] - y).Square().Sum(), sgd.Parameters);
+        var (clipped, norm) = Optimizer.ClipGradNorm(gradients, 1.0);
+        sgd.Step(clipped);
+
+        var r = Enumerable.Range(0, 3).Select(n => xs[2 * n] * 0.3 + xs[2 * n + 1] * -0.7 + 0.2 - ys[n]).ToArray();
+        double[] gw = [2 * Enumerable.Range(0, 3).Sum(n => xs[2 * n] * r[n]), 2 * Enumerable.Range(0, 3).Sum(n => xs[2 * n + 1] * r[n])];
+        double gb = 2 * r.Sum();
+        double expectedNorm = Math.Sqrt(gw[0] * gw[0] + gw[1] * gw[1] + gb * gb);
+        Close(r.Sum(v => v * v), loss.Eval().Item(), 1e-14, "loss");
+        Close(expectedNorm, norm, 1e-14, "norm");
+        Assert.True(expectedNorm > 1, "the gradient is clipped");
+        double factor = 1.0 / (expectedNorm + 1e-6);
+        Close(gw.Select(g => g * factor).ToArray(), clipped["w"].ToArray(), 1e-14, "w");
+        Close([gb * factor], clipped["b"].ToArray(), 1e-14, "b");
+        Close([0.3 - 0.1 * gw[0] * factor, -0.7 - 0.1 * gw[1] * factor], sgd.Parameters["w"].ToArray(), 1e-14, "w after the step");
+        Assert.Throws<ArgumentNullException>(() => Optimizer.ClipGradNorm((IReadOnlyDictionary<string, Expr>)null!, 1));
     }
 }
