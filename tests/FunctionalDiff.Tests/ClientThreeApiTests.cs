@@ -436,4 +436,27 @@ public class ClientThreeApiTests
         Close([0.3 - 0.1 * gw[0] * factor, -0.7 - 0.1 * gw[1] * factor], sgd.Parameters["w"].ToArray(), 1e-14, "w after the step");
         Assert.Throws<ArgumentNullException>(() => Optimizer.ClipGradNorm((IReadOnlyDictionary<string, Expr>)null!, 1));
     }
+
+    [Fact]
+    public void IntLabelsFromArrayServeCrossEntropyAndAccuracy()
+    {
+        // labels loaded as int[] and made a tensor, as torch.tensor(labels) would be: the Expr form of CrossEntropy
+        // takes them as class indices, and accuracy compares them with the argmax
+        int[] labels = [2, 0, 1, 1];
+        var logits = T([4, 3], 17);
+        var targets = Tensor.FromArray(labels);
+        var l = logits.ToArray();
+        double expected = 0;
+        int correct = 0;
+        for (int n = 0; n < 4; n++)
+        {
+            var row = l[(n * 3)..(n * 3 + 3)];
+            expected += (Math.Log(row.Sum(Math.Exp)) - row[labels[n]]) / 4;
+            if (Array.IndexOf(row, row.Max()) == labels[n]) correct++;
+        }
+        Close(expected, Loss.CrossEntropy(logits, targets).Eval().Item(), 1e-14, "cross-entropy of tensor labels");
+        Close(expected, Loss.CrossEntropy(logits, labels).Eval().Item(), 1e-14, "cross-entropy of int[] labels");
+        Assert.Equal(correct / 4.0, logits.ArgMax(1).Eq(targets).Mean().Item());
+        Assert.Equal(correct / 4.0, logits.MaxWithIndices(1).Indices.Eq(targets).Mean().Item());
+    }
 }
