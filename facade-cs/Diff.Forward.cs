@@ -39,6 +39,8 @@ public static partial class Diff
 
     /// <summary>The Hessian of a one-element f as a function of x, with shape (x.Shape followed by x.Shape).</summary>
     /// <exception cref="ArgumentException">f returns more or fewer than one element.</exception>
+    // Preferred over the several-input overload when a lambda fits both, as for Jacobian.
+    [OverloadResolutionPriority(1)]
     public static Func<Expr, Expr> Hessian(Func<Expr, Expr> f) => Transformed(f, "Hessian", CoreDiff.hessian);
 
     /// <summary>

@@ -68,4 +68,22 @@ public static partial class Diff
             return result;
         };
     }
+
+    /// <summary>
+    /// The Hessian of a one-element f of several inputs, in blocks (JAX's <c>hessian(f, argnums=(0, 1, ...))</c>):
+    /// result[i][j] is ∂²f/∂xᵢ∂xⱼ, of shape xs[i].Shape followed by xs[j].Shape, so result[j][i] is its transpose.
+    /// Each block is the forward-mode Jacobian in xⱼ of the gradient in xᵢ, as <see cref="Hessian(Func{Expr, Expr})"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">f returns more or fewer than one element.</exception>
+    public static Func<Expr[], Expr[][]> Hessian(Func<Expr[], Expr> f)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        var lifted = Interop.LiftManyOneElement(f, "Hessian");
+        return xs =>
+        {
+            Interop.ThrowIfAnyNull(xs, nameof(xs));
+            var blocks = FunctionalDiff.Core.Diff.hessianN(lifted, Interop.List(xs));
+            return blocks.Select(row => Interop.Wrap(row)).ToArray();
+        };
+    }
 }

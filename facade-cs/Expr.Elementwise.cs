@@ -103,6 +103,9 @@ public sealed partial class Expr
     /// <summary>The identity, except that no derivative flows through it.</summary>
     public Expr StopGradient() => Apply(Build.stopGradient);
 
+    /// <summary>torch's name for <see cref="StopGradient"/>: the same value, with no derivative flowing through it.</summary>
+    public Expr Detach() => StopGradient();
+
     // torch's elementary functions without a primitive of their own: composites in the core
     // (FunctionalDiff.Core.Elementary), each with torch's values at overflow, zeros and domain bounds.
 

@@ -69,6 +69,34 @@ public sealed partial class Expr
     public Expr ArgMin() => Wrap(FunctionalDiff.Core.Structure.argminAll(Node));
 
     /// <summary>
+    /// The largest entries along an axis and their positions, torch's <c>x.max(dim)</c> (<see cref="Max(int, bool)"/> is
+    /// torch's amax, values only). The index is the first among ties, or that of the first NaN (as <see cref="ArgMax(int, bool)"/>).
+    /// Values are the entries at the indices, so the derivative goes to that one entry, as torch's (amax shares it among
+    /// ties); Indices are integers in this dtype and have no derivative.
+    /// </summary>
+    /// <param name="axis">The axis to reduce; negative counts from the end.</param>
+    /// <param name="keepDims">Keep the reduced axis with length 1.</param>
+    /// <exception cref="ArgumentException">The axis is out of range or empty.</exception>
+    public (Expr Values, Expr Indices) MaxWithIndices(int axis, bool keepDims = false)
+    {
+        var pair = FunctionalDiff.Core.Structure.maxWithIndices(axis, keepDims, Node);
+        return (Wrap(pair.Item1), Wrap(pair.Item2));
+    }
+
+    /// <summary>
+    /// The smallest entries along an axis and their positions, torch's <c>x.min(dim)</c>; ties, NaN and the derivative
+    /// as <see cref="MaxWithIndices"/>.
+    /// </summary>
+    /// <param name="axis">The axis to reduce; negative counts from the end.</param>
+    /// <param name="keepDims">Keep the reduced axis with length 1.</param>
+    /// <exception cref="ArgumentException">The axis is out of range or empty.</exception>
+    public (Expr Values, Expr Indices) MinWithIndices(int axis, bool keepDims = false)
+    {
+        var pair = FunctionalDiff.Core.Structure.minWithIndices(axis, keepDims, Node);
+        return (Wrap(pair.Item1), Wrap(pair.Item2));
+    }
+
+    /// <summary>
     /// The lower median of all elements, rank 0 (torch.median): for an even count the smaller of the two middle
     /// values. NaN if any element is NaN, as in torch. The derivative goes to the element picked.
     /// </summary>

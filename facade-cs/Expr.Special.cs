@@ -129,20 +129,21 @@ public sealed partial class Expr
     }
 
     /// <summary>
-    /// The vector p-norm of all elements for p = 1, 2 or <see cref="double.PositiveInfinity"/>
-    /// (torch.linalg.vector_norm). The gradient at 0 is 0 for every p, as in torch.
+    /// The vector p-norm of all elements (torch.linalg.vector_norm): (Σ|x|^p)^(1/p) for p &gt; 0, max |x| for
+    /// <see cref="double.PositiveInfinity"/>, min |x| for <see cref="double.NegativeInfinity"/>, the count of nonzero
+    /// entries for 0. The gradient at 0 is 0 for every p, as in torch.
     /// </summary>
-    /// <param name="p">1, 2 or positive infinity.</param>
+    /// <param name="p">Positive, 0, or ±infinity (negative finite p is not supported).</param>
     public Expr Norm(double p = 2.0) => Norm(p, AllAxes, false);
 
-    /// <summary>The vector p-norm along an axis for p = 1, 2 or ∞ (torch.linalg.vector_norm); gradient 0 at 0.</summary>
-    /// <param name="p">1, 2 or positive infinity.</param>
+    /// <summary>The vector p-norm along an axis (torch.linalg.vector_norm; p as in <see cref="Norm(double)"/>); gradient 0 at 0.</summary>
+    /// <param name="p">Positive, 0, or ±infinity.</param>
     /// <param name="axis">The axis to reduce.</param>
     /// <param name="keepDims">Keep the reduced axis with length 1.</param>
     public Expr Norm(double p, int axis, bool keepDims = false) => Norm(p, new[] { axis }, keepDims);
 
-    /// <summary>The vector p-norm over axes for p = 1, 2 or ∞ (torch.linalg.vector_norm); gradient 0 at 0.</summary>
-    /// <param name="p">1, 2 or positive infinity.</param>
+    /// <summary>The vector p-norm over axes (torch.linalg.vector_norm; p as in <see cref="Norm(double)"/>); gradient 0 at 0.</summary>
+    /// <param name="p">Positive, 0, or ±infinity.</param>
     /// <param name="axes">The axes to reduce.</param>
     /// <param name="keepDims">Keep the reduced axes with length 1.</param>
     public Expr Norm(double p, int[] axes, bool keepDims = false)

@@ -110,6 +110,35 @@ public abstract class Optimizer
         return Step(new Parameters(names, values));
     }
 
+    /// <summary>
+    /// torch.nn.utils.clip_grad_norm_ without the mutation: the gradients scaled together so that their joint 2-norm is
+    /// at most <paramref name="maxNorm"/>, and that norm before scaling (torch's return value). As torch, the factor is
+    /// maxNorm / (norm + 1e-6) capped at 1, and a NaN norm makes every gradient NaN. Pass the result to
+    /// <see cref="Step(Parameters)"/>: <c>var (clipped, norm) = Optimizer.ClipGradNorm(gradients, 1.0); adam.Step(clipped);</c>
+    /// (F#: <c>Optimizers.clipGradNorm maxNorm gradients</c>).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxNorm"/> is negative or NaN.</exception>
+    public static (Parameters Gradients, double TotalNorm) ClipGradNorm(Parameters gradients, double maxNorm)
+    {
+        ArgumentNullException.ThrowIfNull(gradients);
+        var (scaled, total) = CoreOptimizers.clipGradNorm(maxNorm, gradients.Values.Select(t => t.Value).ToArray());
+        return (new Parameters(gradients.NameArray, scaled.Select(t => new Tensor(t)).ToArray()), total);
+    }
+
+    /// <summary>
+    /// <see cref="ClipGradNorm(Parameters, double)"/> of symbolic gradients, such as those
+    /// <see cref="Diff.ValueAndGrad(Func{IReadOnlyDictionary{string, Expr}, Expr}, Parameters)"/> returns: they are
+    /// evaluated together (one pass over the forward graph they share), then clipped.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxNorm"/> is negative or NaN.</exception>
+    public static (Parameters Gradients, double TotalNorm) ClipGradNorm(IReadOnlyDictionary<string, Expr> gradients, double maxNorm)
+    {
+        ArgumentNullException.ThrowIfNull(gradients);
+        var names = gradients.Keys.ToArray();
+        var values = Expr.EvalMany(names.Select(n => gradients[n]).ToArray());
+        return ClipGradNorm(new Parameters(names, values), maxNorm);
+    }
+
     static string Format(Tensor t) => $"[{string.Join(",", t.Shape)}] and dtype {t.DType.ToString().ToLowerInvariant()}";
 }
 

@@ -89,7 +89,8 @@ public sealed class Parameters : IReadOnlyDictionary<string, Tensor>
     /// <summary>Reads a NumPy <c>.npz</c> archive (see <see cref="Npz"/>).</summary>
     public static Parameters Load(string path) => Npz.Load(path);
 
-    internal Tensor[] Values => values;
+    /// <summary>The tensors, in the order of <see cref="Names"/> (a dictionary's <c>Values</c>, here a list).</summary>
+    public IReadOnlyList<Tensor> Values => values;
     internal string[] NameArray => names;
 
     /// <summary>The number of entries.</summary>

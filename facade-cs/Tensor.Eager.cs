@@ -34,14 +34,14 @@ public sealed partial class Tensor
     public Tensor LogSumExp(int axis, bool keepDims = false) => ((Expr)this).LogSumExp(axis, keepDims).Eval();
 
     /// <summary>
-    /// The vector p-norm of all elements for p = 1, 2 or ∞ (torch.linalg.vector_norm), as <see cref="Expr.Norm(double)"/>:
+    /// The vector p-norm of all elements (torch.linalg.vector_norm; p positive, 0 or ±∞), as <see cref="Expr.Norm(double)"/>:
     /// the global norm of a gradient, say, before clipping it.
     /// </summary>
-    /// <exception cref="ArgumentException">p is not 1, 2 or positive infinity.</exception>
+    /// <exception cref="ArgumentException">p is negative and finite, or NaN.</exception>
     public Tensor Norm(double p = 2.0) => ((Expr)this).Norm(p).Eval();
 
-    /// <summary>The vector p-norm along an axis for p = 1, 2 or ∞, as <see cref="Expr.Norm(double, int, bool)"/>.</summary>
-    /// <exception cref="ArgumentException">p is not 1, 2 or positive infinity, or the axis is out of range.</exception>
+    /// <summary>The vector p-norm along an axis, as <see cref="Expr.Norm(double, int, bool)"/>.</summary>
+    /// <exception cref="ArgumentException">p is negative and finite or NaN, or the axis is out of range.</exception>
     public Tensor Norm(double p, int axis, bool keepDims = false) => ((Expr)this).Norm(p, axis, keepDims).Eval();
 
     /// <summary>The variance of all elements with Bessel's correction (torch.var), as <see cref="Expr.Var()"/>.</summary>

@@ -234,6 +234,31 @@ public sealed partial class Tensor
     /// <summary>The product over several axes (negative axes count from the end).</summary>
     public Tensor Prod(int[] axes, bool keepDims = false) => Reduce("Prod", ReduceOp.Prod, axes, keepDims);
 
+    /// <summary>
+    /// The largest elements along an axis and their positions, torch's <c>t.max(dim)</c> (<see cref="Max(int, bool)"/>
+    /// is torch's amax, values only). An index is the first among ties, or of the first NaN, as <see cref="ArgMax(int, bool)"/>;
+    /// indices are integers held in the tensor's dtype.
+    /// </summary>
+    /// <exception cref="ArgumentException">The axis is out of range or empty.</exception>
+    public (Tensor Values, Tensor Indices) MaxWithIndices(int axis, bool keepDims = false)
+    {
+        var (values, indices) = ((Expr)this).MaxWithIndices(axis, keepDims);
+        var both = Expr.EvalMany(values, indices);
+        return (both[0], both[1]);
+    }
+
+    /// <summary>
+    /// The smallest elements along an axis and their positions, torch's <c>t.min(dim)</c>; ties and NaN as
+    /// <see cref="ArgMin(int, bool)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The axis is out of range or empty.</exception>
+    public (Tensor Values, Tensor Indices) MinWithIndices(int axis, bool keepDims = false)
+    {
+        var (values, indices) = ((Expr)this).MinWithIndices(axis, keepDims);
+        var both = Expr.EvalMany(values, indices);
+        return (both[0], both[1]);
+    }
+
     /// <summary>The same elements in a new shape; one entry may be −1 to infer it. A view when possible.</summary>
     public Tensor Reshape(params int[] shape)
     {
@@ -259,9 +284,11 @@ public sealed partial class Tensor
     public Tensor Slice(int axis, int start, int stop, int step = 1) => new(Kernels.slice(axis, start, stop, step, Value));
 
     /// <summary>The rows (first axis) in a range, as <c>t[2..5]</c> or <c>t[^10..]</c>. A view.</summary>
+    [System.Runtime.CompilerServices.IndexerName("Element")]
     public Tensor this[Range rows] => SliceRange(this, 0, rows);
 
     /// <summary>A range of rows and a range of columns, as <c>t[.., 1..3]</c>. A view.</summary>
+    [System.Runtime.CompilerServices.IndexerName("Element")]
     public Tensor this[Range rows, Range columns] => SliceRange(SliceRange(this, 0, rows), 1, columns);
 
     /// <summary>Row <paramref name="row"/> (negative counts from the end), without the first axis, like torch's <c>t[i]</c>.</summary>

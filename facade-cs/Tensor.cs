@@ -27,6 +27,35 @@ public sealed partial class Tensor
         return new(CoreTensor.FromArray(data, new[] { data.Length }));
     }
 
+    /// <summary>
+    /// A float64 tensor holding <paramref name="data"/> converted exactly (torch.tensor of ints gives int64; tensors here are
+    /// float32 or float64, and every int is a float64 exactly), as a vector or in <paramref name="shape"/>. Class indices for
+    /// <see cref="Loss.CrossEntropy(Expr, int[], Reduction, double)"/> are taken as an <c>int[]</c> directly.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shape does not hold exactly the values given.</exception>
+    public static Tensor FromArray(int[] data, params int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(shape);
+        var values = new double[data.Length];
+        for (int i = 0; i < data.Length; i++) values[i] = data[i];
+        return FromArray(values, shape.Length == 0 ? new[] { data.Length } : shape);
+    }
+
+    /// <summary>
+    /// A float64 mask, 1 for true and 0 for false (the masks comparisons give; torch.tensor of bools gives torch.bool), as a
+    /// vector or in <paramref name="shape"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shape does not hold exactly the values given.</exception>
+    public static Tensor FromArray(bool[] data, params int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(shape);
+        var values = new double[data.Length];
+        for (int i = 0; i < data.Length; i++) values[i] = data[i] ? 1.0 : 0.0;
+        return FromArray(values, shape.Length == 0 ? new[] { data.Length } : shape);
+    }
+
     /// <summary>A float64 matrix holding a copy of <paramref name="data"/> (row-major).</summary>
     public static Tensor FromArray(double[,] data)
     {
@@ -95,6 +124,20 @@ public sealed partial class Tensor
         return new(CoreTensor.Full(shape, value, Interop.ToCore(dtype)));
     }
 
+    /// <summary>Zeros of <paramref name="like"/>'s shape and dtype (torch.zeros_like).</summary>
+    public static Tensor ZerosLike(Tensor like)
+    {
+        ArgumentNullException.ThrowIfNull(like);
+        return new(CoreTensor.ZerosLike(like.Value));
+    }
+
+    /// <summary>Ones of <paramref name="like"/>'s shape and dtype (torch.ones_like).</summary>
+    public static Tensor OnesLike(Tensor like)
+    {
+        ArgumentNullException.ThrowIfNull(like);
+        return new(CoreTensor.OnesLike(like.Value));
+    }
+
     /// <summary>The values start, start + step, ... strictly before stop, like torch.arange.</summary>
     public static Tensor Arange(double start, double stop, double step = 1.0, DType dtype = DType.Float64) =>
         new(Creation.arange(Interop.ToCore(dtype), start, stop, step));
@@ -149,12 +192,15 @@ public sealed partial class Tensor
 
     /// <summary>The element at a full index; negative indices count from the end.</summary>
     /// <exception cref="ArgumentException">The index has the wrong length or is out of range.</exception>
+    // The indexers' metadata name is not the default Item, so that Item() can be torch's t.item().
+    [System.Runtime.CompilerServices.IndexerName("Element")]
     public double this[params int[] index]
     {
         get
         {
             ArgumentNullException.ThrowIfNull(index);
-            return Value[index];
+            // the core's member is Item; the caller wrote t[i, j]
+            return Interop.Named("Tensor[]", () => Value[index]);
         }
     }
 
@@ -177,6 +223,22 @@ public sealed partial class Tensor
     /// <summary>The value of a one-element tensor.</summary>
     /// <exception cref="ArgumentException">The tensor has more or fewer than one element.</exception>
     public double ToScalar() => Value.ToScalar();
+
+    /// <summary>
+    /// torch.allclose: whether |this − other| ≤ atol + rtol·|other| for every element, with broadcasting. Equal values are
+    /// close (equal infinities too); NaN is close to nothing unless <paramref name="equalNan"/>. True for empty tensors.
+    /// <c>==</c> is reference equality, as for <see cref="Expr"/>; <see cref="Eq(Tensor)"/> gives the elementwise mask.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes do not broadcast, or a tolerance is negative.</exception>
+    public bool AllClose(Tensor other, double rtol = 1e-5, double atol = 1e-8, bool equalNan = false)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return Interop.Named("AllClose", () => FunctionalDiff.Core.TensorMath.allClose(rtol, atol, equalNan, Value, other.Value));
+    }
+
+    /// <summary>The value of a one-element tensor as a double, torch's <c>t.item()</c> (the same as <see cref="ToScalar"/>).</summary>
+    /// <exception cref="ArgumentException">The tensor has more or fewer than one element; the message gives its shape.</exception>
+    public double Item() => Interop.Named("Item", () => Value.ToScalar());
 
     /// <summary>The text PyTorch's <c>str(tensor)</c> prints for the same values:
     /// <c>tensor([1.0000, 0.0180])</c>, rows aligned, tensors over 1000 elements summarised with

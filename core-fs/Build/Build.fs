@@ -34,6 +34,9 @@ module Expr =
     /// Zeros of x's shape and dtype.
     let zerosLike (x: Expr) = ExprCore.full x.DType x.Dims 0.0
 
+    /// Ones of x's shape and dtype (torch.ones_like): a constant, with no path to x.
+    let onesLike (x: Expr) = ExprCore.full x.DType x.Dims 1.0
+
     /// Converts to another dtype; scalar constants convert at build time.
     let cast (dtype: DType) (x: Expr) : Expr = ExprCore.cast dtype x
 

@@ -38,8 +38,10 @@ module Statistics =
         let axes = Shape.normalizeAxes "Std" x.Rank axes
         sqrtZeroGradientAtZero (var axes correction keepDims x)
 
-    /// The vector p-norm over the axes for p = 1, 2 or +∞, as torch.linalg.vector_norm. At 0 the
-    /// gradient is 0 for every p, as torch has it (sign(0) = 0 for p = 1 and ∞, masked for p = 2).
+    /// The vector p-norm over the axes, as torch.linalg.vector_norm: (Σ|x|^p)^(1/p) for p > 0, max |x|
+    /// for +∞, min |x| for −∞, and the count of nonzero entries for p = 0 (negative finite p is not
+    /// supported). At 0 the gradient is 0 for every p, as torch has it (sign(0) = 0 for p = 1 and ∞,
+    /// masked for the others).
     let norm (p: float) (axes: int[]) (keepDims: bool) (x: Expr) =
         let axes = Shape.normalizeAxes "Norm" x.Rank axes
         if p = 1.0 then Expr.sumAxes axes keepDims (Expr.abs x)
@@ -48,7 +50,23 @@ module Statistics =
             // over an empty axis the ∞-norm is 0, as torch (max would raise)
             if axes |> Array.exists (fun a -> x.Dims.[a] = 0) then Expr.zeros x.DType (Shape.reduced x.Dims axes keepDims)
             else Expr.reduce ReduceOp.Max axes keepDims (Expr.abs x)
-        else Shape.fail "Norm" (sprintf "p must be 1, 2 or infinity, got %g (input %s)" p (Shape.format x.Dims))
+        elif Double.IsNegativeInfinity p then
+            if axes |> Array.exists (fun a -> x.Dims.[a] = 0) then
+                Shape.fail "Norm" (sprintf "the -infinity norm of the empty axes of %s has no value (torch raises too)" (Shape.format x.Dims))
+            Expr.reduce ReduceOp.Min axes keepDims (Expr.abs x)
+        elif p = 0.0 then
+            // the count of nonzero entries, whose derivative is 0 everywhere, as torch's
+            Expr.stopGradient (Expr.sumAxes axes keepDims (Expr.cast x.DType (Expr.ne x (Expr.scalar x.DType 0.0))))
+        elif p > 0.0 && not (Double.IsNaN p) then
+            // (Σ|x|^p)^(1/p), reading |x|^p and the root only where their argument is positive: the
+            // derivative is 0 at a zero entry (where |x|^(p-1) is infinite for p < 1; torch masks it
+            // there too) and at a zero norm, as for p = 2
+            let zero, one = Expr.scalar x.DType 0.0, Expr.scalar x.DType 1.0
+            let power (e: Expr) (exponent: float) =
+                let isZero = Expr.eq e zero
+                Expr.where isZero zero (Expr.pow (Expr.where isZero one e) (Expr.scalar x.DType exponent))
+            power (Expr.sumAxes axes keepDims (power (Expr.abs x) p)) (1.0 / p)
+        else Shape.fail "Norm" (sprintf "p must be positive, 0 or ±infinity, got %g (input %s)" p (Shape.format x.Dims))
 
     /// The Frobenius norm over the last two axes: the 2-norm of the matrix's entries.
     let frobenius (keepDims: bool) (x: Expr) =

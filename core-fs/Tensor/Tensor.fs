@@ -232,3 +232,9 @@ type Tensor internal (dtype: DType, shape: int[], strides: int[], offset: int, s
 
     /// A tensor of ones.
     static member Ones(shape: int[], dtype: DType) = Tensor.Full(shape, 1.0, dtype)
+
+    /// Zeros of t's shape and dtype (torch.zeros_like).
+    static member ZerosLike(t: Tensor) = Tensor.Full(t.Shape, 0.0, t.DType)
+
+    /// Ones of t's shape and dtype (torch.ones_like).
+    static member OnesLike(t: Tensor) = Tensor.Full(t.Shape, 1.0, t.DType)

@@ -114,3 +114,15 @@ module TensorMath =
     let stack (axis: int) (parts: Tensor[]) = Structural.stack axis parts
     /// Picks rows (elements along `axis`) by an index tensor.
     let gather (axis: int) (index: Tensor) (t: Tensor) = Structural.gather axis index t
+
+    /// torch.allclose: whether |a − b| ≤ atol + rtol·|b| everywhere, with broadcasting; equal
+    /// values are close (so are equal infinities), NaN is close to nothing unless equalNan, where
+    /// a NaN is close to a NaN. True for empty tensors.
+    let allClose (rtol: float) (atol: float) (equalNan: bool) (a: Tensor) (b: Tensor) : bool =
+        if not (rtol >= 0.0) then invalidArg "rtol" (sprintf "AllClose: rtol = %g must be ≥ 0" rtol)
+        if not (atol >= 0.0) then invalidArg "atol" (sprintf "AllClose: atol = %g must be ≥ 0" atol)
+        Shape.broadcast "AllClose" a.Shape b.Shape |> ignore
+        let within = binary BinaryOp.LessEqual (abs (sub a b)) (addScalar atol (mulScalar rtol (abs b)))
+        let close = maximum within (binary BinaryOp.Equal a b)
+        let close = if equalNan then maximum close (mul (binary BinaryOp.NotEqual a a) (binary BinaryOp.NotEqual b b)) else close
+        close.Numel = 0 || (min close).ToScalar() = 1.0

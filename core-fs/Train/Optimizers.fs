@@ -208,3 +208,32 @@ module Optimizers =
                     buf.[i] <- r (r (buf.[i] * mu) + r (gi / denominator))
                     p.[i] <- r (p.[i] + r (negLr * buf.[i]))
                 else p.[i] <- r (p.[i] + r (r (negLr * gi) / denominator)))
+
+    /// torch.nn.utils.clip_grad_norm_ without the mutation: the gradients scaled together so that
+    /// their joint 2-norm is at most maxNorm, and that norm before scaling. As torch: the joint norm
+    /// is the norm of the per-tensor norms, the factor is maxNorm / (norm + 1e-6) capped at 1, and
+    /// every gradient is multiplied by it even when it is 1 (torch's error_if_nonfinite=False: a NaN
+    /// norm makes every gradient NaN, an infinite one makes them 0 and NaN where infinite). The norms are accumulated in float64 and the
+    /// factor rounded to each gradient's dtype before the product.
+    let clipGradNorm (maxNorm: float) (gradients: Tensor[]) : Tensor[] * float =
+        if isNull gradients then nullArg "gradients"
+        if not (maxNorm >= 0.0) then
+            raise (ArgumentOutOfRangeException("maxNorm", maxNorm, sprintf "ClipGradNorm: maxNorm = %g must be ≥ 0" maxNorm))
+        let mutable squares = 0.0
+        for g in gradients do
+            if isNull (box g) then nullArg "gradients"
+            let mutable own = 0.0
+            for v in g.ToDoubleArray() do
+                own <- own + v * v
+            // each tensor's norm in its own dtype, as torch's per-tensor vector_norm
+            let norm = roundTo g.DType (Math.Sqrt own)
+            squares <- squares + norm * norm
+        let total = Math.Sqrt squares
+        // Math.Min keeps a NaN factor, so a non-finite norm poisons every gradient, as in torch
+        let factor = Math.Min(maxNorm / (total + 1e-6), 1.0)
+        let scaled =
+            gradients |> Array.map (fun g ->
+                let r = roundTo g.DType
+                let f = r factor
+                ofDtype g.DType g.Dims (g.ToDoubleArray() |> Array.map (fun v -> r (v * f))))
+        scaled, total

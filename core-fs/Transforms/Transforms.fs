@@ -313,6 +313,19 @@ module Diff =
     /// of the gradient, every Hessian-vector product in one batched graph.
     let hessian (f: Expr -> Expr) (x: Expr) : Expr = hessianChunked None f x
 
+    /// The Hessian blocks of a one-element f of several arguments (JAX's hessian with argnums over
+    /// them all): block i, j is the second derivative in argument i and then j, of shape
+    /// (argument i's shape @ argument j's shape), so block j, i is its transpose. Column j is the
+    /// forward-mode Jacobian in argument j of the gradient in argument i, as hessian.
+    let hessianN (f: Expr list -> Expr) (arguments: Expr list) : Expr list list =
+        let args = Array.ofList arguments
+        let block i j =
+            let gradientI (xj: Expr) =
+                let replaced = args |> Array.mapi (fun k a -> if k = j then xj else a) |> List.ofArray
+                (snd (differentiate "Hessian" false f replaced)).[i]
+            jacobianOf true "Hessian" JacobianMode.Forward None gradientI args.[j]
+        List.init args.Length (fun i -> List.init args.Length (fun j -> block i j))
+
     // ---- batching (BatchingRules.fs, Vmap.fs) ----
 
     /// vmap over several arguments and outputs: inAxes gives each argument's batch axis (None for

@@ -24,6 +24,7 @@ public class ArgumentNameTests
         if (type == typeof(int?[])) return new int?[] { 0, null };
         if (type == typeof(double[])) return new[] { 1.0 };
         if (type == typeof(float[])) return new[] { 1.0f };
+        if (type == typeof(bool[])) return new[] { true };
         if (type == typeof(double[,])) return new double[1, 1];
         if (type == typeof(float[,])) return new float[1, 1];
         if (type == typeof(Func<Expr, Expr>)) return (Func<Expr, Expr>)(x => x.Sum());
@@ -95,7 +96,8 @@ public class ArgumentNameTests
         // Guards against a vacuous pass: the methods of the report are among those checked.
         foreach (var expected in new[] { "Expr.MatMul.other", "Expr.Pow.exponent", "Expr.Atan2.x", "Expr.Eq.other",
                                          "Expr.op_LessThan.b", "Loss.Mse.target", "Loss.BinaryCrossEntropyWithLogits.targets",
-                                         "Nn.Linear.input", "Nn.Linear.weight", "Diff.Vjp.y", "Diff.Hvp.v", "Tensor.get_Item.index" })
+                                         // the indexer is named Element in metadata, so that Item() can be torch's t.item()
+                                         "Nn.Linear.input", "Nn.Linear.weight", "Diff.Vjp.y", "Diff.Hvp.v", "Tensor.get_Element.index" })
             Assert.Contains(expected, checkedParameters);
     }
 

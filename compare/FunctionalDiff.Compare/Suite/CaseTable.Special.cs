@@ -43,6 +43,12 @@ public static partial class CaseTable
             yield return C($"norm {p} axis 2 [2,3,4]", new[] { input }, x => x[0].Norm(p, 2), x => torch.linalg.vector_norm(x[0], p, new long[] { 2 }));
             yield return C($"norm {p} all [5]", new[] { double.IsPositiveInfinity(p) ? D(5) : Z(5) }, x => x[0].Norm(p), x => torch.linalg.vector_norm(x[0], p));
         }
+        // the other orders torch.linalg.vector_norm takes: general p away from zero, the count of nonzeros, min |x|
+        foreach (var p in new[] { 3.0, 0.5 })
+            yield return C($"norm {p} axis 2 [2,3,4]", new[] { Z(2, 3, 4) }, x => x[0].Norm(p, 2), x => torch.linalg.vector_norm(x[0], p, new long[] { 2 }));
+        yield return C("norm 0 axis 1 [2,3]", new[] { Z(2, 3) }, x => x[0].Norm(0.0, 1) * x[0].Sum(1), x => torch.linalg.vector_norm(x[0], 0.0, new long[] { 1 }) * x[0].sum(1));
+        yield return C("norm -inf axis 1 [2,3]", new[] { D(2, 3) }, x => x[0].Norm(double.NegativeInfinity, 1),
+            x => torch.linalg.vector_norm(x[0], double.NegativeInfinity, new long[] { 1 }));
         yield return C("frobenius [2,3,4]", new[] { I(2, 3, 4) }, x => x[0].FrobeniusNorm(), x => torch.linalg.matrix_norm(x[0], "fro"));
 
         // indexing and structure (linear ops, so a smooth function after them makes second order non-trivial)
