@@ -77,14 +77,15 @@ public static class Cli
         var conv = new Option<bool>("--conv") { Description = "the convolution rows instead" };
         var vmap = new Option<bool>("--vmap") { Description = "the vmap table instead" };
         var scan = new Option<bool>("--scan") { Description = "the loops table (Scan, recurrent models) instead" };
-        var threadTime = new Option<bool>("--thread-time") { Description = "with --steps, --linalg, --conv, --vmap, --scan or --nested: CPU time of the calling thread (for a loaded host; needs DOTNET_PROCESSOR_COUNT=1)" };
+        var ops = new Option<bool>("--ops") { Description = "the table of single ops' gradients (softmax, gelu, index_select, ...) instead" };
+        var threadTime = new Option<bool>("--thread-time") { Description = "with --steps, --linalg, --conv, --vmap, --scan, --ops or --nested: CPU time of the calling thread (for a loaded host; needs DOTNET_PROCESSOR_COUNT=1)" };
         var maxSteps = new Option<int?>("--max-steps") { Description = "with --nested: rows of at most N steps", HelpName = "N" };
         var filter = new Option<string?>("--filter") { Description = "with --steps, --nested or --scan: rows whose name contains TEXT", HelpName = "TEXT" };
         var child = new Option<bool>(StepsBench.TrainingOption) { Hidden = true, Description = "the training loop's child process" };
         var chainChild = new Option<bool>(StepsBench.ChainOption) { Hidden = true, Description = "the 10^6-op chain's child process" };
         var bench = new Command("bench", "Benchmarks side by side with TorchSharp (matrix products and elementwise ops by default).")
         {
-            quick, nested, steps, linalg, conv, vmap, threadTime, maxSteps, filter, child, chainChild, scan,
+            quick, nested, steps, linalg, conv, vmap, threadTime, maxSteps, filter, child, chainChild, scan, ops,
         };
         bench.SetAction(r =>
         {
@@ -95,6 +96,7 @@ public static class Cli
             if (r.GetValue(conv)) args.Add("--conv");
             if (r.GetValue(vmap)) args.Add("--vmap");
             if (r.GetValue(scan)) args.Add("--scan");
+            if (r.GetValue(ops)) args.Add("--ops");
             if (r.GetValue(threadTime)) args.Add("--thread-time");
             if (r.GetValue(child)) args.Add(StepsBench.TrainingOption);
             if (r.GetValue(chainChild)) args.Add(StepsBench.ChainOption);
