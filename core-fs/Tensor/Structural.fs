@@ -260,14 +260,16 @@ module Structural =
         denseStrides shape targetStrides
         let stride = targetStrides.[a]
         let size = shape.[a]
-        // every index is checked before any sum, so a failure leaves no partial result behind
-        walkIndex index targetStrides 0 a (fun _ i _ -> indexAt "ScatterAdd" index i size a |> ignore)
+        let byRows = rowsShareIndex a index source.Strides.[rank - 1] && source.IsContiguous && source.Dims = index.Dims
+        // every index is checked before any sum, so a failure leaves no partial result behind (one
+        // check per row when a row shares its index value)
+        walkIndex (if byRows then rowsOf index else index) targetStrides 0 a (fun _ i _ -> indexAt "ScatterAdd" index i size a |> ignore)
         Array.Clear target
         // the source walks with the index's coordinates: a second walk over the index, through the
         // source's strides, gives each element's source position in the same order
         let sourceStrides = Span<int>(NativePtr.toVoidPtr (NativePtr.stackalloc<int> (max rank 1)), rank)
         for d in 0 .. rank - 1 do sourceStrides.[d] <- source.Strides.[d]
-        if rowsShareIndex a index source.Strides.[rank - 1] && source.IsContiguous && source.Dims = index.Dims then
+        if byRows then
             // one index value per row, rows of the source dense: each row is added to one target row
             // by the vector add, every entry receiving its terms in the order of the loop below
             let length = index.Dims.[rank - 1]
