@@ -299,6 +299,8 @@ module Elementwise =
             let x64 = MemoryMarshal.CreateReadOnlySpan(&Unsafe.As<'T, float>(&MemoryMarshal.GetReference x), x.Length)
             let y64 = MemoryMarshal.CreateSpan(&Unsafe.As<'T, float>(&MemoryMarshal.GetReference y), y.Length)
             erfRun complement x64 y64
+        elif not (Type.op_Equality(typeof<'T>, typeof<float32>)) then
+            mapThroughDouble (if complement then Special.erfc else Special.erf) x y
         else
             let block = min x.Length 512
             let buffer = Buffers.ArrayPool<float>.Shared.Rent(max block 1)
@@ -307,11 +309,10 @@ module Elementwise =
                 while start < x.Length do
                     let count = min block (x.Length - start)
                     let b = Span(buffer, 0, count)
-                    for i in 0 .. count - 1 do
-                        b.[i] <- Double.CreateTruncating x.[start + i]
+                    // 'T is float32 here
+                    SpanKernels.widen (MemoryMarshal.CreateReadOnlySpan(&Unsafe.As<'T, float32>(&MemoryMarshal.GetReference(x.Slice(start, count))), count)) b
                     erfRun complement (Span<float>.op_Implicit b) b
-                    for i in 0 .. count - 1 do
-                        y.[start + i] <- 'T.CreateTruncating b.[i]
+                    SpanKernels.narrow (Span<float>.op_Implicit b) (MemoryMarshal.CreateSpan(&Unsafe.As<'T, float32>(&MemoryMarshal.GetReference(y.Slice(start, count))), count))
                     start <- start + count
             finally
                 Buffers.ArrayPool<float>.Shared.Return buffer

@@ -5,6 +5,8 @@ namespace FunctionalDiff.Core
 
 open System
 open System.Numerics
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
 open KernelSupport
 
 /// Softmax and log-softmax kernels, writing into a dense buffer of the input's shape.
@@ -46,8 +48,11 @@ module Normalise =
         (logarithm: bool) (x: ReadOnlySpan<'T>) (y: Span<'T>) (work: float[]) (exps: float[]) =
         let n = x.Length
         let shifted = Span(work, 0, n)
-        for r in 0 .. n - 1 do
-            shifted.[r] <- Double.CreateTruncating x.[r]
+        if Type.op_Equality(typeof<'T>, typeof<float32>) then
+            SpanKernels.widen (MemoryMarshal.CreateReadOnlySpan(&Unsafe.As<'T, float32>(&MemoryMarshal.GetReference x), n)) shifted
+        else
+            for r in 0 .. n - 1 do
+                shifted.[r] <- Double.CreateTruncating x.[r]
         let maximum = SpanKernels.max (Span<float>.op_Implicit shifted)
         SpanKernels.subtractScalar (Span<float>.op_Implicit shifted) maximum shifted
         if logarithm then
@@ -59,8 +64,11 @@ module Normalise =
             Elementwise.expRun (Span<float>.op_Implicit shifted) shifted
             let total = SpanKernels.sum (Span<float>.op_Implicit shifted)
             SpanKernels.divideScalar (Span<float>.op_Implicit shifted) total shifted
-        for r in 0 .. n - 1 do
-            y.[r] <- 'T.CreateTruncating shifted.[r]
+        if Type.op_Equality(typeof<'T>, typeof<float32>) then
+            SpanKernels.narrow (Span<float>.op_Implicit shifted) (MemoryMarshal.CreateSpan(&Unsafe.As<'T, float32>(&MemoryMarshal.GetReference y), n))
+        else
+            for r in 0 .. n - 1 do
+                y.[r] <- 'T.CreateTruncating shifted.[r]
 
     /// The runs of one part: rows [part·rowsPerPart, (part + 1)·rowsPerPart), with scratch from the pool.
     let private runsOfPart<'T when 'T :> IFloatingPointIeee754<'T>>

@@ -408,6 +408,38 @@ module internal SpanKernels =
         elif is64<'T> () then multiplyAdd64 (read x) (value s) (write y)
         else Tensors.TensorPrimitives.MultiplyAdd(x, s, Span<'T>.op_Implicit y, y)
 
+    /// y = x as float64 (exact), 8 lanes at a time.
+    let widen (x: ReadOnlySpan<float32>) (y: Span<float>) =
+        let n = x.Length
+        let rx = &MemoryMarshal.GetReference x
+        let ry = &MemoryMarshal.GetReference y
+        let mutable i = 0
+        if Vector256.IsHardwareAccelerated then
+            while i + 8 <= n do
+                let v = Vector256.LoadUnsafe(&rx, unativeint i)
+                (Vector256.WidenLower v).StoreUnsafe(&ry, unativeint i)
+                (Vector256.WidenUpper v).StoreUnsafe(&ry, unativeint (i + 4))
+                i <- i + 8
+        while i < n do
+            Unsafe.Add(&ry, i) <- float (Unsafe.Add(&rx, i))
+            i <- i + 1
+
+    /// y = x rounded to float32 (to nearest, as a cast), 8 lanes at a time.
+    let narrow (x: ReadOnlySpan<float>) (y: Span<float32>) =
+        let n = x.Length
+        let rx = &MemoryMarshal.GetReference x
+        let ry = &MemoryMarshal.GetReference y
+        let mutable i = 0
+        if Vector256.IsHardwareAccelerated then
+            while i + 8 <= n do
+                let low = Vector256.LoadUnsafe(&rx, unativeint i)
+                let high = Vector256.LoadUnsafe(&rx, unativeint (i + 4))
+                (Vector256.Narrow(low, high)).StoreUnsafe(&ry, unativeint i)
+                i <- i + 8
+        while i < n do
+            Unsafe.Add(&ry, i) <- float32 (Unsafe.Add(&rx, i))
+            i <- i + 1
+
     /// y = −|x| (NaN stays NaN).
     let negativeAbs<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =
         if is32<'T> () then negativeAbs32 (read x) (write y)
