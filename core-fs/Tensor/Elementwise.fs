@@ -103,6 +103,23 @@ module Elementwise =
             i <- i + 16
         Vector256.EqualsAll(verdict.AsInt64(), Vector256<int64>.AllBitsSet)
 
+    /// x as float64 (exact): SpanKernels' widening for float32, a copy for float64 (TensorPrimitives'
+    /// generic conversion started unoptimised under tiered compilation).
+    let private toDouble<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<float>) =
+        if Type.op_Equality(typeof<'T>, typeof<float32>) then
+            SpanKernels.widen (MemoryMarshal.CreateReadOnlySpan(&Unsafe.As<'T, float32>(&MemoryMarshal.GetReference x), x.Length)) y
+        elif Type.op_Equality(typeof<'T>, typeof<float>) then
+            MemoryMarshal.CreateReadOnlySpan(&Unsafe.As<'T, float>(&MemoryMarshal.GetReference x), x.Length).CopyTo y
+        else Tensors.TensorPrimitives.ConvertTruncating<'T, float>(x, y)
+
+    /// x rounded to 'T (to nearest, as a cast), the inverse of toDouble.
+    let private fromDouble<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<float>) (y: Span<'T>) =
+        if Type.op_Equality(typeof<'T>, typeof<float32>) then
+            SpanKernels.narrow x (MemoryMarshal.CreateSpan(&Unsafe.As<'T, float32>(&MemoryMarshal.GetReference y), y.Length))
+        elif Type.op_Equality(typeof<'T>, typeof<float>) then
+            x.CopyTo(MemoryMarshal.CreateSpan(&Unsafe.As<'T, float>(&MemoryMarshal.GetReference y), y.Length))
+        else Tensors.TensorPrimitives.ConvertTruncating<float, 'T>(x, y)
+
     /// A transcendental function whose result for each element depends on that element's value
     /// only (never on its position, its neighbours, the array's alignment or the JIT tier), in
     /// both dtypes. Each block is copied into float64 with the out-of-domain elements replaced
@@ -138,7 +155,7 @@ module Elementwise =
                 vectorKernel f (x64.Slice(start, n)) (y64.Slice(start, n))
             else
                 let padded = (n + 15) &&& ~~~15
-                Tensors.TensorPrimitives.ConvertTruncating<'T, float>(x.Slice(start, n), Span(input, 0, n))
+                toDouble (x.Slice(start, n)) (Span(input, 0, n))
                 let mutable outside = 0
                 for i in 0 .. n - 1 do
                     let v = input.[i]
@@ -152,7 +169,7 @@ module Elementwise =
                     input.[i] <- stand
                 vectorKernel f (ReadOnlySpan(input, 0, padded)) (Span(output, 0, padded))
                 // float64 -> float32 rounds to nearest, as a cast does
-                Tensors.TensorPrimitives.ConvertTruncating<float, 'T>(ReadOnlySpan(output, 0, n), y.Slice(start, n))
+                fromDouble (ReadOnlySpan(output, 0, n)) (y.Slice(start, n))
                 for k in 0 .. outside - 1 do
                     y.[start + outsidePositions.[k]] <- 'T.CreateTruncating(scalarKernel f outsideValues.[k])
             start <- start + n
