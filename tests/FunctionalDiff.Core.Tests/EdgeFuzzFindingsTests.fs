@@ -266,4 +266,19 @@ let tests =
             // the gradient is unchanged: the others' products, NaN where they are 0·∞
             expectIeee (values (Diff.grad (Expr.prodAxes [| 0 |] false) (constantVector [| 0.0; infinity; -0.3 |]))) [| -infinity; -0.0; nan |] "gradient"
         }
+        test "std of a constant column is exactly 0 with the masked gradient 0, as torch's, however the mean of its entries rounds (fuzz 2/1667)" {
+            // closed form: std of equal entries is 0, and torch's gradient there is 0 (the mask); −0.1 three times has a
+            // rounded mean that is not −0.1
+            let m = tensor [| 3; 3; 1 |] [| 0.0; 0.0; -0.1; 0.0; 0.0; -0.1; 0.0; 0.0; -0.1 |]
+            let f (y: Expr) = Statistics.std [| 0 |] 0.0 false y
+            expectIeee (values (f (constant m))) [| 0.0; 0.0; 0.0 |] "values"
+            let w = tensor [| 3; 1 |] [| -1.63679; -1.61926; 0.151942 |]
+            expectIeee (values (Diff.grad (fun y -> inner (f y) w) (constant m))) (Array.zeroCreate 9) "gradient"
+            // and where the entries differ, the gradient is (x − mean)/(N·std) times the cotangent
+            let column = [| 0.3; -0.1; 0.7 |]
+            let mu = Array.average column
+            let sd = sqrt ((column |> Array.sumBy (fun x -> (x - mu) * (x - mu))) / 3.0)
+            expectClose 1e-12 (values (Diff.grad (fun y -> Expr.sum (Statistics.std [| 0 |] 0.0 false y)) (constantVector column)))
+                (column |> Array.map (fun x -> (x - mu) / (3.0 * sd))) "gradient over differing entries"
+        }
     ]
