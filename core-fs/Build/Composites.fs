@@ -22,6 +22,13 @@ module Nn =
     let logSumExp (axes: int[]) (keepDims: bool) (x: Expr) =
         let axes = Shape.normalizeAxes "LogSumExp" x.Rank axes
         if overEmpty "LogSumExp" axes x then Expr.full x.DType (Shape.reduced x.Dims axes keepDims) Double.NegativeInfinity
+        // Over one entry per result logsumexp is the identity, so it is x itself: slope 1 everywhere. The
+        // general form's slope e^(x − shift)/Σ is e^−∞/e^−∞ = 0/0 = NaN at x = −∞, which a zero cotangent
+        // then carried into every second derivative of a product over it (`fuzz 4/1064`: the prod of a diagonal
+        // embedding of exp(logsumexp x) over an axis of length 1 at x = [−∞, 0]). The value is the same: ±∞
+        // and NaN stay themselves, as torch's.
+        elif axes |> Array.forall (fun a -> x.Dims.[a] = 1) then
+            if keepDims then x else Expr.reshape (Shape.reduced x.Dims axes false) x
         else
             let infinity = Expr.scalar x.DType Double.PositiveInfinity
             let isFinite (e: Expr) = Expr.lt (Expr.abs e) infinity

@@ -82,9 +82,15 @@ module Rules =
             // running product happens to keep the ∞: `fuzz adversarial 2/12`, the gradient at the 0 of a product of
             // ∞, subnormals and −0.63 is −∞). There the result is ±∞ with the sign of the others (their signs
             // multiply exactly; a 0 or NaN among them gives NaN, as it should). Signs have no derivative.
+            // Only where the others hold no 0 and no NaN: with one, their product is NaN anyway (0·∞), and the tree's
+            // product keeps its derivatives, where the signs have none (`fuzz 10/213`: the Hessian of the product of
+            // [0, ∞, −0.3] had −0 at (2, 0), whose closed form ∂(x₀x₁)/∂x₀ = x₁ is ∞).
             let infinite = Expr.eq (Expr.abs x) (Expr.scalar x.DType infinity)
-            let infinityElsewhere = Expr.gt (Expr.sumAxes [| axis |] true infinite - infinite) (Expr.scalar x.DType 0.0)
-            let lost = Expr.ne products products * infinityElsewhere
+            let zero = Expr.scalar x.DType 0.0
+            let elsewhere (mask: Expr) = Expr.sumAxes [| axis |] true mask - mask
+            let infinityElsewhere = Expr.gt (elsewhere infinite) zero
+            let zeros, nans = Expr.eq x zero, Expr.ne x x
+            let lost = Expr.ne products products * infinityElsewhere * Expr.eq (elsewhere zeros) zero * Expr.eq (elsewhere nans) zero
             Expr.where lost (multiplyOthers (Expr.sign x) * infinity) products
 
     /// e^(−x²), the Gaussian factor of erf′ and erfc′, with x held at ±40 beyond ±40, where e^(−x²) is 0 in both

@@ -138,14 +138,16 @@ let tests =
             let expected = [| for r in 0 .. 2 do for c in 0 .. 2 -> cofactor r c |]
             expectIeee (values (Diff.grad Linalg.det (at [| 3; 3 |] m))) expected "3×3"
         }
-        test "the second derivative of a product over an infinity and several zeros is the closed form: NaN but at the infinity's own entry, 0 (fuzz 6/807)" {
-            // ∂²/∂x_i∂x_j Π x = Π_{k ≠ i, j} x_k: with two zeros or more besides the infinity, that is 0·∞ = NaN unless i or j is
-            // the infinity, where it is a product of zeros; so (H v)_i is NaN for every i but the infinity's, whose row is all 0
+        test "the second derivative of a product over an infinity and several zeros is the closed form Σⱼ Πₖ≠ᵢ,ⱼ xₖ·vⱼ (fuzz 6/807, 10/213)" {
+            // ∂²/∂x_i∂x_j Π x = Π_{k ≠ i, j} x_k (0 on the diagonal): with zeros and the infinity among the others that is
+            // 0·∞ = NaN; with the infinity alone, ±∞ (over [−∞, 0, 0] the row of a 0 is −∞·v at the other 0's column)
             for n, at in [ 3, 0; 4, 2; 8, 7; 24, 14 ] do
                 let xs = Array.init n (fun i -> if i = at then -infinity else 0.0)
-                let v = Expr.constant (tensor [| n |] (Array.init n (fun i -> float (i + 1))))
+                let vs = Array.init n (fun i -> float (i + 1))
+                let v = Expr.constant (tensor [| n |] vs)
                 let second = Diff.grad (fun a -> Expr.sum (Diff.grad (Expr.prodAxes [| 0 |] false) a * v)) (Expr.constant (tensor [| n |] xs))
-                let expected = Array.init n (fun i -> if i = at then 0.0 else nan)
+                let others i j = Seq.fold (fun p k -> if k = i || k = j then p else p * xs.[k]) 1.0 [ 0 .. n - 1 ]
+                let expected = Array.init n (fun i -> Seq.sum [ for j in 0 .. n - 1 do if j <> i then yield others i j * vs.[j] ])
                 expectIeee (values second) expected (sprintf "H v over %d entries, infinity at %d" n at)
         }
         test "a product of finite entries with a 0 among them is ±0 however its partial products overflow, and one without is its value in every order (fuzz adversarial 13/221)" {
@@ -204,5 +206,79 @@ let tests =
             let xs = [| 0.0; 1e-10; -3.0; 703.0; 709.0; 709.78; 710.0; -800.0 |]
             expectIeee (values (Expr.expm1 (constantVector xs))) (xs |> Array.map (fun x -> if x = 0.0 || x = 1e-10 then x else Math.Exp x - 1.0)) "values"
             expectIeee (values (Diff.grad (fun y -> Expr.sum (Expr.expm1 y)) (constantVector xs))) (xs |> Array.map Math.Exp) "gradient"
+        }
+        test "logsumexp over an axis of length 1 is x itself: slope 1 at -inf, +inf and NaN, so exp of it has the gradient e^x (fuzz 4/1064)" {
+            // closed form: logsumexp of one entry is that entry; d/dx e^x = e^x, 0 at -inf (the general form's e^(x - lse) was 0/0)
+            let column = Expr.constant (tensor [| 4; 1 |] [| -infinity; 0.0; infinity; 1.5 |])
+            let f (y: Expr) = Nn.logSumExp [| 1 |] false y
+            expectIeee (values (f column)) [| -infinity; 0.0; infinity; 1.5 |] "values"
+            expectIeee (values (Diff.grad (fun y -> Expr.sum (f y)) column)) [| 1.0; 1.0; 1.0; 1.0 |] "gradient"
+            expectIeee (values (Diff.grad (fun y -> Expr.sum (Expr.exp (f y))) column)) [| 0.0; 1.0; infinity; Math.Exp 1.5 |] "gradient of exp"
+            // the product of the diagonal embedding of exp(x) holds zeros besides x's entries, so it is 0 at every order
+            let row = Expr.constant (tensor [| 1; 2 |] [| -infinity; 0.0 |])
+            let g (y: Expr) = Expr.prodAxes [| 0; 1 |] false (Indexing.diagEmbed 1 (Expr.exp (Nn.logSumExp [| 0 |] false y)))
+            expectIeee (values (Diff.hessian g row)) (Array.zeroCreate 4) "Hessian"
+        }
+        test "2-norm: huge and tiny entries give the norm, not x² overflowed or underflowed, with gradient x/|x| and Hessian (I - x̂x̂ᵀ)/|x| (fuzz adversarial 15/103)" {
+            // closed forms: |(3, 4)·s| = 5s, gradient (0.6, 0.8), Hessian [[0.64, -0.48], [-0.48, 0.36]] / 5s
+            for s in [ 1e200; 1e-200; 1.0 ] do
+                let x = constantVector [| 3.0 * s; 4.0 * s |]
+                let norm (y: Expr) = Statistics.norm 2.0 [| 0 |] false y
+                expectIeee (values (norm x)) [| 5.0 * s |] (sprintf "value at scale %g" s)
+                expectIeee (values (Diff.grad norm x)) [| 0.6; 0.8 |] (sprintf "gradient at scale %g" s)
+                expectIeee (values (Diff.hessian norm x)) ([| 0.64; -0.48; -0.48; 0.36 |] |> Array.map (fun h -> h / (5.0 * s))) (sprintf "Hessian at scale %g" s)
+            let scalar = Expr.scalar f64 1.1918984658185072e159
+            expectIeee (values (Statistics.norm 2.0 [||] false scalar)) [| 1.1918984658185072e159 |] "a scalar's norm is |x|"
+            // unchanged where max |x| is 0 or infinite: 0 with gradient 0 (torch's mask), and +inf
+            expectIeee (values (Diff.grad (Statistics.norm 2.0 [| 0 |] false) (constantVector [| 0.0; 0.0 |]))) [| 0.0; 0.0 |] "gradient at 0"
+            expectIeee (values (Statistics.norm 2.0 [| 0 |] false (constantVector [| infinity; 1.0 |]))) [| infinity |] "an infinite entry"
+        }
+        test "var and std: torch's fused rule g·2(x - mean)/(N - 1), so an infinite cotangent gives ±∞ by the sign of x - mean, not NaN; the Hessian is unchanged (fuzz 9/1438)" {
+            let xs = [| 3.9559586; 0.0; 0.0; 0.0 |]
+            let n = float xs.Length
+            let mean = Array.average xs
+            let std = sqrt ((xs |> Array.sumBy (fun x -> (x - mean) * (x - mean))) / (n - 1.0))
+            // closed form of d/dx (std x / 0) = (1/0)·(x - mean)/((N - 1)·std): +inf above the mean, -inf below
+            let expected = xs |> Array.map (fun x -> infinity * (x - mean) / ((n - 1.0) * std))
+            let f (y: Expr) = Expr.sum (Statistics.std [| 0 |] 1.0 false y / Expr.scalar f64 0.0)
+            expectIeee (values (Diff.grad f (constantVector xs))) expected "gradient of std/0"
+            // the Hessian of var, 2/(N - 1)·(I - 11ᵀ/N), at finite points
+            let hessian = values (Diff.hessian (Statistics.var [| 0 |] 1.0 false) (constantVector [| 1.5; -0.25; 2.0 |]))
+            let closed = Array.init 9 (fun k -> 2.0 / 2.0 * ((if k / 3 = k % 3 then 1.0 else 0.0) - 1.0 / 3.0))
+            expectClose 1e-12 hessian closed "Hessian of var"
+            // over two axes, keeping them, against the closed form 2(x - mean)/(N - 1) with a cotangent per row
+            let m = tensor [| 2; 3 |] [| 1.0; 2.0; 4.0; -1.0; 0.5; 3.0 |]
+            let w = tensor [| 2; 1 |] [| 2.0; -0.5 |]
+            let g = values (Diff.grad (fun y -> inner (Statistics.var [| 1 |] 1.0 true y) w) (constant m))
+            let rows = [| [| 1.0; 2.0; 4.0 |]; [| -1.0; 0.5; 3.0 |] |]
+            let reference =
+                [| for r in 0 .. 1 do
+                     let mu = Array.average rows.[r]
+                     for x in rows.[r] -> [| 2.0; -0.5 |].[r] * 2.0 * (x - mu) / 2.0 |]
+            expectClose 1e-12 g reference "gradient over rows"
+        }
+        test "prod: the Hessian of [0, ∞, −0.3] has ∂²/∂x₂∂x₀ = x₁ = ∞ through the tree of partial products, not 0 through the signs (fuzz 10/213)" {
+            // closed form: H_ij is the product of the entries other than i and j
+            let h = values (Diff.hessian (Expr.prodAxes [| 0 |] false) (constantVector [| 0.0; infinity; -0.3 |]))
+            Expect.equal h.[2 * 3 + 0] infinity "(2, 0) = x1"
+            Expect.equal h.[0 * 3 + 2] infinity "(0, 2) = x1"
+            expectIeee [| h.[1 * 3 + 0] |] [| -0.3 |] "(1, 0) = x2"
+            // the gradient is unchanged: the others' products, NaN where they are 0·∞
+            expectIeee (values (Diff.grad (Expr.prodAxes [| 0 |] false) (constantVector [| 0.0; infinity; -0.3 |]))) [| -infinity; -0.0; nan |] "gradient"
+        }
+        test "std of a constant column is exactly 0 with the masked gradient 0, as torch's, however the mean of its entries rounds (fuzz 2/1667)" {
+            // closed form: std of equal entries is 0, and torch's gradient there is 0 (the mask); −0.1 three times has a
+            // rounded mean that is not −0.1
+            let m = tensor [| 3; 3; 1 |] [| 0.0; 0.0; -0.1; 0.0; 0.0; -0.1; 0.0; 0.0; -0.1 |]
+            let f (y: Expr) = Statistics.std [| 0 |] 0.0 false y
+            expectIeee (values (f (constant m))) [| 0.0; 0.0; 0.0 |] "values"
+            let w = tensor [| 3; 1 |] [| -1.63679; -1.61926; 0.151942 |]
+            expectIeee (values (Diff.grad (fun y -> inner (f y) w) (constant m))) (Array.zeroCreate 9) "gradient"
+            // and where the entries differ, the gradient is (x − mean)/(N·std) times the cotangent
+            let column = [| 0.3; -0.1; 0.7 |]
+            let mu = Array.average column
+            let sd = sqrt ((column |> Array.sumBy (fun x -> (x - mu) * (x - mu))) / 3.0)
+            expectClose 1e-12 (values (Diff.grad (fun y -> Expr.sum (Statistics.std [| 0 |] 0.0 false y)) (constantVector column)))
+                (column |> Array.map (fun x -> (x - mu) / (3.0 * sd))) "gradient over differing entries"
         }
     ]

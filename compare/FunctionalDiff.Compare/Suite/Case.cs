@@ -59,6 +59,16 @@ public sealed record Tolerance(double Relative, double AbsoluteFloor)
     public bool HessianNaNFromZeroTangent { get; init; }
 
     /// <summary>
+    /// The mirror of <see cref="HessianNaNFromZeroTangent"/> for torch: a NaN of torch's in the full Hessian at (r, c)
+    /// passes where our column c holds a non-finite entry at another row k ≠ r. Torch builds row r by a reverse pass with
+    /// the one-hot cotangent e_r on the gradient, so the zero cotangent of gradient entry k meets ∂grad_k/∂x_c = H_kc = ±∞
+    /// as 0·∞ = NaN (program `fuzz 9/828`: the dot product of x₁/x₀ with itself at x₁ = −∞, x₀ = 0.5, whose H₀₀ = 6u·x₁²/x₀⁴
+    /// is +∞ in ours and the closed form, NaN in torch's beside H₁₀ = ∞). Only torch NaN, and only beside a non-finite
+    /// entry of our same column. The fuzzer sets it.
+    /// </summary>
+    public bool HessianTorchNaNFromZeroCotangent { get; init; }
+
+    /// <summary>
     /// When true, an entry of a derivative check (never the value) passes where torch is NaN and ours is a
     /// number: torch's rule meets 0/0 inside a masked branch at a point where the derivative exists (the
     /// 2-norm and std at 0). Only that direction: a NaN of ours against a number of torch still fails. A
