@@ -158,27 +158,24 @@ module Structure =
         let shape = Shape.reduced x.Dims [| a |] keepDims
         Expr.reshape shape (Expr.gather a index x), Expr.reshape shape index
 
+    /// The entries argmax picks along an axis (of x, or of -x for the smallest) and their indices.
+    let private pickedWithIndices (name: string) (ofNegated: bool) (axis: int) (keepDims: bool) (x: Expr) =
+        if x.Rank = 0 then Shape.fail name (sprintf "the scalar input %s has no axis" (dims x))
+        let a = axisOf name x axis
+        if x.Dims.[a] = 0 then Shape.fail name (sprintf "axis %d of %s is empty" axis (dims x))
+        // argmax of -x: the same ties and NaN rule for the smallest as for the largest
+        let index = Expr.argmax a true (if ofNegated then Expr.neg x else x)
+        let shape = Shape.reduced x.Dims [| a |] keepDims
+        Expr.reshape shape (Expr.gather a index x), Expr.reshape shape index
+
     /// The largest entries along an axis and their indices, torch.max(x, dim): the index is argmax's
     /// (the first among ties, a NaN before any number), and the value is x gathered there, so its
     /// cotangent goes to that one entry, as torch's (amax, `Expr.maxAxes`, shares it among ties).
     /// The indices are a float tensor in x's dtype with no derivative.
-    let maxWithIndices (axis: int) (keepDims: bool) (x: Expr) =
-        if x.Rank = 0 then Shape.fail "MaxWithIndices" (sprintf "the scalar input %s has no axis" (dims x))
-        let a = axisOf "MaxWithIndices" x axis
-        if x.Dims.[a] = 0 then Shape.fail "MaxWithIndices" (sprintf "axis %d of %s is empty" axis (dims x))
-        let index = Expr.argmax a true x
-        let shape = Shape.reduced x.Dims [| a |] keepDims
-        Expr.reshape shape (Expr.gather a index x), Expr.reshape shape index
+    let maxWithIndices (axis: int) (keepDims: bool) (x: Expr) = pickedWithIndices "MaxWithIndices" false axis keepDims x
 
     /// The smallest entries along an axis and their indices, torch.min(x, dim); see maxWithIndices.
-    let minWithIndices (axis: int) (keepDims: bool) (x: Expr) =
-        if x.Rank = 0 then Shape.fail "MinWithIndices" (sprintf "the scalar input %s has no axis" (dims x))
-        let a = axisOf "MinWithIndices" x axis
-        if x.Dims.[a] = 0 then Shape.fail "MinWithIndices" (sprintf "axis %d of %s is empty" axis (dims x))
-        // argmax of -x: the same ties and NaN rule as argmin
-        let index = Expr.argmax a true (Expr.neg x)
-        let shape = Shape.reduced x.Dims [| a |] keepDims
-        Expr.reshape shape (Expr.gather a index x), Expr.reshape shape index
+    let minWithIndices (axis: int) (keepDims: bool) (x: Expr) = pickedWithIndices "MinWithIndices" true axis keepDims x
 
     /// The lower median of all entries, rank 0 (torch.median without a dim).
     let medianAll (x: Expr) =
