@@ -91,6 +91,19 @@ let tests =
                     let wide = tensorOf dtype [| 3; n |] (Array.concat [ a; b; Array.rev a ])
                     sameBits ((Reduction.reduce op [| 0 |] false wide).ToDoubleArray()) (Array.init n (fun i -> f (f a.[i] b.[i]) a.[n - 1 - i])) (sprintf "%A %A across rows" op dtype)
         }
+        test "x^2 and x^-1 over long runs are x·x and 1/x correctly rounded, the values of pow, at every magnitude and edge" {
+            for dtype in [ DType.Float64; DType.Float32 ] do
+                let a = rounded dtype (Array.append specials [| 1e200; -1e-200; 3e38; 1e-30; -7.25 |])
+                let n = a.Length
+                let inDtype (v: float) = if dtype = DType.Float32 then float (float32 v) else v
+                for exponent, f in [ 2.0, (fun (x: float) -> x * x); -1.0, (fun x -> 1.0 / x) ] do
+                    let actual = (Elementwise.binary BinaryOp.Pow (tensorOf dtype [| n |] a) (tensorOf dtype [| 1 |] [| exponent |])).ToDoubleArray()
+                    for i in 0 .. n - 1 do
+                        // the float64 operation on a float32 value is exact or rounds once more, so round the reference once
+                        let expected = inDtype (f a.[i])
+                        if BitConverter.DoubleToInt64Bits actual.[i] <> BitConverter.DoubleToInt64Bits expected && not (Double.IsNaN actual.[i] && Double.IsNaN expected) then
+                            failtestf "%A %g^%g: %g, expected %g" dtype a.[i] exponent actual.[i] expected
+        }
         test "where over long runs selects ifFalse exactly where the mask is ±0, NaN counting as true" {
             for dtype in [ DType.Float64; DType.Float32 ] do
                 let m, t, f = rounded dtype specials, rounded dtype shuffled, rounded dtype (Array.rev specials)
