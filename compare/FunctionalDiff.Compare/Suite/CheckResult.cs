@@ -70,25 +70,24 @@ public sealed record CheckResult(string Case, string DType, string Check, double
 
     /// <summary>For a square matrix stored by rows: whether column c of <paramref name="ours"/> holds a non-finite
     /// entry in a row other than that of entry k = (r, c).</summary>
-    static bool NonFiniteInColumn(double[] ours, int k)
-    {
-        int n = (int)Math.Round(Math.Sqrt(ours.Length));
-        if (n * n != ours.Length) return false;
-        int row = k / n, column = k % n;
-        for (int j = 0; j < n; j++)
-            if (j != row && !double.IsFinite(ours[j * n + column])) return true;
-        return false;
-    }
+    static bool NonFiniteInColumn(double[] ours, int k) => NonFiniteInLine(ours, k, alongRow: false);
 
     /// <summary>For a square matrix stored by rows: whether row r of <paramref name="torch"/> holds a non-finite
     /// entry in a column other than that of entry k = (r, c).</summary>
-    static bool NonFiniteBeside(double[] torch, int k)
+    static bool NonFiniteBeside(double[] torch, int k) => NonFiniteInLine(torch, k, alongRow: true);
+
+    /// <summary>Whether the row (or the column) through entry k of a square matrix stored by rows holds a
+    /// non-finite entry other than entry k itself.</summary>
+    static bool NonFiniteInLine(double[] matrix, int k, bool alongRow)
     {
-        int n = (int)Math.Round(Math.Sqrt(torch.Length));
-        if (n * n != torch.Length) return false;
+        int n = (int)Math.Round(Math.Sqrt(matrix.Length));
+        if (n * n != matrix.Length) return false;
         int row = k / n, column = k % n;
         for (int j = 0; j < n; j++)
-            if (j != column && !double.IsFinite(torch[row * n + j])) return true;
+        {
+            int at = alongRow ? row * n + j : j * n + column;
+            if (at != k && !double.IsFinite(matrix[at])) return true;
+        }
         return false;
     }
 
