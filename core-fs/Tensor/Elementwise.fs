@@ -239,7 +239,7 @@ module Elementwise =
             let mutable b1 = Vector256<float>.Zero
             let mutable b2 = Vector256<float>.Zero
             for k in c.Length - 1 .. -1 .. 1 do
-                let b0 = Vector256.Create c.[k] + t2 * b1 - b2
+                let b0 = Vector256.FusedMultiplyAdd(t2, b1, Vector256.Create c.[k] - b2)
                 b2 <- b1
                 b1 <- b0
             let r = v * (Vector256.Create(0.5 * c.[0]) + t * b1 - b2)
@@ -257,6 +257,53 @@ module Elementwise =
         let n = x.Length
         let inline scalar (v: float) = if complement then Special.erfc v else Special.erf v
         let mutable i = 0
+        if Vector512.IsHardwareAccelerated then
+            // the same four chains over eight lanes each: the recurrence is bound by the latency of
+            // its multiply-adds, so wider lanes give more entries per wait
+            let three = Vector512.Create 3.0
+            let scale = Vector512.Create(2.0 / 9.0)
+            let one = Vector512.Create 1.0
+            let first = Vector512.Create(0.5 * c.[0])
+            let rx = &MemoryMarshal.GetReference x
+            while i + 32 <= n do
+                let k = unativeint i
+                let v0 = Vector512.LoadUnsafe(&rx, k)
+                let v1 = Vector512.LoadUnsafe(&rx, k + 8un)
+                let v2 = Vector512.LoadUnsafe(&rx, k + 16un)
+                let v3 = Vector512.LoadUnsafe(&rx, k + 24un)
+                let m = Vector512.Max(Vector512.Max(Vector512.Abs v0, Vector512.Abs v1), Vector512.Max(Vector512.Abs v2, Vector512.Abs v3))
+                if Vector512.LessThanAll(m, three) then
+                    let t0, t1, t2, t3 = v0 * v0 * scale - one, v1 * v1 * scale - one, v2 * v2 * scale - one, v3 * v3 * scale - one
+                    let d0, d1, d2, d3 = t0 + t0, t1 + t1, t2 + t2, t3 + t3
+                    let mutable a0, a1, a2, a3 = Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero
+                    let mutable b0, b1, b2, b3 = Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero
+                    for k in c.Length - 1 .. -1 .. 1 do
+                        let ck = Vector512.Create c.[k]
+                        let n0 = Vector512.FusedMultiplyAdd(d0, a0, ck - b0)
+                        let n1 = Vector512.FusedMultiplyAdd(d1, a1, ck - b1)
+                        let n2 = Vector512.FusedMultiplyAdd(d2, a2, ck - b2)
+                        let n3 = Vector512.FusedMultiplyAdd(d3, a3, ck - b3)
+                        b0 <- a0
+                        b1 <- a1
+                        b2 <- a2
+                        b3 <- a3
+                        a0 <- n0
+                        a1 <- n1
+                        a2 <- n2
+                        a3 <- n3
+                    let r0 = v0 * (first + t0 * a0 - b0)
+                    let r1 = v1 * (first + t1 * a1 - b1)
+                    let r2 = v2 * (first + t2 * a2 - b2)
+                    let r3 = v3 * (first + t3 * a3 - b3)
+                    let ry = &MemoryMarshal.GetReference y
+                    (if complement then one - r0 else r0).StoreUnsafe(&ry, k)
+                    (if complement then one - r1 else r1).StoreUnsafe(&ry, k + 8un)
+                    (if complement then one - r2 else r2).StoreUnsafe(&ry, k + 16un)
+                    (if complement then one - r3 else r3).StoreUnsafe(&ry, k + 24un)
+                else
+                    for q in 0 .. 7 do
+                        erfVector complement x y (i + 4 * q)
+                i <- i + 32
         if Vector256.IsHardwareAccelerated then
             let three = Vector256.Create 3.0
             let scale = Vector256.Create(2.0 / 9.0)
@@ -278,10 +325,10 @@ module Elementwise =
                     let mutable b0, b1, b2, b3 = Vector256<float>.Zero, Vector256<float>.Zero, Vector256<float>.Zero, Vector256<float>.Zero
                     for k in c.Length - 1 .. -1 .. 1 do
                         let ck = Vector256.Create c.[k]
-                        let n0 = ck + d0 * a0 - b0
-                        let n1 = ck + d1 * a1 - b1
-                        let n2 = ck + d2 * a2 - b2
-                        let n3 = ck + d3 * a3 - b3
+                        let n0 = Vector256.FusedMultiplyAdd(d0, a0, ck - b0)
+                        let n1 = Vector256.FusedMultiplyAdd(d1, a1, ck - b1)
+                        let n2 = Vector256.FusedMultiplyAdd(d2, a2, ck - b2)
+                        let n3 = Vector256.FusedMultiplyAdd(d3, a3, ck - b3)
                         b0 <- a0
                         b1 <- a1
                         b2 <- a2
@@ -363,7 +410,7 @@ module Elementwise =
         // Max propagates NaN, so relu(NaN) = NaN as in torch
         | UnaryOp.Relu -> SpanKernels.maximumScalar x 'T.Zero y
         | UnaryOp.Abs -> SpanKernels.abs x y
-        | UnaryOp.Sign -> mapThroughDouble Special.sign x y
+        | UnaryOp.Sign -> SpanKernels.sign x y
         | UnaryOp.Sqrt -> SpanKernels.sqrt x y
         | UnaryOp.Rsqrt ->
             SpanKernels.sqrt x y
@@ -526,30 +573,46 @@ module Elementwise =
     /// A comparison over runs of strides 0 or 1, a vector of lanes at a time, the tail by the scalar
     /// loop. Masks are exactly 1 or 0 and the lane comparisons are IEEE's (NaN compares unequal to
     /// everything), so the bits are those of the scalar loop.
+    /// The lanes of one comparison over runs of strides 0 or 1: the vectors of the run, a repeated
+    /// operand broadcast once; returns how many entries it wrote (the caller's scalar loop takes the
+    /// tail). Inlined per comparison, so the loop holds no dispatch on the op, and read without
+    /// bounds checks (the caller's run lies inside each array).
+    let inline private compareVectors<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
+        ([<InlineIfLambda>] holds: Vector256<'T> -> Vector256<'T> -> Vector256<'T>)
+        (a: 'T[]) (aStart: int) (aStride: int) (b: 'T[]) (bStart: int) (bStride: int)
+        (result: 'T[]) (start: int) (length: int) =
+        let width = Vector256<'T>.Count
+        let one = Vector256<'T>.One
+        let ra = &MemoryMarshal.GetArrayDataReference a
+        let rb = &MemoryMarshal.GetArrayDataReference b
+        let ry = &MemoryMarshal.GetArrayDataReference result
+        let repeatedA = Vector256.Create a.[aStart]
+        let repeatedB = Vector256.Create b.[bStart]
+        let mutable p = 0
+        while p <= length - width do
+            let x = if aStride = 0 then repeatedA else Vector256.LoadUnsafe(&ra, unativeint (aStart + p))
+            let y = if bStride = 0 then repeatedB else Vector256.LoadUnsafe(&rb, unativeint (bStart + p))
+            // a mask lane is all ones or all zeros, so the AND keeps 1 or 0
+            (holds x y &&& one).StoreUnsafe(&ry, unativeint (start + p))
+            p <- p + width
+        p
+
+    /// A comparison over runs of strides 0 or 1 (each operand's), to 1 or 0 per lane.
     let private compareLanes<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
         (op: BinaryOp) (a: 'T[]) (aStart: int) (aStride: int) (b: 'T[]) (bStart: int) (bStride: int)
         (result: 'T[]) (start: int) (length: int) =
-        let width = Vector<'T>.Count
-        let mutable p = 0
-        if Vector.IsHardwareAccelerated && length >= width then
-            let one, zero = Vector<'T>.One, Vector<'T>.Zero
-            let repeatedA = if aStride = 0 then Vector<'T>(a.[aStart]) else zero
-            let repeatedB = if bStride = 0 then Vector<'T>(b.[bStart]) else zero
-            while p <= length - width do
-                let x = if aStride = 0 then repeatedA else Vector<'T>(a, aStart + p)
-                let y = if bStride = 0 then repeatedB else Vector<'T>(b, bStart + p)
-                let holds =
-                    match op with
-                    | BinaryOp.Less -> Vector.LessThan(x, y)
-                    | BinaryOp.LessEqual -> Vector.LessThanOrEqual(x, y)
-                    | BinaryOp.Greater -> Vector.GreaterThan(x, y)
-                    | BinaryOp.GreaterEqual -> Vector.GreaterThanOrEqual(x, y)
-                    | BinaryOp.Equal -> Vector.Equals(x, y)
-                    | BinaryOp.NotEqual -> Vector.OnesComplement(Vector.Equals(x, y))
-                    | BinaryOp.Add | BinaryOp.Sub | BinaryOp.Mul | BinaryOp.Div | BinaryOp.Pow
-                    | BinaryOp.Maximum | BinaryOp.Minimum | BinaryOp.Atan2 | BinaryOp.Fmod -> invalidOp "compareLanes takes comparisons only"
-                Vector.ConditionalSelect(holds, one, zero).CopyTo(result, start + p)
-                p <- p + width
+        let p =
+            if not Vector256.IsHardwareAccelerated || length < Vector256<'T>.Count then 0
+            else
+                match op with
+                | BinaryOp.Less -> compareVectors (fun x y -> Vector256.LessThan(x, y)) a aStart aStride b bStart bStride result start length
+                | BinaryOp.LessEqual -> compareVectors (fun x y -> Vector256.LessThanOrEqual(x, y)) a aStart aStride b bStart bStride result start length
+                | BinaryOp.Greater -> compareVectors (fun x y -> Vector256.GreaterThan(x, y)) a aStart aStride b bStart bStride result start length
+                | BinaryOp.GreaterEqual -> compareVectors (fun x y -> Vector256.GreaterThanOrEqual(x, y)) a aStart aStride b bStart bStride result start length
+                | BinaryOp.Equal -> compareVectors (fun x y -> Vector256.Equals(x, y)) a aStart aStride b bStart bStride result start length
+                | BinaryOp.NotEqual -> compareVectors (fun x y -> Vector256.OnesComplement(Vector256.Equals(x, y))) a aStart aStride b bStart bStride result start length
+                | BinaryOp.Add | BinaryOp.Sub | BinaryOp.Mul | BinaryOp.Div | BinaryOp.Pow
+                | BinaryOp.Maximum | BinaryOp.Minimum | BinaryOp.Atan2 | BinaryOp.Fmod -> invalidOp "compareLanes takes comparisons only"
         binaryLoop op a (aStart + p * aStride) aStride b (bStart + p * bStride) bStride result (start + p) (length - p)
 
     /// A comparison over runs of strides 0 or 1, through the lanes of the element type.
@@ -569,17 +632,21 @@ module Elementwise =
     let private whereLanes<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
         (m: 'T[]) (mStart: int) (mStride: int) (t: 'T[]) (tStart: int) (tStride: int) (f: 'T[]) (fStart: int) (fStride: int)
         (result: 'T[]) (start: int) (length: int) =
-        let width = Vector<'T>.Count
+        let width = Vector256<'T>.Count
         let mutable p = 0
-        if Vector.IsHardwareAccelerated && length >= width then
-            let zero = Vector<'T>.Zero
-            let repeat (data: 'T[]) (at: int) (stride: int) = if stride = 0 then Vector<'T>(data.[at]) else zero
-            let rm, rt, rf = repeat m mStart mStride, repeat t tStart tStride, repeat f fStart fStride
+        if Vector256.IsHardwareAccelerated && length >= width then
+            let zero = Vector256<'T>.Zero
+            let rm = &MemoryMarshal.GetArrayDataReference m
+            let rt = &MemoryMarshal.GetArrayDataReference t
+            let rf = &MemoryMarshal.GetArrayDataReference f
+            let ry = &MemoryMarshal.GetArrayDataReference result
+            // read without bounds checks: the caller's run lies inside each array
+            let repeatedM, repeatedT, repeatedF = Vector256.Create m.[mStart], Vector256.Create t.[tStart], Vector256.Create f.[fStart]
             while p <= length - width do
-                let mv = if mStride = 0 then rm else Vector<'T>(m, mStart + p)
-                let tv = if tStride = 0 then rt else Vector<'T>(t, tStart + p)
-                let fv = if fStride = 0 then rf else Vector<'T>(f, fStart + p)
-                Vector.ConditionalSelect(Vector.Equals(mv, zero), fv, tv).CopyTo(result, start + p)
+                let mv = if mStride = 0 then repeatedM else Vector256.LoadUnsafe(&rm, unativeint (mStart + p))
+                let tv = if tStride = 0 then repeatedT else Vector256.LoadUnsafe(&rt, unativeint (tStart + p))
+                let fv = if fStride = 0 then repeatedF else Vector256.LoadUnsafe(&rf, unativeint (fStart + p))
+                Vector256.ConditionalSelect(Vector256.Equals(mv, zero), fv, tv).StoreUnsafe(&ry, unativeint (start + p))
                 p <- p + width
         let mutable i = mStart + p * mStride
         let mutable j = tStart + p * tStride

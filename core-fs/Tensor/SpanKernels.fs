@@ -1,5 +1,5 @@
 /// SpanKernels: the arithmetic that elementwise maps and reductions run on contiguous spans
-/// (+, −, ×, ÷ of two spans or a span and a scalar, negation, max and min, abs, sqrt, floor, ceiling,
+/// (+, −, ×, ÷ of two spans or a span and a scalar, negation, max and min, abs, sign, sqrt, floor, ceiling,
 /// round, and the sum, maximum and minimum of a span), written here
 /// instead of calling TensorPrimitives. Why: TensorPrimitives is generic code of another assembly,
 /// so under .NET's default tiered compilation each instantiation over float32 and float64 starts
@@ -226,6 +226,18 @@ module internal SpanKernels =
     let private minScalar64 (x: ReadOnlySpan<float>) (s: float) y = let v = Vector256.Create s in lanes1 (fun (a: Vector256<float>) -> Vector256.Min(a, v)) (fun (a: float) -> Math.Min(a, s)) x y
     let private abs32 (x: ReadOnlySpan<float32>) y = lanes1 (fun (a: Vector256<float32>) -> Vector256.Abs a) (fun (a: float32) -> MathF.Abs a) x y
     let private abs64 (x: ReadOnlySpan<float>) y = lanes1 (fun (a: Vector256<float>) -> Vector256.Abs a) (fun (a: float) -> Math.Abs a) x y
+    // sign as (x > 0) − (x < 0): each comparison's mask keeps 1 or 0, so both zeros and NaN give +0,
+    // as the scalar Special.sign and torch.sign
+    let private sign32 (x: ReadOnlySpan<float32>) y =
+        let one = Vector256.Create 1.0f
+        lanes1 (fun (a: Vector256<float32>) ->
+                    (Vector256.GreaterThan(a, Vector256<float32>.Zero) &&& one) - (Vector256.LessThan(a, Vector256<float32>.Zero) &&& one))
+               (fun (a: float32) -> if a > 0.0f then 1.0f elif a < 0.0f then -1.0f else 0.0f) x y
+    let private sign64 (x: ReadOnlySpan<float>) y =
+        let one = Vector256.Create 1.0
+        lanes1 (fun (a: Vector256<float>) ->
+                    (Vector256.GreaterThan(a, Vector256<float>.Zero) &&& one) - (Vector256.LessThan(a, Vector256<float>.Zero) &&& one))
+               (fun (a: float) -> if a > 0.0 then 1.0 elif a < 0.0 then -1.0 else 0.0) x y
     let private sqrt32 (x: ReadOnlySpan<float32>) y = lanes1 (fun (a: Vector256<float32>) -> Vector256.Sqrt a) (fun (a: float32) -> MathF.Sqrt a) x y
     let private sqrt64 (x: ReadOnlySpan<float>) y = lanes1 (fun (a: Vector256<float>) -> Vector256.Sqrt a) (fun (a: float) -> Math.Sqrt a) x y
     let private floor32 (x: ReadOnlySpan<float32>) y = lanes1 (fun (a: Vector256<float32>) -> Vector256.Floor a) (fun (a: float32) -> MathF.Floor a) x y
@@ -359,6 +371,15 @@ module internal SpanKernels =
         if is32<'T> () then abs32 (read x) (write y)
         elif is64<'T> () then abs64 (read x) (write y)
         else Tensors.TensorPrimitives.Abs(x, y)
+
+    /// y = sign x: −1, 0 or 1, and +0 for both zeros and for NaN (torch.sign's convention).
+    let sign<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        if is32<'T> () then sign32 (read x) (write y)
+        elif is64<'T> () then sign64 (read x) (write y)
+        else
+            for i in 0 .. x.Length - 1 do
+                let v = Double.CreateTruncating x.[i]
+                y.[i] <- 'T.CreateTruncating(if v > 0.0 then 1.0 elif v < 0.0 then -1.0 else 0.0)
 
     /// y = √x, correctly rounded.
     let sqrt<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =

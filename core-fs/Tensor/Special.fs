@@ -77,7 +77,10 @@ module internal Special =
         let mutable b1 = 0.0
         let mutable b2 = 0.0
         for k in erfChebyshev.Length - 1 .. -1 .. 1 do
-            let b0 = erfChebyshev.[k] + t2 * b1 - b2
+            // one fused multiply-add on the recurrence's dependency chain (c - b2 is ready a step
+            // early): a product, a sum and a difference in a row made the vector kernel wait on
+            // three latencies per term
+            let b0 = Math.FusedMultiplyAdd(t2, b1, erfChebyshev.[k] - b2)
             b2 <- b1
             b1 <- b0
         x * (0.5 * erfChebyshev.[0] + t * b1 - b2)

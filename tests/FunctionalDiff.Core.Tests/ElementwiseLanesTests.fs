@@ -51,7 +51,7 @@ let tests =
                         check (tensorOf dtype [| n |] a) (tensorOf dtype [| 1 |] [| b.[s] |]) (Array.init n (fun i -> flag (holds a.[i] b.[s]))) (sprintf "scalar right %g" b.[s])
                         check (tensorOf dtype [| 1 |] [| a.[s] |]) (tensorOf dtype [| n |] b) (Array.init n (fun i -> flag (holds a.[s] b.[i]))) (sprintf "scalar left %g" a.[s])
         }
-        test "maximum, minimum, relu and the other lane maps over long runs are Math's, bit for bit" {
+        test "maximum, minimum, relu, sign and the other lane maps over long runs are Math's (sign: torch's), bit for bit" {
             // our own vector lanes replaced TensorPrimitives here (its generic code ran unoptimised for
             // many calls under tiered compilation); Math.Max/Min are IEEE's maximum/minimum: NaN wins,
             // +0 is above −0
@@ -75,7 +75,9 @@ let tests =
                 let halves = Array.init n (fun i -> if i % 3 = 0 then float (i / 3) - 10.5 else a.[i])
                 for op, f in [ UnaryOp.Relu, (fun (x: float) -> Math.Max(x, 0.0)); UnaryOp.Abs, Math.Abs; UnaryOp.Sqrt, Math.Sqrt
                                UnaryOp.Floor, Math.Floor; UnaryOp.Ceil, Math.Ceiling; UnaryOp.Round, (fun x -> Math.Round(x, MidpointRounding.ToEven))
-                               UnaryOp.Reciprocal, (fun x -> 1.0 / x) ] do
+                               UnaryOp.Reciprocal, (fun x -> 1.0 / x)
+                               // torch.sign: 0 for both zeros and for NaN
+                               UnaryOp.Sign, (fun x -> if x > 0.0 then 1.0 elif x < 0.0 then -1.0 else 0.0) ] do
                     let input = rounded dtype halves
                     sameBits ((Elementwise.unary op (dense input)).ToDoubleArray()) (Array.map (f >> inDtype) input) (sprintf "%A %A" op dtype)
                 // reductions over the whole run and over rows (the accumulator path), against a loop of Math.Max/Min

@@ -101,7 +101,9 @@ let private kernelTests =
         }
         test "erf and erfc over long runs (four-vector, one-vector and scalar paths) are the series and quadrature references, and each entry alone has the same bits" {
             // inside (−3, 3) the kernels evaluate a Chebyshev form four lanes at a time; a vector with a lane outside
-            // (the tails, NaN, ±∞) goes to the scalar functions; runs of 16 inside take four chains at once
+            // (the tails, NaN, ±∞) goes to the scalar functions; runs of 16 inside take four chains at once, and
+            // runs of 32 four chains of eight lanes where the hardware has them (each period of 97 below has 57
+            // values inside in a row)
             let random = Random 31
             let values =
                 Array.init 1003 (fun i ->
