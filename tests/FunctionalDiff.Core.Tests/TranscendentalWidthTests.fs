@@ -1,4 +1,4 @@
-/// The float32 exp and tanh, and the float64 tanh, give the same bits on Vector512 as on Vector256: the wide kernels run
+/// The float32 exp and tanh, and the float64 exp and tanh, give the same bits on Vector512 as on Vector256: the wide kernels run
 /// the same IEEE operations per lane, so the width the CPU offers never changes a result (and the
 /// accuracy tests of the float32 kernels hold for both).
 module FunctionalDiff.Core.Tests.TranscendentalWidthTests
@@ -57,4 +57,18 @@ let tests =
             sameBits "tanh" (fun x y -> Transcendental.tanh32By512 (ReadOnlySpan<float32> x) (Span<float32> y)) (fun x y -> Transcendental.tanh32By256 (ReadOnlySpan<float32> x) (Span<float32> y))
         testCase "float64 tanh: Vector512 gives Vector256's bits" <| fun () ->
             sameBits64 "tanh" (fun x y -> Transcendental.tanhBy512 (ReadOnlySpan<float> x) (Span<float> y)) (fun x y -> Transcendental.tanhBy256 (ReadOnlySpan<float> x) (Span<float> y))
+        testCase "float64 exp: Vector512 gives Vector256's bits, up to the ends of its domain |x| ≤ 708" <| fun () ->
+            // the exp kernel's domain is wider than tanh's: the same inputs scaled out to ±708, and the ends
+            let wide = Array.append [| 708.0; -708.0; 707.9; -707.9; 354.0; -1e-300 |] (inputs64 |> Array.map (fun v -> v * 35.0))
+            let x = wide.[.. (wide.Length &&& ~~~7) - 1]
+            let a, b = Array.zeroCreate<float> x.Length, Array.zeroCreate<float> x.Length
+            Transcendental.expBy512 (ReadOnlySpan<float> x) (Span<float> a)
+            Transcendental.expBy256 (ReadOnlySpan<float> x) (Span<float> b)
+            for i in 0 .. x.Length - 1 do
+                if BitConverter.DoubleToInt64Bits a.[i] <> BitConverter.DoubleToInt64Bits b.[i] then
+                    failtestf "exp(%g): %.17g on Vector512, %.17g on Vector256" x.[i] a.[i] b.[i]
+            // and both are e^x to within a few ulps (Math.Exp as the reference)
+            for i in 0 .. x.Length - 1 do
+                let expected = Math.Exp x.[i]
+                if abs (a.[i] - expected) > 4e-16 * expected then failtestf "exp(%g): %.17g, Math.Exp %.17g" x.[i] a.[i] expected
     ]
