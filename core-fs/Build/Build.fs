@@ -364,6 +364,13 @@ module Expr =
         let a = Shape.normalizeAxis "LogSoftmax" x.Rank axis
         Ir.intern (Op.LogSoftmax a) [| x |] (Array.copy x.Dims) x.DType
 
+    /// The running-sum primitive along one axis, from the first entry or (`reverse`) from the last
+    /// (Indexing.cumsum is the public form, with torch's rank-0 case). An axis of one entry is x.
+    let cumsumAlong (axis: int) (reverse: bool) (x: Expr) : Expr =
+        if x.Rank = 0 then Shape.fail "Cumsum" (sprintf "input %s has no axis" (dims x))
+        let a = Shape.normalizeAxis "Cumsum" x.Rank axis
+        Ir.intern (Op.CumSum(a, reverse)) [| x |] (Array.copy x.Dims) x.DType
+
     // ---- user-defined ops ----
 
     /// The node of a custom op: its value is `forward` (the user's forward graph built at x) and
@@ -445,6 +452,7 @@ module Expr =
         | Op.Scan(body, length, reverse, remat) -> ScanNode.make "Scan" (ScanNode.bodyOf body) length reverse remat inputs
         | Op.Softmax axis -> softmax axis inputs.[0]
         | Op.LogSoftmax axis -> logSoftmax axis inputs.[0]
+        | Op.CumSum(axis, reverse) -> cumsumAlong axis reverse inputs.[0]
 
     // ---- named forms, for readable user code and rules ----
 

@@ -56,15 +56,14 @@ module Indexing =
         let picked = indexSelect 0 (Expr.reshape [| indices.Numel |] indices) weight
         Expr.reshape (Array.append indices.Dims [| weight.Dims.[1] |]) picked
 
-    /// An inclusive scan along the axis by Hillis-Steele doubling: combine each entry with the one
-    /// `window` places before it, doubling the window, so the graph grows with log2 n. Products of
-    /// entries only, never division, so a cumulative product is right with zeros at every order. The
-    /// first `window` entries have no partner. A sum adds the identity 0 to them, as torch's running
-    /// sum starts from 0 (so −0 comes out +0, as torch's); a product keeps them as they are: multiplied
-    /// by a constant 1, a partial product met the 1's tangent, a materialised 0, as ∞·0 = NaN in forward
-    /// mode where it had overflowed (`fuzz adversarial 5/115`: the JVP of cumprod [a, a, 0] at
-    /// a = −1.4e160 was NaN where it is t₀a + at₁).
-    let private scan (name: string) (identity: float voption) (combine: Expr -> Expr -> Expr) (axis: int) (x: Expr) =
+    /// An inclusive scan of products along the axis by Hillis-Steele doubling: multiply each entry
+    /// by the one `window` places before it, doubling the window, so the graph grows with log2 n.
+    /// Products of entries only, never division, so a cumulative product is right with zeros at
+    /// every order. The first `window` entries have no partner and are kept as they are: multiplied
+    /// by a constant 1, a partial product met the 1's tangent, a materialised 0, as ∞·0 = NaN in
+    /// forward mode where it had overflowed (`fuzz adversarial 5/115`: the JVP of cumprod [a, a, 0]
+    /// at a = −1.4e160 was NaN where it is t₀a + at₁).
+    let private productScan (name: string) (axis: int) (x: Expr) =
         if x.Rank = 0 then
             // torch takes 0 and -1 for the one position of a rank-0 tensor
             if axis <> 0 && axis <> -1 then Shape.fail name (sprintf "axis %d is out of range for input %s (rank 0 takes 0 or -1)" axis (dims x))
@@ -75,21 +74,21 @@ module Indexing =
             let mutable result = x
             let mutable window = 1
             while window < n do
-                match identity with
-                | ValueSome value ->
-                    let front = Expr.full x.DType (Array.updateAt a window x.Dims) value
-                    result <- combine result (Expr.concat a [ front; Expr.sliceAxis a 0 (n - window) result ])
-                | ValueNone ->
-                    let partnered = combine (Expr.sliceAxis a window n result) (Expr.sliceAxis a 0 (n - window) result)
-                    result <- Expr.concat a [ Expr.sliceAxis a 0 window result; partnered ]
+                let partnered = Expr.mul (Expr.sliceAxis a window n result) (Expr.sliceAxis a 0 (n - window) result)
+                result <- Expr.concat a [ Expr.sliceAxis a 0 window result; partnered ]
                 window <- 2 * window
             result
 
-    /// torch.cumsum along the axis.
-    let cumsum (axis: int) (x: Expr) = scan "Cumsum" (ValueSome 0.0) (+) axis x
+    /// torch.cumsum along the axis: the CumSum primitive (one pass each way), x itself for a
+    /// rank-0 x as torch gives it.
+    let cumsum (axis: int) (x: Expr) =
+        if x.Rank = 0 then
+            if axis <> 0 && axis <> -1 then Shape.fail "Cumsum" (sprintf "axis %d is out of range for input %s (rank 0 takes 0 or -1)" axis (dims x))
+            x
+        else Expr.cumsumAlong axis false x
 
     /// torch.cumprod along the axis; its derivatives are right where entries are 0.
-    let cumprod (axis: int) (x: Expr) = scan "Cumprod" ValueNone ( * ) axis x
+    let cumprod (axis: int) (x: Expr) = productScan "Cumprod" axis x
 
     /// torch.sort along the axis: (values, indices). The values are a gather of x, so they carry
     /// the gradient; the indices (integers in x's dtype) have none. NaN sorts last when

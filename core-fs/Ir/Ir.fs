@@ -258,6 +258,7 @@ module internal Ir =
         | Op.Scan(body, length, reverse, remat) -> mix (mix (mix (mix 32 body.Id) length) (if reverse then 1 else 0)) (if remat then 1 else 0)
         | Op.Softmax axis -> mix 33 axis
         | Op.LogSoftmax axis -> mix 34 axis
+        | Op.CumSum(axis, reverse) -> mix (mix 35 axis) (if reverse then 1 else 0)
 
     /// Structural equality of ops, with constants compared as opHash hashes them. The outer
     /// match is total; each inner wildcard only says "a different case".
@@ -308,6 +309,7 @@ module internal Ir =
              | _ -> false)
         | Op.Softmax axis -> (match b with Op.Softmax axis2 -> axis = axis2 | _ -> false)
         | Op.LogSoftmax axis -> (match b with Op.LogSoftmax axis2 -> axis = axis2 | _ -> false)
+        | Op.CumSum(axis, reverse) -> (match b with Op.CumSum(axis2, reverse2) -> axis = axis2 && reverse = reverse2 | _ -> false)
 
     let mutable private nextId = 0L
     let private newId () = Interlocked.Increment(&nextId)

@@ -95,3 +95,7 @@ type Op =
     | Softmax of axis: int
     /// (x - max) - log Σ exp(x - max) along one axis, a primitive for the same reason.
     | LogSoftmax of axis: int
+    /// The running sum along one axis (torch.cumsum), from the first entry, or from the last with
+    /// `reverse` (what the forward sum's pullback is). A primitive: as a composite of shifted sums it
+    /// took log2 n full passes each way and a graph that grew with the axis.
+    | CumSum of axis: int * reverse: bool

@@ -67,6 +67,7 @@ module OpName =
         | Op.Scan _ -> "scan"
         | Op.Softmax _ -> "softmax"
         | Op.LogSoftmax _ -> "log_softmax"
+        | Op.CumSum _ -> "cumsum"
 
     /// Every value of a field-less union (UnaryOp, BinaryOp, ReduceOp) or, for any other field
     /// type, one placeholder: the field's default. `name` never looks at placeholder payloads.

@@ -45,6 +45,7 @@ module internal Interpret =
         | Op.Scan(body, length, reverse, _) -> scan (ScanNode.bodyOf body) length reverse inputs
         | Op.Softmax axis -> Normalise.softmax axis inputs.[0]
         | Op.LogSoftmax axis -> Normalise.logSoftmax axis inputs.[0]
+        | Op.CumSum(axis, reverse) -> RunningSum.cumsum axis reverse inputs.[0]
 
     /// A Scan, the reference way: the body evaluated node by node once per step, with the carries,
     /// row t of each xs (a view) and the captured values bound to the body's Vars.

@@ -246,6 +246,7 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
             Reduction.argmaxInto (Shape.normalizeAxis "Argmax" source.Rank axis) source target
         | Op.Softmax axis -> Normalise.into false axis values.[args.[0]] target
         | Op.LogSoftmax axis -> Normalise.into true axis values.[args.[0]] target
+        | Op.CumSum(axis, reverse) -> RunningSum.into axis reverse values.[args.[0]] target
         | Op.Cholesky -> LinalgTensors.choleskyInto values.[args.[0]] target
         | Op.TriangularSolve(upper, left, unit) -> LinalgTensors.solveTriangularInto upper left unit values.[args.[0]] values.[args.[1]] target
         | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.MatMul | Op.Permute _ | Op.Reshape _

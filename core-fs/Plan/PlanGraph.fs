@@ -164,7 +164,7 @@ type internal Consumers private (graph: PlanGraph, start: int[], list: int[]) =
             | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
             | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
             | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
-            | Op.Unfold _ | Op.Fold _ | Op.Softmax _ | Op.LogSoftmax _ -> ()
+            | Op.Unfold _ | Op.Fold _ | Op.Softmax _ | Op.LogSoftmax _ | Op.CumSum _ -> ()
             if first < 0 || groupHead.[c] < groupHead.[first] then
                 first <- c
                 ties <- 1

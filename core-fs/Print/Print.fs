@@ -63,6 +63,7 @@ module Print =
         | Op.Scan(body, length, reverse, remat) -> sprintf "scan[body=#%d length=%d reverse=%b remat=%b]" body.Id length reverse remat
         | Op.Softmax axis -> sprintf "softmax[axis=%d]" axis
         | Op.LogSoftmax axis -> sprintf "log_softmax[axis=%d]" axis
+        | Op.CumSum(axis, reverse) -> sprintf "cumsum[axis=%d%s]" axis (if reverse then " reverse" else "")
 
     /// A jaxpr-like listing: `{ lambda a:f64[2,3] b:f64[3] ; let c:f64[2] = matmul a b ... in (c) }`.
     /// Vars are the lambda's parameters; scalar constants print inline as literals; tensor

@@ -415,3 +415,6 @@ module Rules =
         // softmax of large logits; fuzz 3/1171, a saturated log-softmax).
         | Op.Softmax axis -> one (fun () -> y * (g - Expr.sumAxes [| axis |] true (g * y)))
         | Op.LogSoftmax axis -> one (fun () -> g - Expr.exp y * Expr.sumAxes [| axis |] true g)
+        // Each output is a sum of the entries up to it, so each entry's cotangent is the sum of the
+        // cotangents from it on: the running sum the other way.
+        | Op.CumSum(axis, reverse) -> one (fun () -> Expr.cumsumAlong axis (not reverse) g)

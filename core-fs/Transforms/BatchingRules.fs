@@ -152,3 +152,4 @@ module internal BatchingRules =
         // Along one axis, one further along.
         | Op.Softmax axis -> Expr.softmax (axis + 1) args.[0].Value
         | Op.LogSoftmax axis -> Expr.logSoftmax (axis + 1) args.[0].Value
+        | Op.CumSum(axis, reverse) -> Expr.cumsumAlong (axis + 1) reverse args.[0].Value

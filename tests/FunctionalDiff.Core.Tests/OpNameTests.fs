@@ -16,7 +16,7 @@ let expectedNames =
       "permute"; "reshape"; "broadcast_to"; "slice"; "pad"; "concat"; "flip"; "gather"; "scatter_add"
       "cast"; "stop_gradient"; "custom"
       "cholesky"; "triangular_solve"; "solve"; "slogdet"; "qr"; "eigh"
-      "erfc"; "lgamma"; "softplus"; "sigmoid_slope"; "polygamma"; "argsort"; "unfold"; "fold"; "scan"; "softmax"; "log_softmax" ]
+      "erfc"; "lgamma"; "softplus"; "sigmoid_slope"; "polygamma"; "argsort"; "unfold"; "fold"; "scan"; "softmax"; "log_softmax"; "cumsum" ]
 
 [<Tests>]
 let opNameTests =
@@ -51,7 +51,8 @@ let opNameTests =
                   Expr.cast DType.Float32 x, "cast"
                   Expr.stopGradient x, "stop_gradient"
                   Nn.softmax 1 x, "softmax"
-                  Nn.logSoftmax 0 x, "log_softmax" ]
+                  Nn.logSoftmax 0 x, "log_softmax"
+                  Indexing.cumsum 1 x, "cumsum" ]
             for node, expected in cases do
                 Expect.equal (nameOf node) expected (sprintf "name of %O" node)
         }

@@ -96,6 +96,8 @@ let cases : VmapCase list =
       for axis in [ 0; 1 ] do
           yield case (sprintf "Softmax axis %d" axis) [ Draw(Normal, [| 3; 4 |]) ] (one (Expr.softmax axis))
           yield case (sprintf "LogSoftmax axis %d" axis) [ Draw(Normal, [| 3; 4 |]) ] (one (Expr.logSoftmax axis))
+          for reverse in [ false; true ] do
+              yield case (sprintf "CumSum axis %d, reverse %b" axis reverse) [ Draw(Normal, [| 3; 4 |]) ] (one (Expr.cumsumAlong axis reverse))
       // im2col and its adjoint with one batch axis of their own ([N, ...]), which the rule merges
       // with the examples'; stride, padding and dilation all differ from 1 so windows overlap and skip.
       yield case "Unfold" [ Draw(Normal, [| 2; 2; 5; 4 |]) ] (one (Expr.unfold [| 2; 2 |] [| 2; 1 |] [| 1; 0 |] [| 1; 2 |]))
