@@ -7,36 +7,68 @@ namespace FunctionalDiff.Core
 
 open System
 open System.Numerics
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
+open System.Runtime.Intrinsics
 open KernelSupport
 
 /// Running sums along one axis, writing into a dense buffer of the input's shape.
 module RunningSum =
 
-    /// Runs of `length` entries, consecutive (inner = 1): four runs at a time, so that four
-    /// independent chains of additions overlap instead of each addition waiting on the one before.
-    let private consecutive<'T when 'T :> IFloatingPointIeee754<'T>>
-        (reverse: bool) (data: 'T[]) (offset: int) (outer: int) (length: int) (result: 'T[]) =
-        let inline at (run: int) (step: int) = run * length + (if reverse then length - 1 - step else step)
+    /// Runs of `length` entries, consecutive (inner = 1), four runs at a time: lane j of one float64
+    /// vector carries run o + j's sum, so four independent chains of additions overlap instead of
+    /// each addition waiting on the one before, and each lane still adds its run's entries in order
+    /// (the bits of the one-run loop below). The entries are read and written lane by lane without
+    /// bounds checks: the callers' runs lie inside both arrays.
+    let private consecutive32 (reverse: bool) (data: float32[]) (offset: int) (outer: int) (length: int) (result: float32[]) =
+        let source = &MemoryMarshal.GetArrayDataReference data
+        let target = &MemoryMarshal.GetArrayDataReference result
         let mutable o = 0
         while o + 4 <= outer do
-            let mutable s0, s1, s2, s3 = 0.0, 0.0, 0.0, 0.0
+            let mutable sums = Vector256<float>.Zero
             for step in 0 .. length - 1 do
-                let k0, k1, k2, k3 = at o step, at (o + 1) step, at (o + 2) step, at (o + 3) step
-                s0 <- s0 + Double.CreateTruncating data.[offset + k0]
-                s1 <- s1 + Double.CreateTruncating data.[offset + k1]
-                s2 <- s2 + Double.CreateTruncating data.[offset + k2]
-                s3 <- s3 + Double.CreateTruncating data.[offset + k3]
-                result.[k0] <- 'T.CreateTruncating s0
-                result.[k1] <- 'T.CreateTruncating s1
-                result.[k2] <- 'T.CreateTruncating s2
-                result.[k3] <- 'T.CreateTruncating s3
+                let k = o * length + (if reverse then length - 1 - step else step)
+                let entries =
+                    Vector128.Create(Unsafe.Add(&source, offset + k), Unsafe.Add(&source, offset + k + length),
+                                     Unsafe.Add(&source, offset + k + 2 * length), Unsafe.Add(&source, offset + k + 3 * length))
+                // widened exactly, added in float64, and each sum rounded once to float32
+                sums <- sums + Vector256.WidenLower(entries.ToVector256Unsafe())
+                let rounded = Vector256.Narrow(sums, sums)
+                Unsafe.Add(&target, k) <- rounded.GetElement 0
+                Unsafe.Add(&target, k + length) <- rounded.GetElement 1
+                Unsafe.Add(&target, k + 2 * length) <- rounded.GetElement 2
+                Unsafe.Add(&target, k + 3 * length) <- rounded.GetElement 3
             o <- o + 4
         while o < outer do
             let mutable sum = 0.0
             for step in 0 .. length - 1 do
-                let k = at o step
-                sum <- sum + Double.CreateTruncating data.[offset + k]
-                result.[k] <- 'T.CreateTruncating sum
+                let k = o * length + (if reverse then length - 1 - step else step)
+                sum <- sum + float data.[offset + k]
+                result.[k] <- float32 sum
+            o <- o + 1
+
+    /// consecutive32 for float64 entries.
+    let private consecutive64 (reverse: bool) (data: float[]) (offset: int) (outer: int) (length: int) (result: float[]) =
+        let source = &MemoryMarshal.GetArrayDataReference data
+        let target = &MemoryMarshal.GetArrayDataReference result
+        let mutable o = 0
+        while o + 4 <= outer do
+            let mutable sums = Vector256<float>.Zero
+            for step in 0 .. length - 1 do
+                let k = o * length + (if reverse then length - 1 - step else step)
+                sums <- sums + Vector256.Create(Unsafe.Add(&source, offset + k), Unsafe.Add(&source, offset + k + length),
+                                                Unsafe.Add(&source, offset + k + 2 * length), Unsafe.Add(&source, offset + k + 3 * length))
+                Unsafe.Add(&target, k) <- sums.GetElement 0
+                Unsafe.Add(&target, k + length) <- sums.GetElement 1
+                Unsafe.Add(&target, k + 2 * length) <- sums.GetElement 2
+                Unsafe.Add(&target, k + 3 * length) <- sums.GetElement 3
+            o <- o + 4
+        while o < outer do
+            let mutable sum = 0.0
+            for step in 0 .. length - 1 do
+                let k = o * length + (if reverse then length - 1 - step else step)
+                sum <- sum + data.[offset + k]
+                result.[k] <- sum
             o <- o + 1
 
     /// Runs `inner` entries apart: a row of `inner` sums carried along the axis, one pass per row.
@@ -67,8 +99,8 @@ module RunningSum =
         let length = dims.[axis]
         if t.Numel > 0 then
             match t.DType with
-            | DType.Float64 when inner = 1 -> consecutive<float> reverse source.Data64 source.Offset outer length (result :?> float[])
-            | DType.Float32 when inner = 1 -> consecutive<float32> reverse source.Data32 source.Offset outer length (result :?> float32[])
+            | DType.Float64 when inner = 1 -> consecutive64 reverse source.Data64 source.Offset outer length (result :?> float[])
+            | DType.Float32 when inner = 1 -> consecutive32 reverse source.Data32 source.Offset outer length (result :?> float32[])
             | DType.Float64 -> strided<float> reverse source.Data64 source.Offset outer length inner (result :?> float[])
             | DType.Float32 -> strided<float32> reverse source.Data32 source.Offset outer length inner (result :?> float32[])
 
