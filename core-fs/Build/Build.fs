@@ -116,14 +116,47 @@ module Expr =
     /// (-0)-x give -x; scalar constants fold. x*0, 0/x and x+0 are built as written.
     let binary (op: BinaryOp) (a: Expr) (b: Expr) : Expr = ExprCore.binary op a b
 
+    /// One side of a clamp as the rules and activations write it, `where(y > c, c, y)` (`Greater`)
+    /// or `where(y < c, c, y)` (`Less`) with c a scalar constant: the side, y and c.
+    let private clampSide (mask: Expr) (ifTrue: Expr) (ifFalse: Expr) =
+        if mask.ArgCount = 2 && obj.ReferenceEquals(mask.Arg 0, ifFalse) && obj.ReferenceEquals(mask.Arg 1, ifTrue) then
+            match mask.Op, ifTrue with
+            | Op.Binary((BinaryOp.Greater | BinaryOp.Less) as side), Filled c -> ValueSome(struct (side, c))
+            | _ -> ValueNone
+        else ValueNone
+
+    /// The bounds [low, high] of y when y is a whole clamp, `where(s > high, high, where(s < low, low, s))`.
+    let private clampBounds (y: Expr) =
+        if y.Op.IsWhere && (y.Arg 2).Op.IsWhere && (y.Arg 0).ArgCount = 2 then
+            let outerMask, inner = y.Arg 0, y.Arg 2
+            // the inner side is a clamp side of s; the outer mask compares that same s with the outer bound
+            match clampSide (inner.Arg 0) (inner.Arg 1) (inner.Arg 2), outerMask.Op, y.Arg 1 with
+            | ValueSome(struct (BinaryOp.Less, low)), Op.Binary BinaryOp.Greater, Filled high
+                when obj.ReferenceEquals(outerMask.Arg 0, inner.Arg 2) && obj.ReferenceEquals(outerMask.Arg 1, y.Arg 1) ->
+                ValueSome(struct (low, high))
+            | _ -> ValueNone
+        else ValueNone
+
     /// Picks ifTrue where the mask is nonzero and ifFalse elsewhere, all three broadcast together.
     /// Only the chosen branch reaches the output, so NaN or inf in the other branch does not leak.
+    /// A side of a clamp over a value already clamped inside it is that value: where(y > c, c, y)
+    /// with y ≤ c wherever y is a number, and NaN passing both, so the rules' clamp of an argument
+    /// that an activation has clamped already (erfc's e^(−x²) in GELU) costs no compare and no
+    /// selection, value or derivative.
     let where (mask: Expr) (ifTrue: Expr) (ifFalse: Expr) : Expr =
         let shape = Shape.broadcastMany "Where" [ mask.Dims; ifTrue.Dims; ifFalse.Dims ]
         let ifTrue, ifFalse = promote ifTrue ifFalse
+        let redundantSide () =
+            match clampSide mask ifTrue ifFalse with
+            | ValueSome(struct (side, c)) ->
+                match clampBounds ifFalse with
+                | ValueSome(struct (low, high)) -> if side = BinaryOp.Greater then high <= c else low >= c
+                | ValueNone -> false
+            | ValueNone -> false
         match mask with
         | Filled m -> broadcastTo shape (if m <> 0.0 then ifTrue else ifFalse)
         | _ when obj.ReferenceEquals(ifTrue, ifFalse) -> broadcastTo shape ifTrue
+        | _ when redundantSide () -> broadcastTo shape ifFalse
         | _ -> Ir.intern Op.Where [| mask; ifTrue; ifFalse |] shape ifTrue.DType
 
     // ---- reductions ----

@@ -149,5 +149,27 @@ let tests =
                 let g = Diff.grad (fun _ -> Expr.sum (c * c)) (Expr.variable "x" [| 3 |] f64)
                 Expect.isTrue (Fold.isZero g) (sprintf "gradient %O is a symbolic zero" g)
             }
+            test "a clamp of a value clamped inside its bounds is that value, and one whose bounds are narrower stays, with IEEE's values either way" {
+                let awkward = [| nan; infinity; -infinity; -0.0; 0.0; 39.0; 40.0; 40.5; 45.0; -40.0; -45.0; 50.0; -60.0; 1e300 |]
+                let x = constantVector awkward
+                let clamp (bound: float) (y: Expr) =
+                    let b = Expr.scalar f64 bound
+                    Expr.where (Expr.gt y b) b (Expr.where (Expr.lt y -b) -b y)
+                let reference (bound: float) (v: float) = if v > bound then bound elif v < -bound then -bound else v
+                let inner = clamp 40.0 x
+                // the same bounds, and wider ones, fold to the inner clamp itself
+                Expect.isTrue (obj.ReferenceEquals(clamp 40.0 inner, inner)) "clamp(clamp(x, ±40), ±40) is clamp(x, ±40)"
+                Expect.isTrue (obj.ReferenceEquals(clamp 50.0 inner, inner)) "clamp(clamp(x, ±40), ±50) is clamp(x, ±40)"
+                // narrower bounds are a clamp of their own
+                let narrower = clamp 30.0 inner
+                Expect.isFalse (obj.ReferenceEquals(narrower, inner)) "clamp(clamp(x, ±40), ±30) is not clamp(x, ±40)"
+                for bound, e in [ 40.0, clamp 40.0 inner; 50.0, clamp 50.0 inner; 30.0, narrower ] do
+                    expectSameDoubles (values e) (awkward |> Array.map (reference 40.0 >> reference bound)) (sprintf "values of the outer clamp at ±%g" bound)
+                // one side alone over a clamp, inside and outside its bound
+                let b45 = Expr.scalar f64 45.0
+                Expect.isTrue (obj.ReferenceEquals(Expr.where (Expr.gt inner b45) b45 inner, inner)) "min(clamp(x, ±40), 45) is clamp(x, ±40)"
+                let b35 = Expr.scalar f64 35.0
+                expectSameDoubles (values (Expr.where (Expr.gt inner b35) b35 inner)) (awkward |> Array.map (reference 40.0 >> fun v -> if v > 35.0 then 35.0 else v)) "min(clamp(x, ±40), 35)"
+            }
         ]
     ]
