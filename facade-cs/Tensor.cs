@@ -49,6 +49,27 @@ public sealed partial class Tensor : IDisposable
         TensorScope.Forget(this);
     }
 
+    /// <summary>
+    /// Hands this tensor from the open scope that holds it to the scope around that one (or to none), TorchSharp's
+    /// <c>MoveToOuterDisposeScope()</c>: <see cref="TensorScope.MoveToOuter(Tensor)"/> without naming the scope. Returns this
+    /// tensor; a tensor no open scope on this thread holds is returned as it is.
+    /// </summary>
+    public Tensor MoveToOuterDisposeScope()
+    {
+        TensorScope.Holding(this)?.MoveToOuter(this);
+        return this;
+    }
+
+    /// <summary>
+    /// Takes this tensor out of the open scope that holds it, so no scope disposes it, TorchSharp's
+    /// <c>DetachFromDisposeScope()</c>. Returns this tensor.
+    /// </summary>
+    public Tensor DetachFromDisposeScope()
+    {
+        TensorScope.Holding(this)?.Detach(this);
+        return this;
+    }
+
     /// <summary>True once the tensor has been disposed (TorchSharp's <c>IsInvalid</c>).</summary>
     public bool IsDisposed => Value.IsDisposed;
 

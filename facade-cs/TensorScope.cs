@@ -73,6 +73,14 @@ public sealed class TensorScope : IDisposable
         if (scope is not null && tensor.Value.Serial > scope.openedAt) scope.tensors.Add(tensor);
     }
 
+    // The open scope on this thread that holds the tensor, or null.
+    internal static TensorScope? Holding(Tensor tensor)
+    {
+        for (var scope = innermost; scope is not null; scope = scope.outer)
+            if (scope.tensors.Contains(tensor)) return scope;
+        return null;
+    }
+
     // A tensor disposed by hand leaves its scope, so the scope holds no dead references.
     internal static void Forget(Tensor tensor)
     {

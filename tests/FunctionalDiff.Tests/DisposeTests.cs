@@ -144,6 +144,27 @@ public class DisposeTests
     }
 
     [Fact]
+    public void TorchSharpsTensorSideSpellingsMoveAndDetach()
+    {
+        var outside = Tensor.FromArray([1.0, -1.0]);
+        Tensor moved, detached;
+        using (var outer = Tensor.NewDisposeScope())
+        {
+            using (var inner = Tensor.NewDisposeScope())
+            {
+                moved = (outside * 3.0).MoveToOuterDisposeScope();
+                detached = (outside * 4.0).DetachFromDisposeScope();
+                Assert.Same(outside, outside.MoveToOuterDisposeScope());   // held by no scope: unchanged
+                Assert.Equal(0, inner.Count);
+                Assert.Equal(1, outer.Count);
+            }
+            Assert.False(moved.IsDisposed);
+        }
+        Assert.True(moved.IsDisposed);
+        Assert.Equal(new[] { 4.0, -4.0 }, detached.ToArray());
+    }
+
+    [Fact]
     public void ScopesCloseInOrder()
     {
         var outer = Tensor.NewDisposeScope();
