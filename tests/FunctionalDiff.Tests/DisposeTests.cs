@@ -8,8 +8,12 @@ namespace FunctionalDiff.Tests;
 /// and an array anything else may read (a view, a constant, a plan) is never handed back. Counted in bytes, never timed.
 /// </summary>
 [Collection(nameof(TensorMemoryTests))] // the pool is process-wide: these run one at a time with the recycling tests
-public class DisposeTests
+public class DisposeTests : IDisposable
 {
+    // Arrays a test's disposed tensors left in the pool would be counted by the next test of the collection
+    // (RecyclingIsOffByDefault expects none kept): xunit calls this after each test.
+    public void Dispose() => TensorMemory.ClearCache();
+
     // An unusual length (about 1 MB of float64), so no other test asks the pool for arrays of it.
     const int N = 123_457;
 

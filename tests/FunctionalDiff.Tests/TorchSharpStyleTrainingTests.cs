@@ -9,8 +9,11 @@ namespace FunctionalDiff.Tests;
 /// and torch.optim.Adam's update.
 /// </summary>
 [Collection(nameof(TensorMemoryTests))] // the steps dispose tensors, whose arrays the pool's tests count
-public class TorchSharpStyleTrainingTests
+public class TorchSharpStyleTrainingTests : IDisposable
 {
+    // what the steps' disposed tensors left in the pool is not the next test's to count
+    public void Dispose() => TensorMemory.ClearCache();
+
     const double Lr = 0.05, Beta1 = 0.9, Beta2 = 0.999, Eps = 1e-8;
 
     /// <summary>torch.optim.Adam's single-tensor step (no weight decay), in place on p, m and v.</summary>
