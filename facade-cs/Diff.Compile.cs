@@ -61,6 +61,6 @@ public static partial class Diff
         ArgumentNullException.ThrowIfNull(f);
         return Compile((Expr[] xs) => xs.Length == 1
             ? f(xs[0])
-            : throw new ArgumentException($"Compile: the function takes one input, but {xs.Length} were given", "inputs"));
+            : throw new ArgumentException($"Compile(x => ...): a function of one Expr takes one input, but {xs.Length} were given", "inputs"));
     }
 }

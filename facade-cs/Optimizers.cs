@@ -91,7 +91,8 @@ public abstract class Optimizer
         }
         var (updated, next) = core.Update.Invoke(state).Invoke(Parameters.Values.Select(t => t.Value).ToArray()).Invoke(g);
         state = next;
-        Parameters = new Parameters(names, updated.Select(t => new Tensor(t)).ToArray());
+        // the optimizer's state outlives any DisposeScope around the step
+        Parameters = new Parameters(names, updated.Select(t => new Tensor(t, unscoped: true)).ToArray());
         return Parameters;
     }
 

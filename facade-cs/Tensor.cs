@@ -6,12 +6,88 @@ namespace FunctionalDiff;
 /// <summary>
 /// An immutable dense array of float32 or float64 values: the concrete value an <see cref="Expr"/>
 /// evaluates to. Every factory copies its input, and no member mutates the tensor.
+/// <para>
+/// A tensor is <see cref="IDisposable"/>, as TorchSharp's is, so <c>using var t = ...</c> and
+/// <see cref="NewDisposeScope"/> work as they do there. Disposing is optional (the garbage collector
+/// reclaims tensors as usual): it promises that the tensor is not used again, so any later read of its
+/// values throws <see cref="ObjectDisposedException"/> naming its shape, and a large tensor's array
+/// (85,000 bytes or more) goes back to the library's pool for the next result of its dtype and length
+/// when the tensor made it and nothing else was ever made over it: not a view (<c>Reshape</c>,
+/// <c>t[1..3]</c>, ...), whose array is its source's, and not a tensor that a view, an <see cref="Expr"/>
+/// constant or a compiled plan reads, whose array is left to the garbage collector. See
+/// <see cref="TensorMemory.DisposedCacheLimit"/>.
+/// </para>
 /// </summary>
-public sealed partial class Tensor
+public sealed partial class Tensor : IDisposable
 {
     internal CoreTensor Value { get; }
 
-    internal Tensor(CoreTensor value) => Value = value;
+    // A fresh result joins the innermost TensorScope of this thread, if it was made inside it.
+    internal Tensor(CoreTensor value)
+    {
+        Value = value;
+        TensorScope.Adopt(this);
+    }
+
+    // A wrapper that joins no scope: a tensor the library keeps (an optimizer's parameters), which
+    // must outlive a scope around the step that made it.
+    internal Tensor(CoreTensor value, bool unscoped)
+    {
+        Value = value;
+        if (!unscoped) TensorScope.Adopt(this);
+    }
+
+    /// <summary>
+    /// Disposes the tensor (TorchSharp's <c>Dispose</c>): later reads of its values throw <see cref="ObjectDisposedException"/>,
+    /// and its array goes back to the library's pool when it is large and this tensor alone ever held it (see the class
+    /// summary). Its <see cref="Shape"/>, <see cref="DType"/>, <see cref="Rank"/> and <see cref="Numel"/> stay readable.
+    /// A second call does nothing.
+    /// </summary>
+    public void Dispose()
+    {
+        Value.Dispose();
+        TensorScope.Forget(this);
+    }
+
+    /// <summary>
+    /// Hands this tensor from the open scope that holds it to the scope around that one (or to none), TorchSharp's
+    /// <c>MoveToOuterDisposeScope()</c>: <see cref="TensorScope.MoveToOuter(Tensor)"/> without naming the scope. Returns this
+    /// tensor; a tensor no open scope on this thread holds is returned as it is.
+    /// </summary>
+    public Tensor MoveToOuterDisposeScope()
+    {
+        TensorScope.Holding(this)?.MoveToOuter(this);
+        return this;
+    }
+
+    /// <summary>
+    /// Takes this tensor out of the open scope that holds it, so no scope disposes it, TorchSharp's
+    /// <c>DetachFromDisposeScope()</c>. Returns this tensor.
+    /// </summary>
+    public Tensor DetachFromDisposeScope()
+    {
+        TensorScope.Holding(this)?.Detach(this);
+        return this;
+    }
+
+    /// <summary>True once the tensor has been disposed (TorchSharp's <c>IsInvalid</c>).</summary>
+    public bool IsDisposed => Value.IsDisposed;
+
+    /// <summary>
+    /// Opens a scope that disposes, when it is disposed, every tensor made on this thread while it is the innermost
+    /// open scope: TorchSharp's <c>torch.NewDisposeScope()</c>. Keep a result beyond it with
+    /// <see cref="TensorScope.MoveToOuter(Tensor)"/> or <see cref="TensorScope.Detach(Tensor)"/>. An optimizer's
+    /// parameters are never taken (they are the library's state), nor tensors made before the scope opened.
+    /// </summary>
+    /// <example><code>
+    /// using (var scope = Tensor.NewDisposeScope())
+    /// {
+    ///     var (loss, gradients) = step.Invoke(adam.Parameters, batch);
+    ///     adam.Step(gradients);
+    ///     total += loss.Item();
+    /// }   // loss and gradients are disposed here; adam.Parameters live on
+    /// </code></example>
+    public static TensorScope NewDisposeScope() => new();
 
     /// <summary>A float64 vector holding a copy of <paramref name="data"/>.</summary>
     public static Tensor FromArray(double[] data)
@@ -205,7 +281,11 @@ public sealed partial class Tensor
     }
 
     /// <summary>The same values in another dtype (a copy; float64 to float32 rounds).</summary>
-    public Tensor Cast(DType dtype) => new(Value.Cast(Interop.ToCore(dtype)));
+    public Tensor Cast(DType dtype) =>
+        // to the same dtype the result is a view, never this tensor itself: disposing it must not dispose this one
+        Interop.ToCore(dtype) == Value.DType
+            ? new(Value.View(Value.Dims, Value.Strides, Value.Offset))
+            : new(Value.Cast(Interop.ToCore(dtype)));
 
     /// <summary>The elements in row-major order, as float64.</summary>
     public double[] ToDoubleArray() => Value.ToDoubleArray();

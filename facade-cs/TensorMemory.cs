@@ -24,7 +24,8 @@ public static class TensorMemory
     /// <summary>
     /// The most bytes of unused arrays kept for reuse. Zero, the default, keeps recycling off: no
     /// finalizer is registered and no collection is requested. A positive value turns recycling on
-    /// (see the class summary); setting zero again turns it off and drops what was kept.
+    /// (see the class summary); setting zero again turns it off and drops what it kept (arrays of disposed tensors stay, within
+    /// <see cref="DisposedCacheLimit"/>).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
     public static long CacheLimit
@@ -33,7 +34,22 @@ public static class TensorMemory
         set => CoreTensorMemory.CacheLimit = value;
     }
 
-    /// <summary>The bytes of unused arrays kept at this moment (zero while recycling is off).</summary>
+    /// <summary>
+    /// The most bytes kept from disposed tensors (256 MB by default; zero keeps none). A tensor that made its array and
+    /// shared it with nothing (no view, no <see cref="Expr"/> constant, no compiled plan reads it) hands a large array
+    /// (85,000 bytes or more) back when it is disposed (<see cref="Tensor.Dispose"/>, <c>using</c>,
+    /// <see cref="Tensor.NewDisposeScope"/>), and the next result of the same dtype and length reuses it. This needs no
+    /// finalizer and no collection, so it is on whatever <see cref="CacheLimit"/> is; the oldest arrays are dropped first.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public static long DisposedCacheLimit
+    {
+        get => CoreTensorMemory.DisposedCacheLimit;
+        set => CoreTensorMemory.DisposedCacheLimit = value;
+    }
+
+    /// <summary>The bytes of unused arrays kept at this moment: disposed tensors' arrays, and with recycling on, the
+    /// arrays the garbage collector found dead.</summary>
     public static long CachedBytes => CoreTensorMemory.CachedBytes;
 
     /// <summary>Gives every kept array back to the garbage collector.</summary>

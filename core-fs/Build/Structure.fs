@@ -210,3 +210,48 @@ module Structure =
         if k < 0 || k >= n then Shape.fail "Row" (sprintf "row %d is out of range for shape %s" i (dims x))
         Expr.reshape x.Dims.[1..] (Expr.sliceAxis 0 k (k + 1) x)
 
+
+    /// x broadcast to `sizes`, where −1 keeps x's length on that axis, as torch's x.expand(*sizes):
+    /// new axes go in front (and cannot be −1), and only axes of length 1 grow.
+    let expand (sizes: int[]) (x: Expr) =
+        if isNull sizes then nullArg "sizes"
+        if sizes.Length < x.Rank then
+            Shape.fail "Expand" (sprintf "sizes %s have fewer axes than the input %s" (Shape.format sizes) (dims x))
+        let lead = sizes.Length - x.Rank
+        let target =
+            sizes |> Array.mapi (fun i s ->
+                if s = -1 then
+                    if i < lead then Shape.fail "Expand" (sprintf "size -1 at axis %d of %s is a new axis, whose length must be given (input %s)" i (Shape.format sizes) (dims x))
+                    x.Dims.[i - lead]
+                else s)
+        for i in 0 .. x.Rank - 1 do
+            let d = x.Dims.[i]
+            if d <> 1 && d <> target.[lead + i] then
+                Shape.fail "Expand" (sprintf "axis %d of the input %s has length %d, so it cannot become %d (only axes of length 1 expand; sizes %s)"
+                                       i (dims x) d target.[lead + i] (Shape.format sizes))
+        Expr.broadcastTo target x
+
+    /// x tiled `repeats.[i]` times along each axis, as torch's x.repeat(*repeats): repeats may be
+    /// longer than x's rank (x then gains leading axes of length 1). Each axis of length d becomes a
+    /// pair (r, d) of a broadcast, merged by one reshape, so the derivative sums over the copies.
+    let repeat (repeats: int[]) (x: Expr) =
+        if isNull repeats then nullArg "repeats"
+        if repeats.Length < x.Rank then
+            Shape.fail "Repeat" (sprintf "repeats %s have fewer axes than the input %s (torch requires at least as many)" (Shape.format repeats) (dims x))
+        if repeats |> Array.exists (fun r -> r < 0) then
+            Shape.fail "Repeat" (sprintf "repeats %s must not be negative (input %s)" (Shape.format repeats) (dims x))
+        let padded = Array.append (Array.create (repeats.Length - x.Rank) 1) x.Dims
+        let pairs = Array.concat [ for i in 0 .. padded.Length - 1 -> [| 1; padded.[i] |] ]
+        let tiled = Array.concat [ for i in 0 .. padded.Length - 1 -> [| repeats.[i]; padded.[i] |] ]
+        Expr.reshape (Array.map2 (*) repeats padded) (Expr.broadcastTo tiled (Expr.reshape pairs x))
+
+    /// `value` where the mask is nonzero and x elsewhere, as torch's x.masked_fill(mask, value): the
+    /// mask (0/1, as comparisons give) broadcasts to x's shape, which the result keeps.
+    let maskedFill (mask: Expr) (value: float) (x: Expr) =
+        let shape = Shape.broadcastMany "MaskedFill" [ mask.Dims; x.Dims ]
+        if not (Ir.sameDims shape x.Dims) then
+            Shape.fail "MaskedFill" (sprintf "the mask %s does not broadcast to the input %s" (dims mask) (dims x))
+        Expr.where mask (Expr.scalar x.DType value) x
+
+    /// The axes in reverse order, torch's x.T and NumPy's .T (for a matrix, its transpose).
+    let reverseAxes (x: Expr) = Expr.permute (Array.init x.Rank (fun i -> x.Rank - 1 - i)) x

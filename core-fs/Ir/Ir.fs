@@ -702,8 +702,17 @@ module internal ExprCore =
                 Interlocked.Increment(&scalarCacheCount) |> ignore
             e
 
-    /// A constant node wrapping a tensor (one node per tensor object).
-    let constant (value: Tensor) = constantNode value
+    /// A constant node wrapping a tensor (one node per tensor object). A rank-0 tensor becomes the
+    /// library's own scalar of its value: scalars are one node per value, shared by every graph, and
+    /// a node holding the caller's tensor would fail in all of them once the caller disposed it.
+    /// A larger tensor is marked shared, so disposing it never hands its array back while a graph
+    /// or a plan may read it (they fail with ObjectDisposedException instead).
+    let constant (value: Tensor) =
+        value.CheckAlive()
+        if value.Rank = 0 then scalar value.DType (value.ToScalar())
+        else
+            value.MarkShared()
+            constantNode value
 
     /// NumPy broadcasting of x to a larger shape.
     let broadcastTo (shape: int[]) (x: Expr) : Expr =

@@ -37,6 +37,13 @@ type CompiledFunction internal (f: Expr[] -> Expr[]) =
 
     /// The error for a signature whose trace failed, set against the first signature traced.
     let explain (method: string) (inputs: Tensor[]) (inner: exn) : exn =
+        // an ArgumentException's Message ends in "(Parameter 'name')", which the outer exception adds again
+        let innerText =
+            match inner with
+            | :? ArgumentException as e when not (isNull e.ParamName) ->
+                let suffix = sprintf " (Parameter '%s')" e.ParamName
+                if e.Message.EndsWith(suffix, StringComparison.Ordinal) then e.Message.Substring(0, e.Message.Length - suffix.Length) else e.Message
+            | _ -> inner.Message
         let given = inputs |> Array.map (fun t -> describe t.DType t.Dims) |> String.concat ", "
         let message =
             match plans with
@@ -47,7 +54,7 @@ type CompiledFunction internal (f: Expr[] -> Expr[]) =
                     match inner with
                     | :? IndexOutOfRangeException -> sprintf " (did the function read an input beyond the %d given?)" inputs.Length
                     | _ -> ""
-                sprintf "%s: tracing the function with inputs (%s) failed: %s%s" method given inner.Message hint
+                sprintf "%s: tracing the function with inputs (%s) failed: %s%s" method given innerText hint
             | known ->
                 let expected = known.[0].Inputs
                 let traced = expected |> Array.map (fun v -> describe v.DType v.Dims) |> String.concat ", "
@@ -61,11 +68,11 @@ type CompiledFunction internal (f: Expr[] -> Expr[]) =
                             let t = inputs.[expected.Length]
                             sprintf "inputs[%d] (%s) is beyond the traced ones" expected.Length (describe t.DType t.Dims)
                     sprintf "%s: expected %d inputs (%s), as traced, but got %d (%s): %s; tracing with them failed: %s"
-                        method expected.Length traced inputs.Length given position inner.Message
+                        method expected.Length traced inputs.Length given position innerText
                 else
                     let i = Array.findIndex (fun i -> expected.[i].DType <> inputs.[i].DType || not (Ir.sameDims expected.[i].Dims inputs.[i].Dims)) [| 0 .. inputs.Length - 1 |]
                     sprintf "%s: inputs[%d] is %s where the traced signature has %s; tracing with the new signature failed: %s"
-                        method i (describe inputs.[i].DType inputs.[i].Dims) (describe expected.[i].DType expected.[i].Dims) inner.Message
+                        method i (describe inputs.[i].DType inputs.[i].Dims) (describe expected.[i].DType expected.[i].Dims) innerText
         ArgumentException(message, "inputs", inner) :> exn
 
     /// The error for results that depend on a variable other than this trace's inputs: JAX's

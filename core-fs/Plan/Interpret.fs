@@ -79,7 +79,7 @@ module internal Interpret =
                 place (offsets.[j] + t * results.[j].Numel) results.[j]
         for i in 0 .. carries - 1 do
             place offsets.[i] state.[i]
-        Tensor(dtype, [| total |], [| 1 |], 0, packed)
+        new Tensor(dtype, [| total |], [| 1 |], 0, packed)
 
     /// The values of the roots, with each Var in `bindings` (already checked) given its tensor.
     /// Intermediates are dropped after their last consumer, so memory follows the live width.

@@ -197,7 +197,7 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                 if not (isNull (box last)) && last.Offset = offset && Ir.sameDims last.Dims shape && Ir.sameDims last.Strides strides then
                     values.[v] <- last
                 else
-                    let t = Tensor(buffers.[b].DType, shape, strides, offset, slots.[slot])
+                    let t = new Tensor(buffers.[b].DType, shape, strides, offset, slots.[slot])
                     lastInSlot.[slot] <- t
                     values.[v] <- t
             | Home.Buffer _ | Home.Input _ | Home.Computed -> ()
@@ -257,7 +257,7 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
     static let freshCopy (t: Tensor) =
         let data = freshArray t.DType t.Numel
         copyInto t data
-        Tensor(t.DType, Array.copy t.Dims, Shape.contiguousStrides t.Dims, 0, data)
+        (new Tensor(t.DType, Array.copy t.Dims, Shape.contiguousStrides t.Dims, 0, data)).MarkOwner()
 
     /// The bound variables, in the order run takes their tensors.
     member _.Inputs = inputs
@@ -354,7 +354,10 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                             let kept = if isNull outputs then Unchecked.defaultof<Tensor> else Arena.Kept(arena.Given, arena.GivenBefore, v, storage)
                             if not (isNull (box kept)) then values.[v] <- kept
                             else
-                                let t = Tensor(info.DType, shape, strides, offset, storage)
+                                let t = new Tensor(info.DType, shape, strides, offset, storage)
+                                // the root itself, over a fresh array, is the caller's alone: the other values
+                                // over that array are this run's intermediates, cleared when it ends
+                                if isNull outputs && v = rootValues.[r] then t.MarkOwner() |> ignore
                                 values.[v] <- t
                                 if not (isNull outputs) then Arena.Keep(arena.Given, arena.GivenBefore, v, t)
                         | Home.Input _ | Home.Constant _ | Home.Computed -> ()
@@ -377,7 +380,9 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
                             let kept = Arena.Kept(arena.Views, arena.ViewsBefore, output, t.Storage)
                             if not (isNull (box kept)) then kept
                             else
-                                let view = Tensor(t.DType, shape, strides, offset, t.Storage)
+                                let view = new Tensor(t.DType, shape, strides, offset, t.Storage)
+                                // the arena keeps this view: t's array must not be handed back by a Dispose
+                                t.MarkShared()
                                 Arena.Keep(arena.Views, arena.ViewsBefore, output, view)
                                 view
                         else Interpret.run node [| t |]
@@ -449,7 +454,7 @@ type internal ScanRunner(body: ScanBody, plan: Plan, length: int, reverse: bool)
             match e.DType with
             | DType.Float64 -> GC.AllocateUninitializedArray<float> e.Numel :> Array
             | DType.Float32 -> GC.AllocateUninitializedArray<float32> e.Numel :> Array
-        Tensor(e.DType, Array.copy e.Dims, Shape.contiguousStrides e.Dims, 0, storage)
+        new Tensor(e.DType, Array.copy e.Dims, Shape.contiguousStrides e.Dims, 0, storage)
     let newScratch () =
         { CarriesA = body.CarryVars |> Array.map dense
           CarriesB = body.CarryVars |> Array.map dense

@@ -710,7 +710,7 @@ module internal Planner =
                         match homes.[source] with
                         | Home.Constant t -> addValue p (Home.Constant(Interpret.run node [| t |])) |> ignore
                         | Home.Buffer(b, shape, strides, offset) ->
-                            let template = Tensor(input.DType, shape, strides, offset, emptyStorage input.DType)
+                            let template = new Tensor(input.DType, shape, strides, offset, emptyStorage input.DType)
                             if isReshape node && not template.IsContiguous then
                                 let v = newBuffer p
                                 steps.Add(Step.Copy(source, v))
@@ -718,7 +718,7 @@ module internal Planner =
                                 let view = Interpret.run node [| template |]
                                 addValue p (Home.Buffer(b, view.Dims, view.Strides, view.Offset)) |> ignore
                         | Home.Input _ | Home.Computed ->
-                            let template = Tensor(input.DType, input.Dims, Shape.contiguousStrides input.Dims, 0, emptyStorage input.DType)
+                            let template = new Tensor(input.DType, input.Dims, Shape.contiguousStrides input.Dims, 0, emptyStorage input.DType)
                             let view = Interpret.run node [| template |]
                             let v = addValue p Home.Computed
                             if invariant.[source] then invariant.[v] <- true

@@ -1,4 +1,7 @@
-/// Recycling of large result arrays: opt-in, off by default (`TensorMemory.CacheLimit` = 0). A
+/// Recycling of large result arrays. Arrays of disposed tensors (Tensor.Dispose, on by default,
+/// bounded by `TensorMemory.DisposedCacheLimit`) need neither finalizers nor collections: Dispose
+/// is the proof that the array is free. The rest of this header is about the other source, the
+/// GC's proof, opt-in and off by default (`TensorMemory.CacheLimit` = 0). A
 /// library must not request collections or rely on finalizers in its host's process unless asked
 /// to, and compiled plans reuse their buffers without either. The README's "Memory of large
 /// tensors" gives the measurement behind the default (fewer page faults with recycling on, but a
@@ -29,12 +32,16 @@ open System.Collections.Generic
 open System.Diagnostics
 open System.Runtime
 open System.Runtime.CompilerServices
+open System.Threading
 
 /// A kept array and its size in bytes, linked into the list of all kept arrays (oldest first)
 /// and into the list of its own type and length.
-type private KeptArray(array: Array, bytes: int64) =
+type private KeptArray(array: Array, bytes: int64, disposed: bool) =
     member _.Array = array
     member _.Bytes = bytes
+    /// True for an array a disposed tensor gave back (DisposedCacheLimit bounds those), false for
+    /// one a lease gave back (CacheLimit bounds those).
+    member _.FromDispose = disposed
     member val InAll: LinkedListNode<KeptArray> = null with get, set
     member val InSize: LinkedListNode<KeptArray> = null with get, set
 
@@ -52,8 +59,15 @@ type internal RecycledArrays private () =
     static let keptBySize = Dictionary<struct (Type * int), LinkedList<KeptArray>>()
     static let leases = ConditionalWeakTable<Array, obj>()
     static let mutable keptBytes = 0L
+    /// The part of keptBytes that disposed tensors gave back.
+    static let mutable keptDisposedBytes = 0L
     /// Zero: recycling is off until the application sets a limit.
     static let mutable limit = 0L
+    /// The most bytes kept from disposed tensors: their arrays need no finalizer and no
+    /// collection (Dispose is the proof that they are free), so this is on by default.
+    static let mutable disposedLimit = 256L <<< 20
+    /// Arrays handed out again from the kept ones (for tests that count reuse).
+    static let mutable reuses = 0L
     /// Bytes in recycled arrays handed out since the last requested collection.
     static let mutable sinceCollection = 0L
     static let mutable trigger = smallestTrigger
@@ -68,11 +82,34 @@ type internal RecycledArrays private () =
         sizeList.Remove entry.InSize
         if sizeList.Count = 0 then keptBySize.Remove(struct (entry.Array.GetType(), entry.Array.Length)) |> ignore
         keptBytes <- keptBytes - entry.Bytes
+        if entry.FromDispose then keptDisposedBytes <- keptDisposedBytes - entry.Bytes
 
-    /// Drops the oldest kept arrays (to the GC) until at most `bytes` remain. Caller holds the lock.
-    static let trimTo (bytes: int64) =
-        while keptBytes > bytes && kept.Count > 0 do
-            forget kept.First.Value
+    /// Drops the oldest kept arrays (to the GC) of each kind until at most `leasedBytes` from leases
+    /// and `disposedBytes` from disposed tensors remain. Caller holds the lock.
+    static let trimTo (leasedBytes: int64) (disposedBytes: int64) =
+        let mutable node = kept.First
+        while not (isNull node) && (keptBytes - keptDisposedBytes > leasedBytes || keptDisposedBytes > disposedBytes) do
+            let next = node.Next
+            let entry = node.Value
+            if (if entry.FromDispose then keptDisposedBytes > disposedBytes else keptBytes - keptDisposedBytes > leasedBytes) then
+                forget entry
+            node <- next
+
+    /// Keeps an array for reuse. Caller holds the lock.
+    static let keep (array: Array) (bytes: int64) (fromDispose: bool) =
+        let entry = KeptArray(array, bytes, fromDispose)
+        entry.InAll <- kept.AddLast entry
+        let key = struct (array.GetType(), array.Length)
+        let sizeList =
+            match keptBySize.TryGetValue key with
+            | true, list -> list
+            | _ ->
+                let list = LinkedList<KeptArray>()
+                keptBySize.[key] <- list
+                list
+        entry.InSize <- sizeList.AddLast entry
+        keptBytes <- keptBytes + bytes
+        if fromDispose then keptDisposedBytes <- keptDisposedBytes + bytes
 
     /// The spacing after a collection that took `cost` when the previous one ended `interval`
     /// before it (any one time unit): doubled (up to 64 GB) when the collection took more than a
@@ -87,19 +124,39 @@ type internal RecycledArrays private () =
     static member GiveBack(array: Array, bytes: int64) =
         lock gate (fun () ->
             if bytes <= limit then
-                let entry = KeptArray(array, bytes)
-                entry.InAll <- kept.AddLast entry
-                let key = struct (array.GetType(), array.Length)
-                let sizeList =
-                    match keptBySize.TryGetValue key with
-                    | true, list -> list
-                    | _ ->
-                        let list = LinkedList<KeptArray>()
-                        keptBySize.[key] <- list
-                        list
-                entry.InSize <- sizeList.AddLast entry
-                keptBytes <- keptBytes + bytes
-                trimTo limit)
+                keep array bytes false
+                trimTo limit disposedLimit)
+
+    /// Called by Tensor.Dispose with the array of a tensor that made it and shared it with nothing:
+    /// no one else can read it, so it may be handed out again at once. Arrays below the large-object
+    /// threshold are left to the GC, whose small-object heap reuses memory by itself.
+    static member Return(array: Array) =
+        let bytes = int64 (Buffer.ByteLength array)
+        if bytes >= minimumBytes then
+            // A lease (recycling on) would give the array back again once it became unreachable,
+            // while a later tensor might be using it: the array is back now, so the lease goes.
+            match leases.TryGetValue array with
+            | true, lease ->
+                leases.Remove array |> ignore
+                GC.SuppressFinalize lease
+            | _ -> ()
+            lock gate (fun () ->
+                if bytes <= disposedLimit then
+                    keep array bytes true
+                    trimTo limit disposedLimit)
+
+    /// The most bytes kept from disposed tensors' arrays.
+    static member DisposedLimit
+        with get () = lock gate (fun () -> disposedLimit)
+        and set (value: int64) =
+            if value < 0L then
+                raise (ArgumentOutOfRangeException("value", value, "TensorMemory.DisposedCacheLimit must be zero or more bytes"))
+            lock gate (fun () ->
+                disposedLimit <- value
+                trimTo limit value)
+
+    /// Arrays handed out again from the kept ones since the process began.
+    static member Reuses = Interlocked.Read(&reuses)
 
     static member Limit
         with get () = lock gate (fun () -> limit)
@@ -108,7 +165,8 @@ type internal RecycledArrays private () =
                 raise (ArgumentOutOfRangeException("value", value, "TensorMemory.CacheLimit must be zero or more bytes"))
             lock gate (fun () ->
                 limit <- value
-                trimTo value)
+                // what disposed tensors gave back stays within its own limit
+                trimTo value disposedLimit)
 
     static member KeptBytes = lock gate (fun () -> keptBytes)
 
@@ -118,14 +176,16 @@ type internal RecycledArrays private () =
     /// Collections this module has requested (for tests and diagnostics).
     static member Collections = lock gate (fun () -> collections)
 
-    static member Clear() = lock gate (fun () -> trimTo 0L)
+    static member Clear() = lock gate (fun () -> trimTo 0L 0L)
 
     /// An array of `count` elements with unspecified contents.
     static member Take<'T>(count: int) : 'T[] =
         let bytes = int64 count * int64 sizeof<'T>
         // Arrays larger than the limit could never be kept, so they get no lease and do not count
-        // towards a collection.
-        if bytes < minimumBytes || bytes > RecycledArrays.Limit then
+        // towards a collection; with nothing kept (no disposed tensor gave one back) there is
+        // nothing to look up either.
+        let leased = bytes >= minimumBytes && bytes <= Volatile.Read(&limit)
+        if bytes < minimumBytes || (not leased && Volatile.Read(&keptBytes) = 0L) then
             GC.AllocateUninitializedArray<'T> count
         else
             let reused, collect =
@@ -135,15 +195,16 @@ type internal RecycledArrays private () =
                         | true, sizeList ->
                             let entry = sizeList.Last.Value
                             forget entry
+                            reuses <- reuses + 1L
                             entry.Array :?> 'T[]
                         | _ -> null
-                    sinceCollection <- sinceCollection + bytes
-                    let collect = sinceCollection >= trigger
+                    if leased then sinceCollection <- sinceCollection + bytes
+                    let collect = leased && sinceCollection >= trigger
                     if collect then sinceCollection <- 0L
                     reused, collect)
             if collect then RecycledArrays.Collect()
             let array = if isNull reused then GC.AllocateUninitializedArray<'T> count else reused
-            leases.AddOrUpdate(array, Lease(array, bytes))
+            if leased then leases.AddOrUpdate(array, Lease(array, bytes))
             array
 
     /// Runs a full collection so that dead recycled arrays come back; their finalizers then run on
@@ -197,11 +258,19 @@ type TensorMemory =
     /// The most bytes of unused arrays kept for reuse. Zero, the default, keeps recycling off: every
     /// result is a fresh array, no finalizer is registered and no collection is requested. A
     /// positive value turns recycling on, with the finalizers and requested full collections the
-    /// type's summary describes. Setting zero again drops what was kept; leases already handed out
+    /// type's summary describes. Setting zero again drops what leases gave back (disposed tensors' arrays stay, within DisposedCacheLimit); leases already handed out
     /// still finalize, and their arrays then go to the GC.
     static member CacheLimit
         with get () : int64 = RecycledArrays.Limit
         and set (value: int64) = RecycledArrays.Limit <- value
+
+    /// The most bytes of arrays kept from disposed tensors (256 MB by default; zero keeps none).
+    /// A tensor that made its array and shared it with nothing hands a large array (85,000 bytes
+    /// or more) back when disposed, for the next result of its dtype and length; this needs no
+    /// finalizer and no collection, so it is on by default. Oldest arrays are dropped first.
+    static member DisposedCacheLimit
+        with get () : int64 = RecycledArrays.DisposedLimit
+        and set (value: int64) = RecycledArrays.DisposedLimit <- value
 
     /// The bytes of unused arrays kept at this moment.
     static member CachedBytes : int64 = RecycledArrays.KeptBytes

@@ -21,8 +21,8 @@ let tests =
             let b = Tensor.FromArray(random 2 (k * n), [| k; n |])
             for value in [ 0.0f; -0.0f; 0.75f ] do
                 // a row of n values repeated over m rows, and one value repeated everywhere
-                let row = Tensor(DType.Float32, [| m; n |], [| 0; 1 |], 0, Array.init n (fun j -> value + float32 j))
-                let scalar = Tensor(DType.Float32, [| m; n |], [| 0; 0 |], 0, [| value |])
+                let row = new Tensor(DType.Float32, [| m; n |], [| 0; 1 |], 0, Array.init n (fun j -> value + float32 j))
+                let scalar = new Tensor(DType.Float32, [| m; n |], [| 0; 0 |], 0, [| value |])
                 for addend in [ row; scalar ] do
                     let strided = Array.zeroCreate<float32> (m * n)
                     LinearAlgebra.matmulPackedInto a b null addend strided
@@ -44,7 +44,7 @@ let tests =
             let m, k, n = 256, 16, 256
             let a = Tensor.FromArray(random 3 (m * k), [| m; k |])
             let b = Tensor.FromArray(random 4 (k * n), [| k; n |])
-            let zeros = Tensor(DType.Float32, [| m; n |], [| 0; 0 |], 0, [| 0.0f |])
+            let zeros = new Tensor(DType.Float32, [| m; n |], [| 0; 0 |], 0, [| 0.0f |])
             let result = Array.zeroCreate<float32> (m * n)
             // before the change, each product took a fresh dense copy: m·n·4 = 256 KB
             let bytes = bytesPerCall 1024.0 (fun () -> LinearAlgebra.matmulPackedInto a b null zeros result)

@@ -95,7 +95,7 @@ let tests =
             let aValues = representable 1 (2 * m * k)
             let a = matrices DType.Float64 [| 2 |] m k false aValues
             let storage = representable 2 (k * n)
-            let b = Tensor(DType.Float64, [| k; n |], [| n; 1 |], 0, storage)
+            let b = new Tensor(DType.Float64, [| k; n |], [| n; 1 |], 0, storage)
             let packed = PackedOperand()
             LinearAlgebra.matmulSharedWith settings packed a b |> ignore
             let changed = representable 3 (k * n)

@@ -60,5 +60,14 @@ public static partial class CaseTable
             x => MedianAlong(x[0], -1).Values.unsqueeze(-1).sin() * x[0]);
         yield return C("median all [7]", new[] { D(7) }, x => x[0].Median().Sin() * x[0], x => x[0].median().sin() * x[0]);
         yield return C("median all even [2,3]", new[] { D(2, 3) }, x => x[0].Median().Exp(), x => x[0].median().exp());
+        // torch's spellings a porting user reaches for (Expr.Torch.cs): .T, .mT, expand, repeat, masked_fill
+        yield return C("T reverses axes [2,3,4]", new[] { I(2, 3, 4) }, x => x[0].T.Sin() * x[0].T, x => x[0].permute(2, 1, 0).sin() * x[0].permute(2, 1, 0));
+        yield return C("MT swaps the last two [2,3,4]", new[] { I(2, 3, 4) }, x => x[0].MT.Sin() * x[0].MT, x => x[0].mT.sin() * x[0].mT);
+        yield return C("expand 2,-1,4 [3,1]", new[] { I(3, 1) }, x => x[0].Expand(2, -1, 4).Sin() * Const(Enumerable.Range(1, 4).Select(i => (double)i).ToArray(), new[] { 4 }, x[0]),
+            x => x[0].expand(2, -1, 4).sin() * Const(Enumerable.Range(1, 4).Select(i => (double)i).ToArray(), new long[] { 4 }, x[0]));
+        yield return C("repeat 2,1,2 [2,3]", new[] { I(2, 3) }, x => x[0].Repeat(2, 1, 2).Sin() * Const(Enumerable.Range(1, 6).Select(i => 0.5 * i).ToArray(), new[] { 6 }, x[0]),
+            x => x[0].repeat(2, 1, 2).sin() * Const(Enumerable.Range(1, 6).Select(i => 0.5 * i).ToArray(), new long[] { 6 }, x[0]));
+        yield return C("masked_fill broadcast mask [3,4]", new[] { I(3, 4) }, x => x[0].MaskedFill(Const(new double[] { 1, 0, 0, 1 }, new[] { 4 }, x[0]), 0.25).Square() * x[0].Sin(),
+            x => x[0].masked_fill(Const(new double[] { 1, 0, 0, 1 }, new long[] { 4 }, x[0]).to_type(ScalarType.Bool), 0.25).square() * x[0].sin());
     }
 }

@@ -1,0 +1,134 @@
+using FunctionalDiff.Core;
+using CoreTensor = FunctionalDiff.Core.Tensor;
+using Kernels = FunctionalDiff.Core.TensorMath;
+
+namespace FunctionalDiff;
+
+// torch's spellings on values (t.T, t.mT, expand, repeat, masked_fill, chunk, split, clone, t[.., j], t[i, a..b]). The shape
+// ops are Expr's composites evaluated (Expr.Torch.cs), so a tensor and an Expr never disagree about a result.
+public sealed partial class Tensor
+{
+    /// <summary>The axes in reverse order, torch's <c>t.T</c> (the same as <see cref="Transpose()"/>). A view.</summary>
+    public Tensor T => Transpose();
+
+    /// <summary>The last two axes swapped, torch's <c>t.mT</c> (as <see cref="Expr.Transpose()"/>). A view.</summary>
+    /// <exception cref="ArgumentException">The rank is below 2.</exception>
+    public Tensor MT
+    {
+        get
+        {
+            if (Rank < 2) throw new ShapeException($"MT: the tensor {Shape_} has rank {Rank}; mT swaps the last two of at least two axes");
+            var permutation = Enumerable.Range(0, Rank).ToArray();
+            (permutation[^1], permutation[^2]) = (permutation[^2], permutation[^1]);
+            return Transpose(permutation);
+        }
+    }
+
+    /// <summary>Broadcast to a larger shape, NumPy-style (axes of length 1 and missing leading axes repeat), as <see cref="Expr.BroadcastTo"/>.</summary>
+    /// <exception cref="ArgumentException">The shapes do not broadcast.</exception>
+    public Tensor BroadcastTo(params int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        return ((Expr)this).BroadcastTo(shape).Eval();
+    }
+
+    /// <summary>Broadcast to <paramref name="sizes"/>, −1 keeping an axis, as torch's <c>t.expand(*sizes)</c> and <see cref="Expr.Expand"/>.</summary>
+    /// <exception cref="ArgumentException">An axis that is not of length 1 would change, or −1 stands for a new axis.</exception>
+    public Tensor Expand(params int[] sizes)
+    {
+        ArgumentNullException.ThrowIfNull(sizes);
+        return ((Expr)this).Expand(sizes).Eval();
+    }
+
+    /// <summary>Tiled <paramref name="repeats"/>[i] times along each axis, as torch's <c>t.repeat(*repeats)</c> and <see cref="Expr.Repeat(int[])"/>.</summary>
+    /// <exception cref="ArgumentException">Fewer repeats than axes, or a negative one.</exception>
+    public Tensor Repeat(params int[] repeats)
+    {
+        ArgumentNullException.ThrowIfNull(repeats);
+        return ((Expr)this).Repeat(repeats).Eval();
+    }
+
+    /// <summary><paramref name="value"/> where <paramref name="mask"/> is nonzero and this elsewhere, torch's <c>t.masked_fill(mask, value)</c>.</summary>
+    /// <exception cref="ArgumentException">The mask does not broadcast to this shape.</exception>
+    public Tensor MaskedFill(Tensor mask, double value)
+    {
+        ArgumentNullException.ThrowIfNull(mask);
+        return ((Expr)this).MaskedFill(mask, value).Eval();
+    }
+
+    /// <summary>
+    /// At most <paramref name="chunks"/> pieces along <paramref name="axis"/>, each ceil(length / chunks) long but the last,
+    /// as torch.chunk and <see cref="Expr.Chunk"/> (so 5 rows in 4 chunks give 2, 2 and 1). Views.
+    /// </summary>
+    /// <exception cref="ArgumentException">chunks is not positive, or the axis is out of range.</exception>
+    public Tensor[] Chunk(int chunks, int axis = 0) => Pieces(Symbolic().Chunk(chunks, axis), axis);
+
+    /// <summary>Pieces of <paramref name="size"/> along <paramref name="axis"/>, the last one shorter, as torch.split. Views.</summary>
+    /// <exception cref="ArgumentException">size is not positive, or the axis is out of range.</exception>
+    public Tensor[] Split(int size, int axis = 0) => Pieces(Symbolic().Split(size, axis), axis);
+
+    /// <summary>Consecutive pieces of the given lengths along <paramref name="axis"/>, as torch.split with a list. Views.</summary>
+    /// <exception cref="ArgumentException">The sizes do not add up to the axis's length, or the axis is out of range.</exception>
+    public Tensor[] Split(int[] sizes, int axis = 0)
+    {
+        ArgumentNullException.ThrowIfNull(sizes);
+        return Pieces(Symbolic().Split(sizes, axis), axis);
+    }
+
+    /// <summary>
+    /// A copy with its own memory, torch's <c>t.clone()</c>: disposing either leaves the other alone (tensors are
+    /// immutable, so a copy is needed only for that, or to pass as an output of <see cref="CompiledFunction.InvokeInto"/>).
+    /// </summary>
+    public Tensor Clone() => new(Value.DType == FunctionalDiff.Core.DType.Float64
+        ? CoreTensor.OwnDense(Value.Shape, Value.ToDoubleArray())
+        : CoreTensor.OwnDense(Value.Shape, Value.ToSingleArray()));
+
+    /// <summary>Column <paramref name="column"/> of a range of rows, torch's <c>t[a..b, j]</c> (<c>t[.., j]</c> is a column): the second axis is dropped. A view.</summary>
+    /// <exception cref="ArgumentException">The rank is below 2, or the range or the column is out of range.</exception>
+    [System.Runtime.CompilerServices.IndexerName("Element")]
+    public Tensor this[Range rows, int column]
+    {
+        get
+        {
+            if (Rank < 2) throw new ShapeException($"Tensor[]: t[rows, column] needs two axes; the tensor is {Shape_}");
+            int n = Value.Shape[1];
+            int j = column < 0 ? column + n : column;
+            if (j < 0 || j >= n) throw new ShapeException($"Tensor[]: column {column} is out of range for axis 1 of shape {Shape_}");
+            var sliced = SliceRange(this, 0, rows).Value;
+            var shape = sliced.Shape;
+            return new(Kernels.reshape(shape.Where((_, a) => a != 1).ToArray(), Kernels.slice(1, j, j + 1, 1, sliced)));
+        }
+    }
+
+    /// <summary>A range of entries of row <paramref name="row"/>, torch's <c>t[i, a..b]</c>: the first axis is dropped. A view.</summary>
+    /// <exception cref="ArgumentException">The rank is below 2, or the row or the range is out of range.</exception>
+    [System.Runtime.CompilerServices.IndexerName("Element")]
+    public Tensor this[int row, Range columns]
+    {
+        get
+        {
+            if (Rank < 2) throw new ShapeException($"Tensor[]: t[row, columns] needs two axes; the tensor is {Shape_}");
+            return SliceRange(Row(row), 0, columns);
+        }
+    }
+
+    string Shape_ => FunctionalDiff.Core.Shape.format(Value.Shape);
+
+    // A variable of this tensor's shape and dtype: the Expr composite gives each piece's length, and the pieces are sliced
+    // from this tensor as views (no graph over this tensor's values, so nothing is copied).
+    Expr Symbolic() => Expr.Wrap(FunctionalDiff.Core.ExprModule.variable("t", Value.Shape, Value.DType));
+
+    Tensor[] Pieces(Expr[] pieces, int axis)
+    {
+        int a = axis < 0 ? axis + Rank : axis;
+        var result = new Tensor[pieces.Length];
+        int start = 0;
+        for (int i = 0; i < pieces.Length; i++)
+        {
+            int length = pieces[i].Shape[a];
+            result[i] = new(Kernels.slice(a, start, start + length, 1, Value));
+            start += length;
+        }
+        return result;
+    }
+}
