@@ -80,6 +80,27 @@ module internal KernelSupport =
     /// The tensor itself when its elements are dense from Offset, else a dense copy.
     let dense (t: Tensor) = if t.IsContiguous then t else t.Contiguous()
 
+    /// The entries before and after `axis`, for kernels that run along one axis (counted in a loop,
+    /// not over slices of dims: a plan's step must not allocate).
+    let aroundAxis (dims: int[]) (axis: int) =
+        let mutable outer, inner = 1, 1
+        for a in 0 .. dims.Length - 1 do
+            if a < axis then outer <- outer * dims.[a]
+            elif a > axis then inner <- inner * dims.[a]
+        struct (outer, inner)
+
+    /// A fresh dense tensor of t's shape and dtype whose array `fill` writes (an axis kernel's `into`).
+    let freshFilled (t: Tensor) (fill: Array -> unit) : Tensor =
+        match t.DType with
+        | DType.Float64 ->
+            let data = RecycledArrays.Take<float> t.Numel
+            fill data
+            Tensor.OwnDense(Array.copy t.Dims, data)
+        | DType.Float32 ->
+            let data = RecycledArrays.Take<float32> t.Numel
+            fill data
+            Tensor.OwnDense(Array.copy t.Dims, data)
+
     /// The storage as an array of the element type the caller dispatched on.
     let storage<'T> (t: Tensor) = t.Storage :?> 'T[]
 

@@ -100,26 +100,13 @@ module Normalise =
     let internal into (logarithm: bool) (axis: int) (t: Tensor) (result: Array) : unit =
         let source = dense t
         let dims = t.Dims
-        // counted in loops, not over slices of dims: a plan's Write step must not allocate
-        let mutable outer, inner = 1, 1
-        for a in 0 .. dims.Length - 1 do
-            if a < axis then outer <- outer * dims.[a]
-            elif a > axis then inner <- inner * dims.[a]
+        let struct (outer, inner) = aroundAxis dims axis
         match t.DType with
         | DType.Float64 when inner = 1 -> contiguousRuns<float> logarithm source.Data64 source.Offset outer dims.[axis] (result :?> float[])
         | DType.Float32 when inner = 1 -> contiguousRuns<float32> logarithm source.Data32 source.Offset outer dims.[axis] (result :?> float32[])
         | DType.Float64 -> runsInto<float> logarithm source.Data64 source.Offset outer dims.[axis] inner (result :?> float[])
         | DType.Float32 -> runsInto<float32> logarithm source.Data32 source.Offset outer dims.[axis] inner (result :?> float32[])
-    let private fresh (logarithm: bool) (axis: int) (t: Tensor) : Tensor =
-        match t.DType with
-        | DType.Float64 ->
-            let data = RecycledArrays.Take<float> t.Numel
-            into logarithm axis t data
-            Tensor.OwnDense(Array.copy t.Dims, data)
-        | DType.Float32 ->
-            let data = RecycledArrays.Take<float32> t.Numel
-            into logarithm axis t data
-            Tensor.OwnDense(Array.copy t.Dims, data)
+    let private fresh (logarithm: bool) (axis: int) (t: Tensor) : Tensor = freshFilled t (into logarithm axis t)
 
     /// exp(x - max) / Σ exp(x - max) along the axis (already normalised).
     let softmax (axis: int) (t: Tensor) = fresh false axis t

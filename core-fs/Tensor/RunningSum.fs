@@ -15,10 +15,20 @@ open KernelSupport
 /// Running sums along one axis, writing into a dense buffer of the input's shape.
 module RunningSum =
 
+    /// Run `run` of `length` consecutive entries alone, entry by entry: the runs left after the
+    /// groups of four below.
+    let private single<'T when 'T :> IFloatingPointIeee754<'T>>
+        (reverse: bool) (data: 'T[]) (offset: int) (length: int) (result: 'T[]) (run: int) =
+        let mutable sum = 0.0
+        for step in 0 .. length - 1 do
+            let k = run * length + (if reverse then length - 1 - step else step)
+            sum <- sum + Double.CreateTruncating data.[offset + k]
+            result.[k] <- 'T.CreateTruncating sum
+
     /// Runs of `length` entries, consecutive (inner = 1), four runs at a time: lane j of one float64
     /// vector carries run o + j's sum, so four independent chains of additions overlap instead of
     /// each addition waiting on the one before, and each lane still adds its run's entries in order
-    /// (the bits of the one-run loop below). The entries are read and written lane by lane without
+    /// (the bits of `single`). The entries are read and written lane by lane without
     /// bounds checks: the callers' runs lie inside both arrays.
     let private consecutive32 (reverse: bool) (data: float32[]) (offset: int) (outer: int) (length: int) (result: float32[]) =
         let source = &MemoryMarshal.GetArrayDataReference data
@@ -39,13 +49,8 @@ module RunningSum =
                 Unsafe.Add(&target, k + 2 * length) <- rounded.GetElement 2
                 Unsafe.Add(&target, k + 3 * length) <- rounded.GetElement 3
             o <- o + 4
-        while o < outer do
-            let mutable sum = 0.0
-            for step in 0 .. length - 1 do
-                let k = o * length + (if reverse then length - 1 - step else step)
-                sum <- sum + float data.[offset + k]
-                result.[k] <- float32 sum
-            o <- o + 1
+        for run in o .. outer - 1 do
+            single reverse data offset length result run
 
     /// consecutive32 for float64 entries.
     let private consecutive64 (reverse: bool) (data: float[]) (offset: int) (outer: int) (length: int) (result: float[]) =
@@ -63,13 +68,8 @@ module RunningSum =
                 Unsafe.Add(&target, k + 2 * length) <- sums.GetElement 2
                 Unsafe.Add(&target, k + 3 * length) <- sums.GetElement 3
             o <- o + 4
-        while o < outer do
-            let mutable sum = 0.0
-            for step in 0 .. length - 1 do
-                let k = o * length + (if reverse then length - 1 - step else step)
-                sum <- sum + data.[offset + k]
-                result.[k] <- sum
-            o <- o + 1
+        for run in o .. outer - 1 do
+            single reverse data offset length result run
 
     /// Runs `inner` entries apart: a row of `inner` sums carried along the axis, one pass per row.
     let private strided<'T when 'T :> IFloatingPointIeee754<'T>>
@@ -91,11 +91,7 @@ module RunningSum =
     let internal into (axis: int) (reverse: bool) (t: Tensor) (result: Array) : unit =
         let source = dense t
         let dims = t.Dims
-        // counted in loops, not over slices of dims: a plan's Write step must not allocate
-        let mutable outer, inner = 1, 1
-        for a in 0 .. dims.Length - 1 do
-            if a < axis then outer <- outer * dims.[a]
-            elif a > axis then inner <- inner * dims.[a]
+        let struct (outer, inner) = aroundAxis dims axis
         let length = dims.[axis]
         if t.Numel > 0 then
             match t.DType with
@@ -105,13 +101,4 @@ module RunningSum =
             | DType.Float32 -> strided<float32> reverse source.Data32 source.Offset outer length inner (result :?> float32[])
 
     /// torch.cumsum of t along `axis` (already normalised), or from the last entry with `reverse`.
-    let cumsum (axis: int) (reverse: bool) (t: Tensor) : Tensor =
-        match t.DType with
-        | DType.Float64 ->
-            let data = RecycledArrays.Take<float> t.Numel
-            into axis reverse t data
-            Tensor.OwnDense(Array.copy t.Dims, data)
-        | DType.Float32 ->
-            let data = RecycledArrays.Take<float32> t.Numel
-            into axis reverse t data
-            Tensor.OwnDense(Array.copy t.Dims, data)
+    let cumsum (axis: int) (reverse: bool) (t: Tensor) : Tensor = freshFilled t (into axis reverse t)
