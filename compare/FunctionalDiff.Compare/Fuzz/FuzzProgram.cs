@@ -735,6 +735,39 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         };
     }
 
+    /// <summary>
+    /// For the fuzzer's conditioning rule: the inputs and constants moved by <paramref name="ulps"/> ulps (±1 or ±2) of
+    /// <paramref name="dtype"/>, every entry the same way, the torch side's rounding unchanged. As in <see cref="OneUlp"/>,
+    /// zeros, infinities, NaN and short dyadic numbers stay, so a program at a kink or an exact step stays there, and
+    /// equal values move together.
+    /// </summary>
+    public FuzzProgram Shifted(int ulps, FunctionalDiff.DType dtype)
+    {
+        double[] MoveAll(double[] values) => values.Select(v => Shift(v, ulps, dtype)).ToArray();
+        return this with
+        {
+            InputValues = InputValues.Select(MoveAll).ToArray(),
+            Steps = Steps.Select(s => s.Kind == OpKind.Const && s.Data != null ? s with { Data = MoveAll(s.Data) } : s).ToArray(),
+            RoundingDraw = 0,
+        };
+    }
+
+    /// <summary>v moved by <paramref name="ulps"/> ulps of <paramref name="dtype"/> (a float32 run sees v rounded to float32
+    /// first), except where <see cref="OneUlp"/> keeps v.</summary>
+    public static double Shift(double v, int ulps, FunctionalDiff.DType dtype)
+    {
+        if (ulps == 0 || !double.IsFinite(v) || (Math.Abs(v) <= 1 << 20 && Math.Round(v * 64) == v * 64)) return v;
+        if (dtype == FunctionalDiff.DType.Float32)
+        {
+            float f = (float)v;
+            if (!float.IsFinite(f) || f == 0) return v; // the float32 run sees an infinity or a zero: nothing to move
+            for (int k = 0; k < Math.Abs(ulps); k++) f = ulps > 0 ? MathF.BitIncrement(f) : MathF.BitDecrement(f);
+            return f;
+        }
+        for (int k = 0; k < Math.Abs(ulps); k++) v = ulps > 0 ? Math.BitIncrement(v) : Math.BitDecrement(v);
+        return v;
+    }
+
     /// <summary>Which draw of <see cref="OneUlp"/> the torch side applies to every step's output; 0 for none.</summary>
     public int RoundingDraw { get; init; }
 
