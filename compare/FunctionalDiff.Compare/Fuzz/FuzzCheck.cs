@@ -14,6 +14,10 @@ public static class FuzzCheck
     /// <summary>The note of a float32 check excused by the allowance.</summary>
     public const string AllowanceNote = "float32 allowance: float64 at the same rounded inputs agrees with torch";
 
+    /// <summary>The note of a float32 check that the float64 run at the same rounded inputs does not compare, by a named
+    /// convention (<see cref="Case.Skipped"/>); counted with the allowance.</summary>
+    public const string AllowanceConventionNote = "float32 allowance: at the same rounded inputs this check is not compared, by a named convention";
+
     /// <summary>
     /// The program's check results. A failed float32 check is excused when the same check passes in float64
     /// at the float32-rounded inputs (by agreement, not by the conditioning rule): the difference then comes from float32 rounding, which both engines
@@ -46,6 +50,14 @@ public static class FuzzCheck
         if (results.All(r => r.Passed || r.Note.Length > 0)) return results;
         if (dtype == DType.Float32)
         {
+            // The float32 run computes with the inputs rounded to float32, so the conventions named at those values hold for
+            // it as they do for the float64 run there, which skips those checks; before this, such a check found no float64
+            // result to be excused by (`fuzz adversarial 7/20`: −1e160 rounds to −∞ and the float64 run at the rounded inputs
+            // met a convolution convention the float32 run, named at the float64 inputs, did not).
+            var roundedCase = toCase(program.RoundedToFloat32());
+            results = results.Select(r => !r.Passed && r.Note.Length == 0 && Enum.TryParse<Check>(r.Check, out var k) && roundedCase.Skipped.Contains(k)
+                ? r with { Passed = true, Note = AllowanceConventionNote } : r).ToList();
+            if (results.All(r => r.Passed || r.Note.Length > 0)) return results;
             var float64 = Checked(program.RoundedToFloat32(), DType.Float64, toCase);
             // only float64's agreement excuses float32: a float64 check passed as ill-conditioned says nothing of the
             // formula at its unstable entries, so such a check goes on to the conditioning rule in float32 (`fuzz 1/1544`)

@@ -84,7 +84,7 @@ public static class FuzzCommand
             {
                 var programs = g.GroupBy(r => r.Case).ToList();
                 int failed = programs.Count(p => p.Any(r => !r.Passed));
-                int excused = programs.Count(p => p.All(r => r.Passed) && p.Any(r => r.Note == FuzzCheck.AllowanceNote));
+                int excused = programs.Count(p => p.All(r => r.Passed) && p.Any(r => r.Note is FuzzCheck.AllowanceNote or FuzzCheck.AllowanceConventionNote));
                 int conditioned = programs.Count(p => p.All(r => r.Passed) && p.Any(r => r.Note == FuzzCheck.ConditioningNote));
                 return (g.Key, programs.Count, programs.Count - failed, failed, excused, conditioned);
             }).ToList();
