@@ -64,10 +64,10 @@ public class FuzzConventionTests
     }
 
     [Fact]
-    public void Atan2OverAnEmptyBroadcast_TorchSecondDerivativeIsNaNWithAnInfiniteOperand_AnEmptySumIsZero()
+    public void Atan2OverAnEmptyBroadcast_TorchSecondDerivativeIsNaNWithAnInfiniteOrNaNOperand_AnEmptySumIsZero()
     {
         // atan2(y, x) with y of shape [3, 0] has no entries: ⟨u, f⟩ is an empty sum, 0 for every x
-        foreach (var (x, nan) in new[] { (1.0, false), (Inf, true) })
+        foreach (var (x, nan) in new[] { (1.0, false), (Inf, true), (double.NaN, true) })
         {
             var xs = T(new[] { x }, 1);
             var ys = torch.zeros(3, 0, dtype: torch.ScalarType.Float64);
@@ -76,6 +76,9 @@ public class FuzzConventionTests
             Assert.Equal(nan, double.IsNaN(Values(Grad(first.sum(), xs))[0]));
         }
         PassesWithConvention(Program("fuzz 3/1065", new[] { new[] { 1 }, new[] { 3, 0 } }, new[] { new[] { Inf }, Array.Empty<double>() },
+            S(OpKind.Atan2, 1, 0)));
+        // and a NaN operand (`fuzz 12/683`: atan2 of a [2, 2, 0] constant over a scalar NaN)
+        PassesWithConvention(Program("fuzz 12/683", new[] { new[] { 1 }, new[] { 2, 2, 0 } }, new[] { new[] { double.NaN }, Array.Empty<double>() },
             S(OpKind.Atan2, 1, 0)));
     }
 
@@ -279,6 +282,34 @@ public class FuzzConditioningTests
         Assert.All(results, r => Assert.True(r.Passed, r.Check));
         Assert.Contains(results, r => r.Check == nameof(Check.Hessian) && r.Note == FuzzCheck.ConditioningNote);
         Assert.DoesNotContain(results, r => r.Note == FuzzCheck.AllowanceNote);
+    }
+
+    [Fact]
+    public void Fuzz11_286_ProductsOfLayerNormTangentsAtARowOfZeros_CancelToZero_BothEnginesRoundingNoise()
+    {
+        // A = atan2(layerNorm(x), 0.5) at x = 0: A = 0 and dA = 2·(dx − mean(dx))/√ε, the same for every row i of the
+        // broadcast, so (dA·dA′)ᵢⱼ = Σₖ dAₖ·dA′ⱼ = dA′ⱼ·Σₖ dAₖ = 0: every second derivative of A·A is exactly 0, and each
+        // engine's is the rounding of a sum of terms of size (2/√ε)² = 4e5 times the direction's
+        var program = new FuzzProgram("fuzz 11/286", 1, new[] { new[] { 3, 1, 3 } }, new[] { new double[9] }, new[]
+        {
+            new Step(OpKind.Const, Array.Empty<int>(), Array.Empty<int>(), Data: Enumerable.Repeat(0.5, 9).ToArray(), DataShape: new[] { 1, 3, 3 }),
+            new Step(OpKind.LayerNorm, new[] { 0 }, Array.Empty<int>(), Scalar: 1e-5),
+            new Step(OpKind.Atan2, new[] { 2, 1 }, Array.Empty<int>()), new Step(OpKind.MatMul, new[] { 3, 3 }, Array.Empty<int>()),
+        }, 4);
+        var c = program.ToCase();
+        var probe = Probe.For(c);
+        probe.SetOutputSize(OurSide.OutputSize(c, probe, DType.Float64), c.Seed);
+        double terms = 4 / 1e-5 * probe.Cotangent.Sum(Math.Abs) * probe.Direction[0].Sum(Math.Abs);
+        foreach (var side in new[] { OurSide.Run(c, probe, DType.Float64, true), TorchSide.Run(c, probe, DType.Float64, true) })
+            foreach (var v in side[Check.SecondOrder])
+                Assert.True(Math.Abs(v) <= 16 * Math.ScaleB(1.0, -52) * terms, $"{v:R} against terms of {terms:R}");
+        Assert.Contains(CaseRunner.Run(c, DType.Float64), r => !r.Passed);
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+        {
+            var results = FuzzCheck.Checked(program, dtype);
+            Assert.All(results, r => Assert.True(r.Passed, $"{dtype} {r.Check}"));
+            Assert.Contains(results, r => r.Note == FuzzCheck.ConditioningNote);
+        }
     }
 
     [Theory]

@@ -84,10 +84,11 @@ public static class FuzzCheck
     /// unstable there (<see cref="Explained"/>): it changes sign, or moves by more than the entry's tolerance, and ours lies
     /// within what it moves to. The check passes, with <see cref="ConditioningNote"/>, when it passes with the explained
     /// entries; every other entry is compared as before, so a wrong derivative beside an ill-conditioned entry still fails.
-    /// <para>The moves: every entry by ±1 and ±2 ulps of the check's dtype (<see cref="FuzzProgram.Shifted"/>), and in
-    /// float64 also three draws that move each entry one ulp in a direction of its own and make the torch side round every
-    /// step's output to a neighbouring float (<see cref="FuzzProgram.Perturbed"/>), as another float64 engine might. All
-    /// keep zeros, infinities, NaN, integers, halves and ties, so a program at a kink stays at it.</para>
+    /// <para>The moves: every entry by ±1 and ±2 ulps of the check's dtype (<see cref="FuzzProgram.Shifted"/>), and three
+    /// draws that move each entry one float64 ulp in a direction of its own (lost in a float32 run's rounding) and make
+    /// the torch side scale every step's output, and so its derivative, by 1 ± one ulp of 1 in the check's dtype
+    /// (<see cref="FuzzProgram.Perturbed"/>), as another engine might round them. All keep zeros, infinities, NaN,
+    /// integers, halves and ties as values, so a program at a kink stays at it.</para>
     /// <para>Why: the tolerance is relative to the values a program computes, but a derivative can multiply the rounding
     /// of those values by far more. LayerNorm's second derivative over two entries 5 ulp apart is proportional to their
     /// difference, which the rounding of the mean alone changes by 20% (`fuzz 3/1245`: exact ±3.075e-8 from the closed
@@ -108,7 +109,7 @@ public static class FuzzCheck
             var ours = OurSide.Run(c, probe, dtype, withHessian);
             var torch = TorchSide.Run(c, probe, dtype, withHessian);
             var draws = ConditioningShifts.Select(k => program.Shifted(k, dtype)).ToList();
-            if (dtype == DType.Float64) draws.AddRange(Enumerable.Range(1, 3).Select(program.Perturbed));
+            draws.AddRange(Enumerable.Range(1, 3).Select(program.Perturbed));
             var moved = draws.Select(p =>
             {
                 var pc = toCase(p);

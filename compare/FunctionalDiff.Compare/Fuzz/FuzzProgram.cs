@@ -163,7 +163,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// <item>Atan2 at the origin: torch's first derivative there is 0 (a mask), its second NaN (`fuzz 2/858`);
     /// ours differentiates the 0. Atan2 whose broadcast result is empty while an
     /// operand is infinite: torch's second derivative is NaN where the function has no entries at all, so
-    /// every derivative is an empty sum, 0 (`fuzz 3/1065`).</item>
+    /// every derivative is an empty sum, 0 (`fuzz 3/1065`); the same with a NaN operand (`fuzz 12/683`).</item>
     /// <item>Mse with an infinite difference: torch's fused mse_loss rule, differentiated again for the JVP,
     /// gives NaN where the chain rule 2(a−b)·(tₐ − t_b)/n, and torch's own composite ((a−b)²).mean(), give
     /// ±∞ (`fuzz 2/225`).</item>
@@ -242,8 +242,9 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "Pow at base 0";
             case OpKind.Atan2 when Any(a[0].eq(0.0).logical_and(a[1].eq(0.0))):
                 return "Atan2 at the origin";
-            case OpKind.Atan2 when TorchSharp.torch.broadcast_tensors(a[0], a[1])[0].numel() == 0 && (AnyInfinite(a[0]) || AnyInfinite(a[1])):
-                return "Atan2 over an empty broadcast with an infinite operand";
+            case OpKind.Atan2 when TorchSharp.torch.broadcast_tensors(a[0], a[1])[0].numel() == 0
+                    && (!a[0].isfinite().all().item<bool>() || !a[1].isfinite().all().item<bool>()):
+                return "Atan2 over an empty broadcast with a non-finite operand";
             case OpKind.Mse when AnyInfinite(a[0] - a[1]):
                 return "Mse with an infinite difference";
             case OpKind.Mse when s.Args[0] == s.Args[1] || Any((a[0] - a[1]).eq(0.0)):
@@ -736,8 +737,8 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
 
     /// <summary>
     /// For the fuzzer's conditioning rule (draw k ≥ 1 of a fixed sequence; 0 is the program itself): the inputs
-    /// and constants moved by one ulp, and the torch side made to round the output of every step to the
-    /// neighbouring float as well (see <see cref="OneUlp"/>), as another float64 engine might.
+    /// and constants moved by one ulp (see <see cref="OneUlp"/>), and the torch side made to scale the output of every
+    /// step, and so its derivative, by 1 ± one ulp of 1 (see <see cref="StepFactor"/>), as another engine might round them.
     /// </summary>
     public FuzzProgram Perturbed(int draw)
     {
@@ -783,7 +784,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         return v;
     }
 
-    /// <summary>Which draw of <see cref="OneUlp"/> the torch side applies to every step's output; 0 for none.</summary>
+    /// <summary>Which draw of <see cref="StepFactor"/> the torch side applies to every step's output; 0 for none.</summary>
     public int RoundingDraw { get; init; }
 
     /// <summary>
@@ -795,11 +796,31 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     public static double OneUlp(double v, int draw)
     {
         if (draw == 0 || !double.IsFinite(v) || (Math.Abs(v) <= 1 << 20 && Math.Round(v * 64) == v * 64)) return v;
-        ulong h = (ulong)BitConverter.DoubleToInt64Bits(v) * 0x9E3779B97F4A7C15UL ^ (ulong)draw * 0xC2B2AE3D27D4EB4FUL;
+        return Up(BitConverter.DoubleToInt64Bits(v), draw) ? Math.BitIncrement(v) : Math.BitDecrement(v);
+    }
+
+    /// <summary>A direction from a key (a value's bits, or an entry's position) and a draw, by a bit mixer.</summary>
+    static bool Up(long key, int draw)
+    {
+        ulong h = (ulong)key * 0x9E3779B97F4A7C15UL ^ (ulong)draw * 0xC2B2AE3D27D4EB4FUL;
         h ^= h >> 29;
         h *= 0xBF58476D1CE4E5B9UL;
         h ^= h >> 32;
-        return (h & 1) == 0 ? Math.BitIncrement(v) : Math.BitDecrement(v);
+        return (h & 1) == 0;
+    }
+
+    /// <summary>
+    /// The factor the torch side multiplies entry k of a step's output by in draw <paramref name="draw"/> of the
+    /// conditioning rule (1 for draw 0): 1 ± <paramref name="unit"/> (one ulp of 1 in the run's dtype). A nonzero value's
+    /// direction follows its bits, so equal values move together and ties stay ties; a zero stays zero whatever the
+    /// factor, so its direction follows its position k, and only its derivative is scaled. Infinities, NaN and nonzero
+    /// short dyadic numbers (as in <see cref="OneUlp"/>) keep the factor 1.
+    /// </summary>
+    public static double StepFactor(double v, int k, int draw, double unit)
+    {
+        if (draw == 0 || !double.IsFinite(v) || (v != 0 && Math.Abs(v) <= 1 << 20 && Math.Round(v * 64) == v * 64)) return 1;
+        bool up = v == 0 ? Up(k, draw) : Up(BitConverter.DoubleToInt64Bits(v), draw);
+        return up ? 1 + unit : 1 - unit;
     }
 
     /// <summary>Einsum's equations, by index (Step.Ints[0]): the first six take one operand, the rest two.</summary>
