@@ -312,6 +312,19 @@ public class FuzzConditioningTests
         }
     }
 
+    [Fact]
+    public void Adversarial16_93_GradientThroughSolveOfAMatrixByItself_OverflowsWithEitherSign_ClassifiedIllConditioned()
+    {
+        // solve(A, A) is exactly the identity, but an engine's is the identity plus rounding residues, which the program's
+        // huge weights multiply (1e160 in the shrunk form): the exact gradient (with X = I) is finite, both engines' overflow, torch's to +∞ or −∞ as
+        // the inputs' last bits move, ours to ∞ − ∞ = NaN in two entries
+        var program = FuzzCommand.Programs(1, 16, 93, adversarial: true)[0];
+        Assert.Contains(CaseRunner.Run(program.ToCase(), DType.Float64), r => r.Check == nameof(Check.Vjp) && !r.Passed);
+        var results = FuzzCheck.Checked(program, DType.Float64);
+        Assert.All(results, r => Assert.True(r.Passed, r.Check));
+        Assert.Contains(results, r => r.Check == nameof(Check.Vjp) && r.Note == FuzzCheck.ConditioningNote);
+    }
+
     [Theory]
     // torch's own entry flips between +∞ and −∞ under last-bit moves: ours may be either
     [InlineData(double.NegativeInfinity, double.PositiveInfinity, new[] { double.PositiveInfinity, double.NegativeInfinity }, true)]
@@ -324,8 +337,11 @@ public class FuzzConditioningTests
     [InlineData(101.5, 100.0, new[] { 100.5, 99.6 }, false)]
     // a sign change of a small entry explains a difference within 4 times the move
     [InlineData(-0.5, 0.2, new[] { -0.1, 0.2 }, true)]
-    // NaN is never explained
+    // NaN is never explained, except ours where torch's own entry takes both infinities (∞ − ∞)
     [InlineData(double.NaN, 1.0, new[] { double.NaN, 1.0 }, false)]
+    [InlineData(1.0, double.NaN, new[] { 1.0, 2.0 }, false)]
+    [InlineData(double.NaN, double.NegativeInfinity, new[] { double.NegativeInfinity, double.NegativeInfinity }, false)]
+    [InlineData(double.NaN, double.NegativeInfinity, new[] { double.NegativeInfinity, double.PositiveInfinity }, true)]
     public void AnEntryIsExplainedOnlyWhereTorchItselfIsUnstableAndOursIsWithinItsMoves(double ours, double torch, double[] moved, bool explained) =>
         Assert.Equal(explained, FuzzCheck.Explained(ours, torch, moved, tolerance: 1.0));
 
