@@ -20,8 +20,9 @@ public static class FuzzCheck
 
     /// <summary>
     /// The program's check results. A failed float32 check is excused when the same check passes in float64
-    /// at the float32-rounded inputs (by agreement, not by the conditioning rule): the difference then comes from float32 rounding, which both engines
-    /// amplify differently through a random program, not from a wrong formula. A failure that remains adds a
+    /// at the float32-rounded inputs (by agreement, not by the conditioning rule): the difference then comes from
+    /// float32 rounding, which both engines amplify differently through a random program, not from a wrong formula.
+    /// Checks that still fail go to the conditioning rule (<see cref="Conditioned"/>). A failure that remains adds a
     /// <see cref="ReproCheck"/> result whose note is the shrunk program printed as C#.
     /// </summary>
     public static List<CheckResult> Run(FuzzProgram program, DType dtype, bool shrink = true)
