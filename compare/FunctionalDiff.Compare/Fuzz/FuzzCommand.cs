@@ -69,8 +69,10 @@ public static class FuzzCommand
         return summary.Failed == 0 ? 0 : 1;
     }
 
-    /// <summary>What a fuzz run found: per dtype, programs passed, failed and excused; the distinct failures.</summary>
-    public sealed record Summary(List<(string DType, int Programs, int Passed, int Failed, int Excused, int Conditioned)> PerDType, List<(string Repro, List<string> Programs)> Distinct)
+    /// <summary>What a fuzz run found: per dtype, programs passed, failed and excused; the distinct failures; and the
+    /// programs passed as ill-conditioned (the conditioning rule), listed by name since they did not agree.</summary>
+    public sealed record Summary(List<(string DType, int Programs, int Passed, int Failed, int Excused, int Conditioned)> PerDType, List<(string Repro, List<string> Programs)> Distinct,
+        List<string> IllConditioned)
     {
         /// <summary>Failed (program, dtype) pairs.</summary>
         public int Failed => PerDType.Sum(d => d.Failed);
@@ -82,16 +84,20 @@ public static class FuzzCommand
             {
                 var programs = g.GroupBy(r => r.Case).ToList();
                 int failed = programs.Count(p => p.Any(r => !r.Passed));
-                int excused = programs.Count(p => p.All(r => r.Passed) && p.Any(r => r.Note == FuzzCheck.AllowanceNote));
+                int excused = programs.Count(p => p.All(r => r.Passed) && p.Any(r => r.Note is FuzzCheck.AllowanceNote or FuzzCheck.AllowanceConventionNote));
                 int conditioned = programs.Count(p => p.All(r => r.Passed) && p.Any(r => r.Note == FuzzCheck.ConditioningNote));
                 return (g.Key, programs.Count, programs.Count - failed, failed, excused, conditioned);
             }).ToList();
+            var illConditioned = results.GroupBy(r => (r.Case, r.DType))
+                .Where(p => p.All(r => r.Passed) && p.Any(r => r.Note == FuzzCheck.ConditioningNote))
+                .Select(p => $"{p.Key.Case} {p.Key.DType} ({string.Join(", ", p.Where(r => r.Note == FuzzCheck.ConditioningNote).Select(r => r.Check))})")
+                .ToList();
             // one entry per distinct failure: the shrunk program's ops and failing checks (its first line)
             var distinct = results.Where(r => !r.Passed && r.Check is FuzzCheck.ReproCheck or "all")
                 .GroupBy(r => r.Check == "all" ? "the worker process aborted" : r.Note.Split('\n')[0])
                 .Select(g => (g.OrderBy(r => r.Note.Length).First().Note, g.Select(r => $"{r.Case} {r.DType}").ToList()))
                 .ToList();
-            return new Summary(perDType, distinct);
+            return new Summary(perDType, distinct, illConditioned);
         }
 
         /// <summary>Prints the totals, then every distinct failure with the programs that shrank to it.</summary>
@@ -99,6 +105,8 @@ public static class FuzzCommand
         {
             foreach (var (dtype, programs, passed, failed, excused, conditioned) in PerDType)
                 output.WriteLine($"{dtype}: {programs} programs, {passed} passed ({excused} by the float32 allowance, {conditioned} by the conditioning rule), {failed} failed");
+            if (IllConditioned.Count > 0)
+                output.WriteLine($"ill-conditioned (passed by the conditioning rule, not by agreement): {string.Join("; ", IllConditioned)}");
             output.WriteLine($"{Distinct.Count} distinct failures");
             int k = 0;
             foreach (var (repro, programs) in Distinct)

@@ -35,17 +35,21 @@ public static class TorchInterpreter
     }
 
     /// <summary>
-    /// The value with each entry moved to a neighbouring float (<see cref="FuzzProgram.OneUlp"/>), as an engine
-    /// that rounds this step differently would give it; the derivative graph is unchanged (the shift is a
-    /// constant), but every later rule sees the moved value.
+    /// The value with each entry times 1 ± one ulp of 1 in its dtype (<see cref="FuzzProgram.StepFactor"/>), as an engine
+    /// that rounds this step and its derivative differently would give them: every later rule sees a value moved by one
+    /// or two ulps, and the derivative through the step is scaled by the same factor. A zero keeps its value and its
+    /// sign, but its derivative is scaled too, each entry its own way: a sum of derivative terms that cancels to 0 in
+    /// exact arithmetic then carries rounding noise as another engine's does (`fuzz 11/286`: the centred tangents of a
+    /// layer norm over a row of zeros, (1/√ε)² times the direction, whose products sum to 0 through a matmul).
+    /// Infinities, NaN and nonzero short dyadic numbers (ties, masks, halves) are left as they are.
     /// </summary>
     static TT RoundedOtherwise(TT value, int draw)
     {
-        if (value.numel() == 0 || value.dtype != ScalarType.Float64) return value;
-        var data = value.detach().contiguous().clone().data<double>().ToArray();
-        // the shift is exact (neighbouring floats), and 0 where the value is not finite (∞ - ∞ would be NaN)
-        var shift = data.Select(v => FuzzProgram.OneUlp(v, draw) - v).Select(d => double.IsFinite(d) ? d : 0.0).ToArray();
-        return value + torch.tensor(shift, dtype: ScalarType.Float64).reshape(value.shape);
+        if (value.numel() == 0 || value.dtype is not (ScalarType.Float64 or ScalarType.Float32)) return value;
+        double unit = Math.ScaleB(1.0, value.dtype == ScalarType.Float32 ? -23 : -52);
+        var data = value.detach().to(ScalarType.Float64).contiguous().data<double>().ToArray();
+        var factor = data.Select((v, k) => FuzzProgram.StepFactor(v, k, draw, unit)).ToArray();
+        return value * torch.tensor(factor, dtype: ScalarType.Float64).to(value.dtype).reshape(value.shape);
     }
 
     /// <summary>
