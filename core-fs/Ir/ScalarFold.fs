@@ -59,7 +59,7 @@ module internal ScalarFold =
         | BinaryOp.Sub -> a - b
         | BinaryOp.Mul -> a * b
         | BinaryOp.Div -> a / b
-        | BinaryOp.Pow -> Math.Pow(a, b)
+        | BinaryOp.Pow -> Special.pow a b
         | BinaryOp.Maximum -> if Double.IsNaN a || Double.IsNaN b then nan else max a b
         | BinaryOp.Minimum -> if Double.IsNaN a || Double.IsNaN b then nan else min a b
         | BinaryOp.Atan2 -> Math.Atan2(a, b)

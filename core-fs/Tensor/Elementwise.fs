@@ -382,13 +382,22 @@ module Elementwise =
                 Buffers.ArrayPool<float>.Shared.Return buffer
 
     /// x^s for a scalar exponent: s = 2 as x·x and s = −1 as 1/x, each one correctly rounded
-    /// operation like pow itself (and the same at ±0, ±∞ and NaN), so the bits are pow's; other
-    /// exponents through TensorPrimitives.Pow. A user's (p − y).Pow(2) is common, and pow per
+    /// operation like pow itself (and the same at ±0, ±∞ and NaN), so the bits are pow's; s = ±0.5 as
+    /// √x and 1/√x, as torch computes them (Special.pow); other exponents through
+    /// TensorPrimitives.Pow. A user's (p − y).Pow(2) is common, and pow per
     /// element cost about twenty times a product.
     let private powScalar<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (s: 'T) (y: Span<'T>) =
         let exponent = Double.CreateTruncating s
         if exponent = 2.0 then SpanKernels.multiply x x y
         elif exponent = -1.0 then SpanKernels.scalarDivide 'T.One x y
+        // torch's own cases: its pow kernel takes a square root for 0.5 ((−0)^0.5 is −0 and (−∞)^0.5
+        // NaN, as √ gives, where IEEE pow gives +0 and +∞; elsewhere torch's is within an ulp of the
+        // correctly rounded √x here) and 1/√x for −0.5 (bit for bit). pow's derivative at 1.5,
+        // s·x^(s−1), then runs a square root, not TensorPrimitives.Pow.
+        elif exponent = 0.5 then SpanKernels.sqrt x y
+        elif exponent = -0.5 then
+            SpanKernels.sqrt x y
+            SpanKernels.scalarDivide 'T.One (Span<'T>.op_Implicit y) y
         else Tensors.TensorPrimitives.Pow(x, s, y)
 
     /// One unary op over a contiguous run. The arithmetic ops go to SpanKernels (negation, square)

@@ -93,7 +93,7 @@ let tests =
                     let wide = tensorOf dtype [| 3; n |] (Array.concat [ a; b; Array.rev a ])
                     sameBits ((Reduction.reduce op [| 0 |] false wide).ToDoubleArray()) (Array.init n (fun i -> f (f a.[i] b.[i]) a.[n - 1 - i])) (sprintf "%A %A across rows" op dtype)
         }
-        test "x^2 and x^-1 over long runs are x·x and 1/x correctly rounded, the values of pow, at every magnitude and edge" {
+        test "x^2 and x^-1 over long runs are x·x and 1/x correctly rounded, the values of pow, and x^±0.5 torch's √x and 1/√x, at every magnitude and edge" {
             for dtype in [ DType.Float64; DType.Float32 ] do
                 let a = rounded dtype (Array.append specials [| 1e200; -1e-200; 3e38; 1e-30; -7.25 |])
                 let n = a.Length
@@ -105,6 +105,23 @@ let tests =
                         let expected = inDtype (f a.[i])
                         if BitConverter.DoubleToInt64Bits actual.[i] <> BitConverter.DoubleToInt64Bits expected && not (Double.IsNaN actual.[i] && Double.IsNaN expected) then
                             failtestf "%A %g^%g: %g, expected %g" dtype a.[i] exponent actual.[i] expected
+                // torch's square-root cases: x^0.5 is √x ((−0)^0.5 = −0 and (−∞)^0.5 = NaN, where IEEE pow gives +0
+                // and +∞) and x^−0.5 is 1/√x in the dtype ((−0)^−0.5 = −∞), checked against TorchSharp at these edges
+                let inDtypeRoot (reciprocal: bool) (v: float) =
+                    if dtype = DType.Float32 then
+                        let r = MathF.Sqrt(float32 v)
+                        float (if reciprocal then 1.0f / r else r)
+                    else (if reciprocal then 1.0 / Math.Sqrt v else Math.Sqrt v)
+                for exponent, reciprocal in [ 0.5, false; -0.5, true ] do
+                    let actual = (Elementwise.binary BinaryOp.Pow (tensorOf dtype [| n |] a) (tensorOf dtype [| 1 |] [| exponent |])).ToDoubleArray()
+                    for i in 0 .. n - 1 do
+                        let expected = inDtypeRoot reciprocal a.[i]
+                        if BitConverter.DoubleToInt64Bits actual.[i] <> BitConverter.DoubleToInt64Bits expected && not (Double.IsNaN actual.[i] && Double.IsNaN expected) then
+                            failtestf "%A %g^%g: %g, expected %g" dtype a.[i] exponent actual.[i] expected
+                // and a scalar constant folds to the same values
+                for v in [ -0.0; -infinity; 4.0; 2.0 ] do
+                    let folded = Fold.fillOf (Expr.pow (Expr.scalar DType.Float64 v) (Expr.scalar DType.Float64 0.5))
+                    Expect.equal (BitConverter.DoubleToInt64Bits (if Double.IsNaN folded then nan else folded)) (BitConverter.DoubleToInt64Bits (if Double.IsNaN (Math.Sqrt v) then nan else Math.Sqrt v)) (sprintf "folded %g^0.5" v)
         }
         test "where over long runs selects ifFalse exactly where the mask is ±0, NaN counting as true" {
             for dtype in [ DType.Float64; DType.Float32 ] do
