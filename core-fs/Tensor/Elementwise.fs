@@ -395,6 +395,9 @@ module Elementwise =
         // correctly rounded √x here) and 1/√x for −0.5 (bit for bit). pow's derivative at 1.5,
         // s·x^(s−1), then runs a square root, not TensorPrimitives.Pow.
         elif exponent = 0.5 then SpanKernels.sqrt x y
+        // and its products for 3 and −2: (x·x)·x and 1/(x·x)
+        elif exponent = 3.0 then SpanKernels.cube x y
+        elif exponent = -2.0 then SpanKernels.inverseSquare x y
         elif exponent = -0.5 then
             SpanKernels.sqrt x y
             SpanKernels.scalarDivide 'T.One (Span<'T>.op_Implicit y) y

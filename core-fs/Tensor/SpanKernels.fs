@@ -381,6 +381,30 @@ module internal SpanKernels =
                 let v = Double.CreateTruncating x.[i]
                 y.[i] <- 'T.CreateTruncating(if v > 0.0 then 1.0 elif v < 0.0 then -1.0 else 0.0)
 
+    // x³ as (x·x)·x and x^−2 as 1/(x·x): two correctly rounded operations in this order, one pass
+    // (a pass of x·x, then one of it times x, would read x again after an in-place first pass wrote
+    // over it)
+    let private cube32 (x: ReadOnlySpan<float32>) y = lanes1 (fun (a: Vector256<float32>) -> a * a * a) (fun (a: float32) -> a * a * a) x y
+    let private cube64 (x: ReadOnlySpan<float>) y = lanes1 (fun (a: Vector256<float>) -> a * a * a) (fun (a: float) -> a * a * a) x y
+    let private inverseSquare32 (x: ReadOnlySpan<float32>) y =
+        let one = Vector256.Create 1.0f
+        lanes1 (fun (a: Vector256<float32>) -> one / (a * a)) (fun (a: float32) -> 1.0f / (a * a)) x y
+    let private inverseSquare64 (x: ReadOnlySpan<float>) y =
+        let one = Vector256.Create 1.0
+        lanes1 (fun (a: Vector256<float>) -> one / (a * a)) (fun (a: float) -> 1.0 / (a * a)) x y
+
+    /// y = (x·x)·x.
+    let cube<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        if is32<'T> () then cube32 (read x) (write y)
+        elif is64<'T> () then cube64 (read x) (write y)
+        else Tensors.TensorPrimitives.Pow(x, 'T.CreateTruncating 3.0, y)
+
+    /// y = 1/(x·x).
+    let inverseSquare<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        if is32<'T> () then inverseSquare32 (read x) (write y)
+        elif is64<'T> () then inverseSquare64 (read x) (write y)
+        else Tensors.TensorPrimitives.Pow(x, 'T.CreateTruncating -2.0, y)
+
     /// y = √x, correctly rounded.
     let sqrt<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =
         if is32<'T> () then sqrt32 (read x) (write y)

@@ -96,12 +96,14 @@ module internal Special =
                 let magnitude = if a >= 6.0 then 1.0 else 1.0 - erfcTail a
                 if x < 0.0 then -magnitude else magnitude
 
-    /// a^b as the tensor kernels compute it: √a for b = 0.5 and 1/√a for b = −0.5, as torch's pow
-    /// kernel does (so (−0)^0.5 is −0, (−∞)^0.5 NaN and (−0)^−0.5 −∞, where IEEE pow gives +0, +∞
-    /// and +∞), Math.Pow otherwise.
+    /// a^b as the tensor kernels compute it: √a for b = 0.5, 1/√a for b = −0.5, (a·a)·a for b = 3
+    /// and 1/(a·a) for b = −2, as torch's pow kernel does (so (−0)^0.5 is −0, (−∞)^0.5 NaN and
+    /// (−0)^−0.5 −∞, where IEEE pow gives +0, +∞ and +∞), Math.Pow otherwise.
     let pow (a: float) (b: float) =
         if b = 0.5 then Math.Sqrt a
         elif b = -0.5 then 1.0 / Math.Sqrt a
+        elif b = 3.0 then a * a * a
+        elif b = -2.0 then 1.0 / (a * a)
         else Math.Pow(a, b)
 
     /// -1, 0 or 1 by the sign of x: 0 for both zeros and for NaN, as torch.sign computes it

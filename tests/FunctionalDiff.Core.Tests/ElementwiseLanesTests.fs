@@ -93,7 +93,7 @@ let tests =
                     let wide = tensorOf dtype [| 3; n |] (Array.concat [ a; b; Array.rev a ])
                     sameBits ((Reduction.reduce op [| 0 |] false wide).ToDoubleArray()) (Array.init n (fun i -> f (f a.[i] b.[i]) a.[n - 1 - i])) (sprintf "%A %A across rows" op dtype)
         }
-        test "x^2 and x^-1 over long runs are x·x and 1/x correctly rounded, the values of pow, and x^±0.5 torch's √x and 1/√x, at every magnitude and edge" {
+        test "x^2 and x^-1 over long runs are x·x and 1/x correctly rounded, the values of pow, and x^±0.5, x^3 and x^−2 torch's √x, 1/√x, (x·x)·x and 1/(x·x), at every magnitude and edge" {
             for dtype in [ DType.Float64; DType.Float32 ] do
                 let a = rounded dtype (Array.append specials [| 1e200; -1e-200; 3e38; 1e-30; -7.25 |])
                 let n = a.Length
@@ -112,10 +112,16 @@ let tests =
                         let r = MathF.Sqrt(float32 v)
                         float (if reciprocal then 1.0f / r else r)
                     else (if reciprocal then 1.0 / Math.Sqrt v else Math.Sqrt v)
-                for exponent, reciprocal in [ 0.5, false; -0.5, true ] do
+                // and its products for 3 and −2, (x·x)·x and 1/(x·x) in the dtype, bit for bit torch's at every value
+                let inDtypeProduct (exponent: float) (v: float) =
+                    if dtype = DType.Float32 then
+                        let x = float32 v
+                        float (if exponent = 3.0 then x * x * x else 1.0f / (x * x))
+                    else (if exponent = 3.0 then v * v * v else 1.0 / (v * v))
+                for exponent, expectedOf in [ 0.5, inDtypeRoot false; -0.5, inDtypeRoot true; 3.0, inDtypeProduct 3.0; -2.0, inDtypeProduct -2.0 ] do
                     let actual = (Elementwise.binary BinaryOp.Pow (tensorOf dtype [| n |] a) (tensorOf dtype [| 1 |] [| exponent |])).ToDoubleArray()
                     for i in 0 .. n - 1 do
-                        let expected = inDtypeRoot reciprocal a.[i]
+                        let expected = expectedOf a.[i]
                         if BitConverter.DoubleToInt64Bits actual.[i] <> BitConverter.DoubleToInt64Bits expected && not (Double.IsNaN actual.[i] && Double.IsNaN expected) then
                             failtestf "%A %g^%g: %g, expected %g" dtype a.[i] exponent actual.[i] expected
                 // and a scalar constant folds to the same values
