@@ -453,8 +453,9 @@ module internal SpanKernels =
         elif is64<'T> () then multiplyAdd64 (read x) (value s) (write y)
         else Tensors.TensorPrimitives.MultiplyAdd(x, s, Span<'T>.op_Implicit y, y)
 
-    /// y = x as float64 (exact), 8 lanes at a time.
-    let widen (x: ReadOnlySpan<float32>) (y: Span<float>) =
+    /// y = f(x widened to float64), 8 lanes at a time: the widening is exact, so f sees x's values.
+    let inline private widenWith ([<InlineIfLambda>] f: Vector256<float> -> Vector256<float>) ([<InlineIfLambda>] g: float -> float)
+                                  (x: ReadOnlySpan<float32>) (y: Span<float>) =
         let n = x.Length
         let rx = &MemoryMarshal.GetReference x
         let ry = &MemoryMarshal.GetReference y
@@ -462,28 +463,50 @@ module internal SpanKernels =
         if Vector256.IsHardwareAccelerated then
             while i + 8 <= n do
                 let v = Vector256.LoadUnsafe(&rx, unativeint i)
-                (Vector256.WidenLower v).StoreUnsafe(&ry, unativeint i)
-                (Vector256.WidenUpper v).StoreUnsafe(&ry, unativeint (i + 4))
+                (f (Vector256.WidenLower v)).StoreUnsafe(&ry, unativeint i)
+                (f (Vector256.WidenUpper v)).StoreUnsafe(&ry, unativeint (i + 4))
                 i <- i + 8
         while i < n do
-            Unsafe.Add(&ry, i) <- float (Unsafe.Add(&rx, i))
+            Unsafe.Add(&ry, i) <- g (float (Unsafe.Add(&rx, i)))
             i <- i + 1
 
-    /// y = x rounded to float32 (to nearest, as a cast), 8 lanes at a time.
-    let narrow (x: ReadOnlySpan<float>) (y: Span<float32>) =
+    /// y = f(x) rounded to float32 (to nearest, as a cast), 8 lanes at a time: one rounding after f's.
+    let inline private narrowWith ([<InlineIfLambda>] f: Vector256<float> -> Vector256<float>) ([<InlineIfLambda>] g: float -> float)
+                                   (x: ReadOnlySpan<float>) (y: Span<float32>) =
         let n = x.Length
         let rx = &MemoryMarshal.GetReference x
         let ry = &MemoryMarshal.GetReference y
         let mutable i = 0
         if Vector256.IsHardwareAccelerated then
             while i + 8 <= n do
-                let low = Vector256.LoadUnsafe(&rx, unativeint i)
-                let high = Vector256.LoadUnsafe(&rx, unativeint (i + 4))
+                let low = f (Vector256.LoadUnsafe(&rx, unativeint i))
+                let high = f (Vector256.LoadUnsafe(&rx, unativeint (i + 4)))
                 (Vector256.Narrow(low, high)).StoreUnsafe(&ry, unativeint i)
                 i <- i + 8
         while i < n do
-            Unsafe.Add(&ry, i) <- float32 (Unsafe.Add(&rx, i))
+            Unsafe.Add(&ry, i) <- float32 (g (Unsafe.Add(&rx, i)))
             i <- i + 1
+
+    /// y = x as float64 (exact), 8 lanes at a time.
+    let widen (x: ReadOnlySpan<float32>) (y: Span<float>) = widenWith id id x y
+
+    /// y = x widened to float64, minus s: the float64 difference of the widened values, in one pass.
+    let widenMinus (x: ReadOnlySpan<float32>) (s: float) (y: Span<float>) =
+        let v = Vector256.Create s
+        widenWith (fun a -> a - v) (fun a -> a - s) x y
+
+    /// y = x rounded to float32 (to nearest, as a cast), 8 lanes at a time.
+    let narrow (x: ReadOnlySpan<float>) (y: Span<float32>) = narrowWith id id x y
+
+    /// y = x / s rounded to float32: the float64 quotient rounded once, in one pass.
+    let narrowDivided (x: ReadOnlySpan<float>) (s: float) (y: Span<float32>) =
+        let v = Vector256.Create s
+        narrowWith (fun a -> a / v) (fun a -> a / s) x y
+
+    /// y = x − s rounded to float32: the float64 difference rounded once, in one pass.
+    let narrowMinus (x: ReadOnlySpan<float>) (s: float) (y: Span<float32>) =
+        let v = Vector256.Create s
+        narrowWith (fun a -> a - v) (fun a -> a - s) x y
 
     /// y = −|x| (NaN stays NaN).
     let negativeAbs<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =
