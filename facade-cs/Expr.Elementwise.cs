@@ -69,6 +69,13 @@ public sealed partial class Expr
     public static Expr Atan2(Expr y, Expr x) { var (a, b) = Align(y, x); return Wrap(Build.atan2(a, b)); }
 
     /// <summary>
+    /// log(e^a + e^b) elementwise with broadcasting, without overflow, torch.logaddexp. The derivatives are σ(a − b) and
+    /// σ(b − a), smooth at every order (½ each at a = b). Equal infinities give that infinity, as torch; there the
+    /// derivatives are 1 in a and 0 in b, where torch's are NaN. F#: <c>Elementary.logAddExp</c>.
+    /// </summary>
+    public static Expr LogAddExp(Expr a, Expr b) { var (x, y) = Align(a, b); return Wrap(CoreElementary.logAddExp(x, y)); }
+
+    /// <summary>
     /// <paramref name="ifTrue"/> where <paramref name="condition"/> is nonzero, else <paramref name="ifFalse"/>,
     /// all three broadcast together.
     /// </summary>

@@ -250,32 +250,48 @@ module Nn =
     /// touched, so ordinary rows keep their rounding bit for bit.
     let private layerNormScaleAbove (dtype: DType) = Math.ScaleB(1.0, (if dtype = DType.Float32 then 50 else 480))
 
-    /// Layer normalisation over the last axis with torch's biased variance, then scale and shift:
-    /// (x - mean x) / sqrt(var x + ε). A row whose largest |entry| s is huge but finite is computed as
-    /// x/s with ε/s², the same function, so a row whose variance would overflow (entries near 1e300) gets
-    /// its values (±1 for two entries) where torch's kernel gives NaN and the unscaled form gave 0. s is held
-    /// constant (stopGradient), which is exact: the function does not depend on it.
-    let layerNorm (epsilon: float) (weight: Expr) (bias: Expr) (x: Expr) =
-        if x.Rank < 1 then Shape.fail "LayerNorm" (sprintf "needs rank >= 1, got %s" (Shape.format x.Dims))
-        for p in [ weight; bias ] do
-            if not (Shape.broadcastsTo p.Dims x.Dims) then
-                Shape.fail "LayerNorm" (sprintf "weight %s and bias %s must broadcast to the input %s" (Shape.format weight.Dims) (Shape.format bias.Dims) (Shape.format x.Dims))
+    /// (x - mean x) / sqrt(var x + ε) over the axes (normalised, ascending), with torch's biased variance and
+    /// the statistics kept as size-1 axes: the shared core of layer, batch, group and instance norm. Where the
+    /// largest |entry| s over the axes is huge but finite it is computed as x/s with ε/s², the same function, so
+    /// entries near 1e300 get their values where torch's squares overflow to NaN (and the unscaled form gave 0).
+    /// s is held constant (stopGradient), which is exact: the function does not depend on it.
+    let internal normaliseOver (axes: int[]) (epsilon: float) (x: Expr) =
+        let mutable count = 1
+        for a in axes do
+            count <- count * x.Dims.[a]
         let scaled, epsilon =
-            if x.Dims.[x.Rank - 1] = 0 then x, Expr.scalar x.DType epsilon
+            if count = 0 then x, Expr.scalar x.DType epsilon
             else
-                let largest = Expr.stopGradient (Expr.maxAxes [| -1 |] true (Expr.abs x))
+                let largest = Expr.stopGradient (Expr.maxAxes axes true (Expr.abs x))
                 let huge = Expr.gt largest (Expr.scalar x.DType (layerNormScaleAbove x.DType))
                            * Expr.lt largest (Expr.scalar x.DType Double.PositiveInfinity)
                 let scale = Expr.where huge largest (Expr.scalar x.DType 1.0)
                 x / scale, epsilon / Expr.square scale
-        // Centred about the row's first entry, held (no derivative: the function does not depend on it), before the
-        // mean: a row of equal entries is then exactly 0 here, as in torch's running mean, where Σx/n can miss x by an
-        // ulp and leave noise that the second derivative amplifies (`fuzz 8/1213`: 1.7e-11 where the closed form, 0 at
-        // a constant row, is torch's); differences of nearby entries are also exact (Sterbenz), where x − mean of a row
-        // far from 0 lost digits.
+        // Centred about the first entry over the axes, held (no derivative: the function does not depend on it),
+        // before the mean: a constant group is then exactly 0 here, as in torch's running mean, where Σx/n can miss
+        // x by an ulp and leave noise that the second derivative amplifies (`fuzz 8/1213`: 1.7e-11 where the closed
+        // form, 0 at a constant row, is torch's); differences of nearby entries are also exact (Sterbenz), where
+        // x − mean of a group far from 0 lost digits.
         let shifted =
-            if scaled.Dims.[scaled.Rank - 1] = 0 then scaled
-            else scaled - Expr.stopGradient (Expr.sliceAxis (scaled.Rank - 1) 0 1 scaled)
-        let centred = shifted - Expr.meanAxes [| -1 |] true shifted
-        let variance = Expr.meanAxes [| -1 |] true (Expr.square centred)
-        centred * Expr.rsqrt (variance + epsilon) * weight + bias
+            if count = 0 then scaled
+            else
+                let mutable first = scaled
+                for a in axes do
+                    first <- Expr.sliceAxis a 0 1 first
+                scaled - Expr.stopGradient first
+        let centred = shifted - Expr.meanAxes axes true shifted
+        let variance = Expr.meanAxes axes true (Expr.square centred)
+        centred * Expr.rsqrt (variance + epsilon)
+
+    /// Fails unless a norm's weight and bias broadcast to its input.
+    let internal checkAffine (name: string) (weight: Expr) (bias: Expr) (x: Expr) =
+        for p in [ weight; bias ] do
+            if not (Shape.broadcastsTo p.Dims x.Dims) then
+                Shape.fail name (sprintf "weight %s and bias %s must broadcast to the input %s" (Shape.format weight.Dims) (Shape.format bias.Dims) (Shape.format x.Dims))
+
+    /// Layer normalisation over the last axis with torch's biased variance, then scale and shift:
+    /// (x - mean x) / sqrt(var x + ε) · weight + bias (see normaliseOver for rows of huge entries).
+    let layerNorm (epsilon: float) (weight: Expr) (bias: Expr) (x: Expr) =
+        if x.Rank < 1 then Shape.fail "LayerNorm" (sprintf "needs rank >= 1, got %s" (Shape.format x.Dims))
+        checkAffine "LayerNorm" weight bias x
+        normaliseOver [| x.Rank - 1 |] epsilon x * weight + bias

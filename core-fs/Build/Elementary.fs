@@ -160,3 +160,19 @@ module Elementary =
         let nearEnd = Expr.where low (scalar weight 1.0) weight
         let span = finish - start
         Expr.where low (start + nearStart * span) (finish - span * (1.0 - nearEnd))
+
+    /// torch.logaddexp: log(e^a + e^b) without overflow, max(a, b) + log(1 + e^−|a−b|), as
+    /// a + softplus(b − a) where a >= b and b + softplus(a − b) elsewhere: each branch is the
+    /// function itself, smooth at every order, so at a = b (where a form with |a − b| has a kink)
+    /// the derivatives are σ(a − b) = 1/2 each and the second derivatives 1/4, not 0. Equal
+    /// infinities give that infinity, as torch (the difference read there is 0, not ∞ − ∞); their
+    /// derivatives are then 1 in a and 0 in b, where torch's are NaN.
+    let logAddExp (a: Expr) (b: Expr) =
+        let a, b =
+            let dtype = if a.DType = DType.Float64 || b.DType = DType.Float64 then DType.Float64 else DType.Float32
+            Expr.cast dtype a, Expr.cast dtype b
+        let zero = scalar a 0.0
+        let equalInfinities = Expr.eq a b * Expr.eq (Expr.abs a) (scalar a Double.PositiveInfinity)
+        let difference = Expr.where equalInfinities zero (a - b)
+        let aLarger = Expr.ge difference zero
+        Expr.where aLarger (a + Expr.softplus (zero - difference)) (b + Expr.softplus difference)

@@ -255,3 +255,48 @@ module Structure =
 
     /// The axes in reverse order, torch's x.T and NumPy's .T (for a matrix, its transpose).
     let reverseAxes (x: Expr) = Expr.permute (Array.init x.Rank (fun i -> x.Rank - 1 - i)) x
+
+    /// `length` entries of the axis from `start` (negative counts from the end), torch's
+    /// x.narrow(dim, start, length): a slice, so the derivative pads the cotangent with zeros.
+    let narrow (axis: int) (start: int) (length: int) (x: Expr) =
+        let a = axisOf "Narrow" x axis
+        let n = x.Dims.[a]
+        let s = if start < 0 then start + n else start
+        if s < 0 || s > n || length < 0 || s + length > n then
+            Shape.fail "Narrow" (sprintf "start %d and length %d do not fit axis %d of length %d (input %s)" start length axis n (dims x))
+        Expr.sliceAxis a s (s + length) x
+
+    /// The axis `source` moved to position `destination`, the others keeping their order, as
+    /// torch.movedim: a permutation.
+    let movedim (source: int) (destination: int) (x: Expr) =
+        let s = axisOf "Movedim" x source
+        let d = axisOf "Movedim" x destination
+        let others = [| 0 .. x.Rank - 1 |] |> Array.filter (fun i -> i <> s)
+        Expr.permute (Array.insertAt d s others) x
+
+    /// The axis split into `sizes` (one of them may be -1, inferred), as torch's x.unflatten(dim, sizes):
+    /// a reshape.
+    let unflatten (axis: int) (sizes: int[]) (x: Expr) =
+        if isNull sizes then nullArg "sizes"
+        let a = axisOf "Unflatten" x axis
+        let n = x.Dims.[a]
+        let inferred = sizes |> Array.filter (fun s -> s = -1) |> Array.length
+        let known = sizes |> Array.filter (fun s -> s <> -1) |> Array.fold (*) 1
+        let fail () =
+            Shape.fail "Unflatten" (sprintf "sizes %s do not multiply to the length %d of axis %d (input %s)" (Shape.format sizes) n axis (dims x))
+        if sizes.Length = 0 || inferred > 1 || sizes |> Array.exists (fun s -> s < -1) then fail ()
+        let resolved =
+            if inferred = 0 then (if known <> n then fail ()); sizes
+            elif known = 0 || n % known <> 0 then fail ()
+            else sizes |> Array.map (fun s -> if s = -1 then n / known else s)
+        Expr.reshape (Array.concat [ x.Dims.[.. a - 1]; resolved; x.Dims.[a + 1 ..] ]) x
+
+    /// x tiled `repeats.[i]` times along each axis, as torch.tile: with fewer repeats than axes, the
+    /// leading axes repeat once (where x.repeat requires at least as many); with more, x gains
+    /// leading axes of length 1, as repeat.
+    let tile (repeats: int[]) (x: Expr) =
+        if isNull repeats then nullArg "repeats"
+        let padded = if repeats.Length < x.Rank then Array.append (Array.create (x.Rank - repeats.Length) 1) repeats else repeats
+        if padded |> Array.exists (fun r -> r < 0) then
+            Shape.fail "Tile" (sprintf "repeats %s must not be negative (input %s)" (Shape.format repeats) (dims x))
+        repeat padded x

@@ -1,0 +1,91 @@
+/// Batch, group and instance normalisation with torch's conventions, built on the normalisation
+/// core of layer norm (Nn.normaliseOver): the same centring about a held entry and the same
+/// scaling of huge groups, so every norm agrees with layer norm on one group.
+namespace FunctionalDiff.Core
+
+open System
+
+/// torch.nn.functional's batch_norm, group_norm and instance_norm as pure functions: the
+/// statistics of the batch are the function's own, and running statistics are values the caller
+/// keeps and passes in (there is no hidden train/eval state).
+[<RequireQualifiedAccess>]
+module Normalisation =
+
+    /// Fails unless x has a batch axis and a channel axis ([N, C, ...]).
+    let private checkChannels (name: string) (x: Expr) =
+        if x.Rank < 2 then
+            Shape.fail name (sprintf "needs an input [N, C, ...] of rank 2 or more, got %s" (Shape.format x.Dims))
+
+    /// A per-channel vector ([C], or a scalar) shaped [C, 1, ..., 1] so that it broadcasts along
+    /// axis 1 of an input of the given rank.
+    let private perChannel (name: string) (what: string) (channels: int) (rank: int) (p: Expr) =
+        if p.Rank = 0 then p
+        elif p.Rank = 1 && p.Dims.[0] = channels then Expr.reshape (Array.init (rank - 1) (fun i -> if i = 0 then channels else 1)) p
+        else Shape.fail name (sprintf "%s %s must be [C] = [%d] or a scalar" what (Shape.format p.Dims) channels)
+
+    /// The axes a batch norm reduces: the batch axis and every axis after the channels.
+    let private batchAxes (x: Expr) = Array.append [| 0 |] [| 2 .. x.Rank - 1 |]
+
+    /// Fails when a batch norm in training would see one value per channel, as torch does (its
+    /// variance would be 0 and the output 0 whatever the input).
+    let private checkValuesPerChannel (name: string) (x: Expr) =
+        let mutable values = 1
+        for a in batchAxes x do
+            values <- values * x.Dims.[a]
+        if values <= 1 then
+            Shape.fail name (sprintf "expected more than 1 value per channel when using the batch's statistics, got input %s" (Shape.format x.Dims))
+
+    /// torch's batch_norm in training mode: each channel (axis 1) normalised by the mean and the biased
+    /// variance over the batch and the spatial axes, then · weight + bias (each [C] or a scalar).
+    let batchNorm (epsilon: float) (weight: Expr) (bias: Expr) (x: Expr) =
+        checkChannels "BatchNorm" x
+        checkValuesPerChannel "BatchNorm" x
+        let c = x.Dims.[1]
+        let w = perChannel "BatchNorm" "weight" c x.Rank weight
+        let b = perChannel "BatchNorm" "bias" c x.Rank bias
+        Nn.normaliseOver (batchAxes x) epsilon x * w + b
+
+    /// torch's batch_norm in evaluation mode: (x − mean) / √(variance + ε) · weight + bias per channel,
+    /// with the running statistics given ([C] each).
+    let batchNormWith (mean: Expr) (variance: Expr) (epsilon: float) (weight: Expr) (bias: Expr) (x: Expr) =
+        checkChannels "BatchNorm" x
+        let c = x.Dims.[1]
+        let per what p = perChannel "BatchNorm" what c x.Rank p
+        (x - per "running mean" mean) * Expr.rsqrt (per "running variance" variance + epsilon) * per "weight" weight + per "bias" bias
+
+    /// The batch's per-channel mean and unbiased variance ([C] each): what torch's batch_norm in
+    /// training mixes into its running statistics, running ← (1 − momentum)·running + momentum·batch.
+    let batchStatistics (x: Expr) =
+        checkChannels "BatchNormStatistics" x
+        checkValuesPerChannel "BatchNormStatistics" x
+        let axes = batchAxes x
+        Expr.meanAxes axes false x, Statistics.var axes 1.0 false x
+
+    /// torch's group_norm: the channels split into `groups` groups of consecutive channels, each
+    /// group of each example normalised over its channels and spatial axes (biased variance), then
+    /// · weight + bias per channel.
+    let groupNorm (groups: int) (epsilon: float) (weight: Expr) (bias: Expr) (x: Expr) =
+        checkChannels "GroupNorm" x
+        let n, c = x.Dims.[0], x.Dims.[1]
+        if groups <= 0 || c % groups <> 0 then
+            Shape.fail "GroupNorm" (sprintf "%d groups must divide the %d channels of the input %s" groups c (Shape.format x.Dims))
+        let w = perChannel "GroupNorm" "weight" c x.Rank weight
+        let b = perChannel "GroupNorm" "bias" c x.Rank bias
+        let perGroup = (Array.fold (*) 1 x.Dims.[1..]) / groups
+        let grouped = Expr.reshape [| n; groups; perGroup |] x
+        Expr.reshape x.Dims (Nn.normaliseOver [| 2 |] epsilon grouped) * w + b
+
+    /// torch's instance_norm with the input's own statistics: each channel of each example
+    /// normalised over its spatial axes (biased variance), then · weight + bias per channel.
+    let instanceNorm (epsilon: float) (weight: Expr) (bias: Expr) (x: Expr) =
+        if x.Rank < 3 then
+            Shape.fail "InstanceNorm" (sprintf "needs an input [N, C, L, ...] of rank 3 or more, got %s" (Shape.format x.Dims))
+        let mutable spatial = 1
+        for a in 2 .. x.Rank - 1 do
+            spatial <- spatial * x.Dims.[a]
+        if spatial <= 1 then
+            Shape.fail "InstanceNorm" (sprintf "expected more than 1 spatial element per channel, got input %s" (Shape.format x.Dims))
+        let c = x.Dims.[1]
+        let w = perChannel "InstanceNorm" "weight" c x.Rank weight
+        let b = perChannel "InstanceNorm" "bias" c x.Rank bias
+        Nn.normaliseOver [| 2 .. x.Rank - 1 |] epsilon x * w + b
