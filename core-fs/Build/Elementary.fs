@@ -176,3 +176,48 @@ module Elementary =
         let difference = Expr.where equalInfinities zero (a - b)
         let aLarger = Expr.ge difference zero
         Expr.where aLarger (a + Expr.softplus (zero - difference)) (b + Expr.softplus difference)
+
+    /// torch.frac: x − trunc(x), with x's sign; slope 1 everywhere (trunc's is 0), NaN at ±∞ as torch.
+    let frac (x: Expr) = x - trunc x
+
+    /// torch.sinc: sin(πx)/(πx), 1 at x = 0. The quotient reads x only away from 0, so no 0/0 reaches a
+    /// derivative; at 0 the value is its Maclaurin polynomial 1 − (πx)²/6 + (πx)⁴/120, which is 1 there
+    /// and carries the true derivatives up to the fourth (slope 0 as torch's masked rule, curvature −π²/3
+    /// where torch's second derivative is NaN), as JAX's sinc.
+    let sinc (x: Expr) =
+        let zero = scalar x 0.0
+        let atZero = Expr.eq x zero
+        let scaled = Expr.where atZero (scalar x 1.0) x * Math.PI
+        let u = x * Math.PI
+        let u2 = u * u
+        let series = 1.0 - u2 * (1.0 / 6.0) + u2 * u2 * (1.0 / 120.0)
+        Expr.where atZero series (Expr.sin scaled / scaled)
+
+    /// torch.hypot: √(a² + b²) without overflow or underflow in the squares, as |l|·√(1 + (s/l)²) with l
+    /// the operand of larger magnitude and s the other. Each branch of the choice is the function itself,
+    /// smooth wherever l ≠ 0, so at |a| = |b| the derivatives are exact at every order (a form through
+    /// max and min splits them there and loses the curvature). An infinite operand gives +∞ even beside
+    /// NaN, as C's hypot. The slopes are a/h and b/h; at (0, 0), where torch's a/h is NaN, they are 0.
+    let hypot (a: Expr) (b: Expr) =
+        let a, b =
+            let dtype = if a.DType = DType.Float64 || b.DType = DType.Float64 then DType.Float64 else DType.Float32
+            Expr.cast dtype a, Expr.cast dtype b
+        let zero = scalar a 0.0
+        let infinity = scalar a Double.PositiveInfinity
+        let x, y = Expr.abs a, Expr.abs b
+        let infinite = Expr.ne (Expr.eq x infinity + Expr.eq y infinity) zero
+        let bothZero = Expr.eq x zero * Expr.eq y zero
+        let special = Expr.ne (infinite + bothZero) zero
+        let aLarger = Expr.ge x y
+        // read only where the result is neither 0 nor ∞, so no 0/0 or ∞/∞ reaches a derivative
+        let larger = Expr.where special (scalar a 1.0) (Expr.where aLarger a b)
+        let other = Expr.where special zero (Expr.where aLarger b a)
+        let q = other / larger
+        let general = Expr.abs larger * Expr.sqrt (1.0 + q * q)
+        Expr.where infinite infinity (Expr.where bothZero zero general)
+
+    /// torch.addcmul: t + value·a·b, broadcast together.
+    let addcmul (value: float) (t: Expr) (a: Expr) (b: Expr) = t + value * (a * b)
+
+    /// torch.addcdiv: t + value·a/b, broadcast together.
+    let addcdiv (value: float) (t: Expr) (a: Expr) (b: Expr) = t + value * (a / b)

@@ -121,3 +121,46 @@ module Statistics =
     let frobenius (keepDims: bool) (x: Expr) =
         if x.Rank < 2 then Shape.fail "FrobeniusNorm" (sprintf "input %s needs rank >= 2" (Shape.format x.Dims))
         norm 2.0 [| x.Rank - 2; x.Rank - 1 |] keepDims x
+
+    /// NaN entries as 0: what torch's nan-reductions sum, with the cotangent 0 there.
+    let private withoutNaN (x: Expr) = Expr.where (Expr.ne x x) (Expr.scalar x.DType 0.0) x
+
+    /// torch.nansum: the sum over the axes with NaN entries counted as 0 (their gradient is 0).
+    let nansum (axes: int[]) (keepDims: bool) (x: Expr) =
+        let axes = Shape.normalizeAxes "Nansum" x.Rank axes
+        Expr.sumAxes axes keepDims (withoutNaN x)
+
+    /// torch.nanmean: the mean over the axes of the entries that are not NaN (NaN where all are).
+    let nanmean (axes: int[]) (keepDims: bool) (x: Expr) =
+        let axes = Shape.normalizeAxes "Nanmean" x.Rank axes
+        let counted = Expr.eq x x
+        Expr.sumAxes axes keepDims (withoutNaN x) / Expr.sumAxes axes keepDims counted
+
+    /// torch.count_nonzero over the axes, in x's dtype (NaN counts, as in torch); no gradient.
+    let countNonzero (axes: int[]) (keepDims: bool) (x: Expr) =
+        let axes = Shape.normalizeAxes "CountNonzero" x.Rank axes
+        Expr.stopGradient (Expr.sumAxes axes keepDims (Expr.ne x (Expr.scalar x.DType 0.0)))
+
+    /// torch.all over the axes as 1 or 0 in x's dtype: whether no entry is 0 (NaN is true, an empty
+    /// reduction is 1); no gradient.
+    let all (axes: int[]) (keepDims: bool) (x: Expr) =
+        let axes = Shape.normalizeAxes "All" x.Rank axes
+        let zeros = Expr.sumAxes axes keepDims (Expr.eq x (Expr.scalar x.DType 0.0))
+        Expr.stopGradient (Expr.eq zeros (Expr.scalar x.DType 0.0))
+
+    /// torch.any over the axes as 1 or 0 in x's dtype: whether some entry is not 0 (NaN is true, an
+    /// empty reduction is 0); no gradient.
+    let any (axes: int[]) (keepDims: bool) (x: Expr) =
+        let axes = Shape.normalizeAxes "Any" x.Rank axes
+        let nonzero = Expr.sumAxes axes keepDims (Expr.ne x (Expr.scalar x.DType 0.0))
+        Expr.stopGradient (Expr.gt nonzero (Expr.scalar x.DType 0.0))
+
+    /// torch.cdist: the p-norm distance between every row of x1 [..., P, M] and every row of x2
+    /// [..., R, M] (batch axes broadcast), [..., P, R], as `norm` of their differences, so the gradient
+    /// at a zero distance is 0, as torch's.
+    let cdist (p: float) (x1: Expr) (x2: Expr) =
+        if x1.Rank < 2 || x2.Rank < 2 || x1.Dims.[x1.Rank - 1] <> x2.Dims.[x2.Rank - 1] then
+            Shape.fail "Cdist" (sprintf "x1 %s and x2 %s must be [..., P, M] and [..., R, M] with the same M" (Shape.format x1.Dims) (Shape.format x2.Dims))
+        let rows = Expr.reshape (Array.concat [ x1.Dims.[.. x1.Rank - 2]; [| 1 |]; [| x1.Dims.[x1.Rank - 1] |] ]) x1
+        let columns = Expr.reshape (Array.concat [ x2.Dims.[.. x2.Rank - 3]; [| 1 |]; x2.Dims.[x2.Rank - 2 ..] ]) x2
+        norm p [| -1 |] false (rows - columns)

@@ -300,3 +300,61 @@ module Structure =
         if padded |> Array.exists (fun r -> r < 0) then
             Shape.fail "Tile" (sprintf "repeats %s must not be negative (input %s)" (Shape.format repeats) (dims x))
         repeat padded x
+
+    /// torch.bmm: a batch of matrix products, [B, n, m] by [B, m, p] (no broadcasting, as torch).
+    let bmm (a: Expr) (b: Expr) =
+        if a.Rank <> 3 || b.Rank <> 3 || a.Dims.[0] <> b.Dims.[0] || a.Dims.[2] <> b.Dims.[1] then
+            Shape.fail "Bmm" (sprintf "needs [B, n, m] and [B, m, p], got %s and %s" (dims a) (dims b))
+        Expr.matmul a b
+
+    /// torch.kron: the Kronecker product, each entry of a times the whole of b, over every axis (the
+    /// operand of lower rank gains leading axes of length 1): an outer product of interleaved axes and
+    /// one reshape.
+    let kron (a: Expr) (b: Expr) =
+        let rank = max a.Rank b.Rank
+        let lead (x: Expr) = Array.append (Array.create (rank - x.Rank) 1) x.Dims
+        let da, db = lead a, lead b
+        let spreadA = Array.concat [ for i in 0 .. rank - 1 -> [| da.[i]; 1 |] ]
+        let spreadB = Array.concat [ for i in 0 .. rank - 1 -> [| 1; db.[i] |] ]
+        Expr.reshape (Array.map2 (*) da db) (Expr.reshape spreadA a * Expr.reshape spreadB b)
+
+    /// torch.diag: a vector placed on diagonal `offset` of a square matrix, or a matrix's diagonal
+    /// `offset` as a vector.
+    let diag (offset: int) (x: Expr) =
+        match x.Rank with
+        | 1 -> Indexing.diagEmbed offset x
+        | 2 -> Indexing.diagonal offset 0 1 x
+        | _ -> Shape.fail "Diag" (sprintf "needs a vector or a matrix, got %s" (dims x))
+
+    /// torch.repeat_interleave with an int: each entry along the axis repeated `repeats` times in a
+    /// row (torch's x.repeat_interleave(r, dim)); the derivative sums over the copies.
+    let repeatInterleave (repeats: int) (axis: int) (x: Expr) =
+        if repeats < 0 then Shape.fail "RepeatInterleave" (sprintf "repeats %d must not be negative (input %s)" repeats (dims x))
+        let a = axisOf "RepeatInterleave" x axis
+        let spread = Array.concat [ x.Dims.[.. a]; [| 1 |]; x.Dims.[a + 1 ..] ]
+        let copies = Array.concat [ x.Dims.[.. a]; [| repeats |]; x.Dims.[a + 1 ..] ]
+        let merged = Array.concat [ x.Dims.[.. a - 1]; [| x.Dims.[a] * repeats |]; x.Dims.[a + 1 ..] ]
+        Expr.reshape merged (Expr.broadcastTo copies (Expr.reshape spread x))
+
+    /// torch's pixel_shuffle: [..., C·r², H, W] to [..., C, H·r, W·r], each group of r² channels
+    /// spread over an r × r block.
+    let pixelShuffle (r: int) (x: Expr) =
+        if r <= 0 || x.Rank < 3 || x.Dims.[x.Rank - 3] % (r * r) <> 0 then
+            Shape.fail "PixelShuffle" (sprintf "needs [..., C·r², H, W] with r = %d > 0, got %s" r (dims x))
+        let lead = x.Dims.[.. x.Rank - 4]
+        let c, h, w = x.Dims.[x.Rank - 3] / (r * r), x.Dims.[x.Rank - 2], x.Dims.[x.Rank - 1]
+        let k = lead.Length
+        let split = Expr.reshape (Array.append lead [| c; r; r; h; w |]) x
+        let moved = Expr.permute (Array.append [| 0 .. k - 1 |] [| k; k + 3; k + 1; k + 4; k + 2 |]) split
+        Expr.reshape (Array.append lead [| c; h * r; w * r |]) moved
+
+    /// torch's pixel_unshuffle, the inverse of pixelShuffle: [..., C, H·r, W·r] to [..., C·r², H, W].
+    let pixelUnshuffle (r: int) (x: Expr) =
+        if r <= 0 || x.Rank < 3 || x.Dims.[x.Rank - 2] % r <> 0 || x.Dims.[x.Rank - 1] % r <> 0 then
+            Shape.fail "PixelUnshuffle" (sprintf "needs [..., C, H·r, W·r] with r = %d > 0, got %s" r (dims x))
+        let lead = x.Dims.[.. x.Rank - 4]
+        let c, h, w = x.Dims.[x.Rank - 3], x.Dims.[x.Rank - 2] / r, x.Dims.[x.Rank - 1] / r
+        let k = lead.Length
+        let split = Expr.reshape (Array.append lead [| c; h; r; w; r |]) x
+        let moved = Expr.permute (Array.append [| 0 .. k - 1 |] [| k; k + 2; k + 4; k + 1; k + 3 |]) split
+        Expr.reshape (Array.append lead [| c * r * r; h; w |]) moved

@@ -1,0 +1,101 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using TT = TorchSharp.torch.Tensor;
+using F = TorchSharp.torch.nn.functional;
+
+namespace FunctionalDiff.Compare.Suite;
+
+// frac, sinc, hypot, addcmul/addcdiv, nansum/nanmean, the logical reductions, cdist, bmm, kron, diag,
+// repeat_interleave and pixel (un)shuffle against torch's functions: at several shapes, then at the points where
+// values or derivative conventions matter (zeros, ties, NaN entries, huge and tiny operands).
+public static partial class CaseTable
+{
+    /// <summary>torch.nansum along an axis, which TorchSharp 0.107 has only over every element: NaN entries as 0 by where.</summary>
+    static TT NanAsZero(TT x) => torch.where(x.isnan(), torch.zeros_like(x), x);
+
+    /// <summary>torch.nanmean along an axis by its definition: TorchSharp 0.107's nanmean fails natively (an uninitialised dtype).</summary>
+    static TT NanMean(TT x, long axis) => NanAsZero(x).sum(axis) / x.isnan().logical_not().to_type(x.dtype).sum(axis);
+
+    /// <summary>
+    /// torch.cdist by its definition, the vector norm of every pair's difference: libtorch's cdist has no double backward
+    /// (its second-order checks abort the process), and below 25 rows it computes the same differences directly.
+    /// </summary>
+    static TT Cdist(TT x1, TT x2, double p) => torch.linalg.vector_norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, new long[] { -1 });
+
+    static IEnumerable<Case> TorchExtras()
+    {
+        // ---- elementwise ----
+        // frac's slope is 1 and trunc's 0: multiplying by the input keeps the second derivative meaningful
+        foreach (var c in AtShapes("frac", I, x => (3.0 * x).Frac() * x, x => (3.0 * x).frac() * x)) yield return c;
+        foreach (var c in AtShapes("sinc", I, x => (2.0 * x).Sinc(), x => (2.0 * x).sinc())) yield return c;
+        foreach (var c in Broadcasting("hypot", I, I, Expr.Hypot, torch.hypot)) yield return c;
+        foreach (var c in Broadcasting("addcmul", I, I, (a, b) => a.AddCMul(b, a, 0.5), (a, b) => a.addcmul(b, a, 0.5))) yield return c;
+        foreach (var c in Broadcasting("addcdiv", I, Z, (a, b) => a.AddCDiv(a, b, -2.0), (a, b) => a.addcdiv(a, b, -2.0))) yield return c;
+        yield return C("edge frac at integers and halves", new[] { I(5) }, x => x[0].Frac() * x[0], x => x[0].frac() * x[0])
+            with { Fixed = new[] { new[] { -2.5, 2.5, 3.0, -0.25, 0.0 } } };
+        // sinc at 0: torch masks its first derivative there (0, as ours); its second derivative and its JVP are NaN
+        // there, 0/0 of its unmasked rule, where ours are the true ones (curvature −π²/3; xunit checks it)
+        yield return C("edge sinc at 0 and integers", new[] { I(4) }, x => x[0].Sinc(), x => x[0].sinc())
+            with
+            {
+                Fixed = new[] { new[] { 0.0, 1.0, -2.0, 0.5 } },
+                Float64 = Tolerance.Float64 with { TorchDerivativeNaNIsConvention = true },
+                Float32 = Tolerance.Float32 with { TorchDerivativeNaNIsConvention = true },
+                Why = "torch's second derivative and JVP of sinc at 0 are NaN (0/0 in its rule); ours are the true derivatives",
+            };
+        // |a| = |b| (where a max/min form would split the derivatives and lose the curvature), a zero operand, and
+        // operands whose squares overflow or underflow
+        yield return C("edge hypot ties, zeros, huge and tiny", new[] { I(6), I(6) }, x => Expr.Hypot(x[0], x[1]), x => torch.hypot(x[0], x[1]))
+            with
+            {
+                Fixed = new[] { new[] { 1.5, -2.0, 0.0, 3.0, 1e200, 3e-200 }, new[] { 1.5, 2.0, 0.7, 0.0, -1e200, 4e-200 } },
+                SkipHessian = true,
+                Float64 = Tolerance.Float64 with { TorchDerivativeNaNIsConvention = true },
+                Float32 = Tolerance.Float32 with { TorchDerivativeNaNIsConvention = true },
+                Why = "in float32 1e200 is ∞ and 3e-200 is 0: torch's slopes a/h are ∞/∞ and 0/0 = NaN there, ours ∞'s 0 and 0 at (0, 0); " +
+                      "the Hessian mixes ∞ with finite entries as 0·∞, so it is skipped (value, VJP, second order and JVP are compared)",
+            };
+
+        // ---- reductions ----
+        foreach (var axis in new[] { 0, 1 })
+        {
+            yield return C($"nansum [3,4] axis {axis}", new[] { I(3, 4) }, x => (x[0] * x[0]).Nansum(axis), x => NanAsZero(x[0] * x[0]).sum(axis));
+            yield return C($"nanmean [3,4] axis {axis}", new[] { I(3, 4) }, x => x[0].Sin().Nanmean(axis), x => NanMean(x[0].sin(), axis));
+        }
+        // NaN entries: the gradient there is 0 (the mean counts only the others)
+        yield return C("edge nansum nanmean over NaN", new[] { I(2, 3) },
+            x => x[0].Nansum(1) * 2.0 + x[0].Nanmean(), x => NanAsZero(x[0]).sum(1) * 2.0 + NanMean(x[0].flatten(), 0))
+            with { Fixed = new[] { new[] { double.NaN, 0.5, -1.0, 2.0, double.NaN, 3.0 } } };
+        // the logical reductions have no gradient: multiplied by a differentiable sum, the value and its derivatives
+        // still see them
+        yield return C("all any countNonzero", new[] { I(2, 3) },
+            x => x[0].Sum() * (x[0].All() + 2.0 * x[0].Any(1).Sum() + x[0].CountNonzero(0).Sum()),
+            x => x[0].sum() * (Mask(x[0].all(), x[0]) + 2.0 * Mask(x[0].any(1), x[0]).sum() + x[0].count_nonzero(new long[] { 0 }).to_type(x[0].dtype).sum()))
+            with { Fixed = new[] { new[] { 0.0, 0.5, -1.0, 0.0, 0.0, 0.0 } } };
+
+        // ---- cdist ----
+        yield return C("cdist [4,3]·[5,3]", new[] { I(4, 3), I(5, 3) }, x => Expr.Cdist(x[0], x[1]), x => Cdist(x[0], x[1], 2.0));
+        yield return C("cdist [2,3,2]·[2,4,2] p 1", new[] { I(2, 3, 2), I(2, 4, 2) }, x => Expr.Cdist(x[0], x[1], 1.0), x => Cdist(x[0], x[1], 1.0));
+        // a zero distance: the gradient there is 0 in both
+        yield return C("edge cdist zero distance", new[] { I(2, 2), I(2, 2) }, x => Expr.Cdist(x[0], x[1]), x => Cdist(x[0], x[1], 2.0))
+            with
+            {
+                Fixed = new[] { new[] { 0.5, -1.0, 2.0, 0.25 }, new[] { 0.5, -1.0, 1.0, 1.0 } },
+                SkipHessian = true,
+                Float64 = Tolerance.Float64 with { TorchDerivativeNaNIsConvention = true },
+                Float32 = Tolerance.Float32 with { TorchDerivativeNaNIsConvention = true },
+                Why = "torch's second derivative of the 2-norm at a zero difference is NaN, ours 0 (as for Norm); the Hessian is skipped for the same reason",
+            };
+
+        // ---- structure ----
+        yield return C("bmm [2,3,4]·[2,4,2]", new[] { I(2, 3, 4), I(2, 4, 2) }, x => x[0].Bmm(x[1]), x => x[0].bmm(x[1]));
+        yield return C("kron [2,2]·[3,2]", new[] { I(2, 2), I(3, 2) }, x => x[0].Kron(x[1]), x => torch.kron(x[0], x[1]));
+        yield return C("kron [3]·[2,2]", new[] { I(3), I(2, 2) }, x => x[0].Kron(x[1]).Sin(), x => torch.kron(x[0], x[1]).sin());
+        yield return C("diag of a vector offset 1", new[] { I(3) }, x => x[0].Diag(1).Softmax(1), x => x[0].diag(1).softmax(1));
+        yield return C("diag of a matrix offset -1", new[] { I(3, 4) }, x => x[0].Diag(-1).Exp(), x => x[0].diag(-1).exp());
+        yield return C("repeatInterleave [2,3] 2 axis 1", new[] { I(2, 3) }, x => x[0].RepeatInterleave(2, 1).Softmax(1), x => x[0].repeat_interleave(2, 1).softmax(1));
+        yield return C("repeatInterleave [2,2] 3 flat", new[] { I(2, 2) }, x => x[0].RepeatInterleave(3).Cumsum(0).Sin(), x => x[0].repeat_interleave(3).cumsum(0).sin());
+        yield return C("pixelShuffle [1,8,2,3] r 2", new[] { I(1, 8, 2, 3) }, x => Nn.PixelShuffle(x[0], 2).Cumsum(3).Tanh(), x => F.pixel_shuffle(x[0], 2).cumsum(3).tanh());
+        yield return C("pixelUnshuffle [2,1,4,2] r 2", new[] { I(2, 1, 4, 2) }, x => Nn.PixelUnshuffle(x[0], 2).Cumsum(1).Tanh(), x => F.pixel_unshuffle(x[0], 2).cumsum(1).tanh());
+    }
+}

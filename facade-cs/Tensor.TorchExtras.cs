@@ -1,0 +1,67 @@
+namespace FunctionalDiff;
+
+// The tensor side of Expr.TorchExtras.cs: the same functions, evaluated at once.
+public sealed partial class Tensor
+{
+    /// <summary>x − trunc(x), as <see cref="Expr.Frac"/> (torch.frac).</summary>
+    public Tensor Frac() => ((Expr)this).Frac().Eval();
+
+    /// <summary>sin(πx)/(πx), 1 at 0, as <see cref="Expr.Sinc"/> (torch.sinc).</summary>
+    public Tensor Sinc() => ((Expr)this).Sinc().Eval();
+
+    /// <summary>this + value · t1 · t2, as <see cref="Expr.AddCMul"/> (torch's <c>t.addcmul</c>).</summary>
+    /// <exception cref="ArgumentException">The shapes do not broadcast together.</exception>
+    public Tensor AddCMul(Tensor t1, Tensor t2, double value = 1.0)
+    {
+        ArgumentNullException.ThrowIfNull(t1);
+        ArgumentNullException.ThrowIfNull(t2);
+        return ((Expr)this).AddCMul(t1, t2, value).Eval();
+    }
+
+    /// <summary>this + value · t1 / t2, as <see cref="Expr.AddCDiv"/> (torch's <c>t.addcdiv</c>).</summary>
+    /// <exception cref="ArgumentException">The shapes do not broadcast together.</exception>
+    public Tensor AddCDiv(Tensor t1, Tensor t2, double value = 1.0)
+    {
+        ArgumentNullException.ThrowIfNull(t1);
+        ArgumentNullException.ThrowIfNull(t2);
+        return ((Expr)this).AddCDiv(t1, t2, value).Eval();
+    }
+
+    /// <summary>The sum with NaN counted as 0, as <see cref="Expr.Nansum()"/> (torch.nansum).</summary>
+    public Tensor Nansum() => ((Expr)this).Nansum().Eval();
+
+    /// <summary>The mean of the entries that are not NaN, as <see cref="Expr.Nanmean()"/> (torch.nanmean).</summary>
+    public Tensor Nanmean() => ((Expr)this).Nanmean().Eval();
+
+    /// <summary>The number of nonzero elements, as <see cref="Expr.CountNonzero()"/> (torch.count_nonzero).</summary>
+    public Tensor CountNonzero() => ((Expr)this).CountNonzero().Eval();
+
+    /// <summary>1 where no element is 0, else 0, as <see cref="Expr.All()"/> (torch.all).</summary>
+    public Tensor All() => ((Expr)this).All().Eval();
+
+    /// <summary>1 where some element is not 0, else 0, as <see cref="Expr.Any()"/> (torch.any).</summary>
+    public Tensor Any() => ((Expr)this).Any().Eval();
+
+    /// <summary>A batch of matrix products, as <see cref="Expr.Bmm"/> (torch.bmm).</summary>
+    /// <exception cref="ArgumentException">The operands are not [B, n, m] and [B, m, p].</exception>
+    public Tensor Bmm(Tensor other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return ((Expr)this).Bmm(other).Eval();
+    }
+
+    /// <summary>The Kronecker product, as <see cref="Expr.Kron"/> (torch.kron).</summary>
+    public Tensor Kron(Tensor other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return ((Expr)this).Kron(other).Eval();
+    }
+
+    /// <summary>A vector on a matrix's diagonal, or a matrix's diagonal, as <see cref="Expr.Diag"/> (torch.diag).</summary>
+    /// <exception cref="ArgumentException">The rank is not 1 or 2.</exception>
+    public Tensor Diag(int offset = 0) => ((Expr)this).Diag(offset).Eval();
+
+    /// <summary>Entries repeated in a row along an axis, as <see cref="Expr.RepeatInterleave(int, int)"/> (torch's <c>t.repeat_interleave</c>).</summary>
+    /// <exception cref="ArgumentException">The axis is out of range, or repeats is negative.</exception>
+    public Tensor RepeatInterleave(int repeats, int axis) => ((Expr)this).RepeatInterleave(repeats, axis).Eval();
+}

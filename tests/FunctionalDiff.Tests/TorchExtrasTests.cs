@@ -1,0 +1,205 @@
+using Xunit;
+using static FunctionalDiff.Tests.TestSupport;
+
+namespace FunctionalDiff.Tests;
+
+/// <summary>
+/// frac, sinc, hypot, addcmul/addcdiv, the NaN-ignoring and logical reductions, cdist, bmm, kron, diag,
+/// repeat_interleave and pixel (un)shuffle: values against System.Math and reference loops written here (torch's
+/// definitions), derivatives against closed forms and central finite differences in float64, and errors that name
+/// the method and the shapes.
+/// </summary>
+public class TorchExtrasTests
+{
+    static double[] V(Expr e) => e.Eval().ToDoubleArray();
+
+    [Fact]
+    public void FracAndSincMatchSystemMath()
+    {
+        double[] x = { -2.5, 2.75, 3.0, -0.25, 0.0, 1e-9, 7.5 };
+        Assert.Equal(x.Select(v => v - Math.Truncate(v)).ToArray(), V(((Expr)Tensor.FromArray(x)).Frac()));
+        Close(Enumerable.Repeat(1.0, x.Length).ToArray(), V(Diff.Grad(v => v.Frac().Sum())(Tensor.FromArray(x))), 0, "frac slope");
+        var sinc = V(((Expr)Tensor.FromArray(x)).Sinc());
+        for (int i = 0; i < x.Length; i++)
+            Close(x[i] == 0 ? 1.0 : Math.Sin(Math.PI * x[i]) / (Math.PI * x[i]), sinc[i], 1e-15, $"sinc({x[i]})");
+    }
+
+    [Fact]
+    public void SincDerivativesAtZeroAreTheTrueOnes()
+    {
+        var zero = Tensor.FromArray(new[] { 0.0 });
+        Close(0.0, V(Diff.Grad(v => v.Sinc().Sum())(zero))[0], 1e-15, "slope at 0");
+        Close(-Math.PI * Math.PI / 3, V(Diff.Grad(w => Diff.Grad(v => v.Sinc().Sum())(w).Sum())(zero))[0], 1e-14, "curvature at 0");
+        var x = Tensor.FromArray(new[] { 0.5, -1.3 });
+        Close(NumericGradient(v => v.Sinc().Sum(), x), V(Diff.Grad(v => v.Sinc().Sum())(x)), 1e-7, "slope away from 0");
+    }
+
+    [Fact]
+    public void HypotMatchesDoubleHypotWithoutOverflow()
+    {
+        double[] a = { 3.0, -1.5, 0.0, 1e200, 3e-200, double.PositiveInfinity, double.NaN, 0.0 };
+        double[] b = { 4.0, 1.5, -0.7, -1e200, 4e-200, double.NaN, 1.0, 0.0 };
+        var h = V(Expr.Hypot(Tensor.FromArray(a), Tensor.FromArray(b)));
+        for (int i = 0; i < a.Length; i++)
+        {
+            var expected = double.Hypot(a[i], b[i]);
+            if (!double.IsFinite(expected)) Assert.Equal(expected, h[i]);
+            else Close(expected, h[i], 1e-15, $"hypot({a[i]}, {b[i]})");
+        }
+    }
+
+    [Fact]
+    public void HypotDerivativesAreExactAtTies()
+    {
+        // at |a| = |b| a max/min form splits the slopes and loses the curvature; the slopes are a/h and b/h and
+        // the second derivative in a is b²/h³
+        double[] a = { 1.5, -2.0, 3.0 }, b = { 1.5, 2.0, 0.0 };
+        var (da, db) = Diff.Grad((Expr x, Expr y) => Expr.Hypot(x, y).Sum())(Tensor.FromArray(a), Tensor.FromArray(b));
+        var ga = V(da);
+        var gb = V(db);
+        var second = V(Diff.Grad(w => Diff.Grad(v => Expr.Hypot(v, Tensor.FromArray(b)).Sum())(w).Sum())(Tensor.FromArray(a)));
+        for (int i = 0; i < a.Length; i++)
+        {
+            var h = double.Hypot(a[i], b[i]);
+            Close(a[i] / h, ga[i], 1e-15, $"d/da at {i}");
+            Close(b[i] / h, gb[i], 1e-15, $"d/db at {i}");
+            Close(b[i] * b[i] / (h * h * h), second[i], 1e-14, $"d²/da² at {i}");
+        }
+        // at (0, 0) the slopes are 0 (torch's are NaN)
+        var (z1, z2) = Diff.Grad((Expr x, Expr y) => Expr.Hypot(x, y).Sum())(Tensor.FromArray(new[] { 0.0 }), Tensor.FromArray(new[] { 0.0 }));
+        Assert.Equal(new[] { 0.0 }, V(z1));
+        Assert.Equal(new[] { 0.0 }, V(z2));
+    }
+
+    [Fact]
+    public void AddCMulAndAddCDivBroadcast()
+    {
+        var t = T(new[] { 2, 3 });
+        var a = T(new[] { 3 }, salt: 1);
+        var b = Tensor.FromArray(new[] { 2.0, -4.0 }, 2, 1);
+        var ts = t.ToDoubleArray();
+        var aa = a.ToDoubleArray();
+        var bb = b.ToDoubleArray();
+        var mul = t.AddCMul(a, b, 0.5).ToDoubleArray();
+        var div = t.AddCDiv(a, b, -2.0).ToDoubleArray();
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 3; j++)
+            {
+                Close(ts[i * 3 + j] + 0.5 * aa[j] * bb[i], mul[i * 3 + j], 1e-15, "addcmul");
+                Close(ts[i * 3 + j] - 2.0 * aa[j] / bb[i], div[i * 3 + j], 1e-15, "addcdiv");
+            }
+    }
+
+    [Fact]
+    public void NanReductionsSkipNaNAndGiveItNoGradient()
+    {
+        var x = Tensor.FromArray(new[] { double.NaN, 0.5, -1.0, 2.0, double.NaN, double.NaN }, 2, 3);
+        Close(new[] { -0.5, 2.0 }, V(((Expr)x).Nansum(1)), 1e-15, "nansum");
+        Close(new[] { -0.25, 2.0 }, V(((Expr)x).Nanmean(1)), 1e-15, "nanmean");
+        Close(1.5 / 3, x.Nanmean().ToScalar(), 1e-15, "nanmean of all");
+        Assert.True(double.IsNaN(((Expr)Tensor.FromArray(new[] { double.NaN, double.NaN })).Nanmean().Eval().ToScalar()));
+        var g = V(Diff.Grad(v => v.Nansum() + v.Nanmean(1).Sum())(x));
+        Close(new[] { 0.0, 1.5, 1.5, 2.0, 0.0, 0.0 }, g, 1e-15, "gradient");
+    }
+
+    [Fact]
+    public void LogicalReductionsCountAsTorch()
+    {
+        var x = Tensor.FromArray(new[] { 0.0, double.NaN, -1.0, 0.0, 0.0, 0.0 }, 2, 3);
+        Assert.Equal(0.0, x.All().ToScalar());
+        Assert.Equal(1.0, x.Any().ToScalar());
+        Assert.Equal(2.0, x.CountNonzero().ToScalar());
+        Assert.Equal(new[] { 1.0, 0.0 }, V(((Expr)x).Any(1)));
+        Assert.Equal(new[] { 0.0, 1.0, 1.0 }, V(((Expr)x).CountNonzero(0)));
+        Assert.Equal(new[] { 1.0, 1.0, 0.0 }, V(((Expr)Tensor.FromArray(new[] { 1.0, 2.0, 0.0, 3.0, 1.0, 2.0 }, 2, 3)).All(0)));
+        // empty: all is true, any false, as torch
+        var empty = Tensor.Zeros(0);
+        Assert.Equal(1.0, empty.All().ToScalar());
+        Assert.Equal(0.0, empty.Any().ToScalar());
+        // no gradient
+        Assert.Equal(new double[6], V(Diff.Grad(v => v.CountNonzero() + v.Any() + v.All())(Tensor.Ones(2, 3))));
+    }
+
+    [Fact]
+    public void CdistIsTheLoopOfDistances()
+    {
+        var x1 = T(new[] { 3, 2 });
+        var x2 = T(new[] { 4, 2 }, salt: 3);
+        var a = x1.ToDoubleArray();
+        var b = x2.ToDoubleArray();
+        var two = V(Expr.Cdist(x1, x2));
+        var one = V(Expr.Cdist(x1, x2, 1.0));
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 4; j++)
+            {
+                double dx = a[2 * i] - b[2 * j], dy = a[2 * i + 1] - b[2 * j + 1];
+                Close(Math.Sqrt(dx * dx + dy * dy), two[i * 4 + j], 1e-15, "p 2");
+                Close(Math.Abs(dx) + Math.Abs(dy), one[i * 4 + j], 1e-15, "p 1");
+            }
+        // the gradient at a zero distance is 0, and elsewhere the finite differences
+        var same = Tensor.FromArray(new[] { 0.5, -1.0 }, 1, 2);
+        Assert.Equal(new[] { 0.0, 0.0 }, V(Diff.Grad(v => Expr.Cdist(v, same).Sum())(same)));
+        Close(NumericGradient(v => Expr.Cdist(v, x2).Sum(), x1), V(Diff.Grad(v => Expr.Cdist(v, x2).Sum())(x1)), 1e-7, "d/dx1");
+    }
+
+    [Fact]
+    public void StructuralOpsMatchReferenceLoops()
+    {
+        // bmm
+        var a = T(new[] { 2, 2, 3 });
+        var b = T(new[] { 2, 3, 2 }, salt: 1);
+        var av = a.ToDoubleArray();
+        var bv = b.ToDoubleArray();
+        var p = a.Bmm(b).ToDoubleArray();
+        for (int n = 0; n < 2; n++)
+            for (int i = 0; i < 2; i++)
+                for (int j = 0; j < 2; j++)
+                    Close(Enumerable.Range(0, 3).Sum(k => av[n * 6 + i * 3 + k] * bv[n * 6 + k * 2 + j]), p[n * 4 + i * 2 + j], 1e-14, "bmm");
+        // kron
+        var m = Tensor.FromArray(new[] { 1.0, 2.0, 3.0, 4.0 }, 2, 2);
+        var k2 = Tensor.FromArray(new[] { 0.0, 5.0, 6.0, 7.0, 8.0, 9.0 }, 2, 3);
+        var kron = m.Kron(k2);
+        Assert.Equal(new[] { 4, 6 }, kron.Shape);
+        var kv = kron.ToDoubleArray();
+        var mv = m.ToDoubleArray();
+        var k2v = k2.ToDoubleArray();
+        for (int i = 0; i < 2; i++) for (int j = 0; j < 2; j++) for (int r = 0; r < 2; r++) for (int c = 0; c < 3; c++)
+            Assert.Equal(mv[i * 2 + j] * k2v[r * 3 + c], kv[(i * 2 + r) * 6 + j * 3 + c]);
+        // diag both ways
+        Assert.Equal(new[] { 0.0, 1.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0 }, Tensor.FromArray(new[] { 1.0, 2.0 }).Diag(1).ToDoubleArray());
+        Assert.Equal(new[] { 3.0 }, m.Diag(-1).ToDoubleArray());
+        // repeat_interleave
+        Assert.Equal(new[] { 1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0 }, m.RepeatInterleave(2, 1).ToDoubleArray());
+        Assert.Equal(new[] { 1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 3.0, 3.0, 3.0, 4.0, 4.0, 4.0 }, ((Expr)m).RepeatInterleave(3).Eval().ToDoubleArray());
+        Close(new[] { 4.0, 4.0, 4.0, 4.0 }, V(Diff.Grad(v => v.RepeatInterleave(2, 0).Sum() * 2.0)(m)), 0, "repeat_interleave gradient");
+    }
+
+    [Fact]
+    public void PixelShuffleMovesChannelsIntoBlocks()
+    {
+        const int r = 2, c = 2, h = 2, w = 3;
+        var x = T(new[] { 1, c * r * r, h, w });
+        var xv = x.ToDoubleArray();
+        var y = Nn.PixelShuffle(x, r).Eval();
+        Assert.Equal(new[] { 1, c, h * r, w * r }, y.Shape);
+        var yv = y.ToDoubleArray();
+        for (int ch = 0; ch < c; ch++) for (int i = 0; i < h; i++) for (int j = 0; j < w; j++) for (int di = 0; di < r; di++) for (int dj = 0; dj < r; dj++)
+            Assert.Equal(xv[((ch * r * r + di * r + dj) * h + i) * w + j], yv[(ch * h * r + i * r + di) * w * r + j * r + dj]);
+        Assert.Equal(xv, Nn.PixelUnshuffle(y, r).Eval().ToDoubleArray());
+    }
+
+    [Fact]
+    public void ExtrasNameTheirShapesWhenTheyCannotApply()
+    {
+        var bmm = Assert.ThrowsAny<ArgumentException>(() => Tensor.Ones(2, 3).Bmm(Tensor.Ones(3, 2)));
+        Assert.Contains("Bmm", bmm.Message);
+        Assert.Contains("[2,3]", bmm.Message.Replace(" ", ""));
+        var diag = Assert.ThrowsAny<ArgumentException>(() => Tensor.Ones(2, 2, 2).Diag());
+        Assert.Contains("Diag", diag.Message);
+        var cdist = Assert.ThrowsAny<ArgumentException>(() => Expr.Cdist(Tensor.Ones(2, 3), Tensor.Ones(2, 4)));
+        Assert.Contains("Cdist", cdist.Message);
+        var shuffle = Assert.ThrowsAny<ArgumentException>(() => Nn.PixelShuffle(Tensor.Ones(1, 3, 2, 2), 2));
+        Assert.Contains("PixelShuffle", shuffle.Message);
+        Assert.ThrowsAny<ArgumentException>(() => Tensor.Ones(2, 3).RepeatInterleave(-1, 0));
+    }
+}
