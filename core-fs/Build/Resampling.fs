@@ -1,0 +1,97 @@
+/// Upsampling and downsampling as torch's F.interpolate, and dropout with the caller's noise. Each
+/// spatial axis is resampled by a constant matrix (which input entries, with which weights, make each
+/// output entry), so the derivative is that matrix transposed and derivatives of every order follow.
+namespace FunctionalDiff.Core
+
+open System
+
+/// torch's interpolation modes that this library has.
+[<RequireQualifiedAccess>]
+type InterpolationMode =
+    /// The input entry at ⌊output index · in/out⌋ (torch's 'nearest').
+    | Nearest
+    /// Linear in each spatial axis between the two nearest input entries (torch's 'linear' for one
+    /// spatial axis, 'bilinear' for two, 'trilinear' for three).
+    | Linear
+
+/// F.interpolate and dropout over Expr.
+[<RequireQualifiedAccess>]
+module Resampling =
+
+    /// The input position each output entry reads, as torch's area_pixel_compute_scale: (in − 1)/(out − 1)
+    /// with aligned corners, else 1/scale when a scale factor was given, else in/out.
+    let private ratio (input: int) (output: int) (alignCorners: bool) (scale: float option) =
+        if alignCorners then (if output > 1 then float (input - 1) / float (output - 1) else 0.0)
+        else
+            match scale with
+            | Some s when s > 0.0 -> 1.0 / s
+            | _ -> float input / float output
+
+    /// The [output, input] matrix that resamples one axis.
+    let private axisMatrix (mode: InterpolationMode) (input: int) (output: int) (alignCorners: bool) (scale: float option) =
+        let m = Array.zeroCreate<float> (output * input)
+        let r = ratio input output alignCorners scale
+        for o in 0 .. output - 1 do
+            match mode with
+            | InterpolationMode.Nearest ->
+                let i = min (int (Math.Floor(float o * r))) (input - 1)
+                m.[o * input + i] <- 1.0
+            | InterpolationMode.Linear ->
+                let source =
+                    if alignCorners then float o * r
+                    else max 0.0 ((float o + 0.5) * r - 0.5)
+                let i0 = min (int (Math.Floor source)) (input - 1)
+                let i1 = min (i0 + 1) (input - 1)
+                let weight = source - float i0
+                m.[o * input + i0] <- m.[o * input + i0] + (1.0 - weight)
+                m.[o * input + i1] <- m.[o * input + i1] + weight
+        m
+
+    /// torch's F.interpolate of x [N, C, spatial...] (one to three spatial axes) to the given sizes
+    /// of the spatial axes; `scales` are the scale factors they came from, if any (torch then reads
+    /// positions by 1/scale), and `alignCorners` applies to Linear only (torch's align_corners).
+    let interpolate (mode: InterpolationMode) (sizes: int[]) (scales: float[] option) (alignCorners: bool) (x: Expr) =
+        if isNull sizes then nullArg "sizes"
+        let spatial = x.Rank - 2
+        if spatial < 1 || spatial > 3 || sizes.Length <> spatial then
+            Shape.fail "Interpolate" (sprintf "needs an input [N, C, d1, ...] with 1 to 3 spatial axes and one size for each, got input %s and sizes %s" (Shape.format x.Dims) (Shape.format sizes))
+        if sizes |> Array.exists (fun s -> s <= 0) || x.Dims.[2..] |> Array.exists (fun s -> s <= 0) then
+            Shape.fail "Interpolate" (sprintf "sizes %s and the spatial axes of %s must be positive" (Shape.format sizes) (Shape.format x.Dims))
+        if alignCorners && mode = InterpolationMode.Nearest then
+            invalidArg "alignCorners" "Interpolate: align_corners applies only to linear modes, as in torch"
+        let mutable y = x
+        for k in 0 .. spatial - 1 do
+            let axis = 2 + k
+            let input, output = y.Dims.[axis], sizes.[k]
+            let scale = scales |> Option.map (fun s -> s.[k])
+            if input <> output || scale.IsSome then
+                let matrix = Expr.constant (Tensor.ofArray64 [| output; input |] (axisMatrix mode input output alignCorners scale))
+                let m = Expr.cast y.DType matrix
+                // the axis moved last, multiplied by the matrix transposed, and moved back
+                let last = y.Rank - 1
+                let order = Array.init y.Rank (fun i -> if i = axis then last elif i = last then axis else i)
+                let moved = if axis = last then y else Expr.permute order y
+                let resampled = Expr.matmul moved (Expr.transpose m)
+                y <- if axis = last then resampled else Expr.permute order resampled
+        y
+
+    /// The output sizes of F.interpolate with scale factors: ⌊input · scale⌋ per spatial axis.
+    let scaledSizes (scales: float[]) (x: Expr) =
+        if isNull scales then nullArg "scales"
+        if x.Rank - 2 <> scales.Length || scales |> Array.exists (fun s -> not (s > 0.0) || Double.IsInfinity s) then
+            Shape.fail "Interpolate" (sprintf "needs one positive finite scale factor per spatial axis of %s, got %A" (Shape.format x.Dims) scales)
+        Array.init scales.Length (fun k -> int (Math.Floor(float x.Dims.[2 + k] * scales.[k])))
+
+    /// Dropout with the caller's noise, as torch's F.dropout in training: x · (noise ≥ p) / (1 − p),
+    /// where noise holds uniform [0, 1) draws broadcastable to x (each entry kept with probability
+    /// 1 − p). p = 1 drops everything, as torch. The noise is an argument, not drawn here, so a
+    /// compiled step that takes it as an input draws a fresh mask every call.
+    let dropout (p: float) (noise: Expr) (x: Expr) =
+        if not (p >= 0.0 && p <= 1.0) then invalidArg "p" (sprintf "Dropout: p = %g must be in [0, 1] (input %s)" p (Shape.format x.Dims))
+        if not (Shape.broadcastsTo noise.Dims x.Dims) then
+            Shape.fail "Dropout" (sprintf "the noise %s does not broadcast to the input %s" (Shape.format noise.Dims) (Shape.format x.Dims))
+        if p = 1.0 then x * Expr.scalar x.DType 0.0
+        elif p = 0.0 then x
+        else
+            let keep = Expr.ge (Expr.cast x.DType noise) (Expr.scalar x.DType p)
+            x * keep * (1.0 / (1.0 - p))

@@ -1,0 +1,78 @@
+using CoreMode = FunctionalDiff.Core.InterpolationMode;
+using CoreResampling = FunctionalDiff.Core.Resampling;
+using Microsoft.FSharp.Core;
+
+namespace FunctionalDiff;
+
+/// <summary>How <see cref="Nn.Interpolate(Expr, int[], InterpolationMode, bool)"/> reads between input entries.</summary>
+public enum InterpolationMode
+{
+    /// <summary>The input entry at ⌊output index · in/out⌋, torch's <c>'nearest'</c>.</summary>
+    Nearest,
+    /// <summary>Linear in each spatial axis between the two nearest entries: torch's <c>'linear'</c>, <c>'bilinear'</c> or <c>'trilinear'</c> for one, two or three spatial axes.</summary>
+    Linear,
+}
+
+public static partial class Nn
+{
+    static CoreMode Mode(InterpolationMode mode) => mode switch
+    {
+        InterpolationMode.Nearest => CoreMode.Nearest,
+        InterpolationMode.Linear => CoreMode.Linear,
+        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Interpolate: unknown mode"),
+    };
+
+    /// <summary>
+    /// torch's <c>F.interpolate(x, size, mode, align_corners)</c> for an input [N, C, d1, ...] with one to three spatial
+    /// axes: each spatial axis resampled to its entry of <paramref name="size"/>. Each axis is a product with a constant
+    /// resampling matrix, so the derivative is its transpose, at every order. F#: <c>Resampling.interpolate</c>.
+    /// </summary>
+    /// <param name="input">The input, [N, C, d1, ...].</param>
+    /// <param name="size">The output length of each spatial axis.</param>
+    /// <param name="mode">Nearest (torch's default) or linear.</param>
+    /// <param name="alignCorners">torch's align_corners, for <see cref="InterpolationMode.Linear"/> only.</param>
+    /// <exception cref="ArgumentException">The rank or the sizes do not fit, or align_corners is set with nearest.</exception>
+    public static Expr Interpolate(Expr input, int[] size, InterpolationMode mode = InterpolationMode.Nearest, bool alignCorners = false)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(size);
+        return Expr.Wrap(CoreResampling.interpolate(Mode(mode), size, FSharpOption<double[]>.None, alignCorners, input.Node));
+    }
+
+    /// <summary>
+    /// torch's <c>F.interpolate(x, scale_factor=scaleFactor, mode, align_corners)</c>: each spatial axis of length d
+    /// becomes ⌊d · scale⌋ long, and positions are read by 1/scale, as torch does when given a scale factor.
+    /// F#: <c>Resampling.interpolate</c> with <c>Resampling.scaledSizes</c>.
+    /// </summary>
+    /// <param name="input">The input, [N, C, d1, ...].</param>
+    /// <param name="scaleFactor">One positive factor per spatial axis.</param>
+    /// <param name="mode">Nearest (torch's default) or linear.</param>
+    /// <param name="alignCorners">torch's align_corners, for <see cref="InterpolationMode.Linear"/> only.</param>
+    /// <exception cref="ArgumentException">The rank or the factors do not fit, or align_corners is set with nearest.</exception>
+    public static Expr Interpolate(Expr input, double[] scaleFactor, InterpolationMode mode = InterpolationMode.Nearest, bool alignCorners = false)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(scaleFactor);
+        var sizes = CoreResampling.scaledSizes(scaleFactor, input.Node);
+        return Expr.Wrap(CoreResampling.interpolate(Mode(mode), sizes, FSharpOption<double[]>.Some(scaleFactor), alignCorners, input.Node));
+    }
+
+    /// <summary>
+    /// Dropout as torch's <c>F.dropout(x, p, training=True)</c>, with the randomness given: x · (noise ≥ p) / (1 − p),
+    /// where <paramref name="noise"/> holds uniform [0, 1) draws of x's shape (or one that broadcasts to it), such as
+    /// <see cref="Tensor.Rand(int[])"/>. Each entry is kept with probability 1 − p and scaled so that the mean is kept;
+    /// p = 1 gives zeros. F#: <c>Resampling.dropout</c>.
+    /// </summary>
+    /// <remarks>
+    /// In a compiled step, make the noise an input and pass fresh draws every call: a tensor the step captures is a
+    /// constant of its plan, so a captured noise would drop the same entries every time. For evaluation, leave dropout
+    /// out (torch's eval mode is the identity).
+    /// </remarks>
+    /// <exception cref="ArgumentException">p is outside [0, 1], or the noise does not broadcast to the input.</exception>
+    public static Expr Dropout(Expr input, double p, Expr noise)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(noise);
+        return Expr.Wrap(CoreResampling.dropout(p, noise.Node, input.Node));
+    }
+}
