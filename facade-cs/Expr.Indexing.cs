@@ -40,6 +40,14 @@ public sealed partial class Expr
     public Expr Cumprod(int axis) => Wrap(CoreIndexing.cumprod(axis, Node));
 
     /// <summary>
+    /// log Σ exp of the entries up to each position along an axis (torch.logcumsumexp), without overflow or underflow
+    /// where the result is finite; its derivatives are those of smooth logaddexp steps. F#: <c>Indexing.logcumsumexp</c>.
+    /// </summary>
+    /// <param name="axis">The axis to accumulate along.</param>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public Expr LogCumSumExp(int axis) => Wrap(CoreIndexing.logcumsumexp(axis, Node));
+
+    /// <summary>
     /// Sorts along an axis (torch.sort). Values carry the gradient; Indices are integer positions in
     /// this tensor's dtype and have none. NaN sorts last when ascending; equal values keep their order.
     /// </summary>

@@ -56,14 +56,14 @@ module Indexing =
         let picked = indexSelect 0 (Expr.reshape [| indices.Numel |] indices) weight
         Expr.reshape (Array.append indices.Dims [| weight.Dims.[1] |]) picked
 
-    /// An inclusive scan of products along the axis by Hillis-Steele doubling: multiply each entry
-    /// by the one `window` places before it, doubling the window, so the graph grows with log2 n.
-    /// Products of entries only, never division, so a cumulative product is right with zeros at
+    /// An inclusive scan along the axis by Hillis-Steele doubling: combine each entry with the one
+    /// `window` places before it, doubling the window, so the graph grows with log2 n. For products:
+    /// products of entries only, never division, so a cumulative product is right with zeros at
     /// every order. The first `window` entries have no partner and are kept as they are: multiplied
     /// by a constant 1, a partial product met the 1's tangent, a materialised 0, as ∞·0 = NaN in
     /// forward mode where it had overflowed (`fuzz adversarial 5/115`: the JVP of cumprod [a, a, 0]
     /// at a = −1.4e160 was NaN where it is t₀a + at₁).
-    let private productScan (name: string) (axis: int) (x: Expr) =
+    let private scanWith (name: string) (combine: Expr -> Expr -> Expr) (axis: int) (x: Expr) =
         if x.Rank = 0 then
             // torch takes 0 and -1 for the one position of a rank-0 tensor
             if axis <> 0 && axis <> -1 then Shape.fail name (sprintf "axis %d is out of range for input %s (rank 0 takes 0 or -1)" axis (dims x))
@@ -74,7 +74,7 @@ module Indexing =
             let mutable result = x
             let mutable window = 1
             while window < n do
-                let partnered = Expr.mul (Expr.sliceAxis a window n result) (Expr.sliceAxis a 0 (n - window) result)
+                let partnered = combine (Expr.sliceAxis a window n result) (Expr.sliceAxis a 0 (n - window) result)
                 result <- Expr.concat a [ Expr.sliceAxis a 0 window result; partnered ]
                 window <- 2 * window
             result
@@ -88,7 +88,13 @@ module Indexing =
         else Expr.cumsumAlong axis false x
 
     /// torch.cumprod along the axis; its derivatives are right where entries are 0.
-    let cumprod (axis: int) (x: Expr) = productScan "Cumprod" axis x
+    let cumprod (axis: int) (x: Expr) = scanWith "Cumprod" Expr.mul axis x
+
+    /// torch.logcumsumexp along the axis: log Σ_{j ≤ i} e^(x_j), as the same doubling scan with
+    /// logaddexp (Elementary.logAddExp) as its step, so nothing overflows or underflows where the
+    /// result is finite (a form with one shift by the row's maximum gives −∞ for entries far below
+    /// it), and every derivative is that of the smooth steps.
+    let logcumsumexp (axis: int) (x: Expr) = scanWith "LogCumSumExp" Elementary.logAddExp axis x
 
     /// torch.sort along the axis: (values, indices). The values are a gather of x, so they carry
     /// the gradient; the indices (integers in x's dtype) have none. NaN sorts last when

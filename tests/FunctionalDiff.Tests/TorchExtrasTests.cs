@@ -121,6 +121,39 @@ public class TorchExtrasTests
     }
 
     [Fact]
+    public void LogCumSumExpIsStableAndItsDerivativesAreTheWeights()
+    {
+        // the running log-sum-exp by a loop in float64 with the running maximum factored out
+        double[] x = { -1000.0, -999.0, 0.0, 0.0, 800.0, -5.0, 3.5 };
+        var y = ((Expr)Tensor.FromArray(x)).LogCumSumExp(0).Eval().ToDoubleArray();
+        for (int i = 0; i < x.Length; i++)
+        {
+            double m = x.Take(i + 1).Max();
+            double expected = m + Math.Log(x.Take(i + 1).Sum(v => Math.Exp(v - m)));
+            Close(expected, y[i], 1e-15, $"entry {i}");
+        }
+        // the gradient of Σ c_i L_i is Σ_{i ≥ j} c_i e^(x_j − L_i); in float32 within 1e-6 of it
+        double[] c = { 0.3, -0.7, 1.1, 0.25, -0.4, 0.9, -0.2 };
+        var expectedGradient = new double[x.Length];
+        for (int j = 0; j < x.Length; j++)
+            for (int i = j; i < x.Length; i++) expectedGradient[j] += c[i] * Math.Exp(x[j] - y[i]);
+        Close(expectedGradient, V(Diff.Grad(v => (v.LogCumSumExp(0) * Tensor.FromArray(c)).Sum())(Tensor.FromArray(x))), 1e-14, "float64");
+        var x32 = Tensor.FromArray(x.Select(v => (float)v).ToArray());
+        var c32 = Tensor.FromArray(c.Select(v => (float)v).ToArray());
+        Close(expectedGradient, V(Diff.Grad(v => (v.LogCumSumExp(0) * c32).Sum())(x32)), 1e-6, "float32");
+        // forward mode along a tangent against central differences
+        var at = T(new[] { 2, 4 });
+        var t = T(new[] { 2, 4 }, salt: 4);
+        var (_, tangent) = Diff.Jvp(v => v.LogCumSumExp(1), at, t);
+        const double h = 1e-6;
+        var a = at.ToDoubleArray();
+        var d = t.ToDoubleArray();
+        var plus = ((Expr)Tensor.FromArray(a.Select((v, i) => v + h * d[i]).ToArray(), 2, 4)).LogCumSumExp(1).Eval().ToDoubleArray();
+        var minus = ((Expr)Tensor.FromArray(a.Select((v, i) => v - h * d[i]).ToArray(), 2, 4)).LogCumSumExp(1).Eval().ToDoubleArray();
+        Close(plus.Select((v, i) => (v - minus[i]) / (2 * h)).ToArray(), V(tangent), 1e-7, "JVP");
+    }
+
+    [Fact]
     public void CdistIsTheLoopOfDistances()
     {
         var x1 = T(new[] { 3, 2 });
