@@ -159,6 +159,8 @@ module Statistics =
     /// [..., R, M] (batch axes broadcast), [..., P, R], as `norm` of their differences, so the gradient
     /// at a zero distance is 0, as torch's.
     let cdist (p: float) (x1: Expr) (x2: Expr) =
+        if not (p >= 0.0) then
+            invalidArg "p" (sprintf "Cdist: p = %g must be non-negative (x1 %s, x2 %s), as torch.cdist" p (Shape.format x1.Dims) (Shape.format x2.Dims))
         if x1.Rank < 2 || x2.Rank < 2 || x1.Dims.[x1.Rank - 1] <> x2.Dims.[x2.Rank - 1] then
             Shape.fail "Cdist" (sprintf "x1 %s and x2 %s must be [..., P, M] and [..., R, M] with the same M" (Shape.format x1.Dims) (Shape.format x2.Dims))
         let rows = Expr.reshape (Array.concat [ x1.Dims.[.. x1.Rank - 2]; [| 1 |]; [| x1.Dims.[x1.Rank - 1] |] ]) x1

@@ -231,6 +231,7 @@ public class TorchExtrasTests
         Assert.Contains("Diag", diag.Message);
         var cdist = Assert.ThrowsAny<ArgumentException>(() => Expr.Cdist(Tensor.Ones(2, 3), Tensor.Ones(2, 4)));
         Assert.Contains("Cdist", cdist.Message);
+        Assert.Contains("Cdist", Assert.ThrowsAny<ArgumentException>(() => Expr.Cdist(Tensor.Ones(2, 3), Tensor.Ones(2, 3), -1.0)).Message);
         var shuffle = Assert.ThrowsAny<ArgumentException>(() => Nn.PixelShuffle(Tensor.Ones(1, 3, 2, 2), 2));
         Assert.Contains("PixelShuffle", shuffle.Message);
         Assert.ThrowsAny<ArgumentException>(() => Tensor.Ones(2, 3).RepeatInterleave(-1, 0));
