@@ -1,19 +1,34 @@
 namespace FunctionalDiff;
 
-// The tensor side of Expr.TorchViews.cs: the same shape rules, evaluated at once.
+// The tensor side of Expr.TorchViews.cs: the same shape rules (checked by the Expr methods, whose errors name the
+// method and the shapes), as views where the data need not move.
 public sealed partial class Tensor
 {
-    /// <summary><paramref name="length"/> entries of the axis from <paramref name="start"/>, as <see cref="Expr.Narrow"/> (torch's <c>t.narrow</c>).</summary>
+    /// <summary><paramref name="length"/> entries of the axis from <paramref name="start"/>, as <see cref="Expr.Narrow"/> (torch's <c>t.narrow</c>). A view.</summary>
     /// <exception cref="ArgumentException">The axis is out of range, or the entries do not fit in it.</exception>
-    public Tensor Narrow(int axis, int start, int length) => ((Expr)this).Narrow(axis, start, length).Eval();
+    public Tensor Narrow(int axis, int start, int length)
+    {
+        _ = ((Expr)this).Narrow(axis, start, length);
+        int a = axis < 0 ? axis + Rank : axis;
+        int s = start < 0 ? start + Shape[a] : start;
+        return Slice(a, s, s + length);
+    }
 
-    /// <summary>An axis moved to another position, as <see cref="Expr.Movedim"/> (torch's <c>t.movedim</c>).</summary>
+    /// <summary>An axis moved to another position, as <see cref="Expr.Movedim"/> (torch's <c>t.movedim</c>). A view.</summary>
     /// <exception cref="ArgumentException">An axis is out of range.</exception>
-    public Tensor Movedim(int source, int destination) => ((Expr)this).Movedim(source, destination).Eval();
+    public Tensor Movedim(int source, int destination)
+    {
+        _ = ((Expr)this).Movedim(source, destination);
+        int s = source < 0 ? source + Rank : source;
+        int d = destination < 0 ? destination + Rank : destination;
+        var order = Enumerable.Range(0, Rank).Where(i => i != s).ToList();
+        order.Insert(d, s);
+        return Transpose(order.ToArray());
+    }
 
-    /// <summary>An axis split into several, as <see cref="Expr.Unflatten"/> (torch's <c>t.unflatten</c>).</summary>
+    /// <summary>An axis split into several, as <see cref="Expr.Unflatten"/> (torch's <c>t.unflatten</c>). A view when possible.</summary>
     /// <exception cref="ArgumentException">The sizes do not multiply to the axis's length.</exception>
-    public Tensor Unflatten(int axis, params int[] sizes) => ((Expr)this).Unflatten(axis, sizes).Eval();
+    public Tensor Unflatten(int axis, params int[] sizes) => Reshape(((Expr)this).Unflatten(axis, sizes).Shape);
 
     /// <summary>Tiled along each axis, as <see cref="Expr.Tile"/> (torch's <c>t.tile</c>).</summary>
     /// <exception cref="ArgumentException">A repeat is negative.</exception>

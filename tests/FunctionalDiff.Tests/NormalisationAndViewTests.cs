@@ -183,6 +183,9 @@ public class NormalisationAndViewTests
         var expectedMoved = new List<double>();
         for (int j = 0; j < 3; j++) for (int k = 0; k < 4; k++) for (int i = 0; i < 2; i++) expectedMoved.Add(At(i, j, k));
         Assert.Equal(expectedMoved, moved.ToDoubleArray());
+        var movedView = x.Movedim(-3, -1);
+        Assert.Equal(new[] { 3, 4, 2 }, movedView.Shape);
+        Assert.Equal(expectedMoved, movedView.ToDoubleArray());
 
         var unflat = x.Unflatten(2, 2, -1);
         Assert.Equal(new[] { 2, 3, 2, 2 }, unflat.Shape);
