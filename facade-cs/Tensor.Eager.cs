@@ -20,43 +20,43 @@ public sealed partial class Tensor
 
     /// <summary>softmax along <paramref name="axis"/> (torch.softmax(t, dim)), computed as <see cref="Expr.Softmax"/> is.</summary>
     /// <exception cref="ArgumentException">The axis is out of range.</exception>
-    public Tensor Softmax(int axis) => ((Expr)this).Softmax(axis).Eval();
+    public Tensor Softmax(int axis) => EagerPlans.Run($"Softmax {axis}", a => a[0].Softmax(axis), this);
 
     /// <summary>log-softmax along <paramref name="axis"/> (torch.log_softmax(t, dim)), computed as <see cref="Expr.LogSoftmax"/> is.</summary>
     /// <exception cref="ArgumentException">The axis is out of range.</exception>
-    public Tensor LogSoftmax(int axis) => ((Expr)this).LogSoftmax(axis).Eval();
+    public Tensor LogSoftmax(int axis) => EagerPlans.Run($"LogSoftmax {axis}", a => a[0].LogSoftmax(axis), this);
 
     /// <summary>log Σ exp over every element, a scalar, computed stably, as <see cref="Expr.LogSumExp()"/> is.</summary>
-    public Tensor LogSumExp() => ((Expr)this).LogSumExp().Eval();
+    public Tensor LogSumExp() => EagerPlans.Run("LogSumExp", a => a[0].LogSumExp(), this);
 
     /// <summary>log Σ exp along <paramref name="axis"/>, computed stably (torch.logsumexp), as <see cref="Expr.LogSumExp(int, bool)"/> is.</summary>
     /// <exception cref="ArgumentException">The axis is out of range.</exception>
-    public Tensor LogSumExp(int axis, bool keepDims = false) => ((Expr)this).LogSumExp(axis, keepDims).Eval();
+    public Tensor LogSumExp(int axis, bool keepDims = false) => EagerPlans.Run($"LogSumExp {axis} {keepDims}", a => a[0].LogSumExp(axis, keepDims), this);
 
     /// <summary>
     /// The vector p-norm of all elements (torch.linalg.vector_norm; p positive, 0 or ±∞), as <see cref="Expr.Norm(double)"/>:
     /// the global norm of a gradient, say, before clipping it.
     /// </summary>
     /// <exception cref="ArgumentException">p is negative and finite, or NaN.</exception>
-    public Tensor Norm(double p = 2.0) => ((Expr)this).Norm(p).Eval();
+    public Tensor Norm(double p = 2.0) => EagerPlans.Run($"Norm {p:R}", a => a[0].Norm(p), this);
 
     /// <summary>The vector p-norm along an axis, as <see cref="Expr.Norm(double, int, bool)"/>.</summary>
     /// <exception cref="ArgumentException">p is negative and finite or NaN, or the axis is out of range.</exception>
-    public Tensor Norm(double p, int axis, bool keepDims = false) => ((Expr)this).Norm(p, axis, keepDims).Eval();
+    public Tensor Norm(double p, int axis, bool keepDims = false) => EagerPlans.Run($"Norm {p:R} {axis} {keepDims}", a => a[0].Norm(p, axis, keepDims), this);
 
     /// <summary>The variance of all elements with Bessel's correction (torch.var), as <see cref="Expr.Var()"/>.</summary>
-    public Tensor Var() => ((Expr)this).Var().Eval();
+    public Tensor Var() => EagerPlans.Run("Var", a => a[0].Var(), this);
 
     /// <summary>The variance along an axis, Σ(x − mean)² / (N − correction) (torch.var), as <see cref="Expr.Var(int, double, bool)"/>.</summary>
     /// <exception cref="ArgumentException">The axis is out of range.</exception>
-    public Tensor Var(int axis, double correction = 1.0, bool keepDims = false) => ((Expr)this).Var(axis, correction, keepDims).Eval();
+    public Tensor Var(int axis, double correction = 1.0, bool keepDims = false) => EagerPlans.Run($"Var {axis} {correction:R} {keepDims}", a => a[0].Var(axis, correction, keepDims), this);
 
     /// <summary>The standard deviation of all elements with Bessel's correction (torch.std), as <see cref="Expr.Std()"/>.</summary>
-    public Tensor Std() => ((Expr)this).Std().Eval();
+    public Tensor Std() => EagerPlans.Run("Std", a => a[0].Std(), this);
 
     /// <summary>The standard deviation along an axis (torch.std), as <see cref="Expr.Std(int, double, bool)"/>.</summary>
     /// <exception cref="ArgumentException">The axis is out of range.</exception>
-    public Tensor Std(int axis, double correction = 1.0, bool keepDims = false) => ((Expr)this).Std(axis, correction, keepDims).Eval();
+    public Tensor Std(int axis, double correction = 1.0, bool keepDims = false) => EagerPlans.Run($"Std {axis} {correction:R} {keepDims}", a => a[0].Std(axis, correction, keepDims), this);
 
     /// <summary>Every axis of length 1 removed (torch.squeeze). A view.</summary>
     public Tensor Squeeze() => Reshape(((Expr)this).Squeeze().Shape);

@@ -29,7 +29,7 @@ public sealed partial class Tensor
     public Tensor BroadcastTo(params int[] shape)
     {
         ArgumentNullException.ThrowIfNull(shape);
-        return ((Expr)this).BroadcastTo(shape).Eval();
+        return EagerPlans.Run($"BroadcastTo {string.Join(",", shape)}", a => a[0].BroadcastTo(shape), this);
     }
 
     /// <summary>Broadcast to <paramref name="sizes"/>, −1 keeping an axis, as torch's <c>t.expand(*sizes)</c> and <see cref="Expr.Expand"/>.</summary>
@@ -37,7 +37,7 @@ public sealed partial class Tensor
     public Tensor Expand(params int[] sizes)
     {
         ArgumentNullException.ThrowIfNull(sizes);
-        return ((Expr)this).Expand(sizes).Eval();
+        return EagerPlans.Run($"Expand {string.Join(",", sizes)}", a => a[0].Expand(sizes), this);
     }
 
     /// <summary>Tiled <paramref name="repeats"/>[i] times along each axis, as torch's <c>t.repeat(*repeats)</c> and <see cref="Expr.Repeat(int[])"/>.</summary>
@@ -45,7 +45,7 @@ public sealed partial class Tensor
     public Tensor Repeat(params int[] repeats)
     {
         ArgumentNullException.ThrowIfNull(repeats);
-        return ((Expr)this).Repeat(repeats).Eval();
+        return EagerPlans.Run($"Repeat {string.Join(",", repeats)}", a => a[0].Repeat(repeats), this);
     }
 
     /// <summary><paramref name="value"/> where <paramref name="mask"/> is nonzero and this elsewhere, torch's <c>t.masked_fill(mask, value)</c>.</summary>
@@ -53,7 +53,7 @@ public sealed partial class Tensor
     public Tensor MaskedFill(Tensor mask, double value)
     {
         ArgumentNullException.ThrowIfNull(mask);
-        return ((Expr)this).MaskedFill(mask, value).Eval();
+        return EagerPlans.Run($"MaskedFill {value:R}", a => a[0].MaskedFill(a[1], value), this, mask);
     }
 
     /// <summary>

@@ -4,10 +4,10 @@ namespace FunctionalDiff;
 public sealed partial class Tensor
 {
     /// <summary>x − trunc(x), as <see cref="Expr.Frac"/> (torch.frac).</summary>
-    public Tensor Frac() => ((Expr)this).Frac().Eval();
+    public Tensor Frac() => EagerPlans.Run("Frac", a => a[0].Frac(), this);
 
     /// <summary>sin(πx)/(πx), 1 at 0, as <see cref="Expr.Sinc"/> (torch.sinc).</summary>
-    public Tensor Sinc() => ((Expr)this).Sinc().Eval();
+    public Tensor Sinc() => EagerPlans.Run("Sinc", a => a[0].Sinc(), this);
 
     /// <summary>this + value · t1 · t2, as <see cref="Expr.AddCMul"/> (torch's <c>t.addcmul</c>).</summary>
     /// <exception cref="ArgumentException">The shapes do not broadcast together.</exception>
@@ -15,7 +15,7 @@ public sealed partial class Tensor
     {
         ArgumentNullException.ThrowIfNull(t1);
         ArgumentNullException.ThrowIfNull(t2);
-        return ((Expr)this).AddCMul(t1, t2, value).Eval();
+        return EagerPlans.Run($"AddCMul {value:R}", a => a[0].AddCMul(a[1], a[2], value), this, t1, t2);
     }
 
     /// <summary>this + value · t1 / t2, as <see cref="Expr.AddCDiv"/> (torch's <c>t.addcdiv</c>).</summary>
@@ -24,44 +24,44 @@ public sealed partial class Tensor
     {
         ArgumentNullException.ThrowIfNull(t1);
         ArgumentNullException.ThrowIfNull(t2);
-        return ((Expr)this).AddCDiv(t1, t2, value).Eval();
+        return EagerPlans.Run($"AddCDiv {value:R}", a => a[0].AddCDiv(a[1], a[2], value), this, t1, t2);
     }
 
     /// <summary>The sum with NaN counted as 0, as <see cref="Expr.Nansum()"/> (torch.nansum).</summary>
-    public Tensor Nansum() => ((Expr)this).Nansum().Eval();
+    public Tensor Nansum() => EagerPlans.Run("Nansum", a => a[0].Nansum(), this);
 
     /// <summary>The mean of the entries that are not NaN, as <see cref="Expr.Nanmean()"/> (torch.nanmean).</summary>
-    public Tensor Nanmean() => ((Expr)this).Nanmean().Eval();
+    public Tensor Nanmean() => EagerPlans.Run("Nanmean", a => a[0].Nanmean(), this);
 
     /// <summary>The number of nonzero elements, as <see cref="Expr.CountNonzero()"/> (torch.count_nonzero).</summary>
-    public Tensor CountNonzero() => ((Expr)this).CountNonzero().Eval();
+    public Tensor CountNonzero() => EagerPlans.Run("CountNonzero", a => a[0].CountNonzero(), this);
 
     /// <summary>1 where no element is 0, else 0, as <see cref="Expr.All()"/> (torch.all).</summary>
-    public Tensor All() => ((Expr)this).All().Eval();
+    public Tensor All() => EagerPlans.Run("All", a => a[0].All(), this);
 
     /// <summary>1 where some element is not 0, else 0, as <see cref="Expr.Any()"/> (torch.any).</summary>
-    public Tensor Any() => ((Expr)this).Any().Eval();
+    public Tensor Any() => EagerPlans.Run("Any", a => a[0].Any(), this);
 
     /// <summary>A batch of matrix products, as <see cref="Expr.Bmm"/> (torch.bmm).</summary>
     /// <exception cref="ArgumentException">The operands are not [B, n, m] and [B, m, p].</exception>
     public Tensor Bmm(Tensor other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        return ((Expr)this).Bmm(other).Eval();
+        return EagerPlans.Run("Bmm", a => a[0].Bmm(a[1]), this, other);
     }
 
     /// <summary>The Kronecker product, as <see cref="Expr.Kron"/> (torch.kron).</summary>
     public Tensor Kron(Tensor other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        return ((Expr)this).Kron(other).Eval();
+        return EagerPlans.Run("Kron", a => a[0].Kron(a[1]), this, other);
     }
 
     /// <summary>A vector on a matrix's diagonal, or a matrix's diagonal, as <see cref="Expr.Diag"/> (torch.diag).</summary>
     /// <exception cref="ArgumentException">The rank is not 1 or 2.</exception>
-    public Tensor Diag(int offset = 0) => ((Expr)this).Diag(offset).Eval();
+    public Tensor Diag(int offset = 0) => EagerPlans.Run($"Diag {offset}", a => a[0].Diag(offset), this);
 
     /// <summary>Entries repeated in a row along an axis, as <see cref="Expr.RepeatInterleave(int, int)"/> (torch's <c>t.repeat_interleave</c>).</summary>
     /// <exception cref="ArgumentException">The axis is out of range, or repeats is negative.</exception>
-    public Tensor RepeatInterleave(int repeats, int axis) => ((Expr)this).RepeatInterleave(repeats, axis).Eval();
+    public Tensor RepeatInterleave(int repeats, int axis) => EagerPlans.Run($"RepeatInterleave {repeats} {axis}", a => a[0].RepeatInterleave(repeats, axis), this);
 }

@@ -32,5 +32,9 @@ public sealed partial class Tensor
 
     /// <summary>Tiled along each axis, as <see cref="Expr.Tile"/> (torch's <c>t.tile</c>).</summary>
     /// <exception cref="ArgumentException">A repeat is negative.</exception>
-    public Tensor Tile(params int[] repeats) => ((Expr)this).Tile(repeats).Eval();
+    public Tensor Tile(params int[] repeats)
+    {
+        ArgumentNullException.ThrowIfNull(repeats);
+        return EagerPlans.Run($"Tile {string.Join(",", repeats)}", a => a[0].Tile(repeats), this);
+    }
 }
