@@ -48,6 +48,28 @@ public sealed partial class Expr
     public Expr LogCumSumExp(int axis) => Wrap(CoreIndexing.logcumsumexp(axis, Node));
 
     /// <summary>
+    /// The largest entry so far along an axis and where it is (torch.cummax): named results <c>(Values, Indices)</c>. A
+    /// NaN takes over and holds; among equal entries the later is picked, as torch's kernel. The values' derivative goes to
+    /// the entry picked; the indices (integers in this dtype) have none. F#: <c>Indexing.cummax</c>.
+    /// </summary>
+    /// <param name="axis">The axis to accumulate along.</param>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public (Expr Values, Expr Indices) Cummax(int axis)
+    {
+        var (values, indices) = CoreIndexing.cummax(axis, Node);
+        return (Wrap(values), Wrap(indices));
+    }
+
+    /// <summary>The smallest entry so far along an axis and where it is (torch.cummin), with <see cref="Cummax"/>'s rules. F#: <c>Indexing.cummin</c>.</summary>
+    /// <param name="axis">The axis to accumulate along.</param>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public (Expr Values, Expr Indices) Cummin(int axis)
+    {
+        var (values, indices) = CoreIndexing.cummin(axis, Node);
+        return (Wrap(values), Wrap(indices));
+    }
+
+    /// <summary>
     /// Sorts along an axis (torch.sort). Values carry the gradient; Indices are integer positions in
     /// this tensor's dtype and have none. NaN sorts last when ascending; equal values keep their order.
     /// </summary>

@@ -42,6 +42,24 @@ public sealed partial class Tensor
     /// <summary>1 where some element is not 0, else 0, as <see cref="Expr.Any()"/> (torch.any).</summary>
     public Tensor Any() => EagerPlans.Run("Any", a => a[0].Any(), this);
 
+    /// <summary>The largest entry so far along an axis and where it is, as <see cref="Expr.Cummax"/> (torch.cummax).</summary>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public (Tensor Values, Tensor Indices) Cummax(int axis)
+    {
+        var (values, indices) = ((Expr)this).Cummax(axis);
+        var both = Expr.EvalMany(values, indices);
+        return (both[0], both[1]);
+    }
+
+    /// <summary>The smallest entry so far along an axis and where it is, as <see cref="Expr.Cummin"/> (torch.cummin).</summary>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public (Tensor Values, Tensor Indices) Cummin(int axis)
+    {
+        var (values, indices) = ((Expr)this).Cummin(axis);
+        var both = Expr.EvalMany(values, indices);
+        return (both[0], both[1]);
+    }
+
     /// <summary>A batch of matrix products, as <see cref="Expr.Bmm"/> (torch.bmm).</summary>
     /// <exception cref="ArgumentException">The operands are not [B, n, m] and [B, m, p].</exception>
     public Tensor Bmm(Tensor other)

@@ -96,6 +96,43 @@ module Indexing =
     /// it), and every derivative is that of the smooth steps.
     let logcumsumexp (axis: int) (x: Expr) = scanWith "LogCumSumExp" Elementary.logAddExp axis x
 
+    /// The running extreme along the axis with the position it came from, torch's cummax/cummin: the
+    /// same doubling scan over (value, position) pairs, where `laterWins earlier later` says when the
+    /// later entry takes over. Values are a gather of x at the positions, so the derivative goes to the
+    /// entry picked, as torch's scatter of the cotangent; the positions (in x's dtype) have none.
+    let private runningExtreme (name: string) (laterWins: Expr -> Expr -> Expr) (axis: int) (x: Expr) =
+        if x.Rank = 0 then
+            if axis <> 0 && axis <> -1 then Shape.fail name (sprintf "axis %d is out of range for input %s (rank 0 takes 0 or -1)" axis (dims x))
+            x, Expr.scalar x.DType 0.0
+        else
+            let a = Shape.normalizeAxis name x.Rank axis
+            let n = x.Dims.[a]
+            let along = Array.init x.Rank (fun i -> if i = a then n else 1)
+            let positions = Expr.broadcastTo x.Dims (Expr.cast x.DType (Expr.constant (Tensor.FromArray(Array.init n float, along))))
+            let mutable values = Expr.stopGradient x
+            let mutable index = positions
+            let mutable window = 1
+            while window < n do
+                let later (e: Expr) = Expr.sliceAxis a window n e
+                let earlier (e: Expr) = Expr.sliceAxis a 0 (n - window) e
+                let takeLater = laterWins (earlier values) (later values)
+                let kept (e: Expr) = Expr.concat a [ Expr.sliceAxis a 0 window e; Expr.where takeLater (later e) (earlier e) ]
+                values <- kept values
+                index <- kept index
+                window <- 2 * window
+            let index = Expr.stopGradient index
+            Expr.gather a index x, index
+
+    /// torch.cummax along the axis: (values, indices), the largest entry so far; a NaN takes over and
+    /// holds, and among equal entries the later one is picked, as torch's kernel.
+    let cummax (axis: int) (x: Expr) =
+        runningExtreme "Cummax" (fun e l -> Expr.ne l l + Expr.eq e e * Expr.ge l e) axis x
+
+    /// torch.cummin along the axis: (values, indices), the smallest entry so far, with cummax's rules
+    /// for NaN and ties.
+    let cummin (axis: int) (x: Expr) =
+        runningExtreme "Cummin" (fun e l -> Expr.ne l l + Expr.eq e e * Expr.le l e) axis x
+
     /// torch.sort along the axis: (values, indices). The values are a gather of x, so they carry
     /// the gradient; the indices (integers in x's dtype) have none. NaN sorts last when
     /// ascending; equal values keep their order.

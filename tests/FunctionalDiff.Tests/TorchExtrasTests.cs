@@ -154,6 +154,30 @@ public class TorchExtrasTests
     }
 
     [Fact]
+    public void CummaxAndCumminFollowTorchsRunningLoop()
+    {
+        double[] x = { 1.0, 3.0, 3.0, 2.0, double.NaN, 5.0, double.NaN, -4.0 };
+        // torch's kernel: the running entry is replaced when the new one is NaN, or when neither is NaN and the new
+        // one is at least (cummax) or at most (cummin) as large
+        foreach (var largest in new[] { true, false })
+        {
+            var (values, indices) = largest ? Tensor.FromArray(x).Cummax(0) : Tensor.FromArray(x).Cummin(0);
+            double best = x[0];
+            int at = 0;
+            for (int i = 0; i < x.Length; i++)
+            {
+                bool replace = i == 0 || double.IsNaN(x[i]) || (!double.IsNaN(best) && (largest ? x[i] >= best : x[i] <= best));
+                if (replace) { best = x[i]; at = i; }
+                Assert.Equal(best, values.ToDoubleArray()[i]);
+                Assert.Equal(at, indices.ToDoubleArray()[i]);
+            }
+        }
+        // the derivative of Σ values goes to each picked entry once per position that picked it
+        var finite = Tensor.FromArray(new[] { 1.0, 3.0, 3.0, 2.0, 5.0 });
+        Assert.Equal(new[] { 1.0, 1.0, 2.0, 0.0, 1.0 }, Diff.Grad(v => v.Cummax(0).Values.Sum())(finite).Eval().ToDoubleArray());
+    }
+
+    [Fact]
     public void CdistIsTheLoopOfDistances()
     {
         var x1 = T(new[] { 3, 2 });

@@ -95,6 +95,19 @@ public static partial class CaseTable
                 Why = LogCumSumExpJvp + "; torch's float32 gradient is 3e-3 off in one entry, so float32 compares at 1e-2",
             };
 
+        // ---- cummax and cummin: the values carry the gradient to the entry picked, the indices none ----
+        yield return C("cummax [3,5] axis 1", new[] { D(3, 5) }, x => { var (v, i) = x[0].Cummax(1); return v.Sin() + i; },
+            x => { var (v, i) = x[0].cummax(1); return v.sin() + i.to_type(x[0].dtype); });
+        yield return C("cummin [4,2] axis 0", new[] { D(4, 2) }, x => { var (v, i) = x[0].Cummin(0); return v * v + i; },
+            x => { var (v, i) = x[0].cummin(0); return v * v + i.to_type(x[0].dtype); });
+        // ties go to the later entry, a NaN takes over and holds
+        yield return C("edge cummax ties and NaN", new[] { I(7) }, x => { var (v, i) = x[0].Cummax(0); return v * 2.0 + i; },
+            x => { var (v, i) = x[0].cummax(0); return v * 2.0 + i.to_type(x[0].dtype); })
+            with { Fixed = new[] { new[] { 1.0, 3.0, 3.0, 2.0, double.NaN, 5.0, double.NaN } } };
+        yield return C("edge cummin ties", new[] { I(6) }, x => { var (v, i) = x[0].Cummin(0); return v * 2.0 + i; },
+            x => { var (v, i) = x[0].cummin(0); return v * 2.0 + i.to_type(x[0].dtype); })
+            with { Fixed = new[] { new[] { 4.0, 2.0, 2.0, 3.0, -1.0, -1.0 } } };
+
         // ---- cdist ----
         yield return C("cdist [4,3]·[5,3]", new[] { I(4, 3), I(5, 3) }, x => Expr.Cdist(x[0], x[1]), x => Cdist(x[0], x[1], 2.0));
         yield return C("cdist [2,3,2]·[2,4,2] p 1", new[] { I(2, 3, 2), I(2, 4, 2) }, x => Expr.Cdist(x[0], x[1], 1.0), x => Cdist(x[0], x[1], 1.0));
