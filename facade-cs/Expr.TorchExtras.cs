@@ -1,4 +1,5 @@
 using CoreElementary = FunctionalDiff.Core.Elementary;
+using CoreLinalg = FunctionalDiff.Core.Linalg;
 using CoreStatistics = FunctionalDiff.Core.Statistics;
 using CoreStructure = FunctionalDiff.Core.Structure;
 
@@ -25,6 +26,33 @@ public sealed partial class Expr
     /// operand gives +∞ even beside NaN. F#: <c>Elementary.hypot</c>.
     /// </summary>
     public static Expr Hypot(Expr a, Expr b) { var (x, y) = Align(a, b); return Wrap(CoreElementary.hypot(x, y)); }
+
+    /// <summary>⌊a/b⌋ elementwise with broadcasting (torch.floor_divide), without derivative. F#: <c>Elementary.floorDivide</c>.</summary>
+    public static Expr FloorDivide(Expr a, Expr b) { var (x, y) = Align(a, b); return Wrap(CoreElementary.floorDivide(x, y)); }
+
+    /// <summary>
+    /// 0 below 0, <paramref name="values"/> at 0 and 1 above, NaN staying NaN (torch.heaviside), without derivative.
+    /// F#: <c>Elementary.heaviside</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The values do not broadcast with this shape.</exception>
+    public Expr Heaviside(Expr values) { var (x, v) = Align(this, values); return Wrap(CoreElementary.heaviside(v, x)); }
+
+    /// <summary>
+    /// This where it is above <paramref name="threshold"/>, else <paramref name="value"/> (torch's F.threshold); slope 1
+    /// above the threshold, 0 at and below it. F#: <c>Elementary.threshold</c>.
+    /// </summary>
+    public Expr Threshold(double threshold, double value) => Apply(x => CoreElementary.threshold(threshold, value, x));
+
+    /// <summary>The p-norm of a − b over every element, broadcast (torch.dist). F#: <c>Statistics.dist</c>.</summary>
+    /// <exception cref="ArgumentException">The shapes do not broadcast, or p is negative.</exception>
+    public static Expr Dist(Expr a, Expr b, double p = 2.0) { var (x, y) = Align(a, b); return Wrap(CoreStatistics.dist(p, x, y)); }
+
+    /// <summary>
+    /// A square matrix (or a batch of them) to the integer power <paramref name="n"/> by repeated squaring
+    /// (torch.linalg.matrix_power): the identity for 0, the inverse's power for a negative n. F#: <c>Linalg.matrixPower</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The matrix is not square.</exception>
+    public Expr MatrixPower(int n) => Wrap(CoreLinalg.matrixPower(n, Node));
 
     /// <summary>this + value · t1 · t2, all broadcast together (torch's <c>x.addcmul(t1, t2, value)</c>). F#: <c>Elementary.addcmul</c>.</summary>
     /// <exception cref="ArgumentException">The shapes do not broadcast together.</exception>

@@ -221,3 +221,18 @@ module Elementary =
 
     /// torch.addcdiv: t + value·a/b, broadcast together.
     let addcdiv (value: float) (t: Expr) (a: Expr) (b: Expr) = t + value * (a / b)
+
+    /// torch.floor_divide: ⌊a/b⌋ of the rounded quotient, broadcast; no derivative (a step function).
+    let floorDivide (a: Expr) (b: Expr) = Expr.stopGradient (Expr.floor (a / b))
+
+    /// torch.heaviside: 0 below 0, `values` at 0 and 1 above (NaN stays NaN); no derivative, as torch
+    /// has none.
+    let heaviside (values: Expr) (x: Expr) =
+        let zero = scalar x 0.0
+        let step = Expr.where (Expr.gt x zero) (scalar x 1.0) (Expr.where (Expr.eq x zero) (Expr.cast x.DType values) zero)
+        Expr.stopGradient (Expr.where (Expr.ne x x) x step)
+
+    /// torch's F.threshold: x where x > threshold, else `value`; slope 1 above the threshold and 0
+    /// at and below it (NaN compares false, so it becomes `value`, as torch's kernel).
+    let threshold (threshold: float) (value: float) (x: Expr) =
+        Expr.where (Expr.gt x (scalar x threshold)) x (scalar x value)

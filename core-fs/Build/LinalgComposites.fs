@@ -107,6 +107,22 @@ module Linalg =
         let n = LinalgNodes.square "Inverse" "a" a
         LinalgNodes.solve a (Expr.broadcastTo a.Dims (identity a.DType n))
 
+    /// torch.linalg.matrix_power: a (…, n, n) to the integer power k by repeated squaring (the identity
+    /// for k = 0, the inverse's power for k < 0), so its derivatives are those of the products.
+    let matrixPower (k: int) (a: Expr) : Expr =
+        let n = LinalgNodes.square "MatrixPower" "a" a
+        if k = 0 then Expr.broadcastTo a.Dims (identity a.DType n)
+        else
+            let mutable factor = if k < 0 then inverse a else a
+            let mutable remaining = abs k
+            let mutable result: Expr option = None
+            while remaining > 0 do
+                if remaining &&& 1 = 1 then
+                    result <- Some(match result with Some r -> Expr.matmul r factor | None -> factor)
+                remaining <- remaining >>> 1
+                if remaining > 0 then factor <- Expr.matmul factor factor
+            result.Value
+
     /// torch.linalg.slogdet: (sign, logAbsDet) of a (…, n, n), each of shape (…). A singular
     /// matrix gives sign 0 and logAbsDet -inf; the gradient flows through logAbsDet only.
     let slogdet (a: Expr) : Expr * Expr =

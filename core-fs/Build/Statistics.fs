@@ -166,3 +166,8 @@ module Statistics =
         let rows = Expr.reshape (Array.concat [ x1.Dims.[.. x1.Rank - 2]; [| 1 |]; [| x1.Dims.[x1.Rank - 1] |] ]) x1
         let columns = Expr.reshape (Array.concat [ x2.Dims.[.. x2.Rank - 3]; [| 1 |]; x2.Dims.[x2.Rank - 2 ..] ]) x2
         norm p [| -1 |] false (rows - columns)
+
+    /// torch.dist: the p-norm of a − b over every element (a and b broadcast), as `norm`.
+    let dist (p: float) (a: Expr) (b: Expr) =
+        let difference = a - b
+        norm p [| 0 .. difference.Rank - 1 |] false difference

@@ -178,6 +178,40 @@ public class TorchExtrasTests
     }
 
     [Fact]
+    public void FloorDivideHeavisideThresholdDistAndMatrixPowerMatchTheirDefinitions()
+    {
+        double[] a = { 7.0, -7.0, 7.5, 0.0 }, b = { 2.0, 2.0, -2.5, 3.0 };
+        Assert.Equal(a.Select((v, i) => Math.Floor(v / b[i])).ToArray(), V(Expr.FloorDivide(Tensor.FromArray(a), Tensor.FromArray(b))));
+        Assert.Equal(new double[4], V(Diff.Grad(v => Expr.FloorDivide(v, Tensor.FromArray(b)).Sum())(Tensor.FromArray(a))));
+
+        double[] x = { -2.0, 0.0, 3.0, double.NaN, double.NegativeInfinity };
+        var step = V(((Expr)Tensor.FromArray(x)).Heaviside(0.5));
+        Assert.Equal(new[] { 0.0, 0.5, 1.0 }, step[..3]);
+        Assert.True(double.IsNaN(step[3]));
+        Assert.Equal(0.0, step[4]);
+
+        double[] t = { 0.5, 0.25, 0.75, double.NaN };
+        var thresholded = V(((Expr)Tensor.FromArray(t)).Threshold(0.5, 3.0));
+        Assert.Equal(new[] { 3.0, 3.0, 0.75, 3.0 }, thresholded);
+        Assert.Equal(new[] { 0.0, 0.0, 1.0, 0.0 }, V(Diff.Grad(v => v.Threshold(0.5, 3.0).Sum())(Tensor.FromArray(t))));
+
+        double[] p = { 1.0, -2.0, 0.5 }, q = { 0.0, 1.0, 0.5 };
+        Close(Math.Pow(Math.Pow(1, 3) + Math.Pow(3, 3), 1.0 / 3), Expr.Dist(Tensor.FromArray(p), Tensor.FromArray(q), 3.0).Eval().ToScalar(), 1e-15, "dist p 3");
+
+        // matrix powers against products written out, and the inverse's square for −2
+        var m = Tensor.FromArray(new[] { 1.0, 2.0, 0.5, -1.0 }, 2, 2);
+        double[] M = m.ToDoubleArray();
+        double[] Mul(double[] l, double[] r) => new[] { l[0] * r[0] + l[1] * r[2], l[0] * r[1] + l[1] * r[3], l[2] * r[0] + l[3] * r[2], l[2] * r[1] + l[3] * r[3] };
+        Close(Mul(Mul(Mul(M, M), M), Mul(M, M)), V(((Expr)m).MatrixPower(5)), 1e-14, "M^5");
+        Assert.Equal(new[] { 1.0, 0.0, 0.0, 1.0 }, V(((Expr)m).MatrixPower(0)));
+        double det = M[0] * M[3] - M[1] * M[2];
+        double[] inverse = { M[3] / det, -M[1] / det, -M[2] / det, M[0] / det };
+        Close(Mul(inverse, inverse), V(((Expr)m).MatrixPower(-2)), 1e-14, "M^-2");
+        Func<Expr, Expr> cube = v => v.MatrixPower(3).Sum();
+        Close(NumericGradient(cube, m), V(Diff.Grad(cube)(m)), 1e-7, "d/dM of Σ M^3");
+    }
+
+    [Fact]
     public void CdistIsTheLoopOfDistances()
     {
         var x1 = T(new[] { 3, 2 });

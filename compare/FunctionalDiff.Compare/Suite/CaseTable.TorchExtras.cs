@@ -56,6 +56,21 @@ public static partial class CaseTable
                       "the Hessian mixes ∞ with finite entries as 0·∞, so it is skipped (value, VJP, second order and JVP are compared)",
             };
 
+        // floor_divide and heaviside have no derivative (libtorch aborts differentiating them, so its side detaches them):
+        // multiplied by a smooth function the checks still see their values
+        yield return C("floorDivide times x", new[] { I(2, 3), Z(3) }, x => Expr.FloorDivide(3.0 * x[0], x[1]) * x[0], x => torch.floor_divide(3.0 * x[0], x[1]).detach() * x[0]);
+        yield return C("edge heaviside", new[] { I(5) }, x => x[0].Heaviside(0.5) * x[0].Exp(), x => x[0].detach().heaviside(torch.tensor(0.5, dtype: x[0].dtype)) * x[0].exp())
+            with { Fixed = new[] { new[] { -2.0, 0.0, 3.0, -0.0, 1e-300 } } };
+        yield return C("threshold 0.1, -2", new[] { I(2, 4) }, x => x[0].Threshold(0.1, -2.0).Sin(), x => F.threshold(x[0], 0.1, -2.0).sin());
+        yield return C("edge threshold at the threshold", new[] { I(4) }, x => x[0].Threshold(0.5, 3.0) * x[0], x => F.threshold(x[0], 0.5, 3.0) * x[0])
+            with { Fixed = new[] { new[] { 0.5, 0.25, 0.75, -1.0 } } };
+        yield return C("dist p 2", new[] { I(2, 3), I(3) }, x => Expr.Dist(x[0], x[1]), x => torch.dist(x[0], x[1]));
+        yield return C("dist p 3", new[] { I(4), I(4) }, x => Expr.Dist(x[0], x[1], 3.0), x => torch.dist(x[0], x[1], 3.0f));
+        yield return C("matrixPower 3", new[] { I(3, 3) }, x => (0.5 * x[0]).MatrixPower(3), x => torch.matrix_power(0.5 * x[0], 3));
+        yield return C("matrixPower 0 and -2 batched", new[] { I(2, 2, 2) },
+            x => (x[0] + Const(new[] { 3.0, 0, 0, 3.0 }, new[] { 2, 2 }, x[0])).MatrixPower(-2) + x[0].MatrixPower(0) * x[0],
+            x => torch.matrix_power(x[0] + Const(new[] { 3.0, 0, 0, 3.0 }, new long[] { 2, 2 }, x[0]), -2) + torch.matrix_power(x[0], 0) * x[0]);
+
         // ---- reductions ----
         foreach (var axis in new[] { 0, 1 })
         {
