@@ -15,6 +15,12 @@ public sealed partial class Expr
     public Expr Frac() => Apply(CoreElementary.frac);
 
     /// <summary>
+    /// The inverse error function (torch.erfinv): the x with erf(x) = this, ±∞ at ±1 and NaN outside [−1, 1], computed in
+    /// float64 (rounded once for float32). Its derivative is √π/2·e^(x²), at every order. F#: <c>Elementary.erfinv</c>.
+    /// </summary>
+    public Expr Erfinv() => Apply(CoreElementary.erfinv);
+
+    /// <summary>
     /// sin(πx)/(πx), 1 at 0 (torch.sinc). At 0 the derivatives are the true ones up to the fourth, as JAX's: slope 0 (as
     /// torch) and curvature −π²/3, where torch's second derivative is NaN. F#: <c>Elementary.sinc</c>.
     /// </summary>

@@ -6,6 +6,9 @@ public sealed partial class Tensor
     /// <summary>x − trunc(x), as <see cref="Expr.Frac"/> (torch.frac).</summary>
     public Tensor Frac() => EagerPlans.Run("Frac", a => a[0].Frac(), this);
 
+    /// <summary>The inverse error function, as <see cref="Expr.Erfinv"/> (torch.erfinv).</summary>
+    public Tensor Erfinv() => EagerPlans.Run("Erfinv", a => a[0].Erfinv(), this);
+
     /// <summary>sin(πx)/(πx), 1 at 0, as <see cref="Expr.Sinc"/> (torch.sinc).</summary>
     public Tensor Sinc() => EagerPlans.Run("Sinc", a => a[0].Sinc(), this);
 

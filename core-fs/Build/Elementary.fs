@@ -236,3 +236,47 @@ module Elementary =
     /// at and below it (NaN compares false, so it becomes `value`, as torch's kernel).
     let threshold (threshold: float) (value: float) (x: Expr) =
         Expr.where (Expr.gt x (scalar x threshold)) x (scalar x value)
+
+    /// erfinv's value at |y| < 1 in float64 (y is |y|, so the root is ≥ 0): a closed-form first guess
+    /// within a few parts in a thousand (x² ≈ √(b² − ln(1 − y²)/a) − b, b = 2/(πa) + ln(1 − y²)/2,
+    /// a = 0.147), then Newton steps on erf(x) = y for y ≤ 1/2 and on erfc(x) = 1 − y above (1 − y
+    /// exact there, and erfc keeps its digits in the tail, where erf(x) − y would cancel). Four steps
+    /// from that guess reach float64's rounding (the error squares at each).
+    let private erfinvMagnitude (y: Expr) =
+        let a = 0.147
+        let logTerm = Expr.log1p (-(y * y))
+        let b = 2.0 / (Math.PI * a) + 0.5 * logTerm
+        let guess = Expr.sqrt (Expr.sqrt (b * b - logTerm * (1.0 / a)) - b)
+        let small = Expr.le y (scalar y 0.5)
+        let tail = 1.0 - y
+        let slope = 2.0 / Math.Sqrt Math.PI
+        let mutable x = guess
+        for _ in 1 .. 4 do
+            let residual = Expr.where small (Expr.erf x - y) (tail - Expr.erfc x)
+            x <- x - residual / (slope * Expr.exp (-(x * x)))
+        x
+
+    /// erfinv itself, for its rule, which must build erfinv again (set below, once erfinv exists).
+    let mutable private erfinvOf: Expr -> Expr = fun _ -> invalidOp "erfinv is not initialised"
+
+    /// erfinv's rule: its derivative is √π/2·e^(erfinv(y)²), read from the node itself, so every
+    /// order follows (each derivative holds erfinv again).
+    let private erfinvRule =
+        CustomRules.register "erfinv" (fun y g -> g * (Math.Sqrt Math.PI / 2.0) * Expr.exp (Expr.square (erfinvOf y)))
+
+    /// torch.erfinv: the x with erf(x) = y, ±∞ at ±1 and NaN outside [−1, 1]; computed in float64 and
+    /// rounded once for float32 (see erfinvMagnitude), its derivative √π/2·e^(x²).
+    let erfinv (y: Expr) : Expr =
+        let wide = Expr.cast DType.Float64 y
+        let magnitude = Expr.abs wide
+        let one = Expr.scalar DType.Float64 1.0
+        let inside = Expr.lt magnitude one
+        // read only inside (−1, 1), so the guess's logarithms and the steps see no ±1, NaN or beyond
+        let safe = Expr.where inside magnitude (Expr.scalar DType.Float64 0.5)
+        let root = erfinvMagnitude (Expr.stopGradient safe)
+        let signed = Expr.where (Expr.lt wide (Expr.scalar DType.Float64 0.0)) (-root) root
+        let edge = Expr.where (Expr.eq magnitude one) (wide * Double.PositiveInfinity) (wide * Double.NaN)
+        let value = Expr.cast y.DType (Expr.where inside signed edge)
+        Expr.custom erfinvRule y value
+
+    do erfinvOf <- erfinv

@@ -24,6 +24,51 @@ public class TorchExtrasTests
             Close(x[i] == 0 ? 1.0 : Math.Sin(Math.PI * x[i]) / (Math.PI * x[i]), sinc[i], 1e-15, $"sinc({x[i]})");
     }
 
+    /// <summary>erf by its Maclaurin series (small |x|) or its continued fraction (large |x|), written here in doubles.</summary>
+    static double Erf(double x)
+    {
+        double a = Math.Abs(x);
+        if (a < 2.5)
+        {
+            double term = a, sum = a;
+            for (int n = 1; n < 200; n++) { term *= -a * a / n; sum += term / (2 * n + 1); }
+            return Math.Sign(x) * sum * 2 / Math.Sqrt(Math.PI);
+        }
+        // erfc by the continued fraction, evaluated from the back
+        double f = 0;
+        for (int k = 120; k >= 1; k--) f = k / 2.0 / (a + f);
+        double erfc = Math.Exp(-a * a) / Math.Sqrt(Math.PI) / (a + f);
+        return Math.Sign(x) * (1 - erfc);
+    }
+
+    [Fact]
+    public void ErfinvInvertsErfAndHasItsClosedFormDerivative()
+    {
+        double[] y = { 0.0, 1e-300, 0.1, -0.5, 0.75, -0.99, 0.999999, 1 - 1e-12 };
+        var x = V(((Expr)Tensor.FromArray(y)).Erfinv());
+        for (int i = 0; i < y.Length; i++)
+        {
+            // erf(x) = y, checked where erf is not flat (the tail's 1 − y is compared instead)
+            if (Math.Abs(y[i]) <= 0.5) Close(y[i], Erf(x[i]), 1e-15, $"erf(erfinv({y[i]}))");
+            else Close(1 - Math.Abs(y[i]), 1 - Math.Abs(Erf(x[i])), 1e-9, $"1 - erf(erfinv({y[i]}))");
+        }
+        var edges = V(((Expr)Tensor.FromArray(new[] { 1.0, -1.0, 1.5, double.NaN })).Erfinv());
+        Assert.Equal(double.PositiveInfinity, edges[0]);
+        Assert.Equal(double.NegativeInfinity, edges[1]);
+        Assert.True(double.IsNaN(edges[2]) && double.IsNaN(edges[3]));
+        // the derivative √π/2·e^(x²), and the second √π/2·e^(x²)·2x·x′
+        double[] at = { 0.3, -0.8 };
+        var xs = V(((Expr)Tensor.FromArray(at)).Erfinv());
+        var first = V(Diff.Grad(v => v.Erfinv().Sum())(Tensor.FromArray(at)));
+        var second = V(Diff.Grad(w => Diff.Grad(v => v.Erfinv().Sum())(w).Sum())(Tensor.FromArray(at)));
+        for (int i = 0; i < at.Length; i++)
+        {
+            double d = Math.Sqrt(Math.PI) / 2 * Math.Exp(xs[i] * xs[i]);
+            Close(d, first[i], 1e-14, "first");
+            Close(d * 2 * xs[i] * d, second[i], 1e-13, "second");
+        }
+    }
+
     [Fact]
     public void SincDerivativesAtZeroAreTheTrueOnes()
     {

@@ -27,6 +27,9 @@ public static partial class CaseTable
         // ---- elementwise ----
         // frac's slope is 1 and trunc's 0: multiplying by the input keeps the second derivative meaningful
         foreach (var c in AtShapes("frac", I, x => (3.0 * x).Frac() * x, x => (3.0 * x).frac() * x)) yield return c;
+        foreach (var c in AtShapes("erfinv", U, x => x.Erfinv(), x => x.erfinv())) yield return c;
+        yield return C("edge erfinv near ±1, at 0 and tiny", new[] { I(6) }, x => x[0].Erfinv(), x => x[0].erfinv())
+            with { Fixed = new[] { new[] { 0.999999, -0.99999, 0.0, 1e-300, 0.5, -0.75 } } };
         foreach (var c in AtShapes("sinc", I, x => (2.0 * x).Sinc(), x => (2.0 * x).sinc())) yield return c;
         foreach (var c in Broadcasting("hypot", I, I, Expr.Hypot, torch.hypot)) yield return c;
         foreach (var c in Broadcasting("addcmul", I, I, (a, b) => a.AddCMul(b, a, 0.5), (a, b) => a.addcmul(b, a, 0.5))) yield return c;
