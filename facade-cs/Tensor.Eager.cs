@@ -18,13 +18,13 @@ public sealed partial class Tensor
         return ((Expr)this).MatMul(other);
     }
 
-    /// <summary>softmax along <paramref name="axis"/> (torch.softmax(t, dim)), computed as <see cref="Expr.Softmax"/> is.</summary>
+    /// <summary>softmax along <paramref name="axis"/>, the last by default (torch.softmax(t, dim), jax.nn.softmax), computed as <see cref="Expr.Softmax"/> is.</summary>
     /// <exception cref="ArgumentException">The axis is out of range.</exception>
-    public Tensor Softmax(int axis) => ((Expr)this).Softmax(axis).Eval();
+    public Tensor Softmax(int axis = -1) => ((Expr)this).Softmax(axis).Eval();
 
-    /// <summary>log-softmax along <paramref name="axis"/> (torch.log_softmax(t, dim)), computed as <see cref="Expr.LogSoftmax"/> is.</summary>
+    /// <summary>log-softmax along <paramref name="axis"/>, the last by default (torch.log_softmax(t, dim), jax.nn.log_softmax), computed as <see cref="Expr.LogSoftmax"/> is.</summary>
     /// <exception cref="ArgumentException">The axis is out of range.</exception>
-    public Tensor LogSoftmax(int axis) => ((Expr)this).LogSoftmax(axis).Eval();
+    public Tensor LogSoftmax(int axis = -1) => ((Expr)this).LogSoftmax(axis).Eval();
 
     /// <summary>log Σ exp over every element, a scalar, computed stably, as <see cref="Expr.LogSumExp()"/> is.</summary>
     public Tensor LogSumExp() => ((Expr)this).LogSumExp().Eval();
