@@ -42,6 +42,40 @@ public static class Loss
     }
 
     /// <summary>
+    /// Cross-entropy as torch's cross_entropy with its <c>ignore_index</c>: an example whose target is
+    /// <paramref name="ignoreIndex"/> (torch's default is −100, given here explicitly) has loss 0 and no gradient, and
+    /// <see cref="Reduction.Mean"/> averages over the examples kept (NaN when every one is ignored, as torch). Label
+    /// smoothing applies to the examples kept.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes do not fit, a target other than ignoreIndex is outside [0, C), or the smoothing is outside [0, 1].</exception>
+    public static Expr CrossEntropy(Expr logits, int[] targets, int ignoreIndex, Reduction reduction = Reduction.Mean, double labelSmoothing = 0)
+    {
+        var indices = Indices(logits, targets, "CrossEntropy", ignoreIndex);
+        return Ignoring(logits, Expr.Wrap(indices), ignoreIndex, reduction, labelSmoothing);
+    }
+
+    /// <summary>
+    /// Cross-entropy against targets given as an <see cref="Expr"/>, with torch's <c>ignore_index</c>: a class-index
+    /// target equal to <paramref name="ignoreIndex"/> gives loss 0 and no gradient, and <see cref="Reduction.Mean"/>
+    /// averages over the examples kept (NaN when every one is ignored, as torch). Probability targets have no index
+    /// to ignore, as in torch.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes fit neither form, or the smoothing is outside [0, 1].</exception>
+    public static Expr CrossEntropy(Expr logits, Expr targets, int ignoreIndex, Reduction reduction = Reduction.Mean, double labelSmoothing = 0)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(targets);
+        return Ignoring(logits, targets, ignoreIndex, reduction, labelSmoothing);
+    }
+
+    static Expr Ignoring(Expr logits, Expr targets, int ignoreIndex, Reduction reduction, double labelSmoothing)
+    {
+        var result = CoreNn.crossEntropyIgnoring(labelSmoothing, ignoreIndex, logits.Node, targets.Node);
+        var (perExample, kept) = (Expr.Wrap(result.Item1), Expr.Wrap(result.Item2));
+        return reduction == Reduction.Mean ? perExample.Sum() / kept : Reduce(perExample, reduction);
+    }
+
+    /// <summary>
     /// Cross-entropy of logits [N, C] against targets given as an <see cref="Expr"/>, averaged over N, as
     /// torch's cross_entropy. The targets' shape says which of torch's two forms they are: class indices
     /// [N] (whole numbers in a float tensor, such as a batch of labels passed to a compiled step), or class
@@ -109,7 +143,7 @@ public static class Loss
         return Reduce(Expr.Wrap(CoreNn.binaryCrossEntropyElements(p, t)), reduction);
     }
 
-    static FunctionalDiff.Core.Expr Indices(Expr logits, int[] targets, string method = "CrossEntropy")
+    static FunctionalDiff.Core.Expr Indices(Expr logits, int[] targets, string method = "CrossEntropy", int? ignoreIndex = null)
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(targets);
@@ -119,8 +153,10 @@ public static class Loss
         var values = new double[targets.Length];
         for (int i = 0; i < targets.Length; i++)
         {
-            if (logits.Rank == 2 && (targets[i] < 0 || targets[i] >= classes))
-                throw new ArgumentOutOfRangeException(nameof(targets), targets[i], $"{method}: target {i} is {targets[i]}, outside the {classes} classes of {(method == "CrossEntropy" ? "logits" : "input")} [{string.Join(",", logits.Shape)}]");
+            if (logits.Rank == 2 && targets[i] != ignoreIndex && (targets[i] < 0 || targets[i] >= classes))
+                throw new ArgumentOutOfRangeException(nameof(targets), targets[i],
+                    $"{method}: target {i} is {targets[i]}, outside the {classes} classes of {(method == "CrossEntropy" ? "logits" : "input")} [{string.Join(",", logits.Shape)}]"
+                    + (ignoreIndex is null && targets[i] < 0 ? $"; to skip such examples as torch's ignore_index does, pass ignoreIndex: {targets[i]}" : ""));
             values[i] = targets[i];
         }
         return Build.constant(CoreTensor.FromArray(values, new[] { targets.Length }).Cast(logits.Node.DType));
@@ -143,6 +179,31 @@ public static class Loss
     {
         var (x, t) = Expr.Align(logits, targets);
         return Reduce(Expr.Wrap(CoreNn.binaryCrossEntropyWithLogitsElements(x, t)), reduction);
+    }
+
+    /// <summary>
+    /// torch's binary_cross_entropy_with_logits with its <c>weight</c> and <c>pos_weight</c>:
+    /// w·((1 − t)·x + (1 + (pw − 1)·t)·softplus(−x)) element by element, which is −w·(pw·t·log σ(x) + (1 − t)·log(1 − σ(x)))
+    /// computed stably, then the <paramref name="reduction"/>. <paramref name="weight"/> (a rescaling per element)
+    /// and <paramref name="posWeight"/> (the weight of positive targets, one per class along the last axis) broadcast
+    /// against the targets; null leaves either out.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes of logits and targets differ, or a weight does not broadcast to them.</exception>
+    public static Expr BinaryCrossEntropyWithLogits(Expr logits, Expr targets, Reduction reduction = Reduction.Mean, Expr? weight = null, Expr? posWeight = null)
+    {
+        var (x, t) = Expr.Align(logits, targets);
+        var elements = posWeight is null
+            ? Expr.Wrap(CoreNn.binaryCrossEntropyWithLogitsElements(x, t))
+            : Expr.Wrap(CoreNn.binaryCrossEntropyWithLogitsPositiveWeighted(Expr.Align(logits, posWeight).B, x, t));
+        if (weight is not null)
+        {
+            var w = Expr.Align(logits, weight).B;
+            if (!FunctionalDiff.Core.Shape.broadcastsTo(w.Shape, elements.Shape))
+                throw new FunctionalDiff.Core.ShapeException(
+                    $"BinaryCrossEntropyWithLogits: weight {FunctionalDiff.Core.Shape.format(w.Shape)} does not broadcast to the targets' shape {FunctionalDiff.Core.Shape.format(elements.Shape)}");
+            elements = Expr.Wrap(Build.mul(elements.Node, Build.cast(elements.Node.DType, w)));
+        }
+        return Reduce(elements, reduction);
     }
 
     /// <summary>Squared error with torch's <c>reduction</c> (<see cref="Reduction.None"/> keeps the shape).</summary>
