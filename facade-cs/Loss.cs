@@ -136,11 +136,26 @@ public static class Loss
     /// <paramref name="reduction"/>. <see cref="BinaryCrossEntropyWithLogits(Expr, Expr)"/> is the stable form
     /// when the logits are at hand.
     /// </summary>
-    /// <exception cref="ArgumentException">The shapes differ (losses do not broadcast).</exception>
-    public static Expr BinaryCrossEntropy(Expr probabilities, Expr targets, Reduction reduction = Reduction.Mean)
+    /// <remarks>
+    /// torch's <c>weight</c> multiplies each element's loss and broadcasts against the targets (null: none); the mean
+    /// then divides by the element count, not by the weights' sum, as torch.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The shapes differ (losses do not broadcast), or the weight does not broadcast to them.</exception>
+    public static Expr BinaryCrossEntropy(Expr probabilities, Expr targets, Reduction reduction = Reduction.Mean, Expr? weight = null)
     {
         var (p, t) = Expr.Align(probabilities, targets);
-        return Reduce(Expr.Wrap(CoreNn.binaryCrossEntropyElements(p, t)), reduction);
+        return Reduce(Weighted("BinaryCrossEntropy", probabilities, Expr.Wrap(CoreNn.binaryCrossEntropyElements(p, t)), weight), reduction);
+    }
+
+    /// <summary>Element losses times a weight that broadcasts to them, checked under the loss's name.</summary>
+    static Expr Weighted(string method, Expr like, Expr elements, Expr? weight)
+    {
+        if (weight is null) return elements;
+        var w = Expr.Align(like, weight).B;
+        if (!FunctionalDiff.Core.Shape.broadcastsTo(w.Shape, elements.Shape))
+            throw new FunctionalDiff.Core.ShapeException(
+                $"{method}: weight {FunctionalDiff.Core.Shape.format(w.Shape)} does not broadcast to the targets' shape {FunctionalDiff.Core.Shape.format(elements.Shape)}");
+        return Expr.Wrap(Build.mul(elements.Node, Build.cast(elements.Node.DType, w)));
     }
 
     static FunctionalDiff.Core.Expr Indices(Expr logits, int[] targets, string method = "CrossEntropy", int? ignoreIndex = null)
@@ -195,15 +210,7 @@ public static class Loss
         var elements = posWeight is null
             ? Expr.Wrap(CoreNn.binaryCrossEntropyWithLogitsElements(x, t))
             : Expr.Wrap(CoreNn.binaryCrossEntropyWithLogitsPositiveWeighted(Expr.Align(logits, posWeight).B, x, t));
-        if (weight is not null)
-        {
-            var w = Expr.Align(logits, weight).B;
-            if (!FunctionalDiff.Core.Shape.broadcastsTo(w.Shape, elements.Shape))
-                throw new FunctionalDiff.Core.ShapeException(
-                    $"BinaryCrossEntropyWithLogits: weight {FunctionalDiff.Core.Shape.format(w.Shape)} does not broadcast to the targets' shape {FunctionalDiff.Core.Shape.format(elements.Shape)}");
-            elements = Expr.Wrap(Build.mul(elements.Node, Build.cast(elements.Node.DType, w)));
-        }
-        return Reduce(elements, reduction);
+        return Reduce(Weighted("BinaryCrossEntropyWithLogits", logits, elements, weight), reduction);
     }
 
     /// <summary>Squared error with torch's <c>reduction</c> (<see cref="Reduction.None"/> keeps the shape).</summary>

@@ -76,6 +76,36 @@ public class ClientFiveFunctionalTests
     }
 
     [Fact]
+    public void BinaryCrossEntropyOfProbabilitiesTakesAWeight()
+    {
+        // torch: ℓ = −w·[t·log p + (1 − t)·log(1 − p)], w one per class here
+        double[] p = Values(12, 11).Select(v => 0.5 + v / 3.2).ToArray(), t = Values(12, 12).Select(v => (v + 1.5) / 3).ToArray();
+        double[] w = { 0.5, 1, 2, 3 };
+        double[] Elements(double[] q) => q.Select((v, i) => -w[i % 4] * (t[i] * Math.Log(v) + (1 - t[i]) * Math.Log(1 - v))).ToArray();
+        var targets = Tensor.FromArray(t, 3, 4);
+        Expr Loss(Expr probabilities) => FunctionalDiff.Loss.BinaryCrossEntropy(probabilities, targets, weight: Tensor.FromArray(w));
+        Close(Elements(p).Average(), Loss(Tensor.FromArray(p, 3, 4)).Eval().ToScalar(), 1e-14, "mean");
+        Close(Elements(p).Sum(), FunctionalDiff.Loss.BinaryCrossEntropy(Tensor.FromArray(p, 3, 4), targets, Reduction.Sum, Tensor.FromArray(w)).Eval().ToScalar(), 1e-14, "sum");
+        Close(Gradient(q => Elements(q).Average(), p), Diff.Grad(Loss)(Tensor.FromArray(p, 3, 4)).Eval().ToDoubleArray(), 1e-7, "gradient");
+        var error = Assert.ThrowsAny<ArgumentException>(() => FunctionalDiff.Loss.BinaryCrossEntropy(Tensor.FromArray(p, 3, 4), targets, weight: Tensor.Ones(3)));
+        Assert.Contains("BinaryCrossEntropy", error.Message);
+        Assert.Contains("[3,4]", error.Message);
+    }
+
+    [Fact]
+    public void SoftplusWithBetaIsTorchsFormula()
+    {
+        double[] x = Values(8, 13).Select(v => 4 * v).ToArray();
+        foreach (var beta in new[] { 0.5, 1.0, 3.0 })
+        {
+            double Reference(double v) => Math.Log(1 + Math.Exp(beta * v)) / beta;
+            Close(x.Select(Reference).ToArray(), ((Expr)Tensor.FromArray(x)).Softplus(beta).Eval().ToDoubleArray(), 1e-14, $"beta {beta}");
+            Close(Gradient(v => v.Sum(Reference), x), Diff.Grad(e => e.Softplus(beta).Sum())(Tensor.FromArray(x)).Eval().ToDoubleArray(), 1e-8, $"beta {beta} gradient");
+        }
+        Assert.Throws<ArgumentException>(() => ((Expr)Tensor.Ones(2)).Softplus(0.0));
+    }
+
+    [Fact]
     public void CrossEntropyIgnoresTheIgnoreIndexAndSmoothsTheRest()
     {
         // 5 examples, 3 classes; examples 1 and 3 carry torch's padding label −100

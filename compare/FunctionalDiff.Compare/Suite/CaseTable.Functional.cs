@@ -36,6 +36,11 @@ public static partial class CaseTable
         yield return C("bceWithLogits posWeight mean [5,4]", new[] { I(5, 4), U(5, 4) },
             x => Loss.BinaryCrossEntropyWithLogits(x[0], (x[1] + 1.0) * 0.5, posWeight: Const(positive, [4], x[0])),
             x => F.binary_cross_entropy_with_logits(x[0], (x[1] + 1.0) * 0.5, pos_weights: Const(positive, new long[] { 4 }, x[0])));
+        yield return C("bce weight [3,4]", new[] { U(3, 4), U(3, 4) },
+            x => Loss.BinaryCrossEntropy((x[0] * 2.0).Sigmoid(), (x[1] + 1.0) * 0.5, weight: Const(positive, [4], x[0])),
+            x => F.binary_cross_entropy((x[0] * 2.0).sigmoid(), (x[1] + 1.0) * 0.5, weight: Const(positive, new long[] { 4 }, x[0])));
+        foreach (var beta in new[] { 0.5, 3.0 })
+            yield return C($"softplus beta {beta} [2,3]", new[] { I(2, 3) }, x => x[0].Softplus(beta), x => F.softplus(x[0], beta: beta));
         foreach (var smoothing in new[] { 0.0, 0.2 })
             yield return C($"crossEntropy ignoreIndex -100 smoothing {smoothing} [5,3]", new[] { I(5, 3) },
                 x => Loss.CrossEntropy(x[0], IgnoredTargets.Select(t => (int)t).ToArray(), ignoreIndex: -100, labelSmoothing: smoothing),
