@@ -20,6 +20,22 @@ public static partial class Diff
     }
 
     /// <summary>
+    /// JAX's <c>value_and_grad(f, has_aux=True)</c> of a function of named parameters: f returns its one-element
+    /// loss and auxiliary outputs, <c>p =&gt; (loss, [accuracy])</c>; the result is the loss, the auxiliary outputs
+    /// (not differentiated) and the gradient with respect to each parameter, under the same names and in the same order.
+    /// </summary>
+    /// <exception cref="ArgumentException">The loss has more or fewer than one element.</exception>
+    public static (Expr Value, Expr[] Aux, IReadOnlyDictionary<string, Expr> Gradients) ValueAndGrad(
+        Func<IReadOnlyDictionary<string, Expr>, (Expr Loss, Expr[] Aux)> f, Parameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(parameters);
+        var names = parameters.NameArray;
+        var (value, aux, gradients) = ValueAndGrad((Expr[] xs) => f(Named(names, xs)), parameters.Values.Select(t => (Expr)t).ToArray());
+        return (value, aux, Named(names, gradients));
+    }
+
+    /// <summary>
     /// The gradient of a one-element <paramref name="f"/> with respect to each named parameter, under the same
     /// names and in the same order (<c>jax.grad</c> of a function of a parameter dictionary).
     /// </summary>

@@ -61,6 +61,34 @@ public class ClientFiveJaxIdiomTests
     }
 
     [Fact]
+    public void ValueAndGradWithAuxOverNamedParameters()
+    {
+        // jax: value_and_grad(f, has_aux=True)({"w": w, "b": b}) with a dict of parameters
+        var x = Tensor.FromArray(X, 4, 3);
+        var y = Tensor.FromArray(Y, 4, 2);
+        double[] b0 = { 0.25, -0.5 };
+        var model = Parameters.Of(("w", Tensor.FromArray(W, 3, 2)), ("b", Tensor.FromArray(b0)));
+        var (loss, aux, gradients) = Diff.ValueAndGrad(p =>
+        {
+            var prediction = ((Expr)x).MatMul(p["w"]) + p["b"];
+            return (Loss.Mse(prediction, y), [(prediction - y).Abs().Max()]);
+        }, model);
+        double[] Prediction(double[] wb)
+        {
+            var p = Predict(wb[..6]);
+            return p.Select((v, i) => v + wb[6 + i % 2]).ToArray();
+        }
+        double Mse(double[] wb) => Prediction(wb).Select((p, i) => (p - Y[i]) * (p - Y[i])).Average();
+        double[] all = [.. W, .. b0];
+        Close(Mse(all), loss.Eval().ToScalar(), 1e-12, "loss");
+        Close(Prediction(all).Select((p, i) => Math.Abs(p - Y[i])).Max(), aux[0].Eval().ToScalar(), 1e-12, "max error");
+        Assert.Equal(new[] { "w", "b" }, gradients.Keys);
+        var numeric = Gradient(Mse, all);
+        Close(numeric[..6], gradients["w"].Eval().ToDoubleArray(), 1e-7, "d/dw");
+        Close(numeric[6..], gradients["b"].Eval().ToDoubleArray(), 1e-7, "d/db");
+    }
+
+    [Fact]
     public void ACompiledStepWithAnAuxiliaryMetricRunsWithNewDataEachCall()
     {
         // jax: step = jit(lambda w, x, y: value_and_grad(loss, has_aux=True)(w, x, y)); inputs w, x, y; outputs loss, mae, grad
