@@ -73,6 +73,14 @@ public sealed partial class Tensor
     /// <exception cref="ArgumentException">An axis is out of range, or startAxis comes after endAxis.</exception>
     public Tensor Flatten(int startAxis = 0, int endAxis = -1) => Reshape(((Expr)this).Flatten(startAxis, endAxis).Shape);
 
+    /// <summary>
+    /// One-hot codes of integer labels held in this tensor (torch.nn.functional.one_hot, jax.nn.one_hot): a new last
+    /// axis of <paramref name="classes"/> entries, 1 at each label's class, in this tensor's dtype, as
+    /// <see cref="Expr.OneHot"/> computes it; <c>Tensor.FromArray([2, 0, 1]).OneHot(3)</c> is a 3×3 target batch.
+    /// </summary>
+    /// <exception cref="ArgumentException">A label is not a whole number in [0, classes), or classes is not positive.</exception>
+    public Tensor OneHot(int classes) => ((Expr)this).OneHot(classes).Eval();
+
     /// <summary><paramref name="ifTrue"/> where <paramref name="condition"/> is nonzero, else the number <paramref name="ifFalse"/> (in ifTrue's dtype).</summary>
     public static Tensor Where(Tensor condition, Tensor ifTrue, double ifFalse)
     {

@@ -268,6 +268,11 @@ public class ClientFiveJaxIdiomTests
         var oneHot = ((Expr)Tensor.FromArray([2, 0, 1])).OneHot(3).Eval();
         Assert.Equal(new[] { 3, 3 }, oneHot.Shape);
         Assert.Equal(new double[] { 0, 0, 1, 1, 0, 0, 0, 1, 0 }, oneHot.ToDoubleArray());
+        // and on a Tensor of labels, to build a target batch eagerly, in the labels' dtype
+        var targets = Tensor.FromArray(new[] { 1f, 3f }).OneHot(4);
+        Assert.Equal(DType.Float32, targets.DType);
+        Assert.Equal(new double[] { 0, 1, 0, 0, 0, 0, 0, 1 }, targets.ToDoubleArray());
+        Assert.ThrowsAny<ArgumentException>(() => Tensor.FromArray([0, 4]).OneHot(4));
 
         // each activation's gradient against central differences
         foreach (var (name, f, _, _) in table.Where(t => t.Name != "relu"))
