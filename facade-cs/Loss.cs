@@ -30,42 +30,24 @@ public static class Loss
     }
 
     /// <summary>
-    /// Cross-entropy as torch's cross_entropy with its <c>reduction</c> and <c>label_smoothing</c>:
+    /// Cross-entropy as torch's cross_entropy with its <c>reduction</c>, <c>label_smoothing</c> and <c>ignore_index</c>:
     /// per example (1 − ε)·(−log p[target]) + ε·mean over the classes of (−log p), then the
     /// <paramref name="reduction"/> over the batch (<see cref="Reduction.None"/> gives shape [N]).
     /// </summary>
-    /// <exception cref="ArgumentException">The shapes do not fit, a target is outside [0, C), or the smoothing is outside [0, 1].</exception>
-    public static Expr CrossEntropy(Expr logits, int[] targets, Reduction reduction = Reduction.Mean, double labelSmoothing = 0)
-    {
-        var indices = Indices(logits, targets);
-        return Reduce(Expr.Wrap(CoreNn.crossEntropyPerExample(labelSmoothing, logits.Node, indices)), reduction);
-    }
-
-    /// <summary>
-    /// Cross-entropy as torch's cross_entropy with its <c>ignore_index</c>: an example whose target is
-    /// <paramref name="ignoreIndex"/> (torch's default is −100, given here explicitly) has loss 0 and no gradient, and
-    /// <see cref="Reduction.Mean"/> averages over the examples kept (NaN when every one is ignored, as torch). Label
-    /// smoothing applies to the examples kept.
-    /// </summary>
+    /// <param name="logits">[N, C] scores.</param>
+    /// <param name="targets">N class indices.</param>
+    /// <param name="reduction">Mean (torch's default), Sum or None.</param>
+    /// <param name="labelSmoothing">ε in [0, 1].</param>
+    /// <param name="ignoreIndex">
+    /// torch's ignore_index, given explicitly (torch's default −100 is not assumed): an example whose target is this
+    /// index has loss 0 and no gradient, and the mean is over the examples kept (NaN when every one is ignored, as torch).
+    /// </param>
     /// <exception cref="ArgumentException">The shapes do not fit, a target other than ignoreIndex is outside [0, C), or the smoothing is outside [0, 1].</exception>
-    public static Expr CrossEntropy(Expr logits, int[] targets, int ignoreIndex, Reduction reduction = Reduction.Mean, double labelSmoothing = 0)
+    public static Expr CrossEntropy(Expr logits, int[] targets, Reduction reduction = Reduction.Mean, double labelSmoothing = 0, int? ignoreIndex = null)
     {
         var indices = Indices(logits, targets, "CrossEntropy", ignoreIndex);
-        return Ignoring(logits, Expr.Wrap(indices), ignoreIndex, reduction, labelSmoothing);
-    }
-
-    /// <summary>
-    /// Cross-entropy against targets given as an <see cref="Expr"/>, with torch's <c>ignore_index</c>: a class-index
-    /// target equal to <paramref name="ignoreIndex"/> gives loss 0 and no gradient, and <see cref="Reduction.Mean"/>
-    /// averages over the examples kept (NaN when every one is ignored, as torch). Probability targets have no index
-    /// to ignore, as in torch.
-    /// </summary>
-    /// <exception cref="ArgumentException">The shapes fit neither form, or the smoothing is outside [0, 1].</exception>
-    public static Expr CrossEntropy(Expr logits, Expr targets, int ignoreIndex, Reduction reduction = Reduction.Mean, double labelSmoothing = 0)
-    {
-        ArgumentNullException.ThrowIfNull(logits);
-        ArgumentNullException.ThrowIfNull(targets);
-        return Ignoring(logits, targets, ignoreIndex, reduction, labelSmoothing);
+        if (ignoreIndex is int ignored) return Ignoring(logits, Expr.Wrap(indices), ignored, reduction, labelSmoothing);
+        return Reduce(Expr.Wrap(CoreNn.crossEntropyPerExample(labelSmoothing, logits.Node, indices)), reduction);
     }
 
     static Expr Ignoring(Expr logits, Expr targets, int ignoreIndex, Reduction reduction, double labelSmoothing)
@@ -97,11 +79,21 @@ public static class Loss
     /// <see cref="Expr"/>, with torch's <c>reduction</c> and <c>label_smoothing</c> (for probabilities,
     /// torch's mix (1 − ε)·t + ε/C). <see cref="Reduction.None"/> gives shape [N].
     /// </summary>
+    /// <param name="logits">[N, C] scores, or [C] for one example.</param>
+    /// <param name="targets">Class indices [N] (rank 0 for one example) or class probabilities of the logits' shape.</param>
+    /// <param name="reduction">Mean (torch's default), Sum or None.</param>
+    /// <param name="labelSmoothing">ε in [0, 1].</param>
+    /// <param name="ignoreIndex">
+    /// torch's ignore_index for class-index targets, given explicitly (torch's default −100 is not assumed): a target
+    /// equal to it gives loss 0 and no gradient, and the mean is over the examples kept (NaN when every one is ignored,
+    /// as torch). Probability targets have no index to ignore, as in torch.
+    /// </param>
     /// <exception cref="ArgumentException">The shapes fit neither form, or the smoothing is outside [0, 1].</exception>
-    public static Expr CrossEntropy(Expr logits, Expr targets, Reduction reduction = Reduction.Mean, double labelSmoothing = 0)
+    public static Expr CrossEntropy(Expr logits, Expr targets, Reduction reduction = Reduction.Mean, double labelSmoothing = 0, int? ignoreIndex = null)
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(targets);
+        if (ignoreIndex is int ignored) return Ignoring(logits, targets, ignored, reduction, labelSmoothing);
         return Reduce(Expr.Wrap(CoreNn.crossEntropyPerExampleOf(labelSmoothing, logits.Node, targets.Node)), reduction);
     }
 
@@ -110,11 +102,19 @@ public static class Loss
     /// <paramref name="input"/> holds log-probabilities [N, C] (<see cref="Expr.LogSoftmax"/>(1)'s output), so
     /// <c>NllLoss(logits.LogSoftmax(1), targets)</c> is <see cref="CrossEntropy(Expr, int[])"/> of the logits.
     /// </summary>
-    /// <exception cref="ArgumentException">input is not [N, C] with N targets, or a target is outside [0, C).</exception>
-    public static Expr NllLoss(Expr input, int[] targets, Reduction reduction = Reduction.Mean)
+    /// <param name="input">Log-probabilities [N, C].</param>
+    /// <param name="targets">N class indices.</param>
+    /// <param name="reduction">Mean (torch's default), Sum or None.</param>
+    /// <param name="ignoreIndex">
+    /// torch's ignore_index, given explicitly: an example whose target is this index gives 0 and no gradient, and the
+    /// mean is over the examples kept, as <see cref="CrossEntropy(Expr, int[], Reduction, double, int?)"/>.
+    /// </param>
+    /// <exception cref="ArgumentException">input is not [N, C] with N targets, or a target other than ignoreIndex is outside [0, C).</exception>
+    public static Expr NllLoss(Expr input, int[] targets, Reduction reduction = Reduction.Mean, int? ignoreIndex = null)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var indices = Indices(input, targets, "NllLoss");
+        var indices = Indices(input, targets, "NllLoss", ignoreIndex);
+        if (ignoreIndex is int ignored) return NllIgnoring(input, Expr.Wrap(indices), ignored, reduction);
         return Reduce(Expr.Wrap(CoreNn.nllLossPerExample(input.Node, indices)), reduction);
     }
 
@@ -122,12 +122,24 @@ public static class Loss
     /// torch's nll_loss against class indices given as an <see cref="Expr"/>: [N] for input [N, C], or rank 0 for
     /// unbatched input [C]. An index outside [0, C) is found at evaluation, by the Gather that picks it.
     /// </summary>
+    /// <param name="input">Log-probabilities [N, C], or [C] for one example.</param>
+    /// <param name="targets">Class indices [N], or rank 0 for one example.</param>
+    /// <param name="reduction">Mean (torch's default), Sum or None.</param>
+    /// <param name="ignoreIndex">torch's ignore_index, given explicitly, as in the <c>int[]</c> overload.</param>
     /// <exception cref="ArgumentException">The shapes fit neither form.</exception>
-    public static Expr NllLoss(Expr input, Expr targets, Reduction reduction = Reduction.Mean)
+    public static Expr NllLoss(Expr input, Expr targets, Reduction reduction = Reduction.Mean, int? ignoreIndex = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(targets);
+        if (ignoreIndex is int ignored) return NllIgnoring(input, targets, ignored, reduction);
         return Reduce(Expr.Wrap(CoreNn.nllLossPerExample(input.Node, targets.Node)), reduction);
+    }
+
+    static Expr NllIgnoring(Expr input, Expr targets, int ignoreIndex, Reduction reduction)
+    {
+        var result = CoreNn.nllLossIgnoring(ignoreIndex, input.Node, targets.Node);
+        var (perExample, kept) = (Expr.Wrap(result.Item1), Expr.Wrap(result.Item2));
+        return reduction == Reduction.Mean ? perExample.Sum() / kept : Reduce(perExample, reduction);
     }
 
     /// <summary>

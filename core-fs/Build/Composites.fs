@@ -265,6 +265,14 @@ module Nn =
                 (sprintf "input %s needs rank 2 and targets %s rank 1 with the same batch (or input [C] and a rank-0 target)"
                      (Shape.format input.Dims) (Shape.format targets.Dims))
 
+    /// nllLossPerExample with torch's ignore_index: a target equal to `ignoreIndex` gives 0 (and no gradient); the
+    /// second result counts the targets kept, the divisor of torch's mean.
+    let nllLossIgnoring (ignoreIndex: int) (input: Expr) (targets: Expr) =
+        let targets = Expr.cast input.DType targets
+        let kept = Expr.ne targets (Expr.scalar targets.DType (float ignoreIndex))
+        let safe = Expr.where kept targets (Expr.scalar targets.DType 0.0)
+        Expr.where kept (nllLossPerExample input safe) (Expr.scalar input.DType 0.0), Expr.sum (Expr.cast input.DType kept)
+
     /// A dense layer as torch.nn.Linear: x @ weightᵀ + bias, weight [out, in].
     /// x is [..., in]; bias is [out] or a scalar.
     let linear (weight: Expr) (bias: Expr) (x: Expr) =

@@ -122,7 +122,8 @@ public class ClientFiveFunctionalTests
             return (1 - eps) * -logP[targets[n]] + eps * logP.Average(v => -v);
         }).ToArray();
         double Mean(double[] logits) => PerExample(logits).Sum() / 3;
-        Expr Ce(Expr logits, Reduction reduction) => Loss.CrossEntropy(logits, targets, ignoreIndex: -100, reduction, labelSmoothing: eps);
+        // torch's positional order: F.cross_entropy(logits, t, reduction=..., ignore_index=-100, label_smoothing=eps)
+        Expr Ce(Expr logits, Reduction reduction) => Loss.CrossEntropy(logits, targets, reduction, ignoreIndex: -100, labelSmoothing: eps);
         var logitsTensor = Tensor.FromArray(x, 5, 3);
         Close(PerExample(x), Ce(logitsTensor, Reduction.None).Eval().ToDoubleArray(), 1e-14, "none");
         Close(PerExample(x).Sum(), Ce(logitsTensor, Reduction.Sum).Eval().ToScalar(), 1e-14, "sum");
@@ -137,6 +138,17 @@ public class ClientFiveFunctionalTests
         var step = Diff.Compile((Expr[] a) => Loss.CrossEntropy(a[0], a[1], ignoreIndex: -100, labelSmoothing: eps));
         Close(Mean(x), step.Invoke(logitsTensor, labels)[0].ToScalar(), 1e-14, "compiled");
         Close(Mean(x), step.Invoke(logitsTensor.Cast(DType.Float32), labels)[0].ToScalar(), 1e-6, "float32");
+
+        // nll_loss of the log-softmax with the same ignore_index is the unsmoothed cross-entropy
+        double[] Nll(double[] logits) => Enumerable.Range(0, 5).Select(n =>
+        {
+            if (targets[n] == -100) return 0.0;
+            var row = logits.Skip(3 * n).Take(3).ToArray();
+            return Math.Log(row.Sum(Math.Exp)) - row[targets[n]];
+        }).ToArray();
+        Close(Nll(x).Sum() / 3, Loss.NllLoss(((Expr)logitsTensor).LogSoftmax(1), targets, ignoreIndex: -100).Eval().ToScalar(), 1e-14, "nll_loss");
+        Close(Nll(x), Loss.NllLoss(((Expr)logitsTensor).LogSoftmax(1), labels, Reduction.None, ignoreIndex: -100).Eval().ToDoubleArray(), 1e-14, "nll_loss none");
+        Close(Gradient(v => Nll(v).Sum() / 3, x), Diff.Grad(l => Loss.NllLoss(l.LogSoftmax(1), labels, ignoreIndex: -100))(logitsTensor).Eval().ToDoubleArray(), 1e-7, "nll_loss gradient");
 
         // every example ignored: torch's mean is 0/0 = NaN
         Assert.True(double.IsNaN(Loss.CrossEntropy(Tensor.Ones(2, 3), new[] { -100, -100 }, ignoreIndex: -100).Eval().ToScalar()));

@@ -45,5 +45,10 @@ public static partial class CaseTable
             yield return C($"crossEntropy ignoreIndex -100 smoothing {smoothing} [5,3]", new[] { I(5, 3) },
                 x => Loss.CrossEntropy(x[0], IgnoredTargets.Select(t => (int)t).ToArray(), ignoreIndex: -100, labelSmoothing: smoothing),
                 x => F.cross_entropy(x[0], torch.tensor(IgnoredTargets), ignore_index: -100, label_smoothing: smoothing));
+        // TorchSharp's nll_loss takes no ignore_index; torch's cross_entropy of log-probabilities is nll_loss of them
+        // (log_softmax leaves log-probabilities unchanged), with the ignore_index
+        yield return C("nllLoss ignoreIndex -100 sum [5,3]", new[] { I(5, 3) },
+            x => Loss.NllLoss(x[0].LogSoftmax(1), IgnoredTargets.Select(t => (int)t).ToArray(), Reduction.Sum, ignoreIndex: -100),
+            x => F.cross_entropy(F.log_softmax(x[0], 1), torch.tensor(IgnoredTargets), ignore_index: -100, reduction: nn.Reduction.Sum));
     }
 }
