@@ -46,7 +46,8 @@ module Functional =
             Shape.fail "PairwiseDistance" (sprintf "x1 %s and x2 %s need at least one axis" (Shape.format a.Dims) (Shape.format b.Dims))
         Statistics.norm p [| difference.Rank - 1 |] keepDims (difference + eps)
 
-    /// One axis of a pad in a mode other than Constant: the entries before and after come from x itself.
+    /// One axis of a pad in a mode other than Constant: the entries before and after come from x itself, built
+    /// only when their count is positive (a slice of none would be an empty node in every graph).
     let private padAxis (mode: PadMode) (axis: int) (before: int) (after: int) (x: Expr) =
         let n = x.Dims.[axis]
         let name, limit, limitText =
@@ -70,7 +71,8 @@ module Functional =
                     let edge = part start (start + 1)
                     Expr.broadcastTo (Array.mapi (fun i d -> if i = axis then count else d) edge.Dims) edge
                 (fun () -> repeated 0 before), (fun () -> repeated (n - 1) after)
-            | PadMode.Circular | PadMode.Constant -> (fun () -> part (n - before) n), (fun () -> part 0 after)
+            | PadMode.Circular -> (fun () -> part (n - before) n), (fun () -> part 0 after)
+            | PadMode.Constant -> invalidOp "constant padding copies no entries; Functional.pad builds it with Expr.pad"
         let first, last = edges
         if before = 0 && after = 0 then x
         else Expr.concat axis [ if before > 0 then first ()
