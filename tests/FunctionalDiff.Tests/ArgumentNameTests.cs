@@ -31,6 +31,8 @@ public class ArgumentNameTests
         if (type == typeof(Func<Expr, Expr, Expr>)) return (Func<Expr, Expr, Expr>)((x, y) => (x * y).Sum());
         if (type == typeof(Func<Expr[], Expr>)) return (Func<Expr[], Expr>)(xs => xs[0].Sum());
         if (type == typeof(Func<Expr[], Expr[]>)) return (Func<Expr[], Expr[]>)(xs => [xs[0].Sum()]);
+        if (type == typeof(Func<IReadOnlyDictionary<string, Expr>, Expr[], (Expr, Expr[])>))
+            return (Func<IReadOnlyDictionary<string, Expr>, Expr[], (Expr, Expr[])>)((p, d) => (p["w"].Sum(), [p["w"]]));
         if (type == typeof(Func<IReadOnlyDictionary<string, Expr>, (Expr, Expr[])>))
             return (Func<IReadOnlyDictionary<string, Expr>, (Expr, Expr[])>)(p => (p["w"].Sum(), [p["w"]]));
         if (type == typeof(Func<Expr[], (Expr, Expr[])>)) return (Func<Expr[], (Expr, Expr[])>)(xs => (xs[0].Sum(), [xs[0]]));

@@ -89,6 +89,38 @@ public class ClientFiveJaxIdiomTests
     }
 
     [Fact]
+    public void CompileValueAndGradWithAuxOverNamedParametersAndBatches()
+    {
+        // jax: jit(value_and_grad(loss, has_aux=True))(params, x, y) over a dict of parameters, a new batch per call
+        var step = Diff.CompileValueAndGrad((p, d) =>
+        {
+            var prediction = d[0].MatMul(p["w"]);
+            return (Loss.Mse(prediction, d[1]), [Loss.L1(prediction, d[1]), prediction]);
+        });
+        var model = Parameters.Of(("w", Tensor.FromArray(W, 3, 2)));
+        for (int call = 0; call < 3; call++)
+        {
+            var ys = Y.Select(v => v + call).ToArray();
+            var (loss, aux, gradients) = step.InvokeWithAux(model, Tensor.FromArray(X, 4, 3), Tensor.FromArray(ys, 4, 2));
+            var prediction = Predict(W);
+            double Mse(double[] w) => Predict(w).Select((p, i) => (p - ys[i]) * (p - ys[i])).Average();
+            Close(Mse(W), loss.ToScalar(), 1e-12, $"loss {call}");
+            Assert.Equal(2, aux.Length);
+            Close(prediction.Select((p, i) => Math.Abs(p - ys[i])).Average(), aux[0].ToScalar(), 1e-12, $"mae {call}");
+            Close(prediction, aux[1].ToDoubleArray(), 1e-12, $"prediction {call}");
+            Close(Gradient(Mse, W), gradients["w"].ToDoubleArray(), 1e-7, $"gradient {call}");
+            // Invoke of the same step gives the loss and gradients alone
+            var (plainLoss, plainGradients) = step.Invoke(model, Tensor.FromArray(X, 4, 3), Tensor.FromArray(ys, 4, 2));
+            Assert.Equal(loss.ToScalar(), plainLoss.ToScalar());
+            Assert.Equal(gradients["w"].ToDoubleArray(), plainGradients["w"].ToDoubleArray());
+        }
+        Assert.Equal(1, step.TraceCount);
+        // a loss compiled without auxiliary outputs gives none
+        var plain = Diff.CompileValueAndGrad((p, d) => Loss.Mse(d[0].MatMul(p["w"]), d[1]));
+        Assert.Empty(plain.InvokeWithAux(model, Tensor.FromArray(X, 4, 3), Tensor.FromArray(Y, 4, 2)).Aux);
+    }
+
+    [Fact]
     public void ACompiledStepWithAnAuxiliaryMetricRunsWithNewDataEachCall()
     {
         // jax: step = jit(lambda w, x, y: value_and_grad(loss, has_aux=True)(w, x, y)); inputs w, x, y; outputs loss, mae, grad
