@@ -20,6 +20,22 @@ public static partial class Diff
     }
 
     /// <summary>
+    /// JAX's <c>value_and_grad(f, has_aux=True)</c> of a function of named parameters: f returns its one-element
+    /// loss and auxiliary outputs, <c>p =&gt; (loss, [accuracy])</c>; the result is the loss, the auxiliary outputs
+    /// (not differentiated) and the gradient with respect to each parameter, under the same names and in the same order.
+    /// </summary>
+    /// <exception cref="ArgumentException">The loss has more or fewer than one element.</exception>
+    public static (Expr Value, Expr[] Aux, IReadOnlyDictionary<string, Expr> Gradients) ValueAndGrad(
+        Func<IReadOnlyDictionary<string, Expr>, (Expr Loss, Expr[] Aux)> f, Parameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(parameters);
+        var names = parameters.NameArray;
+        var (value, aux, gradients) = ValueAndGrad((Expr[] xs) => f(Named(names, xs)), parameters.Values.Select(t => (Expr)t).ToArray());
+        return (value, aux, Named(names, gradients));
+    }
+
+    /// <summary>
     /// The gradient of a one-element <paramref name="f"/> with respect to each named parameter, under the same
     /// names and in the same order (<c>jax.grad</c> of a function of a parameter dictionary).
     /// </summary>
@@ -44,7 +60,23 @@ public static partial class Diff
     }
 
     /// <summary>
-    /// The same as <see cref="CompileValueAndGrad"/>: compiles a loss of named parameters and data
+    /// <see cref="CompileValueAndGrad(Func{IReadOnlyDictionary{string, Expr}, Expr[], Expr})"/> for a loss with auxiliary
+    /// outputs (JAX's <c>jit(value_and_grad(f, has_aux=True))</c>): <c>(p, data) =&gt; (loss, [accuracy])</c>. Its
+    /// <see cref="CompiledValueAndGrad.InvokeWithAux"/> returns the loss, the auxiliary outputs (not differentiated) and
+    /// the gradients by name, from one plan.
+    /// </summary>
+    /// <example><code>
+    /// var step = Diff.CompileValueAndGrad((p, d) => { var y = d[0].MatMul(p["w"]); return (Loss.Mse(y, d[1]), [Loss.L1(y, d[1])]); });
+    /// var (loss, aux, grads) = step.InvokeWithAux(parameters, x, y);
+    /// </code></example>
+    public static CompiledValueAndGrad CompileValueAndGrad(Func<IReadOnlyDictionary<string, Expr>, Expr[], (Expr Loss, Expr[] Aux)> loss)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        return new CompiledValueAndGrad(loss);
+    }
+
+    /// <summary>
+    /// The same as <see cref="CompileValueAndGrad(Func{IReadOnlyDictionary{string, Expr}, Expr[], Expr})"/>: compiles a loss of named parameters and data
     /// into a plan whose <see cref="CompiledValueAndGrad.Invoke"/> returns the loss and its gradients
     /// by name. A lambda of two arguments, <c>(p, data) =&gt; loss</c>, selects this overload; one of
     /// an <c>Expr[]</c> selects the general <see cref="Compile(Func{Expr[], Expr[]})"/>.
@@ -78,15 +110,18 @@ public static partial class Diff
 }
 
 /// <summary>
-/// A loss of named parameters and data compiled with its gradient by <see cref="Diff.CompileValueAndGrad"/>.
+/// A loss of named parameters and data compiled with its gradient by <see cref="Diff.CompileValueAndGrad(Func{IReadOnlyDictionary{string, Expr}, Expr[], Expr})"/>.
 /// Calls from several threads at once are safe.
 /// </summary>
 public sealed class CompiledValueAndGrad
 {
-    readonly Func<IReadOnlyDictionary<string, Expr>, Expr[], Expr> loss;
+    // a loss without auxiliary outputs is held as one with none, so both kinds compile the same way
+    readonly Func<IReadOnlyDictionary<string, Expr>, Expr[], (Expr Loss, Expr[] Aux)> loss;
     readonly Dictionary<string, CompiledFunction> byNames = new(StringComparer.Ordinal);
 
-    internal CompiledValueAndGrad(Func<IReadOnlyDictionary<string, Expr>, Expr[], Expr> loss) => this.loss = loss;
+    internal CompiledValueAndGrad(Func<IReadOnlyDictionary<string, Expr>, Expr[], Expr> loss) => this.loss = (p, data) => (loss(p, data), []);
+
+    internal CompiledValueAndGrad(Func<IReadOnlyDictionary<string, Expr>, Expr[], (Expr Loss, Expr[] Aux)> loss) => this.loss = loss;
 
     /// <summary>How many signatures have been traced so far.</summary>
     public int TraceCount
@@ -97,6 +132,17 @@ public sealed class CompiledValueAndGrad
     /// <summary>The loss at the parameters and data, and its gradient for every parameter by name.</summary>
     /// <exception cref="ArgumentException">The loss cannot be traced with these inputs, or returns more than one element.</exception>
     public (Tensor Loss, Parameters Gradients) Invoke(Parameters parameters, params Tensor[] data)
+    {
+        var (value, _, gradients) = InvokeWithAux(parameters, data);
+        return (value, gradients);
+    }
+
+    /// <summary>
+    /// The loss at the parameters and data, the auxiliary outputs the loss function returned beside it (none for a loss
+    /// compiled without them), and its gradient for every parameter by name.
+    /// </summary>
+    /// <exception cref="ArgumentException">The loss cannot be traced with these inputs, or returns more than one element.</exception>
+    public (Tensor Loss, Tensor[] Aux, Parameters Gradients) InvokeWithAux(Parameters parameters, params Tensor[] data)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         Interop.ThrowIfAnyNull(data, nameof(data));
@@ -112,8 +158,8 @@ public sealed class CompiledValueAndGrad
                 compiled = Diff.Compile((Expr[] inputs) =>
                 {
                     var batch = inputs[k..];
-                    var (value, gradients) = Diff.ValueAndGrad((Expr[] p) => loss(Diff.Named(names, p), batch), inputs[..k]);
-                    return [value, .. gradients];
+                    var (value, aux, gradients) = Diff.ValueAndGrad((Expr[] p) => loss(Diff.Named(names, p), batch), inputs[..k]);
+                    return [value, .. aux, .. gradients];
                 });
                 byNames.Add(key, compiled);
             }
@@ -127,7 +173,8 @@ public sealed class CompiledValueAndGrad
         {
             throw Renamed(e, names, data.Length);
         }
-        return (results[0], new Parameters(names, results[1..]));
+        int auxCount = results.Length - 1 - names.Length;
+        return (results[0], results[1..(1 + auxCount)], new Parameters(names, results[(1 + auxCount)..]));
     }
 
     // The compiled function numbers its inputs as one array, parameters first, then the data; the

@@ -138,6 +138,37 @@ public static partial class Diff
     }
 
     /// <summary>
+    /// JAX's <c>value_and_grad(f, has_aux=True)</c>: f returns its one-element loss and auxiliary outputs
+    /// (metrics, predictions) built from the same inputs, <c>(Expr[] p) =&gt; (loss, [accuracy])</c>. The result
+    /// is the loss, the auxiliary outputs at the inputs (not differentiated: they may have any shape) and the
+    /// gradient of the loss with respect to each input. The auxiliary outputs share the loss's graph, so
+    /// evaluating them together (<see cref="Expr.EvalMany"/>, or as outputs of a compiled step) runs the
+    /// forward pass once.
+    /// </summary>
+    /// <exception cref="ArgumentException">The loss has more or fewer than one element.</exception>
+    public static (Expr Value, Expr[] Aux, Expr[] Gradients) ValueAndGrad(Func<Expr[], (Expr Loss, Expr[] Aux)> f, params Expr[] xs)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        Interop.ThrowIfAnyNull(xs, nameof(xs));
+        var (value, aux, gradients) = CoreDiff.valueAndGradWithAuxN(Interop.LiftWithAux(f, "ValueAndGrad"), Interop.List(xs)).ToValueTuple();
+        return (Expr.Wrap(value), Interop.Wrap(aux), Interop.Wrap(gradients));
+    }
+
+    /// <summary>
+    /// JAX's <c>value_and_grad(f, has_aux=True)</c> for a function of one Expr:
+    /// <c>x =&gt; (loss, [metric])</c> gives the loss, the auxiliary outputs (not differentiated) and the gradient.
+    /// </summary>
+    /// <exception cref="ArgumentException">The loss has more or fewer than one element.</exception>
+    [OverloadResolutionPriority(1)]
+    public static (Expr Value, Expr[] Aux, Expr Gradient) ValueAndGrad(Func<Expr, (Expr Loss, Expr[] Aux)> f, Expr x)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(x);
+        var (value, aux, gradients) = ValueAndGrad(xs => f(xs[0]), new[] { x });
+        return (value, aux, gradients[0]);
+    }
+
+    /// <summary>
     /// A core transform of f (grad, jacobian, hessian) as a C# function of x. When <paramref name="oneElement"/>
     /// names the public method, f must return one element and a result of another shape is reported under that name.
     /// </summary>

@@ -8,11 +8,11 @@ namespace FunctionalDiff;
 // each is one primitive of the core with a fused rule, which keeps second derivatives accurate.
 public sealed partial class Expr
 {
-    /// <summary>Softmax along an axis, computed stably (the maximum is subtracted first).</summary>
-    public Expr Softmax(int axis) => Wrap(CoreNn.softmax(axis, Node));
+    /// <summary>Softmax along an axis, the last by default (jax.nn.softmax's axis=-1; torch needs the dim), computed stably (the maximum is subtracted first).</summary>
+    public Expr Softmax(int axis = -1) => Wrap(CoreNn.softmax(axis, Node));
 
-    /// <summary>log(softmax(x)) along an axis, computed stably.</summary>
-    public Expr LogSoftmax(int axis) => Wrap(CoreNn.logSoftmax(axis, Node));
+    /// <summary>log(softmax(x)) along an axis, the last by default (jax.nn.log_softmax's axis=-1), computed stably.</summary>
+    public Expr LogSoftmax(int axis = -1) => Wrap(CoreNn.logSoftmax(axis, Node));
 
     /// <summary>log(sum(exp(x))) over every element, a scalar (jax.nn.logsumexp without an axis, as <see cref="Sum()"/>); no overflow for large inputs.</summary>
     public Expr LogSumExp() => Wrap(CoreNn.logSumExp(AllAxes, false, Node));

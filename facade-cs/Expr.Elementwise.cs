@@ -39,6 +39,13 @@ public sealed partial class Expr
     /// torch's default threshold (x itself above 20), it is log(1 + e^x) to rounding at every x; its σ is 1 above 40.
     /// </summary>
     public Expr Softplus() => Apply(CoreNn.softplus);
+
+    /// <summary>
+    /// torch's softplus with <paramref name="beta"/>: log(1 + e^(βx))/β, a sharper (β &gt; 1) or softer ReLU. As <see cref="Softplus()"/>,
+    /// it keeps the function above torch's threshold (βx &gt; 20, where torch returns x, less than e^−20/β away). F#: <c>Activations.softplusWithBeta</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">beta is not positive and finite.</exception>
+    public Expr Softplus(double beta) => Wrap(FunctionalDiff.Core.Activations.softplusWithBeta(beta, Node));
     /// <summary>|x|; its derivative at 0 is 0, as in torch.</summary>
     public Expr Abs() => Apply(Build.abs);
     /// <summary>−1, 0 or 1 (zero derivative).</summary>

@@ -47,6 +47,21 @@ internal static class Interop
     internal static FSharpFunc<FSharpList<CoreExpr>, CoreExpr> LiftManyOneElement(Func<Expr[], Expr> f, string method) =>
         FuncConvert.FromFunc<FSharpList<CoreExpr>, CoreExpr>(xs => OneElement(method, Result(f(Wrap(xs)), "the function")));
 
+    /// <summary>
+    /// f lifted for a gradient with auxiliary outputs: a loss of another shape than one element, or a null
+    /// auxiliary output, is reported under the public method's name.
+    /// </summary>
+    internal static FSharpFunc<FSharpList<CoreExpr>, Tuple<CoreExpr, FSharpList<CoreExpr>>> LiftWithAux(Func<Expr[], (Expr Loss, Expr[] Aux)> f, string method) =>
+        FuncConvert.FromFunc<FSharpList<CoreExpr>, Tuple<CoreExpr, FSharpList<CoreExpr>>>(xs =>
+        {
+            var (loss, aux) = f(Wrap(xs));
+            var value = OneElement(method, Result(loss, "the function"));
+            if (aux is null) throw new InvalidOperationException($"{method}: the function returned null auxiliary outputs; return an empty array for none");
+            for (int i = 0; i < aux.Length; i++)
+                if (aux[i] is null) throw new InvalidOperationException($"{method}: the function's auxiliary output {i} is null");
+            return Tuple.Create(value, List(aux));
+        });
+
     static CoreExpr OneElement(string method, CoreExpr result) =>
         result.Numel == 1
             ? result

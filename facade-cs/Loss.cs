@@ -30,15 +30,31 @@ public static class Loss
     }
 
     /// <summary>
-    /// Cross-entropy as torch's cross_entropy with its <c>reduction</c> and <c>label_smoothing</c>:
+    /// Cross-entropy as torch's cross_entropy with its <c>reduction</c>, <c>label_smoothing</c> and <c>ignore_index</c>:
     /// per example (1 − ε)·(−log p[target]) + ε·mean over the classes of (−log p), then the
     /// <paramref name="reduction"/> over the batch (<see cref="Reduction.None"/> gives shape [N]).
     /// </summary>
-    /// <exception cref="ArgumentException">The shapes do not fit, a target is outside [0, C), or the smoothing is outside [0, 1].</exception>
-    public static Expr CrossEntropy(Expr logits, int[] targets, Reduction reduction = Reduction.Mean, double labelSmoothing = 0)
+    /// <param name="logits">[N, C] scores.</param>
+    /// <param name="targets">N class indices.</param>
+    /// <param name="reduction">Mean (torch's default), Sum or None.</param>
+    /// <param name="labelSmoothing">ε in [0, 1].</param>
+    /// <param name="ignoreIndex">
+    /// torch's ignore_index, given explicitly (torch's default −100 is not assumed): an example whose target is this
+    /// index has loss 0 and no gradient, and the mean is over the examples kept (NaN when every one is ignored, as torch).
+    /// </param>
+    /// <exception cref="ArgumentException">The shapes do not fit, a target other than ignoreIndex is outside [0, C), or the smoothing is outside [0, 1].</exception>
+    public static Expr CrossEntropy(Expr logits, int[] targets, Reduction reduction = Reduction.Mean, double labelSmoothing = 0, int? ignoreIndex = null)
     {
-        var indices = Indices(logits, targets);
+        var indices = Indices(logits, targets, "CrossEntropy", ignoreIndex);
+        if (ignoreIndex is int ignored) return Ignoring(logits, Expr.Wrap(indices), ignored, reduction, labelSmoothing);
         return Reduce(Expr.Wrap(CoreNn.crossEntropyPerExample(labelSmoothing, logits.Node, indices)), reduction);
+    }
+
+    static Expr Ignoring(Expr logits, Expr targets, int ignoreIndex, Reduction reduction, double labelSmoothing)
+    {
+        var result = CoreNn.crossEntropyIgnoring(labelSmoothing, ignoreIndex, logits.Node, targets.Node);
+        var (perExample, kept) = (Expr.Wrap(result.Item1), Expr.Wrap(result.Item2));
+        return reduction == Reduction.Mean ? perExample.Sum() / kept : Reduce(perExample, reduction);
     }
 
     /// <summary>
@@ -63,11 +79,21 @@ public static class Loss
     /// <see cref="Expr"/>, with torch's <c>reduction</c> and <c>label_smoothing</c> (for probabilities,
     /// torch's mix (1 − ε)·t + ε/C). <see cref="Reduction.None"/> gives shape [N].
     /// </summary>
+    /// <param name="logits">[N, C] scores, or [C] for one example.</param>
+    /// <param name="targets">Class indices [N] (rank 0 for one example) or class probabilities of the logits' shape.</param>
+    /// <param name="reduction">Mean (torch's default), Sum or None.</param>
+    /// <param name="labelSmoothing">ε in [0, 1].</param>
+    /// <param name="ignoreIndex">
+    /// torch's ignore_index for class-index targets, given explicitly (torch's default −100 is not assumed): a target
+    /// equal to it gives loss 0 and no gradient, and the mean is over the examples kept (NaN when every one is ignored,
+    /// as torch). Probability targets have no index to ignore, as in torch.
+    /// </param>
     /// <exception cref="ArgumentException">The shapes fit neither form, or the smoothing is outside [0, 1].</exception>
-    public static Expr CrossEntropy(Expr logits, Expr targets, Reduction reduction = Reduction.Mean, double labelSmoothing = 0)
+    public static Expr CrossEntropy(Expr logits, Expr targets, Reduction reduction = Reduction.Mean, double labelSmoothing = 0, int? ignoreIndex = null)
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(targets);
+        if (ignoreIndex is int ignored) return Ignoring(logits, targets, ignored, reduction, labelSmoothing);
         return Reduce(Expr.Wrap(CoreNn.crossEntropyPerExampleOf(labelSmoothing, logits.Node, targets.Node)), reduction);
     }
 
@@ -76,11 +102,19 @@ public static class Loss
     /// <paramref name="input"/> holds log-probabilities [N, C] (<see cref="Expr.LogSoftmax"/>(1)'s output), so
     /// <c>NllLoss(logits.LogSoftmax(1), targets)</c> is <see cref="CrossEntropy(Expr, int[])"/> of the logits.
     /// </summary>
-    /// <exception cref="ArgumentException">input is not [N, C] with N targets, or a target is outside [0, C).</exception>
-    public static Expr NllLoss(Expr input, int[] targets, Reduction reduction = Reduction.Mean)
+    /// <param name="input">Log-probabilities [N, C].</param>
+    /// <param name="targets">N class indices.</param>
+    /// <param name="reduction">Mean (torch's default), Sum or None.</param>
+    /// <param name="ignoreIndex">
+    /// torch's ignore_index, given explicitly: an example whose target is this index gives 0 and no gradient, and the
+    /// mean is over the examples kept, as <see cref="CrossEntropy(Expr, int[], Reduction, double, int?)"/>.
+    /// </param>
+    /// <exception cref="ArgumentException">input is not [N, C] with N targets, or a target other than ignoreIndex is outside [0, C).</exception>
+    public static Expr NllLoss(Expr input, int[] targets, Reduction reduction = Reduction.Mean, int? ignoreIndex = null)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var indices = Indices(input, targets, "NllLoss");
+        var indices = Indices(input, targets, "NllLoss", ignoreIndex);
+        if (ignoreIndex is int ignored) return NllIgnoring(input, Expr.Wrap(indices), ignored, reduction);
         return Reduce(Expr.Wrap(CoreNn.nllLossPerExample(input.Node, indices)), reduction);
     }
 
@@ -88,12 +122,24 @@ public static class Loss
     /// torch's nll_loss against class indices given as an <see cref="Expr"/>: [N] for input [N, C], or rank 0 for
     /// unbatched input [C]. An index outside [0, C) is found at evaluation, by the Gather that picks it.
     /// </summary>
+    /// <param name="input">Log-probabilities [N, C], or [C] for one example.</param>
+    /// <param name="targets">Class indices [N], or rank 0 for one example.</param>
+    /// <param name="reduction">Mean (torch's default), Sum or None.</param>
+    /// <param name="ignoreIndex">torch's ignore_index, given explicitly, as in the <c>int[]</c> overload.</param>
     /// <exception cref="ArgumentException">The shapes fit neither form.</exception>
-    public static Expr NllLoss(Expr input, Expr targets, Reduction reduction = Reduction.Mean)
+    public static Expr NllLoss(Expr input, Expr targets, Reduction reduction = Reduction.Mean, int? ignoreIndex = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(targets);
+        if (ignoreIndex is int ignored) return NllIgnoring(input, targets, ignored, reduction);
         return Reduce(Expr.Wrap(CoreNn.nllLossPerExample(input.Node, targets.Node)), reduction);
+    }
+
+    static Expr NllIgnoring(Expr input, Expr targets, int ignoreIndex, Reduction reduction)
+    {
+        var result = CoreNn.nllLossIgnoring(ignoreIndex, input.Node, targets.Node);
+        var (perExample, kept) = (Expr.Wrap(result.Item1), Expr.Wrap(result.Item2));
+        return reduction == Reduction.Mean ? perExample.Sum() / kept : Reduce(perExample, reduction);
     }
 
     /// <summary>
@@ -102,14 +148,29 @@ public static class Loss
     /// <paramref name="reduction"/>. <see cref="BinaryCrossEntropyWithLogits(Expr, Expr)"/> is the stable form
     /// when the logits are at hand.
     /// </summary>
-    /// <exception cref="ArgumentException">The shapes differ (losses do not broadcast).</exception>
-    public static Expr BinaryCrossEntropy(Expr probabilities, Expr targets, Reduction reduction = Reduction.Mean)
+    /// <remarks>
+    /// torch's <c>weight</c> multiplies each element's loss and broadcasts against the targets (null: none); the mean
+    /// then divides by the element count, not by the weights' sum, as torch.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The shapes differ (losses do not broadcast), or the weight does not broadcast to them.</exception>
+    public static Expr BinaryCrossEntropy(Expr probabilities, Expr targets, Reduction reduction = Reduction.Mean, Expr? weight = null)
     {
         var (p, t) = Expr.Align(probabilities, targets);
-        return Reduce(Expr.Wrap(CoreNn.binaryCrossEntropyElements(p, t)), reduction);
+        return Reduce(Weighted("BinaryCrossEntropy", probabilities, Expr.Wrap(CoreNn.binaryCrossEntropyElements(p, t)), weight), reduction);
     }
 
-    static FunctionalDiff.Core.Expr Indices(Expr logits, int[] targets, string method = "CrossEntropy")
+    /// <summary>Element losses times a weight that broadcasts to them, checked under the loss's name.</summary>
+    static Expr Weighted(string method, Expr like, Expr elements, Expr? weight)
+    {
+        if (weight is null) return elements;
+        var w = Expr.Align(like, weight).B;
+        if (!FunctionalDiff.Core.Shape.broadcastsTo(w.Shape, elements.Shape))
+            throw new FunctionalDiff.Core.ShapeException(
+                $"{method}: weight {FunctionalDiff.Core.Shape.format(w.Shape)} does not broadcast to the targets' shape {FunctionalDiff.Core.Shape.format(elements.Shape)}");
+        return Expr.Wrap(Build.mul(elements.Node, Build.cast(elements.Node.DType, w)));
+    }
+
+    static FunctionalDiff.Core.Expr Indices(Expr logits, int[] targets, string method = "CrossEntropy", int? ignoreIndex = null)
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(targets);
@@ -119,8 +180,10 @@ public static class Loss
         var values = new double[targets.Length];
         for (int i = 0; i < targets.Length; i++)
         {
-            if (logits.Rank == 2 && (targets[i] < 0 || targets[i] >= classes))
-                throw new ArgumentOutOfRangeException(nameof(targets), targets[i], $"{method}: target {i} is {targets[i]}, outside the {classes} classes of {(method == "CrossEntropy" ? "logits" : "input")} [{string.Join(",", logits.Shape)}]");
+            if (logits.Rank == 2 && targets[i] != ignoreIndex && (targets[i] < 0 || targets[i] >= classes))
+                throw new ArgumentOutOfRangeException(nameof(targets), targets[i],
+                    $"{method}: target {i} is {targets[i]}, outside the {classes} classes of {(method == "CrossEntropy" ? "logits" : "input")} [{string.Join(",", logits.Shape)}]"
+                    + (ignoreIndex is null && targets[i] < 0 ? $"; to skip such examples as torch's ignore_index does, pass ignoreIndex: {targets[i]}" : ""));
             values[i] = targets[i];
         }
         return Build.constant(CoreTensor.FromArray(values, new[] { targets.Length }).Cast(logits.Node.DType));
@@ -143,6 +206,23 @@ public static class Loss
     {
         var (x, t) = Expr.Align(logits, targets);
         return Reduce(Expr.Wrap(CoreNn.binaryCrossEntropyWithLogitsElements(x, t)), reduction);
+    }
+
+    /// <summary>
+    /// torch's binary_cross_entropy_with_logits with its <c>weight</c> and <c>pos_weight</c>:
+    /// w·((1 − t)·x + (1 + (pw − 1)·t)·softplus(−x)) element by element, which is −w·(pw·t·log σ(x) + (1 − t)·log(1 − σ(x)))
+    /// computed stably, then the <paramref name="reduction"/>. <paramref name="weight"/> (a rescaling per element)
+    /// and <paramref name="posWeight"/> (the weight of positive targets, one per class along the last axis) broadcast
+    /// against the targets; null leaves either out.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes of logits and targets differ, or a weight does not broadcast to them.</exception>
+    public static Expr BinaryCrossEntropyWithLogits(Expr logits, Expr targets, Reduction reduction = Reduction.Mean, Expr? weight = null, Expr? posWeight = null)
+    {
+        var (x, t) = Expr.Align(logits, targets);
+        var elements = posWeight is null
+            ? Expr.Wrap(CoreNn.binaryCrossEntropyWithLogitsElements(x, t))
+            : Expr.Wrap(CoreNn.binaryCrossEntropyWithLogitsPositiveWeighted(Expr.Align(logits, posWeight).B, x, t));
+        return Reduce(Weighted("BinaryCrossEntropyWithLogits", logits, elements, weight), reduction);
     }
 
     /// <summary>Squared error with torch's <c>reduction</c> (<see cref="Reduction.None"/> keeps the shape).</summary>

@@ -99,7 +99,7 @@ public abstract class Optimizer
     /// <summary>
     /// One step with symbolic gradients, such as those <see cref="Diff.ValueAndGrad(Func{IReadOnlyDictionary{string, Expr}, Expr}, Parameters)"/>
     /// returns: they are evaluated together (one pass over the forward graph they share), then applied as
-    /// <see cref="Step(Parameters)"/> applies tensors. A compiled step (<see cref="Diff.CompileValueAndGrad"/>)
+    /// <see cref="Step(Parameters)"/> applies tensors. A compiled step (<see cref="Diff.CompileValueAndGrad(Func{IReadOnlyDictionary{string, Expr}, Expr[], Expr})"/>)
     /// is faster in a loop; this is for the uncompiled spelling torch users write first.
     /// </summary>
     /// <exception cref="ArgumentException">As <see cref="Step(Parameters)"/>.</exception>

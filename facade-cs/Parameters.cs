@@ -5,7 +5,7 @@ namespace FunctionalDiff;
 /// <summary>
 /// An immutable, ordered collection of named tensors: a model's parameters, their gradients, an
 /// <c>.npz</c> file's arrays. <see cref="Diff.ValueAndGrad(Func{IReadOnlyDictionary{string, Expr}, Expr}, Parameters)"/>
-/// and <see cref="Diff.CompileValueAndGrad"/> take one and return gradients under the same names;
+/// and <see cref="Diff.CompileValueAndGrad(Func{IReadOnlyDictionary{string, Expr}, Expr[], Expr})"/> take one and return gradients under the same names;
 /// the optimizers (<see cref="Adam"/>, <see cref="Sgd"/>, ...) step one.
 /// </summary>
 /// <example><code>

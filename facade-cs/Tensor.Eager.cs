@@ -18,13 +18,13 @@ public sealed partial class Tensor
         return ((Expr)this).MatMul(other);
     }
 
-    /// <summary>softmax along <paramref name="axis"/> (torch.softmax(t, dim)), computed as <see cref="Expr.Softmax"/> is.</summary>
+    /// <summary>softmax along <paramref name="axis"/>, the last by default (torch.softmax(t, dim), jax.nn.softmax), computed as <see cref="Expr.Softmax"/> is.</summary>
     /// <exception cref="ArgumentException">The axis is out of range.</exception>
-    public Tensor Softmax(int axis) => EagerPlans.Run($"Softmax {axis}", a => a[0].Softmax(axis), this);
+    public Tensor Softmax(int axis = -1) => EagerPlans.Run($"Softmax {axis}", a => a[0].Softmax(axis), this);
 
-    /// <summary>log-softmax along <paramref name="axis"/> (torch.log_softmax(t, dim)), computed as <see cref="Expr.LogSoftmax"/> is.</summary>
+    /// <summary>log-softmax along <paramref name="axis"/>, the last by default (torch.log_softmax(t, dim), jax.nn.log_softmax), computed as <see cref="Expr.LogSoftmax"/> is.</summary>
     /// <exception cref="ArgumentException">The axis is out of range.</exception>
-    public Tensor LogSoftmax(int axis) => EagerPlans.Run($"LogSoftmax {axis}", a => a[0].LogSoftmax(axis), this);
+    public Tensor LogSoftmax(int axis = -1) => EagerPlans.Run($"LogSoftmax {axis}", a => a[0].LogSoftmax(axis), this);
 
     /// <summary>log Σ exp over every element, a scalar, computed stably, as <see cref="Expr.LogSumExp()"/> is.</summary>
     public Tensor LogSumExp() => EagerPlans.Run("LogSumExp", a => a[0].LogSumExp(), this);
@@ -72,6 +72,14 @@ public sealed partial class Tensor
     /// <summary>Axes <paramref name="startAxis"/> to <paramref name="endAxis"/> (inclusive) merged into one, as torch.flatten. A view.</summary>
     /// <exception cref="ArgumentException">An axis is out of range, or startAxis comes after endAxis.</exception>
     public Tensor Flatten(int startAxis = 0, int endAxis = -1) => Reshape(((Expr)this).Flatten(startAxis, endAxis).Shape);
+
+    /// <summary>
+    /// One-hot codes of integer labels held in this tensor (torch.nn.functional.one_hot, jax.nn.one_hot): a new last
+    /// axis of <paramref name="classes"/> entries, 1 at each label's class, in this tensor's dtype, as
+    /// <see cref="Expr.OneHot"/> computes it; <c>Tensor.FromArray([2, 0, 1]).OneHot(3)</c> is a 3×3 target batch.
+    /// </summary>
+    /// <exception cref="ArgumentException">A label is not a whole number in [0, classes), or classes is not positive.</exception>
+    public Tensor OneHot(int classes) => ((Expr)this).OneHot(classes).Eval();
 
     /// <summary><paramref name="ifTrue"/> where <paramref name="condition"/> is nonzero, else the number <paramref name="ifFalse"/> (in ifTrue's dtype).</summary>
     public static Tensor Where(Tensor condition, Tensor ifTrue, double ifFalse)

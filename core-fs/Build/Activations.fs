@@ -34,6 +34,13 @@ module Activations =
     /// x·σ(x) (also called swish).
     let silu (x: Expr) = x * Expr.sigmoid x
 
+    /// torch's softplus with beta: log(1 + e^(βx))/β, without torch's threshold (as Nn.softplus), so it is the
+    /// function itself at every x; torch returns x where βx > 20, which differs from it by less than e^-20/β.
+    let softplusWithBeta (beta: float) (x: Expr) =
+        if not (beta > 0.0 && Double.IsFinite beta) then
+            invalidArg "beta" (sprintf "Softplus: beta = %g must be positive and finite (input %s)" beta (Shape.format x.Dims))
+        if beta = 1.0 then Nn.softplus x else Nn.softplus (beta * x) / beta
+
     /// x for x > 0, α(eˣ - 1) otherwise, with torch's derivatives at 0: α at first order (its
     /// backward takes the branch x ≤ 0), then 0 (its double backward masks x < 0). The branch is
     /// chosen by x ≤ 0 as torch's kernel does, so NaN takes the identity (slope 1). The negative

@@ -207,6 +207,36 @@ module Nn =
     let binaryCrossEntropyWithLogits (logits: Expr) (targets: Expr) =
         Expr.mean (binaryCrossEntropyWithLogitsElements logits targets)
 
+    /// torch's binary_cross_entropy_with_logits with pos_weight, element by element: (1 − t)·x + (1 + (w − 1)·t)·softplus(−x),
+    /// torch's form of −(w·t·log σ(x) + (1 − t)·log(1 − σ(x))); w broadcasts against the targets (one weight per class
+    /// along the last axis, as torch). Without a weight it is binaryCrossEntropyWithLogitsElements.
+    let binaryCrossEntropyWithLogitsPositiveWeighted (positiveWeight: Expr) (logits: Expr) (targets: Expr) =
+        sameShape "BinaryCrossEntropyWithLogits" "logits" logits targets
+        let targets = Expr.cast logits.DType targets
+        let positiveWeight = Expr.cast logits.DType positiveWeight
+        if not (Shape.broadcastsTo positiveWeight.Dims targets.Dims) then
+            Shape.fail "BinaryCrossEntropyWithLogits"
+                (sprintf "posWeight %s does not broadcast to the targets' shape %s" (Shape.format positiveWeight.Dims) (Shape.format targets.Dims))
+        (1.0 - targets) * logits + (1.0 + (positiveWeight - 1.0) * targets) * softplus (-logits)
+
+    /// Cross-entropy per example with torch's ignore_index, for class-index targets: a target equal to
+    /// `ignoreIndex` gives a loss of 0 (and no gradient), and the second result counts the targets kept, the
+    /// divisor of torch's mean. Probability targets have no index to ignore and are passed through, counted
+    /// as the batch.
+    let crossEntropyIgnoring (labelSmoothing: float) (ignoreIndex: int) (logits: Expr) (targets: Expr) =
+        let targets = Expr.cast logits.DType targets
+        let isIndices = targets.Rank = logits.Rank - 1
+        if not isIndices then
+            let perExample = crossEntropyPerExampleOf labelSmoothing logits targets
+            perExample, Expr.scalar logits.DType (float (max 1 perExample.Numel))
+        else
+            let kept = Expr.ne targets (Expr.scalar targets.DType (float ignoreIndex))
+            // an ignored row picks class 0, a valid index, and its loss is then replaced by 0: the where
+            // keeps the picked entry's cotangent at 0
+            let safe = Expr.where kept targets (Expr.scalar targets.DType 0.0)
+            let perExample = crossEntropyPerExampleOf labelSmoothing logits safe
+            Expr.where kept perExample (Expr.scalar perExample.DType 0.0), Expr.sum (Expr.cast logits.DType kept)
+
     /// torch's binary_cross_entropy element by element, from probabilities p rather than logits:
     /// −(t·log p + (1 − t)·log(1 − p)), each log clamped below at −100 as torch clamps it, so p = 0 or 1
     /// gives a finite loss; NaN stays NaN. Inside the clamp the slope is (p − t)/(p(1 − p)), torch's.
@@ -234,6 +264,14 @@ module Nn =
             Shape.fail "NllLoss"
                 (sprintf "input %s needs rank 2 and targets %s rank 1 with the same batch (or input [C] and a rank-0 target)"
                      (Shape.format input.Dims) (Shape.format targets.Dims))
+
+    /// nllLossPerExample with torch's ignore_index: a target equal to `ignoreIndex` gives 0 (and no gradient); the
+    /// second result counts the targets kept, the divisor of torch's mean.
+    let nllLossIgnoring (ignoreIndex: int) (input: Expr) (targets: Expr) =
+        let targets = Expr.cast input.DType targets
+        let kept = Expr.ne targets (Expr.scalar targets.DType (float ignoreIndex))
+        let safe = Expr.where kept targets (Expr.scalar targets.DType 0.0)
+        Expr.where kept (nllLossPerExample input safe) (Expr.scalar input.DType 0.0), Expr.sum (Expr.cast input.DType kept)
 
     /// A dense layer as torch.nn.Linear: x @ weightᵀ + bias, weight [out, in].
     /// x is [..., in]; bias is [out] or a scalar.

@@ -150,7 +150,10 @@ module Diff =
 
     /// The gradients of a one-element f, and its value when `withValue`: without it the value is
     /// neither simplified nor substituted, which a gradient inside a loop would pay at every step.
-    let private differentiate (caller: string) (withValue: bool) (f: Expr list -> Expr) (arguments: Expr list) : Expr voption * Expr[] =
+    /// f also returns auxiliary outputs beside its one-element value (JAX's has_aux): they are
+    /// substituted with the value and never differentiated or simplified.
+    let private differentiateWithAux (caller: string) (withValue: bool) (f: Expr list -> Expr * Expr[]) (arguments: Expr list)
+        : Expr voption * Expr[] * Expr[] =
         // the list walked by hand and the rest in arrays with loops: see finishWith
         let mutable count = 0
         let mutable rest = arguments
@@ -168,17 +171,27 @@ module Diff =
         for i in count - 1 .. -1 .. 0 do
             varList <- vars.[i] :: varList
         let start = if count > 0 then vars.[0].Id else Int64.MaxValue
-        let output = f varList
+        let output, aux = f varList
         let seed = seedFor caller output
         let found = Vjp.backward output seed vars
         let filled: Expr[] = Array.zeroCreate found.Length
         for i in 0 .. found.Length - 1 do
             filled.[i] <- match found.[i] with Some c -> c | None -> Expr.zerosLike vars.[i]
         if withValue then
-            match finishWith start replacements 1 [| [| output |]; filled |] with
-            | [| [| value |]; gradients |] -> ValueSome value, gradients
+            let values: Expr[] = Array.zeroCreate (1 + aux.Length)
+            values.[0] <- output
+            Array.Copy(aux, 0, values, 1, aux.Length)
+            match finishWith start replacements 1 [| values; filled |] with
+            | [| substituted; gradients |] ->
+                let auxiliary: Expr[] = Array.zeroCreate aux.Length
+                Array.Copy(substituted, 1, auxiliary, 0, aux.Length)
+                ValueSome substituted.[0], auxiliary, gradients
             | _ -> invalidOp "a value and gradients expected"
-        else ValueNone, (finishWith start replacements 0 [| filled |]).[0]
+        else ValueNone, [||], (finishWith start replacements 0 [| filled |]).[0]
+
+    let private differentiate (caller: string) (withValue: bool) (f: Expr list -> Expr) (arguments: Expr list) : Expr voption * Expr[] =
+        let value, _, gradients = differentiateWithAux caller withValue (fun args -> f args, [||]) arguments
+        value, gradients
 
     /// The value of a one-element f and its gradient with respect to each argument.
     let valueAndGradN (f: Expr list -> Expr) (arguments: Expr list) : Expr * Expr list =
@@ -189,6 +202,19 @@ module Diff =
                 list <- gradients.[i] :: list
             value, list
         | ValueNone, _ -> invalidOp "a value expected"
+
+    /// JAX's value_and_grad with has_aux: f returns its one-element value and auxiliary outputs (metrics,
+    /// predictions) built from the same arguments; the result is the value, the auxiliary outputs at the
+    /// arguments (not differentiated) and the gradient of the value with respect to each argument.
+    let valueAndGradWithAuxN (f: Expr list -> Expr * Expr list) (arguments: Expr list) : Expr * Expr list * Expr list =
+        match differentiateWithAux "ValueAndGrad" true (fun args -> let value, aux = f args in value, Array.ofList aux) arguments with
+        | ValueSome value, aux, gradients -> value, List.ofArray aux, List.ofArray gradients
+        | ValueNone, _, _ -> invalidOp "a value expected"
+
+    /// valueAndGradWithAuxN for a function of one argument.
+    let valueAndGradWithAux (f: Expr -> Expr * Expr list) (x: Expr) : Expr * Expr list * Expr =
+        let value, aux, gradients = valueAndGradWithAuxN (fun args -> f (List.head args)) [ x ]
+        value, aux, List.head gradients
 
     /// The gradient of a one-element f with respect to each argument (JAX's argnums over a list).
     let gradN (f: Expr list -> Expr) (arguments: Expr list) : Expr list = List.ofArray (snd (differentiate "Grad" false f arguments))

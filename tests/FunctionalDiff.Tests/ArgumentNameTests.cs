@@ -31,6 +31,12 @@ public class ArgumentNameTests
         if (type == typeof(Func<Expr, Expr, Expr>)) return (Func<Expr, Expr, Expr>)((x, y) => (x * y).Sum());
         if (type == typeof(Func<Expr[], Expr>)) return (Func<Expr[], Expr>)(xs => xs[0].Sum());
         if (type == typeof(Func<Expr[], Expr[]>)) return (Func<Expr[], Expr[]>)(xs => [xs[0].Sum()]);
+        if (type == typeof(Func<IReadOnlyDictionary<string, Expr>, Expr[], (Expr, Expr[])>))
+            return (Func<IReadOnlyDictionary<string, Expr>, Expr[], (Expr, Expr[])>)((p, d) => (p["w"].Sum(), [p["w"]]));
+        if (type == typeof(Func<IReadOnlyDictionary<string, Expr>, (Expr, Expr[])>))
+            return (Func<IReadOnlyDictionary<string, Expr>, (Expr, Expr[])>)(p => (p["w"].Sum(), [p["w"]]));
+        if (type == typeof(Func<Expr[], (Expr, Expr[])>)) return (Func<Expr[], (Expr, Expr[])>)(xs => (xs[0].Sum(), [xs[0]]));
+        if (type == typeof(Func<Expr, (Expr, Expr[])>)) return (Func<Expr, (Expr, Expr[])>)(x => (x.Sum(), [x]));
         if (type == typeof(Func<Expr[], Expr, Expr?[]>)) return (Func<Expr[], Expr, Expr?[]>)((xs, g) => [g]);
         if (type == typeof(Tensor[])) return new[] { Tensor.Ones(new[] { 2, 2 }) };
         if (type == typeof(CompiledFunction)) return Diff.Compile(xs => [xs[0].Sum()]);

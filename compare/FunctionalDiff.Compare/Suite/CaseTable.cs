@@ -17,7 +17,8 @@ public static partial class CaseTable
             .Concat(Composites()).Concat(Models()).Concat(Conventions()).Concat(Nested())
             .Concat(Linalg()).Concat(Special()).Concat(Convolutions()).Concat(Vmap())
             .Concat(Recurrent()).Concat(ScanPrimitive()).Concat(EinsumEllipsis()).Concat(EdgeCases())
-            .Concat(ElementaryFunctions()).Concat(StructureConveniences()).Concat(NormalisationAndViews()).Concat(TorchExtras()).Concat(Resampling()).ToList();
+            .Concat(ElementaryFunctions()).Concat(StructureConveniences()).Concat(NormalisationAndViews()).Concat(TorchExtras())
+            .Concat(Resampling()).Concat(Functional()).ToList();
 
     // ---- helpers that keep each row on one line ----
 

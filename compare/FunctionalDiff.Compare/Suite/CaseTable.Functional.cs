@@ -1,0 +1,54 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using TT = TorchSharp.torch.Tensor;
+using F = TorchSharp.torch.nn.functional;
+
+namespace FunctionalDiff.Compare.Suite;
+
+// torch.nn.functional's calls a PyTorch user ports (2026-12-05): normalize, cosine_similarity,
+// pairwise_distance, F.pad's four modes, binary_cross_entropy_with_logits with weight and pos_weight, and
+// cross_entropy with ignore_index and label smoothing.
+public static partial class CaseTable
+{
+    static readonly long[] IgnoredTargets = { 2, -100, 0, 1, -100 };
+
+    static IEnumerable<Case> Functional()
+    {
+        yield return C("normalize p=2 axis 1 [3,4]", new[] { I(3, 4) }, x => Nn.Normalize(x[0]), x => F.normalize(x[0]));
+        yield return C("normalize p=3 axis 0 [3,4]", new[] { I(3, 4) }, x => Nn.Normalize(x[0], p: 3, axis: 0), x => F.normalize(x[0], p: 3, dim: 0));
+        yield return C("cosineSimilarity [3,4]·[3,4]", new[] { I(3, 4), I(3, 4) }, x => Nn.CosineSimilarity(x[0], x[1]), x => F.cosine_similarity(x[0], x[1]));
+        yield return C("cosineSimilarity axis -1 [2,3,4]·[1,4]", new[] { I(2, 3, 4), I(1, 4) }, x => Nn.CosineSimilarity(x[0], x[1], axis: -1),
+            x => F.cosine_similarity(x[0], x[1], dim: -1));
+        yield return C("pairwiseDistance p=2 [3,4]·[3,4]", new[] { I(3, 4), I(3, 4) }, x => Nn.PairwiseDistance(x[0], x[1]), x => F.pairwise_distance(x[0], x[1]));
+        yield return C("pairwiseDistance p=3 keepDims [3,4]·[4]", new[] { I(3, 4), I(4) }, x => Nn.PairwiseDistance(x[0], x[1], p: 3, keepDims: true),
+            x => F.pairwise_distance(x[0], x[1], p: 3, keepdim: true));
+        foreach (var (mode, torchMode) in new[] { (PadMode.Reflect, PaddingModes.Reflect), (PadMode.Replicate, PaddingModes.Replicate), (PadMode.Circular, PaddingModes.Circular) })
+            yield return C($"pad {mode} (2,1,1,2) [2,3,4]", new[] { I(2, 3, 4) }, x => Nn.Pad(x[0], [2, 1, 1, 2], mode).Sin(),
+                x => F.pad(x[0], new long[] { 2, 1, 1, 2 }, torchMode).sin());
+        yield return C("pad constant 0.5 (1,2) [3,4]", new[] { I(3, 4) }, x => Nn.Pad(x[0], [1, 2], value: 0.5).Sin(),
+            x => F.pad(x[0], new long[] { 1, 2 }, value: 0.5).sin());
+        // torch differentiates neither weight nor pos_weight (autograd refuses them as inputs), so they are constants here
+        double[] positive = { 0.5, 1.5, 2, 3 }, perExample = { 1, 0.5, 2 };
+        yield return C("bceWithLogits weight posWeight sum [3,4]", new[] { I(3, 4), U(3, 4) },
+            x => Loss.BinaryCrossEntropyWithLogits(x[0], (x[1] + 1.0) * 0.5, Reduction.Sum, weight: Const(perExample, [3, 1], x[0]), posWeight: Const(positive, [4], x[0])),
+            x => F.binary_cross_entropy_with_logits(x[0], (x[1] + 1.0) * 0.5, weight: Const(perExample, new long[] { 3, 1 }, x[0]), reduction: nn.Reduction.Sum,
+                pos_weights: Const(positive, new long[] { 4 }, x[0])));
+        yield return C("bceWithLogits posWeight mean [5,4]", new[] { I(5, 4), U(5, 4) },
+            x => Loss.BinaryCrossEntropyWithLogits(x[0], (x[1] + 1.0) * 0.5, posWeight: Const(positive, [4], x[0])),
+            x => F.binary_cross_entropy_with_logits(x[0], (x[1] + 1.0) * 0.5, pos_weights: Const(positive, new long[] { 4 }, x[0])));
+        yield return C("bce weight [3,4]", new[] { U(3, 4), U(3, 4) },
+            x => Loss.BinaryCrossEntropy((x[0] * 2.0).Sigmoid(), (x[1] + 1.0) * 0.5, weight: Const(positive, [4], x[0])),
+            x => F.binary_cross_entropy((x[0] * 2.0).sigmoid(), (x[1] + 1.0) * 0.5, weight: Const(positive, new long[] { 4 }, x[0])));
+        foreach (var beta in new[] { 0.5, 3.0 })
+            yield return C($"softplus beta {beta} [2,3]", new[] { I(2, 3) }, x => x[0].Softplus(beta), x => F.softplus(x[0], beta: beta));
+        foreach (var smoothing in new[] { 0.0, 0.2 })
+            yield return C($"crossEntropy ignoreIndex -100 smoothing {smoothing} [5,3]", new[] { I(5, 3) },
+                x => Loss.CrossEntropy(x[0], IgnoredTargets.Select(t => (int)t).ToArray(), ignoreIndex: -100, labelSmoothing: smoothing),
+                x => F.cross_entropy(x[0], torch.tensor(IgnoredTargets), ignore_index: -100, label_smoothing: smoothing));
+        // TorchSharp's nll_loss takes no ignore_index; torch's cross_entropy of log-probabilities is nll_loss of them
+        // (log_softmax leaves log-probabilities unchanged), with the ignore_index
+        yield return C("nllLoss ignoreIndex -100 sum [5,3]", new[] { I(5, 3) },
+            x => Loss.NllLoss(x[0].LogSoftmax(1), IgnoredTargets.Select(t => (int)t).ToArray(), Reduction.Sum, ignoreIndex: -100),
+            x => F.cross_entropy(F.log_softmax(x[0], 1), torch.tensor(IgnoredTargets), ignore_index: -100, reduction: nn.Reduction.Sum));
+    }
+}

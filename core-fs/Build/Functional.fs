@@ -1,0 +1,100 @@
+/// torch.nn.functional's vector utilities and padding modes, as composites of primitives (so their
+/// derivatives of every order follow from the primitives' rules): normalize, cosine_similarity,
+/// pairwise_distance and F.pad's constant, reflect, replicate and circular modes.
+namespace FunctionalDiff.Core
+
+/// The modes of torch's F.pad.
+[<RequireQualifiedAccess>]
+type PadMode =
+    /// A constant value outside the input.
+    | Constant
+    /// The input mirrored about its edge entries, which are not repeated ([1 2 3] padded by 2: [3 2 1 2 3 2 1]).
+    | Reflect
+    /// The edge entries repeated ([1 2 3] padded by 2: [1 1 1 2 3 3 3]).
+    | Replicate
+    /// The input wrapped around ([1 2 3] padded by 2: [2 3 1 2 3 1 2]).
+    | Circular
+
+/// torch.nn.functional's normalize, cosine_similarity, pairwise_distance and pad.
+[<RequireQualifiedAccess>]
+module Functional =
+
+    let private clampBelow (eps: float) (x: Expr) = Expr.maximum x (Expr.scalar x.DType eps)
+
+    /// torch's F.normalize: x / max(‖x‖_p, ε) along the axis, so every slice has p-norm 1 (a slice whose norm
+    /// is below ε is divided by ε instead). The gradient of the max goes to the norm where the norm is above ε.
+    let normalize (p: float) (axis: int) (eps: float) (x: Expr) =
+        let axis = Shape.normalizeAxis "Normalize" x.Rank axis
+        x / clampBelow eps (Statistics.norm p [| axis |] true x)
+
+    /// torch's F.cosine_similarity: Σ (a / max(‖a‖₂, ε)) · (b / max(‖b‖₂, ε)) along the axis, a and b broadcast
+    /// against each other first; the axis is removed. torch divides each input by its norm before the product,
+    /// which keeps the result in [−1, 1]; so does this.
+    let cosineSimilarity (axis: int) (eps: float) (a: Expr) (b: Expr) =
+        let shape = Shape.broadcast "CosineSimilarity" a.Dims b.Dims
+        let a, b = Expr.broadcastTo shape a, Expr.broadcastTo shape b
+        let axis = Shape.normalizeAxis "CosineSimilarity" shape.Length axis
+        let unit (x: Expr) = x / clampBelow eps (Statistics.norm 2.0 [| axis |] true x)
+        Expr.sumAxes [| axis |] false (unit a * unit b)
+
+    /// torch's F.pairwise_distance: ‖a − b + ε‖_p along the last axis (ε added to every difference, as torch
+    /// does, so equal rows are ε·n^(1/p) apart and the gradient is defined there), a and b broadcast.
+    let pairwiseDistance (p: float) (eps: float) (keepDims: bool) (a: Expr) (b: Expr) =
+        let shape = Shape.broadcast "PairwiseDistance" a.Dims b.Dims
+        let difference = Expr.broadcastTo shape a - Expr.broadcastTo shape b
+        if difference.Rank = 0 then
+            Shape.fail "PairwiseDistance" (sprintf "x1 %s and x2 %s need at least one axis" (Shape.format a.Dims) (Shape.format b.Dims))
+        Statistics.norm p [| difference.Rank - 1 |] keepDims (difference + eps)
+
+    /// One axis of a pad in a mode other than Constant: the entries before and after come from x itself, built
+    /// only when their count is positive (a slice of none would be an empty node in every graph).
+    let private padAxis (mode: PadMode) (axis: int) (before: int) (after: int) (x: Expr) =
+        let n = x.Dims.[axis]
+        let name, limit, limitText =
+            match mode with
+            | PadMode.Reflect -> "reflect", n - 1, "below the axis's size"
+            | PadMode.Replicate -> "replicate", System.Int32.MaxValue, ""
+            | PadMode.Circular -> "circular", n, "at most the axis's size"
+            | PadMode.Constant -> "constant", System.Int32.MaxValue, ""
+        if before < 0 || after < 0 then
+            Shape.fail "Pad" (sprintf "%s padding of axis %d of %s takes no negative amounts, got (%d, %d)" name axis (Shape.format x.Dims) before after)
+        if n = 0 && before + after > 0 then
+            Shape.fail "Pad" (sprintf "%s padding of the empty axis %d of %s has nothing to copy" name axis (Shape.format x.Dims))
+        if before > limit || after > limit then
+            Shape.fail "Pad" (sprintf "%s padding (%d, %d) of axis %d of %s must be %s (%d)" name before after axis (Shape.format x.Dims) limitText n)
+        let part (start: int) (stop: int) = Expr.sliceAxis axis start stop x
+        let edges =
+            match mode with
+            | PadMode.Reflect -> (fun () -> Expr.flip [| axis |] (part 1 (before + 1))), (fun () -> Expr.flip [| axis |] (part (n - 1 - after) (n - 1)))
+            | PadMode.Replicate ->
+                let repeated (start: int) (count: int) =
+                    let edge = part start (start + 1)
+                    Expr.broadcastTo (Array.mapi (fun i d -> if i = axis then count else d) edge.Dims) edge
+                (fun () -> repeated 0 before), (fun () -> repeated (n - 1) after)
+            | PadMode.Circular -> (fun () -> part (n - before) n), (fun () -> part 0 after)
+            | PadMode.Constant -> invalidOp "constant padding copies no entries; Functional.pad builds it with Expr.pad"
+        let first, last = edges
+        if before = 0 && after = 0 then x
+        else Expr.concat axis [ if before > 0 then first ()
+                                x
+                                if after > 0 then last () ]
+
+    /// F.pad over every axis: before.[i] entries ahead of axis i and after.[i] behind it. Constant fills with
+    /// `value` (and crops where an amount is negative, as torch); the other modes copy entries of x, so the
+    /// gradient of a padded entry goes back to the entry it copies.
+    let pad (mode: PadMode) (value: float) (before: int[]) (after: int[]) (x: Expr) =
+        if before.Length <> x.Rank || after.Length <> x.Rank then
+            Shape.fail "Pad" (sprintf "needs one amount before and after each axis of %s, got %d and %d" (Shape.format x.Dims) before.Length after.Length)
+        match mode with
+        | PadMode.Constant ->
+            let padded = Expr.pad before after x
+            if value = 0.0 then padded
+            else
+                // where, not padded + value·mask: the entries of x keep their bits
+                let inside = Expr.pad before after (Expr.ones x.DType x.Dims)
+                Expr.where (Expr.gt inside (Expr.scalar x.DType 0.5)) padded (Expr.scalar x.DType value)
+        | PadMode.Reflect | PadMode.Replicate | PadMode.Circular ->
+            let mutable result = x
+            for axis in x.Rank - 1 .. -1 .. 0 do
+                result <- padAxis mode axis before.[axis] after.[axis] result
+            result
