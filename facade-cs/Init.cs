@@ -37,6 +37,15 @@ public static class Init
     public static Tensor Normal(int[] shape, int seed, double mean = 0, double std = 1, DType dtype = DType.Float64) =>
         Build(shape, () => CoreInit.normal(Interop.ToCore(dtype), seed, mean, std, shape));
 
+    /// <summary>
+    /// Normal samples with the given mean and standard deviation kept inside [<paramref name="low"/>,
+    /// <paramref name="high"/>] (torch.nn.init.trunc_normal_, whose a and b are these absolute bounds, −2 and 2 by
+    /// default): drawn by inverting the normal's CDF between the bounds, as torch, so a window far in a tail is as cheap.
+    /// </summary>
+    /// <exception cref="ArgumentException">std is not positive and finite, or low is not below high.</exception>
+    public static Tensor TruncatedNormal(int[] shape, int seed, double mean = 0, double std = 1, double low = -2, double high = 2, DType dtype = DType.Float64) =>
+        Build(shape, () => CoreInit.truncatedNormal(Interop.ToCore(dtype), seed, mean, std, low, high, shape));
+
     /// <summary>Xavier/Glorot uniform: U(−a, a), a = gain·√(6/(fan in + fan out)).</summary>
     public static Tensor XavierUniform(int[] shape, int seed, double gain = 1, DType dtype = DType.Float64) =>
         Build(shape, () => CoreInit.xavierUniform(Interop.ToCore(dtype), seed, gain, shape));

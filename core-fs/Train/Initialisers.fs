@@ -93,3 +93,20 @@ module Initialisers =
     /// Kaiming/He normal: N(0, std²) with std = gain / √fan.
     let kaimingNormal (dtype: DType) (seed: int) (a: float) (mode: FanMode) (nonlinearity: string) (shape: int[]) =
         normalFor "KaimingNormal" dtype seed 0.0 (kaimingStd "KaimingNormal" mode a nonlinearity shape) shape
+
+    /// torch.nn.init.trunc_normal_: normal samples with the given mean and standard deviation, kept
+    /// inside [low, high] (absolute bounds, as torch's a and b). Drawn by inverting the normal's CDF
+    /// on uniform samples between Φ((low − mean)/std) and Φ((high − mean)/std), as torch does, so a
+    /// window far in a tail costs no more than one near the mean; the inverse is erfinv's graph
+    /// (Elementary.erfinv), evaluated once; values are clamped to the bounds against rounding.
+    let truncatedNormal (dtype: DType) (seed: int) (mean: float) (std: float) (low: float) (high: float) (shape: int[]) =
+        Shape.validate "TruncatedNormal" shape
+        if not (std > 0.0) || Double.IsInfinity std then invalidArg "std" (sprintf "TruncatedNormal: std = %g must be positive and finite" std)
+        if not (low < high) then invalidArg "low" (sprintf "TruncatedNormal: low %g must be below high %g" low high)
+        let cdf (bound: float) = 0.5 * Special.erfc (-(bound - mean) / (std * Math.Sqrt 2.0))
+        let below, above = cdf low, cdf high
+        let u = Tensor.randomUniform DType.Float64 seed 0.0 1.0 shape
+        let p = Expr.constant u * (above - below) + below
+        let standard = Eval.eval (Elementary.erfinv (2.0 * p - 1.0) * Math.Sqrt 2.0)
+        let values = standard.ToDoubleArray() |> Array.map (fun z -> min high (max low (mean + std * z)))
+        Tensor.ofFloats dtype (Array.copy shape) values

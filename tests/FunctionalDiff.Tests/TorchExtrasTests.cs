@@ -69,6 +69,29 @@ public class TorchExtrasTests
         }
     }
 
+    [Theory]
+    [InlineData(0.0, 1.0, -2.0, 2.0)]
+    [InlineData(0.5, 2.0, 0.0, 1.0)]
+    [InlineData(0.0, 1.0, 3.0, 4.0)]
+    public void TruncatedNormalHasTheTruncatedMomentsAndStaysInItsBounds(double mean, double std, double low, double high)
+    {
+        const int n = 200_000;
+        var samples = Init.TruncatedNormal([n], seed: 5, mean, std, low, high).ToDoubleArray();
+        Assert.All(samples, v => Assert.InRange(v, low, high));
+        // the truncated normal's moments in closed form (α, β the standardised bounds, Z the mass between them)
+        double Phi(double z) => 0.5 * (1 + Erf(z / Math.Sqrt(2)));
+        double phi(double z) => Math.Exp(-z * z / 2) / Math.Sqrt(2 * Math.PI);
+        double alpha = (low - mean) / std, beta = (high - mean) / std, mass = Phi(beta) - Phi(alpha);
+        double shift = (phi(alpha) - phi(beta)) / mass;
+        double expectedMean = mean + std * shift;
+        double expectedVariance = std * std * (1 + (alpha * phi(alpha) - beta * phi(beta)) / mass - shift * shift);
+        double sampleMean = samples.Average();
+        double sampleVariance = samples.Sum(v => (v - sampleMean) * (v - sampleMean)) / (n - 1);
+        // five standard errors of the mean and of the variance (the samples are fixed by the seed, so this cannot flake)
+        Assert.InRange(sampleMean, expectedMean - 5 * Math.Sqrt(expectedVariance / n), expectedMean + 5 * Math.Sqrt(expectedVariance / n));
+        Assert.InRange(sampleVariance, expectedVariance * (1 - 5 * Math.Sqrt(2.0 / n)), expectedVariance * (1 + 5 * Math.Sqrt(2.0 / n)));
+    }
+
     [Fact]
     public void SincDerivativesAtZeroAreTheTrueOnes()
     {
