@@ -119,3 +119,51 @@ module Activations =
     /// x·tanh(softplus x), torch.nn.functional.mish: x for large x, -0 far below 0, NaN at ±∞ in the
     /// slope (and at -∞ in the value), as torch's.
     let mish (x: Expr) = x * Expr.tanh (Nn.softplus x)
+
+    /// torch's selu constants (Klambauer et al.): the scale and α that make activations self-normalising.
+    let private seluAlpha = 1.6732632423543772848170429916717
+    let private seluScale = 1.0507009873554804934193349852946
+
+    /// torch's selu: scale·elu(x, α) with torch's constants; at 0 the slope is scale·α, as elu's.
+    let selu (x: Expr) = seluScale * elu seluAlpha x
+
+    /// torch's celu: x above 0, α·(e^(x/α) − 1) at and below it (elu of x/α scaled by α); slope 1 at 0.
+    let celu (alpha: float) (x: Expr) =
+        if alpha = 0.0 then invalidArg "alpha" (sprintf "Celu: alpha must not be 0 (input %s)" (Shape.format x.Dims))
+        Expr.where (Expr.gt x (Expr.scalar x.DType 0.0)) x (alpha * elu 1.0 (x * (1.0 / alpha)))
+
+    /// torch's softshrink: x − λ above λ, x + λ below −λ, and x·0 between, as torch's kernel (so −0
+    /// for a small negative x, NaN for NaN); slope 0 at ±λ, as torch.
+    let softshrink (lambda: float) (x: Expr) =
+        if not (lambda >= 0.0) then invalidArg "lambda" (sprintf "Softshrink: lambda = %g must be ≥ 0 (input %s)" lambda (Shape.format x.Dims))
+        let l = Expr.scalar x.DType lambda
+        Expr.where (Expr.gt x l) (x - lambda) (Expr.where (Expr.lt x (-l)) (x + lambda) (x * 0.0))
+
+    /// torch's hardshrink: 0 on [−λ, λ], x elsewhere (NaN stays NaN, as torch's kernel); slope 0 at ±λ.
+    let hardshrink (lambda: float) (x: Expr) =
+        let l = Expr.scalar x.DType lambda
+        let inside = Expr.ge x (-l) * Expr.le x l
+        Expr.where inside (Expr.scalar x.DType 0.0) x
+
+    /// torch's tanhshrink: x − tanh x.
+    let tanhshrink (x: Expr) = x - Expr.tanh x
+
+    /// torch's softmin along the axis: softmax of −x.
+    let softmin (axis: int) (x: Expr) = Nn.softmax axis (-x)
+
+    /// torch's glu along the axis: the first half times σ of the second (the axis's length must be even).
+    let glu (axis: int) (x: Expr) =
+        let a = Shape.normalizeAxis "Glu" x.Rank axis
+        let n = x.Dims.[a]
+        if n % 2 <> 0 then Shape.fail "Glu" (sprintf "axis %d of the input %s has odd length %d; glu halves it" axis (Shape.format x.Dims) n)
+        Expr.sliceAxis a 0 (n / 2) x * Expr.sigmoid (Expr.sliceAxis a (n / 2) n x)
+
+    /// torch's prelu: x where x > 0, weight·x elsewhere, the weight one number or one per channel
+    /// (axis 1 of an input of rank 2 or more); slope `weight` at 0, as torch's rule.
+    let prelu (weight: Expr) (x: Expr) =
+        let w =
+            if weight.Numel = 1 then Expr.reshape [||] weight
+            elif weight.Rank = 1 && x.Rank >= 2 && weight.Dims.[0] = x.Dims.[1] then
+                Expr.reshape (Array.init (x.Rank - 1) (fun i -> if i = 0 then x.Dims.[1] else 1)) weight
+            else Shape.fail "Prelu" (sprintf "weight %s must hold one number or one per channel of the input %s" (Shape.format weight.Dims) (Shape.format x.Dims))
+        Expr.where (Expr.gt x (Expr.scalar x.DType 0.0)) x (w * x)

@@ -93,6 +93,35 @@ public class TorchExtrasTests
     }
 
     [Fact]
+    public void MoreActivationsMatchTorchsFormulas()
+    {
+        const double alpha = 1.6732632423543772848170429916717, scale = 1.0507009873554804934193349852946;
+        double[] x = { -2.0, -0.25, 0.0, 0.5, 3.0 };
+        var t = Tensor.FromArray(x);
+        double Celu(double v, double a) => v > 0 ? v : a * (Math.Exp(v / a) - 1);
+        Close(x.Select(v => scale * (v > 0 ? v : alpha * (Math.Exp(v) - 1))).ToArray(), V(((Expr)t).Selu()), 1e-15, "selu");
+        Close(x.Select(v => Celu(v, 0.7)).ToArray(), V(((Expr)t).Celu(0.7)), 1e-15, "celu");
+        // celu's slope is e^(x/α) below 0 and 1 at 0 (torch rounds α to float32 in its rule; ours is the closed form)
+        Close(x.Select(v => v > 0 ? 1.0 : Math.Exp(v / 0.7)).ToArray(), V(Diff.Grad(v => v.Celu(0.7).Sum())(t)), 1e-15, "celu slope");
+        Close(x.Select(v => v > 0.5 ? v - 0.5 : v < -0.5 ? v + 0.5 : 0.0).ToArray(), V(((Expr)t).Softshrink(0.5)), 0, "softshrink");
+        Close(x.Select(v => Math.Abs(v) > 0.5 ? v : 0.0).ToArray(), V(((Expr)t).Hardshrink(0.5)), 0, "hardshrink");
+        Assert.Equal(new[] { 1.0, 0.0, 0.0, 0.0, 1.0 }, V(Diff.Grad(v => v.Softshrink(0.5).Sum())(t)));
+        Close(x.Select(v => v - Math.Tanh(v)).ToArray(), V(((Expr)t).Tanhshrink()), 1e-15, "tanhshrink");
+        var softmin = V(((Expr)t).Softmin());
+        double total = x.Sum(v => Math.Exp(-v));
+        Close(x.Select(v => Math.Exp(-v) / total).ToArray(), softmin, 1e-15, "softmin");
+        var pairs = Tensor.FromArray(new[] { 1.0, -2.0, 0.5, 3.0 });
+        Close(new[] { 1.0 / (1 + Math.Exp(-0.5)), -2.0 / (1 + Math.Exp(-3.0)) }, V(((Expr)pairs).Glu()), 1e-15, "glu");
+        // prelu with one weight per channel of [1, 2, 2]
+        var input = Tensor.FromArray(new[] { -1.0, 2.0, -3.0, 0.0 }, 1, 2, 2);
+        var weight = Tensor.FromArray(new[] { 0.25, 0.5 });
+        Assert.Equal(new[] { -0.25, 2.0, -1.5, 0.0 }, V(((Expr)input).Prelu(weight)));
+        Assert.Equal(new[] { 0.25, 1.0, 0.5, 0.5 }, V(Diff.Grad(v => v.Prelu(weight).Sum())(input)));
+        Assert.ThrowsAny<ArgumentException>(() => ((Expr)pairs.Reshape(1, 4)).Glu(0));
+        Assert.ThrowsAny<ArgumentException>(() => ((Expr)input).Prelu(Tensor.FromArray(new[] { 1.0, 2.0, 3.0 })));
+    }
+
+    [Fact]
     public void SincDerivativesAtZeroAreTheTrueOnes()
     {
         var zero = Tensor.FromArray(new[] { 0.0 });

@@ -74,6 +74,23 @@ public static partial class CaseTable
             x => (x[0] + Const(new[] { 3.0, 0, 0, 3.0 }, new[] { 2, 2 }, x[0])).MatrixPower(-2) + x[0].MatrixPower(0) * x[0],
             x => torch.matrix_power(x[0] + Const(new[] { 3.0, 0, 0, 3.0 }, new long[] { 2, 2 }, x[0]), -2) + torch.matrix_power(x[0], 0) * x[0]);
 
+        // ---- activations and gates ----
+        foreach (var c in AtShapes("selu", I, x => (2.0 * x).Selu(), x => F.selu(2.0 * x))) yield return c;
+        // α = 0.5, a float32 number: torch's celu derivative uses α rounded to float32 (at α = 0.7 its float64 slope is
+        // e^(x/0.69999999) where ours is e^(x/0.7), 1.3e-8 apart; the xunit test checks ours against the closed form)
+        foreach (var c in AtShapes("celu 0.5", I, x => (2.0 * x).Celu(0.5), x => F.celu(2.0 * x, 0.5))) yield return c;
+        foreach (var c in AtShapes("softshrink 0.5", I, x => (2.0 * x).Softshrink(0.5) * x, x => F.softshrink(2.0 * x, 0.5) * x)) yield return c;
+        foreach (var c in AtShapes("hardshrink 0.5", I, x => (2.0 * x).Hardshrink(0.5) * x, x => F.hardshrink(2.0 * x, 0.5) * x)) yield return c;
+        foreach (var c in AtShapes("tanhshrink", I, x => (2.0 * x).Tanhshrink(), x => F.tanhshrink(2.0 * x))) yield return c;
+        yield return C("softmin [3,4] axis 1", new[] { I(3, 4) }, x => x[0].Softmin(1) * x[0], x => F.softmin(x[0], 1) * x[0]);
+        yield return C("glu [2,6] axis 1", new[] { I(2, 6) }, x => x[0].Glu(1), x => F.glu(x[0], 1));
+        yield return C("prelu [2,3,4] per channel", new[] { I(2, 3, 4), P(3) }, x => x[0].Prelu(x[1]), x => F.prelu(x[0], x[1]));
+        yield return C("edge selu celu at 0 and far out", new[] { I(5) }, x => x[0].Selu() + x[0].Celu(0.5), x => F.selu(x[0]) + F.celu(x[0], 0.5))
+            with { Fixed = new[] { new[] { 0.0, -0.0, -30.0, 40.0, -1e-8 } } };
+        yield return C("edge shrinks at ±λ", new[] { I(6) }, x => x[0].Softshrink(0.5) * x[0] + x[0].Hardshrink(0.5) * x[0],
+            x => F.softshrink(x[0], 0.5) * x[0] + F.hardshrink(x[0], 0.5) * x[0])
+            with { Fixed = new[] { new[] { 0.5, -0.5, 0.25, -0.25, 0.75, -3.0 } } };
+
         // ---- reductions ----
         foreach (var axis in new[] { 0, 1 })
         {
