@@ -82,6 +82,15 @@ public sealed partial class Expr
     }
 
     /// <summary>
+    /// The positions that sort an axis (torch.argsort): <see cref="Sort"/>'s indices, integers in this dtype, without
+    /// gradient. NaN sorts last when ascending; equal values keep their order.
+    /// </summary>
+    /// <param name="axis">The axis to sort along.</param>
+    /// <param name="descending">Largest first.</param>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public Expr ArgSort(int axis = -1, bool descending = false) => Sort(axis, descending).Indices;
+
+    /// <summary>
     /// The k largest (or smallest) entries along an axis, sorted, and their positions (torch.topk).
     /// Values carry the gradient; Indices have none.
     /// </summary>

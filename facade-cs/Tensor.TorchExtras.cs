@@ -45,6 +45,10 @@ public sealed partial class Tensor
     /// <summary>1 where some element is not 0, else 0, as <see cref="Expr.Any()"/> (torch.any).</summary>
     public Tensor Any() => EagerPlans.Run("Any", a => a[0].Any(), this);
 
+    /// <summary>The positions that sort an axis, as <see cref="Expr.ArgSort"/> (torch.argsort).</summary>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public Tensor ArgSort(int axis = -1, bool descending = false) => EagerPlans.Run($"ArgSort {axis} {descending}", a => a[0].ArgSort(axis, descending), this);
+
     /// <summary>The largest entry so far along an axis and where it is, as <see cref="Expr.Cummax"/> (torch.cummax).</summary>
     /// <exception cref="ArgumentException">The axis is out of range.</exception>
     public (Tensor Values, Tensor Indices) Cummax(int axis)

@@ -309,6 +309,17 @@ public class TorchExtrasTests
     }
 
     [Fact]
+    public void ArgSortIsTheOrderOfAStableSort()
+    {
+        double[] x = { 3.0, -1.0, 3.0, double.NaN, 0.5 };
+        var ascending = Enumerable.Range(0, x.Length).OrderBy(i => double.IsNaN(x[i]) ? double.PositiveInfinity : x[i]).ThenBy(i => i).Select(i => (double)i);
+        Assert.Equal(ascending, Tensor.FromArray(x).ArgSort().ToDoubleArray());
+        var finite = new[] { 3.0, -1.0, 3.0, 0.5 };
+        var descending = Enumerable.Range(0, finite.Length).OrderByDescending(i => finite[i]).ThenBy(i => i).Select(i => (double)i);
+        Assert.Equal(descending, ((Expr)Tensor.FromArray(finite)).ArgSort(0, descending: true).Eval().ToDoubleArray());
+    }
+
+    [Fact]
     public void CdistIsTheLoopOfDistances()
     {
         var x1 = T(new[] { 3, 2 });
