@@ -281,4 +281,18 @@ let tests =
             expectClose 1e-12 (values (Diff.grad (fun y -> Expr.sum (Statistics.std [| 0 |] 0.0 false y)) (constantVector column)))
                 (column |> Array.map (fun x -> (x - mu) / (3.0 * sd))) "gradient over differing entries"
         }
+        test "the sum and the mean of a scalar −0 are +0, as torch's running sums from +0, so atan2 over them is +π (fuzz 13/429)" {
+            // IEEE: a running sum starts from +0, and +0 + −0 = +0; the quotient by a count of 1 keeps it
+            let runningSum = 0.0 + -0.0
+            let scalar = Expr.scalar f64 -0.0
+            let x = Expr.variable "x" [||] f64
+            let at (e: Expr) = (Eval.evalWith [ x, Tensor.Scalar(-0.0, f64) ] e).ToScalar()
+            for name, reduce in [ "sum", Expr.sum; "mean", Expr.mean ] do
+                Expect.equal (1.0 / at (reduce x)) (1.0 / runningSum) (sprintf "%s of −0 is +0" name)
+                Expect.equal (1.0 / value (reduce scalar)) (1.0 / runningSum) (sprintf "%s of the constant −0" name)
+                Expect.equal (at (Expr.atan2 (reduce x) (Expr.scalar f64 -0.40895587))) (Math.Atan2(runningSum, -0.40895587))
+                    (sprintf "atan2 of the %s" name)
+                // its slope is still 1
+                expectIeee [| value (Diff.grad reduce (Expr.scalar f64 -0.0)) |] [| 1.0 |] (sprintf "slope of the %s" name)
+        }
     ]
