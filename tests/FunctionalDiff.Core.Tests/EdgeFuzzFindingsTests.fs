@@ -295,4 +295,27 @@ let tests =
                 // its slope is still 1
                 expectIeee [| value (Diff.grad reduce (Expr.scalar f64 -0.0)) |] [| 1.0 |] (sprintf "slope of the %s" name)
         }
+        test "max pool returns the winning entry's bits, so a winning −0 stays −0; the cotangent still goes to torch's first largest entry (fuzz adversarial 21/201)" {
+            // windows of one entry, and windows of two along the width: torch's winner is the first largest entry, which
+            // it moves from only to a strictly larger one, and the value is that entry
+            let reference (window: float[]) =
+                let mutable k = 0
+                for i in 1 .. window.Length - 1 do
+                    if window.[i] > window.[k] then k <- i
+                k
+            let single = tensor [| 2; 1; 1 |] [| -0.0; 0.0 |]
+            let pooled = values (Convolution.maxPool2d (1, 1) (1, 1) (0, 0) (1, 1) (constant single))
+            Expect.equal (pooled |> Array.map (fun v -> 1.0 / v)) [| -infinity; infinity |] "1/x of the pooled −0 and +0"
+            let pairs = [| -0.0; 0.0; 0.0; -0.0; -0.0; -1.0; -2.0; -0.0 |]
+            let windows = Array.chunkBySize 2 pairs
+            let x = tensor [| 1; 1; 8 |] pairs
+            let pool (y: Expr) = Convolution.maxPool2d (1, 2) (1, 2) (0, 0) (1, 1) y
+            let out = values (pool (constant x))
+            let expected = windows |> Array.map (fun w -> w.[reference w])
+            Expect.equal (out |> Array.map (fun v -> 1.0 / v)) (expected |> Array.map (fun v -> 1.0 / v)) "winners' signs"
+            let w = [| 0.5; -1.5; 2.0; 0.25 |]
+            let g = values (Diff.grad (fun y -> Expr.sum (pool y * Expr.constant (Tensor.FromArray(w, [| 1; 1; 4 |])))) (constant x))
+            let oneHot = windows |> Array.mapi (fun i window -> Array.init 2 (fun j -> if j = reference window then w.[i] else 0.0)) |> Array.concat
+            expectIeee g oneHot "cotangent to the first largest entry"
+        }
     ]
