@@ -318,4 +318,15 @@ let tests =
             let oneHot = windows |> Array.mapi (fun i window -> Array.init 2 (fun j -> if j = reference window then w.[i] else 0.0)) |> Array.concat
             expectIeee g oneHot "cotangent to the first largest entry"
         }
+        test "atan2(x, x) is constant where x is finite, so its derivative is 0 there, also where 1/(2x) overflows; NaN at ±∞ (fuzz adversarial 21/232)" {
+            let xs = [| -5e-324; 5e-324; 1e-310; -2.5e-309; -3.0; 1e300; infinity |]
+            // the closed form: d/dx atan2(x, x) = (x − x)/(2x²) = 0 for finite nonzero x; ∞/∞ at ±∞
+            let expected = xs |> Array.map (fun x -> if Double.IsFinite x then 0.0 else nan)
+            let f (y: Expr) = Expr.atan2 y y
+            expectIeee (values (Diff.grad (fun y -> Expr.sum (f y)) (constantVector xs))) expected "gradient"
+            let t = xs |> Array.map (fun _ -> -0.693976)
+            expectIeee (values (snd (Diff.jvp f (constantVector xs) (constantVector t)))) expected "JVP"
+            // and the value is atan2's own
+            expectIeee (values (f (constantVector xs))) (xs |> Array.map (fun x -> Math.Atan2(x, x))) "value"
+        }
     ]
