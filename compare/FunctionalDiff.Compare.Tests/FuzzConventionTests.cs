@@ -238,6 +238,23 @@ public class FuzzConventionTests
         Assert.True(double.IsNaN(Values(Grad(first.sum(), x))[0]), "torch's second derivative");
         PassesWithConvention(Program("fuzz adversarial 21/232", new[] { new[] { 1 } }, new[] { new[] { -5e-324 } }, S(OpKind.Atan2, 0, 0)));
     }
+
+    [Fact]
+    public void SolveWithAnInfiniteRightHandSide_TorchsBackSubstitutionIsNaN_TheReferenceIsTheInverseTimesB()
+    {
+        // A⁻¹b with b = [∞, 0.275]: ±∞ where A⁻¹'s first column is nonzero, which it is in both matrices
+        double[] a = { -0.79577273, 0.5, -1, -2, 0, -1, 1.2494138, -2 }, b = { Inf, 0.27502778 };
+        var (matrix, rhs) = (torch.tensor(a, dtype: torch.ScalarType.Float64).reshape(2, 2, 2), torch.tensor(b, dtype: torch.ScalarType.Float64).reshape(2, 1));
+        var solved = Values(torch.linalg.solve(matrix, rhs));
+        Assert.True(double.IsNaN(solved[0]) && double.IsNaN(solved[3]), "torch's solve");
+        var inverse = Values(torch.linalg.inv(matrix));
+        var signs = new[] { inverse[0], inverse[2], inverse[4], inverse[6] }.Select(Math.Sign).ToArray();
+        Assert.Equal(signs.Select(s => s * Inf).ToArray(), Values(torch.linalg.inv(matrix).matmul(rhs)));
+        var program = Program("fuzz adversarial 22/290", new[] { new[] { 2, 1 } }, new[] { b },
+            new Step(OpKind.Const, Array.Empty<int>(), Array.Empty<int>(), Data: a, DataShape: new[] { 2, 2, 2 }), S(OpKind.Solve, 1, 0));
+        Assert.Equal(signs.Select(s => s * Inf).ToArray(), Values(TorchInterpreter.Run(program, new[] { rhs })));
+        PassesWithConvention(program, convention: false);
+    }
 }
 
 /// <summary>

@@ -204,7 +204,7 @@ public static class TorchInterpreter
             OpKind.Det => torch.linalg.det(x),
             OpKind.LogDet => torch.logdet(x),
             OpKind.Inverse => torch.linalg.inv(x),
-            OpKind.Solve => torch.linalg.solve(a[0], a[1]),
+            OpKind.Solve => Solve(a[0], a[1]),
             // op(A) = Aᵀ is the transposed matrix with the other triangle (torch has no transpose flag)
             OpKind.SolveTriangular => torch.linalg.solve_triangular(p[2] == 1 ? a[0].transpose(-2, -1) : a[0], a[1],
                 upper: (p[0] == 1) != (p[2] == 1), left: p[1] == 1, unitriangular: p[3] == 1),
@@ -280,6 +280,20 @@ public static class TorchInterpreter
         var scale = torch.where(huge, torch.pow(torch.full_like(largest, 2.0), largest.log2().floor()), torch.ones_like(largest));
         var result = norm(x / scale);
         return result * (keepDim ? scale : scale.amax(dims, keepdim: false));
+    }
+
+    /// <summary>
+    /// torch.linalg.solve, except where the right-hand side holds an infinity and the matrix is finite: the solution A⁻¹b is
+    /// then ±∞ wherever the infinite entry's column of A⁻¹ is nonzero, and torch's LU back substitution subtracts two of
+    /// those infinities, ∞ − ∞ = NaN (`fuzz adversarial 22/290`: [∞, 0.275] against [[−0.796, 0.5], [−1, −2]], whose
+    /// solution is [−∞, +∞], torch's [NaN, +∞]). There the reference is A⁻¹ times b, by torch's inverse and matmul,
+    /// whose sums meet each infinity of a column once (the convention "an infinite right-hand side"; ours solves by LU).
+    /// </summary>
+    static TT Solve(TT matrix, TT rhs)
+    {
+        if (rhs.numel() == 0 || matrix.numel() == 0 || !rhs.isinf().any().item<bool>() || !matrix.isfinite().all().item<bool>())
+            return torch.linalg.solve(matrix, rhs);
+        return torch.linalg.inv(matrix).matmul(rhs);
     }
 
     static long[] Pair(long v) => new[] { v, v };
