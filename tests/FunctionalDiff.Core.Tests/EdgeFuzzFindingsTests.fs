@@ -329,4 +329,19 @@ let tests =
             // and the value is atan2's own
             expectIeee (values (f (constantVector xs))) (xs |> Array.map (fun x -> Math.Atan2(x, x))) "value"
         }
+        test "a monomial with a power of an unbounded atom beside other factors is multiplied as the chain is, so a vanishing factor meets x before x² (fuzz adversarial 16/127, 5/87)" {
+            // d/dx logsigmoid(x²)·x = 2x²σ(−x²) + logsigmoid(x²); 2x²σ(−x²) = 2·e^(2 ln|x| − softplus(x²)), which is 0 where
+            // x² overflows (e^(−∞)), as its limit; softplus(t) = t + log1p(e^−t) for t ≥ 0
+            let softplus (t: float) = t + Math.Log(1.0 + Math.Exp(-t))
+            let reference (x: float) = 2.0 * Math.Exp(2.0 * Math.Log(abs x) - softplus (x * x)) - Math.Log(1.0 + Math.Exp(-(x * x)))
+            let xs = [| 1e160; -1e160; 3.0; -0.5 |]
+            let f (y: Expr) = Expr.sum (Activations.logSigmoid (Expr.square y) * y)
+            expectIeee (values (Diff.grad f (constantVector xs))) (xs |> Array.map reference) "gradient"
+            // d²/dx² (x²)^c = 2c(2c − 1)·|x|^(2c − 2), 0 to every digit at x = −2.5e299 (|x|^−2.092 underflows)
+            let c = -0.046
+            let second (x: float) = 2.0 * c * (2.0 * c - 1.0) * Math.Pow(abs x, 2.0 * c - 2.0)
+            let ys = [| -2.5e299; 1.7; -0.3 |]
+            let h = values (Diff.hessian (fun y -> Expr.sum (Expr.pow (Expr.square y) (Expr.scalar f64 c))) (constantVector ys))
+            expectIeee [| for i in 0 .. 2 -> h.[i * 3 + i] |] (ys |> Array.map second) "Hessian diagonal"
+        }
     ]
