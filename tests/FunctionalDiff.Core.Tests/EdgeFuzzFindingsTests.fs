@@ -344,4 +344,33 @@ let tests =
             let h = values (Diff.hessian (fun y -> Expr.sum (Expr.pow (Expr.square y) (Expr.scalar f64 c))) (constantVector ys))
             expectIeee [| for i in 0 .. 2 -> h.[i * 3 + i] |] (ys |> Array.map second) "Hessian diagonal"
         }
+        test "solve against a right-hand side holding +∞ is the limit of A⁻¹b: ±∞ where the infinity reaches an unknown, no 0·∞ from a zero coefficient (fuzz adversarial 14/191, 22/290)" {
+            // reference: A⁻¹'s columns by plain back substitution of the unit vectors (A upper triangular here), and
+            // x = Σ_k A⁻¹[:, k]·b[k] with a term only where A⁻¹[i, k] ≠ 0, so b[k] = +∞ gives sign(A⁻¹[i, k])·∞
+            let a = [| [| 5.0; 1.0; 0.0; 0.0 |]; [| 0.0; 5.0; -0.46211715726000974; 0.0 |]; [| 0.0; 0.0; 5.0; 1.0 |]; [| 0.0; 0.0; 0.0; 5.0 |] |]
+            let inverseColumn (k: int) =
+                let y = Array.zeroCreate 4
+                for i in 3 .. -1 .. 0 do
+                    let mutable v = if i = k then 1.0 else 0.0
+                    for j in i + 1 .. 3 do
+                        v <- v - a.[i].[j] * y.[j]
+                    y.[i] <- v / a.[i].[i]
+                y
+            let b = [| [| 1.0; 0.0 |]; [| 2.0; 0.0 |]; [| -0.5; 0.0 |]; [| 4.0; infinity |] |]
+            let expected =
+                [| for i in 0 .. 3 do
+                     for c in 0 .. 1 do
+                         let mutable sum = 0.0
+                         for k in 0 .. 3 do
+                             let coefficient = (inverseColumn k).[i]
+                             if coefficient <> 0.0 then sum <- sum + coefficient * b.[k].[c]
+                         yield sum |]
+            Expect.equal (expected |> Array.skip 1 |> Array.indexed |> Array.filter (fun (i, _) -> i % 2 = 0) |> Array.map snd)
+                [| infinity; -infinity; -infinity; infinity |] "the reference's infinite column"
+            let solved = values (Linalg.solve (constant (tensor [| 4; 4 |] (Array.concat a))) (constant (tensor [| 4; 2 |] (Array.concat b))))
+            expectIeee solved expected "bidiagonal"
+            // a dense 2×2 (the first matrix of fuzz adversarial 22/290): A⁻¹ = [[−2, −0.5], [1, −0.79577273]]/det, det > 0
+            let dense = values (Linalg.solve (constant (tensor [| 2; 2 |] [| -0.79577273; 0.5; -1.0; -2.0 |])) (constantVector [| infinity; 0.27502778 |]))
+            expectIeee dense [| -infinity; infinity |] "dense"
+        }
     ]
