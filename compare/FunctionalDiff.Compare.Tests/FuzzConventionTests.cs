@@ -240,6 +240,27 @@ public class FuzzConventionTests
     }
 
     [Fact]
+    public void LogDetUnderAnInfiniteCotangent_TorchsSolveIsNaN_TheClosedFormIsInfinite()
+    {
+        // d logdet A = tr(A⁻¹ dA), so the cotangent g reaches A as g·A⁻ᵀ: ±∞ in every entry for g = +∞ (A⁻¹ has no 0 here);
+        // torch's rule solves Aᵀ X = g·I and meets ∞ − ∞
+        double[] a = new[] { 4.042329f, 0.04232895f, 1E-45f, 0f, 4f, 1E-30f, 0.04232895f, 1E-30f, 4.954845f }.Select(v => (double)v).ToArray();
+        var m = T(a, 3, 3);
+        var y = torch.logdet(m);
+        var torchs = Values(torch.autograd.grad(new[] { y }, new[] { m }, new[] { torch.full_like(y, Inf) })[0]);
+        Assert.Contains(torchs, double.IsNaN);
+        var closed = Values(torch.linalg.inv(m.detach()).mT * Inf);
+        Assert.All(closed, v => Assert.True(double.IsInfinity(v)));
+        var (_, pullback) = FunctionalDiff.Diff.Vjp((Expr x) => x.LogDet(), Tensor.FromArray(a, 3, 3));
+        Assert.Equal(closed, pullback(Tensor.FromArray(new[] { Inf }, Array.Empty<int>())).Eval().ToDoubleArray());
+        var program = Program("fuzz adversarial 19/238", new[] { new[] { 3, 3 }, Array.Empty<int>() }, new[] { a, new[] { double.NegativeInfinity } },
+            S(OpKind.LogDet, 0), S(OpKind.BceWithLogits, 1, 2));
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why == "LogDet of a finite matrix under an infinite cotangent");
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+            Assert.All(FuzzCheck.Checked(program, dtype), r => Assert.True(r.Passed, r.Check));
+    }
+
+    [Fact]
     public void SolveWithAnInfiniteRightHandSide_TorchsBackSubstitutionIsNaN_TheReferenceIsTheInverseTimesB()
     {
         // A⁻¹b with b = [∞, 0.275]: ±∞ where A⁻¹'s first column is nonzero, which it is in both matrices
