@@ -241,18 +241,20 @@ module internal LinalgKernels =
                     let tmp = b.[bOffset + j * k + c]
                     b.[bOffset + j * k + c] <- b.[bOffset + p * k + c]
                     b.[bOffset + p * k + c] <- tmp
-        let mutable finite = true
+        let mutable infinite, nan = false, false
         for i in bOffset .. bOffset + n * k - 1 do
-            if not ('T.IsFinite b.[i]) then finite <- false
-        if finite then
+            if 'T.IsInfinity b.[i] then infinite <- true
+            elif 'T.IsNaN b.[i] then nan <- true
+        if not infinite || nan then
             solveTriangular factors offset n 1 n false true b bOffset k
             solveTriangular factors offset n 1 n true false b bOffset k
         else
-            // A right-hand side with an infinity (or NaN): the substitutions skip zero coefficients, as the closed form
-            // A⁻¹b does, where an entry of b that an unknown does not depend on is not there at all; the dense products
-            // multiplied every coefficient, and a 0 met an infinite unknown as 0·∞ = NaN where the solution is ±∞
-            // (`fuzz adversarial 14/191`: a bidiagonal A against a column holding +∞). Only this rare case pays the
-            // scalar loops.
+            // A right-hand side with an infinity (and no NaN): the substitutions skip zero coefficients, as the closed
+            // form A⁻¹b does, where an entry of b that an unknown does not depend on is not there at all; the dense
+            // products multiplied every coefficient, and a 0 met an infinite unknown as 0·∞ = NaN where the solution is
+            // ±∞ (`fuzz adversarial 14/191`: a bidiagonal A against a column holding +∞). A NaN spreads through the
+            // dense products to every unknown of its column, as in torch (`fuzz 15/535`: diag(1.39, 1.39) against
+            // [0, NaN], NaN in both unknowns). Only this rare case pays the scalar loops.
             for c in 0 .. k - 1 do
                 for i in 0 .. n - 1 do
                     let mutable v = b.[bOffset + i * k + c]

@@ -372,5 +372,10 @@ let tests =
             // a dense 2×2 (the first matrix of fuzz adversarial 22/290): A⁻¹ = [[−2, −0.5], [1, −0.79577273]]/det, det > 0
             let dense = values (Linalg.solve (constant (tensor [| 2; 2 |] [| -0.79577273; 0.5; -1.0; -2.0 |])) (constantVector [| infinity; 0.27502778 |]))
             expectIeee dense [| -infinity; infinity |] "dense"
+            // a NaN spreads to every unknown of its column, as torch's dense substitution: x₁ = NaN/d, x₀ = (0 − 0·x₁)/d
+            let d = 1.3862944
+            let x1 = nan / d
+            let withNaN = values (Linalg.solve (constant (tensor [| 2; 2 |] [| d; 0.0; 0.0; d |])) (constantVector [| 0.0; nan |]))
+            expectIeee withNaN [| (0.0 - 0.0 * x1) / d; x1 |] "NaN (fuzz 15/535)"
         }
     ]

@@ -283,7 +283,8 @@ public static class TorchInterpreter
     }
 
     /// <summary>
-    /// torch.linalg.solve, except where the right-hand side holds an infinity and the matrix is finite: the solution A⁻¹b is
+    /// torch.linalg.solve, except where the right-hand side holds an infinity (and no NaN, which torch and ours spread to
+    /// every unknown of its column) and the matrix is finite: the solution A⁻¹b is
     /// then ±∞ wherever the infinite entry's column of A⁻¹ is nonzero, and torch's LU back substitution subtracts two of
     /// those infinities, ∞ − ∞ = NaN (`fuzz adversarial 22/290`: [∞, 0.275] against [[−0.796, 0.5], [−1, −2]], whose
     /// solution is [−∞, +∞], torch's [NaN, +∞]). There the reference is A⁻¹ times b, by torch's inverse and matmul, each
@@ -292,7 +293,8 @@ public static class TorchInterpreter
     /// </summary>
     static TT Solve(TT matrix, TT rhs)
     {
-        if (rhs.numel() == 0 || matrix.numel() == 0 || !rhs.isinf().any().item<bool>() || !matrix.isfinite().all().item<bool>())
+        if (rhs.numel() == 0 || matrix.numel() == 0 || !rhs.isinf().any().item<bool>() || rhs.isnan().any().item<bool>()
+                || !matrix.isfinite().all().item<bool>())
             return torch.linalg.solve(matrix, rhs);
         // torch.linalg.solve's reading of b: a batch of vectors when b has one axis, or A's shape without its last axis
         bool vectors = rhs.dim() == 1 || rhs.dim() == matrix.dim() - 1 && rhs.shape.SequenceEqual(matrix.shape[..^1]);
