@@ -160,6 +160,122 @@ public class FuzzConventionTests
         PassesWithConvention(Program("fuzz 3/1394", new[] { new[] { 1, 1 }, new[] { 1, 1 } }, new[] { new[] { Inf }, new[] { Inf } }, steps),
             convention: false);
     }
+
+    static double[] Hvp(Func<TT, TT> f, TT x, double[] u, double[] v)
+    {
+        var y = f(x);
+        var g = Grad((y * torch.tensor(u, dtype: torch.ScalarType.Float64).reshape(y.shape)).sum(), x);
+        if (!g.requires_grad) return new double[x.numel()]; // the gradient does not depend on x: the zero map
+        return Values(Grad((g * torch.tensor(v, dtype: torch.ScalarType.Float64).reshape(x.shape)).sum(), x));
+    }
+
+    [Fact]
+    public void AvgPool2dOverAnInfinity_TorchSecondDerivativeIsNaN_ALinearMapHasNone()
+    {
+        // avg_pool2d(c·xᵀ) over a kernel of 1 is linear in x, so every second derivative is 0; torch's is NaN with the pool,
+        // and its gradient does not depend on x without it
+        double[] c = { 1.2388495, -0.504171, Inf }, u = { 0.417299, 0.935048, 1.13854, -0.319324, 0.988638, -0.992654, 1.96754, -0.940379, 0.5383 },
+            v = { 0.0670021, 0.916892, 0.46001 };
+        var column = torch.tensor(c, dtype: torch.ScalarType.Float64).reshape(3, 1);
+        TT Outer(TT x) => column.matmul(x).reshape(1, 1, 1, 9);
+        Assert.All(Hvp(x => torch.nn.functional.avg_pool2d(Outer(x), 1), T(c, 1, 3), u, v), h => Assert.True(double.IsNaN(h)));
+        Assert.Equal(new double[3], Hvp(Outer, T(c, 1, 3), u, v));
+        PassesWithConvention(Program("fuzz 13/1613", new[] { new[] { 1, 3 } }, new[] { c },
+            new Step(OpKind.Const, Array.Empty<int>(), Array.Empty<int>(), Data: c, DataShape: new[] { 3, 1 }),
+            S(OpKind.MatMul, 1, 0), new Step(OpKind.Reshape, new[] { 2 }, new[] { 1, 1, 1, 9 }),
+            new Step(OpKind.AvgPool2d, new[] { 3 }, new[] { 1, 0, 0 })));
+    }
+
+    [Fact]
+    public void AbsOfNaN_TorchSecondDerivativeIsNaN_SignsDerivativeIsASymbolicZero()
+    {
+        // |x₁x₀| at x₁ = NaN, x₀ = 0: both engines' sgn(NaN) is 0, so the gradients agree ([NaN, 0]); the Hessian's (0, 0)
+        // entry is x₁²·sgn′(x₁x₀)·u, sgn′ = 0, where torch's zeros of sgn′ meet the NaN
+        var (x0, x1) = (T(new[] { 0.0 }, 1, 1), T(new[] { double.NaN }, 1, 1));
+        var g = Grad(x1.matmul(x0).abs().sum(), x0);
+        Assert.True(double.IsNaN(Values(g)[0]));
+        Assert.True(double.IsNaN(Values(Grad(g.sum(), x0))[0]), "torch's second derivative");
+        var ours = FunctionalDiff.Diff.Hessian((Expr[] x) => x[1].MatMul(x[0]).Abs().Sum())(
+            new Expr[] { Tensor.FromArray(new[] { 0.0 }, 1, 1), Tensor.FromArray(new[] { double.NaN }, 1, 1) });
+        Assert.Equal(new[] { 0.0 }, ours[0][0].Eval().ToDoubleArray());
+        PassesWithConvention(Program("fuzz adversarial 18/211", new[] { new[] { 1, 1 }, new[] { 1, 1 } },
+            new[] { new[] { 0.0 }, new[] { double.NaN } }, S(OpKind.MatMul, 1, 0), S(OpKind.Abs, 2)));
+    }
+
+    [Fact]
+    public void LogSumExpOverOneEntry_TorchSecondDerivativeIsNaNUnderAnInfiniteCotangent_TheClosedFormIsInfinite()
+    {
+        // f = ⟨u, x₁/logsumexp(x₀)⟩ over one entry, logsumexp(x₀) = x₀: ∂²f/∂x₀² = 2⟨u, x₁⟩/x₀³, −∞ with x₁ holding +∞
+        double x0 = 2.3717344;
+        double[] x1 = { -0.21656795, Inf, -1.7759051 }, u = { -0.17903, -0.534248, 0.898306 };
+        double closed = 2 * Enumerable.Range(0, 3).Sum(i => u[i] * x1[i]) / (x0 * x0 * x0);
+        Assert.Equal(double.NegativeInfinity, closed);
+        var p = T(new[] { x0 }, 1, 1);
+        var ux1 = torch.tensor(x1.Select((v, i) => v * u[i]).ToArray(), dtype: torch.ScalarType.Float64).reshape(1, 3);
+        var first = Grad((ux1 / p.logsumexp(0)).sum(), p);
+        Assert.True(double.IsNaN(Values(Grad(first.sum(), p))[0]), "torch's second derivative");
+        var weighted = (Expr)Tensor.FromArray(x1.Select((v, i) => v * u[i]).ToArray(), 1, 3);
+        var ours = FunctionalDiff.Diff.Hessian((Expr q) => (weighted / q.LogSumExp(0)).Sum())(Tensor.FromArray(new[] { x0 }, 1, 1));
+        Assert.Equal(new[] { closed }, ours.Eval().ToDoubleArray());
+        PassesWithConvention(Program("fuzz 15/858", new[] { new[] { 1, 1 }, new[] { 1, 3 } }, new[] { new[] { x0 }, x1 },
+            new Step(OpKind.LogSumExp, new[] { 0 }, new[] { 0 }), S(OpKind.Div, 1, 2)));
+    }
+
+    [Fact]
+    public void VarianceOfNoEntries_TorchJvpIsNaN_AFunctionOfNoNumbersHasTheZeroMap()
+    {
+        PassesWithConvention(Program("fuzz adversarial 21/225", new[] { new[] { 0 } }, new[] { Array.Empty<double>() },
+            new Step(OpKind.Var, new[] { 0 }, new[] { 0 }, Mode: 1, Scalar: 0.0)));
+    }
+
+    [Fact]
+    public void Atan2WhereTheSquaresUnderflow_TorchTakesTheOriginsMask_AndItsSecondDerivativeIsNaN()
+    {
+        // atan2(x, x) is the constant −3π/4 for x < 0, so every derivative is 0; at x = −5e-324 torch's a² + b² is 0
+        var x = T(new[] { -5e-324 }, 1);
+        var first = Grad(torch.atan2(x, x).sum(), x);
+        Assert.Equal(0.0, Values(first)[0]);
+        Assert.True(double.IsNaN(Values(Grad(first.sum(), x))[0]), "torch's second derivative");
+        PassesWithConvention(Program("fuzz adversarial 21/232", new[] { new[] { 1 } }, new[] { new[] { -5e-324 } }, S(OpKind.Atan2, 0, 0)));
+    }
+
+    [Fact]
+    public void LogDetUnderAnInfiniteCotangent_TorchsSolveIsNaN_TheClosedFormIsInfinite()
+    {
+        // d logdet A = tr(A⁻¹ dA), so the cotangent g reaches A as g·A⁻ᵀ: ±∞ in every entry for g = +∞ (A⁻¹ has no 0 here);
+        // torch's rule solves Aᵀ X = g·I and meets ∞ − ∞
+        double[] a = new[] { 4.042329f, 0.04232895f, 1E-45f, 0f, 4f, 1E-30f, 0.04232895f, 1E-30f, 4.954845f }.Select(v => (double)v).ToArray();
+        var m = T(a, 3, 3);
+        var y = torch.logdet(m);
+        var torchs = Values(torch.autograd.grad(new[] { y }, new[] { m }, new[] { torch.full_like(y, Inf) })[0]);
+        Assert.Contains(torchs, double.IsNaN);
+        var closed = Values(torch.linalg.inv(m.detach()).mT * Inf);
+        Assert.All(closed, v => Assert.True(double.IsInfinity(v)));
+        var (_, pullback) = FunctionalDiff.Diff.Vjp((Expr x) => x.LogDet(), Tensor.FromArray(a, 3, 3));
+        Assert.Equal(closed, pullback(Tensor.FromArray(new[] { Inf }, Array.Empty<int>())).Eval().ToDoubleArray());
+        var program = Program("fuzz adversarial 19/238", new[] { new[] { 3, 3 }, Array.Empty<int>() }, new[] { a, new[] { double.NegativeInfinity } },
+            S(OpKind.LogDet, 0), S(OpKind.BceWithLogits, 1, 2));
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why == "LogDet of a finite matrix under an infinite cotangent");
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+            Assert.All(FuzzCheck.Checked(program, dtype), r => Assert.True(r.Passed, r.Check));
+    }
+
+    [Fact]
+    public void SolveWithAnInfiniteRightHandSide_TorchsBackSubstitutionIsNaN_TheReferenceIsTheInverseTimesB()
+    {
+        // A⁻¹b with b = [∞, 0.275]: ±∞ where A⁻¹'s first column is nonzero, which it is in both matrices
+        double[] a = { -0.79577273, 0.5, -1, -2, 0, -1, 1.2494138, -2 }, b = { Inf, 0.27502778 };
+        var (matrix, rhs) = (torch.tensor(a, dtype: torch.ScalarType.Float64).reshape(2, 2, 2), torch.tensor(b, dtype: torch.ScalarType.Float64).reshape(2, 1));
+        var solved = Values(torch.linalg.solve(matrix, rhs));
+        Assert.True(double.IsNaN(solved[0]) && double.IsNaN(solved[3]), "torch's solve");
+        var inverse = Values(torch.linalg.inv(matrix));
+        var signs = new[] { inverse[0], inverse[2], inverse[4], inverse[6] }.Select(Math.Sign).ToArray();
+        Assert.Equal(signs.Select(s => s * Inf).ToArray(), Values(torch.linalg.inv(matrix).matmul(rhs)));
+        var program = Program("fuzz adversarial 22/290", new[] { new[] { 2, 1 } }, new[] { b },
+            new Step(OpKind.Const, Array.Empty<int>(), Array.Empty<int>(), Data: a, DataShape: new[] { 2, 2, 2 }), S(OpKind.Solve, 1, 0));
+        Assert.Equal(signs.Select(s => s * Inf).ToArray(), Values(TorchInterpreter.Run(program, new[] { rhs })));
+        PassesWithConvention(program, convention: false);
+    }
 }
 
 /// <summary>

@@ -161,7 +161,8 @@ module Expr =
 
     // ---- reductions ----
 
-    /// Reduces over axes (negative allowed); an empty axis list returns x unchanged.
+    /// Reduces over axes (negative allowed); an empty axis list returns x unchanged, but for the sum or
+    /// mean of a scalar, which is x + 0 as torch's.
     let reduce (op: ReduceOp) (axes: int[]) (keepDims: bool) (x: Expr) : Expr =
         if isNull axes then nullArg "axes"
         let name = ScalarFold.caseName op
@@ -175,6 +176,11 @@ module Expr =
             // Max and min of a scalar over its no axes stay a reduction (over it as a size-1 axis),
             // whose derivative is NaN at a NaN scalar as torch's amax; the identity would pass g through.
             Ir.intern (Op.Reduce(op, [| 0 |], false)) [| reshape [| 1 |] x |] shape x.DType
+        elif axes.Length = 0 && x.Rank = 0 && (op = ReduceOp.Sum || op = ReduceOp.Mean) then
+            // The sum or mean of a scalar is torch's running sum over its one entry, which starts
+            // from +0: a scalar −0 gives +0, as over size-1 axes below (`fuzz 13/429`: atan2 of the
+            // mean of a scalar −0 and −0.41 is +π in torch, was −π in ours)
+            x + ExprCore.scalar x.DType 0.0
         elif axes.Length = 0 then x
         elif (op = ReduceOp.Sum || op = ReduceOp.Mean) && (let mutable ones = true in (for a in axes do if x.Dims.[a] <> 1 then ones <- false); ones) then
             // Reducing only size-1 axes moves no data: sum and mean are the identity there, plus +0,

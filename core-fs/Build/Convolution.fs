@@ -207,8 +207,7 @@ module Convolution =
         let body (x: Expr) =
             let p = patches op kernelSize stride padding dilation true x
             // Select each window's winner by its index, a constant of the derivative, so the cotangent
-            // reaches that one entry even at ties (the max reduction would share it). A mask and a sum
-            // rather than gather: elementwise steps run in a plan's reused buffers.
+            // reaches that one entry even at ties (the max reduction would share it).
             let count = p.Dims.[2]
             let largest = Expr.argmax 2 true p
             // A window whose entries are all -inf ties with its -inf padding, and the padding may come first;
@@ -228,8 +227,10 @@ module Convolution =
             let lastNaN = Expr.scalar x.DType (float (count - 1)) - Expr.argmax 2 true (Expr.flip [| 2 |] isNaN)
             let anyNaN = Expr.eq (Expr.maxAxes [| 2 |] true isNaN) (Expr.scalar x.DType 1.0)
             let winner = Expr.where anyNaN lastNaN (Expr.where allNegativeInfinity firstInBounds largest)
-            let positions = Expr.constant (Tensor.FromArray(Array.init count float, [| 1; 1; count; 1; 1 |])) |> Expr.cast x.DType
-            Expr.sumAxes [| 2 |] false (Expr.where (Expr.eq winner positions) p (Expr.scalar x.DType 0.0))
+            // The winner is read by gather, which keeps its bits: a masked sum over the window added +0 to
+            // it, so a winning −0 came out +0 (`fuzz adversarial 21/201`: 0.288 over the max pool of −0 is
+            // −∞ in torch, was +∞ in ours). Gather's derivative is the same one-entry selection.
+            Expr.gather 2 winner p |> Expr.reshape (Shape.reduced p.Dims [| 2 |] false)
         batched op 4 "[N, C, H, W]" body input
 
     /// torch.nn.functional.avg_pool2d over [N, C, H, W] (or [C, H, W]) with torch's defaults

@@ -231,7 +231,7 @@ module internal Polynomial =
 
     /// Atoms that are never infinite: outputs of bounded functions (NaN only from NaN). The
     /// wildcard only says "not an elementwise function of one argument".
-    let private isBounded (e: Expr) =
+    let isBounded (e: Expr) =
         match e.Op with
         | Op.Unary u -> Array.contains u boundedKinds
         | _ -> false

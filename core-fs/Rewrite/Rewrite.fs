@@ -92,9 +92,28 @@ module Rewrite =
         else
             let monomial (factors: Factor[]) =
                 let mutable product = Unchecked.defaultof<Expr>
-                for f in factors do
-                    let piece = power f.Atom f.Power
-                    product <- if isNull (box product) then piece else Expr.mul product piece
+                let times (piece: Expr) = product <- if isNull (box product) then piece else Expr.mul product piece
+                // A power of an atom that can be infinite, beside other factors, is the one product a monomial forms
+                // that the chain it came from did not: (g·σ(−x²)·2x)·x, 0 before x reaches it, became 2g·x²·σ(−x²) =
+                // ∞·0 = NaN once x² overflows (`fuzz adversarial 16/127`: the gradient of logsigmoid(x²)·x at
+                // x = 1e160, torch's 0). Such a monomial is multiplied as the chain is, newest factor first (the
+                // reverse walk meets the latest step's slope first), and the atom's power one factor at a time, so
+                // a factor that vanishes meets the finite atom before its square. Every other monomial keeps its
+                // shared powers and its order, so graphs without such a power are the same.
+                let mutable overflowProne = false
+                if factors.Length >= 2 then
+                    for f in factors do
+                        if f.Power >= 2 && not (Polynomial.isBounded f.Atom) then overflowProne <- true
+                if overflowProne then
+                    for i in factors.Length - 1 .. -1 .. 0 do
+                        let f = factors.[i]
+                        if Polynomial.isBounded f.Atom then times (power f.Atom f.Power)
+                        else
+                            for _ in 1 .. f.Power do
+                                times f.Atom
+                else
+                    for f in factors do
+                        times (power f.Atom f.Power)
                 product
             let termWith (coefficient: float) (factors: Factor[]) =
                 if factors.Length = 0 then Expr.scalar dtype coefficient

@@ -221,6 +221,11 @@ module Rules =
             | BinaryOp.Minimum ->
                 two (fun () -> shareUnlessLost (Expr.gt a b) (Expr.eq a b) g)
                   (fun () -> shareUnlessLost (Expr.lt a b) (Expr.eq a b) g)
+            // atan2(x, x) is constant wherever x is finite (π/4, −3π/4, or a signed 0 or π at ±0), so its derivative is
+            // 0 there, and NaN at ±∞ and NaN as the general rule's ∞/∞: g·(x − x). The two partials below cancel to that,
+            // but each is ±1/(2x), which overflows for |x| below 2.8e-309, and the cancelled ∞ − ∞ was NaN (`fuzz
+            // adversarial 21/232`: the gradient of atan2(x, x) at x = −5e-324, 0 in torch and the closed form)
+            | BinaryOp.Atan2 when obj.ReferenceEquals(a, b) -> two (fun () -> g * (a - a)) (zeroFor b)
             | BinaryOp.Atan2 ->
                 // b/(a² + b²) and −a/(a² + b²), with a and b first divided by s = 2^⌊log2 max(|a|, |b|)⌋, exactly
                 // (a power of two): (b/s)/(((a/s)² + (b/s)²)·s) is the same number, but nothing squares a huge

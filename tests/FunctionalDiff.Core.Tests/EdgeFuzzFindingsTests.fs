@@ -281,4 +281,101 @@ let tests =
             expectClose 1e-12 (values (Diff.grad (fun y -> Expr.sum (Statistics.std [| 0 |] 0.0 false y)) (constantVector column)))
                 (column |> Array.map (fun x -> (x - mu) / (3.0 * sd))) "gradient over differing entries"
         }
+        test "the sum and the mean of a scalar −0 are +0, as torch's running sums from +0, so atan2 over them is +π (fuzz 13/429)" {
+            // IEEE: a running sum starts from +0, and +0 + −0 = +0; the quotient by a count of 1 keeps it
+            let runningSum = 0.0 + -0.0
+            let scalar = Expr.scalar f64 -0.0
+            let x = Expr.variable "x" [||] f64
+            let at (e: Expr) = (Eval.evalWith [ x, Tensor.Scalar(-0.0, f64) ] e).ToScalar()
+            for name, reduce in [ "sum", Expr.sum; "mean", Expr.mean ] do
+                Expect.equal (1.0 / at (reduce x)) (1.0 / runningSum) (sprintf "%s of −0 is +0" name)
+                Expect.equal (1.0 / value (reduce scalar)) (1.0 / runningSum) (sprintf "%s of the constant −0" name)
+                Expect.equal (at (Expr.atan2 (reduce x) (Expr.scalar f64 -0.40895587))) (Math.Atan2(runningSum, -0.40895587))
+                    (sprintf "atan2 of the %s" name)
+                // its slope is still 1
+                expectIeee [| value (Diff.grad reduce (Expr.scalar f64 -0.0)) |] [| 1.0 |] (sprintf "slope of the %s" name)
+        }
+        test "max pool returns the winning entry's bits, so a winning −0 stays −0; the cotangent still goes to torch's first largest entry (fuzz adversarial 21/201)" {
+            // windows of one entry, and windows of two along the width: torch's winner is the first largest entry, which
+            // it moves from only to a strictly larger one, and the value is that entry
+            let reference (window: float[]) =
+                let mutable k = 0
+                for i in 1 .. window.Length - 1 do
+                    if window.[i] > window.[k] then k <- i
+                k
+            let single = tensor [| 2; 1; 1 |] [| -0.0; 0.0 |]
+            let pooled = values (Convolution.maxPool2d (1, 1) (1, 1) (0, 0) (1, 1) (constant single))
+            Expect.equal (pooled |> Array.map (fun v -> 1.0 / v)) [| -infinity; infinity |] "1/x of the pooled −0 and +0"
+            let pairs = [| -0.0; 0.0; 0.0; -0.0; -0.0; -1.0; -2.0; -0.0 |]
+            let windows = Array.chunkBySize 2 pairs
+            let x = tensor [| 1; 1; 8 |] pairs
+            let pool (y: Expr) = Convolution.maxPool2d (1, 2) (1, 2) (0, 0) (1, 1) y
+            let out = values (pool (constant x))
+            let expected = windows |> Array.map (fun w -> w.[reference w])
+            Expect.equal (out |> Array.map (fun v -> 1.0 / v)) (expected |> Array.map (fun v -> 1.0 / v)) "winners' signs"
+            let w = [| 0.5; -1.5; 2.0; 0.25 |]
+            let g = values (Diff.grad (fun y -> Expr.sum (pool y * Expr.constant (Tensor.FromArray(w, [| 1; 1; 4 |])))) (constant x))
+            let oneHot = windows |> Array.mapi (fun i window -> Array.init 2 (fun j -> if j = reference window then w.[i] else 0.0)) |> Array.concat
+            expectIeee g oneHot "cotangent to the first largest entry"
+        }
+        test "atan2(x, x) is constant where x is finite, so its derivative is 0 there, also where 1/(2x) overflows; NaN at ±∞ (fuzz adversarial 21/232)" {
+            let xs = [| -5e-324; 5e-324; 1e-310; -2.5e-309; -3.0; 1e300; infinity |]
+            // the closed form: d/dx atan2(x, x) = (x − x)/(2x²) = 0 for finite nonzero x; ∞/∞ at ±∞
+            let expected = xs |> Array.map (fun x -> if Double.IsFinite x then 0.0 else nan)
+            let f (y: Expr) = Expr.atan2 y y
+            expectIeee (values (Diff.grad (fun y -> Expr.sum (f y)) (constantVector xs))) expected "gradient"
+            let t = xs |> Array.map (fun _ -> -0.693976)
+            expectIeee (values (snd (Diff.jvp f (constantVector xs) (constantVector t)))) expected "JVP"
+            // and the value is atan2's own
+            expectIeee (values (f (constantVector xs))) (xs |> Array.map (fun x -> Math.Atan2(x, x))) "value"
+        }
+        test "a monomial with a power of an unbounded atom beside other factors is multiplied as the chain is, so a vanishing factor meets x before x² (fuzz adversarial 16/127, 5/87)" {
+            // d/dx logsigmoid(x²)·x = 2x²σ(−x²) + logsigmoid(x²); 2x²σ(−x²) = 2·e^(2 ln|x| − softplus(x²)), which is 0 where
+            // x² overflows (e^(−∞)), as its limit; softplus(t) = t + log1p(e^−t) for t ≥ 0
+            let softplus (t: float) = t + Math.Log(1.0 + Math.Exp(-t))
+            let reference (x: float) = 2.0 * Math.Exp(2.0 * Math.Log(abs x) - softplus (x * x)) - Math.Log(1.0 + Math.Exp(-(x * x)))
+            let xs = [| 1e160; -1e160; 3.0; -0.5 |]
+            let f (y: Expr) = Expr.sum (Activations.logSigmoid (Expr.square y) * y)
+            expectIeee (values (Diff.grad f (constantVector xs))) (xs |> Array.map reference) "gradient"
+            // d²/dx² (x²)^c = 2c(2c − 1)·|x|^(2c − 2), 0 to every digit at x = −2.5e299 (|x|^−2.092 underflows)
+            let c = -0.046
+            let second (x: float) = 2.0 * c * (2.0 * c - 1.0) * Math.Pow(abs x, 2.0 * c - 2.0)
+            let ys = [| -2.5e299; 1.7; -0.3 |]
+            let h = values (Diff.hessian (fun y -> Expr.sum (Expr.pow (Expr.square y) (Expr.scalar f64 c))) (constantVector ys))
+            expectIeee [| for i in 0 .. 2 -> h.[i * 3 + i] |] (ys |> Array.map second) "Hessian diagonal"
+        }
+        test "solve against a right-hand side holding +∞ is the limit of A⁻¹b: ±∞ where the infinity reaches an unknown, no 0·∞ from a zero coefficient (fuzz adversarial 14/191, 22/290)" {
+            // reference: A⁻¹'s columns by plain back substitution of the unit vectors (A upper triangular here), and
+            // x = Σ_k A⁻¹[:, k]·b[k] with a term only where A⁻¹[i, k] ≠ 0, so b[k] = +∞ gives sign(A⁻¹[i, k])·∞
+            let a = [| [| 5.0; 1.0; 0.0; 0.0 |]; [| 0.0; 5.0; -0.46211715726000974; 0.0 |]; [| 0.0; 0.0; 5.0; 1.0 |]; [| 0.0; 0.0; 0.0; 5.0 |] |]
+            let inverseColumn (k: int) =
+                let y = Array.zeroCreate 4
+                for i in 3 .. -1 .. 0 do
+                    let mutable v = if i = k then 1.0 else 0.0
+                    for j in i + 1 .. 3 do
+                        v <- v - a.[i].[j] * y.[j]
+                    y.[i] <- v / a.[i].[i]
+                y
+            let b = [| [| 1.0; 0.0 |]; [| 2.0; 0.0 |]; [| -0.5; 0.0 |]; [| 4.0; infinity |] |]
+            let expected =
+                [| for i in 0 .. 3 do
+                     for c in 0 .. 1 do
+                         let mutable sum = 0.0
+                         for k in 0 .. 3 do
+                             let coefficient = (inverseColumn k).[i]
+                             if coefficient <> 0.0 then sum <- sum + coefficient * b.[k].[c]
+                         yield sum |]
+            Expect.equal (expected |> Array.skip 1 |> Array.indexed |> Array.filter (fun (i, _) -> i % 2 = 0) |> Array.map snd)
+                [| infinity; -infinity; -infinity; infinity |] "the reference's infinite column"
+            let solved = values (Linalg.solve (constant (tensor [| 4; 4 |] (Array.concat a))) (constant (tensor [| 4; 2 |] (Array.concat b))))
+            expectIeee solved expected "bidiagonal"
+            // a dense 2×2 (the first matrix of fuzz adversarial 22/290): A⁻¹ = [[−2, −0.5], [1, −0.79577273]]/det, det > 0
+            let dense = values (Linalg.solve (constant (tensor [| 2; 2 |] [| -0.79577273; 0.5; -1.0; -2.0 |])) (constantVector [| infinity; 0.27502778 |]))
+            expectIeee dense [| -infinity; infinity |] "dense"
+            // a NaN spreads to every unknown of its column, as torch's dense substitution: x₁ = NaN/d, x₀ = (0 − 0·x₁)/d
+            let d = 1.3862944
+            let x1 = nan / d
+            let withNaN = values (Linalg.solve (constant (tensor [| 2; 2 |] [| d; 0.0; 0.0; d |])) (constantVector [| 0.0; nan |]))
+            expectIeee withNaN [| (0.0 - 0.0 * x1) / d; x1 |] "NaN (fuzz 15/535)"
+        }
     ]

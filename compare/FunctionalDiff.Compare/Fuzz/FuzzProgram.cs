@@ -141,9 +141,8 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (ProdOfZerosBesideInfiniteSlope(live, values))
                 torchWrong.Add(("Prod over more than one zero computed through an infinite slope",
                     new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }));
-            if (OverflowedSquareIntoVanishingSlope(live, values))
-                torchWrong.Add(("ours (a known limitation): a monomial holding an overflowed square, at first order",
-                    new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.Compiled }));
+            if (LogDetUnderInfiniteCotangent(live, values))
+                torchWrong.Add(("LogDet of a finite matrix under an infinite cotangent", new[] { Suite.Check.Vjp, Suite.Check.Compiled }));
             if (SoftmaxOfTiesBesideInfiniteSlope(live, values))
                 torchWrong.Add(("Log-softmax or softmax over ties computed through an infinite slope",
                     new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }));
@@ -164,7 +163,8 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// pass through it are 0·∞ = NaN; the function is 0 for every exponent near a positive one, and ours
     /// differentiates the selected 0 (program `fuzz 1/1280`).</item>
     /// <item>Atan2 at the origin: torch's first derivative there is 0 (a mask), its second NaN (`fuzz 2/858`);
-    /// ours differentiates the 0. Atan2 whose broadcast result is empty while an
+    /// ours differentiates the 0. torch's mask is on a² + b² = 0, so the same holds where both squares underflow
+    /// (`fuzz adversarial 21/232`: atan2(x, x) at x = −5e-324, a constant there, second derivative 0). Atan2 whose broadcast result is empty while an
     /// operand is infinite: torch's second derivative is NaN where the function has no entries at all, so
     /// every derivative is an empty sum, 0 (`fuzz 3/1065`); the same with a NaN operand (`fuzz 12/683`).</item>
     /// <item>Mse with an infinite difference: torch's fused mse_loss rule, differentiated again for the JVP,
@@ -175,6 +175,10 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// 0·∞ = NaN; in our rules that derivative is a symbolic zero, as for Sign and the rounding ops
     /// (`fuzz 3/1411`: relu(−1/x) at x = −0 has the second derivative −2/x³ = +∞). The same at a NaN value, where
     /// both slopes are 1 (`fuzz adversarial 3/264`: relu of a product ∞ − ∞).</item>
+    /// <item>Abs of an infinite or NaN value, as relu: torch's rule multiplies by sgn(x), whose derivative comes back as a
+    /// tensor of zeros that meets a non-finite factor as 0·NaN or 0·∞ = NaN; in ours sign's derivative is a symbolic zero
+    /// (the documented convention for Sign) (`fuzz adversarial 18/211`: |x₁x₀| at x₁ = NaN, x₀ = 0, whose Hessian entry
+    /// (0, 0), x₁²·sgn′ = 0, is NaN in torch; both engines' sgn(NaN) is 0, so the gradient agrees).</item>
     /// <item>Mse with a zero difference (a value with itself included): torch's fused rule scales the cotangent by
     /// 2(a − b)/n, a tensor holding 0 that an infinite cotangent meets as 0·∞ = NaN, and its derivatives carry the NaN,
     /// where the closed form is 2g/n = ±∞ (`fuzz adversarial 3/37`: mse(x1, x0) at (0, 0) times a constant holding ∞,
@@ -215,6 +219,11 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// is a tensor of zeros, which a second derivative multiplies into an infinite factor of an earlier step as 0·∞ = NaN;
     /// ours is a symbolic zero, the selection by index being constant (`fuzz adversarial 6/87`: a matmul with a −∞ weight
     /// into a max pool).</item>
+    /// <item>AvgPool2d over a non-finite value: average pooling is linear, so its second derivative is the zero map, ours
+    /// a symbolic zero; torch's avg_pool2d_backward reads the pool's input, and its derivative in that input is a tensor
+    /// of zeros, which meets the infinite factor of the step before as 0·∞ = NaN (`fuzz 13/1613`: the pool, over a kernel
+    /// of 1, of an outer product c·xᵀ with c and x holding +∞, whose Hessian is 0; torch's is NaN, and 0 without the
+    /// pool).</item>
     /// <item>Cumprod with an infinite entry or a running product that overflows: torch's rule, without a zero, divides Σ g·y
     /// by the entries, ∞/∞ = NaN, where the closed form (the cotangent of x₀ in [x₀, x₀x₁] is g₀ + g₁x₁) is a number or ±∞
     /// (`fuzz adversarial 4/45`: cumprod of [∞, ∞] pairs, whose gradient at the first is g₀ + g₁·∞; `5/115`: cumprod of
@@ -243,7 +252,10 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         {
             case OpKind.Pow when Any(a[0].eq(0.0).logical_and(a[1].ge(0.0))):
                 return "Pow at base 0";
-            case OpKind.Atan2 when Any(a[0].eq(0.0).logical_and(a[1].eq(0.0))):
+            // torch's mask is on a² + b² = 0, so it also takes the origin's branch where the squares underflow
+            // (`fuzz adversarial 21/232`: atan2(x, x) at x = −5e-324, whose second derivative, as every derivative of the
+            // constant it is there, is 0)
+            case OpKind.Atan2 when Any(a[0].mul(a[0]).add(a[1].mul(a[1])).eq(0.0)):
                 return "Atan2 at the origin";
             case OpKind.Atan2 when TorchSharp.torch.broadcast_tensors(a[0], a[1])[0].numel() == 0
                     && (!a[0].isfinite().all().item<bool>() || !a[1].isfinite().all().item<bool>()):
@@ -267,12 +279,17 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "Softplus above the threshold";
             case OpKind.Relu when AnyInfinite(a[0]) || Any(a[0].isnan()):
                 return "Relu of an infinite or NaN value";
+            case OpKind.Abs when AnyInfinite(a[0]) || Any(a[0].isnan()):
+                return "Abs of an infinite or NaN value";
             case OpKind.Mean or OpKind.BceWithLogits or OpKind.Mse when a[0].numel() == 0:
                 return "Mean over no entries";
             // the zero map, as for the mean (ours: Statistics.var); torch's std divides var's tangent −0 by 2·std = NaN
-            // (`fuzz adversarial 3/18`: the std over the empty axis of a [0, 6] tensor)
-            case OpKind.Std when a[0].numel() == 0:
-                return "Std over no entries";
+            // (`fuzz adversarial 3/18`: the std over the empty axis of a [0, 6] tensor); torch's var, with correction 0,
+            // gives its JVP NaN (`fuzz adversarial 21/225`: the variance of an empty vector), and its zero cotangent meets
+            // the NaN slope of an earlier step (`fuzz adversarial 21/62`, float32: a cross-entropy at a +∞ logit, its
+            // minimum with an empty [0, 4] constant, then the variance over the empty axis: torch's gradient NaN)
+            case OpKind.Std or OpKind.Var when a[0].numel() == 0:
+                return "Var or Std over no entries";
             case OpKind.Erf or OpKind.Erfc or OpKind.Gelu when Any(a[0].abs().gt(SquareOverflows)):
                 return "Erf, Erfc or Gelu where x² overflows";
             case OpKind.Prod when AnyInfinite(a[0]) && Any(a[0].eq(0.0)):
@@ -281,6 +298,8 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "LogSumExp over no entries";
             case OpKind.MaxPool2d when Any(a[0].isfinite().logical_not()):
                 return "MaxPool2d over a non-finite value";
+            case OpKind.AvgPool2d when Any(a[0].isfinite().logical_not()):
+                return "AvgPool2d over a non-finite value";
             case OpKind.Cumprod when AnyInfinite(a[0]) || AnyInfinite(TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64)):
                 return "Cumprod with an infinite entry or an overflowing running product";
             case OpKind.CrossEntropy when a[0].dim() > 0 && a[0].shape[a[0].dim() > 1 ? 1 : 0] == 1 && Any(a[0].isfinite().logical_not()):
@@ -306,6 +325,12 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             case OpKind.LogSumExp when a[0].dim() > 0 && a[0].shape[s.Ints[0] < 0 ? s.Ints[0] + (int)a[0].dim() : s.Ints[0]] == 1
                                        && Any(a[0].isfinite().logical_not()):
                 return "LogSumExp over an axis of length 1 at a non-finite entry";
+            // at finite entries too, as softmax's: ours is x, whose second derivative is a symbolic zero; torch's slope
+            // e^(x − result) is differentiated as e^(x − result)·(ẋ − ẋ), ∞ − ∞ = NaN under an infinite cotangent
+            // (`fuzz 15/858`: x₁/logsumexp(x₀) over one entry with x₁ holding +∞, whose Hessian entry in x₀, 2⟨u, x₁⟩/x₀³,
+            // is −∞ in ours and the closed form, NaN in torch)
+            case OpKind.LogSumExp when a[0].dim() > 0 && a[0].shape[s.Ints[0] < 0 ? s.Ints[0] + (int)a[0].dim() : s.Ints[0]] == 1:
+                return "LogSumExp over an axis of length 1";
             // atan2(x, x) is constant where x ≠ 0 (π/4 or −3π/4), so every derivative that passes through it into another
             // input is 0; ours keeps the first derivative's NaN at ±∞ (∞/∞, as torch's), and its second derivative into the
             // other operands is the cancelled (a − b)/(a² + b²) with a = b, a symbolic zero; torch's is NaN there
@@ -558,26 +583,33 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     };
 
     /// <summary>
-    /// Ours (a known limitation, README "Known limitations"), at first order: a square of a finite entry that overflows
-    /// (|x| above 1.34e154) read by a step whose slope vanishes at +∞. The chain rule's product u·x·σ(−x²)·2x, which torch
-    /// multiplies left to right and which is 0 once σ(−x²) = 0 arrives, is collected by the Rewrite pass into the monomial
-    /// 2u·σ(−x²)·x² with x² the overflowed square, 0·∞ = NaN (`fuzz adversarial 16/127`: the gradient of logsigmoid(x²)·x
-    /// at x = 1e160, 2x²σ(−x²) + logsigmoid(x²) = 0 in the closed form and in torch, NaN in ours). The second-order form of
-    /// the same mechanism is in <see cref="OurLimitation"/>.
+    /// Whether a live LogDet of a finite matrix has an infinite entry in its cotangent, by torch's chain from the output (a
+    /// cotangent of 1 in every entry) back to it. torch's rule solves Aᵀ X = g·I, and its back substitution subtracts two
+    /// infinities, ∞ − ∞ = NaN, where the closed form g·A⁻ᵀ is ±∞ in every entry whose A⁻¹ entry is not 0 (`fuzz adversarial
+    /// 19/238`, float32: the binary cross-entropy of the logit −∞ against σ(logdet A), whose slope in the target is −x = +∞;
+    /// torch's gradient is NaN in 6 of the 9 entries, in float64 too, where ∞·A⁻ᵀ, by torch's inverse, and ours are ±∞ in
+    /// all 9). Its first-order checks are skipped; values, JVPs and second orders are compared as always.
     /// </summary>
-    bool OverflowedSquareIntoVanishingSlope(bool[] live, List<TorchSharp.torch.Tensor> values)
+    bool LogDetUnderInfiniteCotangent(bool[] live, List<TorchSharp.torch.Tensor> values)
     {
         for (int i = 0; i < Steps.Length; i++)
         {
-            var s = Steps[i];
-            bool squares = s.Kind == OpKind.Square || s.Kind == OpKind.Mul && s.Args[0] == s.Args[1];
-            var x = values[s.Args.Length > 0 ? s.Args[0] : 0];
-            if (!live[i] || !squares || x.numel() == 0 || !x.isfinite().logical_and(x.abs().gt(SquareOverflows)).any().item<bool>())
-                continue;
-            int square = InputCount + i;
-            if (Steps.Where((t, j) => live[j] && t.Args.Contains(square)).Any(t => t.Kind is OpKind.LogSigmoid or OpKind.Sigmoid
-                    or OpKind.Tanh or OpKind.Softsign or OpKind.Erf or OpKind.Erfc or OpKind.Reciprocal or OpKind.Rsqrt))
-                return true;
+            if (!live[i] || Steps[i].Kind != OpKind.LogDet) continue;
+            var matrix = values[Steps[i].Args[0]];
+            if (matrix.numel() == 0 || !matrix.isfinite().all().item<bool>()) continue;
+            try
+            {
+                int v = InputCount + i;
+                var leaf = values[v].detach().clone().requires_grad_(true);
+                var redone = new List<TorchSharp.torch.Tensor>(values.Take(v)) { leaf };
+                for (int k = i + 1; k < Steps.Length; k++)
+                    redone.Add(TorchInterpreter.Apply(Steps[k], Steps[k].Args.Select(a => redone[a]).ToArray(), leaf.dtype));
+                var y = redone[Output];
+                if (!y.requires_grad) continue;
+                var g = TorchSharp.torch.autograd.grad(new[] { y.sum() }, new[] { leaf }, allow_unused: true)[0];
+                if (g is not null && g.numel() > 0 && g.isinf().any().item<bool>()) return true;
+            }
+            catch (Exception) { } // torch cannot differentiate the rest of the program: nothing to name
         }
         return false;
     }
@@ -598,13 +630,11 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// <summary>
     /// The checks a step's known limitation of ours (README, "Known limitations": the polynomial normal forms) makes
     /// differ from torch, with why; null otherwise. Unlike <see cref="TorchWrong"/>, torch is right here: these are ours
-    /// to fix, skipped by name so that the fuzzer keeps finding everything else.
+    /// to fix, skipped by name so that the fuzzer keeps finding everything else. (A monomial holding an overflowed square
+    /// was here, at second order, `fuzz adversarial 5/87`, `9/46`, `10/145`, `14/274`, and at first order, `16/127`: the
+    /// Rewrite pass now multiplies such a monomial in the chain's order, newest factor first and the square one factor at a
+    /// time, so a vanishing factor meets the finite x before x², and those programs pass unnamed.)
     /// <list type="bullet">
-    /// <item>A square of a finite entry that overflows (|x| above 1.34e154), at second order: the Rewrite pass collects a
-    /// product's factors into one monomial, so the chain (c·g″(x²)·2x)·2x, which torch multiplies left to right and which
-    /// is 0 before the huge factors arrive, becomes 4c·g″(x²)·x² with x² the primal's own overflowed square, ∞·0 = NaN
-    /// (`fuzz adversarial 5/87`: (x²)^−0.046 at x = −2.5e299; `9/46`, `14/274`: a power of x² at 6.4e159 and 1e160;
-    /// `10/145`: rsqrt of x² at −1e160).</item>
     /// <item>A quotient with a zero numerator over a nonzero denominator whose reciprocal overflows (|x| below 5.6e-309), at
     /// second order: the monomial (−1/x)·(0/x) is −∞·0 = NaN where torch's chain gives −0 (`fuzz adversarial 6/205`: 0/x
     /// at x = 5e-324 into a max pool).</item>
@@ -618,9 +648,6 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     {
         static bool Any(TorchSharp.torch.Tensor t) => t.numel() > 0 && t.any().item<bool>();
         var second = new[] { Suite.Check.SecondOrder, Suite.Check.Hessian };
-        bool squares = s.Kind == OpKind.Square || s.Kind == OpKind.Mul && s.Args[0] == s.Args[1];
-        if (squares && Any(a[0].isfinite().logical_and(a[0].abs().gt(SquareOverflows))))
-            return ("ours (a known limitation): a monomial holding an overflowed square, at second order", second);
         if (s.Kind == OpKind.Div && Any(a[0].eq(0.0)) && Any(a[1].ne(0.0).logical_and(a[1].reciprocal().isinf())))
             return ("ours (a known limitation): a monomial of 0/x and the overflowed 1/x, at second order", second);
         // our prod rule is torch's y/x where the entries hold no 0, so an infinite entry's gradient is ∞/∞ = NaN in both

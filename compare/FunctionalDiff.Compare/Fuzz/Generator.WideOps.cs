@@ -164,7 +164,8 @@ public sealed partial class Generator
     }
 
     /// <summary>
-    /// One-hot codes of a mask or an argmax (integers from 0), with a class or two to spare. An argmax may pick
+    /// One-hot codes of a mask or an argmax (integers from 0, in the float64 and the float32 run), with a class or two to
+    /// spare. An argmax may pick
     /// another index in the float32 run (ties that rounding makes or breaks), so its classes cover its whole axis:
     /// torch's one_hot rejects a class past them (`fuzz adversarial 10/295`: the float32 argmax of an elu past a
     /// float64 one, over [∞, ∞, NaN, 89]).
@@ -186,6 +187,14 @@ public sealed partial class Generator
             int axis = made.Ints[0] < 0 ? made.Ints[0] + operand.Length : made.Ints[0];
             largest = Math.Max(largest, operand[axis] - 1);
         }
+        // The float32 run computes the codes at rounded inputs, where a comparison can come out the other way: cover
+        // its classes too (`fuzz adversarial 18/53`: (x − x) ≥ x is 0 in float64 at a subnormal x that is 0 in float32,
+        // where it is 1, past the one class drawn)
+        double[] single;
+        try { single = Numbers(Float32Realisation(m)); }
+        catch (Exception) { return; } // the float32 run fails before this step: no program to extend
+        if (single.Any(v => !(v >= 0 && v == Math.Floor(v) && v < 8))) return;
+        largest = Math.Max(largest, (int)single.DefaultIfEmpty(0).Max());
         int classes = largest + 1 + rng.Next(2);
         Try(new Step(OpKind.OneHot, new[] { m }, new[] { classes }), mask: true);
     }

@@ -204,7 +204,7 @@ public static class TorchInterpreter
             OpKind.Det => torch.linalg.det(x),
             OpKind.LogDet => torch.logdet(x),
             OpKind.Inverse => torch.linalg.inv(x),
-            OpKind.Solve => torch.linalg.solve(a[0], a[1]),
+            OpKind.Solve => Solve(a[0], a[1]),
             // op(A) = Aᵀ is the transposed matrix with the other triangle (torch has no transpose flag)
             OpKind.SolveTriangular => torch.linalg.solve_triangular(p[2] == 1 ? a[0].transpose(-2, -1) : a[0], a[1],
                 upper: (p[0] == 1) != (p[2] == 1), left: p[1] == 1, unitriangular: p[3] == 1),
@@ -280,6 +280,34 @@ public static class TorchInterpreter
         var scale = torch.where(huge, torch.pow(torch.full_like(largest, 2.0), largest.log2().floor()), torch.ones_like(largest));
         var result = norm(x / scale);
         return result * (keepDim ? scale : scale.amax(dims, keepdim: false));
+    }
+
+    /// <summary>
+    /// torch.linalg.solve, except where the right-hand side holds an infinity (and no NaN, which torch and ours spread to
+    /// every unknown of its column) and the matrix is finite: the solution A⁻¹b is
+    /// then ±∞ wherever the infinite entry's column of A⁻¹ is nonzero, and torch's LU back substitution subtracts two of
+    /// those infinities, ∞ − ∞ = NaN (`fuzz adversarial 22/290`: [∞, 0.275] against [[−0.796, 0.5], [−1, −2]], whose
+    /// solution is [−∞, +∞], torch's [NaN, +∞]). There the reference is A⁻¹ times b, by torch's inverse and matmul, each
+    /// infinity's terms counted only where its A⁻¹ entry is not 0 (the convention "an infinite right-hand side"; ours
+    /// solves by LU).
+    /// </summary>
+    static TT Solve(TT matrix, TT rhs)
+    {
+        if (rhs.numel() == 0 || matrix.numel() == 0 || !rhs.isinf().any().item<bool>() || rhs.isnan().any().item<bool>()
+                || !matrix.isfinite().all().item<bool>())
+            return torch.linalg.solve(matrix, rhs);
+        // torch.linalg.solve's reading of b: a batch of vectors when b has one axis, or A's shape without its last axis
+        bool vectors = rhs.dim() == 1 || rhs.dim() == matrix.dim() - 1 && rhs.shape.SequenceEqual(matrix.shape[..^1]);
+        var b = vectors ? rhs.unsqueeze(-1) : rhs;
+        var inverse = torch.linalg.inv(matrix);
+        var infinite = b.isinf();
+        var finitePart = inverse.matmul(torch.where(infinite, torch.zeros_like(b), b));
+        // each infinity's terms A⁻¹[i, k]·b[k, j], where an entry A⁻¹[i, k] = 0 contributes nothing (b[k] does not reach
+        // x[i]; the product would be 0·∞ = NaN: `fuzz adversarial 14/191`, a triangular A); two infinities of opposite
+        // signs in one sum are ∞ − ∞ = NaN, as they should be
+        var terms = inverse.unsqueeze(-1) * torch.where(infinite, b, torch.zeros_like(b)).unsqueeze(-3);
+        var x = finitePart + torch.where(inverse.unsqueeze(-1).eq(0.0), torch.zeros_like(terms), terms).sum(-2);
+        return vectors ? x.squeeze(-1) : x;
     }
 
     static long[] Pair(long v) => new[] { v, v };
