@@ -148,11 +148,12 @@ type internal Consumers private (graph: PlanGraph, start: int[], list: int[]) =
         Pool.giveBack filled
         Consumers(graph, start, list)
 
-    /// The consumer of p whose group comes first (lowest `groupHead`, known for every consumer),
-    /// when it reads p through one edge and every other consumer's group comes later; else -1.
-    /// A Scan consumer rules p out: a saving Scan is planned at another Scan's position, earlier
-    /// than its own, and might read p before the group that writes p has run.
-    member _.Joinable(p: int, groupHead: int[]) : int =
+    /// The consumer of p whose group comes first (lowest `groupHead`, known for every consumer), and
+    /// how many of p's edges run into that group (a consumer may read p twice, as x·x does, and
+    /// several members of one group may read it); (-1, 0) when p has a Scan consumer. A Scan
+    /// consumer rules p out: a saving Scan is planned at another Scan's position, earlier than its
+    /// own, and might read p before the group that writes p has run.
+    member _.Joinable(p: int, groupHead: int[]) : struct (int * int) =
         let mutable first = -1
         let mutable ties = 0
         let mutable scan = false
@@ -169,7 +170,7 @@ type internal Consumers private (graph: PlanGraph, start: int[], list: int[]) =
                 first <- c
                 ties <- 1
             elif groupHead.[c] = groupHead.[first] then ties <- ties + 1
-        if scan || ties <> 1 then -1 else first
+        if scan then struct (-1, 0) else struct (first, ties)
 
     /// Gives the arrays back to the pool.
     member _.Release() =

@@ -297,6 +297,10 @@ module internal Planner =
         let stored = graph.Table<bool>()
         let valueOf = graph.Table<int>() // v + 1 for the node's value v
         let registerOf = graph.Table<int>()
+        // per member of the group being built: the group it was built in (head + 1), and the
+        // reads of its register still to come
+        let emittedIn = graph.Table<int>()
+        let readsLeft = graph.Table<int>()
         // per value (a node has at most one value of its own)
         let invariant = graph.Table<bool>()
         try
@@ -342,10 +346,10 @@ module internal Planner =
             for p in rootPositions do uses.[p] <- uses.[p] + 1
             let fusable (p: int) = not constant.[p] && graph.Marked p
             // A node joins its consumer's group when it is that consumer's private input of the
-            // same shape. A node with several uses joins one consumer's group as a stored member
-            // (see FusedGroup) when every other consumer runs in a later step: that consumer is
-            // then the one whose group comes first, reading the node once. Decided once per node
-            // here, consumers first (their groups are known), as a group's walk asks it twice per edge.
+            // same shape. A node with several uses joins the group of its consumers that comes
+            // first: as a register member when every use is in that group, as a stored member (see
+            // FusedGroup) when later steps read it too. Decided once per node here, consumers
+            // first (their groups are known), as a group's walk asks it twice per edge.
             let consumers = Consumers.Build(graph, constant)
             for p in n - 1 .. -1 .. 0 do
                 if not isRoot.[p] && fusable p then
@@ -353,10 +357,14 @@ module internal Planner =
                         let c = consumer.[p]
                         if fusable c && Ir.sameDims (graph.Node c).Dims (graph.Node p).Dims then joined.[p] <- true
                     elif uses.[p] > 1 then
-                        let c = consumers.Joinable(p, groupHead)
+                        let struct (c, edges) = consumers.Joinable(p, groupHead)
                         if c >= 0 && fusable c && Ir.sameDims (graph.Node c).Dims (graph.Node p).Dims then
                             joined.[p] <- true
-                            stored.[p] <- true
+                            // Read by later steps too: written out as a stored member. Read only
+                            // inside the group (x·x, or several members, as a derivative reads the
+                            // forward's values): a register member kept until its last read, so
+                            // a derivative's shared values cost no pass of their own.
+                            stored.[p] <- edges < uses.[p]
                             consumer.[p] <- c
                 groupHead.[p] <- if joined.[p] then groupHead.[consumer.[p]] else p
             consumers.Release()
@@ -439,6 +447,9 @@ module internal Planner =
             let programsByHash = IntMap()
             let knownPrograms = List<List<FusedProgram>>()
             let mutable registers = 0
+            // the registers a group may have; further members are stored (a register is a block,
+            // 16-64 KB at the block size)
+            let maxRegisters = 24
             // A group's inputs are found by a scan while they are few (most groups have two or
             // three), and by externalIndex once there are more.
             let scanned = 16
@@ -545,7 +556,9 @@ module internal Planner =
                         stack.Push p
                         nextInput.Push(next + 1)
                         let a = graph.Input(p, next)
-                        if isMember a then
+                        // a member read through several edges is built at the first one
+                        if isMember a && emittedIn.[a] <> building + 1 then
+                            emittedIn.[a] <- building + 1
                             stack.Push a
                             nextInput.Push 0
                     else
@@ -554,7 +567,18 @@ module internal Planner =
                         let third = if arity > 2 then operand (graph.Input(p, 2)) else first
                         for k in 0 .. arity - 1 do
                             let a = graph.Input(p, k)
-                            if isMember a && not stored.[a] then free.Push registerOf.[a]
+                            if isMember a && not stored.[a] then
+                                // its register is free after its last read (every use of a
+                                // register member is an edge inside this group)
+                                readsLeft.[a] <- readsLeft.[a] - 1
+                                if readsLeft.[a] = 0 then free.Push registerOf.[a]
+                        // A member read several times holds its register until its last read, and
+                        // the walk holds one member per pending input, so a derivative's group (which
+                        // reads forward values late) could hold many at once; past maxRegisters a
+                        // member is written out as a stored member instead, which bounds the
+                        // per-thread scratch of a group over large tensors.
+                        if p <> head && not stored.[p] && free.Count = 0 && registers >= maxRegisters then
+                            stored.[p] <- true
                         let target =
                             if p = head then -1
                             elif stored.[p] then
@@ -566,7 +590,9 @@ module internal Planner =
                             else
                                 registers <- registers + 1
                                 registers - 1
-                        if target >= 0 then registerOf.[p] <- target
+                        if target >= 0 then
+                            registerOf.[p] <- target
+                            readsLeft.[p] <- uses.[p]
                         instructions.Add(instructionOf p first second third target)
                 FusedGroup(programOf (graph.Node head), externals.ToArray(), storedValues.ToArray())
 
@@ -786,6 +812,8 @@ module internal Planner =
             graph.GiveBack stored
             graph.GiveBack valueOf
             graph.GiveBack registerOf
+            graph.GiveBack emittedIn
+            graph.GiveBack readsLeft
             graph.GiveBack invariant
             graph.Release()
 

@@ -1,6 +1,7 @@
 /// Compiling a plan scales with the graph: an unrolled descent loop with a gradient inside (issue
 /// 18's bilevel workload, small) compiles with work and memory proportional to its length, and
-/// its fused groups share a set of programs whose size does not depend on the length. Counted in
+/// its fused groups share a set of programs whose size does not depend on the length (where sums
+/// split the loop into many groups) or hold a bounded number of registers (where it is one group). Counted in
 /// bytes and objects, never timed; the values are held to the interpreter's bits.
 module FunctionalDiff.Core.Tests.PlanScaleTests
 
@@ -13,28 +14,43 @@ open FunctionalDiff.Core.Tests.PlanTests
 let private f64 = DType.Float64
 
 /// x ← x − 0.05 ∇ₓ f(x, w) for `steps` steps with f(x, w) = Σ tanh(x·w)² + 0.1 Σ (x − w)², x in R⁸,
-/// then the gradient of Σ x² in w: a graph of many 8-element steps, most of them fused groups.
-let private bilevel (steps: int) =
+/// then the gradient of Σ x² in w: a graph of many 8-element steps, all of them elementwise.
+/// `squaredSum` makes the second term 0.1 (Σ (x − w)²)², whose gradient reads a sum at every step,
+/// so the loop's elementwise nodes fall into many groups between the sums.
+let private descent (squaredSum: bool) (steps: int) =
     let w = Expr.variable "w" [| 8 |] f64
     let objective (w: Expr) =
-        let f (x: Expr) = Expr.sum (Expr.square (Expr.tanh (x * w))) + 0.1 * Expr.sum (Expr.square (x - w))
+        let f (x: Expr) =
+            let distance = Expr.sum (Expr.square (x - w))
+            Expr.sum (Expr.square (Expr.tanh (x * w))) + 0.1 * (if squaredSum then Expr.square distance else distance)
         let mutable x = Expr.constant (Tensor.FromArray(Array.init 8 (fun i -> 0.3 + 0.1 * float i), [| 8 |]))
         for _ in 1 .. steps do
             x <- x - 0.05 * Diff.grad f x
         Expr.sum (Expr.square x)
     w, Diff.grad objective w
 
+let private bilevel (steps: int) = descent false steps
+
+/// The fused groups of a plan.
+let private groupsOf (plan: Plan) =
+    plan.Steps |> Array.choose (fun step ->
+        match step with
+        | Step.Fused(group, _) -> Some group
+        | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.View _ | Step.Kernel _ | Step.Write _
+        | Step.Unfold _ | Step.Fold _ | Step.Loop _ | Step.FoldProduct _ -> None)
+
 /// The distinct programs (by identity) of a plan's fused groups, and the number of groups.
 let private programs (plan: Plan) =
-    let groups =
-        plan.Steps |> Array.choose (fun step ->
-            match step with
-            | Step.Fused(group, _) -> Some group
-            | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.View _ | Step.Kernel _ | Step.Write _
-            | Step.Unfold _ | Step.Fold _ | Step.Loop _ | Step.FoldProduct _ -> None)
+    let groups = groupsOf plan
     let distinct = Collections.Generic.HashSet<obj>(HashIdentity.Reference)
     for g in groups do distinct.Add(box g.Program) |> ignore
     distinct.Count, groups.Length
+
+/// The most registers a group of the plan has, and its instructions in all.
+let private registersAndInstructions (plan: Plan) =
+    let groups = groupsOf plan
+    (groups |> Array.map (fun g -> g.Program.Registers) |> Array.max),
+    (groups |> Array.sumBy (fun g -> g.Program.Instructions.Length))
 
 [<Tests>]
 let tests =
@@ -45,15 +61,37 @@ let tests =
             let short, long = compileBytes w1 g1, compileBytes w2 g2
             Expect.isLessThanOrEqual (float long) (2.1 * float short) (sprintf "%d bytes at 200 steps, %d at 400" short long)
 
-        testCase "the fused groups of the bilevel loop share a number of programs that does not grow with the loop" <| fun () ->
-            let w1, g1 = bilevel 100
-            let w2, g2 = bilevel 400
+        testCase "the fused groups of a loop with a sum per step share a number of programs that does not grow with the loop" <| fun () ->
+            let w1, g1 = descent true 100
+            let w2, g2 = descent true 400
             let programs1, groups1 = programs (Planner.compile [| w1 |] [| g1 |] false)
             let programs2, groups2 = programs (Planner.compile [| w2 |] [| g2 |] false)
             Expect.isGreaterThan groups2 (3 * groups1) "four times the loop, about four times the groups"
             // the middle of the loop repeats one set of programs; its two ends may differ a little
             Expect.isLessThanOrEqual programs2 (programs1 + 2) (sprintf "%d programs at 100 steps, %d at 400" programs1 programs2)
             Expect.isLessThan programs1 (groups1 / 10) "far fewer programs than groups"
+
+        testCase "the bilevel loop, elementwise throughout, keeps its registers bounded and its instructions linear as the loop grows" <| fun () ->
+            // every node of this loop is elementwise over 8 values, so its values read several
+            // times share groups; the registers a group holds at once stay bounded (the rest are
+            // stored members), and its instructions grow with the loop, no faster
+            let w1, g1 = bilevel 100
+            let w2, g2 = bilevel 400
+            let registers1, instructions1 = registersAndInstructions (Planner.compile [| w1 |] [| g1 |] false)
+            let registers2, instructions2 = registersAndInstructions (Planner.compile [| w2 |] [| g2 |] false)
+            Expect.isLessThanOrEqual registers2 (registers1 + 2) (sprintf "%d registers at 100 steps, %d at 400" registers1 registers2)
+            Expect.isLessThanOrEqual registers2 32 "registers a thread keeps per group"
+            Expect.isGreaterThan instructions2 (3 * instructions1) "four times the loop, about four times the instructions"
+            Expect.isLessThanOrEqual (float instructions2) (4.2 * float instructions1) "instructions linear in the loop"
+
+        testCase "a loop with a sum per step gives the interpreter's bits, run after run" <| fun () ->
+            let w, g = descent true 60
+            let plan = Planner.compile [| w |] [| g |] false
+            let random = Random 19
+            for run in 1 .. 3 do
+                let value = randomTensor random f64 [| 8 |]
+                let expected = (interpreted [| w |] [| value |] [| g |]).[0]
+                expectSameBits (plan.Run([| value |], null).[0]) expected (sprintf "run %d" run)
 
         testCase "the bilevel loop's plan gives the interpreter's bits, run after run" <| fun () ->
             let w, g = bilevel 60

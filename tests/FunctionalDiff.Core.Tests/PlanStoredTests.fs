@@ -74,6 +74,56 @@ let tests =
             Expect.equal fused.Length 2 "exp and tanh, then the product"
             Expect.isTrue (fused |> Array.forall (fun g -> g.StoredValues.Length = 0)) "no stored outputs"
 
+        testCase "a value read several times inside one group stays in a register: silu's value and gradient are one pass" <| fun () ->
+            // s = σ(x) is read by the value s·x and by the gradient s + x·s·(1 − s): every read is in
+            // the gradient's group, so s lives in a register and nothing but x is read in full
+            let n = 1 <<< 14
+            let x = Expr.variable "x" [| n |] DType.Float64
+            let gradient = Diff.grad (fun x -> Expr.sum (Expr.sigmoid x * x)) x
+            let plan = Planner.compile [| x |] [| gradient |] true
+            let fused = groups plan
+            Expect.equal fused.Length 1 "one pass"
+            Expect.equal fused.[0].StoredValues.Length 0 "nothing written but the gradient"
+            Expect.equal (fullReads plan n) 1 "x read once"
+            let input = randomTensor (Random 11) DType.Float64 [| n |]
+            expectSameBits (plan.Run([| input |], null).[0]) (interpreted [| x |] [| input |] [| gradient |]).[0] "the interpreter's bits"
+            let ours = plan.Run([| input |], null).[0].ToDoubleArray()
+            input.ToDoubleArray() |> Array.iteri (fun i v ->
+                let s = 1.0 / (1.0 + Math.Exp(-v))
+                let expected = s + v * s * (1.0 - s)
+                if abs (ours.[i] - expected) > 1e-14 * (1.0 + abs expected) then failtestf "element %d: %g, the closed form %g" i ours.[i] expected)
+
+        testCase "a group whose members are read late holds a bounded number of registers and allocates nothing per run" <| fun () ->
+            // y ← tanh(y) 60 times over 2^16 values: the gradient reads every tanh again, in reverse
+            // order, so all 60 would be live at once; past a bound they are stored members instead
+            let n = 1 <<< 16
+            let x = Expr.variable "x" [| n |] DType.Float64
+            let f (x: Expr) =
+                let mutable y = x
+                for _ in 1 .. 60 do y <- Expr.tanh y
+                Expr.sum y
+            let gradient = Diff.grad f x
+            let plan = Planner.compile [| x |] [| gradient |] true
+            let fused = groups plan
+            Expect.isLessThanOrEqual (fused |> Array.map (fun g -> g.Program.Registers) |> Array.max) 32 "registers per group"
+            let input = randomTensor (Random 12) DType.Float64 [| n |]
+            let outputs = plan.Run([| input |], null)
+            expectSameBits outputs.[0] (interpreted [| x |] [| input |] [| gradient |]).[0] "the interpreter's bits"
+            plan.Run([| input |], outputs) |> ignore
+            let before = GC.GetAllocatedBytesForCurrentThread()
+            plan.Run([| input |], outputs) |> ignore
+            let bytes = GC.GetAllocatedBytesForCurrentThread() - before
+            Expect.isLessThanOrEqual bytes 4096L "bytes allocated by a run into kept outputs"
+            // the chain rule by a loop: d/dx of tanh⁶⁰ is the product of (1 − tₖ²)
+            let ours = outputs.[0].ToDoubleArray()
+            input.ToDoubleArray() |> Array.iteri (fun i v ->
+                let mutable y = v
+                let mutable slope = 1.0
+                for _ in 1 .. 60 do
+                    y <- Math.Tanh y
+                    slope <- slope * (1.0 - y * y)
+                if abs (ours.[i] - slope) > 1e-13 * (1.0 + abs slope) then failtestf "element %d: %g, the loop %g" i ours.[i] slope)
+
         testCase "a stored value read by a reduction and a view after its group gives the interpreter's bits" <| fun () ->
             let x = Expr.variable "x" [| 64; 48 |] DType.Float64
             let e = Expr.exp x

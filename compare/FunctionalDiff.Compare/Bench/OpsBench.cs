@@ -18,7 +18,7 @@ public static class OpsBench
 {
     sealed record Row(string Name, int[] Shape, Func<Expr, Expr> Ours, Func<TT, TT> Torch);
 
-    /// <summary>Prints the table; `--quick` uses 3 rounds; `--thread-time` times by the calling thread's CPU time.</summary>
+    /// <summary>Prints the table; `--quick` uses 3 rounds; `--thread-time` times by the calling thread's CPU time; `--filter TEXT` keeps the rows whose op contains TEXT.</summary>
     public static int Run(TextWriter output, IReadOnlyList<string> options)
     {
         if (BenchOptions.Parse(output, options) is not { } parsed) return 2;
@@ -63,7 +63,7 @@ public static class OpsBench
             new Row("max_pool2d 2×2", [8, 16, 32, 32], x => Nn.MaxPool2d(x, 2), x => torch.nn.functional.max_pool2d(x, new long[] { 2, 2 })),
             new Row("W x, matrix times vector", [512], x => w.MatMul(x).Square(), x => tw.matmul(x).square()),
         };
-        foreach (var row in rows)
+        foreach (var row in rows.Where(r => parsed.Wanted(r.Name)))
         {
             var data = Uniform(row.Shape.Aggregate(1, (a, b) => a * b));
             var x = Ours(data, row.Shape);
