@@ -140,6 +140,45 @@ let private kernelTests =
                     if BitConverter.DoubleToInt64Bits alone <> BitConverter.DoubleToInt64Bits run.[i] && not (Double.IsNaN alone && Double.IsNaN run.[i]) then
                         failtestf "%s(%.17g): %.17g alone, %.17g in a run" (if complement then "erfc" else "erf") x alone run.[i]
         }
+        test "float32 erf and erfc over long runs are within an ulp of the series and quadrature references, and each entry alone has the same bits" {
+            // float32 results take Horner's rule over a power form (four chains of lanes where a group is
+            // inside (−3, 3), lane by lane otherwise), rounded once to float32
+            let random = Random 32
+            let values =
+                Array.init 4003 (fun i ->
+                    match i % 97 with
+                    | 0 -> nanf
+                    | 1 -> infinityf
+                    | 2 -> -infinityf
+                    | 3 -> 2.9999998f
+                    | 4 -> -0.0f
+                    | 5 -> 1e-38f
+                    | k when k < 40 -> float32 ((random.NextDouble() - 0.5) * 12.0)
+                    | _ -> float32 ((random.NextDouble() - 0.5) * 5.9))
+            let reference (complement: bool) (x: float) =
+                if Double.IsNaN x then nan
+                elif complement then
+                    if Double.IsPositiveInfinity x then 0.0 elif Double.IsNegativeInfinity x then 2.0
+                    elif abs x < 0.5 then 1.0 - TensorElementwiseTests.erfBySeries x
+                    elif x > 0.0 then TensorElementwiseTests.erfcByQuadrature x
+                    else 2.0 - TensorElementwiseTests.erfcByQuadrature (-x)
+                elif Double.IsInfinity x then float (sign x)
+                elif abs x < 3.0 then TensorElementwiseTests.erfBySeries x
+                else float (sign x) * (1.0 - TensorElementwiseTests.erfcByQuadrature (abs x))
+            let ulpsApart (a: float32) (b: float32) = abs (int64 (BitConverter.SingleToInt32Bits a) - int64 (BitConverter.SingleToInt32Bits b))
+            for complement, op in [ false, Expr.erf; true, Expr.erfc ] do
+                let run = (Eval.eval (op (Expr.constant (Tensor.FromArray(values, [| values.Length |]))))).ToDoubleArray() |> Array.map float32
+                for i in 0 .. values.Length - 1 do
+                    let x = values.[i]
+                    let expected = float32 (reference complement (float x))
+                    let name = if complement then "erfc" else "erf"
+                    if Single.IsNaN expected then
+                        if not (Single.IsNaN run.[i]) then failtestf "%s(%.9g) = %.9g, expected NaN" name x run.[i]
+                    elif ulpsApart run.[i] expected > 1L then failtestf "%s(%.9g) = %.9g, reference %.9g" name x run.[i] expected
+                    let alone = (Eval.eval (op (Expr.constant (Tensor.FromArray([| x |], [| 1 |]))))).ToDoubleArray().[0] |> float32
+                    if BitConverter.SingleToInt32Bits alone <> BitConverter.SingleToInt32Bits run.[i] && not (Single.IsNaN alone && Single.IsNaN run.[i]) then
+                        failtestf "%s(%.9g): %.9g alone, %.9g in a run" name x alone run.[i]
+        }
         test "erfc: 2 - erfc(-x) symmetry, 1 - erf near 0, the asymptotic series in the tail, 0 and 2 at the infinities" {
             let points = [| -3.0; -0.7; 0.0; 0.3; 1.7; 2.9 |]
             expectClose 1e-15 (at Expr.erfc points) (at (fun x -> 2.0 - Expr.erfc (-x)) points) "symmetry"
