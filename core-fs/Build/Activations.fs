@@ -12,19 +12,12 @@ module Activations =
     /// log σ(x) = -softplus(-x): stable for large |x| and smooth at every order.
     let logSigmoid (x: Expr) = -(Nn.softplus (-x))
 
-    /// x·Φ(x), the exact GELU. Written as x/2 · erfc(-x/√2), which equals torch's
-    /// x/2 · (1 + erf(x/√2)) but keeps its digits far in the negative tail.
-    let gelu (x: Expr) =
-        // Φ reads its argument −x/√2 held at ±40, beyond which erfc is exactly 0 or 2 in both dtypes, so the value is
-        // the same and Φ has no derivative there. Φ'(x) = φ(x) is 0 there too, but reached through x it met a huge
-        // or infinite factor as ∞·0 = NaN: the cotangent g·x at x = 710 under g = ∞ (`fuzz adversarial 4/261`:
-        // exp(gelu(x)), torch's gradient +∞), and the tangent x·ẋ at x = −1e160 (`3/173`, torch's 0). torch's fused
-        // rule g·(Φ + x·φ) forms x·φ = 0 first. The hold is the clamp erfc's rule puts on its argument for e^(−u²),
-        // so the rule's clamp folds into this one (see Expr.where): one clamp, not two, in every derivative.
-        let bound = Expr.scalar x.DType 40.0
-        let scaled = x * (-1.0 / Math.Sqrt 2.0)
-        let held = Expr.where (Expr.gt scaled bound) bound (Expr.where (Expr.lt scaled -bound) -bound scaled)
-        0.5 * x * Expr.erfc held
+    /// x·Φ(x), the exact GELU, as one op whose kernel computes x/2 · erfc(−x/√2) (equal to torch's
+    /// x/2 · (1 + erf(x/√2)), with its digits kept far in the negative tail) in float64, with erfc's
+    /// argument held at ±40, where erfc is exactly 0 or 2 in both dtypes. Its rule is torch's fused
+    /// g·(Φ + x·φ), one factor from one kernel (see Rules: x·φ is 0 where φ underflows, whatever x).
+    /// As a composite of erfc and the hold, its gradient took sixteen elementwise passes.
+    let gelu (x: Expr) = Expr.geluOp x
 
     /// torch's tanh approximation of GELU: x/2 · (1 + tanh(√(2/π) (x + 0.044715 x³))).
     let geluTanh (x: Expr) =

@@ -546,6 +546,10 @@ module Expr =
     /// σ'(x) = σ(x)·σ(−x), sigmoid's slope: a primitive so that sigmoid's rule is one factor whose own
     /// derivative is one product (Rules.fs), accurate where σ(x)(1 − σ(x)) cancels.
     let sigmoidSlope x = unary UnaryOp.SigmoidSlope x
+    /// The exact GELU as one op (see Activations.gelu).
+    let internal geluOp x = unary UnaryOp.Gelu x
+    /// GELU's slope Φ(x) + x·φ(x) as one op.
+    let internal geluSlope x = unary UnaryOp.GeluSlope x
     /// ψ(x) = d/dx log Γ(x), as torch.digamma.
     let digamma x = polygamma 0 x
     /// a + b.

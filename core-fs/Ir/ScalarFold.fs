@@ -48,7 +48,7 @@ module internal ScalarFold =
         | UnaryOp.Floor -> ValueSome(floor x)
         | UnaryOp.Ceil -> ValueSome(ceil x)
         | UnaryOp.Round -> ValueSome(Math.Round x)
-        | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Softplus -> ValueNone
+        | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Softplus | UnaryOp.Gelu | UnaryOp.GeluSlope -> ValueNone
         | UnaryOp.SigmoidSlope -> ValueSome(Special.sigmoidSlope x)
 
     /// The value of a binary op on two scalars; comparisons give 0 or 1.

@@ -178,6 +178,19 @@ module Rules =
                 | UnaryOp.Sign | UnaryOp.Floor | UnaryOp.Ceil | UnaryOp.Round -> Expr.zerosLike x
                 | UnaryOp.Erfc -> g * (-2.0 / sqrt System.Math.PI * gaussianFactor x)
                 | UnaryOp.Lgamma -> g * Expr.digamma x
+                // torch's fused rule g·(Φ + x·φ), one factor, so x·φ = 0 where φ underflows, whatever
+                // x: ∞ under an infinite cotangent at x = 710 (`fuzz adversarial 4/261`), 0 for the
+                // tangent at x = −1e160 (`3/173`)
+                | UnaryOp.Gelu -> g * Expr.geluSlope x
+                // (Φ + x·φ)' = φ·(2 − x²), with x² = 2h² from erfc's held argument h = −x/√2 (±40 at
+                // most), so it is 0 where φ underflows, never ∞·0; the hold's selection gives the
+                // derivatives above this one their 0 outside ±40√2
+                | UnaryOp.GeluSlope ->
+                    let bound = Expr.scalar x.DType 40.0
+                    let scaled = x * (-1.0 / sqrt 2.0)
+                    let held = Expr.where (Expr.gt scaled bound) bound (Expr.where (Expr.lt scaled -bound) -bound scaled)
+                    let square = Expr.square held
+                    g * (Expr.exp (-square) * (1.0 / sqrt (2.0 * System.Math.PI)) * (2.0 - 2.0 * square))
                 // torch's rule, g·σ(x), one term, so an infinite cotangent gives ±∞ (the composite
                 // x + log1p(e^-x) gave g - g·σ(-x) = ∞ - ∞). σ is written so that its own derivative is
                 // one term as well, and accurate: 1/(1 + e^-x) for |x| <= 40 (σ' = e^-x·σ², where

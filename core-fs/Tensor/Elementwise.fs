@@ -455,6 +455,97 @@ module Elementwise =
             finally
                 Buffers.ArrayPool<float>.Shared.Return buffer
 
+    /// −x/√2 held at ±40 (NaN stays NaN), erfc's argument in gelu: beyond ±40 erfc is exactly 0 or 2 in
+    /// both dtypes, and e^(−h²) is 0, so a held argument changes no value and keeps x² out of the slope.
+    let private geluArgument (b: ReadOnlySpan<float>) (h: Span<float>) =
+        let scale = -1.0 / Math.Sqrt 2.0
+        let mutable i = 0
+        if Vector256.IsHardwareAccelerated then
+            let k, high, low = Vector256.Create scale, Vector256.Create 40.0, Vector256.Create -40.0
+            while i + 4 <= b.Length do
+                let v = Vector256.Create<float>(b.Slice(i, 4)) * k
+                let v = Vector256.ConditionalSelect(Vector256.GreaterThan(v, high), high, v)
+                Vector256.ConditionalSelect(Vector256.LessThan(v, low), low, v).CopyTo(h.Slice(i, 4))
+                i <- i + 4
+        while i < b.Length do
+            let v = b.[i] * scale
+            h.[i] <- if v > 40.0 then 40.0 elif v < -40.0 then -40.0 else v
+            i <- i + 1
+
+    /// b ← (b/2)·e, four lanes at a time.
+    let private geluFinish (b: Span<float>) (e: Span<float>) =
+        let mutable i = 0
+        if Vector256.IsHardwareAccelerated then
+            let half = Vector256.Create 0.5
+            while i + 4 <= b.Length do
+                (half * Vector256.Create<float>(b.Slice(i, 4)) * Vector256.Create<float>(e.Slice(i, 4))).CopyTo(b.Slice(i, 4))
+                i <- i + 4
+        while i < b.Length do
+            b.[i] <- 0.5 * b.[i] * e.[i]
+            i <- i + 1
+
+    /// b ← e/2 + b·(q·density), the second term 0 where b·scale lies beyond ±40 (erfc's argument held
+    /// there, so q = e^(−1600) = 0 and b may be infinite), four lanes at a time.
+    let private geluSlopeFinish (b: Span<float>) (e: Span<float>) (q: ReadOnlySpan<float>) (scale: float) (density: float) =
+        let mutable i = 0
+        if Vector256.IsHardwareAccelerated then
+            let half, k, d = Vector256.Create 0.5, Vector256.Create scale, Vector256.Create density
+            let high, low = Vector256.Create 40.0, Vector256.Create -40.0
+            while i + 4 <= b.Length do
+                let bv = Vector256.Create<float>(b.Slice(i, 4))
+                let v = bv * k
+                let held = Vector256.GreaterThan(v, high) ||| Vector256.LessThan(v, low)
+                let term = Vector256.ConditionalSelect(held, Vector256<float>.Zero, bv * (Vector256.Create<float>(q.Slice(i, 4)) * d))
+                (half * Vector256.Create<float>(e.Slice(i, 4)) + term).CopyTo(b.Slice(i, 4))
+                i <- i + 4
+        while i < b.Length do
+            let v = b.[i] * scale
+            let held = v > 40.0 || v < -40.0
+            b.[i] <- 0.5 * e.[i] + (if held then 0.0 else b.[i] * (q.[i] * density))
+            i <- i + 1
+
+    /// gelu(x) = (x/2)·erfc(h) or its slope Φ(x) + x·φ(x) = erfc(h)/2 + x·e^(−h²)/√(2π) (the second
+    /// term 0 where h is held, so ±∞ gives 1 and 0, not ∞·0), with h = −x/√2 held at ±40
+    /// (geluArgument), over blocks of float64: the input widened for float32 and each result
+    /// rounded once. erfc takes float32's Horner form for float32 results, float64's recurrence
+    /// otherwise. One kernel where the composite it replaced ran sixteen passes in its derivative
+    /// (two comparisons and two selections for the hold, and their masks again).
+    let private geluThroughDouble<'T when 'T :> IFloatingPointIeee754<'T>> (slope: bool) (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        let wide = Type.op_Equality(typeof<'T>, typeof<float>)
+        let block = min x.Length 512
+        let buffer = Buffers.ArrayPool<float>.Shared.Rent(3 * max block 1)
+        let scale = -1.0 / Math.Sqrt 2.0
+        let density = 1.0 / Math.Sqrt(2.0 * Math.PI)
+        try
+            let mutable start = 0
+            while start < x.Length do
+                let count = min block (x.Length - start)
+                let b = Span(buffer, 0, count)
+                let h = Span(buffer, block, count)
+                let e = Span(buffer, 2 * block, count)
+                let xs = x.Slice(start, count)
+                if wide then MemoryMarshal.CreateReadOnlySpan(&Unsafe.As<'T, float>(&MemoryMarshal.GetReference xs), count).CopyTo b
+                elif Type.op_Equality(typeof<'T>, typeof<float32>) then
+                    SpanKernels.widen (MemoryMarshal.CreateReadOnlySpan(&Unsafe.As<'T, float32>(&MemoryMarshal.GetReference xs), count)) b
+                else
+                    for i in 0 .. count - 1 do b.[i] <- Double.CreateTruncating xs.[i]
+                geluArgument (Span<float>.op_Implicit b) h
+                if wide then erfRun true (Span<float>.op_Implicit h) e else erfByPowersRun true (Span<float>.op_Implicit h) e
+                if not slope then geluFinish b e
+                else
+                    SpanKernels.negativeSquare (Span<float>.op_Implicit h) h
+                    singleOrIsolated SingleFunction.Exp (Span<float>.op_Implicit h) h
+                    geluSlopeFinish b e (Span<float>.op_Implicit h) scale density
+                let ys = y.Slice(start, count)
+                if wide then (Span<float>.op_Implicit b).CopyTo(MemoryMarshal.CreateSpan(&Unsafe.As<'T, float>(&MemoryMarshal.GetReference ys), count))
+                elif Type.op_Equality(typeof<'T>, typeof<float32>) then
+                    SpanKernels.narrow (Span<float>.op_Implicit b) (MemoryMarshal.CreateSpan(&Unsafe.As<'T, float32>(&MemoryMarshal.GetReference ys), count))
+                else
+                    for i in 0 .. count - 1 do ys.[i] <- 'T.CreateTruncating b.[i]
+                start <- start + count
+        finally
+            Buffers.ArrayPool<float>.Shared.Return buffer
+
     /// x^s for a scalar exponent: s = 2 as x·x and s = −1 as 1/x, each one correctly rounded
     /// operation like pow itself (and the same at ±0, ±∞ and NaN), so the bits are pow's; s = ±0.5 as
     /// √x and 1/√x, as torch computes them (Special.pow); other exponents through
@@ -511,6 +602,8 @@ module Elementwise =
         | UnaryOp.Lgamma -> mapThroughDouble Special.lgamma x y
         | UnaryOp.Softplus -> mapThroughDouble Special.softplus x y
         | UnaryOp.SigmoidSlope -> sigmoidSlopeSpan x y
+        | UnaryOp.Gelu -> geluThroughDouble false x y
+        | UnaryOp.GeluSlope -> geluThroughDouble true x y
 
     /// Transcendental ops cost enough per element to go parallel earlier than memory-bound ones.
     let private unaryThreshold (op: UnaryOp) =
@@ -519,7 +612,7 @@ module Elementwise =
         | UnaryOp.Tanh | UnaryOp.Sigmoid | UnaryOp.Erf -> parallelThresholdCostly
         | UnaryOp.Neg | UnaryOp.Relu | UnaryOp.Abs | UnaryOp.Sign | UnaryOp.Sqrt | UnaryOp.Rsqrt | UnaryOp.Square
         | UnaryOp.Reciprocal | UnaryOp.Floor | UnaryOp.Ceil | UnaryOp.Round -> parallelThresholdCheap
-        | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Softplus | UnaryOp.SigmoidSlope -> parallelThresholdCostly
+        | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Softplus | UnaryOp.SigmoidSlope | UnaryOp.Gelu | UnaryOp.GeluSlope -> parallelThresholdCostly
 
     /// The vectorised transcendental kernels of TensorPrimitives (.NET 10, AVX-512) spill vectors
     /// to the stack, and the JIT aligns frames to 16 bytes only: when the stack pointer at the
@@ -532,7 +625,7 @@ module Elementwise =
         | UnaryOp.Exp | UnaryOp.Log | UnaryOp.Sin | UnaryOp.Cos | UnaryOp.Tanh | UnaryOp.Sigmoid | UnaryOp.SigmoidSlope -> true
         | UnaryOp.Neg | UnaryOp.Log1p | UnaryOp.Expm1 | UnaryOp.Tan | UnaryOp.Relu | UnaryOp.Abs | UnaryOp.Sign
         | UnaryOp.Sqrt | UnaryOp.Rsqrt | UnaryOp.Square | UnaryOp.Reciprocal | UnaryOp.Erf | UnaryOp.Floor
-        | UnaryOp.Ceil | UnaryOp.Round | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Softplus -> false
+        | UnaryOp.Ceil | UnaryOp.Round | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Softplus | UnaryOp.Gelu | UnaryOp.GeluSlope -> false
 
     /// Calls `unarySpan` from a frame whose address modulo 32 is `wanted` (0 or 16; any other
     /// value: as it comes). A frame at the other alignment re-enters through `Padded`, which

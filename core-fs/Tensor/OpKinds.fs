@@ -8,6 +8,8 @@ type UnaryOp =
     | Neg | Exp | Log | Log1p | Expm1 | Sin | Cos | Tan | Tanh | Sigmoid | Relu
     | Abs | Sign | Sqrt | Rsqrt | Square | Reciprocal | Erf | Floor | Ceil | Round
     | Erfc | Lgamma | Softplus | SigmoidSlope
+    /// x·Φ(x), the exact GELU, and its slope Φ(x) + x·φ(x): one kernel each (see Activations.gelu).
+    | Gelu | GeluSlope
     /// The case's position in the declaration, for tables indexed by kind (F# code cannot
     /// read a union's compiled Tag).
     member internal op.Index =
@@ -37,6 +39,8 @@ type UnaryOp =
         | UnaryOp.Lgamma -> 22
         | UnaryOp.Softplus -> 23
         | UnaryOp.SigmoidSlope -> 24
+        | UnaryOp.Gelu -> 25
+        | UnaryOp.GeluSlope -> 26
 
 /// Elementwise functions of two broadcast arguments. Comparisons return 0/1 masks in the operand dtype.
 /// Fmod is C's fmod (torch.fmod): a - trunc(a/b)·b computed exactly, with a's sign.

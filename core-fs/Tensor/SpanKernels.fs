@@ -212,6 +212,7 @@ module internal SpanKernels =
     let private negate64 (x: ReadOnlySpan<float>) y = lanes1 (fun a -> -a) (fun a -> -a) x y
     let private negativeAbs32 (x: ReadOnlySpan<float32>) y = lanes1 (fun a -> -Vector256.Abs a) (fun a -> -(abs a)) x y
     let private negativeAbs64 (x: ReadOnlySpan<float>) y = lanes1 (fun a -> -Vector256.Abs a) (fun a -> -(abs a)) x y
+    let private negativeSquare64 (x: ReadOnlySpan<float>) y = lanes1 (fun a -> -(a * a)) (fun a -> -(a * a)) x y
     let private overOnePlusSquared32 (x: ReadOnlySpan<float32>) y =
         lanes1 (fun a -> let d = a + Vector256<float32>.One in a / (d * d)) (fun a -> let d = a + 1.0f in a / (d * d)) x y
     let private overOnePlusSquared64 (x: ReadOnlySpan<float>) y =
@@ -515,6 +516,9 @@ module internal SpanKernels =
         else
             Tensors.TensorPrimitives.Abs(x, y)
             Tensors.TensorPrimitives.Negate(Span<'T>.op_Implicit y, y)
+
+    /// y = −x² in float64 (the exponent of gelu's slope, see Elementwise).
+    let negativeSquare (x: ReadOnlySpan<float>) (y: Span<float>) = negativeSquare64 x y
 
     /// y = x / (1 + x)², each lane rounded after every operation as its scalar is (sigmoid's slope
     /// from e^−|x|, see Elementwise).

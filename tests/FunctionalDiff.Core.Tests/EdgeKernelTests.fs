@@ -27,7 +27,7 @@ let rec private lgammaByLanczos (x: float) =
         0.5 * Math.Log(2.0 * Math.PI) + (z + 0.5) * Math.Log t - t + Math.Log series
 
 /// The float64 reference of every unary op, from System.Math or a series written in the tests.
-let private reference (op: UnaryOp) : float -> float =
+let rec private reference (op: UnaryOp) : float -> float =
     match op with
     | UnaryOp.Neg -> (fun x -> -x)
     | UnaryOp.Exp -> Math.Exp
@@ -68,12 +68,19 @@ let private reference (op: UnaryOp) : float -> float =
         (fun x -> if Double.IsNaN x then x elif x > 0.0 then x + log1pOf (Math.Exp(-x)) else log1pOf (Math.Exp x))
     // σ(x)·σ(−x) = 1/(2 + e^x + e^−x): a sum of positive terms, so nothing cancels (∞ gives 0)
     | UnaryOp.SigmoidSlope -> (fun x -> 1.0 / (2.0 + Math.Exp x + Math.Exp(-x)))
+    // x·Φ(x) with Φ(x) = erfc(−x/√2)/2 from the erfc reference above
+    | UnaryOp.Gelu -> (fun x -> 0.5 * x * reference UnaryOp.Erfc (-x / Math.Sqrt 2.0))
+    // Φ(x) + x·φ(x); x·φ(x) is below 1e-780 past |x| = 60, so 0 there (and not ∞·0 at ±∞)
+    | UnaryOp.GeluSlope ->
+        (fun x ->
+            let phi = 0.5 * reference UnaryOp.Erfc (-x / Math.Sqrt 2.0)
+            if abs x > 60.0 then phi else phi + x * Math.Exp(-0.5 * x * x) / Math.Sqrt(2.0 * Math.PI))
 
 let private allUnaryOps =
     [ UnaryOp.Neg; UnaryOp.Exp; UnaryOp.Log; UnaryOp.Log1p; UnaryOp.Expm1; UnaryOp.Sin; UnaryOp.Cos; UnaryOp.Tan
       UnaryOp.Tanh; UnaryOp.Sigmoid; UnaryOp.Relu; UnaryOp.Abs; UnaryOp.Sign; UnaryOp.Sqrt; UnaryOp.Rsqrt
       UnaryOp.Square; UnaryOp.Reciprocal; UnaryOp.Erf; UnaryOp.Floor; UnaryOp.Ceil; UnaryOp.Round
-      UnaryOp.Erfc; UnaryOp.Lgamma; UnaryOp.Softplus; UnaryOp.SigmoidSlope ]
+      UnaryOp.Erfc; UnaryOp.Lgamma; UnaryOp.Softplus; UnaryOp.SigmoidSlope; UnaryOp.Gelu; UnaryOp.GeluSlope ]
 
 /// float32 inputs: zeros, subnormals, tiny, ordinary, huge, both signs, and the non-finite values.
 let private float32Sweep =

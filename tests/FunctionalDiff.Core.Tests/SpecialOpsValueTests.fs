@@ -202,6 +202,22 @@ let private kernelTests =
 
 let private derivativeTests =
     testList "Derivatives nest" [
+        test "gelu's derivatives are Φ + xφ, φ·(2 − x²) and φ·(x³ − 4x), and 0 beyond where φ underflows" {
+            let points = [| -6.0; -2.5; -0.7; 0.0; 0.3; 1.9; 4.0 |]
+            let phi (x: float) = Math.Exp(-0.5 * x * x) / Math.Sqrt(2.0 * Math.PI)
+            let cdf (x: float) =
+                let z = x / Math.Sqrt 2.0
+                if abs z < 3.0 then 0.5 * (1.0 + TensorElementwiseTests.erfBySeries z)
+                elif z > 0.0 then 1.0 - 0.5 * TensorElementwiseTests.erfcByQuadrature z
+                else 0.5 * TensorElementwiseTests.erfcByQuadrature (-z)
+            expectClose 1e-14 (derivative 1 Activations.gelu points) (points |> Array.map (fun x -> cdf x + x * phi x)) "order 1"
+            expectClose 1e-14 (derivative 2 Activations.gelu points) (points |> Array.map (fun x -> phi x * (2.0 - x * x))) "order 2"
+            expectClose 1e-13 (derivative 3 Activations.gelu points) (points |> Array.map (fun x -> phi x * (x * x * x - 4.0 * x))) "order 3"
+            let far = [| -1e160; -100.0; 100.0; 1e160; infinity; -infinity |]
+            for k in 2 .. 3 do
+                expectClose 0.0 (derivative k Activations.gelu far) (Array.zeroCreate far.Length) (sprintf "order %d far out" k)
+            expectClose 0.0 (derivative 1 Activations.gelu far) [| 0.0; 0.0; 1.0; 1.0; 1.0; 0.0 |] "order 1 far out"
+        }
         test "the k-th derivative of lgamma is polygamma (k-1), to order 4" {
             let points = [| 0.7; 2.5; -1.5 |]
             for k in 1 .. 4 do

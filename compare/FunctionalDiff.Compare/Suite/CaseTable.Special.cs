@@ -21,6 +21,11 @@ public static partial class CaseTable
         foreach (var c in AtShapes("erfc", I, x => x.Erfc(), x => x.erfc())) yield return c;
         foreach (var c in AtShapes("logSigmoid", I, x => x.LogSigmoid(), x => F.logsigmoid(x))) yield return c;
         foreach (var c in AtShapes("gelu", I, x => x.Gelu(), x => F.gelu(x))) yield return c;
+        // gelu's gradient as a function (its slope Φ + x·φ is a primitive of its own), so the table's
+        // checks differentiate the slope: gelu's second and third derivatives against torch's double
+        // and triple backward
+        foreach (var c in AtShapes("gelu slope (gradient of Σ gelu)", I, x => Diff.Grad((Expr z) => z.Gelu().Sum())(x),
+            x => TorchSide.Grad(F.gelu(x).sum(), new[] { x }, null, createGraph: true)[0]!)) yield return c;
         foreach (var c in AtShapes("gelu tanh", I, x => x.GeluTanh(),
             x => 0.5 * x * (1.0 + (Math.Sqrt(2.0 / Math.PI) * (x + 0.044715 * x.pow(3))).tanh()))) yield return c;
         foreach (var c in AtShapes("silu", I, x => x.Silu(), x => F.silu(x))) yield return c;
