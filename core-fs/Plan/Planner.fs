@@ -358,7 +358,12 @@ module internal Planner =
                         if fusable c && Ir.sameDims (graph.Node c).Dims (graph.Node p).Dims then joined.[p] <- true
                     elif uses.[p] > 1 then
                         let struct (c, edges) = consumers.Joinable(p, groupHead)
-                        if c >= 0 && fusable c && Ir.sameDims (graph.Node c).Dims (graph.Node p).Dims then
+                        // Several reads inside one group only for a block of values or more: below
+                        // that a pass costs its call, not its memory traffic, and the groups that
+                        // split at shared values repeat a few programs over an unrolled loop (one
+                        // group for a whole loop of 8-element steps compiled five times slower).
+                        let wide = (graph.Node p).Numel >= FusedKernel.blockSize
+                        if c >= 0 && (edges = 1 || wide) && fusable c && Ir.sameDims (graph.Node c).Dims (graph.Node p).Dims then
                             joined.[p] <- true
                             // Read by later steps too: written out as a stored member. Read only
                             // inside the group (x·x, or several members, as a derivative reads the
