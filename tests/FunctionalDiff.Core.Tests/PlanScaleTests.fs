@@ -33,24 +33,16 @@ let private descent (squaredSum: bool) (steps: int) = descentOf 8 squaredSum ste
 
 let private bilevel (steps: int) = descent false steps
 
-/// The fused groups of a plan.
-let private groupsOf (plan: Plan) =
-    plan.Steps |> Array.choose (fun step ->
-        match step with
-        | Step.Fused(group, _) -> Some group
-        | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.View _ | Step.Kernel _ | Step.Write _
-        | Step.Unfold _ | Step.Fold _ | Step.Loop _ | Step.FoldProduct _ -> None)
-
 /// The distinct programs (by identity) of a plan's fused groups, and the number of groups.
 let private programs (plan: Plan) =
-    let groups = groupsOf plan
+    let groups = fusedGroups plan
     let distinct = Collections.Generic.HashSet<obj>(HashIdentity.Reference)
     for g in groups do distinct.Add(box g.Program) |> ignore
     distinct.Count, groups.Length
 
 /// The most registers a group of the plan has, and its instructions in all.
 let private registersAndInstructions (plan: Plan) =
-    let groups = groupsOf plan
+    let groups = fusedGroups plan
     (groups |> Array.map (fun g -> g.Program.Registers) |> Array.max),
     (groups |> Array.sumBy (fun g -> g.Program.Instructions.Length))
 

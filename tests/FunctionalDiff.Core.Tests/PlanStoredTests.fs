@@ -10,13 +10,7 @@ open Expecto
 open FunctionalDiff.Core
 open FunctionalDiff.Core.Tests.PlanTests
 
-/// The fused groups of a plan, in schedule order.
-let private groups (plan: Plan) =
-    plan.Steps |> Array.choose (fun step ->
-        match step with
-        | Step.Fused(group, _) -> Some group
-        | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.View _ | Step.Kernel _ | Step.Write _
-        | Step.Unfold _ | Step.Fold _ | Step.Loop _ | Step.FoldProduct _ -> None)
+let private groups (plan: Plan) = fusedGroups plan
 
 /// The loss Σ tanh(exp((x + 0.25)·0.5)) and its gradient in x (the issue's large chain).
 let private chain (dtype: DType) (shape: int[]) =

@@ -22,6 +22,14 @@ let interpreted (vars: Expr[]) (inputs: Tensor[]) (roots: Expr[]) =
     Array.iter2 (fun (v: Expr) t -> bindings.[v.Id] <- t) vars inputs
     Interpret.evalMany bindings roots
 
+/// The fused groups of a plan, in schedule order.
+let internal fusedGroups (plan: Plan) =
+    plan.Steps |> Array.choose (fun step ->
+        match step with
+        | Step.Fused(group, _) -> Some group
+        | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.View _ | Step.Kernel _ | Step.Write _
+        | Step.Unfold _ | Step.Fold _ | Step.Loop _ | Step.FoldProduct _ -> None)
+
 /// A random tensor of a shape and dtype.
 let randomTensor (random: Random) (dtype: DType) (shape: int[]) =
     let data = Array.init (Shape.numel shape) (fun _ -> random.NextDouble() * 4.0 - 2.0)
