@@ -20,8 +20,10 @@ public static partial class Nn
     /// Tensors here hold numbers, so torch's two kinds of <c>attn_mask</c> are two parameters: <paramref name="attnMask"/>
     /// is torch's boolean mask as 0/1 (nonzero: the query may attend to that key, as torch's True; 0: its score becomes
     /// −∞), and <paramref name="attnBias"/> is torch's float mask, added to the scores. A padding mask from a comparison,
-    /// <c>(tokens != pad)</c>, is an <paramref name="attnMask"/>. Unlike torch, a mask may be given with
-    /// <paramref name="isCausal"/>; both then apply.
+    /// <c>(tokens != pad)</c>, is an <paramref name="attnMask"/>; the float mask of 0 and −∞ that
+    /// <c>nn.Transformer.generate_square_subsequent_mask</c> gives is an <paramref name="attnBias"/>, and a constant
+    /// <paramref name="attnMask"/> holding −∞, a negative number or NaN is refused, since read as a boolean mask it would
+    /// attend exactly where it should not. Unlike torch, a mask may be given with <paramref name="isCausal"/>; both then apply.
     /// </para>
     /// <para>
     /// A query whose every score is −∞ (a fully masked row) attends to nothing: its output row is 0 and it passes no
@@ -38,7 +40,8 @@ public static partial class Nn
     /// <param name="scale">The factor of the scores; null for 1/√E, as torch.</param>
     /// <param name="dropoutNoise">Uniform [0, 1) draws broadcasting to [..., L, S], as <see cref="Dropout"/> takes (in a compiled step, an input).</param>
     /// <param name="attnBias">Added to the scores, broadcasting to [..., L, S] (torch's float attn_mask, such as an ALiBi bias); null for none.</param>
-    /// <exception cref="ArgumentException">The shapes do not fit (the message names the method and every shape), or dropout lacks its noise.</exception>
+    /// <exception cref="ArgumentException">The shapes do not fit (the message names the method and every shape), a constant
+    /// attnMask holds −∞, a negative number or NaN, or dropout lacks its noise.</exception>
     public static Expr ScaledDotProductAttention(Expr query, Expr key, Expr value, Expr? attnMask = null, double dropoutP = 0.0,
         bool isCausal = false, double? scale = null, Expr? dropoutNoise = null, Expr? attnBias = null)
     {

@@ -25,6 +25,22 @@ module Attention =
         let keep = Array.init (queries * keys) (fun n -> if n % keys <= n / keys then 1.0 else 0.0)
         Expr.cast dtype (Expr.constant (Tensor.FromArray(keep, [| queries; keys |])))
 
+    /// A constant attnMask is read now, when the graph is built: a negative, infinite or NaN entry means an
+    /// additive float mask (torch's 0 and −∞, as nn.Transformer.generate_square_subsequent_mask gives) was passed
+    /// where the boolean mask goes, which would silently attend exactly where it should not. A mask computed in
+    /// the graph (a comparison, 0 or 1) is not checked.
+    let private checkKeep (name: string) (keep: Expr) =
+        let wrong (v: float) = Double.IsNaN v || Double.IsInfinity v || v < 0.0
+        let fail (v: float) =
+            Shape.fail name
+                (sprintf "attnMask holds %g: it is torch's boolean mask as 0/1 (nonzero: the query may attend to that key; 0: it may not); an additive float mask of 0 and -inf goes in attnBias" v)
+        match keep with
+        | Fold.Filled v -> if wrong v then fail v
+        | _ ->
+            match keep.Op with
+            | Op.Const t -> t.ToDoubleArray() |> Array.tryFind wrong |> Option.iter fail
+            | _ -> ()
+
     /// softmax(q kᵀ · scale + bias, masked) v over q [..., L, E], k [..., S, E], v [..., S, Ev] (batch axes broadcast),
     /// torch's F.scaled_dot_product_attention. scale defaults to 1/√E. keep is torch's boolean attn_mask, as 0/1
     /// (nonzero: the query may attend to that key; zero: the score becomes −∞); bias is torch's float attn_mask,
@@ -57,7 +73,7 @@ module Attention =
             | None -> scores
         let scores =
             match keep with
-            | Some m -> fits "attnMask" m; Expr.where m scores negativeInfinity
+            | Some m -> fits "attnMask" m; checkKeep name m; Expr.where m scores negativeInfinity
             | None -> scores
         let scores =
             if isCausal then

@@ -95,6 +95,9 @@ public class ClientSixAttentionTests
         var table = T([vocab, dim]);
         int[] tokens = { 1, 3, 1, 0, 1, 4 };   // row 1 three times, row 2 never
         var indices = Tensor.FromArray(tokens, 2, 3);
+        // torch.tensor([[1, 3, 1], [0, 1, 4]]): the same ids from a C# int[,]
+        Assert.Equal(indices.ToDoubleArray(), Tensor.FromArray(new[,] { { 1, 3, 1 }, { 0, 1, 4 } }).ToDoubleArray());
+        Assert.Equal(new[] { 2, 3 }, Tensor.FromArray(new[,] { { 1, 3, 1 }, { 0, 1, 4 } }).Shape);
         var weights = T([2, 3, dim], 2);
         var lookedUp = Expr.Embedding(indices, table).Eval();
         Assert.Equal(new[] { 2, 3, dim }, lookedUp.Shape);
@@ -254,6 +257,36 @@ public class ClientSixAttentionTests
         Assert.Contains("attnMask [3,4]", e.Message);
         e = Assert.ThrowsAny<ArgumentException>(() => Nn.ScaledDotProductAttention(q, q, q, dropoutP: 0.1));
         Assert.Equal("dropoutNoise", ((ArgumentException)e).ParamName);
+    }
+
+    /// <summary>
+    /// torch's two masks: a boolean mask and the float mask with −∞ where it is False give the same attention, a
+    /// row of −∞ in the float mask included (zeros). nn.Transformer.generate_square_subsequent_mask's float mask
+    /// (−∞ above the diagonal, 0 elsewhere) passed where the boolean mask goes would attend exactly where it should not,
+    /// so a constant attnMask holding −∞, a negative number or NaN is refused with a message that names attnBias.
+    /// </summary>
+    [Fact]
+    public void TheFloatMaskGoesInAttnBiasAndIsRefusedAsTheBooleanMask()
+    {
+        var q = T([2, L, E]);
+        var k = T([2, S, E], 1);
+        var v = T([2, S, EV], 2);
+        var keep = Tensor.FromArray(Keep[..(L * S)], L, S);
+        var additive = Tensor.FromArray(Keep[..(L * S)].Select(x => x != 0 ? 0.0 : double.NegativeInfinity).ToArray(), L, S);
+        var byMask = Nn.ScaledDotProductAttention(q, k, v, attnMask: keep).Eval().ToDoubleArray();
+        var byBias = Nn.ScaledDotProductAttention(q, k, v, attnBias: additive).Eval().ToDoubleArray();
+        Assert.Equal(byMask, byBias);
+        Assert.Equal(new double[] { 0, 0 }, byBias.Skip(EV).Take(EV).ToArray());   // row 1 of the mask forbids every key
+
+        var subsequent = Tensor.Full([L, S], double.NegativeInfinity).Triu(1);   // 0 on and below the diagonal
+        Assert.True(double.IsNegativeInfinity(subsequent.ToDoubleArray()[1]));
+        var e = Assert.ThrowsAny<ArgumentException>(() => Nn.ScaledDotProductAttention(q, k, v, attnMask: subsequent));
+        Assert.StartsWith("ScaledDotProductAttention: attnMask holds -Infinity", e.Message);
+        Assert.Contains("attnBias", e.Message);
+        Assert.Throws<FunctionalDiff.Core.ShapeException>(() => Nn.ScaledDotProductAttention(q, k, v, attnMask: Tensor.Full([L, S], -1.0)));
+        // the same float mask as the bias is torch's causal attention
+        Close(Nn.ScaledDotProductAttention(q, k, v, isCausal: true).Eval().ToDoubleArray(),
+            Nn.ScaledDotProductAttention(q, k, v, attnBias: Tensor.Full([L, S], double.NegativeInfinity).Triu(1)).Eval().ToDoubleArray(), 0);
     }
 
     /// <summary>Dropout on the attention weights with the caller's noise: torch's weights · (noise ≥ p) / (1 − p).</summary>

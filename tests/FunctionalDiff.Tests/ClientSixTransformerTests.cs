@@ -204,6 +204,43 @@ public class ClientSixTransformerTests
         Assert.True(records[^1].Loss < 0.75 * records[0].Loss, $"loss {records[0].Loss} -> {records[^1].Loss}");
     }
 
+    // ---- initialisation as torch.nn.init computes it ----
+
+    /// <summary>
+    /// torch.nn.init's formulas: fans from the layout [out, in, kernel...] (fan_in = in·k, fan_out = out·k), the gain
+    /// table (relu √2, tanh 5/3, leaky_relu √(2/(1 + a²))), xavier bound gain·√(6/(fan_in + fan_out)) and std
+    /// gain·√(2/(fan_in + fan_out)), kaiming bound gain·√(3/fan) and std gain/√fan, and nn.Linear's default
+    /// kaiming_uniform(a = √5), whose bound is 1/√fan_in. Checked by the sample extremes and variance of 48,000 draws
+    /// (a uniform's variance is bound²/3; the bands are 5%, several standard errors wide).
+    /// </summary>
+    [Fact]
+    public void InitialisersAreTorchNnInitsFormulas()
+    {
+        int[] conv = [40, 30, 2, 20];   // fan_in 30·40 = 1200, fan_out 40·40 = 1600
+        const double fanIn = 1200, fanOut = 1600;
+        void Uniform(Tensor t, double bound, string what)
+        {
+            var x = t.ToDoubleArray();
+            double variance = x.Sum(a => a * a) / x.Length;
+            Assert.True(x.Max() <= bound && x.Min() >= -bound && x.Max() > 0.99 * bound && x.Min() < -0.99 * bound, $"{what}: range");
+            Assert.InRange(variance, 0.95 * bound * bound / 3, 1.05 * bound * bound / 3);
+        }
+        void Normal(Tensor t, double std, string what)
+        {
+            var x = t.ToDoubleArray();
+            Assert.InRange(x.Sum(a => a * a) / x.Length, 0.95 * std * std, 1.05 * std * std);
+        }
+        double relu = Math.Sqrt(2), tanh = 5.0 / 3;
+        Assert.Equal(relu, Init.Gain("relu"), 15);
+        Assert.Equal(tanh, Init.Gain("tanh"), 15);
+        Uniform(Init.XavierUniform(conv, seed: 1, gain: Init.Gain("relu")), relu * Math.Sqrt(6 / (fanIn + fanOut)), "xavier_uniform relu");
+        Normal(Init.XavierNormal(conv, seed: 2, gain: Init.Gain("tanh")), tanh * Math.Sqrt(2 / (fanIn + fanOut)), "xavier_normal tanh");
+        Uniform(Init.KaimingUniform(conv, seed: 3, mode: FanMode.FanOut, nonlinearity: "tanh"), tanh * Math.Sqrt(3 / fanOut), "kaiming_uniform fan_out tanh");
+        Normal(Init.KaimingNormal(conv, seed: 4, nonlinearity: "relu"), relu / Math.Sqrt(fanIn), "kaiming_normal fan_in relu");
+        Normal(Init.KaimingNormal(conv, seed: 5, mode: FanMode.FanOut, nonlinearity: "relu"), relu / Math.Sqrt(fanOut), "kaiming_normal fan_out relu");
+        Uniform(Init.KaimingUniform([48000 / 25, 25], seed: 6, a: Math.Sqrt(5)), 1 / Math.Sqrt(25), "nn.Linear's default");
+    }
+
     // ---- learning-rate schedules through LearningRate ----
 
     public static TheoryData<string> Schedules() => new() { "StepLR", "CosineAnnealingLR", "LinearLR" };
