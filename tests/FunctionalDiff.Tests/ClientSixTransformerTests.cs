@@ -204,6 +204,70 @@ public class ClientSixTransformerTests
         Assert.True(records[^1].Loss < 0.75 * records[0].Loss, $"loss {records[0].Loss} -> {records[^1].Loss}");
     }
 
+    // ---- the sequence form of cross-entropy ----
+
+    /// <summary>
+    /// torch's K-dimensional cross_entropy, <c>F.cross_entropy(logits.transpose(1, 2), targets)</c> for a sequence model:
+    /// logits [N, C, T] against class indices [N, T] (or probabilities [N, C, T]), every position an example; Mean over
+    /// the positions kept, None per position. It was refused ("logits need rank 2"). Checked against the loop of torch's
+    /// formula, −(1 − ε)·log p[target] − ε·mean_c log p_c, and the gradient against central differences.
+    /// </summary>
+    [Fact]
+    public void CrossEntropyTakesTorchsSequenceForm()
+    {
+        const int n = 2, c = 4, t = 3;
+        var x = Values(n * c * t, 3);
+        int[] targets = { 0, 3, 1, 2, -100, 3 };
+        const double smoothing = 0.1;
+        double[] PerPosition(double[] logits, double eps, bool probabilities)
+        {
+            var losses = new double[n * t];
+            for (int b = 0; b < n; b++)
+                for (int j = 0; j < t; j++)
+                {
+                    var column = Enumerable.Range(0, c).Select(k => logits[(b * c + k) * t + j]).ToArray();
+                    double m = column.Max(), logZ = m + Math.Log(column.Sum(a => Math.Exp(a - m)));
+                    var logP = column.Select(a => a - logZ).ToArray();
+                    if (probabilities)   // soft targets: a fixed distribution per position
+                        losses[b * t + j] = -Enumerable.Range(0, c).Sum(k => Soft(b, k, j) * logP[k]);
+                    else
+                    {
+                        int target = targets[b * t + j];
+                        losses[b * t + j] = target < 0 ? 0 : -(1 - eps) * logP[target] - eps * logP.Average();
+                    }
+                }
+            return losses;
+        }
+        double Soft(int b, int k, int j) => (1.0 + k + b + j) / (c * (c + 1) / 2.0 + c * (b + j));
+        var logitsTensor = Tensor.FromArray(x, n, c, t);
+        var targetTensor = Tensor.FromArray(targets, n, t);
+        double kept = targets.Count(v => v >= 0);
+
+        var none = Loss.CrossEntropy(logitsTensor, targetTensor, Reduction.None, smoothing, ignoreIndex: -100).Eval();
+        Assert.Equal(new[] { n, t }, none.Shape);
+        Close(PerPosition(x, smoothing, false), none.ToDoubleArray(), 1e-14, "none");
+        Close(PerPosition(x, smoothing, false).Sum() / kept,
+            Loss.CrossEntropy(logitsTensor, targetTensor, labelSmoothing: smoothing, ignoreIndex: -100).Eval().ToScalar(), 1e-14, "mean");
+        Close(PerPosition(x, smoothing, false).Sum(),
+            Loss.CrossEntropy(logitsTensor, targetTensor, Reduction.Sum, smoothing, ignoreIndex: -100).Eval().ToScalar(), 1e-14, "sum");
+        Close(PerPosition(x, 0, false).Sum() / kept,
+            Loss.NllLoss(((Expr)logitsTensor).LogSoftmax(1), targetTensor, ignoreIndex: -100).Eval().ToScalar(), 1e-14, "nll");
+
+        var soft = new double[n * c * t];
+        for (int b = 0; b < n; b++)
+            for (int k = 0; k < c; k++)
+                for (int j = 0; j < t; j++)
+                    soft[(b * c + k) * t + j] = Soft(b, k, j);
+        Close(PerPosition(x, 0, true).Average(), Loss.CrossEntropy(logitsTensor, Tensor.FromArray(soft, n, c, t)).Eval().ToScalar(), 1e-14, "probabilities");
+
+        var gradient = Diff.Grad(l => Loss.CrossEntropy(l, targetTensor, labelSmoothing: smoothing, ignoreIndex: -100))(logitsTensor).Eval();
+        Close(Gradient(v => PerPosition(v, smoothing, false).Sum() / kept, x), gradient.ToDoubleArray(), 1e-8, "gradient");
+
+        var e = Assert.ThrowsAny<ArgumentException>(() => Loss.CrossEntropy(logitsTensor, Tensor.Zeros(n, c)));
+        Assert.StartsWith("CrossEntropy: ", e.Message);
+        Assert.Contains("[2,3]", e.Message);
+    }
+
     // ---- initialisation as torch.nn.init computes it ----
 
     /// <summary>

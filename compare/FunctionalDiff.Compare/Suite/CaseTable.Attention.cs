@@ -12,6 +12,7 @@ public static partial class CaseTable
 {
     // a padding mask [L=3, S=4]: row 1 may attend to nothing (torch's safe softmax gives it zeros), row 2 to two keys
     static readonly double[] PaddingKeep = { 1, 1, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0 };
+    static readonly long[] SequenceTargets = { 0, 3, 1, 2, -100, 3 };
     static readonly double[] FloatBias = { 0.5, -1, 0, 2, -0.25, 0.75, 1.5, -2, 0, 0.3, -0.6, 1 };
 
     static IEnumerable<Case> Attention()
@@ -40,6 +41,13 @@ public static partial class CaseTable
             x => Nn.LayerNorm(x[0], [4], x[1], x[2]), x => F.layer_norm(x[0], new long[] { 4 }, x[1], x[2]));
         yield return C("layerNorm [3,4] weight eps 1e-3 [2,3,4]", new[] { I(2, 3, 4), I(3, 4) },
             x => Nn.LayerNorm(x[0], [3, 4], x[1], epsilon: 1e-3), x => F.layer_norm(x[0], new long[] { 3, 4 }, x[1], eps: 1e-3));
+        // a sequence model's loss: logits [N, C, T] against targets [N, T] (torch's K-dimensional cross_entropy)
+        yield return C("crossEntropy [N,C,T] ignoreIndex smoothing 0.1 [2,4,3]", new[] { I(2, 4, 3) },
+            x => Loss.CrossEntropy(x[0], Const(SequenceTargets.Select(v => (double)v).ToArray(), [2, 3], x[0]), labelSmoothing: 0.1, ignoreIndex: -100),
+            x => F.cross_entropy(x[0], torch.tensor(SequenceTargets).reshape(2, 3), ignore_index: -100, label_smoothing: 0.1));
+        yield return C("crossEntropy [N,C,T] sum [2,4,3]", new[] { I(2, 4, 3) },
+            x => Loss.CrossEntropy(x[0], Const(new double[] { 0, 3, 1, 2, 2, 3 }, [2, 3], x[0]), Reduction.Sum),
+            x => F.cross_entropy(x[0], torch.tensor(new long[] { 0, 3, 1, 2, 2, 3 }).reshape(2, 3), reduction: nn.Reduction.Sum));
         yield return C("transpose(1, 2) and permute [2,3,4]", new[] { I(2, 3, 4) },
             x => x[0].Transpose(1, 2).Permute(2, 0, 1).Transpose(-1, 0).Sin(), x => x[0].transpose(1, 2).permute(2, 0, 1).transpose(-1, 0).sin());
     }
