@@ -14,6 +14,8 @@ public static partial class Nn
     /// torch's <c>F.scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, scale)</c>:
     /// softmax(query · keyᵀ · scale + mask) · value over query [..., L, E], key [..., S, E] and value [..., S, Ev]
     /// (batch axes, such as [N, heads], broadcast), giving [..., L, Ev]. F#: <c>Attention.scaledDotProductAttention</c>.
+    /// The layout is torch's, heads before the sequence: JAX's <c>dot_product_attention</c> takes [B, T, heads, D], so
+    /// swap its axes 1 and 2 first (<c>q.Transpose(1, 2)</c>).
     /// </summary>
     /// <remarks>
     /// <para>

@@ -85,6 +85,38 @@ public class ClientSixAttentionTests
         Assert.Equal(new double[] { 1, 0, 0, 1, 1, 0, 1, 1, 1 }, Tensor.Ones(3, 3).Tril().ToDoubleArray());
     }
 
+    // ---- positional encodings ----
+
+    /// <summary>
+    /// The sinusoidal encoding of "Attention is all you need" as PyTorch's tutorial builds it: position = arange(L)[:, None],
+    /// div = exp(arange(0, d, 2)·(−ln 10000 / d)), sin on the even columns and cos on the odd ones (here the interleave is a
+    /// stack along a new last axis and a reshape, since tensors are not assigned into). Against PE(p, 2i) = sin(p/10000^(2i/d)),
+    /// PE(p, 2i+1) = cos(p/10000^(2i/d)); then added to an embedding lookup, whose gradient passes through it unchanged.
+    /// </summary>
+    [Fact]
+    public void SinusoidalPositionalEncodingBuiltTorchsWayIsTheClosedForm()
+    {
+        int length = 7, d = 6;
+        var position = Tensor.Arange(length).Unsqueeze(1);
+        var div = (Tensor.Arange(0, d, 2) * (-Math.Log(10000.0) / d)).Exp();
+        var pe = Tensor.Stack([(position * div).Sin(), (position * div).Cos()], axis: -1).Reshape(length, d);
+        var expected = new double[length * d];
+        for (int p = 0; p < length; p++)
+            for (int i = 0; i < d / 2; i++)
+            {
+                double angle = p / Math.Pow(10000, 2.0 * i / d);
+                expected[p * d + 2 * i] = Math.Sin(angle);
+                expected[p * d + 2 * i + 1] = Math.Cos(angle);
+            }
+        Close(expected, pe.ToDoubleArray(), 1e-13);
+
+        var table = T([5, d]);
+        var tokens = Tensor.FromArray(new[] { 4, 0, 2, 2, 1, 3, 0 });
+        var x = Expr.Embedding(tokens, table) + pe;   // [L, d]
+        var tv = table.ToDoubleArray();
+        Close(Enumerable.Range(0, length * d).Select(k => tv[(int)tokens.ToDoubleArray()[k / d] * d + k % d] + expected[k]).ToArray(), x.Eval().ToDoubleArray(), 1e-14);
+    }
+
     // ---- the embedding lookup ----
 
     /// <summary>F.embedding: rows of the table; the gradient scatters into the table and repeated indices accumulate.</summary>

@@ -305,6 +305,50 @@ public class ClientSixTransformerTests
         Uniform(Init.KaimingUniform([48000 / 25, 25], seed: 6, a: Math.Sqrt(5)), 1 / Math.Sqrt(25), "nn.Linear's default");
     }
 
+    /// <summary>
+    /// torch's parameter groups, AdamW with decay on the weights and none on biases and norms (GPT training's usual
+    /// split): two optimizers over disjoint <see cref="Parameters"/>, each stepped with its own gradients, merged for the
+    /// compiled step. Against torch's AdamW as a loop, where the group without decay is plain Adam.
+    /// </summary>
+    [Fact]
+    public void ParameterGroupsAreTwoOptimizersOverDisjointParameters()
+    {
+        var model = Parameters.Of(("w", T([3, 2])), ("b", T([3], 1)));
+        var step = Diff.CompileValueAndGrad((p, d) => (Nn.Linear(d[0], p["w"], p["b"]) - d[1]).Square().Sum());
+        var x = T([4, 2], 2);
+        var y = T([4, 3], 3);
+        var decayed = new AdamW(Parameters.Of(model.Where(kv => kv.Key == "w")), lr: 0.05, weightDecay: 0.1);
+        var plain = new AdamW(Parameters.Of(model.Where(kv => kv.Key == "b")), lr: 0.05, weightDecay: 0.0);
+        var reference = Doubles(model);
+        var m = reference.ToDictionary(kv => kv.Key, kv => new double[kv.Value.Length]);
+        var v = reference.ToDictionary(kv => kv.Key, kv => new double[kv.Value.Length]);
+        for (int t = 1; t <= 4; t++)
+        {
+            var parameters = Parameters.Of(decayed.Parameters.Concat(plain.Parameters));
+            var (_, g) = step.Invoke(parameters, x, y);
+            var gradients = Doubles(g);
+            decayed.Step(Parameters.Of(g.Where(kv => decayed.Parameters.ContainsKey(kv.Key))));
+            plain.Step(Parameters.Of(g.Where(kv => plain.Parameters.ContainsKey(kv.Key))));
+            foreach (var (name, decay) in new[] { ("w", 0.1), ("b", 0.0) })
+            {
+                var p = reference[name];
+                for (int k = 0; k < p.Length; k++)
+                {
+                    double gk = gradients[name][k];
+                    p[k] *= 1 - 0.05 * decay;
+                    m[name][k] = 0.9 * m[name][k] + 0.1 * gk;
+                    v[name][k] = 0.999 * v[name][k] + 0.001 * gk * gk;
+                    p[k] -= 0.05 / (1 - Math.Pow(0.9, t)) * m[name][k] / (Math.Sqrt(v[name][k]) / Math.Sqrt(1 - Math.Pow(0.999, t)) + 1e-8);
+                }
+            }
+            Close(reference["w"], decayed.Parameters["w"].ToDoubleArray(), 1e-12, $"w step {t}");
+            Close(reference["b"], plain.Parameters["b"].ToDoubleArray(), 1e-12, $"b step {t}");
+        }
+        // stepping one group with every gradient names the stranger
+        var e = Assert.ThrowsAny<ArgumentException>(() => decayed.Step(step.Invoke(model, x, y).Gradients));
+        Assert.Contains("'b' names no parameter", e.Message);
+    }
+
     // ---- learning-rate schedules through LearningRate ----
 
     public static TheoryData<string> Schedules() => new() { "StepLR", "CosineAnnealingLR", "LinearLR" };
