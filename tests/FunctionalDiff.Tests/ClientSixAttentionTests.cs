@@ -276,6 +276,38 @@ public class ClientSixAttentionTests
         Assert.True(double.IsNaN(((Expr)Of(new[] { double.NegativeInfinity, double.NegativeInfinity }, 2)).Softmax().Eval().ToDoubleArray()[0]));
     }
 
+    /// <summary>
+    /// torch's enable_gqa (grouped-query attention: 4 query heads share 2 key/value heads, head h reading group h / 2)
+    /// is the keys and values repeated along the head axis with repeat_interleave, which the README gives as the way here.
+    /// Against the loop over heads, and the gradient in the shared keys against central differences.
+    /// </summary>
+    [Fact]
+    public void GroupedQueryAttentionByRepeatInterleaveIsTorchsEnableGqa()
+    {
+        const int n = 1, qHeads = 4, kvHeads = 2, l = 3, s = 4, e = 2;
+        double[] q = Values(n * qHeads * l * e, 1), k = Values(n * kvHeads * s * e, 2), v = Values(n * kvHeads * s * e, 3);
+        double[] Reference(double[] keys)
+        {
+            var output = new double[qHeads * l * e];
+            for (int h = 0; h < qHeads; h++)
+            {
+                var head = Attention(q[(h * l * e)..((h + 1) * l * e)], keys[(h / 2 * s * e)..((h / 2 + 1) * s * e)], v[(h / 2 * s * e)..((h / 2 + 1) * s * e)],
+                    1, l, s, e, e, (_, _, _) => true, (_, _) => 0, 1 / Math.Sqrt(e));
+                head.CopyTo(output, h * l * e);
+            }
+            return output;
+        }
+        var values = Tensor.FromArray(v, n, kvHeads, s, e);
+        Expr Ours(Expr keys) => Nn.ScaledDotProductAttention(Tensor.FromArray(q, n, qHeads, l, e), keys.RepeatInterleave(qHeads / kvHeads, 1),
+            ((Expr)values).RepeatInterleave(qHeads / kvHeads, 1));
+        var keysTensor = Tensor.FromArray(k, n, kvHeads, s, e);
+        Close(Reference(k), Ours(keysTensor).Eval().ToDoubleArray(), 1e-14);
+        var c = Values(qHeads * l * e, 4);
+        var cotangent = Tensor.FromArray(c, n, qHeads, l, e);
+        Close(Gradient(x => Reference(x).Zip(c, (a, b) => a * b).Sum(), k),
+            Diff.Grad(x => (Ours(x) * cotangent).Sum())(keysTensor).Eval().ToDoubleArray(), 1e-8);
+    }
+
     [Fact]
     public void AttentionErrorsNameTheMethodAndEveryShape()
     {
