@@ -308,6 +308,36 @@ public class ClientSixAttentionTests
             Diff.Grad(x => (Ours(x) * cotangent).Sum())(keysTensor).Eval().ToDoubleArray(), 1e-8);
     }
 
+    /// <summary>
+    /// torch's <c>bias=None</c> written as C# over tensors: <c>useBias ? b : null</c> has type Tensor, so its null went
+    /// through the Tensor-to-Expr conversion, which threw ArgumentNullException("value") where "no bias" was meant. A null
+    /// tensor now converts to null: optional arguments take it as "none", and a required one is refused by the method
+    /// under its own parameter's name.
+    /// </summary>
+    [Fact]
+    public void ANullTensorForAnOptionalArgumentMeansNone()
+    {
+        var x = T([4, 3]);
+        var w = T([2, 3], 1);
+        var b = T([2], 2);
+        foreach (var useBias in new[] { true, false })
+        {
+            var expected = Nn.Linear(x, w, useBias ? (Expr)b : null).Eval().ToDoubleArray();
+            Assert.Equal(expected, Nn.Linear(x, w, useBias ? b : null).Eval().ToDoubleArray());
+        }
+        var q = T([L, E]);
+        foreach (var padded in new[] { true, false })
+        {
+            var mask = Tensor.FromArray(Keep[..(L * L)], L, L);
+            Assert.Equal(Nn.ScaledDotProductAttention(q, q, q, attnMask: padded ? (Expr)mask : null).Eval().ToDoubleArray(),
+                Nn.ScaledDotProductAttention(q, q, q, attnMask: padded ? mask : null).Eval().ToDoubleArray());
+        }
+        Tensor? missing = null;
+        Assert.Equal("weight", Assert.Throws<ArgumentNullException>(() => Nn.Linear(x, missing!)).ParamName);
+        Assert.Equal("key", Assert.Throws<ArgumentNullException>(() => Nn.ScaledDotProductAttention(q, missing!, q)).ParamName);
+        Assert.Null((Expr?)missing);
+    }
+
     [Fact]
     public void AttentionErrorsNameTheMethodAndEveryShape()
     {

@@ -11,7 +11,7 @@ public class ErrorTests
     {
         ("Tensor.FromArray", () => Tensor.FromArray((double[])null!)),
         ("Tensor.FromArray shape", () => Tensor.FromArray(new[] { 1.0 }, null!)),
-        ("Tensor to Expr", () => { Expr e = (Tensor)null!; }),
+        ("Tensor to Expr", () => M.MatMul((Tensor)null!)),
         ("operator +", () => { var e = M + null!; }),
         ("MatMul", () => M.MatMul(null!)),
         ("Pow", () => M.Pow(null!)),
