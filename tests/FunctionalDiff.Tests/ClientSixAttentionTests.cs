@@ -144,6 +144,17 @@ public class ClientSixAttentionTests
                 expected[tokens[p] * dim + d] += wv[p * dim + d];
         Close(expected, grad, 1e-14);
         Assert.All(grad.Skip(2 * dim).Take(dim), g => Assert.Equal(0.0, g));
+
+        // padding_idx = 1 as the README writes it: the same rows, and no gradient into row 1
+        Expr Padded(Expr w)
+        {
+            var rows = Expr.Embedding(indices, w);
+            return Expr.Where(((Expr)indices).Eq(1.0).Unsqueeze(-1), rows.Detach(), rows);
+        }
+        Assert.Equal(lookedUp.ToDoubleArray(), Padded(table).Eval().ToDoubleArray());
+        var padded = Diff.Grad(w => (Padded(w) * weights).Sum())(table).Eval().ToDoubleArray();
+        for (int d = 0; d < dim; d++) expected[1 * dim + d] = 0;
+        Close(expected, padded, 1e-14);
     }
 
     // ---- scaled dot-product attention ----
