@@ -13,11 +13,30 @@ public sealed partial class Expr
     /// <summary>Swaps the last two axes (a matrix transpose; batched for rank above 2, torch's <c>.mT</c>). <see cref="Tensor.Transpose()"/> reverses every axis instead; they agree on matrices.</summary>
     public Expr Transpose() => Wrap(Build.transpose(Node));
 
-    /// <summary>Reorders the axes: output axis i is input axis permutation[i] (torch's permute).</summary>
+    /// <summary>
+    /// Reorders the axes: output axis i is input axis permutation[i] (torch's permute, as <see cref="Permute"/>). Two
+    /// numbers written out, <c>x.Transpose(1, 2)</c>, call <see cref="Transpose(int, int)"/> instead, torch's swap of two axes.
+    /// </summary>
     public Expr Transpose(params int[] permutation)
     {
         ArgumentNullException.ThrowIfNull(permutation);
         return Wrap(Interop.Named("Transpose", () => Build.permute(permutation, Node)));
+    }
+
+    /// <summary>
+    /// Axes <paramref name="axis0"/> and <paramref name="axis1"/> swapped, torch's <c>x.transpose(dim0, dim1)</c> (negative
+    /// axes count from the end, so <c>k.Transpose(-2, -1)</c> is attention's kᵀ). F#: <c>Expr.swapAxes</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">An axis is out of range.</exception>
+    public Expr Transpose(int axis0, int axis1) =>
+        Wrap(Interop.Named("Transpose", () => Build.swapAxes(axis0, axis1, Node)));
+
+    /// <summary>Reorders the axes: output axis i is input axis permutation[i], torch's <c>x.permute(*dims)</c>. F#: <c>Expr.permute</c>.</summary>
+    /// <exception cref="ArgumentException">The axes are not a permutation of this rank's axes.</exception>
+    public Expr Permute(params int[] permutation)
+    {
+        ArgumentNullException.ThrowIfNull(permutation);
+        return Wrap(Interop.Named("Permute", () => Build.permute(permutation, Node)));
     }
 
     /// <summary>The same elements in another shape; one dimension may be −1 to be inferred.</summary>

@@ -42,12 +42,14 @@ public sealed partial class Expr
         Volatile.Read(ref node.FacadeWrapper) as Expr
         ?? (Expr)(Interlocked.CompareExchange(ref node.FacadeWrapper, new Expr(node, false), null) ?? node.FacadeWrapper);
 
-    /// <summary>A constant node holding the tensor.</summary>
-    public static implicit operator Expr(Tensor value)
-    {
-        ArgumentNullException.ThrowIfNull(value);
-        return Wrap(Build.constant(value.Value));
-    }
+    /// <summary>
+    /// A constant node holding the tensor; a null tensor gives null, so an optional argument written torch's way,
+    /// <c>Nn.Linear(x, w, useBias ? b : null)</c> with a <see cref="Tensor"/> <c>b</c>, means "none" (the conditional's
+    /// type is Tensor, so its null comes through here). A required argument that is null is refused by the method, which
+    /// names its own parameter.
+    /// </summary>
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(value))]
+    public static implicit operator Expr?(Tensor? value) => value is null ? null : Wrap(Build.constant(value.Value));
 
     /// <summary>A rank-0 constant that takes the dtype of the Expr it is combined with (float64 alone).</summary>
     public static implicit operator Expr(double value) => new(Build.scalar(CoreDType.Float64, value), isLiteral: true);

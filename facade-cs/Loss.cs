@@ -79,8 +79,10 @@ public static class Loss
     /// <see cref="Expr"/>, with torch's <c>reduction</c> and <c>label_smoothing</c> (for probabilities,
     /// torch's mix (1 − ε)·t + ε/C). <see cref="Reduction.None"/> gives shape [N].
     /// </summary>
-    /// <param name="logits">[N, C] scores, or [C] for one example.</param>
-    /// <param name="targets">Class indices [N] (rank 0 for one example) or class probabilities of the logits' shape.</param>
+    /// <param name="logits">[N, C] scores, [C] for one example, or torch's [N, C, d1, ..., dk] (a sequence model's
+    /// <c>logits.Transpose(1, 2)</c>), where every position is an example and None gives [N, d1, ..., dk].</param>
+    /// <param name="targets">Class indices [N] (rank 0 for one example; [N, d1, ..., dk] for the K-dimensional form) or class
+    /// probabilities of the logits' shape.</param>
     /// <param name="reduction">Mean (torch's default), Sum or None.</param>
     /// <param name="labelSmoothing">ε in [0, 1].</param>
     /// <param name="ignoreIndex">
@@ -93,8 +95,32 @@ public static class Loss
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(targets);
+        if (logits.Rank >= 3)
+            return Spatial("CrossEntropy", logits, targets, reduction, true, (l, t) => CrossEntropy(l, t, Reduction.None, labelSmoothing, ignoreIndex),
+                (l, t) => CrossEntropy(l, t, reduction, labelSmoothing, ignoreIndex));
         if (ignoreIndex is int ignored) return Ignoring(logits, targets, ignored, reduction, labelSmoothing);
         return Reduce(Expr.Wrap(CoreNn.crossEntropyPerExampleOf(labelSmoothing, logits.Node, targets.Node)), reduction);
+    }
+
+    /// <summary>
+    /// torch's K-dimensional form of cross_entropy and nll_loss: input [N, C, d1, ..., dk] against class indices
+    /// [N, d1, ..., dk] (or, for cross-entropy, probabilities of the input's shape). The class axis is moved last and every
+    /// position becomes an example of the [N, C] form, so Mean averages over all N·d1·…·dk positions (those kept, with an
+    /// ignore index), as torch; None gives the loss per position, [N, d1, ..., dk].
+    /// </summary>
+    static Expr Spatial(string name, Expr input, Expr targets, Reduction reduction, bool probabilities,
+        Func<Expr, Expr, Expr> unreduced, Func<Expr, Expr, Expr> reduced)
+    {
+        int classes = input.Shape[1];
+        var positions = input.Shape.Where((_, i) => i != 1).ToArray();
+        Expr rows = input.Movedim(1, -1).Reshape(-1, classes), flat;
+        if (targets.Shape.SequenceEqual(positions)) flat = targets.Reshape(-1);
+        else if (probabilities && targets.Shape.SequenceEqual(input.Shape)) flat = targets.Movedim(1, -1).Reshape(-1, classes);
+        else
+            throw new FunctionalDiff.Core.ShapeException(
+                $"{name}: input [{string.Join(",", input.Shape)}] is torch's [N, C, d1, ...] form, which takes class indices " +
+                $"[{string.Join(",", positions)}]{(probabilities ? " or probabilities of the input's shape" : "")}; got targets [{string.Join(",", targets.Shape)}]");
+        return reduction == Reduction.None ? unreduced(rows, flat).Reshape(positions) : reduced(rows, flat);
     }
 
     /// <summary>
@@ -122,8 +148,8 @@ public static class Loss
     /// torch's nll_loss against class indices given as an <see cref="Expr"/>: [N] for input [N, C], or rank 0 for
     /// unbatched input [C]. An index outside [0, C) is found at evaluation, by the Gather that picks it.
     /// </summary>
-    /// <param name="input">Log-probabilities [N, C], or [C] for one example.</param>
-    /// <param name="targets">Class indices [N], or rank 0 for one example.</param>
+    /// <param name="input">Log-probabilities [N, C], [C] for one example, or torch's [N, C, d1, ..., dk] (every position an example).</param>
+    /// <param name="targets">Class indices [N], rank 0 for one example, or [N, d1, ..., dk].</param>
     /// <param name="reduction">Mean (torch's default), Sum or None.</param>
     /// <param name="ignoreIndex">torch's ignore_index, given explicitly, as in the <c>int[]</c> overload.</param>
     /// <exception cref="ArgumentException">The shapes fit neither form.</exception>
@@ -131,6 +157,9 @@ public static class Loss
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(targets);
+        if (input.Rank >= 3)
+            return Spatial("NllLoss", input, targets, reduction, false, (l, t) => NllLoss(l, t, Reduction.None, ignoreIndex),
+                (l, t) => NllLoss(l, t, reduction, ignoreIndex));
         if (ignoreIndex is int ignored) return NllIgnoring(input, targets, ignored, reduction);
         return Reduce(Expr.Wrap(CoreNn.nllLossPerExample(input.Node, targets.Node)), reduction);
     }

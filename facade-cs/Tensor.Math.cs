@@ -273,11 +273,33 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Transpose() => new(Kernels.transpose(Value));
 
-    /// <summary>The axes reordered: result axis i is axis permutation[i]. A view.</summary>
+    /// <summary>
+    /// The axes reordered: result axis i is axis permutation[i] (torch's permute, as <see cref="Permute"/>). A view. Two
+    /// numbers written out, <c>t.Transpose(0, 1)</c>, call <see cref="Transpose(int, int)"/> instead, torch's swap of two axes.
+    /// </summary>
     public Tensor Transpose(params int[] permutation)
     {
         ArgumentNullException.ThrowIfNull(permutation);
         return Interop.Named("Transpose", () => new Tensor(Kernels.permute(permutation, Value)));
+    }
+
+    /// <summary>Axes <paramref name="axis0"/> and <paramref name="axis1"/> swapped, torch's <c>t.transpose(dim0, dim1)</c>, as <see cref="Expr.Transpose(int, int)"/>. A view.</summary>
+    /// <exception cref="ArgumentException">An axis is out of range.</exception>
+    public Tensor Transpose(int axis0, int axis1)
+    {
+        _ = ((Expr)this).Transpose(axis0, axis1);   // checks the axes; its error names Transpose and the shape
+        var permutation = Enumerable.Range(0, Rank).ToArray();
+        int a = axis0 < 0 ? axis0 + Rank : axis0, b = axis1 < 0 ? axis1 + Rank : axis1;
+        (permutation[a], permutation[b]) = (permutation[b], permutation[a]);
+        return Transpose(permutation);
+    }
+
+    /// <summary>The axes reordered: result axis i is axis permutation[i], torch's <c>t.permute(*dims)</c>. A view.</summary>
+    /// <exception cref="ArgumentException">The axes are not a permutation of this tensor's axes.</exception>
+    public Tensor Permute(params int[] permutation)
+    {
+        ArgumentNullException.ThrowIfNull(permutation);
+        return Interop.Named("Permute", () => new Tensor(Kernels.permute(permutation, Value)));
     }
 
     /// <summary>Python-style slicing of one axis: start and stop may be negative and are clamped; step is positive. A view.</summary>

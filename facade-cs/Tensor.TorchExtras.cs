@@ -3,6 +3,17 @@ namespace FunctionalDiff;
 // The tensor side of Expr.TorchExtras.cs: the same functions, evaluated at once.
 public sealed partial class Tensor
 {
+    /// <summary>
+    /// The lower triangle of the last two axes, zeros above diagonal <paramref name="offset"/>, as <see cref="Expr.Tril"/>
+    /// (torch.tril); <c>Tensor.Ones(n, n).Tril()</c> is a causal mask with 1 where a position may attend.
+    /// </summary>
+    /// <exception cref="ArgumentException">The rank is below 2.</exception>
+    public Tensor Tril(int offset = 0) => EagerPlans.Run($"Tril {offset}", a => a[0].Tril(offset), this);
+
+    /// <summary>The upper triangle of the last two axes, zeros below diagonal <paramref name="offset"/>, as <see cref="Expr.Triu"/> (torch.triu).</summary>
+    /// <exception cref="ArgumentException">The rank is below 2.</exception>
+    public Tensor Triu(int offset = 0) => EagerPlans.Run($"Triu {offset}", a => a[0].Triu(offset), this);
+
     /// <summary>x − trunc(x), as <see cref="Expr.Frac"/> (torch.frac).</summary>
     public Tensor Frac() => EagerPlans.Run("Frac", a => a[0].Frac(), this);
 

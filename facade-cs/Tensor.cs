@@ -132,6 +132,16 @@ public sealed partial class Tensor : IDisposable
         return FromArray(values, shape.Length == 0 ? new[] { data.Length } : shape);
     }
 
+    /// <summary>
+    /// A float64 matrix holding <paramref name="data"/> converted exactly (row-major), as torch.tensor of nested lists of ints
+    /// (which gives int64): a batch of token ids for <see cref="Expr.Embedding"/>, or class indices.
+    /// </summary>
+    public static Tensor FromArray(int[,] data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return new(CoreTensor.FromArray(data.Cast<int>().Select(v => (double)v).ToArray(), new[] { data.GetLength(0), data.GetLength(1) }));
+    }
+
     /// <summary>A float64 matrix holding a copy of <paramref name="data"/> (row-major).</summary>
     public static Tensor FromArray(double[,] data)
     {

@@ -89,3 +89,18 @@ module Normalisation =
         let w = perChannel "InstanceNorm" "weight" c x.Rank weight
         let b = perChannel "InstanceNorm" "bias" c x.Rank bias
         Nn.normaliseOver [| 2 .. x.Rank - 1 |] epsilon x * w + b
+
+    /// torch's F.layer_norm(x, normalized_shape, weight, bias, eps): (x − mean) / √(variance + ε) · weight + bias over
+    /// the trailing axes that normalizedShape names (it must equal x's trailing dimensions), with the biased variance.
+    /// weight and bias are normalizedShape-shaped, or scalars (1 and 0 stand for none).
+    let layerNorm (normalizedShape: int[]) (epsilon: float) (weight: Expr) (bias: Expr) (x: Expr) =
+        if isNull normalizedShape then nullArg "normalizedShape"
+        let k = normalizedShape.Length
+        if k = 0 || k > x.Rank || not (Ir.sameDims x.Dims.[x.Rank - k ..] normalizedShape) then
+            Shape.fail "LayerNorm"
+                (sprintf "normalizedShape %s must be the trailing dimensions of the input %s, as torch's normalized_shape"
+                     (Shape.format normalizedShape) (Shape.format x.Dims))
+        for what, p in [ "weight", weight; "bias", bias ] do
+            if p.Rank <> 0 && not (Ir.sameDims p.Dims normalizedShape) then
+                Shape.fail "LayerNorm" (sprintf "%s %s must have the normalized shape %s" what (Shape.format p.Dims) (Shape.format normalizedShape))
+        Nn.normaliseOver [| x.Rank - k .. x.Rank - 1 |] epsilon x * weight + bias
