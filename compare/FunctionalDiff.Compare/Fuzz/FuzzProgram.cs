@@ -138,6 +138,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             var torchWrong = Steps.Select((s, i) => live[i] ? TorchWrong(s, s.Args.Select(a => values[a]).ToArray()) ?? OurLimitation(s, s.Args.Select(a => values[a]).ToArray()) : null)
                 .OfType<(string Why, Suite.Check[] Checks)>().GroupBy(w => w.Why).Select(g => g.First()).ToList();
             if (SliceDropsBesideInfiniteSlope(live, values)) torchNaN.Add("Slice that drops entries in a program with an infinite slope");
+            if (DetBesideInfiniteSlope(live, values)) torchNaN.Add("Det of a matrix computed through an infinite slope");
             if (ProdOfZerosBesideInfiniteSlope(live, values))
                 torchWrong.Add(("Prod over more than one zero computed through an infinite slope",
                     new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }));
@@ -368,6 +369,28 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     }
 
     /// <summary>
+    /// Whether a live Det of matrices up to 3×3 has an operand computed through a step with an infinite slope (see
+    /// <see cref="UpstreamInfiniteSlope"/>), where an entry's first derivative can be NaN (∞^b·log ∞ at b &lt; 0 is 0·∞). The
+    /// determinant's second derivatives ∂²det/∂aᵢⱼ∂aₖₗ are 0 wherever the two entries share a row or a column, so the
+    /// closed form, and ours (the cofactor expansion up to 3×3), keep that NaN to the entries that share a product with
+    /// the NaN entry; torch's double backward goes through A⁻¹, which mixes every entry, and spreads it to all of them
+    /// (`fuzz adversarial 26/14`: det of tanh(softmax(…)) + 3I over a power with a base +∞; shrunk, det of c^x with
+    /// c = [[10⁶, 10⁶], [+∞, 7921]] at x₁₀ = −0.18, whose Hessian-vector product is NaN at x₀₁ and x₁₀ only in ours and in
+    /// the closed form, NaN in every entry in torch's). One-directional, as every TorchNaNEdge.
+    /// </summary>
+    bool DetBesideInfiniteSlope(bool[] live, IReadOnlyList<TorchSharp.torch.Tensor> values)
+    {
+        for (int i = 0; i < Steps.Length; i++)
+        {
+            var s = Steps[i];
+            if (live[i] && s.Kind == OpKind.Det && values[s.Args[0]].dim() >= 2 && values[s.Args[0]].shape[^1] <= 3
+                && UpstreamInfiniteSlope(s.Args[0], values))
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>
     /// Whether a live Prod over more than one zero has an operand computed through a step with an infinite slope (see
     /// <see cref="UpstreamInfiniteSlope"/>). Its second derivatives are products of all entries but two, 0 here, and the
     /// chain multiplies them by the infinite slope, 0·∞ = NaN: ours, the closed-form products, is NaN there. Torch's rule
@@ -416,7 +439,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// <summary>
     /// Whether a value is computed through a step with an infinite slope at its operand's values: √, rsqrt, log or a
     /// reciprocal at 0, a power below 1 at 0; exp, expm1, a square or a power above 1 at ±∞; a product or quotient with an
-    /// infinite operand, or by 0.
+    /// infinite operand, or by 0; a power with a base ±∞ or 0 (the exponent's slope).
     /// </summary>
     bool UpstreamInfiniteSlope(int value, IReadOnlyList<TorchSharp.torch.Tensor> values)
     {
@@ -433,6 +456,8 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 OpKind.Exp or OpKind.Expm1 or OpKind.Square => Any(a[0], t => t.isinf()),
                 OpKind.Mul => Any(a[0], t => t.isinf()) || Any(a[1], t => t.isinf()),
                 OpKind.Div => Any(a[0], t => t.isinf()) || Any(a[1], t => t.eq(0.0)),
+                // the exponent's slope a^b·log a at a base ±∞ or 0
+                OpKind.Pow => Any(a[0], t => t.isinf().logical_or(t.eq(0.0))),
                 _ => false,
             };
         }
@@ -484,7 +509,10 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// positive on both sides), and ours is; torch's reflection formula divides by sin²(πx) with sin(πx) rounded to
     /// about 1e-16, so its trigamma at −1 is 6.6e32 (`fuzz 13/27`: digamma's gradient at −1). Every derivative
     /// check is skipped; the values (NaN for lgamma's and digamma's derivatives there, in both) are compared. So at −∞
-    /// (an integer to floor), where ours is NaN at every order n ≥ 1 and torch's ±∞ from n = 2.</item>
+    /// (an integer to floor), where ours is NaN at every order n ≥ 1 and torch's ±∞ from n = 2. Trigamma's value at a
+    /// finite negative integer is compared with the pole's +∞ (TorchInterpreter.Trigamma): torch's is a finite number there,
+    /// and an arbitrary one where every float is an integer (`fuzz adversarial 27/27`: polygamma(1, −1e30) is 16.12 in
+    /// torch, in both dtypes).</item>
     /// <item>Polygamma of order n ≥ 2 at ±∞: at +∞ the limit, and ours, is 0; torch's is NaN (`fuzz 13/268`: polygamma(2, +∞)).
     /// At −∞, where the poles at the negative integers leave no limit, ψ⁽ⁿ⁾ is NaN in ours for every n ≥ 1, as torch's
     /// trigamma is, while torch's higher orders give ±∞. The value checks are skipped; derivatives after it are NaN
@@ -642,6 +670,9 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// infinity's entry in both engines at first order, and ours carries it into every second derivative (`fuzz 10/213`).</item>
     /// <item>The JVP through a max or min of an infinity and a finite value: the simplified tangent of −max(b, a)² multiplies
     /// the infinite 2m into the losing operand's masked tangent, ∞·0 = NaN, where the closed form is −∞ (`fuzz 9/966`).</item>
+    /// <item>The second order of a 2-norm whose value is nonzero and below 1/MaxValue (5.6e-309), so its Hessian
+    /// (I − x̂x̂ᵀ)/‖x‖ has entries beyond the range: ours forms terms of that size that overflow before they cancel, NaN
+    /// or ±∞ where the closed form is 0 (the shrunk `fuzz adversarial 25/129`).</item>
     /// </list>
     /// </summary>
     static (string Why, Suite.Check[] Checks)? OurLimitation(Step s, TorchSharp.torch.Tensor[] a)
@@ -662,6 +693,14 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             return ("ours (a known limitation): the JVP through a max or min of an infinity and a finite value", new[] { Suite.Check.Jvp });
         if (s.Kind == OpKind.Prod && Any(a[0].isinf()) && !Any(a[0].eq(0.0)))
             return ("ours (a known limitation): the second order of a prod's y/x over an infinity", second);
+        // the Hessian of a 2-norm is (I − x̂x̂ᵀ)/‖x‖, beyond the range where 1/‖x‖ is; ours forms (v/s)/√S and its
+        // companion term, which overflow before they cancel, ∞ − ∞ = NaN where the closed form, and torch's double backward,
+        // is 0 (the shrunk `fuzz adversarial 25/129`: the Frobenius norm of [0, 0, 1e-310], whose Hessian is
+        // diag(∞, ∞, 0) in torch, with NaN at (0, 2), (1, 2) and −∞ at (2, 2) in ours)
+        if (s.Kind is OpKind.Norm or OpKind.FrobeniusNorm && (s.Kind == OpKind.FrobeniusNorm || s.Scalar == 2)
+                && TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64) is var norm
+                && Any(norm.ne(0.0).logical_and(norm.abs().lt(1 / double.MaxValue))))
+            return ("ours (a known limitation): the second order of a 2-norm whose reciprocal overflows", second);
         return null;
     }
 

@@ -150,7 +150,7 @@ public static class TorchInterpreter
             OpKind.ArgMax => x.argmax(l[0], s.Flag).to_type(dtype),
             OpKind.Softmax => x.softmax(l[0]),
             OpKind.LogSoftmax => F.log_softmax(x, l[0]),
-            OpKind.LogSumExp => x.logsumexp(l[0]),
+            OpKind.LogSumExp => LogSumExp(x, l[0]),
             OpKind.LayerNorm => LayerNorm(x, s.Scalar),
             OpKind.Mse => F.mse_loss(a[0], a[1]),
             OpKind.BceWithLogits => F.binary_cross_entropy_with_logits(a[0], a[1].sigmoid()),
@@ -177,7 +177,7 @@ public static class TorchInterpreter
             OpKind.Erfc => x.erfc(),
             OpKind.Lgamma => x.lgamma(),
             OpKind.Digamma => x.digamma(),
-            OpKind.Polygamma => x.polygamma(p[0]),
+            OpKind.Polygamma => p[0] == 1 ? Trigamma(x) : x.polygamma(p[0]),
             OpKind.Elu => F.elu(x, s.Scalar),
             OpKind.LeakyRelu => F.leaky_relu(x, s.Scalar),
             OpKind.Clamp => s.Mode switch { 1 => x.clamp_min(s.Data![0]), 2 => x.clamp_max(s.Data![1]), _ => x.clamp(s.Data![0], s.Data![1]) },
@@ -264,20 +264,64 @@ public static class TorchInterpreter
     }
 
     /// <summary>
+    /// torch's logsumexp, except where every maximum along the axis is finite and one is above 2^20 in magnitude (2^8 in
+    /// float32): there the reference is m + log Σ e^(x − m) with m the maximum, held, by torch's ops (the convention "a
+    /// shifted logsumexp"; the same function, and torch's own forward). torch's rule e^(x − result) reads the rounded
+    /// result, whose error |result|·ε moves every slope by that much relative: over ties at 3.84e8 each weight is ½ to
+    /// every digit, and torch's is off by 1.9e-9 relative, 20 times the float64 tolerance (`fuzz adversarial 27/267`: the
+    /// logsumexp over axis 0 of 2e8·x with x holding pairs of 1.9155 and 0). Ours, the shifted composite
+    /// (Composites.logSumExp), has the slopes e^(x − m)/Σ e^(x − m), exact at ties, and so does this reference.
+    /// </summary>
+    static TT LogSumExp(TT x, long axis)
+    {
+        var y = x.logsumexp(axis);
+        if (x.numel() == 0 || x.dim() == 0 || x.shape[axis < 0 ? axis + x.dim() : axis] < 2) return y;
+        var maximum = x.detach().amax(new[] { axis }, keepdim: true);
+        double bound = Math.ScaleB(1.0, x.dtype == ScalarType.Float32 ? 8 : 20);
+        if (!maximum.isfinite().all().item<bool>() || !maximum.abs().gt(bound).any().item<bool>()) return y;
+        return (x - maximum).exp().sum(axis).log() + maximum.squeeze(axis);
+    }
+
+    /// <summary>
+    /// torch's trigamma, except at a finite negative integer, a double pole where ψ′ is +∞ from both sides (the
+    /// convention "trigamma's pole"): torch's reflection formula divides π² by sin²(πx) with sin(πx) rounded to about
+    /// 1e-16 there, a finite number (6.6e32 near −1), and where |x| is so large that every float is an integer, sin(πx) is
+    /// the sine of a huge argument and the result arbitrary (`fuzz adversarial 27/27`: polygamma(1, −1e30) is 16.12 in
+    /// torch, in both dtypes). The derivatives there are compared under the convention for the polygamma family at a
+    /// negative integer (FuzzProgram.TorchWrong).
+    /// </summary>
+    static TT Trigamma(TT x)
+    {
+        var y = x.polygamma(1);
+        if (x.numel() == 0) return y;
+        var pole = x.detach().lt(0.0).logical_and(x.detach().eq(x.detach().floor())).logical_and(x.detach().isfinite());
+        return pole.any().item<bool>() ? torch.where(pole, torch.full_like(y, double.PositiveInfinity), y) : y;
+    }
+
+    /// <summary>
     /// A 2-norm (homogeneous of degree 1) over the dims, as torch computes it, except where a group's largest |entry| is
     /// above 2^480 (float64) or 2^50 (float32) and finite: there torch's Frobenius norm squares entries that overflow (the
     /// norm of a column holding −4.98e299 is +∞ in torch, `fuzz adversarial 2/124`), and the reference is torch's norm of
     /// the group divided by s, times s, s = 2^⌊log2 max|x|⌋ held: the same function, exact in the scaling (the convention
-    /// "a scaled norm"; ours, Statistics.norm, scales the same way, and as for layer norm above).
+    /// "a scaled norm"; ours, Statistics.norm, scales the same way, and as for layer norm above). The same where the
+    /// largest |entry| is nonzero and below 2^-480 (float64) or 2^-50 (float32): torch squares entries that underflow, so
+    /// its norm of [0, 0, 1e-310] is 0 and its gradient the mask's 0, where the norm is 1e-310 and the gradient [0, 0, 1]
+    /// (`fuzz adversarial 25/129`, `26/263`); there s is at least 2^-734 (float64) or 2^-100 (float32), as ours, so 1/s
+    /// leaves the tangent t/s finite and the smallest subnormal over s still has a normal square.
     /// </summary>
     static TT Scaled(TT x, long[] dims, bool keepDim, Func<TT, TT> norm)
     {
-        double bound = Math.ScaleB(1.0, x.dtype == ScalarType.Float32 ? 50 : 480);
+        bool single = x.dtype == ScalarType.Float32;
+        double bound = Math.ScaleB(1.0, single ? 50 : 480), tinyBound = Math.ScaleB(1.0, single ? -50 : -480);
+        double smallestScale = Math.ScaleB(1.0, single ? -100 : -734);
         if (x.numel() == 0 || dims.Length == 0) return norm(x);
         var largest = x.detach().abs().amax(dims, keepdim: true);
         var huge = largest.gt(bound).logical_and(largest.isfinite());
-        if (!huge.any().item<bool>()) return norm(x);
-        var scale = torch.where(huge, torch.pow(torch.full_like(largest, 2.0), largest.log2().floor()), torch.ones_like(largest));
+        var tiny = largest.gt(0.0).logical_and(largest.lt(tinyBound));
+        var rescaled = huge.logical_or(tiny);
+        if (!rescaled.any().item<bool>()) return norm(x);
+        var exponent = largest.clamp_min(smallestScale).log2().floor();
+        var scale = torch.where(rescaled, torch.pow(torch.full_like(largest, 2.0), exponent), torch.ones_like(largest));
         var result = norm(x / scale);
         return result * (keepDim ? scale : scale.amax(dims, keepdim: false));
     }
