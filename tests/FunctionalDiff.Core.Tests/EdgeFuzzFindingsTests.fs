@@ -389,6 +389,27 @@ let tests =
                 if not (abs (actual.[i] - e) <= 4e-16 * abs e) then
                     failtestf "log1p(%g) is %.17g, expected %.17g" xs.[i] actual.[i] e
         }
+        test "sinc's curvature near 0 is −π²/3·(1 − 3u²/10 + …) also at tiny nonzero x, where the quotient rule cancels (fuzz adversarial 28/146, 28/10)" {
+            // f(x) = sin u/u with u = πx; f″(x) = π²·[(2 − u²) sin u − 2u cos u]/u³, whose Maclaurin series is
+            // π²·(−1/3 + u²/10 − u⁴/168 + u⁶/6480), exact to 1e-16 relative below u = 0.1
+            let reference (x: float) =
+                let u = Math.PI * x
+                if abs u < 0.1 then
+                    let u2 = u * u
+                    Math.PI * Math.PI * (-1.0 / 3.0 + u2 / 10.0 - u2 * u2 / 168.0 + u2 * u2 * u2 / 6480.0)
+                else Math.PI * Math.PI * ((2.0 - u * u) * Math.Sin u - 2.0 * u * Math.Cos u) / (u * u * u)
+            let xs = [| 0.0; 1e-38; -5e-324; 1e-10; 3e-5; 2e-3; -0.004; 0.05; 0.3; -1.7 |]
+            let hessian = values (Diff.hessian (fun y -> Expr.sum (Elementary.sinc y)) (constantVector xs))
+            for i in 0 .. xs.Length - 1 do
+                let e = reference xs.[i]
+                let a = hessian.[i * xs.Length + i]
+                if not (abs (a - e) <= 1e-10 * abs e) then failtestf "sinc″(%g) is %.15g, expected %.15g" xs.[i] a e
+            // the value stays within an ulp or two of sin(πx)/(πx) across the bound
+            for x in [| 0.003; 0.0031830; 0.0032; 0.5 |] do
+                let v = (values (Elementary.sinc (constantVector [| x |]))).[0]
+                let e = Math.Sin(Math.PI * x) / (Math.PI * x)
+                if not (abs (v - e) <= 4e-16 * abs e) then failtestf "sinc(%g) is %.17g, expected %.17g" x v e
+        }
         test "the 2-norm of subnormal entries: value, gradient x/‖x‖ and JVP ⟨t, x⟩/‖x‖, with no ∞·0 from the scale's reciprocal (fuzz adversarial 25/129, 26/263)" {
             // reference: ‖x‖ = m·√Σ(x/m)² with m = max|x| (x/m and the product exact enough in plain float64: no square
             // underflows), the gradient x/‖x‖ as (x/m)/√Σ(x/m)², the JVP Σ t·x/‖x‖ written out
