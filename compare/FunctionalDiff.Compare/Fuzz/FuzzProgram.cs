@@ -41,6 +41,14 @@ public enum OpKind
     // default, padding, dilation]), AvgPool2d (Ints [kernel, stride or 0, padding]), AdaptiveAvgPool2d (Ints [height, width]),
     // Unfold (Ints [kernel, dilation, padding, stride]), Fold (Ints [height, width, kernel, dilation, padding, stride])
     Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Unfold, Fold,
+    // drawn since branch edges7 (the full surface; `--ops wide` draws the surface before them): LogAddExp, Hypot and Kron
+    // (binary); Sinc, Erfinv, Frac, Selu, Tanhshrink; Celu (Scalar α), Softshrink and Hardshrink (Scalar λ); Softmin, Glu,
+    // LogCumSumExp (Ints [axis]); Cummax (Ints [axis], Mode 0 values, 1 indices); Nansum (as the reductions); Diag (Ints
+    // [offset]); Tile (Ints the repeats); GroupNorm (Ints [groups]), InstanceNorm, BatchNorm (batch statistics, no affine
+    // parameters); Interpolate (Ints the output sizes, Mode 0 nearest, 1 linear, Flag align corners); Normalize (Ints
+    // [axis], Scalar p); CosineSimilarity (Ints [axis])
+    LogAddExp, Hypot, Kron, Sinc, Erfinv, Frac, Selu, Tanhshrink, Celu, Softshrink, Hardshrink, Softmin, Glu, LogCumSumExp,
+    Cummax, Nansum, Diag, Tile, GroupNorm, InstanceNorm, BatchNorm, Interpolate, Normalize, CosineSimilarity,
     // a constant tensor (Data, DataShape)
     Const,
 }
@@ -142,6 +150,14 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (ProdOfZerosBesideInfiniteSlope(live, values))
                 torchWrong.Add(("Prod over more than one zero computed through an infinite slope",
                     new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }));
+            // sinc's slope at 0 is 0: ours multiplies a NaN cotangent by it (0·NaN = NaN, as IEEE asks of every rule),
+            // torch's masked rule writes 0 whatever the cotangent (`fuzz 19/1313`: Σ logaddexp(x₁, sinc x₀) at x₀ = 0 with
+            // x₁ holding NaN, whose gradient in x₀ is NaN in ours, 0 in torch)
+            if (Steps.Select((s, i) => live[i] && s.Kind == OpKind.Sinc && values[s.Args[0]].numel() > 0
+                    && values[s.Args[0]].eq(0.0).any().item<bool>()).Any(b => b)
+                && values.Any(t => t.numel() > 0 && t.isnan().any().item<bool>()))
+                torchWrong.Add(("Sinc at 0 in a program holding a NaN (torch's masked slope discards a NaN cotangent)",
+                    new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }));
             if (LogDetUnderInfiniteCotangent(live, values))
                 torchWrong.Add(("LogDet of a finite matrix under an infinite cotangent", new[] { Suite.Check.Vjp, Suite.Check.Compiled }));
             if (SoftmaxOfTiesBesideInfiniteSlope(live, values))
@@ -343,6 +359,30 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // (`fuzz adversarial 14/279`: a linear layer with a −∞ weight over the layer norm of one entry)
             case OpKind.LayerNorm when a[0].dim() > 0 && a[0].shape[^1] == 1:
                 return "LayerNorm over one entry";
+            // ours is 1 − (πx)²/6 + (πx)⁴/120 at 0 (Elementary.sinc), whose curvature −π²/3 is sinc's; torch's rule masks its
+            // slope to 0 there and its second derivative, and the JVP it gives by differentiating its backward, are NaN
+            // (`fuzz adversarial 28/279`: sinc(0), second derivative 0.275 = −π²/3·u·v in ours; `28/84`: over 18 zeros). So
+            // where πx² underflows: torch's slope (πx·cos πx − sin πx)/(πx²) is 0/0 = NaN there, where the closed form
+            // −π²x/3 is ours (`fuzz adversarial 28/10`: its JVP at x = 1e-300, −4.2e-300 in ours)
+            case OpKind.Sinc when Any(a[0].abs().lt(1e-150)):
+                return "Sinc at 0 or where πx² underflows";
+            // over one entry logcumsumexp is x itself (ours, Indexing.logcumsumexp), slope 1; torch's rule is NaN at a NaN
+            // entry (`fuzz 19/674`: over the axis of length 1 of [0, 0, NaN], gradient u in ours)
+            case OpKind.LogCumSumExp when a[0].dim() > 0 && a[0].shape[s.Ints[0] < 0 ? s.Ints[0] + (int)a[0].dim() : s.Ints[0]] == 1
+                                          && Any(a[0].isfinite().logical_not()):
+                return "LogCumSumExp over an axis of length 1 at a non-finite entry";
+            // F.normalize divides by max(‖x‖, eps): at a zero slice it is x/eps, whose second derivative is 0 (ours); torch's
+            // is the 2-norm's second derivative at 0 (NaN, the convention "2-norm at 0") times the clamp's zero slope
+            // (`fuzz 19/417`: normalize of [0]; `19/1471`: of a [3, 2, 2] zero tensor along axis −2)
+            case OpKind.Normalize when s.Scalar == 2 && a[0].numel() > 0
+                    && Any(TorchSharp.torch.linalg.vector_norm(a[0], 2, new long[] { s.Ints[0] }).eq(0.0)):
+                return "Normalize of a zero slice";
+            // torch's rule g/(1 + e^(b − a)) differentiates to g·e^d/(1 + e^d)², ∞/∞ = NaN where e^|a − b| overflows (float32
+            // beyond 88.7, float64 beyond 709.8), where the closed form σ(d)σ(−d)·g is 0 to every digit and ours is
+            // (`fuzz adversarial 28/87`: logaddexp of a solve's [−96977, 178225, 561993] and their sum 643241)
+            case OpKind.LogAddExp when TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var pair
+                    && Any(pair[0].isfinite().logical_and(pair[1].isfinite()).logical_and((pair[0] - pair[1]).abs().gt(88.72))):
+                return "LogAddExp with operands farther apart than exp's range";
             default:
                 return null;
         }
@@ -604,6 +644,18 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             ("A convolution over an infinite input entry that no nonzero weight reads", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
         OpKind.Div or OpKind.RDivScalar when QuotientOverDenominatorUnderflows(s, a) =>
             ("A quotient whose (a/b)/b leaves the normal range", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
+        // a documented convention (Nn.CosineSimilarity): where a norm is below eps torch clamps it outside autograd, so its
+        // derivatives still divide by the norm, where ours differentiate the clamp, x/eps (`fuzz adversarial 28/8`:
+        // cosine_similarity(x, x) at x = −0, whose second derivative is 5.6e16 in ours and NaN in torch)
+        OpKind.CosineSimilarity when CosineNormBelowEps(s, a) =>
+            ("CosineSimilarity where a norm is below eps (documented: torch clamps it outside autograd)",
+             new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
+        // torch's second derivative of sin(πx)/(πx) is the quotient rule's, whose terms of size 1/(πx)² cancel: its rounding
+        // ε/(πx)² passes the float64 tolerance below |x| = 1e-3, and at x = 1e-38 it is 0 where the curvature is −π²/3
+        // (`fuzz adversarial 28/146`; ours is the Maclaurin polynomial near 0, Elementary.sinc; at exactly 0 torch's is NaN,
+        // the convention "Sinc at 0")
+        OpKind.Sinc when a[0].numel() > 0 && a[0].ne(0.0).logical_and(a[0].abs().lt(1e-3)).any().item<bool>() =>
+            ("Sinc at a nonzero |x| below 1e-3 (torch's quotient rule cancels)", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
         OpKind.Sigmoid or OpKind.BceWithLogits when SigmoidRoundsToOne(a[s.Kind == OpKind.Sigmoid ? 0 : 1]) =>
             ("Sigmoid at a finite x where σ(x) rounds to 1",
              new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
@@ -726,6 +778,15 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         var denominators = denominator.broadcast_to(twice.shape);
         return numerators.ne(0.0).logical_and(numerators.isfinite()).logical_and(denominators.ne(0.0))
             .logical_and(denominators.isfinite()).logical_and(twice.abs().lt(SmallestNormal)).any().item<bool>();
+    }
+
+    /// <summary>Whether an operand of a cosine similarity, broadcast, has a 2-norm below torch's eps 1e-8 along the axis.</summary>
+    static bool CosineNormBelowEps(Step s, TorchSharp.torch.Tensor[] a)
+    {
+        var pair = TorchSharp.torch.broadcast_tensors(a[0], a[1]);
+        if (pair[0].numel() == 0) return false;
+        long axis = s.Ints[0];
+        return pair.Any(t => TorchSharp.torch.linalg.vector_norm(t, 2, new[] { axis }).lt(1e-8).any().item<bool>());
     }
 
     /// <summary>Whether some finite entry's sigmoid rounds to exactly 1 in float64, where torch's σ′ = y(1 − y) is 0.</summary>

@@ -12,7 +12,7 @@ public sealed partial class Generator
 {
     /// <summary>One weight each: together about a fifth of the draws, so the older ops keep most of the mass.</summary>
     static (OpKind Kind, int Weight)[] WideWeights => Enum.GetValues<OpKind>()
-        .Where(k => k > OpKind.Stack && k < OpKind.Const).Select(k => (k, 1)).ToArray();
+        .Where(k => k > OpKind.Stack && k <= OpKind.Fold).Select(k => (k, 1)).ToArray();
 
     /// <summary>Smallest gap between eigenvalues that EigvalsH is drawn at: its second derivative grows as 1/gap.</summary>
     const double EigenvalueGap = 0.05;
