@@ -109,4 +109,93 @@ public class FuzzEdges7Tests
         var failed = FuzzCheck.Checked(program, DType.Float64).Where(r => !r.Passed).Select(r => r.Check).ToList();
         Assert.True(failed.Count == 0, "failed: " + string.Join(", ", failed));
     }
+
+    static Step One(OpKind kind, int[] args, int[]? ints = null, double scalar = 0) => new(kind, args, ints ?? Array.Empty<int>(), Scalar: scalar);
+
+    [Fact]
+    public void Sinc_AtZero_CurvatureIsMinusPiSquaredOverThree_TorchsIsNaN()
+    {
+        var x = T(new[] { 0.0 }, 1);
+        var slope = Grad(x.sinc().sum(), x);
+        Assert.True(double.IsNaN(Values(Grad(slope.sum(), x))[0]), "torch's second derivative at 0");
+        var ours = FunctionalDiff.Diff.Hessian((Expr y) => y.Sinc().Sum())(Tensor.FromArray(new[] { 0.0 }, 1)).Eval().ToDoubleArray();
+        Assert.Equal(-Math.PI * Math.PI / 3, ours[0], 14);
+        Passes(Program("fuzz adversarial 28/279", new[] { new[] { 1, 1, 1 } }, new[] { new[] { 0.0 } }, One(OpKind.Sinc, new[] { 0 })));
+        Passes(Program("fuzz adversarial 28/146", new[] { new[] { 2, 3 } }, new[] { new[] { 0.0, 0.0, 0.0, 0.0, 0.0, 1e-38 } }, One(OpKind.Sinc, new[] { 0 })));
+    }
+
+    [Fact]
+    public void LogAddExp_FarApart_SecondDerivativeIsZero_TorchsIsNaN()
+    {
+        // logaddexp(a, b) with b − a = 740218: σ(a − b)σ(b − a) underflows to 0, the second derivative's closed form
+        var a = T(new[] { -96977.23 }, 1);
+        var b = torch.tensor(new[] { 643241.5 }, dtype: torch.ScalarType.Float64);
+        var slope = Grad(torch.logaddexp(a, b).sum(), a);
+        Assert.True(double.IsNaN(Values(Grad(slope.sum(), a))[0]), "torch's second derivative");
+        Passes(Program("fuzz adversarial 28/87, float32, shrunk", new[] { new[] { 1, 3 }, new[] { 1, 1 } },
+            new[] { new[] { -96977.23, 178225.47, 561993.25 }, new[] { 643241.5 } }, One(OpKind.LogAddExp, new[] { 0, 1 })));
+    }
+
+    [Fact]
+    public void LogCumSumExp_IsComparedWithTheLogSumExpOfEachPrefix_TorchsOwnJvpIsNaN()
+    {
+        // over one entry logcumsumexp is x itself: the JVP is t, where torch's own (its double backward at a zero
+        // cotangent, whose logarithm its rule takes) is NaN
+        var y = T(new[] { 0.0 }, 1);
+        var u = torch.zeros(1, dtype: torch.ScalarType.Float64).requires_grad_(true);
+        var back = torch.autograd.grad(new[] { y.logcumsumexp(0) }, new[] { y }, new[] { u }, create_graph: true)[0];
+        var torchJvp = torch.autograd.grad(new[] { back }, new[] { u }, new[] { torch.tensor(new[] { 1.04642 }, dtype: torch.ScalarType.Float64) })[0];
+        Assert.True(double.IsNaN(Values(torchJvp)[0]), "torch's JVP");
+        var (_, tangent) = FunctionalDiff.Diff.Jvp((Expr y) => y.LogCumSumExp(0), Tensor.FromArray(new[] { 0.0 }, 1), Tensor.FromArray(new[] { 1.04642 }, 1));
+        Assert.Equal(1.04642, tangent.Eval().ToDoubleArray()[0], 14);
+        Passes(Program("fuzz adversarial 28/243", new[] { new[] { 1 } }, new[] { new[] { 0.0 } }, One(OpKind.LogCumSumExp, new[] { 0 }, new[] { 0 })));
+    }
+
+    [Fact]
+    public void CosineSimilarity_BelowEps_IsTheDocumentedConvention()
+    {
+        Passes(Program("fuzz adversarial 28/8", new[] { new[] { 1 } }, new[] { new[] { -0.0 } }, One(OpKind.CosineSimilarity, new[] { 0, 0 }, new[] { -1 })));
+    }
+
+    [Fact]
+    public void GroupNorm_OfAGroupWithAHugeEntry_IsTheScaledNorm_TorchOverflows()
+    {
+        // [−1e160, 0, 0] normalised: mean −1e160/3, deviations (−2, 1, 1)·1e160/3, biased σ = √(6/9)·1e160 → (−√2, 1/√2, 1/√2)
+        var xs = new[] { 0.0, 0.0, 0.0, -1e160, 0.0, 0.0, 0.0, 0.0, 0.0 };
+        var torchValue = Values(torch.nn.functional.group_norm(T(xs, 3, 3), 1));
+        Assert.True(double.IsNaN(torchValue[3]), "torch's group norm of the huge group");
+        var ours = Nn.GroupNorm((Expr)Tensor.FromArray(xs, 3, 3), 1).Eval().ToDoubleArray();
+        Assert.Equal(-Math.Sqrt(2), ours[3], 14);
+        Assert.Equal(1 / Math.Sqrt(2), ours[4], 14);
+        Passes(Program("fuzz adversarial 28/201", new[] { new[] { 3, 3 } }, new[] { xs }, One(OpKind.GroupNorm, new[] { 0 }, new[] { 1 })));
+    }
+
+    [Fact]
+    public void Normalize_OfAZeroSlice_IsXOverEps_WhoseSecondDerivativeIsZero_TorchsIsNaN()
+    {
+        var x = T(new[] { 0.0 }, 1);
+        var slope = Grad(torch.nn.functional.normalize(x, 2.0, 0).sum(), x);
+        Assert.Equal(1e12, Values(slope)[0], 0);
+        Assert.True(double.IsNaN(Values(Grad(slope.sum(), x))[0]), "torch's second derivative");
+        var ours = FunctionalDiff.Diff.Hessian((Expr y) => Nn.Normalize(y, 2.0, 0).Sum())(Tensor.FromArray(new[] { 0.0 }, 1)).Eval().ToDoubleArray();
+        Assert.Equal(0.0, ours[0]);
+        Passes(Program("fuzz 19/417", new[] { new[] { 1 } }, new[] { new[] { 0.0 } }, One(OpKind.Normalize, new[] { 0 }, new[] { 0 }, 2.0)));
+    }
+
+    [Fact]
+    public void LogCumSumExp_TheShrunkProgramWhoseSecondOrderTorchGetsWrong_Passes()
+    {
+        // tanh(einsum("ij,kj->ik", c, logcumsumexp(x, 1))): the second-order entries, by 60-digit central differences in
+        // mpmath, are 2.36129e-4, 4.29021e-6, 4.99659e-6, −2.85393e-4, ... where torch's own rule gives 5.54e-5, ...
+        var program = Program("fuzz 19/701", new[] { new[] { 2, 3 }, new[] { 2, 3 } },
+            new[] { new[] { 5.477023549150376, 1.9198982057538683, 2.4790250446943007, 5.477023549150376, 3.4177545234154194, -0.28148353325178865 },
+                    new[] { 0.0, -0.5, -0.5, 30.0, -0.5, -0.5 } },
+            One(OpKind.LogCumSumExp, new[] { 0 }, new[] { 1 }),
+            new Step(OpKind.Einsum, new[] { 1, 2 }, new[] { Array.IndexOf(FuzzProgram.EinsumEquations, "ij,kj->ik") }),
+            One(OpKind.Tanh, new[] { 3 }));
+        Assert.True(program.Steps[1].Ints[0] >= 0, "the einsum equation is one the fuzzer draws");
+        var results = FuzzCheck.Checked(program, DType.Float64);
+        Assert.Contains(results, r => r.Check == "SecondOrder");
+        Assert.All(results, r => Assert.True(r.Passed, r.Check));
+    }
 }
