@@ -410,6 +410,28 @@ let tests =
                 let e = Math.Sin(Math.PI * x) / (Math.PI * x)
                 if not (abs (v - e) <= 4e-16 * abs e) then failtestf "sinc(%g) is %.17g, expected %.17g" x v e
         }
+        test "softshrink is the constant 0 on (−λ, λ): no cotangent there, so a NaN cotangent gives 0 as torch's mask (fuzz adversarial 1/27)" {
+            // d/dx Σ c·softshrink(x): c·0 on (−λ, λ) is the zero map (the function is constant there), c·1 outside
+            let c = [| nan; 2.0; -3.0; infinity |]
+            let xs = [| 0.2; 0.7; -0.9; 1e-45 |]
+            let g = values (Diff.grad (fun y -> Expr.sum (constantVector c * Activations.softshrink 0.5 y)) (constantVector xs))
+            expectIeee g [| 0.0; 2.0; -3.0; 0.0 |] "gradient"
+        }
+        test "logaddexp's slopes are one factor each, g·σ(a − b) and g·σ(b − a), so an infinite cotangent gives ±∞, not ∞ − ∞ (fuzz adversarial 2/245)" {
+            let sigma (t: float) = 1.0 / (1.0 + Math.Exp(-t))
+            let a = [| 1.0; 0.0; 3.0; 1000.0 |]
+            let b = [| 1.0; 2.0; -1.0; 1000.0 |]
+            let c = [| infinity; -infinity; 1.0; infinity |]
+            let ga, gb = Diff.grad2 (fun p q -> Expr.sum (constantVector c * Elementary.logAddExp p q)) (constantVector a, constantVector b)
+            expectIeee (values ga) (Array.init 4 (fun i -> c.[i] * sigma (a.[i] - b.[i]))) "d/da"
+            expectIeee (values gb) (Array.init 4 (fun i -> c.[i] * sigma (b.[i] - a.[i]))) "d/db"
+            // logaddexp(x, x) = x + log 2, slope 1: under g = +∞ the gradient is +∞
+            let same = values (Diff.grad (fun y -> Expr.sum (constantVector [| infinity; -infinity |] * Elementary.logAddExp y y)) (constantVector [| 0.207; 1000.0 |]))
+            expectIeee same [| infinity; -infinity |] "logaddexp(x, x)"
+            // equal infinities keep their slopes 1 and 0
+            let ia, ib = Diff.grad2 (fun p q -> Expr.sum (Elementary.logAddExp p q)) (constantVector [| infinity |], constantVector [| infinity |])
+            expectIeee (Array.append (values ia) (values ib)) [| 1.0; 0.0 |] "equal infinities"
+        }
         test "the 2-norm of subnormal entries: value, gradient x/‖x‖ and JVP ⟨t, x⟩/‖x‖, with no ∞·0 from the scale's reciprocal (fuzz adversarial 25/129, 26/263)" {
             // reference: ‖x‖ = m·√Σ(x/m)² with m = max|x| (x/m and the product exact enough in plain float64: no square
             // underflows), the gradient x/‖x‖ as (x/m)/√Σ(x/m)², the JVP Σ t·x/‖x‖ written out
