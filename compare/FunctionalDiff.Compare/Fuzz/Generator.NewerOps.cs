@@ -142,6 +142,17 @@ public sealed partial class Generator
                 return Any(x, v => Math.Abs(v - Math.Round(v)) < KinkDistance);
             case OpKind.Normalize when s.Scalar == 1:
                 return Any(x, v => Math.Abs(v) < KinkDistance);
+            // x/max(‖x‖, eps) jumps from x/eps to the unit vector near a zero slice: a slice that is 0 only up to rounding
+            // (a batch norm's centred entry, 1e-12 in torch's run) is a unit vector in one engine and 0 in the other
+            // (`fuzz adversarial 1/256`, float32: normalize of a batch norm over a constant row)
+            case OpKind.Normalize or OpKind.CosineSimilarity:
+            {
+                using var scope = torch.NewDisposeScope();
+                long axis = s.Ints[0];
+                return s.Args.Any(v => tensors[v].numel() > 0 && Rank(v) > 0
+                    && torch.linalg.vector_norm(tensors[v], 2, new[] { axis < 0 ? Math.Max(axis + Rank(v), 0) : Math.Min(axis, Rank(v) - 1) })
+                        .lt(KinkDistance).any().item<bool>());
+            }
             case OpKind.Cummax:
             {
                 var v = numbers[x].OrderBy(t => t).ToArray();
