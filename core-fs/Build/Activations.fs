@@ -140,7 +140,9 @@ module Activations =
     let softshrink (lambda: float) (x: Expr) =
         if not (lambda >= 0.0) then invalidArg "lambda" (sprintf "Softshrink: lambda = %g must be ≥ 0 (input %s)" lambda (Shape.format x.Dims))
         let l = Expr.scalar x.DType lambda
-        Expr.where (Expr.gt x l) (x - lambda) (Expr.where (Expr.lt x (-l)) (x + lambda) (Expr.stopGradient x * 0.0))
+        // NaN is outside [−λ, λ], as torch's rule reads it (slope 1 there, `fuzz 2/663`); its value is NaN either way
+        let inside = Expr.ge x (-l) * Expr.le x l
+        Expr.where inside (Expr.stopGradient x * 0.0) (Expr.where (Expr.gt x l) (x - lambda) (x + lambda))
 
     /// torch's hardshrink: 0 on [−λ, λ], x elsewhere (NaN stays NaN, as torch's kernel); slope 0 at ±λ.
     let hardshrink (lambda: float) (x: Expr) =

@@ -239,7 +239,11 @@ module Elementary =
         let other = Expr.where special zero (Expr.where aLarger b a)
         let q = other / larger
         let general = Expr.abs larger * Expr.sqrt (1.0 + q * q)
-        Expr.where infinite infinity (Expr.where bothZero zero general)
+        // at an infinite operand the value is +∞ and the slopes are the limits of a/h and b/h: sign of the infinite
+        // operand, 0 for a finite one (|a| read where a is infinite, |b| where b is); a constant +∞ gave slope 0 in the
+        // infinite operand too (`fuzz 2/309`: hypot(x, −∞), whose gradient in −∞ is −Σu; torch's b/h is ∞/∞ = NaN)
+        let atInfinity = Expr.where (Expr.eq x infinity) x zero + Expr.where (Expr.eq y infinity) y zero
+        Expr.where infinite atInfinity (Expr.where bothZero zero general)
 
     /// torch.addcmul: t + value·a·b, broadcast together.
     let addcmul (value: float) (t: Expr) (a: Expr) (b: Expr) = t + value * (a * b)

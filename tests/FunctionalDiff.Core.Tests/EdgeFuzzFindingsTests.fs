@@ -416,6 +416,18 @@ let tests =
             let xs = [| 0.2; 0.7; -0.9; 1e-45 |]
             let g = values (Diff.grad (fun y -> Expr.sum (constantVector c * Activations.softshrink 0.5 y)) (constantVector xs))
             expectIeee g [| 0.0; 2.0; -3.0; 0.0 |] "gradient"
+            // NaN is outside [−λ, λ] as torch reads it: slope 1 (fuzz 2/663)
+            let atNaN = values (Diff.grad (fun y -> Expr.sum (Activations.softshrink 1.0 y)) (constantVector [| 0.0; nan |]))
+            expectIeee atNaN [| 0.0; 1.0 |] "at NaN"
+        }
+        test "hypot at an infinite operand: +∞ with the limits of the slopes, sign of the infinite operand and 0 for the finite one (fuzz 2/309)" {
+            // ∂h/∂a = a/h → sign(a) as |a| → ∞ with b finite, ∂h/∂b = b/h → 0
+            let a = [| 0.0; -2.0; 1.0 |]
+            let b = [| -infinity; -infinity; infinity |]
+            let ga, gb = Diff.grad2 (fun p q -> Expr.sum (Elementary.hypot p q)) (constantVector a, constantVector b)
+            expectIeee (values ga) [| 0.0; 0.0; 0.0 |] "finite operand"
+            expectIeee (values gb) [| -1.0; -1.0; 1.0 |] "infinite operand"
+            expectIeee (values (Elementary.hypot (constantVector a) (constantVector b))) [| infinity; infinity; infinity |] "value"
         }
         test "logaddexp's slopes are one factor each, g·σ(a − b) and g·σ(b − a), so an infinite cotangent gives ±∞, not ∞ − ∞ (fuzz adversarial 2/245)" {
             let sigma (t: float) = 1.0 / (1.0 + Math.Exp(-t))

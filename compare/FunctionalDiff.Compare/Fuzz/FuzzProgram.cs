@@ -371,6 +371,10 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "Sigmoid of an infinite value";
             case OpKind.BceWithLogits when AnyInfinite(a[1]):
                 return "Sigmoid of an infinite value";
+            // the slopes a/h and b/h at an infinite operand are ∞/∞ = NaN in torch; their limits, and ours, are the sign of
+            // the infinite operand and 0 for a finite one (`fuzz 2/309`: hypot(x, −∞), gradient −Σu in −∞)
+            case OpKind.Hypot when AnyInfinite(a[0]) || AnyInfinite(a[1]):
+                return "Hypot at an infinite operand";
             case OpKind.Sinc when Any(a[0].abs().lt(1e-150)):
                 return "Sinc at 0 or where πx² underflows";
             // over one entry logcumsumexp is x itself (ours, Indexing.logcumsumexp), slope 1; torch's rule is NaN at a NaN
