@@ -317,7 +317,7 @@ public class FuzzConditioningTests
     /// <summary>`fuzz adversarial 15/232`: cos(exp(exp(c·tan(tanh x)))) at x = 1.0207863728900801, whose Hessian entry is
     /// dominated by −cos(E)·E′² with E ≈ 4e192 and overflows; its sign is the sign of −cos(E), and one ulp of x moves E by
     /// about 1e180.</summary>
-    static FuzzProgram Adversarial15_232() => FuzzCommand.Programs(1, 15, 232, adversarial: true)[0];
+    static FuzzProgram Adversarial15_232() => FuzzCommand.Programs(1, 15, 232, adversarial: true, ops: OpSurface.Wide)[0];
 
     [Fact]
     public void AnOverflowingEntryWhoseSignIsRoundingNoise_IsClassifiedIllConditioned_AndListedAsSuch()
@@ -380,7 +380,7 @@ public class FuzzConditioningTests
         // of x₀'s first row are about 1e-11 in float64 (both engines, to 1e-11 of a scale of 3.8; entry (0, 0) to 1e-8), but rounding noise of
         // order 1e-2 in float32, and torch's own float32 Hessian moves that much, and by 0.97 at entry (0, 0), when
         // the inputs move by 2 float32 ulps
-        var program = FuzzCommand.Programs(1, 1, 1544)[0];
+        var program = FuzzCommand.Programs(1, 1, 1544, ops: OpSurface.Wide)[0];
         double[] Hessian(FuzzProgram p, DType dtype, bool ours)
         {
             var c = p.ToCase();
@@ -434,7 +434,7 @@ public class FuzzConditioningTests
         // solve(A, A) is exactly the identity, but an engine's is the identity plus rounding residues, which the program's
         // huge weights multiply (1e160 in the shrunk form): the exact gradient (with X = I) is finite, both engines' overflow, torch's to +∞ or −∞ as
         // the inputs' last bits move, ours to ∞ − ∞ = NaN in two entries
-        var program = FuzzCommand.Programs(1, 16, 93, adversarial: true)[0];
+        var program = FuzzCommand.Programs(1, 16, 93, adversarial: true, ops: OpSurface.Wide)[0];
         Assert.Contains(CaseRunner.Run(program.ToCase(), DType.Float64), r => r.Check == nameof(Check.Vjp) && !r.Passed);
         var results = FuzzCheck.Checked(program, DType.Float64);
         Assert.All(results, r => Assert.True(r.Passed, r.Check));

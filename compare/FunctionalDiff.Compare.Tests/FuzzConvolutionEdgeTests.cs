@@ -66,7 +66,7 @@ public class FuzzConvolutionEdgeTests
     [Fact]
     public void TheUnshrunkAdversarial8_111_MeetsItsConvention()
     {
-        var program = FuzzCommand.Programs(1, 8, 111, adversarial: true)[0];
+        var program = FuzzCommand.Programs(1, 8, 111, adversarial: true, ops: OpSurface.Wide)[0];
         Assert.Contains(program.Forward().TorchWrong, t => t.Why.StartsWith("A convolution over an infinite input entry that no nonzero weight reads"));
         foreach (var dtype in new[] { DType.Float64, DType.Float32 })
             Assert.All(FuzzCheck.Checked(program, dtype), r => Assert.True(r.Passed, $"{dtype} {r.Check}"));
@@ -108,7 +108,7 @@ public class FuzzConvolutionEdgeTests
     [Fact]
     public void Adversarial7_20_Float32PassesByTheAllowance()
     {
-        var program = FuzzCommand.Programs(1, 7, 20, adversarial: true)[0];
+        var program = FuzzCommand.Programs(1, 7, 20, adversarial: true, ops: OpSurface.Wide)[0];
         // the float32 run sees −1e160 as −∞ (and 1e30's expm1 as +∞ in both dtypes)
         Assert.Contains(program.InputValues.SelectMany(v => v), v => double.IsFinite(v) && float.IsInfinity((float)v));
         var results = FuzzCheck.Checked(program, DType.Float32);
@@ -134,7 +134,7 @@ public class FuzzOverflowedSquareTests
         // ours collected u·x·σ(−x²)·2x into 2u·σ(−x²)·x², x² the overflowed square: 0·∞ = NaN; now σ(−x²)·x·x, 0
         var ours = FunctionalDiff.Diff.Grad((Expr v) => (v.Square().LogSigmoid() * v).Sum())(Tensor.FromArray(new[] { 1e160 }, 1));
         Assert.Equal(0.0, ours.Eval().ToDoubleArray()[0]);
-        var program = FuzzCommand.Programs(1, 16, 127, adversarial: true)[0];
+        var program = FuzzCommand.Programs(1, 16, 127, adversarial: true, ops: OpSurface.Wide)[0];
         Assert.DoesNotContain(program.Forward().TorchWrong, w => w.Why.StartsWith("ours"));
         Assert.All(FuzzCheck.Checked(program, DType.Float64), r => Assert.True(r.Passed, r.Check));
     }
@@ -146,7 +146,7 @@ public class FuzzOverflowedSquareTests
     [InlineData(14, 274)]
     public void TheSecondOrderPrograms_PassUnnamed(int seed, int index)
     {
-        var program = FuzzCommand.Programs(1, seed, index, adversarial: true)[0];
+        var program = FuzzCommand.Programs(1, seed, index, adversarial: true, ops: OpSurface.Wide)[0];
         Assert.DoesNotContain(program.Forward().TorchWrong, w => w.Why.StartsWith("ours"));
         Assert.All(FuzzCheck.Checked(program, DType.Float64), r => Assert.True(r.Passed, r.Check));
     }

@@ -21,7 +21,7 @@ public class FuzzSoftmaxTests
     /// surface was drawn, so the program comes from that surface.</summary>
     static FuzzProgram Program(int k, OpKind[] expectedKinds)
     {
-        var program = FuzzCommand.Programs(1, 3, k, classicOps: true)[0];
+        var program = FuzzCommand.Programs(1, 3, k, ops: OpSurface.Classic)[0];
         Assert.Equal($"fuzz classic 3/{k}", program.Name);
         Assert.Equal(expectedKinds, program.Compact().Steps.Select(s => s.Kind).ToArray());
         return program;

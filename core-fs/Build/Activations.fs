@@ -126,11 +126,16 @@ module Activations =
         Expr.where (Expr.gt x (Expr.scalar x.DType 0.0)) x (alpha * elu 1.0 (x * (1.0 / alpha)))
 
     /// torch's softshrink: x − λ above λ, x + λ below −λ, and x·0 between, as torch's kernel (so −0
-    /// for a small negative x, NaN for NaN); slope 0 at ±λ, as torch.
+    /// for a small negative x, NaN for NaN); slope 0 at ±λ, as torch. Between, the function is the constant 0,
+    /// so x is held there: its derivative is the zero map, no cotangent, where x·0 multiplied a NaN cotangent
+    /// into NaN (0·NaN) and torch's masked rule writes 0 (`fuzz adversarial 1/27`: softshrink of 1e-45 before a
+    /// convolution whose sine meets −∞, gradient 0 in torch, NaN in ours).
     let softshrink (lambda: float) (x: Expr) =
         if not (lambda >= 0.0) then invalidArg "lambda" (sprintf "Softshrink: lambda = %g must be ≥ 0 (input %s)" lambda (Shape.format x.Dims))
         let l = Expr.scalar x.DType lambda
-        Expr.where (Expr.gt x l) (x - lambda) (Expr.where (Expr.lt x (-l)) (x + lambda) (x * 0.0))
+        // NaN is outside [−λ, λ], as torch's rule reads it (slope 1 there, `fuzz 2/663`); its value is NaN either way
+        let inside = Expr.ge x (-l) * Expr.le x l
+        Expr.where inside (Expr.stopGradient x * 0.0) (Expr.where (Expr.gt x l) (x - lambda) (x + lambda))
 
     /// torch's hardshrink: 0 on [−λ, λ], x elsewhere (NaN stays NaN, as torch's kernel); slope 0 at ±λ.
     let hardshrink (lambda: float) (x: Expr) =

@@ -161,12 +161,30 @@ module Elementary =
         let span = finish - start
         Expr.where low (start + nearStart * span) (finish - span * (1.0 - nearEnd))
 
+    /// The rule of logaddexp over a and b packed along a new leading axis: g·σ(a − b) for a and g·σ(b − a) for b, with
+    /// equal infinities read as a − b = +∞ (slopes 1 and 0, as the value's branches give). Registered once; the module
+    /// keeps it alive.
+    let private logAddExpRule =
+        CustomRules.register "logaddexp" (fun packed g ->
+            let a = Expr.reshape g.Dims (Expr.sliceAxis 0 0 1 packed)
+            let b = Expr.reshape g.Dims (Expr.sliceAxis 0 1 2 packed)
+            let infinity = scalar a Double.PositiveInfinity
+            let equalInfinities = Expr.eq a b * Expr.eq (Expr.abs a) infinity
+            let difference = Expr.where equalInfinities infinity (a - b)
+            let lift (e: Expr) = Expr.reshape (Array.append [| 1 |] g.Dims) e
+            Expr.concat 0 [ lift (g * Expr.sigmoid difference); lift (g * Expr.sigmoid (scalar a 0.0 - difference)) ])
+
     /// torch.logaddexp: log(e^a + e^b) without overflow, max(a, b) + log(1 + e^−|a−b|), as
     /// a + softplus(b − a) where a >= b and b + softplus(a − b) elsewhere: each branch is the
     /// function itself, smooth at every order, so at a = b (where a form with |a − b| has a kink)
     /// the derivatives are σ(a − b) = 1/2 each and the second derivatives 1/4, not 0. Equal
     /// infinities give that infinity, as torch (the difference read there is 0, not ∞ − ∞); their
     /// derivatives are then 1 in a and 0 in b, where torch's are NaN.
+    ///
+    /// The derivative is one factor per operand, g·σ(a − b) and g·σ(b − a), as torch's g·e^(a − result) (a custom rule
+    /// over a and b packed together): the branches above differentiate to g − g·σ(b − a), two terms, which an infinite
+    /// cotangent turned into ∞ − ∞ = NaN where the derivative is ±∞ (`fuzz adversarial 2/245`: the mean squared error
+    /// of logaddexp(x, x) against a target +∞).
     let logAddExp (a: Expr) (b: Expr) =
         let a, b =
             let dtype = if a.DType = DType.Float64 || b.DType = DType.Float64 then DType.Float64 else DType.Float32
@@ -175,23 +193,30 @@ module Elementary =
         let equalInfinities = Expr.eq a b * Expr.eq (Expr.abs a) (scalar a Double.PositiveInfinity)
         let difference = Expr.where equalInfinities zero (a - b)
         let aLarger = Expr.ge difference zero
-        Expr.where aLarger (a + Expr.softplus (zero - difference)) (b + Expr.softplus difference)
+        let value = Expr.where aLarger (a + Expr.softplus (zero - difference)) (b + Expr.softplus difference)
+        let lifted (e: Expr) = Expr.reshape (Array.append [| 1 |] value.Dims) (Expr.broadcastTo value.Dims e)
+        Expr.custom logAddExpRule (Expr.concat 0 [ lifted a; lifted b ]) value
 
     /// torch.frac: x − trunc(x), with x's sign; slope 1 everywhere (trunc's is 0), NaN at ±∞ as torch.
     let frac (x: Expr) = x - trunc x
 
     /// torch.sinc: sin(πx)/(πx), 1 at x = 0. The quotient reads x only away from 0, so no 0/0 reaches a
-    /// derivative; at 0 the value is its Maclaurin polynomial 1 − (πx)²/6 + (πx)⁴/120, which is 1 there
-    /// and carries the true derivatives up to the fourth (slope 0 as torch's masked rule, curvature −π²/3
-    /// where torch's second derivative is NaN), as JAX's sinc.
+    /// derivative; near 0 (|πx| below 1e-2 in float64, 0.1 in float32) the value is its Maclaurin polynomial
+    /// 1 − u²/6 + u⁴/120 − u⁶/5040 (u = πx), which is 1 at 0 and carries the true derivatives up to the fourth
+    /// (slope 0 as torch's masked rule, curvature −π²/3 where torch's second derivative is NaN), as JAX's sinc.
+    /// Not at 0 alone: the quotient rule's k-th derivative cancels terms of size 1/u^k, so its second derivative
+    /// was −π², three times the curvature, at x = 1e-38 (2 sin u/u³ and 2 cos u/u² cancel to 0, leaving
+    /// −sin u/u), and NaN at float32 subnormals, where u³ underflows (`fuzz adversarial 28/146`, `28/10`). Below
+    /// the bound the polynomial is within an ulp of the quotient, and its second derivative within 2e-16
+    /// relative of the true one; above it the quotient's rounding, ε/u², is below 3e-12 (float64).
     let sinc (x: Expr) =
-        let zero = scalar x 0.0
-        let atZero = Expr.eq x zero
-        let scaled = Expr.where atZero (scalar x 1.0) x * Math.PI
+        let bound = (if x.DType = DType.Float32 then 0.1 else 1e-2) / Math.PI
+        let small = Expr.lt (Expr.abs x) (scalar x bound)
+        let scaled = Expr.where small (scalar x 1.0) x * Math.PI
         let u = x * Math.PI
         let u2 = u * u
-        let series = 1.0 - u2 * (1.0 / 6.0) + u2 * u2 * (1.0 / 120.0)
-        Expr.where atZero series (Expr.sin scaled / scaled)
+        let series = 1.0 - u2 * (1.0 / 6.0) + u2 * u2 * (1.0 / 120.0) - u2 * u2 * u2 * (1.0 / 5040.0)
+        Expr.where small series (Expr.sin scaled / scaled)
 
     /// torch.hypot: √(a² + b²) without overflow or underflow in the squares, as |l|·√(1 + (s/l)²) with l
     /// the operand of larger magnitude and s the other. Each branch of the choice is the function itself,
@@ -214,7 +239,11 @@ module Elementary =
         let other = Expr.where special zero (Expr.where aLarger b a)
         let q = other / larger
         let general = Expr.abs larger * Expr.sqrt (1.0 + q * q)
-        Expr.where infinite infinity (Expr.where bothZero zero general)
+        // at an infinite operand the value is +∞ and the slopes are the limits of a/h and b/h: sign of the infinite
+        // operand, 0 for a finite one (|a| read where a is infinite, |b| where b is); a constant +∞ gave slope 0 in the
+        // infinite operand too (`fuzz 2/309`: hypot(x, −∞), whose gradient in −∞ is −Σu; torch's b/h is ∞/∞ = NaN)
+        let atInfinity = Expr.where (Expr.eq x infinity) x zero + Expr.where (Expr.eq y infinity) y zero
+        Expr.where infinite atInfinity (Expr.where bothZero zero general)
 
     /// torch.addcmul: t + value·a·b, broadcast together.
     let addcmul (value: float) (t: Expr) (a: Expr) (b: Expr) = t + value * (a * b)

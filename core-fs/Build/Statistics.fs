@@ -86,10 +86,16 @@ module Statistics =
                 // 1.19e159 +∞ where torch's is 1.19e159 (`fuzz adversarial 15/103`), and a tiny entry's
                 // square no longer underflows to 0. The norm is homogeneous of degree 1, so holding s changes
                 // no derivative. Where max|x| is 0, ∞ or NaN s is 1, as before (∞/∞ would be NaN).
+                // s is at least 2^-734 (float64) or 2^-100 (float32): the tangent passes through x/s as t/s, and at
+                // s = 2^-1030 (the norm of 1e-310) t/s overflowed and met the zero entries' 2(x/s) as ∞·0, so the JVP
+                // was NaN where it is t·x/‖x‖ (`fuzz adversarial 25/129`, `26/263`). 1/s = 2^734 leaves t/s finite for
+                // |t| below 2^289, and the smallest subnormal over s, 2^-340, still has a normal square and cube (the
+                // second derivative divides by (Σ(x/s)²)^(3/2)); in float32 2^-49 and 2^100.
                 let largest = Expr.stopGradient (Expr.maxAxes axes true (Expr.abs x))
                 let dtype = x.DType
                 let usable = Expr.lt (Expr.scalar dtype 0.0) largest * Expr.lt largest (Expr.scalar dtype Double.PositiveInfinity)
-                let safe = Expr.where usable largest (Expr.scalar dtype 1.0)
+                let smallestScale = Expr.scalar dtype (Math.ScaleB(1.0, (if dtype = DType.Float32 then -100 else -734)))
+                let safe = Expr.where usable (Expr.where (Expr.lt largest smallestScale) smallestScale largest) (Expr.scalar dtype 1.0)
                 let scale =
                     Expr.stopGradient (Expr.where usable (Expr.pow (Expr.scalar dtype 2.0) (Expr.floor (Expr.log safe * (1.0 / Math.Log 2.0))))
                                            (Expr.scalar dtype 1.0))

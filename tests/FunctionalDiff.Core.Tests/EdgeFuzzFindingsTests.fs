@@ -378,4 +378,105 @@ let tests =
             let withNaN = values (Linalg.solve (constant (tensor [| 2; 2 |] [| d; 0.0; 0.0; d |])) (constantVector [| 0.0; nan |]))
             expectIeee withNaN [| (0.0 - 0.0 * x1) / d; x1 |] "NaN (fuzz 15/535)"
         }
+        test "log1p of a huge x is log x: the ratio x/(1 + x − 1) is formed before the product with the log, which overflowed (fuzz adversarial 26/100)" {
+            // log1p(x) = log x + log1p(1/x), and 1/x is below an ulp of log x for x above 1e17; below, Math.Log(1 + x) is
+            // exact to an ulp away from 0, and x − x²/2 + x³/3 at |x| below 1e-8
+            let reference (x: float) = if x > 1e17 then Math.Log x elif abs x < 1e-8 then x - x * x / 2.0 + x * x * x / 3.0 else Math.Log(1.0 + x)
+            let xs = [| 8.218407461554972e307; Double.MaxValue; 1e300; 2.5e305; 3.0; 1e-20; -0.5 |]
+            let actual = values (Expr.log1p (constantVector xs))
+            for i in 0 .. xs.Length - 1 do
+                let e = reference xs.[i]
+                if not (abs (actual.[i] - e) <= 4e-16 * abs e) then
+                    failtestf "log1p(%g) is %.17g, expected %.17g" xs.[i] actual.[i] e
+        }
+        test "sinc's curvature near 0 is −π²/3·(1 − 3u²/10 + …) also at tiny nonzero x, where the quotient rule cancels (fuzz adversarial 28/146, 28/10)" {
+            // f(x) = sin u/u with u = πx; f″(x) = π²·[(2 − u²) sin u − 2u cos u]/u³, whose Maclaurin series is
+            // π²·(−1/3 + u²/10 − u⁴/168 + u⁶/6480), exact to 1e-16 relative below u = 0.1
+            let reference (x: float) =
+                let u = Math.PI * x
+                if abs u < 0.1 then
+                    let u2 = u * u
+                    Math.PI * Math.PI * (-1.0 / 3.0 + u2 / 10.0 - u2 * u2 / 168.0 + u2 * u2 * u2 / 6480.0)
+                else Math.PI * Math.PI * ((2.0 - u * u) * Math.Sin u - 2.0 * u * Math.Cos u) / (u * u * u)
+            let xs = [| 0.0; 1e-38; -5e-324; 1e-10; 3e-5; 2e-3; -0.004; 0.05; 0.3; -1.7 |]
+            let hessian = values (Diff.hessian (fun y -> Expr.sum (Elementary.sinc y)) (constantVector xs))
+            for i in 0 .. xs.Length - 1 do
+                let e = reference xs.[i]
+                let a = hessian.[i * xs.Length + i]
+                if not (abs (a - e) <= 1e-10 * abs e) then failtestf "sinc″(%g) is %.15g, expected %.15g" xs.[i] a e
+            // the value stays within an ulp or two of sin(πx)/(πx) across the bound
+            for x in [| 0.003; 0.0031830; 0.0032; 0.5 |] do
+                let v = (values (Elementary.sinc (constantVector [| x |]))).[0]
+                let e = Math.Sin(Math.PI * x) / (Math.PI * x)
+                if not (abs (v - e) <= 4e-16 * abs e) then failtestf "sinc(%g) is %.17g, expected %.17g" x v e
+        }
+        test "softshrink is the constant 0 on (−λ, λ): no cotangent there, so a NaN cotangent gives 0 as torch's mask (fuzz adversarial 1/27)" {
+            // d/dx Σ c·softshrink(x): c·0 on (−λ, λ) is the zero map (the function is constant there), c·1 outside
+            let c = [| nan; 2.0; -3.0; infinity |]
+            let xs = [| 0.2; 0.7; -0.9; 1e-45 |]
+            let g = values (Diff.grad (fun y -> Expr.sum (constantVector c * Activations.softshrink 0.5 y)) (constantVector xs))
+            expectIeee g [| 0.0; 2.0; -3.0; 0.0 |] "gradient"
+            // NaN is outside [−λ, λ] as torch reads it: slope 1 (fuzz 2/663)
+            let atNaN = values (Diff.grad (fun y -> Expr.sum (Activations.softshrink 1.0 y)) (constantVector [| 0.0; nan |]))
+            expectIeee atNaN [| 0.0; 1.0 |] "at NaN"
+        }
+        test "hypot at an infinite operand: +∞ with the limits of the slopes, sign of the infinite operand and 0 for the finite one (fuzz 2/309)" {
+            // ∂h/∂a = a/h → sign(a) as |a| → ∞ with b finite, ∂h/∂b = b/h → 0
+            let a = [| 0.0; -2.0; 1.0 |]
+            let b = [| -infinity; -infinity; infinity |]
+            let ga, gb = Diff.grad2 (fun p q -> Expr.sum (Elementary.hypot p q)) (constantVector a, constantVector b)
+            expectIeee (values ga) [| 0.0; 0.0; 0.0 |] "finite operand"
+            expectIeee (values gb) [| -1.0; -1.0; 1.0 |] "infinite operand"
+            expectIeee (values (Elementary.hypot (constantVector a) (constantVector b))) [| infinity; infinity; infinity |] "value"
+        }
+        test "logaddexp's slopes are one factor each, g·σ(a − b) and g·σ(b − a), so an infinite cotangent gives ±∞, not ∞ − ∞ (fuzz adversarial 2/245)" {
+            let sigma (t: float) = 1.0 / (1.0 + Math.Exp(-t))
+            let a = [| 1.0; 0.0; 3.0; 1000.0 |]
+            let b = [| 1.0; 2.0; -1.0; 1000.0 |]
+            let c = [| infinity; -infinity; 1.0; infinity |]
+            let ga, gb = Diff.grad2 (fun p q -> Expr.sum (constantVector c * Elementary.logAddExp p q)) (constantVector a, constantVector b)
+            expectIeee (values ga) (Array.init 4 (fun i -> c.[i] * sigma (a.[i] - b.[i]))) "d/da"
+            expectIeee (values gb) (Array.init 4 (fun i -> c.[i] * sigma (b.[i] - a.[i]))) "d/db"
+            // logaddexp(x, x) = x + log 2, slope 1: under g = +∞ the gradient is +∞
+            let same = values (Diff.grad (fun y -> Expr.sum (constantVector [| infinity; -infinity |] * Elementary.logAddExp y y)) (constantVector [| 0.207; 1000.0 |]))
+            expectIeee same [| infinity; -infinity |] "logaddexp(x, x)"
+            // equal infinities keep their slopes 1 and 0
+            let ia, ib = Diff.grad2 (fun p q -> Expr.sum (Elementary.logAddExp p q)) (constantVector [| infinity |], constantVector [| infinity |])
+            expectIeee (Array.append (values ia) (values ib)) [| 1.0; 0.0 |] "equal infinities"
+        }
+        test "the 2-norm of subnormal entries: value, gradient x/‖x‖ and JVP ⟨t, x⟩/‖x‖, with no ∞·0 from the scale's reciprocal (fuzz adversarial 25/129, 26/263)" {
+            // reference: ‖x‖ = m·√Σ(x/m)² with m = max|x| (x/m and the product exact enough in plain float64: no square
+            // underflows), the gradient x/‖x‖ as (x/m)/√Σ(x/m)², the JVP Σ t·x/‖x‖ written out
+            let cases =
+                [ [| 3; 1 |], [| 0.0; 0.0; 1e-310 |], [| 0.0730002; 1.03962; -0.946921 |]
+                  [| 2; 1 |], [| 1e-310; 0.0 |], [| -1.47515; -1.62497 |]
+                  [| 2; 1 |], [| 3e-310; -4e-310 |], [| 6.5; -2.0 |]
+                  [| 1; 2 |], [| 5e-324; 0.0 |], [| 3.0; 100.0 |]
+                  [| 2; 2 |], [| 1e-200; -2e-200; 0.0; 2e-200 |], [| 1.0; 2.0; -3.0; 50.0 |] ]
+            for shape, xs, ts in cases do
+                let m = xs |> Array.map abs |> Array.max
+                let root = Math.Sqrt(xs |> Array.sumBy (fun x -> (x / m) * (x / m)))
+                let unit = xs |> Array.map (fun x -> (x / m) / root)
+                let expectedNorm = m * root
+                let expectedTangent = Array.fold2 (fun acc t u -> acc + t * u) 0.0 ts unit
+                let at = Expr.constant (Tensor.FromArray(xs, shape))
+                let relative (a: float) (e: float) = abs (a - e) <= 1e-14 * abs e
+                let value = (values (Statistics.frobenius false at)).[0]
+                if not (relative value expectedNorm) then failtestf "norm of %A is %g, expected %g" xs value expectedNorm
+                let gradient = values (Diff.grad (Statistics.frobenius false) at)
+                for i in 0 .. xs.Length - 1 do
+                    if not (abs (gradient.[i] - unit.[i]) <= 1e-14) then failtestf "gradient of %A is %A, expected %A" xs gradient unit
+                let _, tangent = Diff.jvp (Statistics.frobenius false) at (Expr.constant (Tensor.FromArray(ts, shape)))
+                let tangent = (values tangent).[0]
+                if not (abs (tangent - expectedTangent) <= 1e-14 * (1.0 + abs expectedTangent)) then
+                    failtestf "JVP of %A along %A is %g, expected %g" xs ts tangent expectedTangent
+            // the Hessian (I − x̂x̂ᵀ)/‖x‖ where it is in range: at [3e-300, −4e-300], x̂ = [0.6, −0.8] and ‖x‖ = 5e-300
+            let at = Expr.constant (Tensor.FromArray([| 3e-300; -4e-300 |], [| 2; 1 |]))
+            let hessian = values (Diff.hessian (Statistics.frobenius false) at)
+            let unit = [| 0.6; -0.8 |]
+            let expected = [| for i in 0 .. 1 do for j in 0 .. 1 -> ((if i = j then 1.0 else 0.0) - unit.[i] * unit.[j]) / 5e-300 |]
+            for i in 0 .. 3 do
+                if not (abs (hessian.[i] - expected.[i]) <= 1e-13 * abs expected.[i]) then
+                    failtestf "Hessian at [3e-300, -4e-300] is %A, expected %A" hessian expected
+        }
     ]

@@ -15,10 +15,13 @@ public static class FuzzCommand
     /// <param name="seed">The run's seed.</param>
     /// <param name="start">The index of the first program.</param>
     /// <param name="adversarial">Whether inputs and constants are drawn from <see cref="Generator"/>'s adversarial distribution.</param>
-    /// <param name="classicOps">Whether programs draw only the ops of <see cref="Generator"/>'s classic surface.</param>
-    public static List<FuzzProgram> Programs(int count, int seed, int start = 0, bool adversarial = false, bool classicOps = false) =>
-        Enumerable.Range(start, count).Select(k => Generator.Generate($"fuzz {(classicOps ? "classic " : "")}{(adversarial ? "adversarial " : "")}{seed}/{k}",
-            ProgramSeed(seed, k), adversarial, classicOps)).ToList();
+    /// <param name="ops">Which ops programs draw (<see cref="OpSurface"/>): the classic or wide surface gives the programs
+    /// drawn before the later ops were.</param>
+    public static List<FuzzProgram> Programs(int count, int seed, int start = 0, bool adversarial = false, OpSurface ops = OpSurface.Full) =>
+        Enumerable.Range(start, count).Select(k => Generator.Generate($"fuzz {Prefix(ops)}{(adversarial ? "adversarial " : "")}{seed}/{k}",
+            ProgramSeed(seed, k), adversarial, ops)).ToList();
+
+    static string Prefix(OpSurface ops) => ops switch { OpSurface.Classic => "classic ", OpSurface.Wide => "wide ", _ => "" };
 
     static int ProgramSeed(int seed, int k) => unchecked(seed * 1_000_003 + k * 7_919 + 17);
 
@@ -32,7 +35,7 @@ public static class FuzzCommand
     /// <summary>The programs as comparison cases, and the check that runs one (allowance and shrinking included).</summary>
     public static (List<Case> Cases, Func<Case, DType, List<CheckResult>> Check) Table(Options options)
     {
-        var programs = Programs(options.Programs ?? throw new ArgumentException("--programs is required"), options.Seed, options.Start, options.Adversarial, options.ClassicOps);
+        var programs = Programs(options.Programs ?? throw new ArgumentException("--programs is required"), options.Seed, options.Start, options.Adversarial, options.Ops);
         var byCase = new Dictionary<Case, FuzzProgram>(ReferenceEqualityComparer.Instance);
         var cases = new List<Case>();
         foreach (var p in programs)
@@ -59,7 +62,7 @@ public static class FuzzCommand
         catch (ArgumentException e) { progress.WriteLine(e.Message); return 2; }
         if (options.Programs is null) options = options with { Programs = 300 };
         output.WriteLine($"FunctionalDiff vs TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}: {options.Programs} random programs, " +
-                         $"seed {options.Seed}{(options.Adversarial ? ", adversarial inputs" : "")}{(options.ClassicOps ? ", classic ops" : "")}{(options.Start > 0 ? $" from program {options.Start}" : "")}, {string.Join(" and ", options.DTypes.Select(CheckResult.Name))}");
+                         $"seed {options.Seed}{(options.Adversarial ? ", adversarial inputs" : "")}{(options.Ops == OpSurface.Full ? "" : $", {Prefix(options.Ops)}ops")}{(options.Start > 0 ? $" from program {options.Start}" : "")}, {string.Join(" and ", options.DTypes.Select(CheckResult.Name))}");
         var clock = Stopwatch.StartNew();
         var results = Check(options, options.Quiet ? TextWriter.Null : progress);
         clock.Stop();

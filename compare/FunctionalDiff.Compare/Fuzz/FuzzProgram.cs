@@ -41,6 +41,14 @@ public enum OpKind
     // default, padding, dilation]), AvgPool2d (Ints [kernel, stride or 0, padding]), AdaptiveAvgPool2d (Ints [height, width]),
     // Unfold (Ints [kernel, dilation, padding, stride]), Fold (Ints [height, width, kernel, dilation, padding, stride])
     Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Unfold, Fold,
+    // drawn since branch edges7 (the full surface; `--ops wide` draws the surface before them): LogAddExp, Hypot and Kron
+    // (binary); Sinc, Erfinv, Frac, Selu, Tanhshrink; Celu (Scalar α), Softshrink and Hardshrink (Scalar λ); Softmin, Glu,
+    // LogCumSumExp (Ints [axis]); Cummax (Ints [axis], Mode 0 values, 1 indices); Nansum (as the reductions); Diag (Ints
+    // [offset]); Tile (Ints the repeats); GroupNorm (Ints [groups]), InstanceNorm, BatchNorm (batch statistics, no affine
+    // parameters); Interpolate (Ints the output sizes, Mode 0 nearest, 1 linear, Flag align corners); Normalize (Ints
+    // [axis], Scalar p); CosineSimilarity (Ints [axis])
+    LogAddExp, Hypot, Kron, Sinc, Erfinv, Frac, Selu, Tanhshrink, Celu, Softshrink, Hardshrink, Softmin, Glu, LogCumSumExp,
+    Cummax, Nansum, Diag, Tile, GroupNorm, InstanceNorm, BatchNorm, Interpolate, Normalize, CosineSimilarity,
     // a constant tensor (Data, DataShape)
     Const,
 }
@@ -138,9 +146,18 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             var torchWrong = Steps.Select((s, i) => live[i] ? TorchWrong(s, s.Args.Select(a => values[a]).ToArray()) ?? OurLimitation(s, s.Args.Select(a => values[a]).ToArray()) : null)
                 .OfType<(string Why, Suite.Check[] Checks)>().GroupBy(w => w.Why).Select(g => g.First()).ToList();
             if (SliceDropsBesideInfiniteSlope(live, values)) torchNaN.Add("Slice that drops entries in a program with an infinite slope");
+            if (DetBesideInfiniteSlope(live, values)) torchNaN.Add("Det of a matrix computed through an infinite slope");
             if (ProdOfZerosBesideInfiniteSlope(live, values))
                 torchWrong.Add(("Prod over more than one zero computed through an infinite slope",
                     new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }));
+            // sinc's slope at 0 is 0: ours multiplies a NaN cotangent by it (0·NaN = NaN, as IEEE asks of every rule),
+            // torch's masked rule writes 0 whatever the cotangent (`fuzz 19/1313`: Σ logaddexp(x₁, sinc x₀) at x₀ = 0 with
+            // x₁ holding NaN, whose gradient in x₀ is NaN in ours, 0 in torch)
+            if (Steps.Select((s, i) => live[i] && s.Kind == OpKind.Sinc && values[s.Args[0]].numel() > 0
+                    && values[s.Args[0]].eq(0.0).any().item<bool>()).Any(b => b)
+                && values.Any(t => t.numel() > 0 && t.isnan().any().item<bool>()))
+                torchWrong.Add(("Sinc at 0 in a program holding a NaN (torch's masked slope discards a NaN cotangent)",
+                    new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }));
             if (LogDetUnderInfiniteCotangent(live, values))
                 torchWrong.Add(("LogDet of a finite matrix under an infinite cotangent", new[] { Suite.Check.Vjp, Suite.Check.Compiled }));
             if (SoftmaxOfTiesBesideInfiniteSlope(live, values))
@@ -342,6 +359,41 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // (`fuzz adversarial 14/279`: a linear layer with a −∞ weight over the layer norm of one entry)
             case OpKind.LayerNorm when a[0].dim() > 0 && a[0].shape[^1] == 1:
                 return "LayerNorm over one entry";
+            // ours is 1 − (πx)²/6 + (πx)⁴/120 at 0 (Elementary.sinc), whose curvature −π²/3 is sinc's; torch's rule masks its
+            // slope to 0 there and its second derivative, and the JVP it gives by differentiating its backward, are NaN
+            // (`fuzz adversarial 28/279`: sinc(0), second derivative 0.275 = −π²/3·u·v in ours; `28/84`: over 18 zeros). So
+            // where πx² underflows: torch's slope (πx·cos πx − sin πx)/(πx²) is 0/0 = NaN there, where the closed form
+            // −π²x/3 is ours (`fuzz adversarial 28/10`: its JVP at x = 1e-300, −4.2e-300 in ours)
+            // σ′ at ±∞ is exactly 0 in torch's y(1 − y), and its second derivative meets the infinite square of the step
+            // before as 0·∞ = NaN, where the closed form, e^(−x²) times powers of x, is 0 and ours (σ′ one primitive, 0
+            // at ±∞) is (`fuzz adversarial 2/70`: the binary cross-entropy of x against σ(x²) at x = 1e160)
+            case OpKind.Sigmoid when AnyInfinite(a[0]):
+                return "Sigmoid of an infinite value";
+            case OpKind.BceWithLogits when AnyInfinite(a[1]):
+                return "Sigmoid of an infinite value";
+            // the slopes a/h and b/h at an infinite operand are ∞/∞ = NaN in torch; their limits, and ours, are the sign of
+            // the infinite operand and 0 for a finite one (`fuzz 2/309`: hypot(x, −∞), gradient −Σu in −∞)
+            case OpKind.Hypot when AnyInfinite(a[0]) || AnyInfinite(a[1]):
+                return "Hypot at an infinite operand";
+            case OpKind.Sinc when Any(a[0].abs().lt(1e-150)):
+                return "Sinc at 0 or where πx² underflows";
+            // over one entry logcumsumexp is x itself (ours, Indexing.logcumsumexp), slope 1; torch's rule is NaN at a NaN
+            // entry (`fuzz 19/674`: over the axis of length 1 of [0, 0, NaN], gradient u in ours)
+            case OpKind.LogCumSumExp when a[0].dim() > 0 && a[0].shape[s.Ints[0] < 0 ? s.Ints[0] + (int)a[0].dim() : s.Ints[0]] == 1
+                                          && Any(a[0].isfinite().logical_not()):
+                return "LogCumSumExp over an axis of length 1 at a non-finite entry";
+            // F.normalize divides by max(‖x‖, eps): at a zero slice it is x/eps, whose second derivative is 0 (ours); torch's
+            // is the 2-norm's second derivative at 0 (NaN, the convention "2-norm at 0") times the clamp's zero slope
+            // (`fuzz 19/417`: normalize of [0]; `19/1471`: of a [3, 2, 2] zero tensor along axis −2)
+            case OpKind.Normalize when s.Scalar == 2 && a[0].numel() > 0
+                    && Any(TorchSharp.torch.linalg.vector_norm(a[0], 2, new long[] { s.Ints[0] }).eq(0.0)):
+                return "Normalize of a zero slice";
+            // torch's rule g/(1 + e^(b − a)) differentiates to g·e^d/(1 + e^d)², ∞/∞ = NaN where e^|a − b| overflows (float32
+            // beyond 88.7, float64 beyond 709.8), where the closed form σ(d)σ(−d)·g is 0 to every digit and ours is
+            // (`fuzz adversarial 28/87`: logaddexp of a solve's [−96977, 178225, 561993] and their sum 643241)
+            case OpKind.LogAddExp when TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var pair
+                    && Any(pair[0].isfinite().logical_and(pair[1].isfinite()).logical_and((pair[0] - pair[1]).abs().gt(88.72))):
+                return "LogAddExp with operands farther apart than exp's range";
             default:
                 return null;
         }
@@ -361,6 +413,28 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         {
             var s = Steps[i];
             if (live[i] && s.Kind == OpKind.Slice && values[InputCount + i].numel() < values[s.Args[0]].numel()
+                && UpstreamInfiniteSlope(s.Args[0], values))
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Whether a live Det of matrices up to 3×3 has an operand computed through a step with an infinite slope (see
+    /// <see cref="UpstreamInfiniteSlope"/>), where an entry's first derivative can be NaN (∞^b·log ∞ at b &lt; 0 is 0·∞). The
+    /// determinant's second derivatives ∂²det/∂aᵢⱼ∂aₖₗ are 0 wherever the two entries share a row or a column, so the
+    /// closed form, and ours (the cofactor expansion up to 3×3), keep that NaN to the entries that share a product with
+    /// the NaN entry; torch's double backward goes through A⁻¹, which mixes every entry, and spreads it to all of them
+    /// (`fuzz adversarial 26/14`: det of tanh(softmax(…)) + 3I over a power with a base +∞; shrunk, det of c^x with
+    /// c = [[10⁶, 10⁶], [+∞, 7921]] at x₁₀ = −0.18, whose Hessian-vector product is NaN at x₀₁ and x₁₀ only in ours and in
+    /// the closed form, NaN in every entry in torch's). One-directional, as every TorchNaNEdge.
+    /// </summary>
+    bool DetBesideInfiniteSlope(bool[] live, IReadOnlyList<TorchSharp.torch.Tensor> values)
+    {
+        for (int i = 0; i < Steps.Length; i++)
+        {
+            var s = Steps[i];
+            if (live[i] && s.Kind == OpKind.Det && values[s.Args[0]].dim() >= 2 && values[s.Args[0]].shape[^1] <= 3
                 && UpstreamInfiniteSlope(s.Args[0], values))
                 return true;
         }
@@ -416,7 +490,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// <summary>
     /// Whether a value is computed through a step with an infinite slope at its operand's values: √, rsqrt, log or a
     /// reciprocal at 0, a power below 1 at 0; exp, expm1, a square or a power above 1 at ±∞; a product or quotient with an
-    /// infinite operand, or by 0.
+    /// infinite operand, or by 0; a power with a base ±∞ or 0 (the exponent's slope).
     /// </summary>
     bool UpstreamInfiniteSlope(int value, IReadOnlyList<TorchSharp.torch.Tensor> values)
     {
@@ -433,6 +507,8 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 OpKind.Exp or OpKind.Expm1 or OpKind.Square => Any(a[0], t => t.isinf()),
                 OpKind.Mul => Any(a[0], t => t.isinf()) || Any(a[1], t => t.isinf()),
                 OpKind.Div => Any(a[0], t => t.isinf()) || Any(a[1], t => t.eq(0.0)),
+                // the exponent's slope a^b·log a at a base ±∞ or 0
+                OpKind.Pow => Any(a[0], t => t.isinf().logical_or(t.eq(0.0))),
                 _ => false,
             };
         }
@@ -484,7 +560,10 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// positive on both sides), and ours is; torch's reflection formula divides by sin²(πx) with sin(πx) rounded to
     /// about 1e-16, so its trigamma at −1 is 6.6e32 (`fuzz 13/27`: digamma's gradient at −1). Every derivative
     /// check is skipped; the values (NaN for lgamma's and digamma's derivatives there, in both) are compared. So at −∞
-    /// (an integer to floor), where ours is NaN at every order n ≥ 1 and torch's ±∞ from n = 2.</item>
+    /// (an integer to floor), where ours is NaN at every order n ≥ 1 and torch's ±∞ from n = 2. Trigamma's value at a
+    /// finite negative integer is compared with the pole's +∞ (TorchInterpreter.Trigamma): torch's is a finite number there,
+    /// and an arbitrary one where every float is an integer (`fuzz adversarial 27/27`: polygamma(1, −1e30) is 16.12 in
+    /// torch, in both dtypes).</item>
     /// <item>Polygamma of order n ≥ 2 at ±∞: at +∞ the limit, and ours, is 0; torch's is NaN (`fuzz 13/268`: polygamma(2, +∞)).
     /// At −∞, where the poles at the negative integers leave no limit, ψ⁽ⁿ⁾ is NaN in ours for every n ≥ 1, as torch's
     /// trigamma is, while torch's higher orders give ±∞. The value checks are skipped; derivatives after it are NaN
@@ -576,6 +655,18 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             ("A convolution over an infinite input entry that no nonzero weight reads", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
         OpKind.Div or OpKind.RDivScalar when QuotientOverDenominatorUnderflows(s, a) =>
             ("A quotient whose (a/b)/b leaves the normal range", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
+        // a documented convention (Nn.CosineSimilarity): where a norm is below eps torch clamps it outside autograd, so its
+        // derivatives still divide by the norm, where ours differentiate the clamp, x/eps (`fuzz adversarial 28/8`:
+        // cosine_similarity(x, x) at x = −0, whose second derivative is 5.6e16 in ours and NaN in torch)
+        OpKind.CosineSimilarity when CosineNormBelowEps(s, a) =>
+            ("CosineSimilarity where a norm is below eps (documented: torch clamps it outside autograd)",
+             new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
+        // torch's second derivative of sin(πx)/(πx) is the quotient rule's, whose terms of size 1/(πx)² cancel: its rounding
+        // ε/(πx)² passes the float64 tolerance below |x| = 1e-3, and at x = 1e-38 it is 0 where the curvature is −π²/3
+        // (`fuzz adversarial 28/146`; ours is the Maclaurin polynomial near 0, Elementary.sinc; at exactly 0 torch's is NaN,
+        // the convention "Sinc at 0")
+        OpKind.Sinc when a[0].numel() > 0 && a[0].ne(0.0).logical_and(a[0].abs().lt(1e-3)).any().item<bool>() =>
+            ("Sinc at a nonzero |x| below 1e-3 (torch's quotient rule cancels)", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
         OpKind.Sigmoid or OpKind.BceWithLogits when SigmoidRoundsToOne(a[s.Kind == OpKind.Sigmoid ? 0 : 1]) =>
             ("Sigmoid at a finite x where σ(x) rounds to 1",
              new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
@@ -642,6 +733,9 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// infinity's entry in both engines at first order, and ours carries it into every second derivative (`fuzz 10/213`).</item>
     /// <item>The JVP through a max or min of an infinity and a finite value: the simplified tangent of −max(b, a)² multiplies
     /// the infinite 2m into the losing operand's masked tangent, ∞·0 = NaN, where the closed form is −∞ (`fuzz 9/966`).</item>
+    /// <item>The second order of a 2-norm whose value is nonzero and below 1/MaxValue (5.6e-309), so its Hessian
+    /// (I − x̂x̂ᵀ)/‖x‖ has entries beyond the range: ours forms terms of that size that overflow before they cancel, NaN
+    /// or ±∞ where the closed form is 0 (the shrunk `fuzz adversarial 25/129`).</item>
     /// </list>
     /// </summary>
     static (string Why, Suite.Check[] Checks)? OurLimitation(Step s, TorchSharp.torch.Tensor[] a)
@@ -662,6 +756,19 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             return ("ours (a known limitation): the JVP through a max or min of an infinity and a finite value", new[] { Suite.Check.Jvp });
         if (s.Kind == OpKind.Prod && Any(a[0].isinf()) && !Any(a[0].eq(0.0)))
             return ("ours (a known limitation): the second order of a prod's y/x over an infinity", second);
+        // the gradient of x·silu(x) at x = −1.85e160 is NaN in ours where its limit, and torch's, is 0: the simplified
+        // derivative multiplies x², which overflows, by σ′(x), which underflows (`fuzz adversarial 2/272`)
+        if (s.Kind == OpKind.Silu && Any(a[0].isfinite().logical_and(a[0].abs().gt(SquareOverflows))))
+            return ("ours (a known limitation): silu where x² overflows, beside a product with x",
+                new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled });
+        // the Hessian of a 2-norm is (I − x̂x̂ᵀ)/‖x‖, beyond the range where 1/‖x‖ is; ours forms (v/s)/√S and its
+        // companion term, which overflow before they cancel, ∞ − ∞ = NaN where the closed form, and torch's double backward,
+        // is 0 (the shrunk `fuzz adversarial 25/129`: the Frobenius norm of [0, 0, 1e-310], whose Hessian is
+        // diag(∞, ∞, 0) in torch, with NaN at (0, 2), (1, 2) and −∞ at (2, 2) in ours)
+        if (s.Kind is OpKind.Norm or OpKind.FrobeniusNorm && (s.Kind == OpKind.FrobeniusNorm || s.Scalar == 2)
+                && TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64) is var norm
+                && Any(norm.ne(0.0).logical_and(norm.abs().lt(1 / double.MaxValue))))
+            return ("ours (a known limitation): the second order of a 2-norm whose reciprocal overflows", second);
         return null;
     }
 
@@ -687,6 +794,15 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         var denominators = denominator.broadcast_to(twice.shape);
         return numerators.ne(0.0).logical_and(numerators.isfinite()).logical_and(denominators.ne(0.0))
             .logical_and(denominators.isfinite()).logical_and(twice.abs().lt(SmallestNormal)).any().item<bool>();
+    }
+
+    /// <summary>Whether an operand of a cosine similarity, broadcast, has a 2-norm below torch's eps 1e-8 along the axis.</summary>
+    static bool CosineNormBelowEps(Step s, TorchSharp.torch.Tensor[] a)
+    {
+        var pair = TorchSharp.torch.broadcast_tensors(a[0], a[1]);
+        if (pair[0].numel() == 0) return false;
+        long axis = s.Ints[0];
+        return pair.Any(t => TorchSharp.torch.linalg.vector_norm(t, 2, new[] { axis }).lt(1e-8).any().item<bool>());
     }
 
     /// <summary>Whether some finite entry's sigmoid rounds to exactly 1 in float64, where torch's σ′ = y(1 − y) is 0.</summary>

@@ -12,7 +12,7 @@ public sealed partial class Generator
 {
     /// <summary>One weight each: together about a fifth of the draws, so the older ops keep most of the mass.</summary>
     static (OpKind Kind, int Weight)[] WideWeights => Enum.GetValues<OpKind>()
-        .Where(k => k > OpKind.Stack && k < OpKind.Const).Select(k => (k, 1)).ToArray();
+        .Where(k => k > OpKind.Stack && k <= OpKind.Fold).Select(k => (k, 1)).ToArray();
 
     /// <summary>Smallest gap between eigenvalues that EigvalsH is drawn at: its second derivative grows as 1/gap.</summary>
     const double EigenvalueGap = 0.05;
@@ -72,8 +72,10 @@ public sealed partial class Generator
             {
                 int m = WellConditioned();
                 // not over an infinity or NaN: torch's det backward then calls solve on the matrix, whose error, raised
-                // in its autograd thread, aborts the process (`fuzz adversarial 5/97`: det of tanh(x) + 3I, x holding NaN)
-                if (m >= 0 && Finite(m)) Try(S(kind, m));
+                // in its autograd thread, aborts the process (`fuzz adversarial 5/97`: det of tanh(x) + 3I, x holding NaN);
+                // in the float32 run too, where a step can overflow that does not in float64 (`fuzz adversarial 26/14`:
+                // det of tanh(softmax(sin(log1p(a^b)))) + 3I, whose power overflows float32 only)
+                if (m >= 0 && Finite(m) && FiniteInFloat32(m)) Try(S(kind, m));
                 break;
             }
             case OpKind.Solve: Solve(); break;
@@ -297,6 +299,13 @@ public sealed partial class Generator
         int squashed = Try(S(OpKind.Tanh, a));
         int shift = ScaledIdentity(n, n + 1);
         return squashed < 0 || shift < 0 ? -1 : Try(S(OpKind.Add, squashed, shift));
+    }
+
+    /// <summary>Whether value j holds no infinity or NaN in the float32 run (<see cref="Float32Realisation"/>).</summary>
+    bool FiniteInFloat32(int j)
+    {
+        using var scope = torch.NewDisposeScope();
+        return Float32Realisation(j).isfinite().all().item<bool>();
     }
 
     /// <summary>Whether value j holds no infinity or NaN.</summary>

@@ -43,25 +43,26 @@ public sealed partial class Generator
     readonly List<Step> steps = new();
     int inputCount;
 
-    readonly bool classicOps;
+    readonly OpSurface ops;
 
-    Generator(int seed, bool adversarial, bool classicOps)
+    Generator(int seed, bool adversarial, OpSurface ops)
     {
         rng = new Random(seed);
         this.adversarial = adversarial;
-        this.classicOps = classicOps;
+        this.ops = ops;
     }
 
     /// <summary>The program of one seed: the same seed always gives the same program.</summary>
     /// <param name="name">The program's name.</param>
     /// <param name="seed">Its seed.</param>
     /// <param name="adversarial">Draw inputs and constants from <see cref="DrawAdversarial"/>, and let steps overflow.</param>
-    /// <param name="classicOps">Draw only the classic surface (<see cref="ClassicWeights"/>): with it, a seed gives the program
-    /// it gave before the wider ops were drawn, so regressions found then stay reproducible.</param>
-    public static FuzzProgram Generate(string name, int seed, bool adversarial = false, bool classicOps = false)
+    /// <param name="ops">The ops drawn: with <see cref="OpSurface.Classic"/> (<see cref="ClassicWeights"/>) a seed gives the
+    /// program it gave before the wider ops were drawn, with <see cref="OpSurface.Wide"/> the one it gave before the newer ops
+    /// were (up to branch edges6), so programs found then stay reproducible.</param>
+    public static FuzzProgram Generate(string name, int seed, bool adversarial = false, OpSurface ops = OpSurface.Full)
     {
         using var scope = torch.NewDisposeScope();
-        var g = new Generator(seed, adversarial, classicOps);
+        var g = new Generator(seed, adversarial, ops);
         return g.Build(name, seed);
     }
 
@@ -156,6 +157,7 @@ public sealed partial class Generator
         OpKind.Gather, OpKind.Concat, OpKind.Stack, OpKind.Const,
         OpKind.LeakyRelu, OpKind.Clamp, OpKind.IndexSelect, OpKind.Embedding, OpKind.OneHot, OpKind.Sort, OpKind.TopK,
         OpKind.Tril, OpKind.Triu, OpKind.Diagonal, OpKind.DiagEmbed, OpKind.MaxPool2d,
+        OpKind.Kron, OpKind.Frac, OpKind.Softshrink, OpKind.Hardshrink, OpKind.Cummax, OpKind.Diag, OpKind.Tile,
     };
 
     /// <summary>Distance to a kink below which a value that is not bit-exact counts as on it.</summary>
@@ -195,7 +197,7 @@ public sealed partial class Generator
                 return false;
             }
             default:
-                return NearWideKink(s);
+                return NearWideKink(s) || NearNewerKink(s);
         }
     }
 
@@ -338,12 +340,15 @@ public sealed partial class Generator
         (OpKind.Pad, 2), (OpKind.Flip, 2), (OpKind.Gather, 2), (OpKind.ScatterAdd, 2), (OpKind.Concat, 3), (OpKind.Stack, 2),
     };
 
-    /// <summary>The classic ops and then the wider ones (<see cref="WideWeights"/>).</summary>
-    static readonly (OpKind Kind, int Weight)[] Weights = ClassicWeights.Concat(WideWeights).ToArray();
+    /// <summary>The classic ops and then the wider ones (<see cref="WideWeights"/>): the surface drawn up to branch edges6.</summary>
+    static readonly (OpKind Kind, int Weight)[] WideSurfaceWeights = ClassicWeights.Concat(WideWeights).ToArray();
+
+    /// <summary>Those and then the newer ones (<see cref="NewerWeights"/>).</summary>
+    static readonly (OpKind Kind, int Weight)[] Weights = WideSurfaceWeights.Concat(NewerWeights).ToArray();
 
     OpKind DrawKind()
     {
-        var weights = classicOps ? ClassicWeights : Weights;
+        var weights = ops switch { OpSurface.Classic => ClassicWeights, OpSurface.Wide => WideSurfaceWeights, _ => Weights };
         int r = rng.Next(weights.Sum(w => w.Weight));
         foreach (var (kind, weight) in weights)
         {
@@ -381,6 +386,7 @@ public sealed partial class Generator
             case OpKind.CrossEntropy: CrossEntropy(); break;
             case OpKind.Linear: Linear(); break;
             case OpKind.MatMul: MatMul(); break;
+            case > OpKind.Fold and < OpKind.Const: Newer(kind); break;
             case > OpKind.Stack and < OpKind.Const: Wide(kind); break;
             default: Structural(kind); break;
         }
@@ -395,7 +401,7 @@ public sealed partial class Generator
         if (domain != null && !All(a, domain))
         {
             if (rng.NextDouble() < EdgeRate) edge = true;
-            else a = kind == OpKind.Tan ? Try(S(OpKind.Tanh, a)) : MakePositive(a);
+            else a = kind is OpKind.Tan or OpKind.Erfinv ? Try(S(OpKind.Tanh, a)) : MakePositive(a);
             if (a < 0) return;
         }
         Try(S(kind, a), edge: edge);
@@ -488,7 +494,7 @@ public sealed partial class Generator
         int b = Partner(a);
         if (b < 0) return;
         bool edge = false;
-        if (kind == OpKind.Div && !All(b, AwayFromZero) || kind == OpKind.Pow && !All(a, Positive) || kind == OpKind.Atan2 && NearOrigin(a, b))
+        if (kind == OpKind.Div && !All(b, AwayFromZero) || kind == OpKind.Pow && !All(a, Positive) || kind is OpKind.Atan2 or OpKind.Hypot && NearOrigin(a, b))
         {
             if (rng.NextDouble() < EdgeRate) edge = true;
             else if (kind == OpKind.Pow) a = MakePositive(a);

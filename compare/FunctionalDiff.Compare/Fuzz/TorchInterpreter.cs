@@ -150,7 +150,7 @@ public static class TorchInterpreter
             OpKind.ArgMax => x.argmax(l[0], s.Flag).to_type(dtype),
             OpKind.Softmax => x.softmax(l[0]),
             OpKind.LogSoftmax => F.log_softmax(x, l[0]),
-            OpKind.LogSumExp => x.logsumexp(l[0]),
+            OpKind.LogSumExp => LogSumExp(x, l[0]),
             OpKind.LayerNorm => LayerNorm(x, s.Scalar),
             OpKind.Mse => F.mse_loss(a[0], a[1]),
             OpKind.BceWithLogits => F.binary_cross_entropy_with_logits(a[0], a[1].sigmoid()),
@@ -177,7 +177,7 @@ public static class TorchInterpreter
             OpKind.Erfc => x.erfc(),
             OpKind.Lgamma => x.lgamma(),
             OpKind.Digamma => x.digamma(),
-            OpKind.Polygamma => x.polygamma(p[0]),
+            OpKind.Polygamma => p[0] == 1 ? Trigamma(x) : x.polygamma(p[0]),
             OpKind.Elu => F.elu(x, s.Scalar),
             OpKind.LeakyRelu => F.leaky_relu(x, s.Scalar),
             OpKind.Clamp => s.Mode switch { 1 => x.clamp_min(s.Data![0]), 2 => x.clamp_max(s.Data![1]), _ => x.clamp(s.Data![0], s.Data![1]) },
@@ -219,6 +219,34 @@ public static class TorchInterpreter
             OpKind.AdaptiveAvgPool2d => F.adaptive_avg_pool2d(x, new[] { l[0], l[1] }),
             OpKind.Unfold => F.unfold(x, (l[0], l[0]), (l[1], l[1]), (l[2], l[2]), (l[3], l[3])),
             OpKind.Fold => F.fold(x, (l[0], l[1]), (l[2], l[2]), (l[3], l[3]), (l[4], l[4]), (l[5], l[5])),
+            OpKind.LogAddExp => torch.logaddexp(a[0], a[1]),
+            OpKind.Hypot => torch.hypot(a[0], a[1]),
+            OpKind.Kron => torch.kron(a[0], a[1]),
+            OpKind.Sinc => x.sinc(),
+            OpKind.Erfinv => x.erfinv(),
+            OpKind.Frac => x.frac(),
+            OpKind.Selu => F.selu(x),
+            OpKind.Tanhshrink => F.tanhshrink(x),
+            OpKind.Celu => F.celu(x, s.Scalar),
+            OpKind.Softshrink => F.softshrink(x, s.Scalar),
+            OpKind.Hardshrink => F.hardshrink(x, s.Scalar),
+            OpKind.Softmin => F.softmin(x, l[0]),
+            OpKind.Glu => F.glu(x, l[0]),
+            OpKind.LogCumSumExp => LogCumSumExp(x, l[0]),
+            OpKind.Cummax => x.cummax(l[0]) is var (values, indices) && s.Mode == 0 ? values : indices.to_type(dtype),
+            // TorchSharp 0.107 has nansum only over every element: NaN entries as 0 by a where, torch.nansum's function and rule
+            OpKind.Nansum => torch.where(x.isnan(), torch.zeros_like(x), x) is var counted && s.Mode == 0 ? counted.sum() : counted.sum(l, s.Flag),
+            OpKind.Diag => x.diag(l[0]),
+            OpKind.Tile => x.tile(l),
+            OpKind.GroupNorm => Grouped(x, x.reshape(x.shape[0], l[0], -1), g => g.reshape(x.shape), () => F.group_norm(x, l[0])),
+            OpKind.InstanceNorm => Grouped(x, x.reshape(x.shape[0], x.shape[1], -1), g => g.reshape(x.shape), () => F.instance_norm(x)),
+            OpKind.BatchNorm => Grouped(x, x.transpose(0, 1).reshape(x.shape[1], -1),
+                g => g.reshape(x.transpose(0, 1).shape).transpose(0, 1), () => F.batch_norm(x, null, null, training: true)),
+            OpKind.Interpolate => s.Mode == 0 ? F.interpolate(x, l)
+                : F.interpolate(x, l, mode: l.Length switch { 1 => torch.InterpolationMode.Linear, 2 => torch.InterpolationMode.Bilinear, _ => torch.InterpolationMode.Trilinear },
+                    align_corners: s.Flag),
+            OpKind.Normalize => F.normalize(x, s.Scalar, l[0]),
+            OpKind.CosineSimilarity => F.cosine_similarity(a[0], a[1], l[0]),
             OpKind.Const => torch.tensor(s.Data!, dtype: dtype).reshape(s.DataShape!.Select(d => (long)d).ToArray()),
             _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no interpretation"),
         };
@@ -264,20 +292,100 @@ public static class TorchInterpreter
     }
 
     /// <summary>
+    /// torch's group, instance or batch norm (<paramref name="own"/>; without affine parameters, each is a layer norm over
+    /// the groups' entries, <paramref name="grouped"/>'s last axis, with ε = 1e-5), except where a group's largest |entry|
+    /// is above 2^480 (float64) or 2^50 (float32) and finite: there torch's kernels square entries that overflow, NaN where
+    /// the function is a number (`fuzz adversarial 28/201`: the group norm of a group holding −1e160 and zeros, [−1.414,
+    /// 0.707, 0.707] in ours, NaN in torch), and the reference is the scaled layer norm above over each group (the
+    /// convention "a scaled variance"; ours, Normalisation's shared core, scales such groups the same way).
+    /// </summary>
+    static TT Grouped(TT x, TT grouped, Func<TT, TT> back, Func<TT> own)
+    {
+        if (x.numel() == 0) return own();
+        double bound = Math.ScaleB(1.0, x.dtype == ScalarType.Float32 ? 50 : 480);
+        var largest = grouped.detach().abs().amax(new long[] { -1 });
+        if (!largest.gt(bound).logical_and(largest.isfinite()).any().item<bool>()) return own();
+        return back(LayerNorm(grouped, 1e-5));
+    }
+
+    /// <summary>
+    /// torch's logsumexp, except where every maximum along the axis is finite and one is above 2^20 in magnitude (2^8 in
+    /// float32): there the reference is m + log Σ e^(x − m) with m the maximum, held, by torch's ops (the convention "a
+    /// shifted logsumexp"; the same function, and torch's own forward). torch's rule e^(x − result) reads the rounded
+    /// result, whose error |result|·ε moves every slope by that much relative: over ties at 3.84e8 each weight is ½ to
+    /// every digit, and torch's is off by 1.9e-9 relative, 20 times the float64 tolerance (`fuzz adversarial 27/267`: the
+    /// logsumexp over axis 0 of 2e8·x with x holding pairs of 1.9155 and 0). Ours, the shifted composite
+    /// (Composites.logSumExp), has the slopes e^(x − m)/Σ e^(x − m), exact at ties, and so does this reference.
+    /// </summary>
+    static TT LogSumExp(TT x, long axis)
+    {
+        var y = x.logsumexp(axis);
+        if (x.numel() == 0 || x.dim() == 0 || x.shape[axis < 0 ? axis + x.dim() : axis] < 2) return y;
+        var maximum = x.detach().amax(new[] { axis }, keepdim: true);
+        double bound = Math.ScaleB(1.0, x.dtype == ScalarType.Float32 ? 8 : 20);
+        if (!maximum.isfinite().all().item<bool>() || !maximum.abs().gt(bound).any().item<bool>()) return y;
+        return (x - maximum).exp().sum(axis).log() + maximum.squeeze(axis);
+    }
+
+    /// <summary>
+    /// torch.logcumsumexp as torch's forward computes it, written as the logsumexp of each prefix along the axis (the
+    /// reference above, <see cref="LogSumExp"/>), so its derivatives are those of logsumexp (the convention "logcumsumexp
+    /// by prefixes"): torch's own logcumsumexp rule works with the logarithm of the cotangent, so its JVP (its double
+    /// backward at a zero cotangent) is NaN everywhere, its second derivatives are NaN where a cotangent entry is not
+    /// positive and wrong elsewhere (`fuzz 19/701`: tanh of an einsum over a logcumsumexp, whose second-order entries are
+    /// 2.36129e-4, 4.29021e-6, ... by 60-digit central differences, ours to six digits, torch's 5.54e-5, −9.0e-7, ... and
+    /// NaN; `fuzz adversarial 28/243`, `19/840`), and a NaN cotangent comes out of its first derivative as 0 (`fuzz 19/263`:
+    /// the min of ∞·logcumsumexp(x) over an axis holding +∞ and −∞, whose gradient in the losing entries is 0·∞).
+    /// </summary>
+    static TT LogCumSumExp(TT x, long axis)
+    {
+        long a = axis < 0 ? axis + x.dim() : axis;
+        if (x.numel() == 0) return x.logcumsumexp(axis);
+        // the first prefix is the entry itself, as ours (Indexing.logcumsumexp)
+        var prefixes = Enumerable.Range(1, (int)x.shape[a]).Select(n => n == 1 ? x.narrow(a, 0, 1) : LogSumExp(x.narrow(a, 0, n), a).unsqueeze(a)).ToArray();
+        return torch.cat(prefixes, a);
+    }
+
+    /// <summary>
+    /// torch's trigamma, except at a finite negative integer, a double pole where ψ′ is +∞ from both sides (the
+    /// convention "trigamma's pole"): torch's reflection formula divides π² by sin²(πx) with sin(πx) rounded to about
+    /// 1e-16 there, a finite number (6.6e32 near −1), and where |x| is so large that every float is an integer, sin(πx) is
+    /// the sine of a huge argument and the result arbitrary (`fuzz adversarial 27/27`: polygamma(1, −1e30) is 16.12 in
+    /// torch, in both dtypes). The derivatives there are compared under the convention for the polygamma family at a
+    /// negative integer (FuzzProgram.TorchWrong).
+    /// </summary>
+    static TT Trigamma(TT x)
+    {
+        var y = x.polygamma(1);
+        if (x.numel() == 0) return y;
+        var pole = x.detach().lt(0.0).logical_and(x.detach().eq(x.detach().floor())).logical_and(x.detach().isfinite());
+        return pole.any().item<bool>() ? torch.where(pole, torch.full_like(y, double.PositiveInfinity), y) : y;
+    }
+
+    /// <summary>
     /// A 2-norm (homogeneous of degree 1) over the dims, as torch computes it, except where a group's largest |entry| is
     /// above 2^480 (float64) or 2^50 (float32) and finite: there torch's Frobenius norm squares entries that overflow (the
     /// norm of a column holding −4.98e299 is +∞ in torch, `fuzz adversarial 2/124`), and the reference is torch's norm of
     /// the group divided by s, times s, s = 2^⌊log2 max|x|⌋ held: the same function, exact in the scaling (the convention
-    /// "a scaled norm"; ours, Statistics.norm, scales the same way, and as for layer norm above).
+    /// "a scaled norm"; ours, Statistics.norm, scales the same way, and as for layer norm above). The same where the
+    /// largest |entry| is nonzero and below 2^-480 (float64) or 2^-50 (float32): torch squares entries that underflow, so
+    /// its norm of [0, 0, 1e-310] is 0 and its gradient the mask's 0, where the norm is 1e-310 and the gradient [0, 0, 1]
+    /// (`fuzz adversarial 25/129`, `26/263`); there s is at least 2^-734 (float64) or 2^-100 (float32), as ours, so 1/s
+    /// leaves the tangent t/s finite and the smallest subnormal over s still has a normal square.
     /// </summary>
     static TT Scaled(TT x, long[] dims, bool keepDim, Func<TT, TT> norm)
     {
-        double bound = Math.ScaleB(1.0, x.dtype == ScalarType.Float32 ? 50 : 480);
+        bool single = x.dtype == ScalarType.Float32;
+        double bound = Math.ScaleB(1.0, single ? 50 : 480), tinyBound = Math.ScaleB(1.0, single ? -50 : -480);
+        double smallestScale = Math.ScaleB(1.0, single ? -100 : -734);
         if (x.numel() == 0 || dims.Length == 0) return norm(x);
         var largest = x.detach().abs().amax(dims, keepdim: true);
         var huge = largest.gt(bound).logical_and(largest.isfinite());
-        if (!huge.any().item<bool>()) return norm(x);
-        var scale = torch.where(huge, torch.pow(torch.full_like(largest, 2.0), largest.log2().floor()), torch.ones_like(largest));
+        var tiny = largest.gt(0.0).logical_and(largest.lt(tinyBound));
+        var rescaled = huge.logical_or(tiny);
+        if (!rescaled.any().item<bool>()) return norm(x);
+        var exponent = largest.clamp_min(smallestScale).log2().floor();
+        var scale = torch.where(rescaled, torch.pow(torch.full_like(largest, 2.0), exponent), torch.ones_like(largest));
         var result = norm(x / scale);
         return result * (keepDim ? scale : scale.amax(dims, keepdim: false));
     }

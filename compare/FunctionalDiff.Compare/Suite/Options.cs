@@ -20,9 +20,10 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
     /// <summary>The fuzzer's input distribution (`fuzz --inputs adversarial`): edge values instead of benign ones.</summary>
     public bool Adversarial { get; init; }
 
-    /// <summary>The fuzzer's op surface (`fuzz --ops classic`): only the ops drawn before the whole public surface was, so
-    /// programs found then are drawn again as they were.</summary>
-    public bool ClassicOps { get; init; }
+    /// <summary>The fuzzer's op surface (`fuzz --ops full|wide|classic`): everything (the default), the surface drawn up to
+    /// branch edges6, or only the ops drawn before the whole public surface was, so programs found then are drawn again as
+    /// they were.</summary>
+    public Fuzz.OpSurface Ops { get; init; } = Fuzz.OpSurface.Full;
 
     /// <summary>The usage text.</summary>
     public const string Usage =
@@ -33,7 +34,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         "       FunctionalDiff.Compare bench --linalg [--quick] [--thread-time]\n" +
         "       FunctionalDiff.Compare bench --conv [--quick]\n" +
         "       FunctionalDiff.Compare bench --vmap [--quick] [--thread-time]\n" +
-        "       FunctionalDiff.Compare fuzz [--programs N] [--seed S] [--start K] [--dtype float32|float64|both] [--inputs benign|adversarial] [--ops full|classic] [--in-process] [--quiet]";
+        "       FunctionalDiff.Compare fuzz [--programs N] [--seed S] [--start K] [--dtype float32|float64|both] [--inputs benign|adversarial] [--ops full|wide|classic] [--in-process] [--quiet]";
 
     /// <summary>Parses the options; unknown words raise ArgumentException with the usage text.</summary>
     public static Options Parse(IReadOnlyList<string> args)
@@ -45,7 +46,8 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         string? abortAt = null;
         int? programs = null;
         int seed = 1, start = 0;
-        bool adversarial = false, classicOps = false;
+        bool adversarial = false;
+        var ops = Fuzz.OpSurface.Full;
         for (int i = 0; i < args.Count; i++)
         {
             string Next() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value\n{Usage}");
@@ -77,17 +79,18 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
                     };
                     break;
                 case "--ops":
-                    classicOps = Next() switch
+                    ops = Next() switch
                     {
-                        "full" => false,
-                        "classic" => true,
+                        "full" => Fuzz.OpSurface.Full,
+                        "wide" => Fuzz.OpSurface.Wide,
+                        "classic" => Fuzz.OpSurface.Classic,
                         var other => throw new ArgumentException($"unknown op surface '{other}'\n{Usage}"),
                     };
                     break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'\n{Usage}");
             }
         }
-        return new Options(filters.ToArray(), dtypes, results, isolated, quiet) { AbortAt = abortAt, Programs = programs, Seed = seed, Start = start, Adversarial = adversarial, ClassicOps = classicOps };
+        return new Options(filters.ToArray(), dtypes, results, isolated, quiet) { AbortAt = abortAt, Programs = programs, Seed = seed, Start = start, Adversarial = adversarial, Ops = ops };
     }
 
     static int Count(string text, string option) =>
@@ -102,7 +105,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         if (AbortAt != null) { yield return "--abort-at"; yield return AbortAt; }
         if (Programs != null) { yield return "--programs"; yield return Programs.Value.ToString(); yield return "--seed"; yield return Seed.ToString(); yield return "--start"; yield return Start.ToString(); }
         if (Adversarial) { yield return "--inputs"; yield return "adversarial"; }
-        if (ClassicOps) { yield return "--ops"; yield return "classic"; }
+        if (Ops != Fuzz.OpSurface.Full) { yield return "--ops"; yield return Ops == Fuzz.OpSurface.Wide ? "wide" : "classic"; }
     }
 
     /// <summary>The (case, dtype) pairs selected, in a fixed order shared by parent and workers.</summary>
