@@ -206,13 +206,7 @@ module Convolution =
         let stride = poolStride kernelSize stride
         let body (x: Expr) =
             let p = patches op kernelSize stride padding dilation true x
-            // Select each window's winner by its index, a constant of the derivative, so the cotangent
-            // reaches that one entry even at ties (the max reduction would share it).
             let count = p.Dims.[2]
-            let largest = Expr.argmax 2 true p
-            // A window whose entries are all -inf ties with its -inf padding, and the padding may come first;
-            // torch's index is then the window's first entry inside the input (it starts from there and moves
-            // only to a strictly larger one), so the cotangent reaches the input (`fuzz adversarial 6/87`).
             let (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernelSize, stride, padding, dilation
             let ho, wo = p.Dims.[3], p.Dims.[4]
             let firstInside (size: int) (taps: int) (step: int) (pad: int) (gap: int) (o: int) =
@@ -221,16 +215,30 @@ module Convolution =
                 Array.init (ho * wo) (fun k ->
                     float (firstInside x.Dims.[2] kh sh ph dh (k / wo) * kw + firstInside x.Dims.[3] kw sw pw dw (k % wo)))
             let firstInBounds = Expr.constant (Tensor.FromArray(firstInBounds, [| 1; 1; 1; ho; wo |])) |> Expr.cast x.DType
-            let allNegativeInfinity = Expr.eq (Expr.maxAxes [| 2 |] true p) (Expr.scalar x.DType -infinity)
-            // A NaN is larger than everything to torch, and every NaN it meets moves its index again: the last NaN wins.
-            let isNaN = Expr.ne p p
-            let lastNaN = Expr.scalar x.DType (float (count - 1)) - Expr.argmax 2 true (Expr.flip [| 2 |] isNaN)
-            let anyNaN = Expr.eq (Expr.maxAxes [| 2 |] true isNaN) (Expr.scalar x.DType 1.0)
-            let winner = Expr.where anyNaN lastNaN (Expr.where allNegativeInfinity firstInBounds largest)
-            // The winner is read by gather, which keeps its bits: a masked sum over the window added +0 to
-            // it, so a winning −0 came out +0 (`fuzz adversarial 21/201`: 0.288 over the max pool of −0 is
-            // −∞ in torch, was +∞ in ours). Gather's derivative is the same one-entry selection.
-            Expr.gather 2 winner p |> Expr.reshape (Shape.reduced p.Dims [| 2 |] false)
+            // Each window's winner as its index, a constant of the derivative, so the cotangent reaches that one
+            // entry even at ties (the max reduction would share it). A function of the patches, so the rule below
+            // builds the same nodes again from its own argument (under vmap, from each example's patches).
+            let winnerOf (p: Expr) =
+                let largest = Expr.argmax 2 true p
+                // A window whose entries are all -inf ties with its -inf padding, and the padding may come first;
+                // torch's index is then the window's first entry inside the input (it starts from there and moves
+                // only to a strictly larger one), so the cotangent reaches the input (`fuzz adversarial 6/87`).
+                let allNegativeInfinity = Expr.eq (Expr.maxAxes [| 2 |] true p) (Expr.scalar p.DType -infinity)
+                // A NaN is larger than everything to torch, and every NaN it meets moves its index again: the last NaN wins.
+                let isNaN = Expr.ne p p
+                let lastNaN = Expr.scalar p.DType (float (count - 1)) - Expr.argmax 2 true (Expr.flip [| 2 |] isNaN)
+                let anyNaN = Expr.eq (Expr.maxAxes [| 2 |] true isNaN) (Expr.scalar p.DType 1.0)
+                Expr.where anyNaN lastNaN (Expr.where allNegativeInfinity firstInBounds largest)
+            let positions = Expr.constant (Tensor.FromArray(Array.init count float, [| 1; 1; count; 1; 1 |])) |> Expr.cast x.DType
+            // The cotangent goes to the winner by a mask over the window, an elementwise pass that fuses: gather's
+            // own rule, a scatter-add into the patches, cost about half the pooling gradient's time.
+            let rule =
+                CustomRules.register op (fun p g ->
+                    Expr.where (Expr.eq positions (winnerOf p)) (Expr.broadcastTo p.Dims g) (Expr.zerosLike p))
+            // The winner is read by gather, which keeps its bits: a masked sum over the window added +0 to it, so
+            // a winning −0 came out +0 (`fuzz adversarial 21/201`: 0.288 over the max pool of −0 is −∞ in torch,
+            // was +∞ in ours).
+            Expr.custom rule p (Expr.gather 2 (winnerOf p) p) |> Expr.reshape (Shape.reduced p.Dims [| 2 |] false)
         batched op 4 "[N, C, H, W]" body input
 
     /// torch.nn.functional.avg_pool2d over [N, C, H, W] (or [C, H, W]) with torch's defaults

@@ -104,4 +104,35 @@ let tests =
             patchCase "padding, stride and dilation" 1 2 9 11 (3, 2) (2, 3) (1, 1) (2, 1)
             patchCase "long runs with padding 1" 1 2 6 34 (3, 3) (1, 1) (1, 1) (1, 1)
         ]
+        test "max pool's gradient reaches each window's winner by a mask, with no scatter-add, and equals a loop over the windows" {
+            // 2×2 windows that tile a [2, 3, 8, 8] input; ties and a −∞ window among the values
+            let random = Random 41
+            let data = Array.init (2 * 3 * 8 * 8) (fun i -> if i % 29 = 0 then Double.NegativeInfinity else float (random.Next 5))
+            let x = Expr.variable "x" [| 2; 3; 8; 8 |] DType.Float64
+            let weights = Array.init (2 * 3 * 4 * 4) (fun i -> 0.5 + float i)
+            let gradient =
+                Diff.grad (fun v ->
+                    Expr.sum (Convolution.maxPool2d (2, 2) (0, 0) (0, 0) (1, 1) v * Expr.constant (Tensor.FromArray(weights, [| 2; 3; 4; 4 |])))) x
+            let plan = Planner.compile [| x |] [| gradient |] true
+            let scatters =
+                plan.Steps |> Array.filter (fun step ->
+                    match step with
+                    | Step.Write(node, _, _) | Step.Kernel(node, _, _) -> OpName.name node.Op = "scatter_add"
+                    | Step.Fused _ | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.View _
+                    | Step.Unfold _ | Step.Fold _ | Step.Loop _ | Step.FoldProduct _ -> false)
+            Expect.equal scatters.Length 0 "no scatter-add in the gradient"
+            let ours = (plan.Run([| Tensor.FromArray(data, [| 2; 3; 8; 8 |]) |], null)).[0].ToDoubleArray()
+            // torch's winner: the first largest entry of the window in row-major order (an all −∞ window: its first)
+            let expected = Array.zeroCreate data.Length
+            for n in 0 .. 1 do
+                for c in 0 .. 2 do
+                    for i in 0 .. 3 do
+                        for j in 0 .. 3 do
+                            let at (a: int) (b: int) = ((n * 3 + c) * 8 + 2 * i + a) * 8 + 2 * j + b
+                            let mutable best = at 0 0
+                            for a, b in [ 0, 1; 1, 0; 1, 1 ] do
+                                if data.[at a b] > data.[best] then best <- at a b
+                            expected.[best] <- weights.[((n * 3 + c) * 4 + i) * 4 + j]
+            Expect.equal ours expected "the weight of each window at its winner, 0 elsewhere"
+        }
     ]
