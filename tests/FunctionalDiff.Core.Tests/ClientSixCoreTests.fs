@@ -6,14 +6,10 @@ module FunctionalDiff.Core.Tests.ClientSixCoreTests
 open System
 open Expecto
 open FunctionalDiff.Core
+open FunctionalDiff.Core.Tests.GraphTestSupport
 
-let private values (t: Expr) = (Eval.eval t).ToDoubleArray()
-
-let private close (tolerance: float) (expected: float[]) (actual: float[]) (what: string) =
-    Expect.equal actual.Length expected.Length (what + ": length")
-    for i in 0 .. expected.Length - 1 do
-        Expect.isTrue (abs (actual.[i] - expected.[i]) <= tolerance * (1.0 + abs expected.[i]))
-            (sprintf "%s[%d]: expected %g, got %g" what i expected.[i] actual.[i])
+// GraphTestSupport's check, with the expected values first as this file reads them
+let private close (tolerance: float) (expected: float[]) (actual: float[]) (what: string) = expectClose tolerance actual expected what
 
 let private data (n: int) (salt: int) = Array.init n (fun i -> 1.5 * sin (1.7 * float i + 0.3 + float salt))
 
