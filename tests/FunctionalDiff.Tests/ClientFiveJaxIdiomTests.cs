@@ -256,18 +256,6 @@ public class ClientFiveJaxIdiomTests
         Close(numeric, [.. dp.Eval().ToDoubleArray(), .. dv.Eval().ToDoubleArray()], 1e-8);
     }
 
-    /// <summary>erf by its Maclaurin series: for |x| ≤ 3 the terms' cancellation costs at most e^{x²}·1e-16, about 1e-12.</summary>
-    static double Erf(double x)
-    {
-        double term = x, sum = x;
-        for (int n = 1; n < 200; n++)
-        {
-            term *= -x * x / n;
-            sum += term / (2 * n + 1);
-        }
-        return 2 / Math.Sqrt(Math.PI) * sum;
-    }
-
     [Fact]
     public void JaxNnActivationsMatchTheirFormulas()
     {

@@ -457,18 +457,6 @@ public class ClientSixAttentionTests
         Assert.StartsWith("LayerNorm: ", Assert.ThrowsAny<ArgumentException>(() => Nn.LayerNorm(x, [4], Tensor.Ones(3))).Message);
     }
 
-    /// <summary>erf by its Maclaurin series, which converges to double precision for |x| ≤ 3 in under 60 terms.</summary>
-    static double Erf(double x)
-    {
-        double term = x, sum = x;
-        for (int n = 1; n < 80; n++)
-        {
-            term *= -x * x / n;
-            sum += term / (2 * n + 1);
-        }
-        return 2 / Math.Sqrt(Math.PI) * sum;
-    }
-
     [Fact]
     public void GeluInBothFormsIsTorchs()
     {

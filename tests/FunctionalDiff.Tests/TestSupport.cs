@@ -69,4 +69,21 @@ public static class TestSupport
 
     /// <summary>A float64 tensor of the shape holding <see cref="Values"/>.</summary>
     public static Tensor T(int[] shape, int salt = 0) => Tensor.FromArray(Values(shape.Aggregate(1, (a, b) => a * b), salt), shape);
+
+    /// <summary>erf by its Maclaurin series (small |x|) or its continued fraction (large |x|), written in doubles: a reference independent of the library's Chebyshev kernels.</summary>
+    public static double Erf(double x)
+    {
+        double a = Math.Abs(x);
+        if (a < 2.5)
+        {
+            double term = a, sum = a;
+            for (int n = 1; n < 200; n++) { term *= -a * a / n; sum += term / (2 * n + 1); }
+            return Math.Sign(x) * sum * 2 / Math.Sqrt(Math.PI);
+        }
+        // erfc by the continued fraction, evaluated from the back
+        double f = 0;
+        for (int k = 120; k >= 1; k--) f = k / 2.0 / (a + f);
+        double erfc = Math.Exp(-a * a) / Math.Sqrt(Math.PI) / (a + f);
+        return Math.Sign(x) * (1 - erfc);
+    }
 }

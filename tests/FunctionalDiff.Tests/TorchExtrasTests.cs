@@ -24,23 +24,6 @@ public class TorchExtrasTests
             Close(x[i] == 0 ? 1.0 : Math.Sin(Math.PI * x[i]) / (Math.PI * x[i]), sinc[i], 1e-15, $"sinc({x[i]})");
     }
 
-    /// <summary>erf by its Maclaurin series (small |x|) or its continued fraction (large |x|), written here in doubles.</summary>
-    static double Erf(double x)
-    {
-        double a = Math.Abs(x);
-        if (a < 2.5)
-        {
-            double term = a, sum = a;
-            for (int n = 1; n < 200; n++) { term *= -a * a / n; sum += term / (2 * n + 1); }
-            return Math.Sign(x) * sum * 2 / Math.Sqrt(Math.PI);
-        }
-        // erfc by the continued fraction, evaluated from the back
-        double f = 0;
-        for (int k = 120; k >= 1; k--) f = k / 2.0 / (a + f);
-        double erfc = Math.Exp(-a * a) / Math.Sqrt(Math.PI) / (a + f);
-        return Math.Sign(x) * (1 - erfc);
-    }
-
     [Fact]
     public void ErfinvInvertsErfAndHasItsClosedFormDerivative()
     {
