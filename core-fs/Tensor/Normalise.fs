@@ -1,6 +1,7 @@
 /// Softmax and log-softmax along one axis: the kernels of the two primitives. Each run along the
 /// axis is shifted by its maximum before exp, so nothing overflows, and is computed in float64 in
-/// either dtype, so a float32 result is the float64 one rounded once.
+/// either dtype, so a float32 result is the float64 one rounded once (its terms by float32's exp
+/// series, within a two-hundredth of its half ulp).
 namespace FunctionalDiff.Core
 
 open System
@@ -39,42 +40,44 @@ module Normalise =
                         result.[first + r * inner] <- 'T.CreateTruncating(e / total)
 
     /// One run of consecutive entries (the axis innermost, the common case), by vector kernels
-    /// in float64: the maximum, x − max, the exponential and the sum each a pass over a float64
-    /// copy of the run, so a float32 result is still the float64 one rounded once. The same
+    /// in float64: for float64, the maximum, x − max, the exponential and the sum each a pass over
+    /// a copy of the run; for float32, three passes (below). The same
     /// arithmetic as `runsInto` gives the same edge semantics (a NaN or an infinite maximum makes
     /// the run NaN); only the sum adds in SpanKernels' lane order. `work` and `exps` hold at least
     /// the run's length.
     let private contiguousRun<'T when 'T :> IFloatingPointIeee754<'T>>
         (logarithm: bool) (x: ReadOnlySpan<'T>) (y: Span<'T>) (work: float[]) (exps: float[]) =
         let n = x.Length
-        let shifted = Span(work, 0, n)
-        let single = Type.op_Equality(typeof<'T>, typeof<float32>)
-        // float32 rows: the maximum over the float32 entries (exact, as over their widened values),
-        // then widened minus it in one pass, and at the end the last operation and the rounding to
-        // float32 in one pass: the same float64 operations as over a float64 copy, two passes fewer
-        if single then
+        if Type.op_Equality(typeof<'T>, typeof<float32>) then
+            // float32 rows: the maximum over the float32 entries (exact, as over their widened
+            // values), then the terms and their sum in one pass, with float32's exp series (see
+            // Transcendental.expShiftedSum32), then the last operation and the rounding in one
+            // pass: each result within a hair of the float64 one rounded once
             let x32 = MemoryMarshal.CreateReadOnlySpan(&Unsafe.As<'T, float32>(&MemoryMarshal.GetReference x), n)
-            SpanKernels.widenMinus x32 (float (SpanKernels.max x32)) shifted
+            let y32 = MemoryMarshal.CreateSpan(&Unsafe.As<'T, float32>(&MemoryMarshal.GetReference y), n)
+            let maximum = float (SpanKernels.max x32)
+            if logarithm then
+                let total = Transcendental.expShiftedSum32 x32 maximum Span.Empty
+                SpanKernels.shiftedNarrow x32 maximum (Math.Log total) y32
+            else
+                let terms = Span(work, 0, n)
+                let total = Transcendental.expShiftedSum32 x32 maximum terms
+                SpanKernels.narrowDivided (Span<float>.op_Implicit terms) total y32
         else
+            let shifted = Span(work, 0, n)
             for r in 0 .. n - 1 do
                 shifted.[r] <- Double.CreateTruncating x.[r]
             let maximum = SpanKernels.max (Span<float>.op_Implicit shifted)
             SpanKernels.subtractScalar (Span<float>.op_Implicit shifted) maximum shifted
-        if logarithm then
-            let e = Span(exps, 0, n)
-            Elementwise.expRun (Span<float>.op_Implicit shifted) e
-            let logTotal = Math.Log(SpanKernels.sum (Span<float>.op_Implicit e))
-            if single then
-                SpanKernels.narrowMinus (Span<float>.op_Implicit shifted) logTotal (MemoryMarshal.CreateSpan(&Unsafe.As<'T, float32>(&MemoryMarshal.GetReference y), n))
-            else
+            if logarithm then
+                let e = Span(exps, 0, n)
+                Elementwise.expRun (Span<float>.op_Implicit shifted) e
+                let logTotal = Math.Log(SpanKernels.sum (Span<float>.op_Implicit e))
                 for r in 0 .. n - 1 do
                     y.[r] <- 'T.CreateTruncating(shifted.[r] - logTotal)
-        else
-            Elementwise.expRun (Span<float>.op_Implicit shifted) shifted
-            let total = SpanKernels.sum (Span<float>.op_Implicit shifted)
-            if single then
-                SpanKernels.narrowDivided (Span<float>.op_Implicit shifted) total (MemoryMarshal.CreateSpan(&Unsafe.As<'T, float32>(&MemoryMarshal.GetReference y), n))
             else
+                Elementwise.expRun (Span<float>.op_Implicit shifted) shifted
+                let total = SpanKernels.sum (Span<float>.op_Implicit shifted)
                 for r in 0 .. n - 1 do
                     y.[r] <- 'T.CreateTruncating(shifted.[r] / total)
 

@@ -509,6 +509,25 @@ module internal SpanKernels =
         let v = Vector256.Create s
         narrowWith (fun a -> a - v) (fun a -> a - s) x y
 
+    /// y = (x widened − m) − s rounded to float32: the float64 operations of widenMinus then
+    /// narrowMinus, in one pass (a float32 log-softmax row's last step).
+    let shiftedNarrow (x: ReadOnlySpan<float32>) (m: float) (s: float) (y: Span<float32>) =
+        let n = x.Length
+        let rx = &MemoryMarshal.GetReference x
+        let ry = &MemoryMarshal.GetReference y
+        let vm, vs = Vector256.Create m, Vector256.Create s
+        let mutable i = 0
+        if Vector256.IsHardwareAccelerated then
+            while i + 8 <= n do
+                let v = Vector256.LoadUnsafe(&rx, unativeint i)
+                let low = (Vector256.WidenLower v - vm) - vs
+                let high = (Vector256.WidenUpper v - vm) - vs
+                (Vector256.Narrow(low, high)).StoreUnsafe(&ry, unativeint i)
+                i <- i + 8
+        while i < n do
+            Unsafe.Add(&ry, i) <- float32 ((float (Unsafe.Add(&rx, i)) - m) - s)
+            i <- i + 1
+
     /// y = −|x| (NaN stays NaN).
     let negativeAbs<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =
         if is32<'T> () then negativeAbs32 (read x) (write y)

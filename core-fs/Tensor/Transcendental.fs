@@ -464,3 +464,96 @@ module internal Transcendental =
     /// tanh over float32 (see tanh32By256 for its edges).
     let tanh32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
         if use512 then tanh32By512 x y else tanh32By256 x y
+
+    // ------------------------------------------------ the terms of a float32 softmax row
+
+    // A float32 softmax or log-softmax row rounds once to float32 at its end, so its terms
+    // e^(x − max) need float32's precision, not float64's: exp32's seven-term series (within
+    // 3e-10 of each term, a two-hundredth of float32's half ulp) in place of the fourteen-term
+    // float64 exp, and one pass that widens, exponentiates and sums, in place of a widening
+    // pass, a copy through the float64 exp's domain check and a sum. Lane j of eight sums the
+    // terms whose index is j mod 8 and the lanes add in a fixed tree at the end, at either
+    // vector width, so a row's sum is the same bits on every machine.
+
+    /// The eight-lane sum's last step, in its fixed order.
+    let inline private laneTree (l: int -> float) =
+        ((l 0 + l 1) + (l 2 + l 3)) + ((l 4 + l 5) + (l 6 + l 7))
+
+    /// Which of eight lanes hold one of the `count` entries left at a row's end.
+    let private laneIndices = [| 0L .. 7L |]
+
+    /// e^(v − shift) with v − shift held at -200 from below: the float32 result is 0 there
+    /// whichever tiny term stands in. NaN passes MaxNative (its second operand), so a NaN or
+    /// infinite maximum makes the row NaN, as torch's. (Inline functions, not local closures:
+    /// a closure over vectors is a call per vector.)
+    let inline private shiftedTerm512 c0 c1 c2 c3 c4 c5 c6 (shift: Vector512<float>) (low: Vector512<float>) (v: Vector512<float>) =
+        let struct (scale, r) = reduceExp32By512 (Vector512.MaxNative(low, v - shift))
+        fma512 scale (expm1Series32By512 c0 c1 c2 c3 c4 c5 c6 r) scale
+
+    /// shiftedTerm512 on Vector256.
+    let inline private shiftedTerm256 c0 c1 c2 c3 c4 c5 c6 (shift: Vector256<float>) (low: Vector256<float>) (v: Vector256<float>) =
+        let struct (scale, r) = reduceExp32 (Vector256.MaxNative(low, v - shift))
+        fma scale (expm1Series32 c0 c1 c2 c3 c4 c5 c6 r) scale
+
+    let internal expShiftedSum32By512 (x: ReadOnlySpan<float32>) (m: float) (exps: Span<float>) : float =
+        let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32By512 ()
+        let shift, low = splat512 m, splat512 -200.0
+        let keep = not exps.IsEmpty
+        let n = x.Length
+        let mutable acc = Vector512<float>.Zero
+        let mutable i = 0
+        while i + 8 <= n do
+            let e = shiftedTerm512 c0 c1 c2 c3 c4 c5 c6 shift low (Vector512.WidenLower(Vector256.Create<float32>(x.Slice(i, 8)).ToVector512Unsafe()))
+            acc <- acc + e
+            if keep then e.CopyTo(exps.Slice(i, 8))
+            i <- i + 8
+        if i < n then
+            let count = n - i
+            let mutable v = Vector256<float32>.Zero
+            for k in 0 .. count - 1 do
+                v <- v.WithElement(k, x.[i + k])
+            let e = shiftedTerm512 c0 c1 c2 c3 c4 c5 c6 shift low (Vector512.WidenLower(v.ToVector512Unsafe()))
+            let inside = Vector512.LessThan(Vector512.Create<int64>(laneIndices), Vector512.Create(int64 count)).AsDouble()
+            acc <- acc + Vector512.ConditionalSelect(inside, e, Vector512<float>.Zero)
+            if keep then
+                for k in 0 .. count - 1 do
+                    exps.[i + k] <- e.GetElement k
+        laneTree acc.GetElement
+
+    let internal expShiftedSum32By256 (x: ReadOnlySpan<float32>) (m: float) (exps: Span<float>) : float =
+        let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32 ()
+        let shift, low = splat m, splat -200.0
+        let keep = not exps.IsEmpty
+        let n = x.Length
+        // lanes 0-3 and 4-7 of the eight
+        let mutable accLow = Vector256<float>.Zero
+        let mutable accHigh = Vector256<float>.Zero
+        let mutable i = 0
+        while i + 8 <= n do
+            let v = Vector256.Create<float32>(x.Slice(i, 8))
+            let eLow, eHigh = shiftedTerm256 c0 c1 c2 c3 c4 c5 c6 shift low (Vector256.WidenLower v), shiftedTerm256 c0 c1 c2 c3 c4 c5 c6 shift low (Vector256.WidenUpper v)
+            accLow <- accLow + eLow
+            accHigh <- accHigh + eHigh
+            if keep then store eLow eHigh exps i
+            i <- i + 8
+        if i < n then
+            let count = n - i
+            let mutable v = Vector256<float32>.Zero
+            for k in 0 .. count - 1 do
+                v <- v.WithElement(k, x.[i + k])
+            let eLow, eHigh = shiftedTerm256 c0 c1 c2 c3 c4 c5 c6 shift low (Vector256.WidenLower v), shiftedTerm256 c0 c1 c2 c3 c4 c5 c6 shift low (Vector256.WidenUpper v)
+            let lanes = Vector256.Create(int64 count)
+            let insideLow = Vector256.LessThan(Vector256.Create(0L, 1L, 2L, 3L), lanes).AsDouble()
+            let insideHigh = Vector256.LessThan(Vector256.Create(4L, 5L, 6L, 7L), lanes).AsDouble()
+            accLow <- accLow + Vector256.ConditionalSelect(insideLow, eLow, Vector256<float>.Zero)
+            accHigh <- accHigh + Vector256.ConditionalSelect(insideHigh, eHigh, Vector256<float>.Zero)
+            if keep then
+                for k in 0 .. count - 1 do
+                    exps.[i + k] <- if k < 4 then eLow.GetElement k else eHigh.GetElement(k - 4)
+        laneTree (fun k -> if k < 4 then accLow.GetElement k else accHigh.GetElement(k - 4))
+
+    /// Σ e^(x_k − m) over a float32 row x widened to float64, m its maximum, each term by the
+    /// float32 exp's series; the terms are also written to `exps` unless it is empty (it holds
+    /// at least x's length then). The terms of float32 softmax and log-softmax rows.
+    let expShiftedSum32 (x: ReadOnlySpan<float32>) (m: float) (exps: Span<float>) : float =
+        if use512 then expShiftedSum32By512 x m exps else expShiftedSum32By256 x m exps

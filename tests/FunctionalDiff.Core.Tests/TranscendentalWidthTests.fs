@@ -1,4 +1,4 @@
-/// The float32 exp and tanh, and the float64 exp and tanh, give the same bits on Vector512 as on Vector256: the wide kernels run
+/// The float32 exp and tanh, the float64 exp and tanh, and the sum of a float32 softmax row's terms give the same bits on Vector512 as on Vector256: the wide kernels run
 /// the same IEEE operations per lane, so the width the CPU offers never changes a result (and the
 /// accuracy tests of the float32 kernels hold for both).
 module FunctionalDiff.Core.Tests.TranscendentalWidthTests
@@ -57,6 +57,38 @@ let tests =
             sameBits "tanh" (fun x y -> Transcendental.tanh32By512 (ReadOnlySpan<float32> x) (Span<float32> y)) (fun x y -> Transcendental.tanh32By256 (ReadOnlySpan<float32> x) (Span<float32> y))
         testCase "float64 tanh: Vector512 gives Vector256's bits" <| fun () ->
             sameBits64 "tanh" (fun x y -> Transcendental.tanhBy512 (ReadOnlySpan<float> x) (Span<float> y)) (fun x y -> Transcendental.tanhBy256 (ReadOnlySpan<float> x) (Span<float> y))
+        testCase "a float32 softmax row's terms and their sum: Vector512 gives Vector256's bits, and both are e^(x − max) to 3e-10" <| fun () ->
+            // rows of every length up to 40 (the tails) and a long one, with their maximum, an infinite one and a NaN one
+            let random = Random(7)
+            let rows =
+                [ for length in [ yield! [ 1 .. 40 ]; 1000 ] ->
+                      Array.init length (fun _ -> float32 (random.NextDouble() * 60.0 - 40.0))
+                  yield Array.append (Array.init 20 (fun k -> float32 (-3 * k))) [| -250.0f; Single.NegativeInfinity |]
+                  yield [| 1.0f; Single.PositiveInfinity; 2.0f |]
+                  yield [| 1.0f; Single.NaN; 2.0f |] ]
+            for row in rows do
+                let m = row |> Array.fold (fun m v -> if Single.IsNaN v || Single.IsNaN m then Single.NaN else max m v) Single.NegativeInfinity |> float
+                let termsA, termsB = Array.zeroCreate<float> row.Length, Array.zeroCreate<float> row.Length
+                let sumA = Transcendental.expShiftedSum32By512 (ReadOnlySpan<float32> row) m (Span<float> termsA)
+                let sumB = Transcendental.expShiftedSum32By256 (ReadOnlySpan<float32> row) m (Span<float> termsB)
+                let withoutTerms = Transcendental.expShiftedSum32By512 (ReadOnlySpan<float32> row) m Span<float>.Empty
+                if BitConverter.DoubleToInt64Bits sumA <> BitConverter.DoubleToInt64Bits sumB
+                   || BitConverter.DoubleToInt64Bits sumA <> BitConverter.DoubleToInt64Bits withoutTerms then
+                    failtestf "row of %d: sum %.17g on Vector512, %.17g on Vector256, %.17g without the terms" row.Length sumA sumB withoutTerms
+                for i in 0 .. row.Length - 1 do
+                    if BitConverter.DoubleToInt64Bits termsA.[i] <> BitConverter.DoubleToInt64Bits termsB.[i] then
+                        failtestf "row of %d, term %d: %.17g on Vector512, %.17g on Vector256" row.Length i termsA.[i] termsB.[i]
+                let expected = row |> Array.map (fun v -> Math.Exp(float v - m))
+                if Double.IsFinite m then
+                    for i in 0 .. row.Length - 1 do
+                        // below e^-200 the term is e^-200 (its float32 share rounds to 0 either way)
+                        let reference = max expected.[i] (Math.Exp -200.0)
+                        if abs (termsA.[i] - reference) > 3e-10 * reference then
+                            failtestf "row of %d, e^(%g - %g): %.17g, Math.Exp %.17g" row.Length row.[i] m termsA.[i] reference
+                    let total = Array.sum expected
+                    if abs (sumA - total) > 3e-10 * total then failtestf "row of %d: sum %.17g, reference %.17g" row.Length sumA total
+                else
+                    Expect.isTrue (Double.IsNaN sumA) (sprintf "a row whose maximum is %g sums to NaN" m)
         testCase "float64 exp: Vector512 gives Vector256's bits, up to the ends of its domain |x| ≤ 708" <| fun () ->
             // the exp kernel's domain is wider than tanh's: the same inputs scaled out to ±708, and the ends
             let wide = Array.append [| 708.0; -708.0; 707.9; -707.9; 354.0; -1e-300 |] (inputs64 |> Array.map (fun v -> v * 35.0))
