@@ -524,7 +524,11 @@ module Elementwise =
                 if not slope then geluFinish b e
                 else
                     SpanKernels.negativeSquare (Span<float>.op_Implicit h) h
-                    singleOrIsolated SingleFunction.Exp (Span<float>.op_Implicit h) h
+                    // e^(−h²) ≤ 1 and the slope rounds to float32 at the end: float32's series
+                    // (held at −200: where it stands in for a smaller term, |x| > 20, both terms of
+                    // the slope are far below float32's least value and keep the sign they had)
+                    if wide then singleOrIsolated SingleFunction.Exp (Span<float>.op_Implicit h) h
+                    else Transcendental.expFor32 (Span<float>.op_Implicit h) h
                     geluSlopeFinish b e (Span<float>.op_Implicit h) scale density
                 let ys = y.Slice(start, count)
                 if wide then (Span<float>.op_Implicit b).CopyTo(MemoryMarshal.CreateSpan(&Unsafe.As<'T, float>(&MemoryMarshal.GetReference ys), count))

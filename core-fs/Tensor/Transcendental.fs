@@ -465,6 +465,50 @@ module internal Transcendental =
     let tanh32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
         if use512 then tanh32By512 x y else tanh32By256 x y
 
+    // ------------------------------------------------ float64 values bound for a float32 result
+
+    let internal expFor32By512 (x: ReadOnlySpan<float>) (y: Span<float>) =
+        let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32By512 ()
+        let limit = splat512 200.0
+        let inline f (v: Vector512<float>) =
+            let struct (scale, r) = reduceExp32By512 (Vector512.MinNative(limit, Vector512.MaxNative(-limit, v)))
+            fma512 scale (expm1Series32By512 c0 c1 c2 c3 c4 c5 c6 r) scale
+        let n = x.Length
+        let mutable i = 0
+        while i + 8 <= n do
+            (f (Vector512.Create<float>(x.Slice(i, 8)))).CopyTo(y.Slice(i, 8))
+            i <- i + 8
+        if i < n then
+            let mutable v = Vector512<float>.Zero
+            for k in 0 .. n - i - 1 do
+                v <- v.WithElement(k, x.[i + k])
+            let r = f v
+            for k in 0 .. n - i - 1 do
+                y.[i + k] <- r.GetElement k
+
+    let internal expFor32By256 (x: ReadOnlySpan<float>) (y: Span<float>) =
+        let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32 ()
+        let n = x.Length
+        let mutable i = 0
+        while i + 4 <= n do
+            (exp32Vector c0 c1 c2 c3 c4 c5 c6 (load x i)).CopyTo(y.Slice(i, 4))
+            i <- i + 4
+        if i < n then
+            let mutable v = Vector256<float>.Zero
+            for k in 0 .. n - i - 1 do
+                v <- v.WithElement(k, x.[i + k])
+            let r = exp32Vector c0 c1 c2 c3 c4 c5 c6 v
+            for k in 0 .. n - i - 1 do
+                y.[i + k] <- r.GetElement k
+
+    /// e^x over float64 values that a float32 result will round, with exp32's series (within
+    /// 3e-10 relative, a two-hundredth of float32's half ulp) and its hold at ±200, beyond which a
+    /// float32 result of e^x alone is 0 or ∞; NaN passes. Any length; y may be x. For the float64
+    /// intermediates of float32 kernels (gelu's slope), where the float64 exp's fourteen terms and
+    /// its domain checks bought digits the result cannot keep.
+    let expFor32 (x: ReadOnlySpan<float>) (y: Span<float>) =
+        if use512 then expFor32By512 x y else expFor32By256 x y
+
     // ------------------------------------------------ the terms of a float32 softmax row
 
     // A float32 softmax or log-softmax row rounds once to float32 at its end, so its terms
