@@ -297,14 +297,15 @@ module Nn =
         let mutable count = 1
         for a in axes do
             count <- count * x.Dims.[a]
-        let scaled, epsilon =
-            if count = 0 then x, Expr.scalar x.DType epsilon
+        let scale, epsilon =
+            if count = 0 then Expr.scalar x.DType 1.0, Expr.scalar x.DType epsilon
             else
                 let largest = Expr.stopGradient (Expr.maxAxes axes true (Expr.abs x))
                 let huge = Expr.gt largest (Expr.scalar x.DType (layerNormScaleAbove x.DType))
                            * Expr.lt largest (Expr.scalar x.DType Double.PositiveInfinity)
                 let scale = Expr.where huge largest (Expr.scalar x.DType 1.0)
-                x / scale, epsilon / Expr.square scale
+                scale, epsilon / Expr.square scale
+        let scaled = x / scale
         // Centred about the first entry over the axes, held (no derivative: the function does not depend on it),
         // before the mean: a constant group is then exactly 0 here, as in torch's running mean, where Σx/n can miss
         // x by an ulp and leave noise that the second derivative amplifies (`fuzz 8/1213`: 1.7e-11 where the closed
@@ -313,10 +314,12 @@ module Nn =
         let shifted =
             if count = 0 then scaled
             else
-                let mutable first = scaled
+                // the first entry sliced from x, then scaled: the same value as a slice of `scaled`,
+                // but `scaled` then has one reader and its division joins the subtraction's pass
+                let mutable first = x
                 for a in axes do
                     first <- Expr.sliceAxis a 0 1 first
-                scaled - Expr.stopGradient first
+                scaled - Expr.stopGradient (first / scale)
         let centred = shifted - Expr.meanAxes axes true shifted
         let variance = Expr.meanAxes axes true (Expr.square centred)
         centred * Expr.rsqrt (variance + epsilon)
