@@ -39,14 +39,12 @@ module Normalise =
                         let e = Math.Exp(Double.CreateTruncating data.[offset + first + r * inner] - maximum)
                         result.[first + r * inner] <- 'T.CreateTruncating(e / total)
 
-    /// One run of consecutive entries (the axis innermost, the common case), by vector kernels
-    /// in float64: for float64, the maximum, x − max, the exponential and the sum each a pass over
-    /// a copy of the run; for float32, three passes (below). The same
-    /// arithmetic as `runsInto` gives the same edge semantics (a NaN or an infinite maximum makes
-    /// the run NaN); only the sum adds in SpanKernels' lane order. `work` and `exps` hold at least
-    /// the run's length.
+    /// One run of consecutive entries (the axis innermost, the common case), by vector kernels in
+    /// float64, three passes in either dtype (below). The same arithmetic as `runsInto` gives the
+    /// same edge semantics (a NaN or an infinite maximum makes the run NaN); only the sum adds in
+    /// the order of Transcendental's eight lanes. `work` holds at least the run's length.
     let private contiguousRun<'T when 'T :> IFloatingPointIeee754<'T>>
-        (logarithm: bool) (x: ReadOnlySpan<'T>) (y: Span<'T>) (work: float[]) (exps: float[]) =
+        (logarithm: bool) (x: ReadOnlySpan<'T>) (y: Span<'T>) (work: float[]) =
         let n = x.Length
         if Type.op_Equality(typeof<'T>, typeof<float32>) then
             // float32 rows: the maximum over the float32 entries (exact, as over their widened
@@ -64,34 +62,29 @@ module Normalise =
                 let total = Transcendental.expShiftedSum32 x32 maximum terms
                 SpanKernels.narrowDivided (Span<float>.op_Implicit terms) total y32
         else
-            let shifted = Span(work, 0, n)
-            for r in 0 .. n - 1 do
-                shifted.[r] <- Double.CreateTruncating x.[r]
-            let maximum = SpanKernels.max (Span<float>.op_Implicit shifted)
-            SpanKernels.subtractScalar (Span<float>.op_Implicit shifted) maximum shifted
+            // float64 rows: the maximum, then the terms and their sum in one pass (the float64
+            // exp, see Transcendental.expShiftedSum64), then the last operation
+            let x64 = MemoryMarshal.CreateReadOnlySpan(&Unsafe.As<'T, float>(&MemoryMarshal.GetReference x), n)
+            let y64 = MemoryMarshal.CreateSpan(&Unsafe.As<'T, float>(&MemoryMarshal.GetReference y), n)
+            let maximum = SpanKernels.max x64
             if logarithm then
-                let e = Span(exps, 0, n)
-                Elementwise.expRun (Span<float>.op_Implicit shifted) e
-                let logTotal = Math.Log(SpanKernels.sum (Span<float>.op_Implicit e))
-                for r in 0 .. n - 1 do
-                    y.[r] <- 'T.CreateTruncating(shifted.[r] - logTotal)
+                let logTotal = Math.Log(Transcendental.expShiftedSum64 x64 maximum Span.Empty)
+                SpanKernels.subtractScalar x64 maximum y64
+                SpanKernels.subtractScalar (Span<float>.op_Implicit y64) logTotal y64
             else
-                Elementwise.expRun (Span<float>.op_Implicit shifted) shifted
-                let total = SpanKernels.sum (Span<float>.op_Implicit shifted)
-                for r in 0 .. n - 1 do
-                    y.[r] <- 'T.CreateTruncating(shifted.[r] / total)
+                let terms = Span(work, 0, n)
+                let total = Transcendental.expShiftedSum64 x64 maximum terms
+                SpanKernels.divideScalar (Span<float>.op_Implicit terms) total y64
 
     /// The runs of one part: rows [part·rowsPerPart, (part + 1)·rowsPerPart), with scratch from the pool.
     let private runsOfPart<'T when 'T :> IFloatingPointIeee754<'T>>
         (logarithm: bool) (data: 'T[]) (offset: int) (outer: int) (length: int) (result: 'T[]) (rowsPerPart: int) (part: int) =
         let work = Buffers.ArrayPool<float>.Shared.Rent length
-        let exps = Buffers.ArrayPool<float>.Shared.Rent length
         try
             for o in part * rowsPerPart .. min outer ((part + 1) * rowsPerPart) - 1 do
-                contiguousRun logarithm (ReadOnlySpan(data, offset + o * length, length)) (Span(result, o * length, length)) work exps
+                contiguousRun logarithm (ReadOnlySpan(data, offset + o * length, length)) (Span(result, o * length, length)) work
         finally
             Buffers.ArrayPool<float>.Shared.Return work
-            Buffers.ArrayPool<float>.Shared.Return exps
 
     /// Every run of a tensor whose axis is innermost, through `contiguousRun`, split over the
     /// worker team by rows once there are enough entries to repay it. The serial case makes no

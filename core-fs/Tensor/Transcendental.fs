@@ -13,8 +13,11 @@
 /// that one rounding, and no element needs a scalar fallback.
 namespace FunctionalDiff.Core
 
+#nowarn "9" // stackalloc: eight lanes of scratch for a softmax row's edge group
+
 open System
 open System.Runtime.Intrinsics
+open Microsoft.FSharp.NativeInterop
 
 /// The vectorised float64 kernels.
 module internal Transcendental =
@@ -595,6 +598,88 @@ module internal Transcendental =
                 for k in 0 .. count - 1 do
                     exps.[i + k] <- if k < 4 then eLow.GetElement k else eHigh.GetElement(k - 4)
         laneTree (fun k -> if k < 4 then accLow.GetElement k else accHigh.GetElement(k - 4))
+
+    // A float64 row's terms take the float64 exp (its fourteen terms), in one pass with their
+    // sum; an entry whose x − m lies outside the kernel's |x| ≤ 700 (or is NaN) takes Math.Exp,
+    // as Elementwise's isolated runs do, so every term has the bits it had through them (the
+    // sum adds in the eight lanes' order, as the float32 rows').
+
+    /// e^w lane by lane for a group of eight whose w is not all inside |w| ≤ 700.
+    let private outsideTerms (w: Span<float>) =
+        for k in 0 .. w.Length - 1 do
+            w.[k] <- Math.Exp w.[k]
+
+    /// Eight float64 lanes on the caller's stack (inlined, so the caller's frame): a row kernel
+    /// in a compiled step allocates nothing.
+    let inline private stackGroup () = Span<float>(NativePtr.toVoidPtr (NativePtr.stackalloc<float> 8), 8)
+
+    let internal expShiftedSum64By512 (x: ReadOnlySpan<float>) (m: float) (exps: Span<float>) : float =
+        let c = expTerms512
+        let shift, bound = splat512 m, splat512 700.0
+        let keep = not exps.IsEmpty
+        let n = x.Length
+        let group = stackGroup ()
+        let mutable acc = Vector512<float>.Zero
+        let mutable i = 0
+        while i < n do
+            let count = min 8 (n - i)
+            let mutable w = Vector512<float>.Zero
+            if count = 8 then w <- Vector512.Create<float>(x.Slice(i, 8)) - shift
+            else
+                for k in 0 .. count - 1 do
+                    w <- w.WithElement(k, x.[i + k] - m)
+            // NaN fails the comparison, so it goes to Math.Exp too
+            let e =
+                if Vector512.LessThanOrEqualAll(Vector512.Abs w, bound) then expVector512 c w
+                else
+                    w.CopyTo group
+                    outsideTerms group
+                    Vector512.Create<float>(Span<float>.op_Implicit group)
+            let inside = Vector512.LessThan(Vector512.Create<int64>(laneIndices), Vector512.Create(int64 count)).AsDouble()
+            acc <- acc + Vector512.ConditionalSelect(inside, e, Vector512<float>.Zero)
+            if keep then
+                if count = 8 then e.CopyTo(exps.Slice(i, 8))
+                else
+                    for k in 0 .. count - 1 do
+                        exps.[i + k] <- e.GetElement k
+            i <- i + count
+        laneTree acc.GetElement
+
+    let internal expShiftedSum64By256 (x: ReadOnlySpan<float>) (m: float) (exps: Span<float>) : float =
+        let c = expTerms
+        let shift, bound = splat m, splat 700.0
+        let keep = not exps.IsEmpty
+        let n = x.Length
+        let group = stackGroup ()
+        let mutable accLow = Vector256<float>.Zero
+        let mutable accHigh = Vector256<float>.Zero
+        let mutable i = 0
+        while i < n do
+            let count = min 8 (n - i)
+            for k in 0 .. 7 do
+                group.[k] <- if k < count then x.[i + k] - m else 0.0
+            let wLow, wHigh = Vector256.Create<float>(Span<float>.op_Implicit (group.Slice(0, 4))), Vector256.Create<float>(Span<float>.op_Implicit (group.Slice(4, 4)))
+            let eLow, eHigh =
+                if Vector256.LessThanOrEqualAll(Vector256.Abs wLow, bound) && Vector256.LessThanOrEqualAll(Vector256.Abs wHigh, bound) then
+                    expVector c wLow, expVector c wHigh
+                else
+                    outsideTerms group
+                    Vector256.Create<float>(Span<float>.op_Implicit (group.Slice(0, 4))), Vector256.Create<float>(Span<float>.op_Implicit (group.Slice(4, 4)))
+            let lanes = Vector256.Create(int64 count)
+            let insideLow = Vector256.LessThan(Vector256.Create(0L, 1L, 2L, 3L), lanes).AsDouble()
+            let insideHigh = Vector256.LessThan(Vector256.Create(4L, 5L, 6L, 7L), lanes).AsDouble()
+            accLow <- accLow + Vector256.ConditionalSelect(insideLow, eLow, Vector256<float>.Zero)
+            accHigh <- accHigh + Vector256.ConditionalSelect(insideHigh, eHigh, Vector256<float>.Zero)
+            if keep then
+                for k in 0 .. count - 1 do
+                    exps.[i + k] <- if k < 4 then eLow.GetElement k else eHigh.GetElement(k - 4)
+            i <- i + count
+        laneTree (fun k -> if k < 4 then accLow.GetElement k else accHigh.GetElement(k - 4))
+
+    /// Σ e^(x_k − m) over a float64 row, m its maximum, each term by the float64 exp (Math.Exp
+    /// outside its domain); the terms are also written to `exps` unless it is empty.
+    let expShiftedSum64 (x: ReadOnlySpan<float>) (m: float) (exps: Span<float>) : float =
+        if use512 then expShiftedSum64By512 x m exps else expShiftedSum64By256 x m exps
 
     /// Σ e^(x_k − m) over a float32 row x widened to float64, m its maximum, each term by the
     /// float32 exp's series; the terms are also written to `exps` unless it is empty (it holds

@@ -107,6 +107,36 @@ let tests =
                     let expected = Math.Exp(if Double.IsNaN input.[i] then input.[i] else max -200.0 (min 200.0 input.[i]))
                     let ok = if Double.IsNaN expected then Double.IsNaN a.[i] else abs (a.[i] - expected) <= 3e-10 * expected
                     if not ok then failtestf "e^%g: %.17g, Math.Exp of the held value %.17g" input.[i] a.[i] expected
+        testCase "a float64 softmax row's terms and their sum: Vector512 gives Vector256's bits, each term Math.Exp's to 4e-16, past the kernel's domain too" <| fun () ->
+            let random = Random(9)
+            let rows =
+                [ for length in [ yield! [ 1 .. 20 ]; 1000 ] ->
+                      Array.init length (fun _ -> random.NextDouble() * 1600.0 - 1500.0)
+                  yield [| 0.0; -699.9; -700.1; -745.0; -746.0; -1000.0; Double.NegativeInfinity; -3.0; -5.0 |]
+                  yield [| 1.0; Double.PositiveInfinity; 2.0 |]
+                  yield [| 1.0; Double.NaN; 2.0; 3.0; 4.0; 5.0; 6.0; 7.0; 8.0 |] ]
+            for row in rows do
+                let m = row |> Array.fold (fun m v -> if Double.IsNaN v || Double.IsNaN m then Double.NaN else max m v) Double.NegativeInfinity
+                let termsA, termsB = Array.zeroCreate<float> row.Length, Array.zeroCreate<float> row.Length
+                let sumA = Transcendental.expShiftedSum64By512 (ReadOnlySpan<float> row) m (Span<float> termsA)
+                let sumB = Transcendental.expShiftedSum64By256 (ReadOnlySpan<float> row) m (Span<float> termsB)
+                let withoutTerms = Transcendental.expShiftedSum64By256 (ReadOnlySpan<float> row) m Span<float>.Empty
+                if BitConverter.DoubleToInt64Bits sumA <> BitConverter.DoubleToInt64Bits sumB
+                   || BitConverter.DoubleToInt64Bits sumA <> BitConverter.DoubleToInt64Bits withoutTerms then
+                    failtestf "row of %d: sum %.17g on Vector512, %.17g on Vector256, %.17g without the terms" row.Length sumA sumB withoutTerms
+                for i in 0 .. row.Length - 1 do
+                    if BitConverter.DoubleToInt64Bits termsA.[i] <> BitConverter.DoubleToInt64Bits termsB.[i] then
+                        failtestf "row of %d, term %d: %.17g on Vector512, %.17g on Vector256" row.Length i termsA.[i] termsB.[i]
+                if Double.IsFinite m then
+                    let expected = row |> Array.map (fun v -> Math.Exp(v - m))
+                    for i in 0 .. row.Length - 1 do
+                        // subnormal terms (x − m below -708) are Math.Exp's own
+                        if abs (termsA.[i] - expected.[i]) > 4e-16 * expected.[i] then
+                            failtestf "row of %d, e^(%g - %g): %.17g, Math.Exp %.17g" row.Length row.[i] m termsA.[i] expected.[i]
+                    let total = Array.sum expected
+                    if abs (sumA - total) > 1e-15 * total then failtestf "row of %d: sum %.17g, reference %.17g" row.Length sumA total
+                else
+                    Expect.isTrue (Double.IsNaN sumA) (sprintf "a row whose maximum is %g sums to NaN" m)
         testCase "float64 exp: Vector512 gives Vector256's bits, up to the ends of its domain |x| ≤ 708" <| fun () ->
             // the exp kernel's domain is wider than tanh's: the same inputs scaled out to ±708, and the ends
             let wide = Array.append [| 708.0; -708.0; 707.9; -707.9; 354.0; -1e-300 |] (inputs64 |> Array.map (fun v -> v * 35.0))
