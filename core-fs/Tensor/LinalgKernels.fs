@@ -200,35 +200,82 @@ module internal LinalgKernels =
                 solveBlock t tOffset tRow tColumn upper unitDiagonal b bOffset k first size
             ArrayPool<'T>.Shared.Return product
 
+    /// Columns per panel of the blocked LU (below 64 changed little at n = 256 and 512).
+    let private luBlock = 32
+
     /// LU with partial pivoting of the n×n matrix at `offset`, in place: unit-lower L below the
     /// diagonal, U on and above it; `pivots.[j]` is the row swapped with row j at step j. A zero
     /// pivot skips its elimination step (so slogdet still sees the zero); returns the number of
     /// row swaps and whether some pivot was 0. In float32 or float64 (the element type is the
     /// arithmetic's, as in torch).
+    ///
+    /// Blocked by `luBlock` columns, as LAPACK's getrf: a panel's steps run as the unblocked
+    /// elimination but update only the panel's columns; then the panel's rows are solved for the
+    /// columns to its right (the same updates, in the same order, as the unblocked steps give
+    /// them), and the rows below lose L21·U12 in products of the GEMM driver. One rank-1 pass over
+    /// the trailing matrix per column moved that matrix through the cache n times. Row swaps move
+    /// whole rows, so every row carries its pending updates with it. A panel that met a zero pivot
+    /// updates the rows below step by step without that step, as the unblocked loop.
     let lu<'T when 'T :> Numerics.IFloatingPointIeee754<'T>> (a: 'T[]) (offset: int) (n: int) (pivots: int[]) : struct (int * bool) =
         let mutable swaps = 0
         let mutable singular = false
         let tmp = ArrayPool<'T>.Shared.Rent(max 1 n)
-        for j in 0 .. n - 1 do
-            let mutable best = j
-            for i in j + 1 .. n - 1 do
-                if 'T.op_GreaterThan('T.Abs a.[offset + i * n + j], 'T.Abs a.[offset + best * n + j]) then best <- i
-            pivots.[j] <- best
-            if best <> j then
-                swaps <- swaps + 1
-                let saved = Span<'T>(tmp, 0, n)
-                (row a offset n j 0 n).CopyTo saved
-                (row a offset n best 0 n).CopyTo(row a offset n j 0 n)
-                saved.CopyTo(row a offset n best 0 n)
-            let pivot = a.[offset + j * n + j]
-            if 'T.IsZero pivot then singular <- true
-            else
-                let pivotRow = Span<'T>.op_Implicit (row a offset n j (j + 1) (n - j - 1)) : ReadOnlySpan<'T>
+        let product = if n > luBlock then ArrayPool<'T>.Shared.Rent(luBlock * (n - luBlock)) else null
+        let mutable first = 0
+        while first < n do
+            let last = min n (first + luBlock)
+            let mutable panelSkipped = false
+            for j in first .. last - 1 do
+                let mutable best = j
                 for i in j + 1 .. n - 1 do
-                    let factor = 'T.op_Division(a.[offset + i * n + j], pivot)
-                    a.[offset + i * n + j] <- factor
-                    let target = row a offset n i (j + 1) (n - j - 1)
-                    SpanKernels.multiplyAddInto pivotRow ('T.op_UnaryNegation factor) target
+                    if 'T.op_GreaterThan('T.Abs a.[offset + i * n + j], 'T.Abs a.[offset + best * n + j]) then best <- i
+                pivots.[j] <- best
+                if best <> j then
+                    swaps <- swaps + 1
+                    let saved = Span<'T>(tmp, 0, n)
+                    (row a offset n j 0 n).CopyTo saved
+                    (row a offset n best 0 n).CopyTo(row a offset n j 0 n)
+                    saved.CopyTo(row a offset n best 0 n)
+                let pivot = a.[offset + j * n + j]
+                if 'T.IsZero pivot then
+                    singular <- true
+                    panelSkipped <- true
+                else
+                    let pivotRow = Span<'T>.op_Implicit (row a offset n j (j + 1) (last - j - 1)) : ReadOnlySpan<'T>
+                    for i in j + 1 .. n - 1 do
+                        let factor = 'T.op_Division(a.[offset + i * n + j], pivot)
+                        a.[offset + i * n + j] <- factor
+                        if last - j - 1 > 0 then
+                            SpanKernels.multiplyAddInto pivotRow ('T.op_UnaryNegation factor) (row a offset n i (j + 1) (last - j - 1))
+            if last < n then
+                let right = n - last
+                let isPivot (j: int) = not ('T.IsZero a.[offset + j * n + j])
+                // U12: the panel's rows, right of it, in the unblocked steps' order
+                for j in first .. last - 1 do
+                    if isPivot j then
+                        let pivotRow = Span<'T>.op_Implicit (row a offset n j last right) : ReadOnlySpan<'T>
+                        for i in j + 1 .. last - 1 do
+                            SpanKernels.multiplyAddInto pivotRow ('T.op_UnaryNegation a.[offset + i * n + j]) (row a offset n i last right)
+                if panelSkipped then
+                    // a skipped step's column holds no factors: the rows below, step by step without it
+                    for j in first .. last - 1 do
+                        if isPivot j then
+                            let pivotRow = Span<'T>.op_Implicit (row a offset n j last right) : ReadOnlySpan<'T>
+                            for i in last .. n - 1 do
+                                SpanKernels.multiplyAddInto pivotRow ('T.op_UnaryNegation a.[offset + i * n + j]) (row a offset n i last right)
+                else
+                    // A22 −= L21·U12, `block` rows of the product at a time
+                    let depth = last - first
+                    let mutable strip = last
+                    while strip < n do
+                        let rows = min luBlock (n - strip)
+                        multiply rows right depth a (offset + strip * n + first) n 1 a (offset + first * n + last) n 1 product 0 right
+                        for i in 0 .. rows - 1 do
+                            let target = row a offset n (strip + i) last right
+                            SpanKernels.subtract (Span<'T>.op_Implicit target) (ReadOnlySpan<'T>(product, i * right, right)) target
+                        strip <- strip + rows
+            first <- last
+        if not (isNull product) then ArrayPool<'T>.Shared.Return product
         ArrayPool<'T>.Shared.Return tmp
         struct (swaps, singular)
 
