@@ -529,6 +529,28 @@ module internal Transcendental =
     /// Which of eight lanes hold one of the `count` entries left at a row's end.
     let private laneIndices = [| 0L .. 7L |]
 
+    /// Masks of the lanes, four and four, that hold one of `count` entries.
+    let inline private lanesHolding256 (count: int) =
+        let lanes = Vector256.Create(int64 count)
+        struct (Vector256.LessThan(Vector256.Create(0L, 1L, 2L, 3L), lanes).AsDouble(),
+                Vector256.LessThan(Vector256.Create(4L, 5L, 6L, 7L), lanes).AsDouble())
+
+    /// The first `count` terms of a group of eight at i, four and four, into `exps`.
+    let inline private keepTerms256 (exps: Span<float>) (i: int) (count: int) (low: Vector256<float>) (high: Vector256<float>) =
+        for k in 0 .. count - 1 do
+            exps.[i + k] <- if k < 4 then low.GetElement k else high.GetElement(k - 4)
+
+    /// Adds a group's terms to the lane sums, four and four, only the lanes that hold one of `count` entries.
+    let inline private accumulate256 (accLow: byref<Vector256<float>>) (accHigh: byref<Vector256<float>>) (count: int) (low: Vector256<float>) (high: Vector256<float>) =
+        let struct (insideLow, insideHigh) = lanesHolding256 count
+        accLow <- accLow + Vector256.ConditionalSelect(insideLow, low, Vector256<float>.Zero)
+        accHigh <- accHigh + Vector256.ConditionalSelect(insideHigh, high, Vector256<float>.Zero)
+
+    /// The same on Vector512.
+    let inline private accumulate512 (acc: byref<Vector512<float>>) (count: int) (e: Vector512<float>) =
+        let inside = Vector512.LessThan(Vector512.Create<int64>(laneIndices), Vector512.Create(int64 count)).AsDouble()
+        acc <- acc + Vector512.ConditionalSelect(inside, e, Vector512<float>.Zero)
+
     /// e^(v − shift) with v − shift held at -200 from below: the float32 result is 0 there
     /// whichever tiny term stands in. NaN passes MaxNative (its second operand), so a NaN or
     /// infinite maximum makes the row NaN, as torch's. (Inline functions, not local closures:
@@ -560,8 +582,7 @@ module internal Transcendental =
             for k in 0 .. count - 1 do
                 v <- v.WithElement(k, x.[i + k])
             let e = shiftedTerm512 c0 c1 c2 c3 c4 c5 c6 shift low (Vector512.WidenLower(v.ToVector512Unsafe()))
-            let inside = Vector512.LessThan(Vector512.Create<int64>(laneIndices), Vector512.Create(int64 count)).AsDouble()
-            acc <- acc + Vector512.ConditionalSelect(inside, e, Vector512<float>.Zero)
+            accumulate512 &acc count e
             if keep then
                 for k in 0 .. count - 1 do
                     exps.[i + k] <- e.GetElement k
@@ -589,14 +610,8 @@ module internal Transcendental =
             for k in 0 .. count - 1 do
                 v <- v.WithElement(k, x.[i + k])
             let eLow, eHigh = shiftedTerm256 c0 c1 c2 c3 c4 c5 c6 shift low (Vector256.WidenLower v), shiftedTerm256 c0 c1 c2 c3 c4 c5 c6 shift low (Vector256.WidenUpper v)
-            let lanes = Vector256.Create(int64 count)
-            let insideLow = Vector256.LessThan(Vector256.Create(0L, 1L, 2L, 3L), lanes).AsDouble()
-            let insideHigh = Vector256.LessThan(Vector256.Create(4L, 5L, 6L, 7L), lanes).AsDouble()
-            accLow <- accLow + Vector256.ConditionalSelect(insideLow, eLow, Vector256<float>.Zero)
-            accHigh <- accHigh + Vector256.ConditionalSelect(insideHigh, eHigh, Vector256<float>.Zero)
-            if keep then
-                for k in 0 .. count - 1 do
-                    exps.[i + k] <- if k < 4 then eLow.GetElement k else eHigh.GetElement(k - 4)
+            accumulate256 &accLow &accHigh count eLow eHigh
+            if keep then keepTerms256 exps i count eLow eHigh
         laneTree (fun k -> if k < 4 then accLow.GetElement k else accHigh.GetElement(k - 4))
 
     // A float64 row's terms take the float64 exp (its fourteen terms), in one pass with their
@@ -635,8 +650,7 @@ module internal Transcendental =
                     w.CopyTo group
                     outsideTerms group
                     Vector512.Create<float>(Span<float>.op_Implicit group)
-            let inside = Vector512.LessThan(Vector512.Create<int64>(laneIndices), Vector512.Create(int64 count)).AsDouble()
-            acc <- acc + Vector512.ConditionalSelect(inside, e, Vector512<float>.Zero)
+            accumulate512 &acc count e
             if keep then
                 if count = 8 then e.CopyTo(exps.Slice(i, 8))
                 else
@@ -665,14 +679,8 @@ module internal Transcendental =
                 else
                     outsideTerms group
                     Vector256.Create<float>(Span<float>.op_Implicit (group.Slice(0, 4))), Vector256.Create<float>(Span<float>.op_Implicit (group.Slice(4, 4)))
-            let lanes = Vector256.Create(int64 count)
-            let insideLow = Vector256.LessThan(Vector256.Create(0L, 1L, 2L, 3L), lanes).AsDouble()
-            let insideHigh = Vector256.LessThan(Vector256.Create(4L, 5L, 6L, 7L), lanes).AsDouble()
-            accLow <- accLow + Vector256.ConditionalSelect(insideLow, eLow, Vector256<float>.Zero)
-            accHigh <- accHigh + Vector256.ConditionalSelect(insideHigh, eHigh, Vector256<float>.Zero)
-            if keep then
-                for k in 0 .. count - 1 do
-                    exps.[i + k] <- if k < 4 then eLow.GetElement k else eHigh.GetElement(k - 4)
+            accumulate256 &accLow &accHigh count eLow eHigh
+            if keep then keepTerms256 exps i count eLow eHigh
             i <- i + count
         laneTree (fun k -> if k < 4 then accLow.GetElement k else accHigh.GetElement(k - 4))
 

@@ -48,6 +48,20 @@ let private sameBits64 (name: string) (wide: float[] -> float[] -> unit) (narrow
             if BitConverter.DoubleToInt64Bits a.[i] <> BitConverter.DoubleToInt64Bits b.[i] then
                 failtestf "%s(%g) over %d elements: %.17g on Vector512, %.17g on Vector256" name x.[i] length a.[i] b.[i]
 
+/// A softmax row kernel's sum and terms at both widths (and its sum without the terms, an empty
+/// array): the same bits everywhere, or the test fails naming the row; returns the Vector512 sum
+/// and terms.
+let private sameRowBits (length: int) (wide: float[] -> float) (narrow: float[] -> float) =
+    let termsA, termsB = Array.zeroCreate<float> length, Array.zeroCreate<float> length
+    let sumA, sumB, withoutTerms = wide termsA, narrow termsB, narrow [||]
+    if BitConverter.DoubleToInt64Bits sumA <> BitConverter.DoubleToInt64Bits sumB
+       || BitConverter.DoubleToInt64Bits sumA <> BitConverter.DoubleToInt64Bits withoutTerms then
+        failtestf "row of %d: sum %.17g on Vector512, %.17g on Vector256, %.17g without the terms" length sumA sumB withoutTerms
+    for i in 0 .. length - 1 do
+        if BitConverter.DoubleToInt64Bits termsA.[i] <> BitConverter.DoubleToInt64Bits termsB.[i] then
+            failtestf "row of %d, term %d: %.17g on Vector512, %.17g on Vector256" length i termsA.[i] termsB.[i]
+    sumA, termsA
+
 [<Tests>]
 let tests =
     testList "TranscendentalWidth" [
@@ -68,16 +82,9 @@ let tests =
                   yield [| 1.0f; Single.NaN; 2.0f |] ]
             for row in rows do
                 let m = row |> Array.fold (fun m v -> if Single.IsNaN v || Single.IsNaN m then Single.NaN else max m v) Single.NegativeInfinity |> float
-                let termsA, termsB = Array.zeroCreate<float> row.Length, Array.zeroCreate<float> row.Length
-                let sumA = Transcendental.expShiftedSum32By512 (ReadOnlySpan<float32> row) m (Span<float> termsA)
-                let sumB = Transcendental.expShiftedSum32By256 (ReadOnlySpan<float32> row) m (Span<float> termsB)
-                let withoutTerms = Transcendental.expShiftedSum32By512 (ReadOnlySpan<float32> row) m Span<float>.Empty
-                if BitConverter.DoubleToInt64Bits sumA <> BitConverter.DoubleToInt64Bits sumB
-                   || BitConverter.DoubleToInt64Bits sumA <> BitConverter.DoubleToInt64Bits withoutTerms then
-                    failtestf "row of %d: sum %.17g on Vector512, %.17g on Vector256, %.17g without the terms" row.Length sumA sumB withoutTerms
-                for i in 0 .. row.Length - 1 do
-                    if BitConverter.DoubleToInt64Bits termsA.[i] <> BitConverter.DoubleToInt64Bits termsB.[i] then
-                        failtestf "row of %d, term %d: %.17g on Vector512, %.17g on Vector256" row.Length i termsA.[i] termsB.[i]
+                let sumA, termsA =
+                    sameRowBits row.Length (fun t -> Transcendental.expShiftedSum32By512 (ReadOnlySpan<float32> row) m (Span<float> t))
+                                           (fun t -> Transcendental.expShiftedSum32By256 (ReadOnlySpan<float32> row) m (Span<float> t))
                 let expected = row |> Array.map (fun v -> Math.Exp(float v - m))
                 if Double.IsFinite m then
                     for i in 0 .. row.Length - 1 do
@@ -117,16 +124,9 @@ let tests =
                   yield [| 1.0; Double.NaN; 2.0; 3.0; 4.0; 5.0; 6.0; 7.0; 8.0 |] ]
             for row in rows do
                 let m = row |> Array.fold (fun m v -> if Double.IsNaN v || Double.IsNaN m then Double.NaN else max m v) Double.NegativeInfinity
-                let termsA, termsB = Array.zeroCreate<float> row.Length, Array.zeroCreate<float> row.Length
-                let sumA = Transcendental.expShiftedSum64By512 (ReadOnlySpan<float> row) m (Span<float> termsA)
-                let sumB = Transcendental.expShiftedSum64By256 (ReadOnlySpan<float> row) m (Span<float> termsB)
-                let withoutTerms = Transcendental.expShiftedSum64By256 (ReadOnlySpan<float> row) m Span<float>.Empty
-                if BitConverter.DoubleToInt64Bits sumA <> BitConverter.DoubleToInt64Bits sumB
-                   || BitConverter.DoubleToInt64Bits sumA <> BitConverter.DoubleToInt64Bits withoutTerms then
-                    failtestf "row of %d: sum %.17g on Vector512, %.17g on Vector256, %.17g without the terms" row.Length sumA sumB withoutTerms
-                for i in 0 .. row.Length - 1 do
-                    if BitConverter.DoubleToInt64Bits termsA.[i] <> BitConverter.DoubleToInt64Bits termsB.[i] then
-                        failtestf "row of %d, term %d: %.17g on Vector512, %.17g on Vector256" row.Length i termsA.[i] termsB.[i]
+                let sumA, termsA =
+                    sameRowBits row.Length (fun t -> Transcendental.expShiftedSum64By512 (ReadOnlySpan<float> row) m (Span<float> t))
+                                           (fun t -> Transcendental.expShiftedSum64By256 (ReadOnlySpan<float> row) m (Span<float> t))
                 if Double.IsFinite m then
                     let expected = row |> Array.map (fun v -> Math.Exp(v - m))
                     for i in 0 .. row.Length - 1 do
