@@ -1,0 +1,143 @@
+using Xunit;
+using static FunctionalDiff.Tests.TestSupport;
+
+namespace FunctionalDiff.Tests;
+
+/// <summary>
+/// What the probabilistic ports reached for and did not find: torch.cholesky_solve (a Gaussian process's K⁻¹y from
+/// its Cholesky factor) and torch.eye inside a traced function (the noise term k + σ²·I). Checked against Gaussian
+/// elimination written here and central differences of it.
+/// </summary>
+public class ClientSevenApiTests
+{
+    /// <summary>x with a x = b by Gaussian elimination with partial pivoting, one column of b at a time.</summary>
+    static double[] EliminationSolve(double[] a, double[] b, int n, int k)
+    {
+        var x = new double[n * k];
+        for (int column = 0; column < k; column++)
+        {
+            var m = (double[])a.Clone();
+            var r = Enumerable.Range(0, n).Select(i => b[i * k + column]).ToArray();
+            for (int c = 0; c < n; c++)
+            {
+                int pivot = c;
+                for (int i = c + 1; i < n; i++) if (Math.Abs(m[i * n + c]) > Math.Abs(m[pivot * n + c])) pivot = i;
+                for (int j = 0; j < n; j++) (m[c * n + j], m[pivot * n + j]) = (m[pivot * n + j], m[c * n + j]);
+                (r[c], r[pivot]) = (r[pivot], r[c]);
+                for (int i = c + 1; i < n; i++)
+                {
+                    double f = m[i * n + c] / m[c * n + c];
+                    for (int j = c; j < n; j++) m[i * n + j] -= f * m[c * n + j];
+                    r[i] -= f * r[c];
+                }
+            }
+            for (int i = n - 1; i >= 0; i--)
+            {
+                double s = r[i];
+                for (int j = i + 1; j < n; j++) s -= m[i * n + j] * x[j * k + column];
+                x[i * k + column] = s / m[i * n + i];
+            }
+        }
+        return x;
+    }
+
+    /// <summary>A = L Lᵀ from the lower triangle of l (upper: A = Uᵀ U from its upper triangle); the other triangle is ignored.</summary>
+    static double[] Product(double[] l, int n, bool upper)
+    {
+        var a = new double[n * n];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+                for (int p = 0; p < n; p++)
+                {
+                    // lower: Σ L[i,p] L[j,p] over p ≤ min(i, j); upper: Σ U[p,i] U[p,j] over p ≤ min(i, j)
+                    if (p > i || p > j) continue;
+                    a[i * n + j] += upper ? l[p * n + i] * l[p * n + j] : l[i * n + p] * l[j * n + p];
+                }
+        return a;
+    }
+
+    static double[] Reference(double[] l, double[] b, int n, int k, bool upper) => EliminationSolve(Product(l, n, upper), b, n, k);
+
+    [Theory]
+    [InlineData(false, DType.Float64)]
+    [InlineData(true, DType.Float64)]
+    [InlineData(false, DType.Float32)]
+    [InlineData(true, DType.Float32)]
+    public void CholeskySolveSolvesWithTheFactorAndDifferentiatesInBothArguments(bool upper, DType dtype)
+    {
+        const int n = 4, k = 2;
+        // a well-conditioned factor: a draw with a large positive diagonal; its other triangle is junk that must be ignored
+        var lv = Values(n * n, 3).Select((v, i) => i / n == i % n ? 2 + Math.Abs(v) : v).ToArray();
+        var bv = Values(n * k, 4);
+        var l = Tensor.FromArray(lv, [n, n]).Cast(dtype);
+        var b = Tensor.FromArray(bv, [n, k]).Cast(dtype);
+        double tolerance = dtype == DType.Float64 ? 1e-12 : 1e-5;
+
+        var x = ((Expr)b).CholeskySolve(l, upper).Eval();
+        Assert.Equal(dtype, x.DType);
+        Assert.Equal(new[] { n, k }, x.Shape);
+        Close(Reference(lv, bv, n, k, upper), x.ToDoubleArray(), tolerance, "x");
+        // the same as two triangular solves, and as Solve of the product
+        var viaProduct = (upper ? ((Expr)l).Triu().Transpose().MatMul(((Expr)l).Triu()) : ((Expr)l).Tril().MatMul(((Expr)l).Tril().Transpose())).Solve(b);
+        Close(viaProduct.Eval().ToDoubleArray(), x.ToDoubleArray(), tolerance, "Solve(A, b)");
+
+        if (dtype == DType.Float32) return;
+        // gradients of Σ c ⊙ x in b and in the factor, against central differences; the unread triangle gets 0
+        var c = Values(n * k, 5);
+        double Loss(double[] lFlat, double[] bFlat) => Reference(lFlat, bFlat, n, k, upper).Select((v, i) => v * c[i]).Sum();
+        var g = Diff.Grad((Expr[] p) => (p[1].CholeskySolve(p[0], upper) * Tensor.FromArray(c, [n, k])).Sum())([l, b]);
+        var values = Expr.EvalMany(g);
+        Close(Gradient(v => Loss(v, bv), lv), values[0].ToDoubleArray(), 1e-7, "dl");
+        Close(Gradient(v => Loss(lv, v), bv), values[1].ToDoubleArray(), 1e-7, "db");
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+                if (upper ? j < i : j > i) Assert.Equal(0.0, values[0].ToDoubleArray()[i * n + j]);
+
+        // second order: |x|² with x = A⁻¹b has the Hessian 2 A⁻ᵀA⁻¹ = 2 A⁻² in b (A symmetric), so its product with d
+        // is two more solves with the reference
+        var direction = Tensor.FromArray(Values(n * k, 6), [n, k]);
+        var hv = Diff.Hvp(v => v.CholeskySolve(l, upper).Square().Sum(), b, direction).Eval().ToDoubleArray();
+        var twice = Reference(lv, Reference(lv, direction.ToDoubleArray(), n, k, upper), n, k, upper);
+        Close(twice.Select(v => 2 * v).ToArray(), hv, 1e-10, "HVP in b");
+    }
+
+    [Fact]
+    public void CholeskySolveBroadcastsBatchAxesAndNamesItselfInErrors()
+    {
+        // a batch of two factors against one right-hand side, as torch broadcasts them
+        var l = Tensor.FromArray(Values(2 * 3 * 3, 7).Select((v, i) => (i % 9) / 3 == (i % 9) % 3 ? 3 + v : v).ToArray(), [2, 3, 3]);
+        var b = Tensor.FromArray(Values(3 * 2, 8), [3, 2]);
+        var x = ((Expr)b).CholeskySolve(l).Eval();
+        Assert.Equal(new[] { 2, 3, 2 }, x.Shape);
+        var lv = l.ToDoubleArray();
+        var xv = x.ToDoubleArray();
+        for (int batch = 0; batch < 2; batch++)
+            Close(Reference(lv[(batch * 9)..(batch * 9 + 9)], b.ToDoubleArray(), 3, 2, upper: false), xv[(batch * 6)..(batch * 6 + 6)], 1e-12, $"batch {batch}");
+
+        var vector = Assert.ThrowsAny<ArgumentException>(() => ((Expr)Tensor.Ones(3)).CholeskySolve(l));
+        Assert.StartsWith("CholeskySolve: ", vector.Message);
+        Assert.Contains("Unsqueeze(-1)", vector.Message);
+        var rows = Assert.ThrowsAny<ArgumentException>(() => ((Expr)Tensor.Ones(4, 2)).CholeskySolve(l));
+        Assert.StartsWith("CholeskySolve: ", rows.Message);
+        Assert.Contains("[2,3,3]", rows.Message);
+        var square = Assert.ThrowsAny<ArgumentException>(() => ((Expr)Tensor.Ones(3, 2)).CholeskySolve(Tensor.Ones(3, 2)));
+        Assert.StartsWith("CholeskySolve: ", square.Message);
+        Assert.Equal("factor", Assert.Throws<ArgumentNullException>(() => ((Expr)b).CholeskySolve(null!)).ParamName);
+    }
+
+    [Fact]
+    public void ExprEyeIsTorchEyeAsAConstantWithoutDerivative()
+    {
+        var eye = Expr.Eye(3).Eval();
+        Assert.Equal(DType.Float64, eye.DType);
+        Assert.Equal(new double[] { 1, 0, 0, 0, 1, 0, 0, 0, 1 }, eye.ToDoubleArray());
+        var wide = Expr.Eye(2, 3, DType.Float32).Eval();
+        Assert.Equal(DType.Float32, wide.DType);
+        Assert.Equal(new[] { 2, 3 }, wide.Shape);
+        Assert.Equal(new double[] { 1, 0, 0, 0, 1, 0 }, wide.ToDoubleArray());
+        // k + noise · I: the gradient in noise is the trace of the cotangent, n for a sum
+        var g = Diff.Grad(noise => (Tensor.Ones(4, 4) + noise * Expr.Eye(4)).Sum())(Tensor.Scalar(0.3)).Eval().ToScalar();
+        Assert.Equal(4.0, g);
+        Assert.StartsWith("Eye: ", Assert.ThrowsAny<ArgumentException>(() => Expr.Eye(-1)).Message);
+    }
+}
