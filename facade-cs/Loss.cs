@@ -254,6 +254,22 @@ public static class Loss
         return Reduce(Weighted("BinaryCrossEntropyWithLogits", logits, elements, weight), reduction);
     }
 
+    /// <summary>
+    /// torch's gaussian_nll_loss: ½(log v + (input − target)²/v) element by element (+ ½ log 2π when <paramref name="full"/>),
+    /// then the <paramref name="reduction"/>, with the variance v clamped below at <paramref name="eps"/> (torch's default 1e-6).
+    /// <paramref name="variance"/> has the input's shape (one variance per element), or it with the last axis 1 or left out
+    /// (one per row). As in torch, the clamp does not stop the variance's gradient: the loss is taken at max(v, eps) and
+    /// its derivative in v passes the clamp unchanged. torch raises on a negative variance, which it finds at run time;
+    /// here it is clamped as any variance below eps.
+    /// </summary>
+    /// <exception cref="ArgumentException">Input and target differ in shape, the variance has none of the shapes above, or eps is negative.</exception>
+    public static Expr GaussianNllLoss(Expr input, Expr target, Expr variance, bool full = false, double eps = 1e-6, Reduction reduction = Reduction.Mean)
+    {
+        var (x, t) = Expr.Align(input, target);
+        var v = Expr.Align(input, variance).B;
+        return Reduce(Expr.Wrap(CoreNn.gaussianNllLossElements(full, eps, x, t, v)), reduction);
+    }
+
     /// <summary>Squared error with torch's <c>reduction</c> (<see cref="Reduction.None"/> keeps the shape).</summary>
     /// <exception cref="ArgumentException">The shapes differ (losses do not broadcast).</exception>
     public static Expr Mse(Expr prediction, Expr target, Reduction reduction)

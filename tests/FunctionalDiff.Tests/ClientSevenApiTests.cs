@@ -5,8 +5,9 @@ namespace FunctionalDiff.Tests;
 
 /// <summary>
 /// What the probabilistic ports reached for and did not find: torch.cholesky_solve (a Gaussian process's K⁻¹y from
-/// its Cholesky factor) and torch.eye inside a traced function (the noise term k + σ²·I). Checked against Gaussian
-/// elimination written here and central differences of it.
+/// its Cholesky factor), torch.eye inside a traced function (the noise term k + σ²·I) and F.gaussian_nll_loss (a
+/// regression net that predicts a mean and a variance). Checked against Gaussian elimination and torch's formulas
+/// written here, and central differences of them.
 /// </summary>
 public class ClientSevenApiTests
 {
@@ -139,5 +140,98 @@ public class ClientSevenApiTests
         var g = Diff.Grad(noise => (Tensor.Ones(4, 4) + noise * Expr.Eye(4)).Sum())(Tensor.Scalar(0.3)).Eval().ToScalar();
         Assert.Equal(4.0, g);
         Assert.StartsWith("Eye: ", Assert.ThrowsAny<ArgumentException>(() => Expr.Eye(-1)).Message);
+    }
+
+    // ---- F.gaussian_nll_loss ----
+
+    /// <summary>torch's formula element by element, the variance broadcast per row when it has one entry per row.</summary>
+    static double[] GaussianNll(double[] x, double[] t, double[] v, int columns, bool full, double eps)
+    {
+        var loss = new double[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            double variance = Math.Max(v.Length == x.Length ? v[i] : v[i / columns], eps);
+            loss[i] = 0.5 * (Math.Log(variance) + (x[i] - t[i]) * (x[i] - t[i]) / variance) + (full ? 0.5 * Math.Log(2 * Math.PI) : 0);
+        }
+        return loss;
+    }
+
+    [Theory]
+    [InlineData(new[] { 3, 4 }, false, DType.Float64)]     // one variance per element
+    [InlineData(new[] { 3 }, true, DType.Float64)]         // one per row, the last axis left out
+    [InlineData(new[] { 3, 1 }, false, DType.Float64)]     // one per row, the last axis 1
+    [InlineData(new[] { 3, 4 }, true, DType.Float32)]
+    [InlineData(new[] { 3, 1 }, false, DType.Float32)]
+    public void GaussianNllLossIsTorchsFormulaWithItsVarianceShapesClampAndGradients(int[] varianceShape, bool full, DType dtype)
+    {
+        const int rows = 3, columns = 4;
+        const double eps = 1e-6;
+        var xv = Values(rows * columns, 11);
+        var tv = Values(rows * columns, 12);
+        int count = varianceShape.Aggregate(1, (a, b) => a * b);
+        // positive variances, one of them below eps and one exactly 0: both are clamped to eps
+        var vv = Values(count, 13).Select(v => 0.2 + v * v).ToArray();
+        vv[1] = 1e-9;
+        vv[count - 1] = 0;
+        var x = Tensor.FromArray(xv, [rows, columns]).Cast(dtype);
+        var t = Tensor.FromArray(tv, [rows, columns]).Cast(dtype);
+        var v = Tensor.FromArray(vv, varianceShape).Cast(dtype);
+        var expected = GaussianNll(xv, tv, vv, columns, full, eps);
+        double tolerance = dtype == DType.Float64 ? 1e-12 : 2e-5;
+
+        var each = Loss.GaussianNllLoss(x, t, v, full, reduction: Reduction.None).Eval();
+        Assert.Equal(dtype, each.DType);
+        Assert.Equal(new[] { rows, columns }, each.Shape);
+        for (int i = 0; i < expected.Length; i++)
+            Close(expected[i], each.ToDoubleArray()[i], tolerance * Math.Max(1, Math.Abs(expected[i])), $"entry {i}");
+        Close(expected.Sum(), Loss.GaussianNllLoss(x, t, v, full, reduction: Reduction.Sum).Eval().ToScalar(), tolerance * Math.Abs(expected.Sum()), "sum");
+        Close(expected.Average(), Loss.GaussianNllLoss(x, t, v, full).Eval().ToScalar(), tolerance * Math.Abs(expected.Sum()), "mean");
+        if (dtype == DType.Float32) return;
+
+        // gradients of the mean: the input's and the target's by central differences of the formula; the variance's as
+        // torch's clamp under no_grad gives it, ½(1/v − d²/v²) at the clamped v, passed through the clamp (differences
+        // where the variance is above eps, and the same closed form below it)
+        var g = Diff.Grad((Expr[] p) => Loss.GaussianNllLoss(p[0], p[1], p[2], full))([x, t, v]);
+        var values = Expr.EvalMany(g);
+        // (x − t)/v: the entries whose variance is clamped to eps are ~1e6 times larger than the rest, and differences of
+        // their loss lose that many digits to rounding, so the closed form is the reference, and differences check it
+        // where the variance is not clamped
+        var slope = xv.Select((a, i) => (a - tv[i]) / Math.Max(count == xv.Length ? vv[i] : vv[i / columns], eps) / xv.Length).ToArray();
+        Close(slope, values[0].ToDoubleArray(), 1e-12, "d input");
+        Close(slope.Select(a => -a).ToArray(), values[1].ToDoubleArray(), 1e-12, "d target");
+        for (int i = 0; i < xv.Length; i++)
+        {
+            int at = i;
+            if ((count == xv.Length ? vv[i] : vv[i / columns]) > 1e-3)
+                Close(Gradient(a => GaussianNll(a, tv, vv, columns, full, eps)[at] / xv.Length, xv)[i], slope[i], 1e-9, $"d input {i} by differences");
+        }
+        var closed = new double[count];
+        for (int i = 0; i < xv.Length; i++)
+        {
+            int at = count == xv.Length ? i : i / columns;
+            double variance = Math.Max(vv[at], eps), d = xv[i] - tv[i];
+            closed[at] += 0.5 * (1 / variance - d * d / (variance * variance)) / xv.Length;
+        }
+        Close(closed, values[2].ToDoubleArray(), 1e-9 * closed.Select(Math.Abs).Max(), "d variance");
+        // the clamped entries' large losses are left out of the differences (they do not depend on the other variances)
+        bool Unclamped(int i) => (count == xv.Length ? vv[i] : vv[i / columns]) > 1e-3;
+        var differences = Gradient(a => GaussianNll(xv, tv, a, columns, full, eps).Where((_, i) => Unclamped(i)).Sum() / xv.Length, vv, 1e-7);
+        for (int i = 0; i < count; i++)
+            if (vv[i] > 1e-3) Close(differences[i], values[2].ToDoubleArray()[i], 1e-6, $"d variance {i} by differences");
+    }
+
+    [Fact]
+    public void GaussianNllLossRefusesShapesTorchRefusesAndNamesItself()
+    {
+        var x = Tensor.Ones(3, 4);
+        foreach (var variance in new[] { Tensor.Ones(4), Tensor.Ones(3, 2), Tensor.Ones(1, 4), Tensor.Ones(3, 4, 1) })
+        {
+            var e = Assert.ThrowsAny<ArgumentException>(() => Loss.GaussianNllLoss(x, x, variance));
+            Assert.StartsWith("GaussianNllLoss: ", e.Message);
+            Assert.Contains($"[{string.Join(",", variance.Shape)}]", e.Message);
+        }
+        Assert.StartsWith("GaussianNllLoss: ", Assert.ThrowsAny<ArgumentException>(() => Loss.GaussianNllLoss(x, Tensor.Ones(3, 1), x)).Message);
+        Assert.Equal("eps", Assert.ThrowsAny<ArgumentException>(() => Loss.GaussianNllLoss(x, x, x, eps: -1)).ParamName);
+        Assert.Equal("variance", Assert.Throws<ArgumentNullException>(() => Loss.GaussianNllLoss(x, x, null!)).ParamName);
     }
 }

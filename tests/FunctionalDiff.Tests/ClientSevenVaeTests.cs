@@ -10,6 +10,7 @@ namespace FunctionalDiff.Tests;
 /// form. Every number is compared with the same model written over doubles in this file, and every gradient with
 /// central differences of that double loss.
 /// </summary>
+[Collection(nameof(TorchFactoryTests))] // draws from the process-wide seed sequence, which TorchFactoryTests replays
 public class ClientSevenVaeTests
 {
     const int N = 5, D = 4, H = 6, L = 2;
@@ -214,5 +215,22 @@ public class ClientSevenVaeTests
             double slope = (1 - t) - l / (1 + Math.Exp(v));
             Close(slope, gradient[i], dtype == DType.Float64 ? 1e-15 : 1e-6, $"gradient {i}");
         }
+    }
+
+    [Fact]
+    public void RandnLikeAndRandLikeDrawTheLikeTensorsShapeAndDtypeFromTheSeedSequence()
+    {
+        // torch.randn_like(std), the reparameterisation's noise, drawn as torch.randn(std.shape, dtype=std.dtype) is
+        var std = Tensor.Ones([2, 3], DType.Float32);
+        Tensor.ManualSeed(17);
+        var eps = Tensor.RandnLike(std);
+        var u = Tensor.RandLike(std);
+        Tensor.ManualSeed(17);
+        Assert.Equal(Tensor.Randn([2, 3], DType.Float32).ToArray(), eps.ToArray());
+        Assert.Equal(Tensor.Rand([2, 3], DType.Float32).ToArray(), u.ToArray());
+        Assert.Equal(DType.Float32, eps.DType);
+        Assert.Equal(new[] { 2, 3 }, u.Shape);
+        Assert.All(u.ToDoubleArray(), v => Assert.InRange(v, 0.0, 1.0));
+        Assert.Equal("like", Assert.Throws<ArgumentNullException>(() => Tensor.RandnLike(null!)).ParamName);
     }
 }
