@@ -258,7 +258,7 @@ public static class Loss
     /// torch's gaussian_nll_loss: ½(log v + (input − target)²/v) element by element (+ ½ log 2π when <paramref name="full"/>),
     /// then the <paramref name="reduction"/>, with the variance v clamped below at <paramref name="eps"/> (torch's default 1e-6).
     /// <paramref name="variance"/> has the input's shape (one variance per element), or it with the last axis 1 or left out
-    /// (one per row). As in torch, the clamp does not stop the variance's gradient: the loss is taken at max(v, eps) and
+    /// (one per row), or is a single number (rank 0, or a bare <c>double</c>) for every element, as torch's float var. As in torch, the clamp does not stop the variance's gradient: the loss is taken at max(v, eps) and
     /// its derivative in v passes the clamp unchanged. torch raises on a negative variance, which it finds at run time;
     /// here it is clamped as any variance below eps.
     /// </summary>

@@ -221,6 +221,24 @@ public class ClientSevenApiTests
     }
 
     [Fact]
+    public void GaussianNllLossTakesOneNumberAsTheVarianceOfEveryElement()
+    {
+        // torch's float var: a bare double, or a rank-0 tensor, is the variance of every element, clamped as any
+        var x = T([3, 2], 21);
+        var t = T([3, 2], 22);
+        var xv = x.ToDoubleArray();
+        var tv = t.ToDoubleArray();
+        foreach (var (variance, value) in new[] { ((Expr)0.7, 0.7), (Tensor.Scalar(0.7), 0.7), ((Expr)1e-9, 1e-6) })
+        {
+            double expected = xv.Select((a, i) => 0.5 * (Math.Log(value) + (a - tv[i]) * (a - tv[i]) / value)).Average();
+            Close(expected, Loss.GaussianNllLoss(x, t, variance).Eval().ToScalar(), 1e-12, $"variance {value}");
+        }
+        // the shared variance's gradient sums every element's ½(1/v − d²/v²)
+        var g = Diff.Grad(v => Loss.GaussianNllLoss(x, t, v, reduction: Reduction.Sum))(Tensor.Scalar(0.7)).Eval().ToScalar();
+        Close(xv.Select((a, i) => 0.5 * (1 / 0.7 - (a - tv[i]) * (a - tv[i]) / 0.49)).Sum(), g, 1e-12, "d variance");
+    }
+
+    [Fact]
     public void GaussianNllLossRefusesShapesTorchRefusesAndNamesItself()
     {
         var x = Tensor.Ones(3, 4);
