@@ -154,6 +154,47 @@ public class ClientSevenFlowTests
         Close(Math.Log(Math.Abs(jac[0] * jac[3] - jac[1] * jac[2])), logDet.Eval().ToDoubleArray()[0], 1e-12, "log|det J|");
     }
 
+    /// <summary>
+    /// The JAX way to a flow's log-det when no closed form is at hand: jnp.linalg.slogdet(vmap(jacfwd(f))(x)), per example.
+    /// It must equal the couplings' Σ s, and the NLL written with it must have the same gradient in the parameters, which
+    /// differentiates through a vmapped Jacobian and a batched slogdet.
+    /// </summary>
+    [Fact]
+    public void LogDetBySlogDetOfTheVmappedJacobianEqualsTheCouplingsAndHasTheSameGradient()
+    {
+        var model = Model(70);
+        var x = Tensor.RandomNormal([N, 2], seed: 6);
+        Expr OnePoint(IReadOnlyDictionary<string, Expr> p, Expr v) => Forward(p, v.Reshape(1, 2)).Z.Reshape(2);
+        Expr NllByJacobian(IReadOnlyDictionary<string, Expr> p, Expr xs)
+        {
+            var jacobians = Diff.Vmap(Diff.Jacobian(v => OnePoint(p, v)))(xs);         // [N, 2, 2]
+            var logDet = jacobians.SlogDet().LogAbsDet;                                // [N]
+            var (z, _) = Forward(p, xs);
+            var logPz = (-0.5 * z.Pow(2) - 0.5 * Math.Log(2 * Math.PI)).Sum(1);
+            return -(logPz + logDet).Mean();
+        }
+        var p0 = model.ToDictionary(kv => kv.Key, kv => (Expr)kv.Value);
+        var jac = Diff.Vmap(Diff.Jacobian(v => OnePoint(p0, v)))(x).Eval();
+        Assert.Equal(new[] { N, 2, 2 }, jac.Shape);
+        var (_, couplingLogDet) = Forward(p0, x);
+        var jv = jac.ToDoubleArray();
+        var expected = Enumerable.Range(0, N).Select(i => Math.Log(Math.Abs(jv[4 * i] * jv[4 * i + 3] - jv[4 * i + 1] * jv[4 * i + 2]))).ToArray();
+        Close(expected, couplingLogDet.Eval().ToDoubleArray(), 1e-12, "Σ s against log|det J|");
+        Close(expected, ((Expr)jac).SlogDet().LogAbsDet.Eval().ToDoubleArray(), 1e-12, "slogdet of the Jacobians");
+
+        var (loss, gradients) = Diff.ValueAndGrad(p => NllByJacobian(p, x), model);
+        var values = Expr.EvalMany([loss, .. model.Names.Select(n => gradients[n])]);
+        var doubles = model.Names.ToDictionary(n => n, n => model[n].ToDoubleArray());
+        var xv = x.ToDoubleArray();
+        Close(ReferenceNll(doubles, xv), values[0].ToScalar(), 1e-12, "mean NLL");
+        for (int i = 0; i < model.Count; i++)
+        {
+            var name = model.Names[i];
+            var reference = Gradient(v => ReferenceNll(new Dictionary<string, double[]>(doubles) { [name] = v }, xv), doubles[name]);
+            Close(reference, values[i + 1].ToDoubleArray(), 1e-7, name);
+        }
+    }
+
     // ---- torch.linalg.slogdet of a 3×3 matrix built from parameters ----
 
     static double Det3(double[] a) =>

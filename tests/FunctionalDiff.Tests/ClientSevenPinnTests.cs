@@ -129,4 +129,34 @@ public class ClientSevenPinnTests
         Assert.Equal(1, step.TraceCount);
         Assert.True(losses[^1] < losses[0], string.Join(", ", losses));
     }
+
+    [Fact]
+    public void InFloat32TheVmappedSecondDerivativeAndTheCompiledParameterGradientStayFloat32AndClose()
+    {
+        // a float32 model: every result float32, within float32 rounding of the double closed forms
+        Tensor[] initial = [.. Initial.Select(t => t.Cast(DType.Float32))];
+        var points = Points.Cast(DType.Float32);
+        var d = Doubles(initial);                      // the float32 values, widened
+        var xs = points.ToDoubleArray();
+        Expr[] p = [.. initial];
+        var uxx = Diff.Vmap(Diff.Grad(Diff.Grad(x => U(p, x))))(points).Eval();
+        Assert.Equal(DType.Float32, uxx.DType);
+        Close(xs.Select(x => UxxClosed(d, x)).ToArray(), uxx.ToDoubleArray(), 2e-5, "u''");
+
+        var step = Diff.Compile((Expr[] a) =>
+        {
+            var (loss, g) = Diff.ValueAndGrad((Expr[] q) => ResidualLoss(q, a[4]), a[..4]);
+            return [loss, .. g];
+        });
+        var outs = step.Invoke([.. initial, points]);
+        Assert.All(outs, o => Assert.Equal(DType.Float32, o.DType));
+        double scale = Math.Max(1, LossClosed(d, xs));
+        Close(LossClosed(d, xs), outs[0].ToScalar(), 1e-5 * scale, "loss");
+        for (int k = 0; k < d.Length; k++)
+        {
+            int which = k;
+            var expected = Gradient(v => LossClosed(d.Select((a, i) => i == which ? v : a).ToArray(), xs), d[k]);
+            Close(expected, outs[k + 1].ToDoubleArray(), 1e-4 * scale, $"parameter {k}");
+        }
+    }
 }

@@ -154,6 +154,34 @@ public class ClientSevenVaeTests
         Assert.True(losses.Skip(20).Average() < losses.Take(10).Average(), string.Join(", ", losses));
     }
 
+    [Fact]
+    public void AFloat32VaeTrainsInFloat32AndItsLossIsTheDoubleModelsAtFloat32Precision()
+    {
+        // torch's default dtype: parameters, data and noise in float32; Adam keeps them float32
+        var model = Model(40).Map((_, t) => t.Cast(DType.Float32));
+        var x = Tensor.RandomUniform([N, D], seed: 41, dtype: DType.Float32);
+        var step = Diff.CompileValueAndGrad((p, data) => VaeLoss(p, data[0], data[1]));
+        var adam = new Adam(model, lr: 0.01);
+        for (int i = 0; i < 10; i++)
+        {
+            var eps = Tensor.RandomNormal([N, L], seed: 100 + i, dtype: DType.Float32);
+            var before = adam.Parameters;
+            var (loss, gradients) = step.Invoke(before, x, eps);
+            Assert.Equal(DType.Float32, loss.DType);
+            Assert.All(gradients.Values, g => Assert.Equal(DType.Float32, g.DType));
+            double reference = ReferenceLoss(Doubles(before), x.ToDoubleArray(), eps.ToDoubleArray());
+            Close(reference, loss.ToScalar(), 1e-5 * Math.Abs(reference), $"loss at step {i}");
+            if (i == 0)
+            {
+                var expected = ReferenceGradients(before, x.ToDoubleArray(), eps.ToDoubleArray());
+                foreach (var name in before.Names)
+                    Close(expected[name], gradients[name].ToDoubleArray(), 1e-4 * Math.Max(1, expected[name].Max(Math.Abs)), name);
+            }
+            adam.Step(gradients);
+        }
+        Assert.All(adam.Parameters.Values, t => Assert.Equal(DType.Float32, t.DType));
+    }
+
     // ---- F.binary_cross_entropy_with_logits at huge logits ----
 
     static double Softplus(double v) => Math.Max(v, 0) + Math.Log(1 + Math.Exp(-Math.Abs(v)));
