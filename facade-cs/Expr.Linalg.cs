@@ -132,6 +132,14 @@ public sealed partial class Expr
     /// <summary>The sum of the main diagonal of this matrix (torch.trace); rectangular matrices allowed, rank 2 only.</summary>
     public Expr Trace() => Wrap(CoreStructure.trace(Node));
 
+    /// <summary>
+    /// The inner product of this vector [n] and <paramref name="other"/> [n], a scalar (torch.dot, TorchSharp's
+    /// <c>a.dot(b)</c>); both must be vectors of one length, as torch's (<see cref="MatMul"/> of two vectors is the same
+    /// number). F#: <c>Structure.dot</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Either operand is not a vector, or their lengths differ.</exception>
+    public Expr Dot(Expr other) { var (a, b) = Align(this, other); return Wrap(CoreStructure.dot(a, b)); }
+
     /// <summary>The outer product of this vector [n] and <paramref name="other"/> [m], an [n, m] matrix (torch.outer).</summary>
     public Expr Outer(Expr other) { var (a, b) = Align(this, other); return Wrap(CoreStructure.outer(a, b)); }
 

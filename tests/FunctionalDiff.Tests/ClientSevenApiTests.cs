@@ -5,8 +5,8 @@ namespace FunctionalDiff.Tests;
 
 /// <summary>
 /// What the probabilistic ports reached for and did not find: torch.cholesky_solve (a Gaussian process's K⁻¹y from
-/// its Cholesky factor), torch.eye inside a traced function (the noise term k + σ²·I) and F.gaussian_nll_loss (a
-/// regression net that predicts a mean and a variance). Checked against Gaussian elimination and torch's formulas
+/// its Cholesky factor), torch.eye inside a traced function (the noise term k + σ²·I), torch.dot and
+/// F.gaussian_nll_loss (a regression net that predicts a mean and a variance). Checked against Gaussian elimination and torch's formulas
 /// written here, and central differences of them.
 /// </summary>
 public class ClientSevenApiTests
@@ -124,6 +124,29 @@ public class ClientSevenApiTests
         var square = Assert.ThrowsAny<ArgumentException>(() => ((Expr)Tensor.Ones(3, 2)).CholeskySolve(Tensor.Ones(3, 2)));
         Assert.StartsWith("CholeskySolve: ", square.Message);
         Assert.Equal("factor", Assert.Throws<ArgumentNullException>(() => ((Expr)b).CholeskySolve(null!)).ParamName);
+    }
+
+    [Fact]
+    public void DotIsTorchDotOfTwoVectorsWithItsGradientsAndRefusesWhatTorchRefuses()
+    {
+        // a GP's yᵀα written as torch.dot(y, alpha)
+        var a = T([5], 31);
+        var b = T([5], 32);
+        double expected = a.ToDoubleArray().Zip(b.ToDoubleArray(), (u, v) => u * v).Sum();
+        Close(expected, ((Expr)a).Dot(b).Eval().ToScalar(), 1e-15, "Expr.Dot");
+        Close(expected, a.Dot(b).ToScalar(), 1e-15, "Tensor.Dot");
+        Assert.Empty(a.Dot(b).Shape);
+        var f32 = a.Cast(DType.Float32).Dot(b.Cast(DType.Float32));
+        Assert.Equal(DType.Float32, f32.DType);
+        Close(expected, f32.ToScalar(), 1e-6, "float32");
+        var g = Diff.Grad((Expr[] p) => p[0].Dot(p[1]))([a, b]);
+        Assert.Equal(b.ToDoubleArray(), g[0].Eval().ToDoubleArray());
+        Assert.Equal(a.ToDoubleArray(), g[1].Eval().ToDoubleArray());
+        foreach (var (x, y) in new[] { (T([5], 1), T([4], 2)), (T([2, 5], 1), T([5], 2)), (T([5], 1), T([5, 1], 2)) })
+        {
+            Assert.StartsWith("Dot: ", Assert.ThrowsAny<ArgumentException>(() => ((Expr)x).Dot(y)).Message);
+            Assert.StartsWith("Dot: ", Assert.ThrowsAny<ArgumentException>(() => x.Dot(y)).Message);
+        }
     }
 
     [Fact]
