@@ -270,6 +270,21 @@ public static class Loss
         return Reduce(Expr.Wrap(CoreNn.gaussianNllLossElements(full, eps, x, t, v)), reduction);
     }
 
+    /// <summary>
+    /// torch's kl_div: KL(p ‖ q) terms p·(log p − log q) element by element, with <paramref name="input"/> holding log q (a
+    /// LogSoftmax's output) and <paramref name="target"/> the probabilities p, or log p when <paramref name="logTarget"/>
+    /// (torch's default is false; TorchSharp's <c>kl_div</c> defaults to true), then the <paramref name="reduction"/>.
+    /// A target of 0 gives 0 (xlogy's convention). torch's <c>reduction='batchmean'</c>, the KL divergence proper, is
+    /// <c>KlDiv(input, target, Reduction.Sum) / n</c> with n the batch size; <see cref="Reduction.Mean"/> divides by the
+    /// element count, as torch's 'mean' does.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes of input and target differ (losses do not broadcast).</exception>
+    public static Expr KlDiv(Expr input, Expr target, Reduction reduction = Reduction.Mean, bool logTarget = false)
+    {
+        var (x, t) = Expr.Align(input, target);
+        return Reduce(Expr.Wrap(FunctionalDiff.Core.Functional.klDivElements(logTarget, x, t)), reduction);
+    }
+
     /// <summary>Squared error with torch's <c>reduction</c> (<see cref="Reduction.None"/> keeps the shape).</summary>
     /// <exception cref="ArgumentException">The shapes differ (losses do not broadcast).</exception>
     public static Expr Mse(Expr prediction, Expr target, Reduction reduction)

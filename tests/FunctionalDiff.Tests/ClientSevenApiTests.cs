@@ -5,8 +5,8 @@ namespace FunctionalDiff.Tests;
 
 /// <summary>
 /// What the probabilistic ports reached for and did not find: torch.cholesky_solve (a Gaussian process's K⁻¹y from
-/// its Cholesky factor), torch.eye inside a traced function (the noise term k + σ²·I), torch.dot and
-/// F.gaussian_nll_loss (a regression net that predicts a mean and a variance). Checked against Gaussian elimination and torch's formulas
+/// its Cholesky factor), torch.eye inside a traced function (the noise term k + σ²·I), torch.dot,
+/// F.gaussian_nll_loss (a regression net that predicts a mean and a variance) and F.kl_div. Checked against Gaussian elimination and torch's formulas
 /// written here, and central differences of them.
 /// </summary>
 public class ClientSevenApiTests
@@ -147,6 +147,58 @@ public class ClientSevenApiTests
             Assert.StartsWith("Dot: ", Assert.ThrowsAny<ArgumentException>(() => ((Expr)x).Dot(y)).Message);
             Assert.StartsWith("Dot: ", Assert.ThrowsAny<ArgumentException>(() => x.Dot(y)).Message);
         }
+    }
+
+    [Theory]
+    [InlineData(DType.Float64)]
+    [InlineData(DType.Float32)]
+    public void KlDivIsTorchsKlDivWithZeroTargetsLogTargetAndGradients(DType dtype)
+    {
+        // input log q (log_softmax of logits), target p with a zero entry: p·(log p − log q), 0 where p = 0
+        var logits = T([2, 3], 41);
+        double[] p = [0.2, 0.8, 0.0, 0.5, 0.25, 0.25];
+        var input = ((Expr)logits.Cast(dtype)).LogSoftmax(1);
+        var target = Tensor.FromArray(p, [2, 3]).Cast(dtype);
+        var lq = input.Eval().ToDoubleArray();
+        var expected = p.Select((pi, i) => pi == 0 ? 0 : pi * (Math.Log(pi) - lq[i])).ToArray();
+        double tolerance = dtype == DType.Float64 ? 1e-14 : 1e-6;
+        var each = Loss.KlDiv(input, target, Reduction.None).Eval();
+        Assert.Equal(dtype, each.DType);
+        Close(expected, each.ToDoubleArray(), tolerance, "elements");
+        Close(expected.Sum() / 2, (Loss.KlDiv(input, target, Reduction.Sum) / 2).Eval().ToScalar(), tolerance, "batchmean");
+        Close(expected.Average(), Loss.KlDiv(input, target).Eval().ToScalar(), tolerance, "mean");
+        // the same with the target in log space: a zero p is log p = −∞, e^(−∞)·(−∞ − log q) = 0·(−∞) is NaN in torch too,
+        // so that form is checked where p > 0
+        var positive = Tensor.FromArray([0.2, 0.8, 0.1, 0.5, 0.25, 0.25], [2, 3]).Cast(dtype);
+        var pv = positive.ToDoubleArray();
+        Close(pv.Select((pi, i) => pi * (Math.Log(pi) - lq[i])).ToArray(),
+            Loss.KlDiv(input, ((Expr)positive).Log(), Reduction.None, logTarget: true).Eval().ToDoubleArray(), tolerance * 10, "logTarget");
+        if (dtype == DType.Float32) return;
+
+        // gradients of the sum: −p in log q; log p + 1 − log q in p (p > 0)
+        var g = Diff.Grad((Expr[] a) => Loss.KlDiv(a[0], a[1], Reduction.Sum))([input.Eval(), positive]);
+        var values = Expr.EvalMany(g);
+        Close(pv.Select(v => -v).ToArray(), values[0].ToDoubleArray(), 1e-15, "d log q");
+        Close(pv.Select((v, i) => Math.Log(v) + 1 - lq[i]).ToArray(), values[1].ToDoubleArray(), 1e-14, "d p");
+        // and through the log-softmax, against central differences of the formula
+        var lv = logits.ToDoubleArray();
+        double Loss2(double[] z)
+        {
+            double total = 0;
+            for (int r = 0; r < 2; r++)
+            {
+                double m = z.Skip(3 * r).Take(3).Max(), s = z.Skip(3 * r).Take(3).Sum(v => Math.Exp(v - m));
+                for (int c = 0; c < 3; c++)
+                {
+                    double pi = p[3 * r + c];
+                    if (pi > 0) total += pi * (Math.Log(pi) - (z[3 * r + c] - m - Math.Log(s)));
+                }
+            }
+            return total;
+        }
+        var dz = Diff.Grad(z => Loss.KlDiv(z.LogSoftmax(1), target, Reduction.Sum))(logits).Eval().ToDoubleArray();
+        Close(Gradient(Loss2, lv), dz, 1e-8, "d logits");
+        Assert.StartsWith("KlDiv: ", Assert.ThrowsAny<ArgumentException>(() => Loss.KlDiv(input, Tensor.Ones(3, 2))).Message);
     }
 
     [Fact]

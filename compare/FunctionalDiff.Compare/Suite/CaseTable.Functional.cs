@@ -36,6 +36,13 @@ public static partial class CaseTable
         yield return C("gaussianNllLoss variance per row clamped sum [4,3]", new[] { I(4, 3), I(4, 3), I(4) },
             x => Loss.GaussianNllLoss(x[0], x[1], x[2].Square() * 2e-6, reduction: Reduction.Sum),
             x => TorchGaussianNll(x[0], x[1], (x[2].square() * 2e-6).unsqueeze(-1), full: false).sum());
+        // F.kl_div with torch's default log_target=False, passed explicitly (TorchSharp's default is true)
+        yield return C("klDiv batchmean-by-sum [3,4]", new[] { I(3, 4), I(3, 4) },
+            x => Loss.KlDiv(x[0].LogSoftmax(1), x[1].Softmax(1), Reduction.Sum) / 3.0,
+            x => F.kl_div(F.log_softmax(x[0], 1), F.softmax(x[1], 1), log_target: false, reduction: nn.Reduction.Sum) / 3.0);
+        yield return C("klDiv logTarget mean [3,4]", new[] { I(3, 4), I(3, 4) },
+            x => Loss.KlDiv(x[0].LogSoftmax(1), x[1].LogSoftmax(1), logTarget: true),
+            x => F.kl_div(F.log_softmax(x[0], 1), F.log_softmax(x[1], 1), log_target: true, reduction: nn.Reduction.Mean));
         // torch differentiates neither weight nor pos_weight (autograd refuses them as inputs), so they are constants here
         double[] positive = { 0.5, 1.5, 2, 3 }, perExample = { 1, 0.5, 2 };
         yield return C("bceWithLogits weight posWeight sum [3,4]", new[] { I(3, 4), U(3, 4) },
