@@ -215,6 +215,10 @@ public class ClientSevenApiTests
         var g = Diff.Grad(noise => (Tensor.Ones(4, 4) + noise * Expr.Eye(4)).Sum())(Tensor.Scalar(0.3)).Eval().ToScalar();
         Assert.Equal(4.0, g);
         Assert.StartsWith("Eye: ", Assert.ThrowsAny<ArgumentException>(() => Expr.Eye(-1)).Message);
+        // the documented dtype rule: a float32 kernel stays float32 with Eye's dtype given, and is promoted without it
+        var k = (Expr)Tensor.Ones([2, 2], DType.Float32);
+        Assert.Equal(DType.Float32, (k + Expr.Eye(2, DType.Float32)).DType);
+        Assert.Equal(DType.Float64, (k + Expr.Eye(2)).DType);
     }
 
     // ---- F.gaussian_nll_loss ----
