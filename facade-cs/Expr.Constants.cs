@@ -24,6 +24,20 @@ public sealed partial class Expr
     /// <exception cref="ArgumentException">A dimension is negative.</exception>
     public static Expr Full(int[] shape, double value, DType dtype = DType.Float64) => Full(shape, value, dtype, "Full");
 
+    /// <summary>
+    /// The n × n identity matrix as a constant, torch.eye(n) inside a traced function (a jitter or noise term
+    /// <c>k + noise * Expr.Eye(n)</c>): the constant of <see cref="Tensor.Eye(int, DType)"/>, with no derivative. Like the
+    /// other constants it is float64 unless <paramref name="dtype"/> says otherwise, and float32 meeting float64 gives
+    /// float64, so a float32 model passes its dtype (<c>Expr.Eye(n, DType.Float32)</c>), where torch.eye takes torch's
+    /// default float32.
+    /// </summary>
+    /// <exception cref="ArgumentException">n is negative.</exception>
+    public static Expr Eye(int n, DType dtype = DType.Float64) => Eye(n, n, dtype);
+
+    /// <summary>A rows × columns constant with ones on its main diagonal, torch.eye(n, m); see <see cref="Eye(int, DType)"/>.</summary>
+    /// <exception cref="ArgumentException">rows or columns is negative.</exception>
+    public static Expr Eye(int rows, int columns, DType dtype = DType.Float64) => Tensor.Eye(rows, columns, dtype);
+
     static Expr Full(int[] shape, double value, DType dtype, string method)
     {
         ArgumentNullException.ThrowIfNull(shape);

@@ -44,6 +44,20 @@ public sealed partial class Expr
     }
 
     /// <summary>
+    /// X with A X = this, where <paramref name="factor"/> is A's Cholesky factor (torch.cholesky_solve(b, L), TorchSharp's
+    /// <c>b.cholesky_solve(L)</c>): lower with A = L Lᵀ (as <see cref="Cholesky"/> gives it), or upper with A = Uᵀ U
+    /// when <paramref name="upper"/>. This is b (…, n, k), a matrix as in torch (a vector y is <c>y.Unsqueeze(-1)</c>);
+    /// batch axes broadcast. Two triangular solves, each reading only its triangle of the factor, so it differentiates
+    /// in b and in the factor to any order, as <see cref="SolveTriangular"/> does.
+    /// </summary>
+    /// <exception cref="ArgumentException">The factor is not square, or b is not a matrix with its rows.</exception>
+    public Expr CholeskySolve(Expr factor, bool upper = false)
+    {
+        var (b, l) = Align(this, factor);
+        return Wrap(CoreLinalg.choleskySolve(upper, l, b));
+    }
+
+    /// <summary>
     /// X with this · X = b (torch.linalg.solve), by LU with partial pivoting. b is (…, n, k), or a vector (n) or
     /// a batch of vectors (…, n) when its shape is this matrix's without the last axis; the result has b's form.
     /// Batch axes broadcast. Evaluating it throws an <see cref="ArgumentException"/> for an exactly singular matrix.
@@ -117,6 +131,14 @@ public sealed partial class Expr
 
     /// <summary>The sum of the main diagonal of this matrix (torch.trace); rectangular matrices allowed, rank 2 only.</summary>
     public Expr Trace() => Wrap(CoreStructure.trace(Node));
+
+    /// <summary>
+    /// The inner product of this vector [n] and <paramref name="other"/> [n], a scalar (torch.dot, TorchSharp's
+    /// <c>a.dot(b)</c>); both must be vectors of one length, as torch's (<see cref="MatMul"/> of two vectors is the same
+    /// number). F#: <c>Structure.dot</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Either operand is not a vector, or their lengths differ.</exception>
+    public Expr Dot(Expr other) { var (a, b) = Align(this, other); return Wrap(CoreStructure.dot(a, b)); }
 
     /// <summary>The outer product of this vector [n] and <paramref name="other"/> [m], an [n, m] matrix (torch.outer).</summary>
     public Expr Outer(Expr other) { var (a, b) = Align(this, other); return Wrap(CoreStructure.outer(a, b)); }

@@ -254,6 +254,37 @@ public static class Loss
         return Reduce(Weighted("BinaryCrossEntropyWithLogits", logits, elements, weight), reduction);
     }
 
+    /// <summary>
+    /// torch's gaussian_nll_loss: ½(log v + (input − target)²/v) element by element (+ ½ log 2π when <paramref name="full"/>),
+    /// then the <paramref name="reduction"/>, with the variance v clamped below at <paramref name="eps"/> (torch's default 1e-6).
+    /// <paramref name="variance"/> has the input's shape (one variance per element), or it with the last axis 1 or left out
+    /// (one per row), or is a single number (rank 0, or a bare <c>double</c>) for every element, as torch's float var. As in torch, the clamp does not stop the variance's gradient: the loss is taken at max(v, eps) and
+    /// its derivative in v passes the clamp unchanged. torch raises on a negative variance, which it finds at run time;
+    /// here it is clamped as any variance below eps.
+    /// </summary>
+    /// <exception cref="ArgumentException">Input and target differ in shape, the variance has none of the shapes above, or eps is negative.</exception>
+    public static Expr GaussianNllLoss(Expr input, Expr target, Expr variance, bool full = false, double eps = 1e-6, Reduction reduction = Reduction.Mean)
+    {
+        var (x, t) = Expr.Align(input, target);
+        var v = Expr.Align(input, variance).B;
+        return Reduce(Expr.Wrap(CoreNn.gaussianNllLossElements(full, eps, x, t, v)), reduction);
+    }
+
+    /// <summary>
+    /// torch's kl_div: KL(p ‖ q) terms p·(log p − log q) element by element, with <paramref name="input"/> holding log q (a
+    /// LogSoftmax's output) and <paramref name="target"/> the probabilities p, or log p when <paramref name="logTarget"/>
+    /// (torch's default is false; TorchSharp's <c>kl_div</c> defaults to true), then the <paramref name="reduction"/>.
+    /// A target of 0 gives 0 (xlogy's convention). torch's <c>reduction='batchmean'</c>, the KL divergence proper, is
+    /// <c>KlDiv(input, target, Reduction.Sum) / n</c> with n the batch size; <see cref="Reduction.Mean"/> divides by the
+    /// element count, as torch's 'mean' does.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes of input and target differ (losses do not broadcast).</exception>
+    public static Expr KlDiv(Expr input, Expr target, Reduction reduction = Reduction.Mean, bool logTarget = false)
+    {
+        var (x, t) = Expr.Align(input, target);
+        return Reduce(Expr.Wrap(FunctionalDiff.Core.Functional.klDivElements(logTarget, x, t)), reduction);
+    }
+
     /// <summary>Squared error with torch's <c>reduction</c> (<see cref="Reduction.None"/> keeps the shape).</summary>
     /// <exception cref="ArgumentException">The shapes differ (losses do not broadcast).</exception>
     public static Expr Mse(Expr prediction, Expr target, Reduction reduction)

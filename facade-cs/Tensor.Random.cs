@@ -50,6 +50,24 @@ public sealed partial class Tensor
     }
 
     /// <summary>
+    /// Standard normal samples of <paramref name="like"/>'s shape and dtype, as torch.randn_like (a VAE's
+    /// <c>eps = torch.randn_like(std)</c>; see <see cref="ManualSeed"/>). In a compiled step pass the draws in as an
+    /// input each call: a captured tensor is a constant of the plan.
+    /// </summary>
+    public static Tensor RandnLike(Tensor like)
+    {
+        ArgumentNullException.ThrowIfNull(like);
+        return Randn(like.Shape, like.DType);
+    }
+
+    /// <summary>Uniform samples in [0, 1) of <paramref name="like"/>'s shape and dtype, as torch.rand_like (see <see cref="ManualSeed"/>).</summary>
+    public static Tensor RandLike(Tensor like)
+    {
+        ArgumentNullException.ThrowIfNull(like);
+        return Rand(like.Shape, like.DType);
+    }
+
+    /// <summary>
     /// The value of a one-element tensor converted to <typeparamref name="T"/>, TorchSharp's <c>t.item&lt;float&gt;()</c>
     /// (<c>Item&lt;float&gt;()</c> rounds a float64 value to float32; <see cref="Item()"/> gives a double).
     /// </summary>

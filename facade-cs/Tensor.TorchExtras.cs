@@ -86,6 +86,14 @@ public sealed partial class Tensor
         return EagerPlans.Run("Bmm", a => a[0].Bmm(a[1]), this, other);
     }
 
+    /// <summary>The inner product of two vectors of one length, a scalar, as <see cref="Expr.Dot"/> (torch.dot).</summary>
+    /// <exception cref="ArgumentException">Either operand is not a vector, or their lengths differ.</exception>
+    public Tensor Dot(Tensor other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return EagerPlans.Run("Dot", a => a[0].Dot(a[1]), this, other);
+    }
+
     /// <summary>The Kronecker product, as <see cref="Expr.Kron"/> (torch.kron).</summary>
     public Tensor Kron(Tensor other)
     {

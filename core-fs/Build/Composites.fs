@@ -87,6 +87,41 @@ module Nn =
     /// Mean squared error; prediction and target must have the same shape.
     let mse (prediction: Expr) (target: Expr) = Expr.mean (squaredErrors prediction target)
 
+    /// torch's gaussian_nll_loss element by element: ½(log v + (input − target)²/v), plus ½ log 2π when
+    /// `full`, with v the variance clamped below at eps. Input and target have one shape; the variance
+    /// has it too (heteroscedastic), or it with the last axis 1, or without the last axis (one variance
+    /// per row, torch's homoscedastic forms), or is one number for every element (torch's float var). torch clamps a clone of the variance in place under
+    /// no_grad, so the loss is taken at max(v, eps) while the variance's derivative passes the clamp as
+    /// if it were not there; the held shift eps − v where v < eps does the same here. torch raises on a
+    /// negative variance, which it reads at run time; here it is clamped like any variance below eps.
+    let gaussianNllLossElements (full: bool) (eps: float) (input: Expr) (target: Expr) (variance: Expr) =
+        sameShape "GaussianNllLoss" "input" input target
+        if not (eps >= 0.0) then invalidArg "eps" (sprintf "GaussianNllLoss: eps = %g must be at least 0" eps)
+        let target = Expr.cast input.DType target
+        let variance = Expr.cast input.DType variance
+        let rank = input.Rank
+        let leading (dims: int[]) = dims.[.. dims.Length - 2]
+        let variance =
+            // a single variance for every element: torch's float var (a bare number here)
+            if Ir.sameDims variance.Dims input.Dims || variance.Rank = 0 then variance
+            elif rank >= 1 && Ir.sameDims variance.Dims (leading input.Dims) then
+                Expr.reshape (Array.append variance.Dims [| 1 |]) variance
+            elif rank >= 1 && variance.Rank = rank && Ir.sameDims (leading variance.Dims) (leading input.Dims)
+                 && variance.Dims.[rank - 1] = 1 then variance
+            else
+                Shape.fail "GaussianNllLoss"
+                    (sprintf "variance %s must have the input's shape %s, or it with the last axis 1 or left out"
+                         (Shape.format variance.Dims) (Shape.format input.Dims))
+        let floor = Expr.scalar input.DType eps
+        let below = Expr.lt variance floor
+        let clamped = Expr.where below (variance + Expr.stopGradient (floor - variance)) variance
+        let loss = 0.5 * (Expr.log clamped + Expr.square (input - target) / clamped)
+        if full then loss + 0.5 * Math.Log(2.0 * Math.PI) else loss
+
+    /// torch's gaussian_nll_loss with its default reduction, the mean of gaussianNllLossElements.
+    let gaussianNllLoss (full: bool) (eps: float) (input: Expr) (target: Expr) (variance: Expr) =
+        Expr.mean (gaussianNllLossElements full eps input target variance)
+
     /// Absolute errors, element by element (torch's l1_loss with reduction 'none'); the slope at a zero
     /// error is 0, abs's, as torch's sign.
     let absoluteErrors (prediction: Expr) (target: Expr) =

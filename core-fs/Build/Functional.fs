@@ -15,7 +15,7 @@ type PadMode =
     /// The input wrapped around ([1 2 3] padded by 2: [2 3 1 2 3 1 2]).
     | Circular
 
-/// torch.nn.functional's normalize, cosine_similarity, pairwise_distance and pad.
+/// torch.nn.functional's normalize, cosine_similarity, pairwise_distance, pad and kl_div.
 [<RequireQualifiedAccess>]
 module Functional =
 
@@ -98,3 +98,17 @@ module Functional =
             for axis in x.Rank - 1 .. -1 .. 0 do
                 result <- padAxis mode axis before.[axis] after.[axis] result
             result
+
+    /// torch's kl_div element by element (reduction 'none'): the input holds log-probabilities log q,
+    /// the target probabilities p, and each entry is p·(log p − log q), written as torch writes it,
+    /// xlogy(p, p) − p·log q, so an entry with p = 0 is 0 (and passes log q no gradient); with
+    /// `logTarget` the target holds log p and the entry is e^(log p)·(log p − log q). Input and target
+    /// have one shape.
+    let klDivElements (logTarget: bool) (input: Expr) (target: Expr) =
+        if not (Ir.sameDims input.Dims target.Dims) then
+            Shape.fail "KlDiv"
+                (sprintf "input of shape %s and target of shape %s differ; a loss needs equal shapes and does not broadcast"
+                     (Shape.format input.Dims) (Shape.format target.Dims))
+        let target = Expr.cast input.DType target
+        if logTarget then Expr.exp target * (target - input)
+        else Elementary.xlogy target target - target * input

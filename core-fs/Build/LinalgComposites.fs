@@ -88,6 +88,21 @@ module Linalg =
     let solveTriangular (upper: bool) (a: Expr) (b: Expr) : Expr =
         solveTriangularWith (upper, true, false, false) a b
 
+    /// torch.cholesky_solve: X with A X = b, given A's Cholesky factor `l` (…, n, n), lower
+    /// (A = L Lᵀ) or, with `upper`, upper (A = Uᵀ U), and b (…, n, k); batch axes broadcast. Two
+    /// triangular solves, L Z = b then Lᵀ X = Z, each reading only its triangle, so the derivatives
+    /// (in b and in the factor) are the triangular solve's at every order.
+    let choleskySolve (upper: bool) (l: Expr) (b: Expr) : Expr =
+        let n = LinalgNodes.square "CholeskySolve" "l" l
+        if b.Rank < 2 then
+            Shape.fail "CholeskySolve"
+                (sprintf "b must be a matrix or a batch of them (…, n, k), as torch.cholesky_solve's; got %s (a vector y is y.Unsqueeze(-1))" (dims b))
+        if b.Dims.[b.Rank - 2] <> n then
+            Shape.fail "CholeskySolve" (sprintf "l %s and b %s do not fit: b needs %d rows" (dims l) (dims b) n)
+        // A = L Lᵀ: solve with L, then with Lᵀ; A = Uᵀ U: with Uᵀ, then with U
+        let z = solveTriangularWith (upper, true, upper, false) l b
+        solveTriangularWith (upper, true, not upper, false) l z
+
     /// torch.linalg.solve: X with a X = b, by LU with partial pivoting. b is (…, n, k), or a
     /// vector (n) or batch of vectors (…, n) when its shape is a's without the last axis (torch's
     /// rule); the result has b's form. Batch axes broadcast. Evaluating it raises an

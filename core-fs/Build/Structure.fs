@@ -126,6 +126,13 @@ module Structure =
             Shape.fail "Outer" (sprintf "inputs %s and %s must be vectors (rank 1)" (dims a) (dims b))
         Expr.reshape [| a.Dims.[0]; 1 |] a * Expr.reshape [| 1; b.Dims.[0] |] b
 
+    /// torch.dot: the inner product of two vectors of one length, a scalar; no broadcasting, as torch.
+    /// matmul of two vectors, so it has matmul's rule.
+    let dot (a: Expr) (b: Expr) =
+        if a.Rank <> 1 || b.Rank <> 1 || a.Dims.[0] <> b.Dims.[0] then
+            Shape.fail "Dot" (sprintf "inputs %s and %s must be vectors (rank 1) of one length" (dims a) (dims b))
+        Expr.matmul a b
+
     /// The cross product along an axis of length 3 (torch.linalg.cross): equal ranks, the other
     /// axes broadcast.
     let cross (axis: int) (a: Expr) (b: Expr) =

@@ -55,6 +55,7 @@ public static class BatchNormDropoutExample
 }
 
 /// <summary>The README's batch norm and dropout example is this code, and its numbers agree with doubles.</summary>
+[Collection(nameof(TorchFactoryTests))] // draws from the process-wide seed sequence, which TorchFactoryTests replays
 public class BatchNormDropoutExampleTests
 {
     [Fact]

@@ -10,6 +10,7 @@ namespace FunctionalDiff.Tests;
 /// broadcasting and einsum with repeated and broadcast letters. Every number is checked against a reference
 /// loop over doubles, a closed form or central differences.
 /// </summary>
+[Collection(nameof(TorchFactoryTests))] // draws from the process-wide seed sequence, which TorchFactoryTests replays
 public class ClientFiveJaxIdiomTests
 {
     // a 4×3 design matrix, 4×2 targets and 3×2 weights, fixed numbers

@@ -9,6 +9,7 @@ namespace FunctionalDiff.Tests;
 /// differences, and Nn.Dropout against its definition with the noise given, also through a compiled step that takes
 /// the noise as an input.
 /// </summary>
+[Collection(nameof(TorchFactoryTests))] // draws from the process-wide seed sequence, which TorchFactoryTests replays
 public class ResamplingTests
 {
     static double[] Linear1d(double[] x, int output, bool align)

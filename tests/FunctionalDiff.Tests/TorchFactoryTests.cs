@@ -6,7 +6,7 @@ namespace FunctionalDiff.Tests;
 /// torch.randn, torch.rand and torch.manual_seed as Tensor.Randn, Rand and ManualSeed, and TorchSharp's item&lt;T&gt;():
 /// reproducible after a seed, and the samples' moments within bounds of their closed forms.
 /// </summary>
-[Collection(nameof(TorchFactoryTests))] // the seed sequence is process-wide: only these tests draw from it
+[Collection(nameof(TorchFactoryTests))] // the seed sequence is process-wide: every test class that draws from it joins this collection
 public class TorchFactoryTests
 {
     [Fact]

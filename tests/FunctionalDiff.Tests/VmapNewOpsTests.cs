@@ -21,6 +21,8 @@ public class VmapNewOpsTests
         new object[] { "Nanmean", (Func<Expr, Expr>)(x => x.Reshape(3, 4).Nanmean(1)) },
         new object[] { "Cdist", (Func<Expr, Expr>)(x => Expr.Cdist(x.Reshape(3, 4), x.Reshape(3, 4).Sin())) },
         new object[] { "Kron", (Func<Expr, Expr>)(x => x.Reshape(3, 4).Kron(x.Reshape(3, 4).Narrow(1, 0, 2))) },
+        new object[] { "Dot", (Func<Expr, Expr>)(x => x.Dot(x.Sin())) },
+        new object[] { "CholeskySolve", (Func<Expr, Expr>)(x => x.Reshape(4, 3).CholeskySolve(x.Narrow(0, 0, 4).Reshape(2, 2).Abs().Kron(Tensor.Ones(2, 2)) + 4 * Expr.Eye(4))) },
         new object[] { "Tile", (Func<Expr, Expr>)(x => x.Reshape(3, 4).Tile(2, 1)) },
         new object[] { "Movedim", (Func<Expr, Expr>)(x => x.Reshape(2, 3, 2).Movedim(0, 2).Tanh()) },
         new object[] { "RepeatInterleave", (Func<Expr, Expr>)(x => x.Reshape(3, 4).RepeatInterleave(2, 1)) },

@@ -27,6 +27,22 @@ public static partial class CaseTable
                 x => F.pad(x[0], new long[] { 2, 1, 1, 2 }, torchMode).sin());
         yield return C("pad constant 0.5 (1,2) [3,4]", new[] { I(3, 4) }, x => Nn.Pad(x[0], [1, 2], value: 0.5).Sin(),
             x => F.pad(x[0], new long[] { 1, 2 }, value: 0.5).sin());
+        // F.gaussian_nll_loss written as torch's Python writes it (TorchSharp's own module flattens and checks shapes
+        // differently): the variance cloned and clamped at eps in place under no_grad, so its gradient passes the clamp.
+        // The per-row case puts some variances below eps (x² · 2e-6), where the clamp acts.
+        yield return C("gaussianNllLoss variance per element full [3,4]", new[] { I(3, 4), I(3, 4), I(3, 4) },
+            x => Loss.GaussianNllLoss(x[0], x[1], x[2].Abs() + 0.1, full: true),
+            x => TorchGaussianNll(x[0], x[1], x[2].abs() + 0.1, full: true).mean());
+        yield return C("gaussianNllLoss variance per row clamped sum [4,3]", new[] { I(4, 3), I(4, 3), I(4) },
+            x => Loss.GaussianNllLoss(x[0], x[1], x[2].Square() * 2e-6, reduction: Reduction.Sum),
+            x => TorchGaussianNll(x[0], x[1], (x[2].square() * 2e-6).unsqueeze(-1), full: false).sum());
+        // F.kl_div with torch's default log_target=False, passed explicitly (TorchSharp's default is true)
+        yield return C("klDiv batchmean-by-sum [3,4]", new[] { I(3, 4), I(3, 4) },
+            x => Loss.KlDiv(x[0].LogSoftmax(1), x[1].Softmax(1), Reduction.Sum) / 3.0,
+            x => F.kl_div(F.log_softmax(x[0], 1), F.softmax(x[1], 1), log_target: false, reduction: nn.Reduction.Sum) / 3.0);
+        yield return C("klDiv logTarget mean [3,4]", new[] { I(3, 4), I(3, 4) },
+            x => Loss.KlDiv(x[0].LogSoftmax(1), x[1].LogSoftmax(1), logTarget: true),
+            x => F.kl_div(F.log_softmax(x[0], 1), F.log_softmax(x[1], 1), log_target: true, reduction: nn.Reduction.Mean));
         // torch differentiates neither weight nor pos_weight (autograd refuses them as inputs), so they are constants here
         double[] positive = { 0.5, 1.5, 2, 3 }, perExample = { 1, 0.5, 2 };
         yield return C("bceWithLogits weight posWeight sum [3,4]", new[] { I(3, 4), U(3, 4) },
@@ -50,5 +66,14 @@ public static partial class CaseTable
         yield return C("nllLoss ignoreIndex -100 sum [5,3]", new[] { I(5, 3) },
             x => Loss.NllLoss(x[0].LogSoftmax(1), IgnoredTargets.Select(t => (int)t).ToArray(), Reduction.Sum, ignoreIndex: -100),
             x => F.cross_entropy(F.log_softmax(x[0], 1), torch.tensor(IgnoredTargets), ignore_index: -100, reduction: nn.Reduction.Sum));
+    }
+
+    /// <summary>torch's gaussian_nll_loss with reduction 'none', as its Python source computes it.</summary>
+    static TT TorchGaussianNll(TT input, TT target, TT variance, bool full)
+    {
+        var clamped = variance.clone();
+        using (torch.no_grad()) clamped.clamp_(min: 1e-6);
+        var loss = 0.5 * (clamped.log() + (input - target).square() / clamped);
+        return full ? loss + 0.5 * Math.Log(2 * Math.PI) : loss;
     }
 }

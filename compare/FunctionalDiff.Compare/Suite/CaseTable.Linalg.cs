@@ -25,6 +25,14 @@ public static partial class CaseTable
             x => Shifted(x[0]).SolveTriangular(x[1], upper: false, transpose: true), x => linalg.solve_triangular(Shifted(x[0]).transpose(-2, -1), x[1], upper: true));
         yield return C("solveTriangular batched [2,3,3]·[3,2]", new[] { I(2, 3, 3), I(3, 2) },
             x => Shifted(x[0]).SolveTriangular(x[1], upper: false), x => linalg.solve_triangular(Shifted(x[0]), x[1].expand(2, 3, 2), upper: false));
+        // torch.cholesky_solve(B, L, upper): the factor is triangular on both sides (a Cholesky factor, or Triu of a
+        // shifted draw), so neither engine's gradient depends on a triangle the solve does not read.
+        yield return C("choleskySolve lower [3,3]·[3,2]", new[] { I(3, 3), I(3, 2) },
+            x => x[1].CholeskySolve(Spd(x[0]).Cholesky()), x => torch.cholesky_solve(x[1], linalg.cholesky(Spd(x[0]))));
+        yield return C("choleskySolve upper [3,3]·[3,1]", new[] { I(3, 3), I(3, 1) },
+            x => x[1].CholeskySolve(Shifted(x[0]).Triu(), upper: true), x => torch.cholesky_solve(x[1], Shifted(x[0]).triu(), upper: true));
+        yield return C("choleskySolve batched [2,3,3]·[3,2]", new[] { I(2, 3, 3), I(3, 2) },
+            x => x[1].CholeskySolve(Shifted(x[0]).Tril()), x => torch.cholesky_solve(x[1].expand(2, 3, 2), Shifted(x[0]).tril()));
         yield return C("solve [3,3]·[3,2]", new[] { I(3, 3), I(3, 2) }, x => Shifted(x[0]).Solve(x[1]), x => linalg.solve(Shifted(x[0]), x[1]));
         yield return C("solve vector [3,3]·[3]", new[] { I(3, 3), I(3) }, x => Shifted(x[0]).Solve(x[1]), x => linalg.solve(Shifted(x[0]), x[1]));
         yield return C("solve batched vectors [2,3,3]·[2,3]", new[] { I(2, 3, 3), I(2, 3) }, x => Shifted(x[0]).Solve(x[1]), x => linalg.solve(Shifted(x[0]), x[1]));

@@ -159,6 +159,7 @@ public static partial class CaseTable
 
         // ---- structure ----
         yield return C("bmm [2,3,4]·[2,4,2]", new[] { I(2, 3, 4), I(2, 4, 2) }, x => x[0].Bmm(x[1]), x => x[0].bmm(x[1]));
+        yield return C("dot [5]·[5]", new[] { I(5), I(5) }, x => x[0].Dot(x[1].Sin()), x => torch.dot(x[0], x[1].sin()));
         yield return C("kron [2,2]·[3,2]", new[] { I(2, 2), I(3, 2) }, x => x[0].Kron(x[1]), x => torch.kron(x[0], x[1]));
         yield return C("kron [3]·[2,2]", new[] { I(3), I(2, 2) }, x => x[0].Kron(x[1]).Sin(), x => torch.kron(x[0], x[1]).sin());
         yield return C("diag of a vector offset 1", new[] { I(3) }, x => x[0].Diag(1).Softmax(1), x => x[0].diag(1).softmax(1));
