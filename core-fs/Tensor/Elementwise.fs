@@ -227,6 +227,30 @@ module Elementwise =
         finally
             Buffers.ArrayPool<'T>.Shared.Return scratch
 
+    /// sech² x = 4·σ'(2x) = 4e^−2|x| / (1 + e^−2|x|)², the form of Special.tanhSlope: exact 0 where tanh
+    /// saturates (1 − tanh² x from the rounded tanh is 0 there too, but a polynomial that distributes
+    /// it over huge factors is not, see Rules), and nothing cancels below. Blocked as sigmoidSlopeSpan,
+    /// so y may be x itself. The doubling and the factor 4 are exact (2|x| overflowing gives e = 0).
+    let private tanhSlopeSpan<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        let n = x.Length
+        let block = min n 2048
+        let scratch = Buffers.ArrayPool<'T>.Shared.Rent(max block 1)
+        let two = 'T.One + 'T.One
+        let four = two + two
+        try
+            let mutable start = 0
+            while start < n do
+                let count = min block (n - start)
+                let e = Span(scratch, 0, count)
+                SpanKernels.negativeAbs (x.Slice(start, count)) e
+                SpanKernels.multiplyScalar (Span<'T>.op_Implicit e) two e
+                singleOrIsolated SingleFunction.Exp (Span<'T>.op_Implicit e) e
+                SpanKernels.overOnePlusSquared (Span<'T>.op_Implicit e) e
+                SpanKernels.multiplyScalar (Span<'T>.op_Implicit e) four (y.Slice(start, count))
+                start <- start + count
+        finally
+            Buffers.ArrayPool<'T>.Shared.Return scratch
+
     /// erf (or erfc) of the four entries of x at j into y: the recurrence of Special.erfSmall, lane
     /// by lane, where all four are inside (−3, 3); the scalar function otherwise.
     let private erfVector (complement: bool) (x: ReadOnlySpan<float>) (y: Span<float>) (j: int) =
@@ -594,6 +618,7 @@ module Elementwise =
         | UnaryOp.SigmoidSlope -> sigmoidSlopeSpan x y
         | UnaryOp.Gelu -> geluThroughDouble false x y
         | UnaryOp.GeluSlope -> geluThroughDouble true x y
+        | UnaryOp.TanhSlope -> tanhSlopeSpan x y
 
     /// Transcendental ops cost enough per element to go parallel earlier than memory-bound ones.
     let private unaryThreshold (op: UnaryOp) =
@@ -602,7 +627,8 @@ module Elementwise =
         | UnaryOp.Tanh | UnaryOp.Sigmoid | UnaryOp.Erf -> parallelThresholdCostly
         | UnaryOp.Neg | UnaryOp.Relu | UnaryOp.Abs | UnaryOp.Sign | UnaryOp.Sqrt | UnaryOp.Rsqrt | UnaryOp.Square
         | UnaryOp.Reciprocal | UnaryOp.Floor | UnaryOp.Ceil | UnaryOp.Round -> parallelThresholdCheap
-        | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Softplus | UnaryOp.SigmoidSlope | UnaryOp.Gelu | UnaryOp.GeluSlope -> parallelThresholdCostly
+        | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Softplus | UnaryOp.SigmoidSlope | UnaryOp.Gelu | UnaryOp.GeluSlope
+        | UnaryOp.TanhSlope -> parallelThresholdCostly
 
     /// The vectorised transcendental kernels of TensorPrimitives (.NET 10, AVX-512) spill vectors
     /// to the stack, and the JIT aligns frames to 16 bytes only: when the stack pointer at the
@@ -612,7 +638,8 @@ module Elementwise =
     /// from process to process. These ops therefore go through `Aligned.Unary`.
     let internal hasAlignmentCost (op: UnaryOp) =
         match op with
-        | UnaryOp.Exp | UnaryOp.Log | UnaryOp.Sin | UnaryOp.Cos | UnaryOp.Tanh | UnaryOp.Sigmoid | UnaryOp.SigmoidSlope -> true
+        | UnaryOp.Exp | UnaryOp.Log | UnaryOp.Sin | UnaryOp.Cos | UnaryOp.Tanh | UnaryOp.Sigmoid | UnaryOp.SigmoidSlope
+        | UnaryOp.TanhSlope -> true
         | UnaryOp.Neg | UnaryOp.Log1p | UnaryOp.Expm1 | UnaryOp.Tan | UnaryOp.Relu | UnaryOp.Abs | UnaryOp.Sign
         | UnaryOp.Sqrt | UnaryOp.Rsqrt | UnaryOp.Square | UnaryOp.Reciprocal | UnaryOp.Erf | UnaryOp.Floor
         | UnaryOp.Ceil | UnaryOp.Round | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Softplus | UnaryOp.Gelu | UnaryOp.GeluSlope -> false

@@ -10,6 +10,9 @@ type UnaryOp =
     | Erfc | Lgamma | Softplus | SigmoidSlope
     /// x·Φ(x), the exact GELU, and its slope Φ(x) + x·φ(x): one kernel each (see Activations.gelu).
     | Gelu | GeluSlope
+    /// sech² x = 1 − tanh² x, tanh's slope, as one kernel exact where tanh saturates (see Rules: the
+    /// polynomial 1 − t² is distributed by the Rewrite pass and its terms cancel only to rounding).
+    | TanhSlope
     /// The case's position in the declaration, for tables indexed by kind (F# code cannot
     /// read a union's compiled Tag).
     member internal op.Index =
@@ -41,6 +44,7 @@ type UnaryOp =
         | UnaryOp.SigmoidSlope -> 24
         | UnaryOp.Gelu -> 25
         | UnaryOp.GeluSlope -> 26
+        | UnaryOp.TanhSlope -> 27
 
 /// Elementwise functions of two broadcast arguments. Comparisons return 0/1 masks in the operand dtype.
 /// Fmod is C's fmod (torch.fmod): a - trunc(a/b)·b computed exactly, with a's sign.

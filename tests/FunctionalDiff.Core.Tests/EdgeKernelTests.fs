@@ -75,12 +75,15 @@ let rec private reference (op: UnaryOp) : float -> float =
         (fun x ->
             let phi = 0.5 * reference UnaryOp.Erfc (-x / Math.Sqrt 2.0)
             if abs x > 60.0 then phi else phi + x * Math.Exp(-0.5 * x * x) / Math.Sqrt(2.0 * Math.PI))
+    // sech² x = 4/(e^2x + 2 + e^−2x): a sum of positive terms, so nothing cancels (∞ gives 0)
+    | UnaryOp.TanhSlope -> (fun x -> 4.0 / (Math.Exp(2.0 * x) + 2.0 + Math.Exp(-2.0 * x)))
 
 let private allUnaryOps =
     [ UnaryOp.Neg; UnaryOp.Exp; UnaryOp.Log; UnaryOp.Log1p; UnaryOp.Expm1; UnaryOp.Sin; UnaryOp.Cos; UnaryOp.Tan
       UnaryOp.Tanh; UnaryOp.Sigmoid; UnaryOp.Relu; UnaryOp.Abs; UnaryOp.Sign; UnaryOp.Sqrt; UnaryOp.Rsqrt
       UnaryOp.Square; UnaryOp.Reciprocal; UnaryOp.Erf; UnaryOp.Floor; UnaryOp.Ceil; UnaryOp.Round
-      UnaryOp.Erfc; UnaryOp.Lgamma; UnaryOp.Softplus; UnaryOp.SigmoidSlope; UnaryOp.Gelu; UnaryOp.GeluSlope ]
+      UnaryOp.Erfc; UnaryOp.Lgamma; UnaryOp.Softplus; UnaryOp.SigmoidSlope; UnaryOp.Gelu; UnaryOp.GeluSlope
+      UnaryOp.TanhSlope ]
 
 /// float32 inputs: zeros, subnormals, tiny, ordinary, huge, both signs, and the non-finite values.
 let private float32Sweep =
