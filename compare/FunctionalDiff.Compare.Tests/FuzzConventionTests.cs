@@ -120,6 +120,31 @@ public class FuzzConventionTests
     }
 
     [Fact]
+    public void AProductWithZero_TorchMultipliesItsZeroCotangentIntoAnInfiniteSlope_OursIsASymbolicZero()
+    {
+        // p(x) = x·0 is 0 for every x, so rsqrt(p(x)) = +∞ does not change with x: no derivative reaches x through the
+        // product. Torch's double backward multiplies the product's zero cotangent into rsqrt's slope −y³/2 = −∞: NaN.
+        var x = T(new[] { 0.0 }, 1);
+        var zero = torch.zeros(1, dtype: torch.ScalarType.Float64);
+        var u = torch.tensor(new[] { -0.5 }, dtype: torch.ScalarType.Float64);
+        var v = torch.tensor(new[] { -0.8 }, dtype: torch.ScalarType.Float64);
+        var pullback = Grad((x * zero).rsqrt().sum() * u.sum(), x);
+        Assert.True(double.IsNaN(Values(Grad((pullback * v).sum(), x))[0]), "torch's second order");
+        // ours, over scalars as the program's: the derivative of u·v·0·(−y³/2) through the product with 0 is the
+        // symbolic zero (the cotangent v·0 folds to the constant 0)
+        static Expr Scalar(double value) => Tensor.FromArray(new[] { value }, Array.Empty<int>());
+        var ours = FunctionalDiff.Diff.Grad((Expr z) =>
+        {
+            var (_, pb) = FunctionalDiff.Diff.Vjp((Expr w) => (w * Scalar(0.0)).Rsqrt(), z);
+            return (pb(Scalar(-0.5)) * Scalar(-0.8)).Sum();
+        })(Scalar(0.0));
+        Assert.Equal(new[] { 0.0 }, ours.Eval().ToDoubleArray());
+        PassesWithConvention(Program("fuzz 2/1673", new[] { Array.Empty<int>() }, new[] { new[] { 0.0 } },
+            new Step(OpKind.Const, Array.Empty<int>(), Array.Empty<int>(), Data: new[] { 0.0 }, DataShape: Array.Empty<int>()),
+            S(OpKind.Mul, 0, 1), S(OpKind.Rsqrt, 2)));
+    }
+
+    [Fact]
     public void TheConventionIsSetOnlyAtThoseEdges_AndNeverExcusesANaNOfOurs()
     {
         // the same ops away from their edges
