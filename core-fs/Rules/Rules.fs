@@ -113,7 +113,7 @@ module Rules =
     /// derivative is linear in). Then tanh's slope may be the polynomial 1 − y²: the Rewrite pass
     /// distributes it over g, and its terms are bounded by g's own, so where y saturates they cancel
     /// to what g·0 is. Elsewhere (g holds x, a matmul, an exponential, anything that can be huge) the
-    /// slope is the primitive sech², one factor, exactly 0 there. Each cotangent node is looked at
+    /// slope is the primitive TanhSlope, one factor, exactly 0 there. Each cotangent node is looked at
     /// once per walk (its oldest leaf is kept in the scratch), so a chain of tanh costs O(1) per step.
     let private cotangentIsBoundedPolynomial (node: Expr) (g: Expr) (scratch: RuleScratch) =
         if isNull scratch.OldestLeaf then
@@ -210,7 +210,7 @@ module Rules =
                 | UnaryOp.Sin -> g * Expr.cos x
                 | UnaryOp.Cos -> g * -(Expr.sin x)
                 | UnaryOp.Tan -> g * (1.0 + Expr.square y)
-                // sech² x as one factor, a primitive exact where tanh saturates, wherever g can be huge: as the
+                // tanh's slope as one factor, the primitive (1 − y)(1 + y), exactly 0 where y is ±1, wherever g can be huge: as the
                 // polynomial 1 − y², the Rewrite pass distributed it over g, so that (x² tanh x)'' summed
                 // −2x·y² + 2y + 2x, which cancels only to the rounding of 2x (0 instead of 2 from x ≈ 1e16),
                 // where 2x·(1 − y²) is exactly 0; GeluTanh'' at 1e30 was 1/√(2π) instead of 0 (`fuzz adversarial

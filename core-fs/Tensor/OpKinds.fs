@@ -10,8 +10,8 @@ type UnaryOp =
     | Erfc | Lgamma | Softplus | SigmoidSlope
     /// x·Φ(x), the exact GELU, and its slope Φ(x) + x·φ(x): one kernel each (see Activations.gelu).
     | Gelu | GeluSlope
-    /// sech² x = 1 − tanh² x, tanh's slope, as one kernel exact where tanh saturates (see Rules: the
-    /// polynomial 1 − t² is distributed by the Rewrite pass and its terms cancel only to rounding).
+    /// tanh's slope 1 − tanh² x as one kernel, (1 − y)(1 + y) at the rounded y = tanh x, exactly 0 where tanh saturates
+    /// (see Rules: as the polynomial 1 − y², the Rewrite pass distributes it, and its terms cancel only to rounding).
     | TanhSlope
     /// The case's position in the declaration, for tables indexed by kind (F# code cannot
     /// read a union's compiled Tag).

@@ -29,13 +29,11 @@ module internal Special =
         let e = Math.Exp(-(abs x))
         e / ((1.0 + e) * (1.0 + e))
 
-    /// sech² x = 1 − tanh² x = 4·σ'(2x) = 4e^−2|x| / (1 + e^−2|x|)², tanh's slope from the same side as
-    /// sigmoidSlope: a few ulp everywhere, exactly 0 where e^−2|x| underflows (also where 2x overflows),
-    /// where 1 − tanh² x computed from the rounded tanh x is 0 from |x| ≈ 19 on and loses its digits
-    /// before that. Even; NaN stays NaN.
+    /// tanh's slope (1 − y)(1 + y) at y = tanh x (see Elementwise's tanhSlopeSpan): exactly 0 where y is ±1, the slope
+    /// of tanh as computed. Even; NaN stays NaN.
     let tanhSlope (x: float) =
-        let e = Math.Exp(-2.0 * abs x)
-        4.0 * (e / ((1.0 + e) * (1.0 + e)))
+        let y = Math.Tanh x
+        (1.0 - y) * (1.0 + y)
 
     /// exp(x)-1 accurate near 0, by Kahan's correction of the rounded exp with x/log(u). Above 1 there is
     /// no cancellation to correct, and the product (u - 1)·x would overflow before u does.

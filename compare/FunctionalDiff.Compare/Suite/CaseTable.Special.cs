@@ -26,7 +26,7 @@ public static partial class CaseTable
         // and triple backward
         foreach (var c in AtShapes("gelu slope (gradient of Σ gelu)", I, x => Diff.Grad((Expr z) => z.Gelu().Sum())(x),
             x => TorchSide.Grad(F.gelu(x).sum(), new[] { x }, null, createGraph: true)[0]!)) yield return c;
-        // tanh's slope sech² x is a primitive where the cotangent can be huge (here x itself), so the
+        // tanh's slope 1 − tanh² is a primitive where the cotangent can be huge (here x itself), so the
         // gradient of Σ x·tanh x holds it: the table's checks differentiate it, second and third
         // derivatives of x·tanh x against torch's double and triple backward
         foreach (var c in AtShapes("tanh slope (gradient of Σ x·tanh x)", I, x => Diff.Grad((Expr z) => (z * z.Tanh()).Sum())(x),
