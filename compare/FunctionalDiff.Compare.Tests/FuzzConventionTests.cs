@@ -197,6 +197,25 @@ public class FuzzConventionTests
     }
 
     [Fact]
+    public void LogSumExpOfLargeEqualEntries_TorchSecondOrderCarriesTheRoundingOfLse_OursIsTheClosedForm()
+    {
+        // f(x) = logsumexp([e^x, e^x]) = e^x + log 2, so d/dx ⟨pullback(u), v⟩ = u·v·e^x exactly
+        double x0 = 8.2, u = -1.69597, v = 0.50319;
+        var closed = u * v * Math.Exp(x0);
+        var x = T(new[] { x0 }, 1);
+        var e = x.exp();
+        var pullback = Grad(torch.stack(new[] { e, e }, 1).logsumexp(1).sum() * u, x);
+        var torchSecond = Values(Grad((pullback * v).sum(), x))[0];
+        Assert.True(Math.Abs(torchSecond / closed - 1) > 1e-10, $"torch {torchSecond:R}, closed form {closed:R}");
+        var ours = FunctionalDiff.Diff.Grad((Expr z) =>
+        {
+            var (_, pb) = FunctionalDiff.Diff.Vjp((Expr w) => Expr.Stack(1, w.Exp(), w.Exp()).LogSumExp(1).Sum() * u, z);
+            return (pb((Expr)Tensor.FromArray(new[] { 1.0 }, Array.Empty<int>())) * v).Sum();
+        })(Tensor.FromArray(new[] { x0 }, 1)).Eval().ToDoubleArray()[0];
+        Assert.True(Math.Abs(ours / closed - 1) <= 1e-15, $"ours {ours:R}, closed form {closed:R}");
+    }
+
+    [Fact]
     public void TheConventionIsSetOnlyAtThoseEdges_AndNeverExcusesANaNOfOurs()
     {
         // the same ops away from their edges
