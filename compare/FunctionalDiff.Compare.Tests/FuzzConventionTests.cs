@@ -120,6 +120,102 @@ public class FuzzConventionTests
     }
 
     [Fact]
+    public void AProductWithZero_TorchMultipliesItsZeroCotangentIntoAnInfiniteSlope_OursIsASymbolicZero()
+    {
+        // p(x) = x·0 is 0 for every x, so rsqrt(p(x)) = +∞ does not change with x: no derivative reaches x through the
+        // product. Torch's double backward multiplies the product's zero cotangent into rsqrt's slope −y³/2 = −∞: NaN.
+        var x = T(new[] { 0.0 }, 1);
+        var zero = torch.zeros(1, dtype: torch.ScalarType.Float64);
+        var u = torch.tensor(new[] { -0.5 }, dtype: torch.ScalarType.Float64);
+        var v = torch.tensor(new[] { -0.8 }, dtype: torch.ScalarType.Float64);
+        var pullback = Grad((x * zero).rsqrt().sum() * u.sum(), x);
+        Assert.True(double.IsNaN(Values(Grad((pullback * v).sum(), x))[0]), "torch's second order");
+        // ours, over scalars as the program's: the derivative of u·v·0·(−y³/2) through the product with 0 is the
+        // symbolic zero (the cotangent v·0 folds to the constant 0)
+        static Expr Scalar(double value) => Tensor.FromArray(new[] { value }, Array.Empty<int>());
+        var ours = FunctionalDiff.Diff.Grad((Expr z) =>
+        {
+            var (_, pb) = FunctionalDiff.Diff.Vjp((Expr w) => (w * Scalar(0.0)).Rsqrt(), z);
+            return (pb(Scalar(-0.5)) * Scalar(-0.8)).Sum();
+        })(Scalar(0.0));
+        Assert.Equal(new[] { 0.0 }, ours.Eval().ToDoubleArray());
+        PassesWithConvention(Program("fuzz 2/1673", new[] { Array.Empty<int>() }, new[] { new[] { 0.0 } },
+            new Step(OpKind.Const, Array.Empty<int>(), Array.Empty<int>(), Data: new[] { 0.0 }, DataShape: Array.Empty<int>()),
+            S(OpKind.Mul, 0, 1), S(OpKind.Rsqrt, 2)));
+    }
+
+    [Fact]
+    public void LogSigmoidOfMinusInfinity_TorchSecondDerivativeIsNaN_TheSaturatedCurvatureIsZero()
+    {
+        // logsigmoid(g) with g = −1/x at x = +0: g = −∞, logsigmoid'(g) = σ(−g) = 1, logsigmoid''(g) = −σ(g)σ(−g) = 0, so
+        // f'' = 0·g'² + 1·g'' with g'' = −2/x³ = −∞, the limit of −1/x's (logsigmoid(g) − g → 0 as g → −∞); torch gives
+        // g'' alone, and NaN through logsigmoid (0·∞ in its double backward)
+        var x = T(new[] { 0.0 }, 1);
+        TT SecondDerivative(Func<TT, TT> f) => Grad(Grad(f(x).sum(), x).sum(), x);
+        TT G(TT v) => torch.tensor(-1.0, dtype: torch.ScalarType.Float64).div(v);
+        Assert.Equal(-Inf, Values(SecondDerivative(G))[0]);
+        Assert.True(double.IsNaN(Values(SecondDerivative(v => torch.nn.functional.logsigmoid(G(v))))[0]), "torch's logsigmoid");
+        var ours = FunctionalDiff.Diff.Hessian((Expr v) => (-1.0 / v).LogSigmoid().Sum())(Tensor.FromArray(new[] { 0.0 }, 1));
+        Assert.Equal(new[] { -Inf }, ours.Eval().ToDoubleArray());
+        PassesWithConvention(Program("fuzz 20/621", new[] { new[] { 1 } }, new[] { new[] { 0.0 } },
+            new Step(OpKind.RDivScalar, new[] { 0 }, Array.Empty<int>(), Scalar: -1.0), S(OpKind.LogSigmoid, 1)));
+    }
+
+    [Fact]
+    public void TrilBeforeAnInfiniteSlope_TorchSecondDerivativeIsNaN_TheZeroedEntriesAreConstants()
+    {
+        // celu(mean(tril(x)^0.5)) over a row: tril keeps x₀ and sets x₁, x₂ to the constant 0, where the power's slope is
+        // ∞; the function is celu(√x₀ / 3), whose Hessian is finite at (0, 0) and 0 elsewhere
+        var x = T(new[] { 0.4, 0.0, 0.0 }, 1, 3);
+        TT F(TT v) => torch.nn.functional.celu(v.tril().pow(0.5).mean(new long[] { 1 }), 1.0, false);
+        var gradient = Grad(F(x).sum(), x);
+        var torchRow = Values(Grad(gradient[0, 0], x));
+        Assert.True(double.IsNaN(torchRow[0]), "torch's ∂²/∂x₀²");
+        var ours = FunctionalDiff.Diff.Hessian((Expr v) => v.Reshape(1, 3).Tril(0).Pow(0.5).Mean(new[] { 1 }).Celu(1.0).Sum())(
+            Tensor.FromArray(new[] { 0.4, 0.0, 0.0 }, 3)).Eval().ToDoubleArray();
+        // the closed form: h(s) = celu(s/3) with s = √x₀, celu(t) = t for t > 0, so h = √x₀/3 and h'' = −x₀^(−3/2)/12
+        Assert.Equal(-Math.Pow(0.4, -1.5) / 12.0, ours[0], 12);
+        Assert.Equal(new[] { 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0 }, ours.Skip(1).ToArray());
+        PassesWithConvention(Program("fuzz 20/549", new[] { new[] { 1, 3 } }, new[] { new[] { 0.4, 0.0, 0.0 } },
+            new Step(OpKind.Tril, new[] { 0 }, new[] { 0 }), new Step(OpKind.PowScalar, new[] { 1 }, Array.Empty<int>(), Scalar: 0.5),
+            new Step(OpKind.Mean, new[] { 2 }, new[] { 1 }, Mode: 1), new Step(OpKind.Celu, new[] { 3 }, Array.Empty<int>(), Scalar: 1.0)));
+    }
+
+    [Fact]
+    public void SeluOfInfinity_TorchSecondDerivativeIsNaN_TheLinearBranchHasNoCurvature()
+    {
+        // expm1(selu(x)) at x = +∞: selu is scale·x there, so the second derivative is e^(scale·x)·scale² = +∞
+        var x = T(new[] { Inf }, 1);
+        TT SecondDerivative(Func<TT, TT> f) => Grad(Grad(f(x).sum(), x).sum(), x);
+        const double scale = 1.0507009873554804934193349852946;
+        Assert.Equal(Inf, Values(SecondDerivative(v => (v * scale).expm1()))[0]);
+        Assert.True(double.IsNaN(Values(SecondDerivative(v => torch.nn.functional.selu(v).expm1()))[0]), "torch's selu");
+        var ours = FunctionalDiff.Diff.Hessian((Expr v) => v.Selu().Expm1().Sum())(Tensor.FromArray(new[] { Inf }, 1));
+        Assert.Equal(new[] { Inf }, ours.Eval().ToDoubleArray());
+        PassesWithConvention(Program("fuzz adversarial 29/6", new[] { new[] { 1, 3 } }, new[] { new[] { 0.0, 0.0, Inf } },
+            S(OpKind.Selu, 0), S(OpKind.Expm1, 1)));
+    }
+
+    [Fact]
+    public void LogSumExpOfLargeEqualEntries_TorchSecondOrderCarriesTheRoundingOfLse_OursIsTheClosedForm()
+    {
+        // f(x) = logsumexp([e^x, e^x]) = e^x + log 2, so d/dx ⟨pullback(u), v⟩ = u·v·e^x exactly
+        double x0 = 8.2, u = -1.69597, v = 0.50319;
+        var closed = u * v * Math.Exp(x0);
+        var x = T(new[] { x0 }, 1);
+        var e = x.exp();
+        var pullback = Grad(torch.stack(new[] { e, e }, 1).logsumexp(1).sum() * u, x);
+        var torchSecond = Values(Grad((pullback * v).sum(), x))[0];
+        Assert.True(Math.Abs(torchSecond / closed - 1) > 1e-10, $"torch {torchSecond:R}, closed form {closed:R}");
+        var ours = FunctionalDiff.Diff.Grad((Expr z) =>
+        {
+            var (_, pb) = FunctionalDiff.Diff.Vjp((Expr w) => Expr.Stack(1, w.Exp(), w.Exp()).LogSumExp(1).Sum() * u, z);
+            return (pb((Expr)Tensor.FromArray(new[] { 1.0 }, Array.Empty<int>())) * v).Sum();
+        })(Tensor.FromArray(new[] { x0 }, 1)).Eval().ToDoubleArray()[0];
+        Assert.True(Math.Abs(ours / closed - 1) <= 1e-15, $"ours {ours:R}, closed form {closed:R}");
+    }
+
+    [Fact]
     public void TheConventionIsSetOnlyAtThoseEdges_AndNeverExcusesANaNOfOurs()
     {
         // the same ops away from their edges

@@ -550,6 +550,8 @@ module Expr =
     let internal geluOp x = unary UnaryOp.Gelu x
     /// GELU's slope Φ(x) + x·φ(x) as one op.
     let internal geluSlope x = unary UnaryOp.GeluSlope x
+    /// tanh's slope 1 − tanh² x as one op, (1 − y)(1 + y) at the rounded y, exactly 0 where tanh saturates (Rules.fs).
+    let internal tanhSlope x = unary UnaryOp.TanhSlope x
     /// ψ(x) = d/dx log Γ(x), as torch.digamma.
     let digamma x = polygamma 0 x
     /// a + b.

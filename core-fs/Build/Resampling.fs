@@ -27,25 +27,22 @@ module Resampling =
             | Some s when s > 0.0 -> 1.0 / s
             | _ -> float input / float output
 
-    /// The [output, input] matrix that resamples one axis.
-    let private axisMatrix (mode: InterpolationMode) (input: int) (output: int) (alignCorners: bool) (scale: float option) =
-        let m = Array.zeroCreate<float> (output * input)
+    /// Per output entry of one axis, the input entries it reads and their weights: (i, i, 1) for Nearest, the two
+    /// neighbours and their linear weights (1 − w, w) for Linear.
+    let private axisTaps (mode: InterpolationMode) (input: int) (output: int) (alignCorners: bool) (scale: float option) =
         let r = ratio input output alignCorners scale
-        for o in 0 .. output - 1 do
+        Array.init output (fun o ->
             match mode with
             | InterpolationMode.Nearest ->
                 let i = min (int (Math.Floor(float o * r))) (input - 1)
-                m.[o * input + i] <- 1.0
+                struct (i, i, 0.0)
             | InterpolationMode.Linear ->
                 let source =
                     if alignCorners then float o * r
                     else max 0.0 ((float o + 0.5) * r - 0.5)
                 let i0 = min (int (Math.Floor source)) (input - 1)
                 let i1 = min (i0 + 1) (input - 1)
-                let weight = source - float i0
-                m.[o * input + i0] <- m.[o * input + i0] + (1.0 - weight)
-                m.[o * input + i1] <- m.[o * input + i1] + weight
-        m
+                struct (i0, i1, source - float i0))
 
     /// torch's F.interpolate of x [N, C, spatial...] (one to three spatial axes) to the given sizes
     /// of the spatial axes; `scales` are the scale factors they came from, if any (torch then reads
@@ -65,14 +62,21 @@ module Resampling =
             let input, output = y.Dims.[axis], sizes.[k]
             let scale = scales |> Option.map (fun s -> s.[k])
             if input <> output || scale.IsSome then
-                let matrix = Expr.constant (Tensor.ofArray64 [| output; input |] (axisMatrix mode input output alignCorners scale))
-                let m = Expr.cast y.DType matrix
-                // the axis moved last, multiplied by the matrix transposed, and moved back
-                let last = y.Rank - 1
-                let order = Array.init y.Rank (fun i -> if i = axis then last elif i = last then axis else i)
-                let moved = if axis = last then y else Expr.permute order y
-                let resampled = Expr.matmul moved (Expr.transpose m)
-                y <- if axis = last then resampled else Expr.permute order resampled
+                // Each output entry reads its taps by index, as torch's kernels do: a product with a 0/1 (or weight)
+                // matrix also multiplied the entries it does not read by 0, so an infinite input entry made every
+                // output of its row NaN (`fuzz 21/317`: nearest interpolation of [0, …, 0, −∞], NaN where torch's 0)
+                let taps = axisTaps mode input output alignCorners scale
+                let indices (pick: struct (int * int * float) -> int) =
+                    Expr.constant (Tensor.ofArray64 [| output |] (taps |> Array.map (fun t -> float (pick t))))
+                let first = Indexing.indexSelect axis (indices (fun (struct (i, _, _)) -> i)) y
+                match mode with
+                | InterpolationMode.Nearest -> y <- first
+                | InterpolationMode.Linear ->
+                    let second = Indexing.indexSelect axis (indices (fun (struct (_, i, _)) -> i)) y
+                    let along = Array.init y.Rank (fun i -> if i = axis then output else 1)
+                    let weights (f: float -> float) =
+                        Expr.cast y.DType (Expr.constant (Tensor.ofArray64 along (taps |> Array.map (fun (struct (_, _, w)) -> f w))))
+                    y <- first * weights (fun w -> 1.0 - w) + second * weights id
         y
 
     /// The output sizes of F.interpolate with scale factors: ⌊input · scale⌋ per spatial axis.

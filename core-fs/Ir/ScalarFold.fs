@@ -50,6 +50,7 @@ module internal ScalarFold =
         | UnaryOp.Round -> ValueSome(Math.Round x)
         | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Softplus | UnaryOp.Gelu | UnaryOp.GeluSlope -> ValueNone
         | UnaryOp.SigmoidSlope -> ValueSome(Special.sigmoidSlope x)
+        | UnaryOp.TanhSlope -> ValueSome(Special.tanhSlope x)
 
     /// The value of a binary op on two scalars; comparisons give 0 or 1.
     let binary (op: BinaryOp) (a: float) (b: float) : float =

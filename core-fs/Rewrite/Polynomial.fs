@@ -227,7 +227,7 @@ module internal Polynomial =
     let private scaleFormed (c: float) (p: Poly) : Poly =
         { p with Terms = p.Terms |> Array.map (fun t -> { t with Coefficient = c * t.Coefficient }) }
 
-    let private boundedKinds = [| UnaryOp.Tanh; UnaryOp.Sigmoid; UnaryOp.Sin; UnaryOp.Cos; UnaryOp.Erf |]
+    let private boundedKinds = [| UnaryOp.Tanh; UnaryOp.Sigmoid; UnaryOp.Sin; UnaryOp.Cos; UnaryOp.Erf; UnaryOp.TanhSlope |]
 
     /// Atoms that are never infinite: outputs of bounded functions (NaN only from NaN). The
     /// wildcard only says "not an elementwise function of one argument".

@@ -13,6 +13,11 @@ type internal RuleScratch(keepMasks: bool) =
     member val Two: Expr[] = Array.zeroCreate 2
     /// True in a walk that keeps masks outside products (see Rules.keepMaskOutside).
     member _.KeepMasks = keepMasks
+    /// Per node of the walk's cotangents that tanh's rule has looked at, the oldest leaf its polynomial
+    /// reaches (see Rules.cotangentIsBoundedPolynomial), made at the first look: most walks meet no tanh.
+    member val OldestLeaf: System.Collections.Generic.Dictionary<int64, int64> = null with get, set
+    /// The pending nodes of that look (kept, so a walk allocates one stack).
+    member val Pending: System.Collections.Generic.Stack<Expr> = null with get, set
 
 /// A cotangent term two of a rule's cotangents share, built at the first one's use: a class of
 /// our own rather than `lazy`, whose FSharp.Core and System.Lazy code tiered compilation starts
@@ -102,6 +107,54 @@ module Rules =
         let held = Expr.where (Expr.gt x bound) bound (Expr.where (Expr.lt x -bound) -bound x)
         Expr.exp (-(held * held))
 
+    /// True when the cotangent g reaching tanh's node is a polynomial (sums, products, negations and
+    /// squares) over finite filled constants, outputs of bounded functions and leaves newer than the
+    /// node (a transform's cotangent placeholder, which the primal cannot hold, and which every
+    /// derivative is linear in). Then tanh's slope may be the polynomial 1 − y²: the Rewrite pass
+    /// distributes it over g, and its terms are bounded by g's own, so where y saturates they cancel
+    /// to what g·0 is. Elsewhere (g holds x, a matmul, an exponential, anything that can be huge) the
+    /// slope is the primitive TanhSlope, one factor, exactly 0 there. Each cotangent node is looked at
+    /// once per walk (its oldest leaf is kept in the scratch), so a chain of tanh costs O(1) per step.
+    let private cotangentIsBoundedPolynomial (node: Expr) (g: Expr) (scratch: RuleScratch) =
+        if isNull scratch.OldestLeaf then
+            scratch.OldestLeaf <- System.Collections.Generic.Dictionary<int64, int64>()
+            scratch.Pending <- System.Collections.Generic.Stack<Expr>()
+        let oldest = scratch.OldestLeaf
+        let pending = scratch.Pending
+        // Int64.MinValue: holds a node that can be huge; Int64.MaxValue: no leaf but constants and bounded outputs
+        let leafOf (e: Expr) =
+            match e.Op, e with
+            | _, Fold.Filled v -> ValueSome(if System.Double.IsFinite v then System.Int64.MaxValue else System.Int64.MinValue)
+            | (Op.Var _ | Op.Const _), _ -> ValueSome e.Id
+            | Op.Binary(BinaryOp.Add | BinaryOp.Sub | BinaryOp.Mul), _ | Op.Unary(UnaryOp.Neg | UnaryOp.Square), _ -> ValueNone
+            | Op.Unary(UnaryOp.Tanh | UnaryOp.TanhSlope | UnaryOp.Sigmoid | UnaryOp.SigmoidSlope | UnaryOp.Sin | UnaryOp.Cos | UnaryOp.Erf), _ ->
+                ValueSome System.Int64.MaxValue
+            // every other node can be huge (this only answers "is g a bounded polynomial")
+            | _ -> ValueSome System.Int64.MinValue
+        pending.Push g
+        while pending.Count > 0 do
+            let e = pending.Peek()
+            if oldest.ContainsKey e.Id then pending.Pop() |> ignore
+            else
+                match leafOf e with
+                | ValueSome leaf ->
+                    oldest.[e.Id] <- leaf
+                    pending.Pop() |> ignore
+                | ValueNone ->
+                    let mutable ready = true
+                    let mutable result = System.Int64.MaxValue
+                    for k in 0 .. e.ArgCount - 1 do
+                        let a = e.Arg k
+                        match oldest.TryGetValue a.Id with
+                        | true, leaf -> result <- min result leaf
+                        | _ ->
+                            ready <- false
+                            pending.Push a
+                    if ready then
+                        oldest.[e.Id] <- result
+                        pending.Pop() |> ignore
+        oldest.[g.Id] > node.Id
+
     /// g·factor (or g/factor) in a walk that transposes a second derivative's pullback, with every where of g whose branch is a
     /// symbolic zero kept outside the product: where(m, 0, h)·K becomes where(m, 0, h·K). A rule that masks its
     /// product, where(m, 0, g·K) (pow's, whose untaken factor may be ±∞ or NaN), is one elementwise linear map of
@@ -157,7 +210,19 @@ module Rules =
                 | UnaryOp.Sin -> g * Expr.cos x
                 | UnaryOp.Cos -> g * -(Expr.sin x)
                 | UnaryOp.Tan -> g * (1.0 + Expr.square y)
-                | UnaryOp.Tanh -> g * (1.0 - Expr.square y)
+                // tanh's slope as one factor, the primitive (1 − y)(1 + y), exactly 0 where y is ±1, wherever g can be huge: as the
+                // polynomial 1 − y², the Rewrite pass distributed it over g, so that (x² tanh x)'' summed
+                // −2x·y² + 2y + 2x, which cancels only to the rounding of 2x (0 instead of 2 from x ≈ 1e16),
+                // where 2x·(1 − y²) is exactly 0; GeluTanh'' at 1e30 was 1/√(2π) instead of 0 (`fuzz adversarial
+                // 4/42 --ops wide`). Where g is a bounded polynomial (see cotangentIsBoundedPolynomial) the slope
+                // stays 1 − y²: its distributed terms cancel exactly there, and the nested derivatives of tanh
+                // stay polynomials in y alone, linear in size in the order (GraphScaleTests, ForwardSizeTests);
+                // with sech² they were polynomials in two atoms, larger from the third order on.
+                | UnaryOp.Tanh ->
+                    if cotangentIsBoundedPolynomial node g scratch then g * (1.0 - Expr.square y) else g * Expr.tanhSlope x
+                // (sech² x)' = −2·tanh x·sech² x: one product again, written in ops so it differentiates
+                // to any order (the nested derivatives are polynomials in tanh x and sech² x)
+                | UnaryOp.TanhSlope -> g * (-2.0 * (Expr.tanh x * y))
                 // σ' as one factor, torch's fused rule: y(1 − y) is a product of two terms in y, so
                 // the second derivative summed g·(1 − y)·σ' and −g·y·σ' separately, ∞ − ∞ = NaN under
                 // an infinite cotangent where torch's g·(1 − 2y)·σ' is ±∞ (`fuzz 2/99`: a binary

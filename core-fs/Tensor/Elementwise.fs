@@ -227,6 +227,30 @@ module Elementwise =
         finally
             Buffers.ArrayPool<'T>.Shared.Return scratch
 
+    /// tanh's slope (1 − y)(1 + y) at y = tanh x as the Tanh kernel rounds it, the form of Special.tanhSlope: exactly 0
+    /// where y is ±1, and the slope of the function as computed, so a step after tanh that is singular at ±1 (erfinv,
+    /// atanh, log(1 − y)) meets the y it was given: sech² x itself, exact, was 16% off (1 − y)(1 + y) at float32's
+    /// rounded tanh 8.4, and the second derivative of erfinv(tanh x) there 5× off (`fuzz 21/827`, float32). 1 − y is
+    /// exact for y ≥ 1/2 (Sterbenz), so this is within an ulp or two of (1 − y²) computed exactly. Blocked as
+    /// sigmoidSlopeSpan, so y may be x itself: each block of x is read into the scratch first.
+    let private tanhSlopeSpan<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        let n = x.Length
+        let block = min n 2048
+        let scratch = Buffers.ArrayPool<'T>.Shared.Rent(max block 1)
+        try
+            let mutable start = 0
+            while start < n do
+                let count = min block (n - start)
+                let t = Span(scratch, 0, count)
+                singleOrIsolated SingleFunction.Tanh (x.Slice(start, count)) t
+                let out = y.Slice(start, count)
+                SpanKernels.scalarSubtract 'T.One (Span<'T>.op_Implicit t) out
+                SpanKernels.addScalar (Span<'T>.op_Implicit t) 'T.One t
+                SpanKernels.multiply (Span<'T>.op_Implicit out) (Span<'T>.op_Implicit t) out
+                start <- start + count
+        finally
+            Buffers.ArrayPool<'T>.Shared.Return scratch
+
     /// erf (or erfc) of the four entries of x at j into y: the recurrence of Special.erfSmall, lane
     /// by lane, where all four are inside (−3, 3); the scalar function otherwise.
     let private erfVector (complement: bool) (x: ReadOnlySpan<float>) (y: Span<float>) (j: int) =
@@ -598,6 +622,7 @@ module Elementwise =
         | UnaryOp.SigmoidSlope -> sigmoidSlopeSpan x y
         | UnaryOp.Gelu -> geluThroughDouble false x y
         | UnaryOp.GeluSlope -> geluThroughDouble true x y
+        | UnaryOp.TanhSlope -> tanhSlopeSpan x y
 
     /// Transcendental ops cost enough per element to go parallel earlier than memory-bound ones.
     let private unaryThreshold (op: UnaryOp) =
@@ -606,7 +631,8 @@ module Elementwise =
         | UnaryOp.Tanh | UnaryOp.Sigmoid | UnaryOp.Erf -> parallelThresholdCostly
         | UnaryOp.Neg | UnaryOp.Relu | UnaryOp.Abs | UnaryOp.Sign | UnaryOp.Sqrt | UnaryOp.Rsqrt | UnaryOp.Square
         | UnaryOp.Reciprocal | UnaryOp.Floor | UnaryOp.Ceil | UnaryOp.Round -> parallelThresholdCheap
-        | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Softplus | UnaryOp.SigmoidSlope | UnaryOp.Gelu | UnaryOp.GeluSlope -> parallelThresholdCostly
+        | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Softplus | UnaryOp.SigmoidSlope | UnaryOp.Gelu | UnaryOp.GeluSlope
+        | UnaryOp.TanhSlope -> parallelThresholdCostly
 
     /// The vectorised transcendental kernels of TensorPrimitives (.NET 10, AVX-512) spill vectors
     /// to the stack, and the JIT aligns frames to 16 bytes only: when the stack pointer at the
@@ -616,7 +642,8 @@ module Elementwise =
     /// from process to process. These ops therefore go through `Aligned.Unary`.
     let internal hasAlignmentCost (op: UnaryOp) =
         match op with
-        | UnaryOp.Exp | UnaryOp.Log | UnaryOp.Sin | UnaryOp.Cos | UnaryOp.Tanh | UnaryOp.Sigmoid | UnaryOp.SigmoidSlope -> true
+        | UnaryOp.Exp | UnaryOp.Log | UnaryOp.Sin | UnaryOp.Cos | UnaryOp.Tanh | UnaryOp.Sigmoid | UnaryOp.SigmoidSlope
+        | UnaryOp.TanhSlope -> true
         | UnaryOp.Neg | UnaryOp.Log1p | UnaryOp.Expm1 | UnaryOp.Tan | UnaryOp.Relu | UnaryOp.Abs | UnaryOp.Sign
         | UnaryOp.Sqrt | UnaryOp.Rsqrt | UnaryOp.Square | UnaryOp.Reciprocal | UnaryOp.Erf | UnaryOp.Floor
         | UnaryOp.Ceil | UnaryOp.Round | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Softplus | UnaryOp.Gelu | UnaryOp.GeluSlope -> false

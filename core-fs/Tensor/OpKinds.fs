@@ -10,6 +10,9 @@ type UnaryOp =
     | Erfc | Lgamma | Softplus | SigmoidSlope
     /// x·Φ(x), the exact GELU, and its slope Φ(x) + x·φ(x): one kernel each (see Activations.gelu).
     | Gelu | GeluSlope
+    /// tanh's slope 1 − tanh² x as one kernel, (1 − y)(1 + y) at the rounded y = tanh x, exactly 0 where tanh saturates
+    /// (see Rules: as the polynomial 1 − y², the Rewrite pass distributes it, and its terms cancel only to rounding).
+    | TanhSlope
     /// The case's position in the declaration, for tables indexed by kind (F# code cannot
     /// read a union's compiled Tag).
     member internal op.Index =
@@ -41,6 +44,7 @@ type UnaryOp =
         | UnaryOp.SigmoidSlope -> 24
         | UnaryOp.Gelu -> 25
         | UnaryOp.GeluSlope -> 26
+        | UnaryOp.TanhSlope -> 27
 
 /// Elementwise functions of two broadcast arguments. Comparisons return 0/1 masks in the operand dtype.
 /// Fmod is C's fmod (torch.fmod): a - trunc(a/b)·b computed exactly, with a's sign.

@@ -29,6 +29,12 @@ module internal Special =
         let e = Math.Exp(-(abs x))
         e / ((1.0 + e) * (1.0 + e))
 
+    /// tanh's slope (1 − y)(1 + y) at y = tanh x (see Elementwise's tanhSlopeSpan): exactly 0 where y is ±1, the slope
+    /// of tanh as computed. Even; NaN stays NaN.
+    let tanhSlope (x: float) =
+        let y = Math.Tanh x
+        (1.0 - y) * (1.0 + y)
+
     /// exp(x)-1 accurate near 0, by Kahan's correction of the rounded exp with x/log(u). Above 1 there is
     /// no cancellation to correct, and the product (u - 1)·x would overflow before u does.
     let expm1 (x: float) =

@@ -44,7 +44,8 @@ module internal BatchingRules =
         | UnaryOp.Cos | UnaryOp.Tan | UnaryOp.Tanh | UnaryOp.Sigmoid | UnaryOp.Relu | UnaryOp.Abs
         | UnaryOp.Sign | UnaryOp.Sqrt | UnaryOp.Rsqrt | UnaryOp.Square | UnaryOp.Reciprocal
         | UnaryOp.Erf | UnaryOp.Floor | UnaryOp.Ceil | UnaryOp.Round | UnaryOp.Erfc
-        | UnaryOp.Lgamma | UnaryOp.Softplus | UnaryOp.SigmoidSlope | UnaryOp.Gelu | UnaryOp.GeluSlope -> Expr.unary op x
+        | UnaryOp.Lgamma | UnaryOp.Softplus | UnaryOp.SigmoidSlope | UnaryOp.Gelu | UnaryOp.GeluSlope
+        | UnaryOp.TanhSlope -> Expr.unary op x
 
     /// Elementwise functions of two arguments batch as themselves once the operands are aligned.
     let private binary (op: BinaryOp) (a: Expr) (b: Expr) =

@@ -479,4 +479,25 @@ let tests =
                 if not (abs (hessian.[i] - expected.[i]) <= 1e-13 * abs expected.[i]) then
                     failtestf "Hessian at [3e-300, -4e-300] is %A, expected %A" hessian expected
         }
+        test "interpolate reads each output's taps by index: an infinite entry reaches only the outputs that read it (fuzz 21/317)" {
+            // nearest: output o reads input ⌊o·in/out⌋; linear (align_corners false): (1 − w)·x[i0] + w·x[i1] at
+            // source max(0, (o + 0.5)·in/out − 0.5), i0 = ⌊source⌋, i1 = min(i0 + 1, in − 1), w = source − i0; both
+            // written out here in IEEE arithmetic (an infinite neighbour with weight 0 gives NaN, as torch's kernel)
+            let x = [| 0.0; 0.0; 2.5; -infinity |]
+            let input = x.Length
+            for output in [ 4; 6; 3; 8 ] do
+                let r = float input / float output
+                let nearest = Array.init output (fun o -> x.[min (int (floor (float o * r))) (input - 1)])
+                let linear =
+                    Array.init output (fun o ->
+                        let source = max 0.0 ((float o + 0.5) * r - 0.5)
+                        let i0 = min (int (floor source)) (input - 1)
+                        let i1 = min (i0 + 1) (input - 1)
+                        let w = source - float i0
+                        x.[i0] * (1.0 - w) + x.[i1] * w)
+                let resampled mode = values (Resampling.interpolate mode [| output |] None false (Expr.constant (tensor [| 1; 1; input |] x)))
+                // to the same size torch's kernels copy the input
+                expectIeee (resampled InterpolationMode.Nearest) (if output = input then x else nearest) (sprintf "nearest to %d" output)
+                expectIeee (resampled InterpolationMode.Linear) (if output = input then x else linear) (sprintf "linear to %d" output)
+        }
     ]

@@ -18,7 +18,10 @@ public class CheckpointTests
         Expr Plain(Expr x) => Block(Block(x)).Square().Sum();
         Expr Remat(Expr x) => checkpointed(checkpointed(x)).Square().Sum();
         Close(Plain(x0).Eval().ToDoubleArray(), Remat(x0).Eval().ToDoubleArray(), 0, "value");
-        Close(Diff.Grad(Plain)(x0).Eval().ToDoubleArray(), Diff.Grad(Remat)(x0).Eval().ToDoubleArray(), 0, "gradient");
+        // The gradient to rounding, not bit for bit: tanh's slope is the primitive sech² where its cotangent can be
+        // huge (here it holds the matmul) and the polynomial 1 − y² where the cotangent is the walk's placeholder,
+        // as inside the checkpointed block's own pullback; the two agree to a few ulps.
+        Close(Diff.Grad(Plain)(x0).Eval().ToDoubleArray(), Diff.Grad(Remat)(x0).Eval().ToDoubleArray(), 1e-14, "gradient");
     }
 
     [Fact]

@@ -147,6 +147,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 .OfType<(string Why, Suite.Check[] Checks)>().GroupBy(w => w.Why).Select(g => g.First()).ToList();
             if (SliceDropsBesideInfiniteSlope(live, values)) torchNaN.Add("Slice that drops entries in a program with an infinite slope");
             if (DetBesideInfiniteSlope(live, values)) torchNaN.Add("Det of a matrix computed through an infinite slope");
+            if (TriangleBeforeInfiniteSlope(live, values)) torchNaN.Add("Tril or Triu before an infinite slope");
             if (ProdOfZerosBesideInfiniteSlope(live, values))
                 torchWrong.Add(("Prod over more than one zero computed through an infinite slope",
                     new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }));
@@ -283,6 +284,14 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "Mse with a zero difference";
             case OpKind.Sub when s.Args[0] == s.Args[1]:
                 return "Sub of a value with itself";
+            // x·0 with a factor that is exactly 0 everywhere: the product does not change with x, so no derivative reaches
+            // x through it. Ours: the cotangent g·0 into x folds to the constant 0, a symbolic zero that the rules after it
+            // never multiply (as for the step functions); torch's zeros meet the slopes after it, 0·∞ = NaN where one is
+            // infinite (`fuzz 2/1673`: rsqrt(x·0) at x = 0, whose second-order check is 0 in ours and NaN in torch's)
+            case OpKind.Mul when (a[0].numel() > 0 && a[0].eq(0.0).all().item<bool>()) || (a[1].numel() > 0 && a[1].eq(0.0).all().item<bool>()):
+                return "Mul by a factor that is 0 everywhere";
+            case OpKind.MulScalar when s.Scalar == 0.0:
+                return "Mul by a factor that is 0 everywhere";
             case OpKind.LogSoftmax when a[0].dim() > 0 && a[0].shape[s.Ints[0] < 0 ? s.Ints[0] + (int)a[0].dim() : s.Ints[0]] == 1
                                                           && Any(a[0].isfinite().logical_not()):
                 return "LogSoftmax over an axis of length 1 at a non-finite entry";
@@ -294,6 +303,19 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "LogSoftmax or Softmax over an axis of length 1";
             case OpKind.Softplus when Any(a[0].gt(SoftplusThreshold)):
                 return "Softplus above the threshold";
+            // logsigmoid(g) = −softplus(−g): at g = −∞ its slope σ(−g) is 1 and its curvature −σ'(g) is 0, the saturated
+            // branch's symbolic zero in ours (as softplus's above its bound, see "torch's softplus threshold"), so an
+            // infinite g' meets no 0·∞; torch's log_sigmoid double backward multiplies −σ(g)σ(−g) = −0 by g'² = ∞, NaN
+            // (`fuzz 20/621`: logsigmoid(c/x) with c = −∞; shrunk in FuzzConventionTests to logsigmoid(−1/x) at x = +0,
+            // whose second derivative is −2/x³ = −∞ in ours and as the limit of −1/x, NaN in torch)
+            // on their linear branch (x > 0) elu, selu and celu have the curvature 0: a symbolic zero in ours (the branch is
+            // selected by a where), a tensor of zeros in torch's double backward, which an infinite first derivative around
+            // it turns into 0·∞ = NaN (`fuzz adversarial 29/6`: expm1(selu(x)) at x = +∞, whose second derivative
+            // e^selu(x)·scale² is +∞; `29/120`: pow(2·(selu(x) + y), 171) where the power overflows, at x = 25)
+            case OpKind.Elu or OpKind.Selu or OpKind.Celu when Any(a[0].gt(0.0)):
+                return "Elu, Selu or Celu on its linear branch (curvature 0)";
+            case OpKind.LogSigmoid when AnyInfinite(a[0]):
+                return "LogSigmoid of an infinite value";
             case OpKind.Relu when AnyInfinite(a[0]) || Any(a[0].isnan()):
                 return "Relu of an infinite or NaN value";
             case OpKind.Abs when AnyInfinite(a[0]) || Any(a[0].isnan()):
@@ -379,6 +401,12 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "Sinc at 0 or where πx² underflows";
             // over one entry logcumsumexp is x itself (ours, Indexing.logcumsumexp), slope 1; torch's rule is NaN at a NaN
             // entry (`fuzz 19/674`: over the axis of length 1 of [0, 0, NaN], gradient u in ours)
+            // from a +∞ entry on, the running logaddexp meets equal infinities, where ours takes its slopes' limits (1 for the
+            // infinite entry, 0 for the others, as LogAddExp's rule); torch's weights e^(xⱼ − outₖ) are e^(∞ − ∞) = NaN there
+            // (`fuzz adversarial 30/208`: logcumsumexp down the columns of a 3×3 holding +∞ at [1, 1], whose gradient in that
+            // entry is u₁₁ + u₂₁ in ours, NaN in torch)
+            case OpKind.LogCumSumExp when Any(a[0].eq(double.PositiveInfinity)):
+                return "LogCumSumExp over a +∞ entry";
             case OpKind.LogCumSumExp when a[0].dim() > 0 && a[0].shape[s.Ints[0] < 0 ? s.Ints[0] + (int)a[0].dim() : s.Ints[0]] == 1
                                           && Any(a[0].isfinite().logical_not()):
                 return "LogCumSumExp over an axis of length 1 at a non-finite entry";
@@ -492,26 +520,53 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// reciprocal at 0, a power below 1 at 0; exp, expm1, a square or a power above 1 at ±∞; a product or quotient with an
     /// infinite operand, or by 0; a power with a base ±∞ or 0 (the exponent's slope).
     /// </summary>
-    bool UpstreamInfiniteSlope(int value, IReadOnlyList<TorchSharp.torch.Tensor> values)
+    static bool InfiniteSlope(Step s, IReadOnlyList<TorchSharp.torch.Tensor> values)
     {
         static bool Any(TorchSharp.torch.Tensor t, Func<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> p) =>
             t.numel() > 0 && p(t).any().item<bool>();
-        bool InfiniteSlope(Step s)
+        var a = s.Args.Select(i => values[i]).ToArray();
+        return s.Kind switch
         {
-            var a = s.Args.Select(i => values[i]).ToArray();
-            return s.Kind switch
+            OpKind.Sqrt or OpKind.Rsqrt or OpKind.Log or OpKind.Reciprocal or OpKind.RDivScalar => Any(a[0], t => t.eq(0.0)),
+            OpKind.PowScalar when s.Scalar < 1 && s.Scalar != 0 => Any(a[0], t => t.eq(0.0)),
+            OpKind.PowScalar when s.Scalar > 1 => Any(a[0], t => t.isinf()),
+            OpKind.Exp or OpKind.Expm1 or OpKind.Square => Any(a[0], t => t.isinf()),
+            OpKind.Mul => Any(a[0], t => t.isinf()) || Any(a[1], t => t.isinf()),
+            OpKind.Div => Any(a[0], t => t.isinf()) || Any(a[1], t => t.eq(0.0)),
+            // the exponent's slope a^b·log a at a base ±∞ or 0
+            OpKind.Pow => Any(a[0], t => t.isinf().logical_or(t.eq(0.0))),
+            _ => false,
+        };
+    }
+
+    /// <summary>
+    /// Whether a live step with an infinite slope (see <see cref="UpstreamInfiniteSlope"/>) reads, at any depth, a live
+    /// Tril or Triu: the entries that it zeroes are constants, whose derivative is the zero map, a symbolic zero in ours;
+    /// torch's tril rule gives them a tangent of zeros, which the infinite slope after it turns into 0·∞ = NaN at second
+    /// order (`fuzz 20/549`: celu(mean(tril(x)^0.5)) over a row [0.4, 0, 0], whose entries 1 and 2 tril sets to the
+    /// constant 0 and the power's slope is ∞ there: the Hessian is finite at (0, 0) and 0 elsewhere, torch's NaN in
+    /// column 0). One-directional, as every TorchNaNEdge.
+    /// </summary>
+    bool TriangleBeforeInfiniteSlope(bool[] live, IReadOnlyList<TorchSharp.torch.Tensor> values)
+    {
+        for (int j = 0; j < Steps.Length; j++)
+        {
+            if (!live[j] || !InfiniteSlope(Steps[j], values)) continue;
+            var stack = new Stack<int>(Steps[j].Args);
+            var seen = new HashSet<int>();
+            while (stack.Count > 0)
             {
-                OpKind.Sqrt or OpKind.Rsqrt or OpKind.Log or OpKind.Reciprocal or OpKind.RDivScalar => Any(a[0], t => t.eq(0.0)),
-                OpKind.PowScalar when s.Scalar < 1 && s.Scalar != 0 => Any(a[0], t => t.eq(0.0)),
-                OpKind.PowScalar when s.Scalar > 1 => Any(a[0], t => t.isinf()),
-                OpKind.Exp or OpKind.Expm1 or OpKind.Square => Any(a[0], t => t.isinf()),
-                OpKind.Mul => Any(a[0], t => t.isinf()) || Any(a[1], t => t.isinf()),
-                OpKind.Div => Any(a[0], t => t.isinf()) || Any(a[1], t => t.eq(0.0)),
-                // the exponent's slope a^b·log a at a base ±∞ or 0
-                OpKind.Pow => Any(a[0], t => t.isinf().logical_or(t.eq(0.0))),
-                _ => false,
-            };
+                int v = stack.Pop(), i = v - InputCount;
+                if (i < 0 || !seen.Add(v)) continue;
+                if (live[i] && Steps[i].Kind is OpKind.Tril or OpKind.Triu) return true;
+                foreach (var a in Steps[i].Args) stack.Push(a);
+            }
         }
+        return false;
+    }
+
+    bool UpstreamInfiniteSlope(int value, IReadOnlyList<TorchSharp.torch.Tensor> values)
+    {
         var stack = new Stack<int>();
         var seen = new HashSet<int>();
         stack.Push(value);
@@ -519,7 +574,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         {
             int v = stack.Pop(), i = v - InputCount;
             if (i < 0 || !seen.Add(v)) continue;
-            if (InfiniteSlope(Steps[i])) return true;
+            if (InfiniteSlope(Steps[i], values)) return true;
             foreach (var a in Steps[i].Args) stack.Push(a);
         }
         return false;
@@ -618,6 +673,14 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         OpKind.Cumprod when a[0].numel() > 0 && a[0].isfinite().all().item<bool>()
                 && TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).isinf().any().item<bool>() =>
             ("Cumprod whose running product overflows", new[] { Suite.Check.Jvp }),
+        // torch's rule g·e^(x − lse) carries the rounding of lse, about ulp(lse), into every weight, and its double backward
+        // multiplies that by the square of the slope into the entries: at entries near 3641 (e^8.2) the second order is
+        // 6e-10 relative off, where ours forms the weights from the maximum (equal entries give 0.5 exactly) and equals the
+        // closed form (`fuzz 20/451`: Σu·v·e^x through an adaptive average pool and a logsumexp over two equal entries;
+        // FuzzConventionTests)
+        OpKind.LogSumExp when a[0].numel() > 1 && a[0].isfinite().all().item<bool>() && a[0].abs().max().item<double>() >= 1e3 =>
+            ("LogSumExp over entries of 1e3 or more (torch's weights carry the rounding of lse)",
+             new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
         OpKind.LogSumExp when LogOfSumRoundsAway(a[0], s.Ints[0]) =>
             ("LogSumExp whose log of the sum rounds away beside a huge maximum",
              new[] { Suite.Check.Vjp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Jvp, Suite.Check.Compiled }),

@@ -26,6 +26,11 @@ public static partial class CaseTable
         // and triple backward
         foreach (var c in AtShapes("gelu slope (gradient of Σ gelu)", I, x => Diff.Grad((Expr z) => z.Gelu().Sum())(x),
             x => TorchSide.Grad(F.gelu(x).sum(), new[] { x }, null, createGraph: true)[0]!)) yield return c;
+        // tanh's slope 1 − tanh² is a primitive where the cotangent can be huge (here x itself), so the
+        // gradient of Σ x·tanh x holds it: the table's checks differentiate it, second and third
+        // derivatives of x·tanh x against torch's double and triple backward
+        foreach (var c in AtShapes("tanh slope (gradient of Σ x·tanh x)", I, x => Diff.Grad((Expr z) => (z * z.Tanh()).Sum())(x),
+            x => TorchSide.Grad((x * x.tanh()).sum(), new[] { x }, null, createGraph: true)[0]!)) yield return c;
         foreach (var c in AtShapes("gelu tanh", I, x => x.GeluTanh(),
             x => 0.5 * x * (1.0 + (Math.Sqrt(2.0 / Math.PI) * (x + 0.044715 * x.pow(3))).tanh()))) yield return c;
         foreach (var c in AtShapes("silu", I, x => x.Silu(), x => F.silu(x))) yield return c;
