@@ -131,29 +131,37 @@ module Rules =
                 ValueSome System.Int64.MaxValue
             // every other node can be huge (this only answers "is g a bounded polynomial")
             | _ -> ValueSome System.Int64.MinValue
-        pending.Push g
-        while pending.Count > 0 do
-            let e = pending.Peek()
-            if oldest.ContainsKey e.Id then pending.Pop() |> ignore
-            else
-                match leafOf e with
-                | ValueSome leaf ->
-                    oldest.[e.Id] <- leaf
-                    pending.Pop() |> ignore
-                | ValueNone ->
+        // Leaves are answered by leafOf each time and never stored: the table holds only the
+        // polynomial nodes of the cotangents (half of what it held with its leaves, and it lives for
+        // the whole walk: a 10^6-op chain's held millions of entries).
+        let inline known (e: Expr) =
+            match leafOf e with
+            | ValueSome leaf -> ValueSome leaf
+            | ValueNone ->
+                match oldest.TryGetValue e.Id with
+                | true, leaf -> ValueSome leaf
+                | _ -> ValueNone
+        match known g with
+        | ValueSome leaf -> leaf > node.Id
+        | ValueNone ->
+            pending.Push g
+            while pending.Count > 0 do
+                let e = pending.Peek()
+                if oldest.ContainsKey e.Id then pending.Pop() |> ignore
+                else
                     let mutable ready = true
                     let mutable result = System.Int64.MaxValue
                     for k in 0 .. e.ArgCount - 1 do
                         let a = e.Arg k
-                        match oldest.TryGetValue a.Id with
-                        | true, leaf -> result <- min result leaf
-                        | _ ->
+                        match known a with
+                        | ValueSome leaf -> result <- min result leaf
+                        | ValueNone ->
                             ready <- false
                             pending.Push a
                     if ready then
                         oldest.[e.Id] <- result
                         pending.Pop() |> ignore
-        oldest.[g.Id] > node.Id
+            oldest.[g.Id] > node.Id
 
     /// g·factor (or g/factor) in a walk that transposes a second derivative's pullback, with every where of g whose branch is a
     /// symbolic zero kept outside the product: where(m, 0, h)·K becomes where(m, 0, h·K). A rule that masks its
