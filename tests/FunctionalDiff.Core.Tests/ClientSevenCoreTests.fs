@@ -7,9 +7,9 @@ open Expecto
 open FunctionalDiff.Core
 open FunctionalDiff.Core.Tests.GraphTestSupport
 
-let private close (tolerance: float) (expected: float[]) (actual: float[]) (what: string) = expectClose tolerance actual expected what
+let private close = closeExpectedFirst
 
-let private data (n: int) (salt: int) = Array.init n (fun i -> 1.5 * sin (1.7 * float i + 0.3 + float salt))
+let private data = sineData
 
 /// x with (L Lᵀ) x = b for a lower-triangular L (2×2) and one column b, written out.
 let private solveWithFactor (l: float[]) (b: float[]) =

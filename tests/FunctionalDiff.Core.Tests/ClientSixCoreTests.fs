@@ -8,10 +8,9 @@ open Expecto
 open FunctionalDiff.Core
 open FunctionalDiff.Core.Tests.GraphTestSupport
 
-// GraphTestSupport's check, with the expected values first as this file reads them
-let private close (tolerance: float) (expected: float[]) (actual: float[]) (what: string) = expectClose tolerance actual expected what
+let private close = closeExpectedFirst
 
-let private data (n: int) (salt: int) = Array.init n (fun i -> 1.5 * sin (1.7 * float i + 0.3 + float salt))
+let private data = sineData
 
 [<Tests>]
 let tests =

@@ -66,6 +66,12 @@ let expectClose (tolerance: float) (actual: float[]) (expected: float[]) (messag
         if not (abs (a - e) <= tolerance * (1.0 + abs e)) then
             failtestf "%s: element %d is %.12g, expected %.12g (tolerance %g)\nactual   %A\nexpected %A" message i a e tolerance actual expected
 
+/// expectClose with the expected values first (as the client-port test files read).
+let closeExpectedFirst (tolerance: float) (expected: float[]) (actual: float[]) (what: string) = expectClose tolerance actual expected what
+
+/// n smooth, distinct test values (a sine sampled off its zeros), varied by `salt`.
+let sineData (n: int) (salt: int) = Array.init n (fun i -> 1.5 * sin (1.7 * float i + 0.3 + float salt))
+
 /// IEEE agreement elementwise: NaN matches NaN, an infinity the same infinity, finite numbers
 /// within 1e-12 relative (the edge tests' check against torch's semantics).
 let expectIeee (actual: float[]) (expected: float[]) (message: string) =
