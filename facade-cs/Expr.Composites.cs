@@ -37,6 +37,8 @@ public sealed partial class Expr
     /// same function: a row near 1e300 gets its values where torch's squares overflow to NaN.
     /// </summary>
     public Expr LayerNorm(double epsilon = 1e-5) =>
-        // Scale 1 and shift 0 fold away in the op language, leaving the bare normalisation.
-        Wrap(CoreNn.layerNorm(epsilon, Build.scalar(Node.DType, 1.0), Build.scalar(Node.DType, 0.0), Node));
+        // Scale 1 and shift −0 fold away in the op language, leaving the bare normalisation, as torch's
+        // layer_norm without weight and bias: −0 is IEEE's additive identity (x + −0 is x, −0 included),
+        // where + (+0) is kept, since it turns a −0 into +0.
+        Wrap(CoreNn.layerNorm(epsilon, Build.scalar(Node.DType, 1.0), Build.scalar(Node.DType, -0.0), Node));
 }

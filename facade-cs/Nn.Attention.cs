@@ -81,7 +81,8 @@ public static partial class Nn
         ArgumentNullException.ThrowIfNull(normalizedShape);
         var dtype = input.Node.DType;
         var w = weight is null ? Build.scalar(dtype, 1.0) : Expr.Align(input, weight).B;
-        var b = bias is null ? Build.scalar(dtype, 0.0) : Expr.Align(input, bias).B;
+        // an absent bias is −0, which folds away (x + −0 is x); + (+0) would stay in the graph
+        var b = bias is null ? Build.scalar(dtype, -0.0) : Expr.Align(input, bias).B;
         return Expr.Wrap(CoreNormalisation.layerNorm(normalizedShape, epsilon, w, b, input.Node));
     }
 

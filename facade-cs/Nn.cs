@@ -14,7 +14,9 @@ public static partial class Nn
     public static Expr Linear(Expr input, Expr weight, Expr? bias = null)
     {
         var (x, w) = Expr.Align(input, weight);
-        var b = bias is null ? Build.scalar(w.DType, 0.0) : Expr.Align(weight, bias).B;
+        // an absent bias is −0, which folds away (x + −0 is x), as torch adds none; + (+0) would stay in
+        // the graph as a pass over the output, and turn a −0 entry into +0
+        var b = bias is null ? Build.scalar(w.DType, -0.0) : Expr.Align(weight, bias).B;
         return Expr.Wrap(CoreNn.linear(w, b, x));
     }
 }

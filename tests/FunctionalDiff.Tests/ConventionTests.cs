@@ -12,6 +12,21 @@ public class ConventionTests
     static double[] V(Expr e) => e.Eval().ToDoubleArray();
 
     [Fact]
+    public void AnAbsentBiasAddsNothingAsInTorch()
+    {
+        // torch's linear and layer_norm without bias add nothing, and neither do ours: the graph has no
+        // addition (an added +0 cost a pass over the output, and turned a −0 entry into +0)
+        Expr x = Tensor.FromArray(new[,] { { 1.0, 2.0 } });
+        Expr w = Tensor.FromArray(new[,] { { 3.0, -1.0 }, { 1.0, 0.5 } });
+        Assert.Equal(new[] { 1.0 * 3.0 + 2.0 * -1.0, 1.0 * 1.0 + 2.0 * 0.5 }, Nn.Linear(x, w).Eval().ToDoubleArray());
+        Assert.DoesNotContain(" add ", Nn.Linear(x, w).ToText());
+        // layer norm's last operation is the normalisation's product, not an addition of the bias
+        Expr rows = Tensor.FromArray(new[,] { { 1.0, 2.0, 4.0 } });
+        Assert.Equal("mul", rows.LayerNorm().Op);
+        Assert.Equal("mul", Nn.LayerNorm(rows, [3]).Op);
+    }
+
+    [Fact]
     public void LossesRejectTargetsOfAnotherShape()
     {
         Expr prediction = Tensor.FromArray(new[] { 1.0, 2.0, 4.0 });
