@@ -204,36 +204,21 @@ module Elementwise =
             | SingleFunction.Tanh -> isolated VectorFunction.Tanh x y
             | SingleFunction.Sigmoid -> isolated VectorFunction.Sigmoid x y
 
+    /// The slopes of sigmoid and tanh, over blocks that stay in the first-level cache, so x is read
+    /// once and y written once. y may be x itself (a plan runs unary ops in place): each block of x
+    /// is read into the scratch before the same block of y is written.
+    ///
     /// σ'(x) = e^−|x| / (1 + e^−|x|)², the form Special.sigmoidSlope keeps for constant folding: one
     /// vectorised exp per element, and nothing cancels (σ(x)(1 − σ(x)) loses every digit where σ(x)
-    /// rounds to 1). It runs over blocks that stay in the first-level cache, so x is read once and y
-    /// written once: as σ(x)·σ(−x), two sigmoid passes and a product over the whole run, sigmoid's
+    /// rounds to 1). As σ(x)·σ(−x), two sigmoid passes and a product over the whole run, sigmoid's
     /// gradient over 1M float32 entries cost about twice tanh's.
-    /// y may be x itself (a plan runs unary ops in place): each block of x is read into the scratch
-    /// before the same block of y is written.
-    let private sigmoidSlopeSpan<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =
-        let n = x.Length
-        let block = min n 2048
-        let scratch = Buffers.ArrayPool<'T>.Shared.Rent(max block 1)
-        try
-            let mutable start = 0
-            while start < n do
-                let count = min block (n - start)
-                let e = Span(scratch, 0, count)
-                SpanKernels.negativeAbs (x.Slice(start, count)) e
-                singleOrIsolated SingleFunction.Exp (Span<'T>.op_Implicit e) e
-                SpanKernels.overOnePlusSquared (Span<'T>.op_Implicit e) (y.Slice(start, count))
-                start <- start + count
-        finally
-            Buffers.ArrayPool<'T>.Shared.Return scratch
-
+    ///
     /// tanh's slope (1 − y)(1 + y) at y = tanh x as the Tanh kernel rounds it, the form of Special.tanhSlope: exactly 0
     /// where y is ±1, and the slope of the function as computed, so a step after tanh that is singular at ±1 (erfinv,
     /// atanh, log(1 − y)) meets the y it was given: sech² x itself, exact, was 16% off (1 − y)(1 + y) at float32's
     /// rounded tanh 8.4, and the second derivative of erfinv(tanh x) there 5× off (`fuzz 21/827`, float32). 1 − y is
-    /// exact for y ≥ 1/2 (Sterbenz), so this is within an ulp or two of (1 − y²) computed exactly. Blocked as
-    /// sigmoidSlopeSpan, so y may be x itself: each block of x is read into the scratch first.
-    let private tanhSlopeSpan<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+    /// exact for y ≥ 1/2 (Sterbenz), so this is within an ulp or two of (1 − y²) computed exactly.
+    let private slopeSpan<'T when 'T :> IFloatingPointIeee754<'T>> (ofTanh: bool) (x: ReadOnlySpan<'T>) (y: Span<'T>) =
         let n = x.Length
         let block = min n 2048
         let scratch = Buffers.ArrayPool<'T>.Shared.Rent(max block 1)
@@ -242,11 +227,16 @@ module Elementwise =
             while start < n do
                 let count = min block (n - start)
                 let t = Span(scratch, 0, count)
-                singleOrIsolated SingleFunction.Tanh (x.Slice(start, count)) t
                 let out = y.Slice(start, count)
-                SpanKernels.scalarSubtract 'T.One (Span<'T>.op_Implicit t) out
-                SpanKernels.addScalar (Span<'T>.op_Implicit t) 'T.One t
-                SpanKernels.multiply (Span<'T>.op_Implicit out) (Span<'T>.op_Implicit t) out
+                if ofTanh then
+                    singleOrIsolated SingleFunction.Tanh (x.Slice(start, count)) t
+                    SpanKernels.scalarSubtract 'T.One (Span<'T>.op_Implicit t) out
+                    SpanKernels.addScalar (Span<'T>.op_Implicit t) 'T.One t
+                    SpanKernels.multiply (Span<'T>.op_Implicit out) (Span<'T>.op_Implicit t) out
+                else
+                    SpanKernels.negativeAbs (x.Slice(start, count)) t
+                    singleOrIsolated SingleFunction.Exp (Span<'T>.op_Implicit t) t
+                    SpanKernels.overOnePlusSquared (Span<'T>.op_Implicit t) out
                 start <- start + count
         finally
             Buffers.ArrayPool<'T>.Shared.Return scratch
@@ -619,10 +609,10 @@ module Elementwise =
         | UnaryOp.Erfc -> erfThroughDouble true x y
         | UnaryOp.Lgamma -> mapThroughDouble Special.lgamma x y
         | UnaryOp.Softplus -> mapThroughDouble Special.softplus x y
-        | UnaryOp.SigmoidSlope -> sigmoidSlopeSpan x y
+        | UnaryOp.SigmoidSlope -> slopeSpan false x y
         | UnaryOp.Gelu -> geluThroughDouble false x y
         | UnaryOp.GeluSlope -> geluThroughDouble true x y
-        | UnaryOp.TanhSlope -> tanhSlopeSpan x y
+        | UnaryOp.TanhSlope -> slopeSpan true x y
 
     /// Transcendental ops cost enough per element to go parallel earlier than memory-bound ones.
     let private unaryThreshold (op: UnaryOp) =

@@ -29,7 +29,7 @@ module internal Special =
         let e = Math.Exp(-(abs x))
         e / ((1.0 + e) * (1.0 + e))
 
-    /// tanh's slope (1 − y)(1 + y) at y = tanh x (see Elementwise's tanhSlopeSpan): exactly 0 where y is ±1, the slope
+    /// tanh's slope (1 − y)(1 + y) at y = tanh x (see Elementwise's slopeSpan): exactly 0 where y is ±1, the slope
     /// of tanh as computed. Even; NaN stays NaN.
     let tanhSlope (x: float) =
         let y = Math.Tanh x
