@@ -114,7 +114,8 @@ module Rules =
     /// distributes it over g, and its terms are bounded by g's own, so where y saturates they cancel
     /// to what g·0 is. Elsewhere (g holds x, a matmul, an exponential, anything that can be huge) the
     /// slope is the primitive TanhSlope, one factor, exactly 0 there. Each cotangent node is looked at
-    /// once per walk (its oldest leaf is kept in the scratch), so a chain of tanh costs O(1) per step.
+    /// once per walk (its oldest leaf is kept in the scratch), so a chain of tanh costs O(1) per step,
+    /// and nothing older than tanh's node is looked into (counted in Visits).
     let private cotangentIsBoundedPolynomial (node: Expr) (g: Expr) (scratch: RuleScratch) =
         if isNull scratch.OldestLeaf then
             scratch.OldestLeaf <- System.Collections.Generic.Dictionary<int64, int64>()
@@ -126,7 +127,11 @@ module Rules =
             match e.Op, e with
             | _, Fold.Filled v -> ValueSome(if System.Double.IsFinite v then System.Int64.MaxValue else System.Int64.MinValue)
             | (Op.Var _ | Op.Const _), _ -> ValueSome e.Id
-            | Op.Binary(BinaryOp.Add | BinaryOp.Sub | BinaryOp.Mul), _ | Op.Unary(UnaryOp.Neg | UnaryOp.Square), _ -> ValueNone
+            // a polynomial node older than tanh's is a leaf too: whatever it is, it is not one of the
+            // cotangent's own terms, and below it lies the history of f's arguments and captured values,
+            // which no transform may walk (it answers "can be huge", the primitive, always right)
+            | Op.Binary(BinaryOp.Add | BinaryOp.Sub | BinaryOp.Mul), _ | Op.Unary(UnaryOp.Neg | UnaryOp.Square), _ ->
+                if e.Id < node.Id then ValueSome e.Id else ValueNone
             | Op.Unary(UnaryOp.Tanh | UnaryOp.TanhSlope | UnaryOp.Sigmoid | UnaryOp.SigmoidSlope | UnaryOp.Sin | UnaryOp.Cos | UnaryOp.Erf), _ ->
                 ValueSome System.Int64.MaxValue
             // every other node can be huge (this only answers "is g a bounded polynomial")
@@ -147,6 +152,7 @@ module Rules =
             pending.Push g
             while pending.Count > 0 do
                 let e = pending.Peek()
+                Visits.Add 1
                 if oldest.ContainsKey e.Id then pending.Pop() |> ignore
                 else
                     let mutable ready = true

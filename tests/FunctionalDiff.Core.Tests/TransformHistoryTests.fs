@@ -170,6 +170,23 @@ let tests =
                 // Linear memory doubles with N (2.0); a graph that copied its history per step would quadruple.
                 Expect.isLessThanOrEqual (float large / float small) 2.1 (sprintf "%d nodes at N = 1000, %d at N = 2000" small large)
             }
+            test "tanh's rule does not look into a cotangent's polynomial history: the same visits after 10 steps of it as after 10,000" {
+                // the cotangent reaching tanh is a captured value built by sums and products only (no bounded atom
+                // stops a walk down it); tanh's rule asks whether it can be huge, and must answer without its history
+                let polynomialHistory (steps: int) =
+                    let w = Expr.variable "w" [| size |] f64
+                    let mutable c = constant (tensor [| size |] startX)
+                    for _ in 1 .. steps do
+                        c <- c * 0.5 + w
+                    c
+                // Σ tanh(v)·c: tanh's cotangent is the captured c itself
+                let gradientWith (c: Expr) () =
+                    box (Diff.grad (fun v -> Expr.sum (tanh v * c)) (constant (tensor [| size |] startW)))
+                let early = steadyVisits (gradientWith (polynomialHistory 10))
+                let late = steadyVisits (gradientWith (polynomialHistory 10_000))
+                Expect.isGreaterThan early 0L "the counter counts"
+                Expect.equal late early "visits with a long history and with a short one"
+            }
             for name, transform in transformCases do
                 test (sprintf "%s visits as many nodes after 10 steps of history as after 10,000" name) {
                     let x10, c10 = history 10
