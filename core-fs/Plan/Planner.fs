@@ -282,7 +282,18 @@ module internal Planner =
     /// the loop's PackCache.
     let rec compileWith (inputs: Expr[]) (roots: Expr[]) (fold: bool) (firstInvariant: int) : Plan =
         // marked: the elementwise nodes, which fused groups are made of
-        let graph = PlanGraph.Build(roots, inputs, elementwise)
+        let slopes = ref false
+        let mark (node: Expr) =
+            if SharedSlopes.isCandidate node then slopes.Value <- true
+            elementwise node
+        let graph =
+            let first = PlanGraph.Build(roots, inputs, mark)
+            match if slopes.Value then SharedSlopes.rewrite first else null with
+            | null -> first
+            | planned ->
+                // the plan keeps the caller's roots (Eval finds its cached plans by them)
+                first.Release()
+                PlanGraph.Build(planned, inputs, elementwise)
         // per node, by position
         let isRoot = graph.Table<bool>()
         let inputIndex = graph.Table<int>() // k + 1 for the Var bound to input k
