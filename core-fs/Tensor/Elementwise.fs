@@ -48,7 +48,7 @@ module Elementwise =
         | VectorFunction.Log -> struct (false, 1e-300, 1e300)
         | VectorFunction.Sin -> struct (true, Double.Epsilon, 1048576.0)
         | VectorFunction.Cos -> struct (true, 0.0, 1048576.0)
-        | VectorFunction.Tanh -> struct (true, Double.Epsilon, 20.0)
+        | VectorFunction.Tanh -> struct (true, Double.Epsilon, Double.PositiveInfinity)
 
     /// A value inside the domain that stands in for the elements computed by System.Math.
     let private standIn (f: VectorFunction) =

@@ -176,14 +176,19 @@ module internal Transcendental =
             store r0 r1 y i
             i <- i + 8
 
+    /// Where float64 tanh is ±1 exactly: tanh 20 = 1 − 8.5e-18 rounds to 1 (the doubles below 1 are
+    /// 1.1e-16 apart), and so does every larger magnitude. The kernels hold |x| there, so a saturated
+    /// input (up to ±∞) gives ±1 in the vector code instead of leaving its block to System.Math.
+    let internal tanhSaturates = 20.0
+
     /// tanh of one vector: ±e/(e + 2) with e = e^{2|x|} - 1, accurate near 0 where
-    /// 1 - 2/(e^{2x} + 1) would cancel.
+    /// 1 - 2/(e^{2x} + 1) would cancel; |x| held at tanhSaturates (e^{2|x|} overflows past 354).
     let inline private tanhVector (c: Vector256<float>[]) (v: Vector256<float>) =
-        let e = expm1Vector c (splat 2.0 * Vector256.Abs v)
+        let e = expm1Vector c (splat 2.0 * Vector256.Min(Vector256.Abs v, splat tanhSaturates))
         let magnitude = e / (e + splat 2.0)
         Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), -magnitude, magnitude)
 
-    /// tanh x for |x| ≤ 20, on Vector256.
+    /// tanh x for every x but NaN and the zeros, on Vector256.
     let internal tanhBy256 (x: ReadOnlySpan<float>) (y: Span<float>) =
         let c = expm1Terms
         let mutable i = 0
@@ -395,7 +400,7 @@ module internal Transcendental =
 
     /// tanhVector on Vector512 (reduceExp, then expm1Vector's sum, then the quotient and sign).
     let inline private tanhVector512 (c: Vector512<float>[]) (v: Vector512<float>) =
-        let w = splat512 2.0 * Vector512.Abs v
+        let w = splat512 2.0 * Vector512.Min(Vector512.Abs v, splat512 tanhSaturates)
         let n = Vector512.Round(w * splat512 Log2e : Vector512<float>)
         let r = fma512 n (splat512 -Ln2Lo) (fma512 n (splat512 -Ln2Hi) w)
         let scale = Vector512.ShiftLeft(Vector512.ConvertToInt64 n + Vector512.Create 1023L, 52).AsDouble()
@@ -404,7 +409,7 @@ module internal Transcendental =
         let magnitude = e / (e + splat512 2.0)
         Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float>.Zero), -magnitude, magnitude)
 
-    /// tanh x for |x| ≤ 20, on Vector512: two vectors per iteration, then one for a last 8.
+    /// tanh x for every x but NaN and the zeros, on Vector512: two vectors per iteration, then one for a last 8.
     let internal tanhBy512 (x: ReadOnlySpan<float>) (y: Span<float>) =
         let c = expm1Terms512
         let mutable i = 0
@@ -456,7 +461,8 @@ module internal Transcendental =
     let exp (x: ReadOnlySpan<float>) (y: Span<float>) =
         if use512 then expBy512 x y else expBy256 x y
 
-    /// tanh x for |x| ≤ 20 (lengths multiples of 8, as every float64 kernel here).
+    /// tanh x for every x but NaN and the zeros, whose sign it loses (lengths multiples of 8, as every
+    /// float64 kernel here).
     let tanh (x: ReadOnlySpan<float>) (y: Span<float>) =
         if use512 then tanhBy512 x y else tanhBy256 x y
 

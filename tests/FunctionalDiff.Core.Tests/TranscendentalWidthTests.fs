@@ -71,6 +71,29 @@ let tests =
             sameBits "tanh" (fun x y -> Transcendental.tanh32By512 (ReadOnlySpan<float32> x) (Span<float32> y)) (fun x y -> Transcendental.tanh32By256 (ReadOnlySpan<float32> x) (Span<float32> y))
         testCase "float64 tanh: Vector512 gives Vector256's bits" <| fun () ->
             sameBits64 "tanh" (fun x y -> Transcendental.tanhBy512 (ReadOnlySpan<float> x) (Span<float> y)) (fun x y -> Transcendental.tanhBy256 (ReadOnlySpan<float> x) (Span<float> y))
+        testCase "float64 tanh past saturation: both widths give Math.Tanh's ±1, and so does the op over such blocks" <| fun () ->
+            // tanh x rounds to ±1 from |x| ≈ 19.06 on; the kernels hold |x| at 20 (e^{2|x|} overflows past
+            // 354), so the op need not leave a block holding a saturated entry to System.Math
+            let saturated = [| 20.0; 20.000001; -20.5; 25.0; 354.0; -355.0; 710.0; 1e10; -1e300; Double.MaxValue; Double.PositiveInfinity; Double.NegativeInfinity; 19.5; -19.1; 30.0; 1e5 |]
+            for kernel, name in [ (fun (x: float[]) (y: float[]) -> Transcendental.tanhBy512 (ReadOnlySpan<float> x) (Span<float> y)), "Vector512"
+                                  (fun x y -> Transcendental.tanhBy256 (ReadOnlySpan<float> x) (Span<float> y)), "Vector256" ] do
+                let y = Array.zeroCreate<float> saturated.Length
+                kernel saturated y
+                for i in 0 .. saturated.Length - 1 do
+                    if BitConverter.DoubleToInt64Bits y.[i] <> BitConverter.DoubleToInt64Bits (Math.Tanh saturated.[i]) then
+                        failtestf "%s tanh(%g) = %.17g, Math.Tanh gives %.17g" name saturated.[i] y.[i] (Math.Tanh saturated.[i])
+            // the op: rows of a pre-activation where some entries saturate, zeros and NaN beside them
+            let random = Random(8)
+            let values = Array.init 4096 (fun i -> if i % 97 = 0 then 0.0 elif i % 389 = 0 then nan else (random.NextDouble() * 2.0 - 1.0) * 40.0)
+            let result = (Eval.eval (Expr.tanh (Expr.constant (Tensor.FromArray(values, [| 8; 512 |]))))).ToDoubleArray()
+            for i in 0 .. values.Length - 1 do
+                let v, expected = values.[i], Math.Tanh values.[i]
+                // saturated entries, zeros (with their sign) and NaN exactly; the rest within the kernel's few ulp
+                let exact = abs v > 20.0 || v = 0.0 || Double.IsNaN v
+                if exact && BitConverter.DoubleToInt64Bits result.[i] <> BitConverter.DoubleToInt64Bits expected then
+                    failtestf "tanh(%.17g) = %.17g, Math.Tanh gives %.17g" v result.[i] expected
+                if not exact && abs (result.[i] - expected) > 4e-16 * abs expected then
+                    failtestf "tanh(%.17g) = %.17g, Math.Tanh gives %.17g" v result.[i] expected
         testCase "a float32 softmax row's terms and their sum: Vector512 gives Vector256's bits, and both are e^(x − max) to 3e-10" <| fun () ->
             // rows of every length up to 40 (the tails) and a long one, with their maximum, an infinite one and a NaN one
             let random = Random(7)
