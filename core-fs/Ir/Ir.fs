@@ -674,6 +674,13 @@ module internal Fold =
     /// True for -0.0 exactly.
     let isNegativeZero (v: float) = BitConverter.DoubleToInt64Bits v = negativeZeroBits
 
+/// One entry of ExprCore's scalar cache: a value's bits, its dtype and its node.
+[<Sealed; AllowNullLiteral>]
+type internal ScalarEntry(bits: int64, dtype: DType, node: Expr) =
+    member _.Bits = bits
+    member _.DType = dtype
+    member _.Node = node
+
 /// The canonicalising constructors the operators need: scalar leaves, broadcasting, dtype
 /// conversion and the elementwise ops. Build's `Expr` module re-exports them with the rest of the
 /// op language. Only folds that IEEE arithmetic makes exact are applied: x*1, x/1, x**1, x-0,
@@ -684,22 +691,28 @@ module internal ExprCore =
     let private constantNode (value: Tensor) = Ir.intern (Op.Const value) [||] value.Shape value.DType
 
     // The scalars the rules use on every node (0, 1, 2, 0.5, -1, ...) are kept at hand instead of
-    // being re-made and re-interned each time; the cache is bounded so it cannot grow with a program.
-    // Keyed by the value's bits: as floats, 0.0 and -0.0 are equal, but they are different constants.
-    let private scalarCache = ConcurrentDictionary<struct (int64 * DType), Expr>()
-    // The cache's size, kept apart: ConcurrentDictionary.Count takes every lock of the table, and
-    // folding scalars asks for it on every fold (it was a seventh of a substitution's time).
-    let mutable private scalarCacheCount = 0
+    // being re-made and re-interned each time: a direct-mapped cache of 1,024 entries, keyed by the
+    // value's bits (as floats, 0.0 and -0.0 are equal, but they are different constants) and the
+    // dtype. An entry is an immutable object, written and read whole (a reference store is atomic),
+    // so threads share the cache without a lock. A slot keeps the first value that lands in it (the
+    // common scalars come first): replacing entries on collisions would allocate one per lookup of a
+    // program's many other values, and interning makes equal scalars one node either way (a value
+    // outside the cache is found in the table without allocating). Our own code rather than a ConcurrentDictionary keyed by a
+    // struct, whose generic code tiered compilation starts unoptimised and then instruments for a
+    // long while, and every rule asks for scalars.
+    let private scalarSlots = 1024
+    let private scalarCache: ScalarEntry[] = Array.zeroCreate scalarSlots
 
     /// A rank-0 constant; equal values (bit for bit) of one dtype are one node.
     let scalar (dtype: DType) (value: float) =
-        let key = struct (BitConverter.DoubleToInt64Bits value, dtype)
-        match scalarCache.TryGetValue key with
-        | true, e -> e
-        | _ ->
+        let bits = BitConverter.DoubleToInt64Bits value
+        let code = match dtype with DType.Float32 -> 1L | DType.Float64 -> 2L
+        let slot = int (((uint64 bits ^^^ uint64 code) * 11400714819323198485UL) >>> 54)
+        let entry = Volatile.Read(&scalarCache.[slot])
+        if not (isNull entry) && entry.Bits = bits && entry.DType = dtype then entry.Node
+        else
             let e = Ir.internScalar dtype value
-            if Volatile.Read(&scalarCacheCount) < 256 && not (Double.IsNaN value) && scalarCache.TryAdd(key, e) then
-                Interlocked.Increment(&scalarCacheCount) |> ignore
+            if isNull entry && not (Double.IsNaN value) then Volatile.Write(&scalarCache.[slot], ScalarEntry(bits, dtype, e))
             e
 
     /// A constant node wrapping a tensor (one node per tensor object). A rank-0 tensor becomes the
