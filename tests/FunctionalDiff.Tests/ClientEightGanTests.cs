@@ -205,4 +205,70 @@ public class ClientEightGanTests
         Assert.Equal(1, dStep.TraceCount);
         Assert.Equal(1, gStep.TraceCount);
     }
+    // ---- WGAN-GP: the gradient penalty differentiates the critic's input gradient again ----
+
+    static Expr Critic(IReadOnlyDictionary<string, Expr> p, Expr x) =>
+        Nn.Linear(Nn.Linear(x, p["d.fc1.weight"], p["d.fc1.bias"]).Tanh(), p["d.fc2.weight"], p["d.fc2.bias"]);
+
+    // x̂ = α·real + (1 − α)·fake; grad = torch.autograd.grad(D(x̂).sum(), x̂, create_graph=True)[0];
+    // loss = D(fake).mean() − D(real).mean() + λ·((grad.norm(2, dim=1) − 1)²).mean()
+    static Expr CriticLoss(IReadOnlyDictionary<string, Expr> p, Expr real, Expr fake, Expr alpha)
+    {
+        var mixed = alpha * real + (1 - alpha) * fake;
+        var inputGradient = Diff.Grad(x => Critic(p, x).Sum())(mixed);
+        var penalty = (inputGradient.Norm(2, 1) - 1).Square().Mean();
+        return Critic(p, fake).Mean() - Critic(p, real).Mean() + 10 * penalty;
+    }
+
+    static double ReferenceCriticLoss(Dictionary<string, double[]> p, double[] real, double[] fake, double[] alpha)
+    {
+        var (w1, b1, w2, b2) = (p["d.fc1.weight"], p["d.fc1.bias"], p["d.fc2.weight"], p["d.fc2.bias"]);
+        double Critic1(double[] x, int r, out double[] gradient)
+        {
+            // D(x) = w2·tanh(W1 x + b1) + b2, and ∇ₓD = W1ᵀ (w2 ⊙ (1 − tanh²))
+            double value = b2[0];
+            gradient = new double[2];
+            for (int j = 0; j < H; j++)
+            {
+                double h = Math.Tanh(b1[j] + w1[j * 2] * x[r * 2] + w1[j * 2 + 1] * x[r * 2 + 1]);
+                value += w2[j] * h;
+                for (int i = 0; i < 2; i++) gradient[i] += w1[j * 2 + i] * w2[j] * (1 - h * h);
+            }
+            return value;
+        }
+        var mixed = real.Select((v, k) => alpha[k / 2] * v + (1 - alpha[k / 2]) * fake[k]).ToArray();
+        double loss = 0;
+        for (int r = 0; r < N; r++)
+        {
+            loss += (Critic1(fake, r, out _) - Critic1(real, r, out _)) / N;
+            Critic1(mixed, r, out var g);
+            double norm = Math.Sqrt(g[0] * g[0] + g[1] * g[1]);
+            loss += 10 * (norm - 1) * (norm - 1) / N;
+        }
+        return loss;
+    }
+
+    [Fact]
+    public void TheWganGradientPenaltyAndItsGradientInTheCriticMatchTheDoubleCriticAndCentralDifferences()
+    {
+        var step = Diff.CompileValueAndGrad((p, data) => CriticLoss(p, data[0], data[1], data[2]));
+        var critic = new Adam(Make(DiscriminatorLayout, 61), lr: 1e-3, beta1: 0.5, beta2: 0.9);
+        for (int i = 0; i < 3; i++)
+        {
+            var real = Tensor.RandomNormal([N, 2], seed: 400 + i) + 1.0;
+            var fake = Tensor.RandomNormal([N, 2], seed: 500 + i);
+            var alpha = Tensor.RandomUniform([N, 1], seed: 600 + i);
+            var before = critic.Parameters;
+            var (loss, gradients) = step.Invoke(before, real, fake, alpha);
+            var doubles = Doubles(before);
+            double Reference(Dictionary<string, double[]> q) => ReferenceCriticLoss(q, real.ToDoubleArray(), fake.ToDoubleArray(), alpha.ToDoubleArray());
+            Close(Reference(doubles), loss.ToScalar(), 1e-12, $"critic loss {i}");
+            var expected = CentralDifferences(Reference, doubles, before.Names);
+            foreach (var name in before.Names)
+                Close(expected[name], gradients[name].ToDoubleArray(), 1e-6, $"{name} at step {i}");
+            critic.Step(gradients);
+        }
+        Assert.Equal(1, step.TraceCount);
+    }
 }
+
