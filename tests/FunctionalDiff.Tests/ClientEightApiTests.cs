@@ -254,4 +254,31 @@ public class ClientEightApiTests
         for (int i = 0; i < 3; i++)
             Close(-(v[i] - m[i]) * (v[i] - m[i]) / 8 - Math.Log(2) - 0.5 * Math.Log(2 * Math.PI), f32.ToDoubleArray()[i], 1e-6, $"float32 {i}");
     }
+    // ---- optim.AdamW(params, lr, betas=(b1, b2), weight_decay) ----
+
+    [Fact]
+    public void AdamWTakesTorchsBetasTupleAndStepsAsTorchsAlgorithmWrittenOut()
+    {
+        // f(w) = Σ (w − c)², gradient 2(w − c); torch's AdamW: w ← w·(1 − lr·λ), then the Adam step
+        double[] c = [0.5, -1.0, 2.0];
+        double lr = 0.05, b1 = 0.8, b2 = 0.95, eps = 1e-8, decay = 0.1;
+        var w = new[] { 1.0, 0.0, -1.0 };
+        var m = new double[3];
+        var v = new double[3];
+        var adamW = new AdamW(Parameters.Of(("w", Tensor.FromArray(w))), lr: lr, betas: (b1, b2), weightDecay: decay);
+        for (int t = 1; t <= 5; t++)
+        {
+            var g = adamW.Parameters["w"].ToDoubleArray().Select((x, i) => 2 * (x - c[i])).ToArray();
+            adamW.Step(Parameters.Of(("w", Tensor.FromArray(g))));
+            for (int i = 0; i < 3; i++)
+            {
+                w[i] *= 1 - lr * decay;
+                m[i] = b1 * m[i] + (1 - b1) * g[i];
+                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+                w[i] -= lr / (1 - Math.Pow(b1, t)) * m[i] / (Math.Sqrt(v[i]) / Math.Sqrt(1 - Math.Pow(b2, t)) + eps);
+            }
+            Close(w, adamW.Parameters["w"].ToDoubleArray(), 1e-14, $"step {t}");
+        }
+    }
 }
+

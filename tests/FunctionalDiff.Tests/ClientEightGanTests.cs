@@ -156,7 +156,7 @@ public class ClientEightGanTests
         var generator = Make(GeneratorLayout, 41);
         var discriminator = Make(DiscriminatorLayout, 51);
         // torch.optim.Adam(G.parameters(), lr=2e-3, betas=(0.5, 0.999)); TorchSharp spells betas beta1, beta2
-        var gOpt = new Adam(generator, lr: 2e-3, beta1: 0.5, beta2: 0.999);
+        var gOpt = new Adam(generator, lr: 2e-3, betas: (0.5, 0.999));            // torch's spelling
         var dOpt = new Adam(discriminator, lr: 2e-3, beta1: 0.5, beta2: 0.999);
         var gReference = new ReferenceAdam(Doubles(generator), 2e-3, 0.5, 0.999);
         var dReference = new ReferenceAdam(Doubles(discriminator), 2e-3, 0.5, 0.999);

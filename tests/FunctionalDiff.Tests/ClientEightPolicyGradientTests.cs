@@ -117,4 +117,65 @@ public class ClientEightPolicyGradientTests
         }
         Assert.Equal(1, step.TraceCount);
     }
+    // ---- a Gaussian policy for continuous actions: Normal(mu(s), exp(log_std)).log_prob(a).sum(-1) ----
+
+    const int ActionDims = 2;
+
+    static Expr GaussianReinforce(IReadOnlyDictionary<string, Expr> p, Expr states, Expr actions, Expr advantages)
+    {
+        var mu = Nn.Linear(Nn.Linear(states, p["fc1.weight"], p["fc1.bias"]).Tanh(), p["mu.weight"], p["mu.bias"]);
+        var std = p["log_std"].Exp();
+        var logProb = Distributions.NormalLogProb(mu, std, actions).Sum(-1);
+        var entropy = Distributions.NormalEntropy(std).Sum();
+        return -(logProb * advantages).Mean() - EntropyCoefficient * entropy;
+    }
+
+    static double ReferenceGaussianLoss(Dictionary<string, double[]> p, double[] states, double[] actions)
+    {
+        double total = 0;
+        for (int b = 0; b < B; b++)
+        {
+            var h = new double[H];
+            for (int j = 0; j < H; j++)
+            {
+                double s = p["fc1.bias"][j];
+                for (int i = 0; i < S; i++) s += p["fc1.weight"][j * S + i] * states[b * S + i];
+                h[j] = Math.Tanh(s);
+            }
+            double logProb = 0;
+            for (int a = 0; a < ActionDims; a++)
+            {
+                double mu = p["mu.bias"][a];
+                for (int j = 0; j < H; j++) mu += p["mu.weight"][a * H + j] * h[j];
+                double sigma = Math.Exp(p["log_std"][a]);
+                double density = Math.Exp(-(actions[b * ActionDims + a] - mu) * (actions[b * ActionDims + a] - mu) / (2 * sigma * sigma)) / (sigma * Math.Sqrt(2 * Math.PI));
+                logProb += Math.Log(density);
+            }
+            total += -logProb * Advantages[b] / B;
+        }
+        // the entropy of N(μ, σ²) is ½ log(2πeσ²)
+        total -= EntropyCoefficient * p["log_std"].Sum(l => 0.5 * Math.Log(2 * Math.PI * Math.E * Math.Exp(2 * l)));
+        return total;
+    }
+
+    [Fact]
+    public void GaussianPolicyReinforceLossAndGradientMatchTheDensityWrittenOutAndCentralDifferences()
+    {
+        var policy = Parameters.Of(
+            ("fc1.weight", 0.6 * Tensor.RandomNormal([H, S], seed: 31)), ("fc1.bias", 0.1 * Tensor.RandomNormal([H], seed: 32)),
+            ("mu.weight", 0.6 * Tensor.RandomNormal([ActionDims, H], seed: 33)), ("mu.bias", 0.1 * Tensor.RandomNormal([ActionDims], seed: 34)),
+            ("log_std", Tensor.FromArray([-0.3, 0.2])));
+        var states = States();
+        var actions = Tensor.RandomNormal([B, ActionDims], seed: 35);
+        var step = Diff.CompileValueAndGrad((p, data) => GaussianReinforce(p, data[0], data[1], data[2]));
+        var (loss, gradients) = step.Invoke(policy, states, actions, Tensor.FromArray(Advantages));
+        var doubles = Doubles(policy);
+        Close(ReferenceGaussianLoss(doubles, states.ToDoubleArray(), actions.ToDoubleArray()), loss.ToScalar(), 1e-13, "loss");
+        foreach (var name in policy.Names)
+        {
+            var expected = Gradient(v => ReferenceGaussianLoss(new Dictionary<string, double[]>(doubles) { [name] = v }, states.ToDoubleArray(), actions.ToDoubleArray()), doubles[name]);
+            Close(expected, gradients[name].ToDoubleArray(), 1e-7, name);
+        }
+    }
 }
+
