@@ -6,7 +6,7 @@ namespace FunctionalDiff;
 
 /// <summary>
 /// torch.optim.LBFGS without a line search (torch's default, <c>line_search_fn=None</c>), with torch's defaults and
-/// stopping tests. As torch's, <see cref="Step"/> takes a closure that gives the loss and the gradients at the parameters
+/// stopping tests. As torch's, <see cref="Step(Func{Parameters, ValueTuple{Tensor, Parameters}})"/> takes a closure that gives the loss and the gradients at the parameters
 /// it is passed, and calls it up to <c>maxIter</c> times per step: a compiled value and gradient is the closure,
 /// <c>lbfgs.Step(p => step.Invoke(p, x, y))</c>. The history and the counters carry over from one step to the next, as
 /// torch's state. The quasi-Newton arithmetic is in float64 over the parameters flattened in order; float32 parameters
@@ -21,7 +21,7 @@ public sealed class Lbfgs
     /// <summary>An L-BFGS optimizer over <paramref name="parameters"/>, with torch.optim.LBFGS's arguments and defaults.</summary>
     /// <param name="parameters">The parameters to optimise.</param>
     /// <param name="lr">The step length after the first iteration (the first is min(1, 1/‖g‖₁)·lr), torch's lr.</param>
-    /// <param name="maxIter">Iterations per <see cref="Step"/>, torch's max_iter.</param>
+    /// <param name="maxIter">Iterations per <see cref="Step(Func{Parameters, ValueTuple{Tensor, Parameters}})"/>, torch's max_iter.</param>
     /// <param name="maxEval">Calls of the closure per step, torch's max_eval; maxIter·5/4 when not given.</param>
     /// <param name="toleranceGrad">A step stops once every gradient entry is at most this in size, torch's tolerance_grad.</param>
     /// <param name="toleranceChange">A step stops once the move or the loss's change is below this, torch's tolerance_change.</param>
@@ -124,5 +124,25 @@ public sealed class Lbfgs
         state = result.Item3;
         Parameters = Unflatten(result.Item2);
         return first!;
+    }
+
+    /// <summary>
+    /// <see cref="Step(Func{Parameters, ValueTuple{Tensor, Parameters}})"/> with a symbolic closure, the form
+    /// <c>lbfgs.Step(p => Diff.ValueAndGrad(LossOf, p))</c>: the loss and gradients are evaluated together at each call
+    /// (a compiled closure, <c>p => step.Invoke(p, x, y)</c>, plans once instead).
+    /// </summary>
+    /// <exception cref="ArgumentException">As the tensor form.</exception>
+    public Tensor Step(Func<Parameters, (Expr Loss, IReadOnlyDictionary<string, Expr> Gradients)> closure)
+    {
+        ArgumentNullException.ThrowIfNull(closure);
+        return Step(p =>
+        {
+            var (loss, gradients) = closure(p);
+            ArgumentNullException.ThrowIfNull(loss, "closure's loss");
+            ArgumentNullException.ThrowIfNull(gradients, "closure's gradients");
+            var names = gradients.Keys.ToArray();
+            var values = Expr.EvalMany([loss, .. names.Select(n => gradients[n])]);
+            return (values[0], new Parameters(names, values[1..]));
+        });
     }
 }

@@ -161,4 +161,15 @@ public class ClientEightLbfgsTests
         Assert.Contains("one element", notScalar.Message);
         Assert.Equal(0, lbfgs.IterationCount);
     }
+    [Fact]
+    public void ASymbolicClosureOfDiffValueAndGradStepsAsTheCompiledOne()
+    {
+        // torch's closure, written without compiling: lbfgs.Step(p => Diff.ValueAndGrad(LossOf, p))
+        var lbfgs = new Lbfgs(Parameters.Of(("x", Tensor.Zeros(4))), toleranceGrad: 1e-13, toleranceChange: 1e-30);
+        double f0 = lbfgs.Step(p => Diff.ValueAndGrad(q => Quadratic(q["x"]), p)).ToScalar();
+        Assert.Equal(0.0, f0);
+        for (int i = 0; i < 2; i++) lbfgs.Step(p => Diff.ValueAndGrad(q => Quadratic(q["x"]), p));
+        Close(Solve(A, B), lbfgs.Parameters["x"].ToDoubleArray(), 1e-11, "A⁻¹b");
+    }
 }
+
