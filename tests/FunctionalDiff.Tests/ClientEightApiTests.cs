@@ -280,5 +280,35 @@ public class ClientEightApiTests
             Close(w, adamW.Parameters["w"].ToDoubleArray(), 1e-14, $"step {t}");
         }
     }
+    [Fact]
+    public void VmapOverABatchOfGraphsBatchesTheIndexOfIndexAddToo()
+    {
+        // three graphs of 4 edges into 3 nodes, each with its own destinations: vmap over index and messages together
+        var destinations = Tensor.FromArray([0, 2, 2, 1, 1, 1, 0, 2, 2, 0, 0, 0], 3, 4);
+        var messages = T([3, 4, 2], 9);
+        var batched = Diff.Vmap((Expr[] a) => Expr.Zeros(3, 2).IndexAdd(0, a[0], a[1]))([destinations, messages]).Eval().ToDoubleArray();
+        var d = destinations.ToDoubleArray();
+        var m = messages.ToDoubleArray();
+        var expected = new double[18];
+        for (int g = 0; g < 3; g++)
+            for (int e = 0; e < 4; e++)
+                for (int f = 0; f < 2; f++) expected[g * 6 + (int)d[g * 4 + e] * 2 + f] += m[(g * 4 + e) * 2 + f];
+        Close(expected, batched, 1e-15, "vmap");
+    }
+
+    [Fact]
+    public void CategoricalEntropyOfAMaskedActionIsFiniteInFloat32Too()
+    {
+        var logits = Tensor.FromArray([0.3, double.NegativeInfinity, -0.2]).Cast(DType.Float32);
+        double p0 = Math.Exp(0.3) / (Math.Exp(0.3) + Math.Exp(-0.2)), p2 = 1 - p0;
+        double entropy = -(p0 * Math.Log(p0) + p2 * Math.Log(p2));
+        var h = Distributions.CategoricalEntropy(logits).Eval();
+        Assert.Equal(DType.Float32, h.DType);
+        Close(entropy, h.ToScalar(), 1e-6, "entropy");
+        var g = Diff.Grad(l => Distributions.CategoricalEntropy(l))(logits).Eval().ToDoubleArray();
+        Assert.All(g, v => Assert.True(double.IsFinite(v), string.Join(", ", g)));
+        Assert.Equal(0.0, g[1]);
+    }
 }
+
 
