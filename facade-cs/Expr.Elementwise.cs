@@ -66,6 +66,9 @@ public sealed partial class Expr
     /// <summary>This to the power of <paramref name="exponent"/>, elementwise with broadcasting.</summary>
     public Expr Pow(Expr exponent) { var (x, y) = Align(this, exponent); return Wrap(Build.pow(x, y)); }
 
+    /// <summary>torch.pow(input, exponent): <paramref name="input"/> to the power of <paramref name="exponent"/>, elementwise with broadcasting; either may be a number (<c>Expr.Pow(x, 2)</c>, <c>Expr.Pow(2, x)</c>).</summary>
+    public static Expr Pow(Expr input, Expr exponent) { var (x, y) = Align(input, exponent); return Wrap(Build.pow(x, y)); }
+
     /// <summary>The elementwise larger of a and b; ties share the derivative evenly, as in torch.</summary>
     public static Expr Maximum(Expr a, Expr b) { var (x, y) = Align(a, b); return Wrap(Build.maximum(x, y)); }
 

@@ -19,6 +19,23 @@ public sealed partial class Expr
     }
 
     /// <summary>
+    /// torch's <c>index_add</c> (out-of-place): this with the slices of <paramref name="source"/> added at the positions
+    /// <paramref name="index"/> names along an axis, repeated positions accumulating; a GNN's sum of messages into their
+    /// destination nodes is <c>Expr.ZerosLike(h).IndexAdd(0, dst, messages)</c>. The gradient of source is the
+    /// <see cref="IndexSelect"/> of the result's; the index has none. F#: <c>Indexing.indexAdd</c>.
+    /// </summary>
+    /// <param name="axis">The axis to add along.</param>
+    /// <param name="index">A rank-1 tensor of integer positions (repeats accumulate), one per slice of source along the axis.</param>
+    /// <param name="source">This tensor's shape with the axis as long as the index.</param>
+    /// <exception cref="ArgumentException">The shapes do not fit, or a constant index is not a position along the axis.</exception>
+    public Expr IndexAdd(int axis, Expr index, Expr source)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        var (x, s) = Align(this, source);
+        return Wrap(CoreIndexing.indexAdd(axis, index.Node, s, x));
+    }
+
+    /// <summary>
     /// Embedding lookup (torch.nn.functional.embedding): the rows of <paramref name="weight"/> named by
     /// <paramref name="indices"/>, with shape indices.Shape + [features]. Repeated rows accumulate their gradients.
     /// </summary>

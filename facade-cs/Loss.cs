@@ -54,7 +54,7 @@ public static class Loss
     {
         var result = CoreNn.crossEntropyIgnoring(labelSmoothing, ignoreIndex, logits.Node, targets.Node);
         var (perExample, kept) = (Expr.Wrap(result.Item1), Expr.Wrap(result.Item2));
-        return reduction == Reduction.Mean ? perExample.Sum() / kept : Reduce(perExample, reduction);
+        return reduction == Reduction.Mean ? perExample.Sum() / kept : Reduce(perExample, reduction, nameof(CrossEntropy));
     }
 
     /// <summary>
@@ -168,7 +168,7 @@ public static class Loss
     {
         var result = CoreNn.nllLossIgnoring(ignoreIndex, input.Node, targets.Node);
         var (perExample, kept) = (Expr.Wrap(result.Item1), Expr.Wrap(result.Item2));
-        return reduction == Reduction.Mean ? perExample.Sum() / kept : Reduce(perExample, reduction);
+        return reduction == Reduction.Mean ? perExample.Sum() / kept : Reduce(perExample, reduction, nameof(NllLoss));
     }
 
     /// <summary>
@@ -275,14 +275,16 @@ public static class Loss
     /// LogSoftmax's output) and <paramref name="target"/> the probabilities p, or log p when <paramref name="logTarget"/>
     /// (torch's default is false; TorchSharp's <c>kl_div</c> defaults to true), then the <paramref name="reduction"/>.
     /// A target of 0 gives 0 (xlogy's convention). torch's <c>reduction='batchmean'</c>, the KL divergence proper, is
-    /// <c>KlDiv(input, target, Reduction.Sum) / n</c> with n the batch size; <see cref="Reduction.Mean"/> divides by the
-    /// element count, as torch's 'mean' does.
+    /// <see cref="Reduction.BatchMean"/>: the sum divided by the input's first axis (the batch size); <see cref="Reduction.Mean"/>
+    /// divides by the element count, as torch's 'mean' does.
     /// </summary>
     /// <exception cref="ArgumentException">The shapes of input and target differ (losses do not broadcast).</exception>
     public static Expr KlDiv(Expr input, Expr target, Reduction reduction = Reduction.Mean, bool logTarget = false)
     {
         var (x, t) = Expr.Align(input, target);
-        return Reduce(Expr.Wrap(FunctionalDiff.Core.Functional.klDivElements(logTarget, x, t)), reduction);
+        var elements = Expr.Wrap(FunctionalDiff.Core.Functional.klDivElements(logTarget, x, t));
+        if (reduction != Reduction.BatchMean) return Reduce(elements, reduction);
+        return input.Rank == 0 ? elements.Sum() : elements.Sum() / input.Shape[0];
     }
 
     /// <summary>Squared error with torch's <c>reduction</c> (<see cref="Reduction.None"/> keeps the shape).</summary>
@@ -323,11 +325,15 @@ public static class Loss
         return Reduce(Expr.Wrap(CoreNn.smoothL1Errors(beta, p, t)), reduction);
     }
 
-    static Expr Reduce(Expr elements, Reduction reduction) => reduction switch
+    // The caller's name goes into the error, so that it names the public loss a reduction was given to.
+    static Expr Reduce(Expr elements, Reduction reduction, [System.Runtime.CompilerServices.CallerMemberName] string method = "") => reduction switch
     {
         Reduction.Mean => elements.Mean(),
         Reduction.Sum => elements.Sum(),
         Reduction.None => elements,
-        _ => throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "unknown reduction"),
+        // torch refuses 'batchmean' in every loss but kl_div
+        Reduction.BatchMean => throw new ArgumentException(
+            $"{method}: Reduction.BatchMean is torch's 'batchmean', which only KlDiv takes; use Reduction.Mean or Sum", "reduction"),
+        _ => throw new ArgumentOutOfRangeException("reduction", reduction, $"{method}: unknown reduction"),
     };
 }

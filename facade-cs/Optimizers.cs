@@ -158,6 +158,13 @@ public sealed class Adam : Optimizer
     /// <summary>An Adam optimizer over <paramref name="parameters"/>; <paramref name="amsgrad"/> divides by the largest second moment so far, as torch's amsgrad=True.</summary>
     public Adam(Parameters parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool amsgrad = false)
         : base(rate => amsgrad ? CoreOptimizers.adamAmsgrad(rate, beta1, beta2, eps, weightDecay) : CoreOptimizers.adam(rate, beta1, beta2, eps, weightDecay), lr, parameters) { }
+
+    /// <summary>
+    /// torch's spelling with <c>betas</c>, <c>new Adam(parameters, lr: 2e-4, betas: (0.5, 0.999))</c>: the optimizer of
+    /// <c>beta1: 0.5, beta2: 0.999</c> (TorchSharp's names). lr comes first, as in torch's argument order.
+    /// </summary>
+    public Adam(Parameters parameters, double lr, (double Beta1, double Beta2) betas, double eps = 1e-8, double weightDecay = 0, bool amsgrad = false)
+        : this(parameters, lr, betas.Beta1, betas.Beta2, eps, weightDecay, amsgrad) { }
 }
 
 /// <summary>torch.optim.AdamW: Adam with decoupled weight decay (torch's default 0.01).</summary>
@@ -166,6 +173,10 @@ public sealed class AdamW : Optimizer
     /// <summary>An AdamW optimizer over <paramref name="parameters"/>; <paramref name="amsgrad"/> as in <see cref="Adam"/>.</summary>
     public AdamW(Parameters parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0.01, bool amsgrad = false)
         : base(rate => amsgrad ? CoreOptimizers.adamWAmsgrad(rate, beta1, beta2, eps, weightDecay) : CoreOptimizers.adamW(rate, beta1, beta2, eps, weightDecay), lr, parameters) { }
+
+    /// <summary>torch's spelling with <c>betas</c>, <c>new AdamW(parameters, lr: 1e-3, betas: (0.9, 0.95))</c>, as <see cref="Adam"/>'s.</summary>
+    public AdamW(Parameters parameters, double lr, (double Beta1, double Beta2) betas, double eps = 1e-8, double weightDecay = 0.01, bool amsgrad = false)
+        : this(parameters, lr, betas.Beta1, betas.Beta2, eps, weightDecay, amsgrad) { }
 }
 
 /// <summary>torch.optim.RMSprop, with torch's defaults (lr 1e-2, alpha 0.99, eps 1e-8).</summary>

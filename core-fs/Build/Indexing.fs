@@ -44,6 +44,28 @@ module Indexing =
         let alongAxis = Array.init x.Rank (fun i -> if i = a then index.Dims.[0] else 1)
         Expr.gather a (Expr.broadcastTo outShape (Expr.reshape alongAxis (Expr.cast x.DType index))) x
 
+    /// torch.index_add (out-of-place): x with source's slices added at `index` along the axis,
+    /// repeated positions accumulating, as a GNN sums messages into their destination nodes. The
+    /// index is rank 1 (rank 0: one position) with one entry per slice of source along the axis;
+    /// source has x's shape with that axis as long as the index. It is a scatter-add of source into
+    /// x's shape with the index broadcast across the other axes, so source's cotangent is the gather
+    /// (index_select) of x's, and the index has none.
+    let indexAdd (axis: int) (index: Expr) (source: Expr) (x: Expr) =
+        let index = if index.Rank = 0 then Expr.reshape [| 1 |] index else index
+        let source = if source.Rank = 0 && x.Rank = 1 then Expr.reshape [| 1 |] source else source
+        let a = Shape.normalizeAxis "IndexAdd" x.Rank axis
+        if index.Rank <> 1 || source.Rank <> x.Rank
+           || Array.exists id (Array.init x.Rank (fun i -> source.Dims.[i] <> (if i = a then index.Dims.[0] else x.Dims.[i]))) then
+            Shape.fail "IndexAdd"
+                (sprintf "source %s must be input %s with axis %d as long as the rank-1 index %s" (dims source) (dims x) axis (dims index))
+        let length = x.Dims.[a]
+        index |> checkConstantIndex "IndexAdd" (fun v position ->
+            sprintf "index %g (entry %d of the index) is not a position along axis %d of input %s, which has %d entries"
+                v position axis (dims x) length) length
+        let alongAxis = Array.init x.Rank (fun i -> if i = a then index.Dims.[0] else 1)
+        let spread = Expr.broadcastTo source.Dims (Expr.reshape alongAxis (Expr.cast source.DType index))
+        x + Expr.scatterAdd a spread source x.Dims
+
     /// torch.nn.functional.embedding: row indices[..] of weight [rows, features], giving
     /// indices' shape followed by features.
     let embedding (indices: Expr) (weight: Expr) =

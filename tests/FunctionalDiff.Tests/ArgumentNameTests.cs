@@ -52,6 +52,10 @@ public class ArgumentNameTests
         if (type == typeof(Func<string, Tensor, Tensor>)) return (Func<string, Tensor, Tensor>)((_, t) => t);
         if (type == typeof(CompiledValueAndGrad)) return Diff.CompileValueAndGrad((p, d) => p["w"].Sum());
         if (type == typeof(Optimizer)) return new Sgd(Named(), lr: 0.1);
+        if (type == typeof(Lbfgs)) return new Lbfgs(Named());
+        if (type == typeof(Func<Parameters, (Tensor, Parameters)>)) return (Func<Parameters, (Tensor, Parameters)>)(p => (Tensor.Scalar(0.0), p));
+        if (type == typeof(Func<Parameters, (Expr, IReadOnlyDictionary<string, Expr>)>))
+            return (Func<Parameters, (Expr, IReadOnlyDictionary<string, Expr>)>)(p => Diff.ValueAndGrad(q => q["w"].Sum(), p));
         if (type == typeof(Func<Expr, Expr, (Expr, Expr)>)) return (Func<Expr, Expr, (Expr, Expr)>)((c, x) => (c, x));
         if (type == typeof(Func<Expr[], Expr[], (Expr[], Expr[])>)) return (Func<Expr[], Expr[], (Expr[], Expr[])>)((c, x) => (c, x));
         if (type == typeof(Func<Expr[], (Expr[], Expr[])>)) return (Func<Expr[], (Expr[], Expr[])>)(c => (c, []));

@@ -30,7 +30,7 @@ public static class GaussianProcessReadme
             return 0.5 * (ys.Unsqueeze(-1) * alpha).Sum() + l.Diagonal().Log().Sum() + 0.5 * n * Math.Log(2 * Math.PI);
         }
 
-        // No torch.optim.LBFGS here: Adam on the compiled value and gradient.
+        // Adam on the compiled value and gradient; torch.optim.LBFGS is new Lbfgs(...).Step(p => step.Invoke(p, x, y)).
         var step = Diff.CompileValueAndGrad((p, data) => Nlml(p["theta"], data[0], data[1]));
         var adam = new Adam(Parameters.Of(("theta", Tensor.FromArray([0.0, 0.0, -1.0]))), lr: 0.05);
         var nlml = new List<double>();

@@ -1,0 +1,65 @@
+using CoreDistributions = FunctionalDiff.Core.Distributions;
+
+namespace FunctionalDiff;
+
+/// <summary>
+/// torch.distributions' log-probabilities and entropies, as functions of <see cref="Expr"/>s with torch's formulas:
+/// <c>Categorical(logits=l).log_prob(a)</c> is <c>Distributions.CategoricalLogProb(l, a)</c>, <c>Normal(mu, sigma).log_prob(x)</c>
+/// is <c>Distributions.NormalLogProb(mu, sigma, x)</c>. There are no distribution objects and no sampling: draws are
+/// data (<see cref="Tensor.Randn(int[])"/>, or actions chosen outside the graph) passed in. F#: module <c>Distributions</c>.
+/// </summary>
+public static class Distributions
+{
+    /// <summary>
+    /// torch's <c>Categorical(logits=logits).log_prob(value)</c>: log softmax of <paramref name="logits"/> along the last axis,
+    /// at the class each entry of <paramref name="value"/> names (whole numbers held in a float tensor, no gradient).
+    /// The logits need not be normalised.
+    /// </summary>
+    /// <param name="logits">Unnormalised log-probabilities [..., K].</param>
+    /// <param name="value">Classes in [0, K), of the batch shape [...] (the logits' shape without the last axis).</param>
+    /// <returns>The log-probabilities, of the batch shape.</returns>
+    /// <exception cref="ArgumentException">The logits have rank 0 or value's shape is not their batch shape.</exception>
+    public static Expr CategoricalLogProb(Expr logits, Expr value)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(value);
+        return Expr.Wrap(CoreDistributions.categoricalLogProb(logits.Node, value.Node));
+    }
+
+    /// <summary>
+    /// torch's <c>Categorical(logits=logits).entropy()</c>: −Σ p·log p over the last axis, p the softmax of the logits; as
+    /// torch, log p is clamped at the dtype's lowest finite number, so a class masked out by a logit of −∞ adds 0.
+    /// </summary>
+    /// <param name="logits">Unnormalised log-probabilities [..., K].</param>
+    /// <returns>The entropies, of the batch shape [...].</returns>
+    /// <exception cref="ArgumentException">The logits have rank 0.</exception>
+    public static Expr CategoricalEntropy(Expr logits)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        return Expr.Wrap(CoreDistributions.categoricalEntropy(logits.Node));
+    }
+
+    /// <summary>
+    /// torch's <c>Normal(loc, scale).log_prob(value)</c>: −(value − loc)²/(2·scale²) − log scale − log √(2π), elementwise with
+    /// broadcasting; <paramref name="scale"/> is the standard deviation, as torch's. A number may stand for any argument.
+    /// </summary>
+    /// <param name="loc">The mean μ.</param>
+    /// <param name="scale">The standard deviation σ (positive).</param>
+    /// <param name="value">The points to score.</param>
+    public static Expr NormalLogProb(Expr loc, Expr scale, Expr value)
+    {
+        ArgumentNullException.ThrowIfNull(loc);
+        ArgumentNullException.ThrowIfNull(scale);
+        ArgumentNullException.ThrowIfNull(value);
+        var parts = Expr.Align(new[] { loc, scale, value }, nameof(loc));
+        return Expr.Wrap(CoreDistributions.normalLogProb(parts[0], parts[1], parts[2]));
+    }
+
+    /// <summary>torch's <c>Normal(loc, scale).entropy()</c>: ½ + ½ log 2π + log scale, elementwise (it does not depend on the mean).</summary>
+    /// <param name="scale">The standard deviation σ (positive).</param>
+    public static Expr NormalEntropy(Expr scale)
+    {
+        ArgumentNullException.ThrowIfNull(scale);
+        return Expr.Wrap(CoreDistributions.normalEntropy(scale.Node));
+    }
+}
