@@ -54,18 +54,8 @@ public class ClientEightGanTests
 
     // ---- the same model over doubles ----
 
-    static double[] Linear(double[] input, int rows, int inputs, int outputs, double[] w, double[] b)
-    {
-        var y = new double[rows * outputs];
-        for (int r = 0; r < rows; r++)
-            for (int o = 0; o < outputs; o++)
-            {
-                double s = b[o];
-                for (int i = 0; i < inputs; i++) s += input[r * inputs + i] * w[o * inputs + i];
-                y[r * outputs + o] = s;
-            }
-        return y;
-    }
+    static double[] Linear(double[] input, int rows, int inputs, int outputs, double[] w, double[] b) =>
+        TestSupport.Linear(input, rows, inputs, outputs, w, b);
 
     static double[] G(Dictionary<string, double[]> p, double[] z) =>
         Linear(Linear(z, N, Z, H, p["g.fc1.weight"], p["g.fc1.bias"]).Select(Math.Tanh).ToArray(), N, H, 2, p["g.fc2.weight"], p["g.fc2.bias"]);

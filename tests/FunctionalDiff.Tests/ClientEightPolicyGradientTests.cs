@@ -43,18 +43,17 @@ public class ClientEightPolicyGradientTests
         return -(chosen * advantages).Mean() - EntropyCoefficient * entropy.Mean();
     }
 
+    /// <summary>The policy's hidden layer over doubles, tanh(states W1ᵀ + b1), [B, H] row-major.</summary>
+    static double[] Hidden(Dictionary<string, double[]> p, double[] states) =>
+        TestSupport.Linear(states, B, S, H, p["fc1.weight"], p["fc1.bias"]).Select(Math.Tanh).ToArray();
+
     static double ReferenceLoss(Dictionary<string, double[]> p, double[] states)
     {
+        var hidden = Hidden(p, states);
         double total = 0;
         for (int b = 0; b < B; b++)
         {
-            var h = new double[H];
-            for (int j = 0; j < H; j++)
-            {
-                double s = p["fc1.bias"][j];
-                for (int i = 0; i < S; i++) s += p["fc1.weight"][j * S + i] * states[b * S + i];
-                h[j] = Math.Tanh(s);
-            }
+            var h = hidden[(b * H)..((b + 1) * H)];
             var logits = new double[A];
             for (int a = 0; a < A; a++)
             {
@@ -132,16 +131,11 @@ public class ClientEightPolicyGradientTests
 
     static double ReferenceGaussianLoss(Dictionary<string, double[]> p, double[] states, double[] actions)
     {
+        var hidden = Hidden(p, states);
         double total = 0;
         for (int b = 0; b < B; b++)
         {
-            var h = new double[H];
-            for (int j = 0; j < H; j++)
-            {
-                double s = p["fc1.bias"][j];
-                for (int i = 0; i < S; i++) s += p["fc1.weight"][j * S + i] * states[b * S + i];
-                h[j] = Math.Tanh(s);
-            }
+            var h = hidden[(b * H)..((b + 1) * H)];
             double logProb = 0;
             for (int a = 0; a < ActionDims; a++)
             {

@@ -53,20 +53,8 @@ public class ClientSevenVaeTests
 
     static double ReferenceLoss(Dictionary<string, double[]> p, double[] x, double[] eps)
     {
-        double[] Linear(double[] input, int rows, int inputs, int outputs, string layer)
-        {
-            var w = p[layer + ".weight"];
-            var b = p[layer + ".bias"];
-            var y = new double[rows * outputs];
-            for (int r = 0; r < rows; r++)
-                for (int o = 0; o < outputs; o++)
-                {
-                    double s = b[o];
-                    for (int i = 0; i < inputs; i++) s += input[r * inputs + i] * w[o * inputs + i];
-                    y[r * outputs + o] = s;
-                }
-            return y;
-        }
+        double[] Linear(double[] input, int rows, int inputs, int outputs, string layer) =>
+            TestSupport.Linear(input, rows, inputs, outputs, p[layer + ".weight"], p[layer + ".bias"]);
         var h = Linear(x, N, D, H, "enc").Select(v => Math.Max(v, 0)).ToArray();
         var mu = Linear(h, N, H, L, "mu");
         var logvar = Linear(h, N, H, L, "logvar");

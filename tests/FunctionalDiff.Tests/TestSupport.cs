@@ -6,6 +6,23 @@ namespace FunctionalDiff.Tests;
 public static class TestSupport
 {
     /// <summary>
+    /// torch's nn.Linear over doubles, the reference the ported models are held to: y = x Wᵀ + b for
+    /// <paramref name="rows"/> rows of <paramref name="inputs"/> values, W stored [outputs, inputs] row-major.
+    /// </summary>
+    public static double[] Linear(double[] input, int rows, int inputs, int outputs, double[] w, double[] b)
+    {
+        var y = new double[rows * outputs];
+        for (int r = 0; r < rows; r++)
+            for (int o = 0; o < outputs; o++)
+            {
+                double s = b[o];
+                for (int i = 0; i < inputs; i++) s += input[r * inputs + i] * w[o * inputs + i];
+                y[r * outputs + o] = s;
+            }
+        return y;
+    }
+
+    /// <summary>
     /// Central differences of a scalar function of a flat float64 vector. The step 1e-6 balances
     /// truncation (h²|f'''|/6 ~ 1e-13) against rounding (1e-16|f|/h ~ 1e-10|f|).
     /// </summary>
