@@ -500,4 +500,12 @@ let tests =
                 expectIeee (resampled InterpolationMode.Nearest) (if output = input then x else nearest) (sprintf "nearest to %d" output)
                 expectIeee (resampled InterpolationMode.Linear) (if output = input then x else linear) (sprintf "linear to %d" output)
         }
+        test "var's gradient over a row with an infinite or NaN entry first is torch's 2g(x − mean x)/(N − 1) in IEEE arithmetic: +∞ in the finite entry beside −∞ (fuzz adversarial 23/93)" {
+            for row in [ [| -infinity; 0.0 |]; [| 0.0; -infinity |]; [| infinity; 1.5; -2.0 |]; [| nan; 1.0 |]; [| 2.0; 2.0; 2.0 |] ] do
+                let g = 0.424
+                let mean = Array.sum row / float row.Length
+                let expected = row |> Array.map (fun x -> g * 2.0 * (x - mean) / float (row.Length - 1))
+                let gradient = values (Diff.grad (fun y -> Expr.scalar DType.Float64 g * Statistics.var [| 0 |] 1.0 false y) (constantVector row))
+                expectIeee gradient expected (sprintf "gradient of var %A" row)
+        }
     ]
