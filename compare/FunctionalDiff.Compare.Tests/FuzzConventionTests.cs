@@ -463,6 +463,22 @@ public class FuzzConventionTests
         PassesWithConvention(Program("fuzz adversarial 23/217", new[] { new[] { 4 } }, new[] { new[] { double.NaN, 0.0, 0.0, 0.0 } },
             new Step(OpKind.Elu, new[] { 0 }, Array.Empty<int>(), Scalar: 2.0), S(OpKind.Square, 1)));
     }
+
+    [Fact]
+    public void GluWhereTheFirstHalfsSquareOverflows_OursFirstOrderIsTheClosedForm_ItsSecondOrderIsOurLimitation()
+    {
+        // the gradient of glu(x)² in b is 2a²σ(b)σ′(b): at a = 1e160, b = 710 that is 2e320·e^−710 = 4.5e11 (torch's σ(1 − σ)
+        // is 0 there); ours forms a·σ′(b) first, and only its second order is named, as ours
+        var x = T(new[] { 1e160, 710.0 }, 2);
+        Assert.Equal(0.0, Values(Grad(torch.nn.functional.glu(x, 0).square().sum(), x))[1]);
+        var ours = FunctionalDiff.Diff.Grad((Expr y) => y.Glu(0).Square().Sum())(Tensor.FromArray(new[] { 1e160, 710.0 }, 2)).Eval().ToDoubleArray();
+        double closed = 2 * 1e160 * (1e160 * Math.Exp(-710.0));
+        Assert.Equal(closed, ours[1], closed * 1e-12);
+        var program = Program("fuzz adversarial 23/180", new[] { new[] { 2 } }, new[] { new[] { 1e160, 710.0 } },
+            new Step(OpKind.Glu, new[] { 0 }, new[] { 0 }), S(OpKind.Mul, 1, 1));
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why == "ours (a known limitation): glu's second order where its first half's square overflows");
+        Assert.All(FuzzCheck.Checked(program, DType.Float64), r => Assert.True(r.Passed, r.Check));
+    }
 }
 
 /// <summary>

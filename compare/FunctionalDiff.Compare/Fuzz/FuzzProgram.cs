@@ -819,6 +819,9 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// <item>The second order of a 2-norm whose value is nonzero and below 1/MaxValue (5.6e-309), so its Hessian
     /// (I − x̂x̂ᵀ)/‖x‖ has entries beyond the range: ours forms terms of that size that overflow before they cancel, NaN
     /// or ±∞ where the closed form is 0 (the shrunk `fuzz adversarial 25/129`).</item>
+    /// <item>Glu's second order where an entry of its first half a is above 1.3e154, so a² overflows: ours multiplies the
+    /// second-order cotangent by a twice before σ″(b) can bring it back, +∞ where the closed form 2u·a²(σ′² + σσ″) is a
+    /// number (`fuzz adversarial 23/180`: glu(x)² at a = 1e160, b = 710, −4.3e11 in closed form, torch NaN).</item>
     /// </list>
     /// </summary>
     static (string Why, Suite.Check[] Checks)? OurLimitation(Step s, TorchSharp.torch.Tensor[] a)
@@ -844,6 +847,12 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         if (s.Kind == OpKind.Silu && Any(a[0].isfinite().logical_and(a[0].abs().gt(SquareOverflows))))
             return ("ours (a known limitation): silu where x² overflows, beside a product with x",
                 new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled });
+        // glu's second derivative in b through a product with glu itself, 2u·a²(σ′² + σσ″), meets a² before σ″: ours forms
+        // the cotangent of σ′ in a·σ′(b) as (v·2u·aσ)·a, +∞ where a² overflows, then times σ″ ≈ −e^−b, +∞ where the closed
+        // form is −4.3e11·v (`fuzz adversarial 23/180`: glu(x)² at a = 1e160, b = 710; torch NaN; the first order is
+        // fixed, the rule forms a·σ′(b) first)
+        if (s.Kind == OpKind.Glu && a[0].numel() > 0 && Any(a[0].isfinite().logical_and(a[0].abs().gt(SquareOverflows))))
+            return ("ours (a known limitation): glu's second order where its first half's square overflows", second);
         // the Hessian of a 2-norm is (I − x̂x̂ᵀ)/‖x‖, beyond the range where 1/‖x‖ is; ours forms (v/s)/√S and its
         // companion term, which overflow before they cancel, ∞ − ∞ = NaN where the closed form, and torch's double backward,
         // is 0 (the shrunk `fuzz adversarial 25/129`: the Frobenius norm of [0, 0, 1e-310], whose Hessian is
