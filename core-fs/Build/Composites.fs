@@ -322,7 +322,8 @@ module Nn =
     /// derivatives, not the value: the second order's terms multiply up to the fourth power of a centred entry by the
     /// variance's −5/2 power (and higher orders higher powers), so at 2^480 (float64), the bound until branch edges9,
     /// a column holding 1.1e120 made the centred cubes overflow and meet the underflowed powers of the variance as ∞·0
-    /// = NaN where torch's second derivative is a number (`fuzz adversarial 31/157`). Below 2^128 (float64) or 2^16
+    /// = NaN where torch's second derivative is a number (`fuzz adversarial 31/157`), and its gradient lost the term
+    /// c·Σ(g·c)/σ³ to σ³ = +∞ (EdgeScaleTests). Below 2^128 (float64) or 2^16
     /// (float32) the seventh power of a centred entry stays finite. The scale is a power of two, so a scaled row's
     /// values are its unscaled values bit for bit (x/s, the mean, the variance over s² and ε/s² are exact), and rows
     /// below the bound are not touched at all.
