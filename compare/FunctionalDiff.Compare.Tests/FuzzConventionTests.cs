@@ -372,6 +372,113 @@ public class FuzzConventionTests
         Assert.Equal(signs.Select(s => s * Inf).ToArray(), Values(TorchInterpreter.Run(program, new[] { rhs })));
         PassesWithConvention(program, convention: false);
     }
+
+    [Fact]
+    public void CosineSimilarityAndNormalizeOverAnOverflowingNorm_TorchsSquaresOverflow_OursAndTheScaledReferenceAreTheClosedForm()
+    {
+        // cos(a, b) is the cosine of the directions: at b = [1e300, 1e300] it is (a₀ + a₁)/(√2‖a‖), and its gradient in a
+        // (e − cos·â)/‖a‖ with e = (1, 1)/√2; torch's norm of b is +∞ (unscaled squares), so its cosine and gradient are 0
+        double[] av = { 0.2384, 0.2089 }, bv = { 1e300, 1e300 };
+        var a = T(av, 2);
+        var b = torch.tensor(bv, dtype: torch.ScalarType.Float64);
+        double length = Math.Sqrt(av[0] * av[0] + av[1] * av[1]);
+        double cosine = (av[0] + av[1]) / (Math.Sqrt(2) * length);
+        var torchs = torch.nn.functional.cosine_similarity(a, b, 0);
+        Assert.Equal(0.0, Values(torchs)[0]);
+        Assert.Equal(new[] { 0.0, 0.0 }, Values(Grad(torchs, a)));
+        Assert.True(double.IsPositiveInfinity(torch.linalg.vector_norm(b).item<double>()), "torch's norm");
+        Assert.Equal(new[] { 0.0, 0.0 }, Values(torch.nn.functional.normalize(b, 2.0, 0)));
+        var ours = Nn.CosineSimilarity(Tensor.FromArray(av, 2), Tensor.FromArray(bv, 2), 0).Eval().ToDoubleArray()[0];
+        Assert.Equal(cosine, ours, 1e-15);
+        var oursGradient = FunctionalDiff.Diff.Grad((Expr x) => Nn.CosineSimilarity(x, Tensor.FromArray(bv, 2), 0))(Tensor.FromArray(av, 2)).Eval().ToDoubleArray();
+        for (int i = 0; i < 2; i++)
+            Assert.Equal((1 / Math.Sqrt(2) - cosine * av[i] / length) / length, oursGradient[i], 1e-15);
+        var unit = Nn.Normalize(Tensor.FromArray(bv, 2), 2.0, 0).Eval().ToDoubleArray();
+        Assert.All(unit, v => Assert.Equal(1 / Math.Sqrt(2), v, 1e-15));
+        // the shrunk program: (CosineSimilarity(b, a, axis 1) + b)², with b holding 1e300 in two entries
+        var program = Program("fuzz adversarial 23/28", new[] { new[] { 1, 2, 2, 1 }, new[] { 1, 1, 8 } },
+            new[] { new[] { 0.23839704229172531, 0.20896461531458133, 0.20896461531458133, 0.2384058440242819 },
+                    new[] { -0.4052376626560936, -0.4169369922587026, -169.76190002712497, 147.86487687335273, 851.6351231266473, 3384.058440242819, 1E+300, 1E+300 } },
+            new Step(OpKind.CosineSimilarity, new[] { 1, 0 }, new[] { 1 }), S(OpKind.Add, 2, 1), S(OpKind.Mul, 3, 3));
+        // the fuzzer's torch side scales such slices by a power of two first (TorchInterpreter.ScaledSlices), the same function
+        Assert.Equal(cosine, Values(TorchInterpreter.Apply(new Step(OpKind.CosineSimilarity, new[] { 0, 1 }, new[] { 0 }), new[] { a, b }, torch.ScalarType.Float64))[0], 1e-15);
+        Assert.Empty(program.Forward().TorchWrong);
+        Assert.All(FuzzCheck.Checked(program, DType.Float64), r => Assert.True(r.Passed, r.Check));
+    }
+
+    [Fact]
+    public void CumprodWhoseRunningProductOverflows_TorchsGradientIsInfinite_TheClosedFormIsFinite()
+    {
+        // y = [x₀, x₀x₁]: the gradient of u·y is [u₀ + u₁x₁, u₁x₀], 5.3e159 at x = [1e160, 1e160]; torch divides y₁ = +∞ by x
+        double[] xv = { 1e160, 1e160 }, uv = { 1.95725, 0.534344 };
+        var x = T(xv, 2);
+        var torchs = Values(Grad(x.cumprod(0), x, torch.tensor(uv, dtype: torch.ScalarType.Float64)));
+        Assert.All(torchs, v => Assert.True(double.IsPositiveInfinity(v), $"torch's {v}"));
+        double[] closed = { uv[0] + uv[1] * xv[1], uv[1] * xv[0] };
+        var (_, pullback) = FunctionalDiff.Diff.Vjp((Expr y) => y.Cumprod(0), Tensor.FromArray(xv, 2));
+        var ours = pullback(Tensor.FromArray(uv, 2)).Eval().ToDoubleArray();
+        for (int i = 0; i < 2; i++)
+            Assert.Equal(closed[i], ours[i], closed[i] * 1e-15);
+        var program = Program("fuzz adversarial 34/97", new[] { new[] { 2 } }, new[] { xv }, new Step(OpKind.Cumprod, new[] { 0 }, new[] { 0 }));
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why == "Cumprod whose running product overflows");
+        Assert.All(FuzzCheck.Checked(program, DType.Float64), r => Assert.True(r.Passed, r.Check));
+    }
+
+    [Fact]
+    public void HypotAtTheOrigin_TorchsSlopeIsNaN_OursIsTheTwoNormsZero()
+    {
+        // hypot(a, b) = ‖(a, b)‖₂, a cone at the origin: torch's own 2-norm gives the slope 0 there, its hypot a/h = 0/0
+        var a = T(new[] { 0.0 }, 1);
+        var b = T(new[] { 0.0 }, 1);
+        Assert.True(double.IsNaN(Values(Grad(torch.hypot(a, b).sum(), a))[0]), "torch's hypot slope");
+        Assert.Equal(new[] { 0.0, 0.0 }, Values(Grad(torch.linalg.vector_norm(torch.cat(new[] { a, b })), a)).Concat(Values(Grad(torch.linalg.vector_norm(torch.cat(new[] { a, b })), b))).ToArray());
+        var ours = FunctionalDiff.Diff.Grad((Expr x) => Expr.Hypot(x, x).Sum())(Tensor.FromArray(new[] { 0.0 }, 1)).Eval().ToDoubleArray();
+        Assert.Equal(new[] { 0.0 }, ours);
+        PassesWithConvention(Program("fuzz 22/1282", new[] { new[] { 2 }, new[] { 2 } },
+            new[] { new[] { 0.0, 0.7796973 }, new[] { 0.0, 0.4018805 } }, S(OpKind.Hypot, 0, 1)));
+    }
+
+    [Fact]
+    public void LogAddExpOfTwoMinusInfinities_TorchsSlopeIsNaN_LogAddExpOfXWithItselfIsXPlusLog2()
+    {
+        // logaddexp(x, x) = x + log 2 for every x, so its slope is 1 at −∞ too; torch's weights are e^(−∞ − (−∞))
+        var x = T(new[] { double.NegativeInfinity }, 1);
+        Assert.True(double.IsNaN(Values(Grad(torch.logaddexp(x, x).sum(), x))[0]), "torch's slope");
+        Assert.Equal(new[] { 1.0 }, Values(Grad((x + Math.Log(2)).sum(), x)));
+        var ours = FunctionalDiff.Diff.Grad((Expr y) => Expr.LogAddExp(y, y).Sum())(Tensor.FromArray(new[] { double.NegativeInfinity }, 1)).Eval().ToDoubleArray();
+        Assert.Equal(new[] { 1.0 }, ours);
+        PassesWithConvention(Program("fuzz 22/0", new[] { new[] { 2 } }, new[] { new[] { 0.0, double.NegativeInfinity } }, S(OpKind.LogAddExp, 0, 0)));
+    }
+
+    [Fact]
+    public void EluAtNaN_TorchsCurvatureZerosMeetTheNaN_OursIsTheLinearBranchsSymbolicZero()
+    {
+        // both engines read NaN as the linear branch (slope 1); there elu(x)² is x², Hessian 2, and torch's double backward
+        // multiplies its curvature's zeros by the NaN value, 0·NaN
+        var x = T(new[] { double.NaN }, 1);
+        var slope = Grad(torch.nn.functional.elu(x, 2.0).square().sum(), x);
+        Assert.True(double.IsNaN(Values(Grad(slope.sum(), x))[0]), "torch's second derivative");
+        var ours = FunctionalDiff.Diff.Hessian((Expr y) => y.Elu(2.0).Square().Sum())(Tensor.FromArray(new[] { double.NaN }, 1)).Eval().ToDoubleArray();
+        Assert.Equal(new[] { 2.0 }, ours);
+        PassesWithConvention(Program("fuzz adversarial 23/217", new[] { new[] { 4 } }, new[] { new[] { double.NaN, 0.0, 0.0, 0.0 } },
+            new Step(OpKind.Elu, new[] { 0 }, Array.Empty<int>(), Scalar: 2.0), S(OpKind.Square, 1)));
+    }
+
+    [Fact]
+    public void GluWhereTheFirstHalfsSquareOverflows_OursFirstOrderIsTheClosedForm_ItsSecondOrderIsOurLimitation()
+    {
+        // the gradient of glu(x)² in b is 2a²σ(b)σ′(b): at a = 1e160, b = 710 that is 2e320·e^−710 = 4.5e11 (torch's σ(1 − σ)
+        // is 0 there); ours forms a·σ′(b) first, and only its second order is named, as ours
+        var x = T(new[] { 1e160, 710.0 }, 2);
+        Assert.Equal(0.0, Values(Grad(torch.nn.functional.glu(x, 0).square().sum(), x))[1]);
+        var ours = FunctionalDiff.Diff.Grad((Expr y) => y.Glu(0).Square().Sum())(Tensor.FromArray(new[] { 1e160, 710.0 }, 2)).Eval().ToDoubleArray();
+        double closed = 2 * 1e160 * (1e160 * Math.Exp(-710.0));
+        Assert.Equal(closed, ours[1], closed * 1e-12);
+        var program = Program("fuzz adversarial 23/180", new[] { new[] { 2 } }, new[] { new[] { 1e160, 710.0 } },
+            new Step(OpKind.Glu, new[] { 0 }, new[] { 0 }), S(OpKind.Mul, 1, 1));
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why == "ours (a known limitation): glu's second order where its first half's square overflows");
+        Assert.All(FuzzCheck.Checked(program, DType.Float64), r => Assert.True(r.Passed, r.Check));
+    }
 }
 
 /// <summary>
@@ -588,3 +695,4 @@ public class FuzzConditioningTests
         Assert.Equal(strict, ruled);
     }
 }
+

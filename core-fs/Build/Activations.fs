@@ -149,12 +149,27 @@ module Activations =
     /// torch's softmin along the axis: softmax of −x.
     let softmin (axis: int) (x: Expr) = Nn.softmax axis (-x)
 
-    /// torch's glu along the axis: the first half times σ of the second (the axis's length must be even).
+    /// glu's rules, one per axis, kept for the process's life (a node built with a rule holds it anyway).
+    let private gluRules = System.Collections.Concurrent.ConcurrentDictionary<int, CustomRule>()
+
+    /// torch's fused rule of glu over the halves a and b: g·σ(b) into a and g·(a·σ′(b)) into b, the slope a·σ′(b) formed
+    /// before g meets it. As the product a·σ(b) differentiated, the cotangent into b was (g·a)·σ′(b), whose g·a overflows
+    /// where g itself holds a (the gradient of glu(x)² is 2a²σ(b)σ′(b)): at a = 1e160, b = 710 it was +∞ where the closed
+    /// form is 1e320·e^−710 = 4.5e11 and a·σ′(b) = 4.5e-149 is in range (`fuzz adversarial 23/180`; torch's σ(1 − σ) is 0).
+    let private gluRule (axis: int) =
+        gluRules.GetOrAdd(axis, fun _ ->
+            CustomRules.register "glu" (fun x g ->
+                let n = x.Dims.[axis]
+                let first, second = Expr.sliceAxis axis 0 (n / 2) x, Expr.sliceAxis axis (n / 2) n x
+                Expr.concat axis [ g * Expr.sigmoid second; g * (first * Expr.sigmoidSlope second) ]))
+
+    /// torch's glu along the axis: the first half times σ of the second (the axis's length must be even), with
+    /// torch's fused rule (gluRule).
     let glu (axis: int) (x: Expr) =
         let a = Shape.normalizeAxis "Glu" x.Rank axis
         let n = x.Dims.[a]
         if n % 2 <> 0 then Shape.fail "Glu" (sprintf "axis %d of the input %s has odd length %d; glu halves it" axis (Shape.format x.Dims) n)
-        Expr.sliceAxis a 0 (n / 2) x * Expr.sigmoid (Expr.sliceAxis a (n / 2) n x)
+        Expr.custom (gluRule a) x (Expr.sliceAxis a 0 (n / 2) x * Expr.sigmoid (Expr.sliceAxis a (n / 2) n x))
 
     /// torch's prelu: x where x > 0, weight·x elsewhere, the weight one number or one per channel
     /// (axis 1 of an input of rank 2 or more); slope `weight` at 0, as torch's rule.

@@ -318,15 +318,22 @@ module Nn =
                      (Shape.format x.Dims) (Shape.format weight.Dims) (Shape.format bias.Dims))
         Expr.matmul x (Expr.transpose weight) + bias
 
-    /// Rows whose largest |entry| passes this are divided by it first: squares of 2^480 (float64) or
-    /// 2^50 (float32) and a sum of as many as a tensor can hold stay finite, and below it no row is
-    /// touched, so ordinary rows keep their rounding bit for bit.
-    let private layerNormScaleAbove (dtype: DType) = Math.ScaleB(1.0, (if dtype = DType.Float32 then 50 else 480))
+    /// Rows whose largest |entry| passes this are divided by a power of two near it first. The bound is set by the
+    /// derivatives, not the value: the second order's terms multiply up to the fourth power of a centred entry by the
+    /// variance's −5/2 power (and higher orders higher powers), so at 2^480 (float64), the bound until branch edges9,
+    /// a column holding 1.1e120 made the centred cubes overflow and meet the underflowed powers of the variance as ∞·0
+    /// = NaN where torch's second derivative is a number (`fuzz adversarial 31/157`), and its gradient lost the term
+    /// c·Σ(g·c)/σ³ to σ³ = +∞ (EdgeScaleTests). Below 2^128 (float64) or 2^16
+    /// (float32) the seventh power of a centred entry stays finite. The scale is a power of two, so a scaled row's
+    /// values are its unscaled values bit for bit (x/s, the mean, the variance over s² and ε/s² are exact), and rows
+    /// below the bound are not touched at all.
+    let private layerNormScaleAbove (dtype: DType) = Math.ScaleB(1.0, (if dtype = DType.Float32 then 16 else 128))
 
     /// (x - mean x) / sqrt(var x + ε) over the axes (normalised, ascending), with torch's biased variance and
     /// the statistics kept as size-1 axes: the shared core of layer, batch, group and instance norm. Where the
-    /// largest |entry| s over the axes is huge but finite it is computed as x/s with ε/s², the same function, so
-    /// entries near 1e300 get their values where torch's squares overflow to NaN (and the unscaled form gave 0).
+    /// largest |entry| over the axes is huge but finite it is computed as x/s with ε/s², s a power of two near that
+    /// entry, the same function, so entries near 1e300 get their values where torch's squares overflow to NaN (and
+    /// the unscaled form gave 0), and entries near 1e120 their second derivatives (layerNormScaleAbove).
     /// s is held constant (stopGradient), which is exact: the function does not depend on it.
     let internal normaliseOver (axes: int[]) (epsilon: float) (x: Expr) =
         let mutable count = 1
@@ -338,7 +345,10 @@ module Nn =
                 let largest = Expr.stopGradient (Expr.maxAxes axes true (Expr.abs x))
                 let huge = Expr.gt largest (Expr.scalar x.DType (layerNormScaleAbove x.DType))
                            * Expr.lt largest (Expr.scalar x.DType Double.PositiveInfinity)
-                let scale = Expr.where huge largest (Expr.scalar x.DType 1.0)
+                // 2^⌊log2 largest⌋, read only where huge (elsewhere log of a 0, ∞ or NaN largest is not taken)
+                let safe = Expr.where huge largest (Expr.scalar x.DType 1.0)
+                let power = Expr.pow (Expr.scalar x.DType 2.0) (Expr.floor (Expr.log safe * (1.0 / Math.Log 2.0)))
+                let scale = Expr.stopGradient (Expr.where huge power (Expr.scalar x.DType 1.0))
                 scale, epsilon / Expr.square scale
         let scaled = x / scale
         // Centred about the first entry over the axes, held (no derivative: the function does not depend on it),

@@ -200,6 +200,22 @@ module Elementary =
     /// torch.frac: x − trunc(x), with x's sign; slope 1 everywhere (trunc's is 0), NaN at ±∞ as torch.
     let frac (x: Expr) = x - trunc x
 
+    /// Below this |x| sinc and its slope are Maclaurin polynomials (see sinc).
+    let private sincSeriesBound (x: Expr) = (if x.DType = DType.Float32 then 0.1 else 1e-2) / Math.PI
+
+    /// sinc′(x) = π(cos u − sin u/u)/u with u = πx, read away from 0; below the bound the derivative of sinc's
+    /// polynomial, π(−u/3 + u³/30 − u⁵/840), whose own derivative, the curvature, is −π²/3 at 0.
+    let private sincSlope (x: Expr) =
+        let small = Expr.lt (Expr.abs x) (scalar x (sincSeriesBound x))
+        let scaled = Expr.where small (scalar x 1.0) x * Math.PI
+        let u = x * Math.PI
+        let u2 = u * u
+        let series = Math.PI * (u * (-1.0 / 3.0 + u2 * (1.0 / 30.0) - u2 * u2 * (1.0 / 840.0)))
+        Expr.where small series (Math.PI * ((Expr.cos scaled - Expr.sin scaled / scaled) / scaled))
+
+    /// sinc's rule g·sinc′(x), one factor. Registered once; the module keeps it alive.
+    let private sincRule = CustomRules.register "sinc" (fun x g -> g * sincSlope x)
+
     /// torch.sinc: sin(πx)/(πx), 1 at x = 0. The quotient reads x only away from 0, so no 0/0 reaches a
     /// derivative; near 0 (|πx| below 1e-2 in float64, 0.1 in float32) the value is its Maclaurin polynomial
     /// 1 − u²/6 + u⁴/120 − u⁶/5040 (u = πx), which is 1 at 0 and carries the true derivatives up to the fourth
@@ -209,14 +225,19 @@ module Elementary =
     /// −sin u/u), and NaN at float32 subnormals, where u³ underflows (`fuzz adversarial 28/146`, `28/10`). Below
     /// the bound the polynomial is within an ulp of the quotient, and its second derivative within 2e-16
     /// relative of the true one; above it the quotient's rounding, ε/u², is below 3e-12 (float64).
+    ///
+    /// Its rule is one factor, g·sinc′(x) (sincRule): the quotient sin(πx)/(πx) differentiated as written gave two
+    /// terms, g·cos(πx)/x and −g·sin(πx)/(πx²), whose difference under an infinite cotangent was ∞ − ∞ = NaN where the
+    /// closed form is ±∞ by the sign of sinc′ (`fuzz adversarial 23/114`: a binary cross-entropy with the logit +∞
+    /// against σ(sinc x), whose cotangent into the target is −∞; torch's fused rule gives +∞).
     let sinc (x: Expr) =
-        let bound = (if x.DType = DType.Float32 then 0.1 else 1e-2) / Math.PI
+        let bound = sincSeriesBound x
         let small = Expr.lt (Expr.abs x) (scalar x bound)
         let scaled = Expr.where small (scalar x 1.0) x * Math.PI
         let u = x * Math.PI
         let u2 = u * u
         let series = 1.0 - u2 * (1.0 / 6.0) + u2 * u2 * (1.0 / 120.0) - u2 * u2 * u2 * (1.0 / 5040.0)
-        Expr.where small series (Expr.sin scaled / scaled)
+        Expr.custom sincRule x (Expr.where small series (Expr.sin scaled / scaled))
 
     /// torch.hypot: √(a² + b²) without overflow or underflow in the squares, as |l|·√(1 + (s/l)²) with l
     /// the operand of larger magnitude and s the other. Each branch of the choice is the function itself,

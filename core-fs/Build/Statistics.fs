@@ -21,10 +21,15 @@ module Statistics =
     /// values do not depend on it), but a constant row is exactly 0, where the rounded mean of three −0.1
     /// left 1.4e-17 in each entry, so std was 1.4e-17 instead of 0, the rule's gradient g·c/(N·std) = g/3
     /// instead of torch's masked 0 (`fuzz 2/1667`), as layer norm centres its rows (Nn.layerNorm).
+    /// A first entry that is ±∞ or NaN is replaced by 0 (the plain x − mean x): x − x₀ is NaN in every entry then,
+    /// where torch's x − mean is NaN only where x is itself the infinity, so the variance's rule of [−∞, 0] was NaN
+    /// in both entries where torch's, and the limit of (x₁ − x₀)·g, is +∞ in the finite one (`fuzz adversarial 23/93`).
     let private centredAboutFirst (axes: int[]) (x: Expr) =
         let mutable first = x
         for a in axes do
             first <- Expr.sliceAxis a 0 1 first
+        let zero = Expr.scalar x.DType 0.0
+        let first = Expr.where (Expr.eq (first - first) zero) first zero
         let shifted = x - Expr.stopGradient first
         shifted - Expr.meanAxes axes true shifted
 

@@ -500,4 +500,48 @@ let tests =
                 expectIeee (resampled InterpolationMode.Nearest) (if output = input then x else nearest) (sprintf "nearest to %d" output)
                 expectIeee (resampled InterpolationMode.Linear) (if output = input then x else linear) (sprintf "linear to %d" output)
         }
+        test "var's gradient over a row with an infinite or NaN entry first is torch's 2g(x − mean x)/(N − 1) in IEEE arithmetic: +∞ in the finite entry beside −∞ (fuzz adversarial 23/93)" {
+            for row in [ [| -infinity; 0.0 |]; [| 0.0; -infinity |]; [| infinity; 1.5; -2.0 |]; [| nan; 1.0 |]; [| 2.0; 2.0; 2.0 |] ] do
+                let g = 0.424
+                let mean = Array.sum row / float row.Length
+                let expected = row |> Array.map (fun x -> g * 2.0 * (x - mean) / float (row.Length - 1))
+                let gradient = values (Diff.grad (fun y -> Expr.scalar DType.Float64 g * Statistics.var [| 0 |] 1.0 false y) (constantVector row))
+                expectIeee gradient expected (sprintf "gradient of var %A" row)
+        }
+        test "sinc's rule is one factor: under an infinite cotangent its gradient is ±∞ by the sign of sinc′, and its derivatives match central differences (fuzz adversarial 23/114)" {
+            let xs = [| 2.0560174; -0.7; 0.31; 1e-3; 5.5 |]
+            // sinc′(x) = (cos πx − sinc x)/x, in closed form
+            let slope (x: float) = (cos (Math.PI * x) - sin (Math.PI * x) / (Math.PI * x)) / x
+            let _, pullback = Diff.vjp (fun y -> Elementary.sinc y) (constantVector xs)
+            let gs = [| infinity; -infinity; infinity; -infinity; infinity |]
+            expectIeee (values (pullback (constantVector gs))) (Array.map2 (fun g x -> g * slope x) gs xs) "gradient under ±∞"
+            let f (y: Expr) = Expr.sum (Elementary.sinc y * constantVector [| 0.7; -1.1; 0.4; 2.0; -0.3 |])
+            let numeric = numericGradient (fun ys -> f ys.Head) [ Tensor.FromArray(xs, [| xs.Length |]) ]
+            expectClose 1e-8 (values (Diff.grad f (constantVector xs))) numeric.Head "gradient"
+            let v = [| 0.5; -1.0; 0.25; 1.5; 2.0 |]
+            let h = 1e-5
+            let gradientAt (s: float) = values (Diff.grad f (constantVector (Array.map2 (fun a b -> a + s * b) xs v)))
+            let differenced = Array.map2 (fun p m -> (p - m) / (2.0 * h)) (gradientAt h) (gradientAt -h)
+            expectClose 1e-6 (values (Diff.hvp f (constantVector xs) (constantVector v))) differenced "HVP"
+        }
+        test "glu's rule forms a·σ′(b) before the cotangent meets it: the gradient of glu(x)² at a = 1e160, b = 710 is 2a²σ(b)σ′(b) = 4.5e11, not +∞ (fuzz adversarial 23/180)" {
+            let a, b = 1e160, 710.0
+            let f (x: Expr) = Expr.sum (Expr.square (Activations.glu 0 x))
+            let gradient = values (Diff.grad f (constantVector [| a; b |]))
+            // σ(710) = 1 and σ′(710) = e^−710/(1 + e^−710)² = e^−710 (a subnormal) in float64; the closed form in IEEE order
+            let sigma, sigmaSlope = 1.0, Math.Exp(-b)
+            expectIeee gradient [| 2.0 * a * sigma * sigma; 2.0 * a * sigma * (a * sigmaSlope) |] "gradient"
+            Expect.isTrue (Double.IsFinite gradient.[1] && gradient.[1] > 4e11) "the slope in b is finite"
+            // at moderate magnitudes against central differences, over a split axis
+            let x = [| 0.3; -1.2; 0.8; 0.5; -0.4; 1.7 |]
+            let weights = [| 1.0; -0.5; 2.0 |]
+            let g (y: Expr) = Expr.sum (Expr.square (Activations.glu 1 (Expr.reshape [| 3; 2 |] y)) * constantVector weights)
+            let numeric = numericGradient (fun ys -> g ys.Head) [ Tensor.FromArray(x, [| 6 |]) ]
+            expectClose 1e-8 (values (Diff.grad g (constantVector x))) numeric.Head "gradient at moderate magnitudes"
+            let v = [| 0.5; -1.0; 0.25; 1.5; 2.0; -0.7 |]
+            let h = 1e-5
+            let gradientAt (s: float) = values (Diff.grad g (constantVector (Array.map2 (fun p q -> p + s * q) x v)))
+            let differenced = Array.map2 (fun p m -> (p - m) / (2.0 * h)) (gradientAt h) (gradientAt -h)
+            expectClose 1e-6 (values (Diff.hvp g (constantVector x) (constantVector v))) differenced "HVP"
+        }
     ]

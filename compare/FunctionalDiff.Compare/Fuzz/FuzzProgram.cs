@@ -312,7 +312,10 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // selected by a where), a tensor of zeros in torch's double backward, which an infinite first derivative around
             // it turns into 0·∞ = NaN (`fuzz adversarial 29/6`: expm1(selu(x)) at x = +∞, whose second derivative
             // e^selu(x)·scale² is +∞; `29/120`: pow(2·(selu(x) + y), 171) where the power overflows, at x = 25)
-            case OpKind.Elu or OpKind.Selu or OpKind.Celu when Any(a[0].gt(0.0)):
+            // so at a NaN input, where both engines take the linear branch's slope 1 (as relu at NaN): the curvature's
+            // symbolic zero meets the NaN value after it nowhere in ours, torch's zeros make NaN (`fuzz adversarial 23/217`:
+            // elu(x)² through a fold at x = NaN, whose Hessian entry is 2u in ours)
+            case OpKind.Elu or OpKind.Selu or OpKind.Celu when Any(a[0].gt(0.0)) || Any(a[0].isnan()):
                 return "Elu, Selu or Celu on its linear branch (curvature 0)";
             case OpKind.LogSigmoid when AnyInfinite(a[0]):
                 return "LogSigmoid of an infinite value";
@@ -397,6 +400,12 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // the infinite operand and 0 for a finite one (`fuzz 2/309`: hypot(x, −∞), gradient −Σu in −∞)
             case OpKind.Hypot when AnyInfinite(a[0]) || AnyInfinite(a[1]):
                 return "Hypot at an infinite operand";
+            // at the origin hypot is the 2-norm of (a, b), a cone with no derivative; ours takes the 2-norm's documented
+            // slope 0 there (Elementary.hypot, as torch's own vector_norm masks it), torch's a/h is 0/0 = NaN (`fuzz
+            // 22/1282`: hypot(x₀, x₁) with x₀ = x₁ = 0 in three entries, gradient 0 in ours)
+            case OpKind.Hypot when TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var origin
+                    && Any(origin[0].eq(0.0).logical_and(origin[1].eq(0.0))):
+                return "Hypot at the origin";
             case OpKind.Sinc when Any(a[0].abs().lt(1e-150)):
                 return "Sinc at 0 or where πx² underflows";
             // over one entry logcumsumexp is x itself (ours, Indexing.logcumsumexp), slope 1; torch's rule is NaN at a NaN
@@ -422,6 +431,12 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             case OpKind.LogAddExp when TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var pair
                     && Any(pair[0].isfinite().logical_and(pair[1].isfinite()).logical_and((pair[0] - pair[1]).abs().gt(88.72))):
                 return "LogAddExp with operands farther apart than exp's range";
+            // logaddexp(x, x) is x + log 2, slope ½ in each operand; where both are −∞ ours keeps the tie's ½ (as at every
+            // pair of equal operands), torch's weights e^(x − out) are e^(−∞ − (−∞)) = NaN (`fuzz 22/0`: logaddexp(x, x) at
+            // an entry −∞, whose gradient is u there in ours, NaN in torch)
+            case OpKind.LogAddExp when TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var ties
+                    && Any(ties[0].eq(double.NegativeInfinity).logical_and(ties[1].eq(double.NegativeInfinity))):
+                return "LogAddExp of two −∞ operands";
             default:
                 return null;
         }
@@ -643,7 +658,8 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// skipped: the values and gradients are compared, and the Hessian (forward over reverse) is compared as it is.</item>
     /// <item>Cumprod of finite entries whose running product overflows to ±∞: torch's forward-mode rule divides by the
     /// entries as its reverse rule does, and gives ±∞ where the tangent t₀x₁ + x₀t₁ is a number (`fuzz adversarial 5/115`:
-    /// [a, a, −3459.4] at a = −1.4e160, tangent of y₁ 9.07e159, torch's +∞). Its JVP check is skipped.</item>
+    /// [a, a, −3459.4] at a = −1.4e160, tangent of y₁ 9.07e159, torch's +∞), and so does its gradient (`fuzz adversarial
+    /// 34/97`), and its second order. Its derivative checks are skipped; values are compared.</item>
     /// <item>Sigmoid (alone or as BceWithLogits' target) at a finite x where σ(x) rounds to 1 (x above about 36.7 in float64):
     /// torch's rule y(1 − y) is exactly 0 there, where σ′(x) = e^−x/(1 + e^−x)² is a positive number (2.2e-39 at 89), and
     /// ours is that number (Special.sigmoidSlope, EdgeAdversarialTests). A huge cotangent makes the difference visible:
@@ -670,9 +686,13 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             ("Prod over a NaN entry and a zero", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
         OpKind.Prod when a[0].numel() > 0 && a[0].isinf().any().item<bool>() && a[0].eq(0.0).sum().item<long>() >= 2 =>
             ("Prod over an infinity and more than one zero", new[] { Suite.Check.SecondOrder }),
+        // its reverse rule divides Σ g·y by the entry too: ∞/x where the product of the rest times g is finite (`fuzz
+        // adversarial 34/97`: cumprod of [1e160, 1e160], whose gradient is [u₀ + u₁x₁, u₁x₀] = 5.3e159 twice, torch's +∞),
+        // and its double backward (the Hessian of u·y there is [[0, u₁], [u₁, 0]], torch's HVP +∞)
         OpKind.Cumprod when a[0].numel() > 0 && a[0].isfinite().all().item<bool>()
                 && TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).isinf().any().item<bool>() =>
-            ("Cumprod whose running product overflows", new[] { Suite.Check.Jvp }),
+            ("Cumprod whose running product overflows",
+             new[] { Suite.Check.Jvp, Suite.Check.Vjp, Suite.Check.Compiled, Suite.Check.SecondOrder, Suite.Check.Hessian }),
         // torch's rule g·e^(x − lse) carries the rounding of lse, about ulp(lse), into every weight, and its double backward
         // multiplies that by the square of the slope into the entries: at entries near 3641 (e^8.2) the second order is
         // 6e-10 relative off, where ours forms the weights from the maximum (equal entries give 0.5 exactly) and equals the
@@ -799,6 +819,9 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// <item>The second order of a 2-norm whose value is nonzero and below 1/MaxValue (5.6e-309), so its Hessian
     /// (I − x̂x̂ᵀ)/‖x‖ has entries beyond the range: ours forms terms of that size that overflow before they cancel, NaN
     /// or ±∞ where the closed form is 0 (the shrunk `fuzz adversarial 25/129`).</item>
+    /// <item>Glu's second order where an entry of its first half a is above 1.3e154, so a² overflows: ours multiplies the
+    /// second-order cotangent by a twice before σ″(b) can bring it back, +∞ where the closed form 2u·a²(σ′² + σσ″) is a
+    /// number (`fuzz adversarial 23/180`: glu(x)² at a = 1e160, b = 710, −4.3e11 in closed form, torch NaN).</item>
     /// </list>
     /// </summary>
     static (string Why, Suite.Check[] Checks)? OurLimitation(Step s, TorchSharp.torch.Tensor[] a)
@@ -824,6 +847,12 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         if (s.Kind == OpKind.Silu && Any(a[0].isfinite().logical_and(a[0].abs().gt(SquareOverflows))))
             return ("ours (a known limitation): silu where x² overflows, beside a product with x",
                 new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled });
+        // glu's second derivative in b through a product with glu itself, 2u·a²(σ′² + σσ″), meets a² before σ″: ours forms
+        // the cotangent of σ′ in a·σ′(b) as (v·2u·aσ)·a, +∞ where a² overflows, then times σ″ ≈ −e^−b, +∞ where the closed
+        // form is −4.3e11·v (`fuzz adversarial 23/180`: glu(x)² at a = 1e160, b = 710; torch NaN; the first order is
+        // fixed, the rule forms a·σ′(b) first)
+        if (s.Kind == OpKind.Glu && a[0].numel() > 0 && Any(a[0].isfinite().logical_and(a[0].abs().gt(SquareOverflows))))
+            return ("ours (a known limitation): glu's second order where its first half's square overflows", second);
         // the Hessian of a 2-norm is (I − x̂x̂ᵀ)/‖x‖, beyond the range where 1/‖x‖ is; ours forms (v/s)/√S and its
         // companion term, which overflow before they cancel, ∞ − ∞ = NaN where the closed form, and torch's double backward,
         // is 0 (the shrunk `fuzz adversarial 25/129`: the Frobenius norm of [0, 0, 1e-310], whose Hessian is
