@@ -3,70 +3,6 @@
 /// differentiated again; the compiler's exhaustiveness check proves every primitive has a rule.
 namespace FunctionalDiff.Core
 
-/// Node id → the oldest leaf its cotangent polynomial reaches, for tanh's rule (see
-/// Rules.cotangentIsBoundedPolynomial), by open addressing; and the pending nodes of one look, as an
-/// array stack. Our own code rather than Dictionary<int64, int64> and Stack<Expr>: the framework's
-/// generic code starts unoptimised under tiered compilation and is then instrumented for a long
-/// while, and a user's training loop runs this for every tanh of every gradient (our methods are
-/// compiled optimised at their first call, see build/OptimizeMethods.targets).
-[<Sealed; AllowNullLiteral>]
-type internal LeafTable() =
-    // Int64.MinValue marks a free slot: no node has that id
-    let mutable keys: int64[] = Array.create 16 System.Int64.MinValue
-    let mutable values: int64[] = Array.zeroCreate 16
-    let mutable count = 0
-    let mutable stack: Expr[] = Array.zeroCreate 16
-    let mutable depth = 0
-    /// Fibonacci hashing: ids are consecutive, and the high bits of the product spread them.
-    static let home (key: int64) (capacity: int) =
-        int ((uint64 key * 11400714819323198485UL) >>> (64 - System.Numerics.BitOperations.Log2(uint32 capacity)))
-    member _.TryFind(key: int64, value: byref<int64>) : bool =
-        let mask = keys.Length - 1
-        let mutable i = home key keys.Length
-        let mutable state = 0 // 0 searching, 1 found, 2 absent
-        while state = 0 do
-            if keys.[i] = key then
-                value <- values.[i]
-                state <- 1
-            elif keys.[i] = System.Int64.MinValue then state <- 2
-            else i <- (i + 1) &&& mask
-        state = 1
-    member this.Contains(key: int64) =
-        let mutable ignored = 0L
-        this.TryFind(key, &ignored)
-    /// Sets the value of a key, adding the key when it is new.
-    member this.Set(key: int64, value: int64) =
-        // at most half full, so a probe always ends at a free slot
-        if 2 * (count + 1) > keys.Length then
-            let oldKeys, oldValues = keys, values
-            keys <- Array.create (2 * oldKeys.Length) System.Int64.MinValue
-            values <- Array.zeroCreate (2 * oldKeys.Length)
-            count <- 0
-            for j in 0 .. oldKeys.Length - 1 do
-                if oldKeys.[j] <> System.Int64.MinValue then this.Set(oldKeys.[j], oldValues.[j])
-        let mask = keys.Length - 1
-        let mutable i = home key keys.Length
-        while keys.[i] <> key && keys.[i] <> System.Int64.MinValue do
-            i <- (i + 1) &&& mask
-        if keys.[i] <> key then
-            keys.[i] <- key
-            count <- count + 1
-        values.[i] <- value
-    /// The number of nodes on the pending stack.
-    member _.Depth = depth
-    member _.Push(e: Expr) =
-        if depth = stack.Length then
-            let wider = Array.zeroCreate (2 * stack.Length)
-            Array.blit stack 0 wider 0 depth
-            stack <- wider
-        stack.[depth] <- e
-        depth <- depth + 1
-    member _.Peek() = stack.[depth - 1]
-    member _.Pop() =
-        depth <- depth - 1
-        // the table outlives the look: it must not keep the node alive
-        stack.[depth] <- Unchecked.defaultof<Expr>
-
 /// The arrays a reverse walk lends the rules of one and two inputs for their cotangents (see
 /// Rules.cotangents), and whether the walk keeps masks outside products (the transposition of a
 /// second derivative's forward pass, Jvp.fs). One per walk: a rule that runs a nested walk (a
@@ -79,7 +15,9 @@ type internal RuleScratch(keepMasks: bool) =
     member _.KeepMasks = keepMasks
     /// Per node of the walk's cotangents that tanh's rule has looked at, the oldest leaf its polynomial
     /// reaches (see Rules.cotangentIsBoundedPolynomial), made at the first look: most walks meet no tanh.
-    member val OldestLeaf: LeafTable = null with get, set
+    member val OldestLeaf: System.Collections.Generic.Dictionary<int64, int64> = null with get, set
+    /// The pending nodes of that look (kept, so a walk allocates one stack).
+    member val Pending: System.Collections.Generic.Stack<Expr> = null with get, set
 
 /// A cotangent term two of a rule's cotangents share, built at the first one's use: a class of
 /// our own rather than `lazy`, whose FSharp.Core and System.Lazy code tiered compilation starts
@@ -179,8 +117,11 @@ module Rules =
     /// once per walk (its oldest leaf is kept in the scratch), so a chain of tanh costs O(1) per step,
     /// and nothing older than tanh's node is looked into (counted in Visits).
     let private cotangentIsBoundedPolynomial (node: Expr) (g: Expr) (scratch: RuleScratch) =
-        if isNull scratch.OldestLeaf then scratch.OldestLeaf <- LeafTable()
+        if isNull scratch.OldestLeaf then
+            scratch.OldestLeaf <- System.Collections.Generic.Dictionary<int64, int64>()
+            scratch.Pending <- System.Collections.Generic.Stack<Expr>()
         let oldest = scratch.OldestLeaf
+        let pending = scratch.Pending
         // Int64.MinValue: holds a node that can be huge; Int64.MaxValue: no leaf but constants and bounded outputs
         let leafOf (e: Expr) =
             match e.Op, e with
@@ -202,16 +143,17 @@ module Rules =
             match leafOf e with
             | ValueSome leaf -> ValueSome leaf
             | ValueNone ->
-                let mutable leaf = 0L
-                if oldest.TryFind(e.Id, &leaf) then ValueSome leaf else ValueNone
+                match oldest.TryGetValue e.Id with
+                | true, leaf -> ValueSome leaf
+                | _ -> ValueNone
         match known g with
         | ValueSome leaf -> leaf > node.Id
         | ValueNone ->
-            oldest.Push g
-            while oldest.Depth > 0 do
-                let e = oldest.Peek()
+            pending.Push g
+            while pending.Count > 0 do
+                let e = pending.Peek()
                 Visits.Add 1
-                if oldest.Contains e.Id then oldest.Pop()
+                if oldest.ContainsKey e.Id then pending.Pop() |> ignore
                 else
                     let mutable ready = true
                     let mutable result = System.Int64.MaxValue
@@ -221,13 +163,11 @@ module Rules =
                         | ValueSome leaf -> result <- min result leaf
                         | ValueNone ->
                             ready <- false
-                            oldest.Push a
+                            pending.Push a
                     if ready then
-                        oldest.Set(e.Id, result)
-                        oldest.Pop()
-            let mutable leaf = 0L
-            oldest.TryFind(g.Id, &leaf) |> ignore
-            leaf > node.Id
+                        oldest.[e.Id] <- result
+                        pending.Pop() |> ignore
+            oldest.[g.Id] > node.Id
 
     /// g·factor (or g/factor) in a walk that transposes a second derivative's pullback, with every where of g whose branch is a
     /// symbolic zero kept outside the product: where(m, 0, h)·K becomes where(m, 0, h·K). A rule that masks its
