@@ -136,4 +136,61 @@ public class ClientNineDdpmTests
         step.Invoke(adam.Parameters, Eps, X0, Tensor.FromArray(new double[] { 3, 3, 700, 1 }));
         Assert.Equal(1, step.TraceCount);
     }
+
+    // ---- the README's example ----
+
+    [Fact]
+    public void TheReadmeShowsExactlyTheDiffusionExample() =>
+        ReadmeTests.AssertReadmeShows("tests/FunctionalDiff.Tests/DdpmReadme.cs", "### Contrastive learning, distillation, diffusion");
+
+    // The README's loss over doubles: 16 examples of 2 features, 8 frequencies, 32 hidden units.
+    static double ReadmeReference(DdpmReadme.Outcome r, Dictionary<string, double[]> p)
+    {
+        const int rows = 16, features = 2, frequencies = 8, hidden = 32, inputs = features + 2 * frequencies;
+        var abar = AlphasCumprodReference();
+        double[] x0 = r.X0.ToDoubleArray(), eps = r.Noise.ToDoubleArray(), t = r.Timesteps.ToDoubleArray();
+        double total = 0;
+        for (int n = 0; n < rows; n++)
+        {
+            double a = abar[(int)t[n]];
+            var h = new double[inputs];
+            for (int k = 0; k < features; k++) h[k] = Math.Sqrt(a) * x0[n * features + k] + Math.Sqrt(1 - a) * eps[n * features + k];
+            for (int k = 0; k < frequencies; k++)
+            {
+                double angle = t[n] * Math.Exp(-Math.Log(10000) * k / frequencies);
+                h[features + k] = Math.Sin(angle);
+                h[features + frequencies + k] = Math.Cos(angle);
+            }
+            var z = new double[hidden];
+            for (int o = 0; o < hidden; o++)
+            {
+                double s = p["fc1.bias"][o];
+                for (int i = 0; i < inputs; i++) s += p["fc1.weight"][o * inputs + i] * h[i];
+                z[o] = s / (1 + Math.Exp(-s));
+            }
+            for (int o = 0; o < features; o++)
+            {
+                double s = p["fc2.bias"][o];
+                for (int i = 0; i < hidden; i++) s += p["fc2.weight"][o * hidden + i] * z[i];
+                total += (s - eps[n * features + o]) * (s - eps[n * features + o]);
+            }
+        }
+        return total / (rows * features);
+    }
+
+    [Fact]
+    public void TheDiffusionExampleMatchesItsDoubleReferenceCentralDifferencesAndTorchsAdam()
+    {
+        var r = DdpmReadme.Run();
+        (string Name, int[] Shape)[] layout = [("fc1.weight", [32, 18]), ("fc1.bias", [32]), ("fc2.weight", [2, 32]), ("fc2.bias", [2])];
+        Close(AlphasCumprodReference(), r.AlphasCumprod.ToDoubleArray(), 1e-13, "alphas_cumprod");
+        var flat = ClientNineContrastiveTests.Flatten(layout, r.Initial);
+        Close(ReadmeReference(r, ClientNineContrastiveTests.Unflatten(layout, flat)), r.Loss, 1e-12, "loss");
+        var g = ClientNineContrastiveTests.Flatten(layout, r.Gradients);
+        Close(Gradient(v => ReadmeReference(r, ClientNineContrastiveTests.Unflatten(layout, v)), flat), g, 1e-7, "gradient");
+        // torch's Adam, first step: the step of lr in the sign of each nonzero gradient, up to eps
+        var expected = flat.Select((w, i) =>
+            w - 1e-3 / (1 - 0.9) * ((1 - 0.9) * g[i]) / (Math.Sqrt((1 - 0.999) * g[i] * g[i]) / Math.Sqrt(1 - 0.999) + 1e-8)).ToArray();
+        Close(expected, ClientNineContrastiveTests.Flatten(layout, r.Final), 1e-14, "Adam step");
+    }
 }
