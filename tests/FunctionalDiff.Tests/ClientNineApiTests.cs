@@ -78,4 +78,25 @@ public class ClientNineApiTests
         Assert.Equal(DType.Float64, g.DType);
         Assert.Equal(new[] { 2 * (double)0.1f, 2 * (double)(1.0f / 3) }, g.Eval().ToDoubleArray());
     }
+
+    [Fact]
+    public void PercentIsPythonsRemainderAsInTorch()
+    {
+        // torch's a % b takes the sign of b: ((a fmod b) + b) fmod b, written with C#'s fmod-like %
+        double[] a = [5.5, -5.5, 7, -7, 0.25, -3], b = [2, 2, -3, -3, 1, 3];
+        var expected = a.Select((v, i) => (v % b[i] + b[i]) % b[i]).ToArray();
+        var ta = Tensor.FromArray(a);
+        var tb = Tensor.FromArray(b);
+        Assert.Equal(expected, (ta % tb).ToDoubleArray());
+        Assert.Equal(expected, (((Expr)ta) % tb).Eval().ToDoubleArray());
+        Assert.Equal(a.Select(v => (v % 3 + 3) % 3), (ta % 3).ToDoubleArray());
+        Assert.Equal(a.Select(v => (v % 3 + 3) % 3), (((Expr)ta) % 3).Eval().ToDoubleArray());
+        Assert.Equal(b.Select(v => (7 % v + v) % v), (7 % tb).ToDoubleArray());
+        Assert.Equal(DType.Float32, (ta.Cast(DType.Float32) % 3).DType);
+        // NT-Xent's positives: example i pairs with i + n, modulo 2n
+        const int n = 3;
+        Assert.Equal(new double[] { 3, 4, 5, 0, 1, 2 }, ((Tensor.Arange(2 * n) + n) % (2 * n)).ToDoubleArray());
+        // d(a % b)/da = 1
+        Assert.Equal(Enumerable.Repeat(1.0, 6), Diff.Grad(x => (x % 3).Sum())(ta).Eval().ToDoubleArray());
+    }
 }

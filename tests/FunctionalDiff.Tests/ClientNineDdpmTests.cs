@@ -10,6 +10,7 @@ namespace FunctionalDiff.Tests;
 /// loss and the gradients are compared with the same computation over doubles in this file and its central
 /// differences, and the update with torch's Adam written out.
 /// </summary>
+[Collection(nameof(TorchFactoryTests))] // the README's example draws its timesteps from the process-wide seed sequence
 public class ClientNineDdpmTests
 {
     const int Steps = 1000, N = 4, Dim = 2, Half = 4, Hidden = 8;

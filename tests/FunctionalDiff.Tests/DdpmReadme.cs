@@ -36,7 +36,8 @@ public static class DdpmReadme
         var initial = adam.Parameters;
         var x = Tensor.RandomNormal([16, 2], seed: 3);                     // a batch of data
         var eps = Tensor.RandomNormal([16, 2], seed: 4);                   // torch.randn_like(x0)
-        var timesteps = Tensor.FromArray(Enumerable.Range(0, 16).Select(i => 61.0 * i).ToArray());  // torch.randint(0, T, (16,))
+        Tensor.ManualSeed(0);                                              // torch.manual_seed(0)
+        var timesteps = Tensor.Randint(0, 1000, [16]);                     // torch.randint(0, T, (16,))
         var (loss, gradients) = step.Invoke(adam.Parameters, x, eps, timesteps);
         adam.Step(gradients);
         // END README
