@@ -159,4 +159,54 @@ public class ClientNineContrastiveTests
         Close(InfoNceReference(Unflatten(Layout, flat)), loss.ToScalar(), 1e-5, "loss");
         Close(Gradient(v => InfoNceReference(Unflatten(Layout, v)), flat), Flatten(Layout, gradients), 1e-4, "gradient");
     }
+
+    // ---- SimCLR's NT-Xent: one encoder, two views, 2N × 2N similarities with the diagonal masked ----
+
+    static readonly Tensor View2 = 0.9 * X1 + 0.1;
+
+    static Expr NtXent(IReadOnlyDictionary<string, Expr> p)
+    {
+        var z = Nn.Normalize(Expr.Cat([Encode(p, "image", X1), Encode(p, "image", View2)], 0), axis: 1);   // [2N, D]
+        var sim = z.MatMul(z.T) / Temperature;
+        sim = sim.MaskedFill(Tensor.Eye(2 * N), double.NegativeInfinity);                             // no self-pairs
+        var labels = (Tensor.Arange(2 * N) + N) % (2 * N);                                             // i pairs with i ± N
+        return Loss.CrossEntropy(sim, labels);
+    }
+
+    static double NtXentReference(Dictionary<string, double[]> p)
+    {
+        var z = EncodeReference(p, "image", X1.ToDoubleArray(), A).Concat(EncodeReference(p, "image", View2.ToDoubleArray(), A)).ToArray();
+        double total = 0;
+        for (int i = 0; i < 2 * N; i++)
+        {
+            var s = new List<double>();
+            double positive = 0;
+            for (int j = 0; j < 2 * N; j++)
+            {
+                if (j == i) continue;
+                double dot = 0;
+                for (int k = 0; k < D; k++) dot += z[i * D + k] * z[j * D + k];
+                s.Add(dot / Temperature);
+                if (j == (i + N) % (2 * N)) positive = dot / Temperature;
+            }
+            double max = s.Max();
+            total += max + Math.Log(s.Sum(v => Math.Exp(v - max))) - positive;
+        }
+        return total / (2 * N);
+    }
+
+    [Fact]
+    public void NtXentWithTheDiagonalMaskedToMinusInfinityMatchesItsReference()
+    {
+        var model = Model();
+        var (loss, gradients) = Diff.ValueAndGrad(NtXent, model);
+        var values = Expr.EvalMany([loss, .. Layout.Select(e => gradients[e.Name])]);
+        var flat = Flatten(Layout, model);
+        Close(NtXentReference(Unflatten(Layout, flat)), values[0].ToScalar(), 1e-12, "loss");
+        var g = values[1..].SelectMany(t => t.ToDoubleArray()).ToArray();
+        Assert.All(g, v => Assert.True(double.IsFinite(v)));
+        Close(Gradient(v => NtXentReference(Unflatten(Layout, v)), flat), g, 1e-7, "gradient");
+        // the text encoder takes no part: zeros
+        Assert.All(values[5..].SelectMany(t => t.ToDoubleArray()), v => Assert.Equal(0.0, v));
+    }
 }
