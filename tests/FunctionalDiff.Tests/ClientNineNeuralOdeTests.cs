@@ -147,4 +147,47 @@ public class ClientNineNeuralOdeTests
         }
         Assert.Equal(1, step.TraceCount);
     }
+
+    // ---- a time-dependent field, dx/dt = tanh(W x + t·b), the Scan reading each step's t from the grid ----
+
+    static double TimeDependentReference(double[] wb)
+    {
+        double[] w = wb[..(D * D)], b = wb[(D * D)..];
+        double[] Field2(double t, double[] x) => Field(w, b.Select(v => t * v).ToArray(), x);
+        var x = X0.ToDoubleArray();
+        for (int s = 0; s < Steps; s++)
+        {
+            double t = s * Dt;
+            var k1 = Field2(t, x);
+            var k2 = Field2(t + Dt / 2, Axpy(x, Dt / 2, k1));
+            var k3 = Field2(t + Dt / 2, Axpy(x, Dt / 2, k2));
+            var k4 = Field2(t + Dt, Axpy(x, Dt, k3));
+            x = x.Select((v, i) => v + Dt / 6 * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i])).ToArray();
+        }
+        var target = Target.ToDoubleArray();
+        return x.Select((v, i) => (v - target[i]) * (v - target[i])).Average();
+    }
+
+    [Fact]
+    public void ATimeDependentFieldScannedOverTheGridMatchesItsReference()
+    {
+        var grid = Tensor.Linspace(0, Dt * (Steps - 1), Steps);   // torch.linspace: the step's start times
+        var (loss, gradients) = Diff.ValueAndGrad((Expr[] p) =>
+        {
+            Expr F(Expr t, Expr y) => Nn.Linear(y, p[0], t * p[1]).Tanh();
+            var (final, _) = Expr.Scan((x, t) =>
+            {
+                var k1 = F(t, x);
+                var k2 = F(t + Dt / 2, x + Dt / 2 * k1);
+                var k3 = F(t + Dt / 2, x + Dt / 2 * k2);
+                var k4 = F(t + Dt, x + Dt * k3);
+                var next = x + Dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4);
+                return (next, next);
+            }, X0, grid);
+            return Loss.Mse(final, Target);
+        }, W, B);
+        var values = Expr.EvalMany([loss, .. gradients]);
+        Close(TimeDependentReference(Flat), values[0].ToScalar(), 1e-12, "loss");
+        Close(Gradient(TimeDependentReference, Flat), [.. values[1].ToDoubleArray(), .. values[2].ToDoubleArray()], 1e-7, "gradient");
+    }
 }
