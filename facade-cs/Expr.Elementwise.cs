@@ -198,6 +198,12 @@ public sealed partial class Expr
     public static Expr Remainder(Expr a, Expr b) { var (x, y) = Align(a, b); return Wrap(CoreElementary.remainder(x, y)); }
 
     /// <summary>
+    /// Python's and torch's <c>a % b</c>: <see cref="Remainder"/>, the remainder with the sign of b, so that a port's
+    /// <c>(t + n) % m</c> means what it meant in torch (C#'s <c>%</c> on numbers is <see cref="Fmod"/>'s).
+    /// </summary>
+    public static Expr operator %(Expr a, Expr b) => Remainder(a, b);
+
+    /// <summary>
     /// Linear interpolation start + weight·(end − start) (torch.lerp), all three broadcast. As torch, |weight| ≥ 0.5
     /// uses end − (end − start)·(1 − weight), so weight 1 gives end exactly. Derivatives 1 − weight, weight and
     /// end − start.

@@ -20,6 +20,26 @@ public sealed partial class Expr
         : Transpose();
 
     /// <summary>
+    /// torch.cat's name and argument order, <c>Expr.Cat([a, b], 1)</c>: the parts joined along an existing axis, as
+    /// <see cref="Concat(Expr[], int)"/>; the other dimensions must agree. F#: <c>Build.concat</c>.
+    /// </summary>
+    /// <param name="tensors">The parts to join, in order.</param>
+    /// <param name="axis">The axis to join along (torch's <c>dim</c>; negative counts from the end).</param>
+    /// <exception cref="ArgumentException">The shapes do not agree off the axis, or the axis is out of range.</exception>
+    public static Expr Cat(Expr[] tensors, int axis = 0)
+    {
+        var parts = Align(tensors, nameof(tensors));
+        return Interop.Named("Cat", () => Wrap(FunctionalDiff.Core.ExprModule.concat(axis, parts)));
+    }
+
+    /// <summary>
+    /// The same values in <paramref name="dtype"/>, torch's <c>x.to(torch.float32)</c>: <see cref="Cast"/> (the derivative
+    /// is cast back).
+    /// </summary>
+    /// <param name="dtype">The dtype of the result.</param>
+    public Expr To(DType dtype) => Cast(dtype);
+
+    /// <summary>
     /// Broadcast to <paramref name="sizes"/>, where −1 keeps this axis's length, as torch's <c>x.expand(*sizes)</c>: new axes
     /// go in front, and only axes of length 1 grow. F#: <c>Structure.expand</c>.
     /// </summary>

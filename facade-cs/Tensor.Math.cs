@@ -136,6 +136,13 @@ public sealed partial class Tensor
         return new(Kernels.where(adjust, Kernels.binary(BinaryOp.Add, r, b.Value), r));
     }
 
+    /// <summary>Python's and torch's <c>a % b</c>: <see cref="Remainder"/>, the remainder with the sign of b (C#'s <c>%</c> on numbers is <see cref="Fmod"/>'s).</summary>
+    public static Tensor operator %(Tensor a, Tensor b) => Remainder(a, b);
+    /// <summary>Python's and torch's <c>t % n</c> with n in the tensor's dtype: <see cref="Remainder"/> (<c>(Tensor.Arange(2 * n) + n) % (2 * n)</c>).</summary>
+    public static Tensor operator %(Tensor a, double b) => Remainder(a, new Tensor(CoreTensor.Scalar(b, Of(a, nameof(a)).DType)));
+    /// <summary>Python's and torch's <c>n % t</c> with n in the tensor's dtype: <see cref="Remainder"/>.</summary>
+    public static Tensor operator %(double a, Tensor b) => Remainder(new Tensor(CoreTensor.Scalar(a, Of(b, nameof(b)).DType)), b);
+
     /// <summary><paramref name="ifTrue"/> where <paramref name="condition"/> is nonzero, else <paramref name="ifFalse"/>; all three broadcast.</summary>
     public static Tensor Where(Tensor condition, Tensor ifTrue, Tensor ifFalse) =>
         new(Kernels.where(Of(condition, nameof(condition)), Of(ifTrue, nameof(ifTrue)), Of(ifFalse, nameof(ifFalse))));

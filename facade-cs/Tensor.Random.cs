@@ -50,6 +50,36 @@ public sealed partial class Tensor
     }
 
     /// <summary>
+    /// Whole numbers drawn uniformly from [<paramref name="low"/>, <paramref name="high"/>), as torch.randint(low, high, size)
+    /// (a diffusion model's timesteps, <c>Tensor.Randint(0, 1000, [batch])</c>; see <see cref="ManualSeed"/>). They are held
+    /// in a float tensor, as this library's indices are, so they index <see cref="Expr.IndexSelect"/> and
+    /// <see cref="Expr.Gather"/> directly. In a compiled step pass the draws in as an input each call.
+    /// </summary>
+    /// <param name="low">The smallest value drawn.</param>
+    /// <param name="high">One above the largest value drawn.</param>
+    /// <param name="shape">The dimensions of the result (torch's <c>size</c>).</param>
+    /// <param name="dtype">The dtype of the result, float64 by default.</param>
+    /// <exception cref="ArgumentException"><paramref name="high"/> is not above <paramref name="low"/>, or a dimension is negative.</exception>
+    public static Tensor Randint(int low, int high, int[] shape, DType dtype = DType.Float64)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        if (high <= low)
+            throw new ArgumentException($"Randint: high ({high}) must be above low ({low}): the values are drawn from [low, high)", nameof(high));
+        return Interop.Named("Randint", () =>
+        {
+            // floor of a uniform draw scaled to the range; the Minimum guards the one rounding of u·(high − low) up to high − low
+            var u = RandomUniform(shape, NextSeed(), 0.0, 1.0, DType.Float64);
+            return Minimum((u * ((double)high - low)).Floor() + low, high - 1.0).Cast(dtype);
+        });
+    }
+
+    /// <summary>Whole numbers drawn uniformly from [0, <paramref name="high"/>), as torch.randint(high, size); see <see cref="Randint(int, int, int[], DType)"/>.</summary>
+    /// <param name="high">One above the largest value drawn.</param>
+    /// <param name="shape">The dimensions of the result (torch's <c>size</c>).</param>
+    /// <exception cref="ArgumentException"><paramref name="high"/> is not positive, or a dimension is negative.</exception>
+    public static Tensor Randint(int high, int[] shape) => Randint(0, high, shape);
+
+    /// <summary>
     /// Standard normal samples of <paramref name="like"/>'s shape and dtype, as torch.randn_like (a VAE's
     /// <c>eps = torch.randn_like(std)</c>; see <see cref="ManualSeed"/>). In a compiled step pass the draws in as an
     /// input each call: a captured tensor is a constant of the plan.

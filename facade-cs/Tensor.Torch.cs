@@ -24,6 +24,26 @@ public sealed partial class Tensor
         }
     }
 
+    /// <summary>
+    /// torch.cat's name and argument order, <c>Tensor.Cat([a, b], 1)</c>: the tensors joined along an existing axis, as
+    /// <see cref="Concat(Tensor[], int)"/>: the other dimensions must agree.
+    /// </summary>
+    /// <param name="tensors">The tensors to join, in order.</param>
+    /// <param name="axis">The axis to join along (torch's <c>dim</c>; negative counts from the end).</param>
+    /// <exception cref="ArgumentException">The shapes do not agree off the axis, or the axis is out of range.</exception>
+    public static Tensor Cat(Tensor[] tensors, int axis = 0)
+    {
+        Interop.ThrowIfAnyNull(tensors, nameof(tensors));
+        return Interop.Named("Cat", () => Concat(axis, tensors));
+    }
+
+    /// <summary>
+    /// The same values in <paramref name="dtype"/>, torch's <c>t.to(torch.float32)</c> and TorchSharp's <c>t.to(ScalarType)</c>:
+    /// <see cref="Cast"/> (a copy; float64 to float32 rounds).
+    /// </summary>
+    /// <param name="dtype">The dtype of the result.</param>
+    public Tensor To(DType dtype) => Cast(dtype);
+
     /// <summary>Broadcast to a larger shape, NumPy-style (axes of length 1 and missing leading axes repeat), as <see cref="Expr.BroadcastTo"/>.</summary>
     /// <exception cref="ArgumentException">The shapes do not broadcast.</exception>
     public Tensor BroadcastTo(params int[] shape)

@@ -60,6 +60,35 @@ public sealed partial class Tensor
     /// <exception cref="ArgumentException">The axis is out of range.</exception>
     public Tensor ArgSort(int axis = -1, bool descending = false) => EagerPlans.Run($"ArgSort {axis} {descending}", a => a[0].ArgSort(axis, descending), this);
 
+    /// <summary>
+    /// The running sum along an axis, as <see cref="Expr.Cumsum"/> (torch.cumsum), computed now: a schedule's
+    /// cumulative sums without building a graph.
+    /// </summary>
+    /// <param name="axis">The axis to accumulate along (negative counts from the end).</param>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public Tensor Cumsum(int axis) => EagerPlans.Run($"Cumsum {axis}", a => a[0].Cumsum(axis), this);
+
+    /// <summary>
+    /// The running product along an axis, as <see cref="Expr.Cumprod"/> (torch.cumprod), computed now: a diffusion
+    /// model's <c>alphas_cumprod = (1 - betas).Cumprod(0)</c>.
+    /// </summary>
+    /// <param name="axis">The axis to accumulate along (negative counts from the end).</param>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public Tensor Cumprod(int axis) => EagerPlans.Run($"Cumprod {axis}", a => a[0].Cumprod(axis), this);
+
+    /// <summary>
+    /// The entries at <paramref name="index"/> along an axis, as <see cref="Expr.IndexSelect"/> (torch.index_select,
+    /// and torch's <c>table[t]</c> with a tensor of positions t along axis 0), computed now.
+    /// </summary>
+    /// <param name="axis">The axis to select along.</param>
+    /// <param name="index">A rank-1 tensor of integer positions (repeats allowed), or a rank-0 one: one position.</param>
+    /// <exception cref="ArgumentException">The axis is out of range, or a position is not one along it.</exception>
+    public Tensor IndexSelect(int axis, Tensor index)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        return EagerPlans.Run($"IndexSelect {axis}", a => a[0].IndexSelect(axis, a[1]), this, index);
+    }
+
     /// <summary>The largest entry so far along an axis and where it is, as <see cref="Expr.Cummax"/> (torch.cummax).</summary>
     /// <exception cref="ArgumentException">The axis is out of range.</exception>
     public (Tensor Values, Tensor Indices) Cummax(int axis)
