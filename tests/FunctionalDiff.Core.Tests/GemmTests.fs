@@ -118,6 +118,23 @@ let tests =
                     checkMatrices None (randomTensor dtype 14 [| 301; 130 |]) (randomTensor dtype 15 [| 130; 150 |]) "m > n"
                 }
         ]
+        testList "a split over parts gives the serial product's bits" [
+            // Two parts split the columns where each gets 128 or more, else the rows (sharing B's packed
+            // blocks); either way every entry sums its k terms in the serial order. Small blocks give
+            // several depth blocks, so the order is not trivially one block's.
+            for dtype in dtypes do
+                for m, n, k in [ 300, 300, 200; 64, 512, 100; 301, 150, 130; 40, 700, 37 ] do
+                    test (sprintf "%O %dx%dx%d" dtype m n k) {
+                        let a, b = randomTensor dtype 30 [| m; k |], randomTensor dtype 31 [| k; n |]
+                        let settings threads = { GemmSettings.Default with DepthBlock = 48; TinyWork = 0; ParallelWork = 0; Threads = threads }
+                        let serial = (LinearAlgebra.matmulWith (settings 1) a b).ToDoubleArray()
+                        let split = (LinearAlgebra.matmulWith (settings 2) a b).ToDoubleArray()
+                        for i in 0 .. serial.Length - 1 do
+                            if BitConverter.DoubleToInt64Bits split.[i] <> BitConverter.DoubleToInt64Bits serial.[i] then
+                                failtestf "element %d: %.17g over two parts, %.17g serial" i split.[i] serial.[i]
+                        checkMatrices (Some(settings 2)) a b "against the reference"
+                    }
+        ]
         testProperty "random shapes and blockings agree with the reference" <| fun (dims: byte * byte * byte) (blocks: byte * byte * byte) (useFloat64: bool) ->
             let m, n, k = (let a, b, c = dims in 1 + int a % 40, 1 + int b % 40, int c % 40)
             let rowBlock, depthBlock, columnBlock = (let a, b, c = blocks in 1 + int a % 20, 1 + int b % 20, 1 + int c % 80)
