@@ -43,18 +43,8 @@ public class ClientNineContrastiveTests
 
     // ---- the same loss over doubles ----
 
-    static double[] Linear(double[] x, int rows, int inputs, int outputs, double[] w, double[] b)
-    {
-        var y = new double[rows * outputs];
-        for (int r = 0; r < rows; r++)
-            for (int o = 0; o < outputs; o++)
-            {
-                double s = b[o];
-                for (int i = 0; i < inputs; i++) s += x[r * inputs + i] * w[o * inputs + i];
-                y[r * outputs + o] = s;
-            }
-        return y;
-    }
+    static double[] Linear(double[] x, int rows, int inputs, int outputs, double[] w, double[] b) =>
+        TestSupport.Linear(x, rows, inputs, outputs, w, b);
 
     static double[] EncodeReference(Dictionary<string, double[]> p, string name, double[] x, int inputs)
     {

@@ -43,18 +43,8 @@ public class ClientNineDistillationTests
 
     // ---- the same loss over doubles ----
 
-    static double[] Linear(double[] x, int inputs, int outputs, double[] w, double[] b)
-    {
-        var y = new double[N * outputs];
-        for (int r = 0; r < N; r++)
-            for (int o = 0; o < outputs; o++)
-            {
-                double s = b[o];
-                for (int i = 0; i < inputs; i++) s += x[r * inputs + i] * w[o * inputs + i];
-                y[r * outputs + o] = s;
-            }
-        return y;
-    }
+    static double[] Linear(double[] x, int inputs, int outputs, double[] w, double[] b) =>
+        TestSupport.Linear(x, N, inputs, outputs, w, b);
 
     static double[] LogSoftmaxRow(double[] z, int row, double scale)
     {
