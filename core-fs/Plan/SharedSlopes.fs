@@ -16,7 +16,8 @@ module internal SharedSlopes =
     let minimumNumel = 256
 
     /// True for a slope this rewrite would consider; the planner asks it of every node it places,
-    /// so a graph without one costs no second walk.
+    /// so a graph without one costs no second walk. (The wildcards here and below only say "another
+    /// op": a new op is not tanh or its slope.)
     let isCandidate (node: Expr) =
         match node.Op with
         | Op.Unary UnaryOp.TanhSlope -> node.Numel >= minimumNumel
