@@ -697,9 +697,9 @@ module internal ExprCore =
     // so threads share the cache without a lock. A slot keeps the first value that lands in it (the
     // common scalars come first): replacing entries on collisions would allocate one per lookup of a
     // program's many other values, and interning makes equal scalars one node either way (a value
-    // outside the cache is found in the table without allocating). Our own code rather than a ConcurrentDictionary keyed by a
-    // struct, whose generic code tiered compilation starts unoptimised and then instruments for a
-    // long while, and every rule asks for scalars.
+    // outside the cache is found in the table without allocating). Our own code rather than a
+    // ConcurrentDictionary keyed by a struct, whose generic code tiered compilation starts
+    // unoptimised and then instruments for a long while, and every rule asks for scalars.
     let private scalarSlots = 1024
     let private scalarCache: ScalarEntry[] = Array.zeroCreate scalarSlots
 
