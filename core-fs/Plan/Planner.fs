@@ -312,6 +312,8 @@ module internal Planner =
         // reads of its register still to come
         let emittedIn = graph.Table<int>()
         let readsLeft = graph.Table<int>()
+        // per fused node: the registers its group needs to compute it (see the walk in buildGroup)
+        let need = graph.Table<int>()
         // per value (a node has at most one value of its own)
         let invariant = graph.Table<bool>()
         try
@@ -384,6 +386,32 @@ module internal Planner =
                             consumer.[p] <- c
                 groupHead.[p] <- if joined.[p] then groupHead.[consumer.[p]] else p
             consumers.Release()
+            // The registers each fused node needs, counted as Sethi and Ullman count them: inputs
+            // from outside its group need none; with its member inputs' needs sorted n1 >= n2 >= n3,
+            // computing the largest first and keeping each result while the next is computed needs
+            // max(n1, n2 + 1, n3 + 2), and at least the one it writes. A group's walk visits the
+            // inputs in that order. In the order of the inputs, the walk of a group that runs
+            // through a whole unrolled loop (a gradient's accumulation, one member per step) held
+            // a register for each step still pending below it: past maxRegisters each member was
+            // written out as a stored member, one more buffer and slot each, so a 10,000-step loop
+            // had twice the slots per step of a 1,000-step one.
+            for p in 0 .. n - 1 do
+                if fusable p then
+                    let mutable n1 = 0
+                    let mutable n2 = 0
+                    let mutable n3 = 0
+                    for k in 0 .. graph.InputCount p - 1 do
+                        let a = graph.Input(p, k)
+                        let na = if joined.[a] && groupHead.[a] = groupHead.[p] then need.[a] else 0
+                        if na > n1 then
+                            n3 <- n2
+                            n2 <- n1
+                            n1 <- na
+                        elif na > n2 then
+                            n3 <- n2
+                            n2 <- na
+                        elif na > n3 then n3 <- na
+                    need.[p] <- max (max 1 n1) (max (if n2 > 0 then n2 + 1 else 0) (if n3 > 0 then n3 + 2 else 0))
 
             let homes = Collected<Home>(n)
             let mutable packedOperands = 0
@@ -555,6 +583,24 @@ module internal Planner =
                           Instructions = instructions.ToArray(); Registers = registers }
                     candidates.Add made
                     made
+            // The need of input k of p within the group being built (0 for a non-member).
+            let needOfInput (p: int) (k: int) =
+                let a = graph.Input(p, k)
+                if isMember a then need.[a] else 0
+            // Which input of p (arity 1 to 3) the walk visits next-th.
+            let visitOrder (p: int) (arity: int) (next: int) =
+                if arity = 2 then
+                    if needOfInput p 1 > needOfInput p 0 then 1 - next else next
+                elif arity = 3 then
+                    let n0, n1, n2 = needOfInput p 0, needOfInput p 1, needOfInput p 2
+                    // the rank of input k: the inputs before it in the order (larger need, or equal
+                    // and earlier); the next-th input is the one of rank next
+                    let rank (k: int) (nk: int) =
+                        (if k <> 0 && (n0 > nk || (n0 = nk && 0 < k)) then 1 else 0)
+                        + (if k <> 1 && (n1 > nk || (n1 = nk && 1 < k)) then 1 else 0)
+                        + (if k <> 2 && (n2 > nk || (n2 = nk && 2 < k)) then 1 else 0)
+                    if rank 0 n0 = next then 0 elif rank 1 n1 = next then 1 else 2
+                else next
             let buildGroup (head: int) : FusedGroup =
                 externals.Clear()
                 externalIndex.Clear()
@@ -571,7 +617,10 @@ module internal Planner =
                     if next < arity then
                         stack.Push p
                         nextInput.Push(next + 1)
-                        let a = graph.Input(p, next)
+                        // the next input in the order of their needs, largest first (ties in
+                        // input order): the visit order only, each instruction still names its
+                        // operands by position, so the values and bits are the same
+                        let a = graph.Input(p, visitOrder p arity next)
                         // a member read through several edges is built at the first one
                         if isMember a && emittedIn.[a] <> building + 1 then
                             emittedIn.[a] <- building + 1
@@ -830,6 +879,7 @@ module internal Planner =
             graph.GiveBack registerOf
             graph.GiveBack emittedIn
             graph.GiveBack readsLeft
+            graph.GiveBack need
             graph.GiveBack invariant
             graph.Release()
 

@@ -256,6 +256,36 @@ let tests =
             Expect.equal plan.Steps.Length 51 "50 products and a sum"
             Expect.isLessThanOrEqual plan.SlotCount 2 "slots"
 
+        testCase "a fused accumulation over an unrolled loop needs the same slots at every length" <| fun () ->
+            // acc_k = sin(x·c_k) + acc_(k-1), the new term first, as a gradient's fan-in sums come:
+            // one fused group through the whole loop. Walked in input order, each step's term held
+            // a register while the older sums below it were computed, so a long loop spilled a
+            // stored member (a buffer and a slot) per step past the group's registers.
+            let x = Expr.variable "x" [| 8 |] DType.Float64
+            let planFor (steps: int) =
+                let mutable acc = Expr.sin x
+                for k in 1 .. steps do
+                    acc <- Expr.add (Expr.sin (x * Expr.scalar DType.Float64 (1.0 + 0.001 * float k))) acc
+                acc, Planner.compile [| x |] [| acc |] false
+            let input = Tensor.FromArray(Array.init 8 (fun i -> 0.1 * float i - 0.3), [| 8 |])
+            for steps in [ 100; 1_000; 4_000 ] do
+                let root, plan = planFor steps
+                Expect.equal (fusedGroups plan).Length 1 (sprintf "%d steps: one fused group" steps)
+                Expect.isLessThanOrEqual plan.SlotCount 1 (sprintf "%d steps: slots" steps)
+                // the sum written out in a loop of its own, term by term in the graph's order
+                let values = input.ToDoubleArray()
+                let expected =
+                    values |> Array.map (fun v ->
+                        let mutable acc = Math.Sin v
+                        for k in 1 .. steps do
+                            acc <- Math.Sin(v * (1.0 + 0.001 * float k)) + acc
+                        acc)
+                let actual = (plan.Run([| input |], null)).[0]
+                let got = actual.ToDoubleArray()
+                for i in 0 .. 7 do
+                    Expect.isLessThan (abs (got.[i] - expected.[i])) (1e-12 * float steps) (sprintf "%d steps, element %d" steps i)
+                expectSameBits actual (interpreted [| x |] [| input |] [| root |]).[0] (sprintf "%d steps" steps)
+
         testSequenced (testCase "compiled steps of a small MLP (at least 1,000): no gen-2 collection, bounded allocation per call" (fun () ->
             let previousLimit = TensorMemory.CacheLimit
             // the finalizer-based recycling requests collections of its own; it is not what is measured
