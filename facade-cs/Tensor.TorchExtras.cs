@@ -14,6 +14,22 @@ public sealed partial class Tensor
     /// <exception cref="ArgumentException">The rank is below 2.</exception>
     public Tensor Triu(int offset = 0) => EagerPlans.Run($"Triu {offset}", a => a[0].Triu(offset), this);
 
+    /// <summary>1 where this is NaN, else 0, as <see cref="Expr.IsNan"/> (torch.isnan).</summary>
+    public Tensor IsNan() => EagerPlans.Run("IsNan", a => a[0].IsNan(), this);
+
+    /// <summary>1 where this is +∞ or −∞, else 0, as <see cref="Expr.IsInf"/> (torch.isinf).</summary>
+    public Tensor IsInf() => EagerPlans.Run("IsInf", a => a[0].IsInf(), this);
+
+    /// <summary>1 where this is neither infinite nor NaN, else 0, as <see cref="Expr.IsFinite"/> (torch.isfinite).</summary>
+    public Tensor IsFinite() => EagerPlans.Run("IsFinite", a => a[0].IsFinite(), this);
+
+    /// <summary>
+    /// NaN replaced by <paramref name="nan"/>, +∞ by <paramref name="posInf"/> and −∞ by <paramref name="negInf"/> (by default
+    /// the dtype's largest and lowest finite values), as <see cref="Expr.NanToNum"/> (torch.nan_to_num).
+    /// </summary>
+    public Tensor NanToNum(double nan = 0.0, double? posInf = null, double? negInf = null) =>
+        EagerPlans.Run($"NanToNum {nan:R} {posInf:R} {negInf:R}", a => a[0].NanToNum(nan, posInf, negInf), this);
+
     /// <summary>x − trunc(x), as <see cref="Expr.Frac"/> (torch.frac).</summary>
     public Tensor Frac() => EagerPlans.Run("Frac", a => a[0].Frac(), this);
 
