@@ -132,6 +132,17 @@ public sealed partial class Tensor : IDisposable
         return FromArray(values, shape.Length == 0 ? new[] { data.Length } : shape);
     }
 
+    /// <summary>A float64 mask matrix, 1 for true and 0 for false (row-major), as torch.tensor of nested lists of bools (a key padding mask).</summary>
+    public static Tensor FromArray(bool[,] data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        int rows = data.GetLength(0), columns = data.GetLength(1);
+        var values = new double[rows * columns];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < columns; j++) values[i * columns + j] = data[i, j] ? 1.0 : 0.0;
+        return FromArray(values, rows, columns);
+    }
+
     /// <summary>
     /// A float64 matrix holding <paramref name="data"/> converted exactly (row-major), as torch.tensor of nested lists of ints
     /// (which gives int64): a batch of token ids for <see cref="Expr.Embedding"/>, or class indices.

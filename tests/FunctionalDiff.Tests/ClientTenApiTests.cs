@@ -134,4 +134,71 @@ public class ClientTenApiTests
         Close(jacobianT.Select(row => row.Select((v, k) => v * us[k]).Sum()).ToArray(), vjp, 1e-8, "vjp");
         Close(Enumerable.Range(0, 24).Select(k => jacobianT.Select((row, i) => row[k] * ts[i]).Sum()).ToArray(), jvp, 1e-8, "jvp");
     }
+
+    [Fact]
+    public void FromArrayOfABoolMatrixIsAMask()
+    {
+        var mask = Tensor.FromArray(new[,] { { false, true, true }, { true, false, false } });
+        Assert.Equal(new[] { 2, 3 }, mask.Shape);
+        Assert.Equal([0.0, 1, 1, 1, 0, 0], mask.ToDoubleArray());
+    }
+}
+
+/// <summary>
+/// torch.multinomial as word2vec's negative sampling draws: frequencies against the weights' proportions, draws without
+/// replacement against the sequential closed form, reproducibility after ManualSeed, and torch's refusals.
+/// </summary>
+[Collection(nameof(TorchFactoryTests))] // draws from the process-wide seed sequence, which TorchFactoryTests replays
+public class ClientTenMultinomialTests
+{
+    [Fact]
+    public void MultinomialWithReplacementDrawsInProportionToTheWeights()
+    {
+        // 20,000 draws: each frequency is within 4 standard deviations (√(p(1 − p)/n) ≤ 0.0036) of w / Σw
+        double[] weights = [1, 0, 3, 6];
+        Tensor.ManualSeed(5);
+        var draws = Tensor.FromArray(weights).Multinomial(20000, replacement: true);
+        Assert.Equal(new[] { 20000 }, draws.Shape);
+        var counts = new int[4];
+        foreach (var d in draws.ToDoubleArray()) counts[(int)d]++;
+        Assert.Equal(0, counts[1]);
+        for (int k = 0; k < 4; k++) Close(weights[k] / 10, counts[k] / 20000.0, 0.015, $"frequency {k}");
+        // torch.manual_seed's contract: the same seed, the same draws
+        Tensor.ManualSeed(5);
+        Assert.Equal(draws.ToDoubleArray(), Tensor.FromArray(weights).Multinomial(20000, replacement: true).ToDoubleArray());
+    }
+
+    [Fact]
+    public void MultinomialWithoutReplacementFollowsTheSequentialDrawPerRow()
+    {
+        // 8,000 rows of weights 1..4, two draws each: the pair (i, j) has probability w_i/W · w_j/(W − w_i)
+        const int rows = 8000;
+        double[] w = [1, 2, 3, 4];
+        var table = Tensor.FromArray(Enumerable.Range(0, rows).SelectMany(_ => w).ToArray(), rows, 4);
+        Tensor.ManualSeed(6);
+        var draws = table.Multinomial(2).ToDoubleArray();
+        var pairs = new int[4, 4];
+        for (int r = 0; r < rows; r++)
+        {
+            Assert.NotEqual(draws[2 * r], draws[2 * r + 1]);   // never the same category twice in a row
+            pairs[(int)draws[2 * r], (int)draws[2 * r + 1]]++;
+        }
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+                if (i != j) Close(w[i] / 10 * w[j] / (10 - w[i]), pairs[i, j] / (double)rows, 0.02, $"pair ({i}, {j})");
+        // as many draws as nonzero weights is a permutation of them
+        var all = Tensor.FromArray([0.5, 0, 2, 1]).Multinomial(3).ToDoubleArray();
+        Assert.Equal([0.0, 2, 3], all.Order().ToArray());
+    }
+
+    [Fact]
+    public void MultinomialRefusesWhatTorchRefuses()
+    {
+        var few = Assert.ThrowsAny<ArgumentException>(() => Tensor.FromArray([1.0, 0, 2]).Multinomial(3));
+        Assert.Equal("numSamples", few.ParamName);
+        Assert.StartsWith("Multinomial: ", few.Message);
+        Assert.StartsWith("Multinomial: ", Assert.ThrowsAny<ArgumentException>(() => Tensor.FromArray([1.0, -1]).Multinomial(1)).Message);
+        Assert.StartsWith("Multinomial: ", Assert.ThrowsAny<ArgumentException>(() => Tensor.Zeros(3).Multinomial(1, true)).Message);
+        Assert.StartsWith("Multinomial: ", Assert.ThrowsAny<ArgumentException>(() => Tensor.Ones(2, 2, 2).Multinomial(1)).Message);
+    }
 }

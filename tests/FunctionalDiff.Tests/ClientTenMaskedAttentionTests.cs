@@ -17,7 +17,7 @@ public class ClientTenMaskedAttentionTests
     // batch 0 pads its last key, batch 1 none, batch 2 all of them
     static readonly bool[,] Padding = { { false, false, false, true }, { false, false, false, false }, { true, true, true, true } };
 
-    static Tensor PaddingMask => Tensor.FromArray(Padding.Cast<bool>().ToArray()).Reshape(B, Lk);
+    static Tensor PaddingMask => Tensor.FromArray(Padding);   // torch.tensor([[False, ...], ...])
 
     static readonly Tensor Q = Tensor.RandomNormal([B, Lq, D], seed: 91);
     static readonly Tensor K = Tensor.RandomNormal([B, Lk, D], seed: 92);
