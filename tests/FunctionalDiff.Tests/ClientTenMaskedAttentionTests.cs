@@ -147,4 +147,30 @@ public class ClientTenMaskedAttentionTests
         Close(PooledRef(Q.ToDoubleArray(), K.ToDoubleArray(), V.ToDoubleArray()), sdpa, 1e-14, "sdpa");
         Close(sdpa, Pooled(Q, K, V, PaddingMask).Eval().ToDoubleArray(), 1e-14, "nan_to_num");
     }
+
+    [Fact]
+    public void MaskedFillOfIsNanIsNanToNumInValueAndGradient()
+    {
+        // attn.masked_fill(torch.isnan(attn), 0.0), the other spelling of the fix
+        Expr Pooled2(Expr[] a)
+        {
+            var w = Weights(a[0], a[1], PaddingMask);
+            return w.MaskedFill(w.IsNan(), 0.0).MatMul(a[2]).Mean(1).MatMul(a[3]).Sum();
+        }
+        var (value, gradients) = Diff.ValueAndGrad(Pooled2, Q, K, V, W);
+        var values = Expr.EvalMany([value, .. gradients]);
+        double Reference(double[] flat)
+        {
+            int nq = B * Lq * D, nk = B * Lk * D;
+            var pooled = PooledRef(flat[..nq], flat[nq..(nq + nk)], flat[(nq + nk)..(nq + 2 * nk)]);
+            var w = flat[(nq + 2 * nk)..];
+            double total = 0;
+            for (int b = 0; b < B; b++)
+                for (int c = 0; c < C; c++)
+                    for (int e = 0; e < D; e++) total += pooled[b * D + e] * w[e * C + c];
+            return total;
+        }
+        Close(Reference(Flat), values[0].ToScalar(), 1e-12, "value");
+        Close(Gradient(Reference, Flat), values[1..].SelectMany(v => v.ToDoubleArray()).ToArray(), 1e-7, "gradient");
+    }
 }

@@ -170,4 +170,19 @@ public class ClientTenMdnTests
         for (int i = 1; i < grid.Length; i++) integral += 0.5 * (Math.Exp(-nll[i]) + Math.Exp(-nll[i - 1])) * 0.02;
         Close(1.0, integral, 1e-6, "∫ p(y) dy");
     }
+
+    [Fact]
+    public void TorchsOtherSpellingsGiveTheSameNll()
+    {
+        // out.split(K, dim=1), F.softplus for σ is not this model, so σ = exp(log σ) again; logsumexp over dim=-1; y of
+        // shape [N] unsqueezed; the log-probability written out as torch's Normal.log_prob computes it
+        var p = Exprs(Model());
+        var h = Nn.Linear(X, p["fc1.weight"], p["fc1.bias"]).Tanh();
+        var parts = Nn.Linear(h, p["fc2.weight"], p["fc2.bias"]).Split(K, 1);
+        var y = ((Expr)Y).Squeeze(1).Unsqueeze(-1);
+        var sigma = parts[2].Exp();
+        var logProb = -(y - parts[1]).Square() / (2 * sigma.Square()) - sigma.Log() - 0.5 * Math.Log(2 * Math.PI);
+        var nll = -(parts[0].LogSoftmax(-1) + logProb).LogSumExp(-1).Mean();
+        Close(NllRef(Flat(Model()), X.ToDoubleArray(), Y.ToDoubleArray()), nll.Eval().Item(), 1e-12, "nll");
+    }
 }

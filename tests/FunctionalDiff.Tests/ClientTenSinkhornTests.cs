@@ -131,4 +131,27 @@ public class ClientTenSinkhornTests
         Assert.All(gradient, v => Assert.True(double.IsFinite(v)));
         Close(Gradient(xx => Reference(xx, ys).Cost, xs), gradient, 1e-7, "gradient at a coincident point");
     }
+
+    [Fact]
+    public void AScanOverTheIterationsIsTheUnrolledLoopInValueAndGradient()
+    {
+        // jax.lax.fori_loop's form: the potentials are the carries, the cost matrix a captured Expr; the loop is one node
+        // whatever the count, and its reverse a Scan, so the gradient reaches the points through the captured matrix
+        Expr Scanned(Expr x)
+        {
+            var c = CostMatrix(x, Y, cdist: true);
+            var (carry, _) = Expr.Scan(Iterations, fg =>
+            {
+                var f = Eps * Math.Log(1.0 / N) - Eps * ((fg[1].Unsqueeze(0) - c) / Eps).LogSumExp(1);
+                var g = Eps * Math.Log(1.0 / M) - Eps * ((f.Unsqueeze(1) - c) / Eps).LogSumExp(0);
+                return ([f, g], []);
+            }, [Expr.Zeros(N), Expr.Zeros(M)]);
+            return (((carry[0].Unsqueeze(1) + carry[1].Unsqueeze(0) - c) / Eps).Exp() * c).Sum();
+        }
+        var (cost, gradient) = Diff.ValueAndGrad(Scanned, X);
+        var values = Expr.EvalMany([cost, gradient]);
+        var y = Y.ToDoubleArray();
+        Close(Reference(X.ToDoubleArray(), y).Cost, values[0].ToScalar(), 1e-12, "scanned cost");
+        Close(Gradient(x => Reference(x, y).Cost, X.ToDoubleArray()), values[1].ToDoubleArray(), 1e-7, "scanned gradient");
+    }
 }

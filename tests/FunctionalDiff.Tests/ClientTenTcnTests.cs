@@ -186,4 +186,19 @@ public class ClientTenTcnTests
         }
         Assert.True(losses[^1] < losses[0], "Adam lowered the loss");
     }
+
+    [Fact]
+    public void TheChompFormOfTheOriginalTcnIsTheLeftPaddedForm()
+    {
+        // the TCN paper's code pads both sides by (k − 1)·d inside conv1d, then chops the last (k − 1)·d steps
+        // (Chomp1d: x[:, :, :-p]); Slice with a negative stop is Python's
+        var p = Model().ToDictionary(kv => kv.Key, kv => (Expr)kv.Value);
+        Expr Chomped(Expr x, Expr w, Expr b, int d) => Nn.Conv1d(x, w, b, padding: (K - 1) * d, dilation: d).Slice(2, 0, -(K - 1) * d);
+        var x = (Expr)Inputs;
+        var h = Chomped(x, p["conv0.weight"], p["conv0.bias"], 1).Relu();
+        for (int i = 1; i < Dilations.Length; i++) h = h + Chomped(h, p[$"conv{i}.weight"], p[$"conv{i}.bias"], Dilations[i]).Relu();
+        var y = Nn.Conv1d(h, p["head.weight"], p["head.bias"]);
+        Assert.Equal(new[] { N, 1, L }, y.Shape);
+        Close(ForwardRef(Unflatten(Flat(Model())), Inputs.ToDoubleArray()), y.Eval().ToDoubleArray(), 1e-12, "chomped net");
+    }
 }
