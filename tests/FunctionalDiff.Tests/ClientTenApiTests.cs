@@ -136,6 +136,23 @@ public class ClientTenApiTests
     }
 
     [Fact]
+    public void FromArrayOfLongsTakesTorchSharpsInt64IdsExactly()
+    {
+        // TorchSharp's ids are int64: torch.tensor(new long[] { 2, 0 }) picks rows of an embedding table
+        var table = Tensor.FromArray(new double[,] { { 1, 2 }, { 3, 4 }, { 5, 6 } });
+        var rows = Expr.Embedding(Tensor.FromArray(new long[] { 2, 0 }), table).Eval();
+        Assert.Equal([5.0, 6, 1, 2], rows.ToDoubleArray());
+        var ids = Tensor.FromArray(new long[,] { { 1, 2, 0 }, { 0, 0, 1 } });
+        Assert.Equal(new[] { 2, 3 }, ids.Shape);
+        Assert.Equal([1.0, 2, 0, 0, 0, 1], ids.ToDoubleArray());
+        Assert.Equal([9007199254740992.0, -9007199254740992.0], Tensor.FromArray(new long[] { 1L << 53, -(1L << 53) }).ToDoubleArray());
+        var beyond = Assert.ThrowsAny<ArgumentException>(() => Tensor.FromArray(new long[] { 0, (1L << 53) + 1 }));
+        Assert.Equal("data", beyond.ParamName);
+        Assert.StartsWith("FromArray: ", beyond.Message);
+        Assert.Equal([1.0, 2, 3], Tensor.FromArray([1, 2, 3]).ToDoubleArray());   // an int collection still binds int[]
+    }
+
+    [Fact]
     public void FromArrayOfABoolMatrixIsAMask()
     {
         var mask = Tensor.FromArray(new[,] { { false, true, true }, { true, false, false } });
