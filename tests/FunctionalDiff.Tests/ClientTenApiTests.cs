@@ -153,6 +153,25 @@ public class ClientTenApiTests
     }
 
     [Fact]
+    public void ClipGradValueClampsEveryEntryAsTorchsClipGradValue()
+    {
+        var gradients = Parameters.Of(("w", Tensor.FromArray([0.3, -2.0, 0.7, double.NaN])), ("b", Tensor.FromArray([-0.1, 5.0]).To(DType.Float32)));
+        var clipped = Optimizer.ClipGradValue(gradients, 0.5);
+        Assert.Equal(new[] { "w", "b" }, clipped.Names);
+        // torch: g.clamp_(-0.5, 0.5) on each gradient; NaN stays NaN
+        var w = clipped["w"].ToDoubleArray();
+        Assert.Equal([0.3, -0.5, 0.5], w[..3]);
+        Assert.True(double.IsNaN(w[3]));
+        Assert.Equal(DType.Float32, clipped["b"].DType);
+        Assert.Equal([-0.1f, 0.5f], clipped["b"].ToSingleArray());
+        // the symbolic form: gradients of a loss, evaluated then clamped
+        var model = Parameters.Of(("x", Tensor.FromArray([1.0, -3.0])));
+        var symbolic = Optimizer.ClipGradValue(Diff.Grad(p => (p["x"] * p["x"]).Sum(), model), 1.0);
+        Assert.Equal([1.0, -1.0], symbolic["x"].ToDoubleArray());   // 2x = (2, −6) clamped
+        Assert.Equal("clipValue", Assert.Throws<ArgumentOutOfRangeException>(() => Optimizer.ClipGradValue(gradients, -1)).ParamName);
+    }
+
+    [Fact]
     public void FromArrayOfABoolMatrixIsAMask()
     {
         var mask = Tensor.FromArray(new[,] { { false, true, true }, { true, false, false } });
