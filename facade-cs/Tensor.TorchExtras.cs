@@ -72,6 +72,30 @@ public sealed partial class Tensor
     /// <summary>1 where some element is not 0, else 0, as <see cref="Expr.Any()"/> (torch.any).</summary>
     public Tensor Any() => EagerPlans.Run("Any", a => a[0].Any(), this);
 
+    /// <summary>
+    /// Sorted along an axis with the positions the values came from, as <see cref="Expr.Sort"/> (torch.sort): indices are
+    /// integers held in this tensor's dtype; NaN sorts last when ascending, and equal values keep their order.
+    /// </summary>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public (Tensor Values, Tensor Indices) Sort(int axis = -1, bool descending = false)
+    {
+        var (values, indices) = ((Expr)this).Sort(axis, descending);
+        var both = Expr.EvalMany(values, indices);
+        return (both[0], both[1]);
+    }
+
+    /// <summary>
+    /// The k largest (or smallest) entries along an axis, sorted, and their positions, as <see cref="Expr.TopK"/>
+    /// (torch.topk; a word2vec model's nearest words, <c>var (scores, words) = similarities.TopK(5)</c>).
+    /// </summary>
+    /// <exception cref="ArgumentException">k is not within the axis length, or the axis is out of range.</exception>
+    public (Tensor Values, Tensor Indices) TopK(int k, int axis = -1, bool largest = true)
+    {
+        var (values, indices) = ((Expr)this).TopK(k, axis, largest);
+        var both = Expr.EvalMany(values, indices);
+        return (both[0], both[1]);
+    }
+
     /// <summary>The positions that sort an axis, as <see cref="Expr.ArgSort"/> (torch.argsort).</summary>
     /// <exception cref="ArgumentException">The axis is out of range.</exception>
     public Tensor ArgSort(int axis = -1, bool descending = false) => EagerPlans.Run($"ArgSort {axis} {descending}", a => a[0].ArgSort(axis, descending), this);

@@ -172,6 +172,31 @@ public class ClientTenApiTests
     }
 
     [Fact]
+    public void TensorTopKAndSortGiveTheNearestWordsEagerly()
+    {
+        // word2vec's evaluation: cosine similarities of one word's vector with every row, the 3 nearest by torch.topk
+        var table = Tensor.RandomNormal([7, 4], seed: 3);
+        var rows = table.ToDoubleArray();
+        var query = rows[..4];
+        double Cosine(int r)
+        {
+            double dot = 0, a = 0, b = 0;
+            for (int e = 0; e < 4; e++) { dot += query[e] * rows[r * 4 + e]; a += query[e] * query[e]; b += rows[r * 4 + e] * rows[r * 4 + e]; }
+            return dot / Math.Sqrt(a * b);
+        }
+        var expected = Enumerable.Range(0, 7).OrderByDescending(Cosine).ToArray();   // a stable sort, largest first
+        var similarities = Nn.CosineSimilarity(table[0..1, ..], table).Eval();          // [7]
+        var (scores, words) = similarities.TopK(3);
+        Assert.Equal(expected[..3].Select(i => (double)i).ToArray(), words.ToDoubleArray());
+        Close(expected[..3].Select(Cosine).ToArray(), scores.ToDoubleArray(), 1e-12, "top scores");
+        var (sorted, order) = similarities.Sort(descending: true);
+        Assert.Equal(expected.Select(i => (double)i).ToArray(), order.ToDoubleArray());
+        Close(expected.Select(Cosine).ToArray(), sorted.ToDoubleArray(), 1e-12, "sorted");
+        var (smallest, _) = Tensor.FromArray([3.0, 1, 2]).TopK(2, largest: false);
+        Assert.Equal([1.0, 2], smallest.ToDoubleArray());
+    }
+
+    [Fact]
     public void FromArrayOfABoolMatrixIsAMask()
     {
         var mask = Tensor.FromArray(new[,] { { false, true, true }, { true, false, false } });
