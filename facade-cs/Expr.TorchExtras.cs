@@ -43,6 +43,27 @@ public sealed partial class Expr
     /// <exception cref="ArgumentException">The values do not broadcast with this shape.</exception>
     public Expr Heaviside(Expr values) { var (x, v) = Align(this, values); return Wrap(CoreElementary.heaviside(v, x)); }
 
+    /// <summary>1 where this is NaN, else 0, in this dtype and without derivative (torch.isnan). F#: <c>Elementary.isNan</c>.</summary>
+    public Expr IsNan() => Apply(CoreElementary.isNan);
+
+    /// <summary>1 where this is +∞ or −∞, else 0, in this dtype and without derivative (torch.isinf). F#: <c>Elementary.isInf</c>.</summary>
+    public Expr IsInf() => Apply(CoreElementary.isInf);
+
+    /// <summary>1 where this is neither infinite nor NaN, else 0, in this dtype and without derivative (torch.isfinite). F#: <c>Elementary.isFinite</c>.</summary>
+    public Expr IsFinite() => Apply(CoreElementary.isFinite);
+
+    /// <summary>
+    /// torch.nan_to_num: NaN becomes <paramref name="nan"/>, +∞ <paramref name="posInf"/> and −∞ <paramref name="negInf"/>
+    /// (by default the dtype's largest and lowest finite values, as torch). The derivative is 1 at finite entries and 0 at
+    /// the replaced ones, as torch's; so <c>scores.MaskedFill(padding, double.NegativeInfinity).Softmax(-1).NanToNum()</c>
+    /// zeros a row whose keys are all masked (NaN, as torch's softmax) and passes it no gradient. F#: <c>Elementary.nanToNum</c>.
+    /// </summary>
+    public Expr NanToNum(double nan = 0.0, double? posInf = null, double? negInf = null)
+    {
+        double largest = DType == DType.Float32 ? float.MaxValue : double.MaxValue;
+        return Apply(x => CoreElementary.nanToNum(nan, posInf ?? largest, negInf ?? -largest, x));
+    }
+
     /// <summary>
     /// This where it is above <paramref name="threshold"/>, else <paramref name="value"/> (torch's F.threshold); slope 1
     /// above the threshold, 0 at and below it. F#: <c>Elementary.threshold</c>.

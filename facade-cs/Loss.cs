@@ -271,6 +271,20 @@ public static class Loss
     }
 
     /// <summary>
+    /// torch's poisson_nll_loss: with <paramref name="logInput"/> (torch's default) the input is the log of the rate and each
+    /// element is e^input − target·input; otherwise the input is the rate and each element is input − target·log(input + eps).
+    /// <paramref name="full"/> adds Stirling's approximation of log(target!), target·log target − target + ½ log(2π·target),
+    /// where target &gt; 1. Then the <paramref name="reduction"/>. The target's gradient is 0 where the approximation is
+    /// masked, where torch's is NaN at a target of 0. F#: <c>Functional.poissonNllLossElements</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes of input and target differ (losses do not broadcast), or eps is negative.</exception>
+    public static Expr PoissonNllLoss(Expr input, Expr target, bool logInput = true, bool full = false, double eps = 1e-8, Reduction reduction = Reduction.Mean)
+    {
+        var (x, t) = Expr.Align(input, target);
+        return Reduce(Expr.Wrap(FunctionalDiff.Core.Functional.poissonNllLossElements(logInput, full, eps, x, t)), reduction);
+    }
+
+    /// <summary>
     /// torch's kl_div: KL(p ‖ q) terms p·(log p − log q) element by element, with <paramref name="input"/> holding log q (a
     /// LogSoftmax's output) and <paramref name="target"/> the probabilities p, or log p when <paramref name="logTarget"/>
     /// (torch's default is false; TorchSharp's <c>kl_div</c> defaults to true), then the <paramref name="reduction"/>.

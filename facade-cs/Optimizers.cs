@@ -140,6 +140,32 @@ public abstract class Optimizer
         return ClipGradNorm(new Parameters(names, values), maxNorm);
     }
 
+    /// <summary>
+    /// torch.nn.utils.clip_grad_value_ without the mutation: every gradient entry clamped to [−clipValue, clipValue]
+    /// (a NaN entry stays NaN, as torch's clamp leaves it). Pass the result to <see cref="Step(Parameters)"/>:
+    /// <c>adam.Step(Optimizer.ClipGradValue(gradients, 0.5))</c> (F#: <c>Optimizers.clipGradValue clipValue gradients</c>).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="clipValue"/> is negative or NaN.</exception>
+    public static Parameters ClipGradValue(Parameters gradients, double clipValue)
+    {
+        ArgumentNullException.ThrowIfNull(gradients);
+        var clipped = CoreOptimizers.clipGradValue(clipValue, gradients.Values.Select(t => t.Value).ToArray());
+        return new Parameters(gradients.NameArray, clipped.Select(t => new Tensor(t)).ToArray());
+    }
+
+    /// <summary>
+    /// <see cref="ClipGradValue(Parameters, double)"/> of symbolic gradients, evaluated together (one pass over the forward
+    /// graph they share), then clipped.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="clipValue"/> is negative or NaN.</exception>
+    public static Parameters ClipGradValue(IReadOnlyDictionary<string, Expr> gradients, double clipValue)
+    {
+        ArgumentNullException.ThrowIfNull(gradients);
+        var names = gradients.Keys.ToArray();
+        var values = Expr.EvalMany(names.Select(n => gradients[n]).ToArray());
+        return ClipGradValue(new Parameters(names, values), clipValue);
+    }
+
     static string Format(Tensor t) => $"[{string.Join(",", t.Shape)}] and dtype {t.DType.ToString().ToLowerInvariant()}";
 }
 

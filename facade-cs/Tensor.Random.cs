@@ -80,6 +80,80 @@ public sealed partial class Tensor
     public static Tensor Randint(int high, int[] shape) => Randint(0, high, shape);
 
     /// <summary>
+    /// Category indices drawn with probabilities proportional to this tensor's weights, as torch.multinomial(weights,
+    /// numSamples, replacement) (word2vec's negative sampling from the unigram counts to the power 0.75,
+    /// <c>noise.Multinomial(batch * k, replacement: true)</c>; see <see cref="ManualSeed"/>). A vector of weights gives
+    /// [numSamples], a matrix [rows, numSamples] with each row its own distribution. The weights are non-negative and
+    /// need not sum to 1; a weight of 0 is never drawn. Without <paramref name="replacement"/> (torch's default) a
+    /// category is drawn at most once per row, each draw proportional to the weights not yet drawn. The indices are whole
+    /// numbers held in a float64 tensor, as <see cref="Randint(int, int, int[], DType)"/>'s, so they feed
+    /// <see cref="Expr.Embedding"/> and <see cref="Expr.IndexSelect"/> directly.
+    /// </summary>
+    /// <param name="numSamples">The draws per distribution (row).</param>
+    /// <param name="replacement">Whether a category may be drawn more than once in a row.</param>
+    /// <exception cref="ArgumentException">The tensor is not a vector or a matrix, a weight is negative or not finite, a
+    /// row's weights sum to 0, numSamples is not positive, or (without replacement) a row has fewer nonzero weights than
+    /// numSamples.</exception>
+    public Tensor Multinomial(int numSamples, bool replacement = false)
+    {
+        if (Rank is not (1 or 2))
+            throw new ArgumentException($"Multinomial: the weights must be a vector or a matrix with one distribution per row, not of shape [{string.Join(", ", Shape)}]");
+        if (numSamples <= 0)
+            throw new ArgumentException($"Multinomial: numSamples ({numSamples}) must be positive", nameof(numSamples));
+        int rows = Rank == 1 ? 1 : Shape[0], categories = Shape[Rank - 1];
+        var weights = ToDoubleArray();
+        for (int r = 0; r < rows; r++)
+        {
+            int nonzero = 0;
+            double total = 0;
+            for (int k = 0; k < categories; k++)
+            {
+                double w = weights[r * categories + k];
+                if (!(w >= 0) || double.IsInfinity(w))
+                    throw new ArgumentException($"Multinomial: weight {w} in row {r} must be finite and non-negative");
+                total += w;
+                if (w > 0) nonzero++;
+            }
+            if (!(total > 0)) throw new ArgumentException($"Multinomial: the weights of row {r} sum to 0");
+            if (!replacement && nonzero < numSamples)
+                throw new ArgumentException(
+                    $"Multinomial: row {r} has {nonzero} nonzero weights, too few for {numSamples} draws without replacement", nameof(numSamples));
+        }
+        var u = RandomUniform([rows * numSamples], NextSeed(), 0.0, 1.0, DType.Float64).ToDoubleArray();
+        var drawn = new double[rows * numSamples];
+        var row = new double[categories];
+        for (int r = 0; r < rows; r++)
+        {
+            Array.Copy(weights, r * categories, row, 0, categories);
+            for (int s = 0; s < numSamples; s++)
+            {
+                int k = Draw(row, u[r * numSamples + s]);
+                drawn[r * numSamples + s] = k;
+                if (!replacement) row[k] = 0;   // the next draw is proportional to the weights left
+            }
+        }
+        return FromArray(drawn, Rank == 1 ? [numSamples] : [rows, numSamples]);
+    }
+
+    // The first category whose running sum exceeds u·total: category k with probability w_k / total, never a zero weight
+    // (its running sum equals the one before it). Rounding can leave u·total at the last sum; the last positive weight then.
+    static int Draw(double[] weights, double u)
+    {
+        double total = 0;
+        foreach (var w in weights) total += w;
+        double target = u * total, running = 0;
+        int last = -1;
+        for (int k = 0; k < weights.Length; k++)
+        {
+            if (weights[k] <= 0) continue;
+            running += weights[k];
+            last = k;
+            if (running > target) return k;
+        }
+        return last;
+    }
+
+    /// <summary>
     /// Standard normal samples of <paramref name="like"/>'s shape and dtype, as torch.randn_like (a VAE's
     /// <c>eps = torch.randn_like(std)</c>; see <see cref="ManualSeed"/>). In a compiled step pass the draws in as an
     /// input each call: a captured tensor is a constant of the plan.

@@ -14,6 +14,22 @@ public sealed partial class Tensor
     /// <exception cref="ArgumentException">The rank is below 2.</exception>
     public Tensor Triu(int offset = 0) => EagerPlans.Run($"Triu {offset}", a => a[0].Triu(offset), this);
 
+    /// <summary>1 where this is NaN, else 0, as <see cref="Expr.IsNan"/> (torch.isnan).</summary>
+    public Tensor IsNan() => EagerPlans.Run("IsNan", a => a[0].IsNan(), this);
+
+    /// <summary>1 where this is +∞ or −∞, else 0, as <see cref="Expr.IsInf"/> (torch.isinf).</summary>
+    public Tensor IsInf() => EagerPlans.Run("IsInf", a => a[0].IsInf(), this);
+
+    /// <summary>1 where this is neither infinite nor NaN, else 0, as <see cref="Expr.IsFinite"/> (torch.isfinite).</summary>
+    public Tensor IsFinite() => EagerPlans.Run("IsFinite", a => a[0].IsFinite(), this);
+
+    /// <summary>
+    /// NaN replaced by <paramref name="nan"/>, +∞ by <paramref name="posInf"/> and −∞ by <paramref name="negInf"/> (by default
+    /// the dtype's largest and lowest finite values), as <see cref="Expr.NanToNum"/> (torch.nan_to_num).
+    /// </summary>
+    public Tensor NanToNum(double nan = 0.0, double? posInf = null, double? negInf = null) =>
+        EagerPlans.Run($"NanToNum {nan:R} {posInf:R} {negInf:R}", a => a[0].NanToNum(nan, posInf, negInf), this);
+
     /// <summary>x − trunc(x), as <see cref="Expr.Frac"/> (torch.frac).</summary>
     public Tensor Frac() => EagerPlans.Run("Frac", a => a[0].Frac(), this);
 
@@ -55,6 +71,30 @@ public sealed partial class Tensor
 
     /// <summary>1 where some element is not 0, else 0, as <see cref="Expr.Any()"/> (torch.any).</summary>
     public Tensor Any() => EagerPlans.Run("Any", a => a[0].Any(), this);
+
+    /// <summary>
+    /// Sorted along an axis with the positions the values came from, as <see cref="Expr.Sort"/> (torch.sort): indices are
+    /// integers held in this tensor's dtype; NaN sorts last when ascending, and equal values keep their order.
+    /// </summary>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public (Tensor Values, Tensor Indices) Sort(int axis = -1, bool descending = false)
+    {
+        var (values, indices) = ((Expr)this).Sort(axis, descending);
+        var both = Expr.EvalMany(values, indices);
+        return (both[0], both[1]);
+    }
+
+    /// <summary>
+    /// The k largest (or smallest) entries along an axis, sorted, and their positions, as <see cref="Expr.TopK"/>
+    /// (torch.topk; a word2vec model's nearest words, <c>var (scores, words) = similarities.TopK(5)</c>).
+    /// </summary>
+    /// <exception cref="ArgumentException">k is not within the axis length, or the axis is out of range.</exception>
+    public (Tensor Values, Tensor Indices) TopK(int k, int axis = -1, bool largest = true)
+    {
+        var (values, indices) = ((Expr)this).TopK(k, axis, largest);
+        var both = Expr.EvalMany(values, indices);
+        return (both[0], both[1]);
+    }
 
     /// <summary>The positions that sort an axis, as <see cref="Expr.ArgSort"/> (torch.argsort).</summary>
     /// <exception cref="ArgumentException">The axis is out of range.</exception>

@@ -119,6 +119,40 @@ public sealed partial class Tensor : IDisposable
     }
 
     /// <summary>
+    /// A float64 tensor holding <paramref name="data"/> converted exactly, as TorchSharp's <c>torch.tensor(new long[] { ... })</c>
+    /// of int64 indices (token ids for <see cref="Expr.Embedding"/>, positions for <see cref="Expr.IndexSelect"/>), as a vector or
+    /// in <paramref name="shape"/>. Every value must lie within ±2^53, where float64 holds each integer exactly.
+    /// </summary>
+    /// <exception cref="ArgumentException">A value lies beyond ±2^53, or the shape does not hold exactly the values given.</exception>
+    public static Tensor FromArray(long[] data, params int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(shape);
+        return FromArray(ExactLongs(data, nameof(data)), shape.Length == 0 ? new[] { data.Length } : shape);
+    }
+
+    /// <summary>A float64 matrix holding <paramref name="data"/> converted exactly (row-major), as <see cref="FromArray(long[], int[])"/>.</summary>
+    /// <exception cref="ArgumentException">A value lies beyond ±2^53.</exception>
+    public static Tensor FromArray(long[,] data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return FromArray(ExactLongs(data.Cast<long>().ToArray(), nameof(data)), data.GetLength(0), data.GetLength(1));
+    }
+
+    static double[] ExactLongs(long[] data, string parameter)
+    {
+        const long exact = 1L << 53;
+        var values = new double[data.Length];
+        for (int i = 0; i < data.Length; i++)
+        {
+            if (data[i] > exact || data[i] < -exact)
+                throw new ArgumentException($"FromArray: {data[i]} at position {i} lies beyond ±2^53, where float64 no longer holds every integer", parameter);
+            values[i] = data[i];
+        }
+        return values;
+    }
+
+    /// <summary>
     /// A float64 mask, 1 for true and 0 for false (the masks comparisons give; torch.tensor of bools gives torch.bool), as a
     /// vector or in <paramref name="shape"/>.
     /// </summary>
@@ -130,6 +164,17 @@ public sealed partial class Tensor : IDisposable
         var values = new double[data.Length];
         for (int i = 0; i < data.Length; i++) values[i] = data[i] ? 1.0 : 0.0;
         return FromArray(values, shape.Length == 0 ? new[] { data.Length } : shape);
+    }
+
+    /// <summary>A float64 mask matrix, 1 for true and 0 for false (row-major), as torch.tensor of nested lists of bools (a key padding mask).</summary>
+    public static Tensor FromArray(bool[,] data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        int rows = data.GetLength(0), columns = data.GetLength(1);
+        var values = new double[rows * columns];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < columns; j++) values[i * columns + j] = data[i, j] ? 1.0 : 0.0;
+        return FromArray(values, rows, columns);
     }
 
     /// <summary>

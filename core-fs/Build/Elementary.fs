@@ -282,6 +282,28 @@ module Elementary =
         let step = Expr.where (Expr.gt x zero) (scalar x 1.0) (Expr.where (Expr.eq x zero) (Expr.cast x.DType values) zero)
         Expr.stopGradient (Expr.where (Expr.ne x x) x step)
 
+    /// torch.isnan: 1 where x is NaN, else 0, in x's dtype; no derivative.
+    let isNan (x: Expr) = Expr.stopGradient (Expr.where (Expr.ne x x) (scalar x 1.0) (scalar x 0.0))
+
+    /// torch.isinf: 1 where x is +∞ or −∞, else 0, in x's dtype; no derivative.
+    let isInf (x: Expr) =
+        Expr.stopGradient (Expr.where (Expr.eq (Expr.abs x) (scalar x Double.PositiveInfinity)) (scalar x 1.0) (scalar x 0.0))
+
+    /// torch.isfinite: 1 where x is neither infinite nor NaN, else 0, in x's dtype; no derivative
+    /// (NaN compares false, so |x| < ∞ is the test).
+    let isFinite (x: Expr) =
+        Expr.stopGradient (Expr.where (Expr.lt (Expr.abs x) (scalar x Double.PositiveInfinity)) (scalar x 1.0) (scalar x 0.0))
+
+    /// torch.nan_to_num: NaN becomes `nan`, +∞ `posInf` and −∞ `negInf` (torch's defaults are 0 and
+    /// the dtype's largest and lowest finite values, which the caller passes); the derivative is 1 at
+    /// finite entries and 0 at the replaced ones, as torch's grad·isfinite(x).
+    let nanToNum (nan: float) (posInf: float) (negInf: float) (x: Expr) =
+        let infinity = scalar x Double.PositiveInfinity
+        let replaced =
+            Expr.where (Expr.ne x x) (scalar x nan)
+                (Expr.where (Expr.eq x infinity) (scalar x posInf) (scalar x negInf))
+        Expr.where (Expr.lt (Expr.abs x) infinity) x replaced
+
     /// torch's F.threshold: x where x > threshold, else `value`; slope 1 above the threshold and 0
     /// at and below it (NaN compares false, so it becomes `value`, as torch's kernel).
     let threshold (threshold: float) (value: float) (x: Expr) =

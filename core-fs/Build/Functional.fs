@@ -112,3 +112,27 @@ module Functional =
         let target = Expr.cast input.DType target
         if logTarget then Expr.exp target * (target - input)
         else Elementary.xlogy target target - target * input
+
+    /// torch's poisson_nll_loss element by element (reduction 'none'): with `logInput` the input is the
+    /// log of the rate and the entry is e^input − target·input; otherwise the input is the rate and the
+    /// entry is input − target·log(input + eps). `full` adds Stirling's approximation of log(target!),
+    /// target·log target − target + ½ log(2π·target), where target > 1 (0 elsewhere, as torch's mask).
+    /// The approximation is taken at max(target, 1) and masked, so a target of 0 passes the target a
+    /// zero gradient where torch's masked 0·log 0 gives NaN. Input and target have one shape.
+    let poissonNllLossElements (logInput: bool) (full: bool) (eps: float) (input: Expr) (target: Expr) =
+        if not (Ir.sameDims input.Dims target.Dims) then
+            Shape.fail "PoissonNllLoss"
+                (sprintf "input of shape %s and target of shape %s differ; a loss needs equal shapes and does not broadcast"
+                     (Shape.format input.Dims) (Shape.format target.Dims))
+        if not (eps >= 0.0) then invalidArg "eps" (sprintf "PoissonNllLoss: eps = %g must be at least 0" eps)
+        let target = Expr.cast input.DType target
+        let loss =
+            if logInput then Expr.exp input - target * input
+            else input - target * Expr.log (input + Expr.scalar input.DType eps)
+        if full then
+            let one = Expr.scalar input.DType 1.0
+            let above = Expr.gt target one
+            let safe = Expr.where above target one
+            let stirling = safe * Expr.log safe - safe + 0.5 * Expr.log ((2.0 * System.Math.PI) * safe)
+            loss + Expr.where above stirling (Expr.scalar input.DType 0.0)
+        else loss

@@ -237,3 +237,17 @@ module Optimizers =
                 let f = r factor
                 ofDtype g.DType g.Dims (g.ToDoubleArray() |> Array.map (fun v -> r (v * f))))
         scaled, total
+
+    /// torch.nn.utils.clip_grad_value_ without the mutation: every gradient entry clamped to
+    /// [−clipValue, clipValue] in its own dtype; a NaN entry stays NaN, as torch's clamp leaves it.
+    let clipGradValue (clipValue: float) (gradients: Tensor[]) : Tensor[] =
+        if isNull gradients then nullArg "gradients"
+        if not (clipValue >= 0.0) then
+            raise (ArgumentOutOfRangeException("clipValue", clipValue, sprintf "ClipGradValue: clipValue = %g must be ≥ 0" clipValue))
+        gradients |> Array.map (fun g ->
+            if isNull (box g) then nullArg "gradients"
+            let r = roundTo g.DType
+            let high = r clipValue
+            // comparisons with NaN are false, so a NaN entry passes through unchanged
+            let clamp v = if v > high then high elif v < -high then -high else v
+            ofDtype g.DType g.Dims (g.ToDoubleArray() |> Array.map clamp))

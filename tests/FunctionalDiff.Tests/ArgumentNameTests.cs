@@ -28,6 +28,9 @@ public class ArgumentNameTests
         if (type == typeof(double[,])) return new double[1, 1];
         if (type == typeof(float[,])) return new float[1, 1];
         if (type == typeof(int[,])) return new int[1, 1];
+        if (type == typeof(long[])) return new[] { 0L };
+        if (type == typeof(long[,])) return new long[1, 1];
+        if (type == typeof(bool[,])) return new bool[1, 1];
         if (type == typeof(Func<Expr, Expr>)) return (Func<Expr, Expr>)(x => x.Sum());
         if (type == typeof(Func<Expr, Expr, Expr>)) return (Func<Expr, Expr, Expr>)((x, y) => (x * y).Sum());
         if (type == typeof(Func<Expr[], Expr>)) return (Func<Expr[], Expr>)(xs => xs[0].Sum());
