@@ -37,7 +37,7 @@ public sealed partial class Expr
     public static Expr FloorDivide(Expr a, Expr b) { var (x, y) = Align(a, b); return Wrap(CoreElementary.floorDivide(x, y)); }
 
     /// <summary>
-    /// 0 below 0, <paramref name="values"/> at 0 and 1 above, NaN staying NaN (torch.heaviside), without derivative.
+    /// 0 below 0, <paramref name="values"/> at 0 and 1 above, and 0 at NaN (torch.heaviside's kernel), without derivative.
     /// F#: <c>Elementary.heaviside</c>.
     /// </summary>
     /// <exception cref="ArgumentException">The values do not broadcast with this shape.</exception>
