@@ -24,23 +24,35 @@ module Elementary =
     /// of e^|x| (e^-40 < 2^-53) in both dtypes, so the large form drops nothing.
     let private hyperbolicSwitch = 20.0
 
+    /// e^(|x| - ln 2) with x's sign, sinh and cosh far out, where e^-|x| is below their rounding: one
+    /// term, so its derivative is one factor. A sum of both exponentials would differentiate into
+    /// g·e^(x - ln 2) and g·e^(-x - ln 2) apart, and an infinite cotangent g meets the vanishing one
+    /// as ∞·0 = NaN (or the two as ∞ - ∞) where the derivative is ±∞ (`fuzz all 2/233`: the
+    /// gradient of ∞·cosh x at x = -∞ was NaN, torch's -∞). Each side reads x only where it is
+    /// taken, so the other never overflows.
+    let private farExponential (odd: bool) (far: Expr) =
+        let positive = Expr.gt far (scalar far 0.0)
+        let up = Expr.exp (onlyWhere positive far 0.0 - ln2)
+        let down = Expr.exp (-(Expr.where positive (scalar far 0.0) far) - ln2)
+        Expr.where positive up (if odd then -down else down)
+
     /// sinh x. Near 0, (expm1 x - expm1(-x))/2: the two terms have opposite signs, so the
-    /// difference never cancels. Far out, e^(x - ln 2) - e^(-x - ln 2): it overflows only where
-    /// sinh itself leaves the dtype (|x| > 710.5 in float64, 89.4 in float32), not where e^x does.
+    /// difference never cancels. Far out, ±e^(|x| - ln 2): it overflows only where sinh itself
+    /// leaves the dtype (|x| > 710.5 in float64, 89.4 in float32), not where e^x does.
     let sinh (x: Expr) =
         let small = Expr.lt (Expr.abs x) (scalar x hyperbolicSwitch)
         let near = onlyWhere small x 0.0
         let far = Expr.where small (scalar x hyperbolicSwitch) x
-        Expr.where small ((Expr.expm1 near - Expr.expm1 (-near)) * 0.5) (Expr.exp (far - ln2) - Expr.exp (-far - ln2))
+        Expr.where small ((Expr.expm1 near - Expr.expm1 (-near)) * 0.5) (farExponential true far)
 
     /// cosh x. Near 0, 1 + 2 sinh²(x/2): its derivative 2 sinh(x/2) cosh(x/2) keeps its digits at
-    /// small x, where e^x - e^-x would cancel. Far out, e^(x - ln 2) + e^(-x - ln 2), which
-    /// overflows where cosh does, as sinh.
+    /// small x, where e^x - e^-x would cancel. Far out, e^(|x| - ln 2), which overflows where cosh
+    /// does, as sinh.
     let cosh (x: Expr) =
         let small = Expr.lt (Expr.abs x) (scalar x hyperbolicSwitch)
         let near = onlyWhere small x 0.0
         let far = Expr.where small (scalar x hyperbolicSwitch) x
-        Expr.where small (1.0 + 2.0 * Expr.square (sinh (near * 0.5))) (Expr.exp (far - ln2) + Expr.exp (-far - ln2))
+        Expr.where small (1.0 + 2.0 * Expr.square (sinh (near * 0.5))) (farExponential false far)
 
     /// √(1 - x²) without cancellation near |x| = 1 and with a derivative that is infinite there, never
     /// NaN: √(1 - x·x) for |x| < 1/2, else √t·√(2 - t) with t = 1 - |x| (exact there). In that
