@@ -30,10 +30,19 @@ module Elementary =
     /// as ∞·0 = NaN (or the two as ∞ - ∞) where the derivative is ±∞ (`fuzz all 2/233`: the
     /// gradient of ∞·cosh x at x = -∞ was NaN, torch's -∞). Each side reads x only where it is
     /// taken, so the other never overflows.
+    /// It is ½·e^|x| while e^|x| is finite (|x| up to 709 in float64, 88 in float32), and e^(|x| - ln 2)
+    /// only beyond, where sinh is still finite and e^|x| is not: |x| - ln 2 is rounded to the ulp of |x|,
+    /// which e^ turns into that relative error (1e-13 at 709, 500 ulps; torch's sinh is within an ulp, and
+    /// a cosine after it reads every bit: `fuzz all adversarial 1/93`). A product e^(|x|/2)·½·e^(|x|/2)
+    /// would be as accurate, but its derivative multiplies the two factors first and overflows there.
     let private farExponential (odd: bool) (far: Expr) =
         let positive = Expr.gt far (scalar far 0.0)
-        let up = Expr.exp (onlyWhere positive far 0.0 - ln2)
-        let down = Expr.exp (-(Expr.where positive (scalar far 0.0) far) - ln2)
+        let finiteBound = if far.DType = DType.Float32 then 88.0 else 709.0
+        let half (h: Expr) =
+            let inside = Expr.le h (scalar h finiteBound)
+            Expr.where inside (0.5 * Expr.exp (onlyWhere inside h 0.0)) (Expr.exp (Expr.where inside (scalar h finiteBound) h - ln2))
+        let up = half (onlyWhere positive far 0.0)
+        let down = half (-(Expr.where positive (scalar far 0.0) far))
         Expr.where positive up (if odd then -down else down)
 
     /// sinh x. Near 0, (expm1 x - expm1(-x))/2: the two terms have opposite signs, so the
@@ -284,8 +293,27 @@ module Elementary =
     /// torch.addcdiv: t + value·a/b, broadcast together.
     let addcdiv (value: float) (t: Expr) (a: Expr) (b: Expr) = t + value * (a / b)
 
-    /// torch.floor_divide: ⌊a/b⌋ of the rounded quotient, broadcast; no derivative (a step function).
-    let floorDivide (a: Expr) (b: Expr) = Expr.stopGradient (Expr.floor (a / b))
+    /// torch.floor_divide, broadcast, as torch's kernel (and Python's //) computes it; no derivative (a step
+    /// function). Not ⌊a/b⌋ of the rounded quotient: that rounds 1/0.1 up to 10 where the floor quotient is 9,
+    /// and is ±∞ at an infinite a, where torch (fmod(∞, b) = NaN) gives NaN (`fuzz all adversarial 1/4`). The
+    /// quotient is (a − fmod(a, b))/b, less 1 where the remainder's sign is not b's, then its floor, plus 1
+    /// where the floor lost more than ½ to rounding; a zero quotient takes the sign of a/b, and b = 0 gives a/b.
+    let floorDivide (a: Expr) (b: Expr) =
+        let a, b =
+            let dtype = if a.DType = DType.Float64 || b.DType = DType.Float64 then DType.Float64 else DType.Float32
+            Expr.cast dtype a, Expr.cast dtype b
+        let zero = scalar a 0.0
+        let one = scalar a 1.0
+        let quotient = a / b
+        let r = Expr.fmod a b
+        let shifted = Expr.ne r zero * Expr.ne (Expr.lt b zero) (Expr.lt r zero)
+        let exact = Expr.where shifted ((a - r) / b - one) ((a - r) / b)
+        let floored = Expr.floor exact
+        let rounded = Expr.where (Expr.gt (exact - floored) (scalar a 0.5)) (floored + one) floored
+        // a zero quotient keeps the sign of a/b, −0 included: 1/(a/b) is below 0 exactly then
+        let signedZero = Expr.where (Expr.lt (one / quotient) zero) (scalar a -0.0) zero
+        let result = Expr.where (Expr.eq exact zero) signedZero rounded
+        Expr.stopGradient (Expr.where (Expr.eq b zero) quotient result)
 
     /// torch.heaviside: 0 below 0, `values` at 0 and 1 above; no derivative, as torch has none. A NaN
     /// input is 0, as torch's kernel gives it (x == 0 ? values : x > 0, both comparisons false at NaN;
