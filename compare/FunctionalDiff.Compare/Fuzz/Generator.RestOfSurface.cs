@@ -21,8 +21,11 @@ public sealed partial class Generator
     static (OpKind Kind, int Weight)[] RestWeights => Enum.GetValues<OpKind>()
         .Where(k => k > OpKind.Const).Select(k => (k, 1)).ToArray();
 
-    /// <summary>The full surface and then the rest (<c>--ops all</c>).</summary>
-    static readonly (OpKind Kind, int Weight)[] AllWeights = Weights.Concat(RestWeights).ToArray();
+    /// <summary>The full surface and then the rest (<c>--ops all</c>), built on first use: a static initializer here could
+    /// run before Generator.cs's <see cref="Weights"/>, since C# orders static initializers only within one file.</summary>
+    static (OpKind Kind, int Weight)[] AllWeights => allWeights ??= Weights.Concat(RestWeights).ToArray();
+
+    static (OpKind Kind, int Weight)[]? allWeights;
 
     static bool InUnitInterval(double x) => Math.Abs(x) < 0.95;
 
