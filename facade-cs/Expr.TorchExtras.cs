@@ -33,11 +33,15 @@ public sealed partial class Expr
     /// </summary>
     public static Expr Hypot(Expr a, Expr b) { var (x, y) = Align(a, b); return Wrap(CoreElementary.hypot(x, y)); }
 
-    /// <summary>⌊a/b⌋ elementwise with broadcasting (torch.floor_divide), without derivative. F#: <c>Elementary.floorDivide</c>.</summary>
+    /// <summary>
+    /// The floor quotient elementwise with broadcasting, as torch.floor_divide and Python's <c>//</c> compute it
+    /// ((a − fmod(a, b))/b corrected to the floor, so 1 // 0.1 is 9, and NaN for an infinite a), without derivative.
+    /// F#: <c>Elementary.floorDivide</c>.
+    /// </summary>
     public static Expr FloorDivide(Expr a, Expr b) { var (x, y) = Align(a, b); return Wrap(CoreElementary.floorDivide(x, y)); }
 
     /// <summary>
-    /// 0 below 0, <paramref name="values"/> at 0 and 1 above, NaN staying NaN (torch.heaviside), without derivative.
+    /// 0 below 0, <paramref name="values"/> at 0 and 1 above, and 0 at NaN (torch.heaviside's kernel), without derivative.
     /// F#: <c>Elementary.heaviside</c>.
     /// </summary>
     /// <exception cref="ArgumentException">The values do not broadcast with this shape.</exception>

@@ -31,8 +31,10 @@ public class FuzzTests(ITestOutputHelper output)
     {
         var programs = FuzzCommand.Programs(Programs, Seed);
         var drawn = programs.SelectMany(p => p.Steps).Select(s => s.Kind).ToHashSet();
-        var missing = Enum.GetValues<OpKind>().Where(k => !drawn.Contains(k)).ToList();
+        // the default surface: every op up to Const (the rest, after it, only `--ops all` draws)
+        var missing = Enum.GetValues<OpKind>().Where(k => k <= OpKind.Const && !drawn.Contains(k)).ToList();
         Assert.True(missing.Count == 0, "ops never drawn: " + string.Join(", ", missing));
+        Assert.DoesNotContain(drawn, k => k > OpKind.Const);
         Assert.All(programs, p => Assert.InRange(p.InputCount, 1, 3));
         Assert.Contains(programs, p => p.InputShapes.Any(s => s.Length == 0));
         Assert.Contains(programs, p => p.InputShapes.Any(s => s.Length >= 2 && s[^1] != s[^2]));
@@ -43,6 +45,16 @@ public class FuzzTests(ITestOutputHelper output)
         // sizes after dropping dead steps: a few ops up to about 40, plus the ops that fold dangling values in
         Assert.True(programs.Average(p => p.Steps.Length) >= 10, $"average {programs.Average(p => p.Steps.Length)} steps");
         Assert.Contains(programs, p => p.Steps.Length >= 30);
+    }
+
+    [Fact]
+    public void TheAllSurfaceDrawsEveryOpOfTheRestOfTheSurface()
+    {
+        var programs = FuzzCommand.Programs(Programs, Seed, ops: OpSurface.All);
+        var drawn = programs.SelectMany(p => p.Steps).Select(s => s.Kind).ToHashSet();
+        var missing = Enum.GetValues<OpKind>().Where(k => !drawn.Contains(k)).ToList();
+        Assert.True(missing.Count == 0, "ops never drawn: " + string.Join(", ", missing));
+        Assert.All(programs, p => Assert.StartsWith("fuzz all 13/", p.Name));
     }
 
     [Fact]

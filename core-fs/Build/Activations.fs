@@ -179,4 +179,8 @@ module Activations =
             elif weight.Rank = 1 && x.Rank >= 2 && weight.Dims.[0] = x.Dims.[1] then
                 Expr.reshape (Array.init (x.Rank - 1) (fun i -> if i = 0 then x.Dims.[1] else 1)) weight
             else Shape.fail "Prelu" (sprintf "weight %s must hold one number or one per channel of the input %s" (Shape.format weight.Dims) (Shape.format x.Dims))
-        Expr.where (Expr.gt x (Expr.scalar x.DType 0.0)) x (w * x)
+        let positive = Expr.gt x (Expr.scalar x.DType 0.0)
+        // the weight's branch reads x only where it is taken: at x = +∞ its masked cotangent 0 met x in the weight's
+        // derivative as 0·∞ = NaN (`fuzz all adversarial 1/160`: prelu of [+∞, −∞] per channel, the first channel's
+        // weight gradient NaN here, 0 in torch)
+        Expr.where positive x (w * Expr.where positive (Expr.scalar x.DType 0.0) x)

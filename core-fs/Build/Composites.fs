@@ -136,7 +136,11 @@ module Nn =
         sameShape "Huber" "prediction" prediction target
         let d = prediction - target
         let a = Expr.abs d
-        Expr.where (Expr.lt a (Expr.scalar d.DType delta)) (0.5 * Expr.square d) (delta * (a - 0.5 * delta))
+        let quadratic = Expr.lt a (Expr.scalar d.DType delta)
+        // the square reads d only where it is taken: at an infinite d its masked cotangent 0 met the slope 2d
+        // as 0·∞ = NaN (`fuzz all adversarial 1/256`: huber(−0, +∞), gradient ∓δ·u in torch, NaN here)
+        let near = Expr.where quadratic d (Expr.scalar d.DType 0.0)
+        Expr.where quadratic (0.5 * Expr.square near) (delta * (a - 0.5 * delta))
 
     /// torch's smooth_l1_loss element by element: ½d²/β where |d| < β, else |d| − ½β; β = 0 is the L1
     /// loss, as in torch (the quadratic piece has no width).
@@ -146,7 +150,11 @@ module Nn =
         let d = prediction - target
         let a = Expr.abs d
         if beta = 0.0 then a
-        else Expr.where (Expr.lt a (Expr.scalar d.DType beta)) ((0.5 / beta) * Expr.square d) (a - 0.5 * beta)
+        else
+            let quadratic = Expr.lt a (Expr.scalar d.DType beta)
+            // the square reads d only where it is taken, as Huber's
+            let near = Expr.where quadratic d (Expr.scalar d.DType 0.0)
+            Expr.where quadratic ((0.5 / beta) * Expr.square near) (a - 0.5 * beta)
 
     /// Cross-entropy from logits [N, C] and class-index targets [N] (integers held in a float
     /// tensor), averaged over the batch, as torch.nn.functional.cross_entropy.

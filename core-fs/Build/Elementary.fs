@@ -24,23 +24,44 @@ module Elementary =
     /// of e^|x| (e^-40 < 2^-53) in both dtypes, so the large form drops nothing.
     let private hyperbolicSwitch = 20.0
 
+    /// e^(|x| - ln 2) with x's sign, sinh and cosh far out, where e^-|x| is below their rounding: one
+    /// term, so its derivative is one factor. A sum of both exponentials would differentiate into
+    /// g·e^(x - ln 2) and g·e^(-x - ln 2) apart, and an infinite cotangent g meets the vanishing one
+    /// as ∞·0 = NaN (or the two as ∞ - ∞) where the derivative is ±∞ (`fuzz all 2/233`: the
+    /// gradient of ∞·cosh x at x = -∞ was NaN, torch's -∞). Each side reads x only where it is
+    /// taken, so the other never overflows.
+    /// It is ½·e^|x| while e^|x| is finite (|x| up to 709 in float64, 88 in float32), and e^(|x| - ln 2)
+    /// only beyond, where sinh is still finite and e^|x| is not: |x| - ln 2 is rounded to the ulp of |x|,
+    /// which e^ turns into that relative error (1e-13 at 709, 500 ulps; torch's sinh is within an ulp, and
+    /// a cosine after it reads every bit: `fuzz all adversarial 1/93`). A product e^(|x|/2)·½·e^(|x|/2)
+    /// would be as accurate, but its derivative multiplies the two factors first and overflows there.
+    let private farExponential (odd: bool) (far: Expr) =
+        let positive = Expr.gt far (scalar far 0.0)
+        let finiteBound = if far.DType = DType.Float32 then 88.0 else 709.0
+        let half (h: Expr) =
+            let inside = Expr.le h (scalar h finiteBound)
+            Expr.where inside (0.5 * Expr.exp (onlyWhere inside h 0.0)) (Expr.exp (Expr.where inside (scalar h finiteBound) h - ln2))
+        let up = half (onlyWhere positive far 0.0)
+        let down = half (-(Expr.where positive (scalar far 0.0) far))
+        Expr.where positive up (if odd then -down else down)
+
     /// sinh x. Near 0, (expm1 x - expm1(-x))/2: the two terms have opposite signs, so the
-    /// difference never cancels. Far out, e^(x - ln 2) - e^(-x - ln 2): it overflows only where
-    /// sinh itself leaves the dtype (|x| > 710.5 in float64, 89.4 in float32), not where e^x does.
+    /// difference never cancels. Far out, ±e^(|x| - ln 2): it overflows only where sinh itself
+    /// leaves the dtype (|x| > 710.5 in float64, 89.4 in float32), not where e^x does.
     let sinh (x: Expr) =
         let small = Expr.lt (Expr.abs x) (scalar x hyperbolicSwitch)
         let near = onlyWhere small x 0.0
         let far = Expr.where small (scalar x hyperbolicSwitch) x
-        Expr.where small ((Expr.expm1 near - Expr.expm1 (-near)) * 0.5) (Expr.exp (far - ln2) - Expr.exp (-far - ln2))
+        Expr.where small ((Expr.expm1 near - Expr.expm1 (-near)) * 0.5) (farExponential true far)
 
     /// cosh x. Near 0, 1 + 2 sinh²(x/2): its derivative 2 sinh(x/2) cosh(x/2) keeps its digits at
-    /// small x, where e^x - e^-x would cancel. Far out, e^(x - ln 2) + e^(-x - ln 2), which
-    /// overflows where cosh does, as sinh.
+    /// small x, where e^x - e^-x would cancel. Far out, e^(|x| - ln 2), which overflows where cosh
+    /// does, as sinh.
     let cosh (x: Expr) =
         let small = Expr.lt (Expr.abs x) (scalar x hyperbolicSwitch)
         let near = onlyWhere small x 0.0
         let far = Expr.where small (scalar x hyperbolicSwitch) x
-        Expr.where small (1.0 + 2.0 * Expr.square (sinh (near * 0.5))) (Expr.exp (far - ln2) + Expr.exp (-far - ln2))
+        Expr.where small (1.0 + 2.0 * Expr.square (sinh (near * 0.5))) (farExponential false far)
 
     /// √(1 - x²) without cancellation near |x| = 1 and with a derivative that is infinite there, never
     /// NaN: √(1 - x·x) for |x| < 1/2, else √t·√(2 - t) with t = 1 - |x| (exact there). In that
@@ -272,15 +293,34 @@ module Elementary =
     /// torch.addcdiv: t + value·a/b, broadcast together.
     let addcdiv (value: float) (t: Expr) (a: Expr) (b: Expr) = t + value * (a / b)
 
-    /// torch.floor_divide: ⌊a/b⌋ of the rounded quotient, broadcast; no derivative (a step function).
-    let floorDivide (a: Expr) (b: Expr) = Expr.stopGradient (Expr.floor (a / b))
+    /// torch.floor_divide, broadcast, as torch's kernel (and Python's //) computes it; no derivative (a step
+    /// function). Not ⌊a/b⌋ of the rounded quotient: that rounds 1/0.1 up to 10 where the floor quotient is 9,
+    /// and is ±∞ at an infinite a, where torch (fmod(∞, b) = NaN) gives NaN (`fuzz all adversarial 1/4`). The
+    /// quotient is (a − fmod(a, b))/b, less 1 where the remainder's sign is not b's, then its floor, plus 1
+    /// where the floor lost more than ½ to rounding; a zero quotient takes the sign of a/b, and b = 0 gives a/b.
+    let floorDivide (a: Expr) (b: Expr) =
+        let a, b =
+            let dtype = if a.DType = DType.Float64 || b.DType = DType.Float64 then DType.Float64 else DType.Float32
+            Expr.cast dtype a, Expr.cast dtype b
+        let zero = scalar a 0.0
+        let one = scalar a 1.0
+        let quotient = a / b
+        let r = Expr.fmod a b
+        let shifted = Expr.ne r zero * Expr.ne (Expr.lt b zero) (Expr.lt r zero)
+        let exact = Expr.where shifted ((a - r) / b - one) ((a - r) / b)
+        let floored = Expr.floor exact
+        let rounded = Expr.where (Expr.gt (exact - floored) (scalar a 0.5)) (floored + one) floored
+        // a zero quotient keeps the sign of a/b, −0 included: 1/(a/b) is below 0 exactly then
+        let signedZero = Expr.where (Expr.lt (one / quotient) zero) (scalar a -0.0) zero
+        let result = Expr.where (Expr.eq exact zero) signedZero rounded
+        Expr.stopGradient (Expr.where (Expr.eq b zero) quotient result)
 
-    /// torch.heaviside: 0 below 0, `values` at 0 and 1 above (NaN stays NaN); no derivative, as torch
-    /// has none.
+    /// torch.heaviside: 0 below 0, `values` at 0 and 1 above; no derivative, as torch has none. A NaN
+    /// input is 0, as torch's kernel gives it (x == 0 ? values : x > 0, both comparisons false at NaN;
+    /// `fuzz all 1/843`: heaviside(NaN) was NaN here, 0 in torch).
     let heaviside (values: Expr) (x: Expr) =
         let zero = scalar x 0.0
-        let step = Expr.where (Expr.gt x zero) (scalar x 1.0) (Expr.where (Expr.eq x zero) (Expr.cast x.DType values) zero)
-        Expr.stopGradient (Expr.where (Expr.ne x x) x step)
+        Expr.stopGradient (Expr.where (Expr.gt x zero) (scalar x 1.0) (Expr.where (Expr.eq x zero) (Expr.cast x.DType values) zero))
 
     /// torch.isnan: 1 where x is NaN, else 0, in x's dtype; no derivative.
     let isNan (x: Expr) = Expr.stopGradient (Expr.where (Expr.ne x x) (scalar x 1.0) (scalar x 0.0))

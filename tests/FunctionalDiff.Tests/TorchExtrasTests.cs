@@ -264,11 +264,24 @@ public class TorchExtrasTests
         Assert.Equal(a.Select((v, i) => Math.Floor(v / b[i])).ToArray(), V(Expr.FloorDivide(Tensor.FromArray(a), Tensor.FromArray(b))));
         Assert.Equal(new double[4], V(Diff.Grad(v => Expr.FloorDivide(v, Tensor.FromArray(b)).Sum())(Tensor.FromArray(a))));
 
+        // Python's //, torch's kernel: (a − fmod(a, b))/b corrected to the floor, not ⌊a/b⌋ of the rounded quotient
+        // (1/0.1 rounds to 10, the floor quotient is 9), NaN at an infinite a (`fuzz all adversarial 1/4`), −1 for a
+        // finite a against an infinite b of the other sign, and a zero with the sign of a/b
+        double[] fa = { 1.0, -1.0, double.PositiveInfinity, -1.0, 1.0, -0.0, 0.5, 7.0 };
+        double[] fb = { 0.1, 0.1, 2.0, double.PositiveInfinity, double.PositiveInfinity, 3.0, -2.0, 0.0 };
+        double[] python = { 9.0, -10.0, double.NaN, -1.0, 0.0, -0.0, -1.0, double.PositiveInfinity };
+        var floored = V(Expr.FloorDivide(Tensor.FromArray(fa), Tensor.FromArray(fb)));
+        for (int i = 0; i < python.Length; i++)
+            Assert.True(python[i].Equals(floored[i]) && double.IsNegative(python[i]) == double.IsNegative(floored[i]), $"{fa[i]} // {fb[i]}: {floored[i]:R}, Python {python[i]:R}");
+
         double[] x = { -2.0, 0.0, 3.0, double.NaN, double.NegativeInfinity };
         var step = V(((Expr)Tensor.FromArray(x)).Heaviside(0.5));
         Assert.Equal(new[] { 0.0, 0.5, 1.0 }, step[..3]);
-        Assert.True(double.IsNaN(step[3]));
+        // torch's kernel is x == 0 ? values : x > 0, so NaN, equal to nothing and above nothing, gives 0
+        // (`fuzz all 1/843`), whatever the values hold
+        Assert.Equal(0.0, step[3]);
         Assert.Equal(0.0, step[4]);
+        Assert.Equal(new[] { 0.0, 1.0 }, V(((Expr)Tensor.FromArray(new[] { double.NaN, 1.0 })).Heaviside(Tensor.FromArray(new[] { double.NaN, double.NaN }))));
 
         double[] t = { 0.5, 0.25, 0.75, double.NaN };
         var thresholded = V(((Expr)Tensor.FromArray(t)).Threshold(0.5, 3.0));

@@ -66,6 +66,27 @@ public class TorchFunctionFacadeTests
     }
 
     [Fact]
+    public void SinhAndCoshPassAnInfiniteCotangentAsOneFactor()
+    {
+        // g·cosh x and g·sinh x with g = +∞ are ±∞ by the sign of the slope, never ∞·0 or ∞ − ∞ (`fuzz all 2/233`: the
+        // gradient of ∞·cosh x at x = −∞ was NaN, torch's −∞); at ±30 as at ±∞, far beyond the switch at 20
+        double[] x = { double.NegativeInfinity, -30.0, 30.0, double.PositiveInfinity };
+        Expr g = Tensor.FromArray(Enumerable.Repeat(double.PositiveInfinity, x.Length).ToArray());
+        double[] Pulled(Func<Expr, Expr> f) => Diff.Vjp(f, Tensor.FromArray(x)).Pullback(g).Eval().ToDoubleArray();
+        Assert.Equal(x.Select(_ => double.PositiveInfinity).ToArray(), Pulled(v => v.Sinh()));
+        Assert.Equal(x.Select(v => v < 0 ? double.NegativeInfinity : double.PositiveInfinity).ToArray(), Pulled(v => v.Cosh()));
+        // a finite cotangent far out: the slopes cosh and sinh, against System.Math
+        double[] far = { -30.0, 30.0, -700.0 };
+        var sinhSlope = Grad(v => v.Sinh(), far);
+        var coshSlope = Grad(v => v.Cosh(), far);
+        for (int i = 0; i < far.Length; i++)
+        {
+            Relative(Math.Cosh(far[i]), sinhSlope[i], 1e-14, $"sinh'({far[i]})");
+            Relative(Math.Sinh(far[i]), coshSlope[i], 1e-14, $"cosh'({far[i]})");
+        }
+    }
+
+    [Fact]
     public void DerivativesAtTheEdgesAreTorchs()
     {
         // slopes at 0 are the functions' own, not the 0 an |x| inside a composite would give

@@ -21,7 +21,7 @@ public static class FuzzCommand
         Enumerable.Range(start, count).Select(k => Generator.Generate($"fuzz {Prefix(ops)}{(adversarial ? "adversarial " : "")}{seed}/{k}",
             ProgramSeed(seed, k), adversarial, ops)).ToList();
 
-    static string Prefix(OpSurface ops) => ops switch { OpSurface.Classic => "classic ", OpSurface.Wide => "wide ", _ => "" };
+    static string Prefix(OpSurface ops) => ops switch { OpSurface.Classic => "classic ", OpSurface.Wide => "wide ", OpSurface.All => "all ", _ => "" };
 
     static int ProgramSeed(int seed, int k) => unchecked(seed * 1_000_003 + k * 7_919 + 17);
 

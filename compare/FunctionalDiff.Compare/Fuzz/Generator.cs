@@ -158,6 +158,9 @@ public sealed partial class Generator
         OpKind.LeakyRelu, OpKind.Clamp, OpKind.IndexSelect, OpKind.Embedding, OpKind.OneHot, OpKind.Sort, OpKind.TopK,
         OpKind.Tril, OpKind.Triu, OpKind.Diagonal, OpKind.DiagEmbed, OpKind.MaxPool2d,
         OpKind.Kron, OpKind.Frac, OpKind.Softshrink, OpKind.Hardshrink, OpKind.Cummax, OpKind.Diag, OpKind.Tile,
+        OpKind.Trunc, OpKind.Threshold, OpKind.Fmod, OpKind.Heaviside, OpKind.ArgMin, OpKind.Amax, OpKind.Amin, OpKind.Movedim,
+        OpKind.Narrow, OpKind.Squeeze, OpKind.Unsqueeze, OpKind.Flatten, OpKind.Unflatten, OpKind.Expand, OpKind.MaskedFill,
+        OpKind.RepeatInterleave, OpKind.PixelShuffle, OpKind.PixelUnshuffle, OpKind.CountNonzero, OpKind.Median,
     };
 
     /// <summary>Distance to a kink below which a value that is not bit-exact counts as on it.</summary>
@@ -197,7 +200,7 @@ public sealed partial class Generator
                 return false;
             }
             default:
-                return NearWideKink(s) || NearNewerKink(s);
+                return NearWideKink(s) || NearNewerKink(s) || NearRestKink(s);
         }
     }
 
@@ -348,7 +351,7 @@ public sealed partial class Generator
 
     OpKind DrawKind()
     {
-        var weights = ops switch { OpSurface.Classic => ClassicWeights, OpSurface.Wide => WideSurfaceWeights, _ => Weights };
+        var weights = ops switch { OpSurface.Classic => ClassicWeights, OpSurface.Wide => WideSurfaceWeights, OpSurface.All => AllWeights, _ => Weights };
         int r = rng.Next(weights.Sum(w => w.Weight));
         foreach (var (kind, weight) in weights)
         {
@@ -388,6 +391,7 @@ public sealed partial class Generator
             case OpKind.MatMul: MatMul(); break;
             case > OpKind.Fold and < OpKind.Const: Newer(kind); break;
             case > OpKind.Stack and < OpKind.Const: Wide(kind); break;
+            case > OpKind.Const: Rest(kind); break;
             default: Structural(kind); break;
         }
     }

@@ -248,6 +248,84 @@ public static class TorchInterpreter
             OpKind.Normalize => F.normalize(ScaledSlices(x, l[0]), s.Scalar, l[0]),
             OpKind.CosineSimilarity => CosineSimilarity(a[0], a[1], l[0]),
             OpKind.Const => torch.tensor(s.Data!, dtype: dtype).reshape(s.DataShape!.Select(d => (long)d).ToArray()),
+            OpKind.Acos => x.acos(),
+            OpKind.Asin => x.asin(),
+            OpKind.Atan => x.atan(),
+            OpKind.Acosh => x.acosh(),
+            OpKind.Asinh => x.asinh(),
+            OpKind.Atanh => x.atanh(),
+            OpKind.Sinh => x.sinh(),
+            OpKind.Cosh => x.cosh(),
+            // a step function, as floor: a symbolic zero in ours, a detached input here
+            OpKind.Trunc => x.detach().trunc(),
+            // libtorch has no double backward for hardsigmoid, and TorchSharp's F.hardtanh returned its input unchanged
+            // (the case table's notes): both through torch's relu6 kernel, hardtanh over [0, 6], rescaled; the bounds'
+            // widths divide 6 exactly (see the generator), so the kinks fall where they do in ours
+            OpKind.Hardsigmoid => F.relu6(x + 3.0) / 6.0,
+            OpKind.Hardswish => F.hardswish(x),
+            OpKind.Mish => F.mish(x),
+            OpKind.Hardtanh => F.relu6((x - s.Data![0]) * (6.0 / (s.Data![1] - s.Data![0]))) * ((s.Data![1] - s.Data![0]) / 6.0) + s.Data![0],
+            OpKind.Threshold => F.threshold(x, s.Data![0], s.Data![1]),
+            OpKind.Logit => s.Mode == 1 ? x.logit(s.Scalar) : x.logit(),
+            OpKind.Prelu => F.prelu(a[0], a[1]),
+            OpKind.Xlogy => torch.xlogy(a[0], a[1]),
+            OpKind.Fmod => torch.fmod(a[0], a[1]),
+            OpKind.Remainder => torch.remainder(a[0], a[1]),
+            // no derivative in libtorch (differentiating them aborts): detached, as ours has none
+            OpKind.FloorDivide => torch.floor_divide(a[0].detach(), a[1].detach()),
+            OpKind.Heaviside => a[0].detach().heaviside(a[1].detach()),
+            OpKind.Lerp => torch.lerp(a[0], a[1], a[2]),
+            OpKind.AddCMul => a[0].addcmul(a[1], a[2], s.Scalar),
+            OpKind.AddCDiv => a[0].addcdiv(a[1], a[2], s.Scalar),
+            // libtorch's cdist has no double backward: by its definition, as the case table computes it; the 2-norms of
+            // the three distances as "a scaled norm" (see Scaled): torch's squares of a difference of 1e300 overflow where
+            // the distance is finite (`fuzz all adversarial 1/183`: cdist of rows [1e300, 1e300] and [0.97, 0.97], torch
+            // +∞, ours and the closed form 1.414e300)
+            OpKind.Cdist when s.Scalar == 2 => Scaled(a[0].unsqueeze(-2) - a[1].unsqueeze(-3), new long[] { -1 }, false,
+                v => torch.linalg.vector_norm(v, 2, new long[] { -1 })),
+            OpKind.Cdist => torch.linalg.vector_norm(a[0].unsqueeze(-2) - a[1].unsqueeze(-3), s.Scalar, new long[] { -1 }),
+            OpKind.Dist when s.Scalar == 2 => Scaled(a[0] - a[1], AllAxes(torch.broadcast_tensors(a[0], a[1])[0]), false, v => torch.linalg.vector_norm(v, 2)),
+            OpKind.Dist => torch.dist(a[0], a[1], (float)s.Scalar),
+            OpKind.PairwiseDistance when s.Scalar == 2 => Scaled(a[0] - a[1] + 1e-6, new long[] { -1 }, s.Flag,
+                v => torch.linalg.vector_norm(v, 2, new long[] { -1 }, s.Flag)),
+            OpKind.PairwiseDistance => F.pairwise_distance(a[0], a[1], s.Scalar, 1e-6, s.Flag),
+            OpKind.Cross => torch.linalg.cross(a[0], a[1], l[0]),
+            OpKind.Dot => a[0].dot(a[1]),
+            OpKind.Outer => a[0].outer(a[1]),
+            OpKind.Trace => Trace(x),
+            OpKind.MatrixPower => x.matrix_power(p[0]),
+            OpKind.CholeskySolve => CholeskySolve(a[0], a[1], s.Flag),
+            OpKind.Median => x.median(),
+            // by its definition: TorchSharp's nanmean fails natively (the case table's note)
+            OpKind.Nanmean => torch.where(x.isnan(), torch.zeros_like(x), x) is var present && x.isnan().logical_not().to_type(dtype) is var counts && s.Mode == 0
+                ? present.sum() / counts.sum() : present.sum(l, s.Flag) / counts.sum(l, s.Flag),
+            OpKind.CountNonzero => s.Mode == 0 ? x.detach().count_nonzero().to_type(dtype)
+                : x.detach().count_nonzero(l) is var counted && s.Flag ? counted.unsqueeze(l[0]).to_type(dtype) : x.detach().count_nonzero(l).to_type(dtype),
+            OpKind.ArgMin => s.Mode == 0 ? x.argmin().to_type(dtype) : x.argmin(l[0], s.Flag).to_type(dtype),
+            OpKind.Amax => x.amax(l, s.Flag),
+            OpKind.Amin => x.amin(l, s.Flag),
+            OpKind.Movedim => x.movedim(new[] { l[0] }, new[] { l[1] }),
+            OpKind.Narrow => x.narrow(l[0], l[1], l[2]),
+            OpKind.Squeeze => s.Mode switch { 0 => x.squeeze(), 1 => x.squeeze(l[0]), _ => Squeezed(x, p) },
+            OpKind.Unsqueeze => x.unsqueeze(l[0]),
+            OpKind.Flatten => x.flatten(l[0], l[1]),
+            OpKind.Unflatten => x.unflatten(l[0], l[1..]),
+            OpKind.Expand => x.expand(l),
+            OpKind.MaskedFill => a[0].masked_fill(a[1].detach().ne(0.0), s.Scalar),
+            OpKind.RepeatInterleave => s.Mode == 0 ? x.flatten().repeat_interleave(l[0], 0) : x.repeat_interleave(l[0], l[1]),
+            OpKind.NllLoss => s.Flag ? NllLossIgnoring(x, l, (long)s.Scalar, s.Mode) : F.nll_loss(x, torch.tensor(l), reduction: TorchReduction(s.Mode)),
+            OpKind.Huber => F.huber_loss(a[0], a[1], s.Scalar, TorchReduction(s.Mode)),
+            OpKind.SmoothL1 => F.smooth_l1_loss(a[0], a[1], TorchReduction(s.Mode), s.Scalar),
+            // TorchSharp has no 'batchmean': torch computes it as the sum over the batch size (the case table's note)
+            OpKind.KlDiv => s.Mode == 3
+                ? F.kl_div(a[0], a[1], s.Flag, nn.Reduction.Sum) / (a[0].dim() == 0 ? 1.0 : a[0].shape[0])
+                : F.kl_div(a[0], a[1], s.Flag, TorchReduction(s.Mode)),
+            OpKind.GaussianNllLoss => GaussianNll(a[0], a[1], a[2], s.Flag) is var loss && s.Mode == 0 ? loss.mean() : s.Mode == 1 ? loss.sum() : loss,
+            OpKind.BinaryCrossEntropy => BinaryCrossEntropy(a[0], a[1], s.Mode),
+            OpKind.PixelShuffle => F.pixel_shuffle(x, l[0]),
+            OpKind.PixelUnshuffle => F.pixel_unshuffle(x, l[0]),
+            OpKind.ScaledDotProductAttention => Attention(a[0], a[1], a[2], s.Flag, s.Mode == 1 ? s.Scalar : null),
+            OpKind.IndexAdd => x.index_add(l[0], Index(s), a[1], 1.0),
             _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no interpretation"),
         };
     }
@@ -266,6 +344,77 @@ public static class TorchInterpreter
     /// at 40, above which x + log1p(e^-x) rounds to x and σ(x) to 1 in both dtypes.
     /// </summary>
     static TT Softplus(TT x) => F.softplus(x, 1.0, 40.0);
+
+    /// <summary>
+    /// A reference for torch.trace where torch's derivative is wrong: over a matrix with more rows than columns its
+    /// backward writes the cotangent at every (cols + 1)-th flat index up to the end, past the diagonal (a [3, 1] matrix
+    /// gets it at rows 0 and 2; `fuzz all 1/793`), and its forward mode sums the same entries. There the reference is the
+    /// sum of torch's diagonal, the trace by its definition; elsewhere torch's own trace.
+    /// </summary>
+    static TT Trace(TT x) => x.shape[0] > x.shape[1] ? x.diagonal().sum() : x.trace();
+
+    /// <summary>
+    /// A reference for F.binary_cross_entropy written with torch's ops, −(t·max(log p, −100) + (1 − t)·max(log(1 − p), −100)),
+    /// torch's forward to the letter: torch's double backward divides by (p + 1e-12)²(1 − p + 1e-12)², so its second
+    /// derivatives are off by about 2e-12/min(p, 1 − p) relative, beyond the float64 tolerance where p nears 0 or 1
+    /// (`fuzz all 1/84`: p = tanh(x)/x = 0.975, 1.3e-10 relative in the HVP). Its first derivative, (p − t)/max(p(1 − p),
+    /// 1e-12), is the formula's wherever the logs are not clamped.
+    /// </summary>
+    static TT BinaryCrossEntropy(TT p, TT t, int mode)
+    {
+        var elements = -(t * p.log().clamp_min(-100.0) + (1.0 - t) * (1.0 - p).log().clamp_min(-100.0));
+        return mode switch { 0 => elements.mean(), 1 => elements.sum(), _ => elements };
+    }
+
+    /// <summary>A loss step's Mode (<see cref="RestOfSurface.Reduction"/>) as torch's reduction; batchmean is computed by the caller.</summary>
+    static nn.Reduction TorchReduction(int mode) => mode switch { 0 => nn.Reduction.Mean, 1 => nn.Reduction.Sum, _ => nn.Reduction.None };
+
+    /// <summary>
+    /// F.nll_loss with ignore_index, as torch defines it (TorchSharp's nll_loss takes no ignore_index): −x[n, t_n] over the
+    /// rows whose target is not the ignored one, an ignored row 0 under 'none', the mean over the rows counted.
+    /// </summary>
+    static TT NllLossIgnoring(TT x, long[] targets, long ignored, int mode)
+    {
+        var kept = targets.Select(t => t != ignored).ToArray();
+        var index = torch.tensor(targets.Select(t => t == ignored ? 0 : t).ToArray()).unsqueeze(1);
+        var picked = -x.gather(1, index).squeeze(1);
+        var rows = torch.where(torch.tensor(kept), picked, torch.zeros_like(picked));
+        return mode switch { 2 => rows, 1 => rows.sum(), _ => rows.sum() / (double)kept.Count(k => k) };
+    }
+
+    /// <summary>torch.squeeze with a tuple of dims: the listed axes of length 1 removed (a repeated axis counts once).</summary>
+    static TT Squeezed(TT x, int[] axes)
+    {
+        int rank = (int)x.dim();
+        var drop = axes.Select(a => a < 0 ? a + rank : a).Where(a => x.shape[a] == 1).ToHashSet();
+        return x.reshape(Enumerable.Range(0, rank).Where(i => !drop.Contains(i)).Select(i => x.shape[i]).ToArray());
+    }
+
+    /// <summary>torch.cholesky_solve with b's batch axes expanded to the factor's (as the case table does).</summary>
+    static TT CholeskySolve(TT b, TT factor, bool upper)
+    {
+        if (factor.dim() > b.dim()) b = b.expand(factor.shape[..^2].Concat(b.shape[^2..]).ToArray());
+        return torch.cholesky_solve(b, factor, upper);
+    }
+
+    /// <summary>torch's gaussian_nll_loss with reduction 'none', as its Python source computes it (the case table's helper).</summary>
+    static TT GaussianNll(TT input, TT target, TT variance, bool full)
+    {
+        var clamped = variance.clone();
+        using (torch.no_grad()) clamped.clamp_(min: 1e-6);
+        var loss = 0.5 * (clamped.log() + (input - target).square() / clamped);
+        return full ? loss + 0.5 * Math.Log(2 * Math.PI) : loss;
+    }
+
+    /// <summary>F.scaled_dot_product_attention: a causal mask as torch's tril of ones (top-left aligned), a scale folded into
+    /// the queries as the case table does (TorchSharp's function has no scale argument).</summary>
+    static TT Attention(TT q, TT k, TT v, bool causal, double? scale)
+    {
+        long l = q.shape[^2], s = k.shape[^2];
+        if (scale is { } c) q = q * (c * Math.Sqrt(q.shape[^1]));
+        return causal ? F.scaled_dot_product_attention(q, k, v, attn_mask: torch.ones(l, s, dtype: ScalarType.Bool).tril())
+            : F.scaled_dot_product_attention(q, k, v);
+    }
 
     /// <summary>
     /// torch's layer norm, except over a row whose largest |entry| s is above 2^480 (float64) or 2^50 (float32)

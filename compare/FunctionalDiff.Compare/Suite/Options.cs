@@ -20,9 +20,9 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
     /// <summary>The fuzzer's input distribution (`fuzz --inputs adversarial`): edge values instead of benign ones.</summary>
     public bool Adversarial { get; init; }
 
-    /// <summary>The fuzzer's op surface (`fuzz --ops full|wide|classic`): everything (the default), the surface drawn up to
-    /// branch edges6, or only the ops drawn before the whole public surface was, so programs found then are drawn again as
-    /// they were.</summary>
+    /// <summary>The fuzzer's op surface (`fuzz --ops full|wide|classic|all`): everything up to branch edges7 (the default), the
+    /// surface drawn up to branch edges6, or only the ops drawn before the whole public surface was, so programs found then are
+    /// drawn again as they were; or all, which adds the rest of the public surface.</summary>
     public Fuzz.OpSurface Ops { get; init; } = Fuzz.OpSurface.Full;
 
     /// <summary>The usage text.</summary>
@@ -34,7 +34,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         "       FunctionalDiff.Compare bench --linalg [--quick] [--thread-time]\n" +
         "       FunctionalDiff.Compare bench --conv [--quick]\n" +
         "       FunctionalDiff.Compare bench --vmap [--quick] [--thread-time]\n" +
-        "       FunctionalDiff.Compare fuzz [--programs N] [--seed S] [--start K] [--dtype float32|float64|both] [--inputs benign|adversarial] [--ops full|wide|classic] [--in-process] [--quiet]";
+        "       FunctionalDiff.Compare fuzz [--programs N] [--seed S] [--start K] [--dtype float32|float64|both] [--inputs benign|adversarial] [--ops full|wide|classic|all] [--in-process] [--quiet]";
 
     /// <summary>Parses the options; unknown words raise ArgumentException with the usage text.</summary>
     public static Options Parse(IReadOnlyList<string> args)
@@ -84,6 +84,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
                         "full" => Fuzz.OpSurface.Full,
                         "wide" => Fuzz.OpSurface.Wide,
                         "classic" => Fuzz.OpSurface.Classic,
+                        "all" => Fuzz.OpSurface.All,
                         var other => throw new ArgumentException($"unknown op surface '{other}'\n{Usage}"),
                     };
                     break;
@@ -105,7 +106,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         if (AbortAt != null) { yield return "--abort-at"; yield return AbortAt; }
         if (Programs != null) { yield return "--programs"; yield return Programs.Value.ToString(); yield return "--seed"; yield return Seed.ToString(); yield return "--start"; yield return Start.ToString(); }
         if (Adversarial) { yield return "--inputs"; yield return "adversarial"; }
-        if (Ops != Fuzz.OpSurface.Full) { yield return "--ops"; yield return Ops == Fuzz.OpSurface.Wide ? "wide" : "classic"; }
+        if (Ops != Fuzz.OpSurface.Full) { yield return "--ops"; yield return Ops switch { Fuzz.OpSurface.Wide => "wide", Fuzz.OpSurface.All => "all", _ => "classic" }; }
     }
 
     /// <summary>The (case, dtype) pairs selected, in a fixed order shared by parent and workers.</summary>
