@@ -544,4 +544,21 @@ let tests =
             let differenced = Array.map2 (fun p m -> (p - m) / (2.0 * h)) (gradientAt h) (gradientAt -h)
             expectClose 1e-6 (values (Diff.hvp g (constantVector x) (constantVector v))) differenced "HVP"
         }
+        test "pow's second derivative where b(b − 1) overflows: the chain (g·b)·(b − 1) meets an exact 0 before the constants, so the Hessian entry is 0, not ∞·0 (fuzz adversarial 34/264)" {
+            // f = (x₁·x₀)^b with b = −1e160 at x₁·x₀ = 1 exactly (1e-10·1e10): f′ = b, f″ = b(b − 1) = 1e320 (beyond
+            // the range); ∂²f/∂x₀∂x₀ = f″·x₁x₁ᵀ and ∂²f/∂x₁∂x₀ = f″·x₀x₁ᵀ + f′·I. Their columns for x₀'s entry 0, where
+            // x₁₀ = 0, hold f″ only times 0: [0, 0] and [b, 0]. (The other columns hold ∞ in the closed form's
+            // rounding, and forward mode's tangent f″·ẋ = ∞ meets x₁₀ = 0 in them, as torch's rows meet it.)
+            let b = -1e160
+            let x0 = constantVector [| -1.2297299835421067; 1e10 |]
+            let x1 = constantVector [| 0.0; 1e-10 |]
+            let f (args: Expr list) = Expr.pow (Expr.matmul args.[1] args.[0]) (Expr.scalar f64 b)
+            let blocks = Diff.hessianN f [ x0; x1 ]
+            let column0 (block: Expr) = let h = values block in [| h.[0]; h.[2] |]
+            expectIeee (column0 blocks.[0].[0]) [| 0.0; 0.0 |] "∂²f/∂x₀∂x₀₀"
+            expectIeee (column0 blocks.[1].[0]) [| b; 0.0 |] "∂²f/∂x₁∂x₀₀"
+            // reverse over reverse in the same direction: the HVP of ⟨grad f, e₀⟩ over x₀, by grad of grad
+            let hvp = values (Diff.grad (fun y -> Expr.sum (Diff.grad (fun z -> f [ z; x1 ]) y * constantVector [| 1.0; 0.0 |])) x0)
+            expectIeee hvp [| 0.0; 0.0 |] "reverse over reverse"
+        }
     ]
