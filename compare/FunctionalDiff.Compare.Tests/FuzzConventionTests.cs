@@ -425,6 +425,69 @@ public class FuzzConventionTests
     }
 
     [Fact]
+    public void SolveWhoseSolutionSquareOverflows_TorchsJvpIsNaNBesideTheOverflow_OursIsTheClosedForm()
+    {
+        // X = 1e300·E₁₁: A = tanh(X·X) + diag(4, 0, 4) = diag(4, 1, 4) and Y = A⁻¹X = X. The JVP is A⁻¹(Ẋ − ȦY) with
+        // Ȧ = tanh′(X·X)⊙(ẊX + XẊ): Ȧᵢ₁ = 1e300·Ẋᵢ₁ for i ≠ 1 (tanh′(0) = 1) and Ȧ₁₁ = 0 (tanh′ of 1e600 vanishes), so
+        // Ẏᵢⱼ = Ẋᵢⱼ/Aᵢᵢ off column 1, Ẏ₁₁ = Ẋ₁₁, and Ẏᵢ₁ = (1 − 1e600)·Ẋᵢ₁/4 = ∓∞ for i = 0, 2. torch's substitutions
+        // multiply those infinities by the LU factors' zeros, NaN at (1, 1)
+        double[] xv = { 0, 0, 0, 0, 1e300, 0, 0, 0, 0 }, dv = { 4, 0, 0, 0, 0, 0, 0, 0, 4 };
+        double[] tv = { 0.0541827, 1.5662, 0.142594, -0.376858, 0.748687, -0.579175, -0.947566, -1.91765, -1.47382 };
+        double[] diagonal = { 4, 1, 4 };
+        var closed = new double[9];
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++)
+                closed[i * 3 + j] = j != 1 ? tv[i * 3 + j] / diagonal[i]
+                    : i == 1 ? tv[4]
+                    : (tv[i * 3 + 1] - 1e300 * 1e300 * tv[i * 3 + 1]) / diagonal[i];
+        Assert.Equal(double.NegativeInfinity, closed[1]);
+        Assert.Equal(double.PositiveInfinity, closed[7]);
+        var x = T(xv, 3, 3);
+        var d = torch.tensor(dv, dtype: torch.ScalarType.Float64).reshape(3, 3);
+        var y = torch.linalg.solve(torch.tanh(x.matmul(x)) + d, x);
+        var torchs = Values(TorchNested.Jvp(y, x, torch.tensor(tv, dtype: torch.ScalarType.Float64).reshape(3, 3)));
+        Assert.True(double.IsNaN(torchs[4]), $"torch's JVP at (1, 1): {torchs[4]}");
+        var dc = (Expr)Tensor.FromArray(dv, 3, 3);
+        var (_, tangent) = FunctionalDiff.Diff.Jvp((Expr z) => (z.MatMul(z).Tanh() + dc).Solve(z), Tensor.FromArray(xv, 3, 3), Tensor.FromArray(tv, 3, 3));
+        var ours = tangent.Eval().ToDoubleArray();
+        for (int k = 0; k < 9; k++)
+            if (double.IsInfinity(closed[k])) Assert.Equal(closed[k], ours[k]);
+            else Assert.Equal(closed[k], ours[k], 1e-15 * Math.Abs(closed[k]));
+        var program = Program("fuzz adversarial 35/99", new[] { new[] { 3, 3 } }, new[] { xv },
+            S(OpKind.MatMul, 0, 0), S(OpKind.Tanh, 1),
+            new Step(OpKind.Const, Array.Empty<int>(), Array.Empty<int>(), Data: dv, DataShape: new[] { 3, 3 }),
+            S(OpKind.Add, 2, 3), S(OpKind.Solve, 4, 0));
+        Assert.Contains("Solve with a finite solution whose square overflows", program.Forward().TorchNaN);
+        PassesWithConvention(program);
+    }
+
+    [Fact]
+    public void PowAtAnInfiniteBase_TorchsJvpThroughAnInstanceNormIsNaN_TheChainRuleIsInfinite()
+    {
+        // y = a^b with b = instance_norm(x₀) = 0 exactly (a constant row) and a = +∞: the tangent is ∂y/∂b·ḃ = a^b·log a·ḃ = ±∞
+        // by the sign of ḃ = (ẋ − mean ẋ)/√ε (each channel of the [1, 3, 3] input is a row of 3), a finite number; torch's
+        // double backward sends the cotangent y·log a = ∞ back through the instance norm, whose mean over the row is ∞ − ∞ =
+        // NaN. The program is `fuzz adversarial 23/125`'s
+        // float64 form with every base +∞ (its finite bases meet pow's open limitation at an exponent 0, Known limitations)
+        double c = 0.5239439956407212;
+        double[] x0 = Enumerable.Repeat(c, 9).ToArray();
+        double[] x1 = Enumerable.Repeat(Inf, 9).ToArray();
+        double[] t0 = { -1.51496, -1.1907, -0.0642541, 0.0843098, -1.45239, 1.71368, -0.913172, 0.191149, 0.238258 };
+        var xt = T(x0, 1, 3, 3);
+        var y = torch.tensor(x1, dtype: torch.ScalarType.Float64).reshape(3, 3).pow(torch.nn.functional.instance_norm(xt));
+        var torchs = Values(TorchNested.Jvp(y, xt, torch.tensor(t0, dtype: torch.ScalarType.Float64).reshape(1, 3, 3)));
+        Assert.All(torchs, v => Assert.True(double.IsNaN(v), $"torch's JVP: {v}"));
+        var (_, tangent) = FunctionalDiff.Diff.Jvp((Expr z) => ((Expr)Tensor.FromArray(x1, 3, 3)).Pow(Nn.InstanceNorm(z)), Tensor.FromArray(x0, 1, 3, 3), Tensor.FromArray(t0, 1, 3, 3));
+        var ours = tangent.Eval().ToDoubleArray();
+        for (int i = 0; i < 9; i++)
+            Assert.Equal(t0[i] - t0.Skip(i / 3 * 3).Take(3).Average() > 0 ? Inf : double.NegativeInfinity, ours[i]);
+        var program = Program("fuzz adversarial 23/125", new[] { new[] { 1, 3, 3 }, new[] { 3, 3 } }, new[] { x0, x1 },
+            S(OpKind.InstanceNorm, 0), S(OpKind.Pow, 1, 2));
+        Assert.Contains("Pow at an infinite base", program.Forward().TorchNaN);
+        PassesWithConvention(program);
+    }
+
+    [Fact]
     public void HypotAtTheOrigin_TorchsSlopeIsNaN_OursIsTheTwoNormsZero()
     {
         // hypot(a, b) = ‖(a, b)‖₂, a cone at the origin: torch's own 2-norm gives the slope 0 there, its hypot a/h = 0/0

@@ -260,6 +260,11 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// <item>CrossEntropy over one class at an infinite or NaN logit: as log-softmax over one entry (above), both values are
     /// NaN there and ours is x − x, whose derivative is exactly 0; torch's multiplies by its NaN softmax
     /// (`fuzz adversarial 4/27`: logits [0, ∞, 0] of shape [3, 1]).</item>
+    /// <item>Solve with a finite solution entry whose square overflows: the derivatives solve again against right sides built
+    /// from the solution (the JVP's A⁻¹(Ḃ − ȦY)), which overflow to ±∞, and torch's LU substitutions meet them as 0·∞ (the
+    /// factors' exact zeros) or ∞ − ∞, NaN in unknowns that do not depend on them; the
+    /// closed form there is a number, and ours (its substitutions skip zero coefficients at an infinite right side) is it
+    /// (`fuzz adversarial 35/99`: solve(tanh(X·X) + diag(4, 0, 4), X) at X = 1e300·E₁₁, JVP Ẋ₁₁ at (1, 1), torch's NaN).</item>
     /// </list>
     /// </summary>
     static string? TorchNaNEdge(Step s, TorchSharp.torch.Tensor[] a)
@@ -437,6 +442,22 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             case OpKind.LogAddExp when TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var ties
                     && Any(ties[0].eq(double.NegativeInfinity).logical_and(ties[1].eq(double.NegativeInfinity))):
                 return "LogAddExp of two −∞ operands";
+            // a^b at a = +∞: the exponent's partial y·log a is ±∞ (or 0·∞ where y is 0), and torch's double backward sends it
+            // through the steps before as a cotangent, where a mean over it is ∞ − ∞ = NaN (instance norm's), and multiplies
+            // its masked base slope 0 by log ∞ at second order; ours is the chain rule, the exponent's tangent times ±∞, and
+            // the second derivative in a, y·(1/a) = 0 there (`fuzz adversarial 23/125`: pow(x₁, instance_norm(x₀)) with x₁
+            // holding +∞ over an exponent 0, JVP +∞ in ours, NaN in torch; FuzzConventionTests)
+            case OpKind.Pow when Any(a[0].eq(double.PositiveInfinity)):
+                return "Pow at an infinite base";
+            // the derivatives of Y = A⁻¹B solve again against right sides built from Y (the JVP's A⁻¹(Ḃ − ȦY)), which overflow
+            // where Y holds a finite entry whose square overflows; torch's LU substitutions then meet the ±∞ as 0·∞ (a factor's
+            // exact zero) or ∞ − ∞, NaN in unknowns that do not depend on it, where the closed form is a number and ours (whose
+            // substitutions skip zero coefficients at an infinite right side, the convention "an infinite right-hand side")
+            // keeps it (`fuzz adversarial 35/99`: solve(tanh(X·X) + diag(4, 0, 4), X) at X = 1e300·E₁₁, whose JVP is
+            // Ẋᵢⱼ/Aᵢᵢ off column 1, Ẋ₁₁ at (1, 1) and ∓∞ elsewhere in column 1; torch's NaN at (1, 1), and in its Hessian's rows)
+            case OpKind.Solve when TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64) is var solution
+                    && Any(solution.abs().gt(SquareOverflows).logical_and(solution.isfinite())):
+                return "Solve with a finite solution whose square overflows";
             default:
                 return null;
         }
