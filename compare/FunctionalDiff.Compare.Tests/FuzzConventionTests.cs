@@ -488,6 +488,72 @@ public class FuzzConventionTests
     }
 
     [Fact]
+    public void NormalizeBelowTheReciprocalOfMaxValue_TorchsSecondDerivativeIsNaN_XOverEpsIsLinear()
+    {
+        // ‖x‖ = 1e-310 < eps = 1e-12: normalize is x/eps, slope 1e12, curvature 0; torch's curvature is 0·(1/‖x‖) = 0·∞
+        var x = T(new[] { 1e-310 }, 1, 1);
+        var slope = Grad(torch.nn.functional.normalize(x, 2.0, 0).sum(), x);
+        Assert.Equal(1e12, Values(slope)[0], 0);
+        Assert.True(double.IsNaN(Values(Grad(slope.sum(), x))[0]), "torch's second derivative");
+        // ours by reverse over reverse, the fuzzer's second-order check (forward over reverse, the Hessian, is NaN in both
+        // engines: the 2-norm's second order below 1/MaxValue, Known limitations)
+        var ours = FunctionalDiff.Diff.Grad((Expr z) => FunctionalDiff.Diff.Grad((Expr y) => Nn.Normalize(y, 2.0, 0).Sum())(z).Sum())(Tensor.FromArray(new[] { 1e-310 }, 1, 1)).Eval().ToDoubleArray();
+        Assert.Equal(0.0, ours[0]);
+        PassesWithConvention(Program("fuzz adversarial 36/178", new[] { new[] { 1, 1 } }, new[] { new[] { 1e-310 } },
+            new Step(OpKind.Normalize, new[] { 0 }, new[] { 0 }, Scalar: 2.0)));
+    }
+
+    [Fact]
+    public void LogAddExpOfAnInfiniteAndAFiniteOperand_TorchsCurvatureIsNaN_TheClosedFormIsZero()
+    {
+        // logaddexp(c, x) at x = −∞ is c: slope in x σ(x − c) = 0, curvature σ(x − c)σ(c − x) = 0; torch's e^d/(1 + e^d)², ∞/∞
+        var x = T(new[] { double.NegativeInfinity }, 1);
+        var c = torch.zeros(1, dtype: torch.ScalarType.Float64);
+        var slope = Grad(torch.logaddexp(c, x).sum(), x);
+        Assert.Equal(0.0, Values(slope)[0]);
+        Assert.True(double.IsNaN(Values(Grad(slope.sum(), x))[0]), "torch's second derivative");
+        var ours = FunctionalDiff.Diff.Hessian((Expr y) => Expr.LogAddExp((Expr)Tensor.FromArray(new[] { 0.0 }, 1), y).Sum())(Tensor.FromArray(new[] { double.NegativeInfinity }, 1)).Eval().ToDoubleArray();
+        Assert.Equal(0.0, ours[0]);
+        PassesWithConvention(Program("fuzz adversarial 37/67", new[] { new[] { 2 } }, new[] { new[] { double.NegativeInfinity, 1e-40 } },
+            new Step(OpKind.Const, Array.Empty<int>(), Array.Empty<int>(), Data: new[] { 0.0 }, DataShape: new[] { 1 }), S(OpKind.LogAddExp, 1, 0)));
+        PassesWithConvention(Program("fuzz adversarial 38/248", new[] { Array.Empty<int>(), new[] { 4, 1 } },
+            new[] { new[] { double.NegativeInfinity }, new[] { 1.0, 0.50714374, 3.2089698, 0.3785079 } }, S(OpKind.LogAddExp, 0, 1)));
+    }
+
+    [Fact]
+    public void AdaptiveAvgPoolOverANaN_TorchsSecondOrderIsNaN_TheSecondOrderOfAQuadraticIsItsConstant()
+    {
+        // f(x) = ⟨u, pool(select(x·x))⟩ is a quadratic in x, so its second order d/dx ⟨∇f, v⟩ is the same at every x: the
+        // value at x = 0 (finite in torch) is the closed form at x = [[0, 0], [NaN, −0]] too, where torch's is NaN
+        double[] nanPoint = { 0, 0, double.NaN, -0.0 }, zero = { 0, 0, 0, 0 };
+        double[] uv = { -0.570788, 1.47009 }, vv = { 0.885273, -0.695724, 0.0518838, 0.339598 };
+        var index = torch.tensor(new long[] { 0, 1, 1, 0 });
+        double[] TorchSecondOrder(double[] at)
+        {
+            var x = T(at, 2, 2);
+            var y = torch.nn.functional.adaptive_avg_pool2d(x.matmul(x).index_select(1, index).reshape(1, 1, 8, 1), new long[] { 2, 1 });
+            var g = Grad((y.reshape(2) * torch.tensor(uv, dtype: torch.ScalarType.Float64)).sum(), x);
+            return Values(Grad((g * torch.tensor(vv, dtype: torch.ScalarType.Float64).reshape(2, 2)).sum(), x));
+        }
+        var closed = TorchSecondOrder(zero);
+        Assert.All(closed, v => Assert.True(double.IsFinite(v)));
+        Assert.Contains(TorchSecondOrder(nanPoint), double.IsNaN);
+        var program = Program("fuzz 25/1626", new[] { new[] { 2, 2 } }, new[] { nanPoint },
+            S(OpKind.MatMul, 0, 0),
+            new Step(OpKind.IndexSelect, new[] { 1 }, new[] { 1 }, Data: new[] { 0.0, 1, 1, 0 }, DataShape: new[] { 4 }),
+            new Step(OpKind.Reshape, new[] { 2 }, new[] { 1, 1, 8, 1 }),
+            new Step(OpKind.AdaptiveAvgPool2d, new[] { 3 }, new[] { 2, 1 }));
+        Assert.Contains("AdaptiveAvgPool2d over a non-finite value", program.Forward().TorchNaN);
+        PassesWithConvention(program);
+        // ours at the NaN point is the quadratic's constant
+        Expr Ours(Expr z) => Nn.AdaptiveAvgPool2d(z.MatMul(z).IndexSelect(1, Tensor.FromArray(new[] { 0.0, 1, 1, 0 }, 4)).Reshape(1, 1, 8, 1), (2, 1)).Reshape(2);
+        var uc = (Expr)Tensor.FromArray(uv, 2);
+        var vc = (Expr)Tensor.FromArray(vv, 2, 2);
+        var ours = FunctionalDiff.Diff.Grad((Expr z) => (FunctionalDiff.Diff.Grad((Expr w) => (Ours(w) * uc).Sum())(z) * vc).Sum())(Tensor.FromArray(nanPoint, 2, 2)).Eval().ToDoubleArray();
+        for (int i = 0; i < 4; i++) Assert.Equal(closed[i], ours[i], 1e-12);
+    }
+
+    [Fact]
     public void HypotAtTheOrigin_TorchsSlopeIsNaN_OursIsTheTwoNormsZero()
     {
         // hypot(a, b) = ‖(a, b)‖₂, a cone at the origin: torch's own 2-norm gives the slope 0 there, its hypot a/h = 0/0

@@ -260,6 +260,15 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// <item>CrossEntropy over one class at an infinite or NaN logit: as log-softmax over one entry (above), both values are
     /// NaN there and ours is x − x, whose derivative is exactly 0; torch's multiplies by its NaN softmax
     /// (`fuzz adversarial 4/27`: logits [0, ∞, 0] of shape [3, 1]).</item>
+    /// <item>AdaptiveAvgPool2d over a non-finite value, as AvgPool2d: linear, and torch's backward reads its input, whose
+    /// derivative comes back as zeros that meet the non-finite factor of the step before (`fuzz 25/1626`: x·x at
+    /// x = [[0, 0], [NaN, −0]] through an index select into the pool; its second order is a constant, ours).</item>
+    /// <item>Normalize of a slice whose 2-norm is below 1/MaxValue of float32 (2.9e-39): normalize is x/eps there, linear, so its
+    /// second derivative is 0 (ours); torch's is the norm's curvature (I − x̂x̂ᵀ)/‖x‖, ∞ where 1/‖x‖ overflows, times the clamp's
+    /// zero slope, NaN (`fuzz adversarial 36/178`: normalize of [1e-310]); "Normalize of a zero slice" is its limit.</item>
+    /// <item>LogAddExp of an infinite operand beside a finite one: its slopes are 1 and 0 and its curvature σ(d)σ(−d) = 0 at
+    /// d = ±∞ (ours); torch's e^d/(1 + e^d)² is ∞/∞ = NaN (`fuzz adversarial 37/67`: logaddexp(0, −∞); `38/248`: logaddexp(−∞, x)
+    /// over finite x).</item>
     /// <item>Solve with a finite solution entry whose square overflows: the derivatives solve again against right sides built
     /// from the solution (the JVP's A⁻¹(Ḃ − ȦY)), which overflow to ±∞, and torch's LU substitutions meet them as 0·∞ (the
     /// factors' exact zeros) or ∞ − ∞, NaN in unknowns that do not depend on them; the
@@ -347,6 +356,11 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "MaxPool2d over a non-finite value";
             case OpKind.AvgPool2d when Any(a[0].isfinite().logical_not()):
                 return "AvgPool2d over a non-finite value";
+            // adaptive average pooling is linear as well, and torch's adaptive_avg_pool2d_backward reads its input the same
+            // way (`fuzz 25/1626`: the pool of an index select of x·x at x = [[0, 0], [NaN, −0]], whose second order is the
+            // constant of a quadratic, finite, ours; torch's NaN)
+            case OpKind.AdaptiveAvgPool2d when Any(a[0].isfinite().logical_not()):
+                return "AdaptiveAvgPool2d over a non-finite value";
             case OpKind.Cumprod when AnyInfinite(a[0]) || AnyInfinite(TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64)):
                 return "Cumprod with an infinite entry or an overflowing running product";
             case OpKind.CrossEntropy when a[0].dim() > 0 && a[0].shape[a[0].dim() > 1 ? 1 : 0] == 1 && Any(a[0].isfinite().logical_not()):
@@ -430,12 +444,25 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             case OpKind.Normalize when s.Scalar == 2 && a[0].numel() > 0
                     && Any(TorchSharp.torch.linalg.vector_norm(a[0], 2, new long[] { s.Ints[0] }).eq(0.0)):
                 return "Normalize of a zero slice";
+            // the same below eps where the norm's curvature (I − x̂x̂ᵀ)/‖x‖ overflows (‖x‖ below 1/MaxValue, of float32 so that
+            // the float64 forward run names the float32 run's programs too): torch multiplies it by the clamp's zero slope,
+            // 0·∞ = NaN, where normalize is x/eps, linear, with the second derivative 0, ours (`fuzz adversarial 36/178`:
+            // normalize of [1e-310])
+            case OpKind.Normalize when s.Scalar == 2 && a[0].numel() > 0
+                    && Any(TorchSharp.torch.linalg.vector_norm(a[0], 2, new long[] { s.Ints[0] }).lt(1.0 / float.MaxValue)):
+                return "Normalize of a slice whose norm's reciprocal overflows";
             // torch's rule g/(1 + e^(b − a)) differentiates to g·e^d/(1 + e^d)², ∞/∞ = NaN where e^|a − b| overflows (float32
             // beyond 88.7, float64 beyond 709.8), where the closed form σ(d)σ(−d)·g is 0 to every digit and ours is
             // (`fuzz adversarial 28/87`: logaddexp of a solve's [−96977, 178225, 561993] and their sum 643241)
             case OpKind.LogAddExp when TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var pair
                     && Any(pair[0].isfinite().logical_and(pair[1].isfinite()).logical_and((pair[0] - pair[1]).abs().gt(88.72))):
                 return "LogAddExp with operands farther apart than exp's range";
+            // and an infinite operand beside a finite one: logaddexp is the larger operand there (or −∞ and x: x), with slopes
+            // 1 and 0 and curvature σ(d)σ(−d) = 0 at d = ±∞ (ours); torch's e^d/(1 + e^d)² is ∞/∞ = NaN (`fuzz adversarial
+            // 37/67`: logaddexp(0, x) at x = −∞; `38/248`: logaddexp(−∞, x) over a column of finite x)
+            case OpKind.LogAddExp when TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var mixed
+                    && Any(mixed[0].isinf().logical_and(mixed[1].isfinite()).logical_or(mixed[1].isinf().logical_and(mixed[0].isfinite()))):
+                return "LogAddExp of an infinite and a finite operand";
             // logaddexp(x, x) is x + log 2, slope ½ in each operand; where both are −∞ ours keeps the tie's ½ (as at every
             // pair of equal operands), torch's weights e^(x − out) are e^(−∞ − (−∞)) = NaN (`fuzz 22/0`: logaddexp(x, x) at
             // an entry −∞, whose gradient is u there in ours, NaN in torch)
