@@ -561,4 +561,23 @@ let tests =
             let hvp = values (Diff.grad (fun y -> Expr.sum (Diff.grad (fun z -> f [ z; x1 ]) y * constantVector [| 1.0; 0.0 |])) x0)
             expectIeee hvp [| 0.0; 0.0 |] "reverse over reverse"
         }
+        test "softmax and softmin over an axis of length 1 are the constant 1 (NaN at a non-finite entry), held where finite, so a Hessian beside terms of 1/eps keeps its entries (fuzz 24/1063)" {
+            // f = u·(min x − softmin(n₀))·n₀ with n = normalize₁(x) = x/eps near x = 0 (‖x‖₁ < eps) and softmin over one entry the
+            // constant 1: f = u·(min x − 1)·x₀/eps, whose Hessian at x = 0 is (u/eps)·[[2m₀, m₁], [m₁, 0]] with the tie's shares
+            // m₀ = m₁ = 1/2 (torch's)
+            let u = 0.902002
+            for dtype in [ f64; DType.Float32 ] do
+                let eps = match dtype with DType.Float32 -> float (1.0f / float32 1e-12) | DType.Float64 -> 1e12
+                let f (x: Expr) =
+                    let n0 = Expr.sliceAxis 0 0 1 (Functional.normalize 1.0 0 1e-12 x)
+                    Expr.sum ((Expr.minAxes [| 0 |] false x - Activations.softmin 0 n0) * n0) * u
+                let at = Expr.constant (Tensor.FromArray([| 0.0; 0.0 |], [| 2 |]).Cast dtype)
+                let closed = [| u * eps; u * eps / 2.0; u * eps / 2.0; 0.0 |]
+                let tolerance = match dtype with DType.Float32 -> 1e-6 | DType.Float64 -> 1e-14
+                expectClose tolerance ((Eval.eval (Diff.hessian f at)).ToDoubleArray() |> Array.map (fun h -> h / (u * eps))) (closed |> Array.map (fun h -> h / (u * eps))) (sprintf "%A Hessian / (u/eps)" dtype)
+            // the constant's value: 1 at finite entries, NaN at ±∞ and NaN; and no derivative
+            let values1 = values (Nn.softmax 1 (Expr.constant (Tensor.FromArray([| 2.0; infinity; nan |], [| 3; 1 |]))))
+            expectIeee values1 [| 1.0; nan; nan |] "softmax over one entry"
+            expectIeee (values (Diff.grad (fun x -> Expr.sum (Nn.softmax 1 x * 3.0)) (Expr.constant (Tensor.FromArray([| 2.0; -5.0 |], [| 2; 1 |]))))) [| 0.0; 0.0 |] "gradient"
+        }
     ]
