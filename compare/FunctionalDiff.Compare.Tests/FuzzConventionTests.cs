@@ -554,6 +554,23 @@ public class FuzzConventionTests
     }
 
     [Fact]
+    public void SoftminOverAnAxisOfLengthOne_TorchsGradientUnderANaNCotangentIsNaN_TheConstantsIsZero()
+    {
+        // softmin over one entry is the constant 1: its derivative is the zero map, under any cotangent; torch's fused rule
+        // y·(g − Σ g·y) is NaN where g is NaN (here g = NaNᵀ·u through the matmul with a NaN constant)
+        var x = T(Enumerable.Repeat(-0.6931472, 4).ToArray(), 1, 1, 2, 2);
+        var nans = torch.full(new long[] { 1, 1, 2, 2 }, double.NaN, dtype: torch.ScalarType.Float64);
+        var y = nans.matmul(torch.nn.functional.softmin(x, -4));
+        Assert.All(Values(Grad(y.sum(), x)), v => Assert.True(double.IsNaN(v), $"torch's gradient {v}"));
+        var nanConstant = (Expr)Tensor.FromArray(Enumerable.Repeat(double.NaN, 4).ToArray(), 1, 1, 2, 2);
+        var ours = FunctionalDiff.Diff.Grad((Expr z) => nanConstant.MatMul(z.Softmin(-4)).Sum())(Tensor.FromArray(Enumerable.Repeat(-0.6931472, 4).ToArray(), 1, 1, 2, 2)).Eval().ToDoubleArray();
+        Assert.All(ours, v => Assert.Equal(0.0, v));
+        PassesWithConvention(Program("fuzz adversarial 36/73", new[] { new[] { 1, 1, 2, 2 } }, new[] { Enumerable.Repeat(-0.6931472, 4).ToArray() },
+            new Step(OpKind.Const, Array.Empty<int>(), Array.Empty<int>(), Data: Enumerable.Repeat(double.NaN, 4).ToArray(), DataShape: new[] { 1, 1, 2, 2 }),
+            new Step(OpKind.Softmin, new[] { 0 }, new[] { -4 }), S(OpKind.MatMul, 1, 2)));
+    }
+
+    [Fact]
     public void HypotAtTheOrigin_TorchsSlopeIsNaN_OursIsTheTwoNormsZero()
     {
         // hypot(a, b) = ‖(a, b)‖₂, a cone at the origin: torch's own 2-norm gives the slope 0 there, its hypot a/h = 0/0

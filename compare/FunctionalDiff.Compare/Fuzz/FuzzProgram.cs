@@ -312,8 +312,11 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // at finite entries too: the function is the constant 0 (1 for softmax), ours x − x (exp(x − x)), whose second
             // derivative is a symbolic zero; torch's fused rules give g − e^0·g, which an infinite cotangent makes ∞ − ∞ = NaN
             // at second order (`fuzz adversarial 10/235`: log-softmax over the axis of length 1 of a transposed convolution
-            // with weights of 1e20, cotangents beyond the range)
-            case OpKind.LogSoftmax or OpKind.Softmax when a[0].dim() > 0 && a[0].shape[s.Ints[0] < 0 ? s.Ints[0] + (int)a[0].dim() : s.Ints[0]] == 1:
+            // with weights of 1e20, cotangents beyond the range). Softmin is softmax(−x), the same constant; since branch edges10
+            // ours holds x there where it is finite (Composites.softmax), so its derivative is a symbolic zero even under a NaN
+            // cotangent, where torch's y·(g − Σ g·y) is NaN at first order too (`fuzz adversarial 36/73`: a matmul of a NaN
+            // constant with softmin over the axis of length 1 of a [1, 1, 2, 2] input)
+            case OpKind.LogSoftmax or OpKind.Softmax or OpKind.Softmin when a[0].dim() > 0 && a[0].shape[s.Ints[0] < 0 ? s.Ints[0] + (int)a[0].dim() : s.Ints[0]] == 1:
                 return "LogSoftmax or Softmax over an axis of length 1";
             case OpKind.Softplus when Any(a[0].gt(SoftplusThreshold)):
                 return "Softplus above the threshold";
