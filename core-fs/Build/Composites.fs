@@ -48,10 +48,19 @@ module Nn =
     /// or only -inf, is NaN as in torch), and an empty axis gives the empty result. It is one
     /// primitive (its kernel and its rule: Expr.softmax, Rules.fs).
     /// Over an axis of length 1 it is exp(x - x): 1 where x is finite, NaN where it is not, the value
-    /// of torch's exp(x - max) / sum; see logSoftmax for why it is written so.
+    /// of torch's exp(x - max) / sum. Where x is finite, x is held (stopGradient) there: the function is the
+    /// constant 1, whose derivative is the zero map. Unheld, its derivatives were differences of one
+    /// cotangent, g·y − g·y, exact while they stay one node; the Hessian's batched forward pass evaluated
+    /// their terms beside the others, where a term of 1e12 (a tangent ẋ/eps) met one of 0.45 and rounded it
+    /// by about ulp(1e12) (`fuzz 24/1063`: u·(min x − softmin(normalize(x)₀))·normalize(x)₀ at x = 0, whose
+    /// Hessian entry u/eps was 5.4e-5 relative off in float64 and 2× off in float32). At ±∞ and NaN the
+    /// difference x − x is kept, so the derivative there stays the unsimplified graph's NaN.
     let softmax (axis: int) (x: Expr) =
         let axis = Shape.normalizeAxis "Softmax" x.Rank axis
-        if x.Dims.[axis] = 1 then Expr.exp (x - x)
+        if x.Dims.[axis] = 1 then
+            let held = Expr.stopGradient x
+            let finite = Expr.lt (Expr.abs x) (Expr.scalar x.DType infinity)
+            Expr.exp (Expr.where finite (held - held) (x - x))
         else Expr.softmax axis x
 
     /// log(softmax x) along one axis, stable, as torch: (x - max) - log(sum(exp(x - max))), one

@@ -74,6 +74,9 @@ and [<Struct; NoComparison; NoEquality>] internal Outline =
       High: int64
       /// The smallest absolute value of a coefficient, NaN ignored (+inf without terms).
       Smallest: float
+      /// The largest absolute value of a coefficient (0 without terms): a product or scaling whose
+      /// coefficients would overflow is refused before it is deferred (see Polynomial.overflows).
+      Largest: float
       /// Deferred operations below, this one included (0 for formed terms).
       Depth: int }
 
@@ -223,9 +226,21 @@ module internal Polynomial =
                     distinct <- distinct + 1
             if distinct = count then atoms else Array.sub atoms 0 distinct
 
-    /// c·p of formed terms (c finite and nonzero; the ghost is unchanged).
+    /// True when a coefficient formed from finite ones is not finite. A coefficient is a product
+    /// or sum of the graph's constants that the unsimplified chain never forms: the chain
+    /// (g·b)·(b − 1) of pow's second derivative at b = −1e160 multiplies g by each constant in turn,
+    /// and where g is 0 the result is 0, while the collected coefficient b(b − 1) = 1e320 overflows
+    /// and 0·∞ = NaN (`fuzz adversarial 34/264`: the Hessian of (x₁·x₀)^(−1e160) at x₁ = [0, 1e-10],
+    /// NaN where the closed form b(b − 1)·v^(b−2)·x₁ᵢ·x₁ⱼ is 0). Such an operation is refused, so its
+    /// node stays an atom and keeps the chain's order.
+    let private overflows (c: float) = Double.IsInfinity c
+
+    /// c·p of formed terms (c finite and nonzero; the ghost is unchanged); refused when a
+    /// coefficient overflows.
     let private scaleFormed (c: float) (p: Poly) : Poly =
-        { p with Terms = p.Terms |> Array.map (fun t -> { t with Coefficient = c * t.Coefficient }) }
+        let terms = p.Terms |> Array.map (fun t -> { t with Coefficient = c * t.Coefficient })
+        if terms |> Array.exists (fun t -> overflows t.Coefficient) then refused
+        else { p with Terms = terms }
 
     let private boundedKinds = [| UnaryOp.Tanh; UnaryOp.Sigmoid; UnaryOp.Sin; UnaryOp.Cos; UnaryOp.Erf; UnaryOp.TanhSlope |]
 
@@ -249,6 +264,7 @@ module internal Polynomial =
         // passes the read position (a term written at i keeps the factors read from there).
         let result = sorted
         let mutable cancelled = null
+        let mutable overflowed = false
         let mutable count = 0
         let mutable i = 0
         while i < sorted.Length do
@@ -259,6 +275,7 @@ module internal Polynomial =
                 if (sorted.[j].Coefficient > 0.0) <> (sorted.[i].Coefficient > 0.0) then mixed <- true
                 c <- c + sorted.[j].Coefficient
                 j <- j + 1
+            if overflows c then overflowed <- true
             if c <> 0.0 then
                 result.[count] <- { Coefficient = c; Factors = sorted.[i].Factors }
                 count <- count + 1
@@ -274,7 +291,8 @@ module internal Polynomial =
                     if isNull cancelled then cancelled <- ResizeArray<Term>()
                     cancelled.Add { sorted.[i] with Factors = unbounded }
             i <- j
-        if count > maxTerms then refused
+        // like terms whose sum overflows: refused as an overflowed product is (see overflows)
+        if count > maxTerms || overflowed then refused
         else
             let terms = if count = result.Length then result else Array.sub result 0 count
             let ghost = if isNull cancelled then ghost else unionGhost ghost (atomsOf (cancelled.ToArray()))
@@ -481,12 +499,14 @@ module internal Polynomial =
         let inline plain (terms: Term[]) = Poly.Formed(terms, ghost)
         if p.Length = 0 || q.Length = 0 then plain [||]
         // The common cases first: a coefficient times a polynomial, and a monomial times a monomial.
-        elif isConstant p then plain (scaleFormed p.[0].Coefficient { Terms = q; Rest = null }).Terms
-        elif isConstant q then plain (scaleFormed q.[0].Coefficient { Terms = p; Rest = null }).Terms
+        elif isConstant p || isConstant q then
+            let c, other = if isConstant p then p.[0].Coefficient, q else q.[0].Coefficient, p
+            let scaled = scaleFormed c { Terms = other; Rest = null }
+            if isRefused scaled then refused else plain scaled.Terms
         elif p.Length = 1 && q.Length = 1 then
             let c = p.[0].Coefficient * q.[0].Coefficient
             let factors = multiplyMonomials p.[0].Factors q.[0].Factors
-            if isNull factors then refused
+            if isNull factors || overflows c then refused
             elif c <> 0.0 then plain [| { Coefficient = c; Factors = factors } |]
             else collect [| { Coefficient = c; Factors = factors } |] ghost
         // A product with more raw terms than this cannot collect down under maxTerms in practice;
@@ -501,9 +521,10 @@ module internal Polynomial =
                 for b in q do
                     if ok then
                         let factors = multiplyMonomials a.Factors b.Factors
-                        if isNull factors then ok <- false
+                        let c = a.Coefficient * b.Coefficient
+                        if isNull factors || overflows c then ok <- false
                         else
-                            products.[k] <- { Coefficient = a.Coefficient * b.Coefficient; Factors = factors }
+                            products.[k] <- { Coefficient = c; Factors = factors }
                             k <- k + 1
             if not ok then refused
             else
@@ -527,11 +548,13 @@ module internal Polynomial =
         let mutable unit = true
         let mutable low, high = Int64.MaxValue, Int64.MinValue
         let mutable smallest = Double.PositiveInfinity
+        let mutable largest = 0.0
         for t in terms do
             let f = t.Factors
             let magnitude = abs t.Coefficient
             if magnitude <> 1.0 then unit <- false
             if magnitude < smallest then smallest <- magnitude
+            if magnitude > largest then largest <- magnitude
             if f.Length = 0 then constants <- constants + 1
             else
                 factors <- factors + f.Length
@@ -541,10 +564,13 @@ module internal Polynomial =
                 low <- min low f.[0].Atom.Id
                 high <- max high f.[f.Length - 1].Atom.Id
         { Count = terms.Length; Factors = factors; Constants = constants; Scaled = scaled; Unit = unit
-          MaxDegree = maxDegree; MaxAtoms = maxAtoms; Low = low; High = high; Smallest = smallest; Depth = 0 }
+          MaxDegree = maxDegree; MaxAtoms = maxAtoms; Low = low; High = high; Smallest = smallest; Largest = largest; Depth = 0 }
 
     /// A polynomial's outline (a polynomial that is not refused).
     let private outlineOf (p: Poly) = if isNull p.Later then outlineOfTerms p.Terms else p.Later.Outline
+
+    /// The largest absolute value of a coefficient, formed or not (a polynomial that is not refused).
+    let largestCoefficient (p: Poly) = (outlineOf p).Largest
 
     /// The number of terms, formed or not (a polynomial that is not refused).
     let termCount (p: Poly) = if isNull p.Later then p.Terms.Length else p.Later.Outline.Count
@@ -569,10 +595,12 @@ module internal Polynomial =
     let private settled (p: Poly) =
         if not (isNull p.Later) && p.Later.Outline.Depth >= maxDepth then expand p else p
 
-    /// c·p (c finite and nonzero; the ghost is unchanged). A deferred p stays deferred.
+    /// c·p (c finite and nonzero; the ghost is unchanged). A deferred p stays deferred; refused
+    /// when a coefficient would overflow (see overflows).
     let scale (c: float) (p: Poly) : Poly =
         let p = settled p
         if isNull p.Later then scaleFormed c p
+        elif overflows (abs c * p.Later.Outline.Largest) then refused
         else
             let o = p.Later.Outline
             let magnitude = abs c
@@ -582,6 +610,7 @@ module internal Polynomial =
                     Scaled = (if magnitude = 1.0 then o.Scaled elif o.Unit then o.Count - o.Constants else 0)
                     Unit = o.Unit && magnitude = 1.0
                     Smallest = magnitude * o.Smallest
+                    Largest = magnitude * o.Largest
                     Depth = o.Depth + 1 }
             { Terms = null; Rest = Deferred(c, p, refused, outline) }
 
@@ -604,6 +633,7 @@ module internal Polynomial =
               Low = min a.Low b.Low
               High = max a.High b.High
               Smallest = a.Smallest * b.Smallest
+              Largest = a.Largest * b.Largest
               Depth = 1 + max a.Depth b.Depth }
         { Terms = null; Rest = Deferred(1.0, p, q, outline) }
 
@@ -629,7 +659,9 @@ module internal Polynomial =
             elif m * n > maxTerms then refused
             // somePairPastCap: over disjoint atoms, a question of the largest monomials
             elif a.MaxDegree + b.MaxDegree > maxDegree || a.MaxAtoms + b.MaxAtoms > maxAtoms then refused
-            elif m * n < deferFrom || a.Smallest * b.Smallest = 0.0 then multiplyFormed (expand pp) (expand qq)
+            // an overflowing coefficient product is refused by the eager form (see overflows)
+            elif m * n < deferFrom || a.Smallest * b.Smallest = 0.0 || overflows (a.Largest * b.Largest) then
+                multiplyFormed (expand pp) (expand qq)
             else deferredProduct pp qq a b
 
     /// p + q, or refused past a cap. A sum over disjoint atoms shares at most the constant monomial,

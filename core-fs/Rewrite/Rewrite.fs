@@ -45,16 +45,23 @@ module Rewrite =
     /// isPolynomialOp accepts. Refused means the node is an atom after all: a cap was exceeded, or
     /// an input is a non-finite constant (refused, see leafPolynomial).
     /// `first` and `second` are the inputs' polynomials (`second` is refused for a unary op).
-    let private combine (op: Op) (first: Poly) (second: Poly) (arity: int) : Poly =
+    /// The dtype's range decides which coefficients overflow: the polynomial algebra refuses
+    /// coefficients beyond float64's (see Polynomial.overflows), and a float32 node refuses those
+    /// beyond float32's, which its constants would round to ±∞.
+    let private combine (dtype: DType) (op: Op) (first: Poly) (second: Poly) (arity: int) : Poly =
         if Polynomial.isRefused first || (arity = 2 && Polynomial.isRefused second) then Polynomial.refused
         else
-            match op with
-            | Op.Binary BinaryOp.Add -> Polynomial.add first second
-            | Op.Binary BinaryOp.Sub -> Polynomial.add first (Polynomial.scale -1.0 second)
-            | Op.Binary BinaryOp.Mul -> Polynomial.multiply first second
-            | Op.Unary UnaryOp.Neg -> Polynomial.scale -1.0 first
-            | Op.Unary UnaryOp.Square -> Polynomial.multiply first first
-            | _ -> Polynomial.refused
+            let p =
+                match op with
+                | Op.Binary BinaryOp.Add -> Polynomial.add first second
+                | Op.Binary BinaryOp.Sub -> Polynomial.add first (Polynomial.scale -1.0 second)
+                | Op.Binary BinaryOp.Mul -> Polynomial.multiply first second
+                | Op.Unary UnaryOp.Neg -> Polynomial.scale -1.0 first
+                | Op.Unary UnaryOp.Square -> Polynomial.multiply first first
+                | _ -> Polynomial.refused
+            if dtype = DType.Float32 && not (Polynomial.isRefused p)
+               && Polynomial.largestCoefficient p > float Single.MaxValue then Polynomial.refused
+            else p
 
     /// The polynomial of a built node that is treated as a whole: a finite nonzero fill value is
     /// a constant, anything else an atom. A non-finite or zero fill value gives the refused
@@ -300,7 +307,7 @@ module Rewrite =
                     if isPolynomialOp node.Op then
                         let arity = last - first + 1
                         let second = if arity = 2 then polynomials.[inputs.[last]] else Polynomial.refused
-                        combine node.Op polynomials.[inputs.[first]] second arity
+                        combine node.DType node.Op polynomials.[inputs.[first]] second arity
                     else Polynomial.refused
                 match polynomial with
                 | p when not (Polynomial.isRefused p) ->

@@ -544,4 +544,40 @@ let tests =
             let differenced = Array.map2 (fun p m -> (p - m) / (2.0 * h)) (gradientAt h) (gradientAt -h)
             expectClose 1e-6 (values (Diff.hvp g (constantVector x) (constantVector v))) differenced "HVP"
         }
+        test "pow's second derivative where b(b − 1) overflows: the chain (g·b)·(b − 1) meets an exact 0 before the constants, so the Hessian entry is 0, not ∞·0 (fuzz adversarial 34/264)" {
+            // f = (x₁·x₀)^b with b = −1e160 at x₁·x₀ = 1 exactly (1e-10·1e10): f′ = b, f″ = b(b − 1) = 1e320 (beyond
+            // the range); ∂²f/∂x₀∂x₀ = f″·x₁x₁ᵀ and ∂²f/∂x₁∂x₀ = f″·x₀x₁ᵀ + f′·I. Their columns for x₀'s entry 0, where
+            // x₁₀ = 0, hold f″ only times 0: [0, 0] and [b, 0]. (The other columns hold ∞ in the closed form's
+            // rounding, and forward mode's tangent f″·ẋ = ∞ meets x₁₀ = 0 in them, as torch's rows meet it.)
+            let b = -1e160
+            let x0 = constantVector [| -1.2297299835421067; 1e10 |]
+            let x1 = constantVector [| 0.0; 1e-10 |]
+            let f (args: Expr list) = Expr.pow (Expr.matmul args.[1] args.[0]) (Expr.scalar f64 b)
+            let blocks = Diff.hessianN f [ x0; x1 ]
+            let column0 (block: Expr) = let h = values block in [| h.[0]; h.[2] |]
+            expectIeee (column0 blocks.[0].[0]) [| 0.0; 0.0 |] "∂²f/∂x₀∂x₀₀"
+            expectIeee (column0 blocks.[1].[0]) [| b; 0.0 |] "∂²f/∂x₁∂x₀₀"
+            // reverse over reverse in the same direction: the HVP of ⟨grad f, e₀⟩ over x₀, by grad of grad
+            let hvp = values (Diff.grad (fun y -> Expr.sum (Diff.grad (fun z -> f [ z; x1 ]) y * constantVector [| 1.0; 0.0 |])) x0)
+            expectIeee hvp [| 0.0; 0.0 |] "reverse over reverse"
+        }
+        test "softmax and softmin over an axis of length 1 are the constant 1 (NaN at a non-finite entry), held where finite, so a Hessian beside terms of 1/eps keeps its entries (fuzz 24/1063)" {
+            // f = u·(min x − softmin(n₀))·n₀ with n = normalize₁(x) = x/eps near x = 0 (‖x‖₁ < eps) and softmin over one entry the
+            // constant 1: f = u·(min x − 1)·x₀/eps, whose Hessian at x = 0 is (u/eps)·[[2m₀, m₁], [m₁, 0]] with the tie's shares
+            // m₀ = m₁ = 1/2 (torch's)
+            let u = 0.902002
+            for dtype in [ f64; DType.Float32 ] do
+                let eps = match dtype with DType.Float32 -> float (1.0f / float32 1e-12) | DType.Float64 -> 1e12
+                let f (x: Expr) =
+                    let n0 = Expr.sliceAxis 0 0 1 (Functional.normalize 1.0 0 1e-12 x)
+                    Expr.sum ((Expr.minAxes [| 0 |] false x - Activations.softmin 0 n0) * n0) * u
+                let at = Expr.constant (Tensor.FromArray([| 0.0; 0.0 |], [| 2 |]).Cast dtype)
+                let closed = [| u * eps; u * eps / 2.0; u * eps / 2.0; 0.0 |]
+                let tolerance = match dtype with DType.Float32 -> 1e-6 | DType.Float64 -> 1e-14
+                expectClose tolerance ((Eval.eval (Diff.hessian f at)).ToDoubleArray() |> Array.map (fun h -> h / (u * eps))) (closed |> Array.map (fun h -> h / (u * eps))) (sprintf "%A Hessian / (u/eps)" dtype)
+            // the constant's value: 1 at finite entries, NaN at ±∞ and NaN; and no derivative
+            let values1 = values (Nn.softmax 1 (Expr.constant (Tensor.FromArray([| 2.0; infinity; nan |], [| 3; 1 |]))))
+            expectIeee values1 [| 1.0; nan; nan |] "softmax over one entry"
+            expectIeee (values (Diff.grad (fun x -> Expr.sum (Nn.softmax 1 x * 3.0)) (Expr.constant (Tensor.FromArray([| 2.0; -5.0 |], [| 2; 1 |]))))) [| 0.0; 0.0 |] "gradient"
+        }
     ]

@@ -135,6 +135,27 @@ let tests =
                 let result = (Eval.evalWith [ x, tensor [| 2 |] [| 1.0; -2.0 |] ] rewritten).ToDoubleArray()
                 Expect.isTrue (result |> Array.forall Double.IsNaN) (sprintf "IEEE gives NaN: %A" result)
             }
+            test "a coefficient beyond the dtype's range is not collected: (x·c)·c keeps the chain's values where c² overflows" {
+                // the chain's own IEEE products, element by element, are the reference: the collected
+                // c²·x would be ∞·0 = NaN at x = 0 and ∞ where the chain is finite
+                for dtype, c, xs in [ f64, 1e200, [| 0.0; 1e-300; -2e-250 |]; DType.Float32, 1e20, [| 0.0; 1e-30; -2e-25 |] ] do
+                    let x = Expr.variable "x" [| 3 |] dtype
+                    let scalar = Expr.scalar dtype c
+                    let original = (x * scalar) * scalar
+                    let rewritten = simplify original
+                    let actual = (Eval.evalWith [ x, Tensor.FromArray(xs, [| 3 |]).Cast dtype ] rewritten).ToDoubleArray()
+                    let expected =
+                        match dtype with
+                        | DType.Float64 -> xs |> Array.map (fun v -> v * c * c)
+                        | DType.Float32 -> xs |> Array.map (fun v -> float (float32 v * float32 c * float32 c))
+                    expectIeee actual expected (sprintf "%A: %s" dtype (Print.text rewritten))
+                    // a sum of like terms whose coefficient overflows is refused too: x·m + x·m at m = MaxValue
+                    let largest = match dtype with DType.Float64 -> Double.MaxValue | DType.Float32 -> float Single.MaxValue
+                    let m = Expr.scalar dtype largest
+                    let sum = simplify (x * m + x * m)
+                    let halves = Tensor.FromArray([| 0.5; -0.25; 0.0 |], [| 3 |]).Cast dtype
+                    expectIeee ((Eval.evalWith [ x, halves ] sum).ToDoubleArray()) [| largest; -largest / 2.0; 0.0 |] (sprintf "%A sum: %s" dtype (Print.text sum))
+            }
             test "graphs that are already minimal come back as the same objects" {
                 let x, y = Expr.variable "x" [| 3 |] f64, Expr.variable "y" [| 3 |] f64
                 let w = Expr.variable "W" [| 2; 3 |] f64

@@ -278,6 +278,20 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// <item>CrossEntropy over one class at an infinite or NaN logit: as log-softmax over one entry (above), both values are
     /// NaN there and ours is x − x, whose derivative is exactly 0; torch's multiplies by its NaN softmax
     /// (`fuzz adversarial 4/27`: logits [0, ∞, 0] of shape [3, 1]).</item>
+    /// <item>AdaptiveAvgPool2d over a non-finite value, as AvgPool2d: linear, and torch's backward reads its input, whose
+    /// derivative comes back as zeros that meet the non-finite factor of the step before (`fuzz 25/1626`: x·x at
+    /// x = [[0, 0], [NaN, −0]] through an index select into the pool; its second order is a constant, ours).</item>
+    /// <item>Normalize of a slice whose 2-norm is below 1/MaxValue of float32 (2.9e-39): normalize is x/eps there, linear, so its
+    /// second derivative is 0 (ours); torch's is the norm's curvature (I − x̂x̂ᵀ)/‖x‖, ∞ where 1/‖x‖ overflows, times the clamp's
+    /// zero slope, NaN (`fuzz adversarial 36/178`: normalize of [1e-310]); "Normalize of a zero slice" is its limit.</item>
+    /// <item>LogAddExp of an infinite operand beside a finite one: its slopes are 1 and 0 and its curvature σ(d)σ(−d) = 0 at
+    /// d = ±∞ (ours); torch's e^d/(1 + e^d)² is ∞/∞ = NaN (`fuzz adversarial 37/67`: logaddexp(0, −∞); `38/248`: logaddexp(−∞, x)
+    /// over finite x).</item>
+    /// <item>Solve with a finite solution entry whose square overflows: the derivatives solve again against right sides built
+    /// from the solution (the JVP's A⁻¹(Ḃ − ȦY)), which overflow to ±∞, and torch's LU substitutions meet them as 0·∞ (the
+    /// factors' exact zeros) or ∞ − ∞, NaN in unknowns that do not depend on them; the
+    /// closed form there is a number, and ours (its substitutions skip zero coefficients at an infinite right side) is it
+    /// (`fuzz adversarial 35/99`: solve(tanh(X·X) + diag(4, 0, 4), X) at X = 1e300·E₁₁, JVP Ẋ₁₁ at (1, 1), torch's NaN).</item>
     /// </list>
     /// </summary>
     static string? TorchNaNEdge(Step s, TorchSharp.torch.Tensor[] a)
@@ -316,8 +330,11 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // at finite entries too: the function is the constant 0 (1 for softmax), ours x − x (exp(x − x)), whose second
             // derivative is a symbolic zero; torch's fused rules give g − e^0·g, which an infinite cotangent makes ∞ − ∞ = NaN
             // at second order (`fuzz adversarial 10/235`: log-softmax over the axis of length 1 of a transposed convolution
-            // with weights of 1e20, cotangents beyond the range)
-            case OpKind.LogSoftmax or OpKind.Softmax when a[0].dim() > 0 && a[0].shape[s.Ints[0] < 0 ? s.Ints[0] + (int)a[0].dim() : s.Ints[0]] == 1:
+            // with weights of 1e20, cotangents beyond the range). Softmin is softmax(−x), the same constant; since branch edges10
+            // ours holds x there where it is finite (Composites.softmax), so its derivative is a symbolic zero even under a NaN
+            // cotangent, where torch's y·(g − Σ g·y) is NaN at first order too (`fuzz adversarial 36/73`: a matmul of a NaN
+            // constant with softmin over the axis of length 1 of a [1, 1, 2, 2] input)
+            case OpKind.LogSoftmax or OpKind.Softmax or OpKind.Softmin when a[0].dim() > 0 && a[0].shape[s.Ints[0] < 0 ? s.Ints[0] + (int)a[0].dim() : s.Ints[0]] == 1:
                 return "LogSoftmax or Softmax over an axis of length 1";
             case OpKind.Softplus when Any(a[0].gt(SoftplusThreshold)):
                 return "Softplus above the threshold";
@@ -360,6 +377,11 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "MaxPool2d over a non-finite value";
             case OpKind.AvgPool2d when Any(a[0].isfinite().logical_not()):
                 return "AvgPool2d over a non-finite value";
+            // adaptive average pooling is linear as well, and torch's adaptive_avg_pool2d_backward reads its input the same
+            // way (`fuzz 25/1626`: the pool of an index select of x·x at x = [[0, 0], [NaN, −0]], whose second order is the
+            // constant of a quadratic, finite, ours; torch's NaN)
+            case OpKind.AdaptiveAvgPool2d when Any(a[0].isfinite().logical_not()):
+                return "AdaptiveAvgPool2d over a non-finite value";
             case OpKind.Cumprod when AnyInfinite(a[0]) || AnyInfinite(TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64)):
                 return "Cumprod with an infinite entry or an overflowing running product";
             case OpKind.CrossEntropy when a[0].dim() > 0 && a[0].shape[a[0].dim() > 1 ? 1 : 0] == 1 && Any(a[0].isfinite().logical_not()):
@@ -443,18 +465,47 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             case OpKind.Normalize when s.Scalar == 2 && a[0].numel() > 0
                     && Any(TorchSharp.torch.linalg.vector_norm(a[0], 2, new long[] { s.Ints[0] }).eq(0.0)):
                 return "Normalize of a zero slice";
+            // the same below eps where the norm's curvature (I − x̂x̂ᵀ)/‖x‖ overflows (‖x‖ below 1/MaxValue, of float32 so that
+            // the float64 forward run names the float32 run's programs too): torch multiplies it by the clamp's zero slope,
+            // 0·∞ = NaN, where normalize is x/eps, linear, with the second derivative 0, ours (`fuzz adversarial 36/178`:
+            // normalize of [1e-310])
+            case OpKind.Normalize when s.Scalar == 2 && a[0].numel() > 0
+                    && Any(TorchSharp.torch.linalg.vector_norm(a[0], 2, new long[] { s.Ints[0] }).lt(1.0 / float.MaxValue)):
+                return "Normalize of a slice whose norm's reciprocal overflows";
             // torch's rule g/(1 + e^(b − a)) differentiates to g·e^d/(1 + e^d)², ∞/∞ = NaN where e^|a − b| overflows (float32
             // beyond 88.7, float64 beyond 709.8), where the closed form σ(d)σ(−d)·g is 0 to every digit and ours is
             // (`fuzz adversarial 28/87`: logaddexp of a solve's [−96977, 178225, 561993] and their sum 643241)
             case OpKind.LogAddExp when TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var pair
                     && Any(pair[0].isfinite().logical_and(pair[1].isfinite()).logical_and((pair[0] - pair[1]).abs().gt(88.72))):
                 return "LogAddExp with operands farther apart than exp's range";
+            // and an infinite operand beside a finite one: logaddexp is the larger operand there (or −∞ and x: x), with slopes
+            // 1 and 0 and curvature σ(d)σ(−d) = 0 at d = ±∞ (ours); torch's e^d/(1 + e^d)² is ∞/∞ = NaN (`fuzz adversarial
+            // 37/67`: logaddexp(0, x) at x = −∞; `38/248`: logaddexp(−∞, x) over a column of finite x)
+            case OpKind.LogAddExp when TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var mixed
+                    && Any(mixed[0].isinf().logical_and(mixed[1].isfinite()).logical_or(mixed[1].isinf().logical_and(mixed[0].isfinite()))):
+                return "LogAddExp of an infinite and a finite operand";
             // logaddexp(x, x) is x + log 2, slope ½ in each operand; where both are −∞ ours keeps the tie's ½ (as at every
             // pair of equal operands), torch's weights e^(x − out) are e^(−∞ − (−∞)) = NaN (`fuzz 22/0`: logaddexp(x, x) at
             // an entry −∞, whose gradient is u there in ours, NaN in torch)
             case OpKind.LogAddExp when TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var ties
                     && Any(ties[0].eq(double.NegativeInfinity).logical_and(ties[1].eq(double.NegativeInfinity))):
                 return "LogAddExp of two −∞ operands";
+            // a^b at a = +∞: the exponent's partial y·log a is ±∞ (or 0·∞ where y is 0), and torch's double backward sends it
+            // through the steps before as a cotangent, where a mean over it is ∞ − ∞ = NaN (instance norm's), and multiplies
+            // its masked base slope 0 by log ∞ at second order; ours is the chain rule, the exponent's tangent times ±∞, and
+            // the second derivative in a, y·(1/a) = 0 there (`fuzz adversarial 23/125`: pow(x₁, instance_norm(x₀)) with x₁
+            // holding +∞ over an exponent 0, JVP +∞ in ours, NaN in torch; FuzzConventionTests)
+            case OpKind.Pow when Any(a[0].eq(double.PositiveInfinity)):
+                return "Pow at an infinite base";
+            // the derivatives of Y = A⁻¹B solve again against right sides built from Y (the JVP's A⁻¹(Ḃ − ȦY)), which overflow
+            // where Y holds a finite entry whose square overflows; torch's LU substitutions then meet the ±∞ as 0·∞ (a factor's
+            // exact zero) or ∞ − ∞, NaN in unknowns that do not depend on it, where the closed form is a number and ours (whose
+            // substitutions skip zero coefficients at an infinite right side, the convention "an infinite right-hand side")
+            // keeps it (`fuzz adversarial 35/99`: solve(tanh(X·X) + diag(4, 0, 4), X) at X = 1e300·E₁₁, whose JVP is
+            // Ẋᵢⱼ/Aᵢᵢ off column 1, Ẋ₁₁ at (1, 1) and ∓∞ elsewhere in column 1; torch's NaN at (1, 1), and in its Hessian's rows)
+            case OpKind.Solve when TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64) is var solution
+                    && Any(solution.abs().gt(SquareOverflows).logical_and(solution.isfinite())):
+                return "Solve with a finite solution whose square overflows";
             default:
                 return null;
         }
