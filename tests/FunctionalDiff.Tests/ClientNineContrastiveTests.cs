@@ -86,22 +86,6 @@ public class ClientNineContrastiveTests
         return (CrossEntropyDiagonal(S) + CrossEntropyDiagonal((i, j) => S(j, i))) / 2;
     }
 
-    internal static Dictionary<string, double[]> Unflatten((string Name, int[] Shape)[] layout, double[] flat)
-    {
-        var result = new Dictionary<string, double[]>();
-        int offset = 0;
-        foreach (var (name, shape) in layout)
-        {
-            int n = shape.Aggregate(1, (a, b) => a * b);
-            result[name] = flat[offset..(offset + n)];
-            offset += n;
-        }
-        return result;
-    }
-
-    internal static double[] Flatten((string Name, int[] Shape)[] layout, IReadOnlyDictionary<string, Tensor> p) =>
-        layout.SelectMany(e => p[e.Name].ToDoubleArray()).ToArray();
-
     [Fact]
     public void InfoNceLossAndGradientsMatchAReferenceAndCentralDifferences()
     {

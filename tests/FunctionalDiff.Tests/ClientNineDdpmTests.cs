@@ -116,16 +116,16 @@ public class ClientNineDdpmTests
         var t = Tensor.FromArray(Timesteps);
         var (loss, gradients) = step.Invoke(model, X0, Eps, t);
 
-        var flat = ClientNineContrastiveTests.Flatten(Layout, model);
-        Close(Reference(ClientNineContrastiveTests.Unflatten(Layout, flat)), loss.ToScalar(), 1e-12, "loss");
-        var numeric = Gradient(v => Reference(ClientNineContrastiveTests.Unflatten(Layout, v)), flat);
-        var g = ClientNineContrastiveTests.Flatten(Layout, gradients);
+        var flat = Flatten(Layout, model);
+        Close(Reference(Unflatten(Layout, flat)), loss.ToScalar(), 1e-12, "loss");
+        var numeric = Gradient(v => Reference(Unflatten(Layout, v)), flat);
+        var g = Flatten(Layout, gradients);
         Close(numeric, g, 1e-7, "gradient");
 
         // torch's Adam, first step: m = (1 − β1) g, v = (1 − β2) g², p − lr/(1 − β1) · m / (√v/√(1 − β2) + eps)
         const double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
         var adam = new Adam(model, lr: lr);
-        var updated = ClientNineContrastiveTests.Flatten(Layout, adam.Step(gradients));
+        var updated = Flatten(Layout, adam.Step(gradients));
         var expected = flat.Select((w, i) =>
         {
             double m = (1 - beta1) * g[i], v = (1 - beta2) * g[i] * g[i];
@@ -185,13 +185,13 @@ public class ClientNineDdpmTests
         var r = DdpmReadme.Run();
         (string Name, int[] Shape)[] layout = [("fc1.weight", [32, 18]), ("fc1.bias", [32]), ("fc2.weight", [2, 32]), ("fc2.bias", [2])];
         Close(AlphasCumprodReference(), r.AlphasCumprod.ToDoubleArray(), 1e-13, "alphas_cumprod");
-        var flat = ClientNineContrastiveTests.Flatten(layout, r.Initial);
-        Close(ReadmeReference(r, ClientNineContrastiveTests.Unflatten(layout, flat)), r.Loss, 1e-12, "loss");
-        var g = ClientNineContrastiveTests.Flatten(layout, r.Gradients);
-        Close(Gradient(v => ReadmeReference(r, ClientNineContrastiveTests.Unflatten(layout, v)), flat), g, 1e-7, "gradient");
+        var flat = Flatten(layout, r.Initial);
+        Close(ReadmeReference(r, Unflatten(layout, flat)), r.Loss, 1e-12, "loss");
+        var g = Flatten(layout, r.Gradients);
+        Close(Gradient(v => ReadmeReference(r, Unflatten(layout, v)), flat), g, 1e-7, "gradient");
         // torch's Adam, first step: the step of lr in the sign of each nonzero gradient, up to eps
         var expected = flat.Select((w, i) =>
             w - 1e-3 / (1 - 0.9) * ((1 - 0.9) * g[i]) / (Math.Sqrt((1 - 0.999) * g[i] * g[i]) / Math.Sqrt(1 - 0.999) + 1e-8)).ToArray();
-        Close(expected, ClientNineContrastiveTests.Flatten(layout, r.Final), 1e-14, "Adam step");
+        Close(expected, Flatten(layout, r.Final), 1e-14, "Adam step");
     }
 }

@@ -80,12 +80,12 @@ public class ClientNineDistillationTests
         var all = StudentLayout.Concat(TeacherLayout).ToArray();
         var values = Expr.EvalMany([loss, .. all.Select(e => gradients[e.Name])]);
 
-        var flat = ClientNineContrastiveTests.Flatten(all, model);
-        Close(Reference(ClientNineContrastiveTests.Unflatten(all, flat)), values[0].ToScalar(), 1e-12, "loss");
+        var flat = Flatten(all, model);
+        Close(Reference(Unflatten(all, flat)), values[0].ToScalar(), 1e-12, "loss");
 
         // The student's gradient: central differences in the student's parameters only, the teacher held fixed.
         int studentCount = StudentLayout.Sum(e => e.Shape.Aggregate(1, (a, b) => a * b));
-        var numeric = Gradient(v => Reference(ClientNineContrastiveTests.Unflatten(all, [.. v, .. flat[studentCount..]])), flat[..studentCount]);
+        var numeric = Gradient(v => Reference(Unflatten(all, [.. v, .. flat[studentCount..]])), flat[..studentCount]);
         Close(numeric, values[1..(1 + StudentLayout.Length)].SelectMany(t => t.ToDoubleArray()).ToArray(), 1e-7, "student gradient");
 
         // The teacher is detached: its parameters get zeros (torch leaves their .grad None).

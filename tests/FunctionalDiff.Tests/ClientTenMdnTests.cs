@@ -36,20 +36,9 @@ public class ClientTenMdnTests
 
     // ---- the same loss over doubles ----
 
-    static Dictionary<string, double[]> Unflatten(double[] flat)
-    {
-        var p = new Dictionary<string, double[]>();
-        int offset = 0;
-        foreach (var (name, shape) in Layout)
-        {
-            int size = shape.Aggregate(1, (a, b) => a * b);
-            p[name] = flat[offset..(offset + size)];
-            offset += size;
-        }
-        return p;
-    }
+    static Dictionary<string, double[]> Unflatten(double[] flat) => TestSupport.Unflatten(Layout, flat);
 
-    static double[] Flat(IReadOnlyDictionary<string, Tensor> p) => Layout.SelectMany(e => p[e.Name].ToDoubleArray()).ToArray();
+    static double[] Flat(IReadOnlyDictionary<string, Tensor> p) => Flatten(Layout, p);
 
     static double LogSumExp(double[] v)
     {

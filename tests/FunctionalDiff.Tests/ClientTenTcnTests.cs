@@ -96,20 +96,9 @@ public class ClientTenTcnTests
             return d < beta ? 0.5 * d * d / beta : d - 0.5 * beta;
         }).Average();
 
-    static Dictionary<string, double[]> Unflatten(double[] flat)
-    {
-        var p = new Dictionary<string, double[]>();
-        int offset = 0;
-        foreach (var (name, shape) in Layout)
-        {
-            int size = shape.Aggregate(1, (a, b) => a * b);
-            p[name] = flat[offset..(offset + size)];
-            offset += size;
-        }
-        return p;
-    }
+    static Dictionary<string, double[]> Unflatten(double[] flat) => TestSupport.Unflatten(Layout, flat);
 
-    static double[] Flat(IReadOnlyDictionary<string, Tensor> p) => Layout.SelectMany(e => p[e.Name].ToDoubleArray()).ToArray();
+    static double[] Flat(IReadOnlyDictionary<string, Tensor> p) => Flatten(Layout, p);
 
     static double LossRef(double[] flat, double beta = 0.5) =>
         SmoothL1Ref(ForwardRef(Unflatten(flat), Inputs.ToDoubleArray()), Targets.ToDoubleArray(), beta);

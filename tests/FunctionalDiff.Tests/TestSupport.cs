@@ -6,6 +6,27 @@ namespace FunctionalDiff.Tests;
 public static class TestSupport
 {
     /// <summary>
+    /// Parameters flattened in the order of <paramref name="layout"/> (name and shape each), split back into one
+    /// array per name: the form the ported models' references and their central differences take.
+    /// </summary>
+    public static Dictionary<string, double[]> Unflatten((string Name, int[] Shape)[] layout, double[] flat)
+    {
+        var result = new Dictionary<string, double[]>();
+        int offset = 0;
+        foreach (var (name, shape) in layout)
+        {
+            int n = shape.Aggregate(1, (a, b) => a * b);
+            result[name] = flat[offset..(offset + n)];
+            offset += n;
+        }
+        return result;
+    }
+
+    /// <summary>The named tensors' elements, one after another in the order of <paramref name="layout"/>.</summary>
+    public static double[] Flatten((string Name, int[] Shape)[] layout, IReadOnlyDictionary<string, Tensor> p) =>
+        layout.SelectMany(e => p[e.Name].ToDoubleArray()).ToArray();
+
+    /// <summary>
     /// torch's nn.Linear over doubles, the reference the ported models are held to: y = x Wᵀ + b for
     /// <paramref name="rows"/> rows of <paramref name="inputs"/> values, W stored [outputs, inputs] row-major.
     /// </summary>
