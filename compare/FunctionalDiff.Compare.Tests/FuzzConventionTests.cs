@@ -2,6 +2,7 @@ using FunctionalDiff.Compare.Fuzz;
 using FunctionalDiff.Compare.Suite;
 using TorchSharp;
 using Xunit;
+using static FunctionalDiff.Compare.Tests.FuzzTestSupport;
 using TT = TorchSharp.torch.Tensor;
 
 namespace FunctionalDiff.Compare.Tests;
@@ -23,9 +24,6 @@ public class FuzzConventionTests
 
     static TT Grad(TT y, TT x, TT? cotangent = null) =>
         torch.autograd.grad(new[] { y }, new[] { x }, cotangent is null ? null : new[] { cotangent }, retain_graph: true, create_graph: true)[0];
-
-    static FuzzProgram Program(string name, int[][] shapes, double[][] values, params Step[] steps) =>
-        new(name, 1, shapes, values, steps, shapes.Length + steps.Length - 1);
 
     static Step S(OpKind kind, params int[] args) => new(kind, args, Array.Empty<int>());
 

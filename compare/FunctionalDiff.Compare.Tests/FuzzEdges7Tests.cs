@@ -1,6 +1,7 @@
 using FunctionalDiff.Compare.Fuzz;
 using TorchSharp;
 using Xunit;
+using static FunctionalDiff.Compare.Tests.FuzzTestSupport;
 using TT = TorchSharp.torch.Tensor;
 
 namespace FunctionalDiff.Compare.Tests;
@@ -17,20 +18,6 @@ public class FuzzEdges7Tests
     static double[] Values(TT t) => t.detach().contiguous().clone().data<double>().ToArray();
 
     static TT Grad(TT y, TT x) => torch.autograd.grad(new[] { y }, new[] { x }, retain_graph: true, create_graph: true)[0];
-
-    static FuzzProgram Program(string name, int[][] shapes, double[][] values, params Step[] steps) =>
-        new(name, 1, shapes, values, steps, shapes.Length + steps.Length - 1);
-
-    static void Passes(FuzzProgram program)
-    {
-        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
-        {
-            var results = FuzzCheck.Checked(program, dtype);
-            Assert.NotEmpty(results);
-            var failed = results.Where(r => !r.Passed).Select(r => r.Check).ToList();
-            Assert.True(failed.Count == 0, $"{dtype} failed: " + string.Join(", ", failed));
-        }
-    }
 
     [Fact]
     public void Trigamma_AtAHugeNegativeFloat_IsAPole_TorchGivesAFiniteNumber()

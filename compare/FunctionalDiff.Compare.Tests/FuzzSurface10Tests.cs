@@ -1,6 +1,7 @@
 using FunctionalDiff.Compare.Fuzz;
 using TorchSharp;
 using Xunit;
+using static FunctionalDiff.Compare.Tests.FuzzTestSupport;
 using F = TorchSharp.torch.nn.functional;
 using TT = TorchSharp.torch.Tensor;
 
@@ -27,20 +28,6 @@ public class FuzzSurface10Tests
         var u = torch.zeros_like(y).requires_grad_(true);
         var pulled = Grad(y, x, u);
         return torch.autograd.grad(new[] { (pulled * tangent).sum() }, new[] { u }, retain_graph: true)[0];
-    }
-
-    static FuzzProgram Program(string name, int[][] shapes, double[][] values, params Step[] steps) =>
-        new(name, 1, shapes, values, steps, shapes.Length + steps.Length - 1);
-
-    static void Passes(FuzzProgram program)
-    {
-        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
-        {
-            var results = FuzzCheck.Checked(program, dtype);
-            Assert.NotEmpty(results);
-            var failed = results.Where(r => !r.Passed).Select(r => r.Check).ToList();
-            Assert.True(failed.Count == 0, $"{dtype} failed: " + string.Join(", ", failed));
-        }
     }
 
     [Fact]

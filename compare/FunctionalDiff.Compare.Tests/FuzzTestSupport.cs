@@ -1,0 +1,24 @@
+using FunctionalDiff.Compare.Fuzz;
+using Xunit;
+
+namespace FunctionalDiff.Compare.Tests;
+
+/// <summary>The shrunk fuzz programs the convention tests rebuild, and the check that one passes the fuzzer.</summary>
+internal static class FuzzTestSupport
+{
+    /// <summary>A one-output program over inputs of these shapes and values, its root the last step.</summary>
+    internal static FuzzProgram Program(string name, int[][] shapes, double[][] values, params Step[] steps) =>
+        new(name, 1, shapes, values, steps, shapes.Length + steps.Length - 1);
+
+    /// <summary>Asserts that every check of the fuzzer passes on the program, in float64 and in float32.</summary>
+    internal static void Passes(FuzzProgram program)
+    {
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+        {
+            var results = FuzzCheck.Checked(program, dtype);
+            Assert.NotEmpty(results);
+            var failed = results.Where(r => !r.Passed).Select(r => r.Check).ToList();
+            Assert.True(failed.Count == 0, $"{dtype} failed: " + string.Join(", ", failed));
+        }
+    }
+}
