@@ -29,6 +29,15 @@ public class ComparisonSuiteTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void EveryCaseNameIsUnique()
+    {
+        // the report and the checks above find a case by its name: a case yielded twice would pass twice under one name
+        // and hide which of its rows a failure came from (a repeated block of three cases once went unnoticed)
+        var repeated = CaseTable.All.GroupBy(c => c.Name).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        Assert.True(repeated.Count == 0, "cases named more than once: " + string.Join("; ", repeated));
+    }
+
+    [Fact]
     public void AWrongNestedModelFailsEveryModeCheck()
     {
         // guards the nested comparison: an inner tanh paired with an inner sin must fail the value and every mode
