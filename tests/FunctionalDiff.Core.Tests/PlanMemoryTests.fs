@@ -105,6 +105,7 @@ let tests =
             let plan = Planner.compile [| a; index |] [| Expr.exp (Expr.gather 1 index a) |] true
             let bad = Tensor.FromArray(Array.init 12 (fun i -> if i = 5 then 4.0 else 0.0), [| 3; 4 |])
             let error = Expect.throwsC (fun () -> plan.Run([| Tensor.Zeros([| 3; 4 |], DType.Float64); bad |], null) |> ignore) id
+            Expect.isTrue (error :? ShapeException) (sprintf "a ShapeException, not %s" (error.GetType().Name))
             Expect.stringContains error.Message "index 4 is out of range for axis 1 of size 4" "message"
 
         testCase "a cross-entropy MLP step has no node-by-node kernel and gives the interpreter's bits" <| fun () ->
