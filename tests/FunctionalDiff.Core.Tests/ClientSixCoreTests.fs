@@ -20,8 +20,12 @@ let tests =
             let x = Expr.constant (Tensor.ofArray64 [| 2; 3 |] x0)
             let z = Array.sumBy exp x0.[0..2]
             close 1e-15 (Array.append (Array.map (fun v -> exp v / z) x0.[0..2]) [| 0.0; 0.0; 0.0 |]) (values (Attention.safeSoftmax x)) "value"
-            let g = Diff.grad (fun v -> Expr.sum (Attention.safeSoftmax v * Expr.constant (Tensor.ofArray64 [| 2; 3 |] (data 6 1)))) x
-            Expect.isTrue (values g |> Array.forall Double.IsFinite) "finite gradient"
+            let w = data 6 1
+            let g = Diff.grad (fun v -> Expr.sum (Attention.safeSoftmax v * Expr.constant (Tensor.ofArray64 [| 2; 3 |] w))) x
+            // the unmasked row is softmax's closed form: ∂/∂x_i Σ s_j w_j = s_i (w_i − Σ s_j w_j)
+            let s = Array.map (fun v -> exp v / z) x0.[0..2]
+            let mean = Array.fold2 (fun acc si wi -> acc + si * wi) 0.0 s w.[0..2]
+            close 1e-14 (Array.map2 (fun si wi -> si * (wi - mean)) s w.[0..2]) (values g).[0..2] "softmax's gradient in the unmasked row"
             close 0.0 [| 0.0; 0.0; 0.0 |] (values g).[3..] "zero gradient in the masked row"
         }
 
@@ -55,14 +59,19 @@ let tests =
             let x = Expr.constant (Tensor.ofArray64 [| 2; 3; 4 |] x0)
             let w = Expr.constant (Tensor.ofArray64 [| 4 |] (data 4 5))
             let b = Expr.constant (Tensor.ofArray64 [| 4 |] (data 4 6))
-            close 0.0 (values (Nn.layerNorm 1e-5 w b x)) (values (Normalisation.layerNorm [| 4 |] 1e-5 w b x)) "one axis"
-            let one, zero = Expr.scalar DType.Float64 1.0, Expr.scalar DType.Float64 0.0
-            let expected =
-                x0 |> Array.chunkBySize 12 |> Array.collect (fun g ->
+            // the loop: each group of `size` entries normalised with the biased variance
+            let normalised (size: int) =
+                x0 |> Array.chunkBySize size |> Array.collect (fun g ->
                     let mean = Array.average g
                     let variance = g |> Array.averageBy (fun v -> (v - mean) * (v - mean))
                     g |> Array.map (fun v -> (v - mean) / sqrt (variance + 1e-5)))
-            close 1e-14 expected (values (Normalisation.layerNorm [| 3; 4 |] 1e-5 one zero x)) "two axes"
+            // one axis, with weight and bias; both spellings share normaliseOver, so each meets the loop, not the other
+            let w0, b0 = data 4 5, data 4 6
+            let affine = normalised 4 |> Array.mapi (fun i v -> v * w0.[i % 4] + b0.[i % 4])
+            close 1e-14 affine (values (Normalisation.layerNorm [| 4 |] 1e-5 w b x)) "one axis"
+            close 1e-14 affine (values (Nn.layerNorm 1e-5 w b x)) "one axis, Nn.layerNorm"
+            let one, zero = Expr.scalar DType.Float64 1.0, Expr.scalar DType.Float64 0.0
+            close 1e-14 (normalised 12) (values (Normalisation.layerNorm [| 3; 4 |] 1e-5 one zero x)) "two axes"
             Expect.throwsT<ShapeException> (fun () -> Normalisation.layerNorm [| 3 |] 1e-5 one zero x |> ignore) "not trailing"
         }
     ]

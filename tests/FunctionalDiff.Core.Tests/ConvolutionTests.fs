@@ -62,11 +62,20 @@ let private referencePool (kernel: int * int) (stride: int * int) (padding: int 
 let private conv2d (a: ConvArgs) (w: Expr) (b: Expr option) (x: Expr) =
     Convolution.conv2d a.Stride a.Padding a.Dilation a.Groups w b x
 
+/// Expecto runs tests in parallel, so draws from one generator shared by the test bodies would depend
+/// on which tests ran before and beside each one (and System.Random is not thread-safe): each test
+/// draws from a generator of its own, seeded by a number or by its name.
+let private drawFrom (seed: int) =
+    let random = Random seed
+    fun (shape: int[]) -> sample random Normal shape
+
+/// A seed from a test's name that is the same in every process (string hash codes are not).
+let private seedOf (name: string) = name |> Seq.fold (fun h c -> (h * 31 + int c) &&& 0x3FFFFFFF) 7
+
 let private valueTests =
-    let random = Random(7)
-    let draw shape = sample random Normal shape
     let convCase name (xShape: int[]) (wShape: int[]) (a: ConvArgs) (withBias: bool) =
         test name {
+            let draw = drawFrom (seedOf name)
             let x, w = draw xShape, draw wShape
             let bias = if withBias then Some (draw [| wShape.[0] |]) else None
             let ours = conv2d a (constant w) (bias |> Option.map constant) (constant x)
@@ -82,6 +91,7 @@ let private valueTests =
         yield convCase "conv2d groups 2" [| 2; 4; 5; 5 |] [| 6; 2; 3; 3 |] { plain with Groups = 2; Padding = (1, 1) } true
         yield convCase "conv2d depthwise (groups = channels)" [| 1; 3; 5; 4 |] [| 3; 1; 2; 2 |] { plain with Groups = 3 } false
         yield test "conv2d unbatched [C, H, W]" {
+            let draw = drawFrom 100
             let x, w = draw [| 2; 5; 5 |], draw [| 3; 2; 3; 3 |]
             let ours = conv2d plain (constant w) None (constant x)
             let expected, _ = referenceConv2d plain (Tensor.FromArray(x.ToDoubleArray(), [| 1; 2; 5; 5 |])) w None
@@ -89,6 +99,7 @@ let private valueTests =
             expectClose 1e-12 (values ours) expected "unbatched"
         }
         yield test "conv1d is conv2d over a height of 1" {
+            let draw = drawFrom 101
             let x, w, b = draw [| 2; 4; 9 |], draw [| 6; 2; 3 |], draw [| 6 |]
             let a = { Stride = (1, 2); Padding = (0, 1); Dilation = (1, 2); Groups = 2 }
             let ours = Convolution.conv1d 2 1 2 2 (constant w) (Some (constant b)) (constant x)
@@ -105,6 +116,7 @@ let private valueTests =
               "stride (2, 3), dilation 2", [| 1; 2; 9; 10 |], [| 2; 2; 2; 3 |], { plain with Stride = (2, 3); Dilation = (2, 2) }, (0, 2)
               "groups 2, padding (0, 2)", [| 2; 4; 5; 5 |], [| 6; 2; 3; 3 |], { plain with Groups = 2; Padding = (0, 2) }, (0, 0) ] ->
             test ("convTranspose2d is the adjoint of conv2d, " + name) {
+                let draw = drawFrom (seedOf ("convTranspose2d is the adjoint of conv2d, " + name))
                 let x, w = draw xShape, draw wShape
                 let forward = conv2d a (constant w) None (constant x)
                 let y = draw forward.Shape
@@ -121,6 +133,7 @@ let private valueTests =
               "kernel (3, 2) stride 2 padding 1 dilation (1, 2)", [| 1; 2; 6; 7 |], [| 3; 2 |], [| 2; 2 |], [| 1; 1 |], [| 1; 2 |]
               "kernel 3 stride (1, 3) padding 2", [| 2; 1; 4; 9 |], [| 3; 3 |], [| 1; 3 |], [| 2; 2 |], [| 1; 1 |] ] ->
             test ("fold is the adjoint of unfold, " + name) {
+                let draw = drawFrom (seedOf ("fold is the adjoint of unfold, " + name))
                 let x = draw xShape
                 let columns = Expr.unfold kernel stride padding dilation (constant x)
                 let y = draw columns.Shape
@@ -131,6 +144,7 @@ let private valueTests =
                 Expect.floatClose Accuracy.veryHigh right left "<unfold x, y> = <x, fold y>"
             }
         yield test "convTranspose2d adds its bias per output channel" {
+            let draw = drawFrom 102
             let y, w, b = draw [| 1; 2; 3; 3 |], draw [| 2; 3; 2; 2 |], draw [| 3 |]
             let without = values (Convolution.convTranspose2d (1, 1) (0, 0) (0, 0) (1, 1) 1 (constant w) None (constant y))
             let withBias = values (Convolution.convTranspose2d (1, 1) (0, 0) (0, 0) (1, 1) 1 (constant w) (Some (constant b)) (constant y))
@@ -142,6 +156,7 @@ let private valueTests =
               "kernel 3 stride 2 padding 1", (3, 3), (2, 2), (1, 1), (1, 1)
               "kernel (2, 3) stride 1 dilation 2", (2, 3), (1, 1), (0, 1), (2, 2) ] ->
             test ("maxPool2d " + name) {
+                let draw = drawFrom (seedOf ("maxPool2d " + name))
                 let x = draw [| 2; 2; 7; 8 |]
                 let ours = Convolution.maxPool2d kernel stride padding dilation (constant x)
                 let expected, shape = referencePool kernel stride padding dilation Array.max Double.NegativeInfinity x
@@ -153,6 +168,7 @@ let private valueTests =
               "kernel 3 stride 2 padding 1 (padding counts)", (3, 3), (2, 2), (1, 1)
               "kernel (3, 2) stride (1, 2)", (3, 2), (1, 2), (1, 0) ] ->
             test ("avgPool2d " + name) {
+                let draw = drawFrom (seedOf ("avgPool2d " + name))
                 let x = draw [| 2; 2; 7; 8 |]
                 let ours = Convolution.avgPool2d kernel stride padding (constant x)
                 let expected, shape = referencePool kernel stride padding (1, 1) Array.average 0.0 x
@@ -160,12 +176,14 @@ let private valueTests =
                 expectClose 1e-14 (values ours) expected "average pooling"
             }
         yield test "a pooling stride of (0, 0) is the kernel size" {
+            let draw = drawFrom 103
             let x = draw [| 1; 1; 6; 6 |]
             expectClose 0.0 (values (Convolution.maxPool2d (3, 2) (0, 0) (0, 0) (1, 1) (constant x)))
                             (values (Convolution.maxPool2d (3, 2) (3, 2) (0, 0) (1, 1) (constant x))) "default stride"
         }
         for (h, w, oh, ow) in [ 7, 5, 3, 2; 6, 6, 6, 6; 4, 5, 1, 1; 3, 2, 5, 4 ] ->
             test (sprintf "adaptiveAvgPool2d [%d,%d] to (%d, %d)" h w oh ow) {
+                let draw = drawFrom (seedOf (sprintf "adaptiveAvgPool2d [%d,%d] to (%d, %d)" h w oh ow))
                 let x = draw [| 2; 3; h; w |]
                 let xs = x.ToDoubleArray()
                 let expected =

@@ -12,6 +12,10 @@ open FunctionalDiff.Core.Tests.ForwardSupport
 
 let private f64 = DType.Float64
 
+/// Runs `action`, expecting the ShapeException a mismatched tangent or cotangent raises, and returns it.
+let private shapeError (action: unit -> unit) : exn =
+    Expect.throwsC action (fun e -> Expect.isTrue (e :? ShapeException) (sprintf "a ShapeException, not %s" (e.GetType().Name)); e)
+
 /// A function of a [3] and a [2, 3] input with a [2] output that mixes both.
 let private twoInputs (inputs: Expr list) =
     match inputs with
@@ -122,24 +126,24 @@ let tests =
             }
             test "mismatched tangents are rejected with the shapes" {
                 let a, b = Expr.variable "a" [| 3 |] f64, Expr.variable "b" [| 2; 3 |] f64
-                let e = Expect.throwsC (fun () -> Diff.jvpN twoInputs [ a; b ] [ a ] |> ignore) id
+                let e = shapeError (fun () -> Diff.jvpN twoInputs [ a; b ] [ a ] |> ignore)
                 Expect.stringContains e.Message "Jvp: 1 tangents for 2 primals" "count"
-                let e = Expect.throwsC (fun () -> Diff.jvpN twoInputs [ a; b ] [ a; a ] |> ignore) id
+                let e = shapeError (fun () -> Diff.jvpN twoInputs [ a; b ] [ a; a ] |> ignore)
                 Expect.stringContains e.Message "Jvp: tangents[1] of shape [3] does not match primals[1] of shape [2,3]" "shape"
                 let _, apply = Diff.linearizeN twoInputs [ a; b ]
-                let e = Expect.throwsC (fun () -> apply [ b; b ] |> ignore) id
+                let e = shapeError (fun () -> apply [ b; b ] |> ignore)
                 Expect.stringContains e.Message "Linearize: tangents[0] of shape [2,3] does not match primals[0] of shape [3]" "linearize"
                 // the one-argument forms name their parameters, as the C# facade names its own
                 let square (x: Expr) = Expr.sum (Expr.square x)
-                let e = Expect.throwsC (fun () -> Diff.jvp square a b |> ignore) id
+                let e = shapeError (fun () -> Diff.jvp square a b |> ignore)
                 Expect.stringContains e.Message "Jvp: t of shape [2,3] does not match x of shape [3]" "jvp"
-                let e = Expect.throwsC (fun () -> Diff.hvp square a b |> ignore) id
+                let e = shapeError (fun () -> Diff.hvp square a b |> ignore)
                 Expect.stringContains e.Message "Hvp: v of shape [2,3] does not match x of shape [3]" "hvp"
                 let _, applyOne = Diff.linearize square a
-                let e = Expect.throwsC (fun () -> applyOne b |> ignore) id
+                let e = shapeError (fun () -> applyOne b |> ignore)
                 Expect.stringContains e.Message "Linearize: t of shape [2,3] does not match x of shape [3]" "linearize of one argument"
                 let _, pullback = Diff.vjp square a
-                let e = Expect.throwsC (fun () -> pullback a |> ignore) id
+                let e = shapeError (fun () -> pullback a |> ignore)
                 Expect.stringContains e.Message "Vjp: the pullback's cotangent of shape [3] does not match the output's shape []" "pullback"
             }
         ]

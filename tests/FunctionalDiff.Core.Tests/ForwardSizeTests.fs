@@ -44,14 +44,14 @@ let tests =
                 expectClose 1e-6 hv reference "H v"
             }
             test "hvp: forward over reverse is no larger than reverse over reverse on the MLP loss" {
-                // Measured (nodes; median eval ms of 15 rounds of 5, 2 shared cores):
-                //   MLP 3-4-2:      forward/reverse 73 nodes, reverse/reverse 74 nodes
-                //   MLP 64-128-10:  3.73 ms vs 3.46 ms;  elements computed 1,303,234 vs 1,303,554
-                //   MLP 256-512-10: 15.9 ms vs 18.4 ms;  elements computed 15,822,658 vs 15,822,978
+                // Counted (forward over reverse vs reverse over reverse):
+                //   MLP 3-4-2:      73 nodes vs 74 nodes
+                //   MLP 64-128-10:  elements computed 1,303,234 vs 1,303,554
+                //   MLP 256-512-10: elements computed 15,822,658 vs 15,822,978
                 // Transposing the pullback is itself a reverse pass over the reverse pass, so the two
-                // graphs hold the same products in another grouping: the work is equal to 0.03% and
-                // the times are within the machine's noise. Forward over reverse is kept because it
-                // is the same as hessian's columns and needs no scalar pairing <grad f, v>.
+                // graphs hold the same products in another grouping: the work is equal to 0.03%.
+                // Forward over reverse is kept because it is the same as hessian's columns and needs
+                // no scalar pairing <grad f, v>.
                 let loss, n = mlpLoss 3 4 2 21
                 let p, v = Expr.variable "p" [| n |] f64, Expr.variable "v" [| n |] f64
                 let forwardOverReverse = Graph.nodeCount (Diff.hvp loss p v)

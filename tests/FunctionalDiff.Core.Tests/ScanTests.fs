@@ -39,6 +39,14 @@ let internal bodiesBelow (root: Expr) =
 
 let draw (shape: int[]) = Expr.constant (sample random Normal shape)
 
+/// Expecto runs tests in parallel, so draws from one module-wide generator inside test bodies would
+/// depend on which tests ran before and beside each one (and System.Random is not thread-safe): each
+/// test that draws takes a generator of its own, with its own seed. The module-wide one serves only
+/// the values drawn while the test lists are built.
+let private drawFrom (seed: int) =
+    let random = Random seed
+    fun (shape: int[]) -> Expr.constant (sample random Normal shape)
+
 /// Asserts two graphs have equal shapes and values within 1e-12 relative.
 let expectSame (actual: Expr) (expected: Expr) (message: string) =
     Expect.equal actual.Shape expected.Shape (message + ": shape")
@@ -83,6 +91,7 @@ let scanValueTests =
             (fun c x -> [| c.[0] * 0.5 |], [| Expr.cast DType.Float64 c.[0] + x.[0] |])
             [| Expr.cast DType.Float32 (draw [| 3 |]) |] [| draw [| 4; 3 |] |]
         test "repeat is a fori loop" {
+            let draw = drawFrom 100
             let x0 = draw [| 3 |]
             let f (x: Expr) = Expr.cos x * 0.9 + 0.1
             let mutable expected = x0
@@ -91,6 +100,7 @@ let scanValueTests =
             expectSame (Scan.repeat 0 f x0) x0 "repeat 0"
         }
         test "scanLength runs without xs" {
+            let draw = drawFrom 101
             let c0 = draw [| 2 |]
             let carries, ys = Scan.scanLength 4 (fun c -> [| c.[0] * 1.5 + Expr.sliceAxis 0 0 2 b |], [| Expr.sum c.[0] |]) [| c0 |]
             let expected, expectedYs = unrolled false 4 (fun c _ -> [| c.[0] * 1.5 + Expr.sliceAxis 0 0 2 b |], [| Expr.sum c.[0] |]) [| c0 |] [||]
@@ -98,6 +108,7 @@ let scanValueTests =
             expectSame ys.[0] expectedYs.[0] "ys"
         }
         test "nested scan: a scan inside the step reads the outer carry" {
+            let draw = drawFrom 102
             let inner (h: Expr) (xs: Expr) =
                 fst (Scan.scan1 (fun c x -> Expr.tanh (c * h + x), c) h xs)
             let step (c: Expr[]) (x: Expr[]) = [| inner c.[0] x.[0] |], [| Expr.sum c.[0] |]
@@ -110,12 +121,14 @@ let scanValueTests =
             expectSame ys.[0] expectedYs.[0] "ys"
         }
         test "the node count does not depend on the length" {
+            let draw = drawFrom 103
             let count length =
                 let carries, ys = Scan.scan (rnnStep w u b v) [| draw [| 4 |] |] [| Expr.zeros DType.Float64 [| length; 3 |] |]
                 Graph.nodeCount (Expr.sum carries.[0] + Expr.sum ys.[0])
             Expect.equal (count 10) (count 100000) "nodes at T = 10 and T = 100,000"
         }
         test "a carry of another shape is an error naming the method, the carry and both shapes" {
+            let draw = drawFrom 104
             let message =
                 try
                     Scan.scan (fun c x -> [| c.[0]; Expr.sum c.[1] |], [||]) [| draw [| 2 |]; draw [| 3; 2 |] |] [| draw [| 4; 1 |] |] |> ignore
@@ -127,6 +140,7 @@ let scanValueTests =
             Expect.stringContains message "[]" "returned shape"
         }
         test "xs of different lengths are an error naming both shapes" {
+            let draw = drawFrom 105
             let message =
                 try
                     Scan.scan (fun c x -> c, [||]) [| draw [| 2 |] |] [| draw [| 4; 1 |]; draw [| 5; 1 |] |] |> ignore
@@ -137,6 +151,7 @@ let scanValueTests =
             Expect.stringContains message "[5,1]" "second"
         }
         test "the interpreter runs the body once per step" {
+            let draw = drawFrom 106
             let carries, _ = Scan.scan (rnnStep w u b v) [| draw [| 4 |] |] [| draw [| 9; 3 |] |]
             let body = (bodiesBelow carries.[0]).[0]
             let before = body.Evaluations

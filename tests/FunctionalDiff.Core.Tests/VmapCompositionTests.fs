@@ -24,6 +24,15 @@ let private random = Random(11)
 let private normal (dims: int[]) = sample random Normal dims
 let private scaled (s: float) (dims: int[]) = Tensor.FromArray((normal dims).ToDoubleArray() |> Array.map ((*) s), dims)
 
+/// Expecto runs tests in parallel, so draws from one module-wide generator inside test bodies would
+/// depend on which tests ran before and beside each one (and System.Random is not thread-safe): each
+/// test that draws takes a generator of its own, with its own seed. The module-wide one serves only
+/// the values drawn while the test lists are built.
+let private drawsFrom (seed: int) =
+    let random = Random seed
+    let normal (dims: int[]) = sample random Normal dims
+    normal, (fun (s: float) (dims: int[]) -> Tensor.FromArray((normal dims).ToDoubleArray() |> Array.map ((*) s), dims))
+
 let private count = 4
 
 let mlp =
@@ -197,6 +206,7 @@ let tests =
             expectClose tight (values (Diff.vmap custom (Expr.constant xs))) (xs.ToDoubleArray() |> Array.map sin) "values"
         }
         test "the batched Jacobian's graph does not grow with the number of rows" {
+            let normal, scaled = drawsFrom 100
             let countFor (n: int) (mode: JacobianMode) =
                 let w = Expr.constant (scaled 0.1 [| n; n |])
                 let x = Expr.constant (normal [| n |])
@@ -209,6 +219,7 @@ let tests =
             Expect.equal (hessianNodes 40) (hessianNodes 5) "Hessian: nodes for n = 40 and n = 5"
         }
         test "a chunked Jacobian and Hessian equal the closed forms for every chunk size" {
+            let normal, scaled = drawsFrom 101
             // J of tanh(W x) is diag(1 - tanh²(W x)) W; the Hessian of sum(x^3) is diag(6 x).
             let n = 5
             let wData = scaled 0.3 [| n; n |]

@@ -118,17 +118,24 @@ let settingsTests =
                     Expect.equal after (Some own) "restored"
             }
             test "idle workers use no CPU once their spin ends" {
-                withSettings (fun () -> Parallelism.SpinTime <- TimeSpan.FromMilliseconds 1.0) (fun () ->
+                // at least two threads a call, so there is a team to watch on any host
+                withSettings (fun () -> Parallelism.MaxDegree <- max 2 Parallelism.MaxDegree; Parallelism.SpinTime <- TimeSpan.FromMilliseconds 1.0) (fun () ->
                     Workers.run 16 (fun _ -> Thread.SpinWait 2000)
-                    let workers = Workers.threadIdsSnapshot () |> Array.filter (fun tid -> tid > 0)
-                    if workers.Length > 0 then
-                        Thread.Sleep 100 // ten times the spin
-                        let before = workers |> Array.map threadCpu
-                        Thread.Sleep 500
-                        let after = workers |> Array.map threadCpu
-                        for (tid, (ticksBefore, _)), (ticksAfter, state) in Array.zip (Array.zip workers before) after do
-                            Expect.equal ticksAfter ticksBefore (sprintf "worker %d used no CPU over half a second idle" tid)
-                            Expect.equal state "S" (sprintf "worker %d is blocked (state S)" tid))
+                    // a worker records its thread id when it starts, which can be after the job that started it
+                    // ended (run alone, this test used to find no worker and check nothing)
+                    let known () = Workers.threadIdsSnapshot () |> Array.filter (fun tid -> tid > 0)
+                    SpinWait.SpinUntil((fun () -> known().Length > 0), TimeSpan.FromSeconds 10.0) |> ignore
+                    let workers = known ()
+                    Expect.isNonEmpty workers "the team's workers are known"
+                    // wait for the condition, not for a time: every worker blocked (state S) once its spin ended,
+                    // however late a loaded host lets it see the deadline; one still spinning fails below
+                    SpinWait.SpinUntil((fun () -> workers |> Array.forall (fun tid -> snd (threadCpu tid) = "S")), TimeSpan.FromSeconds 10.0) |> ignore
+                    let before = workers |> Array.map threadCpu
+                    Thread.Sleep 500
+                    let after = workers |> Array.map threadCpu
+                    for (tid, (ticksBefore, _)), (ticksAfter, state) in Array.zip (Array.zip workers before) after do
+                        Expect.equal ticksAfter ticksBefore (sprintf "worker %d used no CPU over half a second idle" tid)
+                        Expect.equal state "S" (sprintf "worker %d is blocked (state S)" tid))
             }
         ]
     ]

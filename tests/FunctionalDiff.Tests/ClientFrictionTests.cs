@@ -220,7 +220,11 @@ public class ClientFrictionTests
         Assert.StartsWith("CustomVjp: the VJP rule", Assert.Throws<InvalidOperationException>(() => Diff.Grad(v => rule(v).Sum())(x)).Message);
         var forward = Diff.CustomVjp(v => null!, (v, g) => g);
         Assert.StartsWith("CustomVjp: the forward function", Assert.Throws<InvalidOperationException>(() => forward(x)).Message);
-        Assert.Contains("Compile: the compiled function", Assert.ThrowsAny<Exception>(() => Diff.Compile(xs => null!).Invoke(x)).Message);
+        // Invoke documents every failure to trace as an ArgumentException naming its inputs; the function's own error is inside
+        var traced = Assert.Throws<ArgumentException>(() => Diff.Compile(xs => null!).Invoke(x));
+        Assert.Equal("inputs", traced.ParamName);
+        Assert.Contains("Compile: the compiled function", traced.Message);
+        Assert.StartsWith("Compile: the compiled function", Assert.IsType<InvalidOperationException>(traced.InnerException).Message);
     }
 
     [Fact]

@@ -64,6 +64,14 @@ public class ScanTests
         Expr Unrolled(Expr x) { for (int k = 0; k < 5; k++) x = (x * 0.8).Sin() + 0.1; return x.Sum(); }
         Close(Unrolled(x0).Eval().ToDoubleArray(), Repeated(x0).Eval().ToDoubleArray(), 1e-12, "value");
         Close(Diff.Grad(Unrolled)(x0).Eval().ToDoubleArray(), Diff.Grad(Repeated)(x0).Eval().ToDoubleArray(), 1e-12, "gradient");
+        // the chain rule in doubles, independent of both graphs: the product of 0.8·cos(0.8 v) over the five steps
+        var chain = x0.ToDoubleArray().Select(v =>
+        {
+            double slope = 1;
+            for (int k = 0; k < 5; k++) { slope *= 0.8 * Math.Cos(0.8 * v); v = Math.Sin(0.8 * v) + 0.1; }
+            return slope;
+        }).ToArray();
+        Close(chain, Diff.Grad(Repeated)(x0).Eval().ToDoubleArray(), 1e-14, "the chain rule");
     }
 
     [Fact]

@@ -29,6 +29,9 @@ public class TorchFactoryTests
     public void SamplesHaveTheMomentsOfTheirDistributions()
     {
         const int n = 200_000;
+        // a fixed seed: the bounds hold for almost every draw, and with the seed this test draws the same samples
+        // whichever test of the collection ran before it
+        Tensor.ManualSeed(2024);
         var normal = Tensor.Randn(n).ToArray();
         var uniform = Tensor.Rand(n).ToArray();
         double mean = normal.Average(), variance = normal.Select(v => (v - mean) * (v - mean)).Sum() / (n - 1);
