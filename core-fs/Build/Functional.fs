@@ -46,6 +46,21 @@ module Functional =
             Shape.fail "PairwiseDistance" (sprintf "x1 %s and x2 %s need at least one axis" (Shape.format a.Dims) (Shape.format b.Dims))
         Statistics.norm p [| difference.Rank - 1 |] keepDims (difference + eps)
 
+    /// torch's triplet_margin_loss element by element (reduction 'none'): max(margin + d(a, p) − d(a, n), 0) per
+    /// example, d being pairwise_distance with its eps (so an anchor equal to its positive is eps·n^(1/p) away, with a
+    /// finite gradient), and with `swap` the negative's distance the smaller of d(a, n) and d(p, n). The clamp passes
+    /// the gradient at 0 itself, as torch's clamp_min. The three inputs have one rank, as torch asks.
+    let tripletMarginLossElements (margin: float) (p: float) (eps: float) (swap: bool) (anchor: Expr) (positive: Expr) (negative: Expr) =
+        if anchor.Rank <> positive.Rank || anchor.Rank <> negative.Rank || anchor.Rank = 0 then
+            Shape.fail "TripletMarginLoss"
+                (sprintf "anchor %s, positive %s and negative %s need one rank of at least 1" (Shape.format anchor.Dims)
+                     (Shape.format positive.Dims) (Shape.format negative.Dims))
+        let positive, negative = Expr.cast anchor.DType positive, Expr.cast anchor.DType negative
+        let distance (a: Expr) (b: Expr) = pairwiseDistance p eps false a b
+        let toNegative =
+            if swap then Expr.minimum (distance anchor negative) (distance positive negative) else distance anchor negative
+        Activations.clamp (Some 0.0) None (margin + distance anchor positive - toNegative)
+
     /// One axis of a pad in a mode other than Constant: the entries before and after come from x itself, built
     /// only when their count is positive (a slice of none would be an empty node in every graph).
     let private padAxis (mode: PadMode) (axis: int) (before: int) (after: int) (x: Expr) =
@@ -118,12 +133,12 @@ module Functional =
     /// entry is input − target·log(input + eps). `full` adds Stirling's approximation of log(target!),
     /// target·log target − target + ½ log(2π·target), where target > 1 (0 elsewhere, as torch's mask).
     /// The approximation is taken at max(target, 1) and masked, so a target of 0 passes the target a
-    /// zero gradient where torch's masked 0·log 0 gives NaN. Input and target have one shape.
+    /// zero gradient where torch's masked 0·log 0 gives NaN. Input and target broadcast together, as
+    /// torch's do (its poisson_nll_loss is elementwise arithmetic and, unlike mse_loss, neither refuses
+    /// nor warns), so the entries have the broadcast shape.
     let poissonNllLossElements (logInput: bool) (full: bool) (eps: float) (input: Expr) (target: Expr) =
-        if not (Ir.sameDims input.Dims target.Dims) then
-            Shape.fail "PoissonNllLoss"
-                (sprintf "input of shape %s and target of shape %s differ; a loss needs equal shapes and does not broadcast"
-                     (Shape.format input.Dims) (Shape.format target.Dims))
+        // fails, naming the loss and both shapes, when they do not broadcast
+        Shape.broadcast "PoissonNllLoss" input.Dims target.Dims |> ignore
         if not (eps >= 0.0) then invalidArg "eps" (sprintf "PoissonNllLoss: eps = %g must be at least 0" eps)
         let target = Expr.cast input.DType target
         let loss =
