@@ -321,6 +321,33 @@ public static class Loss
             reduction);
     }
 
+    /// <summary>
+    /// torch's cosine_embedding_loss: per row of <paramref name="input1"/> and <paramref name="input2"/> ([N, D], or [D] with a
+    /// rank-0 target), 1 − cos where <paramref name="target"/> is 1 and max(cos − margin, 0) where it is −1, then the
+    /// <paramref name="reduction"/>; cos is torch's x1·x2 / √((‖x1‖² + 1e-12)(‖x2‖² + 1e-12)). F#: <c>Functional.cosineEmbeddingLossElements</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The inputs do not broadcast, or the target does not have one entry per row.</exception>
+    public static Expr CosineEmbeddingLoss(Expr input1, Expr input2, Expr target, double margin = 0.0, Reduction reduction = Reduction.Mean)
+    {
+        ArgumentNullException.ThrowIfNull(input1);
+        ArgumentNullException.ThrowIfNull(input2);
+        ArgumentNullException.ThrowIfNull(target);
+        return Reduce(Expr.Wrap(FunctionalDiff.Core.Functional.cosineEmbeddingLossElements(margin, input1.Node, input2.Node, target.Node)), reduction);
+    }
+
+    /// <summary>
+    /// torch's margin_ranking_loss: max(−target·(input1 − input2) + margin, 0) element by element (target 1 asks input1 to rank
+    /// higher, −1 lower), the three broadcast together, then the <paramref name="reduction"/>. F#: <c>Functional.marginRankingLossElements</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes do not broadcast.</exception>
+    public static Expr MarginRankingLoss(Expr input1, Expr input2, Expr target, double margin = 0.0, Reduction reduction = Reduction.Mean)
+    {
+        ArgumentNullException.ThrowIfNull(input1);
+        ArgumentNullException.ThrowIfNull(input2);
+        ArgumentNullException.ThrowIfNull(target);
+        return Reduce(Expr.Wrap(FunctionalDiff.Core.Functional.marginRankingLossElements(margin, input1.Node, input2.Node, target.Node)), reduction);
+    }
+
     /// <summary>Squared error with torch's <c>reduction</c> (<see cref="Reduction.None"/> keeps the shape).</summary>
     /// <exception cref="ArgumentException">The shapes differ (losses do not broadcast).</exception>
     public static Expr Mse(Expr prediction, Expr target, Reduction reduction)

@@ -61,6 +61,31 @@ module Functional =
             if swap then Expr.minimum (distance anchor negative) (distance positive negative) else distance anchor negative
         Activations.clamp (Some 0.0) None (margin + distance anchor positive - toNegative)
 
+    /// torch's cosine_embedding_loss element by element (reduction 'none'): per row of x1 and x2 (along the last axis),
+    /// 1 − cos where the target is 1 and max(cos − margin, 0) where it is −1 (0 for any other target, as torch's where),
+    /// with torch's cos = x1·x2 / √((‖x1‖² + 1e-12)(‖x2‖² + 1e-12)), finite at a zero row. The target has one entry per row.
+    let cosineEmbeddingLossElements (margin: float) (x1: Expr) (x2: Expr) (target: Expr) =
+        let shape = Shape.broadcast "CosineEmbeddingLoss" x1.Dims x2.Dims
+        if shape.Length = 0 || not (Ir.sameDims target.Dims shape.[.. shape.Length - 2]) then
+            Shape.fail "CosineEmbeddingLoss"
+                (sprintf "input1 %s and input2 %s need rows along their last axis and target %s one entry per row"
+                     (Shape.format x1.Dims) (Shape.format x2.Dims) (Shape.format target.Dims))
+        let x2, target = Expr.cast x1.DType x2, Expr.cast x1.DType target
+        let last = [| shape.Length - 1 |]
+        let squares (x: Expr) = Expr.sumAxes last false (x * x) + Expr.scalar x1.DType 1e-12
+        let cos = Expr.sumAxes last false (x1 * x2) / Expr.sqrt (squares x1 * squares x2)
+        let zero = Expr.scalar x1.DType 0.0
+        let similar = Expr.where (Expr.eq target (Expr.scalar x1.DType 1.0)) (1.0 - cos) zero
+        let dissimilar = Expr.where (Expr.eq target (Expr.scalar x1.DType -1.0)) (Activations.clamp (Some 0.0) None (cos - margin)) zero
+        similar + dissimilar
+
+    /// torch's margin_ranking_loss element by element (reduction 'none'): max(−target·(x1 − x2) + margin, 0), the three
+    /// broadcast together; the gradient passes where the hinge is exactly 0, as torch's clamp_min.
+    let marginRankingLossElements (margin: float) (x1: Expr) (x2: Expr) (target: Expr) =
+        Shape.broadcastMany "MarginRankingLoss" [ x1.Dims; x2.Dims; target.Dims ] |> ignore
+        let x2, target = Expr.cast x1.DType x2, Expr.cast x1.DType target
+        Activations.clamp (Some 0.0) None (margin - target * (x1 - x2))
+
     /// One axis of a pad in a mode other than Constant: the entries before and after come from x itself, built
     /// only when their count is positive (a slice of none would be an empty node in every graph).
     let private padAxis (mode: PadMode) (axis: int) (before: int) (after: int) (x: Expr) =

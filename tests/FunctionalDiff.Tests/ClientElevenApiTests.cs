@@ -131,6 +131,39 @@ public class ClientElevenApiTests
         Assert.Equal("padding", Assert.Throws<ArgumentNullException>(() => Nn.Conv2d(x, w, padding: (string)null!)).ParamName);
     }
 
+    // ---- F.interpolate with one number for every spatial axis ----
+
+    [Fact]
+    public void InterpolateTakesOneSizeOrOneScaleFactorForEveryAxisAsTorch()
+    {
+        var x = T([1, 2, 3, 4], 10);
+        var xs = x.ToDoubleArray();
+        // nearest by 2: output (i, j) reads input (i / 2, j / 2)
+        var expected = new double[2 * 6 * 8];
+        for (int c = 0; c < 2; c++)
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 8; j++) expected[(c * 6 + i) * 8 + j] = xs[(c * 3 + i / 2) * 4 + j / 2];
+        Close(expected, Nn.Interpolate(x, scaleFactor: 2).Eval().ToDoubleArray(), 0, "scale factor 2");
+        // size 6 on both axes: rows i·3/6, columns j·4/6 (torch's nearest, floor(i·in/out))
+        var sized = Nn.Interpolate(x, 6).Eval();
+        Assert.Equal(new[] { 1, 2, 6, 6 }, sized.Shape);
+        var expectedSized = new double[2 * 6 * 6];
+        for (int c = 0; c < 2; c++)
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++) expectedSized[(c * 6 + i) * 6 + j] = xs[(c * 3 + i * 3 / 6) * 4 + j * 4 / 6];
+        Close(expectedSized, sized.ToDoubleArray(), 0, "size 6");
+        // 1-D linear by a factor of 2, against torch's half-pixel positions clamped at 0: src = max((i + ½)/2 − ½, 0)
+        var line = T([1, 1, 4], 11);
+        var ls = line.ToDoubleArray();
+        var linear = Enumerable.Range(0, 8).Select(i =>
+        {
+            double src = Math.Max((i + 0.5) / 2 - 0.5, 0);
+            int lo = (int)src, hi = Math.Min(lo + 1, 3);
+            return ls[lo] * (1 - (src - lo)) + ls[hi] * (src - lo);
+        }).ToArray();
+        Close(linear, Nn.Interpolate(line, scaleFactor: 2, mode: InterpolationMode.Linear).Eval().ToDoubleArray(), 1e-15, "linear");
+    }
+
     // ---- F.embedding under Nn, with padding_idx ----
 
     [Fact]

@@ -128,11 +128,52 @@ public class ClientElevenSiameseTests
         Assert.Equal(0, Nn.PairwiseDistance(a, a, eps: 0).Eval().Item());
     }
 
+    [Theory]
+    [InlineData(0.0, Reduction.Mean)]
+    [InlineData(0.3, Reduction.Sum)]
+    [InlineData(-0.2, Reduction.None)]
+    public void CosineEmbeddingLossIsTorchsFormula(double margin, Reduction reduction)
+    {
+        var (x1, x2) = (T([5, 3], 9), T([5, 3], 10));
+        double[] y = [1, -1, -1, 1, -1];
+        var xs2 = x2.ToDoubleArray();
+        // torch: cos = x1·x2 / √((‖x1‖² + 1e-12)(‖x2‖² + 1e-12)); 1 − cos for y = 1, max(cos − margin, 0) for y = −1
+        double[] Each(double[] xs1) => Enumerable.Range(0, 5).Select(i =>
+        {
+            double dot = 0, a = 1e-12, b = 1e-12;
+            for (int k = 0; k < 3; k++) { dot += xs1[i * 3 + k] * xs2[i * 3 + k]; a += xs1[i * 3 + k] * xs1[i * 3 + k]; b += xs2[i * 3 + k] * xs2[i * 3 + k]; }
+            double cos = dot / Math.Sqrt(a * b);
+            return y[i] == 1 ? 1 - cos : Math.Max(cos - margin, 0);
+        }).ToArray();
+        var each = Each(x1.ToDoubleArray());
+        var loss = Loss.CosineEmbeddingLoss(x1, x2, Tensor.FromArray(y), margin, reduction).Eval();
+        if (reduction == Reduction.None) Close(each, loss.ToDoubleArray(), 1e-14, "each");
+        else Close(reduction == Reduction.Sum ? each.Sum() : each.Average(), loss.Item(), 1e-14, "reduced");
+        var g = Diff.Grad(x => Loss.CosineEmbeddingLoss(x, x2, Tensor.FromArray(y), margin, Reduction.Sum))(x1).Eval();
+        Close(Gradient(v => Each(v).Sum(), x1.ToDoubleArray()), g.ToDoubleArray(), 1e-7, "gradient");
+        // a zero row is finite, as torch's eps keeps it: cos = 0
+        Close(1.0, Loss.CosineEmbeddingLoss(Tensor.Zeros(1, 3), x2[..1], Tensor.Ones(1)).Eval().Item(), 1e-15, "zero row");
+    }
+
     [Fact]
-    public void TripletMarginLossRefusesMismatchedRanksByName()
+    public void MarginRankingLossIsTorchsFormula()
+    {
+        var (x1, x2) = (T([6], 11), T([6], 12));
+        double[] y = [1, -1, 1, 1, -1, -1];
+        var xs2 = x2.ToDoubleArray();
+        double Ref(double[] xs1) => Enumerable.Range(0, 6).Average(i => Math.Max(-y[i] * (xs1[i] - xs2[i]) + 0.1, 0));
+        Close(Ref(x1.ToDoubleArray()), Loss.MarginRankingLoss(x1, x2, Tensor.FromArray(y), margin: 0.1).Eval().Item(), 1e-15, "loss");
+        var g = Diff.Grad(x => Loss.MarginRankingLoss(x, x2, Tensor.FromArray(y), margin: 0.1))(x1).Eval();
+        Close(Gradient(Ref, x1.ToDoubleArray()), g.ToDoubleArray(), 1e-8, "gradient");
+    }
+
+    [Fact]
+    public void TheMetricLossesRefuseMismatchedShapesByName()
     {
         var e = Assert.ThrowsAny<ArgumentException>(() => Loss.TripletMarginLoss(T([2, 3]), T([2, 3]), T([3])));
         Assert.StartsWith("TripletMarginLoss: ", e.Message);
         Assert.Equal("negative", Assert.Throws<ArgumentNullException>(() => Loss.TripletMarginLoss(T([3]), T([3]), null!)).ParamName);
+        Assert.StartsWith("CosineEmbeddingLoss: ", Assert.ThrowsAny<ArgumentException>(() => Loss.CosineEmbeddingLoss(T([4, 3]), T([4, 3]), T([3]))).Message);
+        Assert.StartsWith("MarginRankingLoss: ", Assert.ThrowsAny<ArgumentException>(() => Loss.MarginRankingLoss(T([4]), T([3]), T([4]))).Message);
     }
 }

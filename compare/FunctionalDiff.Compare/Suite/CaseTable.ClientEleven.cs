@@ -7,7 +7,7 @@ namespace FunctionalDiff.Compare.Suite;
 
 // What ported PPO, U-Net, metric-learning, mixup and batch-norm programs compute (2026-12-05): conv with padding "same"
 // (an even kernel's odd total of zeros, extra at the end), poisson_nll_loss broadcasting a rate per row against counts,
-// triplet_margin_loss (with swap, and with the anchor as its own positive), PPO's clipped surrogate with a categorical
+// triplet_margin_loss (with swap, and with the anchor as its own positive), cosine_embedding_loss, margin_ranking_loss, PPO's clipped surrogate with a categorical
 // entropy bonus, and a U-Net step: conv, max pooling, a stride-2 transposed conv, a skip by cat and BCE with logits.
 public static partial class CaseTable
 {
@@ -17,6 +17,7 @@ public static partial class CaseTable
     static readonly double[] SameWeight2d = Enumerable.Range(0, 48).Select(i => 0.5 * Math.Sin(1.3 * i + 0.2)).ToArray();
     static readonly double[] SameWeight1d = Enumerable.Range(0, 24).Select(i => 0.5 * Math.Cos(0.9 * i + 0.4)).ToArray();
     static readonly double[] SameBias = { 0.1, -0.3, 0.2 };
+    static readonly double[] PairLabels = { 1, -1, -1, 1, -1 };
     static readonly double[] UNetMask = { 1, 0, 0, 1, 1, 1, 0, 1, 0, 0, 1, 0, 1, 1, 0, 0 };
 
     static IEnumerable<Case> ClientEleven()
@@ -60,6 +61,12 @@ public static partial class CaseTable
         yield return C("triplet_margin_loss anchor as positive [3,3]", new[] { I(3, 3), I(3, 3) },
             x => Loss.TripletMarginLoss(x[0], x[0], x[1], margin: 3.0),
             x => F.triplet_margin_loss(x[0], x[0], x[1], margin: 3.0));
+        yield return C("cosine_embedding_loss margin 0.2 [5,3]", new[] { I(5, 3), I(5, 3) },
+            x => Loss.CosineEmbeddingLoss(x[0], x[1], Const(PairLabels, [5], x[0]), margin: 0.2),
+            x => F.cosine_embedding_loss(x[0], x[1], Const(PairLabels, [5], x[0]), margin: 0.2));
+        yield return C("margin_ranking_loss margin 0.1 sum [5]", new[] { I(5), I(5) },
+            x => Loss.MarginRankingLoss(x[0], x[1], Const(PairLabels, [5], x[0]), margin: 0.1, reduction: Reduction.Sum),
+            x => F.margin_ranking_loss(x[0], x[1], Const(PairLabels, [5], x[0]), margin: 0.1, reduction: nn.Reduction.Sum));
         // PPO: logits [6, 3] of a linear policy, the surrogate over fixed advantages, and the entropy bonus
         yield return C("ppo clipped surrogate categorical entropy [6,3]", new[] { I(6, 3) },
             x =>
