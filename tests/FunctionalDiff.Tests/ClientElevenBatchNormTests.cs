@@ -99,6 +99,35 @@ public class ClientElevenBatchNormTests
     }
 
     [Fact]
+    public void BatchNorm1dOverFeaturesKeepsTheSameStatistics()
+    {
+        // nn.BatchNorm1d on [N, C]: each feature over the batch; the running estimate takes the unbiased variance
+        var x = T([6, 3], 90);
+        var xs = x.ToDoubleArray();
+        var (mean, variance) = Nn.BatchStatistics(x);
+        var (m, v) = (mean.Eval().ToDoubleArray(), variance.Eval().ToDoubleArray());
+        var normalised = Nn.BatchNorm(x).Eval().ToDoubleArray();
+        for (int c = 0; c < 3; c++)
+        {
+            var column = Enumerable.Range(0, 6).Select(n => xs[n * 3 + c]).ToArray();
+            double mu = column.Average(), squares = column.Sum(u => (u - mu) * (u - mu));
+            Close(mu, m[c], 1e-15, $"mean {c}");
+            Close(squares / 5, v[c], 1e-14, $"unbiased variance {c}");
+            for (int n = 0; n < 6; n++)
+                Close((column[n] - mu) / Math.Sqrt(squares / 6 + Eps), normalised[n * 3 + c], 1e-14, $"normalised [{n}, {c}]");
+        }
+    }
+
+    [Fact]
+    public void EachModesErrorsNameItsOwnMethod()
+    {
+        Assert.StartsWith("BatchStatistics: ", Assert.ThrowsAny<ArgumentException>(() => Nn.BatchStatistics(T([5]))).Message);
+        Assert.StartsWith("BatchNormWithStatistics: ",
+            Assert.ThrowsAny<ArgumentException>(() => Nn.BatchNormWithStatistics(T([4, 3]), T([2]), T([3]))).Message);
+        Assert.StartsWith("BatchNorm: ", Assert.ThrowsAny<ArgumentException>(() => Nn.BatchNorm(T([5]))).Message);
+    }
+
+    [Fact]
     public void TheTrainModeGradientIsTheLoopsCentralDifferences()
     {
         var model = Model();
