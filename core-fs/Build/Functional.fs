@@ -55,7 +55,7 @@ module Functional =
             Shape.fail "TripletMarginLoss"
                 (sprintf "anchor %s, positive %s and negative %s need one rank of at least 1" (Shape.format anchor.Dims)
                      (Shape.format positive.Dims) (Shape.format negative.Dims))
-        let positive, negative = Expr.cast anchor.DType positive, Expr.cast anchor.DType negative
+        // the three are inputs: float32 with float64 gives float64, as any elementwise op here
         let distance (a: Expr) (b: Expr) = pairwiseDistance p eps false a b
         let toNegative =
             if swap then Expr.minimum (distance anchor negative) (distance positive negative) else distance anchor negative
@@ -70,21 +70,23 @@ module Functional =
             Shape.fail "CosineEmbeddingLoss"
                 (sprintf "input1 %s and input2 %s need rows along their last axis and target %s one entry per row"
                      (Shape.format x1.Dims) (Shape.format x2.Dims) (Shape.format target.Dims))
-        let x2, target = Expr.cast x1.DType x2, Expr.cast x1.DType target
+        // the inputs promote together as any elementwise op; the labels take their dtype, as a loss's target does
         let last = [| shape.Length - 1 |]
-        let squares (x: Expr) = Expr.sumAxes last false (x * x) + Expr.scalar x1.DType 1e-12
+        let squares (x: Expr) = Expr.sumAxes last false (x * x) + Expr.scalar x.DType 1e-12
         let cos = Expr.sumAxes last false (x1 * x2) / Expr.sqrt (squares x1 * squares x2)
-        let zero = Expr.scalar x1.DType 0.0
-        let similar = Expr.where (Expr.eq target (Expr.scalar x1.DType 1.0)) (1.0 - cos) zero
-        let dissimilar = Expr.where (Expr.eq target (Expr.scalar x1.DType -1.0)) (Activations.clamp (Some 0.0) None (cos - margin)) zero
+        let target = Expr.cast cos.DType target
+        let zero = Expr.scalar cos.DType 0.0
+        let similar = Expr.where (Expr.eq target (Expr.scalar cos.DType 1.0)) (1.0 - cos) zero
+        let dissimilar = Expr.where (Expr.eq target (Expr.scalar cos.DType -1.0)) (Activations.clamp (Some 0.0) None (cos - margin)) zero
         similar + dissimilar
 
     /// torch's margin_ranking_loss element by element (reduction 'none'): max(−target·(x1 − x2) + margin, 0), the three
     /// broadcast together; the gradient passes where the hinge is exactly 0, as torch's clamp_min.
     let marginRankingLossElements (margin: float) (x1: Expr) (x2: Expr) (target: Expr) =
         Shape.broadcastMany "MarginRankingLoss" [ x1.Dims; x2.Dims; target.Dims ] |> ignore
-        let x2, target = Expr.cast x1.DType x2, Expr.cast x1.DType target
-        Activations.clamp (Some 0.0) None (margin - target * (x1 - x2))
+        // the inputs promote together; the labels take their dtype, as a loss's target does
+        let difference = x1 - x2
+        Activations.clamp (Some 0.0) None (margin - Expr.cast difference.DType target * difference)
 
     /// One axis of a pad in a mode other than Constant: the entries before and after come from x itself, built
     /// only when their count is positive (a slice of none would be an empty node in every graph).

@@ -168,6 +168,50 @@ public class ClientElevenSiameseTests
     }
 
     [Fact]
+    public void PerExampleTripletGradientsByVmapAreEachExamplesCentralDifferences()
+    {
+        // jax.vmap(grad(loss_of_one), in_axes=(None, 0, 0, 0)): one gradient of the embedding per triplet
+        var model = Model();
+        var perExample = Diff.Vmap((Expr[] a) =>
+        {
+            var p = new Dictionary<string, Expr> { ["embed.weight"] = a[0], ["embed.bias"] = a[1] };
+            var g = Diff.Grad((Expr[] q) =>
+            {
+                var pq = new Dictionary<string, Expr> { ["embed.weight"] = q[0], ["embed.bias"] = q[1] };
+                return Loss.TripletMarginLoss(Embed(pq, a[2]), Embed(pq, a[3]), Embed(pq, a[4]), margin: Margin);
+            })([a[0], a[1]]);
+            return g[0];
+        }, inAxes: [null, null, 0, 0, 0]);
+        var each = perExample([model["embed.weight"], model["embed.bias"], Anchors, Positives, Negatives]).Eval();
+        Assert.Equal(new[] { B, D, In }, each.Shape);
+        var flat = Flatten(Layout, model);
+        for (int i = 0; i < B; i++)
+        {
+            // the triplet loss of example i alone, over doubles
+            double One(double[] w)
+            {
+                var p = Unflatten(Layout, [.. w, .. flat[(D * In)..]]);
+                double[] E(Tensor x) => Linear(x.ToDoubleArray()[(i * In)..((i + 1) * In)], 1, In, D, p["embed.weight"], p["embed.bias"]).Select(Math.Tanh).ToArray();
+                return Math.Max(Margin + Distance(E(Anchors), E(Positives), 1e-6) - Distance(E(Anchors), E(Negatives), 1e-6), 0);
+            }
+            Close(Gradient(One, flat[..(D * In)]), each.ToDoubleArray()[(i * D * In)..((i + 1) * D * In)], 1e-7, $"example {i}");
+        }
+    }
+
+    [Fact]
+    public void TheMetricLossesPromoteTheirInputsAndGiveLabelsTheInputsDtype()
+    {
+        // float32 with float64 gives float64, as CosineSimilarity and every elementwise op here; labels follow the inputs
+        var (single, pair) = (T([2, 3], 13).To(DType.Float32), T([2, 3], 14));
+        Assert.Equal(DType.Float64, Loss.TripletMarginLoss(single, pair, pair).DType);
+        Assert.Equal(DType.Float64, Loss.TripletMarginLoss(pair, pair, single).DType);
+        Assert.Equal(DType.Float64, Loss.CosineEmbeddingLoss(single, pair, Tensor.Ones(2).To(DType.Float32)).DType);
+        Assert.Equal(DType.Float32, Loss.CosineEmbeddingLoss(single, single, Tensor.Ones(2)).DType);
+        Assert.Equal(DType.Float32, Loss.MarginRankingLoss(single, single, Tensor.Ones(2, 3)).DType);
+        Assert.Equal(DType.Float64, Loss.MarginRankingLoss(single, pair, Tensor.Ones(2, 3).To(DType.Float32)).DType);
+    }
+
+    [Fact]
     public void TheMetricLossesRefuseMismatchedShapesByName()
     {
         var e = Assert.ThrowsAny<ArgumentException>(() => Loss.TripletMarginLoss(T([2, 3]), T([2, 3]), T([3])));
