@@ -125,6 +125,42 @@ public class ClientElevenPpoTests
         Close(expected.Select((a, t) => a + OldValues[t]).ToArray(), returns.Eval().ToDoubleArray(), 1e-15, "returns");
     }
 
+    // JAX's way: lax.scan(step, 0.0, (deltas, not_done), reverse=True), each advantage stored at its own step
+    static Expr GaeByScan(Expr rewards, Expr values, Expr dones)
+    {
+        var notDone = 1 - dones;
+        var deltas = rewards + Gamma * values.Slice(0, 1, Steps + 1) * notDone - values.Slice(0, 0, Steps);
+        var (_, advantages) = Expr.Scan((next, x) =>
+        {
+            var a = x[0] + Gamma * Lambda * x[1] * next[0];
+            return ([a], [a]);
+        }, [Expr.Zeros([], rewards.DType)], [deltas, notDone], reverse: true);
+        return advantages[0];
+    }
+
+    [Fact]
+    public void GaeByAReverseScanIsTheReverseLoopAndDifferentiatesInTheValues()
+    {
+        Close(GaeRef(), GaeByScan(V(Rewards), V(OldValues), V(Dones)).Eval().ToDoubleArray(), 1e-15, "advantages");
+        // a critic trained on λ-returns through the scan: d/dV of Σ advantages, against central differences of the loop
+        double SumRef(double[] v)
+        {
+            double total = 0, next = 0;
+            for (int t = Steps - 1; t >= 0; t--)
+            {
+                next = Rewards[t] + Gamma * v[t + 1] * (1 - Dones[t]) - v[t] + Gamma * Lambda * (1 - Dones[t]) * next;
+                total += next * next;
+            }
+            return total;
+        }
+        var g = Diff.Grad(v => GaeByScan(V(Rewards), v, V(Dones)).Square().Sum())(V(OldValues)).Eval();
+        Close(Gradient(SumRef, OldValues), g.ToDoubleArray(), 1e-8, "gradient in the values");
+        // and in float32, as a TorchSharp user's default dtype: the scan stays float32
+        var single = GaeByScan(V(Rewards).To(DType.Float32), V(OldValues).To(DType.Float32), V(Dones).To(DType.Float32));
+        Assert.Equal(DType.Float32, single.DType);
+        Close(GaeRef(), single.Eval().ToDoubleArray(), 1e-6, "float32");
+    }
+
     [Fact]
     public void TheClippedObjectiveAndItsGradientAreTheLoopsAndTheirCentralDifferences()
     {
