@@ -97,6 +97,21 @@ public class ClientElevenApiTests
         Close(Nn.Conv2d(x, w, b).Eval().ToDoubleArray(), Nn.Conv2d(x, w, b, padding: "valid").Eval().ToDoubleArray(), 0, "valid");
     }
 
+    [Fact]
+    public void Conv2dPaddingSameUnderVmapIsEachImagesConvolution()
+    {
+        // jax.vmap over images [C, H, W] (unbatched, as torch accepts them) with an even kernel: 1 zero above, 2 below
+        const int N = 3, C = 2, H = 4, W = 5, Co = 2;
+        var images = T([N, C, H, W], 12);
+        var w = T([Co, C, 4, 3], 13);
+        var y = Diff.Vmap(x => Nn.Conv2d(x, w, null, padding: "same"))(images).Eval();
+        Assert.Equal(new[] { N, Co, H, W }, y.Shape);
+        var xs = images.ToDoubleArray();
+        for (int n = 0; n < N; n++)
+            Close(Conv2dRef(xs[(n * C * H * W)..((n + 1) * C * H * W)], C, H, W, w.ToDoubleArray(), Co, 4, 3, new double[Co], 1, 1, 1, 1, H, W),
+                y.ToDoubleArray()[(n * Co * H * W)..((n + 1) * Co * H * W)], 1e-13, $"image {n}");
+    }
+
     [Theory]
     [InlineData(4, 1)]   // 3 zeros: 1 before, 2 after
     [InlineData(3, 2)]   // 4 zeros: 2 each side
@@ -162,6 +177,26 @@ public class ClientElevenApiTests
             return ls[lo] * (1 - (src - lo)) + ls[hi] * (src - lo);
         }).ToArray();
         Close(linear, Nn.Interpolate(line, scaleFactor: 2, mode: InterpolationMode.Linear).Eval().ToDoubleArray(), 1e-15, "linear");
+    }
+
+    // ---- Tensor.Flip, for a rollout's reward-to-go computed eagerly ----
+
+    [Theory]
+    [InlineData(DType.Float64)]
+    [InlineData(DType.Float32)]
+    public void TensorFlipGivesTheRewardToGoOfARollout(DType dtype)
+    {
+        double[] rewards = [1.0, 0.0, -0.5, 2.0, 0.25];
+        var r = Tensor.FromArray(rewards).To(dtype);
+        // torch: r.flip(0).cumsum(0).flip(0), the sum of the rewards from each step on
+        var expected = rewards.Select((_, t) => rewards[t..].Sum()).ToArray();
+        var toGo = r.Flip(0).Cumsum(0).Flip(0);
+        Assert.Equal(dtype, toGo.DType);
+        Close(expected, toGo.ToDoubleArray(), 0, "reward to go");
+        var m = Tensor.FromArray(new double[,] { { 1, 2, 3 }, { 4, 5, 6 } });
+        Assert.Equal(new double[] { 6, 5, 4, 3, 2, 1 }, m.Flip(0, 1).ToDoubleArray());
+        Assert.Equal(new double[] { 3, 2, 1, 6, 5, 4 }, m.Flip(-1).ToDoubleArray());
+        Assert.ThrowsAny<ArgumentException>(() => m.Flip(2));
     }
 
     // ---- F.embedding under Nn, with padding_idx ----
