@@ -146,6 +146,23 @@ public class ClientElevenUNetTests
     }
 
     [Fact]
+    public void InFloat32TheCompiledStepStaysFloat32WithinItsRounding()
+    {
+        // TorchSharp's default dtype: parameters, image and mask in float32, the interpolating decoder
+        var step = Diff.CompileValueAndGrad((p, d) => LossOf(p, d[0], d[1], transposed: false));
+        var model = Model();
+        var single = Parameters.Of(model.Select(kv => (kv.Key, kv.Value.To(DType.Float32))).ToArray());
+        var (image, mask) = (Image(9), Mask(10));
+        var (loss, gradients) = step.Invoke(single, image.To(DType.Float32), mask.To(DType.Float32));
+        Assert.Equal(DType.Float32, loss.DType);
+        Assert.All(gradients.Values, g => Assert.Equal(DType.Float32, g.DType));
+        // the double loops at the float32 parameters' values, to float32's rounding
+        var flat = Flatten(Layout, single);
+        Close(LossRef(flat, image.To(DType.Float32).To(DType.Float64), mask, false), loss.Item(), 1e-5, "loss");
+        Close(Gradient(f => LossRef(f, image.To(DType.Float32).To(DType.Float64), mask, false), flat), Flatten(Layout, gradients), 1e-4, "gradient");
+    }
+
+    [Fact]
     public void CompiledTwiceWithDifferentImagesItGivesTheLoopsNumbers()
     {
         var step = Diff.CompileValueAndGrad((p, d) => LossOf(p, d[0], d[1], transposed: true));
