@@ -119,6 +119,40 @@ public class ClientElevenBatchNormTests
     }
 
     [Fact]
+    public void TheBatchStatisticsAsAuxiliaryOutputsOfACompiledStepKeepTheRunningEstimates()
+    {
+        // the shape a torch user ends up with: the loss, and the batch's statistics beside it (JAX's has_aux), stepped by SGD
+        var step = Diff.CompileValueAndGrad((p, d) =>
+        {
+            var (mean, variance) = Nn.BatchStatistics(Features(p, d[0]).Detach());
+            return (TrainLoss(p, d[0], d[1]), [mean, variance]);
+        });
+        var sgd = new Sgd(Model(), lr: Lr);
+        var (runningMean, runningVariance) = (Tensor.Zeros(C), Tensor.Ones(C));
+        var flat = Flatten(Layout, Model());
+        var (refMean, refVariance) = (new double[C], Enumerable.Repeat(1.0, C).ToArray());
+        for (int t = 0; t < 3; t++)
+        {
+            var (loss, aux, gradients) = step.InvokeWithAux(sgd.Parameters, Batch(t), Targets(t));
+            runningMean = (1 - Momentum) * runningMean + Momentum * aux[0];
+            runningVariance = (1 - Momentum) * runningVariance + Momentum * aux[1];
+            sgd.Step(gradients);
+
+            var (mean, _, unbiased) = StatisticsRef(ConvRef(Unflatten(Layout, flat), Batch(t).ToDoubleArray()));
+            for (int c = 0; c < C; c++)
+            {
+                refMean[c] = (1 - Momentum) * refMean[c] + Momentum * mean[c];
+                refVariance[c] = (1 - Momentum) * refVariance[c] + Momentum * unbiased[c];
+            }
+            var g = Gradient(f => TrainLossRef(f, Batch(t), Targets(t)), flat);
+            flat = flat.Select((v, i) => v - Lr * g[i]).ToArray();
+        }
+        Close(refMean, runningMean.ToDoubleArray(), 1e-9, "running mean");
+        Close(refVariance, runningVariance.ToDoubleArray(), 1e-9, "running variance");
+        Close(flat, Flatten(Layout, sgd.Parameters), 1e-7, "parameters");
+    }
+
+    [Fact]
     public void EachModesErrorsNameItsOwnMethod()
     {
         Assert.StartsWith("BatchStatistics: ", Assert.ThrowsAny<ArgumentException>(() => Nn.BatchStatistics(T([5]))).Message);
