@@ -116,6 +116,21 @@ public class ClientElevenPpoTests
 
     static Tensor V(double[] values) => Tensor.FromArray(values);
 
+    // the same loop the way a torch user indexes it: rewards[t] (Row, rank 0), a list of 0-d advantages, torch.stack
+    static Expr GaeByRows(Expr rewards, Expr values, Expr dones)
+    {
+        var advantages = new Expr[Steps];
+        Expr next = 0.0;
+        for (int t = Steps - 1; t >= 0; t--)
+        {
+            var notDone = 1 - dones.Row(t);
+            var delta = rewards.Row(t) + Gamma * values.Row(t + 1) * notDone - values.Row(t);
+            next = delta + Gamma * Lambda * notDone * next;
+            advantages[t] = next;
+        }
+        return Expr.Stack(advantages);
+    }
+
     [Fact]
     public void GaeWrittenWithTensorOpsIsTheReverseLoop()
     {
@@ -123,6 +138,9 @@ public class ClientElevenPpoTests
         var expected = GaeRef();
         Close(expected, advantages.Eval().ToDoubleArray(), 1e-15, "advantages");
         Close(expected.Select((a, t) => a + OldValues[t]).ToArray(), returns.Eval().ToDoubleArray(), 1e-15, "returns");
+        var byRows = GaeByRows(V(Rewards), V(OldValues), V(Dones)).Eval();
+        Assert.Equal(new[] { Steps }, byRows.Shape);
+        Close(expected, byRows.ToDoubleArray(), 1e-15, "by rows");
     }
 
     // JAX's way: lax.scan(step, 0.0, (deltas, not_done), reverse=True), each advantage stored at its own step
