@@ -275,9 +275,11 @@ public static class Loss
     /// element is e^input − target·input; otherwise the input is the rate and each element is input − target·log(input + eps).
     /// <paramref name="full"/> adds Stirling's approximation of log(target!), target·log target − target + ½ log(2π·target),
     /// where target &gt; 1. Then the <paramref name="reduction"/>. The target's gradient is 0 where the approximation is
-    /// masked, where torch's is NaN at a target of 0. F#: <c>Functional.poissonNllLossElements</c>.
+    /// masked, where torch's is NaN at a target of 0. Input and target broadcast together as torch's do (a rate [N, 1] against
+    /// counts [N, K] gives [N, K] entries, averaged over all of them), unlike the other losses here, which need equal shapes.
+    /// F#: <c>Functional.poissonNllLossElements</c>.
     /// </summary>
-    /// <exception cref="ArgumentException">The shapes of input and target differ (losses do not broadcast), or eps is negative.</exception>
+    /// <exception cref="ArgumentException">The shapes of input and target do not broadcast, or eps is negative.</exception>
     public static Expr PoissonNllLoss(Expr input, Expr target, bool logInput = true, bool full = false, double eps = 1e-8, Reduction reduction = Reduction.Mean)
     {
         var (x, t) = Expr.Align(input, target);
@@ -299,6 +301,51 @@ public static class Loss
         var elements = Expr.Wrap(FunctionalDiff.Core.Functional.klDivElements(logTarget, x, t));
         if (reduction != Reduction.BatchMean) return Reduce(elements, reduction);
         return input.Rank == 0 ? elements.Sum() : elements.Sum() / input.Shape[0];
+    }
+
+    /// <summary>
+    /// torch's triplet_margin_loss: max(margin + d(anchor, positive) − d(anchor, negative), 0) per example, then the
+    /// <paramref name="reduction"/>; d is <see cref="Nn.PairwiseDistance"/> with its p and eps (‖x − y + eps‖_p along the last
+    /// axis, so an anchor equal to its positive has a finite gradient, as torch's), and with <paramref name="swap"/> the
+    /// negative's distance is the smaller of d(anchor, negative) and d(positive, negative). torch's defaults: margin 1, p 2,
+    /// eps 1e-6. The gradient passes where the hinge is exactly 0, as torch's clamp_min. F#: <c>Functional.tripletMarginLossElements</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The inputs differ in rank or do not broadcast.</exception>
+    public static Expr TripletMarginLoss(Expr anchor, Expr positive, Expr negative, double margin = 1.0, double p = 2.0, double eps = 1e-6,
+        bool swap = false, Reduction reduction = Reduction.Mean)
+    {
+        ArgumentNullException.ThrowIfNull(anchor);
+        ArgumentNullException.ThrowIfNull(positive);
+        ArgumentNullException.ThrowIfNull(negative);
+        return Reduce(Expr.Wrap(FunctionalDiff.Core.Functional.tripletMarginLossElements(margin, p, eps, swap, anchor.Node, positive.Node, negative.Node)),
+            reduction);
+    }
+
+    /// <summary>
+    /// torch's cosine_embedding_loss: per row of <paramref name="input1"/> and <paramref name="input2"/> ([N, D], or [D] with a
+    /// rank-0 target), 1 − cos where <paramref name="target"/> is 1 and max(cos − margin, 0) where it is −1, then the
+    /// <paramref name="reduction"/>; cos is torch's x1·x2 / √((‖x1‖² + 1e-12)(‖x2‖² + 1e-12)). F#: <c>Functional.cosineEmbeddingLossElements</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The inputs do not broadcast, or the target does not have one entry per row.</exception>
+    public static Expr CosineEmbeddingLoss(Expr input1, Expr input2, Expr target, double margin = 0.0, Reduction reduction = Reduction.Mean)
+    {
+        ArgumentNullException.ThrowIfNull(input1);
+        ArgumentNullException.ThrowIfNull(input2);
+        ArgumentNullException.ThrowIfNull(target);
+        return Reduce(Expr.Wrap(FunctionalDiff.Core.Functional.cosineEmbeddingLossElements(margin, input1.Node, input2.Node, target.Node)), reduction);
+    }
+
+    /// <summary>
+    /// torch's margin_ranking_loss: max(−target·(input1 − input2) + margin, 0) element by element (target 1 asks input1 to rank
+    /// higher, −1 lower), the three broadcast together, then the <paramref name="reduction"/>. F#: <c>Functional.marginRankingLossElements</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes do not broadcast.</exception>
+    public static Expr MarginRankingLoss(Expr input1, Expr input2, Expr target, double margin = 0.0, Reduction reduction = Reduction.Mean)
+    {
+        ArgumentNullException.ThrowIfNull(input1);
+        ArgumentNullException.ThrowIfNull(input2);
+        ArgumentNullException.ThrowIfNull(target);
+        return Reduce(Expr.Wrap(FunctionalDiff.Core.Functional.marginRankingLossElements(margin, input1.Node, input2.Node, target.Node)), reduction);
     }
 
     /// <summary>Squared error with torch's <c>reduction</c> (<see cref="Reduction.None"/> keeps the shape).</summary>

@@ -17,10 +17,29 @@ public static partial class Nn
     /// [N, outChannels, (L + 2·padding − dilation·(k − 1) − 1) / stride + 1].
     /// </summary>
     /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
+    // Preferred over the padding-string overload when both apply (Conv1d(x, w) or Conv1d(x, w, b)).
+    [OverloadResolutionPriority(1)]
     public static Expr Conv1d(Expr input, Expr weight, Expr? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1)
     {
         var (x, w, b) = Operands(input, weight, bias);
         return Expr.Wrap(CoreConv.conv1d(stride, padding, dilation, groups, w, b, x));
+    }
+
+    /// <summary>
+    /// A 1-D convolution as torch's conv1d with a padding string: <c>"same"</c> pads dilation·(k − 1) zeros, half of them
+    /// (rounded down) before and the rest after, so the output keeps the input's length (torch allows it only with stride
+    /// 1); <c>"valid"</c> pads none. <c>Conv1d(x, w, b, padding: "same")</c> is torch's <c>conv1d(x, w, b, padding="same")</c>.
+    /// F#: <c>Convolution.conv1dSame</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The padding is neither "same" nor "valid", "same" is asked with a stride other than 1, or
+    /// the shapes or arguments do not fit together (the message names them).</exception>
+    public static Expr Conv1d(Expr input, Expr weight, Expr? bias = null, int stride = 1, string padding = "valid", int dilation = 1, int groups = 1)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(weight);
+        if (!IsSame("Conv1d", padding, stride)) return Conv1d(input, weight, bias, stride, 0, dilation, groups);
+        var (x, w, b) = Operands(input, weight, bias);
+        return Expr.Wrap(CoreConv.conv1dSame(dilation, groups, w, b, x));
     }
 
     /// <summary>
@@ -47,6 +66,23 @@ public static partial class Nn
         var (x, w, b) = Operands(input, weight, bias);
         var (s, p, d) = (stride ?? (1, 1), padding ?? (0, 0), dilation ?? (1, 1));
         return Expr.Wrap(CoreConv.conv2d(s.Height, s.Width, p.Height, p.Width, d.Height, d.Width, groups, w, b, x));
+    }
+
+    /// <summary>
+    /// A 2-D convolution as torch's conv2d with a padding string: <c>"same"</c> pads each spatial axis with dilation·(k − 1)
+    /// zeros, half of them (rounded down) before and the rest after (an odd total's extra zero at the bottom or right, as
+    /// torch's), so the output keeps the input's height and width (torch allows it only with stride 1); <c>"valid"</c> pads
+    /// none. <c>Conv2d(x, w, b, padding: "same")</c> is torch's <c>conv2d(x, w, b, padding="same")</c>. F#: <c>Convolution.conv2dSame</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The padding is neither "same" nor "valid", "same" is asked with a stride other than 1, or
+    /// the shapes or arguments do not fit together (the message names them).</exception>
+    public static Expr Conv2d(Expr input, Expr weight, Expr? bias = null, int stride = 1, string padding = "valid", int dilation = 1, int groups = 1)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(weight);
+        if (!IsSame("Conv2d", padding, stride)) return Conv2d(input, weight, bias, stride, 0, dilation, groups);
+        var (x, w, b) = Operands(input, weight, bias);
+        return Expr.Wrap(CoreConv.conv2dSame(dilation, dilation, groups, w, b, x));
     }
 
     /// <summary>
@@ -181,6 +217,18 @@ public static partial class Nn
     }
 
     /// <summary>Input, weight and optional bias in one dtype (bare literals take the other's), nulls named.</summary>
+    // torch's two padding strings; "same" only with stride 1, as torch refuses it for strided convolutions
+    static bool IsSame(string method, string padding, int stride)
+    {
+        ArgumentNullException.ThrowIfNull(padding);
+        if (padding == "valid") return false;
+        if (padding != "same")
+            throw new ArgumentException($"{method}: padding \"{padding}\" must be \"same\" or \"valid\" (or a number of zeros)", nameof(padding));
+        if (stride != 1)
+            throw new ArgumentException($"{method}: padding \"same\" needs stride 1, as torch's (stride {stride} given)", nameof(padding));
+        return true;
+    }
+
     static (CoreExpr X, CoreExpr W, FSharpOption<CoreExpr>? B) Operands(Expr input, Expr weight, Expr? bias)
     {
         var (x, w) = Expr.Align(input, weight);

@@ -58,6 +58,31 @@ public static partial class Nn
     }
 
     /// <summary>
+    /// torch's <c>F.interpolate(x, size)</c> with one number: every spatial axis resampled to <paramref name="size"/>, as
+    /// torch takes an int for all of them (<c>Interpolate(x, 16)</c> is <c>F.interpolate(x, 16)</c>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The rank or the size does not fit, or align_corners is set with nearest.</exception>
+    public static Expr Interpolate(Expr input, int size, InterpolationMode mode = InterpolationMode.Nearest, bool alignCorners = false)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return Interpolate(input, Enumerable.Repeat(size, SpatialAxes(input)).ToArray(), mode, alignCorners);
+    }
+
+    /// <summary>
+    /// torch's <c>F.interpolate(x, scale_factor=scaleFactor)</c> with one factor for every spatial axis, as torch takes a float
+    /// (<c>Interpolate(x, scaleFactor: 2)</c> is <c>F.interpolate(x, scale_factor=2)</c>, nn.Upsample's default).
+    /// </summary>
+    /// <exception cref="ArgumentException">The rank or the factor does not fit, or align_corners is set with nearest.</exception>
+    public static Expr Interpolate(Expr input, double scaleFactor, InterpolationMode mode = InterpolationMode.Nearest, bool alignCorners = false)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return Interpolate(input, Enumerable.Repeat(scaleFactor, SpatialAxes(input)).ToArray(), mode, alignCorners);
+    }
+
+    // the axes after [N, C]; an input of rank below 3 gets one entry, so that the core names the rank it needs
+    static int SpatialAxes(Expr input) => Math.Max(1, input.Rank - 2);
+
+    /// <summary>
     /// Dropout as torch's <c>F.dropout(x, p, training=True)</c>, with the randomness given: x · (noise ≥ p) / (1 − p),
     /// where <paramref name="noise"/> holds uniform [0, 1) draws of x's shape (or one that broadcasts to it), such as
     /// <see cref="Tensor.Rand(int[])"/>. Each entry is kept with probability 1 − p and scaled so that the mean is kept;

@@ -109,6 +109,17 @@ public sealed partial class Tensor
     public Tensor Cumsum(int axis) => EagerPlans.Run($"Cumsum {axis}", a => a[0].Cumsum(axis), this);
 
     /// <summary>
+    /// The elements in reverse order along the axes, as <see cref="Expr.Flip"/> (torch.flip), computed now: a reward-to-go
+    /// <c>r.Flip(0).Cumsum(0).Flip(0)</c> over a rollout.
+    /// </summary>
+    /// <exception cref="ArgumentException">An axis is out of range or repeated.</exception>
+    public Tensor Flip(params int[] axes)
+    {
+        ArgumentNullException.ThrowIfNull(axes);
+        return EagerPlans.Run($"Flip {string.Join(",", axes)}", a => a[0].Flip(axes), this);
+    }
+
+    /// <summary>
     /// The running product along an axis, as <see cref="Expr.Cumprod"/> (torch.cumprod), computed now: a diffusion
     /// model's <c>alphas_cumprod = (1 - betas).Cumprod(0)</c>.
     /// </summary>

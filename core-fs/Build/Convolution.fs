@@ -124,6 +124,45 @@ module Convolution =
             Expr.reshape [| y.Dims.[0]; y.Dims.[1]; y.Dims.[3] |] y
         batched "Conv1d" 3 "[N, C, L]" body input
 
+    /// torch's padding="same" along one axis (stride 1): dilation·(k − 1) zeros in all, half of them
+    /// (rounded down) before and the rest after, so an odd total puts its extra zero at the end, as torch's.
+    let private sameSplit (kernel: int) (dilation: int) =
+        let total = dilation * (kernel - 1)
+        total / 2, total - total / 2
+
+    /// torch.nn.functional.conv2d with padding="same" (stride 1): the output keeps the input's height and
+    /// width. The symmetric part of the padding is the convolution's own; an odd total's extra zero at the
+    /// bottom or right is padded first, as torch does.
+    let conv2dSame (dilation: int * int) (groups: int) (weight: Expr) (bias: Expr option) (input: Expr) : Expr =
+        atLeast "Conv2d" "dilation" 1 dilation
+        if weight.Rank <> 4 then
+            Shape.fail "Conv2d" (sprintf "weight %s must be [out_channels, in_channels / groups, kernel...]" (fmt weight.Dims))
+        let (top, bottom), (left, right) = sameSplit weight.Dims.[2] (fst dilation), sameSplit weight.Dims.[3] (snd dilation)
+        let x =
+            // other ranks go on to conv2d unpadded, which names the layout it needs
+            if (bottom > top || right > left) && (input.Rank = 3 || input.Rank = 4) then
+                let after = Array.zeroCreate input.Rank
+                after.[input.Rank - 2] <- bottom - top
+                after.[input.Rank - 1] <- right - left
+                Expr.pad (Array.zeroCreate input.Rank) after input
+            else input
+        conv2d (1, 1) (top, left) dilation groups weight bias x
+
+    /// torch.nn.functional.conv1d with padding="same" (stride 1): the output keeps the input's length,
+    /// an odd total padding putting its extra zero at the end, as torch's.
+    let conv1dSame (dilation: int) (groups: int) (weight: Expr) (bias: Expr option) (input: Expr) : Expr =
+        if dilation < 1 then Shape.fail "Conv1d" (sprintf "dilation %d must be at least 1" dilation)
+        if weight.Rank <> 3 then
+            Shape.fail "Conv1d" (sprintf "weight %s must be [out_channels, in_channels / groups, kernel]" (fmt weight.Dims))
+        let before, after = sameSplit weight.Dims.[2] dilation
+        let x =
+            if after > before && (input.Rank = 2 || input.Rank = 3) then
+                let extra = Array.zeroCreate input.Rank
+                extra.[input.Rank - 1] <- after - before
+                Expr.pad (Array.zeroCreate input.Rank) extra input
+            else input
+        conv1d 1 before dilation groups weight bias x
+
     /// Pads (positive amounts) or crops (negative amounts) the last two axes.
     let private padOrCrop ((top, bottom): int * int) ((left, right): int * int) (x: Expr) =
         let padded = Expr.pad [| 0; 0; max 0 top; max 0 left |] [| 0; 0; max 0 bottom; max 0 right |] x

@@ -46,6 +46,48 @@ module Functional =
             Shape.fail "PairwiseDistance" (sprintf "x1 %s and x2 %s need at least one axis" (Shape.format a.Dims) (Shape.format b.Dims))
         Statistics.norm p [| difference.Rank - 1 |] keepDims (difference + eps)
 
+    /// torch's triplet_margin_loss element by element (reduction 'none'): max(margin + d(a, p) − d(a, n), 0) per
+    /// example, d being pairwise_distance with its eps (so an anchor equal to its positive is eps·n^(1/p) away, with a
+    /// finite gradient), and with `swap` the negative's distance the smaller of d(a, n) and d(p, n). The clamp passes
+    /// the gradient at 0 itself, as torch's clamp_min. The three inputs have one rank, as torch asks.
+    let tripletMarginLossElements (margin: float) (p: float) (eps: float) (swap: bool) (anchor: Expr) (positive: Expr) (negative: Expr) =
+        if anchor.Rank <> positive.Rank || anchor.Rank <> negative.Rank || anchor.Rank = 0 then
+            Shape.fail "TripletMarginLoss"
+                (sprintf "anchor %s, positive %s and negative %s need one rank of at least 1" (Shape.format anchor.Dims)
+                     (Shape.format positive.Dims) (Shape.format negative.Dims))
+        // the three are inputs: float32 with float64 gives float64, as any elementwise op here
+        let distance (a: Expr) (b: Expr) = pairwiseDistance p eps false a b
+        let toNegative =
+            if swap then Expr.minimum (distance anchor negative) (distance positive negative) else distance anchor negative
+        Activations.clamp (Some 0.0) None (margin + distance anchor positive - toNegative)
+
+    /// torch's cosine_embedding_loss element by element (reduction 'none'): per row of x1 and x2 (along the last axis),
+    /// 1 − cos where the target is 1 and max(cos − margin, 0) where it is −1 (0 for any other target, as torch's where),
+    /// with torch's cos = x1·x2 / √((‖x1‖² + 1e-12)(‖x2‖² + 1e-12)), finite at a zero row. The target has one entry per row.
+    let cosineEmbeddingLossElements (margin: float) (x1: Expr) (x2: Expr) (target: Expr) =
+        let shape = Shape.broadcast "CosineEmbeddingLoss" x1.Dims x2.Dims
+        if shape.Length = 0 || not (Ir.sameDims target.Dims shape.[.. shape.Length - 2]) then
+            Shape.fail "CosineEmbeddingLoss"
+                (sprintf "input1 %s and input2 %s need rows along their last axis and target %s one entry per row"
+                     (Shape.format x1.Dims) (Shape.format x2.Dims) (Shape.format target.Dims))
+        // the inputs promote together as any elementwise op; the labels take their dtype, as a loss's target does
+        let last = [| shape.Length - 1 |]
+        let squares (x: Expr) = Expr.sumAxes last false (x * x) + Expr.scalar x.DType 1e-12
+        let cos = Expr.sumAxes last false (x1 * x2) / Expr.sqrt (squares x1 * squares x2)
+        let target = Expr.cast cos.DType target
+        let zero = Expr.scalar cos.DType 0.0
+        let similar = Expr.where (Expr.eq target (Expr.scalar cos.DType 1.0)) (1.0 - cos) zero
+        let dissimilar = Expr.where (Expr.eq target (Expr.scalar cos.DType -1.0)) (Activations.clamp (Some 0.0) None (cos - margin)) zero
+        similar + dissimilar
+
+    /// torch's margin_ranking_loss element by element (reduction 'none'): max(−target·(x1 − x2) + margin, 0), the three
+    /// broadcast together; the gradient passes where the hinge is exactly 0, as torch's clamp_min.
+    let marginRankingLossElements (margin: float) (x1: Expr) (x2: Expr) (target: Expr) =
+        Shape.broadcastMany "MarginRankingLoss" [ x1.Dims; x2.Dims; target.Dims ] |> ignore
+        // the inputs promote together; the labels take their dtype, as a loss's target does
+        let difference = x1 - x2
+        Activations.clamp (Some 0.0) None (margin - Expr.cast difference.DType target * difference)
+
     /// One axis of a pad in a mode other than Constant: the entries before and after come from x itself, built
     /// only when their count is positive (a slice of none would be an empty node in every graph).
     let private padAxis (mode: PadMode) (axis: int) (before: int) (after: int) (x: Expr) =
@@ -118,12 +160,12 @@ module Functional =
     /// entry is input − target·log(input + eps). `full` adds Stirling's approximation of log(target!),
     /// target·log target − target + ½ log(2π·target), where target > 1 (0 elsewhere, as torch's mask).
     /// The approximation is taken at max(target, 1) and masked, so a target of 0 passes the target a
-    /// zero gradient where torch's masked 0·log 0 gives NaN. Input and target have one shape.
+    /// zero gradient where torch's masked 0·log 0 gives NaN. Input and target broadcast together, as
+    /// torch's do (its poisson_nll_loss is elementwise arithmetic and, unlike mse_loss, neither refuses
+    /// nor warns), so the entries have the broadcast shape.
     let poissonNllLossElements (logInput: bool) (full: bool) (eps: float) (input: Expr) (target: Expr) =
-        if not (Ir.sameDims input.Dims target.Dims) then
-            Shape.fail "PoissonNllLoss"
-                (sprintf "input of shape %s and target of shape %s differ; a loss needs equal shapes and does not broadcast"
-                     (Shape.format input.Dims) (Shape.format target.Dims))
+        // fails, naming the loss and both shapes, when they do not broadcast
+        Shape.broadcast "PoissonNllLoss" input.Dims target.Dims |> ignore
         if not (eps >= 0.0) then invalidArg "eps" (sprintf "PoissonNllLoss: eps = %g must be at least 0" eps)
         let target = Expr.cast input.DType target
         let loss =

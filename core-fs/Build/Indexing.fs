@@ -78,6 +78,19 @@ module Indexing =
         let picked = indexSelect 0 (Expr.reshape [| indices.Numel |] indices) weight
         Expr.reshape (Array.append indices.Dims [| weight.Dims.[1] |]) picked
 
+    /// torch.nn.functional.embedding with padding_idx: the lookup of `embedding`, whose row `paddingIdx`
+    /// (negative counts from the end, as torch's) passes no gradient, so the padding token's vector stays
+    /// where it is while the other rows train. The row still reads its value.
+    let embeddingWithPadding (paddingIdx: int) (indices: Expr) (weight: Expr) =
+        if weight.Rank <> 2 then
+            Shape.fail "Embedding" (sprintf "weight %s must be [rows, features] (indices %s)" (dims weight) (dims indices))
+        let rows = weight.Dims.[0]
+        if paddingIdx < -rows || paddingIdx >= rows then
+            invalidArg "paddingIdx" (sprintf "Embedding: paddingIdx %d is not a row of weight %s, which has %d rows" paddingIdx (dims weight) rows)
+        let row = if paddingIdx < 0 then rows + paddingIdx else paddingIdx
+        let isPadding = Expr.constant (Tensor.ofArray64 [| rows; 1 |] (Array.init rows (fun i -> if i = row then 1.0 else 0.0)))
+        embedding indices (Expr.where isPadding (Expr.stopGradient weight) weight)
+
     /// An inclusive scan along the axis by Hillis-Steele doubling: combine each entry with the one
     /// `window` places before it, doubling the window, so the graph grows with log2 n. For products:
     /// products of entries only, never division, so a cumulative product is right with zeros at

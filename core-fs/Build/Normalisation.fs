@@ -48,16 +48,17 @@ module Normalisation =
     /// torch's batch_norm in evaluation mode: (x − mean) / √(variance + ε) · weight + bias per channel,
     /// with the running statistics given ([C] each).
     let batchNormWith (mean: Expr) (variance: Expr) (epsilon: float) (weight: Expr) (bias: Expr) (x: Expr) =
-        checkChannels "BatchNorm" x
+        // errors name the public method of this mode, BatchNormWithStatistics (F#: batchNormWith)
+        checkChannels "BatchNormWithStatistics" x
         let c = x.Dims.[1]
-        let per what p = perChannel "BatchNorm" what c x.Rank p
+        let per what p = perChannel "BatchNormWithStatistics" what c x.Rank p
         (x - per "running mean" mean) * Expr.rsqrt (per "running variance" variance + epsilon) * per "weight" weight + per "bias" bias
 
     /// The batch's per-channel mean and unbiased variance ([C] each): what torch's batch_norm in
     /// training mixes into its running statistics, running ← (1 − momentum)·running + momentum·batch.
     let batchStatistics (x: Expr) =
-        checkChannels "BatchNormStatistics" x
-        checkValuesPerChannel "BatchNormStatistics" x
+        checkChannels "BatchStatistics" x
+        checkValuesPerChannel "BatchStatistics" x
         let axes = batchAxes x
         Expr.meanAxes axes false x, Statistics.var axes 1.0 false x
 
