@@ -76,11 +76,36 @@ module Elementary =
     /// arctan x, as atan2(x, 1).
     let atan (x: Expr) = Expr.atan2 x (scalar x 1.0)
 
+    /// The rule of asinSlope: g·x·s³, the derivative of s = (1 - x²)^(-1/2), one product of factors, so an
+    /// infinite cotangent keeps its sign through it (0 at x = 0 times an infinite g is NaN, as in the closed form
+    /// and torch). Registered once; the module keeps it alive.
+    let private asinSlopeRule =
+        CustomRules.register "asin slope" (fun x g ->
+            let s = Expr.reciprocal (rootOfOneMinusSquare x)
+            g * x * (s * s * s))
+
+    /// 1/√(1 - x²), asin's slope: 1/rootOfOneMinusSquare (exact near |x| = 1, +∞ at ±1, NaN outside [-1, 1]) with its
+    /// own rule (asinSlopeRule). Differentiated as written, √t·√(2 - t)'s two terms have opposite signs, and a second
+    /// derivative under an infinite cotangent was ∞ - ∞ = NaN.
+    let private asinSlope (x: Expr) = Expr.custom asinSlopeRule x (Expr.reciprocal (rootOfOneMinusSquare x))
+
+    /// asin's rule g/√(1 - x²), one factor. Registered once; the module keeps it alive.
+    let private asinRule = CustomRules.register "asin" (fun x g -> g * asinSlope x)
+
+    /// acos's rule -g/√(1 - x²), one factor. Registered once; the module keeps it alive.
+    let private acosRule = CustomRules.register "acos" (fun x g -> -(g * asinSlope x))
+
     /// arcsin x = atan2(x, √(1 - x²)): π/2 at 1, NaN outside [-1, 1], derivative +∞ at ±1 as torch.
-    let asin (x: Expr) = Expr.atan2 x (rootOfOneMinusSquare x)
+    /// Its derivative is its own rule, g/√(1 - x²) (asinRule): atan2's two partials through the root,
+    /// g·√(1 - x²)/1 and g·x·x/√(1 - x²), have the same sign, but the root's far form √t·√(2 - t)
+    /// differentiates into two terms of opposite sign, which an infinite cotangent made ∞ - ∞ = NaN
+    /// where the closed form, torch's, is ±∞ (`fuzz all 1/422`: a matmul of a -∞ row by asin x).
+    /// The value is the atan2 above, unchanged.
+    let asin (x: Expr) = Expr.custom asinRule x (Expr.atan2 x (rootOfOneMinusSquare x))
 
     /// arccos x = atan2(√(1 - x²), x): 0 at 1, π at -1, NaN outside [-1, 1], derivative -∞ at ±1.
-    let acos (x: Expr) = Expr.atan2 (rootOfOneMinusSquare x) x
+    /// Its derivative is -g/√(1 - x²), one factor (acosRule), for the reason given at asin.
+    let acos (x: Expr) = Expr.custom acosRule x (Expr.atan2 (rootOfOneMinusSquare x) x)
 
     /// |x| above which asinh and acosh are log 2|x|: there √(x² ± 1) rounds to |x|, and x² would
     /// overflow past 1e154.
