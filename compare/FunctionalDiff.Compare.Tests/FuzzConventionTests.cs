@@ -552,6 +552,50 @@ public class FuzzConventionTests
     }
 
     [Fact]
+    public void KlDivAtATargetZero_TorchsSlopeInTheTargetIsNaN_TheClosedFormIsMinusInfinity()
+    {
+        // the entry p·log p − p·i has the slope log p + 1 − i in p: −∞ at p = 0 (the one-sided limit; the function is NaN
+        // below 0), and the curvature 1/p; torch's xlogy(p, p) rule adds p/p = 0/0 = NaN there in every mode
+        double[] target = { 0.9241272406437684, 0.0, 0.16029118716642124 };
+        double[] input = { 1.6165850221055824, 0.0, 0.16168554783367553 };
+        var p = T(target, 3, 1);
+        var i = torch.tensor(input, dtype: torch.ScalarType.Float64).reshape(3, 1);
+        var torchs = Values(Grad(torch.nn.functional.kl_div(i, p, false, torch.nn.Reduction.Sum), p));
+        Assert.True(double.IsNaN(torchs[1]), $"torch's gradient at p = 0: {torchs[1]}");
+        var closed = target.Select((t, k) => Math.Log(t) + 1 - input[k]).ToArray();
+        Assert.Equal(double.NegativeInfinity, closed[1]);
+        for (int k = 0; k < 3; k += 2) Assert.Equal(closed[k], torchs[k], 1e-15);
+        var ic = (Expr)Tensor.FromArray(input, 3, 1);
+        var ours = FunctionalDiff.Diff.Grad((Expr z) => Loss.KlDiv(ic, z, Reduction.Sum, logTarget: false))(Tensor.FromArray(target, 3, 1)).Eval().ToDoubleArray();
+        Assert.Equal(closed[1], ours[1]);
+        for (int k = 0; k < 3; k += 2) Assert.Equal(closed[k], ours[k], 1e-15);
+        var program = Program("fuzz all 2/624", new[] { new[] { 3, 1 }, new[] { 3, 1 } }, new[] { target, input },
+            new Step(OpKind.KlDiv, new[] { 1, 0 }, Array.Empty<int>(), Mode: 2));
+        Assert.Contains("KlDiv at a target 0 or +∞", program.Forward().TorchNaN);
+        PassesWithConvention(program);
+        PassesWithConvention(Program("fuzz all 1/249", new[] { new[] { 4 } }, new[] { new[] { 0.0, 0.0, 0.0, 0.0 } },
+            new Step(OpKind.Const, Array.Empty<int>(), Array.Empty<int>(), Data: new[] { 0.0, 0.0, 0.0, 0.0 }, DataShape: new[] { 4 }),
+            new Step(OpKind.KlDiv, new[] { 1, 0 }, Array.Empty<int>(), Mode: 1)));
+    }
+
+    [Fact]
+    public void HardshrinkAtNaN_TorchsSlopeDependsOnTheEntrysPosition_OursIsTheTakenBranchs()
+    {
+        // hardshrink(NaN) = NaN, the branch x (NaN lies in no [−λ, λ]), whose slope is 1 (ours, and torch's scalar loop); torch's
+        // vectorised loop writes 0: in 20 float64 entries, flat index 13 falls in a vector block and 17 in the scalar tail
+        double[] xv = Enumerable.Range(0, 20).Select(k => k is 13 or 17 ? double.NaN : 0.0).ToArray();
+        var x = T(xv, 2, 2, 5);
+        var torchs = Values(Grad(torch.nn.functional.hardshrink(x, 1.0).sum(), x));
+        Assert.NotEqual(torchs[13], torchs[17]);
+        var ours = FunctionalDiff.Diff.Grad((Expr z) => z.Hardshrink(1.0).Sum())(Tensor.FromArray(xv, 2, 2, 5)).Eval().ToDoubleArray();
+        for (int k = 0; k < 20; k++) Assert.Equal(k is 13 or 17 ? 1.0 : 0.0, ours[k]);
+        var program = Program("fuzz all 1/422", new[] { new[] { 2, 2, 5 } }, new[] { xv }, new Step(OpKind.Hardshrink, new[] { 0 }, Array.Empty<int>(), Scalar: 1.0));
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("Hardshrink or Softshrink at a NaN entry"));
+        var failed = FuzzCheck.Checked(program, DType.Float64).Where(r => !r.Passed).Select(r => r.Check).ToList();
+        Assert.True(failed.Count == 0, "failed: " + string.Join(", ", failed));
+    }
+
+    [Fact]
     public void SoftminOverAnAxisOfLengthOne_TorchsGradientUnderANaNCotangentIsNaN_TheConstantsIsZero()
     {
         // softmin over one entry is the constant 1: its derivative is the zero map, under any cotangent; torch's fused rule
