@@ -45,23 +45,41 @@ module Elementary =
         let down = half (-(Expr.where positive (scalar far 0.0) far))
         Expr.where positive up (if odd then -down else down)
 
-    /// sinh x. Near 0, (expm1 x - expm1(-x))/2: the two terms have opposite signs, so the
+    /// sinh x's value. Near 0, (expm1 x - expm1(-x))/2: the two terms have opposite signs, so the
     /// difference never cancels. Far out, ±e^(|x| - ln 2): it overflows only where sinh itself
     /// leaves the dtype (|x| > 710.5 in float64, 89.4 in float32), not where e^x does.
-    let sinh (x: Expr) =
+    let private sinhValue (x: Expr) =
         let small = Expr.lt (Expr.abs x) (scalar x hyperbolicSwitch)
         let near = onlyWhere small x 0.0
         let far = Expr.where small (scalar x hyperbolicSwitch) x
         Expr.where small ((Expr.expm1 near - Expr.expm1 (-near)) * 0.5) (farExponential true far)
 
-    /// cosh x. Near 0, 1 + 2 sinh²(x/2): its derivative 2 sinh(x/2) cosh(x/2) keeps its digits at
-    /// small x, where e^x - e^-x would cancel. Far out, e^(|x| - ln 2), which overflows where cosh
-    /// does, as sinh.
-    let cosh (x: Expr) =
+    /// cosh x's value. Near 0, 1 + 2 sinh²(x/2): it keeps its digits at small x, where e^x - e^-x
+    /// would cancel. Far out, e^(|x| - ln 2), which overflows where cosh does, as sinh.
+    let private coshValue (x: Expr) =
         let small = Expr.lt (Expr.abs x) (scalar x hyperbolicSwitch)
         let near = onlyWhere small x 0.0
         let far = Expr.where small (scalar x hyperbolicSwitch) x
-        Expr.where small (1.0 + 2.0 * Expr.square (sinh (near * 0.5))) (farExponential false far)
+        Expr.where small (1.0 + 2.0 * Expr.square (sinhValue (near * 0.5))) (farExponential false far)
+
+    /// The rules of sinh (key true) and cosh (false), kept for the process's life (a node built with a rule holds it anyway).
+    let private hyperbolicRules = System.Collections.Concurrent.ConcurrentDictionary<bool, CustomRule>()
+
+    /// sinh (odd) or cosh with its own rule, g·cosh x or g·sinh x: one factor at every order, each the other's node. The
+    /// values' forms differentiated as written are sums: the square of the difference expm1 x - expm1(-x) in cosh's near form
+    /// is a polynomial the Rewrite pass expands into terms of opposite sign, which an infinite cotangent made ∞ - ∞ = NaN
+    /// where the derivative is ±∞ (`fuzz all 2/233`: the gradient of cosh(x)·∞ at x = -0.71, torch's -∞).
+    let rec private hyperbolic (odd: bool) (x: Expr) : Expr =
+        let rule =
+            hyperbolicRules.GetOrAdd(odd, fun odd ->
+                CustomRules.register (if odd then "sinh" else "cosh") (fun y g -> g * hyperbolic (not odd) y))
+        Expr.custom rule x (if odd then sinhValue x else coshValue x)
+
+    /// sinh x: (expm1 x - expm1(-x))/2 near 0, ±e^(|x| - ln 2) far out (see sinhValue), slope cosh x.
+    let sinh (x: Expr) = hyperbolic true x
+
+    /// cosh x: 1 + 2 sinh²(x/2) near 0, e^(|x| - ln 2) far out (see coshValue), slope sinh x.
+    let cosh (x: Expr) = hyperbolic false x
 
     /// √(1 - x²) without cancellation near |x| = 1 and with a derivative that is infinite there, never
     /// NaN: √(1 - x·x) for |x| < 1/2, else √t·√(2 - t) with t = 1 - |x| (exact there). In that

@@ -64,4 +64,26 @@ let tests =
             expectIeee (values (Diff.grad (fun y -> Expr.sum (Elementary.asin y)) (constantVector edges))) [| infinity; infinity; nan; nan |] "asin at the edges"
             expectIeee (values (Diff.grad (fun y -> Expr.sum (Elementary.acos y)) (constantVector edges))) [| -infinity; -infinity; nan; nan |] "acos at the edges"
         }
+        test "sinh and cosh under an infinite cotangent: slopes g·cosh x and g·sinh x keep g's sign at first and second order (fuzz all 2/233)" {
+            let x = [| -0.7076717878166642; 0.3; -5.5; 25.0; -30.0; -infinity |]
+            for c in [ infinity; -infinity ] do
+                let scaled (f: Expr -> Expr) (y: Expr) = Expr.sum (Expr.scalar DType.Float64 c * f y)
+                let ones = constantVector (Array.create x.Length 1.0)
+                expectIeee (values (Diff.grad (scaled Elementary.cosh) (constantVector x))) (x |> Array.map (fun t -> c * Math.Sinh t)) (sprintf "cosh gradient, g = %g" c)
+                expectIeee (values (Diff.grad (scaled Elementary.sinh) (constantVector x))) (x |> Array.map (fun t -> c * Math.Cosh t)) (sprintf "sinh gradient, g = %g" c)
+                expectIeee (values (Diff.hvp (scaled Elementary.cosh) (constantVector x) ones)) (x |> Array.map (fun t -> c * Math.Cosh t)) (sprintf "cosh HVP, g = %g" c)
+                expectIeee (values (Diff.hvp (scaled Elementary.sinh) (constantVector x) ones)) (x |> Array.map (fun t -> c * Math.Sinh t)) (sprintf "sinh HVP, g = %g" c)
+                let _, tangent = Diff.jvp (fun y -> Expr.scalar DType.Float64 c * Elementary.cosh y) (constantVector x) ones
+                expectIeee (values tangent) (x |> Array.map (fun t -> c * Math.Sinh t)) (sprintf "cosh JVP, g = %g" c)
+            // finite cotangents against central differences of System.Math's sinh and cosh
+            let finite = x.[0 .. 4]
+            let u = [| 0.5; -1.25; 2.0; 0.75; -0.5 |]
+            let gradCosh = values (Diff.grad (fun y -> Expr.sum (constantVector u * Elementary.cosh y)) (constantVector finite))
+            let hvpSinh = values (Diff.hvp (fun y -> Expr.sum (constantVector u * Elementary.sinh y)) (constantVector finite) (constantVector u))
+            for i in 0 .. finite.Length - 1 do
+                let h = 1e-6 * max 1.0 (abs finite.[i])
+                let scale = 1e-7 * Math.Cosh finite.[i]
+                Expect.floatClose { absolute = scale; relative = 1e-7 } gradCosh.[i] (u.[i] * central Math.Cosh finite.[i] h) (sprintf "cosh gradient at %g" finite.[i])
+                Expect.floatClose { absolute = scale; relative = 1e-7 } hvpSinh.[i] (u.[i] * u.[i] * central Math.Cosh finite.[i] h) (sprintf "sinh HVP at %g" finite.[i])
+        }
     ]
