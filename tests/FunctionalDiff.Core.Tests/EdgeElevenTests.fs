@@ -86,4 +86,18 @@ let tests =
                 Expect.floatClose { absolute = scale; relative = 1e-7 } gradCosh.[i] (u.[i] * central Math.Cosh finite.[i] h) (sprintf "cosh gradient at %g" finite.[i])
                 Expect.floatClose { absolute = scale; relative = 1e-7 } hvpSinh.[i] (u.[i] * u.[i] * central Math.Cosh finite.[i] h) (sprintf "sinh HVP at %g" finite.[i])
         }
+        test "smooth L1 and Huber at a NaN difference: the slope is NaN as the value, not the linear branch's sgn(NaN) = 0 (fuzz all 3/506)" {
+            let prediction = [| infinity; 2.0; -1.0; 0.25; nan; 3.0 |]
+            let target = [| infinity; -2.0; -0.8335; 0.5; 1.0; -infinity |]
+            let d = Array.map2 (-) prediction target
+            for width in [ 2.0; 0.5 ] do
+                // the closed forms: d/β inside (−β, β), sgn d outside (smooth L1); d inside (−δ, δ), δ·sgn d outside (Huber)
+                let smooth = d |> Array.map (fun e -> if Double.IsNaN e then nan elif abs e < width then e / width else float (sign e))
+                let huber = d |> Array.map (fun e -> if Double.IsNaN e then nan elif abs e < width then e else width * float (sign e))
+                let gradOf (errors: Expr -> Expr -> Expr) = values (Diff.grad (fun p -> Expr.sum (errors p (constantVector target))) (constantVector prediction))
+                expectIeee (gradOf (Nn.smoothL1Errors width)) smooth (sprintf "smooth L1 gradient, beta = %g" width)
+                expectIeee (gradOf (Nn.huberErrors width)) huber (sprintf "Huber gradient, delta = %g" width)
+                let v = values (Nn.smoothL1Errors width (constantVector prediction) (constantVector target))
+                Expect.isTrue (Double.IsNaN v.[0] && Double.IsNaN v.[4]) "the value at a NaN difference is NaN"
+        }
     ]
