@@ -717,6 +717,48 @@ public class FuzzConventionTests
     }
 
     [Fact]
+    public void SoftshrinkBetweenItsBounds_TorchsSignOfZeroDependsOnTheEntrysPosition_TheReferenceIsItsScalarLoop()
+    {
+        // softshrink(−1, λ = 1) is 0, signed by torch's kernels as its loops compute it: the scalar loop's x·0 = −0, the
+        // vectorised loop's +0; atan2 of it against a negative number is then −π or π. Nine entries: eight in vector
+        // blocks, the ninth in the scalar tail
+        double[] xv = Enumerable.Repeat(-1.0, 9).ToArray(), bv = Enumerable.Repeat(-0.5538138547093931, 9).ToArray();
+        var b = torch.tensor(bv, dtype: torch.ScalarType.Float64).reshape(3, 3);
+        var torchs = Values(torch.atan2(torch.nn.functional.softshrink(T(xv, 3, 3), 1.0), b));
+        Assert.Equal(Math.PI, torchs[0]);
+        Assert.Equal(-Math.PI, torchs[8]);
+        // the scalar loop's formula: −1 + 1 is not taken (−1 < −1 is false), the middle branch is −1·0 = −0
+        Assert.Equal(-Math.PI, Math.Atan2(-1.0 * 0.0, bv[0]));
+        var ours = Expr.Atan2(((Expr)Tensor.FromArray(xv, 3, 3)).Softshrink(1.0), (Expr)Tensor.FromArray(bv, 3, 3)).Eval().ToDoubleArray();
+        Assert.All(ours, v => Assert.Equal(-Math.PI, v));
+        var program = Program("fuzz 27/162", new[] { new[] { 3, 3 }, new[] { 3, 3 } }, new[] { xv, bv },
+            new Step(OpKind.Softshrink, new[] { 0 }, Array.Empty<int>(), Scalar: 1.0), S(OpKind.Atan2, 2, 1));
+        var failed = FuzzCheck.Checked(program, DType.Float64).Where(r => !r.Passed).Select(r => r.Check).ToList();
+        Assert.True(failed.Count == 0, "failed: " + string.Join(", ", failed));
+    }
+
+    [Fact]
+    public void SmoothL1AtANaNDifference_BothFirstDerivativesAreNaN_TorchsCurvatureIsAMasksZero()
+    {
+        // d = ∞ − ∞ = NaN: the value and the slope are NaN in both engines; torch's second derivative is its mask |d| < β,
+        // false at NaN, so 0; ours the quadratic branch's 1/β (a documented difference, its second-order checks skipped)
+        var x = T(new[] { double.PositiveInfinity }, 1);
+        var target = torch.tensor(new[] { double.PositiveInfinity }, dtype: torch.ScalarType.Float64);
+        var first = Grad(torch.nn.functional.smooth_l1_loss(x, target, torch.nn.Reduction.Sum, 2.0), x);
+        Assert.True(double.IsNaN(Values(first)[0]), "torch's slope");
+        Assert.Equal(0.0, Values(Grad(first.sum(), x))[0]);
+        var tc = (Expr)Tensor.FromArray(new[] { double.PositiveInfinity }, 1);
+        var ours = FunctionalDiff.Diff.Grad((Expr z) => Loss.SmoothL1(z, tc, 2.0, Reduction.Sum))(Tensor.FromArray(new[] { double.PositiveInfinity }, 1)).Eval().ToDoubleArray();
+        Assert.True(double.IsNaN(ours[0]), "our slope");
+        var program = Program("fuzz all 3/506", new[] { new[] { 2, 3 } }, new[] { new[] { 2.0, -2.0, -1.0, -2.0, -2.0, double.PositiveInfinity } },
+            new Step(OpKind.Const, Array.Empty<int>(), Array.Empty<int>(), Data: new[] { 2.0, -2.0, -0.833579333480906, -1.5081742310368083, -2.470600117622034, double.PositiveInfinity }, DataShape: new[] { 2, 3 }),
+            new Step(OpKind.SmoothL1, new[] { 0, 1 }, Array.Empty<int>(), Mode: 0, Scalar: 2.0));
+        Assert.Contains(program.Forward().TorchWrong, t => t.Why.StartsWith("SmoothL1 or Huber at a NaN difference"));
+        var failed = FuzzCheck.Checked(program, DType.Float64).Where(r => !r.Passed).Select(r => r.Check).ToList();
+        Assert.True(failed.Count == 0, "failed: " + string.Join(", ", failed));
+    }
+
+    [Fact]
     public void SoftminOverAnAxisOfLengthOne_TorchsGradientUnderANaNCotangentIsNaN_TheConstantsIsZero()
     {
         // softmin over one entry is the constant 1: its derivative is the zero map, under any cotangent; torch's fused rule
