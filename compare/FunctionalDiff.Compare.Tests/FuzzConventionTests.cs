@@ -552,6 +552,213 @@ public class FuzzConventionTests
     }
 
     [Fact]
+    public void KlDivAtATargetZero_TorchsSlopeInTheTargetIsNaN_TheClosedFormIsMinusInfinity()
+    {
+        // the entry p·log p − p·i has the slope log p + 1 − i in p: −∞ at p = 0 (the one-sided limit; the function is NaN
+        // below 0), and the curvature 1/p; torch's xlogy(p, p) rule adds p/p = 0/0 = NaN there in every mode
+        double[] target = { 0.9241272406437684, 0.0, 0.16029118716642124 };
+        double[] input = { 1.6165850221055824, 0.0, 0.16168554783367553 };
+        var p = T(target, 3, 1);
+        var i = torch.tensor(input, dtype: torch.ScalarType.Float64).reshape(3, 1);
+        var torchs = Values(Grad(torch.nn.functional.kl_div(i, p, false, torch.nn.Reduction.Sum), p));
+        Assert.True(double.IsNaN(torchs[1]), $"torch's gradient at p = 0: {torchs[1]}");
+        var closed = target.Select((t, k) => Math.Log(t) + 1 - input[k]).ToArray();
+        Assert.Equal(double.NegativeInfinity, closed[1]);
+        for (int k = 0; k < 3; k += 2) Assert.Equal(closed[k], torchs[k], 1e-15);
+        var ic = (Expr)Tensor.FromArray(input, 3, 1);
+        var ours = FunctionalDiff.Diff.Grad((Expr z) => Loss.KlDiv(ic, z, Reduction.Sum, logTarget: false))(Tensor.FromArray(target, 3, 1)).Eval().ToDoubleArray();
+        Assert.Equal(closed[1], ours[1]);
+        for (int k = 0; k < 3; k += 2) Assert.Equal(closed[k], ours[k], 1e-15);
+        var program = Program("fuzz all 2/624", new[] { new[] { 3, 1 }, new[] { 3, 1 } }, new[] { target, input },
+            new Step(OpKind.KlDiv, new[] { 1, 0 }, Array.Empty<int>(), Mode: 2));
+        Assert.Contains("KlDiv at a target 0 or +∞", program.Forward().TorchNaN);
+        PassesWithConvention(program);
+        PassesWithConvention(Program("fuzz all 1/249", new[] { new[] { 4 } }, new[] { new[] { 0.0, 0.0, 0.0, 0.0 } },
+            new Step(OpKind.Const, Array.Empty<int>(), Array.Empty<int>(), Data: new[] { 0.0, 0.0, 0.0, 0.0 }, DataShape: new[] { 4 }),
+            new Step(OpKind.KlDiv, new[] { 1, 0 }, Array.Empty<int>(), Mode: 1)));
+    }
+
+    [Fact]
+    public void HardshrinkAtNaN_TorchsSlopeDependsOnTheEntrysPosition_OursIsTheTakenBranchs()
+    {
+        // hardshrink(NaN) = NaN, the branch x (NaN lies in no [−λ, λ]), whose slope is 1 (ours, and torch's scalar loop); torch's
+        // vectorised loop writes 0: in 20 float64 entries, flat index 13 falls in a vector block and 17 in the scalar tail
+        double[] xv = Enumerable.Range(0, 20).Select(k => k is 13 or 17 ? double.NaN : 0.0).ToArray();
+        var x = T(xv, 2, 2, 5);
+        var torchs = Values(Grad(torch.nn.functional.hardshrink(x, 1.0).sum(), x));
+        Assert.NotEqual(torchs[13], torchs[17]);
+        var ours = FunctionalDiff.Diff.Grad((Expr z) => z.Hardshrink(1.0).Sum())(Tensor.FromArray(xv, 2, 2, 5)).Eval().ToDoubleArray();
+        for (int k = 0; k < 20; k++) Assert.Equal(k is 13 or 17 ? 1.0 : 0.0, ours[k]);
+        var program = Program("fuzz all 1/422", new[] { new[] { 2, 2, 5 } }, new[] { xv }, new Step(OpKind.Hardshrink, new[] { 0 }, Array.Empty<int>(), Scalar: 1.0));
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("Hardshrink or Softshrink at a NaN entry"));
+        var failed = FuzzCheck.Checked(program, DType.Float64).Where(r => !r.Passed).Select(r => r.Check).ToList();
+        Assert.True(failed.Count == 0, "failed: " + string.Join(", ", failed));
+    }
+
+    [Fact]
+    public void CrossWhoseEntryCancels_TorchsEntryIsARoundingResidue_TheExactEntryIsZero()
+    {
+        // cross(a, b)₀ = a₁b₂ − a₂b₁ = (−1e20)(1e30) − (−1e30)(1e20), 0 exactly: both doubles are integers, and the two
+        // products are one integer; torch's entry is a residue of rounding, large enough that tanh of it is ±1
+        double[] av = { -1.8344178298909748, -1E+20, -1E+30 }, bv = { 0.8344178298909748, 1E+20, 1E+30 };
+        var exact = new System.Numerics.BigInteger(av[1]) * new System.Numerics.BigInteger(bv[2]) - new System.Numerics.BigInteger(av[2]) * new System.Numerics.BigInteger(bv[1]);
+        Assert.True(exact.IsZero);
+        var torchs = Values(torch.linalg.cross(T(av, 3), T(bv, 3), 0));
+        Assert.NotEqual(0.0, torchs[0]);
+        var ours = ((Expr)Tensor.FromArray(av, 3)).Cross((Expr)Tensor.FromArray(bv, 3), 0).Eval().ToDoubleArray();
+        Assert.Equal(0.0, ours[0]);
+        var program = Program("fuzz all adversarial 2/116", new[] { new[] { 3 }, new[] { 3 } }, new[] { av, bv },
+            new Step(OpKind.Cross, new[] { 0, 1 }, new[] { -1 }), new Step(OpKind.Reshape, new[] { 2 }, new[] { 3, 1, 1 }), S(OpKind.Tanh, 3));
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("Cross whose entry cancels"));
+        var failed = FuzzCheck.Checked(program, DType.Float64).Where(r => !r.Passed).Select(r => r.Check).ToList();
+        Assert.True(failed.Count == 0, "failed: " + string.Join(", ", failed));
+    }
+
+    [Fact]
+    public void CumprodOverANaNAndZeros_TorchsSecondOrderIsNaN_TheNaNEntrysRowIsAProductOfZeros()
+    {
+        // ∂²yₖ/∂xᵢ∂xⱼ = Π over m ≤ k, m ∉ {i, j} of xₘ: in the row of the NaN entry (i = 2) every product leaves it out and holds a 0
+        double[] xv = { 0.0, 0.0, double.NaN, 0.0 };
+        double[] uv = { 0.585181, -1.40517, -1.07535, 0.226451 }, vv = { -0.487622, 0.730895, 1.48781, 1.71652 };
+        double closed = 0;
+        for (int j = 0; j < 4; j++)
+            for (int k = Math.Max(2, j); k < 4; k++)
+            {
+                if (j == 2) continue;
+                double product = 1;
+                for (int m = 0; m <= k; m++) if (m != 2 && m != j) product *= xv[m];
+                closed += uv[k] * product * vv[j];
+            }
+        Assert.Equal(0.0, closed);
+        var x = T(xv, 4);
+        var g = Grad(torch.cumprod(x, 0), x, torch.tensor(uv, dtype: torch.ScalarType.Float64));
+        // the second differentiation without a graph, as the fuzzer's torch side takes it (TorchSide); with a graph torch's
+        // entry is 0 too, its cumprod_backward taking another path in grad mode
+        var torchSecond = Values(torch.autograd.grad(new[] { (g * torch.tensor(vv, dtype: torch.ScalarType.Float64)).sum() }, new[] { x }, null, retain_graph: false, create_graph: false)[0]);
+        Assert.True(double.IsNaN(torchSecond[2]), "torch's second order at the NaN entry: " + string.Join(", ", torchSecond));
+        var uc = (Expr)Tensor.FromArray(uv, 4);
+        var vc = (Expr)Tensor.FromArray(vv, 4);
+        var ours = FunctionalDiff.Diff.Grad((Expr z) => (FunctionalDiff.Diff.Grad((Expr w) => (w.Cumprod(0) * uc).Sum())(z) * vc).Sum())(Tensor.FromArray(xv, 4)).Eval().ToDoubleArray();
+        Assert.Equal(closed, ours[2]);
+        var program = Program("fuzz all adversarial 2/203", new[] { new[] { 4 } }, new[] { xv }, new Step(OpKind.Cumprod, new[] { 0 }, new[] { 0 }));
+        Assert.Contains("Cumprod over a NaN entry and a zero", program.Forward().TorchNaN);
+        PassesWithConvention(program);
+    }
+
+    [Fact]
+    public void GluWithATinyGate_TorchsCurvatureIsZero_TheClosedFormOverflows()
+    {
+        // glu(prelu(x, w)) at x = [−5e-324, −5e-324], w = −1e300: a = b = 4.94e-24, and ∂²/∂x₁² u·a·σ(b) = u·a·σ″(b)·w² with
+        // σ″(b) = σ(1 − σ)(1 − 2σ) ≈ −b/8: about −7e552, beyond float64, so −∞; torch's σ(b) rounds to ½ and its curvature to 0
+        double[] xv = { -5e-324, -5e-324 };
+        double u = 2.34004, w = -1e300, a = w * xv[0];
+        double log10 = Math.Log10(u) + Math.Log10(a) + Math.Log10(a / 8) + 2 * Math.Log10(-w);
+        Assert.True(log10 > 308.3, $"log10 of the closed form's magnitude: {log10}");
+        var x = T(xv, 2);
+        var y = torch.nn.functional.glu(torch.nn.functional.prelu(x, torch.tensor(new[] { w }, dtype: torch.ScalarType.Float64)), -1);
+        var first = Grad(y.sum() * u, x);
+        Assert.Equal(0.0, Values(Grad(first[1], x))[1]);
+        var wc = (Expr)Tensor.FromArray(new[] { w }, 1);
+        var ours = FunctionalDiff.Diff.Hessian((Expr z) => z.Prelu(wc).Glu(-1).Sum() * u)(Tensor.FromArray(xv, 2)).Eval().ToDoubleArray();
+        Assert.Equal(double.NegativeInfinity, ours[3]);
+        var program = Program("fuzz all adversarial 1/81", new[] { new[] { 2 }, new[] { 1 } }, new[] { xv, new[] { w } },
+            S(OpKind.Prelu, 0, 1), new Step(OpKind.Glu, new[] { 2 }, new[] { -1 }));
+        Assert.Contains(program.Forward().TorchWrong, t => t.Why.StartsWith("Glu whose gate is nonzero below 2^-53"));
+        var failed = FuzzCheck.Checked(program, DType.Float64).Where(r => !r.Passed).Select(r => r.Check).ToList();
+        Assert.True(failed.Count == 0, "failed: " + string.Join(", ", failed));
+    }
+
+    [Fact]
+    public void NormInfinityAtNaN_TorchsMaskGivesANumber_OursIsNaNAsMaxs()
+    {
+        // ‖x‖_∞·x at x = NaN: no derivative has a closed form at NaN; torch's second derivative is a number from its mask
+        // |x| = ‖x‖ (false at NaN), ours NaN as max's (a documented difference, its derivative checks skipped)
+        var x = T(new[] { double.NaN }, 1);
+        var first = Grad((torch.linalg.vector_norm(x, double.PositiveInfinity) * x).sum(), x);
+        Assert.False(double.IsNaN(Values(Grad(first.sum(), x))[0]), "torch's second derivative");
+        var ours = FunctionalDiff.Diff.Hessian((Expr z) => (z.Norm(double.PositiveInfinity) * z).Sum())(Tensor.FromArray(new[] { double.NaN }, 1)).Eval().ToDoubleArray();
+        Assert.True(double.IsNaN(ours[0]));
+        var program = Program("fuzz 24/1431", new[] { Array.Empty<int>() }, new[] { new[] { double.NaN } },
+            new Step(OpKind.Norm, new[] { 0 }, Array.Empty<int>(), Scalar: double.PositiveInfinity), S(OpKind.Mul, 1, 0));
+        Assert.Contains(program.Forward().TorchWrong, t => t.Why.StartsWith("Norm ∞ at a NaN entry"));
+        var failed = FuzzCheck.Checked(program, DType.Float64).Where(r => !r.Passed).Select(r => r.Check).ToList();
+        Assert.True(failed.Count == 0, "failed: " + string.Join(", ", failed));
+    }
+
+    [Fact]
+    public void MinimumAtAnInfiniteOperand_TorchsZeroCotangentMeetsTheInfiniteFactor_TheLosingOperandHasNoDerivative()
+    {
+        // x₁/minimum(x₂·x₀, x₂) at x₀ = x₂ = −∞: the minimum is x₂ (x₂·x₀ = +∞ loses), so x₀ does not reach the value and every
+        // derivative in x₀ is 0; torch's zero cotangent into x₂·x₀ meets x₂ = −∞ as 0·∞ = NaN in its Hessian
+        double[] x0 = { double.NegativeInfinity }, x1 = { 0.14801172047997893, -0.14801172047997893 }, x2 = { double.NegativeInfinity };
+        var t0 = T(x0, 1);
+        var y = torch.tensor(x1, dtype: torch.ScalarType.Float64) / torch.minimum(torch.tensor(x2, dtype: torch.ScalarType.Float64) * t0, torch.tensor(x2, dtype: torch.ScalarType.Float64));
+        var first = Grad(y.sum(), t0);
+        Assert.True(double.IsNaN(Values(Grad(first.sum(), t0))[0]), "torch's second derivative in x₀");
+        var x1c = (Expr)Tensor.FromArray(x1, 1, 2, 1);
+        var x2c = (Expr)Tensor.FromArray(x2, Array.Empty<int>());
+        var ours = FunctionalDiff.Diff.Hessian((Expr z) => (x1c / Expr.Minimum(x2c * z, x2c)).Sum())(Tensor.FromArray(x0, Array.Empty<int>())).Eval().ToDoubleArray();
+        Assert.Equal(new[] { 0.0 }, ours);
+        var program = Program("fuzz 25/1519", new[] { Array.Empty<int>(), new[] { 1, 2, 1 }, Array.Empty<int>() }, new[] { x0, x1, x2 },
+            S(OpKind.Mul, 2, 0), S(OpKind.Minimum, 3, 2), S(OpKind.Div, 1, 4));
+        Assert.Contains("Maximum or Minimum at an infinite operand", program.Forward().TorchNaN);
+        PassesWithConvention(program);
+    }
+
+    [Fact]
+    public void DerivativesThroughAValueNearOverflow_AreOurKnownLimitation_NamedWithTheirPrograms()
+    {
+        // e^709 = 8.2e307: the JVP of rsqrt(gelu(cos(e^x))² + 0.1) overflows in ours, formed from the input side (Known limitations)
+        var program = Program("fuzz all adversarial 1/240", new[] { new[] { 3, 1, 1 } }, new[] { new[] { 709.0, 0.0, 0.0 } },
+            S(OpKind.Exp, 0), S(OpKind.Cos, 1), S(OpKind.Gelu, 2));
+        Assert.Contains(program.Forward().TorchWrong, t => t.Why.StartsWith("ours (a known limitation): derivatives through a value within a factor 16 of overflow"));
+        var below = Program("exp below the bound", new[] { new[] { 2 } }, new[] { new[] { 700.0, 0.0 } }, S(OpKind.Exp, 0), S(OpKind.Cos, 1));
+        Assert.DoesNotContain(below.Forward().TorchWrong, t => t.Why.Contains("factor 16 of overflow"));
+    }
+
+    [Fact]
+    public void SoftshrinkBetweenItsBounds_TorchsSignOfZeroDependsOnTheEntrysPosition_TheReferenceIsItsScalarLoop()
+    {
+        // softshrink(−1, λ = 1) is 0, signed by torch's kernels as its loops compute it: the scalar loop's x·0 = −0, the
+        // vectorised loop's +0; atan2 of it against a negative number is then −π or π. Nine entries: eight in vector
+        // blocks, the ninth in the scalar tail
+        double[] xv = Enumerable.Repeat(-1.0, 9).ToArray(), bv = Enumerable.Repeat(-0.5538138547093931, 9).ToArray();
+        var b = torch.tensor(bv, dtype: torch.ScalarType.Float64).reshape(3, 3);
+        var torchs = Values(torch.atan2(torch.nn.functional.softshrink(T(xv, 3, 3), 1.0), b));
+        Assert.Equal(Math.PI, torchs[0]);
+        Assert.Equal(-Math.PI, torchs[8]);
+        // the scalar loop's formula: −1 + 1 is not taken (−1 < −1 is false), the middle branch is −1·0 = −0
+        Assert.Equal(-Math.PI, Math.Atan2(-1.0 * 0.0, bv[0]));
+        var ours = Expr.Atan2(((Expr)Tensor.FromArray(xv, 3, 3)).Softshrink(1.0), (Expr)Tensor.FromArray(bv, 3, 3)).Eval().ToDoubleArray();
+        Assert.All(ours, v => Assert.Equal(-Math.PI, v));
+        var program = Program("fuzz 27/162", new[] { new[] { 3, 3 }, new[] { 3, 3 } }, new[] { xv, bv },
+            new Step(OpKind.Softshrink, new[] { 0 }, Array.Empty<int>(), Scalar: 1.0), S(OpKind.Atan2, 2, 1));
+        var failed = FuzzCheck.Checked(program, DType.Float64).Where(r => !r.Passed).Select(r => r.Check).ToList();
+        Assert.True(failed.Count == 0, "failed: " + string.Join(", ", failed));
+    }
+
+    [Fact]
+    public void SmoothL1AtANaNDifference_BothFirstDerivativesAreNaN_TorchsCurvatureIsAMasksZero()
+    {
+        // d = ∞ − ∞ = NaN: the value and the slope are NaN in both engines; torch's second derivative is its mask |d| < β,
+        // false at NaN, so 0; ours the quadratic branch's 1/β (a documented difference, its second-order checks skipped)
+        var x = T(new[] { double.PositiveInfinity }, 1);
+        var target = torch.tensor(new[] { double.PositiveInfinity }, dtype: torch.ScalarType.Float64);
+        var first = Grad(torch.nn.functional.smooth_l1_loss(x, target, torch.nn.Reduction.Sum, 2.0), x);
+        Assert.True(double.IsNaN(Values(first)[0]), "torch's slope");
+        Assert.Equal(0.0, Values(Grad(first.sum(), x))[0]);
+        var tc = (Expr)Tensor.FromArray(new[] { double.PositiveInfinity }, 1);
+        var ours = FunctionalDiff.Diff.Grad((Expr z) => Loss.SmoothL1(z, tc, 2.0, Reduction.Sum))(Tensor.FromArray(new[] { double.PositiveInfinity }, 1)).Eval().ToDoubleArray();
+        Assert.True(double.IsNaN(ours[0]), "our slope");
+        var program = Program("fuzz all 3/506", new[] { new[] { 2, 3 } }, new[] { new[] { 2.0, -2.0, -1.0, -2.0, -2.0, double.PositiveInfinity } },
+            new Step(OpKind.Const, Array.Empty<int>(), Array.Empty<int>(), Data: new[] { 2.0, -2.0, -0.833579333480906, -1.5081742310368083, -2.470600117622034, double.PositiveInfinity }, DataShape: new[] { 2, 3 }),
+            new Step(OpKind.SmoothL1, new[] { 0, 1 }, Array.Empty<int>(), Mode: 0, Scalar: 2.0));
+        Assert.Contains(program.Forward().TorchWrong, t => t.Why.StartsWith("SmoothL1 or Huber at a NaN difference"));
+        var failed = FuzzCheck.Checked(program, DType.Float64).Where(r => !r.Passed).Select(r => r.Check).ToList();
+        Assert.True(failed.Count == 0, "failed: " + string.Join(", ", failed));
+    }
+
+    [Fact]
     public void SoftminOverAnAxisOfLengthOne_TorchsGradientUnderANaNCotangentIsNaN_TheConstantsIsZero()
     {
         // softmin over one entry is the constant 1: its derivative is the zero map, under any cotangent; torch's fused rule

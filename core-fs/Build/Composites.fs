@@ -145,7 +145,9 @@ module Nn =
         sameShape "Huber" "prediction" prediction target
         let d = prediction - target
         let a = Expr.abs d
-        let quadratic = Expr.lt a (Expr.scalar d.DType delta)
+        // quadratic wherever |d| >= δ fails, NaN included, as torch's backward, whose last branch g·d is NaN there (the linear
+        // branch's slope sgn(NaN) was 0: `fuzz all 3/506`, smooth L1 of +∞ against +∞, gradient 0 here, NaN in torch)
+        let quadratic = Expr.eq (Expr.ge a (Expr.scalar d.DType delta)) (Expr.scalar d.DType 0.0)
         // the square reads d only where it is taken: at an infinite d its masked cotangent 0 met the slope 2d
         // as 0·∞ = NaN (`fuzz all adversarial 1/256`: huber(−0, +∞), gradient ∓δ·u in torch, NaN here)
         let near = Expr.where quadratic d (Expr.scalar d.DType 0.0)
@@ -160,7 +162,8 @@ module Nn =
         let a = Expr.abs d
         if beta = 0.0 then a
         else
-            let quadratic = Expr.lt a (Expr.scalar d.DType beta)
+            // quadratic at NaN too, as Huber's: the slope d/β there is NaN, as torch's
+            let quadratic = Expr.eq (Expr.ge a (Expr.scalar d.DType beta)) (Expr.scalar d.DType 0.0)
             // the square reads d only where it is taken, as Huber's
             let near = Expr.where quadratic d (Expr.scalar d.DType 0.0)
             Expr.where quadratic ((0.5 / beta) * Expr.square near) (a - 0.5 * beta)

@@ -45,23 +45,41 @@ module Elementary =
         let down = half (-(Expr.where positive (scalar far 0.0) far))
         Expr.where positive up (if odd then -down else down)
 
-    /// sinh x. Near 0, (expm1 x - expm1(-x))/2: the two terms have opposite signs, so the
+    /// sinh x's value. Near 0, (expm1 x - expm1(-x))/2: the two terms have opposite signs, so the
     /// difference never cancels. Far out, ±e^(|x| - ln 2): it overflows only where sinh itself
     /// leaves the dtype (|x| > 710.5 in float64, 89.4 in float32), not where e^x does.
-    let sinh (x: Expr) =
+    let private sinhValue (x: Expr) =
         let small = Expr.lt (Expr.abs x) (scalar x hyperbolicSwitch)
         let near = onlyWhere small x 0.0
         let far = Expr.where small (scalar x hyperbolicSwitch) x
         Expr.where small ((Expr.expm1 near - Expr.expm1 (-near)) * 0.5) (farExponential true far)
 
-    /// cosh x. Near 0, 1 + 2 sinh²(x/2): its derivative 2 sinh(x/2) cosh(x/2) keeps its digits at
-    /// small x, where e^x - e^-x would cancel. Far out, e^(|x| - ln 2), which overflows where cosh
-    /// does, as sinh.
-    let cosh (x: Expr) =
+    /// cosh x's value. Near 0, 1 + 2 sinh²(x/2): it keeps its digits at small x, where e^x - e^-x
+    /// would cancel. Far out, e^(|x| - ln 2), which overflows where cosh does, as sinh.
+    let private coshValue (x: Expr) =
         let small = Expr.lt (Expr.abs x) (scalar x hyperbolicSwitch)
         let near = onlyWhere small x 0.0
         let far = Expr.where small (scalar x hyperbolicSwitch) x
-        Expr.where small (1.0 + 2.0 * Expr.square (sinh (near * 0.5))) (farExponential false far)
+        Expr.where small (1.0 + 2.0 * Expr.square (sinhValue (near * 0.5))) (farExponential false far)
+
+    /// The rules of sinh (key true) and cosh (false), kept for the process's life (a node built with a rule holds it anyway).
+    let private hyperbolicRules = System.Collections.Concurrent.ConcurrentDictionary<bool, CustomRule>()
+
+    /// sinh (odd) or cosh with its own rule, g·cosh x or g·sinh x: one factor at every order, each the other's node. The
+    /// values' forms differentiated as written are sums: the square of the difference expm1 x - expm1(-x) in cosh's near form
+    /// is a polynomial the Rewrite pass expands into terms of opposite sign, which an infinite cotangent made ∞ - ∞ = NaN
+    /// where the derivative is ±∞ (`fuzz all 2/233`: the gradient of cosh(x)·∞ at x = -0.71, torch's -∞).
+    let rec private hyperbolic (odd: bool) (x: Expr) : Expr =
+        let rule =
+            hyperbolicRules.GetOrAdd(odd, fun odd ->
+                CustomRules.register (if odd then "sinh" else "cosh") (fun y g -> g * hyperbolic (not odd) y))
+        Expr.custom rule x (if odd then sinhValue x else coshValue x)
+
+    /// sinh x: (expm1 x - expm1(-x))/2 near 0, ±e^(|x| - ln 2) far out (see sinhValue), slope cosh x.
+    let sinh (x: Expr) = hyperbolic true x
+
+    /// cosh x: 1 + 2 sinh²(x/2) near 0, e^(|x| - ln 2) far out (see coshValue), slope sinh x.
+    let cosh (x: Expr) = hyperbolic false x
 
     /// √(1 - x²) without cancellation near |x| = 1 and with a derivative that is infinite there, never
     /// NaN: √(1 - x·x) for |x| < 1/2, else √t·√(2 - t) with t = 1 - |x| (exact there). In that
@@ -76,11 +94,36 @@ module Elementary =
     /// arctan x, as atan2(x, 1).
     let atan (x: Expr) = Expr.atan2 x (scalar x 1.0)
 
+    /// The rule of asinSlope: g·x·s³, the derivative of s = (1 - x²)^(-1/2), one product of factors, so an
+    /// infinite cotangent keeps its sign through it (0 at x = 0 times an infinite g is NaN, as in the closed form
+    /// and torch). Registered once; the module keeps it alive.
+    let private asinSlopeRule =
+        CustomRules.register "asin slope" (fun x g ->
+            let s = Expr.reciprocal (rootOfOneMinusSquare x)
+            g * x * (s * s * s))
+
+    /// 1/√(1 - x²), asin's slope: 1/rootOfOneMinusSquare (exact near |x| = 1, +∞ at ±1, NaN outside [-1, 1]) with its
+    /// own rule (asinSlopeRule). Differentiated as written, √t·√(2 - t)'s two terms have opposite signs, and a second
+    /// derivative under an infinite cotangent was ∞ - ∞ = NaN.
+    let private asinSlope (x: Expr) = Expr.custom asinSlopeRule x (Expr.reciprocal (rootOfOneMinusSquare x))
+
+    /// asin's rule g/√(1 - x²), one factor. Registered once; the module keeps it alive.
+    let private asinRule = CustomRules.register "asin" (fun x g -> g * asinSlope x)
+
+    /// acos's rule -g/√(1 - x²), one factor. Registered once; the module keeps it alive.
+    let private acosRule = CustomRules.register "acos" (fun x g -> -(g * asinSlope x))
+
     /// arcsin x = atan2(x, √(1 - x²)): π/2 at 1, NaN outside [-1, 1], derivative +∞ at ±1 as torch.
-    let asin (x: Expr) = Expr.atan2 x (rootOfOneMinusSquare x)
+    /// Its derivative is its own rule, g/√(1 - x²) (asinRule): atan2's two partials through the root,
+    /// g·√(1 - x²)/1 and g·x·x/√(1 - x²), have the same sign, but the root's far form √t·√(2 - t)
+    /// differentiates into two terms of opposite sign, which an infinite cotangent made ∞ - ∞ = NaN
+    /// where the closed form, torch's, is ±∞ (`fuzz all 1/422`: a matmul of a -∞ row by asin x).
+    /// The value is the atan2 above, unchanged.
+    let asin (x: Expr) = Expr.custom asinRule x (Expr.atan2 x (rootOfOneMinusSquare x))
 
     /// arccos x = atan2(√(1 - x²), x): 0 at 1, π at -1, NaN outside [-1, 1], derivative -∞ at ±1.
-    let acos (x: Expr) = Expr.atan2 (rootOfOneMinusSquare x) x
+    /// Its derivative is -g/√(1 - x²), one factor (acosRule), for the reason given at asin.
+    let acos (x: Expr) = Expr.custom acosRule x (Expr.atan2 (rootOfOneMinusSquare x) x)
 
     /// |x| above which asinh and acosh are log 2|x|: there √(x² ± 1) rounds to |x|, and x² would
     /// overflow past 1e154.

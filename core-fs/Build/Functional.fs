@@ -141,11 +141,24 @@ module Functional =
                 result <- padAxis mode axis before.[axis] after.[axis] result
             result
 
+    /// The rule of p·log p (xlogy(p, p)): g·(log p + 1), one factor, its closed form at every p >= 0, so −∞ at p = 0
+    /// (the one-sided slope, as √'s +∞ at 0) and +∞ at p = +∞; NaN below 0 and at NaN, where the function is NaN.
+    /// Registered once; the module keeps it alive.
+    let private selfXlogyRule = CustomRules.register "kl_div target" (fun p g -> g * (Expr.log p + 1.0))
+
+    /// p·log p with torch's value (xlogy(p, p): 0 at p = 0) and the derivative log p + 1 in both modes and at every
+    /// order (its own rule, selfXlogyRule; the second derivative 1/p follows from log's rule). Through xlogy's two
+    /// operands the derivative was log p, masked to 0 at p = 0, plus p/p, whose 0/0 at p = 0 met the where's masked
+    /// cotangent in reverse mode only: the gradient was NaN where the JVP was 0 (`fuzz all 1/249`, `all 2/219`,
+    /// `all 2/624`: kl_div at a target exactly 0). Torch's xlogy rule gives NaN there in both modes
+    /// (the fuzzer's convention "KlDiv at a target 0 or +∞").
+    let private selfXlogy (p: Expr) = Expr.custom selfXlogyRule p (Elementary.xlogy p p)
+
     /// torch's kl_div element by element (reduction 'none'): the input holds log-probabilities log q,
     /// the target probabilities p, and each entry is p·(log p − log q), written as torch writes it,
-    /// xlogy(p, p) − p·log q, so an entry with p = 0 is 0 (and passes log q no gradient); with
-    /// `logTarget` the target holds log p and the entry is e^(log p)·(log p − log q). Input and target
-    /// have one shape.
+    /// xlogy(p, p) − p·log q, so an entry with p = 0 is 0 (and passes log q no gradient); its slope in
+    /// p is log p + 1 − log q, −∞ at p = 0 (see selfXlogy); with `logTarget` the target holds log p
+    /// and the entry is e^(log p)·(log p − log q). Input and target have one shape.
     let klDivElements (logTarget: bool) (input: Expr) (target: Expr) =
         if not (Ir.sameDims input.Dims target.Dims) then
             Shape.fail "KlDiv"
@@ -153,7 +166,7 @@ module Functional =
                      (Shape.format input.Dims) (Shape.format target.Dims))
         let target = Expr.cast input.DType target
         if logTarget then Expr.exp target * (target - input)
-        else Elementary.xlogy target target - target * input
+        else selfXlogy target - target * input
 
     /// torch's poisson_nll_loss element by element (reduction 'none'): with `logInput` the input is the
     /// log of the rate and the entry is e^input − target·input; otherwise the input is the rate and the

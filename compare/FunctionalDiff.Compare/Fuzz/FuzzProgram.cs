@@ -292,6 +292,8 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// factors' exact zeros) or ∞ − ∞, NaN in unknowns that do not depend on them; the
     /// closed form there is a number, and ours (its substitutions skip zero coefficients at an infinite right side) is it
     /// (`fuzz adversarial 35/99`: solve(tanh(X·X) + diag(4, 0, 4), X) at X = 1e300·E₁₁, JVP Ẋ₁₁ at (1, 1), torch's NaN).</item>
+    /// <item>KlDiv (logTarget false) at a target entry 0 or +∞: the target term p·log p has the slope log p + 1, −∞ and +∞
+    /// there, and the curvature 1/p (ours); torch's xlogy rule adds p/p = NaN (`fuzz all 1/249`, `all 2/219`, `all 2/624`).</item>
     /// </list>
     /// </summary>
     static string? TorchNaNEdge(Step s, TorchSharp.torch.Tensor[] a)
@@ -506,6 +508,24 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             case OpKind.Solve when TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64) is var solution
                     && Any(solution.abs().gt(SquareOverflows).logical_and(solution.isfinite())):
                 return "Solve with a finite solution whose square overflows";
+            // kl_div's target term p·log p (torch's xlogy(p, p)) has the slope log p + 1: −∞ at p = 0 (one-sided, as √'s +∞
+            // at 0) and +∞ at p = +∞, and the curvature 1/p, ours in both modes (Functional.klDivElements); torch's xlogy rule
+            // adds p/p, 0/0 or ∞/∞ = NaN there, in the gradient, the JVP and the second order (`fuzz all 1/249`: kl_div of a zero
+            // target against a zero input; `all 2/219`, `all 2/624`: a target with one entry 0)
+            // the second derivatives of cumprod are products of the entries other than the two differentiated, so the row of a
+            // NaN entry holds no NaN factor, and a zero among the others makes it 0 (ours); torch's rule divides by the entries
+            // or sums over them, NaN there (`fuzz all adversarial 2/203`: cumprod of [0, 0, NaN, 0], second order 0 in the NaN's
+            // entry in ours)
+            case OpKind.Cumprod when Any(a[0].isnan()) && Any(a[0].eq(0.0)):
+                return "Cumprod over a NaN entry and a zero";
+            // the losing operand of a maximum or minimum does not reach the value, so every derivative into it is 0 (ours: the
+            // where's masked cotangent); torch's zero cotangent for it meets an infinite factor of the step before as 0·∞ = NaN
+            // (`fuzz 25/1519`: x₁/minimum(x₂·x₀, x₂) at x₀ = x₂ = −∞, whose Hessian is 0 in x₀'s rows and columns in ours,
+            // NaN in torch's)
+            case OpKind.Maximum or OpKind.Minimum when AnyInfinite(a[0]) || AnyInfinite(a[1]):
+                return "Maximum or Minimum at an infinite operand";
+            case OpKind.KlDiv when !s.Flag && (Any(a[1].eq(0.0)) || Any(a[1].eq(double.PositiveInfinity))):
+                return "KlDiv at a target 0 or +∞";
             default:
                 return null;
         }
@@ -740,10 +760,50 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// before a broadcast's sum); torch sums each partial over the broadcast first and adds the two sums, leaving their
     /// rounding, about ε·|g/x|: 9.3e282 at x = 1e-300 in the gradient, 1.5e284 in the JVP (`fuzz adversarial 7/71`: x/x of
     /// x broadcast to [2, 3, 3]). Its derivative checks are skipped; values are compared.</item>
+    /// <item>Hardshrink or softshrink at a NaN entry: torch's CPU backward passes g there in its scalar loop and writes 0 in its
+    /// vectorised one, by the entry's position (`fuzz all 1/422`). Its derivative checks are skipped; values are compared.</item>
     /// </list>
     /// </summary>
     static (string Why, Suite.Check[] Checks)? TorchWrong(Step s, TorchSharp.torch.Tensor[] a) => s.Kind switch
     {
+        // torch's CPU shrink_backward has two loops that read NaN apart: its scalar loop, (x >= −λ && x <= λ) ? 0 : g, passes g
+        // at NaN (the slope 1 of the branch whose value NaN is, ours), its vectorised loop, ((x < −λ) | (x > λ)) & g, writes 0;
+        // so an entry's slope at NaN depends on where it falls in the tensor (`fuzz all 1/422`: hardshrink of a [2, 2, 5]
+        // tensor with NaN at flat index 13, torch's 0; FuzzConventionTests shows both in one tensor). Its derivative checks
+        // are skipped; values are compared.
+        // torch's cross does not round each entry as a₁b₂ − a₂b₁ with two rounded products: where those cancel, its entry is a
+        // residue of their rounding (`fuzz all adversarial 2/116`: cross([−1.83, −1e20, −1e30], [0.83, 1e20, 1e30]), whose
+        // first entry is −1e50 + 1e50 = 0 exactly, in exact arithmetic and in ours; torch's is a residue above 20, so tanh
+        // after it is 1 with the slope 0 where it is 0 with the slope 1). Only where torch's entry differs from the two
+        // rounded products' difference and that difference cancels them to 1e-8 of their size. Its derivative checks are
+        // skipped; values are compared.
+        OpKind.Cross when CrossCancelsApart(s, a) =>
+            ("Cross whose entry cancels, rounded apart by torch",
+             new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
+        // σ(b) rounds to ½ where 0 < |b| < 2⁻⁵³, so torch's glu double backward, which forms σ′ as y(1 − y) and σ″ from it, has
+        // the curvature 0 there, where the closed form is σ″(b) ≈ −b/8 (`fuzz all adversarial 1/81`: glu(prelu(x, w)) at
+        // x = −5e-324, w = −1e300, whose Hessian entry u·a·σ″(b)·w² is −7e552, −∞ in float64 and in ours, 0 in torch's).
+        // Its second-order checks are skipped.
+        OpKind.Glu when a[0].numel() > 0 && a[0].chunk(2, s.Ints[0])[1] is var gate
+                && gate.ne(0.0).logical_and(gate.abs().lt(Math.Pow(2, -53))).any().item<bool>() =>
+            ("Glu whose gate is nonzero below 2^-53 (torch's curvature there is 0)", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
+        // a documented difference at a NaN entry, where no derivative has a closed form: ours is max(|x|)'s, NaN wherever a
+        // NaN is the maximum (as max's, EdgeFuzzFindingsTests); torch's vector_norm backward masks by |x| = ‖x‖, false at NaN,
+        // so its slope there is 0 and its second order a number (`fuzz 24/1431`: ‖x‖_∞·x at x = NaN, second order −0 in
+        // torch's, NaN in ours). Its derivative checks are skipped; values are compared.
+        OpKind.Norm when double.IsPositiveInfinity(s.Scalar) && a[0].numel() > 0 && a[0].isnan().any().item<bool>() =>
+            ("Norm ∞ at a NaN entry (a documented difference: ours NaN as max's, torch's mask 0)",
+             new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
+        // a documented difference at a NaN difference d, where no derivative has a closed form: both engines' first derivatives
+        // are NaN there (torch's g·d/β, ours the quadratic branch's, since `fuzz all 3/506`), but torch's double backward masks
+        // its curvature by |d| < β, 0 at NaN, where ours is the quadratic branch's 1/β (`fuzz all 3/506`: smooth L1 of +∞
+        // against +∞, second order −0 in torch's, u·v/(nβ) in ours). Its second-order checks are skipped.
+        OpKind.SmoothL1 or OpKind.Huber when (a[0] - a[1]) is var difference && difference.numel() > 0 && difference.isnan().any().item<bool>() =>
+            ("SmoothL1 or Huber at a NaN difference (a documented difference at second order: torch's mask 0, ours 1/β)",
+             new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
+        OpKind.Hardshrink or OpKind.Softshrink when a[0].numel() > 0 && a[0].isnan().any().item<bool>() =>
+            ("Hardshrink or Softshrink at a NaN entry (torch's slope there depends on the entry's position)",
+             new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
         OpKind.Prod or OpKind.Cumprod when a[0].numel() > 0 && a[0].isfinite().all().item<bool>()
                 && TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).isnan().any().item<bool>() =>
             ("Prod or Cumprod whose running product overflows before a 0",
@@ -879,6 +939,22 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         return a[0].isinf().logical_and(reads.eq(0.0)).any().item<bool>();
     }
 
+    /// <summary>Whether a Cross has an entry where torch's value differs from a₁b₂ − a₂b₁ with both products rounded, and
+    /// that difference cancels the products to within 1e-8 of their size (see TorchWrong).</summary>
+    static bool CrossCancelsApart(Step s, TorchSharp.torch.Tensor[] a)
+    {
+        var pair = TorchSharp.torch.broadcast_tensors(a[0], a[1]);
+        if (pair[0].numel() == 0) return false;
+        long axis = s.Ints[0] < 0 ? s.Ints[0] + pair[0].dim() : s.Ints[0];
+        var (x, y) = (pair[0], pair[1]);
+        var first = x.roll(-1, axis) * y.roll(-2, axis);
+        var second = x.roll(-2, axis) * y.roll(-1, axis);
+        var plain = first - second;
+        var torchs = TorchSharp.torch.linalg.cross(x, y, axis);
+        var cancels = plain.abs().le((first.abs() + second.abs()) * 1e-8).logical_and(first.ne(0.0));
+        return cancels.logical_and(torchs.ne(plain)).logical_and(plain.isfinite()).any().item<bool>();
+    }
+
     /// <summary>
     /// The checks a step's known limitation of ours (README, "Known limitations": the polynomial normal forms) makes
     /// differ from torch, with why; null otherwise. Unlike <see cref="TorchWrong"/>, torch is right here: these are ours
@@ -906,6 +982,26 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     {
         static bool Any(TorchSharp.torch.Tensor t) => t.numel() > 0 && t.any().item<bool>();
         var second = new[] { Suite.Check.SecondOrder, Suite.Check.Hessian };
+        // a value within a factor 16 of overflow (above 2^1020) whose derivatives multiply it by more factors: our derivative
+        // graphs form those products in another order than torch's (forward mode from the input, the Rewrite pass's
+        // normal forms), so a product whose closed form is finite overflows in ours, or two overflowed terms of opposite
+        // sign meet as ∞ − ∞ (`fuzz all adversarial 1/14`: sinh(dist(0, [1.18, 710])) = 1.1e308, second order −∞ in ours,
+        // 4.9e307 in torch's; `1/240`: the JVP through cos(e^709), −∞ in ours, −3.3e307; `1/93`: the Hessian of
+        // digamma(cos(smooth_l1(sinh x, x))) at x = −709, NaN in ours, torch −∞, whose terms are 1e615 apart from overflow)
+        // xlogy's slope in x is log y, ±∞ at y = +∞ or 0, which a zero cotangent meets as 0·∞ = NaN in ours; torch's rule
+        // is xlogy(g, y), 0 where g is 0, and the limit agrees with it where the zero comes from a saturated slope after it
+        // (`fuzz all adversarial 3/113`: atan(xlogy(x₀, x₁)) at x₀ = 1e-45, x₁ = +∞, a constant π/2 in x₀ > 0, gradient 0 in
+        // torch's, NaN in ours). A rule that reads its cotangent is not linear in it, which the transposed forward mode
+        // needs (Known limitations), so it stays ours.
+        if (s.Kind == OpKind.Xlogy && TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var xy
+                && Any(xy[0].ne(0.0).logical_and(xy[1].eq(double.PositiveInfinity).logical_or(xy[1].eq(0.0)))))
+            return ("ours (a known limitation): xlogy's infinite slope in x at y = +∞ or 0 under a zero cotangent",
+                new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled });
+        if (s.Kind is OpKind.Exp or OpKind.Sinh or OpKind.Cosh
+                && TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64) is var large
+                && Any(large.isfinite().logical_and(large.abs().gt(Math.Pow(2, 1020)))))
+            return ("ours (a known limitation): derivatives through a value within a factor 16 of overflow",
+                new[] { Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian });
         if (s.Kind == OpKind.Div && Any(a[0].eq(0.0)) && Any(a[1].ne(0.0).logical_and(a[1].reciprocal().isinf())))
             return ("ours (a known limitation): a monomial of 0/x and the overflowed 1/x, at second order", second);
         // our prod rule is torch's y/x where the entries hold no 0, so an infinite entry's gradient is ∞/∞ = NaN in both
