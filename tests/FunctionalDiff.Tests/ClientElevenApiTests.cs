@@ -45,28 +45,6 @@ public class ClientElevenApiTests
 
     // ---- padding="same" ----
 
-    // torch's conv2d over doubles, one image [C, H, W], with explicit (top, left) zeros before and whatever fills the rest
-    static double[] Conv2dRef(double[] x, int c, int h, int wd, double[] w, int co, int kh, int kw, double[] b,
-        int top, int left, int dh, int dw, int ho, int wo)
-    {
-        var y = new double[co * ho * wo];
-        for (int o = 0; o < co; o++)
-            for (int i = 0; i < ho; i++)
-                for (int j = 0; j < wo; j++)
-                {
-                    double s = b[o];
-                    for (int ci = 0; ci < c; ci++)
-                        for (int u = 0; u < kh; u++)
-                            for (int v = 0; v < kw; v++)
-                            {
-                                int r = i + u * dh - top, q = j + v * dw - left;
-                                if (r >= 0 && r < h && q >= 0 && q < wd) s += w[((o * c + ci) * kh + u) * kw + v] * x[(ci * h + r) * wd + q];
-                            }
-                    y[(o * ho + i) * wo + j] = s;
-                }
-        return y;
-    }
-
     [Theory]
     [InlineData(3, 3, 1)]   // odd kernel: one zero each side
     [InlineData(4, 2, 1)]   // even kernels: 3 zeros as 1 before and 2 after, 1 as 0 and 1
@@ -79,7 +57,7 @@ public class ClientElevenApiTests
         var b = T([Co], 3);
         // torch: total dilation·(k − 1), total / 2 before (rounded down), the rest after
         int top = dilation * (kh - 1) / 2, left = dilation * (kw - 1) / 2;
-        double[] Ref(double[] xs) => Conv2dRef(xs, C, H, W, w.ToDoubleArray(), Co, kh, kw, b.ToDoubleArray(), top, left, dilation, dilation, H, W);
+        double[] Ref(double[] xs) => Conv2d(xs, C, H, W, w.ToDoubleArray(), Co, kh, kw, b.ToDoubleArray(), top, left, dilation, dilation, H, W);
 
         var y = Nn.Conv2d(x, w, b, padding: "same", dilation: dilation).Eval();
         Assert.Equal(new[] { 1, Co, H, W }, y.Shape);
@@ -108,7 +86,7 @@ public class ClientElevenApiTests
         Assert.Equal(new[] { N, Co, H, W }, y.Shape);
         var xs = images.ToDoubleArray();
         for (int n = 0; n < N; n++)
-            Close(Conv2dRef(xs[(n * C * H * W)..((n + 1) * C * H * W)], C, H, W, w.ToDoubleArray(), Co, 4, 3, new double[Co], 1, 1, 1, 1, H, W),
+            Close(Conv2d(xs[(n * C * H * W)..((n + 1) * C * H * W)], C, H, W, w.ToDoubleArray(), Co, 4, 3, new double[Co], 1, 1, 1, 1, H, W),
                 y.ToDoubleArray()[(n * Co * H * W)..((n + 1) * Co * H * W)], 1e-13, $"image {n}");
     }
 
@@ -123,7 +101,7 @@ public class ClientElevenApiTests
         var b = T([Co], 7);
         int before = dilation * (k - 1) / 2;
         // a 1-D convolution is the 2-D one over a height of 1
-        double[] Ref(double[] xs) => Conv2dRef(xs, C, 1, L, w.ToDoubleArray(), Co, 1, k, b.ToDoubleArray(), 0, before, 1, dilation, 1, L);
+        double[] Ref(double[] xs) => Conv2d(xs, C, 1, L, w.ToDoubleArray(), Co, 1, k, b.ToDoubleArray(), 0, before, 1, dilation, 1, L);
 
         var y = Nn.Conv1d(x, w, b, padding: "same", dilation: dilation).Eval();
         Assert.Equal(new[] { 1, Co, L }, y.Shape);

@@ -46,25 +46,9 @@ public class ClientElevenUNetTests
 
     // ---- the same network as loops over doubles, one image [C, H, W] ----
 
-    static double[] Conv(double[] x, int c, int h, int w, double[] k, double[] b, int co, int kh, int kw, int pad)
-    {
-        var y = new double[co * h * w];   // every conv here keeps the size (3×3 pad 1, 1×1 pad 0)
-        for (int o = 0; o < co; o++)
-            for (int i = 0; i < h; i++)
-                for (int j = 0; j < w; j++)
-                {
-                    double s = b[o];
-                    for (int ci = 0; ci < c; ci++)
-                        for (int u = 0; u < kh; u++)
-                            for (int v = 0; v < kw; v++)
-                            {
-                                int r = i + u - pad, q = j + v - pad;
-                                if (r >= 0 && r < h && q >= 0 && q < w) s += k[((o * c + ci) * kh + u) * kw + v] * x[(ci * h + r) * w + q];
-                            }
-                    y[(o * h + i) * w + j] = s;
-                }
-        return y;
-    }
+    // every conv here keeps the size (3×3 with padding 1, 1×1 with none)
+    static double[] Conv(double[] x, int c, int h, int w, double[] k, double[] b, int co, int kh, int kw, int pad) =>
+        Conv2d(x, c, h, w, k, co, kh, kw, b, pad, pad, 1, 1, h, w);
 
     static double[] Pool(double[] x, int c, int h, int w)
     {

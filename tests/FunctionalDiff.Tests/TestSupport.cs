@@ -44,6 +44,33 @@ public static class TestSupport
     }
 
     /// <summary>
+    /// torch's conv2d over doubles for one image [C, H, W] (weight [Co, C, kh, kw] row-major): <paramref name="top"/> and
+    /// <paramref name="left"/> zeros before the image, as many after as the output size <paramref name="ho"/> ×
+    /// <paramref name="wo"/> reads, dilations <paramref name="dh"/> and <paramref name="dw"/>, stride 1. The reference
+    /// the convolution tests of the ported programs are held to.
+    /// </summary>
+    public static double[] Conv2d(double[] x, int c, int h, int wd, double[] w, int co, int kh, int kw, double[] b,
+        int top, int left, int dh, int dw, int ho, int wo)
+    {
+        var y = new double[co * ho * wo];
+        for (int o = 0; o < co; o++)
+            for (int i = 0; i < ho; i++)
+                for (int j = 0; j < wo; j++)
+                {
+                    double s = b[o];
+                    for (int ci = 0; ci < c; ci++)
+                        for (int u = 0; u < kh; u++)
+                            for (int v = 0; v < kw; v++)
+                            {
+                                int r = i + u * dh - top, q = j + v * dw - left;
+                                if (r >= 0 && r < h && q >= 0 && q < wd) s += w[((o * c + ci) * kh + u) * kw + v] * x[(ci * h + r) * wd + q];
+                            }
+                    y[(o * ho + i) * wo + j] = s;
+                }
+        return y;
+    }
+
+    /// <summary>
     /// Central differences of a scalar function of a flat float64 vector. The step 1e-6 balances
     /// truncation (h²|f'''|/6 ~ 1e-13) against rounding (1e-16|f|/h ~ 1e-10|f|).
     /// </summary>
