@@ -158,6 +158,36 @@ public class FuzzEdges7Tests
     }
 
     [Fact]
+    public void GroupNorm_SecondOrder_OfAGroupBelowTheSquaresOverflow_IsTheScaledNorms_TorchCubesOverflow()
+    {
+        // a group holding 1e120: its squares are finite (torch's value is right), but torch's double backward forms cubes
+        // of the centred entries, 1e360 = ∞, and its HVP is NaN. The group norm is the same function at x/s with ε/s²,
+        // whose HVP in x is the HVP at x/s divided by s²: torch's own numbers at the scaled point are the reference
+        double s = Math.ScaleB(1.0, 398);
+        var xs = new[] { 0.5, -2.0, 1e120 };
+        var u = new[] { 0.3, -1.1, 0.7 };
+        var v = new[] { 1e119, -2e119, 3e119 };
+        double[] TorchHvp(double[] at, double[] direction, double epsilon)
+        {
+            var x = T(at, 1, 3);
+            var g = Grad((torch.nn.functional.group_norm(x, 1, eps: epsilon) * torch.tensor(u, dtype: torch.ScalarType.Float64).reshape(1, 3)).sum(), x);
+            return Values(Grad((g * torch.tensor(direction, dtype: torch.ScalarType.Float64).reshape(1, 3)).sum(), x));
+        }
+        Assert.Contains(TorchHvp(xs, v, 1e-5), double.IsNaN);
+        var reference = TorchHvp(xs.Select(e => e / s).ToArray(), v.Select(e => e / s).ToArray(), 1e-5 / (s * s)).Select(h => h / s).ToArray();
+        Assert.All(reference, h => Assert.True(double.IsFinite(h)));
+        Expr Objective(Expr x) => (Nn.GroupNorm(x, 1) * Tensor.FromArray(u, 1, 3)).Sum();
+        var ours = FunctionalDiff.Diff.Hvp(Objective, Tensor.FromArray(xs, 1, 3), Tensor.FromArray(v, 1, 3)).Eval().ToDoubleArray();
+        for (int i = 0; i < 3; i++) Assert.Equal(reference[i], ours[i], Math.Abs(reference[i]) * 1e-9);
+        // the shrunk program: a group norm of pow(x₁, x₀) whose third sample's group holds 23.05^100 = 1.5e136
+        var exponents = new[] { -0.7250365162850244, 1E+30, -0.7250365162850244, 0.986279668053967, -0.7250365162850244, -100.0,
+                                0.986279668053967, -1E+20, 100.0, -0.041807406681023146, -1E+160, 709.0 };
+        var bases = new[] { 10.699323778539322, 1.041637175779564, 23.048499249175567 };
+        Passes(Program("fuzz adversarial 40/265", new[] { new[] { 4, 3, 1 }, new[] { 1, 3, 1 } }, new[] { exponents, bases },
+            One(OpKind.Pow, new[] { 1, 0 }), One(OpKind.GroupNorm, new[] { 2 }, new[] { 1 })));
+    }
+
+    [Fact]
     public void Normalize_OfAZeroSlice_IsXOverEps_WhoseSecondDerivativeIsZero_TorchsIsNaN()
     {
         var x = T(new[] { 0.0 }, 1);

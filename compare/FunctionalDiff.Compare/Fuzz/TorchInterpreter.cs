@@ -422,15 +422,27 @@ public static class TorchInterpreter
     }
 
     /// <summary>
-    /// torch's layer norm, except over a row whose largest |entry| s is above 2^480 (float64) or 2^50 (float32)
-    /// and finite: there torch's kernel squares entries that overflow (a row near 1e300 gives NaN, where the
-    /// function is about ±1), and the reference is torch's layer norm of that row divided by s, with ε/s², the
-    /// same function (the convention "a scaled variance": ours, Nn.layerNorm, scales such rows the same way).
+    /// The largest |entry| of a normalised group above which the reference scales it (the convention "a scaled
+    /// variance"): 2^128 in float64 and 2^16 in float32, the bound of ours (Normalisation's shared core,
+    /// layerNormScaleAbove). It was 2^480 (2^50), where torch's squares overflow; but torch's double backward forms
+    /// cubes of the centred entries, which overflow from about 2^341: the second order of a group norm over a group
+    /// holding 1.5e136 (23.05^100) beside 10.4 and 0 was NaN in torch's every entry of that group, where ours, the
+    /// closed form of the scaled group, is a number (`fuzz adversarial 40/265`). Between the two bounds the scaled
+    /// reference is the same function, and torch's values agree with it to rounding.
+    /// </summary>
+    static double ScaledVarianceAbove(ScalarType dtype) => Math.ScaleB(1.0, dtype == ScalarType.Float32 ? 16 : 128);
+
+    /// <summary>
+    /// torch's layer norm, except over a row whose largest |entry| s is above <see cref="ScaledVarianceAbove"/> and
+    /// finite: there torch's kernel squares entries that overflow (a row near 1e300 gives NaN, where the function is
+    /// about ±1), or its double backward cubes them (below), and the reference is torch's layer norm of that row
+    /// divided by s, with ε/s², the same function (the convention "a scaled variance": ours, Nn.layerNorm, scales such
+    /// rows the same way).
     /// </summary>
     static TT LayerNorm(TT x, double epsilon)
     {
         long n = x.shape[^1];
-        double bound = Math.ScaleB(1.0, x.dtype == ScalarType.Float32 ? 50 : 480);
+        double bound = ScaledVarianceAbove(x.dtype);
         if (n == 0 || x.numel() == 0) return F.layer_norm(x, new[] { n }, eps: epsilon);
         var largest = x.detach().abs().amax(new long[] { -1 }, keepdim: true);
         var huge = largest.gt(bound).logical_and(largest.isfinite());
@@ -448,7 +460,7 @@ public static class TorchInterpreter
     /// <summary>
     /// torch's group, instance or batch norm (<paramref name="own"/>; without affine parameters, each is a layer norm over
     /// the groups' entries, <paramref name="grouped"/>'s last axis, with ε = 1e-5), except where a group's largest |entry|
-    /// is above 2^480 (float64) or 2^50 (float32) and finite: there torch's kernels square entries that overflow, NaN where
+    /// is above <see cref="ScaledVarianceAbove"/> and finite: there torch's kernels square entries that overflow, NaN where
     /// the function is a number (`fuzz adversarial 28/201`: the group norm of a group holding −1e160 and zeros, [−1.414,
     /// 0.707, 0.707] in ours, NaN in torch), and the reference is the scaled layer norm above over each group (the
     /// convention "a scaled variance"; ours, Normalisation's shared core, scales such groups the same way).
@@ -456,7 +468,7 @@ public static class TorchInterpreter
     static TT Grouped(TT x, TT grouped, Func<TT, TT> back, Func<TT> own)
     {
         if (x.numel() == 0) return own();
-        double bound = Math.ScaleB(1.0, x.dtype == ScalarType.Float32 ? 50 : 480);
+        double bound = ScaledVarianceAbove(x.dtype);
         var largest = grouped.detach().abs().amax(new long[] { -1 });
         if (!largest.gt(bound).logical_and(largest.isfinite()).any().item<bool>()) return own();
         return back(LayerNorm(grouped, 1e-5));
