@@ -75,7 +75,7 @@ let constants (point: Tensor list) = point |> List.map Expr.constant
 
 [<Tests>]
 let scanDerivativeTests =
-    let config = { FsCheckConfig.defaultConfig with maxTest = 25 }
+    let config = PropertySupport.fixedSeed 4UL 25
     testList "Scan.derivatives" [
         testPropertyWithConfig config "random steps: value, gradients, HVP and JVP equal the unrolled loop's" <| fun (seed: int) ->
             let step = randomStep seed

@@ -152,7 +152,7 @@ let tests =
             expectShapeError [ "Argmax"; "[0,2]" ] (fun () -> Reduction.argmax 0 false (Tensor.zeros DType.Float64 [| 0; 2 |]))
             expectShapeError [ "Argmax"; "axis 2"; "rank 2" ] (fun () -> Reduction.argmax 2 false t)
         }
-        testProperty "random shapes, axis sets and views agree with the loop" <| fun (dims: byte list) (axisBits: byte) (opIndex: byte) (flipFirst: bool) ->
+        testPropertyWithConfig (PropertySupport.fixedSeed 7UL 100) "random shapes, axis sets and views agree with the loop" <| fun (dims: byte list) (axisBits: byte) (opIndex: byte) (flipFirst: bool) ->
             let shape = dims |> List.truncate 4 |> List.map (fun d -> int d % 4) |> Array.ofList
             let axes = [| 0 .. shape.Length - 1 |] |> Array.filter (fun a -> (int axisBits >>> a) &&& 1 = 1)
             // negative spellings of the same axes must mean the same
