@@ -33,7 +33,8 @@ public sealed class CompiledFunction
     /// </exception>
     /// <exception cref="InvalidOperationException">
     /// The results depend on an Expr the function kept from an earlier trace (JAX's leaked tracer);
-    /// the message names it.
+    /// the message names it. Or the function failed on its own while it was traced (it returned
+    /// null, or threw an error of its own, which is the inner exception).
     /// </exception>
     public Tensor[] Invoke(params Tensor[] inputs)
     {

@@ -35,7 +35,8 @@ type CompiledFunction internal (f: Expr[] -> Expr[]) =
             if isNull (box found) && matches p inputs then found <- p
         found
 
-    /// The error for a signature whose trace failed, set against the first signature traced.
+    /// The error for a signature whose trace failed, set against the first signature traced: an ArgumentException
+    /// on `inputs` where the function rejected them, an InvalidOperationException where it failed on its own.
     let explain (method: string) (inputs: Tensor[]) (inner: exn) : exn =
         // an ArgumentException's Message ends in "(Parameter 'name')", which the outer exception adds again
         let innerText =
@@ -73,7 +74,14 @@ type CompiledFunction internal (f: Expr[] -> Expr[]) =
                     let i = Array.findIndex (fun i -> expected.[i].DType <> inputs.[i].DType || not (Ir.sameDims expected.[i].Dims inputs.[i].Dims)) [| 0 .. inputs.Length - 1 |]
                     sprintf "%s: inputs[%d] is %s where the traced signature has %s; tracing with the new signature failed: %s"
                         method i (describe inputs.[i].DType inputs.[i].Dims) (describe expected.[i].DType expected.[i].Dims) innerText
-        ArgumentException(message, "inputs", inner) :> exn
+        // Only a rejection of the inputs (a shape or an argument error, an index past them, a name
+        // the given parameters lack) is the caller's argument; a function that fails on its own
+        // (returns null, throws its own error) keeps the context but not the blame on `inputs`.
+        match inner with
+        | :? ArgumentException
+        | :? IndexOutOfRangeException
+        | :? Collections.Generic.KeyNotFoundException -> ArgumentException(message, "inputs", inner) :> exn
+        | _ -> InvalidOperationException(message, inner) :> exn
 
     /// The error for results that depend on a variable other than this trace's inputs: JAX's
     /// leaked tracer, an input of an earlier trace (or a transform's argument) the function kept.

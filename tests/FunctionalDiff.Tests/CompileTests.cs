@@ -88,6 +88,27 @@ public class CompileTests
     }
 
     [Fact]
+    public void AFunctionThatFailsOnItsOwnIsNotBlamedOnTheInputs()
+    {
+        // null results: the function's fault, whatever the inputs
+        var returnsNull = Diff.Compile((Expr[] p) => (Expr[])null!);
+        var nullError = Assert.Throws<InvalidOperationException>(() => returnsNull.Invoke(Tensor.Ones(new[] { 2 })));
+        Assert.Contains("Invoke", nullError.Message);
+        Assert.Contains("returned null", nullError.Message);
+
+        // an error of the function's own stays reachable as the inner exception
+        var throws = Diff.Compile((Expr[] p) => throw new NotSupportedException("my layer has no float32 path"));
+        var own = Assert.Throws<InvalidOperationException>(() => throws.Invoke(Tensor.Ones(new[] { 2 })));
+        Assert.IsType<NotSupportedException>(own.InnerException);
+        Assert.Contains("my layer has no float32 path", own.Message);
+
+        // a shape the function's operations reject is still an argument error on `inputs`
+        var matmul = Diff.Compile((Expr[] p) => [p[0].MatMul(p[1])]);
+        var shape = Assert.Throws<ArgumentException>(() => matmul.Invoke(Tensor.Ones(new[] { 2, 3 }), Tensor.Ones(new[] { 4, 2 })));
+        Assert.Equal("inputs", shape.ParamName);
+    }
+
+    [Fact]
     public void TheReadmeShowsExactlyTheTrainingLoopThatIsCompiledHere() =>
         ReadmeTests.AssertReadmeShows("tests/FunctionalDiff.Tests/TrainingLoop.cs", "## Compiled functions");
 
