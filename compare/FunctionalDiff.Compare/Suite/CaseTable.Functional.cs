@@ -82,6 +82,14 @@ public static partial class CaseTable
         yield return C("nllLoss weight ignoreIndex -100 none [5,3]", new[] { I(5, 3) },
             x => Loss.NllLoss(x[0].LogSoftmax(1), IgnoredTargets.Select(t => (int)t).ToArray(), Reduction.None, ignoreIndex: -100, weight: Const(classWeights, [3], x[0])),
             x => F.cross_entropy(F.log_softmax(x[0], 1), torch.tensor(IgnoredTargets), weight: Const(classWeights, new long[] { 3 }, x[0]), ignore_index: -100, reduction: nn.Reduction.None));
+        // torch's out-of-place x.scatter_add(dim, index, src) (a repeated position accumulates) and torch.unbind
+        long[] scatterIndex = { 3, 0, 1, 1, 2, 0 };
+        yield return C("scatterAdd out-of-place axis 1 [3,4]·[3,2]", new[] { I(3, 4), I(3, 2) },
+            x => x[0].ScatterAdd(1, Const(scatterIndex.Select(v => (double)v).ToArray(), [3, 2], x[0]), x[1].Square()).Sin(),
+            x => x[0].scatter_add(1, torch.tensor(scatterIndex).reshape(3, 2), x[1].square()).sin());
+        yield return C("unbind axis 1 [2,3,4]", new[] { I(2, 3, 4) },
+            x => { var s = x[0].Unbind(1); return s[0] * s[2].Sin() + s[1]; },
+            x => { var s = x[0].unbind(1); return s[0] * s[2].sin() + s[1]; });
     }
 
     /// <summary>torch's gaussian_nll_loss with reduction 'none', as its Python source computes it.</summary>
