@@ -30,7 +30,7 @@ public class ClientTwelveTensorUtilityTests
         // on an Expr: the sum of the squared steps' products has the gradient of the same loop
         double Ref(double[] v) => Enumerable.Range(0, 8).Sum(k => v[(k / 4 * 3 + 0) * 4 + k % 4] * v[(k / 4 * 3 + 2) * 4 + k % 4]);
         var g = Diff.Grad(e => { var s = e.Unbind(1); return (s[0] * s[2]).Sum(); })(x).Eval();
-        Close(Gradient(Ref, xs), g.ToDoubleArray(), 1e-8, "gradient");
+        Close(Gradient(Ref, xs), g.ToDoubleArray(), 1e-7, "gradient");
     }
 
     [Fact]
@@ -60,7 +60,7 @@ public class ClientTwelveTensorUtilityTests
             return r.Select((v, k) => v * weights.ToDoubleArray()[k]).Sum();
         }
         var (dx, ds) = Diff.Grad((a, b) => (a.ScatterAdd(1, index, b.Square()) * weights).Sum())(x, src);
-        Close(Gradient(Ref, [.. xs, .. ss]), [.. dx.Eval().ToDoubleArray(), .. ds.Eval().ToDoubleArray()], 1e-8, "gradient");
+        Close(Gradient(Ref, [.. xs, .. ss]), [.. dx.Eval().ToDoubleArray(), .. ds.Eval().ToDoubleArray()], 1e-7, "gradient");
     }
 
     [Fact]
@@ -87,7 +87,7 @@ public class ClientTwelveTensorUtilityTests
         var g = Diff.Grad(e => e.TopK(2, 1).Values.Square().Sum())(T([2, 4], 5)).Eval().ToDoubleArray();
         var t5 = T([2, 4], 5).ToDoubleArray();
         double TopRef(double[] v) => Enumerable.Range(0, 2).Sum(r => v[(r * 4)..(r * 4 + 4)].OrderByDescending(u => u).Take(2).Sum(u => u * u));
-        Close(Gradient(TopRef, t5), g, 1e-8, "topk gradient");
+        Close(Gradient(TopRef, t5), g, 1e-7, "topk gradient");
     }
 
     [Fact]
@@ -135,6 +135,6 @@ public class ClientTwelveTensorUtilityTests
             Enumerable.Range(0, 2).Sum(i => Enumerable.Range(0, 4).Sum(j => xs[b * 2 + i] * av[i * 4 + j] * ys[b * 4 + j]))).ToArray();
         Close(Ref(a.ToDoubleArray()), Expr.Einsum("bi,ij,bj->b", x, a, y).Eval().ToDoubleArray(), 1e-14, "einsum");
         var g = Diff.Grad(m => Expr.Einsum("bi,ij,bj->b", x, m, y).Square().Sum())(a).Eval();
-        Close(Gradient(av => Ref(av).Sum(v => v * v), a.ToDoubleArray()), g.ToDoubleArray(), 1e-8, "gradient");
+        Close(Gradient(av => Ref(av).Sum(v => v * v), a.ToDoubleArray()), g.ToDoubleArray(), 1e-7, "gradient");
     }
 }
