@@ -116,6 +116,37 @@ public sealed partial class Expr
         return Wrap(Build.scatterAdd(axis, index.Node, source.Node, shape));
     }
 
+    /// <summary>
+    /// torch's out-of-place <c>x.scatter_add(dim, index, src)</c>: this tensor with source[..i..] added at index[..i..]
+    /// along the axis (repeated indices accumulate), <c>this + Expr.ScatterAdd(axis, index, source, Shape)</c>. The
+    /// gradient reaches this tensor unchanged and the source as the gather of it; the index gets none.
+    /// </summary>
+    /// <param name="axis">The axis the index points along.</param>
+    /// <param name="index">Integer positions (held in a float tensor) of source's shape, or one that fits inside it.</param>
+    /// <param name="source">The values added.</param>
+    /// <exception cref="ArgumentException">The index does not fit the source or this tensor along the other axes.</exception>
+    public Expr ScatterAdd(int axis, Expr index, Expr source)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        ArgumentNullException.ThrowIfNull(source);
+        return this + ScatterAdd(axis, index, source, Shape);
+    }
+
+    /// <summary>
+    /// The slices along an axis with the axis removed, torch.unbind: <c>x.Unbind(1)</c> of a [B, T, F] sequence gives T
+    /// steps of [B, F].
+    /// </summary>
+    /// <param name="axis">The axis to take apart (negative counts from the end).</param>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public Expr[] Unbind(int axis = 0)
+    {
+        var pieces = Split(1, axis);
+        int a = axis < 0 ? axis + Rank : axis;
+        var result = new Expr[pieces.Length];
+        for (int i = 0; i < pieces.Length; i++) result[i] = pieces[i].Squeeze(a);
+        return result;
+    }
+
     /// <summary>Joins the parts along an existing axis; the other dimensions must agree.</summary>
     public static Expr Concat(int axis, params Expr[] parts) => Wrap(Build.concat(axis, Align(parts, nameof(parts))));
 

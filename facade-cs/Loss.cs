@@ -42,10 +42,16 @@ public static class Loss
     /// torch's ignore_index, given explicitly (torch's default −100 is not assumed): an example whose target is this
     /// index has loss 0 and no gradient, and the mean is over the examples kept (NaN when every one is ignored, as torch).
     /// </param>
-    /// <exception cref="ArgumentException">The shapes do not fit, a target other than ignoreIndex is outside [0, C), or the smoothing is outside [0, 1].</exception>
-    public static Expr CrossEntropy(Expr logits, int[] targets, Reduction reduction = Reduction.Mean, double labelSmoothing = 0, int? ignoreIndex = null)
+    /// <param name="weight">
+    /// torch's <c>weight</c>: one weight per class, [C] (null: none). Each example's loss is multiplied by its target's
+    /// weight (the smoothing term by each class's), and the mean divides by the sum of the kept targets' weights, not by
+    /// their count, as torch; for probability targets the mean divides by the batch size, as torch.
+    /// </param>
+    /// <exception cref="ArgumentException">The shapes do not fit, a target other than ignoreIndex is outside [0, C), the weight is not [C], or the smoothing is outside [0, 1].</exception>
+    public static Expr CrossEntropy(Expr logits, int[] targets, Reduction reduction = Reduction.Mean, double labelSmoothing = 0, int? ignoreIndex = null, Expr? weight = null)
     {
         var indices = Indices(logits, targets, "CrossEntropy", ignoreIndex);
+        if (weight is not null) return WeightedClasses(nameof(CrossEntropy), logits, Expr.Wrap(indices), weight, reduction, labelSmoothing, ignoreIndex);
         if (ignoreIndex is int ignored) return Ignoring(logits, Expr.Wrap(indices), ignored, reduction, labelSmoothing);
         return Reduce(Expr.Wrap(CoreNn.crossEntropyPerExample(labelSmoothing, logits.Node, indices)), reduction);
     }
@@ -90,14 +96,20 @@ public static class Loss
     /// equal to it gives loss 0 and no gradient, and the mean is over the examples kept (NaN when every one is ignored,
     /// as torch). Probability targets have no index to ignore, as in torch.
     /// </param>
-    /// <exception cref="ArgumentException">The shapes fit neither form, or the smoothing is outside [0, 1].</exception>
-    public static Expr CrossEntropy(Expr logits, Expr targets, Reduction reduction = Reduction.Mean, double labelSmoothing = 0, int? ignoreIndex = null)
+    /// <param name="weight">
+    /// torch's <c>weight</c>: one weight per class, [C] (null: none). Each example's loss is multiplied by its target's
+    /// weight (the smoothing term by each class's), and the mean divides by the sum of the kept targets' weights, not by
+    /// their count, as torch; for probability targets the mean divides by the batch size, as torch.
+    /// </param>
+    /// <exception cref="ArgumentException">The shapes fit neither form, the weight is not [C], or the smoothing is outside [0, 1].</exception>
+    public static Expr CrossEntropy(Expr logits, Expr targets, Reduction reduction = Reduction.Mean, double labelSmoothing = 0, int? ignoreIndex = null, Expr? weight = null)
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(targets);
         if (logits.Rank >= 3)
-            return Spatial("CrossEntropy", logits, targets, reduction, true, (l, t) => CrossEntropy(l, t, Reduction.None, labelSmoothing, ignoreIndex),
-                (l, t) => CrossEntropy(l, t, reduction, labelSmoothing, ignoreIndex));
+            return Spatial("CrossEntropy", logits, targets, reduction, true, (l, t) => CrossEntropy(l, t, Reduction.None, labelSmoothing, ignoreIndex, weight),
+                (l, t) => CrossEntropy(l, t, reduction, labelSmoothing, ignoreIndex, weight));
+        if (weight is not null) return WeightedClasses(nameof(CrossEntropy), logits, targets, weight, reduction, labelSmoothing, ignoreIndex);
         if (ignoreIndex is int ignored) return Ignoring(logits, targets, ignored, reduction, labelSmoothing);
         return Reduce(Expr.Wrap(CoreNn.crossEntropyPerExampleOf(labelSmoothing, logits.Node, targets.Node)), reduction);
     }
@@ -133,13 +145,16 @@ public static class Loss
     /// <param name="reduction">Mean (torch's default), Sum or None.</param>
     /// <param name="ignoreIndex">
     /// torch's ignore_index, given explicitly: an example whose target is this index gives 0 and no gradient, and the
-    /// mean is over the examples kept, as <see cref="CrossEntropy(Expr, int[], Reduction, double, int?)"/>.
+    /// mean is over the examples kept, as <see cref="CrossEntropy(Expr, int[], Reduction, double, int?, Expr?)"/>.
     /// </param>
-    /// <exception cref="ArgumentException">input is not [N, C] with N targets, or a target other than ignoreIndex is outside [0, C).</exception>
-    public static Expr NllLoss(Expr input, int[] targets, Reduction reduction = Reduction.Mean, int? ignoreIndex = null)
+    /// <param name="weight">torch's <c>weight</c>, one per class, [C] (null: none): each example's loss is multiplied by
+    /// its target's weight, and the mean divides by the sum of the kept targets' weights, as torch.</param>
+    /// <exception cref="ArgumentException">input is not [N, C] with N targets, a target other than ignoreIndex is outside [0, C), or the weight is not [C].</exception>
+    public static Expr NllLoss(Expr input, int[] targets, Reduction reduction = Reduction.Mean, int? ignoreIndex = null, Expr? weight = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         var indices = Indices(input, targets, "NllLoss", ignoreIndex);
+        if (weight is not null) return WeightedClasses(nameof(NllLoss), input, Expr.Wrap(indices), weight, reduction, 0, ignoreIndex);
         if (ignoreIndex is int ignored) return NllIgnoring(input, Expr.Wrap(indices), ignored, reduction);
         return Reduce(Expr.Wrap(CoreNn.nllLossPerExample(input.Node, indices)), reduction);
     }
@@ -152,16 +167,31 @@ public static class Loss
     /// <param name="targets">Class indices [N], rank 0 for one example, or [N, d1, ..., dk].</param>
     /// <param name="reduction">Mean (torch's default), Sum or None.</param>
     /// <param name="ignoreIndex">torch's ignore_index, given explicitly, as in the <c>int[]</c> overload.</param>
-    /// <exception cref="ArgumentException">The shapes fit neither form.</exception>
-    public static Expr NllLoss(Expr input, Expr targets, Reduction reduction = Reduction.Mean, int? ignoreIndex = null)
+    /// <param name="weight">torch's <c>weight</c>, one per class, [C] (null: none): each example's loss is multiplied by
+    /// its target's weight, and the mean divides by the sum of the kept targets' weights, as torch.</param>
+    /// <exception cref="ArgumentException">The shapes fit neither form, or the weight is not [C].</exception>
+    public static Expr NllLoss(Expr input, Expr targets, Reduction reduction = Reduction.Mean, int? ignoreIndex = null, Expr? weight = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(targets);
         if (input.Rank >= 3)
-            return Spatial("NllLoss", input, targets, reduction, false, (l, t) => NllLoss(l, t, Reduction.None, ignoreIndex),
-                (l, t) => NllLoss(l, t, reduction, ignoreIndex));
+            return Spatial("NllLoss", input, targets, reduction, false, (l, t) => NllLoss(l, t, Reduction.None, ignoreIndex, weight),
+                (l, t) => NllLoss(l, t, reduction, ignoreIndex, weight));
+        if (weight is not null) return WeightedClasses(nameof(NllLoss), input, targets, weight, reduction, 0, ignoreIndex);
         if (ignoreIndex is int ignored) return NllIgnoring(input, targets, ignored, reduction);
         return Reduce(Expr.Wrap(CoreNn.nllLossPerExample(input.Node, targets.Node)), reduction);
+    }
+
+    /// <summary>torch's class-weighted cross_entropy or nll_loss: the weighted losses, and for Mean their sum over the
+    /// kept targets' weights (F#: <c>Nn.crossEntropyWeighted</c>, <c>Nn.nllLossWeighted</c>).</summary>
+    static Expr WeightedClasses(string method, Expr input, Expr targets, Expr weight, Reduction reduction, double labelSmoothing, int? ignoreIndex)
+    {
+        var ignored = ignoreIndex is int i ? Microsoft.FSharp.Core.FSharpOption<int>.Some(i) : Microsoft.FSharp.Core.FSharpOption<int>.None;
+        var result = method == nameof(NllLoss)
+            ? CoreNn.nllLossWeighted(ignored, weight.Node, input.Node, targets.Node)
+            : CoreNn.crossEntropyWeighted(labelSmoothing, ignored, weight.Node, input.Node, targets.Node);
+        var (perExample, divisor) = (Expr.Wrap(result.Item1), Expr.Wrap(result.Item2));
+        return reduction == Reduction.Mean ? perExample.Sum() / divisor : Reduce(perExample, reduction, method);
     }
 
     static Expr NllIgnoring(Expr input, Expr targets, int ignoreIndex, Reduction reduction)

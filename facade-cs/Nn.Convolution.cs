@@ -86,6 +86,29 @@ public static partial class Nn
     }
 
     /// <summary>
+    /// A 2-D convolution as torch's conv2d with a padding string and (height, width) pairs for the stride and the dilation:
+    /// <c>Conv2d(x, w, b, padding: "same", dilation: (2, 1))</c> is torch's <c>conv2d(x, w, b, padding="same", dilation=(2, 1))</c>.
+    /// "same" pads each axis with its dilation·(k − 1) zeros, split as in the overload with one number, and needs the
+    /// stride (1, 1), as torch's; a pair left out is (1, 1).
+    /// </summary>
+    /// <exception cref="ArgumentException">The padding is neither "same" nor "valid", "same" is asked with a stride other than
+    /// (1, 1), or the shapes or arguments do not fit together (the message names them).</exception>
+    // Below the overload with one number for each, so that a call with neither pair keeps meaning that one.
+    [OverloadResolutionPriority(-1)]
+    public static Expr Conv2d(Expr input, Expr weight, Expr? bias = null, (int Height, int Width)? stride = null, string padding = "valid",
+        (int Height, int Width)? dilation = null, int groups = 1)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(weight);
+        var (s, d) = (stride ?? (1, 1), dilation ?? (1, 1));
+        if (s != (1, 1) && padding == "same")
+            throw new ArgumentException($"Conv2d: padding \"same\" needs stride (1, 1), as torch's (stride ({s.Height}, {s.Width}) given)", nameof(padding));
+        if (!IsSame("Conv2d", padding, 1)) return Conv2d(input, weight, bias, s, (0, 0), d, groups);
+        var (x, w, b) = Operands(input, weight, bias);
+        return Expr.Wrap(CoreConv.conv2dSame(d.Height, d.Width, groups, w, b, x));
+    }
+
+    /// <summary>
     /// A transposed 2-D convolution as torch's conv_transpose2d (the adjoint of <see cref="Conv2d(Expr, Expr, Expr?, int, int, int, int)"/>):
     /// input [N, C, H, W] (or [C, H, W]), weight [C, outChannels / groups, kH, kW], bias [outChannels]
     /// (none when null). The output is [N, outChannels, Ho, Wo] with

@@ -95,6 +95,38 @@ public sealed partial class Tensor
         return Pieces(Symbolic().Split(sizes, axis), axis);
     }
 
+    /// <summary>The slices along an axis with the axis removed, torch.unbind, as <see cref="Expr.Unbind"/>. Views.</summary>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public Tensor[] Unbind(int axis = 0)
+    {
+        var pieces = Split(1, axis);
+        int a = axis < 0 ? axis + Rank : axis;
+        for (int i = 0; i < pieces.Length; i++) pieces[i] = pieces[i].Squeeze(a);
+        return pieces;
+    }
+
+    /// <summary>torch.gather, computed now, as <see cref="Expr.Gather"/>: out[..i..] = this[..index[..i..]..] along the axis.</summary>
+    /// <param name="axis">The axis the index points along.</param>
+    /// <param name="index">Integer positions held in a float tensor; the result has its shape.</param>
+    /// <exception cref="ArgumentException">The index does not fit this tensor along the other axes, or a position is out of range.</exception>
+    public Tensor Gather(int axis, Tensor index)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        return EagerPlans.Run($"Gather {axis}", a => a[0].Gather(axis, a[1]), this, index);
+    }
+
+    /// <summary>torch's out-of-place <c>x.scatter_add(dim, index, src)</c>, computed now, as <see cref="Expr.ScatterAdd(int, Expr, Expr)"/>.</summary>
+    /// <param name="axis">The axis the index points along.</param>
+    /// <param name="index">Integer positions held in a float tensor.</param>
+    /// <param name="source">The values added at them.</param>
+    /// <exception cref="ArgumentException">The index does not fit the source or this tensor, or a position is out of range.</exception>
+    public Tensor ScatterAdd(int axis, Tensor index, Tensor source)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        ArgumentNullException.ThrowIfNull(source);
+        return EagerPlans.Run($"ScatterAdd {axis}", a => a[0].ScatterAdd(axis, a[1], a[2]), this, index, source);
+    }
+
     /// <summary>
     /// A copy with its own memory, torch's <c>t.clone()</c>: disposing either leaves the other alone (tensors are
     /// immutable, so a copy is needed only for that, or to pass as an output of <see cref="CompiledFunction.InvokeInto"/>).

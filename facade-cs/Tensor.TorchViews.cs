@@ -30,6 +30,22 @@ public sealed partial class Tensor
     /// <exception cref="ArgumentException">The sizes do not multiply to the axis's length.</exception>
     public Tensor Unflatten(int axis, params int[] sizes) => Reshape(((Expr)this).Unflatten(axis, sizes).Shape);
 
+    /// <summary>torch.amax: the largest entries over the axes, as <see cref="Max(int[], bool)"/>.</summary>
+    /// <exception cref="ArgumentException">An axis is out of range.</exception>
+    public Tensor Amax(int[] axes, bool keepDims = false) => Max(axes, keepDims);
+
+    /// <summary>torch.amax over one axis, as <see cref="Max(int, bool)"/>.</summary>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public Tensor Amax(int axis, bool keepDims = false) => Max(axis, keepDims);
+
+    /// <summary>torch.amin: the smallest entries over the axes, as <see cref="Min(int[], bool)"/>.</summary>
+    /// <exception cref="ArgumentException">An axis is out of range.</exception>
+    public Tensor Amin(int[] axes, bool keepDims = false) => Min(axes, keepDims);
+
+    /// <summary>torch.amin over one axis, as <see cref="Min(int, bool)"/>.</summary>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public Tensor Amin(int axis, bool keepDims = false) => Min(axis, keepDims);
+
     /// <summary>Tiled along each axis, as <see cref="Expr.Tile"/> (torch's <c>t.tile</c>).</summary>
     /// <exception cref="ArgumentException">A repeat is negative.</exception>
     public Tensor Tile(params int[] repeats)

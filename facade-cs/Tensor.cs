@@ -106,7 +106,7 @@ public sealed partial class Tensor : IDisposable
     /// <summary>
     /// A float64 tensor holding <paramref name="data"/> converted exactly (torch.tensor of ints gives int64; tensors here are
     /// float32 or float64, and every int is a float64 exactly), as a vector or in <paramref name="shape"/>. Class indices for
-    /// <see cref="Loss.CrossEntropy(Expr, int[], Reduction, double, int?)"/> are taken as an <c>int[]</c> directly.
+    /// <see cref="Loss.CrossEntropy(Expr, int[], Reduction, double, int?, Expr?)"/> are taken as an <c>int[]</c> directly.
     /// </summary>
     /// <exception cref="ArgumentException">The shape does not hold exactly the values given.</exception>
     public static Tensor FromArray(int[] data, params int[] shape)

@@ -328,6 +328,66 @@ module Nn =
         let safe = Expr.where kept targets (Expr.scalar targets.DType 0.0)
         Expr.where kept (nllLossPerExample input safe) (Expr.scalar input.DType 0.0), Expr.sum (Expr.cast input.DType kept)
 
+    /// torch's class weights (`weight`, one per class, [C]) of cross_entropy and nll_loss, with its ignore_index and label
+    /// smoothing, over log-probabilities [N, C] ([C] for one example). Per example, for class-index targets
+    /// (1 − ε)·w[y]·(−log p[y]) + ε·mean over the classes of w_c·(−log p_c), 0 where the target is ignoreIndex; for
+    /// probability targets of the input's shape −Σ_c w_c·t'_c·log p_c with t' = (1 − ε)·t + ε/C. The second result is
+    /// the divisor of torch's mean: Σ w[y] over the examples kept for indices (so a weighted mean of the examples' losses),
+    /// the batch size for probabilities.
+    let private weightedClassLoss (name: string) (labelSmoothing: float) (ignoreIndex: int option) (weight: Expr) (logProbabilities: Expr) (targets: Expr) =
+        if not (labelSmoothing >= 0.0 && labelSmoothing <= 1.0) then
+            invalidArg "labelSmoothing" (sprintf "%s: labelSmoothing = %g must be in [0, 1]" name labelSmoothing)
+        let unbatched = logProbabilities.Rank = 1
+        let logP = if unbatched then Expr.reshape [| 1; logProbabilities.Dims.[0] |] logProbabilities else logProbabilities
+        let targets = Expr.cast logP.DType targets
+        let targets = if unbatched then Expr.reshape (Array.append [| 1 |] targets.Dims) targets else targets
+        if logP.Rank <> 2 then
+            Shape.fail name (sprintf "input %s must be [N, C] or [C]" (Shape.format logProbabilities.Dims))
+        let n, classes = logP.Dims.[0], logP.Dims.[1]
+        if weight.Rank <> 1 || weight.Dims.[0] <> classes then
+            Shape.fail name
+                (sprintf "weight %s must hold one weight per class, [%d], for input %s" (Shape.format weight.Dims) classes (Shape.format logProbabilities.Dims))
+        let weight = Expr.cast logP.DType weight
+        let zero = Expr.scalar logP.DType 0.0
+        let perExample, divisor =
+            if targets.Rank = 1 && targets.Dims.[0] = n then
+                let kept = ignoreIndex |> Option.map (fun i -> Expr.ne targets (Expr.scalar targets.DType (float i)))
+                // an ignored row picks class 0, a valid index, and the where below gives it loss 0 and no cotangent
+                let safe = match kept with Some k -> Expr.where k targets zero | None -> targets
+                let picked = Expr.reshape [| n |] (Expr.gather 1 (Expr.reshape [| n; 1 |] safe) logP)
+                let classWeight = Expr.gather 0 safe weight
+                // 0 − w·picked, as crossEntropy: a picked +0 gives a loss of +0
+                let weighted = 0.0 - classWeight * picked
+                let loss =
+                    if labelSmoothing = 0.0 then weighted
+                    else (1.0 - labelSmoothing) * weighted - labelSmoothing * Expr.meanAxes [| 1 |] false (logP * weight)
+                match kept with
+                | Some k -> Expr.where k loss zero, Expr.sum (Expr.where k classWeight zero)
+                | None -> loss, Expr.sum classWeight
+            elif Ir.sameDims targets.Dims logP.Dims then
+                let mixed = if labelSmoothing = 0.0 then targets else (1.0 - labelSmoothing) * targets + labelSmoothing / float classes
+                0.0 - Expr.sumAxes [| 1 |] false (mixed * weight * logP), Expr.scalar logP.DType (float n)
+            else
+                Shape.fail name
+                    (sprintf "targets %s must be class indices [%d] or class probabilities of the input's shape %s"
+                         (Shape.format targets.Dims) n (Shape.format logP.Dims))
+        (if unbatched then Expr.reshape [||] perExample else perExample), divisor
+
+    /// Cross-entropy of logits [N, C] (or [C]) with torch's class weights, label smoothing and ignore_index: the loss per
+    /// example and the divisor of torch's mean (see weightedClassLoss).
+    let crossEntropyWeighted (labelSmoothing: float) (ignoreIndex: int option) (weight: Expr) (logits: Expr) (targets: Expr) =
+        weightedClassLoss "CrossEntropy" labelSmoothing ignoreIndex weight (logSoftmax (logits.Rank - 1) logits) targets
+
+    /// nll_loss of log-probabilities [N, C] (or [C]) with torch's class weights and ignore_index: the loss per example
+    /// and the divisor of torch's mean, Σ w[y] over the examples kept.
+    let nllLossWeighted (ignoreIndex: int option) (weight: Expr) (input: Expr) (targets: Expr) =
+        let targets = Expr.cast input.DType targets
+        if targets.Rank <> input.Rank - 1 then
+            Shape.fail "NllLoss"
+                (sprintf "input %s needs rank 2 and targets %s rank 1 with the same batch (or input [C] and a rank-0 target)"
+                     (Shape.format input.Dims) (Shape.format targets.Dims))
+        weightedClassLoss "NllLoss" 0.0 ignoreIndex weight input targets
+
     /// A dense layer as torch.nn.Linear: x @ weightᵀ + bias, weight [out, in].
     /// x is [..., in]; bias is [out] or a scalar.
     let linear (weight: Expr) (bias: Expr) (x: Expr) =

@@ -36,6 +36,11 @@ public static partial class CaseTable
                 }
                 return conv.forward(x[0]);
             });
+        // padding "same" with a dilation pair (2026-12-05): torch's split of each axis's dilation·(k − 1) zeros, half before
+        // (rounded down) and the rest after, written as F.pad, then the dilated convolution; input and weight differentiated
+        yield return C("conv2d padding same dilation (2,3) [1,2,5,6]*[3,2,4,2]", new[] { I(1, 2, 5, 6), I(3, 2, 4, 2) },
+            x => Nn.Conv2d(x[0], x[1], Const(SameBias, [3], x[0]), padding: "same", dilation: (2, 3)),
+            x => F.conv2d(F.pad(x[0], new long[] { 1, 2, 3, 3 }), x[1], Const(SameBias, [3], x[0]), dilation: L(2, 3)));
         yield return C("conv1d padding same dilation 2 module [2,2,7]*[3,2,4]", new[] { I(2, 2, 7) },
             x => Nn.Conv1d(x[0], Const(SameWeight1d, [3, 2, 4], x[0]), Const(SameBias, [3], x[0]), padding: "same", dilation: 2),
             x =>

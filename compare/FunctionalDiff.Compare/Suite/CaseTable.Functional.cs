@@ -66,6 +66,30 @@ public static partial class CaseTable
         yield return C("nllLoss ignoreIndex -100 sum [5,3]", new[] { I(5, 3) },
             x => Loss.NllLoss(x[0].LogSoftmax(1), IgnoredTargets.Select(t => (int)t).ToArray(), Reduction.Sum, ignoreIndex: -100),
             x => F.cross_entropy(F.log_softmax(x[0], 1), torch.tensor(IgnoredTargets), ignore_index: -100, reduction: nn.Reduction.Sum));
+        // class weights (2026-12-05): torch's mean divides by the kept targets' weights; with smoothing each class's term is
+        // weighted too; probability targets divide by the batch; the weights are constants, as torch does not differentiate them
+        double[] classWeights = { 0.5, 2, 1.25 }, fourWeights = { 1, 0.25, 3, 0.5 };
+        foreach (var smoothing in new[] { 0.0, 0.2 })
+            yield return C($"crossEntropy weight ignoreIndex -100 smoothing {smoothing} [5,3]", new[] { I(5, 3) },
+                x => Loss.CrossEntropy(x[0], IgnoredTargets.Select(t => (int)t).ToArray(), ignoreIndex: -100, labelSmoothing: smoothing, weight: Const(classWeights, [3], x[0])),
+                x => F.cross_entropy(x[0], torch.tensor(IgnoredTargets), weight: Const(classWeights, new long[] { 3 }, x[0]), ignore_index: -100, label_smoothing: smoothing));
+        yield return C("crossEntropy weight probabilities smoothing 0.1 [3,4]", new[] { I(3, 4), I(3, 4) },
+            x => Loss.CrossEntropy(x[0], x[1].Softmax(1), labelSmoothing: 0.1, weight: Const(fourWeights, [4], x[0])),
+            x => F.cross_entropy(x[0], F.softmax(x[1], 1), weight: Const(fourWeights, new long[] { 4 }, x[0]), label_smoothing: 0.1));
+        yield return C("crossEntropy [N,C,T] weight ignoreIndex [2,4,3]", new[] { I(2, 4, 3) },
+            x => Loss.CrossEntropy(x[0], Const(SequenceTargets.Select(v => (double)v).ToArray(), [2, 3], x[0]), ignoreIndex: -100, weight: Const(fourWeights, [4], x[0])),
+            x => F.cross_entropy(x[0], torch.tensor(SequenceTargets).reshape(2, 3), weight: Const(fourWeights, new long[] { 4 }, x[0]), ignore_index: -100));
+        yield return C("nllLoss weight ignoreIndex -100 none [5,3]", new[] { I(5, 3) },
+            x => Loss.NllLoss(x[0].LogSoftmax(1), IgnoredTargets.Select(t => (int)t).ToArray(), Reduction.None, ignoreIndex: -100, weight: Const(classWeights, [3], x[0])),
+            x => F.cross_entropy(F.log_softmax(x[0], 1), torch.tensor(IgnoredTargets), weight: Const(classWeights, new long[] { 3 }, x[0]), ignore_index: -100, reduction: nn.Reduction.None));
+        // torch's out-of-place x.scatter_add(dim, index, src) (a repeated position accumulates) and torch.unbind
+        long[] scatterIndex = { 3, 0, 1, 1, 2, 0 };
+        yield return C("scatterAdd out-of-place axis 1 [3,4]·[3,2]", new[] { I(3, 4), I(3, 2) },
+            x => x[0].ScatterAdd(1, Const(scatterIndex.Select(v => (double)v).ToArray(), [3, 2], x[0]), x[1].Square()).Sin(),
+            x => x[0].scatter_add(1, torch.tensor(scatterIndex).reshape(3, 2), x[1].square()).sin());
+        yield return C("unbind axis 1 [2,3,4]", new[] { I(2, 3, 4) },
+            x => { var s = x[0].Unbind(1); return s[0] * s[2].Sin() + s[1]; },
+            x => { var s = x[0].unbind(1); return s[0] * s[2].sin() + s[1]; });
     }
 
     /// <summary>torch's gaussian_nll_loss with reduction 'none', as its Python source computes it.</summary>
