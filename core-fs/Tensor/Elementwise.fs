@@ -220,26 +220,32 @@ module Elementwise =
     /// exact for y ≥ 1/2 (Sterbenz), so this is within an ulp or two of (1 − y²) computed exactly.
     let private slopeSpan<'T when 'T :> IFloatingPointIeee754<'T>> (ofTanh: bool) (x: ReadOnlySpan<'T>) (y: Span<'T>) =
         let n = x.Length
-        let block = min n 2048
-        let scratch = Buffers.ArrayPool<'T>.Shared.Rent(max block 1)
-        try
-            let mutable start = 0
-            while start < n do
-                let count = min block (n - start)
-                let t = Span(scratch, 0, count)
-                let out = y.Slice(start, count)
-                if ofTanh then
-                    singleOrIsolated SingleFunction.Tanh (x.Slice(start, count)) t
-                    SpanKernels.scalarSubtract 'T.One (Span<'T>.op_Implicit t) out
-                    SpanKernels.addScalar (Span<'T>.op_Implicit t) 'T.One t
-                    SpanKernels.multiply (Span<'T>.op_Implicit out) (Span<'T>.op_Implicit t) out
-                else
-                    SpanKernels.negativeAbs (x.Slice(start, count)) t
-                    singleOrIsolated SingleFunction.Exp (Span<'T>.op_Implicit t) t
-                    SpanKernels.overOnePlusSquared (Span<'T>.op_Implicit t) out
-                start <- start + count
-        finally
-            Buffers.ArrayPool<'T>.Shared.Return scratch
+        if not ofTanh && Type.op_Equality(typeof<'T>, typeof<float32>) then
+            // the three passes below in one (Transcendental.sigmoidSlope32: the same operations, the same bits)
+            Transcendental.sigmoidSlope32
+                (MemoryMarshal.CreateReadOnlySpan(&Unsafe.As<'T, float32>(&MemoryMarshal.GetReference x), n))
+                (MemoryMarshal.CreateSpan(&Unsafe.As<'T, float32>(&MemoryMarshal.GetReference y), n))
+        else
+            let block = min n 2048
+            let scratch = Buffers.ArrayPool<'T>.Shared.Rent(max block 1)
+            try
+                let mutable start = 0
+                while start < n do
+                    let count = min block (n - start)
+                    let t = Span(scratch, 0, count)
+                    let out = y.Slice(start, count)
+                    if ofTanh then
+                        singleOrIsolated SingleFunction.Tanh (x.Slice(start, count)) t
+                        SpanKernels.scalarSubtract 'T.One (Span<'T>.op_Implicit t) out
+                        SpanKernels.addScalar (Span<'T>.op_Implicit t) 'T.One t
+                        SpanKernels.multiply (Span<'T>.op_Implicit out) (Span<'T>.op_Implicit t) out
+                    else
+                        SpanKernels.negativeAbs (x.Slice(start, count)) t
+                        singleOrIsolated SingleFunction.Exp (Span<'T>.op_Implicit t) t
+                        SpanKernels.overOnePlusSquared (Span<'T>.op_Implicit t) out
+                    start <- start + count
+            finally
+                Buffers.ArrayPool<'T>.Shared.Return scratch
 
     /// erf (or erfc) of the four entries of x at j into y: the recurrence of Special.erfSmall, lane
     /// by lane, where all four are inside (−3, 3); the scalar function otherwise.
