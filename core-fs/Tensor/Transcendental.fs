@@ -530,6 +530,18 @@ module internal Transcendental =
         let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32 ()
         let n = x.Length
         let mutable i = 0
+        // four vectors at a time, all read before any is written (y may be x): four independent chains of
+        // multiply-adds in flight, where one waits on each one's latency
+        while i + 16 <= n do
+            let r0 = exp32Vector c0 c1 c2 c3 c4 c5 c6 (load x i)
+            let r1 = exp32Vector c0 c1 c2 c3 c4 c5 c6 (load x (i + 4))
+            let r2 = exp32Vector c0 c1 c2 c3 c4 c5 c6 (load x (i + 8))
+            let r3 = exp32Vector c0 c1 c2 c3 c4 c5 c6 (load x (i + 12))
+            r0.CopyTo(y.Slice(i, 4))
+            r1.CopyTo(y.Slice(i + 4, 4))
+            r2.CopyTo(y.Slice(i + 8, 4))
+            r3.CopyTo(y.Slice(i + 12, 4))
+            i <- i + 16
         while i + 4 <= n do
             (exp32Vector c0 c1 c2 c3 c4 c5 c6 (load x i)).CopyTo(y.Slice(i, 4))
             i <- i + 4

@@ -1,8 +1,9 @@
 /// Fused groups reduced as they are computed: a sum, mean, max, min or product over the trailing axes of an
 /// elementwise chain that nothing else reads is one step, whose chain is never written whole. Held to the
 /// node-by-node interpreter bit for bit (values with NaN, infinities and signed zeros among them), with the
-/// reduction's step counted. Also the two kernels made cheaper beside it: division by a power of two, against
-/// the division written here, and float32 sigmoid's slope in one pass, against its three steps written here.
+/// reduction's step counted. Also the kernels made cheaper beside it: division by a power of two, against the
+/// division written here; float32 erf and erfc by four chains, against the float64 form per entry; and float32
+/// sigmoid's slope in one pass, against its three steps written here.
 module FunctionalDiff.Core.Tests.PlanReducedTests
 
 open System
@@ -100,6 +101,22 @@ let tests =
                 for i in 0 .. xs32.Length - 1 do
                     Expect.equal (BitConverter.SingleToInt32Bits y.[i]) (BitConverter.SingleToInt32Bits(xs32.[i] / s))
                         (sprintf "float32 %g / %g" xs32.[i] s)
+
+        for complement in [ false; true ] do
+            testCase (sprintf "float32 %s by four chains is the float64 form per entry, rounded once, with lanes beyond ±3 among them" (if complement then "erfc" else "erf")) <| fun () ->
+                let random = Random 43
+                // runs of sixteen inside (−3, 3), and some with one entry outside, NaN or ±∞
+                let data = Array.init 1031 (fun i -> if i % 97 = 5 then [| 3.5; -7.0; nan; infinity; -infinity; 3.0 |].[(i / 97) % 6] else random.NextDouble() * 5.8 - 2.9)
+                let x = (Tensor.FromArray(data, [| data.Length |])).Cast DType.Float32
+                let node = if complement then Expr.erfc (Expr.constant x) else Expr.erf (Expr.constant x)
+                let got = (Eval.eval node).ToDoubleArray() |> Array.map float32
+                for i in 0 .. data.Length - 1 do
+                    let v = float (float32 data.[i])
+                    let wide =
+                        if abs v < 3.0 then (let r = Special.erfSmallByPowers v in if complement then 1.0 - r else r)
+                        elif complement then Special.erfc v
+                        else Special.erf v
+                    Expect.equal (BitConverter.SingleToInt32Bits got.[i]) (BitConverter.SingleToInt32Bits(float32 wide)) (sprintf "x = %g" v)
 
         testCase "float32 sigmoid slope in one pass is e/(1 + e)² at e = exp(−|x|) as float32's exp gives it" <| fun () ->
             let random = Random 41
