@@ -51,11 +51,14 @@ type internal FusedProgram =
 /// uses used to end a group, so a chain whose values the backward pass needs (exp, then tanh) took
 /// a full pass per such value; a stored member is written out once, in the same pass, and the
 /// chain goes on from the block just written.
+/// With a `Reduction`, the group's output is reduced over its trailing axes as it is computed (the op, over
+/// runs of Numel / (the step's output's Numel) consecutive elements): a sum or a mean of an elementwise
+/// chain, the statistics of a normalisation, then takes no full pass of its own and writes nothing whole.
 /// `Rows` keeps the last walk chosen, so a run whose inputs have the layouts of the run before
 /// allocates nothing to choose it again; it is replaced whole (never mutated), so concurrent runs
 /// read either the old choice or the new one.
 [<Sealed>]
-type internal FusedGroup(program: FusedProgram, inputValues: int[], storedValues: int[]) =
+type internal FusedGroup(program: FusedProgram, inputValues: int[], storedValues: int[], reduction: ReduceOp voption) =
     member _.Program = program
     member _.Shape = program.Shape
     member _.Numel = program.Numel
@@ -64,12 +67,16 @@ type internal FusedGroup(program: FusedProgram, inputValues: int[], storedValues
     member _.Registers = program.Registers
     member _.InputValues = inputValues
     member _.StoredValues = storedValues
+    member _.Reduction = reduction
     member val Rows: FusedRows = null with get, set
 
 /// Owner of the per-thread block registers. A block runs on one thread from start to end, so a
 /// thread's registers are never shared; they are kept between calls so a compiled step allocates
 /// nothing. Registers over 1M elements are not kept.
 type internal FusedScratch = class end
+
+/// Owner of the per-thread rows a reduced group computes before reducing them (see FusedGroup).
+type internal FusedReducedScratch = class end
 
 /// Runs fused groups.
 module internal FusedKernel =
@@ -124,12 +131,13 @@ module internal FusedKernel =
     /// True when an external input is read in place: dense, with the group's element count.
     let inline private readsInPlace (t: Tensor) (numel: int) = t.IsContiguous && t.Numel = numel
 
+    /// Elements [start, start + length) of the group's output (length at most `capacity`), written to `result` from
+    /// `resultAt`: its output tensor's storage, or the rows of a reduced group.
     let private runBlock<'T when 'T :> IFloatingPointIeee754<'T>>
-        (group: FusedGroup) (values: Tensor[]) (output: Tensor) (start: int) (length: int) =
+        (group: FusedGroup) (values: Tensor[]) (result: 'T[]) (resultAt: int) (start: int) (length: int) =
         let cap = capacity group.Numel
         let inputs = group.InputValues
         let scratch = ThreadScratch<FusedScratch, 'T>.Get((group.Registers + inputs.Length) * cap, 1 <<< 20)
-        let result = output.Storage :?> 'T[]
         for k in 0 .. inputs.Length - 1 do
             let t = values.[inputs.[k]]
             if not (readsInPlace t group.Numel) && t.Numel <> 1 then
@@ -148,7 +156,7 @@ module internal FusedKernel =
                 struct (t.Storage :?> 'T[], t.Offset + start, 1)
         let inline destination (target: int) : struct ('T[] * int) =
             if target >= 0 then struct (scratch, target * cap)
-            elif target = -1 then struct (result, output.Offset + start)
+            elif target = -1 then struct (result, resultAt)
             else
                 let t = values.[group.StoredValues.[-2 - target]]
                 struct (t.Storage :?> 'T[], t.Offset + start)
@@ -213,22 +221,23 @@ module internal FusedKernel =
     /// Runs the group over rows [first, first + count) of `plan`, each in pieces of at most a
     /// block: external inputs are read in place with their inner stride (0 or 1), except that a
     /// unary instruction, whose kernel takes a dense span, reads a repeated element from its load
-    /// register filled with it. Every instruction calls the same span kernels as `runBlock`.
+    /// register filled with it. Every instruction calls the same span kernels as `runBlock`. Row `first` of the
+    /// output is written to `result` from `resultAt` (the output's storage, or the rows of a reduced group, which
+    /// never stream).
     let private runRows<'T when 'T :> IFloatingPointIeee754<'T>>
-        (group: FusedGroup) (values: Tensor[]) (output: Tensor) (plan: RowPlan) (first: int) (count: int) =
+        (group: FusedGroup) (values: Tensor[]) (result: 'T[]) (resultAt: int) (plan: RowPlan) (first: int) (count: int) =
         let cap = capacity group.Numel
         let inputs = group.InputValues
         // An output too large for any cache is computed into a staging area after the registers
         // and streamed out from there, many rows at a time (rows are consecutive in the output), so
         // each copy is long and only its ends are not whole aligned lines; one block, so the area
         // stays in L1 between being written and being streamed out.
-        let streaming = Streaming.supported && int64 group.Numel * int64 sizeof<'T> >= Streaming.thresholdBytes
+        let streaming = Streaming.supported && group.Reduction.IsNone && int64 group.Numel * int64 sizeof<'T> >= Streaming.thresholdBytes
         let staging = (group.Registers + inputs.Length) * cap
         let stagingLength = blockSize
         let scratch = ThreadScratch<FusedScratch, 'T>.Get((group.Registers + inputs.Length) * cap + (if streaming then stagingLength else 0), 1 <<< 20)
         let mutable staged = 0
-        let mutable stagedAt = output.Offset + first * plan.Length
-        let result = output.Storage :?> 'T[]
+        let mutable stagedAt = resultAt
         let piece = min plan.Length blockSize
         // the first row's coordinates and input offsets by division; later rows step an odometer
         let outer = plan.OuterShape
@@ -261,7 +270,7 @@ module internal FusedKernel =
             while along < plan.Length do
                 let at = along
                 let length = min piece (plan.Length - at)
-                let outputStart = output.Offset + row * plan.Length + at
+                let outputStart = resultAt + (row - first) * plan.Length + at
                 if streaming && staged + length > stagingLength then
                     Streaming.copy scratch staging result stagedAt staged
                     stagedAt <- stagedAt + staged
@@ -332,8 +341,9 @@ module internal FusedKernel =
                 // state by value to a function that captures nothing: the hand-over allocates nothing
                 Workers.runWith parts (struct (group, values, output, plan, rowsPerPart)) (fun (struct (group, values, output, plan, rowsPerPart)) p ->
                     let first = p * rowsPerPart
-                    runRows<'T> group values output plan first (min rowsPerPart (plan.Rows - first)))
-            else runRows<'T> group values output plan 0 plan.Rows
+                    runRows<'T> group values (output.Storage :?> 'T[]) (output.Offset + first * plan.Length) plan first
+                        (min rowsPerPart (plan.Rows - first)))
+            else runRows<'T> group values (output.Storage :?> 'T[]) output.Offset plan 0 plan.Rows
         | ValueNone ->
         if n > 0 then
             let blocks = max 1 (n / blockSize)
@@ -343,13 +353,62 @@ module internal FusedKernel =
                 // hand-over to the worker team allocates nothing
                 Workers.runWith blocks (struct (group, values, output, blocks)) (fun (struct (group, values, output, blocks)) b ->
                     let n = group.Numel
-                    runBlock<'T> group values output (b * blockSize) (if b = blocks - 1 then n - b * blockSize else blockSize))
+                    runBlock<'T> group values (output.Storage :?> 'T[]) (output.Offset + b * blockSize) (b * blockSize)
+                        (if b = blocks - 1 then n - b * blockSize else blockSize))
             else
                 for b in 0 .. blocks - 1 do
-                    runBlock<'T> group values output (b * blockSize) (if b = blocks - 1 then n - b * blockSize else blockSize)
+                    runBlock<'T> group values (output.Storage :?> 'T[]) (output.Offset + b * blockSize) (b * blockSize)
+                        (if b = blocks - 1 then n - b * blockSize else blockSize)
 
-    /// Runs the group, reading its inputs from `values` and writing the dense `output`.
+    /// Rows [first, last) of a reduced group (see FusedGroup), `rowsPerChunk` at a time: each chunk computed into
+    /// the thread's rows (by the group's row plan when its rows tile the reduced runs, else in pieces of at most
+    /// a block), then reduced into `result` while it is in cache. Every element is the bits the group's output
+    /// would hold, and each row is reduced by the kernel a Reduce step runs.
+    let private runReducedRows<'T when 'T :> IFloatingPointIeee754<'T>>
+        (group: FusedGroup) (values: Tensor[]) (op: ReduceOp) (result: Tensor) (plan: RowPlan voption) (length: int)
+        (rowsPerChunk: int) (first: int) (last: int) =
+        let rows = ThreadScratch<FusedReducedScratch, 'T>.Get(rowsPerChunk * length, 1 <<< 20)
+        let target = result.Storage :?> 'T[]
+        let mutable row = first
+        while row < last do
+            let count = min rowsPerChunk (last - row)
+            let start = row * length
+            let total = count * length
+            match plan with
+            | ValueSome plan when length % plan.Length = 0 ->
+                let perRun = length / plan.Length
+                runRows<'T> group values rows 0 plan (row * perRun) (count * perRun)
+            | ValueSome _ | ValueNone ->
+                let mutable at = 0
+                while at < total do
+                    let piece = min blockSize (total - at)
+                    runBlock<'T> group values rows at (start + at) piece
+                    at <- at + piece
+            Reduction.reduceRunsInto op rows count length target (result.Offset + row)
+            row <- row + count
+
+    let private runReducedTyped<'T when 'T :> IFloatingPointIeee754<'T>> (group: FusedGroup) (values: Tensor[]) (op: ReduceOp) (result: Tensor) =
+        let rowCount = result.Numel
+        if rowCount > 0 then
+            let length = group.Numel / rowCount
+            let rowsPerChunk = max 1 (blockSize / length)
+            let chunks = (rowCount + rowsPerChunk - 1) / rowsPerChunk
+            let plan = rowsPlan group values
+            if chunks > 1 && group.Numel >= KernelSupport.parallelThreshold && Workers.helpers () > 0 then
+                // whole chunks per part; the state travels by value to a function that captures nothing
+                let parts = min chunks (max 1 (group.Numel / KernelSupport.chunkSize))
+                Workers.runWith parts (struct (group, values, op, result, plan, length, rowsPerChunk, struct (chunks, parts)))
+                    (fun (struct (group, values, op, result, plan, length, rowsPerChunk, struct (chunks, parts))) p ->
+                        let first = chunks * p / parts * rowsPerChunk
+                        let last = min result.Numel (chunks * (p + 1) / parts * rowsPerChunk)
+                        runReducedRows<'T> group values op result plan length rowsPerChunk first last)
+            else runReducedRows<'T> group values op result plan length rowsPerChunk 0 rowCount
+
+    /// Runs the group, reading its inputs from `values` and writing the dense `output` (the reduction of its
+    /// output, for a reduced group).
     let run (group: FusedGroup) (values: Tensor[]) (output: Tensor) =
-        match group.DType with
-        | DType.Float64 -> runTyped<float> group values output
-        | DType.Float32 -> runTyped<float32> group values output
+        match group.Reduction, group.DType with
+        | ValueNone, DType.Float64 -> runTyped<float> group values output
+        | ValueNone, DType.Float32 -> runTyped<float32> group values output
+        | ValueSome op, DType.Float64 -> runReducedTyped<float> group values op output
+        | ValueSome op, DType.Float32 -> runReducedTyped<float32> group values op output

@@ -234,7 +234,9 @@ module internal Planner =
                     let target = buffers.[output]
                     let taken =
                         match step with
-                        | Step.Fused(group, _) -> takeOver i group target
+                        // a reduced group writes rows of its output while later rows still read their inputs
+                        | Step.Fused(group, _) when group.Reduction.IsNone -> takeOver i group target
+                        | Step.Fused _
                         | Step.Reduce _ | Step.MatMul _ | Step.Copy _ | Step.Kernel _ | Step.View _ | Step.Write _
                         | Step.Unfold _ | Step.Fold _ | Step.Loop _ | Step.FoldProduct _ -> -1
                     if taken >= 0 then
@@ -601,7 +603,7 @@ module internal Planner =
                         + (if k <> 2 && (n2 > nk || (n2 = nk && 2 < k)) then 1 else 0)
                     if rank 0 n0 = next then 0 elif rank 1 n1 = next then 1 else 2
                 else next
-            let buildGroup (head: int) : FusedGroup =
+            let buildGroup (head: int) (reduction: ReduceOp voption) : FusedGroup =
                 externals.Clear()
                 externalIndex.Clear()
                 free.Clear()
@@ -659,7 +661,7 @@ module internal Planner =
                             registerOf.[p] <- target
                             readsLeft.[p] <- uses.[p]
                         instructions.Add(instructionOf p first second third target)
-                FusedGroup(programOf (graph.Node head), externals.ToArray(), storedValues.ToArray())
+                FusedGroup(programOf (graph.Node head), externals.ToArray(), storedValues.ToArray(), reduction)
 
             // Products whose only use is a sum with a value of their shape (acc + g·h, a loop's
             // gradient accumulator): the sum's position to the product's and its operands' values.
@@ -685,6 +687,24 @@ module internal Planner =
                     | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
                     | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr
                     | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.CumSum _ -> ValueNone
+
+            // The reduction that alone reads elementwise head p, when it reduces p's trailing axes (a sum or mean of
+            // a chain, a norm's statistics), or -1: p's group then reduces its rows as it computes them (see
+            // FusedGroup), and p's output, written whole and read back once by a Reduce step, is never made.
+            let reducerOf (p: int) =
+                if isRoot.[p] || uses.[p] <> 1 || (graph.Node p).Numel = 0 then -1
+                else
+                    let r = consumer.[p]
+                    let node = graph.Node r
+                    match node.Op with
+                    | Op.Reduce(_, axes, _) when not constant.[r] && axes.Length > 0 && node.Numel > 0
+                                                 && axes.[axes.Length - 1] = (graph.Node p).Rank - 1
+                                                 && axes.[axes.Length - 1] - axes.[0] = axes.Length - 1 -> r
+                    | Op.Reduce _ | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.ArgMax _ | Op.MatMul | Op.Permute _
+                    | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
+                    | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr
+                    | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _
+                    | Op.CumSum _ -> -1
 
             let inputValuesOf (p: int) =
                 let values: int[] = Array.zeroCreate (graph.InputCount p)
@@ -762,10 +782,25 @@ module internal Planner =
                         steps.Add(Step.MatMul(left, right, v, true, packed, valueAt other))
                     | Op.Unary _ | Op.Binary _ | Op.Where ->
                         if fusable p then
-                            let group = buildGroup p
-                            let v = newBuffer p
-                            steps.Add(Step.Fused(group, v))
+                            let reducer = reducerOf p
+                            if reducer >= 0 then
+                                // the reduction's value is this group's output; its own node is then passed over
+                                match (graph.Node reducer).Op with
+                                | Op.Reduce(op, _, _) ->
+                                    let group = buildGroup p (ValueSome op)
+                                    let v = newBuffer reducer
+                                    steps.Add(Step.Fused(group, v))
+                                | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.ArgMax _ | Op.MatMul | Op.Permute _
+                                | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
+                                | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr
+                                | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _
+                                | Op.CumSum _ -> invalidOp "reducerOf gives a reduction"
+                            else
+                                let group = buildGroup p ValueNone
+                                let v = newBuffer p
+                                steps.Add(Step.Fused(group, v))
                         else kernel p
+                    | Op.Reduce _ when valueOf.[p] > 0 -> () // computed by the group of its input, above
                     // max and min over an empty axis raise in the kernel, at run time as without a plan
                     | Op.Reduce(op, axes, _) when axes.Length > 0
                                                   && not ((op = ReduceOp.Max || op = ReduceOp.Min)

@@ -220,26 +220,32 @@ module Elementwise =
     /// exact for y ≥ 1/2 (Sterbenz), so this is within an ulp or two of (1 − y²) computed exactly.
     let private slopeSpan<'T when 'T :> IFloatingPointIeee754<'T>> (ofTanh: bool) (x: ReadOnlySpan<'T>) (y: Span<'T>) =
         let n = x.Length
-        let block = min n 2048
-        let scratch = Buffers.ArrayPool<'T>.Shared.Rent(max block 1)
-        try
-            let mutable start = 0
-            while start < n do
-                let count = min block (n - start)
-                let t = Span(scratch, 0, count)
-                let out = y.Slice(start, count)
-                if ofTanh then
-                    singleOrIsolated SingleFunction.Tanh (x.Slice(start, count)) t
-                    SpanKernels.scalarSubtract 'T.One (Span<'T>.op_Implicit t) out
-                    SpanKernels.addScalar (Span<'T>.op_Implicit t) 'T.One t
-                    SpanKernels.multiply (Span<'T>.op_Implicit out) (Span<'T>.op_Implicit t) out
-                else
-                    SpanKernels.negativeAbs (x.Slice(start, count)) t
-                    singleOrIsolated SingleFunction.Exp (Span<'T>.op_Implicit t) t
-                    SpanKernels.overOnePlusSquared (Span<'T>.op_Implicit t) out
-                start <- start + count
-        finally
-            Buffers.ArrayPool<'T>.Shared.Return scratch
+        if not ofTanh && Type.op_Equality(typeof<'T>, typeof<float32>) then
+            // the three passes below in one (Transcendental.sigmoidSlope32: the same operations, the same bits)
+            Transcendental.sigmoidSlope32
+                (MemoryMarshal.CreateReadOnlySpan(&Unsafe.As<'T, float32>(&MemoryMarshal.GetReference x), n))
+                (MemoryMarshal.CreateSpan(&Unsafe.As<'T, float32>(&MemoryMarshal.GetReference y), n))
+        else
+            let block = min n 2048
+            let scratch = Buffers.ArrayPool<'T>.Shared.Rent(max block 1)
+            try
+                let mutable start = 0
+                while start < n do
+                    let count = min block (n - start)
+                    let t = Span(scratch, 0, count)
+                    let out = y.Slice(start, count)
+                    if ofTanh then
+                        singleOrIsolated SingleFunction.Tanh (x.Slice(start, count)) t
+                        SpanKernels.scalarSubtract 'T.One (Span<'T>.op_Implicit t) out
+                        SpanKernels.addScalar (Span<'T>.op_Implicit t) 'T.One t
+                        SpanKernels.multiply (Span<'T>.op_Implicit out) (Span<'T>.op_Implicit t) out
+                    else
+                        SpanKernels.negativeAbs (x.Slice(start, count)) t
+                        singleOrIsolated SingleFunction.Exp (Span<'T>.op_Implicit t) t
+                        SpanKernels.overOnePlusSquared (Span<'T>.op_Implicit t) out
+                    start <- start + count
+            finally
+                Buffers.ArrayPool<'T>.Shared.Return scratch
 
     /// erf (or erfc) of the four entries of x at j into y: the recurrence of Special.erfSmall, lane
     /// by lane, where all four are inside (−3, 3); the scalar function otherwise.
@@ -416,8 +422,45 @@ module Elementwise =
                     for q in i .. i + 31 do y.[q] <- scalar x.[q]
                 i <- i + 32
         elif Vector256.IsHardwareAccelerated then
-            // one chain of four lanes where AVX-512 is missing: the same operations, so the same bits
+            // four lanes where AVX-512 is missing: the same operations, so the same bits. Four chains at a time where
+            // all sixteen entries are inside (−3, 3), since one chain waits on each multiply-add's latency
             let three, scale, one = Vector256.Create 3.0, Vector256.Create(2.0 / 9.0), Vector256.Create 1.0
+            while i + 16 <= n do
+                let k = unativeint i
+                let v0, v1 = Vector256.LoadUnsafe(&rx, k), Vector256.LoadUnsafe(&rx, k + 4un)
+                let v2, v3 = Vector256.LoadUnsafe(&rx, k + 8un), Vector256.LoadUnsafe(&rx, k + 12un)
+                let m = Vector256.Max(Vector256.Max(Vector256.Abs v0, Vector256.Abs v1), Vector256.Max(Vector256.Abs v2, Vector256.Abs v3))
+                if Vector256.LessThanAll(m, three) then
+                    let t0, t1, t2, t3 = v0 * v0 * scale - one, v1 * v1 * scale - one, v2 * v2 * scale - one, v3 * v3 * scale - one
+                    let first = Vector256.Create a.[top]
+                    let mutable p0, p1, p2, p3 = first, first, first, first
+                    for j in top - 1 .. -1 .. 0 do
+                        let aj = Vector256.Create a.[j]
+                        p0 <- Vector256.FusedMultiplyAdd(p0, t0, aj)
+                        p1 <- Vector256.FusedMultiplyAdd(p1, t1, aj)
+                        p2 <- Vector256.FusedMultiplyAdd(p2, t2, aj)
+                        p3 <- Vector256.FusedMultiplyAdd(p3, t3, aj)
+                    let r0, r1, r2, r3 = v0 * p0, v1 * p1, v2 * p2, v3 * p3
+                    (if complement then one - r0 else r0).StoreUnsafe(&ry, k)
+                    (if complement then one - r1 else r1).StoreUnsafe(&ry, k + 4un)
+                    (if complement then one - r2 else r2).StoreUnsafe(&ry, k + 8un)
+                    (if complement then one - r3 else r3).StoreUnsafe(&ry, k + 12un)
+                    i <- i + 16
+                else
+                    // a lane outside: these sixteen one vector at a time, as below
+                    let stop = i + 16
+                    while i < stop do
+                        let v = Vector256.LoadUnsafe(&rx, unativeint i)
+                        if Vector256.LessThanAll(Vector256.Abs v, three) then
+                            let t = v * v * scale - one
+                            let mutable p = Vector256.Create a.[top]
+                            for j in top - 1 .. -1 .. 0 do
+                                p <- Vector256.FusedMultiplyAdd(p, t, Vector256.Create a.[j])
+                            let r = v * p
+                            (if complement then one - r else r).StoreUnsafe(&ry, unativeint i)
+                        else
+                            for q in i .. i + 3 do y.[q] <- scalar x.[q]
+                        i <- i + 4
             while i + 4 <= n do
                 let v = Vector256.LoadUnsafe(&rx, unativeint i)
                 if Vector256.LessThanAll(Vector256.Abs v, three) then

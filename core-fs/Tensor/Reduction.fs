@@ -171,6 +171,19 @@ module Reduction =
                 result.[k] <- result.[k] + 'T.Zero
         | ReduceOp.Max | ReduceOp.Min | ReduceOp.Prod -> ()
 
+    /// Reduces `rows` consecutive runs of `length` entries (length > 0) of `data` into `result` from `at`: what
+    /// reduceInto gives for a dense input reduced over its trailing axes, bit for bit (the same run kernel and the
+    /// same +0 after a sum). For a fused group whose output is reduced as it is computed (FusedKernel), so that
+    /// output is never written whole.
+    let internal reduceRunsInto<'T when 'T :> IFloatingPointIeee754<'T>>
+        (op: ReduceOp) (data: 'T[]) (rows: int) (length: int) (result: 'T[]) (at: int) =
+        for o in 0 .. rows - 1 do
+            let value = reduceRun op (ReadOnlySpan(data, o * length, length))
+            result.[at + o] <-
+                match op with
+                | ReduceOp.Sum | ReduceOp.Mean -> value + 'T.Zero
+                | ReduceOp.Max | ReduceOp.Min | ReduceOp.Prod -> value
+
     /// Writes into `result` (at least outer × inner elements, from index 0).
     let private reduceBlocksInto<'T when 'T :> IFloatingPointIeee754<'T>>
         (op: ReduceOp) (data: 'T[]) (offset: int) (outer: int) (reduced: int) (inner: int) (result: 'T[]) : unit =

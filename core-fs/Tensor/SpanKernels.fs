@@ -319,9 +319,20 @@ module internal SpanKernels =
         elif is64<'T> () then mulScalar64 (read x) (value s) (write y)
         else Tensors.TensorPrimitives.Multiply(x, s, y)
 
-    /// y = x ÷ s.
+    /// y = x ÷ s. Where s is ±2^k and 2^−k is a value of the dtype too (normal or subnormal), x·(1/s) is the same
+    /// real number as x/s for every x, so it rounds to the same bits (±0, ±∞, NaN and subnormals included), and a
+    /// multiply costs a fraction of a divide: a norm divides its rows by a held power of two (1 unless they are huge).
     let divideScalar<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (s: 'T) (y: Span<'T>) =
-        if is32<'T> () then divScalar32 (read x) (value s) (write y)
+        let reciprocal = 'T.One / s
+        let exact =
+            'T.IsFinite s && not ('T.IsZero s) && 'T.IsFinite reciprocal && not ('T.IsZero reciprocal)
+            && (let k = 'T.ILogB s
+                'T.op_Equality('T.Abs s, 'T.ScaleB('T.One, k)) && 'T.op_Equality('T.Abs reciprocal, 'T.ScaleB('T.One, -k)))
+        if exact then
+            if is32<'T> () then mulScalar32 (read x) (value reciprocal) (write y)
+            elif is64<'T> () then mulScalar64 (read x) (value reciprocal) (write y)
+            else Tensors.TensorPrimitives.Multiply(x, reciprocal, y)
+        elif is32<'T> () then divScalar32 (read x) (value s) (write y)
         elif is64<'T> () then divScalar64 (read x) (value s) (write y)
         else Tensors.TensorPrimitives.Divide(x, s, y)
 
