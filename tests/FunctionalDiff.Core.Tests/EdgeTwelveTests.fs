@@ -67,4 +67,15 @@ let tests =
             Expect.equal (values batchTangent) zeros "batch norm: JVP along column-constant tangents"
             Expect.equal (values (Diff.hvp (fun y -> Expr.sum (norm y * constantColumns)) batch constantColumns)) zeros "batch norm: HVP"
         }
+        test "fold over windows that tile the image adds each entry into zeros: a -0 entry gives +0, as the overlapping case and torch's col2im (fuzz adversarial 43/247)" {
+            // [1, 4, 4] columns of a 2×2 kernel, stride 2, over a 4×4 image: every output entry is one column entry
+            let entries = [| for k in 0 .. 15 -> if k % 3 = 0 then 1.5 + float k else -0.0 |]
+            for dtype in [ DType.Float64; DType.Float32 ] do
+                let columns = Expr.cast dtype (constant (tensor [| 1; 4; 4 |] entries))
+                let folded = (Eval.eval (Expr.fold [| 4; 4 |] [| 2; 2 |] [| 2; 2 |] [| 0; 0 |] [| 1; 1 |] columns)).ToDoubleArray()
+                Expect.equal (Array.sort (Array.filter (fun v -> v <> 0.0) folded)) (Array.sort (Array.filter (fun v -> v <> 0.0) entries)) (sprintf "%A: the nonzero entries" dtype)
+                // +0 + (−0) = +0: the sign shows in 1/x
+                for v in folded do
+                    if v = 0.0 then Expect.equal (1.0 / v) infinity (sprintf "%A: a zero entry is +0" dtype)
+        }
     ]
