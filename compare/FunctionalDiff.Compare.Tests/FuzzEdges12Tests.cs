@@ -101,4 +101,16 @@ public class FuzzEdges12Tests
         Assert.True(double.IsNaN(ours.Eval().ToDoubleArray()[0]));
         Passes(FuzzCommand.Programs(1, 4, 407, ops: OpSurface.All)[0]);
     }
+
+    [Fact]
+    public void Interpolate_LinearSampleOnAnInfiniteEntry_IsTheEntry_TorchsLerpGivesNaN()
+    {
+        // align_corners from 3 to 3 samples samples every entry at its own position: the output is the input
+        var x = torch.tensor(new[] { 0.0, double.NegativeInfinity, 0.0 }, dtype: torch.ScalarType.Float64).reshape(1, 1, 3);
+        var torchValue = Values(F.interpolate(x, new long[] { 3 }, mode: torch.InterpolationMode.Linear, align_corners: true));
+        Assert.True(double.IsNaN(torchValue[1]), $"torch's middle sample {torchValue[1]:R}");
+        var ours = Nn.Interpolate(Tensor.FromArray(new[] { 0.0, double.NegativeInfinity, 0.0 }, 1, 1, 3), new[] { 3 }, InterpolationMode.Linear, alignCorners: true);
+        Assert.Equal(new[] { 0.0, double.NegativeInfinity, 0.0 }, ours.Eval().ToDoubleArray());
+        Passes(FuzzCommand.Programs(1, 43, 255, adversarial: true)[0]);
+    }
 }
