@@ -16,23 +16,6 @@ module Statistics =
         let isZero = Expr.eq s zero
         Expr.where isZero zero (Expr.sqrt (Expr.where isZero (Expr.scalar s.DType 1.0) s))
 
-    /// x − mean x over the axes (each of length at least 1), computed about the first entry of each
-    /// reduction, held: (x − x₀) − mean(x − x₀), the same function (x₀ has no derivative, and the centred
-    /// values do not depend on it), but a constant row is exactly 0, where the rounded mean of three −0.1
-    /// left 1.4e-17 in each entry, so std was 1.4e-17 instead of 0, the rule's gradient g·c/(N·std) = g/3
-    /// instead of torch's masked 0 (`fuzz 2/1667`), as layer norm centres its rows (Nn.layerNorm).
-    /// A first entry that is ±∞ or NaN is replaced by 0 (the plain x − mean x): x − x₀ is NaN in every entry then,
-    /// where torch's x − mean is NaN only where x is itself the infinity, so the variance's rule of [−∞, 0] was NaN
-    /// in both entries where torch's, and the limit of (x₁ − x₀)·g, is +∞ in the finite one (`fuzz adversarial 23/93`).
-    let private centredAboutFirst (axes: int[]) (x: Expr) =
-        let mutable first = x
-        for a in axes do
-            first <- Expr.sliceAxis a 0 1 first
-        let zero = Expr.scalar x.DType 0.0
-        let first = Expr.where (Expr.eq (first - first) zero) first zero
-        let shifted = x - Expr.stopGradient first
-        shifted - Expr.meanAxes axes true shifted
-
     /// The rules of the variance, one per (axes, correction, keepDims), kept for the process's life: there
     /// are few such combinations, and a node built with a rule holds it anyway.
     let private varianceRules = System.Collections.Concurrent.ConcurrentDictionary<struct (string * float * bool), CustomRule>()
@@ -51,7 +34,7 @@ module Statistics =
                     count <- count * x.Dims.[a]
                 let kept = Shape.reduced x.Dims axes true
                 let gKept = if keepDims then g else Expr.reshape kept g
-                gKept * centredAboutFirst axes x * (2.0 / max 0.0 (float count - correction))))
+                gKept * Nn.centredAboutFirst axes x * (2.0 / max 0.0 (float count - correction))))
 
     /// The variance over the axes: Σ(x - mean)² / (N - correction), as torch.var (correction 1
     /// is Bessel's; 0 the biased variance). Where N ≤ correction it divides by max(0, N - correction)
@@ -66,7 +49,7 @@ module Statistics =
             for a in axes do
                 n <- n * x.Dims.[a]
             n
-        let centred = if count = 0 then x - Expr.meanAxes axes true x else centredAboutFirst axes x
+        let centred = if count = 0 then x - Expr.meanAxes axes true x else Nn.centredAboutFirst axes x
         let variance = Expr.sumAxes axes keepDims (Expr.square centred) / max 0.0 (float count - correction)
         if count = 0 then Expr.stopGradient variance
         else Expr.custom (varianceRule axes correction keepDims) x variance

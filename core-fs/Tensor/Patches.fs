@@ -114,7 +114,9 @@ module Patches =
         let sh, sw, ph, pw, dh, dw = stride.[0], stride.[1], padding.[0], padding.[1], dilation.[0], dilation.[1]
         let columns = ho * wo
         // Windows that neither overlap nor leave gaps (a pooling layer's, stride = kernel) cover each
-        // output element once: it is written, not added into zeros.
+        // output element once: it is written as +0 + entry, the one addition into zeros, so a −0 entry
+        // gives +0 as everywhere else and as torch's col2im (`fuzz adversarial 43/247`, float32: atan2 of
+        // a fold's −0 against a negative x was −π where torch's +0 gives π).
         let tiles = sh = kh && sw = kw && dh = 1 && dw = 1 && ph = 0 && pw = 0 && ho * sh = h && wo * sw = w
         let body (local: int) =
             let plane = firstPlane + local
@@ -134,7 +136,7 @@ module Patches =
                             if tiles then
                                 let mutable at = start
                                 for q in input + first .. input + last - 1 do
-                                    result.[at] <- source.[q]
+                                    result.[at] <- 'T.Zero + source.[q]
                                     at <- at + sw
                             elif sw = 1 then addRun source (input + first) result start run
                             else

@@ -68,7 +68,7 @@ public sealed partial class Generator
             case OpKind.Diag:
             {
                 int a = Pick(j => Rank(j) is 1 or 2);
-                if (a >= 0) Try(new Step(kind, new[] { a }, new[] { rng.Next(-1, 2) }));
+                if (a >= 0 && !GeluOutput(a)) Try(new Step(kind, new[] { a }, new[] { rng.Next(-1, 2) }));
                 break;
             }
             case OpKind.Tile:

@@ -269,7 +269,10 @@ public static class TorchInterpreter
             OpKind.Hardsigmoid => F.relu6(x + 3.0) / 6.0,
             OpKind.Hardswish => F.hardswish(x),
             OpKind.Mish => F.mish(x),
-            OpKind.Hardtanh => F.relu6((x - s.Data![0]) * (6.0 / (s.Data![1] - s.Data![0]))) * ((s.Data![1] - s.Data![0]) / 6.0) + s.Data![0],
+            // between the bounds x itself: the rescaled form rounds x − min, so an |x| far below the bounds was lost (x = 1e-45
+            // in float32 gave 0, and 1e-45·(−∞) NaN where hardtanh's value is x and the product −∞, `fuzz all adversarial 41/119`)
+            OpKind.Hardtanh => torch.where(x.detach().gt(s.Data![0]).logical_and(x.detach().lt(s.Data![1])), x,
+                F.relu6((x - s.Data![0]) * (6.0 / (s.Data![1] - s.Data![0]))) * ((s.Data![1] - s.Data![0]) / 6.0) + s.Data![0]),
             OpKind.Threshold => F.threshold(x, s.Data![0], s.Data![1]),
             OpKind.Logit => s.Mode == 1 ? x.logit(s.Scalar) : x.logit(),
             OpKind.Prelu => F.prelu(a[0], a[1]),
