@@ -13,7 +13,7 @@ let private values (t: Expr) = (Eval.eval t).ToDoubleArray()
 let private close (tolerance: float) (expected: float[]) (actual: float[]) (what: string) =
     Expect.equal actual.Length expected.Length (what + ": length")
     for i in 0 .. expected.Length - 1 do
-        Expect.isTrue (abs (actual.[i] - expected.[i]) <= tolerance * (1.0 + abs expected.[i]))
+        Expect.isTrue (GraphTestSupport.closeEnough tolerance actual.[i] expected.[i])
             (sprintf "%s[%d]: expected %g, got %g" what i expected.[i] actual.[i])
 
 /// Central differences of a function of a flat vector.

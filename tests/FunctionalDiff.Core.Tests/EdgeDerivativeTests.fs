@@ -26,7 +26,7 @@ let private basis (n: int) (i: int) = Array.init n (fun j -> if i = j then 1.0 e
 let private expectAll (tolerance: float) (expected: float[]) (actual: float[]) (message: string) =
     Expect.equal actual.Length expected.Length (message + ": length")
     for i in 0 .. expected.Length - 1 do
-        if not (abs (actual.[i] - expected.[i]) <= tolerance * (1.0 + abs expected.[i])) then
+        if not (GraphTestSupport.closeEnough tolerance actual.[i] expected.[i]) then
             failtestf "%s: element %d is %.12g, expected %.12g\nactual   %A\nexpected %A" message i actual.[i] expected.[i] actual expected
 
 /// Product of the entries of `x` at the positions not in `skip`.

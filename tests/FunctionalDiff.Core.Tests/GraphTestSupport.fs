@@ -58,12 +58,19 @@ let numericGradient (phi: Expr list -> Expr) (points: Tensor list) : float[] lis
             let evaluate delta = at (points |> List.mapi (fun j q -> if j = i then shifted delta else q))
             (evaluate step - evaluate -step) / (2.0 * step)))
 
-/// Asserts |actual - expected| <= tolerance * (1 + |expected|) elementwise.
+/// |actual - expected| <= tolerance * (1 + |expected|) where both are finite; otherwise the two must be equal (NaN
+/// matches NaN). By the relative bound alone an infinite expected value would accept any finite one (∞ <= tolerance·∞),
+/// and equal infinities would fail (∞ − ∞ is NaN).
+let closeEnough (tolerance: float) (actual: float) (expected: float) =
+    if Double.IsFinite actual && Double.IsFinite expected then abs (actual - expected) <= tolerance * (1.0 + abs expected)
+    else actual.Equals expected
+
+/// Asserts closeEnough elementwise.
 let expectClose (tolerance: float) (actual: float[]) (expected: float[]) (message: string) =
     Expect.equal actual.Length expected.Length (message + ": length")
     for i in 0 .. actual.Length - 1 do
         let a, e = actual.[i], expected.[i]
-        if not (abs (a - e) <= tolerance * (1.0 + abs e)) then
+        if not (closeEnough tolerance a e) then
             failtestf "%s: element %d is %.12g, expected %.12g (tolerance %g)\nactual   %A\nexpected %A" message i a e tolerance actual expected
 
 /// expectClose with the expected values first (as the client-port test files read).

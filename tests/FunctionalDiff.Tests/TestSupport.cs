@@ -120,8 +120,14 @@ public static class TestSupport
     {
         Assert.Equal(expected.Length, actual.Length);
         for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(actual[i] - expected[i]) <= tolerance * (1 + Math.Abs(expected[i])),
-                $"{what}[{i}]: expected {expected[i]:R}, got {actual[i]:R} (tolerance {tolerance})");
+        {
+            // A non-finite value is compared exactly (NaN matches NaN): by the relative bound an infinite expected value
+            // would accept any finite one (∞ ≤ tolerance·∞), and equal infinities would fail (∞ − ∞ is NaN).
+            bool close = double.IsFinite(expected[i]) && double.IsFinite(actual[i])
+                ? Math.Abs(actual[i] - expected[i]) <= tolerance * (1 + Math.Abs(expected[i]))
+                : expected[i].Equals(actual[i]);
+            Assert.True(close, $"{what}[{i}]: expected {expected[i]:R}, got {actual[i]:R} (tolerance {tolerance})");
+        }
     }
 
     /// <summary>Asserts two scalars are close (see the array overload).</summary>

@@ -1,4 +1,5 @@
 using Xunit;
+using static FunctionalDiff.Tests.TestSupport;
 
 namespace FunctionalDiff.Tests;
 
@@ -26,14 +27,6 @@ public class TorchSharpStyleTrainingTests : IDisposable
             v[i] = Beta2 * v[i] + (1 - Beta2) * g[i] * g[i];
             p[i] -= Lr / correction1 * m[i] / (Math.Sqrt(v[i]) / Math.Sqrt(correction2) + Eps);
         }
-    }
-
-    static void Close(double[] expected, double[] actual, double tolerance, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance * (1 + Math.Abs(expected[i])),
-                $"{what}[{i}]: {actual[i]} against the reference {expected[i]}");
     }
 
     [Fact]
