@@ -688,23 +688,23 @@ module internal Planner =
                     | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr
                     | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.CumSum _ -> ValueNone
 
-            // The reduction that alone reads elementwise head p, when it reduces p's trailing axes (a sum or mean of
-            // a chain, a norm's statistics), or -1: p's group then reduces its rows as it computes them (see
+            // The reduction that alone reads elementwise head p, with its op, when it reduces p's trailing axes (a sum
+            // or mean of a chain, a norm's statistics): p's group then reduces its rows as it computes them (see
             // FusedGroup), and p's output, written whole and read back once by a Reduce step, is never made.
-            let reducerOf (p: int) =
-                if isRoot.[p] || uses.[p] <> 1 || (graph.Node p).Numel = 0 then -1
+            let reducerOf (p: int) : struct (int * ReduceOp) voption =
+                if isRoot.[p] || uses.[p] <> 1 || (graph.Node p).Numel = 0 then ValueNone
                 else
                     let r = consumer.[p]
                     let node = graph.Node r
                     match node.Op with
-                    | Op.Reduce(_, axes, _) when not constant.[r] && axes.Length > 0 && node.Numel > 0
-                                                 && axes.[axes.Length - 1] = (graph.Node p).Rank - 1
-                                                 && axes.[axes.Length - 1] - axes.[0] = axes.Length - 1 -> r
+                    | Op.Reduce(op, axes, _) when not constant.[r] && axes.Length > 0 && node.Numel > 0
+                                                  && axes.[axes.Length - 1] = (graph.Node p).Rank - 1
+                                                  && axes.[axes.Length - 1] - axes.[0] = axes.Length - 1 -> ValueSome(struct (r, op))
                     | Op.Reduce _ | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.ArgMax _ | Op.MatMul | Op.Permute _
                     | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
                     | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr
                     | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _
-                    | Op.CumSum _ -> -1
+                    | Op.CumSum _ -> ValueNone
 
             let inputValuesOf (p: int) =
                 let values: int[] = Array.zeroCreate (graph.InputCount p)
@@ -782,20 +782,13 @@ module internal Planner =
                         steps.Add(Step.MatMul(left, right, v, true, packed, valueAt other))
                     | Op.Unary _ | Op.Binary _ | Op.Where ->
                         if fusable p then
-                            let reducer = reducerOf p
-                            if reducer >= 0 then
+                            match reducerOf p with
+                            | ValueSome(struct (reducer, op)) ->
                                 // the reduction's value is this group's output; its own node is then passed over
-                                match (graph.Node reducer).Op with
-                                | Op.Reduce(op, _, _) ->
-                                    let group = buildGroup p (ValueSome op)
-                                    let v = newBuffer reducer
-                                    steps.Add(Step.Fused(group, v))
-                                | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.ArgMax _ | Op.MatMul | Op.Permute _
-                                | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
-                                | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr
-                                | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _
-                                | Op.CumSum _ -> invalidOp "reducerOf gives a reduction"
-                            else
+                                let group = buildGroup p (ValueSome op)
+                                let v = newBuffer reducer
+                                steps.Add(Step.Fused(group, v))
+                            | ValueNone ->
                                 let group = buildGroup p ValueNone
                                 let v = newBuffer p
                                 steps.Add(Step.Fused(group, v))

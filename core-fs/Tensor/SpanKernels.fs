@@ -328,10 +328,7 @@ module internal SpanKernels =
             'T.IsFinite s && not ('T.IsZero s) && 'T.IsFinite reciprocal && not ('T.IsZero reciprocal)
             && (let k = 'T.ILogB s
                 'T.op_Equality('T.Abs s, 'T.ScaleB('T.One, k)) && 'T.op_Equality('T.Abs reciprocal, 'T.ScaleB('T.One, -k)))
-        if exact then
-            if is32<'T> () then mulScalar32 (read x) (value reciprocal) (write y)
-            elif is64<'T> () then mulScalar64 (read x) (value reciprocal) (write y)
-            else Tensors.TensorPrimitives.Multiply(x, reciprocal, y)
+        if exact then multiplyScalar x reciprocal y
         elif is32<'T> () then divScalar32 (read x) (value s) (write y)
         elif is64<'T> () then divScalar64 (read x) (value s) (write y)
         else Tensors.TensorPrimitives.Divide(x, s, y)
