@@ -320,12 +320,16 @@ module Rules =
             | BinaryOp.Atan2 when obj.ReferenceEquals(a, b) -> two (fun () -> g * (a - a)) (zeroFor b)
             | BinaryOp.Atan2 ->
                 // b/(a² + b²) and −a/(a² + b²), with a and b first divided by s = 2^⌊log2 max(|a|, |b|)⌋, exactly
-                // (a power of two): (b/s)/(((a/s)² + (b/s)²)·s) is the same number, but nothing squares a huge
+                // (a power of two): ((b/s)/((a/s)² + (b/s)²))/s is the same number, but nothing squares a huge
                 // operand, whose a² = ∞ made the second derivative ∞·0 = NaN where it is a number (`fuzz
                 // adversarial 5/203`: atan2(1e160·x, b), whose tangent 2a·ȧ overflowed). s is held (no
-                // derivative): the quotient does not depend on it. Where max(|a|, |b|) is 0 or ∞ s is 1, as
-                // before: torch's derivative at the origin is 0 in both operands, not 0/0 (1/(a² + b²) is taken
-                // as 0 where a² + b² is 0), and at an infinite operand b/∞ = 0 and ∞/∞ = NaN, as torch's.
+                // derivative): the quotient does not depend on it. The division by s comes last: 1/((a/s)² + (b/s)²)
+                // is between ½ and 1, where 1/(((a/s)² + (b/s)²)·s) overflowed for s below 2^-1024 and met the 0 of
+                // the other operand as ∞·0 = NaN (`fuzz all adversarial 46/216`: at a = −5e-324, b = 0 the partial in
+                // a is b/(a² + b²) = 0 and the one in b is −1/a, which overflows to +∞). Where max(|a|, |b|) is 0
+                // or ∞ s is 1, as before: torch's derivative at the origin is 0 in both operands, not 0/0
+                // (1/(a² + b²) is taken as 0 where a² + b² is 0), and at an infinite operand b/∞ = 0 and ∞/∞ =
+                // NaN, as torch's.
                 let scale = SharedTerm(fun () ->
                     let largest = Expr.stopGradient (Expr.maximum (Expr.abs a) (Expr.abs b))
                     let unscaled = Expr.eq largest (zero ()) + Expr.eq largest (Expr.scalar a.DType infinity)
@@ -334,9 +338,9 @@ module Rules =
                                            (Expr.pow (Expr.scalar a.DType 2.0) (Expr.floor (Expr.log safe * (1.0 / System.Math.Log 2.0))))))
                 let aScaled = SharedTerm(fun () -> a / scale.Value)
                 let bScaled = SharedTerm(fun () -> b / scale.Value)
-                let radius2 = SharedTerm(fun () -> (aScaled.Value * aScaled.Value + bScaled.Value * bScaled.Value) * scale.Value)
+                let radius2 = SharedTerm(fun () -> aScaled.Value * aScaled.Value + bScaled.Value * bScaled.Value)
                 let inverse = SharedTerm(fun () -> Expr.where (Expr.eq radius2.Value (zero ())) (zero ()) (Expr.reciprocal radius2.Value))
-                two (fun () -> g * bScaled.Value * inverse.Value) (fun () -> -(g * aScaled.Value) * inverse.Value)
+                two (fun () -> g * bScaled.Value * inverse.Value / scale.Value) (fun () -> -(g * aScaled.Value) * inverse.Value / scale.Value)
             | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
             | BinaryOp.Equal | BinaryOp.NotEqual -> two (zeroFor a) (zeroFor b)
             // a - trunc(a/b)·b with the quotient held: torch's fmod derivatives, trunc of the rounded a/b

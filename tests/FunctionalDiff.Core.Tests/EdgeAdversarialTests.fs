@@ -218,6 +218,11 @@ let tests =
             expectIeee (grad 1e160 0.5) [| 0.5 / 1e160 / 1e160; -1.0 / 1e160 |] "a = 1e160"
             // a = 1e-200, b = 3e-200: a² + b² = 10·1e-400, below the subnormals
             expectIeee (grad 1e-200 3e-200) [| 0.3e200; -0.1e200 |] "a, b near 1e-200"
+            // fuzz all adversarial 46/216: a² + b² underflows to 0 away from the origin; b/(a² + b²) = 0 at b = 0, and
+            // −a/(a² + b²) = −1/a, finite at a = 1e-170 and beyond float64 (+∞) at a = −5e-324
+            expectIeee (grad 1e-170 0.0) [| 0.0; -1e170 |] "a = 1e-170, b = 0"
+            expectIeee (grad -5e-324 0.0) [| 0.0; infinity |] "a = −5e-324, b = 0"
+            expectIeee (grad 0.0 -5e-324) [| -infinity; 0.0 |] "a = 0, b = −5e-324"
             // at the origin torch's 0, at an infinite a b/∞ = 0 and −∞/∞ = NaN, as torch
             expectIeee (grad 0.0 0.0) [| 0.0; 0.0 |] "origin"
             expectIeee (grad infinity 2.0) [| 0.0; nan |] "a = ∞"
