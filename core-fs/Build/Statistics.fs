@@ -65,36 +65,38 @@ module Statistics =
     /// masked for the others).
     let norm (p: float) (axes: int[]) (keepDims: bool) (x: Expr) =
         let axes = Shape.normalizeAxes "Norm" x.Rank axes
+        let empty = axes |> Array.exists (fun a -> x.Dims.[a] = 0)
+        // s·‖x/s‖_p with s = 2^⌊log2 max|x|⌋, held: the same number (s is a power of two, so x/s and the product
+        // are exact), but nothing raises a huge entry to the power p, whose |x|^p = ∞ made the norm of 1.19e159 +∞
+        // where torch's is 1.19e159 (`fuzz adversarial 15/103`, p = 2; `fuzz all adversarial 46/176`, p = 3 at
+        // 1e300), and a tiny entry's power no longer underflows to 0. The norm is homogeneous of degree 1, so holding
+        // s changes no derivative. Where max|x| is 0, ∞ or NaN s is 1, as before (∞/∞ would be NaN).
+        // s is at least 2^-734 (float64) or 2^-100 (float32): the tangent passes through x/s as t/s, and at
+        // s = 2^-1030 (the norm of 1e-310) t/s overflowed and met the zero entries' 2(x/s) as ∞·0, so the JVP
+        // was NaN where it is t·x/‖x‖ (`fuzz adversarial 25/129`, `26/263`). 1/s = 2^734 leaves t/s finite for
+        // |t| below 2^289, and the smallest subnormal over s, 2^-340, still has a normal square and cube (the
+        // second derivative of the 2-norm divides by (Σ(x/s)²)^(3/2)); in float32 2^-49 and 2^100.
+        let scaled (inner: Expr -> Expr) =
+            let largest = Expr.stopGradient (Expr.maxAxes axes true (Expr.abs x))
+            let dtype = x.DType
+            let usable = Expr.lt (Expr.scalar dtype 0.0) largest * Expr.lt largest (Expr.scalar dtype Double.PositiveInfinity)
+            let smallestScale = Expr.scalar dtype (Math.ScaleB(1.0, (if dtype = DType.Float32 then -100 else -734)))
+            let safe = Expr.where usable (Expr.where (Expr.lt largest smallestScale) smallestScale largest) (Expr.scalar dtype 1.0)
+            let scale =
+                Expr.stopGradient (Expr.where usable (Expr.pow (Expr.scalar dtype 2.0) (Expr.floor (Expr.log safe * (1.0 / Math.Log 2.0))))
+                                       (Expr.scalar dtype 1.0))
+            let norm = scale * inner (x / scale)
+            if keepDims then norm else Expr.reshape (Shape.reduced x.Dims axes false) norm
         if p = 1.0 then Expr.sumAxes axes keepDims (Expr.abs x)
         elif p = 2.0 then
-            if axes |> Array.exists (fun a -> x.Dims.[a] = 0) then sqrtZeroGradientAtZero (Expr.sumAxes axes keepDims (Expr.square x))
-            else
-                // s·√Σ(x/s)² with s = 2^⌊log2 max|x|⌋, held: the same number (s is a power of two, so x/s and
-                // the product are exact), but nothing squares a huge entry, whose x² = ∞ made the norm of
-                // 1.19e159 +∞ where torch's is 1.19e159 (`fuzz adversarial 15/103`), and a tiny entry's
-                // square no longer underflows to 0. The norm is homogeneous of degree 1, so holding s changes
-                // no derivative. Where max|x| is 0, ∞ or NaN s is 1, as before (∞/∞ would be NaN).
-                // s is at least 2^-734 (float64) or 2^-100 (float32): the tangent passes through x/s as t/s, and at
-                // s = 2^-1030 (the norm of 1e-310) t/s overflowed and met the zero entries' 2(x/s) as ∞·0, so the JVP
-                // was NaN where it is t·x/‖x‖ (`fuzz adversarial 25/129`, `26/263`). 1/s = 2^734 leaves t/s finite for
-                // |t| below 2^289, and the smallest subnormal over s, 2^-340, still has a normal square and cube (the
-                // second derivative divides by (Σ(x/s)²)^(3/2)); in float32 2^-49 and 2^100.
-                let largest = Expr.stopGradient (Expr.maxAxes axes true (Expr.abs x))
-                let dtype = x.DType
-                let usable = Expr.lt (Expr.scalar dtype 0.0) largest * Expr.lt largest (Expr.scalar dtype Double.PositiveInfinity)
-                let smallestScale = Expr.scalar dtype (Math.ScaleB(1.0, (if dtype = DType.Float32 then -100 else -734)))
-                let safe = Expr.where usable (Expr.where (Expr.lt largest smallestScale) smallestScale largest) (Expr.scalar dtype 1.0)
-                let scale =
-                    Expr.stopGradient (Expr.where usable (Expr.pow (Expr.scalar dtype 2.0) (Expr.floor (Expr.log safe * (1.0 / Math.Log 2.0))))
-                                           (Expr.scalar dtype 1.0))
-                let norm = scale * sqrtZeroGradientAtZero (Expr.sumAxes axes true (Expr.square (x / scale)))
-                if keepDims then norm else Expr.reshape (Shape.reduced x.Dims axes false) norm
+            if empty then sqrtZeroGradientAtZero (Expr.sumAxes axes keepDims (Expr.square x))
+            else scaled (fun y -> sqrtZeroGradientAtZero (Expr.sumAxes axes true (Expr.square y)))
         elif Double.IsPositiveInfinity p then
             // over an empty axis the ∞-norm is 0, as torch (max would raise)
-            if axes |> Array.exists (fun a -> x.Dims.[a] = 0) then Expr.zeros x.DType (Shape.reduced x.Dims axes keepDims)
+            if empty then Expr.zeros x.DType (Shape.reduced x.Dims axes keepDims)
             else Expr.reduce ReduceOp.Max axes keepDims (Expr.abs x)
         elif Double.IsNegativeInfinity p then
-            if axes |> Array.exists (fun a -> x.Dims.[a] = 0) then
+            if empty then
                 Shape.fail "Norm" (sprintf "the -infinity norm of the empty axes of %s has no value (torch raises too)" (Shape.format x.Dims))
             Expr.reduce ReduceOp.Min axes keepDims (Expr.abs x)
         elif p = 0.0 then
@@ -108,7 +110,8 @@ module Statistics =
             let power (e: Expr) (exponent: float) =
                 let isZero = Expr.eq e zero
                 Expr.where isZero zero (Expr.pow (Expr.where isZero one e) (Expr.scalar x.DType exponent))
-            power (Expr.sumAxes axes keepDims (power (Expr.abs x) p)) (1.0 / p)
+            let pNorm (keep: bool) (y: Expr) = power (Expr.sumAxes axes keep (power (Expr.abs y) p)) (1.0 / p)
+            if empty then pNorm keepDims x else scaled (pNorm true)
         else Shape.fail "Norm" (sprintf "p must be positive, 0 or ±infinity, got %g (input %s)" p (Shape.format x.Dims))
 
     /// The Frobenius norm over the last two axes: the 2-norm of the matrix's entries.

@@ -233,6 +233,21 @@ let tests =
             expectIeee (values (Diff.grad (Statistics.norm 2.0 [| 0 |] false) (constantVector [| 0.0; 0.0 |]))) [| 0.0; 0.0 |] "gradient at 0"
             expectIeee (values (Statistics.norm 2.0 [| 0 |] false (constantVector [| infinity; 1.0 |]))) [| infinity |] "an infinite entry"
         }
+        test "p-norm (p = 3, 0.5): huge and tiny entries give the norm, not |x|^p overflowed or underflowed, with gradient sign(x)·(|x|/‖x‖)^(p−1) (fuzz all adversarial 46/176)" {
+            // closed forms at x = (3, 4)·s: ‖x‖ = s·(3^p + 4^p)^(1/p), gradient ((3/r)^(p−1), (4/r)^(p−1)) with r = (3^p + 4^p)^(1/p)
+            for p in [ 3.0; 0.5 ] do
+                let r = (3.0 ** p + 4.0 ** p) ** (1.0 / p)
+                for s in [ 1e200; 1e-200; 1.0 ] do
+                    let x = constantVector [| 3.0 * s; -4.0 * s |]
+                    let norm (y: Expr) = Statistics.norm p [| 0 |] false y
+                    expectClose 1e-14 (values (norm x)) [| r * s |] (sprintf "value, p = %g, scale %g" p s)
+                    expectClose 1e-14 (values (Diff.grad norm x)) [| (3.0 / r) ** (p - 1.0); -((4.0 / r) ** (p - 1.0)) |] (sprintf "gradient, p = %g, scale %g" p s)
+            // torch.dist(690.78, 1e300, p = 3) is |690.78 − 1e300| = 1e300
+            expectIeee (values (Statistics.dist 3.0 (Expr.scalar f64 690.7755278982137) (Expr.scalar f64 1e300))) [| 1e300 |] "dist of one entry"
+            // unchanged at 0 (gradient 0, torch's mask) and at an infinite entry (+inf)
+            expectIeee (values (Diff.grad (Statistics.norm 3.0 [| 0 |] false) (constantVector [| 0.0; 0.0 |]))) [| 0.0; 0.0 |] "gradient at 0"
+            expectIeee (values (Statistics.norm 3.0 [| 0 |] false (constantVector [| infinity; 1.0 |]))) [| infinity |] "an infinite entry"
+        }
         test "var and std: torch's fused rule g·2(x - mean)/(N - 1), so an infinite cotangent gives ±∞ by the sign of x - mean, not NaN; the Hessian is unchanged (fuzz 9/1438)" {
             let xs = [| 3.9559586; 0.0; 0.0; 0.0 |]
             let n = float xs.Length
