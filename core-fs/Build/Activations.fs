@@ -102,12 +102,15 @@ module Activations =
     /// x·(x + 3)/6 between -3 and 3, x·0 at or below -3 (so -∞ gives NaN, as torch) and x at or above
     /// 3 and at NaN: torch.nn.functional.hardswish, with torch's slopes 0 at -3 and 1 at 3. The
     /// quadratic reads x only strictly between the bounds, so an infinite x gives no NaN cotangent.
+    /// The low branch is a constant (±0, or NaN at -∞) whose x is held: its slope is a symbolic 0, so a
+    /// NaN cotangent is not passed back through it, as torch's masked rule does not, and as for relu
+    /// (`fuzz all adversarial 47/271`: sin(hardswish x) at x = -∞, whose cotangent cos(NaN) is NaN).
     let hardswish (x: Expr) =
         let bound (v: float) = Expr.scalar x.DType v
         let low = Expr.le x (bound -3.0)
         let middle = Expr.lt x (bound 3.0)
         let inner = Expr.where low (bound 0.0) (Expr.where middle x (bound 0.0))
-        Expr.where low (x * 0.0) (Expr.where middle (inner * (inner + 3.0) / 6.0) x)
+        Expr.where low (Expr.stopGradient x * 0.0) (Expr.where middle (inner * (inner + 3.0) / 6.0) x)
 
     /// x·tanh(softplus x), torch.nn.functional.mish: x for large x, -0 far below 0, NaN at ±∞ in the
     /// slope (and at -∞ in the value), as torch's.

@@ -248,6 +248,22 @@ let tests =
             expectIeee (values (Diff.grad (Statistics.norm 3.0 [| 0 |] false) (constantVector [| 0.0; 0.0 |]))) [| 0.0; 0.0 |] "gradient at 0"
             expectIeee (values (Statistics.norm 3.0 [| 0 |] false (constantVector [| infinity; 1.0 |]))) [| infinity |] "an infinite entry"
         }
+        test "hardswish at or below -3 is a constant whose slope is 0 under a NaN cotangent too (torch's mask, relu's rule); x^0 is 1 at every base, NaN included, so its derivatives are 0 (fuzz all adversarial 47/271, 47/105)" {
+            // sin(hardswish x): at -∞ the value is NaN and the cotangent into hardswish cos(NaN) = NaN, which the constant
+            // branch does not pass back; at -5 the slope is 0; at 1 it is cos(2/3)·(2·1 + 3)/6
+            let f (v: Expr) = Expr.sum (Expr.sin (Activations.hardswish v))
+            let xs = constantVector [| -infinity; -5.0; 1.0 |]
+            expectIeee (values (Diff.grad f xs)) [| 0.0; 0.0; cos (2.0 / 3.0) * 5.0 / 6.0 |] "gradient"
+            expectIeee (values (Diff.hessian f xs)) [| 0.0; 0.0; 0.0; 0.0; 0.0; 0.0; 0.0; 0.0; -sin (2.0 / 3.0) * (5.0 / 6.0) ** 2.0 + cos (2.0 / 3.0) / 3.0 |] "Hessian"
+            // x^e with a tensor exponent e = 0: the constant 1 at x = NaN, 0.5 and 0 alike; gradient, JVP and Hessian 0
+            let power (v: Expr) = Expr.sum (v ** Expr.constant (tensor [| 3 |] [| 0.0; 0.0; 0.0 |]))
+            let at = constantVector [| nan; 0.5; 2.0 |]
+            expectIeee (values (power at)) [| 3.0 |] "value"
+            expectIeee (values (Diff.grad power at)) [| 0.0; 0.0; 0.0 |] "gradient of x^0"
+            let _, tangent = Diff.jvp power at (constantVector [| 0.5; 1.0; -1.0 |])
+            expectIeee (values tangent) [| 0.0 |] "JVP of x^0"
+            expectIeee (values (Diff.hessian power at)) (Array.zeroCreate 9) "Hessian of x^0"
+        }
         test "var and std: torch's fused rule g·2(x - mean)/(N - 1), so an infinite cotangent gives ±∞ by the sign of x - mean, not NaN; the Hessian is unchanged (fuzz 9/1438)" {
             let xs = [| 3.9559586; 0.0; 0.0; 0.0 |]
             let n = float xs.Length
