@@ -69,8 +69,9 @@ public sealed partial class Expr
     }
 
     /// <summary>
-    /// This where it is above <paramref name="threshold"/>, else <paramref name="value"/> (torch's F.threshold); slope 1
-    /// above the threshold, 0 at and below it. F#: <c>Elementary.threshold</c>.
+    /// <paramref name="value"/> where this is at or below <paramref name="threshold"/>, else this (torch's F.threshold);
+    /// slope 0 at and below the threshold, 1 above it. A NaN entry stays NaN with slope 1, as in torch.
+    /// F#: <c>Elementary.threshold</c>.
     /// </summary>
     public Expr Threshold(double threshold, double value) => Apply(x => CoreElementary.threshold(threshold, value, x));
 

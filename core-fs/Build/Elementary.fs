@@ -387,10 +387,12 @@ module Elementary =
                 (Expr.where (Expr.eq x infinity) (scalar x posInf) (scalar x negInf))
         Expr.where (Expr.lt (Expr.abs x) infinity) x replaced
 
-    /// torch's F.threshold: x where x > threshold, else `value`; slope 1 above the threshold and 0
-    /// at and below it (NaN compares false, so it becomes `value`, as torch's kernel).
+    /// torch's F.threshold: `value` where x <= threshold, else x; slope 0 at and below the threshold
+    /// and 1 above it. NaN compares false, so it stays NaN with slope 1, as torch's kernel
+    /// (x <= threshold ? value : x, in its scalar and vector loops) and threshold_backward have it
+    /// (`fuzz all adversarial 48/135`: threshold(NaN, 0.5, 0) is NaN in torch).
     let threshold (threshold: float) (value: float) (x: Expr) =
-        Expr.where (Expr.gt x (scalar x threshold)) x (scalar x value)
+        Expr.where (Expr.le x (scalar x threshold)) (scalar x value) x
 
     /// erfinv's value at |y| < 1 in float64 (y is |y|, so the root is ≥ 0): a closed-form first guess
     /// within a few parts in a thousand (x² ≈ √(b² − ln(1 − y²)/a) − b, b = 2/(πa) + ln(1 − y²)/2,

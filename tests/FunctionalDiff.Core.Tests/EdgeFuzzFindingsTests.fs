@@ -264,6 +264,15 @@ let tests =
             expectIeee (values tangent) [| 0.0 |] "JVP of x^0"
             expectIeee (values (Diff.hessian power at)) (Array.zeroCreate 9) "Hessian of x^0"
         }
+        test "prod over three zeros beside entries whose running products overflow: gradient 0, the closed form (each product of the others holds a 0), not 0·∞ (fuzz all adversarial 48/290)" {
+            let product (v: Expr) = Expr.prodAxes [| 0 |] false v
+            let at = constantVector [| 0.0; 0.0; 0.0; 1e160; -1.5; 1e160 |]
+            expectIeee (values (Diff.grad product at)) (Array.zeroCreate 6) "gradient"
+            // the same zeros beside entries whose products stay in range: the closed form as before (x₀'s others
+            // [0, 0, 2, 3] multiply to 0; with one zero, at x = (0, 2, 3), the gradient is (6, 0, 0))
+            expectIeee (values (Diff.grad product (constantVector [| 0.0; 0.0; 0.0; 2.0; 3.0 |]))) (Array.zeroCreate 5) "in range"
+            expectIeee (values (Diff.grad product (constantVector [| 0.0; 2.0; 3.0 |]))) [| 6.0; 0.0; 0.0 |] "one zero"
+        }
         test "var and std: torch's fused rule g·2(x - mean)/(N - 1), so an infinite cotangent gives ±∞ by the sign of x - mean, not NaN; the Hessian is unchanged (fuzz 9/1438)" {
             let xs = [| 3.9559586; 0.0; 0.0; 0.0 |]
             let n = float xs.Length
