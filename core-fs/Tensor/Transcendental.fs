@@ -214,11 +214,8 @@ module internal Transcendental =
     /// Applies `f` (on float64 vectors) to float32 spans of any length: 8 elements at a time,
     /// widened to two float64 vectors and rounded back once. The last partial vector is filled up
     /// with `standIn` and runs the same code, so a result never depends on its position.
-    /// `post` (on float32 vectors) then takes each rounded vector before it is stored, so a float32 operation
-    /// after the function joins its pass (sigmoid's slope).
-    let inline private map32Then ([<InlineIfLambda>] f: Vector256<float> -> Vector256<float>)
-                                 ([<InlineIfLambda>] post: Vector256<float32> -> Vector256<float32>) (standIn: float32)
-                                 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+    let inline private map32 ([<InlineIfLambda>] f: Vector256<float> -> Vector256<float>) (standIn: float32)
+                             (x: ReadOnlySpan<float32>) (y: Span<float32>) =
         let n = x.Length
         let mutable i = 0
         // two vectors per iteration: four independent chains of dependent multiply-adds in flight
@@ -226,25 +223,20 @@ module internal Transcendental =
             let v = Vector256.Create<float32>(x.Slice(i, 8))
             let w = Vector256.Create<float32>(x.Slice(i + 8, 8))
             let v0, v1, w0, w1 = f (Vector256.WidenLower v), f (Vector256.WidenUpper v), f (Vector256.WidenLower w), f (Vector256.WidenUpper w)
-            (post (Vector256.Narrow(v0, v1))).CopyTo(y.Slice(i, 8))
-            (post (Vector256.Narrow(w0, w1))).CopyTo(y.Slice(i + 8, 8))
+            (Vector256.Narrow(v0, v1)).CopyTo(y.Slice(i, 8))
+            (Vector256.Narrow(w0, w1)).CopyTo(y.Slice(i + 8, 8))
             i <- i + 16
         while i + 8 <= n do
             let v = Vector256.Create<float32>(x.Slice(i, 8))
-            (post (Vector256.Narrow(f (Vector256.WidenLower v), f (Vector256.WidenUpper v)))).CopyTo(y.Slice(i, 8))
+            (Vector256.Narrow(f (Vector256.WidenLower v), f (Vector256.WidenUpper v))).CopyTo(y.Slice(i, 8))
             i <- i + 8
         if i < n then
             let mutable v = Vector256.Create standIn
             for k in 0 .. n - i - 1 do
                 v <- v.WithElement(k, x.[i + k])
-            let r = post (Vector256.Narrow(f (Vector256.WidenLower v), f (Vector256.WidenUpper v)))
+            let r = Vector256.Narrow(f (Vector256.WidenLower v), f (Vector256.WidenUpper v))
             for k in 0 .. n - i - 1 do
                 y.[i + k] <- r.GetElement k
-
-    /// map32 with nothing after the function.
-    let inline private map32 ([<InlineIfLambda>] f: Vector256<float> -> Vector256<float>) (standIn: float32)
-                             (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        map32Then f id standIn x y
 
     /// 1.5·2^52: adding it rounds a float64 of magnitude below 2^51 to an integer n and leaves
     /// n + 2^51 in the low bits of the sum.
@@ -307,33 +299,15 @@ module internal Transcendental =
                     Vector256.ConditionalSelect(Vector256.Equals(v, infinity), infinity, splat Double.NaN))
             Vector256.ConditionalSelect(finitePositive, value, edge)) 1.0f x y
 
-    // ------------------------------------------------ float32 sigmoid's slope on eight float64 lanes
+    // ------------------------------------------------ float64 values bound for float32 on Vector512
 
-    // sigmoidSlope32 and the float64 intermediates of float32 kernels (expFor32, a softmax row's
-    // terms) with Vector512 where the CPU has it: every lane runs the same IEEE operations in the
-    // same order as on Vector256 (the division and the fused multiply-adds are correctly rounded
-    // at any width), so the results are the same bits.
+    // The float64 intermediates of float32 kernels (expFor32, a softmax row's terms) with
+    // Vector512 where the CPU has it: every lane runs the same IEEE operations in the same order
+    // as on Vector256 (the fused multiply-adds are correctly rounded at any width), so the results
+    // are the same bits.
 
     let inline private splat512 (x: float) : Vector512<float> = Vector512.Create x
     let inline private fma512 (a: Vector512<float>) (b: Vector512<float>) (c: Vector512<float>) = Vector512.FusedMultiplyAdd(a, b, c)
-
-    /// map32 on Vector512: 16 float32 elements at a time, widened to two float64 vectors.
-    let inline private map32ThenBy512 ([<InlineIfLambda>] f: Vector512<float> -> Vector512<float>)
-                                       ([<InlineIfLambda>] post: Vector512<float32> -> Vector512<float32>) (standIn: float32)
-                                       (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        let n = x.Length
-        let mutable i = 0
-        while i + 16 <= n do
-            let v = Vector512.Create<float32>(x.Slice(i, 16))
-            (post (Vector512.Narrow(f (Vector512.WidenLower v), f (Vector512.WidenUpper v)))).CopyTo(y.Slice(i, 16))
-            i <- i + 16
-        if i < n then
-            let mutable v = Vector512.Create standIn
-            for k in 0 .. n - i - 1 do
-                v <- v.WithElement(k, x.[i + k])
-            let r = post (Vector512.Narrow(f (Vector512.WidenLower v), f (Vector512.WidenUpper v)))
-            for k in 0 .. n - i - 1 do
-                y.[i + k] <- r.GetElement k
 
     /// reduceExp32 on Vector512.
     let inline private reduceExp32By512 (v: Vector512<float>) : struct (Vector512<float> * Vector512<float>) =
@@ -352,15 +326,6 @@ module internal Transcendental =
     let inline private expm1Coefficients32By512 () =
         let s (n: int) = splat512 inverseFactorial.[n]
         struct (s 8, s 7, s 6, s 5, s 4, s 3, s 2)
-
-    let internal sigmoidSlope32By512 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32By512 ()
-        let limit = splat512 200.0
-        map32ThenBy512 (fun v ->
-            let v = Vector512.MinNative(limit, Vector512.MaxNative(-limit, -(Vector512.Abs v)))
-            let struct (scale, r) = reduceExp32By512 v
-            fma512 scale (expm1Series32By512 c0 c1 c2 c3 c4 c5 c6 r) scale)
-            (fun e -> let d = e + Vector512<float32>.One in e / (d * d)) 0.0f x y
 
     // ------------------------------------------------ float32 exp and tanh in float32 lanes
 
@@ -486,6 +451,15 @@ module internal Transcendental =
         let c, t = expSingleCoefficients256 (), tanhSingleCoefficients256 ()
         mapSingle256 (tanhSingle c t) 0.0f x y
 
+    /// σ'(x) = e/(1 + e)² with e = e^−|x| as exp32 rounds it, the quotient in float32: in one pass
+    /// the operations of −|x|, exp32 and that quotient in three (the same per element, so the same bits).
+    let internal sigmoidSlope32By256 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let c = expSingleCoefficients256 ()
+        mapSingle256 (fun v ->
+            let e = expSingle c (-(Vector256.Abs v))
+            let d = e + Vector256<float32>.One
+            e / (d * d)) 0.0f x y
+
     // The same kernels on Vector512 where the CPU has it: each lane runs the same IEEE operations
     // in the same order (the division and the fused multiply-adds are correctly rounded at any
     // width), so the results are the same bits (the tests hold both widths to them).
@@ -560,6 +534,13 @@ module internal Transcendental =
     let internal tanh32By512 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
         let c, t = expSingleCoefficients512 (), tanhSingleCoefficients512 ()
         mapSingle512 (tanhSingle512 c t) 0.0f x y
+
+    let internal sigmoidSlope32By512 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let c = expSingleCoefficients512 ()
+        mapSingle512 (fun v ->
+            let e = expSingle512 c (-(Vector512.Abs v))
+            let d = e + Vector512<float32>.One
+            e / (d * d)) 0.0f x y
 
 
     // ------------------------------------------------ float64 tanh on Vector512
@@ -647,14 +628,9 @@ module internal Transcendental =
     let exp32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
         if use512 then exp32By512 x y else exp32By256 x y
 
-    /// σ'(x) = e/(1 + e)² over float32 with e = e^−|x| as exp32 rounds it, the quotient in float32: in one pass
-    /// the operations of −|x|, exp32 and that quotient in three (the same per element, so the same bits).
+    /// σ'(x) = e/(1 + e)² over float32 (see sigmoidSlope32By256).
     let sigmoidSlope32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        if use512 then sigmoidSlope32By512 x y
-        else
-            let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32 ()
-            map32Then (fun v -> exp32Vector c0 c1 c2 c3 c4 c5 c6 (-(Vector256.Abs v)))
-                (fun e -> let d = e + Vector256<float32>.One in e / (d * d)) 0.0f x y
+        if use512 then sigmoidSlope32By512 x y else sigmoidSlope32By256 x y
 
     /// tanh over float32 (see tanhSingle for its edges).
     let tanh32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
