@@ -6,11 +6,12 @@
 /// (TensorPrimitives' kernels use "estimate" multiply-adds, fused in optimised code and unfused
 /// before: the last bit changed when the JIT recompiled them.) Callers keep inputs inside each
 /// function's domain (see Elementwise) and pass lengths that are multiples of 8 to the float64
-/// kernels. The float32 kernels take any input and any length: each float32 vector is widened to
-/// two float64 vectors, computed with series accurate far beyond float32's precision, and rounded
-/// once, so they stay within an ulp of the float64 result rounded to float32. The float32 range
-/// fits in float64's normal numbers, so overflow, underflow to subnormals and to zero happen in
-/// that one rounding, and no element needs a scalar fallback.
+/// kernels. The float32 kernels take any input and any length, and stay within an ulp of the
+/// float64 result rounded to float32 with no scalar fallback: exp and tanh compute in float32
+/// lanes (reductions and fitted polynomials sized to float32, overflow and subnormal results
+/// formed in the lanes); log and sigmoid widen each float32 vector to two float64 vectors,
+/// computed with series accurate far beyond float32's precision, and round once (the float32
+/// range fits in float64's normal numbers, so overflow and underflow happen in that rounding).
 namespace FunctionalDiff.Core
 
 #nowarn "9" // stackalloc: eight lanes of scratch for a softmax row's edge group
@@ -213,11 +214,8 @@ module internal Transcendental =
     /// Applies `f` (on float64 vectors) to float32 spans of any length: 8 elements at a time,
     /// widened to two float64 vectors and rounded back once. The last partial vector is filled up
     /// with `standIn` and runs the same code, so a result never depends on its position.
-    /// `post` (on float32 vectors) then takes each rounded vector before it is stored, so a float32 operation
-    /// after the function joins its pass (sigmoid's slope).
-    let inline private map32Then ([<InlineIfLambda>] f: Vector256<float> -> Vector256<float>)
-                                 ([<InlineIfLambda>] post: Vector256<float32> -> Vector256<float32>) (standIn: float32)
-                                 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+    let inline private map32 ([<InlineIfLambda>] f: Vector256<float> -> Vector256<float>) (standIn: float32)
+                             (x: ReadOnlySpan<float32>) (y: Span<float32>) =
         let n = x.Length
         let mutable i = 0
         // two vectors per iteration: four independent chains of dependent multiply-adds in flight
@@ -225,25 +223,20 @@ module internal Transcendental =
             let v = Vector256.Create<float32>(x.Slice(i, 8))
             let w = Vector256.Create<float32>(x.Slice(i + 8, 8))
             let v0, v1, w0, w1 = f (Vector256.WidenLower v), f (Vector256.WidenUpper v), f (Vector256.WidenLower w), f (Vector256.WidenUpper w)
-            (post (Vector256.Narrow(v0, v1))).CopyTo(y.Slice(i, 8))
-            (post (Vector256.Narrow(w0, w1))).CopyTo(y.Slice(i + 8, 8))
+            (Vector256.Narrow(v0, v1)).CopyTo(y.Slice(i, 8))
+            (Vector256.Narrow(w0, w1)).CopyTo(y.Slice(i + 8, 8))
             i <- i + 16
         while i + 8 <= n do
             let v = Vector256.Create<float32>(x.Slice(i, 8))
-            (post (Vector256.Narrow(f (Vector256.WidenLower v), f (Vector256.WidenUpper v)))).CopyTo(y.Slice(i, 8))
+            (Vector256.Narrow(f (Vector256.WidenLower v), f (Vector256.WidenUpper v))).CopyTo(y.Slice(i, 8))
             i <- i + 8
         if i < n then
             let mutable v = Vector256.Create standIn
             for k in 0 .. n - i - 1 do
                 v <- v.WithElement(k, x.[i + k])
-            let r = post (Vector256.Narrow(f (Vector256.WidenLower v), f (Vector256.WidenUpper v)))
+            let r = Vector256.Narrow(f (Vector256.WidenLower v), f (Vector256.WidenUpper v))
             for k in 0 .. n - i - 1 do
                 y.[i + k] <- r.GetElement k
-
-    /// map32 with nothing after the function.
-    let inline private map32 ([<InlineIfLambda>] f: Vector256<float> -> Vector256<float>) (standIn: float32)
-                             (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        map32Then f id standIn x y
 
     /// 1.5·2^52: adding it rounds a float64 of magnitude below 2^51 to an integer n and leaves
     /// n + 2^51 in the low bits of the sum.
@@ -286,32 +279,11 @@ module internal Transcendental =
         // 2^n·(1 + q), with q = e^r - 1: exactly 1 at x = 0
         fma scale (expm1Series32 c0 c1 c2 c3 c4 c5 c6 r) scale
 
-    /// e^x over float32, four float64 lanes at a time.
-    let internal exp32By256 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32 ()
-        map32 (exp32Vector c0 c1 c2 c3 c4 c5 c6) 0.0f x y
-
     /// 1/(1 + e^{-x}) over float32: exactly 0.5 at 0, 0 and 1 far in the tails.
     let sigmoid32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
         let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32 ()
         let one = splat 1.0
         map32 (fun v -> one / (one + exp32Vector c0 c1 c2 c3 c4 c5 c6 (-v))) 0.0f x y
-
-    /// tanh over float32. Below 2^-12 in magnitude tanh x rounds to x itself (x³/3 is under a
-    /// third of x's ulp), which also keeps -0 and subnormals; above 10 (and at ±∞) the clamp
-    /// gives a value that rounds to ±1, as tanh does from 9.02 on.
-    let internal tanh32By256 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32 ()
-        let two, ten, tiny = splat 2.0, splat 10.0, splat (1.0 / 4096.0)
-        map32 (fun v ->
-            let a = Vector256.Abs v
-            // NaN passes, as in exp32Vector
-            let struct (scale, r) = reduceExp32 (two * Vector256.MinNative(ten, a))
-            // e^{2|x|} - 1 as in expm1Vector, to float32's needs
-            let e = fma scale (expm1Series32 c0 c1 c2 c3 c4 c5 c6 r) (scale - splat 1.0)
-            let magnitude = e / (e + two)
-            let signed = Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), -magnitude, magnitude)
-            Vector256.ConditionalSelect(Vector256.LessThan(a, tiny), v, signed)) 0.0f x y
 
     /// log over float32. Widened, every positive finite float32 (subnormals too) is a normal
     /// float64, which logVector takes; 0 gives -∞, +∞ gives +∞, negatives and NaN give NaN.
@@ -327,39 +299,15 @@ module internal Transcendental =
                     Vector256.ConditionalSelect(Vector256.Equals(v, infinity), infinity, splat Double.NaN))
             Vector256.ConditionalSelect(finitePositive, value, edge)) 1.0f x y
 
-    // ------------------------------------------------ float32 exp and tanh on eight float64 lanes
+    // ------------------------------------------------ float64 values bound for float32 on Vector512
 
-    // The same kernels with Vector512 where the CPU has it: every lane runs the same IEEE
-    // operations in the same order as in the Vector256 kernels above (the division and the
-    // fused multiply-adds are correctly rounded at any width), so the results are the same bits;
-    // twice the lanes per instruction nearly halve the time of these, the costliest float32
-    // kernels of an elementwise chain (perf of the issue's 1M-element exp/tanh chain shows them
-    // first).
+    // The float64 intermediates of float32 kernels (expFor32, a softmax row's terms) with
+    // Vector512 where the CPU has it: every lane runs the same IEEE operations in the same order
+    // as on Vector256 (the fused multiply-adds are correctly rounded at any width), so the results
+    // are the same bits.
 
     let inline private splat512 (x: float) : Vector512<float> = Vector512.Create x
     let inline private fma512 (a: Vector512<float>) (b: Vector512<float>) (c: Vector512<float>) = Vector512.FusedMultiplyAdd(a, b, c)
-
-    /// map32 on Vector512: 16 float32 elements at a time, widened to two float64 vectors.
-    let inline private map32ThenBy512 ([<InlineIfLambda>] f: Vector512<float> -> Vector512<float>)
-                                       ([<InlineIfLambda>] post: Vector512<float32> -> Vector512<float32>) (standIn: float32)
-                                       (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        let n = x.Length
-        let mutable i = 0
-        while i + 16 <= n do
-            let v = Vector512.Create<float32>(x.Slice(i, 16))
-            (post (Vector512.Narrow(f (Vector512.WidenLower v), f (Vector512.WidenUpper v)))).CopyTo(y.Slice(i, 16))
-            i <- i + 16
-        if i < n then
-            let mutable v = Vector512.Create standIn
-            for k in 0 .. n - i - 1 do
-                v <- v.WithElement(k, x.[i + k])
-            let r = post (Vector512.Narrow(f (Vector512.WidenLower v), f (Vector512.WidenUpper v)))
-            for k in 0 .. n - i - 1 do
-                y.[i + k] <- r.GetElement k
-
-    let inline private map32By512 ([<InlineIfLambda>] f: Vector512<float> -> Vector512<float>) (standIn: float32)
-                                   (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        map32ThenBy512 f id standIn x y
 
     /// reduceExp32 on Vector512.
     let inline private reduceExp32By512 (v: Vector512<float>) : struct (Vector512<float> * Vector512<float>) =
@@ -379,33 +327,221 @@ module internal Transcendental =
         let s (n: int) = splat512 inverseFactorial.[n]
         struct (s 8, s 7, s 6, s 5, s 4, s 3, s 2)
 
-    let internal exp32By512 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32By512 ()
-        let limit = splat512 200.0
-        map32By512 (fun v ->
-            let v = Vector512.MinNative(limit, Vector512.MaxNative(-limit, v))
-            let struct (scale, r) = reduceExp32By512 v
-            fma512 scale (expm1Series32By512 c0 c1 c2 c3 c4 c5 c6 r) scale) 0.0f x y
+    // ------------------------------------------------ float32 exp and tanh in float32 lanes
 
-    let internal sigmoidSlope32By512 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32By512 ()
-        let limit = splat512 200.0
-        map32ThenBy512 (fun v ->
-            let v = Vector512.MinNative(limit, Vector512.MaxNative(-limit, -(Vector512.Abs v)))
-            let struct (scale, r) = reduceExp32By512 v
-            fma512 scale (expm1Series32By512 c0 c1 c2 c3 c4 c5 c6 r) scale)
-            (fun e -> let d = e + Vector512<float32>.One in e / (d * d)) 0.0f x y
+    // exp and tanh, the costliest float32 kernels of an elementwise chain, compute in float32
+    // lanes: twice the elements per instruction of the widened kernels above. Each is within an
+    // ulp of its float64 value rounded once to float32, over every float32 input (the tests
+    // sweep the bit patterns). The coefficients are weighted least-squares fits, made once in
+    // extended precision at Chebyshev-spaced points, of each polynomial's relative error over
+    // its interval, then rounded to float32 (the fit's error is below a tenth of an ulp).
+
+    /// 1.5·2^23: adding it rounds a float32 of magnitude below 2^22 to an integer n and leaves
+    /// n + 2^22 in the low bits of the sum (whose bits are then 0x4B400000 + n).
+    [<Literal>]
+    let private RoundingShift32 = 12582912.0f
+    [<Literal>]
+    let private RoundingShift32Bits = 0x4B400000
+    [<Literal>]
+    let private Log2e32 = 1.44269502f
+    /// ln 2 to 16 bits (45426/65536): for the |n| ≤ 160 of the reduction, x − n·Ln2Hi32 is a
+    /// multiple of x's ulp or 2^-16 below 1/2 in magnitude, so the first multiply-add is exact.
+    [<Literal>]
+    let private Ln2Hi32 = 0.693145751953125f
+    /// ln 2 − Ln2Hi32 rounded to float32.
+    let private ln2Lo32 = float32 (Ln2Hi - float Ln2Hi32)
+
+    /// e^r − 1 ≈ r + r²·(c2 + c3·r + … + c6·r⁴) on |r| ≤ ln2/2, within 4e-9 relative of e^r.
+    let private expSingleCoefficients = [| 0.00137513818f; 0.00836892333f; 0.0416695327f; 0.166665182f; 0.499999881f |]
+    /// tanh a ≈ a + a³·(q0 + q1·u + … + q6·u⁶), u = a², on 0 ≤ a ≤ 0.8 (TanhSingleSeriesEnd),
+    /// within 3e-10 relative.
+    let private tanhSingleCoefficients = [| -0.000567052455f; 0.00284185214f; -0.00849969499f; 0.0217682887f; -0.0539528131f; 0.133332193f; -0.333333313f |]
+    /// Where tanh leaves its series for 1 − 2/(e^{2a} + 1): below it the quotient's rounding
+    /// errors, carried into 1 − t by a t near 1/2, would come near an ulp of the result.
+    [<Literal>]
+    let private TanhSingleSeriesEnd = 0.8f
+
+    let inline private splatSingle (x: float32) : Vector256<float32> = Vector256.Create x
+    let inline private fmaSingle (a: Vector256<float32>) (b: Vector256<float32>) (c: Vector256<float32>) = Vector256.FusedMultiplyAdd(a, b, c)
+
+    /// Applies `f` to float32 spans of any length, 8 lanes at a time (two vectors per iteration:
+    /// independent chains of multiply-adds in flight). The last partial vector is filled up with
+    /// `standIn` and runs the same code, so a result never depends on its position. y may be x.
+    let inline private mapSingle256 ([<InlineIfLambda>] f: Vector256<float32> -> Vector256<float32>) (standIn: float32)
+                                    (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let n = x.Length
+        let mutable i = 0
+        while i + 16 <= n do
+            let r0 = f (Vector256.Create<float32>(x.Slice(i, 8)))
+            let r1 = f (Vector256.Create<float32>(x.Slice(i + 8, 8)))
+            r0.CopyTo(y.Slice(i, 8))
+            r1.CopyTo(y.Slice(i + 8, 8))
+            i <- i + 16
+        while i + 8 <= n do
+            (f (Vector256.Create<float32>(x.Slice(i, 8)))).CopyTo(y.Slice(i, 8))
+            i <- i + 8
+        if i < n then
+            let mutable v = Vector256.Create standIn
+            for k in 0 .. n - i - 1 do
+                v <- v.WithElement(k, x.[i + k])
+            let r = f v
+            for k in 0 .. n - i - 1 do
+                y.[i + k] <- r.GetElement k
+
+    /// The float32 reduction w = n·ln2 + r, |r| ≤ ln2/2 (|w| ≤ 110): returns n's bits in the
+    /// rounding sum, and e^r − 1 by the fitted polynomial (exactly 0 at r = 0).
+    let inline private expm1ReducedSingle (c: struct (Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32>))
+                                          (w: Vector256<float32>) =
+        let struct (c6, c5, c4, c3, c2) = c
+        let shifted = fmaSingle w (splatSingle Log2e32) (splatSingle RoundingShift32)
+        let n = shifted - splatSingle RoundingShift32
+        let r = fmaSingle n (splatSingle -ln2Lo32) (fmaSingle n (splatSingle -Ln2Hi32) w)
+        let q = fmaSingle (r * r) (fmaSingle (fmaSingle (fmaSingle (fmaSingle c6 r c5) r c4) r c3) r c2) r
+        struct (shifted.AsInt32() - Vector256.Create RoundingShift32Bits, q)
+
+    /// e^x: x is held in [−110, 100] first (e^x rounds to 0 below −103.98 and overflows above
+    /// 88.73), the bound as the first operand so that NaN passes (see exp32Vector). 2^n·(1 + q)
+    /// is formed as (2^n1·(1 + q))·2^n2 with n1 + n2 = n, each factor a normal float32: the first
+    /// product rounds once in the normal range, the second is exact unless the result is subnormal
+    /// or overflows, where it rounds once more, to the right subnormal or ∞.
+    let inline private expSingle c (v: Vector256<float32>) =
+        let v = Vector256.MinNative(splatSingle 100.0f, Vector256.MaxNative(splatSingle -110.0f, v))
+        let struct (n, q) = expm1ReducedSingle c v
+        let n1 = Vector256.ShiftRightArithmetic(n, 1)
+        let bias = Vector256.Create 127
+        let s1 = Vector256.ShiftLeft(n1 + bias, 23).AsSingle()
+        let s2 = Vector256.ShiftLeft(n - n1 + bias, 23).AsSingle()
+        fmaSingle s1 q s1 * s2
+
+    /// tanh on the magnitude a = |x|, the sign of x put back by its bit (so tanh(−x) = −tanh x to
+    /// the bit, and tanh(−0) = −0): the odd series below TanhSingleSeriesEnd (it returns a itself
+    /// where a³ underflows, subnormals included), 1 − 2/(e^{2a} + 1) above, with a held at 10 so
+    /// that e^{2a} stays finite (the quotient then rounds 1 − 4e-9 to 1, as tanh rounds from 9.01
+    /// on). NaN passes the hold (see exp32Vector) and the comparison sends it to the quotient.
+    let inline private tanhSingle c (t: struct (Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32>))
+                                  (v: Vector256<float32>) =
+        let struct (t0, t1, t2, t3, t4, t5, t6) = t
+        let one = Vector256<float32>.One
+        let two = splatSingle 2.0f
+        let a = Vector256.Abs v
+        let u = a * a
+        let series = fmaSingle (a * u) (fmaSingle (fmaSingle (fmaSingle (fmaSingle (fmaSingle (fmaSingle t0 u t1) u t2) u t3) u t4) u t5) u t6) a
+        let struct (n, q) = expm1ReducedSingle c (two * Vector256.MinNative(splatSingle 10.0f, a))
+        let scale = Vector256.ShiftLeft(n + Vector256.Create 127, 23).AsSingle()
+        let quotient = one - two / (fmaSingle scale q scale + one)
+        let magnitude = Vector256.ConditionalSelect(Vector256.LessThan(a, splatSingle TanhSingleSeriesEnd), series, quotient)
+        magnitude ||| (v &&& splatSingle -0.0f)
+
+    /// expSingleCoefficients and tanhSingleCoefficients as vectors, taken into locals before a
+    /// kernel's loop (see expm1Coefficients32).
+    let inline private expSingleCoefficients256 () =
+        let c = expSingleCoefficients
+        struct (splatSingle c.[0], splatSingle c.[1], splatSingle c.[2], splatSingle c.[3], splatSingle c.[4])
+    let inline private tanhSingleCoefficients256 () =
+        let t = tanhSingleCoefficients
+        struct (splatSingle t.[0], splatSingle t.[1], splatSingle t.[2], splatSingle t.[3], splatSingle t.[4], splatSingle t.[5], splatSingle t.[6])
+
+    /// e^x over float32, eight float32 lanes at a time.
+    let internal exp32By256 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let c = expSingleCoefficients256 ()
+        mapSingle256 (expSingle c) 0.0f x y
+
+    /// tanh over float32, eight float32 lanes at a time.
+    let internal tanh32By256 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let c, t = expSingleCoefficients256 (), tanhSingleCoefficients256 ()
+        mapSingle256 (tanhSingle c t) 0.0f x y
+
+    /// σ'(x) = e/(1 + e)² with e = e^−|x| as exp32 rounds it, the quotient in float32: in one pass
+    /// the operations of −|x|, exp32 and that quotient in three (the same per element, so the same bits).
+    let internal sigmoidSlope32By256 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let c = expSingleCoefficients256 ()
+        mapSingle256 (fun v ->
+            let e = expSingle c (-(Vector256.Abs v))
+            let d = e + Vector256<float32>.One
+            e / (d * d)) 0.0f x y
+
+    // The same kernels on Vector512 where the CPU has it: each lane runs the same IEEE operations
+    // in the same order (the division and the fused multiply-adds are correctly rounded at any
+    // width), so the results are the same bits (the tests hold both widths to them).
+
+    let inline private splatSingle512 (x: float32) : Vector512<float32> = Vector512.Create x
+    let inline private fmaSingle512 (a: Vector512<float32>) (b: Vector512<float32>) (c: Vector512<float32>) = Vector512.FusedMultiplyAdd(a, b, c)
+
+    let inline private mapSingle512 ([<InlineIfLambda>] f: Vector512<float32> -> Vector512<float32>) (standIn: float32)
+                                    (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let n = x.Length
+        let mutable i = 0
+        while i + 32 <= n do
+            let r0 = f (Vector512.Create<float32>(x.Slice(i, 16)))
+            let r1 = f (Vector512.Create<float32>(x.Slice(i + 16, 16)))
+            r0.CopyTo(y.Slice(i, 16))
+            r1.CopyTo(y.Slice(i + 16, 16))
+            i <- i + 32
+        while i + 16 <= n do
+            (f (Vector512.Create<float32>(x.Slice(i, 16)))).CopyTo(y.Slice(i, 16))
+            i <- i + 16
+        if i < n then
+            let mutable v = Vector512.Create standIn
+            for k in 0 .. n - i - 1 do
+                v <- v.WithElement(k, x.[i + k])
+            let r = f v
+            for k in 0 .. n - i - 1 do
+                y.[i + k] <- r.GetElement k
+
+    let inline private expm1ReducedSingle512 (c: struct (Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32>))
+                                          (w: Vector512<float32>) =
+        let struct (c6, c5, c4, c3, c2) = c
+        let shifted = fmaSingle512 w (splatSingle512 Log2e32) (splatSingle512 RoundingShift32)
+        let n = shifted - splatSingle512 RoundingShift32
+        let r = fmaSingle512 n (splatSingle512 -ln2Lo32) (fmaSingle512 n (splatSingle512 -Ln2Hi32) w)
+        let q = fmaSingle512 (r * r) (fmaSingle512 (fmaSingle512 (fmaSingle512 (fmaSingle512 c6 r c5) r c4) r c3) r c2) r
+        struct (shifted.AsInt32() - Vector512.Create RoundingShift32Bits, q)
+
+    let inline private expSingle512 c (v: Vector512<float32>) =
+        let v = Vector512.MinNative(splatSingle512 100.0f, Vector512.MaxNative(splatSingle512 -110.0f, v))
+        let struct (n, q) = expm1ReducedSingle512 c v
+        let n1 = Vector512.ShiftRightArithmetic(n, 1)
+        let bias = Vector512.Create 127
+        let s1 = Vector512.ShiftLeft(n1 + bias, 23).AsSingle()
+        let s2 = Vector512.ShiftLeft(n - n1 + bias, 23).AsSingle()
+        fmaSingle512 s1 q s1 * s2
+
+    let inline private tanhSingle512 c (t: struct (Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32>))
+                                  (v: Vector512<float32>) =
+        let struct (t0, t1, t2, t3, t4, t5, t6) = t
+        let one = Vector512<float32>.One
+        let two = splatSingle512 2.0f
+        let a = Vector512.Abs v
+        let u = a * a
+        let series = fmaSingle512 (a * u) (fmaSingle512 (fmaSingle512 (fmaSingle512 (fmaSingle512 (fmaSingle512 (fmaSingle512 t0 u t1) u t2) u t3) u t4) u t5) u t6) a
+        let struct (n, q) = expm1ReducedSingle512 c (two * Vector512.MinNative(splatSingle512 10.0f, a))
+        let scale = Vector512.ShiftLeft(n + Vector512.Create 127, 23).AsSingle()
+        let quotient = one - two / (fmaSingle512 scale q scale + one)
+        let magnitude = Vector512.ConditionalSelect(Vector512.LessThan(a, splatSingle512 TanhSingleSeriesEnd), series, quotient)
+        magnitude ||| (v &&& splatSingle512 -0.0f)
+
+    let inline private expSingleCoefficients512 () =
+        let c = expSingleCoefficients
+        struct (splatSingle512 c.[0], splatSingle512 c.[1], splatSingle512 c.[2], splatSingle512 c.[3], splatSingle512 c.[4])
+    let inline private tanhSingleCoefficients512 () =
+        let t = tanhSingleCoefficients
+        struct (splatSingle512 t.[0], splatSingle512 t.[1], splatSingle512 t.[2], splatSingle512 t.[3], splatSingle512 t.[4], splatSingle512 t.[5], splatSingle512 t.[6])
+
+    let internal exp32By512 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let c = expSingleCoefficients512 ()
+        mapSingle512 (expSingle512 c) 0.0f x y
 
     let internal tanh32By512 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32By512 ()
-        let two, ten, tiny = splat512 2.0, splat512 10.0, splat512 (1.0 / 4096.0)
-        map32By512 (fun v ->
-            let a = Vector512.Abs v
-            let struct (scale, r) = reduceExp32By512 (two * Vector512.MinNative(ten, a))
-            let e = fma512 scale (expm1Series32By512 c0 c1 c2 c3 c4 c5 c6 r) (scale - splat512 1.0)
-            let magnitude = e / (e + two)
-            let signed = Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float>.Zero), -magnitude, magnitude)
-            Vector512.ConditionalSelect(Vector512.LessThan(a, tiny), v, signed)) 0.0f x y
+        let c, t = expSingleCoefficients512 (), tanhSingleCoefficients512 ()
+        mapSingle512 (tanhSingle512 c t) 0.0f x y
+
+    let internal sigmoidSlope32By512 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let c = expSingleCoefficients512 ()
+        mapSingle512 (fun v ->
+            let e = expSingle512 c (-(Vector512.Abs v))
+            let d = e + Vector512<float32>.One
+            e / (d * d)) 0.0f x y
+
 
     // ------------------------------------------------ float64 tanh on Vector512
 
@@ -492,16 +628,11 @@ module internal Transcendental =
     let exp32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
         if use512 then exp32By512 x y else exp32By256 x y
 
-    /// σ'(x) = e/(1 + e)² over float32 with e = e^−|x| as exp32 rounds it, the quotient in float32: in one pass
-    /// the operations of −|x|, exp32 and that quotient in three (the same per element, so the same bits).
+    /// σ'(x) = e/(1 + e)² over float32 (see sigmoidSlope32By256).
     let sigmoidSlope32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        if use512 then sigmoidSlope32By512 x y
-        else
-            let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32 ()
-            map32Then (fun v -> exp32Vector c0 c1 c2 c3 c4 c5 c6 (-(Vector256.Abs v)))
-                (fun e -> let d = e + Vector256<float32>.One in e / (d * d)) 0.0f x y
+        if use512 then sigmoidSlope32By512 x y else sigmoidSlope32By256 x y
 
-    /// tanh over float32 (see tanh32By256 for its edges).
+    /// tanh over float32 (see tanhSingle for its edges).
     let tanh32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
         if use512 then tanh32By512 x y else tanh32By256 x y
 

@@ -37,6 +37,17 @@ let private sweep =
            Single.PositiveInfinity; Single.NegativeInfinity; Single.NaN; 88.72283f; 88.72284f; -87.33654f; -103.97208f; -103.97209f |]
     Array.concat [ logUniform; grid; nearTiny; Array.map (~-) nearTiny; specials ]
 
+/// Every 1021st float32 bit pattern (both signs, from the subnormals through ±∞ to the NaNs), and
+/// every 13th pattern where the kernels change regime: exp's subnormal and overflow ends, tanh's
+/// switch from its series to its quotient at 0.8, and its approach to ±1.
+let private bitSweep =
+    let patterns (first: float32) (last: float32) (step: int) =
+        let a, b = BitConverter.SingleToInt32Bits first, BitConverter.SingleToInt32Bits last
+        [| for bits in a .. step .. b -> BitConverter.Int32BitsToSingle bits |]
+    let whole = [| for k in 0L .. 1021L .. 0xFFFFFFFFL -> BitConverter.Int32BitsToSingle(int (uint32 k)) |]
+    let regimes = Array.concat [ patterns 86.0f 90.0f 13; patterns 0.7f 0.9f 13; patterns 8.0f 10.0f 13 ]
+    Array.concat [ whole; regimes; Array.map (~-) regimes; Array.map (~-) (patterns 90.0f 106.0f 13) ]
+
 let private unary32 (op: UnaryOp) (values: float32[]) =
     (Elementwise.unary op (Tensor.FromArray(values, [| values.Length |]))).ToSingleArray()
 
@@ -53,6 +64,40 @@ let tests =
                         failtestf "%A at %.9g: %.9g, float64 reference %.17g (%g ulp)" op sweep.[i] actual.[i] expected distance
         }
 
+        test "exp, log, tanh and sigmoid are within 1 ulp of the float64 reference rounded once, over float32's bit patterns" {
+            for op, f in cases do
+                let actual = unary32 op bitSweep
+                let mutable failures = 0
+                for i in 0 .. bitSweep.Length - 1 do
+                    if ulps actual.[i] (f (float bitSweep.[i])) > 1.0 then
+                        failures <- failures + 1
+                        if failures <= 5 then
+                            printfn "%A at %.9g: %.9g, float64 reference %.17g" op bitSweep.[i] actual.[i] (f (float bitSweep.[i]))
+                Expect.equal failures 0 (sprintf "%A: results more than 1 ulp from the float64 reference rounded, of %d" op bitSweep.Length)
+        }
+
+        test "tanh is odd to the bit, and exp and tanh of each swept pattern are their one-element results, in runs of every length up to 40" {
+            let bitsOf (x: float32) = BitConverter.SingleToInt32Bits x
+            let positive = bitSweep |> Array.filter (fun x -> x > 0.0f)
+            let up, down = unary32 UnaryOp.Tanh positive, unary32 UnaryOp.Tanh (Array.map (~-) positive)
+            for i in 0 .. positive.Length - 1 do
+                if bitsOf down.[i] <> bitsOf -up.[i] then
+                    failtestf "tanh(%.9g) = %.9g, tanh(%.9g) = %.9g" positive.[i] up.[i] -positive.[i] down.[i]
+            for op in [ UnaryOp.Exp; UnaryOp.Tanh ] do
+                let whole = unary32 op bitSweep
+                for i in 0 .. 257 .. bitSweep.Length - 1 do
+                    let alone = (unary32 op [| bitSweep.[i] |]).[0]
+                    if bitsOf alone <> bitsOf whole.[i] && not (Single.IsNaN alone && Single.IsNaN whole.[i]) then
+                        failtestf "%A alone at %.9g: %.9g, in the run %.9g" op bitSweep.[i] alone whole.[i]
+                // runs of 1 to 40 elements: the tail vector's lanes beside the standIn
+                for length in 1 .. 40 do
+                    let start = (length * 7919) % (bitSweep.Length - length)
+                    let part = unary32 op bitSweep.[start .. start + length - 1]
+                    for k in 0 .. length - 1 do
+                        if bitsOf part.[k] <> bitsOf whole.[start + k] && not (Single.IsNaN part.[k] && Single.IsNaN whole.[start + k]) then
+                            failtestf "%A at %.9g in a run of %d: %.9g, in the long run %.9g" op bitSweep.[start + k] length part.[k] whole.[start + k]
+        }
+
         test "exact values and signs at the edges" {
             let bitsOf (x: float32) = BitConverter.SingleToInt32Bits x
             let check op (x: float32) (expected: float32) =
@@ -67,6 +112,12 @@ let tests =
             check UnaryOp.Exp Single.NaN Single.NaN
             check UnaryOp.Exp 100.0f Single.PositiveInfinity
             check UnaryOp.Exp -200.0f 0.0f
+            check UnaryOp.Exp -110.0f 0.0f
+            check UnaryOp.Exp 88.8f Single.PositiveInfinity
+            check UnaryOp.Exp Single.MaxValue Single.PositiveInfinity
+            check UnaryOp.Exp Single.MinValue 0.0f
+            check UnaryOp.Exp Single.Epsilon 1.0f
+            check UnaryOp.Exp -Single.Epsilon 1.0f
             check UnaryOp.Log 1.0f 0.0f
             check UnaryOp.Log 0.0f Single.NegativeInfinity
             check UnaryOp.Log -0.0f Single.NegativeInfinity
@@ -80,6 +131,10 @@ let tests =
             check UnaryOp.Tanh -1e-30f -1e-30f
             check UnaryOp.Tanh Single.PositiveInfinity 1.0f
             check UnaryOp.Tanh Single.NegativeInfinity -1.0f
+            check UnaryOp.Tanh 9.1f 1.0f
+            check UnaryOp.Tanh -50.0f -1.0f
+            check UnaryOp.Tanh Single.MaxValue 1.0f
+            check UnaryOp.Tanh Single.MinValue -1.0f
             check UnaryOp.Tanh Single.NaN Single.NaN
             check UnaryOp.Sigmoid 0.0f 0.5f
             check UnaryOp.Sigmoid Single.PositiveInfinity 1.0f
