@@ -45,7 +45,9 @@ public static partial class CaseTable
     {
         yield return C("scatter axis 1 unique [3,4]←[3,3]", new[] { I(3, 4), I(3, 3) },
             x => x[0].Scatter(1, Const(ScatterUnique, [3, 2], x[0]), x[1]).Sin(),
-            x => x[0].scatter(1, Long(ScatterUnique, 3, 2), x[1]).sin());
+            // libtorch's scatter backward refuses a source larger than the index (its gradient comes back in the index's
+            // shape), so torch's side cuts the source to the part scatter reads; ours takes it whole and gives the rest 0
+            x => x[0].scatter(1, Long(ScatterUnique, 3, 2), x[1].slice(1, 0, 2, 1)).sin());
         foreach (var reduce in new[] { "sum", "prod", "mean", "amax", "amin" })
             foreach (var includeSelf in new[] { true, false })
             {
