@@ -36,6 +36,49 @@ public sealed partial class Expr
     }
 
     /// <summary>
+    /// torch's out-of-place <c>x.scatter(dim, index, src)</c> (no <c>reduce</c>): this tensor with source[..i..] written at
+    /// index[..i..] along the axis; positions the index does not name keep this tensor's value. torch leaves the result
+    /// undefined where an index repeats a position; here such a position takes the mean of the entries written to it, a
+    /// rule that depends on no order, and each of those entries gets its share (1/count) of that position's gradient,
+    /// where torch's backward gives every one the whole of it. With positions that do not repeat the two agree. F#:
+    /// <c>Indexing.scatter</c>.
+    /// </summary>
+    /// <param name="axis">The axis the index points along (negative counts from the end).</param>
+    /// <param name="index">Integer positions held in a float tensor, of this tensor's rank; it fits inside source, and inside
+    /// this tensor along every other axis. It gets no derivative.</param>
+    /// <param name="source">The values written, of this tensor's dtype; only its part the index covers is read, as torch.</param>
+    /// <exception cref="ArgumentException">The shapes do not fit, the dtypes differ, or a constant index is not a position along the axis.</exception>
+    public Expr Scatter(int axis, Expr index, Expr source)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        ArgumentNullException.ThrowIfNull(source);
+        return Wrap(CoreIndexing.scatter(axis, index.Node, source.Node, Node));
+    }
+
+    /// <summary>
+    /// torch's out-of-place <c>x.scatter_reduce(dim, index, src, reduce, include_self)</c>: each position that entries of
+    /// source land on (by index along the axis) becomes their reduction, with this tensor's own value among them when
+    /// <paramref name="includeSelf"/> (torch's default); positions nothing lands on keep this tensor's value. The gradient
+    /// is that of the reduction: for "amax" and "amin" it is shared evenly among every entry equal to the result, this
+    /// tensor's included, as torch's. "sum" and "mean" cost a scatter-add; "prod", "amax" and "amin" compare every
+    /// position of the axis with every index entry along it (memory of this tensor's axis length times the index's, per
+    /// slice). F#: <c>Indexing.scatterReduce</c>.
+    /// </summary>
+    /// <param name="axis">The axis the index points along (negative counts from the end).</param>
+    /// <param name="index">Integer positions held in a float tensor, as for <see cref="Scatter"/>; repeats combine.</param>
+    /// <param name="source">The values reduced in, of this tensor's dtype.</param>
+    /// <param name="reduce">torch's names: "sum", "prod", "mean", "amax" or "amin".</param>
+    /// <param name="includeSelf">Whether this tensor's value at a position joins the reduction (torch's <c>include_self</c>).</param>
+    /// <exception cref="ArgumentException">An unknown reduce, shapes that do not fit, different dtypes, or a constant index outside the axis.</exception>
+    public Expr ScatterReduce(int axis, Expr index, Expr source, string reduce, bool includeSelf = true)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(reduce);
+        return Wrap(CoreIndexing.scatterReduce(axis, index.Node, source.Node, reduce, includeSelf, Node));
+    }
+
+    /// <summary>
     /// Embedding lookup (torch.nn.functional.embedding): the rows of <paramref name="weight"/> named by
     /// <paramref name="indices"/>, with shape indices.Shape + [features]. Repeated rows accumulate their gradients.
     /// </summary>

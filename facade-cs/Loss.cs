@@ -5,7 +5,7 @@ using CoreTensor = FunctionalDiff.Core.Tensor;
 namespace FunctionalDiff;
 
 /// <summary>Loss functions with torch's conventions, averaged over the batch.</summary>
-public static class Loss
+public static partial class Loss
 {
     /// <summary>Mean squared error: mean((prediction − target)²), as torch's mse_loss.</summary>
     /// <exception cref="ArgumentException">

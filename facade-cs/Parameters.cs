@@ -80,6 +80,20 @@ public sealed class Parameters : IReadOnlyDictionary<string, Tensor>
         return new(names, names.Select((n, i) => f(n, values[i])).ToArray());
     }
 
+    /// <summary>
+    /// The tensors as constants of a graph, under the same names and in the same order, so that a model written over
+    /// <c>IReadOnlyDictionary&lt;string, Expr&gt;</c> for <see cref="Diff.CompileValueAndGrad(Func{IReadOnlyDictionary{string, Expr}, Expr[], Expr})"/>
+    /// or <c>Diff.ValueAndGrad(p =&gt; loss, parameters)</c> is also called outside them, as torch's <c>model(x)</c>:
+    /// <c>Forward(model.AsExprs(), x).Eval()</c>. Nothing is differentiated through them; the dictionary is a new one,
+    /// which the caller may copy and change (<c>new Dictionary&lt;string, Expr&gt;(model.AsExprs()) { ["b"] = b }</c>).
+    /// </summary>
+    public IReadOnlyDictionary<string, Expr> AsExprs()
+    {
+        var result = new Dictionary<string, Expr>(names.Length);
+        for (int i = 0; i < names.Length; i++) result[names[i]] = values[i];
+        return result;
+    }
+
     /// <summary>The total number of elements over every tensor.</summary>
     public long ElementCount => values.Sum(v => (long)v.Value.Numel);
 

@@ -10,7 +10,7 @@ public enum Reduction
     /// <summary>No reduction: one value per element, or per example for cross-entropy ('none').</summary>
     None,
     /// <summary>
-    /// torch's 'batchmean', which only <see cref="Loss.KlDiv"/> takes: the sum divided by the batch size (the input's first
+    /// torch's 'batchmean', which only <see cref="Loss.KlDiv(Expr, Expr, Reduction, bool)"/> takes: the sum divided by the batch size (the input's first
     /// axis; the sum itself for a rank-0 input), the KL divergence proper, where 'mean' divides by the element count.
     /// </summary>
     BatchMean,

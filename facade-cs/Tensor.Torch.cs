@@ -127,6 +127,35 @@ public sealed partial class Tensor
         return EagerPlans.Run($"ScatterAdd {axis}", a => a[0].ScatterAdd(axis, a[1], a[2]), this, index, source);
     }
 
+    /// <summary>torch's out-of-place <c>x.scatter(dim, index, src)</c>, computed now, as <see cref="Expr.Scatter(int, Expr, Expr)"/>
+    /// (a position the index repeats takes the mean of the entries written to it).</summary>
+    /// <param name="axis">The axis the index points along.</param>
+    /// <param name="index">Integer positions held in a float tensor.</param>
+    /// <param name="source">The values written at them, of this tensor's dtype.</param>
+    /// <exception cref="ArgumentException">The shapes do not fit, the dtypes differ, or a position is out of range.</exception>
+    public Tensor Scatter(int axis, Tensor index, Tensor source)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        ArgumentNullException.ThrowIfNull(source);
+        return EagerPlans.Run($"Scatter {axis}", a => a[0].Scatter(axis, a[1], a[2]), this, index, source);
+    }
+
+    /// <summary>torch's out-of-place <c>x.scatter_reduce(dim, index, src, reduce, include_self)</c>, computed now, as
+    /// <see cref="Expr.ScatterReduce(int, Expr, Expr, string, bool)"/>.</summary>
+    /// <param name="axis">The axis the index points along.</param>
+    /// <param name="index">Integer positions held in a float tensor.</param>
+    /// <param name="source">The values reduced in, of this tensor's dtype.</param>
+    /// <param name="reduce">"sum", "prod", "mean", "amax" or "amin".</param>
+    /// <param name="includeSelf">Whether this tensor's value joins the reduction (torch's default: true).</param>
+    /// <exception cref="ArgumentException">An unknown reduce, shapes that do not fit, different dtypes, or a position out of range.</exception>
+    public Tensor ScatterReduce(int axis, Tensor index, Tensor source, string reduce, bool includeSelf = true)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(reduce);
+        return EagerPlans.Run($"ScatterReduce {axis} {reduce} {includeSelf}", a => a[0].ScatterReduce(axis, a[1], a[2], reduce, includeSelf), this, index, source);
+    }
+
     /// <summary>
     /// A copy with its own memory, torch's <c>t.clone()</c>: disposing either leaves the other alone (tensors are
     /// immutable, so a copy is needed only for that, or to pass as an output of <see cref="CompiledFunction.InvokeInto"/>).

@@ -66,6 +66,94 @@ module Indexing =
         let spread = Expr.broadcastTo source.Dims (Expr.reshape alongAxis (Expr.cast source.DType index))
         x + Expr.scatterAdd a spread source x.Dims
 
+    /// What every scatter of `source` into x along an axis shares, checked under the public op's name:
+    /// the axis, the index in x's dtype (it has no derivative), source cut to the index's shape (torch
+    /// reads source only where the index has entries), and how many entries land on each position of x,
+    /// a scatter-add of ones that depends on the index alone.
+    let private scatterParts (name: string) (axis: int) (index: Expr) (source: Expr) (x: Expr) =
+        if index.Rank <> x.Rank || source.Rank <> x.Rank || x.Rank = 0 then
+            Shape.fail name (sprintf "index %s and source %s must have the rank of input %s (at least 1)" (dims index) (dims source) (dims x))
+        let a = Shape.normalizeAxis name x.Rank axis
+        let fits = Array.init x.Rank (fun i -> index.Dims.[i] <= source.Dims.[i] && (i = a || index.Dims.[i] <= x.Dims.[i]))
+        if Array.contains false fits then
+            Shape.fail name
+                (sprintf "index %s must fit inside source %s, and inside input %s along every axis but %d" (dims index) (dims source) (dims x) axis)
+        if source.DType <> x.DType then
+            Shape.fail name (sprintf "source is %A and input %A; torch refuses mixed dtypes too (cast one)" source.DType x.DType)
+        let length = x.Dims.[a]
+        index |> checkConstantIndex name (fun v position ->
+            sprintf "index %g (entry %d of index %s) is not a position along axis %d of input %s, which has %d entries"
+                v position (dims index) axis (dims x) length) length
+        let source =
+            if Ir.sameDims source.Dims index.Dims then source
+            else Expr.slice (Array.zeroCreate x.Rank) index.Dims (Array.create x.Rank 1) source
+        let index = Expr.stopGradient (Expr.cast x.DType index)
+        let count = Expr.scatterAdd a index (Expr.ones x.DType index.Dims) x.Dims
+        a, index, source, count
+
+    /// torch's out-of-place `x.scatter(dim, index, src)`: x with source[..i..] written at index[..i..]
+    /// along the axis. torch leaves the result undefined where several entries land on one position; here
+    /// that position takes their mean, a rule that depends on no order. Positions no entry lands on keep
+    /// x. Built as where(count > 0, scatterAdd(source) / count, x), so every derivative is the true one of
+    /// that definition: x's cotangent where nothing lands, and each source entry's share of its position's
+    /// (torch passes the whole of it to every duplicate, as if each had been the one written).
+    let scatter (axis: int) (index: Expr) (source: Expr) (x: Expr) =
+        let a, index, source, count = scatterParts "Scatter" axis index source x
+        if index.Numel = 0 then x
+        else
+            let one = Expr.scalar x.DType 1.0
+            let landed = Expr.gt count (Expr.scalar x.DType 0.0)
+            Expr.where landed (Expr.scatterAdd a index source x.Dims / Expr.maximum count one) x
+
+    /// torch's out-of-place `x.scatter_reduce(dim, index, src, reduce, include_self)` with torch's reduce
+    /// names: each position of x that entries of source land on becomes the reduction ("sum", "prod",
+    /// "mean", "amax" or "amin") of those entries, and of x's own value when `includeSelf`; a position no
+    /// entry lands on keeps x. Sum and mean are scatter-adds (mean divides by the entries counted,
+    /// x's among them when included). Prod, amax and amin compare each position of the axis with every
+    /// entry of the index along it, a tensor of input-length × index-length entries per slice, and reduce
+    /// it with the Prod, Max and Min primitives, so their derivatives are those reductions': the product
+    /// of the others, and for amax and amin the cotangent shared evenly among every entry equal to the
+    /// result (x's included), as torch's scatter_reduce backward does.
+    let scatterReduce (axis: int) (index: Expr) (source: Expr) (reduce: string) (includeSelf: bool) (x: Expr) =
+        if isNull reduce then nullArg "reduce"
+        let known = [ "sum"; "prod"; "mean"; "amax"; "amin" ]
+        if not (List.contains reduce known) then
+            invalidArg "reduce" (sprintf "ScatterReduce: reduce '%s' is not one of torch's 'sum', 'prod', 'mean', 'amax', 'amin'" reduce)
+        let a, index, source, count = scatterParts "ScatterReduce" axis index source x
+        let scalar v = Expr.scalar x.DType v
+        let landed = Expr.gt count (scalar 0.0)
+        let added () = Expr.scatterAdd a index source x.Dims
+        if index.Numel = 0 then x
+        else
+            match reduce with
+            | "sum" -> if includeSelf then x + added () else Expr.where landed (added ()) x
+            | "mean" ->
+                let total, counted = if includeSelf then x + added (), count + scalar 1.0 else added (), Expr.maximum count (scalar 1.0)
+                Expr.where landed (total / counted) x
+            | _ ->
+                // candidates [.., input position p, index entry k, ..]: source's entry k where index[k] = p, else the
+                // reduction's identity; x's own value joins as one more entry when included
+                let r = x.Rank
+                let region = Array.init r (fun i -> if i = a then x.Dims.[a] else index.Dims.[i])
+                let dense = Array.insertAt (a + 1) index.Dims.[a] region
+                let spread (e: Expr) = Expr.broadcastTo dense (Expr.reshape (Array.insertAt a 1 e.Dims) e)
+                let along = Array.init (r + 1) (fun i -> if i = a then x.Dims.[a] else 1)
+                let positions = Expr.cast x.DType (Expr.constant (Tensor.FromArray(Array.init x.Dims.[a] float, along)))
+                let identity = match reduce with | "prod" -> 1.0 | "amax" -> Double.NegativeInfinity | _ -> Double.PositiveInfinity
+                let candidates = Expr.where (Expr.eq (spread index) positions) (spread source) (scalar identity)
+                let candidates =
+                    if includeSelf then
+                        let own = Expr.slice (Array.zeroCreate r) region (Array.create r 1) x
+                        Expr.concat (a + 1) [ Expr.reshape (Array.insertAt (a + 1) 1 region) own; candidates ]
+                    else candidates
+                let reduced =
+                    match reduce with
+                    | "prod" -> Expr.prodAxes [| a + 1 |] false candidates
+                    | "amax" -> Expr.maxAxes [| a + 1 |] false candidates
+                    | _ -> Expr.minAxes [| a + 1 |] false candidates
+                let whole = Expr.pad (Array.zeroCreate r) (Array.map2 (-) x.Dims region) reduced
+                Expr.where landed whole x
+
     /// torch.nn.functional.embedding: row indices[..] of weight [rows, features], giving
     /// indices' shape followed by features.
     let embedding (indices: Expr) (weight: Expr) =
