@@ -1,5 +1,5 @@
-/// Regression specifications for what branch edges13's fuzzer runs found at the edges: silu's derivatives are one factor
-/// each (its closed forms, and ±∞ through an infinite slope where the two-term product rule met 0·∞), and a loop of no
+/// Regression specifications for what branch edges13's fuzzer runs found at the edges: silu's and mish's derivatives are
+/// one factor each (their closed forms, and ±∞ through an infinite slope where the two-term product rule met 0·∞), and a loop of no
 /// steps is its init, whose second derivative is exactly 0 beside infinite slopes.
 module FunctionalDiff.Core.Tests.EdgeThirteenTests
 
@@ -14,6 +14,11 @@ let private sigma (x: float) = 1.0 / (1.0 + Math.Exp(-x))
 let private siluSlope (x: float) = let s = sigma x in s * (1.0 + x * (1.0 - s))
 let private siluCurvature (x: float) = let s = sigma x in s * (1.0 - s) * (2.0 + x * (1.0 - 2.0 * s))
 
+/// mish′ and mish″ in closed form, T = tanh(softplus x), S = 1 − T²: T + xσS and σS(2 + x(1 − σ − 2σT)).
+let private mishParts (x: float) = let t = Math.Tanh(Math.Log(1.0 + Math.Exp x)) in sigma x, t, 1.0 - t * t
+let private mishSlope (x: float) = let s, t, sech2 = mishParts x in t + x * s * sech2
+let private mishCurvature (x: float) = let s, t, sech2 = mishParts x in s * sech2 * (2.0 + x * (1.0 - s - 2.0 * s * t))
+
 [<Tests>]
 let tests =
     testList "Graph.Edge fuzz findings (edges13)" [
@@ -27,6 +32,26 @@ let tests =
             expectClose 1e-14 (values (second x)) (points |> Array.map siluCurvature) "silu″"
             let h = 1e-5
             expectClose 1e-8 (values (third x)) (points |> Array.map (fun p -> (siluCurvature (p + h) - siluCurvature (p - h)) / (2.0 * h))) "silu‴"
+        }
+        test "mish's first, second and third derivatives are the closed forms (the third against central differences of the second)" {
+            let points = [| -8.0; -3.0; -1.2; -0.5; 0.0; 1e-3; 0.7; 2.5; 8.0 |]
+            let x = constantVector points
+            let first (y: Expr) = Diff.grad (fun z -> Expr.sum (Activations.mish z)) y
+            let second (y: Expr) = Diff.grad (fun z -> Expr.sum (first z)) y
+            let third (y: Expr) = Diff.grad (fun z -> Expr.sum (second z)) y
+            expectClose 1e-13 (values (first x)) (points |> Array.map mishSlope) "mish′"
+            expectClose 1e-13 (values (second x)) (points |> Array.map mishCurvature) "mish″"
+            let h = 1e-5
+            expectClose 1e-8 (values (third x)) (points |> Array.map (fun p -> (mishCurvature (p + h) - mishCurvature (p - h)) / (2.0 * h))) "mish‴"
+        }
+        test "silu and mish under an infinite cotangent: the gradient is ±∞ by the sign of the slope, not ∞ − ∞ = NaN" {
+            // below 0 the product rule's two terms g·h(x) and (g·x)·h′(x) have opposite signs; the slope itself is one number
+            let points = [| -3.0; -0.5; 0.7; 2.5 |]
+            let signed (slope: float) = if slope > 0.0 then infinity else -infinity
+            for name, f, slope in [ "silu", Activations.silu, siluSlope; "mish", Activations.mish, mishSlope ] do
+                let _, pullback = Diff.vjp f (constantVector points)
+                let gradient = values (pullback (constantVector (Array.create points.Length infinity)))
+                Expect.equal gradient (points |> Array.map (slope >> signed)) name
         }
         test "x₀·silu(x₁^0.246) at 0: the mixed second derivative is silu′(0)·∞ = +∞, not 0·∞ = NaN (fuzz all 4/690)" {
             // ∂f/∂x₁ = x₀·silu′(y)·0.246·x₁^−0.754 with y = x₁^0.246, so ∂²f/∂x₀∂x₁ = silu′(0)·(+∞) = +∞ at (0, 0)
