@@ -68,6 +68,12 @@ let tests =
             // forward over reverse: H·e₁, whose first entry is H₀₁
             Expect.equal (values (Diff.hvp f origin (constantVector [| 0.0; 1.0 |]))).[0] infinity "HVP"
         }
+        test "lgamma near 0 is −log|x| − γx, finite where π/sin(πx) overflows (fuzz all adversarial 44/210)" {
+            // |x| below 1e-300: the γx term and the x² terms are below the last bit of −log|x|, about 700
+            let points = [| -1e-310; 1e-310; -5e-324; 5e-324; -1e-300; 3e-305 |]
+            let expected = points |> Array.map (fun p -> -Math.Log(abs p))
+            expectClose 1e-15 (values (Expr.lgamma (constantVector points))) expected "lgamma"
+        }
         test "a loop of no steps is its init: beside infinite slopes its second derivative is exactly 0 (fuzz adversarial 43/94)" {
             // g(x) = Σ w·repeat₀(c·x) = Σ w·c·x, linear: the gradient w·c, every second derivative 0 (the step is never run)
             let c = [| infinity; 2.0; -infinity |]
