@@ -24,8 +24,33 @@ module Activations =
         let inner = Math.Sqrt(2.0 / Math.PI) * (x + 0.044715 * (x * x * x))
         0.5 * x * (1.0 + Expr.tanh inner)
 
-    /// x·σ(x) (also called swish).
-    let silu (x: Expr) = x * Expr.sigmoid x
+    /// silu‴(x) = σ′(x)·(x(3t² − 1)/2 − 3t), t = tanh(x/2): the rule of siluCurvature. Registered once; the
+    /// module keeps it alive.
+    let private siluCurvatureRule =
+        CustomRules.register "silu curvature" (fun x g ->
+            let t = Expr.tanh (0.5 * x)
+            g * (Expr.sigmoidSlope x * (x * (1.5 * (t * t) - 0.5) - 3.0 * t)))
+
+    /// silu″(x) = σ′(x)·(2 − x·tanh(x/2)) (1 − 2σ(x) = −tanh(x/2)), with its own rule, so that in the second
+    /// order the slope's factor stays one atom that the Rewrite pass does not distribute a cotangent over.
+    let private siluCurvature (x: Expr) =
+        Expr.custom siluCurvatureRule x (Expr.sigmoidSlope x * (2.0 - x * Expr.tanh (0.5 * x)))
+
+    /// silu's slope's rule g·silu″(x), one factor. Registered once; the module keeps it alive.
+    let private siluSlopeRule = CustomRules.register "silu slope" (fun x g -> g * siluCurvature x)
+
+    /// silu′(x) = σ(x)·(1 + x·σ(−x)), torch's σ(x)(1 + x(1 − σ(x))) with σ(−x) exact where σ(x) rounds to 1.
+    let private siluSlope (x: Expr) =
+        Expr.custom siluSlopeRule x (Expr.sigmoid x * (1.0 + x * Expr.sigmoid (-x)))
+
+    /// silu's rule g·silu′(x), one factor. Registered once; the module keeps it alive.
+    let private siluRule = CustomRules.register "silu" (fun x g -> g * siluSlope x)
+
+    /// x·σ(x) (also called swish). Its rule is one factor, g·silu′(x), as torch's fused silu_backward: the product
+    /// differentiated as written gave two terms, g·σ(x) and (g·x)·σ′(x), whose second derivative under an infinite
+    /// cotangent met x = 0 as ∞·0 = NaN where the closed form is ±∞ (`fuzz all 4/690`: x₀·silu(x₁^0.246) at 0, where
+    /// the mixed second derivative is silu′(0)·∞ = +∞ through the power's infinite slope).
+    let silu (x: Expr) = Expr.custom siluRule x (x * Expr.sigmoid x)
 
     /// torch's softplus with beta: log(1 + e^(βx))/β, without torch's threshold (as Nn.softplus), so it is the
     /// function itself at every x; torch returns x where βx > 20, which differs from it by less than e^-20/β.
@@ -112,9 +137,40 @@ module Activations =
         let inner = Expr.where low (bound 0.0) (Expr.where middle x (bound 0.0))
         Expr.where low (Expr.stopGradient x * 0.0) (Expr.where middle (inner * (inner + 3.0) / 6.0) x)
 
+    /// mish‴, the rule of mishCurvature: the product rule over σ·S·R (see there), with σ′ the primitive slope,
+    /// S′ = −2TSσ and R′ = (1 − σ − 2σT) − x(σ′(1 + 2T) + 2σ²S). Registered once; the module keeps it alive.
+    let private mishCurvatureRule =
+        CustomRules.register "mish curvature" (fun x g ->
+            let s, slope = Expr.sigmoid x, Expr.sigmoidSlope x
+            let t, sech2 = Expr.tanh (Nn.softplus x), Expr.tanhSlope (Nn.softplus x)
+            let inner = 1.0 - s - 2.0 * (s * t)
+            let r = 2.0 + x * inner
+            let dr = inner - x * (slope * (1.0 + 2.0 * t) + 2.0 * (s * s * sech2))
+            g * (slope * sech2 * r - 2.0 * (t * sech2 * (s * s)) * r + s * sech2 * dr))
+
+    /// mish″(x) = σS·(2 + x(1 − σ − 2σT)), T = tanh(softplus x), S = 1 − T² (the primitive slope, torch's 1 − T² at
+    /// the rounded T), σ = σ(x): one atom in the second order, with its own rule.
+    let private mishCurvature (x: Expr) =
+        let s = Expr.sigmoid x
+        let t = Expr.tanh (Nn.softplus x)
+        Expr.custom mishCurvatureRule x (s * Expr.tanhSlope (Nn.softplus x) * (2.0 + x * (1.0 - s - 2.0 * (s * t))))
+
+    /// mish's slope's rule g·mish″(x), one factor. Registered once; the module keeps it alive.
+    let private mishSlopeRule = CustomRules.register "mish slope" (fun x g -> g * mishCurvature x)
+
+    /// mish′(x) = T + x·σ(x)·S, torch's mish_backward factor.
+    let private mishSlope (x: Expr) =
+        let softplus = Nn.softplus x
+        Expr.custom mishSlopeRule x (Expr.tanh softplus + x * (Expr.sigmoid x * Expr.tanhSlope softplus))
+
+    /// mish's rule g·mish′(x), one factor. Registered once; the module keeps it alive.
+    let private mishRule = CustomRules.register "mish" (fun x g -> g * mishSlope x)
+
     /// x·tanh(softplus x), torch.nn.functional.mish: x for large x, -0 far below 0, NaN at ±∞ in the
-    /// slope (and at -∞ in the value), as torch's.
-    let mish (x: Expr) = x * Expr.tanh (Nn.softplus x)
+    /// slope (and at -∞ in the value), as torch's. Its rule is one factor, g·mish′(x), as torch's mish_backward: the
+    /// product differentiated as written gave g·T + (g·x)·σS, whose terms have opposite signs below 0, so an infinite
+    /// cotangent made the gradient ∞ − ∞ = NaN where the closed form and torch are ±∞ (silu's family, `fuzz all 4/690`).
+    let mish (x: Expr) = Expr.custom mishRule x (x * Expr.tanh (Nn.softplus x))
 
     /// torch's selu constants (Klambauer et al.): the scale and α that make activations self-normalising.
     let private seluAlpha = 1.6732632423543772848170429916717

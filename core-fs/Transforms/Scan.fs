@@ -336,35 +336,44 @@ module Scan =
                     (sprintf "the step returned carry %d as %O%s, but init %d is %O%s; a carry keeps its shape and dtype"
                          i c.DType (Shape.format c.Dims) i init.[i].DType (Shape.format init.[i].Dims))
         ys |> Array.iteri (fun j y -> if isNull (box y) then Shape.fail caller (sprintf "the step returned null for y %d" j))
-        let outputs = Array.append newCarries ys
-        // The step's own graph: the nodes made since its fresh Vars. Older nodes are leaves here.
-        let order = Graph.topologicalOrderFrom start outputs
-        let ours = HashSet<int64>(Array.append carryVars xVars |> Seq.map (fun v -> v.Id))
-        let fresh, outer = HashSet<int64>(), HashSet<int64>()
-        for node in order do
-            if ours.Contains node.Id then fresh.Add node.Id |> ignore
-            elif node.Id < start || isVar node then
-                // an older value, or a Var of someone else's: captured unless it is a constant
-                match node with
-                | Fold.Filled _ -> ()
-                | _ -> if not (isConst node) then outer.Add node.Id |> ignore
-            elif node.Inputs |> Array.exists (fun a -> fresh.Contains a.Id) then fresh.Add node.Id |> ignore
-            elif node.Inputs |> Array.exists (fun a -> outer.Contains a.Id) then outer.Add node.Id |> ignore
-        // Captured: the largest values the step reads that depend on no fresh Var but on something
-        // from outside; they become inputs of the node (cotangents reach them, and loop-invariant
-        // work runs once). Subgraphs of constants alone stay in the body.
-        let inside (e: Expr) = fresh.Contains e.Id && not (ours.Contains e.Id)
-        let capturedValues = frontier order inside outputs (fun e -> outer.Contains e.Id)
-        let capturedVars = capturedValues |> Array.mapi (fun k c -> Ir.freshVar (sprintf "captured%d" k) c.Dims c.DType)
-        let replaced = Dictionary<int64, Expr>()
-        Array.iter2 (fun (c: Expr) v -> replaced.[c.Id] <- v) capturedValues capturedVars
-        let bodyOutputs = rebuild order inside replaced outputs
-        // The body's values are the user's and follow IEEE: they are not simplified (see Diff's
-        // `finish`); hash-consing already shares equal subgraphs.
-        let body = ScanBody(carryVars, xVars, capturedVars, bodyOutputs, deriveNode, batchNode)
-        let node = ScanNode.make caller body length reverse remat (Array.concat [ init; xs; capturedValues ])
-        let results = parts body length node
-        results.[.. init.Length - 1], results.[init.Length ..]
+        // A loop of no steps is its init, and its ys are empty stacks: no node, so its derivatives are the identity
+        // into init and no cotangent at all into the xs and the values the step captures, as torch's loop that does
+        // not run. As a node, its second-order rule ran the backward loop's own reverse loop of no steps, whose
+        // cotangent into init was a dense 0 that met an infinite slope before the loop as 0·∞ = NaN (`fuzz
+        // adversarial 43/94`, float32: a transposed convolution with −∞ weights, then Repeat(0, ...); the map is
+        // linear and its second derivative 0).
+        if length = 0 then
+            Array.copy init, ys |> Array.map (fun y -> Expr.zeros y.DType (Array.append [| 0 |] y.Dims))
+        else
+            let outputs = Array.append newCarries ys
+            // The step's own graph: the nodes made since its fresh Vars. Older nodes are leaves here.
+            let order = Graph.topologicalOrderFrom start outputs
+            let ours = HashSet<int64>(Array.append carryVars xVars |> Seq.map (fun v -> v.Id))
+            let fresh, outer = HashSet<int64>(), HashSet<int64>()
+            for node in order do
+                if ours.Contains node.Id then fresh.Add node.Id |> ignore
+                elif node.Id < start || isVar node then
+                    // an older value, or a Var of someone else's: captured unless it is a constant
+                    match node with
+                    | Fold.Filled _ -> ()
+                    | _ -> if not (isConst node) then outer.Add node.Id |> ignore
+                elif node.Inputs |> Array.exists (fun a -> fresh.Contains a.Id) then fresh.Add node.Id |> ignore
+                elif node.Inputs |> Array.exists (fun a -> outer.Contains a.Id) then outer.Add node.Id |> ignore
+            // Captured: the largest values the step reads that depend on no fresh Var but on something
+            // from outside; they become inputs of the node (cotangents reach them, and loop-invariant
+            // work runs once). Subgraphs of constants alone stay in the body.
+            let inside (e: Expr) = fresh.Contains e.Id && not (ours.Contains e.Id)
+            let capturedValues = frontier order inside outputs (fun e -> outer.Contains e.Id)
+            let capturedVars = capturedValues |> Array.mapi (fun k c -> Ir.freshVar (sprintf "captured%d" k) c.Dims c.DType)
+            let replaced = Dictionary<int64, Expr>()
+            Array.iter2 (fun (c: Expr) v -> replaced.[c.Id] <- v) capturedValues capturedVars
+            let bodyOutputs = rebuild order inside replaced outputs
+            // The body's values are the user's and follow IEEE: they are not simplified (see Diff's
+            // `finish`); hash-consing already shares equal subgraphs.
+            let body = ScanBody(carryVars, xVars, capturedVars, bodyOutputs, deriveNode, batchNode)
+            let node = ScanNode.make caller body length reverse remat (Array.concat [ init; xs; capturedValues ])
+            let results = parts body length node
+            results.[.. init.Length - 1], results.[init.Length ..]
 
     // ---- the F# surface ----
 

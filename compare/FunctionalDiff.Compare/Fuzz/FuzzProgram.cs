@@ -798,6 +798,9 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// x broadcast to [2, 3, 3]). Its derivative checks are skipped; values are compared.</item>
     /// <item>Hardshrink or softshrink at a NaN entry: torch's CPU backward passes g there in its scalar loop and writes 0 in its
     /// vectorised one, by the entry's position (`fuzz all 1/422`). Its derivative checks are skipped; values are compared.</item>
+    /// <item>Atan2 where a² + b² underflows to 0 though a or b is not 0: torch's rule takes its mask of the origin there, slopes
+    /// 0, where the closed form at a = 0 is 1/b in a (`fuzz adversarial 44/9`: −1e300 at b = −1e-300, +∞ at b = 1e-310). Its
+    /// derivative checks are skipped; values are compared.</item>
     /// </list>
     /// </summary>
     static (string Why, Suite.Check[] Checks)? TorchWrong(Step s, TorchSharp.torch.Tensor[] a) => s.Kind switch
@@ -951,6 +954,14 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         OpKind.Prelu when a[0].numel() > 0 && a[0].eq(0.0).any().item<bool>() =>
             ("Prelu at an input exactly 0 (torch's double backward takes the other side from its backward)",
              new[] { Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian }),
+        // torch's atan2 rule masks both slopes to 0 where a² + b² is 0, and so also where both squares underflow off the
+        // origin, where the closed forms b/(a² + b²) and −a/(a² + b²) are numbers or ±∞: at a = 0 the slope in a is 1/b
+        // (`fuzz adversarial 44/9`: atan2(0, −1e-300), slope −1e300 in ours, 0 in torch's; at b = 1e-310, 1/b rounds to +∞).
+        // Its derivative checks are skipped; values are compared. (At the origin itself, where the derivative does not
+        // exist, torch's second order is NaN: the convention "Atan2 at the origin".)
+        OpKind.Atan2 when SquaresUnderflowOffTheOrigin(a[0], a[1]) =>
+            ("Atan2 where a² + b² underflows to 0 off the origin (torch's mask of the origin takes it)",
+             new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
         _ => null,
     };
 
@@ -984,6 +995,15 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             catch (Exception) { } // torch cannot differentiate the rest of the program: nothing to name
         }
         return false;
+    }
+
+    /// <summary>Whether an atan2's operands, broadcast, have an entry where a² + b² is 0 and a or b is not.</summary>
+    static bool SquaresUnderflowOffTheOrigin(TorchSharp.torch.Tensor x, TorchSharp.torch.Tensor y)
+    {
+        var pair = TorchSharp.torch.broadcast_tensors(x, y);
+        if (pair[0].numel() == 0) return false;
+        var (a, b) = (pair[0], pair[1]);
+        return a.mul(a).add(b.mul(b)).eq(0.0).logical_and(a.ne(0.0).logical_or(b.ne(0.0))).any().item<bool>();
     }
 
     /// <summary>Whether a convolution's input holds an infinite entry that no tap with a nonzero weight reads: the
