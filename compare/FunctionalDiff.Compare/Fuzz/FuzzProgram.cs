@@ -716,18 +716,6 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// <summary>Above this softplus is x in both engines: torch's F.softplus at the reference's threshold, and ours (σ = 1).</summary>
     const double SoftplusThreshold = 40;
 
-    /// <summary>Whether some broadcast entry of atan2(a, b) has a² + b² = 0 in float64 while a or b is nonzero (and both
-    /// finite): the squares underflow there, away from the origin (see <see cref="TorchWrong"/>).</summary>
-    static bool SquaresUnderflowOffTheOrigin(TorchSharp.torch.Tensor a, TorchSharp.torch.Tensor b)
-    {
-        var pair = TorchSharp.torch.broadcast_tensors(a, b);
-        if (pair[0].numel() == 0) return false;
-        var underflow = pair[0].mul(pair[0]).add(pair[1].mul(pair[1])).eq(0.0);
-        var offOrigin = pair[0].ne(0.0).logical_or(pair[1].ne(0.0));
-        var finite = pair[0].isfinite().logical_and(pair[1].isfinite());
-        return underflow.logical_and(offOrigin).logical_and(finite).any().item<bool>();
-    }
-
     /// <summary>
     /// Whether a step, at its operands' values, is one where torch's own result is wrong (against the closed
     /// form, and against torch's other rules for the same function), and if so why and which checks; null
@@ -799,7 +787,8 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// <item>Hardshrink or softshrink at a NaN entry: torch's CPU backward passes g there in its scalar loop and writes 0 in its
     /// vectorised one, by the entry's position (`fuzz all 1/422`). Its derivative checks are skipped; values are compared.</item>
     /// <item>Atan2 where a² + b² underflows to 0 though a or b is not 0: torch's rule takes its mask of the origin there, slopes
-    /// 0, where the closed form at a = 0 is 1/b in a (`fuzz adversarial 44/9`: −1e300 at b = −1e-300, +∞ at b = 1e-310). Its
+    /// 0, where the closed form at a = 0 is 1/b in a (`fuzz adversarial 44/9`: −1e300 at b = −1e-300, +∞ at b = 1e-310;
+    /// `fuzz all adversarial 46/216`: at a = −5e-324, b = 0 the slope in b is −1/a, +∞). Its
     /// derivative checks are skipped; values are compared.</item>
     /// </list>
     /// </summary>
@@ -848,14 +837,6 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         OpKind.BinaryCrossEntropy when a[0].numel() > 0 && a[0].isnan().any().item<bool>() =>
             ("BinaryCrossEntropy at a NaN probability (a documented difference: torch's clamp masks it, ours NaN)",
              new[] { Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian }),
-        // torch's atan2 rule takes 1/(a² + b²) as 0 where a² + b² is 0, meant for the origin; where both squares underflow
-        // away from it (|a|, |b| below 1.5e-162, not both 0) its derivatives are 0 where the closed form's b/(a² + b²) and
-        // −a/(a² + b²) are as large as 1/max(|a|, |b|), beyond 1e161, or +∞ (`fuzz all adversarial 46/216`: atan2 of
-        // [1e-45, −5e-324] over [0, 0], whose partial in b at the second entry is −1/a = 2e323, +∞ in float64 and in ours,
-        // 0 in torch's; FuzzSeeds46To48Tests). Its derivative checks are skipped; values are compared.
-        OpKind.Atan2 when SquaresUnderflowOffTheOrigin(a[0], a[1]) =>
-            ("Atan2 where a² + b² underflows off the origin (torch's mask makes its derivatives 0 there)",
-             new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
         // torch's linear interpolation forms x₀ + λ(x₁ − x₀), so a sample that falls exactly on an infinite entry (λ = 0) is
         // ∞ + 0·∞ = NaN, where the interpolant, and ours, is the entry itself (`fuzz adversarial 43/255`: align_corners from
         // 3 to 3 entries over [0, −∞, 0], torch's middle sample NaN). Only where torch's result holds a NaN its input does
