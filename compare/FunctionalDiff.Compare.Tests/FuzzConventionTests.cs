@@ -20,8 +20,6 @@ public class FuzzConventionTests
     static TT T(double[] values, params long[] shape) =>
         torch.tensor(values, dtype: torch.ScalarType.Float64).reshape(shape).requires_grad_(true);
 
-    static double[] Values(TT t) => t.detach().contiguous().clone().data<double>().ToArray();
-
     static TT Grad(TT y, TT x, TT? cotangent = null) =>
         torch.autograd.grad(new[] { y }, new[] { x }, cotangent is null ? null : new[] { cotangent }, retain_graph: true, create_graph: true)[0];
 

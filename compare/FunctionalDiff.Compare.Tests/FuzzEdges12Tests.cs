@@ -13,8 +13,6 @@ namespace FunctionalDiff.Compare.Tests;
 /// </summary>
 public class FuzzEdges12Tests
 {
-    static double[] Values(TT t) => t.detach().contiguous().clone().data<double>().ToArray();
-
     [Fact]
     public void GroupNorm_JvpAlongAHugeTangentConstantOverTheGroup_IsSmall_TorchCentresItAboutARoundedMean()
     {

@@ -2,7 +2,6 @@ using FunctionalDiff.Compare.Fuzz;
 using TorchSharp;
 using Xunit;
 using static FunctionalDiff.Compare.Tests.FuzzTestSupport;
-using TT = TorchSharp.torch.Tensor;
 
 namespace FunctionalDiff.Compare.Tests;
 
@@ -13,8 +12,6 @@ namespace FunctionalDiff.Compare.Tests;
 /// </summary>
 public class FuzzEdges13Tests
 {
-    static double[] Values(TT t) => t.detach().contiguous().clone().data<double>().ToArray();
-
     [Fact]
     public void Atan2_WhereTheSquaresUnderflowOffTheOrigin_HasTheSlopeOneOverB_TorchsMaskGivesZero()
     {

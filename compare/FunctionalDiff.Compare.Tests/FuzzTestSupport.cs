@@ -3,12 +3,15 @@ using Xunit;
 
 namespace FunctionalDiff.Compare.Tests;
 
-/// <summary>The shrunk fuzz programs the convention tests rebuild, and the check that one passes the fuzzer.</summary>
+/// <summary>The shrunk fuzz programs the convention tests rebuild, torch's values read back, and the check that one passes the fuzzer.</summary>
 internal static class FuzzTestSupport
 {
     /// <summary>A one-output program over inputs of these shapes and values, its root the last step.</summary>
     internal static FuzzProgram Program(string name, int[][] shapes, double[][] values, params Step[] steps) =>
         new(name, 1, shapes, values, steps, shapes.Length + steps.Length - 1);
+
+    /// <summary>A torch tensor's entries as float64 values, detached and copied.</summary>
+    internal static double[] Values(TorchSharp.torch.Tensor t) => t.detach().contiguous().clone().data<double>().ToArray();
 
     /// <summary>Asserts that every check of the fuzzer passes on the program, in float64 and in float32.</summary>
     internal static void Passes(FuzzProgram program)
