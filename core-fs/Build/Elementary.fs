@@ -215,15 +215,30 @@ module Elementary =
         let adjust = Expr.ne r zero * Expr.ne (Expr.lt r zero) (Expr.lt b zero)
         Expr.where adjust (r + b) r
 
+    /// The rule of lerp over start, end and weight packed along a new leading axis: torch's g·(1 − w), g·w and
+    /// g·(end − start), one factor each. Registered once; the module keeps it alive.
+    let private lerpRule =
+        CustomRules.register "lerp" (fun packed g ->
+            let part k = Expr.reshape g.Dims (Expr.sliceAxis 0 k (k + 1) packed)
+            let start, finish, weight = part 0, part 1, part 2
+            let lift (e: Expr) = Expr.reshape (Array.append [| 1 |] g.Dims) e
+            Expr.concat 0 [ lift (g * (1.0 - weight)); lift (g * weight); lift (g * (finish - start)) ])
+
     /// torch.lerp: start + weight·(end - start) for |weight| < 0.5, else end - (end - start)·(1 - weight),
     /// torch's two forms (each exact at its own end). Each form reads the weight only where it is
-    /// taken, so an infinite end - start in the other gives no NaN cotangent.
+    /// taken, so an infinite end - start in the other gives no NaN in the value.
+    ///
+    /// The derivative is torch's, one factor per operand (a custom rule over the three packed together): the far
+    /// form differentiates to g − g·(1 − w) in end, two terms, which an infinite cotangent turned into ∞ − ∞ = NaN
+    /// where g·w is ±∞ (`fuzz all adversarial 44/263`: lerp(4e40, x, x) at x = −1e20 into a power that overflows).
     let lerp (start: Expr) (finish: Expr) (weight: Expr) =
         let low = Expr.lt (Expr.abs weight) (scalar weight 0.5)
         let nearStart = Expr.where low weight (scalar weight 0.0)
         let nearEnd = Expr.where low (scalar weight 1.0) weight
         let span = finish - start
-        Expr.where low (start + nearStart * span) (finish - span * (1.0 - nearEnd))
+        let value = Expr.where low (start + nearStart * span) (finish - span * (1.0 - nearEnd))
+        let lifted (e: Expr) = Expr.reshape (Array.append [| 1 |] value.Dims) (Expr.broadcastTo value.Dims e)
+        Expr.custom lerpRule (Expr.concat 0 [ lifted start; lifted finish; lifted weight ]) value
 
     /// The rule of logaddexp over a and b packed along a new leading axis: g·σ(a − b) for a and g·σ(b − a) for b, with
     /// equal infinities read as a − b = +∞ (slopes 1 and 0, as the value's branches give). Registered once; the module

@@ -314,7 +314,10 @@ module Rules =
                 // the outer mask on the tangent and multiplies the factor outside it, so at b = 1,
                 // a = 0 the second derivative's (b-1)·a^(b-2) = 0·∞ would be NaN where torch's
                 // double backward (and the closed form) give 0.
-                two (fun () -> Expr.where (Expr.eq b (zero ())) (zero ()) (g * Expr.where (Expr.eq b (zero ())) (zero ()) (b * a ** (b - 1.0))))
+                // g multiplies b before the power (torch's order, grad · exponent · a^(b-1)): where g is 0 its
+                // second derivative in a is (g·b)·(b-1)·a^(b-2) = 0, where g·(b·(b-1)) overflowed to 0·∞ = NaN
+                // (`fuzz all adversarial 44/87`: the Hessian of a^b − a^b at a = 1, b = −1e300 is 0).
+                two (fun () -> Expr.where (Expr.eq b (zero ())) (zero ()) ((g * b) * Expr.where (Expr.eq b (zero ())) (zero ()) (a ** (b - 1.0))))
                   (fun () -> g * Expr.where (Expr.eq a (zero ()) * Expr.ge b (zero ())) (zero ()) (y * Expr.log a))
             | BinaryOp.Maximum ->
                 two (fun () -> shareUnlessLost (Expr.lt a b) (Expr.eq a b) g)
