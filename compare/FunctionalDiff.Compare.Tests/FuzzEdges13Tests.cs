@@ -39,4 +39,34 @@ public class FuzzEdges13Tests
         Passes(FuzzCommand.Programs(1, 4, 690, ops: OpSurface.All)[0]);
         Passes(FuzzCommand.Programs(1, 43, 94, adversarial: true)[0]);
     }
+
+    [Fact]
+    public void LogAddExp_OfAValueWithItself_AtInfinity_HasSlopeOne_TorchsIsNaN()
+    {
+        // logaddexp(x, x) = x + log 2: slope 1 everywhere; torch's σ(x − x) at x = +∞ is σ(NaN)
+        var x = torch.tensor(new[] { double.PositiveInfinity, 0.0 }, dtype: torch.ScalarType.Float64).requires_grad_(true);
+        var torchGradient = Values(torch.autograd.grad(new[] { torch.logaddexp(x, x).sum() }, new[] { x })[0]);
+        Assert.True(double.IsNaN(torchGradient[0]), $"torch's slope at +∞: {torchGradient[0]:R}");
+        Assert.Equal(1.0, torchGradient[1]);
+        var ours = Diff.Grad(v => Expr.LogAddExp(v, v).Sum())(Tensor.FromArray(new[] { double.PositiveInfinity, 0.0 }, 2)).Eval().ToDoubleArray();
+        Assert.Equal(new[] { 1.0, 1.0 }, ours);
+        Passes(FuzzCommand.Programs(1, 44, 144, adversarial: true, ops: OpSurface.All)[0]);
+    }
+
+    [Fact]
+    public void Dist_OverNoEntries_IsZeroWithTheZeroMapAsDerivative_TorchsJvpIsNaN()
+    {
+        // dist(a, b) over an empty broadcast is the norm of no entries, 0 whatever the scalar: every derivative is 0
+        var empty = torch.zeros(new long[] { 0, 1 }, dtype: torch.ScalarType.Float64);
+        var b = torch.tensor(-0.4165, dtype: torch.ScalarType.Float64).requires_grad_(true);
+        var y = torch.dist(empty, b, 3);
+        Assert.Equal(0.0, y.item<double>());
+        var u = torch.zeros_like(y).requires_grad_(true);
+        var pulled = torch.autograd.grad(new[] { y }, new[] { b }, new[] { u }, create_graph: true)[0];
+        var torchJvp = torch.autograd.grad(new[] { (pulled * -0.0575).sum() }, new[] { u })[0].item<double>();
+        Assert.True(double.IsNaN(torchJvp), $"torch's JVP {torchJvp:R}");
+        var (_, ours) = Diff.Jvp(v => Expr.Dist(Tensor.FromArray(Array.Empty<double>(), 0, 1), v, 3.0), Tensor.Scalar(-0.4165), Tensor.Scalar(-0.0575));
+        Assert.Equal(0.0, ours.Eval().ToDoubleArray()[0]);
+        Passes(FuzzCommand.Programs(1, 44, 183, adversarial: true, ops: OpSurface.All)[0]);
+    }
 }

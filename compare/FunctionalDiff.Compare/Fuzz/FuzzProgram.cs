@@ -332,6 +332,11 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "Mse with a zero difference";
             case OpKind.Sub when s.Args[0] == s.Args[1]:
                 return "Sub of a value with itself";
+            // logaddexp(x, x) is x + log 2, whose slope is 1 at every x, ±∞ included: ours is the two slopes σ(x − x) = ½
+            // (x − x is the symbolic 0), torch's σ(∞ − ∞) = NaN at an infinite x (`fuzz all adversarial 44/144`: the
+            // gradient of logaddexp(x, x) at x = +∞, u in ours, NaN in torch's; FuzzEdges13Tests)
+            case OpKind.LogAddExp when s.Args[0] == s.Args[1] && AnyInfinite(a[0]):
+                return "LogAddExp of a value with itself at an infinity";
             // x·0 with a factor that is exactly 0 everywhere: the product does not change with x, so no derivative reaches
             // x through it. Ours: the cotangent g·0 into x folds to the constant 0, a symbolic zero that the rules after it
             // never multiply (as for the step functions); torch's zeros meet the slopes after it, 0·∞ = NaN where one is
@@ -393,6 +398,10 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // its JVP 0 in ours, NaN in torch)
             case OpKind.PairwiseDistance when TorchSharp.torch.broadcast_tensors(a[0], a[1])[0] is var d && d.dim() > 0 && d.shape[^1] == 0:
                 return "PairwiseDistance over no entries";
+            // the same for torch.dist over an empty broadcast: the norm of no entries is 0 for every operand, so its JVP is 0
+            // in ours; torch's NaN (`fuzz all adversarial 44/183`: dist of a [0, 1] tensor and a scalar, p = 3; FuzzEdges13Tests)
+            case OpKind.Dist when TorchSharp.torch.broadcast_tensors(a[0], a[1])[0].numel() == 0:
+                return "Dist over no entries";
             case OpKind.Erf or OpKind.Erfc or OpKind.Gelu when Any(a[0].abs().gt(SquareOverflows)):
                 return "Erf, Erfc or Gelu where x² overflows";
             case OpKind.Prod when AnyInfinite(a[0]) && Any(a[0].eq(0.0)):
