@@ -1,0 +1,71 @@
+using FunctionalDiff.Compare.Fuzz;
+using TorchSharp;
+using Xunit;
+using static FunctionalDiff.Compare.Tests.FuzzTestSupport;
+
+namespace FunctionalDiff.Compare.Tests;
+
+/// <summary>
+/// What `fuzz --ops all --inputs adversarial` seed 50 found: hardsigmoid's slope at NaN (the fuzzer's reference form passes g/6
+/// there, torch's own kernel and ours 0) and cdist whose p-th powers overflow in torch. Torch's numbers and ours against the closed form, and the programs.
+/// </summary>
+public class FuzzSeed50Tests
+{
+    [Fact]
+    public void Hardsigmoid_AtNaN_HasSlopeZero_AsTorchsOwnKernel_NotTheReferencesRelu6Form()
+    {
+        // torch's hardsigmoid backward passes g/6 only where −3 < x < 3, so 0 at NaN, in its scalar loop (1 entry) and its
+        // vector loops (8 and 18 entries, with tails), and so does ours; the fuzzer's reference computes hardsigmoid as
+        // relu6(x + 3)/6 (libtorch has no double backward for hardsigmoid), whose hardtanh passes g at NaN in its scalar
+        // loop: 1/6 there
+        foreach (int n in new[] { 1, 8, 18 })
+        {
+            var values = Enumerable.Repeat(double.NaN, n).ToArray();
+            var x = torch.tensor(values, dtype: torch.ScalarType.Float64).requires_grad_(true);
+            var y = torch.nn.functional.hardsigmoid(x);
+            Assert.All(Values(y), v => Assert.True(double.IsNaN(v)));
+            Assert.All(Values(torch.autograd.grad(new[] { y.sum() }, new[] { x })[0]), v => Assert.Equal(0.0, v));
+            // the reference's slope at NaN: 1/6 from hardtanh's scalar loop (one entry), 0 from its vector loop (eight)
+            var reference = torch.tensor(values, dtype: torch.ScalarType.Float64).requires_grad_(true);
+            var viaRelu6 = torch.nn.functional.relu6(reference + 3.0) / 6.0;
+            var referenceSlope = Values(torch.autograd.grad(new[] { viaRelu6.sum() }, new[] { reference })[0]);
+            if (n == 1) Assert.Equal(1.0 / 6.0, referenceSlope[0]);
+            if (n == 8) Assert.All(referenceSlope, v => Assert.Equal(0.0, v));
+            var at = Tensor.FromArray(values, n);
+            Assert.All(((Expr)at).Hardsigmoid().Eval().ToDoubleArray(), v => Assert.True(double.IsNaN(v)));
+            Assert.All(Diff.Grad(v => v.Hardsigmoid().Sum())(at).Eval().ToDoubleArray(), v => Assert.Equal(0.0, v));
+        }
+        // elsewhere torch's kernel and ours have the closed form's slope: 0 at and beyond ±3, 1/6 strictly between
+        double[] points = { double.NegativeInfinity, -3.0, -2.5, 0.0, 2.5, 3.0, double.PositiveInfinity };
+        double[] closed = { 0.0, 0.0, 1.0 / 6.0, 1.0 / 6.0, 1.0 / 6.0, 0.0, 0.0 };
+        var torchX = torch.tensor(points, dtype: torch.ScalarType.Float64).requires_grad_(true);
+        // torch's float64 kernel multiplies by 1/6 rounded to float32 (0.1666666716...), 3e-8 off
+        var torchSlopes = Values(torch.autograd.grad(new[] { torch.nn.functional.hardsigmoid(torchX).sum() }, new[] { torchX })[0]);
+        for (int i = 0; i < points.Length; i++)
+            Assert.True(Math.Abs(torchSlopes[i] - closed[i]) <= 1e-7 * closed[i], $"torch's slope at {points[i]}: {torchSlopes[i]:R}");
+        Assert.Equal(closed, Diff.Grad(v => v.Hardsigmoid().Sum())(Tensor.FromArray(points, points.Length)).Eval().ToDoubleArray());
+        Passes(FuzzCommand.Programs(1, 50, 160, adversarial: true, ops: OpSurface.All)[0]);
+    }
+
+    [Fact]
+    public void Cdist_OfAHugeDifference_IsTheDifference_TorchsPowersOverflow()
+    {
+        // x = [0, 0] against y = [1e200, 0]: the distance is 1e200 for every p, its gradient in x is −e₀ (the direction
+        // away from y); torch sums |d|^p unscaled, so p = 3 overflows to +∞ and its gradient is NaN
+        var x = torch.zeros(new long[] { 1, 2 }, dtype: torch.ScalarType.Float64).requires_grad_(true);
+        var y = torch.tensor(new[] { 1e200, 0.0 }, dtype: torch.ScalarType.Float64).reshape(1, 2);
+        var d = torch.cdist(x, y, 3.0);
+        Assert.True(double.IsPositiveInfinity(d.item<double>()), $"torch's distance {d.item<double>():R}");
+        Assert.Contains(Values(torch.autograd.grad(new[] { d.sum() }, new[] { x })[0]), double.IsNaN);
+        var ys = Tensor.FromArray(new[] { 1e200, 0.0 }, 1, 2);
+        var at = Tensor.FromArray(new[] { 0.0, 0.0 }, 1, 2);
+        Assert.Equal(1e200, Expr.Cdist(at, ys, 3.0).Eval().ToDoubleArray()[0], 1e185);
+        var gradient = Diff.Grad(v => Expr.Cdist(v, ys, 3.0).Sum())(at).Eval().ToDoubleArray();
+        Assert.Equal(-1.0, gradient[0], 12);
+        Assert.Equal(0.0, gradient[1]);
+        // every check of that step is skipped where torch overflows (FuzzProgram.TorchWrong), so the program is named, not checked
+        var program = FuzzCommand.Programs(1, 50, 40, adversarial: true, ops: OpSurface.All)[0];
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("Cdist", StringComparison.Ordinal));
+        Assert.DoesNotContain(FuzzCheck.Checked(program, DType.Float64), r => !r.Passed);
+    }
+}
