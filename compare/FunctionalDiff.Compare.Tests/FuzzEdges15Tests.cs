@@ -88,6 +88,34 @@ public class FuzzEdges15Tests
     }
 
     [Fact]
+    public void BatchNormOfAShiftedGroup_ThroughLgammaAtTheSmallestSubnormal_IsConstantInTheShift_BothEnginesGradientsAreARoundedResidueTimesInfinity()
+    {
+        // batch_norm(lgamma(x) − c) over one channel does not depend on x: the shift lgamma(x) is the same for every entry of
+        // the group, so the cotangent into it, the sum of the batch norm's input cotangents, is exactly 0, and the gradient is
+        // 0; both engines round that sum to a residue (or to 0) and multiply it by ψ(−5e-324) ≈ 2e323, beyond the range: ±∞
+        var c = torch.tensor(new[] { -0.309, -0.269, 0.865, 0.865, -0.309, -5e-324, 10000.0, -0.269 }, dtype: torch.ScalarType.Float64).reshape(2, 1, 4);
+        var u = torch.tensor(new[] { -0.183, -1.419, 1.413, 0.403, -0.204, -0.324, -1.073, -0.422 }, dtype: torch.ScalarType.Float64).reshape(2, 1, 4);
+        var shift = torch.tensor(0.0, dtype: torch.ScalarType.Float64).requires_grad_(true);
+        var normalised = torch.nn.functional.batch_norm(shift - c, null, null, training: true);
+        var residue = torch.autograd.grad(new[] { (normalised * u).sum() }, new[] { shift })[0].item<double>();
+        Assert.True(Math.Abs(residue) <= 1e-12, $"the cotangent into the shift {residue:R}: exactly 0 in exact arithmetic");
+        var x = torch.tensor(new[] { -5e-324 }, dtype: torch.ScalarType.Float64).requires_grad_(true);
+        var torchGradient = torch.autograd.grad(new[] { (torch.nn.functional.batch_norm(torch.lgamma(x) - c, null, null, training: true) * u).sum() }, new[] { x })[0].item<double>();
+        Assert.False(double.IsFinite(torchGradient), $"torch's gradient {torchGradient:R}");
+        // the conditioning rule: torch's own entry is +∞, −∞ or NaN as the moves round the residue, so ours is explained
+        Assert.True(FuzzCheck.Explained(double.PositiveInfinity, double.NegativeInfinity, new[] { double.PositiveInfinity, double.NaN, double.NegativeInfinity }, 1e-8));
+        Assert.False(FuzzCheck.Explained(double.PositiveInfinity, double.NegativeInfinity, new[] { double.NaN, double.NegativeInfinity }, 1e-8));
+        Assert.False(FuzzCheck.Explained(1.0, 2.0, new[] { double.NaN, 5.0 }, 1e-8));
+        // the moves keep a nonzero value nonzero with its sign: the smallest subnormal moves away from 0, not onto lgamma's pole
+        Assert.Equal(-1e-323, FuzzProgram.Shift(-5e-324, 1, DType.Float64));
+        Assert.Equal(-1.5e-323, FuzzProgram.Shift(-5e-324, 2, DType.Float64));
+        Assert.Equal(-1e-323, FuzzProgram.Shift(-5e-324, -1, DType.Float64));
+        Assert.Equal(MathF.BitIncrement(float.Epsilon), (float)FuzzProgram.Shift(float.Epsilon, -1, DType.Float32));
+        Assert.All(Enumerable.Range(1, FuzzCheck.ConditioningDraws), draw => Assert.Equal(-1e-323, FuzzProgram.OneUlp(-5e-324, draw)));
+        Passes(FuzzCommand.Programs(1, 44, 210, adversarial: true, ops: OpSurface.All)[0]);
+    }
+
+    [Fact]
     public void TheReplayCommand_DrawsTheSameProgram_AsTheRunThatFoundIt_InEveryDtype()
     {
         var found = FuzzCommand.Programs(4, 44, 0, adversarial: true, ops: OpSurface.All)[3];

@@ -1343,7 +1343,10 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     }
 
     /// <summary>v moved by <paramref name="ulps"/> ulps of <paramref name="dtype"/> (a float32 run sees v rounded to float32
-    /// first), except where <see cref="OneUlp"/> keeps v.</summary>
+    /// first), except where <see cref="OneUlp"/> keeps v. A move that would reach 0 or cross it goes as far the other way,
+    /// away from 0: a nonzero value stays nonzero and keeps its sign, as a zero stays zero, since at 0 a program may be at
+    /// another point of its domain (a pole of lgamma, log, 1/x) rather than at a rounding of the same one (`fuzz all
+    /// adversarial 44/210`: lgamma at −5e-324, which one ulp up made lgamma(−0) = +∞).</summary>
     public static double Shift(double v, int ulps, FunctionalDiff.DType dtype)
     {
         if (ulps == 0 || !double.IsFinite(v) || (Math.Abs(v) <= 1 << 20 && Math.Round(v * 64) == v * 64)) return v;
@@ -1351,10 +1354,18 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         {
             float f = (float)v;
             if (!float.IsFinite(f) || f == 0) return v; // the float32 run sees an infinity or a zero: nothing to move
-            for (int k = 0; k < Math.Abs(ulps); k++) f = ulps > 0 ? MathF.BitIncrement(f) : MathF.BitDecrement(f);
+            float g = f;
+            for (int k = 0; k < Math.Abs(ulps); k++) g = ulps > 0 ? MathF.BitIncrement(g) : MathF.BitDecrement(g);
+            if (g == 0 || Math.Sign(g) != Math.Sign(f))
+                for (int k = 0; k < Math.Abs(ulps); k++) f = f > 0 ? MathF.BitIncrement(f) : MathF.BitDecrement(f);
+            else f = g;
             return f;
         }
-        for (int k = 0; k < Math.Abs(ulps); k++) v = ulps > 0 ? Math.BitIncrement(v) : Math.BitDecrement(v);
+        double w = v;
+        for (int k = 0; k < Math.Abs(ulps); k++) w = ulps > 0 ? Math.BitIncrement(w) : Math.BitDecrement(w);
+        if (w == 0 || Math.Sign(w) != Math.Sign(v))
+            for (int k = 0; k < Math.Abs(ulps); k++) v = v > 0 ? Math.BitIncrement(v) : Math.BitDecrement(v);
+        else v = w;
         return v;
     }
 
@@ -1370,7 +1381,9 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     public static double OneUlp(double v, int draw)
     {
         if (draw == 0 || !double.IsFinite(v) || (Math.Abs(v) <= 1 << 20 && Math.Round(v * 64) == v * 64)) return v;
-        return Up(BitConverter.DoubleToInt64Bits(v), draw) ? Math.BitIncrement(v) : Math.BitDecrement(v);
+        double moved = Up(BitConverter.DoubleToInt64Bits(v), draw) ? Math.BitIncrement(v) : Math.BitDecrement(v);
+        // never onto 0 (see Shift): the smallest subnormal moves away from it
+        return moved == 0 ? (v > 0 ? Math.BitIncrement(v) : Math.BitDecrement(v)) : moved;
     }
 
     /// <summary>A direction from a key (a value's bits, or an entry's position) and a draw, by a bit mixer.</summary>
