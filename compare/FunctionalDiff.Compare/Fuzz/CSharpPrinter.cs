@@ -10,11 +10,7 @@ public static class CSharpPrinter
     public static string Print(FuzzProgram p, DType dtype)
     {
         var text = new StringBuilder();
-        text.AppendLine("var x = new Expr[]");
-        text.AppendLine("{");
-        for (int i = 0; i < p.InputCount; i++)
-            text.AppendLine($"    {TensorLiteral(p.InputValues[i], p.InputShapes[i], dtype)},");
-        text.AppendLine("};");
+        text.Append(PrintInputs(p, dtype));
         text.AppendLine("Expr F(Expr[] x)");
         text.AppendLine("{");
         var names = Enumerable.Range(0, p.InputCount).Select(i => $"x[{i}]").ToList();
@@ -28,6 +24,18 @@ public static class CSharpPrinter
         return text.ToString();
     }
 
+    /// <summary>The program's inputs as <c>var x = new Expr[] { ... };</c>, one line per input.</summary>
+    public static string PrintInputs(FuzzProgram p, DType dtype)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("var x = new Expr[]");
+        text.AppendLine("{");
+        for (int i = 0; i < p.InputCount; i++)
+            text.AppendLine($"    {TensorLiteral(p.InputValues[i], p.InputShapes[i], dtype)},");
+        text.AppendLine("};");
+        return text.ToString();
+    }
+
     /// <summary>A number as a C# literal that reads back to the same double.</summary>
     public static string Number(double v) =>
         double.IsNaN(v) ? "double.NaN" : double.IsPositiveInfinity(v) ? "double.PositiveInfinity" : double.IsNegativeInfinity(v) ? "double.NegativeInfinity"
@@ -35,7 +43,7 @@ public static class CSharpPrinter
 
     static string Numbers(IEnumerable<double> values, DType dtype) =>
         string.Join(", ", values.Select(v => dtype == DType.Float64 ? Number(v)
-            : double.IsFinite(v) ? ((float)v).ToString("R", CultureInfo.InvariantCulture) + "f" : Number(v).Replace("double.", "float.")));
+            : float.IsFinite((float)v) ? ((float)v).ToString("R", CultureInfo.InvariantCulture) + "f" : Number((float)v).Replace("double.", "float.")));
 
     static string Bool(int flag) => flag == 1 ? "true" : "false";
 

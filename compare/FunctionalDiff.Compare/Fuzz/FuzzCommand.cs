@@ -18,8 +18,27 @@ public static class FuzzCommand
     /// <param name="ops">Which ops programs draw (<see cref="OpSurface"/>): the classic or wide surface gives the programs
     /// drawn before the later ops were.</param>
     public static List<FuzzProgram> Programs(int count, int seed, int start = 0, bool adversarial = false, OpSurface ops = OpSurface.Full) =>
-        Enumerable.Range(start, count).Select(k => Generator.Generate($"fuzz {Prefix(ops)}{(adversarial ? "adversarial " : "")}{seed}/{k}",
-            ProgramSeed(seed, k), adversarial, ops)).ToList();
+        Enumerable.Range(start, count).Select(k => Generator.Generate(ProgramName(seed, k, adversarial, ops), ProgramSeed(seed, k), adversarial, ops)).ToList();
+
+    /// <summary>The name of program <paramref name="k"/> of a run, <c>fuzz [classic |wide |all ][adversarial ]S/k</c>: it says
+    /// everything that decides the program (the dtype does not: both dtypes check the same drawn program, a float32 run
+    /// at its inputs rounded to float32).</summary>
+    public static string ProgramName(int seed, int k, bool adversarial, OpSurface ops) =>
+        $"fuzz {Prefix(ops)}{(adversarial ? "adversarial " : "")}{seed}/{k}";
+
+    /// <summary>
+    /// The command that reruns the program named <paramref name="name"/> (see <see cref="ProgramName"/>) alone, in
+    /// <paramref name="dtype"/> and in process: the run's seed, input distribution and op surface, with <c>--start k
+    /// --programs 1</c>. Null for a name no run draws (a program a test builds).
+    /// </summary>
+    public static string? ReplayCommand(string name, DType dtype)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(name, @"^fuzz (?:(classic|wide|all) )?(adversarial )?(-?\d+)/(\d+)$");
+        if (!m.Success) return null;
+        return "dotnet compare/FunctionalDiff.Compare/bin/Release/net10.0/FunctionalDiff.Compare.dll fuzz " +
+               $"--seed {m.Groups[3].Value} --start {m.Groups[4].Value} --programs 1 --dtype {CheckResult.Name(dtype)}" +
+               (m.Groups[2].Success ? " --inputs adversarial" : "") + (m.Groups[1].Success ? $" --ops {m.Groups[1].Value}" : "") + " --in-process";
+    }
 
     static string Prefix(OpSurface ops) => ops switch { OpSurface.Classic => "classic ", OpSurface.Wide => "wide ", OpSurface.All => "all ", _ => "" };
 
