@@ -59,6 +59,55 @@ module Statistics =
         let axes = Shape.normalizeAxes "Std" x.Rank axes
         sqrtZeroGradientAtZero (var axes correction keepDims x)
 
+    /// s·‖x/s‖_p with s = 2^⌊log2 max|x|⌋, held: the same number (s is a power of two, so x/s and the product
+    /// are exact), but nothing raises a huge entry to the power p, whose |x|^p = ∞ made the norm of 1.19e159 +∞
+    /// where torch's is 1.19e159 (`fuzz adversarial 15/103`, p = 2; `fuzz all adversarial 46/176`, p = 3 at
+    /// 1e300), and a tiny entry's power no longer underflows to 0. The norm is homogeneous of degree 1, so holding
+    /// s changes no derivative. Where max|x| is 0, ∞ or NaN s is 1, as before (∞/∞ would be NaN).
+    /// s is at least 2^-734 (float64) or 2^-100 (float32): the tangent passes through x/s as t/s, and at
+    /// s = 2^-1030 (the norm of 1e-310) t/s overflowed and met the zero entries' 2(x/s) as ∞·0, so the JVP
+    /// was NaN where it is t·x/‖x‖ (`fuzz adversarial 25/129`, `26/263`). 1/s = 2^734 leaves t/s finite for
+    /// |t| below 2^289, and the smallest subnormal over s, 2^-340, still has a normal square and cube (the
+    /// second derivative of the 2-norm divides by (Σ(x/s)²)^(3/2)); in float32 2^-49 and 2^100.
+    let private heldScale (axes: int[]) (x: Expr) =
+        let largest = Expr.stopGradient (Expr.maxAxes axes true (Expr.abs x))
+        let dtype = x.DType
+        let usable = Expr.lt (Expr.scalar dtype 0.0) largest * Expr.lt largest (Expr.scalar dtype Double.PositiveInfinity)
+        let smallestScale = Expr.scalar dtype (Math.ScaleB(1.0, (if dtype = DType.Float32 then -100 else -734)))
+        let safe = Expr.where usable (Expr.where (Expr.lt largest smallestScale) smallestScale largest) (Expr.scalar dtype 1.0)
+        Expr.stopGradient (Expr.where usable (Expr.pow (Expr.scalar dtype 2.0) (Expr.floor (Expr.log safe * (1.0 / Math.Log 2.0))))
+                               (Expr.scalar dtype 1.0))
+
+    /// s·inner(x/s) with s the held scale above, over kept axes or not.
+    let private scaled (axes: int[]) (keepDims: bool) (inner: Expr -> Expr) (x: Expr) =
+        let scale = heldScale axes x
+        let norm = scale * inner (x / scale)
+        if keepDims then norm else Expr.reshape (Shape.reduced x.Dims axes false) norm
+
+    /// ‖y‖₂ over the axes, kept, with the gradient 0 where it is 0.
+    let private plainTwoNorm (axes: int[]) (y: Expr) = sqrtZeroGradientAtZero (Expr.sumAxes axes true (Expr.square y))
+
+    let private twoNormRules = System.Collections.Concurrent.ConcurrentDictionary<struct (string * bool), CustomRule>()
+
+    /// The 2-norm over non-empty axes, s·‖x/s‖₂ as `scaled` forms it, with the rule g·ŷ, ŷ = y/‖y‖ the unit vector of
+    /// y = x/s (0 where the norm is 0): the composite's own derivative multiplied the cotangent by the held scale s first
+    /// and divided by it after, exact for a power of two unless g·s overflowed, as it did where the gradient is finite
+    /// (`fuzz all adversarial 51/48`: lerp weighted by the Frobenius norm 2.8e60 of entries 2 and 2e60 toward an end at
+    /// −1e300: the cotangent −6.5e299 times s = 2^199 was −∞, where the gradient at the entries 2 is −4.6e239, torch's).
+    /// ŷ has no entry above 1, so g·ŷ overflows only where the gradient does; its derivatives are taken in the scaled
+    /// domain (y of order 1) and divided by s, as the composite's.
+    let private twoNorm (axes: int[]) (keepDims: bool) (x: Expr) : Expr =
+        let rule =
+            twoNormRules.GetOrAdd(struct (String.Join(",", axes), keepDims), fun _ ->
+                CustomRules.register "norm 2" (fun x g ->
+                    let y = x / heldScale axes x
+                    let n = plainTwoNorm axes y
+                    let gKept = if keepDims then g else Expr.reshape (Shape.reduced x.Dims axes true) g
+                    let zero = Expr.eq n (Expr.scalar x.DType 0.0)
+                    let safe = Expr.where zero (Expr.scalar x.DType 1.0) n
+                    Expr.where zero (Expr.scalar x.DType 0.0) (gKept * (y / safe))))
+        Expr.custom rule x (scaled axes keepDims (plainTwoNorm axes) x)
+
     /// The vector p-norm over the axes, as torch.linalg.vector_norm: (Σ|x|^p)^(1/p) for p > 0, max |x|
     /// for +∞, min |x| for −∞, and the count of nonzero entries for p = 0 (negative finite p is not
     /// supported). At 0 the gradient is 0 for every p, as torch has it (sign(0) = 0 for p = 1 and ∞,
@@ -66,31 +115,10 @@ module Statistics =
     let norm (p: float) (axes: int[]) (keepDims: bool) (x: Expr) =
         let axes = Shape.normalizeAxes "Norm" x.Rank axes
         let empty = axes |> Array.exists (fun a -> x.Dims.[a] = 0)
-        // s·‖x/s‖_p with s = 2^⌊log2 max|x|⌋, held: the same number (s is a power of two, so x/s and the product
-        // are exact), but nothing raises a huge entry to the power p, whose |x|^p = ∞ made the norm of 1.19e159 +∞
-        // where torch's is 1.19e159 (`fuzz adversarial 15/103`, p = 2; `fuzz all adversarial 46/176`, p = 3 at
-        // 1e300), and a tiny entry's power no longer underflows to 0. The norm is homogeneous of degree 1, so holding
-        // s changes no derivative. Where max|x| is 0, ∞ or NaN s is 1, as before (∞/∞ would be NaN).
-        // s is at least 2^-734 (float64) or 2^-100 (float32): the tangent passes through x/s as t/s, and at
-        // s = 2^-1030 (the norm of 1e-310) t/s overflowed and met the zero entries' 2(x/s) as ∞·0, so the JVP
-        // was NaN where it is t·x/‖x‖ (`fuzz adversarial 25/129`, `26/263`). 1/s = 2^734 leaves t/s finite for
-        // |t| below 2^289, and the smallest subnormal over s, 2^-340, still has a normal square and cube (the
-        // second derivative of the 2-norm divides by (Σ(x/s)²)^(3/2)); in float32 2^-49 and 2^100.
-        let scaled (inner: Expr -> Expr) =
-            let largest = Expr.stopGradient (Expr.maxAxes axes true (Expr.abs x))
-            let dtype = x.DType
-            let usable = Expr.lt (Expr.scalar dtype 0.0) largest * Expr.lt largest (Expr.scalar dtype Double.PositiveInfinity)
-            let smallestScale = Expr.scalar dtype (Math.ScaleB(1.0, (if dtype = DType.Float32 then -100 else -734)))
-            let safe = Expr.where usable (Expr.where (Expr.lt largest smallestScale) smallestScale largest) (Expr.scalar dtype 1.0)
-            let scale =
-                Expr.stopGradient (Expr.where usable (Expr.pow (Expr.scalar dtype 2.0) (Expr.floor (Expr.log safe * (1.0 / Math.Log 2.0))))
-                                       (Expr.scalar dtype 1.0))
-            let norm = scale * inner (x / scale)
-            if keepDims then norm else Expr.reshape (Shape.reduced x.Dims axes false) norm
         if p = 1.0 then Expr.sumAxes axes keepDims (Expr.abs x)
         elif p = 2.0 then
             if empty then sqrtZeroGradientAtZero (Expr.sumAxes axes keepDims (Expr.square x))
-            else scaled (fun y -> sqrtZeroGradientAtZero (Expr.sumAxes axes true (Expr.square y)))
+            else twoNorm axes keepDims x
         elif Double.IsPositiveInfinity p then
             // over an empty axis the ∞-norm is 0, as torch (max would raise)
             if empty then Expr.zeros x.DType (Shape.reduced x.Dims axes keepDims)
@@ -111,7 +139,7 @@ module Statistics =
                 let isZero = Expr.eq e zero
                 Expr.where isZero zero (Expr.pow (Expr.where isZero one e) (Expr.scalar x.DType exponent))
             let pNorm (keep: bool) (y: Expr) = power (Expr.sumAxes axes keep (power (Expr.abs y) p)) (1.0 / p)
-            if empty then pNorm keepDims x else scaled (pNorm true)
+            if empty then pNorm keepDims x else scaled axes keepDims (pNorm true) x
         else Shape.fail "Norm" (sprintf "p must be positive, 0 or ±infinity, got %g (input %s)" p (Shape.format x.Dims))
 
     /// The Frobenius norm over the last two axes: the 2-norm of the matrix's entries.

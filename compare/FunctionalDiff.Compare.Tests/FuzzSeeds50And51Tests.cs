@@ -6,10 +6,11 @@ using static FunctionalDiff.Compare.Tests.FuzzTestSupport;
 namespace FunctionalDiff.Compare.Tests;
 
 /// <summary>
-/// What `fuzz --ops all --inputs adversarial` seed 50 found: hardsigmoid's slope at NaN (the fuzzer's reference form passes g/6
-/// there, torch's own kernel and ours 0) and cdist whose p-th powers overflow in torch. Torch's numbers and ours against the closed form, and the programs.
+/// What `fuzz --ops all --inputs adversarial` seeds 50 and 51 found: hardsigmoid's slope at NaN (the fuzzer's reference form passes
+/// g/6 there, torch's own kernel and ours 0), cdist whose p-th powers overflow in torch, the 2-norm's rule under a large cotangent,
+/// and dist with p = 1 over an infinite difference at second order. Torch's numbers and ours against the closed form, and the programs.
 /// </summary>
-public class FuzzSeed50Tests
+public class FuzzSeeds50And51Tests
 {
     [Fact]
     public void Hardsigmoid_AtNaN_HasSlopeZero_AsTorchsOwnKernel_NotTheReferencesRelu6Form()
@@ -67,5 +68,42 @@ public class FuzzSeed50Tests
         var program = FuzzCommand.Programs(1, 50, 40, adversarial: true, ops: OpSurface.All)[0];
         Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("Cdist", StringComparison.Ordinal));
         Assert.DoesNotContain(FuzzCheck.Checked(program, DType.Float64), r => !r.Passed);
+    }
+
+    [Fact]
+    public void TwoNorm_UnderAHugeCotangent_DividesByTheNormFirst_AsTorch()
+    {
+        // ‖x‖ of x = [2, 2e60] is 2e60 (to 1 ulp), its gradient g·x/‖x‖: at g = −1e300, −1e-60·... = −1e240 at the entry 2 and
+        // −1e300 at the entry 2e60, both in range; torch's rule (g/‖x‖)·x gives them, and so does ours (the scaled composite
+        // multiplied g by its held scale 2^199 first, −∞)
+        double g = -1e300;
+        double[] entries = { 2.0, 2e60 };
+        double norm = Math.Sqrt(4.0 + 4e120);
+        var x = torch.tensor(entries, dtype: torch.ScalarType.Float64).reshape(1, 2).requires_grad_(true);
+        var torchGradient = Values(torch.autograd.grad(new[] { (torch.linalg.norm(x) * g).sum() }, new[] { x })[0]);
+        var ours = Diff.Grad(v => v.FrobeniusNorm() * g)(Tensor.FromArray(entries, 1, 2)).Eval().ToDoubleArray();
+        for (int i = 0; i < 2; i++)
+        {
+            double closed = g / norm * entries[i];
+            Assert.True(Math.Abs(torchGradient[i] - closed) <= 1e-14 * Math.Abs(closed), $"torch's entry {i}: {torchGradient[i]:R}, closed form {closed:R}");
+            Assert.True(Math.Abs(ours[i] - closed) <= 1e-14 * Math.Abs(closed), $"our entry {i}: {ours[i]:R}, closed form {closed:R}");
+        }
+    }
+
+    [Fact]
+    public void Dist_WithP1_OverAnInfiniteQuotient_HasAnInfiniteSecondDerivative_TorchsIsNaN()
+    {
+        // f(x) = |c/x − 1| at c = −∞, x = −1: c/x = +∞, f′ = sign(c/x − 1)·(−c/x²) and f″ = sign(c/x − 1)·2c/x³ = +∞;
+        // torch's double backward multiplies sign's zero derivative by the infinite slope of c/x: NaN
+        var c = torch.tensor(new[] { double.NegativeInfinity }, dtype: torch.ScalarType.Float64);
+        var x = torch.tensor(new[] { -1.0 }, dtype: torch.ScalarType.Float64).requires_grad_(true);
+        var first = torch.autograd.grad(new[] { torch.dist(c / x, torch.ones(1, dtype: torch.ScalarType.Float64), 1) }, new[] { x }, retain_graph: true, create_graph: true)[0];
+        var torchSecond = Values(torch.autograd.grad(new[] { first.sum() }, new[] { x })[0]);
+        Assert.True(double.IsNaN(torchSecond[0]), $"torch's second derivative {torchSecond[0]:R}");
+        var cs = Tensor.FromArray(new[] { double.NegativeInfinity }, 1);
+        var ones = Tensor.FromArray(new[] { 1.0 }, 1);
+        var ours = Diff.Grad(v => Diff.Grad(w => Expr.Dist(cs / w, ones, 1.0))(v).Sum())(Tensor.FromArray(new[] { -1.0 }, 1)).Eval().ToDoubleArray();
+        Assert.Equal(double.PositiveInfinity, ours[0]);
+        Passes(FuzzCommand.Programs(1, 51, 143, adversarial: true, ops: OpSurface.All)[0]);
     }
 }
