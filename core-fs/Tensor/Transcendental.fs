@@ -7,11 +7,10 @@
 /// before: the last bit changed when the JIT recompiled them.) Callers keep inputs inside each
 /// function's domain (see Elementwise) and pass lengths that are multiples of 8 to the float64
 /// kernels. The float32 kernels take any input and any length, and stay within an ulp of the
-/// float64 result rounded to float32 with no scalar fallback: exp and tanh compute in float32
-/// lanes (reductions and fitted polynomials sized to float32, overflow and subnormal results
-/// formed in the lanes); log and sigmoid widen each float32 vector to two float64 vectors,
-/// computed with series accurate far beyond float32's precision, and round once (the float32
-/// range fits in float64's normal numbers, so overflow and underflow happen in that rounding).
+/// float64 result rounded to float32 with no scalar fallback, in float32 lanes (reductions and
+/// fitted polynomials sized to float32, overflow, subnormal and special results formed in the
+/// lanes; log and sigmoid carry their intermediate sums as pairs of floats where one rounding
+/// would cost most of the ulp).
 namespace FunctionalDiff.Core
 
 #nowarn "9" // stackalloc: eight lanes of scratch for a softmax row's edge group
@@ -211,33 +210,6 @@ module internal Transcendental =
 
     // ---------------------------------------------------------------- float32
 
-    /// Applies `f` (on float64 vectors) to float32 spans of any length: 8 elements at a time,
-    /// widened to two float64 vectors and rounded back once. The last partial vector is filled up
-    /// with `standIn` and runs the same code, so a result never depends on its position.
-    let inline private map32 ([<InlineIfLambda>] f: Vector256<float> -> Vector256<float>) (standIn: float32)
-                             (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        let n = x.Length
-        let mutable i = 0
-        // two vectors per iteration: four independent chains of dependent multiply-adds in flight
-        while i + 16 <= n do
-            let v = Vector256.Create<float32>(x.Slice(i, 8))
-            let w = Vector256.Create<float32>(x.Slice(i + 8, 8))
-            let v0, v1, w0, w1 = f (Vector256.WidenLower v), f (Vector256.WidenUpper v), f (Vector256.WidenLower w), f (Vector256.WidenUpper w)
-            (Vector256.Narrow(v0, v1)).CopyTo(y.Slice(i, 8))
-            (Vector256.Narrow(w0, w1)).CopyTo(y.Slice(i + 8, 8))
-            i <- i + 16
-        while i + 8 <= n do
-            let v = Vector256.Create<float32>(x.Slice(i, 8))
-            (Vector256.Narrow(f (Vector256.WidenLower v), f (Vector256.WidenUpper v))).CopyTo(y.Slice(i, 8))
-            i <- i + 8
-        if i < n then
-            let mutable v = Vector256.Create standIn
-            for k in 0 .. n - i - 1 do
-                v <- v.WithElement(k, x.[i + k])
-            let r = Vector256.Narrow(f (Vector256.WidenLower v), f (Vector256.WidenUpper v))
-            for k in 0 .. n - i - 1 do
-                y.[i + k] <- r.GetElement k
-
     /// 1.5·2^52: adding it rounds a float64 of magnitude below 2^51 to an integer n and leaves
     /// n + 2^51 in the low bits of the sum.
     [<Literal>]
@@ -279,26 +251,6 @@ module internal Transcendental =
         // 2^n·(1 + q), with q = e^r - 1: exactly 1 at x = 0
         fma scale (expm1Series32 c0 c1 c2 c3 c4 c5 c6 r) scale
 
-    /// 1/(1 + e^{-x}) over float32: exactly 0.5 at 0, 0 and 1 far in the tails.
-    let sigmoid32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32 ()
-        let one = splat 1.0
-        map32 (fun v -> one / (one + exp32Vector c0 c1 c2 c3 c4 c5 c6 (-v))) 0.0f x y
-
-    /// log over float32. Widened, every positive finite float32 (subnormals too) is a normal
-    /// float64, which logVector takes; 0 gives -∞, +∞ gives +∞, negatives and NaN give NaN.
-    let log32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        let c = logTerms
-        let one = splat 1.0
-        let infinity = splat Double.PositiveInfinity
-        map32 (fun v ->
-            let finitePositive = Vector256.GreaterThan(v, Vector256<float>.Zero) &&& Vector256.LessThan(v, infinity)
-            let value = logVector c (Vector256.ConditionalSelect(finitePositive, v, one))
-            let edge =
-                Vector256.ConditionalSelect(Vector256.Equals(v, Vector256<float>.Zero), -infinity,
-                    Vector256.ConditionalSelect(Vector256.Equals(v, infinity), infinity, splat Double.NaN))
-            Vector256.ConditionalSelect(finitePositive, value, edge)) 1.0f x y
-
     // ------------------------------------------------ float64 values bound for float32 on Vector512
 
     // The float64 intermediates of float32 kernels (expFor32, a softmax row's terms) with
@@ -327,14 +279,14 @@ module internal Transcendental =
         let s (n: int) = splat512 inverseFactorial.[n]
         struct (s 8, s 7, s 6, s 5, s 4, s 3, s 2)
 
-    // ------------------------------------------------ float32 exp and tanh in float32 lanes
+    // ------------------------------------------------ float32 exp, tanh, log and sigmoid in float32 lanes
 
-    // exp and tanh, the costliest float32 kernels of an elementwise chain, compute in float32
-    // lanes: twice the elements per instruction of the widened kernels above. Each is within an
-    // ulp of its float64 value rounded once to float32, over every float32 input (the tests
-    // sweep the bit patterns). The coefficients are weighted least-squares fits, made once in
-    // extended precision at Chebyshev-spaced points, of each polynomial's relative error over
-    // its interval, then rounded to float32 (the fit's error is below a tenth of an ulp).
+    // exp, tanh, log and sigmoid compute in float32 lanes: twice the elements per instruction of
+    // float64 lanes. Each is within an ulp of its float64 value rounded once to float32, over
+    // every float32 input (the tests sweep the bit patterns). The coefficients are weighted
+    // least-squares fits, made once in extended precision at Chebyshev-spaced points, of each
+    // polynomial's relative error over its interval, then rounded to float32 (the fit's error is
+    // below a tenth of an ulp).
 
     /// 1.5·2^23: adding it rounds a float32 of magnitude below 2^22 to an integer n and leaves
     /// n + 2^22 in the low bits of the sum (whose bits are then 0x4B400000 + n).
@@ -356,6 +308,12 @@ module internal Transcendental =
     /// tanh a ≈ a + a³·(q0 + q1·u + … + q6·u⁶), u = a², on 0 ≤ a ≤ 0.8 (TanhSingleSeriesEnd),
     /// within 3e-10 relative.
     let private tanhSingleCoefficients = [| -0.000567052455f; 0.00284185214f; -0.00849969499f; 0.0217682887f; -0.0539528131f; 0.133332193f; -0.333333313f |]
+    /// log(1 + f) − f ≈ f²·(l9·f⁹ + … + l1·f + l0), highest first, on √½ − 1 ≤ f < √2 − 1, within
+    /// 9e-9 relative (l0 = −1/2 exactly); rounded to float32 from l0 up, the higher terms refitted
+    /// after each rounding.
+    let private logSingleCoefficients =
+        [| 0.0673686489f; -0.115440063f; 0.118179627f; -0.124227285f; 0.142318532f
+           -0.166674852f; 0.200014681f; -0.250000089f; 0.333333224f; -0.5f |]
     /// Where tanh leaves its series for 1 − 2/(e^{2a} + 1): below it the quotient's rounding
     /// errors, carried into 1 − t by a t near 1/2, would come near an ulp of the result.
     [<Literal>]
@@ -460,6 +418,94 @@ module internal Transcendental =
             let d = e + Vector256<float32>.One
             e / (d * d)) 0.0f x y
 
+    /// The smallest normal float32, 2^-126: log scales inputs below it by 2^23 first.
+    [<Literal>]
+    let private SmallestNormal32 = 1.17549435e-38f
+    /// The bits of √½ rounded to float32: the exponent of x's bits minus these is the k of x = 2^k·m
+    /// with m in [√½, √2).
+    [<Literal>]
+    let private SqrtHalfBits32 = 0x3F3504F3
+
+    /// logSingleCoefficients as vectors, taken into locals before a kernel's loop (see expm1Coefficients32).
+    let inline private logSingleCoefficients256 () =
+        let l = logSingleCoefficients
+        struct (splatSingle l.[0], splatSingle l.[1], splatSingle l.[2], splatSingle l.[3], splatSingle l.[4],
+                splatSingle l.[5], splatSingle l.[6], splatSingle l.[7], splatSingle l.[8], splatSingle l.[9])
+
+    /// log x = k·ln2 + f + f²·P(f) with x = 2^k·(1 + f), 1 + f in [√½, √2) (subnormal x scaled by
+    /// 2^23 first, so k runs from −149 to 128); f = (1 + f) − 1 is exact (Sterbenz). k·Ln2Hi32 is
+    /// exact (eight bits times sixteen), and the rounding error of k·Ln2Hi32 + f is recovered
+    /// exactly (|k·Ln2Hi32| > 0.69 > |f| unless k = 0, where the sum is f itself), so it joins
+    /// f²·P(f) and k·ln2Lo32 before the one rounding that matters: within 0.83 ulp of log x at
+    /// every float32 input (exactly 0 at 1). 0 gives −∞, +∞ gives +∞, negatives and NaN give NaN.
+    let inline private logSingle (l: struct (Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32>))
+                                 (v: Vector256<float32>) =
+        let struct (l9, l8, l7, l6, l5, l4, l3, l2, l1, l0) = l
+        let small = Vector256.LessThan(v, splatSingle SmallestNormal32)
+        let bits = (Vector256.ConditionalSelect(small, v * splatSingle 8388608.0f, v)).AsInt32()
+        let k = Vector256.ShiftRightArithmetic(bits - Vector256.Create SqrtHalfBits32, 23)
+        let f = (bits - Vector256.ShiftLeft(k, 23)).AsSingle() - Vector256<float32>.One
+        let e = Vector256.ConvertToSingle k - (small.AsSingle() &&& splatSingle 23.0f)
+        let p = fmaSingle (fmaSingle (fmaSingle (fmaSingle (fmaSingle (fmaSingle (fmaSingle (fmaSingle (fmaSingle l9 f l8) f l7) f l6) f l5) f l4) f l3) f l2) f l1) f l0
+        let a = e * splatSingle Ln2Hi32
+        let high = a + f
+        let low = fmaSingle f (f * p) (fmaSingle e (splatSingle ln2Lo32) ((a - high) + f))
+        let value = high + low
+        let finitePositive = Vector256.GreaterThan(v, Vector256<float32>.Zero) &&& Vector256.LessThan(v, splatSingle Single.PositiveInfinity)
+        let edge =
+            Vector256.ConditionalSelect(Vector256.Equals(v, Vector256<float32>.Zero), splatSingle Single.NegativeInfinity,
+                Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float32>.Zero), splatSingle Single.NaN, v))
+        Vector256.ConditionalSelect(finitePositive, value, edge)
+
+    /// σ(x) = 1/(1 + e) for x ≥ 0 and e/(1 + e) for x < 0, with e = e^−|x| (−|x| held at −110, where
+    /// σ rounds to 0, the bound first so that NaN passes). The float32 lanes keep e as a pair
+    /// high + low: the reduction's rounding of r goes into low by its exact residual, and so does the
+    /// rounding of 2^n1·(1 + q) (subnormal results as in expSingle, by 2^n2 at the end). 1 + e is a
+    /// pair too (its rounding recovered exactly, since e ≤ 1), and the quotient takes one division,
+    /// corrected by its exact residual: the only rounding left that matters is the last, so σ is
+    /// within an ulp of its value (exactly 0.5 at ±0, 1 and 0 far in the tails).
+    let inline private sigmoidSingle (c: struct (Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32>))
+                                     (v: Vector256<float32>) =
+        let struct (c6, c5, c4, c3, c2) = c
+        let one = Vector256<float32>.One
+        let w = Vector256.MaxNative(splatSingle -110.0f, -(Vector256.Abs v))
+        let shifted = fmaSingle w (splatSingle Log2e32) (splatSingle RoundingShift32)
+        let nFloat = shifted - splatSingle RoundingShift32
+        let reduced = fmaSingle nFloat (splatSingle -Ln2Hi32) w
+        let r = fmaSingle nFloat (splatSingle -ln2Lo32) reduced
+        let rLow = fmaSingle nFloat (splatSingle -ln2Lo32) (reduced - r)
+        let q = fmaSingle (r * r) (fmaSingle (fmaSingle (fmaSingle (fmaSingle c6 r c5) r c4) r c3) r c2) r
+        let n = shifted.AsInt32() - Vector256.Create RoundingShift32Bits
+        let n1 = Vector256.ShiftRightArithmetic(n, 1)
+        let bias = Vector256.Create 127
+        let s1 = Vector256.ShiftLeft(n1 + bias, 23).AsSingle()
+        let s2 = Vector256.ShiftLeft(n - n1 + bias, 23).AsSingle()
+        // e = (high + low)·s2
+        let high = fmaSingle s1 q s1
+        let low = fmaSingle high rLow (fmaSingle s1 q (s1 - high))
+        let e = high * s2
+        let d = one + e
+        let dLow = ((one - d) + e) + low * s2
+        let reciprocal = one / d
+        // 1/(d + dLow) = reciprocal·(1 + correction) to far below float32's precision
+        let correction = fmaSingle -reciprocal dLow (fmaSingle -reciprocal d one)
+        let positive = fmaSingle reciprocal correction reciprocal
+        let p = high * reciprocal
+        let negative = (p + fmaSingle p correction (fmaSingle low reciprocal (fmaSingle high reciprocal -p))) * s2
+        // σ ≥ 0: clearing the sign bit only fixes a NaN's sign, which the multiply-adds' operand order
+        // would otherwise choose (it differs between the JIT's forms and the widths)
+        Vector256.Abs(Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float32>.Zero), negative, positive))
+
+    /// log over float32, eight float32 lanes at a time.
+    let internal log32By256 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let l = logSingleCoefficients256 ()
+        mapSingle256 (logSingle l) 1.0f x y
+
+    /// σ over float32, eight float32 lanes at a time.
+    let internal sigmoid32By256 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let c = expSingleCoefficients256 ()
+        mapSingle256 (sigmoidSingle c) 0.0f x y
+
     // The same kernels on Vector512 where the CPU has it: each lane runs the same IEEE operations
     // in the same order (the division and the fused multiply-adds are correctly rounded at any
     // width), so the results are the same bits (the tests hold both widths to them).
@@ -541,6 +587,66 @@ module internal Transcendental =
             let e = expSingle512 c (-(Vector512.Abs v))
             let d = e + Vector512<float32>.One
             e / (d * d)) 0.0f x y
+
+    let inline private logSingleCoefficients512 () =
+        let l = logSingleCoefficients
+        struct (splatSingle512 l.[0], splatSingle512 l.[1], splatSingle512 l.[2], splatSingle512 l.[3], splatSingle512 l.[4],
+                splatSingle512 l.[5], splatSingle512 l.[6], splatSingle512 l.[7], splatSingle512 l.[8], splatSingle512 l.[9])
+
+    let inline private logSingle512 (l: struct (Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32>))
+                                    (v: Vector512<float32>) =
+        let struct (l9, l8, l7, l6, l5, l4, l3, l2, l1, l0) = l
+        let small = Vector512.LessThan(v, splatSingle512 SmallestNormal32)
+        let bits = (Vector512.ConditionalSelect(small, v * splatSingle512 8388608.0f, v)).AsInt32()
+        let k = Vector512.ShiftRightArithmetic(bits - Vector512.Create SqrtHalfBits32, 23)
+        let f = (bits - Vector512.ShiftLeft(k, 23)).AsSingle() - Vector512<float32>.One
+        let e = Vector512.ConvertToSingle k - (small.AsSingle() &&& splatSingle512 23.0f)
+        let p = fmaSingle512 (fmaSingle512 (fmaSingle512 (fmaSingle512 (fmaSingle512 (fmaSingle512 (fmaSingle512 (fmaSingle512 (fmaSingle512 l9 f l8) f l7) f l6) f l5) f l4) f l3) f l2) f l1) f l0
+        let a = e * splatSingle512 Ln2Hi32
+        let high = a + f
+        let low = fmaSingle512 f (f * p) (fmaSingle512 e (splatSingle512 ln2Lo32) ((a - high) + f))
+        let value = high + low
+        let finitePositive = Vector512.GreaterThan(v, Vector512<float32>.Zero) &&& Vector512.LessThan(v, splatSingle512 Single.PositiveInfinity)
+        let edge =
+            Vector512.ConditionalSelect(Vector512.Equals(v, Vector512<float32>.Zero), splatSingle512 Single.NegativeInfinity,
+                Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float32>.Zero), splatSingle512 Single.NaN, v))
+        Vector512.ConditionalSelect(finitePositive, value, edge)
+
+    let inline private sigmoidSingle512 (c: struct (Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32>))
+                                        (v: Vector512<float32>) =
+        let struct (c6, c5, c4, c3, c2) = c
+        let one = Vector512<float32>.One
+        let w = Vector512.MaxNative(splatSingle512 -110.0f, -(Vector512.Abs v))
+        let shifted = fmaSingle512 w (splatSingle512 Log2e32) (splatSingle512 RoundingShift32)
+        let nFloat = shifted - splatSingle512 RoundingShift32
+        let reduced = fmaSingle512 nFloat (splatSingle512 -Ln2Hi32) w
+        let r = fmaSingle512 nFloat (splatSingle512 -ln2Lo32) reduced
+        let rLow = fmaSingle512 nFloat (splatSingle512 -ln2Lo32) (reduced - r)
+        let q = fmaSingle512 (r * r) (fmaSingle512 (fmaSingle512 (fmaSingle512 (fmaSingle512 c6 r c5) r c4) r c3) r c2) r
+        let n = shifted.AsInt32() - Vector512.Create RoundingShift32Bits
+        let n1 = Vector512.ShiftRightArithmetic(n, 1)
+        let bias = Vector512.Create 127
+        let s1 = Vector512.ShiftLeft(n1 + bias, 23).AsSingle()
+        let s2 = Vector512.ShiftLeft(n - n1 + bias, 23).AsSingle()
+        let high = fmaSingle512 s1 q s1
+        let low = fmaSingle512 high rLow (fmaSingle512 s1 q (s1 - high))
+        let e = high * s2
+        let d = one + e
+        let dLow = ((one - d) + e) + low * s2
+        let reciprocal = one / d
+        let correction = fmaSingle512 -reciprocal dLow (fmaSingle512 -reciprocal d one)
+        let positive = fmaSingle512 reciprocal correction reciprocal
+        let p = high * reciprocal
+        let negative = (p + fmaSingle512 p correction (fmaSingle512 low reciprocal (fmaSingle512 high reciprocal -p))) * s2
+        Vector512.Abs(Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float32>.Zero), negative, positive))
+
+    let internal log32By512 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let l = logSingleCoefficients512 ()
+        mapSingle512 (logSingle512 l) 1.0f x y
+
+    let internal sigmoid32By512 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let c = expSingleCoefficients512 ()
+        mapSingle512 (sigmoidSingle512 c) 0.0f x y
 
 
     // ------------------------------------------------ float64 tanh on Vector512
@@ -631,6 +737,14 @@ module internal Transcendental =
     /// σ'(x) = e/(1 + e)² over float32 (see sigmoidSlope32By256).
     let sigmoidSlope32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
         if use512 then sigmoidSlope32By512 x y else sigmoidSlope32By256 x y
+
+    /// log over float32 (see logSingle for its edges).
+    let log32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        if use512 then log32By512 x y else log32By256 x y
+
+    /// σ over float32 (see sigmoidSingle for its edges).
+    let sigmoid32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        if use512 then sigmoid32By512 x y else sigmoid32By256 x y
 
     /// tanh over float32 (see tanhSingle for its edges).
     let tanh32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
