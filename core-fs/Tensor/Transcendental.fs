@@ -7,10 +7,11 @@
 /// before: the last bit changed when the JIT recompiled them.) Callers keep inputs inside each
 /// function's domain (see Elementwise) and pass lengths that are multiples of 8 to the float64
 /// kernels. The float32 kernels take any input and any length, and stay within an ulp of the
-/// float64 result rounded to float32 with no scalar fallback, in float32 lanes (reductions and
-/// fitted polynomials sized to float32, overflow, subnormal and special results formed in the
-/// lanes; log and sigmoid carry their intermediate sums as pairs of floats where one rounding
-/// would cost most of the ulp).
+/// float64 result rounded to float32 with no scalar fallback: exp, tanh and log compute in float32
+/// lanes (reductions and fitted polynomials sized to float32, overflow, subnormal and special
+/// results formed in the lanes); sigmoid widens each float32 vector to two float64 vectors,
+/// computed with a series accurate far beyond float32's precision, and rounds once (the float32
+/// range fits in float64's normal numbers, so overflow and underflow happen in that rounding).
 namespace FunctionalDiff.Core
 
 #nowarn "9" // stackalloc: eight lanes of scratch for a softmax row's edge group
@@ -210,6 +211,33 @@ module internal Transcendental =
 
     // ---------------------------------------------------------------- float32
 
+    /// Applies `f` (on float64 vectors) to float32 spans of any length: 8 elements at a time,
+    /// widened to two float64 vectors and rounded back once. The last partial vector is filled up
+    /// with `standIn` and runs the same code, so a result never depends on its position.
+    let inline private map32 ([<InlineIfLambda>] f: Vector256<float> -> Vector256<float>) (standIn: float32)
+                             (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let n = x.Length
+        let mutable i = 0
+        // two vectors per iteration: four independent chains of dependent multiply-adds in flight
+        while i + 16 <= n do
+            let v = Vector256.Create<float32>(x.Slice(i, 8))
+            let w = Vector256.Create<float32>(x.Slice(i + 8, 8))
+            let v0, v1, w0, w1 = f (Vector256.WidenLower v), f (Vector256.WidenUpper v), f (Vector256.WidenLower w), f (Vector256.WidenUpper w)
+            (Vector256.Narrow(v0, v1)).CopyTo(y.Slice(i, 8))
+            (Vector256.Narrow(w0, w1)).CopyTo(y.Slice(i + 8, 8))
+            i <- i + 16
+        while i + 8 <= n do
+            let v = Vector256.Create<float32>(x.Slice(i, 8))
+            (Vector256.Narrow(f (Vector256.WidenLower v), f (Vector256.WidenUpper v))).CopyTo(y.Slice(i, 8))
+            i <- i + 8
+        if i < n then
+            let mutable v = Vector256.Create standIn
+            for k in 0 .. n - i - 1 do
+                v <- v.WithElement(k, x.[i + k])
+            let r = Vector256.Narrow(f (Vector256.WidenLower v), f (Vector256.WidenUpper v))
+            for k in 0 .. n - i - 1 do
+                y.[i + k] <- r.GetElement k
+
     /// 1.5·2^52: adding it rounds a float64 of magnitude below 2^51 to an integer n and leaves
     /// n + 2^51 in the low bits of the sum.
     [<Literal>]
@@ -251,6 +279,14 @@ module internal Transcendental =
         // 2^n·(1 + q), with q = e^r - 1: exactly 1 at x = 0
         fma scale (expm1Series32 c0 c1 c2 c3 c4 c5 c6 r) scale
 
+    /// 1/(1 + e^{-x}) over float32, widened: exactly 0.5 at 0, 0 and 1 far in the tails. (A float32-lane
+    /// kernel within the same ulp needs e^−|x| and 1 + e as pairs of floats and a division corrected by its
+    /// residual, and on AVX2 that ran slower than these float64 lanes.)
+    let sigmoid32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32 ()
+        let one = splat 1.0
+        map32 (fun v -> one / (one + exp32Vector c0 c1 c2 c3 c4 c5 c6 (-v))) 0.0f x y
+
     // ------------------------------------------------ float64 values bound for float32 on Vector512
 
     // The float64 intermediates of float32 kernels (expFor32, a softmax row's terms) with
@@ -279,10 +315,10 @@ module internal Transcendental =
         let s (n: int) = splat512 inverseFactorial.[n]
         struct (s 8, s 7, s 6, s 5, s 4, s 3, s 2)
 
-    // ------------------------------------------------ float32 exp, tanh, log and sigmoid in float32 lanes
+    // ------------------------------------------------ float32 exp, tanh and log in float32 lanes
 
-    // exp, tanh, log and sigmoid compute in float32 lanes: twice the elements per instruction of
-    // float64 lanes. Each is within an ulp of its float64 value rounded once to float32, over
+    // exp, tanh and log compute in float32 lanes: twice the elements per instruction of float64
+    // lanes. Each is within an ulp of its float64 value rounded once to float32, over
     // every float32 input (the tests sweep the bit patterns). The coefficients are weighted
     // least-squares fits, made once in extended precision at Chebyshev-spaced points, of each
     // polynomial's relative error over its interval, then rounded to float32 (the fit's error is
@@ -457,54 +493,10 @@ module internal Transcendental =
                 Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float32>.Zero), splatSingle Single.NaN, v))
         Vector256.ConditionalSelect(finitePositive, value, edge)
 
-    /// σ(x) = 1/(1 + e) for x ≥ 0 and e/(1 + e) for x < 0, with e = e^−|x| (−|x| held at −110, where
-    /// σ rounds to 0, the bound first so that NaN passes). The float32 lanes keep e as a pair
-    /// high + low: the reduction's rounding of r goes into low by its exact residual, and so does the
-    /// rounding of 2^n1·(1 + q) (subnormal results as in expSingle, by 2^n2 at the end). 1 + e is a
-    /// pair too (its rounding recovered exactly, since e ≤ 1), and the quotient takes one division,
-    /// corrected by its exact residual: the only rounding left that matters is the last, so σ is
-    /// within an ulp of its value (exactly 0.5 at ±0, 1 and 0 far in the tails).
-    let inline private sigmoidSingle (c: struct (Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32>))
-                                     (v: Vector256<float32>) =
-        let struct (c6, c5, c4, c3, c2) = c
-        let one = Vector256<float32>.One
-        let w = Vector256.MaxNative(splatSingle -110.0f, -(Vector256.Abs v))
-        let shifted = fmaSingle w (splatSingle Log2e32) (splatSingle RoundingShift32)
-        let nFloat = shifted - splatSingle RoundingShift32
-        let reduced = fmaSingle nFloat (splatSingle -Ln2Hi32) w
-        let r = fmaSingle nFloat (splatSingle -ln2Lo32) reduced
-        let rLow = fmaSingle nFloat (splatSingle -ln2Lo32) (reduced - r)
-        let q = fmaSingle (r * r) (fmaSingle (fmaSingle (fmaSingle (fmaSingle c6 r c5) r c4) r c3) r c2) r
-        let n = shifted.AsInt32() - Vector256.Create RoundingShift32Bits
-        let n1 = Vector256.ShiftRightArithmetic(n, 1)
-        let bias = Vector256.Create 127
-        let s1 = Vector256.ShiftLeft(n1 + bias, 23).AsSingle()
-        let s2 = Vector256.ShiftLeft(n - n1 + bias, 23).AsSingle()
-        // e = (high + low)·s2
-        let high = fmaSingle s1 q s1
-        let low = fmaSingle high rLow (fmaSingle s1 q (s1 - high))
-        let e = high * s2
-        let d = one + e
-        let dLow = ((one - d) + e) + low * s2
-        let reciprocal = one / d
-        // 1/(d + dLow) = reciprocal·(1 + correction) to far below float32's precision
-        let correction = fmaSingle -reciprocal dLow (fmaSingle -reciprocal d one)
-        let positive = fmaSingle reciprocal correction reciprocal
-        let p = high * reciprocal
-        let negative = (p + fmaSingle p correction (fmaSingle low reciprocal (fmaSingle high reciprocal -p))) * s2
-        // σ ≥ 0: clearing the sign bit only fixes a NaN's sign, which the multiply-adds' operand order
-        // would otherwise choose (it differs between the JIT's forms and the widths)
-        Vector256.Abs(Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float32>.Zero), negative, positive))
-
     /// log over float32, eight float32 lanes at a time.
     let internal log32By256 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
         let l = logSingleCoefficients256 ()
         mapSingle256 (logSingle l) 1.0f x y
-
-    /// σ over float32, eight float32 lanes at a time.
-    let internal sigmoid32By256 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        let c = expSingleCoefficients256 ()
-        mapSingle256 (sigmoidSingle c) 0.0f x y
 
     // The same kernels on Vector512 where the CPU has it: each lane runs the same IEEE operations
     // in the same order (the division and the fused multiply-adds are correctly rounded at any
@@ -612,41 +604,9 @@ module internal Transcendental =
                 Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float32>.Zero), splatSingle512 Single.NaN, v))
         Vector512.ConditionalSelect(finitePositive, value, edge)
 
-    let inline private sigmoidSingle512 (c: struct (Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32>))
-                                        (v: Vector512<float32>) =
-        let struct (c6, c5, c4, c3, c2) = c
-        let one = Vector512<float32>.One
-        let w = Vector512.MaxNative(splatSingle512 -110.0f, -(Vector512.Abs v))
-        let shifted = fmaSingle512 w (splatSingle512 Log2e32) (splatSingle512 RoundingShift32)
-        let nFloat = shifted - splatSingle512 RoundingShift32
-        let reduced = fmaSingle512 nFloat (splatSingle512 -Ln2Hi32) w
-        let r = fmaSingle512 nFloat (splatSingle512 -ln2Lo32) reduced
-        let rLow = fmaSingle512 nFloat (splatSingle512 -ln2Lo32) (reduced - r)
-        let q = fmaSingle512 (r * r) (fmaSingle512 (fmaSingle512 (fmaSingle512 (fmaSingle512 c6 r c5) r c4) r c3) r c2) r
-        let n = shifted.AsInt32() - Vector512.Create RoundingShift32Bits
-        let n1 = Vector512.ShiftRightArithmetic(n, 1)
-        let bias = Vector512.Create 127
-        let s1 = Vector512.ShiftLeft(n1 + bias, 23).AsSingle()
-        let s2 = Vector512.ShiftLeft(n - n1 + bias, 23).AsSingle()
-        let high = fmaSingle512 s1 q s1
-        let low = fmaSingle512 high rLow (fmaSingle512 s1 q (s1 - high))
-        let e = high * s2
-        let d = one + e
-        let dLow = ((one - d) + e) + low * s2
-        let reciprocal = one / d
-        let correction = fmaSingle512 -reciprocal dLow (fmaSingle512 -reciprocal d one)
-        let positive = fmaSingle512 reciprocal correction reciprocal
-        let p = high * reciprocal
-        let negative = (p + fmaSingle512 p correction (fmaSingle512 low reciprocal (fmaSingle512 high reciprocal -p))) * s2
-        Vector512.Abs(Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float32>.Zero), negative, positive))
-
     let internal log32By512 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
         let l = logSingleCoefficients512 ()
         mapSingle512 (logSingle512 l) 1.0f x y
-
-    let internal sigmoid32By512 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        let c = expSingleCoefficients512 ()
-        mapSingle512 (sigmoidSingle512 c) 0.0f x y
 
 
     // ------------------------------------------------ float64 tanh on Vector512
@@ -741,10 +701,6 @@ module internal Transcendental =
     /// log over float32 (see logSingle for its edges).
     let log32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
         if use512 then log32By512 x y else log32By256 x y
-
-    /// σ over float32 (see sigmoidSingle for its edges).
-    let sigmoid32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        if use512 then sigmoid32By512 x y else sigmoid32By256 x y
 
     /// tanh over float32 (see tanhSingle for its edges).
     let tanh32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
