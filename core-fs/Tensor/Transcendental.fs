@@ -7,10 +7,10 @@
 /// before: the last bit changed when the JIT recompiled them.) Callers keep inputs inside each
 /// function's domain (see Elementwise) and pass lengths that are multiples of 8 to the float64
 /// kernels. The float32 kernels take any input and any length, and stay within an ulp of the
-/// float64 result rounded to float32 with no scalar fallback: exp and tanh compute in float32
-/// lanes (reductions and fitted polynomials sized to float32, overflow and subnormal results
-/// formed in the lanes); log and sigmoid widen each float32 vector to two float64 vectors,
-/// computed with series accurate far beyond float32's precision, and round once (the float32
+/// float64 result rounded to float32 with no scalar fallback: exp, tanh and log compute in float32
+/// lanes (reductions and fitted polynomials sized to float32, overflow, subnormal and special
+/// results formed in the lanes); sigmoid widens each float32 vector to two float64 vectors,
+/// computed with a series accurate far beyond float32's precision, and rounds once (the float32
 /// range fits in float64's normal numbers, so overflow and underflow happen in that rounding).
 namespace FunctionalDiff.Core
 
@@ -279,25 +279,13 @@ module internal Transcendental =
         // 2^n·(1 + q), with q = e^r - 1: exactly 1 at x = 0
         fma scale (expm1Series32 c0 c1 c2 c3 c4 c5 c6 r) scale
 
-    /// 1/(1 + e^{-x}) over float32: exactly 0.5 at 0, 0 and 1 far in the tails.
+    /// 1/(1 + e^{-x}) over float32, widened: exactly 0.5 at 0, 0 and 1 far in the tails. (A float32-lane
+    /// kernel within the same ulp needs e^−|x| and 1 + e as pairs of floats and a division corrected by its
+    /// residual, and on AVX2 that ran slower than these float64 lanes.)
     let sigmoid32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
         let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32 ()
         let one = splat 1.0
         map32 (fun v -> one / (one + exp32Vector c0 c1 c2 c3 c4 c5 c6 (-v))) 0.0f x y
-
-    /// log over float32. Widened, every positive finite float32 (subnormals too) is a normal
-    /// float64, which logVector takes; 0 gives -∞, +∞ gives +∞, negatives and NaN give NaN.
-    let log32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
-        let c = logTerms
-        let one = splat 1.0
-        let infinity = splat Double.PositiveInfinity
-        map32 (fun v ->
-            let finitePositive = Vector256.GreaterThan(v, Vector256<float>.Zero) &&& Vector256.LessThan(v, infinity)
-            let value = logVector c (Vector256.ConditionalSelect(finitePositive, v, one))
-            let edge =
-                Vector256.ConditionalSelect(Vector256.Equals(v, Vector256<float>.Zero), -infinity,
-                    Vector256.ConditionalSelect(Vector256.Equals(v, infinity), infinity, splat Double.NaN))
-            Vector256.ConditionalSelect(finitePositive, value, edge)) 1.0f x y
 
     // ------------------------------------------------ float64 values bound for float32 on Vector512
 
@@ -327,14 +315,14 @@ module internal Transcendental =
         let s (n: int) = splat512 inverseFactorial.[n]
         struct (s 8, s 7, s 6, s 5, s 4, s 3, s 2)
 
-    // ------------------------------------------------ float32 exp and tanh in float32 lanes
+    // ------------------------------------------------ float32 exp, tanh and log in float32 lanes
 
-    // exp and tanh, the costliest float32 kernels of an elementwise chain, compute in float32
-    // lanes: twice the elements per instruction of the widened kernels above. Each is within an
-    // ulp of its float64 value rounded once to float32, over every float32 input (the tests
-    // sweep the bit patterns). The coefficients are weighted least-squares fits, made once in
-    // extended precision at Chebyshev-spaced points, of each polynomial's relative error over
-    // its interval, then rounded to float32 (the fit's error is below a tenth of an ulp).
+    // exp, tanh and log compute in float32 lanes: twice the elements per instruction of float64
+    // lanes. Each is within an ulp of its float64 value rounded once to float32, over
+    // every float32 input (the tests sweep the bit patterns). The coefficients are weighted
+    // least-squares fits, made once in extended precision at Chebyshev-spaced points, of each
+    // polynomial's relative error over its interval, then rounded to float32 (the fit's error is
+    // below a tenth of an ulp).
 
     /// 1.5·2^23: adding it rounds a float32 of magnitude below 2^22 to an integer n and leaves
     /// n + 2^22 in the low bits of the sum (whose bits are then 0x4B400000 + n).
@@ -356,6 +344,12 @@ module internal Transcendental =
     /// tanh a ≈ a + a³·(q0 + q1·u + … + q6·u⁶), u = a², on 0 ≤ a ≤ 0.8 (TanhSingleSeriesEnd),
     /// within 3e-10 relative.
     let private tanhSingleCoefficients = [| -0.000567052455f; 0.00284185214f; -0.00849969499f; 0.0217682887f; -0.0539528131f; 0.133332193f; -0.333333313f |]
+    /// log(1 + f) − f ≈ f²·(l9·f⁹ + … + l1·f + l0), highest first, on √½ − 1 ≤ f < √2 − 1, within
+    /// 9e-9 relative (l0 = −1/2 exactly); rounded to float32 from l0 up, the higher terms refitted
+    /// after each rounding.
+    let private logSingleCoefficients =
+        [| 0.0673686489f; -0.115440063f; 0.118179627f; -0.124227285f; 0.142318532f
+           -0.166674852f; 0.200014681f; -0.250000089f; 0.333333224f; -0.5f |]
     /// Where tanh leaves its series for 1 − 2/(e^{2a} + 1): below it the quotient's rounding
     /// errors, carried into 1 − t by a t near 1/2, would come near an ulp of the result.
     [<Literal>]
@@ -460,6 +454,50 @@ module internal Transcendental =
             let d = e + Vector256<float32>.One
             e / (d * d)) 0.0f x y
 
+    /// The smallest normal float32, 2^-126: log scales inputs below it by 2^23 first.
+    [<Literal>]
+    let private SmallestNormal32 = 1.17549435e-38f
+    /// The bits of √½ rounded to float32: the exponent of x's bits minus these is the k of x = 2^k·m
+    /// with m in [√½, √2).
+    [<Literal>]
+    let private SqrtHalfBits32 = 0x3F3504F3
+
+    /// logSingleCoefficients as vectors, taken into locals before a kernel's loop (see expm1Coefficients32).
+    let inline private logSingleCoefficients256 () =
+        let l = logSingleCoefficients
+        struct (splatSingle l.[0], splatSingle l.[1], splatSingle l.[2], splatSingle l.[3], splatSingle l.[4],
+                splatSingle l.[5], splatSingle l.[6], splatSingle l.[7], splatSingle l.[8], splatSingle l.[9])
+
+    /// log x = k·ln2 + f + f²·P(f) with x = 2^k·(1 + f), 1 + f in [√½, √2) (subnormal x scaled by
+    /// 2^23 first, so k runs from −149 to 128); f = (1 + f) − 1 is exact (Sterbenz). k·Ln2Hi32 is
+    /// exact (eight bits times sixteen), and the rounding error of k·Ln2Hi32 + f is recovered
+    /// exactly (|k·Ln2Hi32| > 0.69 > |f| unless k = 0, where the sum is f itself), so it joins
+    /// f²·P(f) and k·ln2Lo32 before the one rounding that matters: within 0.83 ulp of log x at
+    /// every float32 input (exactly 0 at 1). 0 gives −∞, +∞ gives +∞, negatives and NaN give NaN.
+    let inline private logSingle (l: struct (Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32> * Vector256<float32>))
+                                 (v: Vector256<float32>) =
+        let struct (l9, l8, l7, l6, l5, l4, l3, l2, l1, l0) = l
+        let small = Vector256.LessThan(v, splatSingle SmallestNormal32)
+        let bits = (Vector256.ConditionalSelect(small, v * splatSingle 8388608.0f, v)).AsInt32()
+        let k = Vector256.ShiftRightArithmetic(bits - Vector256.Create SqrtHalfBits32, 23)
+        let f = (bits - Vector256.ShiftLeft(k, 23)).AsSingle() - Vector256<float32>.One
+        let e = Vector256.ConvertToSingle k - (small.AsSingle() &&& splatSingle 23.0f)
+        let p = fmaSingle (fmaSingle (fmaSingle (fmaSingle (fmaSingle (fmaSingle (fmaSingle (fmaSingle (fmaSingle l9 f l8) f l7) f l6) f l5) f l4) f l3) f l2) f l1) f l0
+        let a = e * splatSingle Ln2Hi32
+        let high = a + f
+        let low = fmaSingle f (f * p) (fmaSingle e (splatSingle ln2Lo32) ((a - high) + f))
+        let value = high + low
+        let finitePositive = Vector256.GreaterThan(v, Vector256<float32>.Zero) &&& Vector256.LessThan(v, splatSingle Single.PositiveInfinity)
+        let edge =
+            Vector256.ConditionalSelect(Vector256.Equals(v, Vector256<float32>.Zero), splatSingle Single.NegativeInfinity,
+                Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float32>.Zero), splatSingle Single.NaN, v))
+        Vector256.ConditionalSelect(finitePositive, value, edge)
+
+    /// log over float32, eight float32 lanes at a time.
+    let internal log32By256 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let l = logSingleCoefficients256 ()
+        mapSingle256 (logSingle l) 1.0f x y
+
     // The same kernels on Vector512 where the CPU has it: each lane runs the same IEEE operations
     // in the same order (the division and the fused multiply-adds are correctly rounded at any
     // width), so the results are the same bits (the tests hold both widths to them).
@@ -541,6 +579,34 @@ module internal Transcendental =
             let e = expSingle512 c (-(Vector512.Abs v))
             let d = e + Vector512<float32>.One
             e / (d * d)) 0.0f x y
+
+    let inline private logSingleCoefficients512 () =
+        let l = logSingleCoefficients
+        struct (splatSingle512 l.[0], splatSingle512 l.[1], splatSingle512 l.[2], splatSingle512 l.[3], splatSingle512 l.[4],
+                splatSingle512 l.[5], splatSingle512 l.[6], splatSingle512 l.[7], splatSingle512 l.[8], splatSingle512 l.[9])
+
+    let inline private logSingle512 (l: struct (Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32> * Vector512<float32>))
+                                    (v: Vector512<float32>) =
+        let struct (l9, l8, l7, l6, l5, l4, l3, l2, l1, l0) = l
+        let small = Vector512.LessThan(v, splatSingle512 SmallestNormal32)
+        let bits = (Vector512.ConditionalSelect(small, v * splatSingle512 8388608.0f, v)).AsInt32()
+        let k = Vector512.ShiftRightArithmetic(bits - Vector512.Create SqrtHalfBits32, 23)
+        let f = (bits - Vector512.ShiftLeft(k, 23)).AsSingle() - Vector512<float32>.One
+        let e = Vector512.ConvertToSingle k - (small.AsSingle() &&& splatSingle512 23.0f)
+        let p = fmaSingle512 (fmaSingle512 (fmaSingle512 (fmaSingle512 (fmaSingle512 (fmaSingle512 (fmaSingle512 (fmaSingle512 (fmaSingle512 l9 f l8) f l7) f l6) f l5) f l4) f l3) f l2) f l1) f l0
+        let a = e * splatSingle512 Ln2Hi32
+        let high = a + f
+        let low = fmaSingle512 f (f * p) (fmaSingle512 e (splatSingle512 ln2Lo32) ((a - high) + f))
+        let value = high + low
+        let finitePositive = Vector512.GreaterThan(v, Vector512<float32>.Zero) &&& Vector512.LessThan(v, splatSingle512 Single.PositiveInfinity)
+        let edge =
+            Vector512.ConditionalSelect(Vector512.Equals(v, Vector512<float32>.Zero), splatSingle512 Single.NegativeInfinity,
+                Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float32>.Zero), splatSingle512 Single.NaN, v))
+        Vector512.ConditionalSelect(finitePositive, value, edge)
+
+    let internal log32By512 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let l = logSingleCoefficients512 ()
+        mapSingle512 (logSingle512 l) 1.0f x y
 
 
     // ------------------------------------------------ float64 tanh on Vector512
@@ -631,6 +697,10 @@ module internal Transcendental =
     /// σ'(x) = e/(1 + e)² over float32 (see sigmoidSlope32By256).
     let sigmoidSlope32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
         if use512 then sigmoidSlope32By512 x y else sigmoidSlope32By256 x y
+
+    /// log over float32 (see logSingle for its edges).
+    let log32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        if use512 then log32By512 x y else log32By256 x y
 
     /// tanh over float32 (see tanhSingle for its edges).
     let tanh32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =

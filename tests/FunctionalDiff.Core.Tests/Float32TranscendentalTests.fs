@@ -38,15 +38,18 @@ let private sweep =
     Array.concat [ logUniform; grid; nearTiny; Array.map (~-) nearTiny; specials ]
 
 /// Every 1021st float32 bit pattern (both signs, from the subnormals through ±∞ to the NaNs), and
-/// every 13th pattern where the kernels change regime: exp's subnormal and overflow ends, tanh's
-/// switch from its series to its quotient at 0.8, and its approach to ±1.
+/// every 13th pattern where the kernels change regime: exp's (and sigmoid's) subnormal and
+/// overflow ends, tanh's switch from its series to its quotient at 0.8, and its approach to ±1;
+/// log's reduction steps at √½ and √2, and the subnormals' scaling below 2^-126; every 3rd pattern
+/// where log x is near 0 (x near 1, where the result's ulp is smallest).
 let private bitSweep =
     let patterns (first: float32) (last: float32) (step: int) =
         let a, b = BitConverter.SingleToInt32Bits first, BitConverter.SingleToInt32Bits last
         [| for bits in a .. step .. b -> BitConverter.Int32BitsToSingle bits |]
     let whole = [| for k in 0L .. 1021L .. 0xFFFFFFFFL -> BitConverter.Int32BitsToSingle(int (uint32 k)) |]
     let regimes = Array.concat [ patterns 86.0f 90.0f 13; patterns 0.7f 0.9f 13; patterns 8.0f 10.0f 13 ]
-    Array.concat [ whole; regimes; Array.map (~-) regimes; Array.map (~-) (patterns 90.0f 106.0f 13) ]
+    let logRegimes = Array.concat [ patterns 1.40f 1.43f 13; patterns 1.1e-38f 1.3e-38f 13; patterns 0.999f 1.001f 3 ]
+    Array.concat [ whole; regimes; Array.map (~-) regimes; Array.map (~-) (patterns 90.0f 106.0f 13); logRegimes ]
 
 let private unary32 (op: UnaryOp) (values: float32[]) =
     (Elementwise.unary op (Tensor.FromArray(values, [| values.Length |]))).ToSingleArray()
@@ -76,14 +79,14 @@ let tests =
                 Expect.equal failures 0 (sprintf "%A: results more than 1 ulp from the float64 reference rounded, of %d" op bitSweep.Length)
         }
 
-        test "tanh is odd to the bit, and exp and tanh of each swept pattern are their one-element results, in runs of every length up to 40" {
+        test "tanh is odd to the bit, and exp, tanh, log and sigmoid of each swept pattern are their one-element results, in runs of every length up to 40" {
             let bitsOf (x: float32) = BitConverter.SingleToInt32Bits x
             let positive = bitSweep |> Array.filter (fun x -> x > 0.0f)
             let up, down = unary32 UnaryOp.Tanh positive, unary32 UnaryOp.Tanh (Array.map (~-) positive)
             for i in 0 .. positive.Length - 1 do
                 if bitsOf down.[i] <> bitsOf -up.[i] then
                     failtestf "tanh(%.9g) = %.9g, tanh(%.9g) = %.9g" positive.[i] up.[i] -positive.[i] down.[i]
-            for op in [ UnaryOp.Exp; UnaryOp.Tanh ] do
+            for op in [ UnaryOp.Exp; UnaryOp.Tanh; UnaryOp.Log; UnaryOp.Sigmoid ] do
                 let whole = unary32 op bitSweep
                 for i in 0 .. 257 .. bitSweep.Length - 1 do
                     let alone = (unary32 op [| bitSweep.[i] |]).[0]
@@ -125,6 +128,11 @@ let tests =
             check UnaryOp.Log Single.PositiveInfinity Single.PositiveInfinity
             check UnaryOp.Log Single.NegativeInfinity Single.NaN
             check UnaryOp.Log Single.NaN Single.NaN
+            check UnaryOp.Log -Single.Epsilon Single.NaN
+            check UnaryOp.Log Single.MinValue Single.NaN
+            check UnaryOp.Log Single.Epsilon (float32 (Math.Log(float Single.Epsilon)))
+            check UnaryOp.Log 2.0f (float32 (Math.Log 2.0))
+            check UnaryOp.Log 0.5f (float32 (Math.Log 0.5))
             check UnaryOp.Tanh 0.0f 0.0f
             check UnaryOp.Tanh -0.0f -0.0f
             check UnaryOp.Tanh Single.Epsilon Single.Epsilon
@@ -140,6 +148,12 @@ let tests =
             check UnaryOp.Sigmoid Single.PositiveInfinity 1.0f
             check UnaryOp.Sigmoid Single.NegativeInfinity 0.0f
             check UnaryOp.Sigmoid Single.NaN Single.NaN
+            check UnaryOp.Sigmoid -0.0f 0.5f
+            check UnaryOp.Sigmoid Single.Epsilon 0.5f
+            check UnaryOp.Sigmoid 20.0f 1.0f
+            check UnaryOp.Sigmoid Single.MaxValue 1.0f
+            check UnaryOp.Sigmoid -110.0f 0.0f
+            check UnaryOp.Sigmoid Single.MinValue 0.0f
         }
 
         test "a result depends on its value only: alone, shifted by 1 to 9 elements, and in the long run" {

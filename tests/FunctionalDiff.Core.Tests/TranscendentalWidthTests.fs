@@ -1,4 +1,4 @@
-/// The float32 exp, tanh and sigmoid slope, the float64 exp and tanh, and the sum of a float32 softmax row's terms give the same bits on Vector512 as on Vector256: the wide kernels run
+/// The float32 exp, tanh, log and sigmoid slope, the float64 exp and tanh, and the sum of a float32 softmax row's terms give the same bits on Vector512 as on Vector256: the wide kernels run
 /// the same IEEE operations per lane, so the width the CPU offers never changes a result (and the
 /// accuracy tests of the float32 kernels hold for both).
 module FunctionalDiff.Core.Tests.TranscendentalWidthTests
@@ -69,6 +69,11 @@ let tests =
             sameBits "exp" (fun x y -> Transcendental.exp32By512 (ReadOnlySpan<float32> x) (Span<float32> y)) (fun x y -> Transcendental.exp32By256 (ReadOnlySpan<float32> x) (Span<float32> y))
         testCase "float32 tanh: Vector512 gives Vector256's bits" <| fun () ->
             sameBits "tanh" (fun x y -> Transcendental.tanh32By512 (ReadOnlySpan<float32> x) (Span<float32> y)) (fun x y -> Transcendental.tanh32By256 (ReadOnlySpan<float32> x) (Span<float32> y))
+        testCase "float32 log: Vector512 gives Vector256's bits" <| fun () ->
+            // the inputs' magnitudes (log's domain), and the inputs themselves (zeros, negatives, ∞ and NaN)
+            for magnitudes in [ true; false ] do
+                let prepare (x: float32[]) = if magnitudes then Array.map abs x else x
+                sameBits "log" (fun x y -> Transcendental.log32By512 (ReadOnlySpan<float32>(prepare x)) (Span<float32> y)) (fun x y -> Transcendental.log32By256 (ReadOnlySpan<float32>(prepare x)) (Span<float32> y))
         testCase "float32 sigmoid slope: Vector512 gives Vector256's bits" <| fun () ->
             sameBits "sigmoid slope" (fun x y -> Transcendental.sigmoidSlope32By512 (ReadOnlySpan<float32> x) (Span<float32> y)) (fun x y -> Transcendental.sigmoidSlope32By256 (ReadOnlySpan<float32> x) (Span<float32> y))
         testCase "float64 tanh: Vector512 gives Vector256's bits" <| fun () ->
