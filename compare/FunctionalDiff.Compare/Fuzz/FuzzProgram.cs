@@ -346,6 +346,12 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // sign(c/x − 1)·2c/x³ = ±∞, torch's NaN; FuzzSeeds50And51Tests)
             case OpKind.Dist when s.Scalar == 1.0 && AnyInfinite(a[0] - a[1]):
                 return "Dist with p = 1 over an infinite difference";
+            // torch's cdist backward forms |d|^(p−1) and the distance's (p−1)-th power apart, ∞/∞ = NaN where they overflow
+            // though the distance is finite (`fuzz all adversarial 53/197`: p = 3 at a difference of 1e160, whose gradient
+            // is the cotangent times sign(d)·(|d|/dist)², finite in ours). Where (2·max|x|)^(p−1) leaves the range.
+            case OpKind.Cdist when s.Scalar > 1.0 && !double.IsPositiveInfinity(s.Scalar) && a[0].numel() > 0 && a[1].numel() > 0
+                    && Math.Pow(2.0 * Math.Max(a[0].abs().max().item<double>(), a[1].abs().max().item<double>()), s.Scalar - 1.0) > double.MaxValue:
+                return "Cdist whose differences' (p − 1)-th powers overflow in torch's rule";
             case OpKind.Mse when s.Args[0] == s.Args[1] || Any((a[0] - a[1]).eq(0.0)):
                 return "Mse with a zero difference";
             case OpKind.Sub when s.Args[0] == s.Args[1]:
@@ -895,9 +901,10 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         // adversarial 50/40`: differences of 3.8e160 with p = 3, torch's distance +∞ and its derivatives NaN; ours scales
         // each pair's differences by a held power of two, as every p-norm, and gives 3.8e160). Only where the inputs are
         // finite and torch's distance is not; every check is skipped (FuzzSeed50Tests holds ours to the closed form).
-        OpKind.Cdist when a[0].numel() > 0 && a[1].numel() > 0 && a[0].isfinite().all().item<bool>() && a[1].isfinite().all().item<bool>()
+        // pairwise_distance sums |d|^p unscaled too (`fuzz all adversarial 53/51`: p = 3 over differences of 1e160).
+        OpKind.Cdist or OpKind.PairwiseDistance when a[0].numel() > 0 && a[1].numel() > 0 && a[0].isfinite().all().item<bool>() && a[1].isfinite().all().item<bool>()
                 && TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).isinf().any().item<bool>() =>
-            ("Cdist of finite inputs whose p-th powers overflow in torch (ours is scaled)",
+            ("Cdist or PairwiseDistance of finite inputs whose p-th powers overflow in torch (ours is scaled)",
              new[] { Suite.Check.Value, Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
         // the reference computes hardsigmoid as relu6(x + 3)/6 (libtorch has no double backward for hardsigmoid), whose
         // hardtanh passes g at NaN in its scalar loop (0 in its vector loop), so the reference's slope there is 1/6 in short

@@ -6,11 +6,11 @@ using static FunctionalDiff.Compare.Tests.FuzzTestSupport;
 namespace FunctionalDiff.Compare.Tests;
 
 /// <summary>
-/// What `fuzz --ops all --inputs adversarial` seeds 50 and 51 found: hardsigmoid's slope at NaN (the fuzzer's reference form passes
+/// What `fuzz --ops all --inputs adversarial` seeds 50 to 53 found: hardsigmoid's slope at NaN (the fuzzer's reference form passes
 /// g/6 there, torch's own kernel and ours 0), cdist whose p-th powers overflow in torch, the 2-norm's rule under a large cotangent,
-/// and dist with p = 1 over an infinite difference at second order. Torch's numbers and ours against the closed form, and the programs.
+/// dist with p = 1 over an infinite difference at second order, and pairwise_distance's and cdist's rule overflowing in torch. Torch's numbers and ours against the closed form, and the programs.
 /// </summary>
-public class FuzzSeeds50And51Tests
+public class FuzzSeeds50To53Tests
 {
     [Fact]
     public void Hardsigmoid_AtNaN_HasSlopeZero_AsTorchsOwnKernel_NotTheReferencesRelu6Form()
@@ -105,5 +105,34 @@ public class FuzzSeeds50And51Tests
         var ours = Diff.Grad(v => Diff.Grad(w => Expr.Dist(cs / w, ones, 1.0))(v).Sum())(Tensor.FromArray(new[] { -1.0 }, 1)).Eval().ToDoubleArray();
         Assert.Equal(double.PositiveInfinity, ours[0]);
         Passes(FuzzCommand.Programs(1, 51, 143, adversarial: true, ops: OpSurface.All)[0]);
+    }
+
+    [Fact]
+    public void PairwiseDistance_OfAHugeDifference_IsTheDifference_TorchsPowersOverflow()
+    {
+        // [0, 0] against [1e200, 0]: the distance is 1e200 for p = 3; torch sums |d|³ unscaled, +∞
+        var a = torch.zeros(new long[] { 1, 2 }, dtype: torch.ScalarType.Float64);
+        var b = torch.tensor(new[] { 1e200, 0.0 }, dtype: torch.ScalarType.Float64).reshape(1, 2);
+        Assert.True(double.IsPositiveInfinity(torch.nn.functional.pairwise_distance(a, b, 3.0).item<double>()));
+        var ours = Nn.PairwiseDistance(Tensor.FromArray(new[] { 0.0, 0.0 }, 1, 2), Tensor.FromArray(new[] { 1e200, 0.0 }, 1, 2), 3.0).Eval().ToDoubleArray();
+        Assert.Equal(1e200, ours[0], 1e185);
+        var program = FuzzCommand.Programs(1, 53, 51, adversarial: true, ops: OpSurface.All)[0];
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why.Contains("PairwiseDistance", StringComparison.Ordinal));
+        Assert.DoesNotContain(FuzzCheck.Checked(program, DType.Float64), r => !r.Passed);
+    }
+
+    [Fact]
+    public void Cdist_WhereTheDifferencesSquareOverflows_HasTheSignAsGradient_TorchsIsNaN()
+    {
+        // cdist of [−2] and [x] at x = −1e160, p = 3, is |x + 2|, whose derivative in x is sign(x + 2) = −1; torch's rule
+        // forms |d|² and dist² apart, ∞/∞ = NaN
+        var y = torch.tensor(new[] { -1e160 }, dtype: torch.ScalarType.Float64).reshape(1, 1).requires_grad_(true);
+        var c = torch.tensor(new[] { -2.0 }, dtype: torch.ScalarType.Float64).reshape(1, 1);
+        var torchGradient = Values(torch.autograd.grad(new[] { torch.cdist(c, y, 3.0).sum() }, new[] { y })[0]);
+        Assert.True(double.IsNaN(torchGradient[0]), $"torch's gradient {torchGradient[0]:R}");
+        var cs = Tensor.FromArray(new[] { -2.0 }, 1, 1);
+        var ours = Diff.Grad(v => Expr.Cdist(cs, v, 3.0).Sum())(Tensor.FromArray(new[] { -1e160 }, 1, 1)).Eval().ToDoubleArray();
+        Assert.Equal(-1.0, ours[0], 14);
+        Passes(FuzzCommand.Programs(1, 53, 197, adversarial: true, ops: OpSurface.All)[0]);
     }
 }
