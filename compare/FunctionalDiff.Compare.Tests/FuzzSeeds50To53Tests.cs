@@ -135,4 +135,24 @@ public class FuzzSeeds50To53Tests
         Assert.Equal(-1.0, ours[0], 14);
         Passes(FuzzCommand.Programs(1, 53, 197, adversarial: true, ops: OpSurface.All)[0]);
     }
+
+    [Fact]
+    public void KlDiv_AtASubnormalTarget_HasAFiniteJvp_TorchsIsInfinite()
+    {
+        // t·(log t − x) at t = x = 5e-324: the JVP along (dx, dt) is (log t + 1 − x)·dt − t·dx, finite; torch's, through
+        // its double backward, is not a number (its log rule divides by t, and 1/t is beyond float64)
+        double t = 5e-324, x = 5e-324, dx = -0.667439, dt = 0.0364315;
+        double closed = (Math.Log(t) + 1 - x) * dt - t * dx;
+        var input = torch.tensor(new[] { x }, dtype: torch.ScalarType.Float64);
+        var target = torch.tensor(new[] { t }, dtype: torch.ScalarType.Float64).requires_grad_(true);
+        var u = torch.zeros(new long[] { }, dtype: torch.ScalarType.Float64).requires_grad_(true);
+        var loss = torch.nn.functional.kl_div(input, target, false, torch.nn.Reduction.Sum);
+        var pulled = torch.autograd.grad(new[] { loss }, new[] { target }, new[] { u }, create_graph: true)[0];
+        var torchJvpInT = torch.autograd.grad(new[] { (pulled * dt).sum() }, new[] { u })[0].item<double>();
+        Assert.True(double.IsInfinity(torchJvpInT) || double.IsNaN(torchJvpInT), $"torch's JVP in t {torchJvpInT:R}");
+        var (_, ours) = Diff.Jvp((Expr[] p) => Loss.KlDiv(p[0], p[1], Reduction.Sum, logTarget: false),
+            [Tensor.FromArray(new[] { x }, 1), Tensor.FromArray(new[] { t }, 1)], [Tensor.FromArray(new[] { dx }, 1), Tensor.FromArray(new[] { dt }, 1)]);
+        Assert.Equal(closed, ours.Eval().ToDoubleArray()[0], 12);
+        Passes(FuzzCommand.Programs(1, 52, 66, adversarial: true, ops: OpSurface.All)[0]);
+    }
 }
