@@ -8,7 +8,8 @@ namespace FunctionalDiff.Compare.Tests;
 /// <summary>
 /// What `fuzz --ops all --inputs adversarial` seeds 50 to 53 found: hardsigmoid's slope at NaN (the fuzzer's reference form passes
 /// g/6 there, torch's own kernel and ours 0), cdist whose p-th powers overflow in torch, the 2-norm's rule under a large cotangent,
-/// dist with p = 1 over an infinite difference at second order, and pairwise_distance's and cdist's rule overflowing in torch. Torch's numbers and ours against the closed form, and the programs.
+/// dist with p = 1 over an infinite difference at second order, and pairwise_distance's and cdist's rule overflowing in torch;
+/// and, from benign `--ops all` seed 5 run beside them, asinh's derivative under an infinite cotangent. Torch's numbers and ours against the closed form, and the programs.
 /// </summary>
 public class FuzzSeeds50To53Tests
 {
@@ -154,5 +155,30 @@ public class FuzzSeeds50To53Tests
             [Tensor.FromArray(new[] { x }, 1), Tensor.FromArray(new[] { t }, 1)], [Tensor.FromArray(new[] { dx }, 1), Tensor.FromArray(new[] { dt }, 1)]);
         Assert.Equal(closed, ours.Eval().ToDoubleArray()[0], 12);
         Passes(FuzzCommand.Programs(1, 52, 66, adversarial: true, ops: OpSurface.All)[0]);
+    }
+
+    [Fact]
+    public void Asinh_UnderAnInfiniteCotangent_HasAnInfiniteGradient_AndItsSlopeIsTheClosedForm()
+    {
+        // ∂/∂x₀ of x₁·asinh(x₀) at x₁ = +∞ is x₁/√(1 + x₀²) = +∞ (torch's); the log1p form differentiated as written was
+        // ∞ − ∞ = NaN
+        var x0 = torch.tensor(new[] { 0.7099417 }, dtype: torch.ScalarType.Float64).requires_grad_(true);
+        var torchGradient = Values(torch.autograd.grad(new[] { (x0.asinh() * double.PositiveInfinity).sum() }, new[] { x0 })[0]);
+        Assert.Equal(double.PositiveInfinity, torchGradient[0]);
+        var at = Tensor.FromArray(new[] { 0.7099417 }, 1);
+        Assert.Equal(double.PositiveInfinity, Diff.Grad(v => (v.Asinh() * double.PositiveInfinity).Sum())(at).Eval().ToDoubleArray()[0]);
+        // the slope 1/√(1 + x²) and its derivative −x/(1 + x²)^(3/2) over magnitudes from 0 to beyond 2^28 and 1e154
+        double[] points = { -1e200, -3e8, -2.5, -0.7, 0.0, 0.3, 1.0, 1e5, 3e8, 1e160, double.PositiveInfinity };
+        var slopes = Diff.Grad(v => v.Asinh().Sum())(Tensor.FromArray(points, points.Length)).Eval().ToDoubleArray();
+        var curvatures = Diff.Grad(v => Diff.Grad(w => w.Asinh().Sum())(v).Sum())(Tensor.FromArray(points, points.Length)).Eval().ToDoubleArray();
+        for (int i = 0; i < points.Length; i++)
+        {
+            double x = points[i];
+            double slope = Math.Abs(x) > 1e150 ? 1 / Math.Abs(x) : 1 / Math.Sqrt(1 + x * x);
+            double curvature = Math.Abs(x) > 1e100 ? -Math.Sign(x) / (x * x) : -x / Math.Pow(1 + x * x, 1.5);
+            Assert.True(Math.Abs(slopes[i] - slope) <= 1e-15 * Math.Abs(slope), $"slope at {x}: {slopes[i]:R}, closed form {slope:R}");
+            Assert.True(Math.Abs(curvatures[i] - curvature) <= 1e-14 * Math.Abs(curvature) + 1e-300, $"curvature at {x}: {curvatures[i]:R}, closed form {curvature:R}");
+        }
+        Passes(FuzzCommand.Programs(1, 5, 299, ops: OpSurface.All)[0]);
     }
 }

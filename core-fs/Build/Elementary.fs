@@ -137,12 +137,26 @@ module Elementary =
         let square = Expr.square near
         Expr.where large (Expr.log far + ln2) (Expr.log1p (near + square / (1.0 + Expr.sqrt (1.0 + square))))
 
+    /// 1/√(1 + x²), asinh's slope: 1/|x| beyond 2^28, where √(1 + x²) rounds to |x| and x² would overflow past 1e154
+    /// (0 at ±∞, NaN at NaN). Each form is one chain of factors, so its own derivative has no terms of opposite sign.
+    let private asinhSlope (x: Expr) =
+        let large = Expr.gt (Expr.abs x) (scalar x logarithmicSwitch)
+        let near = onlyWhere (Expr.eq large (scalar x 0.0)) x 0.0
+        let far = onlyWhere large x logarithmicSwitch
+        Expr.where large (Expr.reciprocal (Expr.abs far)) (Expr.rsqrt (1.0 + Expr.square near))
+
+    /// asinh's rule g/√(1 + x²), one factor. Registered once; the module keeps it alive.
+    let private asinhRule = CustomRules.register "asinh" (fun x g -> g * asinhSlope x)
+
     /// asinh x = -asinh(-x): each sign uses the form without cancellation. The reflection is a
-    /// where, not |x|, so the slope at 0 is 1 (|x| has slope 0 there).
+    /// where, not |x|, so the slope at 0 is 1 (|x| has slope 0 there). Its derivative is its own rule,
+    /// g/√(1 + x²) (asinhRule): the log1p form differentiated as written gives terms of opposite sign, which an
+    /// infinite cotangent made ∞ − ∞ = NaN where the closed form, torch's, is ±∞ (`fuzz all 5/299`: the gradient of
+    /// x₁·asinh(x₀) in x₀ at x₁ = +∞). The value is the form above, unchanged.
     let asinh (x: Expr) =
         let negative = Expr.lt x (scalar x 0.0)
         let magnitude = asinhNonNegative (Expr.where negative (-x) x)
-        Expr.where negative (-magnitude) magnitude
+        Expr.custom asinhRule x (Expr.where negative (-magnitude) magnitude)
 
     /// acosh x = log1p(t + √t·√(t + 2)) with t = x - 1 (exact near 1), log 2x far out; NaN below 1
     /// and +∞ slope at 1, as torch (two roots, for the reason given at rootOfOneMinusSquare).
