@@ -9,7 +9,8 @@ namespace FunctionalDiff.Compare.Tests;
 /// What `fuzz --ops all --inputs adversarial` seeds 50 to 53 found: hardsigmoid's slope at NaN (the fuzzer's reference form passes
 /// g/6 there, torch's own kernel and ours 0), cdist whose p-th powers overflow in torch, the 2-norm's rule under a large cotangent,
 /// dist with p = 1 over an infinite difference at second order, and pairwise_distance's and cdist's rule overflowing in torch;
-/// and, from benign `--ops all` seed 5 run beside them, asinh's derivative under an infinite cotangent. Torch's numbers and ours against the closed form, and the programs.
+/// and, from seeds run beside them (benign `--ops all` 5, adversarial 46), asinh's derivative under an infinite cotangent and
+/// rsqrt's under a zero cotangent where its cube overflows. Torch's numbers and ours against the closed form, and the programs.
 /// </summary>
 public class FuzzSeeds50To53Tests
 {
@@ -180,5 +181,26 @@ public class FuzzSeeds50To53Tests
             Assert.True(Math.Abs(curvatures[i] - curvature) <= 1e-14 * Math.Abs(curvature) + 1e-300, $"curvature at {x}: {curvatures[i]:R}, closed form {curvature:R}");
         }
         Passes(FuzzCommand.Programs(1, 5, 299, ops: OpSurface.All)[0]);
+    }
+
+    [Fact]
+    public void GroupNorm_OfAConstantHugeGroup_HasTheClosedFormGradient()
+    {
+        // y = (x − μ)/√(σ² + ε) over a group whose entries are all c: σ² = 0, so ∂(Σ u·y)/∂x_j = (u_j − ū)/√ε, whatever c;
+        // at c = 7e150 the scaled variance's ε/s² is about 1e-306, y = (σ² + ε)^(−1/2) about 3e152 and y³ overflows: the
+        // variance's cotangent, exactly 0, met it as 0·∞ = NaN
+        double c = 7.117860448986168e150, eps = 1e-5;
+        double[] u = { -0.65098, -0.585447, -0.522219, 0.741834, -0.914494 };
+        double mean = u.Average();
+        var at = Tensor.FromArray(Enumerable.Repeat(c, 5).ToArray(), 1, 5);
+        var ours = Diff.Grad(v => (Nn.GroupNorm(v, 1) * Tensor.FromArray(u, 1, 5)).Sum())(at).Eval().ToDoubleArray();
+        // (torch's fused group_norm of this one group gives a gradient of 0, not the closed form: its variance of the
+        // constant group at 7e150 is evidently not 0; only ours is held to the closed form here)
+        for (int j = 0; j < 5; j++)
+        {
+            double closed = (u[j] - mean) / Math.Sqrt(eps);
+            Assert.True(Math.Abs(ours[j] - closed) <= 1e-9 * Math.Abs(closed), $"our entry {j}: {ours[j]:R}, closed form {closed:R}");
+        }
+        Passes(FuzzCommand.Programs(1, 46, 194, adversarial: true)[0]);
     }
 }
