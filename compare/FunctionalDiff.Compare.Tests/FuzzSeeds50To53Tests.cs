@@ -28,12 +28,15 @@ public class FuzzSeeds50To53Tests
             var y = torch.nn.functional.hardsigmoid(x);
             Assert.All(Values(y), v => Assert.True(double.IsNaN(v)));
             Assert.All(Values(torch.autograd.grad(new[] { y.sum() }, new[] { x })[0]), v => Assert.Equal(0.0, v));
-            // the reference's slope at NaN: 1/6 from hardtanh's scalar loop (one entry), 0 from its vector loop (eight)
-            var reference = torch.tensor(values, dtype: torch.ScalarType.Float64).requires_grad_(true);
-            var viaRelu6 = torch.nn.functional.relu6(reference + 3.0) / 6.0;
-            var referenceSlope = Values(torch.autograd.grad(new[] { viaRelu6.sum() }, new[] { reference })[0]);
-            if (n == 1) Assert.Equal(1.0 / 6.0, referenceSlope[0]);
-            if (n == 8) Assert.All(referenceSlope, v => Assert.Equal(0.0, v));
+            // the reference's slope at NaN in hardtanh's scalar loop (one entry): 1/6. Longer tensors may take its vector
+            // loop, which gave 0 on the Zen 1 host; where that loop starts depends on the CPU's vector width, so only the
+            // one-entry case is asserted.
+            if (n == 1)
+            {
+                var reference = torch.tensor(values, dtype: torch.ScalarType.Float64).requires_grad_(true);
+                var viaRelu6 = torch.nn.functional.relu6(reference + 3.0) / 6.0;
+                Assert.Equal(1.0 / 6.0, Values(torch.autograd.grad(new[] { viaRelu6.sum() }, new[] { reference })[0])[0]);
+            }
             var at = Tensor.FromArray(values, n);
             Assert.All(((Expr)at).Hardsigmoid().Eval().ToDoubleArray(), v => Assert.True(double.IsNaN(v)));
             Assert.All(Diff.Grad(v => v.Hardsigmoid().Sum())(at).Eval().ToDoubleArray(), v => Assert.Equal(0.0, v));
