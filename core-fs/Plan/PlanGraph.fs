@@ -72,7 +72,19 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
             let mutable depth = 0
             // the deepest the stack went: what Pool.release clears
             let mutable deepest = 0
-            for root in roots do
+            // Roots of one element (a loss beside its gradients) are walked last: the reduction that
+            // makes a loss then comes after the gradients' nodes, so a value both read (the forward's
+            // last activation) joins the gradient's fused group as a stored member. Walked first, the
+            // reduction was that value's first consumer, which no group can join, so the value headed a
+            // group of its own and the forward's values it needed went out to memory and back.
+            let walkOrder = Array.zeroCreate roots.Length
+            let mutable next = 0
+            for pass in 0 .. 1 do
+                for root in roots do
+                    if (root.Numel <= 1) = (pass = 1) then
+                        walkOrder.[next] <- root
+                        next <- next + 1
+            for root in walkOrder do
                 if positions.[root.Id] = 0 then
                     positions.[root.Id] <- -1
                     stack.[0] <- struct (root, 0)
