@@ -56,7 +56,8 @@ public static class StepsBench
             Timed("HVP wrt W1, compiled, InvokeInto", dtype, 0.6, () => Mlp(dtype, MlpMode.Hvp, into: true));
         Timed("2,000-op elementwise chain, 16 values, value + gradient, compiled", DType.Float64, 0.05, () => Chain(compiled: true));
         Timed("the same, uncompiled", DType.Float64, 0.5, () => Chain(compiled: false));
-        Timed("1M-element chain (add, mul, exp, tanh), value + gradient, compiled", DType.Float32, 0.7, LargeChain);
+        Timed("1M-element chain (add, mul, exp, tanh), value + gradient, compiled", DType.Float32, 0.7, () => LargeChain(into: false));
+        Timed("1M-element chain, compiled, InvokeInto (the README's loop)", DType.Float32, 0.7, () => LargeChain(into: true));
         if (Wanted("memory")) MemoryRows(output, quick);
         output.WriteLine();
         output.WriteLine($"Total {clock.Elapsed.TotalSeconds:F0} s; load average at the end: {BenchOptions.LoadAverage()}.");
@@ -222,8 +223,12 @@ public static class StepsBench
             () => { using var scope = torch.NewDisposeScope(); return Theirs().SelectMany(Flat).ToArray(); });
     }
 
-    /// <summary>sum(tanh(exp((x + 0.25) · 0.5))) over 1M float32 values, and its gradient.</summary>
-    static Workload LargeChain()
+    /// <summary>
+    /// sum(tanh(exp((x + 0.25) · 0.5))) over 1M float32 values, and its gradient; with <paramref name="into"/> each
+    /// step writes into the tensors of the first (its fresh 4 MB gradient otherwise faults its pages in, or not,
+    /// depending on what the collector kept).
+    /// </summary>
+    static Workload LargeChain(bool into)
     {
         var random = new Random(20);
         float[] values = Enumerable.Range(0, 1 << 20).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
@@ -235,8 +240,9 @@ public static class StepsBench
             var loss = tx.add(0.25).mul(0.5).exp().tanh().sum();
             return [loss, torch.autograd.grad(new[] { loss }, new[] { tx })[0]];
         }
-        return new Workload(() => step.Invoke(x), () => { using var scope = torch.NewDisposeScope(); Theirs(); },
-            () => step.Invoke(x).SelectMany(t => t.ToDoubleArray()).ToArray(),
+        var ours = Invoker(step, [x], into);
+        return new Workload(() => ours(), () => { using var scope = torch.NewDisposeScope(); Theirs(); },
+            () => ours().SelectMany(t => t.ToDoubleArray()).ToArray(),
             () => { using var scope = torch.NewDisposeScope(); return Theirs().SelectMany(Flat).ToArray(); });
     }
 
