@@ -402,6 +402,17 @@ module internal FusedKernel =
                         let first = chunks * p / parts * rowsPerChunk
                         let last = min result.Numel (chunks * (p + 1) / parts * rowsPerChunk)
                         runReducedRows<'T> group values op result plan length rowsPerChunk first last)
+            elif chunks = 1 && plan.IsNone && group.Numel >= KernelSupport.parallelThreshold && Workers.helpers () > 0 then
+                // One chunk of large rows (a sum over a whole large chain): split into chunks of rows, it would
+                // run on the calling thread alone. Its blocks are computed by the team into the calling thread's
+                // rows, the pieces runReducedRows computes one after another, and reduced there as it reduces them,
+                // so the bits are the same.
+                let rows = ThreadScratch<FusedReducedScratch, 'T>.Get(group.Numel, 1 <<< 20)
+                let blocks = (group.Numel + blockSize - 1) / blockSize
+                Workers.runWith blocks (struct (group, values, rows)) (fun (struct (group, values, rows)) b ->
+                    let at = b * blockSize
+                    runBlock<'T> group values rows at at (min blockSize (group.Numel - at)))
+                Reduction.reduceRunsInto op rows rowCount length (result.Storage :?> 'T[]) result.Offset
             else runReducedRows<'T> group values op result plan length rowsPerChunk 0 rowCount
 
     /// Runs the group, reading its inputs from `values` and writing the dense `output` (the reduction of its

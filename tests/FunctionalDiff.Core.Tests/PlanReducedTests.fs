@@ -43,7 +43,9 @@ let private cases : (string * int[][] * (Expr[] -> Expr[]) * int) list =
       (fun x ->
           let centred = x.[0] - x.[1]
           [| Expr.sumAxes [| 1 |] true (Expr.square centred); centred * 2.0 |]), 1
-      "a rank-1 input summed whole", [| [| 5000 |] |], (fun x -> [| Expr.sum (Expr.exp (Expr.neg (Expr.square x.[0]))) |]), 1 ]
+      "a rank-1 input summed whole", [| [| 5000 |] |], (fun x -> [| Expr.sum (Expr.exp (Expr.neg (Expr.square x.[0]))) |]), 1
+      // one row of many blocks (not a whole number of them): the team computes the blocks, the caller reduces the row
+      "a large rank-1 input summed whole", [| [| 100_003 |] |], (fun x -> [| Expr.sum (Expr.tanh (Expr.exp x.[0]) * x.[0]) |]), 1 ]
 
 [<Tests>]
 let tests =
