@@ -52,6 +52,10 @@ public static class TensorMemory
     /// arrays the garbage collector found dead.</summary>
     public static long CachedBytes => CoreTensorMemory.CachedBytes;
 
-    /// <summary>Gives every kept array back to the garbage collector.</summary>
+    /// <summary>
+    /// Gives every kept array back to the garbage collector, and the large buffers (up to 64 MB) that
+    /// <see cref="Expr.Eval"/> and <see cref="Expr.EvalMany"/> keep between runs for the next graph's
+    /// evaluation (not counted in <see cref="CachedBytes"/>).
+    /// </summary>
     public static void ClearCache() => CoreTensorMemory.ClearCache();
 }

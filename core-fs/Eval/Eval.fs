@@ -33,6 +33,8 @@ module Eval =
             if not (isNull (box found)) then found
             else
                 let plan = Planner.compile inputs roots false
+                // the plan dies with its graph: its large buffers go to the next graph's plan between runs
+                plan.LendsSlots <- true
                 if plans.Count >= plansPerRoot then plans.RemoveAt 0
                 plans.Add plan
                 plan)

@@ -178,12 +178,41 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
             | Home.Buffer _ | Home.Constant _ -> ()
         list.ToArray()
 
+    /// True when runs lend their large slots out between runs (see LendsSlots).
+    let mutable lends = false
+    /// The slots of the large-object heap's size (85,000 bytes or more), and the buffer values laid
+    /// over each: what a lending plan gives back after a run and takes again before the next.
+    let largeSlots =
+        [| for s in 0 .. slotKinds.Length - 1 do
+             let struct (dtype, numel) = slotKinds.[s]
+             if int64 numel * (match dtype with DType.Float64 -> 8L | DType.Float32 -> 4L) >= 85_000L then yield s |]
+    let valuesOverLargeSlot =
+        let lists = largeSlots |> Array.map (fun _ -> List<int>())
+        let indexOfSlot = Dictionary<int, int>()
+        for i in 0 .. largeSlots.Length - 1 do indexOfSlot.[largeSlots.[i]] <- i
+        for v in 0 .. homes.Length - 1 do
+            match homes.[v] with
+            | Home.Buffer(b, _, _, _) when buffers.[b].Root < 0 ->
+                match indexOfSlot.TryGetValue buffers.[b].Slot with
+                | true, i -> lists.[i].Add v
+                | _ -> ()
+            | Home.Buffer _ | Home.Input _ | Home.Constant _ | Home.Computed -> ()
+        lists |> Array.map (fun l -> l.ToArray())
+    let slotArray (dtype: DType) (numel: int) : Array =
+        match dtype with
+        | DType.Float64 -> (if lends then LentSlots.Take<float> numel else GC.AllocateUninitializedArray<float> numel) :> Array
+        | DType.Float32 -> (if lends then LentSlots.Take<float32> numel else GC.AllocateUninitializedArray<float32> numel) :> Array
+    /// The tensor of value v over `storage`, its slot's array: the previous value's (`last`) when
+    /// they have one layout (tensors are immutable), else a new one.
+    let tensorOver (v: int) (storage: Array) (last: Tensor) : Tensor =
+        match homes.[v] with
+        | Home.Buffer(b, shape, strides, offset) ->
+            if not (isNull (box last)) && last.Offset = offset && Ir.sameDims last.Dims shape && Ir.sameDims last.Strides strides then last
+            else new Tensor(buffers.[b].DType, shape, strides, offset, storage)
+        | Home.Input _ | Home.Constant _ | Home.Computed -> invalidOp "only a buffer lies over a slot"
+
     let newArena () =
-        let slots =
-            slotKinds |> Array.map (fun struct (dtype, numel) ->
-                match dtype with
-                | DType.Float64 -> GC.AllocateUninitializedArray<float> numel :> Array
-                | DType.Float32 -> GC.AllocateUninitializedArray<float32> numel :> Array)
+        let slots = slotKinds |> Array.map (fun struct (dtype, numel) -> slotArray dtype numel)
         let values = Array.zeroCreate<Tensor> homes.Length
         // Values in one slot with one layout share a tensor (tensors are immutable): an unrolled
         // loop of small steps has several values per slot, nearly all dense.
@@ -191,15 +220,11 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
         for v in 0 .. homes.Length - 1 do
             match homes.[v] with
             | Home.Constant t -> values.[v] <- t
-            | Home.Buffer(b, shape, strides, offset) when buffers.[b].Root < 0 ->
+            | Home.Buffer(b, _, _, _) when buffers.[b].Root < 0 ->
                 let slot = buffers.[b].Slot
-                let last = lastInSlot.[slot]
-                if not (isNull (box last)) && last.Offset = offset && Ir.sameDims last.Dims shape && Ir.sameDims last.Strides strides then
-                    values.[v] <- last
-                else
-                    let t = new Tensor(buffers.[b].DType, shape, strides, offset, slots.[slot])
-                    lastInSlot.[slot] <- t
-                    values.[v] <- t
+                let t = tensorOver v slots.[slot] lastInSlot.[slot]
+                lastInSlot.[slot] <- t
+                values.[v] <- t
             | Home.Buffer _ | Home.Input _ | Home.Computed -> ()
         Arena(slots, values)
 
@@ -207,8 +232,29 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
     let rent () =
         Threading.Monitor.Enter pool
         let arena = try (if pool.Count > 0 then pool.Pop() else null) finally Threading.Monitor.Exit pool
-        if isNull arena then newArena () else arena
+        if isNull arena then newArena ()
+        else
+            // a lending plan's large slots went back at the end of the last run: new arrays, and the
+            // tensors over them again
+            if lends then
+                for i in 0 .. largeSlots.Length - 1 do
+                    let s = largeSlots.[i]
+                    if isNull arena.Slots.[s] then
+                        let struct (dtype, numel) = slotKinds.[s]
+                        let storage = slotArray dtype numel
+                        arena.Slots.[s] <- storage
+                        let mutable last = Unchecked.defaultof<Tensor>
+                        for v in valuesOverLargeSlot.[i] do
+                            last <- tensorOver v storage last
+                            arena.Values.[v] <- last
+            arena
     let giveBack (arena: Arena) =
+        if lends then
+            for s in largeSlots do
+                let storage = arena.Slots.[s]
+                if not (isNull storage) then
+                    arena.Slots.[s] <- null
+                    LentSlots.Return storage
         Threading.Monitor.Enter pool
         try pool.Push arena finally Threading.Monitor.Exit pool
 
@@ -273,6 +319,14 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
         | Home.Input k -> inputs.[k].Numel
         | Home.Constant t -> t.Numel
         | Home.Computed -> -1
+    /// True when each run lends this plan's large slots out when it ends, for any plan's next run
+    /// (LentSlots), and takes its own from there: set for the plans Eval makes, which die with their
+    /// graphs (an uncompiled loop makes one per step), never for compiled functions, whose plans live
+    /// on and keep their arenas. Set before the first run.
+    member _.LendsSlots
+        with get () = lends
+        and set (value: bool) = lends <- value
+
     /// The number of arena slots (each a distinct array per arena).
     member _.SlotCount = slotKinds.Length
     /// The bytes of one arena's slots.

@@ -238,6 +238,75 @@ and [<Sealed>] private Lease(array: Array, bytes: int64) =
             finalizedOnce <- true
             GC.ReRegisterForFinalize this
 
+/// The large arena slots that plans made for evaluation lend out between their runs (see
+/// Plan.LendsSlots). Such a plan lives as long as its graph, and an uncompiled training loop builds a
+/// new graph every step (its parameters are new constants), so a new plan: with arenas of their own,
+/// each step's large intermediates were fresh large-object arrays, whose pages fault in on first touch
+/// and whose allocations start full collections. A run takes its slots from here and gives them back
+/// when it ends (nothing outside the run can see them: its results are copied out), so the next
+/// step's plan runs in this one's memory. Kept apart from the arrays of disposed tensors: only a
+/// plan's slot takes one, and TensorMemory.CachedBytes does not count them. At most `limit` bytes
+/// stay: the oldest go to the collector first.
+[<AbstractClass; Sealed>]
+type internal LentSlots =
+    static let gate = obj ()
+    /// Oldest first: a full store drops from the front, so the sizes the latest runs used stay.
+    static let kept = List<Array>()
+    static let mutable bytes = 0L
+    static let limit = 64L <<< 20
+
+    /// An array of `count` elements with unspecified contents: the newest kept one of that type and
+    /// length if any (a store holds at most a few hundred, of a few sizes).
+    static member Take<'T>(count: int) : 'T[] =
+        let mutable found: 'T[] = null
+        // Monitor rather than `lock`, whose closure would be an allocation per slot per run
+        Threading.Monitor.Enter gate
+        try
+            let mutable i = kept.Count - 1
+            while isNull found && i >= 0 do
+                match kept.[i] with
+                | :? ('T[]) as a when a.Length = count ->
+                    found <- a
+                    kept.RemoveAt i
+                    bytes <- bytes - int64 (Buffer.ByteLength a)
+                | _ -> i <- i - 1
+        finally
+            Threading.Monitor.Exit gate
+        if isNull found then GC.AllocateUninitializedArray<'T> count else found
+
+    /// Keeps a slot the run that held it is done with, dropping the oldest kept ones beyond the limit.
+    static member Return(array: Array) =
+        let size = int64 (Buffer.ByteLength array)
+        if size <= limit then
+            Threading.Monitor.Enter gate
+            try
+                kept.Add array
+                bytes <- bytes + size
+                let mutable dropped = 0
+                let mutable over = bytes - limit
+                while over > 0L do
+                    let first = int64 (Buffer.ByteLength kept.[dropped])
+                    bytes <- bytes - first
+                    over <- over - first
+                    dropped <- dropped + 1
+                if dropped > 0 then kept.RemoveRange(0, dropped)
+            finally
+                Threading.Monitor.Exit gate
+
+    /// The bytes kept at this moment.
+    static member Bytes =
+        Threading.Monitor.Enter gate
+        try bytes finally Threading.Monitor.Exit gate
+
+    /// Drops every kept slot.
+    static member Clear() =
+        Threading.Monitor.Enter gate
+        try
+            kept.Clear()
+            bytes <- 0L
+        finally
+            Threading.Monitor.Exit gate
+
 /// The memory of large tensors. By default every kernel result is a fresh array that the garbage
 /// collector reclaims as usual: the library requests no collections and registers no finalizers.
 ///
@@ -275,5 +344,9 @@ type TensorMemory =
     /// The bytes of unused arrays kept at this moment.
     static member CachedBytes : int64 = RecycledArrays.KeptBytes
 
-    /// Gives every kept array back to the garbage collector.
-    static member ClearCache() : unit = RecycledArrays.Clear()
+    /// Gives every kept array back to the garbage collector, and the large buffers that evaluation
+    /// (Eval, EvalMany) keeps between runs for the next graph's plan (up to 64 MB, not counted in
+    /// CachedBytes).
+    static member ClearCache() : unit =
+        RecycledArrays.Clear()
+        LentSlots.Clear()
