@@ -7,8 +7,10 @@ namespace FunctionalDiff.Compare.Tests;
 
 /// <summary>
 /// What `fuzz --inputs adversarial` seed 47 (default ops) found: a batch norm of a constant batch before a log, which torch
-/// leaves a rounding residue where the normalised value is exactly 0, and the second order of a cumprod over an infinity and a
-/// zero, where both engines meet 0·∞ in other entries. Torch's numbers and ours against the closed form, and the programs.
+/// leaves a rounding residue where the normalised value is exactly 0; the second order of a cumprod over an infinity and a
+/// zero, where both engines meet 0·∞ in other entries; and the reference's derivatives of a solve of an infinite right-hand
+/// side, whose mask of A⁻¹'s zeros is held where A's tangent moves them. Torch's numbers and ours against the closed form,
+/// and the programs.
 /// </summary>
 public class FuzzSeed47Tests
 {
@@ -62,5 +64,28 @@ public class FuzzSeed47Tests
         Assert.True(Math.Abs(ours[1] - closed[1]) <= 1e-12 * Math.Abs(closed[1]), $"our middle entry {ours[1]:R}");
         Assert.Equal(closed[2], ours[2]);
         Passes(FuzzCommand.Programs(1, 47, 195, adversarial: true)[0]);
+    }
+
+    [Fact]
+    public void Solve_OfAnInfiniteRightSide_TheReferencesMaskDropsTheTermsATangentOfAMoves()
+    {
+        // A = [[5, 0], [1, 5]], b = [1, ∞]: x = A⁻¹b = [0.2, ∞]; A⁻¹ = [[1/5, 0], [−1/25, 1/5]] holds a 0, so the reference
+        // drops the term A⁻¹[0, 1]·b[1] of x₀ (right for the value). Its derivative in A[0, 1] is not 0: ∂x/∂A[0, 1] =
+        // −A⁻¹e₀x₁, so ∂x₀/∂A[0, 1] = −x₁/5 = −∞, which the reference's held mask drops: in reverse mode the mask's where
+        // sends the dropped term a zero cotangent, which meets its slope b₁ = ∞ as NaN (in the program, torch's JVP kept
+        // finite entries where the exact tangent sums ±∞ and NaN terms)
+        double[] a = { 5, 0, 1, 5 };
+        double[] b = { 1, double.PositiveInfinity };
+        var ta = torch.tensor(a, dtype: torch.ScalarType.Float64).reshape(2, 2).requires_grad_(true);
+        var tb = torch.tensor(b, dtype: torch.ScalarType.Float64);
+        var reference = TorchInterpreter.Apply(new Step(OpKind.Solve, new[] { 0, 1 }, Array.Empty<int>()), new[] { ta, tb }, torch.ScalarType.Float64);
+        Assert.Equal(0.2, Values(reference)[0], 15);
+        Assert.Equal(double.PositiveInfinity, Values(reference)[1]);
+        var referenceSlope = Values(torch.autograd.grad(new[] { reference[0] }, new[] { ta })[0])[1];
+        Assert.True(double.IsNaN(referenceSlope), $"the reference's slope {referenceSlope:R}");
+        var ours = Diff.Grad(m => (m.Solve(Tensor.FromArray(b, 2)) * Tensor.FromArray(new[] { 1.0, 0.0 }, 2)).Sum())(Tensor.FromArray(a, 2, 2))
+            .Eval().ToDoubleArray();
+        Assert.Equal(-b[1] / 5, ours[1]);
+        Passes(FuzzCommand.Programs(1, 47, 142, adversarial: true)[0]);
     }
 }

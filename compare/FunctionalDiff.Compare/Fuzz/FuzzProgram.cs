@@ -202,6 +202,9 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (SoftmaxOfTiesBesideInfiniteSlope(live, values))
                 torchWrong.Add(("Log-softmax or softmax over ties computed through an infinite slope",
                     new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }));
+            if (SolveOfInfiniteRightSideWithDerivativeInA(live, values))
+                torchWrong.Add(("Solve of an infinite right-hand side where A⁻¹ holds a 0 and A has a derivative (the reference's mask is held)",
+                    new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }));
             if (NormOfConstantGroupBeforeInfiniteSlope(live, values))
                 torchWrong.Add(("A normalisation of a constant group, left a residue by torch, before an infinite slope at 0",
                     new[] { Suite.Check.Value, Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }));
@@ -691,6 +694,47 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             var ties = x.eq(x.amax(new[] { axis }, keepdim: true)).logical_and(x.eq(x.amin(new[] { axis }, keepdim: true)))
                 .logical_and(x.isfinite()).all(axis);
             if (ties.any().item<bool>() && UpstreamInfiniteSlope(s.Args[0], values)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Whether a live Solve takes the reference's path for an infinite right-hand side (README, "An infinite right-hand side":
+    /// A⁻¹b with each infinity's term A⁻¹[i, k]·b[k] dropped where A⁻¹[i, k] = 0) at a matrix whose inverse holds a 0 and
+    /// that depends on an input. The mask is right for the value (b[k] does not reach x[i] there) but is held in the
+    /// reference's derivatives, while a tangent of A moves that entry of A⁻¹: the JVP −A⁻¹ȦA⁻¹b keeps the term
+    /// −(A⁻¹ȦA⁻¹)[i, k]·b[k], ±∞ or NaN, which the reference drops (its reverse mode sends the dropped term the where's zero
+    /// cotangent, 0·∞ = NaN, FuzzSeed47Tests) (`fuzz adversarial 47/142`, float32 at its rounded inputs:
+    /// solve of lower bidiagonal blocks against right sides holding +∞, JVP finite in the reference at unknowns whose exact
+    /// tangent sums ±∞ and NaN terms, NaN in ours). Its derivative checks are skipped; values are compared.
+    /// </summary>
+    bool SolveOfInfiniteRightSideWithDerivativeInA(bool[] live, IReadOnlyList<TorchSharp.torch.Tensor> values)
+    {
+        for (int i = 0; i < Steps.Length; i++)
+        {
+            var s = Steps[i];
+            if (!live[i] || s.Kind != OpKind.Solve) continue;
+            var (matrix, rhs) = (values[s.Args[0]], values[s.Args[1]]);
+            if (rhs.numel() == 0 || matrix.numel() == 0 || !rhs.isinf().any().item<bool>() || rhs.isnan().any().item<bool>()
+                    || !matrix.isfinite().all().item<bool>())
+                continue;
+            if (TorchSharp.torch.linalg.inv(matrix).eq(0.0).any().item<bool>() && DependsOnInput(s.Args[0])) return true;
+        }
+        return false;
+    }
+
+    /// <summary>Whether a value is an input or is computed from one (not from constants alone).</summary>
+    bool DependsOnInput(int value)
+    {
+        var stack = new Stack<int>();
+        var seen = new HashSet<int>();
+        stack.Push(value);
+        while (stack.Count > 0)
+        {
+            int v = stack.Pop();
+            if (v < InputCount) return true;
+            if (!seen.Add(v)) continue;
+            foreach (var a in Steps[v - InputCount].Args) stack.Push(a);
         }
         return false;
     }
