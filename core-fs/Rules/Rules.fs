@@ -265,7 +265,10 @@ module Rules =
                 // entries are, became 0·∞ = NaN; torch's fused kernel gives the closed form)
                 | UnaryOp.Rsqrt -> ((g * y) * y) * (y * -0.5)
                 | UnaryOp.Square -> g * (2.0 * x)
-                | UnaryOp.Reciprocal -> -(g * (y * y))
+                // as rsqrt's: g meets y twice, one factor at a time, so a zero or small cotangent stays 0 or finite where
+                // y² alone overflows (|x| below 1e-154: at x = 1e-160 the cotangent 0 gave 0·∞ = NaN where the derivative of
+                // 0·(1/x) is 0, and 1e-200 gave ∞ where the gradient is −1e120 and the second derivative 2e280)
+                | UnaryOp.Reciprocal -> -((g * y) * y)
                 | UnaryOp.Erf -> g * (2.0 / sqrt System.Math.PI * gaussianFactor x)
                 | UnaryOp.Sign | UnaryOp.Floor | UnaryOp.Ceil | UnaryOp.Round -> Expr.zerosLike x
                 | UnaryOp.Erfc -> g * (-2.0 / sqrt System.Math.PI * gaussianFactor x)

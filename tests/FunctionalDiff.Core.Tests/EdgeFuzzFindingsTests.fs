@@ -620,4 +620,27 @@ let tests =
             expectIeee values1 [| 1.0; nan; nan |] "softmax over one entry"
             expectIeee (values (Diff.grad (fun x -> Expr.sum (Nn.softmax 1 x * 3.0)) (Expr.constant (Tensor.FromArray([| 2.0; -5.0 |], [| 2; 1 |]))))) [| 0.0; 0.0 |] "gradient"
         }
+        test "reciprocal: the cotangent meets y = 1/x one factor at a time, so a zero or small cotangent stays 0 or finite where y² overflows, at first and second order" {
+            // f(x, u) = Σ u/x at x = 1e-160 (y = 1e160, y² = ∞) with u = 0 and 1e-200, and a plain entry; every closed form below
+            // divides by x one factor at a time, as exact arithmetic allows: ∂f/∂x = −u/x², ∂f/∂u = 1/x, and the Hessian's
+            // blocks ∂²f/∂x² = 2u/x³, ∂²f/∂x∂u = −1/x², ∂²f/∂u² = 0
+            let x = [| 1e-160; 1e-160; 3.0 |]
+            let u = [| 0.0; 1e-200; 1.5 |]
+            let f (z: Expr) = Expr.sum (Expr.reciprocal (Expr.sliceAxis 0 0 3 z) * Expr.sliceAxis 0 3 6 z)
+            let at = constantVector (Array.append x u)
+            let gradient = Array.append (Array.init 3 (fun i -> -(u.[i] / x.[i]) / x.[i])) (Array.init 3 (fun i -> 1.0 / x.[i]))
+            expectIeee (values (Diff.grad f at)) gradient "gradient"
+            // the JVP of 1/x along a zero and a small tangent: −t/x²
+            let t = [| 0.0; 1e-200; 1.5 |]
+            expectIeee (values (snd (Diff.jvp Expr.reciprocal (constantVector x) (constantVector t)))) (Array.init 3 (fun i -> -(t.[i] / x.[i]) / x.[i])) "JVP"
+            // second order along (dx, du) = (t, [0, 0, 1]): 2u·dx/x³ − du/x² in x, −dx/x² in u
+            let du = [| 0.0; 0.0; 1.0 |]
+            let direction = Array.append t du
+            let expected =
+                Array.append (Array.init 3 (fun i -> 2.0 * (u.[i] / x.[i]) * (t.[i] / x.[i]) / x.[i] - (du.[i] / x.[i]) / x.[i]))
+                             (Array.init 3 (fun i -> -(t.[i] / x.[i]) / x.[i]))
+            expectIeee (values (Diff.hvp f at (constantVector direction))) expected "HVP"
+            expectIeee (values (snd (Diff.jvp (Diff.grad f) at (constantVector direction)))) expected "forward over reverse"
+            expectIeee (values (Diff.grad (fun z -> Expr.sum (constantVector direction * Diff.grad f z)) at)) expected "reverse over reverse"
+        }
     ]
