@@ -1,5 +1,5 @@
 /// Regression specifications for what branch edges17 fixed among the fuzzer's open `--ops all` adversarial findings of
-/// seeds 52 to 56: solve's infinite right-hand side is the closed form A⁻¹b.
+/// seeds 52 to 56: solve's infinite right-hand side is the closed form A⁻¹b, and xlogy's slope in x at x = 0 is log y.
 module FunctionalDiff.Core.Tests.EdgeSeventeenTests
 
 open System
@@ -58,5 +58,35 @@ let tests =
             let finite = values (Linalg.solve (constant (tensor [| 4; 4 |] (Array.concat a))) (constantVector [| 1.0; -2.0; 0.5; 3.0 |]))
             let plain = Array.init 4 (fun i -> Array.fold2 (fun s v w -> s + v * w) 0.0 inv.[i] [| 1.0; -2.0; 0.5; 3.0 |])
             expectClose 1e-13 finite plain "finite"
+        }
+        test "xlogy's slope in x is log y at x = 0 too: +∞ at y = +∞, where the value is 0 (fuzz all adversarial 55/154); its derivatives elsewhere are the closed form's" {
+            // f(x, y) = Σ u·xlogy(x, y): ∂f/∂x = u·log y (0 where x = 0 and y <= 0), ∂f/∂y = u·x/y; ∂²f/∂x∂y = u/y (0 where
+            // x = 0 and y <= 0), ∂²f/∂y² = −u·x/y², ∂²f/∂x² = 0. xlogy(x, +∞) is +∞·sign x and 0 at x = 0: the difference
+            // quotient in x at 0 is +∞ from both sides
+            let xs = [| 0.0; 0.0; 2.0; 0.7; 0.0 |]
+            let ys = [| infinity; 3.0; infinity; 1.9; -0.5 |]
+            let u = [| 1.5; -0.5; 2.0; 0.25; -1.0 |]
+            let n = xs.Length
+            let f (z: Expr) = Expr.sum (constantVector u * Elementary.xlogy (Expr.sliceAxis 0 0 n z) (Expr.sliceAxis 0 n (2 * n) z))
+            let z = constantVector (Array.append xs ys)
+            expectIeee (values (Elementary.xlogy (constantVector xs) (constantVector ys))) [| 0.0; 0.0; infinity; 0.7 * log 1.9; 0.0 |] "value"
+            let flat i = xs.[i] = 0.0 && ys.[i] <= 0.0
+            let gradX = Array.init n (fun i -> if flat i then 0.0 else u.[i] * log ys.[i])
+            let gradY = Array.init n (fun i -> u.[i] * xs.[i] / ys.[i])
+            Expect.equal gradX.[0] infinity "the closed form's slope at x = 0, y = +∞"
+            expectIeee (values (Diff.grad f z)) (Array.append gradX gradY) "gradient"
+            let t = [| 0.5; -1.0; 0.25; 2.0; 1.0; 0.3; -0.7; 1.1; -0.4; 0.9 |]
+            let tangent = Array.fold2 (fun s g v -> s + g * v) 0.0 (Array.append gradX gradY) t
+            expectIeee [| values (snd (Diff.jvp f z (constantVector t))) |> Array.exactlyOne |] [| tangent |] "JVP: +∞ through t·log ∞"
+            let hessian = values (Diff.hessian f z)
+            let expected =
+                Array.init (4 * n * n) (fun k ->
+                    let r, c = k / (2 * n), k % (2 * n)
+                    let i = r % n
+                    if r % n <> c % n then 0.0
+                    elif r < n && c < n then 0.0
+                    elif r < n || c < n then (if flat i then 0.0 else u.[i] / ys.[i])
+                    else -u.[i] * xs.[i] / (ys.[i] * ys.[i]))
+            expectIeee hessian expected "Hessian"
         }
     ]
