@@ -9,7 +9,8 @@ namespace FunctionalDiff.Compare.Tests;
 /// What branch edges17 settled among the open findings of `fuzz --ops all --inputs adversarial` seeds 54 to 56: solve against
 /// a right-hand side holding ±∞ and xlogy's slope at x = 0, y = +∞ (ours, fixed); normalize of a zero slice under cancelling
 /// cotangents, addcdiv by an infinite divisor, and clamp or where masking entries computed through an infinite slope (torch's,
-/// named). Torch's numbers and ours against the closed form, and the programs.
+/// named); and from seed 57, causal attention over a NaN in a masked key and value (neither engine's, named). Torch's
+/// numbers and ours against the closed form, and the programs.
 /// </summary>
 public class FuzzSeeds52To56Tests
 {
@@ -167,5 +168,25 @@ public class FuzzSeeds52To56Tests
         })(Tensor.FromArray(new[] { double.PositiveInfinity, 1.0397701, 100.0 }, 3)).Eval().ToDoubleArray();
         Assert.Equal(new double[9], oursClamped);
         Passes(FuzzCommand.Programs(1, 56, 7, adversarial: true, ops: OpSurface.All)[0]);
+    }
+
+    [Fact]
+    public void CausalAttention_OverANaNInAMaskedKeyAndValue_NeitherEngineLeavesItOut()
+    {
+        // `all adversarial 57/32`, shrunk: q = x₁, k = v = x₀ = [[0.99, 1.08], [NaN, 0]], causal: query 0 sees key 0 alone, so
+        // row 0 of the output is v₀ in closed form; torch adds −∞ to the NaN score (NaN row), ours multiplies the masked
+        // weight 0 into the NaN value entry (0·NaN)
+        double[] kv = { 0.9928572, 1.0808507, double.NaN, 0.0 };
+        double[] q = { -1e-38, 1.0808507, 1e-40, -1e-38 };
+        var mask = torch.ones(2, 2, dtype: torch.ScalarType.Bool).tril();
+        var torchs = Values(torch.nn.functional.scaled_dot_product_attention(T(q, 2, 2), T(kv, 2, 2), T(kv, 2, 2), attn_mask: mask));
+        Assert.True(double.IsNaN(torchs[0]) && double.IsNaN(torchs[1]), $"torch's row 0: {torchs[0]:R}, {torchs[1]:R}");
+        var ours = Nn.ScaledDotProductAttention(Tensor.FromArray(q, 2, 2), Tensor.FromArray(kv, 2, 2), Tensor.FromArray(kv, 2, 2), isCausal: true)
+            .Eval().ToDoubleArray();
+        Assert.True(double.IsNaN(ours[0]), $"our entry (0, 0): {ours[0]:R}, closed form {kv[0]:R}");
+        Assert.Equal(kv[1], ours[1], 15);
+        var program = FuzzCommand.Programs(1, 57, 32, adversarial: true, ops: OpSurface.All)[0];
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why.Contains("causal attention", StringComparison.Ordinal));
+        Assert.DoesNotContain(FuzzCheck.Checked(program, DType.Float64), r => !r.Passed);
     }
 }
