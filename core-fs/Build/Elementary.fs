@@ -202,22 +202,37 @@ module Elementary =
             invalidArg "eps" (sprintf "Logit: eps = %g must be in [0, 0.5] (input %s)" e (Shape.format x.Dims))
         | Some e -> logitOpen (Activations.clamp (Some e) (Some(1.0 - e)) x)
 
-    /// torch.xlogy: x·log y, 0 where x = 0 unless y is NaN (then NaN). The derivatives are torch's:
-    /// log y in x (0 where x = 0 and y <= 0) and x/y in y (so NaN at x = y = 0). The exceptions:
-    /// at x = 0, y = +∞ the slope in x is 0 here, +∞ in torch; at x = 0, y <= 0 the mixed second
-    /// derivatives are 0 here, where torch's two disagree (1/y one way, 0 the other).
+    /// The rule of xlogy over x and y packed along a new leading axis: torch's slopes, one factor each, log y in x (0 where
+    /// x = 0 and y <= 0, a mask whose untaken log reads 1 there) and x/y in y (0/y there). Registered once; the module
+    /// keeps it alive.
+    let private xlogyRule =
+        CustomRules.register "xlogy" (fun packed g ->
+            let x = Expr.reshape g.Dims (Expr.sliceAxis 0 0 1 packed)
+            let y = Expr.reshape g.Dims (Expr.sliceAxis 0 1 2 packed)
+            let zero = scalar x 0.0
+            let flat = Expr.eq x zero * Expr.le y zero
+            let slopeX = Expr.where flat zero (Expr.log (Expr.where flat (scalar y 1.0) y))
+            let lift (e: Expr) = Expr.reshape (Array.append [| 1 |] g.Dims) e
+            // at x = 0, y <= 0 the slope in y, 0/y (NaN at y = 0), reads x only through the held 0, so both mixed second
+            // derivatives are 0 there, as the slope in x's mask makes one of them
+            let slopeY = Expr.where flat (zero / y) (x / y)
+            Expr.concat 0 [ lift (g * slopeX); lift (g * slopeY) ])
+
+    /// torch.xlogy: x·log y, 0 where x = 0 unless y is NaN (then NaN). The derivatives are torch's, a custom rule over
+    /// the two operands: log y in x (0 where x = 0 and y <= 0) and x/y in y (so NaN at x = y = 0); at x = 0, y <= 0 the
+    /// mixed second derivatives are 0 here, where torch's two disagree (1/y one way, 0 the other). The value at x = 0 is
+    /// 0 for every y but NaN, so it cannot be a product x·log y where y = +∞; as its own expression it left the slope in
+    /// x there 0, where the closed form and torch's are log ∞ = +∞ (`fuzz all adversarial 55/154`, float32: xlogy(0, y)
+    /// with y holding +∞, gradient in x +∞).
     let xlogy (x: Expr) (y: Expr) =
         let x, y =
             let dtype = if x.DType = DType.Float64 || y.DType = DType.Float64 then DType.Float64 else DType.Float32
             Expr.cast dtype x, Expr.cast dtype y
         let zero = scalar x 0.0
         let atZero = Expr.eq x zero * Expr.eq y y
-        // away from x = 0: x·log y, its x read only there
-        let general = Expr.where atZero zero x * Expr.log y
-        // at x = 0: 0 · log y over a finite positive y, which carries torch's slope in x
-        let finitePositive = Expr.gt y zero * Expr.lt y (scalar y Double.PositiveInfinity)
-        let special = Expr.where atZero x zero * Expr.log (Expr.where finitePositive y (scalar y 1.0))
-        Expr.where atZero special general
+        let value = Expr.where atZero zero (Expr.where atZero zero x * Expr.log y)
+        let lifted (e: Expr) = Expr.reshape (Array.append [| 1 |] value.Dims) (Expr.broadcastTo value.Dims e)
+        Expr.custom xlogyRule (Expr.concat 0 [ lifted x; lifted y ]) value
 
     /// torch.remainder, Python's a % b: the remainder with b's sign, fmod(a, b) + b where fmod's sign
     /// differs from b's (torch's kernel, so exact as it). The derivatives are 1 in a and

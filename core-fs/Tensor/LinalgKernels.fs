@@ -296,25 +296,33 @@ module internal LinalgKernels =
             solveTriangular factors offset n 1 n false true b bOffset k
             solveTriangular factors offset n 1 n true false b bOffset k
         else
-            // A right-hand side with an infinity (and no NaN): the substitutions skip zero coefficients, as the closed
-            // form A⁻¹b does, where an entry of b that an unknown does not depend on is not there at all; the dense
-            // products multiplied every coefficient, and a 0 met an infinite unknown as 0·∞ = NaN where the solution is
-            // ±∞ (`fuzz adversarial 14/191`: a bidiagonal A against a column holding +∞). A NaN spreads through the
-            // dense products to every unknown of its column, as in torch (`fuzz 15/535`: diag(1.39, 1.39) against
-            // [0, NaN], NaN in both unknowns). Only this rare case pays the scalar loops.
-            for c in 0 .. k - 1 do
-                for i in 0 .. n - 1 do
-                    let mutable v = b.[bOffset + i * k + c]
-                    for j in 0 .. i - 1 do
-                        let l = factors.[offset + i * n + j]
-                        if not ('T.IsZero l) then v <- v - l * b.[bOffset + j * k + c]
-                    b.[bOffset + i * k + c] <- v
-                for i in n - 1 .. -1 .. 0 do
-                    let mutable v = b.[bOffset + i * k + c]
-                    for j in i + 1 .. n - 1 do
-                        let u = factors.[offset + i * n + j]
-                        if not ('T.IsZero u) then v <- v - u * b.[bOffset + j * k + c]
-                    b.[bOffset + i * k + c] <- v / factors.[offset + i * n + i]
+            // A right-hand side with an infinity (and no NaN): the solution is the closed form A⁻¹b, the finite entries'
+            // solve plus, for each infinite entry b[p], the column z = A⁻¹eₚ times b[p], counted only where z[i] ≠ 0 (an
+            // unknown that does not depend on b[p] is not reached by it at all). Substituting the infinity itself made the
+            // infinite unknowns meet again: back substitution subtracts u·x[j] for every solved x[j], ∞ − ∞ = NaN where
+            // two of them have opposite signs (`fuzz all adversarial 55/168`: a dense 4×4 A against a column with one −∞,
+            // whose solution is ±∞ in every entry; ours was NaN in two), and a dense product met a zero coefficient as
+            // 0·∞ = NaN (`fuzz adversarial 14/191`: a bidiagonal A). Infinities of opposite signs that reach one unknown
+            // still give NaN, as the sum says. A NaN spreads through the dense products to every unknown of its column,
+            // as in torch (`fuzz 15/535`: diag(1.39, 1.39) against [0, NaN], NaN in both unknowns). Only this rare case
+            // pays one more solve per infinite entry.
+            let saved = Array.sub b bOffset (n * k)
+            for i in bOffset .. bOffset + n * k - 1 do
+                if 'T.IsInfinity b.[i] then b.[i] <- 'T.Zero
+            solveTriangular factors offset n 1 n false true b bOffset k
+            solveTriangular factors offset n 1 n true false b bOffset k
+            let column = Array.zeroCreate<'T> n
+            for p in 0 .. n - 1 do
+                for c in 0 .. k - 1 do
+                    let infinity = saved.[p * k + c]
+                    if 'T.IsInfinity infinity then
+                        Array.Clear column
+                        column.[p] <- 'T.One
+                        solveTriangular factors offset n 1 n false true column 0 1
+                        solveTriangular factors offset n 1 n true false column 0 1
+                        for i in 0 .. n - 1 do
+                            if not ('T.IsZero column.[i]) then
+                                b.[bOffset + i * k + c] <- b.[bOffset + i * k + c] + column.[i] * infinity
 
     /// Reduced Householder QR of the m×n matrix (m >= n) at `offset`: Q (m×n) and R (n×n) written
     /// to `q` and `r` at their offsets. Each reflector maps its column onto -sign(x0)·|x|·e1 and is

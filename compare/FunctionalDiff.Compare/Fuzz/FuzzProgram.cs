@@ -168,6 +168,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (SliceDropsBesideInfiniteSlope(live, values)) torchNaN.Add("Slice that drops entries in a program with an infinite slope");
             if (DetBesideInfiniteSlope(live, values)) torchNaN.Add("Det of a matrix computed through an infinite slope");
             if (TriangleBeforeInfiniteSlope(live, values)) torchNaN.Add("Tril or Triu before an infinite slope");
+            if (MaskedEntriesBesideInfiniteSlope(live, values)) torchNaN.Add("Clamp or Where that masks entries computed through an infinite slope");
             if (ProdOfZerosBesideInfiniteSlope(live, values))
                 torchWrong.Add(("Prod over more than one zero computed through an infinite slope",
                     new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }));
@@ -605,6 +606,13 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "Maximum or Minimum at an infinite operand";
             case OpKind.KlDiv when !s.Flag && (Any(a[1].eq(0.0)) || Any(a[1].eq(double.PositiveInfinity))):
                 return "KlDiv at a target 0 or +∞";
+            // addcdiv(s, a, b, c) = s + c·a/b has the partials c/b in a and −c·a/b² in b, 0 at b = ±∞ beside a finite a, and so
+            // every second derivative there (2c·a/b³, −c/b²): ours; torch's double backward forms b·b = ∞ and divides by it
+            // again, ∞/∞ = NaN (`fuzz all adversarial 54/54`, float32: addcdiv(x₂, x₁, x₀, −2) at x₀ = 1e300, +∞ in float32;
+            // FuzzSeeds52To56Tests)
+            case OpKind.AddCDiv when TorchSharp.torch.broadcast_tensors(a[1], a[2]) is var quotient
+                    && Any(quotient[1].isinf().logical_and(quotient[0].isfinite())):
+                return "AddCDiv by an infinite divisor";
             default:
                 return null;
         }
@@ -625,6 +633,35 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             var s = Steps[i];
             if (live[i] && s.Kind == OpKind.Slice && values[InputCount + i].numel() < values[s.Args[0]].numel()
                 && UpstreamInfiniteSlope(s.Args[0], values))
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Whether a live Clamp holds entries beyond a bound, or a live Where leaves entries of an operand untaken, where that
+    /// operand is computed through a step with an infinite slope (see <see cref="UpstreamInfiniteSlope"/>): those entries do
+    /// not reach the value, so every derivative through them is 0 (ours: the mask's cotangent, which our rules after it
+    /// never meet as 0·∞ at second order); torch's clamp and where rules write a tensor of zeros there, which its double
+    /// backward meets with the infinite slope as 0·∞ = NaN, as "Slice that drops entries" (`fuzz all adversarial 54/77`,
+    /// float32: where(1, c, x²) at x = 1e300, +∞ in float32, Hessian NaN in torch's column of x, 0 in ours; `56/7`, float32:
+    /// clamp(x₁·x₀, max 0)/x₁ at x₁ = +∞, constant 0 for x₀ > 0, Hessian NaN in torch's). One-directional, as every
+    /// TorchNaNEdge.
+    /// </summary>
+    bool MaskedEntriesBesideInfiniteSlope(bool[] live, IReadOnlyList<TorchSharp.torch.Tensor> values)
+    {
+        for (int i = 0; i < Steps.Length; i++)
+        {
+            var s = Steps[i];
+            if (!live[i]) continue;
+            if (s.Kind == OpKind.Clamp && values[s.Args[0]] is var x && x.numel() > 0
+                    && (s.Mode != 2 && x.lt(s.Data![0]).any().item<bool>() || s.Mode != 1 && x.gt(s.Data![1]).any().item<bool>())
+                    && UpstreamInfiniteSlope(s.Args[0], values))
+                return true;
+            if (s.Kind == OpKind.Where && TorchSharp.torch.broadcast_tensors(values[s.Args[0]], values[s.Args[1]], values[s.Args[2]]) is var w
+                    && w[0].numel() > 0
+                    && (w[0].eq(0.0).any().item<bool>() && UpstreamInfiniteSlope(s.Args[1], values)
+                        || w[0].ne(0.0).any().item<bool>() && UpstreamInfiniteSlope(s.Args[2], values)))
                 return true;
         }
         return false;
@@ -971,6 +1008,15 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         // the curvature 0 there, where the closed form is σ″(b) ≈ −b/8 (`fuzz all adversarial 1/81`: glu(prelu(x, w)) at
         // x = −5e-324, w = −1e300, whose Hessian entry u·a·σ″(b)·w² is −7e552, −∞ in float64 and in ours, 0 in torch's).
         // Its second-order checks are skipped.
+        // normalize's slope at a zero slice is 1/ε = 1e12 (x/ε, the clamp's branch), so the cotangent it hands back is 1e12
+        // times its own; where two such cotangents cancel (x − x before it: the function is constant there), torch's engine
+        // adds them to a gradient one at a time beside the other paths' terms, which keep only what an ulp of 1e12·g leaves
+        // (`fuzz all adversarial 55/290`: x₀ − x₀ gathered into a zero slice of normalize beside x₁·x₀, whose gradient in x₀
+        // is x₁'s finite 1.04594; torch's float64 1.046875, its float32 0); ours sums a node's cotangents before passing
+        // them on, so the cancelling pair is exactly 0. Its gradient checks are skipped; the JVP and second order are compared.
+        OpKind.Normalize when s.Scalar == 2 && a[0].numel() > 0
+                && TorchSharp.torch.linalg.vector_norm(a[0], 2, new long[] { s.Ints[0] }).eq(0.0).any().item<bool>() =>
+            ("Normalize of a zero slice (torch accumulates its 1e12-scaled cotangents one at a time)", new[] { Suite.Check.Vjp, Suite.Check.Compiled }),
         OpKind.Glu when a[0].numel() > 0 && a[0].chunk(2, s.Ints[0])[1] is var gate
                 && gate.ne(0.0).logical_and(gate.abs().lt(Math.Pow(2, -53))).any().item<bool>() =>
             ("Glu whose gate is nonzero below 2^-53 (torch's curvature there is 0)", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
@@ -1241,7 +1287,9 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         // is xlogy(g, y), 0 where g is 0, and the limit agrees with it where the zero comes from a saturated slope after it
         // (`fuzz all adversarial 3/113`: atan(xlogy(x₀, x₁)) at x₀ = 1e-45, x₁ = +∞, a constant π/2 in x₀ > 0, gradient 0 in
         // torch's, NaN in ours). A rule that reads its cotangent is not linear in it, which the transposed forward mode
-        // needs (Known limitations), so it stays ours.
+        // needs (Known limitations), so it stays ours. At x = 0 the slope is log y as well (ours since `fuzz all adversarial
+        // 55/154`: +∞ at y = +∞, torch's, where it was 0), so a zero cotangent meets it there too; not named, since a
+        // program that reaches it is worth seeing.
         if (s.Kind == OpKind.Xlogy && TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var xy
                 && Any(xy[0].ne(0.0).logical_and(xy[1].eq(double.PositiveInfinity).logical_or(xy[1].eq(0.0)))))
             return ("ours (a known limitation): xlogy's infinite slope in x at y = +∞ or 0 under a zero cotangent",
@@ -1287,6 +1335,17 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         if (s.Kind == OpKind.Prod && ProdOfZerosBesideAnOutOfRangeRest(s, a[0]))
             return ("ours (a known limitation, and torch's): the derivatives of a prod over a zero beside a running product out of range",
                 new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled });
+        // a causal mask leaves a query's later keys out of the function, so a NaN or ±∞ in a masked key or value does not
+        // reach that query's row; neither engine leaves it out: ours multiplies the masked weight, exactly 0, into the value
+        // row, 0·NaN = NaN where it is not finite, and torch adds −∞ to the NaN score, NaN in the whole row (`fuzz all
+        // adversarial 57/32`: causal attention whose key and value row 1 hold NaN, row 0 of the output [0.99, 1.08] in
+        // closed form, ours [NaN, 1.08], torch's [NaN, NaN]). Leaving them out takes a masked product in place of the
+        // matmul; every check of the step is skipped.
+        if (s.Kind == OpKind.ScaledDotProductAttention && s.Flag && a[1].dim() >= 2 && a[1].shape[^2] >= 2
+                && (Any(a[1].narrow(-2, 1, a[1].shape[^2] - 1).isfinite().logical_not())
+                    || Any(a[2].narrow(-2, 1, a[2].shape[^2] - 1).isfinite().logical_not())))
+            return ("ours (a known limitation, and torch's): causal attention over a NaN or ±∞ in a masked key or value",
+                new[] { Suite.Check.Value, Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled });
         // the gradient of x·silu(x) at x = −1.85e160 is NaN in ours where its limit, and torch's, is 0: the simplified
         // derivative multiplies x², which overflows, by σ′(x), which underflows (`fuzz adversarial 2/272`)
         if (s.Kind == OpKind.Silu && Any(a[0].isfinite().logical_and(a[0].abs().gt(SquareOverflows))))
