@@ -316,7 +316,10 @@ module Elementary =
     let private sincSlope (x: Expr) =
         let small = Expr.lt (Expr.abs x) (scalar x (sincSeriesBound x))
         let scaled = Expr.where small (scalar x 1.0) x * Math.PI
-        let u = x * Math.PI
+        // the series reads x only below the bound, as the quotient reads it only above: the untaken branch's
+        // cotangent is 0, and at |x| = 1e300 the series' own derivatives (u² = ∞) met it as 0·∞ = NaN in the
+        // curvature, which is about π²·sin(u)/u there (`fuzz all adversarial 58/218`)
+        let u = Expr.where small x (scalar x 0.0) * Math.PI
         let u2 = u * u
         let series = Math.PI * (u * (-1.0 / 3.0 + u2 * (1.0 / 30.0) - u2 * u2 * (1.0 / 840.0)))
         Expr.where small series (Math.PI * ((Expr.cos scaled - Expr.sin scaled / scaled) / scaled))
@@ -342,7 +345,7 @@ module Elementary =
         let bound = sincSeriesBound x
         let small = Expr.lt (Expr.abs x) (scalar x bound)
         let scaled = Expr.where small (scalar x 1.0) x * Math.PI
-        let u = x * Math.PI
+        let u = Expr.where small x (scalar x 0.0) * Math.PI
         let u2 = u * u
         let series = 1.0 - u2 * (1.0 / 6.0) + u2 * u2 * (1.0 / 120.0) - u2 * u2 * u2 * (1.0 / 5040.0)
         Expr.custom sincRule x (Expr.where small series (Expr.sin scaled / scaled))

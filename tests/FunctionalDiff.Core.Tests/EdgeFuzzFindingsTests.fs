@@ -450,6 +450,48 @@ let tests =
                 let e = Math.Sin(Math.PI * x) / (Math.PI * x)
                 if not (abs (v - e) <= 4e-16 * abs e) then failtestf "sinc(%g) is %.17g, expected %.17g" x v e
         }
+        test "sinc's curvature far from 0 is π²·(−sin u/u − 2 cos u/u² + 2 sin u/u³), finite at 1e300 (fuzz all adversarial 58/218)" {
+            // each term divided by u one factor at a time, so nothing overflows; beyond |u| = 1e15 the sines of
+            // the kernel and of System.Math may reduce u differently, so there only the closed form's bound
+            // π²·(1/|u| + 2/u² + 2/|u|³) is checked, with finiteness
+            let terms (x: float) =
+                let u = Math.PI * x
+                let s, c = Math.Sin u, Math.Cos u
+                Math.PI * Math.PI * (-(s / u) - 2.0 * (c / u) / u + 2.0 * ((s / u) / u) / u)
+            let bound (x: float) =
+                let u = abs (Math.PI * x)
+                Math.PI * Math.PI * (1.0 / u + (2.0 / u) / u + ((2.0 / u) / u) / u)
+            // with 0 among them, as the program's sinc of [1e300, 0]: the series branch is taken somewhere
+            let xs = [| 7.5; -2.3; 1e300; -2.5e305; 1e200; 0.0 |]
+            // a cotangent that is not a filled constant, as the program's (a filled 1 folds into the rule's product)
+            let weights = [| 0.5; -1.5; 0.75; 2.0; -0.3; 1.25 |]
+            let hessian = values (Diff.hessian (fun y -> Expr.sum (constantVector weights * Elementary.sinc y)) (constantVector xs))
+            for i in 0 .. xs.Length - 1 do
+                let a = hessian.[i * xs.Length + i] / weights.[i]
+                if abs xs.[i] < 10.0 then
+                    let e = if xs.[i] = 0.0 then -Math.PI * Math.PI / 3.0 else terms xs.[i]
+                    if not (abs (a - e) <= 1e-12 * abs e) then failtestf "sinc″(%g) is %.15g, expected %.15g" xs.[i] a e
+                elif not (Double.IsFinite a && abs a <= bound xs.[i]) then
+                    failtestf "sinc″(%g) is %g, outside the closed form's bound %g" xs.[i] a (bound xs.[i])
+            // the program itself: sinc(x₀ + x₁) with a scalar x₀ = 0 and x₁ = [[1e300, 0]], and the check
+            // d/dx ⟨pullback_x(u), v⟩ through Vjp. With z = x₀ + x₁, its entries are (v₀ + v₁₊ⱼ)·uⱼ·sinc″(zⱼ) for
+            // x₁ⱼ and their sum for x₀: sinc″(0) = −π²/3, and at 1e300 at most the bound above
+            let u = [| 0.382007; -1.74026 |]
+            let v = [| 0.48942; 0.383674; -0.772026 |]
+            let x1 = Expr.constant (Tensor.FromArray([| 1e300; 0.0 |], [| 1; 2 |]))
+            let inner (args: Expr list) =
+                let _, pullback = Diff.vjpN (fun zs -> Elementary.sinc (zs.[0] + zs.[1])) args
+                match pullback (Expr.constant (Tensor.FromArray(u, [| 1; 2 |]))) with
+                | [ g0; g1 ] -> g0 * v.[0] + Expr.sum (g1 * Expr.constant (Tensor.FromArray(v.[1..], [| 1; 2 |])))
+                | _ -> failwith "two cotangents"
+            let second = Diff.gradN inner [ Expr.scalar DType.Float64 0.0; x1 ] |> List.map values
+            let atZero = (v.[0] + v.[2]) * u.[1] * (-Math.PI * Math.PI / 3.0)
+            let atLarge = second.[1].[0]
+            if not (Double.IsFinite atLarge && abs atLarge <= abs ((v.[0] + v.[1]) * u.[0]) * bound 1e300) then
+                failtestf "the entry at 1e300 is %g" atLarge
+            if not (abs (second.[1].[1] - atZero) <= 1e-12 * abs atZero) then failtestf "the entry at 0 is %.15g, expected %.15g" second.[1].[1] atZero
+            if not (abs (second.[0].[0] - (atZero + atLarge)) <= 1e-12 * abs atZero) then failtestf "x₀'s entry is %.15g" second.[0].[0]
+        }
         test "softshrink is the constant 0 on (−λ, λ): no cotangent there, so a NaN cotangent gives 0 as torch's mask (fuzz adversarial 1/27)" {
             // d/dx Σ c·softshrink(x): c·0 on (−λ, λ) is the zero map (the function is constant there), c·1 outside
             let c = [| nan; 2.0; -3.0; infinity |]
