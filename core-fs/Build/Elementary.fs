@@ -350,15 +350,8 @@ module Elementary =
         let series = 1.0 - u2 * (1.0 / 6.0) + u2 * u2 * (1.0 / 120.0) - u2 * u2 * u2 * (1.0 / 5040.0)
         Expr.custom sincRule x (Expr.where small series (Expr.sin scaled / scaled))
 
-    /// torch.hypot: √(a² + b²) without overflow or underflow in the squares, as |l|·√(1 + (s/l)²) with l
-    /// the operand of larger magnitude and s the other. Each branch of the choice is the function itself,
-    /// smooth wherever l ≠ 0, so at |a| = |b| the derivatives are exact at every order (a form through
-    /// max and min splits them there and loses the curvature). An infinite operand gives +∞ even beside
-    /// NaN, as C's hypot. The slopes are a/h and b/h; at (0, 0), where torch's a/h is NaN, they are 0.
-    let hypot (a: Expr) (b: Expr) =
-        let a, b =
-            let dtype = if a.DType = DType.Float64 || b.DType = DType.Float64 then DType.Float64 else DType.Float32
-            Expr.cast dtype a, Expr.cast dtype b
+    /// hypot's value over operands of one dtype (see hypot).
+    let private hypotValue (a: Expr) (b: Expr) =
         let zero = scalar a 0.0
         let infinity = scalar a Double.PositiveInfinity
         let x, y = Expr.abs a, Expr.abs b
@@ -376,6 +369,55 @@ module Elementary =
         // infinite operand too (`fuzz 2/309`: hypot(x, −∞), whose gradient in −∞ is −Σu; torch's b/h is ∞/∞ = NaN)
         let atInfinity = Expr.where (Expr.eq x infinity) x zero + Expr.where (Expr.eq y infinity) y zero
         Expr.where infinite atInfinity (Expr.where bothZero zero general)
+
+    /// hypot's slopes a/h and b/h as l/h = sign(l)/√(1 + q²) and s/h = q·sign(l)/√(1 + q²) over the larger operand
+    /// l and the other s, q = s/l (nothing squares an operand); at an infinite operand the limits (its sign, 0 for a
+    /// finite one), at (0, 0) zero, as the composite's derivatives there.
+    let private hypotSlopes (a: Expr) (b: Expr) =
+        let zero = scalar a 0.0
+        let infinity = scalar a Double.PositiveInfinity
+        let x, y = Expr.abs a, Expr.abs b
+        let infinite = Expr.ne (Expr.eq x infinity + Expr.eq y infinity) zero
+        let bothZero = Expr.eq x zero * Expr.eq y zero
+        let special = Expr.ne (infinite + bothZero) zero
+        let aLarger = Expr.ge x y
+        let larger = Expr.where special (scalar a 1.0) (Expr.where aLarger a b)
+        let other = Expr.where special zero (Expr.where aLarger b a)
+        let q = other / larger
+        let r = Expr.sqrt (1.0 + q * q)
+        let ofLarger = Expr.sign larger / r
+        let ofOther = q * Expr.sign larger / r
+        let slope (operand: Expr) (magnitude: Expr) (whenLarger: Expr) (whenOther: Expr) =
+            Expr.where infinite (Expr.where (Expr.eq magnitude infinity) (Expr.sign operand) zero)
+                (Expr.where bothZero zero (Expr.where aLarger whenLarger whenOther))
+        slope a x ofLarger ofOther, slope b y ofOther ofLarger
+
+    /// hypot's rule: g·(a/h) and g·(b/h), each one factor (see hypot).
+    let private hypotRule =
+        CustomRules.register "hypot" (fun packed g ->
+            let a = Expr.reshape g.Dims (Expr.sliceAxis 0 0 1 packed)
+            let b = Expr.reshape g.Dims (Expr.sliceAxis 0 1 2 packed)
+            let slopeA, slopeB = hypotSlopes a b
+            let lift (e: Expr) = Expr.reshape (Array.append [| 1 |] g.Dims) e
+            Expr.concat 0 [ lift (g * slopeA); lift (g * slopeB) ])
+
+    /// torch.hypot: √(a² + b²) without overflow or underflow in the squares, as |l|·√(1 + (s/l)²) with l
+    /// the operand of larger magnitude and s the other. Each branch of the choice is the function itself,
+    /// smooth wherever l ≠ 0, so at |a| = |b| the derivatives are exact at every order (a form through
+    /// max and min splits them there and loses the curvature). An infinite operand gives +∞ even beside
+    /// NaN, as C's hypot. The slopes are a/h and b/h; at (0, 0), where torch's a/h is NaN, they are 0.
+    ///
+    /// Its rule is one factor per operand, g·(a/h) and g·(b/h) (hypotRule): the composite's derivative in its larger
+    /// operand l is two terms of opposite signs, sign(l)·√(1 + q²) and −|l|·q·(s/l²)/√(1 + q²), each ±∞ under an
+    /// infinite cotangent, ∞ − ∞ = NaN where the gradient is ±∞ (`fuzz all adversarial 59/149`: expm1(hypot(a, b))
+    /// where the value overflows; torch's ∞·(a/h)).
+    let hypot (a: Expr) (b: Expr) =
+        let a, b =
+            let dtype = if a.DType = DType.Float64 || b.DType = DType.Float64 then DType.Float64 else DType.Float32
+            Expr.cast dtype a, Expr.cast dtype b
+        let value = hypotValue a b
+        let lifted (e: Expr) = Expr.reshape (Array.append [| 1 |] value.Dims) (Expr.broadcastTo value.Dims e)
+        Expr.custom hypotRule (Expr.concat 0 [ lifted a; lifted b ]) value
 
     /// torch.addcmul: t + value·a·b, broadcast together.
     let addcmul (value: float) (t: Expr) (a: Expr) (b: Expr) = t + value * (a * b)

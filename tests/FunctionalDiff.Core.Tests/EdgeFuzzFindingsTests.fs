@@ -502,6 +502,25 @@ let tests =
             let atNaN = values (Diff.grad (fun y -> Expr.sum (Activations.softshrink 1.0 y)) (constantVector [| 0.0; nan |]))
             expectIeee atNaN [| 0.0; 1.0 |] "at NaN"
         }
+        test "hypot's gradient under an infinite cotangent is ±∞, the cotangent times a/h and b/h (fuzz all adversarial 59/149)" {
+            // expm1(h) overflows for h > 709.8, so its cotangent into h is ∞ and the gradient ∞·(a/h), ∞·(b/h)
+            let a = [| 1000.0; -1e30; 1e10 |]
+            let b = [| 7.6; -69.8; -23.7 |]
+            let ga, gb = Diff.grad2 (fun p q -> Expr.sum (Expr.expm1 (Elementary.hypot p q))) (constantVector a, constantVector b)
+            expectIeee (values ga) [| infinity; -infinity; infinity |] "in a"
+            expectIeee (values gb) [| infinity; -infinity; -infinity |] "in b"
+            // and the curvature stays the closed form's where everything is finite: ∂²h/∂a² = b²/h³, ∂²h/∂a∂b = −ab/h³
+            let xs = [| 3.0; -0.5 |]
+            let ys = [| 4.0; 1e-3 |]
+            let hessian = values (Diff.hessian (fun z -> Expr.sum (Elementary.hypot (Expr.sliceAxis 0 0 2 z) (Expr.sliceAxis 0 2 4 z))) (constantVector (Array.append xs ys)))
+            for i in 0 .. 1 do
+                let h = Math.Sqrt(xs.[i] * xs.[i] + ys.[i] * ys.[i])
+                let expected = [| ys.[i] * ys.[i] / (h * h * h); -xs.[i] * ys.[i] / (h * h * h); xs.[i] * xs.[i] / (h * h * h) |]
+                let actual = [| hessian.[i * 4 + i]; hessian.[i * 4 + 2 + i]; hessian.[(2 + i) * 4 + 2 + i] |]
+                for k in 0 .. 2 do
+                    if not (abs (actual.[k] - expected.[k]) <= 1e-12 * (abs expected.[k] + 1e-300)) then
+                        failtestf "entry %d of point %d: %.15g, expected %.15g" k i actual.[k] expected.[k]
+        }
         test "hypot at an infinite operand: +∞ with the limits of the slopes, sign of the infinite operand and 0 for the finite one (fuzz 2/309)" {
             // ∂h/∂a = a/h → sign(a) as |a| → ∞ with b finite, ∂h/∂b = b/h → 0
             let a = [| 0.0; -2.0; 1.0 |]
