@@ -350,8 +350,10 @@ module Elementary =
         let series = 1.0 - u2 * (1.0 / 6.0) + u2 * u2 * (1.0 / 120.0) - u2 * u2 * u2 * (1.0 / 5040.0)
         Expr.custom sincRule x (Expr.where small series (Expr.sin scaled / scaled))
 
-    /// hypot's value over operands of one dtype (see hypot).
-    let private hypotValue (a: Expr) (b: Expr) =
+    /// What hypot's value and slopes share: |a| and |b|, the masks of an infinite operand, of (0, 0) and of
+    /// |a| ≥ |b|, and the larger operand l and the other s, read only where the result is neither 0 nor ∞ (1 and 0
+    /// there), so no 0/0 or ∞/∞ reaches a derivative.
+    let private hypotParts (a: Expr) (b: Expr) =
         let zero = scalar a 0.0
         let infinity = scalar a Double.PositiveInfinity
         let x, y = Expr.abs a, Expr.abs b
@@ -359,9 +361,15 @@ module Elementary =
         let bothZero = Expr.eq x zero * Expr.eq y zero
         let special = Expr.ne (infinite + bothZero) zero
         let aLarger = Expr.ge x y
-        // read only where the result is neither 0 nor ∞, so no 0/0 or ∞/∞ reaches a derivative
         let larger = Expr.where special (scalar a 1.0) (Expr.where aLarger a b)
         let other = Expr.where special zero (Expr.where aLarger b a)
+        struct (x, y, infinite, bothZero, aLarger, larger, other)
+
+    /// hypot's value over operands of one dtype (see hypot).
+    let private hypotValue (a: Expr) (b: Expr) =
+        let zero = scalar a 0.0
+        let infinity = scalar a Double.PositiveInfinity
+        let struct (x, y, infinite, bothZero, _, larger, other) = hypotParts a b
         let q = other / larger
         let general = Expr.abs larger * Expr.sqrt (1.0 + q * q)
         // at an infinite operand the value is +∞ and the slopes are the limits of a/h and b/h: sign of the infinite
@@ -376,13 +384,7 @@ module Elementary =
     let private hypotSlopes (a: Expr) (b: Expr) =
         let zero = scalar a 0.0
         let infinity = scalar a Double.PositiveInfinity
-        let x, y = Expr.abs a, Expr.abs b
-        let infinite = Expr.ne (Expr.eq x infinity + Expr.eq y infinity) zero
-        let bothZero = Expr.eq x zero * Expr.eq y zero
-        let special = Expr.ne (infinite + bothZero) zero
-        let aLarger = Expr.ge x y
-        let larger = Expr.where special (scalar a 1.0) (Expr.where aLarger a b)
-        let other = Expr.where special zero (Expr.where aLarger b a)
+        let struct (x, y, infinite, bothZero, aLarger, larger, other) = hypotParts a b
         let q = other / larger
         let r = Expr.sqrt (1.0 + q * q)
         let ofLarger = Expr.sign larger / r
