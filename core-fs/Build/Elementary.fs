@@ -202,21 +202,37 @@ module Elementary =
             invalidArg "eps" (sprintf "Logit: eps = %g must be in [0, 0.5] (input %s)" e (Shape.format x.Dims))
         | Some e -> logitOpen (Activations.clamp (Some e) (Some(1.0 - e)) x)
 
+    /// A custom rule over several operands of one function, each broadcast to the value's shape and packed along a
+    /// new leading axis (see withPackedRule): `cotangents operands g` gives each operand's cotangent in the value's
+    /// shape. Registered once; the module keeps it alive.
+    let private registerPacked (name: string) (cotangents: Expr[] -> Expr -> Expr list) =
+        CustomRules.register name (fun packed g ->
+            let operands = Array.init packed.Dims.[0] (fun k -> Expr.reshape g.Dims (Expr.sliceAxis 0 k (k + 1) packed))
+            Expr.concat 0 (cotangents operands g |> List.map (fun e -> Expr.reshape (Array.append [| 1 |] g.Dims) e)))
+
+    /// `value` with a rule made by registerPacked over these operands.
+    let private withPackedRule (rule: CustomRule) (operands: Expr list) (value: Expr) =
+        let lifted (e: Expr) = Expr.reshape (Array.append [| 1 |] value.Dims) (Expr.broadcastTo value.Dims e)
+        Expr.custom rule (Expr.concat 0 (operands |> List.map lifted)) value
+
+    /// Two operands in one floating dtype, float64 if either is.
+    let private inOneDType (a: Expr) (b: Expr) =
+        let dtype = if a.DType = DType.Float64 || b.DType = DType.Float64 then DType.Float64 else DType.Float32
+        Expr.cast dtype a, Expr.cast dtype b
+
     /// The rule of xlogy over x and y packed along a new leading axis: torch's slopes, one factor each, log y in x (0 where
     /// x = 0 and y <= 0, a mask whose untaken log reads 1 there) and x/y in y (0/y there). Registered once; the module
     /// keeps it alive.
     let private xlogyRule =
-        CustomRules.register "xlogy" (fun packed g ->
-            let x = Expr.reshape g.Dims (Expr.sliceAxis 0 0 1 packed)
-            let y = Expr.reshape g.Dims (Expr.sliceAxis 0 1 2 packed)
+        registerPacked "xlogy" (fun operands g ->
+            let x, y = operands.[0], operands.[1]
             let zero = scalar x 0.0
             let flat = Expr.eq x zero * Expr.le y zero
             let slopeX = Expr.where flat zero (Expr.log (Expr.where flat (scalar y 1.0) y))
-            let lift (e: Expr) = Expr.reshape (Array.append [| 1 |] g.Dims) e
             // at x = 0, y <= 0 the slope in y, 0/y (NaN at y = 0), reads x only through the held 0, so both mixed second
             // derivatives are 0 there, as the slope in x's mask makes one of them
             let slopeY = Expr.where flat (zero / y) (x / y)
-            Expr.concat 0 [ lift (g * slopeX); lift (g * slopeY) ])
+            [ g * slopeX; g * slopeY ])
 
     /// torch.xlogy: x·log y, 0 where x = 0 unless y is NaN (then NaN). The derivatives are torch's, a custom rule over
     /// the two operands: log y in x (0 where x = 0 and y <= 0) and x/y in y (so NaN at x = y = 0); at x = 0, y <= 0 the
@@ -225,14 +241,11 @@ module Elementary =
     /// x there 0, where the closed form and torch's are log ∞ = +∞ (`fuzz all adversarial 55/154`, float32: xlogy(0, y)
     /// with y holding +∞, gradient in x +∞).
     let xlogy (x: Expr) (y: Expr) =
-        let x, y =
-            let dtype = if x.DType = DType.Float64 || y.DType = DType.Float64 then DType.Float64 else DType.Float32
-            Expr.cast dtype x, Expr.cast dtype y
+        let x, y = inOneDType x y
         let zero = scalar x 0.0
         let atZero = Expr.eq x zero * Expr.eq y y
         let value = Expr.where atZero zero (Expr.where atZero zero x * Expr.log y)
-        let lifted (e: Expr) = Expr.reshape (Array.append [| 1 |] value.Dims) (Expr.broadcastTo value.Dims e)
-        Expr.custom xlogyRule (Expr.concat 0 [ lifted x; lifted y ]) value
+        withPackedRule xlogyRule [ x; y ] value
 
     /// torch.remainder, Python's a % b: the remainder with b's sign, fmod(a, b) + b where fmod's sign
     /// differs from b's (torch's kernel, so exact as it). The derivatives are 1 in a and
@@ -247,11 +260,9 @@ module Elementary =
     /// The rule of lerp over start, end and weight packed along a new leading axis: torch's g·(1 − w), g·w and
     /// g·(end − start), one factor each. Registered once; the module keeps it alive.
     let private lerpRule =
-        CustomRules.register "lerp" (fun packed g ->
-            let part k = Expr.reshape g.Dims (Expr.sliceAxis 0 k (k + 1) packed)
-            let start, finish, weight = part 0, part 1, part 2
-            let lift (e: Expr) = Expr.reshape (Array.append [| 1 |] g.Dims) e
-            Expr.concat 0 [ lift (g * (1.0 - weight)); lift (g * weight); lift (g * (finish - start)) ])
+        registerPacked "lerp" (fun operands g ->
+            let start, finish, weight = operands.[0], operands.[1], operands.[2]
+            [ g * (1.0 - weight); g * weight; g * (finish - start) ])
 
     /// torch.lerp: start + weight·(end - start) for |weight| < 0.5, else end - (end - start)·(1 - weight),
     /// torch's two forms (each exact at its own end). Each form reads the weight only where it is
@@ -266,21 +277,18 @@ module Elementary =
         let nearEnd = Expr.where low (scalar weight 1.0) weight
         let span = finish - start
         let value = Expr.where low (start + nearStart * span) (finish - span * (1.0 - nearEnd))
-        let lifted (e: Expr) = Expr.reshape (Array.append [| 1 |] value.Dims) (Expr.broadcastTo value.Dims e)
-        Expr.custom lerpRule (Expr.concat 0 [ lifted start; lifted finish; lifted weight ]) value
+        withPackedRule lerpRule [ start; finish; weight ] value
 
     /// The rule of logaddexp over a and b packed along a new leading axis: g·σ(a − b) for a and g·σ(b − a) for b, with
     /// equal infinities read as a − b = +∞ (slopes 1 and 0, as the value's branches give). Registered once; the module
     /// keeps it alive.
     let private logAddExpRule =
-        CustomRules.register "logaddexp" (fun packed g ->
-            let a = Expr.reshape g.Dims (Expr.sliceAxis 0 0 1 packed)
-            let b = Expr.reshape g.Dims (Expr.sliceAxis 0 1 2 packed)
+        registerPacked "logaddexp" (fun operands g ->
+            let a, b = operands.[0], operands.[1]
             let infinity = scalar a Double.PositiveInfinity
             let equalInfinities = Expr.eq a b * Expr.eq (Expr.abs a) infinity
             let difference = Expr.where equalInfinities infinity (a - b)
-            let lift (e: Expr) = Expr.reshape (Array.append [| 1 |] g.Dims) e
-            Expr.concat 0 [ lift (g * Expr.sigmoid difference); lift (g * Expr.sigmoid (scalar a 0.0 - difference)) ])
+            [ g * Expr.sigmoid difference; g * Expr.sigmoid (scalar a 0.0 - difference) ])
 
     /// torch.logaddexp: log(e^a + e^b) without overflow, max(a, b) + log(1 + e^−|a−b|), as
     /// a + softplus(b − a) where a >= b and b + softplus(a − b) elsewhere: each branch is the
@@ -302,8 +310,7 @@ module Elementary =
         let difference = Expr.where equalInfinities zero (a - b)
         let aLarger = Expr.ge difference zero
         let value = Expr.where aLarger (a + Expr.softplus (zero - difference)) (b + Expr.softplus difference)
-        let lifted (e: Expr) = Expr.reshape (Array.append [| 1 |] value.Dims) (Expr.broadcastTo value.Dims e)
-        Expr.custom logAddExpRule (Expr.concat 0 [ lifted a; lifted b ]) value
+        withPackedRule logAddExpRule [ a; b ] value
 
     /// torch.frac: x − trunc(x), with x's sign; slope 1 everywhere (trunc's is 0), NaN at ±∞ as torch.
     let frac (x: Expr) = x - trunc x
@@ -396,12 +403,9 @@ module Elementary =
 
     /// hypot's rule: g·(a/h) and g·(b/h), each one factor (see hypot).
     let private hypotRule =
-        CustomRules.register "hypot" (fun packed g ->
-            let a = Expr.reshape g.Dims (Expr.sliceAxis 0 0 1 packed)
-            let b = Expr.reshape g.Dims (Expr.sliceAxis 0 1 2 packed)
-            let slopeA, slopeB = hypotSlopes a b
-            let lift (e: Expr) = Expr.reshape (Array.append [| 1 |] g.Dims) e
-            Expr.concat 0 [ lift (g * slopeA); lift (g * slopeB) ])
+        registerPacked "hypot" (fun operands g ->
+            let slopeA, slopeB = hypotSlopes operands.[0] operands.[1]
+            [ g * slopeA; g * slopeB ])
 
     /// torch.hypot: √(a² + b²) without overflow or underflow in the squares, as |l|·√(1 + (s/l)²) with l
     /// the operand of larger magnitude and s the other. Each branch of the choice is the function itself,
@@ -414,12 +418,8 @@ module Elementary =
     /// infinite cotangent, ∞ − ∞ = NaN where the gradient is ±∞ (`fuzz all adversarial 59/149`: expm1(hypot(a, b))
     /// where the value overflows; torch's ∞·(a/h)).
     let hypot (a: Expr) (b: Expr) =
-        let a, b =
-            let dtype = if a.DType = DType.Float64 || b.DType = DType.Float64 then DType.Float64 else DType.Float32
-            Expr.cast dtype a, Expr.cast dtype b
-        let value = hypotValue a b
-        let lifted (e: Expr) = Expr.reshape (Array.append [| 1 |] value.Dims) (Expr.broadcastTo value.Dims e)
-        Expr.custom hypotRule (Expr.concat 0 [ lifted a; lifted b ]) value
+        let a, b = inOneDType a b
+        withPackedRule hypotRule [ a; b ] (hypotValue a b)
 
     /// torch.addcmul: t + value·a·b, broadcast together.
     let addcmul (value: float) (t: Expr) (a: Expr) (b: Expr) = t + value * (a * b)

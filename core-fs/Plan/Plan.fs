@@ -180,22 +180,21 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
 
     /// True when runs lend their large slots out between runs (see LendsSlots).
     let mutable lends = false
-    /// The slots of the large-object heap's size (85,000 bytes or more), and the buffer values laid
-    /// over each: what a lending plan gives back after a run and takes again before the next.
+    /// The slots of the large-object heap's size, and the buffer values laid over each: what a lending
+    /// plan gives back after a run and takes again before the next.
     let largeSlots =
         [| for s in 0 .. slotKinds.Length - 1 do
              let struct (dtype, numel) = slotKinds.[s]
-             if int64 numel * (match dtype with DType.Float64 -> 8L | DType.Float32 -> 4L) >= 85_000L then yield s |]
+             if int64 numel * (match dtype with DType.Float64 -> 8L | DType.Float32 -> 4L) >= RecycledArrays.MinimumBytes then yield s |]
     let valuesOverLargeSlot =
-        let lists = largeSlots |> Array.map (fun _ -> List<int>())
-        let indexOfSlot = Dictionary<int, int>()
+        // each slot's index among largeSlots, -1 for a small one
+        let indexOfSlot = Array.create slotKinds.Length -1
         for i in 0 .. largeSlots.Length - 1 do indexOfSlot.[largeSlots.[i]] <- i
+        let lists = largeSlots |> Array.map (fun _ -> List<int>())
         for v in 0 .. homes.Length - 1 do
             match homes.[v] with
-            | Home.Buffer(b, _, _, _) when buffers.[b].Root < 0 ->
-                match indexOfSlot.TryGetValue buffers.[b].Slot with
-                | true, i -> lists.[i].Add v
-                | _ -> ()
+            | Home.Buffer(b, _, _, _) when buffers.[b].Root < 0 && indexOfSlot.[buffers.[b].Slot] >= 0 ->
+                lists.[indexOfSlot.[buffers.[b].Slot]].Add v
             | Home.Buffer _ | Home.Input _ | Home.Constant _ | Home.Computed -> ()
         lists |> Array.map (fun l -> l.ToArray())
     let slotArray (dtype: DType) (numel: int) : Array =

@@ -155,6 +155,9 @@ type internal RecycledArrays private () =
                 disposedLimit <- value
                 trimTo limit value)
 
+    /// The smallest array the GC puts on its large-object heap, in bytes: only those are kept (and lent, see LentSlots).
+    static member MinimumBytes = minimumBytes
+
     /// Arrays handed out again from the kept ones since the process began.
     static member Reuses = Interlocked.Read(&reuses)
 
