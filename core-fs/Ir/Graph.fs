@@ -101,11 +101,15 @@ module internal Pool =
 /// and triggers full collections on graphs of 10^5 nodes and more. Pages are made on first touch
 /// (a sparse range costs only the page table); ids outside the range, and ranges too wide for
 /// the page table to stay small, go to an ordinary hash table.
+///
+/// An open-ended table (`openEnded`) also takes ids made after it: its range runs 2^25 ids from
+/// `low`, and its page table grows as ids arrive, for a walk that records the nodes it builds.
 [<AbstractClass>]
-type internal IdPages<'T>(low: int64) =
+type internal IdPages<'T>(low: int64, openEnded: bool) =
     // Ranges up to 2^25 ids are dense.
     static let widest = 1L <<< 25
-    let high = Ir.newestId ()
+    let newest = Ir.newestId ()
+    let high = if openEnded && low <> Int64.MinValue && low <= newest then low + widest - 1L else newest
     let dense = low <> Int64.MinValue && low <= high && high - low < widest
     // 4096 ids a page, or 8192 on a range wider than 16 pages: the shared pool keeps only a few
     // dozen arrays of one type and size per core, and it dropped (so the next traversal allocated
@@ -114,13 +118,17 @@ type internal IdPages<'T>(low: int64) =
     // narrower than a page gets one page of its own size (a power of two, at least 64): a
     // transform of a small function (a step of a loop) would otherwise clear a whole page per
     // table for a few dozen ids.
+    // (An open-ended table sizes its pages by the ids that exist when it is made.)
+    let span = newest - low
     let pageBits =
-        if dense && (high - low) >>> 12 >= 16L then 13
-        elif dense && high - low < 4096L then max 6 (64 - BitOperations.LeadingZeroCount(uint64 (high - low)))
+        if dense && span >>> 12 >= 16L then 13
+        elif dense && span < 4096L then max 6 (64 - BitOperations.LeadingZeroCount(uint64 (max span 0L)))
         else 12
     let mutable pages: 'T[][] = null
-    /// The number of pages the range needs (0 when the range is not dense).
-    member _.PageCount = if dense then int ((high - low) >>> pageBits) + 1 else 0
+    // The entries of `pages` in use (cleared when rented); an open-ended table starts with those
+    // its first ids need and doubles it when a newer id arrives.
+    let mutable pageCount = if dense then int ((min high newest - low) >>> pageBits) + 1 else 0
+    let lastPage = if dense then int ((high - low) >>> pageBits) else -1
     /// The page of an id and its slot there, or -1 when the id is outside the dense range.
     member _.Locate(id: int64, slot: byref<int>) =
         if dense && id >= low && id <= high then
@@ -129,27 +137,35 @@ type internal IdPages<'T>(low: int64) =
             int (k >>> pageBits)
         else -1
     /// Page p, rented from the pool and cleared on first touch (with the page table).
-    member this.Page(p: int) : 'T[] =
-        if isNull pages then pages <- Pool.rentCleared this.PageCount
+    member _.Page(p: int) : 'T[] =
+        if p >= pageCount then
+            let count = min (lastPage + 1) (max (p + 1) (2 * pageCount))
+            if not (isNull pages) then
+                let grown: 'T[][] = Pool.rentCleared count
+                Array.Copy(pages, grown, pageCount)
+                Pool.release pages pageCount
+                pages <- grown
+            pageCount <- count
+        if isNull pages then pages <- Pool.rentCleared pageCount
         let mutable page = pages.[p]
         if isNull page then
             page <- Pool.rentCleared (1 <<< pageBits)
             pages.[p] <- page
         page
     /// Page p if it was touched, else null.
-    member _.Touched(p: int) : 'T[] = if isNull pages then null else pages.[p]
+    member _.Touched(p: int) : 'T[] = if isNull pages || p >= pageCount then null else pages.[p]
     /// Gives the pages back to the pool.
-    member this.ReleasePages() =
+    member _.ReleasePages() =
         if not (isNull pages) then
-            for k in 0 .. this.PageCount - 1 do
+            for k in 0 .. pageCount - 1 do
                 Pool.giveBack pages.[k]
-            Pool.giveBack pages
+            Pool.release pages pageCount
             pages <- null
 
 /// A set of node ids over IdPages; see there.
 [<Sealed>]
 type internal IdSet(low: int64) =
-    inherit IdPages<bool>(low)
+    inherit IdPages<bool>(low, false)
     let mutable others: HashSet<int64> = null
     /// Adds the id; false when it was there already.
     member this.Add(id: int64) =
@@ -182,8 +198,8 @@ type internal IdSet(low: int64) =
 /// A map from node ids over IdPages (see there); the default value of 'T means "absent", so
 /// callers store only values that differ from it (non-null nodes, positions from 1).
 [<Sealed>]
-type internal IdMap<'T>(low: int64) =
-    inherit IdPages<'T>(low)
+type internal IdMap<'T>(low: int64, openEnded: bool) =
+    inherit IdPages<'T>(low, openEnded)
     let mutable others: Dictionary<int64, 'T> = null
     /// The value stored for the id, or the default of 'T.
     member this.Item
@@ -205,6 +221,8 @@ type internal IdMap<'T>(low: int64) =
             else
                 if isNull others then others <- Dictionary<int64, 'T>()
                 others.[id] <- value
+    /// A map over the ids that exist now from `low` (see IdPages).
+    new(low: int64) = IdMap<'T>(low, false)
     /// Gives the pages back to the pool; the map is empty afterwards.
     member this.Release() =
         others <- null

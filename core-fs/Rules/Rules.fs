@@ -8,14 +8,19 @@ namespace FunctionalDiff.Core
 /// second derivative's forward pass, Jvp.fs). One per walk: a rule that runs a nested walk (a
 /// custom rule's user function) gets its own in that walk.
 [<Sealed>]
-type internal RuleScratch(keepMasks: bool) =
+type internal RuleScratch(keepMasks: bool, start: int64) =
     member val One: Expr[] = Array.zeroCreate 1
     member val Two: Expr[] = Array.zeroCreate 2
     /// True in a walk that keeps masks outside products (see Rules.keepMaskOutside).
     member _.KeepMasks = keepMasks
+    /// The oldest id the walk visits: the cotangents it builds are newer.
+    member _.Start = start
     /// Per node of the walk's cotangents that tanh's rule has looked at, the oldest leaf its polynomial
-    /// reaches (see Rules.cotangentIsBoundedPolynomial), made at the first look: most walks meet no tanh.
-    member val OldestLeaf: System.Collections.Generic.Dictionary<int64, int64> = null with get, set
+    /// reaches (see Rules.cotangentIsBoundedPolynomial; 0 for a node not looked at), made at the first
+    /// look: most walks meet no tanh. Flat pages by id, which take the nodes the walk builds after it
+    /// is made: as a Dictionary it was a quarter of a tanh chain's gradient, in lookups and in the
+    /// resizing of a table the size of the chain.
+    member val OldestLeaf: IdMap<int64> = Unchecked.defaultof<IdMap<int64>> with get, set
     /// The pending nodes of that look (kept, so a walk allocates one stack).
     member val Pending: System.Collections.Generic.Stack<Expr> = null with get, set
 
@@ -126,8 +131,8 @@ module Rules =
     /// once per walk (its oldest leaf is kept in the scratch), so a chain of tanh costs O(1) per step,
     /// and nothing older than tanh's node is looked into (counted in Visits).
     let private cotangentIsBoundedPolynomial (node: Expr) (g: Expr) (scratch: RuleScratch) =
-        if isNull scratch.OldestLeaf then
-            scratch.OldestLeaf <- System.Collections.Generic.Dictionary<int64, int64>()
+        if isNull (box scratch.OldestLeaf) then
+            scratch.OldestLeaf <- IdMap<int64>(scratch.Start, true)
             scratch.Pending <- System.Collections.Generic.Stack<Expr>()
         let oldest = scratch.OldestLeaf
         let pending = scratch.Pending
@@ -152,17 +157,18 @@ module Rules =
             match leafOf e with
             | ValueSome leaf -> ValueSome leaf
             | ValueNone ->
-                match oldest.TryGetValue e.Id with
-                | true, leaf -> ValueSome leaf
-                | _ -> ValueNone
+                let leaf = oldest.[e.Id]
+                if leaf = 0L then ValueNone else ValueSome leaf
         match known g with
         | ValueSome leaf -> leaf > node.Id
         | ValueNone ->
             pending.Push g
+            // counted once at the end: a thread-static per visit was a cost of its own
+            let mutable visits = 0
             while pending.Count > 0 do
                 let e = pending.Peek()
-                Visits.Add 1
-                if oldest.ContainsKey e.Id then pending.Pop() |> ignore
+                visits <- visits + 1
+                if oldest.[e.Id] <> 0L then pending.Pop() |> ignore
                 else
                     let mutable ready = true
                     let mutable result = System.Int64.MaxValue
@@ -176,6 +182,7 @@ module Rules =
                     if ready then
                         oldest.[e.Id] <- result
                         pending.Pop() |> ignore
+            Visits.Add visits
             oldest.[g.Id] > node.Id
 
     /// g·factor (or g/factor) in a walk that transposes a second derivative's pullback, with every where of g whose branch is a

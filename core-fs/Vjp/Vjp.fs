@@ -54,7 +54,7 @@ module Vjp =
         // node was a tenth of what the walk allocated).
         let current = ref Unchecked.defaultof<Expr>
         let wanted = fun j -> active.Contains (current.Value.Arg j).Id
-        let scratch = RuleScratch(transposing)
+        let scratch = RuleScratch(transposing, start)
         for i in count - 1 .. -1 .. 0 do
             let node = order.[i]
             let g = cotangent.[node.Id]
@@ -76,6 +76,7 @@ module Vjp =
                 // A node's cotangent is complete once visited; drop it unless it was asked for.
                 if not (isTarget node.Id) then cotangent.[node.Id] <- Unchecked.defaultof<Expr>
         let result = wrt |> Array.map (fun w -> let g = cotangent.[w.Id] in if isNull (box g) then None else Some g)
+        if not (isNull (box scratch.OldestLeaf)) then scratch.OldestLeaf.Release()
         active.Release()
         cotangent.Release()
         Pool.release order count
