@@ -112,6 +112,9 @@ and [<Sealed; AllowNullLiteral>] internal NodeScope(serial: int64) =
     member val Count = 0 with get, set
     /// Taken around every lookup: a pullback may be called from several threads.
     member val Gate = System.Threading.Lock() with get
+    /// Called (under the gate) with each node made in this scope, once, while a transform follows
+    /// its nodes as they are made (see Substitute's NumbersAsMade); null otherwise.
+    member val OnMade: Action<Expr> = null with get, set
 
 /// One slot of the hash-consing table: the node's hash (0 while the slot is unused) and a weak
 /// GC handle to it, as an IntPtr so the slot array holds no object references.
@@ -536,6 +539,8 @@ module internal Ir =
                 slots.[2 * slot + 1] <- count
                 scope.Count <- count + 1
                 if 4 * scope.Count > slots.Length then growScopeSlots scope
+                let onMade = scope.OnMade
+                if not (isNull onMade) then onMade.Invoke node
                 node
         finally
             scope.Gate.Exit()

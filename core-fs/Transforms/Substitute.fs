@@ -54,9 +54,9 @@ module Substitute =
 
     let private lookup (rewritten: IdMap<Expr>) (r: Expr) = let x = rewritten.[r.Id] in if isNull (box x) then r else x
 
-    let private codeOf (dtype: DType) = match dtype with DType.Float32 -> 1 | DType.Float64 -> 2
-    let private dtypeOf (code: int) = if code = 1 then DType.Float32 else DType.Float64
-    let private noScalar = { Value = 0.0; Code = 0 }
+    let internal codeOf (dtype: DType) = match dtype with DType.Float32 -> 1 | DType.Float64 -> 2
+    let internal dtypeOf (code: int) = if code = 1 then DType.Float32 else DType.Float64
+    let internal noScalar = { Value = 0.0; Code = 0 }
 
     /// The roots with each `(node, replacement)` applied. Nodes that depend on no replaced node
     /// are returned as the very same objects.
@@ -168,3 +168,103 @@ module Substitute =
         let result = plan.Roots |> Array.map (lookup rewritten)
         rewritten.Release()
         result
+
+/// Substitution of scalar constants for a transform's Vars, folded as the nodes are made rather than
+/// after: while the transform's function and rules build their nodes, each elementwise node of the
+/// Vars' scopes gets its value from its inputs' (with Substitute.apply's ScalarFold functions and dtype
+/// rounding), and `Fold` then reads the roots' values. Substitute.apply over the finished graph walked
+/// every node again, long after it was made and left the cache: most of a gradient at a number was that
+/// walk. A node that does not fold (an op other than unary and binary elementwise, or an input that is
+/// no scalar constant) leaves its users unfolded too, and `Fold` answers null: the transform then
+/// substitutes as before. Attached to the scopes until `Detach`.
+[<Sealed; AllowNullLiteral>]
+type internal NumbersAsMade(vars: Expr[], values: Expr[]) =
+    let scopes = vars |> Array.map (fun v -> v.Scope)
+    let table = IdMap<PendingScalar>(Ir.oldestId vars, true)
+    // Several scopes (one per Var) may be built from several threads, each under its own gate, so
+    // the table has a gate of its own; with one scope, the scope's gate is already held.
+    let gate = if scopes.Length > 1 then System.Threading.Lock() else null
+    let ours (scope: NodeScope) =
+        let mutable found = false
+        for s in scopes do
+            if obj.ReferenceEquals(s, scope) then found <- true
+        found
+    let valueOf (e: Expr) : PendingScalar =
+        if not (isNull e.Scope) && ours e.Scope then table.[e.Id]
+        else
+            match e with
+            | Fold.ScalarConst v -> { Value = v; Code = Substitute.codeOf e.DType }
+            | _ -> Substitute.noScalar
+    let fold (node: Expr) =
+        match node.Op with
+        | Op.Unary u ->
+            let x = valueOf node.First
+            if x.Code <> 0 then
+                match ScalarFold.unary u x.Value with
+                | ValueSome v -> table.[node.Id] <- { Value = ScalarFold.toDType (Substitute.dtypeOf x.Code) v; Code = x.Code }
+                | ValueNone -> ()
+        | Op.Binary b ->
+            let x = valueOf node.First
+            let y = if x.Code = 0 then Substitute.noScalar else valueOf node.Second
+            if y.Code <> 0 then
+                // mixed dtypes promote to float64, as the constructor does
+                let code = if x.Code = y.Code then x.Code else 2
+                table.[node.Id] <- { Value = ScalarFold.toDType (Substitute.dtypeOf code) (ScalarFold.binary b x.Value y.Value); Code = code }
+        | Op.Var _ | Op.Const _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
+        | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
+        | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet
+        | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.CumSum _ -> ()
+    let made (node: Expr) =
+        if isNull gate then fold node
+        else
+            gate.Enter()
+            try fold node finally gate.Exit()
+    do
+        for i in 0 .. vars.Length - 1 do
+            match values.[i] with
+            | Fold.ScalarConst v -> table.[vars.[i].Id] <- { Value = v; Code = Substitute.codeOf values.[i].DType }
+            | _ -> invalidArg "values" "NumbersAsMade: every value is a scalar constant"
+        let callback = Action<Expr>(made)
+        for s in scopes do
+            s.OnMade <- callback
+
+    /// True when every value is a scalar constant, so that the Vars' nodes can be folded as made.
+    static member Applies(values: Expr[]) =
+        let mutable all = values.Length > 0
+        for v in values do
+            match v with
+            | Fold.ScalarConst _ -> ()
+            | _ -> all <- false
+        all
+
+    /// What Substitute.apply (vars → values) gives for each root, when every root of the Vars' scopes
+    /// folded; null when one did not. Roots outside the scopes come back as they are (they do not
+    /// depend on the Vars), and each Var as its value.
+    member _.Fold(roots: Expr[]) : Expr[] =
+        // (the scopes' gates, for one scope: its nodes may still be made from other threads)
+        let held = if isNull gate then scopes.[0].Gate else gate
+        held.Enter()
+        try
+            let result: Expr[] = Array.zeroCreate roots.Length
+            let mutable complete = true
+            for i in 0 .. roots.Length - 1 do
+                let root = roots.[i]
+                let k = Array.IndexOf(vars, root)
+                if k >= 0 then result.[i] <- values.[k]
+                elif not (isNull root.Scope) && ours root.Scope then
+                    let t = table.[root.Id]
+                    if t.Code = 0 then complete <- false
+                    else result.[i] <- Expr.scalar (Substitute.dtypeOf t.Code) t.Value
+                elif not (isNull root.Scope) then complete <- false // another transform's node: left to Substitute.apply
+                else result.[i] <- root
+            if complete then result else null
+        finally
+            held.Exit()
+
+    /// Stops following the scopes and gives the table back.
+    member _.Detach() =
+        for s in scopes do
+            s.OnMade <- null
+        let held = if isNull gate then scopes.[0].Gate else gate
+        held.Enter()
+        try table.Release() finally held.Exit()

@@ -34,7 +34,7 @@ module Diff =
     /// own value: they are substituted but never simplified, because the value is what the user
     /// computes and must follow IEEE, where the normal forms treat their atoms as real numbers
     /// (`x + x * -3` is not `-2x` at x = -inf).
-    let private finishWith (start: int64) (replacements: (Expr * Expr)[]) (values: int) (groups: Expr[][]) : Expr[][] =
+    let private finishWithNumbers (numbers: NumbersAsMade) (start: int64) (replacements: (Expr * Expr)[]) (values: int) (groups: Expr[][]) : Expr[][] =
         // Plain loops, not Array.concat, Array.sub or Array.map: FSharp.Core's generic code starts
         // unoptimised under tiered compilation, and a gradient in a training loop runs this every step.
         // One substitution over several groups: the nodes they share are rebuilt once.
@@ -75,7 +75,23 @@ module Diff =
                     | Fold.ScalarConst _ -> ()
                     | _ -> all <- false
             all
-        let folded = if atNumbers then substituteTogether groups else null
+        // The values folded as the nodes were made, when every root folded there (the same nodes
+        // substituteTogether gives: see NumbersAsMade).
+        let foldedAsMade (parts: Expr[][]) =
+            if isNull numbers then null
+            else
+                let result: Expr[][] = Array.zeroCreate parts.Length
+                let mutable complete = true
+                for i in 0 .. parts.Length - 1 do
+                    if complete then
+                        result.[i] <- numbers.Fold parts.[i]
+                        if isNull result.[i] then complete <- false
+                if complete then result else null
+        let folded =
+            if not atNumbers then null
+            else
+                let asMade = foldedAsMade groups
+                if isNull asMade then substituteTogether groups else asMade
         if not (isNull folded) && allNumbers folded then folded
         elif atNumbers then
             let simplified: Expr[][] = Array.zeroCreate groups.Length
@@ -92,6 +108,9 @@ module Diff =
             for i in values .. groups.Length - 1 do
                 result.[i] <- Rewrite.simplifySubstituting start replacements groups.[i]
             result
+
+    let private finishWith (start: int64) (replacements: (Expr * Expr)[]) (values: int) (groups: Expr[][]) : Expr[][] =
+        finishWithNumbers null start replacements values groups
 
     let private finish (start: int64) (replacements: (Expr * Expr) list) (values: int) (groups: Expr[][]) : Expr[][] =
         finishWith start (Array.ofList replacements) values groups
@@ -171,23 +190,31 @@ module Diff =
         for i in count - 1 .. -1 .. 0 do
             varList <- vars.[i] :: varList
         let start = if count > 0 then vars.[0].Id else Int64.MaxValue
-        let output, aux = f varList
-        let seed = seedFor caller output
-        let found = Vjp.backward output seed vars
-        let filled: Expr[] = Array.zeroCreate found.Length
-        for i in 0 .. found.Length - 1 do
-            filled.[i] <- match found.[i] with Some c -> c | None -> Expr.zerosLike vars.[i]
-        if withValue then
-            let values: Expr[] = Array.zeroCreate (1 + aux.Length)
-            values.[0] <- output
-            Array.Copy(aux, 0, values, 1, aux.Length)
-            match finishWith start replacements 1 [| values; filled |] with
-            | [| substituted; gradients |] ->
-                let auxiliary: Expr[] = Array.zeroCreate aux.Length
-                Array.Copy(substituted, 1, auxiliary, 0, aux.Length)
-                ValueSome substituted.[0], auxiliary, gradients
-            | _ -> invalidOp "a value and gradients expected"
-        else ValueNone, [||], (finishWith start replacements 0 [| filled |]).[0]
+        // At scalar constants, the nodes are folded as they are made (see NumbersAsMade).
+        let arguments: Expr[] = Array.zeroCreate count
+        for i in 0 .. count - 1 do
+            arguments.[i] <- snd replacements.[i]
+        let numbers = if NumbersAsMade.Applies arguments then NumbersAsMade(vars, arguments) else null
+        try
+            let output, aux = f varList
+            let seed = seedFor caller output
+            let found = Vjp.backward output seed vars
+            let filled: Expr[] = Array.zeroCreate found.Length
+            for i in 0 .. found.Length - 1 do
+                filled.[i] <- match found.[i] with Some c -> c | None -> Expr.zerosLike vars.[i]
+            if withValue then
+                let values: Expr[] = Array.zeroCreate (1 + aux.Length)
+                values.[0] <- output
+                Array.Copy(aux, 0, values, 1, aux.Length)
+                match finishWithNumbers numbers start replacements 1 [| values; filled |] with
+                | [| substituted; gradients |] ->
+                    let auxiliary: Expr[] = Array.zeroCreate aux.Length
+                    Array.Copy(substituted, 1, auxiliary, 0, aux.Length)
+                    ValueSome substituted.[0], auxiliary, gradients
+                | _ -> invalidOp "a value and gradients expected"
+            else ValueNone, [||], (finishWithNumbers numbers start replacements 0 [| filled |]).[0]
+        finally
+            if not (isNull numbers) then numbers.Detach()
 
     let private differentiate (caller: string) (withValue: bool) (f: Expr list -> Expr) (arguments: Expr list) : Expr voption * Expr[] =
         let value, _, gradients = differentiateWithAux caller withValue (fun args -> f args, [||]) arguments

@@ -39,6 +39,53 @@ let gradAtNumbersTests =
             let actual = valueOf g
             Expect.isLessThanOrEqual (abs (actual - derivative)) (1e-12 * abs derivative) (sprintf "%g against %g" actual derivative)
         }
+        test "a chain's derivative at a number is folded as its nodes are made: nothing is walked after the reverse walk" {
+            let steps = 200
+            // the reverse walk alone, over the same chain on a transform's Var
+            let before = Graph.visitedNodes ()
+            let v = Ir.freshScopedVar "x" [||] DType.Float64
+            let output = chain steps v
+            Vjp.backward output (Expr.onesLike output) [| v |] |> ignore
+            let reverse = Graph.visitedNodes () - before
+            let before = Graph.visitedNodes ()
+            let g = Diff.grad (chain steps) (Expr.scalar DType.Float64 0.3)
+            let visits = Graph.visitedNodes () - before
+            // a substitution after the walk visited every node of the derivative's graph again
+            Expect.isLessThanOrEqual visits reverse (sprintf "nodes visited: %d by the gradient, %d by the reverse walk" visits reverse)
+            let mutable x, derivative = 0.3, 1.0
+            for _ in 1 .. steps do
+                let t = Math.Tanh(0.9 * x + 0.1)
+                derivative <- derivative * Math.Cos t * (1.0 - t * t) * 0.9
+                x <- Math.Sin t
+            let actual = valueOf g
+            Expect.isLessThanOrEqual (abs (actual - derivative)) (1e-12 * abs derivative) (sprintf "%g against %g" actual derivative)
+        }
+        test "gradients at two numbers fold as made over both arguments" {
+            // f(x, y) = sin(xy) + x³ tanh y: ∂x = y cos(xy) + 3x² tanh y, ∂y = x cos(xy) + x³ (1 − tanh² y)
+            let f (args: Expr list) =
+                match args with
+                | [ x; y ] -> Expr.sin (x * y) + x * x * x * Expr.tanh y
+                | _ -> failwith "two arguments"
+            let a, b = 0.7, -1.3
+            match Diff.gradN f [ Expr.scalar DType.Float64 a; Expr.scalar DType.Float64 b ] with
+            | [ gx; gy ] ->
+                let t = Math.Tanh b
+                Expect.floatClose Accuracy.veryHigh (valueOf gx) (b * Math.Cos(a * b) + 3.0 * a * a * t) "∂x"
+                Expect.floatClose Accuracy.veryHigh (valueOf gy) (a * Math.Cos(a * b) + a ** 3.0 * (1.0 - t * t)) "∂y"
+            | other -> failwithf "two gradients expected, got %d" other.Length
+        }
+        test "a derivative at a number through an op that does not fold as it is made is still the number" {
+            // a where is rebuilt by the substitution after the walk, which folds it: f = x² sin x for x > 0,
+            // f' = 2x sin x + x² cos x
+            let f (x: Expr) = Expr.where (Expr.gt x (Expr.scalar DType.Float64 0.0)) (x * x) (-x) * Expr.sin x
+            let x = 0.6
+            let g = Diff.grad f (Expr.scalar DType.Float64 x)
+            Expect.floatClose Accuracy.veryHigh (valueOf g) (2.0 * x * Math.Sin x + x * x * Math.Cos x) "closed form"
+            let h = Diff.grad f (Expr.scalar DType.Float32 (float32 x |> float))
+            let x32 = float (float32 x)
+            Expect.floatClose Accuracy.medium (valueOf h) (2.0 * x32 * Math.Sin x32 + x32 * x32 * Math.Cos x32) "float32, closed form"
+            Expect.equal h.DType DType.Float32 "float32 argument, float32 gradient"
+        }
         test "second derivatives at a number: the inner derivative is simplified, the outer folds" {
             // f(x) = x³ tanh x; f'' = 6x tanh x + 6x² sech² x - 2x³ sech² x tanh x
             let f (x: Expr) = x * x * x * Expr.tanh x
