@@ -26,6 +26,10 @@ open Microsoft.FSharp.NativeInterop
 /// hash-consing table and every walk over the graph.
 [<Sealed>]
 type Expr internal (op: Op, first: Expr, second: Expr, more: Expr[], shape: int[], dtype: DType, id: int64, scope: NodeScope) =
+    // The id and the dtype share one field (ids stay far below 2^62; bit 62 is set for float32): a
+    // field less in every node, of which a large graph holds millions, every one outliving the
+    // young collections that copy it.
+    let idAndType = match dtype with DType.Float32 -> id ||| (1L <<< 62) | DType.Float64 -> id
     /// The primitive this node applies.
     member _.Op = op
     /// A copy of the input nodes, in the op's order.
@@ -57,13 +61,13 @@ type Expr internal (op: Op, first: Expr, second: Expr, more: Expr[], shape: int[
     /// The static shape without a copy (nodes share these arrays; nothing writes to them).
     member internal _.Dims = shape
     /// The element type.
-    member _.DType = dtype
+    member _.DType = if idAndType &&& (1L <<< 62) <> 0L then DType.Float32 else DType.Float64
     /// The number of dimensions.
     member _.Rank = shape.Length
     /// The number of elements.
     member _.Numel = Shape.numel shape
     /// A process-wide unique number; a node's inputs always have smaller ids.
-    member _.Id = id
+    member _.Id = idAndType &&& ((1L <<< 62) - 1L)
 
     /// The C# facade's wrapper of this node, made at most once (see the facade's Expr.Wrap). A
     /// cache, not part of the node's value: it is here because a side table keyed by node (a
@@ -85,7 +89,7 @@ type Expr internal (op: Op, first: Expr, second: Expr, more: Expr[], shape: int[
             | Op.Const t when t.Rank = 0 -> sprintf "const %g" (t.ToScalar())
             | Op.Const _ -> "const"
             | other -> OpName.name other
-        let short = match dtype with DType.Float32 -> "f32" | DType.Float64 -> "f64"
+        let short = if idAndType &&& (1L <<< 62) <> 0L then "f32" else "f64"
         sprintf "Expr(%s : %s%s)" name short (Shape.format shape)
 
 /// The hash-consing table of the nodes that depend on one transform's Var: the nodes a transform
