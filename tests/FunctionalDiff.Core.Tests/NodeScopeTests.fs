@@ -139,7 +139,7 @@ let tests =
                         made <- Made.Count - nodes
                 Expect.isGreaterThanOrEqual made (int64 (10 * steps)) "nodes made"
                 let perNode = float allocated / float made
-                // one node is 112 bytes (see the scalar case below)
+                // a bound set when a node was 112 bytes (its object and an inputs array); it is 80 now (see above)
                 Expect.isLessThan perNode (2.5 * 112.0) (sprintf "%.0f bytes per node made (%d nodes, %d bytes)" perNode made allocated)
                 // The derivative, entry by entry, against the chain rule in a loop. Over 5,000 steps
                 // it underflows to 0 (each step multiplies it by less than 1), which would check
