@@ -86,6 +86,65 @@ let gradAtNumbersTests =
             Expect.floatClose Accuracy.medium (valueOf h) (2.0 * x32 * Math.Sin x32 + x32 * x32 * Math.Cos x32) "float32, closed form"
             Expect.equal h.DType DType.Float32 "float32 argument, float32 gradient"
         }
+        test "folding as nodes are made gives the very numbers of substituting after the reverse walk" {
+            // Random programs of elementwise ops (and a where, which only the substitution folds), at
+            // random numbers of both dtypes, some of them edges (0, ±∞, huge): the gradient and the value
+            // against the reference path, the reverse walk over a Var and Substitute.apply of the number
+            // afterwards (what every gradient at a number did before), bit for bit.
+            let random = Random(20261206)
+            let points = [| 0.0; -0.0; 1.0; -2.5; 1e300; -1e-310; infinity; -infinity; nan; 0.3; 7.0 |]
+            let step (k: int) (x: Expr) (earlier: Expr) =
+                match k with
+                | 0 -> Expr.sin x
+                | 1 -> Expr.tanh x * 0.5
+                | 2 -> Expr.exp (x * -0.25)
+                | 3 -> x * earlier
+                | 4 -> x - earlier * 3.0
+                | 5 -> Expr.square x + 1.0
+                | 6 -> x / (Expr.square earlier + 2.0)
+                | 7 -> Expr.sqrt (Expr.abs x)
+                | 8 -> Expr.maximum x earlier
+                | 9 -> Expr.log1p (Expr.abs x)
+                | 10 -> Expr.where (Expr.gt x earlier) x (earlier * 2.0)
+                | _ -> -x
+            let sameBits (a: float) (b: float) = BitConverter.DoubleToInt64Bits a = BitConverter.DoubleToInt64Bits b || (Double.IsNaN a && Double.IsNaN b)
+            let mutable folded = 0
+            for program in 1 .. 200 do
+                let ks = Array.init (1 + random.Next 12) (fun _ -> random.Next 12)
+                let f (x: Expr) =
+                    let mutable e, earlier = x, x
+                    for k in ks do
+                        let next = step k e earlier
+                        earlier <- e
+                        e <- next
+                    e
+                let dtype = if random.Next 2 = 0 then DType.Float64 else DType.Float32
+                let point = Expr.scalar dtype points.[random.Next points.Length]
+                let value, gradient = Diff.valueAndGrad f point
+                // the reference: the same function over a Var, its reverse walk, then the substitution
+                let v = Ir.freshScopedVar "x" [||] dtype
+                let output = f v
+                let reverse = match (Vjp.backward output (Expr.onesLike output) [| v |]).[0] with Some g -> g | None -> Expr.zerosLike v
+                let expected = Substitute.apply [ v, point ] [| output; reverse |]
+                let name = sprintf "program %d (%A) at %O, %O" program ks point dtype
+                let isNumber (e: Expr) = match e.Op with Op.Const t -> t.Rank = 0 | _ -> false
+                if isNumber expected.[0] && isNumber expected.[1] then
+                    // the substitution gave numbers, which the transform returns as they are: the same bits
+                    folded <- folded + 1
+                    for actual, reference, what in [ value, expected.[0], "value"; gradient, expected.[1], "gradient" ] do
+                        Expect.isTrue (isNumber actual) (sprintf "%s: %s is a number" name what)
+                        Expect.equal actual.DType reference.DType (sprintf "%s: %s dtype" name what)
+                        let a, b = (Eval.eval actual).ToScalar(), (Eval.eval reference).ToScalar()
+                        Expect.isTrue (sameBits a b) (sprintf "%s: %s %g, reference %g" name what a b)
+                else
+                    // a graph (a where the substitution rebuilt but could not fold): the transform simplifies
+                    // it before it substitutes, so its digits may differ in rounding, not more
+                    for actual, reference, what in [ value, expected.[0], "value"; gradient, expected.[1], "gradient" ] do
+                        let a, b = (Eval.eval actual).ToScalar(), (Eval.eval reference).ToScalar()
+                        let close = sameBits a b || abs (a - b) <= (if dtype = DType.Float32 then 1e-5 else 1e-12) * max 1.0 (abs b)
+                        Expect.isTrue close (sprintf "%s: %s %g, reference %g (graphs)" name what a b)
+            Expect.isGreaterThan folded 80 "programs whose results are numbers (compared bit for bit)"
+        }
         test "second derivatives at a number: the inner derivative is simplified, the outer folds" {
             // f(x) = x³ tanh x; f'' = 6x tanh x + 6x² sech² x - 2x³ sech² x tanh x
             let f (x: Expr) = x * x * x * Expr.tanh x
