@@ -516,6 +516,13 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // at ±∞) is (`fuzz adversarial 2/70`: the binary cross-entropy of x against σ(x²) at x = 1e160)
             case OpKind.Sigmoid when AnyInfinite(a[0]):
                 return "Sigmoid of an infinite value";
+            // the same for tanh where it saturates (|tanh x| rounds to 1, from |x| ≈ 19 in float64): torch's slope 1 − y² is
+            // exactly 0 there and meets an infinite slope of the step before as 0·∞ = NaN, where the closed form sech²(x)·x′
+            // is its limit, 0 when sech² falls faster than x′ grows, and ours (sech² one factor, meeting the cotangent before
+            // the slope before it, as rsqrt's factors one at a time) is (`fuzz adversarial 49/58`: tanh(rsqrt(x)) at
+            // x = 1e-300, tanh at 1e150: gradient 0 in ours, NaN in torch's; FuzzSeeds57To61Tests)
+            case OpKind.Tanh when Any(a[0].tanh().abs().eq(1.0)):
+                return "Tanh where it saturates (torch's slope 1 − y² is exactly 0)";
             case OpKind.BceWithLogits when AnyInfinite(a[1]):
                 return "Sigmoid of an infinite value";
             // the slopes a/h and b/h at an infinite operand are ∞/∞ = NaN in torch; their limits, and ours, are the sign of
