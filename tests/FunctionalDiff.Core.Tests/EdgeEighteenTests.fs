@@ -76,4 +76,14 @@ let tests =
             let product = Array.init (2 * n) (fun i -> Array.fold2 (fun s (column: float[]) w -> s + column.[i] * w) 0.0 columns t)
             expectClose 1e-6 (values (Diff.grad along (constantVector z))) product "reverse over reverse"
         }
+        test "lerp with a constant weight: the JVP is (1 − w)·ṡ + w·ė, with no 0·∞ from the weight's slope end − start = ∞ (fuzz all adversarial 60/272)" {
+            // the shrunk program: lerp(x₀, x₁, 0) at x₀ = 0, x₁ = +∞ (the value is 0 + 0·∞ = NaN, torch's form); beside it
+            // w = 0.3 and 0.8 at finite operands (both of lerp's forms)
+            for w, start, finish in [ 0.0, [| 0.0; 0.0 |], [| infinity; infinity |]; 0.3, [| 1.5; -2.0 |], [| 4.0; 0.5 |]; 0.8, [| 1.5; -2.0 |], [| 4.0; 0.5 |] ] do
+                let weight = Expr.constant (Tensor.FromArray([| w |], [| 1; 1 |]))
+                let f (xs: Expr list) = Elementary.lerp xs.[0] xs.[1] weight
+                let ds, de = [| 0.919327; -0.655215 |], [| 0.433699; 0.772551 |]
+                let _, tangent = Diff.jvpN f [ constantVector start; constantVector finish ] [ constantVector ds; constantVector de ]
+                expectIeee (values tangent) (Array.map2 (fun s e -> (1.0 - w) * s + w * e) ds de) (sprintf "JVP at w = %g" w)
+        }
     ]
