@@ -204,16 +204,23 @@ module Elementary =
 
     /// A custom rule over several operands of one function, each broadcast to the value's shape and packed along a
     /// new leading axis (see withPackedRule): `cotangents operands g` gives each operand's cotangent in the value's
-    /// shape. Registered once; the module keeps it alive.
-    let private registerPacked (name: string) (cotangents: Expr[] -> Expr -> Expr list) =
-        CustomRules.register name (fun packed g ->
-            let operands = Array.init packed.Dims.[0] (fun k -> Expr.reshape g.Dims (Expr.sliceAxis 0 k (k + 1) packed))
-            Expr.concat 0 (cotangents operands g |> List.map (fun e -> Expr.reshape (Array.append [| 1 |] g.Dims) e)))
+    /// shape. One rule per set of constant operands (bit k of the index: operand k is a constant), whose cotangent is a
+    /// constant 0 instead: the operands share one packed node, so a constant's slot was still paired with its tangent of
+    /// zeros when forward mode transposes the rule, 0·∞ = NaN where its slope is infinite (`fuzz all adversarial 60/272`:
+    /// the JVP of lerp(x₀, x₁, 0) at x₁ = +∞, whose weight slope x₁ − x₀ is ∞, NaN where the closed form is ẋ₀).
+    /// Registered once; the module keeps them alive.
+    let private registerPacked (name: string) (arity: int) (cotangents: Expr[] -> Expr -> Expr list) =
+        Array.init (1 <<< arity) (fun constants ->
+            CustomRules.register name (fun packed g ->
+                let operands = Array.init packed.Dims.[0] (fun k -> Expr.reshape g.Dims (Expr.sliceAxis 0 k (k + 1) packed))
+                let held k (e: Expr) = if constants &&& (1 <<< k) <> 0 then Expr.zerosLike g else e
+                Expr.concat 0 (cotangents operands g |> List.mapi held |> List.map (fun e -> Expr.reshape (Array.append [| 1 |] g.Dims) e))))
 
-    /// `value` with a rule made by registerPacked over these operands.
-    let private withPackedRule (rule: CustomRule) (operands: Expr list) (value: Expr) =
+    /// `value` with the rule made by registerPacked over these operands for its constant ones.
+    let private withPackedRule (rules: CustomRule[]) (operands: Expr list) (value: Expr) =
         let lifted (e: Expr) = Expr.reshape (Array.append [| 1 |] value.Dims) (Expr.broadcastTo value.Dims e)
-        Expr.custom rule (Expr.concat 0 (operands |> List.map lifted)) value
+        let constants = operands |> List.mapi (fun k (e: Expr) -> if e.Op.IsConst then 1 <<< k else 0) |> List.sum
+        Expr.custom rules.[constants] (Expr.concat 0 (operands |> List.map lifted)) value
 
     /// Two operands in one floating dtype, float64 if either is.
     let private inOneDType (a: Expr) (b: Expr) =
@@ -224,7 +231,7 @@ module Elementary =
     /// x = 0 and y <= 0, a mask whose untaken log reads 1 there) and x/y in y (0/y there). Registered once; the module
     /// keeps it alive.
     let private xlogyRule =
-        registerPacked "xlogy" (fun operands g ->
+        registerPacked "xlogy" 2 (fun operands g ->
             let x, y = operands.[0], operands.[1]
             let zero = scalar x 0.0
             let flat = Expr.eq x zero * Expr.le y zero
@@ -260,7 +267,7 @@ module Elementary =
     /// The rule of lerp over start, end and weight packed along a new leading axis: torch's g·(1 − w), g·w and
     /// g·(end − start), one factor each. Registered once; the module keeps it alive.
     let private lerpRule =
-        registerPacked "lerp" (fun operands g ->
+        registerPacked "lerp" 3 (fun operands g ->
             let start, finish, weight = operands.[0], operands.[1], operands.[2]
             [ g * (1.0 - weight); g * weight; g * (finish - start) ])
 
@@ -283,7 +290,7 @@ module Elementary =
     /// equal infinities read as a − b = +∞ (slopes 1 and 0, as the value's branches give). Registered once; the module
     /// keeps it alive.
     let private logAddExpRule =
-        registerPacked "logaddexp" (fun operands g ->
+        registerPacked "logaddexp" 2 (fun operands g ->
             let a, b = operands.[0], operands.[1]
             let infinity = scalar a Double.PositiveInfinity
             let equalInfinities = Expr.eq a b * Expr.eq (Expr.abs a) infinity
@@ -403,7 +410,7 @@ module Elementary =
 
     /// hypot's rule: g·(a/h) and g·(b/h), each one factor (see hypot).
     let private hypotRule =
-        registerPacked "hypot" (fun operands g ->
+        registerPacked "hypot" 2 (fun operands g ->
             let slopeA, slopeB = hypotSlopes operands.[0] operands.[1]
             [ g * slopeA; g * slopeB ])
 

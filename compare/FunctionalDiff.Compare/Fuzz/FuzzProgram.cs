@@ -404,6 +404,13 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // elu(x)² through a fold at x = NaN, whose Hessian entry is 2u in ours)
             case OpKind.Elu or OpKind.Selu or OpKind.Celu when Any(a[0].gt(0.0)) || Any(a[0].isnan()):
                 return "Elu, Selu or Celu on its linear branch (curvature 0)";
+            // hardshrink and softshrink are linear on every branch (slope 1 outside ±λ, the constant 0 or a shift inside), so
+            // their curvature is 0 everywhere: ours a symbolic zero (a where's branches), torch's double backward a tensor of
+            // zeros for the input, which the steps before it multiply, 0·∞ = NaN where one's slope is infinite (`fuzz
+            // adversarial 50/13`, float32: hardshrink(W·x + x) with W holding −1e300, −∞ in float32: the Hessian of this
+            // linear map is 0, ours; torch's NaN in x₀'s row and column; FuzzSeeds57To61Tests)
+            case OpKind.Hardshrink or OpKind.Softshrink when a[0].numel() > 0:
+                return "Hardshrink or Softshrink (curvature 0 on every branch)";
             case OpKind.LogSigmoid when AnyInfinite(a[0]):
                 return "LogSigmoid of an infinite value";
             // the same below −40, where ours is −softplus(−x) above the threshold (curvature a symbolic zero, as "Softplus
@@ -516,6 +523,13 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // at ±∞) is (`fuzz adversarial 2/70`: the binary cross-entropy of x against σ(x²) at x = 1e160)
             case OpKind.Sigmoid when AnyInfinite(a[0]):
                 return "Sigmoid of an infinite value";
+            // the same for tanh where it saturates (|tanh x| rounds to 1, from |x| ≈ 19 in float64): torch's slope 1 − y² is
+            // exactly 0 there and meets an infinite slope of the step before as 0·∞ = NaN, where the closed form sech²(x)·x′
+            // is its limit, 0 when sech² falls faster than x′ grows, and ours (sech² one factor, meeting the cotangent before
+            // the slope before it, as rsqrt's factors one at a time) is (`fuzz adversarial 49/58`: tanh(rsqrt(x)) at
+            // x = 1e-300, tanh at 1e150: gradient 0 in ours, NaN in torch's; FuzzSeeds57To61Tests)
+            case OpKind.Tanh when Any(a[0].tanh().abs().eq(1.0)):
+                return "Tanh where it saturates (torch's slope 1 − y² is exactly 0)";
             case OpKind.BceWithLogits when AnyInfinite(a[1]):
                 return "Sigmoid of an infinite value";
             // the slopes a/h and b/h at an infinite operand are ∞/∞ = NaN in torch; their limits, and ours, are the sign of
