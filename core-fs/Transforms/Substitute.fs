@@ -58,6 +58,23 @@ module Substitute =
     let internal dtypeOf (code: int) = if code = 1 then DType.Float32 else DType.Float64
     let internal noScalar = { Value = 0.0; Code = 0 }
 
+    /// u of a folded scalar, rounded to its dtype as the constructor rounds it; no scalar (Code 0)
+    /// when x is none or u does not fold.
+    let internal foldUnary (u: UnaryOp) (x: PendingScalar) =
+        if x.Code = 0 then noScalar
+        else
+            match ScalarFold.unary u x.Value with
+            | ValueSome v -> { Value = ScalarFold.toDType (dtypeOf x.Code) v; Code = x.Code }
+            | ValueNone -> noScalar
+
+    /// b of two folded scalars in their promoted dtype (float64 when they differ, as the
+    /// constructor promotes); no scalar when either is none.
+    let internal foldBinary (b: BinaryOp) (x: PendingScalar) (y: PendingScalar) =
+        if x.Code = 0 || y.Code = 0 then noScalar
+        else
+            let code = if x.Code = y.Code then x.Code else 2
+            { Value = ScalarFold.toDType (dtypeOf code) (ScalarFold.binary b x.Value y.Value); Code = code }
+
     /// The roots with each `(node, replacement)` applied. Nodes that depend on no replaced node
     /// are returned as the very same objects.
     ///
@@ -108,19 +125,13 @@ module Substitute =
                     match node.Op with
                     | Op.Unary u ->
                         if changed (node.Arg 0) then
-                            let x = scalarOf (node.Arg 0)
-                            let folded = if x.Code <> 0 then ScalarFold.unary u x.Value else ValueNone
-                            match folded with
-                            | ValueSome v -> pending.[node.Id] <- { Value = ScalarFold.toDType (dtypeOf x.Code) v; Code = x.Code }
-                            | ValueNone -> rewritten.[node.Id] <- Expr.unary u (current (node.Arg 0))
+                            let folded = foldUnary u (scalarOf (node.Arg 0))
+                            if folded.Code <> 0 then pending.[node.Id] <- folded
+                            else rewritten.[node.Id] <- Expr.unary u (current (node.Arg 0))
                     | Op.Binary b ->
                         if changed (node.Arg 0) || changed (node.Arg 1) then
-                            let x, y = scalarOf (node.Arg 0), scalarOf (node.Arg 1)
-                            if x.Code <> 0 && y.Code <> 0 then
-                                // mixed dtypes promote to float64, as the constructor does
-                                let code = if x.Code = y.Code then x.Code else 2
-                                let v = ScalarFold.toDType (dtypeOf code) (ScalarFold.binary b x.Value y.Value)
-                                pending.[node.Id] <- { Value = v; Code = code }
+                            let folded = foldBinary b (scalarOf (node.Arg 0)) (scalarOf (node.Arg 1))
+                            if folded.Code <> 0 then pending.[node.Id] <- folded
                             else rewritten.[node.Id] <- Expr.binary b (current (node.Arg 0)) (current (node.Arg 1))
                     | Op.Var _ | Op.Const _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
                     | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
@@ -198,18 +209,13 @@ type internal NumbersAsMade(vars: Expr[], values: Expr[]) =
     let fold (node: Expr) =
         match node.Op with
         | Op.Unary u ->
-            let x = valueOf node.First
-            if x.Code <> 0 then
-                match ScalarFold.unary u x.Value with
-                | ValueSome v -> table.[node.Id] <- { Value = ScalarFold.toDType (Substitute.dtypeOf x.Code) v; Code = x.Code }
-                | ValueNone -> ()
+            let folded = Substitute.foldUnary u (valueOf node.First)
+            if folded.Code <> 0 then table.[node.Id] <- folded
         | Op.Binary b ->
             let x = valueOf node.First
-            let y = if x.Code = 0 then Substitute.noScalar else valueOf node.Second
-            if y.Code <> 0 then
-                // mixed dtypes promote to float64, as the constructor does
-                let code = if x.Code = y.Code then x.Code else 2
-                table.[node.Id] <- { Value = ScalarFold.toDType (Substitute.dtypeOf code) (ScalarFold.binary b x.Value y.Value); Code = code }
+            if x.Code <> 0 then
+                let folded = Substitute.foldBinary b x (valueOf node.Second)
+                if folded.Code <> 0 then table.[node.Id] <- folded
         | Op.Var _ | Op.Const _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
         | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
         | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet
