@@ -103,7 +103,12 @@ module internal Pool =
 /// the page table to stay small, go to an ordinary hash table.
 ///
 /// An open-ended table (`openEnded`) also takes ids made after it: its range runs 2^25 ids from
-/// `low`, and its page table grows as ids arrive, for a walk that records the nodes it builds.
+/// `low`, and its page table grows as ids arrive, for a walk that records the nodes it builds. Its
+/// pages double in size, from 64 ids to 4,096 (then stay at 4,096): page p < 7 holds the 64·2^p ids
+/// from low + 64·(2^p − 1), page 7 + j the 4,096 from low + 8,128 + 4,096·j. It cannot know how
+/// many ids will come: a transform of a small function makes a few dozen, a long chain's millions,
+/// and pages of one fixed size either cleared 4,096 entries for the first or took thousands of
+/// small pages (most of them new arrays, beyond what the shared pool keeps) for the second.
 [<AbstractClass>]
 type internal IdPages<'T>(low: int64, openEnded: bool) =
     // Ranges up to 2^25 ids are dense.
@@ -118,23 +123,31 @@ type internal IdPages<'T>(low: int64, openEnded: bool) =
     // narrower than a page gets one page of its own size (a power of two, at least 64): a
     // transform of a small function (a step of a loop) would otherwise clear a whole page per
     // table for a few dozen ids.
-    // (An open-ended table sizes its pages by the ids that exist when it is made.)
-    let span = newest - low
+    let geometric = openEnded && dense
     let pageBits =
-        if dense && span >>> 12 >= 16L then 13
-        elif dense && span < 4096L then max 6 (64 - BitOperations.LeadingZeroCount(uint64 (max span 0L)))
+        if dense && (high - low) >>> 12 >= 16L then 13
+        elif dense && high - low < 4096L then max 6 (64 - BitOperations.LeadingZeroCount(uint64 (high - low)))
         else 12
     let mutable pages: 'T[][] = null
-    // The entries of `pages` in use (cleared when rented); an open-ended table starts with those
-    // its first ids need and doubles it when a newer id arrives.
-    let mutable pageCount = if dense then int ((min high newest - low) >>> pageBits) + 1 else 0
-    let lastPage = if dense then int ((high - low) >>> pageBits) else -1
+    // The entries of `pages` in use (cleared when rented); an open-ended table starts with a few
+    // and doubles them when a newer id arrives.
+    let mutable pageCount = if geometric then 8 elif dense then int ((high - low) >>> pageBits) + 1 else 0
+    let lastPage = if geometric then 7 + int ((high - low - 8128L) >>> 12) elif dense then int ((high - low) >>> pageBits) else -1
     /// The page of an id and its slot there, or -1 when the id is outside the dense range.
     member _.Locate(id: int64, slot: byref<int>) =
         if dense && id >= low && id <= high then
             let k = id - low
-            slot <- int (k &&& ((1L <<< pageBits) - 1L))
-            int (k >>> pageBits)
+            if not geometric then
+                slot <- int (k &&& ((1L <<< pageBits) - 1L))
+                int (k >>> pageBits)
+            elif k < 8128L then
+                let p = 63 - BitOperations.LeadingZeroCount(uint64 ((k >>> 6) + 1L))
+                slot <- int (k - 64L * ((1L <<< p) - 1L))
+                p
+            else
+                let j = k - 8128L
+                slot <- int (j &&& 4095L)
+                7 + int (j >>> 12)
         else -1
     /// Page p, rented from the pool and cleared on first touch (with the page table).
     member _.Page(p: int) : 'T[] =
@@ -149,7 +162,7 @@ type internal IdPages<'T>(low: int64, openEnded: bool) =
         if isNull pages then pages <- Pool.rentCleared pageCount
         let mutable page = pages.[p]
         if isNull page then
-            page <- Pool.rentCleared (1 <<< pageBits)
+            page <- Pool.rentCleared (if not geometric then 1 <<< pageBits elif p < 7 then 64 <<< p else 4096)
             pages.[p] <- page
         page
     /// Page p if it was touched, else null.

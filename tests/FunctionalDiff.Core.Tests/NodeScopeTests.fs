@@ -96,6 +96,35 @@ let tests =
                     Expr.sum (sin v)) x
                 |> ignore
             }
+            test "an open-ended id map holds the ids made after it, against a dictionary" {
+                // The tables of a walk that records the nodes it builds (tanh's look at its cotangent,
+                // the folding at numbers): ids from its low end, made before and after the map, across
+                // the doubling pages (64 ids up to 4,096) and well past them, and ids outside its range.
+                let before = Ir.freshScopedVar "before" [||] f64
+                let low = Ir.newestId ()
+                let map = IdMap<int64>(low, true)
+                let reference = Collections.Generic.Dictionary<int64, int64>()
+                let random = Random(61206)
+                let mutable newest = low
+                for i in 1 .. 30_000 do
+                    let v = Ir.freshScopedVar "x" [||] f64
+                    newest <- v.Id
+                    if random.Next 3 = 0 then
+                        map.[v.Id] <- int64 i
+                        reference.[v.Id] <- int64 i
+                // an id below the range and one long after it go to the map's dictionary
+                map.[before.Id] <- -1L
+                reference.[before.Id] <- -1L
+                map.[newest + (1L <<< 26)] <- -2L
+                reference.[newest + (1L <<< 26)] <- -2L
+                for id in low - 5L .. newest do
+                    let expected = match reference.TryGetValue id with | true, v -> v | _ -> 0L
+                    Expect.equal map.[id] expected (sprintf "id %d" (id - low))
+                Expect.equal map.[before.Id] -1L "below the range"
+                Expect.equal map.[newest + (1L <<< 26)] -2L "beyond the range"
+                map.Release()
+                Expect.equal map.[low + 10L] 0L "empty after Release"
+            }
             test "a node made in a transform's scope costs its object: a header and eight fields" {
                 // op, the two inputs, the inputs of a wider op, the shape, the id with the dtype (one
                 // field), the scope and the facade's wrapper: 16 + 8 · 8 = 80 bytes on a 64-bit runtime,
