@@ -132,8 +132,8 @@ public static class TorchInterpreter
             // (`fuzz adversarial 13/13`: softplus(NaN) to the power of an ArgMax that is 0, NaN in both).
             OpKind.Pow when constantExponent && a[1].dim() == 0 && !a[1].requires_grad && a[1].eq(0.0).item<bool>() => a[0].detach().pow(a[1]),
             OpKind.Pow => a[0].pow(a[1]),
-            OpKind.Maximum => torch.maximum(a[0], a[1]),
-            OpKind.Minimum => torch.minimum(a[0], a[1]),
+            OpKind.Maximum => IeeeSignedZeros(torch.maximum(a[0], a[1]), a[0], a[1], maximum: true),
+            OpKind.Minimum => IeeeSignedZeros(torch.minimum(a[0], a[1]), a[0], a[1], maximum: false),
             OpKind.Atan2 => torch.atan2(a[0], a[1]),
             OpKind.Lt => a[0].lt(a[1]).to_type(dtype),
             OpKind.Le => a[0].le(a[1]).to_type(dtype),
@@ -351,6 +351,27 @@ public static class TorchInterpreter
     /// log(1 + e^x) to rounding everywhere, so the reference is torch's own softplus and rule with the threshold
     /// at 40, above which x + log1p(e^-x) rounds to x and σ(x) to 1 in both dtypes.
     /// </summary>
+    /// <summary>
+    /// torch's maximum or minimum <paramref name="y"/> of <paramref name="a"/> and <paramref name="b"/> with IEEE 754's sign
+    /// where they are zeros of opposite signs: +0 for the maximum, −0 for the minimum (ours). torch's CPU kernels return the
+    /// first operand there in their scalar loop and the second in their vectorised one, so the sign of such an entry depends
+    /// on where it falls in the tensor (float32: a short tensor's first 8 entries take the scalar loop), and a later step
+    /// that reads it differs by far more than rounding (`fuzz all adversarial 63/66`, float32: atan2(max(x₁, c), x₀) at
+    /// x₁ = −0, c = +0, x₀ = −1.03, ours π, torch's −π). Only the value changes: the maximum gets a constant +0 added at those
+    /// entries (−0 elsewhere, which keeps every value, −0 included), the minimum is negated around the same, so the
+    /// derivatives are torch's own.
+    /// </summary>
+    static TT IeeeSignedZeros(TT y, TT a, TT b, bool maximum)
+    {
+        var pair = torch.broadcast_tensors(a.detach(), b.detach());
+        if (pair[0].numel() == 0) return y;
+        // the sign of a zero is the sign of its reciprocal, ±∞
+        var apart = pair[0].eq(0.0).logical_and(pair[1].eq(0.0)).logical_and(pair[0].reciprocal().lt(0.0).logical_xor(pair[1].reciprocal().lt(0.0)));
+        if (!apart.any().item<bool>()) return y;
+        var shift = torch.where(apart, torch.zeros_like(pair[0]), torch.zeros_like(pair[0]).neg());
+        return maximum ? y.add(shift) : y.neg().add(shift).neg();
+    }
+
     static TT Softplus(TT x) => F.softplus(x, 1.0, 40.0);
 
     /// <summary>
