@@ -107,17 +107,26 @@ module Rewrite =
                 // reverse walk meets the latest step's slope first), and the atom's power one factor at a time, so
                 // a factor that vanishes meets the finite atom before its square. Every other monomial keeps its
                 // shared powers and its order, so graphs without such a power are the same.
+                // The factors of degree one (and bounded powers) come first, newest first, and the unbounded
+                // powers after them, one factor at a time, taking turns: a power of an unbounded atom formed
+                // before a factor of degree one that is older than it overflowed first, where the chain had
+                // met that factor first (the gradient of rsqrt(x₀)·x₁ at x₀ = 1e-310, x₁ = −1e-310 has the
+                // monomial x₁·y³: y³ = ∞ before x₁ met it, where ((x₁·y)·y)·y is the finite −1e155).
                 let mutable overflowProne = false
                 if factors.Length >= 2 then
                     for f in factors do
                         if f.Power >= 2 && not (Polynomial.isBounded f.Atom) then overflowProne <- true
                 if overflowProne then
+                    let mutable highest = 0
                     for i in factors.Length - 1 .. -1 .. 0 do
                         let f = factors.[i]
                         if Polynomial.isBounded f.Atom then times (power f.Atom f.Power)
-                        else
-                            for _ in 1 .. f.Power do
-                                times f.Atom
+                        elif f.Power = 1 then times f.Atom
+                        else highest <- max highest f.Power
+                    for round in 1 .. highest do
+                        for i in factors.Length - 1 .. -1 .. 0 do
+                            let f = factors.[i]
+                            if not (Polynomial.isBounded f.Atom) && f.Power >= 2 && round <= f.Power then times f.Atom
                 else
                     for f in factors do
                         times (power f.Atom f.Power)

@@ -384,6 +384,25 @@ let tests =
             let h = values (Diff.hessian (fun y -> Expr.sum (Expr.pow (Expr.square y) (Expr.scalar f64 c))) (constantVector ys))
             expectIeee [| for i in 0 .. 2 -> h.[i * 3 + i] |] (ys |> Array.map second) "Hessian diagonal"
         }
+        test "a monomial's factors of degree one meet it before an unbounded atom's power, even when they are older (the gradient of rsqrt(x₀)·x₁·u at subnormal x, edges19's find)" {
+            // d/dx₀ rsqrt(x₀)·x₁·u = −½·x₀^(−3/2)·x₁·u, by logarithms (x₀^(−3/2) = 1e465 overflows alone), and
+            // d/dx₁ = x₀^(−1/2)·u; two arguments, so the normal form's atoms are the arguments themselves (older
+            // than the rsqrt node): x₁·y³ was formed as y³ = ∞ first
+            let u = 0.7
+            let cases = [| 1e-310, -1e-310; 1e-300, 3e-290; 2.0, -5.0; 1e-200, 1e-200 |]
+            for x0, x1 in cases do
+                let gradients =
+                    Diff.gradN (fun vs -> match vs with [ a; b ] -> Expr.sum (Expr.rsqrt a * b * u) | _ -> failwith "two")
+                        [ constantVector [| x0 |]; constantVector [| x1 |] ]
+                let d0 = -(float (sign x1)) * 0.5 * u * Math.Exp(-1.5 * Math.Log x0 + Math.Log(abs x1))
+                let d1 = u * Math.Exp(-0.5 * Math.Log x0)
+                match gradients with
+                | [ g0; g1 ] ->
+                    let a, b = (values g0).[0], (values g1).[0]
+                    Expect.floatClose Accuracy.high a d0 (sprintf "∂x₀ at (%g, %g): %g against %g" x0 x1 a d0)
+                    Expect.floatClose Accuracy.high b d1 (sprintf "∂x₁ at (%g, %g): %g against %g" x0 x1 b d1)
+                | _ -> failwith "two gradients"
+        }
         test "solve against a right-hand side holding +∞ is the limit of A⁻¹b: ±∞ where the infinity reaches an unknown, no 0·∞ from a zero coefficient (fuzz adversarial 14/191, 22/290)" {
             // reference: A⁻¹'s columns by plain back substitution of the unit vectors (A upper triangular here), and
             // x = Σ_k A⁻¹[:, k]·b[k] with a term only where A⁻¹[i, k] ≠ 0, so b[k] = +∞ gives sign(A⁻¹[i, k])·∞
