@@ -58,6 +58,12 @@ module Substitute =
     let internal dtypeOf (code: int) = if code = 1 then DType.Float32 else DType.Float64
     let internal noScalar = { Value = 0.0; Code = 0 }
 
+    /// A rank-0 constant's value and dtype code; no scalar for any other node.
+    let internal constantScalar (e: Expr) =
+        match e with
+        | Fold.ScalarConst v -> { Value = v; Code = codeOf e.DType }
+        | _ -> noScalar
+
     /// u of a folded scalar, rounded to its dtype as the constructor rounds it; no scalar (Code 0)
     /// when x is none or u does not fold.
     let internal foldUnary (u: UnaryOp) (x: PendingScalar) =
@@ -114,10 +120,7 @@ module Substitute =
                 let p = if isNull (box r) then pending.[e.Id] else noScalar
                 if p.Code <> 0 then p
                 else
-                    let now = if isNull (box r) then e else r
-                    match now with
-                    | Fold.ScalarConst v -> { Value = v; Code = codeOf now.DType }
-                    | _ -> noScalar
+                    constantScalar (if isNull (box r) then e else r)
             let struct (order, count) = Graph.topologicalOrderPooled start roots
             for i in 0 .. count - 1 do
                 let node = order.[i]
@@ -201,11 +204,7 @@ type internal NumbersAsMade(vars: Expr[], values: Expr[]) =
             if obj.ReferenceEquals(s, scope) then found <- true
         found
     let valueOf (e: Expr) : PendingScalar =
-        if not (isNull e.Scope) && ours e.Scope then table.[e.Id]
-        else
-            match e with
-            | Fold.ScalarConst v -> { Value = v; Code = Substitute.codeOf e.DType }
-            | _ -> Substitute.noScalar
+        if not (isNull e.Scope) && ours e.Scope then table.[e.Id] else Substitute.constantScalar e
     let fold (node: Expr) =
         match node.Op with
         | Op.Unary u ->
@@ -227,9 +226,9 @@ type internal NumbersAsMade(vars: Expr[], values: Expr[]) =
             try fold node finally gate.Exit()
     do
         for i in 0 .. vars.Length - 1 do
-            match values.[i] with
-            | Fold.ScalarConst v -> table.[vars.[i].Id] <- { Value = v; Code = Substitute.codeOf values.[i].DType }
-            | _ -> invalidArg "values" "NumbersAsMade: every value is a scalar constant"
+            let value = Substitute.constantScalar values.[i]
+            if value.Code = 0 then invalidArg "values" "NumbersAsMade: every value is a scalar constant"
+            table.[vars.[i].Id] <- value
         let callback = Action<Expr>(made)
         for s in scopes do
             s.OnMade <- callback
@@ -238,9 +237,7 @@ type internal NumbersAsMade(vars: Expr[], values: Expr[]) =
     static member Applies(values: Expr[]) =
         let mutable all = values.Length > 0
         for v in values do
-            match v with
-            | Fold.ScalarConst _ -> ()
-            | _ -> all <- false
+            if (Substitute.constantScalar v).Code = 0 then all <- false
         all
 
     /// What Substitute.apply (vars → values) gives for each root, when every root of the Vars' scopes
