@@ -318,9 +318,16 @@ module Graph =
     /// The number of distinct nodes reachable from the root (shared nodes count once).
     let nodeCount (root: Expr) = (topologicalOrder [ root ]).Length
 
-    /// The free variables below the roots, in order of first appearance.
+    /// The free variables below the roots, in order of first appearance: Vars not bound to a
+    /// value (see NodeScope.Bindings), and bound ones too below a withheld node, which reads its
+    /// Var outside the results it is bound for.
     let variables (roots: Expr seq) =
-        topologicalOrder roots |> Array.filter (fun e -> match e.Op with Op.Var _ -> true | _ -> false)
+        let order = topologicalOrder roots
+        let withheld = order |> Array.exists (fun e -> e.IsWithheld)
+        order |> Array.filter (fun e ->
+            match e.Op with
+            | Op.Var _ -> withheld || (Ir.boundValue e).IsNone
+            | _ -> false)
 
     /// The nodes this thread's traversals have visited so far; the difference across a call is
     /// the work that call did on graphs.

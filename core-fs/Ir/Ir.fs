@@ -26,10 +26,10 @@ open Microsoft.FSharp.NativeInterop
 /// hash-consing table and every walk over the graph.
 [<Sealed>]
 type Expr internal (op: Op, first: Expr, second: Expr, more: Expr[], shape: int[], dtype: DType, id: int64, scope: NodeScope) =
-    // The id and the dtype share one field (ids stay far below 2^62; bit 62 is set for float32): a
+    // The id and the dtype share one field (ids stay far below 2^61; bit 62 is set for float32): a
     // field less in every node, of which a large graph holds millions, every one outliving the
-    // young collections that copy it.
-    let idAndType = match dtype with DType.Float32 -> id ||| (1L <<< 62) | DType.Float64 -> id
+    // young collections that copy it. Bit 61 marks a withheld node (see Withhold).
+    let mutable idAndType = match dtype with DType.Float32 -> id ||| (1L <<< 62) | DType.Float64 -> id
     /// The primitive this node applies.
     member _.Op = op
     /// A copy of the input nodes, in the op's order.
@@ -67,7 +67,16 @@ type Expr internal (op: Op, first: Expr, second: Expr, more: Expr[], shape: int[
     /// The number of elements.
     member _.Numel = Shape.numel shape
     /// A process-wide unique number; a node's inputs always have smaller ids.
-    member _.Id = idAndType &&& ((1L <<< 62) - 1L)
+    member _.Id = idAndType &&& ((1L <<< 61) - 1L)
+
+    /// True for a node a transform made over its Var that its results do not reach (an Expr that f
+    /// leaked out of the transform): it reads the Var, which is bound to the argument only for the
+    /// results, so evaluating it fails as for an unbound Var (see NodeScope.Bindings).
+    member internal _.IsWithheld = idAndType &&& (1L <<< 61) <> 0L
+    /// Marks the node withheld (under its scope's gate, once the transform is done).
+    member internal _.Withhold() = idAndType <- idAndType ||| (1L <<< 61)
+    /// Clears the mark: the node was built again from nodes that are not withheld.
+    member internal _.Publish() = idAndType <- idAndType &&& ~~~(1L <<< 61)
 
     /// The C# facade's wrapper of this node, made at most once (see the facade's Expr.Wrap). A
     /// cache, not part of the node's value: it is here because a side table keyed by node (a
@@ -119,6 +128,19 @@ and [<Sealed; AllowNullLiteral>] internal NodeScope(serial: int64) =
     /// Called (under the gate) with each node made in this scope, once, while a transform follows
     /// its nodes as they are made (see Substitute's NumbersAsMade); null otherwise.
     member val OnMade: Action<Expr> = null with get, set
+    /// True once a node with an input from another scope was made here: then this scope's nodes
+    /// may depend on another transform's Vars, and it is never sealed.
+    member val Mixed = false with get, set
+    /// True once the transform that made this scope returned its results over its Vars bound to
+    /// the arguments (see Bindings). A sealed scope takes no new node: a node over its nodes goes
+    /// to the newest open scope among its inputs, or to the process-wide table, and is only looked
+    /// up here. Otherwise a user who keeps a gradient and builds graph after graph over it would
+    /// keep all of them (and their tensors) alive for as long as the gradient.
+    member val Sealed = false with get, set
+    /// The values of the scope's Vars, by Var, once sealed: a transform at tensor arguments returns
+    /// the graph it built over its Vars, bound to the arguments, instead of rebuilding every node
+    /// of it over the arguments. Null while the transform runs: its Vars have no value inside f.
+    member val Bindings: (Expr * Tensor)[] = null with get, set
 
 /// One slot of the hash-consing table: the node's hash (0 while the slot is unused) and a weak
 /// GC handle to it, as an IntPtr so the slot array holds no object references.
@@ -522,7 +544,7 @@ module internal Ir =
 
     /// The node in the scope's table with hash h for which `same` holds, or the one `create`
     /// makes, which then joins the table. Inlined with its lambdas, as findOrAdd.
-    let inline private findOrAddScoped (scope: NodeScope) (h: int) ([<InlineIfLambda>] same: Expr -> bool) ([<InlineIfLambda>] create: unit -> Expr) : Expr =
+    let inline private findOrAddScoped (scope: NodeScope) (mixed: bool) (h: int) ([<InlineIfLambda>] same: Expr -> bool) ([<InlineIfLambda>] create: unit -> Expr) : Expr =
         scope.Gate.Enter()
         try
             let slots, nodes = scope.Slots, scope.Nodes
@@ -536,6 +558,7 @@ module internal Ir =
             else
                 let node = create ()
                 Made.One()
+                if mixed then scope.Mixed <- true
                 let count = scope.Count
                 if count = nodes.Length then growScopeNodes scope
                 scope.Nodes.[count] <- node
@@ -548,6 +571,53 @@ module internal Ir =
                 node
         finally
             scope.Gate.Exit()
+
+    /// The node in a sealed scope's table with hash h for which `same` holds, or null. A withheld
+    /// node found here is asked for again from its inputs, so when none of them is withheld it is
+    /// published: the user built it from nodes of the results (a normal form the transform made
+    /// and dropped, say), and it reads nothing the results do not.
+    let inline private findSealed (scope: NodeScope) (h: int) ([<InlineIfLambda>] same: Expr -> bool) : Expr =
+        scope.Gate.Enter()
+        try
+            let slots, nodes = scope.Slots, scope.Nodes
+            let mask = slots.Length / 2 - 1
+            let mutable slot = h &&& mask
+            let mutable found = Unchecked.defaultof<Expr>
+            while isNull (box found) && slots.[2 * slot] <> 0 do
+                if slots.[2 * slot] = h && same nodes.[slots.[2 * slot + 1]] then found <- nodes.[slots.[2 * slot + 1]]
+                else slot <- (slot + 1) &&& mask
+            if not (isNull (box found)) && found.IsWithheld then
+                let mutable clear = true
+                for k in 0 .. found.ArgCount - 1 do
+                    if (found.Arg k).IsWithheld then clear <- false
+                if clear then found.Publish()
+            found
+        finally
+            scope.Gate.Exit()
+
+    /// The node for a lookup whose inputs' newest scope is `scope` (null: the process-wide table),
+    /// made by `make` with the scope it joins when absent. `mixed`: the inputs come from more than
+    /// one scope. `openScope` gives the newest unsealed scope among the inputs (null for none),
+    /// asked only when `scope` is sealed. A sealed scope holds no node with an input from another
+    /// scope (it is never Mixed), so a node over one of its nodes and a node of an open scope is
+    /// not there, and goes to that open scope as if the sealed one were not among its inputs; a
+    /// node over sealed nodes and process-wide ones alone may be there, and otherwise joins the
+    /// process-wide table. So no node that depends on an open scope's Var reaches that table.
+    let inline private internAt (scope: NodeScope) (mixed: bool) ([<InlineIfLambda>] openScope: unit -> NodeScope) (h: int)
+                                ([<InlineIfLambda>] same: Expr -> bool) ([<InlineIfLambda>] make: NodeScope -> Expr) : Expr =
+        if isNull scope then findOrAdd h same (fun () -> make null)
+        elif not scope.Sealed then findOrAddScoped scope mixed h same (fun () -> make scope)
+        else
+            let other = openScope ()
+            if not (isNull other) then findOrAddScoped other true h same (fun () -> make other)
+            else
+                let found = findSealed scope h same
+                if isNull (box found) then findOrAdd h same (fun () -> make null) else found
+
+    /// The other input's scope when it is open and not `scope` (a node of two inputs).
+    let inline private openOther (scope: NodeScope) (a: Expr) (b: Expr) =
+        let other = if obj.ReferenceEquals(a.Scope, scope) then b.Scope else a.Scope
+        if isNull other || other.Sealed || obj.ReferenceEquals(other, scope) then null else other
 
     let inline private mixId (h: int) (input: Expr) = mix h (int input.Id ^^^ int (input.Id >>> 32))
 
@@ -567,8 +637,17 @@ module internal Ir =
             scope <- newerScope scope input
         if h = 0 then h <- 1
         let same (e: Expr) = sameNode e op inputs
-        if isNull scope then findOrAdd h same (fun () -> make op inputs shape dtype (newId ()) null)
-        else findOrAddScoped scope h same (fun () -> make op inputs shape dtype (newId ()) scope)
+        let mutable mixed = false
+        if not (isNull scope) then
+            for input in inputs do
+                if not (isNull input.Scope) && not (obj.ReferenceEquals(input.Scope, scope)) then mixed <- true
+        let openScope () =
+            let mutable newest: NodeScope = null
+            for input in inputs do
+                let s = input.Scope
+                if not (isNull s) && not s.Sealed && (isNull newest || s.Serial > newest.Serial) then newest <- s
+            newest
+        internAt scope mixed openScope h same (fun table -> make op inputs shape dtype (newId ()) table)
 
     // intern1 and intern2 are `intern` for one and two inputs (the same hash, so they find the
     // same nodes) that make the inputs array only when the node is new: most requests on hot
@@ -581,8 +660,7 @@ module internal Ir =
         if h = 0 then h <- 1
         let scope = x.Scope
         let same (e: Expr) = obj.ReferenceEquals(e.First, x) && isNull (box e.Second) && opEquals e.Op op
-        if isNull scope then findOrAdd h same (fun () -> Expr(op, x, noNode, null, shape, dtype, newId (), null))
-        else findOrAddScoped scope h same (fun () -> Expr(op, x, noNode, null, shape, dtype, newId (), scope))
+        internAt scope false (fun () -> null) h same (fun table -> Expr(op, x, noNode, null, shape, dtype, newId (), table))
 
     /// `intern op [| a; b |] shape dtype`, allocating only when the node is new.
     let intern2 (op: Op) (a: Expr) (b: Expr) (shape: int[]) (dtype: DType) : Expr =
@@ -591,8 +669,8 @@ module internal Ir =
         let scope = newerScope (newerScope null a) b
         let same (e: Expr) =
             obj.ReferenceEquals(e.First, a) && obj.ReferenceEquals(e.Second, b) && isNull e.More && opEquals e.Op op
-        if isNull scope then findOrAdd h same (fun () -> Expr(op, a, b, null, shape, dtype, newId (), null))
-        else findOrAddScoped scope h same (fun () -> Expr(op, a, b, null, shape, dtype, newId (), scope))
+        let mixed = not (isNull a.Scope) && not (isNull b.Scope) && not (obj.ReferenceEquals(a.Scope, b.Scope))
+        internAt scope mixed (fun () -> openOther scope a b) h same (fun table -> Expr(op, a, b, null, shape, dtype, newId (), table))
 
     /// `intern (Op.BroadcastTo shape) [| x |] shape dtype` with a copy of `shape`, made (with the
     /// op and the inputs array) only when the node is new. The inner wildcard only says "another
@@ -604,10 +682,10 @@ module internal Ir =
         let same (e: Expr) =
             obj.ReferenceEquals(e.First, x) && isNull (box e.Second)
             && (match e.Op with Op.BroadcastTo t -> sameDims t shape | _ -> false)
-        let create () =
+        let create (table: NodeScope) =
             let dims = Array.copy shape
-            Expr(Op.BroadcastTo dims, x, noNode, null, dims, x.DType, newId (), scope)
-        if isNull scope then findOrAdd h same create else findOrAddScoped scope h same create
+            Expr(Op.BroadcastTo dims, x, noNode, null, dims, x.DType, newId (), table)
+        internAt scope false (fun () -> null) h same create
 
     let private noDims : int[] = [||]
 
@@ -639,6 +717,32 @@ module internal Ir =
         let id = newId ()
         Made.One()
         Expr(Op.Var(name, id), noNode, noNode, null, Array.copy shape, dtype, id, NodeScope(id))
+
+    /// New variable leaves for one transform's own use, sharing one NodeScope (so a node over
+    /// several of them is not Mixed). Only for Vars that no user keeps.
+    let freshScopedVars (names: string[]) (like: Expr[]) : Expr[] =
+        if like.Length = 0 then [||]
+        else
+            let ids: int64[] = Array.zeroCreate like.Length
+            for i in 0 .. ids.Length - 1 do
+                ids.[i] <- newId ()
+            // the first id orders the scope among the others (see NodeScope.Serial)
+            let scope = NodeScope(ids.[0])
+            let vars: Expr[] = Array.zeroCreate like.Length
+            for i in 0 .. vars.Length - 1 do
+                Made.One()
+                vars.[i] <- Expr(Op.Var(names.[i], ids.[i]), noNode, noNode, null, Array.copy like.[i].Dims, like.[i].DType, ids.[i], scope)
+            vars
+
+    /// The value a Var is bound to (see NodeScope.Bindings); none for any other node.
+    let boundValue (e: Expr) : Tensor voption =
+        let scope = e.Scope
+        if isNull scope || not e.Op.IsVar || isNull scope.Bindings then ValueNone
+        else
+            let mutable value = ValueNone
+            for (v, t) in scope.Bindings do
+                if obj.ReferenceEquals(v, e) then value <- ValueSome t
+            value
 
 /// Patterns over constant nodes, for canonicalisation and the transforms' symbolic zeros.
 module internal Fold =

@@ -11,7 +11,7 @@ module internal Interpret =
     /// The kernel for one node, given its inputs' values.
     let rec run (node: Expr) (inputs: Tensor[]) : Tensor =
         match node.Op with
-        | Op.Var(name, _) -> invalidOp (sprintf "unbound variable %s" name)
+        | Op.Var(name, _) -> (match Ir.boundValue node with ValueSome t -> t | ValueNone -> invalidOp (sprintf "unbound variable %s" name))
         | Op.Const t -> t
         | Op.Unary op -> Elementwise.unary op inputs.[0]
         | Op.Binary op -> Elementwise.binary op inputs.[0] inputs.[1]
@@ -96,7 +96,9 @@ module internal Interpret =
             if not (values.ContainsKey node.Id) then
                 match node.Op with
                 | Op.Var(name, _) ->
-                    invalidOp (sprintf "Eval: variable %s %O%s is not bound" name node.DType (Shape.format node.Dims))
+                    match Ir.boundValue node with
+                    | ValueNone -> invalidOp (sprintf "Eval: variable %s %O%s is not bound" name node.DType (Shape.format node.Dims))
+                    | ValueSome t -> values.[node.Id] <- t
                 | _ ->
                     let args = node.Inputs
                     let inputs = args |> Array.map (fun a -> values.[a.Id])

@@ -121,6 +121,10 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
                         for k in 0 .. arity - 1 do
                             inputPositions.[edges] <- positions.[(node.Arg k).Id] - 1
                             edges <- edges + 1
+                        // an Expr that a transform's function leaked out reads that transform's Var,
+                        // bound for its results only (see Expr.IsWithheld): unbound, as inside f
+                        if node.IsWithheld then
+                            invalidOp (sprintf "Eval: %O was built inside a transform from its symbolic argument and is not among its results, so it has no value" node)
                         nodes.[count] <- node
                         marks.[count] <- mark node
                         positions.[node.Id] <- count + 1

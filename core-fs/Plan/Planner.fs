@@ -46,7 +46,7 @@ module internal Planner =
     /// True for a Var.
     let private isVar (node: Expr) =
         match node.Op with
-        | Op.Var _ -> true
+        | Op.Var _ -> (Ir.boundValue node).IsNone
         | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
         | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
         | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
@@ -57,7 +57,8 @@ module internal Planner =
     let private constantTensor (node: Expr) : Tensor voption =
         match node.Op with
         | Op.Const t -> ValueSome t
-        | Op.Var _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
+        | Op.Var _ -> Ir.boundValue node
+        | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
         | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
         | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
         | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
@@ -771,7 +772,10 @@ module internal Planner =
                     match node.Op with
                     | Op.Var(name, _) ->
                         if inputIndex.[p] > 0 then addValue p (Home.Input(inputIndex.[p] - 1)) |> ignore
-                        else invalidOp (sprintf "Eval: variable %s %O%s is not bound" name node.DType (Shape.format node.Dims))
+                        else
+                            match Ir.boundValue node with
+                            | ValueNone -> invalidOp (sprintf "Eval: variable %s %O%s is not bound" name node.DType (Shape.format node.Dims))
+                            | ValueSome t -> addValue p (Home.Constant t) |> ignore
                     | Op.Const t -> addValue p (Home.Constant t) |> ignore
                     | Op.Binary _ when deferred.Contains p ->
                         // the sum of a product and an addend: the product's step writes it

@@ -109,6 +109,48 @@ module Diff =
                 result.[i] <- Rewrite.simplifySubstituting start replacements groups.[i]
             result
 
+    /// finishWithNumbers at tensor constants, for a graph over Vars that depends on no other
+    /// transform's Var: the groups past the values are simplified, and nothing is substituted.
+    /// Instead the Vars are bound to the arguments' tensors (NodeScope.Bindings), so the results
+    /// evaluate as the substituted graph would, and their scope is sealed. Rebuilding every node
+    /// over the arguments made a second graph as large as the first, into the process-wide table
+    /// with a weak GC handle per node: most of a large gradient's cost at tensors. The scope's
+    /// nodes that no result reaches are withheld: an Expr that f leaked out reads the Var as
+    /// before, and evaluating it fails.
+    let private finishBound (start: int64) (vars: Expr[]) (arguments: Expr[]) (values: int) (groups: Expr[][]) : Expr[][] =
+        let result: Expr[][] = Array.zeroCreate groups.Length
+        let mutable total = 0
+        for i in 0 .. groups.Length - 1 do
+            result.[i] <- if i < values then groups.[i] else Rewrite.simplifyFrom start groups.[i]
+            total <- total + result.[i].Length
+        let roots: Expr[] = Array.zeroCreate total
+        let mutable offset = 0
+        for part in result do
+            Array.Copy(part, 0, roots, offset, part.Length)
+            offset <- offset + part.Length
+        let scope = vars.[0].Scope
+        let struct (order, count) = Graph.topologicalOrderPooled start roots
+        let reached = IdSet(start)
+        for i in 0 .. count - 1 do
+            reached.Add order.[i].Id |> ignore
+        Pool.release order count
+        let bindings: (Expr * Tensor)[] = Array.zeroCreate vars.Length
+        for i in 0 .. vars.Length - 1 do
+            bindings.[i] <- (vars.[i], match arguments.[i].Op with Op.Const t -> t | _ -> invalidOp "finishBound: a tensor argument expected")
+        scope.Gate.Enter()
+        try
+            for i in 0 .. scope.Count - 1 do
+                let node = scope.Nodes.[i]
+                if not (reached.Contains node.Id) then node.Withhold()
+            for v in vars do
+                if not (reached.Contains v.Id) then v.Withhold()
+            scope.Bindings <- bindings
+            scope.Sealed <- true
+        finally
+            scope.Gate.Exit()
+        reached.Release()
+        result
+
     let private finishWith (start: int64) (replacements: (Expr * Expr)[]) (values: int) (groups: Expr[][]) : Expr[][] =
         finishWithNumbers null start replacements values groups
 
@@ -179,22 +221,37 @@ module Diff =
         while not rest.IsEmpty do
             count <- count + 1
             rest <- rest.Tail
-        let vars: Expr[] = Array.zeroCreate count
-        let replacements: (Expr * Expr)[] = Array.zeroCreate count
+        let given: Expr[] = Array.zeroCreate count
+        let names: string[] = Array.zeroCreate count
         rest <- arguments
         for i in 0 .. count - 1 do
-            vars.[i] <- freshLike i rest.Head
-            replacements.[i] <- (vars.[i], rest.Head)
+            given.[i] <- rest.Head
+            names.[i] <- if i < argumentNames.Length then argumentNames.[i] else "arg" + string i
             rest <- rest.Tail
+        // one scope for all the Vars: a node over two of them is not Mixed (see finish below)
+        let vars = Ir.freshScopedVars names given
+        let replacements: (Expr * Expr)[] = Array.zeroCreate count
+        for i in 0 .. count - 1 do
+            replacements.[i] <- (vars.[i], given.[i])
+        // At tensor constants (the usual call: gradients at data), the results are the graph built
+        // over the Vars, which are then bound to the arguments (see finishBound).
+        let mutable atTensors = count > 0
+        for a in given do
+            match a.Op with
+            | Op.Const t when t.Rank > 0 -> ()
+            | _ -> atTensors <- false
         let mutable varList = []
         for i in count - 1 .. -1 .. 0 do
             varList <- vars.[i] :: varList
         let start = if count > 0 then vars.[0].Id else Int64.MaxValue
         // At scalar constants, the nodes are folded as they are made (see NumbersAsMade).
-        let arguments: Expr[] = Array.zeroCreate count
-        for i in 0 .. count - 1 do
-            arguments.[i] <- snd replacements.[i]
-        let numbers = if NumbersAsMade.Applies arguments then NumbersAsMade(vars, arguments) else null
+        let numbers = if NumbersAsMade.Applies given then NumbersAsMade(vars, given) else null
+        // Unless the Vars' scope is Mixed: then f's graph may depend on another transform's Var (f
+        // captured a node of its scope), and its nodes belong with that Var's, rebuilt over the
+        // arguments as at any other argument.
+        let finish (values: int) (groups: Expr[][]) =
+            if atTensors && not vars.[0].Scope.Mixed then finishBound start vars given values groups
+            else finishWithNumbers numbers start replacements values groups
         try
             let output, aux = f varList
             let seed = seedFor caller output
@@ -206,13 +263,13 @@ module Diff =
                 let values: Expr[] = Array.zeroCreate (1 + aux.Length)
                 values.[0] <- output
                 Array.Copy(aux, 0, values, 1, aux.Length)
-                match finishWithNumbers numbers start replacements 1 [| values; filled |] with
+                match finish 1 [| values; filled |] with
                 | [| substituted; gradients |] ->
                     let auxiliary: Expr[] = Array.zeroCreate aux.Length
                     Array.Copy(substituted, 1, auxiliary, 0, aux.Length)
                     ValueSome substituted.[0], auxiliary, gradients
                 | _ -> invalidOp "a value and gradients expected"
-            else ValueNone, [||], (finishWithNumbers numbers start replacements 0 [| filled |]).[0]
+            else ValueNone, [||], (finish 0 [| filled |]).[0]
         finally
             if not (isNull numbers) then numbers.Detach()
 
