@@ -1,0 +1,95 @@
+using System.Numerics;
+using FunctionalDiff.Compare.Fuzz;
+using FunctionalDiff.Compare.Suite;
+using TorchSharp;
+using Xunit;
+using static FunctionalDiff.Compare.Tests.FuzzTestSupport;
+
+namespace FunctionalDiff.Compare.Tests;
+
+/// <summary>
+/// What branch edges20 settled: `adversarial 16/84`, whose NaN the rounding of a faithful tanh decides (the conditioning
+/// rule's NaN decided by rounding), and the findings of the seeds it ran. Torch's numbers and ours against independent
+/// references, and the programs.
+/// </summary>
+public class FuzzSeeds67To71Tests
+{
+    /// <summary>tanh x for a finite double x in [0, 1] as an exact fixed-point number scaled by 2^Bits: e^(2x) by its
+    /// series in integers (2x is dyadic, so every term is exact up to the last unit), then (e − 1)/(e + 1).</summary>
+    static BigInteger TanhScaled(double x)
+    {
+        BigInteger one = BigInteger.One << Bits, y = ToScaled(2 * x), term = one, exp = one;
+        for (int k = 1; term != 0; k++)
+        {
+            term = term * y / (one * k);
+            exp += term;
+        }
+        return (exp - one) * one / (exp + one);
+    }
+
+    const int Bits = 300;
+
+    /// <summary>A double in [0, 2] scaled by 2^Bits, exactly (its 53 bits lie above 2^−1074 and far below 2^Bits).</summary>
+    static BigInteger ToScaled(double x)
+    {
+        long bits = BitConverter.DoubleToInt64Bits(x);
+        int exponent = (int)((bits >> 52) & 0x7FF) - 1075;
+        long mantissa = (bits & 0xFFFFFFFFFFFFFL) | (1L << 52);
+        return new BigInteger(mantissa) << (Bits + exponent);
+    }
+
+    [Fact]
+    public void Adversarial16_84_SqrtOfTheCosineOfAHugeProduct_IsNaNOrNotByOneUlpOfAFaithfulTanh_ClassifiedIllConditioned()
+    {
+        // the shrunk program: √cos(tanh(x₀)·x₁) whose second column of x₁ holds 1e30 against x₀ = √½ rounded, so the cosine's
+        // argument is 1e30·tanh(0.7071067811865476) = 6.1e29, where one ulp of tanh (1.1e-16) moves it by 1.1e14
+        double[] x0 = { 0.9385078997951388, 0.7071067811865476, 0.7071067811865476, 0.34525776171161965 };
+        double[] x1 = { -0.4688375807294273, -0.4688375807294273, -0.4688375807294273, -0.5796347312157601, -0.1631093518793784, 1e30, -0.5796347312157601, 5e-324 };
+        double oursTanh = ((Expr)Tensor.FromArray(x0, 4)).Tanh().Eval().ToDoubleArray()[1];
+        double torchTanh = Values(torch.tanh(torch.tensor(x0, dtype: torch.ScalarType.Float64)))[1];
+        // both are faithful roundings of the exact tanh, one on each side of it: neither engine is wrong
+        BigInteger exact = TanhScaled(x0[1]), ulp = ToScaled(Math.BitIncrement(torchTanh)) - ToScaled(torchTanh);
+        Assert.Equal(Math.BitIncrement(torchTanh), oursTanh);
+        Assert.True(ToScaled(torchTanh) < exact && exact < ToScaled(oursTanh), "the exact tanh lies between the two");
+        Assert.True((exact - ToScaled(torchTanh)) * 2 < ulp, "torch's is the correctly rounded one");
+        // and one ulp decides the cosine's sign: torch's own cos at the two products (the products are exact roundings of
+        // the same real numbers in both engines). From 2000-bit arithmetic: cos(1e30·tanh x) = 0.792 with the exact tanh,
+        // −0.627 at torch's tanh, 0.676 at ours
+        var cosines = Values(torch.cos(torch.tensor(new[] { torchTanh * 1e30, oursTanh * 1e30 }, dtype: torch.ScalarType.Float64)));
+        Assert.True(cosines[0] < 0 && cosines[1] > 0, $"cos {cosines[0]:R} and {cosines[1]:R}");
+        Assert.Equal(Math.Cos(torchTanh * 1e30), cosines[0], 1e-12);
+        Assert.Equal(Math.Cos(oursTanh * 1e30), cosines[1], 1e-12);
+        // so torch's √ is NaN and ours a number; the strict check fails, and the conditioning rule finds torch's own entry a
+        // number under the moves of the inputs' last bits, scattered between 0.76 and 0.93, with ours among them
+        var shrunk = new FuzzProgram("fuzz adversarial 16/84 shrunk", 1, new[] { new[] { 4 }, new[] { 4, 2 } }, new[] { x0, x1 }, new[]
+        {
+            new Step(OpKind.Tanh, new[] { 0 }, Array.Empty<int>()), new Step(OpKind.MatMul, new[] { 2, 1 }, Array.Empty<int>()),
+            new Step(OpKind.Cos, new[] { 3 }, Array.Empty<int>()), new Step(OpKind.Sqrt, new[] { 4 }, Array.Empty<int>()),
+        }, 5);
+        var strict = CaseRunner.Run(shrunk.ToCase(), DType.Float64);
+        Assert.Contains(strict, r => r.Check == nameof(Check.Value) && !r.Passed);
+        var results = FuzzCheck.Checked(shrunk, DType.Float64);
+        Assert.All(results, r => Assert.True(r.Passed, r.Check));
+        Assert.Contains(results, r => r.Check == nameof(Check.Value) && r.Note == FuzzCheck.ConditioningNote);
+        // the program as drawn takes tanh of √σ(−0) = √½ too, through erfinv before the product: ours NaN there (our
+        // faithful tanh again one ulp above torch's), torch's a number, and NaN under 6 of its 16 moves
+        var drawn = FuzzCommand.Programs(1, 16, 84, adversarial: true)[0];
+        Assert.Contains(CaseRunner.Run(drawn.ToCase(), DType.Float64), r => r.Check == nameof(Check.Value) && !r.Passed);
+        Passes(drawn);
+        Assert.Contains(FuzzCheck.Checked(drawn, DType.Float64), r => r.Check == nameof(Check.Value) && r.Note == FuzzCheck.ConditioningNote);
+    }
+
+    [Theory]
+    // torch's NaN at the program's point, a number under some moves and scattered: ours among those numbers is explained
+    [InlineData(0.82, new[] { double.NaN, 0.55, 0.97, double.NaN, 0.21 }, true)]
+    // ours outside the numbers torch's moves reach is not
+    [InlineData(1.5, new[] { double.NaN, 0.55, 0.97, double.NaN, 0.21 }, false)]
+    // a NaN every move keeps is structural (0·∞ of values the moves keep): never explained
+    [InlineData(0.82, new[] { double.NaN, double.NaN, double.NaN }, false)]
+    // an entry the NaN only passes through (a tiny weight times the NaN cotangent) is a stable number under the moves: ours
+    // is held to it within the tolerance
+    [InlineData(-0.21097840835003331, new[] { double.NaN, -0.21097840835003328, -0.21097840835003328 }, true)]
+    [InlineData(-0.2109785, new[] { double.NaN, -0.21097840835003328, -0.21097840835003328 }, false)]
+    public void ANaNOfTorchsAtTheProgramsPoint_IsExplainedOnlyWhereItsMovesMakeItNumbersAroundOurs(double ours, double[] moved, bool explained) =>
+        Assert.Equal(explained, FuzzCheck.Explained(ours, double.NaN, moved, tolerance: 1e-8));
+}
