@@ -9,8 +9,9 @@ namespace FunctionalDiff.Compare.Tests;
 
 /// <summary>
 /// What branch edges20 settled: `adversarial 16/84`, whose NaN the rounding of a faithful tanh decides (the conditioning
-/// rule's NaN decided by rounding), and the findings of the seeds it ran. Torch's numbers and ours against independent
-/// references, and the programs.
+/// rule's NaN decided by rounding), and the findings of the seeds it ran: `wide adversarial 5/271` (the reference's scaled
+/// norm under a huge cotangent) and `all adversarial 65/55` (the reference's hardsigmoid slope at NaN, at second order).
+/// Torch's numbers and ours against independent references, and the programs.
 /// </summary>
 public class FuzzSeeds67To71Tests
 {
@@ -77,6 +78,61 @@ public class FuzzSeeds67To71Tests
         Assert.Contains(CaseRunner.Run(drawn.ToCase(), DType.Float64), r => r.Check == nameof(Check.Value) && !r.Passed);
         Passes(drawn);
         Assert.Contains(FuzzCheck.Checked(drawn, DType.Float64), r => r.Check == nameof(Check.Value) && r.Note == FuzzCheck.ConditioningNote);
+    }
+
+    [Fact]
+    public void WideAdversarial5_271_AScaledNormUnderAHugeCotangent_TheReferencesChainOverflows_OursIsTheClosedForm()
+    {
+        // x₁·‖x₀‖ with x₀ = [−1.61, −1e300, 0.94] and x₁ = [x₀, x₀] under the cotangent u: the cotangent into the norm is
+        // g = Σ u·x₁ = −1.68e300, and the gradient in x₀ is g·x₀/‖x₀‖, of size |g| at most
+        double[] x0 = { -1.6099786365729412, -1e300, 0.9358643494964478 };
+        double[] u = { 0.400494, 1.18638, -0.62784, 0.156625, 0.496958, -1.36287 };
+        double g = 0;
+        for (int j = 0; j < 6; j++) g += u[j] * x0[j % 3];
+        double norm = 1e300 * Math.Sqrt(1 + (x0[0] / 1e300) * (x0[0] / 1e300) + (x0[2] / 1e300) * (x0[2] / 1e300));
+        var closed = x0.Select(v => g * (v / norm)).ToArray();
+        Assert.InRange(closed[0], 2.70, 2.72);
+        // torch's own Frobenius norm squares the entries: +∞ (why the reference scales it)
+        var plain = torch.tensor(x0, dtype: torch.ScalarType.Float64).reshape(1, 3);
+        Assert.True(double.IsPositiveInfinity(torch.linalg.matrix_norm(plain, "fro").item<double>()));
+        // the reference s·‖x₀/s‖, s = 2^⌊log2 1e300⌋ held: its value is right, its chain hands the inner norm g·s = ∞
+        var step = new Step(OpKind.FrobeniusNorm, new[] { 0 }, Array.Empty<int>());
+        var leaf = torch.tensor(x0, dtype: torch.ScalarType.Float64).reshape(1, 3).requires_grad_(true);
+        var reference = TorchInterpreter.Apply(step, new[] { leaf }, torch.ScalarType.Float64);
+        Assert.Equal(norm, reference.item<double>(), norm * 1e-15);
+        var referenceGradient = Values(torch.autograd.grad(new[] { reference * g }, new[] { leaf })[0]);
+        Assert.All(referenceGradient, v => Assert.True(double.IsInfinity(v), $"{v:R}"));
+        // ours is the closed form
+        var ours = Diff.Grad(v => v.FrobeniusNorm() * g)(Tensor.FromArray(x0, 1, 3)).Eval().ToDoubleArray();
+        for (int i = 0; i < 3; i++) Assert.Equal(closed[i], ours[i], Math.Abs(closed[i]) * 1e-14);
+        var program = FuzzCommand.Programs(1, 5, 271, adversarial: true, ops: OpSurface.Wide)[0];
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("A scaled 2-norm under a cotangent"));
+        Passes(program);
+        // a scaled norm under a cotangent of size 1 is still compared
+        var moderate = FuzzTestSupport.Program("scaled norm, moderate cotangent", new[] { new[] { 1, 3 } }, new[] { x0 }, step);
+        Assert.DoesNotContain(moderate.Forward().TorchWrong, w => w.Why.StartsWith("A scaled 2-norm under a cotangent"));
+        Passes(moderate);
+    }
+
+    [Fact]
+    public void AllAdversarial65_55_HardsigmoidAtNaN_TheReferencesSlopeReachesTheSecondOrderThroughACurvedOperand()
+    {
+        // hardsigmoid(x₀² + x₁²) at x₀ = 0, x₁ = NaN: the reference relu6(s + 3)/6 passes g/6 at NaN in its scalar loop, so
+        // its second order in x₀ is u·(1/6)·2v₀ (the slope times the square's curvature); torch's own hardsigmoid backward and
+        // ours have the slope 0 at NaN, so 0
+        double u = -0.290059, v0 = 0.496203, v1 = -0.369971;
+        var x = torch.tensor(new[] { 0.0, double.NaN }, dtype: torch.ScalarType.Float64).requires_grad_(true);
+        var s = (x * x).sum().reshape(1);
+        var first = torch.autograd.grad(new[] { (torch.nn.functional.relu6(s + 3.0) / 6.0 * u).sum() }, new[] { x }, retain_graph: true, create_graph: true)[0];
+        var second = Values(torch.autograd.grad(new[] { (first * torch.tensor(new[] { v0, v1 }, dtype: torch.ScalarType.Float64)).sum() }, new[] { x })[0]);
+        Assert.Equal(u * 2 * v0 / 6, second[0], 1e-15);
+        var own = torch.tensor(new[] { 0.0, double.NaN }, dtype: torch.ScalarType.Float64).requires_grad_(true);
+        var ownSlope = Values(torch.autograd.grad(new[] { torch.nn.functional.hardsigmoid((own * own).sum().reshape(1)).sum() }, new[] { own })[0]);
+        Assert.Equal(0.0, ownSlope[0]);
+        var program = FuzzCommand.Programs(1, 65, 55, adversarial: true, ops: OpSurface.All)[0];
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("Hardsigmoid at a NaN entry")
+            && w.Checks.Contains(Check.SecondOrder) && w.Checks.Contains(Check.Hessian));
+        Passes(program);
     }
 
     [Theory]

@@ -198,6 +198,9 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (magnitude > Float32SquareOverflows && Steps.Where((s, i) => live[i]
                     && s.Kind is OpKind.LayerNorm or OpKind.GroupNorm or OpKind.InstanceNorm or OpKind.BatchNorm).Any())
                 torchNaNFloat32.Add("A normalisation in a program whose values pass 1.8e19 (in float32 its squares overflow)");
+            if (ScaledNormUnderHugeCotangent(live, values))
+                torchWrong.Add(("A scaled 2-norm under a cotangent that times the scale overflows (the reference's chain, not torch's norm)",
+                    new[] { Suite.Check.Vjp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }));
             if (LogDetUnderInfiniteCotangent(live, values))
                 torchWrong.Add(("LogDet of a finite matrix under an infinite cotangent", new[] { Suite.Check.Vjp, Suite.Check.Compiled }));
             if (SoftmaxOfTiesBesideInfiniteSlope(live, values))
@@ -1089,11 +1092,13 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         // the reference computes hardsigmoid as relu6(x + 3)/6 (libtorch has no double backward for hardsigmoid), whose
         // hardtanh passes g at NaN in its scalar loop (0 in its vector loop), so the reference's slope there is 1/6 in short
         // tensors, where torch's own hardsigmoid backward (−3 < x < 3 ? g/6 : 0, in its scalar and vector loops) and ours
-        // give 0 (`fuzz all adversarial 50/160`: a [2, 1] tensor holding NaN). Its first-order
-        // checks are skipped where an entry is NaN; values and second order (0 in all three) are compared.
+        // give 0 (`fuzz all adversarial 50/160`: a [2, 1] tensor holding NaN). The second order meets that slope too wherever
+        // the operand is curved, u·h′·(operand's second derivative) (`fuzz all adversarial 65/55`: hardsigmoid of x₀² + x₁²
+        // at x₁ = NaN, the reference's second order in x₀ u·(1/6)·2v₀, ours 0). Its derivative checks are skipped where an
+        // entry is NaN; values are compared.
         OpKind.Hardsigmoid when a[0].numel() > 0 && a[0].isnan().any().item<bool>() =>
             ("Hardsigmoid at a NaN entry (the reference's relu6 form passes g/6 there; torch's own kernel and ours 0)",
-             new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.Compiled }),
+             new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
         OpKind.Hardshrink or OpKind.Softshrink when a[0].numel() > 0 && a[0].isnan().any().item<bool>() =>
             ("Hardshrink or Softshrink at a NaN entry (torch's slope there depends on the entry's position)",
              new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
@@ -1218,19 +1223,54 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (!live[i] || Steps[i].Kind != OpKind.LogDet) continue;
             var matrix = values[Steps[i].Args[0]];
             if (matrix.numel() == 0 || !matrix.isfinite().all().item<bool>()) continue;
-            try
-            {
-                int v = InputCount + i;
-                var leaf = values[v].detach().clone().requires_grad_(true);
-                var redone = new List<TorchSharp.torch.Tensor>(values.Take(v)) { leaf };
-                for (int k = i + 1; k < Steps.Length; k++)
-                    redone.Add(TorchInterpreter.Apply(Steps[k], Steps[k].Args.Select(a => redone[a]).ToArray(), leaf.dtype));
-                var y = redone[Output];
-                if (!y.requires_grad) continue;
-                var g = TorchSharp.torch.autograd.grad(new[] { y.sum() }, new[] { leaf }, allow_unused: true)[0];
-                if (g is not null && g.numel() > 0 && g.isinf().any().item<bool>()) return true;
-            }
-            catch (Exception) { } // torch cannot differentiate the rest of the program: nothing to name
+            if (CotangentInto(i, values) is { } g && g.numel() > 0 && g.isinf().any().item<bool>()) return true;
+        }
+        return false;
+    }
+
+    /// <summary>The cotangent torch's chain hands step <paramref name="i"/>'s output from the program's output under a cotangent
+    /// of 1 in every entry; null where the output does not depend on the step or torch cannot differentiate the rest.</summary>
+    TorchSharp.torch.Tensor? CotangentInto(int i, List<TorchSharp.torch.Tensor> values)
+    {
+        try
+        {
+            int v = InputCount + i;
+            var leaf = values[v].detach().clone().requires_grad_(true);
+            var redone = new List<TorchSharp.torch.Tensor>(values.Take(v)) { leaf };
+            for (int k = i + 1; k < Steps.Length; k++)
+                redone.Add(TorchInterpreter.Apply(Steps[k], Steps[k].Args.Select(a => redone[a]).ToArray(), leaf.dtype));
+            var y = redone[Output];
+            if (!y.requires_grad) return null;
+            return TorchSharp.torch.autograd.grad(new[] { y.sum() }, new[] { leaf }, allow_unused: true)[0];
+        }
+        catch (Exception) { return null; } // torch cannot differentiate the rest of the program: nothing to name
+    }
+
+    /// <summary>
+    /// Whether a live 2-norm that the reference scales (Norm with p = 2, FrobeniusNorm, and the 2-norm distances over a
+    /// group whose largest |entry| is finite and above 2^480: TorchInterpreter.Scaled, the convention "a scaled norm") meets
+    /// a cotangent that times the scale comes within a factor 2^8 of overflow, by torch's chain from the output (a
+    /// cotangent of 1 in every entry; the checks' random cotangents and directions are of size 1 too). The reference is
+    /// s·‖x/s‖ with s = 2^⌊log2 max|x|⌋ held, so its chain hands the inner norm g·s, which overflows where the exact
+    /// gradient g·x/‖x‖ is at most |g| (`fuzz wide adversarial 5/271`: x₁·‖x₀‖ with x₀ = [−1.61, −1e300, 0.94] and x₁
+    /// holding −1e300 twice, g = −1.68e300, s = 6.7e299: the reference's gradient [+∞, +∞, −∞], the closed form and ours
+    /// [2.71, 1.68e300, −1.58]).
+    /// </summary>
+    bool ScaledNormUnderHugeCotangent(bool[] live, List<TorchSharp.torch.Tensor> values)
+    {
+        for (int i = 0; i < Steps.Length; i++)
+        {
+            var s = Steps[i];
+            bool scaled = s.Kind == OpKind.FrobeniusNorm
+                || s.Kind is OpKind.Norm or OpKind.Cdist or OpKind.Dist or OpKind.PairwiseDistance && s.Scalar == 2;
+            if (!live[i] || !scaled) continue;
+            var operands = s.Args.Select(a => values[a]).Where(t => t.numel() > 0).ToList();
+            if (operands.Count == 0) continue;
+            double largest = operands.Select(t => t.abs().nan_to_num(0.0, 0.0, 0.0).max().item<double>()).Max();
+            if (largest <= Math.ScaleB(1.0, 480)) continue;
+            if (CotangentInto(i, values) is not { } g || g.numel() == 0) continue;
+            double cotangent = g.abs().nan_to_num(0.0, double.MaxValue, double.MaxValue).max().item<double>();
+            if (cotangent * largest >= double.MaxValue / 256) return true;
         }
         return false;
     }
