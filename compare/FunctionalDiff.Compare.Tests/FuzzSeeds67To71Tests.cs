@@ -10,7 +10,8 @@ namespace FunctionalDiff.Compare.Tests;
 /// <summary>
 /// What branch edges20 settled: `adversarial 16/84`, whose NaN the rounding of a faithful tanh decides (the conditioning
 /// rule's NaN decided by rounding), and the findings of the seeds it ran: `wide adversarial 5/271` (the reference's scaled
-/// norm under a huge cotangent) and `all adversarial 65/55` (the reference's hardsigmoid slope at NaN, at second order).
+/// norm under a huge cotangent), `all adversarial 65/55` (the reference's hardsigmoid slope at NaN, at second order) and
+/// `all adversarial 66/1` (torch's nll_loss double backward, whose zeros meet an infinite slope).
 /// Torch's numbers and ours against independent references, and the programs.
 /// </summary>
 public class FuzzSeeds67To71Tests
@@ -132,6 +133,49 @@ public class FuzzSeeds67To71Tests
         var program = FuzzCommand.Programs(1, 65, 55, adversarial: true, ops: OpSurface.All)[0];
         Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("Hardsigmoid at a NaN entry")
             && w.Checks.Contains(Check.SecondOrder) && w.Checks.Contains(Check.Hessian));
+        Passes(program);
+    }
+
+    [Fact]
+    public void AllAdversarial66_1_NllLossOfAMatrixProductWithAnInfinity_HasAFiniteSecondOrder_TorchsZerosMeetTheInfinity()
+    {
+        // f = u·nll(x₀x₁ flattened, target 4) = −u·Σₖ x₀[1, k]·x₁[k, 1]: bilinear, so its second order along v is the constant
+        // cross term, −u·v at the paired entries and 0 elsewhere, whatever the +∞ entries of x₀ and x₁
+        double[] a = { 0, 0, 0, double.PositiveInfinity, 0, 0, 0, -5e-324, 0 }, b = { 0, double.PositiveInfinity, 0, 0, 0, -5e-324, 0, 0, 0 };
+        double u = 0.316501;
+        var v = Enumerable.Range(0, 18).Select(i => Math.Round(Math.Sin(3.7 * i + 1), 3)).ToArray();
+        var closed = new double[18];
+        for (int k = 0; k < 3; k++)
+        {
+            closed[3 + k] = -u * v[10 + 3 * k];
+            closed[10 + 3 * k] = -u * v[3 + k];
+        }
+        double[] SecondOrder(Func<torch.Tensor, torch.Tensor> loss)
+        {
+            var x0 = torch.tensor(a, dtype: torch.ScalarType.Float64).reshape(3, 3).requires_grad_(true);
+            var x1 = torch.tensor(b, dtype: torch.ScalarType.Float64).reshape(3, 3).requires_grad_(true);
+            var y = loss(x0.mm(x1).reshape(1, 9)) * u;
+            var g = torch.autograd.grad(new[] { y.sum() }, new[] { x0, x1 }, retain_graph: true, create_graph: true);
+            var along = (g[0].reshape(9) * torch.tensor(v[..9], dtype: torch.ScalarType.Float64)).sum()
+                        + (g[1].reshape(9) * torch.tensor(v[9..], dtype: torch.ScalarType.Float64)).sum();
+            var h = torch.autograd.grad(new[] { along }, new[] { x0, x1 });
+            return Values(h[0]).Concat(Values(h[1])).ToArray();
+        }
+        var target = torch.tensor(new long[] { 4 });
+        var viaNll = SecondOrder(x => torch.nn.functional.nll_loss(x, target));
+        var viaIndex = SecondOrder(x => -x[0, 4]);
+        Assert.Equal(closed, viaIndex);
+        Assert.Contains(viaNll, double.IsNaN);
+        Assert.All(Enumerable.Range(0, 18).Where(i => !double.IsNaN(viaNll[i])), i => Assert.Equal(closed[i], viaNll[i]));
+        // ours: the second order of the same loss, reverse over reverse
+        Expr[] Point() => new Expr[] { Tensor.FromArray(a, 3, 3), Tensor.FromArray(b, 3, 3) };
+        var vs = new[] { Tensor.FromArray(v[..9], 3, 3), Tensor.FromArray(v[9..], 3, 3) };
+        var gradient = Diff.Grad((Expr[] x) => Loss.NllLoss(x[0].MatMul(x[1]).Reshape(1, 9), new[] { 4 }, Reduction.Mean) * u);
+        var ours = Diff.Grad((Expr[] x) => { var g = gradient(x); return (g[0] * vs[0]).Sum() + (g[1] * vs[1]).Sum(); })(Point())
+            .SelectMany(t => t.Eval().ToDoubleArray()).ToArray();
+        Assert.Equal(closed, ours);
+        var program = FuzzCommand.Programs(1, 66, 1, adversarial: true, ops: OpSurface.All)[0];
+        Assert.Contains("NllLoss over entries computed through an infinite slope", program.Forward().TorchNaN);
         Passes(program);
     }
 

@@ -166,6 +166,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             var torchWrong = Steps.Select((s, i) => live[i] ? TorchWrong(s, s.Args.Select(a => values[a]).ToArray()) ?? OurLimitation(s, s.Args.Select(a => values[a]).ToArray()) : null)
                 .OfType<(string Why, Suite.Check[] Checks)>().GroupBy(w => w.Why).Select(g => g.First()).ToList();
             if (SliceDropsBesideInfiniteSlope(live, values)) torchNaN.Add("Slice that drops entries in a program with an infinite slope");
+            if (NllLossBesideInfiniteSlope(live, values)) torchNaN.Add("NllLoss over entries computed through an infinite slope");
             if (DetBesideInfiniteSlope(live, values)) torchNaN.Add("Det of a matrix computed through an infinite slope");
             if (TriangleBeforeInfiniteSlope(live, values)) torchNaN.Add("Tril or Triu before an infinite slope");
             if (MaskedEntriesBesideInfiniteSlope(live, values)) torchNaN.Add("Clamp or Where that masks entries computed through an infinite slope");
@@ -656,6 +657,27 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     }
 
     /// <summary>
+    /// Whether a live NllLoss reads an input, of more entries than its targets pick, computed through a step with an infinite
+    /// slope (see <see cref="UpstreamInfiniteSlope"/>): the loss is linear in its input and reads only the targets' entries,
+    /// so its second derivative is the zero map (ours: no cotangent through its rule), where torch's nll_loss double
+    /// backward returns a tensor of zeros for its input, which the infinite slope before it turns into 0·∞ = NaN, as "Slice
+    /// that drops entries" (`fuzz all adversarial 66/1`: the nll loss of a matmul of two 3×3 matrices holding +∞ at one
+    /// target, bilinear, whose second order is the constant cross term, finite; torch's NaN in 6 of 18 entries). One-directional,
+    /// as every TorchNaNEdge.
+    /// </summary>
+    bool NllLossBesideInfiniteSlope(bool[] live, IReadOnlyList<TorchSharp.torch.Tensor> values)
+    {
+        for (int i = 0; i < Steps.Length; i++)
+        {
+            var s = Steps[i];
+            if (live[i] && s.Kind == OpKind.NllLoss && values[s.Args[0]].numel() > s.Ints.Length
+                && UpstreamInfiniteSlope(s.Args[0], values))
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>
     /// Whether a live Clamp holds entries beyond a bound, or a live Where leaves entries of an operand untaken, where that
     /// operand is computed through a step with an infinite slope (see <see cref="UpstreamInfiniteSlope"/>): those entries do
     /// not reach the value, so every derivative through them is 0 (ours: the mask's cotangent, which our rules after it
@@ -855,8 +877,9 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
 
     /// <summary>
     /// Whether a value is computed through a step with an infinite slope at its operand's values: √, rsqrt, log or a
-    /// reciprocal at 0, a power below 1 at 0; exp, expm1, a square or a power above 1 at ±∞; a product or quotient with an
-    /// infinite operand, or by 0; a power with a base ±∞ or 0 (the exponent's slope).
+    /// reciprocal at 0, a power below 1 at 0; exp, expm1, a square or a power above 1 at ±∞; a product, a matrix product
+    /// (`fuzz all adversarial 66/1`) or a quotient with an infinite operand, or by 0; a power with a base ±∞ or 0 (the
+    /// exponent's slope).
     /// </summary>
     static bool InfiniteSlope(Step s, IReadOnlyList<TorchSharp.torch.Tensor> values)
     {
@@ -869,7 +892,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             OpKind.PowScalar when s.Scalar < 1 && s.Scalar != 0 => Any(a[0], t => t.eq(0.0)),
             OpKind.PowScalar when s.Scalar > 1 => Any(a[0], t => t.isinf()),
             OpKind.Exp or OpKind.Expm1 or OpKind.Square => Any(a[0], t => t.isinf()),
-            OpKind.Mul => Any(a[0], t => t.isinf()) || Any(a[1], t => t.isinf()),
+            OpKind.Mul or OpKind.MatMul => Any(a[0], t => t.isinf()) || Any(a[1], t => t.isinf()),
             OpKind.Div => Any(a[0], t => t.isinf()) || Any(a[1], t => t.eq(0.0)),
             // the exponent's slope a^b·log a at a base ±∞ or 0
             OpKind.Pow => Any(a[0], t => t.isinf().logical_or(t.eq(0.0))),
