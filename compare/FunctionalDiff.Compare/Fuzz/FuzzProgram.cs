@@ -166,6 +166,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             var torchWrong = Steps.Select((s, i) => live[i] ? TorchWrong(s, s.Args.Select(a => values[a]).ToArray()) ?? OurLimitation(s, s.Args.Select(a => values[a]).ToArray()) : null)
                 .OfType<(string Why, Suite.Check[] Checks)>().GroupBy(w => w.Why).Select(g => g.First()).ToList();
             if (SliceDropsBesideInfiniteSlope(live, values)) torchNaN.Add("Slice that drops entries in a program with an infinite slope");
+            if (NllLossBesideInfiniteSlope(live, values)) torchNaN.Add("NllLoss over entries computed through an infinite slope");
             if (DetBesideInfiniteSlope(live, values)) torchNaN.Add("Det of a matrix computed through an infinite slope");
             if (TriangleBeforeInfiniteSlope(live, values)) torchNaN.Add("Tril or Triu before an infinite slope");
             if (MaskedEntriesBesideInfiniteSlope(live, values)) torchNaN.Add("Clamp or Where that masks entries computed through an infinite slope");
@@ -198,6 +199,9 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (magnitude > Float32SquareOverflows && Steps.Where((s, i) => live[i]
                     && s.Kind is OpKind.LayerNorm or OpKind.GroupNorm or OpKind.InstanceNorm or OpKind.BatchNorm).Any())
                 torchNaNFloat32.Add("A normalisation in a program whose values pass 1.8e19 (in float32 its squares overflow)");
+            if (ScaledNormUnderHugeCotangent(live, values))
+                torchWrong.Add(("A scaled 2-norm under a cotangent that times the scale overflows (the reference's chain, not torch's norm)",
+                    new[] { Suite.Check.Vjp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }));
             if (LogDetUnderInfiniteCotangent(live, values))
                 torchWrong.Add(("LogDet of a finite matrix under an infinite cotangent", new[] { Suite.Check.Vjp, Suite.Check.Compiled }));
             if (SoftmaxOfTiesBesideInfiniteSlope(live, values))
@@ -653,6 +657,27 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     }
 
     /// <summary>
+    /// Whether a live NllLoss reads an input, of more entries than its targets pick, computed through a step with an infinite
+    /// slope (see <see cref="UpstreamInfiniteSlope"/>): the loss is linear in its input and reads only the targets' entries,
+    /// so its second derivative is the zero map (ours: no cotangent through its rule), where torch's nll_loss double
+    /// backward returns a tensor of zeros for its input, which the infinite slope before it turns into 0·∞ = NaN, as "Slice
+    /// that drops entries" (`fuzz all adversarial 66/1`: the nll loss of a matmul of two 3×3 matrices holding +∞ at one
+    /// target, bilinear, whose second order is the constant cross term, finite; torch's NaN in 6 of 18 entries). One-directional,
+    /// as every TorchNaNEdge.
+    /// </summary>
+    bool NllLossBesideInfiniteSlope(bool[] live, IReadOnlyList<TorchSharp.torch.Tensor> values)
+    {
+        for (int i = 0; i < Steps.Length; i++)
+        {
+            var s = Steps[i];
+            if (live[i] && s.Kind == OpKind.NllLoss && values[s.Args[0]].numel() > s.Ints.Length
+                && UpstreamInfiniteSlope(s.Args[0], values))
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>
     /// Whether a live Clamp holds entries beyond a bound, or a live Where leaves entries of an operand untaken, where that
     /// operand is computed through a step with an infinite slope (see <see cref="UpstreamInfiniteSlope"/>): those entries do
     /// not reach the value, so every derivative through them is 0 (ours: the mask's cotangent, which our rules after it
@@ -852,8 +877,9 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
 
     /// <summary>
     /// Whether a value is computed through a step with an infinite slope at its operand's values: √, rsqrt, log or a
-    /// reciprocal at 0, a power below 1 at 0; exp, expm1, a square or a power above 1 at ±∞; a product or quotient with an
-    /// infinite operand, or by 0; a power with a base ±∞ or 0 (the exponent's slope).
+    /// reciprocal at 0, a power below 1 at 0; exp, expm1, a square or a power above 1 at ±∞; a product, a matrix product
+    /// (`fuzz all adversarial 66/1`) or a quotient with an infinite operand, or by 0; a power with a base ±∞ or 0 (the
+    /// exponent's slope).
     /// </summary>
     static bool InfiniteSlope(Step s, IReadOnlyList<TorchSharp.torch.Tensor> values)
     {
@@ -866,7 +892,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             OpKind.PowScalar when s.Scalar < 1 && s.Scalar != 0 => Any(a[0], t => t.eq(0.0)),
             OpKind.PowScalar when s.Scalar > 1 => Any(a[0], t => t.isinf()),
             OpKind.Exp or OpKind.Expm1 or OpKind.Square => Any(a[0], t => t.isinf()),
-            OpKind.Mul => Any(a[0], t => t.isinf()) || Any(a[1], t => t.isinf()),
+            OpKind.Mul or OpKind.MatMul => Any(a[0], t => t.isinf()) || Any(a[1], t => t.isinf()),
             OpKind.Div => Any(a[0], t => t.isinf()) || Any(a[1], t => t.eq(0.0)),
             // the exponent's slope a^b·log a at a base ±∞ or 0
             OpKind.Pow => Any(a[0], t => t.isinf().logical_or(t.eq(0.0))),
@@ -1089,11 +1115,13 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         // the reference computes hardsigmoid as relu6(x + 3)/6 (libtorch has no double backward for hardsigmoid), whose
         // hardtanh passes g at NaN in its scalar loop (0 in its vector loop), so the reference's slope there is 1/6 in short
         // tensors, where torch's own hardsigmoid backward (−3 < x < 3 ? g/6 : 0, in its scalar and vector loops) and ours
-        // give 0 (`fuzz all adversarial 50/160`: a [2, 1] tensor holding NaN). Its first-order
-        // checks are skipped where an entry is NaN; values and second order (0 in all three) are compared.
+        // give 0 (`fuzz all adversarial 50/160`: a [2, 1] tensor holding NaN). The second order meets that slope too wherever
+        // the operand is curved, u·h′·(operand's second derivative) (`fuzz all adversarial 65/55`: hardsigmoid of x₀² + x₁²
+        // at x₁ = NaN, the reference's second order in x₀ u·(1/6)·2v₀, ours 0). Its derivative checks are skipped where an
+        // entry is NaN; values are compared.
         OpKind.Hardsigmoid when a[0].numel() > 0 && a[0].isnan().any().item<bool>() =>
             ("Hardsigmoid at a NaN entry (the reference's relu6 form passes g/6 there; torch's own kernel and ours 0)",
-             new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.Compiled }),
+             new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
         OpKind.Hardshrink or OpKind.Softshrink when a[0].numel() > 0 && a[0].isnan().any().item<bool>() =>
             ("Hardshrink or Softshrink at a NaN entry (torch's slope there depends on the entry's position)",
              new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
@@ -1218,19 +1246,54 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (!live[i] || Steps[i].Kind != OpKind.LogDet) continue;
             var matrix = values[Steps[i].Args[0]];
             if (matrix.numel() == 0 || !matrix.isfinite().all().item<bool>()) continue;
-            try
-            {
-                int v = InputCount + i;
-                var leaf = values[v].detach().clone().requires_grad_(true);
-                var redone = new List<TorchSharp.torch.Tensor>(values.Take(v)) { leaf };
-                for (int k = i + 1; k < Steps.Length; k++)
-                    redone.Add(TorchInterpreter.Apply(Steps[k], Steps[k].Args.Select(a => redone[a]).ToArray(), leaf.dtype));
-                var y = redone[Output];
-                if (!y.requires_grad) continue;
-                var g = TorchSharp.torch.autograd.grad(new[] { y.sum() }, new[] { leaf }, allow_unused: true)[0];
-                if (g is not null && g.numel() > 0 && g.isinf().any().item<bool>()) return true;
-            }
-            catch (Exception) { } // torch cannot differentiate the rest of the program: nothing to name
+            if (CotangentInto(i, values) is { } g && g.numel() > 0 && g.isinf().any().item<bool>()) return true;
+        }
+        return false;
+    }
+
+    /// <summary>The cotangent torch's chain hands step <paramref name="i"/>'s output from the program's output under a cotangent
+    /// of 1 in every entry; null where the output does not depend on the step or torch cannot differentiate the rest.</summary>
+    TorchSharp.torch.Tensor? CotangentInto(int i, List<TorchSharp.torch.Tensor> values)
+    {
+        try
+        {
+            int v = InputCount + i;
+            var leaf = values[v].detach().clone().requires_grad_(true);
+            var redone = new List<TorchSharp.torch.Tensor>(values.Take(v)) { leaf };
+            for (int k = i + 1; k < Steps.Length; k++)
+                redone.Add(TorchInterpreter.Apply(Steps[k], Steps[k].Args.Select(a => redone[a]).ToArray(), leaf.dtype));
+            var y = redone[Output];
+            if (!y.requires_grad) return null;
+            return TorchSharp.torch.autograd.grad(new[] { y.sum() }, new[] { leaf }, allow_unused: true)[0];
+        }
+        catch (Exception) { return null; } // torch cannot differentiate the rest of the program: nothing to name
+    }
+
+    /// <summary>
+    /// Whether a live 2-norm that the reference scales (Norm with p = 2, FrobeniusNorm, and the 2-norm distances over a
+    /// group whose largest |entry| is finite and above 2^480: TorchInterpreter.Scaled, the convention "a scaled norm") meets
+    /// a cotangent that times the scale comes within a factor 2^8 of overflow, by torch's chain from the output (a
+    /// cotangent of 1 in every entry; the checks' random cotangents and directions are of size 1 too). The reference is
+    /// s·‖x/s‖ with s = 2^⌊log2 max|x|⌋ held, so its chain hands the inner norm g·s, which overflows where the exact
+    /// gradient g·x/‖x‖ is at most |g| (`fuzz wide adversarial 5/271`: x₁·‖x₀‖ with x₀ = [−1.61, −1e300, 0.94] and x₁
+    /// holding −1e300 twice, g = −1.68e300, s = 6.7e299: the reference's gradient [+∞, +∞, −∞], the closed form and ours
+    /// [2.71, 1.68e300, −1.58]).
+    /// </summary>
+    bool ScaledNormUnderHugeCotangent(bool[] live, List<TorchSharp.torch.Tensor> values)
+    {
+        for (int i = 0; i < Steps.Length; i++)
+        {
+            var s = Steps[i];
+            bool scaled = s.Kind == OpKind.FrobeniusNorm
+                || s.Kind is OpKind.Norm or OpKind.Cdist or OpKind.Dist or OpKind.PairwiseDistance && s.Scalar == 2;
+            if (!live[i] || !scaled) continue;
+            var operands = s.Args.Select(a => values[a]).Where(t => t.numel() > 0).ToList();
+            if (operands.Count == 0) continue;
+            double largest = operands.Select(t => t.abs().nan_to_num(0.0, 0.0, 0.0).max().item<double>()).Max();
+            if (largest <= Math.ScaleB(1.0, 480)) continue;
+            if (CotangentInto(i, values) is not { } g || g.numel() == 0) continue;
+            double cotangent = g.abs().nan_to_num(0.0, double.MaxValue, double.MaxValue).max().item<double>();
+            if (cotangent * largest >= double.MaxValue / 256) return true;
         }
         return false;
     }
