@@ -26,33 +26,12 @@ public class ClientFourteenRecommenderTests
     static Parameters InitialModel() => Parameters.Of(
         ("user.weight", Init.Normal([Users, D], seed: 1, std: 0.5)), ("item.weight", Init.Normal([Items, D], seed: 2, std: 0.5)));
 
-    // ---- the client, as written against the README ----
+    // ---- the client, as written against the README (ClientFourteenRecommenderReadme) ----
 
-    static Expr LossOf(IReadOnlyDictionary<string, Expr> p, Expr[] b)
-    {
-        var history = Nn.EmbeddingBag(b[1], p["item.weight"], b[2], mode: "mean");          // [B, d]
-        var u = Nn.Embedding(b[0], p["user.weight"]) + history;
-        var positive = (u * Nn.Embedding(b[3], p["item.weight"])).Sum(1);
-        var negative = (u * Nn.Embedding(b[4], p["item.weight"])).Sum(1);
-        var bpr = -(positive - negative).LogSigmoid().Mean();
-        return bpr + L2 * (p["user.weight"].Square().Sum() + p["item.weight"].Square().Sum());
-    }
-
-    static (List<double> Losses, Parameters Trained, int Traces) RunClient()
-    {
-        var step = Diff.CompileValueAndGrad((p, b) => LossOf(p, b));
-        var adam = new Adam(InitialModel(), lr: 0.05);
-        var losses = new List<double>();
-        for (int t = 0; t < Steps; t++)
-        {
-            var d = Data[t % 2];
-            var (loss, g) = step.Invoke(adam.Parameters, Tensor.FromArray(d.Users), Tensor.FromArray(d.History),
-                Tensor.FromArray(d.Offsets), Tensor.FromArray(d.Positive), Tensor.FromArray(d.Negative));
-            adam.Step(g);
-            losses.Add(loss.ToScalar());
-        }
-        return (losses, adam.Parameters, step.TraceCount);
-    }
+    static (List<double> Losses, Parameters Trained, int Traces) RunClient() =>
+        ClientFourteenRecommenderReadme.Train(InitialModel(), Enumerable.Range(0, Steps).Select(t => Data[t % 2]).Select(d =>
+            (Tensor.FromArray(d.Users), Tensor.FromArray(d.History), Tensor.FromArray(d.Offsets), Tensor.FromArray(d.Positive),
+             Tensor.FromArray(d.Negative))));
 
     // ---- the same program over doubles ----
 
@@ -74,6 +53,11 @@ public class ClientFourteenRecommenderTests
         }
         return total / 4 + L2 * (p["user.weight"].Sum(v => v * v) + p["item.weight"].Sum(v => v * v));
     }
+
+    [Fact]
+    public void TheReadmeShowsExactlyTheRecommenderThatIsCompiledHere() =>
+        ReadmeTests.AssertReadmeShows("tests/FunctionalDiff.Tests/ClientFourteenRecommenderReadme.cs",
+            "### A GRU language model, a ResNet and a recommender, ported from PyTorch");
 
     [Fact]
     public void TheRecommenderTrainsAsTheSameProgramWrittenOverDoubles()
