@@ -197,4 +197,35 @@ public class ClientFourteenGruTests
         var missing = Assert.Throws<ArgumentNullException>(() => Nn.GruCell(Tensor.Ones(2, 3), null!, Tensor.Ones(12, 3), Tensor.Ones(12, 4)));
         Assert.Equal("hidden", missing.ParamName);
     }
+
+    [Fact]
+    public void AConstantTargetTensorHoldingTorchsDefaultIgnoreIndexIsRefusedWhenTheLossIsBuilt()
+    {
+        var logits = Tensor.RandomNormal([3, 4], seed: 13);
+        // torch ignores −100 by default; here it must be asked for, and a constant target tensor says so at once, as an int[]
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Loss.CrossEntropy(logits, (Expr)Tensor.FromArray([1, -100, 2])));
+        Assert.Equal("targets", e.ParamName);
+        Assert.StartsWith("CrossEntropy: target 1 is -100", e.Message);
+        Assert.Contains("[3,4]", e.Message);
+        Assert.Contains("ignoreIndex: -100", e.Message);
+        // the K-dimensional form and NllLoss check the same way
+        var k = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            Loss.CrossEntropy(Tensor.RandomNormal([2, 4, 3], seed: 14), (Expr)Tensor.FromArray(new[,] { { 1, 4, 0 }, { 2, 2, 2 } })));
+        Assert.StartsWith("CrossEntropy: target 1 is 4", k.Message);
+        var nll = Assert.Throws<ArgumentOutOfRangeException>(() => Loss.NllLoss(logits.LogSoftmax(1), (Expr)Tensor.FromArray([0.5, 1, 2])));
+        Assert.StartsWith("NllLoss: target 0 is 0.5", nll.Message);
+        // with ignoreIndex the same tensor is torch's ignore: the mean over the kept examples of −log softmax at the target
+        var z = logits.ToDoubleArray();
+        double Nll(int n, int y)
+        {
+            var row = z.Skip(4 * n).Take(4).ToArray();
+            double m = row.Max();
+            return m + Math.Log(row.Sum(v => Math.Exp(v - m))) - row[y];
+        }
+        Close((Nll(0, 1) + Nll(2, 2)) / 2,
+            Loss.CrossEntropy(logits, (Expr)Tensor.FromArray([1, -100, 2]), ignoreIndex: -100).Eval().ToScalar(), 1e-14, "ignored");
+        // probabilities of the logits' shape are not indices, so a constant of them is not checked as such
+        var uniform = Loss.CrossEntropy(logits, (Expr)Tensor.Full([3, 4], 0.25)).Eval().ToScalar();
+        Close(Enumerable.Range(0, 3).Average(n => Enumerable.Range(0, 4).Average(c => Nll(n, c))), uniform, 1e-14, "probabilities");
+    }
 }
