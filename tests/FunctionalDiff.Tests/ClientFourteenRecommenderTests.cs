@@ -189,4 +189,27 @@ public class ClientFourteenRecommenderTests
         Assert.Equal("mode", Assert.Throws<ArgumentException>(() => Nn.EmbeddingBag(ids, table, Tensor.FromArray([0]), mode: "median")).ParamName);
         Assert.Equal("weight", Assert.Throws<ArgumentNullException>(() => Nn.EmbeddingBag(ids, null!, Tensor.FromArray([0]))).ParamName);
     }
+
+    [Fact]
+    public void EagerActivationsAreTheGraphsBitForBitAndLogSigmoidTheFormula()
+    {
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+        {
+            var x = (Tensor.RandomNormal([4, 5], seed: 8) * 6.0).To(dtype);
+            var cases = new (Func<Tensor, Tensor> Eager, Func<Expr, Expr> Graph)[]
+            {
+                (t => t.LogSigmoid(), e => e.LogSigmoid()), (t => t.Softplus(), e => e.Softplus()),
+                (t => t.Silu(), e => e.Silu()), (t => t.Gelu(), e => e.Gelu()),
+            };
+            foreach (var (eager, graph) in cases)
+            {
+                var made = eager(x);
+                Assert.Equal(dtype, made.DType);
+                Assert.Equal(graph(x).Eval().ToDoubleArray(), made.ToDoubleArray());
+            }
+        }
+        // log σ(v) = −log(1 + e^−v), the BPR term
+        var v = Tensor.FromArray([-30.0, -1.5, 0.0, 2.0, 40.0]);
+        Close(v.ToDoubleArray().Select(e => -Math.Log(1 + Math.Exp(-e))).ToArray(), v.LogSigmoid().ToDoubleArray(), 1e-14, "log sigmoid");
+    }
 }
