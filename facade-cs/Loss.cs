@@ -101,11 +101,14 @@ public static partial class Loss
     /// weight (the smoothing term by each class's), and the mean divides by the sum of the kept targets' weights, not by
     /// their count, as torch; for probability targets the mean divides by the batch size, as torch.
     /// </param>
-    /// <exception cref="ArgumentException">The shapes fit neither form, the weight is not [C], or the smoothing is outside [0, 1].</exception>
+    /// <exception cref="ArgumentException">The shapes fit neither form, the weight is not [C], the smoothing is outside [0, 1],
+    /// or class indices held in a constant (a <see cref="Tensor"/> of labels) include one outside the classes other than
+    /// ignoreIndex (an <see cref="ArgumentOutOfRangeException"/>, as for an <c>int[]</c>).</exception>
     public static Expr CrossEntropy(Expr logits, Expr targets, Reduction reduction = Reduction.Mean, double labelSmoothing = 0, int? ignoreIndex = null, Expr? weight = null)
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(targets);
+        CheckConstantIndices("CrossEntropy", "logits", logits, targets, ignoreIndex);
         if (logits.Rank >= 3)
             return Spatial("CrossEntropy", logits, targets, reduction, true, (l, t) => CrossEntropy(l, t, Reduction.None, labelSmoothing, ignoreIndex, weight),
                 (l, t) => CrossEntropy(l, t, reduction, labelSmoothing, ignoreIndex, weight));
@@ -161,7 +164,9 @@ public static partial class Loss
 
     /// <summary>
     /// torch's nll_loss against class indices given as an <see cref="Expr"/>: [N] for input [N, C], or rank 0 for
-    /// unbatched input [C]. An index outside [0, C) is found at evaluation, by the Gather that picks it.
+    /// unbatched input [C]. An index outside [0, C) held in a constant (a <see cref="Tensor"/> of labels) is refused when the
+    /// loss is built, as in the <c>int[]</c> overload; one computed in the graph or passed into a compiled step is found at
+    /// evaluation, by the Gather that picks it.
     /// </summary>
     /// <param name="input">Log-probabilities [N, C], [C] for one example, or torch's [N, C, d1, ..., dk] (every position an example).</param>
     /// <param name="targets">Class indices [N], rank 0 for one example, or [N, d1, ..., dk].</param>
@@ -174,6 +179,7 @@ public static partial class Loss
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(targets);
+        CheckConstantIndices("NllLoss", "input", input, targets, ignoreIndex);
         if (input.Rank >= 3)
             return Spatial("NllLoss", input, targets, reduction, false, (l, t) => NllLoss(l, t, Reduction.None, ignoreIndex, weight),
                 (l, t) => NllLoss(l, t, reduction, ignoreIndex, weight));
@@ -227,6 +233,30 @@ public static partial class Loss
             throw new FunctionalDiff.Core.ShapeException(
                 $"{method}: weight {FunctionalDiff.Core.Shape.format(w.Shape)} does not broadcast to the targets' shape {FunctionalDiff.Core.Shape.format(elements.Shape)}");
         return Expr.Wrap(Build.mul(elements.Node, Build.cast(elements.Node.DType, w)));
+    }
+
+    /// <summary>
+    /// Checks class-index targets held in a constant (a <see cref="Tensor"/> of labels) when the loss is built, as an
+    /// <c>int[]</c> is: an index outside the classes would otherwise surface at evaluation, from the Gather that picks it,
+    /// under Gather's name, and torch's default ignore_index −100 is the usual such index. Targets computed in the graph
+    /// or passed into a compiled step are left to that Gather; probability targets (the input's shape) are not indices.
+    /// </summary>
+    static void CheckConstantIndices(string method, string inputName, Expr input, Expr targets, int? ignoreIndex)
+    {
+        if (targets.Node.Op is not FunctionalDiff.Core.Op.Const constant || input.Rank == 0) return;
+        int classAxis = input.Rank == 1 ? 0 : 1;
+        var positions = input.Shape.Where((_, i) => i != classAxis);
+        if (!targets.Shape.SequenceEqual(positions)) return;
+        int classes = input.Shape[classAxis];
+        var values = constant.Item.ToDoubleArray();
+        for (int i = 0; i < values.Length; i++)
+        {
+            double v = values[i];
+            if (v == ignoreIndex || (v >= 0 && v < classes && v == Math.Floor(v))) continue;
+            throw new ArgumentOutOfRangeException(nameof(targets), v,
+                $"{method}: target {i} is {v}, not a class of the {classes} classes of {inputName} [{string.Join(",", input.Shape)}]"
+                + (ignoreIndex is null && v < 0 ? $"; to skip such examples as torch's ignore_index does, pass ignoreIndex: {v}" : ""));
+        }
     }
 
     static FunctionalDiff.Core.Expr Indices(Expr logits, int[] targets, string method = "CrossEntropy", int? ignoreIndex = null)

@@ -38,4 +38,60 @@ public static partial class Nn
             ? Expr.Wrap(FunctionalDiff.Core.Indexing.embeddingWithPadding(row, input.Node, weight.Node))
             : Expr.Wrap(FunctionalDiff.Core.Indexing.embedding(input.Node, weight.Node));
     }
+
+    /// <summary>
+    /// torch.nn.functional.embedding_bag (the lookup of <c>nn.EmbeddingBag</c>): the rows of <paramref name="weight"/>
+    /// [rows, features] named by the ids of <paramref name="input"/>, reduced per bag by <paramref name="mode"/>
+    /// (<c>"mean"</c>, torch's default, <c>"sum"</c> or <c>"max"</c>), giving [bags, features]. A 1-D input holds the
+    /// bags one after another and <paramref name="offsets"/> [bags] where each starts (the first 0, as torch requires);
+    /// with <paramref name="includeLastOffset"/> offsets has one more entry, the end (torch's include_last_offset). A 2-D
+    /// input [bags, length] is one bag per row, without offsets. <paramref name="perSampleWeights"/> (input's shape,
+    /// mode <c>"sum"</c> only, as torch) scale each row before the sum; ids equal to <paramref name="paddingIdx"/> are
+    /// left out of their bag (a mean counts only the others); an empty bag gives zeros, as torch's. Ids and offsets are
+    /// whole numbers held in float tensors, and may be data of a compiled step. The gradient of a row is the sum over its
+    /// occurrences (each divided by its bag's size for the mean); for <c>"max"</c> it is shared evenly among tied entries,
+    /// where torch gives it to one. F#: <c>Indexing.embeddingBag</c>.
+    /// </summary>
+    /// <example><c>Nn.EmbeddingBag(Tensor.FromArray([0, 2, 3, 1, 4, 6]), table, Tensor.FromArray([0, 3, 4]))</c>: three bags,
+    /// the means of rows {0, 2, 3}, {1} and {4, 6}.</example>
+    /// <exception cref="ArgumentNullException">input, weight or mode is null.</exception>
+    /// <exception cref="ArgumentException">The mode is not one of torch's; the weight is not a matrix; a 1-D input has no
+    /// offsets or a 2-D input has some; constant offsets do not start at 0, decrease or pass the input's end; a constant id
+    /// is not a row; perSampleWeights are given with a mode other than "sum" or are not of input's shape; paddingIdx is
+    /// not a row.</exception>
+    public static Expr EmbeddingBag(Expr input, Expr weight, Expr? offsets = null, string mode = "mean", Expr? perSampleWeights = null,
+        bool includeLastOffset = false, int? paddingIdx = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(weight);
+        ArgumentNullException.ThrowIfNull(mode);
+        return Expr.Wrap(FunctionalDiff.Core.Indexing.embeddingBag(mode, Optional(offsets), includeLastOffset,
+            Optional(perSampleWeights), paddingIdx is int row ? Microsoft.FSharp.Core.FSharpOption<int>.Some(row) : Microsoft.FSharp.Core.FSharpOption<int>.None,
+            input.Node, weight.Node));
+    }
+
+    /// <summary>
+    /// One step of torch's <c>nn.GRUCell</c> (<c>torch.gru_cell(input, hx, w_ih, w_hh, b_ih, b_hh)</c>): with
+    /// gi = input·weightIhᵀ + biasIh and gh = hidden·weightHhᵀ + biasHh split into thirds [r, z, n] as torch lays out its
+    /// weights, r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r ⊙ gh_n), and the new hidden state is
+    /// (1 − z) ⊙ n + z ⊙ hidden. <paramref name="weightIh"/> is [3H, in], <paramref name="weightHh"/> [3H, H], the biases
+    /// [3H] (none when null), <paramref name="input"/> [..., in] and <paramref name="hidden"/> [..., H]. Over a sequence,
+    /// run it as the step of <see cref="Expr.Scan(Func{Expr, Expr, ValueTuple{Expr, Expr}}, Expr, Expr)"/>, time first:
+    /// <c>Expr.Scan((h, x) =&gt; { var h2 = Nn.GruCell(x, h, wIh, wHh, bIh, bHh); return (h2, h2); }, h0, xs)</c>.
+    /// F#: <c>Nn.gruCell</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes do not fit together.</exception>
+    public static Expr GruCell(Expr input, Expr hidden, Expr weightIh, Expr weightHh, Expr? biasIh = null, Expr? biasHh = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(hidden);
+        ArgumentNullException.ThrowIfNull(weightIh);
+        ArgumentNullException.ThrowIfNull(weightHh);
+        var (x, h) = Expr.Align(input, hidden);
+        var wIh = Expr.Align(hidden, weightIh).B;
+        var wHh = Expr.Align(hidden, weightHh).B;
+        // an absent bias is −0, which folds away, as in Linear
+        FunctionalDiff.Core.Expr Bias(Expr? b) => b is null ? Build.scalar(wIh.DType, -0.0) : Expr.Align(hidden, b).B;
+        return Expr.Wrap(CoreNn.gruCell(wIh, wHh, Bias(biasIh), Bias(biasHh), x, h));
+    }
 }

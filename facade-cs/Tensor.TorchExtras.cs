@@ -128,6 +128,21 @@ public sealed partial class Tensor
     public Tensor Cumprod(int axis) => EagerPlans.Run($"Cumprod {axis}", a => a[0].Cumprod(axis), this);
 
     /// <summary>
+    /// log σ(x) elementwise, as <see cref="Expr.LogSigmoid"/> (torch's <c>F.logsigmoid</c>), computed now: a BPR loss
+    /// evaluated on held-out pairs, <c>-(pos - neg).LogSigmoid().Mean()</c>, without building a graph by hand.
+    /// </summary>
+    public Tensor LogSigmoid() => EagerPlans.Run("LogSigmoid", a => a[0].LogSigmoid(), this);
+
+    /// <summary>log(1 + eˣ) elementwise, as <see cref="Expr.Softplus()"/> (torch's <c>F.softplus</c>), computed now.</summary>
+    public Tensor Softplus() => EagerPlans.Run("Softplus", a => a[0].Softplus(), this);
+
+    /// <summary>x·σ(x) elementwise, as <see cref="Expr.Silu"/> (torch's <c>F.silu</c>), computed now.</summary>
+    public Tensor Silu() => EagerPlans.Run("Silu", a => a[0].Silu(), this);
+
+    /// <summary>The exact GELU, x·Φ(x), elementwise, as <see cref="Expr.Gelu"/> (torch's <c>F.gelu</c>), computed now.</summary>
+    public Tensor Gelu() => EagerPlans.Run("Gelu", a => a[0].Gelu(), this);
+
+    /// <summary>
     /// The entries at <paramref name="index"/> along an axis, as <see cref="Expr.IndexSelect"/> (torch.index_select,
     /// and torch's <c>table[t]</c> with a tensor of positions t along axis 0), computed now.
     /// </summary>

@@ -398,6 +398,31 @@ module Nn =
                      (Shape.format x.Dims) (Shape.format weight.Dims) (Shape.format bias.Dims))
         Expr.matmul x (Expr.transpose weight) + bias
 
+    /// One step of torch.nn.GRUCell (torch.gru_cell): with gates gi = x W_ihᵀ + b_ih and gh = h W_hhᵀ + b_hh, each split
+    /// into thirds [r, z, n] along the last axis as torch lays them out, r = σ(gi_r + gh_r), z = σ(gi_z + gh_z),
+    /// n = tanh(gi_n + r ⊙ gh_n) and h' = (1 − z) ⊙ n + z ⊙ h. weightIh is [3H, in], weightHh [3H, H], each bias [3H] or a
+    /// scalar (−0 for none); the input is [..., in] and the hidden state [..., H] with the same leading axes.
+    let gruCell (weightIh: Expr) (weightHh: Expr) (biasIh: Expr) (biasHh: Expr) (input: Expr) (hidden: Expr) =
+        let fits =
+            weightIh.Rank = 2 && weightHh.Rank = 2 && weightIh.Dims.[0] % 3 = 0 && weightHh.Dims.[0] = weightIh.Dims.[0]
+            && weightHh.Dims.[1] = weightIh.Dims.[0] / 3 && input.Rank >= 1 && hidden.Rank = input.Rank
+            && input.Dims.[input.Rank - 1] = weightIh.Dims.[1] && hidden.Dims.[hidden.Rank - 1] = weightHh.Dims.[1]
+            && Ir.sameDims input.Dims.[.. input.Rank - 2] hidden.Dims.[.. hidden.Rank - 2]
+            && List.forall (fun (b: Expr) -> b.Rank = 0 || (b.Rank = 1 && b.Dims.[0] = weightIh.Dims.[0])) [ biasIh; biasHh ]
+        if not fits then
+            Shape.fail "GruCell"
+                (sprintf "input %s, hidden %s, weightIh %s, weightHh %s, biasIh %s and biasHh %s do not fit: weightIh must be [3H, in], weightHh [3H, H], the biases [3H], input [..., in] and hidden [..., H]"
+                     (Shape.format input.Dims) (Shape.format hidden.Dims) (Shape.format weightIh.Dims) (Shape.format weightHh.Dims)
+                     (Shape.format biasIh.Dims) (Shape.format biasHh.Dims))
+        let h = weightHh.Dims.[1]
+        let gi = linear weightIh biasIh input
+        let gh = linear weightHh biasHh hidden
+        let gate k (g: Expr) = Expr.sliceAxis (g.Rank - 1) (k * h) ((k + 1) * h) g
+        let r = Expr.sigmoid (gate 0 gi + gate 0 gh)
+        let z = Expr.sigmoid (gate 1 gi + gate 1 gh)
+        let n = Expr.tanh (gate 2 gi + r * gate 2 gh)
+        (Expr.scalar z.DType 1.0 - z) * n + z * hidden
+
     /// The rules of `centre`, one per axes, kept for the process's life: there are few such combinations, and a node
     /// built with a rule holds it anyway.
     let private centringRules = System.Collections.Concurrent.ConcurrentDictionary<string, CustomRule>()

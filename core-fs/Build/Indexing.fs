@@ -179,6 +179,92 @@ module Indexing =
         let isPadding = Expr.constant (Tensor.ofArray64 [| rows; 1 |] (Array.init rows (fun i -> if i = row then 1.0 else 0.0)))
         embedding indices (Expr.where isPadding (Expr.stopGradient weight) weight)
 
+    /// torch.nn.functional.embedding_bag (nn.EmbeddingBag): the rows of weight [rows, features] named by the ids of input,
+    /// reduced per bag by `mode` ("sum", "mean" or "max"), giving [bags, features]. A 1-D input holds the bags one after
+    /// another, bag b starting at offsets[b] (offsets [bags], offsets[0] = 0; with `includeLastOffset` one more entry, the
+    /// end, as torch's); a 2-D input [bags, length] is one bag per row, without offsets. perSampleWeights (input's shape,
+    /// "sum" only, as torch) scale each row before the sum. Ids equal to paddingIdx (negative counts from the end) are left
+    /// out of their bag, so a mean counts only the others. An empty bag gives zeros, as torch's. Each entry's bag is
+    /// worked out in the graph (the number of offsets at or before it, less one), so offsets may be data of a compiled
+    /// step; entries left out go to one extra bag that is cut off. Sum and mean are index_adds, so a row's gradient is
+    /// the sum over its occurrences (divided by its bag's count for the mean); max is scatter_reduce's amax, whose
+    /// gradient is shared evenly among tied entries (torch gives it all to one of them), and which compares every bag with
+    /// every entry, memory of bags × entries × features.
+    let embeddingBag (mode: string) (offsets: Expr option) (includeLastOffset: bool) (perSampleWeights: Expr option)
+                     (paddingIdx: int option) (input: Expr) (weight: Expr) =
+        if isNull mode then nullArg "mode"
+        if mode <> "sum" && mode <> "mean" && mode <> "max" then
+            invalidArg "mode" (sprintf "EmbeddingBag: mode '%s' is not one of torch's 'sum', 'mean' and 'max'" mode)
+        if weight.Rank <> 2 then
+            Shape.fail "EmbeddingBag" (sprintf "weight %s must be [rows, features] (input %s)" (dims weight) (dims input))
+        let rows, features, n = weight.Dims.[0], weight.Dims.[1], input.Numel
+        let dtype = weight.DType
+        let scalar v = Expr.scalar dtype v
+        let bags, bagOf =
+            match input.Rank, offsets with
+            | 2, None ->
+                let length = input.Dims.[1]
+                input.Dims.[0], Expr.cast dtype (Expr.constant (Tensor.ofArray64 [| n |] (Array.init n (fun k -> float (k / length)))))
+            | 2, Some o ->
+                Shape.fail "EmbeddingBag" (sprintf "input %s is 2-D, one bag per row, so offsets %s must be null, as torch's" (dims input) (dims o))
+            | 1, None ->
+                Shape.fail "EmbeddingBag" (sprintf "input %s is 1-D, so offsets (where each bag starts in it) must be given, as torch's" (dims input))
+            | 1, Some o ->
+                let least = if includeLastOffset then 2 else 1
+                if o.Rank <> 1 || o.Dims.[0] < least then
+                    Shape.fail "EmbeddingBag"
+                        (sprintf "offsets %s must be rank 1 with at least %d entr%s (input %s, includeLastOffset %b)"
+                             (dims o) least (if least = 1 then "y" else "ies") (dims input) includeLastOffset)
+                match o.Op with
+                | Op.Const t ->
+                    let v = t.ToDoubleArray()
+                    if v.[0] <> 0.0 then
+                        Shape.fail "EmbeddingBag" (sprintf "offsets[0] is %g; the first bag must start at 0, as torch requires (input %s)" v.[0] (dims input))
+                    v |> Array.iteri (fun i x ->
+                        if x <> Math.Floor x || x > float n || (i > 0 && x < v.[i - 1]) then
+                            Shape.fail "EmbeddingBag"
+                                (sprintf "offsets[%d] is %g; offsets must be whole, non-decreasing and at most input's length %d (input %s)" i x n (dims input)))
+                | _ -> ()
+                let starts = if includeLastOffset then Expr.sliceAxis 0 0 (o.Dims.[0] - 1) o else o
+                let b = starts.Dims.[0]
+                let positions = Expr.cast dtype (Expr.constant (Tensor.ofArray64 [| n; 1 |] (Array.init n float)))
+                let begun = Expr.le (Expr.reshape [| 1; b |] (Expr.cast dtype starts)) positions
+                b, Expr.sumAxes [| 1 |] false begun - scalar 1.0
+            | _ ->
+                Shape.fail "EmbeddingBag" (sprintf "input %s must be 1-D with offsets or 2-D [bags, length] (weight %s)" (dims input) (dims weight))
+        input |> checkConstantIndex "EmbeddingBag" (fun v position ->
+            sprintf "id %g (entry %d of input %s) is not a row of weight %s, which has %d rows" v position (dims input) (dims weight) rows) rows
+        let ids = Expr.reshape [| n |] input
+        let bagOf =
+            match paddingIdx with
+            | None -> bagOf
+            | Some p ->
+                if p < -rows || p >= rows then
+                    invalidArg "paddingIdx" (sprintf "EmbeddingBag: paddingIdx %d is not a row of weight %s, which has %d rows" p (dims weight) rows)
+                let row = if p < 0 then rows + p else p
+                Expr.where (Expr.eq (Expr.cast dtype ids) (scalar (float row))) (scalar (float bags)) bagOf
+        let bagOf = Expr.stopGradient bagOf
+        let picked = embedding ids weight
+        let picked =
+            match perSampleWeights with
+            | None -> picked
+            | Some w ->
+                if mode <> "sum" then
+                    invalidArg "perSampleWeights" (sprintf "EmbeddingBag: perSampleWeights %s need mode 'sum', as torch's (mode '%s')" (dims w) mode)
+                if not (Ir.sameDims w.Dims input.Dims) then
+                    Shape.fail "EmbeddingBag" (sprintf "perSampleWeights %s must have input's shape %s" (dims w) (dims input))
+                picked * Expr.reshape [| n; 1 |] (Expr.cast dtype w)
+        let slots = bags + 1
+        let empty = Expr.zeros dtype [| slots; features |]
+        let reduced =
+            match mode with
+            | "sum" -> indexAdd 0 bagOf picked empty
+            | "mean" ->
+                let counts = indexAdd 0 bagOf (Expr.ones dtype [| n |]) (Expr.zeros dtype [| slots |])
+                indexAdd 0 bagOf picked empty / Expr.reshape [| slots; 1 |] (Expr.maximum counts (scalar 1.0))
+            | _ -> scatterReduce 0 (Expr.broadcastTo [| n; features |] (Expr.reshape [| n; 1 |] bagOf)) picked "amax" false empty
+        Expr.sliceAxis 0 0 bags reduced
+
     /// An inclusive scan along the axis by Hillis-Steele doubling: combine each entry with the one
     /// `window` places before it, doubling the window, so the graph grows with log2 n. For products:
     /// products of entries only, never division, so a cumulative product is right with zeros at
