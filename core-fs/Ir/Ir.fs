@@ -542,18 +542,25 @@ module internal Ir =
         scope.Nodes <- fresh
         if nodes.Length > smallestScope / 2 then ArrayPool<Expr>.Shared.Return(nodes, true)
 
+    /// Where the probe of a scope's table for hash h stops (under the scope's gate): the node for
+    /// which `same` holds, or null and the empty slot where such a node would go.
+    let inline private probeScope (scope: NodeScope) (h: int) ([<InlineIfLambda>] same: Expr -> bool) : struct (Expr * int) =
+        let slots, nodes = scope.Slots, scope.Nodes
+        let mask = slots.Length / 2 - 1
+        let mutable slot = h &&& mask
+        let mutable found = Unchecked.defaultof<Expr>
+        while isNull (box found) && slots.[2 * slot] <> 0 do
+            if slots.[2 * slot] = h && same nodes.[slots.[2 * slot + 1]] then found <- nodes.[slots.[2 * slot + 1]]
+            else slot <- (slot + 1) &&& mask
+        struct (found, slot)
+
     /// The node in the scope's table with hash h for which `same` holds, or the one `create`
     /// makes, which then joins the table. Inlined with its lambdas, as findOrAdd.
     let inline private findOrAddScoped (scope: NodeScope) (mixed: bool) (h: int) ([<InlineIfLambda>] same: Expr -> bool) ([<InlineIfLambda>] create: unit -> Expr) : Expr =
         scope.Gate.Enter()
         try
             let slots, nodes = scope.Slots, scope.Nodes
-            let mask = slots.Length / 2 - 1
-            let mutable slot = h &&& mask
-            let mutable found = Unchecked.defaultof<Expr>
-            while isNull (box found) && slots.[2 * slot] <> 0 do
-                if slots.[2 * slot] = h && same nodes.[slots.[2 * slot + 1]] then found <- nodes.[slots.[2 * slot + 1]]
-                else slot <- (slot + 1) &&& mask
+            let struct (found, slot) = probeScope scope h same
             if not (isNull (box found)) then found
             else
                 let node = create ()
@@ -579,13 +586,7 @@ module internal Ir =
     let inline private findSealed (scope: NodeScope) (h: int) ([<InlineIfLambda>] same: Expr -> bool) : Expr =
         scope.Gate.Enter()
         try
-            let slots, nodes = scope.Slots, scope.Nodes
-            let mask = slots.Length / 2 - 1
-            let mutable slot = h &&& mask
-            let mutable found = Unchecked.defaultof<Expr>
-            while isNull (box found) && slots.[2 * slot] <> 0 do
-                if slots.[2 * slot] = h && same nodes.[slots.[2 * slot + 1]] then found <- nodes.[slots.[2 * slot + 1]]
-                else slot <- (slot + 1) &&& mask
+            let struct (found, _) = probeScope scope h same
             if not (isNull (box found)) && found.IsWithheld then
                 let mutable clear = true
                 for k in 0 .. found.ArgCount - 1 do
