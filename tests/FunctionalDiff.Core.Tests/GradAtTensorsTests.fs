@@ -53,6 +53,21 @@ let gradAtTensorsTests =
                     x <- Math.Sin t
                 Expect.isLessThanOrEqual (abs (actual.[i] - derivative)) (1e-12 * abs derivative) (sprintf "entry %d: %g against %g" i actual.[i] derivative)
         }
+        test "a gradient at a tensor visits the same nodes whatever history its function captures" {
+            // f captures a value with a long or a short history (a closed graph built before): the reverse walk, the
+            // Rewrite pass and the walk that binds the results stop at the transform's Vars, so the history is never walked
+            let captured (length: int) =
+                let mutable h = vector [| 0.5; 0.25; -0.75 |]
+                for _ in 1 .. length do
+                    h <- Expr.tanh (h * 0.5 + 0.1)
+                h
+            let visits (history: Expr) =
+                let before = Graph.visitedNodes ()
+                Diff.grad (fun x -> Expr.sum (Expr.sin x * history)) (vector [| 1.0; 2.0; 3.0 |]) |> ignore
+                Graph.visitedNodes () - before
+            let short, long = visits (captured 3), visits (captured 3000)
+            Expect.equal long short (sprintf "nodes visited with a history of 9,000 nodes: %d; of 9: %d" long short)
+        }
         test "an Expr leaked out of the transform has no value; one rebuilt from the results has" {
             let c = [| 1.5; -2.0; 0.25 |]
             let mutable leaked = Unchecked.defaultof<Expr>
