@@ -745,6 +745,17 @@ module internal Ir =
                 if obj.ReferenceEquals(v, e) then value <- ValueSome t
             value
 
+    /// The value a leaf holds: a Const's tensor, or a bound Var's; none for any other node.
+    let leafValue (e: Expr) : Tensor voption =
+        match e.Op with
+        | Op.Const t -> ValueSome t
+        | Op.Var _ -> boundValue e
+        | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
+        | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
+        | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
+        | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
+        | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.CumSum _ -> ValueNone
+
 /// Patterns over constant nodes, for canonicalisation and the transforms' symbolic zeros.
 module internal Fold =
 

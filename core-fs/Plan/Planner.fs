@@ -53,17 +53,6 @@ module internal Planner =
         | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
         | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.CumSum _ -> false
 
-    /// The tensor of a Const node.
-    let private constantTensor (node: Expr) : Tensor voption =
-        match node.Op with
-        | Op.Const t -> ValueSome t
-        | Op.Var _ -> Ir.boundValue node
-        | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
-        | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
-        | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
-        | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
-        | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.CumSum _ -> ValueNone
-
     /// True for a reshape.
     let private isReshape (node: Expr) =
         match node.Op with
@@ -339,7 +328,7 @@ module internal Planner =
                 let wanted = List<int>()
                 let marked = graph.Table<bool>()
                 let mark (a: int) =
-                    if constant.[a] && not marked.[a] && (constantTensor (graph.Node a)).IsNone then
+                    if constant.[a] && not marked.[a] && (Ir.leafValue (graph.Node a)).IsNone then
                         marked.[a] <- true
                         wanted.Add a
                 for p in 0 .. n - 1 do
@@ -764,7 +753,7 @@ module internal Planner =
                 if not (isNull (box folded.[p])) then addValue p (Home.Constant folded.[p]) |> ignore
                 elif constant.[p] then
                     // other constants are only read by constants, which were folded
-                    match constantTensor node with
+                    match Ir.leafValue node with
                     | ValueSome t -> addValue p (Home.Constant t) |> ignore
                     | ValueNone -> ()
                 elif joined.[p] then ()

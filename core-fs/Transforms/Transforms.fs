@@ -20,8 +20,21 @@ module Diff =
     // The names of the first arguments, made once: sprintf allocated its formatter on every call.
     let private argumentNames = Array.init 8 (fun i -> "arg" + string i)
 
-    let private freshLike (i: int) (x: Expr) =
-        Ir.freshScopedVar (if i < argumentNames.Length then argumentNames.[i] else "arg" + string i) x.Dims x.DType
+    let private argumentName (i: int) = if i < argumentNames.Length then argumentNames.[i] else "arg" + string i
+
+    let private freshLike (i: int) (x: Expr) = Ir.freshScopedVar (argumentName i) x.Dims x.DType
+
+    /// The groups' roots in one array, in order (a plain loop: see finishWithNumbers).
+    let private concatenated (parts: Expr[][]) : Expr[] =
+        let mutable total = 0
+        for g in parts do
+            total <- total + g.Length
+        let all: Expr[] = Array.zeroCreate total
+        let mutable offset = 0
+        for g in parts do
+            Array.Copy(g, 0, all, offset, g.Length)
+            offset <- offset + g.Length
+        all
 
     /// The id of a transform's first fresh Var; no older node depends on any of its Vars.
     let private startOf (vars: Expr list) = match vars with v :: _ -> v.Id | [] -> Int64.MaxValue
@@ -39,17 +52,9 @@ module Diff =
         // unoptimised under tiered compilation, and a gradient in a training loop runs this every step.
         // One substitution over several groups: the nodes they share are rebuilt once.
         let substituteTogether (parts: Expr[][]) =
-            let mutable total = 0
-            for g in parts do
-                total <- total + g.Length
-            let all: Expr[] = Array.zeroCreate total
-            let mutable offset = 0
-            for g in parts do
-                Array.Copy(g, 0, all, offset, g.Length)
-                offset <- offset + g.Length
-            let substituted = Substitute.apply replacements all
+            let substituted = Substitute.apply replacements (concatenated parts)
             let result: Expr[][] = Array.zeroCreate parts.Length
-            offset <- 0
+            let mutable offset = 0
             for i in 0 .. parts.Length - 1 do
                 let part: Expr[] = Array.zeroCreate parts.[i].Length
                 Array.Copy(substituted, offset, part, 0, part.Length)
@@ -117,26 +122,19 @@ module Diff =
     /// with a weak GC handle per node: most of a large gradient's cost at tensors. The scope's
     /// nodes that no result reaches are withheld: an Expr that f leaked out reads the Var as
     /// before, and evaluating it fails.
-    let private finishBound (start: int64) (vars: Expr[]) (arguments: Expr[]) (values: int) (groups: Expr[][]) : Expr[][] =
+    let private finishBound (start: int64) (vars: Expr[]) (tensors: Tensor[]) (values: int) (groups: Expr[][]) : Expr[][] =
         let result: Expr[][] = Array.zeroCreate groups.Length
-        let mutable total = 0
         for i in 0 .. groups.Length - 1 do
             result.[i] <- if i < values then groups.[i] else Rewrite.simplifyFrom start groups.[i]
-            total <- total + result.[i].Length
-        let roots: Expr[] = Array.zeroCreate total
-        let mutable offset = 0
-        for part in result do
-            Array.Copy(part, 0, roots, offset, part.Length)
-            offset <- offset + part.Length
         let scope = vars.[0].Scope
-        let struct (order, count) = Graph.topologicalOrderPooled start roots
+        let struct (order, count) = Graph.topologicalOrderPooled start (concatenated result)
         let reached = IdSet(start)
         for i in 0 .. count - 1 do
             reached.Add order.[i].Id |> ignore
         Pool.release order count
         let bindings: (Expr * Tensor)[] = Array.zeroCreate vars.Length
         for i in 0 .. vars.Length - 1 do
-            bindings.[i] <- (vars.[i], match arguments.[i].Op with Op.Const t -> t | _ -> invalidOp "finishBound: a tensor argument expected")
+            bindings.[i] <- (vars.[i], tensors.[i])
         scope.Gate.Enter()
         try
             for i in 0 .. scope.Count - 1 do
@@ -226,19 +224,21 @@ module Diff =
         rest <- arguments
         for i in 0 .. count - 1 do
             given.[i] <- rest.Head
-            names.[i] <- if i < argumentNames.Length then argumentNames.[i] else "arg" + string i
+            names.[i] <- argumentName i
             rest <- rest.Tail
         // one scope for all the Vars: a node over two of them is not Mixed (see finish below)
         let vars = Ir.freshScopedVars names given
         let replacements: (Expr * Expr)[] = Array.zeroCreate count
         for i in 0 .. count - 1 do
             replacements.[i] <- (vars.[i], given.[i])
-        // At tensor constants (the usual call: gradients at data), the results are the graph built
-        // over the Vars, which are then bound to the arguments (see finishBound).
+        // At tensors (constants, or earlier results' bound Vars, of rank 1 or more: the usual call,
+        // gradients at data), the results are the graph built over the Vars, which are then bound
+        // to the arguments' tensors (see finishBound).
+        let tensors: Tensor[] = Array.zeroCreate count
         let mutable atTensors = count > 0
-        for a in given do
-            match a.Op with
-            | Op.Const t when t.Rank > 0 -> ()
+        for i in 0 .. count - 1 do
+            match Ir.leafValue given.[i] with
+            | ValueSome t when t.Rank > 0 -> tensors.[i] <- t
             | _ -> atTensors <- false
         let mutable varList = []
         for i in count - 1 .. -1 .. 0 do
@@ -250,7 +250,7 @@ module Diff =
         // captured a node of its scope), and its nodes belong with that Var's, rebuilt over the
         // arguments as at any other argument.
         let finish (values: int) (groups: Expr[][]) =
-            if atTensors && not vars.[0].Scope.Mixed then finishBound start vars given values groups
+            if atTensors && not vars.[0].Scope.Mixed then finishBound start vars tensors values groups
             else finishWithNumbers numbers start replacements values groups
         try
             let output, aux = f varList
