@@ -78,14 +78,15 @@ public static class Cli
         var vmap = new Option<bool>("--vmap") { Description = "the vmap table instead" };
         var scan = new Option<bool>("--scan") { Description = "the loops table (Scan, recurrent models) instead" };
         var ops = new Option<bool>("--ops") { Description = "the table of single ops' gradients (softmax, gelu, index_select, ...) instead" };
-        var threadTime = new Option<bool>("--thread-time") { Description = "with --steps, --linalg, --conv, --vmap, --scan, --ops or --nested: CPU time of the calling thread (for a loaded host; needs DOTNET_PROCESSOR_COUNT=1)" };
+        var adbench = new Option<bool>("--adbench") { Description = "the ADBench objectives (GMM, LSTM) with their gradients instead" };
+        var threadTime = new Option<bool>("--thread-time") { Description = "with --steps, --linalg, --conv, --vmap, --scan, --ops, --adbench or --nested: CPU time of the calling thread (for a loaded host; needs DOTNET_PROCESSOR_COUNT=1)" };
         var maxSteps = new Option<int?>("--max-steps") { Description = "with --nested: rows of at most N steps", HelpName = "N" };
-        var filter = new Option<string?>("--filter") { Description = "with --steps, --nested or --scan: rows whose name contains TEXT", HelpName = "TEXT" };
+        var filter = new Option<string?>("--filter") { Description = "with --steps, --nested, --scan or --adbench: rows whose name contains TEXT", HelpName = "TEXT" };
         var child = new Option<bool>(StepsBench.TrainingOption) { Hidden = true, Description = "the training loop's child process" };
         var chainChild = new Option<bool>(StepsBench.ChainOption) { Hidden = true, Description = "the 10^6-op chain's child process" };
         var bench = new Command("bench", "Benchmarks side by side with TorchSharp (matrix products and elementwise ops by default).")
         {
-            quick, nested, steps, linalg, conv, vmap, threadTime, maxSteps, filter, child, chainChild, scan, ops,
+            quick, nested, steps, linalg, conv, vmap, threadTime, maxSteps, filter, child, chainChild, scan, ops, adbench,
         };
         bench.SetAction(r =>
         {
@@ -97,6 +98,7 @@ public static class Cli
             if (r.GetValue(vmap)) args.Add("--vmap");
             if (r.GetValue(scan)) args.Add("--scan");
             if (r.GetValue(ops)) args.Add("--ops");
+            if (r.GetValue(adbench)) args.Add("--adbench");
             if (r.GetValue(threadTime)) args.Add("--thread-time");
             if (r.GetValue(child)) args.Add(StepsBench.TrainingOption);
             if (r.GetValue(chainChild)) args.Add(StepsBench.ChainOption);

@@ -24,7 +24,7 @@ public static class Benchmarks
     /// table of <see cref="NestedBench"/> instead,
     /// `--steps` the steps table of <see cref="StepsBench"/>, `--linalg` the linear-algebra table of
     /// <see cref="LinalgBench"/>, `--conv` the convolution rows of <see cref="ConvBench"/>, `--vmap` the vmap
-    /// table of <see cref="VmapBench"/>, `--scan` the loops table of <see cref="ScanBench"/>, `--ops` the table of <see cref="OpsBench"/>. Returns the exit code.
+    /// table of <see cref="VmapBench"/>, `--scan` the loops table of <see cref="ScanBench"/>, `--ops` the table of <see cref="OpsBench"/>, `--adbench` the ADBench objectives of <see cref="PeerBench"/>. Returns the exit code.
     /// </summary>
     public static int Run(TextWriter output, IReadOnlyList<string> options)
     {
@@ -37,6 +37,7 @@ public static class Benchmarks
         if (options.Contains("--vmap")) return VmapBench.Run(output, options);
         if (options.Contains("--scan")) return ScanBench.Run(output, options);
         if (options.Contains("--ops")) return OpsBench.Run(output, options);
+        if (options.Contains("--adbench")) return PeerBench.Run(output, options);
         bool quick = options.Contains("--quick");
         int[] matrixSizes = quick ? new[] { 256, 512 } : new[] { 256, 512, 1024, 2048 };
         int[] elementCounts = { 16, 1024, 1 << 20 };

@@ -2,6 +2,8 @@ using TorchSharp;
 using static TorchSharp.torch;
 using TT = TorchSharp.torch.Tensor;
 
+using AdBench = FunctionalDiff.Compare.Bench.AdBenchObjectives;
+
 namespace FunctionalDiff.Compare.Suite;
 
 public static partial class CaseTable
@@ -112,6 +114,23 @@ public static partial class CaseTable
                 var perComponent = (torch.nn.functional.log_softmax(p[1], 0) + logDet).reshape(k, 1) - 0.5 * mahalanobis - d * halfLog2Pi;
                 return -torch.logsumexp(perComponent, 0).sum();
             });
+
+        // ADBench's two objectives (Bench/AdBenchObjectives.cs, timed at the suite's sizes by `bench --adbench`), small:
+        // the GMM with packed inverse Cholesky factors (gathered into lower triangles by index) and a Wishart prior,
+        // and the stacked elementwise LSTM over a short sequence.
+        int ak = 2, ad = 3, an = 6, packed = ad * (ad + 1) / 2;
+        double[] lowerPositions = AdBench.LowerPositions(ad).Select(v => (double)v).ToArray();
+        double[] gmmPoints = Data(an * ad, 604);
+        yield return C("model ADBench GMM objective K=2 d=3 n=6", new[] { I(ak), I(ak, ad), U(ak, packed) },
+            p => AdBench.Gmm(p[0], p[1], p[2], Const(gmmPoints, new[] { an, ad }, p[0]), Const(lowerPositions, new[] { ad * ad }, p[0]),
+                Const(new double[ak], new[] { ak, 1 }, p[0]), Const(Identity(ad), new[] { ad, ad }, p[0]), ak, ad, an),
+            p => AdBench.Gmm(p[0], p[1], p[2], Const(gmmPoints, new long[] { an, ad }, p[0]), torch.tensor(AdBench.LowerPositions(ad).Select(v => (long)v).ToArray()),
+                Const(new double[ak], new long[] { ak, 1 }, p[0]), Const(Identity(ad), new long[] { ad, ad }, p[0]), ak, ad, an));
+        int layers = 2, length = 4, width = 3;
+        double[] lstmState = Data(2 * layers * width, 605), lstmSequence = Data(length * width, 606);
+        yield return C("model ADBench LSTM objective L=2 C=4 B=3", new[] { U(2 * layers, 4, width), U(3, width) },
+            p => AdBench.Lstm(p[0], p[1], Const(lstmState, new[] { 2 * layers, width }, p[0]), Const(lstmSequence, new[] { length, width }, p[0]), layers, length, width),
+            p => AdBench.Lstm(p[0], p[1], Const(lstmState, new long[] { 2 * layers, width }, p[0]), Const(lstmSequence, new long[] { length, width }, p[0]), layers, length, width));
 
         // Gaussian-process marginal log-likelihood with an RBF kernel over 20 points in 2-D; the input is
         // (log length-scale, log signal variance, log noise variance), small enough for the full Hessian check.

@@ -1,0 +1,150 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using TT = TorchSharp.torch.Tensor;
+
+namespace FunctionalDiff.Compare.Bench;
+
+/// <summary>
+/// `bench --adbench`: the two objectives of the ADBench suite (Srajer, Kukelova and Fitzgibbon, "A benchmark of
+/// selected algorithmic differentiation tools on some problems in computer vision and machine learning", 2018) that
+/// AD libraries are usually compared on, written here from their mathematical definitions, at the suite's own sizes:
+/// the Gaussian-mixture objective (GMM) and the stacked LSTM objective. Each row is the objective and its gradient
+/// with respect to every parameter, ours through the public C# API (compiled with <see cref="Diff.Compile"/>, or
+/// uncompiled as <see cref="Diff.ValueAndGrad(Func{Expr[], Expr}, Expr[])"/> + <see cref="Expr.EvalMany"/>), torch
+/// eager with `torch.autograd.grad`, side by side with <see cref="Benchmarks"/>' alternating rounds.
+/// </summary>
+public static class PeerBench
+{
+    /// <summary>Prints the table; returns the exit code.</summary>
+    public static int Run(TextWriter output, IReadOnlyList<string> options)
+    {
+        if (BenchOptions.Parse(output, options) is not { } parsed) return 2;
+        parsed.WriteHeader(output, "ADBench objectives vs TorchSharp");
+        output.WriteLine(parsed.ThreadTime
+            ? "- clock: CPU time of the calling thread per call (both libraries on one thread), so other processes' load does not count"
+            : "- clock: wall time per call");
+        output.WriteLine("- GMM: K components in D dimensions over N points; parameters α (K), μ (K×D) and the packed inverse Cholesky factors (K × D(D+1)/2: D log-diagonal entries, then the strict lower triangle by columns); Wishart prior with γ = 1, m = 0; constant terms left out");
+        output.WriteLine("- LSTM: L layers of the suite's elementwise LSTM cell over a sequence of C one-hot-sized vectors of B entries; parameters: per layer 4 gate weights and 4 biases (2L × 4 × B), input and output scalings and output bias (3 × B); loss: the mean log-likelihood of each next entry under a log-softmax of the prediction");
+        output.WriteLine("- ours: compiled (`Diff.Compile` of `Diff.ValueAndGrad`, fresh outputs) or uncompiled (`Diff.ValueAndGrad` + `Expr.EvalMany` each call); torch: eager forward + `torch.autograd.grad`");
+        output.WriteLine();
+        output.WriteLine("| objective + gradient | ours | dtype | size | FunctionalDiff | TorchSharp | ours / torch | max rel. difference |");
+        output.WriteLine("|---|---|---|---|---|---|---|---|");
+        var rows = new List<(string Name, Func<string> Row)>
+        {
+            ("GMM compiled float64 d=10 k=25", () => Gmm(DType.Float64, 10, 25, 1000, compiled: true, parsed)),
+            ("GMM uncompiled float64 d=10 k=25", () => Gmm(DType.Float64, 10, 25, 1000, compiled: false, parsed)),
+            ("GMM compiled float64 d=64 k=50", () => Gmm(DType.Float64, 64, 50, 1000, compiled: true, parsed)),
+            ("GMM uncompiled float64 d=64 k=50", () => Gmm(DType.Float64, 64, 50, 1000, compiled: false, parsed)),
+            ("GMM compiled float32 d=64 k=50", () => Gmm(DType.Float32, 64, 50, 1000, compiled: true, parsed)),
+            ("LSTM compiled float64 l=2 c=1024", () => Lstm(DType.Float64, 2, 1024, 14, compiled: true, parsed)),
+            ("LSTM uncompiled float64 l=2 c=1024", () => Lstm(DType.Float64, 2, 1024, 14, compiled: false, parsed)),
+            ("LSTM compiled float64 l=4 c=1024", () => Lstm(DType.Float64, 4, 1024, 14, compiled: true, parsed)),
+        };
+        foreach (var (name, row) in rows)
+            if (parsed.Wanted(name))
+            {
+                output.WriteLine(row());
+                output.Flush();
+            }
+        output.WriteLine();
+        output.WriteLine($"Load average at the end: {BenchOptions.LoadAverage()}. Each figure is the median of all calls timed in {(parsed.Quick ? 3 : 7)} alternating rounds per library.");
+        return 0;
+    }
+
+    static double[] Draw(int count, int seed, double scale = 1.0)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => scale * (random.NextDouble() * 2 - 1)).ToArray();
+    }
+
+    static string Gmm(DType dtype, int d, int k, int n, bool compiled, BenchOptions timing)
+    {
+        int packed = d * (d + 1) / 2;
+        double[] alphaValues = Draw(k, 1), meanValues = Draw(k * d, 2), icfValues = Draw(k * packed, 3, 0.3), xValues = Draw(n * d, 4);
+        int[] positions = AdBenchObjectives.LowerPositions(d);
+        var scalar = dtype == DType.Float32 ? ScalarType.Float32 : ScalarType.Float64;
+        Tensor Ours(double[] values, params int[] shape) => Tensor.FromArray(values, shape).Cast(dtype);
+        var parameters = new[] { Ours(alphaValues, k), Ours(meanValues, k, d), Ours(icfValues, k, packed) };
+        var x = Ours(xValues, n, d);
+        var lowerIndex = Tensor.FromArray(positions.Select(p => (double)p).ToArray(), d * d);
+        var zeroColumn = Tensor.Zeros(new[] { k, 1 }, dtype);
+        var eye = Tensor.Eye(d, dtype);
+        Expr Objective(Expr[] p) => AdBenchObjectives.Gmm(p[0], p[1], p[2], x, lowerIndex, zeroColumn, eye, k, d, n);
+
+        TT Torch(double[] values, params long[] shape) =>
+            torch.tensor(values, ScalarType.Float64).reshape(shape).to_type(scalar).detach();
+        var tparameters = new[] { Torch(alphaValues, k), Torch(meanValues, k, d), Torch(icfValues, k, packed) };
+        foreach (var p in tparameters) p.requires_grad_(true);
+        var tx = Torch(xValues, n, d);
+        var tlowerIndex = torch.tensor(positions.Select(p => (long)p).ToArray());
+        var tzeroColumn = torch.zeros(k, 1, dtype: scalar);
+        var teye = torch.eye(d, dtype: scalar);
+
+        Func<Tensor[]> ours = ValueAndGradient(Objective, parameters, compiled);
+        Func<TT[]> theirs = () =>
+        {
+            var loss = AdBenchObjectives.Gmm(tparameters[0], tparameters[1], tparameters[2], tx, tlowerIndex, tzeroColumn, teye, k, d, n);
+            return [loss, .. torch.autograd.grad(new[] { loss }, tparameters)];
+        };
+        return Finish("GMM", compiled, dtype, $"d={d}, K={k}, N={n}", timing, ours, theirs);
+    }
+
+    /// <summary>The value and gradient of <paramref name="objective"/> at <paramref name="parameters"/>, compiled or not.</summary>
+    static Func<Tensor[]> ValueAndGradient(Func<Expr[], Expr> objective, Tensor[] parameters, bool compiled)
+    {
+        if (compiled)
+        {
+            var step = Diff.Compile((Expr[] p) =>
+            {
+                var (l, g) = Diff.ValueAndGrad(objective, p);
+                return [l, .. g];
+            });
+            return () => step.Invoke(parameters);
+        }
+        return () =>
+        {
+            var (l, g) = Diff.ValueAndGrad(objective, parameters.Select(p => (Expr)p).ToArray());
+            return Expr.EvalMany([l, .. g]);
+        };
+    }
+
+    static string Lstm(DType dtype, int layers, int length, int b, bool compiled, BenchOptions timing)
+    {
+        double[] mainValues = Draw(2 * layers * 4 * b, 11, 0.5), extraValues = Draw(3 * b, 12, 0.5), stateValues = Draw(2 * layers * b, 13, 0.5);
+        double[] sequenceValues = Draw(length * b, 14);
+        var scalar = dtype == DType.Float32 ? ScalarType.Float32 : ScalarType.Float64;
+        Tensor Ours(double[] values, params int[] shape) => Tensor.FromArray(values, shape).Cast(dtype);
+        var parameters = new[] { Ours(mainValues, 2 * layers, 4, b), Ours(extraValues, 3, b) };
+        var state = Ours(stateValues, 2 * layers, b);
+        var sequence = Ours(sequenceValues, length, b);
+        Expr Objective(Expr[] p) => AdBenchObjectives.Lstm(p[0], p[1], state, sequence, layers, length, b);
+
+        TT Torch(double[] values, params long[] shape) =>
+            torch.tensor(values, ScalarType.Float64).reshape(shape).to_type(scalar).detach();
+        var tparameters = new[] { Torch(mainValues, 2 * layers, 4, b), Torch(extraValues, 3, b) };
+        foreach (var p in tparameters) p.requires_grad_(true);
+        var tstate = Torch(stateValues, 2 * layers, b);
+        var tsequence = Torch(sequenceValues, length, b);
+
+        Func<Tensor[]> ours = ValueAndGradient(Objective, parameters, compiled);
+        Func<TT[]> theirs = () =>
+        {
+            var loss = AdBenchObjectives.Lstm(tparameters[0], tparameters[1], tstate, tsequence, layers, length, b);
+            return [loss, .. torch.autograd.grad(new[] { loss }, tparameters)];
+        };
+        return Finish("LSTM", compiled, dtype, $"L={layers}, C={length}, B={b}", timing, ours, theirs);
+    }
+
+    static string Finish(string name, bool compiled, DType dtype, string size, BenchOptions timing, Func<Tensor[]> ours, Func<TT[]> theirs)
+    {
+        double[] oursValues = ours().SelectMany(t => t.ToDoubleArray()).ToArray();
+        double[] theirValues;
+        using (var scope = torch.NewDisposeScope())
+            theirValues = theirs().SelectMany(t => t.to_type(ScalarType.Float64).data<double>().ToArray()).ToArray();
+        Action oursCall = () => ours(), theirCall = () => { using var scope = torch.NewDisposeScope(); theirs(); };
+        var (oursSeconds, torchSeconds) = timing.Medians(oursCall, theirCall);
+        return $"| {name} | {(compiled ? "compiled" : "uncompiled")} | {dtype.ToString().ToLowerInvariant()} | {size} | {Time(oursSeconds)} | {Time(torchSeconds)} | {oursSeconds / torchSeconds:F2}× | {Benchmarks.MaxRelativeDifference(oursValues, theirValues):E1} |";
+    }
+
+    static string Time(double seconds) => seconds >= 1e-3 ? $"{seconds * 1e3:F2} ms" : $"{seconds * 1e6:F1} µs";
+}
