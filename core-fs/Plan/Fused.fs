@@ -2,10 +2,15 @@
 /// as one pass over the output in blocks small enough for the intermediates to stay in cache,
 /// instead of one full pass (and one full-size intermediate) per node. Each block calls the same
 /// span kernels as the node-by-node path, so the results are the same bits.
+#nowarn "9" // the stack-allocated odometer of gather
+
 namespace FunctionalDiff.Core
 
 open System
 open System.Numerics
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
+open Microsoft.FSharp.NativeInterop
 
 /// Where a fused instruction reads an operand.
 [<RequireQualifiedAccess; Struct>]
@@ -90,43 +95,96 @@ module internal FusedKernel =
     let capacity (numel: int) = min numel (2 * blockSize)
 
     /// Copies elements [start, start + length) of `t` broadcast to `shape`, in row-major order of
-    /// `shape`, into `target` from `targetStart`. Walks one inner run at a time; trailing axes
+    /// `shape`, into `target` from `targetStart`. Axes of extent 1 are left out, and trailing axes
     /// that continue the last one's layout (dense after it, or all broadcast) join its run, so a
-    /// [N, C, 1, H, W] operand read as [N, C, K, H, W] copies runs of H·W rather than W.
+    /// [N, C, 1, H, W] operand read as [N, C, K, H, W] copies runs of H·W rather than W, and a
+    /// column [P, 1] of a wider matrix is one strided run rather than P runs of one. The runs along
+    /// the axis before the run's are walked by a loop of their own, and the axes before that by an
+    /// odometer (the first run's coordinates come by division): a vmapped Jacobian's operands are
+    /// broadcast over inner axes of a few entries (P × 3 × 3 read from P × 1 × 3), where a division
+    /// per axis for every run was most of the group's time.
     let gather<'T> (t: Tensor) (shape: int[]) (start: int) (length: int) (target: 'T[]) (targetStart: int) =
         let source = t.Storage :?> 'T[]
         let rank = shape.Length
         let lead = rank - t.Rank
         let strideAt (axis: int) = if axis < lead || t.Dims.[axis - lead] = 1 then 0 else t.Strides.[axis - lead]
-        if rank = 0 then
+        // the axes of extent above 1, in order: their extents and strides
+        let extents = Span<int>(NativePtr.toVoidPtr (NativePtr.stackalloc<int> (max rank 1)), rank)
+        let strides = Span<int>(NativePtr.toVoidPtr (NativePtr.stackalloc<int> (max rank 1)), rank)
+        let mutable axes = 0
+        for axis in 0 .. rank - 1 do
+            if shape.[axis] > 1 then
+                extents.[axes] <- shape.[axis]
+                strides.[axes] <- strideAt axis
+                axes <- axes + 1
+        if axes = 0 then
             if length > 0 then target.[targetStart] <- source.[t.Offset]
         else
-            let innerStride = strideAt (rank - 1)
-            let mutable inner = shape.[rank - 1]
-            let mutable first = rank - 1
-            while first > 0 && strideAt (first - 1) = innerStride * inner do
-                inner <- inner * shape.[first - 1]
+            let innerStride = strides.[axes - 1]
+            let mutable inner = extents.[axes - 1]
+            let mutable first = axes - 1
+            while first > 0 && strides.[first - 1] = innerStride * inner do
+                inner <- inner * extents.[first - 1]
                 first <- first - 1
-            let mutable p = start
+            // the runs' axis (the one before the run), then the odometer's axes 0 .. first - 2
+            let rowExtent = if first > 0 then extents.[first - 1] else 1
+            let rowStride = if first > 0 then strides.[first - 1] else 0
+            let outer = max (first - 1) 0
+            let counter = Span<int>(NativePtr.toVoidPtr (NativePtr.stackalloc<int> (max outer 1)), outer)
+            let mutable column = start % inner
+            let mutable rest = start / inner
+            let mutable row = rest % rowExtent
+            rest <- rest / rowExtent
+            let mutable basePosition = t.Offset
+            for axis in outer - 1 .. -1 .. 0 do
+                counter.[axis] <- rest % extents.[axis]
+                basePosition <- basePosition + counter.[axis] * strides.[axis]
+                rest <- rest / extents.[axis]
             let mutable written = 0
             while written < length do
-                let column = p % inner
-                let mutable rest = p / inner
-                let mutable position = t.Offset + column * innerStride
-                for axis in first - 1 .. -1 .. 0 do
-                    position <- position + (rest % shape.[axis]) * strideAt axis
-                    rest <- rest / shape.[axis]
-                let run = min (inner - column) (length - written)
-                let at = targetStart + written
-                if innerStride = 1 then Array.Copy(source, position, target, at, run)
-                elif innerStride = 0 then Span(target, at, run).Fill(source.[position])
-                else
-                    let mutable q = position
-                    for j in 0 .. run - 1 do
-                        target.[at + j] <- source.[q]
-                        q <- q + innerStride
-                written <- written + run
-                p <- p + run
+                let mutable rowPosition = basePosition + row * rowStride
+                while row < rowExtent && written < length do
+                    let run = min (inner - column) (length - written)
+                    let position = rowPosition + column * innerStride
+                    let at = targetStart + written
+                    // short runs by hand: a call to Array.Copy or Span.Fill costs more than a few
+                    // elements (the spans check the bounds once, for the whole run)
+                    if innerStride = 1 then
+                        if run >= 16 then Array.Copy(source, position, target, at, run)
+                        else
+                            let from = &MemoryMarshal.GetReference(ReadOnlySpan(source, position, run))
+                            let into = &MemoryMarshal.GetReference(Span(target, at, run))
+                            for j in 0 .. run - 1 do
+                                Unsafe.Add(&into, j) <- Unsafe.Add(&from, j)
+                    elif innerStride = 0 then
+                        let value = source.[position]
+                        if run >= 16 then Span(target, at, run).Fill value
+                        else
+                            let into = &MemoryMarshal.GetReference(Span(target, at, run))
+                            for j in 0 .. run - 1 do
+                                Unsafe.Add(&into, j) <- value
+                    else
+                        let into = &MemoryMarshal.GetReference(Span(target, at, run))
+                        let mutable q = position
+                        for j in 0 .. run - 1 do
+                            Unsafe.Add(&into, j) <- source.[q]
+                            q <- q + innerStride
+                    written <- written + run
+                    column <- 0
+                    row <- row + 1
+                    rowPosition <- rowPosition + rowStride
+                // the next row of runs: step the odometer (carrying into the axes before)
+                row <- 0
+                let mutable axis = outer - 1
+                let mutable carry = written < length
+                while carry && axis >= 0 do
+                    counter.[axis] <- counter.[axis] + 1
+                    basePosition <- basePosition + strides.[axis]
+                    if counter.[axis] = extents.[axis] then
+                        basePosition <- basePosition - extents.[axis] * strides.[axis]
+                        counter.[axis] <- 0
+                        axis <- axis - 1
+                    else carry <- false
 
     /// True when an external input is read in place: dense, with the group's element count.
     let inline private readsInPlace (t: Tensor) (numel: int) = t.IsContiguous && t.Numel = numel

@@ -121,4 +121,58 @@ public static class AdBenchObjectives
         }
         return -total / ((length - 1) * b);
     }
+
+    /// <summary>
+    /// The suite's bundle-adjustment residuals for one observation: <paramref name="v"/> holds the camera (Rodrigues
+    /// rotation 3, centre 3, focal length 1, principal point 2, radial distortion 2), the point (3) and the
+    /// observation's weight (1), 15 entries; <paramref name="feature"/> the observed position (2). The result: the
+    /// weighted reprojection error (2) and the weight's error 1 − w² (1). The rotation takes the formula for a
+    /// nonzero angle, as every camera here has one.
+    /// </summary>
+    public static Expr BaResidual(Expr v, Expr feature)
+    {
+        Expr Part(int start, int length) => v.Slice(0, start, start + length);
+        var rotation = Part(0, 3);
+        var point = Part(11, 3) - Part(3, 3);
+        var weight = Part(14, 1);
+        var angle = rotation.Square().Sum().Sqrt();
+        var axis = rotation / angle;
+        var cos = angle.Cos();
+        var rotated = point * cos + Cross(axis, point) * angle.Sin() + axis * ((axis * point).Sum() * (1.0 - cos));
+        var projected = rotated.Slice(0, 0, 2) / rotated.Slice(0, 2, 3);
+        var squared = projected.Square().Sum();
+        var distortion = 1.0 + Part(9, 1) * squared + Part(10, 1) * squared.Square();
+        var reprojected = Part(6, 1) * distortion * projected + Part(7, 2);
+        return Expr.Concat(0, weight * (reprojected - feature), 1.0 - weight.Square());
+    }
+
+    static Expr Cross(Expr a, Expr b)
+    {
+        Expr At(Expr e, int i) => e.Slice(0, i, i + 1);
+        return Expr.Concat(0, At(a, 1) * At(b, 2) - At(a, 2) * At(b, 1), At(a, 2) * At(b, 0) - At(a, 0) * At(b, 2), At(a, 0) * At(b, 1) - At(a, 1) * At(b, 0));
+    }
+
+    /// <summary>The same residuals for every observation at once: <paramref name="v"/> P × 15, <paramref name="features"/> P × 2; P × 3.</summary>
+    public static TT BaResiduals(TT v, TT features)
+    {
+        TT Part(int start, int length) => v.narrow(1, start, length);
+        var rotation = Part(0, 3);
+        var point = Part(11, 3) - Part(3, 3);
+        var weight = Part(14, 1);
+        var angle = rotation.square().sum(1, keepdim: true).sqrt();
+        var axis = rotation / angle;
+        var cos = angle.cos();
+        var rotated = point * cos + Cross(axis, point) * angle.sin() + axis * ((axis * point).sum(1, keepdim: true) * (1.0 - cos));
+        var projected = rotated.narrow(1, 0, 2) / rotated.narrow(1, 2, 1);
+        var squared = projected.square().sum(1, keepdim: true);
+        var distortion = 1.0 + Part(9, 1) * squared + Part(10, 1) * squared.square();
+        var reprojected = Part(6, 1) * distortion * projected + Part(7, 2);
+        return torch.cat(new[] { weight * (reprojected - features), 1.0 - weight.square() }, 1);
+    }
+
+    static TT Cross(TT a, TT b)
+    {
+        TT At(TT e, int i) => e.narrow(1, i, 1);
+        return torch.cat(new[] { At(a, 1) * At(b, 2) - At(a, 2) * At(b, 1), At(a, 2) * At(b, 0) - At(a, 0) * At(b, 2), At(a, 0) * At(b, 1) - At(a, 1) * At(b, 0) }, 1);
+    }
 }

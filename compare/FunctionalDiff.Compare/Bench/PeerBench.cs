@@ -25,6 +25,7 @@ public static class PeerBench
             : "- clock: wall time per call");
         output.WriteLine("- GMM: K components in D dimensions over N points; parameters α (K), μ (K×D) and the packed inverse Cholesky factors (K × D(D+1)/2: D log-diagonal entries, then the strict lower triangle by columns); Wishart prior with γ = 1, m = 0; constant terms left out");
         output.WriteLine("- LSTM: L layers of the suite's elementwise LSTM cell over a sequence of C one-hot-sized vectors of B entries; parameters: per layer 4 gate weights and 4 biases (2L × 4 × B), input and output scalings and output bias (3 × B); loss: the mean log-likelihood of each next entry under a log-softmax of the prediction");
+        output.WriteLine("- BA: bundle adjustment's residuals for P observations of M points by N cameras and the nonzero blocks of their Jacobian (each observation's 3 residuals against its camera's 11, its point's 3 and its weight); ours: `Diff.Vmap` of `Diff.Jacobian` of one observation's residuals, compiled; torch: the residuals of all observations at once and one `torch.autograd.grad` per residual row (the observations are independent, so each gives a row of every block)");
         output.WriteLine("- ours: compiled (`Diff.Compile` of `Diff.ValueAndGrad`, fresh outputs) or uncompiled (`Diff.ValueAndGrad` + `Expr.EvalMany` each call); torch: eager forward + `torch.autograd.grad`");
         output.WriteLine();
         output.WriteLine("| objective + gradient | ours | dtype | size | FunctionalDiff | TorchSharp | ours / torch | max rel. difference |");
@@ -39,6 +40,7 @@ public static class PeerBench
             ("LSTM compiled float64 l=2 c=1024", () => Lstm(DType.Float64, 2, 1024, 14, compiled: true, parsed)),
             ("LSTM uncompiled float64 l=2 c=1024", () => Lstm(DType.Float64, 2, 1024, 14, compiled: false, parsed)),
             ("LSTM compiled float64 l=4 c=1024", () => Lstm(DType.Float64, 4, 1024, 14, compiled: true, parsed)),
+            ("BA compiled float64 n=49 m=7776 p=31843", () => BundleAdjustment(DType.Float64, 49, 7776, 31843, parsed)),
         };
         foreach (var (name, row) in rows)
             if (parsed.Wanted(name))
@@ -133,6 +135,57 @@ public static class PeerBench
             return [loss, .. torch.autograd.grad(new[] { loss }, tparameters)];
         };
         return Finish("LSTM", compiled, dtype, $"L={layers}, C={length}, B={b}", timing, ours, theirs);
+    }
+
+    static string BundleAdjustment(DType dtype, int cameras, int points, int observations, BenchOptions timing)
+    {
+        var random = new Random(21);
+        double Uniform(double low, double high) => low + (high - low) * random.NextDouble();
+        // cameras near the origin with small rotations, points in front of them, unit focal length
+        double[] cameraValues = Enumerable.Range(0, cameras).SelectMany(_ => new[]
+        {
+            Uniform(-0.2, 0.2), Uniform(-0.2, 0.2), Uniform(-0.2, 0.2), Uniform(-1, 1), Uniform(-1, 1), Uniform(-1, 1),
+            Uniform(0.8, 1.2), Uniform(-0.1, 0.1), Uniform(-0.1, 0.1), Uniform(-0.05, 0.05), Uniform(-0.01, 0.01),
+        }).ToArray();
+        double[] pointValues = Enumerable.Range(0, points).SelectMany(_ => new[] { Uniform(-3, 3), Uniform(-3, 3), Uniform(6, 12) }).ToArray();
+        double[] weightValues = Enumerable.Range(0, observations).Select(_ => Uniform(0.5, 1.5)).ToArray();
+        double[] featureValues = Enumerable.Range(0, 2 * observations).Select(_ => Uniform(-0.5, 0.5)).ToArray();
+        int[] cameraOf = Enumerable.Range(0, observations).Select(_ => random.Next(cameras)).ToArray();
+        int[] pointOf = Enumerable.Range(0, observations).Select(i => i < points ? i : random.Next(points)).ToArray();
+        var scalar = dtype == DType.Float32 ? ScalarType.Float32 : ScalarType.Float64;
+        Tensor Ours(double[] values, params int[] shape) => Tensor.FromArray(values, shape).Cast(dtype);
+        var inputs = new[] { Ours(cameraValues, cameras, 11), Ours(pointValues, points, 3), Ours(weightValues, observations) };
+        var features = Ours(featureValues, observations, 2);
+        var cameraIndex = Tensor.FromArray(cameraOf.Select(c => (double)c).ToArray(), observations);
+        var pointIndex = Tensor.FromArray(pointOf.Select(c => (double)c).ToArray(), observations);
+        var step = Diff.Compile((Expr[] a) =>
+        {
+            var gathered = Expr.Concat(1, a[0].IndexSelect(0, cameraIndex), a[1].IndexSelect(0, pointIndex), a[2].Reshape(observations, 1));
+            var perObservation = new Expr[] { gathered, features };
+            var residuals = Diff.Vmap((Expr[] r) => AdBenchObjectives.BaResidual(r[0], r[1]))(perObservation);
+            var blocks = Diff.Vmap((Expr[] r) => Diff.Jacobian(v => AdBenchObjectives.BaResidual(v, r[1]))(r[0]))(perObservation);
+            return [residuals, blocks];
+        });
+        Func<Tensor[]> ours = () => step.Invoke(inputs);
+
+        TT Torch(double[] values, params long[] shape) =>
+            torch.tensor(values, ScalarType.Float64).reshape(shape).to_type(scalar).detach();
+        var tcameras = Torch(cameraValues, cameras, 11);
+        var tpoints = Torch(pointValues, points, 3);
+        var tweights = Torch(weightValues, observations, 1);
+        var tfeatures = Torch(featureValues, observations, 2);
+        var tcameraIndex = torch.tensor(cameraOf.Select(c => (long)c).ToArray());
+        var tpointIndex = torch.tensor(pointOf.Select(c => (long)c).ToArray());
+        Func<TT[]> theirs = () =>
+        {
+            var gathered = torch.cat(new[] { tcameras.index_select(0, tcameraIndex), tpoints.index_select(0, tpointIndex), tweights }, 1).requires_grad_(true);
+            var residuals = AdBenchObjectives.BaResiduals(gathered, tfeatures);
+            var rows = new TT[3];
+            for (int j = 0; j < 3; j++)
+                rows[j] = torch.autograd.grad(new[] { residuals.narrow(1, j, 1).sum() }, new[] { gathered }, retain_graph: j < 2)[0];
+            return [residuals.detach(), torch.stack(rows, 1)];
+        };
+        return Finish("BA (Jacobian)", true, dtype, $"N={cameras}, M={points}, P={observations}", timing, ours, theirs);
     }
 
     static string Finish(string name, bool compiled, DType dtype, string size, BenchOptions timing, Func<Tensor[]> ours, Func<TT[]> theirs)
