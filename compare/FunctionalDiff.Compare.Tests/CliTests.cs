@@ -34,8 +34,9 @@ public class CliTests
     {
         var (code, text) = Invoke("bench", "--help");
         Assert.Equal(0, code);
-        Assert.Contains("with --steps, --linalg, --conv, --vmap, --scan, --ops or --nested: CPU time of the calling thread", text);
+        Assert.Contains("with --steps, --linalg, --conv, --vmap, --scan, --ops, --adbench or --nested: CPU time of the calling thread", text);
         Assert.Contains("--ops", text);
+        Assert.Contains("--adbench", text);
     }
 
     [Theory]

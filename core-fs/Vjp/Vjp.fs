@@ -10,6 +10,63 @@ open System.Collections.Generic
 [<RequireQualifiedAccess>]
 module Vjp =
 
+    /// A cotangent that is zero outside some ranges of one axis, as that axis and its nonzero pieces
+    /// (start, piece) in order: a Pad along one axis only (a slice's pullback), or a Concat along
+    /// it whose zero parts are broadcast zeros (pieces merged by `accumulate`).
+    let private zeroOutside (e: Expr) : struct (int * (int * Expr) list) voption =
+        match e.Op with
+        | Op.Pad(before, after) ->
+            let mutable axis = -1
+            let mutable single = true
+            for a in 0 .. before.Length - 1 do
+                if before.[a] <> 0 || after.[a] <> 0 then
+                    if axis >= 0 then single <- false
+                    axis <- a
+            if single && axis >= 0 then ValueSome(struct (axis, [ (before.[axis], e.First) ])) else ValueNone
+        | Op.Concat axis ->
+            let mutable offset = 0
+            let mutable pieces = []
+            for k in 0 .. e.ArgCount - 1 do
+                let part = e.Arg k
+                if not (Fold.isZero part) then pieces <- (offset, part) :: pieces
+                offset <- offset + part.Dims.[axis]
+            ValueSome(struct (axis, List.rev pieces))
+        | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
+        | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
+        | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet
+        | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _
+        | Op.LogSoftmax _ | Op.CumSum _ -> ValueNone
+
+    /// previous + c, two contributions to one input's cotangent. When both are zero outside disjoint
+    /// ranges of the same axis (the pullbacks of slices of one tensor: a parameter vector unpacked,
+    /// gates cut from one product), their sum is those pieces side by side: one concatenation,
+    /// written once, where each pullback was a zero-filled tensor of the input's size, and every
+    /// sum another pass over two of them. The values are the sum's, but for the sign of a zero: a
+    /// piece's −0 stays −0, where adding the other pullback's +0 gave +0.
+    let private accumulate (previous: Expr) (c: Expr) : Expr =
+        match zeroOutside previous, zeroOutside c with
+        | ValueSome(struct (axis, first)), ValueSome(struct (other, second))
+            when axis = other && Ir.sameDims previous.Dims c.Dims && previous.DType = c.DType ->
+            let pieces = List.append first second |> List.sortBy fst
+            let mutable disjoint = true
+            let mutable reached = 0
+            for start, piece in pieces do
+                if start < reached then disjoint <- false
+                reached <- start + piece.Dims.[axis]
+            if not disjoint then previous + c
+            else
+                let dims = previous.Dims
+                let zeros (length: int) = Expr.zeros previous.DType (Array.updateAt axis length dims)
+                let parts = ResizeArray<Expr>()
+                let mutable position = 0
+                for start, piece in pieces do
+                    if start > position then parts.Add(zeros (start - position))
+                    parts.Add piece
+                    position <- start + piece.Dims.[axis]
+                if position < dims.[axis] then parts.Add(zeros (dims.[axis] - position))
+                Expr.concat axis parts
+        | _ -> previous + c
+
     /// The cotangents of `wrt` for several outputs with one cotangent (seed) each, as graphs: those
     /// of the sum of the outputs' pairings with their seeds (a Scan's body has several outputs).
     /// None where the cotangent is symbolically zero (no path, or only zero-derivative paths).
@@ -72,7 +129,7 @@ module Vjp =
                         if not (Fold.isZero c) then
                             let c = c |> Expr.sumTo input.Dims |> Expr.cast input.DType
                             let previous = cotangent.[input.Id]
-                            cotangent.[input.Id] <- if isNull (box previous) then c else previous + c
+                            cotangent.[input.Id] <- if isNull (box previous) then c else accumulate previous c
                 // A node's cotangent is complete once visited; drop it unless it was asked for.
                 if not (isTarget node.Id) then cotangent.[node.Id] <- Unchecked.defaultof<Expr>
         let result = wrt |> Array.map (fun w -> let g = cotangent.[w.Id] in if isNull (box g) then None else Some g)
