@@ -43,12 +43,17 @@ module Vjp =
     /// written once, where each pullback was a zero-filled tensor of the input's size, and every
     /// sum another pass over two of them. The values are the sum's, but for the sign of a zero: a
     /// piece's −0 stays −0, where adding the other pullback's +0 gave +0.
+    let private maxPieces = 32
+
     let private accumulate (previous: Expr) (c: Expr) : Expr =
         match zeroOutside previous, zeroOutside c with
         | ValueSome(struct (axis, first)), ValueSome(struct (other, second))
             when axis = other && Ir.sameDims previous.Dims c.Dims && previous.DType = c.DType ->
             let pieces = List.append first second |> List.sortBy fst
-            let mutable disjoint = true
+            // Each join is a new node holding every piece so far: a tensor cut into thousands of
+            // slices (a loop over its entries) would make a quadratic number of edges. Past
+            // maxPieces the contributions are summed as before, one pad and one sum each.
+            let mutable disjoint = pieces.Length <= maxPieces
             let mutable reached = 0
             for start, piece in pieces do
                 if start < reached then disjoint <- false
