@@ -18,7 +18,9 @@ public static class Distributions
     /// <param name="logits">Unnormalised log-probabilities [..., K].</param>
     /// <param name="value">Classes in [0, K), of the batch shape [...] (the logits' shape without the last axis).</param>
     /// <returns>The log-probabilities, of the batch shape.</returns>
-    /// <exception cref="ArgumentException">The logits have rank 0 or value's shape is not their batch shape.</exception>
+    /// <exception cref="ArgumentException">The logits have rank 0, value's shape is not their batch shape, or value is a
+    /// constant holding an entry outside [0, K) (an <see cref="ArgumentOutOfRangeException"/>; a value computed in the graph
+    /// is checked at evaluation, by the Gather that picks it).</exception>
     public static Expr CategoricalLogProb(Expr logits, Expr value)
     {
         ArgumentNullException.ThrowIfNull(logits);

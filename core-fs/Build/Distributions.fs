@@ -29,6 +29,7 @@ module Distributions =
         if not (Ir.sameDims value.Dims batch) then
             Shape.fail "CategoricalLogProb"
                 (sprintf "value %s must have the batch shape %s of logits %s (their shape without the class axis)" (dims value) (Shape.format batch) (dims logits))
+        Nn.checkClassIndicesOf "CategoricalLogProb" "logits" "value" (logits.Rank - 1) false None logits value
         let logp = Nn.logSoftmax -1 logits
         let index = Expr.reshape (Array.append batch [| 1 |]) (Expr.cast logits.DType value)
         Expr.reshape batch (Expr.gather (logits.Rank - 1) index logp)
