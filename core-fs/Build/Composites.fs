@@ -435,9 +435,17 @@ module Nn =
     let linear (weight: Expr) (bias: Expr) (x: Expr) =
         if weight.Rank <> 2 || x.Rank < 1 || x.Dims.[x.Rank - 1] <> weight.Dims.[1]
            || not (bias.Rank = 0 || (bias.Rank = 1 && bias.Dims.[0] = weight.Dims.[0])) then
+            // a scalar bias is the absent one (−0) as often as a number, so it is not shown as a shape
+            let operands =
+                if bias.Rank = 0 then sprintf "input %s and weight %s" (Shape.format x.Dims) (Shape.format weight.Dims)
+                else sprintf "input %s, weight %s and bias %s" (Shape.format x.Dims) (Shape.format weight.Dims) (Shape.format bias.Dims)
+            // x @ W's weight [in, out] is the usual mistake: torch's layout is its transpose
+            let transposed =
+                if weight.Rank = 2 && x.Rank >= 1 && x.Dims.[x.Rank - 1] = weight.Dims.[0] && weight.Dims.[0] <> weight.Dims.[1] then
+                    sprintf "; weight %s looks like [in, out], the transpose of torch's layout" (Shape.format weight.Dims)
+                else ""
             Shape.fail "Linear"
-                (sprintf "input %s, weight %s and bias %s do not fit: weight must be [out, in], input [..., in] and bias [out]"
-                     (Shape.format x.Dims) (Shape.format weight.Dims) (Shape.format bias.Dims))
+                (sprintf "%s do not fit: weight must be [out, in], input [..., in] and bias [out]%s" operands transposed)
         Expr.matmul x (Expr.transpose weight) + bias
 
     /// One step of torch.nn.GRUCell (torch.gru_cell): with gates gi = x W_ihᵀ + b_ih and gh = h W_hhᵀ + b_hh, each split

@@ -1,6 +1,8 @@
 /// The F# side of what the fifteenth porting client moved into the core: class indices held in a constant are checked
 /// by every loss over class indices when the loss is built (not at evaluation, under Gather's name), and an error
-/// raised inside a Scan's step says it came from there. Each value against torch's definition written here over doubles.
+/// raised inside a Scan's step says it came from there; torch's select and meshgrid (Structure.select, Structure.meshgrid)
+/// for a physics-informed network's input gradients and grid. Each value against torch's definition written here over
+/// doubles.
 module FunctionalDiff.Core.Tests.ClientFifteenCoreTests
 
 open System
@@ -72,7 +74,7 @@ let private losses =
 
 [<Tests>]
 let tests =
-    testList "client fifteen (constant class indices checked in the core; Scan step errors)" [
+    testList "client fifteen (constant class indices checked in the core; Scan step errors; select and meshgrid)" [
         for l in losses do
             test (sprintf "%s over constant labels in range is torch's loss" l.Function) {
                 let ys = [| 1.0; 3.0; 0.0 |]
@@ -134,6 +136,35 @@ let tests =
             Expect.stringContains e.Message "carry [2,4]" "the carry's shape"
             Expect.stringContains e.Message "x [5,3] (rows of xs [2,5,3])" "the step's slice and the xs"
             Expect.stringContains e.Message "axis 0, the time axis" "the hint"
+        }
+
+        test "Structure.select is torch's select along every axis, and its gradient puts the cotangent back" {
+            let shape = [| 3; 4; 2 |]
+            let data = Array.init 24 (fun i -> sin (float i + 0.5))
+            let x = Expr.constant (tensor shape data)
+            for axis in -3 .. 2 do
+                let a = (axis + 3) % 3
+                for index in -shape.[a] .. shape.[a] - 1 do
+                    let k = (index + shape.[a]) % shape.[a]
+                    let expected = [| for f in 0 .. 23 do if [| f / 8; f / 2 % 4; f % 2 |].[a] = k then yield data.[f] |]
+                    let picked = Structure.select axis index x
+                    Expect.equal picked.Dims (Array.removeAt a shape) "shape"
+                    close 0.0 expected (values picked) (sprintf "axis %d index %d" axis index)
+            let weights = Expr.constant (tensor [| 3; 2 |] [| 1.0; 2.0; 3.0; 4.0; 5.0; 6.0 |])
+            let g = Diff.grad (fun e -> Expr.sum (Structure.select 1 2 e * weights)) x
+            close 0.0 (Array.init 24 (fun f -> if f / 2 % 4 = 2 then float ((f / 8) * 2 + f % 2 + 1) else 0.0)) (values g) "gradient"
+            Expect.throwsT<ShapeException> (fun () -> Structure.select 1 4 x |> ignore) "index out of range"
+        }
+
+        test "Structure.meshgrid is torch's grid in both indexings" {
+            let x, t = [| 0.0; 0.5; 1.0 |], [| 0.1; 0.2 |]
+            let ij = Structure.meshgrid "ij" [| constantVector x; constantVector t |]
+            close 0.0 [| for i in 0 .. 2 do for _ in 0 .. 1 do yield x.[i] |] (values ij.[0]) "ij x"
+            close 0.0 [| for _ in 0 .. 2 do for j in 0 .. 1 do yield t.[j] |] (values ij.[1]) "ij t"
+            let xy = Structure.meshgrid "xy" [| constantVector x; constantVector t |]
+            Expect.equal xy.[0].Dims [| 2; 3 |] "xy shape"
+            close 0.0 [| for _ in 0 .. 1 do for i in 0 .. 2 do yield x.[i] |] (values xy.[0]) "xy x"
+            close 0.0 [| for j in 0 .. 1 do for _ in 0 .. 2 do yield t.[j] |] (values xy.[1]) "xy t"
         }
 
         test "a Scan over time-first xs traces and agrees with the loop unrolled" {

@@ -107,6 +107,57 @@ public class ClientFifteenApiTests
         Assert.DoesNotContain("time axis", e.Message);
     }
 
+    [Theory]
+    [InlineData("ij")]
+    [InlineData("xy")]
+    public void MeshgridIsTorchsGridOfItsAxes(string indexing)
+    {
+        double[] x = [0.0, 0.5, 1.0], t = [0.1, 0.2], z = [7.0, 8.0, 9.0, 10.0];
+        var grids = Tensor.Meshgrid([Tensor.FromArray(x), Tensor.FromArray(t), Tensor.FromArray(z)], indexing);
+        // torch: "ij" is [3, 2, 4] with x along axis 0; "xy" swaps the first two axes, [2, 3, 4], x along axis 1
+        int[] shape = indexing == "ij" ? [3, 2, 4] : [2, 3, 4];
+        foreach (var g in grids) Assert.Equal(shape, g.Shape);
+        for (int a = 0; a < shape[0]; a++)
+            for (int b = 0; b < shape[1]; b++)
+                for (int c = 0; c < 4; c++)
+                {
+                    var (i, j) = indexing == "ij" ? (a, b) : (b, a);
+                    int flat = (a * shape[1] + b) * 4 + c;
+                    Assert.Equal(x[i], grids[0].ToDoubleArray()[flat]);
+                    Assert.Equal(t[j], grids[1].ToDoubleArray()[flat]);
+                    Assert.Equal(z[c], grids[2].ToDoubleArray()[flat]);
+                }
+        // the gradient of a weighted sum of a grid sums the weights over the other axes
+        var w = Tensor.RandomNormal(shape, seed: 31);
+        var g0 = Diff.Grad(v => (Expr.Meshgrid([v, Tensor.FromArray(t), Tensor.FromArray(z)], indexing)[0] * w).Sum())(Tensor.FromArray(x)).Eval();
+        var wv = w.ToDoubleArray();
+        Close(Enumerable.Range(0, 3).Select(i => Enumerable.Range(0, 24).Where(f => (indexing == "ij" ? f / 8 : f / 4 % 3) == i).Sum(f => wv[f])).ToArray(),
+            g0.ToDoubleArray(), 1e-14, "gradient");
+    }
+
+    [Fact]
+    public void MeshgridRefusesMatricesAndUnknownIndexingByName()
+    {
+        var e = Assert.ThrowsAny<ArgumentException>(() => Expr.Meshgrid([Tensor.Ones(2), Tensor.Ones(2, 2)]));
+        Assert.StartsWith("Meshgrid: tensor 1 has shape [2,2]", e.Message);
+        Assert.Equal("indexing", Assert.ThrowsAny<ArgumentException>(() => Expr.Meshgrid([Tensor.Ones(2)], "ji")).ParamName);
+        Assert.Equal("tensors", Assert.Throws<ArgumentNullException>(() => Expr.Meshgrid(null!)).ParamName);
+    }
+
+    [Fact]
+    public void LinearsShapeErrorShowsNoAbsentBiasAndSpotsAWeightLaidOutInOut()
+    {
+        // x @ W's weight [in, out] where torch's F.linear takes [out, in]
+        var e = Assert.ThrowsAny<ArgumentException>(() => Nn.Linear(Tensor.Ones(4, 3), Tensor.Ones(3, 5)));
+        Assert.StartsWith("Linear: input [4,3] and weight [3,5] do not fit", e.Message);
+        Assert.Contains("weight [3,5] looks like [in, out]", e.Message);
+        Assert.DoesNotContain("bias", e.Message.Split(':')[1].Split("do not fit")[0]);
+        // with a bias its shape is shown, and a weight that fits neither way gets no such hint
+        var withBias = Assert.ThrowsAny<ArgumentException>(() => Nn.Linear(Tensor.Ones(4, 3), Tensor.Ones(5, 2), Tensor.Ones(5)));
+        Assert.StartsWith("Linear: input [4,3], weight [5,2] and bias [5] do not fit", withBias.Message);
+        Assert.DoesNotContain("looks like", withBias.Message);
+    }
+
     const double SeluScale = 1.0507009873554804934193349852946, SeluAlpha = 1.6732632423543772848170429916717;
 
     static double Softplus(double x) => Math.Max(x, 0) + Math.Log(1 + Math.Exp(-Math.Abs(x)));
