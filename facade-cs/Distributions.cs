@@ -57,6 +57,27 @@ public static class Distributions
         return Expr.Wrap(CoreDistributions.normalLogProb(parts[0], parts[1], parts[2]));
     }
 
+    /// <summary>
+    /// torch's <c>kl_divergence(Normal(pLoc, pScale), Normal(qLoc, qScale))</c>: ½·(r + ((μp − μq)/σq)² − 1 − log r) with
+    /// r = (σp/σq)², elementwise with broadcasting, torch's formula; a number may stand for any argument. A VAE's KL term
+    /// is <c>Distributions.NormalKlDivergence(mu, (0.5 * logvar).Exp(), 0.0, 1.0).Sum()</c>, the same as
+    /// <c>-0.5 * (1 + logvar - mu.Square() - logvar.Exp()).Sum()</c>. F#: <c>Distributions.normalKlDivergence</c>.
+    /// </summary>
+    /// <param name="pLoc">The first distribution's mean.</param>
+    /// <param name="pScale">The first distribution's standard deviation (positive).</param>
+    /// <param name="qLoc">The second distribution's mean.</param>
+    /// <param name="qScale">The second distribution's standard deviation (positive).</param>
+    /// <exception cref="ArgumentException">The arguments do not broadcast together.</exception>
+    public static Expr NormalKlDivergence(Expr pLoc, Expr pScale, Expr qLoc, Expr qScale)
+    {
+        ArgumentNullException.ThrowIfNull(pLoc);
+        ArgumentNullException.ThrowIfNull(pScale);
+        ArgumentNullException.ThrowIfNull(qLoc);
+        ArgumentNullException.ThrowIfNull(qScale);
+        var parts = Expr.Align(new[] { pLoc, pScale, qLoc, qScale }, nameof(pLoc));
+        return Interop.Named("NormalKlDivergence", () => Expr.Wrap(CoreDistributions.normalKlDivergence(parts[0], parts[1], parts[2], parts[3])));
+    }
+
     /// <summary>torch's <c>Normal(loc, scale).entropy()</c>: ½ + ½ log 2π + log scale, elementwise (it does not depend on the mean).</summary>
     /// <param name="scale">The standard deviation σ (positive).</param>
     public static Expr NormalEntropy(Expr scale)

@@ -49,6 +49,14 @@ module Distributions =
         -(difference * difference) / (Expr.scalar scale.DType 2.0 * scale * scale) - Expr.log scale
         - Expr.scalar scale.DType (Math.Log(Math.Sqrt(2.0 * Math.PI)))
 
+    /// torch.distributions.kl_divergence(Normal(pLoc, pScale), Normal(qLoc, qScale)): ½·(r + ((μp − μq)/σq)² − 1 − log r)
+    /// with r = (σp/σq)², elementwise with broadcasting, torch's formula. A VAE's KL(N(μ, σ²) ‖ N(0, 1)) is it with
+    /// qLoc 0 and qScale 1.
+    let normalKlDivergence (pLoc: Expr) (pScale: Expr) (qLoc: Expr) (qScale: Expr) =
+        let ratio = Expr.square (pScale / qScale)
+        let shift = Expr.square ((pLoc - qLoc) / qScale)
+        0.5 * (ratio + shift - 1.0 - Expr.log ratio)
+
     /// Normal(loc, scale).entropy(): ½ + ½ log 2π + log σ, elementwise.
     let normalEntropy (scale: Expr) =
         Expr.scalar scale.DType (0.5 + 0.5 * Math.Log(2.0 * Math.PI)) + Expr.log scale

@@ -167,6 +167,17 @@ let tests =
             close 0.0 [| for j in 0 .. 1 do for _ in 0 .. 2 do yield t.[j] |] (values xy.[1]) "xy t"
         }
 
+        test "Distributions.normalKlDivergence is torch's formula for two normals" {
+            let pLoc, pScale, qLoc, qScale = [| 0.3; -1.2; 0.5 |], [| 0.5; 1.5; 2.0 |], [| 0.2; -0.4; 1.0 |], [| 1.3; 0.7; 2.0 |]
+            let expected =
+                Array.init 3 (fun i ->
+                    let r = (pScale.[i] / qScale.[i]) ** 2.0
+                    0.5 * (r + ((pLoc.[i] - qLoc.[i]) / qScale.[i]) ** 2.0 - 1.0 - log r))
+            let kl = Distributions.normalKlDivergence (constantVector pLoc) (constantVector pScale) (constantVector qLoc) (constantVector qScale)
+            close 1e-14 expected (values kl) "kl"
+            close 0.0 [| 0.0 |] (values (Expr.reshape [| 1 |] (Expr.sum (Distributions.normalKlDivergence (constantVector pLoc) (constantVector pScale) (constantVector pLoc) (constantVector pScale))))) "KL(p ‖ p)"
+        }
+
         test "a Scan over time-first xs traces and agrees with the loop unrolled" {
             let xs = Expr.constant (normalSample 17 [| 5; 2; 3 |])
             let w = Expr.constant (normalSample 18 [| 3; 4 |])

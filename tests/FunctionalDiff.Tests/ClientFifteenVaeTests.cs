@@ -79,6 +79,37 @@ public class ClientFifteenVaeTests
     }
 
     [Fact]
+    public void NormalKlDivergenceIsTorchsFormulaAndTheVaesKlTerm()
+    {
+        // torch's _kl_normal_normal over doubles: ½·(r + ((μp − μq)/σq)² − 1 − log r), r = (σp/σq)², broadcast [3, 2] against [2]
+        double[] pLoc = [0.3, -1.2, 0.5, 2.0, -0.1, 0.0], pScale = [0.5, 1.5, 2.0, 0.25, 1.0, 3.0], qLoc = [0.2, -0.4], qScale = [1.3, 0.7];
+        var expected = Enumerable.Range(0, 6).Select(i =>
+        {
+            double r = Math.Pow(pScale[i] / qScale[i % 2], 2), shift = Math.Pow((pLoc[i] - qLoc[i % 2]) / qScale[i % 2], 2);
+            return 0.5 * (r + shift - 1 - Math.Log(r));
+        }).ToArray();
+        var kl = Distributions.NormalKlDivergence(Tensor.FromArray(pLoc, 3, 2), Tensor.FromArray(pScale, 3, 2), Tensor.FromArray(qLoc), Tensor.FromArray(qScale));
+        Assert.Equal([3, 2], kl.Shape);
+        Close(expected, kl.Eval().ToDoubleArray(), 1e-14, "kl");
+        // its gradient in the first distribution's scale against central differences
+        double Total(double[] s) => Enumerable.Range(0, 6).Sum(i =>
+        {
+            double r = Math.Pow(s[i] / qScale[i % 2], 2);
+            return 0.5 * (r + Math.Pow((pLoc[i] - qLoc[i % 2]) / qScale[i % 2], 2) - 1 - Math.Log(r));
+        });
+        var g = Diff.Grad(s => Distributions.NormalKlDivergence(Tensor.FromArray(pLoc, 3, 2), s, Tensor.FromArray(qLoc), Tensor.FromArray(qScale)).Sum())(
+            Tensor.FromArray(pScale, 3, 2)).Eval();
+        Close(Gradient(Total, pScale), g.ToDoubleArray(), 1e-7, "gradient");
+        // the VAE's KL(N(mu, exp(logvar)) ‖ N(0, 1)), written out above, is the same number
+        var mu = Tensor.RandomNormal([N, Z], seed: 30);
+        var logvar = 0.5 * Tensor.RandomNormal([N, Z], seed: 31);
+        Close((-0.5 * (1 + (Expr)logvar - ((Expr)mu).Pow(2) - ((Expr)logvar).Exp())).Sum().Eval().Item(),
+            Distributions.NormalKlDivergence(mu, (0.5 * (Expr)logvar).Exp(), 0.0, 1.0).Sum().Eval().Item(), 1e-13, "vae kl");
+        var e = Assert.ThrowsAny<ArgumentException>(() => Distributions.NormalKlDivergence(Tensor.Ones(3), Tensor.Ones(3), Tensor.Ones(2), 1.0));
+        Assert.StartsWith("NormalKlDivergence", e.Message);
+    }
+
+    [Fact]
     public void TheVaeTrainsAsTheSameProgramWrittenOverDoubles()
     {
         var step = Diff.CompileValueAndGrad((p, b) =>

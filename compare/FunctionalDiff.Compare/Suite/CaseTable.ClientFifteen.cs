@@ -22,5 +22,14 @@ public static partial class CaseTable
         yield return C("meshgrid xy of [3] and [2]", new[] { I(3), I(2) },
             x => { var g = Expr.Meshgrid([x[0], x[1]], "xy"); return (g[0].Sin() * g[1]).Sin(); },
             x => (x[0].reshape(1, 3).expand(2, 3).sin() * x[1].reshape(2, 1).expand(2, 3)).sin());
+        // torch's _kl_normal_normal, as torch.distributions computes it; the scales kept positive by an exp
+        yield return C("kl_divergence Normal Normal [3,2] against [2]", new[] { I(3, 2), I(3, 2), I(2), I(2) },
+            x => Distributions.NormalKlDivergence(x[0], x[1].Exp(), x[2], x[3].Exp()).Sin(),
+            x =>
+            {
+                var ratio = (x[1].exp() / x[3].exp()).pow(2);
+                var shift = ((x[0] - x[2]) / x[3].exp()).pow(2);
+                return (0.5 * (ratio + shift - 1 - ratio.log())).sin();
+            });
     }
 }
