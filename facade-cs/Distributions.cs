@@ -18,7 +18,9 @@ public static class Distributions
     /// <param name="logits">Unnormalised log-probabilities [..., K].</param>
     /// <param name="value">Classes in [0, K), of the batch shape [...] (the logits' shape without the last axis).</param>
     /// <returns>The log-probabilities, of the batch shape.</returns>
-    /// <exception cref="ArgumentException">The logits have rank 0 or value's shape is not their batch shape.</exception>
+    /// <exception cref="ArgumentException">The logits have rank 0, value's shape is not their batch shape, or value is a
+    /// constant holding an entry outside [0, K) (an <see cref="ArgumentOutOfRangeException"/>; a value computed in the graph
+    /// is checked at evaluation, by the Gather that picks it).</exception>
     public static Expr CategoricalLogProb(Expr logits, Expr value)
     {
         ArgumentNullException.ThrowIfNull(logits);
@@ -53,6 +55,27 @@ public static class Distributions
         ArgumentNullException.ThrowIfNull(value);
         var parts = Expr.Align(new[] { loc, scale, value }, nameof(loc));
         return Expr.Wrap(CoreDistributions.normalLogProb(parts[0], parts[1], parts[2]));
+    }
+
+    /// <summary>
+    /// torch's <c>kl_divergence(Normal(pLoc, pScale), Normal(qLoc, qScale))</c>: ½·(r + ((μp − μq)/σq)² − 1 − log r) with
+    /// r = (σp/σq)², elementwise with broadcasting, torch's formula; a number may stand for any argument. A VAE's KL term
+    /// is <c>Distributions.NormalKlDivergence(mu, (0.5 * logvar).Exp(), 0.0, 1.0).Sum()</c>, the same as
+    /// <c>-0.5 * (1 + logvar - mu.Square() - logvar.Exp()).Sum()</c>. F#: <c>Distributions.normalKlDivergence</c>.
+    /// </summary>
+    /// <param name="pLoc">The first distribution's mean.</param>
+    /// <param name="pScale">The first distribution's standard deviation (positive).</param>
+    /// <param name="qLoc">The second distribution's mean.</param>
+    /// <param name="qScale">The second distribution's standard deviation (positive).</param>
+    /// <exception cref="ArgumentException">The arguments do not broadcast together.</exception>
+    public static Expr NormalKlDivergence(Expr pLoc, Expr pScale, Expr qLoc, Expr qScale)
+    {
+        ArgumentNullException.ThrowIfNull(pLoc);
+        ArgumentNullException.ThrowIfNull(pScale);
+        ArgumentNullException.ThrowIfNull(qLoc);
+        ArgumentNullException.ThrowIfNull(qScale);
+        var parts = Expr.Align(new[] { pLoc, pScale, qLoc, qScale }, nameof(pLoc));
+        return Interop.Named("NormalKlDivergence", () => Expr.Wrap(CoreDistributions.normalKlDivergence(parts[0], parts[1], parts[2], parts[3])));
     }
 
     /// <summary>torch's <c>Normal(loc, scale).entropy()</c>: ½ + ½ log 2π + log scale, elementwise (it does not depend on the mean).</summary>

@@ -15,6 +15,32 @@ public sealed partial class Expr
     public Expr Narrow(int axis, int start, int length) => Wrap(CoreStructure.narrow(axis, start, length, Node));
 
     /// <summary>
+    /// Entry <paramref name="index"/> of <paramref name="axis"/> with that axis dropped (negative counts from the end),
+    /// torch's <c>x.select(dim, index)</c> and <c>x[:, i]</c>: a column of a gradient taken with respect to a network's
+    /// inputs, <c>du.Select(1, 0)</c> for torch's <c>du[:, 0]</c> (Expr has no indexer). <see cref="Row"/> is axis 0.
+    /// F#: <c>Structure.select</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The axis is out of range, or the index is not one along it.</exception>
+    public Expr Select(int axis, int index) => Wrap(CoreStructure.select(axis, index, Node));
+
+    /// <summary>
+    /// torch's <c>torch.meshgrid(*tensors, indexing=...)</c>: a grid with one axis per input, of the inputs' lengths, and
+    /// one output per input, that input broadcast along its own axis. <c>"ij"</c> (torch's default) gives x [n] and t [m]
+    /// grids [n, m]; <c>"xy"</c> (NumPy's default) swaps the first two axes, [m, n]. A PINN's collocation grid:
+    /// <c>var g = Expr.Meshgrid([x, t]);</c> then <c>Expr.Stack([g[0].Reshape(-1), g[1].Reshape(-1)], axis: 1)</c>.
+    /// F#: <c>Structure.meshgrid</c>.
+    /// </summary>
+    /// <param name="tensors">Vectors (or scalars, one entry each).</param>
+    /// <param name="indexing"><c>"ij"</c> or <c>"xy"</c>.</param>
+    /// <exception cref="ArgumentException">An input has rank 2 or more, there are none, or the indexing is neither.</exception>
+    public static Expr[] Meshgrid(Expr[] tensors, string indexing = "ij")
+    {
+        Interop.ThrowIfAnyNull(tensors, nameof(tensors));
+        ArgumentNullException.ThrowIfNull(indexing);
+        return Interop.Wrap(CoreStructure.meshgrid(indexing, tensors.Select(t => t.Node).ToArray()));
+    }
+
+    /// <summary>
     /// The axis <paramref name="source"/> moved to position <paramref name="destination"/>, the others keeping their
     /// order, torch's <c>x.movedim(source, destination)</c>. F#: <c>Structure.movedim</c>.
     /// </summary>

@@ -50,7 +50,7 @@ public static partial class Loss
     /// <exception cref="ArgumentException">The shapes do not fit, a target other than ignoreIndex is outside [0, C), the weight is not [C], or the smoothing is outside [0, 1].</exception>
     public static Expr CrossEntropy(Expr logits, int[] targets, Reduction reduction = Reduction.Mean, double labelSmoothing = 0, int? ignoreIndex = null, Expr? weight = null)
     {
-        var indices = Indices(logits, targets, "CrossEntropy", ignoreIndex);
+        var indices = Indices(logits, targets);
         if (weight is not null) return WeightedClasses(nameof(CrossEntropy), logits, Expr.Wrap(indices), weight, reduction, labelSmoothing, ignoreIndex);
         if (ignoreIndex is int ignored) return Ignoring(logits, Expr.Wrap(indices), ignored, reduction, labelSmoothing);
         return Reduce(Expr.Wrap(CoreNn.crossEntropyPerExample(labelSmoothing, logits.Node, indices)), reduction);
@@ -73,11 +73,11 @@ public static partial class Loss
     /// The targets are cast to the logits' dtype.
     /// </summary>
     /// <remarks>
-    /// An index outside [0, C) (or not a whole number) is found when the loss is evaluated, not when it is
-    /// built: the exception then names Gather, the op that picks each row's entry. The <c>int[]</c>
-    /// overload checks its targets at once.
+    /// An index outside [0, C) (or not a whole number) held in a constant (a <see cref="Tensor"/> of labels) is refused
+    /// when the loss is built, as an <c>int[]</c> is; one computed in the graph or passed into a compiled step is found
+    /// when the loss is evaluated: the exception then names Gather, the op that picks each row's entry.
     /// </remarks>
-    /// <exception cref="ArgumentException">The shapes fit neither form.</exception>
+    /// <exception cref="ArgumentException">The shapes fit neither form, or a constant's index is outside [0, C).</exception>
     public static Expr CrossEntropy(Expr logits, Expr targets) => CrossEntropy(logits, targets, Reduction.Mean, 0);
 
     /// <summary>
@@ -108,9 +108,8 @@ public static partial class Loss
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(targets);
-        CheckConstantIndices("CrossEntropy", "logits", logits, targets, ignoreIndex);
         if (logits.Rank >= 3)
-            return Spatial("CrossEntropy", logits, targets, reduction, true, (l, t) => CrossEntropy(l, t, Reduction.None, labelSmoothing, ignoreIndex, weight),
+            return Spatial("CrossEntropy", "logits", logits, targets, ignoreIndex, reduction, true, (l, t) => CrossEntropy(l, t, Reduction.None, labelSmoothing, ignoreIndex, weight),
                 (l, t) => CrossEntropy(l, t, reduction, labelSmoothing, ignoreIndex, weight));
         if (weight is not null) return WeightedClasses(nameof(CrossEntropy), logits, targets, weight, reduction, labelSmoothing, ignoreIndex);
         if (ignoreIndex is int ignored) return Ignoring(logits, targets, ignored, reduction, labelSmoothing);
@@ -121,11 +120,13 @@ public static partial class Loss
     /// torch's K-dimensional form of cross_entropy and nll_loss: input [N, C, d1, ..., dk] against class indices
     /// [N, d1, ..., dk] (or, for cross-entropy, probabilities of the input's shape). The class axis is moved last and every
     /// position becomes an example of the [N, C] form, so Mean averages over all N·d1·…·dk positions (those kept, with an
-    /// ignore index), as torch; None gives the loss per position, [N, d1, ..., dk].
+    /// ignore index), as torch; None gives the loss per position, [N, d1, ..., dk]. Constant class indices are checked
+    /// here, by the core's check the losses make, before the reshape hides them from it.
     /// </summary>
-    static Expr Spatial(string name, Expr input, Expr targets, Reduction reduction, bool probabilities,
+    static Expr Spatial(string name, string inputName, Expr input, Expr targets, int? ignoreIndex, Reduction reduction, bool probabilities,
         Func<Expr, Expr, Expr> unreduced, Func<Expr, Expr, Expr> reduced)
     {
+        CoreNn.checkClassIndices(name, inputName, Option(ignoreIndex), input.Node, targets.Node);
         int classes = input.Shape[1];
         var positions = input.Shape.Where((_, i) => i != 1).ToArray();
         Expr rows = input.Movedim(1, -1).Reshape(-1, classes), flat;
@@ -156,7 +157,7 @@ public static partial class Loss
     public static Expr NllLoss(Expr input, int[] targets, Reduction reduction = Reduction.Mean, int? ignoreIndex = null, Expr? weight = null)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var indices = Indices(input, targets, "NllLoss", ignoreIndex);
+        var indices = Indices(input, targets);
         if (weight is not null) return WeightedClasses(nameof(NllLoss), input, Expr.Wrap(indices), weight, reduction, 0, ignoreIndex);
         if (ignoreIndex is int ignored) return NllIgnoring(input, Expr.Wrap(indices), ignored, reduction);
         return Reduce(Expr.Wrap(CoreNn.nllLossPerExample(input.Node, indices)), reduction);
@@ -174,14 +175,14 @@ public static partial class Loss
     /// <param name="ignoreIndex">torch's ignore_index, given explicitly, as in the <c>int[]</c> overload.</param>
     /// <param name="weight">torch's <c>weight</c>, one per class, [C] (null: none): each example's loss is multiplied by
     /// its target's weight, and the mean divides by the sum of the kept targets' weights, as torch.</param>
-    /// <exception cref="ArgumentException">The shapes fit neither form, or the weight is not [C].</exception>
+    /// <exception cref="ArgumentException">The shapes fit neither form, the weight is not [C], or a constant's index other
+    /// than ignoreIndex is outside [0, C).</exception>
     public static Expr NllLoss(Expr input, Expr targets, Reduction reduction = Reduction.Mean, int? ignoreIndex = null, Expr? weight = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(targets);
-        CheckConstantIndices("NllLoss", "input", input, targets, ignoreIndex);
         if (input.Rank >= 3)
-            return Spatial("NllLoss", input, targets, reduction, false, (l, t) => NllLoss(l, t, Reduction.None, ignoreIndex, weight),
+            return Spatial("NllLoss", "input", input, targets, ignoreIndex, reduction, false, (l, t) => NllLoss(l, t, Reduction.None, ignoreIndex, weight),
                 (l, t) => NllLoss(l, t, reduction, ignoreIndex, weight));
         if (weight is not null) return WeightedClasses(nameof(NllLoss), input, targets, weight, reduction, 0, ignoreIndex);
         if (ignoreIndex is int ignored) return NllIgnoring(input, targets, ignored, reduction);
@@ -192,7 +193,7 @@ public static partial class Loss
     /// kept targets' weights (F#: <c>Nn.crossEntropyWeighted</c>, <c>Nn.nllLossWeighted</c>).</summary>
     static Expr WeightedClasses(string method, Expr input, Expr targets, Expr weight, Reduction reduction, double labelSmoothing, int? ignoreIndex)
     {
-        var ignored = ignoreIndex is int i ? Microsoft.FSharp.Core.FSharpOption<int>.Some(i) : Microsoft.FSharp.Core.FSharpOption<int>.None;
+        var ignored = Option(ignoreIndex);
         var result = method == nameof(NllLoss)
             ? CoreNn.nllLossWeighted(ignored, weight.Node, input.Node, targets.Node)
             : CoreNn.crossEntropyWeighted(labelSmoothing, ignored, weight.Node, input.Node, targets.Node);
@@ -235,46 +236,19 @@ public static partial class Loss
         return Expr.Wrap(Build.mul(elements.Node, Build.cast(elements.Node.DType, w)));
     }
 
-    /// <summary>
-    /// Checks class-index targets held in a constant (a <see cref="Tensor"/> of labels) when the loss is built, as an
-    /// <c>int[]</c> is: an index outside the classes would otherwise surface at evaluation, from the Gather that picks it,
-    /// under Gather's name, and torch's default ignore_index −100 is the usual such index. Targets computed in the graph
-    /// or passed into a compiled step are left to that Gather; probability targets (the input's shape) are not indices.
-    /// </summary>
-    static void CheckConstantIndices(string method, string inputName, Expr input, Expr targets, int? ignoreIndex)
-    {
-        if (targets.Node.Op is not FunctionalDiff.Core.Op.Const constant || input.Rank == 0) return;
-        int classAxis = input.Rank == 1 ? 0 : 1;
-        var positions = input.Shape.Where((_, i) => i != classAxis);
-        if (!targets.Shape.SequenceEqual(positions)) return;
-        int classes = input.Shape[classAxis];
-        var values = constant.Item.ToDoubleArray();
-        for (int i = 0; i < values.Length; i++)
-        {
-            double v = values[i];
-            if (v == ignoreIndex || (v >= 0 && v < classes && v == Math.Floor(v))) continue;
-            throw new ArgumentOutOfRangeException(nameof(targets), v,
-                $"{method}: target {i} is {v}, not a class of the {classes} classes of {inputName} [{string.Join(",", input.Shape)}]"
-                + (ignoreIndex is null && v < 0 ? $"; to skip such examples as torch's ignore_index does, pass ignoreIndex: {v}" : ""));
-        }
-    }
+    static Microsoft.FSharp.Core.FSharpOption<int> Option(int? value) =>
+        value is int i ? Microsoft.FSharp.Core.FSharpOption<int>.Some(i) : Microsoft.FSharp.Core.FSharpOption<int>.None;
 
-    static FunctionalDiff.Core.Expr Indices(Expr logits, int[] targets, string method = "CrossEntropy", int? ignoreIndex = null)
+    /// <summary>The targets as a constant of the logits' dtype; the core's losses check them against the classes (an
+    /// <see cref="ArgumentOutOfRangeException"/> naming the loss, the target's position and value, and the input's shape).</summary>
+    static FunctionalDiff.Core.Expr Indices(Expr logits, int[] targets)
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(targets);
-        var classes = logits.Rank == 2 ? logits.Shape[1] : 0;
-        // plain loops, not Array.FindIndex and LINQ over ints: generic framework code that tiered
-        // compilation starts unoptimised, in a call a training loop makes every step
+        // a plain loop, not LINQ over ints: generic framework code that tiered compilation starts unoptimised, in a
+        // call a training loop makes every step
         var values = new double[targets.Length];
-        for (int i = 0; i < targets.Length; i++)
-        {
-            if (logits.Rank == 2 && targets[i] != ignoreIndex && (targets[i] < 0 || targets[i] >= classes))
-                throw new ArgumentOutOfRangeException(nameof(targets), targets[i],
-                    $"{method}: target {i} is {targets[i]}, outside the {classes} classes of {(method == "CrossEntropy" ? "logits" : "input")} [{string.Join(",", logits.Shape)}]"
-                    + (ignoreIndex is null && targets[i] < 0 ? $"; to skip such examples as torch's ignore_index does, pass ignoreIndex: {targets[i]}" : ""));
-            values[i] = targets[i];
-        }
+        for (int i = 0; i < targets.Length; i++) values[i] = targets[i];
         return Build.constant(CoreTensor.FromArray(values, new[] { targets.Length }).Cast(logits.Node.DType));
     }
 

@@ -14,6 +14,26 @@ public sealed partial class Tensor
         return Slice(a, s, s + length);
     }
 
+    /// <summary>Entry <paramref name="index"/> of the axis with the axis dropped, as <see cref="Expr.Select"/> (torch's
+    /// <c>t.select(dim, index)</c>, <c>t[:, i]</c>; the indexer <c>t[.., i]</c> is the same for axis 1).</summary>
+    /// <exception cref="ArgumentException">The axis is out of range, or the index is not one along it.</exception>
+    public Tensor Select(int axis, int index)
+    {
+        var shape = ((Expr)this).Select(axis, index).Shape;
+        int a = axis < 0 ? axis + Rank : axis;
+        int k = index < 0 ? index + Shape[a] : index;
+        return Slice(a, k, k + 1).Reshape(shape);
+    }
+
+    /// <summary>torch's <c>torch.meshgrid(*tensors, indexing=...)</c>, computed now, as <see cref="Expr.Meshgrid"/>: a
+    /// collocation grid of points from its axes.</summary>
+    /// <exception cref="ArgumentException">An input has rank 2 or more, there are none, or the indexing is neither "ij" nor "xy".</exception>
+    public static Tensor[] Meshgrid(Tensor[] tensors, string indexing = "ij")
+    {
+        Interop.ThrowIfAnyNull(tensors, nameof(tensors));
+        return Expr.EvalMany(Expr.Meshgrid(tensors.Select(t => (Expr)t).ToArray(), indexing));
+    }
+
     /// <summary>An axis moved to another position, as <see cref="Expr.Movedim"/> (torch's <c>t.movedim</c>). A view.</summary>
     /// <exception cref="ArgumentException">An axis is out of range.</exception>
     public Tensor Movedim(int source, int destination)

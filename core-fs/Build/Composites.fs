@@ -168,6 +168,40 @@ module Nn =
             let near = Expr.where quadratic d (Expr.scalar d.DType 0.0)
             Expr.where quadratic ((0.5 / beta) * Expr.square near) (a - 0.5 * beta)
 
+    /// Checks class indices whose values are known when the graph is built (a constant, such as a tensor of labels),
+    /// against the `classAxis` of `input`: each must be a whole number in [0, classes), or `ignoreIndex`. Otherwise an
+    /// index outside the classes surfaces only at evaluation, from the Gather that picks it, under Gather's name; and
+    /// torch's default ignore_index −100 is the usual such index. Indices computed in the graph or passed into a compiled
+    /// step are left to that Gather; targets of another shape than the input's without its class axis (probabilities)
+    /// are not indices and are not checked. `targetsName` is the caller's parameter; `ignorable` says whether the
+    /// caller takes an ignore index, to suggest one for a negative index.
+    let internal checkClassIndicesOf (name: string) (inputName: string) (targetsName: string) (classAxis: int) (ignorable: bool)
+                                     (ignoreIndex: int option) (input: Expr) (targets: Expr) =
+        if input.Rank > 0 && classAxis >= 0 && classAxis < input.Rank then
+            let positions = input.Dims |> Array.removeAt classAxis
+            match Ir.leafValue targets with
+            | ValueSome values when Ir.sameDims targets.Dims positions ->
+                let classes = input.Dims.[classAxis]
+                let ignored = match ignoreIndex with Some i -> float i | None -> nan
+                let values = values.ToDoubleArray()
+                for i in 0 .. values.Length - 1 do
+                    let v = values.[i]
+                    if not (v = ignored || (v >= 0.0 && v < float classes && v = Math.Floor v)) then
+                        let hint =
+                            if ignorable && ignoreIndex.IsNone && v < 0.0 then
+                                sprintf "; to skip such examples as torch's ignore_index does, pass ignoreIndex: %g" v
+                            else ""
+                        raise (ArgumentOutOfRangeException(targetsName, v,
+                                   sprintf "%s: target %d is %g, not a class of the %d classes of %s %s%s"
+                                       name i v classes inputName (Shape.format input.Dims) hint))
+            | ValueSome _ | ValueNone -> ()
+
+    /// checkClassIndicesOf for the losses over class indices (cross_entropy, nll_loss): the class axis is 1, or 0 for
+    /// one example [C], and the indices are the parameter `targets`. The C# facade calls it for torch's K-dimensional
+    /// form, whose targets it reshapes before the loss sees them.
+    let checkClassIndices (name: string) (inputName: string) (ignoreIndex: int option) (input: Expr) (targets: Expr) =
+        checkClassIndicesOf name inputName "targets" (if input.Rank = 1 then 0 else 1) true ignoreIndex input targets
+
     /// Cross-entropy from logits [N, C] and class-index targets [N] (integers held in a float
     /// tensor), averaged over the batch, as torch.nn.functional.cross_entropy.
     let private checkCrossEntropy (logits: Expr) (targets: Expr) =
@@ -176,6 +210,7 @@ module Nn =
 
     let crossEntropy (logits: Expr) (targets: Expr) =
         checkCrossEntropy logits targets
+        checkClassIndices "CrossEntropy" "logits" None logits targets
         let picked = Expr.gather 1 (Expr.reshape [| targets.Dims.[0]; 1 |] targets) (logSoftmax 1 logits)
         // 0 − picked, not −mean: torch's loss subtracts each term from a running +0, so a loss of exactly 0 (one
         // class) is +0, and −(+0) would be −0 (`fuzz adversarial 5/256`: atan2 of the loss and −1 is π, not −π)
@@ -185,6 +220,7 @@ module Nn =
     /// smoothing ε in [0, 1]: (1 − ε)·(−log p[target]) + ε·mean over the classes of (−log p).
     let crossEntropyPerExample (labelSmoothing: float) (logits: Expr) (targets: Expr) =
         checkCrossEntropy logits targets
+        checkClassIndices "CrossEntropy" "logits" None logits targets
         if not (labelSmoothing >= 0.0 && labelSmoothing <= 1.0) then
             invalidArg "labelSmoothing" (sprintf "CrossEntropy: labelSmoothing = %g must be in [0, 1]" labelSmoothing)
         let n = targets.Dims.[0]
@@ -219,6 +255,7 @@ module Nn =
     /// Targets are data, so they take the logits' dtype (float64 labels do not turn a float32 loss
     /// into a float64 one).
     let crossEntropyPerExampleOf (labelSmoothing: float) (logits: Expr) (targets: Expr) =
+        checkClassIndices "CrossEntropy" "logits" None logits targets
         let targets = Expr.cast logits.DType targets
         if logits.Rank = 1 then
             let c = logits.Dims.[0]
@@ -279,6 +316,7 @@ module Nn =
     /// divisor of torch's mean. Probability targets have no index to ignore and are passed through, counted
     /// as the batch.
     let crossEntropyIgnoring (labelSmoothing: float) (ignoreIndex: int) (logits: Expr) (targets: Expr) =
+        checkClassIndices "CrossEntropy" "logits" (Some ignoreIndex) logits targets
         let targets = Expr.cast logits.DType targets
         let isIndices = targets.Rank = logits.Rank - 1
         if not isIndices then
@@ -308,6 +346,7 @@ module Nn =
     /// tensor, giving [N]; unbatched input [C] takes a rank-0 index and gives a rank-0 loss. The
     /// targets take the input's dtype, as cross-entropy's do.
     let nllLossPerExample (input: Expr) (targets: Expr) =
+        checkClassIndices "NllLoss" "input" None input targets
         let targets = Expr.cast input.DType targets
         if input.Rank = 1 && targets.Rank = 0 then
             // 0 − x rather than −x, as cross-entropy: a picked +0 gives a loss of +0
@@ -323,6 +362,7 @@ module Nn =
     /// nllLossPerExample with torch's ignore_index: a target equal to `ignoreIndex` gives 0 (and no gradient); the
     /// second result counts the targets kept, the divisor of torch's mean.
     let nllLossIgnoring (ignoreIndex: int) (input: Expr) (targets: Expr) =
+        checkClassIndices "NllLoss" "input" (Some ignoreIndex) input targets
         let targets = Expr.cast input.DType targets
         let kept = Expr.ne targets (Expr.scalar targets.DType (float ignoreIndex))
         let safe = Expr.where kept targets (Expr.scalar targets.DType 0.0)
@@ -376,11 +416,13 @@ module Nn =
     /// Cross-entropy of logits [N, C] (or [C]) with torch's class weights, label smoothing and ignore_index: the loss per
     /// example and the divisor of torch's mean (see weightedClassLoss).
     let crossEntropyWeighted (labelSmoothing: float) (ignoreIndex: int option) (weight: Expr) (logits: Expr) (targets: Expr) =
+        checkClassIndices "CrossEntropy" "logits" ignoreIndex logits targets
         weightedClassLoss "CrossEntropy" labelSmoothing ignoreIndex weight (logSoftmax (logits.Rank - 1) logits) targets
 
     /// nll_loss of log-probabilities [N, C] (or [C]) with torch's class weights and ignore_index: the loss per example
     /// and the divisor of torch's mean, Σ w[y] over the examples kept.
     let nllLossWeighted (ignoreIndex: int option) (weight: Expr) (input: Expr) (targets: Expr) =
+        checkClassIndices "NllLoss" "input" ignoreIndex input targets
         let targets = Expr.cast input.DType targets
         if targets.Rank <> input.Rank - 1 then
             Shape.fail "NllLoss"
@@ -393,9 +435,17 @@ module Nn =
     let linear (weight: Expr) (bias: Expr) (x: Expr) =
         if weight.Rank <> 2 || x.Rank < 1 || x.Dims.[x.Rank - 1] <> weight.Dims.[1]
            || not (bias.Rank = 0 || (bias.Rank = 1 && bias.Dims.[0] = weight.Dims.[0])) then
+            // a scalar bias is the absent one (−0) as often as a number, so it is not shown as a shape
+            let operands =
+                if bias.Rank = 0 then sprintf "input %s and weight %s" (Shape.format x.Dims) (Shape.format weight.Dims)
+                else sprintf "input %s, weight %s and bias %s" (Shape.format x.Dims) (Shape.format weight.Dims) (Shape.format bias.Dims)
+            // x @ W's weight [in, out] is the usual mistake: torch's layout is its transpose
+            let transposed =
+                if weight.Rank = 2 && x.Rank >= 1 && x.Dims.[x.Rank - 1] = weight.Dims.[0] && weight.Dims.[0] <> weight.Dims.[1] then
+                    sprintf "; weight %s looks like [in, out], the transpose of torch's layout" (Shape.format weight.Dims)
+                else ""
             Shape.fail "Linear"
-                (sprintf "input %s, weight %s and bias %s do not fit: weight must be [out, in], input [..., in] and bias [out]"
-                     (Shape.format x.Dims) (Shape.format weight.Dims) (Shape.format bias.Dims))
+                (sprintf "%s do not fit: weight must be [out, in], input [..., in] and bias [out]%s" operands transposed)
         Expr.matmul x (Expr.transpose weight) + bias
 
     /// One step of torch.nn.GRUCell (torch.gru_cell): with gates gi = x W_ihᵀ + b_ih and gh = h W_hhᵀ + b_hh, each split

@@ -29,6 +29,7 @@ module Distributions =
         if not (Ir.sameDims value.Dims batch) then
             Shape.fail "CategoricalLogProb"
                 (sprintf "value %s must have the batch shape %s of logits %s (their shape without the class axis)" (dims value) (Shape.format batch) (dims logits))
+        Nn.checkClassIndicesOf "CategoricalLogProb" "logits" "value" (logits.Rank - 1) false None logits value
         let logp = Nn.logSoftmax -1 logits
         let index = Expr.reshape (Array.append batch [| 1 |]) (Expr.cast logits.DType value)
         Expr.reshape batch (Expr.gather (logits.Rank - 1) index logp)
@@ -47,6 +48,14 @@ module Distributions =
         let difference = value - loc
         -(difference * difference) / (Expr.scalar scale.DType 2.0 * scale * scale) - Expr.log scale
         - Expr.scalar scale.DType (Math.Log(Math.Sqrt(2.0 * Math.PI)))
+
+    /// torch.distributions.kl_divergence(Normal(pLoc, pScale), Normal(qLoc, qScale)): ½·(r + ((μp − μq)/σq)² − 1 − log r)
+    /// with r = (σp/σq)², elementwise with broadcasting, torch's formula. A VAE's KL(N(μ, σ²) ‖ N(0, 1)) is it with
+    /// qLoc 0 and qScale 1.
+    let normalKlDivergence (pLoc: Expr) (pScale: Expr) (qLoc: Expr) (qScale: Expr) =
+        let ratio = Expr.square (pScale / qScale)
+        let shift = Expr.square ((pLoc - qLoc) / qScale)
+        0.5 * (ratio + shift - 1.0 - Expr.log ratio)
 
     /// Normal(loc, scale).entropy(): ½ + ½ log 2π + log σ, elementwise.
     let normalEntropy (scale: Expr) =

@@ -273,6 +273,40 @@ module Structure =
             Shape.fail "Narrow" (sprintf "start %d and length %d do not fit axis %d of length %d (input %s)" start length axis n (dims x))
         Expr.sliceAxis a s (s + length) x
 
+    /// Entry `index` of the axis with that axis dropped (negative counts from the end), torch's x.select(dim, index),
+    /// the x[:, i] of a PINN's gradient columns: a slice and a reshape, so the derivative puts the cotangent back at that
+    /// index. `row` along any axis.
+    let select (axis: int) (index: int) (x: Expr) =
+        let a = axisOf "Select" x axis
+        let n = x.Dims.[a]
+        let k = if index < 0 then index + n else index
+        if k < 0 || k >= n then
+            Shape.fail "Select" (sprintf "index %d is out of range for axis %d of length %d (input %s)" index axis n (dims x))
+        Expr.reshape (Array.removeAt a x.Dims) (Expr.sliceAxis a k (k + 1) x)
+
+    /// torch.meshgrid(*tensors, indexing): input i (a vector, or a scalar as one entry) broadcast along output axis i of
+    /// the grid whose axes have the inputs' lengths; "xy" swaps the first two axes (and so the roles of the first two
+    /// inputs), NumPy's and torch's Cartesian indexing. Each output is a reshape and a broadcast of its input, so its
+    /// cotangent sums back over the other axes. Inputs of both dtypes give float64 grids.
+    let meshgrid (indexing: string) (xs: Expr[]) =
+        if isNull xs then nullArg "tensors"
+        if xs.Length = 0 then Shape.fail "Meshgrid" "needs at least one tensor"
+        xs |> Array.iteri (fun i x ->
+            if isNull (box x) then nullArg "tensors"
+            if x.Rank > 1 then Shape.fail "Meshgrid" (sprintf "tensor %d has shape %s; each must be a vector or a scalar" i (dims x)))
+        let swapped =
+            match indexing with
+            | "ij" -> false
+            | "xy" -> xs.Length >= 2
+            | other -> invalidArg "indexing" (sprintf "Meshgrid: indexing \"%s\" must be \"ij\" or \"xy\"" other)
+        let axisOfInput i = if swapped && i < 2 then 1 - i else i
+        let grid = Array.zeroCreate<int> xs.Length
+        xs |> Array.iteri (fun i x -> grid.[axisOfInput i] <- x.Numel)
+        let dtype = if xs |> Array.exists (fun x -> x.DType = DType.Float64) then DType.Float64 else DType.Float32
+        xs |> Array.mapi (fun i x ->
+            let shape = Array.init xs.Length (fun a -> if a = axisOfInput i then x.Numel else 1)
+            Expr.broadcastTo grid (Expr.reshape shape (Expr.cast dtype x)))
+
     /// The axis `source` moved to position `destination`, the others keeping their order, as
     /// torch.movedim: a permutation.
     let movedim (source: int) (destination: int) (x: Expr) =

@@ -323,7 +323,19 @@ module Scan =
         let start = Ir.newestId () + 1L
         let carryVars = init |> Array.mapi (fun i c -> Ir.freshVar (sprintf "carry%d" i) c.Dims c.DType)
         let xVars = xs |> Array.mapi (fun j x -> Ir.freshVar (sprintf "x%d" j) x.Dims.[1..] x.DType)
-        let newCarries, ys = step carryVars xVars
+        let newCarries, ys =
+            try
+                step carryVars xVars
+            with :? ShapeException as e ->
+                // the op that failed names only its own operands, which are the step's carries and slices: say where they
+                // came from, since the usual cause is xs laid out batch-first when Scan steps along axis 0
+                let shapes (es: Expr[]) = es |> Array.map (fun e -> Shape.format e.Dims) |> String.concat ", "
+                let rows =
+                    if xs.Length = 0 then ""
+                    else
+                        sprintf " and x %s (rows of xs %s); %s slices xs along axis 0, the time axis, so batch-first xs [batch, time, ...] need their first two axes swapped"
+                            (shapes xVars) (shapes xs) caller
+                raise (ShapeException(sprintf "%s (raised inside %s's step, traced over carry %s%s)" e.Message caller (shapes carryVars) rows))
         if isNull newCarries then Shape.fail caller "the step returned null carries"
         if isNull ys then Shape.fail caller "the step returned null ys"
         if newCarries.Length <> init.Length then
