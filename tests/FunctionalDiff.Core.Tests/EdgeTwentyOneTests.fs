@@ -1,0 +1,50 @@
+/// Regression specifications for what branch edges21 fixed among the fuzzer's open findings: the symmetric eigensolver
+/// keeps the small eigenvalues of a graded matrix (each Jacobi rotation in Rutishauser's form, a stopping test per pair
+/// relative to its diagonal entries, the largest pairs first), so the eigenvalues' derivatives do not divide by a gap
+/// that rounding closed.
+module FunctionalDiff.Core.Tests.EdgeTwentyOneTests
+
+open Expecto
+open FunctionalDiff.Core
+open FunctionalDiff.Core.Tests.GraphTestSupport
+
+[<Tests>]
+let tests =
+    testList "Graph.Edge fuzz findings (edges21)" [
+        test "eigvalsh of a graded matrix keeps its small eigenvalue, and the second order is the closed form through that gap (fuzz all adversarial 60/260)" {
+            // [[0, 0, b], [0, 0, 0], [b, 0, d]] with b = −621, d = −2e30: e₁ has the eigenvalue 0, and the block in
+            // coordinates 0 and 2 has λ² − dλ − b² = 0, whose roots are the large (d − √(d² + 4b²))/2 and the small
+            // −b²/large, 621²/2e30 = 1.93e-25 (both formed without cancellation). The old kernel returned 0 for it, a
+            // gap of 0, and every second derivative was NaN.
+            let b, d = -621.0, -2e30
+            let large = (d - sqrt (d * d + 4.0 * b * b)) / 2.0
+            let small = -(b * b) / large
+            let a = constant (tensor [| 3; 3 |] [| 0.0; 0.0; b; 0.0; 0.0; 0.0; b; 0.0; d |])
+            expectClose 1e-14 (values (Linalg.eigvalsh a) |> Array.map (fun w -> w / small)) [| large / small; 0.0; 1.0 |]
+                "eigenvalues, in units of the small one"
+            // the HVP of Σ cᵢλᵢ along D = e₀e₁ᵀ + e₁e₀ᵀ: the gradient is Σ cᵢvᵢvᵢᵀ and vᵢ moves by
+            // Σⱼ vⱼ(vⱼᵀDvᵢ)/(λᵢ − λⱼ); D couples e₁ (λ = 0) with the small eigenvector v_s ∝ [1, 0, small/b] (its row 0:
+            // b·y = small·x), through vₛᵀDe₁ = v_s[0], so the HVP is k·(v_s e₁ᵀ + e₁ v_sᵀ)·v_s[0] with k = (c₂ − c₁)/small;
+            // the large eigenvector's terms are below 1e-50
+            let c = [| 0.557241; 0.216846; -0.70015 |]
+            let vs =
+                let norm = sqrt (1.0 + (small / b) ** 2.0)
+                [| 1.0 / norm; 0.0; small / b / norm |]
+            let k = (c.[2] - c.[1]) / small * vs.[0]
+            let e1 = [| 0.0; 1.0; 0.0 |]
+            let expected = Array.init 9 (fun index -> let i, j = index / 3, index % 3 in k * (vs.[i] * e1.[j] + e1.[i] * vs.[j]))
+            let direction = constant (tensor [| 3; 3 |] [| 0.0; 1.0; 0.0; 1.0; 0.0; 0.0; 0.0; 0.0; 0.0 |])
+            let hvp = values (Diff.hvp (fun m -> Expr.sum (constantVector c * Linalg.eigvalsh m)) a direction)
+            expectClose 1e-12 (hvp |> Array.map (fun h -> h / abs k)) (expected |> Array.map (fun h -> h / abs k)) "HVP, in units of k"
+        }
+        test "eigvalsh of a zero-diagonal tridiagonal matrix with entries 1.7 and 1e20: its middle eigenvalue is 0 (the determinant is 0), not a rounding of the norm" {
+            // det [[0, p, 0], [p, 0, q], [0, q, 0]] = 0 for every p and q, so 0 is an eigenvalue at every rounding of the
+            // entries, and ±√(p² + q²) the others. Rotating the small pair first (two zero diagonal entries turn by 45°)
+            // mixed 1.7 into the 1e20 entries and left −1388, a rounding of the norm; the largest pair first keeps it
+            let p, q = -1.7, -1e20
+            let outer = sqrt (p * p + q * q)
+            let w = values (Linalg.eigvalsh (constant (tensor [| 3; 3 |] [| 0.0; p; 0.0; p; 0.0; q; 0.0; q; 0.0 |])))
+            expectClose 1e-15 [| w.[0] / outer; w.[2] / outer |] [| -1.0; 1.0 |] "the outer eigenvalues, in units of the norm"
+            Expect.isLessThan (abs w.[1]) 1e-30 (sprintf "the middle eigenvalue, 0 exactly: %g" w.[1])
+        }
+    ]
