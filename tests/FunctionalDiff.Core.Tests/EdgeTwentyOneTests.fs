@@ -47,4 +47,17 @@ let tests =
             expectClose 1e-15 [| w.[0] / outer; w.[2] / outer |] [| -1.0; 1.0 |] "the outer eigenvalues, in units of the norm"
             Expect.isLessThan (abs w.[1]) 1e-30 (sprintf "the middle eigenvalue, 0 exactly: %g" w.[1])
         }
+        test "celu's branch is chosen by x, not by x/α: at x = −5e-324, whose x/α rounds to −0, the curvature is (1/α)·e^(x/α) = 1/α (fuzz all adversarial 67/232)" {
+            // celu(x) = α·(e^(x/α) − 1) for x ≤ 0 and x above: slope e^(x/α) below 0 and 1 from 0 on (torch's, at 0), curvature
+            // e^(x/α)/α below 0 and 0 from 0 on (torch's double backward at 0)
+            let alpha = 2.0
+            let xs = [| -5e-324; 0.0; -1.0; 3.0; -1e-300 |]
+            let u = [| 0.96757; 1.10491; -0.4; 0.7; 1.3 |]
+            let v = [| -0.211383; -0.0568494; 0.25; -1.5; 0.6 |]
+            let f (x: Expr) = Expr.sum (constantVector u * Activations.celu alpha x)
+            let slope x = if x < 0.0 then exp (x / alpha) else 1.0
+            let curvature x = if x < 0.0 then exp (x / alpha) / alpha else 0.0
+            expectIeee (values (Diff.grad f (constantVector xs))) (Array.init xs.Length (fun i -> u.[i] * slope xs.[i])) "gradient"
+            expectIeee (values (Diff.hvp f (constantVector xs) (constantVector v))) (Array.init xs.Length (fun i -> u.[i] * curvature xs.[i] * v.[i])) "HVP"
+        }
     ]

@@ -1220,6 +1220,15 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         OpKind.Atan2 when SquaresUnderflowOffTheOrigin(a[0], a[1]) =>
             ("Atan2 where a² + b² underflows to 0 off the origin (torch's mask of the origin takes it)",
              new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
+        // the mirror above the range: where a² + b² overflows at finite operands, torch's rule multiplies the cotangent by
+        // an operand and then by 1/(a² + b²) = 0, so its slopes are 0 where the closed forms b/(a² + b²) and −a/(a² + b²)
+        // are about 1/a or 1/b, and NaN where the cotangent times the operand overflows first, ∞·0 (`fuzz adversarial
+        // 55/87`: a linear layer with 1e160 weights over atan2(x₂, x₀) with x₂ holding 1e160, x₀ = 0.00465: the gradient in
+        // x₀, Σ −g·b/(x₀² + b²), is 3.3222e159 in ours and in 60-digit arithmetic, NaN in torch's). Derivative checks
+        // skipped; values compared.
+        OpKind.Atan2 when SquaresOverflow(a[0], a[1]) =>
+            ("Atan2 where a² + b² overflows at finite operands (torch's 1/(a² + b²) is 0)",
+             new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
         // torch's rsqrt rule is −½g·y³, so y³ overflows to ∞ (from y = 5.6e102, x below 3.1e-206) where the derivative of the
         // program is finite: rsqrt(x₀)·x₁ at x₀ = 1e-310, x₁ = −1e-310 has the gradient −½u·x₁·x₀^(−3/2) = 3.2e153·u in x₀
         // (`fuzz adversarial 52/133`), torch's −∞; ours multiplies the cotangent into −½y³ one factor at a time. Only at a
@@ -1296,6 +1305,15 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (cotangent * largest >= double.MaxValue / 256) return true;
         }
         return false;
+    }
+
+    /// <summary>Whether some entry of a broadcast pair has both operands finite and a² + b² = +∞ (see TorchWrong).</summary>
+    static bool SquaresOverflow(TorchSharp.torch.Tensor a, TorchSharp.torch.Tensor b)
+    {
+        var pair = TorchSharp.torch.broadcast_tensors(a, b);
+        if (pair[0].numel() == 0) return false;
+        return pair[0].isfinite().logical_and(pair[1].isfinite())
+            .logical_and(pair[0].square().add(pair[1].square()).isinf()).any().item<bool>();
     }
 
     /// <summary>Whether an atan2's operands, broadcast, have an entry where a² + b² is 0 and a or b is not.</summary>
