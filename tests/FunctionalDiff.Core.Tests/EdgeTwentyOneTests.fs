@@ -60,4 +60,15 @@ let tests =
             expectIeee (values (Diff.grad f (constantVector xs))) (Array.init xs.Length (fun i -> u.[i] * slope xs.[i])) "gradient"
             expectIeee (values (Diff.hvp f (constantVector xs) (constantVector v))) (Array.init xs.Length (fun i -> u.[i] * curvature xs.[i] * v.[i])) "HVP"
         }
+        test "addcdiv and addcmul over an empty broadcast have no outputs, so their gradients are 0 at a NaN operand (fuzz all adversarial 68/10)" {
+            // t of shape [0, 3], a = NaN, b of shape [4, 1, 1]: the result has shape [4, 0, 3], no entries, and the derivative
+            // of the empty sum is the zero map; a/b at b's own shape met the empty sum's 0 with the slope −a/b², NaN
+            let t = constant (Tensor.FromArray(Array.empty<float>, [| 0; 3 |]))
+            let a = constant (Tensor.FromArray([| nan |], [||]))
+            let b = constant (tensor [| 4; 1; 1 |] [| -0.36; -0.36; 1.5; 2.0 |])
+            let zeros = Array.zeroCreate<float> 4
+            expectIeee (values (Diff.grad (fun b -> Expr.sum (Elementary.addcdiv 0.5 t a b)) b)) zeros "addcdiv, gradient in b"
+            expectIeee (values (Diff.grad (fun b -> Expr.sum (Elementary.addcmul 0.5 t a b)) b)) zeros "addcmul, gradient in b"
+            expectIeee (values (Diff.grad (fun a -> Expr.sum (Elementary.addcdiv 0.5 t a b)) a)) [| 0.0 |] "addcdiv, gradient in a"
+        }
     ]
