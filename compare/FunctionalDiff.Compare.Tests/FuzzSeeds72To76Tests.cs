@@ -179,4 +179,34 @@ public class FuzzSeeds72To76Tests
         }
         Passes(FuzzCommand.Programs(1, 67, 232, adversarial: true, ops: OpSurface.All)[0]);
     }
+
+    [Fact]
+    public void AllAdversarial68_10_AddcdivOverAnEmptyBroadcast_GradientIsZero_OursWasNaN()
+    {
+        // addcdiv(t, a, b, 0.5) with t of shape [0, 3], a = NaN, b of shape [4, 1, 1]: no outputs, so the gradient is the
+        // zero map; torch's fused rule gives 0, and ours now does (Elementary.addcdiv broadcasts a and b first there)
+        var t = Float64(Array.Empty<double>(), 0, 3);
+        var b = Float64(new[] { -0.36, -0.36, -0.36, -0.36 }, 4, 1, 1).requires_grad_(true);
+        var torchs = Values(torch.autograd.grad(new[] { t.addcdiv(Float64(new[] { double.NaN }), b, 0.5).sum() }, new[] { b })[0]);
+        Assert.Equal(new double[4], torchs);
+        var ours = Diff.Grad(e => ((Expr)Tensor.FromArray(Array.Empty<double>(), 0, 3)).AddCDiv(Tensor.FromArray(new[] { double.NaN }), e, 0.5).Sum())(
+            Tensor.FromArray(new[] { -0.36, -0.36, -0.36, -0.36 }, 4, 1, 1)).Eval().ToDoubleArray();
+        Assert.Equal(new double[4], ours);
+        Passes(FuzzCommand.Programs(1, 68, 10, adversarial: true, ops: OpSurface.All)[0]);
+    }
+
+    [Fact]
+    public void AllAdversarial68_107_KlDivWithALogTargetWhoseExponentialOverflows_TorchNaN_NamedTorchNaNEdge()
+    {
+        // kl_div(x, x + c, log_target) = mean(e^(x + c)·c) at x = [0, 0], c = [0, 1e10]: its second order along v under u is
+        // u·v·e^(x + c)·c/2 per entry, 0 and +∞; torch's double backward multiplies e^t = ∞ by the zero difference of the
+        // slopes of t and x, NaN
+        double[] x = { 0, 0 }, c = { 0, 1e10 }, v = { 1.0098, 0.216943 };
+        const double u = 0.0835244;
+        var torchs = TorchHvp(at => u * torch.nn.functional.kl_div(at, at + Float64(c, 2), log_target: true, reduction: torch.nn.Reduction.Mean), x, v);
+        Assert.Equal(0.0, torchs[0]);
+        Assert.True(double.IsNaN(torchs[1]), $"torch's {torchs[1]:R}");
+        // ours, in the program as the fuzzer checks it (through index_add), is the closed form [0, +∞]
+        Passes(FuzzCommand.Programs(1, 68, 107, adversarial: true, ops: OpSurface.All)[0]);
+    }
 }
