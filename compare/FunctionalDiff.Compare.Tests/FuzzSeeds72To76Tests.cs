@@ -130,7 +130,7 @@ public class FuzzSeeds72To76Tests
     }
 
     [Fact]
-    public void Adversarial55_87_Atan2WhereTheSquaresOverflow_TorchsSlopesMeetOneOverInfinity_NamedTorchWrong()
+    public void Adversarial55_87_Atan2WhereTheSquaresOverflow_TorchsSlopesMeetOneOverInfinity_NamedTorchNaNEdge()
     {
         // Σ u·linear(atan2(x₂, x₀), W, b) with x₀ = 0.00465 broadcast against x₂, which holds 1e160 twice, and W holding
         // 1e160: the gradient in x₀ is Σ g·(−y/(x₀² + y²)) with g = Wᵀu per entry, where y² overflows at y = 1e160 but the

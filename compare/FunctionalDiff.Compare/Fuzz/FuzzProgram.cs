@@ -346,6 +346,14 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // constant it is there, is 0)
             case OpKind.Atan2 when Any(a[0].mul(a[0]).add(a[1].mul(a[1])).eq(0.0)):
                 return "Atan2 at the origin";
+            // where a² + b² overflows at finite operands, torch's rule multiplies the cotangent by an operand and then by
+            // 1/(a² + b²) = 0, NaN where that product overflows first, ∞·0, where the closed forms g·b/(a² + b²) and
+            // −g·a/(a² + b²) are numbers (`fuzz adversarial 55/87`: a linear layer with 1e160 weights over atan2(x₂, x₀)
+            // with x₂ holding 1e160, x₀ = 0.00465: the gradient in x₀, Σ −g·b/(x₀² + b²), is 3.3222e159 in ours and in
+            // 60-digit arithmetic, NaN in torch's; where the product does not overflow, torch's 0 is the closed form's
+            // 1/b-sized slope rounded away, within the tolerance)
+            case OpKind.Atan2 when SquaresOverflow(a[0], a[1]):
+                return "Atan2 where a² + b² overflows at finite operands";
             case OpKind.Atan2 when TorchSharp.torch.broadcast_tensors(a[0], a[1])[0].numel() == 0
                     && (!a[0].isfinite().all().item<bool>() || !a[1].isfinite().all().item<bool>()):
                 return "Atan2 over an empty broadcast with a non-finite operand";
@@ -1226,15 +1234,6 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         OpKind.Atan2 when SquaresUnderflowOffTheOrigin(a[0], a[1]) =>
             ("Atan2 where a² + b² underflows to 0 off the origin (torch's mask of the origin takes it)",
              new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
-        // the mirror above the range: where a² + b² overflows at finite operands, torch's rule multiplies the cotangent by
-        // an operand and then by 1/(a² + b²) = 0, so its slopes are 0 where the closed forms b/(a² + b²) and −a/(a² + b²)
-        // are about 1/a or 1/b, and NaN where the cotangent times the operand overflows first, ∞·0 (`fuzz adversarial
-        // 55/87`: a linear layer with 1e160 weights over atan2(x₂, x₀) with x₂ holding 1e160, x₀ = 0.00465: the gradient in
-        // x₀, Σ −g·b/(x₀² + b²), is 3.3222e159 in ours and in 60-digit arithmetic, NaN in torch's). Derivative checks
-        // skipped; values compared.
-        OpKind.Atan2 when SquaresOverflow(a[0], a[1]) =>
-            ("Atan2 where a² + b² overflows at finite operands (torch's 1/(a² + b²) is 0)",
-             new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
         // torch's rsqrt rule is −½g·y³, so y³ overflows to ∞ (from y = 5.6e102, x below 3.1e-206) where the derivative of the
         // program is finite: rsqrt(x₀)·x₁ at x₀ = 1e-310, x₁ = −1e-310 has the gradient −½u·x₁·x₀^(−3/2) = 3.2e153·u in x₀
         // (`fuzz adversarial 52/133`), torch's −∞; ours multiplies the cotangent into −½y³ one factor at a time. Only at a
@@ -1313,7 +1312,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         return false;
     }
 
-    /// <summary>Whether some entry of a broadcast pair has both operands finite and a² + b² = +∞ (see TorchWrong).</summary>
+    /// <summary>Whether some entry of a broadcast pair has both operands finite and a² + b² = +∞ (see TorchNaNEdge).</summary>
     static bool SquaresOverflow(TorchSharp.torch.Tensor a, TorchSharp.torch.Tensor b)
     {
         var pair = TorchSharp.torch.broadcast_tensors(a, b);
