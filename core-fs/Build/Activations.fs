@@ -59,6 +59,18 @@ module Activations =
             invalidArg "beta" (sprintf "Softplus: beta = %g must be positive and finite (input %s)" beta (Shape.format x.Dims))
         if beta = 1.0 then Nn.softplus x else Nn.softplus (beta * x) / beta
 
+    /// elu with torch's input scale s: x for x > 0, α·(e^(s·x) − 1) otherwise, the branch chosen by x itself, as torch's
+    /// kernel does; at 0 the slope is α·s (selected, as elu's), then 0. The scale multiplies the negative part only, so a
+    /// tiny negative x whose s·x rounds to −0 still takes the exponential's branch, curvature α·s² there (celu at
+    /// x = −5e-324 with α = 2, whose s·x is −0: ours took the linear branch at 0, curvature 0, where the closed form and
+    /// torch are 1/α = 0.5, `fuzz all adversarial 67/232`).
+    let private scaledElu (alpha: float) (scale: float) (x: Expr) =
+        let zero = Expr.scalar x.DType 0.0
+        let negativePart = Expr.where (Expr.lt x zero) x zero
+        let atZero = Expr.where (Expr.eq x zero) x zero
+        let negative = if scale = 1.0 then Expr.expm1 negativePart else Expr.expm1 (negativePart * scale)
+        Expr.where (Expr.le x zero) (Expr.where (Expr.eq x zero) ((alpha * scale) * atZero) (alpha * negative)) x
+
     /// x for x > 0, α(eˣ - 1) otherwise, with torch's derivatives at 0: α at first order (its
     /// backward takes the branch x ≤ 0), then 0 (its double backward masks x < 0). The branch is
     /// chosen by x ≤ 0 as torch's kernel does, so NaN takes the identity (slope 1). The negative
@@ -67,11 +79,7 @@ module Activations =
     /// than inf - inf. At 0 it is selected, not added: α·expm1(+0) + α·(−0) was +0 at x = −0, where
     /// torch's α·expm1(−0) is −0 (`fuzz 5/879`: rsqrt of elu(−0), −∞ in torch, +∞ in ours). The
     /// exponential reads x only where x < 0, so a large positive x never overflows into a cotangent.
-    let elu (alpha: float) (x: Expr) =
-        let zero = Expr.scalar x.DType 0.0
-        let negativePart = Expr.where (Expr.lt x zero) x zero
-        let atZero = Expr.where (Expr.eq x zero) x zero
-        Expr.where (Expr.le x zero) (Expr.where (Expr.eq x zero) (alpha * atZero) (alpha * Expr.expm1 negativePart)) x
+    let elu (alpha: float) (x: Expr) = scaledElu alpha 1.0 x
 
     /// x for x > 0, slope·x otherwise: at 0 the derivative is the slope, as torch has it.
     let leakyRelu (negativeSlope: float) (x: Expr) =
@@ -179,10 +187,11 @@ module Activations =
     /// torch's selu: scale·elu(x, α) with torch's constants; at 0 the slope is scale·α, as elu's.
     let selu (x: Expr) = seluScale * elu seluAlpha x
 
-    /// torch's celu: x above 0, α·(e^(x/α) − 1) at and below it (elu of x/α scaled by α); slope 1 at 0.
+    /// torch's celu: x above 0, α·(e^(x/α) − 1) at and below it (torch's elu with the input scale 1/α, the branch
+    /// chosen by x, not by x/α, which rounds to −0 beside 0); slope 1 at 0.
     let celu (alpha: float) (x: Expr) =
         if alpha = 0.0 then invalidArg "alpha" (sprintf "Celu: alpha must not be 0 (input %s)" (Shape.format x.Dims))
-        Expr.where (Expr.gt x (Expr.scalar x.DType 0.0)) x (alpha * elu 1.0 (x * (1.0 / alpha)))
+        scaledElu alpha (1.0 / alpha) x
 
     /// torch's softshrink: x − λ above λ, x + λ below −λ, and x·0 between, as torch's kernel (so −0
     /// for a small negative x, NaN for NaN); slope 0 at ±λ, as torch. Between, the function is the constant 0,

@@ -428,11 +428,24 @@ module Elementary =
         let a, b = inOneDType a b
         withPackedRule hypotRule [ a; b ] (hypotValue a b)
 
+    /// a and b broadcast to the shape of t, a and b together where that shape holds no entries, else as they are. Over an
+    /// empty broadcast the function has no outputs, so every derivative is an empty sum, 0 (torch's fused rules); the
+    /// product or quotient at the operands' own shapes met that 0 as a cotangent with its slope, 0·NaN at a NaN operand
+    /// (`fuzz all adversarial 68/10`: addcdiv of t of shape [0, 3], a = NaN, b of shape [4, 1, 1], whose gradient in b
+    /// was NaN), where the empty product has no slope to meet.
+    let private overAnEmptyBroadcast (op: string) (t: Expr) (a: Expr) (b: Expr) =
+        let shape = Shape.broadcast op (Shape.broadcast op t.Dims a.Dims) b.Dims
+        if Array.contains 0 shape then Expr.broadcastTo shape a, Expr.broadcastTo shape b else a, b
+
     /// torch.addcmul: t + value·a·b, broadcast together.
-    let addcmul (value: float) (t: Expr) (a: Expr) (b: Expr) = t + value * (a * b)
+    let addcmul (value: float) (t: Expr) (a: Expr) (b: Expr) =
+        let a, b = overAnEmptyBroadcast "Addcmul" t a b
+        t + value * (a * b)
 
     /// torch.addcdiv: t + value·a/b, broadcast together.
-    let addcdiv (value: float) (t: Expr) (a: Expr) (b: Expr) = t + value * (a / b)
+    let addcdiv (value: float) (t: Expr) (a: Expr) (b: Expr) =
+        let a, b = overAnEmptyBroadcast "Addcdiv" t a b
+        t + value * (a / b)
 
     /// torch.floor_divide, broadcast, as torch's kernel (and Python's //) computes it; no derivative (a step
     /// function). Not ⌊a/b⌋ of the rounded quotient: that rounds 1/0.1 up to 10 where the floor quotient is 9,

@@ -346,6 +346,14 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // constant it is there, is 0)
             case OpKind.Atan2 when Any(a[0].mul(a[0]).add(a[1].mul(a[1])).eq(0.0)):
                 return "Atan2 at the origin";
+            // where a² + b² overflows at finite operands, torch's rule multiplies the cotangent by an operand and then by
+            // 1/(a² + b²) = 0, NaN where that product overflows first, ∞·0, where the closed forms g·b/(a² + b²) and
+            // −g·a/(a² + b²) are numbers (`fuzz adversarial 55/87`: a linear layer with 1e160 weights over atan2(x₂, x₀)
+            // with x₂ holding 1e160, x₀ = 0.00465: the gradient in x₀, Σ −g·b/(x₀² + b²), is 3.3222e159 in ours and in
+            // 60-digit arithmetic, NaN in torch's; where the product does not overflow, torch's 0 is the closed form's
+            // 1/b-sized slope rounded away, within the tolerance)
+            case OpKind.Atan2 when SquaresOverflow(a[0], a[1]):
+                return "Atan2 where a² + b² overflows at finite operands";
             case OpKind.Atan2 when TorchSharp.torch.broadcast_tensors(a[0], a[1])[0].numel() == 0
                     && (!a[0].isfinite().all().item<bool>() || !a[1].isfinite().all().item<bool>()):
                 return "Atan2 over an empty broadcast with a non-finite operand";
@@ -624,6 +632,12 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "Maximum or Minimum at an infinite operand";
             case OpKind.KlDiv when !s.Flag && (Any(a[1].eq(0.0)) || Any(a[1].eq(double.PositiveInfinity))):
                 return "KlDiv at a target 0 or +∞";
+            // with a log target the loss is e^t·(t − x); where e^t overflows at a finite t, torch's double backward multiplies
+            // e^t = ∞ by the difference of t's and x's slopes, 0 where they move together, ∞·0 = NaN, where the closed form is
+            // ±∞ (`fuzz all adversarial 68/107`: kl_div(x, index_add(x, [0, 1e10]), log_target) at x = 0, whose loss is
+            // mean(e^(x + c)·c), second order u·v·e^(x + c)·c/2 = +∞ at c = 1e10, ours; torch's NaN)
+            case OpKind.KlDiv when s.Flag && Any(a[1].isfinite().logical_and(a[1].exp().isinf())):
+                return "KlDiv with a log target whose exponential overflows";
             // addcdiv(s, a, b, c) = s + c·a/b has the partials c/b in a and −c·a/b² in b, 0 at b = ±∞ beside a finite a, and so
             // every second derivative there (2c·a/b³, −c/b²): ours; torch's double backward forms b·b = ∞ and divides by it
             // again, ∞/∞ = NaN (`fuzz all adversarial 54/54`, float32: addcdiv(x₂, x₁, x₀, −2) at x₀ = 1e300, +∞ in float32;
@@ -1296,6 +1310,15 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (cotangent * largest >= double.MaxValue / 256) return true;
         }
         return false;
+    }
+
+    /// <summary>Whether some entry of a broadcast pair has both operands finite and a² + b² = +∞ (see TorchNaNEdge).</summary>
+    static bool SquaresOverflow(TorchSharp.torch.Tensor a, TorchSharp.torch.Tensor b)
+    {
+        var pair = TorchSharp.torch.broadcast_tensors(a, b);
+        if (pair[0].numel() == 0) return false;
+        return pair[0].isfinite().logical_and(pair[1].isfinite())
+            .logical_and(pair[0].square().add(pair[1].square()).isinf()).any().item<bool>();
     }
 
     /// <summary>Whether an atan2's operands, broadcast, have an entry where a² + b² is 0 and a or b is not.</summary>
