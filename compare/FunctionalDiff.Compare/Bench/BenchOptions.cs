@@ -72,6 +72,12 @@ sealed class BenchOptions
                          $"(tiered compilation: {AppContext.GetData("System.Runtime.TieredCompilation") ?? "default"}), TorchSharp {typeof(torch).Assembly.GetName().Version}, torch threads: {torch.get_num_threads()}");
     }
 
+    /// <summary>The line that says which clock the table's times are read from.</summary>
+    public void WriteClock(TextWriter output) =>
+        output.WriteLine(ThreadTime
+            ? "- clock: CPU time of the calling thread per call (both libraries on one thread), so other processes' load does not count"
+            : "- clock: wall time per call");
+
     /// <summary>The host's load averages over 1, 5 and 15 minutes, as /proc/loadavg gives them.</summary>
     public static string LoadAverage()
     {

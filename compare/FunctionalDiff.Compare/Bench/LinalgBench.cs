@@ -19,9 +19,7 @@ public static class LinalgBench
         if (BenchOptions.Parse(output, options) is not { } parsed) return 2;
         bool quick = parsed.Quick;
         parsed.WriteHeader(output, "Linear algebra vs TorchSharp");
-        output.WriteLine(parsed.ThreadTime
-            ? "- clock: CPU time of the calling thread per call (both libraries on one thread), so other processes' load does not count"
-            : "- clock: wall time per call");
+        parsed.WriteClock(output);
         output.WriteLine("- workload: A = X Xᵀ + n·I (n×n), B (n×k); L = cholesky(A), X = L⁻ᵀ (L⁻¹ B); backward: gradient of sum(X ∘ W) wrt A and B");
         output.WriteLine();
         output.WriteLine("| workload | dtype | n, k | FunctionalDiff | TorchSharp | ours / torch | max rel. difference |");

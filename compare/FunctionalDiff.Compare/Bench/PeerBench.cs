@@ -20,9 +20,7 @@ public static class PeerBench
     {
         if (BenchOptions.Parse(output, options) is not { } parsed) return 2;
         parsed.WriteHeader(output, "ADBench objectives vs TorchSharp");
-        output.WriteLine(parsed.ThreadTime
-            ? "- clock: CPU time of the calling thread per call (both libraries on one thread), so other processes' load does not count"
-            : "- clock: wall time per call");
+        parsed.WriteClock(output);
         output.WriteLine("- GMM: K components in D dimensions over N points; parameters α (K), μ (K×D) and the packed inverse Cholesky factors (K × D(D+1)/2: D log-diagonal entries, then the strict lower triangle by columns); Wishart prior with γ = 1, m = 0; constant terms left out");
         output.WriteLine("- LSTM: L layers of the suite's elementwise LSTM cell over a sequence of C one-hot-sized vectors of B entries; parameters: per layer 4 gate weights and 4 biases (2L × 4 × B), input and output scalings and output bias (3 × B); loss: the mean log-likelihood of each next entry under a log-softmax of the prediction");
         output.WriteLine("- BA: bundle adjustment's residuals for P observations of M points by N cameras and the nonzero blocks of their Jacobian (each observation's 3 residuals against its camera's 11, its point's 3 and its weight); ours: `Diff.Vmap` of `Diff.Jacobian` of one observation's residuals, compiled; torch: the residuals of all observations at once and one `torch.autograd.grad` per residual row (the observations are independent, so each gives a row of every block)");
