@@ -37,14 +37,15 @@ module Vjp =
         | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _
         | Op.LogSoftmax _ | Op.CumSum _ -> ValueNone
 
+    /// The most pieces one join holds (see accumulate).
+    let private maxPieces = 32
+
     /// previous + c, two contributions to one input's cotangent. When both are zero outside disjoint
     /// ranges of the same axis (the pullbacks of slices of one tensor: a parameter vector unpacked,
     /// gates cut from one product), their sum is those pieces side by side: one concatenation,
     /// written once, where each pullback was a zero-filled tensor of the input's size, and every
     /// sum another pass over two of them. The values are the sum's, but for the sign of a zero: a
     /// piece's −0 stays −0, where adding the other pullback's +0 gave +0.
-    let private maxPieces = 32
-
     let private accumulate (previous: Expr) (c: Expr) : Expr =
         match zeroOutside previous, zeroOutside c with
         | ValueSome(struct (axis, first)), ValueSome(struct (other, second))
