@@ -48,8 +48,8 @@ module Vjp =
     /// piece's −0 stays −0, where adding the other pullback's +0 gave +0.
     let private accumulate (previous: Expr) (c: Expr) : Expr =
         match zeroOutside previous, zeroOutside c with
-        | ValueSome(struct (axis, first)), ValueSome(struct (other, second))
-            when axis = other && Ir.sameDims previous.Dims c.Dims && previous.DType = c.DType ->
+        // both already have the input's shape and dtype (the walk sums each contribution to it)
+        | ValueSome(struct (axis, first)), ValueSome(struct (other, second)) when axis = other ->
             let pieces = List.append first second |> List.sortBy fst
             // Each join is a new node holding every piece so far: a tensor cut into thousands of
             // slices (a loop over its entries) would make a quadratic number of edges. Past

@@ -72,6 +72,21 @@ sealed class BenchOptions
                          $"(tiered compilation: {AppContext.GetData("System.Runtime.TieredCompilation") ?? "default"}), TorchSharp {typeof(torch).Assembly.GetName().Version}, torch threads: {torch.get_num_threads()}");
     }
 
+    /// <summary>
+    /// One call of each side compared (the largest relative difference of all their results), then both sides'
+    /// medians by the clock the options chose. Each torch call runs in a dispose scope, so its intermediates and
+    /// results are freed at once rather than left to the finalizer thread.
+    /// </summary>
+    public (double Ours, double Theirs, double Difference) SideBySide(Func<Tensor[]> ours, Func<torch.Tensor[]> theirs)
+    {
+        double[] oursValues = ours().SelectMany(t => t.ToDoubleArray()).ToArray();
+        double[] theirValues;
+        using (var scope = torch.NewDisposeScope())
+            theirValues = theirs().SelectMany(t => t.to_type(torch.ScalarType.Float64).data<double>().ToArray()).ToArray();
+        var (o, t) = Medians(() => ours(), () => { using var scope = torch.NewDisposeScope(); theirs(); });
+        return (o, t, Benchmarks.MaxRelativeDifference(oursValues, theirValues));
+    }
+
     /// <summary>The line that says which clock the table's times are read from.</summary>
     public void WriteClock(TextWriter output) =>
         output.WriteLine(ThreadTime

@@ -271,6 +271,17 @@ public static class Benchmarks
         return times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
     }
 
+    /// <summary>A duration for the tables: seconds from 1 s, milliseconds from 1 ms, microseconds below.</summary>
+    internal static string Time(double seconds) =>
+        seconds >= 1 ? $"{seconds:F2} s" : seconds >= 1e-3 ? $"{seconds * 1e3:F2} ms" : $"{seconds * 1e6:F1} µs";
+
+    /// <summary><paramref name="count"/> draws from the uniform distribution on [−scale, scale], seeded.</summary>
+    internal static double[] Draw(int count, int seed, double scale = 1.0)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => scale * (random.NextDouble() * 2 - 1)).ToArray();
+    }
+
     /// <summary>max |ours - torch| / max |torch|: agreement of the two results, for the reader's confidence.</summary>
     internal static double MaxRelativeDifference(double[] ours, double[] theirs)
     {

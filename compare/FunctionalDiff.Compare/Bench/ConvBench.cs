@@ -48,7 +48,7 @@ public static class ConvBench
         double difference = Benchmarks.MaxRelativeDifference(w.OursResult(), w.TorchResult());
         var (ours, theirs) = timing.Medians(w.Ours, w.Torch);
         double ratio = ours / theirs;
-        output.WriteLine($"| {name} | {dtype.ToString().ToLowerInvariant()} | {Time(ours)} | {Time(theirs)} | {ratio:F2}× | ≤ {target:0.##}× | {(ratio <= target ? "yes" : "no")} | {difference:E1} |");
+        output.WriteLine($"| {name} | {dtype.ToString().ToLowerInvariant()} | {Benchmarks.Time(ours)} | {Benchmarks.Time(theirs)} | {ratio:F2}× | ≤ {target:0.##}× | {(ratio <= target ? "yes" : "no")} | {difference:E1} |");
         output.Flush();
     }
 
@@ -129,6 +129,5 @@ public static class ConvBench
 
     static double[] Flat(TT t) => t.detach().to_type(ScalarType.Float64).contiguous().data<double>().ToArray();
 
-    static string Time(double s) => s >= 1 ? $"{s:F2} s" : s >= 1e-3 ? $"{s * 1e3:F2} ms" : $"{s * 1e6:F1} µs";
 
 }

@@ -37,18 +37,9 @@ public static class LinalgBench
         return 0;
     }
 
-
-
-
-    static double[] Draw(int count, int seed)
-    {
-        var random = new Random(seed);
-        return Enumerable.Range(0, count).Select(_ => random.NextDouble() * 2 - 1).ToArray();
-    }
-
     static double[] PositiveDefinite(int n)
     {
-        double[] x = Draw(n * n, n);
+        double[] x = Benchmarks.Draw(n * n, n);
         var a = new double[n * n];
         for (int i = 0; i < n; i++)
             for (int j = 0; j < n; j++)
@@ -74,7 +65,7 @@ public static class LinalgBench
 
     static string Row(string name, DType dtype, int n, int k, bool backward, BenchOptions timing)
     {
-        double[] aValues = PositiveDefinite(n), bValues = Draw(n * k, 7), wValues = Draw(n * k, 8);
+        double[] aValues = PositiveDefinite(n), bValues = Benchmarks.Draw(n * k, 7), wValues = Benchmarks.Draw(n * k, 8);
         var scalar = dtype == DType.Float32 ? ScalarType.Float32 : ScalarType.Float64;
         var a = Tensor.FromArray(aValues, n, n).Cast(dtype);
         var b = Tensor.FromArray(bValues, n, k).Cast(dtype);
@@ -110,7 +101,7 @@ public static class LinalgBench
 
     static string LuRow(DType dtype, int n, int k, BenchOptions timing)
     {
-        double[] aValues = Draw(n * n, 11).Select((v, i) => i / n == i % n ? v + 4 : v).ToArray(), bValues = Draw(n * k, 12);
+        double[] aValues = Benchmarks.Draw(n * n, 11).Select((v, i) => i / n == i % n ? v + 4 : v).ToArray(), bValues = Benchmarks.Draw(n * k, 12);
         var scalar = dtype == DType.Float32 ? ScalarType.Float32 : ScalarType.Float64;
         var a = Tensor.FromArray(aValues, n, n).Cast(dtype);
         var b = Tensor.FromArray(bValues, n, k).Cast(dtype);
@@ -122,12 +113,7 @@ public static class LinalgBench
 
     static string Finish(string name, DType dtype, string size, BenchOptions timing, Func<Tensor[]> ours, Func<TT[]> theirs)
     {
-        double[] oursValues = ours().SelectMany(t => t.ToDoubleArray()).ToArray();
-        var theirResults = theirs();
-        double[] theirValues = theirResults.SelectMany(t => t.to_type(ScalarType.Float64).data<double>().ToArray()).ToArray();
-        foreach (var t in theirResults) t.Dispose();
-        Action oursCall = () => ours(), theirCall = () => { foreach (var t in theirs()) t.Dispose(); };
-        var (oursSeconds, torchSeconds) = timing.Medians(oursCall, theirCall);
-        return $"| {name} | {dtype.ToString().ToLowerInvariant()} | {size} | {oursSeconds * 1e3:F3} ms | {torchSeconds * 1e3:F3} ms | {oursSeconds / torchSeconds:F2}× | {Benchmarks.MaxRelativeDifference(oursValues, theirValues):E1} |";
+        var (oursSeconds, torchSeconds, difference) = timing.SideBySide(ours, theirs);
+        return $"| {name} | {dtype.ToString().ToLowerInvariant()} | {size} | {oursSeconds * 1e3:F3} ms | {torchSeconds * 1e3:F3} ms | {oursSeconds / torchSeconds:F2}× | {difference:E1} |";
     }
 }

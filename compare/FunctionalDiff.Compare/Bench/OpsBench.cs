@@ -87,7 +87,7 @@ public static class OpsBench
                 using var scope = torch.NewDisposeScope();
                 TorchGradient(scope);
             });
-            output.WriteLine($"| {row.Name} | {string.Join("×", row.Shape)} | {Time(o)} | {Time(t)} | {o / t:G3}× | {difference:E1} |");
+            output.WriteLine($"| {row.Name} | {string.Join("×", row.Shape)} | {Benchmarks.Time(o)} | {Benchmarks.Time(t)} | {o / t:G3}× | {difference:E1} |");
             output.Flush();
         }
         output.WriteLine();
@@ -95,5 +95,4 @@ public static class OpsBench
         return 0;
     }
 
-    static string Time(double seconds) => seconds >= 1e-3 ? $"{seconds * 1e3:F2} ms" : $"{seconds * 1e6:F1} µs";
 }

@@ -51,16 +51,10 @@ public static class PeerBench
         return 0;
     }
 
-    static double[] Draw(int count, int seed, double scale = 1.0)
-    {
-        var random = new Random(seed);
-        return Enumerable.Range(0, count).Select(_ => scale * (random.NextDouble() * 2 - 1)).ToArray();
-    }
-
     static string Gmm(DType dtype, int d, int k, int n, bool compiled, BenchOptions timing)
     {
         int packed = d * (d + 1) / 2;
-        double[] alphaValues = Draw(k, 1), meanValues = Draw(k * d, 2), icfValues = Draw(k * packed, 3, 0.3), xValues = Draw(n * d, 4);
+        double[] alphaValues = Benchmarks.Draw(k, 1), meanValues = Benchmarks.Draw(k * d, 2), icfValues = Benchmarks.Draw(k * packed, 3, 0.3), xValues = Benchmarks.Draw(n * d, 4);
         int[] positions = AdBenchObjectives.LowerPositions(d);
         var scalar = dtype == DType.Float32 ? ScalarType.Float32 : ScalarType.Float64;
         Tensor Ours(double[] values, params int[] shape) => Tensor.FromArray(values, shape).Cast(dtype);
@@ -110,8 +104,8 @@ public static class PeerBench
 
     static string Lstm(DType dtype, int layers, int length, int b, bool compiled, BenchOptions timing)
     {
-        double[] mainValues = Draw(2 * layers * 4 * b, 11, 0.5), extraValues = Draw(3 * b, 12, 0.5), stateValues = Draw(2 * layers * b, 13, 0.5);
-        double[] sequenceValues = Draw(length * b, 14);
+        double[] mainValues = Benchmarks.Draw(2 * layers * 4 * b, 11, 0.5), extraValues = Benchmarks.Draw(3 * b, 12, 0.5), stateValues = Benchmarks.Draw(2 * layers * b, 13, 0.5);
+        double[] sequenceValues = Benchmarks.Draw(length * b, 14);
         var scalar = dtype == DType.Float32 ? ScalarType.Float32 : ScalarType.Float64;
         Tensor Ours(double[] values, params int[] shape) => Tensor.FromArray(values, shape).Cast(dtype);
         var parameters = new[] { Ours(mainValues, 2 * layers, 4, b), Ours(extraValues, 3, b) };
@@ -188,14 +182,7 @@ public static class PeerBench
 
     static string Finish(string name, bool compiled, DType dtype, string size, BenchOptions timing, Func<Tensor[]> ours, Func<TT[]> theirs)
     {
-        double[] oursValues = ours().SelectMany(t => t.ToDoubleArray()).ToArray();
-        double[] theirValues;
-        using (var scope = torch.NewDisposeScope())
-            theirValues = theirs().SelectMany(t => t.to_type(ScalarType.Float64).data<double>().ToArray()).ToArray();
-        Action oursCall = () => ours(), theirCall = () => { using var scope = torch.NewDisposeScope(); theirs(); };
-        var (oursSeconds, torchSeconds) = timing.Medians(oursCall, theirCall);
-        return $"| {name} | {(compiled ? "compiled" : "uncompiled")} | {dtype.ToString().ToLowerInvariant()} | {size} | {Time(oursSeconds)} | {Time(torchSeconds)} | {oursSeconds / torchSeconds:F2}× | {Benchmarks.MaxRelativeDifference(oursValues, theirValues):E1} |";
+        var (oursSeconds, torchSeconds, difference) = timing.SideBySide(ours, theirs);
+        return $"| {name} | {(compiled ? "compiled" : "uncompiled")} | {dtype.ToString().ToLowerInvariant()} | {size} | {Benchmarks.Time(oursSeconds)} | {Benchmarks.Time(torchSeconds)} | {oursSeconds / torchSeconds:F2}× | {difference:E1} |";
     }
-
-    static string Time(double seconds) => seconds >= 1e-3 ? $"{seconds * 1e3:F2} ms" : $"{seconds * 1e6:F1} µs";
 }

@@ -69,7 +69,7 @@ public static class ScanBench
         double ratio = ours / theirs;
         string goal = target is double t ? $"≤ {t:0.##}×" : "";
         string holds = target is double limit ? (ratio <= limit ? "yes" : "no") : "";
-        output.WriteLine($"| {name} | {dtype.ToString().ToLowerInvariant()} | {Time(ours)} | {Time(theirs)} | {ratio:F2}× | {goal} | {holds} | {difference:E1} |");
+        output.WriteLine($"| {name} | {dtype.ToString().ToLowerInvariant()} | {Benchmarks.Time(ours)} | {Benchmarks.Time(theirs)} | {ratio:F2}× | {goal} | {holds} | {difference:E1} |");
         output.Flush();
     }
 
@@ -238,6 +238,5 @@ public static class ScanBench
     static double[] Flat(TT[] results) =>
         results.SelectMany(t => t.detach().to_type(ScalarType.Float64).contiguous().data<double>().ToArray()).ToArray();
 
-    static string Time(double s) => s >= 1 ? $"{s:F2} s" : s >= 1e-3 ? $"{s * 1e3:F2} ms" : $"{s * 1e6:F1} µs";
 
 }

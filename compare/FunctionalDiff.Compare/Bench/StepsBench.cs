@@ -72,7 +72,7 @@ public static class StepsBench
         double difference = Benchmarks.MaxRelativeDifference(w.OursResult(), w.TorchResult());
         var (ours, theirs) = timing.Medians(w.Ours, w.Torch);
         double ratio = ours / theirs;
-        output.WriteLine($"| {name} | {dtype.ToString().ToLowerInvariant()} | {Time(ours)} | {Time(theirs)} | {ratio:F2}× | ≤ {target:0.##}× | {(ratio <= target ? "yes" : "no")} | {difference:E1} |");
+        output.WriteLine($"| {name} | {dtype.ToString().ToLowerInvariant()} | {Benchmarks.Time(ours)} | {Benchmarks.Time(theirs)} | {ratio:F2}× | ≤ {target:0.##}× | {(ratio <= target ? "yes" : "no")} | {difference:E1} |");
         output.Flush();
     }
 
@@ -301,7 +301,7 @@ public static class StepsBench
             symbolic.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
         double grad = Benchmarks.Median(symbolic);
-        output.WriteLine($"| Diff.Grad of a 10^5-op chain at a scalar (tracing included, symbolic only; ours only) | float64 | {Time(grad)} | | | < 200 ms | {(grad < 0.2 ? "yes" : "no")} | |");
+        output.WriteLine($"| Diff.Grad of a 10^5-op chain at a scalar (tracing included, symbolic only; ours only) | float64 | {Benchmarks.Time(grad)} | | | < 200 ms | {(grad < 0.2 ? "yes" : "no")} | |");
         output.Flush();
 
         // The same chain over a vector: at a scalar, much of the derivative folds to constants as it
@@ -318,11 +318,11 @@ public static class StepsBench
             overVector.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
         double gradVector = Benchmarks.Median(overVector);
-        output.WriteLine($"| Diff.Grad of a 10^5-op chain over a 16-element vector (tracing included, symbolic only; ours only) | float64 | {Time(gradVector)} | | | < 200 ms | {(gradVector < 0.2 ? "yes" : "no")} | |");
+        output.WriteLine($"| Diff.Grad of a 10^5-op chain over a 16-element vector (tracing included, symbolic only; ours only) | float64 | {Benchmarks.Time(gradVector)} | | | < 200 ms | {(gradVector < 0.2 ? "yes" : "no")} | |");
         output.Flush();
 
         var (chainPeak, chainTime) = ChainPeak();
-        string chainText = chainPeak is long c ? $"{Time(chainTime)}, peak working set {c / (1024.0 * 1024.0):F0} MB" : "n/a";
+        string chainText = chainPeak is long c ? $"{Benchmarks.Time(chainTime)}, peak working set {c / (1024.0 * 1024.0):F0} MB" : "n/a";
         bool chainPass = chainPeak is long d && d < 1L << 30 && chainTime < 2.5;
         output.WriteLine($"| Diff.Grad of a 10^6-op chain at a scalar (own process; tracing included, symbolic only; ours only) | float64 | {chainText} | | | < 2.5 s, < 1 GB | {(chainPass ? "yes" : "no")} | |");
         output.Flush();
@@ -419,6 +419,5 @@ public static class StepsBench
 
     static double[] Flat(TT t) => t.detach().to_type(ScalarType.Float64).contiguous().data<double>().ToArray();
 
-    static string Time(double s) => s >= 1 ? $"{s:F2} s" : s >= 1e-3 ? $"{s * 1e3:F2} ms" : $"{s * 1e6:F1} µs";
 
 }

@@ -56,7 +56,7 @@ public static class VmapBench
         double difference = Benchmarks.MaxRelativeDifference(oursResult(), referenceResult());
         var (o, r) = timing.Medians(ours, reference);
         double ratio = o / r;
-        output.WriteLine($"| {name} | {dtype} | {Time(o)} | {Time(r)} | {ratio:G3}× | ≤ {target:0.##}× | {(ratio <= target ? "yes" : "no")} | {difference:E1} |");
+        output.WriteLine($"| {name} | {dtype} | {Benchmarks.Time(o)} | {Benchmarks.Time(r)} | {ratio:G3}× | ≤ {target:0.##}× | {(ratio <= target ? "yes" : "no")} | {difference:E1} |");
         output.Flush();
     }
 
@@ -194,6 +194,5 @@ public static class VmapBench
 
     static double[] Flat(TT t) => t.detach().to_type(ScalarType.Float64).contiguous().data<double>().ToArray();
 
-    static string Time(double s) => s >= 1 ? $"{s:F2} s" : s >= 1e-3 ? $"{s * 1e3:F2} ms" : $"{s * 1e6:F1} µs";
 
 }
