@@ -29,8 +29,16 @@ open System.Collections.Generic
 type internal RewriteWork =
     [<ThreadStatic; DefaultValue>]
     static val mutable private steps: int64
+    [<ThreadStatic; DefaultValue>]
+    static val mutable private weighed: int64
     static member Steps = RewriteWork.steps
     static member Add(count: int) = RewriteWork.steps <- RewriteWork.steps + int64 count
+    /// Exact costs of normal forms formed (Polynomial.buildCost, which forms a deferred product's
+    /// terms), on this thread: tests check that nodes which cannot be replaced are not weighed.
+    static member Weighed = RewriteWork.weighed
+    static member Weigh(p: Poly) =
+        RewriteWork.weighed <- RewriteWork.weighed + 1L
+        Polynomial.buildCost p
 
 /// Graph simplification by polynomial normal forms.
 [<RequireQualifiedAccess>]
@@ -231,16 +239,16 @@ module Rewrite =
         let regionCall = Pool.rentCleared<int> n
         let freedUses = Pool.rent<int> n
         let calls = ref 0
-        // True when replacing node i by a normal form that costs `normal` saves more than that.
-        let savesMoreThan (normal: int) (i: int) =
+        // Puts node i and the polynomial nodes below it (up to regionLimit) in the region, and
+        // returns the region's size and what it would save if every node in it were freed: a bound
+        // on the exact saving, which most nodes fail (it is no more than their normal form's cost).
+        let explore (i: int) : struct (int * int) =
             calls.Value <- calls.Value + 1
             let call = calls.Value
             let mutable size = 1
             region.[0] <- i
             regionCall.[i] <- call
             freedUses.[i] <- 0
-            // What the region would save if every node in it were freed: a bound on the exact
-            // saving, and most calls end here (it is no more than `normal`) without the sort.
             let mutable bound = 1
             let mutable k = 0
             while k < size && size < regionLimit do
@@ -259,8 +267,10 @@ module Rewrite =
                             freedUses.[c] <- 0
                             bound <- bound + (if isPending.[c] then cost.[c] else 1)
                         e <- e + 1
-            if bound <= normal then false
-            else
+            struct (size, bound)
+        // The exact saving of replacing node i, over the region that explore i just filled.
+        let exactSaving (i: int) (size: int) =
+            let call = calls.Value
             // ascending with the default order (no comparer delegate per call), read backwards
             Array.Sort(region, 0, size)
             let mutable saved = 0
@@ -275,7 +285,11 @@ module Rewrite =
                         for e in firstInput.[j] .. firstInput.[j + 1] - 1 do
                             let c = inputs.[e]
                             if regionCall.[c] = call then freedUses.[c] <- freedUses.[c] + 1
-            normal < saved
+            saved
+        // True when replacing node i by a normal form that costs `normal` saves more than that.
+        let savesMoreThan (normal: int) (i: int) =
+            let struct (size, bound) = explore i
+            bound > normal && normal < exactSaving i size
         let rebuildOverInputs (i: int) =
             let node = order.[i]
             let first = firstInput.[i]
@@ -334,16 +348,37 @@ module Rewrite =
                                 if not isPending.[j] && sharedBelow.[j] then sharedBelow.[i] <- true
                             else sharedBelow.[i] <- true
                     // A normal form at least this large cannot win (buildCost is at least
-                    // lowerCost), and the exact cost scans every atom.
-                    let surelyKept = not sharedBelow.[i] && Polynomial.lowerCost p > standing
-                    let normal = if surelyKept then Int32.MaxValue else Polynomial.buildCost p
+                    // lowerCost), and the exact cost scans every atom (and forms a deferred
+                    // product's terms).
+                    let lower = Polynomial.lowerCost p
                     polynomials.[i] <- p
                     isPolynomial.[i] <- true
                     // On a tie the node is kept only if it can stay the same object: once an input
                     // was replaced, keeping it would rebuild that input's normal form and itself.
-                    if normal < standing || (inputPending && normal = standing)
-                       || (sharedBelow.[i] && savesMoreThan normal i) then
-                        cost.[i] <- normal
+                    // So a node whose normal form cannot undercut (or, with a replaced input, tie)
+                    // what it costs standing is replaced only for the saving below it when shared,
+                    // and that saving is bounded by its region's: where even the lower bound reaches
+                    // the region's, the exact cost cannot change the decision and is never formed.
+                    // (In the gradient of an unrolled LSTM every polynomial node was such a node,
+                    // none was replaced, and forming their exact costs was most of the pass.)
+                    let replace =
+                        if lower > standing || (lower = standing && not inputPending) then
+                            sharedBelow.[i]
+                            && (let struct (size, bound) = explore i
+                                bound > lower
+                                && (let normal = RewriteWork.Weigh p
+                                    if bound > normal && normal < exactSaving i size then
+                                        cost.[i] <- normal
+                                        true
+                                    else false))
+                        else
+                            let normal = RewriteWork.Weigh p
+                            if normal < standing || (inputPending && normal = standing)
+                               || (sharedBelow.[i] && savesMoreThan normal i) then
+                                cost.[i] <- normal
+                                true
+                            else false
+                    if replace then
                         isPending.[i] <- true
                     else
                         cost.[i] <- standing
