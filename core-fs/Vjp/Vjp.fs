@@ -6,13 +6,23 @@ namespace FunctionalDiff.Core
 open System
 open System.Collections.Generic
 
+/// The contributions to one input's cotangent that are zero outside ranges of one axis, as pieces
+/// (start, piece) along it, until the reverse walk reaches the input (see Vjp.join).
+[<Sealed; AllowNullLiteral>]
+type internal PendingPieces(axis: int, first: Expr) =
+    member _.Axis = axis
+    member val Pieces = ResizeArray<struct (int * Expr)>()
+    /// The first contribution while it is the only one: then it is the cotangent as it came (a
+    /// single slice's pullback stays the rule's pad); null once another arrives.
+    member val Alone = first with get, set
+
 /// The reverse transform over a built graph.
 [<RequireQualifiedAccess>]
 module Vjp =
 
     /// A cotangent that is zero outside some ranges of one axis, as that axis and its nonzero pieces
     /// (start, piece) in order: a Pad along one axis only (a slice's pullback), or a Concat along
-    /// it whose zero parts are broadcast zeros (pieces merged by `accumulate`).
+    /// it whose zero parts are broadcast zeros (pieces joined by `join`).
     let private zeroOutside (e: Expr) : struct (int * (int * Expr) list) voption =
         match e.Op with
         | Op.Pad(before, after) ->
@@ -37,41 +47,43 @@ module Vjp =
         | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _
         | Op.LogSoftmax _ | Op.CumSum _ -> ValueNone
 
-    /// The most pieces one join holds (see accumulate).
-    let private maxPieces = 32
-
-    /// previous + c, two contributions to one input's cotangent. When both are zero outside disjoint
-    /// ranges of the same axis (the pullbacks of slices of one tensor: a parameter vector unpacked,
-    /// gates cut from one product), their sum is those pieces side by side: one concatenation,
-    /// written once, where each pullback was a zero-filled tensor of the input's size, and every
-    /// sum another pass over two of them. The values are the sum's, but for the sign of a zero: a
-    /// piece's −0 stays −0, where adding the other pullback's +0 gave +0.
-    let private accumulate (previous: Expr) (c: Expr) : Expr =
-        match zeroOutside previous, zeroOutside c with
-        // both already have the input's shape and dtype (the walk sums each contribution to it)
-        | ValueSome(struct (axis, first)), ValueSome(struct (other, second)) when axis = other ->
-            let pieces = List.append first second |> List.sortBy fst
-            // Each join is a new node holding every piece so far: a tensor cut into thousands of
-            // slices (a loop over its entries) would make a quadratic number of edges. Past
-            // maxPieces the contributions are summed as before, one pad and one sum each.
-            let mutable disjoint = pieces.Length <= maxPieces
-            let mutable reached = 0
-            for start, piece in pieces do
-                if start < reached then disjoint <- false
-                reached <- start + piece.Dims.[axis]
-            if not disjoint then previous + c
-            else
-                let dims = previous.Dims
-                let zeros (length: int) = Expr.zeros previous.DType (Array.updateAt axis length dims)
-                let parts = ResizeArray<Expr>()
-                let mutable position = 0
-                for start, piece in pieces do
-                    if start > position then parts.Add(zeros (start - position))
-                    parts.Add piece
-                    position <- start + piece.Dims.[axis]
-                if position < dims.[axis] then parts.Add(zeros (dims.[axis] - position))
-                Expr.concat axis parts
-        | _ -> previous + c
+    /// The pieces (start, piece) of contributions that are zero outside ranges of `axis`, summed, for
+    /// an input of shape `dims`: the pieces in layers of disjoint ones (each piece in the first layer
+    /// that ends at or before its start, the pieces in order of start), each layer one concatenation
+    /// with zeros in its gaps, and the layers summed. Disjoint pieces (slices of a tensor unpacked,
+    /// gates cut from one product, a loop over a vector's entries) are one layer, one node however many
+    /// they are; overlapping windows of width w are w layers. Each pullback on its own was a
+    /// zero-filled tensor of the input's size and each sum another pass over two of them: a loop over
+    /// n entries made n tensors of n entries. The values are the sum's, but for the sign of a zero: a
+    /// piece's −0 stays −0 where the other pullbacks' +0 gave +0.
+    let private join (dtype: DType) (dims: int[]) (axis: int) (pieces: ResizeArray<struct (int * Expr)>) : Expr =
+        // stable: pieces that start together keep the order they arrived in
+        let sorted = pieces |> Seq.sortBy (fun (struct (start, _)) -> start) |> Array.ofSeq
+        let layers = ResizeArray<ResizeArray<struct (int * Expr)>>()
+        let ends = ResizeArray<int>()
+        for struct (start, piece) in sorted do
+            let mutable k = 0
+            while k < layers.Count && ends.[k] > start do
+                k <- k + 1
+            if k = layers.Count then
+                layers.Add(ResizeArray())
+                ends.Add 0
+            layers.[k].Add(struct (start, piece))
+            ends.[k] <- start + piece.Dims.[axis]
+        let zeros (length: int) = Expr.zeros dtype (Array.updateAt axis length dims)
+        let concatenated (layer: ResizeArray<struct (int * Expr)>) =
+            let parts = ResizeArray<Expr>()
+            let mutable position = 0
+            for struct (start, piece) in layer do
+                if start > position then parts.Add(zeros (start - position))
+                parts.Add piece
+                position <- start + piece.Dims.[axis]
+            if position < dims.[axis] then parts.Add(zeros (dims.[axis] - position))
+            Expr.concat axis parts
+        let mutable sum = concatenated layers.[0]
+        for k in 1 .. layers.Count - 1 do
+            sum <- sum + concatenated layers.[k]
+        sum
 
     /// The cotangents of `wrt` for several outputs with one cotangent (seed) each, as graphs: those
     /// of the sum of the outputs' pairings with their seeds (a Scan's body has several outputs).
@@ -107,6 +119,38 @@ module Vjp =
                 if on then active.Add node.Id |> ignore
         // Cotangents by node id; null where none has arrived.
         let cotangent = IdMap<Expr>(start)
+        // Per input, the contributions that are zero outside ranges of one axis (see zeroOutside),
+        // as pieces, joined once when the walk reaches the input (see join); every other
+        // contribution is summed into `cotangent` as it arrives. Made at the first such contribution.
+        let mutable pieces: Dictionary<int64, PendingPieces> = null
+        let add (input: Expr) (c: Expr) =
+            let found, pending = if isNull pieces then false, null else pieces.TryGetValue input.Id
+            match zeroOutside c with
+            | ValueSome(struct (axis, parts)) when not found || pending.Axis = axis ->
+                let pending =
+                    if found then
+                        pending.Alone <- Unchecked.defaultof<Expr>
+                        pending
+                    else
+                        if isNull pieces then pieces <- Dictionary<int64, PendingPieces>()
+                        let made = PendingPieces(axis, c)
+                        pieces.[input.Id] <- made
+                        made
+                for start, part in parts do
+                    pending.Pieces.Add(struct (start, part))
+            | _ ->
+                let previous = cotangent.[input.Id]
+                cotangent.[input.Id] <- if isNull (box previous) then c else previous + c
+        // The whole cotangent of a node the walk has reached: the sum of its other contributions
+        // and its pieces, joined (a single contribution as it came).
+        let complete (node: Expr) =
+            let g = cotangent.[node.Id]
+            let found, pending = if isNull pieces then false, null else pieces.TryGetValue node.Id
+            if not found then g
+            else
+                pieces.Remove node.Id |> ignore
+                let joined = if isNull (box pending.Alone) then join node.DType node.Dims pending.Axis pending.Pieces else pending.Alone
+                if isNull (box g) then joined else g + joined
         for k in 0 .. outputs.Length - 1 do
             let output = outputs.[k]
             let seed = Expr.cast output.DType seeds.[k]
@@ -120,25 +164,24 @@ module Vjp =
         let scratch = RuleScratch(transposing, start)
         for i in count - 1 .. -1 .. 0 do
             let node = order.[i]
-            let g = cotangent.[node.Id]
+            let g = complete node
             let arity = node.ArgCount
-            if not (isNull (box g)) && arity > 0 then
-                current.Value <- node
-                let contributions = Rules.cotangents node g wanted scratch
-                // A rule that forgets an input would silently give it no cotangent at all.
-                if contributions.Length <> arity then
-                    invalidOp (sprintf "Vjp: the rule of %s gave %d cotangents for its %d inputs" (OpName.name node.Op) contributions.Length arity)
-                for j in 0 .. arity - 1 do
-                    let input = node.Arg j
-                    if active.Contains input.Id then
-                        let c = contributions.[j]
-                        if not (Fold.isZero c) then
-                            let c = c |> Expr.sumTo input.Dims |> Expr.cast input.DType
-                            let previous = cotangent.[input.Id]
-                            cotangent.[input.Id] <- if isNull (box previous) then c else accumulate previous c
+            if not (isNull (box g)) then
+                if arity > 0 then
+                    current.Value <- node
+                    let contributions = Rules.cotangents node g wanted scratch
+                    // A rule that forgets an input would silently give it no cotangent at all.
+                    if contributions.Length <> arity then
+                        invalidOp (sprintf "Vjp: the rule of %s gave %d cotangents for its %d inputs" (OpName.name node.Op) contributions.Length arity)
+                    for j in 0 .. arity - 1 do
+                        let input = node.Arg j
+                        if active.Contains input.Id then
+                            let c = contributions.[j]
+                            if not (Fold.isZero c) then
+                                add input (c |> Expr.sumTo input.Dims |> Expr.cast input.DType)
                 // A node's cotangent is complete once visited; drop it unless it was asked for.
-                if not (isTarget node.Id) then cotangent.[node.Id] <- Unchecked.defaultof<Expr>
-        let result = wrt |> Array.map (fun w -> let g = cotangent.[w.Id] in if isNull (box g) then None else Some g)
+                cotangent.[node.Id] <- if isTarget node.Id then g else Unchecked.defaultof<Expr>
+        let result = wrt |> Array.map (fun w -> let g = complete w in if isNull (box g) then None else Some g)
         if not (isNull (box scratch.OldestLeaf)) then scratch.OldestLeaf.Release()
         active.Release()
         cotangent.Release()
