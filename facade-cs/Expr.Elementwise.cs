@@ -192,8 +192,8 @@ public sealed partial class Expr
 
     /// <summary>
     /// Python's a % b (torch.remainder): the remainder with the sign of b, exactly as torch's kernel (fmod, plus b
-    /// where their signs differ); broadcasts. NaN where b = 0. Derivatives 1 for a and −floor(a/b) for b; torch
-    /// divides exactly there, so its derivative for b differs by 1 where a/b rounds onto an integer (1 % 0.1).
+    /// where their signs differ); broadcasts. NaN where b = 0. Derivatives torch's: 1 for a and −floor(a/b) for b,
+    /// the floor of the exact quotient (9 for 1 % 0.1, where the rounded 1/0.1 is 10), NaN where a is infinite.
     /// </summary>
     public static Expr Remainder(Expr a, Expr b) { var (x, y) = Align(a, b); return Wrap(CoreElementary.remainder(x, y)); }
 

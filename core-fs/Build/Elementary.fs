@@ -254,16 +254,6 @@ module Elementary =
         let value = Expr.where atZero zero (Expr.where atZero zero x * Expr.log y)
         withPackedRule xlogyRule [ x; y ] value
 
-    /// torch.remainder, Python's a % b: the remainder with b's sign, fmod(a, b) + b where fmod's sign
-    /// differs from b's (torch's kernel, so exact as it). The derivatives are 1 in a and
-    /// -floor(a/b) in b, with a/b rounded (torch divides exactly, so it differs where a/b rounds onto
-    /// an integer, as 1/0.1).
-    let remainder (a: Expr) (b: Expr) =
-        let r = Expr.fmod a b
-        let zero = scalar r 0.0
-        let adjust = Expr.ne r zero * Expr.ne (Expr.lt r zero) (Expr.lt b zero)
-        Expr.where adjust (r + b) r
-
     /// The rule of lerp over start, end and weight packed along a new leading axis: torch's g·(1 − w), g·w and
     /// g·(end − start), one factor each. Registered once; the module keeps it alive.
     let private lerpRule =
@@ -468,6 +458,23 @@ module Elementary =
         let signedZero = Expr.where (Expr.lt (one / quotient) zero) (scalar a -0.0) zero
         let result = Expr.where (Expr.eq exact zero) signedZero rounded
         Expr.stopGradient (Expr.where (Expr.eq b zero) quotient result)
+
+    /// The rule of remainder over a and b packed along a new leading axis: torch's g in a and −g·floor_divide(a, b) in
+    /// b, the floor of the exact quotient (9 for 1 % 0.1, where the rounded 1/0.1 is 10), one factor each. Through
+    /// fmod's rule the slope in b was −trunc of the rounded quotient, corrected by the where: ±∞ at an infinite a, where
+    /// the remainder is NaN and so is torch's floor quotient (Python's ∞ // b). Registered once; the module keeps it alive.
+    let private remainderRule =
+        registerPacked "remainder" 2 (fun operands g -> [ g; -(g * floorDivide operands.[0] operands.[1]) ])
+
+    /// torch.remainder, Python's a % b: the remainder with b's sign, fmod(a, b) + b where fmod's sign differs from b's
+    /// (torch's kernel, so exact as it). The derivatives are torch's, 1 in a and −floor_divide(a, b) in b (remainderRule):
+    /// NaN in b where a is infinite.
+    let remainder (a: Expr) (b: Expr) =
+        let a, b = inOneDType a b
+        let r = Expr.fmod a b
+        let zero = scalar r 0.0
+        let adjust = Expr.ne r zero * Expr.ne (Expr.lt r zero) (Expr.lt b zero)
+        withPackedRule remainderRule [ a; b ] (Expr.where adjust (r + b) r)
 
     /// torch.heaviside: 0 below 0, `values` at 0 and 1 above; no derivative, as torch has none. A NaN
     /// input is 0, as torch's kernel gives it (x == 0 ? values : x > 0, both comparisons false at NaN;

@@ -1026,6 +1026,10 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// entries as its reverse rule does, and gives ±∞ where the tangent t₀x₁ + x₀t₁ is a number (`fuzz adversarial 5/115`:
     /// [a, a, −3459.4] at a = −1.4e160, tangent of y₁ 9.07e159, torch's +∞), and so does its gradient (`fuzz adversarial
     /// 34/97`), and its second order. Its derivative checks are skipped; values are compared.</item>
+    /// <item>Cumprod of finite nonzero entries whose running product falls below the normal range (2.2e-308, 0 included): torch's
+    /// reverse rule Σ g·y/x loses its terms to underflow before it divides by the entry, so its gradient is ±0 where the closed
+    /// form w₀ + w₁x₁ is a number (`fuzz wide adversarial 7/79`: at x = [−5e-324, 0.2315], ours −0.0596). Its derivative
+    /// checks are skipped; values are compared.</item>
     /// <item>Sigmoid (alone or as BceWithLogits' target) at a finite x where σ(x) rounds to 1 (x above about 36.7 in float64):
     /// torch's rule y(1 − y) is exactly 0 there, where σ′(x) = e^−x/(1 + e^−x)² is a positive number (2.2e-39 at 89), and
     /// ours is that number (Special.sigmoidSlope, EdgeAdversarialTests). A huge cotangent makes the difference visible:
@@ -1156,6 +1160,15 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         OpKind.Cumprod when a[0].numel() > 0 && a[0].isfinite().all().item<bool>()
                 && TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).isinf().any().item<bool>() =>
             ("Cumprod whose running product overflows",
+             new[] { Suite.Check.Jvp, Suite.Check.Vjp, Suite.Check.Compiled, Suite.Check.SecondOrder, Suite.Check.Hessian }),
+        // and where a running product leaves the normal range at the other end, its reverse rule Σ g·y/x loses the terms to
+        // underflow before it divides: the gradient of Σ w·cumprod(x) at x = [−5e-324, 0.2315] is w₀ + w₁x₁ = −0.0596 (ours),
+        // torch's (w₀y₀ + w₁y₁)/x₀ = (0 + 0)/x₀ = −0 (`fuzz wide adversarial 7/79`; FuzzSeeds77To81Tests). Where the entries
+        // are finite and nonzero and torch's running product holds an entry below the normal range (2.2e-308), 0 included;
+        // every derivative check is skipped (the value is the product, exact to the rounding of the underflow, and compared).
+        OpKind.Cumprod when a[0].numel() > 0 && a[0].isfinite().all().item<bool>() && a[0].ne(0.0).all().item<bool>()
+                && TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).abs().lt(2.2250738585072014E-308).any().item<bool>() =>
+            ("Cumprod whose running product underflows (torch's rule divides the underflowed terms by the entry)",
              new[] { Suite.Check.Jvp, Suite.Check.Vjp, Suite.Check.Compiled, Suite.Check.SecondOrder, Suite.Check.Hessian }),
         // torch's rule g·e^(x − lse) carries the rounding of lse, about ulp(lse), into every weight, and its double backward
         // multiplies that by the square of the slope into the entries: at entries near 3641 (e^8.2) the second order is

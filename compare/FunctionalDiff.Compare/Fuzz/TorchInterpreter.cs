@@ -29,6 +29,8 @@ public static class TorchInterpreter
             int same = EarlierCopy(program.Steps, i);
             var value = same >= 0 ? values[program.InputCount + same]
                 : Apply(step, step.Args.Select(a => values[a]).ToArray(), inputs[0].dtype, constantExponent: step.Kind == OpKind.Pow && constant[step.Args[1]]);
+            if (same < 0 && roundingDraw != 0 && step.Kind == OpKind.CastRoundTrip && inputs[0].dtype == ScalarType.Float64)
+                value = CotangentRoundedOtherwise(value, roundingDraw);
             values.Add(same >= 0 || roundingDraw == 0 ? value : RoundedOtherwise(value, roundingDraw));
         }
         return values;
@@ -50,6 +52,25 @@ public static class TorchInterpreter
         var data = value.detach().to(ScalarType.Float64).contiguous().data<double>().ToArray();
         var factor = data.Select((v, k) => FuzzProgram.StepFactor(v, k, draw, unit)).ToArray();
         return value * torch.tensor(factor, dtype: ScalarType.Float64).to(value.dtype).reshape(value.shape);
+    }
+
+    /// <summary>
+    /// A float32 round trip in a float64 run with its value unchanged and its derivative scaled by 1 ± one float32 ulp of 1,
+    /// each entry its own way (<see cref="FuzzProgram.StepFactor"/> at 0): the step rounds its cotangent to float32, so the
+    /// derivatives after it carry float32 rounding of the terms that pass through it, which another engine, rounding them
+    /// at other points of its derivative graph, gets otherwise. RoundedOtherwise's float64 ulp, and its exemption of short
+    /// dyadic values, would leave them alone (`fuzz all adversarial 70/153`: Σ e^t·(t − r(t)) with r the round trip at
+    /// t = x/s ∈ {0, 5}, whose Hessian under the round trip's derivative 1 is 0 plus the rounding of terms e^t·t′·t″ near
+    /// 2e4 to float32; ours and torch's differ by 6e-4 there, each the transpose of the other).
+    /// </summary>
+    static TT CotangentRoundedOtherwise(TT value, int draw)
+    {
+        if (value.numel() == 0) return value;
+        double unit = Math.ScaleB(1.0, -23);
+        var factor = Enumerable.Range(0, (int)value.numel()).Select(k => FuzzProgram.StepFactor(0.0, k, draw, unit)).ToArray();
+        var f = torch.tensor(factor, dtype: ScalarType.Float64).to(value.dtype).reshape(value.shape);
+        // value + (f − 1)·(value − value held): the same value, the derivative times f; an infinity or NaN is left as it is
+        return torch.where(value.isfinite(), value + (f - 1) * (value - value.detach()), value);
     }
 
     /// <summary>

@@ -92,10 +92,10 @@ public static partial class CaseTable
             with { Fixed = new[] { new[] { 5.0, -5.0, 5.0, -5.0, 7.5, 2.0, -2.0, 1.0 }, new[] { 3.0, 3.0, -3.0, -3.0, 2.5, double.PositiveInfinity, double.PositiveInfinity, 0.1 } } };
         yield return C("edge remainder signs and bounds", new[] { I(7), I(7) }, x => Expr.Remainder(x[0], x[1]), x => torch.remainder(x[0], x[1]))
             with { Fixed = new[] { new[] { 5.0, -5.0, 5.0, -5.0, 7.5, 2.0, -2.0 }, new[] { 3.0, 3.0, -3.0, -3.0, 2.5, double.PositiveInfinity, double.PositiveInfinity } } };
-        // the value is exact in both (0.09999999999999995, as fmod); b is held, because torch's derivative in b is -floor
-        // of the exact quotient (9) and ours of the rounded one (1/0.1 rounds to 10), as Expr.Remainder documents
-        yield return C("edge remainder 1 % 0.1 with b held", new[] { I(2), I(2) }, x => Expr.Remainder(x[0], x[1].StopGradient()),
-                x => torch.remainder(x[0], x[1].detach()))
+        // the value is exact in both (0.09999999999999995, as fmod), and so is the derivative in b, −⌊a/b⌋ of the exact
+        // quotient (9; the rounded 1/0.1 is 10), torch's floor_divide and ours since branch edges22
+        yield return C("edge remainder 1 % 0.1", new[] { I(2), I(2) }, x => Expr.Remainder(x[0], x[1]),
+                x => torch.remainder(x[0], x[1]))
             with { Fixed = new[] { new[] { 1.0, -1.0 }, new[] { 0.1, 0.1 } } };
         // hardtanh at its bounds, against torch's own hardtanh kernel reached through relu6 (= hardtanh over [0, 6])
         yield return C("edge hardtanh at its bounds", new[] { I(5) }, x => x[0].Hardtanh(), x => F.relu6(3.0 * (x[0] + 1.0)) / 3.0 - 1.0)
