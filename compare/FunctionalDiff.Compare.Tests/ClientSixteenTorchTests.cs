@@ -63,4 +63,20 @@ public class ClientSixteenTorchTests
             Assert.Equal(0.0, ourWeights[12 + r]);
         }
     }
+
+    [Fact]
+    public void BincountIsTorchsWithAndWithoutWeights()
+    {
+        using var scope = torch.NewDisposeScope();
+        long[] ids = { 2, 0, 5, 2, 2, 1 };
+        var weights = new[] { 0.5, -1.0, 2.0, 0.25, 3.0, 1.5 };
+        var ours = Tensor.FromArray(ids.Select(v => (double)v).ToArray());
+        foreach (var minlength in new[] { 0, 4, 9 })
+        {
+            Assert.Equal(TorchBridge.Values(torch.bincount(torch.tensor(ids), minlength: minlength).to(ScalarType.Float64)),
+                ours.Bincount(minlength: minlength).ToDoubleArray());
+            Assert.Equal(TorchBridge.Values(torch.bincount(torch.tensor(ids), torch.tensor(weights), minlength)),
+                ours.Bincount(Tensor.FromArray(weights), minlength).ToDoubleArray());
+        }
+    }
 }

@@ -121,6 +121,20 @@ let tests =
             | other -> failtestf "the inner exception is %O" other
         }
 
+        test "Structure.fillDiagonal, Indexing.bincount and Optimizers.clipGradNormOf are torch's" {
+            let x = Expr.constant (tensor [| 2; 3 |] [| 1.0; 2.0; 3.0; 4.0; 5.0; 6.0 |])
+            close 0.0 [| -1.0; 2.0; 3.0; 4.0; -1.0; 6.0 |] (values (Structure.fillDiagonal -1.0 x)) "fill_diagonal_"
+            let ids = constantVector [| 2.0; 0.0; 2.0; 3.0 |]
+            close 0.0 [| 1.0; 0.0; 2.0; 1.0; 0.0 |] (values (Indexing.bincount 5 None ids)) "bincount"
+            close 0.0 [| 0.5; 0.0; 4.0; 8.0 |] (values (Indexing.bincount 4 (Some (constantVector [| 1.0; 0.5; 3.0; 8.0 |])) ids)) "weighted"
+            let e = shapeError (fun () -> Indexing.bincount 3 None ids)
+            Expect.stringStarts e.Message "Bincount: entry 3 of input [4] is 3" "names Bincount and the entry"
+            // the ∞-norm of [3, -4] and [1] is 4: the factor 2 / (4 + 1e-6)
+            let clipped, total = Optimizers.clipGradNormOf Double.PositiveInfinity 2.0 [| tensor [| 2 |] [| 3.0; -4.0 |]; tensor [| 1 |] [| 1.0 |] |]
+            Expect.equal total 4.0 "the inf-norm"
+            close 1e-15 [| 3.0 * 2.0 / (4.0 + 1e-6); -4.0 * 2.0 / (4.0 + 1e-6) |] (clipped.[0].ToDoubleArray()) "clipped"
+        }
+
         test "MatMul's batch error keeps the broadcast's as its InnerException" {
             let a = Expr.constant (normalSample 1 [| 2; 3; 4 |])
             let b = Expr.constant (normalSample 2 [| 3; 4; 5 |])
