@@ -226,6 +226,21 @@ public sealed partial class Tensor
             : EagerPlans.Run($"Bincount {length} weighted", a => a[0].Bincount(length, a[1]), this, weights);
     }
 
+    /// <summary>
+    /// torch.masked_select(t, mask), torch's <c>t[mask]</c> for a boolean mask: the entries where
+    /// <paramref name="mask"/> is nonzero, in row-major order, as a rank-1 tensor; the mask broadcasts with this tensor.
+    /// Masked accuracy is <c>pred.MaskedSelect(mask).Eq(y.MaskedSelect(mask)).Mean()</c>. The result's length depends
+    /// on the mask's values, so <see cref="Expr"/> has no MaskedSelect: inside a traced function, multiply by the mask
+    /// (<c>(loss * mask).Sum() / mask.Sum()</c>). F#: <c>TensorMath.maskedSelect</c>.
+    /// </summary>
+    /// <param name="mask">0/1 (nonzero: keep), broadcasting with this tensor, such as <c>Tensor.FromArray(bool[], shape)</c> or a comparison.</param>
+    /// <exception cref="ArgumentException">The mask does not broadcast with this tensor.</exception>
+    public Tensor MaskedSelect(Tensor mask)
+    {
+        ArgumentNullException.ThrowIfNull(mask);
+        return new Tensor(FunctionalDiff.Core.TensorMath.maskedSelect(mask.Value, Value));
+    }
+
     /// <summary>torch's <c>t.fill_diagonal_(fillValue)</c> as a new tensor (nothing is updated in place), as <see cref="Expr.FillDiagonal"/>.</summary>
     /// <param name="fillValue">The value put on the diagonal.</param>
     /// <exception cref="ArgumentException">The rank is below 2, or above 2 with axes of different lengths.</exception>

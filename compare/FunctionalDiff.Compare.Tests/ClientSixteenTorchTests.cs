@@ -79,4 +79,16 @@ public class ClientSixteenTorchTests
                 ours.Bincount(Tensor.FromArray(weights), minlength).ToDoubleArray());
         }
     }
+
+    [Fact]
+    public void MaskedSelectIsTorchsWithABroadcastMask()
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = Tensor.FromArray(Enumerable.Range(0, 12).Select(i => Math.Sin(1.3 * i)).ToArray(), 3, 4);
+        bool[] rows = { true, false, true }, columns = { false, true, true, false };
+        Assert.Equal(TorchBridge.Values(torch.masked_select(TorchBridge.ToTorch(x), torch.tensor(rows).reshape(3, 1))),
+            x.MaskedSelect(Tensor.FromArray(rows, 3, 1)).ToDoubleArray());
+        Assert.Equal(TorchBridge.Values(torch.masked_select(TorchBridge.ToTorch(x), torch.tensor(columns))),
+            x.MaskedSelect(Tensor.FromArray(columns, 4)).ToDoubleArray());
+    }
 }

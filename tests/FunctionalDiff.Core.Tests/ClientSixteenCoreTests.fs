@@ -132,6 +132,8 @@ let tests =
             // the ∞-norm of [3, -4] and [1] is 4: the factor 2 / (4 + 1e-6)
             let clipped, total = Optimizers.clipGradNormOf Double.PositiveInfinity 2.0 [| tensor [| 2 |] [| 3.0; -4.0 |]; tensor [| 1 |] [| 1.0 |] |]
             Expect.equal total 4.0 "the inf-norm"
+            let picked = TensorMath.maskedSelect (tensor [| 3 |] [| 1.0; 0.0; 1.0 |]) (tensor [| 2; 3 |] [| 1.0; 2.0; 3.0; 4.0; 5.0; 6.0 |])
+            close 0.0 [| 1.0; 3.0; 4.0; 6.0 |] (picked.ToDoubleArray()) "masked_select"
             close 1e-15 [| 3.0 * 2.0 / (4.0 + 1e-6); -4.0 * 2.0 / (4.0 + 1e-6) |] (clipped.[0].ToDoubleArray()) "clipped"
         }
 

@@ -47,6 +47,30 @@ public class ClientSixteenApiTests
     }
 
     [Fact]
+    public void MaskedSelectIsTorchsBooleanIndexing()
+    {
+        var x = T([2, 3]);
+        var v = x.ToDoubleArray();
+        bool[] keep = [true, false, true, false, false, true];
+        Assert.Equal(v.Where((_, i) => keep[i]).ToArray(), x.MaskedSelect(Tensor.FromArray(keep, 2, 3)).ToDoubleArray());
+        // the mask broadcasts: a row mask [3] picks those columns of every row, row by row
+        bool[] columns = [false, true, true];
+        Assert.Equal(v.Where((_, i) => columns[i % 3]).ToArray(), x.MaskedSelect(Tensor.FromArray(columns, 3)).ToDoubleArray());
+        // a comparison is a mask; an empty selection has shape [0]; float32 stays float32
+        Assert.Equal(v.Where(e => e > 0).ToArray(), x.MaskedSelect(x > 0.0).ToDoubleArray());
+        Assert.Equal(new[] { 0 }, x.MaskedSelect(Tensor.Zeros(2, 3)).Shape);
+        Assert.Equal(DType.Float32, x.To(DType.Float32).MaskedSelect(Tensor.FromArray(keep, 2, 3)).DType);
+        // masked accuracy over the nodes a mask picks, as torch's (pred[mask] == y[mask]).float().mean()
+        var pred = Tensor.FromArray([0.0, 1, 1, 0, 1]);
+        var y = Tensor.FromArray([0.0, 1, 0, 1, 1]);
+        var mask = Tensor.FromArray([true, true, true, false, false], 5);
+        Close(2.0 / 3.0, pred.MaskedSelect(mask).Eq(y.MaskedSelect(mask)).Mean().Item(), 1e-15, "accuracy");
+        var e = Assert.ThrowsAny<ArgumentException>(() => x.MaskedSelect(Tensor.FromArray(keep, 6)));
+        Assert.StartsWith("MaskedSelect: ", e.Message);
+        Assert.Contains("[2,3]", e.Message);
+    }
+
+    [Fact]
     public void ClipGradNormTakesTorchsNormType()
     {
         var gradients = Parameters.Of(("w", T([2, 3], 1)), ("b", T([3], 2)));
