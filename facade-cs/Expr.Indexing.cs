@@ -1,3 +1,5 @@
+using Microsoft.FSharp.Core;
+using CoreExpr = FunctionalDiff.Core.Expr;
 using Build = FunctionalDiff.Core.ExprModule;
 using CoreEinsum = FunctionalDiff.Core.Einsum;
 using CoreIndexing = FunctionalDiff.Core.Indexing;
@@ -33,6 +35,25 @@ public sealed partial class Expr
         ArgumentNullException.ThrowIfNull(index);
         var (x, s) = Align(this, source);
         return Wrap(CoreIndexing.indexAdd(axis, index.Node, s, x));
+    }
+
+    /// <summary>
+    /// torch's <c>torch.bincount(input, weights, minlength)</c> inside a traced function, on a rank-1 tensor of whole
+    /// numbers: entry v sums the <paramref name="weights"/> (or counts the entries) equal to v. torch's length,
+    /// max(max(input) + 1, minlength), depends on the values, but a graph's shapes are fixed when it is built, so here the
+    /// length is <paramref name="minlength"/> and an entry at or above it is an error: a GCN's degrees are
+    /// <c>dst.Bincount(numNodes)</c>. <see cref="Tensor.Bincount"/> computes torch's length from the values. The derivative
+    /// reaches the weights. F#: <c>Indexing.bincount</c>.
+    /// </summary>
+    /// <param name="minlength">The result's length.</param>
+    /// <param name="weights">One weight per entry of this tensor, or null to count.</param>
+    /// <exception cref="ArgumentException">This tensor is not rank 1, the weights have another shape, or a constant entry
+    /// is not a whole number below minlength.</exception>
+    public Expr Bincount(int minlength, Expr? weights = null)
+    {
+        if (weights is null) return Wrap(CoreIndexing.bincount(minlength, FSharpOption<CoreExpr>.None, Node));
+        var (x, w) = Align(this, weights);
+        return Wrap(CoreIndexing.bincount(minlength, FSharpOption<CoreExpr>.Some(w), x));
     }
 
     /// <summary>

@@ -179,6 +179,16 @@ public sealed partial class Expr
     public Expr Diag(int offset = 0) => Wrap(CoreStructure.diag(offset, Node));
 
     /// <summary>
+    /// torch's <c>x.fill_diagonal_(fillValue)</c> without the mutation: <paramref name="fillValue"/> on the main diagonal
+    /// (entries (i, i), i below min(rows, columns); above rank 2, where every axis has one length, (i, ..., i)) and x
+    /// elsewhere. SimCLR's NT-Xent leaves each sample out of its own softmax with
+    /// <c>sim.FillDiagonal(double.NegativeInfinity)</c>. The filled entries pass no derivative. F#: <c>Structure.fillDiagonal</c>.
+    /// </summary>
+    /// <param name="fillValue">The value put on the diagonal.</param>
+    /// <exception cref="ArgumentException">The rank is below 2, or above 2 with axes of different lengths.</exception>
+    public Expr FillDiagonal(double fillValue) => Wrap(CoreStructure.fillDiagonal(fillValue, Node));
+
+    /// <summary>
     /// Each entry along <paramref name="axis"/> repeated <paramref name="repeats"/> times in a row (torch's
     /// <c>x.repeat_interleave(repeats, dim)</c>); the derivative sums over the copies. F#: <c>Structure.repeatInterleave</c>.
     /// </summary>

@@ -88,11 +88,11 @@ public sealed partial class Expr
         {
             return new Tensor(CoreEval.eval(Node));
         }
-        catch (InvalidOperationException) when (FirstFreeVariable([Node]) is { } free)
+        catch (InvalidOperationException e) when (FirstFreeVariable([Node]) is { } free)
         {
             throw new InvalidOperationException(
                 $"Eval: this expression depends on {free}, the symbolic argument of a transform (Diff.Grad, Diff.Vjp, ...). " +
-                "It has no value inside the function being transformed; evaluate the transform's result instead.");
+                "It has no value inside the function being transformed; evaluate the transform's result instead.", e);
         }
     }
 
@@ -118,11 +118,11 @@ public sealed partial class Expr
         {
             return CoreEval.evalMany(nodes).Select(t => new Tensor(t)).ToArray();
         }
-        catch (InvalidOperationException) when (FirstFreeVariable(nodes) is { } free)
+        catch (InvalidOperationException e) when (FirstFreeVariable(nodes) is { } free)
         {
             throw new InvalidOperationException(
                 $"EvalMany: these expressions depend on {free}, the symbolic argument of a transform (Diff.Grad, Diff.Vjp, ...). " +
-                "It has no value inside the function being transformed; evaluate the transform's result instead.");
+                "It has no value inside the function being transformed; evaluate the transform's result instead.", e);
         }
     }
 

@@ -90,7 +90,7 @@ internal static class Interop
         catch (ShapeException e) when (!e.Message.StartsWith(method + ": ", StringComparison.Ordinal))
         {
             var colon = e.Message.IndexOf(": ", StringComparison.Ordinal);
-            throw new ShapeException(method + ": " + (colon >= 0 ? e.Message[(colon + 2)..] : e.Message));
+            throw new ShapeException(method + ": " + (colon >= 0 ? e.Message[(colon + 2)..] : e.Message), e);
         }
     }
 

@@ -6,6 +6,11 @@ using CoreNormalisation = FunctionalDiff.Core.Normalisation;
 
 namespace FunctionalDiff;
 
+/// <summary>The result of <see cref="Nn.MultiheadAttention"/>: torch's (attn_output, attn_output_weights).</summary>
+/// <param name="Output">The attention output, laid out as the query.</param>
+/// <param name="Weights">The attention weights, or null when they were not asked for (needWeights false).</param>
+public sealed record MultiheadAttentionResult(Expr Output, Expr? Weights);
+
 // The pieces of a transformer block that torch has as functions: scaled dot-product attention and layer norm with
 // its affine parameters. Both are composites in the core (Attention.fs, Normalisation.fs), so derivatives follow.
 public static partial class Nn
@@ -84,6 +89,74 @@ public static partial class Nn
         // an absent bias is −0, which folds away (x + −0 is x); + (+0) would stay in the graph
         var b = bias is null ? Build.scalar(dtype, -0.0) : Expr.Align(input, bias).B;
         return Expr.Wrap(CoreNormalisation.layerNorm(normalizedShape, epsilon, w, b, input.Node));
+    }
+
+    /// <summary>
+    /// torch's <c>nn.MultiheadAttention</c> forward, <c>F.multi_head_attention_forward(query, key, value, embed_dim,
+    /// num_heads, in_proj_weight, in_proj_bias, ..., out_proj_weight, out_proj_bias, key_padding_mask=...,
+    /// need_weights=..., attn_mask=..., average_attn_weights=..., is_causal=...)</c>: the packed in-projection
+    /// (query · W_qᵀ + b_q and the same for key and value, W_q, W_k, W_v the row blocks of
+    /// <paramref name="inProjWeight"/>), <paramref name="numHeads"/> heads of scaled dot-product attention, the heads
+    /// merged and the out-projection. F#: <c>Attention.multiheadAttention</c>. A module's weights port directly:
+    /// <c>in_proj_weight</c>, <c>in_proj_bias</c>, <c>out_proj.weight</c> and <c>out_proj.bias</c>.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// The layout is torch's: query [L, N, E] and key and value [S, N, E], or [N, L, E] and [N, S, E] with
+    /// <paramref name="batchFirst"/> (the module's <c>batch_first=True</c>), or unbatched [L, E] and [S, E]. Key and value
+    /// have the query's E (torch's kdim and vdim with separate projections are not taken), and there is no bias_k,
+    /// bias_v, add_zero_attn or dropout (compose <see cref="ScaledDotProductAttention"/> with its dropout for those).
+    /// </para>
+    /// <para>
+    /// The masks keep this function's torch conventions, which are the reverse of <see cref="ScaledDotProductAttention"/>'s:
+    /// <paramref name="keyPaddingMask"/> [N, S] ([S] unbatched) and <paramref name="attnMask"/> hold 0/1 where nonzero
+    /// (torch's True) means that key is ignored. torch's float <c>attn_mask</c>, added to the scores, is
+    /// <paramref name="attnBias"/>. Both are [L, S] or [N·numHeads, L, S], as torch's. A constant mask holding −∞, a
+    /// negative number or NaN is refused: it is a float mask, which goes in <paramref name="attnBias"/>.
+    /// <paramref name="isCausal"/> applies the causal mask itself (torch takes it only as a hint beside an attn_mask).
+    /// </para>
+    /// <para>
+    /// A query that may attend to no key (a batch entry whose keys are all padding) gets zero attention weights, so its
+    /// output row is <paramref name="outProjBias"/> and it passes no derivative to the inputs; torch's softmax gives NaN
+    /// there, in the output and the weights.
+    /// </para>
+    /// </remarks>
+    /// <param name="query">Queries [L, N, E] ([N, L, E] with batchFirst; [L, E] unbatched).</param>
+    /// <param name="key">Keys [S, N, E] ([N, S, E] with batchFirst; [S, E] unbatched).</param>
+    /// <param name="value">Values, shaped as the keys.</param>
+    /// <param name="numHeads">The number of heads; it divides E.</param>
+    /// <param name="inProjWeight">The packed in-projection [3E, E]: rows 0..E project the query, then the key, then the value.</param>
+    /// <param name="inProjBias">Its bias [3E], or null for none (torch's bias=False).</param>
+    /// <param name="outProjWeight">The out-projection [E, E] (torch's out_proj.weight).</param>
+    /// <param name="outProjBias">Its bias [E], or null for none.</param>
+    /// <param name="keyPaddingMask">0/1 [N, S] ([S] unbatched): nonzero where a key is padding and ignored (torch's True); null for none.</param>
+    /// <param name="needWeights">Return the attention weights as well (torch's need_weights).</param>
+    /// <param name="attnMask">0/1 [L, S] or [N·numHeads, L, S]: nonzero where a query may not attend to a key (torch's boolean attn_mask); null for none.</param>
+    /// <param name="averageAttnWeights">Average the returned weights over the heads (torch's average_attn_weights).</param>
+    /// <param name="isCausal">Mask key j &gt; query i (top-left aligned when L ≠ S).</param>
+    /// <param name="batchFirst">Inputs and output are [N, L, E] (torch's batch_first=True) rather than [L, N, E].</param>
+    /// <param name="attnBias">Added to the scores, [L, S] or [N·numHeads, L, S] (torch's float attn_mask); null for none.</param>
+    /// <returns>The output, laid out as the query, and the weights: [N, L, S] averaged, [N, numHeads, L, S] otherwise
+    /// ([L, S] or [numHeads, L, S] unbatched), or null when <paramref name="needWeights"/> is false.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">numHeads is not positive.</exception>
+    /// <exception cref="ArgumentException">The shapes do not fit (the message names the method, the parameter and every
+    /// shape), numHeads does not divide E, or a constant mask holds −∞, a negative number or NaN.</exception>
+    public static MultiheadAttentionResult MultiheadAttention(Expr query, Expr key, Expr value, int numHeads,
+        Expr inProjWeight, Expr? inProjBias, Expr outProjWeight, Expr? outProjBias, Expr? keyPaddingMask = null,
+        bool needWeights = true, Expr? attnMask = null, bool averageAttnWeights = true, bool isCausal = false,
+        bool batchFirst = false, Expr? attnBias = null)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(value);
+        ArgumentNullException.ThrowIfNull(inProjWeight);
+        ArgumentNullException.ThrowIfNull(outProjWeight);
+        if (numHeads <= 0)
+            throw new ArgumentOutOfRangeException(nameof(numHeads), numHeads, "MultiheadAttention: numHeads must be positive");
+        var (output, weights) = CoreAttention.multiheadAttention(numHeads, batchFirst, Optional(keyPaddingMask), Optional(attnMask),
+            Optional(attnBias), isCausal, needWeights, averageAttnWeights, inProjWeight.Node, Optional(inProjBias),
+            outProjWeight.Node, Optional(outProjBias), query.Node, key.Node, value.Node);
+        return new MultiheadAttentionResult(Expr.Wrap(output), weights is null ? null : Expr.Wrap(weights.Value));
     }
 
     static FSharpOption<CoreExpr> Optional(Expr? e) => e is null ? FSharpOption<CoreExpr>.None : FSharpOption<CoreExpr>.Some(e.Node);

@@ -116,28 +116,36 @@ public abstract class Optimizer
     /// at most <paramref name="maxNorm"/>, and that norm before scaling (torch's return value). As torch, the factor is
     /// maxNorm / (norm + 1e-6) capped at 1, and a NaN norm makes every gradient NaN. Pass the result to
     /// <see cref="Step(Parameters)"/>: <c>var (clipped, norm) = Optimizer.ClipGradNorm(gradients, 1.0); adam.Step(clipped);</c>
-    /// (F#: <c>Optimizers.clipGradNorm maxNorm gradients</c>).
+    /// (F#: <c>Optimizers.clipGradNorm maxNorm gradients</c>, or <c>Optimizers.clipGradNormOf normType maxNorm gradients</c>).
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxNorm"/> is negative or NaN.</exception>
-    public static (Parameters Gradients, double TotalNorm) ClipGradNorm(Parameters gradients, double maxNorm)
+    /// <param name="gradients">The gradients, by parameter name.</param>
+    /// <param name="maxNorm">The largest joint norm kept (torch's max_norm).</param>
+    /// <param name="normType">torch's norm_type: p of the p-norm, or <see cref="double.PositiveInfinity"/> for the largest |entry|.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxNorm"/> is negative or NaN, or
+    /// <paramref name="normType"/> is not positive.</exception>
+    public static (Parameters Gradients, double TotalNorm) ClipGradNorm(Parameters gradients, double maxNorm, double normType = 2.0)
     {
         ArgumentNullException.ThrowIfNull(gradients);
-        var (scaled, total) = CoreOptimizers.clipGradNorm(maxNorm, gradients.Values.Select(t => t.Value).ToArray());
+        var (scaled, total) = CoreOptimizers.clipGradNormOf(normType, maxNorm, gradients.Values.Select(t => t.Value).ToArray());
         return (new Parameters(gradients.NameArray, scaled.Select(t => new Tensor(t)).ToArray()), total);
     }
 
     /// <summary>
-    /// <see cref="ClipGradNorm(Parameters, double)"/> of symbolic gradients, such as those
+    /// <see cref="ClipGradNorm(Parameters, double, double)"/> of symbolic gradients, such as those
     /// <see cref="Diff.ValueAndGrad(Func{IReadOnlyDictionary{string, Expr}, Expr}, Parameters)"/> returns: they are
     /// evaluated together (one pass over the forward graph they share), then clipped.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxNorm"/> is negative or NaN.</exception>
-    public static (Parameters Gradients, double TotalNorm) ClipGradNorm(IReadOnlyDictionary<string, Expr> gradients, double maxNorm)
+    /// <param name="gradients">The symbolic gradients, by parameter name.</param>
+    /// <param name="maxNorm">The largest joint norm kept (torch's max_norm).</param>
+    /// <param name="normType">torch's norm_type: p of the p-norm, or <see cref="double.PositiveInfinity"/> for the largest |entry|.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxNorm"/> is negative or NaN, or
+    /// <paramref name="normType"/> is not positive.</exception>
+    public static (Parameters Gradients, double TotalNorm) ClipGradNorm(IReadOnlyDictionary<string, Expr> gradients, double maxNorm, double normType = 2.0)
     {
         ArgumentNullException.ThrowIfNull(gradients);
         var names = gradients.Keys.ToArray();
         var values = Expr.EvalMany(names.Select(n => gradients[n]).ToArray());
-        return ClipGradNorm(new Parameters(names, values), maxNorm);
+        return ClipGradNorm(new Parameters(names, values), maxNorm, normType);
     }
 
     /// <summary>

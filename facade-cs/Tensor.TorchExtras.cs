@@ -200,6 +200,52 @@ public sealed partial class Tensor
     /// <exception cref="ArgumentException">The rank is not 1 or 2.</exception>
     public Tensor Diag(int offset = 0) => EagerPlans.Run($"Diag {offset}", a => a[0].Diag(offset), this);
 
+    /// <summary>
+    /// torch.bincount(input, weights, minlength): entry v sums the <paramref name="weights"/> (or counts the entries)
+    /// of this rank-1 tensor of non-negative whole numbers equal to v; the length is max(max + 1, minlength), as torch's.
+    /// The counts are in this tensor's dtype, or the weights'. F#: <c>Indexing.bincount</c> with that length.
+    /// </summary>
+    /// <param name="weights">One weight per entry, or null to count.</param>
+    /// <param name="minlength">The least length of the result.</param>
+    /// <exception cref="ArgumentException">The tensor is not rank 1, an entry is negative or not whole, or the weights have another shape.</exception>
+    public Tensor Bincount(Tensor? weights = null, int minlength = 0)
+    {
+        if (Rank != 1) throw new FunctionalDiff.Core.ShapeException($"Bincount: input {Shape_} must be rank 1, as torch's");
+        if (minlength < 0) throw new ArgumentOutOfRangeException(nameof(minlength), minlength, "Bincount: minlength must be ≥ 0");
+        var values = ToDoubleArray();
+        int length = minlength;
+        for (int i = 0; i < values.Length; i++)
+        {
+            double v = values[i];
+            if (!(v >= 0 && v == Math.Floor(v) && v < int.MaxValue))
+                throw new ArgumentException($"Bincount: entry {i} of input {Shape_} is {v}; torch.bincount counts non-negative whole numbers", "input");
+            length = Math.Max(length, (int)v + 1);
+        }
+        return weights is null
+            ? EagerPlans.Run($"Bincount {length}", a => a[0].Bincount(length), this)
+            : EagerPlans.Run($"Bincount {length} weighted", a => a[0].Bincount(length, a[1]), this, weights);
+    }
+
+    /// <summary>
+    /// torch.masked_select(t, mask), torch's <c>t[mask]</c> for a boolean mask: the entries where
+    /// <paramref name="mask"/> is nonzero, in row-major order, as a rank-1 tensor; the mask broadcasts with this tensor.
+    /// Masked accuracy is <c>pred.MaskedSelect(mask).Eq(y.MaskedSelect(mask)).Mean()</c>. The result's length depends
+    /// on the mask's values, so <see cref="Expr"/> has no MaskedSelect: inside a traced function, multiply by the mask
+    /// (<c>(loss * mask).Sum() / mask.Sum()</c>). F#: <c>TensorMath.maskedSelect</c>.
+    /// </summary>
+    /// <param name="mask">0/1 (nonzero: keep), broadcasting with this tensor, such as <c>Tensor.FromArray(bool[], shape)</c> or a comparison.</param>
+    /// <exception cref="ArgumentException">The mask does not broadcast with this tensor.</exception>
+    public Tensor MaskedSelect(Tensor mask)
+    {
+        ArgumentNullException.ThrowIfNull(mask);
+        return new Tensor(FunctionalDiff.Core.TensorMath.maskedSelect(mask.Value, Value));
+    }
+
+    /// <summary>torch's <c>t.fill_diagonal_(fillValue)</c> as a new tensor (nothing is updated in place), as <see cref="Expr.FillDiagonal"/>.</summary>
+    /// <param name="fillValue">The value put on the diagonal.</param>
+    /// <exception cref="ArgumentException">The rank is below 2, or above 2 with axes of different lengths.</exception>
+    public Tensor FillDiagonal(double fillValue) => EagerPlans.Run($"FillDiagonal {fillValue:R}", a => a[0].FillDiagonal(fillValue), this);
+
     /// <summary>Entries repeated in a row along an axis, as <see cref="Expr.RepeatInterleave(int, int)"/> (torch's <c>t.repeat_interleave</c>).</summary>
     /// <exception cref="ArgumentException">The axis is out of range, or repeats is negative.</exception>
     public Tensor RepeatInterleave(int repeats, int axis) => EagerPlans.Run($"RepeatInterleave {repeats} {axis}", a => a[0].RepeatInterleave(repeats, axis), this);

@@ -237,8 +237,8 @@ module Expr =
         let batchB = if b.Rank > 2 then b.Dims.[.. b.Rank - 3] else [||]
         let batch =
             try Shape.broadcast "MatMul" batchA batchB
-            with :? ShapeException ->
-                Shape.fail "MatMul" (sprintf "%s @ %s: batch dimensions cannot be broadcast" (dims a) (dims b))
+            with :? ShapeException as e ->
+                Shape.failFrom e "MatMul" (sprintf "%s @ %s: batch dimensions cannot be broadcast" (dims a) (dims b))
         let rows = if a.Rank = 1 then [||] else [| a.Dims.[a.Rank - 2] |]
         let cols = if b.Rank = 1 then [||] else [| b.Dims.[b.Rank - 1] |]
         // joined by copies, not Array.concat: see sumTo

@@ -66,6 +66,22 @@ module Indexing =
         let spread = Expr.broadcastTo source.Dims (Expr.reshape alongAxis (Expr.cast source.DType index))
         x + Expr.scatterAdd a spread source x.Dims
 
+    /// torch.bincount(input, weights, minlength) with its length fixed when the graph is built: entry v of the result
+    /// sums the weights (or counts the entries) of input equal to v, for v below `length`. torch's length is
+    /// max(max(input) + 1, minlength), known only from the values; a graph's shapes are static, so here it is `length`
+    /// and a larger entry is an error. A GCN's degrees are `bincount length None dst`. The derivative reaches the
+    /// weights (a gather of the cotangent); the input, whole numbers, has none.
+    let bincount (length: int) (weights: Expr option) (input: Expr) =
+        if input.Rank <> 1 then Shape.fail "Bincount" (sprintf "input %s must be rank 1, as torch's" (dims input))
+        if length < 0 then Shape.fail "Bincount" (sprintf "minlength %d must be ≥ 0" length)
+        let weights = defaultArg weights (Expr.onesLike input)
+        if not (Ir.sameDims weights.Dims input.Dims) then
+            Shape.fail "Bincount" (sprintf "weights %s must have the shape of input %s" (dims weights) (dims input))
+        input |> checkConstantIndex "Bincount" (fun v position ->
+            sprintf "entry %d of input %s is %g, not a whole number below minlength %d (the result's length is fixed when the graph is built)"
+                position (dims input) v length) length
+        Expr.scatterAdd 0 (Expr.cast weights.DType input) weights [| length |]
+
     /// What every scatter of `source` into x along an axis shares, checked under the public op's name:
     /// the axis, the index in x's dtype (it has no derivative), source cut to the index's shape (torch
     /// reads source only where the index has entries), and how many entries land on each position of x,

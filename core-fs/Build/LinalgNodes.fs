@@ -21,8 +21,8 @@ module internal LinalgNodes =
     let private withCommonBatch (method: string) (a: Expr) (b: Expr) =
         let batch =
             try Shape.broadcast method (batchOf a) (batchOf b)
-            with :? ShapeException ->
-                Shape.fail method (sprintf "batch axes of a %s and b %s cannot be broadcast" (dims a) (dims b))
+            with :? ShapeException as e ->
+                Shape.failFrom e method (sprintf "batch axes of a %s and b %s cannot be broadcast" (dims a) (dims b))
         let lift (x: Expr) = ExprCore.broadcastTo (Array.append batch x.Dims.[x.Rank - 2 ..]) x
         lift a, lift b
 

@@ -260,6 +260,24 @@ module Structure =
             Shape.fail "MaskedFill" (sprintf "the mask %s does not broadcast to the input %s" (dims mask) (dims x))
         Expr.where mask (Expr.scalar x.DType value) x
 
+    /// `value` on the main diagonal and x elsewhere, torch's x.fill_diagonal_(value) (wrap=False) without the mutation:
+    /// the entries (i, i) of a matrix for i below min(rows, columns), or (i, ..., i) above rank 2, where torch needs every
+    /// axis of one length. A contrastive loss writes sim.fill_diagonal_(-inf) to leave each sample out of its own
+    /// softmax. The filled entries pass no derivative to x.
+    let fillDiagonal (value: float) (x: Expr) =
+        if x.Rank < 2 || (x.Rank > 2 && x.Dims |> Array.exists (fun d -> d <> x.Dims.[0])) then
+            Shape.fail "FillDiagonal" (sprintf "needs a matrix, or above rank 2 every axis of one length, as torch's fill_diagonal_; the input is %s" (dims x))
+        let total = Array.fold (*) 1 x.Dims
+        // (i, ..., i) sits at i times the sum of the row-major strides
+        let mutable stride, strideSum = 1, 0
+        for a in x.Rank - 1 .. -1 .. 0 do
+            strideSum <- strideSum + stride
+            stride <- stride * x.Dims.[a]
+        let mask: float[] = Array.zeroCreate total
+        for i in 0 .. Array.min x.Dims - 1 do
+            mask.[i * strideSum] <- 1.0
+        maskedFill (Expr.cast x.DType (Expr.constant (Tensor.FromArray(mask, x.Dims)))) value x
+
     /// The axes in reverse order, torch's x.T and NumPy's .T (for a matrix, its transpose).
     let reverseAxes (x: Expr) = Expr.permute (Array.init x.Rank (fun i -> x.Rank - 1 - i)) x
 

@@ -4,9 +4,12 @@ namespace FunctionalDiff.Core
 open System
 
 /// Raised when an operation meets a shape, axis, index or dtype it cannot accept.
-/// It derives from ArgumentException so .NET callers can catch the usual type.
-type ShapeException(message: string) =
-    inherit ArgumentException(message)
+/// It derives from ArgumentException so .NET callers can catch the usual type. A ShapeException raised again with
+/// more context (a Scan's step, a kernel behind several public ops) keeps the original as its InnerException.
+type ShapeException(message: string, inner: exn) =
+    inherit ArgumentException(message, inner)
+    /// A ShapeException with no inner exception.
+    new(message: string) = ShapeException(message, null)
 
 /// Functions over shapes, which are plain `int[]` values, outermost dimension first.
 [<RequireQualifiedAccess>]
@@ -17,6 +20,9 @@ module Shape =
 
     /// Raises a ShapeException whose message starts with the operation's name.
     let fail (op: string) (detail: string) : 'a = raise (ShapeException(op + ": " + detail))
+
+    /// Raises a ShapeException as `fail` does, keeping `inner`, the error it restates, as its InnerException.
+    let failFrom (inner: exn) (op: string) (detail: string) : 'a = raise (ShapeException(op + ": " + detail, inner))
 
     /// The most elements a tensor may hold: the longest .NET array. Element counts and every
     /// offset into storage are int32, so a larger shape could only wrap around silently.

@@ -250,7 +250,7 @@ module Structural =
             // computed in it, or passed to a compiled function, reaches this kernel, which knows
             // only its own name, so the message says which public ops gather through it
             raise (ShapeException(sprintf "%s (source %s, index %s; IndexSelect, Embedding and Gather select through this op)"
-                                      e.Message (Shape.format t.Dims) (Shape.format index.Dims)))
+                                      e.Message (Shape.format t.Dims) (Shape.format index.Dims), e))
 
     let private scatterTypedInto<'T when 'T :> Numerics.IFloatingPointIeee754<'T>>
         (a: int) (index: Tensor) (source: Tensor) (shape: int[]) (target: 'T[]) =

@@ -69,6 +69,17 @@ module TensorMath =
     /// Picks ifTrue where mask is nonzero, else ifFalse; all three broadcast.
     let where (mask: Tensor) (ifTrue: Tensor) (ifFalse: Tensor) = Elementwise.where mask ifTrue ifFalse
 
+    /// torch.masked_select(t, mask), torch's t[mask]: the entries of t where the mask is nonzero, in row-major order,
+    /// as a rank-1 tensor of t's dtype; the mask and t broadcast. Its length depends on the mask's values, so it exists
+    /// for tensors only: inside a traced function a mask multiplies instead (Σ loss·mask / Σ mask).
+    let maskedSelect (mask: Tensor) (t: Tensor) =
+        let shape = Shape.broadcast "MaskedSelect" t.Dims mask.Dims
+        // where broadcasts its operands: t and the mask laid out over the common shape
+        let values = (Elementwise.where (Tensor.Full(shape, 1.0, t.DType)) t t).ToDoubleArray()
+        let keep = (Elementwise.where mask (Tensor.Full(shape, 1.0, t.DType)) (Tensor.Full(shape, 0.0, t.DType))).ToDoubleArray()
+        let picked = [| for i in 0 .. values.Length - 1 do if keep.[i] <> 0.0 then yield values.[i] |]
+        Tensor.FromArray(picked, [| picked.Length |]).Cast t.DType
+
     /// The matrix product with torch.matmul's rules for ranks 1, 2 and batches.
     let matmul (a: Tensor) (b: Tensor) = LinearAlgebra.matmul a b
 

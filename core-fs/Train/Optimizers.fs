@@ -209,26 +209,34 @@ module Optimizers =
                     p.[i] <- r (p.[i] + r (negLr * buf.[i]))
                 else p.[i] <- r (p.[i] + r (r (negLr * gi) / denominator)))
 
-    /// torch.nn.utils.clip_grad_norm_ without the mutation: the gradients scaled together so that
-    /// their joint 2-norm is at most maxNorm, and that norm before scaling. As torch: the joint norm
-    /// is the norm of the per-tensor norms, the factor is maxNorm / (norm + 1e-6) capped at 1, and
-    /// every gradient is multiplied by it even when it is 1 (torch's error_if_nonfinite=False: a NaN
-    /// norm makes every gradient NaN, an infinite one makes them 0 and NaN where infinite). The norms are accumulated in float64 and the
-    /// factor rounded to each gradient's dtype before the product.
-    let clipGradNorm (maxNorm: float) (gradients: Tensor[]) : Tensor[] * float =
+    /// clipGradNorm with torch's norm_type: the joint p-norm of the per-tensor p-norms, (Σ|v|^p)^(1/p) for p > 0 and
+    /// max |v| for +∞ (torch's float('inf')).
+    let clipGradNormOf (normType: float) (maxNorm: float) (gradients: Tensor[]) : Tensor[] * float =
         if isNull gradients then nullArg "gradients"
         if not (maxNorm >= 0.0) then
             raise (ArgumentOutOfRangeException("maxNorm", maxNorm, sprintf "ClipGradNorm: maxNorm = %g must be ≥ 0" maxNorm))
-        let mutable squares = 0.0
-        for g in gradients do
-            if isNull (box g) then nullArg "gradients"
-            let mutable own = 0.0
-            for v in g.ToDoubleArray() do
-                own <- own + v * v
-            // each tensor's norm in its own dtype, as torch's per-tensor vector_norm
-            let norm = roundTo g.DType (Math.Sqrt own)
-            squares <- squares + norm * norm
-        let total = Math.Sqrt squares
+        if not (normType > 0.0) then
+            raise (ArgumentOutOfRangeException("normType", normType, sprintf "ClipGradNorm: normType = %g must be > 0 or +infinity" normType))
+        let norm (values: float[]) =
+            if normType = 2.0 then
+                let mutable squares = 0.0
+                for v in values do
+                    squares <- squares + v * v
+                Math.Sqrt squares
+            elif Double.IsPositiveInfinity normType then
+                // Math.Max keeps a NaN, as torch's amax
+                values |> Array.fold (fun m v -> Math.Max(m, abs v)) 0.0
+            else
+                let mutable sum = 0.0
+                for v in values do
+                    sum <- sum + Math.Pow(abs v, normType)
+                Math.Pow(sum, 1.0 / normType)
+        let norms =
+            gradients |> Array.map (fun g ->
+                if isNull (box g) then nullArg "gradients"
+                // each tensor's norm in its own dtype, as torch's per-tensor vector_norm
+                roundTo g.DType (norm (g.ToDoubleArray())))
+        let total = norm norms
         // Math.Min keeps a NaN factor, so a non-finite norm poisons every gradient, as in torch
         let factor = Math.Min(maxNorm / (total + 1e-6), 1.0)
         let scaled =
@@ -237,6 +245,15 @@ module Optimizers =
                 let f = r factor
                 ofDtype g.DType g.Dims (g.ToDoubleArray() |> Array.map (fun v -> r (v * f))))
         scaled, total
+
+    /// torch.nn.utils.clip_grad_norm_ without the mutation: the gradients scaled together so that
+    /// their joint 2-norm is at most maxNorm, and that norm before scaling. As torch: the joint norm
+    /// is the norm of the per-tensor norms, the factor is maxNorm / (norm + 1e-6) capped at 1, and
+    /// every gradient is multiplied by it even when it is 1 (torch's error_if_nonfinite=False: a NaN
+    /// norm makes every gradient NaN, an infinite one makes them 0 and NaN where infinite). The norms are accumulated in float64 and the
+    /// factor rounded to each gradient's dtype before the product.
+    let clipGradNorm (maxNorm: float) (gradients: Tensor[]) : Tensor[] * float = clipGradNormOf 2.0 maxNorm gradients
+
 
     /// torch.nn.utils.clip_grad_value_ without the mutation: every gradient entry clamped to
     /// [−clipValue, clipValue] in its own dtype; a NaN entry stays NaN, as torch's clamp leaves it.

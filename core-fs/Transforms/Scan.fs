@@ -335,7 +335,7 @@ module Scan =
                     else
                         sprintf " and x %s (rows of xs %s); %s slices xs along axis 0, the time axis, so batch-first xs [batch, time, ...] need their first two axes swapped"
                             (shapes xVars) (shapes xs) caller
-                raise (ShapeException(sprintf "%s (raised inside %s's step, traced over carry %s%s)" e.Message caller (shapes carryVars) rows))
+                raise (ShapeException(sprintf "%s (raised inside %s's step, traced over carry %s%s)" e.Message caller (shapes carryVars) rows, e))
         if isNull newCarries then Shape.fail caller "the step returned null carries"
         if isNull ys then Shape.fail caller "the step returned null ys"
         if newCarries.Length <> init.Length then

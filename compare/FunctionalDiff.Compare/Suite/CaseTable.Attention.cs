@@ -7,7 +7,8 @@ namespace FunctionalDiff.Compare.Suite;
 
 // A transformer block's pieces as a PyTorch user ports them (2026-12-05): F.scaled_dot_product_attention (plain,
 // causal, a boolean padding mask with a fully masked row, a float mask), layer_norm with weight and bias over one and
-// two trailing axes, and multi-head split and merge through transpose(1, 2).
+// two trailing axes, and multi-head split and merge through transpose(1, 2); nn.MultiheadAttention (2026-12-06) with its
+// weights set, against Nn.MultiheadAttention.
 public static partial class CaseTable
 {
     // a padding mask [L=3, S=4]: row 1 may attend to nothing (torch's safe softmax gives it zeros), row 2 to two keys
@@ -37,6 +38,15 @@ public static partial class CaseTable
             x => Nn.ScaledDotProductAttention(x[0], x[1], x[2], scale: 0.3), x => F.scaled_dot_product_attention(x[0] * (0.3 * 2.0), x[1], x[2]));
         yield return C("multi-head causal attention [2,4,6] 2 heads", new[] { I(2, 4, 6), I(6, 18) },
             x => MultiHead(x[0], x[1]), x => MultiHead(x[0], x[1]));
+        // nn.MultiheadAttention(4, 2) with its weights set: output and head-averaged weights side by side. libtorch's C++
+        // module adds attn_mask as a float mask, so a boolean attnMask (True = ignore) is -inf there, and is_causal is the
+        // same float mask of the upper triangle; its key_padding_mask is boolean, True = ignore, as ours
+        yield return C("multiheadAttention [L3,N2,E4] 2 heads, key padding, bool mask", new[] { I(3, 2, 4), I(4, 2, 4), I(4, 2, 4) },
+            x => MultiheadOurs(x, keyPadding: true, ignore: true, causal: false, bias: false),
+            x => MultiheadTorch(x, keyPadding: true, ignore: true, causal: false, bias: false));
+        yield return C("multiheadAttention [L3,N2,E4] 2 heads, causal, float mask", new[] { I(3, 2, 4), I(4, 2, 4), I(4, 2, 4) },
+            x => MultiheadOurs(x, keyPadding: false, ignore: false, causal: true, bias: true),
+            x => MultiheadTorch(x, keyPadding: false, ignore: false, causal: true, bias: true));
         yield return C("layerNorm [4] weight bias [3,4]", new[] { I(3, 4), I(4), I(4) },
             x => Nn.LayerNorm(x[0], [4], x[1], x[2]), x => F.layer_norm(x[0], new long[] { 4 }, x[1], x[2]));
         yield return C("layerNorm [3,4] weight eps 1e-3 [2,3,4]", new[] { I(2, 3, 4), I(3, 4) },
@@ -61,6 +71,51 @@ public static partial class CaseTable
         Expr Heads(Expr t) => t.Reshape(n, l, 2, 3).Transpose(1, 2);
         var o = Nn.ScaledDotProductAttention(Heads(qkv[0]), Heads(qkv[1]), Heads(qkv[2]), isCausal: true);
         return o.Transpose(1, 2).Reshape(n, l, 6);
+    }
+
+    // nn.MultiheadAttention(embed_dim 4, num_heads 2)'s parameters, set to fixed values on both sides
+    static readonly double[] InProjWeight = Enumerable.Range(0, 48).Select(i => 0.5 * Math.Sin(1.3 * i + 0.1)).ToArray();
+    static readonly double[] InProjBias = Enumerable.Range(0, 12).Select(i => 0.2 * Math.Cos(2.1 * i)).ToArray();
+    static readonly double[] OutProjWeight = Enumerable.Range(0, 16).Select(i => 0.6 * Math.Cos(0.8 * i + 0.3)).ToArray();
+    static readonly double[] OutProjBias = { 0.1, -0.2, 0.3, 0.05 };
+    // batch entry 1 pads its last key (each query keeps one key or more); query 0 ignores key 1
+    static readonly bool[] MhaKeyPadding = { false, false, false, false, false, false, false, true };
+    static readonly bool[] IgnoreKeys = { false, true, false, false, false, false, false, false, false, false, false, false };
+    static readonly double[] MhaBias = Enumerable.Range(0, 12).Select(i => 0.4 * Math.Sin(0.9 * i)).ToArray();
+
+    static double[] Doubles(bool[] mask) => mask.Select(b => b ? 1.0 : 0.0).ToArray();
+
+    static Expr MultiheadOurs(Expr[] x, bool keyPadding, bool ignore, bool causal, bool bias)
+    {
+        var (output, weights) = Nn.MultiheadAttention(x[0], x[1], x[2], 2, Const(InProjWeight, [12, 4], x[0]), Const(InProjBias, [12], x[0]),
+            Const(OutProjWeight, [4, 4], x[0]), Const(OutProjBias, [4], x[0]),
+            keyPaddingMask: keyPadding ? Const(Doubles(MhaKeyPadding), [2, 4], x[0]) : null,
+            attnMask: ignore ? Const(Doubles(IgnoreKeys), [3, 4], x[0]) : null,
+            isCausal: causal, attnBias: bias ? Const(MhaBias, [3, 4], x[0]) : null);
+        return Expr.Cat([output.Flatten(), weights!.Flatten()]);
+    }
+
+    static TT MultiheadTorch(TT[] x, bool keyPadding, bool ignore, bool causal, bool bias)
+    {
+        var module = nn.MultiheadAttention(4, 2);
+        module.to(x[0].dtype);
+        module.eval();
+        var parameters = module.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        using (torch.no_grad())
+        {
+            parameters["in_proj_weight"].copy_(Const(InProjWeight, new long[] { 12, 4 }, x[0]));
+            parameters["in_proj_bias"].copy_(Const(InProjBias, new long[] { 12 }, x[0]));
+            parameters["out_proj.weight"].copy_(Const(OutProjWeight, new long[] { 4, 4 }, x[0]));
+            parameters["out_proj.bias"].copy_(Const(OutProjBias, new long[] { 4 }, x[0]));
+        }
+        // the float mask libtorch's module adds: -inf where a key is ignored, plus the bias
+        var additive = new double[12];
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 4; j++)
+                additive[i * 4 + j] = (ignore && IgnoreKeys[i * 4 + j]) || (causal && j > i) ? double.NegativeInfinity : bias ? MhaBias[i * 4 + j] : 0.0;
+        var padding = keyPadding ? torch.tensor(MhaKeyPadding).reshape(2, 4) : null;
+        var (output, weights) = module.call(x[0], x[1], x[2], padding, true, Const(additive, new long[] { 3, 4 }, x[0]));
+        return torch.cat(new[] { output.flatten(), weights.flatten() });
     }
 
     static TT Causal(long queries, long keys) => torch.ones(queries, keys, dtype: ScalarType.Bool).tril();
