@@ -64,11 +64,18 @@ module Activations =
     /// tiny negative x whose s·x rounds to −0 still takes the exponential's branch, curvature α·s² there (celu at
     /// x = −5e-324 with α = 2, whose s·x is −0: ours took the linear branch at 0, curvature 0, where the closed form and
     /// torch are 1/α = 0.5, `fuzz all adversarial 67/232`).
+    /// expm1 with the slope eˣ itself, torch's fused elu backward (α·e^(s·x), for elu, selu and celu), where expm1's
+    /// own rule is torch's expm1 backward, g·(y + 1): below x ≈ −37 (−17 in float32) y + 1 = −1 + 1 is 0 while eˣ is
+    /// not, so an infinite cotangent through selu at x = −89 met 0·∞ = NaN where the gradient is +∞ (`fuzz
+    /// adversarial 3/30`, float32: x₁·selu(x₀) with x₁ holding +∞). The rule is in ops, so its own derivative is eˣ again.
+    let private expm1ByExpRule = CustomRules.register "elu's expm1" (fun z g -> g * Expr.exp z)
+    let private expm1WithExpSlope (z: Expr) = Expr.custom expm1ByExpRule z (Expr.expm1 z)
+
     let private scaledElu (alpha: float) (scale: float) (x: Expr) =
         let zero = Expr.scalar x.DType 0.0
         let negativePart = Expr.where (Expr.lt x zero) x zero
         let atZero = Expr.where (Expr.eq x zero) x zero
-        let negative = if scale = 1.0 then Expr.expm1 negativePart else Expr.expm1 (negativePart * scale)
+        let negative = expm1WithExpSlope (if scale = 1.0 then negativePart else negativePart * scale)
         Expr.where (Expr.le x zero) (Expr.where (Expr.eq x zero) ((alpha * scale) * atZero) (alpha * negative)) x
 
     /// x for x > 0, α(eˣ - 1) otherwise, with torch's derivatives at 0: α at first order (its

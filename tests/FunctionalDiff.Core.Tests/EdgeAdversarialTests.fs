@@ -342,6 +342,30 @@ let tests =
                 let slope = values (Diff.grad (fun v -> Expr.sum (Activations.elu alpha v)) (constantVector xs))
                 expectIeee slope [| alpha; alpha; alpha * Math.Exp -1.5; 1.0 |] (sprintf "slopes, α = %g" alpha)
         }
+        test "elu, selu and celu far below 0 have the slope α·eˣ, not the 0 of expm1(x) + 1, so an infinite cotangent gives ∞ (fuzz adversarial 3/30)" {
+            // selu's constants (torch's), and the closed forms: d/dx scale·α·(eˣ − 1) = scale·α·eˣ, celu's α·e^(x/α)/α·α
+            let seluAlpha, seluScale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+            let xs = [| -40.0; -89.0; -700.0 |]
+            for name, f, slope in [ "elu", Activations.elu 1.3, (fun x -> 1.3 * Math.Exp x)
+                                    "selu", Activations.selu, (fun x -> seluScale * seluAlpha * Math.Exp x)
+                                    "celu", Activations.celu 2.0, (fun x -> Math.Exp(x / 2.0)) ] do
+                let g = values (Diff.grad (fun v -> Expr.sum (f v)) (constantVector xs))
+                for i in 0 .. xs.Length - 1 do
+                    let expected = slope xs.[i]
+                    Expect.isGreaterThan expected 0.0 "the closed form is positive"
+                    Expect.floatClose Accuracy.veryHigh g.[i] expected (sprintf "%s's slope at %g" name xs.[i])
+            // float32: x₁·selu(x₀) at x₀ = −89, x₁ = +∞: the slope 3.9e-39 is a float32 subnormal, the gradient in x₀ is +∞
+            let x1 = Expr.constant (Tensor.FromArray([| Single.PositiveInfinity; 2.0f |], [| 2 |]))
+            let at = Expr.constant (Tensor.FromArray([| -89.0f |], [| 1 |]))
+            let g32 = (Eval.eval (Diff.grad (fun v -> Expr.sum (x1 * Activations.selu v)) at)).ToSingleArray()
+            Expect.equal g32.[0] Single.PositiveInfinity "the gradient through an infinite factor"
+            let slope32 = (Eval.eval (Diff.grad (fun v -> Expr.sum (Activations.selu v)) at)).ToSingleArray()
+            Expect.floatClose Accuracy.high (float slope32.[0]) (seluScale * seluAlpha * Math.Exp -89.0) "the float32 slope, a subnormal"
+            // the second derivative is scale·α·eˣ again
+            let curvature = values (Diff.grad (fun v -> Expr.sum (Diff.grad (fun w -> Expr.sum (Activations.selu w)) v)) (constantVector xs))
+            for i in 0 .. xs.Length - 1 do
+                Expect.floatClose Accuracy.veryHigh curvature.[i] (seluScale * seluAlpha * Math.Exp xs.[i]) (sprintf "selu's curvature at %g" xs.[i])
+        }
         test "logsumexp beside +∞: the value is +∞ and a finite entry's derivative is e^(x − ∞) = 0 however large it is, not ∞/∞ (fuzz adversarial 9/109)" {
             let rows = tensor [| 2; 3 |] [| 0.0; 10000.0; infinity; 1.0; 2.0; 3.0 |]
             expectIeee (values (Nn.logSumExp [| 1 |] false (constant rows))) [| infinity; 3.0 + Math.Log(Math.Exp -2.0 + Math.Exp -1.0 + 1.0) |] "values"
