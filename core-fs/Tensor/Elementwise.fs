@@ -26,7 +26,7 @@ module Elementwise =
     /// The transcendental functions with a vectorised float64 kernel of our own.
     [<RequireQualifiedAccess>]
     type private VectorFunction =
-        | Exp | Log | Sin | Cos | Tanh | Sigmoid
+        | Exp | Log | Sin | Cos | Tanh | Sigmoid | Expm1 | Log1p | Softplus
 
     /// The vectorised float64 kernel of the function (lengths are multiples of 16).
     let private vectorKernel (f: VectorFunction) (x: ReadOnlySpan<float>) (y: Span<float>) =
@@ -37,6 +37,9 @@ module Elementwise =
         | VectorFunction.Cos -> Transcendental.cos x y
         | VectorFunction.Tanh -> Transcendental.tanh x y
         | VectorFunction.Sigmoid -> Transcendental.sigmoid x y
+        | VectorFunction.Expm1 -> Transcendental.expm1 x y
+        | VectorFunction.Log1p -> Transcendental.log1p x y
+        | VectorFunction.Softplus -> Transcendental.softplus x y
 
     /// The inputs the vector kernel takes, as bounds on |x| (or on x for log): where its range
     /// reduction and polynomial are accurate to a few ulp and its results are normal numbers.
@@ -49,12 +52,17 @@ module Elementwise =
         | VectorFunction.Sin -> struct (true, Double.Epsilon, 1048576.0)
         | VectorFunction.Cos -> struct (true, 0.0, 1048576.0)
         | VectorFunction.Tanh -> struct (true, Double.Epsilon, Double.PositiveInfinity)
+        | VectorFunction.Expm1 -> struct (true, 0.0, 700.0)
+        // 1 + x normal, x finite; ±0 and tiny x are x itself in the kernel
+        | VectorFunction.Log1p -> struct (false, -0.9999999999999999, 1e300)
+        | VectorFunction.Softplus -> struct (true, 0.0, 700.0)
 
     /// A value inside the domain that stands in for the elements computed by System.Math.
     let private standIn (f: VectorFunction) =
         match f with
-        | VectorFunction.Log | VectorFunction.Tanh -> 1.0
-        | VectorFunction.Exp | VectorFunction.Sin | VectorFunction.Cos | VectorFunction.Sigmoid -> 0.0
+        | VectorFunction.Log | VectorFunction.Tanh | VectorFunction.Expm1 -> 1.0
+        | VectorFunction.Exp | VectorFunction.Sin | VectorFunction.Cos | VectorFunction.Sigmoid | VectorFunction.Log1p
+        | VectorFunction.Softplus -> 0.0
 
     /// The scalar function for inputs outside the vector domain.
     let private scalarKernel (f: VectorFunction) (x: float) =
@@ -66,6 +74,9 @@ module Elementwise =
         | VectorFunction.Tanh -> Math.Tanh x
         // e^{-x} overflows to +inf for x ≪ 0 and the result is then exactly 0, never NaN
         | VectorFunction.Sigmoid -> 1.0 / (1.0 + Math.Exp(-x))
+        | VectorFunction.Expm1 -> Special.expm1 x
+        | VectorFunction.Log1p -> Special.log1p x
+        | VectorFunction.Softplus -> Special.softplus x
 
     /// Elements per call of the vector kernel: a 4 KB block of float64 in and out.
     let private isolationBlock = 512
@@ -124,8 +135,8 @@ module Elementwise =
     /// only (never on its position, its neighbours, the array's alignment or the JIT tier), in
     /// both dtypes. Each block is copied into float64 with the out-of-domain elements replaced
     /// by a stand-in and padded to whole vectors, then the out-of-domain elements are computed by
-    /// System.Math. float32 sin and cos are computed in float64 and rounded once (float32 exp,
-    /// log, tanh and sigmoid have kernels of their own): TensorPrimitives' float32
+    /// System.Math. float32 sin and cos are computed in float64 and rounded once (float32 exp, expm1,
+    /// log, log1p, tanh, sigmoid and softplus have kernels of their own): TensorPrimitives' float32
     /// kernels missed the dtype's accuracy (exp 0 = 1.0000001, tanh's relative error 4.6e-2 at
     /// 1e-6), and its float64 ones were not reproducible (a vector with one lane out of range
     /// ran scalar code for all its lanes, and the last bit changed with the JIT tier).
@@ -156,17 +167,20 @@ module Elementwise =
             else
                 let padded = (n + 15) &&& ~~~15
                 toDouble (x.Slice(start, n)) (Span(input, 0, n))
-                let mutable outside = 0
-                for i in 0 .. n - 1 do
-                    let v = input.[i]
-                    let bounded = if onMagnitude then abs v else v
-                    if not (bounded >= low && bounded <= high) then
-                        outsidePositions.[outside] <- i
-                        outsideValues.[outside] <- v
-                        outside <- outside + 1
-                        input.[i] <- stand
                 for i in n .. padded - 1 do
                     input.[i] <- stand
+                let mutable outside = 0
+                // the vector test first: a float32 block is almost always wholly inside, and the
+                // element-by-element search cost more than the kernel
+                if not (allInside (ReadOnlySpan(input, 0, padded)) onMagnitude low high) then
+                    for i in 0 .. n - 1 do
+                        let v = input.[i]
+                        let bounded = if onMagnitude then abs v else v
+                        if not (bounded >= low && bounded <= high) then
+                            outsidePositions.[outside] <- i
+                            outsideValues.[outside] <- v
+                            outside <- outside + 1
+                            input.[i] <- stand
                 vectorKernel f (ReadOnlySpan(input, 0, padded)) (Span(output, 0, padded))
                 // float64 -> float32 rounds to nearest, as a cast does
                 fromDouble (ReadOnlySpan(output, 0, n)) (y.Slice(start, n))
@@ -183,7 +197,7 @@ module Elementwise =
     /// spend their time in); float32 sin and cos still go through `isolated`.
     [<RequireQualifiedAccess>]
     type private SingleFunction =
-        | Exp | Log | Tanh | Sigmoid
+        | Exp | Log | Tanh | Sigmoid | Expm1 | Log1p | Softplus
 
     /// The function over 'T spans: the float32 kernel when 'T is float32 (a test the JIT folds
     /// away), `isolated` otherwise.
@@ -197,12 +211,18 @@ module Elementwise =
             | SingleFunction.Log -> Transcendental.log32 x32 y32
             | SingleFunction.Tanh -> Transcendental.tanh32 x32 y32
             | SingleFunction.Sigmoid -> Transcendental.sigmoid32 x32 y32
+            | SingleFunction.Expm1 -> Transcendental.expm132 x32 y32
+            | SingleFunction.Log1p -> Transcendental.log1p32 x32 y32
+            | SingleFunction.Softplus -> Transcendental.softplus32 x32 y32
         else
             match f with
             | SingleFunction.Exp -> isolated VectorFunction.Exp x y
             | SingleFunction.Log -> isolated VectorFunction.Log x y
             | SingleFunction.Tanh -> isolated VectorFunction.Tanh x y
             | SingleFunction.Sigmoid -> isolated VectorFunction.Sigmoid x y
+            | SingleFunction.Expm1 -> isolated VectorFunction.Expm1 x y
+            | SingleFunction.Log1p -> isolated VectorFunction.Log1p x y
+            | SingleFunction.Softplus -> isolated VectorFunction.Softplus x y
 
     /// The slopes of sigmoid and tanh, over blocks that stay in the first-level cache, so x is read
     /// once and y written once. y may be x itself (a plan runs unary ops in place): each block of x
@@ -626,8 +646,8 @@ module Elementwise =
         | UnaryOp.Neg -> SpanKernels.negate x y
         | UnaryOp.Exp -> singleOrIsolated SingleFunction.Exp x y
         | UnaryOp.Log -> singleOrIsolated SingleFunction.Log x y
-        | UnaryOp.Log1p -> mapThroughDouble Special.log1p x y
-        | UnaryOp.Expm1 -> mapThroughDouble Special.expm1 x y
+        | UnaryOp.Log1p -> singleOrIsolated SingleFunction.Log1p x y
+        | UnaryOp.Expm1 -> singleOrIsolated SingleFunction.Expm1 x y
         | UnaryOp.Sin -> isolated VectorFunction.Sin x y
         | UnaryOp.Cos -> isolated VectorFunction.Cos x y
         // TensorPrimitives has no float64 vector tan: its results came from scalar code that
@@ -651,7 +671,7 @@ module Elementwise =
         | UnaryOp.Round -> SpanKernels.round x y
         | UnaryOp.Erfc -> erfThroughDouble true x y
         | UnaryOp.Lgamma -> mapThroughDouble Special.lgamma x y
-        | UnaryOp.Softplus -> mapThroughDouble Special.softplus x y
+        | UnaryOp.Softplus -> singleOrIsolated SingleFunction.Softplus x y
         | UnaryOp.SigmoidSlope -> slopeSpan false x y
         | UnaryOp.Gelu -> geluThroughDouble false x y
         | UnaryOp.GeluSlope -> geluThroughDouble true x y
@@ -676,10 +696,10 @@ module Elementwise =
     let internal hasAlignmentCost (op: UnaryOp) =
         match op with
         | UnaryOp.Exp | UnaryOp.Log | UnaryOp.Sin | UnaryOp.Cos | UnaryOp.Tanh | UnaryOp.Sigmoid | UnaryOp.SigmoidSlope
-        | UnaryOp.TanhSlope -> true
-        | UnaryOp.Neg | UnaryOp.Log1p | UnaryOp.Expm1 | UnaryOp.Tan | UnaryOp.Relu | UnaryOp.Abs | UnaryOp.Sign
+        | UnaryOp.TanhSlope | UnaryOp.Log1p | UnaryOp.Expm1 | UnaryOp.Softplus -> true
+        | UnaryOp.Neg | UnaryOp.Tan | UnaryOp.Relu | UnaryOp.Abs | UnaryOp.Sign
         | UnaryOp.Sqrt | UnaryOp.Rsqrt | UnaryOp.Square | UnaryOp.Reciprocal | UnaryOp.Erf | UnaryOp.Floor
-        | UnaryOp.Ceil | UnaryOp.Round | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Softplus | UnaryOp.Gelu | UnaryOp.GeluSlope -> false
+        | UnaryOp.Ceil | UnaryOp.Round | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Gelu | UnaryOp.GeluSlope -> false
 
     /// Calls `unarySpan` from a frame whose address modulo 32 is `wanted` (0 or 16; any other
     /// value: as it comes). A frame at the other alignment re-enters through `Padded`, which

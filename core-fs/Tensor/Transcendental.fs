@@ -1,5 +1,5 @@
-/// Transcendental: float64 exp, log, sin, cos, tanh and sigmoid, and float32 exp, log, tanh and
-/// sigmoid, over spans, vectorised with Vector256 and explicit fused multiply-adds. Each lane
+/// Transcendental: float64 exp, expm1, log, log1p, sin, cos, tanh, sigmoid and softplus, and float32 exp, log, tanh,
+/// sigmoid, expm1, log1p and softplus, over spans, vectorised with Vector256 and explicit fused multiply-adds. Each lane
 /// runs the same sequence of IEEE operations, and a fused multiply-add is one rounding whether
 /// the JIT emits the instruction or its software fallback, so a result depends on the input value
 /// only: never on the tier of the compiled code, the lane, the array's alignment or the machine.
@@ -9,7 +9,7 @@
 /// kernels. The float32 kernels take any input and any length, and stay within an ulp of the
 /// float64 result rounded to float32 with no scalar fallback: exp, tanh and log compute in float32
 /// lanes (reductions and fitted polynomials sized to float32, overflow, subnormal and special
-/// results formed in the lanes); sigmoid widens each float32 vector to two float64 vectors,
+/// results formed in the lanes); sigmoid, expm1, log1p and softplus widen each float32 vector to two float64 vectors,
 /// computed with a series accurate far beyond float32's precision, and rounds once (the float32
 /// range fits in float64's normal numbers, so overflow and underflow happen in that rounding).
 namespace FunctionalDiff.Core
@@ -63,6 +63,35 @@ module internal Transcendental =
     [<Literal>]
     let private Sqrt2 = 1.4142135623730951
 
+    /// map32 with one float32 vector (two float64 vectors) per iteration, for functions too large to have four
+    /// copies in one loop: the JIT tracks a limited number of locals, and beyond it every intermediate of the
+    /// unrolled body went through the stack.
+    let inline private map32Pairs ([<InlineIfLambda>] f: Vector256<float> -> Vector256<float>) (standIn: float32)
+                                  (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let n = x.Length
+        let mutable i = 0
+        while i + 8 <= n do
+            let v = Vector256.Create<float32>(x.Slice(i, 8))
+            (Vector256.Narrow(f (Vector256.WidenLower v), f (Vector256.WidenUpper v))).CopyTo(y.Slice(i, 8))
+            i <- i + 8
+        if i < n then
+            let mutable v = Vector256.Create standIn
+            for k in 0 .. n - i - 1 do
+                v <- v.WithElement(k, x.[i + k])
+            let r = Vector256.Narrow(f (Vector256.WidenLower v), f (Vector256.WidenUpper v))
+            for k in 0 .. n - i - 1 do
+                y.[i + k] <- r.GetElement k
+
+    /// 1.5·2^52: adding it rounds a float64 of magnitude below 2^51 to an integer n and leaves
+    /// n + 2^51 in the low bits of the sum.
+    [<Literal>]
+    let private RoundingShift = 6755399441055744.0
+
+    /// The bits of an integer-valued n (|n| < 2^51) plus 2^51, as int64 lanes: n's low bits, without
+    /// Vector256.ConvertToInt64, which AVX2 lacks (the JIT converted lane by lane, about a third of
+    /// the float64 exp kernel's time).
+    let inline private integerBits (n: Vector256<float>) : Vector256<int64> = (n + splat RoundingShift).AsInt64()
+
     /// sin r = r + r³ S(r²) on |r| ≤ π/4: Taylor terms to r^19, the next below 1e-19 relative.
     let private sinTerms = [| for k in 9 .. -1 .. 1 -> splat ((if k % 2 = 1 then -1.0 else 1.0) * inverseFactorial.[2 * k + 1]) |]
     /// cos r = 1 + r² C(r²) on |r| ≤ π/4: Taylor terms to r^20.
@@ -89,7 +118,8 @@ module internal Transcendental =
         let z = r * r
         let s = fma (r * z) (horner9 sinC z) r
         let c = fma z (horner10 cosC z) (splat 1.0)
-        let quadrant = Vector256.ConvertToInt64 n + quadrantShift
+        // n + 2^51 has n's two low bits
+        let quadrant = integerBits n + quadrantShift
         let odd = Vector256.Equals(quadrant &&& one, one).AsDouble()
         let negative = Vector256.Equals(quadrant &&& two, two).AsDouble()
         let value = Vector256.ConditionalSelect(odd, c, s)
@@ -100,7 +130,8 @@ module internal Transcendental =
     let inline private reduceExp (v: Vector256<float>) : struct (Vector256<float> * Vector256<float>) =
         let n = Vector256.Round(v * splat Log2e : Vector256<float>)
         let r = fma n (splat -Ln2Lo) (fma n (splat -Ln2Hi) v)
-        let scale = Vector256.ShiftLeft(Vector256.ConvertToInt64 n + Vector256.Create 1023L, 52).AsDouble()
+        // the shift keeps the low 11 bits of n + 2^51 + 1023, that is n + 1023
+        let scale = Vector256.ShiftLeft(integerBits n + Vector256.Create 1023L, 52).AsDouble()
         struct (scale, r)
 
     /// e^x for |x| ≤ 708 (normal results): e^x = 2^n·e^r.
@@ -108,9 +139,11 @@ module internal Transcendental =
         let struct (scale, r) = reduceExp v
         horner14 c r * scale
 
-    /// e^x - 1 for 0 ≤ x ≤ 708 from one reduction: 2^n·(e^r - 1) + (2^n - 1), with e^r - 1 =
+    /// e^x - 1 for normal |x| ≤ 708 from one reduction: 2^n·(e^r - 1) + (2^n - 1), with e^r - 1 =
     /// r + r²·B(r) summed without the 1, so nothing cancels near 0 (where n = 0 and the result is
-    /// that sum) and the two terms have one sign for n ≥ 1.
+    /// that sum). For n ≥ 2 the two terms have one sign; for n = 1 and n ≤ −1 they differ, but the
+    /// sum is at least a third of the larger term (|e^r − 1| ≤ 0.42 against |2^n − 1| ≥ ½), so the
+    /// error of e^r − 1 grows by at most 3× there: within 2 ulp. The sign of a zero is lost (−0 gives +0).
     let inline private expm1Vector (c: Vector256<float>[]) (v: Vector256<float>) =
         let struct (scale, r) = reduceExp v
         let q = fma (r * r) (horner13 c r) r
@@ -120,7 +153,9 @@ module internal Transcendental =
     let inline private logVector (c: Vector256<float>[]) (v: Vector256<float>) =
         let one = splat 1.0
         let bits : Vector256<int64> = v.AsInt64()
-        let exponent = Vector256.ConvertToDouble(Vector256.ShiftRightLogical(bits, 52) - Vector256.Create 1023L)
+        // the biased exponent E as the low bits of 2^52 + E, minus 2^52 + 1023: exact, and no int64 → float64
+        // conversion (AVX2 has none)
+        let exponent = (Vector256.ShiftRightLogical(bits, 52) ||| Vector256.Create 0x4330000000000000L).AsDouble() - splat 4503599627371519.0
         let m = ((bits &&& Vector256.Create 0x000FFFFFFFFFFFFFL) ||| Vector256.Create 0x3FF0000000000000L).AsDouble()
         let large = Vector256.GreaterThanOrEqual(m, splat Sqrt2)
         let m = Vector256.ConditionalSelect(large, m * splat 0.5, m)
@@ -163,6 +198,52 @@ module internal Transcendental =
         while i < x.Length do
             let r0 = expVector c (load x i)
             let r1 = expVector c (load x (i + 4))
+            store r0 r1 y i
+            i <- i + 8
+
+    /// log(1 + x) for −1 < x with 1 + x normal: log w + (x − (w − 1))/w, w = 1 + x rounded, whose second
+    /// term puts back the rounding of w to first order (it is exact: x − (w − 1) is the rounding error
+    /// of the sum), so nothing cancels near 0 and the result is log w's accuracy plus one rounding; x
+    /// itself where w rounds to 1 (|x| below 1.1e-16, ±0 with their sign).
+    let inline private log1pVector (c: Vector256<float>[]) (v: Vector256<float>) =
+        let one = splat 1.0
+        let w = one + v
+        let d = w - one
+        Vector256.ConditionalSelect(Vector256.Equals(d, Vector256<float>.Zero), v, logVector c w + (v - d) / w)
+
+    /// e^x − 1 for |x| ≤ 700, the zeros with their sign (an elu, selu or celu takes expm1 of min(x, 0), so
+    /// half of its inputs are often zeros), subnormals as themselves.
+    let expm1 (x: ReadOnlySpan<float>) (y: Span<float>) =
+        let c = expm1Terms
+        let zero = Vector256<float>.Zero
+        let mutable i = 0
+        while i < x.Length do
+            let v0, v1 = load x i, load x (i + 4)
+            let r0 = Vector256.ConditionalSelect(Vector256.Equals(v0, zero), v0, expm1Vector c v0)
+            let r1 = Vector256.ConditionalSelect(Vector256.Equals(v1, zero), v1, expm1Vector c v1)
+            store r0 r1 y i
+            i <- i + 8
+
+    /// log(1 + x) for −1 + 2^−53 ≤ x ≤ 1e300.
+    let log1p (x: ReadOnlySpan<float>) (y: Span<float>) =
+        let c = logTerms
+        let mutable i = 0
+        while i < x.Length do
+            let r0 = log1pVector c (load x i)
+            let r1 = log1pVector c (load x (i + 4))
+            store r0 r1 y i
+            i <- i + 8
+
+    /// log(1 + e^x) for |x| ≤ 700, as Special.softplus: max(x, 0) + log1p(e^−|x|), from the side where
+    /// the exponential neither overflows nor cancels (e^−|x| is a normal number in (0, 1]).
+    let softplus (x: ReadOnlySpan<float>) (y: Span<float>) =
+        let expC, logC = expTerms, logTerms
+        let zero = Vector256<float>.Zero
+        let mutable i = 0
+        while i < x.Length do
+            let v0, v1 = load x i, load x (i + 4)
+            let r0 = Vector256.Max(v0, zero) + log1pVector logC (expVector expC (-(Vector256.Abs v0)))
+            let r1 = Vector256.Max(v1, zero) + log1pVector logC (expVector expC (-(Vector256.Abs v1)))
             store r0 r1 y i
             i <- i + 8
 
@@ -238,11 +319,6 @@ module internal Transcendental =
             for k in 0 .. n - i - 1 do
                 y.[i + k] <- r.GetElement k
 
-    /// 1.5·2^52: adding it rounds a float64 of magnitude below 2^51 to an integer n and leaves
-    /// n + 2^51 in the low bits of the sum.
-    [<Literal>]
-    let private RoundingShift = 6755399441055744.0
-
     /// The float32 kernels' range reduction, x = n·ln2 + r for |x| ≤ 200: n by RoundingShift,
     /// whose bits then give 2^n without a conversion, and ln2 in one part, since n·(ln2 - Ln2Hi)
     /// is below 7e-15 there, far below float32's precision (and 0 for n = 0, so small x keep
@@ -286,6 +362,69 @@ module internal Transcendental =
         let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32 ()
         let one = splat 1.0
         map32 (fun v -> one / (one + exp32Vector c0 c1 c2 c3 c4 c5 c6 (-v))) 0.0f x y
+
+    /// e^x − 1 over float32, widened: 2^n·(e^r − 1) + (2^n − 1) from reduceExp32 and expm1Series32 (as exp32Vector,
+    /// whose clamp at ±200 leaves −1 and ∞ to the rounding to float32, and passes NaN), the zeros with their sign.
+    /// Near 0 (n = 0) the result is the series itself, with nothing cancelled; for n ≠ 0 it is at least a third of
+    /// its larger term (see expm1Vector), far inside float32's precision.
+    let expm132 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32 ()
+        let limit, one, zero = splat 200.0, splat 1.0, Vector256<float>.Zero
+        map32 (fun v ->
+            let struct (scale, r) = reduceExp32 (Vector256.MinNative(limit, Vector256.MaxNative(-limit, v)))
+            let e = fma scale (expm1Series32 c0 c1 c2 c3 c4 c5 c6 r) (scale - one)
+            Vector256.ConditionalSelect(Vector256.Equals(v, zero), v, e)) 0.0f x y
+
+    /// log(1 + x) for the float32 kernels: log w at w = 1 + x by logVector's steps with its series cut to five terms,
+    /// A(z) = 1/3 + z/5 + … + z⁴/11 (the first term left out, z⁵/13, is below 2e-9 of A at z = s² ≤ 0.0295, so
+    /// below 5e-11 of log m), and x − x²/2 below 2^−20 (the next term, x³/3, is below 4e-13 of the result there).
+    /// From 2^−20 up, the rounding of w (at most 1.1e-16) is below 1.2e-10 of the result: no correction of it,
+    /// and no second division, is needed at float32's precision. The coefficients come in as locals (see
+    /// expm1Coefficients32). ±0 give themselves.
+    let inline private log1pVector32 a0 a1 a2 a3 a4 (v: Vector256<float>) =
+        let one = splat 1.0
+        let w = one + v
+        let bits : Vector256<int64> = w.AsInt64()
+        let exponent = (Vector256.ShiftRightLogical(bits, 52) ||| Vector256.Create 0x4330000000000000L).AsDouble() - splat 4503599627371519.0
+        let m = ((bits &&& Vector256.Create 0x000FFFFFFFFFFFFFL) ||| Vector256.Create 0x3FF0000000000000L).AsDouble()
+        let large = Vector256.GreaterThanOrEqual(m, splat Sqrt2)
+        let m = Vector256.ConditionalSelect(large, m * splat 0.5, m)
+        let e = Vector256.ConditionalSelect(large, exponent + one, exponent)
+        let s = (m - one) / (m + one)
+        let twoS = s + s
+        let z = s * s
+        let logM = fma (twoS * z) (fma (fma (fma (fma a0 z a1) z a2) z a3) z a4) twoS
+        let logW = fma e (splat Ln2Hi) (fma e (splat Ln2Lo) logM)
+        Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs v, splat 9.5367431640625e-07), fma (v * splat -0.5) v v, logW)
+
+    /// The five coefficients of log1pVector32, highest first.
+    let inline private logCoefficients32 () =
+        struct (splat (1.0 / 11.0), splat (1.0 / 9.0), splat (1.0 / 7.0), splat (1.0 / 5.0), splat (1.0 / 3.0))
+
+    /// log(1 + x) over float32, widened (log1pVector32), with the edges formed in the lanes: x itself where 1 + x
+    /// rounds to 1 (±0), −∞ at −1, NaN below −1 and at NaN, ∞ at ∞.
+    let log1p32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let struct (a0, a1, a2, a3, a4) = logCoefficients32 ()
+        let minusOne, infinity = splat -1.0, splat Double.PositiveInfinity
+        map32Pairs (fun v ->
+            // w = 1 + x is a positive normal float64 for every float32 x above −1 and below ∞ (at least 2^−24)
+            let inside = Vector256.GreaterThan(v, minusOne) &&& Vector256.LessThan(v, infinity)
+            let value = log1pVector32 a0 a1 a2 a3 a4 (Vector256.ConditionalSelect(inside, v, Vector256<float>.Zero))
+            let edge =
+                Vector256.ConditionalSelect(Vector256.Equals(v, minusOne), splat Double.NegativeInfinity,
+                    Vector256.ConditionalSelect(Vector256.Equals(v, infinity), infinity, splat Double.NaN))
+            Vector256.ConditionalSelect(inside, value, edge)) 0.0f x y
+
+    /// log(1 + e^x) over float32, widened, as Special.softplus: max(x, 0) + log1p(e^−|x|), with e^−|x| from
+    /// exp32Vector (held at e^−200 far below 0, where the float32 result is 0 or x) and log1pVector32 (1 + e^−|x| is
+    /// in (1, 2]). NaN gives NaN, −∞ gives 0 and ∞ gives ∞.
+    let softplus32 (x: ReadOnlySpan<float32>) (y: Span<float32>) =
+        let struct (c0, c1, c2, c3, c4, c5, c6) = expm1Coefficients32 ()
+        let struct (a0, a1, a2, a3, a4) = logCoefficients32 ()
+        let zero = Vector256<float>.Zero
+        map32Pairs (fun v ->
+            let e = exp32Vector c0 c1 c2 c3 c4 c5 c6 (-(Vector256.Abs v))
+            Vector256.Max(v, zero) + log1pVector32 a0 a1 a2 a3 a4 e) 0.0f x y
 
     // ------------------------------------------------ float64 values bound for float32 on Vector512
 

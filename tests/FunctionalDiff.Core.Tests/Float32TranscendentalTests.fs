@@ -18,7 +18,7 @@ let private cases : (UnaryOp * (float -> float)) list =
 
 /// Distance in float32 ulps from the float64 reference rounded to float32 (the ulp of the
 /// rounded reference); 0 when both are the same infinity or both NaN, infinity when only one is.
-let private ulps (actual: float32) (expected: float) =
+let internal ulps (actual: float32) (expected: float) =
     let target = float32 expected
     if Single.IsNaN target || Single.IsNaN actual then (if Single.IsNaN target && Single.IsNaN actual then 0.0 else infinity)
     elif Single.IsInfinity target || Single.IsInfinity actual then (if target = actual then 0.0 else infinity)
@@ -27,7 +27,7 @@ let private ulps (actual: float32) (expected: float) =
 /// Inputs: log-uniform magnitudes from 1e-45 to 1e38 of both signs, a fine grid over [-110, 110]
 /// (exp's overflow at 88.7 and underflow to subnormals and 0 from -87.3 to -104, tanh's ±1 from
 /// 9.02, the reduction's ±ln2/2 steps), the neighbourhood of tanh's 2^-12, and the specials.
-let private sweep =
+let internal sweep =
     let random = Random(1913)
     let logUniform = Array.init 20000 (fun i -> (if i % 2 = 0 then 1.0f else -1.0f) * float32 (Math.Pow(10.0, 83.0 * random.NextDouble() - 45.0)))
     let grid = Array.init 44001 (fun i -> float32 (-110.0 + float i * 0.005))
@@ -42,7 +42,7 @@ let private sweep =
 /// overflow ends, tanh's switch from its series to its quotient at 0.8, and its approach to ±1;
 /// log's reduction steps at √½ and √2, and the subnormals' scaling below 2^-126; every 3rd pattern
 /// where log x is near 0 (x near 1, where the result's ulp is smallest).
-let private bitSweep =
+let internal bitSweep =
     let patterns (first: float32) (last: float32) (step: int) =
         let a, b = BitConverter.SingleToInt32Bits first, BitConverter.SingleToInt32Bits last
         [| for bits in a .. step .. b -> BitConverter.Int32BitsToSingle bits |]
@@ -51,7 +51,7 @@ let private bitSweep =
     let logRegimes = Array.concat [ patterns 1.40f 1.43f 13; patterns 1.1e-38f 1.3e-38f 13; patterns 0.999f 1.001f 3 ]
     Array.concat [ whole; regimes; Array.map (~-) regimes; Array.map (~-) (patterns 90.0f 106.0f 13); logRegimes ]
 
-let private unary32 (op: UnaryOp) (values: float32[]) =
+let internal unary32 (op: UnaryOp) (values: float32[]) =
     (Elementwise.unary op (Tensor.FromArray(values, [| values.Length |]))).ToSingleArray()
 
 [<Tests>]
