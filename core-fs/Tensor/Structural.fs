@@ -221,6 +221,31 @@ module Structural =
         let rank = index.Rank
         index.View(Array.sub index.Dims 0 (rank - 1), Array.sub index.Strides 0 (rank - 1), index.Offset)
 
+    /// For an index that varies along axis `a` only (stride 0 on every other axis: IndexSelect's vector of
+    /// positions, broadcast), whose other extents are `otherDims`, and a dense `other`: the positions along
+    /// `a`, each checked once, in a pooled array (return it), and the extents before and after `a`; null
+    /// otherwise. Such an index was read and checked once per element, more than the copy or sum it drives.
+    let private positionsAlong (name: string) (a: int) (index: Tensor) (other: Tensor) (otherDims: int[]) (size: int) =
+        let rank = index.Rank
+        // (an empty index has no positions to read, whatever its strides)
+        let mutable along = rank >= 2 && otherDims.Length = rank && other.IsContiguous && index.Numel > 0
+        let mutable outer, inner = 1, 1
+        for d in 0 .. rank - 1 do
+            if d <> a then
+                if (index.Strides.[d] <> 0 && index.Dims.[d] > 1) || (along && index.Dims.[d] <> otherDims.[d]) then along <- false
+                if d < a then outer <- outer * index.Dims.[d] else inner <- inner * index.Dims.[d]
+        if not along then struct (null, 0, 0)
+        else
+            let length = index.Dims.[a]
+            let positions = Buffers.ArrayPool<int>.Shared.Rent(max length 1)
+            try
+                for j in 0 .. length - 1 do
+                    positions.[j] <- indexAt name index (index.Offset + j * index.Strides.[a]) size a
+            with _ ->
+                Buffers.ArrayPool<int>.Shared.Return positions
+                reraise ()
+            struct (positions, outer, inner)
+
     let private gatherTypedInto<'T> (a: int) (index: Tensor) (t: Tensor) (target: 'T[]) =
         let source = storage<'T> t
         let rank = t.Rank
@@ -228,7 +253,23 @@ module Structural =
         for d in 0 .. rank - 1 do strides.[d] <- t.Strides.[d]
         let stride = t.Strides.[a]
         let size = t.Dims.[a]
-        if rowsShareIndex a index t.Strides.[rank - 1] then
+        let struct (positions, outer, inner) = positionsAlong "Gather" a index t t.Dims size
+        if not (isNull positions) then
+            // target (o, j, k) = t (o, positions[j], k), both dense: blocks of `inner` entries
+            let length = index.Dims.[a]
+            try
+                for o in 0 .. outer - 1 do
+                    let from = t.Offset + o * size * inner
+                    let into = o * length * inner
+                    if inner = 1 then
+                        for j in 0 .. length - 1 do
+                            target.[into + j] <- source.[from + positions.[j]]
+                    else
+                        for j in 0 .. length - 1 do
+                            Array.Copy(source, from + positions.[j] * inner, target, into + j * inner, inner)
+            finally
+                Buffers.ArrayPool<int>.Shared.Return positions
+        elif rowsShareIndex a index t.Strides.[rank - 1] then
             // one index value per row: a block copy of the row instead of an index read per entry
             let length = index.Dims.[rank - 1]
             walkIndex (rowsOf index) strides t.Offset a (fun e i o ->
@@ -260,6 +301,30 @@ module Structural =
         denseStrides shape targetStrides
         let stride = targetStrides.[a]
         let size = shape.[a]
+        // the source has the index's shape, dense, and the target its extents but along `a`
+        let struct (positions, outer, inner) =
+            if source.Dims = index.Dims then positionsAlong "ScatterAdd" a index source shape size
+            else struct (null, 0, 0)
+        if not (isNull positions) then
+            // target (o, positions[j], k) += source (o, j, k), in the order of the element loop below (j
+            // before k within o), so each entry receives its terms in the same order: the same sums
+            let length = index.Dims.[a]
+            try
+                Array.Clear target
+                for o in 0 .. outer - 1 do
+                    let from = source.Offset + o * length * inner
+                    let into = o * size * inner
+                    if inner = 1 then
+                        for j in 0 .. length - 1 do
+                            let q = into + positions.[j]
+                            target.[q] <- target.[q] + values.[from + j]
+                    else
+                        for j in 0 .. length - 1 do
+                            let row = Span<'T>(target, into + positions.[j] * inner, inner)
+                            SpanKernels.add (Span<'T>.op_Implicit row) (ReadOnlySpan<'T>(values, from + j * inner, inner)) row
+            finally
+                Buffers.ArrayPool<int>.Shared.Return positions
+        else
         let byRows = rowsShareIndex a index source.Strides.[rank - 1] && source.IsContiguous && source.Dims = index.Dims
         // every index is checked before any sum, so a failure leaves no partial result behind (one
         // check per row when a row shares its index value)

@@ -44,6 +44,43 @@ let tests =
                         expected.[q] <- if dtype = DType.Float32 then float (float32 expected.[q] + float32 values.[r * 7 + j]) else expected.[q] + values.[r * 7 + j]
                 Expect.equal (scattered.ToDoubleArray()) expected (sprintf "scatter-add of rows, %O" dtype)
         }
+        test "gather and scatter-add with an index that varies along its axis only (index_select's vector, broadcast) follow the index loops at every axis" {
+            // positions along the axis, repeated so that scatter-add accumulates, checked once; the kernels copy
+            // blocks of the entries after the axis (or single entries at the last axis); views of the input read
+            // through strides
+            let picks = [| 2.0; 0.0; 2.0; 1.0; 3.0 |]
+            let dims = [| 4; 4; 4 |]
+            for dtype in dtypes do
+                for axis in 0 .. 2 do
+                    let alongAxis = Array.init 3 (fun d -> if d = axis then picks.Length else 1)
+                    let indexShape = Array.init 3 (fun d -> if d = axis then picks.Length else dims.[d])
+                    let index = Structural.broadcastTo indexShape ((Tensor.FromArray(picks, alongAxis)).Cast dtype)
+                    for name, input in variants dtype dims (randomValues (80 + axis) -1.0 1.0 64) do
+                        let gathered = Structural.gather axis index input
+                        let expected = allIndices indexShape |> Array.map (fun i -> input.[Array.updateAt axis (int picks.[i.[axis]]) i])
+                        Expect.equal (read gathered) expected (sprintf "gather along axis %d, %s, %O" axis name dtype)
+                    let source = (Tensor.FromArray(randomValues (90 + axis) -1.0 1.0 (Array.reduce (*) indexShape), indexShape)).Cast dtype
+                    let scattered = Structural.scatterAdd axis index source dims
+                    let expected = Array.zeroCreate<float> 64
+                    let values = source.ToDoubleArray()
+                    // the loop over the index in row-major order, each sum in the dtype
+                    allIndices indexShape |> Array.iteri (fun e i ->
+                        let t = Array.updateAt axis (int picks.[i.[axis]]) i
+                        let q = (t.[0] * 4 + t.[1]) * 4 + t.[2]
+                        expected.[q] <- if dtype = DType.Float32 then float (float32 expected.[q] + float32 values.[e]) else expected.[q] + values.[e])
+                    Expect.equal (scattered.ToDoubleArray()) expected (sprintf "scatter-add along axis %d, %O" axis dtype)
+                    // a position out of range fails before anything is written, naming the op and the axis
+                    let bad = Structural.broadcastTo indexShape ((Tensor.FromArray(Array.append picks.[.. picks.Length - 2] [| 4.0 |], alongAxis)).Cast dtype)
+                    expectShapeError [ "ScatterAdd"; "index 4"; sprintf "axis %d" axis ] (fun () -> Structural.scatterAdd axis bad source dims)
+                    expectShapeError [ "Gather"; "index 4" ] (fun () -> Structural.gather axis bad (Tensor.FromArray(randomValues 5 -1.0 1.0 64, dims).Cast dtype))
+                // an empty index (no positions, every stride 0) gathers nothing and scatters zeros (fuzz 13/174, 13/175)
+                let empty = (Tensor.FromArray(Array.empty<float>, [| 2; 0 |])).Cast dtype
+                let gathered = Structural.gather 0 empty ((Tensor.FromArray(Array.empty<float>, [| 1; 0 |])).Cast dtype)
+                Expect.equal gathered.Shape [| 2; 0 |] "gather of an empty index"
+                let emptySource = (Tensor.FromArray(Array.empty<float>, [| 1; 0 |])).Cast dtype
+                let scattered = Structural.scatterAdd 0 ((Tensor.FromArray(Array.empty<float>, [| 1; 0 |])).Cast dtype) emptySource [| 1; 3 |]
+                Expect.equal (scattered.ToDoubleArray()) [| 0.0; 0.0; 0.0 |] "scatter-add of an empty index"
+        }
         test "permute, transpose and broadcastTo are views that read like their index maps" {
             for dtype in dtypes do
                 for name, input in variants dtype [| 2; 3; 4 |] (randomValues 61 -1.0 1.0 24) do
