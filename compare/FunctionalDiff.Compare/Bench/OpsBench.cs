@@ -50,6 +50,8 @@ public static class OpsBench
             new Row("log_softmax(x)·x, last axis", [256, 512], x => x.LogSoftmax(1) * x, x => torch.nn.functional.log_softmax(x, 1) * x),
             new Row("max over the last axis", [256, 512], x => x.Max(1), x => x.amax(new long[] { 1 })),
             new Row("gelu", [256, 512], x => x.Gelu(), x => torch.nn.functional.gelu(x)),
+            new Row("elu", [256, 512], x => x.Elu(), x => torch.nn.functional.elu(x, 1.0, false)),
+            new Row("softplus", [256, 512], x => x.Softplus(), x => torch.nn.functional.softplus(x)),
             new Row("layer_norm(x)·x, last axis", [256, 512], x => x.LayerNorm() * x, x => torch.nn.functional.layer_norm(x, new long[] { 512 }) * x),
             new Row("attention softmax(x xᵀ/8) x", [8, 128, 64],
                     x => (x.MatMul(x.Transpose(0, 2, 1)) * 0.125).Softmax(2).MatMul(x),
