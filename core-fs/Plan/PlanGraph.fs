@@ -57,6 +57,19 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
     /// asked once per node, when the walk places it: the node and its inputs are in cache then,
     /// and on a graph larger than the cache a later pass that reads them again misses per node.
     static member Build(roots: Expr[], vars: Expr[], mark: Expr -> bool) : PlanGraph =
+        // A node reads the value behind a StopGradient or a Custom node (each an alias of one input in a
+        // plan) directly, so the value's producer and its consumers can share a fused group: read through
+        // the alias, as they were, the alias was a consumer no group can join, and the value was stored
+        // to memory and read back (an elu's expm1 before its where). An alias is placed only as a root.
+        let rec through (e: Expr) =
+            match e.Op with
+            | Op.StopGradient -> through e.First
+            | Op.Custom _ -> through (e.Arg 1)
+            | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
+            | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
+            | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet
+            | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _
+            | Op.LogSoftmax _ | Op.CumSum _ -> e
         // IdMap's dense range is under 2^25 ids wide
         let low = max 0L (Ir.newestId () - (1L <<< 25) + 2L)
         // 0: not seen; -1: on the walk's stack; p + 1: placed at position p
@@ -94,7 +107,7 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
                     let struct (node, next) = stack.[depth - 1]
                     if next < node.ArgCount then
                         stack.[depth - 1] <- struct (node, next + 1)
-                        let input = node.Arg next
+                        let input = through (node.Arg next)
                         if positions.[input.Id] = 0 then
                             positions.[input.Id] <- -1
                             if depth = stack.Length then stack <- Pool.grow stack depth
@@ -119,7 +132,7 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
                                 inputPositions <- wider
                         inputStart.[count] <- edges
                         for k in 0 .. arity - 1 do
-                            inputPositions.[edges] <- positions.[(node.Arg k).Id] - 1
+                            inputPositions.[edges] <- positions.[(through (node.Arg k)).Id] - 1
                             edges <- edges + 1
                         // an Expr that a transform's function leaked out reads that transform's Var,
                         // bound for its results only (see Expr.IsWithheld): unbound, as inside f

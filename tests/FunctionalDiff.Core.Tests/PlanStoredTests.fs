@@ -175,4 +175,31 @@ let tests =
                 let expected = interpreted [| x; b |] inputs roots
                 let results = plan.Run(inputs, null)
                 for r in 0 .. roots.Length - 1 do expectSameBits results.[r] expected.[r] (sprintf "%O root %d" dtype r)
+
+        testCase "an op with a rule of its own (elu's expm1, asinh) fuses through its Custom node: one pass, nothing stored" <| fun () ->
+            // elu(x) = where(x > 0, x, expm1(min(x, 0))) with expm1 behind a Custom node (its own slope eˣ), and
+            // asinh behind one (its slope 1/√(x² + 1)), and a stop_gradient: in a plan each is an alias of its value,
+            // which used to be a consumer no group could join, so the expm1 was written out and read back
+            let n = 1 <<< 16
+            for dtype in [ DType.Float32; DType.Float64 ] do
+                let x = Expr.variable "x" [| n |] dtype
+                let value = Activations.elu 1.0 x + Elementary.asinh (Expr.stopGradient (x * 0.5))
+                let plan = Planner.compile [| x |] [| value |] true
+                let fused = groups plan
+                Expect.equal fused.Length 1 (sprintf "%O: one pass" dtype)
+                Expect.equal fused.[0].StoredValues.Length 0 (sprintf "%O: no intermediate stored" dtype)
+                Expect.equal (fullReads plan n) 1 (sprintf "%O: x is read once" dtype)
+                let random = Random(11)
+                let input = randomTensor random dtype [| n |]
+                let expected = interpreted [| x |] [| input |] [| value |]
+                expectSameBits (plan.Run([| input |], null)).[0] expected.[0] (sprintf "%O: the interpreter's bits" dtype)
+                // and a plain loop in float64: elu x + asinh(x/2)
+                let xs = input.ToDoubleArray()
+                let ours = (plan.Run([| input |], null)).[0].ToDoubleArray()
+                let tolerance = if dtype = DType.Float32 then 1e-6 else 1e-14
+                for i in 0 .. n - 1 do
+                    let v = xs.[i]
+                    let reference = (if v > 0.0 then v else Math.Exp v - 1.0) + Math.Asinh(v * 0.5)
+                    if abs (ours.[i] - reference) > tolerance * (1.0 + abs reference) then
+                        failtestf "%O element %d: %g, the loop gives %g" dtype i ours.[i] reference
     ]
