@@ -176,4 +176,23 @@ public class ClientSeventeenApiTests
             Assert.True(Math.Abs(frequency - p[k]) <= 4.5 * Math.Sqrt(p[k] * (1 - p[k]) / 20000), $"category {k}: {frequency} against {p[k]}");
         }
     }
+
+    [Fact]
+    public void NormTakesTheAxisByNameAsTorchsDimAndANumberStaysTheOrder()
+    {
+        // torch's d.norm(dim=-1, keepdim=True): the 2-norm of each row; x.norm(1) the 1-norm of every element
+        var d = T([3, 4], 6);
+        var v = d.ToDoubleArray();
+        var rows = Enumerable.Range(0, 3).Select(r => Math.Sqrt(Enumerable.Range(0, 4).Sum(c => v[r * 4 + c] * v[r * 4 + c]))).ToArray();
+        var byName = ((Expr)d).Norm(axis: -1, keepDims: true);
+        Assert.Equal(new[] { 3, 1 }, byName.Shape);
+        Close(rows, byName.Eval().ToDoubleArray(), 1e-15, "Expr rows");
+        Close(rows, d.Norm(axis: 1).ToDoubleArray(), 1e-15, "Tensor rows");
+        Close(Enumerable.Range(0, 4).Select(c => Enumerable.Range(0, 3).Sum(r => Math.Abs(v[r * 4 + c]))).ToArray(),
+            d.Norm(axis: 0, p: 1).ToDoubleArray(), 1e-15, "1-norm of columns");
+        Close(v.Sum(Math.Abs), ((Expr)d).Norm(1).Eval().Item(), 1e-15, "x.Norm(1) is the 1-norm of every element");
+        Close(v.Sum(Math.Abs), d.Norm(1).Item(), 1e-15, "t.Norm(1) too");
+        Assert.StartsWith("Norm", Assert.ThrowsAny<ArgumentException>(() => ((Expr)d).Norm(axis: 2)).Message);
+    }
 }
+

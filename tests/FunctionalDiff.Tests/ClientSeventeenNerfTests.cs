@@ -38,7 +38,7 @@ public class ClientSeventeenNerfTests
         var rgb = raw.Narrow(-1, 0, 3).Sigmoid();                                               // raw[..., :3]
         var sigma = raw.Select(-1, 3).Relu();                                                   // raw[..., 3]
         var delta = Expr.Cat([z.Slice(0, 1, s) - z.Slice(0, 0, s - 1), Expr.Full([1], 1e10)], 0)
-            * directions.Norm(2, -1, keepDims: true);                                           // [R, S]
+            * directions.Norm(axis: -1, keepDims: true);                                        // [R, S]
         var alpha = 1 - (-sigma * delta).Exp();
         var transmittance = Expr.Cat([Expr.OnesLike(alpha.Narrow(-1, 0, 1)), 1 - alpha + 1e-10], -1).Cumprod(-1).Narrow(-1, 0, s);
         var weights = alpha * transmittance;
