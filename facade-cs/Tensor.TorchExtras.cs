@@ -37,6 +37,16 @@ public sealed partial class Tensor
         return EagerPlans.Run("Lerp", a => Expr.Lerp(a[0], a[1], a[2]), this, end, weight);
     }
 
+    /// <summary>torch.searchsorted(sorted_sequence, values, right=...) computed now, as
+    /// <see cref="Expr.Searchsorted"/>: the insertion positions, as whole numbers in the values' dtype.</summary>
+    /// <exception cref="ArgumentException">The sequence has rank 0, or its leading axes differ from the values'.</exception>
+    public static Tensor Searchsorted(Tensor sortedSequence, Tensor values, bool right = false)
+    {
+        ArgumentNullException.ThrowIfNull(sortedSequence);
+        ArgumentNullException.ThrowIfNull(values);
+        return EagerPlans.Run($"Searchsorted {right}", a => Expr.Searchsorted(a[0], a[1], right), sortedSequence, values);
+    }
+
     /// <summary>1 where this is NaN, else 0, as <see cref="Expr.IsNan"/> (torch.isnan).</summary>
     public Tensor IsNan() => EagerPlans.Run("IsNan", a => a[0].IsNan(), this);
 

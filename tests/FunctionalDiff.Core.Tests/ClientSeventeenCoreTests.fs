@@ -1,6 +1,7 @@
 /// The F# side of what the seventeenth porting client added to the core: torch's Tensor.unfold(dimension, size, step)
 /// as Structure.unfold, held to torch's definition written here over doubles and to finite differences of the first
-/// and second order, for windows that tile the axis, overlap and leave gaps.
+/// and second order, for windows that tile the axis, overlap and leave gaps; and torch.searchsorted as
+/// Indexing.searchsorted, held to a linear scan.
 module FunctionalDiff.Core.Tests.ClientSeventeenCoreTests
 
 open Expecto
@@ -18,7 +19,7 @@ let private reference (x: float[]) rows n size step =
 
 [<Tests>]
 let tests =
-    testList "client seventeen (Structure.unfold, torch's Tensor.unfold)" [
+    testList "client seventeen (Structure.unfold, Indexing.searchsorted)" [
         for size, step in [ 2, 2; 3, 1; 2, 3; 4, 2 ] do
             test (sprintf "unfold 1 %d %d of [2, 7] is torch's windows, at first and second order" size step) {
                 let data = Array.init 14 (fun k -> sin (0.8 * float k + 0.3))
@@ -39,6 +40,18 @@ let tests =
                 let result = GradCheck.check { GradCheckOptions.Default with Order = 2 } f (tensor [| 2; 7 |] data)
                 Expect.isTrue result.Passed result.Message
             }
+
+        test "searchsorted is the count of a row's entries below each value (or at or below it)" {
+            let rows = [| 0.0; 0.5; 0.5; 1.0; -1.0; 0.0; 2.0; 2.0 |]
+            let queries = [| 0.5; -2.0; 1.0; 2.0; 0.0; 3.0 |]
+            for right in [ false; true ] do
+                let expected =
+                    Array.init 6 (fun k ->
+                        let r = k / 3
+                        rows.[r * 4 .. r * 4 + 3] |> Array.filter (fun e -> if right then e <= queries.[k] else e < queries.[k]) |> Array.length |> float)
+                let got = Indexing.searchsorted right (Expr.constant (tensor [| 2; 4 |] rows)) (Expr.constant (tensor [| 2; 3 |] queries))
+                close 0.0 expected (values got) (sprintf "right = %b" right)
+        }
 
         test "unfold's errors name it and the shapes" {
             let x = Expr.constant (tensor [| 2; 6 |] (Array.zeroCreate 12))

@@ -194,5 +194,36 @@ public class ClientSeventeenApiTests
         Close(v.Sum(Math.Abs), d.Norm(1).Item(), 1e-15, "t.Norm(1) too");
         Assert.StartsWith("Norm", Assert.ThrowsAny<ArgumentException>(() => ((Expr)d).Norm(axis: 2)).Message);
     }
-}
 
+    [Fact]
+    public void SearchsortedIsTorchsInsertionPositions()
+    {
+        // torch.searchsorted: the first position whose entry is ≥ v (left) or > v (right), by a linear scan here
+        static int Position(double[] row, double v, bool right) => row.TakeWhile(e => right ? e <= v : e < v).Count();
+        double[] sequence = [0.0, 0.5, 0.5, 1.0, 2.0];
+        double[] values = [-1.0, 0.0, 0.5, 0.7, 2.0, 3.0];
+        foreach (var right in new[] { false, true })
+        {
+            var expected = values.Select(v => (double)Position(sequence, v, right)).ToArray();
+            // a vector sequence serves values of any shape
+            var got = Tensor.Searchsorted(Tensor.FromArray(sequence), Tensor.FromArray(values, 2, 3), right);
+            Assert.Equal(new[] { 2, 3 }, got.Shape);
+            Assert.Equal(expected, got.ToDoubleArray());
+            Assert.Equal(expected, Expr.Searchsorted(Tensor.FromArray(sequence), Tensor.FromArray(values), right).Eval().ToDoubleArray());
+            // rows [R, M] against values [R, K], row by row
+            double[][] rows = [[0.0, 1.0, 2.0, 3.0], [-2.0, -1.0, 1.0, 1.0]];
+            double[][] queries = [[0.5, 3.0, -1.0], [1.0, 0.0, 5.0]];
+            var byRow = Tensor.Searchsorted(Tensor.FromArray(rows.SelectMany(r => r).ToArray(), 2, 4),
+                Tensor.FromArray(queries.SelectMany(q => q).ToArray(), 2, 3), right);
+            Assert.Equal(Enumerable.Range(0, 2).SelectMany(r => queries[r].Select(v => (double)Position(rows[r], v, right))).ToArray(), byRow.ToDoubleArray());
+        }
+        Assert.Equal(DType.Float32, Tensor.Searchsorted(Tensor.FromArray(sequence).To(DType.Float32), Tensor.FromArray(values).To(DType.Float32)).DType);
+        // the positions pass no derivative
+        Assert.Equal(new double[6], Diff.Grad(v => (Expr.Searchsorted(Tensor.FromArray(sequence), v) * v).Sum()
+            - (Expr.Searchsorted(Tensor.FromArray(sequence), Tensor.FromArray(values)) * v).Sum())(Tensor.FromArray(values)).Eval().ToDoubleArray());
+        var e = Assert.ThrowsAny<ArgumentException>(() => Tensor.Searchsorted(Tensor.Zeros(2, 4), Tensor.Zeros(3, 2)));
+        Assert.StartsWith("Searchsorted: the leading axes", e.Message);
+        Assert.Contains("[2,4]", e.Message);
+        Assert.Contains("[3,2]", e.Message);
+    }
+}

@@ -9,7 +9,8 @@ namespace FunctionalDiff.Tests;
 /// compositing with <c>alpha = 1 - exp(-sigma * delta)</c> (the last interval 1e10, scaled by the ray's length), the
 /// transmittance as the exclusive <c>cumprod</c> of 1 − alpha + 1e−10, the weights and the rendered colour, an MSE against
 /// target pixels and Adam. Held to the renderer written over doubles ray by ray and sample by sample, its gradient to
-/// central differences, and three compiled Adam steps to torch's Adam written out.
+/// central differences, and three compiled Adam steps to torch's Adam written out; and its hierarchical sampling on
+/// concrete tensors (<c>torch.searchsorted</c> into each ray's CDF) to the inverse CDF found by a scan.
 /// </summary>
 public class ClientSeventeenNerfTests
 {
@@ -27,8 +28,8 @@ public class ClientSeventeenNerfTests
     static Parameters Model() => Parameters.Of(Layout.Select((e, k) =>
         (e.Name, Tensor.FromArray(Values(e.Shape.Aggregate(1, (a, b) => a * b), 10 + k).Select(v => 0.5 * v + (e.Name == "fc2.bias" ? 0.2 : 0)).ToArray(), e.Shape))).ToArray());
 
-    /// <summary>The program as the user wrote it: the rendered colour of each ray, [R, 3].</summary>
-    static Expr Render(IReadOnlyDictionary<string, Expr> p, Expr origins, Expr directions, Expr z)
+    /// <summary>The program as the user wrote it: the rendered colour of each ray [R, 3] and the samples' weights [R, S].</summary>
+    static (Expr Colour, Expr Weights) Render(IReadOnlyDictionary<string, Expr> p, Expr origins, Expr directions, Expr z)
     {
         int s = z.Shape[0];
         var points = origins.Unsqueeze(1) + directions.Unsqueeze(1) * z.Unsqueeze(-1);         // [R, S, 3]
@@ -42,7 +43,7 @@ public class ClientSeventeenNerfTests
         var alpha = 1 - (-sigma * delta).Exp();
         var transmittance = Expr.Cat([Expr.OnesLike(alpha.Narrow(-1, 0, 1)), 1 - alpha + 1e-10], -1).Cumprod(-1).Narrow(-1, 0, s);
         var weights = alpha * transmittance;
-        return (weights.Unsqueeze(-1) * rgb).Sum(-2);                                           // [R, 3]
+        return ((weights.Unsqueeze(-1) * rgb).Sum(-2), weights);                               // [R, 3], [R, S]
     }
 
     static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
@@ -89,7 +90,7 @@ public class ClientSeventeenNerfTests
         // the weights of a ray sum to at most 1, and the last interval's 1e10 makes any positive density opaque there
         var model = Model();
         var b = Batch();
-        var colours = Render(model.AsExprs(), b[0], b[1], b[3]);
+        var colours = Render(model.AsExprs(), b[0], b[1], b[3]).Colour;
         Close(ReferenceLoss(Flatten(Layout, model)), Loss.Mse(colours, b[2]).Eval().Item(), 1e-12, "loss");
         Assert.Equal(Depths, b[3].ToDoubleArray());
     }
@@ -97,7 +98,7 @@ public class ClientSeventeenNerfTests
     [Fact]
     public void AdamStepsAreCentralDifferencesUnderTorchsAdam()
     {
-        var step = Diff.CompileValueAndGrad((p, b) => Loss.Mse(Render(p, b[0], b[1], b[3]), b[2]));
+        var step = Diff.CompileValueAndGrad((p, b) => Loss.Mse(Render(p, b[0], b[1], b[3]).Colour, b[2]));
         var adam = new Adam(Model(), lr: Lr);
         var p = Flatten(Layout, Model());
         double[] m = new double[p.Length], v = new double[p.Length];
@@ -141,4 +142,60 @@ public class ClientSeventeenNerfTests
             }
         }
     }
+
+    /// <summary>
+    /// The user's hierarchical sampling (NeRF's sample_pdf with det=True) on concrete tensors, as torch runs it under
+    /// no_grad: the coarse weights between the bins made a CDF per ray, n evenly spaced u placed by
+    /// <c>torch.searchsorted(cdf, u, right=True)</c>, the neighbours gathered, and each sample interpolated in its bin.
+    /// </summary>
+    static Tensor SamplePdf(Tensor bins, Tensor weights, int n)
+    {
+        weights = weights + 1e-5;                                                       // no zero-probability bin
+        var pdf = weights / weights.Sum(-1, keepDims: true);
+        var cdf = pdf.Cumsum(-1);
+        cdf = Tensor.Cat([Tensor.ZerosLike(cdf.Narrow(-1, 0, 1)), cdf], -1);          // [R, bins]
+        var u = Tensor.Linspace(0, 1, n).Expand(cdf.Shape[0], n);
+        var inds = Tensor.Searchsorted(cdf, u, right: true);
+        var below = Tensor.Maximum(inds - 1, 0.0);
+        var above = Tensor.Minimum(inds, cdf.Shape[^1] - 1.0);
+        Tensor cdfBelow = cdf.Gather(1, below), cdfAbove = cdf.Gather(1, above);
+        Tensor binsBelow = bins.Gather(1, below), binsAbove = bins.Gather(1, above);
+        var denominator = cdfAbove - cdfBelow;
+        denominator = Tensor.Where(denominator < 1e-5, 1.0, denominator);
+        return binsBelow + (u - cdfBelow) / denominator * (binsAbove - binsBelow);
+    }
+
+    [Fact]
+    public void FineSamplesAreTheInverseCdfOfTheCoarseWeights()
+    {
+        const int Fine = 7;
+        var b = Batch();
+        var weights = Render(Model().AsExprs(), b[0], b[1], b[3]).Weights.Eval();                    // [R, S]
+        var mids = Depths.Zip(Depths.Skip(1), (a, c) => 0.5 * (a + c)).ToArray();                   // [S − 1]
+        var bins = Tensor.FromArray(mids).Expand(Rays, Samples - 1);
+        var samples = SamplePdf(bins, weights.Narrow(-1, 1, Samples - 2), Fine);                     // weights[..., 1:-1]
+        // z_vals, _ = torch.sort(torch.cat([z_vals, z_samples], -1), -1)
+        var (merged, _) = Tensor.Cat([b[3].Expand(Rays, Samples), samples], -1).Sort(-1);
+        Assert.Equal(new[] { Rays, Samples + Fine }, merged.Shape);
+
+        var w = weights.ToDoubleArray();
+        var got = samples.ToDoubleArray();
+        for (int r = 0; r < Rays; r++)
+        {
+            var inner = Enumerable.Range(1, Samples - 2).Select(s => w[r * Samples + s] + 1e-5).ToArray();
+            double total = inner.Sum(), running = 0;
+            var cdf = new[] { 0.0 }.Concat(inner.Select(x => running += x / total)).ToArray();
+            for (int j = 0; j < Fine; j++)
+            {
+                double u = (double)j / (Fine - 1);
+                int count = cdf.Count(c => c <= u);                  // searchsorted(..., right=True) by counting
+                int lo = Math.Max(count - 1, 0), hi = Math.Min(count, cdf.Length - 1);
+                double span = cdf[hi] - cdf[lo] < 1e-5 ? 1 : cdf[hi] - cdf[lo];
+                Close(mids[lo] + (u - cdf[lo]) / span * (mids[hi] - mids[lo]), got[r * Fine + j], 1e-12, $"ray {r} sample {j}");
+            }
+            var row = Depths.Concat(got.Skip(r * Fine).Take(Fine)).Order().ToArray();
+            Close(row, merged.ToDoubleArray().Skip(r * (Samples + Fine)).Take(Samples + Fine).ToArray(), 0, $"sorted ray {r}");
+        }
+    }
 }
+
