@@ -31,23 +31,17 @@ public static class ClientSeventeenVitReadme
             return Nn.Linear(first, p["head.weight"], p["head.bias"]);
         }
 
-        // jax.jit-style: inputs are the parameters in order, then a batch; outputs the loss and each parameter's gradient
-        var names = model.Names.ToArray();
-        var step = Diff.Compile((Expr[] a) =>
-        {
-            var (loss, g) = Diff.ValueAndGrad((Expr[] q) => Loss.CrossEntropy(
-                Logits(names.Zip(q).ToDictionary(e => e.First, e => e.Second), a[^2]), a[^1], labelSmoothing: 0.1), a[..^2]);
-            return [loss, .. g];
-        });
+        // Diff.Compile of a loss over named parameters and a batch: one plan gives the loss and the gradients by name
+        var step = Diff.Compile((p, batch) => Loss.CrossEntropy(Logits(p, batch[0]), batch[1], labelSmoothing: 0.1));
         var adamW = new AdamW(model, lr: peak, weightDecay: 0.05);
         var losses = new List<double>();
         for (int i = 0; i < steps; i++)
         {
             adamW.LearningRate = i < warmup ? peak * (i + 1) / warmup                   // LinearLR, then CosineAnnealingLR
                 : 0.5 * peak * (1 + Math.Cos(Math.PI * (i - warmup) / (steps - warmup)));
-            var outs = step.Invoke([.. adamW.Parameters.Values, images, labels]);
-            losses.Add(outs[0].Item());
-            adamW.Step(Parameters.Of(names.Zip(outs[1..], KeyValuePair.Create)));
+            var (loss, gradients) = step.Invoke(adamW.Parameters, images, labels);
+            losses.Add(loss.Item());
+            adamW.Step(gradients);
         }
         // END README
         return (losses, adamW.Parameters);

@@ -126,7 +126,7 @@ public class ClientSeventeenVitTests
     public void EveryStepIsTheVitOverDoublesUnderTorchsAdamWAndSchedule()
     {
         var (losses, final) = Run();
-        // the replay: the same compiled step, each loss held to the ViT over doubles and each gradient to its central
+        // the replay: the same loss compiled over the parameters in order, each loss held to the ViT over doubles and each gradient to its central
         // differences; torch's AdamW is then fed the gradient just checked (the key bias's is zero up to rounding, since
         // adding a constant to every score of a softmax changes nothing, and Adam's g/√v would turn differences' noise
         // there into steps of the full rate)
