@@ -61,4 +61,15 @@ public sealed partial class Expr
         ArgumentNullException.ThrowIfNull(like);
         return Wrap(Build.onesLike(like.Node));
     }
+
+    /// <summary>
+    /// <paramref name="value"/> at every entry of <paramref name="like"/>'s shape and dtype (torch.full_like), a constant
+    /// as <see cref="ZerosLike"/>; <c>Expr.FullLike(logits, double.NegativeInfinity)</c> starts a top-k mask. F#:
+    /// <c>Build.full x.DType x.Dims value</c>.
+    /// </summary>
+    public static Expr FullLike(Expr like, double value)
+    {
+        ArgumentNullException.ThrowIfNull(like);
+        return Wrap(Build.full(like.Node.DType, like.Node.Dims, value));
+    }
 }

@@ -216,4 +216,12 @@ public sealed partial class Expr
         var parts = Align(new[] { start, end, weight }, nameof(start));
         return Wrap(CoreElementary.lerp(parts[0], parts[1], parts[2]));
     }
+
+    /// <summary>
+    /// This + weight·(end − this), torch's method form <c>start.lerp(end, weight)</c>: the same as
+    /// <see cref="Lerp(Expr, Expr, Expr)"/> with this as the start. An exponential moving average of weights,
+    /// torch's <c>ema.lerp_(p, 1 - decay)</c>, is <c>ema.Lerp(p, 1 - decay)</c> (on <see cref="Tensor"/> too). F#:
+    /// <c>Elementary.lerp</c>.
+    /// </summary>
+    public Expr Lerp(Expr end, Expr weight) => Lerp(this, end, weight);
 }

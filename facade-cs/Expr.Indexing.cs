@@ -185,6 +185,27 @@ public sealed partial class Expr
     }
 
     /// <summary>
+    /// torch.searchsorted(sorted_sequence, values, right=...): where each value would be inserted in its sorted row to keep
+    /// it sorted, the count of the row's entries below it (with <paramref name="right"/>, at or below it), as whole
+    /// numbers in the values' dtype. A vector sequence serves values of any shape; a sequence [..., M] serves values
+    /// [..., K] with the same leading axes, row by row, as NeRF's inverse-transform sampling of each ray's CDF:
+    /// <c>var above = Expr.Searchsorted(cdf, u, right: true)</c>, then <c>Gather(-1, above)</c> of the CDF and the bins.
+    /// The positions pass no derivative. Each value is compared with every entry of its row, so memory grows with the
+    /// product of the two lengths per row. F#: <c>Indexing.searchsorted</c>.
+    /// </summary>
+    /// <param name="sortedSequence">The sorted rows, torch's <c>sorted_sequence</c>: a vector, or [..., M].</param>
+    /// <param name="values">The values to place, torch's <c>input</c>: any shape, or [..., K] for a sequence of rank 2 or more.</param>
+    /// <param name="right">Place a value equal to entries after them (torch's <c>right=True</c>) rather than before.</param>
+    /// <exception cref="ArgumentException">The sequence has rank 0, or its leading axes differ from the values'.</exception>
+    public static Expr Searchsorted(Expr sortedSequence, Expr values, bool right = false)
+    {
+        ArgumentNullException.ThrowIfNull(sortedSequence);
+        ArgumentNullException.ThrowIfNull(values);
+        var (s, v) = Align(sortedSequence, values);
+        return Wrap(CoreIndexing.searchsorted(right, s, v));
+    }
+
+    /// <summary>
     /// One-hot codes (torch.nn.functional.one_hot): a new last axis of <paramref name="classes"/> entries, 1 at each
     /// integer's class. No gradient. A class outside [0, classes) in a Tensor of indices throws an
     /// <see cref="ArgumentException"/>, as torch does; indices computed in the graph are not checked (such an index

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.FSharp.Core;
 using Build = FunctionalDiff.Core.ExprModule;
 using CoreActivations = FunctionalDiff.Core.Activations;
@@ -141,6 +142,18 @@ public sealed partial class Expr
     /// <param name="axis">The axis to reduce.</param>
     /// <param name="keepDims">Keep the reduced axis with length 1.</param>
     public Expr Norm(double p, int axis, bool keepDims = false) => Norm(p, new[] { axis }, keepDims);
+
+    /// <summary>
+    /// The vector p-norm (the 2-norm by default) along an axis named without the order, torch's
+    /// <c>d.norm(dim=-1, keepdim=True)</c> written <c>d.Norm(axis: -1, keepDims: true)</c> (a ray's length in a
+    /// renderer), the same as <see cref="Norm(double, int, bool)"/>. It ranks below the overloads whose first argument is
+    /// the order, so <c>x.Norm(1)</c> stays the 1-norm of every element, as torch's <c>x.norm(1)</c>.
+    /// </summary>
+    /// <param name="axis">The axis to reduce.</param>
+    /// <param name="keepDims">Keep the reduced axis with length 1.</param>
+    /// <param name="p">Positive, 0, or ±infinity.</param>
+    [OverloadResolutionPriority(-1)]
+    public Expr Norm(int axis, bool keepDims = false, double p = 2.0) => Norm(p, axis, keepDims);
 
     /// <summary>The vector p-norm over axes (torch.linalg.vector_norm; p as in <see cref="Norm(double)"/>); gradient 0 at 0.</summary>
     /// <param name="p">Positive, 0, or ±infinity.</param>

@@ -48,6 +48,21 @@ public sealed partial class Expr
     public Expr Movedim(int source, int destination) => Wrap(CoreStructure.movedim(source, destination, Node));
 
     /// <summary>
+    /// Every window of <paramref name="size"/> entries along <paramref name="dimension"/>, <paramref name="step"/> apart,
+    /// torch's <c>x.unfold(dimension, size, step)</c> (a tensor method; <see cref="Nn.Unfold(Expr, int, int, int, int)"/>
+    /// is F.unfold's im2col): the axis becomes the number of windows, (n − size) / step + 1, and each window's entries a
+    /// new last axis. A ViT's patches of [B, C, H, W] images: <c>x.Unfold(2, p, p).Unfold(3, p, p)</c> is
+    /// [B, C, H/p, W/p, p, p], then <c>.Permute(0, 2, 3, 1, 4, 5).Reshape(B, -1, C * p * p)</c>. Where windows overlap,
+    /// an entry's gradient collects from every window holding it. F#: <c>Structure.unfold</c>.
+    /// </summary>
+    /// <param name="dimension">The axis to cut into windows (negative counts from the end).</param>
+    /// <param name="size">The entries per window, at most the axis's length.</param>
+    /// <param name="step">The distance between the starts of consecutive windows, positive.</param>
+    /// <exception cref="ArgumentException">The axis is out of range, the size is negative or longer than the axis, or the
+    /// step is not positive.</exception>
+    public Expr Unfold(int dimension, int size, int step) => Wrap(CoreStructure.unfold(dimension, size, step, Node));
+
+    /// <summary>
     /// <paramref name="axis"/> split into axes of <paramref name="sizes"/> (one may be −1, inferred), torch's
     /// <c>x.unflatten(dim, sizes)</c>. F#: <c>Structure.unflatten</c>.
     /// </summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace FunctionalDiff;
 
 // Ops a torch user calls on values between compiled steps (predictions, metrics, reshaping a batch)
@@ -43,6 +44,13 @@ public sealed partial class Tensor
     /// <summary>The vector p-norm along an axis, as <see cref="Expr.Norm(double, int, bool)"/>.</summary>
     /// <exception cref="ArgumentException">p is negative and finite or NaN, or the axis is out of range.</exception>
     public Tensor Norm(double p, int axis, bool keepDims = false) => EagerPlans.Run($"Norm {p:R} {axis} {keepDims}", a => a[0].Norm(p, axis, keepDims), this);
+
+    /// <summary>The vector p-norm (the 2-norm by default) along an axis named without the order, as
+    /// <see cref="Expr.Norm(int, bool, double)"/> (torch's <c>t.norm(dim=-1, keepdim=True)</c>); <c>t.Norm(1)</c> stays the
+    /// 1-norm of every element.</summary>
+    /// <exception cref="ArgumentException">p is negative and finite or NaN, or the axis is out of range.</exception>
+    [OverloadResolutionPriority(-1)]
+    public Tensor Norm(int axis, bool keepDims = false, double p = 2.0) => Norm(p, axis, keepDims);
 
     /// <summary>The variance of all elements with Bessel's correction (torch.var), as <see cref="Expr.Var()"/>.</summary>
     public Tensor Var() => EagerPlans.Run("Var", a => a[0].Var(), this);

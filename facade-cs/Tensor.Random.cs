@@ -25,6 +25,28 @@ public sealed partial class Tensor
         lock (seedGate) return seeds.Next();
     }
 
+    static int NextSeed(Generator? generator) => generator is null ? NextSeed() : generator.NextSeed();
+
+    /// <summary>Standard normal samples of the given shape and dtype drawn from <paramref name="generator"/>'s sequence, as
+    /// torch.randn(size, generator=g); the process-wide sequence of <see cref="ManualSeed"/> is not touched.</summary>
+    /// <exception cref="ArgumentException">A dimension is negative.</exception>
+    public static Tensor Randn(int[] shape, Generator generator, DType dtype = DType.Float64)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentNullException.ThrowIfNull(generator);
+        return Interop.Named("Randn", () => RandomNormal(shape, generator.NextSeed(), dtype));
+    }
+
+    /// <summary>Uniform samples in [0, 1) of the given shape and dtype drawn from <paramref name="generator"/>'s sequence,
+    /// as torch.rand(size, generator=g).</summary>
+    /// <exception cref="ArgumentException">A dimension is negative.</exception>
+    public static Tensor Rand(int[] shape, Generator generator, DType dtype = DType.Float64)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentNullException.ThrowIfNull(generator);
+        return Interop.Named("Rand", () => RandomUniform(shape, generator.NextSeed(), 0.0, 1.0, dtype));
+    }
+
     /// <summary>Standard normal samples in float64 with the dimensions listed, as torch.randn(2, 3) (see <see cref="ManualSeed"/>).</summary>
     /// <exception cref="ArgumentException">A dimension is negative.</exception>
     public static Tensor Randn(params int[] shape) => Randn(shape, DType.Float64);
@@ -60,7 +82,13 @@ public sealed partial class Tensor
     /// <param name="shape">The dimensions of the result (torch's <c>size</c>).</param>
     /// <param name="dtype">The dtype of the result, float64 by default.</param>
     /// <exception cref="ArgumentException"><paramref name="high"/> is not above <paramref name="low"/>, or a dimension is negative.</exception>
-    public static Tensor Randint(int low, int high, int[] shape, DType dtype = DType.Float64)
+    public static Tensor Randint(int low, int high, int[] shape, DType dtype = DType.Float64) => Randint(low, high, shape, null, dtype);
+
+    /// <summary>Whole numbers drawn uniformly from [<paramref name="low"/>, <paramref name="high"/>) from
+    /// <paramref name="generator"/>'s sequence (the process-wide one when it is null), as torch.randint(low, high, size,
+    /// generator=g); see <see cref="Randint(int, int, int[], DType)"/>.</summary>
+    /// <exception cref="ArgumentException"><paramref name="high"/> is not above <paramref name="low"/>, or a dimension is negative.</exception>
+    public static Tensor Randint(int low, int high, int[] shape, Generator? generator, DType dtype = DType.Float64)
     {
         ArgumentNullException.ThrowIfNull(shape);
         if (high <= low)
@@ -68,7 +96,7 @@ public sealed partial class Tensor
         return Interop.Named("Randint", () =>
         {
             // floor of a uniform draw scaled to the range; the Minimum guards the one rounding of u·(high − low) up to high − low
-            var u = RandomUniform(shape, NextSeed(), 0.0, 1.0, DType.Float64);
+            var u = RandomUniform(shape, NextSeed(generator), 0.0, 1.0, DType.Float64);
             return Minimum((u * ((double)high - low)).Floor() + low, high - 1.0).Cast(dtype);
         });
     }
@@ -91,10 +119,12 @@ public sealed partial class Tensor
     /// </summary>
     /// <param name="numSamples">The draws per distribution (row).</param>
     /// <param name="replacement">Whether a category may be drawn more than once in a row.</param>
+    /// <param name="generator">The generator to draw from, torch's <c>generator=g</c>; null (the default) draws from the
+    /// process-wide sequence of <see cref="ManualSeed"/>.</param>
     /// <exception cref="ArgumentException">The tensor is not a vector or a matrix, a weight is negative or not finite, a
     /// row's weights sum to 0, numSamples is not positive, or (without replacement) a row has fewer nonzero weights than
     /// numSamples.</exception>
-    public Tensor Multinomial(int numSamples, bool replacement = false)
+    public Tensor Multinomial(int numSamples, bool replacement = false, Generator? generator = null)
     {
         if (Rank is not (1 or 2))
             throw new ArgumentException($"Multinomial: the weights must be a vector or a matrix with one distribution per row, not of shape [{string.Join(", ", Shape)}]");
@@ -119,7 +149,7 @@ public sealed partial class Tensor
                 throw new ArgumentException(
                     $"Multinomial: row {r} has {nonzero} nonzero weights, too few for {numSamples} draws without replacement", nameof(numSamples));
         }
-        var u = RandomUniform([rows * numSamples], NextSeed(), 0.0, 1.0, DType.Float64).ToDoubleArray();
+        var u = RandomUniform([rows * numSamples], NextSeed(generator), 0.0, 1.0, DType.Float64).ToDoubleArray();
         var drawn = new double[rows * numSamples];
         var row = new double[categories];
         for (int r = 0; r < rows; r++)

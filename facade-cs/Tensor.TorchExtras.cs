@@ -14,6 +14,39 @@ public sealed partial class Tensor
     /// <exception cref="ArgumentException">The rank is below 2.</exception>
     public Tensor Triu(int offset = 0) => EagerPlans.Run($"Triu {offset}", a => a[0].Triu(offset), this);
 
+    /// <summary>
+    /// This + weight·(end − this), computed now, as <see cref="Expr.Lerp(Expr, Expr)"/> (torch's <c>t.lerp(end, weight)</c>,
+    /// out of place): an exponential moving average of a model's weights, torch's
+    /// <c>ema_p.lerp_(p, 1 - decay)</c>, is <c>ema = ema.Map((name, e) =&gt; e.Lerp(model[name], 1 - decay))</c>. Weights
+    /// of 0.5 or more use end − (end − this)·(1 − weight), as torch's, so a weight of 1 gives end exactly.
+    /// </summary>
+    /// <exception cref="ArgumentException">This and <paramref name="end"/> do not broadcast together.</exception>
+    public Tensor Lerp(Tensor end, double weight)
+    {
+        ArgumentNullException.ThrowIfNull(end);
+        return EagerPlans.Run($"Lerp {weight:R}", a => Expr.Lerp(a[0], a[1], weight), this, end);
+    }
+
+    /// <summary>This + weight·(end − this) with a weight per entry (all three broadcast), computed now, as
+    /// <see cref="Expr.Lerp(Expr, Expr, Expr)"/> (torch.lerp with a tensor weight).</summary>
+    /// <exception cref="ArgumentException">The three do not broadcast together.</exception>
+    public Tensor Lerp(Tensor end, Tensor weight)
+    {
+        ArgumentNullException.ThrowIfNull(end);
+        ArgumentNullException.ThrowIfNull(weight);
+        return EagerPlans.Run("Lerp", a => Expr.Lerp(a[0], a[1], a[2]), this, end, weight);
+    }
+
+    /// <summary>torch.searchsorted(sorted_sequence, values, right=...) computed now, as
+    /// <see cref="Expr.Searchsorted"/>: the insertion positions, as whole numbers in the values' dtype.</summary>
+    /// <exception cref="ArgumentException">The sequence has rank 0, or its leading axes differ from the values'.</exception>
+    public static Tensor Searchsorted(Tensor sortedSequence, Tensor values, bool right = false)
+    {
+        ArgumentNullException.ThrowIfNull(sortedSequence);
+        ArgumentNullException.ThrowIfNull(values);
+        return EagerPlans.Run($"Searchsorted {right}", a => Expr.Searchsorted(a[0], a[1], right), sortedSequence, values);
+    }
+
     /// <summary>1 where this is NaN, else 0, as <see cref="Expr.IsNan"/> (torch.isnan).</summary>
     public Tensor IsNan() => EagerPlans.Run("IsNan", a => a[0].IsNan(), this);
 

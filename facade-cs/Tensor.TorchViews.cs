@@ -46,6 +46,13 @@ public sealed partial class Tensor
         return Transpose(order.ToArray());
     }
 
+    /// <summary>Every window of <paramref name="size"/> entries along an axis, <paramref name="step"/> apart, as
+    /// <see cref="Expr.Unfold(int, int, int)"/> (torch's <c>t.unfold(dimension, size, step)</c>), computed now.</summary>
+    /// <exception cref="ArgumentException">The axis is out of range, the size is negative or longer than the axis, or the
+    /// step is not positive.</exception>
+    public Tensor Unfold(int dimension, int size, int step) =>
+        EagerPlans.Run($"Unfold {dimension} {size} {step}", a => a[0].Unfold(dimension, size, step), this);
+
     /// <summary>An axis split into several, as <see cref="Expr.Unflatten"/> (torch's <c>t.unflatten</c>). A view when possible.</summary>
     /// <exception cref="ArgumentException">The sizes do not multiply to the axis's length.</exception>
     public Tensor Unflatten(int axis, params int[] sizes) => Reshape(((Expr)this).Unflatten(axis, sizes).Shape);

@@ -269,6 +269,17 @@ public sealed partial class Tensor : IDisposable
         return new(CoreTensor.OnesLike(like.Value));
     }
 
+    /// <summary>
+    /// <paramref name="value"/> at every entry of <paramref name="like"/>'s shape and dtype (torch.full_like):
+    /// <c>Tensor.FullLike(logits, double.NegativeInfinity)</c> before a top-k sampler scatters the kept logits back. F#:
+    /// <c>Tensor.Full(t.Shape, value, t.DType)</c>.
+    /// </summary>
+    public static Tensor FullLike(Tensor like, double value)
+    {
+        ArgumentNullException.ThrowIfNull(like);
+        return new(CoreTensor.Full(like.Value.Shape, value, like.Value.DType));
+    }
+
     /// <summary>The values start, start + step, ... strictly before stop, like torch.arange.</summary>
     public static Tensor Arange(double start, double stop, double step = 1.0, DType dtype = DType.Float64) =>
         new(Creation.arange(Interop.ToCore(dtype), start, stop, step));

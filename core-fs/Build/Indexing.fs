@@ -374,6 +374,26 @@ module Indexing =
         let indices = Expr.sliceAxis a 0 k (Expr.argsort a largest x)
         Expr.gather a indices x, indices
 
+    /// torch.searchsorted(sorted_sequence, values, right): for each value, the position in its sorted row where it would
+    /// be inserted to keep the row sorted: the count of the row's entries below it (`right`: at or below it). A vector
+    /// sequence serves values of any shape; a sequence [..., M] serves values [..., K] with the same leading axes, row by
+    /// row (NeRF's inverse-transform sampling of a CDF per ray). The positions are whole numbers in the values' dtype, and
+    /// the comparisons that count them pass no derivative. Each value is compared with every entry of its row (memory
+    /// of the two lengths' product per row), so the sequence need not be sorted for the count to be defined.
+    let searchsorted (right: bool) (sortedSequence: Expr) (values: Expr) =
+        let fail detail =
+            Shape.fail "Searchsorted" (sprintf "%s (sortedSequence %s, values %s)" detail (dims sortedSequence) (dims values))
+        if sortedSequence.Rank = 0 then fail "the sorted sequence needs at least one axis"
+        let rows =
+            if sortedSequence.Rank = 1 then Expr.reshape (Array.append (Array.create values.Rank 1) sortedSequence.Dims) sortedSequence
+            else
+                if values.Rank <> sortedSequence.Rank || values.Dims.[.. values.Rank - 2] <> sortedSequence.Dims.[.. sortedSequence.Rank - 2] then
+                    fail "the leading axes of the sequence and the values must agree (torch's boundaries [..., M] and input [..., K])"
+                Expr.reshape (Array.insertAt (sortedSequence.Rank - 1) 1 sortedSequence.Dims) sortedSequence
+        let column = Expr.reshape (Array.append values.Dims [| 1 |]) values
+        let below = if right then Expr.le rows column else Expr.lt rows column
+        Expr.cast values.DType (Expr.sumAxes [| values.Rank |] false below)
+
     /// torch.nn.functional.one_hot: a trailing axis of `classes` entries, 1 at the class each
     /// integer of `indices` names and 0 elsewhere, in indices' dtype (no gradient). Constant
     /// indices outside [0, classes) raise, as torch's do; computed ones give a row of zeros.

@@ -333,6 +333,28 @@ module Structure =
         let others = [| 0 .. x.Rank - 1 |] |> Array.filter (fun i -> i <> s)
         Expr.permute (Array.insertAt d s others) x
 
+    /// Every window of `size` entries along the axis, `step` apart, as torch's x.unfold(dimension, size, step) (not
+    /// F.unfold's im2col, which is `Expr.unfold`): the axis becomes the windows' count, (n − size) / step + 1, and the
+    /// window's entries are a new last axis, so a ViT's patches are `unfold 2 p p` then `unfold 3 p p` of [B, C, H, W],
+    /// [B, C, H/p, W/p, p, p]. Windows that tile the axis are a slice and a reshape; overlapping or gapped ones pick
+    /// their entries with one gather, whose derivative adds each window's cotangent back at its positions (an entry in
+    /// several windows collects from each), so the graph does not grow with the number of windows.
+    let unfold (axis: int) (size: int) (step: int) (x: Expr) =
+        let a = axisOf "Unfold" x axis
+        let n = x.Dims.[a]
+        if size < 0 || size > n then
+            Shape.fail "Unfold" (sprintf "size %d must be between 0 and the length %d of axis %d (input %s)" size n axis (dims x))
+        if step <= 0 then
+            Shape.fail "Unfold" (sprintf "step %d must be positive (axis %d of input %s)" step axis (dims x))
+        let windows = (n - size) / step + 1
+        let picked =
+            if step = size then Expr.sliceAxis a 0 (windows * size) x
+            else
+                let positions = Array.init (windows * size) (fun k -> float ((k / size) * step + k % size))
+                Indexing.indexSelect a (Expr.constant (Tensor.FromArray(positions, [| windows * size |]))) x
+        let split = Array.concat [ x.Dims.[.. a - 1]; [| windows; size |]; x.Dims.[a + 1 ..] ]
+        movedim (a + 1) -1 (Expr.reshape split picked)
+
     /// The axis split into `sizes` (one of them may be -1, inferred), as torch's x.unflatten(dim, sizes):
     /// a reshape.
     let unflatten (axis: int) (sizes: int[]) (x: Expr) =

@@ -64,6 +64,7 @@ public class ArgumentNameTests
         if (type == typeof(Func<Expr[], (Expr[], Expr[])>)) return (Func<Expr[], (Expr[], Expr[])>)(c => (c, []));
         if (type == typeof(ScanOptions)) return new ScanOptions { Checkpoint = ScanCheckpoint.Every(2) };
         if (type == typeof(ScanCheckpoint)) return ScanCheckpoint.Sqrt;
+        if (type == typeof(Generator)) return new Generator(1);
         if (type == typeof(TensorScope))
         {
             // closed at once: an open scope would take the tensors other tests make on this thread
