@@ -181,6 +181,15 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 && values.Any(t => t.numel() > 0 && t.isnan().any().item<bool>()))
                 torchWrong.Add(("Sinc at 0 in a program holding a NaN (torch's masked slope discards a NaN cotangent)",
                     new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }));
+            // torch's sinc slope is (πx·cos πx − sin πx)/(πx²), masked to 0 where πx² is 0 (sinc_backward): below |x| ≈ 1e-8
+            // its numerator cancels to exactly 0 (cos πx rounds to 1 and sin πx to πx), and below 1.5e-162 πx² underflows and
+            // the mask takes the entry, so torch's slope is 0 where the closed form −π²x/3 is not. A finite cotangent times that
+            // slope stays below every tolerance; a non-finite one does not: c·sinc(x) at x = −1e-300 with c holding +∞ has the
+            // gradient Σ cᵢuᵢ·3.29e-300 = −∞ (its terms through +∞ are negative), ours; torch's 0 (`fuzz adversarial 3/188`;
+            // FuzzSeeds82To86Tests). The second order there is named by the step ("Sinc at a nonzero |x| below 1e-3").
+            if (SincSlopeLostUnderNonFiniteCotangent(live, values))
+                torchWrong.Add(("Sinc at a nonzero x where torch's slope is 0, under a non-finite cotangent (its rule's numerator cancels)",
+                    new[] { Suite.Check.Vjp, Suite.Check.Compiled }));
             // torch centres a normalisation's tangent and cotangent about the group's rounded mean, so a derivative that is
             // constant over a group keeps its size times that rounding, where the exact centring (and ours, Nn.centre, about a
             // held entry) gives 0; a derivative through values near 1e300 then overflows to NaN (`fuzz adversarial 41/34`: a
@@ -436,6 +445,15 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "LogSigmoid below minus the softplus threshold";
             case OpKind.Relu when AnyInfinite(a[0]) || Any(a[0].isnan()):
                 return "Relu of an infinite or NaN value";
+            // prelu and leaky relu are piecewise linear, and torch's double backward of each hands its input zeros_like(input),
+            // the derivative of its slope, whatever cotangent arrives; an infinite slope of the step before meets those zeros as
+            // 0·∞ = NaN, where ours is a symbolic zero (as relu's above) and the closed form a number. Named, as relu's, where
+            // the input is infinite or NaN (`fuzz all adversarial 29/89`, float32: prelu(lerp(a, b, w)) at w = −88 with
+            // b = 1e300, +∞ in float32; both engines' lerp is b − (b − a)(1 − w) there, ∞ − ∞ = NaN, so both take prelu's
+            // slope c, and lerp's slope in w is b − a = +∞: the second order in w, c·(Σu·v_b − Σuᵢ·v_aᵢ), is ours and what
+            // torch's own lerp times c gives, torch's through prelu NaN; FuzzSeeds82To86Tests)
+            case OpKind.Prelu or OpKind.LeakyRelu when AnyInfinite(a[0]) || Any(a[0].isnan()):
+                return "Prelu or LeakyRelu of an infinite or NaN value";
             case OpKind.Abs when AnyInfinite(a[0]) || Any(a[0].isnan()):
                 return "Abs of an infinite or NaN value";
             case OpKind.Mean or OpKind.BceWithLogits or OpKind.Mse when a[0].numel() == 0:
@@ -1274,6 +1292,25 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             var matrix = values[Steps[i].Args[0]];
             if (matrix.numel() == 0 || !matrix.isfinite().all().item<bool>()) continue;
             if (CotangentInto(i, values) is { } g && g.numel() > 0 && g.isinf().any().item<bool>()) return true;
+        }
+        return false;
+    }
+
+    /// <summary>Whether a live Sinc has a nonzero finite entry where torch's own slope is 0 (see Forward) and torch's chain from
+    /// the output (a cotangent of 1 in every entry) hands that entry an infinite or NaN cotangent.</summary>
+    bool SincSlopeLostUnderNonFiniteCotangent(bool[] live, List<TorchSharp.torch.Tensor> values)
+    {
+        for (int i = 0; i < Steps.Length; i++)
+        {
+            if (!live[i] || Steps[i].Kind != OpKind.Sinc) continue;
+            var x = values[Steps[i].Args[0]];
+            if (x.numel() == 0) continue;
+            var leaf = x.detach().clone().requires_grad_(true);
+            var slope = TorchSharp.torch.autograd.grad(new[] { leaf.sinc().sum() }, new[] { leaf })[0];
+            var lost = x.ne(0.0).logical_and(x.isfinite()).logical_and(slope.eq(0.0));
+            if (!lost.any().item<bool>()) continue;
+            if (CotangentInto(i, values) is { } g && g.numel() == x.numel()
+                && lost.logical_and(g.isfinite().logical_not()).any().item<bool>()) return true;
         }
         return false;
     }
