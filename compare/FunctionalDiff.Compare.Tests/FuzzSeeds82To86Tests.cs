@@ -100,4 +100,53 @@ public class FuzzSeeds82To86Tests
         }
         Passes(FuzzCommand.Programs(1, 29, 89, adversarial: true, ops: OpSurface.All)[0]);
     }
+
+    [Fact]
+    public void AllAdversarial72_183_MishUnderAnInfiniteCotangent_TorchSharpsCompositeMeetsInfinityTimesZero_NamedTorchNaNEdge()
+    {
+        // mish′(x) = tanh(softplus x) + x·sech²(softplus x)·σ(x): at 0 it is tanh(log 2) = (2 − ½)/(2 + ½) = 0.6, and from
+        // x ≈ 19 on it is 1 to every float64 digit (the second term is below x·4e^(−2x)); under the cotangent +∞ the gradient
+        // is +∞ at every such x. TorchSharp's F.mish is x·tanh(softplus x) with torch's ops, whose product rule hands the tanh
+        // factor g·x: ∞·0 at x = 0, and ∞ times tanh's slope 1 − tanh² = 0 where it has saturated, NaN both
+        double[] x = { 1e30, 40, 0 };
+        Assert.Equal(0.6, Math.Tanh(Math.Log(2)), 1e-15);
+        var at = Float64(x, 3).requires_grad_(true);
+        var infinite = Float64(new[] { double.PositiveInfinity, double.PositiveInfinity, double.PositiveInfinity }, 3);
+        var torchs = Values(torch.autograd.grad(new[] { torch.nn.functional.mish(at) }, new[] { at }, new[] { infinite })[0]);
+        Assert.All(torchs, g => Assert.True(double.IsNaN(g), $"torch's {g:R}"));
+        var (_, pullback) = Diff.Vjp(e => e.Mish(), Tensor.FromArray(x, 3));
+        Assert.Equal(new[] { double.PositiveInfinity, double.PositiveInfinity, double.PositiveInfinity }, pullback(Tensor.FromArray(new[] { double.PositiveInfinity, double.PositiveInfinity, double.PositiveInfinity }, 3)).Eval().ToDoubleArray());
+        // under a finite cotangent both are the closed form's slope
+        var slopes = Diff.Grad(e => e.Mish().Sum())(Tensor.FromArray(x, 3)).Eval().ToDoubleArray();
+        Assert.Equal(new[] { 1.0, 1.0, 0.6 }, slopes.Select(v => Math.Round(v, 15)).ToArray());
+        var leaf = Float64(x, 3).requires_grad_(true);
+        var torchSlopes = Values(torch.autograd.grad(new[] { torch.nn.functional.mish(leaf).sum() }, new[] { leaf })[0]);
+        Assert.Equal(new[] { 1.0, 1.0, 0.6 }, torchSlopes.Select(v => Math.Round(v, 15)).ToArray());
+        Passes(FuzzCommand.Programs(1, 72, 183, adversarial: true, ops: OpSurface.All)[0]);
+    }
+
+    [Fact]
+    public void AllAdversarial72_213_AcoshAndAsinhAtInfinity_SecondDerivativeIsTheLimit0_TorchsRsqrtRuleMeetsZeroTimesInfinity_NamedTorchNaNEdge()
+    {
+        // acosh″(x) = −x/(x² − 1)^(3/2) and asinh″(x) = −x/(x² + 1)^(3/2), both about −1/x² for large |x| (−1e-60 at 1e30),
+        // limit 0 at ±∞; torch differentiates its slope rsqrt(x² ∓ 1) as −½·rsqrt(x² ∓ 1)³·2x, 0·∞ = NaN at ±∞
+        double[] x = { double.PositiveInfinity, 1e30 }, y = { double.PositiveInfinity, double.NegativeInfinity, 1e30 };
+        foreach (var (points, op, ours) in new (double[], Func<torch.Tensor, torch.Tensor>, Func<Expr, Expr>)[]
+                 { (x, t => t.acosh(), e => e.Acosh()), (y, t => t.asinh(), e => e.Asinh()) })
+        {
+            int n = points.Length;
+            var at = Float64(points, n).requires_grad_(true);
+            var slope = torch.autograd.grad(new[] { op(at).sum() }, new[] { at }, create_graph: true)[0];
+            var torchs = Values(torch.autograd.grad(new[] { slope.sum() }, new[] { at })[0]);
+            var closed = points.Select(p => double.IsInfinity(p) ? 0 : -1 / (p * p)).ToArray();
+            var our = Diff.Hvp(e => ours(e).Sum(), Tensor.FromArray(points, n), Tensor.FromArray(Enumerable.Repeat(1.0, n).ToArray(), n)).Eval().ToDoubleArray();
+            for (int i = 0; i < n; i++)
+            {
+                Assert.Equal(closed[i], our[i], 1e-72);
+                if (double.IsInfinity(points[i])) Assert.True(double.IsNaN(torchs[i]), $"torch's at {points[i]}: {torchs[i]:R}");
+                else Assert.Equal(closed[i], torchs[i], 1e-72);
+            }
+        }
+        Passes(FuzzCommand.Programs(1, 72, 213, adversarial: true, ops: OpSurface.All)[0]);
+    }
 }

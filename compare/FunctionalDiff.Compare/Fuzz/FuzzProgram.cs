@@ -190,6 +190,14 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (SincSlopeLostUnderNonFiniteCotangent(live, values))
                 torchWrong.Add(("Sinc at a nonzero x where torch's slope is 0, under a non-finite cotangent (its rule's numerator cancels)",
                     new[] { Suite.Check.Vjp, Suite.Check.Compiled }));
+            // TorchSharp's F.mish is the composite x·tanh(softplus x), not libtorch's fused mish: its product rule hands the factor
+            // tanh(softplus x) the cotangent g·x, whose derivative (1 − tanh²)·σ is 0 where tanh has saturated (x above about 19
+            // in float64), so an infinite g meets it as ∞·0 = NaN, and at x = 0, g·x is ∞·0 itself; the closed form, the
+            // slope tanh(softplus x) + x·sech²(softplus x)·σ(x) (1 and 0.6 there) times g, is ±∞, ours (`fuzz all adversarial
+            // 72/183`: expm1(mish x) at x = [1e30, 0], whose cotangent into mish is e^mish·u = +∞ at 1e30: gradient +∞ in
+            // ours, NaN in torch's; FuzzSeeds82To86Tests)
+            if (MishUnderInfiniteCotangent(live, values))
+                torchNaN.Add("Mish under an infinite cotangent at 0 or where tanh(softplus x) saturates (TorchSharp's mish is a composite)");
             // torch centres a normalisation's tangent and cotangent about the group's rounded mean, so a derivative that is
             // constant over a group keeps its size times that rounding, where the exact centring (and ours, Nn.centre, about a
             // held entry) gives 0; a derivative through values near 1e300 then overflows to NaN (`fuzz adversarial 41/34`: a
@@ -572,6 +580,11 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             case OpKind.Hypot when TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var origin
                     && Any(origin[0].eq(0.0).logical_and(origin[1].eq(0.0))):
                 return "Hypot at the origin";
+            // acosh′ = 1/√(x² − 1) and asinh′ = 1/√(x² + 1) are 0 at ±∞ and their second derivatives ∓x/(x² ∓ 1)^(3/2) have the
+            // limit 0 there (ours); torch's rule g·rsqrt(x² ∓ 1) differentiates to −½g·rsqrt(x² ∓ 1)³·2x, 0·∞ = NaN (`fuzz all
+            // adversarial 72/213`: acosh at +∞, second order 0 in ours, NaN in torch's; FuzzSeeds82To86Tests)
+            case OpKind.Acosh or OpKind.Asinh when AnyInfinite(a[0]):
+                return "Acosh or Asinh at an infinite value";
             case OpKind.Sinc when Any(a[0].abs().lt(1e-150)):
                 return "Sinc at 0 or where πx² underflows";
             // over one entry logcumsumexp is x itself (ours, Indexing.logcumsumexp), slope 1; torch's rule is NaN at a NaN
@@ -1311,6 +1324,23 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (!lost.any().item<bool>()) continue;
             if (CotangentInto(i, values) is { } g && g.numel() == x.numel()
                 && lost.logical_and(g.isfinite().logical_not()).any().item<bool>()) return true;
+        }
+        return false;
+    }
+
+    /// <summary>Whether a live Mish has an entry at 0 or where torch's tanh(softplus x) is ±1 and torch's chain from the output (a
+    /// cotangent of 1 in every entry) hands that entry an infinite cotangent (see Forward).</summary>
+    bool MishUnderInfiniteCotangent(bool[] live, List<TorchSharp.torch.Tensor> values)
+    {
+        for (int i = 0; i < Steps.Length; i++)
+        {
+            if (!live[i] || Steps[i].Kind != OpKind.Mish) continue;
+            var x = values[Steps[i].Args[0]];
+            if (x.numel() == 0) continue;
+            var saturated = TorchSharp.torch.nn.functional.softplus(x).tanh().abs().eq(1.0);
+            var lost = x.eq(0.0).logical_or(saturated);
+            if (!lost.any().item<bool>()) continue;
+            if (CotangentInto(i, values) is { } g && g.numel() == x.numel() && lost.logical_and(g.isinf()).any().item<bool>()) return true;
         }
         return false;
     }
