@@ -149,4 +149,46 @@ public class FuzzSeeds82To86Tests
         }
         Passes(FuzzCommand.Programs(1, 72, 213, adversarial: true, ops: OpSurface.All)[0]);
     }
+
+    [Fact]
+    public void AllAdversarial75_187_CholeskySolveOfAnInfiniteRightSide_TorchsRuleMeetsInfinityMinusInfinity_OursIsTheLimit_NamedTorchNaNEdge()
+    {
+        // X = (LLᵀ)⁻¹B with B's entry (2, 0) = β: X's first column and the gradient in L are β times fixed matrices plus
+        // finite terms, so as β → −∞ each gradient entry tends to ±∞ by the sign of torch's own at β = −1e300 (0 where that
+        // is 0). At β = −∞ torch's rule −(GXᵀ + XGᵀ)L adds infinite terms of opposite signs, NaN; ours is the limit at every
+        // lower entry but (0, 0), where both engines' solution X₀₀ is ∞ − ∞ = NaN already (its limit +∞: left open, see
+        // compare/FUZZING.md, branch edges23)
+        double[] x0 = { 1.0331150293000952, 2.0, 2.0, 0.32016554592767, 0.5, 0.32016554592767, 2.0, 1.0, 1.0331150293000952 };
+        x0 = x0.Select(v => (double)(float)v).ToArray();
+        double[] u = { -0.913377, 0.120339, 0.306248, -0.343409, -0.564069, -0.162756 };
+        double[] Rhs(double beta) => new[] { (double)1e30f, (double)0.19469491f, (double)0.19469491f, (double)0.19469491f, beta, 710 };
+        double[] four = { 4, 0, 0, 0, 4, 0, 0, 0, 4 };
+        double[] TorchsGradient(double beta)
+        {
+            var at = Float64(x0, 3, 3).requires_grad_(true);
+            var x = torch.cholesky_solve(Float64(Rhs(beta), 3, 2), (at.tanh() + Float64(four, 3, 3)).tril(), false);
+            return Values(torch.autograd.grad(new[] { x }, new[] { at }, new[] { Float64(u, 3, 2) })[0]);
+        }
+        var huge = TorchsGradient(-1e300);
+        var torchs = TorchsGradient(double.NegativeInfinity);
+        var (value, pullback) = Diff.Vjp(e => ((Expr)Tensor.FromArray(Rhs(double.NegativeInfinity), 3, 2)).CholeskySolve((e.Tanh() + Tensor.FromArray(four, 3, 3)).Tril(0), upper: false),
+            Tensor.FromArray(x0, 3, 3));
+        var ours = pullback(Tensor.FromArray(u, 3, 2)).Eval().ToDoubleArray();
+        Assert.True(double.IsNaN(value.Eval().ToDoubleArray()[0]), "our X₀₀");
+        Assert.True(huge[0] > 0, "the limit at (0, 0) is +∞");
+        Assert.True(double.IsNaN(ours[0]) && double.IsNaN(torchs[0]), "both engines' (0, 0)");
+        foreach (int k in new[] { 3, 4, 6, 7, 8 })
+        {
+            Assert.True(Math.Abs(huge[k]) > 1e296, $"torch's entry {k} at −1e300: {huge[k]:R}");
+            Assert.True(double.IsNaN(torchs[k]), $"torch's entry {k} at −∞: {torchs[k]:R}");
+            Assert.Equal(huge[k] > 0 ? double.PositiveInfinity : double.NegativeInfinity, ours[k]);
+        }
+        foreach (int k in new[] { 1, 2, 5 }) // above the diagonal: tril drops them, the derivative is 0 in both
+        {
+            Assert.Equal(0.0, huge[k]);
+            Assert.Equal(0.0, torchs[k]);
+            Assert.Equal(0.0, ours[k]);
+        }
+        Passes(FuzzCommand.Programs(1, 75, 187, adversarial: true, ops: OpSurface.All)[0]);
+    }
 }
