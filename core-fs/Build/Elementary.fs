@@ -158,13 +158,29 @@ module Elementary =
         let magnitude = asinhNonNegative (Expr.where negative (-x) x)
         Expr.custom asinhRule x (Expr.where negative (-magnitude) magnitude)
 
+    /// 1/√(x² - 1), acosh's slope: 1/√t · 1/√(t + 2) with t = x - 1 (exact near 1, +∞ at 1, NaN below 1), 1/x beyond
+    /// 2^28, where √(x² - 1) rounds to x and x² would overflow past 1e154 (0 at +∞). Each form is a product of factors
+    /// that all fall as x grows, so its own derivative is a sum of terms of one sign.
+    let private acoshSlope (x: Expr) =
+        let large = Expr.gt x (scalar x logarithmicSwitch)
+        let t = onlyWhere (Expr.eq large (scalar x 0.0)) x 2.0 - 1.0
+        let far = onlyWhere large x logarithmicSwitch
+        Expr.where large (Expr.reciprocal far) (Expr.rsqrt t * Expr.rsqrt (t + 2.0))
+
+    /// acosh's rule g/√(x² - 1), one factor. Registered once; the module keeps it alive.
+    let private acoshRule = CustomRules.register "acosh" (fun x g -> g * acoshSlope x)
+
     /// acosh x = log1p(t + √t·√(t + 2)) with t = x - 1 (exact near 1), log 2x far out; NaN below 1
     /// and +∞ slope at 1, as torch (two roots, for the reason given at rootOfOneMinusSquare).
+    /// Its derivative is its own rule, g/√(x² - 1) (acoshRule), as asinh's: the log1p form differentiated as written has
+    /// second derivatives with terms of opposite sign, which an infinite cotangent made ∞ - ∞ = NaN where the closed
+    /// form, torch's, is ±∞ (`fuzz all adversarial 72/213`: the second order of c·acosh(x) at x = 1.12 with c holding
+    /// +∞). The value is the form above, unchanged.
     let acosh (x: Expr) =
         let large = Expr.gt x (scalar x logarithmicSwitch)
         let t = onlyWhere (Expr.eq large (scalar x 0.0)) x 1.0 - 1.0
         let far = onlyWhere large x logarithmicSwitch
-        Expr.where large (Expr.log far + ln2) (Expr.log1p (t + Expr.sqrt t * Expr.sqrt (t + 2.0)))
+        Expr.custom acoshRule x (Expr.where large (Expr.log far + ln2) (Expr.log1p (t + Expr.sqrt t * Expr.sqrt (t + 2.0))))
 
     /// atanh x = (log1p x - log1p(-x))/2: the two logarithms have opposite signs, so the
     /// difference never cancels; ±∞ at ±1 and NaN beyond, as torch.

@@ -181,6 +181,23 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 && values.Any(t => t.numel() > 0 && t.isnan().any().item<bool>()))
                 torchWrong.Add(("Sinc at 0 in a program holding a NaN (torch's masked slope discards a NaN cotangent)",
                     new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }));
+            // torch's sinc slope is (πx·cos πx − sin πx)/(πx²), masked to 0 where πx² is 0 (sinc_backward): below |x| ≈ 1e-8
+            // its numerator cancels to exactly 0 (cos πx rounds to 1 and sin πx to πx), and below 1.5e-162 πx² underflows and
+            // the mask takes the entry, so torch's slope is 0 where the closed form −π²x/3 is not. A finite cotangent times that
+            // slope stays below every tolerance; a non-finite one does not: c·sinc(x) at x = −1e-300 with c holding +∞ has the
+            // gradient Σ cᵢuᵢ·3.29e-300 = −∞ (its terms through +∞ are negative), ours; torch's 0 (`fuzz adversarial 3/188`;
+            // FuzzSeeds82To86Tests). The second order there is named by the step ("Sinc at a nonzero |x| below 1e-3").
+            if (SincSlopeLostUnderNonFiniteCotangent(live, values))
+                torchWrong.Add(("Sinc at a nonzero x where torch's slope is 0, under a non-finite cotangent (its rule's numerator cancels)",
+                    new[] { Suite.Check.Vjp, Suite.Check.Compiled }));
+            // TorchSharp's F.mish is the composite x·tanh(softplus x), not libtorch's fused mish: its product rule hands the factor
+            // tanh(softplus x) the cotangent g·x, whose derivative (1 − tanh²)·σ is 0 where tanh has saturated (x above about 19
+            // in float64), so an infinite g meets it as ∞·0 = NaN, and at x = 0, g·x is ∞·0 itself; the closed form, the
+            // slope tanh(softplus x) + x·sech²(softplus x)·σ(x) (1 and 0.6 there) times g, is ±∞, ours (`fuzz all adversarial
+            // 72/183`: expm1(mish x) at x = [1e30, 0], whose cotangent into mish is e^mish·u = +∞ at 1e30: gradient +∞ in
+            // ours, NaN in torch's; FuzzSeeds82To86Tests)
+            if (MishUnderInfiniteCotangent(live, values))
+                torchNaN.Add("Mish under an infinite cotangent at 0 or where tanh(softplus x) saturates (TorchSharp's mish is a composite)");
             // torch centres a normalisation's tangent and cotangent about the group's rounded mean, so a derivative that is
             // constant over a group keeps its size times that rounding, where the exact centring (and ours, Nn.centre, about a
             // held entry) gives 0; a derivative through values near 1e300 then overflows to NaN (`fuzz adversarial 41/34`: a
@@ -357,6 +374,13 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             case OpKind.Atan2 when TorchSharp.torch.broadcast_tensors(a[0], a[1])[0].numel() == 0
                     && (!a[0].isfinite().all().item<bool>() || !a[1].isfinite().all().item<bool>()):
                 return "Atan2 over an empty broadcast with a non-finite operand";
+            // cholesky_solve with an infinite right-hand side entry and a finite factor: the solution X holds ±∞, and torch's
+            // rule −(GXᵀ + XGᵀ)L (G = A⁻¹·cotangent) adds infinite terms of opposite signs, ∞ − ∞ = NaN, where the gradient's
+            // limit (at a right side β·e, β → ±∞, it is β times a fixed matrix) is ±∞, and ours (a chain of solves and products)
+            // is that limit (`fuzz all adversarial 75/187`, float32: −1e160 rounds to −∞; gradient in the factor's lower
+            // entries ±∞ in ours with the signs of torch's own at −1e300, NaN in torch's; FuzzSeeds82To86Tests)
+            case OpKind.CholeskySolve when AnyInfinite(a[0]) && a[1].numel() > 0 && a[1].isfinite().all().item<bool>():
+                return "CholeskySolve of an infinite right-hand side";
             case OpKind.Mse when AnyInfinite(a[0] - a[1]):
                 return "Mse with an infinite difference";
             // Σ|d| has the slope sign(d), whose own derivative is 0: ours a symbolic zero, which the slopes before it never
@@ -436,6 +460,15 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "LogSigmoid below minus the softplus threshold";
             case OpKind.Relu when AnyInfinite(a[0]) || Any(a[0].isnan()):
                 return "Relu of an infinite or NaN value";
+            // prelu and leaky relu are piecewise linear, and torch's double backward of each hands its input zeros_like(input),
+            // the derivative of its slope, whatever cotangent arrives; an infinite slope of the step before meets those zeros as
+            // 0·∞ = NaN, where ours is a symbolic zero (as relu's above) and the closed form a number. Named, as relu's, where
+            // the input is infinite or NaN (`fuzz all adversarial 29/89`, float32: prelu(lerp(a, b, w)) at w = −88 with
+            // b = 1e300, +∞ in float32; both engines' lerp is b − (b − a)(1 − w) there, ∞ − ∞ = NaN, so both take prelu's
+            // slope c, and lerp's slope in w is b − a = +∞: the second order in w, c·(Σu·v_b − Σuᵢ·v_aᵢ), is ours and what
+            // torch's own lerp times c gives, torch's through prelu NaN; FuzzSeeds82To86Tests)
+            case OpKind.Prelu or OpKind.LeakyRelu when AnyInfinite(a[0]) || Any(a[0].isnan()):
+                return "Prelu or LeakyRelu of an infinite or NaN value";
             case OpKind.Abs when AnyInfinite(a[0]) || Any(a[0].isnan()):
                 return "Abs of an infinite or NaN value";
             case OpKind.Mean or OpKind.BceWithLogits or OpKind.Mse when a[0].numel() == 0:
@@ -554,6 +587,11 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             case OpKind.Hypot when TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var origin
                     && Any(origin[0].eq(0.0).logical_and(origin[1].eq(0.0))):
                 return "Hypot at the origin";
+            // acosh′ = 1/√(x² − 1) and asinh′ = 1/√(x² + 1) are 0 at ±∞ and their second derivatives ∓x/(x² ∓ 1)^(3/2) have the
+            // limit 0 there (ours); torch's rule g·rsqrt(x² ∓ 1) differentiates to −½g·rsqrt(x² ∓ 1)³·2x, 0·∞ = NaN (`fuzz all
+            // adversarial 72/213`: acosh at +∞, second order 0 in ours, NaN in torch's; FuzzSeeds82To86Tests)
+            case OpKind.Acosh or OpKind.Asinh when AnyInfinite(a[0]):
+                return "Acosh or Asinh at an infinite value";
             case OpKind.Sinc when Any(a[0].abs().lt(1e-150)):
                 return "Sinc at 0 or where πx² underflows";
             // over one entry logcumsumexp is x itself (ours, Indexing.logcumsumexp), slope 1; torch's rule is NaN at a NaN
@@ -1274,6 +1312,42 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             var matrix = values[Steps[i].Args[0]];
             if (matrix.numel() == 0 || !matrix.isfinite().all().item<bool>()) continue;
             if (CotangentInto(i, values) is { } g && g.numel() > 0 && g.isinf().any().item<bool>()) return true;
+        }
+        return false;
+    }
+
+    /// <summary>Whether a live Sinc has a nonzero finite entry where torch's own slope is 0 (see Forward) and torch's chain from
+    /// the output (a cotangent of 1 in every entry) hands that entry an infinite or NaN cotangent.</summary>
+    bool SincSlopeLostUnderNonFiniteCotangent(bool[] live, List<TorchSharp.torch.Tensor> values)
+    {
+        for (int i = 0; i < Steps.Length; i++)
+        {
+            if (!live[i] || Steps[i].Kind != OpKind.Sinc) continue;
+            var x = values[Steps[i].Args[0]];
+            if (x.numel() == 0) continue;
+            var leaf = x.detach().clone().requires_grad_(true);
+            var slope = TorchSharp.torch.autograd.grad(new[] { leaf.sinc().sum() }, new[] { leaf })[0];
+            var lost = x.ne(0.0).logical_and(x.isfinite()).logical_and(slope.eq(0.0));
+            if (!lost.any().item<bool>()) continue;
+            if (CotangentInto(i, values) is { } g && g.numel() == x.numel()
+                && lost.logical_and(g.isfinite().logical_not()).any().item<bool>()) return true;
+        }
+        return false;
+    }
+
+    /// <summary>Whether a live Mish has an entry at 0 or where torch's tanh(softplus x) is ±1 and torch's chain from the output (a
+    /// cotangent of 1 in every entry) hands that entry an infinite cotangent (see Forward).</summary>
+    bool MishUnderInfiniteCotangent(bool[] live, List<TorchSharp.torch.Tensor> values)
+    {
+        for (int i = 0; i < Steps.Length; i++)
+        {
+            if (!live[i] || Steps[i].Kind != OpKind.Mish) continue;
+            var x = values[Steps[i].Args[0]];
+            if (x.numel() == 0) continue;
+            var saturated = TorchSharp.torch.nn.functional.softplus(x).tanh().abs().eq(1.0);
+            var lost = x.eq(0.0).logical_or(saturated);
+            if (!lost.any().item<bool>()) continue;
+            if (CotangentInto(i, values) is { } g && g.numel() == x.numel() && lost.logical_and(g.isinf()).any().item<bool>()) return true;
         }
         return false;
     }
