@@ -29,6 +29,15 @@ module internal Transcendental =
         r0.CopyTo(y.Slice(i, 4))
         r1.CopyTo(y.Slice(i + 4, 4))
     let inline private fma (a: Vector256<float>) (b: Vector256<float>) (c: Vector256<float>) = Vector256.FusedMultiplyAdd(a, b, c)
+    /// Applies `f` to a float64 span (lengths multiples of 8), two vectors per iteration: two independent chains
+    /// of multiply-adds in flight. The kernels below are this loop around their vector function.
+    let inline private map64 ([<InlineIfLambda>] f: Vector256<float> -> Vector256<float>) (x: ReadOnlySpan<float>) (y: Span<float>) =
+        let mutable i = 0
+        while i < x.Length do
+            let r0 = f (load x i)
+            let r1 = f (load x (i + 4))
+            store r0 r1 y i
+            i <- i + 8
 
     // Horner's rule with fused multiply-adds, highest coefficient first, written out so that
     // the vectors each loop iteration handles are independent chains the CPU overlaps (one
@@ -174,32 +183,17 @@ module internal Transcendental =
     /// sin of 0 < |x| ≤ 2^20.
     let sin (x: ReadOnlySpan<float>) (y: Span<float>) =
         let sinC, cosC, shift = sinTerms, cosTerms, Vector256<int64>.Zero
-        let mutable i = 0
-        while i < x.Length do
-            let r0 = sinCosVector sinC cosC shift (load x i)
-            let r1 = sinCosVector sinC cosC shift (load x (i + 4))
-            store r0 r1 y i
-            i <- i + 8
+        map64 (fun v -> sinCosVector sinC cosC shift v) x y
 
     /// cos of |x| ≤ 2^20.
     let cos (x: ReadOnlySpan<float>) (y: Span<float>) =
         let sinC, cosC, shift = sinTerms, cosTerms, Vector256.Create 1L
-        let mutable i = 0
-        while i < x.Length do
-            let r0 = sinCosVector sinC cosC shift (load x i)
-            let r1 = sinCosVector sinC cosC shift (load x (i + 4))
-            store r0 r1 y i
-            i <- i + 8
+        map64 (fun v -> sinCosVector sinC cosC shift v) x y
 
     /// e^x for |x| ≤ 708, on Vector256.
     let internal expBy256 (x: ReadOnlySpan<float>) (y: Span<float>) =
         let c = expTerms
-        let mutable i = 0
-        while i < x.Length do
-            let r0 = expVector c (load x i)
-            let r1 = expVector c (load x (i + 4))
-            store r0 r1 y i
-            i <- i + 8
+        map64 (fun v -> expVector c v) x y
 
     /// log(1 + x) for −1 < x with 1 + x normal: log w + (x − (w − 1))/w, w = 1 + x rounded, whose second
     /// term puts back the rounding of w to first order (it is exact: x − (w − 1) is the rounding error
@@ -216,47 +210,25 @@ module internal Transcendental =
     let expm1 (x: ReadOnlySpan<float>) (y: Span<float>) =
         let c = expm1Terms
         let zero = Vector256<float>.Zero
-        let mutable i = 0
-        while i < x.Length do
-            let v0, v1 = load x i, load x (i + 4)
-            let r0 = Vector256.ConditionalSelect(Vector256.Equals(v0, zero), v0, expm1Vector c v0)
-            let r1 = Vector256.ConditionalSelect(Vector256.Equals(v1, zero), v1, expm1Vector c v1)
-            store r0 r1 y i
-            i <- i + 8
+        map64 (fun v -> Vector256.ConditionalSelect(Vector256.Equals(v, zero), v, expm1Vector c v)) x y
 
     /// log(1 + x) for −1 + 2^−53 ≤ x ≤ 1e300.
     let log1p (x: ReadOnlySpan<float>) (y: Span<float>) =
         let c = logTerms
-        let mutable i = 0
-        while i < x.Length do
-            let r0 = log1pVector c (load x i)
-            let r1 = log1pVector c (load x (i + 4))
-            store r0 r1 y i
-            i <- i + 8
+        map64 (fun v -> log1pVector c v) x y
 
     /// log(1 + e^x) for |x| ≤ 700, as Special.softplus: max(x, 0) + log1p(e^−|x|), from the side where
     /// the exponential neither overflows nor cancels (e^−|x| is a normal number in (0, 1]).
     let softplus (x: ReadOnlySpan<float>) (y: Span<float>) =
         let expC, logC = expTerms, logTerms
         let zero = Vector256<float>.Zero
-        let mutable i = 0
-        while i < x.Length do
-            let v0, v1 = load x i, load x (i + 4)
-            let r0 = Vector256.Max(v0, zero) + log1pVector logC (expVector expC (-(Vector256.Abs v0)))
-            let r1 = Vector256.Max(v1, zero) + log1pVector logC (expVector expC (-(Vector256.Abs v1)))
-            store r0 r1 y i
-            i <- i + 8
+        map64 (fun v -> Vector256.Max(v, zero) + log1pVector logC (expVector expC (-(Vector256.Abs v)))) x y
 
     /// 1/(1 + e^{-x}) for |x| ≤ 708.
     let sigmoid (x: ReadOnlySpan<float>) (y: Span<float>) =
         let c = expTerms
         let one = splat 1.0
-        let mutable i = 0
-        while i < x.Length do
-            let r0 = one / (one + expVector c (-(load x i)))
-            let r1 = one / (one + expVector c (-(load x (i + 4))))
-            store r0 r1 y i
-            i <- i + 8
+        map64 (fun v -> one / (one + expVector c (-v))) x y
 
     /// Where float64 tanh is ±1 exactly: tanh 20 = 1 − 8.5e-18 rounds to 1 (the doubles below 1 are
     /// 1.1e-16 apart), and so does every larger magnitude. The kernels hold |x| there, so a saturated
@@ -273,22 +245,12 @@ module internal Transcendental =
     /// tanh x for every x but NaN and the zeros, on Vector256.
     let internal tanhBy256 (x: ReadOnlySpan<float>) (y: Span<float>) =
         let c = expm1Terms
-        let mutable i = 0
-        while i < x.Length do
-            let r0 = tanhVector c (load x i)
-            let r1 = tanhVector c (load x (i + 4))
-            store r0 r1 y i
-            i <- i + 8
+        map64 (fun v -> tanhVector c v) x y
 
     /// log x for positive normal x.
     let log (x: ReadOnlySpan<float>) (y: Span<float>) =
         let c = logTerms
-        let mutable i = 0
-        while i < x.Length do
-            let r0 = logVector c (load x i)
-            let r1 = logVector c (load x (i + 4))
-            store r0 r1 y i
-            i <- i + 8
+        map64 (fun v -> logVector c v) x y
 
     // ---------------------------------------------------------------- float32
 
