@@ -269,17 +269,8 @@ module internal Transcendental =
             (Vector256.Narrow(v0, v1)).CopyTo(y.Slice(i, 8))
             (Vector256.Narrow(w0, w1)).CopyTo(y.Slice(i + 8, 8))
             i <- i + 16
-        while i + 8 <= n do
-            let v = Vector256.Create<float32>(x.Slice(i, 8))
-            (Vector256.Narrow(f (Vector256.WidenLower v), f (Vector256.WidenUpper v))).CopyTo(y.Slice(i, 8))
-            i <- i + 8
-        if i < n then
-            let mutable v = Vector256.Create standIn
-            for k in 0 .. n - i - 1 do
-                v <- v.WithElement(k, x.[i + k])
-            let r = Vector256.Narrow(f (Vector256.WidenLower v), f (Vector256.WidenUpper v))
-            for k in 0 .. n - i - 1 do
-                y.[i + k] <- r.GetElement k
+        // the rest (under 16) one vector at a time, as map32Pairs runs every length
+        map32Pairs f standIn (x.Slice i) (y.Slice i)
 
     /// The float32 kernels' range reduction, x = n·ln2 + r for |x| ≤ 200: n by RoundingShift,
     /// whose bits then give 2^n without a conversion, and ln2 in one part, since n·(ln2 - Ln2Hi)

@@ -18,7 +18,7 @@ let private cases : (UnaryOp * (float -> float)) list =
 
 /// Distance in float32 ulps from the float64 reference rounded to float32 (the ulp of the
 /// rounded reference); 0 when both are the same infinity or both NaN, infinity when only one is.
-let internal ulps (actual: float32) (expected: float) =
+let private ulps (actual: float32) (expected: float) =
     let target = float32 expected
     if Single.IsNaN target || Single.IsNaN actual then (if Single.IsNaN target && Single.IsNaN actual then 0.0 else infinity)
     elif Single.IsInfinity target || Single.IsInfinity actual then (if target = actual then 0.0 else infinity)
@@ -54,6 +54,18 @@ let internal bitSweep =
 let internal unary32 (op: UnaryOp) (values: float32[]) =
     (Elementwise.unary op (Tensor.FromArray(values, [| values.Length |]))).ToSingleArray()
 
+/// Fails unless every float32 result of `op` over `values` is within 1 ulp of `f` (float64) rounded once; prints
+/// the first five that are not.
+let internal expectWithinOneUlp (op: UnaryOp) (f: float -> float) (values: float32[]) =
+    let actual = unary32 op values
+    let mutable failures = 0
+    for i in 0 .. values.Length - 1 do
+        if ulps actual.[i] (f (float values.[i])) > 1.0 then
+            failures <- failures + 1
+            if failures <= 5 then
+                printfn "%A at %.9g: %.9g, float64 reference %.17g" op values.[i] actual.[i] (f (float values.[i]))
+    Expect.equal failures 0 (sprintf "%A: results more than 1 ulp from the float64 reference rounded, of %d" op values.Length)
+
 [<Tests>]
 let tests =
     testList "Tensor.Float32Transcendental" [
@@ -69,14 +81,7 @@ let tests =
 
         test "exp, log, tanh and sigmoid are within 1 ulp of the float64 reference rounded once, over float32's bit patterns" {
             for op, f in cases do
-                let actual = unary32 op bitSweep
-                let mutable failures = 0
-                for i in 0 .. bitSweep.Length - 1 do
-                    if ulps actual.[i] (f (float bitSweep.[i])) > 1.0 then
-                        failures <- failures + 1
-                        if failures <= 5 then
-                            printfn "%A at %.9g: %.9g, float64 reference %.17g" op bitSweep.[i] actual.[i] (f (float bitSweep.[i]))
-                Expect.equal failures 0 (sprintf "%A: results more than 1 ulp from the float64 reference rounded, of %d" op bitSweep.Length)
+                expectWithinOneUlp op f bitSweep
         }
 
         test "tanh is odd to the bit, and exp, tanh, log and sigmoid of each swept pattern are their one-element results, in runs of every length up to 40" {

@@ -117,13 +117,7 @@ public class ClientSixteenFlowTests
             adam.Step(gradients);
             // torch.optim.Adam, fed the gradient just checked (a structurally zero entry, such as s.bias of the kept
             // coordinate, stays exactly zero here, where differences would leave rounding noise for Adam to amplify)
-            double correction1 = 1 - Math.Pow(0.9, k), correction2 = 1 - Math.Pow(0.999, k);
-            for (int i = 0; i < p.Length; i++)
-            {
-                m[i] = 0.9 * m[i] + 0.1 * g[i];
-                v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i];
-                p[i] -= Lr / correction1 * m[i] / (Math.Sqrt(v[i]) / Math.Sqrt(correction2) + 1e-8);
-            }
+            AdamStep(p, m, v, g, k, Lr);
             Close(p, Flatten(Layout, adam.Parameters), 1e-12, $"parameters after step {k}");
         }
     }

@@ -22,6 +22,21 @@ public static class TestSupport
         return result;
     }
 
+    /// <summary>
+    /// One step of torch.optim.Adam (β 0.9 and 0.999, ε 1e-8, no weight decay) over doubles, written out: the
+    /// reference the ported training loops' optimizer is held to. <paramref name="k"/> counts steps from 1.
+    /// </summary>
+    public static void AdamStep(double[] p, double[] m, double[] v, double[] g, int k, double lr)
+    {
+        double correction1 = 1 - Math.Pow(0.9, k), correction2 = 1 - Math.Pow(0.999, k);
+        for (int i = 0; i < p.Length; i++)
+        {
+            m[i] = 0.9 * m[i] + 0.1 * g[i];
+            v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i];
+            p[i] -= lr / correction1 * m[i] / (Math.Sqrt(v[i]) / Math.Sqrt(correction2) + 1e-8);
+        }
+    }
+
     /// <summary>The named tensors' elements, one after another in the order of <paramref name="layout"/>.</summary>
     public static double[] Flatten((string Name, int[] Shape)[] layout, IReadOnlyDictionary<string, Tensor> p) =>
         layout.SelectMany(e => p[e.Name].ToDoubleArray()).ToArray();
