@@ -378,21 +378,40 @@ module Indexing =
     /// be inserted to keep the row sorted: the count of the row's entries below it (`right`: at or below it). A vector
     /// sequence serves values of any shape; a sequence [..., M] serves values [..., K] with the same leading axes, row by
     /// row (NeRF's inverse-transform sampling of a CDF per ray). The positions are whole numbers in the values' dtype, and
-    /// the comparisons that count them pass no derivative. Each value is compared with every entry of its row (memory
-    /// of the two lengths' product per row), so the sequence need not be sorted for the count to be defined.
+    /// pass no derivative. A NaN value counts no entry below it, and a NaN entry is below no value.
+    /// Each row's entries and values are sorted together (a stable sort, in float64 so positions stay exact past
+    /// 2^24): the entries sorted before a value are the ones below it, so the work is (M + K)·log(M + K) per row and
+    /// the memory M + K, where comparing every value with every entry took M·K of both. Ties follow from the order
+    /// of the two parts before the sort: the values first, so an equal entry sorts after them and is not counted, or
+    /// (`right`) the entries first, so it is. The count needs no sorted sequence to be defined.
     let searchsorted (right: bool) (sortedSequence: Expr) (values: Expr) =
         let fail detail =
             Shape.fail "Searchsorted" (sprintf "%s (sortedSequence %s, values %s)" detail (dims sortedSequence) (dims values))
         if sortedSequence.Rank = 0 then fail "the sorted sequence needs at least one axis"
-        let rows =
-            if sortedSequence.Rank = 1 then Expr.reshape (Array.append (Array.create values.Rank 1) sortedSequence.Dims) sortedSequence
-            else
-                if values.Rank <> sortedSequence.Rank || values.Dims.[.. values.Rank - 2] <> sortedSequence.Dims.[.. sortedSequence.Rank - 2] then
-                    fail "the leading axes of the sequence and the values must agree (torch's boundaries [..., M] and input [..., K])"
-                Expr.reshape (Array.insertAt (sortedSequence.Rank - 1) 1 sortedSequence.Dims) sortedSequence
-        let column = Expr.reshape (Array.append values.Dims [| 1 |]) values
-        let below = if right then Expr.le rows column else Expr.lt rows column
-        Expr.cast values.DType (Expr.sumAxes [| values.Rank |] false below)
+        if sortedSequence.Rank > 1
+           && (values.Rank <> sortedSequence.Rank || values.Dims.[.. values.Rank - 2] <> sortedSequence.Dims.[.. sortedSequence.Rank - 2]) then
+            fail "the leading axes of the sequence and the values must agree (torch's boundaries [..., M] and input [..., K])"
+        // rows of entries [..., M] and of values [..., K]; a vector sequence serves all the values as one row
+        let entries, queries =
+            if sortedSequence.Rank = 1 then
+                Expr.reshape [| 1; sortedSequence.Numel |] sortedSequence, Expr.reshape [| 1; values.Numel |] values
+            else sortedSequence, values
+        let axis = entries.Rank - 1
+        let m, k = entries.Dims.[axis], queries.Dims.[axis]
+        if m = 0 || k = 0 then Expr.zeros values.DType values.Dims
+        else
+            let wide (e: Expr) = Expr.cast DType.Float64 (Expr.stopGradient e)
+            let entries, queries = wide entries, wide queries
+            let merged = if right then Expr.concat axis [ entries; queries ] else Expr.concat axis [ queries; entries ]
+            let order = Expr.argsort axis false merged
+            // 1 where the sorted position holds an entry (indices below m when the entries come first, from k otherwise)
+            let isEntry = if right then Expr.lt order (Expr.scalar DType.Float64 (float m)) else Expr.ge order (Expr.scalar DType.Float64 (float k))
+            let entriesBefore = Expr.cumsumAlong axis false isEntry - isEntry
+            // each sorted position's count put back at its original place, then the values' part of the row
+            let counts = Expr.scatterAdd axis order entriesBefore merged.Dims
+            let counts = if right then Expr.sliceAxis axis m (m + k) counts else Expr.sliceAxis axis 0 k counts
+            let counts = Expr.where (Expr.ne queries queries) (Expr.scalar DType.Float64 0.0) counts
+            Expr.cast values.DType (Expr.reshape values.Dims counts)
 
     /// torch.nn.functional.one_hot: a trailing axis of `classes` entries, 1 at the class each
     /// integer of `indices` names and 0 elsewhere, in indices' dtype (no gradient). Constant

@@ -4,6 +4,7 @@
 /// Indexing.searchsorted, held to a linear scan.
 module FunctionalDiff.Core.Tests.ClientSeventeenCoreTests
 
+open System
 open Expecto
 open FunctionalDiff.Core
 open FunctionalDiff.Core.Tests.GraphTestSupport
@@ -51,6 +52,47 @@ let tests =
                         rows.[r * 4 .. r * 4 + 3] |> Array.filter (fun e -> if right then e <= queries.[k] else e < queries.[k]) |> Array.length |> float)
                 let got = Indexing.searchsorted right (Expr.constant (tensor [| 2; 4 |] rows)) (Expr.constant (tensor [| 2; 3 |] queries))
                 close 0.0 expected (values got) (sprintf "right = %b" right)
+        }
+
+        test "searchsorted of 150,000 values in a row of 100,000 entries is a binary search's position (sizes whose M·K comparisons do not fit)" {
+            let random = Random(17)
+            // ties (entries on a grid of 1/64), both zeros, and values beyond both ends
+            let entries = Array.init 100_000 (fun _ -> float (random.Next(-4000, 4000)) / 64.0) |> Array.sort
+            // one of the zeros negative: equal to the others, so the row stays sorted
+            entries.[Array.IndexOf(entries, 0.0)] <- -0.0
+            let queries =
+                Array.init 150_000 (fun i ->
+                    match i % 5 with
+                    | 0 -> float (random.Next(-4100, 4100)) / 64.0
+                    | 1 -> 0.0
+                    | _ -> random.NextDouble() * 140.0 - 70.0)
+            // the first index whose entry is ≥ v (left) or > v (right), by bisection
+            let position (right: bool) (v: float) =
+                let mutable low, high = 0, entries.Length
+                while low < high do
+                    let middle = (low + high) / 2
+                    if (if right then entries.[middle] <= v else entries.[middle] < v) then low <- middle + 1 else high <- middle
+                float low
+            for right in [ false; true ] do
+                let got = values (Indexing.searchsorted right (Expr.constant (tensor [| entries.Length |] entries)) (Expr.constant (tensor [| 3; 50_000 |] queries)))
+                for i in 0 .. queries.Length - 1 do
+                    if got.[i] <> position right queries.[i] then
+                        failtestf "right = %b, value %g: %g, bisection %g" right queries.[i] got.[i] (position right queries.[i])
+        }
+
+        test "searchsorted counts without a sorted row: NaN values count nothing, NaN entries are below nothing, float32 as float64" {
+            let rows = [| 3.0; nan; -1.0; 3.0; 0.0; infinity; -infinity; -0.0 |]
+            let queries = [| nan; 3.0; -0.0; 5.0; infinity; -infinity; 0.0; 1e30 |]
+            for right in [ false; true ] do
+                let expected =
+                    Array.init queries.Length (fun k ->
+                        let r = k / 4
+                        rows.[r * 4 .. r * 4 + 3] |> Array.filter (fun e -> if right then e <= queries.[k] else e < queries.[k]) |> Array.length |> float)
+                for dtype in [ DType.Float64; DType.Float32 ] do
+                    let cast (t: Tensor) = Expr.cast dtype (Expr.constant t)
+                    let got = Indexing.searchsorted right (cast (tensor [| 2; 4 |] rows)) (cast (tensor [| 2; 4 |] queries))
+                    Expect.equal got.DType dtype "the values' dtype"
+                    close 0.0 expected (values (Expr.cast DType.Float64 got)) (sprintf "right = %b, %A" right dtype)
         }
 
         test "unfold's errors name it and the shapes" {
