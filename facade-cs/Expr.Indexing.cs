@@ -190,8 +190,9 @@ public sealed partial class Expr
     /// numbers in the values' dtype. A vector sequence serves values of any shape; a sequence [..., M] serves values
     /// [..., K] with the same leading axes, row by row, as NeRF's inverse-transform sampling of each ray's CDF:
     /// <c>var above = Expr.Searchsorted(cdf, u, right: true)</c>, then <c>Gather(-1, above)</c> of the CDF and the bins.
-    /// The positions pass no derivative; a NaN value counts no entry below it. Each row's entries and values are sorted
-    /// together, so time grows as (M + K)·log(M + K) and memory as M + K per row. F#: <c>Indexing.searchsorted</c>.
+    /// The positions pass no derivative; a NaN value counts no entry below it. Short rows compare every value with every
+    /// entry; where M·K is large, each row's entries and values are sorted together, so time grows as
+    /// (M + K)·log(M + K) and memory as M + K per row. F#: <c>Indexing.searchsorted</c>.
     /// </summary>
     /// <param name="sortedSequence">The sorted rows, torch's <c>sorted_sequence</c>: a vector, or [..., M].</param>
     /// <param name="values">The values to place, torch's <c>input</c>: any shape, or [..., K] for a sequence of rank 2 or more.</param>

@@ -379,11 +379,13 @@ module Indexing =
     /// sequence serves values of any shape; a sequence [..., M] serves values [..., K] with the same leading axes, row by
     /// row (NeRF's inverse-transform sampling of a CDF per ray). The positions are whole numbers in the values' dtype, and
     /// pass no derivative. A NaN value counts no entry below it, and a NaN entry is below no value.
-    /// Each row's entries and values are sorted together (a stable sort, in float64 so positions stay exact past
-    /// 2^24): the entries sorted before a value are the ones below it, so the work is (M + K)·log(M + K) per row and
-    /// the memory M + K, where comparing every value with every entry took M·K of both. Ties follow from the order
-    /// of the two parts before the sort: the values first, so an equal entry sorts after them and is not counted, or
-    /// (`right`) the entries first, so it is. The count needs no sorted sequence to be defined.
+    /// Two ways to count, chosen by the shapes (the same counts): every value compared with every entry of its row
+    /// (M·K comparisons and memory per row, one vectorised pass, the quicker for short rows or few values), or,
+    /// where that product is large, each row's entries and values sorted together (a stable sort, in float64 so
+    /// positions stay exact past 2^24): the entries sorted before a value are the ones below it, (M + K)·log(M + K)
+    /// work and M + K memory per row. Ties follow from the order of the two parts before the sort: the values first,
+    /// so an equal entry sorts after them and is not counted, or (`right`) the entries first, so it is. Neither
+    /// needs a sorted sequence for the count to be defined.
     let searchsorted (right: bool) (sortedSequence: Expr) (values: Expr) =
         let fail detail =
             Shape.fail "Searchsorted" (sprintf "%s (sortedSequence %s, values %s)" detail (dims sortedSequence) (dims values))
@@ -398,7 +400,15 @@ module Indexing =
             else sortedSequence, values
         let axis = entries.Rank - 1
         let m, k = entries.Dims.[axis], queries.Dims.[axis]
+        let rowCount = int64 queries.Numel / int64 (max k 1)
+        let pairs = int64 m * int64 k
         if m = 0 || k = 0 then Expr.zeros values.DType values.Dims
+        // comparisons while their count stays within a small multiple of the sort's and their whole tensor small
+        elif pairs <= 16L * int64 (m + k) * int64 (Math.Log2(float (m + k)) + 1.0) && rowCount * pairs <= (1L <<< 24) then
+            let rows = Expr.reshape (Array.insertAt (entries.Rank - 1) 1 entries.Dims) entries
+            let column = Expr.reshape (Array.append queries.Dims [| 1 |]) queries
+            let below = if right then Expr.le rows column else Expr.lt rows column
+            Expr.cast values.DType (Expr.reshape values.Dims (Expr.sumAxes [| queries.Rank |] false below))
         else
             let wide (e: Expr) = Expr.cast DType.Float64 (Expr.stopGradient e)
             let entries, queries = wide entries, wide queries

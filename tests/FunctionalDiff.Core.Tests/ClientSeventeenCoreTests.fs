@@ -80,19 +80,27 @@ let tests =
                         failtestf "right = %b, value %g: %g, bisection %g" right queries.[i] got.[i] (position right queries.[i])
         }
 
-        test "searchsorted counts without a sorted row: NaN values count nothing, NaN entries are below nothing, float32 as float64" {
-            let rows = [| 3.0; nan; -1.0; 3.0; 0.0; infinity; -infinity; -0.0 |]
-            let queries = [| nan; 3.0; -0.0; 5.0; infinity; -infinity; 0.0; 1e30 |]
-            for right in [ false; true ] do
-                let expected =
-                    Array.init queries.Length (fun k ->
-                        let r = k / 4
-                        rows.[r * 4 .. r * 4 + 3] |> Array.filter (fun e -> if right then e <= queries.[k] else e < queries.[k]) |> Array.length |> float)
-                for dtype in [ DType.Float64; DType.Float32 ] do
-                    let cast (t: Tensor) = Expr.cast dtype (Expr.constant t)
-                    let got = Indexing.searchsorted right (cast (tensor [| 2; 4 |] rows)) (cast (tensor [| 2; 4 |] queries))
-                    Expect.equal got.DType dtype "the values' dtype"
-                    close 0.0 expected (values (Expr.cast DType.Float64 got)) (sprintf "right = %b, %A" right dtype)
+        test "searchsorted counts without a sorted row, both ways (short rows compared, long rows sorted): NaN values count nothing, NaN entries are below nothing" {
+            let specials = [| nan; 3.0; -0.0; 0.0; infinity; -infinity; 1e30; -1e30 |]
+            let random = Random(23)
+            // two rows of 4 (every value compared with every entry) and two rows of 3,000 against 2,500 values (sorted
+            // together: 7.5 million pairs a row), unsorted, with ties, both zeros, infinities and NaN in both
+            for m, k in [ 4, 4; 3000, 2500 ] do
+                let draw count = Array.init (2 * count) (fun i -> if i % 7 = 0 then specials.[random.Next specials.Length] else float (random.Next(-50, 50)) / 8.0)
+                let rows, queries = draw m, draw k
+                for right in [ false; true ] do
+                    let expected =
+                        Array.init queries.Length (fun q ->
+                            let r = q / k
+                            let mutable count = 0
+                            for j in r * m .. r * m + m - 1 do
+                                if (if right then rows.[j] <= queries.[q] else rows.[j] < queries.[q]) then count <- count + 1
+                            float count)
+                    for dtype in [ DType.Float64; DType.Float32 ] do
+                        let cast (t: Tensor) = Expr.cast dtype (Expr.constant t)
+                        let got = Indexing.searchsorted right (cast (tensor [| 2; m |] rows)) (cast (tensor [| 2; k |] queries))
+                        Expect.equal got.DType dtype "the values' dtype"
+                        close 0.0 expected (values (Expr.cast DType.Float64 got)) (sprintf "rows of %d, right = %b, %A" m right dtype)
         }
 
         test "unfold's errors name it and the shapes" {
