@@ -163,8 +163,9 @@ module Expr =
 
     /// Reduces over axes (negative allowed); an empty axis list returns x unchanged, but for the sum or
     /// mean of a scalar, which is x + 0 as torch's.
-    let reduce (op: ReduceOp) (axes: int[]) (keepDims: bool) (x: Expr) : Expr =
+    let rec reduce (op: ReduceOp) (axes: int[]) (keepDims: bool) (x: Expr) : Expr =
         if isNull axes then nullArg "axes"
+        if Shape.isScalarAxes x.Rank axes then reduce op [| 0 |] false (reshape [| 1 |] x) else
         let name = ScalarFold.caseName op
         let axes = Shape.normalizeAxes name x.Rank axes
         let shape = Shape.reduced x.Dims axes keepDims
@@ -197,7 +198,8 @@ module Expr =
             | _ -> Ir.intern (Op.Reduce(op, axes, keepDims)) [| x |] shape x.DType
 
     /// The index of the largest entry along an axis, as a float tensor in x's dtype.
-    let argmax (axis: int) (keepDims: bool) (x: Expr) : Expr =
+    let rec argmax (axis: int) (keepDims: bool) (x: Expr) : Expr =
+        if Shape.isScalarAxes x.Rank [| axis |] then argmax 0 false (reshape [| 1 |] x) else
         let a = Shape.normalizeAxis "ArgMax" x.Rank axis
         if x.Dims.[a] = 0 then Shape.fail "ArgMax" (sprintf "axis %d of %s is empty" axis (dims x))
         Ir.intern (Op.ArgMax(a, keepDims)) [| x |] (Shape.reduced x.Dims [| a |] keepDims) x.DType

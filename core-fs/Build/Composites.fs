@@ -19,7 +19,8 @@ module Nn =
     /// entry gives +inf; an empty axis gives -inf (the log of an empty sum), a constant: it is a
     /// function of no numbers, so its derivative is the zero map, where log of the sum would give
     /// d(sum)/sum = 0/0 = NaN in forward mode.
-    let logSumExp (axes: int[]) (keepDims: bool) (x: Expr) =
+    let rec logSumExp (axes: int[]) (keepDims: bool) (x: Expr) =
+        if Shape.isScalarAxes x.Rank axes then logSumExp [| 0 |] false (Expr.reshape [| 1 |] x) else
         let axes = Shape.normalizeAxes "LogSumExp" x.Rank axes
         if overEmpty "LogSumExp" axes x then Expr.full x.DType (Shape.reduced x.Dims axes keepDims) Double.NegativeInfinity
         // Over one entry per result logsumexp is the identity, so it is x itself: slope 1 everywhere. The
@@ -55,7 +56,8 @@ module Nn =
     /// by about ulp(1e12) (`fuzz 24/1063`: u·(min x − softmin(normalize(x)₀))·normalize(x)₀ at x = 0, whose
     /// Hessian entry u/eps was 5.4e-5 relative off in float64 and 2× off in float32). At ±∞ and NaN the
     /// difference x − x is kept, so the derivative there stays the unsimplified graph's NaN.
-    let softmax (axis: int) (x: Expr) =
+    let rec softmax (axis: int) (x: Expr) =
+        if Shape.isScalarAxes x.Rank [| axis |] then Expr.reshape [||] (softmax 0 (Expr.reshape [| 1 |] x)) else
         let axis = Shape.normalizeAxis "Softmax" x.Rank axis
         if x.Dims.[axis] = 1 then
             let held = Expr.stopGradient x
@@ -70,7 +72,8 @@ module Nn =
     /// form's derivative is x's cotangent minus softmax times the same, and its second derivative spreads
     /// into products with the input's other cotangents that cancel only after those are summed, where they
     /// absorbed a small one (the Hessian of Σ v·logSoftmax v + log(16 + Σ v) was 1e-7 off, fuzz 3/197).
-    let logSoftmax (axis: int) (x: Expr) =
+    let rec logSoftmax (axis: int) (x: Expr) =
+        if Shape.isScalarAxes x.Rank [| axis |] then Expr.reshape [||] (logSoftmax 0 (Expr.reshape [| 1 |] x)) else
         let axis = Shape.normalizeAxis "LogSoftmax" x.Rank axis
         if x.Dims.[axis] = 1 then x - x
         else Expr.logSoftmax axis x

@@ -42,7 +42,8 @@ module Statistics =
     /// and the derivative the zero map, as for the mean: a function of no numbers has every directional
     /// derivative 0, where the tangent 0 divided by that 0 was NaN (`fuzz adversarial 12/183`: the
     /// variance of an empty vector with correction 1, whose JVP is −0 in torch).
-    let var (axes: int[]) (correction: float) (keepDims: bool) (x: Expr) =
+    let rec var (axes: int[]) (correction: float) (keepDims: bool) (x: Expr) =
+        if Shape.isScalarAxes x.Rank axes then var [| 0 |] correction false (Expr.reshape [| 1 |] x) else
         let axes = Shape.normalizeAxes "Var" x.Rank axes
         let count =
             let mutable n = 1
@@ -56,7 +57,7 @@ module Statistics =
 
     /// The standard deviation √var; its gradient is 0 where it is 0, as in torch.
     let std (axes: int[]) (correction: float) (keepDims: bool) (x: Expr) =
-        let axes = Shape.normalizeAxes "Std" x.Rank axes
+        let axes = if Shape.isScalarAxes x.Rank axes then axes else Shape.normalizeAxes "Std" x.Rank axes
         sqrtZeroGradientAtZero (var axes correction keepDims x)
 
     /// s·‖x/s‖_p with s = 2^⌊log2 max|x|⌋, held: the same number (s is a power of two, so x/s and the product

@@ -166,8 +166,9 @@ module Structure =
         Expr.reshape shape (Expr.gather a index x), Expr.reshape shape index
 
     /// The entries argmax picks along an axis (of x, or of -x for the smallest) and their indices.
-    let private pickedWithIndices (name: string) (ofNegated: bool) (axis: int) (keepDims: bool) (x: Expr) =
-        if x.Rank = 0 then Shape.fail name (sprintf "the scalar input %s has no axis" (dims x))
+    let rec private pickedWithIndices (name: string) (ofNegated: bool) (axis: int) (keepDims: bool) (x: Expr) =
+        if Shape.isScalarAxes x.Rank [| axis |] then pickedWithIndices name ofNegated 0 false (Expr.reshape [| 1 |] x) else
+        if x.Rank = 0 then Shape.fail name (sprintf "the scalar input %s has axis 0 (or −1) only, not %d" (dims x) axis)
         let a = axisOf name x axis
         if x.Dims.[a] = 0 then Shape.fail name (sprintf "axis %d of %s is empty" axis (dims x))
         // argmax of -x: the same ties and NaN rule for the smallest as for the largest
@@ -193,6 +194,7 @@ module Structure =
     /// torch.argmin), as a float tensor in x's dtype: the argmax of −x, since negation keeps ties
     /// and NaN, which argmax already counts as largest.
     let argmin (axis: int) (keepDims: bool) (x: Expr) =
+        if Shape.isScalarAxes x.Rank [| axis |] then Expr.argmax axis keepDims (Expr.neg x) else
         let a = axisOf "ArgMin" x axis
         if x.Dims.[a] = 0 then Shape.fail "ArgMin" (sprintf "axis %d of %s is empty" axis (dims x))
         Expr.argmax a keepDims (Expr.neg x)

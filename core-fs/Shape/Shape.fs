@@ -109,6 +109,12 @@ module Shape =
         checkSize op shape
 
     /// Maps a possibly negative axis into [0, rank), naming the op when it is out of range.
+    /// True for a scalar's axes as torch reads them: dim 0 or −1 of a rank-0 tensor names its one entry (torch wraps
+    /// a scalar's dim as a vector's), so `x.sum(0)`, `x.max(-1)` or `x.softmax(0)` of a scalar are the op over a
+    /// one-entry vector, whose result is a scalar again.
+    let isScalarAxes (rank: int) (axes: int[]) =
+        rank = 0 && axes.Length > 0 && (let mutable all = true in (for a in axes do if a <> 0 && a <> -1 then all <- false); all)
+
     let normalizeAxis (op: string) (rank: int) (axis: int) =
         let a = if axis < 0 then axis + rank else axis
         if a < 0 || a >= rank then
