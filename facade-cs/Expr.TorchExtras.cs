@@ -198,4 +198,31 @@ public sealed partial class Expr
     /// <summary>The elements flattened, each repeated <paramref name="repeats"/> times in a row (torch's <c>x.repeat_interleave(repeats)</c>).</summary>
     /// <exception cref="ArgumentException">repeats is negative.</exception>
     public Expr RepeatInterleave(int repeats) => Flatten().RepeatInterleave(repeats, 0);
+
+    /// <summary>
+    /// Entry i along <paramref name="axis"/> repeated <c>repeats[i]</c> times in a row (torch's
+    /// <c>x.repeat_interleave(repeats_tensor, dim)</c>, ragged batches and graph pooling): one count per entry, or one for
+    /// all. The counts fix the result's shape, so they are a <see cref="Tensor"/> of whole numbers, not an Expr; the
+    /// derivative sums over each entry's copies. F#: <c>Structure.repeatInterleaveCounts</c>.
+    /// </summary>
+    /// <param name="repeats">Whole numbers ≥ 0, a vector with one per entry along the axis (or a single one).</param>
+    /// <param name="axis">The axis whose entries are repeated.</param>
+    /// <exception cref="ArgumentException">The axis is out of range, or the counts are not whole, non-negative and one per entry.</exception>
+    public Expr RepeatInterleave(Tensor repeats, int axis)
+    {
+        ArgumentNullException.ThrowIfNull(repeats);
+        return Wrap(CoreStructure.repeatInterleaveCounts(repeats.ToDoubleArray(), axis, Node));
+    }
+
+    /// <summary>The elements flattened, entry i repeated <c>repeats[i]</c> times (torch's <c>x.repeat_interleave(repeats_tensor)</c>).</summary>
+    /// <exception cref="ArgumentException">The counts are not whole, non-negative and one per element (or a single one).</exception>
+    public Expr RepeatInterleave(Tensor repeats) => Flatten().RepeatInterleave(repeats, 0);
+
+    /// <summary>As <see cref="RepeatInterleave(Tensor, int)"/>, the counts as ints.</summary>
+    /// <exception cref="ArgumentException">The axis is out of range, or the counts are negative or not one per entry.</exception>
+    public Expr RepeatInterleave(int[] repeats, int axis)
+    {
+        ArgumentNullException.ThrowIfNull(repeats);
+        return Wrap(CoreStructure.repeatInterleaveCounts(Array.ConvertAll(repeats, r => (double)r), axis, Node));
+    }
 }

@@ -282,4 +282,9 @@ public sealed partial class Tensor
     /// <summary>Entries repeated in a row along an axis, as <see cref="Expr.RepeatInterleave(int, int)"/> (torch's <c>t.repeat_interleave</c>).</summary>
     /// <exception cref="ArgumentException">The axis is out of range, or repeats is negative.</exception>
     public Tensor RepeatInterleave(int repeats, int axis) => EagerPlans.Run($"RepeatInterleave {repeats} {axis}", a => a[0].RepeatInterleave(repeats, axis), this);
+
+    /// <summary>Entry i along an axis repeated <c>repeats[i]</c> times, as <see cref="Expr.RepeatInterleave(Tensor, int)"/>
+    /// (torch's <c>t.repeat_interleave(repeats_tensor, dim)</c>).</summary>
+    /// <exception cref="ArgumentException">The axis is out of range, or the counts are not whole, non-negative and one per entry.</exception>
+    public Tensor RepeatInterleave(Tensor repeats, int axis) => ((Expr)this).RepeatInterleave(repeats, axis).Eval();
 }

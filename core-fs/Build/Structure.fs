@@ -419,6 +419,29 @@ module Structure =
         let merged = Array.concat [ x.Dims.[.. a - 1]; [| x.Dims.[a] * repeats |]; x.Dims.[a + 1 ..] ]
         Expr.reshape merged (Expr.broadcastTo copies (Expr.reshape spread x))
 
+    /// torch.repeat_interleave with a tensor of counts: entry i along the axis repeated `repeats.[i]` times in a row
+    /// (one count serves every entry, as an int does), an index_select of the entries in that order, so the
+    /// derivative sums over each entry's copies. The counts are data of the graph's shape, so they are numbers here:
+    /// whole and non-negative, one per entry along the axis.
+    let repeatInterleaveCounts (repeats: float[]) (axis: int) (x: Expr) =
+        let fail detail = Shape.fail "RepeatInterleave" (sprintf "%s (repeats of length %d, input %s, axis %d)" detail repeats.Length (dims x) axis)
+        let a = axisOf "RepeatInterleave" x axis
+        for r in repeats do
+            if not (r >= 0.0 && r = System.Math.Floor r && r <= float System.Int32.MaxValue) then fail (sprintf "repeats must be whole numbers >= 0, got %g" r)
+        if repeats.Length = 1 then repeatInterleave (int repeats.[0]) a x
+        elif repeats.Length <> x.Dims.[a] then fail (sprintf "needs one count per entry along the axis (%d) or a single count" x.Dims.[a])
+        else
+            let mutable total = 0L
+            for r in repeats do total <- total + int64 r
+            if total > int64 System.Array.MaxLength then fail (sprintf "the result would hold %d entries along the axis" total)
+            let index = Array.zeroCreate<float> (int total)
+            let mutable at = 0
+            for i in 0 .. repeats.Length - 1 do
+                for _ in 1 .. int repeats.[i] do
+                    index.[at] <- float i
+                    at <- at + 1
+            Indexing.indexSelect a (Expr.cast x.DType (Expr.constant (Tensor.FromArray(index, [| index.Length |])))) x
+
     /// torch's pixel_shuffle: [..., C·r², H, W] to [..., C, H·r, W·r], each group of r² channels
     /// spread over an r × r block.
     let pixelShuffle (r: int) (x: Expr) =
