@@ -130,15 +130,16 @@ public sealed partial class Expr
     }
 
     /// <summary>
-    /// The vector p-norm of all elements (torch.linalg.vector_norm): (Σ|x|^p)^(1/p) for p &gt; 0, max |x| for
+    /// The vector p-norm of all elements (torch.linalg.vector_norm): (Σ|x|^p)^(1/p) for p &gt; 0 and p &lt; 0 (0 where an
+    /// entry is 0, for negative p), max |x| for
     /// <see cref="double.PositiveInfinity"/>, min |x| for <see cref="double.NegativeInfinity"/>, the count of nonzero
     /// entries for 0. The gradient at 0 is 0 for every p, as in torch.
     /// </summary>
-    /// <param name="p">Positive, 0, or ±infinity (negative finite p is not supported).</param>
+    /// <param name="p">Any number but NaN: positive, negative, 0, or ±infinity.</param>
     public Expr Norm(double p = 2.0) => Norm(p, AllAxes, false);
 
     /// <summary>The vector p-norm along an axis (torch.linalg.vector_norm; p as in <see cref="Norm(double)"/>); gradient 0 at 0.</summary>
-    /// <param name="p">Positive, 0, or ±infinity.</param>
+    /// <param name="p">Any number but NaN: positive, negative, 0, or ±infinity.</param>
     /// <param name="axis">The axis to reduce.</param>
     /// <param name="keepDims">Keep the reduced axis with length 1.</param>
     public Expr Norm(double p, int axis, bool keepDims = false) => Norm(p, new[] { axis }, keepDims);
@@ -151,12 +152,12 @@ public sealed partial class Expr
     /// </summary>
     /// <param name="axis">The axis to reduce.</param>
     /// <param name="keepDims">Keep the reduced axis with length 1.</param>
-    /// <param name="p">Positive, 0, or ±infinity.</param>
+    /// <param name="p">Any number but NaN: positive, negative, 0, or ±infinity.</param>
     [OverloadResolutionPriority(-1)]
     public Expr Norm(int axis, bool keepDims = false, double p = 2.0) => Norm(p, axis, keepDims);
 
     /// <summary>The vector p-norm over axes (torch.linalg.vector_norm; p as in <see cref="Norm(double)"/>); gradient 0 at 0.</summary>
-    /// <param name="p">Positive, 0, or ±infinity.</param>
+    /// <param name="p">Any number but NaN: positive, negative, 0, or ±infinity.</param>
     /// <param name="axes">The axes to reduce.</param>
     /// <param name="keepDims">Keep the reduced axes with length 1.</param>
     public Expr Norm(double p, int[] axes, bool keepDims = false)

@@ -109,10 +109,9 @@ module Statistics =
                     Expr.where zero (Expr.scalar x.DType 0.0) (gKept * (y / safe))))
         Expr.custom rule x (scaled axes keepDims (plainTwoNorm axes) x)
 
-    /// The vector p-norm over the axes, as torch.linalg.vector_norm: (Σ|x|^p)^(1/p) for p > 0, max |x|
-    /// for +∞, min |x| for −∞, and the count of nonzero entries for p = 0 (negative finite p is not
-    /// supported). At 0 the gradient is 0 for every p, as torch has it (sign(0) = 0 for p = 1 and ∞,
-    /// masked for the others).
+    /// The vector p-norm over the axes, as torch.linalg.vector_norm: (Σ|x|^p)^(1/p) for p > 0 and for p < 0, max |x|
+    /// for +∞, min |x| for −∞, and the count of nonzero entries for p = 0. At 0 the gradient is 0 for every p, as torch
+    /// has it (sign(0) = 0 for p = 1 and ∞, masked for the others).
     let norm (p: float) (axes: int[]) (keepDims: bool) (x: Expr) =
         let axes = Shape.normalizeAxes "Norm" x.Rank axes
         let empty = axes |> Array.exists (fun a -> x.Dims.[a] = 0)
@@ -141,7 +140,17 @@ module Statistics =
                 Expr.where isZero zero (Expr.pow (Expr.where isZero one e) (Expr.scalar x.DType exponent))
             let pNorm (keep: bool) (y: Expr) = power (Expr.sumAxes axes keep (power (Expr.abs y) p)) (1.0 / p)
             if empty then pNorm keepDims x else scaled axes keepDims (pNorm true) x
-        else Shape.fail "Norm" (sprintf "p must be positive, 0 or ±infinity, got %g (input %s)" p (Shape.format x.Dims))
+        elif p < 0.0 then
+            // (Σ|x|^p)^(1/p), as torch: a zero entry's |0|^p is +∞, so the sum is +∞ and the norm 0. That term is held
+            // there (a constant +∞), so a zero entry's derivative is 0 rather than ∞·0, and the sum's slope
+            // s^(1/p − 1) = 0 at s = +∞ makes the whole row's derivative 0, torch's rule masked at a zero norm. Over an
+            // empty axis the sum is 0 and the norm +∞.
+            let magnitude = Expr.abs x
+            let isZero = Expr.eq magnitude (Expr.scalar x.DType 0.0)
+            let safe = Expr.where isZero (Expr.scalar x.DType 1.0) magnitude
+            let terms = Expr.where isZero (Expr.scalar x.DType Double.PositiveInfinity) (Expr.pow safe (Expr.scalar x.DType p))
+            Expr.pow (Expr.sumAxes axes keepDims terms) (Expr.scalar x.DType (1.0 / p))
+        else Shape.fail "Norm" (sprintf "p must be a number, got %g (input %s)" p (Shape.format x.Dims))
 
     /// The Frobenius norm over the last two axes: the 2-norm of the matrix's entries.
     let frobenius (keepDims: bool) (x: Expr) =

@@ -406,7 +406,13 @@ public class ClientThreeApiTests
             double[] expected = [0, 0, 0, 0, Math.Pow(2, p - 1) / Math.Pow(norm, p - 1), -1 / Math.Pow(norm, p - 1)];
             Close(expected, g, 1e-14, $"p = {p}");
         }
-        Assert.StartsWith("Norm: ", Assert.ThrowsAny<ArgumentException>(() => x.Norm(-2)).Message);
+        // negative p, torch's too: (Σ|x|^p)^(1/p), 0 for the row holding 0 (|0|^p = +∞) with the derivative 0 there,
+        // and for [0.5, 2, −1] at p = −2 the norm (4 + 1/4 + 1)^(−1/2) with the closed form above
+        var rows = Tensor.FromArray(new[] { 0.0, 1, 3, 0.5, 2, -1 }, 2, 3);
+        var negative = Diff.Grad(v => v.Norm(-2.0, 1).Sum())(rows).Eval().ToArray();
+        double n2 = Math.Pow(4 + 0.25 + 1, -0.5);
+        Close([0, 0, 0, Math.Pow(0.5, -3) / Math.Pow(n2, -3), Math.Pow(2, -3) / Math.Pow(n2, -3), -1 / Math.Pow(n2, -3)], negative, 1e-14, "p = -2");
+        Close([0, n2], rows.Norm(-2.0, 1).ToArray(), 1e-15, "p = -2 values");
         Assert.StartsWith("Norm: ", Assert.ThrowsAny<ArgumentException>(() => x.Norm(double.NaN)).Message);
     }
 

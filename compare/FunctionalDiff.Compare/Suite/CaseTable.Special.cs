@@ -54,8 +54,9 @@ public static partial class CaseTable
             yield return C($"norm {p} all [5]", new[] { double.IsPositiveInfinity(p) ? D(5) : Z(5) }, x => x[0].Norm(p), x => torch.linalg.vector_norm(x[0], p));
         }
         // the other orders torch.linalg.vector_norm takes: general p away from zero, the count of nonzeros, min |x|
-        foreach (var p in new[] { 3.0, 0.5 })
+        foreach (var p in new[] { 3.0, 0.5, -1.0, -2.5 })
             yield return C($"norm {p} axis 2 [2,3,4]", new[] { Z(2, 3, 4) }, x => x[0].Norm(p, 2), x => torch.linalg.vector_norm(x[0], p, new long[] { 2 }));
+        yield return C("norm -0.5 all [5]", new[] { Z(5) }, x => x[0].Norm(-0.5), x => torch.linalg.vector_norm(x[0], -0.5));
         yield return C("norm 0 axis 1 [2,3]", new[] { Z(2, 3) }, x => x[0].Norm(0.0, 1) * x[0].Sum(1), x => torch.linalg.vector_norm(x[0], 0.0, new long[] { 1 }) * x[0].sum(1));
         yield return C("norm -inf axis 1 [2,3]", new[] { D(2, 3) }, x => x[0].Norm(double.NegativeInfinity, 1),
             x => torch.linalg.vector_norm(x[0], double.NegativeInfinity, new long[] { 1 }));
@@ -125,6 +126,16 @@ public static partial class CaseTable
         yield return C("convention norm 1 and inf at 0", new[] { I(3) }, x => x[0].Norm(1.0) + x[0].Norm(double.PositiveInfinity),
             x => torch.linalg.vector_norm(x[0], 1.0) + torch.linalg.vector_norm(x[0], double.PositiveInfinity))
             with { Fixed = new[] { new[] { 0.0, 0.0, 0.0 } } };
+        yield return C("convention norm -1 at 0", new[] { I(2, 3) }, x => x[0].Norm(-1.0, 1), x => torch.linalg.vector_norm(x[0], -1.0, new long[] { 1 }))
+            with
+            {
+                Fixed = new[] { new[] { 0.0, 1.0, -2.0, 0.5, 1.5, -1.0 } },
+                Float64 = Tolerance.Float64 with { TorchDerivativeNaNIsConvention = true },
+                Float32 = Tolerance.Float32 with { TorchDerivativeNaNIsConvention = true },
+                Why = "a row holding 0 has norm 0 for negative p (|0|^p is +inf); torch's first derivative there is its " +
+                      "masked 0, as ours, and its second derivative NaN (the mask's 0 meets norm^(1-p)'s derivative); ours is " +
+                      "0 at every order on that row, and the other row is compared as usual",
+            };
         yield return C("convention norm inf ties", new[] { I(4) }, x => x[0].Norm(double.PositiveInfinity), x => torch.linalg.vector_norm(x[0], double.PositiveInfinity))
             with { Fixed = new[] { new[] { 1.0, -3.0, 3.0, 2.0 } } };
         yield return C("convention std of a constant", new[] { I(2, 3) }, x => x[0].Std(1), x => x[0].std(1))
