@@ -47,14 +47,28 @@ public static partial class Nn
     /// <param name="scale">The factor of the scores; null for 1/√E, as torch.</param>
     /// <param name="dropoutNoise">Uniform [0, 1) draws broadcasting to [..., L, S], as <see cref="Dropout"/> takes (in a compiled step, an input).</param>
     /// <param name="attnBias">Added to the scores, broadcasting to [..., L, S] (torch's float attn_mask, such as an ALiBi bias); null for none.</param>
+    /// <param name="enableGqa">Grouped-query attention (torch's <c>enable_gqa</c>): query [..., Hq, L, E] against key and value
+    /// [..., Hkv, S, ·] with Hq a multiple of Hkv, each key and value head serving Hq / Hkv query heads in a row, as
+    /// <c>RepeatInterleave(Hq / Hkv, -3)</c> of both would; their derivatives sum over the heads they serve.</param>
     /// <exception cref="ArgumentException">The shapes do not fit (the message names the method and every shape), a constant
     /// attnMask holds −∞, a negative number or NaN, or dropout lacks its noise.</exception>
     public static Expr ScaledDotProductAttention(Expr query, Expr key, Expr value, Expr? attnMask = null, double dropoutP = 0.0,
-        bool isCausal = false, double? scale = null, Expr? dropoutNoise = null, Expr? attnBias = null)
+        bool isCausal = false, double? scale = null, Expr? dropoutNoise = null, Expr? attnBias = null, bool enableGqa = false)
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(value);
+        if (enableGqa)
+        {
+            string Shapes() => $"query [{string.Join(",", query.Shape)}], key [{string.Join(",", key.Shape)}], value [{string.Join(",", value.Shape)}]";
+            if (query.Rank < 3 || key.Rank < 3 || value.Rank < 3)
+                throw new ArgumentException($"ScaledDotProductAttention: enableGqa needs the heads at axis -3 ([..., H, L, E]), got {Shapes()}", nameof(query));
+            int heads = query.Shape[^3], kvHeads = key.Shape[^3];
+            if (value.Shape[^3] != kvHeads || kvHeads == 0 || heads % kvHeads != 0)
+                throw new ArgumentException($"ScaledDotProductAttention: enableGqa needs key and value with one number of heads that divides the query's, got {Shapes()}", nameof(key));
+            key = key.RepeatInterleave(heads / kvHeads, key.Rank - 3);
+            value = value.RepeatInterleave(heads / kvHeads, value.Rank - 3);
+        }
         if (!(dropoutP >= 0.0 && dropoutP <= 1.0))
             throw new ArgumentOutOfRangeException(nameof(dropoutP), dropoutP, "ScaledDotProductAttention: dropoutP must be in [0, 1]");
         if (dropoutP > 0.0 && dropoutNoise is null)
