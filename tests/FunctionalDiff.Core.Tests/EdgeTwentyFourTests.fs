@@ -20,14 +20,6 @@ let private referenceSlope (y: float[]) =
     let mean, deviation = Array.average y, referenceStd y
     y |> Array.map (fun v -> (v - mean) / (float (y.Length - 1) * deviation))
 
-/// Central differences of f in each coordinate, step h.
-let private centralGradient (f: float[] -> float) (y: float[]) (h: float) =
-    Array.init y.Length (fun i ->
-        let up, down = Array.copy y, Array.copy y
-        up.[i] <- up.[i] + h
-        down.[i] <- down.[i] - h
-        (f up - f down) / (2.0 * h))
-
 [<Tests>]
 let tests =
     testList "Graph.Edge std of entries whose squares overflow (edges24)" [
