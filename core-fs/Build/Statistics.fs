@@ -55,11 +55,6 @@ module Statistics =
         if count = 0 then Expr.stopGradient variance
         else Expr.custom (varianceRule axes correction keepDims) x variance
 
-    /// The standard deviation √var; its gradient is 0 where it is 0, as in torch.
-    let std (axes: int[]) (correction: float) (keepDims: bool) (x: Expr) =
-        let axes = if Shape.isScalarAxes x.Rank axes then axes else Shape.normalizeAxes "Std" x.Rank axes
-        sqrtZeroGradientAtZero (var axes correction keepDims x)
-
     /// s·‖x/s‖_p with s = 2^⌊log2 max|x|⌋, held: the same number (s is a power of two, so x/s and the product
     /// are exact), but nothing raises a huge entry to the power p, whose |x|^p = ∞ made the norm of 1.19e159 +∞
     /// where torch's is 1.19e159 (`fuzz adversarial 15/103`, p = 2; `fuzz all adversarial 46/176`, p = 3 at
@@ -108,6 +103,40 @@ module Statistics =
                     let safe = Expr.where zero (Expr.scalar x.DType 1.0) n
                     Expr.where zero (Expr.scalar x.DType 0.0) (gKept * (y / safe))))
         Expr.custom rule x (scaled axes keepDims (plainTwoNorm axes) x)
+
+    let private stdRules = System.Collections.Concurrent.ConcurrentDictionary<struct (string * float * bool), CustomRule>()
+
+    /// The standard deviation √var; its gradient is 0 where it is 0, as in torch. Over more entries than the correction it
+    /// is s·σ(x/s), s the held power of two of `scaled` (the same number: x/s, the centring, the squares over s² and the
+    /// root over s are exact): √var alone squared entries whose squares overflow, so the std of finite entries was +∞ where
+    /// it is a number, 1.57e20 for [1e20, 3e19, −2e20] in float32, 1e160 for [1e160, −1e160] in float64 (torch's float32
+    /// kernel accumulates in float64 and gives it). Its rule is g·(y − mean y)/((N − correction)·σ(y)) with y = x/s, the
+    /// gradient's closed form, homogeneous of degree 0 (so s does not enter it), as the 2-norm's rule: the composite's own
+    /// derivative would multiply the cotangent by s first, overflowing where the gradient is finite.
+    let rec std (axes: int[]) (correction: float) (keepDims: bool) (x: Expr) =
+        if Shape.isScalarAxes x.Rank axes then std [| 0 |] correction false (Expr.reshape [| 1 |] x) else
+        let axes = Shape.normalizeAxes "Std" x.Rank axes
+        let mutable count = 1
+        for a in axes do
+            count <- count * x.Dims.[a]
+        let plain (keep: bool) (y: Expr) = sqrtZeroGradientAtZero (var axes correction keep y)
+        if count = 0 || float count <= correction then plain keepDims x
+        else
+            let rule =
+                stdRules.GetOrAdd(struct (String.Join(",", axes), correction, keepDims), fun _ ->
+                    CustomRules.register "std" (fun x g ->
+                        // the rule serves every shape with these axes, so N is read from the node's x, never captured
+                        let mutable entries = 1
+                        for a in axes do
+                            entries <- entries * x.Dims.[a]
+                        let y = x / heldScale axes x
+                        let deviation = plain true y
+                        let zero = Expr.eq deviation (Expr.scalar x.DType 0.0)
+                        let safe = Expr.where zero (Expr.scalar x.DType 1.0) deviation
+                        let gKept = if keepDims then g else Expr.reshape (Shape.reduced x.Dims axes true) g
+                        let slope = Nn.centredAboutFirst axes y / (safe * (float entries - correction))
+                        Expr.where zero (Expr.scalar x.DType 0.0) (gKept * slope)))
+            Expr.custom rule x (scaled axes keepDims (plain true) x)
 
     /// The vector p-norm over the axes, as torch.linalg.vector_norm: (Σ|x|^p)^(1/p) for p > 0 and for p < 0, max |x|
     /// for +∞, min |x| for −∞, and the count of nonzero entries for p = 0. At 0 the gradient is 0 for every p, as torch

@@ -16,14 +16,8 @@ let private close (tolerance: float) (expected: float[]) (actual: float[]) (what
         Expect.isTrue (GraphTestSupport.closeEnough tolerance actual.[i] expected.[i])
             (sprintf "%s[%d]: expected %g, got %g" what i expected.[i] actual.[i])
 
-/// Central differences of a function of a flat vector.
-let private numericGradient (f: float[] -> float) (x: float[]) =
-    Array.init x.Length (fun i ->
-        let h = 1e-6
-        let plus, minus = Array.copy x, Array.copy x
-        plus.[i] <- plus.[i] + h
-        minus.[i] <- minus.[i] - h
-        (f plus - f minus) / (2.0 * h))
+/// Central differences of a function of a flat vector, step 1e-6.
+let private numericGradient (f: float[] -> float) (x: float[]) = GraphTestSupport.centralGradient f x 1e-6
 
 [<Tests>]
 let tests =

@@ -40,6 +40,14 @@ let values (e: Expr) = (Eval.eval e).ToDoubleArray()
 /// The value of a closed one-element graph.
 let value (e: Expr) = (Eval.eval e).ToScalar()
 
+/// Central differences of a function of a flat vector of floats in each coordinate, step h.
+let centralGradient (f: float[] -> float) (x: float[]) (h: float) =
+    Array.init x.Length (fun i ->
+        let plus, minus = Array.copy x, Array.copy x
+        plus.[i] <- plus.[i] + h
+        minus.[i] <- minus.[i] - h
+        (f plus - f minus) / (2.0 * h))
+
 /// Central differences of a scalar function of several tensors, one gradient array per input.
 /// The step 1e-6 balances truncation (~h^2 |f'''| ~ 1e-12) against rounding (~1e-16 |f| / h ~ 1e-10).
 let numericGradient (phi: Expr list -> Expr) (points: Tensor list) : float[] list =

@@ -216,6 +216,13 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (magnitude > Float32SquareOverflows && Steps.Where((s, i) => live[i]
                     && s.Kind is OpKind.LayerNorm or OpKind.GroupNorm or OpKind.InstanceNorm or OpKind.BatchNorm).Any())
                 torchNaNFloat32.Add("A normalisation in a program whose values pass 1.8e19 (in float32 its squares overflow)");
+            // "Atan2 where a² + b² overflows at finite operands" (TorchNaNEdge) as the float32 run meets it, from 1.8e19 on: torch's
+            // rule multiplies by an operand before 1/(a² + b²) = 0, and its second order forms g·b·2a times 1/(a² + b²)², ∞·0 = NaN
+            // (`fuzz adversarial 89/181`, float32: atan2(x, x) at x = 1e20, the constant π/4, whose second order is 0 in ours and in
+            // the closed form, NaN in torch's; FuzzSeeds87To110Tests). Named for the float32 run only: in float64 the squares fit.
+            if (Steps.Where((s, i) => live[i] && s.Kind == OpKind.Atan2
+                    && SquaresOverflow(values[s.Args[0]].to_type(TorchSharp.torch.ScalarType.Float32), values[s.Args[1]].to_type(TorchSharp.torch.ScalarType.Float32))).Any())
+                torchNaNFloat32.Add("Atan2 where a² + b² overflows float32 at finite operands");
             if (ScaledNormUnderHugeCotangent(live, values))
                 torchWrong.Add(("A scaled 2-norm under a cotangent that times the scale overflows (the reference's chain, not torch's norm)",
                     new[] { Suite.Check.Vjp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }));
@@ -471,6 +478,14 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "Prelu or LeakyRelu of an infinite or NaN value";
             case OpKind.Abs when AnyInfinite(a[0]) || Any(a[0].isnan()):
                 return "Abs of an infinite or NaN value";
+            // Huber and smooth L1 are linear where |a − b| passes δ (β), so their curvature there is 0: ours a symbolic zero (a
+            // where's branch), torch's double backward a tensor of zeros (its mask |d| < δ), which an infinite factor of the
+            // steps around it meets as 0·∞ = NaN, as on elu's linear branch (`fuzz all adversarial 90/266`: kron(−∞, mean of
+            // huber(x₁, x₀)) at differences −1.57 and −1.32 with δ = 1, whose second derivatives in x₀ and x₁ are the mixed
+            // terms through −∞'s slope alone, finite in ours; torch's NaN; FuzzSeeds87To110Tests)
+            case OpKind.Huber or OpKind.SmoothL1 when a[0].numel() > 0 && a[1].numel() > 0
+                    && Any((a[0] - a[1]).abs().gt(s.Scalar).logical_and((a[0] - a[1]).isfinite())):
+                return "Huber or SmoothL1 on its linear branch (curvature 0)";
             case OpKind.Mean or OpKind.BceWithLogits or OpKind.Mse when a[0].numel() == 0:
                 return "Mean over no entries";
             // the losses of the rest of the surface under the reduction 'mean' or 'batchmean', as the mean over none (`fuzz all
@@ -568,6 +583,13 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // at ±∞) is (`fuzz adversarial 2/70`: the binary cross-entropy of x against σ(x²) at x = 1e160)
             case OpKind.Sigmoid when AnyInfinite(a[0]):
                 return "Sigmoid of an infinite value";
+            // where σ(x) rounds to ½ at a nonzero x (|x| below 2^-23 covers float32's rounding, below about 1e-16 float64's),
+            // torch's curvature g·(1 − 2y)·y(1 − y) has the factor 1 − 2y = 0 exactly and meets an infinite factor of the steps
+            // around it as 0·∞ = NaN, where the closed form σ″(x) = −σ′(x)·tanh(x/2) ≈ −x/8 is not 0, so the product is ±∞, and
+            // ours, σ′·(−tanh(x/2)), is (`fuzz wide adversarial 87/145`, float32: a conv1d with −∞ weights over the mean of
+            // sigmoids at −1e-38, second order +∞ in ours, NaN in torch's; FuzzSeeds87To110Tests)
+            case OpKind.Sigmoid when Any(a[0].ne(0.0).logical_and(a[0].abs().lt(Math.ScaleB(1.0, -23)))):
+                return "Sigmoid at a nonzero x where σ(x) rounds to ½ (torch's curvature factor 1 − 2y is exactly 0)";
             // the same for tanh where it saturates (|tanh x| rounds to 1, from |x| ≈ 19 in float64): torch's slope 1 − y² is
             // exactly 0 there and meets an infinite slope of the step before as 0·∞ = NaN, where the closed form sech²(x)·x′
             // is its limit, 0 when sech² falls faster than x′ grows, and ours (sech² one factor, meeting the cotangent before
@@ -1492,11 +1514,15 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 && Any(xy[0].ne(0.0).logical_and(xy[1].eq(double.PositiveInfinity).logical_or(xy[1].eq(0.0)))))
             return ("ours (a known limitation): xlogy's infinite slope in x at y = +∞ or 0 under a zero cotangent",
                 new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled });
+        // the gradient too: the Rewrite pass's normal form sorts a monomial's factors by atom, so the cotangent meets e^x
+        // before the factors after it that bring it back into range (`fuzz wide adversarial 88/88`: −Σ1/e^x at x = 709 under
+        // the cotangent 6, ((6·e^x)·y)·y with y = 1/e^x, +∞ where the gradient 6e^−709 is 7.3e-308, torch's 0 by underflow;
+        // `88/143`: logsigmoid(e^x) at 709, (g·e^x)·σ(−e^x) = ∞·0 = NaN where the gradient is 0; FuzzSeeds87To110Tests)
         if (s.Kind is OpKind.Exp or OpKind.Sinh or OpKind.Cosh
                 && TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64) is var large
                 && Any(large.isfinite().logical_and(large.abs().gt(Math.Pow(2, 1020)))))
             return ("ours (a known limitation): derivatives through a value within a factor 16 of overflow",
-                new[] { Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian });
+                new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled });
         if (s.Kind == OpKind.Div && Any(a[0].eq(0.0)) && Any(a[1].ne(0.0).logical_and(a[1].reciprocal().isinf())))
             return ("ours (a known limitation): a monomial of 0/x and the overflowed 1/x, at second order", second);
         // our prod rule is torch's y/x where the entries hold no 0, so an infinite entry's gradient is ∞/∞ = NaN in both

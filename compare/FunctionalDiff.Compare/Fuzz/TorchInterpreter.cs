@@ -203,7 +203,9 @@ public static class TorchInterpreter
             OpKind.LeakyRelu => F.leaky_relu(x, s.Scalar),
             OpKind.Clamp => s.Mode switch { 1 => x.clamp_min(s.Data![0]), 2 => x.clamp_max(s.Data![1]), _ => x.clamp(s.Data![0], s.Data![1]) },
             OpKind.Var => s.Mode == 0 ? x.var() : x.var(l, s.Scalar == 1, s.Flag),
-            OpKind.Std => s.Mode == 0 ? x.std() : x.std(l, s.Scalar == 1, s.Flag),
+            // the convention "a scaled norm" for std too (homogeneous of degree 1): ours, Statistics.std, is s·σ(x/s), since
+            // √var squares entries that overflow; torch's float64 kernel does (the std of [1e160, −1e160] is +∞)
+            OpKind.Std => s.Mode == 0 ? Scaled(x, AllAxes(x), false, v => v.std()) : Scaled(x, l, s.Flag, v => v.std(l, s.Scalar == 1, s.Flag)),
             OpKind.Norm when s.Scalar == 2 => Scaled(x, s.Mode == 0 ? Enumerable.Range(0, (int)x.dim()).Select(i => (long)i).ToArray() : l,
                 s.Mode == 0 ? false : s.Flag, v => s.Mode == 0 ? torch.linalg.vector_norm(v, 2) : torch.linalg.vector_norm(v, 2, l, s.Flag)),
             OpKind.Norm => s.Mode == 0 ? torch.linalg.vector_norm(x, s.Scalar) : torch.linalg.vector_norm(x, s.Scalar, l, s.Flag),
