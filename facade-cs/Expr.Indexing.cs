@@ -185,6 +185,20 @@ public sealed partial class Expr
     }
 
     /// <summary>
+    /// torch.take: this tensor read as one flat vector (row-major) at the positions <paramref name="index"/> holds; the
+    /// result has the index's shape. torch's advanced indexing at pairs of indices, <c>transitions[prev, next]</c>, is
+    /// <c>transitions.Take(prev * K + next)</c> (a CRF's score of a tag path). The gradient scatters back into this
+    /// tensor, repeated positions accumulating; the index has none. F#: <c>Indexing.take</c>.
+    /// </summary>
+    /// <param name="index">Integer positions into the flattened tensor (held in a float tensor), any shape.</param>
+    /// <exception cref="ArgumentException">A constant position is outside [0, Numel).</exception>
+    public Expr Take(Expr index)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        return Wrap(CoreIndexing.take(index.Node, Node));
+    }
+
+    /// <summary>
     /// torch.searchsorted(sorted_sequence, values, right=...): where each value would be inserted in its sorted row to keep
     /// it sorted, the count of the row's entries below it (with <paramref name="right"/>, at or below it), as whole
     /// numbers in the values' dtype. A vector sequence serves values of any shape; a sequence [..., M] serves values

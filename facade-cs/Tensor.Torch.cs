@@ -115,6 +115,15 @@ public sealed partial class Tensor
         return EagerPlans.Run($"Gather {axis}", a => a[0].Gather(axis, a[1]), this, index);
     }
 
+    /// <summary>torch.take, computed now, as <see cref="Expr.Take"/>: this tensor read flat at the positions the index holds.</summary>
+    /// <param name="index">Integer positions into the flattened tensor (held in a float tensor); the result has its shape.</param>
+    /// <exception cref="ArgumentException">A position is outside [0, Numel).</exception>
+    public Tensor Take(Tensor index)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        return EagerPlans.Run("Take", a => a[0].Take(a[1]), this, index);
+    }
+
     /// <summary>torch's out-of-place <c>x.scatter_add(dim, index, src)</c>, computed now, as <see cref="Expr.ScatterAdd(int, Expr, Expr)"/>.</summary>
     /// <param name="axis">The axis the index points along.</param>
     /// <param name="index">Integer positions held in a float tensor.</param>

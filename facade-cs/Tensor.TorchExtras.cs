@@ -282,4 +282,12 @@ public sealed partial class Tensor
     /// <summary>Entries repeated in a row along an axis, as <see cref="Expr.RepeatInterleave(int, int)"/> (torch's <c>t.repeat_interleave</c>).</summary>
     /// <exception cref="ArgumentException">The axis is out of range, or repeats is negative.</exception>
     public Tensor RepeatInterleave(int repeats, int axis) => EagerPlans.Run($"RepeatInterleave {repeats} {axis}", a => a[0].RepeatInterleave(repeats, axis), this);
+
+    /// <summary>
+    /// The elements flattened, each repeated <paramref name="repeats"/> times in a row, as <see cref="Expr.RepeatInterleave(int)"/>
+    /// (torch's <c>t.repeat_interleave(repeats)</c> without a dim: <c>torch.arange(n).repeat_interleave(k)</c>, each token's
+    /// position once per expert it is routed to).
+    /// </summary>
+    /// <exception cref="ArgumentException">repeats is negative.</exception>
+    public Tensor RepeatInterleave(int repeats) => EagerPlans.Run($"RepeatInterleave {repeats}", a => a[0].RepeatInterleave(repeats), this);
 }

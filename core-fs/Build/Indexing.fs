@@ -374,6 +374,17 @@ module Indexing =
         let indices = Expr.sliceAxis a 0 k (Expr.argsort a largest x)
         Expr.gather a indices x, indices
 
+    /// torch.take: x read as one flat vector (row-major) at the positions index holds; the result has the index's
+    /// shape. It is how torch code reads a matrix at pairs of indices, `transitions[prev, next]`, as
+    /// `transitions.take(prev * K + next)` (a CRF's score of a tag path). A gather of the flattened x, so the gradient
+    /// scatters back into x and the index has none.
+    let take (index: Expr) (x: Expr) =
+        index |> checkConstantIndex "Take" (fun v position ->
+            sprintf "index %g (entry %d of index %s) is not a position in input %s, which has %d entries"
+                v position (dims index) (dims x) x.Numel) x.Numel
+        let flat = Expr.reshape [| x.Numel |] x
+        Expr.reshape index.Dims (Expr.gather 0 (Expr.reshape [| index.Numel |] (Expr.cast x.DType index)) flat)
+
     /// torch.searchsorted(sorted_sequence, values, right): for each value, the position in its sorted row where it would
     /// be inserted to keep the row sorted: the count of the row's entries below it (`right`: at or below it). A vector
     /// sequence serves values of any shape; a sequence [..., M] serves values [..., K] with the same leading axes, row by
