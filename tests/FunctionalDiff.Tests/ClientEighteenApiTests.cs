@@ -6,7 +6,7 @@ namespace FunctionalDiff.Tests;
 /// <summary>
 /// What the eighteenth porting client added, each against torch's definition written here: <c>torch.take</c> (<c>Take</c>
 /// on Expr and Tensor, a CRF's <c>transitions[prev, next]</c>) and <c>t.repeat_interleave(k)</c> without a dim on a
-/// Tensor (a mixture of experts' token positions), and on a Tensor <c>torch.pow(10000, t)</c> and <c>torch.outer</c>
+/// Tensor (a mixture of experts' token positions), <c>x.index_copy(dim, index, source)</c> (a static KV cache), and on a Tensor <c>torch.pow(10000, t)</c> and <c>torch.outer</c>
 /// (rotary embeddings' frequency table).
 /// </summary>
 public class ClientEighteenApiTests
@@ -86,5 +86,54 @@ public class ClientEighteenApiTests
         Assert.Equal(new[] { 3, 4 }, outer.Shape);
         Assert.Equal(a.ToDoubleArray().SelectMany(x => b.ToDoubleArray().Select(y => x * y)).ToArray(), outer.ToDoubleArray());
         Assert.StartsWith("Outer", Assert.ThrowsAny<ArgumentException>(() => T([2, 2]).Outer(b)).Message);
+    }
+
+    [Fact]
+    public void IndexCopyWritesTheSlicesAtTheirPositionsAndPassesEachItsGradient()
+    {
+        // x [2, 5, 3], source [2, 2, 3] written at positions 4 and 1 of axis 1
+        var x = T([2, 5, 3], 7);
+        var source = T([2, 2, 3], 8);
+        var index = Tensor.FromArray(new double[] { 4, 1 });
+        var (xv, sv) = (x.ToDoubleArray(), source.ToDoubleArray());
+        var expected = (double[])xv.Clone();
+        for (int b = 0; b < 2; b++)
+            for (int j = 0; j < 2; j++)
+                for (int c = 0; c < 3; c++)
+                    expected[(b * 5 + (j == 0 ? 4 : 1)) * 3 + c] = sv[(b * 2 + j) * 3 + c];
+        Assert.Equal(expected, ((Expr)x).IndexCopy(1, index, source).Eval().ToDoubleArray());
+        Assert.Equal(expected, x.IndexCopy(1, index, source).ToDoubleArray());
+        Assert.Equal(expected, x.IndexCopy(-2, index, source).ToDoubleArray());
+
+        // Σ w ⊙ y²: x's gradient is 2 w x where nothing is written and 0 where it is; source's is 2 w s at its position
+        var w = T([2, 5, 3], 9);
+        Func<Expr, Expr, Expr> f = (a, s) => (a.IndexCopy(1, index, s).Square() * w).Sum();
+        var (dx, ds) = Diff.Grad(f)(x, source);
+        var wv = w.ToDoubleArray();
+        var written = Enumerable.Range(0, 30).Select(k => k / 3 % 5 is 1 or 4).ToArray();
+        Close(xv.Select((e, k) => written[k] ? 0 : 2 * wv[k] * e).ToArray(), dx.Eval().ToDoubleArray(), 1e-15, "dx");
+        var dsExpected = new double[12];
+        for (int b = 0; b < 2; b++)
+            for (int j = 0; j < 2; j++)
+                for (int c = 0; c < 3; c++)
+                {
+                    int at = (b * 5 + (j == 0 ? 4 : 1)) * 3 + c, k = (b * 2 + j) * 3 + c;
+                    dsExpected[k] = 2 * wv[at] * sv[k];
+                }
+        Close(dsExpected, ds.Eval().ToDoubleArray(), 1e-15, "dsource");
+        Close(NumericGradient(s => f(x, s), source), ds.Eval().ToDoubleArray(), 1e-8, "dsource by central differences");
+    }
+
+    [Fact]
+    public void IndexCopyRefusesWhatTorchRefusesNamingItself()
+    {
+        var x = T([4, 3]);
+        var e = Assert.ThrowsAny<ArgumentException>(() => ((Expr)x).IndexCopy(0, Tensor.FromArray(new double[] { 4 }), T([1, 3])));
+        Assert.StartsWith("IndexCopy: index 4", e.Message);
+        Assert.StartsWith("IndexCopy: source [2,3]", Assert.ThrowsAny<ArgumentException>(() => x.IndexCopy(0, Tensor.FromArray(new double[] { 1 }), T([2, 3]))).Message);
+        Assert.StartsWith("IndexCopy", Assert.ThrowsAny<ArgumentException>(() => x.IndexCopy(2, Tensor.FromArray(new double[] { 1 }), T([1, 3]))).Message);
+        // a repeated position takes the mean of what is written to it (torch leaves it undefined)
+        var twice = x.IndexCopy(0, Tensor.FromArray(new double[] { 2, 2 }), Tensor.FromArray(new double[] { 1, 2, 3, 3, 4, 5 }, 2, 3));
+        Assert.Equal(new double[] { 2, 3, 4 }, twice.Row(2).ToDoubleArray());
     }
 }
