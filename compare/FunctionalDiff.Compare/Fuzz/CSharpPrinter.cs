@@ -172,8 +172,6 @@ public static class CSharpPrinter
             OpKind.PixelShuffle or OpKind.PixelUnshuffle => $"Nn.{s.Kind}({x}, {p[0]})",
             OpKind.ScaledDotProductAttention => $"Nn.ScaledDotProductAttention({a[0]}, {a[1]}, {a[2]}, isCausal: {(s.Flag ? "true" : "false")}{(s.Mode == 1 ? $", scale: {c}" : "")})",
             OpKind.IndexAdd => $"{x}.IndexAdd({p[0]}, {TensorLiteral(s.Data!, s.DataShape!, dtype)}, {a[1]})",
-            OpKind.Take => $"{x}.Take({TensorLiteral(s.Data!, s.DataShape!, dtype)})",
-            OpKind.IndexCopy => $"{x}.IndexCopy({p[0]}, {TensorLiteral(s.Data!, s.DataShape!, dtype)}, {a[1]})",
             _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no printer"),
         };
     }

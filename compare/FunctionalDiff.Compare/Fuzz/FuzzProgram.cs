@@ -63,13 +63,12 @@ public enum OpKind
     // Mode 0 flattened); NllLoss (Ints the targets, Flag with Scalar the ignored index), Huber, SmoothL1 (Scalar delta, beta),
     // KlDiv (Flag logTarget), GaussianNllLoss (Args [input, target, variance], Flag full), BinaryCrossEntropy, each with Mode
     // the reduction (see RestOfSurface.Reduction); PixelShuffle, PixelUnshuffle (Ints [factor]); ScaledDotProductAttention
-    // (Args [q, k, v], Flag causal, Mode 1: Scalar the scale); IndexAdd (Args [x, source], Ints [axis], Data the index);
-    // Take (Data the flat positions, DataShape the index's shape); IndexCopy (as IndexAdd, positions distinct)
+    // (Args [q, k, v], Flag causal, Mode 1: Scalar the scale); IndexAdd (Args [x, source], Ints [axis], Data the index)
     Acos, Asin, Atan, Acosh, Asinh, Atanh, Sinh, Cosh, Trunc, Hardsigmoid, Hardswish, Mish, Hardtanh, Threshold, Logit, Prelu,
     Xlogy, Fmod, Remainder, FloorDivide, Heaviside, Lerp, AddCMul, AddCDiv, Cdist, Dist, PairwiseDistance, Cross, Dot, Outer,
     Trace, MatrixPower, CholeskySolve, Median, Nanmean, CountNonzero, ArgMin, Amax, Amin, Movedim, Narrow, Squeeze, Unsqueeze,
     Flatten, Unflatten, Expand, MaskedFill, RepeatInterleave, NllLoss, Huber, SmoothL1, KlDiv, GaussianNllLoss,
-    BinaryCrossEntropy, PixelShuffle, PixelUnshuffle, ScaledDotProductAttention, IndexAdd, Take, IndexCopy,
+    BinaryCrossEntropy, PixelShuffle, PixelUnshuffle, ScaledDotProductAttention, IndexAdd,
 }
 
 /// <summary>

@@ -12,7 +12,7 @@ public enum OpSurface
     Wide,
     /// <summary>Everything, with the ops added since (LogAddExp to CosineSimilarity in <see cref="OpKind"/>): the default.</summary>
     Full,
-    /// <summary>Full and then the rest of the public surface (Acos to IndexCopy in <see cref="OpKind"/>, <c>--ops all</c>): not
+    /// <summary>Full and then the rest of the public surface (Acos to IndexAdd in <see cref="OpKind"/>, <c>--ops all</c>): not
     /// the default, so the programs of <c>--ops full</c> stay as they were.</summary>
     All,
 }

@@ -403,29 +403,6 @@ public sealed partial class Generator
                 if (source >= 0) Try(new Step(kind, new[] { a, source }, new[] { axis }, Data: index, DataShape: new[] { index.Length }));
                 break;
             }
-            case OpKind.Take:
-            {
-                int a = Pick(j => !isMask[j] && shapes[j].All(d => d > 0));
-                if (a < 0) break;
-                int n = FuzzProgram.Numel(shapes[a]);
-                var indexShape = rng.NextDouble() < 0.5 ? new[] { 1 + rng.Next(5) } : new[] { 1 + rng.Next(3), 1 + rng.Next(3) };
-                var positions = Enumerable.Range(0, FuzzProgram.Numel(indexShape)).Select(_ => (double)rng.Next(n)).ToArray();
-                Try(new Step(kind, new[] { a }, Array.Empty<int>(), Data: positions, DataShape: indexShape));
-                break;
-            }
-            case OpKind.IndexCopy:
-            {
-                // distinct positions: torch leaves a repeated one undefined (ours takes the mean)
-                int a = Pick(j => !isMask[j] && Rank(j) > 0 && shapes[j].All(d => d > 0));
-                if (a < 0) break;
-                int axis = Axis(Rank(a)), positive = axis < 0 ? axis + Rank(a) : axis, d = shapes[a][positive];
-                var index = Enumerable.Range(0, d).OrderBy(_ => rng.Next()).Take(1 + rng.Next(d)).Select(i => (double)i).ToArray();
-                var sourceShape = shapes[a].Select((n, i) => i == positive ? index.Length : n).ToArray();
-                int source = rng.NextDouble() < 0.6 ? Pick(j => !isMask[j] && shapes[j].SequenceEqual(sourceShape)) : -1;
-                if (source < 0) source = Constant(sourceShape);
-                if (source >= 0) Try(new Step(kind, new[] { a, source }, new[] { axis }, Data: index, DataShape: new[] { index.Length }));
-                break;
-            }
         }
     }
 

@@ -223,8 +223,6 @@ public static class OurInterpreter
             OpKind.PixelUnshuffle => Nn.PixelUnshuffle(x, p[0]),
             OpKind.ScaledDotProductAttention => Nn.ScaledDotProductAttention(a[0], a[1], a[2], isCausal: s.Flag, scale: s.Mode == 1 ? s.Scalar : null),
             OpKind.IndexAdd => x.IndexAdd(p[0], OurSide.Make(s.Data!, s.DataShape!, dtype), a[1]),
-            OpKind.Take => x.Take(OurSide.Make(s.Data!, s.DataShape!, dtype)),
-            OpKind.IndexCopy => x.IndexCopy(p[0], OurSide.Make(s.Data!, s.DataShape!, dtype), a[1]),
             _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no interpretation"),
         };
     }

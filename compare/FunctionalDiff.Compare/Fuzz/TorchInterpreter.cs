@@ -355,8 +355,6 @@ public static class TorchInterpreter
             OpKind.PixelUnshuffle => F.pixel_unshuffle(x, l[0]),
             OpKind.ScaledDotProductAttention => Attention(a[0], a[1], a[2], s.Flag, s.Mode == 1 ? s.Scalar : null),
             OpKind.IndexAdd => x.index_add(l[0], Index(s), a[1], 1.0),
-            OpKind.Take => x.take(Index(s)),
-            OpKind.IndexCopy => x.index_copy(l[0], Index(s), a[1]),
             _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no interpretation"),
         };
     }
