@@ -38,6 +38,25 @@ public sealed partial class Expr
     }
 
     /// <summary>
+    /// torch's <c>index_copy</c> (out-of-place): this with the slices of <paramref name="source"/> written at the positions
+    /// <paramref name="index"/> names along an axis. A static KV cache in a compiled decoding step writes the new token's
+    /// keys at its position this way, <c>cache.IndexCopy(2, position, k)</c> (torch's <c>k_out.index_copy_(2,
+    /// cache_position, k)</c>), so the step keeps one shape and is traced once. A position the index repeats takes the
+    /// mean of the slices written to it (torch leaves it undefined). The gradient reaches this tensor where nothing is
+    /// written and each source slice from its position; the index has none. F#: <c>Indexing.indexCopy</c>.
+    /// </summary>
+    /// <param name="axis">The axis to write along.</param>
+    /// <param name="index">A rank-1 tensor of integer positions, one per slice of source along the axis.</param>
+    /// <param name="source">This tensor's shape with the axis as long as the index.</param>
+    /// <exception cref="ArgumentException">The shapes do not fit, or a constant index is not a position along the axis.</exception>
+    public Expr IndexCopy(int axis, Expr index, Expr source)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        var (x, s) = Align(this, source);
+        return Wrap(CoreIndexing.indexCopy(axis, index.Node, s, x));
+    }
+
+    /// <summary>
     /// torch's <c>torch.bincount(input, weights, minlength)</c> inside a traced function, on a rank-1 tensor of whole
     /// numbers: entry v sums the <paramref name="weights"/> (or counts the entries) equal to v. torch's length,
     /// max(max(input) + 1, minlength), depends on the values, but a graph's shapes are fixed when it is built, so here the
@@ -182,6 +201,20 @@ public sealed partial class Expr
     {
         var top = CoreIndexing.topk(k, axis, largest, Node);
         return (Wrap(top.Item1), Wrap(top.Item2));
+    }
+
+    /// <summary>
+    /// torch.take: this tensor read as one flat vector (row-major) at the positions <paramref name="index"/> holds; the
+    /// result has the index's shape. torch's advanced indexing at pairs of indices, <c>transitions[prev, next]</c>, is
+    /// <c>transitions.Take(prev * K + next)</c> (a CRF's score of a tag path). The gradient scatters back into this
+    /// tensor, repeated positions accumulating; the index has none. F#: <c>Indexing.take</c>.
+    /// </summary>
+    /// <param name="index">Integer positions into the flattened tensor (held in a float tensor), any shape.</param>
+    /// <exception cref="ArgumentException">A constant position is outside [0, Numel).</exception>
+    public Expr Take(Expr index)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        return Wrap(CoreIndexing.take(index.Node, Node));
     }
 
     /// <summary>

@@ -96,6 +96,23 @@ public sealed partial class Tensor
     public Tensor Pow(Tensor exponent) { ArgumentNullException.ThrowIfNull(exponent); return Binary(BinaryOp.Pow, this, exponent); }
     /// <summary>Every element raised to a scalar power.</summary>
     public Tensor Pow(double exponent) => Binary(BinaryOp.Pow, this, exponent);
+    /// <summary>
+    /// torch.pow(self, exponent) with a number as the base: <paramref name="base"/> to the power of each element, in the
+    /// exponent's dtype, as <see cref="Expr.Pow(Expr, Expr)"/> (rotary embeddings' inverse frequencies,
+    /// <c>1 / Tensor.Pow(10000, Tensor.Arange(0, d, 2) / d)</c>).
+    /// </summary>
+    public static Tensor Pow(double @base, Tensor exponent)
+    {
+        ArgumentNullException.ThrowIfNull(exponent);
+        return EagerPlans.Run($"Pow {@base:R}", a => Expr.Pow(@base, a[0]), exponent);
+    }
+    /// <summary>The outer product of this vector [n] and <paramref name="other"/> [m], an [n, m] matrix (torch.outer), as <see cref="Expr.Outer"/>.</summary>
+    /// <exception cref="ArgumentException">Either operand is not a vector.</exception>
+    public Tensor Outer(Tensor other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return EagerPlans.Run("Outer", a => a[0].Outer(a[1]), this, other);
+    }
     /// <summary>The elementwise larger of a and b (NaN wins, as in torch.maximum).</summary>
     public static Tensor Maximum(Tensor a, Tensor b) => Binary(BinaryOp.Maximum, a, b);
     /// <summary>The elementwise smaller of a and b (NaN wins, as in torch.minimum).</summary>

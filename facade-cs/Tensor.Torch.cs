@@ -115,6 +115,15 @@ public sealed partial class Tensor
         return EagerPlans.Run($"Gather {axis}", a => a[0].Gather(axis, a[1]), this, index);
     }
 
+    /// <summary>torch.take, computed now, as <see cref="Expr.Take"/>: this tensor read flat at the positions the index holds.</summary>
+    /// <param name="index">Integer positions into the flattened tensor (held in a float tensor); the result has its shape.</param>
+    /// <exception cref="ArgumentException">A position is outside [0, Numel).</exception>
+    public Tensor Take(Tensor index)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        return EagerPlans.Run("Take", a => a[0].Take(a[1]), this, index);
+    }
+
     /// <summary>torch's out-of-place <c>x.scatter_add(dim, index, src)</c>, computed now, as <see cref="Expr.ScatterAdd(int, Expr, Expr)"/>.</summary>
     /// <param name="axis">The axis the index points along.</param>
     /// <param name="index">Integer positions held in a float tensor.</param>
@@ -138,6 +147,18 @@ public sealed partial class Tensor
         ArgumentNullException.ThrowIfNull(index);
         ArgumentNullException.ThrowIfNull(source);
         return EagerPlans.Run($"Scatter {axis}", a => a[0].Scatter(axis, a[1], a[2]), this, index, source);
+    }
+
+    /// <summary>torch's out-of-place <c>x.index_copy(dim, index, source)</c>, computed now, as <see cref="Expr.IndexCopy"/>.</summary>
+    /// <param name="axis">The axis to write along.</param>
+    /// <param name="index">A rank-1 tensor of integer positions, one per slice of source along the axis.</param>
+    /// <param name="source">This tensor's shape with the axis as long as the index.</param>
+    /// <exception cref="ArgumentException">The shapes do not fit, or a position is out of range.</exception>
+    public Tensor IndexCopy(int axis, Tensor index, Tensor source)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        ArgumentNullException.ThrowIfNull(source);
+        return EagerPlans.Run($"IndexCopy {axis}", a => a[0].IndexCopy(axis, a[1], a[2]), this, index, source);
     }
 
     /// <summary>torch's out-of-place <c>x.scatter_reduce(dim, index, src, reduce, include_self)</c>, computed now, as

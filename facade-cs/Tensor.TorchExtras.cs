@@ -287,4 +287,12 @@ public sealed partial class Tensor
     /// (torch's <c>t.repeat_interleave(repeats_tensor, dim)</c>).</summary>
     /// <exception cref="ArgumentException">The axis is out of range, or the counts are not whole, non-negative and one per entry.</exception>
     public Tensor RepeatInterleave(Tensor repeats, int axis) => ((Expr)this).RepeatInterleave(repeats, axis).Eval();
+
+    /// <summary>
+    /// The elements flattened, each repeated <paramref name="repeats"/> times in a row, as <see cref="Expr.RepeatInterleave(int)"/>
+    /// (torch's <c>t.repeat_interleave(repeats)</c> without a dim: <c>torch.arange(n).repeat_interleave(k)</c>, each token's
+    /// position once per expert it is routed to).
+    /// </summary>
+    /// <exception cref="ArgumentException">repeats is negative.</exception>
+    public Tensor RepeatInterleave(int repeats) => EagerPlans.Run($"RepeatInterleave {repeats}", a => a[0].RepeatInterleave(repeats), this);
 }

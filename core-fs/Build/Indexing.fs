@@ -44,6 +44,25 @@ module Indexing =
         let alongAxis = Array.init x.Rank (fun i -> if i = a then index.Dims.[0] else 1)
         Expr.gather a (Expr.broadcastTo outShape (Expr.reshape alongAxis (Expr.cast x.DType index))) x
 
+    /// The slices of `source` along the axis and the rank-1 index naming where each goes, as index_add and index_copy
+    /// take them, checked under the public op's name: a rank-0 index is one position (and a rank-0 source beside a
+    /// vector one slice); source has x's shape with the axis as long as the index. The result is the axis and the
+    /// index spread across source's other axes, in `dtype`, the form a scatter along the axis takes.
+    let private sliceIndex (name: string) (axis: int) (index: Expr) (source: Expr) (x: Expr) =
+        let index = if index.Rank = 0 then Expr.reshape [| 1 |] index else index
+        let source = if source.Rank = 0 && x.Rank = 1 then Expr.reshape [| 1 |] source else source
+        let a = Shape.normalizeAxis name x.Rank axis
+        if index.Rank <> 1 || source.Rank <> x.Rank
+           || Array.exists id (Array.init x.Rank (fun i -> source.Dims.[i] <> (if i = a then index.Dims.[0] else x.Dims.[i]))) then
+            Shape.fail name
+                (sprintf "source %s must be input %s with axis %d as long as the rank-1 index %s" (dims source) (dims x) axis (dims index))
+        let length = x.Dims.[a]
+        index |> checkConstantIndex name (fun v position ->
+            sprintf "index %g (entry %d of the index) is not a position along axis %d of input %s, which has %d entries"
+                v position axis (dims x) length) length
+        let alongAxis = Array.init x.Rank (fun i -> if i = a then index.Dims.[0] else 1)
+        a, Expr.broadcastTo source.Dims (Expr.reshape alongAxis (Expr.cast source.DType index)), source
+
     /// torch.index_add (out-of-place): x with source's slices added at `index` along the axis,
     /// repeated positions accumulating, as a GNN sums messages into their destination nodes. The
     /// index is rank 1 (rank 0: one position) with one entry per slice of source along the axis;
@@ -51,19 +70,7 @@ module Indexing =
     /// x's shape with the index broadcast across the other axes, so source's cotangent is the gather
     /// (index_select) of x's, and the index has none.
     let indexAdd (axis: int) (index: Expr) (source: Expr) (x: Expr) =
-        let index = if index.Rank = 0 then Expr.reshape [| 1 |] index else index
-        let source = if source.Rank = 0 && x.Rank = 1 then Expr.reshape [| 1 |] source else source
-        let a = Shape.normalizeAxis "IndexAdd" x.Rank axis
-        if index.Rank <> 1 || source.Rank <> x.Rank
-           || Array.exists id (Array.init x.Rank (fun i -> source.Dims.[i] <> (if i = a then index.Dims.[0] else x.Dims.[i]))) then
-            Shape.fail "IndexAdd"
-                (sprintf "source %s must be input %s with axis %d as long as the rank-1 index %s" (dims source) (dims x) axis (dims index))
-        let length = x.Dims.[a]
-        index |> checkConstantIndex "IndexAdd" (fun v position ->
-            sprintf "index %g (entry %d of the index) is not a position along axis %d of input %s, which has %d entries"
-                v position axis (dims x) length) length
-        let alongAxis = Array.init x.Rank (fun i -> if i = a then index.Dims.[0] else 1)
-        let spread = Expr.broadcastTo source.Dims (Expr.reshape alongAxis (Expr.cast source.DType index))
+        let a, spread, source = sliceIndex "IndexAdd" axis index source x
         x + Expr.scatterAdd a spread source x.Dims
 
     /// torch.bincount(input, weights, minlength) with its length fixed when the graph is built: entry v of the result
@@ -120,6 +127,16 @@ module Indexing =
             let one = Expr.scalar x.DType 1.0
             let landed = Expr.gt count (Expr.scalar x.DType 0.0)
             Expr.where landed (Expr.scatterAdd a index source x.Dims / Expr.maximum count one) x
+
+    /// torch's out-of-place `x.index_copy(dim, index, source)`: x with source's slices written at the positions the
+    /// rank-1 index names along the axis, as a static KV cache writes a new token's keys at its position in a compiled
+    /// decoding step (`cache.index_copy(2, cache_position, k)`). index and source are index_add's. It is a scatter of
+    /// source with the index spread across the other axes, so a repeated position takes the mean of the slices written
+    /// to it (torch leaves it undefined) and the derivatives are scatter's: x's cotangent where nothing is written,
+    /// each slice its share of its position's.
+    let indexCopy (axis: int) (index: Expr) (source: Expr) (x: Expr) =
+        let a, spread, source = sliceIndex "IndexCopy" axis index source x
+        scatter a spread source x
 
     /// torch's out-of-place `x.scatter_reduce(dim, index, src, reduce, include_self)` with torch's reduce
     /// names: each position of x that entries of source land on becomes the reduction ("sum", "prod",
@@ -373,6 +390,17 @@ module Indexing =
             Shape.fail "TopK" (sprintf "k = %d is outside [0, %d], the length of axis %d of %s" k x.Dims.[a] axis (dims x))
         let indices = Expr.sliceAxis a 0 k (Expr.argsort a largest x)
         Expr.gather a indices x, indices
+
+    /// torch.take: x read as one flat vector (row-major) at the positions index holds; the result has the index's
+    /// shape. It is how torch code reads a matrix at pairs of indices, `transitions[prev, next]`, as
+    /// `transitions.take(prev * K + next)` (a CRF's score of a tag path). A gather of the flattened x, so the gradient
+    /// scatters back into x and the index has none.
+    let take (index: Expr) (x: Expr) =
+        index |> checkConstantIndex "Take" (fun v position ->
+            sprintf "index %g (entry %d of index %s) is not a position in input %s, which has %d entries"
+                v position (dims index) (dims x) x.Numel) x.Numel
+        let flat = Expr.reshape [| x.Numel |] x
+        Expr.reshape index.Dims (Expr.gather 0 (Expr.reshape [| index.Numel |] (Expr.cast x.DType index)) flat)
 
     /// torch.searchsorted(sorted_sequence, values, right): for each value, the position in its sorted row where it would
     /// be inserted to keep the row sorted: the count of the row's entries below it (`right`: at or below it). A vector

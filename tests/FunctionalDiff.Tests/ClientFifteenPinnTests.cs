@@ -116,14 +116,7 @@ public class ClientFifteenPinnTests
         {
             double LossAt(double[] flat) => ReferenceLoss(Unflatten(Layout, flat));
             Close(LossAt(theta), losses[t], 1e-10, $"loss {t}");
-            var g = Gradient(LossAt, theta);
-            for (int i = 0; i < theta.Length; i++)   // torch's Adam, lr 0.01
-            {
-                m[i] = 0.9 * m[i] + 0.1 * g[i];
-                v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i];
-                double denom = Math.Sqrt(v[i]) / Math.Sqrt(1 - Math.Pow(0.999, t + 1)) + 1e-8;
-                theta[i] -= 0.01 / (1 - Math.Pow(0.9, t + 1)) * m[i] / denom;
-            }
+            AdamStep(theta, m, v, Gradient(LossAt, theta), t + 1, 0.01);   // torch's Adam, lr 0.01
         }
         Close(theta, Flatten(Layout, trained), 1e-6, "trained parameters");
         Assert.True(losses[^1] < losses[0], "the loss falls");

@@ -141,14 +141,8 @@ public class ClientFifteenTransformerTests
             adamW.Step(gradients);
             Close(ReferenceAt(theta, t), loss.Item(), 1e-10, $"loss {t}");
             var g = Gradient(f => ReferenceAt(f, t), theta);
-            for (int i = 0; i < theta.Length; i++)   // torch's AdamW: decoupled decay at this step's rate, then Adam
-            {
-                theta[i] *= 1 - rate * Decay;
-                m[i] = 0.9 * m[i] + 0.1 * g[i];
-                v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i];
-                double denom = Math.Sqrt(v[i]) / Math.Sqrt(1 - Math.Pow(0.999, t + 1)) + 1e-8;
-                theta[i] -= rate / (1 - Math.Pow(0.9, t + 1)) * m[i] / denom;
-            }
+            for (int i = 0; i < theta.Length; i++) theta[i] *= 1 - rate * Decay;   // torch's AdamW: decoupled decay at this step's rate, then Adam
+            AdamStep(theta, m, v, g, t + 1, rate);
         }
         Close(theta, Flatten(Layout, adamW.Parameters), 1e-6, "trained parameters");
         Assert.Equal(1, step.TraceCount);

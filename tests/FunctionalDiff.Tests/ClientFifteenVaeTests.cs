@@ -130,13 +130,7 @@ public class ClientFifteenVaeTests
             Close(expected.Reconstruction, aux[0].Item(), 1e-10, $"reconstruction {t}");
             Close(expected.Kl, aux[1].Item(), 1e-10, $"kl {t}");
             var g = Gradient(flat => Reference(Unflatten(Layout, flat), eps.ToDoubleArray(), sum: true).Loss, theta);
-            for (int i = 0; i < theta.Length; i++)   // torch's Adam, lr 0.02
-            {
-                m[i] = 0.9 * m[i] + 0.1 * g[i];
-                v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i];
-                double denom = Math.Sqrt(v[i]) / Math.Sqrt(1 - Math.Pow(0.999, t + 1)) + 1e-8;
-                theta[i] -= 0.02 / (1 - Math.Pow(0.9, t + 1)) * m[i] / denom;
-            }
+            AdamStep(theta, m, v, g, t + 1, 0.02);   // torch's Adam, lr 0.02
         }
         Close(theta, Flatten(Layout, adam.Parameters), 1e-6, "trained parameters");
         Assert.Equal(1, step.TraceCount);

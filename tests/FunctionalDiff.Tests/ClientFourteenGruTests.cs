@@ -142,14 +142,7 @@ public class ClientFourteenGruTests
             Assert.True(norm > MaxNorm, "the clipping is active");
             // clip_grad_norm_(max_norm) then torch's Adam (lr 0.01, betas 0.9/0.999, eps 1e-8)
             double factor = Math.Min(1.0, MaxNorm / (norm + 1e-6));
-            for (int i = 0; i < theta.Length; i++)
-            {
-                double gi = g[i] * factor;
-                m[i] = 0.9 * m[i] + 0.1 * gi;
-                v[i] = 0.999 * v[i] + 0.001 * gi * gi;
-                double denom = Math.Sqrt(v[i]) / Math.Sqrt(1 - Math.Pow(0.999, t + 1)) + 1e-8;
-                theta[i] -= 0.01 / (1 - Math.Pow(0.9, t + 1)) * m[i] / denom;
-            }
+            AdamStep(theta, m, v, [.. g.Select(gi => gi * factor)], t + 1, 0.01);
         }
         Close(theta, Flatten(Layout, run.Trained), 1e-6, "trained parameters");
         Assert.True(run.Losses[^1] < run.Losses[0], "the loss falls");

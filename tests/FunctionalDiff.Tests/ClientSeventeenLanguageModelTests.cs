@@ -143,15 +143,10 @@ public class ClientSeventeenLanguageModelTests
             var steps = Starts[i];
             var g = Flatten(Layout, gradients[i]);
             Close(Gradient(x => steps.Average(s => ReferenceLoss(x, s)), p), g, 1e-7, $"accumulated gradient {i}");
-            double correction1 = 1 - Math.Pow(0.9, i + 1), correction2 = 1 - Math.Pow(0.999, i + 1);
-            for (int k = 0; k < p.Length; k++)
-            {
-                p[k] *= 1 - Lr * WeightDecay;
-                m[k] = 0.9 * m[k] + 0.1 * g[k];
-                v[k] = 0.999 * v[k] + 0.001 * g[k] * g[k];
-                p[k] -= Lr / correction1 * m[k] / (Math.Sqrt(v[k]) / Math.Sqrt(correction2) + 1e-8);
-                ema[k] = EmaDecay * ema[k] + (1 - EmaDecay) * p[k];
-            }
+            // torch.optim.AdamW: decoupled decay, then Adam; then the EMA of the updated weights
+            for (int k = 0; k < p.Length; k++) p[k] *= 1 - Lr * WeightDecay;
+            AdamStep(p, m, v, g, i + 1, Lr);
+            for (int k = 0; k < p.Length; k++) ema[k] = EmaDecay * ema[k] + (1 - EmaDecay) * p[k];
             Close(ema, Flatten(Layout, emas[i]), 1e-13, $"EMA after step {i}");
         }
     }

@@ -149,14 +149,8 @@ public class ClientSeventeenVitTests
             var g = outs[1..].SelectMany(t => t.ToDoubleArray()).ToArray();
             Close(Gradient(ReferenceLoss, p), g, 1e-7, $"gradient {i}");
             // torch.optim.AdamW: decoupled decay at the step's rate, then Adam's bias-corrected update
-            double lr = Rate(i), correction1 = 1 - Math.Pow(0.9, i + 1), correction2 = 1 - Math.Pow(0.999, i + 1);
-            for (int k = 0; k < p.Length; k++)
-            {
-                p[k] *= 1 - lr * Decay;
-                m[k] = 0.9 * m[k] + 0.1 * g[k];
-                v[k] = 0.999 * v[k] + 0.001 * g[k] * g[k];
-                p[k] -= lr / correction1 * m[k] / (Math.Sqrt(v[k]) / Math.Sqrt(correction2) + 1e-8);
-            }
+            for (int k = 0; k < p.Length; k++) p[k] *= 1 - Rate(i) * Decay;
+            AdamStep(p, m, v, g, i + 1, Rate(i));
         }
         // the key bias moves by rounding noise, at most lr·|g|/eps ≈ 1e-10 a step with |g| ≈ 1e-16, which two traces of the
         // same program may round differently; every other parameter is the replay's to the last bits

@@ -104,21 +104,9 @@ public class ClientSixteenFlowTests
     public void TheGradientIsCentralDifferencesAndAdamIsTorchsWrittenOut()
     {
         var step = Diff.CompileValueAndGrad((p, d) => Nll(p, d[0]));
-        var adam = new Adam(Model(), lr: Lr);
-        var data = Tensor.FromArray(Points, Samples, 2);
-        var p = Flatten(Layout, Model());
-        double[] m = new double[p.Length], v = new double[p.Length];
-        for (int k = 1; k <= 3; k++)
-        {
-            var (loss, gradients) = step.Invoke(adam.Parameters, data);
-            Close(ReferenceNll(p, logDetByDifferences: false), loss.Item(), 1e-9, $"loss {k}");
-            var g = Flatten(Layout, gradients);
-            Close(Gradient(x => ReferenceNll(x, false), p), g, 1e-7, $"gradient {k}");
-            adam.Step(gradients);
-            // torch.optim.Adam, fed the gradient just checked (a structurally zero entry, such as s.bias of the kept
-            // coordinate, stays exactly zero here, where differences would leave rounding noise for Adam to amplify)
-            AdamStep(p, m, v, g, k, Lr);
-            Close(p, Flatten(Layout, adam.Parameters), 1e-12, $"parameters after step {k}");
-        }
+        // torch.optim.Adam, fed the gradient just checked (a structurally zero entry, such as s.bias of the kept
+        // coordinate, stays exactly zero there)
+        CheckAdamSteps(step, new Adam(Model(), lr: Lr), Layout, x => ReferenceNll(x, logDetByDifferences: false),
+            [Tensor.FromArray(Points, Samples, 2)], steps: 3, lossTolerance: 1e-9);
     }
 }

@@ -140,7 +140,7 @@ public class ClientTenTcnTests
     [Fact]
     public void ClippedAdamStepsFollowTorchsFormulas()
     {
-        const double lr = 0.01, maxNorm = 0.5, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+        const double lr = 0.01, maxNorm = 0.5;
         var step = Diff.CompileValueAndGrad((p, data) => SmoothL1(p, data[0], data[1]));
         var adam = new Adam(Model(), lr: lr);
         var flat = Flat(adam.Parameters);
@@ -161,15 +161,7 @@ public class ClientTenTcnTests
             double total = Math.Sqrt(g.Sum(a => a * a));
             Close(total, norm, 1e-7, "gradient norm");
             double scale = Math.Min(1, maxNorm / (total + 1e-6));
-            for (int k = 0; k < flat.Length; k++)
-            {
-                double gk = g[k] * scale;
-                m[k] = beta1 * m[k] + (1 - beta1) * gk;
-                v[k] = beta2 * v[k] + (1 - beta2) * gk * gk;
-                double mHat = m[k] / (1 - Math.Pow(beta1, i));
-                double vHat = v[k] / (1 - Math.Pow(beta2, i));
-                flat[k] -= lr * mHat / (Math.Sqrt(vHat) + eps);
-            }
+            AdamStep(flat, m, v, [.. g.Select(gk => gk * scale)], i, lr);
             // Adam divides by √v̂, so a gradient entry's 1e-10 finite-difference error moves the step by at most lr·1e-10/|g|
             Close(flat, Flat(adam.Parameters), 1e-6, $"parameters after step {i}");
         }

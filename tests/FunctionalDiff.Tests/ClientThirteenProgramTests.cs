@@ -120,15 +120,8 @@ public class ClientThirteenProgramTests
             double norm = Math.Sqrt(g.Sum(e => e * e));
             Close(norm, run.Norms[t], 1e-6, $"norm {t}");
             double factor = Math.Min(1.0, 1.0 / (norm + 1e-6));
-            for (int i = 0; i < theta.Length; i++)
-            {
-                double gi = g[i] * factor;
-                theta[i] *= 1 - lr * 0.01;
-                m[i] = 0.9 * m[i] + 0.1 * gi;
-                v[i] = 0.999 * v[i] + 0.001 * gi * gi;
-                double denom = Math.Sqrt(v[i]) / Math.Sqrt(1 - Math.Pow(0.999, t + 1)) + 1e-8;
-                theta[i] -= lr / (1 - Math.Pow(0.9, t + 1)) * m[i] / denom;
-            }
+            for (int i = 0; i < theta.Length; i++) theta[i] *= 1 - lr * 0.01;   // AdamW's decoupled decay, then Adam
+            AdamStep(theta, m, v, [.. g.Select(gi => gi * factor)], t + 1, lr);
         }
         Close(theta, Flatten(Layout, run.Trained), 1e-6, "trained parameters");
         Assert.True(run.Losses[^1] < run.Losses[0], "the loss falls");

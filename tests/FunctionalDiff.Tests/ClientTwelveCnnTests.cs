@@ -95,15 +95,7 @@ public class ClientTwelveCnnTests
             // the reference's parameters follow its central-difference gradients, so they drift from ours by ~1e-10
             Close(LossRef(theta, images, noise), losses[t], 1e-9, $"loss {t}");
             var g = Gradient(f => LossRef(f, images, noise), theta);
-            for (int i = 0; i < theta.Length; i++)
-            {
-                double gi = g[i] + WeightDecay * theta[i];
-                m[i] = 0.9 * m[i] + 0.1 * gi;
-                v[i] = 0.999 * v[i] + 0.001 * gi * gi;
-                double stepSize = lr / (1 - Math.Pow(0.9, t + 1));
-                double denominator = Math.Sqrt(v[i]) / Math.Sqrt(1 - Math.Pow(0.999, t + 1)) + 1e-8;
-                theta[i] -= stepSize * m[i] / denominator;
-            }
+            AdamStep(theta, m, v, [.. g.Select((gi, i) => gi + WeightDecay * theta[i])], t + 1, lr);
         }
         Close(theta, Flatten(Layout, final), 1e-6, "parameters after four steps");
     }

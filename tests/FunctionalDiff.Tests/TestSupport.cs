@@ -37,6 +37,34 @@ public static class TestSupport
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="steps"/> compiled training steps under <paramref name="adam"/> (plain torch.optim.Adam) and
+    /// holds each to a reference over doubles: the loss to <paramref name="referenceLoss"/> at the reference's parameters,
+    /// the gradient to its central differences, and the update to <see cref="AdamStep"/> fed the gradient just checked (an
+    /// exactly zero entry stays zero there, where differences would leave rounding noise for Adam to amplify). The step
+    /// must be traced once. Returns the losses.
+    /// </summary>
+    public static List<double> CheckAdamSteps(CompiledValueAndGrad step, Adam adam, (string Name, int[] Shape)[] layout,
+        Func<double[], double> referenceLoss, Tensor[] data, int steps, double lossTolerance = 1e-12)
+    {
+        var p = Flatten(layout, adam.Parameters);
+        double[] m = new double[p.Length], v = new double[p.Length];
+        var losses = new List<double>();
+        for (int k = 1; k <= steps; k++)
+        {
+            var (loss, gradients) = step.Invoke(adam.Parameters, data);
+            losses.Add(loss.Item());
+            Close(referenceLoss(p), loss.Item(), lossTolerance, $"loss {k}");
+            var g = Flatten(layout, gradients);
+            Close(Gradient(referenceLoss, p), g, 1e-7, $"gradient {k}");
+            adam.Step(gradients);
+            AdamStep(p, m, v, g, k, adam.LearningRate);
+            Close(p, Flatten(layout, adam.Parameters), 1e-12, $"parameters after step {k}");
+        }
+        Assert.Equal(1, step.TraceCount);
+        return losses;
+    }
+
     /// <summary>The named tensors' elements, one after another in the order of <paramref name="layout"/>.</summary>
     public static double[] Flatten((string Name, int[] Shape)[] layout, IReadOnlyDictionary<string, Tensor> p) =>
         layout.SelectMany(e => p[e.Name].ToDoubleArray()).ToArray();

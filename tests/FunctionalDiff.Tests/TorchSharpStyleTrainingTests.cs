@@ -15,19 +15,7 @@ public class TorchSharpStyleTrainingTests : IDisposable
     // what the steps' disposed tensors left in the pool is not the next test's to count
     public void Dispose() => TensorMemory.ClearCache();
 
-    const double Lr = 0.05, Beta1 = 0.9, Beta2 = 0.999, Eps = 1e-8;
-
-    /// <summary>torch.optim.Adam's single-tensor step (no weight decay), in place on p, m and v.</summary>
-    static void AdamStep(double[] p, double[] g, double[] m, double[] v, int step)
-    {
-        double correction1 = 1 - Math.Pow(Beta1, step), correction2 = 1 - Math.Pow(Beta2, step);
-        for (int i = 0; i < p.Length; i++)
-        {
-            m[i] = Beta1 * m[i] + (1 - Beta1) * g[i];
-            v[i] = Beta2 * v[i] + (1 - Beta2) * g[i] * g[i];
-            p[i] -= Lr / correction1 * m[i] / (Math.Sqrt(v[i]) / Math.Sqrt(correction2) + Eps);
-        }
-    }
+    const double Lr = 0.05;
 
     [Fact]
     public void LogisticRegressionWithUsingMiniBatchesCompileAndAdam()
@@ -79,8 +67,8 @@ public class TorchSharpStyleTrainingTests : IDisposable
                 }
                 referenceLosses.Add(total / batchSize);
                 t++;
-                AdamStep(rw, gw, mw, vw, t);
-                AdamStep(rb, gb, mb, vb, t);
+                AdamStep(rw, mw, vw, gw, t, Lr);   // torch.optim.Adam's single-tensor step
+                AdamStep(rb, mb, vb, gb, t, Lr);
             }
         int correct = 0;
         for (int i = 0; i < n; i++)
@@ -175,7 +163,7 @@ public class TorchSharpStyleTrainingTests : IDisposable
                 }
                 referenceLosses.Add(total / batchSize);
                 t++;
-                foreach (var name in p.Keys) AdamStep(p[name], g[name], m[name], v[name], t);
+                foreach (var name in p.Keys) AdamStep(p[name], m[name], v[name], g[name], t, Lr);
             }
 
         Close(referenceLosses.ToArray(), losses.ToArray(), 1e-12, "loss");
