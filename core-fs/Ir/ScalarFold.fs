@@ -37,7 +37,8 @@ module internal ScalarFold =
         | UnaryOp.Tanh -> ValueSome(Math.Tanh x)
         | UnaryOp.Sigmoid -> ValueSome(1.0 / (1.0 + Math.Exp -x))
         // NaN stays NaN, as the kernel and torch have it (a comparison alone would give 0)
-        | UnaryOp.Relu -> ValueSome(if Double.IsNaN x then x else Math.Max(x, 0.0))
+        // x itself unless x < 0: NaN and −0 stay themselves, as the kernel and torch have them
+        | UnaryOp.Relu -> ValueSome(if x < 0.0 then 0.0 else x)
         | UnaryOp.Abs -> ValueSome(abs x)
         | UnaryOp.Sign -> ValueSome(Special.sign x)
         | UnaryOp.Sqrt -> ValueSome(sqrt x)

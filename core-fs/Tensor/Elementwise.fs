@@ -655,8 +655,8 @@ module Elementwise =
         | UnaryOp.Tan -> mapThroughDouble Math.Tan x y
         | UnaryOp.Tanh -> singleOrIsolated SingleFunction.Tanh x y
         | UnaryOp.Sigmoid -> singleOrIsolated SingleFunction.Sigmoid x y
-        // Max propagates NaN, so relu(NaN) = NaN as in torch
-        | UnaryOp.Relu -> SpanKernels.maximumScalar x 'T.Zero y
+        // NaN and −0 stay themselves, as in torch
+        | UnaryOp.Relu -> SpanKernels.relu x y
         | UnaryOp.Abs -> SpanKernels.abs x y
         | UnaryOp.Sign -> SpanKernels.sign x y
         | UnaryOp.Sqrt -> SpanKernels.sqrt x y

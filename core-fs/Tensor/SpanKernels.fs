@@ -221,6 +221,14 @@ module internal SpanKernels =
     let private max64 (x: ReadOnlySpan<float>) z y = lanes2 (fun (a: Vector256<float>) b -> Vector256.Max(a, b)) (fun (a: float) b -> Math.Max(a, b)) x z y
     let private min32 (x: ReadOnlySpan<float32>) z y = lanes2 (fun (a: Vector256<float32>) b -> Vector256.Min(a, b)) (fun (a: float32) b -> MathF.Min(a, b)) x z y
     let private min64 (x: ReadOnlySpan<float>) z y = lanes2 (fun (a: Vector256<float>) b -> Vector256.Min(a, b)) (fun (a: float) b -> Math.Min(a, b)) x z y
+    // relu as torch's clamp_min keeps it: x itself unless x < 0, so −0 stays −0 (IEEE maximum(−0, +0) is +0; atan2 and 1/x
+    // tell them apart) and NaN stays NaN
+    let private relu32 (x: ReadOnlySpan<float32>) y =
+        lanes1 (fun (a: Vector256<float32>) -> Vector256.ConditionalSelect(Vector256.LessThan(a, Vector256<float32>.Zero), Vector256<float32>.Zero, a))
+            (fun (a: float32) -> if a < 0.0f then 0.0f else a) x y
+    let private relu64 (x: ReadOnlySpan<float>) y =
+        lanes1 (fun (a: Vector256<float>) -> Vector256.ConditionalSelect(Vector256.LessThan(a, Vector256<float>.Zero), Vector256<float>.Zero, a))
+            (fun (a: float) -> if a < 0.0 then 0.0 else a) x y
     let private maxScalar32 (x: ReadOnlySpan<float32>) (s: float32) y = let v = Vector256.Create s in lanes1 (fun (a: Vector256<float32>) -> Vector256.Max(a, v)) (fun (a: float32) -> MathF.Max(a, s)) x y
     let private maxScalar64 (x: ReadOnlySpan<float>) (s: float) y = let v = Vector256.Create s in lanes1 (fun (a: Vector256<float>) -> Vector256.Max(a, v)) (fun (a: float) -> Math.Max(a, s)) x y
     let private minScalar32 (x: ReadOnlySpan<float32>) (s: float32) y = let v = Vector256.Create s in lanes1 (fun (a: Vector256<float32>) -> Vector256.Min(a, v)) (fun (a: float32) -> MathF.Min(a, s)) x y
@@ -368,6 +376,14 @@ module internal SpanKernels =
         if is32<'T> () then maxScalar32 (read x) (value s) (write y)
         elif is64<'T> () then maxScalar64 (read x) (value s) (write y)
         else Tensors.TensorPrimitives.Max(x, s, y)
+
+    /// y = relu x: 0 where x < 0, x itself elsewhere (−0 and NaN included).
+    let relu<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        if is32<'T> () then relu32 (read x) (write y)
+        elif is64<'T> () then relu64 (read x) (write y)
+        else
+            for i in 0 .. x.Length - 1 do
+                y.[i] <- if 'T.op_LessThan(x.[i], 'T.Zero) then 'T.Zero else x.[i]
 
     /// y = min(x, s), as `minimum`.
     let minimumScalar<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (s: 'T) (y: Span<'T>) =

@@ -63,4 +63,24 @@ let tests =
             // one entry with correction 1: var divides by 0, as torch (NaN for the constant 0/0)
             expectIeee (values (Statistics.std [| 0 |] 1.0 false (constantVector [| 2.0 |]))) [| nan |] "one entry"
         }
+
+        test "relu keeps −0 and NaN, as torch's clamp_min: x unless x < 0, on the vector and scalar paths, folded too (`wide 97/196`)" {
+            // atan2(relu(−0), −2) is −π in torch; IEEE maximum(−0, +0) = +0 made it +π here
+            let inputs = [| -0.0; 0.0; -1.0; 2.5; nan; -infinity; infinity; -1e-310; 1e-310 |]
+            let definition (v: float) = if v < 0.0 then 0.0 else v
+            let bits (v: float) = BitConverter.DoubleToInt64Bits v
+            for dtype in [ DType.Float64; DType.Float32 ] do
+                let round (v: float) = if dtype = DType.Float32 then float (float32 v) else v
+                for length in [ inputs.Length; 40 * inputs.Length ] do
+                    let x = Array.init length (fun i -> inputs.[i % inputs.Length])
+                    let got = (Eval.eval (Expr.relu (Expr.cast dtype (Expr.constant (Tensor.FromArray(x, [| length |])))))).ToDoubleArray()
+                    for i in 0 .. length - 1 do
+                        let expected = definition (round x.[i])
+                        if not ((Double.IsNaN expected && Double.IsNaN got.[i]) || bits expected = bits got.[i]) then
+                            failtestf "%A relu(%g) over %d entries: %g, expected %g" dtype x.[i] length got.[i] expected
+            // a scalar constant folds when built
+            Expect.equal (bits (values (Expr.relu (Expr.scalar DType.Float64 -0.0))).[0]) (bits -0.0) "folded relu(−0)"
+            let angle = values (Expr.atan2 (Expr.relu (constantVector [| -0.0 |])) (constantVector [| -2.0 |]))
+            Expect.equal angle.[0] -Math.PI "atan2(relu(−0), −2)"
+        }
     ]

@@ -73,7 +73,8 @@ let tests =
                         sameBits ((Elementwise.binary op (dense a) (one b.[s])).ToDoubleArray()) (Array.init n (fun i -> f a.[i] b.[s])) (sprintf "%A %A scalar right %g" op dtype b.[s])
                         sameBits ((Elementwise.binary op (one a.[s]) (dense b)).ToDoubleArray()) (Array.init n (fun i -> f a.[s] b.[i])) (sprintf "%A %A scalar left %g" op dtype a.[s])
                 let halves = Array.init n (fun i -> if i % 3 = 0 then float (i / 3) - 10.5 else a.[i])
-                for op, f in [ UnaryOp.Relu, (fun (x: float) -> Math.Max(x, 0.0)); UnaryOp.Abs, Math.Abs; UnaryOp.Sqrt, Math.Sqrt
+                // relu is torch's clamp_min, x unless x < 0 (−0 and NaN stay), not IEEE maximum(x, +0)
+                for op, f in [ UnaryOp.Relu, (fun (x: float) -> if x < 0.0 then 0.0 else x); UnaryOp.Abs, Math.Abs; UnaryOp.Sqrt, Math.Sqrt
                                UnaryOp.Floor, Math.Floor; UnaryOp.Ceil, Math.Ceiling; UnaryOp.Round, (fun x -> Math.Round(x, MidpointRounding.ToEven))
                                UnaryOp.Reciprocal, (fun x -> 1.0 / x)
                                // torch.sign: 0 for both zeros and for NaN
