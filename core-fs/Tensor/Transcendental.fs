@@ -158,8 +158,9 @@ module internal Transcendental =
         let q = fma (r * r) (horner13 c r) r
         fma scale q (scale - splat 1.0)
 
-    /// log x for positive normal x: x = 2^e·m with m in [√½, √2), log x = e·ln2 + log m.
-    let inline private logVector (c: Vector256<float>[]) (v: Vector256<float>) =
+    /// The log kernels' reduction of a positive normal v: v = 2^e·m with m in [√½, √2), returned as e and
+    /// s = (m − 1)/(m + 1), so that log v = e·ln2 + 2·atanh s.
+    let inline private reduceLog (v: Vector256<float>) : struct (Vector256<float> * Vector256<float>) =
         let one = splat 1.0
         let bits : Vector256<int64> = v.AsInt64()
         // the biased exponent E as the low bits of 2^52 + E, minus 2^52 + 1023: exact, and no int64 → float64
@@ -170,7 +171,11 @@ module internal Transcendental =
         let m = Vector256.ConditionalSelect(large, m * splat 0.5, m)
         let e = Vector256.ConditionalSelect(large, exponent + one, exponent)
         // m - 1 is exact (Sterbenz); s carries the one rounding of the division
-        let s = (m - one) / (m + one)
+        struct (e, (m - one) / (m + one))
+
+    /// log x for positive normal x: x = 2^e·m with m in [√½, √2), log x = e·ln2 + log m.
+    let inline private logVector (c: Vector256<float>[]) (v: Vector256<float>) =
+        let struct (e, s) = reduceLog v
         let twoS = s + s
         let logM = fma (twoS * (s * s)) (horner10 c (s * s)) twoS
         fma e (splat Ln2Hi) (fma e (splat Ln2Lo) logM)
@@ -335,15 +340,7 @@ module internal Transcendental =
     /// and no second division, is needed at float32's precision. The coefficients come in as locals (see
     /// expm1Coefficients32). ±0 give themselves.
     let inline private log1pVector32 a0 a1 a2 a3 a4 (v: Vector256<float>) =
-        let one = splat 1.0
-        let w = one + v
-        let bits : Vector256<int64> = w.AsInt64()
-        let exponent = (Vector256.ShiftRightLogical(bits, 52) ||| Vector256.Create 0x4330000000000000L).AsDouble() - splat 4503599627371519.0
-        let m = ((bits &&& Vector256.Create 0x000FFFFFFFFFFFFFL) ||| Vector256.Create 0x3FF0000000000000L).AsDouble()
-        let large = Vector256.GreaterThanOrEqual(m, splat Sqrt2)
-        let m = Vector256.ConditionalSelect(large, m * splat 0.5, m)
-        let e = Vector256.ConditionalSelect(large, exponent + one, exponent)
-        let s = (m - one) / (m + one)
+        let struct (e, s) = reduceLog (splat 1.0 + v)
         let twoS = s + s
         let z = s * s
         let logM = fma (twoS * z) (fma (fma (fma (fma a0 z a1) z a2) z a3) z a4) twoS
