@@ -98,7 +98,9 @@ public sealed partial class Expr
 
     /// <summary>
     /// The lower median of all elements, rank 0 (torch.median): for an even count the smaller of the two middle
-    /// values. NaN if any element is NaN, as in torch. The derivative goes to the element picked.
+    /// values. NaN if any element is NaN, as in torch. The derivative is shared evenly among the elements equal to the
+    /// median (the NaN elements when it is NaN), as torch's; <see cref="Median(int, bool)"/> gives it to the element its
+    /// index names instead.
     /// </summary>
     public Expr Median() => Wrap(FunctionalDiff.Core.Structure.medianAll(Node));
 

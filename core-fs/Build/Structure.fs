@@ -185,10 +185,28 @@ module Structure =
     /// The smallest entries along an axis and their indices, torch.min(x, dim); see maxWithIndices.
     let minWithIndices (axis: int) (keepDims: bool) (x: Expr) = pickedWithIndices "MinWithIndices" true axis keepDims x
 
-    /// The lower median of all entries, rank 0 (torch.median without a dim).
+    /// torch.median()'s rule over a flat vector: the cotangent shared evenly among the entries equal to the median (among
+    /// the NaN entries where it is NaN), zero elsewhere, as torch's evenly_distribute_backward; its forward mode, the rule
+    /// transposed, is the mean of the tangent over those entries (torch's evenly_read_jvp). Gathering at one index, as
+    /// the median along an axis does, gave a tie's whole cotangent to one entry (`fuzz all adversarial 114/32`: the median
+    /// of [0, 0, 0], gradient [0, g, 0] where torch's is g/3 in each), and the others' zero cotangent met an infinite slope
+    /// before them as 0·∞ = NaN (x^[−710, ∞, ∞] at x = 681472: the median ∞ is tied, torch's gradient +∞). The mask and the
+    /// count are piecewise constant, so the rule is linear in g with no derivative of its own in x. Registered once; the
+    /// module keeps it alive, and it reads the vector's length from the node.
+    let private medianAllRule =
+        CustomRules.register "median" (fun x g ->
+            let m = fst (median 0 true x)
+            let isNaN (e: Expr) = Expr.ne e e
+            let tied = Expr.maximum (Expr.eq x m) (Expr.minimum (isNaN x) (isNaN m))
+            let share = Expr.broadcastTo x.Dims (Expr.reshape [| 1 |] g / Expr.sum tied)
+            Expr.where tied share (Expr.zerosLike x))
+
+    /// The lower median of all entries, rank 0 (torch.median without a dim); its cotangent is shared evenly among the
+    /// entries equal to it (see medianAllRule), where the median along an axis gives it to the entry its index names.
     let medianAll (x: Expr) =
         if x.Numel = 0 then Shape.fail "Median" (sprintf "input %s is empty" (dims x))
-        fst (median 0 false (Expr.reshape [| x.Numel |] x))
+        let flat = Expr.reshape [| x.Numel |] x
+        Expr.custom medianAllRule flat (fst (median 0 false flat))
 
     /// The index of the smallest entry along an axis (first on ties, a NaN before any number, as
     /// torch.argmin), as a float tensor in x's dtype: the argmax of −x, since negation keeps ties

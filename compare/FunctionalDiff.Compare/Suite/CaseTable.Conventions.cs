@@ -16,6 +16,14 @@ public static partial class CaseTable
         yield return C("convention max axis ties", new[] { I(2, 3) }, x => x[0].Max(1), x => x[0].amax(new long[] { 1 }))
             with { Fixed = new[] { new double[] { 5, 5, 5, 1, 4, 4 } } };
         yield return C("convention min ties", new[] { I(4) }, x => x[0].Min(), x => x[0].amin(new long[] { 0 })) with { Fixed = new[] { new double[] { 2, 1, 1, 3 } } };
+        // torch.median() without a dim shares the cotangent evenly among the entries equal to the median (the NaN entries
+        // where it is NaN), and its forward mode reads their mean tangent; median along a dim picks one index (above)
+        yield return C("convention median ties", new[] { I(5) }, x => x[0].Median().Sin() * x[0], x => x[0].median().sin() * x[0])
+            with { Fixed = new[] { new double[] { 1, 3, 3, 2, 3 } } };
+        yield return C("convention median of zeros", new[] { I(2, 2) }, x => x[0].Median(), x => x[0].median())
+            with { Fixed = new[] { new double[] { 0, 0, -0.0, 0 } } };
+        yield return C("convention median of NaN ties", new[] { I(4) }, x => x[0].Median(), x => x[0].median())
+            with { Fixed = new[] { new double[] { 1, double.NaN, 2, double.NaN } } };
         yield return C("convention maximum ties", new[] { I(3), I(3) }, x => Expr.Maximum(x[0], x[1]), x => torch.maximum(x[0], x[1]))
             with { Fixed = new[] { new double[] { 1, 2, 3 }, new double[] { 1, 5, 3 } } };
         // where: a NaN in the branch not taken must not leak into the value or the cotangent
