@@ -139,18 +139,42 @@ module Activations =
         let outside = Expr.where (Expr.le x (bound -3.0)) (bound 0.0) (Expr.where (Expr.ge x (bound 3.0)) (bound 1.0) (Expr.stopGradient x))
         Expr.where inside ((x + 3.0) / 6.0) outside
 
+    /// The rule of hardswish's slope, torch's double backward: the cotangent over 3 strictly between −3 and 3, 0 elsewhere
+    /// whatever it is. A select, not a product: the cotangent reaching the slope is g times the outer one, 0·∞ = NaN
+    /// where the outer mask (at or below −3) zeroed it under an infinite g, and torch's where drops that. Registered once.
+    let private hardswishSlopeRule =
+        CustomRules.register "hardswish slope" (fun x c ->
+            let bound (v: float) = Expr.scalar x.DType v
+            Expr.where (Expr.gt x (bound -3.0) * Expr.lt x (bound 3.0)) (c / 3.0) (Expr.zerosLike c))
+
+    /// hardswish's slope: 0 at or below −3, x/3 + 1/2 below 3, 1 elsewhere (NaN included), as torch's hardswish_backward.
+    let private hardswishSlope (x: Expr) =
+        let bound (v: float) = Expr.scalar x.DType v
+        Expr.custom hardswishSlopeRule x (Expr.where (Expr.le x (bound -3.0)) (bound 0.0) (Expr.where (Expr.lt x (bound 3.0)) (x / 3.0 + 0.5) (bound 1.0)))
+
+    /// hardswish's rule (torch's hardswish_backward): g·slope, and 0 at or below −3 whatever g is. Registered once; the
+    /// module keeps it alive.
+    let private hardswishRule =
+        CustomRules.register "hardswish" (fun x g ->
+            Expr.where (Expr.le x (Expr.scalar x.DType -3.0)) (Expr.zerosLike g) (g * hardswishSlope x))
+
     /// x·(x + 3)/6 between -3 and 3, x·0 at or below -3 (so -∞ gives NaN, as torch) and x at or above
     /// 3 and at NaN: torch.nn.functional.hardswish, with torch's slopes 0 at -3 and 1 at 3. The
     /// quadratic reads x only strictly between the bounds, so an infinite x gives no NaN cotangent.
     /// The low branch is a constant (±0, or NaN at -∞) whose x is held: its slope is a symbolic 0, so a
     /// NaN cotangent is not passed back through it, as torch's masked rule does not, and as for relu
     /// (`fuzz all adversarial 47/271`: sin(hardswish x) at x = -∞, whose cotangent cos(NaN) is NaN).
+    ///
+    /// Its rule is torch's fused one, one product: g·(x/3 + 1/2) between the bounds, g at or above 3 (and at NaN), and 0
+    /// at or below −3 whatever g is. The quadratic's own product rule gave two terms, g·(x + 3)/6 + g·x/6, of opposite
+    /// signs below 0, ∞ − ∞ = NaN under an infinite cotangent where torch's is ±∞ (`fuzz all adversarial 114/5`: a
+    /// grouped convolution with an infinite weight over hardswish(−1.528), gradient +∞ in torch's, NaN in ours).
     let hardswish (x: Expr) =
         let bound (v: float) = Expr.scalar x.DType v
         let low = Expr.le x (bound -3.0)
         let middle = Expr.lt x (bound 3.0)
         let inner = Expr.where low (bound 0.0) (Expr.where middle x (bound 0.0))
-        Expr.where low (Expr.stopGradient x * 0.0) (Expr.where middle (inner * (inner + 3.0) / 6.0) x)
+        Expr.custom hardswishRule x (Expr.where low (Expr.stopGradient x * 0.0) (Expr.where middle (inner * (inner + 3.0) / 6.0) x))
 
     /// mish‴, the rule of mishCurvature: the product rule over σ·S·R (see there), with σ′ the primitive slope,
     /// S′ = −2TSσ and R′ = (1 − σ − 2σT) − x(σ′(1 + 2T) + 2σ²S). Registered once; the module keeps it alive.

@@ -106,6 +106,22 @@ public static partial class CaseTable
             with { Fixed = new[] { new[] { -3.0, 3.0, 0.5, -4.0, 4.0 } } };
         yield return C("edge hardswish at ±3", new[] { I(5) }, x => x[0].Hardswish(), x => F.hardswish(x[0]))
             with { Fixed = new[] { new[] { -3.0, 3.0, 0.5, -4.0, 4.0 } } };
+        // torch's rule is one product, g·(x/3 + 1/2), so an infinite cotangent gives ±∞ where the quadratic's product rule
+        // summed two infinite terms of opposite signs below 0 (`fuzz all adversarial 114/5`). Between the bounds every
+        // check: our Hessian's off-diagonal entries are NaN there (the one-hot tangent's zeros meet the infinite diagonal
+        // of their row, the documented HessianNaNFromZeroTangent); outside them the Hessian is left to the first case, as
+        // ours pushes the zero tangent of the slope 1 through g = ∞ (0·∞, a row of NaN where torch's rows are 0)
+        yield return C("edge hardswish under an infinite cotangent", new[] { I(4) }, x => x[0].Hardswish() * double.NegativeInfinity,
+                x => F.hardswish(x[0]) * double.NegativeInfinity)
+            with
+            {
+                Fixed = new[] { new[] { -1.528, -2.5, -0.5, 2.0 } },
+                Float64 = Tolerance.Float64 with { HessianNaNFromZeroTangent = true },
+                Float32 = Tolerance.Float32 with { HessianNaNFromZeroTangent = true },
+            };
+        yield return C("edge hardswish under an infinite cotangent outside ±3", new[] { I(3) }, x => x[0].Hardswish() * double.NegativeInfinity,
+                x => F.hardswish(x[0]) * double.NegativeInfinity)
+            with { Fixed = new[] { new[] { -4.0, 5.0, -3.0 } }, SkipHessian = true };
         yield return C("edge mish far out", new[] { I(5) }, x => x[0].Mish(), x => F.mish(x[0]))
             with { Fixed = new[] { new[] { 0.0, -30.0, 30.0, -800.0, 800.0 } } };
     }
