@@ -49,6 +49,17 @@ public sealed record Tolerance(double Relative, double AbsoluteFloor)
     public bool HessianNaNMayTranspose { get; init; }
 
     /// <summary>
+    /// When true, an infinity on one side of the full Hessian passes where the two engines hold the same pair transposed:
+    /// ours (r, c) is the other's (c, r) and ours (c, r) the other's (r, c), one of them ±∞ and the other within the
+    /// tolerance. As with <see cref="HessianNaNMayTranspose"/>, the two engines form the mixed partial ∂²f/∂xᵣ∂x꜀ in opposite
+    /// orders, and an intermediate that overflows in one order does not in the other, so the overflow lands in torch's row
+    /// and in our column (program `fuzz wide adversarial 112/49`: solve(x₀, x₁)·x₂ at x₂ = −1e160, where one engine's H₀₁
+    /// and the other's H₁₀ are −∞ and the other entry is −7.7e160 in both). Any other infinity must match at its own
+    /// position. The fuzzer sets it.
+    /// </summary>
+    public bool HessianOverflowMayTranspose { get; init; }
+
+    /// <summary>
     /// When true, a NaN of ours in the full Hessian at (r, c) passes where torch's row r holds a non-finite
     /// entry at another column k ≠ c. Ours builds column c by pushing the one-hot tangent e_c through the
     /// gradient, so its entry is Σₖ H_rk·[e_c]ₖ in IEEE arithmetic, and the zero tangent of input k meets
