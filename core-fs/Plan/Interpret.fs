@@ -83,6 +83,10 @@ module internal Interpret =
 
     /// The values of the roots, with each Var in `bindings` (already checked) given its tensor.
     /// Intermediates are dropped after their last consumer, so memory follows the live width.
+    /// An unbound Var fails only where a root needs it: a custom node's value is its forward graph,
+    /// so its first input (the x its rule reads) is not needed, and a plan folding a forward graph
+    /// that holds no Var (a glu of an empty tensor, whose halves are constants) must not fail on the
+    /// x beside it (`fuzz 116/80`: abs(glu(diag_embed(x))) compiled at x of shape [0, 1]).
     and evalMany (bindings: Dictionary<int64, Tensor>) (roots: Expr[]) : Tensor[] =
         let values = Dictionary<int64, Tensor>(bindings)
         let order = Graph.topologicalOrder roots
@@ -92,19 +96,33 @@ module internal Interpret =
         for node in order do
             for input in node.Inputs do addUse input
         for root in roots do addUse root
+        // the nodes without a value, each with the error of the unbound Var below it
+        let unbound = Dictionary<int64, string>()
         for node in order do
             if not (values.ContainsKey node.Id) then
                 match node.Op with
                 | Op.Var(name, _) ->
                     match Ir.boundValue node with
-                    | ValueNone -> invalidOp (sprintf "Eval: variable %s %O%s is not bound" name node.DType (Shape.format node.Dims))
+                    | ValueNone -> unbound.[node.Id] <- sprintf "Eval: variable %s %O%s is not bound" name node.DType (Shape.format node.Dims)
                     | ValueSome t -> values.[node.Id] <- t
                 | _ ->
                     let args = node.Inputs
-                    let inputs = args |> Array.map (fun a -> values.[a.Id])
-                    values.[node.Id] <- run node inputs
+                    let needed (k: int) = match node.Op with Op.Custom _ -> k = 1 | _ -> true
+                    let mutable missing = null
+                    for k in 0 .. args.Length - 1 do
+                        if isNull missing && needed k then
+                            match unbound.TryGetValue args.[k].Id with
+                            | true, message -> missing <- message
+                            | _ -> ()
+                    if not (isNull missing) then unbound.[node.Id] <- missing
+                    else
+                        let inputs = args |> Array.mapi (fun k a -> if needed k then values.[a.Id] else Unchecked.defaultof<Tensor>)
+                        values.[node.Id] <- run node inputs
                     for a in args do
                         let left = uses.[a.Id] - 1
                         uses.[a.Id] <- left
                         if left = 0 then values.Remove a.Id |> ignore
-        roots |> Array.map (fun r -> values.[r.Id])
+        roots |> Array.map (fun r ->
+            match unbound.TryGetValue r.Id with
+            | true, message -> invalidOp message
+            | _ -> values.[r.Id])
