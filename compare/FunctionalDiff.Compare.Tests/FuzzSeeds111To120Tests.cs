@@ -6,12 +6,12 @@ using static FunctionalDiff.Compare.Tests.FuzzTestSupport;
 namespace FunctionalDiff.Compare.Tests;
 
 /// <summary>
-/// What seeds 111 to 114 (every mode, 2026-12-07) found, each with torch's numbers and ours against closed forms, and the
+/// What seeds 111 to 120 (every mode, 2026-12-07) found, each with torch's numbers and ours against closed forms, and the
 /// program passing the fuzzer as named: fmod of an infinite dividend under a mask (torch's higher orders NaN), a Hessian
 /// pair that overflows in transposed positions in the two engines, expm1 near overflow (a known limitation of ours), and
 /// two fixed in ours: the median of ties (torch's median() shares the cotangent evenly) and hardswish's fused rule.
 /// </summary>
-public class FuzzSeeds111To114Tests
+public class FuzzSeeds111To120Tests
 {
     static torch.Tensor Tensor64(double[] values, params long[] shape) =>
         torch.tensor(values, dtype: torch.ScalarType.Float64).reshape(shape);
@@ -124,5 +124,47 @@ public class FuzzSeeds111To114Tests
         Assert.Equal(double.PositiveInfinity, Diff.Grad(e => (e.Hardswish() * double.NegativeInfinity).Sum())(Tensor.FromArray(new[] { -1.528 }, 1)).Eval().ToDoubleArray()[0]);
         // as drawn: a grouped convolution with a +∞ weight over hardswish of the input, float32
         Passes(FuzzCommand.Programs(1, 114, 5, adversarial: true, ops: OpSurface.All)[0]);
+    }
+
+    [Fact]
+    public void Benign116_80_GluOfAnEmptyTensorCompiles_ThePlanFoldsItsForwardWithoutTheInput()
+    {
+        // abs(glu(diag_embed(x, −1), 2)) at x of shape [0, 1]: every check threw "variable input0 is not bound" (the compiled
+        // plan folds glu's constant forward and evaluated the custom node's other input, the x its rule reads)
+        Passes(FuzzCommand.Programs(1, 116, 80)[0]);
+    }
+
+    [Fact]
+    public void Benign117_20_LogSigmoidFarRight_TorchsDoubleBackwardCancels_OursIsTheClosedForm_Named()
+    {
+        // h(x) = logsigmoid(r), r = x^(−1/2): h″ = −σ(r)σ(−r)r′² + σ(−r)r″ with r′ = −x^(−3/2)/2, r″ = 3x^(−5/2)/4, σ(−r)
+        // formed as 1/(1 + e^r) (no cancellation)
+        double x = 0.0021531409364923893, r = 1 / Math.Sqrt(x);
+        double low = 1 / (1 + Math.Exp(r)), high = 1 / (1 + Math.Exp(-r));
+        double r1 = -0.5 * Math.Pow(x, -1.5), r2 = 0.75 * Math.Pow(x, -2.5);
+        double closed = -high * low * r1 * r1 + low * r2;
+        double ours = Diff.Hvp(e => e.Rsqrt().LogSigmoid().Sum(), Tensor.FromArray(new[] { x }, 1), Tensor.FromArray(new[] { 1.0 }, 1)).Eval().ToDoubleArray()[0];
+        Assert.Equal(1.0, ours / closed, 12);
+        // torch's (σ(r) − 1)·σ(r) loses about seven digits at r = 21.55
+        var at = Tensor64(new[] { x }, 1).requires_grad_(true);
+        var slope = torch.autograd.grad(new[] { torch.nn.functional.logsigmoid(at.rsqrt()).sum() }, new[] { at }, retain_graph: true, create_graph: true)[0];
+        double torchs = torch.autograd.grad(new[] { slope.sum() }, new[] { at })[0].item<double>();
+        Assert.True(Math.Abs(torchs / closed - 1) > 1e-9, $"torch's {torchs:R} against {closed:R}");
+        Passes(FuzzCommand.Programs(1, 117, 20)[0]);
+    }
+
+    [Fact]
+    public void AllAdversarial117_68_L1DistOverANaNDifference_OursKeepsTheSymbolicZeroCurvature_TorchsIsNaN_Named()
+    {
+        // dist(x, amax(x), p = 1) = Σ|x − m| with m = NaN (x = [NaN, 0]): |d|″ is 0 wherever it exists, our rule's symbolic
+        // zero; torch's double backward multiplies its zero by the NaN slopes before it
+        var at = Tensor64(new[] { double.NaN, 0 }, 2, 1).requires_grad_(true);
+        var d = torch.dist(at, at.amax(new long[] { 0, 1 }, true), 1);
+        var g = torch.autograd.grad(new[] { d }, new[] { at }, retain_graph: true, create_graph: true)[0];
+        Assert.All(Values(torch.autograd.grad(new[] { g.sum() }, new[] { at })[0]), h => Assert.True(double.IsNaN(h), $"torch's {h:R}"));
+        var ours = Diff.Hvp(e => Expr.Dist(e, e.Max(new[] { 0, 1 }, keepDims: true), 1.0), Tensor.FromArray(new[] { double.NaN, 0 }, 2, 1),
+            Tensor.FromArray(new[] { 1.0, 1.0 }, 2, 1)).Eval().ToDoubleArray();
+        Assert.Equal(new[] { 0.0, 0.0 }, ours);
+        Passes(FuzzCommand.Programs(1, 117, 68, adversarial: true, ops: OpSurface.All)[0]);
     }
 }
