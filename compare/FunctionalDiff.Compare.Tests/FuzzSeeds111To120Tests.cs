@@ -167,4 +167,56 @@ public class FuzzSeeds111To120Tests
         Assert.Equal(new[] { 0.0, 0.0 }, ours);
         Passes(FuzzCommand.Programs(1, 117, 68, adversarial: true, ops: OpSurface.All)[0]);
     }
+
+    [Fact]
+    public void AllAdversarial119_125_SinhOf710IsFinite_TorchsOverflows_Named()
+    {
+        // sinh(710) = (e^710 − e^−710)/2 = e^(710 − ln 2)(1 − e^−1420) = 1.1169973830808557e308, below MaxValue
+        double closed = Math.Exp(710 - Math.Log(2));
+        Assert.True(double.IsFinite(closed));
+        Assert.Equal(1.0, ((Expr)Tensor.FromArray(new[] { 710.0 }, 1)).Sinh().Eval().ToDoubleArray()[0] / closed, 13);
+        // torch's vectorised kernel (a tensor of 9 entries, as drawn) overflows there; its scalar loop (one entry) does not
+        var drawn = new[] { 0.0, 0, 0, 0, 0, 0, 0, 710, 0 };
+        Assert.Equal(double.PositiveInfinity, Values(torch.sinh(Tensor64(drawn, 3, 3)))[7]);
+        Assert.Equal(1.0, ((Expr)Tensor.FromArray(drawn, 3, 3)).Sinh().Eval().ToDoubleArray()[7] / closed, 13);
+        // every check of the program as drawn goes through that sinh, so all are named and none fails
+        var program = FuzzCommand.Programs(1, 119, 125, adversarial: true, ops: OpSurface.All)[0];
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+            Assert.All(FuzzCheck.Checked(program, dtype), r => Assert.True(r.Passed, $"{dtype} {r.Check}"));
+    }
+
+    [Fact]
+    public void Adversarial118_199_SincAt0UnderACotangentThatOverflowsInFloat32_TorchsMaskDiscardsIt_Named()
+    {
+        // sinc's slope at 0 is 0; a cotangent of ±∞ (1e160 rounded to float32 on its way back) makes ours ∞·0 = NaN there,
+        // torch's masked rule 0
+        var at = Tensor64(new[] { 0.0 }, 1).requires_grad_(true);
+        var y = at.sinc().to_type(torch.ScalarType.Float32).to_type(torch.ScalarType.Float64) * 1e160;
+        Assert.Equal(0.0, torch.autograd.grad(new[] { y.sum() }, new[] { at })[0].item<double>());
+        double ours = Diff.Grad(e => (e.Sinc().Cast(DType.Float32).Cast(DType.Float64) * 1e160).Sum())(Tensor.FromArray(new[] { 0.0 }, 1)).Eval().ToDoubleArray()[0];
+        Assert.True(double.IsNaN(ours), $"ours {ours:R}");
+        Passes(FuzzCommand.Programs(1, 118, 199, adversarial: true)[0]);
+    }
+
+    [Fact]
+    public void Adversarial116_129_CumprodBeforeAnInfiniteWeight_TorchsSecondOrderIsNaN_OursTheLimit_Named()
+    {
+        // y = W·[c, c, c] + b with c = cumprod(x) = [x₀, x₀x₁]: the HVP of ⟨y, u⟩ in x₁ along v is Σ G₁·(v₀ + 0·v₁), G₁ the
+        // cotangent of c₁, −∞ here (the weight +∞ times u₁ < 0): −∞ from the mixed term, the limit; torch multiplies the
+        // exact zero curvature ∂²c₁/∂x₁² by G₁ as well, NaN
+        float[] w = { -0.73935217f, -0.73935217f, 1000f, 710f, -1000f, 88f, 88f, 1E+10f, -0.73935217f, 1E+10f, 100f, float.PositiveInfinity };
+        double[] u = { -1.13272, -0.31457 }, v = { 0.679778, 1.33009 };
+        var x = torch.tensor(new[] { 2f, -2f }).requires_grad_(true);
+        var weight = torch.tensor(w).reshape(2, 6);
+        var c = x.cumprod(0);
+        var y = torch.nn.functional.linear(torch.cat(new[] { c, c, c }, 0), weight) * torch.tensor(u.Select(q => (float)q).ToArray());
+        var g = torch.autograd.grad(new[] { y.sum() }, new[] { x }, retain_graph: true, create_graph: true)[0];
+        var torchs = torch.autograd.grad(new[] { (g * torch.tensor(v.Select(q => (float)q).ToArray())).sum() }, new[] { x })[0];
+        Assert.True(double.IsNaN(torchs[1].item<float>()), "torch's x₁ entry");
+        var ours = Diff.Hvp(e => (Nn.Linear(Expr.Concat(0, e.Cumprod(-1), e.Cumprod(-1), e.Cumprod(-1)), Tensor.FromArray(w, 2, 6)) * Tensor.FromArray(u.Select(q => (float)q).ToArray(), 2)).Sum(),
+            Tensor.FromArray(new[] { 2f, -2f }, 2), Tensor.FromArray(v.Select(q => (float)q).ToArray(), 2)).Eval().ToDoubleArray();
+        Assert.Equal(double.NegativeInfinity, ours[1]);
+        Passes(FuzzCommand.Programs(1, 116, 129, adversarial: true)[0]);
+        Passes(FuzzCommand.Programs(1, 111, 169, adversarial: true, ops: OpSurface.Wide)[0]);
+    }
 }

@@ -172,16 +172,28 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (DetBesideInfiniteSlope(live, values)) torchNaN.Add("Det of a matrix computed through an infinite slope");
             if (TriangleBeforeInfiniteSlope(live, values)) torchNaN.Add("Tril or Triu before an infinite slope");
             if (MaskedEntriesBesideInfiniteSlope(live, values)) torchNaN.Add("Clamp or Where that masks entries computed through an infinite slope");
+            // cumprod is multilinear: its curvature ∂²cₖ/∂xᵢ² is exactly 0, ours a symbolic zero that nothing multiplies;
+            // torch's double backward multiplies those zeros by the cotangent, 0·∞ = NaN where an infinite weight after it
+            // made the cotangent infinite, where ours keeps the mixed terms' ±∞ (`fuzz adversarial 116/129`: a linear layer
+            // with a +∞ weight over cumprod([2, −2]) concatenated, second order −∞ in ours, NaN in torch's; `fuzz wide
+            // adversarial 111/169`, a transposed convolution the same way; FuzzSeeds111To120Tests)
+            if (Steps.Where((s, i) => live[i] && s.Kind == OpKind.Cumprod).Any()
+                && values.Any(t => t.numel() > 0 && t.isinf().any().item<bool>()))
+                torchNaN.Add("Cumprod in a program holding an infinity (torch's double backward meets its zero curvature as 0·∞)");
             if (ProdOfZerosBesideInfiniteSlope(live, values))
                 torchWrong.Add(("Prod over more than one zero computed through an infinite slope",
                     new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }));
             // sinc's slope at 0 is 0: ours multiplies a NaN cotangent by it (0·NaN = NaN, as IEEE asks of every rule),
             // torch's masked rule writes 0 whatever the cotangent (`fuzz 19/1313`: Σ logaddexp(x₁, sinc x₀) at x₀ = 0 with
             // x₁ holding NaN, whose gradient in x₀ is NaN in ours, 0 in torch)
+            // The same where the cotangent reaching sinc is ±∞, which the values show only as magnitudes that overflow on
+            // the way back (`fuzz adversarial 118/199`: sinc(0) gathered into a float32 round trip before a transposed
+            // convolution with 1e160 weights: the cotangent 1e160 rounds to ∞ in float32, and ∞·0 = NaN in ours, torch's 0;
+            // FuzzSeeds111To120Tests)
             if (Steps.Select((s, i) => live[i] && s.Kind == OpKind.Sinc && values[s.Args[0]].numel() > 0
                     && values[s.Args[0]].eq(0.0).any().item<bool>()).Any(b => b)
-                && values.Any(t => t.numel() > 0 && t.isnan().any().item<bool>()))
-                torchWrong.Add(("Sinc at 0 in a program holding a NaN (torch's masked slope discards a NaN cotangent)",
+                && values.Any(t => t.numel() > 0 && (t.isnan().any().item<bool>() || t.abs().gt(1e150).any().item<bool>())))
+                torchWrong.Add(("Sinc at 0 in a program holding a NaN or magnitudes past 1e150 (torch's masked slope discards a non-finite cotangent)",
                     new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }));
             // torch's sinc slope is (πx·cos πx − sin πx)/(πx²), masked to 0 where πx² is 0 (sinc_backward): below |x| ≈ 1e-8
             // its numerator cancels to exactly 0 (cos πx rounds to 1 and sin πx to πx), and below 1.5e-162 πx² underflows and
@@ -1162,6 +1174,14 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         // compared.
         OpKind.LogSigmoid when a[0].numel() > 0 && a[0].gt(6.9).any().item<bool>() =>
             ("LogSigmoid above 6.9 (torch's double backward (σ(x) − 1)·σ(x) cancels)", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
+        // sinh x and cosh x are finite up to |x| = ln(2·MaxValue) ≈ 710.476, but torch's vectorised kernel forms them from
+        // e^|x|, which overflows from 709.78 (its scalar loop, for a tensor of a few entries, does not): between the two its
+        // value is ±∞ where ours, ±e^(|x| − ln 2), is the number (`fuzz all adversarial 119/125`: sinh(710) = 1.117e308 in
+        // a tensor of 9 entries, torch's +∞, and every derivative after it; FuzzSeeds111To120Tests)
+        OpKind.Sinh or OpKind.Cosh when a[0].numel() > 0
+                && a[0].abs().gt(Math.Log(double.MaxValue)).logical_and(a[0].abs().le(Math.Log(double.MaxValue) + Math.Log(2))).any().item<bool>() =>
+            ("Sinh or Cosh where e^|x| overflows but the value is finite (torch's is ±∞)",
+             new[] { Suite.Check.Value, Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
         // a documented difference at a NaN entry, where no derivative has a closed form: ours is max(|x|)'s, NaN wherever a
         // NaN is the maximum (as max's, EdgeFuzzFindingsTests); torch's vector_norm backward masks by |x| = ‖x‖, false at NaN,
         // so its slope there is 0 and its second order a number (`fuzz 24/1431`: ‖x‖_∞·x at x = NaN, second order −0 in
