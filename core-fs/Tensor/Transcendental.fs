@@ -242,9 +242,16 @@ module internal Transcendental =
 
     /// tanh of one vector: ±e/(e + 2) with e = e^{2|x|} - 1, accurate near 0 where
     /// 1 - 2/(e^{2x} + 1) would cancel; |x| held at tanhSaturates (e^{2|x|} overflows past 354).
+    /// Where e > 2¹⁶ (|x| > 5.55) the magnitude is 1 − 2/(e + 2) instead: near saturation e + 2
+    /// rounds (e's ulp passes 2 from e ≈ 9e15), and e/(e + 2) then came out 1 where tanh is 1 − 2⁻⁵³
+    /// (tanh 18.9 = 1 − 7.7e-17, whose nearest double is 1 − 1.1e-16), an ulp that erfinv or atanh
+    /// after it turns into ∞ against 5.86 (`fuzz adversarial 120/231`). There the quotient is below
+    /// 3.1e-5, so its own rounding moves 1 − it by far less than half an ulp; nearer 0 the quotient
+    /// e/(e + 2) keeps its relative accuracy where 1 − 2/(e + 2) would carry the quotient's error.
     let inline private tanhVector (c: Vector256<float>[]) (v: Vector256<float>) =
         let e = expm1Vector c (splat 2.0 * Vector256.Min(Vector256.Abs v, splat tanhSaturates))
-        let magnitude = e / (e + splat 2.0)
+        let d = e + splat 2.0
+        let magnitude = Vector256.ConditionalSelect(Vector256.GreaterThan(e, splat 65536.0), splat 1.0 - splat 2.0 / d, e / d)
         Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), -magnitude, magnitude)
 
     /// tanh x for every x but NaN and the zeros, on Vector256.
@@ -719,7 +726,8 @@ module internal Transcendental =
         let scale = Vector512.ShiftLeft(Vector512.ConvertToInt64 n + Vector512.Create 1023L, 52).AsDouble()
         let q = fma512 (r * r) (horner13By512 c r) r
         let e = fma512 scale q (scale - splat512 1.0)
-        let magnitude = e / (e + splat512 2.0)
+        let d = e + splat512 2.0
+        let magnitude = Vector512.ConditionalSelect(Vector512.GreaterThan(e, splat512 65536.0), splat512 1.0 - splat512 2.0 / d, e / d)
         Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float>.Zero), -magnitude, magnitude)
 
     /// tanh x for every x but NaN and the zeros, on Vector512: two vectors per iteration, then one for a last 8.

@@ -78,6 +78,22 @@ let tests =
             sameBits "sigmoid slope" (fun x y -> Transcendental.sigmoidSlope32By512 (ReadOnlySpan<float32> x) (Span<float32> y)) (fun x y -> Transcendental.sigmoidSlope32By256 (ReadOnlySpan<float32> x) (Span<float32> y))
         testCase "float64 tanh: Vector512 gives Vector256's bits" <| fun () ->
             sameBits64 "tanh" (fun x y -> Transcendental.tanhBy512 (ReadOnlySpan<float> x) (Span<float> y)) (fun x y -> Transcendental.tanhBy256 (ReadOnlySpan<float> x) (Span<float> y))
+        testCase "float64 tanh just below saturation rounds to the double below 1, not to 1" <| fun () ->
+            // tanh x = 1 − q with q = 2/(e^{2x} + 1) ≈ 2e^{−2x} (to 1e-16 of q); the doubles below 1 are 2⁻⁵³ apart, so the
+            // nearest is 1 − k·2⁻⁵³ with k = q·2⁵³ rounded: x = 18.6, 18.75 and 18.9 (q·2⁵³ = 1.26, 0.93, 0.69: 1 − 2⁻⁵³),
+            // 18.45 (1.69: 1 − 2⁻⁵²) and 19.2 (0.38: 1), none near a tie. No library tanh is the reference.
+            let points = [| 18.6; 18.9; -18.6; -18.9; 19.2; -19.2; 18.75; 18.45 |]
+            let expected =
+                points |> Array.map (fun x ->
+                    let k = Math.Round(2.0 * Math.Exp(-2.0 * abs x) * Math.Pow(2.0, 53.0))
+                    let magnitude = 1.0 - k * Math.Pow(2.0, -53.0)
+                    if x < 0.0 then -magnitude else magnitude)
+            for kernel, name in [ (fun (x: float[]) (y: float[]) -> Transcendental.tanhBy512 (ReadOnlySpan<float> x) (Span<float> y)), "Vector512"
+                                  (fun x y -> Transcendental.tanhBy256 (ReadOnlySpan<float> x) (Span<float> y)), "Vector256" ] do
+                let y = Array.zeroCreate<float> points.Length
+                kernel points y
+                for i in 0 .. points.Length - 1 do
+                    if y.[i] <> expected.[i] then failtestf "%s tanh(%g) = %.17g, expected %.17g" name points.[i] y.[i] expected.[i]
         testCase "float64 tanh past saturation: both widths give Math.Tanh's ±1, and so does the op over such blocks" <| fun () ->
             // tanh x rounds to ±1 from |x| ≈ 19.06 on; the kernels hold |x| at 20 (e^{2|x|} overflows past
             // 354), so the op need not leave a block holding a saturated entry to System.Math
