@@ -110,10 +110,10 @@ public static partial class Nn
         Expr? biasIh = null, Expr? biasHh = null)
     {
         ArgumentNullException.ThrowIfNull(input);
-        ArgumentNullException.ThrowIfNull(state.Hidden, "state.Hidden");
-        ArgumentNullException.ThrowIfNull(state.Cell, "state.Cell");
         ArgumentNullException.ThrowIfNull(weightIh);
         ArgumentNullException.ThrowIfNull(weightHh);
+        ArgumentNullException.ThrowIfNull(state.Hidden, "state.Hidden");
+        ArgumentNullException.ThrowIfNull(state.Cell, "state.Cell");
         var (x, h) = Expr.Align(input, state.Hidden);
         var c = Expr.Align(input, state.Cell).B;
         var wIh = Expr.Align(state.Hidden, weightIh).B;
