@@ -44,6 +44,40 @@ public static partial class Diff
         ValueAndGrad(f, parameters).Gradients;
 
     /// <summary>
+    /// The value of a one-element <paramref name="f"/> at named parameters that are themselves expressions, and its
+    /// gradient with respect to each, under the same names and in the same order. Inside a loss whose parameters are
+    /// being differentiated (a compiled step's <c>p</c>), this is torch's <c>torch.autograd.grad(loss, params.values(),
+    /// create_graph=True)</c>: the gradients are expressions of <paramref name="parameters"/>, so an update built from them
+    /// (MAML's fast weights, <c>p[k] - alpha * g[k]</c>) is differentiated through by the outer transform, second-order
+    /// terms included.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">f, parameters or one of its values is null.</exception>
+    /// <exception cref="ArgumentException">f returns more or fewer than one element.</exception>
+    public static (Expr Value, IReadOnlyDictionary<string, Expr> Gradients) ValueAndGrad(
+        Func<IReadOnlyDictionary<string, Expr>, Expr> f, IReadOnlyDictionary<string, Expr> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(parameters);
+        var names = parameters.Keys.ToArray();
+        var values = names.Select(n => parameters[n]).ToArray();
+        Interop.ThrowIfAnyNull(values, nameof(parameters));
+        var (value, gradients) = ValueAndGrad((Expr[] xs) => f(Named(names, xs)), values);
+        return (value, Named(names, gradients));
+    }
+
+    /// <summary>
+    /// The gradient of a one-element <paramref name="f"/> with respect to named parameters that are expressions, under
+    /// the same names and in the same order: see <see cref="ValueAndGrad(Func{IReadOnlyDictionary{string, Expr}, Expr}, IReadOnlyDictionary{string, Expr})"/>.
+    /// </summary>
+    /// <example>MAML's inner step inside a meta-loss over <c>p</c>:
+    /// <code>var g = Diff.Grad(q =&gt; Loss.Mse(Net(q, xSupport), ySupport), p);
+    /// var fast = p.ToDictionary(e =&gt; e.Key, e =&gt; e.Value - alpha * g[e.Key]);</code></example>
+    /// <exception cref="ArgumentNullException">f, parameters or one of its values is null.</exception>
+    /// <exception cref="ArgumentException">f returns more or fewer than one element.</exception>
+    public static IReadOnlyDictionary<string, Expr> Grad(Func<IReadOnlyDictionary<string, Expr>, Expr> f, IReadOnlyDictionary<string, Expr> parameters) =>
+        ValueAndGrad(f, parameters).Gradients;
+
+    /// <summary>
     /// Compiles a loss of named parameters and data (a batch, targets) into a training step's first
     /// half: each call returns the loss and its gradient with respect to every parameter, by name.
     /// It is traced once per signature (the parameters' names, shapes and dtypes and the data's) and

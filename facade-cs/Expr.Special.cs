@@ -60,7 +60,26 @@ public sealed partial class Expr
         Wrap(CoreActivations.clamp(Option(min), Option(max), Node));
 
     /// <summary>
-    /// x limited to [min, max] (torch.nn.functional.hardtanh). Unlike <see cref="Clamp"/>, the derivative is 0 at the
+    /// Limits every element to [min, max] where the bounds are tensors, broadcast with this one (torch's
+    /// <c>torch.clamp(x, min=lo, max=hi)</c> with tensor bounds), as a PGD attack projects onto the ε-ball around its
+    /// input: <c>xAdv.Clamp(x - eps, x + eps)</c>. The value is min(max(x, min), max): NaN propagates, and where
+    /// min &gt; max the element is max. The derivative is routed as torch's: to this tensor where min ≤ x ≤ max (bounds
+    /// included), to min where x &lt; min &lt; max, to max where x &gt; max or max &lt; min, and nowhere at NaN or
+    /// where x &lt; min = max. F#: <c>Activations.clampBetween</c>.
+    /// </summary>
+    /// <param name="min">The lower bounds.</param>
+    /// <param name="max">The upper bounds.</param>
+    /// <exception cref="ArgumentNullException">min or max is null.</exception>
+    /// <exception cref="ArgumentException">The three shapes do not broadcast together.</exception>
+    public Expr Clamp(Expr min, Expr max)
+    {
+        var (x, lower) = Align(this, min);
+        var upper = Align(this, max).B;
+        return Wrap(CoreActivations.clampBetween(lower, upper, x));
+    }
+
+    /// <summary>
+    /// x limited to [min, max] (torch.nn.functional.hardtanh). Unlike <see cref="Clamp(double?, double?)"/>, the derivative is 0 at the
     /// bounds themselves, as torch's hardtanh: 1 strictly inside and at NaN (whose value stays NaN), 0 elsewhere.
     /// </summary>
     /// <param name="min">The lower bound.</param>

@@ -94,4 +94,33 @@ public static partial class Nn
         FunctionalDiff.Core.Expr Bias(Expr? b) => b is null ? Build.scalar(wIh.DType, -0.0) : Expr.Align(hidden, b).B;
         return Expr.Wrap(CoreNn.gruCell(wIh, wHh, Bias(biasIh), Bias(biasHh), x, h));
     }
+
+    /// <summary>
+    /// One step of torch's <c>nn.LSTMCell</c> (<c>h1, c1 = torch.lstm_cell(input, (hx, cx), w_ih, w_hh, b_ih, b_hh)</c>):
+    /// the gates input·weightIhᵀ + biasIh + hidden·weightHhᵀ + biasHh split into quarters [i, f, g, o] as torch lays
+    /// out its weights, the new cell c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g) and the new hidden state h' = σ(o) ⊙ tanh(c').
+    /// <paramref name="weightIh"/> is [4H, in], <paramref name="weightHh"/> [4H, H], the biases [4H] (none when null),
+    /// <paramref name="input"/> [..., in], and the state's hidden and cell [..., H]. Over a sequence, run it as the
+    /// step of <see cref="Expr.Scan(Func{Expr[], Expr[], ValueTuple{Expr[], Expr[]}}, Expr[], Expr[])"/> with the carry
+    /// [h, c], time first. F#: <c>Nn.lstmCell</c>.
+    /// </summary>
+    /// <returns>The new hidden state and the new cell, as torch's pair (h1, c1).</returns>
+    /// <exception cref="ArgumentException">The shapes do not fit together.</exception>
+    public static (Expr Hidden, Expr Cell) LstmCell(Expr input, (Expr Hidden, Expr Cell) state, Expr weightIh, Expr weightHh,
+        Expr? biasIh = null, Expr? biasHh = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(weightIh);
+        ArgumentNullException.ThrowIfNull(weightHh);
+        ArgumentNullException.ThrowIfNull(state.Hidden, "state.Hidden");
+        ArgumentNullException.ThrowIfNull(state.Cell, "state.Cell");
+        var (x, h) = Expr.Align(input, state.Hidden);
+        var c = Expr.Align(input, state.Cell).B;
+        var wIh = Expr.Align(state.Hidden, weightIh).B;
+        var wHh = Expr.Align(state.Hidden, weightHh).B;
+        // an absent bias is −0, which folds away, as in Linear
+        FunctionalDiff.Core.Expr Bias(Expr? b) => b is null ? Build.scalar(wIh.DType, -0.0) : Expr.Align(state.Hidden, b).B;
+        var (hNew, cNew) = CoreNn.lstmCell(wIh, wHh, Bias(biasIh), Bias(biasHh), x, h, c);
+        return (Expr.Wrap(hNew), Expr.Wrap(cNew));
+    }
 }

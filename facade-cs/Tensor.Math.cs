@@ -127,12 +127,27 @@ public sealed partial class Tensor
     public static Tensor Minimum(double a, Tensor b) => Binary(BinaryOp.Minimum, a, b);
 
     /// <summary>
-    /// Every element limited to [min, max], as torch.clamp and <see cref="Expr.Clamp"/>; a null or omitted
+    /// Every element limited to [min, max], as torch.clamp and <see cref="Expr.Clamp(double?, double?)"/>; a null or omitted
     /// bound is absent (<c>t.Clamp(min: 0)</c>). NaN stays NaN, and when min &gt; max every element is max.
     /// </summary>
     public Tensor Clamp(double? min = null, double? max = null) =>
         new(Kernels.clamp(min.HasValue ? FSharpOption<double>.Some(min.Value) : FSharpOption<double>.None,
                           max.HasValue ? FSharpOption<double>.Some(max.Value) : FSharpOption<double>.None, Value));
+
+    /// <summary>
+    /// Every element limited to [min, max] where the bounds are tensors, broadcast with this one, as torch.clamp with
+    /// tensor bounds and <see cref="Expr.Clamp(Expr, Expr)"/>: min(max(t, min), max), NaN propagated, and max where
+    /// min &gt; max.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">min or max is null.</exception>
+    /// <exception cref="ArgumentException">The three shapes do not broadcast together.</exception>
+    public Tensor Clamp(Tensor min, Tensor max)
+    {
+        ArgumentNullException.ThrowIfNull(min);
+        ArgumentNullException.ThrowIfNull(max);
+        FunctionalDiff.Core.Shape.broadcastMany("Clamp", [Shape, min.Shape, max.Shape]);
+        return Binary(BinaryOp.Minimum, Binary(BinaryOp.Maximum, this, min), max);
+    }
     /// <summary>atan2(y, x) elementwise.</summary>
     public static Tensor Atan2(Tensor y, Tensor x)
     {

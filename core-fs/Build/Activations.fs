@@ -119,6 +119,21 @@ module Activations =
             | None -> raised
         Expr.where inside x outside
 
+    /// x limited to [lower, upper] where the bounds are tensors (torch.clamp with tensor min and max; an adversarial
+    /// attack's projection onto the ε-ball around its input), the three broadcast together. The value is
+    /// min(max(x, lower), upper) with NaN propagated, so a NaN anywhere gives NaN and lower > upper gives upper, as
+    /// torch's. The cotangent goes where torch's clamp_backward_min_max sends it: to x where lower ≤ x ≤ upper (the
+    /// bounds included), to lower where x < lower < upper, to upper where x > upper or upper < lower, and nowhere where
+    /// x or lower is NaN or x < lower = upper (torch's conditions, which leave that last case to no one).
+    let clampBetween (lower: Expr) (upper: Expr) (x: Expr) =
+        Shape.broadcastMany "Clamp" [ x.Dims; lower.Dims; upper.Dims ] |> ignore
+        let either (a: Expr) (b: Expr) = Expr.maximum a b   // of two 0/1 masks
+        let inside = Expr.ge x lower * Expr.le x upper
+        let toUpper = either (Expr.gt x upper) (Expr.lt upper lower) * Expr.eq lower lower * Expr.eq x x
+        let toLower = Expr.lt x lower * Expr.lt lower upper
+        let held = Expr.stopGradient (Expr.minimum (Expr.maximum x lower) upper)
+        Expr.where inside x (Expr.where toUpper upper (Expr.where toLower lower held))
+
     /// x limited to [lower, upper], torch.nn.functional.hardtanh. Unlike clamp, the slope is 0 at the
     /// bounds themselves (torch's hardtanh_backward passes only lower < x < upper) and 1 at NaN, whose
     /// value stays NaN. lower must not exceed upper.

@@ -476,6 +476,29 @@ module Nn =
         let n = Expr.tanh (gate 2 gi + r * gate 2 gh)
         (Expr.scalar z.DType 1.0 - z) * n + z * hidden
 
+    /// One step of torch.nn.LSTMCell (torch.lstm_cell): the gates x W_ihᵀ + b_ih + h W_hhᵀ + b_hh, split into quarters
+    /// [i, f, g, o] along the last axis as torch lays them out, give the new cell c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g) and the
+    /// new hidden state h' = σ(o) ⊙ tanh(c'), returned as (h', c'). weightIh is [4H, in], weightHh [4H, H], each bias
+    /// [4H] or a scalar (−0 for none); the input is [..., in], the hidden state and the cell [..., H] with the same
+    /// leading axes.
+    let lstmCell (weightIh: Expr) (weightHh: Expr) (biasIh: Expr) (biasHh: Expr) (input: Expr) (hidden: Expr) (cell: Expr) =
+        let fits =
+            weightIh.Rank = 2 && weightHh.Rank = 2 && weightIh.Dims.[0] % 4 = 0 && weightHh.Dims.[0] = weightIh.Dims.[0]
+            && weightHh.Dims.[1] = weightIh.Dims.[0] / 4 && input.Rank >= 1 && hidden.Rank = input.Rank
+            && input.Dims.[input.Rank - 1] = weightIh.Dims.[1] && hidden.Dims.[hidden.Rank - 1] = weightHh.Dims.[1]
+            && Ir.sameDims input.Dims.[.. input.Rank - 2] hidden.Dims.[.. hidden.Rank - 2] && Ir.sameDims cell.Dims hidden.Dims
+            && List.forall (fun (b: Expr) -> b.Rank = 0 || (b.Rank = 1 && b.Dims.[0] = weightIh.Dims.[0])) [ biasIh; biasHh ]
+        if not fits then
+            Shape.fail "LstmCell"
+                (sprintf "input %s, hidden %s, cell %s, weightIh %s, weightHh %s, biasIh %s and biasHh %s do not fit: weightIh must be [4H, in], weightHh [4H, H], the biases [4H], input [..., in] and hidden and cell [..., H]"
+                     (Shape.format input.Dims) (Shape.format hidden.Dims) (Shape.format cell.Dims) (Shape.format weightIh.Dims)
+                     (Shape.format weightHh.Dims) (Shape.format biasIh.Dims) (Shape.format biasHh.Dims))
+        let h = weightHh.Dims.[1]
+        let gates = linear weightIh biasIh input + linear weightHh biasHh hidden
+        let gate k = Expr.sliceAxis (gates.Rank - 1) (k * h) ((k + 1) * h) gates
+        let nextCell = Expr.sigmoid (gate 1) * cell + Expr.sigmoid (gate 0) * Expr.tanh (gate 2)
+        Expr.sigmoid (gate 3) * Expr.tanh nextCell, nextCell
+
     /// The rules of `centre`, one per axes, kept for the process's life: there are few such combinations, and a node
     /// built with a rule holds it anyway.
     let private centringRules = System.Collections.Concurrent.ConcurrentDictionary<string, CustomRule>()

@@ -49,6 +49,7 @@ public class ArgumentNameTests
         if (type == typeof((string, Tensor)[])) return new[] { ("w", Tensor.Ones(new[] { 2, 2 })) };
         // Expr.Einsum's equation is read as one; every other string (names, Init's nonlinearity) takes "relu"
         if (type == typeof(string)) return name == "equation" ? "ij,jk->ik" : "relu";
+        if (type == typeof(IReadOnlyDictionary<string, Expr>)) return new Dictionary<string, Expr> { ["w"] = Tensor.Ones(new[] { 2, 2 }) };
         if (type == typeof(Func<IReadOnlyDictionary<string, Expr>, Expr>)) return (Func<IReadOnlyDictionary<string, Expr>, Expr>)(p => p["w"].Sum());
         if (type == typeof(Func<IReadOnlyDictionary<string, Expr>, Expr[], Expr>))
             return (Func<IReadOnlyDictionary<string, Expr>, Expr[], Expr>)((p, d) => p["w"].Sum());
