@@ -3,20 +3,12 @@
 /// included), to a loop that evaluates the function on one example at a time.
 module FunctionalDiff.Core.Tests.VmapFuzzFindingsTests
 
-open System
 open Expecto
 open FunctionalDiff.Core
 open FunctionalDiff.Core.Tests.VmapSupport
 
-let private f64 = DType.Float64
-
-/// Every entry the same bits as the loop's (NaN against NaN), so −0 against +0 fails.
-let private expectSameBits (actual: Tensor) (expected: Tensor) (message: string) =
-    Expect.equal actual.Shape expected.Shape (message + ": shape")
-    let a, e = actual.ToDoubleArray(), expected.ToDoubleArray()
-    for i in 0 .. a.Length - 1 do
-        let same = (Double.IsNaN a.[i] && Double.IsNaN e.[i]) || BitConverter.DoubleToInt64Bits a.[i] = BitConverter.DoubleToInt64Bits e.[i]
-        if not same then failtestf "%s: element %d is %.17g, the loop gives %.17g" message i a.[i] e.[i]
+/// Every entry the same bits as the loop's, so −0 against +0 fails (the cases hold no NaN).
+let private expectSameBits = PlanTests.expectSameBits
 
 /// vmap of f over two arguments placed by `axes` (None: shared, example 0's value) against the loop.
 let private checkAgainstLoop (name: string) (f: Expr list -> Expr) (axes: int option list) (examples: Tensor list list) =
