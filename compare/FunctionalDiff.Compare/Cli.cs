@@ -126,9 +126,10 @@ public static class Cli
             .Also(o => o.AcceptOnlyFromAmong("benign", "adversarial"));
         var ops = new Option<string>("--ops") { Description = "which ops programs draw: full (the whole public surface, the default), wide (the surface drawn up to branch edges6, before the ops added since) or classic (the ops drawn before the wide surface), so older programs come out as they were; all adds the rest of the public surface (branch surface10) to full", DefaultValueFactory = _ => "full", HelpName = "full|wide|classic|all" }
             .Also(o => o.AcceptOnlyFromAmong("full", "wide", "classic", "all"));
+        var vmap = new Option<bool>("--vmap") { Description = "instead of the checks against torch, check each program under Diff.Vmap (value, per-example gradients, compiled) against its own evaluation example by example" };
         var fuzz = new Command("fuzz", "The differential fuzzer: random programs checked against TorchSharp, failures shrunk and printed as C#.")
         {
-            programs, seed, start, dtype, inProcess, quiet, inputs, ops,
+            programs, seed, start, dtype, inProcess, quiet, inputs, ops, vmap,
         };
         fuzz.SetAction(r =>
         {
@@ -143,6 +144,7 @@ public static class Cli
             };
             if (r.GetValue(inProcess)) args.Add("--in-process");
             if (r.GetValue(quiet)) args.Add("--quiet");
+            if (r.GetValue(vmap)) args.Add("--vmap");
             return FuzzCommand.Run([.. args], output, error);
         });
         return fuzz;

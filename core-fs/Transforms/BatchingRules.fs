@@ -88,9 +88,12 @@ module internal BatchingRules =
             // An inner dimension of 1 is an outer product per example (the VJP of W x gives
             // g xᵀ, so per-example gradients of every dense layer are these): a broadcast product
             // computes each entry with the same single multiplication, streaming, where a batch
-            // of rank-1 GEMMs pays the GEMM's blocking for no reuse.
+            // of rank-1 GEMMs pays the GEMM's blocking for no reuse. Plus +0: the per-example
+            // matmul is a sum of that one product, which the GEMM adds to +0 (as torch's), so a
+            // product −0 is +0 in it (`fuzz --vmap adversarial 1/90`: digamma of such an entry is
+            // −∞ per example, was +∞ batched); the elementwise chain fuses the add.
             let product =
-                if inner = 1 then Expr.mul (lift rank a2) (lift rank b2)
+                if inner = 1 then Expr.add (Expr.mul (lift rank a2) (lift rank b2)) (Expr.scalar node.DType 0.0)
                 else Expr.matmul (lift rank a2) (lift rank b2)
             Expr.reshape (Array.append [| size |] node.Dims) product
 

@@ -59,11 +59,13 @@ public static class FuzzCommand
         var cases = new List<Case>();
         foreach (var p in programs)
         {
-            var c = p.ToCase();
+            // the vmap check needs no torch side, so not the torch forward run ToCase makes
+            var c = options.Vmap ? new Case(p.Name, p.InputShapes.Select(s => new InputSpec(s)).ToArray(), xs => OurInterpreter.Run(p, xs),
+                _ => throw new InvalidOperationException("the vmap check has no torch side")) : p.ToCase();
             byCase[c] = p;
             cases.Add(c);
         }
-        return (cases, (c, dtype) => FuzzCheck.Run(byCase[c], dtype));
+        return (cases, options.Vmap ? (c, dtype) => VmapCheck.Run(byCase[c], dtype, options.Adversarial) : (c, dtype) => FuzzCheck.Run(byCase[c], dtype));
     }
 
     /// <summary>The worker process's entry for a fuzz run.</summary>
@@ -81,12 +83,13 @@ public static class FuzzCommand
         catch (ArgumentException e) { progress.WriteLine(e.Message); return 2; }
         if (options.Programs is null) options = options with { Programs = 300 };
         output.WriteLine($"FunctionalDiff vs TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}: {options.Programs} random programs, " +
-                         $"seed {options.Seed}{(options.Adversarial ? ", adversarial inputs" : "")}{(options.Ops == OpSurface.Full ? "" : $", {Prefix(options.Ops)}ops")}{(options.Start > 0 ? $" from program {options.Start}" : "")}, {string.Join(" and ", options.DTypes.Select(CheckResult.Name))}");
+                         $"seed {options.Seed}{(options.Adversarial ? ", adversarial inputs" : "")}{(options.Ops == OpSurface.Full ? "" : $", {Prefix(options.Ops)}ops")}{(options.Start > 0 ? $" from program {options.Start}" : "")}{(options.Vmap ? $", Diff.Vmap over {VmapCheck.BatchSize} examples against each example" : "")}, {string.Join(" and ", options.DTypes.Select(CheckResult.Name))}");
         var clock = Stopwatch.StartNew();
         var results = Check(options, options.Quiet ? TextWriter.Null : progress);
         clock.Stop();
         var summary = Summary.Of(results);
         summary.Print(output);
+        if (options.Vmap) output.WriteLine(VmapCheck.Exactness(results));
         output.WriteLine($"{clock.Elapsed.TotalSeconds:0} s");
         return summary.Failed == 0 ? 0 : 1;
     }
@@ -106,7 +109,7 @@ public static class FuzzCommand
             {
                 var programs = g.GroupBy(r => r.Case).ToList();
                 int failed = programs.Count(p => p.Any(r => !r.Passed));
-                int excused = programs.Count(p => p.All(r => r.Passed) && p.Any(r => r.Note is FuzzCheck.AllowanceNote or FuzzCheck.AllowanceConventionNote));
+                int excused = programs.Count(p => p.All(r => r.Passed) && p.Any(r => r.Note is FuzzCheck.AllowanceNote or FuzzCheck.AllowanceConventionNote or VmapCheck.AllowanceNote));
                 int conditioned = programs.Count(p => p.All(r => r.Passed) && p.Any(r => r.Note == FuzzCheck.ConditioningNote));
                 return (g.Key, programs.Count, programs.Count - failed, failed, excused, conditioned);
             }).ToList();

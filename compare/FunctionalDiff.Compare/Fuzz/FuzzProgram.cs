@@ -141,7 +141,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     static readonly Suite.Tolerance TrigammaTolerance = new(1e-6, 1e-6);
 
     /// <summary>The table's tolerance for a float64 value that passes through float32 on the way.</summary>
-    static readonly Suite.Tolerance CastTolerance = new(1e-6, 1e-7);
+    internal static readonly Suite.Tolerance CastTolerance = new(1e-6, 1e-7);
 
     /// <summary>
     /// From a float64 TorchSharp forward run: whether the program crosses a domain edge (some value is infinite

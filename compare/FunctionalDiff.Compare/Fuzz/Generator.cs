@@ -74,10 +74,7 @@ public sealed partial class Generator
         for (int i = 0; i < inputCount; i++)
         {
             inputShapes[i] = i == 0 ? RandomShape() : RelatedShape(inputShapes[0]);
-            inputValues[i] = DrawValues(FuzzProgram.Numel(inputShapes[i]), rng.NextDouble() < 0.15);
-            // rarely, one IEEE special in an input: values must follow IEEE through every op (x * 0 with x = ∞ is NaN)
-            if (inputValues[i].Length > 0 && rng.NextDouble() < (adversarial ? AdversarialNonFiniteInputRate : NonFiniteInputRate))
-                inputValues[i][rng.Next(inputValues[i].Length)] = NonFinite[rng.Next(NonFinite.Length)];
+            inputValues[i] = DrawInput(FuzzProgram.Numel(inputShapes[i]), rng.NextDouble() < 0.15);
             Add(inputShapes[i], torch.tensor(inputValues[i], dtype: ScalarType.Float64).reshape(Longs(inputShapes[i])), mask: false, input: true, bitExact: true);
         }
         int target = 5 + rng.Next(36);
@@ -85,6 +82,32 @@ public sealed partial class Generator
             Propose();
         int output = Finish();
         return new FuzzProgram(name, seed, inputShapes, inputValues, steps.ToArray(), output).Compact();
+    }
+
+    /// <summary>One input's values: smooth, positive or kinky (<see cref="DrawValues"/>), and rarely one IEEE special.</summary>
+    double[] DrawInput(int n, bool positive)
+    {
+        var values = DrawValues(n, positive);
+        // rarely, one IEEE special in an input: values must follow IEEE through every op (x * 0 with x = ∞ is NaN)
+        if (values.Length > 0 && rng.NextDouble() < (adversarial ? AdversarialNonFiniteInputRate : NonFiniteInputRate))
+            values[rng.Next(values.Length)] = NonFinite[rng.Next(NonFinite.Length)];
+        return values;
+    }
+
+    /// <summary>
+    /// Other values for a program's inputs, drawn as the program's own were (<see cref="DrawInput"/>) from another seed:
+    /// the further examples of the vmap check (<see cref="VmapCheck"/>). An input whose drawn values are all positive (its
+    /// finite ones) is drawn positive again, whether it was drawn positive or came out so: the generator kept each step in
+    /// its domain by the numbers it saw, so a log of such an input stays in its domain for the other examples too.
+    /// </summary>
+    public static double[][] RedrawInputs(FuzzProgram program, int seed, bool adversarial)
+    {
+        var g = new Generator(seed, adversarial, OpSurface.Full);
+        return program.InputShapes.Select((shape, i) =>
+        {
+            var finite = program.InputValues[i].Where(double.IsFinite).ToList();
+            return g.DrawInput(FuzzProgram.Numel(shape), finite.Count > 0 && finite.All(v => v > 0));
+        }).ToArray();
     }
 
     // ---------------------------------------------------------------- values

@@ -25,6 +25,10 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
     /// drawn again as they were; or all, which adds the rest of the public surface.</summary>
     public Fuzz.OpSurface Ops { get; init; } = Fuzz.OpSurface.Full;
 
+    /// <summary>The fuzzer's vmap check (`fuzz --vmap`): each program under Diff.Vmap against its own per-example evaluation
+    /// (<see cref="Fuzz.VmapCheck"/>) instead of the checks against torch.</summary>
+    public bool Vmap { get; init; }
+
     /// <summary>The usage text.</summary>
     public const string Usage =
         "usage: FunctionalDiff.Compare [--filter TEXT]... [--dtype float32|float64|both] [--results DIR] [--in-process] [--quiet]\n" +
@@ -34,7 +38,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         "       FunctionalDiff.Compare bench --linalg [--quick] [--thread-time]\n" +
         "       FunctionalDiff.Compare bench --conv [--quick]\n" +
         "       FunctionalDiff.Compare bench --vmap [--quick] [--thread-time]\n" +
-        "       FunctionalDiff.Compare fuzz [--programs N] [--seed S] [--start K] [--dtype float32|float64|both] [--inputs benign|adversarial] [--ops full|wide|classic|all] [--in-process] [--quiet]";
+        "       FunctionalDiff.Compare fuzz [--programs N] [--seed S] [--start K] [--dtype float32|float64|both] [--inputs benign|adversarial] [--ops full|wide|classic|all] [--vmap] [--in-process] [--quiet]";
 
     /// <summary>Parses the options; unknown words raise ArgumentException with the usage text.</summary>
     public static Options Parse(IReadOnlyList<string> args)
@@ -46,7 +50,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         string? abortAt = null;
         int? programs = null;
         int seed = 1, start = 0;
-        bool adversarial = false;
+        bool adversarial = false, vmap = false;
         var ops = Fuzz.OpSurface.Full;
         for (int i = 0; i < args.Count; i++)
         {
@@ -66,6 +70,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
                 case "--results": results = Next(); break;
                 case "--in-process": isolated = false; break;
                 case "--quiet": quiet = true; break;
+                case "--vmap": vmap = true; break;
                 case "--abort-at": abortAt = Next(); break;
                 case "--programs": programs = Count(Next(), args[i - 1]); break;
                 case "--seed": seed = int.TryParse(Next(), out var s) ? s : throw new ArgumentException($"--seed needs an integer\n{Usage}"); break;
@@ -91,7 +96,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
                 default: throw new ArgumentException($"unknown option '{args[i]}'\n{Usage}");
             }
         }
-        return new Options(filters.ToArray(), dtypes, results, isolated, quiet) { AbortAt = abortAt, Programs = programs, Seed = seed, Start = start, Adversarial = adversarial, Ops = ops };
+        return new Options(filters.ToArray(), dtypes, results, isolated, quiet) { AbortAt = abortAt, Programs = programs, Seed = seed, Start = start, Adversarial = adversarial, Ops = ops, Vmap = vmap };
     }
 
     static int Count(string text, string option) =>
@@ -107,6 +112,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         if (Programs != null) { yield return "--programs"; yield return Programs.Value.ToString(); yield return "--seed"; yield return Seed.ToString(); yield return "--start"; yield return Start.ToString(); }
         if (Adversarial) { yield return "--inputs"; yield return "adversarial"; }
         if (Ops != Fuzz.OpSurface.Full) { yield return "--ops"; yield return Ops switch { Fuzz.OpSurface.Wide => "wide", Fuzz.OpSurface.All => "all", _ => "classic" }; }
+        if (Vmap) yield return "--vmap";
     }
 
     /// <summary>The (case, dtype) pairs selected, in a fixed order shared by parent and workers.</summary>
