@@ -173,6 +173,12 @@ public class FuzzEdges25Tests
         Passes(FuzzCommand.Programs(1, 95, 297, adversarial: true, ops: OpSurface.All)[0]);
         // wide adversarial 105/54: prod over [1e300, 1e300, 2.1, 88] beside lanes of zeros, second order −8.1e301, torch's −∞
         Passes(FuzzCommand.Programs(1, 105, 54, adversarial: true, ops: OpSurface.Wide)[0]);
+        // wide adversarial 108/136: cumprod of [−1e-310, 1e-300, −∞]: the last entry is (−1e-610)·(−∞) = +∞, torch's −0·(−∞)
+        var lane = Values(torch.tensor(new[] { -1e-310, 1e-300, double.NegativeInfinity }, dtype: torch.ScalarType.Float64).cumprod(0));
+        Assert.True(double.IsNaN(lane[2]), $"torch's {lane[2]}");
+        Assert.Equal(double.PositiveInfinity, ((Expr)Tensor.FromArray(new[] { -1e-310, 1e-300, double.NegativeInfinity }, 3)).Cumprod(0).Eval().ToDoubleArray()[2]);
+        Assert.Contains(FuzzCommand.Programs(1, 108, 136, adversarial: true, ops: OpSurface.Wide)[0].Forward().TorchWrong,
+            w => w.Why == "Prod or Cumprod whose running product underflows before an infinity");
     }
 
     [Fact]
@@ -188,5 +194,13 @@ public class FuzzEdges25Tests
         Passes(FuzzCommand.Programs(1, 104, 117, adversarial: true, ops: OpSurface.All)[0]);
         // hardtanh at NaN: the reference's relu6 form
         Passes(FuzzCommand.Programs(1, 107, 269, adversarial: true, ops: OpSurface.All)[0]);
+        // pow(x, 1) at NaN: x itself, second derivative 0 in ours, NaN in torch's; addcdiv over an empty broadcast beside +∞
+        Passes(FuzzCommand.Programs(1, 107, 32)[0]);
+        Passes(FuzzCommand.Programs(1, 108, 245, adversarial: true, ops: OpSurface.All)[0]);
+        // sinc at −0 under an infinite cotangent: the slope is exactly 0, so c·sinc′(0) = 0 for every finite c, torch's 0; ours
+        // ∞·0 = NaN, as at a NaN cotangent
+        var zero = Leaf(new[] { -0.0 });
+        Assert.Equal(0.0, Grad(zero.sinc() * double.PositiveInfinity, zero)[0]);
+        Passes(FuzzCommand.Programs(1, 110, 88, adversarial: true)[0]);
     }
 }

@@ -176,11 +176,12 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                     new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }));
             // sinc's slope at 0 is 0: ours multiplies a NaN cotangent by it (0·NaN = NaN, as IEEE asks of every rule),
             // torch's masked rule writes 0 whatever the cotangent (`fuzz 19/1313`: Σ logaddexp(x₁, sinc x₀) at x₀ = 0 with
-            // x₁ holding NaN, whose gradient in x₀ is NaN in ours, 0 in torch)
+            // x₁ holding NaN, whose gradient in x₀ is NaN in ours, 0 in torch); the same under an infinite cotangent, ∞·0 = NaN
+            // in ours, where torch's 0 is the limit of c·0 (`fuzz adversarial 110/88`: sinc(x)·[709, +∞] at x = −0)
             if (Steps.Select((s, i) => live[i] && s.Kind == OpKind.Sinc && values[s.Args[0]].numel() > 0
                     && values[s.Args[0]].eq(0.0).any().item<bool>()).Any(b => b)
-                && values.Any(t => t.numel() > 0 && t.isnan().any().item<bool>()))
-                torchWrong.Add(("Sinc at 0 in a program holding a NaN (torch's masked slope discards a NaN cotangent)",
+                && values.Any(t => t.numel() > 0 && !t.isfinite().all().item<bool>()))
+                torchWrong.Add(("Sinc at 0 in a program holding a NaN or an infinity (torch's masked slope discards a non-finite cotangent)",
                     new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }));
             // torch's sinc slope is (πx·cos πx − sin πx)/(πx²), masked to 0 where πx² is 0 (sinc_backward): below |x| ≈ 1e-8
             // its numerator cancels to exactly 0 (cos πx rounds to 1 and sin πx to πx), and below 1.5e-162 πx² underflows and
