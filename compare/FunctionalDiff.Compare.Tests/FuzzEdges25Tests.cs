@@ -164,8 +164,6 @@ public class FuzzEdges25Tests
     {
         // wide adversarial 87/54: exp(∞ + det A) for a 3×3 A, gradient g·cof(A) with g = −∞ (NaN in other entries in each engine)
         Passes(FuzzCommand.Programs(1, 87, 54, adversarial: true, ops: OpSurface.Wide)[0]);
-        // adversarial 87/279: (0.296 − e^x)·e^x at x = 10000, second order −∞, ours NaN (a known limitation)
-        Passes(FuzzCommand.Programs(1, 87, 279, adversarial: true)[0]);
         // all adversarial 94/272 and wide 99/265: the JVP and second order of a cumprod over −∞ (a known limitation)
         Passes(FuzzCommand.Programs(1, 94, 272, adversarial: true, ops: OpSurface.All)[0]);
         Passes(FuzzCommand.Programs(1, 99, 265, ops: OpSurface.Wide)[0]);
