@@ -414,11 +414,22 @@ module Elementary =
                 (Expr.where bothZero zero (Expr.where aLarger whenLarger whenOther))
         slope a x ofLarger ofOther, slope b y ofOther ofLarger
 
-    /// hypot's rule: g·(a/h) and g·(b/h), each one factor (see hypot).
+    /// hypot's rule: g·(a/h) and g·(b/h), each one factor (see hypot). Where the smaller operand s is nonzero and
+    /// s/l underflows to 0 (|s| below |l|·2^-1074), its slope s/h is below the smallest subnormal but not 0, so a huge
+    /// or infinite cotangent must meet s before 1/|l|: (g·s)/|l| there, which cannot overflow (|s| is below 1e-15, as
+    /// |l| is at most the largest float), where g·0 lost it (`fuzz all adversarial 103/41`: a matmul with +∞ weights
+    /// over hypot(−5e-324, −8.52), gradient −∞ in the closed form and torch's g·a/h, NaN in ours). Elsewhere the masked
+    /// operands are 0 and 1, so nothing of that branch reaches a derivative.
     let private hypotRule =
         registerPacked "hypot" 2 (fun operands g ->
-            let slopeA, slopeB = hypotSlopes operands.[0] operands.[1]
-            [ g * slopeA; g * slopeB ])
+            let a, b = operands.[0], operands.[1]
+            let slopeA, slopeB = hypotSlopes a b
+            let struct (_, _, _, _, aLarger, larger, other) = hypotParts a b
+            let zero = scalar a 0.0
+            let lost = Expr.eq (other / larger) zero * Expr.ne other zero
+            let beside = g * Expr.where lost other zero / Expr.abs (Expr.where lost larger (scalar a 1.0))
+            let ofOther (isOther: Expr) (slope: Expr) = Expr.where (lost * isOther) beside (g * slope)
+            [ ofOther (Expr.eq aLarger zero) slopeA; ofOther aLarger slopeB ])
 
     /// torch.hypot: √(a² + b²) without overflow or underflow in the squares, as |l|·√(1 + (s/l)²) with l
     /// the operand of larger magnitude and s the other. Each branch of the choice is the function itself,

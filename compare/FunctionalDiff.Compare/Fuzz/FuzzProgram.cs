@@ -171,6 +171,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (NllLossBesideInfiniteSlope(live, values)) torchNaN.Add("NllLoss over entries computed through an infinite slope");
             if (DetBesideInfiniteSlope(live, values)) torchNaN.Add("Det of a matrix computed through an infinite slope");
             if (TriangleBeforeInfiniteSlope(live, values)) torchNaN.Add("Tril or Triu before an infinite slope");
+            if (TriangleDropsBesideInfiniteSlope(live, values)) torchNaN.Add("Tril or Triu that zeroes entries computed through an infinite slope");
             if (MaskedEntriesBesideInfiniteSlope(live, values)) torchNaN.Add("Clamp or Where that masks entries computed through an infinite slope");
             // cumprod is multilinear: its curvature ∂²cₖ/∂xᵢ² is exactly 0, ours a symbolic zero that nothing multiplies;
             // torch's double backward multiplies those zeros by the cotangent, 0·∞ = NaN where an infinite weight after it
@@ -185,15 +186,15 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                     new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }));
             // sinc's slope at 0 is 0: ours multiplies a NaN cotangent by it (0·NaN = NaN, as IEEE asks of every rule),
             // torch's masked rule writes 0 whatever the cotangent (`fuzz 19/1313`: Σ logaddexp(x₁, sinc x₀) at x₀ = 0 with
-            // x₁ holding NaN, whose gradient in x₀ is NaN in ours, 0 in torch)
-            // The same where the cotangent reaching sinc is ±∞, which the values show only as magnitudes that overflow on
-            // the way back (`fuzz adversarial 118/199`: sinc(0) gathered into a float32 round trip before a transposed
-            // convolution with 1e160 weights: the cotangent 1e160 rounds to ∞ in float32, and ∞·0 = NaN in ours, torch's 0;
-            // FuzzSeeds111To120Tests)
+            // x₁ holding NaN, whose gradient in x₀ is NaN in ours, 0 in torch); the same under an infinite cotangent, ∞·0 = NaN
+            // in ours, where torch's 0 is the limit of c·0 (`fuzz adversarial 110/88`: sinc(x)·[709, +∞] at x = −0), and where
+            // the cotangent reaching sinc is ±∞ though the values show only magnitudes that overflow on the way back (`fuzz
+            // adversarial 118/199`: sinc(0) gathered into a float32 round trip before a transposed convolution with 1e160
+            // weights: the cotangent 1e160 rounds to ∞ in float32; FuzzSeeds111To120Tests)
             if (Steps.Select((s, i) => live[i] && s.Kind == OpKind.Sinc && values[s.Args[0]].numel() > 0
                     && values[s.Args[0]].eq(0.0).any().item<bool>()).Any(b => b)
-                && values.Any(t => t.numel() > 0 && (t.isnan().any().item<bool>() || t.abs().gt(1e150).any().item<bool>())))
-                torchWrong.Add(("Sinc at 0 in a program holding a NaN or magnitudes past 1e150 (torch's masked slope discards a non-finite cotangent)",
+                && values.Any(t => t.numel() > 0 && (!t.isfinite().all().item<bool>() || t.abs().gt(1e150).any().item<bool>())))
+                torchWrong.Add(("Sinc at 0 in a program holding a NaN, an infinity or magnitudes past 1e150 (torch's masked slope discards a non-finite cotangent)",
                     new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }));
             // torch's sinc slope is (πx·cos πx − sin πx)/(πx²), masked to 0 where πx² is 0 (sinc_backward): below |x| ≈ 1e-8
             // its numerator cancels to exactly 0 (cos πx rounds to 1 and sin πx to πx), and below 1.5e-162 πx² underflows and
@@ -248,6 +249,36 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (SolveOfInfiniteRightSideWithDerivativeInA(live, values))
                 torchWrong.Add(("Solve of an infinite right-hand side where A⁻¹ holds a 0 and A has a derivative (the reference's mask is held)",
                     new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }));
+            // a sigmoid near 0 has the curvature −x/8, tiny, and its Hessian terms are that curvature times products of the
+            // operand's slopes, which in a program of values beyond 1.3e154 overflow before the curvature brings them back;
+            // each engine forms them in its own orientation (ours columns by forward over reverse, torch's rows by reverse
+            // passes), so each overflows in one entry of a symmetric pair where the other engine's is the number (`fuzz all
+            // adversarial 98/215`, shrunk: σ(W·diag₋₁(x xᵀ)) with W holding −1e160 and 1e300 at x = [−0.35, 1e-300, 0], whose
+            // Hessian entries (1, 2) and (2, 1) are u·(σ″·3.5e159·1 + σ′·1e300) = −3.6e298: ours +∞ at (2, 1), torch's at (1, 2))
+            if (magnitude > SquareOverflows && Steps.Where((s, i) => live[i] && s.Kind == OpKind.Sigmoid && values[s.Args[0]].numel() > 0
+                    && values[s.Args[0]].ne(0.0).logical_and(values[s.Args[0]].abs().lt(1e-3)).any().item<bool>()).Any())
+                torchWrong.Add(("ours and torch's: the Hessian of a sigmoid near 0 in a program whose values pass 1.3e154 (products of slopes overflow before the curvature)",
+                    new[] { Suite.Check.Hessian }));
+            if (ProdOverAZeroUnderInfiniteCotangent(live, values))
+                torchWrong.Add(("ours and torch's: the second order of a prod over a zero under an infinite cotangent",
+                    new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }));
+            if (DetUnderInfiniteCotangent(live, values))
+                torchWrong.Add(("ours and torch's: the derivatives of a det (up to 3×3) under an infinite cotangent",
+                    new[] { Suite.Check.Vjp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }));
+            // the reference's solve of an infinite right-hand side is A⁻¹ times b (TorchInterpreter.Solve), whose gradient in A,
+            // −A⁻ᵀ·g·Xᵀ through the inverse's rule, meets the infinities of X as 0·∞ or ∞ − ∞ in the matmul, where the closed
+            // form −β·(A⁻ᵀg)(A⁻¹eₖ)ᵀ (b's infinity β at k) is ±∞ wherever its factors are nonzero, ours (`fuzz adversarial
+            // 105/135`, float32: solve(A, [−∞, 1e-30]), gradient in A +∞ in all four entries in ours, NaN in two of the
+            // reference's); only where A depends on an input (a constant A has no such derivative)
+            if (Steps.Where((s, i) => live[i] && s.Kind == OpKind.Solve && DependsOnInput(s.Args[0])
+                    && values[s.Args[1]].numel() > 0 && values[s.Args[1]].isinf().any().item<bool>() && !values[s.Args[1]].isnan().any().item<bool>()
+                    && values[s.Args[0]].numel() > 0 && values[s.Args[0]].isfinite().all().item<bool>()).Any())
+                torchNaN.Add("Solve of an infinite right-hand side (the reference's A⁻¹b)");
+            if (CholeskySolveUnderInfiniteCotangent(live, values))
+                torchNaN.Add("CholeskySolve under an infinite cotangent");
+            if (MeanOfNormalisedGroupsBesideInfinity(live, values))
+                torchWrong.Add(("The sum or mean of a normalisation's output, exactly 0, beside an infinity (each engine's rounding residue decides)",
+                    new[] { Suite.Check.Value, Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }));
             if (NormOfConstantGroupBeforeInfiniteSlope(live, values))
                 torchWrong.Add(("A normalisation of a constant group, left a residue by torch, before an infinite slope at 0",
                     new[] { Suite.Check.Value, Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }));
@@ -379,6 +410,15 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // 0, JVP and Hessian NaN in torch's, 0 in ours; FuzzSeeds46To48Tests)
             case OpKind.Pow when Any(a[0].isnan().logical_and(a[1].eq(0.0))):
                 return "Pow with an exponent 0 at a NaN base";
+            // x^1 is x, linear, so its second derivative is 0 (ours folds the power away); torch's c(c − 1)·x^(c − 2) is
+            // 0·NaN at a NaN base (`fuzz 107/32`: the max over an axis of length 1 of a NaN, to the power 1.0)
+            case OpKind.PowScalar when s.Scalar == 1 && Any(a[0].isnan()):
+                return "PowScalar with the exponent 1 at a NaN base";
+            // as atan2 below: over an empty broadcast every derivative is an empty sum, 0 (ours); torch's double backward
+            // meets the infinite operand (`fuzz all adversarial 108/245`: addcdiv(t, t, x) with t of shape [0, 3], x = +∞)
+            case OpKind.AddCDiv or OpKind.AddCMul when TorchSharp.torch.broadcast_tensors(a[0], a[1], a[2])[0].numel() == 0
+                    && a.Any(t => !t.isfinite().all().item<bool>()):
+                return "AddCDiv or AddCMul over an empty broadcast with a non-finite operand";
             // torch's mask is on a² + b² = 0, so it also takes the origin's branch where the squares underflow
             // (`fuzz adversarial 21/232`: atan2(x, x) at x = −5e-324, whose second derivative, as every derivative of the
             // constant it is there, is 0)
@@ -589,9 +629,10 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // atan2(x, x) is constant where x ≠ 0 (π/4 or −3π/4), so every derivative that passes through it into another
             // input is 0; ours keeps the first derivative's NaN at ±∞ (∞/∞, as torch's), and its second derivative into the
             // other operands is the cancelled (a − b)/(a² + b²) with a = b, a symbolic zero; torch's is NaN there
-            // (`fuzz 5/799`: atan2(y, atan2(x, x)) at x = +∞, whose second derivative in y is 0)
-            case OpKind.Atan2 when s.Args[0] == s.Args[1] && AnyInfinite(a[0]):
-                return "Atan2 of a value with itself at an infinity";
+            // (`fuzz 5/799`: atan2(y, atan2(x, x)) at x = +∞, whose second derivative in y is 0); the same at NaN, where ours is
+            // the symbolic zero too (`fuzz wide 104/152`: atan2(x, x) at x = NaN, second order 0 in ours, NaN in torch's)
+            case OpKind.Atan2 when s.Args[0] == s.Args[1] && (AnyInfinite(a[0]) || Any(a[0].isnan())):
+                return "Atan2 of a value with itself at an infinity or NaN";
             // over one entry layer norm is (x − x)/√ε = 0, a constant, whose derivative is the zero map (ours); torch's
             // rule multiplies its zero partials by the cotangent, 0·∞ = NaN where that is infinite
             // (`fuzz adversarial 14/279`: a linear layer with a −∞ weight over the layer norm of one entry)
@@ -1024,6 +1065,28 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         return false;
     }
 
+    /// <summary>
+    /// Whether a live Tril or Triu zeroes entries of an operand computed through a step with an infinite slope (see
+    /// <see cref="UpstreamInfiniteSlope"/>), as "Slice that drops entries": the zeroed entries' derivative is the zero map,
+    /// a symbolic zero in ours, where torch's rule hands them a cotangent of zeros, which the infinite slope before meets as
+    /// 0·∞ = NaN at second order (`fuzz all adversarial 104/117`: cosh(tril(x², −1)) over a row [0, 0, +∞], every entry
+    /// zeroed, a constant whose Hessian is 0, ours; torch's NaN in the column of the infinity). One-directional, as every
+    /// TorchNaNEdge.
+    /// </summary>
+    bool TriangleDropsBesideInfiniteSlope(bool[] live, IReadOnlyList<TorchSharp.torch.Tensor> values)
+    {
+        for (int i = 0; i < Steps.Length; i++)
+        {
+            var s = Steps[i];
+            if (!live[i] || s.Kind is not (OpKind.Tril or OpKind.Triu)) continue;
+            var x = values[s.Args[0]];
+            if (x.numel() == 0 || x.dim() < 2) continue;
+            var kept = TorchInterpreter.Apply(s, new[] { TorchSharp.torch.ones_like(x) }, x.dtype);
+            if (kept.eq(0.0).any().item<bool>() && UpstreamInfiniteSlope(s.Args[0], values)) return true;
+        }
+        return false;
+    }
+
     bool UpstreamInfiniteSlope(int value, IReadOnlyList<TorchSharp.torch.Tensor> values)
     {
         var stack = new Stack<int>();
@@ -1241,13 +1304,33 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         OpKind.Hardsigmoid when a[0].numel() > 0 && a[0].isnan().any().item<bool>() =>
             ("Hardsigmoid at a NaN entry (the reference's relu6 form passes g/6 there; torch's own kernel and ours 0)",
              new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
+        // the reference's hardtanh takes the relu6 form outside its bounds (TorchInterpreter), NaN included, so its slope at
+        // NaN is relu6's, which depends on the entry's position as above (`fuzz all adversarial 107/269`: hardtanh over a
+        // [4, 4] tensor of zeros and one NaN, whose slope there differs from ours; torch's own F.hardtanh passes g at NaN)
+        OpKind.Hardtanh when a[0].numel() > 0 && a[0].isnan().any().item<bool>() =>
+            ("Hardtanh at a NaN entry (the reference's relu6 form's slope there depends on the entry's position)",
+             new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
         OpKind.Hardshrink or OpKind.Softshrink when a[0].numel() > 0 && a[0].isnan().any().item<bool>() =>
             ("Hardshrink or Softshrink at a NaN entry (torch's slope there depends on the entry's position)",
              new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
-        OpKind.Prod or OpKind.Cumprod when a[0].numel() > 0 && a[0].isfinite().all().item<bool>()
-                && TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).isnan().any().item<bool>() =>
+        // a running product that underflows to ±0 before an infinity: torch's 0·∞ = NaN, where the product of nonzero
+        // entries is ±∞ and ours, the product in every order, is (`fuzz wide adversarial 108/136`: cumprod of [−1e-310,
+        // 1e-300, −∞], whose last entry is (−1e-610)·(−∞) = +∞, ours; torch's NaN)
+        OpKind.Prod or OpKind.Cumprod when a[0].numel() > 0 && LaneTurnsNaNWithoutAZero(s, a[0]) =>
+            ("Prod or Cumprod whose running product underflows before an infinity",
+             new[] { Suite.Check.Value, Suite.Check.Compiled, Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian }),
+        OpKind.Prod or OpKind.Cumprod when a[0].numel() > 0 && FiniteLaneTurnsNaN(s, a[0]) =>
             ("Prod or Cumprod whose running product overflows before a 0",
              new[] { Suite.Check.Value, Suite.Check.Compiled, Suite.Check.SecondOrder, Suite.Check.Hessian }),
+        // where the entries hold a 0 (anywhere in the tensor) ours forms every gradient as the product of the others (Rules, Prod),
+        // exact at every order, while torch's rule for zeros runs its exclusive cumprods, whose double backward divides the
+        // overflowed running product by the entries: the second order of prod over axis 2 of [1e300, 1e300, 2.1, 88] beside
+        // lanes of zeros is u·Σ_j Π_{k≠i,j} x_k·v_j = −8.1e301 at the first entry, ours, torch's −∞ (`fuzz wide adversarial
+        // 105/54`)
+        OpKind.Prod when a[0].numel() > 0 && a[0].isfinite().all().item<bool>() && a[0].eq(0.0).any().item<bool>()
+                && TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).isinf().any().item<bool>() =>
+            ("Prod over a zero beside a lane whose running product overflows (torch's double backward divides it by the entries)",
+             new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
         OpKind.Prod when RunningProductLeavesRange(s, a[0]) =>
             ("Prod of finite nonzero entries whose running product leaves the range before its end",
              new[] { Suite.Check.Value, Suite.Check.Compiled, Suite.Check.Vjp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Jvp }),
@@ -1258,8 +1341,8 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         // its reverse rule divides Σ g·y by the entry too: ∞/x where the product of the rest times g is finite (`fuzz
         // adversarial 34/97`: cumprod of [1e160, 1e160], whose gradient is [u₀ + u₁x₁, u₁x₀] = 5.3e159 twice, torch's +∞),
         // and its double backward (the Hessian of u·y there is [[0, u₁], [u₁, 0]], torch's HVP +∞)
-        OpKind.Cumprod when a[0].numel() > 0 && a[0].isfinite().all().item<bool>()
-                && TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).isinf().any().item<bool>() =>
+        // lane by lane, as above (`fuzz all adversarial 95/297`: a lane [1e300, 1e30, 1e30] beside a lane holding NaN)
+        OpKind.Cumprod when a[0].numel() > 0 && FiniteLaneTurns(s, a[0], y => y.isinf()) =>
             ("Cumprod whose running product overflows",
              new[] { Suite.Check.Jvp, Suite.Check.Vjp, Suite.Check.Compiled, Suite.Check.SecondOrder, Suite.Check.Hessian }),
         // and where a running product leaves the normal range at the other end, its reverse rule Σ g·y/x loses the terms to
@@ -1328,6 +1411,16 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         // the convention "Sinc at 0")
         OpKind.Sinc when a[0].numel() > 0 && a[0].ne(0.0).logical_and(a[0].abs().lt(1e-3)).any().item<bool>() =>
             ("Sinc at a nonzero |x| below 1e-3 (torch's quotient rule cancels)", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
+        // the cross product's entries are differences of products a_i·b_j − a_j·b_i; where those products overflow at finite
+        // operands, ours is ∞ − ∞ = NaN (or ±∞ where one product alone overflows) and torch's kernel, which fuses the
+        // multiply into the subtraction, rounds one product only and gives ±∞, while the exact difference may be anything,
+        // 0 for parallel vectors (`fuzz all adversarial 98/34`: cross(6.05e160·[1, 1, 1], 1e160·[1, 1, 1]) = 0, ours NaN,
+        // torch's −∞). Neither engine scales the operands; the derivatives, linear in the other operand, are compared
+        // where no value reaches them, but a later step reads the value, so every check is skipped.
+        OpKind.Cross when a[0].numel() > 0 && a[1].numel() > 0 && a[0].isfinite().all().item<bool>() && a[1].isfinite().all().item<bool>()
+                && !TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).isfinite().all().item<bool>() =>
+            ("ours and torch's: Cross of finite vectors whose products overflow",
+             new[] { Suite.Check.Value, Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
         OpKind.Sigmoid or OpKind.BceWithLogits when SigmoidRoundsToOne(a[s.Kind == OpKind.Sigmoid ? 0 : 1]) =>
             ("Sigmoid at a finite x where σ(x) rounds to 1",
              new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
@@ -1348,6 +1441,14 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         OpKind.Atan2 when SquaresUnderflowOffTheOrigin(a[0], a[1]) =>
             ("Atan2 where a² + b² underflows to 0 off the origin (torch's mask of the origin takes it)",
              new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
+        // atan2(x, x) is a constant at x ≠ 0 (±π/4, ±3π/4), so its second derivative is 0, ours (x − x is our symbolic 0); torch's
+        // is the sum of ∓u/(2x²) through a and ±u/(2x²) through b, which cancel only after the terms of the rest of the program
+        // have been added to one of them: below |x| ≈ 1e-2 the rounding of that sum, ε/(2x²), swamps them (`fuzz adversarial
+        // 99/131`: atan2(x, x) + Σ(1 − x·x) at x = [−1e-45, −1e-45], whose Hessian is −4Σu·I, 2.60 on the diagonal in ours,
+        // 9.3e-91 in torch's, the 2.60 absorbed into ±5e89; in float32 x² underflows and torch's is NaN).
+        OpKind.Atan2 when s.Args[0] == s.Args[1] && a[0].numel() > 0 && a[0].ne(0.0).logical_and(a[0].abs().lt(1e-2)).any().item<bool>() =>
+            ("Atan2 of a value with itself near 0 (torch's second-order terms ±1/(2x²) cancel after absorbing the rest)",
+             new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
         // torch's rsqrt rule is −½g·y³, so y³ overflows to ∞ (from y = 5.6e102, x below 3.1e-206) where the derivative of the
         // program is finite: rsqrt(x₀)·x₁ at x₀ = 1e-310, x₁ = −1e-310 has the gradient −½u·x₁·x₀^(−3/2) = 3.2e153·u in x₀
         // (`fuzz adversarial 52/133`), torch's −∞; ours multiplies the cotangent into −½y³ one factor at a time. Only at a
@@ -1394,6 +1495,109 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (!lost.any().item<bool>()) continue;
             if (CotangentInto(i, values) is { } g && g.numel() == x.numel()
                 && lost.logical_and(g.isfinite().logical_not()).any().item<bool>()) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Whether a live Prod over an exact 0 gets a non-finite cotangent from torch's chain from the output (a cotangent of 1
+    /// in every entry, under which infinities of both signs meet as NaN where the checks' random cotangents give ±∞). Its second derivatives are the cotangent g times sums of products of all entries but two, and the
+    /// products that hold the 0 are exactly 0, so each sum is finite and g times it ±∞; both engines multiply g into each
+    /// product before they add them (ours through the prefix and suffix products, torch's through its exclusive cumprods),
+    /// where a product holding the 0 meets g as 0·∞ = NaN, each engine in other entries (`fuzz adversarial 101/157`,
+    /// float32: a transposed convolution with +∞ and −∞ weights over prod([0.49, 0, 0.5, 0.5]), whose second order in the
+    /// entries 0, 2 and 3 is g·(x₂x₃·v₁), g·(x₀x₃·v₁), g·(x₀x₂·v₁) = −∞ each: ours NaN, NaN, NaN, torch's −∞, −∞, NaN).
+    /// </summary>
+    bool ProdOverAZeroUnderInfiniteCotangent(bool[] live, List<TorchSharp.torch.Tensor> values)
+    {
+        for (int i = 0; i < Steps.Length; i++)
+        {
+            if (!live[i] || Steps[i].Kind != OpKind.Prod) continue;
+            var x = values[Steps[i].Args[0]];
+            if (x.numel() == 0 || !x.eq(0.0).any().item<bool>()) continue;
+            if (CotangentInto(i, values) is { } g && g.numel() > 0 && !g.isfinite().all().item<bool>()) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Whether a live Det of a matrix up to 3×3 gets an infinite cotangent g from torch's chain from the output. Its
+    /// gradient is g·cof(A), ±∞ wherever a cofactor is nonzero; ours differentiates the cofactor expansion, whose reverse
+    /// pass multiplies g into each product of two entries before the cofactor's difference, ∞ − ∞ = NaN where the two
+    /// products share a sign, and torch's rule det·A⁻ᵀ solves with A and meets its own ∞ − ∞ in other entries (`fuzz wide
+    /// adversarial 87/54`: exp(x + det A) with x holding +∞, g = −∞: ours NaN in the cofactors of rows 1 and 2, torch's in
+    /// five others; the second order follows).
+    /// </summary>
+    bool DetUnderInfiniteCotangent(bool[] live, List<TorchSharp.torch.Tensor> values)
+    {
+        for (int i = 0; i < Steps.Length; i++)
+        {
+            if (!live[i] || Steps[i].Kind != OpKind.Det) continue;
+            var a = values[Steps[i].Args[0]];
+            if (a.numel() == 0 || a.shape[^1] > 3) continue;
+            if (CotangentInto(i, values) is { } g && g.numel() > 0 && g.isinf().any().item<bool>()) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Whether a live CholeskySolve gets an infinite cotangent from torch's chain from the output: its derivatives are the
+    /// cotangent times finite expressions in the factor and the right-hand side (for a 1×1 factor l, X = B/l², whose
+    /// second derivative in l is 6B/l⁴), ±∞ by their signs, ours; torch's double backward, −(GXᵀ + XGᵀ)L differentiated,
+    /// adds infinite terms of opposite signs, NaN (`fuzz all adversarial 97/247`, float32: a linear layer with a −∞ weight
+    /// over cholesky_solve(B, l) with l = 2 in three batches, second order in l −∞ in ours, NaN in torch's). One-directional,
+    /// as every TorchNaNEdge.
+    /// </summary>
+    bool CholeskySolveUnderInfiniteCotangent(bool[] live, List<TorchSharp.torch.Tensor> values)
+    {
+        for (int i = 0; i < Steps.Length; i++)
+        {
+            if (!live[i] || Steps[i].Kind != OpKind.CholeskySolve) continue;
+            if (CotangentInto(i, values) is { } g && g.numel() > 0 && g.isinf().any().item<bool>()) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Whether a live Sum or Mean reduces whole groups of a live layer, group, instance or batch norm (every entry, or at
+    /// least the group's axes), whose normalised entries sum to exactly 0 over each group, and a live step reads that sum
+    /// in a product with a non-finite operand or with an infinite slope at 0 (log, √, rsqrt, a reciprocal, a divisor). Each engine
+    /// leaves its own rounding residue in the sum, or none, and the step after it turns the residue's sign or its absence
+    /// into ±∞ or NaN: ∞·0 = NaN where the sum is 0 exactly (`fuzz all adversarial 1804/193`: the pairwise distance of x·m
+    /// with m the mean of an instance norm of a constant, x holding +∞: ours m = 0 and the value NaN, as the exact
+    /// arithmetic's; torch's m = −8.6e-15 and the value +∞). Every check is skipped.
+    /// </summary>
+    bool MeanOfNormalisedGroupsBesideInfinity(bool[] live, IReadOnlyList<TorchSharp.torch.Tensor> values)
+    {
+        for (int i = 0; i < Steps.Length; i++)
+        {
+            var s = Steps[i];
+            if (!live[i] || s.Kind is not (OpKind.Sum or OpKind.Mean)) continue;
+            int j = s.Args[0] - InputCount;
+            if (j < 0 || !live[j] || Steps[j].Kind is not (OpKind.LayerNorm or OpKind.GroupNorm or OpKind.InstanceNorm or OpKind.BatchNorm)) continue;
+            int rank = (int)values[s.Args[0]].dim();
+            if (rank == 0) continue;
+            var reduced = s.Mode == 0 ? Enumerable.Range(0, rank).ToHashSet() : s.Ints.Select(a => a < 0 ? a + rank : a).ToHashSet();
+            var group = Steps[j].Kind switch
+            {
+                OpKind.LayerNorm => new[] { rank - 1 },
+                OpKind.InstanceNorm => Enumerable.Range(2, Math.Max(0, rank - 2)).ToArray(),
+                OpKind.GroupNorm => Enumerable.Range(1, rank - 1).ToArray(),
+                _ => Enumerable.Range(0, rank).Where(a => a != 1).ToArray(),
+            };
+            if (group.Length == 0 || !group.All(reduced.Contains)) continue;
+            int sum = InputCount + i;
+            for (int k = i + 1; k < Steps.Length; k++)
+            {
+                var r = Steps[k];
+                if (!live[k] || !r.Args.Contains(sum)) continue;
+                bool slopeAtZero = r.Kind is OpKind.Log or OpKind.Sqrt or OpKind.Rsqrt or OpKind.Reciprocal or OpKind.RDivScalar
+                    || r.Kind == OpKind.Div && r.Args[1] == sum;
+                // a product: a sum beside an infinity is ±∞ whatever the residue
+                bool besideNonFinite = r.Kind is OpKind.Mul or OpKind.MatMul or OpKind.Outer or OpKind.Kron or OpKind.Einsum
+                    && r.Args.Any(a => a != sum && values[a].numel() > 0 && !values[a].isfinite().all().item<bool>());
+                if (slopeAtZero || besideNonFinite) return true;
+            }
         }
         return false;
     }
@@ -1587,8 +1791,25 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         // number or ±∞; torch's double backward meets its own 0·∞ in other entries (`fuzz adversarial 47/195`: cumprod of
         // [0, −∞, 0], whose Hessian-vector product u₁v₁ + u₂x₁v₂, u₁v₀, u₂x₁v₀ is [−∞, 0.170, +∞]; ours [NaN, 0.170, +∞],
         // torch's [−∞, NaN, +∞])
+        // the JVP of a solve of an infinite right-hand side β·eₖ: Ẋ = A⁻¹(ḃ − ȦX) with X = β·A⁻¹eₖ + finite, whose limit is
+        // −β·A⁻¹ȦA⁻¹eₖ, ±∞ by that vector's signs (the reference's, which forms A⁻¹ȦA⁻¹ first); ours forms ȦX, adding X's
+        // infinities with Ȧ's signs, ∞ − ∞ = NaN where they differ (`fuzz adversarial 105/135`, float32: solve(A, [−∞, 1e-30]),
+        // JVP [−∞, +∞] in the closed form and the reference, [−∞, NaN] in ours; `fuzz 90/135`). The limit needs the infinities
+        // kept as one β through the derivative, as the value's kernel keeps them (LinalgKernels.luSolve)
+        if (s.Kind == OpKind.Solve && Any(a[1].isinf()) && !Any(a[1].isnan()) && a[0].numel() > 0 && a[0].isfinite().all().item<bool>())
+            return ("ours (a known limitation): the JVP of a solve of an infinite right-hand side", new[] { Suite.Check.Jvp });
         if (s.Kind == OpKind.Cumprod && Any(a[0].isinf()) && Any(a[0].eq(0.0)))
             return ("ours (a known limitation, and torch's): the second order of a cumprod over an infinity and a zero", second);
+        // the same scan past an infinite entry without a zero: a JVP entry of the cumprod is Σ_j ẋ_j·Π_{k≠j} x_k, and the
+        // terms that hold the infinity are ±∞ each, while their sum is the one infinity times a finite sum, ±∞ by that sum's
+        // sign; the scan's lanes add them pairwise, ∞ − ∞ = NaN where two have opposite signs, and so does the second order
+        // (`fuzz all adversarial 94/272`: cumprod over [5929 − 2x², ...] at x = [−1e10, −1e300], whose JVP at the second entry
+        // is ẏ₀·(−∞) + y₀·ẏ₁ with the exact terms −2.6e608 and +3.3e320: −∞, torch's, ours NaN; `fuzz wide 99/265`: Σ w·cumprod
+        // of [1.2, −∞, 1] with w = 0, whose second order in w₂, u·(x₁x₂v₀ + x₀x₂v₁ + x₀x₁v₂), is −∞, torch's, ours NaN, while
+        // torch's is NaN where ours is the closed form in w₁ and x₁)
+        if (s.Kind == OpKind.Cumprod && Any(a[0].isinf()))
+            return ("ours (a known limitation, and torch's): the JVP and second order of a cumprod over an infinity",
+                new[] { Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian });
         // beside a zero, the products of the others that hold it are 0, but both engines form them from running products
         // (ours the prefix and suffix products, torch's its own order), which overflow or underflow beside the zero and
         // meet it as 0·∞ = NaN, at other entries in each (`fuzz all adversarial 48/290`: the product of [0, 1e300, −89,
@@ -1693,6 +1914,35 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             : (zeros.sum(s.Ints[0]), up.sum(s.Ints[0]), down.sum(s.Ints[0]));
         var leaves = above.gt(single ? 127.0 : 1023.0).logical_or(below.lt(single ? -149.0 : -1074.0));
         return count.ge(1.0).logical_and(leaves).any().item<bool>();
+    }
+
+    /// <summary>
+    /// Whether torch's prod of finite entries is NaN, or its cumprod is NaN where every entry of the lane up to that point is
+    /// finite: a running product overflowed before a 0 (∞·0), where the exact product is 0 (see TorchWrong). A cumprod is
+    /// taken lane by lane, since a NaN or an infinity in another lane says nothing of this one (`fuzz all adversarial
+    /// 95/297`: the cumprod over axis 0 of a 3×3 tensor whose first column is [1e300, 1e30, 0], torch's NaN at the 0, and
+    /// whose last holds a NaN).
+    /// </summary>
+    static bool FiniteLaneTurnsNaN(Step s, TorchSharp.torch.Tensor x) => FiniteLaneTurns(s, x, y => y.isnan());
+
+    /// <summary>Whether torch's prod of finite entries, or its cumprod where every entry of the lane up to that point is
+    /// finite, has an entry that <paramref name="turns"/> picks (see <see cref="FiniteLaneTurnsNaN"/>).</summary>
+    static bool FiniteLaneTurns(Step s, TorchSharp.torch.Tensor x, Func<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> turns) =>
+        LaneTurns(s, x, x.isfinite(), turns);
+
+    /// <summary>Whether torch's prod or cumprod of nonzero entries, none NaN, is NaN (lane by lane for a cumprod, as
+    /// <see cref="FiniteLaneTurnsNaN"/>): a running product underflowed to ±0 and met an infinity.</summary>
+    static bool LaneTurnsNaNWithoutAZero(Step s, TorchSharp.torch.Tensor x) =>
+        LaneTurns(s, x, x.ne(0.0).logical_and(x.isnan().logical_not()), y => y.isnan());
+
+    /// <summary>Whether the prod (every entry <paramref name="admitted"/>) or the cumprod (every entry of the lane up to that
+    /// point admitted) has an entry that <paramref name="turns"/> picks, by torch's kernel.</summary>
+    static bool LaneTurns(Step s, TorchSharp.torch.Tensor x, TorchSharp.torch.Tensor admitted, Func<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> turns)
+    {
+        var y = TorchInterpreter.Apply(s, new[] { x }, TorchSharp.torch.ScalarType.Float64);
+        if (s.Kind == OpKind.Prod) return admitted.all().item<bool>() && turns(y).any().item<bool>();
+        var soFar = admitted.to_type(TorchSharp.torch.ScalarType.Float64).cumprod(s.Ints[0]).eq(1.0);
+        return turns(y).logical_and(soFar).any().item<bool>();
     }
 
     /// <summary>
