@@ -107,7 +107,7 @@ module internal Interpret =
                     | ValueSome t -> values.[node.Id] <- t
                 | _ ->
                     let args = node.Inputs
-                    let needed (k: int) = match node.Op with Op.Custom _ -> k = 1 | _ -> true
+                    let needed (k: int) = not node.Op.IsCustom || k = 1
                     let mutable missing = null
                     for k in 0 .. args.Length - 1 do
                         if isNull missing && needed k then
