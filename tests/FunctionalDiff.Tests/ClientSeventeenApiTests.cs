@@ -9,6 +9,7 @@ namespace FunctionalDiff.Tests;
 /// Tensor (an EMA of weights), <c>torch.full_like</c>, and <c>torch.Generator</c> for the random factories and
 /// <c>multinomial</c>.
 /// </summary>
+[Collection(nameof(TorchFactoryTests))] // draws from the process-wide seed sequence, which TorchFactoryTests replays
 public class ClientSeventeenApiTests
 {
     /// <summary>torch's unfold by its definition: out[..., w, ..., j] = x[..., w·step + j, ...], the window axis last.</summary>

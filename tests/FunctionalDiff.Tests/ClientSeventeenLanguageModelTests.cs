@@ -13,6 +13,7 @@ namespace FunctionalDiff.Tests;
 /// averaged loss, AdamW and the EMA written out, and each drawn character to the inverse CDF of the top-k probabilities
 /// computed over doubles at the generator's uniform draw.
 /// </summary>
+[Collection(nameof(TorchFactoryTests))] // draws from the process-wide seed sequence, which TorchFactoryTests replays
 public class ClientSeventeenLanguageModelTests
 {
     const string Text = "hello world, hello there. ";
