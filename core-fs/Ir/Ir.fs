@@ -248,7 +248,7 @@ module internal Ir =
 
     /// A hash of the op's case and static parameters. Scalar constants hash by value and dtype
     /// (`2.0` written twice is one node); other constants by tensor identity.
-    let private opHash (op: Op) : int =
+    let internal opHash (op: Op) : int =
         match op with
         | Op.Var(_, serial) -> mix 1 (int serial ^^^ int (serial >>> 32))
         | Op.Const t ->
@@ -291,7 +291,7 @@ module internal Ir =
 
     /// Structural equality of ops, with constants compared as opHash hashes them. The outer
     /// match is total; each inner wildcard only says "a different case".
-    let private opEquals (a: Op) (b: Op) =
+    let internal opEquals (a: Op) (b: Op) =
         match a with
         | Op.Var(_, s) -> (match b with Op.Var(_, t) -> s = t | _ -> false)
         | Op.Const t ->

@@ -304,6 +304,8 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
         copyInto t data
         (new Tensor(t.DType, Array.copy t.Dims, Shape.contiguousStrides t.Dims, 0, data)).MarkOwner()
 
+    /// A dense copy of t in memory of its own (what a caller may own).
+    static member internal FreshCopy(t: Tensor) = freshCopy t
     /// The bound variables, in the order run takes their tensors.
     member _.Inputs = inputs
     /// The roots, in the order run returns their values.

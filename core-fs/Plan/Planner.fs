@@ -765,7 +765,9 @@ module internal Planner =
                             match Ir.boundValue node with
                             | ValueNone -> invalidOp (sprintf "Eval: variable %s %O%s is not bound" name node.DType (Shape.format node.Dims))
                             | ValueSome t -> addValue p (Home.Constant t) |> ignore
-                    | Op.Const t -> addValue p (Home.Constant t) |> ignore
+                    // a Const is an input where Eval plans a graph for every graph of its structure (see GraphKey)
+                    | Op.Const t ->
+                        addValue p (if inputIndex.[p] > 0 then Home.Input(inputIndex.[p] - 1) else Home.Constant t) |> ignore
                     | Op.Binary _ when deferred.Contains p ->
                         // the sum of a product and an addend: the product's step writes it
                         let at = deferred.Find p
