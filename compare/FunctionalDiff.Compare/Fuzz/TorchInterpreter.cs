@@ -118,7 +118,8 @@ public static class TorchInterpreter
             OpKind.Cos => x.cos(),
             OpKind.Tan => x.tan(),
             OpKind.Tanh => x.tanh(),
-            OpKind.Sigmoid => NearZero(x, t => 0.5 + t * (0.25 + t * t * (-1.0 / 48 + t * t * (1.0 / 480))), t => t.sigmoid()),
+            // near 0, σ(t) = ½ + ½·tanh(t/2), whose rules keep every digit there (see NearZero)
+            OpKind.Sigmoid => NearZero(x, t => 0.5 + 0.5 * (0.5 * t).tanh(), t => t.sigmoid()),
             OpKind.Relu => x.relu(),
             OpKind.Softplus => Softplus(x),
             OpKind.Abs => x.abs(),
@@ -594,8 +595,12 @@ public static class TorchInterpreter
     /// multiplies the lost term back into range: Σ sinc(Ax + 1) with A holding 1e-30 and x holding −1e30 puts sinc at −1e-10,
     /// whose gradient in A is 2.5e20 in the closed form and ours, 0 in torch's (`fuzz adversarial 101/154`); σ(Wx) with W
     /// holding 1e300 puts σ at 3.5e-141, whose Hessian entry u·σ″·W² is +∞ (6.3e457) in the closed form and ours, 311 in
-    /// torch's (`fuzz all adversarial 98/215`). Below 1e-3 the polynomials' truncation is below 1e-13 relative at the second
-    /// order (sinc's next term (πx)⁸/9!, sigmoid's 17x⁷/80640), and torch's rounding of the function is within an ulp of them.
+    /// torch's (`fuzz all adversarial 98/215`). Below 1e-3 the polynomial's truncation is below 1e-13 relative at the second
+    /// order (sinc's next term (πx)⁸/9!), and torch's rounding of the function is within an ulp of it. Sigmoid takes the
+    /// identity σ(x) = ½ + ½·tanh(x/2) instead of its polynomial: tanh's slope 1 − tanh² and curvature −2·tanh·(1 − tanh²)
+    /// are exact near 0 (tanh(x/2) holds x/2 to an ulp), and each is one factor on the cotangent's path, where the
+    /// polynomial's backward summed its terms' paths: under an infinite cotangent, terms of both signs gave ∞ − ∞ = NaN
+    /// where the slope is finite and the closed form ±∞ (`fuzz all adversarial 2/1`: σ(x)·[∞, ∞] at x = 4e-4, float32).
     /// </summary>
     static TT NearZero(TT x, Func<TT, TT> series, Func<TT, TT> own)
     {
