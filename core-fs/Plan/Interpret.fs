@@ -84,44 +84,62 @@ module internal Interpret =
     /// The values of the roots, with each Var in `bindings` (already checked) given its tensor.
     /// Intermediates are dropped after their last consumer, so memory follows the live width.
     /// An unbound Var fails only where a root needs it: a custom node's value is its forward graph,
-    /// so its first input (the x its rule reads) is not needed, and a plan folding a forward graph
+    /// so its first input (the x its rule reads) is not read (nor evaluated), and a plan folding a forward graph
     /// that holds no Var (a glu of an empty tensor, whose halves are constants) must not fail on the
     /// x beside it (`fuzz 116/80`: abs(glu(diag_embed(x))) compiled at x of shape [0, 1]).
     and evalMany (bindings: Dictionary<int64, Tensor>) (roots: Expr[]) : Tensor[] =
         let values = Dictionary<int64, Tensor>(bindings)
         let order = Graph.topologicalOrder roots
-        // Remaining uses of each node's value; roots count one extra use so they survive.
+        // Input k of a node is read unless the node is a custom node and k its x.
+        let reads (node: Expr) (k: int) = not node.Op.IsCustom || k = 1
+        // The nodes some root reads, through the inputs that are read: the rest (a custom node's x
+        // and what only it reads) is neither evaluated nor asked for a binding.
+        let wanted = HashSet<int64>()
+        for root in roots do wanted.Add root.Id |> ignore
+        for i in order.Length - 1 .. -1 .. 0 do
+            let node = order.[i]
+            if wanted.Contains node.Id then
+                for k in 0 .. node.ArgCount - 1 do
+                    if reads node k then wanted.Add (node.Arg k).Id |> ignore
+        // Remaining reads of each node's value; roots count one extra read so they survive.
         let uses = Dictionary<int64, int>()
         let addUse (e: Expr) = uses.[e.Id] <- (match uses.TryGetValue e.Id with | true, n -> n + 1 | _ -> 1)
         for node in order do
-            for input in node.Inputs do addUse input
+            if wanted.Contains node.Id then
+                for k in 0 .. node.ArgCount - 1 do
+                    if reads node k then addUse (node.Arg k)
         for root in roots do addUse root
         // the nodes without a value, each with the error of the unbound Var below it
         let unbound = Dictionary<int64, string>()
         for node in order do
-            if not (values.ContainsKey node.Id) then
+            if wanted.Contains node.Id && not (values.ContainsKey node.Id) then
                 match node.Op with
                 | Op.Var(name, _) ->
                     match Ir.boundValue node with
                     | ValueNone -> unbound.[node.Id] <- sprintf "Eval: variable %s %O%s is not bound" name node.DType (Shape.format node.Dims)
                     | ValueSome t -> values.[node.Id] <- t
-                | _ ->
+                | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
+                | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
+                | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
+                | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
+                | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.CumSum _ ->
                     let args = node.Inputs
-                    let needed (k: int) = not node.Op.IsCustom || k = 1
                     let mutable missing = null
                     for k in 0 .. args.Length - 1 do
-                        if isNull missing && needed k then
+                        if isNull missing && reads node k then
                             match unbound.TryGetValue args.[k].Id with
                             | true, message -> missing <- message
                             | _ -> ()
                     if not (isNull missing) then unbound.[node.Id] <- missing
                     else
-                        let inputs = args |> Array.mapi (fun k a -> if needed k then values.[a.Id] else Unchecked.defaultof<Tensor>)
+                        let inputs = args |> Array.mapi (fun k a -> if reads node k then values.[a.Id] else Unchecked.defaultof<Tensor>)
                         values.[node.Id] <- run node inputs
-                    for a in args do
-                        let left = uses.[a.Id] - 1
-                        uses.[a.Id] <- left
-                        if left = 0 then values.Remove a.Id |> ignore
+                    for k in 0 .. args.Length - 1 do
+                        if reads node k then
+                            let a = args.[k]
+                            let left = uses.[a.Id] - 1
+                            uses.[a.Id] <- left
+                            if left = 0 then values.Remove a.Id |> ignore
         roots |> Array.map (fun r ->
             match unbound.TryGetValue r.Id with
             | true, message -> invalidOp message

@@ -70,6 +70,10 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
             | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet
             | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _
             | Op.LogSoftmax _ | Op.CumSum _ -> e
+        // Input k of a node as the plan reads it. A custom node (placed only as a root) reads its
+        // forward graph, never its x, which is only its rule's (a multi-input rule's packed inputs):
+        // its x slot reads the forward graph too, so x is neither planned nor run.
+        let readThrough (node: Expr) (k: int) = through (if k = 0 && node.Op.IsCustom then node.Arg 1 else node.Arg k)
         // IdMap's dense range is under 2^25 ids wide
         let low = max 0L (Ir.newestId () - (1L <<< 25) + 2L)
         // 0: not seen; -1: on the walk's stack; p + 1: placed at position p
@@ -107,7 +111,7 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
                     let struct (node, next) = stack.[depth - 1]
                     if next < node.ArgCount then
                         stack.[depth - 1] <- struct (node, next + 1)
-                        let input = through (node.Arg next)
+                        let input = readThrough node next
                         if positions.[input.Id] = 0 then
                             positions.[input.Id] <- -1
                             if depth = stack.Length then stack <- Pool.grow stack depth
@@ -132,7 +136,7 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
                                 inputPositions <- wider
                         inputStart.[count] <- edges
                         for k in 0 .. arity - 1 do
-                            inputPositions.[edges] <- positions.[(through (node.Arg k)).Id] - 1
+                            inputPositions.[edges] <- positions.[(readThrough node k).Id] - 1
                             edges <- edges + 1
                         // an Expr that a transform's function leaked out reads that transform's Var,
                         // bound for its results only (see Expr.IsWithheld): unbound, as inside f
