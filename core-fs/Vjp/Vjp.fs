@@ -167,7 +167,10 @@ module Vjp =
             let g = complete node
             let arity = node.ArgCount
             if not (isNull (box g)) then
-                if arity > 0 then
+                // A node of no entries passes nothing on: its Jacobian has no rows, so every input's share of its (empty)
+                // cotangent is exactly 0, where the rules' sums over nothing would make a tensor of zeros for an
+                // infinite slope below to turn into 0·∞ = NaN.
+                if arity > 0 && node.Numel > 0 then
                     current.Value <- node
                     let contributions = Rules.cotangents node g wanted scratch
                     // A rule that forgets an input would silently give it no cotangent at all.

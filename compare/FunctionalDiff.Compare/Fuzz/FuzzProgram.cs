@@ -171,7 +171,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // an output with no entries: every derivative is an empty sum, exactly 0 (ours: no cotangent reaches any step);
             // torch hands its rules tensors of zeros, which a step's infinite or NaN factor turns into 0·∞ = NaN (`fuzz all
             // adversarial 128/152`: x₁ / kl_div(+∞, x₀) concatenated and sliced to nothing; the divisor is −∞ and kl_div's
-            // slope in its target exp(t)·(t − input + 1) is −∞, so torch's gradient in x₀ is NaN; FuzzSeeds127To130Tests)
+            // slope in its target exp(t)·(t − input + 1) is −∞, so torch's gradient in x₀ is NaN; FuzzSeeds127To134Tests)
             if (values[Output].numel() == 0 && values.Any(t => t.numel() > 0 && !t.isfinite().all().item<bool>()))
                 torchNaN.Add("An output with no entries in a program holding an infinity or a NaN (torch's zero cotangent meets it as 0·∞)");
             if (NllLossBesideInfiniteSlope(live, values)) torchNaN.Add("NllLoss over entries computed through an infinite slope");
@@ -219,6 +219,15 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // ours, NaN in torch's; FuzzSeeds82To86Tests)
             if (MishUnderInfiniteCotangent(live, values))
                 torchNaN.Add("Mish under an infinite cotangent at 0 or where tanh(softplus x) saturates (TorchSharp's mish is a composite)");
+            // the same composite at second order: where softplus x underflows to 0 or tanh(softplus x) rounds to ±1, its
+            // slope and curvature are exact zeros in the closed form's limit (ours), while torch's double backward of
+            // x·tanh(softplus x) multiplies the huge x by those zeros beside the program's overflowing products, 0·∞ = NaN
+            // (`fuzz all adversarial 131/90`: mish(prod([0.8, −1e160, 0.8])), whose Hessian is 0 in ours, NaN in torch's rows
+            // of the finite entries; `131/123`, a transposed convolution with 1e160 and 1e300 weights before it;
+            // FuzzSeeds127To134Tests)
+            if (magnitude > SquareOverflows && Steps.Where((s, i) => live[i] && s.Kind == OpKind.Mish
+                    && values[s.Args[0]].numel() > 0 && MishFlat(values[s.Args[0]])).Any())
+                torchNaN.Add("Mish where softplus underflows or tanh(softplus x) saturates, in a program past 1.3e154 (TorchSharp's composite at second order)");
             // torch centres a normalisation's tangent and cotangent about the group's rounded mean, so a derivative that is
             // constant over a group keeps its size times that rounding, where the exact centring (and ours, Nn.centre, about a
             // held entry) gives 0; a derivative through values near 1e300 then overflows to NaN (`fuzz adversarial 41/34`: a
@@ -1608,6 +1617,13 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         return false;
     }
 
+    /// <summary>Whether some entry of mish's operand is where softplus underflows to 0 or tanh(softplus x) rounds to ±1.</summary>
+    static bool MishFlat(TorchSharp.torch.Tensor x)
+    {
+        var softplus = TorchSharp.torch.nn.functional.softplus(x);
+        return softplus.eq(0.0).logical_or(softplus.tanh().abs().eq(1.0)).any().item<bool>();
+    }
+
     /// <summary>Whether a live Mish has an entry at 0 or where torch's tanh(softplus x) is ±1 and torch's chain from the output (a
     /// cotangent of 1 in every entry) hands that entry an infinite cotangent (see Forward).</summary>
     bool MishUnderInfiniteCotangent(bool[] live, List<TorchSharp.torch.Tensor> values)
@@ -1790,6 +1806,14 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         if (s.Kind is OpKind.Maximum or OpKind.Minimum
                 && (Any(a[0].isinf()) && Any(a[1].isfinite()) || Any(a[1].isinf()) && Any(a[0].isfinite())))
             return ("ours (a known limitation): the JVP through a max or min of an infinity and a finite value", new[] { Suite.Check.Jvp });
+        // cumprod's second derivatives are products of the entries other than the two differentiated: where two finite
+        // entries' product overflows, ours forms it beside a zero slope or a zero entry, ∞·0 = NaN, where the closed form
+        // is finite (`fuzz all adversarial 132/31`: tanh(cumprod([1e300, 0, 1e300])) padded, whose Hessian-vector product
+        // along 1 is [1 + a, 1 + 2a, a] at a = 1e300, torch's in entries 0 and 2, ours NaN; FuzzSeeds127To134Tests)
+        if (s.Kind == OpKind.Cumprod && a[0].numel() > 1 && a[0].isfinite().all().item<bool>()
+                && a[0].abs().flatten().to_type(TorchSharp.torch.ScalarType.Float64).data<double>().OrderDescending().ToArray() is var top
+                && top[0] * top[1] > double.MaxValue)
+            return ("ours (a known limitation): the second order of a cumprod whose product of two entries overflows", second);
         if (s.Kind == OpKind.Prod && Any(a[0].isinf()) && !Any(a[0].eq(0.0)))
             return ("ours (a known limitation): the second order of a prod's y/x over an infinity", second);
         // cumprod is a Hillis-Steele scan of products over slices of the axis: its second derivatives multiply whole lanes,
