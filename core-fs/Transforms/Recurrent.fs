@@ -17,10 +17,17 @@ type RecurrentOptions =
       /// whole model's parameters can be passed.
       Prefix: string
       /// Which carries the gradient of each layer's loop keeps (Checkpoint.scanWith); the values do not change.
-      Checkpoint: ScanCheckpoint }
+      Checkpoint: ScanCheckpoint
+      /// Each batch entry's own length, [batch] (whole numbers in the input's dtype; constants or data of a compiled
+      /// step), as torch's pack_padded_sequence(input, lengths, enforce_sorted=False) before the layer and
+      /// pad_packed_sequence after it: entry b's steps from lengths[b] on are padding, which the layer neither reads nor
+      /// lets change its state, so its final states are those after its last real step, its reverse direction starts at
+      /// that step, and its output there is 0. The output keeps the input's time axis (pad_packed_sequence's
+      /// total_length = time). None: every entry has every step.
+      Lengths: Expr option }
 
-    /// Time first, no prefix, no checkpointing.
-    static member Default = { BatchFirst = false; Prefix = ""; Checkpoint = ScanCheckpoint.NoCheckpoint }
+    /// Time first, no prefix, no checkpointing, no lengths.
+    static member Default = { BatchFirst = false; Prefix = ""; Checkpoint = ScanCheckpoint.NoCheckpoint; Lengths = None }
 
 /// torch.nn.LSTM and torch.nn.GRU's forward over weights named as their state dicts.
 [<RequireQualifiedAccess>]
@@ -120,7 +127,9 @@ module Recurrent =
 
     /// The layers over a time-first input, from the initial carries of each layer and direction; returns the top
     /// layer's output [time, ..., directions·hidden] and the final carries, per layer and direction.
-    let private run (cell: Cell) (options: RecurrentOptions) (layers: DirectionWeights[][]) (input: Expr) (initial: Expr[][][]) =
+    /// `mask` is None, or [time, batch, 1], nonzero where a step is inside its entry's length: there the step's carries
+    /// and output are the cell's, elsewhere the carries pass unchanged and the output is 0.
+    let private run (cell: Cell) (options: RecurrentOptions) (layers: DirectionWeights[][]) (input: Expr) (mask: Expr option) (initial: Expr[][][]) =
         let mutable x = input
         let finals =
             layers |> Array.mapi (fun l directions ->
@@ -132,8 +141,15 @@ module Recurrent =
                         let scanOptions = { ScanOptions.Default with Reverse = (d = 1); Checkpoint = options.Checkpoint }
                         let step (carries: Expr[]) (rows: Expr[]) =
                             let next = cell.Step w carries rows.[0]
-                            next, [| next.[0] |]
-                        let carries, ys = Checkpoint.scan cell.Op scanOptions step initial.[l].[d] [| projected |]
+                            if rows.Length = 1 then next, [| next.[0] |]
+                            else
+                                // a where, not a blend m·new + (1 − m)·old: the padding's cotangent is 0 at every order,
+                                // even where the cell's derivative on padding is not finite
+                                let inside = rows.[1]
+                                let kept = Array.map2 (fun n old -> Expr.where inside n old) next carries
+                                kept, [| Expr.where inside next.[0] (Expr.scalar x.DType 0.0) |]
+                        let xs = match mask with Some m -> [| projected; m |] | None -> [| projected |]
+                        let carries, ys = Checkpoint.scan cell.Op scanOptions step initial.[l].[d] xs
                         ys.[0], carries)
                 x <- if results.Length = 1 then fst results.[0] else Expr.concat (x.Rank - 1) (results |> Array.map fst)
                 results |> Array.map snd)
@@ -184,7 +200,23 @@ module Recurrent =
             Array.init layers.Length (fun l ->
                 Array.init directions (fun d ->
                     initial |> Array.map (fun s -> Expr.sliceAxis 0 (l * directions + d) (l * directions + d + 1) s |> Expr.reshape stateDims.[1..])))
-        let output, finals = run cell options layers timeFirst perLayer
+        let mask =
+            options.Lengths |> Option.map (fun lengths ->
+                if isNull (box lengths) then nullArg "lengths"
+                if not batched then
+                    Shape.fail op (sprintf "lengths are given for the unbatched input %s; they need a batch axis" (Shape.format input.Dims))
+                if lengths.Rank <> 1 || lengths.Dims.[0] <> batch.[0] then
+                    Shape.fail op (sprintf "lengths is %s where the input %s needs [%d], one length per batch entry" (Shape.format lengths.Dims) (Shape.format input.Dims) batch.[0])
+                match lengths.Op with
+                | Op.Const t ->
+                    t.ToDoubleArray() |> Array.iteri (fun b v ->
+                        if not (v >= 0.0 && v <= float timeFirst.Dims.[0] && Math.Round v = v) then
+                            Shape.fail op (sprintf "lengths[%d] = %g is not a whole number of steps from 0 to the input's %d" b v timeFirst.Dims.[0]))
+                | _ -> ()
+                let time = timeFirst.Dims.[0]
+                let steps = Expr.constant (Tensor.FromArray(Array.init time float, [| time; 1; 1 |])) |> Expr.cast input.DType
+                Expr.lt steps (Expr.reshape [| 1; batch.[0]; 1 |] (Expr.stopGradient (Expr.cast input.DType lengths))))
+        let output, finals = run cell options layers timeFirst mask perLayer
         let output = if batched && options.BatchFirst then Expr.swapAxes 0 1 output else output
         let stacked =
             Array.init initial.Length (fun k -> Expr.stack 0 [ for layer in finals do for carries in layer -> carries.[k] ])

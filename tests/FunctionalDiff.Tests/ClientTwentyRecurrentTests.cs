@@ -4,8 +4,8 @@ using static FunctionalDiff.Tests.TestSupport;
 namespace FunctionalDiff.Tests;
 
 /// <summary>
-/// <see cref="Nn.Lstm(Expr, IReadOnlyDictionary{string, Expr}, ValueTuple{Expr, Expr}?, bool, string, ScanCheckpoint?)"/> and
-/// <see cref="Nn.Gru(Expr, IReadOnlyDictionary{string, Expr}, Expr?, bool, string, ScanCheckpoint?)"/>, torch.nn.LSTM and
+/// <see cref="Nn.Lstm(Expr, IReadOnlyDictionary{string, Expr}, ValueTuple{Expr, Expr}?, bool, string, ScanCheckpoint?, Expr?)"/> and
+/// <see cref="Nn.Gru(Expr, IReadOnlyDictionary{string, Expr}, Expr?, bool, string, ScanCheckpoint?, Expr?)"/>, torch.nn.LSTM and
 /// torch.nn.GRU over a sequence, held to the layers written here as loops over doubles from torch's documented equations:
 /// every layer and direction, torch's state-dict names and shapes, the reverse direction reading the sequence from its
 /// end, the output [time, batch, directions·hidden] and the final states [layers·directions, batch, hidden]. Values to
@@ -15,7 +15,7 @@ namespace FunctionalDiff.Tests;
 public class ClientTwentyRecurrentTests
 {
     /// <summary>One layer configuration: torch's module arguments and the data's layout.</summary>
-    public sealed record Config(bool IsLstm, int Layers, bool Bidirectional, bool Bias, bool BatchFirst, bool Batched, bool WithState)
+    public sealed record Config(bool IsLstm, int Layers, bool Bidirectional, bool Bias, bool BatchFirst, bool Batched, bool WithState, int[]? Lengths = null)
     {
         public const int Time = 4, BatchSize = 2, In = 3, Hidden = 2;
         public int Directions => Bidirectional ? 2 : 1;
@@ -38,80 +38,12 @@ public class ClientTwentyRecurrentTests
         { "GRU, 2 layers, bidirectional, batch first, h0", new(false, 2, true, true, true, true, true) },
         { "GRU, 1 layer, no bias, unbatched, zero state", new(false, 1, false, false, false, false, false) },
         { "GRU, 3 layers, time first, h0", new(false, 3, false, true, false, true, true) },
+        { "LSTM, 2 layers, bidirectional, batch first, lengths 2 and 4", new(true, 2, true, true, true, true, true, [2, 4]) },
+        { "GRU, bidirectional, time first, lengths 4 and 1", new(false, 1, true, true, false, true, false, [4, 1]) },
     };
 
-    static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
-
-    // ---- the reference: torch's equations, one batch entry, one step at a time ----
-
-    /// <summary>
-    /// The stacked layers over doubles, time-first data [time, batch, in] and states [layers·directions, batch, hidden]
-    /// (all flat); returns the output [time, batch, directions·hidden] and the final h and c in the states' layout.
-    /// </summary>
-    static (double[] Output, double[] H, double[] C) Reference(Config k, Func<string, double[]?> w, double[] x, double[] h0, double[] c0)
-    {
-        int T = Config.Time, B = k.Batch, H = Config.Hidden, G = k.Gates, D = k.Directions;
-        var layerInput = x;
-        int width = Config.In;
-        double[] hN = new double[k.Layers * D * B * H], cN = new double[hN.Length];
-        for (int l = 0; l < k.Layers; l++)
-        {
-            var output = new double[T * B * D * H];
-            for (int d = 0; d < D; d++)
-            {
-                string tail = $"_l{l}" + (d == 1 ? "_reverse" : "");
-                var (wIh, wHh) = (w("weight_ih" + tail)!, w("weight_hh" + tail)!);
-                var bIh = w("bias_ih" + tail) ?? new double[G * H];
-                var bHh = w("bias_hh" + tail) ?? new double[G * H];
-                for (int b = 0; b < B; b++)
-                {
-                    int s0 = ((l * D + d) * B + b) * H;
-                    var h = h0[s0..(s0 + H)];
-                    var c = c0[s0..(s0 + H)];
-                    for (int step = 0; step < T; step++)
-                    {
-                        int t = d == 0 ? step : T - 1 - step;
-                        var row = layerInput[((t * B + b) * width)..((t * B + b) * width + width)];
-                        var gi = Linear(row, 1, width, G * H, wIh, bIh);
-                        var gh = Linear(h, 1, H, G * H, wHh, bHh);
-                        var next = new double[H];
-                        for (int j = 0; j < H; j++)
-                        {
-                            if (k.IsLstm)
-                            {
-                                double Gate(int q) => gi[q * H + j] + gh[q * H + j];
-                                c[j] = Sigmoid(Gate(1)) * c[j] + Sigmoid(Gate(0)) * Math.Tanh(Gate(2));
-                                next[j] = Sigmoid(Gate(3)) * Math.Tanh(c[j]);
-                            }
-                            else
-                            {
-                                double r = Sigmoid(gi[j] + gh[j]), z = Sigmoid(gi[H + j] + gh[H + j]);
-                                double n = Math.Tanh(gi[2 * H + j] + r * gh[2 * H + j]);
-                                next[j] = (1 - z) * n + z * h[j];
-                            }
-                        }
-                        h = next;
-                        for (int j = 0; j < H; j++) output[(t * B + b) * D * H + d * H + j] = h[j];
-                    }
-                    Array.Copy(h, 0, hN, s0, H);
-                    Array.Copy(c, 0, cN, s0, H);
-                }
-            }
-            layerInput = output;
-            width = D * H;
-        }
-        return (layerInput, hN, cN);
-    }
-
-    /// <summary>[batch, time, f] to [time, batch, f] (or back: the swap is its own inverse with the sizes swapped).</summary>
-    static double[] SwapLeading(double[] v, int first, int second, int f)
-    {
-        var r = new double[v.Length];
-        for (int a = 0; a < first; a++)
-            for (int b = 0; b < second; b++)
-                Array.Copy(v, (a * second + b) * f, r, (b * first + a) * f, f);
-        return r;
-    }
+    static (double[] Output, double[] H, double[] C) Reference(Config k, Func<string, double[]?> w, double[] x, double[] h0, double[] c0) =>
+        RecurrentReference.Run(k.IsLstm, k.Layers, k.Directions, Config.Hidden, w, x, Config.Time, k.Batch, Config.In, h0, c0, k.Lengths);
 
     // ---- the problem: every differentiable input flat, and a loss that reads every result ----
 
@@ -144,11 +76,11 @@ public class ClientTwentyRecurrentTests
         var k = p.K;
         var values = Unflatten(p.Layout, flat);
         int T = Config.Time, B = k.Batch, stateSize = k.Layers * k.Directions * B * Config.Hidden;
-        var x = k.Batched && k.BatchFirst ? SwapLeading(values["input"], B, T, Config.In) : values["input"];
+        var x = k.Batched && k.BatchFirst ? RecurrentReference.SwapLeading(values["input"], B, T, Config.In) : values["input"];
         var h0 = values.GetValueOrDefault("h0") ?? new double[stateSize];
         var c0 = values.GetValueOrDefault("c0") ?? new double[stateSize];
         var (output, h, c) = Reference(k, name => values.GetValueOrDefault(name), x, h0, c0);
-        if (k.Batched && k.BatchFirst) output = SwapLeading(output, T, B, k.Directions * Config.Hidden);
+        if (k.Batched && k.BatchFirst) output = RecurrentReference.SwapLeading(output, T, B, k.Directions * Config.Hidden);
         var a = p.OutputWeight.ToDoubleArray();
         var s = p.StateWeight.ToDoubleArray();
         double loss = output.Select((v, i) => v * a[i]).Sum() + h.Select((v, i) => v * s[i]).Sum();
@@ -165,12 +97,15 @@ public class ClientTwentyRecurrentTests
         var input = a[p.WeightCount];
         if (k.IsLstm)
         {
-            var (output, (h, c)) = Nn.Lstm(input, weights, k.WithState ? (a[p.WeightCount + 1], a[p.WeightCount + 2]) : null, k.BatchFirst);
+            var (output, (h, c)) = Nn.Lstm(input, weights, k.WithState ? (a[p.WeightCount + 1], a[p.WeightCount + 2]) : null, k.BatchFirst,
+                lengths: LengthsOf(k));
             return (output, h, c);
         }
-        var (o, hN) = Nn.Gru(input, weights, k.WithState ? a[p.WeightCount + 1] : null, k.BatchFirst);
+        var (o, hN) = Nn.Gru(input, weights, k.WithState ? a[p.WeightCount + 1] : null, k.BatchFirst, lengths: LengthsOf(k));
         return (o, hN, null);
     }
+
+    static Expr? LengthsOf(Config k) => k.Lengths is null ? null : Tensor.FromArray(k.Lengths.Select(v => (double)v).ToArray());
 
     static Expr OurLoss(Problem p, Expr[] a)
     {
@@ -192,10 +127,10 @@ public class ClientTwentyRecurrentTests
         Assert.Equal(k.StateShape, h.Shape);
         var values = Unflatten(p.Layout, p.Point);
         int stateSize = k.Layers * k.Directions * k.Batch * Config.Hidden;
-        var x = k.Batched && k.BatchFirst ? SwapLeading(values["input"], k.Batch, Config.Time, Config.In) : values["input"];
+        var x = k.Batched && k.BatchFirst ? RecurrentReference.SwapLeading(values["input"], k.Batch, Config.Time, Config.In) : values["input"];
         var (expected, hN, cN) = Reference(k, n => values.GetValueOrDefault(n), x,
             values.GetValueOrDefault("h0") ?? new double[stateSize], values.GetValueOrDefault("c0") ?? new double[stateSize]);
-        if (k.Batched && k.BatchFirst) expected = SwapLeading(expected, Config.Time, k.Batch, k.Directions * Config.Hidden);
+        if (k.Batched && k.BatchFirst) expected = RecurrentReference.SwapLeading(expected, Config.Time, k.Batch, k.Directions * Config.Hidden);
         Close(expected, output.Eval().ToDoubleArray(), 1e-14, $"{name}: output");
         Close(hN, h.Eval().ToDoubleArray(), 1e-14, $"{name}: h_n");
         if (c is not null)
