@@ -62,6 +62,35 @@ public static class Init
     public static Tensor KaimingNormal(int[] shape, int seed, double a = 0, FanMode mode = FanMode.FanIn, string nonlinearity = "leaky_relu", DType dtype = DType.Float64) =>
         Build(shape, nonlinearity, () => CoreInit.kaimingNormal(Interop.ToCore(dtype), seed, a, ToCore(mode), nonlinearity, shape));
 
+    /// <summary>
+    /// The weights of torch.nn.LSTM(inputSize, hiddenSize, numLayers, bias, bidirectional) as its reset_parameters draws
+    /// them, every entry from U(−1/√hiddenSize, 1/√hiddenSize), named and shaped as its state dict (after
+    /// <paramref name="prefix"/>) in torch's order: what <see cref="Nn.Lstm(Expr, IReadOnlyDictionary{string, Expr}, ValueTuple{Expr, Expr}?, bool, string, ScanCheckpoint?, Expr?)"/>
+    /// reads. One draw from <paramref name="seed"/> is split among the weights. F#: <c>Initialisers.recurrent</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A size or the number of layers is less than 1.</exception>
+    public static Parameters Lstm(int inputSize, int hiddenSize, int seed, int numLayers = 1, bool bidirectional = false, bool bias = true,
+        string prefix = "", DType dtype = DType.Float64) =>
+        Recurrent("Init.Lstm", 4, inputSize, hiddenSize, seed, numLayers, bidirectional, bias, prefix, dtype);
+
+    /// <summary>
+    /// The weights of torch.nn.GRU(inputSize, hiddenSize, numLayers, bias, bidirectional), as <see cref="Lstm"/> draws an
+    /// LSTM's, with 3·hiddenSize rows per weight: what <see cref="Nn.Gru(Expr, IReadOnlyDictionary{string, Expr}, Expr?, bool, string, ScanCheckpoint?, Expr?)"/>
+    /// reads. F#: <c>Initialisers.recurrent</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A size or the number of layers is less than 1.</exception>
+    public static Parameters Gru(int inputSize, int hiddenSize, int seed, int numLayers = 1, bool bidirectional = false, bool bias = true,
+        string prefix = "", DType dtype = DType.Float64) =>
+        Recurrent("Init.Gru", 3, inputSize, hiddenSize, seed, numLayers, bidirectional, bias, prefix, dtype);
+
+    static Parameters Recurrent(string method, int gates, int inputSize, int hiddenSize, int seed, int numLayers, bool bidirectional,
+        bool bias, string prefix, DType dtype)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        var weights = CoreInit.recurrent(method, gates, Interop.ToCore(dtype), seed, inputSize, hiddenSize, numLayers, bidirectional, bias);
+        return Parameters.Of(weights.Select(w => (prefix + w.Item1, new Tensor(w.Item2))).ToArray());
+    }
+
     static CoreFanMode ToCore(FanMode mode) => mode switch
     {
         FanMode.FanIn => CoreFanMode.FanIn,

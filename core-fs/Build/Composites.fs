@@ -451,6 +451,25 @@ module Nn =
                 (sprintf "%s do not fit: weight must be [out, in], input [..., in] and bias [out]%s" operands transposed)
         Expr.matmul x (Expr.transpose weight) + bias
 
+    /// The GRU step after its two projections: gi = x W_ihᵀ + b_ih and gh = h W_hhᵀ + b_hh, each [..., 3H] in torch's
+    /// [r, z, n] order. Shared by `gruCell` and the sequence layer (Recurrent.gru), which projects every step's input at
+    /// once before its loop, as torch's CPU kernel does.
+    let internal gruFromGates (gi: Expr) (gh: Expr) (hidden: Expr) =
+        let h = hidden.Dims.[hidden.Rank - 1]
+        let gate k (g: Expr) = Expr.sliceAxis (g.Rank - 1) (k * h) ((k + 1) * h) g
+        let r = Expr.sigmoid (gate 0 gi + gate 0 gh)
+        let z = Expr.sigmoid (gate 1 gi + gate 1 gh)
+        let n = Expr.tanh (gate 2 gi + r * gate 2 gh)
+        (Expr.scalar z.DType 1.0 - z) * n + z * hidden
+
+    /// The LSTM step after its projections: gates = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh, [..., 4H] in torch's [i, f, g, o]
+    /// order, and the cell [..., H]; returns (h', c'). Shared by `lstmCell` and the sequence layer (Recurrent.lstm).
+    let internal lstmFromGates (gates: Expr) (cell: Expr) =
+        let h = cell.Dims.[cell.Rank - 1]
+        let gate k = Expr.sliceAxis (gates.Rank - 1) (k * h) ((k + 1) * h) gates
+        let nextCell = Expr.sigmoid (gate 1) * cell + Expr.sigmoid (gate 0) * Expr.tanh (gate 2)
+        Expr.sigmoid (gate 3) * Expr.tanh nextCell, nextCell
+
     /// One step of torch.nn.GRUCell (torch.gru_cell): with gates gi = x W_ihᵀ + b_ih and gh = h W_hhᵀ + b_hh, each split
     /// into thirds [r, z, n] along the last axis as torch lays them out, r = σ(gi_r + gh_r), z = σ(gi_z + gh_z),
     /// n = tanh(gi_n + r ⊙ gh_n) and h' = (1 − z) ⊙ n + z ⊙ h. weightIh is [3H, in], weightHh [3H, H], each bias [3H] or a
@@ -467,14 +486,7 @@ module Nn =
                 (sprintf "input %s, hidden %s, weightIh %s, weightHh %s, biasIh %s and biasHh %s do not fit: weightIh must be [3H, in], weightHh [3H, H], the biases [3H], input [..., in] and hidden [..., H]"
                      (Shape.format input.Dims) (Shape.format hidden.Dims) (Shape.format weightIh.Dims) (Shape.format weightHh.Dims)
                      (Shape.format biasIh.Dims) (Shape.format biasHh.Dims))
-        let h = weightHh.Dims.[1]
-        let gi = linear weightIh biasIh input
-        let gh = linear weightHh biasHh hidden
-        let gate k (g: Expr) = Expr.sliceAxis (g.Rank - 1) (k * h) ((k + 1) * h) g
-        let r = Expr.sigmoid (gate 0 gi + gate 0 gh)
-        let z = Expr.sigmoid (gate 1 gi + gate 1 gh)
-        let n = Expr.tanh (gate 2 gi + r * gate 2 gh)
-        (Expr.scalar z.DType 1.0 - z) * n + z * hidden
+        gruFromGates (linear weightIh biasIh input) (linear weightHh biasHh hidden) hidden
 
     /// One step of torch.nn.LSTMCell (torch.lstm_cell): the gates x W_ihᵀ + b_ih + h W_hhᵀ + b_hh, split into quarters
     /// [i, f, g, o] along the last axis as torch lays them out, give the new cell c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g) and the
@@ -493,11 +505,7 @@ module Nn =
                 (sprintf "input %s, hidden %s, cell %s, weightIh %s, weightHh %s, biasIh %s and biasHh %s do not fit: weightIh must be [4H, in], weightHh [4H, H], the biases [4H], input [..., in] and hidden and cell [..., H]"
                      (Shape.format input.Dims) (Shape.format hidden.Dims) (Shape.format cell.Dims) (Shape.format weightIh.Dims)
                      (Shape.format weightHh.Dims) (Shape.format biasIh.Dims) (Shape.format biasHh.Dims))
-        let h = weightHh.Dims.[1]
-        let gates = linear weightIh biasIh input + linear weightHh biasHh hidden
-        let gate k = Expr.sliceAxis (gates.Rank - 1) (k * h) ((k + 1) * h) gates
-        let nextCell = Expr.sigmoid (gate 1) * cell + Expr.sigmoid (gate 0) * Expr.tanh (gate 2)
-        Expr.sigmoid (gate 3) * Expr.tanh nextCell, nextCell
+        lstmFromGates (linear weightIh biasIh input + linear weightHh biasHh hidden) cell
 
     /// The rules of `centre`, one per axes, kept for the process's life: there are few such combinations, and a node
     /// built with a rule holds it anyway.

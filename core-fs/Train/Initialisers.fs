@@ -110,3 +110,34 @@ module Initialisers =
         let standard = Eval.eval (Elementary.erfinv (2.0 * p - 1.0) * Math.Sqrt 2.0)
         let values = standard.ToDoubleArray() |> Array.map (fun z -> min high (max low (mean + std * z)))
         Tensor.ofFloats dtype (Array.copy shape) values
+
+    /// The weights of torch.nn.LSTM (gates = 4) or torch.nn.GRU (gates = 3) as its reset_parameters draws them: every
+    /// entry from U(−1/√hidden, 1/√hidden), named and shaped as its state dict (weight_ih_l{k} [gates·hidden, in] with
+    /// in = directions·hidden above layer 0, weight_hh_l{k} [gates·hidden, hidden], bias_ih_l{k} and bias_hh_l{k}
+    /// [gates·hidden] when `bias`, _reverse for the second direction), in torch's order. One draw from `seed` is split
+    /// among them, so no two weights share a sequence.
+    let recurrent (method: string) (gates: int) (dtype: DType) (seed: int) (inputSize: int) (hiddenSize: int) (layers: int)
+                  (bidirectional: bool) (bias: bool) : (string * Tensor)[] =
+        if inputSize < 1 then invalidArg "inputSize" (sprintf "%s: inputSize = %d must be at least 1" method inputSize)
+        if hiddenSize < 1 then invalidArg "hiddenSize" (sprintf "%s: hiddenSize = %d must be at least 1" method hiddenSize)
+        if layers < 1 then invalidArg "numLayers" (sprintf "%s: numLayers = %d must be at least 1" method layers)
+        let directions = if bidirectional then 2 else 1
+        let rows = gates * hiddenSize
+        let shapes =
+            [| for l in 0 .. layers - 1 do
+                   for d in 0 .. directions - 1 do
+                       let tail = sprintf "_l%d%s" l (if d = 1 then "_reverse" else "")
+                       yield "weight_ih" + tail, [| rows; (if l = 0 then inputSize else directions * hiddenSize) |]
+                       yield "weight_hh" + tail, [| rows; hiddenSize |]
+                       if bias then
+                           yield "bias_ih" + tail, [| rows |]
+                           yield "bias_hh" + tail, [| rows |] |]
+        let bound = 1.0 / Math.Sqrt(float hiddenSize)
+        let total = shapes |> Array.sumBy (fun (_, shape) -> Array.fold (*) 1 shape)
+        let values = (uniformFor method DType.Float64 seed -bound bound [| total |]).ToDoubleArray()
+        let mutable start = 0
+        shapes |> Array.map (fun (name, shape) ->
+            let count = Array.fold (*) 1 shape
+            let tensor = Tensor.ofFloats dtype (Array.copy shape) values.[start .. start + count - 1]
+            start <- start + count
+            name, tensor)

@@ -45,7 +45,8 @@ public class ArgumentNameTests
         if (type == typeof(Tensor[])) return new[] { Tensor.Ones(new[] { 2, 2 }) };
         if (type == typeof(CompiledFunction)) return Diff.Compile(xs => [xs[0].Sum()]);
         Parameters Named() => Parameters.Of(("w", Tensor.Ones(new[] { 2, 2 })));
-        if (type == typeof(Parameters) || type == typeof(IEnumerable<KeyValuePair<string, Tensor>>)) return Named();
+        if (type == typeof(Parameters) || type == typeof(IEnumerable<KeyValuePair<string, Tensor>>) || type == typeof(IReadOnlyDictionary<string, Tensor>))
+            return Named();
         if (type == typeof((string, Tensor)[])) return new[] { ("w", Tensor.Ones(new[] { 2, 2 })) };
         // Expr.Einsum's equation is read as one; every other string (names, Init's nonlinearity) takes "relu"
         if (type == typeof(string)) return name == "equation" ? "ij,jk->ik" : "relu";

@@ -1,0 +1,121 @@
+using FunctionalDiff.Compare.Train;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+using TT = TorchSharp.torch.Tensor;
+
+namespace FunctionalDiff.Compare.Tests;
+
+/// <summary>
+/// Nn.Lstm and Nn.Gru against TorchSharp's torch.nn.LSTM and torch.nn.GRU modules (torch.nn.functional has no
+/// recurrent layer), the module's weights set from ours by their state-dict names: the output and final states, the
+/// gradient of a loss that reads all of them in the input, the initial states and every weight, and the Hessian of that
+/// loss times a vector in all of them at once (torch's double backward through its CPU kernel), in float64 and float32.
+/// </summary>
+public class ClientTwentyTorchTests
+{
+    const int Time = 5, Batch = 2, In = 3, Hidden = 4;
+
+    public static TheoryData<bool, int, bool, bool, bool, DType> Configs => new()
+    {
+        // isLstm, layers, bidirectional, bias, batchFirst, dtype
+        { true, 2, true, true, false, DType.Float64 },
+        { true, 1, false, false, true, DType.Float64 },
+        { true, 2, true, true, true, DType.Float32 },
+        { false, 2, true, true, true, DType.Float64 },
+        { false, 1, true, false, false, DType.Float64 },
+        { false, 2, false, true, false, DType.Float32 },
+    };
+
+    static Tensor Data(int[] shape, int salt, DType dtype) =>
+        Tensor.FromArray(Enumerable.Range(0, shape.Aggregate(1, (a, b) => a * b)).Select(i => Math.Sin(0.7 * i + salt)).ToArray(), shape).To(dtype);
+
+    [Theory]
+    [MemberData(nameof(Configs))]
+    public void ValuesGradientsAndHessianVectorProductsAreTorchsModule(bool isLstm, int layers, bool bidirectional, bool bias, bool batchFirst, DType dtype)
+    {
+        using var scope = torch.NewDisposeScope();
+        int directions = bidirectional ? 2 : 1;
+        var weights = isLstm
+            ? Init.Lstm(In, Hidden, seed: 3, numLayers: layers, bidirectional: bidirectional, bias: bias, dtype: dtype)
+            : Init.Gru(In, Hidden, seed: 3, numLayers: layers, bidirectional: bidirectional, bias: bias, dtype: dtype);
+        int[] inputShape = batchFirst ? [Batch, Time, In] : [Time, Batch, In];
+        int[] stateShape = [layers * directions, Batch, Hidden];
+        int[] outputShape = batchFirst ? [Batch, Time, directions * Hidden] : [Time, Batch, directions * Hidden];
+        var names = weights.Names.ToArray();
+        // the differentiated arguments: the weights in the state dict's order, then the input, h0 and (LSTM) c0
+        var arguments = names.Select(n => weights[n])
+            .Append(Data(inputShape, 1, dtype)).Append(Data(stateShape, 2, dtype) * 0.5).ToList();
+        if (isLstm) arguments.Add(Data(stateShape, 3, dtype) * 0.5);
+        var tangents = arguments.Select((a, k) => Data(a.Shape, 10 + k, dtype)).ToArray();
+        var outputWeight = Data(outputShape, 4, dtype);
+        var stateWeight = Data(stateShape, 5, dtype);
+
+        // ours
+        Expr[] Results(Expr[] a)
+        {
+            var w = names.Select((n, k) => (n, a[k])).ToDictionary(e => e.n, e => e.Item2);
+            int i = names.Length;
+            if (isLstm)
+            {
+                var (o, (h, c)) = Nn.Lstm(a[i], w, (a[i + 1], a[i + 2]), batchFirst);
+                return [o, h, c];
+            }
+            var (output, hN) = Nn.Gru(a[i], w, a[i + 1], batchFirst);
+            return [output, hN];
+        }
+        Expr Loss(Expr[] a)
+        {
+            var r = Results(a);
+            var loss = (r[0] * outputWeight).Sum() + (r[1] * stateWeight).Sum();
+            return isLstm ? loss + (r[2] * stateWeight * stateWeight).Sum() : loss;
+        }
+        var primals = arguments.Select(t => (Expr)t).ToArray();
+        var ourResults = Expr.EvalMany(Results(primals));
+        var ourGradients = Expr.EvalMany(Diff.Grad((Expr[] a) => Loss(a))(primals));
+        var ourHvp = Expr.EvalMany(Diff.Hvp(Loss, primals, tangents.Select(t => (Expr)t).ToArray()));
+
+        // torch's module, its parameters copied from ours by name
+        var torchType = dtype == DType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+        torch.nn.Module module = isLstm
+            ? nn.LSTM(In, Hidden, layers, bias, batchFirst, 0.0, bidirectional)
+            : nn.GRU(In, Hidden, layers, bias, batchFirst, 0.0, bidirectional);
+        module.to(torchType);
+        var parameters = module.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        Assert.Equal(names.OrderBy(n => n, StringComparer.Ordinal), parameters.Keys.OrderBy(n => n, StringComparer.Ordinal));
+        using (torch.no_grad())
+            foreach (var n in names) parameters[n].copy_(TorchBridge.ToTorch(weights[n]));
+        var inputs = arguments.Skip(names.Length).Select(t => TorchBridge.ToTorch(t).requires_grad_(true)).ToArray();
+        TT[] results;
+        if (isLstm)
+        {
+            var (o, h, c) = ((TorchSharp.Modules.LSTM)module).forward(inputs[0], (inputs[1], inputs[2]));
+            results = [o, h, c];
+        }
+        else
+        {
+            var (o, h) = ((TorchSharp.Modules.GRU)module).forward(inputs[0], inputs[1]);
+            results = [o, h];
+        }
+        var (a4, s5) = (TorchBridge.ToTorch(outputWeight), TorchBridge.ToTorch(stateWeight));
+        var torchLoss = (results[0] * a4).sum() + (results[1] * s5).sum();
+        if (isLstm) torchLoss = torchLoss + (results[2] * s5 * s5).sum();
+        var all = names.Select(n => (TT)parameters[n]).Concat(inputs).ToArray();
+        var gradients = torch.autograd.grad([torchLoss], all, create_graph: true, retain_graph: true);
+        var dot = gradients.Select((g, k) => (g * TorchBridge.ToTorch(tangents[k])).sum()).Aggregate((x, y) => x + y);
+        var hvp = torch.autograd.grad([dot], all, retain_graph: true);
+
+        double tolerance = dtype == DType.Float64 ? 1e-12 : 2e-5;
+        string what = $"{(isLstm ? "LSTM" : "GRU")} layers {layers} bidirectional {bidirectional} bias {bias} batchFirst {batchFirst} {dtype}";
+        for (int k = 0; k < results.Length; k++)
+            Assert.True(TorchBridge.TensorRelative(ourResults[k].ToDoubleArray(), TorchBridge.Values(results[k])) <= tolerance, $"{what}: result {k}");
+        for (int k = 0; k < all.Length; k++)
+        {
+            string name = k < names.Length ? names[k] : $"input {k - names.Length}";
+            Assert.True(TorchBridge.TensorRelative(ourGradients[k].ToDoubleArray(), TorchBridge.Values(gradients[k])) <= tolerance,
+                $"{what}: gradient in {name}: {TorchBridge.TensorRelative(ourGradients[k].ToDoubleArray(), TorchBridge.Values(gradients[k]))}");
+            Assert.True(TorchBridge.TensorRelative(ourHvp[k].ToDoubleArray(), TorchBridge.Values(hvp[k])) <= 10 * tolerance,
+                $"{what}: Hessian-vector product in {name}: {TorchBridge.TensorRelative(ourHvp[k].ToDoubleArray(), TorchBridge.Values(hvp[k]))}");
+        }
+    }
+}
