@@ -175,4 +175,27 @@ public class FuzzEdges26Tests
         SkipsEverything(FuzzCommand.Programs(1, 108, 212, adversarial: true, ops: OpSurface.All)[0],
             "Cross over a lane equal in both operands (exactly 0; torch's multiply-add keeps one product's rounding, and both overflow with a product)");
     }
+
+    [Fact]
+    public void WideAdversarial110_213_LogSumExpUnderAnInfiniteCotangent_BothEnginesAddInfinitiesToNaN_Named()
+    {
+        // f = c·logsumexp(x), c = +∞: along v the second derivative is c·pᵢ(vᵢ − Σⱼpⱼvⱼ), p = softmax(x), ±∞ by the sign of
+        // the centred direction; torch adds c·pᵢvᵢ and −c·pᵢΣⱼpⱼvⱼ, ∞ − ∞ = NaN, and ours meets its own ∞ − ∞ in one entry
+        double[] x = { 0, 0.039639734 }, v = { 1, -0.5 };
+        double e0 = Math.Exp(x[0]), e1 = Math.Exp(x[1]);
+        double[] p = { e0 / (e0 + e1), e1 / (e0 + e1) };
+        double centre = p[0] * v[0] + p[1] * v[1];
+        var expected = new[] { double.PositiveInfinity * p[0] * (v[0] - centre), double.PositiveInfinity * p[1] * (v[1] - centre) };
+        Assert.Equal(new[] { double.PositiveInfinity, double.NegativeInfinity }, expected);
+
+        var leaf = Tensor64(x, 2).requires_grad_(true);
+        var slope = torch.autograd.grad(new[] { leaf.logsumexp(0) * double.PositiveInfinity }, new[] { leaf }, retain_graph: true, create_graph: true)[0];
+        var torchs = Values(torch.autograd.grad(new[] { (slope * Tensor64(v, 2)).sum() }, new[] { leaf })[0]);
+        Assert.Contains(torchs, double.IsNaN);
+        var ours = Diff.Hvp(e => e.LogSumExp(0) * double.PositiveInfinity, Tensor.FromArray(x, 2), Tensor.FromArray(v, 2)).Eval().ToDoubleArray();
+        Assert.True(double.IsNaN(ours[0]), "ours at the first entry: the limitation this names");
+        Assert.Equal(expected[1], ours[1]);
+
+        Passes(FuzzCommand.Programs(1, 110, 213, adversarial: true, ops: OpSurface.Wide)[0]);
+    }
 }
