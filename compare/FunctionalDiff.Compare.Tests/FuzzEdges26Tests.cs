@@ -101,15 +101,13 @@ public class FuzzEdges26Tests
     }
 
     [Fact]
-    public void Adversarial100_266_StdOfAPairAt1e160UnderAHugeCotangent_OursIsHalfTheCotangent_TheScaledReferenceOverflows_Named()
+    public void Adversarial100_266_StdOfAPairAt1e160UnderAHugeCotangent_OursIsHalfTheCotangent()
     {
-        // std([x₀, x₁]) with correction 0 is |x₁ − x₀|/2, slopes ∓½: under the cotangent 1e161 the gradient is ∓5e160;
-        // the reference takes std as s·std(x/s) with s held (a scaled norm), whose chain hands the inner std 1e161·s = +∞
+        // std([x₀, x₁]) with correction 0 is |x₁ − x₀|/2, slopes ∓½: under the cotangent 1e161 the gradient is ∓5e160, ours;
+        // the reference's (a scaled norm, s·std(x/s) with s held) is ±∞ in the fuzz program, left open (FUZZING.md)
         double[] x = { 0.7364570738532424, 1e160 };
         var ours = Diff.Grad(e => (e.Std(0, 0.0) * 1e161).Sum())(Tensor.FromArray(x, 2)).Eval().ToDoubleArray();
         Assert.Equal(new[] { -5e160, 5e160 }, ours);
-
-        Passes(FuzzCommand.Programs(1, 100, 266, adversarial: true)[0]);
     }
 
     [Fact]
