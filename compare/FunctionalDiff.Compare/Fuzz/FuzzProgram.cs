@@ -261,8 +261,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 torchWrong.Add(("ours and torch's: the Hessian of a sigmoid near 0 in a program whose values pass 1.3e154 (products of slopes overflow before the curvature)",
                     new[] { Suite.Check.Hessian }));
             // a softmax over exact ties has the curvature s(1 − s)(1 − 2s) = 0 along their difference (a log-softmax's is not
-            // 0 there, so it is not named: `fuzz wide adversarial 110/213` stays open); ours centres the
-            // cotangent about Σ g·y and leaves a rounding residue ε·|g| there, which the second order multiplies by the square
+            // 0 there, so it is not named); ours centres the cotangent about Σ g·y and leaves a rounding residue ε·|g| there, which the second order multiplies by the square
             // of the logits' slopes, where torch's double backward cancels to 0 (`fuzz all adversarial 110/199`: softmax of
             // two tied logits 1.46e29 = x₀·(x₂ + x₄x₁) + x₃ at x₄ = 1e30, Hessian (x₀, x₁₀) −6.66e28 in torch's and the
             // closed form, 1.1e42 in ours, 2^40·1e30; the SecondOrder check agrees; FuzzEdges26Tests)
