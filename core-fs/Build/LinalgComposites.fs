@@ -146,7 +146,34 @@ module Linalg =
         let part k = Expr.reshape a.Dims.[.. a.Rank - 3] (Expr.sliceAxis (packed.Rank - 1) k (k + 1) packed)
         part 0, part 1
 
-    /// torch.linalg.det. Up to 3×3 it is the cofactor expansion, a polynomial in the entries: its
+    /// Entry (i, j) of the matrices a (…, n, n), of shape (…).
+    let private entry (a: Expr) i j =
+        Expr.reshape a.Dims.[.. a.Rank - 3] (Expr.sliceAxis (a.Rank - 1) j (j + 1) (Expr.sliceAxis (a.Rank - 2) i (i + 1) a))
+
+    /// The cofactor matrix of a (…, n, n) for n of 2 or 3, entry (i, j) the signed minor (−1)^(i+j)·M_ij, a polynomial in
+    /// the entries: for 3×3, a_(i+1)(j+1)·a_(i+2)(j+2) − a_(i+1)(j+2)·a_(i+2)(j+1) with the indices taken mod 3, which carries
+    /// the sign itself.
+    let private cofactors (a: Expr) =
+        let n = a.Dims.[a.Rank - 1]
+        let batch = a.Dims.[.. a.Rank - 3]
+        let at i j = entry a (i % n) (j % n)
+        let cofactor i j =
+            match n with
+            | 2 -> if (i + j) % 2 = 0 then at (i + 1) (j + 1) else -(at (i + 1) (j + 1))
+            | _ -> at (i + 1) (j + 1) * at (i + 2) (j + 2) - at (i + 1) (j + 2) * at (i + 2) (j + 1)
+        let cell i j = Expr.reshape (Array.append batch [| 1; 1 |]) (cofactor i j)
+        Expr.concat (a.Rank - 2) [ for i in 0 .. n - 1 -> Expr.concat (a.Rank - 1) [ for j in 0 .. n - 1 -> cell i j ] ]
+
+    /// The rule of det for 2×2 and 3×3 (a 1×1 det is the entry itself): g·cof(a), the cotangent times the cofactor
+    /// matrix, one product per entry. The cofactor expansion differentiated as written multiplies g into each product of
+    /// two entries before their difference, so an infinite g met ∞ − ∞ = NaN wherever the two products share a sign, where
+    /// g·cof(a) is ±∞ (`fuzz wide adversarial 87/54`: exp(∞ + det A), g = −∞). Its own derivative is the cofactors'
+    /// polynomial, so the higher orders are exact. Registered once; the module keeps it alive.
+    let private detRule =
+        CustomRules.register "det" (fun a g ->
+            Expr.reshape (Array.append g.Dims [| 1; 1 |]) g * cofactors a)
+
+    /// torch.linalg.det. Up to 3×3 it is the cofactor expansion, a polynomial in the entries, with the rule g·cof(a): its
     /// gradient is the cofactor matrix everywhere, a singular a included, and its derivatives of
     /// every order are exact (sign · exp(logAbsDet) differentiates through A⁻ᵀ, which a singular a
     /// does not have, so its gradient there raised). Larger matrices take sign · exp(logAbsDet) from
@@ -154,13 +181,12 @@ module Linalg =
     /// gradient raises, as solve does.
     let det (a: Expr) : Expr =
         let n = LinalgNodes.square "Det" "a" a
-        let batch = a.Dims.[.. a.Rank - 3]
-        let at i j = Expr.reshape batch (Expr.sliceAxis (a.Rank - 1) j (j + 1) (Expr.sliceAxis (a.Rank - 2) i (i + 1) a))
+        let at = entry a
         let minor r1 r2 c1 c2 = at r1 c1 * at r2 c2 - at r1 c2 * at r2 c1
         match n with
         | 1 -> at 0 0
-        | 2 -> minor 0 1 0 1
-        | 3 -> at 0 0 * minor 1 2 1 2 - at 0 1 * minor 1 2 0 2 + at 0 2 * minor 1 2 0 1
+        | 2 -> Expr.custom detRule a (minor 0 1 0 1)
+        | 3 -> Expr.custom detRule a (at 0 0 * minor 1 2 1 2 - at 0 1 * minor 1 2 0 2 + at 0 2 * minor 1 2 0 1)
         | _ ->
             let sign, logAbs = slogdet a
             sign * Expr.exp logAbs

@@ -18,7 +18,7 @@ let rec private expansion (a: float[]) (n: int) =
                 (if j % 2 = 0 then 1.0 else -1.0) * a.[j] * expansion minor (n - 1) })
 
 /// The cofactor matrix: entry (i, j) is (-1)^(i+j) times the determinant of a without row i and column j.
-let private cofactors (a: float[]) (n: int) =
+let internal cofactors (a: float[]) (n: int) =
     Array.init (n * n) (fun index ->
         let i, j = index / n, index % n
         let minor = [| for r in 0 .. n - 1 do for c in 0 .. n - 1 do if r <> i && c <> j then yield a.[r * n + c] |]
