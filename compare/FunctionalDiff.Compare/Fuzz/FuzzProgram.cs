@@ -518,6 +518,16 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // linear map is 0, ours; torch's NaN in x₀'s row and column; FuzzSeeds57To61Tests)
             case OpKind.Hardshrink or OpKind.Softshrink when a[0].numel() > 0:
                 return "Hardshrink or Softshrink (curvature 0 on every branch)";
+            // logit with eps is logit(clamp(x, eps, 1 − eps)), flat outside the bounds, so every derivative there is 0 (ours:
+            // the clamp's masked slope, a symbolic zero at second order). Torch's rule where(eps ≤ x ≤ 1 − eps, g/(x(1 − x)), 0)
+            // hands its untaken branch the cotangent 0, and the quotient's slope −0·g/(x(1 − x))² is 0/0 where that square
+            // underflows (x at 0 or 1, or tiny), 0·NaN at a NaN x and 0·∞ at an infinite one: its JVP and second order are
+            // NaN there (`fuzz all adversarial 121/38`: logit(x, 0.25) over a squashed NaN, shrunk to x = 0, JVP and Hessian 0
+            // in ours, NaN in torch's; FuzzSeeds121To126Tests). Named where x(1 − x) is below 1e-19 in magnitude (its square
+            // underflows float32) or not finite.
+            case OpKind.Logit when s.Mode == 1 && a[0].numel() > 0
+                    && Any(a[0].mul(a[0].neg().add(1.0)) is var p ? p.abs().lt(1e-19).logical_or(p.isfinite().logical_not()) : null!):
+                return "Logit with eps where x(1 − x) is 0, tiny or not finite (torch's untaken branch differentiates to 0/0)";
             case OpKind.LogSigmoid when AnyInfinite(a[0]):
                 return "LogSigmoid of an infinite value";
             // the same below −40, where ours is −softplus(−x) above the threshold (curvature a symbolic zero, as "Softplus
