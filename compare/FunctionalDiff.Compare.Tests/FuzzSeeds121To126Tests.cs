@@ -42,4 +42,34 @@ public class FuzzSeeds121To126Tests
         // as drawn: the logit's operand a squashed NaN (its JVP and Hessian 0 in ours, the clamp's mask; NaN in torch's)
         Passes(FuzzCommand.Programs(1, 121, 38, adversarial: true, ops: OpSurface.All)[0]);
     }
+    [Fact]
+    public void WideAdversarial121_168_StdOfABroadcastScalar_IdenticallyZero_TorchsJvpIsItsRoundingResidue_Named()
+    {
+        // std(where(1, conv1d(x₀, w, b), c)) over a [3, 2] broadcast of the conv1d's one output entry: six equal entries for
+        // every input, so the function is 0 everywhere and its derivative the zero map. At the drawn point the entry is
+        // about −3.3e300 (a −1e300 weight), where the reference takes "a scaled norm", torch's std of x/s times s
+        double[] image = { 364.2577196463598, 364.2577196463598, 42.35645262207929, 42.35645262207934, 42.35645262207934, 3.263938788227634, 364.2577196463598, 364.2577196463598, 42.35645262207929 };
+        double[] weight = { 0.8777059813970581, 0.8777059813970581, 88.0, 0.6636192089765168, 88.0, -1E+300, -709.0, -1000.0, -10000.0 };
+        var conv = torch.nn.functional.conv1d(Tensor64(image, 1, 3, 3), Tensor64(weight, 1, 3, 3), Tensor64(new[] { 0.14162623987559733 }, 1));
+        double entry = conv.item<double>();
+        double scale = Math.ScaleB(1.0, (int)Math.Floor(Math.Log2(Math.Abs(entry))));
+        var six = torch.full(new long[] { 3, 2 }, entry / scale, dtype: torch.ScalarType.Float64);
+        double torchs = six.std().item<double>() * scale;
+        Assert.True(torchs != 0.0, $"torch's std of six copies of {entry:R}: {torchs:R}");
+
+        Expr F(Expr e)
+        {
+            var p = e.Split(new[] { 9, 1, 9 });
+            var v0 = Nn.Conv1d(p[0].Reshape(3, 3), p[2].Reshape(1, 3, 3), p[1].Reshape(1), stride: 1, padding: 0, dilation: 1, groups: 1);
+            return Expr.Where(Tensor.FromArray(new[] { 1.0, 1, 1, 1, 1, 1 }, 3, 2), v0, Tensor.FromArray(new[] { 1.0986122886681098 }, Array.Empty<int>())).Std();
+        }
+        var point = image.Append(0.14162623987559733).Concat(weight).ToArray();
+        var tangent = Enumerable.Range(0, 19).Select(i => Math.Sin(i + 1.0)).ToArray();
+        Assert.Equal(0.0, Diff.Jvp(F, Tensor.FromArray(point, 19), Tensor.FromArray(tangent, 19)).Tangent.Eval().ToScalar());
+        // the closed form 0 holds along the tangent too: our value at x + h·t, for several h
+        foreach (double h in new[] { 0.0, 1e-3, 1.0, 1e3 })
+            Assert.Equal(0.0, F(Tensor.FromArray(point.Zip(tangent, (x, t) => x + h * t).ToArray(), 19)).Eval().ToScalar());
+
+        Passes(FuzzCommand.Programs(1, 121, 168, adversarial: true, ops: OpSurface.Wide)[0]);
+    }
 }

@@ -1141,7 +1141,11 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// derivative. Both engines' gradient is the documented 0, and that is compared; torch's forward-mode rule there
     /// gives another number (|mean t| in float64, NaN in float32, where its own gradient says 0), and both second
     /// derivatives are rounding noise of order 1e15 (`fuzz 1/17`: std of [0.4, 0.4, 0.4] with correction 0), so
-    /// the checks past the gradient are skipped.</item>
+    /// the checks past the gradient are skipped. Equal entries are found from the entries themselves too, since torch's
+    /// value there need not be 0: its mean of equal entries rounds (the reference's scaled std of six copies of −3.3e300,
+    /// a broadcast conv1d output, a residue of the size ε·|x|), and its JVP is that residue's ratio, −1.3e300, where the
+    /// std of a broadcast scalar is 0 for every input, and so is its derivative, ours (`fuzz wide adversarial 121/168`;
+    /// FuzzSeeds121To126Tests).</item>
     /// <item>Cumprod with a nonzero entry below <see cref="TinyProdEntry"/>: torch's rules divide by the entries, as for Prod,
     /// so where a running product underflows its second derivative is 0 and its forward-mode derivative ∞ or NaN.
     /// The closed forms (the Hessian of x₁x₂ is [[0, 1], [1, 0]]; the tangent of y₁ = x₁ is t₁) are ours
@@ -1375,7 +1379,8 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         OpKind.LogSumExp when LogOfSumRoundsAway(a[0], s.Ints[0]) =>
             ("LogSumExp whose log of the sum rounds away beside a huge maximum",
              new[] { Suite.Check.Vjp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Jvp, Suite.Check.Compiled }),
-        OpKind.Std when a[0].numel() > 0 && TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).eq(0.0).any().item<bool>() =>
+        OpKind.Std when a[0].numel() > 0 && (TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).eq(0.0).any().item<bool>()
+                || EqualEntriesInSomeGroup(s, a[0])) =>
             ("Std of equal entries", new[] { Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian }),
         OpKind.Lgamma or OpKind.Digamma or OpKind.Polygamma when a[0].numel() > 0 && a[0].lt(0.0).logical_and(a[0].eq(a[0].floor())).any().item<bool>() =>
             ("the polygamma family at a negative integer or -inf", new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
@@ -1674,6 +1679,17 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (cotangent * largest >= double.MaxValue / 256) return true;
         }
         return false;
+    }
+
+    /// <summary>Whether some group a Std or Var step reduces (every axis, or the step's axes) holds more than one entry, all
+    /// equal and finite (see TorchWrong, "Std of equal entries").</summary>
+    static bool EqualEntriesInSomeGroup(Step s, TorchSharp.torch.Tensor x)
+    {
+        if (x.numel() == 0 || x.dim() == 0) return false;
+        long[] axes = s.Mode == 0 ? Enumerable.Range(0, (int)x.dim()).Select(d => (long)d).ToArray() : s.Ints.Select(v => (long)v).ToArray();
+        if (axes.Aggregate(1L, (n, d) => n * x.shape[d < 0 ? d + x.dim() : d]) < 2) return false;
+        var largest = x.amax(axes, keepdim: true);
+        return largest.eq(x.amin(axes, keepdim: true)).logical_and(largest.isfinite()).any().item<bool>();
     }
 
     /// <summary>Whether some entry of a broadcast pair has both operands finite and a² + b² = +∞ (see TorchNaNEdge).</summary>
