@@ -72,4 +72,23 @@ public class FuzzSeeds121To126Tests
 
         Passes(FuzzCommand.Programs(1, 121, 168, adversarial: true, ops: OpSurface.Wide)[0]);
     }
+    [Fact]
+    public void WideAdversarial123_165_ClampOfNaN_TheMasksSlopeIs0InBoth_TorchsSecondOrderIsNaN_Named()
+    {
+        // sin(clamp(x², min −1)) at x = NaN: both engines' gradient is NaN (2x times the masked cotangent 0); the Hessian is
+        // 2·(masked cotangent) + 2x·(its derivative), where torch's double backward meets x = NaN with the mask's zeros and
+        // ours has the symbolic zero of the where that clamps: 0 in ours, NaN in torch's, as for relu at NaN
+        var at = Tensor64(new[] { double.NaN }, 1).requires_grad_(true);
+        var g = torch.autograd.grad(new[] { at.square().clamp_min(-1.0).sin().sum() }, new[] { at }, retain_graph: true, create_graph: true)[0];
+        Assert.True(double.IsNaN(Values(g)[0]), "torch's gradient");
+        Assert.True(double.IsNaN(torch.autograd.grad(new[] { g.sum() }, new[] { at })[0].item<double>()), "torch's second derivative");
+
+        Expr F(Expr e) => e.Square().Clamp(-1.0, null).Sin().Sum();
+        var point = Tensor.FromArray(new[] { double.NaN }, 1);
+        Assert.True(double.IsNaN(Diff.Grad(F)(point).Eval().ToDoubleArray()[0]), "ours at first order");
+        // the clamp's slope at NaN is its mask's 0 in both engines, so the term 2·(masked cotangent) of the Hessian is 0
+        Assert.Equal(0.0, Diff.Hessian(F)(point).Eval().ToScalar());
+
+        Passes(FuzzCommand.Programs(1, 123, 165, adversarial: true, ops: OpSurface.Wide)[0]);
+    }
 }
