@@ -131,10 +131,18 @@ let private draw (random: Random) (kind: ArgKind) =
     | Draw(domain, dims) -> Array.init batchSize (fun _ -> (sample random domain dims).ToDoubleArray())
     | Index(bound, dims) -> Array.init batchSize (fun _ -> Array.init (Shape.numel dims) (fun _ -> float (random.Next bound)))
 
-/// vmap of the case at one placement against the loop.
-let private check (c: VmapCase) (axes: int option list) (outAxis: int) =
+/// Every other entry of a standard-normal argument replaced by +0 or −0 (by a draw), so a batched kernel that
+/// loses a sign the per-example one keeps (a product of −0 added to +0, a sum of −0 entries) shows; the other
+/// domains stay as they are, away from their edges.
+let private withSignedZeros (random: Random) (kind: ArgKind) (examples: float[][]) =
+    match kind with
+    | Draw(Normal, _) -> examples |> Array.map (Array.mapi (fun i v -> if i % 2 = 0 then (if random.Next 2 = 0 then 0.0 else -0.0) else v))
+    | _ -> examples
+
+/// vmap of the case at one placement against the loop (`zeros`: at arguments holding signed zeros).
+let private checkAt (zeros: bool) (c: VmapCase) (axes: int option list) (outAxis: int) =
     let random = Random(7)
-    let examples = c.Args |> List.map (draw random)
+    let examples = c.Args |> List.map (fun kind -> draw random kind |> if zeros then withSignedZeros random kind else id)
     let arguments =
         List.map3 (fun kind (axis: int option) (data: float[][]) ->
             let dims = dimsOf kind
@@ -149,6 +157,8 @@ let private check (c: VmapCase) (axes: int option list) (outAxis: int) =
     let expected = loopReference c.F batchSize perExample (if outAxis < 0 then outAxis + outRank else outAxis)
     expectWithinUlps c.Ulps (Eval.eval batched) expected (sprintf "%s, inAxes %A" c.Name axes)
 
+let private check = checkAt false
+
 [<Tests>]
 let tests =
     testList "Vmap.Primitives" [
@@ -157,6 +167,13 @@ let tests =
                 for axes in placements (c.Args |> List.map (dimsOf >> Array.length)) do
                     check c axes 0
             }
+        testList "at signed zeros" [
+            for c in cases do
+                test c.Name {
+                    for axes in placements (c.Args |> List.map (dimsOf >> Array.length)) do
+                        checkAt true c axes 0
+                }
+        ]
         test "every output axis, and negative output axes" {
             let c = cases |> List.find (fun c -> c.Name = "Add, [2,3] with [3]")
             for outAxis in [ 0; 1; 2; -1; -3 ] do

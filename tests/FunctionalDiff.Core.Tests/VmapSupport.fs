@@ -37,10 +37,14 @@ let loopReference (f: Expr list -> Expr) (count: int) (perExample: int -> Tensor
 let ulp (e: float) = Math.BitIncrement(abs e) - abs e
 
 /// Every element equal, or within `ulps` units in the last place of the reference (NaN matches NaN).
+/// A zero must have the reference's sign, within ulps too: −0 and +0 compare equal, but they are
+/// different values downstream (1/x, atan2, log of a product), so a batched kernel that loses the
+/// sign the per-example one keeps is wrong.
 let expectWithinUlps (ulps: float) (actual: Tensor) (expected: Tensor) (message: string) =
     Expect.equal actual.Shape expected.Shape (message + ": shape")
     let a, e = actual.ToDoubleArray(), expected.ToDoubleArray()
     for i in 0 .. a.Length - 1 do
-        let same = a.[i] = e.[i] || (Double.IsNaN a.[i] && Double.IsNaN e.[i])
-        if not same && not (abs (a.[i] - e.[i]) <= ulps * ulp e.[i]) then
+        let same = (a.[i] = e.[i] && (a.[i] <> 0.0 || Double.IsNegative a.[i] = Double.IsNegative e.[i])) || (Double.IsNaN a.[i] && Double.IsNaN e.[i])
+        let zeroOfOtherSign = a.[i] = 0.0 && e.[i] = 0.0 && not same
+        if not same && (zeroOfOtherSign || not (abs (a.[i] - e.[i]) <= ulps * ulp e.[i])) then
             failtestf "%s: element %d is %.17g, the loop gives %.17g (%g ulps allowed)" message i a.[i] e.[i] ulps

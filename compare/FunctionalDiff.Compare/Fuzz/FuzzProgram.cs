@@ -590,6 +590,16 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // linear map is 0, ours; torch's NaN in x₀'s row and column; FuzzSeeds57To61Tests)
             case OpKind.Hardshrink or OpKind.Softshrink when a[0].numel() > 0:
                 return "Hardshrink or Softshrink (curvature 0 on every branch)";
+            // logit with eps is logit(clamp(x, eps, 1 − eps)), flat outside the bounds, so every derivative there is 0 (ours:
+            // the clamp's masked slope, a symbolic zero at second order). Torch's rule where(eps ≤ x ≤ 1 − eps, g/(x(1 − x)), 0)
+            // hands its untaken branch the cotangent 0, and the quotient's slope −0·g/(x(1 − x))² is 0/0 where that square
+            // underflows (x at 0 or 1, or tiny), 0·NaN at a NaN x and 0·∞ at an infinite one: its JVP and second order are
+            // NaN there (`fuzz all adversarial 121/38`: logit(x, 0.25) over a squashed NaN, shrunk to x = 0, JVP and Hessian 0
+            // in ours, NaN in torch's; FuzzSeeds121To126Tests). Named where x(1 − x) is below 1e-19 in magnitude (its square
+            // underflows float32) or not finite.
+            case OpKind.Logit when s.Mode == 1 && a[0].numel() > 0
+                    && Any(a[0].mul(a[0].neg().add(1.0)) is var p ? p.abs().lt(1e-19).logical_or(p.isfinite().logical_not()) : null!):
+                return "Logit with eps where x(1 − x) is 0, tiny or not finite (torch's untaken branch differentiates to 0/0)";
             case OpKind.LogSigmoid when AnyInfinite(a[0]):
                 return "LogSigmoid of an infinite value";
             // the same below −40, where ours is −softplus(−x) above the threshold (curvature a symbolic zero, as "Softplus
@@ -612,6 +622,12 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // torch's own lerp times c gives, torch's through prelu NaN; FuzzSeeds82To86Tests)
             case OpKind.Prelu or OpKind.LeakyRelu when AnyInfinite(a[0]) || Any(a[0].isnan()):
                 return "Prelu or LeakyRelu of an infinite or NaN value";
+            // clamp at NaN, as relu: both engines' slope there is the mask's 0 (NaN ≥ min is false), ours a where whose
+            // derivative is a symbolic zero; torch's double backward meets the NaN of the steps around it with that mask's
+            // zeros, NaN (`fuzz wide adversarial 123/165`: sin(clamp(x², min −1)) at x = NaN, Hessian 0 in ours, NaN in
+            // torch's, the gradient NaN in both; FuzzSeeds121To126Tests)
+            case OpKind.Clamp when Any(a[0].isnan()):
+                return "Clamp of a NaN value";
             case OpKind.Abs when AnyInfinite(a[0]) || Any(a[0].isnan()):
                 return "Abs of an infinite or NaN value";
             // Huber and smooth L1 are linear where |a − b| passes δ (β), so their curvature there is 0: ours a symbolic zero (a
@@ -1203,7 +1219,11 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// derivative. Both engines' gradient is the documented 0, and that is compared; torch's forward-mode rule there
     /// gives another number (|mean t| in float64, NaN in float32, where its own gradient says 0), and both second
     /// derivatives are rounding noise of order 1e15 (`fuzz 1/17`: std of [0.4, 0.4, 0.4] with correction 0), so
-    /// the checks past the gradient are skipped.</item>
+    /// the checks past the gradient are skipped. Equal entries are found from the entries themselves too, since torch's
+    /// value there need not be 0: its mean of equal entries rounds (the reference's scaled std of six copies of −3.3e300,
+    /// a broadcast conv1d output, a residue of the size ε·|x|), and its JVP is that residue's ratio, −1.3e300, where the
+    /// std of a broadcast scalar is 0 for every input, and so is its derivative, ours (`fuzz wide adversarial 121/168`;
+    /// FuzzSeeds121To126Tests).</item>
     /// <item>Cumprod with a nonzero entry below <see cref="TinyProdEntry"/>: torch's rules divide by the entries, as for Prod,
     /// so where a running product underflows its second derivative is 0 and its forward-mode derivative ∞ or NaN.
     /// The closed forms (the Hessian of x₁x₂ is [[0, 1], [1, 0]]; the tangent of y₁ = x₁ is t₁) are ours
@@ -1445,7 +1465,8 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         OpKind.LogSumExp when LogOfSumRoundsAway(a[0], s.Ints[0]) =>
             ("LogSumExp whose log of the sum rounds away beside a huge maximum",
              new[] { Suite.Check.Vjp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Jvp, Suite.Check.Compiled }),
-        OpKind.Std when a[0].numel() > 0 && TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).eq(0.0).any().item<bool>() =>
+        OpKind.Std when a[0].numel() > 0 && (TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).eq(0.0).any().item<bool>()
+                || EqualEntriesInSomeGroup(s, a[0])) =>
             ("Std of equal entries", new[] { Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian }),
         OpKind.Lgamma or OpKind.Digamma or OpKind.Polygamma when a[0].numel() > 0 && a[0].lt(0.0).logical_and(a[0].eq(a[0].floor())).any().item<bool>() =>
             ("the polygamma family at a negative integer or -inf", new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
@@ -1794,6 +1815,17 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         var sorted = x.sort(along).Values;
         var upper = sorted.narrow(along, 1, n - 1);
         return TorchSharp.torch.diff(sorted, dim: along).eq(0.0).logical_and(upper.isfinite()).logical_and(upper.abs().gt(bound)).any().item<bool>();
+    }
+
+    /// <summary>Whether some group a Std or Var step reduces (every axis, or the step's axes) holds more than one entry, all
+    /// equal and finite (see TorchWrong, "Std of equal entries").</summary>
+    static bool EqualEntriesInSomeGroup(Step s, TorchSharp.torch.Tensor x)
+    {
+        if (x.numel() == 0 || x.dim() == 0) return false;
+        long[] axes = s.Mode == 0 ? Enumerable.Range(0, (int)x.dim()).Select(d => (long)d).ToArray() : s.Ints.Select(v => (long)v).ToArray();
+        if (axes.Aggregate(1L, (n, d) => n * x.shape[d < 0 ? d + x.dim() : d]) < 2) return false;
+        var largest = x.amax(axes, keepdim: true);
+        return largest.eq(x.amin(axes, keepdim: true)).logical_and(largest.isfinite()).any().item<bool>();
     }
 
     /// <summary>Whether some entry of a broadcast pair has both operands finite and a² + b² = +∞ (see TorchNaNEdge).</summary>
