@@ -745,6 +745,11 @@ module internal Ir =
                 if obj.ReferenceEquals(v, e) then value <- ValueSome t
             value
 
+    /// Whether evaluating the node reads its input k: a custom node's value is its forward graph
+    /// (input 1), and its x (input 0) is only its rule's, so neither plans nor the interpreter
+    /// evaluate x for it.
+    let readsInput (node: Expr) (k: int) = not node.Op.IsCustom || k = 1
+
     /// The value a leaf holds: a Const's tensor, or a bound Var's; none for any other node.
     let leafValue (e: Expr) : Tensor voption =
         match e.Op with

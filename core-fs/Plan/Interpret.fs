@@ -90,8 +90,7 @@ module internal Interpret =
     and evalMany (bindings: Dictionary<int64, Tensor>) (roots: Expr[]) : Tensor[] =
         let values = Dictionary<int64, Tensor>(bindings)
         let order = Graph.topologicalOrder roots
-        // Input k of a node is read unless the node is a custom node and k its x.
-        let reads (node: Expr) (k: int) = not node.Op.IsCustom || k = 1
+        let reads = Ir.readsInput
         // The nodes some root reads, through the inputs that are read: the rest (a custom node's x
         // and what only it reads) is neither evaluated nor asked for a binding.
         let wanted = HashSet<int64>()

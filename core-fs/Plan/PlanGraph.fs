@@ -70,10 +70,10 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
             | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet
             | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _
             | Op.LogSoftmax _ | Op.CumSum _ -> e
-        // Input k of a node as the plan reads it. A custom node (placed only as a root) reads its
-        // forward graph, never its x, which is only its rule's (a multi-input rule's packed inputs):
-        // its x slot reads the forward graph too, so x is neither planned nor run.
-        let readThrough (node: Expr) (k: int) = through (if k = 0 && node.Op.IsCustom then node.Arg 1 else node.Arg k)
+        // Input k of a node as the plan reads it. A custom node (placed only as a root) never reads
+        // its x (Ir.readsInput; a multi-input rule's packed inputs): its x slot reads the forward
+        // graph too, so x is neither planned nor run.
+        let readThrough (node: Expr) (k: int) = through (if Ir.readsInput node k then node.Arg k else node.Arg 1)
         // IdMap's dense range is under 2^25 ids wide
         let low = max 0L (Ir.newestId () - (1L <<< 25) + 2L)
         // 0: not seen; -1: on the walk's stack; p + 1: placed at position p

@@ -207,12 +207,13 @@ module Recurrent =
                     Shape.fail op (sprintf "lengths are given for the unbatched input %s; they need a batch axis" (Shape.format input.Dims))
                 if lengths.Rank <> 1 || lengths.Dims.[0] <> batch.[0] then
                     Shape.fail op (sprintf "lengths is %s where the input %s needs [%d], one length per batch entry" (Shape.format lengths.Dims) (Shape.format input.Dims) batch.[0])
-                match lengths.Op with
-                | Op.Const t ->
+                // lengths known now (a constant, or a bound Var) are checked now; others are not known until evaluation
+                match Ir.leafValue lengths with
+                | ValueSome t ->
                     t.ToDoubleArray() |> Array.iteri (fun b v ->
                         if not (v >= 0.0 && v <= float timeFirst.Dims.[0] && Math.Round v = v) then
                             Shape.fail op (sprintf "lengths[%d] = %g is not a whole number of steps from 0 to the input's %d" b v timeFirst.Dims.[0]))
-                | _ -> ()
+                | ValueNone -> ()
                 let time = timeFirst.Dims.[0]
                 let steps = Expr.constant (Tensor.FromArray(Array.init time float, [| time; 1; 1 |])) |> Expr.cast input.DType
                 Expr.lt steps (Expr.reshape [| 1; batch.[0]; 1 |] (Expr.stopGradient (Expr.cast input.DType lengths))))
