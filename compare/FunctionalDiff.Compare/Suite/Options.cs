@@ -8,6 +8,12 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
     /// </summary>
     public string? AbortAt { get; init; }
 
+    /// <summary>
+    /// With <see cref="AbortAt"/>, self-test of the rerun: the worker aborts there only while this file does not exist,
+    /// and creates it as it aborts, so the case's second worker runs it through.
+    /// </summary>
+    public string? AbortOnce { get; init; }
+
     /// <summary>The fuzzer's number of random programs (`fuzz --programs N`); null outside a fuzz run.</summary>
     public int? Programs { get; init; }
 
@@ -47,7 +53,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         var dtypes = new[] { DType.Float64, DType.Float32 };
         string results = "results";
         bool isolated = true, quiet = false;
-        string? abortAt = null;
+        string? abortAt = null, abortOnce = null;
         int? programs = null;
         int seed = 1, start = 0;
         bool adversarial = false, vmap = false;
@@ -72,6 +78,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
                 case "--quiet": quiet = true; break;
                 case "--vmap": vmap = true; break;
                 case "--abort-at": abortAt = Next(); break;
+                case "--abort-once": abortOnce = Next(); break;
                 case "--programs": programs = Count(Next(), args[i - 1]); break;
                 case "--seed": seed = int.TryParse(Next(), out var s) ? s : throw new ArgumentException($"--seed needs an integer\n{Usage}"); break;
                 case "--start": start = int.TryParse(Next(), out var k) && k >= 0 ? k : throw new ArgumentException($"--start needs an integer >= 0\n{Usage}"); break;
@@ -96,7 +103,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
                 default: throw new ArgumentException($"unknown option '{args[i]}'\n{Usage}");
             }
         }
-        return new Options(filters.ToArray(), dtypes, results, isolated, quiet) { AbortAt = abortAt, Programs = programs, Seed = seed, Start = start, Adversarial = adversarial, Ops = ops, Vmap = vmap };
+        return new Options(filters.ToArray(), dtypes, results, isolated, quiet) { AbortAt = abortAt, AbortOnce = abortOnce, Programs = programs, Seed = seed, Start = start, Adversarial = adversarial, Ops = ops, Vmap = vmap };
     }
 
     static int Count(string text, string option) =>
@@ -109,6 +116,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         yield return "--dtype";
         yield return DTypes.Length == 2 ? "both" : CheckResult.Name(DTypes[0]);
         if (AbortAt != null) { yield return "--abort-at"; yield return AbortAt; }
+        if (AbortOnce != null) { yield return "--abort-once"; yield return AbortOnce; }
         if (Programs != null) { yield return "--programs"; yield return Programs.Value.ToString(); yield return "--seed"; yield return Seed.ToString(); yield return "--start"; yield return Start.ToString(); }
         if (Adversarial) { yield return "--inputs"; yield return "adversarial"; }
         if (Ops != Fuzz.OpSurface.Full) { yield return "--ops"; yield return Ops switch { Fuzz.OpSurface.Wide => "wide", Fuzz.OpSurface.All => "all", _ => "classic" }; }

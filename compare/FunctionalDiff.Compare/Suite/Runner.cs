@@ -6,8 +6,10 @@ namespace FunctionalDiff.Compare.Suite;
 /// <summary>
 /// Runs the selected cases. A native abort inside libtorch kills its whole process and cannot be
 /// caught in .NET, so the cases run in a worker process that streams each result as it finishes;
-/// when a worker dies, the case it was running is recorded as failed and a new worker resumes
-/// with the next case. No abort can hide the results of other cases.
+/// when a worker dies, a new worker runs the case it was running once more (a worker can die of
+/// something outside the case: the host's load, a transient native failure), and if that one dies
+/// there too, the case is recorded as failed and the next worker resumes with the next case. No
+/// abort can hide the results of other cases, and an abort that repeats is always reported.
 /// </summary>
 public static class Runner
 {
@@ -24,21 +26,21 @@ public static class Runner
         Func<Case, DType, List<CheckResult>>? check = null)
     {
         var work = options.Select(table);
-        return options.Isolated ? RunIsolated(work, options, progress) : RunInProcess(work, 0, progress, null, null, check ?? CaseRunner.Run);
+        return options.Isolated ? RunIsolated(work, options, progress) : RunInProcess(work, 0, progress, null, null, null, check ?? CaseRunner.Run);
     }
 
     /// <summary>The worker's entry: runs from <paramref name="start"/> on, one protocol line per event on stdout.</summary>
     public static int Worker(IReadOnlyList<Case> table, Options options, int start, Func<Case, DType, List<CheckResult>>? check = null)
     {
         var stdout = Console.Out;
-        RunInProcess(options.Select(table), start, TextWriter.Null, stdout, options.AbortAt, check ?? CaseRunner.Run);
+        RunInProcess(options.Select(table), start, TextWriter.Null, stdout, options.AbortAt, options.AbortOnce, check ?? CaseRunner.Run);
         stdout.WriteLine(EndMark);
         stdout.Flush();
         return 0;
     }
 
     static List<CheckResult> RunInProcess(List<(Case Case, DType DType)> work, int start, TextWriter progress, TextWriter? protocol, string? abortAt,
-        Func<Case, DType, List<CheckResult>> check)
+        string? abortOnce, Func<Case, DType, List<CheckResult>> check)
     {
         var results = new List<CheckResult>();
         for (int k = start; k < work.Count; k++)
@@ -46,7 +48,7 @@ public static class Runner
             protocol?.WriteLine(BeginMark + k);
             protocol?.Flush();
             Progress(progress, k, work);
-            if (work[k].Case.Name == abortAt && work[k].DType == DType.Float64)
+            if (work[k].Case.Name == abortAt && work[k].DType == DType.Float64 && AbortsNow(abortOnce))
                 Environment.FailFast("isolation self-test: deliberate native abort");
             foreach (var r in check(work[k].Case, work[k].DType))
             {
@@ -62,6 +64,8 @@ public static class Runner
     {
         var results = new List<CheckResult>();
         int next = 0;
+        // the case a worker died in, and its exit code, while it has not been run a second time
+        int abortedOnce = -1, firstExitCode = 0;
         while (next < work.Count)
         {
             using var worker = StartWorker(options, next);
@@ -82,15 +86,36 @@ public static class Runner
             }
             worker.WaitForExit();
             if (ended && worker.ExitCode == 0) break;
-            // the worker died inside work[current]: record it, then resume after it
+            // the worker died inside work[current]: run that case once more in a new worker; if it dies
+            // there again, record it and resume after it
             int failedAt = Math.Max(current, next);
             var (c, d) = work[failedAt];
             results.RemoveAll(r => r.Case == c.Name && r.DType == CheckResult.Name(d));
+            if (abortedOnce != failedAt)
+            {
+                progress.WriteLine($"the worker aborted (exit code {worker.ExitCode}) in {c.Name} {CheckResult.Name(d)}; running it again in a new worker");
+                abortedOnce = failedAt;
+                firstExitCode = worker.ExitCode;
+                next = failedAt;
+                continue;
+            }
             results.Add(CheckResult.Error(c.Name, CheckResult.Name(d), "all",
-                $"the process aborted (exit code {worker.ExitCode}) while running this case"));
+                $"the process aborted twice (exit codes {firstExitCode} and {worker.ExitCode}) while running this case"));
             next = failedAt + 1;
         }
         return results;
+    }
+
+    /// <summary>
+    /// The isolation self-test's choice: abort every time (no file given), or only when the file does not exist yet,
+    /// which the abort creates (a worker that dies once, as one killed by something outside its case).
+    /// </summary>
+    static bool AbortsNow(string? abortOnce)
+    {
+        if (abortOnce is null) return true;
+        if (File.Exists(abortOnce)) return false;
+        File.WriteAllText(abortOnce, "aborted once");
+        return true;
     }
 
     static Process StartWorker(Options options, int start)
