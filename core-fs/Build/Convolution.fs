@@ -262,12 +262,16 @@ module Convolution =
                 // A window whose entries are all -inf ties with its -inf padding, and the padding may come first;
                 // torch's index is then the window's first entry inside the input (it starts from there and moves
                 // only to a strictly larger one), so the cotangent reaches the input (`fuzz adversarial 6/87`).
-                let allNegativeInfinity = Expr.eq (Expr.maxAxes [| 2 |] true p) (Expr.scalar p.DType -infinity)
+                // Without padding every window's first entry is inside, where argmax's first tie already is:
+                // the check would be two more passes over the patches for the same index.
+                let inBounds =
+                    if ph = 0 && pw = 0 then largest
+                    else Expr.where (Expr.eq (Expr.maxAxes [| 2 |] true p) (Expr.scalar p.DType -infinity)) firstInBounds largest
                 // A NaN is larger than everything to torch, and every NaN it meets moves its index again: the last NaN wins.
                 let isNaN = Expr.ne p p
                 let lastNaN = Expr.scalar p.DType (float (count - 1)) - Expr.argmax 2 true (Expr.flip [| 2 |] isNaN)
                 let anyNaN = Expr.eq (Expr.maxAxes [| 2 |] true isNaN) (Expr.scalar p.DType 1.0)
-                Expr.where anyNaN lastNaN (Expr.where allNegativeInfinity firstInBounds largest)
+                Expr.where anyNaN lastNaN inBounds
             let positions = Expr.constant (Tensor.FromArray(Array.init count float, [| 1; 1; count; 1; 1 |])) |> Expr.cast x.DType
             // The cotangent goes to the winner by a mask over the window, an elementwise pass that fuses: gather's
             // own rule, a scatter-add into the patches, cost about half the pooling gradient's time.

@@ -152,7 +152,12 @@ let tests =
                   3, 3, (2, 2), (1, 1), (1, 1), (2, 2), [| -infinity; 1.0; -infinity; -infinity; -infinity; -infinity; 2.0; -infinity; -infinity |]
                   3, 4, (3, 2), (2, 1), (1, 1), (1, 1), [| -infinity; -infinity; 3.0; 3.0; -infinity; nan; -infinity; 0.5; -infinity; -infinity; -infinity; -infinity |]
                   // two NaN in one window: the last
-                  2, 2, (2, 2), (1, 1), (0, 0), (1, 1), [| nan; 1.0; nan; -infinity |] ]
+                  2, 2, (2, 2), (1, 1), (0, 0), (1, 1), [| nan; 1.0; nan; -infinity |]
+                  // no padding: a window of −∞ only gives its first entry the cotangent (beside windows with a NaN
+                  // and with a later maximum), also with dilation and overlapping windows
+                  2, 6, (2, 2), (2, 2), (0, 0), (1, 1), [| -infinity; -infinity; 1.0; 2.0; -infinity; 0.5; -infinity; -infinity; 3.0; nan; -infinity; 0.5 |]
+                  3, 3, (2, 2), (1, 1), (0, 0), (2, 2), [| -infinity; 1.0; -infinity; 5.0; 0.0; 2.0; -infinity; 0.0; -infinity |]
+                  3, 3, (2, 2), (1, 1), (0, 0), (1, 1), [| -infinity; -infinity; 1.0; -infinity; -infinity; -infinity; 4.0; -infinity; -infinity |] ]
             for (h, w, kernel, stride, padding, dilation, x) in cases do
                 let pooled = Convolution.maxPool2d kernel stride padding dilation (constant (tensor [| 1; 1; h; w |] x))
                 let g = Array.init (Array.fold ( * ) 1 pooled.Shape) (fun k -> float (k + 1))
