@@ -65,7 +65,7 @@ public static class Init
     /// <summary>
     /// The weights of torch.nn.LSTM(inputSize, hiddenSize, numLayers, bias, bidirectional) as its reset_parameters draws
     /// them, every entry from U(−1/√hiddenSize, 1/√hiddenSize), named and shaped as its state dict (after
-    /// <paramref name="prefix"/>) in torch's order: what <see cref="Nn.Lstm(Expr, IReadOnlyDictionary{string, Expr}, ValueTuple{Expr, Expr}?, bool, string, ScanCheckpoint?, Expr?)"/>
+    /// <paramref name="prefix"/>) in torch's order: what <see cref="Nn.Lstm(Expr, IReadOnlyDictionary{string, Expr}, ValueTuple{Expr, Expr}?, bool, string, ScanCheckpoint?, Expr?, double, Expr?)"/>
     /// reads. One draw from <paramref name="seed"/> is split among the weights. F#: <c>Initialisers.recurrent</c>.
     /// </summary>
     /// <exception cref="ArgumentException">A size or the number of layers is less than 1.</exception>
@@ -75,7 +75,7 @@ public static class Init
 
     /// <summary>
     /// The weights of torch.nn.GRU(inputSize, hiddenSize, numLayers, bias, bidirectional), as <see cref="Lstm"/> draws an
-    /// LSTM's, with 3·hiddenSize rows per weight: what <see cref="Nn.Gru(Expr, IReadOnlyDictionary{string, Expr}, Expr?, bool, string, ScanCheckpoint?, Expr?)"/>
+    /// LSTM's, with 3·hiddenSize rows per weight: what <see cref="Nn.Gru(Expr, IReadOnlyDictionary{string, Expr}, Expr?, bool, string, ScanCheckpoint?, Expr?, double, Expr?)"/>
     /// reads. F#: <c>Initialisers.recurrent</c>.
     /// </summary>
     /// <exception cref="ArgumentException">A size or the number of layers is less than 1.</exception>

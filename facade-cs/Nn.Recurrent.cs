@@ -37,6 +37,14 @@ public static partial class Nn
     /// neither reads them nor lets them change its state, so h_n and c_n are the states after the entry's last real step,
     /// the reverse direction starts at that step, and the output there is 0. The output keeps the input's time axis
     /// (pad_packed_sequence's total_length). Null: every entry has every step.</param>
+    /// <param name="dropout">torch's <c>dropout</c>: the probability that an entry of each layer's output but the last is
+    /// zeroed before the next layer reads it, the kept entries scaled by 1 / (1 − p), as <see cref="Dropout"/>. 0 (the
+    /// default) is torch's eval mode, or a module built without dropout.</param>
+    /// <param name="dropoutNoise">With <paramref name="dropout"/> above 0 and two layers or more (torch's training mode):
+    /// uniform noise in [0, 1) of shape [layers − 1, ...the output's shape] ([layers − 1, batch, time, directions·hidden]
+    /// with <paramref name="batchFirst"/>); layer l's output entry is kept where noise[l] there is at least
+    /// <paramref name="dropout"/>. Draw it fresh each step (as <c>Tensor.Rand</c> or a compiled step's input); it is
+    /// required then, so that training never runs without the dropout it asked for.</param>
     /// <returns>The top layer's hidden state at every step, [time, batch, directions·hidden] (batch first with
     /// <paramref name="batchFirst"/>; the forward direction's features first), and the final (h_n, c_n) of every layer
     /// and direction, [layers·directions, batch, hidden] in torch's order (layer 0 forward, layer 0 reverse, layer 1
@@ -48,9 +56,11 @@ public static partial class Nn
     /// <exception cref="ArgumentException">A weight is missing, has another shape than its layer needs (the message
     /// names it, the shape it has and the one it needs), or is named for a layout torch's module would not have (a gap
     /// between layers, one direction without biases, proj_size's weight_hr); the input is not of rank 2 or 3; a state
-    /// or lengths do not fit (a constant length must be a whole number from 0 to the time axis); the dtypes differ.</exception>
+    /// or lengths do not fit (a constant length must be a whole number from 0 to the time axis); the dtypes differ;
+    /// dropout is outside [0, 1), or above 0 over two layers or more without noise of the shape it needs.</exception>
     public static (Expr Output, (Expr Hidden, Expr Cell) State) Lstm(Expr input, IReadOnlyDictionary<string, Expr> weights,
-        (Expr Hidden, Expr Cell)? state = null, bool batchFirst = false, string prefix = "", ScanCheckpoint? checkpoint = null, Expr? lengths = null)
+        (Expr Hidden, Expr Cell)? state = null, bool batchFirst = false, string prefix = "", ScanCheckpoint? checkpoint = null, Expr? lengths = null,
+        double dropout = 0, Expr? dropoutNoise = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(weights);
@@ -62,23 +72,24 @@ public static partial class Nn
             ArgumentNullException.ThrowIfNull(c, "state.Cell");
             initial = FSharpOption<Tuple<CoreExpr, CoreExpr>>.Some(Tuple.Create(h.Node, c.Node));
         }
-        var (output, finals) = CoreRecurrent.lstm(RecurrentOptions(batchFirst, prefix, checkpoint, lengths), Nodes(weights), input.Node, initial);
+        var (output, finals) = CoreRecurrent.lstm(RecurrentOptions(batchFirst, prefix, checkpoint, lengths, dropout, dropoutNoise), Nodes(weights), input.Node, initial);
         return (Expr.Wrap(output), (Expr.Wrap(finals.Item1), Expr.Wrap(finals.Item2)));
     }
 
     /// <summary>
-    /// <see cref="Lstm(Expr, IReadOnlyDictionary{string, Expr}, ValueTuple{Expr, Expr}?, bool, string, ScanCheckpoint?, Expr?)"/>
+    /// <see cref="Lstm(Expr, IReadOnlyDictionary{string, Expr}, ValueTuple{Expr, Expr}?, bool, string, ScanCheckpoint?, Expr?, double, Expr?)"/>
     /// over weights held as tensors (a <see cref="Parameters"/>, as <see cref="Init.Lstm"/> returns or an <c>.npz</c>
     /// file holds), each a constant of the graph.
     /// </summary>
     /// <exception cref="ArgumentException">As the overload over expressions.</exception>
     public static (Expr Output, (Expr Hidden, Expr Cell) State) Lstm(Expr input, IReadOnlyDictionary<string, Tensor> weights,
-        (Expr Hidden, Expr Cell)? state = null, bool batchFirst = false, string prefix = "", ScanCheckpoint? checkpoint = null, Expr? lengths = null) =>
-        Lstm(input, Constants(weights), state, batchFirst, prefix, checkpoint, lengths);
+        (Expr Hidden, Expr Cell)? state = null, bool batchFirst = false, string prefix = "", ScanCheckpoint? checkpoint = null, Expr? lengths = null,
+        double dropout = 0, Expr? dropoutNoise = null) =>
+        Lstm(input, Constants(weights), state, batchFirst, prefix, checkpoint, lengths, dropout, dropoutNoise);
 
     /// <summary>
     /// torch.nn.GRU's forward, <c>output, h_n = gru(input, h_0)</c>, over weights named and laid out as its state dict:
-    /// as <see cref="Lstm(Expr, IReadOnlyDictionary{string, Expr}, ValueTuple{Expr, Expr}?, bool, string, ScanCheckpoint?, Expr?)"/>
+    /// as <see cref="Lstm(Expr, IReadOnlyDictionary{string, Expr}, ValueTuple{Expr, Expr}?, bool, string, ScanCheckpoint?, Expr?, double, Expr?)"/>
     /// with 3·hidden rows per weight, the gates in torch's order [r, z, n] (<see cref="GruCell"/>'s step), and no cell
     /// state. F#: <c>Recurrent.gru</c>.
     /// </summary>
@@ -92,34 +103,38 @@ public static partial class Nn
     /// <param name="prefix">Prepended to every name.</param>
     /// <param name="checkpoint">What the gradient of each layer's loop keeps; the values do not change.</param>
     /// <param name="lengths">Each batch entry's length, [batch], as torch's packed sequences (see
-    /// <see cref="Lstm(Expr, IReadOnlyDictionary{string, Expr}, ValueTuple{Expr, Expr}?, bool, string, ScanCheckpoint?, Expr?)"/>).</param>
+    /// <see cref="Lstm(Expr, IReadOnlyDictionary{string, Expr}, ValueTuple{Expr, Expr}?, bool, string, ScanCheckpoint?, Expr?, double, Expr?)"/>).</param>
+    /// <param name="dropout">torch's <c>dropout</c> between layers (see <see cref="Lstm(Expr, IReadOnlyDictionary{string, Expr}, ValueTuple{Expr, Expr}?, bool, string, ScanCheckpoint?, Expr?, double, Expr?)"/>).</param>
+    /// <param name="dropoutNoise">Its noise, [layers − 1, ...the output's shape], uniform in [0, 1).</param>
     /// <returns>The top layer's hidden state at every step, [time, batch, directions·hidden], and h_n, [layers·directions,
     /// batch, hidden].</returns>
     /// <exception cref="ArgumentException">A weight is missing or has another shape than its layer needs, the input is
-    /// not of rank 2 or 3, h_0 or lengths do not fit, or the dtypes differ.</exception>
+    /// not of rank 2 or 3, h_0, lengths or the dropout noise do not fit, or the dtypes differ.</exception>
     public static (Expr Output, Expr Hidden) Gru(Expr input, IReadOnlyDictionary<string, Expr> weights, Expr? hidden = null,
-        bool batchFirst = false, string prefix = "", ScanCheckpoint? checkpoint = null, Expr? lengths = null)
+        bool batchFirst = false, string prefix = "", ScanCheckpoint? checkpoint = null, Expr? lengths = null,
+        double dropout = 0, Expr? dropoutNoise = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(prefix);
         var initial = hidden is null ? FSharpOption<CoreExpr>.None : FSharpOption<CoreExpr>.Some(hidden.Node);
-        var (output, final) = CoreRecurrent.gru(RecurrentOptions(batchFirst, prefix, checkpoint, lengths), Nodes(weights), input.Node, initial);
+        var (output, final) = CoreRecurrent.gru(RecurrentOptions(batchFirst, prefix, checkpoint, lengths, dropout, dropoutNoise), Nodes(weights), input.Node, initial);
         return (Expr.Wrap(output), Expr.Wrap(final));
     }
 
     /// <summary>
-    /// <see cref="Gru(Expr, IReadOnlyDictionary{string, Expr}, Expr?, bool, string, ScanCheckpoint?, Expr?)"/> over weights held
+    /// <see cref="Gru(Expr, IReadOnlyDictionary{string, Expr}, Expr?, bool, string, ScanCheckpoint?, Expr?, double, Expr?)"/> over weights held
     /// as tensors (a <see cref="Parameters"/>), each a constant of the graph.
     /// </summary>
     /// <exception cref="ArgumentException">As the overload over expressions.</exception>
     public static (Expr Output, Expr Hidden) Gru(Expr input, IReadOnlyDictionary<string, Tensor> weights, Expr? hidden = null,
-        bool batchFirst = false, string prefix = "", ScanCheckpoint? checkpoint = null, Expr? lengths = null) =>
-        Gru(input, Constants(weights), hidden, batchFirst, prefix, checkpoint, lengths);
+        bool batchFirst = false, string prefix = "", ScanCheckpoint? checkpoint = null, Expr? lengths = null,
+        double dropout = 0, Expr? dropoutNoise = null) =>
+        Gru(input, Constants(weights), hidden, batchFirst, prefix, checkpoint, lengths, dropout, dropoutNoise);
 
-    static CoreRecurrentOptions RecurrentOptions(bool batchFirst, string prefix, ScanCheckpoint? checkpoint, Expr? lengths) =>
-        new(batchFirst, prefix, (checkpoint ?? ScanCheckpoint.None).ToCore(),
-            lengths is null ? FSharpOption<CoreExpr>.None : FSharpOption<CoreExpr>.Some(lengths.Node));
+    static CoreRecurrentOptions RecurrentOptions(bool batchFirst, string prefix, ScanCheckpoint? checkpoint, Expr? lengths,
+        double dropout, Expr? dropoutNoise) =>
+        new(batchFirst, prefix, (checkpoint ?? ScanCheckpoint.None).ToCore(), Optional(lengths), dropout, Optional(dropoutNoise));
 
     // a null entry stays null, for the core to name it when it is one of the weights read
     static IReadOnlyDictionary<string, CoreExpr> Nodes(IReadOnlyDictionary<string, Expr> weights) =>

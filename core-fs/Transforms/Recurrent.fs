@@ -24,10 +24,19 @@ type RecurrentOptions =
       /// lets change its state, so its final states are those after its last real step, its reverse direction starts at
       /// that step, and its output there is 0. The output keeps the input's time axis (pad_packed_sequence's
       /// total_length = time). None: every entry has every step.
-      Lengths: Expr option }
+      Lengths: Expr option
+      /// torch's dropout argument: the probability that an entry of a layer's output is zeroed before the next layer
+      /// reads it (every layer's but the last), the kept ones scaled by 1 / (1 − p), as Resampling.dropout. 0: none.
+      Dropout: float
+      /// With Dropout above 0 (torch's training mode), the noise that decides which entries are kept, uniform in
+      /// [0, 1): [layers − 1, ...the output's shape] (so [layers − 1, batch, time, directions·hidden] with BatchFirst),
+      /// entry kept where the noise is at least Dropout. None with Dropout above 0 is refused: torch's eval mode is
+      /// Dropout 0.
+      DropoutNoise: Expr option }
 
-    /// Time first, no prefix, no checkpointing, no lengths.
-    static member Default = { BatchFirst = false; Prefix = ""; Checkpoint = ScanCheckpoint.NoCheckpoint; Lengths = None }
+    /// Time first, no prefix, no checkpointing, no lengths, no dropout.
+    static member Default =
+        { BatchFirst = false; Prefix = ""; Checkpoint = ScanCheckpoint.NoCheckpoint; Lengths = None; Dropout = 0.0; DropoutNoise = None }
 
 /// torch.nn.LSTM and torch.nn.GRU's forward over weights named as their state dicts.
 [<RequireQualifiedAccess>]
@@ -129,7 +138,10 @@ module Recurrent =
     /// layer's output [time, ..., directions·hidden] and the final carries, per layer and direction.
     /// `mask` is None, or [time, batch, 1], nonzero where a step is inside its entry's length: there the step's carries
     /// and output are the cell's, elsewhere the carries pass unchanged and the output is 0.
-    let private run (cell: Cell) (options: RecurrentOptions) (layers: DirectionWeights[][]) (input: Expr) (mask: Expr option) (initial: Expr[][][]) =
+    /// `noise` is None, or time first [layers − 1, time, ..., directions·hidden]: layer l's output goes through
+    /// dropout with noise.[l] before layer l + 1 reads it.
+    let private run (cell: Cell) (options: RecurrentOptions) (layers: DirectionWeights[][]) (input: Expr) (mask: Expr option)
+                    (noise: Expr option) (initial: Expr[][][]) =
         let mutable x = input
         let finals =
             layers |> Array.mapi (fun l directions ->
@@ -152,6 +164,11 @@ module Recurrent =
                         let carries, ys = Checkpoint.scan cell.Op scanOptions step initial.[l].[d] xs
                         ys.[0], carries)
                 x <- if results.Length = 1 then fst results.[0] else Expr.concat (x.Rank - 1) (results |> Array.map fst)
+                match noise with
+                | Some n when l < layers.Length - 1 ->
+                    let own = Expr.sliceAxis 0 l (l + 1) n |> Expr.reshape x.Dims
+                    x <- Resampling.dropout options.Dropout own x
+                | _ -> ()
                 results |> Array.map snd)
         x, finals
 
@@ -217,7 +234,30 @@ module Recurrent =
                 let time = timeFirst.Dims.[0]
                 let steps = Expr.constant (Tensor.FromArray(Array.init time float, [| time; 1; 1 |])) |> Expr.cast input.DType
                 Expr.lt steps (Expr.reshape [| 1; batch.[0]; 1 |] (Expr.stopGradient (Expr.cast input.DType lengths))))
-        let output, finals = run cell options layers timeFirst mask perLayer
+        let noise =
+            let p = options.Dropout
+            if not (p >= 0.0 && p < 1.0) then
+                Shape.fail op (sprintf "dropout = %g must be in [0, 1) (the probability of zeroing an entry between layers)" p)
+            let width = directions * hidden
+            let outputDims =
+                if not batched then [| timeFirst.Dims.[0]; width |]
+                elif options.BatchFirst then [| batch.[0]; timeFirst.Dims.[0]; width |]
+                else [| timeFirst.Dims.[0]; batch.[0]; width |]
+            let needed = Array.append [| layers.Length - 1 |] outputDims
+            match options.DropoutNoise with
+            | _ when p = 0.0 || layers.Length = 1 -> None
+            | None ->
+                Shape.fail op
+                    (sprintf "dropout = %g between the %d layers needs its noise, uniform in [0, 1) of shape %s ([layers − 1, ...the output's shape]), as Nn.Dropout; torch's eval mode is dropout 0"
+                         p layers.Length (Shape.format needed))
+            | Some n ->
+                if isNull (box n) then nullArg "dropoutNoise"
+                if not (Ir.sameDims n.Dims needed) then
+                    Shape.fail op
+                        (sprintf "the dropout noise is %s where the %d layers over the input %s need %s ([layers − 1, ...the output's shape])"
+                             (Shape.format n.Dims) layers.Length (Shape.format input.Dims) (Shape.format needed))
+                Some(if batched && options.BatchFirst then Expr.swapAxes 1 2 n else n)
+        let output, finals = run cell options layers timeFirst mask noise perLayer
         let output = if batched && options.BatchFirst then Expr.swapAxes 0 1 output else output
         let stacked =
             Array.init initial.Length (fun k -> Expr.stack 0 [ for layer in finals do for carries in layer -> carries.[k] ])

@@ -4,8 +4,8 @@ using static FunctionalDiff.Tests.TestSupport;
 namespace FunctionalDiff.Tests;
 
 /// <summary>
-/// <see cref="Nn.Lstm(Expr, IReadOnlyDictionary{string, Expr}, ValueTuple{Expr, Expr}?, bool, string, ScanCheckpoint?, Expr?)"/> and
-/// <see cref="Nn.Gru(Expr, IReadOnlyDictionary{string, Expr}, Expr?, bool, string, ScanCheckpoint?, Expr?)"/>, torch.nn.LSTM and
+/// <see cref="Nn.Lstm(Expr, IReadOnlyDictionary{string, Expr}, ValueTuple{Expr, Expr}?, bool, string, ScanCheckpoint?, Expr?, double, Expr?)"/> and
+/// <see cref="Nn.Gru(Expr, IReadOnlyDictionary{string, Expr}, Expr?, bool, string, ScanCheckpoint?, Expr?, double, Expr?)"/>, torch.nn.LSTM and
 /// torch.nn.GRU over a sequence, held to the layers written here as loops over doubles from torch's documented equations:
 /// every layer and direction, torch's state-dict names and shapes, the reverse direction reading the sequence from its
 /// end, the output [time, batch, directions·hidden] and the final states [layers·directions, batch, hidden]. Values to
@@ -15,7 +15,8 @@ namespace FunctionalDiff.Tests;
 public class ClientTwentyRecurrentTests
 {
     /// <summary>One layer configuration: torch's module arguments and the data's layout.</summary>
-    public sealed record Config(bool IsLstm, int Layers, bool Bidirectional, bool Bias, bool BatchFirst, bool Batched, bool WithState, int[]? Lengths = null)
+    public sealed record Config(bool IsLstm, int Layers, bool Bidirectional, bool Bias, bool BatchFirst, bool Batched, bool WithState, int[]? Lengths = null,
+        double Dropout = 0)
     {
         public const int Time = 4, BatchSize = 2, In = 3, Hidden = 2;
         public int Directions => Bidirectional ? 2 : 1;
@@ -25,6 +26,21 @@ public class ClientTwentyRecurrentTests
         public int[] StateShape => Batched ? [Layers * Directions, BatchSize, Hidden] : [Layers * Directions, Hidden];
         public int[] OutputShape => !Batched ? [Time, Directions * Hidden]
             : BatchFirst ? [BatchSize, Time, Directions * Hidden] : [Time, BatchSize, Directions * Hidden];
+        /// <summary>The dropout noise in the output's layout, [layers − 1, ...OutputShape]: a fixed sequence spread over
+        /// [0, 1), so some entries of every layer are dropped and most are kept.</summary>
+        public int[] NoiseShape => [Layers - 1, .. OutputShape];
+        public double[] Noise => Enumerable.Range(0, NoiseShape.Aggregate(1, (a, b) => a * b)).Select(i => (0.37 + 0.6180339887 * i) % 1.0).ToArray();
+        /// <summary>The noise time first, as the reference loops read it.</summary>
+        public double[] NoiseTimeFirst
+        {
+            get
+            {
+                if (!(Batched && BatchFirst)) return Noise;
+                int slice = OutputShape.Aggregate(1, (a, b) => a * b);
+                return Enumerable.Range(0, Layers - 1)
+                    .SelectMany(l => RecurrentReference.SwapLeading(Noise[(l * slice)..((l + 1) * slice)], BatchSize, Time, Directions * Hidden)).ToArray();
+            }
+        }
         public Parameters Weights(int seed) => IsLstm
             ? Init.Lstm(In, Hidden, seed, Layers, Bidirectional, Bias)
             : Init.Gru(In, Hidden, seed, Layers, Bidirectional, Bias);
@@ -40,10 +56,15 @@ public class ClientTwentyRecurrentTests
         { "GRU, 3 layers, time first, h0", new(false, 3, false, true, false, true, true) },
         { "LSTM, 2 layers, bidirectional, batch first, lengths 2 and 4", new(true, 2, true, true, true, true, true, [2, 4]) },
         { "GRU, bidirectional, time first, lengths 4 and 1", new(false, 1, true, true, false, true, false, [4, 1]) },
+        // torch's dropout between layers (training mode), with the noise given
+        { "LSTM, 3 layers, bidirectional, batch first, dropout 0.3", new(true, 3, true, true, true, true, true, Dropout: 0.3) },
+        { "GRU, 2 layers, time first, lengths 3 and 4, dropout 0.5", new(false, 2, false, true, false, true, false, [3, 4], 0.5) },
+        { "LSTM, 2 layers, unbatched, dropout 0.25", new(true, 2, false, false, false, false, false, Dropout: 0.25) },
     };
 
     static (double[] Output, double[] H, double[] C) Reference(Config k, Func<string, double[]?> w, double[] x, double[] h0, double[] c0) =>
-        RecurrentReference.Run(k.IsLstm, k.Layers, k.Directions, Config.Hidden, w, x, Config.Time, k.Batch, Config.In, h0, c0, k.Lengths);
+        RecurrentReference.Run(k.IsLstm, k.Layers, k.Directions, Config.Hidden, w, x, Config.Time, k.Batch, Config.In, h0, c0, k.Lengths,
+            k.Dropout, k.Dropout > 0 ? k.NoiseTimeFirst : null);
 
     // ---- the problem: every differentiable input flat, and a loss that reads every result ----
 
@@ -98,12 +119,15 @@ public class ClientTwentyRecurrentTests
         if (k.IsLstm)
         {
             var (output, (h, c)) = Nn.Lstm(input, weights, k.WithState ? (a[p.WeightCount + 1], a[p.WeightCount + 2]) : null, k.BatchFirst,
-                lengths: LengthsOf(k));
+                lengths: LengthsOf(k), dropout: k.Dropout, dropoutNoise: NoiseOf(k));
             return (output, h, c);
         }
-        var (o, hN) = Nn.Gru(input, weights, k.WithState ? a[p.WeightCount + 1] : null, k.BatchFirst, lengths: LengthsOf(k));
+        var (o, hN) = Nn.Gru(input, weights, k.WithState ? a[p.WeightCount + 1] : null, k.BatchFirst, lengths: LengthsOf(k),
+            dropout: k.Dropout, dropoutNoise: NoiseOf(k));
         return (o, hN, null);
     }
+
+    static Expr? NoiseOf(Config k) => k.Dropout > 0 ? Tensor.FromArray(k.Noise, k.NoiseShape) : null;
 
     static Expr? LengthsOf(Config k) => k.Lengths is null ? null : Tensor.FromArray(k.Lengths.Select(v => (double)v).ToArray());
 
@@ -177,5 +201,28 @@ public class ClientTwentyRecurrentTests
         var expected = Enumerable.Range(0, p.Point.Length)
             .Select(i => (At(i, 1, 1) - At(i, 1, -1) - At(i, -1, 1) + At(i, -1, -1)) / (4 * step * step)).ToArray();
         Close(expected, ours, 1e-6, $"{name}: Hessian-vector product");
+    }
+
+    [Fact]
+    public void DropoutBetweenLayersNeedsItsNoiseOfTheOutputsLayoutAndAProbabilityBelowOne()
+    {
+        var k = new Config(true, 2, true, true, true, true, false, Dropout: 0.3);
+        var weights = k.Weights(seed: 3);
+        Expr x = T(k.InputShape, 1);
+        // training without noise would silently train without the dropout asked for
+        var missing = Assert.ThrowsAny<ArgumentException>(() => Nn.Lstm(x, weights, batchFirst: true, dropout: 0.3));
+        Assert.Contains("dropout = 0.3", missing.Message);
+        Assert.Contains("[1,2,4,4]", missing.Message);
+        // the time-first layout where the output is batch first
+        var wrong = Assert.ThrowsAny<ArgumentException>(() => Nn.Lstm(x, weights, batchFirst: true, dropout: 0.3, dropoutNoise: T([1, 4, 2, 4], 2)));
+        Assert.Contains("[1,4,2,4]", wrong.Message);
+        Assert.Contains("[1,2,4,4]", wrong.Message);
+        foreach (var p in new[] { -0.1, 1.0, double.NaN })
+            Assert.Contains("dropout", Assert.ThrowsAny<ArgumentException>(() => Nn.Gru(x, Init.Gru(Config.In, Config.Hidden, 3, 2), batchFirst: true, dropout: p, dropoutNoise: T([1, 2, 4, 2], 2))).Message);
+        // one layer has no layer after it: torch only warns, and the output is the layer's own
+        var single = new Config(true, 1, false, true, false, true, false);
+        var one = single.Weights(seed: 3);
+        Expr y = T(single.InputShape, 4);
+        Close(Nn.Lstm(y, one).Output.Eval().ToDoubleArray(), Nn.Lstm(y, one, dropout: 0.5).Output.Eval().ToDoubleArray(), 0, "one layer");
     }
 }

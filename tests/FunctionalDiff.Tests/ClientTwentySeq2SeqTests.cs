@@ -5,7 +5,7 @@ namespace FunctionalDiff.Tests;
 
 /// <summary>
 /// A PyTorch user's seq2seq translator with Luong attention: source and target embeddings, an <c>nn.LSTM</c> encoder
-/// (batch_first, <see cref="Nn.Lstm(Expr, IReadOnlyDictionary{string, Expr}, ValueTuple{Expr, Expr}?, bool, string, ScanCheckpoint?, Expr?)"/>
+/// (batch_first, <see cref="Nn.Lstm(Expr, IReadOnlyDictionary{string, Expr}, ValueTuple{Expr, Expr}?, bool, string, ScanCheckpoint?, Expr?, double, Expr?)"/>
 /// under the prefix "encoder.") whose (h_n, c_n) starts an <c>nn.LSTM</c> decoder run with teacher forcing over the
 /// whole shifted target at once, Luong's "general" score h_tᵀ W h̄_s masked where the source is padding, the attentional
 /// state tanh(W_c [h_t; c_t]), a vocabulary projection, and cross-entropy with <c>ignore_index</c> for the padded

@@ -7,7 +7,7 @@ namespace FunctionalDiff.Tests;
 /// A PyTorch user's part-of-speech tagger: <c>nn.Embedding(padding_idx=0)</c>, a bidirectional <c>nn.LSTM</c> over
 /// padded sentences packed by their lengths (<c>pack_padded_sequence(..., enforce_sorted=False)</c> and
 /// <c>pad_packed_sequence</c>, here the <c>lengths</c> argument of
-/// <see cref="Nn.Lstm(Expr, IReadOnlyDictionary{string, Expr}, ValueTuple{Expr, Expr}?, bool, string, ScanCheckpoint?, Expr?)"/>),
+/// <see cref="Nn.Lstm(Expr, IReadOnlyDictionary{string, Expr}, ValueTuple{Expr, Expr}?, bool, string, ScanCheckpoint?, Expr?, double, Expr?)"/>),
 /// a linear layer to the tags, cross-entropy with torch's default <c>ignore_index=-100</c> on the padded tags; trained by
 /// SGD with momentum, <c>clip_grad_norm_</c> and <c>CosineAnnealingLR</c> (the learning rate set from torch's closed
 /// form before each step). Held to the program over doubles: the packed LSTM as loops, its gradient by central

@@ -12,10 +12,14 @@ public static class RecurrentReference
     /// The stacked layers over time-first data x [time, batch, in] and states [layers·directions, batch, hidden] (all
     /// flat), the weights by torch's names (null for an absent bias). With <paramref name="lengths"/>, entry b reads only
     /// its first lengths[b] steps (its reverse direction starts at the last of them) and its output beyond them is 0, as
-    /// torch's packed sequences. Returns the output [time, batch, directions·hidden] and the final h and c.
+    /// torch's packed sequences. With <paramref name="dropout"/> above 0, layer l's output entry (time first) is zeroed
+    /// where noise [layers − 1, time, batch, directions·hidden] at [l, ...] is below it and divided by 1 − dropout
+    /// elsewhere, before layer l + 1 reads it (torch's dropout between layers). Returns the output [time, batch,
+    /// directions·hidden] and the final h and c.
     /// </summary>
     public static (double[] Output, double[] H, double[] C) Run(bool isLstm, int layers, int directions, int hidden,
-        Func<string, double[]?> w, double[] x, int time, int batch, int inFeatures, double[] h0, double[] c0, int[]? lengths = null)
+        Func<string, double[]?> w, double[] x, int time, int batch, int inFeatures, double[] h0, double[] c0, int[]? lengths = null,
+        double dropout = 0, double[]? noise = null)
     {
         int H = hidden, G = isLstm ? 4 : 3, D = directions;
         var layerInput = x;
@@ -64,6 +68,9 @@ public static class RecurrentReference
                     Array.Copy(c, 0, cN, s0, H);
                 }
             }
+            if (dropout > 0 && l < layers - 1)
+                for (int i = 0; i < output.Length; i++)
+                    output[i] = noise![l * output.Length + i] >= dropout ? output[i] / (1 - dropout) : 0;
             layerInput = output;
             width = D * H;
         }
