@@ -66,12 +66,16 @@ public static class Init
     /// The weights of torch.nn.LSTM(inputSize, hiddenSize, numLayers, bias, bidirectional) as its reset_parameters draws
     /// them, every entry from U(−1/√hiddenSize, 1/√hiddenSize), named and shaped as its state dict (after
     /// <paramref name="prefix"/>) in torch's order: what <see cref="Nn.Lstm(Expr, IReadOnlyDictionary{string, Expr}, ValueTuple{Expr, Expr}?, bool, string, ScanCheckpoint?, Expr?, double, Expr?)"/>
-    /// reads. One draw from <paramref name="seed"/> is split among the weights. F#: <c>Initialisers.recurrent</c>.
+    /// reads. One draw from <paramref name="seed"/> is split among the weights. With <paramref name="projSize"/> above 0
+    /// (torch's proj_size) each layer and direction also has <c>weight_hr_l{k}</c> [projSize, hiddenSize], its
+    /// <c>weight_hh</c> is [4·hiddenSize, projSize], and the layers above the first read directions·projSize features.
+    /// F#: <c>Initialisers.recurrent</c>.
     /// </summary>
-    /// <exception cref="ArgumentException">A size or the number of layers is less than 1.</exception>
+    /// <exception cref="ArgumentException">A size or the number of layers is less than 1, or projSize is negative or not
+    /// below hiddenSize.</exception>
     public static Parameters Lstm(int inputSize, int hiddenSize, int seed, int numLayers = 1, bool bidirectional = false, bool bias = true,
-        string prefix = "", DType dtype = DType.Float64) =>
-        Recurrent("Init.Lstm", 4, inputSize, hiddenSize, seed, numLayers, bidirectional, bias, prefix, dtype);
+        string prefix = "", DType dtype = DType.Float64, int projSize = 0) =>
+        Recurrent("Init.Lstm", 4, inputSize, hiddenSize, seed, numLayers, bidirectional, bias, prefix, dtype, projSize);
 
     /// <summary>
     /// The weights of torch.nn.GRU(inputSize, hiddenSize, numLayers, bias, bidirectional), as <see cref="Lstm"/> draws an
@@ -81,13 +85,13 @@ public static class Init
     /// <exception cref="ArgumentException">A size or the number of layers is less than 1.</exception>
     public static Parameters Gru(int inputSize, int hiddenSize, int seed, int numLayers = 1, bool bidirectional = false, bool bias = true,
         string prefix = "", DType dtype = DType.Float64) =>
-        Recurrent("Init.Gru", 3, inputSize, hiddenSize, seed, numLayers, bidirectional, bias, prefix, dtype);
+        Recurrent("Init.Gru", 3, inputSize, hiddenSize, seed, numLayers, bidirectional, bias, prefix, dtype, 0);
 
     static Parameters Recurrent(string method, int gates, int inputSize, int hiddenSize, int seed, int numLayers, bool bidirectional,
-        bool bias, string prefix, DType dtype)
+        bool bias, string prefix, DType dtype, int projSize)
     {
         ArgumentNullException.ThrowIfNull(prefix);
-        var weights = CoreInit.recurrent(method, gates, Interop.ToCore(dtype), seed, inputSize, hiddenSize, numLayers, bidirectional, bias);
+        var weights = CoreInit.recurrent(method, gates, Interop.ToCore(dtype), seed, inputSize, hiddenSize, numLayers, bidirectional, bias, projSize);
         return Parameters.Of(weights.Select(w => (prefix + w.Item1, new Tensor(w.Item2))).ToArray());
     }
 

@@ -18,7 +18,11 @@ public static partial class Nn
     /// <paramref name="prefix"/> for one inside a larger model). Each layer and direction is one
     /// <see cref="Expr.Scan(Func{Expr[], Expr[], ValueTuple{Expr[], Expr[]}}, Expr[], Expr[])"/> of
     /// <see cref="LstmCell"/>'s step, so the graph does not grow with the sequence, and every derivative of it is a loop
-    /// too; the input's projection for every step is one product before the loop. F#: <c>Recurrent.lstm</c>.
+    /// too; the input's projection for every step is one product before the loop. torch's <c>proj_size</c> P is read
+    /// from <c>weight_hr_l{k}</c> [P, hidden] beside the others (<see cref="Init.Lstm"/>'s <c>projSize</c>): each step's
+    /// h is projected to P entries, so <c>weight_hh_l{k}</c> is [4·hidden, P], the layers above the first read
+    /// directions·P features, and h_0, h_n and the output have P entries per direction while c keeps the hidden size.
+    /// F#: <c>Recurrent.lstm</c>.
     /// </summary>
     /// <param name="input">[time, batch, in], [batch, time, in] with <paramref name="batchFirst"/>, or [time, in]
     /// unbatched.</param>
@@ -55,7 +59,8 @@ public static partial class Nn
     /// </code></example>
     /// <exception cref="ArgumentException">A weight is missing, has another shape than its layer needs (the message
     /// names it, the shape it has and the one it needs), or is named for a layout torch's module would not have (a gap
-    /// between layers, one direction without biases, proj_size's weight_hr); the input is not of rank 2 or 3; a state
+    /// between layers, one direction without biases, a proj_size not below the hidden size); the input is not of rank 2
+    /// or 3; a state
     /// or lengths do not fit (a constant length must be a whole number from 0 to the time axis); the dtypes differ;
     /// dropout is outside [0, 1), or above 0 over two layers or more without noise of the shape it needs.</exception>
     public static (Expr Output, (Expr Hidden, Expr Cell) State) Lstm(Expr input, IReadOnlyDictionary<string, Expr> weights,

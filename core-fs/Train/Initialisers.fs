@@ -114,24 +114,33 @@ module Initialisers =
     /// The weights of torch.nn.LSTM (gates = 4) or torch.nn.GRU (gates = 3) as its reset_parameters draws them: every
     /// entry from U(−1/√hidden, 1/√hidden), named and shaped as its state dict (weight_ih_l{k} [gates·hidden, in] with
     /// in = directions·hidden above layer 0, weight_hh_l{k} [gates·hidden, hidden], bias_ih_l{k} and bias_hh_l{k}
-    /// [gates·hidden] when `bias`, _reverse for the second direction), in torch's order. One draw from `seed` is split
-    /// among them, so no two weights share a sequence.
+    /// [gates·hidden] when `bias`, _reverse for the second direction), in torch's order. An LSTM with projSize above 0
+    /// (torch's proj_size) has weight_hr_l{k} [projSize, hidden] after each direction's others, its weight_hh is
+    /// [4·hidden, projSize] and in = directions·projSize above layer 0. One draw from `seed` is split among them, so no
+    /// two weights share a sequence.
     let recurrent (method: string) (gates: int) (dtype: DType) (seed: int) (inputSize: int) (hiddenSize: int) (layers: int)
-                  (bidirectional: bool) (bias: bool) : (string * Tensor)[] =
+                  (bidirectional: bool) (bias: bool) (projSize: int) : (string * Tensor)[] =
         if inputSize < 1 then invalidArg "inputSize" (sprintf "%s: inputSize = %d must be at least 1" method inputSize)
         if hiddenSize < 1 then invalidArg "hiddenSize" (sprintf "%s: hiddenSize = %d must be at least 1" method hiddenSize)
         if layers < 1 then invalidArg "numLayers" (sprintf "%s: numLayers = %d must be at least 1" method layers)
+        if projSize < 0 || (projSize > 0 && gates <> 4) then
+            invalidArg "projSize" (sprintf "%s: projSize = %d must be 0 (none), or below hiddenSize = %d for an LSTM" method projSize hiddenSize)
+        if projSize >= hiddenSize then
+            invalidArg "projSize" (sprintf "%s: projSize = %d must be below hiddenSize = %d, as torch requires" method projSize hiddenSize)
         let directions = if bidirectional then 2 else 1
         let rows = gates * hiddenSize
+        // what a step's h has: the projection's size with one, the hidden size without
+        let recurrentSize = if projSize > 0 then projSize else hiddenSize
         let shapes =
             [| for l in 0 .. layers - 1 do
                    for d in 0 .. directions - 1 do
                        let tail = sprintf "_l%d%s" l (if d = 1 then "_reverse" else "")
-                       yield "weight_ih" + tail, [| rows; (if l = 0 then inputSize else directions * hiddenSize) |]
-                       yield "weight_hh" + tail, [| rows; hiddenSize |]
+                       yield "weight_ih" + tail, [| rows; (if l = 0 then inputSize else directions * recurrentSize) |]
+                       yield "weight_hh" + tail, [| rows; recurrentSize |]
                        if bias then
                            yield "bias_ih" + tail, [| rows |]
-                           yield "bias_hh" + tail, [| rows |] |]
+                           yield "bias_hh" + tail, [| rows |]
+                       if projSize > 0 then yield "weight_hr" + tail, [| projSize; hiddenSize |] |]
         let bound = 1.0 / Math.Sqrt(float hiddenSize)
         let total = shapes |> Array.sumBy (fun (_, shape) -> Array.fold (*) 1 shape)
         let values = (uniformFor method DType.Float64 seed -bound bound [| total |]).ToDoubleArray()

@@ -42,8 +42,8 @@ type RecurrentOptions =
 [<RequireQualifiedAccess>]
 module Recurrent =
 
-    /// The weights of one direction of one layer.
-    type private DirectionWeights = { WeightIh: Expr; WeightHh: Expr; BiasIh: Expr; BiasHh: Expr }
+    /// The weights of one direction of one layer; WeightHr is an LSTM's projection (torch's proj_size), None without.
+    type private DirectionWeights = { WeightIh: Expr; WeightHh: Expr; BiasIh: Expr; BiasHh: Expr; WeightHr: Expr option }
 
     /// What differs between the two layers: the op's name in errors, torch's module name, the number of gates
     /// stacked in each weight, and the step after the input's projection (carries and projected row to new carries).
@@ -54,14 +54,16 @@ module Recurrent =
           Step: DirectionWeights -> Expr[] -> Expr -> Expr[] }
 
     /// torch's names of the recurrent weights, after the prefix: weight_ih_l0, bias_hh_l2_reverse, and the
-    /// projection weight_hr_l0 of an LSTM with proj_size, which is recognised only to be refused.
+    /// projection weight_hr_l0 of an LSTM with proj_size.
     let private weightName = Regex(@"^(weight|bias)_(ih|hh|hr)_l\d+(_reverse)?$", RegexOptions.CultureInvariant)
 
     let private suffix (direction: int) = if direction = 1 then "_reverse" else ""
 
     /// Reads and checks the weights: the number of layers is that of consecutive weight_ih_l{k}, a weight_ih_l0_reverse
-    /// makes the layer bidirectional, and a bias_ih_l0 means every direction has both biases (torch's bias=True).
-    /// Every weight a layer needs must be there, and no other weight of torch's names under the prefix.
+    /// makes the layer bidirectional, a bias_ih_l0 means every direction has both biases (torch's bias=True), and a
+    /// weight_hr_l0 that every direction of an LSTM projects its h (torch's proj_size). Every weight a layer needs must
+    /// be there, and no other weight of torch's names under the prefix. Returns the weights, the hidden size (c's and
+    /// the gates') and the size of h (proj_size with a projection, the hidden size without).
     let private weightsOf (cell: Cell) (prefix: string) (weights: IReadOnlyDictionary<string, Expr>) (inputFeatures: int) =
         let op = cell.Op
         let ours =
@@ -75,8 +77,9 @@ module Recurrent =
             | true, w when isNull (box w) -> Shape.fail op (sprintf "the weight %s%s is null" prefix name)
             | true, w -> Some w
             | _ -> None
-        if ours |> Array.exists (fun k -> k.Contains "_hr_") then
-            Shape.fail op (sprintf "%s's proj_size (the weights weight_hr_l*) is not supported; the weights under '%s' are %s" cell.Module prefix (listed ()))
+        let projected = (find "weight_hr_l0").IsSome
+        if cell.Gates <> 4 && ours |> Array.exists (fun k -> k.Contains "_hr_") then
+            Shape.fail op (sprintf "%s has no proj_size (the weights weight_hr_l* belong to an LSTM); the weights under '%s' are %s" cell.Module prefix (listed ()))
         let mutable layers = 0
         while (find (sprintf "weight_ih_l%d" layers)).IsSome do
             layers <- layers + 1
@@ -86,13 +89,14 @@ module Recurrent =
                      prefix prefix (listed ()))
         let directions = if (find "weight_ih_l0_reverse").IsSome then 2 else 1
         let biased = (find "bias_ih_l0").IsSome
-        let kinds = if biased then [ "weight_ih"; "weight_hh"; "bias_ih"; "bias_hh" ] else [ "weight_ih"; "weight_hh" ]
+        let kinds = [ "weight_ih"; "weight_hh" ] @ (if biased then [ "bias_ih"; "bias_hh" ] else []) @ (if projected then [ "weight_hr" ] else [])
         let expected =
             [| for l in 0 .. layers - 1 do
                    for d in 0 .. directions - 1 do
                        for kind in kinds -> sprintf "%s_l%d%s" kind l (suffix d) |]
         let describe () =
-            sprintf "a %d-layer%s %s%s" layers (if directions = 2 then " bidirectional" else "") cell.Module (if biased then "" else " without biases")
+            sprintf "a %d-layer%s %s%s%s" layers (if directions = 2 then " bidirectional" else "") cell.Module (if biased then "" else " without biases")
+                (if projected then " with proj_size" else "")
         match expected |> Array.tryFind (fun name -> (find name).IsNone) with
         | Some name ->
             Shape.fail op (sprintf "%s%s is missing: %s needs %s; the weights under '%s' are %s" prefix name (describe ()) (String.Join(", ", expected)) prefix (listed ()))
@@ -100,15 +104,24 @@ module Recurrent =
         let extra = ours |> Array.filter (fun k -> not (Array.contains (k.Substring prefix.Length) expected))
         if extra.Length > 0 then
             Shape.fail op
-                (sprintf "%s %s not part of %s (read from weight_ih_l0 to weight_ih_l%d%s%s): a layer's weights run from l0 without gaps and every layer has the same directions and biases"
+                (sprintf "%s %s not part of %s (read from weight_ih_l0 to weight_ih_l%d%s%s%s): a layer's weights run from l0 without gaps and every layer has the same directions and biases"
                      (String.Join(", ", extra)) (if extra.Length = 1 then "is" else "are") (describe ()) (layers - 1)
-                     (if directions = 2 then ", weight_ih_l0_reverse" else "") (if biased then ", bias_ih_l0" else ""))
+                     (if directions = 2 then ", weight_ih_l0_reverse" else "") (if biased then ", bias_ih_l0" else "")
+                     (if projected then ", weight_hr_l0" else ""))
         let weightHh0 = (find "weight_hh_l0").Value
-        if weightHh0.Rank <> 2 || weightHh0.Dims.[0] <> cell.Gates * weightHh0.Dims.[1] then
+        // with a projection, h has proj_size entries: weight_hh is [4·hidden, proj_size], and the hidden size is read
+        // from its rows (weight_hr [proj_size, hidden] is checked against it below)
+        if weightHh0.Rank <> 2 || weightHh0.Dims.[0] % cell.Gates <> 0
+           || (not projected && weightHh0.Dims.[0] <> cell.Gates * weightHh0.Dims.[1]) then
             Shape.fail op
-                (sprintf "%sweight_hh_l0 is %s where torch's layout is [%d·hidden, hidden] (the gates stacked along axis 0)"
-                     prefix (Shape.format weightHh0.Dims) cell.Gates)
-        let hidden = weightHh0.Dims.[1]
+                (sprintf "%sweight_hh_l0 is %s where torch's layout is [%d·hidden, %s] (the gates stacked along axis 0)"
+                     prefix (Shape.format weightHh0.Dims) cell.Gates (if projected then "proj_size" else "hidden"))
+        let hidden = weightHh0.Dims.[0] / cell.Gates
+        let recurrentSize = weightHh0.Dims.[1]
+        if projected && recurrentSize >= hidden then
+            Shape.fail op
+                (sprintf "%sweight_hh_l0 is %s: with a projection (weight_hr_l0) its %d columns are proj_size, which torch requires below the hidden size %d"
+                     prefix (Shape.format weightHh0.Dims) recurrentSize hidden)
         let rows = cell.Gates * hidden
         let checkedWeight (name: string) (dims: int[]) (why: string) =
             let w = (find name).Value
@@ -122,17 +135,20 @@ module Recurrent =
                     let name kind = sprintf "%s_l%d%s" kind l (suffix d)
                     let columns, source =
                         if l = 0 then inputFeatures, sprintf "the input's %d features" inputFeatures
-                        else directions * hidden, sprintf "layer %d's output of %d·%d features" (l - 1) directions hidden
+                        else directions * recurrentSize, sprintf "layer %d's output of %d·%d features" (l - 1) directions recurrentSize
                     let gates = sprintf "%d gates of hidden size %d" cell.Gates hidden
                     let bias kind =
                         if biased then checkedWeight (name kind) [| rows |] gates
                         // absent biases are −0, which folds away, as Nn.linear takes them
                         else Expr.scalar weightHh0.DType -0.0
                     { WeightIh = checkedWeight (name "weight_ih") [| rows; columns |] (sprintf "%s over %s" gates source)
-                      WeightHh = checkedWeight (name "weight_hh") [| rows; hidden |] gates
+                      WeightHh = checkedWeight (name "weight_hh") [| rows; recurrentSize |] (if projected then gates + sprintf " over h of proj_size %d" recurrentSize else gates)
                       BiasIh = bias "bias_ih"
-                      BiasHh = bias "bias_hh" }))
-        layerWeights, hidden
+                      BiasHh = bias "bias_hh"
+                      WeightHr =
+                          if projected then Some(checkedWeight (name "weight_hr") [| recurrentSize; hidden |] (sprintf "proj_size %d by hidden size %d" recurrentSize hidden))
+                          else None }))
+        layerWeights, hidden, recurrentSize
 
     /// The layers over a time-first input, from the initial carries of each layer and direction; returns the top
     /// layer's output [time, ..., directions·hidden] and the final carries, per layer and direction.
@@ -185,7 +201,7 @@ module Recurrent =
                 (sprintf "the input is %s; it needs [time, batch, features]%s, or [time, features] unbatched" (Shape.format input.Dims)
                      (if options.BatchFirst then " ([batch, time, features] with batchFirst)" else ""))
         let batched = input.Rank = 3
-        let layers, hidden = weightsOf cell prefix weights input.Dims.[input.Rank - 1]
+        let layers, hidden, recurrentSize = weightsOf cell prefix weights input.Dims.[input.Rank - 1]
         let directions = layers.[0].Length
         let dtypeOf (name: string) (e: Expr) =
             if e.DType <> input.DType then
@@ -197,26 +213,31 @@ module Recurrent =
                 dtypeOf (sprintf "%sweight_hh_l%d%s" prefix l (suffix d)) w.WeightHh
                 dtypeOf (sprintf "%sbias_ih_l%d%s" prefix l (suffix d)) w.BiasIh
                 dtypeOf (sprintf "%sbias_hh_l%d%s" prefix l (suffix d)) w.BiasHh
+                w.WeightHr |> Option.iter (dtypeOf (sprintf "%sweight_hr_l%d%s" prefix l (suffix d)))
         let timeFirst = if batched && options.BatchFirst then Expr.swapAxes 0 1 input else input
         let batch = if batched then [| timeFirst.Dims.[1] |] else [||]
-        let stateDims = Array.concat [ [| layers.Length * directions |]; batch; [| hidden |] ]
+        // h has the projection's size (the hidden size without one), c the hidden size
+        let dimsOf (size: int) = Array.concat [ [| layers.Length * directions |]; batch; [| size |] ]
         let initial =
-            Array.map2 (fun (state: Expr option) (name: string) ->
+            Array.mapi2 (fun k (state: Expr option) (name: string) ->
+                let size, sizeName = if k = 0 && recurrentSize <> hidden then recurrentSize, "proj_size" else hidden, "hidden size"
+                let stateDims = dimsOf size
                 match state with
                 | Some s ->
                     if isNull (box s) then nullArg name
                     if not (Ir.sameDims s.Dims stateDims) then
                         Shape.fail op
-                            (sprintf "%s is %s where the input %s needs %s ([layers·directions%s, hidden]: %d layer%s, %d direction%s, hidden size %d)"
+                            (sprintf "%s is %s where the input %s needs %s ([layers·directions%s, %s]: %d layer%s, %d direction%s, %s %d)"
                                  name (Shape.format s.Dims) (Shape.format input.Dims) (Shape.format stateDims) (if batched then ", batch" else "")
-                                 layers.Length (if layers.Length = 1 then "" else "s") directions (if directions = 1 then "" else "s") hidden)
+                                 (if sizeName = "proj_size" then "proj_size" else "hidden")
+                                 layers.Length (if layers.Length = 1 then "" else "s") directions (if directions = 1 then "" else "s") sizeName size)
                     dtypeOf name s
                     s
                 | None -> Expr.zeros input.DType stateDims) states stateNames
         let perLayer =
             Array.init layers.Length (fun l ->
                 Array.init directions (fun d ->
-                    initial |> Array.map (fun s -> Expr.sliceAxis 0 (l * directions + d) (l * directions + d + 1) s |> Expr.reshape stateDims.[1..])))
+                    initial |> Array.map (fun s -> Expr.sliceAxis 0 (l * directions + d) (l * directions + d + 1) s |> Expr.reshape s.Dims.[1..])))
         let mask =
             options.Lengths |> Option.map (fun lengths ->
                 if isNull (box lengths) then nullArg "lengths"
@@ -238,7 +259,7 @@ module Recurrent =
             let p = options.Dropout
             if not (p >= 0.0 && p < 1.0) then
                 Shape.fail op (sprintf "dropout = %g must be in [0, 1) (the probability of zeroing an entry between layers)" p)
-            let width = directions * hidden
+            let width = directions * recurrentSize
             let outputDims =
                 if not batched then [| timeFirst.Dims.[0]; width |]
                 elif options.BatchFirst then [| batch.[0]; timeFirst.Dims.[0]; width |]
@@ -267,6 +288,8 @@ module Recurrent =
         { Op = "Lstm"; Module = "LSTM"; Gates = 4
           Step = fun w carries row ->
               let h, c = Nn.lstmFromGates (row + Nn.linear w.WeightHh w.BiasHh carries.[0]) carries.[1]
+              // torch's proj_size: h_t = W_hr (o_t ⊙ tanh c_t), and that is what the next step and layer read
+              let h = match w.WeightHr with Some hr -> Nn.linear hr (Expr.scalar h.DType -0.0) h | None -> h
               [| h; c |] }
 
     let private gruCell =
@@ -282,7 +305,9 @@ module Recurrent =
     /// Returns the top layer's h at every step, [time, batch, directions·hidden] (the forward direction's first), and
     /// the final h and c of every layer and direction, [layers·directions, batch, hidden] in torch's order. Each layer
     /// and direction is one Scan of Nn.lstmCell's step; the reverse direction's loop runs from the last step, and its
-    /// outputs stay at their steps.
+    /// outputs stay at their steps. torch's proj_size P: weight_hr_l{k} [P, hidden] beside the others projects each
+    /// step's h to P entries (h_t = W_hr (o_t ⊙ tanh c_t)); then weight_hh_l{k} is [4·hidden, P], in = directions·P above
+    /// layer 0, h_0, h_n and the output have P (directions·P) entries where they had hidden ones, and c keeps hidden.
     let lstm (options: RecurrentOptions) (weights: IReadOnlyDictionary<string, Expr>) (input: Expr) (state: (Expr * Expr) option) : Expr * (Expr * Expr) =
         let states = match state with Some(h, c) -> [| Some h; Some c |] | None -> [| None; None |]
         let output, finals = forward lstmCell options weights input states [| "h0"; "c0" |]

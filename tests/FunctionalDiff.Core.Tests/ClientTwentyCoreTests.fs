@@ -14,7 +14,7 @@ let private hidden = 3
 
 /// Weights under torch's names, as the module's state dict, drawn from a seed.
 let private weights (gates: int) (inputSize: int) (layers: int) (bidirectional: bool) =
-    Initialisers.recurrent "test" gates DType.Float64 5 inputSize hidden layers bidirectional true
+    Initialisers.recurrent "test" gates DType.Float64 5 inputSize hidden layers bidirectional true 0
     |> Array.map (fun (name, t) -> name, Expr.constant t)
     |> Map.ofArray
 

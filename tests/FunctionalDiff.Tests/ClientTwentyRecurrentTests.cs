@@ -16,16 +16,19 @@ public class ClientTwentyRecurrentTests
 {
     /// <summary>One layer configuration: torch's module arguments and the data's layout.</summary>
     public sealed record Config(bool IsLstm, int Layers, bool Bidirectional, bool Bias, bool BatchFirst, bool Batched, bool WithState, int[]? Lengths = null,
-        double Dropout = 0)
+        double Dropout = 0, int Proj = 0)
     {
         public const int Time = 4, BatchSize = 2, In = 3, Hidden = 2;
         public int Directions => Bidirectional ? 2 : 1;
         public int Gates => IsLstm ? 4 : 3;
         public int Batch => Batched ? BatchSize : 1;
         public int[] InputShape => !Batched ? [Time, In] : BatchFirst ? [BatchSize, Time, In] : [Time, BatchSize, In];
-        public int[] StateShape => Batched ? [Layers * Directions, BatchSize, Hidden] : [Layers * Directions, Hidden];
-        public int[] OutputShape => !Batched ? [Time, Directions * Hidden]
-            : BatchFirst ? [BatchSize, Time, Directions * Hidden] : [Time, BatchSize, Directions * Hidden];
+        /// <summary>The size of h: proj_size with a projection, the hidden size without.</summary>
+        public int HSize => Proj > 0 ? Proj : Hidden;
+        public int[] StateShape => Batched ? [Layers * Directions, BatchSize, HSize] : [Layers * Directions, HSize];
+        public int[] CellShape => Batched ? [Layers * Directions, BatchSize, Hidden] : [Layers * Directions, Hidden];
+        public int[] OutputShape => !Batched ? [Time, Directions * HSize]
+            : BatchFirst ? [BatchSize, Time, Directions * HSize] : [Time, BatchSize, Directions * HSize];
         /// <summary>The dropout noise in the output's layout, [layers − 1, ...OutputShape]: a fixed sequence spread over
         /// [0, 1), so some entries of every layer are dropped and most are kept.</summary>
         public int[] NoiseShape => [Layers - 1, .. OutputShape];
@@ -38,11 +41,11 @@ public class ClientTwentyRecurrentTests
                 if (!(Batched && BatchFirst)) return Noise;
                 int slice = OutputShape.Aggregate(1, (a, b) => a * b);
                 return Enumerable.Range(0, Layers - 1)
-                    .SelectMany(l => RecurrentReference.SwapLeading(Noise[(l * slice)..((l + 1) * slice)], BatchSize, Time, Directions * Hidden)).ToArray();
+                    .SelectMany(l => RecurrentReference.SwapLeading(Noise[(l * slice)..((l + 1) * slice)], BatchSize, Time, Directions * HSize)).ToArray();
             }
         }
         public Parameters Weights(int seed) => IsLstm
-            ? Init.Lstm(In, Hidden, seed, Layers, Bidirectional, Bias)
+            ? Init.Lstm(In, Hidden, seed, Layers, Bidirectional, Bias, projSize: Proj)
             : Init.Gru(In, Hidden, seed, Layers, Bidirectional, Bias);
     }
 
@@ -60,15 +63,18 @@ public class ClientTwentyRecurrentTests
         { "LSTM, 3 layers, bidirectional, batch first, dropout 0.3", new(true, 3, true, true, true, true, true, Dropout: 0.3) },
         { "GRU, 2 layers, time first, lengths 3 and 4, dropout 0.5", new(false, 2, false, true, false, true, false, [3, 4], 0.5) },
         { "LSTM, 2 layers, unbatched, dropout 0.25", new(true, 2, false, false, false, false, false, Dropout: 0.25) },
+        // torch's proj_size: h projected to 1 entry per direction, c keeps 2
+        { "LSTM, 2 layers, bidirectional, batch first, (h0, c0), proj_size 1", new(true, 2, true, true, true, true, true, Proj: 1) },
+        { "LSTM, 3 layers, time first, lengths 4 and 2, dropout 0.3, proj_size 1", new(true, 3, false, true, false, true, false, [4, 2], 0.3, 1) },
     };
 
     static (double[] Output, double[] H, double[] C) Reference(Config k, Func<string, double[]?> w, double[] x, double[] h0, double[] c0) =>
         RecurrentReference.Run(k.IsLstm, k.Layers, k.Directions, Config.Hidden, w, x, Config.Time, k.Batch, Config.In, h0, c0, k.Lengths,
-            k.Dropout, k.Dropout > 0 ? k.NoiseTimeFirst : null);
+            k.Dropout, k.Dropout > 0 ? k.NoiseTimeFirst : null, k.Proj);
 
     // ---- the problem: every differentiable input flat, and a loss that reads every result ----
 
-    sealed record Problem(Config K, (string Name, int[] Shape)[] Layout, double[] Point, Tensor OutputWeight, Tensor StateWeight)
+    sealed record Problem(Config K, (string Name, int[] Shape)[] Layout, double[] Point, Tensor OutputWeight, Tensor StateWeight, Tensor CellWeight)
     {
         public int WeightCount => Layout.Length - (K.WithState ? (K.IsLstm ? 3 : 2) : 1);
     }
@@ -81,31 +87,32 @@ public class ClientTwentyRecurrentTests
         if (k.WithState)
         {
             layout.Add(("h0", k.StateShape));
-            if (k.IsLstm) layout.Add(("c0", k.StateShape));
+            if (k.IsLstm) layout.Add(("c0", k.CellShape));
         }
         var point = weights.Names.SelectMany(n => weights[n].ToDoubleArray()).ToList();
         point.AddRange(Values(k.InputShape.Aggregate(1, (a, b) => a * b), 3));
         if (k.WithState)
             for (int s = 0; s < (k.IsLstm ? 2 : 1); s++)
-                point.AddRange(Values(k.StateShape.Aggregate(1, (a, b) => a * b), 5 + s).Select(v => 0.5 * v));
-        return new(k, layout.ToArray(), point.ToArray(), T(k.OutputShape, 11), T(k.StateShape, 13));
+                point.AddRange(Values((s == 0 ? k.StateShape : k.CellShape).Aggregate(1, (a, b) => a * b), 5 + s).Select(v => 0.5 * v));
+        return new(k, layout.ToArray(), point.ToArray(), T(k.OutputShape, 11), T(k.StateShape, 13), T(k.CellShape, 13));
     }
 
-    /// <summary>The loss Σ output·A + Σ h_n·S + Σ c_n·S²: it reads the output and every final state.</summary>
+    /// <summary>The loss Σ output·A + Σ h_n·S + Σ c_n·C²: it reads the output and every final state.</summary>
     static double ReferenceLoss(Problem p, double[] flat)
     {
         var k = p.K;
         var values = Unflatten(p.Layout, flat);
-        int T = Config.Time, B = k.Batch, stateSize = k.Layers * k.Directions * B * Config.Hidden;
+        int T = Config.Time, B = k.Batch, stateSize = k.Layers * k.Directions * B * k.HSize, cellSize = k.Layers * k.Directions * B * Config.Hidden;
         var x = k.Batched && k.BatchFirst ? RecurrentReference.SwapLeading(values["input"], B, T, Config.In) : values["input"];
         var h0 = values.GetValueOrDefault("h0") ?? new double[stateSize];
-        var c0 = values.GetValueOrDefault("c0") ?? new double[stateSize];
+        var c0 = values.GetValueOrDefault("c0") ?? new double[cellSize];
         var (output, h, c) = Reference(k, name => values.GetValueOrDefault(name), x, h0, c0);
-        if (k.Batched && k.BatchFirst) output = RecurrentReference.SwapLeading(output, T, B, k.Directions * Config.Hidden);
+        if (k.Batched && k.BatchFirst) output = RecurrentReference.SwapLeading(output, T, B, k.Directions * k.HSize);
         var a = p.OutputWeight.ToDoubleArray();
         var s = p.StateWeight.ToDoubleArray();
+        var cw = p.CellWeight.ToDoubleArray();
         double loss = output.Select((v, i) => v * a[i]).Sum() + h.Select((v, i) => v * s[i]).Sum();
-        if (k.IsLstm) loss += c.Select((v, i) => v * s[i] * s[i]).Sum();
+        if (k.IsLstm) loss += c.Select((v, i) => v * cw[i] * cw[i]).Sum();
         return loss;
     }
 
@@ -135,7 +142,7 @@ public class ClientTwentyRecurrentTests
     {
         var (output, h, c) = Ours(p, a);
         var loss = (output * p.OutputWeight).Sum() + (h * p.StateWeight).Sum();
-        return c is null ? loss : loss + (c * p.StateWeight.Square()).Sum();
+        return c is null ? loss : loss + (c * p.CellWeight.Square()).Sum();
     }
 
     static Tensor[] Arguments(Problem p) =>
@@ -150,16 +157,16 @@ public class ClientTwentyRecurrentTests
         Assert.Equal(k.OutputShape, output.Shape);
         Assert.Equal(k.StateShape, h.Shape);
         var values = Unflatten(p.Layout, p.Point);
-        int stateSize = k.Layers * k.Directions * k.Batch * Config.Hidden;
+        int stateSize = k.Layers * k.Directions * k.Batch * k.HSize, cellSize = k.Layers * k.Directions * k.Batch * Config.Hidden;
         var x = k.Batched && k.BatchFirst ? RecurrentReference.SwapLeading(values["input"], k.Batch, Config.Time, Config.In) : values["input"];
         var (expected, hN, cN) = Reference(k, n => values.GetValueOrDefault(n), x,
-            values.GetValueOrDefault("h0") ?? new double[stateSize], values.GetValueOrDefault("c0") ?? new double[stateSize]);
-        if (k.Batched && k.BatchFirst) expected = RecurrentReference.SwapLeading(expected, Config.Time, k.Batch, k.Directions * Config.Hidden);
+            values.GetValueOrDefault("h0") ?? new double[stateSize], values.GetValueOrDefault("c0") ?? new double[cellSize]);
+        if (k.Batched && k.BatchFirst) expected = RecurrentReference.SwapLeading(expected, Config.Time, k.Batch, k.Directions * k.HSize);
         Close(expected, output.Eval().ToDoubleArray(), 1e-14, $"{name}: output");
         Close(hN, h.Eval().ToDoubleArray(), 1e-14, $"{name}: h_n");
         if (c is not null)
         {
-            Assert.Equal(k.StateShape, c.Shape);
+            Assert.Equal(k.CellShape, c.Shape);
             Close(cN, c.Eval().ToDoubleArray(), 1e-14, $"{name}: c_n");
         }
     }
@@ -224,5 +231,30 @@ public class ClientTwentyRecurrentTests
         var one = single.Weights(seed: 3);
         Expr y = T(single.InputShape, 4);
         Close(Nn.Lstm(y, one).Output.Eval().ToDoubleArray(), Nn.Lstm(y, one, dropout: 0.5).Output.Eval().ToDoubleArray(), 0, "one layer");
+    }
+
+    [Fact]
+    public void ProjSizeShapesAreTorchsAndMismatchesAreNamed()
+    {
+        // torch.nn.LSTM(3, 4, num_layers=2, proj_size=2): weight_hh [16, 2], weight_hr [2, 4], layer 1 reads 2 features
+        var p = Init.Lstm(3, 4, seed: 2, numLayers: 2, projSize: 2);
+        Assert.Equal([16, 2], p["weight_hh_l0"].Shape);
+        Assert.Equal([2, 4], p["weight_hr_l1"].Shape);
+        Assert.Equal([16, 2], p["weight_ih_l1"].Shape);
+        Expr x = T([5, 3, 3], 1);
+        var (output, (h, c)) = Nn.Lstm(x, p);
+        Assert.Equal([5, 3, 2], output.Shape);
+        Assert.Equal([2, 3, 2], h.Shape);
+        Assert.Equal([2, 3, 4], c.Shape);
+        // h0 has proj_size entries and c0 the hidden size
+        var wrongH = Assert.ThrowsAny<ArgumentException>(() => Nn.Lstm(x, p, ((Expr)T([2, 3, 4], 2), (Expr)T([2, 3, 4], 3))));
+        Assert.Contains("h0 is [2,3,4]", wrongH.Message);
+        Assert.Contains("proj_size 2", wrongH.Message);
+        // a weight_hr of another size, and the projections of a GRU, are named
+        var bad = new Dictionary<string, Tensor>(p.Names.Select(n => KeyValuePair.Create(n, p[n]))) { ["weight_hr_l1"] = T([2, 3], 4) };
+        Assert.Contains("weight_hr_l1 is [2,3]", Assert.ThrowsAny<ArgumentException>(() => Nn.Lstm(x, bad)).Message);
+        var gru = new Dictionary<string, Tensor>(Init.Gru(3, 4, 2).Names.Select(n => KeyValuePair.Create(n, Init.Gru(3, 4, 2)[n]))) { ["weight_hr_l0"] = T([2, 4], 4) };
+        Assert.Contains("GRU has no proj_size", Assert.ThrowsAny<ArgumentException>(() => Nn.Gru(x, gru)).Message);
+        Assert.Contains("projSize", Assert.ThrowsAny<ArgumentException>(() => Init.Lstm(3, 4, 1, projSize: 4)).Message);
     }
 }

@@ -15,36 +15,39 @@ public static class RecurrentReference
     /// torch's packed sequences. With <paramref name="dropout"/> above 0, layer l's output entry (time first) is zeroed
     /// where noise [layers − 1, time, batch, directions·hidden] at [l, ...] is below it and divided by 1 − dropout
     /// elsewhere, before layer l + 1 reads it (torch's dropout between layers). Returns the output [time, batch,
-    /// directions·hidden] and the final h and c.
+    /// directions·hidden] and the final h and c. With <paramref name="proj"/> above 0 (torch's proj_size), each LSTM step's
+    /// h is weight_hr times o ⊙ tanh(c), of proj entries: h, the states h0 and h_n and the output have proj entries
+    /// where they had hidden ones.
     /// </summary>
     public static (double[] Output, double[] H, double[] C) Run(bool isLstm, int layers, int directions, int hidden,
         Func<string, double[]?> w, double[] x, int time, int batch, int inFeatures, double[] h0, double[] c0, int[]? lengths = null,
-        double dropout = 0, double[]? noise = null)
+        double dropout = 0, double[]? noise = null, int proj = 0)
     {
-        int H = hidden, G = isLstm ? 4 : 3, D = directions;
+        int H = hidden, G = isLstm ? 4 : 3, D = directions, R = proj > 0 ? proj : hidden;
         var layerInput = x;
         int width = inFeatures;
-        double[] hN = new double[layers * D * batch * H], cN = new double[hN.Length];
+        double[] hN = new double[layers * D * batch * R], cN = new double[layers * D * batch * H];
         for (int l = 0; l < layers; l++)
         {
-            var output = new double[time * batch * D * H];
+            var output = new double[time * batch * D * R];
             for (int d = 0; d < D; d++)
             {
                 string tail = $"_l{l}" + (d == 1 ? "_reverse" : "");
                 var (wIh, wHh) = (w("weight_ih" + tail)!, w("weight_hh" + tail)!);
                 var bIh = w("bias_ih" + tail) ?? new double[G * H];
                 var bHh = w("bias_hh" + tail) ?? new double[G * H];
+                var wHr = proj > 0 ? w("weight_hr" + tail)! : null;
                 for (int b = 0; b < batch; b++)
                 {
-                    int s0 = ((l * D + d) * batch + b) * H, length = lengths?[b] ?? time;
-                    var h = h0[s0..(s0 + H)];
+                    int s0 = ((l * D + d) * batch + b) * H, r0 = ((l * D + d) * batch + b) * R, length = lengths?[b] ?? time;
+                    var h = h0[r0..(r0 + R)];
                     var c = c0[s0..(s0 + H)];
                     for (int step = 0; step < length; step++)
                     {
                         int t = d == 0 ? step : length - 1 - step;
                         var row = layerInput[((t * batch + b) * width)..((t * batch + b) * width + width)];
                         var gi = TestSupport.Linear(row, 1, width, G * H, wIh, bIh);
-                        var gh = TestSupport.Linear(h, 1, H, G * H, wHh, bHh);
+                        var gh = TestSupport.Linear(h, 1, R, G * H, wHh, bHh);
                         var next = new double[H];
                         for (int j = 0; j < H; j++)
                         {
@@ -61,10 +64,10 @@ public static class RecurrentReference
                                 next[j] = (1 - z) * n + z * h[j];
                             }
                         }
-                        h = next;
-                        for (int j = 0; j < H; j++) output[(t * batch + b) * D * H + d * H + j] = h[j];
+                        h = wHr is null ? next : TestSupport.Linear(next, 1, H, R, wHr, new double[R]);
+                        for (int j = 0; j < R; j++) output[(t * batch + b) * D * R + d * R + j] = h[j];
                     }
-                    Array.Copy(h, 0, hN, s0, H);
+                    Array.Copy(h, 0, hN, r0, R);
                     Array.Copy(c, 0, cN, s0, H);
                 }
             }
@@ -72,7 +75,7 @@ public static class RecurrentReference
                 for (int i = 0; i < output.Length; i++)
                     output[i] = noise![l * output.Length + i] >= dropout ? output[i] / (1 - dropout) : 0;
             layerInput = output;
-            width = D * H;
+            width = D * R;
         }
         return (layerInput, hN, cN);
     }
