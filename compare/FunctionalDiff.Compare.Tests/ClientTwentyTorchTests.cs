@@ -118,4 +118,99 @@ public class ClientTwentyTorchTests
                 $"{what}: Hessian-vector product in {name}: {TorchBridge.TensorRelative(ourHvp[k].ToDoubleArray(), TorchBridge.Values(hvp[k]))}");
         }
     }
+
+    public static TheoryData<bool, bool, bool, int[]> PackedConfigs => new()
+    {
+        // isLstm, bidirectional, batchFirst, lengths (unsorted: torch's enforce_sorted=False sorts and unsorts them)
+        { true, true, true, [2, 5] },
+        { true, false, false, [5, 3] },
+        { false, true, false, [1, 4] },
+        { false, false, true, [3, 5] },
+    };
+
+    /// <summary>
+    /// `lengths` against torch's own path for padded batches: pack_padded_sequence(x, lengths, batch_first,
+    /// enforce_sorted=False), the module over the packed batch with (h0, c0), pad_packed_sequence(total_length = T): the
+    /// output (0 at the padding), the final states after each entry's last real step, and the gradient of a loss of all
+    /// of them in the input, the initial states and every weight, float64.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(PackedConfigs))]
+    public void LengthsAreTorchsPackedSequences(bool isLstm, bool bidirectional, bool batchFirst, int[] lengths)
+    {
+        using var scope = torch.NewDisposeScope();
+        const int layers = 2;
+        int directions = bidirectional ? 2 : 1;
+        var weights = isLstm
+            ? Init.Lstm(In, Hidden, seed: 4, numLayers: layers, bidirectional: bidirectional)
+            : Init.Gru(In, Hidden, seed: 4, numLayers: layers, bidirectional: bidirectional);
+        int[] inputShape = batchFirst ? [Batch, Time, In] : [Time, Batch, In];
+        int[] stateShape = [layers * directions, Batch, Hidden];
+        int[] outputShape = batchFirst ? [Batch, Time, directions * Hidden] : [Time, Batch, directions * Hidden];
+        var names = weights.Names.ToArray();
+        var arguments = names.Select(n => weights[n])
+            .Append(Data(inputShape, 1, DType.Float64)).Append(Data(stateShape, 2, DType.Float64) * 0.5).ToList();
+        if (isLstm) arguments.Add(Data(stateShape, 3, DType.Float64) * 0.5);
+        var outputWeight = Data(outputShape, 4, DType.Float64);
+        var stateWeight = Data(stateShape, 5, DType.Float64);
+        Expr lengthsExpr = Tensor.FromArray(lengths.Select(v => (double)v).ToArray());
+
+        Expr[] Results(Expr[] a)
+        {
+            var w = names.Select((n, k) => (n, a[k])).ToDictionary(e => e.n, e => e.Item2);
+            int i = names.Length;
+            if (isLstm)
+            {
+                var (o, (h, c)) = Nn.Lstm(a[i], w, (a[i + 1], a[i + 2]), batchFirst, lengths: lengthsExpr);
+                return [o, h, c];
+            }
+            var (output, hN) = Nn.Gru(a[i], w, a[i + 1], batchFirst, lengths: lengthsExpr);
+            return [output, hN];
+        }
+        Expr Loss(Expr[] a)
+        {
+            var r = Results(a);
+            var loss = (r[0] * outputWeight).Sum() + (r[1] * stateWeight).Sum();
+            return isLstm ? loss + (r[2] * stateWeight * stateWeight).Sum() : loss;
+        }
+        var primals = arguments.Select(t => (Expr)t).ToArray();
+        var ourResults = Expr.EvalMany(Results(primals));
+        var ourGradients = Expr.EvalMany(Diff.Grad((Expr[] a) => Loss(a))(primals));
+
+        torch.nn.Module module = isLstm
+            ? nn.LSTM(In, Hidden, layers, true, batchFirst, 0.0, bidirectional)
+            : nn.GRU(In, Hidden, layers, true, batchFirst, 0.0, bidirectional);
+        module.to(ScalarType.Float64);
+        var parameters = module.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        using (torch.no_grad())
+            foreach (var n in names) parameters[n].copy_(TorchBridge.ToTorch(weights[n]));
+        var inputs = arguments.Skip(names.Length).Select(t => TorchBridge.ToTorch(t).requires_grad_(true)).ToArray();
+        var packed = nn.utils.rnn.pack_padded_sequence(inputs[0], torch.tensor(lengths.Select(v => (long)v).ToArray()), batchFirst, enforce_sorted: false);
+        TT[] results;
+        if (isLstm)
+        {
+            var (o, h, c) = ((TorchSharp.Modules.LSTM)module).call(packed, (inputs[1], inputs[2]));
+            results = [nn.utils.rnn.pad_packed_sequence(o, batchFirst, total_length: Time).Item1, h, c];
+        }
+        else
+        {
+            var (o, h) = ((TorchSharp.Modules.GRU)module).call(packed, inputs[1]);
+            results = [nn.utils.rnn.pad_packed_sequence(o, batchFirst, total_length: Time).Item1, h];
+        }
+        var (a4, s5) = (TorchBridge.ToTorch(outputWeight), TorchBridge.ToTorch(stateWeight));
+        var torchLoss = (results[0] * a4).sum() + (results[1] * s5).sum();
+        if (isLstm) torchLoss = torchLoss + (results[2] * s5 * s5).sum();
+        var all = names.Select(n => (TT)parameters[n]).Concat(inputs).ToArray();
+        var gradients = torch.autograd.grad([torchLoss], all);
+
+        string what = $"{(isLstm ? "LSTM" : "GRU")} bidirectional {bidirectional} batchFirst {batchFirst} lengths [{string.Join(", ", lengths)}]";
+        for (int k = 0; k < results.Length; k++)
+            Assert.True(TorchBridge.TensorRelative(ourResults[k].ToDoubleArray(), TorchBridge.Values(results[k])) <= 1e-12, $"{what}: result {k}");
+        for (int k = 0; k < all.Length; k++)
+        {
+            string name = k < names.Length ? names[k] : $"input {k - names.Length}";
+            double relative = TorchBridge.TensorRelative(ourGradients[k].ToDoubleArray(), TorchBridge.Values(gradients[k]));
+            Assert.True(relative <= 1e-12, $"{what}: gradient in {name}: {relative}");
+        }
+    }
 }

@@ -130,7 +130,10 @@ let tests =
             fails "missing" [ "Lstm: "; "weight_hh_l1_reverse is missing"; "2-layer bidirectional LSTM" ] (run (w |> Map.remove "weight_hh_l1_reverse") x)
             fails "none" [ "Lstm: no weight named weight_ih_l0" ] (run Map.empty x)
             fails "gap" [ "weight_ih_l3"; "not part of a 2-layer" ] (run (w |> Map.add "weight_ih_l3" w.["weight_ih_l1"]) x)
-            fails "proj_size" [ "proj_size" ] (run (w |> Map.add "weight_hr_l0" w.["weight_hh_l0"]) x)
+            // a projection is every direction's of every layer, and proj_size (weight_hh's columns) is below the hidden size
+            fails "proj_size in one direction" [ "weight_hr_l0_reverse is missing"; "LSTM with proj_size" ] (run (w |> Map.add "weight_hr_l0" w.["weight_hh_l0"]) x)
+            let square = [ "weight_hr_l0"; "weight_hr_l0_reverse"; "weight_hr_l1"; "weight_hr_l1_reverse" ] |> List.fold (fun m n -> Map.add n (Expr.sliceAxis 0 0 3 w.["weight_hh_l0"]) m) w
+            fails "proj_size not below hidden" [ "weight_hh_l0 is [12,3]"; "proj_size"; "below the hidden size 3" ] (run square x)
             fails "transposed" [ "weight_ih_l0 is [2,12] where [12,2] is needed"; "transposed" ]
                 (run (w |> Map.add "weight_ih_l0" (Expr.transpose w.["weight_ih_l0"])) x)
             fails "input features" [ "weight_ih_l0 is [12,2] where [12,5] is needed"; "the input's 5 features" ] (run w (data 1 [| 5; 2; 5 |]))
