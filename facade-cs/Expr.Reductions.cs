@@ -117,4 +117,21 @@ public sealed partial class Expr
         var median = FunctionalDiff.Core.Structure.median(axis, keepDims, Node);
         return (Wrap(median.Item1), Wrap(median.Item2));
     }
+
+    /// <summary>
+    /// The k-th smallest entry along an axis and its position (torch.kthvalue(x, k, dim, keepdim)), k counted from 1.
+    /// NaN counts as larger than every number, so a row's k-th entry is NaN only when it has fewer than k numbers. Values
+    /// carry the derivative, to the entry picked; Indices are integer positions in this dtype and have none. Among equal
+    /// values the entry picked is the one a stable sort puts k-th (torch leaves it unspecified). F#:
+    /// <c>Structure.kthValue</c>.
+    /// </summary>
+    /// <param name="k">Which smallest, from 1 to the axis's length.</param>
+    /// <param name="axis">The axis to reduce (torch's default: the last).</param>
+    /// <param name="keepDims">Keep the reduced axis with length 1.</param>
+    /// <exception cref="ArgumentException">k is outside 1 to the axis's length, or the axis does not exist.</exception>
+    public (Expr Values, Expr Indices) KthValue(int k, int axis = -1, bool keepDims = false)
+    {
+        var picked = FunctionalDiff.Core.Structure.kthValue(k, axis, keepDims, Node);
+        return (Wrap(picked.Item1), Wrap(picked.Item2));
+    }
 }

@@ -165,6 +165,22 @@ module Structure =
         let shape = Shape.reduced x.Dims [| a |] keepDims
         Expr.reshape shape (Expr.gather a index x), Expr.reshape shape index
 
+    /// The k-th smallest entry along an axis (k from 1) and its index in x, as a float tensor: torch.kthvalue. NaN counts
+    /// as larger than every number (it sorts last), so a row's k-th entry is NaN only when fewer than k are numbers.
+    /// The value is x gathered at the index, so its cotangent goes to that one entry, as torch's; among equal values the
+    /// entry picked is the one a stable sort puts k-th (torch leaves it unspecified). A scalar is one entry (k = 1).
+    let kthValue (k: int) (axis: int) (keepDims: bool) (x: Expr) =
+        let x1 = if x.Rank = 0 then Expr.reshape [| 1 |] x else x
+        if x.Rank = 0 && not (Shape.isScalarAxes 0 [| axis |]) then
+            Shape.fail "KthValue" (sprintf "the scalar input %s has axis 0 (or −1) only, not %d" (dims x) axis)
+        let a = if x.Rank = 0 then 0 else axisOf "KthValue" x axis
+        let n = x1.Dims.[a]
+        if k < 1 || k > n then
+            Shape.fail "KthValue" (sprintf "k = %d must be from 1 to the %d entries of axis %d of %s" k n axis (dims x))
+        let index = Expr.sliceAxis a (k - 1) k (Expr.argsort a false x1)
+        let shape = if x.Rank = 0 then [||] else Shape.reduced x.Dims [| a |] keepDims
+        Expr.reshape shape (Expr.gather a index x1), Expr.reshape shape index
+
     /// The entries argmax picks along an axis (of x, or of -x for the smallest) and their indices.
     let rec private pickedWithIndices (name: string) (ofNegated: bool) (axis: int) (keepDims: bool) (x: Expr) =
         if Shape.isScalarAxes x.Rank [| axis |] then pickedWithIndices name ofNegated 0 false (Expr.reshape [| 1 |] x) else

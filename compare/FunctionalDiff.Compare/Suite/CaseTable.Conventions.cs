@@ -24,6 +24,13 @@ public static partial class CaseTable
             with { Fixed = new[] { new double[] { 0, 0, -0.0, 0 } } };
         yield return C("convention median of NaN ties", new[] { I(4) }, x => x[0].Median(), x => x[0].median())
             with { Fixed = new[] { new double[] { 1, double.NaN, 2, double.NaN } } };
+        // kthvalue counts NaN as larger than every number: the 3rd smallest of [3, NaN, 1, 2] is 3, the 4th is NaN
+        yield return C("convention kthvalue past the numbers is NaN", new[] { I(2, 4) },
+            x => x[0].KthValue(3, 1).Values + x[0].KthValue(3, 1).Indices * 10 + x[0].KthValue(4, 1, true).Indices.Sum() * 100,
+            x => x[0].kthvalue(3, 1).Item1 + x[0].kthvalue(3, 1).Item2.to_type(x[0].dtype) * 10 + x[0].kthvalue(4, 1, true).Item2.to_type(x[0].dtype).sum() * 100)
+            with { Fixed = new[] { new double[] { 3, double.NaN, 1, 2, 0.5, -1, 4, 2.5 } } };
+        yield return C("convention kthvalue NaN value", new[] { I(4) }, x => x[0].KthValue(4).Values, x => x[0].kthvalue(4, -1).Item1)
+            with { Fixed = new[] { new double[] { 3, double.NaN, 1, 2 } } };
         yield return C("convention maximum ties", new[] { I(3), I(3) }, x => Expr.Maximum(x[0], x[1]), x => torch.maximum(x[0], x[1]))
             with { Fixed = new[] { new double[] { 1, 2, 3 }, new double[] { 1, 5, 3 } } };
         // where: a NaN in the branch not taken must not leak into the value or the cotangent

@@ -5,7 +5,7 @@ using TT = TorchSharp.torch.Tensor;
 namespace FunctionalDiff.Compare.Suite;
 
 // torch's structural conveniences (Core.Structure): squeeze, unsqueeze, flatten, split, chunk, roll, trace, outer,
-// cross and median. They are linear (median picks), so a smooth function after them keeps the second-order checks
+// cross, median and kthvalue. They are linear (median picks), so a smooth function after them keeps the second-order checks
 // meaningful; split and chunk return their pieces in reverse order, joined, so every piece's place is checked.
 public static partial class CaseTable
 {
@@ -58,6 +58,13 @@ public static partial class CaseTable
             x => MedianAlong(x[0], 1).Values.sin() + MedianAlong(x[0], 1).Indices.to_type(x[0].dtype));
         yield return C("median even axis -1 kept [2,4]", new[] { D(2, 4) }, x => x[0].Median(-1, true).Values.Sin() * x[0],
             x => MedianAlong(x[0], -1).Values.unsqueeze(-1).sin() * x[0]);
+        // torch.kthvalue: D draws distinct values, so the index picked is defined and compared too
+        yield return C("kthvalue 2 axis 1 [3,5]", new[] { D(3, 5) }, x => x[0].KthValue(2, 1).Values.Sin() + x[0].KthValue(2, 1).Indices,
+            x => x[0].kthvalue(2, 1).Item1.sin() + x[0].kthvalue(2, 1).Item2.to_type(x[0].dtype));
+        yield return C("kthvalue 4 last axis kept [2,4]", new[] { D(2, 4) }, x => x[0].KthValue(4, keepDims: true).Values.Sin() * x[0],
+            x => x[0].kthvalue(4, -1, true).Item1.sin() * x[0]);
+        yield return C("kthvalue 1 axis 0 [3,2]", new[] { D(3, 2) }, x => x[0].KthValue(1, 0).Values.Exp() * x[0].Sum(),
+            x => x[0].kthvalue(1, 0).Item1.exp() * x[0].sum());
         yield return C("median all [7]", new[] { D(7) }, x => x[0].Median().Sin() * x[0], x => x[0].median().sin() * x[0]);
         yield return C("median all even [2,3]", new[] { D(2, 3) }, x => x[0].Median().Exp(), x => x[0].median().exp());
         // torch's spellings a porting user reaches for (Expr.Torch.cs): .T, .mT, expand, repeat, masked_fill
