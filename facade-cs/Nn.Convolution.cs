@@ -69,6 +69,31 @@ public static partial class Nn
     }
 
     /// <summary>
+    /// A 3-D convolution as torch's conv3d with the same stride, zero padding and dilation along depth, height and width:
+    /// input [N, C, D, H, W] (or unbatched [C, D, H, W]), weight [outChannels, C / groups, kD, kH, kW], bias [outChannels]
+    /// (none when null); the output is [N, outChannels, Do, Ho, Wo], each size as conv2d's. Built as a sum over the
+    /// kernel's depth taps of <see cref="Conv2d(Expr, Expr, Expr?, int, int, int, int)"/> with the output depths folded
+    /// into the batch, so its derivatives are those of conv2d, slices and pads at every order. F#: <c>Convolution.conv3d</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
+    [OverloadResolutionPriority(1)]
+    public static Expr Conv3d(Expr input, Expr weight, Expr? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1) =>
+        Conv3d(input, weight, bias, (stride, stride, stride), (padding, padding, padding), (dilation, dilation, dilation), groups);
+
+    /// <summary>
+    /// A 3-D convolution as torch's conv3d, with (depth, height, width) triples for stride, zero padding and dilation; a
+    /// triple left out takes torch's default (stride and dilation 1, padding 0).
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
+    public static Expr Conv3d(Expr input, Expr weight, Expr? bias = null, (int Depth, int Height, int Width)? stride = null,
+        (int Depth, int Height, int Width)? padding = null, (int Depth, int Height, int Width)? dilation = null, int groups = 1)
+    {
+        var (x, w, b) = Operands(input, weight, bias);
+        var (s, p, d) = (stride ?? (1, 1, 1), padding ?? (0, 0, 0), dilation ?? (1, 1, 1));
+        return Expr.Wrap(CoreConv.conv3d(s.Depth, s.Height, s.Width, p.Depth, p.Height, p.Width, d.Depth, d.Height, d.Width, groups, w, b, x));
+    }
+
+    /// <summary>
     /// A 2-D convolution as torch's conv2d with a padding string: <c>"same"</c> pads each spatial axis with dilation·(k − 1)
     /// zeros, half of them (rounded down) before and the rest after (an odd total's extra zero at the bottom or right, as
     /// torch's), so the output keeps the input's height and width (torch allows it only with stride 1); <c>"valid"</c> pads

@@ -100,6 +100,49 @@ module Convolution =
                (weight: Expr) (bias: Expr option) (input: Expr) : Expr =
         batched "Conv2d" 4 "[N, C, H, W]" (convolve "Conv2d" stride padding dilation groups weight bias) input
 
+    /// torch.nn.functional.conv3d: input [N, C, D, H, W] (or [C, D, H, W]), weight [out_channels, C / groups, kd, kh, kw],
+    /// optional bias [out_channels], (depth, height, width) triples for stride, zero padding and dilation; the output is
+    /// [N, out_channels, Do, Ho, Wo]. A sum over the kernel's depth taps of conv2d: tap k reads, for every output depth,
+    /// the input slice at depth o·stride − padding + k·dilation (zeros past the ends), with the output depths folded into
+    /// the batch; so its derivatives are conv2d's, slices' and pads', at every order.
+    let conv3d ((sd, sh, sw): int * int * int) ((pd, ph, pw): int * int * int) ((dd, dh, dw): int * int * int) (groups: int)
+               (weight: Expr) (bias: Expr option) (input: Expr) : Expr =
+        let op = "Conv3d"
+        if sd < 1 || sh < 1 || sw < 1 then Shape.fail op (sprintf "stride (%d, %d, %d) must be at least 1" sd sh sw)
+        if pd < 0 || ph < 0 || pw < 0 then Shape.fail op (sprintf "padding (%d, %d, %d) must be at least 0" pd ph pw)
+        if dd < 1 || dh < 1 || dw < 1 then Shape.fail op (sprintf "dilation (%d, %d, %d) must be at least 1" dd dh dw)
+        if weight.Rank <> 5 then
+            Shape.fail op (sprintf "weight %s must be [out_channels, in_channels / groups, kd, kh, kw]" (fmt weight.Dims))
+        let body (x: Expr) =
+            let n, c, depth, h, w = x.Dims.[0], x.Dims.[1], x.Dims.[2], x.Dims.[3], x.Dims.[4]
+            let co, cg, kd = weight.Dims.[0], weight.Dims.[1], weight.Dims.[2]
+            if groups < 1 then Shape.fail op (sprintf "groups %d must be at least 1" groups)
+            if c % groups <> 0 || co % groups <> 0 || cg * groups <> c then
+                Shape.fail op (sprintf "input %s has %d channels, weight %s has %d output channels and expects %d input channels per group; groups %d must divide both and fit"
+                                   (fmt x.Dims) c (fmt weight.Dims) co cg groups)
+            let outDepth = windows depth kd sd pd dd
+            if outDepth < 1 then
+                Shape.fail op (sprintf "input %s with weight %s, stride %d, padding %d and dilation %d along depth gives an empty output"
+                                   (fmt x.Dims) (fmt weight.Dims) sd pd dd)
+            let padded = if pd = 0 then x else Expr.pad [| 0; 0; pd; 0; 0 |] [| 0; 0; pd; 0; 0 |] x
+            let tap (k: int) =
+                let start = k * dd
+                // the input depths this tap reads for every output depth, [N, C, Do, H, W], then the depths into the batch
+                let slices =
+                    Expr.slice [| 0; 0; start; 0; 0 |] [| n; c; start + sd * (outDepth - 1) + 1; h; w |] [| 1; 1; sd; 1; 1 |] padded
+                let images = Expr.permute [| 0; 2; 1; 3; 4 |] slices |> Expr.reshape [| n * outDepth; c; h; w |]
+                let kernel = Expr.sliceAxis 2 k (k + 1) weight |> Expr.reshape [| co; cg; weight.Dims.[3]; weight.Dims.[4] |]
+                conv2d (sh, sw) (ph, pw) (dh, dw) groups kernel None images
+            let summed = List.init kd tap |> List.reduce Expr.add
+            let ho, wo = summed.Dims.[2], summed.Dims.[3]
+            let y = summed |> Expr.reshape [| n; outDepth; co; ho; wo |] |> Expr.permute [| 0; 2; 1; 3; 4 |]
+            match bias with
+            | Some b when not (b.Rank = 1 && b.Dims.[0] = co) ->
+                Shape.fail op (sprintf "bias %s must be [%d], one per output channel of weight %s" (fmt b.Dims) co (fmt weight.Dims))
+            | Some b -> y + Expr.reshape [| 1; co; 1; 1; 1 |] b
+            | None -> y
+        batched op 5 "[N, C, D, H, W]" body input
+
     /// torch.nn.functional.conv1d: input [N, C, L] (or [C, L]), weight [out_channels, C / groups, k],
     /// optional bias [out_channels]; the output is [N, out_channels, Lo]. It is conv2d over a height of 1.
     let conv1d (stride: int) (padding: int) (dilation: int) (groups: int)

@@ -42,6 +42,16 @@ public static partial class CaseTable
         yield return C("conv2d padding 1 [1,1,2,2]*[1,1,2,2], small enough for the full Hessian", new[] { I(1, 1, 2, 2), I(1, 1, 2, 2) },
             p => Nn.Conv2d(p[0], p[1], padding: 1), p => F.conv2d(p[0], p[1], padding: L(1, 1)));
 
+        // conv3d (a sum of conv2d over the kernel's depth taps)
+        yield return C("conv3d padding 1 bias [2,2,4,5,4]*[3,2,3,2,3]", new[] { I(2, 2, 4, 5, 4), I(3, 2, 3, 2, 3), I(3) },
+            p => Nn.Conv3d(p[0], p[1], p[2], padding: 1), p => F.conv3d(p[0], p[1], p[2], padding: new long[] { 1, 1, 1 }));
+        yield return C("conv3d stride (2,1,2) dilation (1,2,1) groups 2 [1,4,5,6,5]*[2,2,2,2,2]", new[] { I(1, 4, 5, 6, 5), I(2, 2, 2, 2, 2) },
+            p => Nn.Conv3d(p[0], p[1], stride: (2, 1, 2), dilation: (1, 2, 1), groups: 2),
+            p => F.conv3d(p[0], p[1], strides: new long[] { 2, 1, 2 }, dilation: new long[] { 1, 2, 1 }, groups: 2));
+        yield return C("conv3d unbatched depth padding 2 stride 3 [2,4,3,3]*[2,2,2,2,2]", new[] { I(2, 4, 3, 3), I(2, 2, 2, 2, 2) },
+            p => Nn.Conv3d(p[0], p[1], stride: (3, 1, 1), padding: (2, 0, 1)),
+            p => F.conv3d(p[0], p[1], strides: new long[] { 3, 1, 1 }, padding: new long[] { 2, 0, 1 }));
+
         // conv1d
         yield return C("conv1d padding 1 bias [2,3,8]*[4,3,3]", new[] { I(2, 3, 8), I(4, 3, 3), I(4) },
             p => Nn.Conv1d(p[0], p[1], p[2], padding: 1), p => F.conv1d(p[0], p[1], p[2], padding: 1));
