@@ -53,3 +53,19 @@ public class GridSampleTests
         Assert.Contains("size [2,3,4]", Assert.ThrowsAny<ArgumentException>(() => Nn.AffineGrid(T([2, 2, 3], 1), [2, 3, 4])).Message);
     }
 }
+
+/// <summary><see cref="Nn.Conv3d(Expr, Expr, Expr?, int, int, int, int)"/>'s errors name the op and the shapes (its values and
+/// derivatives are in the comparison table against TorchSharp).</summary>
+public class Conv3dErrorTests
+{
+    [Fact]
+    public void ErrorsNameTheOpAndTheShapes()
+    {
+        Expr x = T([1, 2, 3, 4, 4], 1);
+        Assert.Contains("Conv3d: weight [3,2,2,2]", Assert.ThrowsAny<ArgumentException>(() => Nn.Conv3d(x, T([3, 2, 2, 2], 2))).Message);
+        Assert.Contains("input [1,2,3,4,4] has 2 channels", Assert.ThrowsAny<ArgumentException>(() => Nn.Conv3d(x, T([3, 4, 2, 2, 2], 2))).Message);
+        Assert.Contains("along depth gives an empty output", Assert.ThrowsAny<ArgumentException>(() => Nn.Conv3d(x, T([3, 2, 4, 2, 2], 2))).Message);
+        Assert.Contains("bias [2]", Assert.ThrowsAny<ArgumentException>(() => Nn.Conv3d(x, T([3, 2, 2, 2, 2], 2), T([2], 3))).Message);
+        Assert.Contains("[N, C, D, H, W]", Assert.ThrowsAny<ArgumentException>(() => Nn.Conv3d(T([2, 3, 4], 1), T([3, 2, 2, 2, 2], 2))).Message);
+    }
+}
