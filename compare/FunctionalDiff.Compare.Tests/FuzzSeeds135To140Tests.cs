@@ -124,4 +124,37 @@ public class FuzzSeeds135To140Tests
 
         Passes(FuzzCommand.Programs(1, 133, 19, adversarial: true, ops: OpSurface.Wide)[0]);
     }
+
+    [Fact]
+    public void All135_68_ASliceThatDropsANaNEntry_GradientIsZero_TorchsNaN_Named()
+    {
+        // Σ gelu_tanh(x)[−2:−1] over axis 0 of a [1, 2] tensor is an empty sum, the constant 0: its gradient is [0, 0]; torch's
+        // slice rule pads the cotangent with zeros, and gelu_tanh's slope at NaN makes the padded 0 NaN
+        var x = torch.tensor(new[] { double.NaN, 0.0 }, dtype: torch.ScalarType.Float64).reshape(1, 2).requires_grad_(true);
+        var y = (0.5 * x * (1.0 + (Math.Sqrt(2.0 / Math.PI) * (x + 0.044715 * x.pow(3))).tanh())).slice(0, 0, 0, 1).sum();
+        var g = Values(torch.autograd.grad(new[] { y }, new[] { x })[0]);
+        Assert.True(double.IsNaN(g[0]), "torch's gradient at the dropped NaN");
+
+        var ours = Diff.Grad(e => e.GeluTanh().Slice(0, -2, -1).Sum())(Tensor.FromArray(new[] { double.NaN, 0.0 }, 1, 2)).Eval().ToDoubleArray();
+        Assert.Equal(new[] { 0.0, 0.0 }, ours);
+
+        Passes(FuzzCommand.Programs(1, 135, 68, adversarial: true, ops: OpSurface.All)[0]);
+    }
+
+    [Fact]
+    public void All135_70_AMatmulOverAnEmptyAxisBeforeAnInfiniteWeight_JvpIsTheBiasTangent_TorchsNaN_Named()
+    {
+        // conv2d(x₀ @ x₁, W, b) with x₀ of shape [3, 0]: x₀ @ x₁ is the constant 0 of shape [3, 3], so the output is W·0 + b
+        // and its JVP along b's tangent t is t, whatever W holds (+∞ included); torch's forward mode meets ∞ with a tangent
+        // of zeros for the product, NaN in the fuzzer's run
+        var w = new[] { 0.37414676f, 0.37414676f, 1000f, -0.70598423f, -0.07865107f, float.PositiveInfinity, -1000f, -0.07865107f, -1.2426172f };
+        float bias = 0.6550128f, t = 0.179445f;
+        Expr F(Expr[] x) => Nn.Conv2d(x[0].MatMul(x[1]).Unsqueeze(0), Tensor.FromArray(w, 1, 1, 3, 3), x[2]);
+        var primals = new Expr[] { Tensor.FromArray(Array.Empty<float>(), 3, 0), Tensor.FromArray(Array.Empty<float>(), 0, 3), Tensor.FromArray(new[] { bias }, 1) };
+        var tangents = new Expr[] { Tensor.FromArray(Array.Empty<float>(), 3, 0), Tensor.FromArray(Array.Empty<float>(), 0, 3), Tensor.FromArray(new[] { t }, 1) };
+        var (_, jvp) = Diff.Jvp(F, primals, tangents);
+        Assert.Equal(new[] { t }, jvp.Eval().ToSingleArray());
+
+        Passes(FuzzCommand.Programs(1, 135, 70, adversarial: true, ops: OpSurface.All)[0]);
+    }
 }

@@ -176,6 +176,22 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (values[Output].numel() == 0 && values.Any(t => t.numel() > 0 && !t.isfinite().all().item<bool>()))
                 torchNaN.Add("An output with no entries in a program holding an infinity or a NaN (torch's zero cotangent meets it as 0·∞)");
             if (NllLossBesideInfiniteSlope(live, values)) torchNaN.Add("NllLoss over entries computed through an infinite slope");
+            // a slice that drops a NaN entry: the output does not depend on it, so its derivative there is 0 (ours: nothing flows
+            // back through it); torch's slice rule pads the cotangent with zeros, which the NaN slope of the step that made
+            // the entry turns into 0·NaN = NaN, at first order too (`fuzz all adversarial 135/68`: Σ gelu_tanh(x)[1:] at
+            // x = [NaN, 0], gradient [0, 0] in ours, [NaN, 0] in torch's; FuzzSeeds135To140Tests)
+            if (Steps.Where((s, i) => live[i] && s.Kind == OpKind.Slice
+                    && values[s.Args[0]].isnan().sum().item<long>() > values[InputCount + i].isnan().sum().item<long>()).Any())
+                torchNaN.Add("Slice that drops a NaN entry (torch's zero padding meets the NaN slope before it)");
+            // a matmul over an empty inner axis is the constant 0 of its shape: its tangent is 0, a symbolic zero in ours, where
+            // torch's forward mode forms a tensor of zeros that an infinite factor after it meets as 0·∞ = NaN (`fuzz all
+            // adversarial 135/70`, float32: conv2d(x₀ @ x₁, W, b) with x₀ of shape [3, 0] and W holding +∞, JVP along b's
+            // tangent t: t in ours, NaN in torch's; FuzzSeeds135To140Tests)
+            if (Steps.Where((s, i) => live[i] && s.Kind == OpKind.MatMul && values[s.Args[0]].numel() == 0
+                    && values[InputCount + i].numel() > 0).Any()
+                && values.Any(t => t.numel() > 0 && t.isinf().any().item<bool>()))
+                torchNaN.Add("A matmul over an empty inner axis (the constant 0) in a program holding an infinity");
+
             if (DetBesideInfiniteSlope(live, values)) torchNaN.Add("Det of a matrix computed through an infinite slope");
             if (TriangleBeforeInfiniteSlope(live, values)) torchNaN.Add("Tril or Triu before an infinite slope");
             if (TriangleDropsBesideInfiniteSlope(live, values)) torchNaN.Add("Tril or Triu that zeroes entries computed through an infinite slope");
