@@ -176,6 +176,22 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (values[Output].numel() == 0 && values.Any(t => t.numel() > 0 && !t.isfinite().all().item<bool>()))
                 torchNaN.Add("An output with no entries in a program holding an infinity or a NaN (torch's zero cotangent meets it as 0·∞)");
             if (NllLossBesideInfiniteSlope(live, values)) torchNaN.Add("NllLoss over entries computed through an infinite slope");
+            // a slice that drops a NaN entry: the output does not depend on it, so its derivative there is 0 (ours: nothing flows
+            // back through it); torch's slice rule pads the cotangent with zeros, which the NaN slope of the step that made
+            // the entry turns into 0·NaN = NaN, at first order too (`fuzz all adversarial 135/68`: Σ gelu_tanh(x)[1:] at
+            // x = [NaN, 0], gradient [0, 0] in ours, [NaN, 0] in torch's; FuzzSeeds135To140Tests)
+            if (Steps.Where((s, i) => live[i] && s.Kind == OpKind.Slice
+                    && values[s.Args[0]].isnan().sum().item<long>() > values[InputCount + i].isnan().sum().item<long>()).Any())
+                torchNaN.Add("Slice that drops a NaN entry (torch's zero padding meets the NaN slope before it)");
+            // a matmul over an empty inner axis is the constant 0 of its shape: its tangent is 0, a symbolic zero in ours, where
+            // torch's forward mode forms a tensor of zeros that an infinite factor after it meets as 0·∞ = NaN (`fuzz all
+            // adversarial 135/70`, float32: conv2d(x₀ @ x₁, W, b) with x₀ of shape [3, 0] and W holding +∞, JVP along b's
+            // tangent t: t in ours, NaN in torch's; FuzzSeeds135To140Tests)
+            if (Steps.Where((s, i) => live[i] && s.Kind == OpKind.MatMul && values[s.Args[0]].numel() == 0
+                    && values[InputCount + i].numel() > 0).Any()
+                && values.Any(t => t.numel() > 0 && t.isinf().any().item<bool>()))
+                torchNaN.Add("A matmul over an empty inner axis (the constant 0) in a program holding an infinity");
+
             if (DetBesideInfiniteSlope(live, values)) torchNaN.Add("Det of a matrix computed through an infinite slope");
             if (TriangleBeforeInfiniteSlope(live, values)) torchNaN.Add("Tril or Triu before an infinite slope");
             if (TriangleDropsBesideInfiniteSlope(live, values)) torchNaN.Add("Tril or Triu that zeroes entries computed through an infinite slope");
@@ -188,6 +204,14 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (Steps.Where((s, i) => live[i] && s.Kind == OpKind.Cumprod).Any()
                 && values.Any(t => t.numel() > 0 && t.isinf().any().item<bool>()))
                 torchNaN.Add("Cumprod in a program holding an infinity (torch's double backward meets its zero curvature as 0·∞)");
+            // silu″(p)·ṗ is one product, ±∞ where the tangent ṗ is infinite (ours); torch's double backward of silu is NaN
+            // there, while the same program without the silu gives torch's ±∞ (`fuzz adversarial 129/215`: silu(prod(erfc(√x)))
+            // over a row [0, 0, 0.0398, 0], whose second order at the nonzero entry is −∞ in ours and in the closed form, the
+            // mixed partials through √'s infinite slope at the zeros all of one sign there; torch's NaN; FuzzSeeds135To140Tests)
+            if (Steps.Where((s, i) => live[i] && s.Kind == OpKind.Silu && UpstreamInfiniteSlope(s.Args[0], values)).Any())
+                torchNaN.Add("Silu of a value computed through an infinite slope (torch's double backward is NaN where silu″·ṗ is ±∞)");
+            if (LogitWithEpsFlatUnderInfiniteCotangent(live, values))
+                torchNaN.Add("Logit with eps at an entry outside [eps, 1 − eps] under an infinite cotangent (torch's untaken branch meets it as 0·∞)");
             if (ProdOfZerosBesideInfiniteSlope(live, values))
                 torchWrong.Add(("Prod over more than one zero computed through an infinite slope",
                     new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }));
@@ -540,6 +564,15 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "Cdist whose differences' (p − 1)-th powers overflow in torch's rule";
             case OpKind.Mse when s.Args[0] == s.Args[1] || Any((a[0] - a[1]).eq(0.0)):
                 return "Mse with a zero difference";
+            // mean((a − b)²) of finite operands whose squares overflow is +∞, and its derivatives through a later step are the
+            // exact ones rounded to ±∞: f = m² has the HVP 2∇m(∇m·v) + 2m∇²m·v, whose second term alone overflows in every
+            // entry where vₐ ≠ v_b; ours has the exact signs in every entry, torch's NaN in some (`fuzz all adversarial
+            // 134/243`: mse(x₁, x₀)² with x₀ holding 1e160, 50-digit HVP ±1e318 to ±1.8e319 in all 16 entries, ours ±∞ with
+            // those signs, torch's NaN in 6; FuzzSeeds135To140Tests)
+            case OpKind.Mse when a[0].numel() > 0 && a[0].isfinite().all().item<bool>() && a[1].isfinite().all().item<bool>()
+                    && TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var pair && pair[0].sub(pair[1]).square().mean().isinf().item<bool>():
+                return "Mse of finite operands whose mean square overflows";
+
             case OpKind.Sub when s.Args[0] == s.Args[1]:
                 return "Sub of a value with itself";
             // logaddexp(x, x) is x + log 2, whose slope is 1 at every x, ±∞ included: ours is the two slopes σ(x − x) = ½
@@ -1638,6 +1671,29 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             var a = values[Steps[i].Args[0]];
             if (a.numel() == 0 || a.shape[^1] > 3) continue;
             if (CotangentInto(i, values) is { } g && g.numel() > 0 && g.isinf().any().item<bool>()) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Whether a live Logit with eps has an entry outside [eps, 1 − eps] (flat there: every derivative 0, ours a masked slope
+    /// and a symbolic zero) whose cotangent from torch's chain from the output is infinite. Torch's rule where(inside,
+    /// g/(x(1 − x)), 0) hands its untaken branch the cotangent 0, and that branch's slope in g, 1/(x(1 − x)), meets the
+    /// infinite g of its own input as 0·∞ = NaN at second order (`fuzz all adversarial 133/21`, float32: logit(x, 0.25) at
+    /// x = [0.895, 0.708, 0.895] times W holding −∞: the Hessian's row and column of x₀ are 0 in ours and in the closed form,
+    /// NaN in torch's at (0, 0) and (1, 0)). One-directional, as every TorchNaNEdge.
+    /// </summary>
+    bool LogitWithEpsFlatUnderInfiniteCotangent(bool[] live, List<TorchSharp.torch.Tensor> values)
+    {
+        for (int i = 0; i < Steps.Length; i++)
+        {
+            var s = Steps[i];
+            if (!live[i] || s.Kind != OpKind.Logit || s.Mode != 1) continue;
+            var x = values[s.Args[0]];
+            if (x.numel() == 0) continue;
+            var flat = x.lt(s.Scalar).logical_or(x.gt(1.0 - s.Scalar));
+            if (!flat.any().item<bool>()) continue;
+            if (CotangentInto(i, values) is { } g && g.numel() == x.numel() && flat.logical_and(g.isinf()).any().item<bool>()) return true;
         }
         return false;
     }

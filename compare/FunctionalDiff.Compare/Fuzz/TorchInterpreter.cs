@@ -702,12 +702,32 @@ public static class TorchInterpreter
     /// </summary>
     static TT Solve(TT matrix, TT rhs)
     {
-        if (rhs.numel() == 0 || matrix.numel() == 0 || !rhs.isinf().any().item<bool>() || rhs.isnan().any().item<bool>()
-                || !matrix.isfinite().all().item<bool>())
+        if (rhs.numel() == 0 || matrix.numel() == 0 || !rhs.isinf().any().item<bool>())
             return torch.linalg.solve(matrix, rhs);
         // torch.linalg.solve's reading of b: a batch of vectors when b has one axis, or A's shape without its last axis
         bool vectors = rhs.dim() == 1 || rhs.dim() == matrix.dim() - 1 && rhs.shape.SequenceEqual(matrix.shape[..^1]);
         var b = vectors ? rhs.unsqueeze(-1) : rhs;
+        // per system of the batch: the closed form where its matrix is finite and its right side holds an infinity and no
+        // NaN, torch's solve elsewhere (`fuzz wide adversarial 133/19`, float32: a NaN in another system's matrix left torch's
+        // NaN as the reference of a system whose solution is [−∞, +∞, −∞]); each branch sees the other's systems replaced by
+        // I x = 0, so neither meets the other's infinities or NaN, in its value or its derivatives
+        var closed = matrix.isfinite().all(-1).all(-1).unsqueeze(-1).unsqueeze(-1)
+            .logical_and(b.isinf().any(-1).any(-1).logical_and(b.isnan().any(-1).any(-1).logical_not()).unsqueeze(-1).unsqueeze(-1));
+        if (!closed.any().item<bool>()) return torch.linalg.solve(matrix, rhs);
+        var x = closed.all().item<bool>() ? InverseTimes(matrix, b) : Mixed();
+        return vectors ? x.squeeze(-1) : x;
+
+        TT Mixed()
+        {
+            var identity = torch.eye(matrix.shape[^1], dtype: matrix.dtype).expand_as(matrix);
+            var solved = torch.linalg.solve(torch.where(closed, identity, matrix), torch.where(closed, torch.zeros_like(b), b));
+            return torch.where(closed, InverseTimes(torch.where(closed, matrix, identity), torch.where(closed, b, torch.zeros_like(b))), solved);
+        }
+    }
+
+    /// <summary>A⁻¹b for a finite A and a right side b (a batch of matrices) holding infinities: see <see cref="Solve"/>.</summary>
+    static TT InverseTimes(TT matrix, TT b)
+    {
         var inverse = torch.linalg.inv(matrix);
         var infinite = b.isinf();
         var finitePart = inverse.matmul(torch.where(infinite, torch.zeros_like(b), b));
@@ -715,8 +735,7 @@ public static class TorchInterpreter
         // x[i]; the product would be 0·∞ = NaN: `fuzz adversarial 14/191`, a triangular A); two infinities of opposite
         // signs in one sum are ∞ − ∞ = NaN, as they should be
         var terms = inverse.unsqueeze(-1) * torch.where(infinite, b, torch.zeros_like(b)).unsqueeze(-3);
-        var x = finitePart + torch.where(inverse.unsqueeze(-1).eq(0.0), torch.zeros_like(terms), terms).sum(-2);
-        return vectors ? x.squeeze(-1) : x;
+        return finitePart + torch.where(inverse.unsqueeze(-1).eq(0.0), torch.zeros_like(terms), terms).sum(-2);
     }
 
     static long[] Pair(long v) => new[] { v, v };
