@@ -370,3 +370,21 @@ module Linalg =
     /// The nuclear norm, torch.linalg.matrix_norm(a, ord='nuc'): the sum of the singular values.
     let nuclearNorm (keepDims: bool) (a: Expr) =
         singularValueNorm "MatrixNorm" (fun s -> Expr.sumAxes [| s.Rank - 1 |] true s) keepDims a
+
+    /// torch.linalg.matrix_norm(a, ord) for a numeric ord over the last two axes: 2 and −2 (the largest and
+    /// smallest singular value), 1 and −1 (the largest and smallest sum of |entries| of a column), ∞ and −∞
+    /// (of a row). The 'fro' and 'nuc' norms are `Statistics.frobenius` and `nuclearNorm`.
+    let matrixNorm (ord: float) (keepDims: bool) (a: Expr) : Expr =
+        if a.Rank < 2 then Shape.fail "MatrixNorm" (sprintf "a must be a matrix or a batch of them (…, m, n), got %s" (dims a))
+        let sums (axis: int) pick =
+            let total = Expr.sumAxes [| axis |] true (Expr.abs a)
+            let picked = pick [| a.Rank - 2; a.Rank - 1 |] true total
+            if keepDims then picked else Expr.reshape a.Dims.[.. a.Rank - 3] picked
+        match ord with
+        | 2.0 -> spectralNorm keepDims a
+        | -2.0 -> smallestSingularValue keepDims a
+        | 1.0 -> sums (a.Rank - 2) Expr.maxAxes
+        | -1.0 -> sums (a.Rank - 2) Expr.minAxes
+        | o when Double.IsPositiveInfinity o -> sums (a.Rank - 1) Expr.maxAxes
+        | o when Double.IsNegativeInfinity o -> sums (a.Rank - 1) Expr.minAxes
+        | o -> raise (ArgumentOutOfRangeException("ord", sprintf "MatrixNorm: ord %g is not one of 2, -2, 1, -1, inf, -inf (or 'fro', 'nuc')" o))
