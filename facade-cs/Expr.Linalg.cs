@@ -196,9 +196,11 @@ public sealed partial class Expr
     /// Frobenius norm, <see cref="FrobeniusNorm"/>) or "nuc" (the nuclear norm: the sum of the singular values,
     /// whose gradient is U Vh).
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="ord"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="ord"/> is neither "fro" nor "nuc".</exception>
     public Expr MatrixNorm(string ord, bool keepDims = false) => ord switch
     {
+        null => throw new ArgumentNullException(nameof(ord)),
         "fro" => FrobeniusNorm(keepDims),
         "nuc" => Wrap(CoreLinalg.nuclearNorm(keepDims, Node)),
         _ => throw new ArgumentOutOfRangeException(nameof(ord), $"MatrixNorm: ord \"{ord}\" is not \"fro\" or \"nuc\" (or a number: 2, -2, 1, -1, inf, -inf)"),
