@@ -18,6 +18,12 @@ public sealed record QrResult(Expr Q, Expr R);
 /// <param name="Eigenvectors">(…, n, n), the eigenvectors as columns.</param>
 public sealed record EighResult(Expr Eigenvalues, Expr Eigenvectors);
 
+/// <summary>The thin singular value decomposition A = U diag(S) Vh.</summary>
+/// <param name="U">(…, m, k) with orthonormal columns, k = min(m, n).</param>
+/// <param name="S">(…, k), the singular values, descending.</param>
+/// <param name="Vh">(…, k, n) with orthonormal rows.</param>
+public sealed record SvdResult(Expr U, Expr S, Expr Vh);
+
 // Linear algebra with torch.linalg's conventions, batched over leading axes. Each method is
 // differentiable to any order: the rules are written with these same operations.
 public sealed partial class Expr
@@ -128,6 +134,77 @@ public sealed partial class Expr
 
     /// <summary>The ascending eigenvalues of this symmetric matrix (…, n, n), reading its lower triangle (torch.linalg.eigvalsh).</summary>
     public Expr EigvalsH() => Wrap(CoreLinalg.eigvalsh(Node));
+
+    /// <summary>
+    /// The thin singular value decomposition of this (…, m, n) matrix (torch.linalg.svd with full_matrices=False):
+    /// U (…, m, k), S (…, k) descending and Vh (…, k, n), k = min(m, n), with this = U diag(S) Vh, by one-sided
+    /// Jacobi rotations in float64 (float32 too), which never forms AᵀA. Singular vectors are defined only up to
+    /// sign (ours: each column of U has its largest-magnitude entry positive, V's column follows; torch's are
+    /// LAPACK's), so compare and differentiate only functions that do not depend on that choice. As in torch, where
+    /// two singular values coincide (or, for m ≠ n, one is 0) the gradient through U or Vh is not defined and comes
+    /// out ±∞ or NaN; a function of S alone passes no cotangent to U and Vh and its gradient, U diag(S̄) Vh, is
+    /// right there too. A non-finite entry gives NaN everywhere, as LAPACK does.
+    /// </summary>
+    /// <exception cref="ArgumentException">This is not a matrix or a batch of them.</exception>
+    public SvdResult Svd()
+    {
+        var parts = CoreLinalg.svd(Node);
+        return new SvdResult(Wrap(parts.Item1), Wrap(parts.Item2), Wrap(parts.Item3));
+    }
+
+    /// <summary>
+    /// The singular values of this (…, m, n) matrix, descending, (…, min(m, n)) (torch.linalg.svdvals). Its gradient
+    /// is U diag(S̄) Vh, well defined at repeated and zero singular values.
+    /// </summary>
+    /// <exception cref="ArgumentException">This is not a matrix or a batch of them.</exception>
+    public Expr SvdVals() => Wrap(CoreLinalg.svdvals(Node));
+
+    /// <summary>
+    /// The Moore–Penrose pseudo-inverse (…, n, m) of this (…, m, n) matrix (torch.linalg.pinv), from its SVD, with the
+    /// singular values at or below max(<paramref name="atol"/>, <paramref name="rtol"/>·σ₁) taken as 0. torch's
+    /// defaults: atol 0, and rtol max(m, n)·ε of the dtype when atol is not given or 0, else 0. The gradient is torch's
+    /// (the derivative of A⁺ at constant rank), right at repeated singular values too.
+    /// </summary>
+    /// <exception cref="ArgumentException">This is not a matrix or a batch of them.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A tolerance is negative or NaN.</exception>
+    public Expr Pinv(double? atol = null, double? rtol = null) =>
+        Wrap(CoreLinalg.pinvWithTolerances(Option(atol), Option(rtol), Node));
+
+    /// <summary>
+    /// The solution X (…, n, k) of torch.linalg.lstsq(this, b): the X minimising ‖this · X − b‖ for this (…, m, n) and
+    /// b (…, m, k), the one of least norm when several do (a wide or rank-deficient matrix), computed as
+    /// <see cref="Pinv"/>(this) · b with singular values at or below <paramref name="rcond"/>·σ₁ (default max(m, n)·ε)
+    /// taken as 0. torch's CPU driver (gelsy) gives the same X for a matrix of full rank. Batch axes broadcast.
+    /// </summary>
+    /// <exception cref="ArgumentException">b is not a matrix with this matrix's number of rows.</exception>
+    public Expr Lstsq(Expr b, double? rcond = null)
+    {
+        var (a, bb) = Align(this, b);
+        return Wrap(CoreLinalg.lstsqWith(Option(rcond), a, bb));
+    }
+
+    /// <summary>
+    /// The matrix norm over the last two axes (torch.linalg.matrix_norm) for a numeric <paramref name="ord"/>: 2 and −2
+    /// (the largest and smallest singular value, from <see cref="SvdVals"/>), 1 and −1 (the largest and smallest
+    /// column sum of |entries|), +∞ and −∞ (row sums). With <paramref name="keepDims"/> the two axes stay as 1s.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="ord"/> is not one of those.</exception>
+    public Expr MatrixNorm(double ord, bool keepDims = false) => Wrap(CoreLinalg.matrixNorm(ord, keepDims, Node));
+
+    /// <summary>
+    /// The matrix norm over the last two axes (torch.linalg.matrix_norm) for <paramref name="ord"/> "fro" (the
+    /// Frobenius norm, <see cref="FrobeniusNorm"/>) or "nuc" (the nuclear norm: the sum of the singular values,
+    /// whose gradient is U Vh).
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="ord"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="ord"/> is neither "fro" nor "nuc".</exception>
+    public Expr MatrixNorm(string ord, bool keepDims = false) => ord switch
+    {
+        null => throw new ArgumentNullException(nameof(ord)),
+        "fro" => FrobeniusNorm(keepDims),
+        "nuc" => Wrap(CoreLinalg.nuclearNorm(keepDims, Node)),
+        _ => throw new ArgumentOutOfRangeException(nameof(ord), $"MatrixNorm: ord \"{ord}\" is not \"fro\" or \"nuc\" (or a number: 2, -2, 1, -1, inf, -inf)"),
+    };
 
     /// <summary>The sum of the main diagonal of this matrix (torch.trace); rectangular matrices allowed, rank 2 only.</summary>
     public Expr Trace() => Wrap(CoreStructure.trace(Node));

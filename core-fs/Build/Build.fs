@@ -486,6 +486,7 @@ module Expr =
         | Op.SlogDet -> LinalgNodes.slogdet inputs.[0]
         | Op.Qr -> LinalgNodes.qr inputs.[0]
         | Op.Eigh -> LinalgNodes.eigh inputs.[0]
+        | Op.Svd -> LinalgNodes.svd inputs.[0]
         | Op.Polygamma n -> polygamma n inputs.[0]
         | Op.ArgSort(axis, descending) -> argsort axis descending inputs.[0]
         | Op.Unfold(k, s, p, d) -> unfold k s p d inputs.[0]

@@ -241,3 +241,150 @@ module Linalg =
 
     /// torch.linalg.eigvalsh: the ascending eigenvalues of the symmetric a (its lower triangle).
     let eigvalsh (a: Expr) : Expr = fst (eigh a)
+
+    /// torch.linalg.svd with full_matrices=False: (U (…, m, k), S (…, k) descending, Vh (…, k, n)),
+    /// k = min(m, n), with a = U diag(S) Vh, by one-sided Jacobi in float64 for both dtypes. Signs:
+    /// each column of U has its largest-magnitude entry positive (torch's signs are LAPACK's, also
+    /// arbitrary), and a zero singular value's U column is completed to an orthonormal set. As in
+    /// torch, U and Vh are defined only up to these choices, so only functions invariant to them (S,
+    /// U diag(S) Vh, |U|, U Uᵀ, ...) have a well-defined gradient; where two singular values coincide
+    /// (or, for m ≠ n, one is 0) the gradient through U or Vh is not defined and is ±∞ or NaN, as
+    /// torch's. A function of S alone passes no U or Vh cotangent and stays right there.
+    let svd (a: Expr) : Expr * Expr * Expr =
+        let packed = LinalgNodes.svd a
+        let m, n = a.Dims.[a.Rank - 2], a.Dims.[a.Rank - 1]
+        let axis = packed.Rank - 2
+        let values = Expr.sliceAxis axis m (m + 1) packed
+        Expr.sliceAxis axis 0 m packed,
+        Expr.reshape (Array.append a.Dims.[.. a.Rank - 3] [| min m n |]) values,
+        Expr.transpose (Expr.sliceAxis axis (m + 1) (m + 1 + n) packed)
+
+    /// torch.linalg.svdvals: the singular values of a (…, m, n), descending, (…, min(m, n)). Its
+    /// gradient is U diag(S̄) Vh, right at repeated and zero singular values too.
+    let svdvals (a: Expr) : Expr =
+        let _, s, _ = svd a
+        s
+
+    /// The dtype's machine epsilon, torch.finfo(dtype).eps.
+    let private epsilonOf (dtype: DType) =
+        match dtype with
+        | DType.Float32 -> Math.ScaleB(1.0, -23)
+        | DType.Float64 -> Math.ScaleB(1.0, -52)
+
+    /// A⁺ from the SVD: V diag(1/σ) Uᵀ over the σ above `cutoff` (…, 1), the others left out.
+    let private pseudoInverseValue (cutoff: Expr -> Expr) (a: Expr) =
+        let u, s, vh = svd a
+        let kept = Expr.gt s (cutoff s)
+        let one = Expr.scalar a.DType 1.0
+        let inverted = Expr.where kept (one / Expr.where kept s one) (Expr.scalar a.DType 0.0)
+        let scaled = Expr.transpose vh * Expr.reshape (Array.append s.Dims.[.. s.Rank - 2] [| 1; s.Dims.[s.Rank - 1] |]) inverted
+        Expr.matmul scaled (Expr.transpose u)
+
+    /// The pinv rules registered so far, one per cutoff (atol, rtol), kept by the module: a pinv node
+    /// is hash-consed only with another of the same rule, so equal cutoffs share one.
+    let private pinvRules = Collections.Generic.Dictionary<struct (float * float), CustomRule>()
+
+    /// The pseudo-inverse with the cutoff max(atol, rtol·σ₁), its gradient torch's (Golub and
+    /// Pereyra's derivative of A⁺ at constant rank): with P = A⁺ and Ḡ its cotangent,
+    /// Ā = −Pᵀ Ḡ Pᵀ + (I − A P) Ḡᵀ P Pᵀ + Pᵀ P Ḡᵀ (I − P A). It reads P, not U and V, so it is right at
+    /// repeated singular values, where the SVD's rule is not; and it is built from pinv itself, so it nests.
+    let rec private pinvWith (atol: float) (rtol: float) (a: Expr) : Expr =
+        let rule =
+            lock pinvRules (fun () ->
+                match pinvRules.TryGetValue(struct (atol, rtol)) with
+                | true, rule -> rule
+                | _ ->
+                    let rule =
+                        CustomRules.register "pinv" (fun a g ->
+                            let p = pinvWith atol rtol a
+                            let pt = Expr.transpose p
+                            let gt = Expr.transpose g
+                            let m, n = a.Dims.[a.Rank - 2], a.Dims.[a.Rank - 1]
+                            let leftRest = identity a.DType m - Expr.matmul a p
+                            let rightRest = identity a.DType n - Expr.matmul p a
+                            -(Expr.matmul pt (Expr.matmul g pt))
+                            + Expr.matmul leftRest (Expr.matmul gt (Expr.matmul p pt))
+                            + Expr.matmul (Expr.matmul pt p) (Expr.matmul gt rightRest))
+                    pinvRules.[struct (atol, rtol)] <- rule
+                    rule)
+        let cutoff (s: Expr) =
+            let largest = Expr.sliceAxis (s.Rank - 1) 0 (min 1 s.Dims.[s.Rank - 1]) s
+            let relative = if s.Dims.[s.Rank - 1] = 0 then Expr.zeros s.DType largest.Dims else largest * rtol
+            Expr.maximum relative (Expr.scalar s.DType atol)
+        Expr.custom rule a (pseudoInverseValue cutoff a)
+
+    /// torch.linalg.pinv(a, atol, rtol): the Moore–Penrose pseudo-inverse (…, n, m) of a (…, m, n), from
+    /// its SVD, with the singular values at or below max(atol, rtol·σ₁) treated as 0. torch's defaults:
+    /// rtol = max(m, n)·ε of the dtype when atol is not given (None here) or 0, else rtol = 0 unless
+    /// given. The gradient is torch's, right wherever the rank does not change (repeated singular
+    /// values included); at a singular value crossing the cutoff A⁺ jumps and has none.
+    let pinvWithTolerances (atol: float option) (rtol: float option) (a: Expr) : Expr =
+        if a.Rank < 2 then
+            Shape.fail "Pinv" (sprintf "a must be a matrix or a batch of them (…, m, n), got %s" (dims a))
+        let m, n = a.Dims.[a.Rank - 2], a.Dims.[a.Rank - 1]
+        let atolValue = defaultArg atol 0.0
+        let rtolValue =
+            match rtol, atol with
+            | Some r, _ -> r
+            | None, Some t when t > 0.0 -> 0.0
+            | None, _ -> float (max m n) * epsilonOf a.DType
+        if atolValue < 0.0 || rtolValue < 0.0 || Double.IsNaN atolValue || Double.IsNaN rtolValue then
+            raise (ArgumentOutOfRangeException("atol/rtol", sprintf "Pinv: atol %g and rtol %g must be >= 0" atolValue rtolValue))
+        pinvWith atolValue rtolValue a
+
+    /// torch.linalg.pinv with its default cutoff: singular values at or below max(m, n)·ε·σ₁ count as 0.
+    let pinv (a: Expr) : Expr = pinvWithTolerances None None a
+
+    /// The solution of torch.linalg.lstsq(a, b): X (…, n, k) minimising ‖a X − b‖ for a (…, m, n) and
+    /// b (…, m, k), the one of least norm when several do (a wide or rank-deficient a), as A⁺ b with
+    /// pinv's default cutoff (`rcond`, relative to σ₁, when given). torch's CPU default driver, gelsy,
+    /// gives the same X for a matrix of full rank (its rank decision differs in detail near the cutoff).
+    /// Batch axes broadcast. Its gradient is torch's: pinv's in a and A⁺ᵀ X̄ in b.
+    let lstsqWith (rcond: float option) (a: Expr) (b: Expr) : Expr =
+        if a.Rank < 2 || b.Rank < 2 || a.Dims.[a.Rank - 2] <> b.Dims.[b.Rank - 2] then
+            Shape.fail "Lstsq"
+                (sprintf "a (…, m, n) and b (…, m, k) must be matrices with the same number of rows, got a %s and b %s" (dims a) (dims b))
+        let struct (a, b) = ExprCore.promote a b
+        Expr.matmul (pinvWithTolerances None rcond a) b
+
+    /// lstsqWith with the default cutoff.
+    let lstsq (a: Expr) (b: Expr) : Expr = lstsqWith None a b
+
+    /// torch.linalg.matrix_norm(a, ord) for ord 2 (the largest singular value), −2 (the smallest) and
+    /// the nuclear norm (their sum), over the last two axes, keeping them as 1s with `keepDims`.
+    /// Their gradients are svdvals': U e₁ V₁ᵀ for ord 2, U Vh for the nuclear norm.
+    let private singularValueNorm (name: string) (pick: Expr -> Expr) (keepDims: bool) (a: Expr) =
+        if a.Rank < 2 then Shape.fail name (sprintf "a must be a matrix or a batch of them (…, m, n), got %s" (dims a))
+        let batch = a.Dims.[.. a.Rank - 3]
+        let norm = Expr.reshape batch (pick (svdvals a))
+        if keepDims then Expr.reshape (Array.append batch [| 1; 1 |]) norm else norm
+
+    /// The spectral norm, torch.linalg.matrix_norm(a, ord=2): the largest singular value.
+    let spectralNorm (keepDims: bool) (a: Expr) =
+        singularValueNorm "MatrixNorm" (fun s -> Expr.sliceAxis (s.Rank - 1) 0 1 s) keepDims a
+
+    /// torch.linalg.matrix_norm(a, ord=-2): the smallest singular value.
+    let smallestSingularValue (keepDims: bool) (a: Expr) =
+        singularValueNorm "MatrixNorm" (fun s -> let k = s.Dims.[s.Rank - 1] in Expr.sliceAxis (s.Rank - 1) (k - 1) k s) keepDims a
+
+    /// The nuclear norm, torch.linalg.matrix_norm(a, ord='nuc'): the sum of the singular values.
+    let nuclearNorm (keepDims: bool) (a: Expr) =
+        singularValueNorm "MatrixNorm" (fun s -> Expr.sumAxes [| s.Rank - 1 |] true s) keepDims a
+
+    /// torch.linalg.matrix_norm(a, ord) for a numeric ord over the last two axes: 2 and −2 (the largest and
+    /// smallest singular value), 1 and −1 (the largest and smallest sum of |entries| of a column), ∞ and −∞
+    /// (of a row). The 'fro' and 'nuc' norms are `Statistics.frobenius` and `nuclearNorm`.
+    let matrixNorm (ord: float) (keepDims: bool) (a: Expr) : Expr =
+        if a.Rank < 2 then Shape.fail "MatrixNorm" (sprintf "a must be a matrix or a batch of them (…, m, n), got %s" (dims a))
+        let sums (axis: int) pick =
+            let total = Expr.sumAxes [| axis |] true (Expr.abs a)
+            let picked = pick [| a.Rank - 2; a.Rank - 1 |] true total
+            if keepDims then picked else Expr.reshape a.Dims.[.. a.Rank - 3] picked
+        match ord with
+        | 2.0 -> spectralNorm keepDims a
+        | -2.0 -> smallestSingularValue keepDims a
+        | 1.0 -> sums (a.Rank - 2) Expr.maxAxes
+        | -1.0 -> sums (a.Rank - 2) Expr.minAxes
+        | o when Double.IsPositiveInfinity o -> sums (a.Rank - 1) Expr.maxAxes
+        | o when Double.IsNegativeInfinity o -> sums (a.Rank - 1) Expr.minAxes
+        | o -> raise (ArgumentOutOfRangeException("ord", sprintf "MatrixNorm: ord %g is not one of 2, -2, 1, -1, inf, -inf (or 'fro', 'nuc')" o))

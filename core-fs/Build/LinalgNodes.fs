@@ -69,3 +69,10 @@ module internal LinalgNodes =
     let eigh (a: Expr) : Expr =
         let n = square "Eigh" "a" a
         Ir.intern Op.Eigh [| a |] (Array.append (batchOf a) [| n + 1; n |]) a.DType
+
+    /// (…, m + 1 + n, k), k = min(m, n): U over the singular values over V, of a (…, m, n).
+    let svd (a: Expr) : Expr =
+        if a.Rank < 2 then
+            Shape.fail "Svd" (sprintf "a must be a matrix or a batch of them (…, m, n), got %s" (dims a))
+        let m, n = a.Dims.[a.Rank - 2], a.Dims.[a.Rank - 1]
+        Ir.intern Op.Svd [| a |] (Array.append (batchOf a) [| m + 1 + n; min m n |]) a.DType

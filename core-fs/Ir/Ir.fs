@@ -280,6 +280,7 @@ module internal Ir =
         | Op.SlogDet -> 25
         | Op.Qr -> 26
         | Op.Eigh -> 27
+        | Op.Svd -> 36
         | Op.Polygamma n -> mix 28 n
         | Op.ArgSort(axis, descending) -> mix (mix 29 axis) (if descending then 1 else 0)
         | Op.Unfold(k, s, p, d) -> hashInts (hashInts (hashInts (hashInts 30 k) s) p) d
@@ -323,6 +324,7 @@ module internal Ir =
         | Op.SlogDet -> (match b with Op.SlogDet -> true | _ -> false)
         | Op.Qr -> (match b with Op.Qr -> true | _ -> false)
         | Op.Eigh -> (match b with Op.Eigh -> true | _ -> false)
+        | Op.Svd -> (match b with Op.Svd -> true | _ -> false)
         | Op.Polygamma n -> (match b with Op.Polygamma m -> n = m | _ -> false)
         | Op.ArgSort(axis, descending) -> (match b with Op.ArgSort(axis2, descending2) -> axis = axis2 && descending = descending2 | _ -> false)
         | Op.Unfold(k, s, p, d) ->
@@ -758,7 +760,7 @@ module internal Ir =
         | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
         | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
         | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
-        | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
+        | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _
         | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.CumSum _ -> ValueNone
 
 /// Patterns over constant nodes, for canonicalisation and the transforms' symbolic zeros.

@@ -71,6 +71,9 @@ type Op =
     /// Packed (…, n + 1, n): the ascending eigenvalues in row 0 and the eigenvectors (columns) below,
     /// of the symmetric matrix whose lower triangle is read.
     | Eigh
+    /// Packed (…, m + 1 + n, k), k = min(m, n): the thin SVD A = U diag(S) Vᵀ of A (…, m, n), with
+    /// U (m×k) in rows 0..m-1, the descending singular values S in row m and V (n×k, not Vᵀ) below.
+    | Svd
     /// ψ⁽ⁿ⁾, the n-th derivative of the digamma function (n = 0 is digamma), elementwise. The
     /// order is a static parameter, so the rule of order n is order n + 1 and nests to any order.
     | Polygamma of order: int

@@ -60,6 +60,7 @@ module OpName =
         | Op.SlogDet -> "slogdet"
         | Op.Qr -> "qr"
         | Op.Eigh -> "eigh"
+        | Op.Svd -> "svd"
         | Op.Polygamma _ -> "polygamma"
         | Op.ArgSort _ -> "argsort"
         | Op.Unfold _ -> "unfold"

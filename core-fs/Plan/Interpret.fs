@@ -38,6 +38,7 @@ module internal Interpret =
         | Op.SlogDet -> LinalgTensors.slogdet inputs.[0]
         | Op.Qr -> LinalgTensors.qr inputs.[0]
         | Op.Eigh -> LinalgTensors.eigh inputs.[0]
+        | Op.Svd -> LinalgTensors.svd inputs.[0]
         | Op.Polygamma n -> Elementwise.mapDouble (Special.polygamma n) inputs.[0]
         | Op.ArgSort(axis, descending) -> Sorting.argsort axis descending inputs.[0]
         | Op.Unfold(k, s, p, d) -> Patches.unfold k s p d inputs.[0]
@@ -120,7 +121,7 @@ module internal Interpret =
                 | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
                 | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
                 | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
-                | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Polygamma _ | Op.ArgSort _
+                | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _
                 | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.CumSum _ ->
                     let args = node.Inputs
                     let mutable missing = null

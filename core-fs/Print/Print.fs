@@ -54,6 +54,7 @@ module Print =
         | Op.SlogDet -> "slogdet"
         | Op.Qr -> "qr"
         | Op.Eigh -> "eigh"
+        | Op.Svd -> "svd"
         | Op.Polygamma n -> sprintf "polygamma[order=%d]" n
         | Op.ArgSort(axis, descending) -> sprintf "argsort[axis=%d descending=%b]" axis descending
         | Op.Unfold(k, s, p, d) ->

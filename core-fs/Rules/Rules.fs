@@ -534,6 +534,49 @@ module Rules =
                         let gaps = Expr.where diagonal (Expr.scalar g.DType 1.0) (w - Expr.transpose w)
                         Expr.where diagonal (zero ()) (skew / gaps) + Linalg.diagonalMatrix gwVector
                 Expr.matmul v (Expr.matmul middle (Expr.transpose v)))
+        | Op.Svd ->
+            // A = U S Vᵀ (thin, k = min(m, n)): Ā = U (diag(S̄) + (skew(UᵀŪ) S + S skew(VᵀV̄)) / E) Vᵀ
+            // + (I − UUᵀ) Ū S⁻¹ Vᵀ (m > k) + U S⁻¹ V̄ᵀ (I − VVᵀ) (n > k), with skew(K) = K − Kᵀ and
+            // E_ij = s_j² − s_i² off the diagonal (the quotient's diagonal is 0). As for eigh, a symbolic
+            // zero Ū or V̄ leaves its terms out, as torch's rule for an undefined one: a function of S
+            // alone gets U diag(S̄) Vᵀ, right at repeated and zero singular values too. Any other Ū or V̄
+            // is divided by E, ±∞ or NaN where two singular values coincide (where U and V have no
+            // derivative), and by S in the rectangular terms, where a zero singular value does the same.
+            one (fun () ->
+                let a = node.First
+                let m, n = a.Dims.[a.Rank - 2], a.Dims.[a.Rank - 1]
+                let k = min m n
+                let axis = y.Rank - 2
+                let part (t: Expr) first last = Expr.sliceAxis axis first last t
+                let u, s, v = part y 0 m, part y m (m + 1), part y (m + 1) (m + 1 + n)
+                let gu, gs, gv = part g 0 m, part g m (m + 1), part g (m + 1) (m + 1 + n)
+                let sColumn = Expr.transpose s
+                let vt = Expr.transpose v
+                let diagonal = Linalg.identity g.DType k
+                let gaps = SharedTerm(fun () ->
+                    let squares = s * s
+                    Expr.where diagonal (Expr.scalar g.DType 1.0) (squares - Expr.transpose squares))
+                let skewOf (basis: Expr) (cotangent: Expr) =
+                    let product = Expr.matmul (Expr.transpose basis) cotangent
+                    product - Expr.transpose product
+                let rotations =
+                    [ if not (Fold.isZero gu) then skewOf u gu * s
+                      if not (Fold.isZero gv) then sColumn * skewOf v gv ]
+                let middle =
+                    [ if not (Fold.isZero gs) then Linalg.diagonalMatrix (Expr.reshape (Array.append gs.Dims.[.. gs.Rank - 3] [| k |]) gs)
+                      if not rotations.IsEmpty then Expr.where diagonal (zero ()) (List.reduce (+) rotations / gaps.Value) ]
+                let core =
+                    if middle.IsEmpty then Expr.zeros g.DType (Array.append y.Dims.[.. y.Rank - 3] [| m; n |])
+                    else Expr.matmul u (Expr.matmul (List.reduce (+) middle) vt)
+                let left =
+                    if m > k && not (Fold.isZero gu) then
+                        let scaled = gu / s
+                        core + Expr.matmul (scaled - Expr.matmul u (Expr.matmul (Expr.transpose u) scaled)) vt
+                    else core
+                if n > k && not (Fold.isZero gv) then
+                    let scaled = Expr.transpose (gv / s)
+                    left + Expr.matmul u (scaled - Expr.matmul (Expr.matmul scaled v) vt)
+                else left)
         | Op.Polygamma n -> one (fun () -> g * Expr.polygamma (n + 1) node.First)
         | Op.ArgSort _ -> one (zeroFor node.First)
         // unfold and fold are linear and each other's adjoint

@@ -1,8 +1,8 @@
 /// The linear-algebra kernels over tensors: batches of matrices over leading axes, float32 and
-/// float64. Each matrix is copied to a row-major work array, factored by LinalgKernels, and the
+/// float64. Each matrix is copied to a row-major work array, factored by LinalgKernels (or SvdKernel), and the
 /// result converted back. Cholesky, the triangular solve and the LU ops (solve, slogdet) compute in
 /// the tensor's own dtype, as torch does (float32 about twice as fast, at float32's accuracy, which
-/// tests bound by the backward error); QR and eigh compute in float64 for both dtypes, so float32
+/// tests bound by the backward error); QR, eigh and the SVD compute in float64 for both dtypes, so float32
 /// gets float64 accuracy there, and the O(n²) conversions are small next to the O(n³) work. Multi-output
 /// decompositions return one packed tensor (see the Op cases), which the op language slices apart.
 namespace FunctionalDiff.Core
@@ -255,3 +255,15 @@ module internal LinalgTensors =
             LinalgKernels.eigh values (batch * n * n) n output o output (o + n)
         release values
         result a.DType (Array.append a.Dims.[.. a.Rank - 3] [| n + 1; n |]) output
+
+    /// (…, m + 1 + n, k), k = min(m, n): U (m×k), the descending singular values, then V (n×k).
+    let svd (a: Tensor) : Tensor =
+        let m, n = a.Dims.[a.Rank - 2], a.Dims.[a.Rank - 1]
+        let k = min m n
+        let values = load a
+        let count = batchOf a
+        let output = LinalgKernels.rent (count * (m + 1 + n) * k)
+        for batch in 0 .. count - 1 do
+            SvdKernel.svd values (batch * m * n) m n output (batch * (m + 1 + n) * k)
+        release values
+        result a.DType (Array.append a.Dims.[.. a.Rank - 3] [| m + 1 + n; k |]) output

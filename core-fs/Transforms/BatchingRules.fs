@@ -137,6 +137,7 @@ module internal BatchingRules =
         | Op.SlogDet -> LinalgNodes.slogdet args.[0].Value
         | Op.Qr -> LinalgNodes.qr args.[0].Value
         | Op.Eigh -> LinalgNodes.eigh args.[0].Value
+        | Op.Svd -> LinalgNodes.svd args.[0].Value
         // Elementwise with a static order, and a sort along one axis, one further along.
         | Op.Polygamma order -> Expr.polygamma order args.[0].Value
         | Op.ArgSort(axis, descending) -> Expr.argsort (axis + 1) descending args.[0].Value

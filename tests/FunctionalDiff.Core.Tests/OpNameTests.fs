@@ -15,7 +15,7 @@ let expectedNames =
       "where"; "reduce_sum"; "reduce_mean"; "reduce_max"; "reduce_min"; "reduce_prod"; "argmax"; "matmul"
       "permute"; "reshape"; "broadcast_to"; "slice"; "pad"; "concat"; "flip"; "gather"; "scatter_add"
       "cast"; "stop_gradient"; "custom"
-      "cholesky"; "triangular_solve"; "solve"; "slogdet"; "qr"; "eigh"
+      "cholesky"; "triangular_solve"; "solve"; "slogdet"; "qr"; "eigh"; "svd"
       "erfc"; "lgamma"; "softplus"; "sigmoid_slope"; "gelu"; "gelu_slope"; "tanh_slope"; "polygamma"; "argsort"; "unfold"; "fold"; "scan"; "softmax"; "log_softmax"; "cumsum" ]
 
 [<Tests>]
