@@ -120,11 +120,10 @@ public sealed partial class Expr
     /// triangle (torch.linalg.eigh). Eigenvectors are defined only up to sign (each one's largest entry is made
     /// positive), and for a repeated eigenvalue only up to a rotation of its eigenspace: as in torch, only
     /// functions that do not depend on that choice have a gradient, and where eigenvalues coincide the
-    /// eigenvectors' gradient is not defined (torch's is inf or NaN; ours leaves out the coinciding pairs, so the
-    /// eigenvalues' gradient stays right). The left-out pairs carry the limit of a divided difference, which ours
-    /// takes as 0 where torch's is NaN: so at coinciding eigenvalues the gradient of a function of the eigenvectors
-    /// is wrong even when it does not depend on their choice (V diag(w) Vᵀ, which is the matrix itself), and so are
-    /// second derivatives of a function of the eigenvalues alone (for Σ f(wᵢ) the pair's term is f″, not 0).
+    /// eigenvectors' gradient is not defined: as torch's rule, ours divides by their difference there, ±∞ that spreads
+    /// to ±∞ or NaN, never a finite wrong number. A function of the eigenvalues alone passes no eigenvector cotangent
+    /// and does not reach that term, so its gradient stays right at repeated eigenvalues; its second derivatives pass
+    /// through the term and are ±∞ or NaN there, as torch's (even where, as for Σ wᵢ², a limit exists).
     /// </summary>
     public EighResult Eigh()
     {
