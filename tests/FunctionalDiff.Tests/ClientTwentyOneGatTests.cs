@@ -89,17 +89,7 @@ public class ClientTwentyOneGatTests
         var w = Unflatten(Layout, flat);
         var hidden = ReferenceConv(X, Features, w, "conv1", Heads, Hidden).Select(v => v > 0 ? v : Math.Exp(v) - 1).ToArray();
         var logits = ReferenceConv(hidden, Heads * Hidden, w, "conv2", 1, Classes);
-        double total = 0;
-        int count = 0;
-        for (int n = 0; n < Nodes; n++)
-        {
-            if (!Train[n]) continue;
-            var row = logits[(n * Classes)..((n + 1) * Classes)];
-            double max = row.Max();
-            total += max + Math.Log(row.Sum(v => Math.Exp(v - max))) - row[Labels[n]];
-            count++;
-        }
-        return total / count;
+        return MaskedCrossEntropy(logits, Classes, Labels, Train);
     }
 
     static Tensor[] Data() =>
