@@ -21,7 +21,7 @@ module Indexing =
     /// of an axis of `length` entries. A constant index (a Tensor of ids, the usual case) is checked
     /// here, when the graph is built, because gather's kernel, which checks every index when it
     /// runs, knows only its own name; an index computed in the graph is left to that kernel.
-    let private checkConstantIndex (name: string) (describe: float -> int -> string) (length: int) (index: Expr) =
+    let internal checkConstantIndex (name: string) (describe: float -> int -> string) (length: int) (index: Expr) =
         match index.Op with
         | Op.Const t ->
             t.ToDoubleArray() |> Array.iteri (fun position v ->

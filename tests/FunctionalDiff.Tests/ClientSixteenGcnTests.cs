@@ -53,17 +53,7 @@ public class ClientSixteenGcnTests
         }
         var hidden = Conv(X, Features, w["conv1.weight"], Hidden).Select(v => Math.Max(0, v)).ToArray();
         var logits = Conv(hidden, Hidden, w["conv2.weight"], Classes);
-        double total = 0;
-        int count = 0;
-        for (int n = 0; n < Nodes; n++)
-        {
-            if (!Train[n]) continue;
-            var row = logits[(n * Classes)..((n + 1) * Classes)];
-            double max = row.Max();
-            total += max + Math.Log(row.Sum(v => Math.Exp(v - max))) - row[Labels[n]];
-            count++;
-        }
-        return total / count;
+        return MaskedCrossEntropy(logits, Classes, Labels, Train);
     }
 
     [Fact]

@@ -65,6 +65,26 @@ public static class TestSupport
         return losses;
     }
 
+    /// <summary>
+    /// Cross-entropy over doubles of the rows of <paramref name="logits"/> [rows, classes] that <paramref name="mask"/>
+    /// keeps, averaged over them: torch's <c>F.cross_entropy(logits[mask], labels[mask])</c>, the reference of the ported
+    /// graph networks' node classification.
+    /// </summary>
+    public static double MaskedCrossEntropy(double[] logits, int classes, int[] labels, bool[] mask)
+    {
+        double total = 0;
+        int count = 0;
+        for (int n = 0; n < labels.Length; n++)
+        {
+            if (!mask[n]) continue;
+            var row = logits[(n * classes)..((n + 1) * classes)];
+            double max = row.Max();
+            total += max + Math.Log(row.Sum(v => Math.Exp(v - max))) - row[labels[n]];
+            count++;
+        }
+        return total / count;
+    }
+
     /// <summary>The named tensors' elements, one after another in the order of <paramref name="layout"/>.</summary>
     public static double[] Flatten((string Name, int[] Shape)[] layout, IReadOnlyDictionary<string, Tensor> p) =>
         layout.SelectMany(e => p[e.Name].ToDoubleArray()).ToArray();
