@@ -30,6 +30,49 @@ public class ClientTwentyTorchTests
     static Tensor Data(int[] shape, int salt, DType dtype) =>
         Tensor.FromArray(Enumerable.Range(0, shape.Aggregate(1, (a, b) => a * b)).Select(i => Math.Sin(0.7 * i + salt)).ToArray(), shape).To(dtype);
 
+    /// <summary>Ours over the arguments (the weights by name, then the input, h0 and, for an LSTM, c0): output, h_n (, c_n).</summary>
+    static Expr[] OurResults(bool isLstm, string[] names, Expr[] a, bool batchFirst, Expr? lengths = null)
+    {
+        var w = names.Select((n, k) => (n, a[k])).ToDictionary(e => e.n, e => e.Item2);
+        int i = names.Length;
+        if (isLstm)
+        {
+            var (o, (h, c)) = Nn.Lstm(a[i], w, (a[i + 1], a[i + 2]), batchFirst, lengths: lengths);
+            return [o, h, c];
+        }
+        var (output, hN) = Nn.Gru(a[i], w, a[i + 1], batchFirst, lengths: lengths);
+        return [output, hN];
+    }
+
+    /// <summary>The loss both sides differentiate: Σ output·A + Σ h_n·S (+ Σ c_n·S²), so it reads every result.</summary>
+    static Expr OurLoss(Expr[] r, Tensor outputWeight, Tensor stateWeight)
+    {
+        var loss = (r[0] * outputWeight).Sum() + (r[1] * stateWeight).Sum();
+        return r.Length == 3 ? loss + (r[2] * stateWeight * stateWeight).Sum() : loss;
+    }
+
+    static TT TorchLoss(TT[] r, Tensor outputWeight, Tensor stateWeight)
+    {
+        var (a, s) = (TorchBridge.ToTorch(outputWeight), TorchBridge.ToTorch(stateWeight));
+        var loss = (r[0] * a).sum() + (r[1] * s).sum();
+        return r.Length == 3 ? loss + (r[2] * s * s).sum() : loss;
+    }
+
+    /// <summary>TorchSharp's nn.LSTM or nn.GRU with our weights copied in by their state-dict names, and its parameters by name.</summary>
+    static (torch.nn.Module Module, Dictionary<string, TorchSharp.Modules.Parameter> Parameters) TorchModule(
+        bool isLstm, int layers, bool bias, bool batchFirst, bool bidirectional, DType dtype, Parameters weights)
+    {
+        torch.nn.Module module = isLstm
+            ? nn.LSTM(In, Hidden, layers, bias, batchFirst, 0.0, bidirectional)
+            : nn.GRU(In, Hidden, layers, bias, batchFirst, 0.0, bidirectional);
+        module.to(dtype == DType.Float64 ? ScalarType.Float64 : ScalarType.Float32);
+        var parameters = module.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        Assert.Equal(weights.Names.OrderBy(n => n, StringComparer.Ordinal), parameters.Keys.OrderBy(n => n, StringComparer.Ordinal));
+        using (torch.no_grad())
+            foreach (var n in weights.Names) parameters[n].copy_(TorchBridge.ToTorch(weights[n]));
+        return (module, parameters);
+    }
+
     [Theory]
     [MemberData(nameof(Configs))]
     public void ValuesGradientsAndHessianVectorProductsAreTorchsModule(bool isLstm, int layers, bool bidirectional, bool bias, bool batchFirst, DType dtype)
@@ -52,39 +95,15 @@ public class ClientTwentyTorchTests
         var stateWeight = Data(stateShape, 5, dtype);
 
         // ours
-        Expr[] Results(Expr[] a)
-        {
-            var w = names.Select((n, k) => (n, a[k])).ToDictionary(e => e.n, e => e.Item2);
-            int i = names.Length;
-            if (isLstm)
-            {
-                var (o, (h, c)) = Nn.Lstm(a[i], w, (a[i + 1], a[i + 2]), batchFirst);
-                return [o, h, c];
-            }
-            var (output, hN) = Nn.Gru(a[i], w, a[i + 1], batchFirst);
-            return [output, hN];
-        }
-        Expr Loss(Expr[] a)
-        {
-            var r = Results(a);
-            var loss = (r[0] * outputWeight).Sum() + (r[1] * stateWeight).Sum();
-            return isLstm ? loss + (r[2] * stateWeight * stateWeight).Sum() : loss;
-        }
+        Expr[] Results(Expr[] a) => OurResults(isLstm, names, a, batchFirst);
+        Expr Loss(Expr[] a) => OurLoss(Results(a), outputWeight, stateWeight);
         var primals = arguments.Select(t => (Expr)t).ToArray();
         var ourResults = Expr.EvalMany(Results(primals));
         var ourGradients = Expr.EvalMany(Diff.Grad((Expr[] a) => Loss(a))(primals));
         var ourHvp = Expr.EvalMany(Diff.Hvp(Loss, primals, tangents.Select(t => (Expr)t).ToArray()));
 
         // torch's module, its parameters copied from ours by name
-        var torchType = dtype == DType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
-        torch.nn.Module module = isLstm
-            ? nn.LSTM(In, Hidden, layers, bias, batchFirst, 0.0, bidirectional)
-            : nn.GRU(In, Hidden, layers, bias, batchFirst, 0.0, bidirectional);
-        module.to(torchType);
-        var parameters = module.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        Assert.Equal(names.OrderBy(n => n, StringComparer.Ordinal), parameters.Keys.OrderBy(n => n, StringComparer.Ordinal));
-        using (torch.no_grad())
-            foreach (var n in names) parameters[n].copy_(TorchBridge.ToTorch(weights[n]));
+        var (module, parameters) = TorchModule(isLstm, layers, bias, batchFirst, bidirectional, dtype, weights);
         var inputs = arguments.Skip(names.Length).Select(t => TorchBridge.ToTorch(t).requires_grad_(true)).ToArray();
         TT[] results;
         if (isLstm)
@@ -97,9 +116,7 @@ public class ClientTwentyTorchTests
             var (o, h) = ((TorchSharp.Modules.GRU)module).forward(inputs[0], inputs[1]);
             results = [o, h];
         }
-        var (a4, s5) = (TorchBridge.ToTorch(outputWeight), TorchBridge.ToTorch(stateWeight));
-        var torchLoss = (results[0] * a4).sum() + (results[1] * s5).sum();
-        if (isLstm) torchLoss = torchLoss + (results[2] * s5 * s5).sum();
+        var torchLoss = TorchLoss(results, outputWeight, stateWeight);
         var all = names.Select(n => (TT)parameters[n]).Concat(inputs).ToArray();
         var gradients = torch.autograd.grad([torchLoss], all, create_graph: true, retain_graph: true);
         var dot = gradients.Select((g, k) => (g * TorchBridge.ToTorch(tangents[k])).sum()).Aggregate((x, y) => x + y);
@@ -155,35 +172,13 @@ public class ClientTwentyTorchTests
         var stateWeight = Data(stateShape, 5, DType.Float64);
         Expr lengthsExpr = Tensor.FromArray(lengths.Select(v => (double)v).ToArray());
 
-        Expr[] Results(Expr[] a)
-        {
-            var w = names.Select((n, k) => (n, a[k])).ToDictionary(e => e.n, e => e.Item2);
-            int i = names.Length;
-            if (isLstm)
-            {
-                var (o, (h, c)) = Nn.Lstm(a[i], w, (a[i + 1], a[i + 2]), batchFirst, lengths: lengthsExpr);
-                return [o, h, c];
-            }
-            var (output, hN) = Nn.Gru(a[i], w, a[i + 1], batchFirst, lengths: lengthsExpr);
-            return [output, hN];
-        }
-        Expr Loss(Expr[] a)
-        {
-            var r = Results(a);
-            var loss = (r[0] * outputWeight).Sum() + (r[1] * stateWeight).Sum();
-            return isLstm ? loss + (r[2] * stateWeight * stateWeight).Sum() : loss;
-        }
+        Expr[] Results(Expr[] a) => OurResults(isLstm, names, a, batchFirst, lengthsExpr);
+        Expr Loss(Expr[] a) => OurLoss(Results(a), outputWeight, stateWeight);
         var primals = arguments.Select(t => (Expr)t).ToArray();
         var ourResults = Expr.EvalMany(Results(primals));
         var ourGradients = Expr.EvalMany(Diff.Grad((Expr[] a) => Loss(a))(primals));
 
-        torch.nn.Module module = isLstm
-            ? nn.LSTM(In, Hidden, layers, true, batchFirst, 0.0, bidirectional)
-            : nn.GRU(In, Hidden, layers, true, batchFirst, 0.0, bidirectional);
-        module.to(ScalarType.Float64);
-        var parameters = module.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        using (torch.no_grad())
-            foreach (var n in names) parameters[n].copy_(TorchBridge.ToTorch(weights[n]));
+        var (module, parameters) = TorchModule(isLstm, layers, true, batchFirst, bidirectional, DType.Float64, weights);
         var inputs = arguments.Skip(names.Length).Select(t => TorchBridge.ToTorch(t).requires_grad_(true)).ToArray();
         var packed = nn.utils.rnn.pack_padded_sequence(inputs[0], torch.tensor(lengths.Select(v => (long)v).ToArray()), batchFirst, enforce_sorted: false);
         TT[] results;
@@ -197,9 +192,7 @@ public class ClientTwentyTorchTests
             var (o, h) = ((TorchSharp.Modules.GRU)module).call(packed, inputs[1]);
             results = [nn.utils.rnn.pad_packed_sequence(o, batchFirst, total_length: Time).Item1, h];
         }
-        var (a4, s5) = (TorchBridge.ToTorch(outputWeight), TorchBridge.ToTorch(stateWeight));
-        var torchLoss = (results[0] * a4).sum() + (results[1] * s5).sum();
-        if (isLstm) torchLoss = torchLoss + (results[2] * s5 * s5).sum();
+        var torchLoss = TorchLoss(results, outputWeight, stateWeight);
         var all = names.Select(n => (TT)parameters[n]).Concat(inputs).ToArray();
         var gradients = torch.autograd.grad([torchLoss], all);
 
