@@ -23,8 +23,35 @@ public static partial class CaseTable
         return (values.narrow(axis, middle, 1).squeeze(axis), indices.narrow(axis, middle, 1).squeeze(axis));
     }
 
+    /// <summary>
+    /// torch_geometric's softmax(src, index, num_nodes, dim) written densely in torch: the entries along the axis spread
+    /// over the segments (−∞ outside each), a softmax per segment, and each entry read back from its own segment (the
+    /// mask a float 0/1 constant, its comparison the only Bool).
+    /// </summary>
+    static TT DenseSegmentSoftmax(TT x, int[] index, int segments, long axis)
+    {
+        int entries = index.Length;
+        var member = Enumerable.Range(0, segments * entries).Select(k => index[k % entries] == k / entries ? 1.0 : 0.0).ToArray();
+        // the segment axis just before the entries' axis: x [..., E] as [..., 1, E] against the mask [S, E]
+        var spread = x.unsqueeze(axis);
+        long[] maskShape = axis == 0 ? [segments, entries] : [1, segments, entries];
+        var mask = Const(member, maskShape, x);
+        var masked = torch.where(mask.gt(0.5), spread, Const([double.NegativeInfinity], [1], x));
+        return (masked.softmax(axis + 1) * mask).sum(axis);
+    }
+
     static IEnumerable<Case> StructureConveniences()
     {
+        // Nn.SegmentSoftmax: a GAT's softmax over each node's incoming edges
+        int[] ids = [0, 2, 0, 1, 2, 0];
+        yield return C("segment softmax 3 segments axis 0 [6]", new[] { I(6) },
+            x => Nn.SegmentSoftmax(x[0], Const(ids.Select(v => (double)v).ToArray(), [6], x[0]), 3),
+            x => DenseSegmentSoftmax(x[0], ids, 3, 0));
+        int[] columns = [1, 0, 1, 1, 0];
+        yield return C("segment softmax 2 segments axis 1 [2,5]", new[] { I(2, 5) },
+            x => Nn.SegmentSoftmax(x[0], Const(columns.Select(v => (double)v).ToArray(), [5], x[0]), 2, axis: 1) * x[0],
+            x => DenseSegmentSoftmax(x[0], columns, 2, 1) * x[0]);
+
         yield return C("squeeze axis 1 [2,1,3]", new[] { I(2, 1, 3) }, x => x[0].Squeeze(1).Sin(), x => x[0].squeeze(1).sin());
         yield return C("squeeze axis of length 3 is a no-op [2,3]", new[] { I(2, 3) }, x => x[0].Squeeze(-1).Sin(), x => x[0].squeeze(-1).sin());
         yield return C("squeeze axes 0,2,1 [1,2,1,3]", new[] { I(1, 2, 1, 3) }, x => x[0].Squeeze(0, 2, 1).Sin(), x => x[0].squeeze(0).squeeze(1).sin());
