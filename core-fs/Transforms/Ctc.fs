@@ -12,19 +12,6 @@ module Ctc =
 
     let private fmt (e: Expr) = Shape.format e.Dims
 
-    /// log Σ e^term, elementwise, with −∞ where every term is −∞ and no NaN in its derivative there: the shift by the
-    /// largest term is held out of the derivative (the value does not depend on it, so the derivative is exact), and
-    /// where every term is −∞ the sum is replaced by 1 before its logarithm (a where alone would still differentiate
-    /// log 0 on the branch not taken, 0·∞ = NaN).
-    let private logSumExp (terms: Expr list) =
-        let largest = terms |> List.reduce Expr.maximum
-        let dtype = largest.DType
-        let reached = Expr.gt largest (Expr.scalar dtype -infinity)
-        let shift = Expr.stopGradient (Expr.where reached largest (Expr.zerosLike largest))
-        let sum = terms |> List.map (fun t -> Expr.exp (t - shift)) |> List.reduce Expr.add
-        let safe = Expr.where reached sum (Expr.onesLike sum)
-        Expr.where reached (shift + Expr.log safe) (Expr.broadcastTo sum.Dims (Expr.scalar dtype -infinity))
-
     /// The per-sequence losses of torch.nn.functional.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank,
     /// reduction='none', zero_infinity): log_probs [T, N, C] (log-probabilities over C classes, class `blank` the
     /// blank), targets [N, S] (sequence n's labels in its first target_lengths[n] entries, whole numbers in log_probs'
@@ -41,6 +28,7 @@ module Ctc =
             Shape.fail op (sprintf "log_probs %s must be [T, N, C] (time, batch, classes)" (fmt logProbs))
         let time, n, classes = logProbs.Dims.[0], logProbs.Dims.[1], logProbs.Dims.[2]
         let dtype = logProbs.DType
+        let constant (values: float[]) (shape: int[]) = Expr.constant (Tensor.FromArray(values, shape)) |> Expr.cast dtype
         if inputLengths.Length <> n || targetLengths.Length <> n then
             Shape.fail op
                 (sprintf "inputLengths (%d) and targetLengths (%d) need one entry per sequence of log_probs %s (N = %d)"
@@ -67,8 +55,8 @@ module Ctc =
                 let width = max 1 (Array.max targetLengths)
                 let offsets = Array.scan (+) 0 targetLengths
                 let positions = Array.init (n * width) (fun k -> let b, j = k / width, k % width in if j < targetLengths.[b] then offsets.[b] + j else -1)
-                let index = Expr.constant (Tensor.FromArray(positions |> Array.map (fun p -> float (max p 0)), [| n * width |])) |> Expr.cast dtype
-                let inside = Expr.constant (Tensor.FromArray(positions |> Array.map (fun p -> if p >= 0 then 1.0 else 0.0), [| n * width |])) |> Expr.cast dtype
+                let index = constant (positions |> Array.map (fun p -> float (max p 0))) [| n * width |]
+                let inside = constant (positions |> Array.map (fun p -> if p >= 0 then 1.0 else 0.0)) [| n * width |]
                 let read = if total = 0 then Expr.zeros dtype [| n * width |] else Expr.gather 0 index (Expr.cast dtype targets)
                 Expr.where inside read (Expr.broadcastTo [| n * width |] (Expr.scalar dtype (float blank))) |> Expr.reshape [| n; width |]
             | _ -> Shape.fail op (sprintf "targets %s must be [N, S] (padded) or the labels one after another [Σ targetLengths]" (fmt targets))
@@ -98,13 +86,11 @@ module Ctc =
                 Expr.mul (Expr.ne extended (Expr.scalar dtype (float blank))) (Expr.ne extended earlier)
         // every step's log-probability of each state's class [T, N, 2S + 1]
         let emissions = Expr.gather 2 (Expr.broadcastTo [| time; n; width |] (Expr.reshape [| 1; n; width |] extended)) logProbs
-        let active = Expr.constant (Tensor.FromArray(Array.init (time * n) (fun k -> let t, b = k / n, k % n in if t < inputLengths.[b] then 1.0 else 0.0), [| time; n; 1 |])) |> Expr.cast dtype
+        let active = constant (Array.init (time * n) (fun k -> let t, b = k / n, k % n in if t < inputLengths.[b] then 1.0 else 0.0)) [| time; n; 1 |]
         let shifted (k: int) (alpha: Expr) =
             if k >= width then Expr.broadcastTo [| n; width |] minus
             else Expr.concat 1 [ Expr.broadcastTo [| n; k |] minus; Expr.sliceAxis 1 0 (width - k) alpha ]
-        let startMask =
-            Expr.constant (Tensor.FromArray(Array.init (n * width) (fun k -> if k % width < 2 && inputLengths.[k / width] > 0 then 1.0 else 0.0), [| n; width |]))
-            |> Expr.cast dtype
+        let startMask = constant (Array.init (n * width) (fun k -> if k % width < 2 && inputLengths.[k / width] > 0 then 1.0 else 0.0)) [| n; width |]
         let first = Expr.reshape [| n; width |] (Expr.sliceAxis 0 0 1 emissions)
         let initial = Expr.where startMask first (Expr.broadcastTo [| n; width |] minus)
         let final =
@@ -113,7 +99,8 @@ module Ctc =
                 let step (carries: Expr[]) (rows: Expr[]) =
                     let alpha = carries.[0]
                     let fromSkip = Expr.where skip (shifted 2 alpha) (Expr.broadcastTo [| n; width |] minus)
-                    let next = logSumExp [ alpha; shifted 1 alpha; fromSkip ] + rows.[0]
+                    // torch's logaddexp, which keeps −∞ + −∞ at −∞ with finite slopes: a state no alignment reaches yet
+                    let next = Elementary.logAddExp (Elementary.logAddExp alpha (shifted 1 alpha)) fromSkip + rows.[0]
                     let kept = Expr.where rows.[1] next alpha
                     [| kept |], [||]
                 let rest (x: Expr) = Expr.sliceAxis 0 1 time x
@@ -121,9 +108,9 @@ module Ctc =
                 carries.[0]
         // the end: the last blank or the last label
         let at (positions: int[]) =
-            let index = Expr.constant (Tensor.FromArray(positions |> Array.map (fun p -> float (max p 0)), [| n; 1 |])) |> Expr.cast dtype
+            let index = constant (positions |> Array.map (fun p -> float (max p 0))) [| n; 1 |]
             let read = Expr.gather 1 index final |> Expr.reshape [| n |]
-            let valid = Expr.constant (Tensor.FromArray(positions |> Array.map (fun p -> if p >= 0 then 1.0 else 0.0), [| n |])) |> Expr.cast dtype
+            let valid = constant (positions |> Array.map (fun p -> if p >= 0 then 1.0 else 0.0)) [| n |]
             Expr.where valid read (Expr.broadcastTo [| n |] minus)
-        let loss = -(logSumExp [ at (targetLengths |> Array.map (fun s -> 2 * s)); at (targetLengths |> Array.map (fun s -> 2 * s - 1)) ])
+        let loss = -(Elementary.logAddExp (at (targetLengths |> Array.map (fun s -> 2 * s))) (at (targetLengths |> Array.map (fun s -> 2 * s - 1))))
         if zeroInfinity then Expr.where (Expr.eq loss (Expr.scalar dtype infinity)) (Expr.zerosLike loss) loss else loss

@@ -220,8 +220,9 @@ module Recurrent =
         let dimsOf (size: int) = Array.concat [ [| layers.Length * directions |]; batch; [| size |] ]
         let initial =
             Array.mapi2 (fun k (state: Expr option) (name: string) ->
-                let size, sizeName = if k = 0 && recurrentSize <> hidden then recurrentSize, "proj_size" else hidden, "hidden size"
-                let stateDims = dimsOf size
+                // h0 of an LSTM with a projection has proj_size entries
+                let projectedH = k = 0 && recurrentSize <> hidden
+                let stateDims = dimsOf (if projectedH then recurrentSize else hidden)
                 match state with
                 | Some s ->
                     if isNull (box s) then nullArg name
@@ -229,8 +230,9 @@ module Recurrent =
                         Shape.fail op
                             (sprintf "%s is %s where the input %s needs %s ([layers·directions%s, %s]: %d layer%s, %d direction%s, %s %d)"
                                  name (Shape.format s.Dims) (Shape.format input.Dims) (Shape.format stateDims) (if batched then ", batch" else "")
-                                 (if sizeName = "proj_size" then "proj_size" else "hidden")
-                                 layers.Length (if layers.Length = 1 then "" else "s") directions (if directions = 1 then "" else "s") sizeName size)
+                                 (if projectedH then "proj_size" else "hidden")
+                                 layers.Length (if layers.Length = 1 then "" else "s") directions (if directions = 1 then "" else "s")
+                                 (if projectedH then "proj_size" else "hidden size") stateDims.[stateDims.Length - 1])
                     dtypeOf name s
                     s
                 | None -> Expr.zeros input.DType stateDims) states stateNames
@@ -269,13 +271,13 @@ module Recurrent =
             | _ when p = 0.0 || layers.Length = 1 -> None
             | None ->
                 Shape.fail op
-                    (sprintf "dropout = %g between the %d layers needs its noise, uniform in [0, 1) of shape %s ([layers − 1, ...the output's shape]), as Nn.Dropout; torch's eval mode is dropout 0"
+                    (sprintf "dropout = %g between the %d layers needs dropoutNoise, uniform in [0, 1) of shape %s ([layers − 1, ...the output's shape]), as Nn.Dropout; torch's eval mode is dropout 0"
                          p layers.Length (Shape.format needed))
             | Some n ->
                 if isNull (box n) then nullArg "dropoutNoise"
                 if not (Ir.sameDims n.Dims needed) then
                     Shape.fail op
-                        (sprintf "the dropout noise is %s where the %d layers over the input %s need %s ([layers − 1, ...the output's shape])"
+                        (sprintf "dropoutNoise is %s where the %d layers over the input %s need %s ([layers − 1, ...the output's shape])"
                              (Shape.format n.Dims) layers.Length (Shape.format input.Dims) (Shape.format needed))
                 Some(if batched && options.BatchFirst then Expr.swapAxes 1 2 n else n)
         let output, finals = run cell options layers timeFirst mask noise perLayer
