@@ -161,49 +161,72 @@ public static partial class Nn
     }
 
     /// <summary>
-    /// Max pooling as torch's max_pool2d over [N, C, H, W] (or [C, H, W]): the stride defaults to the
-    /// kernel size and the padding is −∞. Each window's gradient goes to its first largest entry
-    /// (row-major within the window, NaN counting as largest), as torch's index-based backward does. A window
-    /// that would start past the padded input is left out (torch's default ceil_mode = false).
+    /// A transposed 1-D convolution as torch's conv_transpose1d: input [N, C, L] (or unbatched [C, L]), weight
+    /// [C, outChannels / groups, k], bias [outChannels] (none when null). The output is
+    /// [N, outChannels, (L − 1)·stride − 2·padding + dilation·(k − 1) + outputPadding + 1].
     /// </summary>
     /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
-    public static Expr MaxPool2d(Expr input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1) =>
-        MaxPool2d(input, (kernelSize, kernelSize), (stride ?? kernelSize, stride ?? kernelSize), (padding, padding), (dilation, dilation));
+    public static Expr ConvTranspose1d(Expr input, Expr weight, Expr? bias = null, int stride = 1, int padding = 0, int outputPadding = 0,
+        int dilation = 1, int groups = 1)
+    {
+        var (x, w, b) = Operands(input, weight, bias);
+        return Expr.Wrap(CoreConv.convTranspose1d(stride, padding, outputPadding, dilation, groups, w, b, x));
+    }
+
+    /// <summary>
+    /// Max pooling as torch's max_pool2d over [N, C, H, W] (or [C, H, W]): the stride defaults to the
+    /// kernel size and the padding is −∞. Each window's gradient goes to its first largest entry
+    /// (row-major within the window, NaN counting as largest), as torch's index-based backward does. By default a
+    /// window that would start past the padded input is left out; <paramref name="ceilMode"/> is torch's ceil_mode.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
+    public static Expr MaxPool2d(Expr input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false) =>
+        MaxPool2d(input, (kernelSize, kernelSize), (stride ?? kernelSize, stride ?? kernelSize), (padding, padding), (dilation, dilation), ceilMode);
 
     /// <summary>
     /// Max pooling as torch's max_pool2d, with (height, width) pairs; the stride defaults to the kernel size,
     /// padding to (0, 0) and dilation to (1, 1), so <c>MaxPool2d(x, (3, 2))</c> is torch's <c>max_pool2d(x, (3, 2))</c>.
+    /// With <paramref name="ceilMode"/> (torch's ceil_mode) a partial last window counts too, unless it would start in
+    /// the right padding. F#: <c>Convolution.maxPool2dWith</c>.
     /// </summary>
     /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
     public static Expr MaxPool2d(Expr input, (int Height, int Width) kernelSize, (int Height, int Width)? stride = null, (int Height, int Width)? padding = null,
-        (int Height, int Width)? dilation = null)
+        (int Height, int Width)? dilation = null, bool ceilMode = false)
     {
         ArgumentNullException.ThrowIfNull(input);
         var (s, p, d) = (stride ?? kernelSize, padding ?? (0, 0), dilation ?? (1, 1));
         PositiveStride("MaxPool2d", s);
-        return Expr.Wrap(CoreConv.maxPool2d(kernelSize.Height, kernelSize.Width, s.Height, s.Width, p.Height, p.Width, d.Height, d.Width, input.Node));
+        return Expr.Wrap(CoreConv.maxPool2dWith("MaxPool2d", ceilMode, kernelSize.Height, kernelSize.Width, s.Height, s.Width, p.Height, p.Width,
+            d.Height, d.Width, input.Node));
     }
 
     /// <summary>
     /// Average pooling as torch's avg_pool2d over [N, C, H, W] (or [C, H, W]) with its defaults: the stride
     /// is the kernel size unless given, and zero padding counts in the divisor (count_include_pad); a window that
-    /// would start past the padded input is left out (ceil_mode = false).
+    /// would start past the padded input is left out (ceil_mode = false). The options are torch's, as in the overload
+    /// with pairs.
     /// </summary>
     /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
-    public static Expr AvgPool2d(Expr input, int kernelSize, int? stride = null, int padding = 0) =>
-        AvgPool2d(input, (kernelSize, kernelSize), (stride ?? kernelSize, stride ?? kernelSize), (padding, padding));
+    public static Expr AvgPool2d(Expr input, int kernelSize, int? stride = null, int padding = 0, bool ceilMode = false, bool countIncludePad = true,
+        int? divisorOverride = null) =>
+        AvgPool2d(input, (kernelSize, kernelSize), (stride ?? kernelSize, stride ?? kernelSize), (padding, padding), ceilMode, countIncludePad, divisorOverride);
 
     /// <summary>
     /// Average pooling as torch's avg_pool2d, with (height, width) pairs; the stride defaults to the kernel size and
-    /// padding to (0, 0).
+    /// padding to (0, 0). <paramref name="ceilMode"/>, <paramref name="countIncludePad"/> and
+    /// <paramref name="divisorOverride"/> are torch's ceil_mode, count_include_pad and divisor_override: each window's
+    /// sum is divided by the override, or by the window's size clipped to the padded input (to the input alone without
+    /// countIncludePad). F#: <c>Convolution.avgPool2dWith</c>.
     /// </summary>
     /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
-    public static Expr AvgPool2d(Expr input, (int Height, int Width) kernelSize, (int Height, int Width)? stride = null, (int Height, int Width)? padding = null)
+    public static Expr AvgPool2d(Expr input, (int Height, int Width) kernelSize, (int Height, int Width)? stride = null, (int Height, int Width)? padding = null,
+        bool ceilMode = false, bool countIncludePad = true, int? divisorOverride = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         var (s, p) = (stride ?? kernelSize, padding ?? (0, 0));
         PositiveStride("AvgPool2d", s);
-        return Expr.Wrap(CoreConv.avgPool2d(kernelSize.Height, kernelSize.Width, s.Height, s.Width, p.Height, p.Width, input.Node));
+        return Expr.Wrap(CoreConv.avgPool2dWith("AvgPool2d", ceilMode, countIncludePad, DivisorOverride("AvgPool2d", divisorOverride),
+            kernelSize.Height, kernelSize.Width, s.Height, s.Width, p.Height, p.Width, input.Node));
     }
 
     /// <summary>
@@ -256,6 +279,15 @@ public static partial class Nn
         return Expr.Wrap(Build.fold(new[] { outputSize.Height, outputSize.Width }, new[] { kernelSize.Height, kernelSize.Width },
             new[] { stride.Height, stride.Width }, new[] { padding.Height, padding.Width }, new[] { dilation.Height, dilation.Width }, input.Node));
     }
+
+    /// <summary>The core reads a divisor of 0 as "none", a default the C# overloads express with null instead.</summary>
+    static int DivisorOverride(string method, int? divisorOverride) =>
+        divisorOverride switch
+        {
+            null => 0,
+            < 1 => throw new ArgumentException($"{method}: divisorOverride {divisorOverride} must be at least 1 (null for none)", nameof(divisorOverride)),
+            int d => d,
+        };
 
     /// <summary>The core reads a stride of 0 as "the kernel size", a default the C# overloads express with null instead.</summary>
     static void PositiveStride(string method, (int Height, int Width) stride)

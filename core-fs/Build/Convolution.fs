@@ -26,33 +26,58 @@ module Convolution =
     /// with (Ho, Wo). Column p·Wo + q holds, at row c·kh·kw + i·kw + j, the padded input at row
     /// p·sh + i·dh and column q·sw + j·dw. The padding is zeros, or -inf for max pooling (torch's
     /// implicit padding never wins a window).
-    let private columns (op: string) ((kh, kw): int * int) ((sh, sw): int * int) ((ph, pw): int * int)
-                        ((dh, dw): int * int) (negativeInfinityPadding: bool) (x: Expr) =
+    /// The number of pooling windows along an axis (torch's pooling_output_shape): with ceilMode the last,
+    /// partial window counts too, unless it would start in the right padding.
+    let internal poolWindows (size: int) (kernel: int) (stride: int) (padding: int) (dilation: int) (ceilMode: bool) =
+        let span = size + 2 * padding - dilation * (kernel - 1) - 1
+        if span < 0 then 0
+        elif not ceilMode then span / stride + 1
+        else
+            let count = (span + stride - 1) / stride + 1
+            if (count - 1) * stride >= size + padding then count - 1 else count
+
+    /// The padding past the end that ceil mode's partial last window reads, beyond the symmetric padding.
+    let internal ceilExtra (size: int) (kernel: int) (stride: int) (padding: int) (dilation: int) (count: int) =
+        max 0 ((count - 1) * stride + dilation * (kernel - 1) + 1 - (size + 2 * padding))
+
+    /// The windows of x [N, C, H, W] under a kernel (kh, kw) as columns [N, C·kh·kw, Ho·Wo] (Expr.unfold),
+    /// with (Ho, Wo). Column p·Wo + q holds, at row c·kh·kw + i·kw + j, the padded input at row
+    /// p·sh + i·dh and column q·sw + j·dw. The padding is zeros, or -inf for max pooling (torch's
+    /// implicit padding never wins a window). With ceilMode a partial last window (torch's ceil_mode)
+    /// reads that padding past the end too.
+    let private columnsWith (op: string) ((kh, kw): int * int) ((sh, sw): int * int) ((ph, pw): int * int)
+                            ((dh, dw): int * int) (negativeInfinityPadding: bool) (ceilMode: bool) (x: Expr) =
         let h, w = x.Dims.[2], x.Dims.[3]
-        let ho, wo = windows h kh sh ph dh, windows w kw sw pw dw
+        let ho, wo = poolWindows h kh sh ph dh ceilMode, poolWindows w kw sw pw dw ceilMode
         if ho < 1 || wo < 1 then
             Shape.fail op (sprintf "input %s with kernel (%d, %d), stride (%d, %d), padding (%d, %d) and dilation (%d, %d) gives an empty output (%d, %d)"
                                (fmt x.Dims) kh kw sh sw ph pw dh dw ho wo)
+        let eh, ew = ceilExtra h kh sh ph dh ho, ceilExtra w kw sw pw dw wo
         let unfold (padding: int[]) x = Expr.unfold [| kh; kw |] [| sh; sw |] padding [| dh; dw |] x
         let result =
-            if negativeInfinityPadding && (ph > 0 || pw > 0) then
+            if negativeInfinityPadding && (ph > 0 || pw > 0 || eh > 0 || ew > 0) then
                 // 1 inside the input and 0 in the padding: pick -inf where it is 0
-                let before, after = [| 0; 0; ph; pw |], [| 0; 0; ph; pw |]
+                let before, after = [| 0; 0; ph; pw |], [| 0; 0; ph + eh; pw + ew |]
                 let inside = Expr.pad before after (Expr.ones x.DType [| 1; 1; h; w |])
                 let outside = Expr.eq inside (Expr.scalar x.DType 0.0)
                 let padded = Expr.where outside (Expr.scalar x.DType System.Double.NegativeInfinity) (Expr.pad before after x)
                 unfold [| 0; 0 |] padded
+            elif eh > 0 || ew > 0 then unfold [| ph; pw |] (Expr.pad [| 0; 0; 0; 0 |] [| 0; 0; eh; ew |] x)
             else unfold [| ph; pw |] x
         result, ho, wo
 
+    /// The windows of a convolution (floor mode), see columnsWith.
+    let private columns op kernel stride padding dilation negativeInfinityPadding x =
+        columnsWith op kernel stride padding dilation negativeInfinityPadding false x
+
     /// The windows as [N, C, kh·kw, Ho, Wo], for pooling over the third axis.
-    let private patches (op: string) (kernel: int * int) stride padding dilation negativeInfinityPadding (x: Expr) =
-        let cols, ho, wo = columns op kernel stride padding dilation negativeInfinityPadding x
+    let private patches (op: string) (kernel: int * int) stride padding dilation negativeInfinityPadding ceilMode (x: Expr) =
+        let cols, ho, wo = columnsWith op kernel stride padding dilation negativeInfinityPadding ceilMode x
         Expr.reshape [| x.Dims.[0]; x.Dims.[1]; fst kernel * snd kernel; ho; wo |] cols
 
     /// Runs `body` on a batched input: an unbatched one (rank `rank - 1`) gets a batch of one, as torch
     /// accepts; any other rank is an error naming the expected layout.
-    let private batched (op: string) (rank: int) (layout: string) (body: Expr -> Expr) (x: Expr) =
+    let internal batched (op: string) (rank: int) (layout: string) (body: Expr -> Expr) (x: Expr) =
         if x.Rank = rank then body x
         elif x.Rank = rank - 1 then
             let y = body (Expr.reshape (Array.insertAt 0 1 x.Dims) x)
@@ -221,9 +246,8 @@ module Convolution =
     /// (col2im) without padding, then cropped by the padding and padded by the output padding. So only input
     /// entries meet the weight: the zeros between entries that a stride implies, and the border that padding
     /// crops, are no products, and an infinite weight gives no 0·∞ = NaN there.
-    let convTranspose2d (stride: int * int) (padding: int * int) (outputPadding: int * int) (dilation: int * int)
-                        (groups: int) (weight: Expr) (bias: Expr option) (input: Expr) : Expr =
-        let op = "ConvTranspose2d"
+    let private convTranspose2dNamed (op: string) (stride: int * int) (padding: int * int) (outputPadding: int * int)
+                                     (dilation: int * int) (groups: int) (weight: Expr) (bias: Expr option) (input: Expr) : Expr =
         atLeast op "stride" 1 stride
         atLeast op "padding" 0 padding
         atLeast op "outputPadding" 0 outputPadding
@@ -266,6 +290,35 @@ module Convolution =
             | None -> y
         batched op 4 "[N, C, H, W]" body input
 
+    /// torch.nn.functional.conv_transpose2d; see convTranspose2dNamed.
+    let convTranspose2d (stride: int * int) (padding: int * int) (outputPadding: int * int) (dilation: int * int)
+                        (groups: int) (weight: Expr) (bias: Expr option) (input: Expr) : Expr =
+        convTranspose2dNamed "ConvTranspose2d" stride padding outputPadding dilation groups weight bias input
+
+    /// torch.nn.functional.conv_transpose1d: input [N, C, L] (or [C, L]), weight [C, out_channels / groups, k],
+    /// optional bias [out_channels]; the output is [N, out_channels, (L − 1)·stride − 2·padding + dilation·(k − 1)
+    /// + outputPadding + 1]. It is conv_transpose2d over a height of 1, the arguments checked in 1-D terms first.
+    let convTranspose1d (stride: int) (padding: int) (outputPadding: int) (dilation: int) (groups: int)
+                        (weight: Expr) (bias: Expr option) (input: Expr) : Expr =
+        let op = "ConvTranspose1d"
+        if stride < 1 then Shape.fail op (sprintf "stride %d must be at least 1" stride)
+        if padding < 0 then Shape.fail op (sprintf "padding %d must be at least 0" padding)
+        if dilation < 1 then Shape.fail op (sprintf "dilation %d must be at least 1" dilation)
+        if outputPadding < 0 || (outputPadding >= stride && outputPadding >= dilation) then
+            Shape.fail op (sprintf "outputPadding %d must be at least 0 and smaller than stride %d or dilation %d" outputPadding stride dilation)
+        if weight.Rank <> 3 then
+            Shape.fail op (sprintf "weight %s must be [in_channels, out_channels / groups, kernel]" (fmt weight.Dims))
+        let body (x: Expr) =
+            let length = (x.Dims.[2] - 1) * stride - 2 * padding + dilation * (weight.Dims.[2] - 1) + outputPadding + 1
+            if length < 1 then
+                Shape.fail op (sprintf "input %s with weight %s, stride %d, padding %d and dilation %d gives an empty output (%d)"
+                                   (fmt x.Dims) (fmt weight.Dims) stride padding dilation length)
+            let planar = Expr.reshape [| x.Dims.[0]; x.Dims.[1]; 1; x.Dims.[2] |] x
+            let w = Expr.reshape (Array.insertAt 2 1 weight.Dims) weight
+            let y = convTranspose2dNamed op (1, stride) (0, padding) (0, outputPadding) (1, dilation) groups w bias planar
+            Expr.reshape [| y.Dims.[0]; y.Dims.[1]; y.Dims.[3] |] y
+        batched op 3 "[N, C, L]" body input
+
     /// The stride of a pooling layer: torch's default (none given, here 0) is the kernel size.
     let private poolStride (kernel: int * int) ((sh, sw): int * int) =
         (if sh = 0 then fst kernel else sh), (if sw = 0 then snd kernel else sw)
@@ -275,11 +328,47 @@ module Convolution =
         if 2 * ph > kh || 2 * pw > kw then
             Shape.fail op (sprintf "padding (%d, %d) must be at most half of kernelSize (%d, %d)" ph pw kh kw)
 
+    /// The largest entry of each window along `axis` of p (the window's taps; the axis is dropped), read at torch's
+    /// pooling index, to which the cotangent goes: the first largest entry, or the last NaN, since every NaN torch's
+    /// loop meets moves its index again. `firstInBounds` (p's shape with the axis kept as 1), where padding may come
+    /// first in a window, is the index of each window's first entry inside the input, torch's index for a window of
+    /// −∞ only (it starts there and moves only to a strictly larger entry).
+    let internal windowMax (op: string) (axis: int) (firstInBounds: Expr option) (p: Expr) : Expr =
+        let count = p.Dims.[axis]
+        // Each window's winner as its index, a constant of the derivative, so the cotangent reaches that one
+        // entry even at ties (the max reduction would share it). A function of the patches, so the rule below
+        // builds the same nodes again from its own argument (under vmap, from each example's patches).
+        let winnerOf (p: Expr) =
+            let largest = Expr.argmax axis true p
+            // A window whose entries are all -inf ties with its -inf padding, and the padding may come first;
+            // the cotangent must reach the input (`fuzz adversarial 6/87`). Without padding the check would be
+            // two more passes over the patches for the index argmax's first tie already is.
+            let inBounds =
+                match firstInBounds with
+                | Some first -> Expr.where (Expr.eq (Expr.maxAxes [| axis |] true p) (Expr.scalar p.DType -infinity)) first largest
+                | None -> largest
+            let isNaN = Expr.ne p p
+            let lastNaN = Expr.scalar p.DType (float (count - 1)) - Expr.argmax axis true (Expr.flip [| axis |] isNaN)
+            let anyNaN = Expr.eq (Expr.maxAxes [| axis |] true isNaN) (Expr.scalar p.DType 1.0)
+            Expr.where anyNaN lastNaN inBounds
+        let positionShape = Array.init p.Rank (fun a -> if a = axis then count else 1)
+        let positions = Expr.constant (Tensor.FromArray(Array.init count float, positionShape)) |> Expr.cast p.DType
+        // The cotangent goes to the winner by a mask over the window, an elementwise pass that fuses: gather's
+        // own rule, a scatter-add into the patches, cost about half the pooling gradient's time.
+        let rule =
+            CustomRules.register op (fun p g ->
+                Expr.where (Expr.eq positions (winnerOf p)) (Expr.broadcastTo p.Dims g) (Expr.zerosLike p))
+        // The winner is read by gather, which keeps its bits: a masked sum over the window added +0 to it, so
+        // a winning −0 came out +0 (`fuzz adversarial 21/201`: 0.288 over the max pool of −0 is −∞ in torch,
+        // was +∞ in ours).
+        Expr.custom rule p (Expr.gather axis (winnerOf p) p) |> Expr.reshape (Shape.reduced p.Dims [| axis |] false)
+
     /// torch.nn.functional.max_pool2d over [N, C, H, W] (or [C, H, W]); a stride of (0, 0) means the
     /// kernel size, torch's default. The padding is -inf. The cotangent of a window goes to torch's index:
-    /// its first largest entry inside the input (row-major in the window), or its last NaN.
-    let maxPool2d (kernelSize: int * int) (stride: int * int) (padding: int * int) (dilation: int * int) (input: Expr) : Expr =
-        let op = "MaxPool2d"
+    /// its first largest entry inside the input (row-major in the window), or its last NaN. ceilMode is
+    /// torch's ceil_mode; `op` names the public method in errors.
+    let maxPool2dWith (op: string) (ceilMode: bool) (kernelSize: int * int) (stride: int * int) (padding: int * int)
+                      (dilation: int * int) (input: Expr) : Expr =
         atLeast op "kernelSize" 1 kernelSize
         atLeast op "stride" 0 stride
         atLeast op "padding" 0 padding
@@ -287,8 +376,7 @@ module Convolution =
         checkPoolPadding op kernelSize padding
         let stride = poolStride kernelSize stride
         let body (x: Expr) =
-            let p = patches op kernelSize stride padding dilation true x
-            let count = p.Dims.[2]
+            let p = patches op kernelSize stride padding dilation true ceilMode x
             let (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernelSize, stride, padding, dilation
             let ho, wo = p.Dims.[3], p.Dims.[4]
             let firstInside (size: int) (taps: int) (step: int) (pad: int) (gap: int) (o: int) =
@@ -297,35 +385,13 @@ module Convolution =
                 Array.init (ho * wo) (fun k ->
                     float (firstInside x.Dims.[2] kh sh ph dh (k / wo) * kw + firstInside x.Dims.[3] kw sw pw dw (k % wo)))
             let firstInBounds = Expr.constant (Tensor.FromArray(firstInBounds, [| 1; 1; 1; ho; wo |])) |> Expr.cast x.DType
-            // Each window's winner as its index, a constant of the derivative, so the cotangent reaches that one
-            // entry even at ties (the max reduction would share it). A function of the patches, so the rule below
-            // builds the same nodes again from its own argument (under vmap, from each example's patches).
-            let winnerOf (p: Expr) =
-                let largest = Expr.argmax 2 true p
-                // A window whose entries are all -inf ties with its -inf padding, and the padding may come first;
-                // torch's index is then the window's first entry inside the input (it starts from there and moves
-                // only to a strictly larger one), so the cotangent reaches the input (`fuzz adversarial 6/87`).
-                // Without padding every window's first entry is inside, where argmax's first tie already is:
-                // the check would be two more passes over the patches for the same index.
-                let inBounds =
-                    if ph = 0 && pw = 0 then largest
-                    else Expr.where (Expr.eq (Expr.maxAxes [| 2 |] true p) (Expr.scalar p.DType -infinity)) firstInBounds largest
-                // A NaN is larger than everything to torch, and every NaN it meets moves its index again: the last NaN wins.
-                let isNaN = Expr.ne p p
-                let lastNaN = Expr.scalar p.DType (float (count - 1)) - Expr.argmax 2 true (Expr.flip [| 2 |] isNaN)
-                let anyNaN = Expr.eq (Expr.maxAxes [| 2 |] true isNaN) (Expr.scalar p.DType 1.0)
-                Expr.where anyNaN lastNaN inBounds
-            let positions = Expr.constant (Tensor.FromArray(Array.init count float, [| 1; 1; count; 1; 1 |])) |> Expr.cast x.DType
-            // The cotangent goes to the winner by a mask over the window, an elementwise pass that fuses: gather's
-            // own rule, a scatter-add into the patches, cost about half the pooling gradient's time.
-            let rule =
-                CustomRules.register op (fun p g ->
-                    Expr.where (Expr.eq positions (winnerOf p)) (Expr.broadcastTo p.Dims g) (Expr.zerosLike p))
-            // The winner is read by gather, which keeps its bits: a masked sum over the window added +0 to it, so
-            // a winning −0 came out +0 (`fuzz adversarial 21/201`: 0.288 over the max pool of −0 is −∞ in torch,
-            // was +∞ in ours).
-            Expr.custom rule p (Expr.gather 2 (winnerOf p) p) |> Expr.reshape (Shape.reduced p.Dims [| 2 |] false)
+            // Without padding every window's first entry is inside, where argmax's first tie already is
+            windowMax op 2 (if ph = 0 && pw = 0 then None else Some firstInBounds) p
         batched op 4 "[N, C, H, W]" body input
+
+    /// torch.nn.functional.max_pool2d over [N, C, H, W] (or [C, H, W]), floor mode; see maxPool2dWith.
+    let maxPool2d (kernelSize: int * int) (stride: int * int) (padding: int * int) (dilation: int * int) (input: Expr) : Expr =
+        maxPool2dWith "MaxPool2d" false kernelSize stride padding dilation input
 
     /// torch.nn.functional.avg_pool2d over [N, C, H, W] (or [C, H, W]) with torch's defaults
     /// (count_include_pad: zero padding counts in the divisor; floor mode); a stride of (0, 0) means the
@@ -337,7 +403,38 @@ module Convolution =
         atLeast op "padding" 0 padding
         checkPoolPadding op kernelSize padding
         let stride = poolStride kernelSize stride
-        batched op 4 "[N, C, H, W]" (fun x -> Expr.meanAxes [| 2 |] false (patches op kernelSize stride padding (1, 1) false x)) input
+        batched op 4 "[N, C, H, W]" (fun x -> Expr.meanAxes [| 2 |] false (patches op kernelSize stride padding (1, 1) false false x)) input
+
+    /// torch.nn.functional.avg_pool2d with every option: ceilMode (a partial last window), countIncludePad
+    /// (the zero padding counts in the divisor) and divisorOverride (a fixed divisor, 0 for none). Each window's
+    /// sum is divided by torch's divisor for that window: the window clipped to the padded input when the padding
+    /// counts (so the part a partial window reads past it does not), else clipped to the input itself.
+    let avgPool2dWith (op: string) (ceilMode: bool) (countIncludePad: bool) (divisorOverride: int)
+                      (kernelSize: int * int) (stride: int * int) (padding: int * int) (input: Expr) : Expr =
+        atLeast op "kernelSize" 1 kernelSize
+        atLeast op "stride" 0 stride
+        atLeast op "padding" 0 padding
+        checkPoolPadding op kernelSize padding
+        if divisorOverride < 0 then Shape.fail op (sprintf "divisorOverride %d must be positive (0 for none)" divisorOverride)
+        let stride = poolStride kernelSize stride
+        let (kh, kw), (sh, sw), (ph, pw) = kernelSize, stride, padding
+        let body (x: Expr) =
+            let p = patches op kernelSize stride padding (1, 1) false ceilMode x
+            let ho, wo = p.Dims.[3], p.Dims.[4]
+            // torch's divide_factor for output (i, j), from the window's extent along each axis
+            let extent (size: int) (k: int) (step: int) (pad: int) (o: int) =
+                let start = o * step - pad
+                let stop = min (start + k) (size + pad)
+                if countIncludePad then stop - start else min stop size - max start 0
+            let divisors =
+                Array.init (ho * wo) (fun o ->
+                    if divisorOverride > 0 then float divisorOverride
+                    else float (extent x.Dims.[2] kh sh ph (o / wo) * extent x.Dims.[3] kw sw pw (o % wo)))
+            if divisors |> Array.forall (fun d -> d = float (kh * kw)) then Expr.meanAxes [| 2 |] false p
+            else
+                let divisor = Expr.constant (Tensor.FromArray(divisors, [| 1; 1; ho; wo |])) |> Expr.cast x.DType
+                Expr.sumAxes [| 2 |] false p / divisor
+        batched op 4 "[N, C, H, W]" body input
 
     /// torch.nn.functional.adaptive_avg_pool2d over [N, C, H, W] (or [C, H, W]): output row i averages
     /// input rows floor(i H / Ho) to ceil((i + 1) H / Ho) - 1, and likewise for columns. A rectangle's
