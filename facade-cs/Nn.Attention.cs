@@ -106,6 +106,25 @@ public static partial class Nn
     }
 
     /// <summary>
+    /// torch's <c>F.rms_norm(input, normalized_shape, weight, eps)</c> (torch.nn.RMSNorm): x / √(mean(x²) + ε) · weight over
+    /// the trailing axes that <paramref name="normalizedShape"/> names, computed as torch's x · rsqrt(mean(x²) + ε).
+    /// F#: <c>Normalisation.rmsNorm</c>.
+    /// </summary>
+    /// <param name="input">The input [..., *normalizedShape].</param>
+    /// <param name="normalizedShape">The input's trailing dimensions to normalise over.</param>
+    /// <param name="weight">Scale of shape normalizedShape, or null for none.</param>
+    /// <param name="epsilon">Added to the mean square; null is torch's default, the machine epsilon of the input's dtype.</param>
+    /// <exception cref="ArgumentException">normalizedShape is not the input's trailing dimensions, weight has another shape, or epsilon is negative.</exception>
+    public static Expr RmsNorm(Expr input, int[] normalizedShape, Expr? weight = null, double? epsilon = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(normalizedShape);
+        var w = weight is null ? Build.scalar(input.Node.DType, 1.0) : Expr.Align(input, weight).B;
+        var eps = epsilon is double e ? FSharpOption<double>.Some(e) : FSharpOption<double>.None;
+        return Expr.Wrap(CoreNormalisation.rmsNorm(normalizedShape, eps, w, input.Node));
+    }
+
+    /// <summary>
     /// torch's <c>nn.MultiheadAttention</c> forward, <c>F.multi_head_attention_forward(query, key, value, embed_dim,
     /// num_heads, in_proj_weight, in_proj_bias, ..., out_proj_weight, out_proj_bias, key_padding_mask=...,
     /// need_weights=..., attn_mask=..., average_attn_weights=..., is_causal=...)</c>: the packed in-projection

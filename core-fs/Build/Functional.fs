@@ -88,6 +88,73 @@ module Functional =
         let difference = x1 - x2
         Activations.clamp (Some 0.0) None (margin - Expr.cast difference.DType target * difference)
 
+    /// torch's soft_margin_loss element by element (reduction 'none'): log(1 + exp(−target·x)), the two broadcast
+    /// together, as the softplus of −target·x: where torch's log1p(exp(·)) overflows to +∞ (−target·x past the exponent's
+    /// range), this is the finite −target·x with the slope −target, where torch's is +∞ with a NaN slope.
+    let softMarginLossElements (x: Expr) (target: Expr) =
+        Shape.broadcastMany "SoftMarginLoss" [ x.Dims; target.Dims ] |> ignore
+        Expr.softplus (-(Expr.cast x.DType target * x))
+
+    /// torch's hinge_embedding_loss element by element (reduction 'none'): x where the target is 1, max(0, margin − x)
+    /// where it is −1, written as torch's sum of two wheres (so any other target takes both terms); the hinge passes
+    /// its gradient where it is exactly 0, as torch's clamp_min.
+    let hingeEmbeddingLossElements (margin: float) (x: Expr) (target: Expr) =
+        Shape.broadcastMany "HingeEmbeddingLoss" [ x.Dims; target.Dims ] |> ignore
+        let target = Expr.cast x.DType target
+        let zero = Expr.scalar x.DType 0.0
+        let hinge = Expr.where (Expr.ne target (Expr.scalar x.DType 1.0)) (Activations.clamp (Some 0.0) None (margin - x)) zero
+        hinge + Expr.where (Expr.ne target (Expr.scalar x.DType -1.0)) x zero
+
+    /// The rows of a per-class loss: [N, C] as it is, an unbatched [C] as one row; `op` names the public method.
+    let private classRows (op: string) (x: Expr) =
+        match x.Rank with
+        | 2 -> x
+        | 1 -> Expr.reshape [| 1; x.Dims.[0] |] x
+        | _ -> Shape.fail op (sprintf "input %s must be [N, C] or [C]" (Shape.format x.Dims))
+
+    /// torch's multilabel_soft_margin_loss per sample (reduction 'none'): the mean over the C classes of
+    /// −(y·log σ(x) + (1 − y)·log σ(−x)), each class's term times weight ([C], or a scalar 1 for none) first. input
+    /// [N, C] gives [N]; an unbatched [C] gives a scalar.
+    let multilabelSoftMarginLossElements (weight: Expr) (x: Expr) (target: Expr) =
+        let op = "MultiLabelSoftMarginLoss"
+        if not (Ir.sameDims x.Dims target.Dims) then
+            Shape.fail op (sprintf "target %s must have the input's shape %s" (Shape.format target.Dims) (Shape.format x.Dims))
+        let rows = classRows op x
+        let classes = rows.Dims.[1]
+        if weight.Rank <> 0 && not (Ir.sameDims weight.Dims [| classes |]) then
+            Shape.fail op (sprintf "weight %s must be [%d], one per class of input %s" (Shape.format weight.Dims) classes (Shape.format x.Dims))
+        let y = Expr.cast x.DType (Expr.reshape rows.Dims target)
+        let terms = -(y * Activations.logSigmoid rows + (1.0 - y) * Activations.logSigmoid (-rows)) * weight
+        let perSample = Expr.sumAxes [| 1 |] false terms / Expr.scalar x.DType (float classes)
+        if x.Rank = 1 then Expr.reshape [||] perSample else perSample
+
+    /// torch's multi_margin_loss per sample (reduction 'none'): for the row of sample i with target class t,
+    /// Σ over j ≠ t of weight[t]·max(0, margin − x[t] + x[j])^p, over C; p is 1 or 2, weight [C] or a scalar 1 for none.
+    /// A hinge at exactly 0 passes no gradient, as torch's kernel (which adds only where the hinge is positive).
+    let multiMarginLossElements (p: int) (margin: float) (weight: Expr) (x: Expr) (targets: int[]) =
+        let op = "MultiMarginLoss"
+        if isNull targets then nullArg "targets"
+        if p <> 1 && p <> 2 then Shape.fail op (sprintf "p %d must be 1 or 2, as torch's" p)
+        let rows = classRows op x
+        let n, classes = rows.Dims.[0], rows.Dims.[1]
+        if targets.Length <> n then
+            Shape.fail op (sprintf "targets has %d entries but input %s has %d samples" targets.Length (Shape.format x.Dims) n)
+        targets |> Array.iteri (fun i t ->
+            if t < 0 || t >= classes then Shape.fail op (sprintf "target %d (entry %d) is not a class of input %s, which has %d" t i (Shape.format x.Dims) classes))
+        if weight.Rank <> 0 && not (Ir.sameDims weight.Dims [| classes |]) then
+            Shape.fail op (sprintf "weight %s must be [%d], one per class of input %s" (Shape.format weight.Dims) classes (Shape.format x.Dims))
+        let index = Expr.constant (Tensor.FromArray(Array.map float targets, [| n; 1 |])) |> Expr.cast x.DType
+        let chosen = Expr.gather 1 index rows
+        let hinge = Expr.relu (margin - chosen + rows)
+        let powered = if p = 1 then hinge else Expr.square hinge
+        let classIds = Expr.constant (Tensor.FromArray(Array.init classes float, [| 1; classes |])) |> Expr.cast x.DType
+        let others = Expr.where (Expr.eq classIds index) (Expr.scalar x.DType 0.0) powered
+        let weighted =
+            if weight.Rank = 0 then others * weight
+            else others * Expr.reshape [| n; 1 |] (Indexing.indexSelect 0 (Expr.reshape [| n |] index) weight)
+        let perSample = Expr.sumAxes [| 1 |] false weighted / Expr.scalar x.DType (float classes)
+        if x.Rank = 1 then Expr.reshape [||] perSample else perSample
+
     /// One axis of a pad in a mode other than Constant: the entries before and after come from x itself, built
     /// only when their count is positive (a slice of none would be an empty node in every graph).
     let private padAxis (mode: PadMode) (axis: int) (before: int) (after: int) (x: Expr) =

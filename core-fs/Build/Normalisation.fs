@@ -91,6 +91,27 @@ module Normalisation =
         let b = perChannel "InstanceNorm" "bias" c x.Rank bias
         Nn.normaliseOver [| 2 .. x.Rank - 1 |] epsilon x * w + b
 
+    /// torch's F.rms_norm(x, normalized_shape, weight, eps): x / √(mean(x²) + ε) · weight over the trailing axes that
+    /// normalizedShape names (it must equal x's trailing dimensions), written as torch's own decomposition,
+    /// x · rsqrt(mean(x²) + ε), so it rounds as torch does. epsilon None is torch's default, the dtype's machine epsilon.
+    /// weight is normalizedShape-shaped, or a scalar (1 stands for none).
+    let rmsNorm (normalizedShape: int[]) (epsilon: float option) (weight: Expr) (x: Expr) =
+        if isNull normalizedShape then nullArg "normalizedShape"
+        let k = normalizedShape.Length
+        if k = 0 || k > x.Rank || not (Ir.sameDims x.Dims.[x.Rank - k ..] normalizedShape) then
+            Shape.fail "RmsNorm"
+                (sprintf "normalizedShape %s must be the trailing dimensions of the input %s, as torch's normalized_shape"
+                     (Shape.format normalizedShape) (Shape.format x.Dims))
+        if weight.Rank <> 0 && not (Ir.sameDims weight.Dims normalizedShape) then
+            Shape.fail "RmsNorm" (sprintf "weight %s must have the normalized shape %s" (Shape.format weight.Dims) (Shape.format normalizedShape))
+        let eps =
+            match epsilon with
+            | Some e when e < 0.0 || Double.IsNaN e -> Shape.fail "RmsNorm" (sprintf "epsilon %g must be at least 0" e)
+            | Some e -> e
+            | None -> match x.DType with DType.Float32 -> Math.Pow(2.0, -23.0) | DType.Float64 -> Math.Pow(2.0, -52.0) // torch.finfo(dtype).eps
+        let meanSquare = Expr.meanAxes [| x.Rank - k .. x.Rank - 1 |] true (Expr.square x)
+        x * Expr.rsqrt (meanSquare + Expr.scalar x.DType eps) * weight
+
     /// torch's F.layer_norm(x, normalized_shape, weight, bias, eps): (x − mean) / √(variance + ε) · weight + bias over
     /// the trailing axes that normalizedShape names (it must equal x's trailing dimensions), with the biased variance.
     /// weight and bias are normalizedShape-shaped, or scalars (1 and 0 stand for none).

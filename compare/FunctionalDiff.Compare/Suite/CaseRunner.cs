@@ -8,7 +8,7 @@ public static class CaseRunner
 
     /// <summary>Whether the full Hessian is compared: small inputs, and neither it nor the second order skipped.</summary>
     public static bool WithHessian(Case c) =>
-        c.InputSize <= HessianInputLimit && !c.SkipHessian && !c.Skipped.Contains(Check.Hessian) && !c.Skipped.Contains(Check.SecondOrder);
+        c.InputSize <= HessianInputLimit && !c.SkipHessian && c.Compares(Check.Hessian) && c.Compares(Check.SecondOrder);
 
     /// <summary>The results of one case in one dtype; exceptions become failed checks, never silence.</summary>
     public static List<CheckResult> Run(Case c, DType dtype)
@@ -16,7 +16,7 @@ public static class CaseRunner
         if (c.Nested is not null) return NestedRunner.Run(c, c.Nested, dtype);
         string dtypeName = CheckResult.Name(dtype);
         bool withHessian = WithHessian(c);
-        var checks = Enum.GetValues<Check>().Where(k => k != Check.Hessian || withHessian).Where(k => !c.Skipped.Contains(k)).ToArray();
+        var checks = Enum.GetValues<Check>().Where(k => k != Check.Hessian || withHessian).Where(c.Compares).ToArray();
         try
         {
             var probe = Probe.For(c);

@@ -51,6 +51,13 @@ public static partial class CaseTable
             x => Nn.LayerNorm(x[0], [4], x[1], x[2]), x => F.layer_norm(x[0], new long[] { 4 }, x[1], x[2]));
         yield return C("layerNorm [3,4] weight eps 1e-3 [2,3,4]", new[] { I(2, 3, 4), I(3, 4) },
             x => Nn.LayerNorm(x[0], [3, 4], x[1], epsilon: 1e-3), x => F.layer_norm(x[0], new long[] { 3, 4 }, x[1], eps: 1e-3));
+        // rms_norm (TorchSharp has none): torch's decomposition x·rsqrt(mean(x²) + eps)·weight, eps torch.finfo(dtype).eps by default
+        yield return C("rms_norm [2,3,4] over [4] weight", new[] { I(2, 3, 4), I(4) },
+            x => Nn.RmsNorm(x[0], [4], x[1]),
+            x => x[0] * (x[0].square().mean(new long[] { -1 }, keepdim: true) + (x[0].dtype == ScalarType.Float32 ? Math.Pow(2, -23) : Math.Pow(2, -52))).rsqrt() * x[1]);
+        yield return C("rms_norm [2,3,4] over [3,4] eps 1e-3", new[] { I(2, 3, 4) },
+            x => Nn.RmsNorm(x[0], [3, 4], epsilon: 1e-3),
+            x => x[0] * (x[0].square().mean(new long[] { -2, -1 }, keepdim: true) + 1e-3).rsqrt());
         // a sequence model's loss: logits [N, C, T] against targets [N, T] (torch's K-dimensional cross_entropy)
         yield return C("crossEntropy [N,C,T] ignoreIndex smoothing 0.1 [2,4,3]", new[] { I(2, 4, 3) },
             x => Loss.CrossEntropy(x[0], Const(SequenceTargets.Select(v => (double)v).ToArray(), [2, 3], x[0]), labelSmoothing: 0.1, ignoreIndex: -100),

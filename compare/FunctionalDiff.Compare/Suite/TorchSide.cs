@@ -29,33 +29,47 @@ public static class TorchSide
         var g = Grad(y, xs, u, createGraph: true);
         results[Check.Vjp] = Concat(g, xs);
 
-        // d/dx ⟨∇⟨y,u⟩, v⟩: the HVP for scalar outputs, the VJP of ⟨pullback(u), v⟩ otherwise
-        TT? s = null;
-        for (int i = 0; i < xs.Length; i++)
+        // Where torch has no double backward of an op, asking for one aborts the process (multi_margin_loss); the JVP
+        // below is a double backward too.
+        if (!c.TorchLacksDoubleBackward)
         {
-            if (g[i] is null || !g[i]!.requires_grad) continue;
-            var term = (g[i]! * Make(probe.Direction[i], shapes[i])).sum();
-            s = s is null ? term : s + term;
+            SecondOrder();
+            ForwardMode();
         }
-        results[Check.SecondOrder] = Concat(s is null ? new TT?[xs.Length] : Grad(s, xs, null, createGraph: false), xs);
 
-        // forward mode by the double-backward trick: J·t = d/du ⟨Jᵀu, t⟩, with u a dummy that requires grad
-        if (!y.requires_grad)
+        void SecondOrder()
         {
-            results[Check.Jvp] = new double[y.numel()];
-        }
-        else
-        {
-            var dummy = torch.zeros_like(y).requires_grad_(true);
-            var gu = Grad(y, xs, dummy, createGraph: true);
-            TT? q = null;
+            // d/dx ⟨∇⟨y,u⟩, v⟩: the HVP for scalar outputs, the VJP of ⟨pullback(u), v⟩ otherwise
+            TT? s = null;
             for (int i = 0; i < xs.Length; i++)
             {
-                if (gu[i] is null || !gu[i]!.requires_grad) continue;
-                var term = (gu[i]! * Make(probe.Tangent[i], shapes[i])).sum();
-                q = q is null ? term : q + term;
+                if (g[i] is null || !g[i]!.requires_grad) continue;
+                var term = (g[i]! * Make(probe.Direction[i], shapes[i])).sum();
+                s = s is null ? term : s + term;
             }
-            results[Check.Jvp] = q is null ? new double[y.numel()] : Flat(Grad(q, new[] { dummy }, null, createGraph: false)[0] ?? torch.zeros_like(y), y.numel());
+            results[Check.SecondOrder] = Concat(s is null ? new TT?[xs.Length] : Grad(s, xs, null, createGraph: false), xs);
+        }
+
+        void ForwardMode()
+        {
+            // forward mode by the double-backward trick: J·t = d/du ⟨Jᵀu, t⟩, with u a dummy that requires grad
+            if (!y.requires_grad)
+            {
+                results[Check.Jvp] = new double[y.numel()];
+            }
+            else
+            {
+                var dummy = torch.zeros_like(y).requires_grad_(true);
+                var gu = Grad(y, xs, dummy, createGraph: true);
+                TT? q = null;
+                for (int i = 0; i < xs.Length; i++)
+                {
+                    if (gu[i] is null || !gu[i]!.requires_grad) continue;
+                    var term = (gu[i]! * Make(probe.Tangent[i], shapes[i])).sum();
+                    q = q is null ? term : q + term;
+                }
+                results[Check.Jvp] = q is null ? new double[y.numel()] : Flat(Grad(q, new[] { dummy }, null, createGraph: false)[0] ?? torch.zeros_like(y), y.numel());
+            }
         }
 
         if (withHessian)

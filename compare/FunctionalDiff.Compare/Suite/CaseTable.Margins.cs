@@ -1,0 +1,55 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using TT = TorchSharp.torch.Tensor;
+using F = TorchSharp.torch.nn.functional;
+
+namespace FunctionalDiff.Compare.Suite;
+
+// The margin losses that take labels (Loss.SoftMarginLoss, HingeEmbeddingLoss, MultiLabelSoftMarginLoss, MultiMarginLoss)
+// against torch.nn.functional, every reduction, with and without class weights (constants: torch has no derivative
+// of multi_margin_loss in its weight).
+public static partial class CaseTable
+{
+    static readonly double[] SignLabels = { 1, -1, -1, 1, -1, 1, 1, -1, 1, -1, -1, 1 };
+    static readonly double[] MultiLabels = { 1, 0, 0, 1, 1, 1, 0, 0, 0, 1, 0, 1 };
+    static readonly double[] ClassWeights = { 0.5, 2.0, 1.25, 0.75 };
+    static readonly int[] MarginTargets = { 2, 0, 3 };
+
+    static TT Longs(int[] values) => torch.tensor(values.Select(v => (long)v).ToArray());
+
+    // libtorch has no double backward of multi_margin_loss: asking for it aborts the process ("derivative for
+    // aten::multi_margin_loss_backward is not implemented"), and torch takes a JVP by double backward. Our second order and JVP are checked against closed forms in
+    // MarginLossFacadeTests.
+    const string NoTorchDoubleBackward = "libtorch has no double backward of multi_margin_loss (it aborts); our second order and JVP (torch computes a JVP by double backward) are checked against their closed forms in an xunit test";
+
+    static IEnumerable<Case> Margins()
+    {
+        yield return C("soft_margin_loss [3,4]", new[] { I(3, 4) },
+            x => Loss.SoftMarginLoss(x[0], Const(SignLabels, [3, 4], x[0])), x => F.soft_margin_loss(x[0], Const(SignLabels, [3, 4], x[0])));
+        yield return C("soft_margin_loss sum, labels broadcast [2,3,4]·[3,4]", new[] { I(2, 3, 4) },
+            x => Loss.SoftMarginLoss(x[0] * 3, Const(SignLabels, [3, 4], x[0]), Reduction.Sum),
+            x => F.soft_margin_loss(x[0] * 3, Const(SignLabels, [3, 4], x[0]).expand(2, 3, 4), nn.Reduction.Sum));
+        yield return C("hinge_embedding_loss [12]", new[] { I(12) },
+            x => Loss.HingeEmbeddingLoss(x[0], Const(SignLabels, [12], x[0])), x => F.hinge_embedding_loss(x[0], Const(SignLabels, [12], x[0])));
+        yield return C("hinge_embedding_loss margin 0.3 none [3,4]", new[] { I(3, 4) },
+            x => Loss.HingeEmbeddingLoss(x[0], Const(SignLabels, [3, 4], x[0]), margin: 0.3, reduction: Reduction.None).Sin(),
+            x => F.hinge_embedding_loss(x[0], Const(SignLabels, [3, 4], x[0]), 0.3, nn.Reduction.None).sin());
+        yield return C("multilabel_soft_margin_loss [3,4]", new[] { I(3, 4) },
+            x => Loss.MultiLabelSoftMarginLoss(x[0], Const(MultiLabels, [3, 4], x[0])),
+            x => F.multilabel_soft_margin_loss(x[0], Const(MultiLabels, [3, 4], x[0]), null));
+        yield return C("multilabel_soft_margin_loss weight none [3,4]", new[] { I(3, 4), I(4) },
+            x => Loss.MultiLabelSoftMarginLoss(x[0], Const(MultiLabels, [3, 4], x[0]), x[1], Reduction.None),
+            x => F.multilabel_soft_margin_loss(x[0], Const(MultiLabels, [3, 4], x[0]), x[1], nn.Reduction.None));
+        yield return C("multi_margin_loss [3,4]", new[] { I(3, 4) },
+            x => Loss.MultiMarginLoss(x[0], MarginTargets), x => F.multi_margin_loss(x[0], Longs(MarginTargets)))
+            with { TorchLacksDoubleBackward = true, Why = NoTorchDoubleBackward };
+        yield return C("multi_margin_loss p 2 margin 0.5 weight sum [3,4]", new[] { I(3, 4) },
+            x => Loss.MultiMarginLoss(x[0], MarginTargets, p: 2, margin: 0.5, weight: Const(ClassWeights, [4], x[0]), reduction: Reduction.Sum),
+            x => F.multi_margin_loss(x[0], Longs(MarginTargets), 2, 0.5, Const(ClassWeights, [4], x[0]), nn.Reduction.Sum))
+            with { TorchLacksDoubleBackward = true, Why = NoTorchDoubleBackward };
+        yield return C("multi_margin_loss unbatched none [4]", new[] { I(4) },
+            x => Loss.MultiMarginLoss(x[0] * 0.3, [1], margin: 2.0, reduction: Reduction.None).Square(),
+            x => F.multi_margin_loss(x[0] * 0.3, Longs([1]), 1, 2.0, null, nn.Reduction.None).square())
+            with { TorchLacksDoubleBackward = true, Why = NoTorchDoubleBackward };
+    }
+}
