@@ -1,0 +1,147 @@
+/// torch.optim.lr_scheduler's schedules as pure functions. Each gives the learning rate of epoch e ≥ 1 from the rate
+/// of epoch e − 1 and the base rate by torch's own recurrence (its chainable get_lr, not the closed form), so the rates
+/// round as torch's do step after step; epoch 0 is the rate the scheduler's constructor sets. ReduceLROnPlateau, which
+/// reads a metric instead of the epoch, is a state and a step over it.
+namespace FunctionalDiff.Core
+
+open System
+
+/// A learning-rate schedule: `Rate baseRate epoch previous` is the rate of `epoch` (0 for the constructor's), given the
+/// rate of the epoch before (the base rate at epoch 0), as torch's get_lr computes it.
+type Schedule =
+    { /// The scheduler's name, used in error messages.
+      Name: string
+      Rate: float -> int -> float -> float }
+
+/// What ReduceLROnPlateau carries from one metric to the next.
+type PlateauState =
+    { Best: float
+      BadEpochs: int
+      Cooldown: int
+      Epoch: int }
+
+/// The schedules of torch.optim.lr_scheduler with its defaults and its recurrences.
+[<RequireQualifiedAccess>]
+module Schedules =
+
+    let private fail (name: string) (message: string) = invalidArg name (sprintf "%s: %s" name message)
+
+    /// StepLR: the rate times gamma every stepSize epochs.
+    let stepLR (stepSize: int) (gamma: float) : Schedule =
+        if stepSize < 1 then fail "StepLR" (sprintf "stepSize %d must be at least 1" stepSize)
+        { Name = "StepLR"
+          Rate = fun _ epoch previous -> if epoch = 0 || epoch % stepSize <> 0 then previous else previous * gamma }
+
+    /// MultiStepLR: the rate times gamma at each milestone (times gamma^k at a milestone listed k times).
+    let multiStepLR (milestones: int[]) (gamma: float) : Schedule =
+        if isNull milestones then nullArg "milestones"
+        { Name = "MultiStepLR"
+          Rate = fun _ epoch previous ->
+            let count = milestones |> Array.filter ((=) epoch) |> Array.length
+            if count = 0 then previous else previous * Math.Pow(gamma, float count) }
+
+    /// ExponentialLR: the rate times gamma every epoch.
+    let exponentialLR (gamma: float) : Schedule =
+        { Name = "ExponentialLR"; Rate = fun _ epoch previous -> if epoch = 0 then previous else previous * gamma }
+
+    /// ConstantLR: the rate times factor until epoch totalIters, where it is divided by factor again.
+    let constantLR (factor: float) (totalIters: int) : Schedule =
+        if not (factor >= 0.0 && factor <= 1.0) then fail "ConstantLR" (sprintf "factor %g must be between 0 and 1" factor)
+        { Name = "ConstantLR"
+          Rate = fun _ epoch previous ->
+            if epoch = 0 then previous * factor elif epoch <> totalIters then previous else previous * (1.0 / factor) }
+
+    /// LinearLR: the factor goes linearly from startFactor to endFactor over totalIters epochs, by torch's ratio of
+    /// consecutive factors.
+    let linearLR (startFactor: float) (endFactor: float) (totalIters: int) : Schedule =
+        if not (startFactor > 0.0 && startFactor <= 1.0) then
+            fail "LinearLR" (sprintf "startFactor %g must be above 0 and at most 1" startFactor)
+        if not (endFactor >= 0.0 && endFactor <= 1.0) then fail "LinearLR" (sprintf "endFactor %g must be between 0 and 1" endFactor)
+        { Name = "LinearLR"
+          Rate = fun _ epoch previous ->
+            if epoch = 0 then previous * startFactor
+            elif epoch > totalIters then previous
+            else
+                previous * (1.0 + (endFactor - startFactor)
+                                  / (float totalIters * startFactor + float (epoch - 1) * (endFactor - startFactor))) }
+
+    /// PolynomialLR: the rate decays as (1 − epoch/totalIters)^power until totalIters, by torch's ratio of consecutive factors.
+    let polynomialLR (totalIters: int) (power: float) : Schedule =
+        if totalIters < 1 then fail "PolynomialLR" (sprintf "totalIters %d must be at least 1" totalIters)
+        { Name = "PolynomialLR"
+          Rate = fun _ epoch previous ->
+            if epoch = 0 || epoch > totalIters then previous
+            else
+                let ratio = (1.0 - float epoch / float totalIters) / (1.0 - float (epoch - 1) / float totalIters)
+                previous * Math.Pow(ratio, power) }
+
+    /// CosineAnnealingLR: half a cosine from the base rate down to etaMin over tMax epochs (and back up after, as torch's
+    /// recurrence continues), by torch's recurrence.
+    let cosineAnnealingLR (tMax: float) (etaMin: float) : Schedule =
+        if not (tMax > 0.0) then fail "CosineAnnealingLR" (sprintf "tMax %g must be positive" tMax)
+        { Name = "CosineAnnealingLR"
+          Rate = fun baseRate epoch previous ->
+            let e = float epoch
+            if epoch = 0 then previous
+            // torch's test for the epoch just after a trough, written with Python's %; a multiple of 2·tMax is one in either sign
+            elif (e - 1.0 - tMax) % (2.0 * tMax) = 0.0 then
+                previous + (baseRate - etaMin) * (1.0 - Math.Cos(Math.PI / tMax)) / 2.0
+            else
+                (1.0 + Math.Cos(Math.PI * e / tMax)) / (1.0 + Math.Cos(Math.PI * (e - 1.0) / tMax)) * (previous - etaMin) + etaMin }
+
+    /// LambdaLR: the base rate times factor(epoch).
+    let lambdaLR (factor: Func<int, float>) : Schedule =
+        if isNull factor then nullArg "factor"
+        { Name = "LambdaLR"; Rate = fun baseRate epoch _ -> baseRate * factor.Invoke epoch }
+
+    /// MultiplicativeLR: the rate times factor(epoch) every epoch after the first.
+    let multiplicativeLR (factor: Func<int, float>) : Schedule =
+        if isNull factor then nullArg "factor"
+        { Name = "MultiplicativeLR"; Rate = fun _ epoch previous -> if epoch > 0 then previous * factor.Invoke epoch else previous }
+
+    /// The first `count` rates of a schedule from a base rate (epochs 0 to count − 1).
+    let rates (schedule: Schedule) (baseRate: float) (count: int) : float[] =
+        let result = Array.zeroCreate (max 0 count)
+        let mutable previous = baseRate
+        for epoch in 0 .. count - 1 do
+            previous <- schedule.Rate baseRate epoch previous
+            result.[epoch] <- previous
+        result
+
+    /// ReduceLROnPlateau's settings: torch's mode ("min" or "max" as minimise), factor, patience, threshold and its mode
+    /// (relative or absolute), cooldown, the smallest rate and eps (a change smaller than eps is not made).
+    type Plateau =
+        { Minimise: bool
+          Factor: float
+          Patience: int
+          Threshold: float
+          RelativeThreshold: bool
+          Cooldown: int
+          MinRate: float
+          Eps: float }
+
+    /// torch's defaults: minimise, factor 0.1, patience 10, threshold 1e-4 relative, no cooldown, no floor, eps 1e-8.
+    let plateauDefaults =
+        { Minimise = true; Factor = 0.1; Patience = 10; Threshold = 1e-4; RelativeThreshold = true; Cooldown = 0; MinRate = 0.0; Eps = 1e-8 }
+
+    /// The state before the first metric.
+    let plateauStart (settings: Plateau) : PlateauState =
+        if not (settings.Factor < 1.0) then invalidArg "factor" (sprintf "ReduceLROnPlateau: factor %g must be below 1" settings.Factor)
+        { Best = (if settings.Minimise then infinity else -infinity); BadEpochs = 0; Cooldown = 0; Epoch = 0 }
+
+    /// One epoch's metric: the new state and the rate after it (the rate times factor, not below MinRate, once the
+    /// metric has not improved for more than Patience epochs outside a cooldown), as torch's step(metrics).
+    let plateauStep (settings: Plateau) (state: PlateauState) (rate: float) (metric: float) : PlateauState * float =
+        let better =
+            match settings.Minimise, settings.RelativeThreshold with
+            | true, true -> metric < state.Best * (1.0 - settings.Threshold)
+            | true, false -> metric < state.Best - settings.Threshold
+            | false, true -> metric > state.Best * (settings.Threshold + 1.0)
+            | false, false -> metric > state.Best + settings.Threshold
+        let best, bad = if better then metric, 0 else state.Best, state.BadEpochs + 1
+        let cooldown, bad = if state.Cooldown > 0 then state.Cooldown - 1, 0 else state.Cooldown, bad
+        if bad > settings.Patience then
+            let reduced = max (rate * settings.Factor) settings.MinRate
+            let next = if rate - reduced > settings.Eps then reduced else rate
+            { Best = best; BadEpochs = 0; Cooldown = settings.Cooldown; Epoch = state.Epoch + 1 }, next
+        else { Best = best; BadEpochs = bad; Cooldown = cooldown; Epoch = state.Epoch + 1 }, rate

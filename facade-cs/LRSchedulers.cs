@@ -1,0 +1,133 @@
+using CoreSchedules = FunctionalDiff.Core.Schedules;
+using CoreSchedule = FunctionalDiff.Core.Schedule;
+using CorePlateau = FunctionalDiff.Core.PlateauState;
+
+namespace FunctionalDiff;
+
+/// <summary>
+/// A learning-rate scheduler as torch.optim.lr_scheduler's: it sets its <see cref="Optimizer"/>'s
+/// <see cref="Optimizer.LearningRate"/> when made (epoch 0) and at every <see cref="Step"/>, by torch's own recurrence
+/// from the rate the optimizer has then (so a rate set by hand in between carries on, as in torch), and the rates round
+/// as torch's do. Call <see cref="Step"/> once per epoch after the optimizer's steps, as torch's <c>scheduler.step()</c>.
+/// F#: <c>Schedules</c> (<c>Schedules.rates schedule baseRate count</c> gives the sequence).
+/// </summary>
+public abstract class LRScheduler
+{
+    readonly CoreSchedule schedule;
+
+    private protected LRScheduler(Optimizer optimizer, CoreSchedule schedule)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        Optimizer = optimizer;
+        this.schedule = schedule;
+        BaseLearningRate = optimizer.LearningRate;
+        optimizer.LearningRate = schedule.Rate.Invoke(BaseLearningRate).Invoke(0).Invoke(BaseLearningRate);
+    }
+
+    /// <summary>The optimizer whose learning rate the scheduler sets.</summary>
+    public Optimizer Optimizer { get; }
+
+    /// <summary>The optimizer's learning rate when the scheduler was made (torch's base_lr).</summary>
+    public double BaseLearningRate { get; }
+
+    /// <summary>The epochs stepped so far (torch's last_epoch; 0 after the constructor).</summary>
+    public int LastEpoch { get; private set; }
+
+    /// <summary>The learning rate the scheduler last set (torch's get_last_lr()).</summary>
+    public double LearningRate => Optimizer.LearningRate;
+
+    /// <summary>Moves to the next epoch and sets the optimizer's learning rate for it.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The schedule gives a negative or NaN rate (a LambdaLR's factor can).</exception>
+    public void Step()
+    {
+        LastEpoch++;
+        Optimizer.LearningRate = schedule.Rate.Invoke(BaseLearningRate).Invoke(LastEpoch).Invoke(Optimizer.LearningRate);
+    }
+}
+
+/// <summary>torch's StepLR: the learning rate times <c>gamma</c> every <c>stepSize</c> epochs.</summary>
+public sealed class StepLR(Optimizer optimizer, int stepSize, double gamma = 0.1) : LRScheduler(optimizer, CoreSchedules.stepLR(stepSize, gamma));
+
+/// <summary>torch's MultiStepLR: the learning rate times <c>gamma</c> at each milestone epoch.</summary>
+public sealed class MultiStepLR(Optimizer optimizer, int[] milestones, double gamma = 0.1)
+    : LRScheduler(optimizer, CoreSchedules.multiStepLR(milestones, gamma));
+
+/// <summary>torch's ExponentialLR: the learning rate times <c>gamma</c> every epoch.</summary>
+public sealed class ExponentialLR(Optimizer optimizer, double gamma) : LRScheduler(optimizer, CoreSchedules.exponentialLR(gamma));
+
+/// <summary>torch's ConstantLR: the learning rate times <c>factor</c> until epoch <c>totalIters</c>, then the base rate again.</summary>
+public sealed class ConstantLR(Optimizer optimizer, double factor = 1.0 / 3, int totalIters = 5)
+    : LRScheduler(optimizer, CoreSchedules.constantLR(factor, totalIters));
+
+/// <summary>torch's LinearLR: the learning rate's factor goes linearly from <c>startFactor</c> to <c>endFactor</c> over <c>totalIters</c> epochs (a warm-up).</summary>
+public sealed class LinearLR(Optimizer optimizer, double startFactor = 1.0 / 3, double endFactor = 1.0, int totalIters = 5)
+    : LRScheduler(optimizer, CoreSchedules.linearLR(startFactor, endFactor, totalIters));
+
+/// <summary>torch's PolynomialLR: the learning rate decays as (1 − epoch/<c>totalIters</c>)^<c>power</c> until <c>totalIters</c>, then stays.</summary>
+public sealed class PolynomialLR(Optimizer optimizer, int totalIters = 5, double power = 1.0)
+    : LRScheduler(optimizer, CoreSchedules.polynomialLR(totalIters, power));
+
+/// <summary>torch's CosineAnnealingLR: half a cosine from the base rate down to <c>etaMin</c> over <c>tMax</c> epochs (back up over the next tMax, as torch's).</summary>
+public sealed class CosineAnnealingLR(Optimizer optimizer, double tMax, double etaMin = 0)
+    : LRScheduler(optimizer, CoreSchedules.cosineAnnealingLR(tMax, etaMin));
+
+/// <summary>torch's LambdaLR: the base learning rate times <c>factor(epoch)</c>.</summary>
+public sealed class LambdaLR(Optimizer optimizer, Func<int, double> factor) : LRScheduler(optimizer, CoreSchedules.lambdaLR(factor));
+
+/// <summary>torch's MultiplicativeLR: the learning rate times <c>factor(epoch)</c> every epoch after the first.</summary>
+public sealed class MultiplicativeLR(Optimizer optimizer, Func<int, double> factor) : LRScheduler(optimizer, CoreSchedules.multiplicativeLR(factor));
+
+/// <summary>
+/// torch's ReduceLROnPlateau: <see cref="Step(double)"/> takes the epoch's metric, and once it has not improved (by more
+/// than <c>threshold</c>, relative or absolute) for more than <c>patience</c> epochs, the learning rate is multiplied by
+/// <c>factor</c>, not below <c>minLr</c>, then <c>cooldown</c> epochs pass before bad epochs count again. torch's defaults.
+/// F#: <c>Schedules.plateauStep</c>.
+/// </summary>
+public sealed class ReduceLROnPlateau
+{
+    readonly CoreSchedules.Plateau settings;
+    CorePlateau state;
+
+    /// <summary>A scheduler over <paramref name="optimizer"/>.</summary>
+    /// <param name="optimizer">The optimizer whose learning rate is reduced.</param>
+    /// <param name="mode"><c>"min"</c> when a smaller metric is better (a loss), <c>"max"</c> when a larger one is (an accuracy).</param>
+    /// <param name="factor">The learning rate's factor at a reduction, below 1.</param>
+    /// <param name="patience">The epochs without improvement that are allowed before a reduction.</param>
+    /// <param name="threshold">How much better a metric must be to count as an improvement.</param>
+    /// <param name="thresholdMode"><c>"rel"</c> (better than best·(1 ∓ threshold)) or <c>"abs"</c> (better than best ∓ threshold).</param>
+    /// <param name="cooldown">The epochs after a reduction during which bad epochs are not counted.</param>
+    /// <param name="minLr">The smallest learning rate.</param>
+    /// <param name="eps">A reduction smaller than this is not made.</param>
+    /// <exception cref="ArgumentException">mode or thresholdMode is not one of torch's, or factor is not below 1.</exception>
+    public ReduceLROnPlateau(Optimizer optimizer, string mode = "min", double factor = 0.1, int patience = 10, double threshold = 1e-4,
+        string thresholdMode = "rel", int cooldown = 0, double minLr = 0, double eps = 1e-8)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        if (mode != "min" && mode != "max") throw new ArgumentException($"ReduceLROnPlateau: mode \"{mode}\" must be \"min\" or \"max\"", nameof(mode));
+        if (thresholdMode != "rel" && thresholdMode != "abs")
+            throw new ArgumentException($"ReduceLROnPlateau: thresholdMode \"{thresholdMode}\" must be \"rel\" or \"abs\"", nameof(thresholdMode));
+        Optimizer = optimizer;
+        settings = new CoreSchedules.Plateau(mode == "min", factor, patience, threshold, thresholdMode == "rel", cooldown, minLr, eps);
+        state = CoreSchedules.plateauStart(settings);
+    }
+
+    /// <summary>The optimizer whose learning rate the scheduler sets.</summary>
+    public Optimizer Optimizer { get; }
+
+    /// <summary>The epochs stepped so far.</summary>
+    public int LastEpoch => state.Epoch;
+
+    /// <summary>The best metric so far.</summary>
+    public double Best => state.Best;
+
+    /// <summary>The optimizer's current learning rate.</summary>
+    public double LearningRate => Optimizer.LearningRate;
+
+    /// <summary>Takes one epoch's metric and reduces the optimizer's learning rate when it has stopped improving.</summary>
+    public void Step(double metric)
+    {
+        var (next, rate) = CoreSchedules.plateauStep(settings, state, Optimizer.LearningRate, metric);
+        state = next;
+        Optimizer.LearningRate = rate;
+    }
+}
