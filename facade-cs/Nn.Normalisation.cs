@@ -82,4 +82,16 @@ public static partial class Nn
         ArgumentNullException.ThrowIfNull(input);
         return Expr.Wrap(CoreNormalisation.instanceNorm(epsilon, Affine(input, weight, 1.0), Affine(input, bias, 0.0), input.Node));
     }
+
+    /// <summary>
+    /// torch.nn.functional.local_response_norm over [N, C, ...]: input / (k + alpha·mean)^beta, the mean of input² over
+    /// <paramref name="size"/> neighbouring channels (zero-padded, the padding counted), torch's defaults.
+    /// F#: <c>Normalisation.localResponseNorm</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The input has no spatial axis, or size is below 1.</exception>
+    public static Expr LocalResponseNorm(Expr input, int size, double alpha = 1e-4, double beta = 0.75, double k = 1.0)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return Expr.Wrap(CoreNormalisation.localResponseNorm(size, alpha, beta, k, input.Node));
+    }
 }

@@ -21,6 +21,22 @@ public static partial class Nn
     }
 
     /// <summary>
+    /// torch.nn.functional.bilinear (the layer of <c>nn.Bilinear</c>): y[..., o] = Σᵢⱼ input1[..., i]·weight[o, i, j]·input2[..., j]
+    /// + bias[o], with input1 [..., in1], input2 [..., in2] (the same leading dimensions), weight [out, in1, in2] and bias
+    /// [out] (none when null). F#: <c>Functional.bilinear</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes do not fit together (the message names them).</exception>
+    public static Expr Bilinear(Expr input1, Expr input2, Expr weight, Expr? bias = null)
+    {
+        ArgumentNullException.ThrowIfNull(input1);
+        ArgumentNullException.ThrowIfNull(input2);
+        var (x1, w) = Expr.Align(input1, weight);
+        var x2 = Expr.Align(weight, input2).B;
+        var b = bias is null ? Build.scalar(w.DType, -0.0) : Expr.Align(weight, bias).B;
+        return Expr.Wrap(FunctionalDiff.Core.Functional.bilinear(w, b, x1, x2));
+    }
+
+    /// <summary>
     /// torch.nn.functional.embedding (TorchSharp's <c>functional.embedding</c>, the lookup of <c>nn.Embedding</c>): the rows of
     /// <paramref name="weight"/> [rows, features] named by <paramref name="input"/> (ids held in a float tensor, any shape), giving
     /// input.Shape + [features]; repeated ids accumulate their gradients. The same as <see cref="Expr.Embedding"/>, here beside

@@ -88,6 +88,27 @@ module Functional =
         let difference = x1 - x2
         Activations.clamp (Some 0.0) None (margin - Expr.cast difference.DType target * difference)
 
+    /// torch.nn.functional.bilinear: y[..., o] = Σᵢⱼ x1[..., i]·weight[o, i, j]·x2[..., j] + bias[o], weight [out, in1, in2],
+    /// x1 [..., in1] and x2 [..., in2] with the same leading dimensions, bias [out] or a scalar (−0 for none). One matmul
+    /// of x1 against the weight's (i, o·j) layout, then each output's dot product with x2, as torch's trilinear does.
+    let bilinear (weight: Expr) (bias: Expr) (x1: Expr) (x2: Expr) =
+        let fmt = Shape.format
+        if weight.Rank <> 3 then Shape.fail "Bilinear" (sprintf "weight %s must be [out_features, in1_features, in2_features]" (fmt weight.Dims))
+        let outputs, in1, in2 = weight.Dims.[0], weight.Dims.[1], weight.Dims.[2]
+        if x1.Rank < 1 || x2.Rank <> x1.Rank || x1.Dims.[x1.Rank - 1] <> in1 || x2.Dims.[x2.Rank - 1] <> in2
+           || not (Ir.sameDims x1.Dims.[.. x1.Rank - 2] x2.Dims.[.. x2.Rank - 2]) then
+            Shape.fail "Bilinear" (sprintf "input1 %s and input2 %s must be [..., %d] and [..., %d] with the same leading dimensions (weight %s)"
+                                       (fmt x1.Dims) (fmt x2.Dims) in1 in2 (fmt weight.Dims))
+        if not (bias.Rank = 0 || Ir.sameDims bias.Dims [| outputs |]) then
+            Shape.fail "Bilinear" (sprintf "bias %s must be [%d], one per output of weight %s" (fmt bias.Dims) outputs (fmt weight.Dims))
+        let lead = x1.Dims.[.. x1.Rank - 2]
+        let rows = Shape.numel lead
+        let a = Expr.reshape [| rows; in1 |] x1
+        let b = Expr.reshape [| rows; 1; in2 |] x2
+        let w = Expr.permute [| 1; 0; 2 |] weight |> Expr.reshape [| in1; outputs * in2 |]
+        let y = Expr.sumAxes [| 2 |] false (Expr.reshape [| rows; outputs; in2 |] (Expr.matmul a w) * b)
+        Expr.reshape (Array.append lead [| outputs |]) y + bias
+
     /// torch's soft_margin_loss element by element (reduction 'none'): log(1 + exp(−target·x)), the two broadcast
     /// together, as the softplus of −target·x: where torch's log1p(exp(·)) overflows to +∞ (−target·x past the exponent's
     /// range), this is the finite −target·x with the slope −target, where torch's is +∞ with a NaN slope.

@@ -91,6 +91,22 @@ module Normalisation =
         let b = perChannel "InstanceNorm" "bias" c x.Rank bias
         Nn.normaliseOver [| 2 .. x.Rank - 1 |] epsilon x * w + b
 
+    /// torch's F.local_response_norm(x, size, alpha, beta, k) over [N, C, ...]: x / (k + alpha·mean)^beta, the mean of x²
+    /// over a window of `size` channels around each one (zero-padded, size / 2 before and (size − 1) / 2 after, the
+    /// padding counted in the mean), as torch's average pooling over the channel axis.
+    let localResponseNorm (size: int) (alpha: float) (beta: float) (k: float) (x: Expr) =
+        if size < 1 then Shape.fail "LocalResponseNorm" (sprintf "size %d must be at least 1" size)
+        if x.Rank < 3 then
+            Shape.fail "LocalResponseNorm" (sprintf "input %s must be [N, C, ...] with at least one spatial axis, as torch's" (Shape.format x.Dims))
+        let channels = x.Dims.[1]
+        let before, after = size / 2, (size - 1) / 2
+        let padBefore = Array.init x.Rank (fun a -> if a = 1 then before else 0)
+        let padAfter = Array.init x.Rank (fun a -> if a = 1 then after else 0)
+        let squares = Expr.pad padBefore padAfter (Expr.square x)
+        let window = List.init size (fun t -> Expr.sliceAxis 1 t (t + channels) squares) |> List.reduce Expr.add
+        let mean = window / Expr.scalar x.DType (float size)
+        x / Expr.pow (mean * Expr.scalar x.DType alpha + Expr.scalar x.DType k) (Expr.scalar x.DType beta)
+
     /// torch's F.rms_norm(x, normalized_shape, weight, eps): x / √(mean(x²) + ε) · weight over the trailing axes that
     /// normalizedShape names (it must equal x's trailing dimensions), written as torch's own decomposition,
     /// x · rsqrt(mean(x²) + ε), so it rounds as torch does. epsilon None is torch's default, the dtype's machine epsilon.

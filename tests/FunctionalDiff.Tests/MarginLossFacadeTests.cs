@@ -3,7 +3,7 @@ using Xunit;
 namespace FunctionalDiff.Tests;
 
 /// <summary>
-/// The margin losses that take labels, and RmsNorm: what TorchSharp cannot check (multi_margin_loss has no double
+/// The margin losses that take labels, RmsNorm, Bilinear and LocalResponseNorm: what TorchSharp cannot check (multi_margin_loss has no double
 /// backward in libtorch, so its second order and its JVP are checked here against closed forms), the overflow where
 /// ours is finite and torch's log1p(exp(·)) is not, and errors that name the method.
 /// </summary>
@@ -114,5 +114,13 @@ public class MarginLossFacadeTests
         Assert.Contains("normalizedShape [3]", shape.Message);
         var broadcast = Assert.ThrowsAny<ArgumentException>(() => Loss.HingeEmbeddingLoss(x, Tensor.FromArray(new[] { 1.0, -1.0, 1.0 }, 3)));
         Assert.Contains("HingeEmbeddingLoss", broadcast.Message);
+        var bilinear = Assert.ThrowsAny<ArgumentException>(() => Nn.Bilinear(x, Tensor.Zeros(3, 2), Tensor.Zeros(5, 3, 2)));
+        Assert.Contains("Bilinear", bilinear.Message);
+        Assert.Contains("input1 [3,4] and input2 [3,2]", bilinear.Message);
+        var transposed = Assert.ThrowsAny<ArgumentException>(() => Nn.Bilinear(x, Tensor.Zeros(3, 2), Tensor.Zeros(5, 2, 4)));
+        Assert.Contains("weight [5,2,4]", transposed.Message);
+        var lrn = Assert.ThrowsAny<ArgumentException>(() => Nn.LocalResponseNorm(x, 2));
+        Assert.Contains("LocalResponseNorm", lrn.Message);
+        Assert.Contains("[3,4]", lrn.Message);
     }
 }

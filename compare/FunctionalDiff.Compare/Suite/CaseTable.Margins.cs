@@ -24,6 +24,17 @@ public static partial class CaseTable
 
     static IEnumerable<Case> Margins()
     {
+        // bilinear and local_response_norm, beside the losses since they are layers of the same torch.nn.functional vintage
+        yield return C("bilinear [4,3]·[4,2] weight [5,3,2] bias", new[] { I(4, 3), I(4, 2), I(5, 3, 2), I(5) },
+            x => Nn.Bilinear(x[0], x[1], x[2], x[3]), x => F.bilinear(x[0], x[1], x[2], x[3]));
+        yield return C("bilinear leading axes [2,3,2]·[2,3,4] weight [3,2,4]", new[] { I(2, 3, 2), I(2, 3, 4), I(3, 2, 4) },
+            x => Nn.Bilinear(x[0], x[1], x[2]), x => F.bilinear(x[0], x[1], x[2]));
+        yield return C("local_response_norm size 3 [2,5,3,2]", new[] { I(2, 5, 3, 2) },
+            x => Nn.LocalResponseNorm(x[0], 3, alpha: 0.3, beta: 0.75, k: 1.5), x => F.local_response_norm(x[0], 3, 0.3, 0.75, 1.5));
+        yield return C("local_response_norm size 4 defaults [2,6,5]", new[] { I(2, 6, 5) },
+            x => Nn.LocalResponseNorm(x[0] * 40, 4), x => F.local_response_norm(x[0] * 40, 4, 1e-4, 0.75, 1.0));
+        yield return C("local_response_norm size 2 3-D [1,4,2,3,2]", new[] { I(1, 4, 2, 3, 2) },
+            x => Nn.LocalResponseNorm(x[0], 2, alpha: 0.5, beta: 1.2, k: 2.0), x => F.local_response_norm(x[0], 2, 0.5, 1.2, 2.0));
         yield return C("soft_margin_loss [3,4]", new[] { I(3, 4) },
             x => Loss.SoftMarginLoss(x[0], Const(SignLabels, [3, 4], x[0])), x => F.soft_margin_loss(x[0], Const(SignLabels, [3, 4], x[0])));
         yield return C("soft_margin_loss sum, labels broadcast [2,3,4]·[3,4]", new[] { I(2, 3, 4) },
