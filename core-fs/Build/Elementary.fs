@@ -232,10 +232,13 @@ module Elementary =
                 let held k (e: Expr) = if constants &&& (1 <<< k) <> 0 then Expr.zerosLike g else e
                 Expr.concat 0 (cotangents operands g |> List.mapi held |> List.map (fun e -> Expr.reshape (Array.append [| 1 |] g.Dims) e))))
 
-    /// `value` with the rule made by registerPacked over these operands for its constant ones.
+    /// `value` with the rule made by registerPacked over these operands for its constant ones. An operand under
+    /// stopGradient counts as constant too: no derivative passes it, and its slot's cotangent, held at zero, keeps the
+    /// forward mode (the rule transposed) from meeting its zero tangent with a NaN or infinite slope (torch's quantile
+    /// lerps with weights that need no gradient, and its JVP of a slice holding NaN is a number).
     let private withPackedRule (rules: CustomRule[]) (operands: Expr list) (value: Expr) =
         let lifted (e: Expr) = Expr.reshape (Array.append [| 1 |] value.Dims) (Expr.broadcastTo value.Dims e)
-        let constants = operands |> List.mapi (fun k (e: Expr) -> if e.Op.IsConst then 1 <<< k else 0) |> List.sum
+        let constants = operands |> List.mapi (fun k (e: Expr) -> if e.Op.IsConst || e.Op.IsStopGradient then 1 <<< k else 0) |> List.sum
         Expr.custom rules.[constants] (Expr.concat 0 (operands |> List.map lifted)) value
 
     /// Two operands in one floating dtype, float64 if either is.

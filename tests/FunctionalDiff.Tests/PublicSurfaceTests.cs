@@ -61,7 +61,7 @@ public class PublicSurfaceTests
         Assert.Equal(new[] { "Adagrad", "Adam", "AdamW", "Batches", "CompiledFunction", "CompiledValueAndGrad", "ConstantLR", "CosineAnnealingLR", "DType", "Diff", "Distributions",
                              "EighResult", "ExponentialLR", "Expr", "FanMode", "Generator", "GradCheckResult", "GridSampleMode", "GridSamplePadding", "Init", "InterpolationMode",
                              "JacobianMode", "LRScheduler", "LambdaLR", "Lbfgs", "LinearLR", "Loss", "MultiStepLR", "MultiheadAttentionResult", "MultiplicativeLR", "Nn", "Npy", "Npz",
-                             "Optimizer", "PadMode", "Parallelism", "Parameters", "PolynomialLR", "QrResult", "ReduceLROnPlateau", "Reduction", "RmsProp", "ScanCheckpoint", "ScanOptions",
+                             "Optimizer", "PadMode", "Parallelism", "Parameters", "PolynomialLR", "QrResult", "QuantileInterpolation", "ReduceLROnPlateau", "Reduction", "RmsProp", "ScanCheckpoint", "ScanOptions",
                              "Sgd", "SlogDetResult", "StepLR", "SvdResult", "Tensor", "TensorMemory", "TensorScope" }, names);
     }
 

@@ -24,6 +24,24 @@ public static partial class CaseTable
 
     static IEnumerable<Case> Margins()
     {
+        // quantile and nanquantile (linear; TorchSharp takes no interpolation, the other modes are checked against a loop in
+        // QuantileFacadeTests), on distinct values so no tie decides where a gradient goes
+        TT Q(double q, TT like) => torch.tensor(q, dtype: like.dtype);
+        TT Qs(double[] q, TT like) => torch.tensor(q, dtype: like.dtype);
+        double[] qs = { 0.0, 0.3, 0.5, 0.95, 1.0 };
+        yield return C("quantile 0.3 dim 1 [3,5]", new[] { D(3, 5) }, x => x[0].Quantile(0.3, 1), x => torch.quantile(x[0], Q(0.3, x[0]), 1, false));
+        yield return C("quantile vector q dim 0 keepdim [4,3]", new[] { D(4, 3) },
+            x => x[0].Quantile(qs, 0, keepDims: true), x => torch.quantile(x[0], Qs(qs, x[0]), 0, true));
+        yield return C("quantile 0.7 over all entries [2,3,2]", new[] { D(2, 3, 2) },
+            x => x[0].Quantile(0.7), x => torch.quantile(x[0].flatten(), Q(0.7, x[0]), 0, false));
+        double nan = double.NaN;
+        yield return C("quantile with a NaN row [3,4]", new[] { I(3, 4) }, x => x[0].Quantile(qs, -1), x => torch.quantile(x[0], Qs(qs, x[0]), 1, false))
+            with { Fixed = new[] { new[] { 0.3, -1.2, 0.7, 2.0, 0.1, nan, -0.4, 0.9, 1.1, -0.6, 0.2, 0.05 } }, Why = "a NaN entry: its row's quantiles are NaN, the other rows' are numbers" };
+        yield return C("nanquantile with NaN entries [3,4]", new[] { I(3, 4) }, x => x[0].NanQuantile(qs, 1), x => torch.nanquantile(x[0], Qs(qs, x[0]), 1, false))
+            with { Fixed = new[] { new[] { 0.3, nan, 0.7, 2.0, 0.1, 0.5, -0.4, 0.9, nan, -0.6, nan, nan } }, Why = "NaN entries left out: rows of 3, 4 and 1 numbers" };
+        yield return C("nanquantile of a row of NaN only, keepdim [2,3]", new[] { I(2, 3) }, x => x[0].NanQuantile(0.4, 1, keepDims: true),
+            x => torch.nanquantile(x[0], Q(0.4, x[0]), 1, true))
+            with { Fixed = new[] { new[] { nan, nan, nan, 0.25, -1.5, 0.75 } }, Why = "a row of NaN only gives NaN" };
         // bilinear and local_response_norm, beside the losses since they are layers of the same torch.nn.functional vintage
         yield return C("bilinear [4,3]·[4,2] weight [5,3,2] bias", new[] { I(4, 3), I(4, 2), I(5, 3, 2), I(5) },
             x => Nn.Bilinear(x[0], x[1], x[2], x[3]), x => F.bilinear(x[0], x[1], x[2], x[3]));
