@@ -71,6 +71,13 @@ public sealed class PolynomialLR(Optimizer optimizer, int totalIters = 5, double
 public sealed class CosineAnnealingLR(Optimizer optimizer, double tMax, double etaMin = 0)
     : LRScheduler(optimizer, CoreSchedules.cosineAnnealingLR(tMax, etaMin));
 
+/// <summary>
+/// torch's CosineAnnealingWarmRestarts (SGDR): half a cosine from the base rate down to <c>etaMin</c> over <c>t0</c> epochs,
+/// then again from the base rate over <c>t0·tMult</c> epochs, and so on.
+/// </summary>
+public sealed class CosineAnnealingWarmRestarts(Optimizer optimizer, int t0, int tMult = 1, double etaMin = 0)
+    : LRScheduler(optimizer, CoreSchedules.cosineAnnealingWarmRestarts(t0, tMult, etaMin));
+
 /// <summary>torch's LambdaLR: the base learning rate times <c>factor(epoch)</c>.</summary>
 public sealed class LambdaLR(Optimizer optimizer, Func<int, double> factor) : LRScheduler(optimizer, CoreSchedules.lambdaLR(factor));
 

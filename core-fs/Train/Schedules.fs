@@ -89,6 +89,21 @@ module Schedules =
             else
                 (1.0 + Math.Cos(Math.PI * e / tMax)) / (1.0 + Math.Cos(Math.PI * (e - 1.0) / tMax)) * (previous - etaMin) + etaMin }
 
+    /// CosineAnnealingWarmRestarts (SGDR): half a cosine from the base rate to etaMin over t0 epochs, then again from the
+    /// base rate over t0·tMult, t0·tMult², ... epochs. torch steps the epoch within the cycle (T_cur) and the cycle's
+    /// length (T_i) by one epoch at a time; replaying those steps for the epoch gives the same integers, and the rate is
+    /// torch's closed form of them.
+    let cosineAnnealingWarmRestarts (t0: int) (tMult: int) (etaMin: float) : Schedule =
+        if t0 < 1 then fail "CosineAnnealingWarmRestarts" (sprintf "t0 %d must be at least 1" t0)
+        if tMult < 1 then fail "CosineAnnealingWarmRestarts" (sprintf "tMult %d must be at least 1" tMult)
+        { Name = "CosineAnnealingWarmRestarts"
+          Rate = fun baseRate epoch _ ->
+            let mutable current, length = epoch, t0
+            while current >= length do
+                current <- current - length
+                length <- length * tMult
+            etaMin + (baseRate - etaMin) * (1.0 + Math.Cos(Math.PI * float current / float length)) / 2.0 }
+
     /// LambdaLR: the base rate times factor(epoch).
     let lambdaLR (factor: Func<int, float>) : Schedule =
         if isNull factor then nullArg "factor"

@@ -59,7 +59,8 @@ public static partial class CaseTable
             x => Loss.SoftMarginLoss(x[0] * 3, Const(SignLabels, [3, 4], x[0]), Reduction.Sum),
             x => F.soft_margin_loss(x[0] * 3, Const(SignLabels, [3, 4], x[0]).expand(2, 3, 4), nn.Reduction.Sum));
         yield return C("hinge_embedding_loss [12]", new[] { I(12) },
-            x => Loss.HingeEmbeddingLoss(x[0], Const(SignLabels, [12], x[0])), x => F.hinge_embedding_loss(x[0], Const(SignLabels, [12], x[0])));
+            // PyTorch's default margin is 1.0; TorchSharp 0.107's is 0, so torch's side passes it
+            x => Loss.HingeEmbeddingLoss(x[0], Const(SignLabels, [12], x[0])), x => F.hinge_embedding_loss(x[0], Const(SignLabels, [12], x[0]), 1.0));
         yield return C("hinge_embedding_loss margin 0.3 none [3,4]", new[] { I(3, 4) },
             x => Loss.HingeEmbeddingLoss(x[0], Const(SignLabels, [3, 4], x[0]), margin: 0.3, reduction: Reduction.None).Sin(),
             x => F.hinge_embedding_loss(x[0], Const(SignLabels, [3, 4], x[0]), 0.3, nn.Reduction.None).sin());

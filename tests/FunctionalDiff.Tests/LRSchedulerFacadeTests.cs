@@ -1,0 +1,70 @@
+using Xunit;
+
+namespace FunctionalDiff.Tests;
+
+/// <summary>
+/// CosineAnnealingWarmRestarts, which TorchSharp 0.107 lacks, against torch's step written out here (the epoch within the
+/// cycle and the cycle's length advanced one epoch at a time); the other schedulers are stepped against TorchSharp's in
+/// the comparison tests. And the scheduler's effect on its optimizer.
+/// </summary>
+public class LRSchedulerFacadeTests
+{
+    static Sgd Optimizer(double lr) => new(Parameters.Of(("w", Tensor.FromArray(new[] { 1.0, -1.0 }, 2))), lr);
+
+    [Theory]
+    [InlineData(10, 1, 0.0)]
+    [InlineData(10, 2, 0.001)]
+    [InlineData(3, 3, 0.05)]
+    public void CosineAnnealingWarmRestartsIsTorchsStep(int t0, int tMult, double etaMin)
+    {
+        const double baseRate = 0.2;
+        var scheduler = new CosineAnnealingWarmRestarts(Optimizer(baseRate), t0, tMult, etaMin);
+        int current = 0, length = t0;
+        var restarts = new List<int>();
+        for (int epoch = 0; epoch < 80; epoch++)
+        {
+            if (epoch > 0)
+            {
+                scheduler.Step();
+                current++;
+                if (current >= length)
+                {
+                    current -= length;
+                    length *= tMult;
+                    restarts.Add(epoch);
+                }
+            }
+            Assert.Equal(etaMin + (baseRate - etaMin) * (1 + Math.Cos(Math.PI * current / length)) / 2, scheduler.LearningRate);
+        }
+        // torch's documented restarts: every t0 epochs, or at t0, t0(1 + m), t0(1 + m + m²), ...
+        Assert.Equal(t0, restarts[0]);
+        if (tMult == 2) Assert.Equal(new[] { 10, 30, 70 }, restarts);
+    }
+
+    [Fact]
+    public void ASchedulerSetsItsOptimizersRateAndARateSetByHandCarriesOn()
+    {
+        var sgd = Optimizer(0.1);
+        var step = new StepLR(sgd, stepSize: 2, gamma: 0.5);
+        Assert.Equal(0.1, sgd.LearningRate);
+        step.Step();
+        step.Step();
+        Assert.Equal(0.05, sgd.LearningRate);
+        // torch's schedulers read the group's current rate: a rate set in between is the one the next decay scales
+        sgd.LearningRate = 0.3;
+        step.Step();
+        step.Step();
+        Assert.Equal(0.15, sgd.LearningRate);
+        Assert.Equal(4, step.LastEpoch);
+        Assert.Equal(0.1, step.BaseLearningRate);
+    }
+
+    [Fact]
+    public void ErrorsNameTheScheduler()
+    {
+        var e = Assert.ThrowsAny<ArgumentException>(() => new CosineAnnealingWarmRestarts(Optimizer(0.1), 0));
+        Assert.Contains("CosineAnnealingWarmRestarts", e.Message);
+        var plateau = Assert.ThrowsAny<ArgumentException>(() => new ReduceLROnPlateau(Optimizer(0.1), mode: "minimum"));
+        Assert.Equal("mode", plateau.ParamName);
+    }
+}
