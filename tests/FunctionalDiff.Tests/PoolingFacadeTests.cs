@@ -122,3 +122,49 @@ public class PoolingFacadeTests
         Assert.Contains("outputPadding 2", outputPadding.Message);
     }
 }
+
+/// <summary>
+/// The pooling layers, quantiles, margin losses and RmsNorm under Diff.Vmap: each example's result and gradient equal the
+/// layer applied to that example alone (a loop written here), bit for bit.
+/// </summary>
+public class NewLayersUnderVmapTests
+{
+    public static TheoryData<string> Layers => new()
+    {
+        "MaxPool1d", "AvgPool1d ceil", "AdaptiveMaxPool2d", "MaxPool3d", "AvgPool3d", "Quantile", "NanQuantile", "RmsNorm", "LocalResponseNorm", "MultiMarginLoss",
+    };
+
+    static Expr Apply(string layer, Expr x) => layer switch
+    {
+        "MaxPool1d" => Nn.MaxPool1d(x.Reshape(2, 12), 3, stride: 2, padding: 1),
+        "AvgPool1d ceil" => Nn.AvgPool1d(x.Reshape(2, 12), 5, stride: 3, padding: 2, ceilMode: true, countIncludePad: false),
+        "AdaptiveMaxPool2d" => Nn.AdaptiveMaxPool2d(x.Reshape(2, 3, 4), (2, 3)),
+        "MaxPool3d" => Nn.MaxPool3d(x.Reshape(1, 2, 3, 4), 2, padding: 1),
+        "AvgPool3d" => Nn.AvgPool3d(x.Reshape(1, 2, 3, 4), 2, stride: 1),
+        "Quantile" => x.Reshape(4, 6).Quantile([0.2, 0.75], 1),
+        "NanQuantile" => x.Reshape(4, 6).NanQuantile(0.4, 0),
+        "RmsNorm" => Nn.RmsNorm(x.Reshape(4, 6), [6]),
+        "LocalResponseNorm" => Nn.LocalResponseNorm(x.Reshape(1, 4, 6), 3, alpha: 0.5),
+        "MultiMarginLoss" => Loss.MultiMarginLoss(x.Reshape(4, 6), [1, 5, 0, 2], p: 2, margin: 1.5),
+        _ => throw new ArgumentException(layer),
+    };
+
+    [Theory]
+    [MemberData(nameof(Layers))]
+    public void EachExampleIsTheLayerAppliedAlone(string layer)
+    {
+        const int batch = 3;
+        var values = Enumerable.Range(0, batch * 24).Select(i => Math.Sin(1.7 * i + 0.3) * 2).ToArray();
+        var x = Tensor.FromArray(values, batch, 24);
+        // value and gradient of Σ sin(layer(x)) per example
+        Expr Objective(Expr e) => Apply(layer, e).Sin().Sum();
+        var mapped = Diff.Vmap(Objective)(x).Eval().ToDoubleArray();
+        var mappedGrad = Diff.Vmap(Diff.Grad(Objective))(x).Eval().ToDoubleArray();
+        for (int b = 0; b < batch; b++)
+        {
+            var example = Tensor.FromArray(values[(b * 24)..((b + 1) * 24)], 24);
+            Assert.Equal(Objective(example).Eval().ToScalar(), mapped[b]);
+            Assert.Equal(Diff.Grad(Objective)(example).Eval().ToDoubleArray(), mappedGrad[(b * 24)..((b + 1) * 24)]);
+        }
+    }
+}
