@@ -100,4 +100,19 @@ public static partial class Nn
         ArgumentNullException.ThrowIfNull(noise);
         return Expr.Wrap(CoreResampling.dropout(p, noise.Node, input.Node));
     }
+
+    /// <summary>
+    /// torch's <c>F.gumbel_softmax(logits, tau, hard, dim)</c> with the randomness given: softmax((logits + g)/tau) along
+    /// <paramref name="axis"/>, g = −log(−log u) for <paramref name="noise"/> u of uniform (0, 1) draws of the logits' shape
+    /// (such as <see cref="Tensor.Rand(int[])"/>). With <paramref name="hard"/> the value is the one-hot of each argmax and
+    /// the gradient the soft sample's (torch's straight-through estimator). F#: <c>Resampling.gumbelSoftmax</c>.
+    /// </summary>
+    /// <remarks>In a compiled step, make the noise an input and pass fresh draws every call (see <see cref="Dropout"/>).</remarks>
+    /// <exception cref="ArgumentException">tau is not positive, the logits are a scalar, or the noise has another shape.</exception>
+    public static Expr GumbelSoftmax(Expr logits, Expr noise, double tau = 1.0, bool hard = false, int axis = -1)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(noise);
+        return Expr.Wrap(CoreResampling.gumbelSoftmax(tau, hard, axis, noise.Node, logits.Node));
+    }
 }

@@ -86,6 +86,25 @@ module Resampling =
             Shape.fail "Interpolate" (sprintf "needs one positive finite scale factor per spatial axis of %s, got %A" (Shape.format x.Dims) scales)
         Array.init scales.Length (fun k -> int (Math.Floor(float x.Dims.[2 + k] * scales.[k])))
 
+    /// torch's F.gumbel_softmax(logits, tau, hard, dim) with the randomness given: softmax((logits + g)/tau) along the
+    /// axis, g = −log(−log u) the Gumbel noise of uniform (0, 1) draws u of logits' shape. With `hard` the value is the
+    /// one-hot of each row's argmax and the derivative the soft sample's, as torch's y_hard − y_soft.detach() + y_soft.
+    let gumbelSoftmax (tau: float) (hard: bool) (axis: int) (noise: Expr) (logits: Expr) =
+        if not (tau > 0.0) then invalidArg "tau" (sprintf "GumbelSoftmax: tau = %g must be positive (logits %s)" tau (Shape.format logits.Dims))
+        if not (Ir.sameDims noise.Dims logits.Dims) then
+            Shape.fail "GumbelSoftmax" (sprintf "the noise %s must have the logits' shape %s" (Shape.format noise.Dims) (Shape.format logits.Dims))
+        if logits.Rank = 0 then Shape.fail "GumbelSoftmax" "the logits are a scalar; they need an axis of classes"
+        let a = Shape.normalizeAxis "GumbelSoftmax" logits.Rank axis
+        let u = Expr.cast logits.DType noise
+        let gumbels = -(Expr.log (-(Expr.log u)))
+        let soft = Expr.softmax a ((logits + gumbels) / Expr.scalar logits.DType tau)
+        if not hard then soft
+        else
+            let index = Expr.argmax a true soft
+            let classes = Expr.constant (Tensor.FromArray(Array.init logits.Dims.[a] float, Array.init logits.Rank (fun k -> if k = a then logits.Dims.[a] else 1)))
+            let oneHot = Expr.cast logits.DType (Expr.eq (Expr.cast logits.DType classes) index)
+            oneHot - Expr.stopGradient soft + soft
+
     /// Dropout with the caller's noise, as torch's F.dropout in training: x · (noise ≥ p) / (1 − p),
     /// where noise holds uniform [0, 1) draws broadcastable to x (each entry kept with probability
     /// 1 − p). p = 1 drops everything, as torch. The noise is an argument, not drawn here, so a

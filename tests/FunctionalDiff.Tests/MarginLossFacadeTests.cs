@@ -119,6 +119,9 @@ public class MarginLossFacadeTests
         Assert.Contains("input1 [3,4] and input2 [3,2]", bilinear.Message);
         var transposed = Assert.ThrowsAny<ArgumentException>(() => Nn.Bilinear(x, Tensor.Zeros(3, 2), Tensor.Zeros(5, 2, 4)));
         Assert.Contains("weight [5,2,4]", transposed.Message);
+        var gumbel = Assert.ThrowsAny<ArgumentException>(() => Nn.GumbelSoftmax(x, Tensor.Zeros(4, 3)));
+        Assert.Contains("GumbelSoftmax", gumbel.Message);
+        Assert.Contains("noise [4,3]", gumbel.Message);
         var lrn = Assert.ThrowsAny<ArgumentException>(() => Nn.LocalResponseNorm(x, 2));
         Assert.Contains("LocalResponseNorm", lrn.Message);
         Assert.Contains("[3,4]", lrn.Message);

@@ -42,6 +42,21 @@ public static partial class CaseTable
         yield return C("nanquantile of a row of NaN only, keepdim [2,3]", new[] { I(2, 3) }, x => x[0].NanQuantile(0.4, 1, keepDims: true),
             x => torch.nanquantile(x[0], Q(0.4, x[0]), 1, true))
             with { Fixed = new[] { new[] { nan, nan, nan, 0.25, -1.5, 0.75 } }, Why = "a row of NaN only gives NaN" };
+        // gumbel_softmax with the noise given (torch's draws its own): torch's formula with the same uniform draws
+        double[] uniform = Enumerable.Range(0, 12).Select(i => (i * 0.37 + 0.11) % 1.0).ToArray();
+        TT Gumbel(TT logits, double tau, bool hard, long dim)
+        {
+            var g = -(-Const(uniform, new long[] { 3, 4 }, logits).log()).log();
+            var soft = ((logits + g) / tau).softmax(dim);
+            if (!hard) return soft;
+            var index = soft.max(dim, keepdim: true).indexes;
+            return torch.zeros_like(soft).scatter(dim, index, torch.ones_like(soft)) - soft.detach() + soft;
+        }
+        yield return C("gumbel_softmax tau 0.7 [3,4]", new[] { I(3, 4) },
+            x => Nn.GumbelSoftmax(x[0], Const(uniform, [3, 4], x[0]), tau: 0.7), x => Gumbel(x[0], 0.7, false, -1));
+        yield return C("gumbel_softmax hard dim 0 [3,4]", new[] { I(3, 4) },
+            x => Nn.GumbelSoftmax(x[0], Const(uniform, [3, 4], x[0]), hard: true, axis: 0).Square(), x => Gumbel(x[0], 1.0, true, 0).square());
+
         // bilinear and local_response_norm, beside the losses since they are layers of the same torch.nn.functional vintage
         yield return C("bilinear [4,3]·[4,2] weight [5,3,2] bias", new[] { I(4, 3), I(4, 2), I(5, 3, 2), I(5) },
             x => Nn.Bilinear(x[0], x[1], x[2], x[3]), x => F.bilinear(x[0], x[1], x[2], x[3]));
