@@ -42,6 +42,70 @@ public abstract class LRScheduler
     {
         LastEpoch++;
         Optimizer.LearningRate = schedule.Rate.Invoke(BaseLearningRate).Invoke(LastEpoch).Invoke(Optimizer.LearningRate);
+        AfterStep();
+    }
+
+    /// <summary>What a scheduler sets besides the rate at each step (OneCycleLR's momentum).</summary>
+    private protected virtual void AfterStep() { }
+}
+
+/// <summary>
+/// torch's OneCycleLR: the rate rises from maxLr / divFactor to <c>maxLr</c> over the first pctStart of
+/// <c>totalSteps</c>, then falls to that / finalDivFactor (cosine or linear annealing; threePhase is torch's three-phase
+/// variant), and, with cycleMomentum, the optimizer's momentum (SGD's and RMSprop's momentum, Adam's beta1) moves the
+/// other way between maxMomentum and baseMomentum. Step it once per batch, totalSteps times at most, as torch's.
+/// F#: <c>Schedules.oneCycleAt</c>.
+/// </summary>
+public sealed class OneCycleLR : LRScheduler
+{
+    readonly CoreSchedules.OneCycle settings;
+    readonly double maxLr, baseMomentum, maxMomentum;
+    readonly bool cycleMomentum;
+
+    /// <summary>A one-cycle schedule over <paramref name="optimizer"/>; see the class.</summary>
+    /// <exception cref="ArgumentException">totalSteps is below 1, pctStart outside [0, 1], annealStrategy not "cos" or "linear",
+    /// or cycleMomentum with an optimizer that has no momentum (Adagrad), as torch's.</exception>
+    public OneCycleLR(Optimizer optimizer, double maxLr, int totalSteps, double pctStart = 0.3, string annealStrategy = "cos",
+        bool cycleMomentum = true, double baseMomentum = 0.85, double maxMomentum = 0.95, double divFactor = 25.0,
+        double finalDivFactor = 1e4, bool threePhase = false)
+        : base(optimizer, CoreSchedules.oneCycleLR(Settings(optimizer, totalSteps, pctStart, annealStrategy, cycleMomentum, divFactor, finalDivFactor, threePhase), maxLr))
+    {
+        settings = Settings(optimizer, totalSteps, pctStart, annealStrategy, cycleMomentum, divFactor, finalDivFactor, threePhase);
+        (this.maxLr, this.baseMomentum, this.maxMomentum, this.cycleMomentum) = (maxLr, baseMomentum, maxMomentum, cycleMomentum);
+        AfterStep();
+    }
+
+    /// <summary>torch's spelling by epochs: totalSteps = epochs · stepsPerEpoch.</summary>
+    /// <exception cref="ArgumentException">As the other constructor.</exception>
+    public OneCycleLR(Optimizer optimizer, double maxLr, int epochs, int stepsPerEpoch, double pctStart = 0.3, string annealStrategy = "cos",
+        bool cycleMomentum = true, double baseMomentum = 0.85, double maxMomentum = 0.95, double divFactor = 25.0,
+        double finalDivFactor = 1e4, bool threePhase = false)
+        : this(optimizer, maxLr, checked(epochs * stepsPerEpoch), pctStart, annealStrategy, cycleMomentum, baseMomentum, maxMomentum, divFactor,
+            finalDivFactor, threePhase) { }
+
+    static CoreSchedules.OneCycle Settings(Optimizer optimizer, int totalSteps, double pctStart, string annealStrategy, bool cycleMomentum,
+        double divFactor, double finalDivFactor, bool threePhase)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        if (annealStrategy != "cos" && annealStrategy != "linear")
+            throw new ArgumentException($"OneCycleLR: annealStrategy \"{annealStrategy}\" must be \"cos\" or \"linear\"", nameof(annealStrategy));
+        if (cycleMomentum && !optimizer.HasMomentum)
+            throw new ArgumentException($"OneCycleLR: {optimizer.GetType().Name} has no momentum or beta1 to cycle; pass cycleMomentum: false", nameof(cycleMomentum));
+        return new CoreSchedules.OneCycle(totalSteps, pctStart, annealStrategy == "cos", divFactor, finalDivFactor, threePhase);
+    }
+
+    private protected override void AfterStep()
+    {
+        if (!cycleMomentum) return;
+        var momentum = CoreSchedules.oneCycleAt(settings, maxLr, baseMomentum, maxMomentum, LastEpoch).Item2;
+        switch (Optimizer)
+        {
+            case Sgd sgd: sgd.Momentum = momentum; break;
+            case RmsProp rms: rms.Momentum = momentum; break;
+            case Adam adam: adam.Beta1 = momentum; break;
+            case AdamW adamW: adamW.Beta1 = momentum; break;
+            default: throw new InvalidOperationException($"OneCycleLR: {Optimizer.GetType().Name} has no momentum to cycle");
+        }
     }
 }
 

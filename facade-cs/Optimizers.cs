@@ -14,17 +14,23 @@ namespace FunctionalDiff;
 /// </summary>
 public abstract class Optimizer
 {
-    // the core optimizer for a learning rate: every other hyperparameter is fixed at construction
-    readonly Func<double, CoreOptimizer> withLearningRate;
+    // the core optimizer for a learning rate and a momentum (SGD's and RMSprop's momentum, Adam's beta1; NaN for an
+    // optimizer without one): every other hyperparameter is fixed at construction
+    readonly Func<double, double, CoreOptimizer> withRates;
     CoreOptimizer core;
     double learningRate;
+    double momentum;
     CoreState state;
 
     private protected Optimizer(Func<double, CoreOptimizer> withLearningRate, double lr, Parameters parameters)
+        : this((rate, _) => withLearningRate(rate), lr, double.NaN, parameters) { }
+
+    private protected Optimizer(Func<double, double, CoreOptimizer> withRates, double lr, double momentum, Parameters parameters)
     {
-        this.withLearningRate = withLearningRate;
-        core = withLearningRate(lr);
+        this.withRates = withRates;
+        core = withRates(lr, momentum);
         learningRate = lr;
+        this.momentum = momentum;
         ArgumentNullException.ThrowIfNull(parameters);
         // torch.optim refuses an empty parameter list too: it is almost always a model whose
         // parameters were never collected, and every step would silently do nothing
@@ -48,8 +54,37 @@ public abstract class Optimizer
             if (!(value >= 0))
                 throw new ArgumentOutOfRangeException(nameof(value), value, $"{GetType().Name}.LearningRate: {value} must be ≥ 0");
             // the state's layout depends only on the hyperparameters that stay, so it carries over
-            core = withLearningRate(value);
+            core = withRates(value, momentum);
             learningRate = value;
+        }
+    }
+
+    /// <summary>Whether the optimizer has a momentum a schedule may set (SGD's and RMSprop's momentum, Adam's beta1).</summary>
+    internal bool HasMomentum => !double.IsNaN(momentum);
+
+    /// <summary>
+    /// The momentum of the next steps (SGD's and RMSprop's momentum, Adam's and AdamW's beta1), as assigning
+    /// <c>param_group["momentum"]</c> or <c>["betas"]</c> between steps in torch: the state carries over. A momentum
+    /// buffer that SGD or RMSprop did not keep (momentum 0 when made) is started if the momentum is set before the first
+    /// step.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A momentum is set after steps taken without one.</exception>
+    private protected double MomentumValue
+    {
+        get => momentum;
+        set
+        {
+            var next = withRates(learningRate, value);
+            var probe = next.Init.Invoke(Parameters.Values.Select(t => t.Value).ToArray());
+            bool sameLayout = probe.Slots.Length == state.Slots.Length && probe.Slots.Zip(state.Slots).All(p => p.First.Length == p.Second.Length);
+            if (!sameLayout)
+            {
+                if (state.Step > 0)
+                    throw new InvalidOperationException($"{GetType().Name}: the momentum cannot become {value} after {state.Step} steps taken with {momentum}, which kept no momentum buffer");
+                state = probe;
+            }
+            core = next;
+            momentum = value;
         }
     }
 
@@ -183,7 +218,11 @@ public sealed class Sgd : Optimizer
     /// <summary>An SGD optimizer over <paramref name="parameters"/> with torch's defaults.</summary>
     /// <exception cref="ArgumentException">Nesterov momentum without momentum, or with dampening.</exception>
     public Sgd(Parameters parameters, double lr, double momentum = 0, double dampening = 0, bool nesterov = false, double weightDecay = 0)
-        : base(rate => CoreOptimizers.sgd(rate, momentum, dampening, nesterov, weightDecay), lr, parameters) { }
+        : base((rate, mu) => CoreOptimizers.sgd(rate, mu, dampening, nesterov, weightDecay), lr, momentum, parameters) { }
+
+    /// <summary>The momentum of the next steps (torch's <c>param_group["momentum"]</c>; <see cref="OneCycleLR"/> cycles it).</summary>
+    /// <exception cref="InvalidOperationException">A momentum is set after steps taken with momentum 0.</exception>
+    public double Momentum { get => MomentumValue; set => MomentumValue = value; }
 }
 
 /// <summary>torch.optim.Adam, with torch's defaults (lr 1e-3, betas 0.9 and 0.999, eps 1e-8, no weight decay, no AMSGrad).</summary>
@@ -191,7 +230,10 @@ public sealed class Adam : Optimizer
 {
     /// <summary>An Adam optimizer over <paramref name="parameters"/>; <paramref name="amsgrad"/> divides by the largest second moment so far, as torch's amsgrad=True.</summary>
     public Adam(Parameters parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool amsgrad = false)
-        : base(rate => amsgrad ? CoreOptimizers.adamAmsgrad(rate, beta1, beta2, eps, weightDecay) : CoreOptimizers.adam(rate, beta1, beta2, eps, weightDecay), lr, parameters) { }
+        : base((rate, b1) => amsgrad ? CoreOptimizers.adamAmsgrad(rate, b1, beta2, eps, weightDecay) : CoreOptimizers.adam(rate, b1, beta2, eps, weightDecay), lr, beta1, parameters) { }
+
+    /// <summary>beta1 of the next steps (torch's <c>param_group["betas"][0]</c>; <see cref="OneCycleLR"/> cycles it).</summary>
+    public double Beta1 { get => MomentumValue; set => MomentumValue = value; }
 
     /// <summary>
     /// torch's spelling with <c>betas</c>, <c>new Adam(parameters, lr: 2e-4, betas: (0.5, 0.999))</c>: the optimizer of
@@ -206,7 +248,10 @@ public sealed class AdamW : Optimizer
 {
     /// <summary>An AdamW optimizer over <paramref name="parameters"/>; <paramref name="amsgrad"/> as in <see cref="Adam"/>.</summary>
     public AdamW(Parameters parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0.01, bool amsgrad = false)
-        : base(rate => amsgrad ? CoreOptimizers.adamWAmsgrad(rate, beta1, beta2, eps, weightDecay) : CoreOptimizers.adamW(rate, beta1, beta2, eps, weightDecay), lr, parameters) { }
+        : base((rate, b1) => amsgrad ? CoreOptimizers.adamWAmsgrad(rate, b1, beta2, eps, weightDecay) : CoreOptimizers.adamW(rate, b1, beta2, eps, weightDecay), lr, beta1, parameters) { }
+
+    /// <summary>beta1 of the next steps (torch's <c>param_group["betas"][0]</c>; <see cref="OneCycleLR"/> cycles it).</summary>
+    public double Beta1 { get => MomentumValue; set => MomentumValue = value; }
 
     /// <summary>torch's spelling with <c>betas</c>, <c>new AdamW(parameters, lr: 1e-3, betas: (0.9, 0.95))</c>, as <see cref="Adam"/>'s.</summary>
     public AdamW(Parameters parameters, double lr, (double Beta1, double Beta2) betas, double eps = 1e-8, double weightDecay = 0.01, bool amsgrad = false)
@@ -218,7 +263,10 @@ public sealed class RmsProp : Optimizer
 {
     /// <summary>An RMSprop optimizer over <paramref name="parameters"/>.</summary>
     public RmsProp(Parameters parameters, double lr = 1e-2, double alpha = 0.99, double eps = 1e-8, double weightDecay = 0, double momentum = 0, bool centered = false)
-        : base(rate => CoreOptimizers.rmsprop(rate, alpha, eps, weightDecay, momentum, centered), lr, parameters) { }
+        : base((rate, mu) => CoreOptimizers.rmsprop(rate, alpha, eps, weightDecay, mu, centered), lr, momentum, parameters) { }
+
+    /// <summary>The momentum of the next steps (torch's <c>param_group["momentum"]</c>; <see cref="OneCycleLR"/> cycles it).</summary>
+    public double Momentum { get => MomentumValue; set => MomentumValue = value; }
 }
 
 /// <summary>torch.optim.Adagrad, with torch's defaults (lr 1e-2, no learning-rate decay or weight decay, the sum of squares starting at 0, eps 1e-10).</summary>

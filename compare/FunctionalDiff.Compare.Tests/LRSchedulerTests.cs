@@ -107,4 +107,39 @@ public class LRSchedulerTests
         Assert.Equal(rates.Select(r => r.Torch), rates.Select(r => r.Ours));
         Assert.True(rates.Select(r => r.Ours).Distinct().Count() > 2, string.Join(", ", rates.Select(r => r.Ours).Distinct()));
     }
+
+    [Theory]
+    [InlineData("sgd", "cos", false)]
+    [InlineData("adam", "linear", false)]
+    [InlineData("sgd", "cos", true)]
+    public void OneCycleLRsRatesAndMomentaAreTorchs(string optimizer, string anneal, bool threePhase)
+    {
+        const int total = 40;
+        Optimizer ours = optimizer == "sgd" ? new Sgd(Parameters.Of(("w", Tensor.FromArray(new[] { 1.0, 2.0 }, 2))), 0.1, momentum: 0.9)
+                                           : new Adam(Parameters.Of(("w", Tensor.FromArray(new[] { 1.0, 2.0 }, 2))), 0.1);
+        var parameter = new TorchSharp.Modules.Parameter(torch.ones(2, dtype: ScalarType.Float64));
+        optim.Optimizer theirs = optimizer == "sgd" ? optim.SGD(new[] { parameter }, 0.1, momentum: 0.9) : optim.Adam(new[] { parameter }, 0.1);
+        var scheduler = new OneCycleLR(ours, maxLr: 0.8, totalSteps: total, pctStart: 0.25, annealStrategy: anneal, threePhase: threePhase);
+        var torchScheduler = Schedulers.OneCycleLR(theirs, 0.8, total, pct_start: 0.25,
+            anneal_strategy: anneal == "cos" ? Schedulers.impl.OneCycleLR.AnnealStrategy.Cos : Schedulers.impl.OneCycleLR.AnnealStrategy.Linear,
+            three_phase: threePhase);
+        double OurMomentum() => ours is Sgd sgd ? sgd.Momentum : ((Adam)ours).Beta1;
+        double TorchMomentum()
+        {
+            var group = theirs.ParamGroups.First();
+            return group is TorchSharp.Modules.SGD.ParamGroup s ? s.Momentum : ((TorchSharp.Modules.Adam.ParamGroup)group).Betas.Item1;
+        }
+        for (int step = 0; step < total; step++)
+        {
+            if (step > 0)
+            {
+                scheduler.Step();
+                torchScheduler.step();
+            }
+            Assert.Equal(TorchRate(theirs), scheduler.LearningRate);
+            Assert.Equal(TorchMomentum(), OurMomentum());
+        }
+        // the schedule climbed and came down again, and the momentum moved against it
+        Assert.True(scheduler.LearningRate < 0.8 / 25);
+    }
 }

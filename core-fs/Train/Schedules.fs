@@ -104,6 +104,53 @@ module Schedules =
                 length <- length * tMult
             etaMin + (baseRate - etaMin) * (1.0 + Math.Cos(Math.PI * float current / float length)) / 2.0 }
 
+    /// OneCycleLR's settings: the steps in all, the share of them spent rising, cosine (else linear) annealing, the
+    /// first rate as maxRate / divFactor and the last as that / finalDivFactor, and torch's three-phase variant.
+    type OneCycle =
+        { TotalSteps: int
+          PctStart: float
+          Cosine: bool
+          DivFactor: float
+          FinalDivFactor: float
+          ThreePhase: bool }
+
+    /// OneCycleLR's rate and momentum at a step (torch's get_lr): each phase anneals from its start to its end value over
+    /// its steps; the momentum moves against the rate, between maxMomentum and baseMomentum.
+    let oneCycleAt (settings: OneCycle) (maxRate: float) (baseMomentum: float) (maxMomentum: float) (step: int) : float * float =
+        if step > settings.TotalSteps then
+            invalidArg "step" (sprintf "OneCycleLR: tried to step %d times; the schedule has %d steps" step settings.TotalSteps)
+        let initial = maxRate / settings.DivFactor
+        let minimum = initial / settings.FinalDivFactor
+        let total = float settings.TotalSteps
+        // (end step, start rate, end rate, start momentum, end momentum) of each phase, as torch lists them
+        let phases =
+            if settings.ThreePhase then
+                [ settings.PctStart * total - 1.0, initial, maxRate, maxMomentum, baseMomentum
+                  2.0 * settings.PctStart * total - 2.0, maxRate, initial, baseMomentum, maxMomentum
+                  total - 1.0, initial, minimum, maxMomentum, maxMomentum ]
+            else
+                [ settings.PctStart * total - 1.0, initial, maxRate, maxMomentum, baseMomentum
+                  total - 1.0, maxRate, minimum, baseMomentum, maxMomentum ]
+        let anneal (start: float) (finish: float) (pct: float) =
+            if settings.Cosine then finish + (start - finish) / 2.0 * (Math.Cos(Math.PI * pct) + 1.0)
+            else (finish - start) * pct + start
+        let rec walk (startStep: float) (remaining: (float * float * float * float * float) list) =
+            match remaining with
+            | [] -> invalidOp "OneCycleLR: no phase"
+            | (endStep, r0, r1, m0, m1) :: rest ->
+                if float step <= endStep || List.isEmpty rest then
+                    let pct = (float step - startStep) / (endStep - startStep)
+                    anneal r0 r1 pct, anneal m0 m1 pct
+                else walk endStep rest
+        walk 0.0 phases
+
+    /// OneCycleLR's rates as a schedule (the momentum is oneCycleAt's second value).
+    let oneCycleLR (settings: OneCycle) (maxRate: float) : Schedule =
+        if settings.TotalSteps < 1 then fail "OneCycleLR" (sprintf "totalSteps %d must be at least 1" settings.TotalSteps)
+        if not (settings.PctStart >= 0.0 && settings.PctStart <= 1.0) then
+            fail "OneCycleLR" (sprintf "pctStart %g must be in [0, 1]" settings.PctStart)
+        { Name = "OneCycleLR"; Rate = fun _ epoch _ -> fst (oneCycleAt settings maxRate 0.0 0.0 epoch) }
+
     /// LambdaLR: the base rate times factor(epoch).
     let lambdaLR (factor: Func<int, float>) : Schedule =
         if isNull factor then nullArg "factor"

@@ -60,6 +60,37 @@ public class LRSchedulerFacadeTests
     }
 
     [Fact]
+    public void OneCycleGivesPlainSgdAMomentumBufferBeforeItsFirstStepAndTheStepsUseIt()
+    {
+        // torch's SGD(momentum=0) under OneCycleLR steps with momentum 0.95 from the first step: buf = g, then p − lr·buf
+        var sgd = Optimizer(0.1);
+        var schedule = new OneCycleLR(sgd, maxLr: 1.0, totalSteps: 10);
+        Assert.Equal(0.95, sgd.Momentum);
+        var gradient = Parameters.Of(("w", Tensor.FromArray(new[] { 0.5, 2.0 }, 2)));
+        double rate0 = sgd.LearningRate;
+        sgd.Step(gradient);
+        schedule.Step();
+        double rate1 = sgd.LearningRate, momentum1 = sgd.Momentum;
+        sgd.Step(gradient);
+        // step 1: buf = g; step 2: buf = momentum1·g + g
+        var expected = new[] { 1.0 - rate0 * 0.5 - rate1 * (momentum1 * 0.5 + 0.5), -1.0 - rate0 * 2.0 - rate1 * (momentum1 * 2.0 + 2.0) };
+        var actual = sgd.Parameters["w"].ToDoubleArray();
+        for (int i = 0; i < 2; i++) Assert.Equal(expected[i], actual[i], 14);
+    }
+
+    [Fact]
+    public void AMomentumCannotAppearAfterStepsTakenWithoutOne()
+    {
+        var sgd = Optimizer(0.1);
+        sgd.Step(Parameters.Of(("w", Tensor.FromArray(new[] { 0.5, 2.0 }, 2))));
+        var e = Assert.Throws<InvalidOperationException>(() => sgd.Momentum = 0.9);
+        Assert.Contains("Sgd", e.Message);
+        var adagrad = new Adagrad(Parameters.Of(("w", Tensor.FromArray(new[] { 1.0 }, 1))));
+        var cycle = Assert.ThrowsAny<ArgumentException>(() => new OneCycleLR(adagrad, 0.1, 10));
+        Assert.Equal("cycleMomentum", cycle.ParamName);
+    }
+
+    [Fact]
     public void ErrorsNameTheScheduler()
     {
         var e = Assert.ThrowsAny<ArgumentException>(() => new CosineAnnealingWarmRestarts(Optimizer(0.1), 0));

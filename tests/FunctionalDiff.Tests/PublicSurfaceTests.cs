@@ -60,7 +60,7 @@ public class PublicSurfaceTests
         var names = Facade.GetExportedTypes().Select(t => t.Name).OrderBy(n => n, StringComparer.Ordinal);
         Assert.Equal(new[] { "Adagrad", "Adam", "AdamW", "Batches", "CompiledFunction", "CompiledValueAndGrad", "ConstantLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "DType", "Diff", "Distributions",
                              "EighResult", "ExponentialLR", "Expr", "FanMode", "Generator", "GradCheckResult", "GridSampleMode", "GridSamplePadding", "Init", "InterpolationMode",
-                             "JacobianMode", "LRScheduler", "LambdaLR", "Lbfgs", "LinearLR", "Loss", "MultiStepLR", "MultiheadAttentionResult", "MultiplicativeLR", "Nn", "Npy", "Npz",
+                             "JacobianMode", "LRScheduler", "LambdaLR", "Lbfgs", "LinearLR", "Loss", "MultiStepLR", "MultiheadAttentionResult", "MultiplicativeLR", "Nn", "Npy", "Npz", "OneCycleLR",
                              "Optimizer", "PadMode", "Parallelism", "Parameters", "PolynomialLR", "QrResult", "QuantileInterpolation", "ReduceLROnPlateau", "Reduction", "RmsProp", "ScanCheckpoint", "ScanOptions",
                              "Sgd", "SlogDetResult", "StepLR", "SvdResult", "Tensor", "TensorMemory", "TensorScope" }, names);
     }
