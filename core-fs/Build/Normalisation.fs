@@ -91,6 +91,20 @@ module Normalisation =
         let b = perChannel "InstanceNorm" "bias" c x.Rank bias
         Nn.normaliseOver [| 2 .. x.Rank - 1 |] epsilon x * w + b
 
+    /// Checks that normalizedShape is x's trailing dimensions and each parameter normalizedShape-shaped or a scalar (the
+    /// absent one), naming the public method; the number of trailing axes.
+    let private checkTrailing (op: string) (normalizedShape: int[]) (parameters: (string * Expr) list) (x: Expr) =
+        if isNull normalizedShape then nullArg "normalizedShape"
+        let k = normalizedShape.Length
+        if k = 0 || k > x.Rank || not (Ir.sameDims x.Dims.[x.Rank - k ..] normalizedShape) then
+            Shape.fail op
+                (sprintf "normalizedShape %s must be the trailing dimensions of the input %s, as torch's normalized_shape"
+                     (Shape.format normalizedShape) (Shape.format x.Dims))
+        for what, p in parameters do
+            if p.Rank <> 0 && not (Ir.sameDims p.Dims normalizedShape) then
+                Shape.fail op (sprintf "%s %s must have the normalized shape %s" what (Shape.format p.Dims) (Shape.format normalizedShape))
+        k
+
     /// torch's F.local_response_norm(x, size, alpha, beta, k) over [N, C, ...]: x / (k + alpha·mean)^beta, the mean of x²
     /// over a window of `size` channels around each one (zero-padded, size / 2 before and (size − 1) / 2 after, the
     /// padding counted in the mean), as torch's average pooling over the channel axis.
@@ -112,14 +126,7 @@ module Normalisation =
     /// x · rsqrt(mean(x²) + ε), so it rounds as torch does. epsilon None is torch's default, the dtype's machine epsilon.
     /// weight is normalizedShape-shaped, or a scalar (1 stands for none).
     let rmsNorm (normalizedShape: int[]) (epsilon: float option) (weight: Expr) (x: Expr) =
-        if isNull normalizedShape then nullArg "normalizedShape"
-        let k = normalizedShape.Length
-        if k = 0 || k > x.Rank || not (Ir.sameDims x.Dims.[x.Rank - k ..] normalizedShape) then
-            Shape.fail "RmsNorm"
-                (sprintf "normalizedShape %s must be the trailing dimensions of the input %s, as torch's normalized_shape"
-                     (Shape.format normalizedShape) (Shape.format x.Dims))
-        if weight.Rank <> 0 && not (Ir.sameDims weight.Dims normalizedShape) then
-            Shape.fail "RmsNorm" (sprintf "weight %s must have the normalized shape %s" (Shape.format weight.Dims) (Shape.format normalizedShape))
+        let k = checkTrailing "RmsNorm" normalizedShape [ "weight", weight ] x
         let eps =
             match epsilon with
             | Some e when e < 0.0 || Double.IsNaN e -> Shape.fail "RmsNorm" (sprintf "epsilon %g must be at least 0" e)
@@ -132,13 +139,5 @@ module Normalisation =
     /// the trailing axes that normalizedShape names (it must equal x's trailing dimensions), with the biased variance.
     /// weight and bias are normalizedShape-shaped, or scalars (1 and 0 stand for none).
     let layerNorm (normalizedShape: int[]) (epsilon: float) (weight: Expr) (bias: Expr) (x: Expr) =
-        if isNull normalizedShape then nullArg "normalizedShape"
-        let k = normalizedShape.Length
-        if k = 0 || k > x.Rank || not (Ir.sameDims x.Dims.[x.Rank - k ..] normalizedShape) then
-            Shape.fail "LayerNorm"
-                (sprintf "normalizedShape %s must be the trailing dimensions of the input %s, as torch's normalized_shape"
-                     (Shape.format normalizedShape) (Shape.format x.Dims))
-        for what, p in [ "weight", weight; "bias", bias ] do
-            if p.Rank <> 0 && not (Ir.sameDims p.Dims normalizedShape) then
-                Shape.fail "LayerNorm" (sprintf "%s %s must have the normalized shape %s" what (Shape.format p.Dims) (Shape.format normalizedShape))
+        let k = checkTrailing "LayerNorm" normalizedShape [ "weight", weight; "bias", bias ] x
         Nn.normaliseOver [| x.Rank - k .. x.Rank - 1 |] epsilon x * weight + bias
