@@ -45,8 +45,29 @@ public abstract class LRScheduler
         AfterStep();
     }
 
-    /// <summary>What a scheduler sets besides the rate at each step (OneCycleLR's momentum).</summary>
+    /// <summary>What a scheduler sets besides the rate at each step (OneCycleLR's and CyclicLR's momentum).</summary>
     private protected virtual void AfterStep() { }
+
+    /// <summary>Fails, naming the scheduler, when momentum is to be cycled on an optimizer that has none (torch's check).</summary>
+    private protected static void CheckMomentum(string scheduler, Optimizer optimizer, bool cycleMomentum)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        if (cycleMomentum && !optimizer.HasMomentum)
+            throw new ArgumentException($"{scheduler}: {optimizer.GetType().Name} has no momentum or beta1 to cycle; pass cycleMomentum: false", nameof(cycleMomentum));
+    }
+
+    /// <summary>Sets the optimizer's momentum: SGD's and RMSprop's momentum, Adam's and AdamW's beta1, as torch's schedulers do.</summary>
+    private protected void SetMomentum(double momentum)
+    {
+        switch (Optimizer)
+        {
+            case Sgd sgd: sgd.Momentum = momentum; break;
+            case RmsProp rms: rms.Momentum = momentum; break;
+            case Adam adam: adam.Beta1 = momentum; break;
+            case AdamW adamW: adamW.Beta1 = momentum; break;
+            default: throw new InvalidOperationException($"{GetType().Name}: {Optimizer.GetType().Name} has no momentum to cycle");
+        }
+    }
 }
 
 /// <summary>
@@ -86,26 +107,69 @@ public sealed class OneCycleLR : LRScheduler
     static CoreSchedules.OneCycle Settings(Optimizer optimizer, int totalSteps, double pctStart, string annealStrategy, bool cycleMomentum,
         double divFactor, double finalDivFactor, bool threePhase)
     {
-        ArgumentNullException.ThrowIfNull(optimizer);
+        CheckMomentum("OneCycleLR", optimizer, cycleMomentum);
         if (annealStrategy != "cos" && annealStrategy != "linear")
             throw new ArgumentException($"OneCycleLR: annealStrategy \"{annealStrategy}\" must be \"cos\" or \"linear\"", nameof(annealStrategy));
-        if (cycleMomentum && !optimizer.HasMomentum)
-            throw new ArgumentException($"OneCycleLR: {optimizer.GetType().Name} has no momentum or beta1 to cycle; pass cycleMomentum: false", nameof(cycleMomentum));
         return new CoreSchedules.OneCycle(totalSteps, pctStart, annealStrategy == "cos", divFactor, finalDivFactor, threePhase);
     }
 
     private protected override void AfterStep()
     {
-        if (!cycleMomentum) return;
-        var momentum = CoreSchedules.oneCycleAt(settings, maxLr, baseMomentum, maxMomentum, LastEpoch).Item2;
-        switch (Optimizer)
+        if (cycleMomentum) SetMomentum(CoreSchedules.oneCycleAt(settings, maxLr, baseMomentum, maxMomentum, LastEpoch).Item2);
+    }
+}
+
+/// <summary>How <see cref="CyclicLR"/> scales each cycle's height (torch's mode).</summary>
+public enum CyclicLRMode
+{
+    /// <summary>The same triangle every cycle ('triangular', torch's default).</summary>
+    Triangular,
+    /// <summary>The height halved every cycle ('triangular2').</summary>
+    Triangular2,
+    /// <summary>The height times gamma^step ('exp_range').</summary>
+    ExpRange,
+}
+
+/// <summary>
+/// torch's CyclicLR: the rate goes from <c>baseLr</c> up to <c>maxLr</c> over <c>stepSizeUp</c> steps and back over
+/// <c>stepSizeDown</c> (the same when null), cycle after cycle, the height scaled by the mode; with cycleMomentum the
+/// optimizer's momentum (SGD's and RMSprop's momentum, Adam's beta1) moves the other way between maxMomentum and
+/// baseMomentum. Step it once per batch, as torch's. F#: <c>Schedules.cyclicAt</c>.
+/// </summary>
+public sealed class CyclicLR : LRScheduler
+{
+    readonly CoreSchedules.CyclicMode mode;
+    readonly double gamma, baseLr, maxLr, baseMomentum, maxMomentum;
+    readonly int up, down;
+    readonly bool cycleMomentum;
+
+    /// <summary>A cyclic schedule over <paramref name="optimizer"/>; see the class.</summary>
+    /// <exception cref="ArgumentException">A step size is below 1, or cycleMomentum with an optimizer that has no momentum (Adagrad).</exception>
+    public CyclicLR(Optimizer optimizer, double baseLr, double maxLr, int stepSizeUp = 2000, int? stepSizeDown = null,
+        CyclicLRMode mode = CyclicLRMode.Triangular, double gamma = 1.0, bool cycleMomentum = true, double baseMomentum = 0.8,
+        double maxMomentum = 0.9)
+        : base(optimizer, CoreSchedules.cyclicLR(Mode(optimizer, mode, cycleMomentum), gamma, stepSizeUp, stepSizeDown ?? stepSizeUp, baseLr, maxLr))
+    {
+        (this.mode, this.gamma, this.baseLr, this.maxLr) = (Mode(optimizer, mode, cycleMomentum), gamma, baseLr, maxLr);
+        (up, down, this.cycleMomentum, this.baseMomentum, this.maxMomentum) = (stepSizeUp, stepSizeDown ?? stepSizeUp, cycleMomentum, baseMomentum, maxMomentum);
+        AfterStep();
+    }
+
+    static CoreSchedules.CyclicMode Mode(Optimizer optimizer, CyclicLRMode mode, bool cycleMomentum)
+    {
+        CheckMomentum("CyclicLR", optimizer, cycleMomentum);
+        return mode switch
         {
-            case Sgd sgd: sgd.Momentum = momentum; break;
-            case RmsProp rms: rms.Momentum = momentum; break;
-            case Adam adam: adam.Beta1 = momentum; break;
-            case AdamW adamW: adamW.Beta1 = momentum; break;
-            default: throw new InvalidOperationException($"OneCycleLR: {Optimizer.GetType().Name} has no momentum to cycle");
-        }
+            CyclicLRMode.Triangular => CoreSchedules.CyclicMode.Triangular,
+            CyclicLRMode.Triangular2 => CoreSchedules.CyclicMode.Triangular2,
+            CyclicLRMode.ExpRange => CoreSchedules.CyclicMode.ExpRange,
+            _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "CyclicLR: unknown mode"),
+        };
+    }
+
+    private protected override void AfterStep()
+    {
+        if (cycleMomentum) SetMomentum(CoreSchedules.cyclicAt(mode, gamma, up, down, baseLr, maxLr, baseMomentum, maxMomentum, LastEpoch).Item2);
     }
 }
 

@@ -142,4 +142,30 @@ public class LRSchedulerTests
         // the schedule climbed and came down again, and the momentum moved against it
         Assert.True(scheduler.LearningRate < 0.8 / 25);
     }
+
+    [Theory]
+    [InlineData(CyclicLRMode.Triangular, 5, null)]
+    [InlineData(CyclicLRMode.Triangular2, 4, 7)]
+    public void CyclicLRsRatesAreTorchs(CyclicLRMode mode, int up, int? down)
+    {
+        // rates only: TorchSharp 0.107's CyclicLR moves the momentum up where PyTorch's moves it down (max − height, not
+        // max + height), so the momenta are checked against PyTorch's formula in LRSchedulerFacadeTests
+        var ours = new Sgd(Parameters.Of(("w", Tensor.FromArray(new[] { 1.0, 2.0 }, 2))), 0.1, momentum: 0.9);
+        var theirs = Theirs();
+        var scheduler = new CyclicLR(ours, 0.01, 0.3, up, down, mode, cycleMomentum: false);
+        var torchScheduler = Schedulers.CyclicLR(theirs, 0.01, 0.3, up, down ?? -1,
+            mode == CyclicLRMode.Triangular ? Schedulers.impl.CyclicLR.Mode.Triangular : Schedulers.impl.CyclicLR.Mode.Triangular2, cycle_momentum: false);
+        var rates = new List<double>();
+        for (int step = 0; step < Epochs; step++)
+        {
+            if (step > 0)
+            {
+                scheduler.Step();
+                torchScheduler.step();
+            }
+            Assert.Equal(TorchRate(theirs), scheduler.LearningRate);
+            rates.Add(scheduler.LearningRate);
+        }
+        Assert.Equal(0.3, rates.Max(), 12);
+    }
 }

@@ -151,6 +151,37 @@ module Schedules =
             fail "OneCycleLR" (sprintf "pctStart %g must be in [0, 1]" settings.PctStart)
         { Name = "OneCycleLR"; Rate = fun _ epoch _ -> fst (oneCycleAt settings maxRate 0.0 0.0 epoch) }
 
+    /// How CyclicLR scales each cycle's height: torch's 'triangular' (1), 'triangular2' (halved every cycle) and
+    /// 'exp_range' (gamma^step, by step rather than by cycle).
+    [<RequireQualifiedAccess>]
+    type CyclicMode =
+        | Triangular
+        | Triangular2
+        | ExpRange
+
+    /// CyclicLR's rate and momentum at a step (torch's get_lr): a triangle between baseRate and maxRate, stepSizeUp
+    /// steps up and stepSizeDown down, its height scaled by the mode; the momentum moves from maxMomentum down by the same
+    /// fraction of its range.
+    let cyclicAt (mode: CyclicMode) (gamma: float) (stepSizeUp: int) (stepSizeDown: int) (baseRate: float) (maxRate: float)
+                 (baseMomentum: float) (maxMomentum: float) (step: int) : float * float =
+        let total = float (stepSizeUp + stepSizeDown)
+        let ratio = float stepSizeUp / total
+        let cycle = Math.Floor(1.0 + float step / total)
+        let x = 1.0 + float step / total - cycle
+        let fraction = if x <= ratio then x / ratio else (x - 1.0) / (ratio - 1.0)
+        let scale =
+            match mode with
+            | CyclicMode.Triangular -> 1.0
+            | CyclicMode.Triangular2 -> 1.0 / Math.Pow(2.0, cycle - 1.0)
+            | CyclicMode.ExpRange -> Math.Pow(gamma, float step)
+        baseRate + (maxRate - baseRate) * fraction * scale, maxMomentum - (maxMomentum - baseMomentum) * fraction * scale
+
+    /// CyclicLR's rates as a schedule (the momentum is cyclicAt's second value).
+    let cyclicLR (mode: CyclicMode) (gamma: float) (stepSizeUp: int) (stepSizeDown: int) (baseRate: float) (maxRate: float) : Schedule =
+        if stepSizeUp < 1 then fail "CyclicLR" (sprintf "stepSizeUp %d must be at least 1" stepSizeUp)
+        if stepSizeDown < 1 then fail "CyclicLR" (sprintf "stepSizeDown %d must be at least 1" stepSizeDown)
+        { Name = "CyclicLR"; Rate = fun _ epoch _ -> fst (cyclicAt mode gamma stepSizeUp stepSizeDown baseRate maxRate 0.0 0.0 epoch) }
+
     /// LambdaLR: the base rate times factor(epoch).
     let lambdaLR (factor: Func<int, float>) : Schedule =
         if isNull factor then nullArg "factor"

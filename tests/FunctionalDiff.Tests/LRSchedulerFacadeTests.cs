@@ -90,6 +90,27 @@ public class LRSchedulerFacadeTests
         Assert.Equal("cycleMomentum", cycle.ParamName);
     }
 
+    [Theory]
+    [InlineData(CyclicLRMode.Triangular, 1.0)]
+    [InlineData(CyclicLRMode.ExpRange, 0.97)]
+    public void CyclicLRsRatesAndMomentaArePyTorchsFormula(CyclicLRMode mode, double gamma)
+    {
+        // PyTorch's get_lr written out: cycle = ⌊1 + t/total⌋, x = 1 + t/total − cycle, the fraction of the way up or down,
+        // scaled by 1 (triangular) or gamma^t (exp_range, by step); the momentum max − (max − base)·fraction·scale
+        const int up = 4, down = 6;
+        var adam = new Adam(Parameters.Of(("w", Tensor.FromArray(new[] { 1.0 }, 1))), 0.1);
+        var scheduler = new CyclicLR(adam, 0.02, 0.5, up, down, mode, gamma, baseMomentum: 0.7, maxMomentum: 0.95);
+        for (int t = 0; t < 35; t++)
+        {
+            if (t > 0) scheduler.Step();
+            double total = up + down, cycle = Math.Floor(1 + t / total), x = 1 + t / total - cycle;
+            double fraction = x <= up / total ? x / (up / total) : (x - 1) / (up / total - 1);
+            double scale = mode == CyclicLRMode.ExpRange ? Math.Pow(gamma, t) : 1.0;
+            Assert.Equal(0.02 + (0.5 - 0.02) * fraction * scale, adam.LearningRate, 15);
+            Assert.Equal(0.95 - (0.95 - 0.7) * fraction * scale, adam.Beta1, 15);
+        }
+    }
+
     [Fact]
     public void ErrorsNameTheScheduler()
     {
