@@ -41,6 +41,12 @@ public static partial class CaseTable
             p => Nn.MaxPool2d(p[0], 3, stride: 2, ceilMode: true), p => F.max_pool2d(p[0], 3, 2, ceil_mode: true));
         yield return C("maxPool2d kernel (2,3) padding (1,1) stride (2,2) ceil mode [1,3,7,6]", new[] { D(1, 3, 7, 6) },
             p => Nn.MaxPool2d(p[0], (2, 3), (2, 2), (1, 1), ceilMode: true), p => F.max_pool2d(p[0], L(2, 3), L(2, 2), L(1, 1), ceil_mode: true));
+        yield return C("maxPool2d kernel 3 stride 3 padding 1 dilation 2 ceil mode [1,2,9,10]", new[] { D(1, 2, 9, 10) },
+            p => Nn.MaxPool2d(p[0], (3, 3), (3, 3), (1, 1), (2, 2), ceilMode: true), p => F.max_pool2d(p[0], L(3, 3), L(3, 3), L(1, 1), L(2, 2), ceil_mode: true));
+        yield return C("maxPool1d kernel 3 stride 2 padding 1 ceil mode, last window past the padding [2,2,6]", new[] { D(2, 2, 6) },
+            p => Nn.MaxPool1d(p[0], 3, stride: 2, padding: 1, ceilMode: true), p => F.max_pool1d(p[0], 3, 2, 1, ceil_mode: true));
+        yield return C("avgPool1d kernel 3 stride 2 padding 1 ceil mode, padding counted [2,2,6]", new[] { I(2, 2, 6) },
+            p => Nn.AvgPool1d(p[0], 3, stride: 2, padding: 1, ceilMode: true), p => F.avg_pool1d(p[0], 3, 2, 1, ceil_mode: true));
         yield return C("avgPool2d kernel 3 stride 2 padding 1 ceil mode [2,2,8,7]", new[] { I(2, 2, 8, 7) },
             p => Nn.AvgPool2d(p[0], 3, stride: 2, padding: 1, ceilMode: true),
             p => F.avg_pool2d(p[0], L(3, 3), L(2, 2), L(1, 1), ceil_mode: true));
