@@ -210,6 +210,15 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // mixed partials through √'s infinite slope at the zeros all of one sign there; torch's NaN; FuzzSeeds135To140Tests)
             if (Steps.Where((s, i) => live[i] && s.Kind == OpKind.Silu && UpstreamInfiniteSlope(s.Args[0], values)).Any())
                 torchNaN.Add("Silu of a value computed through an infinite slope (torch's double backward is NaN where silu″·ṗ is ±∞)");
+            // rsqrt of a square that overflows at a finite w (or of a value computed from it, as w² + c) is 0 there, and the
+            // second derivative of 1/|w|, 2/|w|³, and every term of the chain through it underflow to 0 there (ours, one factor
+            // at a time); torch's double backward of its rule −½g·y³ multiplies the cotangent of y³ by the huge g (here 1 − w)
+            // before pow's 3y² = 0 meets them, ∞·0 = NaN (`fuzz all adversarial 129/182`: lerp(rsqrt(w²), e, w) at w = −1e300,
+            // reverse over reverse along (0.9, 0.8): 0.8 in ours and the closed form, NaN in torch's, and the closed form with
+            // 1/|w| in place of rsqrt(w²); FuzzSeeds139To141Tests)
+            if (Steps.Where((s, i) => live[i] && s.Kind == OpKind.Rsqrt && values[s.Args[0]].numel() > 0
+                    && values[s.Args[0]].eq(double.PositiveInfinity).any().item<bool>() && UpstreamSquareOverflowsAtFinite(s.Args[0], values)).Any())
+                torchNaN.Add("Rsqrt of a square that overflows at a finite operand (torch's double backward meets y³ = 0 after its huge factors)");
             if (LogitWithEpsFlatUnderInfiniteCotangent(live, values))
                 torchNaN.Add("Logit with eps at an entry outside [eps, 1 − eps] under an infinite cotangent (torch's untaken branch meets it as 0·∞)");
             if (ProdOfZerosBesideInfiniteSlope(live, values))
@@ -1218,6 +1227,24 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             int v = stack.Pop(), i = v - InputCount;
             if (i < 0 || !seen.Add(v)) continue;
             if (InfiniteSlope(Steps[i], values)) return true;
+            foreach (var a in Steps[i].Args) stack.Push(a);
+        }
+        return false;
+    }
+
+    /// <summary>Whether a Square step at or before a value (through every operand) holds +∞ at an entry whose operand is finite
+    /// (see TorchNaN's "Rsqrt of a square that overflows").</summary>
+    bool UpstreamSquareOverflowsAtFinite(int value, IReadOnlyList<TorchSharp.torch.Tensor> values)
+    {
+        var stack = new Stack<int>();
+        var seen = new HashSet<int>();
+        stack.Push(value);
+        while (stack.Count > 0)
+        {
+            int v = stack.Pop(), i = v - InputCount;
+            if (i < 0 || !seen.Add(v)) continue;
+            if (Steps[i].Kind == OpKind.Square && values[v].numel() > 0
+                && values[v].isinf().logical_and(values[Steps[i].Args[0]].isfinite()).any().item<bool>()) return true;
             foreach (var a in Steps[i].Args) stack.Push(a);
         }
         return false;
