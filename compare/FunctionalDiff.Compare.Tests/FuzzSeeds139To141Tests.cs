@@ -101,6 +101,35 @@ public class FuzzSeeds139To141Tests
         Passes(FuzzCommand.Programs(1, 100, 266, adversarial: true)[0]);
     }
 
+    [Fact]
+    public void Wide140_52_SqrtOfASumOverNoEntries_JvpIsZero_TorchsNaN_Named()
+    {
+        // √(Σ∅ − 0.1) is a constant (NaN) of an argument with no entries: its JVP is an empty sum, 0; torch's forward mode meets
+        // √'s NaN slope at −0.1 with its tangent of zeros
+        var jvp = Diff.Jvp(x => (x.Sum(0, keepDims: true) - 0.1).Sqrt(), Tensor.FromArray(Array.Empty<double>(), 0),
+            Tensor.FromArray(Array.Empty<double>(), 0));
+        Assert.Equal(new[] { 0.0 }, jvp.Tangent.Eval().ToDoubleArray());
+
+        Passes(FuzzCommand.Programs(1, 140, 52, ops: OpSurface.Wide)[0]);
+    }
+
+    [Fact]
+    public void All141_35_WhereOverAnEmptyBroadcastOfAnInfiniteDistance_GradientIsZero_TorchsNaN_Named()
+    {
+        // where(c, dist(x₁, x₂), e) with e of shape [1, 0, 6] has no entries, so Σ of it is the constant 0 and its gradient 0 in
+        // every entry, x₁'s +∞ included; torch's where hands dist's rule zeros that meet (x₁ − x₂)/‖x₁ − x₂‖ = ∞/∞
+        var x1 = torch.tensor(new[] { double.PositiveInfinity, -1e-45, -1e-45 }, dtype: torch.ScalarType.Float64).reshape(1, 3).requires_grad_(true);
+        var x2 = torch.tensor(new[] { 1.0, 1.0, 0.6634166682994616 }, dtype: torch.ScalarType.Float64).reshape(1, 1, 3);
+        var y = torch.where(torch.ones(1, 1, 6, dtype: torch.ScalarType.Bool), torch.dist(x1, x2), torch.zeros(1, 0, 6, dtype: torch.ScalarType.Float64)).sum();
+        Assert.Contains(Values(torch.autograd.grad(new[] { y }, new[] { x1 })[0]), double.IsNaN);
+
+        var ours = Diff.Grad(x => Expr.Where(Tensor.FromArray(new[] { 1.0, 1, 1, 1, 1, 1 }, 1, 1, 6), Expr.Dist(x, Tensor.FromArray(new[] { 1.0, 1.0, 0.6634166682994616 }, 1, 1, 3), 2.0),
+            Tensor.FromArray(Array.Empty<double>(), 1, 0, 6)).Sum())(Tensor.FromArray(new[] { double.PositiveInfinity, -1e-45, -1e-45 }, 1, 3)).Eval().ToDoubleArray();
+        Assert.Equal(new[] { 0.0, 0.0, 0.0 }, ours);
+
+        Passes(FuzzCommand.Programs(1, 141, 35, adversarial: true, ops: OpSurface.All)[0]);
+    }
+
     /// <summary>Torch's reverse over reverse, d/dx ⟨∇f, v⟩, of lerp(start(w), e, w) at x = (w, −5).</summary>
     static double[] TorchSecondOrder(double w, double[] v, Func<torch.Tensor, torch.Tensor> start)
     {

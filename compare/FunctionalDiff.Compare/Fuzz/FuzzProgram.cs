@@ -222,6 +222,14 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (Steps.Where((s, i) => live[i] && s.Kind == OpKind.Rsqrt && values[s.Args[0]].numel() > 0
                     && values[s.Args[0]].eq(double.PositiveInfinity).any().item<bool>() && UpstreamSquareOverflowsAtFinite(s.Args[0], values)).Any())
                 torchNaN.Add("Rsqrt of a square that overflows at a finite operand (torch's double backward meets y³ = 0 after its huge factors)");
+            // a sum or mean over no entries is a constant (0, or NaN for the mean), so its tangent is 0, ours a symbolic zero; torch's
+            // forward mode forms a tensor of zeros that an infinite or NaN slope after it meets as 0·∞ or 0·NaN = NaN (`fuzz wide
+            // 140/52`: √(Σ∅ − 0.1), a constant NaN of no numbers, JVP 0 in ours, NaN in torch's; FuzzSeeds139To141Tests)
+            if (Steps.Where((s, i) => live[i] && s.Kind is OpKind.Sum or OpKind.Mean && values[s.Args[0]].numel() == 0
+                    && values[InputCount + i].numel() > 0
+                    && Steps.Where((r, k) => live[k] && (InfiniteSlope(r, values) || (values[InputCount + k].numel() > 0 && values[InputCount + k].isnan().any().item<bool>()))
+                        && r.Args.Any(arg => Reaches(arg, InputCount + i))).Any()).Any())
+                torchNaN.Add("A sum or mean over no entries before an infinite or NaN slope (torch's zero tangent meets it)");
             if (LogitWithEpsFlatUnderInfiniteCotangent(live, values))
                 torchNaN.Add("Logit with eps at an entry outside [eps, 1 − eps] under an infinite cotangent (torch's untaken branch meets it as 0·∞)");
             if (ProdOfZerosBesideInfiniteSlope(live, values))
@@ -538,6 +546,12 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // 0·NaN at a NaN base (`fuzz 107/32`: the max over an axis of length 1 of a NaN, to the power 1.0)
             case OpKind.PowScalar when s.Scalar == 1 && Any(a[0].isnan()):
                 return "PowScalar with the exponent 1 at a NaN base";
+            // the same for a where: over an empty broadcast its derivatives are empty sums, 0 (ours); torch's zero cotangents meet
+            // the non-finite slope of the step before (`fuzz all adversarial 141/35`: where(c, dist(x₁, x₂), e) with e of shape
+            // [1, 0, 6] and x₁ holding +∞, summed: gradient 0 in ours, NaN in torch's at the entries of x₁ and x₂; FuzzSeeds139To141Tests)
+            case OpKind.Where when TorchSharp.torch.broadcast_tensors(a[0], a[1], a[2])[0].numel() == 0
+                    && a.Any(t => !t.isfinite().all().item<bool>()):
+                return "Where over an empty broadcast with a non-finite operand";
             // as atan2 below: over an empty broadcast every derivative is an empty sum, 0 (ours); torch's double backward
             // meets the infinite operand (`fuzz all adversarial 108/245`: addcdiv(t, t, x) with t of shape [0, 3], x = +∞)
             case OpKind.AddCDiv or OpKind.AddCMul when TorchSharp.torch.broadcast_tensors(a[0], a[1], a[2])[0].numel() == 0
@@ -1928,6 +1942,22 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         if (axes.Aggregate(1L, (n, d) => n * x.shape[d < 0 ? d + x.dim() : d]) < 2) return false;
         var largest = x.amax(axes, keepdim: true);
         return largest.eq(x.amin(axes, keepdim: true)).logical_and(largest.isfinite()).any().item<bool>();
+    }
+
+    /// <summary>Whether a value is computed from another (or is it), through the steps' operands.</summary>
+    bool Reaches(int value, int target)
+    {
+        var stack = new Stack<int>();
+        var seen = new HashSet<int>();
+        stack.Push(value);
+        while (stack.Count > 0)
+        {
+            int v = stack.Pop();
+            if (v == target) return true;
+            if (v < InputCount || !seen.Add(v)) continue;
+            foreach (var a in Steps[v - InputCount].Args) stack.Push(a);
+        }
+        return false;
     }
 
     /// <summary>Whether some entry of a broadcast pair has both operands finite and a² + b² = +∞ (see TorchNaNEdge).</summary>
