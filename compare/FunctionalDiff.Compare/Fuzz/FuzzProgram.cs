@@ -228,7 +228,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             if (Steps.Where((s, i) => live[i] && s.Kind is OpKind.Sum or OpKind.Mean && values[s.Args[0]].numel() == 0
                     && values[InputCount + i].numel() > 0
                     && Steps.Where((r, k) => live[k] && (InfiniteSlope(r, values) || (values[InputCount + k].numel() > 0 && values[InputCount + k].isnan().any().item<bool>()))
-                        && r.Args.Any(arg => Reaches(arg, InputCount + i))).Any()).Any())
+                        && r.Args.Any(arg => AnyUpstream(arg, j => j == i))).Any()).Any())
                 torchNaN.Add("A sum or mean over no entries before an infinite or NaN slope (torch's zero tangent meets it)");
             if (LogitWithEpsFlatUnderInfiniteCotangent(live, values))
                 torchNaN.Add("Logit with eps at an entry outside [eps, 1 − eps] under an infinite cotangent (torch's untaken branch meets it as 0·∞)");
@@ -1250,7 +1250,11 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         return false;
     }
 
-    bool UpstreamInfiniteSlope(int value, IReadOnlyList<TorchSharp.torch.Tensor> values)
+    bool UpstreamInfiniteSlope(int value, IReadOnlyList<TorchSharp.torch.Tensor> values) =>
+        AnyUpstream(value, i => InfiniteSlope(Steps[i], values));
+
+    /// <summary>Whether some step at or before a value (through every operand), given by its index, satisfies the test.</summary>
+    bool AnyUpstream(int value, Func<int, bool> test)
     {
         var stack = new Stack<int>();
         var seen = new HashSet<int>();
@@ -1259,7 +1263,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         {
             int v = stack.Pop(), i = v - InputCount;
             if (i < 0 || !seen.Add(v)) continue;
-            if (InfiniteSlope(Steps[i], values)) return true;
+            if (test(i)) return true;
             foreach (var a in Steps[i].Args) stack.Push(a);
         }
         return false;
@@ -1267,21 +1271,9 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
 
     /// <summary>Whether a Square step at or before a value (through every operand) holds +∞ at an entry whose operand is finite
     /// (see TorchNaN's "Rsqrt of a square that overflows").</summary>
-    bool UpstreamSquareOverflowsAtFinite(int value, IReadOnlyList<TorchSharp.torch.Tensor> values)
-    {
-        var stack = new Stack<int>();
-        var seen = new HashSet<int>();
-        stack.Push(value);
-        while (stack.Count > 0)
-        {
-            int v = stack.Pop(), i = v - InputCount;
-            if (i < 0 || !seen.Add(v)) continue;
-            if (Steps[i].Kind == OpKind.Square && values[v].numel() > 0
-                && values[v].isinf().logical_and(values[Steps[i].Args[0]].isfinite()).any().item<bool>()) return true;
-            foreach (var a in Steps[i].Args) stack.Push(a);
-        }
-        return false;
-    }
+    bool UpstreamSquareOverflowsAtFinite(int value, IReadOnlyList<TorchSharp.torch.Tensor> values) =>
+        AnyUpstream(value, i => Steps[i].Kind == OpKind.Square && values[InputCount + i].numel() > 0
+            && values[InputCount + i].isinf().logical_and(values[Steps[i].Args[0]].isfinite()).any().item<bool>());
 
     const double SmallestNormal = 2.2250738585072014E-308;
 
@@ -1942,22 +1934,6 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         if (axes.Aggregate(1L, (n, d) => n * x.shape[d < 0 ? d + x.dim() : d]) < 2) return false;
         var largest = x.amax(axes, keepdim: true);
         return largest.eq(x.amin(axes, keepdim: true)).logical_and(largest.isfinite()).any().item<bool>();
-    }
-
-    /// <summary>Whether a value is computed from another (or is it), through the steps' operands.</summary>
-    bool Reaches(int value, int target)
-    {
-        var stack = new Stack<int>();
-        var seen = new HashSet<int>();
-        stack.Push(value);
-        while (stack.Count > 0)
-        {
-            int v = stack.Pop();
-            if (v == target) return true;
-            if (v < InputCount || !seen.Add(v)) continue;
-            foreach (var a in Steps[v - InputCount].Args) stack.Push(a);
-        }
-        return false;
     }
 
     /// <summary>Whether some entry of a broadcast pair has both operands finite and a² + b² = +∞ (see TorchNaNEdge).</summary>
