@@ -115,11 +115,15 @@ module Rewrite =
                 // reverse walk meets the latest step's slope first), and the atom's power one factor at a time, so
                 // a factor that vanishes meets the finite atom before its square. Every other monomial keeps its
                 // shared powers and its order, so graphs without such a power are the same.
-                // The factors of degree one (and bounded powers) come first, newest first, and the unbounded
-                // powers after them, one factor at a time, taking turns: a power of an unbounded atom formed
-                // before a factor of degree one that is older than it overflowed first, where the chain had
-                // met that factor first (the gradient of rsqrt(x₀)·x₁ at x₀ = 1e-310, x₁ = −1e-310 has the
-                // monomial x₁·y³: y³ = ∞ before x₁ met it, where ((x₁·y)·y)·y is the finite −1e155).
+                // The unbounded atoms take turns, one factor each per round, newest first (bounded powers whole
+                // in the first round): a power of an unbounded atom formed before a factor of degree one that is
+                // older than it overflowed first, where the chain had met that factor first (the gradient of
+                // rsqrt(x₀)·x₁ at x₀ = 1e-310, x₁ = −1e-310 has the monomial x₁·y³: y³ = ∞ before x₁ met it,
+                // where ((x₁·y)·y)·y is the finite −1e155); and the factors of degree one multiplied together
+                // before the power's first factor overflowed as well, where the chain had met a power's factor
+                // between them (the JVP of x₁/v at v = 2e160, x₁ = 3e160 has the monomial x₁·v̇·y² with y = 1/v:
+                // x₁·v̇ = −3.6e320 before y² = 2.5e-321 met it, where (v̇·y)·y·x₁ is 0.895, `fuzz wide
+                // adversarial 137/276`).
                 let mutable overflowProne = false
                 if factors.Length >= 2 then
                     for f in factors do
@@ -129,12 +133,13 @@ module Rewrite =
                     for i in factors.Length - 1 .. -1 .. 0 do
                         let f = factors.[i]
                         if Polynomial.isBounded f.Atom then times (power f.Atom f.Power)
-                        elif f.Power = 1 then times f.Atom
-                        else highest <- max highest f.Power
-                    for round in 1 .. highest do
+                        else
+                            times f.Atom
+                            highest <- max highest f.Power
+                    for round in 2 .. highest do
                         for i in factors.Length - 1 .. -1 .. 0 do
                             let f = factors.[i]
-                            if not (Polynomial.isBounded f.Atom) && f.Power >= 2 && round <= f.Power then times f.Atom
+                            if not (Polynomial.isBounded f.Atom) && round <= f.Power then times f.Atom
                 else
                     for f in factors do
                         times (power f.Atom f.Power)

@@ -115,7 +115,7 @@ public static class FuzzCheck
         {
             var probe = Probe.For(c);
             probe.SetOutputSize(OurSide.OutputSize(c, probe, dtype), c.Seed);
-            bool withHessian = CaseRunner.WithHessian(c);
+            bool withHessian = CaseRunner.WithHessian(c, dtype);
             var ours = OurSide.Run(c, probe, dtype, withHessian);
             var torch = TorchSide.Run(c, probe, dtype, withHessian);
             var draws = ConditioningShifts.Select(k => program.Shifted(k, dtype)).ToList();
