@@ -120,6 +120,13 @@ public sealed record Case(string Name, InputSpec[] Inputs, Func<Expr[], Expr> Ou
     public IReadOnlyCollection<Check> Skipped { get; init; } = Array.Empty<Check>();
 
     /// <summary>
+    /// libtorch has no derivative of the case's backward (grid_sample's and ctc_loss's: a double backward aborts the
+    /// process), so torch's side computes first-order checks only: the JVP by one reverse pass per output entry, J·t read
+    /// row by row, instead of the double-backward trick. The second order and the Hessian must be in <see cref="Skipped"/>.
+    /// </summary>
+    public bool TorchFirstOrderOnly { get; init; }
+
+    /// <summary>
     /// A model with a transform inside it, for which the case checks the meta-derivative in the four
     /// mode combinations (<see cref="NestedRunner"/>) instead of the checks of <see cref="Check"/>;
     /// <see cref="Ours"/> and <see cref="Torch"/> are then its objective with a reverse inner gradient.

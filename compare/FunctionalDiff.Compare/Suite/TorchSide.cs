@@ -29,6 +29,13 @@ public static class TorchSide
         var g = Grad(y, xs, u, createGraph: true);
         results[Check.Vjp] = Concat(g, xs);
 
+        if (c.TorchFirstOrderOnly)
+        {
+            results[Check.Jvp] = JvpByRows(y, xs, probe, shapes, Make);
+            results[Check.Compiled] = results[Check.Value].Concat(results[Check.Vjp]).ToArray();
+            return results;
+        }
+
         // d/dx ⟨∇⟨y,u⟩, v⟩: the HVP for scalar outputs, the VJP of ⟨pullback(u), v⟩ otherwise
         TT? s = null;
         for (int i = 0; i < xs.Length; i++)
@@ -77,6 +84,24 @@ public static class TorchSide
         // the compiled check computes the value and the VJP in one call
         results[Check.Compiled] = results[Check.Value].Concat(results[Check.Vjp]).ToArray();
         return results;
+    }
+
+    /// <summary>
+    /// J·t without differentiating a backward: entry k is ⟨∇yₖ, t⟩, one reverse pass per output entry (a case whose
+    /// backward libtorch cannot differentiate, <see cref="Case.TorchFirstOrderOnly"/>).
+    /// </summary>
+    static double[] JvpByRows(TT y, TT[] xs, Probe probe, long[][] shapes, Func<double[], long[], bool, TT> make)
+    {
+        var jvp = new double[y.numel()];
+        if (!y.requires_grad) return jvp;
+        var flat = y.flatten();
+        var tangents = xs.Select((_, i) => make(probe.Tangent[i], shapes[i], false)).ToArray();
+        for (int k = 0; k < jvp.Length; k++)
+        {
+            var row = Grad(flat[k], xs, null, createGraph: false);
+            jvp[k] = row.Select((r, i) => r is null ? 0.0 : (r * tangents[i]).sum().to_type(ScalarType.Float64).item<double>()).Sum();
+        }
+        return jvp;
     }
 
     /// <summary>
