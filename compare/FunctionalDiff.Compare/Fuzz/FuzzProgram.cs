@@ -694,9 +694,9 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // nanmean too (`fuzz latest adversarial 3/1`: the nanmean of a [0, 2] tensor, JVP 0 in ours, NaN in torch's)
             case OpKind.Mean or OpKind.BceWithLogits or OpKind.Mse or OpKind.Nanmean when a[0].numel() == 0:
                 return "Mean over no entries";
-            // conv3d's depth taps over its padding read constant zeros, whose tangent is a symbolic zero in ours (Conv3d
-            // pads the depth and slices it per tap), where torch's double-backward JVP and second order multiply the zeros by
-            // the tap's weight, 0·∞ = NaN at a non-finite one (`fuzz latest adversarial 1/91`, float32: conv3d with padding 1
+            // a conv3d depth tap that reads only the padding reads constant zeros, whose tangent is a symbolic zero in ours
+            // (Conv3d pads the depth and slices it per tap), where torch's double-backward JVP and second order multiply the
+            // zeros by the tap's weight, 0·∞ = NaN at a non-finite one (`fuzz latest adversarial 1/91`, float32: conv3d with padding 1
             // over zeros, a +∞ weight on depth tap 0: its JVP in the input is finite, the other taps' weights, in ours, NaN
             // in torch's); FuzzOpsTests
             case OpKind.Conv3d when NonFiniteWeightOverDepthPadding(s, a):
@@ -705,6 +705,11 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // adversarial 41/295`: matrix_power of the binary cross-entropy of two empty tensors, its JVP 0 in ours, NaN in torch)
             case OpKind.BinaryCrossEntropy or OpKind.Huber or OpKind.SmoothL1 or OpKind.KlDiv or OpKind.GaussianNllLoss or OpKind.NllLoss
                 when a[0].numel() == 0 && (s.Mode == 0 || s.Mode == 3):
+                return "Mean over no entries";
+            // the nll loss whose every target is ignored, under 'mean': 0/0 over no kept entry, a function of no input (ours
+            // the zero map since branch fuzzops, Loss.MeanOverKept), where the reference's double backward differentiates its
+            // division by 0 under a zero cotangent, 0·∞ (`fuzz latest adversarial 4/176`; FuzzOpsTests)
+            case OpKind.NllLoss when s.Flag && s.Mode == 0 && s.Ints.All(t => t == (int)s.Scalar):
                 return "Mean over no entries";
             // the zero map, as for the mean (ours: Statistics.var); torch's std divides var's tangent −0 by 2·std = NaN
             // (`fuzz adversarial 3/18`: the std over the empty axis of a [0, 6] tensor); torch's var, with correction 0,
@@ -2157,8 +2162,9 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         return pair.Any(t => TorchSharp.torch.linalg.vector_norm(t, 2, new[] { axis }).lt(1e-8).any().item<bool>());
     }
 
-    /// <summary>Whether a Conv3d's weight holds a non-finite entry on a depth tap that reads the depth padding for some output
-    /// depth (see TorchNaNEdge).</summary>
+    /// <summary>Whether a Conv3d's weight holds a non-finite entry on a depth tap that reads the depth padding for every output
+    /// depth (see TorchNaNEdge): that tap's slice of the padded input is all padding, whose tangent ours folds to a symbolic
+    /// zero; a tap that also reads the input is a product with a numeric zero tangent in ours too, NaN as torch's.</summary>
     static bool NonFiniteWeightOverDepthPadding(Step s, TorchSharp.torch.Tensor[] a)
     {
         int stride = s.Ints[0], padding = s.Ints[1], dilation = s.Ints[2];
@@ -2168,7 +2174,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         long outputs = (depth + 2 * padding - dilation * (taps - 1) - 1) / stride + 1;
         for (long k = 0; k < taps; k++)
         {
-            bool overPadding = Enumerable.Range(0, (int)Math.Max(outputs, 0)).Any(o => o * stride - padding + k * dilation is var at && (at < 0 || at >= depth));
+            bool overPadding = outputs > 0 && Enumerable.Range(0, (int)outputs).All(o => o * stride - padding + k * dilation is var at && (at < 0 || at >= depth));
             if (overPadding && !weight.narrow(2, k, 1).isfinite().all().item<bool>()) return true;
         }
         return false;
