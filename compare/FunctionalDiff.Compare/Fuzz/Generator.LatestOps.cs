@@ -177,12 +177,8 @@ public sealed partial class Generator
     {
         int a = Pick(j => !isMask[j] && Rank(j) is 4 or 5 && shapes[j].All(d => d > 0) && shapes[j][^4] <= 3);
         if (a >= 0 && rng.NextDouble() < 0.6) return a;
-        int source = Pick(j => !isMask[j] && FuzzProgram.Numel(shapes[j]) > 0);
-        if (source < 0) return a;
-        int n = FuzzProgram.Numel(shapes[source]);
-        var channels = Enumerable.Range(1, Math.Min(3, n)).Where(c => n % c == 0).ToArray();
-        int c = channels[rng.Next(channels.Length)];
-        int rest = n / c;
+        if (ChannelSource() is not (int source, int c)) return a;
+        int rest = FuzzProgram.Numel(shapes[source]) / c;
         var depths = Enumerable.Range(1, rest).Where(d => rest % d == 0).ToArray();
         int depth = depths[rng.Next(depths.Length)];
         var heights = Enumerable.Range(1, rest / depth).Where(h => rest / depth % h == 0).ToArray();
@@ -196,20 +192,11 @@ public sealed partial class Generator
         int x = Volume();
         if (x < 0) return;
         int channels = shapes[x][^4];
-        var groupChoices = Enumerable.Range(1, channels).Where(g => channels % g == 0).ToArray();
-        int groups = rng.NextDouble() < 0.6 ? 1 : groupChoices[rng.Next(groupChoices.Length)];
-        int outputs = groups * (1 + rng.Next(2));
+        var (groups, outputs) = GroupsAndOutputs(channels);
         int k = 1 + rng.Next(2), stride = 1 + rng.Next(2), padding = rng.Next(2), dilation = rng.NextDouble() < 0.8 ? 1 : 2;
         int w = Weight(new[] { outputs, channels / groups, k, k, k });
         if (w < 0) return;
-        var args = new List<int> { x, w };
-        if (rng.NextDouble() < 0.5)
-        {
-            int b = Pick(j => shapes[j].SequenceEqual(new[] { outputs }) && !isMask[j]);
-            if (b < 0) b = Constant(new[] { outputs });
-            if (b >= 0) args.Add(b);
-        }
-        Try(new Step(OpKind.Conv3d, args.ToArray(), new[] { stride, padding, dilation, groups }));
+        Try(new Step(OpKind.Conv3d, WithBias(x, w, outputs), new[] { stride, padding, dilation, groups }));
     }
 
     /// <summary>Affine maps [n, 2, 3]: a value of that shape, a reshape of one with 6n entries, or a constant near the
