@@ -43,6 +43,53 @@ public class FuzzOpsTests
     }
 
     [Fact]
+    public void Latest8_132_LstsqOfAWideMatrixWithAZeroFirstColumn_TorchsSolutionIsZero_OursTheLeastNormOne_Named()
+    {
+        // A = [0, 0.1, −0.36] (full row rank), b = 0.5: the least-norm solution is Aᵀ(AAᵀ)⁻¹b
+        double[] row = { 0, 0.1, -0.36 };
+        double norm = row.Sum(v => v * v);
+        var closed = row.Select(v => v * 0.5 / norm).ToArray();
+        var ours = ((Expr)Tensor.FromArray(row, 1, 3)).Lstsq(Tensor.FromArray(new[] { 0.5 }, 1, 1)).Eval().ToDoubleArray();
+        for (int i = 0; i < 3; i++) Assert.Equal(closed[i], ours[i], 14);
+
+        using var scope = torch.NewDisposeScope();
+        var torchs = Values(torch.linalg.lstsq(torch.tensor(row, dtype: torch.ScalarType.Float64).reshape(1, 3),
+            torch.tensor(new[] { 0.5 }, dtype: torch.ScalarType.Float64).reshape(1, 1)).Solution);
+        Assert.Equal(new[] { 0.0, 0.0, 0.0 }, torchs);
+
+        var program = FuzzCommand.Programs(1, 8, 132, ops: OpSurface.Latest)[0];
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why == "Lstsq of a wide matrix whose first column is 0 (torch's gelsy returns 0)");
+        Assert.Equal(6, program.ToCase().Skipped.Distinct().Count());
+    }
+
+    [Fact]
+    public void LatestAdversarial13_10_CtcAtALogProbabilityOfMinusInfinity_OursTheLimit_Named()
+    {
+        // one logit −∞ at t = 2 of sequence 0 (target [1], three steps): its row's gradient tends to [0, 0] as the logit goes
+        // to −∞ (the class cannot be emitted there), ours at −∞ and at −1e30 alike; torch's backward forms ∞ − ∞ there
+        var logits = new double[18];
+        Expr Loss(Expr z) => FunctionalDiff.Loss.CtcLoss(z.LogSoftmax(-1), Tensor.FromArray(new[] { 1.0, 1.0, 1.0 }, 3, 1), [3, 3, 3], [1, 0, 0],
+            reduction: Reduction.Sum, zeroInfinity: true);
+        logits[13] = -1e30;
+        var limit = Diff.Grad(Loss)(Tensor.FromArray(logits, 3, 3, 2)).Eval().ToDoubleArray();
+        logits[13] = double.NegativeInfinity;
+        var ours = Diff.Grad(Loss)(Tensor.FromArray(logits, 3, 3, 2)).Eval().ToDoubleArray();
+        Assert.Equal(new[] { 0.0, 0.0 }, ours[12..14]);
+        Assert.Equal(limit, ours);
+
+        using var scope = torch.NewDisposeScope();
+        var x = Tensor64(logits, 3, 3, 2);
+        var loss = torch.nn.functional.ctc_loss(x.log_softmax(-1), torch.tensor(new long[] { 1, 1, 1 }).reshape(3, 1), torch.tensor(new long[] { 3, 3, 3 }),
+            torch.tensor(new long[] { 1, 0, 0 }), 0, true, torch.nn.Reduction.Sum);
+        var torchs = Values(torch.autograd.grad(new[] { loss }, new[] { x })[0]);
+        Assert.True(double.IsNaN(torchs[12]) || double.IsNaN(torchs[13]), $"torch's row [{torchs[12]}, {torchs[13]}]");
+
+        var program = FuzzCommand.Programs(1, 13, 10, adversarial: true, ops: OpSurface.Latest)[0];
+        Assert.Contains("CtcLoss at a log-probability of −∞", program.Forward().TorchNaN);
+        Passes(program);
+    }
+
+    [Fact]
     public void GridSampleAndCtcPrograms_CompareFirstOrderOnly_TheJvpByTorchsReversePasses()
     {
         // libtorch aborts the process on a double backward of grid_sample or ctc_loss: the second order is skipped and torch's
