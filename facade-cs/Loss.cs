@@ -60,7 +60,7 @@ public static partial class Loss
     {
         var result = CoreNn.crossEntropyIgnoring(labelSmoothing, ignoreIndex, logits.Node, targets.Node);
         var (perExample, kept) = (Expr.Wrap(result.Item1), Expr.Wrap(result.Item2));
-        return reduction == Reduction.Mean ? perExample.Sum() / kept : Reduce(perExample, reduction, nameof(CrossEntropy));
+        return reduction == Reduction.Mean ? MeanOverKept(perExample, kept) : Reduce(perExample, reduction, nameof(CrossEntropy));
     }
 
     /// <summary>
@@ -205,7 +205,21 @@ public static partial class Loss
     {
         var result = CoreNn.nllLossIgnoring(ignoreIndex, input.Node, targets.Node);
         var (perExample, kept) = (Expr.Wrap(result.Item1), Expr.Wrap(result.Item2));
-        return reduction == Reduction.Mean ? perExample.Sum() / kept : Reduce(perExample, reduction, nameof(NllLoss));
+        return reduction == Reduction.Mean ? MeanOverKept(perExample, kept) : Reduce(perExample, reduction, nameof(NllLoss));
+    }
+
+    /// <summary>
+    /// torch's mean over the examples kept by ignore_index: Σ losses / kept, NaN (0/0) when every target is ignored, where
+    /// the loss no longer depends on any input and its derivative is the zero map, as the mean over no entries. (Class
+    /// weights of 0 are another matter: Σ 0·loss / 0 still reads the input, and its derivatives are NaN, as torch's.)
+    /// The quotient's tangent Σ 0 / 0 would be NaN there (the reverse pass masks its g/0 after the division, forward mode
+    /// meets it before): a selection of the held value keeps every derivative 0 (`fuzz latest adversarial 4/176`: the nll
+    /// loss of a row whose only target is ignored, JVP NaN where torch's, and this loss's own gradient, are 0).
+    /// </summary>
+    static Expr MeanOverKept(Expr perExample, Expr kept)
+    {
+        var mean = perExample.Sum() / kept;
+        return Expr.Where(kept.Ne(Expr.ZerosLike(kept)), mean, mean.StopGradient());
     }
 
     /// <summary>

@@ -52,9 +52,28 @@ public class FuzzTests(ITestOutputHelper output)
     {
         var programs = FuzzCommand.Programs(Programs, Seed, ops: OpSurface.All);
         var drawn = programs.SelectMany(p => p.Steps).Select(s => s.Kind).ToHashSet();
-        var missing = Enum.GetValues<OpKind>().Where(k => !drawn.Contains(k)).ToList();
+        // every op up to IndexAdd (the latest, after it, only `--ops latest` draws)
+        var missing = Enum.GetValues<OpKind>().Where(k => k <= OpKind.IndexAdd && !drawn.Contains(k)).ToList();
         Assert.True(missing.Count == 0, "ops never drawn: " + string.Join(", ", missing));
+        Assert.DoesNotContain(drawn, k => k > OpKind.IndexAdd);
         Assert.All(programs, p => Assert.StartsWith("fuzz all 13/", p.Name));
+    }
+
+    [Fact]
+    public void TheLatestSurfaceDrawsEachOfTheLatestOpsInManyPrograms()
+    {
+        var programs = FuzzCommand.Programs(Programs, Seed, ops: OpSurface.Latest);
+        var latest = Enum.GetValues<OpKind>().Where(k => k > OpKind.IndexAdd).ToList();
+        // the programs that keep each latest op as a live step (Compact drops the dead ones), with every variant drawn
+        var counts = latest.ToDictionary(k => k, k => programs.Count(p => p.Steps.Any(s => s.Kind == k)));
+        Assert.True(counts.Values.All(n => n >= 10), "programs per op: " + string.Join(", ", counts.Select(c => $"{c.Key} {c.Value}")));
+        var steps = programs.SelectMany(p => p.Steps).ToList();
+        Assert.Equal(4, steps.Where(s => s.Kind == OpKind.Svd).Select(s => s.Mode).Distinct().Count());
+        Assert.Equal(7, steps.Where(s => s.Kind == OpKind.MatrixNorm).Select(s => s.Mode == 1 ? double.NaN : s.Scalar).Distinct().Count());
+        Assert.Equal(3, steps.Where(s => s.Kind == OpKind.GridSample).Select(s => s.Ints[0]).Distinct().Count());
+        Assert.Equal(2, steps.Where(s => s.Kind == OpKind.GridSample).Select(s => s.Mode).Distinct().Count());
+        Assert.Equal(3, steps.Where(s => s.Kind == OpKind.CtcLoss).Select(s => s.Mode).Distinct().Count());
+        Assert.All(programs, p => Assert.StartsWith("fuzz latest 13/", p.Name));
     }
 
     [Fact]

@@ -124,8 +124,8 @@ public static class Cli
         var quiet = new Option<bool>("--quiet") { Description = "no progress lines" };
         var inputs = new Option<string>("--inputs") { Description = "how inputs are drawn: benign (the default, the README's figures) or adversarial (signed zeros, ties, kinks, overflowing and denormal magnitudes, more infinities and NaN)", DefaultValueFactory = _ => "benign", HelpName = "benign|adversarial" }
             .Also(o => o.AcceptOnlyFromAmong("benign", "adversarial"));
-        var ops = new Option<string>("--ops") { Description = "which ops programs draw: full (the whole public surface, the default), wide (the surface drawn up to branch edges6, before the ops added since) or classic (the ops drawn before the wide surface), so older programs come out as they were; all adds the rest of the public surface (branch surface10) to full", DefaultValueFactory = _ => "full", HelpName = "full|wide|classic|all" }
-            .Also(o => o.AcceptOnlyFromAmong("full", "wide", "classic", "all"));
+        var ops = new Option<string>("--ops") { Description = "which ops programs draw: full (the whole public surface, the default), wide (the surface drawn up to branch edges6, before the ops added since) or classic (the ops drawn before the wide surface), so older programs come out as they were; all adds the rest of the public surface (branch surface10) to full, and latest the ops added since (branch fuzzops: the SVD family, kthvalue, conv3d, grid_sample and affine_grid, CTC loss, segment softmax) to all", DefaultValueFactory = _ => "full", HelpName = "full|wide|classic|all|latest" }
+            .Also(o => o.AcceptOnlyFromAmong("full", "wide", "classic", "all", "latest"));
         var vmap = new Option<bool>("--vmap") { Description = "instead of the checks against torch, check each program under Diff.Vmap (value, per-example gradients, compiled) against its own evaluation example by example" };
         var fuzz = new Command("fuzz", "The differential fuzzer: random programs checked against TorchSharp, failures shrunk and printed as C#.")
         {

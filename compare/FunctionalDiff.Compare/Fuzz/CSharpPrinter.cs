@@ -172,6 +172,22 @@ public static class CSharpPrinter
             OpKind.PixelShuffle or OpKind.PixelUnshuffle => $"Nn.{s.Kind}({x}, {p[0]})",
             OpKind.ScaledDotProductAttention => $"Nn.ScaledDotProductAttention({a[0]}, {a[1]}, {a[2]}, isCausal: {(s.Flag ? "true" : "false")}{(s.Mode == 1 ? $", scale: {c}" : "")})",
             OpKind.IndexAdd => $"{x}.IndexAdd({p[0]}, {TensorLiteral(s.Data!, s.DataShape!, dtype)}, {a[1]})",
+            OpKind.Svd => s.Mode switch
+            {
+                0 => $"{x}.Svd().S",
+                1 => $"((Func<SvdResult, Expr>)(d => (d.U * {TensorLiteral(s.Data!, s.DataShape!, dtype)}).MatMul(d.Vh)))({x}.Svd())",
+                2 => $"{x}.Svd().U.Square()",
+                _ => $"{x}.Svd().Vh.Square()",
+            },
+            OpKind.SvdVals or OpKind.Pinv => $"{x}.{s.Kind}()",
+            OpKind.Lstsq => $"{a[0]}.Lstsq({a[1]})",
+            OpKind.MatrixNorm => $"{x}.MatrixNorm({(s.Mode == 1 ? "\"nuc\"" : Number(s.Scalar))}{keep})",
+            OpKind.KthValue => $"{x}.KthValue({p[0]}, {p[1]}{keep}).{(s.Mode == 0 ? "Values" : "Indices")}",
+            OpKind.Conv3d => $"Nn.Conv3d({a[0]}, {a[1]}, {(a.Length > 2 ? a[2] : "null")}, stride: {p[0]}, padding: {p[1]}, dilation: {p[2]}, groups: {p[3]})",
+            OpKind.GridSample => $"Nn.GridSample({a[0]}, {a[1]}, GridSampleMode.{(s.Mode == 0 ? "Bilinear" : "Nearest")}, GridSamplePadding.{(GridSamplePadding)p[0]}, alignCorners: {(s.Flag ? "true" : "false")})",
+            OpKind.AffineGrid => $"Nn.AffineGrid({x}, new[] {{ {Ints(p)} }}, alignCorners: {(s.Flag ? "true" : "false")})",
+            OpKind.CtcLoss => $"Loss.CtcLoss({x}.LogSoftmax(-1), {TensorLiteral(s.Data!, s.DataShape!, dtype)}, new[] {{ {Ints(p[2..(2 + p[1])])} }}, new[] {{ {Ints(p[(2 + p[1])..])} }}, blank: {p[0]}, Reduction.{RestOfSurface.Reduction(s.Mode)}, zeroInfinity: {(s.Flag ? "true" : "false")})",
+            OpKind.SegmentSoftmax => $"Nn.SegmentSoftmax({x}, {TensorLiteral(s.Data!, s.DataShape!, dtype)}, {p[0]}, axis: {p[1]})",
             _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no printer"),
         };
     }

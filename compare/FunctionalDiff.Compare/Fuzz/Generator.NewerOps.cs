@@ -15,6 +15,9 @@ public enum OpSurface
     /// <summary>Full and then the rest of the public surface (Acos to IndexAdd in <see cref="OpKind"/>, <c>--ops all</c>): not
     /// the default, so the programs of <c>--ops full</c> stay as they were.</summary>
     All,
+    /// <summary>All and then the ops added since (Svd to SegmentSoftmax in <see cref="OpKind"/>, <c>--ops latest</c>, branch
+    /// fuzzops): not the default, so the programs of <c>--ops all</c> stay as they were.</summary>
+    Latest,
 }
 
 // The ops added to the public surface after the wider ops were drawn (torch's logaddexp, hypot, kron, sinc, erfinv, frac,

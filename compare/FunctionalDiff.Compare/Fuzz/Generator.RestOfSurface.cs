@@ -17,9 +17,9 @@ namespace FunctionalDiff.Compare.Fuzz;
 // There is no matrix exponential in our public API, so none is drawn.
 public sealed partial class Generator
 {
-    /// <summary>One weight each, as the newer ops.</summary>
+    /// <summary>One weight each, as the newer ops (the latest ops after IndexAdd are <c>--ops latest</c>'s).</summary>
     static (OpKind Kind, int Weight)[] RestWeights => Enum.GetValues<OpKind>()
-        .Where(k => k > OpKind.Const).Select(k => (k, 1)).ToArray();
+        .Where(k => k > OpKind.Const && k <= OpKind.IndexAdd).Select(k => (k, 1)).ToArray();
 
     /// <summary>The full surface and then the rest (<c>--ops all</c>), built on first use: a static initializer here could
     /// run before Generator.cs's <see cref="Weights"/>, since C# orders static initializers only within one file.</summary>

@@ -467,12 +467,40 @@ public sealed partial class Generator
     {
         int a = Pick(j => !isMask[j] && Rank(j) is 2 or 3 && shapes[j].All(d => d > 0) && shapes[j][^2] <= 4);
         if (a >= 0 && rng.NextDouble() < 0.7) return a;
+        if (ChannelSource() is not (int source, int c)) return a;
+        int n = FuzzProgram.Numel(shapes[source]);
+        return Try(new Step(OpKind.Reshape, new[] { source }, rng.NextDouble() < 0.3 ? new[] { c, n / c } : new[] { 1, c, n / c }));
+    }
+
+    /// <summary>A value to reshape into channels, and a channel count from 1 to 3 that divides its entries; null when none.</summary>
+    (int Source, int Channels)? ChannelSource()
+    {
         int source = Pick(j => !isMask[j] && FuzzProgram.Numel(shapes[j]) > 0);
-        if (source < 0) return a;
+        if (source < 0) return null;
         int n = FuzzProgram.Numel(shapes[source]);
         var channels = Enumerable.Range(1, Math.Min(3, n)).Where(c => n % c == 0).ToArray();
-        int c = channels[rng.Next(channels.Length)];
-        return Try(new Step(OpKind.Reshape, new[] { source }, rng.NextDouble() < 0.3 ? new[] { c, n / c } : new[] { 1, c, n / c }));
+        return (source, channels[rng.Next(channels.Length)]);
+    }
+
+    /// <summary>Groups dividing the channels (one, more often than not) and a multiple of them as the output channels.</summary>
+    (int Groups, int Outputs) GroupsAndOutputs(int channels)
+    {
+        var groupChoices = Enumerable.Range(1, channels).Where(g => channels % g == 0).ToArray();
+        int groups = rng.NextDouble() < 0.6 ? 1 : groupChoices[rng.Next(groupChoices.Length)];
+        return (groups, groups * (1 + rng.Next(2)));
+    }
+
+    /// <summary>A convolution's arguments: the input, the weight and, half the time, a bias of the outputs (a value or a constant).</summary>
+    int[] WithBias(int x, int w, int outputs)
+    {
+        var args = new List<int> { x, w };
+        if (rng.NextDouble() < 0.5)
+        {
+            int b = Pick(j => shapes[j].SequenceEqual(new[] { outputs }) && !isMask[j]);
+            if (b < 0) b = Constant(new[] { outputs });
+            if (b >= 0) args.Add(b);
+        }
+        return args.ToArray();
     }
 
     /// <summary>A weight of the given shape: a reshape of a value with as many entries (so its gradient is checked), or a constant.</summary>
@@ -488,9 +516,7 @@ public sealed partial class Generator
         int x = kind == OpKind.Conv1d ? Sequence() : Image(unbatched: true);
         if (x < 0) return;
         int channels = shapes[x][kind == OpKind.Conv1d ? ^2 : ^3];
-        var groupChoices = Enumerable.Range(1, channels).Where(g => channels % g == 0).ToArray();
-        int groups = rng.NextDouble() < 0.6 ? 1 : groupChoices[rng.Next(groupChoices.Length)];
-        int outputs = groups * (1 + rng.Next(2));
+        var (groups, outputs) = GroupsAndOutputs(channels);
         int k = 1 + rng.Next(3), stride = 1 + rng.Next(2), padding = rng.Next(2), dilation = rng.NextDouble() < 0.7 ? 1 : 2;
         var weightShape = kind switch
         {
@@ -500,17 +526,11 @@ public sealed partial class Generator
         };
         int w = Weight(weightShape);
         if (w < 0) return;
-        var args = new List<int> { x, w };
-        if (rng.NextDouble() < 0.5)
-        {
-            int b = Pick(j => shapes[j].SequenceEqual(new[] { outputs }) && !isMask[j]);
-            if (b < 0) b = Constant(new[] { outputs });
-            if (b >= 0) args.Add(b);
-        }
+        var args = WithBias(x, w, outputs);
         var ints = kind == OpKind.ConvTranspose2d
             ? new[] { stride, padding, rng.Next(Math.Max(stride, dilation)), dilation, groups }
             : new[] { stride, padding, dilation, groups };
-        Try(new Step(kind, args.ToArray(), ints));
+        Try(new Step(kind, args, ints));
     }
 
     void Pool(OpKind kind)

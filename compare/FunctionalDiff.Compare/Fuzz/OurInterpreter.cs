@@ -223,6 +223,24 @@ public static class OurInterpreter
             OpKind.PixelUnshuffle => Nn.PixelUnshuffle(x, p[0]),
             OpKind.ScaledDotProductAttention => Nn.ScaledDotProductAttention(a[0], a[1], a[2], isCausal: s.Flag, scale: s.Mode == 1 ? s.Scalar : null),
             OpKind.IndexAdd => x.IndexAdd(p[0], OurSide.Make(s.Data!, s.DataShape!, dtype), a[1]),
+            OpKind.Svd => x.Svd() is var d ? s.Mode switch
+            {
+                0 => d.S,
+                1 => (d.U * OurSide.Make(s.Data!, s.DataShape!, dtype)).MatMul(d.Vh),
+                2 => d.U.Square(),
+                _ => d.Vh.Square(),
+            } : null!,
+            OpKind.SvdVals => x.SvdVals(),
+            OpKind.Pinv => x.Pinv(),
+            OpKind.Lstsq => a[0].Lstsq(a[1]),
+            OpKind.MatrixNorm => s.Mode == 1 ? x.MatrixNorm("nuc", s.Flag) : x.MatrixNorm(s.Scalar, s.Flag),
+            OpKind.KthValue => x.KthValue(p[0], p[1], s.Flag) is var (kth, at) && s.Mode == 0 ? kth : at,
+            OpKind.Conv3d => Nn.Conv3d(a[0], a[1], a.Length > 2 ? a[2] : null, p[0], p[1], p[2], p[3]),
+            OpKind.GridSample => Nn.GridSample(a[0], a[1], s.Mode == 0 ? GridSampleMode.Bilinear : GridSampleMode.Nearest, (GridSamplePadding)p[0], s.Flag),
+            OpKind.AffineGrid => Nn.AffineGrid(x, p, s.Flag),
+            OpKind.CtcLoss => Loss.CtcLoss(x.LogSoftmax(-1), OurSide.Make(s.Data!, s.DataShape!, dtype), p[2..(2 + p[1])], p[(2 + p[1])..], p[0],
+                RestOfSurface.Reduction(s.Mode), s.Flag),
+            OpKind.SegmentSoftmax => Nn.SegmentSoftmax(x, OurSide.Make(s.Data!, s.DataShape!, dtype), p[0], p[1]),
             _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no interpretation"),
         };
     }

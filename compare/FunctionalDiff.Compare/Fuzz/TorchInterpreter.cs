@@ -358,6 +358,22 @@ public static class TorchInterpreter
             OpKind.PixelUnshuffle => F.pixel_unshuffle(x, l[0]),
             OpKind.ScaledDotProductAttention => Attention(a[0], a[1], a[2], s.Flag, s.Mode == 1 ? s.Scalar : null),
             OpKind.IndexAdd => x.index_add(l[0], Index(s), a[1], 1.0),
+            OpKind.Svd => SvdFunction(x, s, dtype),
+            OpKind.SvdVals => torch.linalg.svdvals(x),
+            OpKind.Pinv => torch.linalg.pinv(x),
+            OpKind.Lstsq => torch.linalg.lstsq(a[0], a[1]).Solution,
+            OpKind.MatrixNorm => s.Mode == 1 ? torch.linalg.matrix_norm(x, "nuc", keepdim: s.Flag) : torch.linalg.matrix_norm(x, s.Scalar, keepdim: s.Flag),
+            OpKind.KthValue => x.kthvalue(l[0], l[1], s.Flag) is var (kth, at) && s.Mode == 0 ? kth : at.to_type(dtype),
+            OpKind.Conv3d => F.conv3d(a[0], a[1], a.Length > 2 ? a[2] : null, strides: new[] { l[0], l[0], l[0] }, padding: new[] { l[1], l[1], l[1] },
+                dilation: new[] { l[2], l[2], l[2] }, groups: l[3]),
+            OpKind.GridSample => F.grid_sample(a[0], a[1], s.Mode == 0 ? torch.GridSampleMode.Bilinear : torch.GridSampleMode.Nearest,
+                p[0] switch { 0 => torch.GridSamplePaddingMode.Zeros, 1 => torch.GridSamplePaddingMode.Border, _ => torch.GridSamplePaddingMode.Reflection }, s.Flag),
+            OpKind.AffineGrid => F.affine_grid(x, l, s.Flag),
+            // over the log-softmax of the operand, as torch's docs ask: torch's gradient at log-probability leaves adds exp(lp)
+            // (pytorch#52241), which log_softmax's own rule cancels
+            OpKind.CtcLoss => F.ctc_loss(x.log_softmax(-1), torch.tensor(s.Data!.Select(v => (long)v).ToArray()).reshape(s.DataShape![0], s.DataShape![1]),
+                torch.tensor(l[2..(2 + p[1])]), torch.tensor(l[(2 + p[1])..]), l[0], s.Flag, TorchReduction(s.Mode)),
+            OpKind.SegmentSoftmax => Suite.CaseTable.DenseSegmentSoftmax(x, s.Data!.Select(v => (int)v).ToArray(), p[0], p[1] < 0 ? p[1] + x.dim() : p[1]),
             _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no interpretation"),
         };
     }
@@ -397,6 +413,20 @@ public static class TorchInterpreter
     }
 
     static TT Softplus(TT x) => F.softplus(x, 1.0, 40.0);
+
+    /// <summary>Svd's step (see <see cref="OpKind"/>): S, U diag(c) Vh, U∘U or Vh∘Vh, none of which depends on the singular
+    /// vectors' signs (LAPACK's in torch, a rule of our own in ours).</summary>
+    static TT SvdFunction(TT x, Step s, ScalarType dtype)
+    {
+        var (u, sigma, vh) = torch.linalg.svd(x, fullMatrices: false);
+        return s.Mode switch
+        {
+            0 => sigma,
+            1 => (u * torch.tensor(s.Data!, dtype: dtype)).matmul(vh),
+            2 => u.square(),
+            _ => vh.square(),
+        };
+    }
 
     /// <summary>
     /// A reference for torch.trace where torch's derivative is wrong: over a matrix with more rows than columns its

@@ -24,20 +24,21 @@ public static partial class CaseTable
     }
 
     /// <summary>
-    /// torch_geometric's softmax(src, index, num_nodes, dim) written densely in torch: the entries along the axis spread
-    /// over the segments (−∞ outside each), a softmax per segment, and each entry read back from its own segment (the
-    /// mask a float 0/1 constant, its comparison the only Bool).
+    /// torch_geometric's softmax(src, index, num_nodes, dim) written densely in torch: the entries along the axis (from 0)
+    /// spread over the segments (−∞ outside each), a softmax per segment, and each entry read back from its own segment by a
+    /// selection, so a segment's NaN or infinity stays in it (the mask a float 0/1 constant, its comparison the only Bool).
+    /// Every segment must hold an entry (a softmax of a row of −∞ is NaN). Also the fuzzer's reference for Nn.SegmentSoftmax.
     /// </summary>
-    static TT DenseSegmentSoftmax(TT x, int[] index, int segments, long axis)
+    internal static TT DenseSegmentSoftmax(TT x, int[] index, int segments, long axis)
     {
         int entries = index.Length;
         var member = Enumerable.Range(0, segments * entries).Select(k => index[k % entries] == k / entries ? 1.0 : 0.0).ToArray();
-        // the segment axis just before the entries' axis: x [..., E] as [..., 1, E] against the mask [S, E]
+        // the segment axis just before the entries' axis: x [..., E, ...] as [..., 1, E, ...] against the mask [S, E, 1, ...]
         var spread = x.unsqueeze(axis);
-        long[] maskShape = axis == 0 ? [segments, entries] : [1, segments, entries];
-        var mask = Const(member, maskShape, x);
-        var masked = torch.where(mask.gt(0.5), spread, Const([double.NegativeInfinity], [1], x));
-        return (masked.softmax(axis + 1) * mask).sum(axis);
+        var maskShape = new long[] { segments, entries }.Concat(Enumerable.Repeat(1L, (int)(x.dim() - axis - 1))).ToArray();
+        var inSegment = Const(member, maskShape, x).gt(0.5);
+        var masked = torch.where(inSegment, spread, Const([double.NegativeInfinity], [1], x));
+        return torch.where(inSegment, masked.softmax(axis + 1), Const([0.0], [1], x)).sum(axis);
     }
 
     static IEnumerable<Case> StructureConveniences()

@@ -26,9 +26,9 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
     /// <summary>The fuzzer's input distribution (`fuzz --inputs adversarial`): edge values instead of benign ones.</summary>
     public bool Adversarial { get; init; }
 
-    /// <summary>The fuzzer's op surface (`fuzz --ops full|wide|classic|all`): everything up to branch edges7 (the default), the
+    /// <summary>The fuzzer's op surface (`fuzz --ops full|wide|classic|all|latest`): everything up to branch edges7 (the default), the
     /// surface drawn up to branch edges6, or only the ops drawn before the whole public surface was, so programs found then are
-    /// drawn again as they were; or all, which adds the rest of the public surface.</summary>
+    /// drawn again as they were; or all, which adds the rest of the public surface, or latest, which adds to all the ops added since (branch fuzzops).</summary>
     public Fuzz.OpSurface Ops { get; init; } = Fuzz.OpSurface.Full;
 
     /// <summary>The fuzzer's vmap check (`fuzz --vmap`): each program under Diff.Vmap against its own per-example evaluation
@@ -44,7 +44,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         "       FunctionalDiff.Compare bench --linalg [--quick] [--thread-time]\n" +
         "       FunctionalDiff.Compare bench --conv [--quick]\n" +
         "       FunctionalDiff.Compare bench --vmap [--quick] [--thread-time]\n" +
-        "       FunctionalDiff.Compare fuzz [--programs N] [--seed S] [--start K] [--dtype float32|float64|both] [--inputs benign|adversarial] [--ops full|wide|classic|all] [--vmap] [--in-process] [--quiet]";
+        "       FunctionalDiff.Compare fuzz [--programs N] [--seed S] [--start K] [--dtype float32|float64|both] [--inputs benign|adversarial] [--ops full|wide|classic|all|latest] [--vmap] [--in-process] [--quiet]";
 
     /// <summary>Parses the options; unknown words raise ArgumentException with the usage text.</summary>
     public static Options Parse(IReadOnlyList<string> args)
@@ -97,6 +97,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
                         "wide" => Fuzz.OpSurface.Wide,
                         "classic" => Fuzz.OpSurface.Classic,
                         "all" => Fuzz.OpSurface.All,
+                        "latest" => Fuzz.OpSurface.Latest,
                         var other => throw new ArgumentException($"unknown op surface '{other}'\n{Usage}"),
                     };
                     break;
@@ -119,7 +120,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         if (AbortOnce != null) { yield return "--abort-once"; yield return AbortOnce; }
         if (Programs != null) { yield return "--programs"; yield return Programs.Value.ToString(); yield return "--seed"; yield return Seed.ToString(); yield return "--start"; yield return Start.ToString(); }
         if (Adversarial) { yield return "--inputs"; yield return "adversarial"; }
-        if (Ops != Fuzz.OpSurface.Full) { yield return "--ops"; yield return Ops switch { Fuzz.OpSurface.Wide => "wide", Fuzz.OpSurface.All => "all", _ => "classic" }; }
+        if (Ops != Fuzz.OpSurface.Full) { yield return "--ops"; yield return Ops switch { Fuzz.OpSurface.Wide => "wide", Fuzz.OpSurface.All => "all", Fuzz.OpSurface.Latest => "latest", _ => "classic" }; }
         if (Vmap) yield return "--vmap";
     }
 

@@ -29,47 +29,40 @@ public static class TorchSide
         var g = Grad(y, xs, u, createGraph: true);
         results[Check.Vjp] = Concat(g, xs);
 
-        // Where torch has no double backward of an op, asking for one aborts the process (multi_margin_loss); the JVP
-        // below is a double backward too.
-        if (!c.TorchLacksDoubleBackward)
+        if (c.TorchFirstOrderOnly)
         {
-            SecondOrder();
-            ForwardMode();
+            results[Check.Jvp] = JvpByRows(y, xs, probe, shapes, Make);
+            results[Check.Compiled] = results[Check.Value].Concat(results[Check.Vjp]).ToArray();
+            return results;
         }
 
-        void SecondOrder()
+        // d/dx ⟨∇⟨y,u⟩, v⟩: the HVP for scalar outputs, the VJP of ⟨pullback(u), v⟩ otherwise
+        TT? s = null;
+        for (int i = 0; i < xs.Length; i++)
         {
-            // d/dx ⟨∇⟨y,u⟩, v⟩: the HVP for scalar outputs, the VJP of ⟨pullback(u), v⟩ otherwise
-            TT? s = null;
+            if (g[i] is null || !g[i]!.requires_grad) continue;
+            var term = (g[i]! * Make(probe.Direction[i], shapes[i])).sum();
+            s = s is null ? term : s + term;
+        }
+        results[Check.SecondOrder] = Concat(s is null ? new TT?[xs.Length] : Grad(s, xs, null, createGraph: false), xs);
+
+        // forward mode by the double-backward trick: J·t = d/du ⟨Jᵀu, t⟩, with u a dummy that requires grad
+        if (!y.requires_grad)
+        {
+            results[Check.Jvp] = new double[y.numel()];
+        }
+        else
+        {
+            var dummy = torch.zeros_like(y).requires_grad_(true);
+            var gu = Grad(y, xs, dummy, createGraph: true);
+            TT? q = null;
             for (int i = 0; i < xs.Length; i++)
             {
-                if (g[i] is null || !g[i]!.requires_grad) continue;
-                var term = (g[i]! * Make(probe.Direction[i], shapes[i])).sum();
-                s = s is null ? term : s + term;
+                if (gu[i] is null || !gu[i]!.requires_grad) continue;
+                var term = (gu[i]! * Make(probe.Tangent[i], shapes[i])).sum();
+                q = q is null ? term : q + term;
             }
-            results[Check.SecondOrder] = Concat(s is null ? new TT?[xs.Length] : Grad(s, xs, null, createGraph: false), xs);
-        }
-
-        void ForwardMode()
-        {
-            // forward mode by the double-backward trick: J·t = d/du ⟨Jᵀu, t⟩, with u a dummy that requires grad
-            if (!y.requires_grad)
-            {
-                results[Check.Jvp] = new double[y.numel()];
-            }
-            else
-            {
-                var dummy = torch.zeros_like(y).requires_grad_(true);
-                var gu = Grad(y, xs, dummy, createGraph: true);
-                TT? q = null;
-                for (int i = 0; i < xs.Length; i++)
-                {
-                    if (gu[i] is null || !gu[i]!.requires_grad) continue;
-                    var term = (gu[i]! * Make(probe.Tangent[i], shapes[i])).sum();
-                    q = q is null ? term : q + term;
-                }
-                results[Check.Jvp] = q is null ? new double[y.numel()] : Flat(Grad(q, new[] { dummy }, null, createGraph: false)[0] ?? torch.zeros_like(y), y.numel());
-            }
+            results[Check.Jvp] = q is null ? new double[y.numel()] : Flat(Grad(q, new[] { dummy }, null, createGraph: false)[0] ?? torch.zeros_like(y), y.numel());
         }
 
         if (withHessian)
@@ -91,6 +84,24 @@ public static class TorchSide
         // the compiled check computes the value and the VJP in one call
         results[Check.Compiled] = results[Check.Value].Concat(results[Check.Vjp]).ToArray();
         return results;
+    }
+
+    /// <summary>
+    /// J·t without differentiating a backward: entry k is ⟨∇yₖ, t⟩, one reverse pass per output entry (a case whose
+    /// backward libtorch cannot differentiate, <see cref="Case.TorchFirstOrderOnly"/>).
+    /// </summary>
+    static double[] JvpByRows(TT y, TT[] xs, Probe probe, long[][] shapes, Func<double[], long[], bool, TT> make)
+    {
+        var jvp = new double[y.numel()];
+        if (!y.requires_grad) return jvp;
+        var flat = y.flatten();
+        var tangents = xs.Select((_, i) => make(probe.Tangent[i], shapes[i], false)).ToArray();
+        for (int k = 0; k < jvp.Length; k++)
+        {
+            var row = Grad(flat[k], xs, null, createGraph: false);
+            jvp[k] = row.Select((r, i) => r is null ? 0.0 : (r * tangents[i]).sum().to_type(ScalarType.Float64).item<double>()).Sum();
+        }
+        return jvp;
     }
 
     /// <summary>
