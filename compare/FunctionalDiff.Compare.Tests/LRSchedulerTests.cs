@@ -148,7 +148,7 @@ public class LRSchedulerTests
     [InlineData(CyclicLRMode.Triangular2, 4, 7)]
     public void CyclicLRsRatesAreTorchs(CyclicLRMode mode, int up, int? down)
     {
-        // rates only: TorchSharp 0.107's CyclicLR moves the momentum up where PyTorch's moves it down (max − height, not
+        // rates only: TorchSharp's CyclicLR source moves the momentum up where PyTorch's moves it down (max − height, not
         // max + height), so the momenta are checked against PyTorch's formula in LRSchedulerFacadeTests
         var ours = new Sgd(Parameters.Of(("w", Tensor.FromArray(new[] { 1.0, 2.0 }, 2))), 0.1, momentum: 0.9);
         var theirs = Theirs();
