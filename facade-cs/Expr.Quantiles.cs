@@ -25,7 +25,7 @@ public sealed partial class Expr
     /// <summary>
     /// torch.quantile(x, q, dim, keepdim, interpolation): the q-quantile (q in [0, 1]) along <paramref name="axis"/>, or of all
     /// entries when it is null, at rank q·(n − 1) of the sorted slice; a slice holding NaN gives NaN. The derivative goes to
-    /// the entries around the rank with lerp's weights, as torch's through its sort. F#: <c>Quantiles.quantileWith</c>.
+    /// the entries around the rank with lerp's weights, as torch's through its sort. F#: <c>Quantiles.quantileWith</c> and <c>nanquantileWith</c>.
     /// </summary>
     /// <exception cref="ArgumentException">q is outside [0, 1], the input is empty, or the axis does not exist.</exception>
     public Expr Quantile(double q, int? axis = null, bool keepDims = false, QuantileInterpolation interpolation = QuantileInterpolation.Linear) =>
@@ -65,6 +65,6 @@ public sealed partial class Expr
             _ => throw new ArgumentOutOfRangeException(nameof(interpolation), interpolation, $"{method}: unknown interpolation"),
         };
         var dim = axis is int a ? FSharpOption<int>.Some(a) : FSharpOption<int>.None;
-        return Wrap(CoreQuantiles.quantileWith(method, ignoreNaN, mode, q, scalar, dim, keepDims, Node));
+        return Wrap(CoreQuantiles.quantileNamed(method, ignoreNaN, mode, q, scalar, dim, keepDims, Node));
     }
 }

@@ -196,7 +196,7 @@ public static partial class Nn
         ArgumentNullException.ThrowIfNull(input);
         var (s, p, d) = (stride ?? kernelSize, padding ?? (0, 0), dilation ?? (1, 1));
         PositiveStride("MaxPool2d", s);
-        return Expr.Wrap(CoreConv.maxPool2dWith("MaxPool2d", ceilMode, kernelSize.Height, kernelSize.Width, s.Height, s.Width, p.Height, p.Width,
+        return Expr.Wrap(CoreConv.maxPool2dWith(ceilMode, kernelSize.Height, kernelSize.Width, s.Height, s.Width, p.Height, p.Width,
             d.Height, d.Width, input.Node));
     }
 
@@ -225,7 +225,7 @@ public static partial class Nn
         ArgumentNullException.ThrowIfNull(input);
         var (s, p) = (stride ?? kernelSize, padding ?? (0, 0));
         PositiveStride("AvgPool2d", s);
-        return Expr.Wrap(CoreConv.avgPool2dWith("AvgPool2d", ceilMode, countIncludePad, DivisorOverride("AvgPool2d", divisorOverride),
+        return Expr.Wrap(CoreConv.avgPool2dWith(ceilMode, countIncludePad, DivisorOverride("AvgPool2d", divisorOverride),
             kernelSize.Height, kernelSize.Width, s.Height, s.Width, p.Height, p.Width, input.Node));
     }
 

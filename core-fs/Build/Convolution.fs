@@ -367,8 +367,8 @@ module Convolution =
     /// kernel size, torch's default. The padding is -inf. The cotangent of a window goes to torch's index:
     /// its first largest entry inside the input (row-major in the window), or its last NaN. ceilMode is
     /// torch's ceil_mode; `op` names the public method in errors.
-    let maxPool2dWith (op: string) (ceilMode: bool) (kernelSize: int * int) (stride: int * int) (padding: int * int)
-                      (dilation: int * int) (input: Expr) : Expr =
+    let internal maxPool2dNamed (op: string) (ceilMode: bool) (kernelSize: int * int) (stride: int * int) (padding: int * int)
+                                (dilation: int * int) (input: Expr) : Expr =
         atLeast op "kernelSize" 1 kernelSize
         atLeast op "stride" 0 stride
         atLeast op "padding" 0 padding
@@ -389,9 +389,13 @@ module Convolution =
             windowMax op 2 (if ph = 0 && pw = 0 then None else Some firstInBounds) p
         batched op 4 "[N, C, H, W]" body input
 
-    /// torch.nn.functional.max_pool2d over [N, C, H, W] (or [C, H, W]), floor mode; see maxPool2dWith.
+    /// torch.nn.functional.max_pool2d with torch's ceil_mode; see maxPool2dNamed.
+    let maxPool2dWith (ceilMode: bool) (kernelSize: int * int) (stride: int * int) (padding: int * int) (dilation: int * int) (input: Expr) : Expr =
+        maxPool2dNamed "MaxPool2d" ceilMode kernelSize stride padding dilation input
+
+    /// torch.nn.functional.max_pool2d over [N, C, H, W] (or [C, H, W]), floor mode; see maxPool2dNamed.
     let maxPool2d (kernelSize: int * int) (stride: int * int) (padding: int * int) (dilation: int * int) (input: Expr) : Expr =
-        maxPool2dWith "MaxPool2d" false kernelSize stride padding dilation input
+        maxPool2dNamed "MaxPool2d" false kernelSize stride padding dilation input
 
     /// torch.nn.functional.avg_pool2d over [N, C, H, W] (or [C, H, W]) with torch's defaults
     /// (count_include_pad: zero padding counts in the divisor; floor mode); a stride of (0, 0) means the
@@ -409,8 +413,8 @@ module Convolution =
     /// (the zero padding counts in the divisor) and divisorOverride (a fixed divisor, 0 for none). Each window's
     /// sum is divided by torch's divisor for that window: the window clipped to the padded input when the padding
     /// counts (so the part a partial window reads past it does not), else clipped to the input itself.
-    let avgPool2dWith (op: string) (ceilMode: bool) (countIncludePad: bool) (divisorOverride: int)
-                      (kernelSize: int * int) (stride: int * int) (padding: int * int) (input: Expr) : Expr =
+    let internal avgPool2dNamed (op: string) (ceilMode: bool) (countIncludePad: bool) (divisorOverride: int)
+                                (kernelSize: int * int) (stride: int * int) (padding: int * int) (input: Expr) : Expr =
         atLeast op "kernelSize" 1 kernelSize
         atLeast op "stride" 0 stride
         atLeast op "padding" 0 padding
@@ -435,6 +439,11 @@ module Convolution =
                 let divisor = Expr.constant (Tensor.FromArray(divisors, [| 1; 1; ho; wo |])) |> Expr.cast x.DType
                 Expr.sumAxes [| 2 |] false p / divisor
         batched op 4 "[N, C, H, W]" body input
+
+    /// torch.nn.functional.avg_pool2d with ceil_mode, count_include_pad and divisor_override (0 for none); see avgPool2dNamed.
+    let avgPool2dWith (ceilMode: bool) (countIncludePad: bool) (divisorOverride: int) (kernelSize: int * int) (stride: int * int)
+                      (padding: int * int) (input: Expr) : Expr =
+        avgPool2dNamed "AvgPool2d" ceilMode countIncludePad divisorOverride kernelSize stride padding input
 
     /// torch.nn.functional.adaptive_avg_pool2d over [N, C, H, W] (or [C, H, W]): output row i averages
     /// input rows floor(i H / Ho) to ceil((i + 1) H / Ho) - 1, and likewise for columns. A rectangle's

@@ -37,7 +37,7 @@ module Pooling =
         checkAxis op kernel stride padding dilation
         let stride = if stride = 0 then kernel else stride
         if input.Rank = 2 || input.Rank = 3 then nonEmpty op input input.Dims.[input.Rank - 1] kernel stride padding dilation ceilMode
-        overHeightOfOne op (Convolution.maxPool2dWith op ceilMode (1, kernel) (1, stride) (0, padding) (1, dilation)) input
+        overHeightOfOne op (Convolution.maxPool2dNamed op ceilMode (1, kernel) (1, stride) (0, padding) (1, dilation)) input
 
     /// torch.nn.functional.avg_pool1d over [N, C, L] (or [C, L]): stride 0 meaning the kernel size, ceilMode and
     /// countIncludePad as torch's ceil_mode and count_include_pad.
@@ -46,7 +46,7 @@ module Pooling =
         checkAxis op kernel stride padding 1
         let stride = if stride = 0 then kernel else stride
         if input.Rank = 2 || input.Rank = 3 then nonEmpty op input input.Dims.[input.Rank - 1] kernel stride padding 1 ceilMode
-        overHeightOfOne op (Convolution.avgPool2dWith op ceilMode countIncludePad 0 (1, kernel) (1, stride) (0, padding)) input
+        overHeightOfOne op (Convolution.avgPool2dNamed op ceilMode countIncludePad 0 (1, kernel) (1, stride) (0, padding)) input
 
     /// torch.nn.functional.adaptive_avg_pool1d over [N, C, L] (or [C, L]): output i averages entries ⌊i·L/Lo⌋ to
     /// ⌈(i + 1)·L/Lo⌉ − 1.

@@ -26,8 +26,8 @@ module Quantiles =
     /// shape without the axis; a vector of them adds a leading axis, one entry per q, as torch's. keepDims keeps the
     /// reduced axis (every axis for None) as length 1. With ignoreNaN (nanquantile) a slice's NaN entries are left out;
     /// otherwise a slice holding NaN gives NaN. `op` names the public method in errors.
-    let quantileWith (op: string) (ignoreNaN: bool) (interpolation: QuantileInterpolation) (q: float[]) (qIsScalar: bool)
-                     (axis: int option) (keepDims: bool) (x: Expr) : Expr =
+    let internal quantileNamed (op: string) (ignoreNaN: bool) (interpolation: QuantileInterpolation) (q: float[]) (qIsScalar: bool)
+                               (axis: int option) (keepDims: bool) (x: Expr) : Expr =
         if isNull q then nullArg "q"
         if qIsScalar && q.Length <> 1 then invalidArg "q" (sprintf "%s: a scalar q is one number, not %d" op q.Length)
         if x.Numel = 0 then Shape.fail op (sprintf "input %s is empty" (Shape.format x.Dims))
@@ -89,10 +89,18 @@ module Quantiles =
         if qIsScalar then Expr.reshape reduced values
         else Expr.reshape (Array.append [| q.Length |] reduced) (Structure.movedim last 0 values)
 
-    /// torch.quantile with the 'linear' interpolation; see quantileWith.
-    let quantile (q: float[]) (qIsScalar: bool) (axis: int option) (keepDims: bool) (x: Expr) =
-        quantileWith "Quantile" false QuantileInterpolation.Linear q qIsScalar axis keepDims x
+    /// torch.quantile with an interpolation mode; see quantileNamed.
+    let quantileWith (interpolation: QuantileInterpolation) (q: float[]) (qIsScalar: bool) (axis: int option) (keepDims: bool) (x: Expr) =
+        quantileNamed "Quantile" false interpolation q qIsScalar axis keepDims x
 
-    /// torch.nanquantile with the 'linear' interpolation; see quantileWith.
+    /// torch.nanquantile with an interpolation mode; see quantileNamed.
+    let nanquantileWith (interpolation: QuantileInterpolation) (q: float[]) (qIsScalar: bool) (axis: int option) (keepDims: bool) (x: Expr) =
+        quantileNamed "NanQuantile" true interpolation q qIsScalar axis keepDims x
+
+    /// torch.quantile with the 'linear' interpolation; see quantileNamed.
+    let quantile (q: float[]) (qIsScalar: bool) (axis: int option) (keepDims: bool) (x: Expr) =
+        quantileWith QuantileInterpolation.Linear q qIsScalar axis keepDims x
+
+    /// torch.nanquantile with the 'linear' interpolation; see quantileNamed.
     let nanquantile (q: float[]) (qIsScalar: bool) (axis: int option) (keepDims: bool) (x: Expr) =
-        quantileWith "NanQuantile" true QuantileInterpolation.Linear q qIsScalar axis keepDims x
+        nanquantileWith QuantileInterpolation.Linear q qIsScalar axis keepDims x
