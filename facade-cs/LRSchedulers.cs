@@ -14,14 +14,18 @@ namespace FunctionalDiff;
 public abstract class LRScheduler
 {
     readonly CoreSchedule schedule;
+    // the momentum of each epoch for a schedule that cycles it (OneCycleLR, CyclicLR), else null
+    readonly Func<int, double>? momentumAt;
 
-    private protected LRScheduler(Optimizer optimizer, CoreSchedule schedule)
+    private protected LRScheduler(Optimizer optimizer, CoreSchedule schedule, Func<int, double>? momentumAt = null)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         Optimizer = optimizer;
         this.schedule = schedule;
+        this.momentumAt = momentumAt;
         BaseLearningRate = optimizer.LearningRate;
         optimizer.LearningRate = schedule.Rate.Invoke(BaseLearningRate).Invoke(0).Invoke(BaseLearningRate);
+        if (momentumAt is not null) SetMomentum(momentumAt(0));
     }
 
     /// <summary>The optimizer whose learning rate the scheduler sets.</summary>
@@ -42,11 +46,8 @@ public abstract class LRScheduler
     {
         LastEpoch++;
         Optimizer.LearningRate = schedule.Rate.Invoke(BaseLearningRate).Invoke(LastEpoch).Invoke(Optimizer.LearningRate);
-        AfterStep();
+        if (momentumAt is not null) SetMomentum(momentumAt(LastEpoch));
     }
-
-    /// <summary>What a scheduler sets besides the rate at each step (OneCycleLR's and CyclicLR's momentum).</summary>
-    private protected virtual void AfterStep() { }
 
     /// <summary>Fails, naming the scheduler, when momentum is to be cycled on an optimizer that has none (torch's check).</summary>
     private protected static void CheckMomentum(string scheduler, Optimizer optimizer, bool cycleMomentum)
@@ -57,7 +58,7 @@ public abstract class LRScheduler
     }
 
     /// <summary>Sets the optimizer's momentum: SGD's and RMSprop's momentum, Adam's and AdamW's beta1, as torch's schedulers do.</summary>
-    private protected void SetMomentum(double momentum)
+    void SetMomentum(double momentum)
     {
         switch (Optimizer)
         {
@@ -79,22 +80,14 @@ public abstract class LRScheduler
 /// </summary>
 public sealed class OneCycleLR : LRScheduler
 {
-    readonly CoreSchedules.OneCycle settings;
-    readonly double maxLr, baseMomentum, maxMomentum;
-    readonly bool cycleMomentum;
-
     /// <summary>A one-cycle schedule over <paramref name="optimizer"/>; see the class.</summary>
     /// <exception cref="ArgumentException">totalSteps is below 1, pctStart outside [0, 1], annealStrategy not "cos" or "linear",
     /// or cycleMomentum with an optimizer that has no momentum (Adagrad), as torch's.</exception>
     public OneCycleLR(Optimizer optimizer, double maxLr, int totalSteps, double pctStart = 0.3, string annealStrategy = "cos",
         bool cycleMomentum = true, double baseMomentum = 0.85, double maxMomentum = 0.95, double divFactor = 25.0,
         double finalDivFactor = 1e4, bool threePhase = false)
-        : base(optimizer, CoreSchedules.oneCycleLR(Settings(optimizer, totalSteps, pctStart, annealStrategy, cycleMomentum, divFactor, finalDivFactor, threePhase), maxLr))
-    {
-        settings = Settings(optimizer, totalSteps, pctStart, annealStrategy, cycleMomentum, divFactor, finalDivFactor, threePhase);
-        (this.maxLr, this.baseMomentum, this.maxMomentum, this.cycleMomentum) = (maxLr, baseMomentum, maxMomentum, cycleMomentum);
-        AfterStep();
-    }
+        : this(optimizer, maxLr, Settings(optimizer, totalSteps, pctStart, annealStrategy, cycleMomentum, divFactor, finalDivFactor, threePhase),
+            cycleMomentum, baseMomentum, maxMomentum) { }
 
     /// <summary>torch's spelling by epochs: totalSteps = epochs · stepsPerEpoch.</summary>
     /// <exception cref="ArgumentException">As the other constructor.</exception>
@@ -104,6 +97,10 @@ public sealed class OneCycleLR : LRScheduler
         : this(optimizer, maxLr, checked(epochs * stepsPerEpoch), pctStart, annealStrategy, cycleMomentum, baseMomentum, maxMomentum, divFactor,
             finalDivFactor, threePhase) { }
 
+    OneCycleLR(Optimizer optimizer, double maxLr, CoreSchedules.OneCycle settings, bool cycleMomentum, double baseMomentum, double maxMomentum)
+        : base(optimizer, CoreSchedules.oneCycleLR(settings, maxLr),
+            cycleMomentum ? epoch => CoreSchedules.oneCycleAt(settings, maxLr, baseMomentum, maxMomentum, epoch).Item2 : null) { }
+
     static CoreSchedules.OneCycle Settings(Optimizer optimizer, int totalSteps, double pctStart, string annealStrategy, bool cycleMomentum,
         double divFactor, double finalDivFactor, bool threePhase)
     {
@@ -111,11 +108,6 @@ public sealed class OneCycleLR : LRScheduler
         if (annealStrategy != "cos" && annealStrategy != "linear")
             throw new ArgumentException($"OneCycleLR: annealStrategy \"{annealStrategy}\" must be \"cos\" or \"linear\"", nameof(annealStrategy));
         return new CoreSchedules.OneCycle(totalSteps, pctStart, annealStrategy == "cos", divFactor, finalDivFactor, threePhase);
-    }
-
-    private protected override void AfterStep()
-    {
-        if (cycleMomentum) SetMomentum(CoreSchedules.oneCycleAt(settings, maxLr, baseMomentum, maxMomentum, LastEpoch).Item2);
     }
 }
 
@@ -138,22 +130,18 @@ public enum CyclicLRMode
 /// </summary>
 public sealed class CyclicLR : LRScheduler
 {
-    readonly CoreSchedules.CyclicMode mode;
-    readonly double gamma, baseLr, maxLr, baseMomentum, maxMomentum;
-    readonly int up, down;
-    readonly bool cycleMomentum;
-
     /// <summary>A cyclic schedule over <paramref name="optimizer"/>; see the class.</summary>
     /// <exception cref="ArgumentException">A step size is below 1, or cycleMomentum with an optimizer that has no momentum (Adagrad).</exception>
     public CyclicLR(Optimizer optimizer, double baseLr, double maxLr, int stepSizeUp = 2000, int? stepSizeDown = null,
         CyclicLRMode mode = CyclicLRMode.Triangular, double gamma = 1.0, bool cycleMomentum = true, double baseMomentum = 0.8,
         double maxMomentum = 0.9)
-        : base(optimizer, CoreSchedules.cyclicLR(Mode(optimizer, mode, cycleMomentum), gamma, stepSizeUp, stepSizeDown ?? stepSizeUp, baseLr, maxLr))
-    {
-        (this.mode, this.gamma, this.baseLr, this.maxLr) = (Mode(optimizer, mode, cycleMomentum), gamma, baseLr, maxLr);
-        (up, down, this.cycleMomentum, this.baseMomentum, this.maxMomentum) = (stepSizeUp, stepSizeDown ?? stepSizeUp, cycleMomentum, baseMomentum, maxMomentum);
-        AfterStep();
-    }
+        : this(optimizer, Mode(optimizer, mode, cycleMomentum), gamma, stepSizeUp, stepSizeDown ?? stepSizeUp, baseLr, maxLr,
+            cycleMomentum, baseMomentum, maxMomentum) { }
+
+    CyclicLR(Optimizer optimizer, CoreSchedules.CyclicMode mode, double gamma, int up, int down, double baseLr, double maxLr,
+        bool cycleMomentum, double baseMomentum, double maxMomentum)
+        : base(optimizer, CoreSchedules.cyclicLR(mode, gamma, up, down, baseLr, maxLr),
+            cycleMomentum ? epoch => CoreSchedules.cyclicAt(mode, gamma, up, down, baseLr, maxLr, baseMomentum, maxMomentum, epoch).Item2 : null) { }
 
     static CoreSchedules.CyclicMode Mode(Optimizer optimizer, CyclicLRMode mode, bool cycleMomentum)
     {
@@ -165,11 +153,6 @@ public sealed class CyclicLR : LRScheduler
             CyclicLRMode.ExpRange => CoreSchedules.CyclicMode.ExpRange,
             _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "CyclicLR: unknown mode"),
         };
-    }
-
-    private protected override void AfterStep()
-    {
-        if (cycleMomentum) SetMomentum(CoreSchedules.cyclicAt(mode, gamma, up, down, baseLr, maxLr, baseMomentum, maxMomentum, LastEpoch).Item2);
     }
 }
 

@@ -75,13 +75,16 @@ public abstract class Optimizer
         set
         {
             var next = withRates(learningRate, value);
-            var probe = next.Init.Invoke(Parameters.Values.Select(t => t.Value).ToArray());
-            bool sameLayout = probe.Slots.Length == state.Slots.Length && probe.Slots.Zip(state.Slots).All(p => p.First.Length == p.Second.Length);
-            if (!sameLayout)
+            // Only a momentum leaving 0 can need slots the state lacks (SGD keeps its buffer only for a nonzero momentum),
+            // so the schedules that set it every step make no state here. A buffer that stays when the momentum returns to
+            // 0 is ignored and used again later, as torch keeps its momentum_buffer.
+            if (momentum == 0 && value != 0)
             {
-                if (state.Step > 0)
-                    throw new InvalidOperationException($"{GetType().Name}: the momentum cannot become {value} after {state.Step} steps taken with {momentum}, which kept no momentum buffer");
-                state = probe;
+                var fresh = next.Init.Invoke(Parameters.Values.Select(t => t.Value).ToArray());
+                bool moreSlots = fresh.Slots.Zip(state.Slots).Any(p => p.First.Length > p.Second.Length);
+                if (moreSlots && state.Step > 0)
+                    throw new InvalidOperationException($"{GetType().Name}: the momentum cannot become {value} after {state.Step} steps taken with momentum 0, which kept no momentum buffer");
+                if (moreSlots) state = fresh;
             }
             core = next;
             momentum = value;

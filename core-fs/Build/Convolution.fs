@@ -328,6 +328,18 @@ module Convolution =
         if 2 * ph > kh || 2 * pw > kw then
             Shape.fail op (sprintf "padding (%d, %d) must be at most half of kernelSize (%d, %d)" ph pw kh kw)
 
+    /// The tap of a pooling window along one axis that first reads the input, not the padding: torch's index for a
+    /// window of −∞ only (0 when none does). Output o of an axis of `size`.
+    let internal firstTapInside (size: int) (taps: int) (step: int) (pad: int) (gap: int) (o: int) =
+        seq { 0 .. taps - 1 } |> Seq.tryFind (fun k -> let at = o * step - pad + k * gap in at >= 0 && at < size) |> Option.defaultValue 0
+
+    /// torch's average-pooling divisor along one axis for output o: the window clipped to the padded input when the padding
+    /// counts, else to the input itself (the divisor of a window is the product over its axes).
+    let internal poolExtent (countIncludePad: bool) (size: int) (kernel: int) (step: int) (pad: int) (o: int) =
+        let start = o * step - pad
+        let stop = min (start + kernel) (size + pad)
+        if countIncludePad then stop - start else min stop size - max start 0
+
     /// The largest entry of each window along `axis` of p (the window's taps; the axis is dropped), read at torch's
     /// pooling index, to which the cotangent goes: the first largest entry, or the last NaN, since every NaN torch's
     /// loop meets moves its index again. `firstInBounds` (p's shape with the axis kept as 1), where padding may come
@@ -379,11 +391,9 @@ module Convolution =
             let p = patches op kernelSize stride padding dilation true ceilMode x
             let (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernelSize, stride, padding, dilation
             let ho, wo = p.Dims.[3], p.Dims.[4]
-            let firstInside (size: int) (taps: int) (step: int) (pad: int) (gap: int) (o: int) =
-                seq { 0 .. taps - 1 } |> Seq.tryFind (fun k -> let at = o * step - pad + k * gap in at >= 0 && at < size) |> Option.defaultValue 0
             let firstInBounds =
                 Array.init (ho * wo) (fun k ->
-                    float (firstInside x.Dims.[2] kh sh ph dh (k / wo) * kw + firstInside x.Dims.[3] kw sw pw dw (k % wo)))
+                    float (firstTapInside x.Dims.[2] kh sh ph dh (k / wo) * kw + firstTapInside x.Dims.[3] kw sw pw dw (k % wo)))
             let firstInBounds = Expr.constant (Tensor.FromArray(firstInBounds, [| 1; 1; 1; ho; wo |])) |> Expr.cast x.DType
             // Without padding every window's first entry is inside, where argmax's first tie already is
             windowMax op 2 (if ph = 0 && pw = 0 then None else Some firstInBounds) p
@@ -425,11 +435,8 @@ module Convolution =
         let body (x: Expr) =
             let p = patches op kernelSize stride padding (1, 1) false ceilMode x
             let ho, wo = p.Dims.[3], p.Dims.[4]
-            // torch's divide_factor for output (i, j), from the window's extent along each axis
-            let extent (size: int) (k: int) (step: int) (pad: int) (o: int) =
-                let start = o * step - pad
-                let stop = min (start + k) (size + pad)
-                if countIncludePad then stop - start else min stop size - max start 0
+            // torch's divide_factor for output (i, j)
+            let extent = poolExtent countIncludePad
             let divisors =
                 Array.init (ho * wo) (fun o ->
                     if divisorOverride > 0 then float divisorOverride

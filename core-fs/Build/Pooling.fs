@@ -127,9 +127,7 @@ module Pooling =
         let k, s, p, d = axes3 op kernel stride padding dilation
         let body (x: Expr) =
             let w, outputs = windows3 op k s p d -infinity ceilMode x
-            let firstInside (a: int) (o: int) =
-                seq { 0 .. k.[a] - 1 } |> Seq.tryFind (fun t -> let at = o * s.[a] - p.[a] + t * d.[a] in at >= 0 && at < x.Dims.[2 + a])
-                |> Option.defaultValue 0
+            let firstInside (a: int) (o: int) = Convolution.firstTapInside x.Dims.[2 + a] k.[a] s.[a] p.[a] d.[a] o
             let first =
                 Array.init (outputs.[0] * outputs.[1] * outputs.[2]) (fun o ->
                     let i, j, l = o / (outputs.[1] * outputs.[2]), (o / outputs.[2]) % outputs.[1], o % outputs.[2]
@@ -150,10 +148,7 @@ module Pooling =
         if divisorOverride < 0 then Shape.fail op (sprintf "divisorOverride %d must be positive (0 for none)" divisorOverride)
         let body (x: Expr) =
             let w, outputs = windows3 op k s p d 0.0 ceilMode x
-            let extent (a: int) (o: int) =
-                let start = o * s.[a] - p.[a]
-                let stop = min (start + k.[a]) (x.Dims.[2 + a] + p.[a])
-                if countIncludePad then stop - start else min stop x.Dims.[2 + a] - max start 0
+            let extent (a: int) (o: int) = Convolution.poolExtent countIncludePad x.Dims.[2 + a] k.[a] s.[a] p.[a] o
             let divisors =
                 Array.init (outputs.[0] * outputs.[1] * outputs.[2]) (fun o ->
                     let i, j, l = o / (outputs.[1] * outputs.[2]), (o / outputs.[2]) % outputs.[1], o % outputs.[2]

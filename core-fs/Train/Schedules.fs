@@ -24,11 +24,13 @@ type PlateauState =
 [<RequireQualifiedAccess>]
 module Schedules =
 
-    let private fail (name: string) (message: string) = invalidArg name (sprintf "%s: %s" name message)
+    /// An argument error naming the scheduler in the message and the parameter as the argument.
+    let private fail (scheduler: string) (parameter: string) (message: string) =
+        invalidArg parameter (sprintf "%s: %s" scheduler message)
 
     /// StepLR: the rate times gamma every stepSize epochs.
     let stepLR (stepSize: int) (gamma: float) : Schedule =
-        if stepSize < 1 then fail "StepLR" (sprintf "stepSize %d must be at least 1" stepSize)
+        if stepSize < 1 then fail "StepLR" "stepSize" (sprintf "stepSize %d must be at least 1" stepSize)
         { Name = "StepLR"
           Rate = fun _ epoch previous -> if epoch = 0 || epoch % stepSize <> 0 then previous else previous * gamma }
 
@@ -46,7 +48,7 @@ module Schedules =
 
     /// ConstantLR: the rate times factor until epoch totalIters, where it is divided by factor again.
     let constantLR (factor: float) (totalIters: int) : Schedule =
-        if not (factor >= 0.0 && factor <= 1.0) then fail "ConstantLR" (sprintf "factor %g must be between 0 and 1" factor)
+        if not (factor >= 0.0 && factor <= 1.0) then fail "ConstantLR" "factor" (sprintf "factor %g must be between 0 and 1" factor)
         { Name = "ConstantLR"
           Rate = fun _ epoch previous ->
             if epoch = 0 then previous * factor elif epoch <> totalIters then previous else previous * (1.0 / factor) }
@@ -55,8 +57,8 @@ module Schedules =
     /// consecutive factors.
     let linearLR (startFactor: float) (endFactor: float) (totalIters: int) : Schedule =
         if not (startFactor > 0.0 && startFactor <= 1.0) then
-            fail "LinearLR" (sprintf "startFactor %g must be above 0 and at most 1" startFactor)
-        if not (endFactor >= 0.0 && endFactor <= 1.0) then fail "LinearLR" (sprintf "endFactor %g must be between 0 and 1" endFactor)
+            fail "LinearLR" "startFactor" (sprintf "startFactor %g must be above 0 and at most 1" startFactor)
+        if not (endFactor >= 0.0 && endFactor <= 1.0) then fail "LinearLR" "endFactor" (sprintf "endFactor %g must be between 0 and 1" endFactor)
         { Name = "LinearLR"
           Rate = fun _ epoch previous ->
             if epoch = 0 then previous * startFactor
@@ -67,7 +69,7 @@ module Schedules =
 
     /// PolynomialLR: the rate decays as (1 − epoch/totalIters)^power until totalIters, by torch's ratio of consecutive factors.
     let polynomialLR (totalIters: int) (power: float) : Schedule =
-        if totalIters < 1 then fail "PolynomialLR" (sprintf "totalIters %d must be at least 1" totalIters)
+        if totalIters < 1 then fail "PolynomialLR" "totalIters" (sprintf "totalIters %d must be at least 1" totalIters)
         { Name = "PolynomialLR"
           Rate = fun _ epoch previous ->
             if epoch = 0 || epoch > totalIters then previous
@@ -78,7 +80,7 @@ module Schedules =
     /// CosineAnnealingLR: half a cosine from the base rate down to etaMin over tMax epochs (and back up after, as torch's
     /// recurrence continues), by torch's recurrence.
     let cosineAnnealingLR (tMax: float) (etaMin: float) : Schedule =
-        if not (tMax > 0.0) then fail "CosineAnnealingLR" (sprintf "tMax %g must be positive" tMax)
+        if not (tMax > 0.0) then fail "CosineAnnealingLR" "tMax" (sprintf "tMax %g must be positive" tMax)
         { Name = "CosineAnnealingLR"
           Rate = fun baseRate epoch previous ->
             let e = float epoch
@@ -94,8 +96,8 @@ module Schedules =
     /// length (T_i) by one epoch at a time; replaying those steps for the epoch gives the same integers, and the rate is
     /// torch's closed form of them.
     let cosineAnnealingWarmRestarts (t0: int) (tMult: int) (etaMin: float) : Schedule =
-        if t0 < 1 then fail "CosineAnnealingWarmRestarts" (sprintf "t0 %d must be at least 1" t0)
-        if tMult < 1 then fail "CosineAnnealingWarmRestarts" (sprintf "tMult %d must be at least 1" tMult)
+        if t0 < 1 then fail "CosineAnnealingWarmRestarts" "t0" (sprintf "t0 %d must be at least 1" t0)
+        if tMult < 1 then fail "CosineAnnealingWarmRestarts" "tMult" (sprintf "tMult %d must be at least 1" tMult)
         { Name = "CosineAnnealingWarmRestarts"
           Rate = fun baseRate epoch _ ->
             let mutable current, length = epoch, t0
@@ -146,9 +148,9 @@ module Schedules =
 
     /// OneCycleLR's rates as a schedule (the momentum is oneCycleAt's second value).
     let oneCycleLR (settings: OneCycle) (maxRate: float) : Schedule =
-        if settings.TotalSteps < 1 then fail "OneCycleLR" (sprintf "totalSteps %d must be at least 1" settings.TotalSteps)
+        if settings.TotalSteps < 1 then fail "OneCycleLR" "totalSteps" (sprintf "totalSteps %d must be at least 1" settings.TotalSteps)
         if not (settings.PctStart >= 0.0 && settings.PctStart <= 1.0) then
-            fail "OneCycleLR" (sprintf "pctStart %g must be in [0, 1]" settings.PctStart)
+            fail "OneCycleLR" "pctStart" (sprintf "pctStart %g must be in [0, 1]" settings.PctStart)
         { Name = "OneCycleLR"; Rate = fun _ epoch _ -> fst (oneCycleAt settings maxRate 0.0 0.0 epoch) }
 
     /// How CyclicLR scales each cycle's height: torch's 'triangular' (1), 'triangular2' (halved every cycle) and
@@ -178,8 +180,8 @@ module Schedules =
 
     /// CyclicLR's rates as a schedule (the momentum is cyclicAt's second value).
     let cyclicLR (mode: CyclicMode) (gamma: float) (stepSizeUp: int) (stepSizeDown: int) (baseRate: float) (maxRate: float) : Schedule =
-        if stepSizeUp < 1 then fail "CyclicLR" (sprintf "stepSizeUp %d must be at least 1" stepSizeUp)
-        if stepSizeDown < 1 then fail "CyclicLR" (sprintf "stepSizeDown %d must be at least 1" stepSizeDown)
+        if stepSizeUp < 1 then fail "CyclicLR" "stepSizeUp" (sprintf "stepSizeUp %d must be at least 1" stepSizeUp)
+        if stepSizeDown < 1 then fail "CyclicLR" "stepSizeDown" (sprintf "stepSizeDown %d must be at least 1" stepSizeDown)
         { Name = "CyclicLR"; Rate = fun _ epoch _ -> fst (cyclicAt mode gamma stepSizeUp stepSizeDown baseRate maxRate 0.0 0.0 epoch) }
 
     /// LambdaLR: the base rate times factor(epoch).

@@ -5,9 +5,10 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace FunctionalDiff.Compare.Suite;
 
-// The margin losses that take labels (Loss.SoftMarginLoss, HingeEmbeddingLoss, MultiLabelSoftMarginLoss, MultiMarginLoss)
-// against torch.nn.functional, every reduction, with and without class weights (constants: torch has no derivative
-// of multi_margin_loss in its weight).
+// The torch.nn.functional layers added beside pooling: the margin losses that take labels (Loss.SoftMarginLoss,
+// HingeEmbeddingLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, every reduction, class weights as constants since torch has
+// no derivative of multi_margin_loss in its weight), quantile and nanquantile, gumbel_softmax with the noise given,
+// bilinear and local_response_norm, against torch.nn.functional.
 public static partial class CaseTable
 {
     static readonly double[] SignLabels = { 1, -1, -1, 1, -1, 1, 1, -1, 1, -1, -1, 1 };
@@ -22,7 +23,7 @@ public static partial class CaseTable
     // Case.TorchFirstOrderOnly); our second order is checked against its closed form in MarginLossFacadeTests.
     const string NoTorchDoubleBackward = "libtorch has no double backward of multi_margin_loss (it aborts); our second order is checked against its closed form in an xunit test";
 
-    static IEnumerable<Case> Margins()
+    static IEnumerable<Case> NnExtras()
     {
         // quantile and nanquantile (linear; TorchSharp takes no interpolation, the other modes are checked against a loop in
         // QuantileFacadeTests), on distinct values so no tie decides where a gradient goes
@@ -57,7 +58,7 @@ public static partial class CaseTable
         yield return C("gumbel_softmax hard dim 0 [3,4]", new[] { I(3, 4) },
             x => Nn.GumbelSoftmax(x[0], Const(uniform, [3, 4], x[0]), hard: true, axis: 0).Square(), x => Gumbel(x[0], 1.0, true, 0).square());
 
-        // bilinear and local_response_norm, beside the losses since they are layers of the same torch.nn.functional vintage
+        // bilinear and local_response_norm
         yield return C("bilinear [4,3]·[4,2] weight [5,3,2] bias", new[] { I(4, 3), I(4, 2), I(5, 3, 2), I(5) },
             x => Nn.Bilinear(x[0], x[1], x[2], x[3]), x => F.bilinear(x[0], x[1], x[2], x[3]));
         yield return C("bilinear leading axes [2,3,2]·[2,3,4] weight [3,2,4]", new[] { I(2, 3, 2), I(2, 3, 4), I(3, 2, 4) },
