@@ -43,7 +43,7 @@ public class FuzzOpsTests
     }
 
     [Fact]
-    public void Latest8_132_LstsqOfAWideMatrixWithAZeroFirstColumn_TorchsSolutionIsZero_OursTheLeastNormOne_Named()
+    public void Latest8_132_LstsqOfAWideMatrixWithAZeroFirstColumn_TorchsSolutionIsSometimesZero_OursTheLeastNormOne_Named()
     {
         // A = [0, 0.1, −0.36] (full row rank), b = 0.5: the least-norm solution is Aᵀ(AAᵀ)⁻¹b
         double[] row = { 0, 0.1, -0.36 };
@@ -55,10 +55,13 @@ public class FuzzOpsTests
         using var scope = torch.NewDisposeScope();
         var torchs = Values(torch.linalg.lstsq(torch.tensor(row, dtype: torch.ScalarType.Float64).reshape(1, 3),
             torch.tensor(new[] { 0.5 }, dtype: torch.ScalarType.Float64).reshape(1, 1)).Solution);
-        Assert.Equal(new[] { 0.0, 0.0, 0.0 }, torchs);
+        // torch's answer is not repeatable: some calls give the solution 0, others the least-norm one (uninitialised state in
+        // its gelsy path, seen both ways in consecutive runs of this test); both are accepted, the 0 being the one named
+        Assert.True(torchs.All(v => v == 0) || torchs.Zip(closed).All(p => Math.Abs(p.First - p.Second) < 1e-12),
+            $"torch's solution [{string.Join(", ", torchs)}]");
 
         var program = FuzzCommand.Programs(1, 8, 132, ops: OpSurface.Latest)[0];
-        Assert.Contains(program.Forward().TorchWrong, w => w.Why == "Lstsq of a wide matrix whose first column is 0 (torch's gelsy returns 0)");
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why == "Lstsq of a wide matrix whose first column is 0 (torch's gelsy returns 0 at some calls)");
         Assert.Equal(6, program.ToCase().Skipped.Distinct().Count());
     }
 
