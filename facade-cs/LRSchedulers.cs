@@ -57,24 +57,14 @@ public abstract class LRScheduler
             throw new ArgumentException($"{scheduler}: {optimizer.GetType().Name} has no momentum or beta1 to cycle; pass cycleMomentum: false", nameof(cycleMomentum));
     }
 
-    /// <summary>Sets the optimizer's momentum: SGD's and RMSprop's momentum, Adam's and AdamW's beta1, as torch's schedulers do.</summary>
-    void SetMomentum(double momentum)
-    {
-        switch (Optimizer)
-        {
-            case Sgd sgd: sgd.Momentum = momentum; break;
-            case RmsProp rms: rms.Momentum = momentum; break;
-            case Adam adam: adam.Beta1 = momentum; break;
-            case AdamW adamW: adamW.Beta1 = momentum; break;
-            default: throw new InvalidOperationException($"{GetType().Name}: {Optimizer.GetType().Name} has no momentum to cycle");
-        }
-    }
+    /// <summary>Sets the optimizer's momentum: SGD's and RMSprop's momentum, the Adam family's beta1, as torch's schedulers do.</summary>
+    void SetMomentum(double momentum) => Optimizer.MomentumValue = momentum;
 }
 
 /// <summary>
 /// torch's OneCycleLR: the rate rises from maxLr / divFactor to <c>maxLr</c> over the first pctStart of
 /// <c>totalSteps</c>, then falls to that / finalDivFactor (cosine or linear annealing; threePhase is torch's three-phase
-/// variant), and, with cycleMomentum, the optimizer's momentum (SGD's and RMSprop's momentum, Adam's beta1) moves the
+/// variant), and, with cycleMomentum, the optimizer's momentum (SGD's and RMSprop's momentum, the Adam family's beta1) moves the
 /// other way between maxMomentum and baseMomentum. Step it once per batch, totalSteps times at most, as torch's.
 /// F#: <c>Schedules.oneCycleAt</c>.
 /// </summary>
@@ -125,7 +115,7 @@ public enum CyclicLRMode
 /// <summary>
 /// torch's CyclicLR: the rate goes from <c>baseLr</c> up to <c>maxLr</c> over <c>stepSizeUp</c> steps and back over
 /// <c>stepSizeDown</c> (the same when null), cycle after cycle, the height scaled by the mode; with cycleMomentum the
-/// optimizer's momentum (SGD's and RMSprop's momentum, Adam's beta1) moves the other way between maxMomentum and
+/// optimizer's momentum (SGD's and RMSprop's momentum, the Adam family's beta1) moves the other way between maxMomentum and
 /// baseMomentum. Step it once per batch, as torch's. F#: <c>Schedules.cyclicAt</c>.
 /// </summary>
 public sealed class CyclicLR : LRScheduler

@@ -14,7 +14,7 @@ namespace FunctionalDiff;
 /// </summary>
 public abstract class Optimizer
 {
-    // the core optimizer for a learning rate and a momentum (SGD's and RMSprop's momentum, Adam's beta1; NaN for an
+    // the core optimizer for a learning rate and a momentum (SGD's and RMSprop's momentum, the Adam family's beta1; NaN for an
     // optimizer without one): every other hyperparameter is fixed at construction
     readonly Func<double, double, CoreOptimizer> withRates;
     CoreOptimizer core;
@@ -59,17 +59,17 @@ public abstract class Optimizer
         }
     }
 
-    /// <summary>Whether the optimizer has a momentum a schedule may set (SGD's and RMSprop's momentum, Adam's beta1).</summary>
+    /// <summary>Whether the optimizer has a momentum a schedule may set (SGD's and RMSprop's momentum, the Adam family's beta1).</summary>
     internal bool HasMomentum => !double.IsNaN(momentum);
 
     /// <summary>
-    /// The momentum of the next steps (SGD's and RMSprop's momentum, Adam's and AdamW's beta1), as assigning
+    /// The momentum of the next steps (SGD's and RMSprop's momentum, the Adam family's beta1), as assigning
     /// <c>param_group["momentum"]</c> or <c>["betas"]</c> between steps in torch: the state carries over. A momentum
     /// buffer that SGD or RMSprop did not keep (momentum 0 when made) is started if the momentum is set before the first
     /// step.
     /// </summary>
     /// <exception cref="InvalidOperationException">A momentum is set after steps taken without one.</exception>
-    private protected double MomentumValue
+    internal double MomentumValue
     {
         get => momentum;
         set
@@ -278,4 +278,68 @@ public sealed class Adagrad : Optimizer
     /// <summary>An Adagrad optimizer over <paramref name="parameters"/>.</summary>
     public Adagrad(Parameters parameters, double lr = 1e-2, double lrDecay = 0, double weightDecay = 0, double initialAccumulatorValue = 0, double eps = 1e-10)
         : base(rate => CoreOptimizers.adagrad(rate, lrDecay, weightDecay, initialAccumulatorValue, eps), lr, parameters) { }
+}
+
+/// <summary>torch.optim.Adamax: Adam with the infinity norm in place of the second moment, with torch's defaults (lr 2e-3, betas 0.9 and 0.999, eps 1e-8, no weight decay).</summary>
+public sealed class Adamax : Optimizer
+{
+    /// <summary>An Adamax optimizer over <paramref name="parameters"/>.</summary>
+    public Adamax(Parameters parameters, double lr = 2e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0)
+        : base((rate, b1) => CoreOptimizers.adamax(rate, b1, beta2, eps, weightDecay), lr, beta1, parameters) { }
+
+    /// <summary>torch's spelling with <c>betas</c>, as <see cref="Adam"/>'s.</summary>
+    public Adamax(Parameters parameters, double lr, (double Beta1, double Beta2) betas, double eps = 1e-8, double weightDecay = 0)
+        : this(parameters, lr, betas.Beta1, betas.Beta2, eps, weightDecay) { }
+
+    /// <summary>beta1 of the next steps (torch's <c>param_group["betas"][0]</c>; <see cref="OneCycleLR"/> cycles it).</summary>
+    public double Beta1 { get => MomentumValue; set => MomentumValue = value; }
+}
+
+/// <summary>torch.optim.NAdam: Adam with Nesterov momentum and torch's momentum schedule, with torch's defaults (lr 2e-3, betas 0.9 and 0.999, eps 1e-8, no weight decay, momentum decay 4e-3).</summary>
+public sealed class NAdam : Optimizer
+{
+    /// <summary>
+    /// An NAdam optimizer over <paramref name="parameters"/>; <paramref name="decoupledWeightDecay"/> shrinks the
+    /// parameters by 1 − lr·weightDecay before each step, as AdamW (torch's decoupled_weight_decay), instead of adding
+    /// weightDecay·p to the gradient.
+    /// </summary>
+    public NAdam(Parameters parameters, double lr = 2e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0,
+        double momentumDecay = 4e-3, bool decoupledWeightDecay = false)
+        : base((rate, b1) => CoreOptimizers.nadam(rate, b1, beta2, eps, weightDecay, momentumDecay, decoupledWeightDecay), lr, beta1, parameters) { }
+
+    /// <summary>torch's spelling with <c>betas</c>, as <see cref="Adam"/>'s.</summary>
+    public NAdam(Parameters parameters, double lr, (double Beta1, double Beta2) betas, double eps = 1e-8, double weightDecay = 0,
+        double momentumDecay = 4e-3, bool decoupledWeightDecay = false)
+        : this(parameters, lr, betas.Beta1, betas.Beta2, eps, weightDecay, momentumDecay, decoupledWeightDecay) { }
+
+    /// <summary>beta1 of the next steps (torch's <c>param_group["betas"][0]</c>; <see cref="OneCycleLR"/> cycles it).</summary>
+    public double Beta1 { get => MomentumValue; set => MomentumValue = value; }
+}
+
+/// <summary>torch.optim.RAdam: Adam whose adaptive step is rectified by the variance of its second moment, and left out for the first steps, with torch's defaults (lr 1e-3, betas 0.9 and 0.999, eps 1e-8, no weight decay).</summary>
+public sealed class RAdam : Optimizer
+{
+    /// <summary>
+    /// An RAdam optimizer over <paramref name="parameters"/>; <paramref name="decoupledWeightDecay"/> as in
+    /// <see cref="NAdam(Parameters, double, double, double, double, double, double, bool)"/>.
+    /// </summary>
+    public RAdam(Parameters parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0,
+        bool decoupledWeightDecay = false)
+        : base((rate, b1) => CoreOptimizers.radam(rate, b1, beta2, eps, weightDecay, decoupledWeightDecay), lr, beta1, parameters) { }
+
+    /// <summary>torch's spelling with <c>betas</c>, as <see cref="Adam"/>'s.</summary>
+    public RAdam(Parameters parameters, double lr, (double Beta1, double Beta2) betas, double eps = 1e-8, double weightDecay = 0,
+        bool decoupledWeightDecay = false)
+        : this(parameters, lr, betas.Beta1, betas.Beta2, eps, weightDecay, decoupledWeightDecay) { }
+
+    /// <summary>beta1 of the next steps (torch's <c>param_group["betas"][0]</c>; <see cref="OneCycleLR"/> cycles it).</summary>
+    public double Beta1 { get => MomentumValue; set => MomentumValue = value; }
+}
+
+/// <summary>torch.optim.Adadelta, with torch's defaults (lr 1.0, rho 0.9, eps 1e-6, no weight decay).</summary>
+public sealed class Adadelta : Optimizer
+{
+    /// <summary>An Adadelta optimizer over <paramref name="parameters"/>.</summary>
+    public Adadelta(Parameters parameters, double lr = 1.0, double rho = 0.9, double eps = 1e-6, double weightDecay = 0)
+        : base(rate => CoreOptimizers.adadelta(rate, rho, eps, weightDecay), lr, parameters) { }
 }

@@ -10,7 +10,8 @@ namespace FunctionalDiff.Core
 open System
 
 /// What an optimizer carries from one step to the next: the number of steps taken and, per
-/// parameter, its slots (moments, momentum buffers), each of the parameter's shape and dtype.
+/// parameter, its slots (moments, momentum buffers) in the parameter's dtype, each of the
+/// parameter's shape except a scalar that the optimizer keeps per parameter (NAdam's product of momenta).
 type OptimizerState =
     { Step: int
       Slots: Tensor[][] }
@@ -79,13 +80,22 @@ module Optimizers =
                 let values, slotValues = p.ToDoubleArray(), state.Slots.[i] |> Array.map (fun s -> s.ToDoubleArray())
                 kernel (roundTo p.DType) values (g.ToDoubleArray()) slotValues
                 results.[i] <- ofDtype p.DType p.Dims values
-                slots.[i] <- slotValues |> Array.map (ofDtype p.DType p.Dims)
+                // a slot keeps its own shape: most are the parameter's, NAdam's running product of momenta is a scalar
+                slots.[i] <- Array.map2 (fun (s: Tensor) v -> ofDtype p.DType s.Dims v) state.Slots.[i] slotValues
             results, { Step = step; Slots = slots }
         { Name = name; Init = init; Update = update }
 
     let private checkHyper (name: string) (parameter: string) (value: float) (ok: bool) =
         if not ok || Double.IsNaN value then
             raise (ArgumentOutOfRangeException(parameter, value, sprintf "%s: %s = %g is out of range" name parameter value))
+
+    /// The checks torch makes of the Adam family's hyperparameters.
+    let private checkAdamFamily (name: string) (lr: float) (beta1: float) (beta2: float) (eps: float) (weightDecay: float) =
+        checkHyper name "lr" lr (lr >= 0.0)
+        checkHyper name "beta1" beta1 (beta1 >= 0.0 && beta1 < 1.0)
+        checkHyper name "beta2" beta2 (beta2 >= 0.0 && beta2 < 1.0)
+        checkHyper name "eps" eps (eps >= 0.0)
+        checkHyper name "weightDecay" weightDecay (weightDecay >= 0.0)
 
     /// torch.optim.SGD: weight decay added to the gradient, then a momentum buffer (the first
     /// gradient itself at step 1, then momentum·buf + (1 − dampening)·g), then Nesterov's
@@ -113,11 +123,7 @@ module Optimizers =
     /// v ← β2·v + (1 − β2)·g·g; p ← p − (lr / (1 − β1^t))·m / (√v / √(1 − β2^t) + ε). With
     /// `amsgrad` the denominator uses the largest v so far (a third slot) instead of v.
     let private adamLike (name: string) (decoupled: bool) (amsgrad: bool) (lr: float) (beta1: float) (beta2: float) (eps: float) (weightDecay: float) =
-        checkHyper name "lr" lr (lr >= 0.0)
-        checkHyper name "beta1" beta1 (beta1 >= 0.0 && beta1 < 1.0)
-        checkHyper name "beta2" beta2 (beta2 >= 0.0 && beta2 < 1.0)
-        checkHyper name "eps" eps (eps >= 0.0)
-        checkHyper name "weightDecay" weightDecay (weightDecay >= 0.0)
+        checkAdamFamily name lr beta1 beta2 eps weightDecay
         make name (if amsgrad then 3 else 2) (fun step r p g slots ->
             // the bias corrections are Python floats in torch: float64, rounded once to the dtype
             let correction1 = 1.0 - Math.Pow(beta1, float step)
@@ -208,6 +214,108 @@ module Optimizers =
                     buf.[i] <- r (r (buf.[i] * mu) + r (gi / denominator))
                     p.[i] <- r (p.[i] + r (negLr * buf.[i]))
                 else p.[i] <- r (p.[i] + r (r (negLr * gi) / denominator)))
+
+    /// torch.optim.Adamax: weight decay joins the gradient, m ← lerp(m, g, 1 − β1), u ← max(β2·u, |g| + ε)
+    /// (NaN-propagating, as torch.maximum), p ← p − (lr / (1 − β1^t))·m / u.
+    let adamax (lr: float) (beta1: float) (beta2: float) (eps: float) (weightDecay: float) : Optimizer =
+        checkAdamFamily "Adamax" lr beta1 beta2 eps weightDecay
+        make "Adamax" 2 (fun step r p g slots ->
+            // clr is a Python float in torch: float64, rounded once to the dtype
+            let negClr = r (-(lr / (1.0 - Math.Pow(beta1, float step))))
+            let m, u = slots.[0], slots.[1]
+            let wd, oneMinusBeta1, beta2T, epsT = r weightDecay, r (1.0 - beta1), r beta2, r eps
+            for i in 0 .. p.Length - 1 do
+                let gi = if weightDecay <> 0.0 then r (g.[i] + r (wd * p.[i])) else g.[i]
+                m.[i] <- lerp r m.[i] gi oneMinusBeta1
+                u.[i] <- Math.Max(r (u.[i] * beta2T), r (abs gi + epsT))
+                p.[i] <- r (p.[i] + r (r (negClr * m.[i]) / u.[i])))
+
+    /// torch.optim.Adadelta: weight decay joins the gradient, s ← ρ·s + (1 − ρ)·g·g,
+    /// δ = √(a + ε) / √(s + ε) · g, a ← ρ·a + (1 − ρ)·δ·δ, p ← p − lr·δ.
+    let adadelta (lr: float) (rho: float) (eps: float) (weightDecay: float) : Optimizer =
+        checkHyper "Adadelta" "lr" lr (lr >= 0.0)
+        checkHyper "Adadelta" "rho" rho (rho >= 0.0 && rho <= 1.0)
+        checkHyper "Adadelta" "eps" eps (eps >= 0.0)
+        checkHyper "Adadelta" "weightDecay" weightDecay (weightDecay >= 0.0)
+        // slot 0: the square average; 1: the accumulated squared updates
+        make "Adadelta" 2 (fun _ r p g slots ->
+            let square, accumulated = slots.[0], slots.[1]
+            let wd, rhoT, oneMinusRho, epsT, negLr = r weightDecay, r rho, r (1.0 - rho), r eps, r (-lr)
+            for i in 0 .. p.Length - 1 do
+                let gi = if weightDecay <> 0.0 then r (g.[i] + r (wd * p.[i])) else g.[i]
+                square.[i] <- r (r (square.[i] * rhoT) + r (r (oneMinusRho * gi) * gi))
+                let std = r (Math.Sqrt(r (square.[i] + epsT)))
+                let delta = r (r (r (Math.Sqrt(r (accumulated.[i] + epsT))) / std) * gi)
+                accumulated.[i] <- r (r (accumulated.[i] * rhoT) + r (r (oneMinusRho * delta) * delta))
+                p.[i] <- r (p.[i] + r (negLr * delta)))
+
+    /// Weight decay as torch's NAdam and RAdam apply it: decoupled (the parameter shrinks by 1 − lr·wd before the step,
+    /// as AdamW) or joined to the gradient (L2). Returns the gradient the step uses.
+    let private decay (r: float -> float) (decoupled: bool) (lr: float) (weightDecay: float) (p: float[]) (g: float[]) (i: int) =
+        if weightDecay = 0.0 then g.[i]
+        elif decoupled then
+            p.[i] <- r (p.[i] * r (1.0 - lr * weightDecay))
+            g.[i]
+        else r (g.[i] + r (r weightDecay * p.[i]))
+
+    /// torch.optim.NAdam (Dozat's Nesterov Adam with torch's momentum schedule): at step t the momentum is
+    /// μ_t = β1·(1 − ½·0.96^(t·ψ)) for ψ = momentumDecay, their running product Π_t is kept per parameter (a scalar slot
+    /// in the parameter's dtype, as torch keeps a scalar tensor), m and v move as Adam's, and
+    /// p ← p − lr(1 − μ_t)/(1 − Π_t)·g/d − lr·μ_{t+1}/(1 − Π_t·μ_{t+1})·m/d with d = √(v / (1 − β2^t)) + ε.
+    let nadam (lr: float) (beta1: float) (beta2: float) (eps: float) (weightDecay: float) (momentumDecay: float) (decoupledWeightDecay: bool) : Optimizer =
+        checkAdamFamily "NAdam" lr beta1 beta2 eps weightDecay
+        checkHyper "NAdam" "momentumDecay" momentumDecay (momentumDecay >= 0.0)
+        let optimizer =
+            make "NAdam" 3 (fun step r p g slots ->
+                let momentumAt t = beta1 * (1.0 - 0.5 * Math.Pow(0.96, float t * momentumDecay))
+                let mu, muNext = momentumAt step, momentumAt (step + 1)
+                let m, v, product = slots.[0], slots.[1], slots.[2]
+                product.[0] <- r (product.[0] * r mu)
+                // the step sizes are Python floats in torch, from the product's value: float64, rounded once to the dtype
+                let gradientStep = r (-lr * (1.0 - mu) / (1.0 - product.[0]))
+                let momentStep = r (-lr * muNext / (1.0 - product.[0] * muNext))
+                let oneMinusBeta1, beta2T, oneMinusBeta2 = r (1.0 - beta1), r beta2, r (1.0 - beta2)
+                let correction2, epsT = r (1.0 - Math.Pow(beta2, float step)), r eps
+                for i in 0 .. p.Length - 1 do
+                    let gi = decay r decoupledWeightDecay lr weightDecay p g i
+                    m.[i] <- lerp r m.[i] gi oneMinusBeta1
+                    v.[i] <- r (r (v.[i] * beta2T) + r (r (oneMinusBeta2 * gi) * gi))
+                    let denominator = r (r (Math.Sqrt(r (v.[i] / correction2))) + epsT)
+                    p.[i] <- r (p.[i] + r (r (gradientStep * gi) / denominator))
+                    p.[i] <- r (p.[i] + r (r (momentStep * m.[i]) / denominator)))
+        // torch starts the product at 1
+        let init (parameters: Tensor[]) =
+            let state = optimizer.Init parameters
+            { state with Slots = Array.map2 (fun (slots: Tensor[]) (p: Tensor) -> [| slots.[0]; slots.[1]; Tensor.Full([||], 1.0, p.DType) |]) state.Slots parameters }
+        { optimizer with Init = init }
+
+    /// torch.optim.RAdam (rectified Adam): m and v move as Adam's; with ρ∞ = 2/(1 − β2) − 1 and
+    /// ρ_t = ρ∞ − 2t·β2^t/(1 − β2^t), the step is lr·m̂·√(1 − β2^t)/(√v + ε)·r_t where ρ_t > 5, with the rectification
+    /// r_t = √((ρ_t − 4)(ρ_t − 2)ρ∞ / ((ρ∞ − 4)(ρ∞ − 2)ρ_t)), and lr·m̂ (no second moment) before; m̂ = m/(1 − β1^t).
+    let radam (lr: float) (beta1: float) (beta2: float) (eps: float) (weightDecay: float) (decoupledWeightDecay: bool) : Optimizer =
+        checkAdamFamily "RAdam" lr beta1 beta2 eps weightDecay
+        make "RAdam" 2 (fun step r p g slots ->
+            let t = float step
+            let correction1, correction2 = 1.0 - Math.Pow(beta1, t), 1.0 - Math.Pow(beta2, t)
+            let rhoInf = 2.0 / (1.0 - beta2) - 1.0
+            let rhoT = rhoInf - 2.0 * t * Math.Pow(beta2, t) / correction2
+            let rectified = rhoT > 5.0
+            let rectification = r (Math.Sqrt((rhoT - 4.0) * (rhoT - 2.0) * rhoInf / ((rhoInf - 4.0) * (rhoInf - 2.0) * rhoT)))
+            let m, v = slots.[0], slots.[1]
+            let oneMinusBeta1, beta2T, oneMinusBeta2 = r (1.0 - beta1), r beta2, r (1.0 - beta2)
+            let correction1T, correction2Root, lrT, epsT = r correction1, r (Math.Sqrt correction2), r lr, r eps
+            for i in 0 .. p.Length - 1 do
+                let gi = decay r decoupledWeightDecay lr weightDecay p g i
+                m.[i] <- lerp r m.[i] gi oneMinusBeta1
+                v.[i] <- r (r (v.[i] * beta2T) + r (r (oneMinusBeta2 * gi) * gi))
+                let scaled = r (r (m.[i] / correction1T) * lrT)
+                let update =
+                    if rectified then
+                        // torch's float / tensor is the tensor's reciprocal times the float
+                        let adaptive = r (r (1.0 / r (r (Math.Sqrt v.[i]) + epsT)) * correction2Root)
+                        r (r (scaled * adaptive) * rectification)
+                    else scaled
+                p.[i] <- r (p.[i] - update))
 
     /// clipGradNorm with torch's norm_type: the joint p-norm of the per-tensor p-norms, (Σ|v|^p)^(1/p) for p > 0 and
     /// max |v| for +∞ (torch's float('inf')).

@@ -10,7 +10,7 @@ namespace FunctionalDiff.Tests;
 /// gradient of f(p) = Σ sin(3p)/3 + p²/4 is cos(3p) + p/2, computed in T from the current parameters
 /// on both sides. 100 steps; the results must agree exactly.
 /// </summary>
-public class OptimizerTests
+public partial class OptimizerTests
 {
     static T C<T>(double x) where T : IFloatingPointIeee754<T> => T.CreateTruncating(x);
 

@@ -37,6 +37,14 @@ public static class OptimizerCheck
         new("RMSprop", p => new RmsProp(p, lr: 0.01), ps => torch.optim.RMSProp(ps, 0.01, 0.99, 1e-8, 0.0, 0.0, false)),
         new("RMSprop centered momentum weight-decay", p => new RmsProp(p, 0.01, alpha: 0.9, eps: 1e-6, weightDecay: 0.01, momentum: 0.5, centered: true),
             ps => torch.optim.RMSProp(ps, 0.01, 0.9, 1e-6, 0.01, 0.5, true)),
+        new("Adamax", p => new Adamax(p), ps => torch.optim.Adamax(ps)),
+        new("Adamax fast-forgetting weight-decay", p => new Adamax(p, lr: 0.05, beta1: 0.8, beta2: 0.5, eps: 1e-6, weightDecay: 0.1),
+            ps => torch.optim.Adamax(ps, 0.05, 0.8, 0.5, 1e-6, 0.1)),
+        new("Adadelta", p => new Adadelta(p), ps => torch.optim.Adadelta(ps)),
+        new("Adadelta weight-decay", p => new Adadelta(p, lr: 0.5, rho: 0.95, eps: 1e-4, weightDecay: 0.01),
+            ps => torch.optim.Adadelta(ps, 0.5, 0.95, 1e-4, 0.01)),
+        new("Adagrad decay weight-decay initial-sum", p => new Adagrad(p, lr: 0.1, lrDecay: 0.05, weightDecay: 0.01, initialAccumulatorValue: 0.1, eps: 1e-6),
+            ps => torch.optim.Adagrad(ps, 0.1, 0.05, 0.01, 0.1, 1e-6)),
     ];
 
     /// <summary>
