@@ -59,6 +59,9 @@ public abstract class Optimizer
         }
     }
 
+    /// <summary>The learning rate when the first scheduler was made on this optimizer (torch's param_group["initial_lr"]), the base of every scheduler made on it; null before.</summary>
+    internal double? InitialLearningRate { get; set; }
+
     /// <summary>Whether the optimizer has a momentum a schedule may set (SGD's and RMSprop's momentum, the Adam family's beta1).</summary>
     internal bool HasMomentum => !double.IsNaN(momentum);
 

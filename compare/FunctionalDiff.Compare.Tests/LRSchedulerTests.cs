@@ -44,7 +44,7 @@ public class LRSchedulerTests
     public static TheoryData<string> Names => new()
     {
         "StepLR", "MultiStepLR", "ExponentialLR", "ConstantLR", "LinearLR", "PolynomialLR", "CosineAnnealingLR", "CosineAnnealingLR etaMin",
-        "LambdaLR", "MultiplicativeLR",
+        "LambdaLR", "MultiplicativeLR", "ChainedScheduler",
     };
 
     [Theory]
@@ -63,6 +63,9 @@ public class LRSchedulerTests
             "CosineAnnealingLR etaMin" => Rates(o => new CosineAnnealingLR(o, 13, 0.01), t => Schedulers.CosineAnnealingLR(t, 13, 0.01)),
             "LambdaLR" => Rates(o => new LambdaLR(o, e => 1.0 / (1 + 0.3 * e)), t => Schedulers.LambdaLR(t, e => 1.0 / (1 + 0.3 * e))),
             "MultiplicativeLR" => Rates(o => new MultiplicativeLR(o, e => e % 3 == 0 ? 0.8 : 0.99), t => Schedulers.MultiplicativeLR(t, e => e % 3 == 0 ? 0.8 : 0.99)),
+            // two schedulers only: TorchSharp's constructor overwrites initial_lr, so a third would take another base
+            "ChainedScheduler" => Rates(o => new ChainedScheduler(new ConstantLR(o, 0.5, 4), new ExponentialLR(o, 0.9)),
+                t => Schedulers.ChainedLR(new[] { Schedulers.ConstantLR(t, 0.5, 4), Schedulers.ExponentialLR(t, 0.9) })),
             _ => throw new ArgumentException(name),
         };
         Assert.Equal(torch, ours);

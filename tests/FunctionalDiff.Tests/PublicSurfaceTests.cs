@@ -58,10 +58,10 @@ public class PublicSurfaceTests
     {
         // Internal helpers (interop, wrappers) must stay internal; a new public type is a decision, not an accident.
         var names = Facade.GetExportedTypes().Select(t => t.Name).OrderBy(n => n, StringComparer.Ordinal);
-        Assert.Equal(new[] { "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Batches", "CompiledFunction", "CompiledValueAndGrad", "ConstantLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "CyclicLR", "CyclicLRMode", "DType", "Diff", "Distributions",
+        Assert.Equal(new[] { "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Batches", "ChainedScheduler", "CompiledFunction", "CompiledValueAndGrad", "ConstantLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "CyclicLR", "CyclicLRMode", "DType", "Diff", "Distributions",
                              "EighResult", "ExponentialLR", "Expr", "FanMode", "Generator", "GradCheckResult", "GridSampleMode", "GridSamplePadding", "Init", "InterpolationMode",
                              "JacobianMode", "LRScheduler", "LambdaLR", "Lbfgs", "LinearLR", "Loss", "MultiStepLR", "MultiheadAttentionResult", "MultiplicativeLR", "NAdam", "Nn", "Npy", "Npz", "OneCycleLR",
-                             "Optimizer", "PadMode", "Parallelism", "Parameters", "PolynomialLR", "QrResult", "QuantileInterpolation", "RAdam", "ReduceLROnPlateau", "Reduction", "RmsProp", "ScanCheckpoint", "ScanOptions",
+                             "Optimizer", "PadMode", "Parallelism", "Parameters", "PolynomialLR", "QrResult", "QuantileInterpolation", "RAdam", "ReduceLROnPlateau", "Reduction", "RmsProp", "ScanCheckpoint", "ScanOptions", "SequentialLR",
                              "Sgd", "SlogDetResult", "StepLR", "SvdResult", "Tensor", "TensorMemory", "TensorScope" }, names);
     }
 
