@@ -123,4 +123,10 @@ internal static class Interop
         for (int i = 0; i < items.Length; i++)
             if (items[i] is null) throw new ArgumentNullException(name, $"{name}[{i}] is null");
     }
+
+    /// <summary>An optional node as the core's option: null is None.</summary>
+    internal static FSharpOption<CoreExpr>? Option(CoreExpr? node) => node is null ? null : FSharpOption<CoreExpr>.Some(node);
+
+    /// <summary>An optional count as the core's option: null is None.</summary>
+    internal static FSharpOption<int>? Option(int? value) => value is int v ? FSharpOption<int>.Some(v) : null;
 }

@@ -59,4 +59,49 @@ public static partial class Loss
         var w = weight is null ? Build.scalar(input.Node.DType, 1.0) : Expr.Align(input, weight).B;
         return Reduce(Expr.Wrap(CoreFunctional.multiMarginLossElements(p, margin, w, input.Node, targets)), reduction);
     }
+
+    /// <summary>
+    /// torch's multilabel_margin_loss: each row of <paramref name="targets"/> ([N, C], as the input) lists the sample's
+    /// classes up to the first −1; the sample's loss is Σ over listed t and unlisted j of max(0, 1 − x[t] + x[j]), over C,
+    /// then the <paramref name="reduction"/>. F#: <c>Functional.multilabelMarginLossElements</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The targets' shape differs from the input's [N, C], or a listed class is out of range.</exception>
+    public static Expr MultiLabelMarginLoss(Expr input, int[,] targets, Reduction reduction = Reduction.Mean)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (input.Rank != 2 || targets.GetLength(0) != input.Shape[0] || targets.GetLength(1) != input.Shape[1])
+            throw new ArgumentException(
+                $"MultiLabelMarginLoss: targets [{targets.GetLength(0)},{targets.GetLength(1)}] must have the shape of input [{string.Join(",", input.Shape)}]", nameof(targets));
+        return Reduce(Expr.Wrap(CoreFunctional.multilabelMarginLossElements(input.Node, targets.Cast<int>().ToArray())), reduction);
+    }
+
+    /// <summary>
+    /// torch's multilabel_margin_loss of one sample: <paramref name="input"/> [C] and its listed classes up to the first −1.
+    /// </summary>
+    /// <exception cref="ArgumentException">The targets' length differs from C, or a listed class is out of range.</exception>
+    public static Expr MultiLabelMarginLoss(Expr input, int[] targets, Reduction reduction = Reduction.Mean)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(targets);
+        return Reduce(Expr.Wrap(CoreFunctional.multilabelMarginLossElements(input.Node, targets)), reduction);
+    }
+
+    /// <summary>
+    /// torch's triplet_margin_with_distance_loss: max(margin + d(anchor, positive) − d(anchor, negative), 0) per example with
+    /// the caller's <paramref name="distance"/> (<see cref="Nn.PairwiseDistance"/> by default, as torch's), and with
+    /// <paramref name="swap"/> the negative's distance the smaller of d(anchor, negative) and d(positive, negative); then the
+    /// <paramref name="reduction"/>. F#: <c>Functional.tripletMarginWithDistanceLossElements</c>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="margin"/> is not positive.</exception>
+    public static Expr TripletMarginWithDistanceLoss(Expr anchor, Expr positive, Expr negative, Func<Expr, Expr, Expr>? distance = null,
+        double margin = 1.0, bool swap = false, Reduction reduction = Reduction.Mean)
+    {
+        ArgumentNullException.ThrowIfNull(anchor);
+        ArgumentNullException.ThrowIfNull(positive);
+        ArgumentNullException.ThrowIfNull(negative);
+        var d = distance ?? ((a, b) => Nn.PairwiseDistance(a, b));
+        return Reduce(Expr.Wrap(CoreFunctional.tripletMarginWithDistanceLossElements(
+            (a, b) => (d(Expr.Wrap(a), Expr.Wrap(b)) ?? throw new InvalidOperationException("TripletMarginWithDistanceLoss: the distance function returned null")).Node, margin, swap, anchor.Node, positive.Node, negative.Node)), reduction);
+    }
 }

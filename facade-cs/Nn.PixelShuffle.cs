@@ -25,4 +25,28 @@ public static partial class Nn
         ArgumentNullException.ThrowIfNull(input);
         return Expr.Wrap(CoreStructure.pixelUnshuffle(downscaleFactor, input.Node));
     }
+
+    /// <summary>
+    /// torch's <c>F.channel_shuffle(x, groups)</c>: the channels (axis 1) of [N, C, ...] split into groups and interleaved
+    /// (ShuffleNet's shuffle: channel g·(C/groups) + k moves to k·groups + g). F#: <c>Numerics.channelShuffle</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The rank is below 3.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="groups"/> is not positive or does not divide C.</exception>
+    public static Expr ChannelShuffle(Expr input, int groups)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return Expr.Wrap(FunctionalDiff.Core.Numerics.channelShuffle(groups, input.Node));
+    }
+
+    /// <summary>
+    /// torch's <c>F.pdist(x, p)</c>: the p-norm distances between the rows of [N, M] for every pair i &lt; j, in row-major
+    /// order of the pairs ([N(N − 1)/2]); the gradient at a zero distance is 0, as torch's. F#: <c>Numerics.pdist</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The input is not a matrix.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="p"/> is negative or NaN.</exception>
+    public static Expr Pdist(Expr input, double p = 2.0)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return Expr.Wrap(FunctionalDiff.Core.Numerics.pdist(p, input.Node));
+    }
 }

@@ -328,6 +328,31 @@ module Elementary =
         let value = Expr.where aLarger (a + Expr.softplus (zero - difference)) (b + Expr.softplus difference)
         withPackedRule logAddExpRule [ a; b ] value
 
+    /// torch.logaddexp2: log₂(2^a + 2^b) without overflow, as logaddexp of a·ln 2 and b·ln 2 over ln 2, so it inherits
+    /// logaddexp's derivatives (σ((a − b)·ln 2) and σ((b − a)·ln 2), smooth at a = b) and its equal infinities.
+    let logAddExp2 (a: Expr) (b: Expr) =
+        let scale (x: Expr) = x * Expr.scalar x.DType (Math.Log 2.0)
+        let joined = logAddExp (scale a) (scale b)
+        joined / Expr.scalar joined.DType (Math.Log 2.0)
+
+    /// torch.deg2rad: x·π/180.
+    let deg2rad (x: Expr) = x * scalar x (Math.PI / 180.0)
+
+    /// torch.rad2deg: x·180/π.
+    let rad2deg (x: Expr) = x * scalar x (180.0 / Math.PI)
+
+    /// torch.copysign: |a| with the sign of b, a −0 in b counting as negative, with broadcasting; the slope is 1 in a
+    /// where the sign is kept, −1 where it flips and 0 at a = 0 (torch's masked ratio), and 0 in b. A NaN in b counts as
+    /// positive (the comparisons here cannot read a NaN's sign bit, which torch copies).
+    let copysign (a: Expr) (b: Expr) =
+        let shape = Shape.broadcast "Copysign" a.Dims b.Dims
+        let dtype = if a.DType = DType.Float64 || b.DType = DType.Float64 then DType.Float64 else DType.Float32
+        let a, b = Expr.broadcastTo shape (Expr.cast dtype a), Expr.broadcastTo shape (Expr.stopGradient (Expr.cast dtype b))
+        let zero = Expr.scalar dtype 0.0
+        // 1/b tells −0 from +0: −∞ against +∞
+        let negative = Expr.where (Expr.eq b zero) (Expr.lt (Expr.scalar dtype 1.0 / b) zero) (Expr.lt b zero)
+        Expr.where negative (Expr.neg (Expr.abs a)) (Expr.abs a)
+
     /// torch.frac: x − trunc(x), with x's sign; slope 1 everywhere (trunc's is 0), NaN at ±∞ as torch.
     let frac (x: Expr) = x - trunc x
 

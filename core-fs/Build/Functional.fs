@@ -176,6 +176,45 @@ module Functional =
         let perSample = Expr.sumAxes [| 1 |] false weighted / Expr.scalar x.DType (float classes)
         if x.Rank = 1 then Expr.reshape [||] perSample else perSample
 
+    /// torch's multilabel_margin_loss per sample (reduction 'none'): each row of `targets` (the input's shape, flattened)
+    /// lists class indices up to the first −1; for each listed class t and each class j not listed,
+    /// max(0, 1 − x[t] + x[j]), summed and divided by C (a class listed twice counts twice, as in torch's loop). A hinge
+    /// at exactly 0 passes no gradient, as torch's kernel. input [N, C] gives [N]; an unbatched [C] gives a scalar.
+    let multilabelMarginLossElements (x: Expr) (targets: int[]) =
+        let op = "MultiLabelMarginLoss"
+        if isNull targets then nullArg "targets"
+        let rows = classRows op x
+        let n, classes = rows.Dims.[0], rows.Dims.[1]
+        if targets.Length <> n * classes then
+            Shape.fail op (sprintf "targets has %d entries; it must have the input's shape %s (%d)" targets.Length (Shape.format x.Dims) (n * classes))
+        // count.[i, t]: how often row i lists class t before its first −1
+        let count = Array.zeroCreate<float> (n * classes)
+        for i in 0 .. n - 1 do
+            let mutable k = 0
+            while k < classes && targets.[i * classes + k] <> -1 do
+                let t = targets.[i * classes + k]
+                if t < 0 || t >= classes then
+                    Shape.fail op (sprintf "target %d (row %d, entry %d) is not a class of input %s, which has %d (a row ends at -1)" t i k (Shape.format x.Dims) classes)
+                count.[i * classes + t] <- count.[i * classes + t] + 1.0
+                k <- k + 1
+        let listed = Expr.constant (Tensor.FromArray(count, [| n; classes; 1 |])) |> Expr.cast x.DType
+        let unlisted = Expr.constant (Tensor.FromArray(count |> Array.map (fun c -> if c > 0.0 then 0.0 else 1.0), [| n; 1; classes |])) |> Expr.cast x.DType
+        let hinges = Expr.relu (1.0 - Expr.reshape [| n; classes; 1 |] rows + Expr.reshape [| n; 1; classes |] rows)
+        let perSample = Expr.sumAxes [| 1; 2 |] false (hinges * listed * unlisted) / Expr.scalar x.DType (float classes)
+        if x.Rank = 1 then Expr.reshape [||] perSample else perSample
+
+    /// torch's triplet_margin_with_distance_loss element by element (reduction 'none'): max(margin + d(a, p) − d(a, n), 0)
+    /// with the caller's distance d, and with `swap` the negative's distance the smaller of d(a, n) and d(p, n). The
+    /// margin must be positive, as torch asks.
+    let tripletMarginWithDistanceLossElements (distance: System.Func<Expr, Expr, Expr>) (margin: float) (swap: bool) (anchor: Expr) (positive: Expr) (negative: Expr) =
+        if isNull distance then nullArg "distance"
+        if not (margin > 0.0) then
+            raise (System.ArgumentOutOfRangeException("margin", margin, sprintf "TripletMarginWithDistanceLoss: margin = %g must be > 0" margin))
+        let toPositive = distance.Invoke(anchor, positive)
+        let toNegative = distance.Invoke(anchor, negative)
+        let toNegative = if swap then Expr.minimum toNegative (distance.Invoke(positive, negative)) else toNegative
+        Activations.clamp (Some 0.0) None (margin + toPositive - toNegative)
+
     /// One axis of a pad in a mode other than Constant: the entries before and after come from x itself, built
     /// only when their count is positive (a slice of none would be an empty node in every graph).
     let private padAxis (mode: PadMode) (axis: int) (before: int) (after: int) (x: Expr) =
