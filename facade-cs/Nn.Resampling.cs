@@ -102,6 +102,67 @@ public static partial class Nn
     }
 
     /// <summary>
+    /// torch's <c>F.dropout1d(x, p, training=True)</c>: whole channels of [N, C, L] (or unbatched [C, L]) dropped, with
+    /// one uniform [0, 1) draw per channel in <paramref name="noise"/> ([N, C], or [C]); kept channels are scaled by
+    /// 1/(1 − p). Pass fresh draws every step, as for <see cref="Dropout"/>. F#: <c>Resampling.featureDropout</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">p is outside [0, 1], the input's rank is not 3 or 2, or the noise is not one draw per channel.</exception>
+    public static Expr Dropout1d(Expr input, double p, Expr noise) => FeatureDropout("Dropout1d", 1, input, p, noise);
+
+    /// <summary>torch's <c>F.dropout2d</c>: whole channels of [N, C, H, W] (or [C, H, W]) dropped, as <see cref="Dropout1d"/>.</summary>
+    /// <exception cref="ArgumentException">p is outside [0, 1], the input's rank is not 4 or 3, or the noise is not one draw per channel.</exception>
+    public static Expr Dropout2d(Expr input, double p, Expr noise) => FeatureDropout("Dropout2d", 2, input, p, noise);
+
+    /// <summary>torch's <c>F.dropout3d</c>: whole channels of [N, C, D, H, W] (or [C, D, H, W]) dropped, as <see cref="Dropout1d"/>.</summary>
+    /// <exception cref="ArgumentException">p is outside [0, 1], the input's rank is not 5 or 4, or the noise is not one draw per channel.</exception>
+    public static Expr Dropout3d(Expr input, double p, Expr noise) => FeatureDropout("Dropout3d", 3, input, p, noise);
+
+    static Expr FeatureDropout(string name, int spatial, Expr input, double p, Expr noise)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(noise);
+        return Expr.Wrap(CoreResampling.featureDropout(name, spatial, p, noise.Node, input.Node));
+    }
+
+    /// <summary>
+    /// torch's <c>F.alpha_dropout(x, p, training=True)</c> for self-normalising (SELU) networks, with the randomness given
+    /// (<paramref name="noise"/>: uniform [0, 1) draws broadcastable to the input; an entry is kept where its draw is ≥ p):
+    /// a kept entry becomes a·x + α'·a·p and a dropped one −α'·a·(1 − p), with α' = 1.7581 (SELU's saturation) and
+    /// a = 1/√((α'²p + 1)(1 − p)), so a mean of 0 and a variance of 1 are kept. F#: <c>Resampling.alphaDropout</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">p is outside [0, 1], or the noise does not broadcast to the input.</exception>
+    public static Expr AlphaDropout(Expr input, double p, Expr noise)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(noise);
+        return Expr.Wrap(CoreResampling.alphaDropout(p, noise.Node, input.Node));
+    }
+
+    /// <summary>
+    /// torch's <c>F.feature_alpha_dropout</c>: <see cref="AlphaDropout"/> of whole channels of [N, C, ...], one draw per
+    /// channel in <paramref name="noise"/> ([N, C]). F#: <c>Resampling.featureAlphaDropout</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">p is outside [0, 1], the input has fewer than 2 axes, or the noise is not [N, C].</exception>
+    public static Expr FeatureAlphaDropout(Expr input, double p, Expr noise)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(noise);
+        return Expr.Wrap(CoreResampling.featureAlphaDropout(p, noise.Node, input.Node));
+    }
+
+    /// <summary>
+    /// torch's <c>F.rrelu(x, lower, upper, training)</c>: x where positive, else r·x. In training r is drawn per entry from
+    /// [lower, upper]: pass <paramref name="noise"/>, uniform [0, 1) draws broadcastable to x (r = lower + (upper − lower)·u);
+    /// without noise r is (lower + upper)/2, torch's eval mode. The slope at 0 is r, as torch's. F#: <c>Resampling.rrelu</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">lower is above upper, or the noise does not broadcast to x.</exception>
+    public static Expr RRelu(Expr input, double lower = 1.0 / 8, double upper = 1.0 / 3, Expr? noise = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return Expr.Wrap(CoreResampling.rrelu(lower, upper, Interop.Option(noise?.Node), input.Node));
+    }
+
+    /// <summary>
     /// torch's <c>F.gumbel_softmax(logits, tau, hard, dim)</c> with the randomness given: softmax((logits + g)/tau) along
     /// <paramref name="axis"/>, g = −log(−log u) for <paramref name="noise"/> u of uniform (0, 1) draws of the logits' shape
     /// (such as <see cref="Tensor.Rand(int[])"/>). With <paramref name="hard"/> the value is the one-hot of each argmax and

@@ -118,3 +118,62 @@ module Resampling =
         else
             let keep = Expr.ge (Expr.cast x.DType noise) (Expr.scalar x.DType p)
             x * keep * (1.0 / (1.0 - p))
+
+    /// The per-channel noise of a feature dropout placed to broadcast over x: noise [N, C] for x [N, C, ...], or [C]
+    /// for an unbatched x [C, ...] (`spatial` axes after the channels: 1, 2 or 3 for dropout1d/2d/3d, or any when
+    /// None, as feature_alpha_dropout's [N, C]).
+    let private channelNoise (name: string) (spatial: int option) (noise: Expr) (x: Expr) =
+        let batched =
+            match spatial with
+            | Some k when x.Rank = k + 2 -> true
+            | Some k when x.Rank = k + 1 -> false
+            | Some k -> Shape.fail name (sprintf "input %s must be [N, C] followed by %d spatial axes, or unbatched [C] followed by them" (Shape.format x.Dims) k)
+            | None when x.Rank >= 2 -> true
+            | None -> Shape.fail name (sprintf "input %s needs at least 2 axes [N, C, ...]" (Shape.format x.Dims))
+        let channels = if batched then x.Dims.[.. 1] else x.Dims.[.. 0]
+        if not (Ir.sameDims noise.Dims channels) then
+            Shape.fail name (sprintf "the noise %s must hold one draw per channel, %s, of input %s" (Shape.format noise.Dims) (Shape.format channels) (Shape.format x.Dims))
+        Expr.reshape (Array.init x.Rank (fun i -> if i < channels.Length then x.Dims.[i] else 1)) noise
+
+    /// torch's dropout1d/2d/3d in training (`spatial` axes after the channels): whole channels dropped, with the
+    /// caller's noise one uniform [0, 1) draw per channel ([N, C], or [C] unbatched).
+    let featureDropout (name: string) (spatial: int) (p: float) (noise: Expr) (x: Expr) =
+        dropout p (channelNoise name (Some spatial) noise x) x
+
+    /// The SELU saturation value torch's alpha dropout drops to, −λα, as its magnitude α' (1.7580993408473766).
+    let private seluSaturation = 1.0507009873554804934193349852946 * 1.6732632423543772848170429916717
+
+    /// torch's alpha_dropout in training, with the caller's noise (uniform [0, 1) draws broadcastable to x; an entry is
+    /// kept where its draw is ≥ p): a kept entry is a·x + α'·a·p, a dropped one −α'·a·(1 − p), for
+    /// a = 1/√((α'²p + 1)(1 − p)), so inputs of mean 0 and variance 1 keep them (self-normalising networks). p = 1
+    /// gives zeros, as torch.
+    let alphaDropout (p: float) (noise: Expr) (x: Expr) =
+        if not (p >= 0.0 && p <= 1.0) then invalidArg "p" (sprintf "AlphaDropout: p = %g must be in [0, 1] (input %s)" p (Shape.format x.Dims))
+        if not (Shape.broadcastsTo noise.Dims x.Dims) then
+            Shape.fail "AlphaDropout" (sprintf "the noise %s does not broadcast to the input %s" (Shape.format noise.Dims) (Shape.format x.Dims))
+        if p = 1.0 then x * Expr.scalar x.DType 0.0
+        elif p = 0.0 then x
+        else
+            let keep = Expr.ge (Expr.cast x.DType noise) (Expr.scalar x.DType p)
+            let a = 1.0 / Math.Sqrt((seluSaturation * seluSaturation * p + 1.0) * (1.0 - p))
+            // torch's order: b = (mask − 1)·α'a + α'a·p, then x·(mask·a) + b
+            let shift = (keep - 1.0) * Expr.scalar x.DType (seluSaturation * a) + Expr.scalar x.DType (seluSaturation * a * p)
+            x * (keep * Expr.scalar x.DType a) + shift
+
+    /// torch's feature_alpha_dropout in training: alpha dropout of whole channels, one draw per channel ([N, C]).
+    let featureAlphaDropout (p: float) (noise: Expr) (x: Expr) =
+        alphaDropout p (channelNoise "FeatureAlphaDropout" None noise x) x
+
+    /// torch's rrelu: x where x > 0, else r·x with r drawn uniformly from [lower, upper] per entry in training (the
+    /// caller's noise u gives r = lower + (upper − lower)·u) or (lower + upper)/2 without noise (torch's eval mode).
+    /// The slope at 0 is r, as torch's x ≤ 0 branch.
+    let rrelu (lower: float) (upper: float) (noise: Expr option) (x: Expr) =
+        if not (lower <= upper) then invalidArg "lower" (sprintf "RRelu: lower = %g must be <= upper = %g" lower upper)
+        let slope =
+            match noise with
+            | None -> Expr.scalar x.DType ((lower + upper) / 2.0)
+            | Some u ->
+                if not (Shape.broadcastsTo u.Dims x.Dims) then
+                    Shape.fail "RRelu" (sprintf "the noise %s does not broadcast to the input %s" (Shape.format u.Dims) (Shape.format x.Dims))
+                Expr.scalar x.DType lower + Expr.scalar x.DType (upper - lower) * Expr.cast x.DType u
+        Expr.where (Expr.gt x (Expr.scalar x.DType 0.0)) x (x * slope)
