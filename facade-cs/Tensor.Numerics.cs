@@ -20,15 +20,22 @@ public sealed partial class Tensor
     public Tensor Trapezoid(double dx = 1.0, int axis = -1) => EagerPlans.Run(Key($"Trapezoid {dx:R} {axis}"), a => a[0].Trapezoid(dx, axis), this);
 
     /// <summary>The trapezoid rule at the sample points <paramref name="x"/>, as <see cref="Expr.Trapezoid(Expr, int)"/>.</summary>
-    public Tensor Trapezoid(Tensor x, int axis = -1) => EagerPlans.Run(Key($"TrapezoidAt {axis}"), a => a[0].Trapezoid(a[1], axis), this, x);
+    public Tensor Trapezoid(Tensor x, int axis = -1)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        return EagerPlans.Run(Key($"TrapezoidAt {axis}"), a => a[0].Trapezoid(a[1], axis), this, x);
+    }
 
     /// <summary>The running trapezoid rule, as <see cref="Expr.CumulativeTrapezoid(double, int)"/> (torch.cumulative_trapezoid).</summary>
     public Tensor CumulativeTrapezoid(double dx = 1.0, int axis = -1) =>
         EagerPlans.Run(Key($"CumulativeTrapezoid {dx:R} {axis}"), a => a[0].CumulativeTrapezoid(dx, axis), this);
 
     /// <summary>The running trapezoid rule at the sample points <paramref name="x"/>, as <see cref="Expr.CumulativeTrapezoid(Expr, int)"/>.</summary>
-    public Tensor CumulativeTrapezoid(Tensor x, int axis = -1) =>
-        EagerPlans.Run(Key($"CumulativeTrapezoidAt {axis}"), a => a[0].CumulativeTrapezoid(a[1], axis), this, x);
+    public Tensor CumulativeTrapezoid(Tensor x, int axis = -1)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        return EagerPlans.Run(Key($"CumulativeTrapezoidAt {axis}"), a => a[0].CumulativeTrapezoid(a[1], axis), this, x);
+    }
 
     /// <summary>The covariance of the rows, as <see cref="Expr.Cov"/> (torch.cov).</summary>
     public Tensor Cov(int correction = 1, Tensor? fweights = null, Tensor? aweights = null)
@@ -45,11 +52,18 @@ public sealed partial class Tensor
     public Tensor Renorm(double p, int axis, double maxNorm) => EagerPlans.Run(Key($"Renorm {p:R} {axis} {maxNorm:R}"), a => a[0].Renorm(p, axis, maxNorm), this);
 
     /// <summary>The contraction of a's last <paramref name="dims"/> axes with b's first, as <see cref="Expr.Tensordot(Expr, Expr, int)"/> (torch.tensordot).</summary>
-    public static Tensor Tensordot(Tensor a, Tensor b, int dims = 2) => EagerPlans.Run(Key($"Tensordot {dims}"), x => Expr.Tensordot(x[0], x[1], dims), a, b);
+    public static Tensor Tensordot(Tensor a, Tensor b, int dims = 2)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        return EagerPlans.Run(Key($"Tensordot {dims}"), x => Expr.Tensordot(x[0], x[1], dims), a, b);
+    }
 
     /// <summary>The contraction of a over <paramref name="axesA"/> with b over <paramref name="axesB"/>, as <see cref="Expr.Tensordot(Expr, Expr, int[], int[])"/>.</summary>
     public static Tensor Tensordot(Tensor a, Tensor b, int[] axesA, int[] axesB)
     {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
         ArgumentNullException.ThrowIfNull(axesA);
         ArgumentNullException.ThrowIfNull(axesB);
         return EagerPlans.Run(Key($"Tensordot [{string.Join(",", axesA)}] [{string.Join(",", axesB)}]"), x => Expr.Tensordot(x[0], x[1], axesA, axesB), a, b);
@@ -79,10 +93,19 @@ public sealed partial class Tensor
     public Tensor Swapdims(int dim0, int dim1) => Transpose(dim0, dim1);
 
     /// <summary>log₂(2^a + 2^b) elementwise, as <see cref="Expr.LogAddExp2"/> (torch.logaddexp2).</summary>
-    public static Tensor LogAddExp2(Tensor a, Tensor b) => EagerPlans.Run("LogAddExp2", x => Expr.LogAddExp2(x[0], x[1]), a, b);
+    public static Tensor LogAddExp2(Tensor a, Tensor b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        return EagerPlans.Run("LogAddExp2", x => Expr.LogAddExp2(x[0], x[1]), a, b);
+    }
 
     /// <summary>|this| with the sign of <paramref name="other"/>, as <see cref="Expr.Copysign"/> (torch.copysign).</summary>
-    public Tensor Copysign(Tensor other) => EagerPlans.Run("Copysign", a => a[0].Copysign(a[1]), this, other);
+    public Tensor Copysign(Tensor other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return EagerPlans.Run("Copysign", a => a[0].Copysign(a[1]), this, other);
+    }
 
     /// <summary>Degrees to radians (torch.deg2rad).</summary>
     public Tensor Deg2Rad() => EagerPlans.Run("Deg2Rad", a => a[0].Deg2Rad(), this);
