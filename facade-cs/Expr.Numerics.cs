@@ -155,4 +155,51 @@ public sealed partial class Expr
 
     /// <summary>Radians to degrees, x·180/π (torch.rad2deg). F#: <c>Elementary.rad2deg</c>.</summary>
     public Expr Rad2Deg() => Apply(CoreElementary.rad2deg);
+
+    /// <summary>
+    /// The r-element combinations of this vector's entries, as the rows of [M, r] in lexicographic order of their positions
+    /// (torch.combinations; with repetition when <paramref name="withReplacement"/>). F#: <c>Numerics.combinations</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not a vector.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="r"/> is negative.</exception>
+    public Expr Combinations(int r = 2, bool withReplacement = false) =>
+        Interop.Named("Combinations", () => Wrap(CoreNumerics.combinations(r, withReplacement, Node)));
+
+    /// <summary>The lower median of all entries that are not NaN, NaN where all are (torch.nanmedian). F#: <c>Numerics.nanmedianAll</c>.</summary>
+    /// <exception cref="ArgumentException">The input is empty.</exception>
+    public Expr NanMedian() => Interop.Named("NanMedian", () => Wrap(CoreNumerics.nanmedianAll(Node)));
+
+    /// <summary>
+    /// The lower median along <paramref name="axis"/> of the entries that are not NaN (NaN where all are), and its index
+    /// (torch.nanmedian(dim)); the value's derivative goes to that entry. F#: <c>Numerics.nanmedian</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The axis is out of range or empty.</exception>
+    public (Expr Values, Expr Indices) NanMedian(int axis, bool keepDims = false)
+    {
+        var (values, indices) = Interop.Named("NanMedian", () => CoreNumerics.nanmedian(axis, keepDims, Node).ToValueTuple());
+        return (Wrap(values), Wrap(indices));
+    }
+
+    /// <summary>The smallest and largest entries, over all entries or along <paramref name="axis"/> (torch.aminmax), as <see cref="Amin(int, bool)"/> and <see cref="Amax(int, bool)"/>.</summary>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public (Expr Min, Expr Max) Aminmax(int? axis = null, bool keepDims = false) =>
+        axis is int a ? (Amin(a, keepDims), Amax(a, keepDims)) : (Amin(AllAxes, keepDims), Amax(AllAxes, keepDims));
+
+    /// <summary>The entries sorted along axis 0 (torch.msort), as <see cref="Sort"/>'s values.</summary>
+    /// <exception cref="ArgumentException">A scalar.</exception>
+    public Expr Msort() => Sort(0).Values;
+
+    /// <summary>x·2^e elementwise with broadcasting (torch.ldexp), differentiable in both. F#: <c>Numerics.ldexp</c>.</summary>
+    /// <exception cref="ArgumentException">The shapes do not broadcast.</exception>
+    public Expr Ldexp(Expr exponent) { var (x, e) = Align(this, exponent); return Interop.Named("Ldexp", () => Wrap(CoreNumerics.ldexp(x, e))); }
+
+    /// <summary>1 where the sign bit is set (negative numbers, −0, −∞), else 0, without derivative (torch.signbit); a NaN reads as 0. F#: <c>Numerics.signbit</c>.</summary>
+    public Expr Signbit() => Apply(CoreNumerics.signbit);
+
+    /// <summary>The sign, −1, 0 or 1 (torch.sgn, which for real numbers is <see cref="Sign"/>).</summary>
+    public Expr Sgn() => Sign();
+
+    /// <summary>this^exponent in float64 whatever the dtypes (torch.float_power). F#: <c>Numerics.floatPower</c>.</summary>
+    /// <exception cref="ArgumentException">The shapes do not broadcast.</exception>
+    public Expr FloatPower(Expr exponent) { var (x, e) = Align(this, exponent); return Interop.Named("FloatPower", () => Wrap(CoreNumerics.floatPower(x, e))); }
 }

@@ -112,4 +112,40 @@ public sealed partial class Tensor
 
     /// <summary>Radians to degrees (torch.rad2deg).</summary>
     public Tensor Rad2Deg() => EagerPlans.Run("Rad2Deg", a => a[0].Rad2Deg(), this);
+
+    /// <summary>
+    /// <paramref name="count"/> values base^v for exponents v evenly spaced from <paramref name="start"/> to
+    /// <paramref name="stop"/> (torch.logspace), both ends exact powers as torch's kernel computes them.
+    /// </summary>
+    /// <exception cref="ArgumentException">count is negative.</exception>
+    public static Tensor Logspace(double start, double stop, int count, double logBase = 10.0, DType dtype = DType.Float64) =>
+        new(FunctionalDiff.Core.TensorModule.logspace(Interop.ToCore(dtype), start, stop, count, logBase));
+
+    /// <summary>
+    /// The [2, M] row and column indices of the entries of a rows × columns matrix on or below the diagonal
+    /// <paramref name="offset"/>, in row-major order (torch.tril_indices), as float64 values.
+    /// </summary>
+    /// <exception cref="ArgumentException">A negative dimension.</exception>
+    public static Tensor TrilIndices(int rows, int columns, int offset = 0) => new(FunctionalDiff.Core.TensorModule.triangleIndices(true, rows, columns, offset));
+
+    /// <summary>The indices of the entries on or above the diagonal <paramref name="offset"/> (torch.triu_indices), as <see cref="TrilIndices"/>.</summary>
+    /// <exception cref="ArgumentException">A negative dimension.</exception>
+    public static Tensor TriuIndices(int rows, int columns, int offset = 0) => new(FunctionalDiff.Core.TensorModule.triangleIndices(false, rows, columns, offset));
+
+    /// <summary>The r-element combinations of this vector's entries, as <see cref="Expr.Combinations"/> (torch.combinations).</summary>
+    public Tensor Combinations(int r = 2, bool withReplacement = false) =>
+        EagerPlans.Run(Key($"Combinations {r} {withReplacement}"), a => a[0].Combinations(r, withReplacement), this);
+
+    /// <summary>The lower median of the entries that are not NaN, as <see cref="Expr.NanMedian()"/> (torch.nanmedian).</summary>
+    public Tensor NanMedian() => EagerPlans.Run("NanMedian", a => a[0].NanMedian(), this);
+
+    /// <summary>x·2^e elementwise, as <see cref="Expr.Ldexp"/> (torch.ldexp).</summary>
+    public Tensor Ldexp(Tensor exponent)
+    {
+        ArgumentNullException.ThrowIfNull(exponent);
+        return EagerPlans.Run("Ldexp", a => a[0].Ldexp(a[1]), this, exponent);
+    }
+
+    /// <summary>1 where the sign bit is set, else 0, as <see cref="Expr.Signbit"/> (torch.signbit).</summary>
+    public Tensor Signbit() => EagerPlans.Run("Signbit", a => a[0].Signbit(), this);
 }

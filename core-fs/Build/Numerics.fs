@@ -256,3 +256,56 @@ module Numerics =
             raise (ArgumentOutOfRangeException("groups", groups, sprintf "ChannelShuffle: groups = %d must be positive and divide the %d channels of %s" groups channels (dims x)))
         let split = Array.concat [ [| x.Dims.[0]; groups; channels / groups |]; x.Dims.[2..] ]
         Expr.reshape x.Dims (Expr.swapAxes 1 2 (Expr.reshape split x))
+
+    /// torch.combinations: the r-element combinations of the vector's entries (with repetition when
+    /// `withReplacement`), in lexicographic order of their positions, as the rows of [M, r]; each entry is gathered
+    /// from x, so its cotangent goes back to it.
+    let combinations (r: int) (withReplacement: bool) (x: Expr) =
+        if x.Rank <> 1 then Shape.fail "Combinations" (sprintf "input %s must be a vector" (dims x))
+        if r < 0 then raise (ArgumentOutOfRangeException("r", r, sprintf "Combinations: r = %d must be >= 0" r))
+        let n = x.Dims.[0]
+        let rec choose (from: int) (left: int) : int list list =
+            if left = 0 then [ [] ]
+            else
+                [ for i in from .. n - 1 do
+                    for rest in choose (if withReplacement then i else i + 1) (left - 1) do
+                        yield i :: rest ]
+        let rows = if r = 0 then [] else choose 0 r
+        if rows.IsEmpty then Expr.zeros x.DType [| 0; r |]
+        else
+            let index = rows |> List.concat |> List.map float |> Array.ofList
+            Expr.reshape [| rows.Length; r |] (Indexing.indexSelect 0 (Expr.constant (Tensor.FromArray(index, [| index.Length |]))) x)
+
+    /// torch.nanmedian along an axis: the lower median of the entries that are not NaN (NaN where all are), and its
+    /// index in x; the value is x gathered at the index, so its cotangent goes to that one entry, as torch's.
+    let nanmedian (axis: int) (keepDims: bool) (x: Expr) =
+        if x.Rank = 0 then Shape.fail "NanMedian" (sprintf "the scalar input %s has no axis" (dims x))
+        let a = Shape.normalizeAxis "NanMedian" x.Rank axis
+        if x.Dims.[a] = 0 then Shape.fail "NanMedian" (sprintf "axis %d of %s is empty" axis (dims x))
+        // NaN sorts last: the lower median of the k numbers is sorted position ⌊(k − 1)/2⌋ (0 for a row of NaN only)
+        let order = Expr.argsort a false x
+        let numbers = Expr.sumAxes [| a |] true (Expr.cast x.DType (Expr.eq x x))
+        let position = Expr.maximum (Expr.floor ((numbers - 1.0) / Expr.scalar x.DType 2.0)) (Expr.scalar x.DType 0.0)
+        let index = Expr.gather a position order
+        let shape = Shape.reduced x.Dims [| a |] keepDims
+        Expr.reshape shape (Expr.gather a index x), Expr.reshape shape index
+
+    /// torch.nanmedian of all entries: the lower median of those that are not NaN, NaN where all are.
+    let nanmedianAll (x: Expr) =
+        if x.Numel = 0 then Shape.fail "NanMedian" (sprintf "the input %s is empty" (dims x))
+        fst (nanmedian 0 false (Expr.reshape [| x.Numel |] x))
+
+    /// torch.ldexp: x·2^e elementwise with broadcasting (torch's x * pow(2, e)), differentiable in both.
+    let ldexp (x: Expr) (e: Expr) =
+        let parts = promoted [| x; e |]
+        parts.[0] * Expr.pow (Expr.scalar parts.[1].DType 2.0) parts.[1]
+
+    /// torch.signbit: 1 where the sign bit is set (negative numbers, −0 and −∞), else 0, without derivative; a NaN
+    /// reads as 0 (the comparisons cannot see its sign bit).
+    let signbit (x: Expr) =
+        let zero = Expr.scalar x.DType 0.0
+        let negative = Expr.where (Expr.eq x zero) (Expr.lt (Expr.scalar x.DType 1.0 / x) zero) (Expr.lt x zero)
+        Expr.stopGradient (Expr.cast x.DType negative)
+
+    /// torch.float_power: x^e computed in float64 whatever the inputs' dtypes, as torch's.
+    let floatPower (x: Expr) (e: Expr) = Expr.pow (Expr.cast DType.Float64 x) (Expr.cast DType.Float64 e)

@@ -56,6 +56,31 @@ module Tensor =
                 Array.init count (fun i -> if i = count - 1 then stop else start + float i * step)
         ofFloats dtype [| count |] values
 
+    /// torch.logspace: base^v for `count` exponents v evenly spaced from start to stop, computed as torch's kernel does
+    /// (the first half from start, the second from stop, so both ends are exact powers), in float64, then rounded.
+    let logspace (dtype: DType) (start: float) (stop: float) (count: int) (logBase: float) =
+        if count < 0 then Shape.fail "Logspace" (sprintf "count %d is negative" count)
+        let values =
+            if count = 1 then [| Math.Pow(logBase, start) |]
+            else
+                let step = (stop - start) / float (count - 1)
+                let halfway = count / 2
+                Array.init count (fun i ->
+                    Math.Pow(logBase, (if i < halfway then start + step * float i else stop - step * float (count - i - 1))))
+        ofFloats dtype [| count |] values
+
+    /// torch.tril_indices (lower) or triu_indices: the [2, M] row and column indices of the entries of a rows × columns
+    /// matrix on or below (above) the diagonal `offset`, in row-major order, as float64 values.
+    let triangleIndices (lower: bool) (rows: int) (columns: int) (offset: int) =
+        let name = if lower then "TrilIndices" else "TriuIndices"
+        if rows < 0 || columns < 0 then Shape.fail name (sprintf "negative dimension in [%d, %d]" rows columns)
+        let pairs =
+            [| for i in 0 .. rows - 1 do
+                 for j in 0 .. columns - 1 do
+                     if (if lower then j - i <= offset else j - i >= offset) then yield (i, j) |]
+        let values = Array.append (pairs |> Array.map (fst >> float)) (pairs |> Array.map (snd >> float))
+        Tensor.OwnDense([| 2; pairs.Length |], values)
+
     /// Standard normal samples from the deterministic generator: the same seed gives the same
     /// values everywhere. Float32 values are the float64 samples rounded.
     let randomNormal (dtype: DType) (seed: int) (shape: int[]) =

@@ -212,4 +212,39 @@ public class NumericsFacadeTests
         Assert.Equal(new[] { Math.Max(0, 0.5 + 7 - 1), Math.Max(0, 0.5 + 1 - 7) }, loss);
         Assert.Throws<ArgumentOutOfRangeException>(() => Loss.TripletMarginWithDistanceLoss(Tensor.FromArray(a, 2, 2), Tensor.FromArray(p, 2, 2), Tensor.FromArray(n, 2, 2), margin: 0));
     }
+
+    [Fact]
+    public void CombinationsNanMedianAndTheSmallElementwiseOnesAreTheirDefinitions()
+    {
+        double[] v = { 1, 2, 3, 4 };
+        var pairs = Tensor.FromArray(v).Combinations().ToDoubleArray();
+        var expected = new List<double>();
+        for (int i = 0; i < 4; i++)
+            for (int j = i + 1; j < 4; j++) expected.AddRange([v[i], v[j]]);
+        Assert.Equal(expected, pairs);
+        // with repetition, C(3 + 3 − 1, 3) = 10 rows, the first [1, 1, 1] and the last [3, 3, 3]
+        var repeated = Tensor.FromArray(new[] { 1.0, 2, 3 }).Combinations(3, withReplacement: true);
+        Assert.Equal(new[] { 10, 3 }, repeated.Shape);
+        Assert.Equal(new[] { 1.0, 1, 1 }, repeated.ToDoubleArray()[..3]);
+        Assert.Equal(new[] { 3.0, 3, 3 }, repeated.ToDoubleArray()[^3..]);
+
+        // the lower median of the numbers, NaN left out; its derivative goes to that entry
+        double nan = double.NaN;
+        double[] row = { 4, nan, 1, 3, nan, 2 };
+        Assert.Equal(2.0, Tensor.FromArray(row).NanMedian().ToScalar());
+        var (values, indices) = ((Expr)Tensor.FromArray(new[] { nan, nan, 5, nan, 7, 6 }, 2, 3)).NanMedian(1);
+        Assert.Equal(new[] { 5.0, 6.0 }, values.Eval().ToDoubleArray());
+        Assert.Equal(new[] { 2.0, 2.0 }, indices.Eval().ToDoubleArray());
+        Assert.True(double.IsNaN(Tensor.FromArray(new[] { nan, nan }).NanMedian().ToScalar()));
+        var g = Diff.Grad(x => x.NanMedian())(Tensor.FromArray(row)).Eval().ToDoubleArray();
+        Assert.Equal(new double[] { 0, 0, 0, 0, 0, 1 }, g);
+
+        Assert.Equal(new[] { 12.0, -0.375 }, Tensor.FromArray(new[] { 3.0, -3.0 }).Ldexp(Tensor.FromArray(new[] { 2.0, -3.0 })).ToDoubleArray());
+        Assert.Equal(new double[] { 1, 0, 1, 0, 1, 0 }, Tensor.FromArray(new[] { -0.0, 0.0, -2.0, 3.0, double.NegativeInfinity, nan }).Signbit().ToDoubleArray());
+        var power = ((Expr)Tensor.FromArray(new[] { 2.0f, 3.0f })).FloatPower(Tensor.FromArray(new[] { 0.5f, 2.0f }));
+        Assert.Equal(DType.Float64, power.DType);
+        Assert.Equal(new[] { Math.Sqrt(2), 9.0 }, power.Eval().ToDoubleArray());
+        var (lo, hi) = ((Expr)Tensor.FromArray(new[] { 3.0, -1.0, 2.0 })).Aminmax();
+        Assert.Equal((-1.0, 3.0), (lo.Eval().ToScalar(), hi.Eval().ToScalar()));
+    }
 }

@@ -83,6 +83,20 @@ public static partial class CaseTable
         yield return C("triplet_margin_with_distance_loss cosine distance swap [4,3]", new[] { I(4, 3), I(4, 3), I(4, 3) },
             x => Loss.TripletMarginWithDistanceLoss(x[0], x[1], x[2], (a, b) => 1.0 - Nn.CosineSimilarity(a, b), margin: 0.5, swap: true, reduction: Reduction.Sum),
             x => F.triplet_margin_with_distance_loss(x[0], x[1], x[2], (a, b) => 1.0 - F.cosine_similarity(a, b), 0.5, true, torch.nn.Reduction.Sum));
+        yield return C("combinations r 2 [4]", new[] { I(4) }, x => x[0].Combinations(), x => torch.combinations(x[0], 2, false));
+        yield return C("combinations r 3 with replacement [3]", new[] { I(3) }, x => x[0].Combinations(3, true), x => torch.combinations(x[0], 3, true));
+        double nan = double.NaN;
+        yield return C("nanmedian of all entries with NaN [3,4]", new[] { I(3, 4) }, x => x[0].NanMedian(), x => torch.nanmedian(x[0]))
+            with { Fixed = new[] { new[] { 0.3, nan, -1.2, 0.8, nan, 2.0, 0.1, -0.5, 1.1, nan, 0.6, -2.2 } }, Why = "three NaN among twelve: the lower median of the nine numbers" };
+        yield return C("nanmedian without NaN, even count [2,3]", new[] { D(2, 3) }, x => x[0].NanMedian(), x => torch.nanmedian(x[0]));
+        yield return C("aminmax axis 1 [3,4]", new[] { D(3, 4) }, x => { var (lo, hi) = x[0].Aminmax(1); return Expr.Stack(0, lo, hi); },
+            // TorchSharp 0.107's aminmax aborts the process under autograd: its side is torch's amin and amax, which aminmax is
+            x => torch.stack(new[] { x[0].amin(new long[] { 1 }), x[0].amax(new long[] { 1 }) }));
+        yield return C("msort [4,3]", new[] { D(4, 3) }, x => x[0].Msort(), x => torch.msort(x[0]));
+        yield return C("ldexp [2,3]·[2,3]", new[] { I(2, 3), U(2, 3) }, x => x[0].Ldexp(x[1]), x => torch.ldexp(x[0], x[1]));
+        yield return C("float_power [2,3]·[3]", new[] { P(2, 3), U(3) }, x => x[0].FloatPower(x[1]), x => torch.float_power(x[0], x[1]));
+        yield return C("x times signbit [2,3]", new[] { I(2, 3) }, x => x[0] * x[0].Signbit(), x => x[0] * torch.signbit(x[0]).to_type(x[0].dtype))
+            with { Fixed = new[] { new[] { -0.0, 0.0, -1.5, 2.0, double.NegativeInfinity, 0.25 } }, Why = "−0 and −∞ have the sign bit" };
     }
 
     static double[] Ramp(int n) => Enumerable.Range(0, n).Select(i => 0.5 + 0.1 * i).ToArray();
