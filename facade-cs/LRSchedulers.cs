@@ -13,28 +13,21 @@ namespace FunctionalDiff;
 /// </summary>
 public abstract class LRScheduler
 {
-    // null for a scheduler of schedulers (ChainedScheduler, SequentialLR), which moves its children instead
-    readonly CoreSchedule? schedule;
-    // the momentum of each epoch for a schedule that cycles it (OneCycleLR, CyclicLR), else null
+    readonly CoreSchedule schedule;
+    // the momentum of each epoch for a schedule that cycles it (OneCycleLR, CyclicLR), else null; NaN leaves it as it is
     readonly Func<int, double>? momentumAt;
 
     private protected LRScheduler(Optimizer optimizer, CoreSchedule schedule, Func<int, double>? momentumAt = null)
-        : this(optimizer)
-    {
-        this.schedule = schedule;
-        this.momentumAt = momentumAt;
-        // torch's initial step: the recurrence at epoch 0 from the rate the optimizer has (a scheduler made after another
-        // on the same optimizer starts from the rate that one set, as torch's chainable schedulers do)
-        Apply(0, optimizer.LearningRate);
-    }
-
-    /// <summary>A scheduler of schedulers: it sets nothing itself.</summary>
-    private protected LRScheduler(Optimizer optimizer)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         Optimizer = optimizer;
+        this.schedule = schedule;
+        this.momentumAt = momentumAt;
         // torch's group.setdefault("initial_lr", lr): the first scheduler made on an optimizer fixes every later one's base
         BaseLearningRate = optimizer.InitialLearningRate ??= optimizer.LearningRate;
+        // torch's initial step: the recurrence at epoch 0 from the rate the optimizer has (a scheduler made after another
+        // on the same optimizer starts from the rate that one set, as torch's chainable schedulers do)
+        Apply(0);
     }
 
     /// <summary>The optimizer whose learning rate the scheduler sets.</summary>
@@ -57,37 +50,13 @@ public abstract class LRScheduler
     public void Step()
     {
         LastEpoch++;
-        Advance();
+        Apply(LastEpoch);
     }
 
-    /// <summary>Sets the rate (and momentum) of the epoch <see cref="LastEpoch"/> has just reached.</summary>
-    private protected virtual void Advance() => Apply(LastEpoch, Optimizer.LearningRate);
-
-    /// <summary>
-    /// Whether torch has a closed form of the schedule, which a restart at a <see cref="SequentialLR"/> milestone evaluates
-    /// from the base rate (torch's step(0) and _get_closed_form_lr); without one, the recurrence runs from the rate the
-    /// optimizer has (MultiplicativeLR).
-    /// </summary>
-    private protected virtual bool HasClosedForm => true;
-
-    /// <summary>
-    /// Starts the schedule again at epoch 0, as <see cref="SequentialLR"/> does at a milestone (torch's step(0)); in a
-    /// chain, each scheduler's epoch 0 runs from the rate the one before it set, as when they were made.
-    /// </summary>
-    internal void Restart(bool inChain = false)
+    void Apply(int epoch)
     {
-        LastEpoch = 0;
-        Restarted(inChain);
-    }
-
-    /// <summary>Sets the rate of epoch 0 after a restart.</summary>
-    private protected virtual void Restarted(bool inChain) =>
-        Apply(0, HasClosedForm && !inChain ? BaseLearningRate : Optimizer.LearningRate);
-
-    void Apply(int epoch, double current)
-    {
-        Optimizer.LearningRate = schedule!.Rate.Invoke(BaseLearningRate).Invoke(epoch).Invoke(current);
-        if (momentumAt is not null) Optimizer.MomentumValue = momentumAt(epoch);
+        Optimizer.LearningRate = schedule.Rate.Invoke(BaseLearningRate).Invoke(epoch).Invoke(Optimizer.LearningRate);
+        if (momentumAt?.Invoke(epoch) is double m && !double.IsNaN(m)) Optimizer.MomentumValue = m;
     }
 
     /// <summary>Fails, naming the scheduler, when momentum is to be cycled on an optimizer that has none (torch's check).</summary>
@@ -98,8 +67,8 @@ public abstract class LRScheduler
             throw new ArgumentException($"{scheduler}: {optimizer.GetType().Name} has no momentum or beta1 to cycle; pass cycleMomentum: false", nameof(cycleMomentum));
     }
 
-    /// <summary>Checks that every scheduler a combination takes is there and drives <paramref name="optimizer"/>.</summary>
-    private protected static LRScheduler[] CheckChildren(string combination, Optimizer optimizer, LRScheduler[] schedulers)
+    /// <summary>The schedulers a combination takes, checked to be there and to drive one optimizer, the first's.</summary>
+    private protected static LRScheduler[] Children(string combination, Optimizer? optimizer, LRScheduler[] schedulers)
     {
         ArgumentNullException.ThrowIfNull(schedulers);
         if (schedulers.Length == 0)
@@ -107,55 +76,47 @@ public abstract class LRScheduler
         for (int i = 0; i < schedulers.Length; i++)
         {
             if (schedulers[i] is null) throw new ArgumentNullException(nameof(schedulers), $"{combination}: scheduler {i} is null");
-            if (!ReferenceEquals(schedulers[i].Optimizer, optimizer))
+            if (!ReferenceEquals(schedulers[i].Optimizer, optimizer ?? schedulers[0].Optimizer))
                 throw new ArgumentException($"{combination}: scheduler {i} ({schedulers[i].GetType().Name}) drives another optimizer; all must drive the same one", nameof(schedulers));
         }
         return (LRScheduler[])schedulers.Clone();
     }
+
+    private protected static CoreSchedule[] Schedules(LRScheduler[] schedulers) => schedulers.Select(s => s.schedule).ToArray();
+
+    /// <summary>A child's momentum at its own epoch, NaN when it sets none.</summary>
+    private protected static double MomentumOf(LRScheduler scheduler, int epoch) => scheduler.momentumAt?.Invoke(epoch) ?? double.NaN;
 }
 
 /// <summary>
-/// torch's ChainedScheduler: each <see cref="LRScheduler.Step"/> steps every scheduler in order, each applying its
-/// recurrence to the rate the one before it set, so their effects compose (a <see cref="ConstantLR"/> warm-up factor on
-/// top of an <see cref="ExponentialLR"/> decay). Make the schedulers first, in order, then chain them.
+/// torch's ChainedScheduler: each <see cref="LRScheduler.Step"/> applies every scheduler's recurrence in order, each to the
+/// rate the one before it set, so their factors multiply (a <see cref="ConstantLR"/> warm-up factor on top of an
+/// <see cref="ExponentialLR"/> decay). Make the schedulers first, in order, then chain them and step only the chain.
+/// F#: <c>Schedules.chained</c>.
 /// </summary>
 public sealed class ChainedScheduler : LRScheduler
 {
-    readonly LRScheduler[] schedulers;
-
     /// <summary>Chains <paramref name="schedulers"/>, which must all drive the same optimizer.</summary>
     /// <exception cref="ArgumentException">No schedulers, or schedulers of different optimizers.</exception>
-    public ChainedScheduler(params LRScheduler[] schedulers)
-        : base(First(schedulers).Optimizer) =>
-        this.schedulers = CheckChildren("ChainedScheduler", Optimizer, schedulers);
+    public ChainedScheduler(params LRScheduler[] schedulers) : this(Children("ChainedScheduler", null, schedulers), 0) { }
 
-    static LRScheduler First(LRScheduler[] schedulers) =>
-        schedulers is { Length: > 0 } && schedulers[0] is not null ? schedulers[0]
-            : throw new ArgumentException("ChainedScheduler: no schedulers (the first is missing)", nameof(schedulers));
-
-    private protected override void Advance()
-    {
-        foreach (var scheduler in schedulers) scheduler.Step();
-    }
-
-    private protected override void Restarted(bool inChain)
-    {
-        Optimizer.LearningRate = BaseLearningRate;
-        foreach (var scheduler in schedulers) scheduler.Restart(inChain: true);
-    }
+    // the int tells this constructor from the public one: the children here are checked
+    ChainedScheduler(LRScheduler[] children, int _)
+        // the last scheduler that sets a momentum sets it last, as torch's in-order steps do
+        : base(children[0].Optimizer, CoreSchedules.chained(Schedules(children)),
+            epoch => children.Select(c => MomentumOf(c, epoch)).LastOrDefault(m => !double.IsNaN(m), double.NaN)) { }
 }
 
 /// <summary>
 /// torch's SequentialLR: the first scheduler runs until the first milestone epoch, where the second starts from its own
-/// epoch 0 (its closed form from the base rate, as torch's step(0)), and so on. The usual warm-up then decay:
+/// epoch 0 (its closed form at the base rate, as torch's step(0); a <see cref="MultiplicativeLR"/> from the rate it
+/// finds), and so on. The usual warm-up then decay:
 /// <c>new SequentialLR(opt, [new LinearLR(opt, 0.01, 1.0, 5), new CosineAnnealingLR(opt, 95)], [5])</c>. The constructor
-/// sets the optimizer's rate back to the base rate and starts the first scheduler, undoing what making the others set.
+/// sets the optimizer's rate back to the base rate and starts the first scheduler, undoing what making the others set;
+/// step only the sequence. F#: <c>Schedules.sequential</c>.
 /// </summary>
 public sealed class SequentialLR : LRScheduler
 {
-    readonly LRScheduler[] schedulers;
-    readonly int[] milestones;
-
     /// <summary>Runs <paramref name="schedulers"/> one after another, switching at <paramref name="milestones"/>.</summary>
     /// <param name="optimizer">The optimizer all the schedulers drive.</param>
     /// <param name="schedulers">The schedulers, in the order they run.</param>
@@ -163,33 +124,15 @@ public sealed class SequentialLR : LRScheduler
     /// <exception cref="ArgumentException">The counts do not match, the milestones do not increase from 1, or a scheduler
     /// drives another optimizer.</exception>
     public SequentialLR(Optimizer optimizer, LRScheduler[] schedulers, int[] milestones)
-        : base(optimizer)
-    {
-        this.schedulers = CheckChildren("SequentialLR", optimizer, schedulers);
-        ArgumentNullException.ThrowIfNull(milestones);
-        if (milestones.Length != schedulers.Length - 1)
-            throw new ArgumentException($"SequentialLR: {schedulers.Length} schedulers need {schedulers.Length - 1} milestones, not {milestones.Length}", nameof(milestones));
-        for (int i = 0; i < milestones.Length; i++)
-            if (milestones[i] < 1 || (i > 0 && milestones[i] <= milestones[i - 1]))
-                throw new ArgumentException($"SequentialLR: the milestones [{string.Join(", ", milestones)}] must increase from 1", nameof(milestones));
-        this.milestones = (int[])milestones.Clone();
-        Restarted(inChain: false);
-    }
+        : this(optimizer, Children("SequentialLR", optimizer ?? throw new ArgumentNullException(nameof(optimizer)), schedulers), milestones, 0) { }
 
-    private protected override void Advance()
-    {
-        // torch's bisect_right: the scheduler of the last milestone reached
-        int index = 0;
-        while (index < milestones.Length && milestones[index] <= LastEpoch) index++;
-        if (index > 0 && milestones[index - 1] == LastEpoch) schedulers[index].Restart();
-        else schedulers[index].Step();
-    }
-
-    private protected override void Restarted(bool inChain)
-    {
-        Optimizer.LearningRate = BaseLearningRate;
-        schedulers[0].Restart();
-    }
+    // the int tells this constructor from the public one: the children here are checked
+    SequentialLR(Optimizer optimizer, LRScheduler[] children, int[] milestones, int _)
+        : base(optimizer, CoreSchedules.sequential(Schedules(children), milestones), epoch =>
+        {
+            var (index, start) = CoreSchedules.sequentialPhase(milestones, epoch).ToValueTuple();
+            return MomentumOf(children[index], epoch - start);
+        }) { }
 }
 
 /// <summary>
@@ -314,11 +257,7 @@ public sealed class CosineAnnealingWarmRestarts(Optimizer optimizer, int t0, int
 public sealed class LambdaLR(Optimizer optimizer, Func<int, double> factor) : LRScheduler(optimizer, CoreSchedules.lambdaLR(factor));
 
 /// <summary>torch's MultiplicativeLR: the learning rate times <c>factor(epoch)</c> every epoch after the first.</summary>
-public sealed class MultiplicativeLR(Optimizer optimizer, Func<int, double> factor) : LRScheduler(optimizer, CoreSchedules.multiplicativeLR(factor))
-{
-    // torch gives it no closed form: restarted in a SequentialLR, it keeps the rate the optimizer has
-    private protected override bool HasClosedForm => false;
-}
+public sealed class MultiplicativeLR(Optimizer optimizer, Func<int, double> factor) : LRScheduler(optimizer, CoreSchedules.multiplicativeLR(factor));
 
 /// <summary>
 /// torch's ReduceLROnPlateau: <see cref="Step(double)"/> takes the epoch's metric, and once it has not improved (by more

@@ -194,6 +194,47 @@ module Schedules =
         if isNull factor then nullArg "factor"
         { Name = "MultiplicativeLR"; Rate = fun _ epoch previous -> if epoch > 0 then previous * factor.Invoke epoch else previous }
 
+    /// ChainedScheduler: every schedule's recurrence applied in turn to the rate the one before it gave, so their factors
+    /// multiply; epoch 0 runs them from the base rate, as making them one after another on an optimizer does.
+    let chained (schedules: Schedule[]) : Schedule =
+        if isNull schedules then nullArg "schedules"
+        if schedules.Length = 0 then fail "ChainedScheduler" "schedules" "no schedules"
+        let schedules = Array.copy schedules
+        { Name = "ChainedScheduler"
+          Rate = fun baseRate epoch previous ->
+              let start = if epoch = 0 then baseRate else previous
+              schedules |> Array.fold (fun rate s -> s.Rate baseRate epoch rate) start }
+
+    /// The schedule that runs after `epoch` in a SequentialLR with these milestones, and the epoch it started at.
+    let sequentialPhase (milestones: int[]) (epoch: int) =
+        let mutable index = 0
+        while index < milestones.Length && milestones.[index] <= epoch do
+            index <- index + 1
+        index, (if index = 0 then 0 else milestones.[index - 1])
+
+    /// SequentialLR: schedule i runs from milestone i − 1 (epoch 0 for the first), each from its own epoch 0, where it
+    /// starts from its closed form at the base rate (torch's step(0)); MultiplicativeLR, which torch gives no closed form,
+    /// starts from the rate it finds. Milestones: one fewer than the schedules, increasing from 1.
+    let sequential (schedules: Schedule[]) (milestones: int[]) : Schedule =
+        if isNull schedules then nullArg "schedules"
+        if isNull milestones then nullArg "milestones"
+        if schedules.Length = 0 then fail "SequentialLR" "schedules" "no schedules"
+        if milestones.Length <> schedules.Length - 1 then
+            fail "SequentialLR" "milestones" (sprintf "%d schedulers need %d milestones, not %d" schedules.Length (schedules.Length - 1) milestones.Length)
+        milestones |> Array.iteri (fun i m ->
+            if m < 1 || (i > 0 && m <= milestones.[i - 1]) then
+                fail "SequentialLR" "milestones" (sprintf "the milestones [%s] must increase from 1" (String.Join(", ", milestones))))
+        let schedules, milestones = Array.copy schedules, Array.copy milestones
+        { Name = "SequentialLR"
+          Rate = fun baseRate epoch previous ->
+              let index, start = sequentialPhase milestones epoch
+              let schedule = schedules.[index]
+              if epoch = start then
+                  // a (re)start: torch sets the base rate back before the first, and steps a later one to its epoch 0
+                  let closedForm = schedule.Name <> "MultiplicativeLR"
+                  schedule.Rate baseRate 0 (if epoch = 0 || closedForm then baseRate else previous)
+              else schedule.Rate baseRate (epoch - start) previous }
+
     /// The first `count` rates of a schedule from a base rate (epochs 0 to count − 1).
     let rates (schedule: Schedule) (baseRate: float) (count: int) : float[] =
         let result = Array.zeroCreate (max 0 count)

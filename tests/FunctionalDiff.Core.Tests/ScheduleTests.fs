@@ -53,5 +53,21 @@ let tests =
                 with :? ArgumentException as e -> e.Message
             Expect.stringContains (messageOf (fun () -> Schedules.stepLR 0 0.1)) "StepLR" "the name"
             Expect.stringContains (messageOf (fun () -> Schedules.cosineAnnealingLR 0.0 0.0)) "tMax" "the parameter"
+            Expect.stringContains (messageOf (fun () -> Schedules.sequential [| Schedules.exponentialLR 0.9 |] [| 3 |])) "SequentialLR" "the name"
+        }
+        test "a sequence and a chain follow the closed forms of what they combine" {
+            // linear warm-up over 5 epochs, then cosine annealing over 20 from its own epoch 0 (torch's closed form there)
+            let warmUp = Schedules.sequential [| Schedules.linearLR 0.01 1.0 5; Schedules.cosineAnnealingLR 20.0 0.001 |] [| 5 |]
+            let rates = Schedules.rates warmUp 0.1 40
+            for e in 0 .. 39 do
+                let expected =
+                    if e < 5 then 0.1 * (0.01 + 0.99 * float e / 5.0)
+                    else 0.001 + (0.1 - 0.001) * (1.0 + cos (Math.PI * float (e - 5) / 20.0)) / 2.0
+                Expect.floatClose { absolute = 0.0; relative = 1e-12 } rates.[e] expected (sprintf "epoch %d" e)
+            // a constant factor of 0.5 for 4 epochs on top of an exponential decay
+            let chain = Schedules.chained [| Schedules.constantLR 0.5 4; Schedules.exponentialLR 0.9 |]
+            Schedules.rates chain 0.1 30
+            |> Array.iteri (fun e r ->
+                Expect.floatClose { absolute = 0.0; relative = 1e-12 } r (0.1 * 0.9 ** float e * (if e < 4 then 0.5 else 1.0)) (sprintf "chain epoch %d" e))
         }
     ]

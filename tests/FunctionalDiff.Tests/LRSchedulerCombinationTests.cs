@@ -69,7 +69,6 @@ public class LRSchedulerCombinationTests
         var constant = new ConstantLR(opt, factor: 0.5, totalIters: 4);
         var exponential = new ExponentialLR(opt, gamma: 0.9);
         Follows(new ChainedScheduler(constant, exponential), e => Base * Math.Pow(0.9, e) * (e < 4 ? 0.5 : 1));
-        Assert.Equal(59, constant.LastEpoch);
     }
 
     [Fact]
