@@ -105,14 +105,18 @@ module Resampling =
             let oneHot = Expr.cast logits.DType (Expr.eq (Expr.cast logits.DType classes) index)
             oneHot - Expr.stopGradient soft + soft
 
+    /// The checks every dropout makes: p in [0, 1], and noise that broadcasts to the input; `name` is the public method.
+    let private checkDropout (name: string) (p: float) (noise: Expr) (x: Expr) =
+        if not (p >= 0.0 && p <= 1.0) then invalidArg "p" (sprintf "%s: p = %g must be in [0, 1] (input %s)" name p (Shape.format x.Dims))
+        if not (Shape.broadcastsTo noise.Dims x.Dims) then
+            Shape.fail name (sprintf "the noise %s does not broadcast to the input %s" (Shape.format noise.Dims) (Shape.format x.Dims))
+
     /// Dropout with the caller's noise, as torch's F.dropout in training: x · (noise ≥ p) / (1 − p),
     /// where noise holds uniform [0, 1) draws broadcastable to x (each entry kept with probability
     /// 1 − p). p = 1 drops everything, as torch. The noise is an argument, not drawn here, so a
     /// compiled step that takes it as an input draws a fresh mask every call.
     let dropout (p: float) (noise: Expr) (x: Expr) =
-        if not (p >= 0.0 && p <= 1.0) then invalidArg "p" (sprintf "Dropout: p = %g must be in [0, 1] (input %s)" p (Shape.format x.Dims))
-        if not (Shape.broadcastsTo noise.Dims x.Dims) then
-            Shape.fail "Dropout" (sprintf "the noise %s does not broadcast to the input %s" (Shape.format noise.Dims) (Shape.format x.Dims))
+        checkDropout "Dropout" p noise x
         if p = 1.0 then x * Expr.scalar x.DType 0.0
         elif p = 0.0 then x
         else
@@ -148,9 +152,7 @@ module Resampling =
     /// a = 1/√((α'²p + 1)(1 − p)), so inputs of mean 0 and variance 1 keep them (self-normalising networks). p = 1
     /// gives zeros, as torch.
     let alphaDropout (p: float) (noise: Expr) (x: Expr) =
-        if not (p >= 0.0 && p <= 1.0) then invalidArg "p" (sprintf "AlphaDropout: p = %g must be in [0, 1] (input %s)" p (Shape.format x.Dims))
-        if not (Shape.broadcastsTo noise.Dims x.Dims) then
-            Shape.fail "AlphaDropout" (sprintf "the noise %s does not broadcast to the input %s" (Shape.format noise.Dims) (Shape.format x.Dims))
+        checkDropout "AlphaDropout" p noise x
         if p = 1.0 then x * Expr.scalar x.DType 0.0
         elif p = 0.0 then x
         else

@@ -48,15 +48,6 @@ public class NumericsUnderVmapTests
         var values = Enumerable.Range(0, batch * 24).Select(i => Math.Sin(1.7 * i + 0.3) * 2).ToArray();
         // a NaN in the last example for nanmedian to leave out
         if (op == "NanMedian") values[^2] = double.NaN;
-        var x = Tensor.FromArray(values, batch, 24);
-        Expr Objective(Expr e) => Apply(op, e).Sin().Sum();
-        var mapped = Diff.Vmap(Objective)(x).Eval().ToDoubleArray();
-        var mappedGrad = Diff.Vmap(Diff.Grad(Objective))(x).Eval().ToDoubleArray();
-        for (int b = 0; b < batch; b++)
-        {
-            var example = Tensor.FromArray(values[(b * 24)..((b + 1) * 24)], 24);
-            Assert.Equal(Objective(example).Eval().ToScalar(), mapped[b]);
-            Assert.Equal(Diff.Grad(Objective)(example).Eval().ToDoubleArray(), mappedGrad[(b * 24)..((b + 1) * 24)]);
-        }
+        TestSupport.VmapMatchesTheLoop(e => Apply(op, e).Sin().Sum(), values, batch);
     }
 }

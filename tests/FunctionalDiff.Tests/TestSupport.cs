@@ -220,4 +220,21 @@ public static class TestSupport
         double erfc = Math.Exp(-a * a) / Math.Sqrt(Math.PI) / (a + f);
         return Math.Sign(x) * (1 - erfc);
     }
+
+    /// <summary>
+    /// Diff.Vmap of <paramref name="objective"/> (a scalar of a 24-entry example) and of its gradient over a [batch, 24]
+    /// input equal the objective and gradient of each example alone, bit for bit: the reference loop over the batch.
+    /// </summary>
+    public static void VmapMatchesTheLoop(Func<Expr, Expr> objective, double[] values, int batch)
+    {
+        var x = Tensor.FromArray(values, batch, 24);
+        var mapped = Diff.Vmap(objective)(x).Eval().ToDoubleArray();
+        var mappedGrad = Diff.Vmap(Diff.Grad(objective))(x).Eval().ToDoubleArray();
+        for (int b = 0; b < batch; b++)
+        {
+            var example = Tensor.FromArray(values[(b * 24)..((b + 1) * 24)], 24);
+            Assert.Equal(objective(example).Eval().ToScalar(), mapped[b]);
+            Assert.Equal(Diff.Grad(objective)(example).Eval().ToDoubleArray(), mappedGrad[(b * 24)..((b + 1) * 24)]);
+        }
+    }
 }
