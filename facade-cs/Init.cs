@@ -87,6 +87,16 @@ public static class Init
         string prefix = "", DType dtype = DType.Float64) =>
         Recurrent("Init.Gru", 3, inputSize, hiddenSize, seed, numLayers, bidirectional, bias, prefix, dtype, 0);
 
+    /// <summary>
+    /// The weights of torch.nn.RNN(inputSize, hiddenSize, numLayers, nonlinearity, bias, bidirectional), as <see cref="Lstm"/>
+    /// draws an LSTM's, with hiddenSize rows per weight: what <see cref="Nn.Rnn(Expr, IReadOnlyDictionary{string, Expr}, Expr?, bool, string, ScanCheckpoint?, Expr?, double, Expr?, string)"/>
+    /// reads. F#: <c>Initialisers.recurrent</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A size or the number of layers is less than 1.</exception>
+    public static Parameters Rnn(int inputSize, int hiddenSize, int seed, int numLayers = 1, bool bidirectional = false, bool bias = true,
+        string prefix = "", DType dtype = DType.Float64) =>
+        Recurrent("Init.Rnn", 1, inputSize, hiddenSize, seed, numLayers, bidirectional, bias, prefix, dtype, 0);
+
     static Parameters Recurrent(string method, int gates, int inputSize, int hiddenSize, int seed, int numLayers, bool bidirectional,
         bool bias, string prefix, DType dtype, int projSize)
     {

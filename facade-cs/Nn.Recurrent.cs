@@ -137,6 +137,41 @@ public static partial class Nn
         double dropout = 0, Expr? dropoutNoise = null) =>
         Gru(input, Constants(weights), hidden, batchFirst, prefix, checkpoint, lengths, dropout, dropoutNoise);
 
+    /// <summary>
+    /// torch.nn.RNN's forward (Elman's network), <c>output, h_n = rnn(input, h_0)</c>, over weights named and laid out as
+    /// its state dict: as <see cref="Gru(Expr, IReadOnlyDictionary{string, Expr}, Expr?, bool, string, ScanCheckpoint?, Expr?, double, Expr?)"/>
+    /// with hidden rows per weight (no gates), each step h' = f(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh) with
+    /// <paramref name="nonlinearity"/> f, "tanh" (torch's default) or "relu" (<see cref="RnnCell"/>'s step).
+    /// F#: <c>Recurrent.rnn</c>.
+    /// </summary>
+    /// <returns>The top layer's hidden state at every step, [time, batch, directions·hidden], and h_n, [layers·directions,
+    /// batch, hidden].</returns>
+    /// <exception cref="ArgumentException">A weight is missing or has another shape than its layer needs, the input is
+    /// not of rank 2 or 3, h_0, lengths or the dropout noise do not fit, the dtypes differ, or the nonlinearity is not
+    /// "tanh" or "relu".</exception>
+    public static (Expr Output, Expr Hidden) Rnn(Expr input, IReadOnlyDictionary<string, Expr> weights, Expr? hidden = null,
+        bool batchFirst = false, string prefix = "", ScanCheckpoint? checkpoint = null, Expr? lengths = null,
+        double dropout = 0, Expr? dropoutNoise = null, string nonlinearity = "tanh")
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentNullException.ThrowIfNull(nonlinearity);
+        var initial = hidden is null ? FSharpOption<CoreExpr>.None : FSharpOption<CoreExpr>.Some(hidden.Node);
+        var (output, final) = CoreRecurrent.rnn(nonlinearity, RecurrentOptions(batchFirst, prefix, checkpoint, lengths, dropout, dropoutNoise), Nodes(weights), input.Node, initial);
+        return (Expr.Wrap(output), Expr.Wrap(final));
+    }
+
+    /// <summary>
+    /// <see cref="Rnn(Expr, IReadOnlyDictionary{string, Expr}, Expr?, bool, string, ScanCheckpoint?, Expr?, double, Expr?, string)"/> over weights held
+    /// as tensors (a <see cref="Parameters"/>), each a constant of the graph.
+    /// </summary>
+    /// <exception cref="ArgumentException">As the overload over expressions.</exception>
+    public static (Expr Output, Expr Hidden) Rnn(Expr input, IReadOnlyDictionary<string, Tensor> weights, Expr? hidden = null,
+        bool batchFirst = false, string prefix = "", ScanCheckpoint? checkpoint = null, Expr? lengths = null,
+        double dropout = 0, Expr? dropoutNoise = null, string nonlinearity = "tanh") =>
+        Rnn(input, Constants(weights), hidden, batchFirst, prefix, checkpoint, lengths, dropout, dropoutNoise, nonlinearity);
+
     static CoreRecurrentOptions RecurrentOptions(bool batchFirst, string prefix, ScanCheckpoint? checkpoint, Expr? lengths,
         double dropout, Expr? dropoutNoise) =>
         new(batchFirst, prefix, (checkpoint ?? ScanCheckpoint.None).ToCore(), Optional(lengths), dropout, Optional(dropoutNoise));

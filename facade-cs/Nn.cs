@@ -112,6 +112,27 @@ public static partial class Nn
     }
 
     /// <summary>
+    /// One step of torch's <c>nn.RNNCell</c> (<c>torch.rnn_tanh_cell</c> / <c>rnn_relu_cell</c>): the new hidden state is
+    /// f(input·weightIhᵀ + biasIh + hidden·weightHhᵀ + biasHh) with <paramref name="nonlinearity"/> f, "tanh" (torch's
+    /// default) or "relu". <paramref name="weightIh"/> is [H, in], <paramref name="weightHh"/> [H, H], the biases [H] (none
+    /// when null), <paramref name="input"/> [..., in] and <paramref name="hidden"/> [..., H]. F#: <c>Nn.rnnCell</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes do not fit together, or the nonlinearity is not "tanh" or "relu".</exception>
+    public static Expr RnnCell(Expr input, Expr hidden, Expr weightIh, Expr weightHh, Expr? biasIh = null, Expr? biasHh = null, string nonlinearity = "tanh")
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(hidden);
+        ArgumentNullException.ThrowIfNull(weightIh);
+        ArgumentNullException.ThrowIfNull(weightHh);
+        ArgumentNullException.ThrowIfNull(nonlinearity);
+        var (x, h) = Expr.Align(input, hidden);
+        var wIh = Expr.Align(hidden, weightIh).B;
+        var wHh = Expr.Align(hidden, weightHh).B;
+        FunctionalDiff.Core.Expr Bias(Expr? b) => b is null ? Build.scalar(wIh.DType, -0.0) : Expr.Align(hidden, b).B;
+        return Expr.Wrap(CoreNn.rnnCell(nonlinearity, wIh, wHh, Bias(biasIh), Bias(biasHh), x, h));
+    }
+
+    /// <summary>
     /// One step of torch's <c>nn.LSTMCell</c> (<c>h1, c1 = torch.lstm_cell(input, (hx, cx), w_ih, w_hh, b_ih, b_hh)</c>):
     /// the gates input·weightIhᵀ + biasIh + hidden·weightHhᵀ + biasHh split into quarters [i, f, g, o] as torch lays
     /// out its weights, the new cell c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g) and the new hidden state h' = σ(o) ⊙ tanh(c').

@@ -31,7 +31,7 @@ public class ClientTwentyTorchTests
         Tensor.FromArray(Enumerable.Range(0, shape.Aggregate(1, (a, b) => a * b)).Select(i => Math.Sin(0.7 * i + salt)).ToArray(), shape).To(dtype);
 
     /// <summary>Ours over the arguments (the weights by name, then the input, h0 and, for an LSTM, c0): output, h_n (, c_n).</summary>
-    static Expr[] OurResults(bool isLstm, string[] names, Expr[] a, bool batchFirst, Expr? lengths = null)
+    static Expr[] OurResults(bool isLstm, string[] names, Expr[] a, bool batchFirst, Expr? lengths = null, string? rnn = null)
     {
         var w = names.Select((n, k) => (n, a[k])).ToDictionary(e => e.n, e => e.Item2);
         int i = names.Length;
@@ -40,7 +40,8 @@ public class ClientTwentyTorchTests
             var (o, (h, c)) = Nn.Lstm(a[i], w, (a[i + 1], a[i + 2]), batchFirst, lengths: lengths);
             return [o, h, c];
         }
-        var (output, hN) = Nn.Gru(a[i], w, a[i + 1], batchFirst, lengths: lengths);
+        var (output, hN) = rnn is null ? Nn.Gru(a[i], w, a[i + 1], batchFirst, lengths: lengths)
+            : Nn.Rnn(a[i], w, a[i + 1], batchFirst, lengths: lengths, nonlinearity: rnn);
         return [output, hN];
     }
 
@@ -60,11 +61,12 @@ public class ClientTwentyTorchTests
 
     /// <summary>TorchSharp's nn.LSTM or nn.GRU with our weights copied in by their state-dict names, and its parameters by name.</summary>
     static (torch.nn.Module Module, Dictionary<string, TorchSharp.Modules.Parameter> Parameters) TorchModule(
-        bool isLstm, int layers, bool bias, bool batchFirst, bool bidirectional, DType dtype, Parameters weights)
+        bool isLstm, int layers, bool bias, bool batchFirst, bool bidirectional, DType dtype, Parameters weights, string? rnn = null)
     {
         torch.nn.Module module = isLstm
             ? nn.LSTM(In, Hidden, layers, bias, batchFirst, 0.0, bidirectional)
-            : nn.GRU(In, Hidden, layers, bias, batchFirst, 0.0, bidirectional);
+            : rnn is null ? nn.GRU(In, Hidden, layers, bias, batchFirst, 0.0, bidirectional)
+            : nn.RNN(In, Hidden, layers, rnn == "relu" ? nn.NonLinearities.ReLU : nn.NonLinearities.Tanh, bias, batchFirst, 0.0, bidirectional);
         module.to(dtype == DType.Float64 ? ScalarType.Float64 : ScalarType.Float32);
         var parameters = module.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         Assert.Equal(weights.Names.OrderBy(n => n, StringComparer.Ordinal), parameters.Keys.OrderBy(n => n, StringComparer.Ordinal));
@@ -75,13 +77,31 @@ public class ClientTwentyTorchTests
 
     [Theory]
     [MemberData(nameof(Configs))]
-    public void ValuesGradientsAndHessianVectorProductsAreTorchsModule(bool isLstm, int layers, bool bidirectional, bool bias, bool batchFirst, DType dtype)
+    public void ValuesGradientsAndHessianVectorProductsAreTorchsModule(bool isLstm, int layers, bool bidirectional, bool bias, bool batchFirst, DType dtype) =>
+        AgreeWithTorchsModule(isLstm, null, layers, bidirectional, bias, batchFirst, dtype);
+
+    public static TheoryData<string, int, bool, bool, bool, DType> RnnConfigs => new()
+    {
+        // nonlinearity, layers, bidirectional, bias, batchFirst, dtype
+        { "tanh", 2, true, true, false, DType.Float64 },
+        { "relu", 2, false, true, true, DType.Float64 },
+        { "tanh", 1, true, false, true, DType.Float32 },
+        { "relu", 1, true, true, false, DType.Float32 },
+    };
+
+    [Theory]
+    [MemberData(nameof(RnnConfigs))]
+    public void TheElmanRnnIsTorchsModule(string nonlinearity, int layers, bool bidirectional, bool bias, bool batchFirst, DType dtype) =>
+        AgreeWithTorchsModule(false, nonlinearity, layers, bidirectional, bias, batchFirst, dtype);
+
+    static void AgreeWithTorchsModule(bool isLstm, string? rnn, int layers, bool bidirectional, bool bias, bool batchFirst, DType dtype)
     {
         using var scope = torch.NewDisposeScope();
         int directions = bidirectional ? 2 : 1;
         var weights = isLstm
             ? Init.Lstm(In, Hidden, seed: 3, numLayers: layers, bidirectional: bidirectional, bias: bias, dtype: dtype)
-            : Init.Gru(In, Hidden, seed: 3, numLayers: layers, bidirectional: bidirectional, bias: bias, dtype: dtype);
+            : rnn is null ? Init.Gru(In, Hidden, seed: 3, numLayers: layers, bidirectional: bidirectional, bias: bias, dtype: dtype)
+            : Init.Rnn(In, Hidden, seed: 3, numLayers: layers, bidirectional: bidirectional, bias: bias, dtype: dtype);
         int[] inputShape = batchFirst ? [Batch, Time, In] : [Time, Batch, In];
         int[] stateShape = [layers * directions, Batch, Hidden];
         int[] outputShape = batchFirst ? [Batch, Time, directions * Hidden] : [Time, Batch, directions * Hidden];
@@ -95,7 +115,7 @@ public class ClientTwentyTorchTests
         var stateWeight = Data(stateShape, 5, dtype);
 
         // ours
-        Expr[] Results(Expr[] a) => OurResults(isLstm, names, a, batchFirst);
+        Expr[] Results(Expr[] a) => OurResults(isLstm, names, a, batchFirst, rnn: rnn);
         Expr Loss(Expr[] a) => OurLoss(Results(a), outputWeight, stateWeight);
         var primals = arguments.Select(t => (Expr)t).ToArray();
         var ourResults = Expr.EvalMany(Results(primals));
@@ -103,13 +123,18 @@ public class ClientTwentyTorchTests
         var ourHvp = Expr.EvalMany(Diff.Hvp(Loss, primals, tangents.Select(t => (Expr)t).ToArray()));
 
         // torch's module, its parameters copied from ours by name
-        var (module, parameters) = TorchModule(isLstm, layers, bias, batchFirst, bidirectional, dtype, weights);
+        var (module, parameters) = TorchModule(isLstm, layers, bias, batchFirst, bidirectional, dtype, weights, rnn);
         var inputs = arguments.Skip(names.Length).Select(t => TorchBridge.ToTorch(t).requires_grad_(true)).ToArray();
         TT[] results;
         if (isLstm)
         {
             var (o, h, c) = ((TorchSharp.Modules.LSTM)module).forward(inputs[0], (inputs[1], inputs[2]));
             results = [o, h, c];
+        }
+        else if (rnn is not null)
+        {
+            var (o, h) = ((TorchSharp.Modules.RNN)module).forward(inputs[0], inputs[1]);
+            results = [o, h];
         }
         else
         {
@@ -123,7 +148,7 @@ public class ClientTwentyTorchTests
         var hvp = torch.autograd.grad([dot], all, retain_graph: true);
 
         double tolerance = dtype == DType.Float64 ? 1e-12 : 2e-5;
-        string what = $"{(isLstm ? "LSTM" : "GRU")} layers {layers} bidirectional {bidirectional} bias {bias} batchFirst {batchFirst} {dtype}";
+        string what = $"{(isLstm ? "LSTM" : rnn is null ? "GRU" : "RNN " + rnn)} layers {layers} bidirectional {bidirectional} bias {bias} batchFirst {batchFirst} {dtype}";
         for (int k = 0; k < results.Length; k++)
             Assert.True(TorchBridge.TensorRelative(ourResults[k].ToDoubleArray(), TorchBridge.Values(results[k])) <= tolerance, $"{what}: result {k}");
         for (int k = 0; k < all.Length; k++)

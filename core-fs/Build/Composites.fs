@@ -451,6 +451,33 @@ module Nn =
                 (sprintf "%s do not fit: weight must be [out, in], input [..., in] and bias [out]%s" operands transposed)
         Expr.matmul x (Expr.transpose weight) + bias
 
+    /// Whether a recurrent cell's operands fit torch's layout: weightIh [gates·H, in], weightHh [gates·H, H], each bias
+    /// [gates·H] or a scalar, input [..., in] and hidden [..., H] with the same leading axes.
+    let private cellFits (gates: int) (weightIh: Expr) (weightHh: Expr) (biasIh: Expr) (biasHh: Expr) (input: Expr) (hidden: Expr) =
+        weightIh.Rank = 2 && weightHh.Rank = 2 && weightIh.Dims.[0] % gates = 0 && weightHh.Dims.[0] = weightIh.Dims.[0]
+        && weightHh.Dims.[1] = weightIh.Dims.[0] / gates && input.Rank >= 1 && hidden.Rank = input.Rank
+        && input.Dims.[input.Rank - 1] = weightIh.Dims.[1] && hidden.Dims.[hidden.Rank - 1] = weightHh.Dims.[1]
+        && Ir.sameDims input.Dims.[.. input.Rank - 2] hidden.Dims.[.. hidden.Rank - 2]
+        && List.forall (fun (b: Expr) -> b.Rank = 0 || (b.Rank = 1 && b.Dims.[0] = weightIh.Dims.[0])) [ biasIh; biasHh ]
+
+    /// torch.nn.RNN's nonlinearity by its name: "tanh" (the default) or "relu"; `op` names the public method.
+    let internal rnnNonlinearity (op: string) (nonlinearity: string) : Expr -> Expr =
+        match nonlinearity with
+        | "tanh" -> Expr.tanh
+        | "relu" -> Expr.relu
+        | other -> invalidArg "nonlinearity" (sprintf "%s: nonlinearity \"%s\" must be \"tanh\" or \"relu\", as torch's" op other)
+
+    /// One step of torch.nn.RNNCell (torch.rnn_tanh_cell, rnn_relu_cell): tanh or relu of x W_ihᵀ + b_ih + h W_hhᵀ + b_hh.
+    /// weightIh is [H, in], weightHh [H, H], each bias [H] or a scalar (−0 for none); input [..., in], hidden [..., H].
+    let rnnCell (nonlinearity: string) (weightIh: Expr) (weightHh: Expr) (biasIh: Expr) (biasHh: Expr) (input: Expr) (hidden: Expr) =
+        let activation = rnnNonlinearity "RnnCell" nonlinearity
+        if not (cellFits 1 weightIh weightHh biasIh biasHh input hidden) then
+            Shape.fail "RnnCell"
+                (sprintf "input %s, hidden %s, weightIh %s, weightHh %s, biasIh %s and biasHh %s do not fit: weightIh must be [H, in], weightHh [H, H], the biases [H], input [..., in] and hidden [..., H]"
+                     (Shape.format input.Dims) (Shape.format hidden.Dims) (Shape.format weightIh.Dims) (Shape.format weightHh.Dims)
+                     (Shape.format biasIh.Dims) (Shape.format biasHh.Dims))
+        activation (linear weightIh biasIh input + linear weightHh biasHh hidden)
+
     /// The GRU step after its two projections: gi = x W_ihᵀ + b_ih and gh = h W_hhᵀ + b_hh, each [..., 3H] in torch's
     /// [r, z, n] order. Shared by `gruCell` and the sequence layer (Recurrent.gru), which projects every step's input at
     /// once before its loop, as torch's CPU kernel does.
@@ -475,13 +502,7 @@ module Nn =
     /// n = tanh(gi_n + r ⊙ gh_n) and h' = (1 − z) ⊙ n + z ⊙ h. weightIh is [3H, in], weightHh [3H, H], each bias [3H] or a
     /// scalar (−0 for none); the input is [..., in] and the hidden state [..., H] with the same leading axes.
     let gruCell (weightIh: Expr) (weightHh: Expr) (biasIh: Expr) (biasHh: Expr) (input: Expr) (hidden: Expr) =
-        let fits =
-            weightIh.Rank = 2 && weightHh.Rank = 2 && weightIh.Dims.[0] % 3 = 0 && weightHh.Dims.[0] = weightIh.Dims.[0]
-            && weightHh.Dims.[1] = weightIh.Dims.[0] / 3 && input.Rank >= 1 && hidden.Rank = input.Rank
-            && input.Dims.[input.Rank - 1] = weightIh.Dims.[1] && hidden.Dims.[hidden.Rank - 1] = weightHh.Dims.[1]
-            && Ir.sameDims input.Dims.[.. input.Rank - 2] hidden.Dims.[.. hidden.Rank - 2]
-            && List.forall (fun (b: Expr) -> b.Rank = 0 || (b.Rank = 1 && b.Dims.[0] = weightIh.Dims.[0])) [ biasIh; biasHh ]
-        if not fits then
+        if not (cellFits 3 weightIh weightHh biasIh biasHh input hidden) then
             Shape.fail "GruCell"
                 (sprintf "input %s, hidden %s, weightIh %s, weightHh %s, biasIh %s and biasHh %s do not fit: weightIh must be [3H, in], weightHh [3H, H], the biases [3H], input [..., in] and hidden [..., H]"
                      (Shape.format input.Dims) (Shape.format hidden.Dims) (Shape.format weightIh.Dims) (Shape.format weightHh.Dims)
@@ -494,13 +515,7 @@ module Nn =
     /// [4H] or a scalar (−0 for none); the input is [..., in], the hidden state and the cell [..., H] with the same
     /// leading axes.
     let lstmCell (weightIh: Expr) (weightHh: Expr) (biasIh: Expr) (biasHh: Expr) (input: Expr) (hidden: Expr) (cell: Expr) =
-        let fits =
-            weightIh.Rank = 2 && weightHh.Rank = 2 && weightIh.Dims.[0] % 4 = 0 && weightHh.Dims.[0] = weightIh.Dims.[0]
-            && weightHh.Dims.[1] = weightIh.Dims.[0] / 4 && input.Rank >= 1 && hidden.Rank = input.Rank
-            && input.Dims.[input.Rank - 1] = weightIh.Dims.[1] && hidden.Dims.[hidden.Rank - 1] = weightHh.Dims.[1]
-            && Ir.sameDims input.Dims.[.. input.Rank - 2] hidden.Dims.[.. hidden.Rank - 2] && Ir.sameDims cell.Dims hidden.Dims
-            && List.forall (fun (b: Expr) -> b.Rank = 0 || (b.Rank = 1 && b.Dims.[0] = weightIh.Dims.[0])) [ biasIh; biasHh ]
-        if not fits then
+        if not (cellFits 4 weightIh weightHh biasIh biasHh input hidden && Ir.sameDims cell.Dims hidden.Dims) then
             Shape.fail "LstmCell"
                 (sprintf "input %s, hidden %s, cell %s, weightIh %s, weightHh %s, biasIh %s and biasHh %s do not fit: weightIh must be [4H, in], weightHh [4H, H], the biases [4H], input [..., in] and hidden and cell [..., H]"
                      (Shape.format input.Dims) (Shape.format hidden.Dims) (Shape.format cell.Dims) (Shape.format weightIh.Dims)

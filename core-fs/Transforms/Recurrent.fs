@@ -298,6 +298,12 @@ module Recurrent =
         { Op = "Gru"; Module = "GRU"; Gates = 3
           Step = fun w carries row -> [| Nn.gruFromGates row (Nn.linear w.WeightHh w.BiasHh carries.[0]) carries.[0] |] }
 
+    /// torch.nn.RNN's step: the nonlinearity of the projected input plus h W_hhᵀ + b_hh.
+    let private rnnCell (nonlinearity: string) =
+        let activation = Nn.rnnNonlinearity "Rnn" nonlinearity
+        { Op = "Rnn"; Module = "RNN"; Gates = 1
+          Step = fun w carries row -> [| activation (row + Nn.linear w.WeightHh w.BiasHh carries.[0]) |] }
+
     /// torch.nn.LSTM's forward: `output, (h_n, c_n) = lstm(input, (h_0, c_0))`. The input is [time, batch, in]
     /// ([batch, time, in] with BatchFirst) or [time, in] unbatched; the state (h_0, c_0), each [layers·directions, batch,
     /// hidden] ([layers·directions, hidden] unbatched), is zeros when None. The weights are torch's state dict after
@@ -319,4 +325,10 @@ module Recurrent =
     /// rows per weight, the gates [r, z, n] of Nn.gruCell) and no cell state.
     let gru (options: RecurrentOptions) (weights: IReadOnlyDictionary<string, Expr>) (input: Expr) (hidden: Expr option) : Expr * Expr =
         let output, finals = forward gruCell options weights input [| hidden |] [| "h0" |]
+        output, finals.[0]
+
+    /// torch.nn.RNN's forward (Elman's network): `output, h_n = rnn(input, h_0)`, with the shapes, names and layout of
+    /// `lstm` (hidden rows per weight, no gates) and the nonlinearity "tanh" (torch's default) or "relu".
+    let rnn (nonlinearity: string) (options: RecurrentOptions) (weights: IReadOnlyDictionary<string, Expr>) (input: Expr) (hidden: Expr option) : Expr * Expr =
+        let output, finals = forward (rnnCell nonlinearity) options weights input [| hidden |] [| "h0" |]
         output, finals.[0]
