@@ -161,6 +161,30 @@ public static partial class Nn
     }
 
     /// <summary>
+    /// A transposed 3-D convolution as torch's conv_transpose3d: input [N, C, D, H, W] (or unbatched [C, D, H, W]), weight
+    /// [C, outChannels / groups, kd, kh, kw], bias [outChannels] (none when null), with (depth, height, width) triples; a
+    /// triple left out takes torch's default (stride and dilation 1, padding and outputPadding 0). Each output size is
+    /// (size − 1)·stride − 2·padding + dilation·(k − 1) + outputPadding + 1. F#: <c>Convolution.convTranspose3d</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
+    public static Expr ConvTranspose3d(Expr input, Expr weight, Expr? bias = null, (int Depth, int Height, int Width)? stride = null,
+        (int Depth, int Height, int Width)? padding = null, (int Depth, int Height, int Width)? outputPadding = null,
+        (int Depth, int Height, int Width)? dilation = null, int groups = 1)
+    {
+        var (x, w, b) = Operands(input, weight, bias);
+        var (s, p, o, d) = (stride ?? (1, 1, 1), padding ?? (0, 0, 0), outputPadding ?? (0, 0, 0), dilation ?? (1, 1, 1));
+        return Expr.Wrap(CoreConv.convTranspose3d(s.Depth, s.Height, s.Width, p.Depth, p.Height, p.Width, o.Depth, o.Height, o.Width,
+            d.Depth, d.Height, d.Width, groups, w, b, x));
+    }
+
+    /// <summary>A transposed 3-D convolution with one stride, padding, output padding and dilation for every axis.</summary>
+    /// <exception cref="ArgumentException">The shapes or arguments do not fit together (the message names them).</exception>
+    public static Expr ConvTranspose3d(Expr input, Expr weight, Expr? bias = null, int stride = 1, int padding = 0, int outputPadding = 0,
+        int dilation = 1, int groups = 1) =>
+        ConvTranspose3d(input, weight, bias, (stride, stride, stride), (padding, padding, padding), (outputPadding, outputPadding, outputPadding),
+            (dilation, dilation, dilation), groups);
+
+    /// <summary>
     /// A transposed 1-D convolution as torch's conv_transpose1d: input [N, C, L] (or unbatched [C, L]), weight
     /// [C, outChannels / groups, k], bias [outChannels] (none when null). The output is
     /// [N, outChannels, (L − 1)·stride − 2·padding + dilation·(k − 1) + outputPadding + 1].

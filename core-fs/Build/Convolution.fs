@@ -295,6 +295,62 @@ module Convolution =
                         (groups: int) (weight: Expr) (bias: Expr option) (input: Expr) : Expr =
         convTranspose2dNamed "ConvTranspose2d" stride padding outputPadding dilation groups weight bias input
 
+    /// torch.nn.functional.conv_transpose3d: input [N, C, D, H, W] (or [C, D, H, W]), weight [C, out_channels / groups,
+    /// kd, kh, kw], optional bias [out_channels], (depth, height, width) triples; each output size is
+    /// (size − 1)·stride − 2·padding + dilation·(k − 1) + outputPadding + 1. A sum over the kernel's depth taps of
+    /// conv_transpose2d, as conv3d is of conv2d: tap k's images, one per input depth i, land at full depth i·stride +
+    /// k·dilation (zeros between), and the full depth is cropped by the padding and extended by the output padding. So
+    /// only input entries meet the weight, as in conv_transpose2d, and every derivative is conv_transpose2d's, pads' and
+    /// slices'.
+    let convTranspose3d ((sd, sh, sw): int * int * int) ((pd, ph, pw): int * int * int) ((od, oh, ow): int * int * int)
+                        ((dd, dh, dw): int * int * int) (groups: int) (weight: Expr) (bias: Expr option) (input: Expr) : Expr =
+        let op = "ConvTranspose3d"
+        if sd < 1 || sh < 1 || sw < 1 then Shape.fail op (sprintf "stride (%d, %d, %d) must be at least 1" sd sh sw)
+        if pd < 0 || ph < 0 || pw < 0 then Shape.fail op (sprintf "padding (%d, %d, %d) must be at least 0" pd ph pw)
+        if dd < 1 || dh < 1 || dw < 1 then Shape.fail op (sprintf "dilation (%d, %d, %d) must be at least 1" dd dh dw)
+        if od < 0 || (od >= sd && od >= dd) then
+            Shape.fail op (sprintf "outputPadding %d along depth must be at least 0 and smaller than stride %d or dilation %d" od sd dd)
+        if weight.Rank <> 5 then
+            Shape.fail op (sprintf "weight %s must be [in_channels, out_channels / groups, kd, kh, kw]" (fmt weight.Dims))
+        let body (x: Expr) =
+            let n, c, depth, h, w = x.Dims.[0], x.Dims.[1], x.Dims.[2], x.Dims.[3], x.Dims.[4]
+            let kd = weight.Dims.[2]
+            let full = (depth - 1) * sd + dd * (kd - 1) + 1
+            let outDepth = full - 2 * pd + od
+            if outDepth < 1 then
+                Shape.fail op (sprintf "input %s with weight %s, stride %d, padding %d and dilation %d along depth gives an empty output (%d)"
+                                   (fmt x.Dims) (fmt weight.Dims) sd pd dd outDepth)
+            let images = Expr.permute [| 0; 2; 1; 3; 4 |] x |> Expr.reshape [| n * depth; c; h; w |]
+            let tap (k: int) =
+                let kernel = Expr.sliceAxis 2 k (k + 1) weight |> Expr.reshape [| weight.Dims.[0]; weight.Dims.[1]; weight.Dims.[3]; weight.Dims.[4] |]
+                let planes = convTranspose2dNamed op (sh, sw) (ph, pw) (oh, ow) (dh, dw) groups kernel None images
+                let co, ho, wo = planes.Dims.[1], planes.Dims.[2], planes.Dims.[3]
+                let stacked = Expr.reshape [| n; depth; 1; co; ho; wo |] planes
+                // the input depths spread sd apart: each plane followed by sd − 1 planes of zeros, the trailing ones cut
+                let spread =
+                    if sd = 1 then Expr.reshape [| n; depth; co; ho; wo |] stacked
+                    else
+                        Expr.concat 2 [ stacked; Expr.zeros stacked.DType [| n; depth; sd - 1; co; ho; wo |] ]
+                        |> Expr.reshape [| n; depth * sd; co; ho; wo |]
+                        |> Expr.sliceAxis 1 0 ((depth - 1) * sd + 1)
+                let before = k * dd
+                Expr.pad [| 0; before; 0; 0; 0 |] [| 0; full - before - spread.Dims.[1]; 0; 0; 0 |] spread
+            let summed = List.init kd tap |> List.reduce Expr.add
+            // the full depth from the padding on, as far as it reaches into the output; the output padding past its end
+            // is zeros (as padOrCrop does in 2-D)
+            let cropped = Expr.sliceAxis 1 pd (min full (pd + outDepth)) summed
+            let y =
+                (if outDepth > cropped.Dims.[1] then Expr.pad [| 0; 0; 0; 0; 0 |] [| 0; outDepth - cropped.Dims.[1]; 0; 0; 0 |] cropped
+                 else cropped)
+                |> Expr.permute [| 0; 2; 1; 3; 4 |]
+            let co = y.Dims.[1]
+            match bias with
+            | Some b when not (b.Rank = 1 && b.Dims.[0] = co) ->
+                Shape.fail op (sprintf "bias %s must be [%d], one per output channel of weight %s" (fmt b.Dims) co (fmt weight.Dims))
+            | Some b -> y + Expr.reshape [| 1; co; 1; 1; 1 |] b
+            | None -> y
+        batched op 5 "[N, C, D, H, W]" body input
+
     /// torch.nn.functional.conv_transpose1d: input [N, C, L] (or [C, L]), weight [C, out_channels / groups, k],
     /// optional bias [out_channels]; the output is [N, out_channels, (L − 1)·stride − 2·padding + dilation·(k − 1)
     /// + outputPadding + 1]. It is conv_transpose2d over a height of 1, the arguments checked in 1-D terms first.

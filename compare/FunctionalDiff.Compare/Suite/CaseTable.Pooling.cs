@@ -35,6 +35,16 @@ public static partial class CaseTable
             p => F.conv_transpose1d(p[0], p[1], p[2], stride: 2, padding: 1, output_padding: 1));
         yield return C("convTranspose1d dilation 2 groups 2 unbatched [4,6]*[4,1,2]", new[] { I(4, 6), I(4, 1, 2) },
             p => Nn.ConvTranspose1d(p[0], p[1], dilation: 2, groups: 2), p => F.conv_transpose1d(p[0], p[1], null, dilation: 2, groups: 2));
+        yield return C("convTranspose3d stride (2,1,2) padding (1,0,1) output padding (1,0,1) bias [1,2,3,2,3]*[2,3,2,2,3]",
+            new[] { I(1, 2, 3, 2, 3), I(2, 3, 2, 2, 3), I(3) },
+            p => Nn.ConvTranspose3d(p[0], p[1], p[2], stride: (2, 1, 2), padding: (1, 0, 1), outputPadding: (1, 0, 1)),
+            p => F.conv_transpose3d(p[0], p[1], p[2], strides: new long[] { 2, 1, 2 }, padding: new long[] { 1, 0, 1 }, output_padding: new long[] { 1, 0, 1 }));
+        yield return C("convTranspose3d depth stride 3 output padding 2 dilation 2 groups 2 unbatched [4,2,2,2]*[4,1,2,1,2]",
+            new[] { I(4, 2, 2, 2), I(4, 1, 2, 1, 2) },
+            p => Nn.ConvTranspose3d(p[0], p[1], stride: (3, 1, 1), outputPadding: (2, 0, 0), dilation: (2, 1, 1), groups: 2),
+            p => F.conv_transpose3d(p[0], p[1], null, strides: new long[] { 3, 1, 1 }, output_padding: new long[] { 2, 0, 0 }, dilation: new long[] { 2, 1, 1 }, groups: 2));
+        yield return C("convTranspose3d padding 1 kernel 3 [2,1,3,3,2]*[1,2,3,3,2]", new[] { I(2, 1, 3, 3, 2), I(1, 2, 3, 3, 2) },
+            p => Nn.ConvTranspose3d(p[0], p[1], padding: 1), p => F.conv_transpose3d(p[0], p[1], null, padding: new long[] { 1, 1, 1 }));
 
         // 2-D options
         yield return C("maxPool2d kernel 3 stride 2 ceil mode [2,2,8,7]", new[] { D(2, 2, 8, 7) },
