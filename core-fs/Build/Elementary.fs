@@ -273,6 +273,50 @@ module Elementary =
         let value = Expr.where atZero zero (Expr.where atZero zero x * Expr.log y)
         withPackedRule xlogyRule [ x; y ] value
 
+    /// The rule of xlog1py over x and y packed along a new leading axis, xlogy's with y + 1 for y: log1p y in x (0
+    /// where x = 0 and y <= −1, a mask whose untaken log1p reads 0 there) and x/(1 + y) in y (0/(1 + y) there), as
+    /// torch's. Registered once; the module keeps it alive.
+    let private xlog1pyRule =
+        registerPacked "xlog1py" 2 (fun operands g ->
+            let x, y = operands.[0], operands.[1]
+            let zero = scalar x 0.0
+            let flat = Expr.eq x zero * Expr.le y (scalar y -1.0)
+            let slopeX = Expr.where flat zero (Expr.log1p (Expr.where flat zero y))
+            let slopeY = Expr.where flat (zero / (1.0 + y)) (x / (1.0 + y))
+            [ g * slopeX; g * slopeY ])
+
+    /// torch.special.xlog1py: x·log1p(y), accurate for y near 0 where log(1 + y) is not, and 0 where x = 0 unless y is
+    /// NaN (then NaN), as xlogy. The derivatives are torch's, a custom rule over the two operands: log1p y in x (0 where
+    /// x = 0 and y <= −1) and x/(1 + y) in y (NaN at x = 0, y = −1).
+    let xlog1py (x: Expr) (y: Expr) =
+        let x, y = inOneDType x y
+        let zero = scalar x 0.0
+        let atZero = Expr.eq x zero * Expr.eq y y
+        let value = Expr.where atZero zero (Expr.where atZero zero x * Expr.log1p y)
+        withPackedRule xlog1pyRule [ x; y ] value
+
+    /// entr's rule, torch's g·(−(1 + log x)): +∞ at 0, where the one-sided slope is, and NaN below 0, where log is; its
+    /// own derivative −g/x follows from log's rule. Registered once; the module keeps it alive.
+    let private entrRule = CustomRules.register "entr" (fun x g -> g * -(1.0 + Expr.log x))
+
+    /// torch.special.entr: −x·log x for x > 0, 0 at 0, −∞ below 0, NaN at NaN. The product reads x only above 0 (1
+    /// elsewhere), so no 0·log 0 reaches the value; the derivative is torch's (entrRule).
+    let entr (x: Expr) =
+        let zero = scalar x 0.0
+        let positive = Expr.gt x zero
+        let inside = Expr.where positive x (scalar x 1.0)
+        let outside = Expr.where (Expr.eq x zero) zero (Expr.where (Expr.lt x zero) (scalar x Double.NegativeInfinity) x)
+        Expr.custom entrRule x (Expr.where positive (-(inside * Expr.log inside)) outside)
+
+    /// torch.special.multigammaln (torch.mvlgamma): the log of the multivariate gamma function of dimension p,
+    /// Σⱼ₌₀^{p−1} log Γ(a − j/2) + p(p − 1)/4·log π, elementwise. torch raises unless every a exceeds (p − 1)/2, a check
+    /// on values a graph cannot make when it is built: below that some log Γ is taken at a pole or past one (+∞ at the
+    /// poles, log|Γ| between them). Derivatives through lgamma's rule, to any order.
+    let multigammaln (p: int) (a: Expr) =
+        if p < 1 then Shape.fail "Multigammaln" (sprintf "p must be at least 1, got %d (input %s)" p (Shape.format a.Dims))
+        let terms = List.init p (fun j -> Expr.lgamma (a - float j * 0.5))
+        List.reduce (+) terms + float (p * (p - 1)) / 4.0 * Math.Log Math.PI
+
     /// The rule of lerp over start, end and weight packed along a new leading axis: torch's g·(1 − w), g·w and
     /// g·(end − start), one factor each. Registered once; the module keeps it alive.
     let private lerpRule =
