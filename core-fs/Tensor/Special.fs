@@ -78,23 +78,25 @@ module internal Special =
            4.341317254725595e-15; -4.3484881789879085e-16; 4.173607952027684e-17; -3.844780531767213e-18
            3.4048262253123365e-19 |]
 
-    /// erf x for |x| < 3 as x·f(x²), f by Clenshaw's recurrence over erfChebyshev with t = 2x²/9 − 1:
-    /// every operation in this order, as the vector kernel (Elementwise) does it lane by lane, so
-    /// both give the same bits. A fixed cost per element, where the series it replaced took up to
-    /// 120 terms with a division each near 3.
-    let erfSmall (x: float) =
-        let t = x * x * (2.0 / 9.0) - 1.0
+    /// Σ' cₖ Tₖ(t) over Chebyshev coefficients, the first halved, by Clenshaw's recurrence.
+    let internal chebyshevSeries (c: float[]) (t: float) =
         let t2 = t + t
         let mutable b1 = 0.0
         let mutable b2 = 0.0
-        for k in erfChebyshev.Length - 1 .. -1 .. 1 do
+        for k in c.Length - 1 .. -1 .. 1 do
             // one fused multiply-add on the recurrence's dependency chain (c - b2 is ready a step
-            // early): a product, a sum and a difference in a row made the vector kernel wait on
+            // early): a product, a sum and a difference in a row made erf's vector kernel wait on
             // three latencies per term
-            let b0 = Math.FusedMultiplyAdd(t2, b1, erfChebyshev.[k] - b2)
+            let b0 = Math.FusedMultiplyAdd(t2, b1, c.[k] - b2)
             b2 <- b1
             b1 <- b0
-        x * (0.5 * erfChebyshev.[0] + t * b1 - b2)
+        0.5 * c.[0] + t * b1 - b2
+
+    /// erf x for |x| < 3 as x·f(x²), f by Clenshaw's recurrence over erfChebyshev with t = 2x²/9 − 1:
+    /// every operation in chebyshevSeries' order, as the vector kernel (Elementwise) does it lane by lane, so
+    /// both give the same bits. A fixed cost per element, where the series it replaced took up to
+    /// 120 terms with a division each near 3.
+    let erfSmall (x: float) = x * chebyshevSeries erfChebyshev (x * x * (2.0 / 9.0) - 1.0)
 
     /// The f of erfChebyshev for float32 results, in powers of t = 2x²/9 − 1: f = Σ aⱼ tʲ. Horner's
     /// rule then takes one fused multiply-add per term, where Clenshaw's recurrence takes two
@@ -276,17 +278,6 @@ module internal Special =
         else
             let factorial = Array.fold (fun f k -> f * float k) 1.0 [| 1 .. n |]
             (if n % 2 = 1 then 1.0 else -1.0) * factorial * hurwitzZeta (n + 1) x
-
-    /// Σ' cₖ Tₖ(t) over Chebyshev coefficients, the first halved, by Clenshaw's recurrence.
-    let internal chebyshevSeries (c: float[]) (t: float) =
-        let t2 = t + t
-        let mutable b1 = 0.0
-        let mutable b2 = 0.0
-        for k in c.Length - 1 .. -1 .. 1 do
-            let b0 = Math.FusedMultiplyAdd(t2, b1, c.[k] - b2)
-            b2 <- b1
-            b1 <- b0
-        0.5 * c.[0] + t * b1 - b2
 
     /// Chebyshev coefficients of erfcx(x) = e^{x²} erfc(x) over x in [0, 3] (t = 2x/3 − 1), computed for this
     /// library with mpmath at 50 digits from the Chebyshev nodes of degree 64 and cut where they fall below 1e-19

@@ -41,9 +41,10 @@ let private seriesBound = 25.0
 let private scaledMagnitude (order: int) (a: float) =
     if a < seriesBound then Math.Exp(-a) * besselSeries order a else besselAsymptotic order a / Math.Sqrt(2.0 * Math.PI * a)
 
-/// I_ν(|x|), e^a applied in two halves where it alone would overflow.
+/// I_ν(|x|), e^a applied in two halves where it alone would overflow; +∞ at +∞, the limit.
 let private plainMagnitude (order: int) (a: float) =
     if a < seriesBound then besselSeries order a
+    elif Double.IsPositiveInfinity a then a
     else
         let half = Math.Exp(0.5 * a)
         half * (besselAsymptotic order a / Math.Sqrt(2.0 * Math.PI * a)) * half
@@ -90,7 +91,7 @@ let logNdtr (x: float) =
         let q = ndtr (-x)
         if q < 1e-8 then -q - 0.5 * q * q else Math.Log(1.0 - q)
 
-/// Φ⁻¹(p) by bisection of Φ over [−40, 0] (80 halvings) for p ≤ 1/2, mirrored above.
+/// Φ⁻¹(p) by bisection of Φ over [−40, 0] (80 halvings) for p < 1/2, mirrored above; 0 at 1/2.
 let ndtri (p: float) =
     let lowerRoot (q: float) =
         let mutable low = -40.0
@@ -102,5 +103,7 @@ let ndtri (p: float) =
     if Double.IsNaN p || p < 0.0 || p > 1.0 then nan
     elif p = 0.0 then -infinity
     elif p = 1.0 then infinity
-    elif p <= 0.5 then lowerRoot p
+    // the bisection's resolution is 40·2^−80, so the root 0 itself is set apart
+    elif p = 0.5 then 0.0
+    elif p < 0.5 then lowerRoot p
     else -(lowerRoot (1.0 - p))
