@@ -485,6 +485,7 @@ module Expr =
         | Op.Solve -> LinalgNodes.solve inputs.[0] inputs.[1]
         | Op.SlogDet -> LinalgNodes.slogdet inputs.[0]
         | Op.Qr -> LinalgNodes.qr inputs.[0]
+        | Op.MatrixExp -> LinalgNodes.matrixExp inputs.[0]
         | Op.Eigh -> LinalgNodes.eigh inputs.[0]
         | Op.Svd -> LinalgNodes.svd inputs.[0]
         | Op.Polygamma n -> polygamma n inputs.[0]
@@ -557,6 +558,22 @@ module Expr =
     let internal tanhSlope x = unary UnaryOp.TanhSlope x
     /// ψ(x) = d/dx log Γ(x), as torch.digamma.
     let digamma x = polygamma 0 x
+    /// I₀(x), the modified Bessel function of the first kind of order 0 (torch.i0, torch.special.i0).
+    let i0 x = unary UnaryOp.I0 x
+    /// e^−|x| I₀(x) (torch.special.i0e), which never overflows.
+    let i0e x = unary UnaryOp.I0e x
+    /// I₁(x), the modified Bessel function of the first kind of order 1 (torch.special.i1).
+    let i1 x = unary UnaryOp.I1 x
+    /// e^−|x| I₁(x) (torch.special.i1e), which never overflows.
+    let i1e x = unary UnaryOp.I1e x
+    /// e^{x²} erfc(x) (torch.special.erfcx), accurate where erfc underflows.
+    let erfcx x = unary UnaryOp.Erfcx x
+    /// Φ(x), the standard normal CDF (torch.special.ndtr).
+    let ndtr x = unary UnaryOp.Ndtr x
+    /// log Φ(x) (torch.special.log_ndtr), accurate far in the left tail.
+    let logNdtr x = unary UnaryOp.LogNdtr x
+    /// Φ⁻¹(p), the standard normal quantile (torch.special.ndtri).
+    let ndtri x = unary UnaryOp.Ndtri x
     /// a + b.
     let add a b = binary BinaryOp.Add a b
     /// a - b.

@@ -246,19 +246,32 @@ module Elementary =
         let dtype = if a.DType = DType.Float64 || b.DType = DType.Float64 then DType.Float64 else DType.Float32
         Expr.cast dtype a, Expr.cast dtype b
 
-    /// The rule of xlogy over x and y packed along a new leading axis: torch's slopes, one factor each, log y in x (0 where
-    /// x = 0 and y <= 0, a mask whose untaken log reads 1 there) and x/y in y (0/y there). Registered once; the module
-    /// keeps it alive.
-    let private xlogyRule =
-        registerPacked "xlogy" 2 (fun operands g ->
+    /// The rule of x·ℓ(y) over x and y packed along a new leading axis, for ℓ = log (xlogy, `pole` 0) or log1p (xlog1py,
+    /// `pole` −1): torch's slopes, one factor each, ℓ(y) in x (0 where x = 0 and y <= pole, a mask whose untaken ℓ reads
+    /// pole + 1, where ℓ is 0) and x/(y − pole) in y (0/(y − pole) there).
+    let private registerXLog (name: string) (logOf: Expr -> Expr) (pole: float) =
+        registerPacked name 2 (fun operands g ->
             let x, y = operands.[0], operands.[1]
             let zero = scalar x 0.0
-            let flat = Expr.eq x zero * Expr.le y zero
-            let slopeX = Expr.where flat zero (Expr.log (Expr.where flat (scalar y 1.0) y))
-            // at x = 0, y <= 0 the slope in y, 0/y (NaN at y = 0), reads x only through the held 0, so both mixed second
-            // derivatives are 0 there, as the slope in x's mask makes one of them
-            let slopeY = Expr.where flat (zero / y) (x / y)
+            let flat = Expr.eq x zero * Expr.le y (scalar y pole)
+            let slopeX = Expr.where flat zero (logOf (Expr.where flat (scalar y (pole + 1.0)) y))
+            let distance = if pole = 0.0 then y else y - pole
+            // at x = 0, y <= pole the slope in y, 0/(y − pole) (NaN at the pole), reads x only through the held 0, so
+            // both mixed second derivatives are 0 there, as the slope in x's mask makes one of them
+            let slopeY = Expr.where flat (zero / distance) (x / distance)
             [ g * slopeX; g * slopeY ])
+
+    /// x·ℓ(y) with ℓ's rule (registerXLog), 0 where x = 0 unless y is NaN (then NaN): as its own expression, not the
+    /// product, since x·ℓ(y) is NaN at x = 0 where ℓ(y) is infinite.
+    let private xTimesLog (rule: CustomRule[]) (logOf: Expr -> Expr) (x: Expr) (y: Expr) =
+        let x, y = inOneDType x y
+        let zero = scalar x 0.0
+        let atZero = Expr.eq x zero * Expr.eq y y
+        let value = Expr.where atZero zero (Expr.where atZero zero x * logOf y)
+        withPackedRule rule [ x; y ] value
+
+    /// xlogy's rule (registerXLog with log). Registered once; the module keeps it alive.
+    let private xlogyRule = registerXLog "xlogy" Expr.log 0.0
 
     /// torch.xlogy: x·log y, 0 where x = 0 unless y is NaN (then NaN). The derivatives are torch's, a custom rule over
     /// the two operands: log y in x (0 where x = 0 and y <= 0) and x/y in y (so NaN at x = y = 0); at x = 0, y <= 0 the
@@ -266,12 +279,37 @@ module Elementary =
     /// 0 for every y but NaN, so it cannot be a product x·log y where y = +∞; as its own expression it left the slope in
     /// x there 0, where the closed form and torch's are log ∞ = +∞ (`fuzz all adversarial 55/154`, float32: xlogy(0, y)
     /// with y holding +∞, gradient in x +∞).
-    let xlogy (x: Expr) (y: Expr) =
-        let x, y = inOneDType x y
+    let xlogy (x: Expr) (y: Expr) = xTimesLog xlogyRule Expr.log x y
+
+    /// xlog1py's rule (registerXLog with log1p). Registered once; the module keeps it alive.
+    let private xlog1pyRule = registerXLog "xlog1py" Expr.log1p -1.0
+
+    /// torch.special.xlog1py: x·log1p(y), accurate for y near 0 where log(1 + y) is not, and 0 where x = 0 unless y is
+    /// NaN (then NaN), as xlogy. The derivatives are torch's, a custom rule over the two operands: log1p y in x (0 where
+    /// x = 0 and y <= −1) and x/(1 + y) in y (NaN at x = 0, y = −1).
+    let xlog1py (x: Expr) (y: Expr) = xTimesLog xlog1pyRule Expr.log1p x y
+
+    /// entr's rule, torch's g·(−(1 + log x)): +∞ at 0, where the one-sided slope is, and NaN below 0, where log is; its
+    /// own derivative −g/x follows from log's rule. Registered once; the module keeps it alive.
+    let private entrRule = CustomRules.register "entr" (fun x g -> g * -(1.0 + Expr.log x))
+
+    /// torch.special.entr: −x·log x for x > 0, 0 at 0, −∞ below 0, NaN at NaN. The product reads x only above 0 (1
+    /// elsewhere), so no 0·log 0 reaches the value; the derivative is torch's (entrRule).
+    let entr (x: Expr) =
         let zero = scalar x 0.0
-        let atZero = Expr.eq x zero * Expr.eq y y
-        let value = Expr.where atZero zero (Expr.where atZero zero x * Expr.log y)
-        withPackedRule xlogyRule [ x; y ] value
+        let positive = Expr.gt x zero
+        let inside = Expr.where positive x (scalar x 1.0)
+        let outside = Expr.where (Expr.eq x zero) zero (Expr.where (Expr.lt x zero) (scalar x Double.NegativeInfinity) x)
+        Expr.custom entrRule x (Expr.where positive (-(inside * Expr.log inside)) outside)
+
+    /// torch.special.multigammaln (torch.mvlgamma): the log of the multivariate gamma function of dimension p,
+    /// Σⱼ₌₀^{p−1} log Γ(a − j/2) + p(p − 1)/4·log π, elementwise. torch raises unless every a exceeds (p − 1)/2, a check
+    /// on values a graph cannot make when it is built: below that some log Γ is taken at a pole or past one (+∞ at the
+    /// poles, log|Γ| between them). Derivatives through lgamma's rule, to any order.
+    let multigammaln (p: int) (a: Expr) =
+        if p < 1 then Shape.fail "Multigammaln" (sprintf "p must be at least 1, got %d (input %s)" p (Shape.format a.Dims))
+        let terms = List.init p (fun j -> Expr.lgamma (a - float j * 0.5))
+        List.reduce (+) terms + float (p * (p - 1)) / 4.0 * Math.Log Math.PI
 
     /// The rule of lerp over start, end and weight packed along a new leading axis: torch's g·(1 − w), g·w and
     /// g·(end − start), one factor each. Registered once; the module keeps it alive.

@@ -73,6 +73,11 @@ module Linalg =
     /// (torch raises too).
     let cholesky (a: Expr) : Expr = LinalgNodes.cholesky a
 
+    /// torch.linalg.matrix_exp: the exponential Σ Aᵏ/k! of each square matrix of a (…, n, n), by scaling and squaring
+    /// a Taylor polynomial in float64 (rounded once for float32); NaN everywhere for a matrix holding ±∞ or NaN. Its
+    /// rule is the upper-right block of exp([[Aᵀ, Ḡ], [0, Aᵀ]]), itself a matrix exponential, so every order follows.
+    let matrixExp (a: Expr) : Expr = LinalgNodes.matrixExp a
+
     /// torch.linalg.solve_triangular with a transpose option: X with op(a) X = b (`left`) or
     /// X op(a) = b, where op(a) is a or, with `transpose`, aᵀ; a (…, n, n) is read as upper or lower
     /// triangular (its other triangle is ignored) with ones on the diagonal when `unitriangular`.

@@ -53,6 +53,11 @@ module internal LinalgNodes =
         let a, b = withCommonBatch "Solve" a b
         Ir.intern Op.Solve [| a; b |] (Array.copy b.Dims) b.DType
 
+    /// The matrix exponential of a (…, n, n).
+    let matrixExp (a: Expr) : Expr =
+        square "MatrixExp" "a" a |> ignore
+        Ir.intern Op.MatrixExp [| a |] (Array.copy a.Dims) a.DType
+
     /// (…, 2): sign and log|det| of a (…, n, n).
     let slogdet (a: Expr) : Expr =
         square "SlogDet" "a" a |> ignore

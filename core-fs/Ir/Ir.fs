@@ -289,6 +289,7 @@ module internal Ir =
         | Op.Softmax axis -> mix 33 axis
         | Op.LogSoftmax axis -> mix 34 axis
         | Op.CumSum(axis, reverse) -> mix (mix 35 axis) (if reverse then 1 else 0)
+        | Op.MatrixExp -> 37
 
     /// Structural equality of ops, with constants compared as opHash hashes them. The outer
     /// match is total; each inner wildcard only says "a different case".
@@ -323,6 +324,7 @@ module internal Ir =
         | Op.Solve -> (match b with Op.Solve -> true | _ -> false)
         | Op.SlogDet -> (match b with Op.SlogDet -> true | _ -> false)
         | Op.Qr -> (match b with Op.Qr -> true | _ -> false)
+        | Op.MatrixExp -> (match b with Op.MatrixExp -> true | _ -> false)
         | Op.Eigh -> (match b with Op.Eigh -> true | _ -> false)
         | Op.Svd -> (match b with Op.Svd -> true | _ -> false)
         | Op.Polygamma n -> (match b with Op.Polygamma m -> n = m | _ -> false)
@@ -760,7 +762,7 @@ module internal Ir =
         | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
         | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
         | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
-        | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _
+        | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.MatrixExp | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _
         | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.CumSum _ -> ValueNone
 
 /// Patterns over constant nodes, for canonicalisation and the transforms' symbolic zeros.

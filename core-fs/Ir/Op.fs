@@ -102,3 +102,6 @@ type Op =
     /// `reverse` (what the forward sum's pullback is). A primitive: as a composite of shifted sums it
     /// took log2 n full passes each way and a graph that grew with the axis.
     | CumSum of axis: int * reverse: bool
+    /// The matrix exponential of square matrices (…, n, n) (torch.linalg.matrix_exp), by scaling and squaring
+    /// of a Taylor polynomial in float64.
+    | MatrixExp

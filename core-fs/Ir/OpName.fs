@@ -59,6 +59,7 @@ module OpName =
         | Op.Solve -> "solve"
         | Op.SlogDet -> "slogdet"
         | Op.Qr -> "qr"
+        | Op.MatrixExp -> "matrix_exp"
         | Op.Eigh -> "eigh"
         | Op.Svd -> "svd"
         | Op.Polygamma _ -> "polygamma"

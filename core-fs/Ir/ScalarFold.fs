@@ -50,6 +50,8 @@ module internal ScalarFold =
         | UnaryOp.Ceil -> ValueSome(ceil x)
         | UnaryOp.Round -> ValueSome(Math.Round x)
         | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Softplus | UnaryOp.Gelu | UnaryOp.GeluSlope -> ValueNone
+        | UnaryOp.I0 | UnaryOp.I0e | UnaryOp.I1 | UnaryOp.I1e | UnaryOp.Erfcx | UnaryOp.Ndtr | UnaryOp.LogNdtr
+        | UnaryOp.Ndtri -> ValueNone
         | UnaryOp.SigmoidSlope -> ValueSome(Special.sigmoidSlope x)
         | UnaryOp.TanhSlope -> ValueSome(Special.tanhSlope x)
 

@@ -53,6 +53,7 @@ module Print =
         | Op.Solve -> "solve"
         | Op.SlogDet -> "slogdet"
         | Op.Qr -> "qr"
+        | Op.MatrixExp -> "matrix_exp"
         | Op.Eigh -> "eigh"
         | Op.Svd -> "svd"
         | Op.Polygamma n -> sprintf "polygamma[order=%d]" n

@@ -121,6 +121,47 @@ module Rules =
         let held = Expr.where (Expr.gt x bound) bound (Expr.where (Expr.lt x -bound) -bound x)
         Expr.exp (-(held * held))
 
+    /// φ(x) = e^(−x²/2)/√(2π), the standard normal density, from gaussianFactor (so 0, with no NaN in any derivative,
+    /// where it underflows).
+    let private standardNormalDensity (x: Expr) = gaussianFactor (x * (1.0 / System.Math.Sqrt 2.0)) * (1.0 / System.Math.Sqrt(2.0 * System.Math.PI))
+
+    /// Below this |x| the rules of i1 and i1e read I₁(x)/x from its Maclaurin polynomial (see besselRatio).
+    let private besselSeriesBound = 0.5
+
+    /// The Maclaurin coefficients of I₁(x)/x in x², 1/(2·4ᵏ k! (k+1)!): through k = 7 they leave out less than 1e-16
+    /// of the sum below the bound.
+    let private besselRatioSeries =
+        let factorial n = Array.fold (fun p j -> p * float j) 1.0 [| 1 .. n |]
+        Array.init 8 (fun k -> 1.0 / (2.0 * System.Math.Pow(4.0, float k) * factorial k * factorial (k + 1)))
+
+    /// I₁(x)/x, or e^−|x| I₁(x)/x when `scaled`, with its limit 1/2 at 0: the term of i1′ = i0 − I₁/x and of
+    /// i1e′ = i0e − i1e·(sign x + 1/x). Below the bound the polynomial (times e^−|x|), which reads x only there, so
+    /// no 0/0 reaches any order at 0 and the derivatives there are the true ones; the quotient, which reads x only
+    /// above, elsewhere (its k-th derivative cancels terms of size 1/xᵏ⁺¹, so near 0 it would keep no digit).
+    let private besselRatio (scaled: bool) (x: Expr) =
+        let small = Expr.lt (Expr.abs x) (Expr.scalar x.DType besselSeriesBound)
+        let near = Expr.where small x (Expr.scalar x.DType 0.0)
+        let far = Expr.where small (Expr.scalar x.DType 1.0) x
+        let square = near * near
+        let mutable polynomial = Expr.scalar x.DType besselRatioSeries.[besselRatioSeries.Length - 1]
+        for k in besselRatioSeries.Length - 2 .. -1 .. 0 do
+            polynomial <- polynomial * square + besselRatioSeries.[k]
+        let series, quotient =
+            if scaled then Expr.exp (-(Expr.abs near)) * polynomial, Expr.i1e far / far
+            else polynomial, Expr.i1 far / far
+        Expr.where small series quotient
+
+    /// φ(x)/Φ(x), the slope of log Φ: √(2/π)/erfcx(−x/√2) below 0, where φ and Φ underflow together (it is about −x
+    /// there), and φ(x)/Φ(x) from 0 on, where Φ ≥ 1/2. Each side reads x only there, so erfcx's overflow above 0
+    /// reaches no derivative.
+    let private logNdtrSlope (x: Expr) =
+        let zero = Expr.scalar x.DType 0.0
+        let lower = Expr.lt x zero
+        let below = Expr.where lower x zero
+        let above = Expr.where lower zero x
+        let fromErfcx = System.Math.Sqrt(2.0 / System.Math.PI) / Expr.erfcx (below * (-1.0 / System.Math.Sqrt 2.0))
+        Expr.where lower fromErfcx (standardNormalDensity above / Expr.ndtr above)
+
     /// True when the cotangent g reaching tanh's node is a polynomial (sums, products, negations and
     /// squares) over finite filled constants, outputs of bounded functions and leaves newer than the
     /// node (a transform's cotangent placeholder, which the primal cannot hold, and which every
@@ -280,6 +321,17 @@ module Rules =
                 | UnaryOp.Sign | UnaryOp.Floor | UnaryOp.Ceil | UnaryOp.Round -> Expr.zerosLike x
                 | UnaryOp.Erfc -> g * (-2.0 / sqrt System.Math.PI * gaussianFactor x)
                 | UnaryOp.Lgamma -> g * Expr.digamma x
+                | UnaryOp.I0 -> g * Expr.i1 x
+                | UnaryOp.I1 -> g * (Expr.i0 x - besselRatio false x)
+                // sign(0) = 0, as torch's rules: the kink of e^−|x| at 0 gets the mean of its two slopes
+                | UnaryOp.I0e -> g * (Expr.i1e x - Expr.sign x * y)
+                | UnaryOp.I1e -> g * (Expr.i0e x - Expr.sign x * y - besselRatio true x)
+                // torch's rule 2x·erfcx(x) − 2/√π (NaN at +∞, where 2x·erfcx(x) is ∞·0)
+                | UnaryOp.Erfcx -> g * (2.0 * x * y - 2.0 / System.Math.Sqrt System.Math.PI)
+                | UnaryOp.Ndtr -> g * standardNormalDensity x
+                | UnaryOp.LogNdtr -> g * logNdtrSlope x
+                // 1/φ(Φ⁻¹(p)) = √(2π)·e^(y²/2): +∞ at p = 0 and 1
+                | UnaryOp.Ndtri -> g * (System.Math.Sqrt(2.0 * System.Math.PI) * Expr.exp (0.5 * Expr.square y))
                 // torch's fused rule g·(Φ + x·φ), one factor, so x·φ = 0 where φ underflows, whatever
                 // x: ∞ under an infinite cotangent at x = 710 (`fuzz adversarial 4/261`), 0 for the
                 // tangent at x = −1e160 (`3/173`)
@@ -499,6 +551,21 @@ module Rules =
                 let gLogAbs = Expr.sliceAxis (g.Rank - 1) 1 2 g
                 let inverseTransposed = LinalgNodes.solve (Expr.transpose a) (Expr.broadcastTo a.Dims (Linalg.identity a.DType n))
                 Expr.reshape (Array.append gLogAbs.Dims [| 1 |]) gLogAbs * inverseTransposed)
+        | Op.MatrixExp ->
+            // The Fréchet derivative of exp at A applied to a direction E is the upper-right block of
+            // exp([[A, E], [0, A]]); the adjoint of E ↦ L(A, E) is E ↦ L(Aᵀ, E), so Ā is that block of
+            // exp([[Aᵀ, g], [0, Aᵀ]]). A matrix exponential again, so it differentiates to any order (each order
+            // doubles the block). Linear in g, though not syntactically: forward mode substitutes a zero
+            // cotangent into the transposed rule (Jvp.tangentOf), exact for a linear map.
+            one (fun () ->
+                let a = node.First
+                let rank = a.Rank
+                let n = a.Dims.[rank - 1]
+                let transposed = Expr.transpose a
+                let top = Expr.concat (rank - 1) [ transposed; g ]
+                let bottom = Expr.concat (rank - 1) [ Expr.zerosLike transposed; transposed ]
+                let block = LinalgNodes.matrixExp (Expr.concat (rank - 2) [ top; bottom ])
+                Expr.sliceAxis (rank - 1) n (2 * n) (Expr.sliceAxis (rank - 2) 0 n block))
         | Op.Qr ->
             // A = Q R (reduced, m >= n): Ā = (Q̄ + Q copyltu(M)) R⁻ᵀ with M = R R̄ᵀ - Q̄ᵀ Q and
             // copyltu(M) the symmetric matrix with M's lower triangle.

@@ -676,6 +676,14 @@ module Elementwise =
         | UnaryOp.Gelu -> geluThroughDouble false x y
         | UnaryOp.GeluSlope -> geluThroughDouble true x y
         | UnaryOp.TanhSlope -> slopeSpan true x y
+        | UnaryOp.I0 -> mapThroughDouble Bessel.i0 x y
+        | UnaryOp.I0e -> mapThroughDouble Bessel.i0e x y
+        | UnaryOp.I1 -> mapThroughDouble Bessel.i1 x y
+        | UnaryOp.I1e -> mapThroughDouble Bessel.i1e x y
+        | UnaryOp.Erfcx -> mapThroughDouble Special.erfcx x y
+        | UnaryOp.Ndtr -> mapThroughDouble Gaussian.ndtr x y
+        | UnaryOp.LogNdtr -> mapThroughDouble Gaussian.logNdtr x y
+        | UnaryOp.Ndtri -> mapThroughDouble Gaussian.ndtri x y
 
     /// Transcendental ops cost enough per element to go parallel earlier than memory-bound ones.
     let private unaryThreshold (op: UnaryOp) =
@@ -685,7 +693,8 @@ module Elementwise =
         | UnaryOp.Neg | UnaryOp.Relu | UnaryOp.Abs | UnaryOp.Sign | UnaryOp.Sqrt | UnaryOp.Rsqrt | UnaryOp.Square
         | UnaryOp.Reciprocal | UnaryOp.Floor | UnaryOp.Ceil | UnaryOp.Round -> parallelThresholdCheap
         | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Softplus | UnaryOp.SigmoidSlope | UnaryOp.Gelu | UnaryOp.GeluSlope
-        | UnaryOp.TanhSlope -> parallelThresholdCostly
+        | UnaryOp.TanhSlope | UnaryOp.I0 | UnaryOp.I0e | UnaryOp.I1 | UnaryOp.I1e | UnaryOp.Erfcx | UnaryOp.Ndtr
+        | UnaryOp.LogNdtr | UnaryOp.Ndtri -> parallelThresholdCostly
 
     /// The vectorised transcendental kernels of TensorPrimitives (.NET 10, AVX-512) spill vectors
     /// to the stack, and the JIT aligns frames to 16 bytes only: when the stack pointer at the
@@ -699,7 +708,9 @@ module Elementwise =
         | UnaryOp.TanhSlope | UnaryOp.Log1p | UnaryOp.Expm1 | UnaryOp.Softplus -> true
         | UnaryOp.Neg | UnaryOp.Tan | UnaryOp.Relu | UnaryOp.Abs | UnaryOp.Sign
         | UnaryOp.Sqrt | UnaryOp.Rsqrt | UnaryOp.Square | UnaryOp.Reciprocal | UnaryOp.Erf | UnaryOp.Floor
-        | UnaryOp.Ceil | UnaryOp.Round | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Gelu | UnaryOp.GeluSlope -> false
+        | UnaryOp.Ceil | UnaryOp.Round | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Gelu | UnaryOp.GeluSlope
+        | UnaryOp.I0 | UnaryOp.I0e | UnaryOp.I1 | UnaryOp.I1e | UnaryOp.Erfcx | UnaryOp.Ndtr | UnaryOp.LogNdtr
+        | UnaryOp.Ndtri -> false
 
     /// Calls `unarySpan` from a frame whose address modulo 32 is `wanted` (0 or 16; any other
     /// value: as it comes). A frame at the other alignment re-enters through `Padded`, which

@@ -267,3 +267,65 @@ module internal LinalgTensors =
             SvdKernel.svd values (batch * m * n) m n output (batch * (m + 1 + n) * k)
         release values
         result a.DType (Array.append a.Dims.[.. a.Rank - 3] [| m + 1 + n; k |]) output
+
+    /// c ← a·b for n×n row-major blocks (c distinct from both).
+    let private multiplySquare (n: int) (a: float[]) (b: float[]) (c: float[]) =
+        System.Array.Clear(c, 0, n * n)
+        for i in 0 .. n - 1 do
+            for k in 0 .. n - 1 do
+                let aik = a.[i * n + k]
+                if aik <> 0.0 then
+                    for j in 0 .. n - 1 do
+                        c.[i * n + j] <- c.[i * n + j] + aik * b.[k * n + j]
+
+    /// The degree of the Taylor polynomial and the 1-norm the scaled matrix is brought under: the terms left out,
+    /// Σₖ₍≥19₎ Xᵏ/k!, are at most e·‖X‖¹⁹/19! ≤ 2.2e-17 for ‖X‖₁ ≤ 1, while ‖exp X‖ ≥ e^−1, so the truncation is below
+    /// float64's half ulp.
+    let private taylorDegree = 18
+    let private scaledNormBound = 1.0
+
+    /// exp(a) of one n×n block (row-major, at `offset` in `values`), written to `output` at the same offset:
+    /// X = a/2ˢ with ‖X‖₁ ≤ 1, the Taylor polynomial of degree 18 by Horner's rule, P ← I + X·P/k, then s squarings.
+    /// A matrix holding ±∞ or NaN gives NaN everywhere (its norm is not finite, and no scaling is defined).
+    let private matrixExpBlock (n: int) (values: float[]) (offset: int) (output: float[]) =
+        let mutable norm = 0.0
+        for j in 0 .. n - 1 do
+            let mutable column = 0.0
+            for i in 0 .. n - 1 do column <- column + abs values.[offset + i * n + j]
+            // NaN must win: max would drop it
+            norm <- if System.Double.IsNaN column || column > norm then column else norm
+        if not (System.Double.IsFinite norm) then
+            for i in 0 .. n * n - 1 do output.[offset + i] <- nan
+        else
+            let squarings = if norm <= scaledNormBound then 0 else int (ceil (System.Math.Log2(norm / scaledNormBound)))
+            let scale = System.Math.ScaleB(1.0, -squarings)
+            let x = Array.init (n * n) (fun i -> values.[offset + i] * scale)
+            let mutable p = Array.zeroCreate<float> (n * n)
+            let mutable work = Array.zeroCreate<float> (n * n)
+            for i in 0 .. n - 1 do p.[i * n + i] <- 1.0
+            for k in taylorDegree .. -1 .. 1 do
+                multiplySquare n x p work
+                let inverse = 1.0 / float k
+                for i in 0 .. n * n - 1 do work.[i] <- work.[i] * inverse
+                for i in 0 .. n - 1 do work.[i * n + i] <- work.[i * n + i] + 1.0
+                let t = p
+                p <- work
+                work <- t
+            for _ in 1 .. squarings do
+                multiplySquare n p p work
+                let t = p
+                p <- work
+                work <- t
+            Array.blit p 0 output offset (n * n)
+
+    /// The matrix exponential of each n×n matrix of a (…, n, n), as torch.linalg.matrix_exp, computed in float64 for
+    /// both dtypes (float32 rounds once at the end).
+    let matrixExp (a: Tensor) : Tensor =
+        let n = a.Dims.[a.Rank - 1]
+        let values = load a
+        let count = batchOf a
+        let output = LinalgKernels.rent (count * n * n)
+        for batch in 0 .. count - 1 do
+            matrixExpBlock n values (batch * n * n) output
+        release values
+        result a.DType (Array.copy a.Dims) output

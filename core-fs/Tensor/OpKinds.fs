@@ -13,6 +13,14 @@ type UnaryOp =
     /// tanh's slope 1 − tanh² x as one kernel, (1 − y)(1 + y) at the rounded y = tanh x, exactly 0 where tanh saturates
     /// (see Rules: as the polynomial 1 − y², the Rewrite pass distributes it, and its terms cancel only to rounding).
     | TanhSlope
+    /// The modified Bessel functions of the first kind of orders 0 and 1, plain and scaled by e^−|x| (torch.special's
+    /// i0, i0e, i1, i1e): kernels, since the plain forms overflow where the scaled ones are still accurate.
+    | I0 | I0e | I1 | I1e
+    /// erfcx(x) = e^{x²} erfc(x), accurate where erfc underflows (torch.special.erfcx).
+    | Erfcx
+    /// The standard normal CDF Φ, its logarithm (accurate far in the left tail) and its inverse (torch.special's
+    /// ndtr, log_ndtr and ndtri).
+    | Ndtr | LogNdtr | Ndtri
     /// The case's position in the declaration, for tables indexed by kind (F# code cannot
     /// read a union's compiled Tag).
     member internal op.Index =
@@ -45,6 +53,14 @@ type UnaryOp =
         | UnaryOp.Gelu -> 25
         | UnaryOp.GeluSlope -> 26
         | UnaryOp.TanhSlope -> 27
+        | UnaryOp.I0 -> 28
+        | UnaryOp.I0e -> 29
+        | UnaryOp.I1 -> 30
+        | UnaryOp.I1e -> 31
+        | UnaryOp.Erfcx -> 32
+        | UnaryOp.Ndtr -> 33
+        | UnaryOp.LogNdtr -> 34
+        | UnaryOp.Ndtri -> 35
 
 /// Elementwise functions of two broadcast arguments. Comparisons return 0/1 masks in the operand dtype.
 /// Fmod is C's fmod (torch.fmod): a - trunc(a/b)·b computed exactly, with a's sign.

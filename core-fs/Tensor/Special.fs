@@ -54,14 +54,17 @@ module internal Special =
     let private twoOverSqrtPi = 1.1283791670955126
     let private oneOverSqrtPi = 0.5641895835477563
 
-    /// erfc(x) for x ≥ 3 from the Laplace continued fraction
+    /// The denominator of the Laplace continued fraction for x ≥ 3,
     /// erfc x = e^{-x²}/√π · 1/(x + (1/2)/(x + (2/2)/(x + (3/2)/(x + …)))), evaluated bottom-up.
     /// At x = 3 the fraction has converged to double precision well before 80 levels.
-    let private erfcTail (x: float) =
+    let private laplaceFraction (x: float) =
         let mutable t = x
         for n in 80 .. -1 .. 1 do
             t <- x + (float n * 0.5) / t
-        expNegSquare x * oneOverSqrtPi / t
+        t
+
+    /// erfc(x) for x ≥ 3 from the Laplace continued fraction.
+    let private erfcTail (x: float) = expNegSquare x * oneOverSqrtPi / laplaceFraction x
 
     /// Chebyshev coefficients of erf(√u)/√u over u in [0, 9] (|x| up to 3), computed for this library
     /// at 50 digits from the Chebyshev nodes of degree 60 and cut where they fall below 1e-19; in
@@ -75,23 +78,25 @@ module internal Special =
            4.341317254725595e-15; -4.3484881789879085e-16; 4.173607952027684e-17; -3.844780531767213e-18
            3.4048262253123365e-19 |]
 
-    /// erf x for |x| < 3 as x·f(x²), f by Clenshaw's recurrence over erfChebyshev with t = 2x²/9 − 1:
-    /// every operation in this order, as the vector kernel (Elementwise) does it lane by lane, so
-    /// both give the same bits. A fixed cost per element, where the series it replaced took up to
-    /// 120 terms with a division each near 3.
-    let erfSmall (x: float) =
-        let t = x * x * (2.0 / 9.0) - 1.0
+    /// Σ' cₖ Tₖ(t) over Chebyshev coefficients, the first halved, by Clenshaw's recurrence.
+    let internal chebyshevSeries (c: float[]) (t: float) =
         let t2 = t + t
         let mutable b1 = 0.0
         let mutable b2 = 0.0
-        for k in erfChebyshev.Length - 1 .. -1 .. 1 do
+        for k in c.Length - 1 .. -1 .. 1 do
             // one fused multiply-add on the recurrence's dependency chain (c - b2 is ready a step
-            // early): a product, a sum and a difference in a row made the vector kernel wait on
+            // early): a product, a sum and a difference in a row made erf's vector kernel wait on
             // three latencies per term
-            let b0 = Math.FusedMultiplyAdd(t2, b1, erfChebyshev.[k] - b2)
+            let b0 = Math.FusedMultiplyAdd(t2, b1, c.[k] - b2)
             b2 <- b1
             b1 <- b0
-        x * (0.5 * erfChebyshev.[0] + t * b1 - b2)
+        0.5 * c.[0] + t * b1 - b2
+
+    /// erf x for |x| < 3 as x·f(x²), f by Clenshaw's recurrence over erfChebyshev with t = 2x²/9 − 1:
+    /// every operation in chebyshevSeries' order, as the vector kernel (Elementwise) does it lane by lane, so
+    /// both give the same bits. A fixed cost per element, where the series it replaced took up to
+    /// 120 terms with a division each near 3.
+    let erfSmall (x: float) = x * chebyshevSeries erfChebyshev (x * x * (2.0 / 9.0) - 1.0)
 
     /// The f of erfChebyshev for float32 results, in powers of t = 2x²/9 − 1: f = Σ aⱼ tʲ. Horner's
     /// rule then takes one fused multiply-add per term, where Clenshaw's recurrence takes two
@@ -273,3 +278,37 @@ module internal Special =
         else
             let factorial = Array.fold (fun f k -> f * float k) 1.0 [| 1 .. n |]
             (if n % 2 = 1 then 1.0 else -1.0) * factorial * hurwitzZeta (n + 1) x
+
+    /// Chebyshev coefficients of erfcx(x) = e^{x²} erfc(x) over x in [0, 3] (t = 2x/3 − 1), computed for this
+    /// library with mpmath at 50 digits from the Chebyshev nodes of degree 64 and cut where they fall below 1e-19
+    /// (erfcx is at least 0.18 there, so the cut is below a thousandth of an ulp).
+    let private erfcxChebyshev =
+        [| 0.882654419744951; -0.3611037988941115; 0.13277167362014608; -0.044862708199308335
+           0.014133707475084892; -0.004193978072500207; 0.0011810312328946638; -0.00031745317048251454
+           8.18244289446326e-05; -2.0300292708943793e-05; 4.862871519023685e-06; -1.127713959746334e-06
+           2.537468326938191e-07; -5.5506840986573e-08; 1.1824399436760038e-08; -2.456708498483471e-09
+           4.984858379595275e-10; -9.890047585903342e-11; 1.9207029420105047e-11; -3.654801757009907e-12
+           6.820190337997702e-13; -1.2491430136666143e-13; 2.2471685711527893e-14; -3.973435322408724e-15
+           6.910033524971459e-16; -1.1825894602158536e-16; 1.992810548116889e-17; -3.3082501193174873e-18
+           5.413006833736407e-19 |]
+
+    /// erfcx(x) for x ≥ 0 (NaN excluded): the Chebyshev series below 3, the Laplace continued fraction from 3
+    /// on (1/(√π·t), which no exponential scales, so it keeps every digit up to +∞, where it is 0).
+    let internal erfcxNonNegative (x: float) =
+        if x < 3.0 then chebyshevSeries erfcxChebyshev (x * (2.0 / 3.0) - 1.0)
+        else oneOverSqrtPi / laplaceFraction x
+
+    /// e^{x²} with the rounding error of x² corrected (the counterpart of expNegSquare), +∞ once x² overflows.
+    let private expSquare (x: float) =
+        let square = x * x
+        if Double.IsPositiveInfinity square then square
+        else Math.Exp square * (1.0 + Math.FusedMultiplyAdd(x, x, -square))
+
+    /// The scaled complementary error function erfcx(x) = e^{x²} erfc(x), as torch.special.erfcx: accurate far
+    /// in the right tail, where erfc underflows (erfcx(x) ≈ 1/(x√π)), 0 at +∞; for x < 0 it is
+    /// 2e^{x²} − erfcx(−x) (no cancellation: the first term is at least 2, the second at most 1), +∞ from
+    /// x ≈ −26.7 on, where e^{x²} overflows.
+    let erfcx (x: float) =
+        if Double.IsNaN x then x
+        elif x >= 0.0 then erfcxNonNegative x
+        else 2.0 * expSquare x - erfcxNonNegative (-x)

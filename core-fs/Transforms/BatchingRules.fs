@@ -45,7 +45,8 @@ module internal BatchingRules =
         | UnaryOp.Sign | UnaryOp.Sqrt | UnaryOp.Rsqrt | UnaryOp.Square | UnaryOp.Reciprocal
         | UnaryOp.Erf | UnaryOp.Floor | UnaryOp.Ceil | UnaryOp.Round | UnaryOp.Erfc
         | UnaryOp.Lgamma | UnaryOp.Softplus | UnaryOp.SigmoidSlope | UnaryOp.Gelu | UnaryOp.GeluSlope
-        | UnaryOp.TanhSlope -> Expr.unary op x
+        | UnaryOp.TanhSlope | UnaryOp.I0 | UnaryOp.I0e | UnaryOp.I1 | UnaryOp.I1e | UnaryOp.Erfcx | UnaryOp.Ndtr
+        | UnaryOp.LogNdtr | UnaryOp.Ndtri -> Expr.unary op x
 
     /// Elementwise functions of two arguments batch as themselves once the operands are aligned.
     let private binary (op: BinaryOp) (a: Expr) (b: Expr) =
@@ -136,6 +137,7 @@ module internal BatchingRules =
         | Op.Solve -> LinalgNodes.solve args.[0].Value args.[1].Value
         | Op.SlogDet -> LinalgNodes.slogdet args.[0].Value
         | Op.Qr -> LinalgNodes.qr args.[0].Value
+        | Op.MatrixExp -> LinalgNodes.matrixExp args.[0].Value
         | Op.Eigh -> LinalgNodes.eigh args.[0].Value
         | Op.Svd -> LinalgNodes.svd args.[0].Value
         // Elementwise with a static order, and a sort along one axis, one further along.

@@ -16,7 +16,8 @@ let expectedNames =
       "permute"; "reshape"; "broadcast_to"; "slice"; "pad"; "concat"; "flip"; "gather"; "scatter_add"
       "cast"; "stop_gradient"; "custom"
       "cholesky"; "triangular_solve"; "solve"; "slogdet"; "qr"; "eigh"; "svd"
-      "erfc"; "lgamma"; "softplus"; "sigmoid_slope"; "gelu"; "gelu_slope"; "tanh_slope"; "polygamma"; "argsort"; "unfold"; "fold"; "scan"; "softmax"; "log_softmax"; "cumsum" ]
+      "erfc"; "lgamma"; "softplus"; "sigmoid_slope"; "gelu"; "gelu_slope"; "tanh_slope"; "polygamma"; "argsort"; "unfold"; "fold"; "scan"; "softmax"; "log_softmax"; "cumsum"
+      "i0"; "i0e"; "i1"; "i1e"; "erfcx"; "ndtr"; "log_ndtr"; "ndtri"; "matrix_exp" ]
 
 [<Tests>]
 let opNameTests =

@@ -90,6 +90,7 @@ let cases : VmapCase list =
       yield case "Eigh" [ Draw(Normal, [| 3; 3 |]) ] (one (fun x -> LinalgNodes.eigh (x + Expr.transpose x))) |> summing 4.0
       yield case "Svd tall" [ Draw(Normal, [| 4; 3 |]) ] (one LinalgNodes.svd) |> summing 4.0
       yield case "Svd wide" [ Draw(Normal, [| 2; 3 |]) ] (one LinalgNodes.svd) |> summing 4.0
+      yield case "MatrixExp" [ Draw(Normal, [| 3; 3 |]) ] (one Linalg.matrixExp) |> summing 4.0
       for order in [ 0; 1; 2 ] do
           yield case (sprintf "Polygamma of order %d" order) [ Draw(Positive, [| 2; 3 |]) ] (one (Expr.polygamma order))
       for axis in [ 0; 1 ] do
