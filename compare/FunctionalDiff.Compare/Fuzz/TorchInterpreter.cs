@@ -385,11 +385,14 @@ public static class TorchInterpreter
             OpKind.AvgPool2dWith => F.avg_pool2d(x, Pair(l[0]), Pair(l[1] == 0 ? l[0] : l[1]), Pair(l[2]), s.Flag, s.Mode == 0, l[3] == 0 ? null : l[3]),
             OpKind.ConvTranspose1d => F.conv_transpose1d(a[0], a[1], a.Length > 2 ? a[2] : null, stride: l[0], padding: l[1], output_padding: l[2], dilation: l[3], groups: l[4]),
             OpKind.Quantile or OpKind.NanQuantile => Quantile(x, s, dtype),
-            OpKind.SoftMarginLoss => F.soft_margin_loss(x, Data(s, dtype), TorchReduction(s.Mode)),
+            OpKind.SoftMarginLoss => SoftMargin(x, Data(s, dtype), s.Mode, dtype),
             // PyTorch's default margin is 1.0, TorchSharp's 0: the step always passes its own
             OpKind.HingeEmbeddingLoss => F.hinge_embedding_loss(x, Data(s, dtype), s.Scalar, TorchReduction(s.Mode)),
             OpKind.MultiLabelSoftMarginLoss => F.multilabel_soft_margin_loss(x, Data(s, dtype), a.Length > 1 ? a[1] : null, TorchReduction(s.Mode)),
-            OpKind.MultiMarginLoss => F.multi_margin_loss(x, torch.tensor(l), s.Flag ? 2 : 1, s.Scalar, s.Data is null ? null : Data(s, dtype), TorchReduction(s.Mode)),
+            // an unbatched input [C] takes a 0-d target, as torch's docs ask (torch also takes [1], but its unreduced loss is then
+            // [1], not the scalar of one sample; ours, whose targets are an int[], gives the scalar)
+            OpKind.MultiMarginLoss => F.multi_margin_loss(x, x.dim() == 1 ? torch.tensor(l[0]) : torch.tensor(l), s.Flag ? 2 : 1, s.Scalar,
+                s.Data is null ? null : Data(s, dtype), TorchReduction(s.Mode)),
             // TorchSharp has no rms_norm: torch's decomposition x·rsqrt(mean(x²) + eps)·weight, eps the dtype's machine epsilon by default
             OpKind.RmsNorm => RmsNorm(x, p.Length, a.Length > 1 ? a[1] : null, s.Mode == 1 ? s.Scalar : dtype == ScalarType.Float32 ? Math.ScaleB(1.0, -23) : Math.ScaleB(1.0, -52)),
             OpKind.LocalResponseNorm => F.local_response_norm(x, l[0], s.Data![0], s.Data![1], s.Data![2]),
@@ -800,6 +803,21 @@ public static class TorchInterpreter
 
     /// <summary>A step's constant operand (Data, DataShape) in the run's dtype: labels, class weights, noise.</summary>
     static TT Data(Step s, ScalarType dtype) => torch.tensor(s.Data!, dtype: dtype).reshape(s.DataShape!.Select(d => (long)d).ToArray());
+
+    /// <summary>
+    /// soft_margin_loss: torch's own, except where some −y·x passes exp's range (709.78, 88.72 in float32), where torch's
+    /// log1p(exp(−y·x)) is +∞ and its gradient ∞/∞ = NaN though the loss is −y·x to within ε and its slope −y·σ(−y·x):
+    /// there the reference is softplus(−y·x), torch's own, with the reduction (`fuzz newest adversarial 1/11`: the summed
+    /// loss of x = −2.6e160 against y = 1, torch's +∞, ours 2.6e160; FuzzNewestTests).
+    /// </summary>
+    static TT SoftMargin(TT x, TT y, int mode, ScalarType dtype)
+    {
+        var z = -(y * x);
+        double range = dtype == ScalarType.Float32 ? Math.Log(float.MaxValue) : Math.Log(double.MaxValue);
+        if (z.numel() == 0 || !z.gt(range).any().item<bool>()) return F.soft_margin_loss(x, y, TorchReduction(mode));
+        var loss = F.softplus(z);
+        return mode switch { 0 => loss.mean(), 1 => loss.sum(), _ => loss };
+    }
 
     static TT RmsNorm(TT x, int axes, TT? weight, double eps)
     {

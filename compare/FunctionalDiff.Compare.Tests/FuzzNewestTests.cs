@@ -1,0 +1,107 @@
+using FunctionalDiff.Compare.Fuzz;
+using TorchSharp;
+using Xunit;
+using static FunctionalDiff.Compare.Tests.FuzzTestSupport;
+using F = TorchSharp.torch.nn.functional;
+
+namespace FunctionalDiff.Compare.Tests;
+
+/// <summary>
+/// What branch fuzznew settled with the first runs of `--ops newest`: each convention with torch's numbers and ours against
+/// a closed form, and the program passing the fuzzer under its name.
+/// </summary>
+public class FuzzNewestTests
+{
+    static torch.Tensor Tensor64(double[] values, params long[] shape) =>
+        torch.tensor(values, dtype: torch.ScalarType.Float64).reshape(shape).requires_grad_(true);
+
+    [Fact]
+    public void NewestAdversarial1_11_SoftMarginLossPastExpsRange_TorchInfiniteAndNaN_OursTheClosedForm_ReferenceBySoftplus()
+    {
+        // Σ log(1 + e^(−yᵢxᵢ)) at x = [0, −2.6e160, 0, 0], y = [1, 1, −1, −1]: 3·ln 2 + 2.6e160, and the gradient −yᵢσ(−yᵢxᵢ),
+        // [−½, −1, ½, ½]
+        double[] x = { 0, -2.6187419064775036E+160, 0, 0 }, y = { 1, 1, -1, -1 };
+        Expr Loss(Expr v) => FunctionalDiff.Loss.SoftMarginLoss(v, Tensor.FromArray(y, 1, 4), Reduction.Sum);
+        Assert.Equal(3 * Math.Log(2) + 2.6187419064775036E+160, Loss(Tensor.FromArray(x, 1, 4)).Eval().ToDoubleArray()[0]);
+        Assert.Equal(new[] { -0.5, -1, 0.5, 0.5 }, Diff.Grad(v => Loss(v))(Tensor.FromArray(x, 1, 4)).Eval().ToDoubleArray());
+
+        // torch's log1p(exp(·)) overflows: the loss +∞ and that entry's gradient ∞/∞
+        using var scope = torch.NewDisposeScope();
+        var input = Tensor64(x, 1, 4);
+        var loss = F.soft_margin_loss(input, torch.tensor(y, dtype: torch.ScalarType.Float64).reshape(1, 4), torch.nn.Reduction.Sum);
+        Assert.Equal(double.PositiveInfinity, loss.item<double>());
+        Assert.True(double.IsNaN(Values(torch.autograd.grad(new[] { loss }, new[] { input })[0])[1]));
+
+        Passes(FuzzCommand.Programs(1, 1, 11, adversarial: true, ops: OpSurface.Newest)[0]);
+    }
+
+    [Fact]
+    public void Newest1_37_MultiMarginLossOverANaN_TorchDropsIt_OursNaN_Named()
+    {
+        // rows [0, 0, 0] (target 1) and [0, NaN, 0] (target 2), margin 1, summed: the first row's hinges are 1 and 1, over
+        // three classes; the second's are max(0, 1) and max(0, 1 − 0 + NaN) = NaN, so the loss is NaN
+        double[] x = { 0, 0, 0, 0, double.NaN, 0 };
+        var ours = FunctionalDiff.Loss.MultiMarginLoss(Tensor.FromArray(x, 2, 3), [1, 2], reduction: Reduction.Sum).Eval().ToDoubleArray()[0];
+        Assert.True(double.IsNaN(ours), $"ours {ours}");
+
+        // torch's kernel adds a term only where it is positive, which NaN is not: 2/3 + 1/3
+        using var scope = torch.NewDisposeScope();
+        var torchs = F.multi_margin_loss(torch.tensor(x, dtype: torch.ScalarType.Float64).reshape(2, 3), torch.tensor(new long[] { 1, 2 }),
+            reduction: torch.nn.Reduction.Sum).item<double>();
+        Assert.Equal(1.0, torchs, 15);
+
+        var program = FuzzCommand.Programs(1, 1, 37, ops: OpSurface.Newest)[0];
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("MultiMarginLoss over a NaN entry"));
+        Assert.Equal(6, program.ToCase().Skipped.Distinct().Count());
+    }
+
+    [Fact]
+    public void NewestAdversarial1_88_AsinhBeyondTheSquaresRange_TorchsSlopeZero_OursTheClosedForm_Named()
+    {
+        // asinh′(x) = 1/√(1 + x²) = 1/|x| to within ε at |x| = 1.4e156, where x² overflows
+        const double x = -1.4e156;
+        var ours = Diff.Grad(v => v.Asinh().Sum())(Tensor.FromArray(new[] { x }, 1)).Eval().ToDoubleArray()[0];
+        Assert.Equal(1 / Math.Abs(x), ours, 1e-15 / Math.Abs(x));
+
+        using var scope = torch.NewDisposeScope();
+        var input = Tensor64(new[] { x }, 1);
+        Assert.Equal(0.0, Values(torch.autograd.grad(new[] { input.asinh().sum() }, new[] { input })[0])[0]);
+
+        Passes(FuzzCommand.Programs(1, 1, 88, adversarial: true, ops: OpSurface.Newest)[0]);
+    }
+
+    [Fact]
+    public void NewestAdversarial1_154_CtcOfATargetNoAlignmentCanEmit_ConstantInfinity_OursZero_TorchsNaN_Named()
+    {
+        // target [1, 1] over one step: a repeat needs a blank between, so no alignment of length 1 emits it, at any logits. The
+        // loss is +∞ everywhere (the probability 0), a constant, whose derivative is the zero map
+        var logits = new double[6];
+        Expr Loss(Expr z) => FunctionalDiff.Loss.CtcLoss(z.LogSoftmax(-1), Tensor.FromArray(new[] { 1.0, 1.0 }, 1, 2), [1], [2]);
+        Assert.Equal(double.PositiveInfinity, Loss(Tensor.FromArray(logits, 2, 1, 3)).Eval().ToDoubleArray()[0]);
+        Assert.All(Diff.Grad(Loss)(Tensor.FromArray(logits, 2, 1, 3)).Eval().ToDoubleArray(), g => Assert.Equal(0.0, g));
+
+        using var scope = torch.NewDisposeScope();
+        var input = Tensor64(logits, 2, 1, 3);
+        var loss = F.ctc_loss(input.log_softmax(-1), torch.tensor(new long[] { 1, 1 }).reshape(1, 2), torch.tensor(new long[] { 1 }),
+            torch.tensor(new long[] { 2 }), 0, false, torch.nn.Reduction.Mean);
+        Assert.Contains(Values(torch.autograd.grad(new[] { loss }, new[] { input })[0]), double.IsNaN);
+
+        var program = FuzzCommand.Programs(1, 1, 154, adversarial: true, ops: OpSurface.Newest)[0];
+        Assert.Contains("CtcLoss of a target no alignment can emit (the constant +∞)", program.Forward().TorchNaN);
+        Passes(program);
+    }
+
+    [Fact]
+    public void Newest1_2_UnbatchedMultiMarginLossUnreduced_IsTheScalarOfOneSample_AsTorchsWithAScalarTarget()
+    {
+        // torch's docs: input (C) with target (), loss () under 'none'; the fuzzer's torch side passes the 0-d target (torch
+        // also takes [1] and then returns [1]); ours, whose targets are an int[], gives the scalar: max(0, 1 − 0.3 + 0.9)/2
+        var ours = FunctionalDiff.Loss.MultiMarginLoss(Tensor.FromArray(new[] { 0.3, 0.9 }, 2), [0], reduction: Reduction.None);
+        Assert.Empty(ours.Shape);
+        Assert.Equal(0.8, ours.Eval().ToDoubleArray()[0], 15);
+        using var scope = torch.NewDisposeScope();
+        Assert.Empty(F.multi_margin_loss(torch.tensor(new[] { 0.3, 0.9 }), torch.tensor(0L), reduction: torch.nn.Reduction.None).shape);
+
+        Passes(FuzzCommand.Programs(1, 1, 2, ops: OpSurface.Newest)[0]);
+    }
+}
