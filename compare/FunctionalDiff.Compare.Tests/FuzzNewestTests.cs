@@ -12,9 +12,6 @@ namespace FunctionalDiff.Compare.Tests;
 /// </summary>
 public class FuzzNewestTests
 {
-    static torch.Tensor Tensor64(double[] values, params long[] shape) =>
-        torch.tensor(values, dtype: torch.ScalarType.Float64).reshape(shape).requires_grad_(true);
-
     [Fact]
     public void NewestAdversarial1_11_SoftMarginLossPastExpsRange_TorchInfiniteAndNaN_OursTheClosedForm_ReferenceBySoftplus()
     {
@@ -51,8 +48,12 @@ public class FuzzNewestTests
         Assert.Equal(1.0, torchs, 15);
 
         var program = FuzzCommand.Programs(1, 1, 37, ops: OpSurface.Newest)[0];
-        Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("MultiMarginLoss over a NaN entry"));
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("MultiMarginLoss over a NaN hinge"));
         Assert.Equal(6, program.ToCase().Skipped.Distinct().Count());
+        // a hinge ∞ − ∞ of a finite program's infinities, the same (`newest adversarial 5/228`, float32: a row [0, +∞, +∞]
+        // with target 1, from 1e300 in float64)
+        var infinite = FuzzCommand.Programs(1, 5, 228, adversarial: true, ops: OpSurface.Newest)[0].RoundedToFloat32();
+        Assert.Contains(infinite.Forward().TorchWrong, w => w.Why.StartsWith("MultiMarginLoss over a NaN hinge"));
     }
 
     [Fact]
@@ -111,6 +112,30 @@ public class FuzzNewestTests
 
         var program = FuzzCommand.Programs(1, 1, 73, adversarial: true, ops: OpSurface.Newest)[0];
         Assert.Contains(program.Forward().TorchWrongFloat32, w => w.Why.StartsWith("ours (a known limitation): a multilabel soft-margin loss"));
+        Passes(program);
+    }
+
+    [Fact]
+    public void NewestAdversarial3_4_SecondOrderThroughSqrtBelow1e309_OursNaN_TorchsMinusInfinity_AKnownLimitation_Named()
+    {
+        // d²/dx² e^√x = e^√x·(1/(4x) − 1/(4x^1.5)): at x = 1e-310 the terms are 2.5e309 and 2.5e464, both beyond float64, and
+        // the second derivative −2.5e464 is −∞ there: ours by reverse over reverse; our Hessian (forward over reverse) adds
+        // the two overflowed terms, +∞ − ∞
+        const double x = 1e-310;
+        Assert.True(double.IsPositiveInfinity(1 / (4 * x)) && double.IsPositiveInfinity(1 / (4 * x * Math.Sqrt(x))));
+        Expr F(Expr v) => v.Sqrt().Exp().Sum();
+        var at = Tensor.FromArray(new[] { x }, 1);
+        Assert.Equal(double.NegativeInfinity, Diff.Grad(v => Diff.Grad(F)(v).Sum())(at).Eval().ToDoubleArray()[0]);
+        var hessian = Diff.Hessian(F)(at).Eval().ToDoubleArray()[0];
+        Assert.True(double.IsNaN(hessian), $"our Hessian {hessian}");
+
+        using var scope = torch.NewDisposeScope();
+        var input = Tensor64(new[] { x }, 1);
+        var slope = torch.autograd.grad(new[] { input.sqrt().exp().sum() }, new[] { input }, retain_graph: true, create_graph: true)[0];
+        Assert.Equal(double.NegativeInfinity, Values(torch.autograd.grad(new[] { slope.sum() }, new[] { input })[0])[0]);
+
+        var program = FuzzCommand.Programs(1, 3, 4, adversarial: true, ops: OpSurface.Newest)[0];
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("ours (a known limitation): the second order through √x"));
         Passes(program);
     }
 

@@ -77,8 +77,7 @@ public sealed partial class Generator
             }
             case OpKind.MultiLabelSoftMarginLoss:
             {
-                int a = Pick(j => !isMask[j] && Rank(j) is 1 or 2 && shapes[j].All(d => d > 0));
-                if (a < 0) a = Matrix();
+                int a = ClassScores();
                 if (a < 0) break;
                 int classes = shapes[a][^1];
                 var labels = Enumerable.Range(0, FuzzProgram.Numel(shapes[a])).Select(_ => (double)rng.Next(2)).ToArray();
@@ -94,8 +93,7 @@ public sealed partial class Generator
             }
             case OpKind.MultiMarginLoss:
             {
-                int a = Pick(j => !isMask[j] && Rank(j) is 1 or 2 && shapes[j].All(d => d > 0));
-                if (a < 0) a = Matrix();
+                int a = ClassScores();
                 if (a < 0) break;
                 int classes = shapes[a][^1];
                 var targets = Enumerable.Range(0, Rank(a) == 2 ? shapes[a][0] : 1).Select(_ => rng.Next(classes)).ToArray();
@@ -171,6 +169,13 @@ public sealed partial class Generator
         for (int o = 0; o < outputs; o++)
             if (!Enumerable.Range(0, k).Any(r => o * s - padding + r * dilation is var at && at >= 0 && at < size)) return false;
         return outputs > 0;
+    }
+
+    /// <summary>Scores per class, [N, C] or an unbatched [C] with no empty axis: a value of that rank or a matrix (a reshape).</summary>
+    int ClassScores()
+    {
+        int a = Pick(j => !isMask[j] && Rank(j) is 1 or 2 && shapes[j].All(d => d > 0));
+        return a >= 0 ? a : Matrix();
     }
 
     /// <summary>bilinear(x₁, x₂, W, b): x₁ [..., in₁], x₂ [..., in₂] with the same leading axes (a value or a constant), W
