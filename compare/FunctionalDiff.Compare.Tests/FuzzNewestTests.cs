@@ -140,6 +140,35 @@ public class FuzzNewestTests
     }
 
     [Fact]
+    public void NewestAdversarial9_63_CtcWithAHugeLoss_BothEnginesLoseThePaths_Named()
+    {
+        // six steps of four classes, all logits 0 but step 4's [0, 0, 0, −1e4] and step 5's [0, 1e30, 0, 0], target [3] (blank
+        // 0): an alignment is blanks, one run of 3s, blanks; step 4 must be a blank (class 3 has e^−1e4 there) and step 5 a
+        // blank or a 3 at e^−1e30 each, so the run is step 5 alone (one alignment) or a run within steps 0 to 3 (ten), all of
+        // one weight: the posteriors at step 5 are 10/11 (blank) and 1/11 (class 3), and the gradient there, softmax minus
+        // posterior, is [−10/11, 1, 0, −1/11]. Both engines' log-space sums round the paths' O(1) differences away at 1e30
+        var logits = new double[24];
+        logits[19] = -1e4;
+        logits[21] = 1e30;
+        double[] closed = { -10.0 / 11, 1, 0, -1.0 / 11 };
+        Expr Loss(Expr z) => FunctionalDiff.Loss.CtcLoss(z.LogSoftmax(-1), Tensor.FromArray(new[] { 3.0 }, 1, 1), [6], [1], reduction: Reduction.Sum);
+        var ours = Diff.Grad(Loss)(Tensor.FromArray(logits, 6, 1, 4)).Eval().ToDoubleArray()[20..24];
+        static double Off(double[] g, double[] c) => g.Zip(c).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(Off(ours, closed) > 0.05, $"ours [{string.Join(", ", ours)}]");
+
+        using var scope = torch.NewDisposeScope();
+        var input = Tensor64(logits, 6, 1, 4);
+        var loss = F.ctc_loss(input.log_softmax(-1), torch.tensor(new long[] { 3 }).reshape(1, 1), torch.tensor(new long[] { 6 }),
+            torch.tensor(new long[] { 1 }), 0, false, torch.nn.Reduction.Sum);
+        var torchs = Values(torch.autograd.grad(new[] { loss }, new[] { input })[0])[20..24];
+        Assert.True(Off(torchs, closed) > 0.05, $"torch's [{string.Join(", ", torchs)}]");
+
+        var program = FuzzCommand.Programs(1, 9, 63, adversarial: true, ops: OpSurface.Newest)[0];
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("ours and torch's: CtcLoss of a sample whose loss is finite beyond 1e7"));
+        Passes(program);
+    }
+
+    [Fact]
     public void Newest1_2_UnbatchedMultiMarginLossUnreduced_IsTheScalarOfOneSample_AsTorchsWithAScalarTarget()
     {
         // torch's docs: input (C) with target (), loss () under 'none'; the fuzzer's torch side passes the 0-d target (torch
