@@ -11,9 +11,6 @@ namespace FunctionalDiff.Compare.Tests;
 /// </summary>
 public class FuzzOpsTests
 {
-    static torch.Tensor Tensor64(double[] values, params long[] shape) =>
-        torch.tensor(values, dtype: torch.ScalarType.Float64).reshape(shape).requires_grad_(true);
-
     [Fact]
     public void Latest1_91_Conv3dWithAnInfiniteWeightOnADepthTapOverThePadding_TorchsJvpNaN_OursTheClosedForm_Named()
     {

@@ -10,6 +10,10 @@ internal static class FuzzTestSupport
     internal static FuzzProgram Program(string name, int[][] shapes, double[][] values, params Step[] steps) =>
         new(name, 1, shapes, values, steps, shapes.Length + steps.Length - 1);
 
+    /// <summary>A float64 torch leaf of these values and shape that requires its gradient.</summary>
+    internal static TorchSharp.torch.Tensor Tensor64(double[] values, params long[] shape) =>
+        TorchSharp.torch.tensor(values, dtype: TorchSharp.torch.ScalarType.Float64).reshape(shape).requires_grad_(true);
+
     /// <summary>A torch tensor's entries as float64 values, detached and copied.</summary>
     internal static double[] Values(TorchSharp.torch.Tensor t) => t.detach().contiguous().clone().data<double>().ToArray();
 

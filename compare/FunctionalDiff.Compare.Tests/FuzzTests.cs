@@ -63,7 +63,7 @@ public class FuzzTests(ITestOutputHelper output)
     public void TheLatestSurfaceDrawsEachOfTheLatestOpsInManyPrograms()
     {
         var programs = FuzzCommand.Programs(Programs, Seed, ops: OpSurface.Latest);
-        var latest = Enum.GetValues<OpKind>().Where(k => k > OpKind.IndexAdd).ToList();
+        var latest = Enum.GetValues<OpKind>().Where(k => k > OpKind.IndexAdd && k <= OpKind.SegmentSoftmax).ToList();
         // the programs that keep each latest op as a live step (Compact drops the dead ones), with every variant drawn
         var counts = latest.ToDictionary(k => k, k => programs.Count(p => p.Steps.Any(s => s.Kind == k)));
         Assert.True(counts.Values.All(n => n >= 10), "programs per op: " + string.Join(", ", counts.Select(c => $"{c.Key} {c.Value}")));
@@ -73,7 +73,30 @@ public class FuzzTests(ITestOutputHelper output)
         Assert.Equal(3, steps.Where(s => s.Kind == OpKind.GridSample).Select(s => s.Ints[0]).Distinct().Count());
         Assert.Equal(2, steps.Where(s => s.Kind == OpKind.GridSample).Select(s => s.Mode).Distinct().Count());
         Assert.Equal(3, steps.Where(s => s.Kind == OpKind.CtcLoss).Select(s => s.Mode).Distinct().Count());
+        Assert.DoesNotContain(steps, s => s.Kind > OpKind.SegmentSoftmax);
         Assert.All(programs, p => Assert.StartsWith("fuzz latest 13/", p.Name));
+    }
+
+    [Fact]
+    public void TheNewestSurfaceDrawsEachOfTheNewestOpsInManyPrograms()
+    {
+        var programs = FuzzCommand.Programs(Programs, Seed, ops: OpSurface.Newest);
+        var newest = Enum.GetValues<OpKind>().Where(k => k > OpKind.SegmentSoftmax).ToList();
+        // the programs that keep each newest op as a live step, with the variants that take other code paths drawn
+        var counts = newest.ToDictionary(k => k, k => programs.Count(p => p.Steps.Any(s => s.Kind == k)));
+        Assert.True(counts.Values.All(n => n >= 10), "programs per op: " + string.Join(", ", counts.Select(c => $"{c.Key} {c.Value}")));
+        var steps = programs.SelectMany(p => p.Steps).ToList();
+        Assert.Equal(5, steps.Where(s => s.Kind is OpKind.Quantile or OpKind.NanQuantile).Select(s => s.Mode).Distinct().Count());
+        Assert.Contains(steps, s => s.Kind is OpKind.Quantile or OpKind.NanQuantile && s.DataShape is not null);
+        Assert.Contains(steps, s => s.Kind is OpKind.Quantile or OpKind.NanQuantile && s.Ints.Length == 0);
+        foreach (var pool in new[] { OpKind.MaxPool1d, OpKind.MaxPool2dWith, OpKind.MaxPool3d, OpKind.AvgPool1d, OpKind.AvgPool2dWith, OpKind.AvgPool3d })
+            Assert.Equal(2, steps.Where(s => s.Kind == pool).Select(s => s.Flag).Distinct().Count());
+        foreach (var pool in new[] { OpKind.AvgPool1d, OpKind.AvgPool2dWith, OpKind.AvgPool3d })
+            Assert.Equal(2, steps.Where(s => s.Kind == pool).Select(s => s.Mode).Distinct().Count());
+        Assert.Contains(steps, s => s.Kind is OpKind.AvgPool2dWith or OpKind.AvgPool3d && s.Ints[3] > 0);
+        Assert.Equal(2, steps.Where(s => s.Kind == OpKind.MultiMarginLoss).Select(s => s.Flag).Distinct().Count());
+        Assert.Equal(2, steps.Where(s => s.Kind == OpKind.GumbelSoftmax).Select(s => s.Flag).Distinct().Count());
+        Assert.All(programs, p => Assert.StartsWith("fuzz newest 13/", p.Name));
     }
 
     [Fact]

@@ -166,10 +166,12 @@ module Functional =
             Shape.fail op (sprintf "weight %s must be [%d], one per class of input %s" (Shape.format weight.Dims) classes (Shape.format x.Dims))
         let index = Expr.constant (Tensor.FromArray(Array.map float targets, [| n; 1 |])) |> Expr.cast x.DType
         let chosen = Expr.gather 1 index rows
-        let hinge = Expr.relu (margin - chosen + rows)
-        let powered = if p = 1 then hinge else Expr.square hinge
         let classIds = Expr.constant (Tensor.FromArray(Array.init classes float, [| 1; classes |])) |> Expr.cast x.DType
-        let others = Expr.where (Expr.eq classIds index) (Expr.scalar x.DType 0.0) powered
+        // the target's own column is no term: it is masked before the hinge, so its margin − x[t] + x[t] (NaN at an
+        // infinite or NaN x[t]) meets only the mask's zero cotangent, not the hinge's slope 2·z (0·NaN)
+        let z = Expr.where (Expr.eq classIds index) (Expr.scalar x.DType 0.0) (margin - chosen + rows)
+        let hinge = Expr.relu z
+        let others = if p = 1 then hinge else Expr.square hinge
         let weighted =
             if weight.Rank = 0 then others * weight
             else others * Expr.reshape [| n; 1 |] (Indexing.indexSelect 0 (Expr.reshape [| n |] index) weight)

@@ -62,6 +62,21 @@ public class MarginLossFacadeTests
     }
 
     [Fact]
+    public void MultiMarginLossAtAnInfiniteTargetScore_TheOtherHingesAreZero_SoItsGradientIsZero()
+    {
+        // x = [0, +∞, 0] with target 1: every hinge 0.5 − ∞ + 0 is −∞, clamped to 0, so the loss is 0 near x and its
+        // gradient 0 (torch's kernel skips the target's own column, `fuzz newest adversarial 5/103`); the target's column,
+        // 0.5 − ∞ + ∞ = NaN, is no term and must not reach the gradient
+        foreach (var p in new[] { 1, 2 })
+        {
+            Expr Loss(Expr x) => FunctionalDiff.Loss.MultiMarginLoss(x, [1], p: p, margin: 0.5, reduction: Reduction.Sum);
+            var at = Tensor.FromArray(new[] { 0.0, double.PositiveInfinity, 0.0 }, 3);
+            Assert.Equal(0.0, Loss(at).Eval().ToDoubleArray()[0]);
+            Assert.Equal(new[] { 0.0, 0.0, 0.0 }, Diff.Grad(Loss)(at).Eval().ToDoubleArray());
+        }
+    }
+
+    [Fact]
     public void MultiMarginLossWithPOneIsPiecewiseLinearSoItsHessianIsZero()
     {
         var h = Diff.Hessian(x => Loss.MultiMarginLoss(x, Targets))(Tensor.FromArray(Scores, N, Classes)).Eval().ToDoubleArray();

@@ -49,6 +49,9 @@ public static class CSharpPrinter
 
     static string Ints(IEnumerable<int> values) => string.Join(", ", values);
 
+    /// <summary>An optional int of a step, 0 for none (a pool's stride, an average pool's divisor override).</summary>
+    static string Stride(int value) => value == 0 ? "null" : value.ToString(CultureInfo.InvariantCulture);
+
     static string TensorLiteral(double[] values, int[] shape, DType dtype) =>
         $"Tensor.FromArray(new {(dtype == DType.Float64 ? "double" : "float")}[] {{ {Numbers(values, dtype)} }}{(shape.Length == 0 ? ", Array.Empty<int>()" : ", " + Ints(shape))})";
 
@@ -188,6 +191,24 @@ public static class CSharpPrinter
             OpKind.AffineGrid => $"Nn.AffineGrid({x}, new[] {{ {Ints(p)} }}, alignCorners: {(s.Flag ? "true" : "false")})",
             OpKind.CtcLoss => $"Loss.CtcLoss({x}.LogSoftmax(-1), {TensorLiteral(s.Data!, s.DataShape!, dtype)}, new[] {{ {Ints(p[2..(2 + p[1])])} }}, new[] {{ {Ints(p[(2 + p[1])..])} }}, blank: {p[0]}, Reduction.{RestOfSurface.Reduction(s.Mode)}, zeroInfinity: {(s.Flag ? "true" : "false")})",
             OpKind.SegmentSoftmax => $"Nn.SegmentSoftmax({x}, {TensorLiteral(s.Data!, s.DataShape!, dtype)}, {p[0]}, axis: {p[1]})",
+            OpKind.MaxPool1d or OpKind.MaxPool3d or OpKind.MaxPool2dWith =>
+                $"Nn.{(s.Kind == OpKind.MaxPool2dWith ? "MaxPool2d" : s.Kind)}({x}, {p[0]}, stride: {Stride(p[1])}, padding: {p[2]}, dilation: {p[3]}, ceilMode: {Bool(s.Flag ? 1 : 0)})",
+            OpKind.AvgPool1d => $"Nn.AvgPool1d({x}, {p[0]}, stride: {Stride(p[1])}, padding: {p[2]}, ceilMode: {Bool(s.Flag ? 1 : 0)}, countIncludePad: {Bool(s.Mode == 0 ? 1 : 0)})",
+            OpKind.AvgPool3d or OpKind.AvgPool2dWith =>
+                $"Nn.{(s.Kind == OpKind.AvgPool2dWith ? "AvgPool2d" : s.Kind)}({x}, {p[0]}, stride: {Stride(p[1])}, padding: {p[2]}, ceilMode: {Bool(s.Flag ? 1 : 0)}, countIncludePad: {Bool(s.Mode == 0 ? 1 : 0)}, divisorOverride: {Stride(p[3])})",
+            OpKind.AdaptiveAvgPool1d or OpKind.AdaptiveMaxPool1d => $"Nn.{s.Kind}({x}, {p[0]})",
+            OpKind.AdaptiveMaxPool2d => $"Nn.AdaptiveMaxPool2d({x}, ({p[0]}, {p[1]}))",
+            OpKind.ConvTranspose1d => $"Nn.ConvTranspose1d({a[0]}, {a[1]}, {(a.Length > 2 ? a[2] : "null")}, stride: {p[0]}, padding: {p[1]}, outputPadding: {p[2]}, dilation: {p[3]}, groups: {p[4]})",
+            OpKind.Quantile or OpKind.NanQuantile =>
+                $"{x}.{s.Kind}({(s.DataShape is null ? Number(s.Data![0]) : $"new[] {{ {string.Join(", ", s.Data!.Select(Number))} }}")}, {(p.Length == 0 ? "null" : p[0].ToString())}{keep}, interpolation: QuantileInterpolation.{(QuantileInterpolation)s.Mode})",
+            OpKind.SoftMarginLoss => $"Loss.SoftMarginLoss({x}, {TensorLiteral(s.Data!, s.DataShape!, dtype)}, Reduction.{RestOfSurface.Reduction(s.Mode)})",
+            OpKind.HingeEmbeddingLoss => $"Loss.HingeEmbeddingLoss({x}, {TensorLiteral(s.Data!, s.DataShape!, dtype)}, {c}, Reduction.{RestOfSurface.Reduction(s.Mode)})",
+            OpKind.MultiLabelSoftMarginLoss => $"Loss.MultiLabelSoftMarginLoss({x}, {TensorLiteral(s.Data!, s.DataShape!, dtype)}, {(a.Length > 1 ? a[1] : "null")}, Reduction.{RestOfSurface.Reduction(s.Mode)})",
+            OpKind.MultiMarginLoss => $"Loss.MultiMarginLoss({x}, new[] {{ {Ints(p)} }}, p: {(s.Flag ? 2 : 1)}, margin: {c}, weight: {(s.Data is null ? "null" : TensorLiteral(s.Data, s.DataShape!, dtype))}, reduction: Reduction.{RestOfSurface.Reduction(s.Mode)})",
+            OpKind.RmsNorm => $"Nn.RmsNorm({x}, new[] {{ {Ints(p)} }}, {(a.Length > 1 ? a[1] : "null")}{(s.Mode == 1 ? $", epsilon: {c}" : "")})",
+            OpKind.LocalResponseNorm => $"Nn.LocalResponseNorm({x}, {p[0]}, alpha: {Number(s.Data![0])}, beta: {Number(s.Data![1])}, k: {Number(s.Data![2])})",
+            OpKind.Bilinear => $"Nn.Bilinear({a[0]}, {a[1]}, {a[2]}{(a.Length > 3 ? $", {a[3]}" : "")})",
+            OpKind.GumbelSoftmax => $"Nn.GumbelSoftmax({x}, {TensorLiteral(s.Data!, s.DataShape!, dtype)}, tau: {c}, hard: {Bool(s.Flag ? 1 : 0)}, axis: {p[0]})",
             _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no printer"),
         };
     }

@@ -15,7 +15,7 @@ public sealed partial class Generator
 {
     /// <summary>Three weights each, so a program of the latest surface meets each of them about every fourth time.</summary>
     static (OpKind Kind, int Weight)[] LatestWeights => Enum.GetValues<OpKind>()
-        .Where(k => k > OpKind.IndexAdd).Select(k => (k, 3)).ToArray();
+        .Where(k => k > OpKind.IndexAdd && k <= OpKind.SegmentSoftmax).Select(k => (k, 3)).ToArray();
 
     /// <summary>Everything <c>--ops all</c> draws and then the latest ops (<c>--ops latest</c>), built on first use as
     /// <see cref="AllWeights"/> is.</summary>

@@ -18,6 +18,9 @@ public enum OpSurface
     /// <summary>All and then the ops added since (Svd to SegmentSoftmax in <see cref="OpKind"/>, <c>--ops latest</c>, branch
     /// fuzzops): not the default, so the programs of <c>--ops all</c> stay as they were.</summary>
     Latest,
+    /// <summary>Latest and then the ops added since (MaxPool1d to GumbelSoftmax in <see cref="OpKind"/>, <c>--ops newest</c>,
+    /// branch fuzznew): not the default, so the programs of <c>--ops latest</c> stay as they were.</summary>
+    Newest,
 }
 
 // The ops added to the public surface after the wider ops were drawn (torch's logaddexp, hypot, kron, sinc, erfinv, frac,

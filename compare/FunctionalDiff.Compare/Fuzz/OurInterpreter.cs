@@ -241,6 +241,30 @@ public static class OurInterpreter
             OpKind.CtcLoss => Loss.CtcLoss(x.LogSoftmax(-1), OurSide.Make(s.Data!, s.DataShape!, dtype), p[2..(2 + p[1])], p[(2 + p[1])..], p[0],
                 RestOfSurface.Reduction(s.Mode), s.Flag),
             OpKind.SegmentSoftmax => Nn.SegmentSoftmax(x, OurSide.Make(s.Data!, s.DataShape!, dtype), p[0], p[1]),
+            OpKind.MaxPool1d => Nn.MaxPool1d(x, p[0], p[1] == 0 ? null : p[1], p[2], p[3], s.Flag),
+            OpKind.AvgPool1d => Nn.AvgPool1d(x, p[0], p[1] == 0 ? null : p[1], p[2], s.Flag, countIncludePad: s.Mode == 0),
+            OpKind.AdaptiveAvgPool1d => Nn.AdaptiveAvgPool1d(x, p[0]),
+            OpKind.AdaptiveMaxPool1d => Nn.AdaptiveMaxPool1d(x, p[0]),
+            OpKind.AdaptiveMaxPool2d => Nn.AdaptiveMaxPool2d(x, (p[0], p[1])),
+            OpKind.MaxPool3d => Nn.MaxPool3d(x, p[0], p[1] == 0 ? null : p[1], p[2], p[3], s.Flag),
+            OpKind.AvgPool3d => Nn.AvgPool3d(x, p[0], p[1] == 0 ? null : p[1], p[2], s.Flag, countIncludePad: s.Mode == 0, divisorOverride: p[3] == 0 ? null : p[3]),
+            OpKind.MaxPool2dWith => Nn.MaxPool2d(x, p[0], p[1] == 0 ? null : p[1], p[2], p[3], s.Flag),
+            OpKind.AvgPool2dWith => Nn.AvgPool2d(x, p[0], p[1] == 0 ? null : p[1], p[2], s.Flag, countIncludePad: s.Mode == 0, divisorOverride: p[3] == 0 ? null : p[3]),
+            OpKind.ConvTranspose1d => Nn.ConvTranspose1d(a[0], a[1], a.Length > 2 ? a[2] : null, p[0], p[1], p[2], p[3], p[4]),
+            OpKind.Quantile => s.DataShape is null
+                ? x.Quantile(s.Data![0], p.Length == 0 ? null : p[0], s.Flag, (QuantileInterpolation)s.Mode)
+                : x.Quantile(s.Data!, p.Length == 0 ? null : p[0], s.Flag, (QuantileInterpolation)s.Mode),
+            OpKind.NanQuantile => s.DataShape is null
+                ? x.NanQuantile(s.Data![0], p.Length == 0 ? null : p[0], s.Flag, (QuantileInterpolation)s.Mode)
+                : x.NanQuantile(s.Data!, p.Length == 0 ? null : p[0], s.Flag, (QuantileInterpolation)s.Mode),
+            OpKind.SoftMarginLoss => Loss.SoftMarginLoss(x, OurSide.Make(s.Data!, s.DataShape!, dtype), RestOfSurface.Reduction(s.Mode)),
+            OpKind.HingeEmbeddingLoss => Loss.HingeEmbeddingLoss(x, OurSide.Make(s.Data!, s.DataShape!, dtype), s.Scalar, RestOfSurface.Reduction(s.Mode)),
+            OpKind.MultiLabelSoftMarginLoss => Loss.MultiLabelSoftMarginLoss(x, OurSide.Make(s.Data!, s.DataShape!, dtype), a.Length > 1 ? a[1] : null, RestOfSurface.Reduction(s.Mode)),
+            OpKind.MultiMarginLoss => Loss.MultiMarginLoss(x, p, s.Flag ? 2 : 1, s.Scalar, s.Data is null ? null : OurSide.Make(s.Data, s.DataShape!, dtype), RestOfSurface.Reduction(s.Mode)),
+            OpKind.RmsNorm => Nn.RmsNorm(x, p, a.Length > 1 ? a[1] : null, s.Mode == 1 ? s.Scalar : null),
+            OpKind.LocalResponseNorm => Nn.LocalResponseNorm(x, p[0], s.Data![0], s.Data![1], s.Data![2]),
+            OpKind.Bilinear => Nn.Bilinear(a[0], a[1], a[2], a.Length > 3 ? a[3] : null),
+            OpKind.GumbelSoftmax => Nn.GumbelSoftmax(x, OurSide.Make(s.Data!, s.DataShape!, dtype), s.Scalar, s.Flag, p[0]),
             _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no interpretation"),
         };
     }
