@@ -1,3 +1,4 @@
+using CoreExprNode = FunctionalDiff.Core.Expr;
 using Build = FunctionalDiff.Core.ExprModule;
 using CoreNn = FunctionalDiff.Core.Nn;
 
@@ -99,16 +100,8 @@ public static partial class Nn
     /// <exception cref="ArgumentException">The shapes do not fit together.</exception>
     public static Expr GruCell(Expr input, Expr hidden, Expr weightIh, Expr weightHh, Expr? biasIh = null, Expr? biasHh = null)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        ArgumentNullException.ThrowIfNull(hidden);
-        ArgumentNullException.ThrowIfNull(weightIh);
-        ArgumentNullException.ThrowIfNull(weightHh);
-        var (x, h) = Expr.Align(input, hidden);
-        var wIh = Expr.Align(hidden, weightIh).B;
-        var wHh = Expr.Align(hidden, weightHh).B;
-        // an absent bias is −0, which folds away, as in Linear
-        FunctionalDiff.Core.Expr Bias(Expr? b) => b is null ? Build.scalar(wIh.DType, -0.0) : Expr.Align(hidden, b).B;
-        return Expr.Wrap(CoreNn.gruCell(wIh, wHh, Bias(biasIh), Bias(biasHh), x, h));
+        var (x, h, wIh, wHh, bIh, bHh) = CellOperands(input, hidden, weightIh, weightHh, biasIh, biasHh);
+        return Expr.Wrap(CoreNn.gruCell(wIh, wHh, bIh, bHh, x, h));
     }
 
     /// <summary>
@@ -120,16 +113,24 @@ public static partial class Nn
     /// <exception cref="ArgumentException">The shapes do not fit together, or the nonlinearity is not "tanh" or "relu".</exception>
     public static Expr RnnCell(Expr input, Expr hidden, Expr weightIh, Expr weightHh, Expr? biasIh = null, Expr? biasHh = null, string nonlinearity = "tanh")
     {
+        ArgumentNullException.ThrowIfNull(nonlinearity);
+        var (x, h, wIh, wHh, bIh, bHh) = CellOperands(input, hidden, weightIh, weightHh, biasIh, biasHh);
+        return Expr.Wrap(CoreNn.rnnCell(nonlinearity, wIh, wHh, bIh, bHh, x, h));
+    }
+
+    /// <summary>A recurrent cell's operands as nodes, bare literals taking the hidden state's dtype; an absent bias is −0, which folds away, as in Linear.</summary>
+    static (CoreExprNode X, CoreExprNode H, CoreExprNode WIh, CoreExprNode WHh, CoreExprNode BIh, CoreExprNode BHh) CellOperands(
+        Expr input, Expr hidden, Expr weightIh, Expr weightHh, Expr? biasIh, Expr? biasHh)
+    {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(hidden);
         ArgumentNullException.ThrowIfNull(weightIh);
         ArgumentNullException.ThrowIfNull(weightHh);
-        ArgumentNullException.ThrowIfNull(nonlinearity);
         var (x, h) = Expr.Align(input, hidden);
         var wIh = Expr.Align(hidden, weightIh).B;
         var wHh = Expr.Align(hidden, weightHh).B;
-        FunctionalDiff.Core.Expr Bias(Expr? b) => b is null ? Build.scalar(wIh.DType, -0.0) : Expr.Align(hidden, b).B;
-        return Expr.Wrap(CoreNn.rnnCell(nonlinearity, wIh, wHh, Bias(biasIh), Bias(biasHh), x, h));
+        CoreExprNode Bias(Expr? b) => b is null ? Build.scalar(wIh.DType, -0.0) : Expr.Align(hidden, b).B;
+        return (x, h, wIh, wHh, Bias(biasIh), Bias(biasHh));
     }
 
     /// <summary>

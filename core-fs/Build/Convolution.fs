@@ -125,6 +125,15 @@ module Convolution =
                (weight: Expr) (bias: Expr option) (input: Expr) : Expr =
         batched "Conv2d" 4 "[N, C, H, W]" (convolve "Conv2d" stride padding dilation groups weight bias) input
 
+    /// y [N, out_channels, D, H, W] plus the optional bias [out_channels] along the channels, checked against the weight.
+    let private withVolumeBias (op: string) (weight: Expr) (bias: Expr option) (y: Expr) =
+        let co = y.Dims.[1]
+        match bias with
+        | Some b when not (b.Rank = 1 && b.Dims.[0] = co) ->
+            Shape.fail op (sprintf "bias %s must be [%d], one per output channel of weight %s" (fmt b.Dims) co (fmt weight.Dims))
+        | Some b -> y + Expr.reshape [| 1; co; 1; 1; 1 |] b
+        | None -> y
+
     /// torch.nn.functional.conv3d: input [N, C, D, H, W] (or [C, D, H, W]), weight [out_channels, C / groups, kd, kh, kw],
     /// optional bias [out_channels], (depth, height, width) triples for stride, zero padding and dilation; the output is
     /// [N, out_channels, Do, Ho, Wo]. A sum over the kernel's depth taps of conv2d: tap k reads, for every output depth,
@@ -161,11 +170,7 @@ module Convolution =
             let summed = List.init kd tap |> List.reduce Expr.add
             let ho, wo = summed.Dims.[2], summed.Dims.[3]
             let y = summed |> Expr.reshape [| n; outDepth; co; ho; wo |] |> Expr.permute [| 0; 2; 1; 3; 4 |]
-            match bias with
-            | Some b when not (b.Rank = 1 && b.Dims.[0] = co) ->
-                Shape.fail op (sprintf "bias %s must be [%d], one per output channel of weight %s" (fmt b.Dims) co (fmt weight.Dims))
-            | Some b -> y + Expr.reshape [| 1; co; 1; 1; 1 |] b
-            | None -> y
+            withVolumeBias op weight bias y
         batched op 5 "[N, C, D, H, W]" body input
 
     /// torch.nn.functional.conv1d: input [N, C, L] (or [C, L]), weight [out_channels, C / groups, k],
@@ -343,12 +348,7 @@ module Convolution =
                 (if outDepth > cropped.Dims.[1] then Expr.pad [| 0; 0; 0; 0; 0 |] [| 0; outDepth - cropped.Dims.[1]; 0; 0; 0 |] cropped
                  else cropped)
                 |> Expr.permute [| 0; 2; 1; 3; 4 |]
-            let co = y.Dims.[1]
-            match bias with
-            | Some b when not (b.Rank = 1 && b.Dims.[0] = co) ->
-                Shape.fail op (sprintf "bias %s must be [%d], one per output channel of weight %s" (fmt b.Dims) co (fmt weight.Dims))
-            | Some b -> y + Expr.reshape [| 1; co; 1; 1; 1 |] b
-            | None -> y
+            withVolumeBias op weight bias y
         batched op 5 "[N, C, D, H, W]" body input
 
     /// torch.nn.functional.conv_transpose1d: input [N, C, L] (or [C, L]), weight [C, out_channels / groups, k],
