@@ -379,17 +379,19 @@ module Elementary =
     /// torch.rad2deg: x·180/π.
     let rad2deg (x: Expr) = x * scalar x (180.0 / Math.PI)
 
+    /// 1 where x's sign bit is set (negative numbers, −0, −∞), else 0: 1/x tells −0 from +0 (−∞ against +∞). A NaN reads
+    /// as 0, since comparisons cannot see its sign bit. Shared by copysign and Numerics.signbit.
+    let internal signBitSet (x: Expr) =
+        let zero = scalar x 0.0
+        Expr.where (Expr.eq x zero) (Expr.lt (scalar x 1.0 / x) zero) (Expr.lt x zero)
+
     /// torch.copysign: |a| with the sign of b, a −0 in b counting as negative, with broadcasting; the slope is 1 in a
     /// where the sign is kept, −1 where it flips and 0 at a = 0 (torch's masked ratio), and 0 in b. A NaN in b counts as
     /// positive (the comparisons here cannot read a NaN's sign bit, which torch copies).
     let copysign (a: Expr) (b: Expr) =
-        let shape = Shape.broadcast "Copysign" a.Dims b.Dims
-        let dtype = if a.DType = DType.Float64 || b.DType = DType.Float64 then DType.Float64 else DType.Float32
-        let a, b = Expr.broadcastTo shape (Expr.cast dtype a), Expr.broadcastTo shape (Expr.stopGradient (Expr.cast dtype b))
-        let zero = Expr.scalar dtype 0.0
-        // 1/b tells −0 from +0: −∞ against +∞
-        let negative = Expr.where (Expr.eq b zero) (Expr.lt (Expr.scalar dtype 1.0 / b) zero) (Expr.lt b zero)
-        Expr.where negative (Expr.neg (Expr.abs a)) (Expr.abs a)
+        Shape.broadcast "Copysign" a.Dims b.Dims |> ignore
+        let a, b = inOneDType a b
+        Expr.where (signBitSet (Expr.stopGradient b)) (Expr.neg (Expr.abs a)) (Expr.abs a)
 
     /// torch.frac: x − trunc(x), with x's sign; slope 1 everywhere (trunc's is 0), NaN at ±∞ as torch.
     let frac (x: Expr) = x - trunc x

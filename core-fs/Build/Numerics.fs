@@ -12,11 +12,6 @@ module Numerics =
 
     let private dims (e: Expr) = Shape.format e.Dims
 
-    /// The common dtype of several inputs: float64 if any is, as the elementwise ops promote.
-    let private promoted (xs: Expr[]) =
-        let dtype = if xs |> Array.exists (fun x -> x.DType = DType.Float64) then DType.Float64 else DType.Float32
-        xs |> Array.map (Expr.cast dtype)
-
     /// x[1:] − x[:-1] along the axis (torch.diff's one step).
     let private difference (axis: int) (x: Expr) =
         let n = x.Dims.[axis]
@@ -29,11 +24,12 @@ module Numerics =
         if n < 0 then raise (ArgumentOutOfRangeException("n", n, sprintf "Diff: n = %d must be >= 0" n))
         let a = Shape.normalizeAxis "Diff" x.Rank axis
         let check (name: string) (part: Expr) =
-            if part.Rank <> x.Rank || (part.Dims |> Array.mapi (fun i d -> i = a || d = x.Dims.[i]) |> Array.forall id |> not) then
+            if part.Rank <> x.Rank || (part.Dims |> Array.indexed |> Array.exists (fun (i, d) -> i <> a && d <> x.Dims.[i])) then
                 Shape.fail "Diff" (sprintf "%s %s must have the input's shape %s except along axis %d" name (dims part) (dims x) axis)
             part
         let parts = [| yield! Option.toArray (Option.map (check "prepend") prepend); x; yield! Option.toArray (Option.map (check "append") append) |]
-        let joined = if parts.Length = 1 then x else Expr.concat a (promoted parts)
+        // concat brings the parts to one dtype
+        let joined = if parts.Length = 1 then x else Expr.concat a parts
         let mutable result = joined
         for _ in 1 .. n do
             result <- difference a result
@@ -194,7 +190,7 @@ module Numerics =
         tensordot (Array.init count (fun i -> a.Rank - count + i)) (Array.init count id) a b
 
     /// torch.block_diag: the blocks (scalars as 1×1, vectors as one row, matrices) along the diagonal of a matrix of
-    /// zeros, in the dtype they promote to.
+    /// zeros, in the dtype they promote to (concat's).
     let blockDiag (blocks: Expr[]) =
         if isNull blocks then nullArg "tensors"
         if blocks.Length = 0 then Shape.fail "BlockDiag" "needs at least one tensor"
@@ -206,7 +202,6 @@ module Numerics =
                 | 1 -> Expr.reshape [| 1; x.Dims.[0] |] x
                 | 2 -> x
                 | _ -> Shape.fail "BlockDiag" (sprintf "tensor %d has shape %s; each must have at most 2 axes" i (dims x)))
-            |> promoted
         let columns = matrices |> Array.sumBy (fun m -> m.Dims.[1])
         let mutable before = 0
         let rows =
@@ -296,16 +291,11 @@ module Numerics =
         fst (nanmedian 0 false (Expr.reshape [| x.Numel |] x))
 
     /// torch.ldexp: x·2^e elementwise with broadcasting (torch's x * pow(2, e)), differentiable in both.
-    let ldexp (x: Expr) (e: Expr) =
-        let parts = promoted [| x; e |]
-        parts.[0] * Expr.pow (Expr.scalar parts.[1].DType 2.0) parts.[1]
+    let ldexp (x: Expr) (e: Expr) = x * Expr.pow (Expr.scalar e.DType 2.0) e
 
     /// torch.signbit: 1 where the sign bit is set (negative numbers, −0 and −∞), else 0, without derivative; a NaN
     /// reads as 0 (the comparisons cannot see its sign bit).
-    let signbit (x: Expr) =
-        let zero = Expr.scalar x.DType 0.0
-        let negative = Expr.where (Expr.eq x zero) (Expr.lt (Expr.scalar x.DType 1.0 / x) zero) (Expr.lt x zero)
-        Expr.stopGradient (Expr.cast x.DType negative)
+    let signbit (x: Expr) = Expr.stopGradient (Elementary.signBitSet x)
 
     /// torch.float_power: x^e computed in float64 whatever the inputs' dtypes, as torch's.
     let floatPower (x: Expr) (e: Expr) = Expr.pow (Expr.cast DType.Float64 x) (Expr.cast DType.Float64 e)
