@@ -105,11 +105,15 @@ module Resampling =
             let oneHot = Expr.cast logits.DType (Expr.eq (Expr.cast logits.DType classes) index)
             oneHot - Expr.stopGradient soft + soft
 
+    /// Noise that broadcasts to the input, or an error naming `name`, the public method.
+    let private checkNoise (name: string) (noise: Expr) (x: Expr) =
+        if not (Shape.broadcastsTo noise.Dims x.Dims) then
+            Shape.fail name (sprintf "the noise %s does not broadcast to the input %s" (Shape.format noise.Dims) (Shape.format x.Dims))
+
     /// The checks every dropout makes: p in [0, 1], and noise that broadcasts to the input; `name` is the public method.
     let private checkDropout (name: string) (p: float) (noise: Expr) (x: Expr) =
         if not (p >= 0.0 && p <= 1.0) then invalidArg "p" (sprintf "%s: p = %g must be in [0, 1] (input %s)" name p (Shape.format x.Dims))
-        if not (Shape.broadcastsTo noise.Dims x.Dims) then
-            Shape.fail name (sprintf "the noise %s does not broadcast to the input %s" (Shape.format noise.Dims) (Shape.format x.Dims))
+        checkNoise name noise x
 
     /// Dropout with the caller's noise, as torch's F.dropout in training: x · (noise ≥ p) / (1 − p),
     /// where noise holds uniform [0, 1) draws broadcastable to x (each entry kept with probability
@@ -142,7 +146,10 @@ module Resampling =
     /// torch's dropout1d/2d/3d in training (`spatial` axes after the channels): whole channels dropped, with the
     /// caller's noise one uniform [0, 1) draw per channel ([N, C], or [C] unbatched).
     let featureDropout (name: string) (spatial: int) (p: float) (noise: Expr) (x: Expr) =
-        dropout p (channelNoise name (Some spatial) noise x) x
+        let noise = channelNoise name (Some spatial) noise x
+        // checked under the caller's name before dropout checks them again under its own
+        checkDropout name p noise x
+        dropout p noise x
 
     /// The SELU saturation value torch's alpha dropout drops to, −λα, as its magnitude α' (1.7580993408473766).
     let private seluSaturation = 1.0507009873554804934193349852946 * 1.6732632423543772848170429916717
@@ -164,7 +171,9 @@ module Resampling =
 
     /// torch's feature_alpha_dropout in training: alpha dropout of whole channels, one draw per channel ([N, C]).
     let featureAlphaDropout (p: float) (noise: Expr) (x: Expr) =
-        alphaDropout p (channelNoise "FeatureAlphaDropout" None noise x) x
+        let noise = channelNoise "FeatureAlphaDropout" None noise x
+        checkDropout "FeatureAlphaDropout" p noise x
+        alphaDropout p noise x
 
     /// torch's rrelu: x where x > 0, else r·x with r drawn uniformly from [lower, upper] per entry in training (the
     /// caller's noise u gives r = lower + (upper − lower)·u) or (lower + upper)/2 without noise (torch's eval mode).
@@ -175,7 +184,6 @@ module Resampling =
             match noise with
             | None -> Expr.scalar x.DType ((lower + upper) / 2.0)
             | Some u ->
-                if not (Shape.broadcastsTo u.Dims x.Dims) then
-                    Shape.fail "RRelu" (sprintf "the noise %s does not broadcast to the input %s" (Shape.format u.Dims) (Shape.format x.Dims))
+                checkNoise "RRelu" u x
                 Expr.scalar x.DType lower + Expr.scalar x.DType (upper - lower) * Expr.cast x.DType u
         Expr.where (Expr.gt x (Expr.scalar x.DType 0.0)) x (x * slope)

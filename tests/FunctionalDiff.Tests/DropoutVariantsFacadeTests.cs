@@ -24,6 +24,9 @@ public class DropoutVariantsFacadeTests
         var error = Assert.ThrowsAny<ArgumentException>(() => Nn.Dropout2d(x, 0.4, Tensor.Zeros([3])));
         Assert.Contains("Dropout2d", error.Message);
         Assert.Contains("[1,3]", error.Message);
+        var p = Assert.Throws<ArgumentException>(() => Nn.Dropout2d(x, 1.5, noise));
+        Assert.Contains("Dropout2d", p.Message);
+        Assert.Equal("p", p.ParamName);
     }
 
     [Fact]
