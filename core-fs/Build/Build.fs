@@ -308,6 +308,26 @@ module Expr =
             elif (match x with Filled v -> isPositiveZero v | _ -> false) then zeros x.DType shape
             else Ir.intern (Op.Pad(Array.copy before, Array.copy after)) [| x |] shape x.DType
 
+    /// Spreads values of a strided slice's shape back into zeros of the input's shape (a slice's
+    /// cotangent, or the source of a slice_scatter), using only reshape, pad and unit-step slice so
+    /// the result stays differentiable.
+    let unslice (starts: int[]) (steps: int[]) (inputDims: int[]) (g: Expr) =
+        let rank = inputDims.Length
+        let mutable spread = g
+        for axis in 0 .. rank - 1 do
+            let step = steps.[axis]
+            if step > 1 then
+                // Give each picked value step-1 zeros behind it: [.., n, ..] -> [.., n, step, ..] -> [.., n*step, ..].
+                let dims = spread.Dims
+                let withUnit = reshape (Array.insertAt (axis + 1) 1 dims) spread
+                let after = Array.zeroCreate (rank + 1)
+                after.[axis + 1] <- step - 1
+                let padded = pad (Array.zeroCreate (rank + 1)) after withUnit
+                spread <- reshape (Array.updateAt axis (dims.[axis] * step) dims) padded
+        let kept = Array.init rank (fun a -> min spread.Dims.[a] (inputDims.[a] - starts.[a]))
+        let trimmed = slice (Array.zeroCreate rank) kept (Array.create rank 1) spread
+        pad starts (Array.init rank (fun a -> inputDims.[a] - starts.[a] - kept.[a])) trimmed
+
     /// Joins tensors along an existing axis; all other dimensions must agree.
     let concat (axis: int) (parts: Expr seq) : Expr =
         let parts = Array.ofSeq parts

@@ -39,25 +39,6 @@ type internal SharedTerm(make: unit -> Expr) =
 [<RequireQualifiedAccess>]
 module Rules =
 
-    /// Spreads the cotangent of a strided slice back into zeros of the input's shape, using only
-    /// reshape, pad and unit-step slice so the result stays differentiable.
-    let private unslice (starts: int[]) (steps: int[]) (inputDims: int[]) (g: Expr) =
-        let rank = inputDims.Length
-        let mutable spread = g
-        for axis in 0 .. rank - 1 do
-            let step = steps.[axis]
-            if step > 1 then
-                // Give each picked value step-1 zeros behind it: [.., n, ..] -> [.., n, step, ..] -> [.., n*step, ..].
-                let dims = spread.Dims
-                let withUnit = Expr.reshape (Array.insertAt (axis + 1) 1 dims) spread
-                let after = Array.zeroCreate (rank + 1)
-                after.[axis + 1] <- step - 1
-                let padded = Expr.pad (Array.zeroCreate (rank + 1)) after withUnit
-                spread <- Expr.reshape (Array.updateAt axis (dims.[axis] * step) dims) padded
-        let kept = Array.init rank (fun a -> min spread.Dims.[a] (inputDims.[a] - starts.[a]))
-        let trimmed = Expr.slice (Array.zeroCreate rank) kept (Array.create rank 1) spread
-        Expr.pad starts (Array.init rank (fun a -> inputDims.[a] - starts.[a] - kept.[a])) trimmed
-
     /// The cotangent a max/min reduction or maximum/minimum sends to the entries that won:
     /// shared evenly among ties, as torch does. `where` keeps NaN in g away from the losers.
     /// The cotangent of one operand of maximum/minimum, as torch shares it: nothing where that operand
@@ -497,7 +478,7 @@ module Rules =
             one (fun () -> Expr.permute inverse g)
         | Op.Reshape _ -> one (fun () -> Expr.reshape node.First.Dims g)
         | Op.BroadcastTo _ -> one (fun () -> Expr.sumTo node.First.Dims g)
-        | Op.Slice(starts, _, steps) -> one (fun () -> unslice starts steps node.First.Dims g)
+        | Op.Slice(starts, _, steps) -> one (fun () -> Expr.unslice starts steps node.First.Dims g)
         | Op.Pad(before, _) ->
             let x = node.First
             one (fun () -> Expr.slice before (Array.map2 (+) before x.Dims) (Array.create x.Rank 1) g)
