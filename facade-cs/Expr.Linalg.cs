@@ -205,6 +205,39 @@ public sealed partial class Expr
         _ => throw new ArgumentOutOfRangeException(nameof(ord), $"MatrixNorm: ord \"{ord}\" is not \"fro\" or \"nuc\" (or a number: 2, -2, 1, -1, inf, -inf)"),
     };
 
+    /// <summary>
+    /// The condition number (torch.linalg.cond) for a numeric <paramref name="p"/>: 2 (the default) σ₁/σₙ and −2 σₙ/σ₁,
+    /// from <see cref="SvdVals"/>, for any (…, m, n); 1, −1, +∞ and −∞ ‖A‖ₚ·‖A⁻¹‖ₚ of a square A (evaluating raises at
+    /// an exactly singular A, where torch returns ∞). F#: <c>Linalg.cond</c>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="p"/> is not one of those.</exception>
+    public Expr Cond(double p = 2.0) => Wrap(CoreLinalg.cond(p, Node));
+
+    /// <summary>The condition number (torch.linalg.cond) for <paramref name="p"/> "fro" or "nuc": the norms of A and A⁻¹ multiplied.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="p"/> is neither "fro" nor "nuc".</exception>
+    public Expr Cond(string p) => p switch
+    {
+        null => throw new ArgumentNullException(nameof(p)),
+        "fro" => Wrap(CoreLinalg.condFrobenius(Node)),
+        "nuc" => Wrap(CoreLinalg.condNuclear(Node)),
+        _ => throw new ArgumentOutOfRangeException(nameof(p), $"Cond: p \"{p}\" is not \"fro\" or \"nuc\" (or a number: 2, -2, 1, -1, inf, -inf)"),
+    };
+
+    /// <summary>
+    /// The numerical rank (torch.linalg.matrix_rank): how many singular values (absolute eigenvalues with
+    /// <paramref name="hermitian"/>) exceed max(atol, rtol·σ₁), with <see cref="Pinv"/>'s defaults for the tolerances.
+    /// A count in this dtype (torch gives int64), without derivative. F#: <c>Linalg.matrixRank</c>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative tolerance.</exception>
+    public Expr MatrixRank(double? atol = null, double? rtol = null, bool hermitian = false) =>
+        Wrap(CoreLinalg.matrixRank(Option(atol), Option(rtol), hermitian, Node));
+
+    /// <summary>
+    /// The vector norm over <paramref name="axes"/> (every axis when null) as torch.linalg.vector_norm: the same as
+    /// <see cref="Norm(double, int[], bool)"/> (ord 0 counts the nonzero entries, ±∞ the largest and smallest |entry|).
+    /// </summary>
+    public Expr VectorNorm(double ord = 2.0, int[]? axes = null, bool keepDims = false) => Norm(ord, axes ?? AllAxes, keepDims);
+
     /// <summary>The sum of the main diagonal of this matrix (torch.trace); rectangular matrices allowed, rank 2 only.</summary>
     public Expr Trace() => Wrap(CoreStructure.trace(Node));
 

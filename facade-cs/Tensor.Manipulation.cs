@@ -229,4 +229,8 @@ public sealed partial class Tensor
         return (EagerPlans.Run("VarMean var " + key, a => a[0].VarMean(axes, correction, keepDims).Var, this),
                 EagerPlans.Run("VarMean mean " + key, a => a[0].VarMean(axes, correction, keepDims).Mean, this));
     }
+
+    /// <summary>The vector norm over <paramref name="axes"/>, as <see cref="Expr.VectorNorm"/> (torch.linalg.vector_norm).</summary>
+    public Tensor VectorNorm(double ord = 2.0, int[]? axes = null, bool keepDims = false) =>
+        EagerPlans.Run(Key($"VectorNorm {ord:R} {(axes is null ? "all" : string.Join(",", axes))} {keepDims}"), a => a[0].VectorNorm(ord, axes, keepDims), this);
 }

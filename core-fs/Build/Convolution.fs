@@ -508,18 +508,21 @@ module Convolution =
                       (padding: int * int) (input: Expr) : Expr =
         avgPool2dNamed "AvgPool2d" ceilMode countIncludePad divisorOverride kernelSize stride padding input
 
+    /// Adaptive average pooling along one axis: output i averages entries ⌊i·S/O⌋ to ⌈(i + 1)·S/O⌉ − 1. A box's mean is
+    /// the mean over one axis of the means over the others, so adaptive pooling of any rank pools one axis at a time.
+    let internal adaptiveMeanAlong (op: string) (axis: int) (outputs: int) (x: Expr) =
+        let size = x.Dims.[axis]
+        if size = 0 then Shape.fail op (sprintf "input %s has an empty spatial axis" (fmt x.Dims))
+        [ for i in 0 .. outputs - 1 ->
+            let start = i * size / outputs
+            let stop = ((i + 1) * size + outputs - 1) / outputs
+            Expr.meanAxes [| axis |] true (Expr.sliceAxis axis start stop x) ]
+        |> Expr.concat axis
+
     /// torch.nn.functional.adaptive_avg_pool2d over [N, C, H, W] (or [C, H, W]): output row i averages
     /// input rows floor(i H / Ho) to ceil((i + 1) H / Ho) - 1, and likewise for columns. A rectangle's
     /// mean is the mean over rows of the means over columns, so the axes are pooled one at a time.
     let adaptiveAvgPool2d (outputSize: int * int) (input: Expr) : Expr =
         let op = "AdaptiveAvgPool2d"
         atLeast op "outputSize" 1 outputSize
-        let pool (axis: int) (outputs: int) (x: Expr) =
-            let size = x.Dims.[axis]
-            if size = 0 then Shape.fail op (sprintf "input %s has an empty spatial axis" (fmt x.Dims))
-            [ for i in 0 .. outputs - 1 ->
-                let start = i * size / outputs
-                let stop = ((i + 1) * size + outputs - 1) / outputs
-                Expr.meanAxes [| axis |] true (Expr.sliceAxis axis start stop x) ]
-            |> Expr.concat axis
-        batched op 4 "[N, C, H, W]" (pool 2 (fst outputSize) >> pool 3 (snd outputSize)) input
+        batched op 4 "[N, C, H, W]" (adaptiveMeanAlong op 2 (fst outputSize) >> adaptiveMeanAlong op 3 (snd outputSize)) input

@@ -393,3 +393,60 @@ module Linalg =
         | o when Double.IsPositiveInfinity o -> sums (a.Rank - 1) Expr.maxAxes
         | o when Double.IsNegativeInfinity o -> sums (a.Rank - 1) Expr.minAxes
         | o -> raise (ArgumentOutOfRangeException("ord", sprintf "MatrixNorm: ord %g is not one of 2, -2, 1, -1, inf, -inf (or 'fro', 'nuc')" o))
+
+    let private atLeastMatrix (name: string) (a: Expr) =
+        if a.Rank < 2 then Shape.fail name (sprintf "a must be a matrix or a batch of them (…, m, n), got %s" (dims a))
+
+    /// torch.linalg.cond(a, p) for a numeric p: 2 (torch's default) is σ₁/σₙ and −2 σₙ/σ₁, from the singular values
+    /// of any (…, m, n); 1, −1, ∞ and −∞ are ‖a‖ₚ·‖a⁻¹‖ₚ of a square a (evaluating raises at an exactly singular a,
+    /// where torch returns ∞). Derivatives are svdvals' or the inverse's.
+    let cond (p: float) (a: Expr) : Expr =
+        atLeastMatrix "Cond" a
+        match p with
+        | 2.0 | -2.0 ->
+            let s = svdvals a
+            let last = s.Rank - 1
+            let k = s.Dims.[last]
+            let batch = a.Dims.[.. a.Rank - 3]
+            let largest = Expr.reshape batch (Expr.sliceAxis last 0 1 s)
+            let smallest = Expr.reshape batch (Expr.sliceAxis last (k - 1) k s)
+            if p = 2.0 then largest / smallest else smallest / largest
+        | _ when p = 1.0 || p = -1.0 || Double.IsInfinity p ->
+            LinalgNodes.square "Cond" "a" a |> ignore
+            matrixNorm p false a * matrixNorm p false (inverse a)
+        | _ -> raise (ArgumentOutOfRangeException("p", sprintf "Cond: p %g is not one of 2, -2, 1, -1, inf, -inf (or 'fro', 'nuc')" p))
+
+    /// torch.linalg.cond(a, 'fro'): ‖a‖_F·‖a⁻¹‖_F of a square a.
+    let condFrobenius (a: Expr) : Expr =
+        LinalgNodes.square "Cond" "a" a |> ignore
+        let frobenius (x: Expr) = Expr.sqrt (Expr.sumAxes [| x.Rank - 2; x.Rank - 1 |] false (Expr.square x))
+        frobenius a * frobenius (inverse a)
+
+    /// torch.linalg.cond(a, 'nuc'): the nuclear norms of a and a⁻¹ multiplied, for a square a.
+    let condNuclear (a: Expr) : Expr =
+        LinalgNodes.square "Cond" "a" a |> ignore
+        nuclearNorm false a * nuclearNorm false (inverse a)
+
+    /// torch.linalg.matrix_rank(a, atol, rtol, hermitian): how many singular values (absolute eigenvalues with
+    /// `hermitian`) exceed max(atol, rtol·σ₁), with pinv's defaults for the tolerances; a count in a's dtype (torch
+    /// gives int64), without derivative.
+    let matrixRank (atol: float option) (rtol: float option) (hermitian: bool) (a: Expr) : Expr =
+        atLeastMatrix "MatrixRank" a
+        let m, n = a.Dims.[a.Rank - 2], a.Dims.[a.Rank - 1]
+        if hermitian && m <> n then Shape.fail "MatrixRank" (sprintf "a hermitian a must be square, got %s" (dims a))
+        let atolValue = defaultArg atol 0.0
+        let rtolValue =
+            match rtol, atol with
+            | Some r, _ -> r
+            | None, Some t when t > 0.0 -> 0.0
+            | None, _ -> float (max m n) * epsilonOf a.DType
+        if atolValue < 0.0 || rtolValue < 0.0 || Double.IsNaN atolValue || Double.IsNaN rtolValue then
+            raise (ArgumentOutOfRangeException("atol/rtol", sprintf "MatrixRank: atol %g and rtol %g must be >= 0" atolValue rtolValue))
+        let values = if hermitian then Expr.abs (eigvalsh a) else svdvals a
+        let last = values.Rank - 1
+        if values.Dims.[last] = 0 then Expr.zeros a.DType a.Dims.[.. a.Rank - 3]
+        else
+            let largest = Expr.maxAxes [| last |] true values
+            let cutoff = Expr.maximum (largest * rtolValue) (Expr.scalar a.DType atolValue)
+            Expr.stopGradient (Expr.sumAxes [| last |] false (Expr.gt values cutoff))
+

@@ -1,5 +1,5 @@
 /// The pooling layers beyond the 2-D ones of Convolution: 1-D pooling (2-D over a height of 1), adaptive max pooling,
-/// and 3-D pooling, with torch's argument conventions, output shapes and gradient indices. Max pooling reads each
+/// 3-D pooling (adaptive too), power-average (LP) pooling and Softmax2d, with torch's argument conventions, output shapes and gradient indices. Max pooling reads each
 /// window at torch's index (Convolution.windowMax), so every derivative goes where torch's index-based backward sends it.
 namespace FunctionalDiff.Core
 
@@ -41,12 +41,15 @@ module Pooling =
 
     /// torch.nn.functional.avg_pool1d over [N, C, L] (or [C, L]): stride 0 meaning the kernel size, ceilMode and
     /// countIncludePad as torch's ceil_mode and count_include_pad.
-    let avgPool1d (kernel: int) (stride: int) (padding: int) (ceilMode: bool) (countIncludePad: bool) (input: Expr) : Expr =
-        let op = "AvgPool1d"
+    let private averagePool1d (op: string) (kernel: int) (stride: int) (padding: int) (ceilMode: bool) (countIncludePad: bool) (input: Expr) : Expr =
         checkAxis op kernel stride padding 1
         let stride = if stride = 0 then kernel else stride
         if input.Rank = 2 || input.Rank = 3 then nonEmpty op input input.Dims.[input.Rank - 1] kernel stride padding 1 ceilMode
         overHeightOfOne op (Convolution.avgPool2dNamed op ceilMode countIncludePad 0 (1, kernel) (1, stride) (0, padding)) input
+
+    /// torch.nn.functional.avg_pool1d over [N, C, L] (or [C, L]); a stride of 0 means the kernel size.
+    let avgPool1d (kernel: int) (stride: int) (padding: int) (ceilMode: bool) (countIncludePad: bool) (input: Expr) : Expr =
+        averagePool1d "AvgPool1d" kernel stride padding ceilMode countIncludePad input
 
     /// torch.nn.functional.adaptive_avg_pool1d over [N, C, L] (or [C, L]): output i averages entries ⌊i·L/Lo⌋ to
     /// ⌈(i + 1)·L/Lo⌉ − 1.
@@ -157,3 +160,52 @@ module Pooling =
             else
                 Expr.sumAxes [| 2 |] false w / (Expr.constant (Tensor.FromArray(divisors, Array.append [| 1; 1 |] outputs)) |> Expr.cast x.DType)
         Convolution.batched op 5 "[N, C, D, H, W]" body input
+
+    /// torch.nn.functional.adaptive_avg_pool3d over [N, C, D, H, W] (or [C, D, H, W]) to (Do, Ho, Wo): each output
+    /// averages the box of rows ⌊i·S/O⌋ to ⌈(i + 1)·S/O⌉ − 1 along each axis, pooled one axis at a time.
+    let adaptiveAvgPool3d ((od, oh, ow): int * int * int) (input: Expr) : Expr =
+        let op = "AdaptiveAvgPool3d"
+        if od < 1 || oh < 1 || ow < 1 then Shape.fail op (sprintf "outputSize (%d, %d, %d) must be at least 1" od oh ow)
+        let pool = Convolution.adaptiveMeanAlong op
+        Convolution.batched op 5 "[N, C, D, H, W]" (pool 2 od >> pool 3 oh >> pool 4 ow) input
+
+    /// torch.nn.functional.adaptive_max_pool3d over [N, C, D, H, W] (or [C, D, H, W]) to (Do, Ho, Wo): each output is
+    /// the largest entry of its box, its cotangent at torch's index (the first largest in row-major order, as
+    /// adaptiveMaxPool2d pools the axes from the last).
+    let adaptiveMaxPool3d ((od, oh, ow): int * int * int) (input: Expr) : Expr =
+        let op = "AdaptiveMaxPool3d"
+        if od < 1 || oh < 1 || ow < 1 then Shape.fail op (sprintf "outputSize (%d, %d, %d) must be at least 1" od oh ow)
+        Convolution.batched op 5 "[N, C, D, H, W]" (adaptiveMaxAlong op 4 ow >> adaptiveMaxAlong op 3 oh >> adaptiveMaxAlong op 2 od) input
+
+    /// torch's power-average pooling from the windows' mean of x^p (`mean`) over `count` entries: (sign·relu(|m|)·count)^(1/p),
+    /// torch's own composition, so the derivatives are the same ops' (0 where a window's mean is 0).
+    let private fromMeanOfPowers (normType: float) (count: int) (mean: Expr) =
+        let sum = Expr.sign mean * Expr.relu (Expr.abs mean) * float count
+        Expr.pow sum (Expr.scalar mean.DType (1.0 / normType))
+
+    let private checkNormType (op: string) (normType: float) =
+        if normType = 0.0 || System.Double.IsNaN normType then
+            raise (System.ArgumentOutOfRangeException("normType", normType, sprintf "%s: normType %g must be a nonzero number" op normType))
+
+    /// torch.nn.functional.lp_pool1d over [N, C, L] (or [C, L]): (Σ x^p over each window)^(1/p), windows of `kernel`
+    /// entries `stride` apart (0: the kernel size), no padding; ceilMode keeps a last partial window.
+    let lpPool1d (normType: float) (kernel: int) (stride: int) (ceilMode: bool) (input: Expr) : Expr =
+        let op = "LpPool1d"
+        checkNormType op normType
+        let powers = Expr.pow input (Expr.scalar input.DType normType)
+        fromMeanOfPowers normType kernel (averagePool1d op kernel stride 0 ceilMode true powers)
+
+    /// torch.nn.functional.lp_pool2d over [N, C, H, W] (or [C, H, W]) with (height, width) kernel and stride (0 meaning
+    /// the kernel size), as lpPool1d over rectangles.
+    let lpPool2d (normType: float) ((kh, kw): int * int) ((sh, sw): int * int) (ceilMode: bool) (input: Expr) : Expr =
+        let op = "LpPool2d"
+        checkNormType op normType
+        let powers = Expr.pow input (Expr.scalar input.DType normType)
+        let stride = (if sh = 0 then kh else sh), (if sw = 0 then kw else sw)
+        fromMeanOfPowers normType (kh * kw) (Convolution.avgPool2dNamed op ceilMode true 0 (kh, kw) stride (0, 0) powers)
+
+    /// torch.nn.Softmax2d: softmax over the channels of [N, C, H, W] or [C, H, W] (axis −3).
+    let softmax2d (input: Expr) : Expr =
+        if input.Rank <> 3 && input.Rank <> 4 then
+            Shape.fail "Softmax2d" (sprintf "input %s must be [N, C, H, W] or [C, H, W]" (fmt input.Dims))
+        Expr.softmax -3 input

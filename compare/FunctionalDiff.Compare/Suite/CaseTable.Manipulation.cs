@@ -1,6 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 using TT = TorchSharp.torch.Tensor;
+using F = TorchSharp.torch.nn.functional;
 
 namespace FunctionalDiff.Compare.Suite;
 
@@ -142,5 +143,74 @@ public static partial class CaseTable
             x => { var (s, m) = x[0].std_mean(new long[] { 1 }, true, false); return s * m; });
         yield return C("var_mean of every entry, correction 0 [2,3]", new[] { I(2, 3) }, x => { var (v, m) = x[0].VarMean(0.0); return v + m.Square(); },
             x => { var (v, m) = x[0].var_mean(false); return v + m.square(); });
+    }
+
+    /// <summary>
+    /// adaptive_max_pool3d by its definition, each output the amax of its box (TorchSharp 0.107's
+    /// F.adaptive_max_pool3d calls adaptive_max_pool1d and raises): the cases' inputs are distinct, so amax's
+    /// gradient, shared among ties, is the index-based one.
+    /// </summary>
+    static TT TorchAdaptiveMax3d(TT x, int od, int oh, int ow)
+    {
+        int r = (int)x.dim();
+        long Start(long i, long size, long outputs) => i * size / outputs;
+        long Stop(long i, long size, long outputs) => ((i + 1) * size + outputs - 1) / outputs;
+        var (d, h, w) = (x.shape[r - 3], x.shape[r - 2], x.shape[r - 1]);
+        var planes = new List<TT>();
+        for (long i = 0; i < od; i++)
+        {
+            var rows = new List<TT>();
+            for (long j = 0; j < oh; j++)
+            {
+                var cells = new List<TT>();
+                for (long k = 0; k < ow; k++)
+                    cells.Add(x.narrow(r - 3, Start(i, d, od), Stop(i, d, od) - Start(i, d, od))
+                        .narrow(r - 2, Start(j, h, oh), Stop(j, h, oh) - Start(j, h, oh))
+                        .narrow(r - 1, Start(k, w, ow), Stop(k, w, ow) - Start(k, w, ow))
+                        .amax(new long[] { r - 3, r - 2, r - 1 }));
+                rows.Add(torch.stack(cells, -1));
+            }
+            planes.Add(torch.stack(rows, -2));
+        }
+        return torch.stack(planes, -3);
+    }
+
+    // 3-D adaptive pooling, LP pooling, Softmax2d, cond, matrix_rank and vector_norm
+    static IEnumerable<Case> PoolingAndConditioning()
+    {
+        yield return C("adaptive_avg_pool3d (2,3,2) [1,2,5,4,3]", new[] { I(1, 2, 5, 4, 3) }, x => Nn.AdaptiveAvgPool3d(x[0], (2, 3, 2)).Sin(),
+            x => F.adaptive_avg_pool3d(x[0], (2L, 3L, 2L)).sin());
+        yield return C("adaptive_avg_pool3d 2 unbatched [2,3,4,5]", new[] { I(2, 3, 4, 5) }, x => Nn.AdaptiveAvgPool3d(x[0], 2).Square(),
+            x => F.adaptive_avg_pool3d(x[0], 2L).square());
+        yield return C("adaptive_max_pool3d (2,2,3) [1,2,4,5,6]", new[] { D(1, 2, 4, 5, 6) }, x => Nn.AdaptiveMaxPool3d(x[0], (2, 2, 3)).Sin(),
+            x => TorchAdaptiveMax3d(x[0], 2, 2, 3).sin());
+        yield return C("adaptive_max_pool3d 3 overlapping windows [2,3,5,4]", new[] { D(2, 3, 5, 4) }, x => Nn.AdaptiveMaxPool3d(x[0], 3).Square(),
+            x => TorchAdaptiveMax3d(x[0], 3, 3, 3).square());
+        yield return C("lp_pool1d p 2 kernel 3 stride 2 [2,3,8]", new[] { I(2, 3, 8) }, x => Nn.LpPool1d(x[0], 2.0, 3, 2), x => F.lp_pool1d(x[0], 2.0, 3, 2, false));
+        yield return C("lp_pool1d p 3 kernel 2 ceil mode [2,7]", new[] { P(2, 7) }, x => Nn.LpPool1d(x[0], 3.0, 2, ceilMode: true).Sin(),
+            x => F.lp_pool1d(x[0], 3.0, 2, null, true).sin());
+        yield return C("lp_pool2d p 2 kernel (2,3) [1,2,4,6]", new[] { I(1, 2, 4, 6) }, x => Nn.LpPool2d(x[0], 2.0, (2, 3)),
+            x => F.lp_pool2d(x[0], 2.0, new long[] { 2, 3 }, new long[] { 2, 3 }, false));
+        yield return C("lp_pool2d p 1.5 kernel 2 stride 1 [2,3,3] positive", new[] { P(2, 3, 3) }, x => Nn.LpPool2d(x[0], 1.5, 2, 1),
+            x => F.lp_pool2d(x[0], 1.5, 2, 1, false));
+        yield return C("softmax2d [2,3,2,2]", new[] { I(2, 3, 2, 2) }, x => Nn.Softmax2d(x[0]) * Const(Ramp(24), [2, 3, 2, 2], x[0]),
+            x => F.softmax2d(x[0]) * Const(Ramp(24), new long[] { 2, 3, 2, 2 }, x[0]));
+        yield return C("cond p 2 [3,3]", new[] { I(3, 3) }, x => Shifted(x[0]).Cond(), x => torch.linalg.cond(Shifted(x[0])));
+        yield return C("cond p -2 of a wide batch [2,2,3]", new[] { I(2, 2, 3) }, x => x[0].Cond(-2.0), x => torch.linalg.cond(x[0], -2.0));
+        // TorchSharp 0.107's linalg.cond aborts the process when differentiated at these p: its side is the definition,
+        // ‖A‖ₚ·‖A⁻¹‖ₚ, in torch's own matrix_norm and inv
+        foreach (var p in new[] { 1.0, -1.0, double.PositiveInfinity, double.NegativeInfinity })
+            yield return C($"cond p {p} [3,3]", new[] { I(3, 3) }, x => Shifted(x[0]).Cond(p),
+                x => linalg.matrix_norm(Shifted(x[0]), p) * linalg.matrix_norm(linalg.inv(Shifted(x[0])), p));
+        foreach (var p in new[] { "fro", "nuc" })
+            yield return C($"cond p {p} [2,3,3]", new[] { I(2, 3, 3) }, x => Shifted(x[0]).Cond(p),
+                x => linalg.matrix_norm(Shifted(x[0]), p) * linalg.matrix_norm(linalg.inv(Shifted(x[0])), p));
+        // an atol far above the third singular value's rounding (about ε·σ₁) and far below the second
+        yield return C("matrix_rank atol 1e-3 times x of a rank-2 [4,3]", new[] { I(4, 2), I(2, 3) }, x => x[0].MatMul(x[1]).MatrixRank(atol: 1e-3) * x[0].Sum(),
+            x => torch.linalg.matrix_rank(x[0].matmul(x[1]), 1e-3, null, false).to_type(x[0].dtype) * x[0].sum());
+        yield return C("matrix_rank hermitian atol 3.5 [3,3]", new[] { I(3, 3) }, x => Spd(x[0]).MatrixRank(atol: 3.5, hermitian: true) * x[0].Square().Sum(),
+            x => torch.linalg.matrix_rank(Spd(x[0]), 3.5, null, true).to_type(x[0].dtype) * x[0].square().sum());
+        foreach (var ord in new[] { 2.0, 1.0, 3.0, double.PositiveInfinity })
+            yield return C($"vector_norm ord {ord} axis 1 [3,4]", new[] { Z(3, 4) }, x => x[0].VectorNorm(ord, [1]), x => torch.linalg.vector_norm(x[0], ord, new long[] { 1 }, false));
     }
 }
