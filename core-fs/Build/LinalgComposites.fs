@@ -276,6 +276,20 @@ module Linalg =
         | DType.Float32 -> Math.ScaleB(1.0, -23)
         | DType.Float64 -> Math.ScaleB(1.0, -52)
 
+    /// torch's singular-value cutoff max(atol, rtol·σ₁) as (atol, rtol), pinv's and matrix_rank's defaults filled in:
+    /// rtol = max(m, n)·ε of the dtype when atol is not given (or 0), else 0 unless given.
+    let private tolerances (name: string) (atol: float option) (rtol: float option) (a: Expr) =
+        let m, n = a.Dims.[a.Rank - 2], a.Dims.[a.Rank - 1]
+        let atolValue = defaultArg atol 0.0
+        let rtolValue =
+            match rtol, atol with
+            | Some r, _ -> r
+            | None, Some t when t > 0.0 -> 0.0
+            | None, _ -> float (max m n) * epsilonOf a.DType
+        if atolValue < 0.0 || rtolValue < 0.0 || Double.IsNaN atolValue || Double.IsNaN rtolValue then
+            raise (ArgumentOutOfRangeException("atol/rtol", sprintf "%s: atol %g and rtol %g must be >= 0" name atolValue rtolValue))
+        struct (atolValue, rtolValue)
+
     /// A⁺ from the SVD: V diag(1/σ) Uᵀ over the σ above `cutoff` (…, 1), the others left out.
     let private pseudoInverseValue (cutoff: Expr -> Expr) (a: Expr) =
         let u, s, vh = svd a
@@ -326,15 +340,7 @@ module Linalg =
     let pinvWithTolerances (atol: float option) (rtol: float option) (a: Expr) : Expr =
         if a.Rank < 2 then
             Shape.fail "Pinv" (sprintf "a must be a matrix or a batch of them (…, m, n), got %s" (dims a))
-        let m, n = a.Dims.[a.Rank - 2], a.Dims.[a.Rank - 1]
-        let atolValue = defaultArg atol 0.0
-        let rtolValue =
-            match rtol, atol with
-            | Some r, _ -> r
-            | None, Some t when t > 0.0 -> 0.0
-            | None, _ -> float (max m n) * epsilonOf a.DType
-        if atolValue < 0.0 || rtolValue < 0.0 || Double.IsNaN atolValue || Double.IsNaN rtolValue then
-            raise (ArgumentOutOfRangeException("atol/rtol", sprintf "Pinv: atol %g and rtol %g must be >= 0" atolValue rtolValue))
+        let struct (atolValue, rtolValue) = tolerances "Pinv" atol rtol a
         pinvWith atolValue rtolValue a
 
     /// torch.linalg.pinv with its default cutoff: singular values at or below max(m, n)·ε·σ₁ count as 0.
@@ -432,16 +438,9 @@ module Linalg =
     /// gives int64), without derivative.
     let matrixRank (atol: float option) (rtol: float option) (hermitian: bool) (a: Expr) : Expr =
         atLeastMatrix "MatrixRank" a
-        let m, n = a.Dims.[a.Rank - 2], a.Dims.[a.Rank - 1]
-        if hermitian && m <> n then Shape.fail "MatrixRank" (sprintf "a hermitian a must be square, got %s" (dims a))
-        let atolValue = defaultArg atol 0.0
-        let rtolValue =
-            match rtol, atol with
-            | Some r, _ -> r
-            | None, Some t when t > 0.0 -> 0.0
-            | None, _ -> float (max m n) * epsilonOf a.DType
-        if atolValue < 0.0 || rtolValue < 0.0 || Double.IsNaN atolValue || Double.IsNaN rtolValue then
-            raise (ArgumentOutOfRangeException("atol/rtol", sprintf "MatrixRank: atol %g and rtol %g must be >= 0" atolValue rtolValue))
+        if hermitian && a.Dims.[a.Rank - 2] <> a.Dims.[a.Rank - 1] then
+            Shape.fail "MatrixRank" (sprintf "a hermitian a must be square, got %s" (dims a))
+        let struct (atolValue, rtolValue) = tolerances "MatrixRank" atol rtol a
         let values = if hermitian then Expr.abs (eigvalsh a) else svdvals a
         let last = values.Rank - 1
         if values.Dims.[last] = 0 then Expr.zeros a.DType a.Dims.[.. a.Rank - 3]
