@@ -120,7 +120,9 @@ let private ruleCases =
       case "modified_bessel_k0" [ s23 ] Positive (one (fun x -> Expr.modifiedBesselK0 (x - 0.3)))
       case "modified_bessel_k1" [ s23 ] Positive (one (fun x -> Expr.modifiedBesselK1 (x - 0.3)))
       case "scaled_modified_bessel_k0" [ s23 ] Positive (one (fun x -> Expr.scaledModifiedBesselK0 (2.0 * x)))
-      case "scaled_modified_bessel_k1" [ s23 ] Positive (one (fun x -> Expr.scaledModifiedBesselK1 (2.0 * x))) ]
+      case "scaled_modified_bessel_k1" [ s23 ] Positive (one (fun x -> Expr.scaledModifiedBesselK1 (2.0 * x)))
+      case "spherical_bessel_j0" [ s23 ] Normal (one (fun x -> Elementary.sphericalBesselJ0 (4.0 * x)))
+      case "spherical_bessel_j0 near 0, through its series" [ s23 ] Normal (one (fun x -> Elementary.sphericalBesselJ0 (0.003 * x))) ]
 
 [<Tests>]
 let tests =
@@ -177,22 +179,19 @@ let tests =
             close (-k0 - k1 / 2.0) (at (d Expr.modifiedBesselK1) 2.0) "k1′(2)"
             close (Math.Exp 2.0 * (k0 - k1)) (at (d Expr.scaledModifiedBesselK0) 2.0) "(eˣK₀)′(2)"
             close (Math.Exp 2.0 * (k1 - k0 - k1 / 2.0)) (at (d Expr.scaledModifiedBesselK1) 2.0) "(eˣK₁)′(2)"
+            // sin(x)/x = 1 − x²/6 + x⁴/120 − …: 1, 0, −1/3, 0, 1/5 at 0
+            let j0 = Elementary.sphericalBesselJ0
+            close 1.0 (at j0 0.0) "spherical j₀(0)"
+            close 0.0 (at (d j0) 0.0) "spherical j₀′(0)"
+            close (-1.0 / 3.0) (at (d (d j0)) 0.0) "spherical j₀″(0)"
+            close 0.2 (at (d (d (d (d j0)))) 0.0) "spherical j₀⁗(0)"
+            close (Math.Sin 1e6 / 1e6) (at j0 1e6) "spherical j₀(1e6), x read as is"
         }
 
         testList "first order vs finite differences" (ruleCases |> List.mapi (fun i c -> firstOrderTest (7300 + i) c))
         testList "second order vs finite differences of the first" (ruleCases |> List.mapi (fun i c -> secondOrderTest (7300 + i) c))
 
-        test "forward mode matches central differences of the value" {
-            for c in ruleCases do
-                let random = Random 73
-                let points = c.Shapes |> List.map (sample random c.Domain)
-                let tangents = c.Shapes |> List.map (sample random Normal)
-                let _, tangent = Diff.jvpN c.F (points |> List.map Expr.constant) (tangents |> List.map Expr.constant)
-                let h = 1e-6
-                let shifted sign = List.map2 (fun (p: Tensor) (t: Tensor) -> Expr.constant (Tensor.FromArray(Array.map2 (fun a b -> a + sign * h * b) (p.ToDoubleArray()) (t.ToDoubleArray()), p.Shape))) points tangents
-                let difference = Array.map2 (fun a b -> (a - b) / (2.0 * h)) (values (c.F (shifted 1.0))) (values (c.F (shifted -1.0)))
-                expectClose 1e-6 (values tangent) difference (sprintf "%s: J t" c.Name)
-        }
+        forwardModeTest 73 ruleCases
 
         test "whole tensors, single entries, vmap and a compiled plan give the same bits" {
             let points = [| 1e-3; 0.7; 1.0; 2.5; 7.99; 8.01; 30.0; 1e4 |]
