@@ -594,6 +594,23 @@ module Expr =
     let logNdtr x = unary UnaryOp.LogNdtr x
     /// Φ⁻¹(p), the standard normal quantile (torch.special.ndtri).
     let ndtri x = unary UnaryOp.Ndtri x
+    /// J₀(x), the Bessel function of the first kind of order 0 (torch.special.bessel_j0).
+    let besselJ0 x = unary UnaryOp.BesselJ0 x
+    /// J₁(x), the Bessel function of the first kind of order 1 (torch.special.bessel_j1).
+    let besselJ1 x = unary UnaryOp.BesselJ1 x
+    /// Y₀(x), the Bessel function of the second kind of order 0 (torch.special.bessel_y0): x > 0, −∞ at 0, NaN below.
+    let besselY0 x = unary UnaryOp.BesselY0 x
+    /// Y₁(x), the Bessel function of the second kind of order 1 (torch.special.bessel_y1): x > 0, −∞ at 0, NaN below.
+    let besselY1 x = unary UnaryOp.BesselY1 x
+    /// K₀(x), the modified Bessel function of the second kind of order 0 (torch.special.modified_bessel_k0): x > 0,
+    /// +∞ at 0, NaN below.
+    let modifiedBesselK0 x = unary UnaryOp.ModifiedBesselK0 x
+    /// K₁(x), the modified Bessel function of the second kind of order 1 (torch.special.modified_bessel_k1).
+    let modifiedBesselK1 x = unary UnaryOp.ModifiedBesselK1 x
+    /// eˣ·K₀(x) (torch.special.scaled_modified_bessel_k0), which never underflows.
+    let scaledModifiedBesselK0 x = unary UnaryOp.ScaledModifiedBesselK0 x
+    /// eˣ·K₁(x) (torch.special.scaled_modified_bessel_k1).
+    let scaledModifiedBesselK1 x = unary UnaryOp.ScaledModifiedBesselK1 x
     /// a + b.
     let add a b = binary BinaryOp.Add a b
     /// a - b.

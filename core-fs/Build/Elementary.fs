@@ -396,24 +396,39 @@ module Elementary =
     /// torch.frac: x − trunc(x), with x's sign; slope 1 everywhere (trunc's is 0), NaN at ±∞ as torch.
     let frac (x: Expr) = x - trunc x
 
-    /// Below this |x| sinc and its slope are Maclaurin polynomials (see sinc).
-    let private sincSeriesBound (x: Expr) = (if x.DType = DType.Float32 then 0.1 else 1e-2) / Math.PI
+    /// Below this |x| sin(cx)/(cx) and its slope are Maclaurin polynomials (see sinc): |cx| below 1e-2 in float64 and
+    /// 0.1 in float32, for the scale c (π for sinc, 1 for spherical_bessel_j0).
+    let private sincSeriesBound (scale: float) (x: Expr) = (if x.DType = DType.Float32 then 0.1 else 1e-2) / scale
 
-    /// sinc′(x) = π(cos u − sin u/u)/u with u = πx, read away from 0; below the bound the derivative of sinc's
-    /// polynomial, π(−u/3 + u³/30 − u⁵/840), whose own derivative, the curvature, is −π²/3 at 0.
-    let private sincSlope (x: Expr) =
-        let small = Expr.lt (Expr.abs x) (scalar x (sincSeriesBound x))
-        let scaled = Expr.where small (scalar x 1.0) x * Math.PI
+    /// The slope of sin(u)/u with u = cx: c(cos u − sin u/u)/u, read away from 0; below the bound the derivative of the
+    /// polynomial, c(−u/3 + u³/30 − u⁵/840), whose own derivative, the curvature, is −c²/3 at 0.
+    let private sincSlope (scale: float) (x: Expr) =
+        let small = Expr.lt (Expr.abs x) (scalar x (sincSeriesBound scale x))
+        let scaled = Expr.where small (scalar x 1.0) x * scale
         // the series reads x only below the bound, as the quotient reads it only above: the untaken branch's
         // cotangent is 0, and at |x| = 1e300 the series' own derivatives (u² = ∞) met it as 0·∞ = NaN in the
         // curvature, which is about π²·sin(u)/u there (`fuzz all adversarial 58/218`)
-        let u = Expr.where small x (scalar x 0.0) * Math.PI
+        let u = Expr.where small x (scalar x 0.0) * scale
         let u2 = u * u
-        let series = Math.PI * (u * (-1.0 / 3.0 + u2 * (1.0 / 30.0) - u2 * u2 * (1.0 / 840.0)))
-        Expr.where small series (Math.PI * ((Expr.cos scaled - Expr.sin scaled / scaled) / scaled))
+        let series = scale * (u * (-1.0 / 3.0 + u2 * (1.0 / 30.0) - u2 * u2 * (1.0 / 840.0)))
+        Expr.where small series (scale * ((Expr.cos scaled - Expr.sin scaled / scaled) / scaled))
 
     /// sinc's rule g·sinc′(x), one factor. Registered once; the module keeps it alive.
-    let private sincRule = CustomRules.register "sinc" (fun x g -> g * sincSlope x)
+    let private sincRule = CustomRules.register "sinc" (fun x g -> g * sincSlope Math.PI x)
+
+    /// spherical_bessel_j0's rule, g·j₀′(x), one factor. Registered once; the module keeps it alive.
+    let private sphericalBesselJ0Rule = CustomRules.register "spherical_bessel_j0" (fun x g -> g * sincSlope 1.0 x)
+
+    /// sin(u)/u with u = cx, 1 at 0, as sinc below. A scale of 1 reads x itself (the constructors fold x·1), where
+    /// sinc(x/π) would round x/π and lose digits of sin far out (1e-4 relative at x = 1e6).
+    let private scaledSinc (scale: float) (rule: CustomRule) (x: Expr) =
+        let bound = sincSeriesBound scale x
+        let small = Expr.lt (Expr.abs x) (scalar x bound)
+        let scaled = Expr.where small (scalar x 1.0) x * scale
+        let u = Expr.where small x (scalar x 0.0) * scale
+        let u2 = u * u
+        let series = 1.0 - u2 * (1.0 / 6.0) + u2 * u2 * (1.0 / 120.0) - u2 * u2 * u2 * (1.0 / 5040.0)
+        Expr.custom rule x (Expr.where small series (Expr.sin scaled / scaled))
 
     /// torch.sinc: sin(πx)/(πx), 1 at x = 0. The quotient reads x only away from 0, so no 0/0 reaches a
     /// derivative; near 0 (|πx| below 1e-2 in float64, 0.1 in float32) the value is its Maclaurin polynomial
@@ -429,14 +444,11 @@ module Elementary =
     /// terms, g·cos(πx)/x and −g·sin(πx)/(πx²), whose difference under an infinite cotangent was ∞ − ∞ = NaN where the
     /// closed form is ±∞ by the sign of sinc′ (`fuzz adversarial 23/114`: a binary cross-entropy with the logit +∞
     /// against σ(sinc x), whose cotangent into the target is −∞; torch's fused rule gives +∞).
-    let sinc (x: Expr) =
-        let bound = sincSeriesBound x
-        let small = Expr.lt (Expr.abs x) (scalar x bound)
-        let scaled = Expr.where small (scalar x 1.0) x * Math.PI
-        let u = Expr.where small x (scalar x 0.0) * Math.PI
-        let u2 = u * u
-        let series = 1.0 - u2 * (1.0 / 6.0) + u2 * u2 * (1.0 / 120.0) - u2 * u2 * u2 * (1.0 / 5040.0)
-        Expr.custom sincRule x (Expr.where small series (Expr.sin scaled / scaled))
+    let sinc (x: Expr) = scaledSinc Math.PI sincRule x
+
+    /// torch.special.spherical_bessel_j0: j₀(x) = sin(x)/x, 1 at 0, built as sinc is (its Maclaurin polynomial below
+    /// |x| = 1e-2, 0.1 in float32; one-factor rule j₀′ = (cos x − j₀(x))/x, −x/3 + … near 0), NaN at ±∞ (sin ∞).
+    let sphericalBesselJ0 (x: Expr) = scaledSinc 1.0 sphericalBesselJ0Rule x
 
     /// What hypot's value and slopes share: |a| and |b|, the masks of an infinite operand, of (0, 0) and of
     /// |a| ≥ |b|, and the larger operand l and the other s, read only where the result is neither 0 nor ∞ (1 and 0

@@ -51,7 +51,9 @@ module internal ScalarFold =
         | UnaryOp.Round -> ValueSome(Math.Round x)
         | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Softplus | UnaryOp.Gelu | UnaryOp.GeluSlope -> ValueNone
         | UnaryOp.I0 | UnaryOp.I0e | UnaryOp.I1 | UnaryOp.I1e | UnaryOp.Erfcx | UnaryOp.Ndtr | UnaryOp.LogNdtr
-        | UnaryOp.Ndtri -> ValueNone
+        | UnaryOp.Ndtri
+        | UnaryOp.BesselJ0 | UnaryOp.BesselJ1 | UnaryOp.BesselY0 | UnaryOp.BesselY1 | UnaryOp.ModifiedBesselK0
+        | UnaryOp.ModifiedBesselK1 | UnaryOp.ScaledModifiedBesselK0 | UnaryOp.ScaledModifiedBesselK1 -> ValueNone
         | UnaryOp.SigmoidSlope -> ValueSome(Special.sigmoidSlope x)
         | UnaryOp.TanhSlope -> ValueSome(Special.tanhSlope x)
 

@@ -109,27 +109,37 @@ module Rules =
     /// Below this |x| the rules of i1 and i1e read I₁(x)/x from its Maclaurin polynomial (see besselRatio).
     let private besselSeriesBound = 0.5
 
-    /// The Maclaurin coefficients of I₁(x)/x in x², 1/(2·4ᵏ k! (k+1)!): through k = 7 they leave out less than 1e-16
-    /// of the sum below the bound.
-    let private besselRatioSeries =
+    /// The Maclaurin coefficients of I₁(x)/x in x², 1/(2·4ᵏ k! (k+1)!), or of J₁(x)/x with `alternating` signs: through
+    /// k = 7 they leave out less than 1e-16 of the sum below the bound.
+    let private besselRatioSeries (alternating: bool) =
         let factorial n = Array.fold (fun p j -> p * float j) 1.0 [| 1 .. n |]
-        Array.init 8 (fun k -> 1.0 / (2.0 * System.Math.Pow(4.0, float k) * factorial k * factorial (k + 1)))
+        Array.init 8 (fun k ->
+            let sign = if alternating && k % 2 = 1 then -1.0 else 1.0
+            sign / (2.0 * System.Math.Pow(4.0, float k) * factorial k * factorial (k + 1)))
 
-    /// I₁(x)/x, or e^−|x| I₁(x)/x when `scaled`, with its limit 1/2 at 0: the term of i1′ = i0 − I₁/x and of
-    /// i1e′ = i0e − i1e·(sign x + 1/x). Below the bound the polynomial (times e^−|x|), which reads x only there, so
-    /// no 0/0 reaches any order at 0 and the derivatives there are the true ones; the quotient, which reads x only
-    /// above, elsewhere (its k-th derivative cancels terms of size 1/xᵏ⁺¹, so near 0 it would keep no digit).
-    let private besselRatio (scaled: bool) (x: Expr) =
+    /// The kinds of besselRatio: I₁(x)/x, e^−|x| I₁(x)/x and J₁(x)/x.
+    [<RequireQualifiedAccess>]
+    type private BesselRatio = Modified | ModifiedScaled | FirstKind
+
+    /// I₁(x)/x, e^−|x| I₁(x)/x or J₁(x)/x by `kind`, with its limit 1/2 at 0: the term of i1′ = i0 − I₁/x, of
+    /// i1e′ = i0e − i1e·(sign x + 1/x) and of j1′ = j0 − J₁/x. Below the bound the polynomial (times e^−|x|), which
+    /// reads x only there, so no 0/0 reaches any order at 0 and the derivatives there are the true ones; the quotient,
+    /// which reads x only above, elsewhere (its k-th derivative cancels terms of size 1/xᵏ⁺¹, so near 0 it would keep
+    /// no digit).
+    let private besselRatio (kind: BesselRatio) (x: Expr) =
         let small = Expr.lt (Expr.abs x) (Expr.scalar x.DType besselSeriesBound)
         let near = Expr.where small x (Expr.scalar x.DType 0.0)
         let far = Expr.where small (Expr.scalar x.DType 1.0) x
         let square = near * near
-        let mutable polynomial = Expr.scalar x.DType besselRatioSeries.[besselRatioSeries.Length - 1]
-        for k in besselRatioSeries.Length - 2 .. -1 .. 0 do
-            polynomial <- polynomial * square + besselRatioSeries.[k]
+        let coefficients = besselRatioSeries (kind = BesselRatio.FirstKind)
+        let mutable polynomial = Expr.scalar x.DType coefficients.[coefficients.Length - 1]
+        for k in coefficients.Length - 2 .. -1 .. 0 do
+            polynomial <- polynomial * square + coefficients.[k]
         let series, quotient =
-            if scaled then Expr.exp (-(Expr.abs near)) * polynomial, Expr.i1e far / far
-            else polynomial, Expr.i1 far / far
+            match kind with
+            | BesselRatio.ModifiedScaled -> Expr.exp (-(Expr.abs near)) * polynomial, Expr.i1e far / far
+            | BesselRatio.Modified -> polynomial, Expr.i1 far / far
+            | BesselRatio.FirstKind -> polynomial, Expr.besselJ1 far / far
         Expr.where small series quotient
 
     /// φ(x)/Φ(x), the slope of log Φ: √(2/π)/erfcx(−x/√2) below 0, where φ and Φ underflow together (it is about −x
@@ -303,16 +313,27 @@ module Rules =
                 | UnaryOp.Erfc -> g * (-2.0 / sqrt System.Math.PI * gaussianFactor x)
                 | UnaryOp.Lgamma -> g * Expr.digamma x
                 | UnaryOp.I0 -> g * Expr.i1 x
-                | UnaryOp.I1 -> g * (Expr.i0 x - besselRatio false x)
+                | UnaryOp.I1 -> g * (Expr.i0 x - besselRatio BesselRatio.Modified x)
                 // sign(0) = 0, as torch's rules: the kink of e^−|x| at 0 gets the mean of its two slopes
                 | UnaryOp.I0e -> g * (Expr.i1e x - Expr.sign x * y)
-                | UnaryOp.I1e -> g * (Expr.i0e x - Expr.sign x * y - besselRatio true x)
+                | UnaryOp.I1e -> g * (Expr.i0e x - Expr.sign x * y - besselRatio BesselRatio.ModifiedScaled x)
                 // torch's rule 2x·erfcx(x) − 2/√π (NaN at +∞, where 2x·erfcx(x) is ∞·0)
                 | UnaryOp.Erfcx -> g * (2.0 * x * y - 2.0 / System.Math.Sqrt System.Math.PI)
                 | UnaryOp.Ndtr -> g * standardNormalDensity x
                 | UnaryOp.LogNdtr -> g * logNdtrSlope x
                 // 1/φ(Φ⁻¹(p)) = √(2π)·e^(y²/2): +∞ at p = 0 and 1
                 | UnaryOp.Ndtri -> g * (System.Math.Sqrt(2.0 * System.Math.PI) * Expr.exp (0.5 * Expr.square y))
+                | UnaryOp.BesselJ0 -> g * -(Expr.besselJ1 x)
+                // J₁′ = J₀ − J₁/x, 1/2 at 0 through besselRatio's series
+                | UnaryOp.BesselJ1 -> g * (Expr.besselJ0 x - besselRatio BesselRatio.FirstKind x)
+                | UnaryOp.BesselY0 -> g * -(Expr.besselY1 x)
+                // x > 0 only, so the quotient never meets 0 inside the domain
+                | UnaryOp.BesselY1 -> g * (Expr.besselY0 x - y / x)
+                | UnaryOp.ModifiedBesselK0 -> g * -(Expr.modifiedBesselK1 x)
+                | UnaryOp.ModifiedBesselK1 -> g * (-(Expr.modifiedBesselK0 x) - y / x)
+                // (eˣK₀)′ = eˣK₀ − eˣK₁ and (eˣK₁)′ = eˣK₁ − eˣK₀ − eˣK₁/x: the scaled forms throughout, so nothing underflows
+                | UnaryOp.ScaledModifiedBesselK0 -> g * (y - Expr.scaledModifiedBesselK1 x)
+                | UnaryOp.ScaledModifiedBesselK1 -> g * (y - Expr.scaledModifiedBesselK0 x - y / x)
                 // torch's fused rule g·(Φ + x·φ), one factor, so x·φ = 0 where φ underflows, whatever
                 // x: ∞ under an infinite cotangent at x = 710 (`fuzz adversarial 4/261`), 0 for the
                 // tangent at x = −1e160 (`3/173`)

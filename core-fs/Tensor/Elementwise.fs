@@ -684,6 +684,14 @@ module Elementwise =
         | UnaryOp.Ndtr -> mapThroughDouble Gaussian.ndtr x y
         | UnaryOp.LogNdtr -> mapThroughDouble Gaussian.logNdtr x y
         | UnaryOp.Ndtri -> mapThroughDouble Gaussian.ndtri x y
+        | UnaryOp.BesselJ0 -> mapThroughDouble BesselJY.j0 x y
+        | UnaryOp.BesselJ1 -> mapThroughDouble BesselJY.j1 x y
+        | UnaryOp.BesselY0 -> mapThroughDouble BesselJY.y0 x y
+        | UnaryOp.BesselY1 -> mapThroughDouble BesselJY.y1 x y
+        | UnaryOp.ModifiedBesselK0 -> mapThroughDouble BesselK.k0 x y
+        | UnaryOp.ModifiedBesselK1 -> mapThroughDouble BesselK.k1 x y
+        | UnaryOp.ScaledModifiedBesselK0 -> mapThroughDouble BesselK.k0e x y
+        | UnaryOp.ScaledModifiedBesselK1 -> mapThroughDouble BesselK.k1e x y
 
     /// Transcendental ops cost enough per element to go parallel earlier than memory-bound ones.
     let private unaryThreshold (op: UnaryOp) =
@@ -694,7 +702,9 @@ module Elementwise =
         | UnaryOp.Reciprocal | UnaryOp.Floor | UnaryOp.Ceil | UnaryOp.Round -> parallelThresholdCheap
         | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Softplus | UnaryOp.SigmoidSlope | UnaryOp.Gelu | UnaryOp.GeluSlope
         | UnaryOp.TanhSlope | UnaryOp.I0 | UnaryOp.I0e | UnaryOp.I1 | UnaryOp.I1e | UnaryOp.Erfcx | UnaryOp.Ndtr
-        | UnaryOp.LogNdtr | UnaryOp.Ndtri -> parallelThresholdCostly
+        | UnaryOp.LogNdtr | UnaryOp.Ndtri
+        | UnaryOp.BesselJ0 | UnaryOp.BesselJ1 | UnaryOp.BesselY0 | UnaryOp.BesselY1 | UnaryOp.ModifiedBesselK0
+        | UnaryOp.ModifiedBesselK1 | UnaryOp.ScaledModifiedBesselK0 | UnaryOp.ScaledModifiedBesselK1 -> parallelThresholdCostly
 
     /// The vectorised transcendental kernels of TensorPrimitives (.NET 10, AVX-512) spill vectors
     /// to the stack, and the JIT aligns frames to 16 bytes only: when the stack pointer at the
@@ -710,7 +720,9 @@ module Elementwise =
         | UnaryOp.Sqrt | UnaryOp.Rsqrt | UnaryOp.Square | UnaryOp.Reciprocal | UnaryOp.Erf | UnaryOp.Floor
         | UnaryOp.Ceil | UnaryOp.Round | UnaryOp.Erfc | UnaryOp.Lgamma | UnaryOp.Gelu | UnaryOp.GeluSlope
         | UnaryOp.I0 | UnaryOp.I0e | UnaryOp.I1 | UnaryOp.I1e | UnaryOp.Erfcx | UnaryOp.Ndtr | UnaryOp.LogNdtr
-        | UnaryOp.Ndtri -> false
+        | UnaryOp.Ndtri
+        | UnaryOp.BesselJ0 | UnaryOp.BesselJ1 | UnaryOp.BesselY0 | UnaryOp.BesselY1 | UnaryOp.ModifiedBesselK0
+        | UnaryOp.ModifiedBesselK1 | UnaryOp.ScaledModifiedBesselK0 | UnaryOp.ScaledModifiedBesselK1 -> false
 
     /// Calls `unarySpan` from a frame whose address modulo 32 is `wanted` (0 or 16; any other
     /// value: as it comes). A frame at the other alignment re-enters through `Padded`, which

@@ -21,6 +21,11 @@ type UnaryOp =
     /// The standard normal CDF Φ, its logarithm (accurate far in the left tail) and its inverse (torch.special's
     /// ndtr, log_ndtr and ndtri).
     | Ndtr | LogNdtr | Ndtri
+    /// The Bessel functions of the first and second kind of orders 0 and 1 (torch.special's bessel_j0, bessel_j1,
+    /// bessel_y0, bessel_y1), and the modified ones of the second kind, plain and scaled by eˣ (modified_bessel_k0,
+    /// modified_bessel_k1, scaled_modified_bessel_k0, scaled_modified_bessel_k1): kernels (BesselJY, BesselK).
+    | BesselJ0 | BesselJ1 | BesselY0 | BesselY1
+    | ModifiedBesselK0 | ModifiedBesselK1 | ScaledModifiedBesselK0 | ScaledModifiedBesselK1
     /// The case's position in the declaration, for tables indexed by kind (F# code cannot
     /// read a union's compiled Tag).
     member internal op.Index =
@@ -61,6 +66,14 @@ type UnaryOp =
         | UnaryOp.Ndtr -> 33
         | UnaryOp.LogNdtr -> 34
         | UnaryOp.Ndtri -> 35
+        | UnaryOp.BesselJ0 -> 36
+        | UnaryOp.BesselJ1 -> 37
+        | UnaryOp.BesselY0 -> 38
+        | UnaryOp.BesselY1 -> 39
+        | UnaryOp.ModifiedBesselK0 -> 40
+        | UnaryOp.ModifiedBesselK1 -> 41
+        | UnaryOp.ScaledModifiedBesselK0 -> 42
+        | UnaryOp.ScaledModifiedBesselK1 -> 43
 
 /// Elementwise functions of two broadcast arguments. Comparisons return 0/1 masks in the operand dtype.
 /// Fmod is C's fmod (torch.fmod): a - trunc(a/b)·b computed exactly, with a's sign.

@@ -46,7 +46,9 @@ module internal BatchingRules =
         | UnaryOp.Erf | UnaryOp.Floor | UnaryOp.Ceil | UnaryOp.Round | UnaryOp.Erfc
         | UnaryOp.Lgamma | UnaryOp.Softplus | UnaryOp.SigmoidSlope | UnaryOp.Gelu | UnaryOp.GeluSlope
         | UnaryOp.TanhSlope | UnaryOp.I0 | UnaryOp.I0e | UnaryOp.I1 | UnaryOp.I1e | UnaryOp.Erfcx | UnaryOp.Ndtr
-        | UnaryOp.LogNdtr | UnaryOp.Ndtri -> Expr.unary op x
+        | UnaryOp.LogNdtr | UnaryOp.Ndtri | UnaryOp.BesselJ0 | UnaryOp.BesselJ1 | UnaryOp.BesselY0 | UnaryOp.BesselY1
+        | UnaryOp.ModifiedBesselK0 | UnaryOp.ModifiedBesselK1 | UnaryOp.ScaledModifiedBesselK0
+        | UnaryOp.ScaledModifiedBesselK1 -> Expr.unary op x
 
     /// Elementwise functions of two arguments batch as themselves once the operands are aligned.
     let private binary (op: BinaryOp) (a: Expr) (b: Expr) =

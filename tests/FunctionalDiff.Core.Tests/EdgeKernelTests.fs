@@ -85,6 +85,14 @@ let rec private reference (op: UnaryOp) : float -> float =
     | UnaryOp.Ndtr -> SpecialReferences.ndtr
     | UnaryOp.LogNdtr -> SpecialReferences.logNdtr
     | UnaryOp.Ndtri -> SpecialReferences.ndtri
+    | UnaryOp.BesselJ0 -> SpecialReferences.besselJ0
+    | UnaryOp.BesselJ1 -> SpecialReferences.besselJ1
+    | UnaryOp.BesselY0 -> SpecialReferences.besselY0
+    | UnaryOp.BesselY1 -> SpecialReferences.besselY1
+    | UnaryOp.ModifiedBesselK0 -> SpecialReferences.modifiedBesselK0
+    | UnaryOp.ModifiedBesselK1 -> SpecialReferences.modifiedBesselK1
+    | UnaryOp.ScaledModifiedBesselK0 -> SpecialReferences.scaledModifiedBesselK0
+    | UnaryOp.ScaledModifiedBesselK1 -> SpecialReferences.scaledModifiedBesselK1
 
 let private allUnaryOps =
     [ UnaryOp.Neg; UnaryOp.Exp; UnaryOp.Log; UnaryOp.Log1p; UnaryOp.Expm1; UnaryOp.Sin; UnaryOp.Cos; UnaryOp.Tan
@@ -92,7 +100,8 @@ let private allUnaryOps =
       UnaryOp.Square; UnaryOp.Reciprocal; UnaryOp.Erf; UnaryOp.Floor; UnaryOp.Ceil; UnaryOp.Round
       UnaryOp.Erfc; UnaryOp.Lgamma; UnaryOp.Softplus; UnaryOp.SigmoidSlope; UnaryOp.Gelu; UnaryOp.GeluSlope
       UnaryOp.TanhSlope; UnaryOp.I0; UnaryOp.I0e; UnaryOp.I1; UnaryOp.I1e; UnaryOp.Erfcx; UnaryOp.Ndtr; UnaryOp.LogNdtr
-      UnaryOp.Ndtri ]
+      UnaryOp.Ndtri; UnaryOp.BesselJ0; UnaryOp.BesselJ1; UnaryOp.BesselY0; UnaryOp.BesselY1; UnaryOp.ModifiedBesselK0
+      UnaryOp.ModifiedBesselK1; UnaryOp.ScaledModifiedBesselK0; UnaryOp.ScaledModifiedBesselK1 ]
 
 /// float32 inputs: zeros, subnormals, tiny, ordinary, huge, both signs, and the non-finite values.
 let private float32Sweep =

@@ -147,6 +147,21 @@ let secondOrderTest (seed: int) (c: RuleCase) =
         List.iteri2 (fun i o r -> expectClose 1e-5 o r (sprintf "%s: input %d" c.Name i)) ours (numericGradient psi points)
     }
 
+/// Forward mode: J·t of every case, at a point and a tangent drawn from the seed, against central differences of the
+/// value along t (1e-6 relative).
+let forwardModeTest (seed: int) (cases: RuleCase list) =
+    test "forward mode matches central differences of the value" {
+        for c in cases do
+            let random = Random seed
+            let points = c.Shapes |> List.map (sample random c.Domain)
+            let tangents = c.Shapes |> List.map (sample random Normal)
+            let _, tangent = Diff.jvpN c.F (points |> List.map Expr.constant) (tangents |> List.map Expr.constant)
+            let h = 1e-6
+            let shifted sign = List.map2 (fun (p: Tensor) (t: Tensor) -> Expr.constant (Tensor.FromArray(Array.map2 (fun a b -> a + sign * h * b) (p.ToDoubleArray()) (t.ToDoubleArray()), p.Shape))) points tangents
+            let difference = Array.map2 (fun a b -> (a - b) / (2.0 * h)) (values (c.F (shifted 1.0))) (values (c.F (shifted -1.0)))
+            expectClose 1e-6 (values tangent) difference (sprintf "%s: J t" c.Name)
+    }
+
 /// Node counts of nested derivatives, order 1 first, grow linearly: at most 3k + 3 at order k,
 /// consecutive ratios at most 1.25 from order 4 on, and the last ratio below the first. Geometric
 /// growth (ratios held near a constant above 1, as plain nesting gave) fails all three.

@@ -17,7 +17,9 @@ let expectedNames =
       "cast"; "stop_gradient"; "custom"
       "cholesky"; "triangular_solve"; "solve"; "slogdet"; "qr"; "eigh"; "svd"
       "erfc"; "lgamma"; "softplus"; "sigmoid_slope"; "gelu"; "gelu_slope"; "tanh_slope"; "polygamma"; "argsort"; "unfold"; "fold"; "scan"; "softmax"; "log_softmax"; "cumsum"
-      "i0"; "i0e"; "i1"; "i1e"; "erfcx"; "ndtr"; "log_ndtr"; "ndtri"; "matrix_exp" ]
+      "i0"; "i0e"; "i1"; "i1e"; "erfcx"; "ndtr"; "log_ndtr"; "ndtri"; "matrix_exp"
+      "bessel_j0"; "bessel_j1"; "bessel_y0"; "bessel_y1"; "modified_bessel_k0"; "modified_bessel_k1"
+      "scaled_modified_bessel_k0"; "scaled_modified_bessel_k1" ]
 
 [<Tests>]
 let opNameTests =

@@ -217,17 +217,7 @@ let tests =
         testList "first order vs finite differences" (ruleCases |> List.mapi (fun i c -> firstOrderTest (7100 + i) c))
         testList "second order vs finite differences of the first" (ruleCases |> List.mapi (fun i c -> secondOrderTest (7100 + i) c))
 
-        test "forward mode matches central differences of the value" {
-            for c in ruleCases do
-                let random = Random 71
-                let points = c.Shapes |> List.map (sample random c.Domain)
-                let tangents = c.Shapes |> List.map (sample random Normal)
-                let _, tangent = Diff.jvpN c.F (points |> List.map Expr.constant) (tangents |> List.map Expr.constant)
-                let h = 1e-6
-                let shifted sign = List.map2 (fun (p: Tensor) (t: Tensor) -> Expr.constant (Tensor.FromArray(Array.map2 (fun a b -> a + sign * h * b) (p.ToDoubleArray()) (t.ToDoubleArray()), p.Shape))) points tangents
-                let difference = Array.map2 (fun a b -> (a - b) / (2.0 * h)) (values (c.F (shifted 1.0))) (values (c.F (shifted -1.0)))
-                expectClose 1e-6 (values tangent) difference (sprintf "%s: J t" c.Name)
-        }
+        forwardModeTest 71 ruleCases
 
         test "the matrix exponential against closed forms: rotations, a nilpotent block, a diagonal, a batch" {
             let theta = 10.0

@@ -18,7 +18,7 @@ public static partial class CaseTable
             .Concat(Linalg()).Concat(Special()).Concat(Convolutions()).Concat(Vmap())
             .Concat(Recurrent()).Concat(ScanPrimitive()).Concat(EinsumEllipsis()).Concat(EdgeCases())
             .Concat(ElementaryFunctions()).Concat(StructureConveniences()).Concat(NormalisationAndViews()).Concat(TorchExtras())
-            .Concat(Resampling()).Concat(Functional()).Concat(Attention()).Concat(Ported()).Concat(ClientNine()).Concat(ClientTen()).Concat(ClientEleven()).Concat(ClientThirteen()).Concat(ClientFourteen()).Concat(ClientFifteen()).Concat(ClientSixteen()).Concat(ClientSeventeen()).Concat(ClientEighteen()).Concat(ClientNineteen()).Concat(Svd()).Concat(Pooling()).Concat(NnExtras()).Concat(Numerics()).Concat(DropoutVariants()).Concat(TorchSpecial()).Concat(Manipulation()).Concat(PoolingAndConditioning()).ToList();
+            .Concat(Resampling()).Concat(Functional()).Concat(Attention()).Concat(Ported()).Concat(ClientNine()).Concat(ClientTen()).Concat(ClientEleven()).Concat(ClientThirteen()).Concat(ClientFourteen()).Concat(ClientFifteen()).Concat(ClientSixteen()).Concat(ClientSeventeen()).Concat(ClientEighteen()).Concat(ClientNineteen()).Concat(Svd()).Concat(Pooling()).Concat(NnExtras()).Concat(Numerics()).Concat(DropoutVariants()).Concat(TorchSpecial()).Concat(TorchBessel()).Concat(Manipulation()).Concat(PoolingAndConditioning()).ToList();
 
     // ---- helpers that keep each row on one line ----
 
