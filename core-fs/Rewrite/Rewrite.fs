@@ -320,11 +320,15 @@ module Rewrite =
                 let args = node |> Ir.changedArgs (fun k -> materialize inputs.[first + k])
                 if isNull args then node else Expr.apply node.Op args
         let rebuildOverInputs (i: int) =
-            if hold && order.[i].IsPrimal then
-                // The inputs' normal forms first, as the transform's own nodes: only the node itself is f's.
-                for e in firstInput.[i] .. firstInput.[i + 1] - 1 do
-                    materialize inputs.[e] |> ignore
-                Construction.As(true, rebuildOver, i)
+            let node = order.[i]
+            if hold && node.IsPrimal then
+                // The inputs' normal forms first, as the transform's own nodes: only the node itself is f's, built
+                // (as the user's function builds) only where an input changed.
+                let first = firstInput.[i]
+                let mutable changed = false
+                for k in 0 .. firstInput.[i + 1] - first - 1 do
+                    if not (obj.ReferenceEquals(materialize inputs.[first + k], node.Arg k)) then changed <- true
+                if changed then Construction.As(true, rebuildOver, i) else node
             else rebuildOver i
         for i in 0 .. n - 1 do
             RewriteWork.Add 1
