@@ -15,6 +15,24 @@ open System.Runtime.InteropServices
 open System.Threading
 open Microsoft.FSharp.NativeInterop
 
+/// Who builds nodes on this thread: the user's function (the default), or a transform's own work (its rules, its
+/// normal forms, its substitutions). A node records which when it is made (Expr.IsPrimal), so that the Rewrite pass
+/// can tell the values f computes, which the rules read and which must stay as f computes them, from the derivative
+/// graph around them (see Rewrite.simplifyHolding). Per thread: transforms run on several threads at once.
+type internal Construction private () =
+    [<ThreadStatic; DefaultValue>]
+    static val mutable private byTransform: bool
+    /// True while a transform builds its own nodes on this thread.
+    static member ByTransform
+        with get () = Construction.byTransform
+        and set (value: bool) = Construction.byTransform <- value
+
+    /// f x, its nodes built as the user's function builds them (primal) when `primal`, as a transform's own otherwise.
+    static member inline As(primal: bool, f: 'a -> 'b, x: 'a) : 'b =
+        let before = Construction.ByTransform
+        Construction.ByTransform <- not primal
+        try f x finally Construction.ByTransform <- before
+
 /// A symbolic tensor: an op applied to input Exprs, with a static shape and dtype. Building one
 /// computes nothing. Nodes are immutable and hash-consed: structurally equal nodes are one object,
 /// so reference equality is structural equality.
@@ -28,8 +46,10 @@ open Microsoft.FSharp.NativeInterop
 type Expr internal (op: Op, first: Expr, second: Expr, more: Expr[], shape: int[], dtype: DType, id: int64, scope: NodeScope) =
     // The id and the dtype share one field (ids stay far below 2^61; bit 62 is set for float32): a
     // field less in every node, of which a large graph holds millions, every one outliving the
-    // young collections that copy it. Bit 61 marks a withheld node (see Withhold).
-    let mutable idAndType = match dtype with DType.Float32 -> id ||| (1L <<< 62) | DType.Float64 -> id
+    // young collections that copy it. Bit 61 marks a withheld node (see Withhold), bit 63 a primal node (see IsPrimal).
+    let mutable idAndType =
+        (match dtype with DType.Float32 -> id ||| (1L <<< 62) | DType.Float64 -> id)
+        ||| (if Construction.ByTransform then 0L else Int64.MinValue)
     /// The primitive this node applies.
     member _.Op = op
     /// A copy of the input nodes, in the op's order.
@@ -68,6 +88,10 @@ type Expr internal (op: Op, first: Expr, second: Expr, more: Expr[], shape: int[
     member _.Numel = Shape.numel shape
     /// A process-wide unique number; a node's inputs always have smaller ids.
     member _.Id = idAndType &&& ((1L <<< 61) - 1L)
+
+    /// True for a node made by the user's function rather than by a transform's own work (see Construction), or
+    /// rebuilt from such a node by a substitution: a value f computes, where the derivative graph reads it.
+    member internal _.IsPrimal = idAndType < 0L
 
     /// True for a node a transform made over its Var that its results do not reach (an Expr that f
     /// leaked out of the transform): it reads the Var, which is bound to the argument only for the

@@ -171,7 +171,11 @@ module Rewrite =
     /// history was simplified, if at all, when it was built. Nodes whose normal form is not
     /// smaller than what they cost already are kept, and a node none of whose inputs changed is
     /// returned as the same object.
-    let simplifySubstituting (start: int64) (replacements: (Expr * Expr)[]) (roots: Expr[]) : Expr[] =
+    ///
+    /// With `hold`, the nodes the user's function built (Expr.IsPrimal) are never replaced by their normal forms:
+    /// each is rebuilt over its inputs, as a primal node again (so a transform around this one holds it too). Its
+    /// polynomial still enters the normal forms of the nodes above it. See simplifyHolding.
+    let private simplifyWith (hold: bool) (start: int64) (replacements: (Expr * Expr)[]) (roots: Expr[]) : Expr[] =
         if isNull roots then nullArg "roots"
         let replaced = IdMap<Expr>(start)
         for node, replacement in replacements do
@@ -295,7 +299,7 @@ module Rewrite =
         let savesMoreThan (normal: int) (i: int) =
             let struct (size, bound) = explore i
             bound > normal && normal < exactSaving i size
-        let rebuildOverInputs (i: int) =
+        let rebuildOver (i: int) =
             let node = order.[i]
             let first = firstInput.[i]
             // Elementwise nodes go to their constructors with the new inputs themselves: those
@@ -315,6 +319,17 @@ module Rewrite =
             | Op.Qr | Op.MatrixExp | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.CumSum _ ->
                 let args = node |> Ir.changedArgs (fun k -> materialize inputs.[first + k])
                 if isNull args then node else Expr.apply node.Op args
+        let rebuildOverInputs (i: int) =
+            let node = order.[i]
+            if hold && node.IsPrimal then
+                // The inputs' normal forms first, as the transform's own nodes: only the node itself is f's, built
+                // (as the user's function builds) only where an input changed.
+                let first = firstInput.[i]
+                let mutable changed = false
+                for k in 0 .. firstInput.[i + 1] - first - 1 do
+                    if not (obj.ReferenceEquals(materialize inputs.[first + k], node.Arg k)) then changed <- true
+                if changed then Construction.As(true, rebuildOver, i) else node
+            else rebuildOver i
         for i in 0 .. n - 1 do
             RewriteWork.Add 1
             let node = order.[i]
@@ -367,7 +382,8 @@ module Rewrite =
                     // (In the gradient of an unrolled LSTM every polynomial node was such a node,
                     // none was replaced, and forming their exact costs was most of the pass.)
                     let replace =
-                        if lower > standing || (lower = standing && not inputPending) then
+                        if hold && node.IsPrimal then false
+                        elif lower > standing || (lower = standing && not inputPending) then
                             sharedBelow.[i]
                             && (let struct (size, bound) = explore i
                                 bound > lower
@@ -417,6 +433,22 @@ module Rewrite =
         Pool.giveBack regionCall
         Pool.giveBack freedUses
         result
+
+    /// The roots, simplified and substituted (see simplifyWith), every node of f's own held as f built it: what a
+    /// transform finishes its derivative graphs with. The rules read f's values in that graph (max's mask compares x
+    /// with the result, abs's slope is sgn x, exp's is the value itself), and those must follow IEEE as f's value
+    /// does, where a normal form treats its atoms as real numbers: (1 − y)·b distributed into b − y·b is NaN at y = 0,
+    /// b = ±∞, where the product is b (the gradient of max(multilabel_soft_margin_loss(x, 0)) at x = +∞ was NaN, `fuzz
+    /// newest adversarial 1/73`). Only the user's nodes are held: an inner transform's result, a derivative graph that
+    /// a nested derivative differentiates again, is put in normal form at every order, which is what keeps nested
+    /// derivatives polynomial in size (holding all of f's graph made d^k tanh grow geometrically in k).
+    let simplifyHolding (start: int64) (replacements: (Expr * Expr)[]) (roots: Expr[]) : Expr[] =
+        simplifyWith true start replacements roots
+
+    /// The roots, simplified, with every node older than `start` kept as an atom, and the replacements applied; see
+    /// simplifyWith.
+    let simplifySubstituting (start: int64) (replacements: (Expr * Expr)[]) (roots: Expr[]) : Expr[] =
+        simplifyWith false start replacements roots
 
     /// The roots, simplified, with every node older than `start` kept as an atom; see
     /// simplifySubstituting.

@@ -122,26 +122,36 @@ module Substitute =
                 else
                     constantScalar (if isNull (box r) then e else r)
             let struct (order, count) = Graph.topologicalOrderPooled start roots
-            for i in 0 .. count - 1 do
-                let node = order.[i]
-                if node.Id >= start && node.ArgCount > 0 && not (changed node) then
-                    match node.Op with
-                    | Op.Unary u ->
-                        if changed (node.Arg 0) then
-                            let folded = foldUnary u (scalarOf (node.Arg 0))
-                            if folded.Code <> 0 then pending.[node.Id] <- folded
-                            else rewritten.[node.Id] <- Expr.unary u (current (node.Arg 0))
-                    | Op.Binary b ->
-                        if changed (node.Arg 0) || changed (node.Arg 1) then
-                            let folded = foldBinary b (scalarOf (node.Arg 0)) (scalarOf (node.Arg 1))
-                            if folded.Code <> 0 then pending.[node.Id] <- folded
-                            else rewritten.[node.Id] <- Expr.binary b (current (node.Arg 0)) (current (node.Arg 1))
-                    | Op.Var _ | Op.Const _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
-                    | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
-                    | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet
-                    | Op.Qr | Op.MatrixExp | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.CumSum _ ->
-                        let args = node |> Ir.changedArgs (fun k -> current (node.Arg k))
-                        if not (isNull args) then rewritten.[node.Id] <- Expr.apply node.Op args
+            // A node rebuilt from one of f's own is f's own again (see Expr.IsPrimal), so a transform around the one
+            // that substitutes holds it as f's value too; the thread's setting is switched only where it differs.
+            let outer = Construction.ByTransform
+            let mutable byTransform = outer
+            try
+                for i in 0 .. count - 1 do
+                    let node = order.[i]
+                    if node.Id >= start && node.ArgCount > 0 && not (changed node) then
+                        if node.IsPrimal = byTransform then
+                            byTransform <- not node.IsPrimal
+                            Construction.ByTransform <- byTransform
+                        match node.Op with
+                        | Op.Unary u ->
+                            if changed (node.Arg 0) then
+                                let folded = foldUnary u (scalarOf (node.Arg 0))
+                                if folded.Code <> 0 then pending.[node.Id] <- folded
+                                else rewritten.[node.Id] <- Expr.unary u (current (node.Arg 0))
+                        | Op.Binary b ->
+                            if changed (node.Arg 0) || changed (node.Arg 1) then
+                                let folded = foldBinary b (scalarOf (node.Arg 0)) (scalarOf (node.Arg 1))
+                                if folded.Code <> 0 then pending.[node.Id] <- folded
+                                else rewritten.[node.Id] <- Expr.binary b (current (node.Arg 0)) (current (node.Arg 1))
+                        | Op.Var _ | Op.Const _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _ | Op.Reshape _
+                        | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
+                        | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet
+                        | Op.Qr | Op.MatrixExp | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.CumSum _ ->
+                            let args = node |> Ir.changedArgs (fun k -> current (node.Arg k))
+                            if not (isNull args) then rewritten.[node.Id] <- Expr.apply node.Op args
+            finally
+                Construction.ByTransform <- outer
             Pool.release order count
             let result = roots |> Array.map current
             rewritten.Release()

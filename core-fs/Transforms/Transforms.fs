@@ -39,6 +39,13 @@ module Diff =
     /// The id of a transform's first fresh Var; no older node depends on any of its Vars.
     let private startOf (vars: Expr list) = match vars with v :: _ -> v.Id | [] -> Int64.MaxValue
 
+    /// A transform's own work: the nodes it makes are not f's (see Construction), and f's call inside it is asUser.
+    let private byTransform (work: unit -> 'T) : 'T = Construction.As(false, work, ())
+
+    /// f x inside a transform: the nodes f makes are its own, the primal (see Expr.IsPrimal), and the Rewrite pass
+    /// holds them (Rewrite.simplifyHolding).
+    let private asUser (f: 'a -> 'b) (x: 'a) : 'b = Construction.As(true, f, x)
+
     /// Graphs a transform built over its fresh Vars, in groups: each group is simplified on its
     /// own (nodes older than `start` are atoms), with the arguments in place of the Vars, which
     /// rebuilds only the nodes that depend on the Vars. Groups are simplified apart because a
@@ -46,7 +53,8 @@ module Diff =
     /// is only smaller when nothing else holds on to its parts. The first `values` groups hold f's
     /// own value: they are substituted but never simplified, because the value is what the user
     /// computes and must follow IEEE, where the normal forms treat their atoms as real numbers
-    /// (`x + x * -3` is not `-2x` at x = -inf).
+    /// (`x + x * -3` is not `-2x` at x = -inf). For the same reason the other groups keep f's own nodes, which
+    /// the rules read, as f built them (Rewrite.simplifyHolding).
     let private finishWithNumbers (numbers: NumbersAsMade) (start: int64) (replacements: (Expr * Expr)[]) (values: int) (groups: Expr[][]) : Expr[][] =
         // Plain loops, not Array.concat, Array.sub or Array.map: FSharp.Core's generic code starts
         // unoptimised under tiered compilation, and a gradient in a training loop runs this every step.
@@ -101,7 +109,7 @@ module Diff =
         elif atNumbers then
             let simplified: Expr[][] = Array.zeroCreate groups.Length
             for i in 0 .. groups.Length - 1 do
-                simplified.[i] <- if i < values then groups.[i] else Rewrite.simplifyFrom start groups.[i]
+                simplified.[i] <- if i < values then groups.[i] else Rewrite.simplifyHolding start [||] groups.[i]
             substituteTogether simplified
         else
             let result: Expr[][] = Array.zeroCreate groups.Length
@@ -111,7 +119,7 @@ module Diff =
                 let substituted = substituteTogether valueGroups
                 Array.Copy(substituted, result, values)
             for i in values .. groups.Length - 1 do
-                result.[i] <- Rewrite.simplifySubstituting start replacements groups.[i]
+                result.[i] <- Rewrite.simplifyHolding start replacements groups.[i]
             result
 
     /// finishWithNumbers at tensor constants, for a graph over Vars that depends on no other
@@ -125,7 +133,7 @@ module Diff =
     let private finishBound (start: int64) (vars: Expr[]) (tensors: Tensor[]) (values: int) (groups: Expr[][]) : Expr[][] =
         let result: Expr[][] = Array.zeroCreate groups.Length
         for i in 0 .. groups.Length - 1 do
-            result.[i] <- if i < values then groups.[i] else Rewrite.simplifyFrom start groups.[i]
+            result.[i] <- if i < values then groups.[i] else Rewrite.simplifyHolding start [||] groups.[i]
         let scope = vars.[0].Scope
         let struct (order, count) = Graph.topologicalOrderPooled start (concatenated result)
         let reached = IdSet(start)
@@ -160,27 +168,29 @@ module Diff =
     /// the cotangent may have either dtype: it is converted to the output's, and each result has
     /// its own argument's dtype.
     let vjpN (f: Expr list -> Expr) (arguments: Expr list) : Expr * (Expr -> Expr list) =
-        let vars = arguments |> List.mapi freshLike
-        let start = startOf vars
-        let output = f vars
-        let replacements = List.zip vars arguments
-        let value = (finish start replacements 1 [| [| output |] |]).[0].[0]
-        let pullback (cotangent: Expr) =
-            if not (Ir.sameDims cotangent.Dims output.Dims) then
-                Shape.fail "Vjp" (sprintf "the pullback's cotangent of shape %s does not match the output's shape %s" (Shape.format cotangent.Dims) (Shape.format output.Dims))
-            // A cotangent built after the Vars would be newer than `start`, and its history walked
-            // with the pullback's graph; a Var in its place keeps the work to the pullback itself.
-            // A filled constant (ones, say) has no history and folds into the rules' products.
-            let seed, replacements =
-                match cotangent with
-                | Fold.Filled _ -> cotangent, replacements
-                | _ ->
-                    let var = Ir.freshScopedVar "cotangent" output.Dims output.DType
-                    var, replacements @ [ var, Expr.cast output.DType cotangent ]
-            let found = Vjp.backward output seed (Array.ofList vars)
-            let filled = Array.map2 (fun (c: Expr option) (v: Expr) -> defaultArg c (Expr.zerosLike v)) found (Array.ofList vars)
-            List.ofArray (finish start replacements 0 [| filled |]).[0]
-        value, pullback
+        byTransform (fun () ->
+            let vars = arguments |> List.mapi freshLike
+            let start = startOf vars
+            let output = asUser f vars
+            let replacements = List.zip vars arguments
+            let value = (finish start replacements 1 [| [| output |] |]).[0].[0]
+            let pullback (cotangent: Expr) =
+                byTransform (fun () ->
+                    if not (Ir.sameDims cotangent.Dims output.Dims) then
+                        Shape.fail "Vjp" (sprintf "the pullback's cotangent of shape %s does not match the output's shape %s" (Shape.format cotangent.Dims) (Shape.format output.Dims))
+                    // A cotangent built after the Vars would be newer than `start`, and its history walked
+                    // with the pullback's graph; a Var in its place keeps the work to the pullback itself.
+                    // A filled constant (ones, say) has no history and folds into the rules' products.
+                    let seed, replacements =
+                        match cotangent with
+                        | Fold.Filled _ -> cotangent, replacements
+                        | _ ->
+                            let var = Ir.freshScopedVar "cotangent" output.Dims output.DType
+                            var, replacements @ [ var, Expr.cast output.DType cotangent ]
+                    let found = Vjp.backward output seed (Array.ofList vars)
+                    let filled = Array.map2 (fun (c: Expr option) (v: Expr) -> defaultArg c (Expr.zerosLike v)) found (Array.ofList vars)
+                    List.ofArray (finish start replacements 0 [| filled |]).[0])
+            value, pullback)
 
     /// Value and pullback of a one-argument function.
     let vjp (f: Expr -> Expr) (x: Expr) : Expr * (Expr -> Expr) =
@@ -213,65 +223,66 @@ module Diff =
     /// substituted with the value and never differentiated or simplified.
     let private differentiateWithAux (caller: string) (withValue: bool) (f: Expr list -> Expr * Expr[]) (arguments: Expr list)
         : Expr voption * Expr[] * Expr[] =
-        // the list walked by hand and the rest in arrays with loops: see finishWith
-        let mutable count = 0
-        let mutable rest = arguments
-        while not rest.IsEmpty do
-            count <- count + 1
-            rest <- rest.Tail
-        let given: Expr[] = Array.zeroCreate count
-        let names: string[] = Array.zeroCreate count
-        rest <- arguments
-        for i in 0 .. count - 1 do
-            given.[i] <- rest.Head
-            names.[i] <- argumentName i
-            rest <- rest.Tail
-        // one scope for all the Vars: a node over two of them is not Mixed (see finish below)
-        let vars = Ir.freshScopedVars names given
-        let replacements: (Expr * Expr)[] = Array.zeroCreate count
-        for i in 0 .. count - 1 do
-            replacements.[i] <- (vars.[i], given.[i])
-        // At tensors (constants, or earlier results' bound Vars, of rank 1 or more: the usual call,
-        // gradients at data), the results are the graph built over the Vars, which are then bound
-        // to the arguments' tensors (see finishBound).
-        let tensors: Tensor[] = Array.zeroCreate count
-        let mutable atTensors = count > 0
-        for i in 0 .. count - 1 do
-            match Ir.leafValue given.[i] with
-            | ValueSome t when t.Rank > 0 -> tensors.[i] <- t
-            | _ -> atTensors <- false
-        let mutable varList = []
-        for i in count - 1 .. -1 .. 0 do
-            varList <- vars.[i] :: varList
-        let start = if count > 0 then vars.[0].Id else Int64.MaxValue
-        // At scalar constants, the nodes are folded as they are made (see NumbersAsMade).
-        let numbers = if NumbersAsMade.Applies given then NumbersAsMade(vars, given) else null
-        // Unless the Vars' scope is Mixed: then f's graph may depend on another transform's Var (f
-        // captured a node of its scope), and its nodes belong with that Var's, rebuilt over the
-        // arguments as at any other argument.
-        let finish (values: int) (groups: Expr[][]) =
-            if atTensors && not vars.[0].Scope.Mixed then finishBound start vars tensors values groups
-            else finishWithNumbers numbers start replacements values groups
-        try
-            let output, aux = f varList
-            let seed = seedFor caller output
-            let found = Vjp.backward output seed vars
-            let filled: Expr[] = Array.zeroCreate found.Length
-            for i in 0 .. found.Length - 1 do
-                filled.[i] <- match found.[i] with Some c -> c | None -> Expr.zerosLike vars.[i]
-            if withValue then
-                let values: Expr[] = Array.zeroCreate (1 + aux.Length)
-                values.[0] <- output
-                Array.Copy(aux, 0, values, 1, aux.Length)
-                match finish 1 [| values; filled |] with
-                | [| substituted; gradients |] ->
-                    let auxiliary: Expr[] = Array.zeroCreate aux.Length
-                    Array.Copy(substituted, 1, auxiliary, 0, aux.Length)
-                    ValueSome substituted.[0], auxiliary, gradients
-                | _ -> invalidOp "a value and gradients expected"
-            else ValueNone, [||], (finish 0 [| filled |]).[0]
-        finally
-            if not (isNull numbers) then numbers.Detach()
+        byTransform (fun () ->
+            // the list walked by hand and the rest in arrays with loops: see finishWith
+            let mutable count = 0
+            let mutable rest = arguments
+            while not rest.IsEmpty do
+                count <- count + 1
+                rest <- rest.Tail
+            let given: Expr[] = Array.zeroCreate count
+            let names: string[] = Array.zeroCreate count
+            rest <- arguments
+            for i in 0 .. count - 1 do
+                given.[i] <- rest.Head
+                names.[i] <- argumentName i
+                rest <- rest.Tail
+            // one scope for all the Vars: a node over two of them is not Mixed (see finish below)
+            let vars = Ir.freshScopedVars names given
+            let replacements: (Expr * Expr)[] = Array.zeroCreate count
+            for i in 0 .. count - 1 do
+                replacements.[i] <- (vars.[i], given.[i])
+            // At tensors (constants, or earlier results' bound Vars, of rank 1 or more: the usual call,
+            // gradients at data), the results are the graph built over the Vars, which are then bound
+            // to the arguments' tensors (see finishBound).
+            let tensors: Tensor[] = Array.zeroCreate count
+            let mutable atTensors = count > 0
+            for i in 0 .. count - 1 do
+                match Ir.leafValue given.[i] with
+                | ValueSome t when t.Rank > 0 -> tensors.[i] <- t
+                | _ -> atTensors <- false
+            let mutable varList = []
+            for i in count - 1 .. -1 .. 0 do
+                varList <- vars.[i] :: varList
+            let start = if count > 0 then vars.[0].Id else Int64.MaxValue
+            // At scalar constants, the nodes are folded as they are made (see NumbersAsMade).
+            let numbers = if NumbersAsMade.Applies given then NumbersAsMade(vars, given) else null
+            // Unless the Vars' scope is Mixed: then f's graph may depend on another transform's Var (f
+            // captured a node of its scope), and its nodes belong with that Var's, rebuilt over the
+            // arguments as at any other argument.
+            let finish (values: int) (groups: Expr[][]) =
+                if atTensors && not vars.[0].Scope.Mixed then finishBound start vars tensors values groups
+                else finishWithNumbers numbers start replacements values groups
+            try
+                let output, aux = asUser f varList
+                let seed = seedFor caller output
+                let found = Vjp.backward output seed vars
+                let filled: Expr[] = Array.zeroCreate found.Length
+                for i in 0 .. found.Length - 1 do
+                    filled.[i] <- match found.[i] with Some c -> c | None -> Expr.zerosLike vars.[i]
+                if withValue then
+                    let values: Expr[] = Array.zeroCreate (1 + aux.Length)
+                    values.[0] <- output
+                    Array.Copy(aux, 0, values, 1, aux.Length)
+                    match finish 1 [| values; filled |] with
+                    | [| substituted; gradients |] ->
+                        let auxiliary: Expr[] = Array.zeroCreate aux.Length
+                        Array.Copy(substituted, 1, auxiliary, 0, aux.Length)
+                        ValueSome substituted.[0], auxiliary, gradients
+                    | _ -> invalidOp "a value and gradients expected"
+                else ValueNone, [||], (finish 0 [| filled |]).[0]
+            finally
+                if not (isNull numbers) then numbers.Detach())
 
     let private differentiate (caller: string) (withValue: bool) (f: Expr list -> Expr) (arguments: Expr list) : Expr voption * Expr[] =
         let value, _, gradients = differentiateWithAux caller withValue (fun args -> f args, [||]) arguments
@@ -325,30 +336,32 @@ module Diff =
     /// The Jacobian of f at x (see jacobianChunked); `keepMasks` for the Jacobian of a gradient (see
     /// Jvp.transposeWith), `caller` the public function named in errors.
     let private jacobianOf (keepMasks: bool) (caller: string) (mode: JacobianMode) (chunkSize: int option) (f: Expr -> Expr) (x: Expr) : Expr =
-        match chunkSize with
-        | Some c when c < 1 -> invalidArg "chunkSize" (sprintf "%s: chunkSize must be at least 1, got %d" caller c)
-        | _ -> ()
-        let var = freshLike 0 x
-        let jacobian = Jacobian.buildChunked keepMasks mode chunkSize var (f var)
-        (finish var.Id [ var, x ] 0 [| [| jacobian |] |]).[0].[0]
+        byTransform (fun () ->
+            match chunkSize with
+            | Some c when c < 1 -> invalidArg "chunkSize" (sprintf "%s: chunkSize must be at least 1, got %d" caller c)
+            | _ -> ()
+            let var = freshLike 0 x
+            let jacobian = Jacobian.buildChunked keepMasks mode chunkSize var (asUser f var)
+            (finish var.Id [ var, x ] 0 [| [| jacobian |] |]).[0].[0])
 
     /// The tangent sum_i J_i t_i of f at the primals, and f's value when `withValue` (see
     /// differentiate). `caller` names the public function in errors.
     let private forwardWith (keepMasks: bool) (caller: string) (withValue: bool) (f: Expr list -> Expr) (primals: Expr list) (tangents: Expr list) =
-        Jvp.checkTangents caller primals tangents
-        let vars = primals |> List.mapi (fun i x -> Ir.freshScopedVar ("primal" + string i) x.Dims x.DType)
-        let tangentVars = primals |> List.mapi (fun i x -> Ir.freshScopedVar ("tangent" + string i) x.Dims x.DType)
-        let start = startOf vars
-        let output = f vars
-        let tangent = Jvp.tangentOfWith keepMasks output (Array.ofList vars) (Array.ofList tangentVars)
-        let replacements =
-            List.zip vars primals @ List.zip tangentVars (List.map2 (fun (x: Expr) t -> Expr.cast x.DType t) primals tangents)
-        // Simplified apart, as in differentiate: nested forward mode keeps only the tangent.
-        if withValue then
-            match finish start replacements 1 [| [| output |]; [| tangent |] |] with
-            | [| [| value |]; [| tangent |] |] -> ValueSome value, tangent
-            | _ -> invalidOp "a value and a tangent expected"
-        else ValueNone, (finish start replacements 0 [| [| tangent |] |]).[0].[0]
+        byTransform (fun () ->
+            Jvp.checkTangents caller primals tangents
+            let vars = primals |> List.mapi (fun i x -> Ir.freshScopedVar ("primal" + string i) x.Dims x.DType)
+            let tangentVars = primals |> List.mapi (fun i x -> Ir.freshScopedVar ("tangent" + string i) x.Dims x.DType)
+            let start = startOf vars
+            let output = asUser f vars
+            let tangent = Jvp.tangentOfWith keepMasks output (Array.ofList vars) (Array.ofList tangentVars)
+            let replacements =
+                List.zip vars primals @ List.zip tangentVars (List.map2 (fun (x: Expr) t -> Expr.cast x.DType t) primals tangents)
+            // Simplified apart, as in differentiate: nested forward mode keeps only the tangent.
+            if withValue then
+                match finish start replacements 1 [| [| output |]; [| tangent |] |] with
+                | [| [| value |]; [| tangent |] |] -> ValueSome value, tangent
+                | _ -> invalidOp "a value and a tangent expected"
+            else ValueNone, (finish start replacements 0 [| [| tangent |] |]).[0].[0])
 
     /// forwardWith for a first-order JVP.
     let private forward (caller: string) (withValue: bool) (f: Expr list -> Expr) (primals: Expr list) (tangents: Expr list) =
@@ -372,20 +385,22 @@ module Diff =
     /// tangents, so all results share one primal graph and evaluating them together computes the
     /// primal once. Tangents take their primal's dtype.
     let linearizeN (f: Expr list -> Expr) (primals: Expr list) : Expr * (Expr list -> Expr) =
-        let vars = primals |> List.mapi (fun i x -> Ir.freshScopedVar ("primal" + string i) x.Dims x.DType)
-        let tangentVars = primals |> List.mapi (fun i x -> Ir.freshScopedVar ("tangent" + string i) x.Dims x.DType)
-        let start = startOf vars
-        let output = f vars
-        let tangent = Jvp.tangentOf output (Array.ofList vars) (Array.ofList tangentVars)
-        match finish start (List.zip vars primals) 1 [| [| output |]; [| tangent |] |] with
-        | [| [| value |]; [| tangent |] |] ->
-            let plan = Substitute.plan (Array.ofList tangentVars) [| tangent |]
-            let apply (tangents: Expr list) =
-                Jvp.checkTangents "Linearize" primals tangents
-                let tangents = List.map2 (fun (x: Expr) t -> Expr.cast x.DType t) primals tangents
-                (Substitute.run plan (Array.ofList tangents)).[0]
-            value, apply
-        | _ -> invalidOp "a value and a tangent expected"
+        byTransform (fun () ->
+            let vars = primals |> List.mapi (fun i x -> Ir.freshScopedVar ("primal" + string i) x.Dims x.DType)
+            let tangentVars = primals |> List.mapi (fun i x -> Ir.freshScopedVar ("tangent" + string i) x.Dims x.DType)
+            let start = startOf vars
+            let output = asUser f vars
+            let tangent = Jvp.tangentOf output (Array.ofList vars) (Array.ofList tangentVars)
+            match finish start (List.zip vars primals) 1 [| [| output |]; [| tangent |] |] with
+            | [| [| value |]; [| tangent |] |] ->
+                let plan = Substitute.plan (Array.ofList tangentVars) [| tangent |]
+                let apply (tangents: Expr list) =
+                    byTransform (fun () ->
+                        Jvp.checkTangents "Linearize" primals tangents
+                        let tangents = List.map2 (fun (x: Expr) t -> Expr.cast x.DType t) primals tangents
+                        (Substitute.run plan (Array.ofList tangents)).[0])
+                value, apply
+            | _ -> invalidOp "a value and a tangent expected")
 
     /// The value of f at x and its linear map t ↦ J t; see linearizeN.
     let linearize (f: Expr -> Expr) (x: Expr) : Expr * (Expr -> Expr) =

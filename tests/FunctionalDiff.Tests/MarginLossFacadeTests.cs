@@ -141,4 +141,31 @@ public class MarginLossFacadeTests
         Assert.Contains("LocalResponseNorm", lrn.Message);
         Assert.Contains("[3,4]", lrn.Message);
     }
+
+    [Theory]
+    [InlineData(DType.Float64)]
+    [InlineData(DType.Float32)]
+    public void MultiLabelSoftMarginLossAtAnInfiniteLogitUnderMaxAndAbsHasTheClosedFormSlopeAndCurvature(DType dtype)
+    {
+        // one sample, logits [+∞, 0.3], targets [0, 1]: the loss is (softplus(x₀) + softplus(−x₁))/2 = +∞, its gradient
+        // [σ(x₀), −σ(−x₁)]/2 = [½, −σ(−0.3)/2] and its Hessian diag(σ(x₀)σ(−x₀), σ(x₁)σ(−x₁))/2 = diag(0, σ(0.3)σ(−0.3)/2).
+        // max of the one sample's loss, and abs of it, are the loss. Both read the loss's value in the derivative graph,
+        // where its normal form (1 − y)·log σ(−x) as log σ(−x) − y·log σ(−x) was NaN at x = +∞, y = 0: the gradient NaN
+        // under max, 0 under abs (`fuzz newest adversarial 1/73`).
+        static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
+        var x = Tensor.FromArray(new[] { double.PositiveInfinity, 0.3 }, 1, 2).Cast(dtype);
+        var target = Tensor.FromArray(new[] { 0.0, 1.0 }, 1, 2).Cast(dtype);
+        var expectedGradient = new[] { 0.5, -Sigmoid(-0.3) / 2 };
+        var expectedHessian = new[] { 0, 0, 0, Sigmoid(0.3) * Sigmoid(-0.3) / 2 };
+        double tolerance = dtype == DType.Float64 ? 1e-15 : 1e-7;
+        foreach (var after in new Func<Expr, Expr>[] { l => l.Max(), l => l.Abs().Sum() })
+        {
+            Expr F(Expr v) => after(Loss.MultiLabelSoftMarginLoss(v, target));
+            Assert.Equal(double.PositiveInfinity, F(x).Eval().ToDoubleArray()[0]);
+            var gradient = Diff.Grad(F)(x).Eval().ToDoubleArray();
+            var hessian = Diff.Hessian(F)(x).Eval().ToDoubleArray();
+            for (int i = 0; i < 2; i++) Assert.Equal(expectedGradient[i], gradient[i], tolerance);
+            for (int i = 0; i < 4; i++) Assert.Equal(expectedHessian[i], hessian[i], tolerance);
+        }
+    }
 }

@@ -341,12 +341,6 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // 2x/(1 + x²)² is 2e-30; no float32 engine represents it (`fuzz wide adversarial 123/19`; FuzzSeeds139To141Tests).
             // Float64 compares these programs as always.
             var torchWrongFloat32 = new List<(string Why, Suite.Check[] Checks)>();
-            // the multilabel soft-margin loss at an infinite logit (OurLimitation) as the float32 run meets it: a logit beyond
-            // float32's range (`fuzz newest adversarial 1/73`: 1e300, +∞ in float32)
-            if (Steps.Where((s, i) => live[i] && s.Kind == OpKind.MultiLabelSoftMarginLoss && values[s.Args[0]].numel() > 0
-                    && values[s.Args[0]].to_type(TorchSharp.torch.ScalarType.Float32).isinf().any().item<bool>()).Any())
-                torchWrongFloat32.Add(("ours (a known limitation): a multilabel soft-margin loss at a logit beyond float32's range, whose value the Rewrite pass's normal form makes NaN in the derivative graph",
-                    new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }));
             // "CtcLoss of a sample whose loss is finite beyond 1e7" (TorchWrong) as the float32 run meets it, from 1e3 on
             if (Steps.Where((s, i) => live[i] && s.Kind == OpKind.CtcLoss && values[s.Args[0]].numel() > 0
                     && HugeCtcLoss(s, values[s.Args[0]].to_type(TorchSharp.torch.ScalarType.Float32), 1e3)).Any())
@@ -2176,16 +2170,6 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         // e^√x·(1/(4x) − 1/(4x^1.5)) is −2.5e464, −∞ in float64). Its second-order checks are skipped.
         if (s.Kind == OpKind.Sqrt && Any(a[0].gt(0.0).logical_and(a[0].lt(1.39e-309))))
             return ("ours (a known limitation): the second order through √x at a positive x below 1.39e-309 (two overflowed terms of opposite signs)", second);
-        // the Rewrite pass puts a transform's whole graph in normal form, its primal too, and a normal form treats atoms as
-        // real numbers: it distributes the loss's (1 − y)·log σ(−x) into log σ(−x) − y·log σ(−x), NaN at y = 0, x = +∞,
-        // where the product is −∞. The value (never simplified) is right; a rule that reads the loss's value in the
-        // derivative graph reads the NaN (`fuzz newest adversarial 1/73`, float32: max of the loss at the logit +∞, whose
-        // mask is then 0 and its gradient 0/0 = NaN where torch's, and the closed form σ(x)/C, is 1; abs after it has the slope
-        // 0 there). Holding the primal out of the normal forms fixes it but makes nested derivatives grow geometrically
-        // (Graph.Scale), so it stays a known limitation, named where the loss meets an infinite logit.
-        if (s.Kind == OpKind.MultiLabelSoftMarginLoss && a[0].numel() > 0 && Any(a[0].isinf()))
-            return ("ours (a known limitation): a multilabel soft-margin loss at an infinite logit, whose value the Rewrite pass's normal form makes NaN in the derivative graph",
-                new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled });
         if (s.Kind == OpKind.Xlogy && TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var xy
                 && Any(xy[0].ne(0.0).logical_and(xy[1].eq(double.PositiveInfinity).logical_or(xy[1].eq(0.0)))))
             return ("ours (a known limitation): xlogy's infinite slope in x at y = +∞ or 0 under a zero cotangent",
