@@ -93,6 +93,18 @@ public enum OpKind
     MaxPool1d, AvgPool1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, MaxPool3d, AvgPool3d, MaxPool2dWith, AvgPool2dWith,
     ConvTranspose1d, Quantile, NanQuantile, SoftMarginLoss, HingeEmbeddingLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, RmsNorm,
     LocalResponseNorm, Bilinear, GumbelSoftmax,
+    // drawn only by `--ops fresh` (branch edges), after GumbelSoftmax so the programs of `--ops newest` stay as they were:
+    // unary I0 to Ndtri, Entr, Deg2Rad and Rad2Deg; binary Xlog1py, LogAddExp2 and Copysign; Multigammaln (Ints [p]);
+    // MatrixExp; Diff (Ints [n, axis]); Trapezoid and CumulativeTrapezoid (Ints [axis], Scalar dx); Cov (Ints [correction]),
+    // Corrcoef; Vander (Ints [N or 0 for the length], Flag increasing); Pdist (Scalar p); Tensordot (Args [a, b], Ints
+    // [dims]); Dropout and AlphaDropout (Scalar p, Data the uniform noise of the input's shape); FeatureDropout (Ints
+    // [spatial axes: 1, 2 or 3], Scalar p, Data one draw per channel); FeatureAlphaDropout (Scalar p, Data [N, C] draws);
+    // RReluTraining (Mode the bounds in FuzzProgram.RReluBounds, Data the noise); ConvTranspose3d (Args input, weight,
+    // bias?; Ints [stride, padding, outputPadding, dilation, groups]); RnnCell (Args [x, h, wIh, wHh, bIh?, bHh?], Mode 1
+    // relu)
+    I0, I0e, I1, I1e, Erfcx, Ndtr, LogNdtr, Ndtri, Entr, Xlog1py, Multigammaln, MatrixExp, Diff, Trapezoid, CumulativeTrapezoid,
+    Cov, Corrcoef, LogAddExp2, Copysign, Deg2Rad, Rad2Deg, Vander, Pdist, Tensordot, Dropout, FeatureDropout, AlphaDropout,
+    FeatureAlphaDropout, RReluTraining, ConvTranspose3d, RnnCell,
 }
 
 /// <summary>
@@ -2617,4 +2629,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
 
     /// <summary>The number of elements of a shape.</summary>
     public static int Numel(int[] shape) => shape.Aggregate(1, (a, b) => a * b);
+
+    /// <summary>RReluTraining's (lower, upper) by its Mode: torch's defaults 1/8 and 1/3, and two others.</summary>
+    public static readonly (double Lower, double Upper)[] RReluBounds = { (0.125, 1.0 / 3), (0.1, 0.3), (0.0, 0.5) };
 }
