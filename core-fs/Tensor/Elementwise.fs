@@ -267,11 +267,8 @@ module Elementwise =
             finally
                 Buffers.ArrayPool<'T>.Shared.Return scratch
 
-    /// Special.erfcMiddle on four lanes, by the same operations in the same order (Clenshaw's recurrence over
-    /// erfcxChebyshev, then Special.gaussian's reduction and series), so each lane has the scalar function's bits.
-    let private erfcMiddle256 (v: Vector256<float>) =
-        let c = Special.erfcxChebyshev
-        let t = v * Vector256.Create(2.0 / 3.0) - Vector256.Create 1.0
+    /// Special.chebyshevSeries on four lanes: the same operations in the same order, so each lane has its bits.
+    let private chebyshevSeries256 (c: float[]) (t: Vector256<float>) =
         let t2 = t + t
         let mutable b1 = Vector256<float>.Zero
         let mutable b2 = Vector256<float>.Zero
@@ -279,7 +276,12 @@ module Elementwise =
             let b0 = Vector256.FusedMultiplyAdd(t2, b1, Vector256.Create c.[k] - b2)
             b2 <- b1
             b1 <- b0
-        let scaled = Vector256.Create(0.5 * c.[0]) + t * b1 - b2
+        Vector256.Create(0.5 * c.[0]) + t * b1 - b2
+
+    /// Special.erfcMiddle on four lanes, by the same operations in the same order (Clenshaw's recurrence over
+    /// erfcxChebyshev, then Special.gaussian's reduction and series), so each lane has the scalar function's bits.
+    let private erfcMiddle256 (v: Vector256<float>) =
+        let scaled = chebyshevSeries256 Special.erfcxChebyshev (v * Vector256.Create(2.0 / 3.0) - Vector256.Create 1.0)
         let square = v * v
         let error = Vector256.FusedMultiplyAdd(v, v, -square)
         let n = Vector256.Round(-square * Vector256.Create Special.log2e)
@@ -315,19 +317,9 @@ module Elementwise =
     /// erf (or erfc) of the four entries of x at j into y: the recurrence of Special.erfSmall, lane
     /// by lane, where all four are inside (−3, 3); the scalar function otherwise.
     let private erfVector (complement: bool) (x: ReadOnlySpan<float>) (y: Span<float>) (j: int) =
-        let c = Special.erfChebyshev
         let v = Vector256.Create<float>(x.Slice(j, 4))
         if Vector256.LessThanAll(Vector256.Abs v, Vector256.Create 3.0) then
-            let one = Vector256.Create 1.0
-            let t = v * v * Vector256.Create(2.0 / 9.0) - one
-            let t2 = t + t
-            let mutable b1 = Vector256<float>.Zero
-            let mutable b2 = Vector256<float>.Zero
-            for k in c.Length - 1 .. -1 .. 1 do
-                let b0 = Vector256.FusedMultiplyAdd(t2, b1, Vector256.Create c.[k] - b2)
-                b2 <- b1
-                b1 <- b0
-            let r = v * (Vector256.Create(0.5 * c.[0]) + t * b1 - b2)
+            let r = v * chebyshevSeries256 Special.erfChebyshev (v * v * Vector256.Create(2.0 / 9.0) - Vector256.Create 1.0)
             (if complement then complementOf256 v r else r).CopyTo(y.Slice(j, 4))
         else
             for q in j .. j + 3 do

@@ -38,15 +38,7 @@ public sealed partial class Generator
             // ndtri of exact 0 and 1 is ∓∞ (its slope there too): inside (0.05, 0.95) by the squash
             case OpKind.Ndtri: InDomain(kind, x => x > 0.02 && x < 0.98, a => Squashed(a, 0.45, 0.5)); break;
             case OpKind.Entr: Unary(kind, Positive); break;
-            case OpKind.Xlog1py:
-            {
-                int a = Pick();
-                if (a < 0) break;
-                int b = Partner(a);
-                if (b >= 0 && !All(b, Positive)) b = MakePositive(b);
-                if (b >= 0) Try(S(kind, a, b));
-                break;
-            }
+            case OpKind.Xlog1py: WithPositivePartner(kind); break;
             case OpKind.Multigammaln:
             {
                 int p = 1 + rng.Next(3);

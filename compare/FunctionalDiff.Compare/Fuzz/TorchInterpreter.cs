@@ -857,6 +857,14 @@ public static class TorchInterpreter
     /// <summary>Where e^{x²}·erfc(x) keeps its digits: above, erfc underflows (and e^{x²} overflows) in float64 and float32.</summary>
     const double ErfcxAsymptotic = 8;
 
+    /// <summary>Where the asymptotic series' operand is held: 2x² stays finite in float32, and beyond, erfcx is 1/(x√π) to far
+    /// below any term it is added to (log Φ's −x²/2), while ∞ would make the series' derivative ∞·0.</summary>
+    const double ErfcxHeld = 1e18;
+
+    /// <summary>Where log Φ's right tail is held: Φ(−40) is e^{−800}, 0 in both dtypes, and so are its derivatives beyond;
+    /// at +∞ the tail's −x·e^{−x²/2} would be ∞·0.</summary>
+    const double LogNdtrHeld = 40;
+
     /// <summary>
     /// erfcx on torch's side: TorchSharp 0.107's special.erfcx computes erfc (CaseTable.TorchErfcx), so e^{x²}·erfc(x) below
     /// 8 and the asymptotic series 1/(x√π)·Σ (−1)ⁿ(2n − 1)!!/(2x²)ⁿ to n = 20 from 8 on (its next term is below 2e-19 there),
@@ -866,7 +874,7 @@ public static class TorchInterpreter
     {
         var below = x.detach() < ErfcxAsymptotic;
         var near = torch.where(below, x, torch.zeros_like(x));
-        var far = torch.where(below, torch.full_like(x, ErfcxAsymptotic), x);
+        var far = torch.where(below, torch.full_like(x, ErfcxAsymptotic), torch.where(x.detach() > ErfcxHeld, torch.full_like(x, ErfcxHeld), x));
         var inverse = 1.0 / (2.0 * far * far);
         var term = torch.ones_like(x);
         var sum = torch.ones_like(x);
@@ -880,13 +888,14 @@ public static class TorchInterpreter
 
     /// <summary>
     /// log Φ on torch's side (TorchSharp 0.107 has no log_ndtr; log of its ndtr is −∞ where Φ underflows): below 0
-    /// log(erfcx(−x/√2)/2) − x²/2, from 0 on log1p(−erfc(x/√2)/2), each on an operand held inside its range.
+    /// log(erfcx(−x/√2)/2) − x²/2, from 0 on log1p(−erfc(x/√2)/2), each on an operand held inside its range (the right one
+    /// at most LogNdtrHeld).
     /// </summary>
     static TT LogNdtr(TT x)
     {
         var negative = x.detach() < 0;
         var left = torch.where(negative, x, -torch.ones_like(x));
-        var right = torch.where(negative, torch.ones_like(x), x);
+        var right = torch.where(negative, torch.ones_like(x), torch.where(x.detach() > LogNdtrHeld, torch.full_like(x, LogNdtrHeld), x));
         var leftTail = (0.5 * Erfcx(-left / Math.Sqrt(2))).log() - 0.5 * (left * left);
         var rightTail = (-0.5 * (right / Math.Sqrt(2)).erfc()).log1p();
         return torch.where(negative, leftTail, rightTail);

@@ -1,0 +1,99 @@
+using FunctionalDiff.Compare.Fuzz;
+using TorchSharp;
+using Xunit;
+using static FunctionalDiff.Compare.Tests.FuzzTestSupport;
+using F = TorchSharp.torch.nn.functional;
+
+namespace FunctionalDiff.Compare.Tests;
+
+/// <summary>
+/// What branch edges settled with the first runs of `--ops fresh`: each convention with torch's numbers (asked five times,
+/// so a name rests on a repeatable answer) and ours against a closed form or mpmath, and the program passing the fuzzer
+/// under its name.
+/// </summary>
+public class FuzzFreshTests
+{
+    [Fact]
+    public void Fresh1_271_I1eAtNaN_TorchsSlopeOneHalf_OursNaN_Named()
+    {
+        // i1e′ is NaN at NaN, as every slope of a NaN value; torch's rule takes its small-|x| branch, ½, wherever |x| > ε is
+        // false, which NaN is
+        var ours = Diff.Grad(v => v.I1e().Sum())(Tensor.FromArray(new[] { double.NaN, 0.0 }, 2)).Eval().ToDoubleArray();
+        Assert.True(double.IsNaN(ours[0]), $"ours {ours[0]}");
+        Assert.Equal(0.5, ours[1]);
+
+        for (int call = 0; call < 5; call++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var input = Tensor64(new[] { double.NaN, 0.0 }, 2);
+            var gradient = Values(torch.autograd.grad(new[] { torch.special.i1e(input).sum() }, new[] { input })[0]);
+            Assert.Equal(new[] { 0.5, 0.5 }, gradient);
+        }
+
+        var program = FuzzCommand.Programs(1, 1, 271, ops: OpSurface.Fresh)[0];
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("I1 or I1e at a NaN entry"));
+        Passes(program);
+    }
+
+    [Fact]
+    public void Fresh1_212_LogNdtrAtPlusInfinity_TheLimitsZero_TheReferenceHeldAt40()
+    {
+        // log Φ(x) = log1p(−Φ(−x)): its slope φ(x)/Φ(x) and curvature vanish as x → +∞, 0 in float64 from about x = 38
+        foreach (var x in new[] { double.PositiveInfinity, 40.0, 1e300 })
+        {
+            var first = Diff.Grad(v => v.LogNdtr().Sum())(Tensor.FromArray(new[] { x }, 1));
+            var second = Diff.Grad(v => Diff.Grad(w => w.LogNdtr().Sum())(v).Sum())(Tensor.FromArray(new[] { x }, 1));
+            Assert.Equal(0.0, first.Eval().ToDoubleArray()[0]);
+            Assert.Equal(0.0, second.Eval().ToDoubleArray()[0]);
+        }
+        // at 5 the slope φ(5)/Φ(5) is 1.4867199409049057e-06 (mpmath 1.3, npdf(5)/ncdf(5) at 30 digits)
+        Assert.Equal(1.4867199409049057e-06, Diff.Grad(v => v.LogNdtr().Sum())(Tensor.FromArray(new[] { 5.0 }, 1)).Eval().ToDoubleArray()[0], 4e-20);
+
+        Passes(FuzzCommand.Programs(1, 1, 212, ops: OpSurface.Fresh)[0]);
+    }
+
+    [Fact]
+    public void Fresh1_137And1_291_MultigammalnsSecondOrderIsTrigamma_OursMpmaths_TorchsWithinTheTrigammaTolerance()
+    {
+        // d²/da² log Γ_p(a) = Σ_{j<p} ψ′(a − j/2); mpmath 1.3 at 30 digits: psi(1, 0.4), and psi(1, 1.7) + psi(1, 1.2) + psi(1, 0.7)
+        foreach (var (a, p, expected) in new[] { (0.4, 1, 7.2753565905295967), (1.7, 3, 4.8946591922823885) })
+        {
+            var second = Diff.Grad(v => Diff.Grad(w => w.Multigammaln(p).Sum())(v).Sum())(Tensor.FromArray(new[] { a }, 1)).Eval().ToDoubleArray()[0];
+            Assert.Equal(expected, second, 4e-15 * expected);
+        }
+        // torch's trigamma ends in a short asymptotic series: a few parts in 1e10 apart, within the polygamma family's tolerance
+        for (int call = 0; call < 5; call++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var input = Tensor64(new[] { 0.4 }, 1);
+            var g = torch.autograd.grad(new[] { torch.special.multigammaln(input, 1).sum() }, new[] { input }, create_graph: true, retain_graph: true)[0];
+            var second = Values(torch.autograd.grad(new[] { g.sum() }, new[] { input })[0])[0];
+            Assert.InRange(Math.Abs(second - 7.2753565905295967) / 7.2753565905295967, 1e-12, 1e-6);
+        }
+
+        Passes(FuzzCommand.Programs(1, 1, 137, ops: OpSurface.Fresh)[0]);
+        Passes(FuzzCommand.Programs(1, 1, 291, ops: OpSurface.Fresh)[0]);
+    }
+
+    [Fact]
+    public void Fresh1_162_KlDivAtAZeroTargetFromARelu_FirstOrderOnly_NoJvp_Named()
+    {
+        // kl_div(x, relu(t)) at t < 0 is constant in t (relu is 0 around it), so its JVP along t is 0; forward mode hands kl's
+        // slope in the target, log 0 + 1 − x = −∞, relu's tangent 0, and 0·(−∞) = NaN, ours as torch's forward mode. The
+        // gradient (relu's mask after the −∞) is the closed form 0
+        var t = Tensor.FromArray(new[] { -0.44, -0.80, -0.56 }, 1, 3);
+        var x = Tensor.FromArray(new[] { 1.0 / 3, 1.0 / 3, 1.0 / 3 }, 1, 3);
+        Assert.All(Diff.Grad(v => FunctionalDiff.Loss.KlDiv(x, v.Relu(), Reduction.Mean))(t).Eval().ToDoubleArray(), g => Assert.Equal(0.0, g));
+
+        // a program with multi_margin_loss is first order only, its JVP torch's reverse rows, which hold relu's masked 0
+        var program = FuzzCommand.Programs(1, 1, 162, ops: OpSurface.Fresh)[0];
+        Assert.Contains(Suite.Check.Jvp, program.ToCase().Skipped);
+        using (torch.NewDisposeScope())
+        {
+            var input = Tensor64(new[] { -0.44, -0.80, -0.56 }, 1, 3);
+            var loss = F.kl_div(torch.tensor(new[] { 1.0 / 3, 1.0 / 3, 1.0 / 3 }, dtype: torch.ScalarType.Float64).reshape(1, 3), input.relu(), reduction: torch.nn.Reduction.Mean);
+            Assert.All(Values(torch.autograd.grad(new[] { loss }, new[] { input })[0]), g => Assert.Equal(0.0, g));
+        }
+        Passes(program);
+    }
+}
