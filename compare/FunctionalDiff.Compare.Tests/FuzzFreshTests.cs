@@ -96,4 +96,86 @@ public class FuzzFreshTests
         }
         Passes(program);
     }
+
+    [Fact]
+    public void FreshAdversarial1_230_I1eAtATinyEntry_TorchsSecondOrderZero_OursTheCurvatureMinusOne_Named()
+    {
+        // e^{−|x|}·I₁(x) = x/2 − x·|x|/2 + O(x³): i1e″ is −1 just above 0 and +1 just below
+        foreach (var x in new[] { 1e-30, -1e-30 })
+        {
+            var second = Diff.Grad(v => Diff.Grad(w => w.I1e().Sum())(v).Sum())(Tensor.FromArray(new[] { x }, 1)).Eval().ToDoubleArray()[0];
+            Assert.Equal(-Math.Sign(x), second, 1e-12);
+        }
+        for (int call = 0; call < 5; call++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var input = Tensor64(new[] { 1e-30 }, 1);
+            var g = torch.autograd.grad(new[] { torch.special.i1e(input).sum() }, new[] { input }, create_graph: true, retain_graph: true)[0];
+            // the small-|x| branch is the constant ½: no second derivative, or 0
+            if (!g.requires_grad) continue;
+            var h = torch.autograd.grad(new[] { g.sum() }, new[] { input }, allow_unused: true)[0];
+            Assert.True(h.IsInvalid || Values(h)[0] == 0.0);
+        }
+        var program = FuzzCommand.Programs(1, 1, 230, adversarial: true, ops: OpSurface.Fresh)[0];
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("I1e at 0 < |x|"));
+        Passes(program);
+    }
+
+    [Fact]
+    public void FreshAdversarial1_245_I1AtInfinity_TorchNaN_OursTheLimit_Named()
+    {
+        Assert.Equal(new[] { double.PositiveInfinity, double.NegativeInfinity },
+            ((Expr)Tensor.FromArray(new[] { double.PositiveInfinity, double.NegativeInfinity }, 2)).I1().Eval().ToDoubleArray());
+        for (int call = 0; call < 5; call++)
+        {
+            using var scope = torch.NewDisposeScope();
+            Assert.True(double.IsNaN(Values(torch.special.i1(torch.tensor(new[] { double.PositiveInfinity }, dtype: torch.ScalarType.Float64)))[0]));
+        }
+        Passes(FuzzCommand.Programs(1, 1, 245, adversarial: true, ops: OpSurface.Fresh)[0]);
+    }
+
+    [Fact]
+    public void FreshAdversarial1_101_MatrixExpOfAnInfiniteEntry_OursNaN_AKnownLimitation_Named()
+    {
+        // e^[[∞]] is [[∞]]; ours scales by 2^−s with s from the norm, ∞, and gives NaN
+        Assert.True(double.IsNaN(((Expr)Tensor.FromArray(new[] { double.PositiveInfinity }, 1, 1)).MatrixExp().Eval().ToDoubleArray()[0]));
+        for (int call = 0; call < 5; call++)
+        {
+            using var scope = torch.NewDisposeScope();
+            Assert.Equal(double.PositiveInfinity, Values(torch.linalg.matrix_exp(torch.tensor(new[] { double.PositiveInfinity }, dtype: torch.ScalarType.Float64).reshape(1, 1)))[0]);
+        }
+        var program = FuzzCommand.Programs(1, 1, 101, adversarial: true, ops: OpSurface.Fresh)[0];
+        Assert.Contains(program.RoundedToFloat32().Forward().TorchWrong, w => w.Why.StartsWith("ours (a known limitation): the matrix exponential"));
+        Passes(program);
+    }
+
+    [Fact]
+    public void FreshAdversarial1_144_VanderOfASubnormalEntry_TorchsSecondOrderNaN_OursTheClosedForm_Named()
+    {
+        // Σ column x² of vander(x, 3): its second derivative along v is 2·v at every entry
+        double[] x = { 1e-45, 1e-30, 1e-310 }, v = { -0.23, 0.14, 0.58 };
+        var direction = Tensor.FromArray(v, 3);
+        var ours = Diff.Grad(p => (Diff.Grad(w => w.Vander(3).Select(1, 0).Sum())(p) * direction).Sum())(Tensor.FromArray(x, 3)).Eval().ToDoubleArray();
+        Assert.Equal(v.Select(d => 2 * d).ToArray(), ours);
+        for (int call = 0; call < 5; call++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var input = Tensor64(x, 3);
+            var g = torch.autograd.grad(new[] { torch.linalg.vander(input, 3).select(1, 2).sum() }, new[] { input }, create_graph: true, retain_graph: true)[0];
+            var second = Values(torch.autograd.grad(new[] { (g * torch.tensor(v, dtype: torch.ScalarType.Float64)).sum() }, new[] { input })[0]);
+            Assert.False(double.IsFinite(second[2]) && second[2] == 2 * v[2], $"torch's [{string.Join(", ", second)}]");
+        }
+        Passes(FuzzCommand.Programs(1, 1, 144, adversarial: true, ops: OpSurface.Fresh)[0]);
+    }
+
+    [Fact]
+    public void FreshAdversarial1_262_CopysignsSignSourceBesideAnInfinity_OursZero_TorchNaN_Named()
+    {
+        // copysign(½, y) is ±½: its slope in y is 0 wherever y is, and the gradient through y's infinite slopes 0 too
+        var y = Tensor.FromArray(new[] { 1.0, double.PositiveInfinity }, 2);
+        Assert.Equal(new[] { 0.0, 0.0 }, Diff.Grad(t => ((Expr)Tensor.FromArray(new[] { 0.5, 0.5 }, 2)).Copysign(t.Exp()).Sum())(y).Eval().ToDoubleArray());
+        var program = FuzzCommand.Programs(1, 1, 262, adversarial: true, ops: OpSurface.Fresh)[0];
+        Assert.Contains(program.Forward().TorchNaN, n => n.StartsWith("Copysign's sign source"));
+        Passes(program);
+    }
 }
