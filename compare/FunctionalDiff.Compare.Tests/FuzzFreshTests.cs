@@ -178,4 +178,37 @@ public class FuzzFreshTests
         Assert.Contains(program.Forward().TorchNaN, n => n.StartsWith("Copysign's sign source"));
         Passes(program);
     }
+
+    [Fact]
+    public void Fresh3_209_NdtrAtMinusInfinity_TorchsCurvatureNaN_OursTheLimitZero_Named()
+    {
+        // Φ″(x) = −x·φ(x) → 0 as x → ±∞
+        var second = Diff.Grad(v => Diff.Grad(w => w.Ndtr().Sum())(v).Sum())(Tensor.FromArray(new[] { double.NegativeInfinity, double.PositiveInfinity }, 2)).Eval().ToDoubleArray();
+        Assert.Equal(new[] { 0.0, 0.0 }, second.Select(Math.Abs).ToArray());
+        for (int call = 0; call < 5; call++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var input = Tensor64(new[] { double.NegativeInfinity }, 1);
+            var g = torch.autograd.grad(new[] { torch.special.ndtr(input).sum() }, new[] { input }, create_graph: true, retain_graph: true)[0];
+            Assert.True(double.IsNaN(Values(torch.autograd.grad(new[] { g.sum() }, new[] { input })[0])[0]));
+        }
+        var program = FuzzCommand.Programs(1, 3, 209, ops: OpSurface.Fresh)[0];
+        Assert.Contains(program.Forward().TorchNaN, n => n.StartsWith("Ndtr at ±∞"));
+        Passes(program);
+    }
+
+    [Fact]
+    public void Fresh2_181And3_282_AStepWithNoEntriesBesideANaN_OursZero_TorchNaN_Named()
+    {
+        // Σ cumulative_trapezoid(tanh x) over an axis of length 1 is the empty sum 0, whatever x is: its gradient is 0, NaN
+        // entries of x included
+        var x = Tensor.FromArray(new[] { double.NaN, 2.0 }, 2, 1);
+        Assert.Equal(new[] { 0.0, 0.0 }, Diff.Grad(v => v.Tanh().CumulativeTrapezoid(0.5, -1).Sum())(x).Eval().ToDoubleArray());
+        foreach (var (seed, k) in new[] { (2, 181), (3, 282) })
+        {
+            var program = FuzzCommand.Programs(1, seed, k, ops: OpSurface.Fresh)[0];
+            Assert.Contains(program.Forward().TorchNaN, n => n.StartsWith("A step with no entries from an operand with entries"));
+            Passes(program);
+        }
+    }
 }

@@ -284,6 +284,14 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                     && Steps.Where((r, k) => live[k] && (InfiniteSlope(r, values) || (values[InputCount + k].numel() > 0 && values[InputCount + k].isnan().any().item<bool>()))
                         && r.Args.Any(arg => AnyUpstream(arg, j => j == i))).Any()).Any())
                 torchNaN.Add("A sum or mean over no entries before an infinite or NaN slope (torch's zero tangent meets it)");
+            // a step with no entries from an operand with entries (cumulative_trapezoid or diff over an axis too short, topk with
+            // k = 0) reads nothing, so every derivative into its operand is 0, ours (no cotangent reaches it); torch's rule hands
+            // the operand a tensor of zeros, which an infinite or NaN slope before it meets as 0·∞ = NaN (`fuzz fresh 2/181`:
+            // cumulative_trapezoid over an axis of length 1 after tanh of NaN entries; `3/282`: topk(entr(x), 0) at negative x,
+            // where entr is −∞ and its slope NaN; FuzzFreshTests)
+            if (Steps.Where((s, i) => live[i] && values[InputCount + i].numel() == 0 && s.Args.Any(arg => values[arg].numel() > 0)).Any()
+                && values.Any(t => t.numel() > 0 && !t.isfinite().all().item<bool>()))
+                torchNaN.Add("A step with no entries from an operand with entries, in a program holding an infinity or a NaN (torch's zero cotangent meets it as 0·∞)");
             // copysign's slope in its sign source is 0 everywhere (the sign is piecewise constant), ours a symbolic zero; torch's
             // rule hands that source a tensor of zeros, which an infinite or NaN slope before it meets as 0·∞ = NaN (`fuzz fresh
             // adversarial 1/262`: copysign(½, attention(q, q, v)) with v holding +∞, gradient 0 in ours, NaN in torch's at q)
@@ -1035,6 +1043,10 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "Maximum or Minimum at an infinite operand";
             case OpKind.KlDiv when !s.Flag && (Any(a[1].eq(0.0)) || Any(a[1].eq(double.PositiveInfinity))):
                 return "KlDiv at a target 0 or +∞";
+            // Φ″(x) = −x·φ(x) tends to 0 at ±∞ (ours); torch's double backward forms −x·φ(x) as ∞·0 = NaN there (`fuzz fresh
+            // 3/209`: ndtr of [0, −∞], second order 0 in ours, NaN in torch's at −∞; FuzzFreshTests)
+            case OpKind.Ndtr when AnyInfinite(a[0]):
+                return "Ndtr at ±∞ (torch's curvature −x·φ(x) is ∞·0)";
             // with a log target the loss is e^t·(t − x); where e^t overflows at a finite t, torch's double backward multiplies
             // e^t = ∞ by the difference of t's and x's slopes, 0 where they move together, ∞·0 = NaN, where the closed form is
             // ±∞ (`fuzz all adversarial 68/107`: kl_div(x, index_add(x, [0, 1e10]), log_target) at x = 0, whose loss is
