@@ -211,4 +211,23 @@ public class FuzzFreshTests
             Passes(program);
         }
     }
+
+    [Fact]
+    public void FreshAdversarial2_173_Xlog1pyAtAnInfiniteY_UnderTanhsZeroSlope_OursNaN_AKnownLimitation_Named()
+    {
+        // tanh(x·log1p(+∞)) is ±1 for x ≠ 0, so its gradient in x is 0 (torch's); ours multiplies tanh's slope 0 by log1p(+∞)
+        var x = Tensor.FromArray(new[] { 1e300 }, 1);
+        var ours = Diff.Grad(v => Expr.Xlog1py(v, Tensor.FromArray(new[] { double.PositiveInfinity }, 1)).Tanh().Sum())(x).Eval().ToDoubleArray()[0];
+        Assert.True(double.IsNaN(ours), $"ours {ours}");
+        for (int call = 0; call < 5; call++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var input = Tensor64(new[] { 1e300 }, 1);
+            var y = torch.special.xlog1py(input, torch.tensor(new[] { double.PositiveInfinity }, dtype: torch.ScalarType.Float64)).tanh().sum();
+            Assert.Equal(0.0, Values(torch.autograd.grad(new[] { y }, new[] { input })[0])[0]);
+        }
+        var program = FuzzCommand.Programs(1, 2, 173, adversarial: true, ops: OpSurface.Fresh)[0];
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("ours (a known limitation): xlog1py's infinite slope"));
+        Passes(program);
+    }
 }

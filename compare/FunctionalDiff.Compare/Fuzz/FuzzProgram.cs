@@ -2274,6 +2274,12 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 && Any(xy[0].ne(0.0).logical_and(xy[1].eq(double.PositiveInfinity).logical_or(xy[1].eq(0.0)))))
             return ("ours (a known limitation): xlogy's infinite slope in x at y = +∞ or 0 under a zero cotangent",
                 new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled });
+        // xlog1py's slope in x is log1p y, the same at y = +∞ or −1 (`fuzz fresh adversarial 2/173`: tanh(xlog1py(x, +∞)) at
+        // x = 1e300, gradient NaN in ours, torch's 0)
+        if (s.Kind == OpKind.Xlog1py && TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var xz
+                && Any(xz[0].ne(0.0).logical_and(xz[1].eq(double.PositiveInfinity).logical_or(xz[1].eq(-1.0)))))
+            return ("ours (a known limitation): xlog1py's infinite slope in x at y = +∞ or −1 under a zero cotangent",
+                new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled });
         // the gradient too: the Rewrite pass's normal form sorts a monomial's factors by atom, so the cotangent meets e^x
         // before the factors after it that bring it back into range (`fuzz wide adversarial 88/88`: −Σ1/e^x at x = 709 under
         // the cotangent 6, ((6·e^x)·y)·y with y = 1/e^x, +∞ where the gradient 6e^−709 is 7.3e-308, torch's 0 by underflow;
