@@ -73,12 +73,12 @@ public class FuzzSeeds67To71Tests
         var results = FuzzCheck.Checked(shrunk, DType.Float64);
         Assert.All(results, r => Assert.True(r.Passed, r.Check));
         Assert.Contains(results, r => r.Check == nameof(Check.Value) && r.Note == FuzzCheck.ConditioningNote);
-        // the program as drawn takes tanh of √σ(−0) = √½ too, through erfinv before the product: ours NaN there (our
-        // faithful tanh again one ulp above torch's), torch's a number, and NaN under 6 of its 16 moves
+        // the program as drawn takes tanh of √σ(−0) = √½ too, through erfinv before the product: ours was NaN there (our
+        // faithful tanh again one ulp above torch's), torch's a number, and NaN under 6 of its 16 moves. Since erfc on
+        // [½, 3) is erfcx(x)·e^{−x²} (branch edges), the erfc that erfinv's Newton steps read there, the last bits of its
+        // erfinv moved and the drawn program passes the strict check as well
         var drawn = FuzzCommand.Programs(1, 16, 84, adversarial: true)[0];
-        Assert.Contains(CaseRunner.Run(drawn.ToCase(), DType.Float64), r => r.Check == nameof(Check.Value) && !r.Passed);
         Passes(drawn);
-        Assert.Contains(FuzzCheck.Checked(drawn, DType.Float64), r => r.Check == nameof(Check.Value) && r.Note == FuzzCheck.ConditioningNote);
     }
 
     [Fact]

@@ -81,7 +81,7 @@ public class FuzzTests(ITestOutputHelper output)
     public void TheNewestSurfaceDrawsEachOfTheNewestOpsInManyPrograms()
     {
         var programs = FuzzCommand.Programs(Programs, Seed, ops: OpSurface.Newest);
-        var newest = Enum.GetValues<OpKind>().Where(k => k > OpKind.SegmentSoftmax).ToList();
+        var newest = Enum.GetValues<OpKind>().Where(k => k > OpKind.SegmentSoftmax && k <= OpKind.GumbelSoftmax).ToList();
         // the programs that keep each newest op as a live step, with the variants that take other code paths drawn
         var counts = newest.ToDictionary(k => k, k => programs.Count(p => p.Steps.Any(s => s.Kind == k)));
         Assert.True(counts.Values.All(n => n >= 10), "programs per op: " + string.Join(", ", counts.Select(c => $"{c.Key} {c.Value}")));
@@ -96,7 +96,27 @@ public class FuzzTests(ITestOutputHelper output)
         Assert.Contains(steps, s => s.Kind is OpKind.AvgPool2dWith or OpKind.AvgPool3d && s.Ints[3] > 0);
         Assert.Equal(2, steps.Where(s => s.Kind == OpKind.MultiMarginLoss).Select(s => s.Flag).Distinct().Count());
         Assert.Equal(2, steps.Where(s => s.Kind == OpKind.GumbelSoftmax).Select(s => s.Flag).Distinct().Count());
+        Assert.DoesNotContain(steps, s => s.Kind > OpKind.GumbelSoftmax);
         Assert.All(programs, p => Assert.StartsWith("fuzz newest 13/", p.Name));
+    }
+
+    [Fact]
+    public void TheFreshSurfaceDrawsEachOfTheFreshOpsInManyPrograms()
+    {
+        var programs = FuzzCommand.Programs(Programs, Seed, ops: OpSurface.Fresh);
+        var fresh = Enum.GetValues<OpKind>().Where(k => k > OpKind.GumbelSoftmax).ToList();
+        // the programs that keep each fresh op as a live step, with the variants that take other code paths drawn
+        var counts = fresh.ToDictionary(k => k, k => programs.Count(p => p.Steps.Any(s => s.Kind == k)));
+        Assert.True(counts.Values.All(n => n >= 10), "programs per op: " + string.Join(", ", counts.Select(c => $"{c.Key} {c.Value}")));
+        var steps = programs.SelectMany(p => p.Steps).ToList();
+        Assert.Equal(3, steps.Where(s => s.Kind == OpKind.FeatureDropout).Select(s => s.Ints[0]).Distinct().Count());
+        Assert.Equal(3, steps.Where(s => s.Kind == OpKind.Multigammaln).Select(s => s.Ints[0]).Distinct().Count());
+        Assert.Equal(3, steps.Where(s => s.Kind == OpKind.Diff).Select(s => s.Ints[0]).Distinct().Count());
+        Assert.Equal(2, steps.Where(s => s.Kind == OpKind.RnnCell).Select(s => s.Mode).Distinct().Count());
+        Assert.Equal(2, steps.Where(s => s.Kind == OpKind.Vander).Select(s => s.Flag).Distinct().Count());
+        Assert.Equal(3, steps.Where(s => s.Kind == OpKind.Tensordot).Select(s => s.Ints[0]).Distinct().Count());
+        Assert.Equal(4, steps.Where(s => s.Kind == OpKind.Pdist).Select(s => s.Scalar).Distinct().Count());
+        Assert.All(programs, p => Assert.StartsWith("fuzz fresh 13/", p.Name));
     }
 
     [Fact]

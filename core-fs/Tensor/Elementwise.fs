@@ -267,23 +267,60 @@ module Elementwise =
             finally
                 Buffers.ArrayPool<'T>.Shared.Return scratch
 
+    /// Special.chebyshevSeries on four lanes: the same operations in the same order, so each lane has its bits.
+    let private chebyshevSeries256 (c: float[]) (t: Vector256<float>) =
+        let t2 = t + t
+        let mutable b1 = Vector256<float>.Zero
+        let mutable b2 = Vector256<float>.Zero
+        for k in c.Length - 1 .. -1 .. 1 do
+            let b0 = Vector256.FusedMultiplyAdd(t2, b1, Vector256.Create c.[k] - b2)
+            b2 <- b1
+            b1 <- b0
+        Vector256.Create(0.5 * c.[0]) + t * b1 - b2
+
+    /// Special.erfcMiddle on four lanes, by the same operations in the same order (Clenshaw's recurrence over
+    /// erfcxChebyshev, then Special.gaussian's reduction and series), so each lane has the scalar function's bits.
+    let private erfcMiddle256 (v: Vector256<float>) =
+        let scaled = chebyshevSeries256 Special.erfcxChebyshev (v * Vector256.Create(2.0 / 3.0) - Vector256.Create 1.0)
+        let square = v * v
+        let error = Vector256.FusedMultiplyAdd(v, v, -square)
+        let n = Vector256.Round(-square * Vector256.Create Special.log2e)
+        let r = Vector256.FusedMultiplyAdd(n, Vector256.Create -Special.ln2Low, Vector256.FusedMultiplyAdd(n, Vector256.Create -Special.ln2High, -square)) - error
+        let e = Special.expTaylor
+        let mutable p = Vector256.Create e.[0]
+        for k in 1 .. e.Length - 1 do
+            p <- Vector256.FusedMultiplyAdd(p, r, Vector256.Create e.[k])
+        // 2^n from its bits: adding 1.5·2^52 leaves n + 2^51 in the low bits, and the shift keeps n + 1023
+        // (AVX2 has no float64 → int64 conversion)
+        let power = Vector256.ShiftLeft((n + Vector256.Create 6755399441055744.0).AsInt64() + Vector256.Create 1023L, 52).AsDouble()
+        scaled * (p * power)
+
+    /// erfcMiddle256 on eight lanes, as two halves (the same operations per lane).
+    let private erfcMiddle512 (v: Vector512<float>) =
+        Vector512.Create(erfcMiddle256 (v.GetLower()), erfcMiddle256 (v.GetUpper()))
+
+    /// erfc of four lanes inside (−3, 3) whose erf is r, as Special.erfc: 1 − r below Special.erfcSplit, erfcMiddle
+    /// from it on (evaluated only when a lane is there).
+    let private complementOf256 (v: Vector256<float>) (r: Vector256<float>) =
+        let split = Vector256.Create Special.erfcSplit
+        let below = Vector256.Create 1.0 - r
+        if Vector256.LessThanAll(v, split) then below
+        else Vector256.ConditionalSelect(Vector256.LessThan(v, split), below, erfcMiddle256 v)
+
+    /// complementOf256 on eight lanes.
+    let private complementOf512 (v: Vector512<float>) (r: Vector512<float>) =
+        let split = Vector512.Create Special.erfcSplit
+        let below = Vector512.Create 1.0 - r
+        if Vector512.LessThanAll(v, split) then below
+        else Vector512.ConditionalSelect(Vector512.LessThan(v, split), below, erfcMiddle512 v)
+
     /// erf (or erfc) of the four entries of x at j into y: the recurrence of Special.erfSmall, lane
     /// by lane, where all four are inside (−3, 3); the scalar function otherwise.
     let private erfVector (complement: bool) (x: ReadOnlySpan<float>) (y: Span<float>) (j: int) =
-        let c = Special.erfChebyshev
         let v = Vector256.Create<float>(x.Slice(j, 4))
         if Vector256.LessThanAll(Vector256.Abs v, Vector256.Create 3.0) then
-            let one = Vector256.Create 1.0
-            let t = v * v * Vector256.Create(2.0 / 9.0) - one
-            let t2 = t + t
-            let mutable b1 = Vector256<float>.Zero
-            let mutable b2 = Vector256<float>.Zero
-            for k in c.Length - 1 .. -1 .. 1 do
-                let b0 = Vector256.FusedMultiplyAdd(t2, b1, Vector256.Create c.[k] - b2)
-                b2 <- b1
-                b1 <- b0
-            let r = v * (Vector256.Create(0.5 * c.[0]) + t * b1 - b2)
-            (if complement then one - r else r).CopyTo(y.Slice(j, 4))
+            let r = v * chebyshevSeries256 Special.erfChebyshev (v * v * Vector256.Create(2.0 / 9.0) - Vector256.Create 1.0)
+            (if complement then complementOf256 v r else r).CopyTo(y.Slice(j, 4))
         else
             for q in j .. j + 3 do
                 y.[q] <- if complement then Special.erfc x.[q] else Special.erf x.[q]
@@ -336,10 +373,10 @@ module Elementwise =
                     let r2 = v2 * (first + t2 * a2 - b2)
                     let r3 = v3 * (first + t3 * a3 - b3)
                     let ry = &MemoryMarshal.GetReference y
-                    (if complement then one - r0 else r0).StoreUnsafe(&ry, k)
-                    (if complement then one - r1 else r1).StoreUnsafe(&ry, k + 8un)
-                    (if complement then one - r2 else r2).StoreUnsafe(&ry, k + 16un)
-                    (if complement then one - r3 else r3).StoreUnsafe(&ry, k + 24un)
+                    (if complement then complementOf512 v0 r0 else r0).StoreUnsafe(&ry, k)
+                    (if complement then complementOf512 v1 r1 else r1).StoreUnsafe(&ry, k + 8un)
+                    (if complement then complementOf512 v2 r2 else r2).StoreUnsafe(&ry, k + 16un)
+                    (if complement then complementOf512 v3 r3 else r3).StoreUnsafe(&ry, k + 24un)
                 else
                     for q in 0 .. 7 do
                         erfVector complement x y (i + 4 * q)
@@ -381,10 +418,10 @@ module Elementwise =
                     let r1 = v1 * (first + t1 * a1 - b1)
                     let r2 = v2 * (first + t2 * a2 - b2)
                     let r3 = v3 * (first + t3 * a3 - b3)
-                    (if complement then one - r0 else r0).CopyTo(y.Slice(i, 4))
-                    (if complement then one - r1 else r1).CopyTo(y.Slice(i + 4, 4))
-                    (if complement then one - r2 else r2).CopyTo(y.Slice(i + 8, 4))
-                    (if complement then one - r3 else r3).CopyTo(y.Slice(i + 12, 4))
+                    (if complement then complementOf256 v0 r0 else r0).CopyTo(y.Slice(i, 4))
+                    (if complement then complementOf256 v1 r1 else r1).CopyTo(y.Slice(i + 4, 4))
+                    (if complement then complementOf256 v2 r2 else r2).CopyTo(y.Slice(i + 8, 4))
+                    (if complement then complementOf256 v3 r3 else r3).CopyTo(y.Slice(i + 12, 4))
                 else
                     for q in 0 .. 3 do
                         erfVector complement x y (i + 4 * q)
@@ -408,7 +445,8 @@ module Elementwise =
         let top = a.Length - 1
         let n = x.Length
         let inline scalar (v: float) =
-            if abs v < 3.0 then
+            if complement && v >= Special.erfcSplit then Special.erfc v
+            elif abs v < 3.0 then
                 let r = Special.erfSmallByPowers v
                 if complement then 1.0 - r else r
             elif complement then Special.erfc v
@@ -434,10 +472,10 @@ module Elementwise =
                         p2 <- Vector512.FusedMultiplyAdd(p2, t2, aj)
                         p3 <- Vector512.FusedMultiplyAdd(p3, t3, aj)
                     let r0, r1, r2, r3 = v0 * p0, v1 * p1, v2 * p2, v3 * p3
-                    (if complement then one - r0 else r0).StoreUnsafe(&ry, k)
-                    (if complement then one - r1 else r1).StoreUnsafe(&ry, k + 8un)
-                    (if complement then one - r2 else r2).StoreUnsafe(&ry, k + 16un)
-                    (if complement then one - r3 else r3).StoreUnsafe(&ry, k + 24un)
+                    (if complement then complementOf512 v0 r0 else r0).StoreUnsafe(&ry, k)
+                    (if complement then complementOf512 v1 r1 else r1).StoreUnsafe(&ry, k + 8un)
+                    (if complement then complementOf512 v2 r2 else r2).StoreUnsafe(&ry, k + 16un)
+                    (if complement then complementOf512 v3 r3 else r3).StoreUnsafe(&ry, k + 24un)
                 else
                     for q in i .. i + 31 do y.[q] <- scalar x.[q]
                 i <- i + 32
@@ -461,10 +499,10 @@ module Elementwise =
                         p2 <- Vector256.FusedMultiplyAdd(p2, t2, aj)
                         p3 <- Vector256.FusedMultiplyAdd(p3, t3, aj)
                     let r0, r1, r2, r3 = v0 * p0, v1 * p1, v2 * p2, v3 * p3
-                    (if complement then one - r0 else r0).StoreUnsafe(&ry, k)
-                    (if complement then one - r1 else r1).StoreUnsafe(&ry, k + 4un)
-                    (if complement then one - r2 else r2).StoreUnsafe(&ry, k + 8un)
-                    (if complement then one - r3 else r3).StoreUnsafe(&ry, k + 12un)
+                    (if complement then complementOf256 v0 r0 else r0).StoreUnsafe(&ry, k)
+                    (if complement then complementOf256 v1 r1 else r1).StoreUnsafe(&ry, k + 4un)
+                    (if complement then complementOf256 v2 r2 else r2).StoreUnsafe(&ry, k + 8un)
+                    (if complement then complementOf256 v3 r3 else r3).StoreUnsafe(&ry, k + 12un)
                     i <- i + 16
                 else
                     // a lane outside: these sixteen one vector at a time, as below
@@ -477,7 +515,7 @@ module Elementwise =
                             for j in top - 1 .. -1 .. 0 do
                                 p <- Vector256.FusedMultiplyAdd(p, t, Vector256.Create a.[j])
                             let r = v * p
-                            (if complement then one - r else r).StoreUnsafe(&ry, unativeint i)
+                            (if complement then complementOf256 v r else r).StoreUnsafe(&ry, unativeint i)
                         else
                             for q in i .. i + 3 do y.[q] <- scalar x.[q]
                         i <- i + 4
@@ -489,7 +527,7 @@ module Elementwise =
                     for j in top - 1 .. -1 .. 0 do
                         p <- Vector256.FusedMultiplyAdd(p, t, Vector256.Create a.[j])
                     let r = v * p
-                    (if complement then one - r else r).StoreUnsafe(&ry, unativeint i)
+                    (if complement then complementOf256 v r else r).StoreUnsafe(&ry, unativeint i)
                 else
                     for q in i .. i + 3 do y.[q] <- scalar x.[q]
                 i <- i + 4

@@ -159,14 +159,6 @@ module internal Special =
     let sign (x: float) =
         if x > 0.0 then 1.0 elif x < 0.0 then -1.0 else 0.0
 
-    /// erfc x = 1 - erf x, with the continued fraction from 3 on, where 1 - erf x would keep
-    /// no digit (erfc 6 is 2e-17); below 3 the subtraction loses at most a few digits of 16
-    /// (erfc 3 is 2e-5). It underflows to 0 past 27.3 and is 2 at -inf.
-    let erfc (x: float) =
-        if Double.IsNaN x then x
-        elif x >= 27.5 then 0.0
-        elif x >= 3.0 then erfcTail x
-        else 1.0 - erf x
 
     /// sin(πx) and tan(πx) from the offset of x to its nearest integer, so no digit of x is
     /// lost to rounding π·x (sin(π·1e6) is exactly 0, not 1e-10).
@@ -282,7 +274,7 @@ module internal Special =
     /// Chebyshev coefficients of erfcx(x) = e^{x²} erfc(x) over x in [0, 3] (t = 2x/3 − 1), computed for this
     /// library with mpmath at 50 digits from the Chebyshev nodes of degree 64 and cut where they fall below 1e-19
     /// (erfcx is at least 0.18 there, so the cut is below a thousandth of an ulp).
-    let private erfcxChebyshev =
+    let internal erfcxChebyshev =
         [| 0.882654419744951; -0.3611037988941115; 0.13277167362014608; -0.044862708199308335
            0.014133707475084892; -0.004193978072500207; 0.0011810312328946638; -0.00031745317048251454
            8.18244289446326e-05; -2.0300292708943793e-05; 4.862871519023685e-06; -1.127713959746334e-06
@@ -303,6 +295,52 @@ module internal Special =
         let square = x * x
         if Double.IsPositiveInfinity square then square
         else Math.Exp square * (1.0 + Math.FusedMultiplyAdd(x, x, -square))
+
+    /// 1/n! for n = 13 … 0: Taylor's series of e^r on |r| ≤ ln2/2 stops at r^13/13!, the next term below 4e-18
+    /// relative. Each is correctly rounded (the factorials are exact in float64).
+    let internal expTaylor =
+        let factorial n = Array.fold (fun f k -> f * float k) 1.0 [| 1 .. n |]
+        [| for n in 13 .. -1 .. 0 -> 1.0 / factorial n |]
+
+    /// ln 2 as the sum of two doubles (the second the rounding of what the first leaves), and log2(e).
+    let internal ln2High = 0.6931471805599453
+    let internal ln2Low = 2.3190468138462996e-17
+    let internal log2e = 1.4426950408889634
+
+    /// e^{−x²} for |x| < 26.5 (x² at most 708, so the result is a normal number): −x² = s + ε with s = x² rounded
+    /// and ε its rounding error (a fused multiply-add gives it exactly), then s + ε = n·ln2 + r with ln2 in two
+    /// parts and ε folded into r, so no digit of x² is lost however large it is; e^r by expTaylor in Horner's form,
+    /// times 2^n (exact). These are the operations Elementwise's erfc kernels run lane by lane (where System.Math's
+    /// exp would have no vector twin), so a tensor's entries have the bits each entry gets alone.
+    let internal gaussian (x: float) =
+        let square = x * x
+        let error = Math.FusedMultiplyAdd(x, x, -square)
+        let n = Math.Round(-square * log2e)
+        let r = Math.FusedMultiplyAdd(n, -ln2Low, Math.FusedMultiplyAdd(n, -ln2High, -square)) - error
+        let c = expTaylor
+        let mutable p = c.[0]
+        for k in 1 .. c.Length - 1 do
+            p <- Math.FusedMultiplyAdd(p, r, c.[k])
+        p * BitConverter.Int64BitsToDouble((int64 n + 1023L) <<< 52)
+
+    /// Where erfc leaves 1 − erf x for erfcx(x)·e^{−x²}: above 1/2 erf x passes 0.52 while erfc x falls below 0.48,
+    /// so the subtraction keeps erf's absolute error, which grows to thousands of ulp of erfc by 2.5; erfcx and
+    /// e^{−x²} both keep their relative accuracy (about an ulp below 1/2 either way).
+    let internal erfcSplit = 0.5
+
+    /// erfc x on [1/2, 3) as erfcx(x)·e^{−x²}: both factors a few ulp at most (erfc 3 is 2e-5, which 1 − erf x
+    /// got to five digits only).
+    let internal erfcMiddle (x: float) = erfcxNonNegative x * gaussian x
+
+    /// erfc x: 1 − erf x below 1/2 (erfc is at least 0.48 there, nothing cancels), erfcx(x)·e^{−x²} on [1/2, 3)
+    /// (erfcMiddle), the continued fraction from 3 on, where 1 − erf x would keep no digit (erfc 6 is 2e-17). It
+    /// underflows to 0 past 27.3 and is 2 at −∞.
+    let erfc (x: float) =
+        if Double.IsNaN x then x
+        elif x >= 27.5 then 0.0
+        elif x >= 3.0 then erfcTail x
+        elif x >= erfcSplit then erfcMiddle x
+        else 1.0 - erf x
 
     /// The scaled complementary error function erfcx(x) = e^{x²} erfc(x), as torch.special.erfcx: accurate far
     /// in the right tail, where erfc underflows (erfcx(x) ≈ 1/(x√π)), 0 at +∞; for x < 0 it is

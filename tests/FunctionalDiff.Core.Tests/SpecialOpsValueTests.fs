@@ -68,6 +68,20 @@ let private erfcAsymptotic (x: float) =
         sum <- sum + term
     exp (-x * x) / (x * sqrt Math.PI) * sum
 
+/// erfc from mpmath 1.3, rounded to float64: `mpmath.mp.dps = 50; float(mpmath.erfc(mpmath.mpf(x)))`. Every x is a
+/// float32 too, and each value's float32 rounding is the correctly rounded float32 of mpmath's erfc (checked against both
+/// neighbours at 50 digits), so the float32 check reads the same table. The last three are float32 inputs where
+/// 1 − erf x in float64 was off by more than float32's half ulp.
+let private erfcMpmath =
+    [| -5.5, 1.9999999999999927; -2.5, 1.999593047982555; -1.0, 1.8427007929497148; 0.25, 0.7236736098317631
+       0.4921875, 0.48639235887972904; 0.5, 0.4795001221869535; 0.75, 0.28884436634648486; 1.0, 0.15729920705028513
+       1.25, 0.07709987174354177; 1.5, 0.033894853524689274; 1.75, 0.013328328780817557; 2.0, 0.004677734981047266
+       2.25, 0.0014627165866811518; 2.5, 0.0004069520174449589; 2.75, 0.00010062192211963683
+       2.96875, 2.6875231247358474e-05; 3.0, 2.209049699858544e-05; 4.5, 1.9661604415428876e-10
+       8.0, 1.1224297172982926e-29; 15.0, 7.212994172451207e-100; 26.5, 2.2109076642637343e-307
+       2.4088943004608154, 0.0006575552688982295; 2.6686630249023438, 0.00016061246428765365
+       2.7133724689483643, 0.00012440047427818217 |]
+
 let private kernelTests =
     testList "Kernels vs closed forms" [
         test "lgamma at integers, half-integers and negative non-integers" {
@@ -168,6 +182,24 @@ let private kernelTests =
                     let alone = (Eval.eval (op (Expr.constant (Tensor.FromArray([| x |], [| 1 |]))))).ToDoubleArray().[0] |> float32
                     if BitConverter.SingleToInt32Bits alone <> BitConverter.SingleToInt32Bits run.[i] && not (Single.IsNaN alone && Single.IsNaN run.[i]) then
                         failtestf "%s(%.9g): %.9g alone, %.9g in a run" name x alone run.[i]
+        }
+        test "erfc is within 6 ulp of mpmath in float64 and correctly rounded in float32, in a run and alone (1 − erf x lost 5 digits near 3)" {
+            // one run with lanes on both sides of 1/2 in the same vectors, then each entry alone
+            let xs = Array.map fst erfcMpmath
+            for dtype in [ DType.Float64; DType.Float32 ] do
+                let tensorOf (points: float[]) =
+                    if dtype = DType.Float64 then Tensor.FromArray(points, [| points.Length |])
+                    else Tensor.FromArray(Array.map float32 points, [| points.Length |])
+                let run = (Eval.eval (Expr.erfc (Expr.constant (tensorOf xs)))).ToDoubleArray()
+                for i in 0 .. xs.Length - 1 do
+                    let x, expected = erfcMpmath.[i]
+                    let alone = (Eval.eval (Expr.erfc (Expr.constant (tensorOf [| x |])))).ToDoubleArray().[0]
+                    for actual, where in [ run.[i], "in a run"; alone, "alone" ] do
+                        if dtype = DType.Float64 then
+                            let distance = abs (actual - expected) / (Math.BitIncrement expected - expected)
+                            if distance > 6.0 then failtestf "erfc(%.17g) %s = %.17g, mpmath %.17g (%.1f ulp)" x where actual expected distance
+                        elif float32 actual <> float32 expected then
+                            failtestf "float32 erfc(%.9g) %s = %.9g, mpmath rounded %.9g" x where (float32 actual) (float32 expected)
         }
         test "erfc: 2 - erfc(-x) symmetry, 1 - erf near 0, the asymptotic series in the tail, 0 and 2 at the infinities" {
             let points = [| -3.0; -0.7; 0.0; 0.3; 1.7; 2.9 |]

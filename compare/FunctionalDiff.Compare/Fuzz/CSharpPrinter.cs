@@ -209,6 +209,21 @@ public static class CSharpPrinter
             OpKind.LocalResponseNorm => $"Nn.LocalResponseNorm({x}, {p[0]}, alpha: {Number(s.Data![0])}, beta: {Number(s.Data![1])}, k: {Number(s.Data![2])})",
             OpKind.Bilinear => $"Nn.Bilinear({a[0]}, {a[1]}, {a[2]}{(a.Length > 3 ? $", {a[3]}" : "")})",
             OpKind.GumbelSoftmax => $"Nn.GumbelSoftmax({x}, {TensorLiteral(s.Data!, s.DataShape!, dtype)}, tau: {c}, hard: {Bool(s.Flag ? 1 : 0)}, axis: {p[0]})",
+            OpKind.I0 or OpKind.I0e or OpKind.I1 or OpKind.I1e or OpKind.Erfcx or OpKind.Ndtr or OpKind.LogNdtr or OpKind.Ndtri or OpKind.Entr
+                or OpKind.MatrixExp or OpKind.Corrcoef or OpKind.Deg2Rad or OpKind.Rad2Deg => $"{x}.{s.Kind}()",
+            OpKind.Xlog1py or OpKind.LogAddExp2 => $"Expr.{s.Kind}({a[0]}, {a[1]})",
+            OpKind.Copysign => $"{a[0]}.Copysign({a[1]})",
+            OpKind.Multigammaln or OpKind.Cov => $"{x}.{s.Kind}({p[0]})",
+            OpKind.Diff => $"{x}.Diff({p[0]}, {p[1]})",
+            OpKind.Trapezoid or OpKind.CumulativeTrapezoid => $"{x}.{s.Kind}({c}, {p[0]})",
+            OpKind.Vander => $"{x}.Vander({(p[0] == 0 ? "null" : p[0].ToString())}, increasing: {Bool(s.Flag ? 1 : 0)})",
+            OpKind.Pdist => $"Nn.Pdist({x}, {c})",
+            OpKind.Tensordot => $"Expr.Tensordot({a[0]}, {a[1]}, {p[0]})",
+            OpKind.Dropout or OpKind.AlphaDropout or OpKind.FeatureAlphaDropout => $"Nn.{s.Kind}({x}, {c}, {TensorLiteral(s.Data!, s.DataShape!, dtype)})",
+            OpKind.FeatureDropout => $"Nn.Dropout{p[0]}d({x}, {c}, {TensorLiteral(s.Data!, s.DataShape!, dtype)})",
+            OpKind.RReluTraining => $"Nn.RRelu({x}, {Number(FuzzProgram.RReluBounds[s.Mode].Lower)}, {Number(FuzzProgram.RReluBounds[s.Mode].Upper)}, {TensorLiteral(s.Data!, s.DataShape!, dtype)})",
+            OpKind.ConvTranspose3d => $"Nn.ConvTranspose3d({a[0]}, {a[1]}, {(a.Length > 2 ? a[2] : "null")}, stride: {p[0]}, padding: {p[1]}, outputPadding: {p[2]}, dilation: {p[3]}, groups: {p[4]})",
+            OpKind.RnnCell => $"Nn.RnnCell({a[0]}, {a[1]}, {a[2]}, {a[3]}, {(a.Length > 4 ? a[4] : "null")}, {(a.Length > 5 ? a[5] : "null")}, \"{(s.Mode == 1 ? "relu" : "tanh")}\")",
             _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no printer"),
         };
     }

@@ -93,6 +93,18 @@ public enum OpKind
     MaxPool1d, AvgPool1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, MaxPool3d, AvgPool3d, MaxPool2dWith, AvgPool2dWith,
     ConvTranspose1d, Quantile, NanQuantile, SoftMarginLoss, HingeEmbeddingLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, RmsNorm,
     LocalResponseNorm, Bilinear, GumbelSoftmax,
+    // drawn only by `--ops fresh` (branch edges), after GumbelSoftmax so the programs of `--ops newest` stay as they were:
+    // unary I0 to Ndtri, Entr, Deg2Rad and Rad2Deg; binary Xlog1py, LogAddExp2 and Copysign; Multigammaln (Ints [p]);
+    // MatrixExp; Diff (Ints [n, axis]); Trapezoid and CumulativeTrapezoid (Ints [axis], Scalar dx); Cov (Ints [correction]),
+    // Corrcoef; Vander (Ints [N or 0 for the length], Flag increasing); Pdist (Scalar p); Tensordot (Args [a, b], Ints
+    // [dims]); Dropout and AlphaDropout (Scalar p, Data the uniform noise of the input's shape); FeatureDropout (Ints
+    // [spatial axes: 1, 2 or 3], Scalar p, Data one draw per channel); FeatureAlphaDropout (Scalar p, Data [N, C] draws);
+    // RReluTraining (Mode the bounds in FuzzProgram.RReluBounds, Data the noise); ConvTranspose3d (Args input, weight,
+    // bias?; Ints [stride, padding, outputPadding, dilation, groups]); RnnCell (Args [x, h, wIh, wHh, bIh?, bHh?], Mode 1
+    // relu)
+    I0, I0e, I1, I1e, Erfcx, Ndtr, LogNdtr, Ndtri, Entr, Xlog1py, Multigammaln, MatrixExp, Diff, Trapezoid, CumulativeTrapezoid,
+    Cov, Corrcoef, LogAddExp2, Copysign, Deg2Rad, Rad2Deg, Vander, Pdist, Tensordot, Dropout, FeatureDropout, AlphaDropout,
+    FeatureAlphaDropout, RReluTraining, ConvTranspose3d, RnnCell,
 }
 
 /// <summary>
@@ -147,13 +159,18 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         bool firstOrderOnly = Steps.Where((s, i) => live[i] && s.Kind is OpKind.GridSample or OpKind.CtcLoss or OpKind.MultiMarginLoss).Any();
         if (firstOrderOnly) torchWrong.Add(("first order only: libtorch has no double backward of grid_sample, ctc_loss or multi_margin_loss", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }));
         if (firstOrderOnly && singular) torchWrong.Add(("no JVP: torch's by reverse passes, whose exact zeros a non-finite program's forward mode does not have", new[] { Suite.Check.Jvp }));
+        // the same where a finite program has an infinite slope at an exact value: kl_div's target term at a target 0 has the
+        // slope −∞, and a relu of negative entries before it hands it the tangent 0, which forward mode (ours, as torch's
+        // double-backward trick) meets as 0·(−∞) = NaN, where torch's rows, by reverse passes, hold relu's masked 0 (`fuzz
+        // fresh 1/162`: kl_div(x₂, relu(x₃)) at x₃ < 0 beside a multi_margin_loss, JVP NaN in ours, the rows' finite numbers)
+        else if (firstOrderOnly && FiniteProgramInfiniteSlope(live)) torchWrong.Add(("no JVP: torch's by reverse passes, whose exact zeros forward mode meets at an infinite slope as 0·∞", new[] { Suite.Check.Jvp }));
         double scale = Math.Max(1, magnitude);
         return new(Name, InputShapes.Select(s => new Suite.InputSpec(s)).ToArray(), xs => OurInterpreter.Run(this, xs), ts => TorchInterpreter.Run(this, ts, RoundingDraw))
         {
             Seed = Seed,
             Fixed = InputValues,
             Float64 = (Steps.Any(s => s.Kind == OpKind.CastRoundTrip) ? CastTolerance
-                    : Steps.Any(s => s.Kind is OpKind.Lgamma or OpKind.Digamma or OpKind.Polygamma) ? TrigammaTolerance : Suite.Tolerance.Float64) with
+                    : Steps.Any(s => s.Kind is OpKind.Lgamma or OpKind.Digamma or OpKind.Polygamma or OpKind.Multigammaln) ? TrigammaTolerance : Suite.Tolerance.Float64) with
                 { ScaleAtLeast = scale, HessianNaNMayTranspose = true, HessianOverflowMayTranspose = true, HessianNaNFromZeroTangent = true, HessianTorchNaNFromZeroCotangent = true, TorchDerivativeNaNIsConvention = torchNaN.Count > 0 },
             Float32 = Suite.Tolerance.Float32 with { ScaleAtLeast = scale, HessianNaNMayTranspose = true, HessianOverflowMayTranspose = true, HessianNaNFromZeroTangent = true, HessianTorchNaNFromZeroCotangent = true, TorchDerivativeNaNIsConvention = torchNaNInFloat32.Count > 0 },
             Why = (singular ? "fuzzed program across a domain edge" : "fuzzed program") +
@@ -174,7 +191,8 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// the floor is as loose, since terms that pass through trigamma cancel (`fuzz 1/217`: an entry of 6e-4 made
     /// of terms of size 26, 3.6e-10 apart). A program amplifies that error as it amplifies any other: in `fuzz 2/912`
     /// (polygamma(1) through cos and a matrix product, at x = 0.31, 1.32, 0.77) our ψ⁽¹⁾ to ψ⁽⁴⁾ agree with mpmath to 1 ulp
-    /// while the second-order check differs from torch's by 9.3e-8 relative, so the bound is 1e-6.
+    /// while the second-order check differs from torch's by 9.3e-8 relative, so the bound is 1e-6. Multigammaln is a sum
+    /// of lgammas, so its second order is a sum of trigammas (`fuzz fresh 1/137`: 3.5e-10 relative apart).
     /// </summary>
     static readonly Suite.Tolerance TrigammaTolerance = new(1e-6, 1e-6);
 
@@ -266,6 +284,20 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                     && Steps.Where((r, k) => live[k] && (InfiniteSlope(r, values) || (values[InputCount + k].numel() > 0 && values[InputCount + k].isnan().any().item<bool>()))
                         && r.Args.Any(arg => AnyUpstream(arg, j => j == i))).Any()).Any())
                 torchNaN.Add("A sum or mean over no entries before an infinite or NaN slope (torch's zero tangent meets it)");
+            // a step with no entries from an operand with entries (cumulative_trapezoid or diff over an axis too short, topk with
+            // k = 0) reads nothing, so every derivative into its operand is 0, ours (no cotangent reaches it); torch's rule hands
+            // the operand a tensor of zeros, which an infinite or NaN slope before it meets as 0·∞ = NaN (`fuzz fresh 2/181`:
+            // cumulative_trapezoid over an axis of length 1 after tanh of NaN entries; `3/282`: topk(entr(x), 0) at negative x,
+            // where entr is −∞ and its slope NaN; FuzzFreshTests)
+            if (Steps.Where((s, i) => live[i] && values[InputCount + i].numel() == 0 && s.Args.Any(arg => values[arg].numel() > 0)).Any()
+                && values.Any(t => t.numel() > 0 && !t.isfinite().all().item<bool>()))
+                torchNaN.Add("A step with no entries from an operand with entries, in a program holding an infinity or a NaN (torch's zero cotangent meets it as 0·∞)");
+            // copysign's slope in its sign source is 0 everywhere (the sign is piecewise constant), ours a symbolic zero; torch's
+            // rule hands that source a tensor of zeros, which an infinite or NaN slope before it meets as 0·∞ = NaN (`fuzz fresh
+            // adversarial 1/262`: copysign(½, attention(q, q, v)) with v holding +∞, gradient 0 in ours, NaN in torch's at q)
+            if (Steps.Where((s, i) => live[i] && s.Kind == OpKind.Copysign).Any()
+                && values.Any(t => t.numel() > 0 && !t.isfinite().all().item<bool>()))
+                torchNaN.Add("Copysign's sign source in a program holding an infinity or a NaN (torch's zero slope meets it as 0·∞)");
             if (LogitWithEpsFlatUnderInfiniteCotangent(live, values))
                 torchNaN.Add("Logit with eps at an entry outside [eps, 1 − eps] under an infinite cotangent (torch's untaken branch meets it as 0·∞)");
             if (ProdOfZerosBesideInfiniteSlope(live, values))
@@ -1005,6 +1037,10 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
                 return "Maximum or Minimum at an infinite operand";
             case OpKind.KlDiv when !s.Flag && (Any(a[1].eq(0.0)) || Any(a[1].eq(double.PositiveInfinity))):
                 return "KlDiv at a target 0 or +∞";
+            // Φ″(x) = −x·φ(x) tends to 0 at ±∞ (ours); torch's double backward forms −x·φ(x) as ∞·0 = NaN there (`fuzz fresh
+            // 3/209`: ndtr of [0, −∞], second order 0 in ours, NaN in torch's at −∞; FuzzFreshTests)
+            case OpKind.Ndtr when AnyInfinite(a[0]):
+                return "Ndtr at ±∞ (torch's curvature −x·φ(x) is ∞·0)";
             // with a log target the loss is e^t·(t − x); where e^t overflows at a finite t, torch's double backward multiplies
             // e^t = ∞ by the difference of t's and x's slopes, 0 where they move together, ∞·0 = NaN, where the closed form is
             // ±∞ (`fuzz all adversarial 68/107`: kl_div(x, index_add(x, [0, 1e10]), log_target) at x = 0, whose loss is
@@ -1268,6 +1304,21 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
     /// (`fuzz all adversarial 66/1`) or a quotient with an infinite operand, or by 0; a power with a base ±∞ or 0 (the
     /// exponent's slope).
     /// </summary>
+    /// <summary>Whether a live step has an infinite slope at the program's float64 values (<see cref="InfiniteSlope"/>, or
+    /// kl_div's target term at a target 0), for the first-order-only programs' JVP (ToCase).</summary>
+    bool FiniteProgramInfiniteSlope(bool[] live)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var inputs = InputValues.Select((v, i) => TorchSharp.torch.tensor(v, dtype: TorchSharp.torch.ScalarType.Float64)
+            .reshape(InputShapes[i].Select(d => (long)d).ToArray())).ToArray();
+        var values = TorchInterpreter.RunAll(this, inputs);
+        return Steps.Where((s, i) => live[i] && (InfiniteSlope(s, values)
+            || s.Kind == OpKind.KlDiv && !s.Flag && values[s.Args[1]].numel() > 0 && values[s.Args[1]].eq(0.0).any().item<bool>())).Any();
+    }
+
+    /// <summary>float32's machine epsilon, 2^−23: the bound of torch's small-|x| branch in its i1 and i1e rules there.</summary>
+    const double Float32Epsilon = 1.1920928955078125e-07;
+
     static bool InfiniteSlope(Step s, IReadOnlyList<TorchSharp.torch.Tensor> values)
     {
         static bool Any(TorchSharp.torch.Tensor t, Func<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> p) =>
@@ -1765,6 +1816,33 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         OpKind.Rsqrt when a[0].numel() > 0 && a[0].gt(0.0).logical_and(a[0].lt(RsqrtCubeOverflows)).any().item<bool>() =>
             ("Rsqrt where y³ overflows (torch's rule forms −½g·y³ with y³ = ∞)",
              new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
+        // torch's i1 and i1e rules take the slope ½ (the limit at 0) wherever |x| > ε is false, and so at NaN: its gradient
+        // there is g/2 where the slope of a NaN value is NaN (ours, as IEEE asks of every rule), and its second order 0
+        // (`fuzz fresh 1/271`: i1e of [0, 0, 0, 0, NaN, 0], torch's VJP u/2 at the NaN; FuzzFreshTests). Its derivative
+        // checks are skipped; values are compared.
+        OpKind.I1 or OpKind.I1e when a[0].numel() > 0 && a[0].isnan().any().item<bool>() =>
+            ("I1 or I1e at a NaN entry (torch's rule takes the slope ½ of its small-|x| branch there)",
+             new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }),
+        // the same branch holds the slope at ½ for 0 < |x| ≤ ε, so torch's second derivative of i1e is 0 there, where i1e″ is
+        // ∓1 on either side of 0 (e^{−|x|}·I₁(x) ≈ x/2 − x·|x|/2; ours, by its Maclaurin polynomial: `fuzz fresh adversarial
+        // 1/230`, float32: i1e at 1e-30, ours −u·v, torch's 0; `1/273` in float64). Detected at float32's ε from the float64
+        // values, as the float32 run needs; its second-order checks are skipped.
+        OpKind.I1e when a[0].numel() > 0 && a[0].ne(0.0).logical_and(a[0].abs().le(Float32Epsilon)).any().item<bool>() =>
+            ("I1e at 0 < |x| ≤ float32's ε (torch's rule holds the slope ½ there, its second derivative 0 where i1e″ is ∓1)",
+             new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
+        // torch's linalg.vander (through cumprod) of a vector holding a subnormal entry: its JVP at that entry is NaN and ±∞
+        // where t·[2x, 1, 0] is a number, and its second order NaN there and half the closed form 2·u·v at the other, normal
+        // entries (`fuzz fresh adversarial 1/144`: vander([1e-45, 1e-30, 1e-310], 3), ours 2·u₀₀·v₀ = 0.687, torch's 0.344;
+        // `1/39`, float32: [2.22, −1e-45]; alone, 1e-30 and 1e-45 give torch's 2). Detected below float32's least normal from
+        // the float64 values, as the float32 run needs; its derivative checks but the gradient are skipped.
+        OpKind.Vander when a[0].numel() > 0 && a[0].ne(0.0).logical_and(a[0].abs().lt(1.1754943508222875e-38)).any().item<bool>() =>
+            ("Vander of a vector holding a subnormal entry (torch's JVP and second order through cumprod: NaN there, half elsewhere)",
+             new[] { Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian }),
+        // i1(±∞) is ±∞, the limit (ours: e^|x| overflows where the scaled series is a number); torch's i1 is NaN there
+        // (`fuzz fresh adversarial 1/245`: i1 of [0, +∞]). The value checks are skipped; the derivatives, NaN in both there
+        // (i0 − i1/x is ∞ − ∞), are compared.
+        OpKind.I1 when a[0].numel() > 0 && a[0].isinf().any().item<bool>() =>
+            ("I1 at ±∞ (torch's NaN, the limit ±∞)", new[] { Suite.Check.Value, Suite.Check.Compiled }),
         _ => null,
     };
 
@@ -2168,11 +2246,23 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         // second derivative of g(√x), g′·√″ + g″·√′², is a sum of two infinities of opposite signs in ours, NaN, where torch's
         // double backward forms −∞ (`fuzz newest adversarial 3/4`: e^√x at x = 1e-310, whose second derivative
         // e^√x·(1/(4x) − 1/(4x^1.5)) is −2.5e464, −∞ in float64). Its second-order checks are skipped.
+        // the matrix exponential scales A by 2^−s with s from its norm, and an infinite entry makes the norm, and every entry
+        // after the scaling and squaring, ∞·0 or ∞ − ∞ = NaN, where torch's gives e^∞ = ∞ for a 1×1 matrix (`fuzz fresh
+        // adversarial 1/101`, float32: matrix_exp([[+∞]]) from 1e160). Every check of the program is skipped.
+        if (s.Kind == OpKind.MatrixExp && a[0].numel() > 0 && Any(a[0].isinf()))
+            return ("ours (a known limitation): the matrix exponential of a matrix holding an infinity (NaN by its scaling)",
+                new[] { Suite.Check.Value, Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled });
         if (s.Kind == OpKind.Sqrt && Any(a[0].gt(0.0).logical_and(a[0].lt(1.39e-309))))
             return ("ours (a known limitation): the second order through √x at a positive x below 1.39e-309 (two overflowed terms of opposite signs)", second);
         if (s.Kind == OpKind.Xlogy && TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var xy
                 && Any(xy[0].ne(0.0).logical_and(xy[1].eq(double.PositiveInfinity).logical_or(xy[1].eq(0.0)))))
             return ("ours (a known limitation): xlogy's infinite slope in x at y = +∞ or 0 under a zero cotangent",
+                new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled });
+        // xlog1py's slope in x is log1p y, the same at y = +∞ or −1 (`fuzz fresh adversarial 2/173`: tanh(xlog1py(x, +∞)) at
+        // x = 1e300, gradient NaN in ours, torch's 0)
+        if (s.Kind == OpKind.Xlog1py && TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var xz
+                && Any(xz[0].ne(0.0).logical_and(xz[1].eq(double.PositiveInfinity).logical_or(xz[1].eq(-1.0)))))
+            return ("ours (a known limitation): xlog1py's infinite slope in x at y = +∞ or −1 under a zero cotangent",
                 new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled });
         // the gradient too: the Rewrite pass's normal form sorts a monomial's factors by atom, so the cotangent meets e^x
         // before the factors after it that bring it back into range (`fuzz wide adversarial 88/88`: −Σ1/e^x at x = 709 under
@@ -2601,4 +2691,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
 
     /// <summary>The number of elements of a shape.</summary>
     public static int Numel(int[] shape) => shape.Aggregate(1, (a, b) => a * b);
+
+    /// <summary>RReluTraining's (lower, upper) by its Mode: torch's defaults 1/8 and 1/3, and two others.</summary>
+    public static readonly (double Lower, double Upper)[] RReluBounds = { (0.125, 1.0 / 3), (0.1, 0.3), (0.0, 0.5) };
 }

@@ -21,6 +21,9 @@ public enum OpSurface
     /// <summary>Latest and then the ops added since (MaxPool1d to GumbelSoftmax in <see cref="OpKind"/>, <c>--ops newest</c>,
     /// branch fuzznew): not the default, so the programs of <c>--ops latest</c> stay as they were.</summary>
     Newest,
+    /// <summary>Newest and then the ops added since (I0 to RnnCell in <see cref="OpKind"/>, <c>--ops fresh</c>, branch edges):
+    /// not the default, so the programs of <c>--ops newest</c> stay as they were.</summary>
+    Fresh,
 }
 
 // The ops added to the public surface after the wider ops were drawn (torch's logaddexp, hypot, kron, sinc, erfinv, frac,

@@ -15,7 +15,7 @@ public sealed partial class Generator
     /// <summary>Three weights each, as the latest ops, and six for the max pools and the 2-D and 3-D average pools, which
     /// give up more often (a window must reach into the input).</summary>
     static (OpKind Kind, int Weight)[] NewestWeights => Enum.GetValues<OpKind>()
-        .Where(k => k > OpKind.SegmentSoftmax)
+        .Where(k => k > OpKind.SegmentSoftmax && k <= OpKind.GumbelSoftmax)
         .Select(k => (k, k is OpKind.MaxPool1d or OpKind.MaxPool3d or OpKind.AvgPool3d or OpKind.MaxPool2dWith or OpKind.AvgPool2dWith ? 6 : 3)).ToArray();
 
     /// <summary>Everything <c>--ops latest</c> draws and then the newest ops (<c>--ops newest</c>), built on first use.</summary>

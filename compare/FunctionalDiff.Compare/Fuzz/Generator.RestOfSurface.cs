@@ -76,15 +76,7 @@ public sealed partial class Generator
                 if (w >= 0) Try(S(kind, a, w));
                 break;
             }
-            case OpKind.Xlogy:
-            {
-                int a = Pick();
-                if (a < 0) break;
-                int b = Partner(a);
-                if (b >= 0 && !All(b, Positive)) b = MakePositive(b);
-                if (b >= 0) Try(S(kind, a, b));
-                break;
-            }
+            case OpKind.Xlogy: WithPositivePartner(kind); break;
             case OpKind.Fmod or OpKind.Remainder or OpKind.FloorDivide:
             {
                 int a = Pick();
@@ -404,6 +396,16 @@ public sealed partial class Generator
                 break;
             }
         }
+    }
+
+    /// <summary>A binary op whose second operand is made positive when it is not (xlogy, xlog1py).</summary>
+    void WithPositivePartner(OpKind kind)
+    {
+        int a = Pick();
+        if (a < 0) return;
+        int b = Partner(a);
+        if (b >= 0 && !All(b, Positive)) b = MakePositive(b);
+        if (b >= 0) Try(S(kind, a, b));
     }
 
     /// <summary>A unary op whose operand is first moved inside its domain by <paramref name="into"/> when it is not there.</summary>

@@ -398,6 +398,46 @@ public static class TorchInterpreter
             OpKind.LocalResponseNorm => F.local_response_norm(x, l[0], s.Data![0], s.Data![1], s.Data![2]),
             OpKind.Bilinear => F.bilinear(a[0], a[1], a[2], a.Length > 3 ? a[3] : null),
             OpKind.GumbelSoftmax => Gumbel(x, Data(s, dtype), s.Scalar, s.Flag, l[0]),
+            OpKind.I0 => torch.special.i0(x),
+            OpKind.I0e => torch.special.i0e(x),
+            OpKind.I1 => torch.special.i1(x),
+            OpKind.I1e => torch.special.i1e(x),
+            OpKind.Erfcx => Erfcx(x),
+            OpKind.Ndtr => torch.special.ndtr(x),
+            OpKind.LogNdtr => LogNdtr(x),
+            OpKind.Ndtri => torch.special.ndtri(x),
+            OpKind.Entr => torch.special.entr(x),
+            OpKind.Xlog1py => torch.special.xlog1py(a[0], a[1]),
+            OpKind.Multigammaln => torch.special.multigammaln(x, l[0]),
+            OpKind.MatrixExp => torch.linalg.matrix_exp(x),
+            // TorchSharp 0.107's diff takes n = 1 only: differenced n times
+            OpKind.Diff => Enumerable.Range(0, p[0]).Aggregate(x, (t, _) => t.diff(1, l[1])),
+            OpKind.Trapezoid => torch.trapezoid(x, s.Scalar, l[0]),
+            OpKind.CumulativeTrapezoid => torch.cumulative_trapezoid(x, s.Scalar, l[0]),
+            OpKind.Cov => torch.cov(x, l[0]),
+            OpKind.Corrcoef => torch.corrcoef(x),
+            OpKind.LogAddExp2 => torch.logaddexp2(a[0], a[1]),
+            OpKind.Copysign => torch.copysign(a[0], a[1]),
+            OpKind.Deg2Rad => torch.deg2rad(x),
+            OpKind.Rad2Deg => torch.rad2deg(x),
+            // TorchSharp 0.107's torch.vander aborts the process; torch.linalg.vander is the increasing form
+            OpKind.Vander => s.Flag ? torch.linalg.vander(x, l[0] == 0 ? x.shape[0] : l[0]) : torch.linalg.vander(x, l[0] == 0 ? x.shape[0] : l[0]).flip(1),
+            // TorchSharp 0.107 has no pdist: the definition, as the case table writes it
+            OpKind.Pdist => Suite.CaseTable.TorchPdist(x, s.Scalar),
+            // TorchSharp 0.107's tensordot(a, b, int dims) throws: the axes named
+            OpKind.Tensordot => torch.tensordot(a[0], a[1], Enumerable.Range((int)a[0].dim() - p[0], p[0]).Select(d => (long)d).ToArray(),
+                Enumerable.Range(0, p[0]).Select(d => (long)d).ToArray()),
+            // torch draws its own masks: its formula over the same draws (the case table's, its kernels' order)
+            OpKind.Dropout => x * (Suite.CaseTable.Kept(Data(s, dtype), s.Scalar, x) / (1 - s.Scalar)),
+            OpKind.FeatureDropout => x * (Suite.CaseTable.Kept(PerChannel(s, dtype, x.dim()), s.Scalar, x) / (1 - s.Scalar)),
+            OpKind.AlphaDropout => Suite.CaseTable.TorchAlphaDropout(x, Suite.CaseTable.Kept(Data(s, dtype), s.Scalar, x), s.Scalar),
+            OpKind.FeatureAlphaDropout => Suite.CaseTable.TorchAlphaDropout(x, Suite.CaseTable.Kept(PerChannel(s, dtype, x.dim()), s.Scalar, x), s.Scalar),
+            OpKind.RReluTraining => torch.where(x > 0, x, x * (FuzzProgram.RReluBounds[s.Mode].Lower
+                + (FuzzProgram.RReluBounds[s.Mode].Upper - FuzzProgram.RReluBounds[s.Mode].Lower) * Data(s, dtype))),
+            OpKind.ConvTranspose3d => F.conv_transpose3d(a[0], a[1], a.Length > 2 ? a[2] : null, strides: Triple(l[0]), padding: Triple(l[1]),
+                output_padding: Triple(l[2]), dilation: Triple(l[3]), groups: l[4]),
+            // the cell's formula (TorchSharp's nn.RNNCell holds its own parameters)
+            OpKind.RnnCell => s.Mode == 1 ? RnnPreActivation(a).relu() : RnnPreActivation(a).tanh(),
             _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no interpretation"),
         };
     }
@@ -800,6 +840,66 @@ public static class TorchInterpreter
     static long[] Pair(long v) => new[] { v, v };
 
     static long[] Triple(long v) => new[] { v, v, v };
+
+    /// <summary>A feature dropout's draws, one per channel ([N, C] or [C]), with a 1 for each spatial axis of an input of
+    /// rank <paramref name="rank"/>, so they broadcast over the channels' entries.</summary>
+    static TT PerChannel(Step s, ScalarType dtype, long rank) =>
+        Data(s, dtype).reshape(s.DataShape!.Select(d => (long)d).Concat(Enumerable.Repeat(1L, (int)rank - s.DataShape!.Length)).ToArray());
+
+    /// <summary>An RNN cell's pre-activation (x·W_ihᵀ + b_ih) + (h·W_hhᵀ + b_hh) over [x, h, W_ih, W_hh, b_ih?, b_hh?].</summary>
+    public static TT RnnPreActivation(TT[] a)
+    {
+        var input = a[0].matmul(a[2].t());
+        var hidden = a[1].matmul(a[3].t());
+        return a.Length > 4 ? (input + a[4]) + (hidden + a[5]) : input + hidden;
+    }
+
+    /// <summary>Where e^{x²}·erfc(x) keeps its digits: above, erfc underflows (and e^{x²} overflows) in float64 and float32.</summary>
+    const double ErfcxAsymptotic = 8;
+
+    /// <summary>Where the asymptotic series' operand is held: 2x² stays finite in float32, and beyond, erfcx is 1/(x√π) to far
+    /// below any term it is added to (log Φ's −x²/2), while ∞ would make the series' derivative ∞·0.</summary>
+    const double ErfcxHeld = 1e18;
+
+    /// <summary>Where log Φ's right tail is held: Φ(−40) is e^{−800}, 0 in both dtypes, and so are its derivatives beyond;
+    /// at +∞ the tail's −x·e^{−x²/2} would be ∞·0.</summary>
+    const double LogNdtrHeld = 40;
+
+    /// <summary>
+    /// erfcx on torch's side: TorchSharp 0.107's special.erfcx computes erfc (CaseTable.TorchErfcx), so e^{x²}·erfc(x) below
+    /// 8 and the asymptotic series 1/(x√π)·Σ (−1)ⁿ(2n − 1)!!/(2x²)ⁿ to n = 20 from 8 on (its next term is below 2e-19 there),
+    /// each branch on an operand held inside its range so the other's derivative stays finite.
+    /// </summary>
+    static TT Erfcx(TT x)
+    {
+        var below = x.detach() < ErfcxAsymptotic;
+        var near = torch.where(below, x, torch.zeros_like(x));
+        var far = torch.where(below, torch.full_like(x, ErfcxAsymptotic), torch.where(x.detach() > ErfcxHeld, torch.full_like(x, ErfcxHeld), x));
+        var inverse = 1.0 / (2.0 * far * far);
+        var term = torch.ones_like(x);
+        var sum = torch.ones_like(x);
+        for (int n = 1; n <= 20; n++)
+        {
+            term = -term * (2 * n - 1) * inverse;
+            sum = sum + term;
+        }
+        return torch.where(below, (near * near).exp() * near.erfc(), sum / (far * Math.Sqrt(Math.PI)));
+    }
+
+    /// <summary>
+    /// log Φ on torch's side (TorchSharp 0.107 has no log_ndtr; log of its ndtr is −∞ where Φ underflows): below 0
+    /// log(erfcx(−x/√2)/2) − x²/2, from 0 on log1p(−erfc(x/√2)/2), each on an operand held inside its range (the right one
+    /// at most LogNdtrHeld).
+    /// </summary>
+    static TT LogNdtr(TT x)
+    {
+        var negative = x.detach() < 0;
+        var left = torch.where(negative, x, -torch.ones_like(x));
+        var right = torch.where(negative, torch.ones_like(x), torch.where(x.detach() > LogNdtrHeld, torch.full_like(x, LogNdtrHeld), x));
+        var leftTail = (0.5 * Erfcx(-left / Math.Sqrt(2))).log() - 0.5 * (left * left);
+        var rightTail = (-0.5 * (right / Math.Sqrt(2)).erfc()).log1p();
+        return torch.where(negative, leftTail, rightTail);
+    }
 
     /// <summary>A step's constant operand (Data, DataShape) in the run's dtype: labels, class weights, noise.</summary>
     static TT Data(Step s, ScalarType dtype) => torch.tensor(s.Data!, dtype: dtype).reshape(s.DataShape!.Select(d => (long)d).ToArray());

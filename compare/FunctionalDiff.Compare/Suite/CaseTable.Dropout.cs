@@ -13,9 +13,9 @@ public static partial class CaseTable
 {
     static double[] Uniform(int n, double shift) => Enumerable.Range(0, n).Select(i => (i * 0.61 + shift) % 1.0).ToArray();
 
-    static TT Kept(TT noise, double p, TT like) => (noise >= p).to_type(like.dtype);
+    internal static TT Kept(TT noise, double p, TT like) => (noise >= p).to_type(like.dtype);
 
-    static TT TorchAlphaDropout(TT x, TT keep, double p)
+    internal static TT TorchAlphaDropout(TT x, TT keep, double p)
     {
         const double saturation = 1.7580993408473766;
         double a = 1.0 / Math.Sqrt((saturation * saturation * p + 1.0) * (1.0 - p));

@@ -102,7 +102,7 @@ public static partial class CaseTable
     static double[] Ramp(int n) => Enumerable.Range(0, n).Select(i => 0.5 + 0.1 * i).ToArray();
 
     /// <summary>torch.pdist by its definition: the p-norm of the difference of rows i and j for each pair i &lt; j, row-major.</summary>
-    static TT TorchPdist(TT x, double p)
+    internal static TT TorchPdist(TT x, double p)
     {
         var n = (int)x.shape[0];
         var pairs = (from i in Enumerable.Range(0, n) from j in Enumerable.Range(i + 1, n - i - 1) select (i, j)).ToArray();
