@@ -1,5 +1,7 @@
 using CoreManipulation = FunctionalDiff.Core.Manipulation;
 using CoreProducts = FunctionalDiff.Core.Products;
+using CoreExpr = FunctionalDiff.Core.Expr;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalDiff;
 
@@ -215,52 +217,37 @@ public sealed partial class Expr
     /// this broadcasts to [n, p] and is left out when β = 0 (a NaN in it does not reach the result). F#: <c>Products.addmm</c>.
     /// </summary>
     /// <exception cref="ArgumentException">Operands that are not matrices or do not fit.</exception>
-    public Expr Addmm(Expr mat1, Expr mat2, double beta = 1.0, double alpha = 1.0)
-    {
-        ArgumentNullException.ThrowIfNull(mat1);
-        ArgumentNullException.ThrowIfNull(mat2);
-        var parts = Align([this, mat1, mat2], "mat1/mat2");
-        return Interop.Named("Addmm", () => Wrap(CoreProducts.addmm(beta, alpha, parts[0], parts[1], parts[2])));
-    }
+    public Expr Addmm(Expr mat1, Expr mat2, double beta = 1.0, double alpha = 1.0) =>
+        Accumulated("Addmm", CoreProducts.addmm, mat1, mat2, beta, alpha);
 
     /// <summary>β·this + α·(<paramref name="mat"/> @ <paramref name="vec"/>) for a matrix [n, m] and a vector [m] (torch.addmv).</summary>
     /// <exception cref="ArgumentException">Operands of the wrong rank or that do not fit.</exception>
-    public Expr Addmv(Expr mat, Expr vec, double beta = 1.0, double alpha = 1.0)
-    {
-        ArgumentNullException.ThrowIfNull(mat);
-        ArgumentNullException.ThrowIfNull(vec);
-        var parts = Align([this, mat, vec], "mat/vec");
-        return Interop.Named("Addmv", () => Wrap(CoreProducts.addmv(beta, alpha, parts[0], parts[1], parts[2])));
-    }
+    public Expr Addmv(Expr mat, Expr vec, double beta = 1.0, double alpha = 1.0) =>
+        Accumulated("Addmv", CoreProducts.addmv, mat, vec, beta, alpha);
 
     /// <summary>β·this + α·(<paramref name="vec1"/> ⊗ <paramref name="vec2"/>), the outer product of two vectors (torch.addr).</summary>
     /// <exception cref="ArgumentException">Operands of the wrong rank or that do not fit.</exception>
-    public Expr Addr(Expr vec1, Expr vec2, double beta = 1.0, double alpha = 1.0)
-    {
-        ArgumentNullException.ThrowIfNull(vec1);
-        ArgumentNullException.ThrowIfNull(vec2);
-        var parts = Align([this, vec1, vec2], "vec1/vec2");
-        return Interop.Named("Addr", () => Wrap(CoreProducts.addr(beta, alpha, parts[0], parts[1], parts[2])));
-    }
+    public Expr Addr(Expr vec1, Expr vec2, double beta = 1.0, double alpha = 1.0) =>
+        Accumulated("Addr", CoreProducts.addr, vec1, vec2, beta, alpha);
 
     /// <summary>β·this + α·(<paramref name="batch1"/> @ <paramref name="batch2"/>) for batches [b, n, m] and [b, m, p] (torch.baddbmm).</summary>
     /// <exception cref="ArgumentException">Operands that are not batches of matrices or do not fit.</exception>
-    public Expr Baddbmm(Expr batch1, Expr batch2, double beta = 1.0, double alpha = 1.0)
-    {
-        ArgumentNullException.ThrowIfNull(batch1);
-        ArgumentNullException.ThrowIfNull(batch2);
-        var parts = Align([this, batch1, batch2], "batch1/batch2");
-        return Interop.Named("Baddbmm", () => Wrap(CoreProducts.baddbmm(beta, alpha, parts[0], parts[1], parts[2])));
-    }
+    public Expr Baddbmm(Expr batch1, Expr batch2, double beta = 1.0, double alpha = 1.0) =>
+        Accumulated("Baddbmm", CoreProducts.baddbmm, batch1, batch2, beta, alpha);
 
     /// <summary>β·this + α·Σᵢ <paramref name="batch1"/>[i] @ <paramref name="batch2"/>[i] (torch.addbmm): the batch's products summed.</summary>
     /// <exception cref="ArgumentException">Operands that are not batches of matrices or do not fit.</exception>
-    public Expr Addbmm(Expr batch1, Expr batch2, double beta = 1.0, double alpha = 1.0)
+    public Expr Addbmm(Expr batch1, Expr batch2, double beta = 1.0, double alpha = 1.0) =>
+        Accumulated("Addbmm", CoreProducts.addbmm, batch1, batch2, beta, alpha);
+
+    /// <summary>β·this + α·(a product of <paramref name="first"/> and <paramref name="second"/>), as the BLAS-style products build it.</summary>
+    Expr Accumulated(string name, Func<double, double, CoreExpr, CoreExpr, CoreExpr, CoreExpr> product, Expr first, Expr second, double beta, double alpha,
+        [CallerArgumentExpression(nameof(first))] string firstName = "", [CallerArgumentExpression(nameof(second))] string secondName = "")
     {
-        ArgumentNullException.ThrowIfNull(batch1);
-        ArgumentNullException.ThrowIfNull(batch2);
-        var parts = Align([this, batch1, batch2], "batch1/batch2");
-        return Interop.Named("Addbmm", () => Wrap(CoreProducts.addbmm(beta, alpha, parts[0], parts[1], parts[2])));
+        ArgumentNullException.ThrowIfNull(first, firstName);
+        ArgumentNullException.ThrowIfNull(second, secondName);
+        var parts = Align([this, first, second], name);
+        return Interop.Named(name, () => Wrap(product(beta, alpha, parts[0], parts[1], parts[2])));
     }
 
     /// <summary>
