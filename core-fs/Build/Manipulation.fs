@@ -100,13 +100,11 @@ module Manipulation =
 
     /// torch.hsplit with a count: equal sections along axis 1 (axis 0 of a vector).
     let hsplit (sections: int) (x: Expr) =
-        splitAxis "Hsplit" 1 0 x |> ignore
-        equalSections "Hsplit" sections (if x.Rank = 1 then 0 else 1) x
+        equalSections "Hsplit" sections (splitAxis "Hsplit" 1 (if x.Rank = 1 then 0 else 1) x) x
 
     /// torch.hsplit with indices: tensor_split along axis 1 (axis 0 of a vector).
     let hsplitAt (indices: int[]) (x: Expr) =
-        splitAxis "Hsplit" 1 0 x |> ignore
-        tensorSplitIndices indices (if x.Rank = 1 then 0 else 1) x
+        tensorSplitIndices indices (splitAxis "Hsplit" 1 (if x.Rank = 1 then 0 else 1) x) x
 
     /// torch.vsplit with a count: equal sections along axis 0 of a tensor of rank 2 or more.
     let vsplit (sections: int) (x: Expr) = equalSections "Vsplit" sections (splitAxis "Vsplit" 2 0 x) x
@@ -160,10 +158,6 @@ module Manipulation =
     /// torch.diagflat: the entries of x, flattened, on diagonal `offset` of a square matrix of zeros.
     let diagflat (offset: int) (x: Expr) = Indexing.diagEmbed offset (Expr.reshape [| x.Numel |] x)
 
-    /// x with `placed` (zeros off the written places) where `written` is 1: only the written places read placed, so
-    /// neither side's derivative sees the other's entries.
-    let private writeOver (written: Expr) (placed: Expr) (x: Expr) = Expr.where written placed x
-
     /// torch.slice_scatter: x with its slice start:stop:step along the axis (Python bounds, None as the ends) replaced
     /// by src, which has that slice's shape.
     let sliceScatter (src: Expr) (axis: int) (start: int option) (stop: int option) (step: int) (x: Expr) =
@@ -182,7 +176,8 @@ module Manipulation =
             let starts = Array.init x.Rank (fun i -> if i = a then lo else 0)
             let steps = Array.init x.Rank (fun i -> if i = a then step else 1)
             let src = Expr.cast x.DType src
-            writeOver (Expr.unslice starts steps x.Dims (Expr.onesLike src)) (Expr.unslice starts steps x.Dims src) x
+            // `where`, so neither side's derivative (nor a NaN on either side) reaches the other's places
+            Expr.where (Expr.unslice starts steps x.Dims (Expr.onesLike src)) (Expr.unslice starts steps x.Dims src) x
 
     /// torch.select_scatter: x with its entries at `index` along the axis (negative from the end) replaced by src,
     /// which has x's shape without that axis.
@@ -222,7 +217,7 @@ module Manipulation =
             let steps = Array.init (r + 1) (fun i -> if i = r then columns + 1 else 1)
             let src = Expr.cast x.DType src
             let written =
-                writeOver (Expr.unslice starts steps flatDims (Expr.onesLike src)) (Expr.unslice starts steps flatDims src)
+                Expr.where (Expr.unslice starts steps flatDims (Expr.onesLike src)) (Expr.unslice starts steps flatDims src)
                     (Expr.reshape flatDims moved)
             let inverse = Array.zeroCreate x.Rank
             order |> Array.iteri (fun position a -> inverse.[a] <- position)

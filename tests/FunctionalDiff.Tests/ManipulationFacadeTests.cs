@@ -216,22 +216,11 @@ public class ManipulationFacadeTests
         Assert.Equal(new double[5], Tensor.FromArray(elements).IsIn(Tensor.Zeros([0])).ToDoubleArray());
     }
 
-    /// <summary>The matrix product by the triple loop.</summary>
-    static double[] Product(double[] a, double[] b, int n, int m, int p)
-    {
-        var c = new double[n * p];
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < p; j++)
-                for (int k = 0; k < m; k++)
-                    c[i * p + j] += a[i * m + k] * b[k * p + j];
-        return c;
-    }
-
     [Fact]
     public void BlasStyleProductsAreBetaInputPlusAlphaProduct()
     {
         double[] input = { 0.5, -1.0, 2.0 }, m1 = { 1, 2, 3, 4, 5, 6, 7, 8 }, m2 = { 0.5, 1, -1, 2, 0, 1, -0.5, 3, 1, 1, 2, -2 };
-        var product = Product(m1, m2, 2, 4, 3);
+        var product = TestSupport.MatrixProduct(m1, m2, 2, 4, 3);
         var addmm = Tensor.FromArray(input).Addmm(Tensor.FromArray(m1, 2, 4), Tensor.FromArray(m2, 4, 3), 0.5, -1.5).ToDoubleArray();
         for (int i = 0; i < 6; i++) Assert.Equal(0.5 * input[i % 3] - 1.5 * product[i], addmm[i], 12);
         // β = 0 leaves the input out, NaN and all
@@ -260,7 +249,7 @@ public class ManipulationFacadeTests
         var random = new Random(5);
         double[] R(int n) => Enumerable.Range(0, n).Select(_ => random.NextDouble() - 0.5).ToArray();
         double[] a = R(4 * 2), b = R(2 * 5), c = R(5 * 3), d = R(3 * 2);
-        var expected = Product(Product(Product(a, b, 4, 2, 5), c, 4, 5, 3), d, 4, 3, 2);
+        var expected = TestSupport.MatrixProduct(TestSupport.MatrixProduct(TestSupport.MatrixProduct(a, b, 4, 2, 5), c, 4, 5, 3), d, 4, 3, 2);
         var ours = Tensor.MultiDot(Tensor.FromArray(a, 4, 2), Tensor.FromArray(b, 2, 5), Tensor.FromArray(c, 5, 3), Tensor.FromArray(d, 3, 2));
         Assert.Equal(new[] { 4, 2 }, ours.Shape);
         var o = ours.ToDoubleArray();
@@ -285,9 +274,9 @@ public class ManipulationFacadeTests
         Assert.Equal(new[] { 0.5 - 2 + 6, 2 - 5 + 12 }, Tensor.Vecdot(Tensor.FromArray(x, 2, 3), Tensor.FromArray(y)).ToDoubleArray());
         // A = L Lᵀ for a lower L: (L Lᵀ)⁻¹ A is the identity
         double[] l = { 2, 0, 0, 0.5, 1.5, 0, -1, 0.25, 3 };
-        var a = Product(l, new[] { l[0], l[3], l[6], l[1], l[4], l[7], l[2], l[5], l[8] }, 3, 3, 3);
+        var a = TestSupport.MatrixProduct(l, new[] { l[0], l[3], l[6], l[1], l[4], l[7], l[2], l[5], l[8] }, 3, 3, 3);
         var inverse = Tensor.FromArray(l, 3, 3).CholeskyInverse().ToDoubleArray();
-        var identity = Product(inverse, a, 3, 3, 3);
+        var identity = TestSupport.MatrixProduct(inverse, a, 3, 3, 3);
         for (int i = 0; i < 9; i++) Assert.Equal(i % 4 == 0 ? 1.0 : 0.0, identity[i], 12);
         // std_mean and var_mean along axis 1, Bessel's correction
         var (std, mean) = Tensor.FromArray(x, 2, 3).StdMean([1]);

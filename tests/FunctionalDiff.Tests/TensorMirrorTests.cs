@@ -10,16 +10,6 @@ public class TensorMirrorTests
 {
     static readonly double[] Spd = { 4, 1, 0.5, 1, 3, 0.25, 0.5, 0.25, 2 };
 
-    static double[] Product(double[] a, double[] b, int n, int m, int p)
-    {
-        var c = new double[n * p];
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < p; j++)
-                for (int k = 0; k < m; k++)
-                    c[i * p + j] += a[i * m + k] * b[k * p + j];
-        return c;
-    }
-
     static double[] Transposed(double[] a, int rows, int columns)
     {
         var t = new double[a.Length];
@@ -38,19 +28,19 @@ public class TensorMirrorTests
     {
         var a = Tensor.FromArray(Spd, 3, 3);
         var l = a.Cholesky().ToDoubleArray();
-        Close(Spd, Product(l, Transposed(l, 3, 3), 3, 3, 3));
+        Close(Spd, TestSupport.MatrixProduct(l, Transposed(l, 3, 3), 3, 3, 3));
         var (q, r) = a.Qr();
-        Close(Spd, Product(q.ToDoubleArray(), r.ToDoubleArray(), 3, 3, 3));
+        Close(Spd, TestSupport.MatrixProduct(q.ToDoubleArray(), r.ToDoubleArray(), 3, 3, 3));
         var (u, s, vh) = a.Svd();
         var sv = s.ToDoubleArray();
         var us = u.ToDoubleArray();
         for (int i = 0; i < 3; i++) for (int j = 0; j < 3; j++) us[i * 3 + j] *= sv[j];
-        Close(Spd, Product(us, vh.ToDoubleArray(), 3, 3, 3));
+        Close(Spd, TestSupport.MatrixProduct(us, vh.ToDoubleArray(), 3, 3, 3));
         Close(sv, a.SvdVals().ToDoubleArray());
         var (values, vectors) = a.Eigh();
         var lambda = values.ToDoubleArray();
         var v = vectors.ToDoubleArray();
-        var av = Product(Spd, v, 3, 3, 3);
+        var av = TestSupport.MatrixProduct(Spd, v, 3, 3, 3);
         for (int i = 0; i < 3; i++) for (int j = 0; j < 3; j++) Assert.Equal(lambda[j] * v[i * 3 + j], av[i * 3 + j], 12);
         Close(lambda, a.EigvalsH().ToDoubleArray());
     }
@@ -59,11 +49,11 @@ public class TensorMirrorTests
     public void SolvesAndInversesSatisfyTheirEquations()
     {
         var a = Tensor.FromArray(Spd, 3, 3);
-        var identity = Product(Spd, a.Inverse().ToDoubleArray(), 3, 3, 3);
+        var identity = TestSupport.MatrixProduct(Spd, a.Inverse().ToDoubleArray(), 3, 3, 3);
         Close(new double[] { 1, 0, 0, 0, 1, 0, 0, 0, 1 }, identity);
         double[] b = { 1, -2, 0.5 };
         var x = a.Solve(Tensor.FromArray(b)).ToDoubleArray();
-        Close(b, Product(Spd, x, 3, 3, 1));
+        Close(b, TestSupport.MatrixProduct(Spd, x, 3, 3, 1));
         var viaFactor = Tensor.FromArray(b, 3, 1).CholeskySolve(a.Cholesky()).ToDoubleArray();
         Close(x, viaFactor);
         // the determinant by the rule of Sarrus, and its log
@@ -73,7 +63,7 @@ public class TensorMirrorTests
         var (sign, logAbs) = a.SlogDet();
         Assert.Equal(1.0, sign.ToScalar());
         Assert.Equal(Math.Log(det), logAbs.ToScalar(), 12);
-        Close(Product(Spd, Spd, 3, 3, 3), a.MatrixPower(2).ToDoubleArray());
+        Close(TestSupport.MatrixProduct(Spd, Spd, 3, 3, 3), a.MatrixPower(2).ToDoubleArray());
         Assert.Equal(4 + 3 + 2, a.Trace().ToScalar());
     }
 

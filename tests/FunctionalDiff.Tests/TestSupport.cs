@@ -92,6 +92,17 @@ public static class TestSupport
     /// <summary>
     /// torch's nn.Linear over doubles, the reference the ported models are held to: y = x Wᵀ + b for
     /// <paramref name="rows"/> rows of <paramref name="inputs"/> values, W stored [outputs, inputs] row-major.
+    /// <summary>The product of an [n, m] and an [m, p] row-major matrix, by the triple loop.</summary>
+    public static double[] MatrixProduct(double[] a, double[] b, int n, int m, int p)
+    {
+        var c = new double[n * p];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < p; j++)
+                for (int k = 0; k < m; k++)
+                    c[i * p + j] += a[i * m + k] * b[k * p + j];
+        return c;
+    }
+
     /// </summary>
     public static double[] Linear(double[] input, int rows, int inputs, int outputs, double[] w, double[] b)
     {
