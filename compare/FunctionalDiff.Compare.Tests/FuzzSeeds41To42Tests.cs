@@ -1,0 +1,76 @@
+using FunctionalDiff.Compare.Fuzz;
+using TorchSharp;
+using Xunit;
+using static FunctionalDiff.Compare.Tests.FuzzTestSupport;
+
+namespace FunctionalDiff.Compare.Tests;
+
+/// <summary>
+/// The two findings of `fuzz --ops fresh --inputs adversarial --seed 41` and `--ops all --inputs adversarial --seed 42`
+/// (2026-12-07): torch's JVP at a zero slice of normalize (torch's, named with its gradient there) and log_ndtr at +∞
+/// under an infinite tangent (ours, a known limitation). Torch's JVP (read five times) and ours against the closed forms,
+/// and the programs.
+/// </summary>
+public class FuzzSeeds41To42Tests
+{
+    /// <summary>
+    /// Torch's JVP by its double-backward trick: d/du of (Jᵀu)·t, u a cotangent of ones over the output.
+    /// </summary>
+    static double[] TorchJvp(Func<torch.Tensor[], torch.Tensor> f, torch.Tensor[] inputs, torch.Tensor[] tangents)
+    {
+        using var scope = torch.NewDisposeScope();
+        var output = f(inputs);
+        var u = torch.ones_like(output).requires_grad_(true);
+        var cotangents = torch.autograd.grad(new[] { output }, inputs, new[] { u }, retain_graph: true, create_graph: true);
+        var dot = cotangents.Zip(tangents, (c, t) => (c * t).sum()).Aggregate((a, b) => a + b);
+        return Values(torch.autograd.grad(new[] { dot }, new[] { u })[0].to_type(torch.ScalarType.Float64));
+    }
+
+    [Fact]
+    public void Normalize_OfAZeroSlice_TorchsJvpKeepsTheRoundingOfItsScaledTangents()
+    {
+        // the shrunk `all adversarial 42/290`: Σ bce(x₀, σ(normalize(x₁))) at x₀ = ½ and x₁ = 0. normalize(0) = 0 and σ(0) = ½, and
+        // bce(p, t) = −(t log p + (1 − t) log(1 − p)) is linear in t with the slope log(1 − p) − log p = 0 at p = ½, and
+        // stationary in p at t = p: every first derivative is 0, so the JVP is 0 along any tangent
+        double[] t0 = { 0.368363, -0.923085, 1.51571, 1.94631 }, t1 = { -2.56526, 1.24631, -0.634842, -0.429355 };
+        foreach (var (dtype, below) in new[] { (torch.ScalarType.Float32, 1.0), (torch.ScalarType.Float64, 1e-6) })
+            for (int run = 0; run < 5; run++)
+            {
+                var x0 = torch.full(new long[] { 2, 2 }, 0.5, dtype: dtype).requires_grad_(true);
+                var x1 = torch.tensor(new[] { 0.0, -0.0, -0.0, -0.0 }, dtype: dtype).reshape(2, 2).requires_grad_(true);
+                var jvp = TorchJvp(x =>
+                {
+                    var t = torch.nn.functional.normalize(x[1], 2.0, -1).sigmoid();
+                    return (-(t * x[0].log().clamp_min(-100.0) + (1.0 - t) * (1.0 - x[0]).log().clamp_min(-100.0))).sum();
+                }, [x0, x1], [torch.tensor(t0, dtype: dtype).reshape(2, 2), torch.tensor(t1, dtype: dtype).reshape(2, 2)]);
+                Assert.True(Math.Abs(jvp[0]) > below, $"{dtype} run {run}: torch's JVP {jvp[0]:R}, the closed form 0");
+            }
+        var ours = Diff.Jvp(x => Loss.BinaryCrossEntropy(x[0], Nn.Normalize(x[1], p: 2.0, axis: -1).Sigmoid(), Reduction.Sum),
+            [Tensor.FromArray(new[] { 0.5, 0.5, 0.5, 0.5 }, 2, 2), Tensor.FromArray(new[] { 0.0, -0.0, -0.0, -0.0 }, 2, 2)],
+            [Tensor.FromArray(t0, 2, 2), Tensor.FromArray(t1, 2, 2)]).Tangent.Eval().ToDoubleArray();
+        Assert.Equal(0.0, ours[0]);
+        var program = FuzzCommand.Programs(1, 42, 290, adversarial: true, ops: OpSurface.All)[0];
+        // as drawn, x₁'s float64 entries (1e-40, −1e-310, ...) make slices of norm about 1e-30, below ε; float32 flushes them to 0
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("Normalize of a slice below eps", StringComparison.Ordinal));
+        Passes(program);
+    }
+
+    [Fact]
+    public void LogNdtr_AtPlusInfinity_UnderAnInfiniteTangent_IsNamed_AndOursIsTheLimitJustBelowIt()
+    {
+        // the shrunk `fresh adversarial 41/171`: log_ndtr(x₁ + x₀·x₀) at x₀ = +∞. log Φ(v) → 0 as v → +∞ with every
+        // derivative, since φ(v)/Φ(v) decays like e^(−v²/2), faster than the tangent 2x₀·ẋ₀ grows: the limit of the JVP is 0.
+        // At x₀ = 1e10 (v = 1e20, finite, φ(v) = 0 in float64) ours is that 0; at +∞ exactly forward mode meets the slope 0
+        // with the tangent ∞ (NaN, as IEEE asks of the product), the named limitation
+        double[] x1 = { 709.0, 709.0, 1.3251423, 1.5141436 };
+        double[] t1 = { -1.39296, -1.3788, -0.973829, 0.293804 };
+        var (_, tangent) = Diff.Jvp(x => x[1].AddCMul(x[0], x[0], 1.0).LogNdtr(),
+            [Tensor.FromArray(new[] { 1e10 }), Tensor.FromArray(x1, 1, 1, 2, 2)],
+            [Tensor.FromArray(new[] { -1.08141 }), Tensor.FromArray(t1, 1, 1, 2, 2)]);
+        Assert.All(tangent.Eval().ToDoubleArray(), v => Assert.Equal(0.0, v));
+        var program = FuzzCommand.Programs(1, 41, 171, adversarial: true, ops: OpSurface.Fresh)[0];
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("ours (a known limitation): log_ndtr at +∞", StringComparison.Ordinal));
+        Passes(program);
+        Passes(FuzzCommand.Programs(1, 1, 79, adversarial: true, ops: OpSurface.Fresh)[0]);
+    }
+}
