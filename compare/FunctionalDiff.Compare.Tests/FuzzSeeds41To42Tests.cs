@@ -6,9 +6,10 @@ using static FunctionalDiff.Compare.Tests.FuzzTestSupport;
 namespace FunctionalDiff.Compare.Tests;
 
 /// <summary>
-/// The two findings of `fuzz --ops fresh --inputs adversarial --seed 41` and `--ops all --inputs adversarial --seed 42`
-/// (2026-12-07): torch's JVP at a zero slice of normalize (torch's, named with its gradient there) and log_ndtr at +∞
-/// under an infinite tangent (ours, a known limitation). Torch's JVP (read five times) and ours against the closed forms,
+/// Findings of `fuzz --inputs adversarial` seeds 41 (`--ops fresh`), 42 (`--ops all`) and 43 (`--ops newest`), 2026-12-07:
+/// torch's JVP at a zero slice of normalize (torch's, named with its gradient there), log_ndtr at +∞ under an infinite
+/// tangent (ours, a known limitation) and cumprod's reverse rule where the cotangent times the running product overflows
+/// (torch's). Torch's JVP (read five times) and ours against the closed forms,
 /// and the programs.
 /// </summary>
 public class FuzzSeeds41To42Tests
@@ -72,5 +73,26 @@ public class FuzzSeeds41To42Tests
         Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("ours (a known limitation): log_ndtr at +∞", StringComparison.Ordinal));
         Passes(program);
         Passes(FuzzCommand.Programs(1, 1, 79, adversarial: true, ops: OpSurface.Fresh)[0]);
+    }
+
+    [Fact]
+    public void Cumprod_WhoseCotangentTimesTheRunningProductOverflows_TorchsGradientIsInfinite()
+    {
+        // Σ u·cumprod(x) at x = [1.039, 1e30] with u = [0.5, −8.9e299]: ∂/∂x₁ = u₁·x₀ = −9.25e299, finite; torch's rule forms
+        // u₁·y₁ = −8.9e299 · 1.039e30 first, −∞, then divides by x₁ (`fuzz newest adversarial 43/58`)
+        double x0 = 1.039097014112827, u1 = -8.9e299;
+        double closed = u1 * x0;
+        for (int run = 0; run < 5; run++)
+        {
+            var x = Tensor64(new[] { x0, 1e30 }, 2);
+            var torchs = Values(torch.autograd.grad(new[] { (x.cumprod(0) * torch.tensor(new[] { 0.5, u1 })).sum() }, new[] { x })[0]);
+            Assert.Equal(double.NegativeInfinity, torchs[1]);
+        }
+        var ours = Diff.Grad(v => (v.Cumprod(0) * Tensor.FromArray(new[] { 0.5, u1 })).Sum())(Tensor.FromArray(new[] { x0, 1e30 }))
+            .Eval().ToDoubleArray();
+        Assert.Equal(closed, ours[1], Math.Abs(closed) * 1e-15);
+        var program = FuzzCommand.Programs(1, 43, 58, adversarial: true, ops: OpSurface.Newest)[0];
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("Cumprod whose running product times", StringComparison.Ordinal));
+        Passes(program);
     }
 }
