@@ -105,6 +105,7 @@ module internal BesselJY =
     let j1 (x: float) =
         let a = abs x
         if Double.IsNaN x then x
+        elif Bessel.isSubnormal x then Bessel.halfOfSubnormal x false
         elif Double.IsPositiveInfinity a then 0.0
         elif a <= 8.0 then
             x * Special.chebyshevSeries j1Near (nearT a)

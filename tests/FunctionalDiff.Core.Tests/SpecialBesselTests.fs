@@ -193,6 +193,22 @@ let tests =
 
         forwardModeTest 73 ruleCases
 
+        test "at subnormals, I₁, e^−|x|I₁ and J₁ round x/2 as the function lies from it" {
+            // x = m·2^−1074: x/2 is a tie between two subnormals for odd m. I₁(x) = x/2 + x³/16 + … lies beyond it, so the
+            // correctly rounded value is ⌈m/2⌉·2^−1074; e^−|x|I₁(x) = x/2 − x|x|/2 + … and J₁(x) = x/2 − x³/16 + … lie short
+            // of it, ⌊m/2⌋·2^−1074 (x³ and x|x| are far below any float, so only the direction counts). Even m halve exactly.
+            for m in [ 1L; 2L; 3L; 5L; 8L; 4503599627370495L ] do
+                for sign in [ 1.0; -1.0 ] do
+                    let x = sign * float m * Double.Epsilon
+                    let away = sign * float ((m + 1L) / 2L) * Double.Epsilon
+                    let toward = sign * float (m / 2L) * Double.Epsilon
+                    for name, f, expected in [ "i1", Expr.i1, away; "i1e", Expr.i1e, toward; "j1", Expr.besselJ1, toward ] do
+                        let single = at f x
+                        let whole = values (f (Expr.constant (Tensor.ofArray64 [| 3 |] [| 0.5; x; 2.0 |])))
+                        Expect.equal (BitConverter.DoubleToInt64Bits single) (BitConverter.DoubleToInt64Bits expected) (sprintf "%s(%g) single" name x)
+                        Expect.equal (BitConverter.DoubleToInt64Bits whole.[1]) (BitConverter.DoubleToInt64Bits expected) (sprintf "%s(%g) whole" name x)
+        }
+
         test "whole tensors, single entries, vmap and a compiled plan give the same bits" {
             let points = [| 1e-3; 0.7; 1.0; 2.5; 7.99; 8.01; 30.0; 1e4 |]
             for KeyValue(name, f) in ops do

@@ -264,7 +264,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             // torch's reverse rule for cumprod divides Σ g·y by the entry, so where the cotangent g times a running product y
             // overflows, its gradient is ±∞ though the product of the other entries times g is finite (`fuzz newest adversarial
             // 43/58`: cumprod of [1.039, 1e30] into a transposed convolution with 1e300 weights, ∂/∂x₁ = g₁·x₀ = −9.2e299 in
-            // ours and the closed form, torch's (g₁·y₁)/x₁ = −∞; FuzzSeeds41To42Tests). The cotangent is not known from the
+            // ours and the closed form, torch's (g₁·y₁)/x₁ = −∞; FuzzSeeds41To45Tests). The cotangent is not known from the
             // values, so the bound is the program's largest value: where it times a running product overflows, the derivative
             // checks are skipped.
             if (Steps.Where((s, i) => live[i] && s.Kind == OpKind.Cumprod && values[InputCount + i].numel() > 0
@@ -1573,7 +1573,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         // terms one at a time beside the other inputs' O(1) terms (`fuzz all adversarial 42/290`: Σ bce(x₀, σ(normalize(x₁)))
         // at x₀ = ½ and x₁'s slices of norm 0 (float32) or about 1e-30 (float64), constant in x₁ and stationary in x₀, so
         // every first derivative is 0, torch's gradient too; its JVP is 2.9 in float32 and 2.6e-5 in float64 at the shrunk
-        // zero slice, the ulps of 1e11; FuzzSeeds41To42Tests). Its JVP check is skipped.
+        // zero slice, the ulps of 1e11; FuzzSeeds41To45Tests). Its JVP check is skipped.
         OpKind.Normalize when s.Scalar == 2 && a[0].numel() > 0
                 && TorchSharp.torch.linalg.vector_norm(a[0], 2, new long[] { s.Ints[0] }).lt(1e-12).any().item<bool>() =>
             ("Normalize of a slice below eps (torch's JVP sums its 1e12-scaled tangents one at a time)", new[] { Suite.Check.Jvp }),
@@ -2272,7 +2272,7 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
         // 713) carries an infinite tangent, which forward mode meets as 0·∞ = NaN, as IEEE asks of the product; every
         // derivative's limit is 0 (φ decays faster than any tangent grows), torch's double backward's numbers there (`fuzz
         // fresh adversarial 41/171`: log_ndtr(x₁ + x₀·x₀) at x₀ = +∞, JVP and second order NaN in ours, 0 in torch's;
-        // `fresh adversarial 1/79`: log_ndtr(i1(3.5e8)); FuzzSeeds41To42Tests). Its forward-mode checks are skipped.
+        // `fresh adversarial 1/79`: log_ndtr(i1(3.5e8)); FuzzSeeds41To45Tests). Its forward-mode checks are skipped.
         if (s.Kind == OpKind.LogNdtr && Any(a[0].eq(double.PositiveInfinity)))
             return ("ours (a known limitation): log_ndtr at +∞ under an infinite tangent (forward mode's 0·∞)",
                 new[] { Suite.Check.Jvp, Suite.Check.SecondOrder });

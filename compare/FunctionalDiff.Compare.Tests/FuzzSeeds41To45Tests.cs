@@ -6,13 +6,13 @@ using static FunctionalDiff.Compare.Tests.FuzzTestSupport;
 namespace FunctionalDiff.Compare.Tests;
 
 /// <summary>
-/// Findings of `fuzz --inputs adversarial` seeds 41 (`--ops fresh`), 42 (`--ops all`) and 43 (`--ops newest`), 2026-12-07:
-/// torch's JVP at a zero slice of normalize (torch's, named with its gradient there), log_ndtr at +∞ under an infinite
-/// tangent (ours, a known limitation) and cumprod's reverse rule where the cotangent times the running product overflows
-/// (torch's). Torch's JVP (read five times) and ours against the closed forms,
+/// Findings of `fuzz --inputs adversarial` seeds 41 and 45 (`--ops fresh`), 42 (`--ops all`) and 43 (`--ops newest`),
+/// 2026-12-07: torch's JVP at a zero slice of normalize (torch's, named with its gradient there), log_ndtr at +∞ under an
+/// infinite tangent (ours, a known limitation), cumprod's reverse rule where the cotangent times the running product
+/// overflows (torch's) and i1 at a subnormal (ours, fixed). Torch's JVP (read five times) and ours against the closed forms,
 /// and the programs.
 /// </summary>
-public class FuzzSeeds41To42Tests
+public class FuzzSeeds41To45Tests
 {
     /// <summary>
     /// Torch's JVP by its double-backward trick: d/du of (Jᵀu)·t, u a cotangent of ones over the output.
@@ -94,5 +94,18 @@ public class FuzzSeeds41To42Tests
         var program = FuzzCommand.Programs(1, 43, 58, adversarial: true, ops: OpSurface.Newest)[0];
         Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("Cumprod whose running product times", StringComparison.Ordinal));
         Passes(program);
+    }
+
+    [Fact]
+    public void I0e_OfI1_AtTheSmallestSubnormal_TakesTheSlopeOfI1sRoundedUpValue()
+    {
+        // the shrunk `fresh adversarial 45/196`: i0e(i1(x)) at x = 5e-324 = 2^−1074. I₁(x) = x/2 + x³/16 + … lies above the
+        // midpoint x/2 between 0 and 2^−1074, so it rounds to 2^−1074 (torch's), where i0e's slope is −1 (e^−|v|·I₀(v) has a
+        // kink at 0): the gradient is u·½·(−1). Ours rounded the tie to even, 0, where i0e's slope is 0 (fixed in Bessel.i1)
+        for (int run = 0; run < 5; run++)
+            Assert.Equal(double.Epsilon, Values(torch.special.i1(torch.tensor(new[] { double.Epsilon })))[0]);
+        var ours = Diff.Grad(v => v.I1().I0e().Sum())(Tensor.FromArray(new[] { 0.25, double.Epsilon })).Eval().ToDoubleArray();
+        Assert.Equal(-0.5, ours[1], 15);
+        Passes(FuzzCommand.Programs(1, 45, 196, adversarial: true, ops: OpSurface.Fresh)[0]);
     }
 }
