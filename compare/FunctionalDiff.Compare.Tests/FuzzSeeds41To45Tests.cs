@@ -9,7 +9,8 @@ namespace FunctionalDiff.Compare.Tests;
 /// Findings of `fuzz --inputs adversarial` seeds 41 and 45 (`--ops fresh`), 42 (`--ops all`) and 43 (`--ops newest`),
 /// 2026-12-07: torch's JVP at a zero slice of normalize (torch's, named with its gradient there), log_ndtr at +∞ under an
 /// infinite tangent (ours, a known limitation), cumprod's reverse rule where the cotangent times the running product
-/// overflows (torch's) and i1 at a subnormal (ours, fixed). Torch's JVP (read five times) and ours against the closed forms,
+/// overflows (torch's), i1 at a subnormal (ours, fixed), and the second order of copysign at a zero magnitude and of
+/// logaddexp2 beside −∞ (torch's NaN). Torch's JVP (read five times) and ours against the closed forms,
 /// and the programs.
 /// </summary>
 public class FuzzSeeds41To45Tests
@@ -107,5 +108,28 @@ public class FuzzSeeds41To45Tests
         var ours = Diff.Grad(v => v.I1().I0e().Sum())(Tensor.FromArray(new[] { 0.25, double.Epsilon })).Eval().ToDoubleArray();
         Assert.Equal(-0.5, ours[1], 15);
         Passes(FuzzCommand.Programs(1, 45, 196, adversarial: true, ops: OpSurface.Fresh)[0]);
+    }
+
+    [Fact]
+    public void Copysign_AtAZeroMagnitude_AndLogAddExp2_BesideMinusInfinity_HaveCurvatureZero_TorchsIsNaN()
+    {
+        // copysign(x, −2) = −|x|: linear on each side of 0, abs's convention 0 at the kink, so the second derivative is 0;
+        // logaddexp2(0.70, x) at x = −∞ is 0.70 near there, its curvature in both operands 0
+        for (int run = 0; run < 5; run++)
+        {
+            var x = Tensor64(new[] { 0.0, 0.5 }, 2);
+            var first = torch.autograd.grad(new[] { torch.copysign(x, torch.tensor(-2.0)).sum() }, new[] { x }, retain_graph: true, create_graph: true)[0];
+            Assert.True(double.IsNaN(Values(torch.autograd.grad(new[] { first.sum() }, new[] { x })[0])[0]), "torch's copysign curvature at 0");
+            var a = Tensor64(new[] { double.NegativeInfinity, 0.7027647105381902 }, 2);
+            var slope = torch.autograd.grad(new[] { torch.logaddexp2(a[1], a[0]) }, new[] { a }, retain_graph: true, create_graph: true)[0];
+            Assert.All(Values(torch.autograd.grad(new[] { slope.sum() }, new[] { a })[0]), v => Assert.True(double.IsNaN(v), "torch's logaddexp2 curvature"));
+        }
+        var ours = Diff.Hessian(v => v.Copysign(Tensor.FromArray(new[] { -2.0 })).Sum())(Tensor.FromArray(new[] { 0.0, 0.5 })).Eval().ToDoubleArray();
+        Assert.All(ours, v => Assert.Equal(0.0, v));
+        Expr constant = Tensor.FromArray(new[] { 0.7027647105381902 });
+        var ours2 = Diff.Hessian(v => Expr.LogAddExp2(constant, v).Sum())(Tensor.FromArray(new[] { double.NegativeInfinity })).Eval().ToDoubleArray();
+        Assert.Equal(0.0, ours2[0]);
+        Passes(FuzzCommand.Programs(1, 45, 43, adversarial: true, ops: OpSurface.Fresh)[0]);
+        Passes(FuzzCommand.Programs(1, 45, 48, adversarial: true, ops: OpSurface.Fresh)[0]);
     }
 }

@@ -1007,6 +1007,18 @@ public sealed record FuzzProgram(string Name, int Seed, int[][] InputShapes, dou
             case OpKind.LogAddExp when TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var mixed
                     && Any(mixed[0].isinf().logical_and(mixed[1].isfinite()).logical_or(mixed[1].isinf().logical_and(mixed[0].isfinite()))):
                 return "LogAddExp of an infinite and a finite operand";
+            // logaddexp2 is the same function in base 2, and torch's second order is NaN there too (`fuzz fresh adversarial
+            // 45/48`: logaddexp2(0.70, −∞), whose curvature is 0 in ours; FuzzSeeds41To45Tests reads torch's NaN)
+            case OpKind.LogAddExp2 when TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var mixed2
+                    && Any(mixed2[0].isinf().logical_and(mixed2[1].isfinite()).logical_or(mixed2[1].isinf().logical_and(mixed2[0].isfinite()))):
+                return "LogAddExp2 of an infinite and a finite operand";
+            // copysign(x, y) = sign(y)·|x| is linear on each side of x = 0, with abs's convention at the kink: the second
+            // derivative is 0 (ours); torch's is NaN at x = 0 and, in float32, at subnormal x (`fuzz fresh adversarial 45/43`:
+            // copysign of [0, 0, 0.41, 1e-40, 0.098, 0] by −2, float32; FuzzSeeds41To45Tests). Detected below float32's least
+            // normal from the float64 values, as the float32 run needs.
+            case OpKind.Copysign when TorchSharp.torch.broadcast_tensors(a[0], a[1])[0] is var magnitudes
+                    && Any(magnitudes.abs().lt(1.1754943508222875e-38)):
+                return "Copysign of a zero or float32-subnormal magnitude";
             // logaddexp(x, x) is x + log 2, slope ½ in each operand; where both are −∞ ours keeps the tie's ½ (as at every
             // pair of equal operands), torch's weights e^(x − out) are e^(−∞ − (−∞)) = NaN (`fuzz 22/0`: logaddexp(x, x) at
             // an entry −∞, whose gradient is u there in ours, NaN in torch)
