@@ -70,6 +70,19 @@ module internal LinalgNodes =
         let m, n = a.Dims.[a.Rank - 2], a.Dims.[a.Rank - 1]
         Ir.intern Op.Qr [| a |] (Array.append (batchOf a) [| m + n; n |]) a.DType
 
+    /// (…, n + 1, n): the LU factors of a (…, n, n) over its 1-based pivots. `method` is the public
+    /// name errors report (LuFactor, Lu).
+    let lu (method: string) (a: Expr) : Expr =
+        let n = square method "a" a
+        Ir.intern Op.Lu [| a |] (Array.append (batchOf a) [| n + 1; n |]) a.DType
+
+    /// (…, n, n): the permutation matrix P with A = P L U of LU pivots (…, n), 1-based.
+    let luPermutation (method: string) (pivots: Expr) : Expr =
+        if pivots.Rank < 1 then
+            Shape.fail method (sprintf "pivots must be a vector or a batch of them (…, n), got %s" (dims pivots))
+        let n = pivots.Dims.[pivots.Rank - 1]
+        Ir.intern Op.LuPermutation [| pivots |] (Array.append pivots.Dims [| n |]) pivots.DType
+
     /// (…, n + 1, n): eigenvalues over eigenvectors of the symmetric a (…, n, n).
     let eigh (a: Expr) : Expr =
         let n = square "Eigh" "a" a
