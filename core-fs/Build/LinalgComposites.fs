@@ -270,12 +270,7 @@ module Linalg =
     /// to any order (the pivots pass nothing). A zero on U's diagonal gives inf or NaN, as torch's triangular solves.
     let luSolve (left: bool, adjoint: bool) (factors: Expr) (pivots: Expr) (b: Expr) : Expr =
         let n = luOperands "LuSolve" factors pivots
-        if b.Rank < 2 then
-            Shape.fail "LuSolve" (sprintf "b must be a matrix or a batch of them, got %s (lu is %s)" (dims b) (dims factors))
-        let matched = if left then b.Dims.[b.Rank - 2] else b.Dims.[b.Rank - 1]
-        if matched <> n then
-            Shape.fail "LuSolve"
-                (sprintf "lu %s and b %s do not fit: b needs %d %s" (dims factors) (dims b) n (if left then "rows" else "columns"))
+        LinalgNodes.rightHandSide "LuSolve" "lu" left n factors b
         let p = LinalgNodes.luPermutation "LuSolve" pivots
         let withL transpose x = solveTriangularWith (false, left, transpose, true) factors x
         let withU transpose x = solveTriangularWith (true, left, transpose, false) factors x
