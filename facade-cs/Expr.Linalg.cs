@@ -116,6 +116,73 @@ public sealed partial class Expr
     }
 
     /// <summary>
+    /// The LU factorisation with partial pivoting of this square matrix (…, n, n) (torch.linalg.lu_factor), as
+    /// LAPACK's getrf: <c>LU</c> (…, n, n) holds the unit-lower L below its diagonal and U on and above it, and
+    /// <c>Pivots</c> (…, n) the 1-based row swapped with row i at step i, as integers in this dtype (torch's are
+    /// int32). A singular matrix factors too, with a zero on U's diagonal, as in torch. LU is differentiable to any
+    /// order (the pivots are piecewise constant and have no gradient). Pass both to <see cref="LuSolve"/> or
+    /// <see cref="LuUnpack"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">This is not a square matrix or a batch of them.</exception>
+    public (Expr LU, Expr Pivots) LuFactor()
+    {
+        var parts = CoreLinalg.luFactor(Node);
+        return (Wrap(parts.Item1), Wrap(parts.Item2));
+    }
+
+    /// <summary>
+    /// The LU factorisation with partial pivoting of this square matrix (…, n, n) as this = P L U (torch.linalg.lu): P
+    /// a permutation matrix, L unit lower triangular and U upper triangular, each (…, n, n). L and U are differentiable
+    /// to any order; P has no gradient. See <see cref="LuFactor"/> for the pivoting and singular matrices.
+    /// </summary>
+    /// <exception cref="ArgumentException">This is not a square matrix or a batch of them.</exception>
+    public (Expr P, Expr L, Expr U) Lu()
+    {
+        var parts = CoreLinalg.lu(Node);
+        return (Wrap(parts.Item1), Wrap(parts.Item2), Wrap(parts.Item3));
+    }
+
+    /// <summary>
+    /// (P, L, U) from <see cref="LuFactor"/>'s results (torch.lu_unpack), with A = P L U: P (…, n, n) the permutation of
+    /// the pivots, L the unit-lower triangle of <paramref name="lu"/> and U its upper triangle. L and U carry lu's
+    /// gradient; P has none. Evaluating it throws an <see cref="ArgumentException"/> when a pivot is not an integer in
+    /// [1, n].
+    /// </summary>
+    /// <param name="lu">The packed factors (…, n, n).</param>
+    /// <param name="pivots">The 1-based pivots (…, n).</param>
+    /// <exception cref="ArgumentException">lu is not square, or pivots is not lu's shape without its last axis.</exception>
+    public static (Expr P, Expr L, Expr U) LuUnpack(Expr lu, Expr pivots)
+    {
+        ArgumentNullException.ThrowIfNull(lu);
+        ArgumentNullException.ThrowIfNull(pivots);
+        var parts = CoreLinalg.luUnpack(lu.Node, pivots.Node);
+        return (Wrap(parts.Item1), Wrap(parts.Item2), Wrap(parts.Item3));
+    }
+
+    /// <summary>
+    /// Solves with the matrix A = P L U that <see cref="LuFactor"/> gave (torch.linalg.lu_solve): X with A X = b when
+    /// <paramref name="left"/>, or X A = b otherwise, with Aᵀ in place of A when <paramref name="adjoint"/>. b is
+    /// (…, n, k) for left and (…, k, n) otherwise; batch axes broadcast. Two triangular solves and a product with P, so
+    /// it is differentiable in lu and b to any order (the pivots have no gradient). A zero on U's diagonal gives inf or
+    /// NaN, as in torch. Evaluating it throws an <see cref="ArgumentException"/> when a pivot is not an integer in
+    /// [1, n].
+    /// </summary>
+    /// <param name="lu">The packed factors (…, n, n).</param>
+    /// <param name="pivots">The 1-based pivots (…, n).</param>
+    /// <param name="b">The right-hand side.</param>
+    /// <param name="left">Solve A X = b (true) or X A = b (false).</param>
+    /// <param name="adjoint">Solve with Aᵀ instead of A.</param>
+    /// <exception cref="ArgumentException">lu is not square, pivots is not lu's shape without its last axis, or b does
+    /// not fit.</exception>
+    public static Expr LuSolve(Expr lu, Expr pivots, Expr b, bool left = true, bool adjoint = false)
+    {
+        ArgumentNullException.ThrowIfNull(lu);
+        ArgumentNullException.ThrowIfNull(pivots);
+        ArgumentNullException.ThrowIfNull(b);
+        return Wrap(CoreLinalg.luSolve(left, adjoint, lu.Node, pivots.Node, b.Node));
+    }
+
+    /// <summary>
     /// The eigenvalues (ascending) and eigenvectors (columns) of this symmetric matrix (…, n, n), reading its lower
     /// triangle (torch.linalg.eigh). Eigenvectors are defined only up to sign (each one's largest entry is made
     /// positive), and for a repeated eigenvalue only up to a rotation of its eigenspace: as in torch, only

@@ -457,6 +457,41 @@ public sealed partial class Tensor
         return (all[0], all[1]);
     }
 
+    /// <summary>Computed now (one evaluation for both parts), as <see cref="Expr.LuFactor()"/>.</summary>
+    public (Tensor LU, Tensor Pivots) LuFactor()
+    {
+        var r = ((Expr)this).LuFactor();
+        var all = Expr.EvalMany(r.LU, r.Pivots);
+        return (all[0], all[1]);
+    }
+
+    /// <summary>Computed now (one evaluation for every part), as <see cref="Expr.Lu()"/>.</summary>
+    public (Tensor P, Tensor L, Tensor U) Lu()
+    {
+        var r = ((Expr)this).Lu();
+        var all = Expr.EvalMany(r.P, r.L, r.U);
+        return (all[0], all[1], all[2]);
+    }
+
+    /// <summary>Computed now (one evaluation for every part), as <see cref="Expr.LuUnpack(Expr, Expr)"/>.</summary>
+    public static (Tensor P, Tensor L, Tensor U) LuUnpack(Tensor lu, Tensor pivots)
+    {
+        ArgumentNullException.ThrowIfNull(lu);
+        ArgumentNullException.ThrowIfNull(pivots);
+        var r = Expr.LuUnpack(lu, pivots);
+        var all = Expr.EvalMany(r.P, r.L, r.U);
+        return (all[0], all[1], all[2]);
+    }
+
+    /// <summary>Computed now, as <see cref="Expr.LuSolve(Expr, Expr, Expr, bool, bool)"/>.</summary>
+    public static Tensor LuSolve(Tensor lu, Tensor pivots, Tensor b, bool left = true, bool adjoint = false)
+    {
+        ArgumentNullException.ThrowIfNull(lu);
+        ArgumentNullException.ThrowIfNull(pivots);
+        ArgumentNullException.ThrowIfNull(b);
+        return EagerPlans.Run(Key($"LuSolve {left} {adjoint}"), a => Expr.LuSolve(a[0], a[1], a[2], left, adjoint), lu, pivots, b);
+    }
+
     /// <summary>Computed now (one evaluation for every part), as <see cref="Expr.SlogDet()"/>.</summary>
     public (Tensor Sign, Tensor LogAbsDet) SlogDet()
     {

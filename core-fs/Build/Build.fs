@@ -505,6 +505,8 @@ module Expr =
         | Op.Solve -> LinalgNodes.solve inputs.[0] inputs.[1]
         | Op.SlogDet -> LinalgNodes.slogdet inputs.[0]
         | Op.Qr -> LinalgNodes.qr inputs.[0]
+        | Op.Lu -> LinalgNodes.lu "LuFactor" inputs.[0]
+        | Op.LuPermutation -> LinalgNodes.luPermutation "LuUnpack" inputs.[0]
         | Op.MatrixExp -> LinalgNodes.matrixExp inputs.[0]
         | Op.Eigh -> LinalgNodes.eigh inputs.[0]
         | Op.Svd -> LinalgNodes.svd inputs.[0]

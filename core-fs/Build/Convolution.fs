@@ -401,24 +401,28 @@ module Convolution =
     /// loop meets moves its index again. `firstInBounds` (p's shape with the axis kept as 1), where padding may come
     /// first in a window, is the index of each window's first entry inside the input, torch's index for a window of
     /// −∞ only (it starts there and moves only to a strictly larger entry).
+    /// Each window's winner along `axis` of p as its tap (the axis kept as 1): torch's pooling index, see windowMax.
+    let internal windowWinner (axis: int) (firstInBounds: Expr option) (p: Expr) =
+        let count = p.Dims.[axis]
+        let largest = Expr.argmax axis true p
+        // A window whose entries are all -inf ties with its -inf padding, and the padding may come first;
+        // the cotangent must reach the input (`fuzz adversarial 6/87`). Without padding the check would be
+        // two more passes over the patches for the index argmax's first tie already is.
+        let inBounds =
+            match firstInBounds with
+            | Some first -> Expr.where (Expr.eq (Expr.maxAxes [| axis |] true p) (Expr.scalar p.DType -infinity)) first largest
+            | None -> largest
+        let isNaN = Expr.ne p p
+        let lastNaN = Expr.scalar p.DType (float (count - 1)) - Expr.argmax axis true (Expr.flip [| axis |] isNaN)
+        let anyNaN = Expr.eq (Expr.maxAxes [| axis |] true isNaN) (Expr.scalar p.DType 1.0)
+        Expr.where anyNaN lastNaN inBounds
+
     let internal windowMax (op: string) (axis: int) (firstInBounds: Expr option) (p: Expr) : Expr =
         let count = p.Dims.[axis]
         // Each window's winner as its index, a constant of the derivative, so the cotangent reaches that one
         // entry even at ties (the max reduction would share it). A function of the patches, so the rule below
         // builds the same nodes again from its own argument (under vmap, from each example's patches).
-        let winnerOf (p: Expr) =
-            let largest = Expr.argmax axis true p
-            // A window whose entries are all -inf ties with its -inf padding, and the padding may come first;
-            // the cotangent must reach the input (`fuzz adversarial 6/87`). Without padding the check would be
-            // two more passes over the patches for the index argmax's first tie already is.
-            let inBounds =
-                match firstInBounds with
-                | Some first -> Expr.where (Expr.eq (Expr.maxAxes [| axis |] true p) (Expr.scalar p.DType -infinity)) first largest
-                | None -> largest
-            let isNaN = Expr.ne p p
-            let lastNaN = Expr.scalar p.DType (float (count - 1)) - Expr.argmax axis true (Expr.flip [| axis |] isNaN)
-            let anyNaN = Expr.eq (Expr.maxAxes [| axis |] true isNaN) (Expr.scalar p.DType 1.0)
-            Expr.where anyNaN lastNaN inBounds
+        let winnerOf (p: Expr) = windowWinner axis firstInBounds p
         let positionShape = Array.init p.Rank (fun a -> if a = axis then count else 1)
         let positions = Expr.constant (Tensor.FromArray(Array.init count float, positionShape)) |> Expr.cast p.DType
         // The cotangent goes to the winner by a mask over the window, an elementwise pass that fuses: gather's
@@ -430,6 +434,21 @@ module Convolution =
         // a winning −0 came out +0 (`fuzz adversarial 21/201`: 0.288 over the max pool of −0 is −∞ in torch,
         // was +∞ in ours).
         Expr.custom rule p (Expr.gather axis (winnerOf p) p) |> Expr.reshape (Shape.reduced p.Dims [| axis |] false)
+
+    /// The windows of a max pool over x [N, C, H, W] as patches [N, C, kh·kw, Ho, Wo], and (with padding) each
+    /// window's first tap inside the input, torch's index for a window of −∞ only.
+    let private maxPoolPatches (op: string) (ceilMode: bool) (kernelSize: int * int) (stride: int * int) (padding: int * int)
+                               (dilation: int * int) (x: Expr) =
+        let p = patches op kernelSize stride padding dilation true ceilMode x
+        let (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernelSize, stride, padding, dilation
+        let ho, wo = p.Dims.[3], p.Dims.[4]
+        // Without padding every window's first entry is inside, where argmax's first tie already is
+        if ph = 0 && pw = 0 then p, None
+        else
+            let firstInBounds =
+                Array.init (ho * wo) (fun k ->
+                    float (firstTapInside x.Dims.[2] kh sh ph dh (k / wo) * kw + firstTapInside x.Dims.[3] kw sw pw dw (k % wo)))
+            p, Some(Expr.constant (Tensor.FromArray(firstInBounds, [| 1; 1; 1; ho; wo |])) |> Expr.cast x.DType)
 
     /// torch.nn.functional.max_pool2d over [N, C, H, W] (or [C, H, W]); a stride of (0, 0) means the
     /// kernel size, torch's default. The padding is -inf. The cotangent of a window goes to torch's index:
@@ -444,16 +463,28 @@ module Convolution =
         checkPoolPadding op kernelSize padding
         let stride = poolStride kernelSize stride
         let body (x: Expr) =
-            let p = patches op kernelSize stride padding dilation true ceilMode x
-            let (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernelSize, stride, padding, dilation
-            let ho, wo = p.Dims.[3], p.Dims.[4]
-            let firstInBounds =
-                Array.init (ho * wo) (fun k ->
-                    float (firstTapInside x.Dims.[2] kh sh ph dh (k / wo) * kw + firstTapInside x.Dims.[3] kw sw pw dw (k % wo)))
-            let firstInBounds = Expr.constant (Tensor.FromArray(firstInBounds, [| 1; 1; 1; ho; wo |])) |> Expr.cast x.DType
-            // Without padding every window's first entry is inside, where argmax's first tie already is
-            windowMax op 2 (if ph = 0 && pw = 0 then None else Some firstInBounds) p
+            let p, firstInBounds = maxPoolPatches op ceilMode kernelSize stride padding dilation x
+            windowMax op 2 firstInBounds p
         batched op 4 "[N, C, H, W]" body input
+
+    /// maxPool2dNamed's values and torch's return_indices: each window's winner as its flat index h·W + w within its
+    /// (batch, channel) plane, in the input's dtype. Both from the same patches and winners (hash-consing shares them).
+    let internal maxPool2dIndicesNamed (op: string) (ceilMode: bool) (kernelSize: int * int) (stride: int * int) (padding: int * int)
+                                       (dilation: int * int) (input: Expr) : Expr * Expr =
+        let values = maxPool2dNamed op ceilMode kernelSize stride padding dilation input
+        let stride = poolStride kernelSize stride
+        let body (x: Expr) =
+            let p, firstInBounds = maxPoolPatches op ceilMode kernelSize stride padding dilation x
+            let (_, kw), (sh, sw), (ph, pw), (dh, dw) = kernelSize, stride, padding, dilation
+            let ho, wo, width = p.Dims.[3], p.Dims.[4], x.Dims.[3]
+            let tap = Expr.reshape [| p.Dims.[0]; p.Dims.[1]; ho; wo |] (windowWinner 2 firstInBounds p)
+            // tap a·kw + b of window (i, j) reads row i·sh − ph + a·dh and column j·sw − pw + b·dw
+            let row = Expr.floor (tap / float kw)
+            let column = tap - row * float kw
+            let corner = Array.init (ho * wo) (fun k -> float (((k / wo) * sh - ph) * width + (k % wo) * sw - pw))
+            let corner = Expr.constant (Tensor.FromArray(corner, [| 1; 1; ho; wo |])) |> Expr.cast x.DType
+            corner + row * float (dh * width) + column * float dw
+        values, batched op 4 "[N, C, H, W]" body input
 
     /// torch.nn.functional.max_pool2d with torch's ceil_mode; see maxPool2dNamed.
     let maxPool2dWith (ceilMode: bool) (kernelSize: int * int) (stride: int * int) (padding: int * int) (dilation: int * int) (input: Expr) : Expr =

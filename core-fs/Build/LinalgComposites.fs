@@ -227,6 +227,63 @@ module Linalg =
             let v = Expr.matmul (Expr.transpose q) (Expr.sliceAxis last m n a)
             q, Expr.concat last [ u; v ]
 
+    /// The factors (…, n, n) and pivots (…, n) of one Lu node over a; `method` names the caller in errors.
+    let private luParts (method: string) (a: Expr) =
+        let packed = LinalgNodes.lu method a
+        let axis = packed.Rank - 2
+        let n = packed.Dims.[axis + 1]
+        let pivots = Expr.sliceAxis axis n (n + 1) packed
+        Expr.sliceAxis axis 0 n packed, Expr.reshape (Array.append packed.Dims.[.. axis - 1] [| n |]) pivots
+
+    /// torch.linalg.lu_factor: (LU, pivots) of square a (…, n, n), by partial pivoting as LAPACK's getrf: LU (…, n, n)
+    /// holds the unit-lower L below its diagonal and U on and above it, and pivots (…, n) the 1-based rows swapped at
+    /// each step, as integers in a's dtype (torch's are int32). A singular a factors too, with a zero on U's diagonal, as
+    /// in torch. Differentiable in a at every order through both triangles (the pivots are piecewise constant).
+    let luFactor (a: Expr) : Expr * Expr = luParts "LuFactor" a
+
+    /// Raises unless `factors` is (…, n, n) and `pivots` (…, n) with the same batch axes; returns n.
+    let private luOperands (method: string) (factors: Expr) (pivots: Expr) =
+        let n = LinalgNodes.square method "lu" factors
+        if not (Ir.sameDims pivots.Dims factors.Dims.[.. factors.Rank - 2]) then
+            Shape.fail method
+                (sprintf "pivots must have lu's shape without its last axis, %s for lu %s; got %s"
+                    (Shape.format factors.Dims.[.. factors.Rank - 2]) (dims factors) (dims pivots))
+        n
+
+    /// torch.lu_unpack: (P, L, U) from lu_factor's (LU, pivots), with A = P L U: P (…, n, n) the permutation of the
+    /// pivots, L unit lower triangular and U upper triangular. L and U are the triangles of LU, so they carry its
+    /// cotangent; P passes none. Evaluating it raises for a pivot that is not an integer in [1, n].
+    let luUnpack (factors: Expr) (pivots: Expr) : Expr * Expr * Expr =
+        let n = luOperands "LuUnpack" factors pivots
+        let p = LinalgNodes.luPermutation "LuUnpack" pivots
+        p, lowerTriangle -1 factors + identity factors.DType n, upperTriangle 0 factors
+
+    /// torch.linalg.lu: (P, L, U) with a = P L U for square a (…, n, n), by partial pivoting (see luFactor).
+    let lu (a: Expr) : Expr * Expr * Expr =
+        let factors, pivots = luParts "Lu" a
+        let n = pivots.Dims.[pivots.Rank - 1]
+        LinalgNodes.luPermutation "Lu" pivots, lowerTriangle -1 factors + identity a.DType n, upperTriangle 0 factors
+
+    /// torch.linalg.lu_solve: X with A X = b (`left`) or X A = b, or with Aᵀ for `adjoint`, where A = P L U is given
+    /// by lu_factor's (LU, pivots). b is (…, n, k) for left and (…, k, n) otherwise; batch axes of LU and b broadcast.
+    /// Two triangular solves, each reading its triangle of LU, and a product with P, so it differentiates in LU and b
+    /// to any order (the pivots pass nothing). A zero on U's diagonal gives inf or NaN, as torch's triangular solves.
+    let luSolve (left: bool, adjoint: bool) (factors: Expr) (pivots: Expr) (b: Expr) : Expr =
+        let n = luOperands "LuSolve" factors pivots
+        LinalgNodes.rightHandSide "LuSolve" "lu" left n factors b
+        let p = LinalgNodes.luPermutation "LuSolve" pivots
+        let withL transpose x = solveTriangularWith (false, left, transpose, true) factors x
+        let withU transpose x = solveTriangularWith (true, left, transpose, false) factors x
+        match left, adjoint with
+        // P L U X = b: X = U⁻¹ L⁻¹ Pᵀ b
+        | true, false -> withU false (withL false (Expr.matmul (Expr.transpose p) b))
+        // Uᵀ Lᵀ Pᵀ X = b: X = P L⁻ᵀ U⁻ᵀ b
+        | true, true -> Expr.matmul p (withL true (withU true b))
+        // X P L U = b: X = b U⁻¹ L⁻¹ Pᵀ
+        | false, false -> Expr.matmul (withL false (withU false b)) (Expr.transpose p)
+        // X Uᵀ Lᵀ Pᵀ = b: X = b P L⁻ᵀ U⁻ᵀ
+        | false, true -> withU true (withL true (Expr.matmul b p))
+
     /// torch.linalg.eigh: (eigenvalues (…, n) ascending, eigenvectors (…, n, n) as columns) of the
     /// symmetric a (…, n, n), reading its lower triangle (the gradient is torch's symmetric one, as
     /// for cholesky). Each eigenvector's largest entry is made

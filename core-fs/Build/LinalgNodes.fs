@@ -31,15 +31,19 @@ module internal LinalgNodes =
         square "Cholesky" "a" a |> ignore
         Ir.intern Op.Cholesky [| a |] (Array.copy a.Dims) a.DType
 
+    /// Raises unless b is (…, n, k) (left) or (…, k, n) for the n×n matrices `t`, which `method` calls `parameter`.
+    let rightHandSide (method: string) (parameter: string) (left: bool) (n: int) (t: Expr) (b: Expr) =
+        if b.Rank < 2 then
+            Shape.fail method (sprintf "b must be a matrix or a batch of them, got %s (%s is %s)" (dims b) parameter (dims t))
+        let matched = if left then b.Dims.[b.Rank - 2] else b.Dims.[b.Rank - 1]
+        if matched <> n then
+            Shape.fail method
+                (sprintf "%s %s and b %s do not fit: b needs %d %s" parameter (dims t) (dims b) n (if left then "rows" else "columns"))
+
     /// X with T X = B (left) or X T = B, T triangular (…, n, n), B (…, n, k) or (…, k, n).
     let triangularSolve (upper: bool) (left: bool) (unitDiagonal: bool) (t: Expr) (b: Expr) : Expr =
         let n = square "SolveTriangular" "a" t
-        if b.Rank < 2 then
-            Shape.fail "SolveTriangular" (sprintf "b must be a matrix or a batch of them, got %s (a is %s)" (dims b) (dims t))
-        let matched = if left then b.Dims.[b.Rank - 2] else b.Dims.[b.Rank - 1]
-        if matched <> n then
-            Shape.fail "SolveTriangular"
-                (sprintf "a %s and b %s do not fit: b needs %d %s" (dims t) (dims b) n (if left then "rows" else "columns"))
+        rightHandSide "SolveTriangular" "a" left n t b
         let struct (t, b) = ExprCore.promote t b
         let t, b = withCommonBatch "SolveTriangular" t b
         Ir.intern (Op.TriangularSolve(upper, left, unitDiagonal)) [| t; b |] (Array.copy b.Dims) b.DType
@@ -69,6 +73,19 @@ module internal LinalgNodes =
             Shape.fail "Qr" (sprintf "a must be a matrix (…, m, n) with m >= n (reduced QR), got %s" (dims a))
         let m, n = a.Dims.[a.Rank - 2], a.Dims.[a.Rank - 1]
         Ir.intern Op.Qr [| a |] (Array.append (batchOf a) [| m + n; n |]) a.DType
+
+    /// (…, n + 1, n): the LU factors of a (…, n, n) over its 1-based pivots. `method` is the public
+    /// name errors report (LuFactor, Lu).
+    let lu (method: string) (a: Expr) : Expr =
+        let n = square method "a" a
+        Ir.intern Op.Lu [| a |] (Array.append (batchOf a) [| n + 1; n |]) a.DType
+
+    /// (…, n, n): the permutation matrix P with A = P L U of LU pivots (…, n), 1-based.
+    let luPermutation (method: string) (pivots: Expr) : Expr =
+        if pivots.Rank < 1 then
+            Shape.fail method (sprintf "pivots must be a vector or a batch of them (…, n), got %s" (dims pivots))
+        let n = pivots.Dims.[pivots.Rank - 1]
+        Ir.intern Op.LuPermutation [| pivots |] (Array.append pivots.Dims [| n |]) pivots.DType
 
     /// (…, n + 1, n): eigenvalues over eigenvectors of the symmetric a (…, n, n).
     let eigh (a: Expr) : Expr =

@@ -30,6 +30,41 @@ module Pooling =
             Shape.fail op (sprintf "input %s with kernelSize %d, stride %d, padding %d and dilation %d gives an empty output"
                                (fmt x.Dims) kernel stride padding dilation)
 
+    /// torch's unpooled size along one axis: (size − 1)·stride − 2·padding + kernel, or the one given, which torch
+    /// accepts only strictly within a stride of it.
+    let private unpooledSize (op: string) (size: int) (kernel: int) (stride: int) (padding: int) (given: int option) =
+        let natural = (size - 1) * stride - 2 * padding + kernel
+        match given with
+        | None -> natural
+        | Some wanted ->
+            if wanted <= natural - stride || wanted >= natural + stride then
+                Shape.fail op (sprintf "outputSize %d must lie strictly between %d and %d (the default %d, give or take the stride %d)"
+                                   wanted (natural - stride) (natural + stride) natural stride)
+            wanted
+
+    /// maxUnpool2d with `op` naming the public method in errors.
+    let private unpoolNamed (op: string) ((kh, kw): int * int) (stride: int * int) ((ph, pw): int * int) (outputSize: (int * int) option)
+                            (input: Expr) (indices: Expr) =
+        let sh, sw = (if fst stride = 0 then kh else fst stride), (if snd stride = 0 then kw else snd stride)
+        checkAxis op kh sh ph 1
+        checkAxis op kw sw pw 1
+        if not (Ir.sameDims input.Dims indices.Dims) then
+            Shape.fail op (sprintf "indices %s must have input's shape %s" (fmt indices.Dims) (fmt input.Dims))
+        if input.Rank <> 3 && input.Rank <> 4 then
+            Shape.fail op (sprintf "input %s must be [N, C, H, W] or unbatched without N" (fmt input.Dims))
+        let h, w = input.Dims.[input.Rank - 2], input.Dims.[input.Rank - 1]
+        let ho = unpooledSize op h kh sh ph (outputSize |> Option.map fst)
+        let wo = unpooledSize op w kw sw pw (outputSize |> Option.map snd)
+        let planes = input.Dims.[.. input.Rank - 3]
+        let flat (x: Expr) = Expr.reshape (Array.append planes [| h * w |]) x
+        let target = Array.append planes [| ho * wo |]
+        let axis = planes.Length
+        let positions = flat (Expr.cast input.DType indices)
+        let summed = Expr.scatterAdd axis positions (flat input) target
+        // how many entries each position received, a constant of the derivative (it depends on the indices only)
+        let count = Expr.scatterAdd axis positions (Expr.ones input.DType [| yield! planes; h * w |]) target
+        Expr.reshape (Array.append planes [| ho; wo |]) (summed / Expr.maximum count (Expr.scalar input.DType 1.0))
+
     /// torch.nn.functional.max_pool1d over [N, C, L] (or [C, L]): padding −∞, stride 0 meaning the kernel size, and
     /// ceilMode torch's ceil_mode; the cotangent of a window goes to its first largest entry, or its last NaN.
     let maxPool1d (kernel: int) (stride: int) (padding: int) (dilation: int) (ceilMode: bool) (input: Expr) : Expr =
@@ -38,6 +73,44 @@ module Pooling =
         let stride = if stride = 0 then kernel else stride
         if input.Rank = 2 || input.Rank = 3 then nonEmpty op input input.Dims.[input.Rank - 1] kernel stride padding dilation ceilMode
         overHeightOfOne op (Convolution.maxPool2dNamed op ceilMode (1, kernel) (1, stride) (0, padding) (1, dilation)) input
+
+    /// torch.nn.functional.max_pool1d with return_indices=True: (values, indices), each window's winner (torch's index,
+    /// see maxPool1d) as its position along L, an integer in the input's dtype.
+    let maxPool1dWithIndices (kernel: int) (stride: int) (padding: int) (dilation: int) (ceilMode: bool) (input: Expr) : Expr * Expr =
+        let op = "MaxPool1dWithIndices"
+        checkAxis op kernel stride padding dilation
+        let stride = if stride = 0 then kernel else stride
+        if input.Rank = 2 || input.Rank = 3 then nonEmpty op input input.Dims.[input.Rank - 1] kernel stride padding dilation ceilMode
+        let parts (x: Expr) = Convolution.maxPool2dIndicesNamed op ceilMode (1, kernel) (1, stride) (0, padding) (1, dilation) x
+        overHeightOfOne op (parts >> fst) input, overHeightOfOne op (parts >> snd) input
+
+    /// torch.nn.functional.max_pool2d with return_indices=True over [N, C, H, W] (or [C, H, W]): (values, indices), each
+    /// window's winner (torch's index: the first largest entry in row-major order inside the input, or the last NaN) as
+    /// its flat position h·W + w in its (batch, channel) plane, an integer in the input's dtype; a stride of (0, 0) means
+    /// the kernel size. The values are maxPool2dWith's, with its derivatives; the indices have none.
+    let maxPool2dWithIndices (ceilMode: bool) (kernelSize: int * int) (stride: int * int) (padding: int * int) (dilation: int * int)
+                             (input: Expr) : Expr * Expr =
+        Convolution.maxPool2dIndicesNamed "MaxPool2dWithIndices" ceilMode kernelSize stride padding dilation input
+
+    /// torch.nn.functional.max_unpool2d: input [N, C, H, W] (or [C, H, W]) put at `indices` (flat positions h·W + w in
+    /// each output plane, input's shape, as maxPool2dWithIndices gives them) of zeros [N, C, Ho, Wo], Ho = (H − 1)·sh −
+    /// 2·ph + kh unless outputSize gives it (within a stride, as torch). A stride of (0, 0) means the kernel size. A
+    /// position named twice (overlapping windows that chose one entry) gets the mean of its values, which is torch's
+    /// value when they are equal, as pooling's are; its cotangent is then shared among them, where torch's gather sends
+    /// each the whole. Evaluating it raises for an index outside the plane.
+    let maxUnpool2d (kernelSize: int * int) (stride: int * int) (padding: int * int) (outputSize: (int * int) option)
+                    (input: Expr) (indices: Expr) : Expr =
+        unpoolNamed "MaxUnpool2d" kernelSize stride padding outputSize input indices
+
+    /// torch.nn.functional.max_unpool1d over [N, C, L] (or [C, L]), as maxUnpool2d over a height of 1; the indices are
+    /// positions along the output's length.
+    let maxUnpool1d (kernel: int) (stride: int) (padding: int) (outputSize: int option) (input: Expr) (indices: Expr) : Expr =
+        let op = "MaxUnpool1d"
+        if input.Rank <> 2 && input.Rank <> 3 then
+            Shape.fail op (sprintf "input %s must be [N, C, L] or unbatched without N" (fmt input.Dims))
+        let raise (x: Expr) = Expr.reshape (Array.insertAt (x.Rank - 1) 1 x.Dims) x
+        let y = unpoolNamed op (1, kernel) (1, stride) (0, padding) (outputSize |> Option.map (fun l -> 1, l)) (raise input) (raise indices)
+        Expr.reshape (Array.removeAt (y.Rank - 2) y.Dims) y
 
     /// torch.nn.functional.avg_pool1d over [N, C, L] (or [C, L]): stride 0 meaning the kernel size, ceilMode and
     /// countIncludePad as torch's ceil_mode and count_include_pad.

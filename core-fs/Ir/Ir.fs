@@ -303,6 +303,8 @@ module internal Ir =
         | Op.Solve -> 24
         | Op.SlogDet -> 25
         | Op.Qr -> 26
+        | Op.Lu -> 38
+        | Op.LuPermutation -> 39
         | Op.Eigh -> 27
         | Op.Svd -> 36
         | Op.Polygamma n -> mix 28 n
@@ -348,6 +350,8 @@ module internal Ir =
         | Op.Solve -> (match b with Op.Solve -> true | _ -> false)
         | Op.SlogDet -> (match b with Op.SlogDet -> true | _ -> false)
         | Op.Qr -> (match b with Op.Qr -> true | _ -> false)
+        | Op.Lu -> (match b with Op.Lu -> true | _ -> false)
+        | Op.LuPermutation -> (match b with Op.LuPermutation -> true | _ -> false)
         | Op.MatrixExp -> (match b with Op.MatrixExp -> true | _ -> false)
         | Op.Eigh -> (match b with Op.Eigh -> true | _ -> false)
         | Op.Svd -> (match b with Op.Svd -> true | _ -> false)
@@ -786,7 +790,7 @@ module internal Ir =
         | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
         | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
         | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
-        | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.MatrixExp | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _
+        | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Lu | Op.LuPermutation | Op.MatrixExp | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _
         | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.CumSum _ -> ValueNone
 
 /// Patterns over constant nodes, for canonicalisation and the transforms' symbolic zeros.

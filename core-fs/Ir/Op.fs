@@ -68,6 +68,14 @@ type Op =
     | SlogDet
     /// Packed (…, m + n, n): the reduced Q (m×n, m >= n) stacked above R (n×n), from one factorisation.
     | Qr
+    /// Packed (…, n + 1, n): LU with partial pivoting of square matrices (…, n, n), as LAPACK's getrf
+    /// and torch.linalg.lu_factor: the unit-lower L below the diagonal and U on and above it in rows
+    /// 0..n-1, and in row n the pivots, 1-based (row j was swapped with row pivots[j] at step j), as
+    /// integers in the dtype. One node for both, since both come from one factorisation.
+    | Lu
+    /// The permutation matrix P (…, n, n) of LU pivots (…, n) (1-based, as Lu gives them), with
+    /// A = P L U. Piecewise constant in the pivots, so it passes no cotangent.
+    | LuPermutation
     /// Packed (…, n + 1, n): the ascending eigenvalues in row 0 and the eigenvectors (columns) below,
     /// of the symmetric matrix whose lower triangle is read.
     | Eigh

@@ -59,6 +59,8 @@ module OpName =
         | Op.Solve -> "solve"
         | Op.SlogDet -> "slogdet"
         | Op.Qr -> "qr"
+        | Op.Lu -> "lu_factor"
+        | Op.LuPermutation -> "lu_permutation"
         | Op.MatrixExp -> "matrix_exp"
         | Op.Eigh -> "eigh"
         | Op.Svd -> "svd"

@@ -37,6 +37,8 @@ module internal Interpret =
         | Op.Solve -> LinalgTensors.solve inputs.[0] inputs.[1]
         | Op.SlogDet -> LinalgTensors.slogdet inputs.[0]
         | Op.Qr -> LinalgTensors.qr inputs.[0]
+        | Op.Lu -> LinalgTensors.lu inputs.[0]
+        | Op.LuPermutation -> LinalgTensors.luPermutation inputs.[0]
         | Op.MatrixExp -> LinalgTensors.matrixExp inputs.[0]
         | Op.Eigh -> LinalgTensors.eigh inputs.[0]
         | Op.Svd -> LinalgTensors.svd inputs.[0]
@@ -122,7 +124,7 @@ module internal Interpret =
                 | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
                 | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
                 | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
-                | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.MatrixExp | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _
+                | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Lu | Op.LuPermutation | Op.MatrixExp | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _
                 | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.CumSum _ ->
                     let args = node.Inputs
                     let mutable missing = null

@@ -296,7 +296,7 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
         | Op.TriangularSolve(upper, left, unit) -> LinalgTensors.solveTriangularInto upper left unit values.[args.[0]] values.[args.[1]] target
         | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.MatMul | Op.Permute _ | Op.Reshape _
         | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ | Op.StopGradient | Op.Custom _
-        | Op.Solve | Op.SlogDet | Op.Qr | Op.MatrixExp | Op.Eigh | Op.Svd
+        | Op.Solve | Op.SlogDet | Op.Qr | Op.Lu | Op.LuPermutation | Op.MatrixExp | Op.Eigh | Op.Svd
         | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ -> invalidOp "no buffer-writing kernel for this op"
 
     static let freshCopy (t: Tensor) =

@@ -68,7 +68,7 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
             | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
             | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
             | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet
-            | Op.Qr | Op.MatrixExp | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _
+            | Op.Qr | Op.Lu | Op.LuPermutation | Op.MatrixExp | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _
             | Op.LogSoftmax _ | Op.CumSum _ -> e
         // Input k of a node as the plan reads it. A custom node (placed only as a root) never reads
         // its x (Ir.readsInput; a multi-input rule's packed inputs): its x slot reads the forward
@@ -197,7 +197,7 @@ type internal Consumers private (graph: PlanGraph, start: int[], list: int[]) =
             | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
             | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
             | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
-            | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.MatrixExp | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _
+            | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Lu | Op.LuPermutation | Op.MatrixExp | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _
             | Op.Unfold _ | Op.Fold _ | Op.Softmax _ | Op.LogSoftmax _ | Op.CumSum _ -> ()
             if first < 0 || groupHead.[c] < groupHead.[first] then
                 first <- c

@@ -53,6 +53,8 @@ module Print =
         | Op.Solve -> "solve"
         | Op.SlogDet -> "slogdet"
         | Op.Qr -> "qr"
+        | Op.Lu -> "lu_factor"
+        | Op.LuPermutation -> "lu_permutation"
         | Op.MatrixExp -> "matrix_exp"
         | Op.Eigh -> "eigh"
         | Op.Svd -> "svd"

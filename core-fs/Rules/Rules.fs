@@ -580,6 +580,27 @@ module Rules =
                 let mm = Expr.matmul r (Expr.transpose gr) - Expr.matmul (Expr.transpose gq) q
                 let copied = Linalg.lowerTriangle 0 mm + Expr.transpose (Linalg.lowerTriangle -1 mm)
                 LinalgNodes.triangularSolve false false false (Expr.transpose r) (gq + Expr.matmul q copied))
+        | Op.Lu ->
+            // A = P L U with P piecewise constant. With X = L⁻¹ dA' U⁻¹ for dA' = Pᵀ dA, dL = L tril₋₁(X) and
+            // dU = triu(X) U, so ⟨L̄, dL⟩ + ⟨Ū, dU⟩ = ⟨M, X⟩ with M = tril₋₁(Lᵀ L̄) + triu(Ū Uᵀ), and
+            // Ā = P L⁻ᵀ M U⁻ᵀ. L̄ and Ū are the packed cotangent's two triangles (L's unit diagonal is
+            // constant); the pivots' row passes nothing. Both solves read their triangle of the packed
+            // factors themselves, so the rule's own derivative is the triangular solve's.
+            one (fun () ->
+                let axis = y.Rank - 2
+                let n = y.Dims.[y.Rank - 1]
+                let factors, gFactors = Expr.sliceAxis axis 0 n y, Expr.sliceAxis axis 0 n g
+                let pivots = Expr.reshape (Array.append y.Dims.[.. axis - 1] [| n |]) (Expr.sliceAxis axis n (n + 1) y)
+                let lower = Linalg.lowerTriangle -1 factors + Linalg.identity y.DType n
+                let upper = Linalg.upperTriangle 0 factors
+                let m =
+                    Linalg.lowerTriangle -1 (Expr.matmul (Expr.transpose lower) (Linalg.lowerTriangle -1 gFactors))
+                    + Linalg.upperTriangle 0 (Expr.matmul (Linalg.upperTriangle 0 gFactors) (Expr.transpose upper))
+                let transposed = Expr.transpose factors
+                let left = LinalgNodes.triangularSolve true true true transposed m
+                let both = LinalgNodes.triangularSolve false false false transposed left
+                Expr.matmul (LinalgNodes.luPermutation "LuFactor" pivots) both)
+        | Op.LuPermutation -> one (zeroFor node.First)
         | Op.Eigh ->
             // A = V diag(w) Vᵀ: Ā = V (diag(w̄) + skew(Vᵀ V̄) / E) Vᵀ with E_ij = w_j - w_i off the
             // diagonal, skew(K) = (K - Kᵀ)/2. A V̄ that is a symbolic zero (a function of the eigenvalues

@@ -232,6 +232,64 @@ module internal LinalgTensors =
         | DType.Float64 -> slogdetTyped<float> a
         | DType.Float32 -> slogdetTyped<float32> a
 
+    let private luTyped<'T when 'T :> System.Numerics.IFloatingPointIeee754<'T>> (a: Tensor) : Tensor =
+        let n = a.Dims.[a.Rank - 1]
+        let count = batchOf a
+        let factors = loadOwn<'T> a
+        let pivots = Array.zeroCreate<int> n
+        let output = RecycledArrays.Take<'T>(count * (n + 1) * n)
+        for batch in 0 .. count - 1 do
+            let source, target = batch * n * n, batch * (n + 1) * n
+            // a zero pivot is kept, not raised: torch's lu_factor succeeds on a singular matrix
+            LinalgKernels.lu factors source n pivots |> ignore
+            Array.blit factors source output target (n * n)
+            for j in 0 .. n - 1 do output.[target + n * n + j] <- 'T.CreateTruncating(pivots.[j] + 1)
+        ArrayPool<'T>.Shared.Return factors
+        own (Array.append a.Dims.[.. a.Rank - 3] [| n + 1; n |]) output
+
+    /// (…, n + 1, n): the LU factors with partial pivoting (unit-lower L below the diagonal, U on and
+    /// above it) over the 1-based pivots, as torch.linalg.lu_factor, in a's dtype. A singular matrix
+    /// factors too, with a zero on U's diagonal (LAPACK's getrf skips that step's elimination).
+    let lu (a: Tensor) : Tensor =
+        match a.DType with
+        | DType.Float64 -> luTyped<float> a
+        | DType.Float32 -> luTyped<float32> a
+
+    let private luPermutationTyped<'T when 'T :> System.Numerics.IFloatingPointIeee754<'T>> (pivots: Tensor) : Tensor =
+        let n = pivots.Dims.[pivots.Rank - 1]
+        let count = Shape.numel pivots.Dims.[.. pivots.Rank - 2]
+        let values = loadOwn<'T> pivots
+        let output = RecycledArrays.Take<'T>(count * n * n)
+        System.Array.Clear(output, 0, count * n * n)
+        // order.[i]: the row of A that the swaps bring to row i of Pᵀ A = L U, so P.[order.[i], i] = 1
+        let order = Array.zeroCreate<int> n
+        for batch in 0 .. count - 1 do
+            for i in 0 .. n - 1 do order.[i] <- i
+            for j in 0 .. n - 1 do
+                let pivot = values.[batch * n + j]
+                let row = System.Double.CreateTruncating pivot - 1.0
+                if not (row >= 0.0 && row < float n && row = floor row) then
+                    ArrayPool<'T>.Shared.Return values
+                    raise (System.ArgumentException(
+                            sprintf "LuSolve or LuUnpack: pivots %s must hold integers in [1, %d], got %g at index %d%s"
+                                (Shape.format pivots.Dims) n (row + 1.0) j
+                                (if count > 1 then sprintf " of batch entry %d" batch else "")))
+                let swapped = int row
+                let saved = order.[j]
+                order.[j] <- order.[swapped]
+                order.[swapped] <- saved
+            for i in 0 .. n - 1 do output.[batch * n * n + order.[i] * n + i] <- 'T.One
+        ArrayPool<'T>.Shared.Return values
+        own (Array.append pivots.Dims [| n |]) output
+
+    /// (…, n, n): the permutation matrix P of 1-based LU pivots (…, n), with A = P L U (torch.lu_unpack's
+    /// P): the swaps of rows j and pivots[j] - 1, in the order j = 0, 1, …, applied to the identity, transposed.
+    /// Raises for a pivot that is not an integer in [1, n].
+    let luPermutation (pivots: Tensor) : Tensor =
+        match pivots.DType with
+        | DType.Float64 -> luPermutationTyped<float> pivots
+        | DType.Float32 -> luPermutationTyped<float32> pivots
+
     /// (…, m + n, n): reduced Q (m×n) stacked above R (n×n), for m >= n.
     let qr (a: Tensor) : Tensor =
         let m, n = a.Dims.[a.Rank - 2], a.Dims.[a.Rank - 1]

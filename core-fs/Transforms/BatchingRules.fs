@@ -139,6 +139,8 @@ module internal BatchingRules =
         | Op.Solve -> LinalgNodes.solve args.[0].Value args.[1].Value
         | Op.SlogDet -> LinalgNodes.slogdet args.[0].Value
         | Op.Qr -> LinalgNodes.qr args.[0].Value
+        | Op.Lu -> LinalgNodes.lu "LuFactor" args.[0].Value
+        | Op.LuPermutation -> LinalgNodes.luPermutation "LuUnpack" args.[0].Value
         | Op.MatrixExp -> LinalgNodes.matrixExp args.[0].Value
         | Op.Eigh -> LinalgNodes.eigh args.[0].Value
         | Op.Svd -> LinalgNodes.svd args.[0].Value

@@ -15,7 +15,7 @@ let expectedNames =
       "where"; "reduce_sum"; "reduce_mean"; "reduce_max"; "reduce_min"; "reduce_prod"; "argmax"; "matmul"
       "permute"; "reshape"; "broadcast_to"; "slice"; "pad"; "concat"; "flip"; "gather"; "scatter_add"
       "cast"; "stop_gradient"; "custom"
-      "cholesky"; "triangular_solve"; "solve"; "slogdet"; "qr"; "eigh"; "svd"
+      "cholesky"; "triangular_solve"; "solve"; "slogdet"; "qr"; "lu_factor"; "lu_permutation"; "eigh"; "svd"
       "erfc"; "lgamma"; "softplus"; "sigmoid_slope"; "gelu"; "gelu_slope"; "tanh_slope"; "polygamma"; "argsort"; "unfold"; "fold"; "scan"; "softmax"; "log_softmax"; "cumsum"
       "i0"; "i0e"; "i1"; "i1e"; "erfcx"; "ndtr"; "log_ndtr"; "ndtri"; "matrix_exp"
       "bessel_j0"; "bessel_j1"; "bessel_y0"; "bessel_y1"; "modified_bessel_k0"; "modified_bessel_k1"

@@ -87,6 +87,10 @@ let cases : VmapCase list =
       yield case "Solve" [ Draw(Normal, [| 3; 3 |]); Draw(Normal, [| 3; 2 |]) ] (two (fun a b -> Linalg.solve (shifted a) b)) |> summing 4.0
       yield case "SlogDet" [ Draw(Normal, [| 3; 3 |]) ] (one (shifted >> LinalgNodes.slogdet)) |> summing 4.0
       yield case "Qr" [ Draw(Normal, [| 4; 3 |]) ] (one LinalgNodes.qr) |> summing 4.0
+      yield case "Lu" [ Draw(Normal, [| 3; 3 |]) ] (one (LinalgNodes.lu "LuFactor")) |> summing 4.0
+      // the pivots of each example's own factorisation, so every example gets valid and different ones
+      yield case "LuPermutation of a draw's pivots" [ Draw(Normal, [| 3; 3 |]) ]
+                (one (fun a -> LinalgNodes.luPermutation "LuUnpack" (Expr.reshape [| 3 |] (Expr.sliceAxis 0 3 4 (LinalgNodes.lu "LuFactor" a)))))
       yield case "Eigh" [ Draw(Normal, [| 3; 3 |]) ] (one (fun x -> LinalgNodes.eigh (x + Expr.transpose x))) |> summing 4.0
       yield case "Svd tall" [ Draw(Normal, [| 4; 3 |]) ] (one LinalgNodes.svd) |> summing 4.0
       yield case "Svd wide" [ Draw(Normal, [| 2; 3 |]) ] (one LinalgNodes.svd) |> summing 4.0

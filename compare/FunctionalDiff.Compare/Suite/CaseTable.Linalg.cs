@@ -59,6 +59,27 @@ public static partial class CaseTable
         yield return C("qr wide batched [2,3,5]", new[] { I(2, 3, 5) },
             x => { var qr = x[0].Qr(); return Expr.Concat(2, qr.Q, qr.R); },
             x => { var (q, r) = linalg.qr(x[0]); return torch.cat(new[] { q, r }, 2); });
+        // LU: normal draws give each column's candidates distinct magnitudes, so both engines pick the same pivots; torch's
+        // int32 pivots are cast to the dtype, as ours are held, and pass no cotangent in either engine.
+        yield return C("luFactor [4,4] LU over pivots", new[] { I(4, 4) },
+            x => { var (lu, pivots) = x[0].LuFactor(); return Expr.Concat(0, lu, pivots.Reshape(1, 4)); },
+            x => { var (lu, pivots) = linalg.lu_factor(x[0]); return torch.cat(new[] { lu, pivots!.to(x[0].dtype).reshape(1, 4) }, 0); });
+        yield return C("luFactor batched [2,3,3]", new[] { I(2, 3, 3) }, x => x[0].LuFactor().LU, x => linalg.lu_factor(x[0]).LU);
+        yield return C("lu [4,4] P, L, U", new[] { I(4, 4) },
+            x => { var (p, l, u) = x[0].Lu(); return Expr.Concat(0, p, l, u); },
+            x => { var (p, l, u) = linalg.lu(x[0]); return torch.cat(new[] { p, l, u }, 0); });
+        yield return C("luUnpack batched [2,3,3]", new[] { I(2, 3, 3) },
+            x => { var (lu, pivots) = x[0].LuFactor(); var (p, l, u) = Expr.LuUnpack(lu, pivots); return Expr.Concat(1, p, l.Sin(), u); },
+            x => { var (lu, pivots) = linalg.lu_factor(x[0]); var (p, l, u) = torch.lu_unpack(lu, pivots!); return torch.cat(new[] { p, l!.sin(), u! }, 1); });
+        yield return C("luSolve [3,3]·[3,2]", new[] { I(3, 3), I(3, 2) },
+            x => { var (lu, pivots) = Shifted(x[0]).LuFactor(); return Expr.LuSolve(lu, pivots, x[1]); },
+            x => { var (lu, pivots) = linalg.lu_factor(Shifted(x[0])); return linalg.lu_solve(lu, pivots!, x[1]); });
+        yield return C("luSolve adjoint [3,3]·[3,1]", new[] { I(3, 3), I(3, 1) },
+            x => { var (lu, pivots) = Shifted(x[0]).LuFactor(); return Expr.LuSolve(lu, pivots, x[1], adjoint: true); },
+            x => { var (lu, pivots) = linalg.lu_factor(Shifted(x[0])); return linalg.lu_solve(lu, pivots!, x[1], adjoint: true); });
+        yield return C("luSolve right adjoint batched [2,3,3]·[2,3]", new[] { I(2, 3, 3), I(2, 3) },
+            x => { var (lu, pivots) = Shifted(x[0]).LuFactor(); return Expr.LuSolve(lu, pivots, x[1], left: false, adjoint: true); },
+            x => { var (lu, pivots) = linalg.lu_factor(Shifted(x[0])); return linalg.lu_solve(lu, pivots!, x[1].expand(2, 2, 3), left: false, adjoint: true); });
         yield return C("eigh [3,3] values and V∘V", new[] { I(3, 3) },
             x => { var e = Sym(x[0]).Eigh(); return Expr.Concat(0, e.Eigenvalues.Reshape(1, 3), e.Eigenvectors.Square()); },
             x => { var (w, v) = linalg.eigh(Sym(x[0])); return torch.cat(new[] { w.reshape(1, 3), v.square() }, 0); });

@@ -117,5 +117,43 @@ public static partial class CaseTable
                  + Nn.AvgPool3d(p[0], 2, ceilMode: true).Sin().Sum() + Nn.AdaptiveMaxPool2d(p[0].Reshape(1, 2, 6), (1, 4)).Sin().Sum(),
             p => F.max_pool1d(p[0].reshape(1, 2, 6), 3, 2, ceil_mode: true).sin().sum()
                  + F.avg_pool3d(p[0], L(2, 2, 2), ceil_mode: true).sin().sum() + F.adaptive_max_pool2d(p[0].reshape(1, 2, 6), L(1, 4)).sin().sum());
+
+        // return_indices and max_unpool: the values stacked over the indices (torch's int64 cast to the dtype, no cotangent
+        // in either engine). Unpooling runs on windows that do not overlap, so no index comes twice (where torch's backward
+        // gives each copy the whole cotangent and ours shares it). The torch side unpools by torch's definition (see
+        // UnpoolByScatter).
+        yield return C("maxPool2dWithIndices kernel 3 stride 2 padding 1 [2,2,5,6] values over indices", new[] { D(2, 2, 5, 6) },
+            p => { var (v, i) = Nn.MaxPool2dWithIndices(p[0], 3, stride: 2, padding: 1); return Expr.Concat(2, v, i); },
+            p => { var (v, i) = F.max_pool2d_with_indices(p[0], L(3, 3), L(2, 2), L(1, 1)); return torch.cat(new[] { v, i.to(p[0].dtype) }, 2); });
+        yield return C("edge maxPool2dWithIndices ties and NaN kernel 2 stride 1 [1,1,3,4]", new[] { I(1, 1, 3, 4) },
+            x => { var (v, i) = Nn.MaxPool2dWithIndices(x[0], 2, stride: 1); return Expr.Concat(2, v, i); },
+            x => { var (v, i) = F.max_pool2d_with_indices(x[0], L(2, 2), L(1, 1)); return torch.cat(new[] { v, i.to(x[0].dtype) }, 2); })
+            with { Fixed = new[] { new double[] { 1, 2, 2, 0, 2, 1, 2, 2, nan, 3, nan, 1 } }, SkipHessian = true };
+        yield return C("maxPool1dWithIndices kernel 3 stride 2 padding 1 dilation 2 [2,3,9] values over indices", new[] { D(2, 3, 9) },
+            p => { var (v, i) = Nn.MaxPool1dWithIndices(p[0], 3, stride: 2, padding: 1, dilation: 2); return Expr.Concat(2, v, i); },
+            p => { var (v, i) = F.max_pool1d_with_indices(p[0], 3, 2, 1, 2); return torch.cat(new[] { v, i.to(p[0].dtype) }, 2); });
+        yield return C("maxUnpool2d of sin of maxPool2dWithIndices kernel 2 [2,2,4,6]", new[] { D(2, 2, 4, 6) },
+            p => { var (v, i) = Nn.MaxPool2dWithIndices(p[0], 2); return Nn.MaxUnpool2d(v.Sin(), i, 2); },
+            p => { var (v, i) = F.max_pool2d_with_indices(p[0], L(2, 2), L(2, 2)); return UnpoolByScatter(v.sin(), i, 2, 4, 6); });
+        yield return C("maxUnpool2d kernel (2,3) output size (5,7) unbatched [3,4,6]", new[] { D(3, 4, 6) },
+            p => { var (v, i) = Nn.MaxPool2dWithIndices(p[0], (2, 3)); return Nn.MaxUnpool2d(v, i, (2, 3), outputSize: (5, 7)); },
+            p => { var (v, i) = F.max_pool2d_with_indices(p[0], L(2, 3), L(2, 3)); return UnpoolByScatter(v, i, 2, 5, 7); });
+        yield return C("maxUnpool1d kernel 2 output size 9 [2,3,8]", new[] { D(2, 3, 8) },
+            p => { var (v, i) = Nn.MaxPool1dWithIndices(p[0], 2); return Nn.MaxUnpool1d(v.Square(), i, 2, outputSize: 9); },
+            p => { var (v, i) = F.max_pool1d_with_indices(p[0], 2, 2); return UnpoolByScatter(v.square(), i, 1, 9); });
+    }
+
+    /// <summary>
+    /// torch's max_unpool by its definition: each value scattered to its flat index in zero planes of the output size,
+    /// whose backward is the same gather at the indices. TorchSharp 0.107's F.max_unpool1d and F.max_unpool2d gave
+    /// planes of another size than the output size passed (a shape error in every check of these rows).
+    /// </summary>
+    static TT UnpoolByScatter(TT values, TT indices, int spatialAxes, params long[] outputSize)
+    {
+        var planes = values.shape[..^spatialAxes];
+        var size = outputSize.Aggregate(1L, (a, b) => a * b);
+        var flat = planes.Append(-1L).ToArray();
+        return torch.zeros(planes.Append(size).ToArray(), dtype: values.dtype)
+            .scatter(planes.Length, indices.reshape(flat), values.reshape(flat)).reshape(planes.Concat(outputSize).ToArray());
     }
 }
