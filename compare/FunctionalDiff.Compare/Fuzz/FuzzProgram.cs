@@ -484,6 +484,7 @@ public sealed partial record FuzzProgram(string Name, int Seed, int[][] InputSha
             if (NormOfConstantGroupBeforeInfiniteSlope(live, values))
                 torchWrong.Add(("A normalisation of a constant group, left a residue by torch, before an infinite slope at 0",
                     new[] { Suite.Check.Value, Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled }));
+            RecentConventions(live, values, torchNaN, torchWrong, torchNaNFloat32, torchWrongFloat32);
             return (singular, magnitude, torchNaN, torchWrong, torchNaNFloat32, torchWrongFloat32);
         }
         catch (Exception) { return (false, 0, new List<string>(), new List<(string, Suite.Check[])>(), new List<string>(), new List<(string, Suite.Check[])>()); } // not a valid program: the checks report the exception
@@ -1351,7 +1352,12 @@ public sealed partial record FuzzProgram(string Name, int Seed, int[][] InputSha
             OpKind.PowScalar when s.Scalar < 1 && s.Scalar != 0 => Any(a[0], t => t.eq(0.0)),
             OpKind.PowScalar when s.Scalar > 1 => Any(a[0], t => t.isinf()),
             OpKind.Exp or OpKind.Expm1 or OpKind.Square => Any(a[0], t => t.isinf()),
-            OpKind.Mul or OpKind.MatMul => Any(a[0], t => t.isinf()) || Any(a[1], t => t.isinf()),
+            OpKind.Mul or OpKind.MatMul or OpKind.Vecdot => Any(a[0], t => t.isinf()) || Any(a[1], t => t.isinf()),
+            // the addmm family and multi_dot are matrix products with every operand a factor (the input's slope β, and β·x
+            // is ∞·0 = NaN at β = 0 only where torch then leaves it out)
+            OpKind.Addmm or OpKind.Addmv or OpKind.Addr or OpKind.Baddbmm or OpKind.Addbmm or OpKind.MultiDot => a.Any(x => Any(x, t => t.isinf())),
+            // an LP pool is (Σ|x|^p)^(1/p) per window: its slope is infinite at a window of zeros
+            OpKind.LpPool1d or OpKind.LpPool2d => Any(TorchInterpreter.LpWindowSums(s, a[0]), t => t.eq(0.0)),
             // a solution A⁻¹b is a product with b: its slope in A, −A⁻¹·dA·X, is infinite where b is (`fuzz latest adversarial
             // 3/69`, float32: a triangular solve of a right-hand side holding +∞ narrowed to nothing, gradient NaN in torch's)
             OpKind.Solve or OpKind.SolveTriangular => Any(a[1], t => t.isinf()),

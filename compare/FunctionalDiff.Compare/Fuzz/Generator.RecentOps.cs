@@ -144,9 +144,11 @@ public sealed partial class Generator
                 break;
             }
             case OpKind.BesselJ0 or OpKind.BesselJ1: Unary(kind, null); break;
+            // Y and K inside x > 0, never across the edge: at 0 they are ∓∞ and +∞ with infinite slopes, which torch's side (its
+            // values in a Taylor polynomial, libtorch having no derivative for them) cannot carry (∞·0 = NaN in its value)
             case OpKind.BesselY0 or OpKind.BesselY1 or OpKind.ModifiedBesselK0 or OpKind.ModifiedBesselK1
                 or OpKind.ScaledModifiedBesselK0 or OpKind.ScaledModifiedBesselK1:
-                Unary(kind, Positive); break;
+                InDomain(kind, Positive, MakePositive); break;
         }
     }
 
@@ -453,14 +455,7 @@ public sealed partial class Generator
             case OpKind.IsIn:
                 return numbers[s.Args[0]].Any(v => s.Data!.Any(t => v != t && Math.Abs(v - t) < KinkDistance));
             case OpKind.LpPool1d or OpKind.LpPool2d:
-            {
-                var x = tensors[s.Args[0]];
-                var powered = x.abs().pow(s.Scalar);
-                var sums = s.Kind == OpKind.LpPool1d
-                    ? torch.nn.functional.avg_pool1d(powered, s.Ints[0], s.Ints[1], 0, s.Flag)
-                    : torch.nn.functional.avg_pool2d(powered, new long[] { s.Ints[0], s.Ints[1] }, new long[] { s.Ints[2], s.Ints[3] }, new long[] { 0, 0 }, s.Flag);
-                return sums.lt(KinkDistance).any().item<bool>();
-            }
+                return TorchInterpreter.LpWindowSums(s, tensors[s.Args[0]]).lt(KinkDistance).any().item<bool>();
             case OpKind.AdaptiveMaxPool3d:
                 return TorchInterpreter.AdaptiveMax3dWindows(tensors[s.Args[0]], s.Ints).Any(w =>
                 {

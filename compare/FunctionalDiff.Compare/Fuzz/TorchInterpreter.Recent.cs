@@ -83,6 +83,15 @@ public static partial class TorchInterpreter
         };
     }
 
+    /// <summary>An LP pool's Σ|x|^p over each window, averaged as torch's lp_pool forms it (0 exactly where a window holds zeros only).</summary>
+    public static TT LpWindowSums(Step s, TT x)
+    {
+        var powered = x.abs().pow(s.Scalar);
+        return s.Kind == OpKind.LpPool1d
+            ? F.avg_pool1d(powered, s.Ints[0], s.Ints[1], 0, s.Flag)
+            : F.avg_pool2d(powered, new long[] { s.Ints[0], s.Ints[1] }, new long[] { s.Ints[2], s.Ints[3] }, new long[] { 0, 0 }, s.Flag);
+    }
+
     /// <summary>The start and stop of adaptive pooling's window i of n over an axis of the given size (torch's rule).</summary>
     static (long Start, long Length) AdaptiveWindow(long i, long size, long n)
     {
