@@ -174,4 +174,23 @@ public class FuzzRecentTests
         Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("ours and torch's: the second order of a vector norm"));
         PassesWhatIsCompared(program);
     }
+
+    [Fact]
+    public void Recent3_209_BesselJAtInfinity_TheLimitZero_TorchsNaN_Named()
+    {
+        // |J₀(x)| and |J₁(x)| fall as √(2/(π|x|)): both tend to 0 at ±∞, and so do their slopes −J₁ and J₀ − J₁/x
+        var x = Tensor.FromArray(new[] { double.PositiveInfinity, double.NegativeInfinity }, 2);
+        Assert.All(x.BesselJ0().ToDoubleArray().Concat(x.BesselJ1().ToDoubleArray()), v => Assert.Equal(0.0, Math.Abs(v)));
+        Assert.All(Diff.Grad(v => (v.BesselJ0() + v.BesselJ1()).Sum())(x).Eval().ToDoubleArray(), v => Assert.Equal(0.0, Math.Abs(v)));
+        for (int call = 0; call < 5; call++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var input = torch.tensor(new[] { double.PositiveInfinity, double.NegativeInfinity }, dtype: torch.ScalarType.Float64);
+            Assert.Contains(Values(torch.special.bessel_j0(input)).Concat(Values(torch.special.bessel_j1(input))), double.IsNaN);
+        }
+
+        var program = FuzzCommand.Programs(1, 3, 209, ops: OpSurface.Recent)[0];
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("Bessel J at ±∞"));
+        PassesWhatIsCompared(program);
+    }
 }
