@@ -104,7 +104,7 @@ public class FuzzTests(ITestOutputHelper output)
     public void TheFreshSurfaceDrawsEachOfTheFreshOpsInManyPrograms()
     {
         var programs = FuzzCommand.Programs(Programs, Seed, ops: OpSurface.Fresh);
-        var fresh = Enum.GetValues<OpKind>().Where(k => k > OpKind.GumbelSoftmax).ToList();
+        var fresh = Enum.GetValues<OpKind>().Where(k => k > OpKind.GumbelSoftmax && k <= OpKind.RnnCell).ToList();
         // the programs that keep each fresh op as a live step, with the variants that take other code paths drawn
         var counts = fresh.ToDictionary(k => k, k => programs.Count(p => p.Steps.Any(s => s.Kind == k)));
         Assert.True(counts.Values.All(n => n >= 10), "programs per op: " + string.Join(", ", counts.Select(c => $"{c.Key} {c.Value}")));
@@ -116,7 +116,33 @@ public class FuzzTests(ITestOutputHelper output)
         Assert.Equal(2, steps.Where(s => s.Kind == OpKind.Vander).Select(s => s.Flag).Distinct().Count());
         Assert.Equal(3, steps.Where(s => s.Kind == OpKind.Tensordot).Select(s => s.Ints[0]).Distinct().Count());
         Assert.Equal(4, steps.Where(s => s.Kind == OpKind.Pdist).Select(s => s.Scalar).Distinct().Count());
+        Assert.DoesNotContain(steps, s => s.Kind > OpKind.RnnCell);
         Assert.All(programs, p => Assert.StartsWith("fuzz fresh 13/", p.Name));
+    }
+
+    [Fact]
+    public void TheRecentSurfaceDrawsEachOfTheRecentOpsInManyPrograms()
+    {
+        var programs = FuzzCommand.Programs(Programs, Seed, ops: OpSurface.Recent);
+        var recent = Enum.GetValues<OpKind>().Where(k => k > OpKind.RnnCell).ToList();
+        // the programs that keep each recent op as a live step, with the variants that take other code paths drawn
+        var counts = recent.ToDictionary(k => k, k => programs.Count(p => p.Steps.Any(s => s.Kind == k)));
+        Assert.True(counts.Values.All(n => n >= 10), "programs per op: " + string.Join(", ", counts.Select(c => $"{c.Key} {c.Value}")));
+        var steps = programs.SelectMany(p => p.Steps).ToList();
+        Assert.Equal(3, steps.Where(s => s.Kind == OpKind.AtLeast).Select(s => s.Ints[0]).Distinct().Count());
+        foreach (var split in new[] { OpKind.TensorSplit, OpKind.Hsplit })
+            Assert.Equal(2, steps.Where(s => s.Kind == split).Select(s => s.Mode).Distinct().Count());
+        Assert.Equal(2, steps.Where(s => s.Kind == OpKind.TakeAlongDim).Select(s => s.Ints.Length).Distinct().Count());
+        Assert.Equal(2, steps.Where(s => s.Kind == OpKind.IsIn).Select(s => s.Flag).Distinct().Count());
+        Assert.Equal(2, steps.Where(s => s.Kind is OpKind.StdMean or OpKind.VarMean).Select(s => s.Mode).Distinct().Count());
+        // β = 0, where torch leaves the input out, NaN included
+        Assert.Contains(steps, s => s.Kind is OpKind.Addmm or OpKind.Addmv or OpKind.Addr or OpKind.Baddbmm or OpKind.Addbmm && s.Data![0] == 0);
+        Assert.Equal(2, steps.Where(s => s.Kind == OpKind.CholeskyInverse).Select(s => s.Flag).Distinct().Count());
+        Assert.Equal(3, steps.Where(s => s.Kind == OpKind.Cond).Select(s => s.Mode).Distinct().Count());
+        Assert.Equal(2, steps.Where(s => s.Kind == OpKind.MatrixRank).Select(s => s.Flag).Distinct().Count());
+        Assert.Equal(4, steps.Where(s => s.Kind == OpKind.VectorNorm).Select(s => s.Scalar).Distinct().Count());
+        Assert.Equal(4, steps.Where(s => s.Kind is OpKind.LpPool1d or OpKind.LpPool2d).Select(s => s.Scalar).Distinct().Count());
+        Assert.All(programs, p => Assert.StartsWith("fuzz recent 13/", p.Name));
     }
 
     [Fact]

@@ -4,7 +4,7 @@ using System.Text;
 namespace FunctionalDiff.Compare.Fuzz;
 
 /// <summary>Prints a program as C# that uses FunctionalDiff's public API: the inputs, then a function F over them.</summary>
-public static class CSharpPrinter
+public static partial class CSharpPrinter
 {
     /// <summary>The inputs as <c>x</c>, the function as <c>Expr F(Expr[] x)</c>.</summary>
     public static string Print(FuzzProgram p, DType dtype)
@@ -224,6 +224,7 @@ public static class CSharpPrinter
             OpKind.RReluTraining => $"Nn.RRelu({x}, {Number(FuzzProgram.RReluBounds[s.Mode].Lower)}, {Number(FuzzProgram.RReluBounds[s.Mode].Upper)}, {TensorLiteral(s.Data!, s.DataShape!, dtype)})",
             OpKind.ConvTranspose3d => $"Nn.ConvTranspose3d({a[0]}, {a[1]}, {(a.Length > 2 ? a[2] : "null")}, stride: {p[0]}, padding: {p[1]}, outputPadding: {p[2]}, dilation: {p[3]}, groups: {p[4]})",
             OpKind.RnnCell => $"Nn.RnnCell({a[0]}, {a[1]}, {a[2]}, {a[3]}, {(a.Length > 4 ? a[4] : "null")}, {(a.Length > 5 ? a[5] : "null")}, \"{(s.Mode == 1 ? "relu" : "tanh")}\")",
+            > OpKind.RnnCell => Recent(s, a, dtype),
             _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no printer"),
         };
     }

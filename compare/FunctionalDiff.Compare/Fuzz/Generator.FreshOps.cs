@@ -15,7 +15,7 @@ public sealed partial class Generator
 {
     /// <summary>Three weights each, as the newest ops.</summary>
     static (OpKind Kind, int Weight)[] FreshWeights => Enum.GetValues<OpKind>()
-        .Where(k => k > OpKind.GumbelSoftmax).Select(k => (k, 3)).ToArray();
+        .Where(k => k > OpKind.GumbelSoftmax && k <= OpKind.RnnCell).Select(k => (k, 3)).ToArray();
 
     /// <summary>Everything <c>--ops newest</c> draws and then the fresh ops (<c>--ops fresh</c>), built on first use.</summary>
     static (OpKind Kind, int Weight)[] FreshSurfaceWeights => freshWeights ??= NewestSurfaceWeights.Concat(FreshWeights).ToArray();

@@ -24,6 +24,9 @@ public enum OpSurface
     /// <summary>Newest and then the ops added since (I0 to RnnCell in <see cref="OpKind"/>, <c>--ops fresh</c>, branch edges):
     /// not the default, so the programs of <c>--ops newest</c> stay as they were.</summary>
     Fresh,
+    /// <summary>Fresh and then the ops added since (AtLeast to ScaledModifiedBesselK1 in <see cref="OpKind"/>, <c>--ops
+    /// recent</c>, branch fuzzops): not the default, so the programs of <c>--ops fresh</c> stay as they were.</summary>
+    Recent,
 }
 
 // The ops added to the public surface after the wider ops were drawn (torch's logaddexp, hypot, kron, sinc, erfinv, frac,

@@ -3,7 +3,7 @@ using FunctionalDiff.Compare.Suite;
 namespace FunctionalDiff.Compare.Fuzz;
 
 /// <summary>Realises a program with FunctionalDiff's public C# API, one call per step.</summary>
-public static class OurInterpreter
+public static partial class OurInterpreter
 {
     /// <summary>Builds the program's output over the given inputs (symbolic or constant).</summary>
     public static Expr Run(FuzzProgram program, Expr[] inputs) => Run(program, inputs, Apply);
@@ -301,6 +301,7 @@ public static class OurInterpreter
             OpKind.RReluTraining => Nn.RRelu(x, FuzzProgram.RReluBounds[s.Mode].Lower, FuzzProgram.RReluBounds[s.Mode].Upper, OurSide.Make(s.Data!, s.DataShape!, dtype)),
             OpKind.ConvTranspose3d => Nn.ConvTranspose3d(a[0], a[1], a.Length > 2 ? a[2] : null, p[0], p[1], p[2], p[3], p[4]),
             OpKind.RnnCell => Nn.RnnCell(a[0], a[1], a[2], a[3], a.Length > 4 ? a[4] : null, a.Length > 5 ? a[5] : null, s.Mode == 1 ? "relu" : "tanh"),
+            > OpKind.RnnCell => Recent(s, a, dtype),
             _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no interpretation"),
         };
     }

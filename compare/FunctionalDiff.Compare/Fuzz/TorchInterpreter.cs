@@ -6,7 +6,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace FunctionalDiff.Compare.Fuzz;
 
 /// <summary>Realises a program with TorchSharp, the reference: each step is the torch function of the same name.</summary>
-public static class TorchInterpreter
+public static partial class TorchInterpreter
 {
     /// <summary>Computes the program's output from the given inputs.</summary>
     /// <param name="program">The program.</param>
@@ -438,6 +438,7 @@ public static class TorchInterpreter
                 output_padding: Triple(l[2]), dilation: Triple(l[3]), groups: l[4]),
             // the cell's formula (TorchSharp's nn.RNNCell holds its own parameters)
             OpKind.RnnCell => s.Mode == 1 ? RnnPreActivation(a).relu() : RnnPreActivation(a).tanh(),
+            > OpKind.RnnCell => Recent(s, a, dtype),
             _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no interpretation"),
         };
     }

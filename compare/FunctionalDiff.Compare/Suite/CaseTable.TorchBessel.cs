@@ -50,19 +50,23 @@ public static partial class CaseTable
         return f(at) + first(at) * h + 0.5 * second(at) * h * h;
     }
 
-    // J₀′ = −J₁, J₀″ = −J₀ + J₁/x; J₁′ = J₀ − J₁/x, J₁″ = −J₁ − J₀/x + 2J₁/x²; the same for Y.
-    static TT TorchJ0(TT x) => TorchTaylor(x, v => special.bessel_j0(v), v => -special.bessel_j1(v), v => -special.bessel_j0(v) + special.bessel_j1(v) / v);
-    static TT TorchJ1(TT x) => TorchTaylor(x, v => special.bessel_j1(v), v => special.bessel_j0(v) - special.bessel_j1(v) / v, v => -special.bessel_j1(v) - special.bessel_j0(v) / v + 2.0 * special.bessel_j1(v) / (v * v));
-    static TT TorchY0(TT x) => TorchTaylor(x, v => special.bessel_y0(v), v => -special.bessel_y1(v), v => -special.bessel_y0(v) + special.bessel_y1(v) / v);
-    static TT TorchY1(TT x) => TorchTaylor(x, v => special.bessel_y1(v), v => special.bessel_y0(v) - special.bessel_y1(v) / v, v => -special.bessel_y1(v) - special.bessel_y0(v) / v + 2.0 * special.bessel_y1(v) / (v * v));
+    // J₀′ = −J₁, J₀″ = −J₀ + J₁/x; J₁′ = J₀ − J₁/x, J₁″ = −J₁ − J₀/x + 2J₁/x²; the same for Y. Near 0 (0 and the subnormals
+    // included, where J₁/x is 0/0 or rounds to 0 or 1) J₁/x is its Maclaurin polynomial ½ − x²/16 and J₁″ is −3x/8, so the
+    // fuzzer's programs at x = 0 get the limits (J₀″(0) = −½, J₁′(0) = ½, J₁″(0) = 0; `fuzz recent adversarial 2/132`).
+    static TT J1OverX(TT v) => torch.where(v.abs().lt(1e-5), 0.5 - v * v / 16.0, special.bessel_j1(v) / v);
+    internal static TT TorchJ0(TT x) => TorchTaylor(x, v => special.bessel_j0(v), v => -special.bessel_j1(v), v => -special.bessel_j0(v) + J1OverX(v));
+    internal static TT TorchJ1(TT x) => TorchTaylor(x, v => special.bessel_j1(v), v => special.bessel_j0(v) - J1OverX(v),
+        v => torch.where(v.abs().lt(1e-5), -0.375 * v, -special.bessel_j1(v) + (2.0 * J1OverX(v) - special.bessel_j0(v)) / v));
+    internal static TT TorchY0(TT x) => TorchTaylor(x, v => special.bessel_y0(v), v => -special.bessel_y1(v), v => -special.bessel_y0(v) + special.bessel_y1(v) / v);
+    internal static TT TorchY1(TT x) => TorchTaylor(x, v => special.bessel_y1(v), v => special.bessel_y0(v) - special.bessel_y1(v) / v, v => -special.bessel_y1(v) - special.bessel_y0(v) / v + 2.0 * special.bessel_y1(v) / (v * v));
 
     // K₀′ = −K₁, K₀″ = K₀ + K₁/x; K₁′ = −K₀ − K₁/x, K₁″ = K₁ + K₀/x + 2K₁/x²; with k = eˣK: k₀′ = k₀ − k₁,
     // k₀″ = 2k₀ − 2k₁ + k₁/x; k₁′ = k₁ − k₀ − k₁/x, k₁″ = 2k₁ − 2k₀ − 2k₁/x + k₀/x + 2k₁/x².
-    static TT TorchK0(TT x) => TorchTaylor(x, v => special.modified_bessel_k0(v), v => -special.modified_bessel_k1(v), v => special.modified_bessel_k0(v) + special.modified_bessel_k1(v) / v);
-    static TT TorchK1(TT x) => TorchTaylor(x, v => special.modified_bessel_k1(v), v => -special.modified_bessel_k0(v) - special.modified_bessel_k1(v) / v, v => special.modified_bessel_k1(v) + special.modified_bessel_k0(v) / v + 2.0 * special.modified_bessel_k1(v) / (v * v));
-    static TT TorchK0e(TT x) => TorchTaylor(x, v => special.scaled_modified_bessel_k0(v), v => special.scaled_modified_bessel_k0(v) - special.scaled_modified_bessel_k1(v),
+    internal static TT TorchK0(TT x) => TorchTaylor(x, v => special.modified_bessel_k0(v), v => -special.modified_bessel_k1(v), v => special.modified_bessel_k0(v) + special.modified_bessel_k1(v) / v);
+    internal static TT TorchK1(TT x) => TorchTaylor(x, v => special.modified_bessel_k1(v), v => -special.modified_bessel_k0(v) - special.modified_bessel_k1(v) / v, v => special.modified_bessel_k1(v) + special.modified_bessel_k0(v) / v + 2.0 * special.modified_bessel_k1(v) / (v * v));
+    internal static TT TorchK0e(TT x) => TorchTaylor(x, v => special.scaled_modified_bessel_k0(v), v => special.scaled_modified_bessel_k0(v) - special.scaled_modified_bessel_k1(v),
         v => 2.0 * special.scaled_modified_bessel_k0(v) - 2.0 * special.scaled_modified_bessel_k1(v) + special.scaled_modified_bessel_k1(v) / v);
-    static TT TorchK1e(TT x) => TorchTaylor(x, v => special.scaled_modified_bessel_k1(v), v => special.scaled_modified_bessel_k1(v) - special.scaled_modified_bessel_k0(v) - special.scaled_modified_bessel_k1(v) / v,
+    internal static TT TorchK1e(TT x) => TorchTaylor(x, v => special.scaled_modified_bessel_k1(v), v => special.scaled_modified_bessel_k1(v) - special.scaled_modified_bessel_k0(v) - special.scaled_modified_bessel_k1(v) / v,
         v => 2.0 * special.scaled_modified_bessel_k1(v) - 2.0 * special.scaled_modified_bessel_k0(v) - 2.0 * special.scaled_modified_bessel_k1(v) / v + special.scaled_modified_bessel_k0(v) / v + 2.0 * special.scaled_modified_bessel_k1(v) / (v * v));
 
     /// <summary>

@@ -1,0 +1,132 @@
+namespace FunctionalDiff.Compare.Fuzz;
+
+// What the recent ops (`--ops recent`) need of the program's checks.
+public sealed partial record FuzzProgram
+{
+    /// <summary>
+    /// The table's float64 tolerance where a program takes bessel_j0, j1, y0 or y1: libtorch's float64 kernels are off by
+    /// up to about 3e-7 relative between 2 and 25 (J₀(6.1) = 0.17729137744 where mpmath's is 0.17729142224; ours is within 8
+    /// ulp, SpecialBesselTests), so those programs compare at the case table's bound for them (CaseTable.TorchJYWhy).
+    /// </summary>
+    static readonly Suite.Tolerance BesselJYTolerance = new(1e-5, 1e-5);
+
+    /// <summary>
+    /// A recent op that is an older one under another name, as that op's step, so the generator's kinks and the conventions
+    /// named for the older op apply to it: vector_norm is norm (every axis, or the axes), std_mean and var_mean are std or var
+    /// over the axes (every axis listed when none is given, so the correction is kept) and the mean. Any other step as it is.
+    /// </summary>
+    /// <param name="s">The step.</param>
+    /// <param name="rank">The rank of its first operand.</param>
+    public static Step Canonical(Step s, int rank)
+    {
+        int[] Every() => s.Ints.Length > 0 ? s.Ints : Enumerable.Range(0, rank).ToArray();
+        return s.Kind switch
+        {
+            OpKind.VectorNorm => new Step(OpKind.Norm, s.Args, s.Ints, Mode: s.Ints.Length == 0 ? 0 : 2, Flag: s.Flag, Scalar: s.Scalar),
+            OpKind.StdMean or OpKind.VarMean when s.Mode == 1 => new Step(OpKind.Mean, s.Args, s.Ints, Mode: s.Ints.Length == 0 ? 0 : 2, Flag: s.Flag),
+            OpKind.StdMean => new Step(OpKind.Std, s.Args, Every(), Mode: 2, Flag: s.Flag, Scalar: s.Scalar),
+            OpKind.VarMean => new Step(OpKind.Var, s.Args, Every(), Mode: 2, Flag: s.Flag, Scalar: s.Scalar),
+            _ => s,
+        };
+    }
+
+    /// <summary>Where e^|x| overflows float64 (709.78) and where I₀(x) and I₁(x) do (713.99, mpmath).</summary>
+    const double ExpOverflows = 709.782712893384, BesselIOverflows = 713.9869;
+
+    /// <summary>The same in float32: e^|x| from 88.72, I₀ and I₁ from 91.90.</summary>
+    const double Float32ExpOverflows = 88.72283911167299, Float32BesselIOverflows = 91.9007;
+
+    static readonly Suite.Check[] EveryCheck = { Suite.Check.Value, Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled };
+
+    /// <summary>The average pools, linear maps whose backward in torch reads their input (see "AvgPool2d over a non-finite value").</summary>
+    static bool AveragePool(OpKind kind) => kind is OpKind.AvgPool2d or OpKind.AvgPool2dWith or OpKind.AvgPool1d or OpKind.AvgPool3d
+        or OpKind.AdaptiveAvgPool1d or OpKind.AdaptiveAvgPool2d or OpKind.AdaptiveAvgPool3d;
+
+    /// <summary>
+    /// The conventions the runs of `--ops fresh` and `--ops recent` named on branch fuzzops (FuzzRecentTests, torch asked five
+    /// times in each), from the float64 values and, for the float32 run, from those values rounded to float32:
+    /// <list type="bullet">
+    /// <item>I0 at ±∞: the limit is +∞ (ours), torch's i0 is NaN there, as its i1 ("I1 at ±∞"); its slope I₁(±∞) = ±∞ is ours
+    /// and NaN in torch's (`fuzz fresh adversarial 6/20`, `6/150`: i0 of [0, +∞]). Values skipped, torch's NaN derivative
+    /// named.</item>
+    /// <item>I0 or I1 where the value is finite though e^|x| overflows (709.78 &lt; |x| &lt; 713.99 in float64, 88.72 to 91.90
+    /// in float32): torch's kernels form e^|x| first and return ±∞ (and NaN slopes), where the value is e^|x|/√(2π|x|) to
+    /// leading order, ours (`fuzz fresh adversarial 6/141`: i1(710) = 3.34298e306, ours and mpmath's). Every check skipped.</item>
+    /// <item>Average pooling over a value that is non-finite in the float32 run only (its float64 twin is finite, so "AvgPool2d
+    /// over a non-finite value" does not see it), and the 1-D, 3-D, option-taking and adaptive average pools over a
+    /// non-finite value as the 2-D one (`fuzz fresh adversarial 6/161`: conv3d with −∞ weights into avg_pool2d, float32).</item>
+    /// <item>ours and torch's: MatrixPower of a finite matrix holding a 0 whose products overflow (∞·0 = NaN lands where each
+    /// engine's order of products puts it, ours A·A² and torch's A²·A for n = 3, where the exact entry is 0; `fuzz fresh
+    /// adversarial 6/209`: [[−1e160, −1.9], [0, 1e-30]]³, NaN at (1, 0) in ours, where torch's is the exact 0; shrunk to
+    /// diag(−1e160, 0)³, NaN at (1, 0) in ours and at (0, 1) in torch's). Values skipped.</item>
+    /// <item>The addmm family at α = 0 over a factor holding an infinity or NaN: torch's BLAS call leaves the product out
+    /// there (β·input, as at β = 0 it leaves the input out), where IEEE's 0·∞ = NaN is ours (`fuzz recent adversarial 2/95`:
+    /// addmm(0.119, [+∞]³, [+∞]³, β 2, α 0), ours NaN, torch's 0.238, and every derivative after it NaN in ours; `2/104`, float32,
+    /// addbmm). Every check skipped.</item>
+    /// <item>ours and torch's: the second order of a vector norm of an order other than 1, 2 and ∞ over a group whose largest
+    /// |entry| is nonzero and below 2^-20 (2^-10 in float32): its Hessian's two terms, each about (p − 1)/‖x‖, cancel, and
+    /// their rounding, ε/‖x‖, passes the tolerance (`fuzz recent adversarial 2/29`: ‖[0, −1e-45]‖₃, whose Hessian is 0, ours
+    /// 1.6e29 and torch's −2.0e31 at (1, 1); in float32 the cubes underflow, ours ∞ and NaN, torch's 0).</item>
+    /// <item>Bessel J₀ or J₁ at ±∞: the limit is 0 (ours, and its slopes 0), torch's bessel_j0 and bessel_j1 are NaN there
+    /// (`fuzz recent 3/209`: J₁ of [0, −∞]; `recent adversarial 2/13`, `2/250`, float32). Every check skipped.</item>
+    /// </list>
+    /// </summary>
+    void RecentConventions(bool[] live, List<TorchSharp.torch.Tensor> values, List<string> torchNaN, List<(string Why, Suite.Check[] Checks)> torchWrong,
+        List<string> torchNaNFloat32, List<(string Why, Suite.Check[] Checks)> torchWrongFloat32)
+    {
+        static bool Any(TorchSharp.torch.Tensor t) => t.numel() > 0 && t.any().item<bool>();
+        static bool Between(TorchSharp.torch.Tensor x, double low, double high) => Any(x.abs().gt(low).logical_and(x.abs().lt(high)));
+        static TorchSharp.torch.Tensor Float32(TorchSharp.torch.Tensor t) => t.to_type(TorchSharp.torch.ScalarType.Float32);
+        static bool TinyGroup(Step norm, TorchSharp.torch.Tensor x, double bound)
+        {
+            if (x.numel() == 0) return false;
+            var largest = norm.Ints.Length == 0 ? x.abs().max() : x.abs().amax(norm.Ints.Select(d => (long)d).ToArray());
+            return Any(largest.gt(0.0).logical_and(largest.lt(bound)));
+        }
+        for (int i = 0; i < Steps.Length; i++)
+        {
+            if (!live[i]) continue;
+            var s = Steps[i];
+            var x = s.Args.Length > 0 ? values[s.Args[0]] : null;
+            if (x is null) continue;
+            if (s.Kind == OpKind.I0 && (Any(x.isinf()) || Any(Float32(x).isinf())))
+            {
+                torchWrong.Add(("I0 at ±∞ (torch's NaN, the limit +∞)", new[] { Suite.Check.Value, Suite.Check.Compiled }));
+                torchNaN.Add("I0 at ±∞ (its slope I1(±∞) = ±∞, torch's NaN)");
+            }
+            if (s.Kind is OpKind.I0 or OpKind.I1 && Between(x, ExpOverflows, BesselIOverflows))
+                torchWrong.Add(("I0 or I1 where the value is finite though e^|x| overflows (torch's ±∞)", EveryCheck));
+            if (s.Kind is OpKind.I0 or OpKind.I1 && Between(Float32(x), Float32ExpOverflows, Float32BesselIOverflows))
+                torchWrongFloat32.Add(("I0 or I1 where the value is finite though e^|x| overflows float32 (torch's ±∞)", EveryCheck));
+            if (AveragePool(s.Kind) && Any(x.isfinite().logical_not()))
+                torchNaN.Add("Average pooling over a non-finite value");
+            if (AveragePool(s.Kind) && Any(Float32(x).isfinite().logical_not()))
+                torchNaNFloat32.Add("Average pooling over a value non-finite in float32");
+            if (s.Kind is OpKind.Addmm or OpKind.Addmv or OpKind.Addr or OpKind.Baddbmm or OpKind.Addbmm && s.Data![1] == 0)
+            {
+                const string why = "The addmm family at α = 0 over a non-finite factor (torch's BLAS leaves the product out)";
+                if (Any(values[s.Args[1]].isfinite().logical_not()) || Any(values[s.Args[2]].isfinite().logical_not()))
+                    torchWrong.Add((why, EveryCheck));
+                else if (Any(Float32(values[s.Args[1]]).isfinite().logical_not()) || Any(Float32(values[s.Args[2]]).isfinite().logical_not()))
+                    torchWrongFloat32.Add((why, EveryCheck));
+            }
+            if (s.Kind == OpKind.VectorNorm && s.Scalar is not (1 or 2 or double.PositiveInfinity))
+            {
+                const string why = "ours and torch's: the second order of a vector norm of an order other than 1, 2 and ∞ over a tiny group (its terms cancel)";
+                if (TinyGroup(s, x, Math.ScaleB(1.0, -20)))
+                    torchWrong.Add((why, new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }));
+                else if (TinyGroup(s, Float32(x), Math.ScaleB(1.0, -10)))
+                    torchWrongFloat32.Add((why, new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }));
+            }
+            if (s.Kind is OpKind.BesselJ0 or OpKind.BesselJ1)
+            {
+                const string why = "Bessel J at ±∞ (torch's NaN, the limit 0)";
+                if (Any(x.isinf())) torchWrong.Add((why, EveryCheck));
+                else if (Any(Float32(x).isinf())) torchWrongFloat32.Add((why, EveryCheck));
+            }
+            if (s.Kind == OpKind.MatrixPower && Any(x.eq(0.0)) && !Any(x.isfinite().logical_not()) && Any(values[InputCount + i].isfinite().logical_not()))
+                torchWrong.Add(("ours and torch's: MatrixPower of a finite matrix holding a 0 whose products overflow (∞·0 lands where each engine's order puts it)",
+                    new[] { Suite.Check.Value, Suite.Check.Compiled }));
+        }
+    }
+}
