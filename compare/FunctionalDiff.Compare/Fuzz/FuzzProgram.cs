@@ -1034,6 +1034,12 @@ public sealed partial record FuzzProgram(string Name, int Seed, int[][] InputSha
             case OpKind.LogAddExp2 when TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var mixed2
                     && Any(mixed2[0].isinf().logical_and(mixed2[1].isfinite()).logical_or(mixed2[1].isinf().logical_and(mixed2[0].isfinite()))):
                 return "LogAddExp2 of an infinite and a finite operand";
+            // and, as LogAddExp's, where finite operands lie farther apart than exp2's range (2^d overflows float32 beyond
+            // d = 128): torch's curvature is NaN, ours the closed form's 0 (`fuzz recent adversarial 2/218`, float64:
+            // logaddexp2 of 2.58 and −2.58e160)
+            case OpKind.LogAddExp2 when TorchSharp.torch.broadcast_tensors(a[0], a[1]) is var apart2
+                    && Any(apart2[0].isfinite().logical_and(apart2[1].isfinite()).logical_and((apart2[0] - apart2[1]).abs().gt(128.0))):
+                return "LogAddExp2 with operands farther apart than exp2's range";
             // copysign(x, y) = sign(y)·|x| is linear on each side of x = 0, with abs's convention at the kink: the second
             // derivative is 0 (ours); torch's is NaN at x = 0 and, in float32, at subnormal x (`fuzz fresh adversarial 45/43`:
             // copysign of [0, 0, 0.41, 1e-40, 0.098, 0] by −2, float32; FuzzSeeds41To45Tests). Detected below float32's least
@@ -1616,6 +1622,12 @@ public sealed partial record FuzzProgram(string Name, int Seed, int[][] InputSha
         OpKind.Normalize when s.Scalar == 2 && a[0].numel() > 0
                 && TorchSharp.torch.linalg.vector_norm(a[0], 2, new long[] { s.Ints[0] }).lt(1e-12).any().item<bool>() =>
             ("Normalize of a slice below eps (torch's JVP sums its 1e12-scaled tangents one at a time)", new[] { Suite.Check.Jvp }),
+        // copysign's second derivative is 0 off x = 0 (ours); torch's double backward divides by x², which underflows at a
+        // float64-subnormal magnitude, so its curvature there is ±∞ or NaN (`fuzz recent adversarial 2/170`: copysign(x, x)
+        // squared at x = [0, 0, 0, 0, 0, 1e-310], second order −∞ and NaN in torch's, the closed form 2·u·v in ours;
+        // FuzzSeeds41To45Tests). Its second-order checks are skipped.
+        OpKind.Copysign when a[0].numel() > 0 && a[0].ne(0.0).logical_and(a[0].abs().lt(2.2250738585072014E-308)).any().item<bool>() =>
+            ("Copysign of a float64-subnormal magnitude (torch's curvature divides by its underflowed square)", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
         OpKind.Glu when a[0].numel() > 0 && a[0].chunk(2, s.Ints[0])[1] is var gate
                 && gate.ne(0.0).logical_and(gate.abs().lt(Math.Pow(2, -53))).any().item<bool>() =>
             ("Glu whose gate is nonzero below 2^-53 (torch's curvature there is 0)", new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }),
