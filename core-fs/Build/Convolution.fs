@@ -376,7 +376,7 @@ module Convolution =
         batched op 3 "[N, C, L]" body input
 
     /// The stride of a pooling layer: torch's default (none given, here 0) is the kernel size.
-    let private poolStride (kernel: int * int) ((sh, sw): int * int) =
+    let internal poolStride (kernel: int * int) ((sh, sw): int * int) =
         (if sh = 0 then fst kernel else sh), (if sw = 0 then snd kernel else sw)
 
     /// torch's limit on pooling padding: at most half the kernel size.
@@ -396,11 +396,6 @@ module Convolution =
         let stop = min (start + kernel) (size + pad)
         if countIncludePad then stop - start else min stop size - max start 0
 
-    /// The largest entry of each window along `axis` of p (the window's taps; the axis is dropped), read at torch's
-    /// pooling index, to which the cotangent goes: the first largest entry, or the last NaN, since every NaN torch's
-    /// loop meets moves its index again. `firstInBounds` (p's shape with the axis kept as 1), where padding may come
-    /// first in a window, is the index of each window's first entry inside the input, torch's index for a window of
-    /// −∞ only (it starts there and moves only to a strictly larger entry).
     /// Each window's winner along `axis` of p as its tap (the axis kept as 1): torch's pooling index, see windowMax.
     let internal windowWinner (axis: int) (firstInBounds: Expr option) (p: Expr) =
         let count = p.Dims.[axis]
@@ -417,6 +412,11 @@ module Convolution =
         let anyNaN = Expr.eq (Expr.maxAxes [| axis |] true isNaN) (Expr.scalar p.DType 1.0)
         Expr.where anyNaN lastNaN inBounds
 
+    /// The largest entry of each window along `axis` of p (the window's taps; the axis is dropped), read at torch's
+    /// pooling index, to which the cotangent goes: the first largest entry, or the last NaN, since every NaN torch's
+    /// loop meets moves its index again. `firstInBounds` (p's shape with the axis kept as 1), where padding may come
+    /// first in a window, is the index of each window's first entry inside the input, torch's index for a window of
+    /// −∞ only (it starts there and moves only to a strictly larger entry).
     let internal windowMax (op: string) (axis: int) (firstInBounds: Expr option) (p: Expr) : Expr =
         let count = p.Dims.[axis]
         // Each window's winner as its index, a constant of the derivative, so the cotangent reaches that one

@@ -227,13 +227,19 @@ module Linalg =
             let v = Expr.matmul (Expr.transpose q) (Expr.sliceAxis last m n a)
             q, Expr.concat last [ u; v ]
 
-    /// The factors (…, n, n) and pivots (…, n) of one Lu node over a; `method` names the caller in errors.
-    let private luParts (method: string) (a: Expr) =
-        let packed = LinalgNodes.lu method a
+    /// The factors (…, n, n) and pivots (…, n) of a packed Lu node (…, n + 1, n), whose last row holds the pivots.
+    let internal luSplit (packed: Expr) =
         let axis = packed.Rank - 2
         let n = packed.Dims.[axis + 1]
         let pivots = Expr.sliceAxis axis n (n + 1) packed
         Expr.sliceAxis axis 0 n packed, Expr.reshape (Array.append packed.Dims.[.. axis - 1] [| n |]) pivots
+
+    /// L (unit lower triangular) and U (upper triangular) of LU factors (…, n, n) as lu_factor packs them.
+    let internal luTriangles (factors: Expr) =
+        lowerTriangle -1 factors + identity factors.DType factors.Dims.[factors.Rank - 1], upperTriangle 0 factors
+
+    /// The factors (…, n, n) and pivots (…, n) of one Lu node over a; `method` names the caller in errors.
+    let private luParts (method: string) (a: Expr) = luSplit (LinalgNodes.lu method a)
 
     /// torch.linalg.lu_factor: (LU, pivots) of square a (…, n, n), by partial pivoting as LAPACK's getrf: LU (…, n, n)
     /// holds the unit-lower L below its diagonal and U on and above it, and pivots (…, n) the 1-based rows swapped at
@@ -254,15 +260,15 @@ module Linalg =
     /// pivots, L unit lower triangular and U upper triangular. L and U are the triangles of LU, so they carry its
     /// cotangent; P passes none. Evaluating it raises for a pivot that is not an integer in [1, n].
     let luUnpack (factors: Expr) (pivots: Expr) : Expr * Expr * Expr =
-        let n = luOperands "LuUnpack" factors pivots
-        let p = LinalgNodes.luPermutation "LuUnpack" pivots
-        p, lowerTriangle -1 factors + identity factors.DType n, upperTriangle 0 factors
+        luOperands "LuUnpack" factors pivots |> ignore
+        let l, u = luTriangles factors
+        LinalgNodes.luPermutation "LuUnpack" pivots, l, u
 
     /// torch.linalg.lu: (P, L, U) with a = P L U for square a (…, n, n), by partial pivoting (see luFactor).
     let lu (a: Expr) : Expr * Expr * Expr =
         let factors, pivots = luParts "Lu" a
-        let n = pivots.Dims.[pivots.Rank - 1]
-        LinalgNodes.luPermutation "Lu" pivots, lowerTriangle -1 factors + identity a.DType n, upperTriangle 0 factors
+        let l, u = luTriangles factors
+        LinalgNodes.luPermutation "Lu" pivots, l, u
 
     /// torch.linalg.lu_solve: X with A X = b (`left`) or X A = b, or with Aᵀ for `adjoint`, where A = P L U is given
     /// by lu_factor's (LU, pivots). b is (…, n, k) for left and (…, k, n) otherwise; batch axes of LU and b broadcast.

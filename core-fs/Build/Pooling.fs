@@ -45,7 +45,7 @@ module Pooling =
     /// maxUnpool2d with `op` naming the public method in errors.
     let private unpoolNamed (op: string) ((kh, kw): int * int) (stride: int * int) ((ph, pw): int * int) (outputSize: (int * int) option)
                             (input: Expr) (indices: Expr) =
-        let sh, sw = (if fst stride = 0 then kh else fst stride), (if snd stride = 0 then kw else snd stride)
+        let sh, sw = Convolution.poolStride (kh, kw) stride
         checkAxis op kh sh ph 1
         checkAxis op kw sw pw 1
         if not (Ir.sameDims input.Dims indices.Dims) then

@@ -587,12 +587,9 @@ module Rules =
             // constant); the pivots' row passes nothing. Both solves read their triangle of the packed
             // factors themselves, so the rule's own derivative is the triangular solve's.
             one (fun () ->
-                let axis = y.Rank - 2
-                let n = y.Dims.[y.Rank - 1]
-                let factors, gFactors = Expr.sliceAxis axis 0 n y, Expr.sliceAxis axis 0 n g
-                let pivots = Expr.reshape (Array.append y.Dims.[.. axis - 1] [| n |]) (Expr.sliceAxis axis n (n + 1) y)
-                let lower = Linalg.lowerTriangle -1 factors + Linalg.identity y.DType n
-                let upper = Linalg.upperTriangle 0 factors
+                let factors, pivots = Linalg.luSplit y
+                let gFactors = Expr.sliceAxis (y.Rank - 2) 0 (y.Dims.[y.Rank - 1]) g
+                let lower, upper = Linalg.luTriangles factors
                 let m =
                     Linalg.lowerTriangle -1 (Expr.matmul (Expr.transpose lower) (Linalg.lowerTriangle -1 gFactors))
                     + Linalg.upperTriangle 0 (Expr.matmul (Linalg.upperTriangle 0 gFactors) (Expr.transpose upper))
