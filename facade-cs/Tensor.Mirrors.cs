@@ -580,6 +580,30 @@ public sealed partial class Tensor
         return EagerPlans.Run("Xlog1py", a => Expr.Xlog1py(a[0], a[1]), x, y);
     }
 
+    /// <summary>Computed now, as <see cref="Expr.Gammainc(Expr, Expr)"/>.</summary>
+    public static Tensor Gammainc(Tensor a, Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(x);
+        return EagerPlans.Run("Gammainc", t => Expr.Gammainc(t[0], t[1]), a, x);
+    }
+
+    /// <summary>Computed now, as <see cref="Expr.Gammaincc(Expr, Expr)"/>.</summary>
+    public static Tensor Gammaincc(Tensor a, Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(x);
+        return EagerPlans.Run("Gammaincc", t => Expr.Gammaincc(t[0], t[1]), a, x);
+    }
+
+    /// <summary>Computed now, as <see cref="Expr.Zeta(Expr, Expr)"/>.</summary>
+    public static Tensor Zeta(Tensor s, Tensor q)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        ArgumentNullException.ThrowIfNull(q);
+        return EagerPlans.Run("Zeta", t => Expr.Zeta(t[0], t[1]), s, q);
+    }
+
     /// <summary>Computed now, as <see cref="Expr.Xlogy(Expr, Expr)"/>.</summary>
     public static Tensor Xlogy(Tensor x, Tensor y)
     {

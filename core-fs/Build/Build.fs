@@ -631,6 +631,15 @@ module Expr =
     let atan2 a b = binary BinaryOp.Atan2 a b
     /// C's fmod (torch.fmod): a - trunc(a/b)·b, exact, with a's sign; NaN for b = 0 or infinite a.
     let fmod a b = binary BinaryOp.Fmod a b
+    /// The regularized lower incomplete gamma function P(a, x) = γ(a, x)/Γ(a) (torch.special.gammainc), broadcast;
+    /// differentiable in x only, as torch's (see Rules).
+    let gammainc a x = binary BinaryOp.Gammainc a x
+    /// The regularized upper incomplete gamma function Q(a, x) = 1 − P(a, x) (torch.special.gammaincc), broadcast;
+    /// differentiable in x only.
+    let gammaincc a x = binary BinaryOp.Gammaincc a x
+    /// The Hurwitz zeta function ζ(s, q) = Σₖ (q + k)^−s (torch.special.zeta), broadcast; differentiable in q only, as
+    /// torch's (see Rules).
+    let zeta s q = binary BinaryOp.Zeta s q
     /// 1 where a < b, else 0.
     let lt a b = binary BinaryOp.Less a b
     /// 1 where a <= b, else 0.

@@ -957,7 +957,8 @@ module internal ExprCore =
         | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
         | BinaryOp.Equal | BinaryOp.NotEqual -> true
         | BinaryOp.Add | BinaryOp.Sub | BinaryOp.Mul | BinaryOp.Div | BinaryOp.Pow
-        | BinaryOp.Maximum | BinaryOp.Minimum | BinaryOp.Atan2 | BinaryOp.Fmod -> false
+        | BinaryOp.Maximum | BinaryOp.Minimum | BinaryOp.Atan2 | BinaryOp.Fmod | BinaryOp.Gammainc | BinaryOp.Gammaincc
+        | BinaryOp.Zeta -> false
 
     /// An elementwise function of two arguments with NumPy/torch broadcasting and dtype promotion.
     /// Canonical forms, each exact in IEEE arithmetic for every x (NaN, infinities and signed

@@ -76,3 +76,6 @@ module internal ScalarFold =
         | BinaryOp.Equal -> mask (a = b)
         | BinaryOp.NotEqual -> mask (a <> b)
         | BinaryOp.Fmod -> a % b
+        | BinaryOp.Gammainc -> IncompleteGamma.lower a b
+        | BinaryOp.Gammaincc -> IncompleteGamma.upper a b
+        | BinaryOp.Zeta -> Special.zeta a b

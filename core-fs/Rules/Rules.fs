@@ -235,6 +235,13 @@ module Rules =
         | Op.Where when Fold.isZero (g.Arg 2) -> Expr.where g.First (keepMaskOutside combine g.Second factor) (g.Arg 2)
         | _ -> combine g factor
 
+    /// Raised by a rule for an argument torch gives no derivative either (torch.special's gammainc, gammaincc and zeta in
+    /// their first argument), when the reverse walk wants that argument's cotangent.
+    let private notDifferentiable (op: string) (parameter: string) (argument: Expr) : Expr =
+        raise (System.NotSupportedException(
+                sprintf "%s: the derivative with respect to %s (shape %s) is not implemented, as in torch.special.%s; pass %s as data (a constant, or held with StopGradient)"
+                    op parameter (Shape.format argument.Dims) (op.ToLowerInvariant()) parameter))
+
     /// The cotangents of `node`'s inputs, in order, given the cotangent g of its output; null for
     /// each input `wanted` refuses (the reverse walk wants only the inputs on a path to a target,
     /// never constants), so only the cotangents it needs are built. They are built in input order,
@@ -439,6 +446,24 @@ module Rules =
             | BinaryOp.Equal | BinaryOp.NotEqual -> two (zeroFor a) (zeroFor b)
             // a - trunc(a/b)·b with the quotient held: torch's fmod derivatives, trunc of the rounded a/b
             | BinaryOp.Fmod -> two (fun () -> g) (fun () -> -(g * Elementary.trunc (a / b)))
+            // ∂P/∂x = x^(a−1)·e^−x/Γ(a) = −∂Q/∂x, as torch's exp((a − 1)·ln x − x − lgamma a), except at x = 0, where that
+            // is (a − 1)·(−∞): NaN for a = 1, whose slope is e^−0 = 1. There it is x^(a−1)·e^−x/Γ(a) itself (1 at a = 1,
+            // +∞ below, 0 above), over a copy of x that is 0 everywhere and carries x's derivative where x = 0; the
+            // logarithm reads 1 there, so neither branch meets a 0·∞ the other would feed a derivative. In a, torch has
+            // no derivative and raises; so does this rule, when a is on the path to a target.
+            | BinaryOp.Gammainc | BinaryOp.Gammaincc ->
+                let name = if op = BinaryOp.Gammainc then "Gammainc" else "Gammaincc"
+                let slope () =
+                    let atZero = Expr.eq b (zero ())
+                    let zeroCopy = Expr.where atZero b (zero ())
+                    let safe = Expr.where atZero (Expr.scalar b.DType 1.0) b
+                    let logGamma = Expr.lgamma a
+                    let there = Expr.pow zeroCopy (a - 1.0) * Expr.exp (-zeroCopy - logGamma)
+                    let elsewhere = Expr.exp ((a - 1.0) * Expr.log safe - safe - logGamma)
+                    Expr.where atZero there elsewhere
+                two (fun () -> notDifferentiable name "a" a) (fun () -> if op = BinaryOp.Gammainc then g * slope () else -(g * slope ()))
+            // ∂ζ(s, q)/∂q = −s·ζ(s + 1, q), torch's rule; in s torch has none and raises, and so does this rule
+            | BinaryOp.Zeta -> two (fun () -> notDifferentiable "Zeta" "s" a) (fun () -> -(g * a) * Expr.zeta (a + 1.0) b)
         | Op.Where ->
             let mask = node.First
             [| pick 0 (zeroFor mask); pick 1 (fun () -> Expr.where mask g (zero ())); pick 2 (fun () -> Expr.where mask (zero ()) g) |]

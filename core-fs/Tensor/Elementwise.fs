@@ -872,6 +872,10 @@ module Elementwise =
         | BinaryOp.NotEqual -> mask ('T.op_Inequality(a, b))
         // .NET's % on floating point is C's fmod: exact, with the dividend's sign
         | BinaryOp.Fmod -> 'T.op_Modulus(a, b)
+        // in float64 and rounded once, for either dtype
+        | BinaryOp.Gammainc -> 'T.CreateTruncating(IncompleteGamma.lower (Double.CreateTruncating a) (Double.CreateTruncating b))
+        | BinaryOp.Gammaincc -> 'T.CreateTruncating(IncompleteGamma.upper (Double.CreateTruncating a) (Double.CreateTruncating b))
+        | BinaryOp.Zeta -> 'T.CreateTruncating(Special.zeta (Double.CreateTruncating a) (Double.CreateTruncating b))
 
     /// One binary op over a run, element by element, each operand advancing by its stride.
     let private binaryLoop<'T when 'T :> IFloatingPointIeee754<'T>>
@@ -926,7 +930,8 @@ module Elementwise =
                 | BinaryOp.Equal -> compareVectors (fun x y -> Vector256.Equals(x, y)) a aStart aStride b bStart bStride result start length
                 | BinaryOp.NotEqual -> compareVectors (fun x y -> Vector256.OnesComplement(Vector256.Equals(x, y))) a aStart aStride b bStart bStride result start length
                 | BinaryOp.Add | BinaryOp.Sub | BinaryOp.Mul | BinaryOp.Div | BinaryOp.Pow
-                | BinaryOp.Maximum | BinaryOp.Minimum | BinaryOp.Atan2 | BinaryOp.Fmod -> invalidOp "compareLanes takes comparisons only"
+                | BinaryOp.Maximum | BinaryOp.Minimum | BinaryOp.Atan2 | BinaryOp.Fmod | BinaryOp.Gammainc
+                | BinaryOp.Gammaincc | BinaryOp.Zeta -> invalidOp "compareLanes takes comparisons only"
         binaryLoop op a (aStart + p * aStride) aStride b (bStart + p * bStride) bStride result (start + p) (length - p)
 
     /// A comparison over runs of strides 0 or 1, through the lanes of the element type.
@@ -1006,8 +1011,8 @@ module Elementwise =
             | BinaryOp.Maximum -> SpanKernels.maximum x z y
             | BinaryOp.Minimum -> SpanKernels.minimum x z y
             | BinaryOp.Atan2 -> Tensors.TensorPrimitives.Atan2(x, z, y)
-            // TensorPrimitives has no fmod: the scalar loop, exact as C's
-            | BinaryOp.Fmod -> loop ()
+            // TensorPrimitives has no fmod or incomplete gamma: the scalar loop, exact as C's fmod
+            | BinaryOp.Fmod | BinaryOp.Gammainc | BinaryOp.Gammaincc | BinaryOp.Zeta -> loop ()
             | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
             | BinaryOp.Equal | BinaryOp.NotEqual -> compare ()
         | 1, 0 ->
@@ -1022,7 +1027,7 @@ module Elementwise =
             | BinaryOp.Maximum -> SpanKernels.maximumScalar x s y
             | BinaryOp.Minimum -> SpanKernels.minimumScalar x s y
             | BinaryOp.Atan2 -> Tensors.TensorPrimitives.Atan2(x, s, y)
-            | BinaryOp.Fmod -> loop ()
+            | BinaryOp.Fmod | BinaryOp.Gammainc | BinaryOp.Gammaincc | BinaryOp.Zeta -> loop ()
             | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
             | BinaryOp.Equal | BinaryOp.NotEqual -> compare ()
         | 0, 1 ->
@@ -1038,7 +1043,7 @@ module Elementwise =
             | BinaryOp.Div -> SpanKernels.scalarDivide s z y
             | BinaryOp.Pow -> Tensors.TensorPrimitives.Pow(s, z, y)
             | BinaryOp.Atan2 -> Tensors.TensorPrimitives.Atan2(s, z, y)
-            | BinaryOp.Fmod -> loop ()
+            | BinaryOp.Fmod | BinaryOp.Gammainc | BinaryOp.Gammaincc | BinaryOp.Zeta -> loop ()
             | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
             | BinaryOp.Equal | BinaryOp.NotEqual -> compare ()
         | _ -> loop ()
@@ -1046,7 +1051,7 @@ module Elementwise =
     /// Pow and Atan2 cost enough per element to go parallel earlier than the memory-bound ops.
     let private binaryThreshold (op: BinaryOp) =
         match op with
-        | BinaryOp.Pow | BinaryOp.Atan2 | BinaryOp.Fmod -> parallelThresholdCostly
+        | BinaryOp.Pow | BinaryOp.Atan2 | BinaryOp.Fmod | BinaryOp.Gammainc | BinaryOp.Gammaincc | BinaryOp.Zeta -> parallelThresholdCostly
         | BinaryOp.Add | BinaryOp.Sub | BinaryOp.Mul | BinaryOp.Div | BinaryOp.Maximum | BinaryOp.Minimum
         | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater | BinaryOp.GreaterEqual
         | BinaryOp.Equal | BinaryOp.NotEqual -> parallelThresholdCheap
@@ -1099,6 +1104,9 @@ module Elementwise =
         | BinaryOp.Equal -> "Equal"
         | BinaryOp.NotEqual -> "NotEqual"
         | BinaryOp.Fmod -> "Fmod"
+        | BinaryOp.Gammainc -> "Gammainc"
+        | BinaryOp.Gammaincc -> "Gammaincc"
+        | BinaryOp.Zeta -> "Zeta"
 
     /// Applies a binary op with NumPy/torch broadcasting. Mixed dtypes compute in float64.
     let binary (op: BinaryOp) (a: Tensor) (b: Tensor) : Tensor =

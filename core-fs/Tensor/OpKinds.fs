@@ -82,6 +82,11 @@ type BinaryOp =
     | Add | Sub | Mul | Div | Pow | Maximum | Minimum | Atan2
     | Less | LessEqual | Greater | GreaterEqual | Equal | NotEqual
     | Fmod
+    /// The regularized lower and upper incomplete gamma functions P(a, x) and Q(a, x) = 1 − P(a, x) (torch.special's
+    /// gammainc and gammaincc), a first: kernels (IncompleteGamma).
+    | Gammainc | Gammaincc
+    /// The Hurwitz zeta function ζ(s, q) = Σₖ (q + k)^−s (torch.special.zeta), s first: a kernel (Special.zeta).
+    | Zeta
     /// The case's position in the declaration, for tables indexed by kind (F# code cannot
     /// read a union's compiled Tag).
     member internal op.Index =
@@ -101,6 +106,9 @@ type BinaryOp =
         | BinaryOp.Equal -> 12
         | BinaryOp.NotEqual -> 13
         | BinaryOp.Fmod -> 14
+        | BinaryOp.Gammainc -> 15
+        | BinaryOp.Gammaincc -> 16
+        | BinaryOp.Zeta -> 17
 
 /// Reductions over a set of axes.
 [<RequireQualifiedAccess>]

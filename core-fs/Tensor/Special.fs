@@ -166,12 +166,17 @@ module internal Special =
     let private sinPi (x: float) = let r = nearestOffset x in (if Math.Round x % 2.0 = 0.0 then 1.0 else -1.0) * Math.Sin(Math.PI * r)
     let private tanPi (x: float) = Math.Tan(Math.PI * nearestOffset x)
 
-    /// log Γ(x) for x ≥ 10: Stirling's series to the a^-13 term, whose next term is below 1e-17.
-    let private stirling (a: float) =
+    /// log Γ(a) − ((a − ½)·ln a − a + ½·ln 2π) for a ≥ 10: the tail of Stirling's series to the a^-13 term, whose
+    /// next term is below 1e-17. Kept apart from the leading terms for whoever must cancel those exactly (the
+    /// incomplete gamma functions' x^a·e^−x/Γ(a) at large a).
+    let internal stirlingCorrection (a: float) =
         let inverse = 1.0 / a
         let z = inverse * inverse
-        let series = inverse * (1.0 / 12.0 + z * (-1.0 / 360.0 + z * (1.0 / 1260.0 + z * (-1.0 / 1680.0 + z * (1.0 / 1188.0 + z * (-691.0 / 360360.0 + z * (1.0 / 156.0)))))))
-        (a - 0.5) * Math.Log a - a + 0.9189385332046728 + series
+        inverse * (1.0 / 12.0 + z * (-1.0 / 360.0 + z * (1.0 / 1260.0 + z * (-1.0 / 1680.0 + z * (1.0 / 1188.0 + z * (-691.0 / 360360.0 + z * (1.0 / 156.0)))))))
+
+    /// log Γ(x) for x ≥ 10: Stirling's series (see stirlingCorrection).
+    let private stirling (a: float) =
+        (a - 0.5) * Math.Log a - a + 0.9189385332046728 + stirlingCorrection a
 
     /// ψ(x), the derivative of log Γ, as torch.digamma: -inf at +0 (+inf at -0), NaN at the
     /// negative integers. The recurrence ψ(x) = ψ(x+1) - 1/x moves x to 10 or more, where the
@@ -199,6 +204,18 @@ module internal Special =
                          -3617.0 / 510.0; 43867.0 / 798.0; -174611.0 / 330.0 |]
         numbers |> Array.mapi (fun i b -> b / Array.fold (fun f k -> f * float k) 1.0 [| 1 .. 2 * (i + 1) |])
 
+    /// Σₖ≥₀ (a + k)^-s for a ≥ 20 + s, by Euler-Maclaurin: a^(1−s)/(s − 1) + a^-s/2 + Σⱼ B₂ⱼ/(2j)!·s(s+1)⋯(s+2j−2)·
+    /// a^(−s−2j+1), ten Bernoulli terms, each at most ((s + 2j)/(2πa))² ≤ 0.03 of the one before.
+    let private eulerMaclaurinTail (power: float) (a: float) =
+        let mutable tail = Math.Pow(a, 1.0 - power) / (power - 1.0) + 0.5 * Math.Pow(a, -power)
+        // rising: s(s+1)⋯(s+2j-2) · a^(-s-2j+1)
+        let mutable rising = power * Math.Pow(a, -power - 1.0)
+        for j in 0 .. bernoulliOverFactorial.Length - 1 do
+            tail <- tail + bernoulliOverFactorial.[j] * rising
+            let m = power + 2.0 * float j
+            rising <- rising * (m + 1.0) * (m + 2.0) / (a * a)
+        tail
+
     /// The Hurwitz zeta function ζ(s, q) = Σₖ (q+k)^-s for an integer s ≥ 2: the first terms
     /// summed until q + k reaches 20 + s, the rest by Euler-Maclaurin with ten Bernoulli terms
     /// (each about (s+2j)²/(2π a)² ≤ 0.03 of the one before). +inf at the poles q = 0, -1, …, and NaN
@@ -216,14 +233,36 @@ module internal Special =
             while a < start do
                 sum <- sum + Math.Pow(a, -power)
                 a <- a + 1.0
-            let mutable tail = Math.Pow(a, 1.0 - power) / (power - 1.0) + 0.5 * Math.Pow(a, -power)
-            // rising: s(s+1)⋯(s+2j-2) · a^(-s-2j+1)
-            let mutable rising = power * Math.Pow(a, -power - 1.0)
-            for j in 0 .. bernoulliOverFactorial.Length - 1 do
-                tail <- tail + bernoulliOverFactorial.[j] * rising
-                let m = power + 2.0 * float j
-                rising <- rising * (m + 1.0) * (m + 2.0) / (a * a)
-            sum + tail
+            sum + eulerMaclaurinTail power a
+
+    /// The Hurwitz zeta function ζ(s, q) = Σₖ≥₀ (q + k)^-s for real s (torch.special.zeta), with torch's (Cephes's)
+    /// edges: +∞ at s = 1, NaN below 1; for q ≤ 0, +∞ at the poles q = 0, −1, … and NaN for a non-integer s (a negative
+    /// base to a fractional power). The terms are summed until q + k reaches 20 + s or they stop counting (below 1e-17 of
+    /// the sum: for large s that is soon), the rest by eulerMaclaurinTail. Where q + k starts at 20 + s or more, the tail
+    /// is the whole sum.
+    let zeta (s: float) (q: float) =
+        if Double.IsNaN s || Double.IsNaN q then Double.NaN
+        elif s = 1.0 then Double.PositiveInfinity
+        elif s < 1.0 then Double.NaN
+        elif q <= 0.0 && q = Math.Floor q then Double.PositiveInfinity
+        elif q < 0.0 && s <> Math.Floor s then Double.NaN
+        // the sum would take −q steps to reach positive terms
+        elif q < -1e7 then Double.NaN
+        elif Double.IsPositiveInfinity s then (if q < 1.0 then Double.PositiveInfinity elif q = 1.0 then 1.0 else 0.0)
+        elif Double.IsPositiveInfinity q then 0.0
+        else
+            let start = 20.0 + s
+            let mutable a = q
+            let mutable sum = 0.0
+            let mutable settled = false
+            while a < start && not settled do
+                let term = Math.Pow(a, -s)
+                sum <- sum + term
+                a <- a + 1.0
+                // positive terms that fall: once one no longer changes the sum, the rest together change it by less
+                // than the next few would (they fall at least geometrically here, a^-s with s·ln(1 + 1/a) large)
+                settled <- a > 1.0 && term <= 1e-17 * sum && s >= 2.0 * a
+            if settled then sum else sum + eulerMaclaurinTail s a
 
     /// (ζ(k) - 1)/k for k = 2 … 48, the coefficients of log Γ(2 + t) below: ζ(k) - 1 is ζ(k, 2).
     let private zetaMinusOneOverK = Array.init 47 (fun i -> let k = i + 2 in hurwitzZeta k 2.0 / float k)
@@ -260,6 +299,11 @@ module internal Special =
                 product <- product * a
                 a <- a + 1.0
             stirling a - Math.Log product
+
+    /// log Γ(1 + a) without rounding 1 + a: for |a| < 1/2 as log Γ(2 + a) − log(1 + a), each a series in a, so a tiny a
+    /// keeps its −γ·a (lgamma (1 + 1e-300) is 0).
+    let lgamma1p (a: float) =
+        if abs a < 0.5 then lgammaNearTwo a - log1p a else lgamma (1.0 + a)
 
     /// ψ⁽ⁿ⁾(x), the n-th derivative of ψ, as torch.polygamma: ψ for n = 0, and
     /// (-1)ⁿ⁺¹ n! ζ(n+1, x) for n ≥ 1. Below -1e7 (where summing up to the asymptotic range

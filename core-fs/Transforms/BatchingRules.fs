@@ -55,7 +55,8 @@ module internal BatchingRules =
         match op with
         | BinaryOp.Add | BinaryOp.Sub | BinaryOp.Mul | BinaryOp.Div | BinaryOp.Pow | BinaryOp.Maximum
         | BinaryOp.Minimum | BinaryOp.Atan2 | BinaryOp.Less | BinaryOp.LessEqual | BinaryOp.Greater
-        | BinaryOp.GreaterEqual | BinaryOp.Equal | BinaryOp.NotEqual | BinaryOp.Fmod -> Expr.binary op a b
+        | BinaryOp.GreaterEqual | BinaryOp.Equal | BinaryOp.NotEqual | BinaryOp.Fmod | BinaryOp.Gammainc
+        | BinaryOp.Gammaincc | BinaryOp.Zeta -> Expr.binary op a b
 
     /// Every reduction kind reduces the same axes, one further along.
     let private reduce (op: ReduceOp) (axes: int[]) (keepDims: bool) (x: Expr) =

@@ -11,7 +11,7 @@ let expectedNames =
       "neg"; "exp"; "log"; "log1p"; "expm1"; "sin"; "cos"; "tan"; "tanh"; "sigmoid"; "relu"
       "abs"; "sign"; "sqrt"; "rsqrt"; "square"; "reciprocal"; "erf"; "floor"; "ceil"; "round"
       "add"; "sub"; "mul"; "div"; "pow"; "maximum"; "minimum"; "atan2"
-      "less"; "less_equal"; "greater"; "greater_equal"; "equal"; "not_equal"; "fmod"
+      "less"; "less_equal"; "greater"; "greater_equal"; "equal"; "not_equal"; "fmod"; "gammainc"; "gammaincc"; "zeta"
       "where"; "reduce_sum"; "reduce_mean"; "reduce_max"; "reduce_min"; "reduce_prod"; "argmax"; "matmul"
       "permute"; "reshape"; "broadcast_to"; "slice"; "pad"; "concat"; "flip"; "gather"; "scatter_add"
       "cast"; "stop_gradient"; "custom"
