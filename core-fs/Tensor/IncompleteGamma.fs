@@ -130,16 +130,22 @@ module internal IncompleteGamma =
     /// Where a ≥ 1e5 Temme's expansion is used (see temme).
     let private large = 1e5
 
-    /// (P, Q) away from the edges (a > 0 finite, x > 0 finite), each from its accurate form.
+    /// (P, Q) away from the edges (a > 0 finite, x > 0 finite), each from its accurate form: the smaller of the two
+    /// directly, the other as 1 minus it. Both lie in [0, 1]; the series' rounding could take one a bit beyond (P of a
+    /// subnormal a at x = 1, about 1 − a·E₁(1), came out 1 + 2^-52 from the series).
     let private both (a: float) (x: float) =
-        if a >= large then temme a x
-        elif x <= 1.5 && a <= 1.0 then struct (lowerSeries a x, upperSmallSeries a x)
-        elif x < a + 1.0 then
-            let p = lowerSeries a x
-            struct (p, 1.0 - p)
-        else
-            let q = upperFraction a x
-            struct (1.0 - q, q)
+        let struct (p, q) =
+            if a >= large then temme a x
+            elif x <= 1.5 && a <= 1.0 then
+                let q = upperSmallSeries a x
+                if q < 0.5 then struct (1.0 - q, q) else struct (lowerSeries a x, q)
+            elif x < a + 1.0 then
+                let p = lowerSeries a x
+                struct (p, 1.0 - p)
+            else
+                let q = upperFraction a x
+                struct (1.0 - q, q)
+        struct (Math.Clamp(p, 0.0, 1.0), Math.Clamp(q, 0.0, 1.0))
 
     /// P(a, x) (torch.special.gammainc). The edges are torch's (SciPy's), tested in this order: NaN where x < 0 or
     /// a < 0; at a = 0, 1 for x > 0 and NaN otherwise; 0 at x = 0; at a = +∞, NaN for x = +∞ and 0 otherwise; 1 at

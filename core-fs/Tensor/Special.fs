@@ -236,16 +236,17 @@ module internal Special =
             sum + eulerMaclaurinTail power a
 
     /// The Hurwitz zeta function ζ(s, q) = Σₖ≥₀ (q + k)^-s for real s (torch.special.zeta), with torch's (Cephes's)
-    /// edges: +∞ at s = 1, NaN below 1; for q ≤ 0, +∞ at the poles q = 0, −1, … and NaN for a non-integer s (a negative
-    /// base to a fractional power). The terms are summed until q + k reaches 20 + s or they stop counting (below 1e-17 of
-    /// the sum: for large s that is soon), the rest by eulerMaclaurinTail. Where q + k starts at 20 + s or more, the tail
-    /// is the whole sum.
+    /// edges, tested in its order (so a NaN s at a pole is +∞, as torch's): +∞ at s = 1, NaN below 1; for q ≤ 0, +∞ at
+    /// the poles q = 0, −1, … (−∞ among them) and NaN for a non-integer s (a negative base to a fractional power). Then
+    /// the limits torch does not take (it gives NaN): 0 at q = +∞, and q^-s's 0, 1 or +∞ at s = +∞. The terms are summed
+    /// until q + k reaches 20 + s or they stop counting (below 1e-17 of the sum: for large s that is soon), the rest by
+    /// eulerMaclaurinTail. Where q + k starts at 20 + s or more, the tail is the whole sum.
     let zeta (s: float) (q: float) =
-        if Double.IsNaN s || Double.IsNaN q then Double.NaN
-        elif s = 1.0 then Double.PositiveInfinity
+        if s = 1.0 then Double.PositiveInfinity
         elif s < 1.0 then Double.NaN
         elif q <= 0.0 && q = Math.Floor q then Double.PositiveInfinity
-        elif q < 0.0 && s <> Math.Floor s then Double.NaN
+        elif q <= 0.0 && s <> Math.Floor s then Double.NaN
+        elif Double.IsNaN s || Double.IsNaN q then Double.NaN
         // the sum would take −q steps to reach positive terms
         elif q < -1e7 then Double.NaN
         elif Double.IsPositiveInfinity s then (if q < 1.0 then Double.PositiveInfinity elif q = 1.0 then 1.0 else 0.0)

@@ -66,7 +66,9 @@ let tests =
                   // poles at q = 0, −1, …; a negative q to a fractional power has no real value
                   2.0, 0.0, infinity; 2.0, -3.0, infinity; 2.5, -1.5, nan
                   infinity, 2.0, 0.0; infinity, 1.0, 1.0; 3.0, infinity, 0.0
-                  nan, 2.0, nan; 2.0, nan, nan ]
+                  nan, 2.0, nan; 2.0, nan, nan
+                  // in torch's order: s = 1 before NaN q, a pole before NaN s
+                  1.0, nan, infinity; nan, 0.0, infinity; nan, -1e300, infinity; nan, -1.5, nan ]
             for s, q, expected in cases do
                 Expect.isTrue ((zeta s q).Equals expected) (sprintf "ζ(%g, %g) = %g, expected %g" s q (zeta s q) expected)
         }

@@ -102,6 +102,19 @@ let tests =
                 if x < 1e-16 && relative (p 1.0 x) expectedP > 1e-14 then failtestf "P(1, %g) = %.17g" x (p 1.0 x)
         }
 
+        test "a subnormal a: P is 1 and Q about a·E₁(x), never past [0, 1]" {
+            // P(a, x) = 1 − a·E₁(x) + O(a²) for a → 0, with E₁(x) below 18 here: P rounds to 1 (torch's is 0 here) and Q
+            // is a few subnormal steps
+            for x in [ 1e-8; 0.3; 1.0; 1.4 ] do
+                Expect.equal (p 5e-324 x) 1.0 (sprintf "P(5e-324, %g)" x)
+                Expect.isLessThanOrEqual (q 5e-324 x) (18.0 * 5e-324) (sprintf "Q(5e-324, %g)" x)
+            // over a grid the values stay in [0, 1]
+            for a in [ 5e-324; 1e-300; 1e-8; 0.5; 1.0; 3.0; 1e3; 2e5 ] do
+                for x in [ 5e-324; 1e-8; 0.7; 1.5; 2.0; 10.0; 1e3; 2e5; 1e300 ] do
+                    for v in [ p a x; q a x ] do
+                        Expect.isTrue (v >= 0.0 && v <= 1.0) (sprintf "P or Q(%g, %g) = %.17g" a x v)
+        }
+
         test "edge values are torch's (SciPy's), in its order of tests" {
             let cases =
                 [ // a < 0 or x < 0
