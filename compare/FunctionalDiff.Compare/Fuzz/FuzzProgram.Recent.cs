@@ -69,6 +69,13 @@ public sealed partial record FuzzProgram
     /// 1.6e29 and torch's −2.0e31 at (1, 1); in float32 the cubes underflow, ours ∞ and NaN, torch's 0).</item>
     /// <item>Bessel J₀ or J₁ at ±∞: the limit is 0 (ours, and its slopes 0), torch's bessel_j0 and bessel_j1 are NaN there
     /// (`fuzz recent 3/209`: J₁ of [0, −∞]; `recent adversarial 2/13`, `2/250`, float32). Every check skipped.</item>
+    /// <item>The addmm family at β = 0 (the input left out, its derivative the zero map, ours) under a non-finite cotangent:
+    /// torch's input gradient is β·g = 0·NaN (`fuzz recent 3/212`: softplus(addr(x, v, w, β 0, α 2)) with NaN in v, gradient
+    /// 0 in x in ours, NaN in torch's).</item>
+    /// <item>An LP pool over a window of zeros, at second order: its slope there is the convention 0 in both engines, and
+    /// torch's double backward of (Σ|x|^p)^(1/p) meets the infinite curvature of the root at 0 as 0·∞ = NaN, which a vector
+    /// norm after it spreads over the Hessian's rows (`fuzz recent 3/253`: ‖lp_pool2d([0, 0.8, 0], p 2, kernel 1)‖, NaN in
+    /// torch's column of the nonzero entry, whose closed form (the Hessian of ‖x‖ there) is 0, ours).</item>
     /// </list>
     /// </summary>
     void RecentConventions(bool[] live, List<TorchSharp.torch.Tensor> values, List<string> torchNaN, List<(string Why, Suite.Check[] Checks)> torchWrong,
@@ -124,6 +131,10 @@ public sealed partial record FuzzProgram
                 if (Any(x.isinf())) torchWrong.Add((why, EveryCheck));
                 else if (Any(Float32(x).isinf())) torchWrongFloat32.Add((why, EveryCheck));
             }
+            if (s.Kind is OpKind.Addmm or OpKind.Addmv or OpKind.Addr or OpKind.Baddbmm or OpKind.Addbmm && s.Data![0] == 0)
+                torchNaN.Add("The addmm family at β = 0 (torch's input gradient β·g meets a non-finite cotangent)");
+            if (s.Kind is OpKind.LpPool1d or OpKind.LpPool2d && Any(TorchInterpreter.LpWindowSums(s, x).eq(0.0)))
+                torchNaN.Add("An LP pool over a window of zeros at second order (torch's root meets 0·∞)");
             if (s.Kind == OpKind.MatrixPower && Any(x.eq(0.0)) && !Any(x.isfinite().logical_not()) && Any(values[InputCount + i].isfinite().logical_not()))
                 torchWrong.Add(("ours and torch's: MatrixPower of a finite matrix holding a 0 whose products overflow (∞·0 lands where each engine's order puts it)",
                     new[] { Suite.Check.Value, Suite.Check.Compiled }));
