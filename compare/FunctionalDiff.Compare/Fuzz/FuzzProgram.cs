@@ -939,6 +939,23 @@ public sealed partial record FuzzProgram(string Name, int Seed, int[][] InputSha
                 return "PowScalar with a negative exponent where x^(c-1) is subnormal";
             case OpKind.Norm or OpKind.FrobeniusNorm when (s.Kind == OpKind.FrobeniusNorm || s.Scalar == 2) && Any(TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).eq(0.0)):
                 return "2-norm at 0";
+            // the same for the orders between 1 and ∞ where ‖x‖^(p−1) underflows (at 0 too, and below float32's least normal
+            // to the power 1/(p − 1), as the float32 run meets it): torch's rule x·|x|^(p−2)/‖x‖^(p−1) is 0/0 there, where the
+            // slope of a nonzero group is a number, and both engines' convention for the kink at 0 is 0 (`fuzz recent
+            // adversarial 49/127`: ‖1e-310‖₃ = |x|, gradient u·sgn x in ours, NaN in torch's; float32: ‖0‖₃, JVP 0 in ours)
+            case OpKind.Norm when s.Scalar > 1 && s.Scalar != 2 && !double.IsPositiveInfinity(s.Scalar)
+                    && Any(TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64).lt(Math.Pow(SmallestNormalFloat32, 1 / (s.Scalar - 1)))):
+                return "p-norm whose ‖x‖^(p−1) underflows (1 < p < ∞)";
+            // i1(±∞) is ±∞ (see TorchWrong, "I1 at ±∞"): torch's NaN value spreads through the steps after it, where ours has the
+            // limits' slopes (`fuzz recent adversarial 49/182`: tanh(x + i1(+∞)), gradient 0 in x in ours, NaN in torch's)
+            case OpKind.I1 when Any(a[0].isinf()):
+                return "I1 at ±∞ (torch's NaN value)";
+            // var over no more entries than its correction is 0/0 = NaN with the slope NaN; where a later step drops it (a
+            // select_scatter over it) its cotangent is 0, which torch's rule meets as 0·NaN, where the program does not depend
+            // on it (`fuzz recent adversarial 49/256`: var_mean of one entry, correction 1, overwritten; gradient 0 in ours)
+            case OpKind.Var or OpKind.Std when TorchInterpreter.Apply(s, a, TorchSharp.torch.ScalarType.Float64) is var v && v.numel() > 0
+                    && a[0].numel() / v.numel() <= (s.Mode == 0 ? 1 : s.Scalar):
+                return "Var or Std over no more entries than its correction (its NaN slope under a zero cotangent)";
             case OpKind.Lgamma or OpKind.Digamma or OpKind.Polygamma when Any(a[0].eq(double.PositiveInfinity)):
                 return "the polygamma family at +inf";
             case OpKind.Lgamma or OpKind.Digamma or OpKind.Polygamma when Any(a[0].eq(0.0)):
@@ -1493,6 +1510,9 @@ public sealed partial record FuzzProgram(string Name, int Seed, int[][] InputSha
             && values[InputCount + i].isinf().logical_and(values[Steps[i].Args[0]].isfinite()).any().item<bool>());
 
     const double SmallestNormal = 2.2250738585072014E-308;
+
+    /// <summary>float32's least normal number, 2^-126.</summary>
+    const double SmallestNormalFloat32 = 1.1754943508222875e-38;
 
     /// <summary>Above this |x|, x² overflows in float64 (the square root of the largest double).</summary>
     const double SquareOverflows = 1.3407807929942596E+154;
