@@ -86,6 +86,11 @@ public sealed partial record FuzzProgram
     /// divides by the entry (see "Cumprod whose running product times the program's largest value overflows"; `fuzz recent
     /// adversarial 49/253`: vander([1e160, −∞], 3), gradient 2x·u₀ + u₁ = −1.1e159 in ours, −∞ in torch's). Its derivative
     /// checks skipped.</item>
+    /// <item>An LP pool whose cotangent times its largest |entry| overflows: torch's double backward forms those products
+    /// before the root's small slopes meet them, ±∞ or ∞ − ∞ where the Hessian is finite (`fuzz recent adversarial 2/123`: a
+    /// linear layer with 1e300 weights over lp_pool1d of a transposed convolution with 1e30 entries; ours 8.91693e268,
+    /// −2.46157e268, −8.49232e297 and 2.12308e297 in row 0, as mpmath's at 400 digits; torch's NaN, NaN, −∞ and NaN). Its
+    /// second-order checks skipped.</item>
     /// </list>
     /// </summary>
     void RecentConventions(bool[] live, List<TorchSharp.torch.Tensor> values, List<string> torchNaN, List<(string Why, Suite.Check[] Checks)> torchWrong,
@@ -166,6 +171,10 @@ public sealed partial record FuzzProgram
                 if (Any(TorchInterpreter.Apply(s, new[] { x }, TorchSharp.torch.ScalarType.Float64).isinf())) torchWrong.Add((why, derivatives));
                 else if (Any(TorchInterpreter.Apply(s, new[] { Float32(x) }, TorchSharp.torch.ScalarType.Float32).isinf())) torchWrongFloat32.Add((why, derivatives));
             }
+            if (s.Kind is OpKind.LpPool1d or OpKind.LpPool2d && x.numel() > 0 && CotangentInto(i, values) is { } g && g.numel() > 0
+                    && g.abs().nan_to_num(0.0, 0.0, 0.0).max().item<double>() * x.abs().nan_to_num(0.0, 0.0, 0.0).max().item<double>() >= double.MaxValue)
+                torchWrong.Add(("An LP pool whose cotangent times its largest entry overflows (torch's double backward forms it first)",
+                    new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }));
             if (s.Kind == OpKind.MatrixPower && Any(x.eq(0.0)) && !Any(x.isfinite().logical_not()) && Any(values[InputCount + i].isfinite().logical_not()))
                 torchWrong.Add(("ours and torch's: MatrixPower of a finite matrix holding a 0 whose products overflow (∞·0 lands where each engine's order puts it)",
                     new[] { Suite.Check.Value, Suite.Check.Compiled }));
