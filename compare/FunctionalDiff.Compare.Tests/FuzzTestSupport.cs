@@ -17,6 +17,17 @@ internal static class FuzzTestSupport
     /// <summary>A torch tensor's entries as float64 values, detached and copied.</summary>
     internal static double[] Values(TorchSharp.torch.Tensor t) => t.detach().contiguous().clone().data<double>().ToArray();
 
+    /// <summary>Asserts that the program's forward run names the convention (a torch-wrong or torch-NaN name, for both dtypes
+    /// or the float32 run, starting with <paramref name="why"/>) and that every check then passes, in float64 and in float32.</summary>
+    internal static void PassesNamed(FuzzProgram program, string why)
+    {
+        var forward = program.Forward();
+        bool Named(string name) => name.StartsWith(why, StringComparison.Ordinal);
+        Assert.True(forward.TorchWrong.Concat(forward.TorchWrongFloat32).Any(w => Named(w.Why)) || forward.TorchNaN.Concat(forward.TorchNaNFloat32).Any(Named),
+            $"{program.Name} does not name \"{why}\"");
+        Passes(program);
+    }
+
     /// <summary>Asserts that every check of the fuzzer passes on the program, in float64 and in float32.</summary>
     internal static void Passes(FuzzProgram program)
     {

@@ -69,6 +69,28 @@ public sealed partial record FuzzProgram
     /// 1.6e29 and torch's −2.0e31 at (1, 1); in float32 the cubes underflow, ours ∞ and NaN, torch's 0).</item>
     /// <item>Bessel J₀ or J₁ at ±∞: the limit is 0 (ours, and its slopes 0), torch's bessel_j0 and bessel_j1 are NaN there
     /// (`fuzz recent 3/209`: J₁ of [0, −∞]; `recent adversarial 2/13`, `2/250`, float32). Every check skipped.</item>
+    /// <item>The addmm family at β = 0 (the input left out, its derivative the zero map, ours) under a non-finite cotangent:
+    /// torch's input gradient is β·g = 0·NaN (`fuzz recent 3/212`: softplus(addr(x, v, w, β 0, α 2)) with NaN in v, gradient
+    /// 0 in x in ours, NaN in torch's).</item>
+    /// <item>An LP pool over a window of zeros, at second order: its slope there is the convention 0 in both engines, and
+    /// torch's double backward of (Σ|x|^p)^(1/p) meets the infinite curvature of the root at 0 as 0·∞ = NaN, which a vector
+    /// norm after it spreads over the Hessian's rows (`fuzz recent 3/253`: ‖lp_pool2d([0, 0.8, 0], p 2, kernel 1)‖, NaN in
+    /// torch's column of the nonzero entry, whose closed form (the Hessian of ‖x‖ there) is 0, ours).</item>
+    /// <item>Y or K at 0, where the limits are −∞ and +∞ with infinite slopes (ours), and the reference's Taylor polynomial
+    /// about its held point is ∞·0 = NaN; and Y at +∞, whose limit is 0 (ours), where torch's bessel_y0 and bessel_y1 are
+    /// NaN, as its J's (`fuzz recent adversarial 49/148`, `49/272`: Y₀ at 0 and +∞). Every check skipped.</item>
+    /// <item>Erfcx where e^{x²} overflows (x below −26.64, −9.42 in float32): the reference's composite e^{x²}·erfc(x) meets
+    /// ∞·0 in its slope, where torch's own rule and ours, 2x·erfcx(x) − 2/√π, is −∞ (`fuzz recent adversarial 49/234`:
+    /// erfcx(−89)). Its derivative checks skipped.</item>
+    /// <item>Vander whose powers overflow or hold an infinity: torch's vander is a cumprod, whose rule forms g·y before it
+    /// divides by the entry (see "Cumprod whose running product times the program's largest value overflows"; `fuzz recent
+    /// adversarial 49/253`: vander([1e160, −∞], 3), gradient 2x·u₀ + u₁ = −1.1e159 in ours, −∞ in torch's). Its derivative
+    /// checks skipped.</item>
+    /// <item>An LP pool whose cotangent times its largest |entry| overflows: torch's double backward forms those products
+    /// before the root's small slopes meet them, ±∞ or ∞ − ∞ where the Hessian is finite (`fuzz recent adversarial 2/123`: a
+    /// linear layer with 1e300 weights over lp_pool1d of a transposed convolution with 1e30 entries; ours 8.91693e268,
+    /// −2.46157e268, −8.49232e297 and 2.12308e297 in row 0, as mpmath's at 400 digits; torch's NaN, NaN, −∞ and NaN). Its
+    /// second-order checks skipped.</item>
     /// </list>
     /// </summary>
     void RecentConventions(bool[] live, List<TorchSharp.torch.Tensor> values, List<string> torchNaN, List<(string Why, Suite.Check[] Checks)> torchWrong,
@@ -124,6 +146,35 @@ public sealed partial record FuzzProgram
                 if (Any(x.isinf())) torchWrong.Add((why, EveryCheck));
                 else if (Any(Float32(x).isinf())) torchWrongFloat32.Add((why, EveryCheck));
             }
+            if (s.Kind is OpKind.Addmm or OpKind.Addmv or OpKind.Addr or OpKind.Baddbmm or OpKind.Addbmm && s.Data![0] == 0)
+                torchNaN.Add("The addmm family at β = 0 (torch's input gradient β·g meets a non-finite cotangent)");
+            if (s.Kind is OpKind.LpPool1d or OpKind.LpPool2d && Any(TorchInterpreter.LpWindowSums(s, x).eq(0.0)))
+                torchNaN.Add("An LP pool over a window of zeros at second order (torch's root meets 0·∞)");
+            if (s.Kind is OpKind.BesselY0 or OpKind.BesselY1 or OpKind.ModifiedBesselK0 or OpKind.ModifiedBesselK1
+                or OpKind.ScaledModifiedBesselK0 or OpKind.ScaledModifiedBesselK1)
+            {
+                const string why = "Y or K at 0, or Y at +∞ (the reference's NaN; the limits ∓∞ and 0)";
+                bool y = s.Kind is OpKind.BesselY0 or OpKind.BesselY1;
+                if (Any(x.eq(0.0)) || y && Any(x.isinf())) torchWrong.Add((why, EveryCheck));
+                else if (Any(Float32(x).eq(0.0)) || y && Any(Float32(x).isinf())) torchWrongFloat32.Add((why, EveryCheck));
+            }
+            var derivatives = new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.SecondOrder, Suite.Check.Hessian, Suite.Check.Compiled };
+            if (s.Kind == OpKind.Erfcx)
+            {
+                const string why = "Erfcx where e^{x²} overflows (the reference's composite meets ∞·0)";
+                if (Any(x.lt(-Math.Sqrt(ExpOverflows)))) torchWrong.Add((why, derivatives));
+                else if (Any(Float32(x).lt(-Math.Sqrt(Float32ExpOverflows)))) torchWrongFloat32.Add((why, derivatives));
+            }
+            if (s.Kind == OpKind.Vander)
+            {
+                const string why = "Vander whose powers overflow or hold an infinity (torch's cumprod forms g·y first)";
+                if (Any(TorchInterpreter.Apply(s, new[] { x }, TorchSharp.torch.ScalarType.Float64).isinf())) torchWrong.Add((why, derivatives));
+                else if (Any(TorchInterpreter.Apply(s, new[] { Float32(x) }, TorchSharp.torch.ScalarType.Float32).isinf())) torchWrongFloat32.Add((why, derivatives));
+            }
+            if (s.Kind is OpKind.LpPool1d or OpKind.LpPool2d && x.numel() > 0 && CotangentInto(i, values) is { } g && g.numel() > 0
+                    && g.abs().nan_to_num(0.0, 0.0, 0.0).max().item<double>() * x.abs().nan_to_num(0.0, 0.0, 0.0).max().item<double>() >= double.MaxValue)
+                torchWrong.Add(("An LP pool whose cotangent times its largest entry overflows (torch's double backward forms it first)",
+                    new[] { Suite.Check.SecondOrder, Suite.Check.Hessian }));
             if (s.Kind == OpKind.MatrixPower && Any(x.eq(0.0)) && !Any(x.isfinite().logical_not()) && Any(values[InputCount + i].isfinite().logical_not()))
                 torchWrong.Add(("ours and torch's: MatrixPower of a finite matrix holding a 0 whose products overflow (∞·0 lands where each engine's order puts it)",
                     new[] { Suite.Check.Value, Suite.Check.Compiled }));

@@ -423,6 +423,10 @@ public static partial class TorchInterpreter
             // TorchSharp 0.107's torch.vander aborts the process; torch.linalg.vander is the increasing form
             OpKind.Vander => s.Flag ? torch.linalg.vander(x, l[0] == 0 ? x.shape[0] : l[0]) : torch.linalg.vander(x, l[0] == 0 ? x.shape[0] : l[0]).flip(1),
             // TorchSharp 0.107 has no pdist: the definition, as the case table writes it
+            // pdist's 2-norms as "a scaled norm", as cdist's (`fuzz recent adversarial 2/39`: the distance of rows [0, 0] and
+            // [0, −1e222] is 1e222, ours; torch's squares overflow to +∞)
+            OpKind.Pdist when s.Scalar == 2 => Scaled(Suite.CaseTable.PairDifferences(x), new long[] { 1 }, false,
+                v => torch.linalg.vector_norm(v, 2, new long[] { 1 })),
             OpKind.Pdist => Suite.CaseTable.TorchPdist(x, s.Scalar),
             // TorchSharp 0.107's tensordot(a, b, int dims) throws: the axes named
             OpKind.Tensordot => torch.tensordot(a[0], a[1], Enumerable.Range((int)a[0].dim() - p[0], p[0]).Select(d => (long)d).ToArray(),
@@ -890,23 +894,28 @@ public static partial class TorchInterpreter
     /// <summary>
     /// log Φ on torch's side (TorchSharp 0.107 has no log_ndtr; log of its ndtr is −∞ where Φ underflows): below 0
     /// log(erfcx(−x/√2)/2) − x²/2, from 0 on log1p(−erfc(x/√2)/2), each on an operand held inside its range (the right one
-    /// at most LogNdtrHeld).
+    /// at most LogNdtrHeld). Beyond LogNdtrHeld the value is 0 and the slope the rounded φ(x)/Φ(x), an exact 0 that a NaN or
+    /// infinite cotangent meets as NaN, as torch's own rule g·e^(−(log Φ + x²/2))/√(2π) does; the where's mask discarded
+    /// that cotangent (`fuzz recent adversarial 2/218`: log_ndtr at 1e10 under erfinv's NaN cotangents, 0 in the
+    /// reference, NaN in ours). x·0 is NaN at +∞, where nan_to_num keeps the value 0 and passes g·0 on.
     /// </summary>
     static TT LogNdtr(TT x)
     {
         var negative = x.detach() < 0;
+        var far = x.detach() > LogNdtrHeld;
         var left = torch.where(negative, x, -torch.ones_like(x));
-        var right = torch.where(negative, torch.ones_like(x), torch.where(x.detach() > LogNdtrHeld, torch.full_like(x, LogNdtrHeld), x));
+        var right = torch.where(negative, torch.ones_like(x), torch.where(far, torch.full_like(x, LogNdtrHeld), x));
         var leftTail = (0.5 * Erfcx(-left / Math.Sqrt(2))).log() - 0.5 * (left * left);
         var rightTail = (-0.5 * (right / Math.Sqrt(2)).erfc()).log1p();
-        return torch.where(negative, leftTail, rightTail);
+        return torch.where(negative, leftTail, torch.where(far, (x * 0.0).nan_to_num(0.0, 0.0, 0.0), rightTail));
     }
 
     /// <summary>A step's constant operand (Data, DataShape) in the run's dtype: labels, class weights, noise.</summary>
     static TT Data(Step s, ScalarType dtype) => torch.tensor(s.Data!, dtype: dtype).reshape(s.DataShape!.Select(d => (long)d).ToArray());
 
     /// <summary>
-    /// soft_margin_loss: torch's own, except where some −y·x passes exp's range (709.78, 88.72 in float32), where torch's
+    /// soft_margin_loss: torch's own, except where some −y·x passes half of exp's range (354.89, 44.36 in float32, below), and
+    /// so where it passes exp's range (709.78, 88.72 in float32), where torch's
     /// log1p(exp(−y·x)) is +∞ and its gradient ∞/∞ = NaN though the loss is −y·x to within ε and its slope −y·σ(−y·x):
     /// there the reference is softplus(−y·x), torch's own, with the reduction (`fuzz newest adversarial 1/11`: the summed
     /// loss of x = −2.6e160 against y = 1, torch's +∞, ours 2.6e160; FuzzNewestTests).
@@ -914,7 +923,9 @@ public static partial class TorchInterpreter
     static TT SoftMargin(TT x, TT y, int mode, ScalarType dtype)
     {
         var z = -(y * x);
-        double range = dtype == ScalarType.Float32 ? Math.Log(float.MaxValue) : Math.Log(double.MaxValue);
+        // half of exp's range: torch's double backward squares 1 + e^z, ∞ from z = 354.9 on, and its curvature is ∞/∞ = NaN
+        // there where the closed form σ(z)σ(−z) is about e^−z (`fuzz fresh adversarial 50/128`: z = 709, 1.2e-308, ours 0)
+        double range = (dtype == ScalarType.Float32 ? Math.Log(float.MaxValue) : Math.Log(double.MaxValue)) / 2;
         if (z.numel() == 0 || !z.gt(range).any().item<bool>()) return F.soft_margin_loss(x, y, TorchReduction(mode));
         var loss = F.softplus(z);
         return mode switch { 0 => loss.mean(), 1 => loss.sum(), _ => loss };

@@ -102,12 +102,15 @@ public static partial class CaseTable
     static double[] Ramp(int n) => Enumerable.Range(0, n).Select(i => 0.5 + 0.1 * i).ToArray();
 
     /// <summary>torch.pdist by its definition: the p-norm of the difference of rows i and j for each pair i &lt; j, row-major.</summary>
-    internal static TT TorchPdist(TT x, double p)
+    internal static TT TorchPdist(TT x, double p) => torch.linalg.vector_norm(PairDifferences(x), p, new long[] { 1 });
+
+    /// <summary>The differences of x's rows i &lt; j, in pdist's order (row i − row j).</summary>
+    internal static TT PairDifferences(TT x)
     {
         var n = (int)x.shape[0];
         var pairs = (from i in Enumerable.Range(0, n) from j in Enumerable.Range(i + 1, n - i - 1) select (i, j)).ToArray();
         var first = torch.tensor(pairs.Select(q => (long)q.i).ToArray());
         var second = torch.tensor(pairs.Select(q => (long)q.j).ToArray());
-        return torch.linalg.vector_norm(x.index_select(0, first) - x.index_select(0, second), p, new long[] { 1 });
+        return x.index_select(0, first) - x.index_select(0, second);
     }
 }

@@ -41,12 +41,14 @@ public static partial class CaseTable
 
     /// <summary>
     /// f(x₀) + f′(x₀)·h + f″(x₀)·h²/2 with h = x − x₀ and x₀ = x detached: at the input, the value, the first and the
-    /// second derivative are f's, from torch's values in the closed forms.
+    /// second derivative are f's, from torch's values in the closed forms. At x = ±∞, h = ∞ − ∞ is NaN: there h is 0 with
+    /// the slope 0 (nan_to_num's), so the value is f(±∞) and the derivatives f′(±∞)·0, the limits 0 of K and Y at +∞
+    /// (`fuzz recent adversarial 2/81`, float32: K₁(+∞) = 0, ours, where the polynomial was NaN; `2/189`: the scaled K₀).
     /// </summary>
     static TT TorchTaylor(TT x, Func<TT, TT> f, Func<TT, TT> first, Func<TT, TT> second)
     {
         var at = x.detach();
-        var h = x - at;
+        var h = (x - at).nan_to_num(0.0, 0.0, 0.0);
         return f(at) + first(at) * h + 0.5 * second(at) * h * h;
     }
 
