@@ -8,7 +8,6 @@ open System
 open System.Numerics
 open System.Runtime.CompilerServices
 open System.Runtime.InteropServices
-open System.Runtime.Intrinsics
 open KernelSupport
 
 /// Softmax, log-softmax and softmax-backward kernels, writing into a dense buffer of the input's shape.
@@ -136,35 +135,18 @@ module Normalise =
                     result.[k] <- 'T.CreateTruncating(Double.CreateTruncating y.[yOffset + k] * (gk - total))
 
     /// One run of consecutive entries (the axis innermost): the dot product by SpanKernels.dot in
-    /// the dtype, as the reduction it replaces, then y·(g − s) in vector lanes, each lane read
-    /// before it is written (so the result may alias g or y).
-    let private backwardRun<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
-        (g: ReadOnlySpan<'T>) (y: ReadOnlySpan<'T>) (result: Span<'T>) =
-        let total = SpanKernels.dot g y
-        let n = g.Length
-        let rg = &MemoryMarshal.GetReference g
-        let ry = &MemoryMarshal.GetReference y
-        let rr = &MemoryMarshal.GetReference result
-        let w = Vector256<'T>.Count
-        let mutable i = 0
-        if Vector256.IsHardwareAccelerated then
-            let s = Vector256.Create total
-            while i + w <= n do
-                let k = unativeint i
-                (Vector256.LoadUnsafe(&ry, k) * (Vector256.LoadUnsafe(&rg, k) - s)).StoreUnsafe(&rr, k)
-                i <- i + w
-        while i < n do
-            Unsafe.Add(&rr, i) <- Unsafe.Add(&ry, i) * (Unsafe.Add(&rg, i) - total)
-            i <- i + 1
+    /// the dtype, as the reduction it replaces, then y·(g − s) in vector lanes (the result may alias g or y).
+    let private backwardRun<'T when 'T :> IFloatingPointIeee754<'T>> (g: ReadOnlySpan<'T>) (y: ReadOnlySpan<'T>) (result: Span<'T>) =
+        SpanKernels.timesDifference g (SpanKernels.dot g y) y result
 
     /// The consecutive runs of one part, as runsOfPart.
-    let private backwardRunsOfPart<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
+    let private backwardRunsOfPart<'T when 'T :> IFloatingPointIeee754<'T>>
         (g: 'T[]) (gOffset: int) (y: 'T[]) (yOffset: int) (outer: int) (length: int) (result: 'T[]) (rowsPerPart: int) (part: int) =
         for o in part * rowsPerPart .. min outer ((part + 1) * rowsPerPart) - 1 do
             backwardRun (ReadOnlySpan(g, gOffset + o * length, length)) (ReadOnlySpan(y, yOffset + o * length, length)) (Span(result, o * length, length))
 
     /// Every consecutive run, split over the worker team as contiguousRuns splits them.
-    let private backwardContiguous<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
+    let private backwardContiguous<'T when 'T :> IFloatingPointIeee754<'T>>
         (g: 'T[]) (gOffset: int) (y: 'T[]) (yOffset: int) (outer: int) (length: int) (result: 'T[]) =
         if length > 0 then
             let rowsPerPart = max 1 (KernelSupport.chunkSize / length)
