@@ -119,7 +119,7 @@ module Normalise =
     let logSoftmax (axis: int) (t: Tensor) = fresh true axis t
 
     /// Softmax's pullback along runs of `length` entries, `inner` apart: y·(g − Σ g·y) per run, the
-    /// sum in float64 and each result rounded once. Every entry of a run is read before the run's
+    /// sum in float64 rounded to the dtype, and each result rounded once. Every entry of a run is read before the run's
     /// first is written, so `result` may be the array of g or y.
     let private backwardRuns<'T when 'T :> IFloatingPointIeee754<'T>>
         (g: 'T[]) (gOffset: int) (y: 'T[]) (yOffset: int) (outer: int) (length: int) (inner: int) (result: 'T[]) =
@@ -129,15 +129,28 @@ module Normalise =
                 let mutable total = 0.0
                 for r in 0 .. length - 1 do
                     total <- total + Double.CreateTruncating g.[gOffset + first + r * inner] * Double.CreateTruncating y.[yOffset + first + r * inner]
+                // the sum rounded to the dtype first: where g is uniform, g − s is then exactly 0 when Σ y rounds to 1,
+                // as in torch's kernel, where the float64 sum of float32 y's kept their rounding residue, g·(1 − Σ y),
+                // as a gradient of a constant (`fuzz wide 1/1544`: a sum of softmax rows under a cotangent near 1e4)
+                let total = Double.CreateTruncating('T.CreateTruncating total)
                 for r in 0 .. length - 1 do
                     let k = first + r * inner
                     let gk = Double.CreateTruncating g.[gOffset + k]
                     result.[k] <- 'T.CreateTruncating(Double.CreateTruncating y.[yOffset + k] * (gk - total))
 
-    /// One run of consecutive entries (the axis innermost): the dot product by SpanKernels.dot in
-    /// the dtype, as the reduction it replaces, then y·(g − s) in vector lanes (the result may alias g or y).
+    /// One run of consecutive entries (the axis innermost): the dot product s = Σ g·y, then y·(g − s) in
+    /// vector lanes (the result may alias g or y). In float64 s is SpanKernels.dot's; in float32 it is summed
+    /// in float64 and rounded once, so where g is uniform g − s is exactly 0 when Σ y rounds to 1 (see
+    /// backwardRuns).
     let private backwardRun<'T when 'T :> IFloatingPointIeee754<'T>> (g: ReadOnlySpan<'T>) (y: ReadOnlySpan<'T>) (result: Span<'T>) =
-        SpanKernels.timesDifference g (SpanKernels.dot g y) y result
+        let s =
+            if typeof<'T> = typeof<float32> then
+                let mutable total = 0.0
+                for i in 0 .. g.Length - 1 do
+                    total <- total + Double.CreateTruncating g.[i] * Double.CreateTruncating y.[i]
+                'T.CreateTruncating total
+            else SpanKernels.dot g y
+        SpanKernels.timesDifference g s y result
 
     /// The consecutive runs of one part, as runsOfPart.
     let private backwardRunsOfPart<'T when 'T :> IFloatingPointIeee754<'T>>
