@@ -948,9 +948,11 @@ public class FuzzConditioningTests
         Assert.True(Math.Abs(torch32Moved[0] - torch32[0]) > 0.5, $"torch float32 (0, 0): {torch32[0]:R}, moved {torch32Moved[0]:R}");
         var results = FuzzCheck.Checked(program, DType.Float32);
         Assert.All(results, r => Assert.True(r.Passed, r.Check));
-        // which second-order check meets the noise (the Hessian's entries, or the second-order product over them)
-        // depends on the last bits of the float32 kernels; either is classified ill-conditioned, never excused
-        Assert.Contains(results, r => (r.Check == nameof(Check.Hessian) || r.Check == nameof(Check.SecondOrder)) && r.Note == FuzzCheck.ConditioningNote);
+        // whether a second-order check meets the noise (the Hessian's entries, or the second-order product over them)
+        // depends on the last bits of the float32 kernels: since softmax's pullback is one kernel that rounds its sum
+        // to float32 as torch's does, ours agrees with torch's within the tolerance. A check that does meet it is
+        // classified ill-conditioned, never excused by the float32 allowance
+        Assert.All(results, r => Assert.True(r.Note == "" || r.Note == FuzzCheck.ConditioningNote, $"{r.Check}: {r.Note}"));
         Assert.DoesNotContain(results, r => r.Note == FuzzCheck.AllowanceNote);
     }
 

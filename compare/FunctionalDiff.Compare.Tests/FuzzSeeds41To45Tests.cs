@@ -10,8 +10,8 @@ namespace FunctionalDiff.Compare.Tests;
 /// 2026-12-07: torch's JVP at a zero slice of normalize (torch's, named with its gradient there), log_ndtr at +∞ under an
 /// infinite tangent (ours, a known limitation), cumprod's reverse rule where the cotangent times the running product
 /// overflows (torch's), i1 at a subnormal (ours, fixed), and the second order of copysign at a zero magnitude and of
-/// logaddexp2 beside −∞ (torch's NaN). Torch's JVP (read five times) and ours against the closed forms,
-/// and the programs.
+/// logaddexp2 beside −∞ (torch's NaN), and our Hessian through softmax by forward over reverse where a small term sat
+/// beside huge ones (ours, fixed). Torch's JVP (read five times) and ours against the closed forms, and the programs.
 /// </summary>
 public class FuzzSeeds41To45Tests
 {
@@ -135,6 +135,30 @@ public class FuzzSeeds41To45Tests
         // backward divides by x², 0 there), the closed form of Σ u·x² along v is 2·u·v
         var program = FuzzCommand.Programs(1, 2, 170, adversarial: true, ops: OpSurface.Recent)[0];
         Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("Copysign of a float64-subnormal magnitude", StringComparison.Ordinal));
+        Passes(program);
+    }
+
+    [Fact]
+    public void Attention_OverAQueryOfMinus1e30_HessianByForwardOverReverse_IsTorchsAndTheClosedForm()
+    {
+        // the shrunk `fresh adversarial 45/125`: Σ U ⊙ attention(X, X, X) at X = [[0, x, 0], [0, −K, 0]], K = 1e30. Row 1's
+        // weights are [0, 1] near x = 0, row 0's [σ(d), 1 − σ(d)] with d = (x² + K·x)/√3, so along x the function is
+        // U₀₁·(σ(d)·(x + K) − K) plus constants, whose second derivative at 0 is U₀₁·K/√3 (σ′ = 1/4, d′ = K/√3, d″ = 2/√3).
+        // Ours was 3/4 of it: the tangent of softmax's pullback lost a term of size U₀₁ beside terms of 1e59
+        double[] weights = { 0.138762, 2.27203, -1.43538, 0.6868, 0.863961, -0.257145 };
+        Expr u = Tensor.FromArray(weights, 1, 2, 3);
+        var at = Tensor.FromArray(new[] { 0.0, 0.0, 0.0, 0.0, -1e30, 0.0 }, 2, 3, 1);
+        var hessian = Diff.Hessian(x =>
+        {
+            var q = x.Reshape(1, 2, 3);
+            return (u * Nn.ScaledDotProductAttention(q, q, q)).Sum();
+        })(at).Eval().ToDoubleArray();
+        var closedForm = weights[1] * 1e30 / Math.Sqrt(3.0);
+        Assert.True(Math.Abs(hessian[6 + 1] - closedForm) <= 1e-12 * closedForm, $"Hessian (1, 1) {hessian[7]:R}, the closed form {closedForm:R}");
+        // as drawn, the rows' entries of order 1 beside −1e30 round away in the scores X Xᵀ/√3, which tie at 5.8e59: the
+        // second order of a softmax over such ties is a named limitation of ours
+        var program = FuzzCommand.Programs(1, 45, 125, adversarial: true, ops: OpSurface.Fresh)[0];
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("ours (a known limitation): the second order of a softmax or softmin over exact ties", StringComparison.Ordinal));
         Passes(program);
     }
 }

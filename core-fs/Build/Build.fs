@@ -425,6 +425,31 @@ module Expr =
         let a = Shape.normalizeAxis "LogSoftmax" x.Rank axis
         Ir.intern (Op.LogSoftmax a) [| x |] (Array.copy x.Dims) x.DType
 
+    /// Softmax's pullback y·(g − Σ g·y) along one axis, of a cotangent g and softmax's output y of
+    /// one shape (the Softmax rule; torch's _softmax_backward_data). Its own rule is in Rules.fs.
+    let softmaxBackward (axis: int) (g: Expr) (y: Expr) : Expr =
+        if y.Rank = 0 then Shape.fail "SoftmaxBackward" (sprintf "output %s has no axis" (dims y))
+        if g.Dims <> y.Dims then
+            Shape.fail "SoftmaxBackward" (sprintf "cotangent %s does not match output %s" (dims g) (dims y))
+        let a = Shape.normalizeAxis "SoftmaxBackward" y.Rank axis
+        let g, y = promote g y
+        if isZero g then zeros y.DType y.Dims
+        else Ir.intern (Op.SoftmaxBackward a) [| g; y |] (Array.copy y.Dims) y.DType
+
+    /// w·a − v·Σ a·p along one axis, for a, p, w, v of one shape: a times diag(w) − v pᵀ along each
+    /// run (the rules of softmaxBackward and of itself; see Rules.fs).
+    let diagonalMinusRankOne (axis: int) (a: Expr) (p: Expr) (w: Expr) (v: Expr) : Expr =
+        let name = "DiagonalMinusRankOne"
+        if a.Rank = 0 then Shape.fail name (sprintf "input %s has no axis" (dims a))
+        for other, what in [ p, "p"; w, "w"; v, "v" ] do
+            if other.Dims <> a.Dims then Shape.fail name (sprintf "%s %s does not match a %s" what (dims other) (dims a))
+        let axis = Shape.normalizeAxis name a.Rank axis
+        let dtype = [ p; w; v ] |> List.fold (fun (d: DType) (e: Expr) -> if e.DType = DType.Float64 then e.DType else d) a.DType
+        if isZero a then zeros dtype a.Dims
+        else
+            let inputs = [| a; p; w; v |] |> Array.map (cast dtype)
+            Ir.intern (Op.DiagonalMinusRankOne axis) inputs (Array.copy a.Dims) dtype
+
     /// The running-sum primitive along one axis, from the first entry or (`reverse`) from the last
     /// (Indexing.cumsum is the public form, with torch's rank-0 case). An axis of one entry is x.
     let cumsumAlong (axis: int) (reverse: bool) (x: Expr) : Expr =
@@ -517,6 +542,8 @@ module Expr =
         | Op.Scan(body, length, reverse, remat) -> ScanNode.make "Scan" (ScanNode.bodyOf body) length reverse remat inputs
         | Op.Softmax axis -> softmax axis inputs.[0]
         | Op.LogSoftmax axis -> logSoftmax axis inputs.[0]
+        | Op.SoftmaxBackward axis -> softmaxBackward axis inputs.[0] inputs.[1]
+        | Op.DiagonalMinusRankOne axis -> diagonalMinusRankOne axis inputs.[0] inputs.[1] inputs.[2] inputs.[3]
         | Op.CumSum(axis, reverse) -> cumsumAlong axis reverse inputs.[0]
 
     // ---- named forms, for readable user code and rules ----

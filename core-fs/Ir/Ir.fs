@@ -314,6 +314,8 @@ module internal Ir =
         | Op.Scan(body, length, reverse, remat) -> mix (mix (mix (mix 32 body.Id) length) (if reverse then 1 else 0)) (if remat then 1 else 0)
         | Op.Softmax axis -> mix 33 axis
         | Op.LogSoftmax axis -> mix 34 axis
+        | Op.SoftmaxBackward axis -> mix 40 axis
+        | Op.DiagonalMinusRankOne axis -> mix 41 axis
         | Op.CumSum(axis, reverse) -> mix (mix 35 axis) (if reverse then 1 else 0)
         | Op.MatrixExp -> 37
 
@@ -370,6 +372,8 @@ module internal Ir =
              | _ -> false)
         | Op.Softmax axis -> (match b with Op.Softmax axis2 -> axis = axis2 | _ -> false)
         | Op.LogSoftmax axis -> (match b with Op.LogSoftmax axis2 -> axis = axis2 | _ -> false)
+        | Op.SoftmaxBackward axis -> (match b with Op.SoftmaxBackward axis2 -> axis = axis2 | _ -> false)
+        | Op.DiagonalMinusRankOne axis -> (match b with Op.DiagonalMinusRankOne axis2 -> axis = axis2 | _ -> false)
         | Op.CumSum(axis, reverse) -> (match b with Op.CumSum(axis2, reverse2) -> axis = axis2 && reverse = reverse2 | _ -> false)
 
     let mutable private nextId = 0L
@@ -791,7 +795,7 @@ module internal Ir =
         | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
         | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
         | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Lu | Op.LuPermutation | Op.MatrixExp | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _
-        | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.CumSum _ -> ValueNone
+        | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> ValueNone
 
 /// Patterns over constant nodes, for canonicalisation and the transforms' symbolic zeros.
 module internal Fold =

@@ -71,6 +71,8 @@ module OpName =
         | Op.Scan _ -> "scan"
         | Op.Softmax _ -> "softmax"
         | Op.LogSoftmax _ -> "log_softmax"
+        | Op.SoftmaxBackward _ -> "softmax_backward"
+        | Op.DiagonalMinusRankOne _ -> "diagonal_minus_rank_one"
         | Op.CumSum _ -> "cumsum"
 
     /// Every value of a field-less union (UnaryOp, BinaryOp, ReduceOp) or, for any other field

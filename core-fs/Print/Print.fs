@@ -67,6 +67,8 @@ module Print =
         | Op.Scan(body, length, reverse, remat) -> sprintf "scan[body=#%d length=%d reverse=%b remat=%b]" body.Id length reverse remat
         | Op.Softmax axis -> sprintf "softmax[axis=%d]" axis
         | Op.LogSoftmax axis -> sprintf "log_softmax[axis=%d]" axis
+        | Op.SoftmaxBackward axis -> sprintf "softmax_backward[axis=%d]" axis
+        | Op.DiagonalMinusRankOne axis -> sprintf "diagonal_minus_rank_one[axis=%d]" axis
         | Op.CumSum(axis, reverse) -> sprintf "cumsum[axis=%d%s]" axis (if reverse then " reverse" else "")
 
     /// A jaxpr-like listing: `{ lambda a:f64[2,3] b:f64[3] ; let c:f64[2] = matmul a b ... in (c) }`.

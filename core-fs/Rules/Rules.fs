@@ -709,8 +709,30 @@ module Rules =
         // cancelled only after products that had already rounded away a small part: second
         // derivatives were 1e-6 off in relative terms where torch's were right (fuzz 3/934, a
         // softmax of large logits; fuzz 3/1171, a saturated log-softmax).
-        | Op.Softmax axis -> one (fun () -> y * (g - Expr.sumAxes [| axis |] true (g * y)))
+        | Op.Softmax axis -> one (fun () -> Expr.softmaxBackward axis g y)
         | Op.LogSoftmax axis -> one (fun () -> g - Expr.exp y * Expr.sumAxes [| axis |] true g)
+        // Softmax's pullback h = p·(c − Σ c·p) of a cotangent c at softmax's output p, torch's double
+        // backward: c's cotangent is the same pullback of g (the map is symmetric), and p's is
+        // g·(c − Σ c·p) − c·Σ g·p, one DiagonalMinusRankOne node in g. So g has two readers, and
+        // forward mode, which transposes this rule, gets h's tangent as two terms, each formed
+        // whole: softmaxBackward(ċ, p) and ṗ·(c − Σ c·p) − p·Σ c·ṗ, whose large parts cancel inside
+        // the second. Written from products and sums, h's tangent summed ċ·p + c·ṗ in one reduction,
+        // where c·ṗ (1e17 beside logits of slope 1e8) absorbed ċ·p (about 1) before the large terms
+        // cancelled; with the three terms of p's cotangent as separate nodes, the walk that
+        // transposes them added the small term to one large one before the other arrived. Either way
+        // Hessians through softmax by forward over reverse came out a quarter short
+        // (`fuzz fresh adversarial 45/125`, attention over a query of −1e30).
+        | Op.SoftmaxBackward axis ->
+            let c, p = node.First, node.Second
+            two (fun () -> Expr.softmaxBackward axis g p)
+                (fun () -> Expr.diagonalMinusRankOne axis g p (c - Expr.sumAxes [| axis |] true (c * p)) c)
+        // h = w·a − v·Σ a·p: a's cotangent is the transposed map, the same op with p and v swapped
+        // (so transposing it again is one node too); the others are products with sums.
+        | Op.DiagonalMinusRankOne axis ->
+            let a, p, w, v = node.Arg 0, node.Arg 1, node.Arg 2, node.Arg 3
+            let total (x: Expr) = Expr.sumAxes [| axis |] true x
+            [| pick 0 (fun () -> Expr.diagonalMinusRankOne axis g v w p); pick 1 (fun () -> -(a * total (g * v)))
+               pick 2 (fun () -> g * a); pick 3 (fun () -> -(g * total (a * p))) |]
         // Each output is a sum of the entries up to it, so each entry's cotangent is the sum of the
         // cotangents from it on: the running sum the other way.
         | Op.CumSum(axis, reverse) -> one (fun () -> Expr.cumsumAlong axis (not reverse) g)

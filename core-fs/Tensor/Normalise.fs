@@ -1,4 +1,4 @@
-/// Softmax and log-softmax along one axis: the kernels of the two primitives. Each run along the
+/// Softmax and log-softmax along one axis, and softmax's pullback: the kernels of the three primitives. Each run along the
 /// axis is shifted by its maximum before exp, so nothing overflows, and is computed in float64 in
 /// either dtype, so a float32 result is the float64 one rounded once (its terms by float32's exp
 /// series, within a two-hundredth of its half ulp).
@@ -10,7 +10,7 @@ open System.Runtime.CompilerServices
 open System.Runtime.InteropServices
 open KernelSupport
 
-/// Softmax and log-softmax kernels, writing into a dense buffer of the input's shape.
+/// Softmax, log-softmax and softmax-backward kernels, writing into a dense buffer of the input's shape.
 module Normalise =
 
     /// Writes softmax (or log-softmax, with `logarithm`) of each run of `length` entries, `inner`
@@ -117,3 +117,101 @@ module Normalise =
 
     /// (x - max) - log Σ exp(x - max) along the axis (already normalised).
     let logSoftmax (axis: int) (t: Tensor) = fresh true axis t
+
+    /// Softmax's pullback along runs of `length` entries, `inner` apart: y·(g − Σ g·y) per run, the
+    /// sum in float64 rounded to the dtype, and each result rounded once. Every entry of a run is read before the run's
+    /// first is written, so `result` may be the array of g or y.
+    let private backwardRuns<'T when 'T :> IFloatingPointIeee754<'T>>
+        (g: 'T[]) (gOffset: int) (y: 'T[]) (yOffset: int) (outer: int) (length: int) (inner: int) (result: 'T[]) =
+        for o in 0 .. outer - 1 do
+            for i in 0 .. inner - 1 do
+                let first = o * length * inner + i
+                let mutable total = 0.0
+                for r in 0 .. length - 1 do
+                    total <- total + Double.CreateTruncating g.[gOffset + first + r * inner] * Double.CreateTruncating y.[yOffset + first + r * inner]
+                // the sum rounded to the dtype first: where g is uniform, g − s is then exactly 0 when Σ y rounds to 1,
+                // as in torch's kernel, where the float64 sum of float32 y's kept their rounding residue, g·(1 − Σ y),
+                // as a gradient of a constant (`fuzz wide 1/1544`: a sum of softmax rows under a cotangent near 1e4)
+                let total = Double.CreateTruncating('T.CreateTruncating total)
+                for r in 0 .. length - 1 do
+                    let k = first + r * inner
+                    let gk = Double.CreateTruncating g.[gOffset + k]
+                    result.[k] <- 'T.CreateTruncating(Double.CreateTruncating y.[yOffset + k] * (gk - total))
+
+    /// One run of consecutive entries (the axis innermost): the dot product s = Σ g·y, then y·(g − s) in
+    /// vector lanes (the result may alias g or y). In float64 s is SpanKernels.dot's; in float32 it is summed
+    /// in float64 and rounded once, so where g is uniform g − s is exactly 0 when Σ y rounds to 1 (see
+    /// backwardRuns).
+    let private backwardRun<'T when 'T :> IFloatingPointIeee754<'T>> (g: ReadOnlySpan<'T>) (y: ReadOnlySpan<'T>) (result: Span<'T>) =
+        let s =
+            if typeof<'T> = typeof<float32> then
+                let mutable total = 0.0
+                for i in 0 .. g.Length - 1 do
+                    total <- total + Double.CreateTruncating g.[i] * Double.CreateTruncating y.[i]
+                'T.CreateTruncating total
+            else SpanKernels.dot g y
+        SpanKernels.timesDifference g s y result
+
+    /// The consecutive runs of one part, as runsOfPart.
+    let private backwardRunsOfPart<'T when 'T :> IFloatingPointIeee754<'T>>
+        (g: 'T[]) (gOffset: int) (y: 'T[]) (yOffset: int) (outer: int) (length: int) (result: 'T[]) (rowsPerPart: int) (part: int) =
+        for o in part * rowsPerPart .. min outer ((part + 1) * rowsPerPart) - 1 do
+            backwardRun (ReadOnlySpan(g, gOffset + o * length, length)) (ReadOnlySpan(y, yOffset + o * length, length)) (Span(result, o * length, length))
+
+    /// Every consecutive run, split over the worker team as contiguousRuns splits them.
+    let private backwardContiguous<'T when 'T :> IFloatingPointIeee754<'T>>
+        (g: 'T[]) (gOffset: int) (y: 'T[]) (yOffset: int) (outer: int) (length: int) (result: 'T[]) =
+        if length > 0 then
+            let rowsPerPart = max 1 (KernelSupport.chunkSize / length)
+            let parts = (outer + rowsPerPart - 1) / rowsPerPart
+            if parts = 1 || outer * length < parallelThresholdCostly || Parallelism.MaxDegree = 1 then
+                for part in 0 .. parts - 1 do
+                    backwardRunsOfPart g gOffset y yOffset outer length result rowsPerPart part
+            else Workers.run parts (fun part -> backwardRunsOfPart g gOffset y yOffset outer length result rowsPerPart part)
+
+    /// Softmax's pullback y·(g − Σ g·y) along `axis` into `result`, a dense array of their shape;
+    /// g (the cotangent) and y (softmax's output) have one shape and one dtype.
+    let internal backwardInto (axis: int) (g: Tensor) (y: Tensor) (result: Array) : unit =
+        let g = dense g
+        let y = dense y
+        let dims = y.Dims
+        let struct (outer, inner) = aroundAxis dims axis
+        match y.DType with
+        | DType.Float64 when inner = 1 -> backwardContiguous<float> g.Data64 g.Offset y.Data64 y.Offset outer dims.[axis] (result :?> float[])
+        | DType.Float32 when inner = 1 -> backwardContiguous<float32> g.Data32 g.Offset y.Data32 y.Offset outer dims.[axis] (result :?> float32[])
+        | DType.Float64 -> backwardRuns<float> g.Data64 g.Offset y.Data64 y.Offset outer dims.[axis] inner (result :?> float[])
+        | DType.Float32 -> backwardRuns<float32> g.Data32 g.Offset y.Data32 y.Offset outer dims.[axis] inner (result :?> float32[])
+
+    /// y·(g − Σ g·y) along the axis (already normalised): softmax's pullback of g at output y.
+    let softmaxBackward (axis: int) (g: Tensor) (y: Tensor) = freshFilled y (backwardInto axis g y)
+
+    /// w·a − v·Σ a·p along runs of `length` entries, `inner` apart, the sum in float64 and each
+    /// result rounded once; each run is read whole before it is written, so `result` may alias an input.
+    let private diagonalMinusRankOneRuns<'T when 'T :> IFloatingPointIeee754<'T>>
+        (a: Tensor) (p: Tensor) (w: Tensor) (v: Tensor) (read: Tensor -> 'T[]) (outer: int) (length: int) (inner: int) (result: 'T[]) =
+        let ad, pd, wd, vd = read a, read p, read w, read v
+        let ao, po, wo, vo = a.Offset, p.Offset, w.Offset, v.Offset
+        for o in 0 .. outer - 1 do
+            for i in 0 .. inner - 1 do
+                let first = o * length * inner + i
+                let mutable total = 0.0
+                for r in 0 .. length - 1 do
+                    let k = first + r * inner
+                    total <- total + Double.CreateTruncating ad.[ao + k] * Double.CreateTruncating pd.[po + k]
+                for r in 0 .. length - 1 do
+                    let k = first + r * inner
+                    let scaled = Double.CreateTruncating wd.[wo + k] * Double.CreateTruncating ad.[ao + k]
+                    result.[k] <- 'T.CreateTruncating(scaled - Double.CreateTruncating vd.[vo + k] * total)
+
+    /// w·a − v·Σ a·p along `axis` into `result`, a dense array of their (common) shape and dtype.
+    let internal diagonalMinusRankOneInto (axis: int) (a: Tensor) (p: Tensor) (w: Tensor) (v: Tensor) (result: Array) : unit =
+        let a, p, w, v = dense a, dense p, dense w, dense v
+        let dims = a.Dims
+        let struct (outer, inner) = aroundAxis dims axis
+        match a.DType with
+        | DType.Float64 -> diagonalMinusRankOneRuns<float> a p w v (fun t -> t.Data64) outer dims.[axis] inner (result :?> float[])
+        | DType.Float32 -> diagonalMinusRankOneRuns<float32> a p w v (fun t -> t.Data32) outer dims.[axis] inner (result :?> float32[])
+
+    /// w·a − v·Σ a·p along the axis (already normalised).
+    let diagonalMinusRankOne (axis: int) (a: Tensor) (p: Tensor) (w: Tensor) (v: Tensor) =
+        freshFilled a (diagonalMinusRankOneInto axis a p w v)

@@ -208,6 +208,8 @@ module internal SpanKernels =
     let private scalarSub64 (s: float) (x: ReadOnlySpan<float>) y = let v = Vector256.Create s in lanes1 (fun a -> v - a) (fun a -> s - a) x y
     let private scalarDiv32 (s: float32) (x: ReadOnlySpan<float32>) y = let v = Vector256.Create s in lanes1 (fun a -> v / a) (fun a -> s / a) x y
     let private scalarDiv64 (s: float) (x: ReadOnlySpan<float>) y = let v = Vector256.Create s in lanes1 (fun a -> v / a) (fun a -> s / a) x y
+    let private timesDifference32 (x: ReadOnlySpan<float32>) (s: float32) z y = let v = Vector256.Create s in lanes2 (fun a b -> b * (a - v)) (fun a b -> b * (a - s)) x z y
+    let private timesDifference64 (x: ReadOnlySpan<float>) (s: float) z y = let v = Vector256.Create s in lanes2 (fun a b -> b * (a - v)) (fun a b -> b * (a - s)) x z y
     let private negate32 (x: ReadOnlySpan<float32>) y = lanes1 (fun a -> -a) (fun a -> -a) x y
     let private negate64 (x: ReadOnlySpan<float>) y = lanes1 (fun a -> -a) (fun a -> -a) x y
     let private negativeAbs32 (x: ReadOnlySpan<float32>) y = lanes1 (fun a -> -Vector256.Abs a) (fun a -> -(abs a)) x y
@@ -320,6 +322,15 @@ module internal SpanKernels =
         if is32<'T> () then subScalar32 (read x) (value s) (write y)
         elif is64<'T> () then subScalar64 (read x) (value s) (write y)
         else Tensors.TensorPrimitives.Subtract(x, s, y)
+
+    /// y = z × (x − s), lane by lane, so y may be x or z (softmax's pullback of x at its output z, with s
+    /// the run's Σ x·z).
+    let timesDifference<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (s: 'T) (z: ReadOnlySpan<'T>) (y: Span<'T>) =
+        if is32<'T> () then timesDifference32 (read x) (value s) (read z) (write y)
+        elif is64<'T> () then timesDifference64 (read x) (value s) (read z) (write y)
+        else
+            for i in 0 .. y.Length - 1 do
+                y.[i] <- z.[i] * (x.[i] - s)
 
     /// y = x × s.
     let multiplyScalar<'T when 'T :> IFloatingPointIeee754<'T>> (x: ReadOnlySpan<'T>) (s: 'T) (y: Span<'T>) =

@@ -1,7 +1,9 @@
 /// Softmax and log-softmax as primitives with fused rules (issue 13, fuzz 3/934 and 3/1171): finite
 /// differences to third order at saturated logits, and closed forms of the gradient and the
 /// Hessian-vector product whose error is measured against each entry's own terms, so an entry
-/// that is small because its terms cancel must still be right to its own size.
+/// that is small because its terms cancel must still be right to its own size. Softmax's pullback
+/// is a primitive too (fuzz fresh adversarial 45/125): its values against a loop, and a Hessian by
+/// forward over reverse whose small term sits beside terms 1e16 times larger.
 module FunctionalDiff.Core.Tests.SoftmaxRuleTests
 
 open System
@@ -185,6 +187,122 @@ let tests =
             Expect.equal (PlanMemoryTests.kernelSteps plan) [||] "node-by-node kernels in the plan"
             let planned = plan.Run([| input |], null)
             let expected = PlanTests.interpreted [| x |] [| input |] roots
+            for i in 0 .. roots.Length - 1 do
+                Expect.sequenceEqual (planned.[i].ToDoubleArray()) (expected.[i].ToDoubleArray()) (sprintf "root %d" i)
+        }
+        test "softmax's pullback along every axis, in both dtypes and over long rows, is y·(g − Σ g·y) of a reference loop; a plan gives the interpreter's bits" {
+            let random = Random 31
+            for dims in [ [| 3; 4; 5 |]; [| 70; 37 |]; [| 2; 1000 |] ] do
+                let g = sample random Normal dims
+                // softmax outputs: positive, each run summing to 1 along the axis
+                let logits = sample random Normal dims
+                for axis in 0 .. dims.Length - 1 do
+                    let y = Eval.eval (Nn.softmax axis (Expr.constant logits))
+                    let gs, ys = g.ToDoubleArray(), y.ToDoubleArray()
+                    let length = dims.[axis]
+                    let inner = Array.fold (*) 1 dims.[axis + 1 ..]
+                    let expected = Array.zeroCreate gs.Length
+                    let scale = Array.zeroCreate gs.Length
+                    for start in 0 .. gs.Length - 1 do
+                        if (start / inner) % length = 0 then
+                            let run = [| for r in 0 .. length - 1 -> start + r * inner |]
+                            let total = run |> Array.sumBy (fun k -> gs.[k] * ys.[k])
+                            let totalScale = run |> Array.sumBy (fun k -> abs (gs.[k] * ys.[k]))
+                            for k in run do
+                                expected.[k] <- ys.[k] * (gs.[k] - total)
+                                scale.[k] <- ys.[k] * (abs gs.[k] + totalScale)
+                    for dtype in [ DType.Float64; DType.Float32 ] do
+                        let gd, yd = g.Cast dtype, y.Cast dtype
+                        let gh, yh = gd.ToDoubleArray(), yd.ToDoubleArray()
+                        let actual = values (Expr.softmaxBackward axis (Expr.constant gd) (Expr.constant yd))
+                        let allowed = if dtype = DType.Float32 then 4e-7 else 1e-14
+                        for k in 0 .. actual.Length - 1 do
+                            // float32: the reference from the float32 inputs, each result within a few of its ulps
+                            let e = if dtype = DType.Float32 then
+                                        let first = k - ((k / inner) % length) * inner
+                                        let total = Array.init length (fun r -> gh.[first + r * inner] * yh.[first + r * inner]) |> Array.sum
+                                        yh.[k] * (gh.[k] - total)
+                                    else expected.[k]
+                            if not (abs (actual.[k] - e) <= allowed * scale.[k]) then
+                                failtestf "%A %A axis %d entry %d: %.17g, reference %.17g" dtype dims axis k actual.[k] e
+            // a plan writes the pullback into its own buffers with the interpreter's kernel
+            let gv = Expr.variable "g" [| 3; 4; 5 |] DType.Float64
+            let yv = Expr.variable "y" [| 3; 4; 5 |] DType.Float64
+            let roots = [| for axis in 0 .. 2 -> Expr.softmaxBackward axis gv yv |]
+            let plan = Planner.compile [| gv; yv |] roots true
+            Expect.equal (PlanMemoryTests.kernelSteps plan) [||] "node-by-node kernels in the plan"
+            let inputs = [| sample random Normal [| 3; 4; 5 |]; sample random Positive [| 3; 4; 5 |] |]
+            let planned = plan.Run(inputs, null)
+            let expected = PlanTests.interpreted [| gv; yv |] inputs roots
+            for i in 0 .. roots.Length - 1 do
+                Expect.sequenceEqual (planned.[i].ToDoubleArray()) (expected.[i].ToDoubleArray()) (sprintf "root %d" i)
+        }
+        test "the Hessian through a softmax whose logits' slopes are 1e8 and 1e10 keeps its small term by forward over reverse (fuzz fresh adversarial 45/125)" {
+            // f(x) = Σ softmax([x²/√3, c·x]) · [u·x, u·c·√3] at x = 0. With y₁ = σ(d), d = x²/√3 − c·x (σ the logistic),
+            // f = u·c·√3 + σ(d)·(u·x − u·c·√3), so f″ = σ″(d)·d′²·(u·x − u·c√3) + σ′(d)·d″·(u·x − u·c√3) + 2σ′(d)·d′·u.
+            // At x = 0: d = 0, σ′ = 1/4, σ″ = 0, d′ = −c, d″ = 2/√3, so f″ = −u·c/2 − u·c/2 = −u·c.
+            // The tangent of softmax's pullback there holds ċ·y ≈ u/2 beside c·ẏ ≈ u·c²·√3/4; summed in one
+            // reduction, the first was lost, and f″ came out −3u·c/4 (c = 1e10) or −1.1u·c (c = 1e8).
+            let u = 0.7
+            let scalar (v: float) = Expr.scalar DType.Float64 v
+            let entry (e: Expr) = Expr.reshape [| 1 |] e
+            for c in [ 1e8; 1e10 ] do
+                let f (x: Expr) =
+                    let logits = Expr.concat 0 [ entry (x * x / scalar (sqrt 3.0)); entry (x * scalar c) ]
+                    let weights = Expr.concat 0 [ entry (x * scalar u); entry (scalar (u * c * sqrt 3.0)) ]
+                    Expr.sum (Nn.softmax 0 logits * weights)
+                let x0 = Expr.constant (Tensor.FromArray([| 0.0 |], [||]))
+                let closedForm = -u * c
+                let forwardOverReverse = (values (Diff.hvp f x0 (scalar 1.0))).[0]
+                let reverseOverReverse = (values (Diff.grad (Diff.grad f) x0)).[0]
+                Expect.floatClose { absolute = 0.0; relative = 1e-12 } forwardOverReverse closedForm (sprintf "Hvp at c = %g" c)
+                Expect.floatClose { absolute = 0.0; relative = 1e-12 } reverseOverReverse closedForm (sprintf "grad of grad at c = %g" c)
+        }
+        test "the Hessian of attention over a query holding −1e30 keeps its small term by forward over reverse (fuzz fresh adversarial 45/125, shrunk)" {
+            // f(X) = Σ U ⊙ attention(X, X, X) (scale 1/√3) at X = [[0, x, 0], [0, −K, 0]], K = 1e30, along x = X₀₁ at x = 0.
+            // The scores are S = X Xᵀ/√3: S₀₀ = x²/√3, S₀₁ = S₁₀ = −K·x/√3, S₁₁ = K²/√3, so row 1's weights are [0, 1] (e^−5.8e59 = 0)
+            // and stay so near x = 0, and row 0's are [σ(d), 1 − σ(d)] with d = (x² + K·x)/√3. Columns 0 and 2 of X are 0, so
+            // f = U₀₁·(σ(d)·x − (1 − σ(d))·K) + (terms constant in x) and f″ = U₀₁·(σ″·d′²·(x + K) + σ′·d″·(x + K) + 2σ′·d′);
+            // at x = 0, σ′ = 1/4, σ″ = 0, d′ = K/√3 and d″ = 2/√3: f″ = U₀₁·K/√3. Before the fix, 3/4 of it.
+            let K = 1e30
+            let weights = [| 0.138762; 2.27203; -1.43538; 0.6868; 0.863961; -0.257145 |]
+            let U = Expr.constant (Tensor.FromArray(weights, [| 1; 2; 3 |]))
+            let f (x: Expr) =
+                let q = Expr.reshape [| 1; 2; 3 |] x
+                Expr.sum (U * Attention.scaledDotProductAttention None None false None None q q q)
+            let at = Expr.constant (Tensor.FromArray([| 0.0; 0.0; 0.0; 0.0; -K; 0.0 |], [| 2; 3; 1 |]))
+            let along = Expr.constant (Tensor.FromArray([| 0.0; 1.0; 0.0; 0.0; 0.0; 0.0 |], [| 2; 3; 1 |]))
+            let closedForm = weights.[1] * K / sqrt 3.0
+            Expect.floatClose { absolute = 0.0; relative = 1e-12 } (values (Diff.hvp f at along)).[1] closedForm "Hvp, entry 1"
+            Expect.floatClose { absolute = 0.0; relative = 1e-12 } (values (Diff.hessian f at)).[6 + 1] closedForm "Hessian (1, 1)"
+        }
+        test "diagonal minus rank one, w·a − v·Σ a·p, along every axis and in both dtypes, is a reference loop's; a plan gives the interpreter's bits" {
+            let random = Random 37
+            for dims in [ [| 3; 4; 5 |]; [| 6; 37 |] ] do
+                let draws = Array.init 4 (fun _ -> sample random Normal dims)
+                for axis in 0 .. dims.Length - 1 do
+                    let length = dims.[axis]
+                    let inner = Array.fold (*) 1 dims.[axis + 1 ..]
+                    for dtype in [ DType.Float64; DType.Float32 ] do
+                        let held = draws |> Array.map (fun t -> t.Cast dtype)
+                        let a, p, w, v = held.[0].ToDoubleArray(), held.[1].ToDoubleArray(), held.[2].ToDoubleArray(), held.[3].ToDoubleArray()
+                        let actual = values (Expr.diagonalMinusRankOne axis (Expr.constant held.[0]) (Expr.constant held.[1]) (Expr.constant held.[2]) (Expr.constant held.[3]))
+                        for k in 0 .. a.Length - 1 do
+                            let first = k - ((k / inner) % length) * inner
+                            let run = [| for r in 0 .. length - 1 -> first + r * inner |]
+                            let total = run |> Array.sumBy (fun j -> a.[j] * p.[j])
+                            let scale = abs (w.[k] * a.[k]) + abs v.[k] * (run |> Array.sumBy (fun j -> abs (a.[j] * p.[j])))
+                            let expected = w.[k] * a.[k] - v.[k] * total
+                            let allowed = if dtype = DType.Float32 then 1.2e-7 * scale else 1e-14 * scale
+                            if not (abs (actual.[k] - expected) <= allowed) then
+                                failtestf "%A %A axis %d entry %d: %.17g, reference %.17g" dtype dims axis k actual.[k] expected
+            let inputs = Array.init 4 (fun k -> Expr.variable (sprintf "x%d" k) [| 3; 4; 5 |] DType.Float64)
+            let roots = [| for axis in 0 .. 2 -> Expr.diagonalMinusRankOne axis inputs.[0] inputs.[1] inputs.[2] inputs.[3] |]
+            let plan = Planner.compile inputs roots true
+            Expect.equal (PlanMemoryTests.kernelSteps plan) [||] "node-by-node kernels in the plan"
+            let given = Array.init 4 (fun _ -> sample random Normal [| 3; 4; 5 |])
+            let planned = plan.Run(given, null)
+            let expected = PlanTests.interpreted inputs given roots
             for i in 0 .. roots.Length - 1 do
                 Expect.sequenceEqual (planned.[i].ToDoubleArray()) (expected.[i].ToDoubleArray()) (sprintf "root %d" i)
         }

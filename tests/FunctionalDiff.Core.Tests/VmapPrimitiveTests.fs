@@ -103,6 +103,10 @@ let cases : VmapCase list =
       for axis in [ 0; 1 ] do
           yield case (sprintf "Softmax axis %d" axis) [ Draw(Normal, [| 3; 4 |]) ] (one (Expr.softmax axis))
           yield case (sprintf "LogSoftmax axis %d" axis) [ Draw(Normal, [| 3; 4 |]) ] (one (Expr.logSoftmax axis))
+          yield case (sprintf "SoftmaxBackward axis %d" axis) [ Draw(Normal, [| 3; 4 |]); Draw(Positive, [| 3; 4 |]) ] (two (Expr.softmaxBackward axis))
+              |> summing 4.0
+          yield case (sprintf "DiagonalMinusRankOne axis %d" axis) [ for _ in 1 .. 4 -> Draw(Normal, [| 3; 4 |]) ]
+                    (fun xs -> Expr.diagonalMinusRankOne axis xs.[0] xs.[1] xs.[2] xs.[3]) |> summing 4.0
           for reverse in [ false; true ] do
               yield case (sprintf "CumSum axis %d, reverse %b" axis reverse) [ Draw(Normal, [| 3; 4 |]) ] (one (Expr.cumsumAlong axis reverse))
       // im2col and its adjoint with one batch axis of their own ([N, ...]), which the rule merges

@@ -31,6 +31,19 @@ public static partial class CaseTable
         // derivatives of x·tanh x against torch's double and triple backward
         foreach (var c in AtShapes("tanh slope (gradient of Σ x·tanh x)", I, x => Diff.Grad((Expr z) => (z * z.Tanh()).Sum())(x),
             x => TorchSide.Grad((x * x.tanh()).sum(), new[] { x }, null, createGraph: true)[0]!)) yield return c;
+        // softmax's pullback y·(g − Σ g·y) is a primitive (softmax_backward), and its own rule's map a second one
+        // (diagonal_minus_rank_one): the gradient of Σ softmax(x)·w holds the first, the gradient of that gradient along v
+        // the second, so the table's checks differentiate each against torch's double and triple backward
+        yield return C("softmax pullback (gradient of Σ softmax·w) [2,4]", new[] { I(2, 4) },
+            x => Diff.Grad((Expr z) => (z.Softmax(-1) * SoftmaxWeights(z)).Sum())(x[0]),
+            x => TorchSide.Grad((F.softmax(x[0], -1) * SoftmaxWeights(x[0])).sum(), new[] { x[0] }, null, createGraph: true)[0]!);
+        yield return C("softmax pullback's derivative (Hessian of Σ softmax·w along v) [2,4]", new[] { I(2, 4) },
+            x => Diff.Grad((Expr u) => (Diff.Grad((Expr z) => (z.Softmax(-1) * SoftmaxWeights(z)).Sum())(u) * SoftmaxDirection(u)).Sum())(x[0]),
+            x =>
+            {
+                var g = TorchSide.Grad((F.softmax(x[0], -1) * SoftmaxWeights(x[0])).sum(), new[] { x[0] }, null, createGraph: true)[0]!;
+                return TorchSide.Grad((g * SoftmaxDirection(x[0])).sum(), new[] { x[0] }, null, createGraph: true)[0]!;
+            });
         foreach (var c in AtShapes("gelu tanh", I, x => x.GeluTanh(),
             x => 0.5 * x * (1.0 + (Math.Sqrt(2.0 / Math.PI) * (x + 0.044715 * x.pow(3))).tanh()))) yield return c;
         foreach (var c in AtShapes("silu", I, x => x.Silu(), x => F.silu(x))) yield return c;
@@ -180,4 +193,12 @@ public static partial class CaseTable
         ("ii,i->", new[] { 3, 3 }, new[] { 3 }),
         ("ijk,k", new[] { 2, 3, 4 }, new[] { 4 }),
     };
+
+    /// <summary>The weights w and the direction v of the softmax pullback cases, [2, 4].</summary>
+    static readonly double[] SoftmaxWeightValues = { 0.3, -1.2, 2.0, 0.7, -0.4, 1.1, -2.5, 0.9 };
+    static readonly double[] SoftmaxDirectionValues = { 1.0, -0.5, 0.25, 2.0, -1.5, 0.6, 0.8, -0.3 };
+    static Expr SoftmaxWeights(Expr like) => Const(SoftmaxWeightValues, new[] { 2, 4 }, like);
+    static TT SoftmaxWeights(TT like) => Const(SoftmaxWeightValues, new long[] { 2, 4 }, like);
+    static Expr SoftmaxDirection(Expr like) => Const(SoftmaxDirectionValues, new[] { 2, 4 }, like);
+    static TT SoftmaxDirection(TT like) => Const(SoftmaxDirectionValues, new long[] { 2, 4 }, like);
 }
