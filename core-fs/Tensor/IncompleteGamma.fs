@@ -147,29 +147,25 @@ module internal IncompleteGamma =
                 struct (1.0 - q, q)
         struct (Math.Clamp(p, 0.0, 1.0), Math.Clamp(q, 0.0, 1.0))
 
-    /// P(a, x) (torch.special.gammainc). The edges are torch's (SciPy's), tested in this order: NaN where x < 0 or
-    /// a < 0; at a = 0, 1 for x > 0 and NaN otherwise; 0 at x = 0; at a = +∞, NaN for x = +∞ and 0 otherwise; 1 at
-    /// x = +∞. What passes those with a NaN is NaN.
-    let lower (a: float) (x: float) =
-        if x < 0.0 || a < 0.0 then Double.NaN
-        elif a = 0.0 then (if x > 0.0 then 1.0 else Double.NaN)
-        elif x = 0.0 then 0.0
-        elif Double.IsPositiveInfinity a then (if Double.IsPositiveInfinity x then Double.NaN else 0.0)
-        elif Double.IsPositiveInfinity x then 1.0
-        elif Double.IsNaN a || Double.IsNaN x then Double.NaN
-        else
-            let struct (p, _) = both a x
-            p
+    /// (P, Q) at the edges, torch's (SciPy's), tested in its order: NaN where x < 0 or a < 0; at a = 0, P = 1 for x > 0
+    /// and NaN otherwise; P = 0 at x = 0; at a = +∞, NaN for x = +∞ and P = 0 otherwise; P = 1 at x = +∞. What passes
+    /// those with a NaN is NaN. Q mirrors P (1 − P, NaN where P is). ValueNone away from the edges.
+    let private edges (a: float) (x: float) : struct (float * float) voption =
+        let pair (p: float) = ValueSome(struct (p, (if Double.IsNaN p then p else 1.0 - p)))
+        if x < 0.0 || a < 0.0 then pair Double.NaN
+        elif a = 0.0 then pair (if x > 0.0 then 1.0 else Double.NaN)
+        elif x = 0.0 then pair 0.0
+        elif Double.IsPositiveInfinity a then pair (if Double.IsPositiveInfinity x then Double.NaN else 0.0)
+        elif Double.IsPositiveInfinity x then pair 1.0
+        elif Double.IsNaN a || Double.IsNaN x then pair Double.NaN
+        else ValueNone
 
-    /// Q(a, x) = 1 − P(a, x) (torch.special.gammaincc), with the edges mirrored: NaN where x < 0 or a < 0; at a = 0,
-    /// 0 for x > 0 and NaN otherwise; 1 at x = 0; at a = +∞, NaN for x = +∞ and 1 otherwise; 0 at x = +∞.
+    /// P(a, x) (torch.special.gammainc), with torch's edge values (see edges).
+    let lower (a: float) (x: float) =
+        let struct (p, _) = match edges a x with ValueSome pq -> pq | ValueNone -> both a x
+        p
+
+    /// Q(a, x) = 1 − P(a, x) (torch.special.gammaincc), with the edges mirrored (see edges).
     let upper (a: float) (x: float) =
-        if x < 0.0 || a < 0.0 then Double.NaN
-        elif a = 0.0 then (if x > 0.0 then 0.0 else Double.NaN)
-        elif x = 0.0 then 1.0
-        elif Double.IsPositiveInfinity a then (if Double.IsPositiveInfinity x then Double.NaN else 1.0)
-        elif Double.IsPositiveInfinity x then 0.0
-        elif Double.IsNaN a || Double.IsNaN x then Double.NaN
-        else
-            let struct (_, q) = both a x
-            q
+        let struct (_, q) = match edges a x with ValueSome pq -> pq | ValueNone -> both a x
+        q
