@@ -138,19 +138,10 @@ module Normalise =
                     let gk = Double.CreateTruncating g.[gOffset + k]
                     result.[k] <- 'T.CreateTruncating(Double.CreateTruncating y.[yOffset + k] * (gk - total))
 
-    /// One run of consecutive entries (the axis innermost): the dot product s = Σ g·y, then y·(g − s) in
-    /// vector lanes (the result may alias g or y). In float64 s is SpanKernels.dot's; in float32 it is summed
-    /// in float64 and rounded once, so where g is uniform g − s is exactly 0 when Σ y rounds to 1 (see
-    /// backwardRuns).
+    /// One run of consecutive entries (the axis innermost): the dot product s = Σ g·y by SpanKernels.dot in
+    /// the dtype, as torch's vectorised kernel sums it, then y·(g − s) in vector lanes (the result may alias g or y).
     let private backwardRun<'T when 'T :> IFloatingPointIeee754<'T>> (g: ReadOnlySpan<'T>) (y: ReadOnlySpan<'T>) (result: Span<'T>) =
-        let s =
-            if typeof<'T> = typeof<float32> then
-                let mutable total = 0.0
-                for i in 0 .. g.Length - 1 do
-                    total <- total + Double.CreateTruncating g.[i] * Double.CreateTruncating y.[i]
-                'T.CreateTruncating total
-            else SpanKernels.dot g y
-        SpanKernels.timesDifference g s y result
+        SpanKernels.timesDifference g (SpanKernels.dot g y) y result
 
     /// The consecutive runs of one part, as runsOfPart.
     let private backwardRunsOfPart<'T when 'T :> IFloatingPointIeee754<'T>>

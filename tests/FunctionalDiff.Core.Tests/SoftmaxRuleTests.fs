@@ -306,4 +306,20 @@ let tests =
             for i in 0 .. roots.Length - 1 do
                 Expect.sequenceEqual (planned.[i].ToDoubleArray()) (expected.[i].ToDoubleArray()) (sprintf "root %d" i)
         }
+    
+
+        // the rules of the two primitives themselves (softmax's pullback in g and y, the rank-one map in all four
+        // inputs), against central differences at first and second order; y is a row of probabilities, as the pullback
+        // meets it, though the rule holds at any y
+        let probabilitiesOf (x: Expr) = Nn.softmax 1 x
+        let s34 = [| 3; 4 |]
+        let ruleCases : RuleCase list =
+            [ { Name = "softmax_backward along 1"; Shapes = [ s34; s34 ]; Domain = Normal
+                F = fun xs -> Expr.softmaxBackward 1 xs.[0] (probabilitiesOf xs.[1]) }
+              { Name = "softmax_backward along 0"; Shapes = [ s34; s34 ]; Domain = Normal
+                F = fun xs -> Expr.softmaxBackward 0 xs.[0] (Nn.softmax 0 xs.[1]) }
+              { Name = "diagonal_minus_rank_one along 1"; Shapes = [ s34; s34; s34; s34 ]; Domain = Normal
+                F = fun xs -> Expr.diagonalMinusRankOne 1 xs.[0] xs.[1] xs.[2] xs.[3] } ]
+        testList "first order vs finite differences" (ruleCases |> List.mapi (fun i c -> firstOrderTest (8100 + i) c))
+        testList "second order vs finite differences of the first" (ruleCases |> List.mapi (fun i c -> secondOrderTest (8100 + i) c))
     ]
