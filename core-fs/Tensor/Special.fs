@@ -165,6 +165,10 @@ module internal Special =
     let private nearestOffset (x: float) = x - Math.Round x
     let private sinPi (x: float) = let r = nearestOffset x in (if Math.Round x % 2.0 = 0.0 then 1.0 else -1.0) * Math.Sin(Math.PI * r)
     let private tanPi (x: float) = Math.Tan(Math.PI * nearestOffset x)
+    /// cot(πx), exactly 0 at the half-integers: past a quarter, cot(πr) is tan(π(½ − |r|)) with ½ − |r| exact.
+    let private cotPi (x: float) =
+        let r = nearestOffset x
+        if abs r > 0.25 then float (Math.Sign r) * Math.Tan(Math.PI * (0.5 - abs r)) else 1.0 / Math.Tan(Math.PI * r)
 
     /// log Γ(a) − ((a − ½)·ln a − a + ½·ln 2π) for a ≥ 10: the tail of Stirling's series to the a^-13 term, whose
     /// next term is below 1e-17. Kept apart from the leading terms for whoever must cancel those exactly (the
@@ -216,6 +220,41 @@ module internal Special =
             rising <- rising * (m + 1.0) * (m + 2.0) / (a * a)
         tail
 
+    /// The n-th derivative of cot at y as a polynomial in c = cot y: dⁿ/dyⁿ cot y = Pₙ(c) with P₀ = c and
+    /// Pₖ₊₁ = −(1 + c²)·Pₖ′ (as cot′ = −(1 + cot²)). Every coefficient of Pₙ has the sign (−1)ⁿ and the powers one
+    /// parity, so the sum cancels nothing. Only for the reflection below, a rare path: the coefficients are made per call.
+    let private cotDerivative (n: int) (c: float) =
+        let coefficients: float[] = Array.zeroCreate (n + 2)
+        let derivative: float[] = Array.zeroCreate (n + 2)
+        coefficients.[1] <- 1.0
+        for _ in 1 .. n do
+            for j in 0 .. n do
+                derivative.[j] <- float (j + 1) * coefficients.[j + 1]
+            derivative.[n + 1] <- 0.0
+            for j in 0 .. n + 1 do
+                coefficients.[j] <- -(derivative.[j] + (if j >= 2 then derivative.[j - 2] else 0.0))
+        let mutable sum = 0.0
+        for j in n + 1 .. -1 .. 0 do
+            sum <- sum * c + coefficients.[j]
+        sum
+
+    /// Below this, summing ζ(s, q)'s terms up to the asymptotic range would take −q steps per element (torch's kernels
+    /// take them, for minutes); ζ and ψ⁽ⁿ⁾ there come from the reflection instead.
+    let private reflectionBelow = -1e7
+
+    /// ζ(s, q) for an integer s ≥ 2 and q far below 0, not a pole, by the reflection of ψ⁽ⁿ⁾ = (−1)ⁿ⁺¹·n!·ζ(n + 1, ·):
+    /// ψ⁽ⁿ⁾(q) = −πⁿ⁺¹·Pₙ(cot πq) + (−1)ⁿ·ψ⁽ⁿ⁾(1 − q) (cotDerivative), with cot πq from q's offset to its nearest
+    /// integer (cotPi), so no digit is lost to π·q; 1 − q is far in the asymptotic range, where the Euler-Maclaurin tail is the
+    /// whole sum. NaN past s = 101, where n! and Pₙ's coefficients overflow.
+    let private hurwitzZetaReflected (s: int) (q: float) =
+        if s > 101 then Double.NaN else
+        let n = s - 1
+        let factorial = Array.fold (fun f k -> f * float k) 1.0 [| 1 .. n |]
+        let sign = if n % 2 = 1 then 1.0 else -1.0 // (−1)ⁿ⁺¹: ψ⁽ⁿ⁾ = sign·n!·ζ(n + 1, ·)
+        let reflected = sign * factorial * eulerMaclaurinTail (float s) (1.0 - q)
+        let psi = -(Math.PI ** float (n + 1)) * cotDerivative n (cotPi q) + (if n % 2 = 0 then reflected else -reflected)
+        psi / (sign * factorial)
+
     /// The Hurwitz zeta function ζ(s, q) = Σₖ (q+k)^-s for an integer s ≥ 2: the first terms
     /// summed until q + k reaches 20 + s, the rest by Euler-Maclaurin with ten Bernoulli terms
     /// (each about (s+2j)²/(2π a)² ≤ 0.03 of the one before). +inf at the poles q = 0, -1, …, and NaN
@@ -223,8 +262,7 @@ module internal Special =
     let private hurwitzZeta (s: int) (q: float) =
         if Double.IsNegativeInfinity q then Double.NaN
         elif q <= 0.0 && q = Math.Floor q then Double.PositiveInfinity
-        // the recurrence would take -q steps to reach the tail's range
-        elif q < -1e7 then Double.NaN
+        elif q < reflectionBelow then hurwitzZetaReflected s q
         else
             let power = float s
             let start = 20.0 + power
@@ -247,8 +285,8 @@ module internal Special =
         elif q <= 0.0 && q = Math.Floor q then Double.PositiveInfinity
         elif q <= 0.0 && s <> Math.Floor s then Double.NaN
         elif Double.IsNaN s || Double.IsNaN q then Double.NaN
-        // the sum would take −q steps to reach positive terms
-        elif q < -1e7 then Double.NaN
+        // s is an integer here (a fractional s at q ≤ 0 was NaN above)
+        elif q < reflectionBelow then (if s <= 101.0 then hurwitzZetaReflected (int s) q else Double.NaN)
         elif Double.IsPositiveInfinity s then (if q < 1.0 then Double.PositiveInfinity elif q = 1.0 then 1.0 else 0.0)
         elif Double.IsPositiveInfinity q then 0.0
         else
@@ -307,8 +345,7 @@ module internal Special =
         if abs a < 0.5 then lgammaNearTwo a - log1p a else lgamma (1.0 + a)
 
     /// ψ⁽ⁿ⁾(x), the n-th derivative of ψ, as torch.polygamma: ψ for n = 0, and
-    /// (-1)ⁿ⁺¹ n! ζ(n+1, x) for n ≥ 1. Below -1e7 (where summing up to the asymptotic range
-    /// would take 1e7 steps per element) it is NaN for n ≥ 1.
+    /// (-1)ⁿ⁺¹ n! ζ(n+1, x) for n ≥ 1 (by the reflection below -1e7, see hurwitzZetaReflected).
     let polygamma (n: int) (x: float) =
         if n = 0 then digamma x
         elif Double.IsNaN x then x

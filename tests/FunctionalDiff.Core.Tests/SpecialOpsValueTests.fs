@@ -136,6 +136,22 @@ let private kernelTests =
             expectClose 1e-13 (at (Expr.polygamma 2) [| 1.0 |]) [| -2.0 * zeta3 |] "tetragamma"
             expectClose 1e-13 (at (Expr.polygamma 3) [| 1.0; -0.5 |]) [| Math.PI ** 4.0 / 15.0; Math.PI ** 4.0 + 96.0 |] "ψ3"
         }
+        test "polygamma of order 1 to 4 far below 0 (from -1e7 on, by the reflection) within 2e-15 relative of mpmath" {
+            // mpmath 1.3 at 60 digits: ψ⁽ⁿ⁾(x) = (−1)ⁿ⁺¹·((−1)ⁿ·π·dⁿ/dxⁿ cot(πx) − ψ⁽ⁿ⁾(1 − x)), its own polygamma at 1 − x
+            // and its numerical derivative of cot; at the half-integer −1e15 − ½ the even orders are ψ⁽ⁿ⁾(1 − x) alone (cot is 0)
+            let points = [| -1e8 + 0.25; -12345678.9; -20000000.75; -1e15 - 0.5 |]
+            let expected =
+                [| [| 19.73920879217872; 103.35583977382872; 19.73920875217872; 9.869604401089358 |]
+                   [| -124.02510672119928; -1998.6596826916004; -124.02510672119928; -9.99999999999998e-31 |]
+                   [| 1558.545456544039; 60014.25278494398; 1558.545456544039; 194.8181820680049 |]
+                   [| -24481.574782822518; -2399973.8794606184; -24481.574782822518; -5.999999999999976e-60 |] |]
+            for n in 1 .. 4 do
+                let actual = at (Expr.polygamma n) points
+                for i in 0 .. points.Length - 1 do
+                    // relative: the even orders at the half-integer are tiny, and an absolute bound would pass anything there
+                    if not (abs (actual.[i] - expected.[n - 1].[i]) <= 2e-15 * abs expected.[n - 1].[i]) then
+                        failtestf "polygamma %d at %.17g = %.17g, mpmath %.17g" n points.[i] actual.[i] expected.[n - 1].[i]
+        }
         test "polygamma of order 1 to 3 at the infinities: 0 at +inf (the limit), NaN at -inf (a pole at every negative integer, so no limit)" {
             for n in 1 .. 3 do
                 let result = at (Expr.polygamma n) [| infinity; -infinity |]
