@@ -216,6 +216,11 @@ public sealed partial record FuzzProgram(string Name, int Seed, int[][] InputSha
     /// </summary>
     static readonly Suite.Tolerance TrigammaTolerance = new(1e-6, 1e-6);
 
+    /// <summary>The entries of a polygamma's operand that torch's kernels cannot reach in time: finite, below −1e7 and not
+    /// integers (the integers are poles, which torch returns at once). See TorchInterpreter.PolygammaInReach.</summary>
+    internal static TorchSharp.torch.Tensor PolygammaOutOfReach(TorchSharp.torch.Tensor x) =>
+        x.lt(-1e7).logical_and(x.ne(x.floor())).logical_and(x.isfinite());
+
     /// <summary>The table's tolerance for a float64 value that passes through float32 on the way.</summary>
     internal static readonly Suite.Tolerance CastTolerance = new(1e-6, 1e-7);
 
@@ -270,6 +275,9 @@ public sealed partial record FuzzProgram(string Name, int Seed, int[][] InputSha
                 && values.Any(t => t.numel() > 0 && t.isinf().any().item<bool>()))
                 torchNaN.Add("A matmul over an empty inner axis (the constant 0) in a program holding an infinity");
 
+            if (Steps.Where((s, i) => live[i] && s.Kind == OpKind.Polygamma && values[s.Args[0]].numel() > 0
+                    && PolygammaOutOfReach(values[s.Args[0]]).any().item<bool>()).Any())
+                torchWrong.Add(("Polygamma below −1e7, where torch's kernels would sum −x terms per entry (the reference hands them NaN)", EveryCheck));
             if (DetBesideInfiniteSlope(live, values)) torchNaN.Add("Det of a matrix computed through an infinite slope");
             if (TriangleBeforeInfiniteSlope(live, values)) torchNaN.Add("Tril or Triu before an infinite slope");
             if (TriangleDropsBesideInfiniteSlope(live, values)) torchNaN.Add("Tril or Triu that zeroes entries computed through an infinite slope");

@@ -199,7 +199,7 @@ public static partial class TorchInterpreter
             OpKind.Erfc => x.erfc(),
             OpKind.Lgamma => x.lgamma(),
             OpKind.Digamma => x.digamma(),
-            OpKind.Polygamma => p[0] == 1 ? Trigamma(x) : x.polygamma(p[0]),
+            OpKind.Polygamma => PolygammaInReach(x, p[0]),
             OpKind.Elu => F.elu(x, s.Scalar),
             OpKind.LeakyRelu => F.leaky_relu(x, s.Scalar),
             OpKind.Clamp => s.Mode switch { 1 => x.clamp_min(s.Data![0]), 2 => x.clamp_max(s.Data![1]), _ => x.clamp(s.Data![0], s.Data![1]) },
@@ -725,6 +725,20 @@ public static partial class TorchInterpreter
     /// torch, in both dtypes). The derivatives there are compared under the convention for the polygamma family at a
     /// negative integer (FuzzProgram.TorchWrong).
     /// </summary>
+    /// <summary>
+    /// Below −1e7, torch's polygamma kernels (and those its backward calls, one order up) sum about −x terms per entry
+    /// before their asymptotic series: minutes for one program (`fuzz all adversarial 151/226`: the gradient of trigamma
+    /// at −9999999999.5 hung the run inside torch's backward). There the reference hands torch NaN, which it returns at
+    /// once, and <see cref="FuzzProgram.PolygammaOutOfReach"/> leaves the program's checks out; ours takes the reflection
+    /// formula there (SpecialOpsValueTests holds it to mpmath).
+    /// </summary>
+    static TT PolygammaInReach(TT x, int order)
+    {
+        var far = x.numel() == 0 ? null : FuzzProgram.PolygammaOutOfReach(x.detach());
+        var reachable = far is not null && far.any().item<bool>() ? torch.where(far, torch.full_like(x, double.NaN), x) : x;
+        return order == 1 ? Trigamma(reachable) : reachable.polygamma(order);
+    }
+
     static TT Trigamma(TT x)
     {
         var y = x.polygamma(1);
