@@ -216,11 +216,6 @@ public sealed partial record FuzzProgram(string Name, int Seed, int[][] InputSha
     /// </summary>
     static readonly Suite.Tolerance TrigammaTolerance = new(1e-6, 1e-6);
 
-    /// <summary>The entries of a polygamma's operand that torch's kernels cannot reach in time: finite, below −1e7 and not
-    /// integers (the integers are poles, which torch returns at once). See TorchInterpreter.PolygammaInReach.</summary>
-    internal static TorchSharp.torch.Tensor PolygammaOutOfReach(TorchSharp.torch.Tensor x) =>
-        x.lt(-1e7).logical_and(x.ne(x.floor())).logical_and(x.isfinite());
-
     /// <summary>The table's tolerance for a float64 value that passes through float32 on the way.</summary>
     internal static readonly Suite.Tolerance CastTolerance = new(1e-6, 1e-7);
 
@@ -275,9 +270,6 @@ public sealed partial record FuzzProgram(string Name, int Seed, int[][] InputSha
                 && values.Any(t => t.numel() > 0 && t.isinf().any().item<bool>()))
                 torchNaN.Add("A matmul over an empty inner axis (the constant 0) in a program holding an infinity");
 
-            if (Steps.Where((s, i) => live[i] && s.Kind == OpKind.Polygamma && values[s.Args[0]].numel() > 0
-                    && PolygammaOutOfReach(values[s.Args[0]]).any().item<bool>()).Any())
-                torchWrong.Add(("Polygamma below −1e7, where torch's kernels would sum −x terms per entry (the reference hands them NaN)", EveryCheck));
             if (DetBesideInfiniteSlope(live, values)) torchNaN.Add("Det of a matrix computed through an infinite slope");
             if (TriangleBeforeInfiniteSlope(live, values)) torchNaN.Add("Tril or Triu before an infinite slope");
             if (TriangleDropsBesideInfiniteSlope(live, values)) torchNaN.Add("Tril or Triu that zeroes entries computed through an infinite slope");
@@ -1663,11 +1655,15 @@ public sealed partial record FuzzProgram(string Name, int Seed, int[][] InputSha
         // adds them to a gradient one at a time beside the other paths' terms, which keep only what an ulp of 1e12·g leaves
         // (`fuzz all adversarial 55/290`: x₀ − x₀ gathered into a zero slice of normalize beside x₁·x₀, whose gradient in x₀
         // is x₁'s finite 1.04594; torch's float64 1.046875, its float32 0); ours sums a node's cotangents before passing
-        // them on, so the cancelling pair is exactly 0. Its gradient checks are skipped, and its JVP check (below); the second
-        // order is compared.
+        // them on, so the cancelling pair is exactly 0. The second order meets the same 1e12 beside slopes that are exactly 0:
+        // at a slice of one nonzero entry normalize is the constant ±1, and torch's slope there, (1/|x| − x²/|x|³), keeps a
+        // rounding residue that the zero slice's 1e12 lifts into the second order (`fuzz 157/206`: x^x of the mean of
+        // normalize([[0], [0.5]]) over an axis of length 1, second order 3.8e-6 in torch's entry for 0.5, exactly 0 in ours
+        // and the closed form; FuzzSeeds142To160Tests). Its gradient, JVP (below) and second-order checks are skipped.
         OpKind.Normalize when s.Scalar == 2 && a[0].numel() > 0
                 && TorchSharp.torch.linalg.vector_norm(a[0], 2, new long[] { s.Ints[0] }).eq(0.0).any().item<bool>() =>
-            ("Normalize of a zero slice (torch accumulates its 1e12-scaled cotangents and tangents one at a time)", new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.Compiled }),
+            ("Normalize of a zero slice (torch accumulates its 1e12-scaled cotangents and tangents one at a time)",
+             new[] { Suite.Check.Vjp, Suite.Check.Jvp, Suite.Check.Compiled, Suite.Check.SecondOrder, Suite.Check.Hessian }),
         // at a zero slice and anywhere below ε the same slope 1e12 scales the tangent, and torch's JVP, by its double-backward trick, sums those scaled
         // terms one at a time beside the other inputs' O(1) terms (`fuzz all adversarial 42/290`: Σ bce(x₀, σ(normalize(x₁)))
         // at x₀ = ½ and x₁'s slices of norm 0 (float32) or about 1e-30 (float64), constant in x₁ and stationary in x₀, so

@@ -728,15 +728,25 @@ public static partial class TorchInterpreter
     /// <summary>
     /// Below −1e7, torch's polygamma kernels (and those its backward calls, one order up) sum about −x terms per entry
     /// before their asymptotic series: minutes for one program (`fuzz all adversarial 151/226`: the gradient of trigamma
-    /// at −9999999999.5 hung the run inside torch's backward). There the reference hands torch NaN, which it returns at
-    /// once, and <see cref="FuzzProgram.PolygammaOutOfReach"/> leaves the program's checks out; ours takes the reflection
-    /// formula there (SpecialOpsValueTests holds it to mpmath).
+    /// at −9999999999.5 hung the run inside torch's backward). There the reference is the reflection formula in torch's
+    /// ops, ψ⁽ⁿ⁾(x) = −πⁿ⁺¹·Pₙ(cot πx) + (−1)ⁿ·ψ⁽ⁿ⁾(1 − x) with P₀ = c, P₁ = −(1 + c²), P₂ = 2c + 2c³ (the orders the
+    /// generator draws), cot πx from x's offset to its nearest integer, which autograd differentiates with torch's
+    /// kernels at 1 − x: the same function, as ours computes it there (Special.hurwitzZetaReflected).
     /// </summary>
     static TT PolygammaInReach(TT x, int order)
     {
-        var far = x.numel() == 0 ? null : FuzzProgram.PolygammaOutOfReach(x.detach());
-        var reachable = far is not null && far.any().item<bool>() ? torch.where(far, torch.full_like(x, double.NaN), x) : x;
-        return order == 1 ? Trigamma(reachable) : reachable.polygamma(order);
+        // finite, below −1e7 and not an integer (the integers are poles, which torch returns at once)
+        static TT OutOfReach(TT x) => x.lt(-1e7).logical_and(x.ne(x.floor())).logical_and(x.isfinite());
+        var far = x.numel() == 0 || order > 2 ? null : OutOfReach(x.detach());
+        if (far is null || !far.any().item<bool>()) return order == 1 ? Trigamma(x) : x.polygamma(order);
+        // each branch at stand-ins where the other is taken, so neither runs long nor hands where a NaN slope
+        var near = torch.where(far, torch.ones_like(x), x);
+        var reflected = torch.where(far, x, torch.full_like(x, -1e7 - 0.5));
+        var c = (Math.PI * (reflected - reflected.detach().round())).tan().reciprocal();
+        var p = order switch { 0 => c, 1 => -(1.0 + c * c), _ => 2.0 * c + 2.0 * c * c * c };
+        var mirror = (1.0 - reflected).polygamma(order);
+        var farValue = -Math.Pow(Math.PI, order + 1) * p + (order % 2 == 0 ? mirror : -mirror);
+        return torch.where(far, farValue, order == 1 ? Trigamma(near) : near.polygamma(order));
     }
 
     static TT Trigamma(TT x)
