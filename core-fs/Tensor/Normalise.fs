@@ -1,4 +1,4 @@
-/// Softmax and log-softmax along one axis, and softmax's pullback: the kernels of the three primitives. Each run along the
+/// Softmax and log-softmax along one axis, their pullbacks, and the rank-one map of their rules: the kernels of those primitives. Each run along the
 /// axis is shifted by its maximum before exp, so nothing overflows, and is computed in float64 in
 /// either dtype, so a float32 result is the float64 one rounded once (its terms by float32's exp
 /// series, within a two-hundredth of its half ulp).
@@ -10,7 +10,7 @@ open System.Runtime.CompilerServices
 open System.Runtime.InteropServices
 open KernelSupport
 
-/// Softmax, log-softmax and softmax-backward kernels, writing into a dense buffer of the input's shape.
+/// Softmax, log-softmax and their backward kernels, writing into a dense buffer of the input's shape.
 module Normalise =
 
     /// Writes softmax (or log-softmax, with `logarithm`) of each run of `length` entries, `inner`
@@ -175,6 +175,41 @@ module Normalise =
 
     /// y·(g − Σ g·y) along the axis (already normalised): softmax's pullback of g at output y.
     let softmaxBackward (axis: int) (g: Tensor) (y: Tensor) = freshFilled y (backwardInto axis g y)
+
+    /// Log-softmax's pullback along runs of `length` entries, `inner` apart: g − exp(y)·Σ g per run, the sum in
+    /// float64 rounded to the dtype (as torch's kernel sums in it), and each result rounded once. Every entry of a
+    /// run is read before the run's first is written, so `result` may be the array of g or y.
+    let private logBackwardRuns<'T when 'T :> IFloatingPointIeee754<'T>>
+        (g: 'T[]) (gOffset: int) (y: 'T[]) (yOffset: int) (outer: int) (length: int) (inner: int) (result: 'T[]) =
+        for o in 0 .. outer - 1 do
+            for i in 0 .. inner - 1 do
+                let first = o * length * inner + i
+                let mutable total = 0.0
+                for r in 0 .. length - 1 do
+                    total <- total + Double.CreateTruncating g.[gOffset + first + r * inner]
+                let total = Double.CreateTruncating('T.CreateTruncating total)
+                for r in 0 .. length - 1 do
+                    let k = first + r * inner
+                    let gk = Double.CreateTruncating g.[gOffset + k]
+                    // exp y rounded to the dtype, as the probabilities every other node reads (the Exp node of
+                    // this op's rule among them): a cotangent that is the same along the axis, c·(1 − n·p) with
+                    // p = 1/n, is then exactly 0 wherever the dtype's p is, as in torch's kernel
+                    let p = Double.CreateTruncating('T.CreateTruncating(Math.Exp(Double.CreateTruncating y.[yOffset + k])))
+                    result.[k] <- 'T.CreateTruncating(gk - p * total)
+
+    /// Log-softmax's pullback g − exp(y)·Σ g along `axis` into `result`, a dense array of their shape;
+    /// g (the cotangent) and y (log-softmax's output) have one shape and one dtype.
+    let internal logBackwardInto (axis: int) (g: Tensor) (y: Tensor) (result: Array) : unit =
+        let g = dense g
+        let y = dense y
+        let dims = y.Dims
+        let struct (outer, inner) = aroundAxis dims axis
+        match y.DType with
+        | DType.Float64 -> logBackwardRuns<float> g.Data64 g.Offset y.Data64 y.Offset outer dims.[axis] inner (result :?> float[])
+        | DType.Float32 -> logBackwardRuns<float32> g.Data32 g.Offset y.Data32 y.Offset outer dims.[axis] inner (result :?> float32[])
+
+    /// g − exp(y)·Σ g along the axis (already normalised): log-softmax's pullback of g at output y.
+    let logSoftmaxBackward (axis: int) (g: Tensor) (y: Tensor) = freshFilled y (logBackwardInto axis g y)
 
     /// w·a − v·Σ a·p along runs of `length` entries, `inner` apart, the sum in float64 and each
     /// result rounded once; each run is read whole before it is written, so `result` may alias an input.
