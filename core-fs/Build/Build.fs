@@ -448,7 +448,7 @@ module Expr =
         else Ir.intern (Op.LogSoftmaxBackward a) [| g; y |] (Array.copy y.Dims) y.DType
 
     /// w·a − v·Σ a·p along one axis, for a, p, w, v of one shape: a times diag(w) − v pᵀ along each
-    /// run (the rules of softmaxBackward and of itself; see Rules.fs).
+    /// run (the rules of softmaxBackward, logSoftmaxBackward and of itself; see Rules.fs).
     let diagonalMinusRankOne (axis: int) (a: Expr) (p: Expr) (w: Expr) (v: Expr) : Expr =
         let name = "DiagonalMinusRankOne"
         if a.Rank = 0 then Shape.fail name (sprintf "input %s has no axis" (dims a))

@@ -116,8 +116,9 @@ type Op =
     | LogSoftmaxBackward of axis: int
     /// w·a − v·Σ a·p along one axis, of inputs [a; p; w; v] of one shape: each run of a times the
     /// matrix diag(w) − v pᵀ. Linear in a, and its transpose in a is the same op with p and v
-    /// swapped, so a rule that needs this map (softmax-backward's, for softmax's output) and the
-    /// transposition of that rule (forward mode) are each one node: see Rules.fs.
+    /// swapped, so a rule that needs this map (softmax-backward's, for softmax's output;
+    /// log-softmax-backward's, for its cotangent) and the transposition of that rule (forward mode)
+    /// are each one node: see Rules.fs.
     | DiagonalMinusRankOne of axis: int
     /// The running sum along one axis (torch.cumsum), from the first entry, or from the last with
     /// `reverse` (what the forward sum's pullback is). A primitive: as a composite of shifted sums it

@@ -730,8 +730,8 @@ module Rules =
         // torch's double backward: c's cotangent is the transposed map g − Σ g·p, one DiagonalMinusRankOne
         // node, and y's is −g·p·Σ c. Forward mode, which transposes this rule, then gets h's tangent as
         // two terms, each formed whole: ċ − p·Σ ċ (one node, where ċ's large parts cancel) and −ṗ·Σ c.
-        // Written as c − exp y · Σ c, the tangent of the product, ṗ·Σ c + p·Σ ċ, was summed before ċ
-        // was subtracted, so a term −ṗ·Σ c of order 1 beside a ċ of 1e17 along p (weights whose tangent
+        // Written as c − exp y · Σ c, the tangent of the product, ṗ·Σ c + p·Σ ċ, was summed before it was
+        // subtracted from ċ, so a term ṗ·Σ c of order 1 beside a ċ of 1e17 along p (weights whose tangent
         // is the same along the axis) was rounded away, and the Hessian entry it makes came out 0.
         | Op.LogSoftmaxBackward axis ->
             let c, p = node.First, Expr.exp node.Second
