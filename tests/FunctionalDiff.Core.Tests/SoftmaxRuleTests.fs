@@ -342,9 +342,10 @@ let tests =
         test "the log-softmax Hessian f(x) = Σ logSoftmax([x²/√3, c·x]) ⊙ [K − K·c·x/4, 0] is K/√3 by forward over reverse; by reverse over reverse within ulps of its cancelling terms" {
             // y₀ = log σ(d), d = x²/√3 − c·x, so f = w₀·log σ(d) with w₀ = K − K·c·x/4, and
             // f″ = w₀″·log σ + 2w₀′·(1 − σ)·d′ + w₀·(−σ′·d′² + (1 − σ)·d″); at x = 0, σ = 1/2, σ′ = 1/4, d′ = −c, d″ = 2/√3:
-            // f″ = K·c²/4 − K·c²/4 + K/√3 = K/√3. The two terms K·c²/4 reach x by different paths (the weights and the
-            // logits), so reverse over reverse sums them at x's fan-in beside K/√3, as torch's double backward does (it
-            // returns the same 0.5 at c = 1e8): that order is held to an error of a few ulps of K·c²/8, not to K/√3.
+            // f″ = K·c²/4 − K·c²/4 + K/√3 = K/√3. Reverse over reverse gets the large parts as ±K·c²/8 from two different
+            // paths to x (through the weights and through the logits), which meet only in x's fan-in, beside K/√3; the sum
+            // loses K/√3 there, with log-softmax's rule or any other form of it, and so does torch's double backward (at K = 1
+            // both return 0.5 at c = 1e8). So that order is held to a few ulps of K·c²/8, not to K/√3.
             let K = 0.7
             let closedForm = K / sqrt 3.0
             for dtype in [ DType.Float64; DType.Float32 ] do
