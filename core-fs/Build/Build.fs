@@ -436,8 +436,19 @@ module Expr =
         if isZero g then zeros y.DType y.Dims
         else Ir.intern (Op.SoftmaxBackward a) [| g; y |] (Array.copy y.Dims) y.DType
 
+    /// Log-softmax's pullback g − exp(y)·Σ g along one axis, of a cotangent g and log-softmax's
+    /// output y of one shape (the LogSoftmax rule; torch's _log_softmax_backward_data). Its own rule is in Rules.fs.
+    let logSoftmaxBackward (axis: int) (g: Expr) (y: Expr) : Expr =
+        if y.Rank = 0 then Shape.fail "LogSoftmaxBackward" (sprintf "output %s has no axis" (dims y))
+        if g.Dims <> y.Dims then
+            Shape.fail "LogSoftmaxBackward" (sprintf "cotangent %s does not match output %s" (dims g) (dims y))
+        let a = Shape.normalizeAxis "LogSoftmaxBackward" y.Rank axis
+        let g, y = promote g y
+        if isZero g then zeros y.DType y.Dims
+        else Ir.intern (Op.LogSoftmaxBackward a) [| g; y |] (Array.copy y.Dims) y.DType
+
     /// w·a − v·Σ a·p along one axis, for a, p, w, v of one shape: a times diag(w) − v pᵀ along each
-    /// run (the rules of softmaxBackward and of itself; see Rules.fs).
+    /// run (the rules of softmaxBackward, logSoftmaxBackward and of itself; see Rules.fs).
     let diagonalMinusRankOne (axis: int) (a: Expr) (p: Expr) (w: Expr) (v: Expr) : Expr =
         let name = "DiagonalMinusRankOne"
         if a.Rank = 0 then Shape.fail name (sprintf "input %s has no axis" (dims a))
@@ -543,6 +554,7 @@ module Expr =
         | Op.Softmax axis -> softmax axis inputs.[0]
         | Op.LogSoftmax axis -> logSoftmax axis inputs.[0]
         | Op.SoftmaxBackward axis -> softmaxBackward axis inputs.[0] inputs.[1]
+        | Op.LogSoftmaxBackward axis -> logSoftmaxBackward axis inputs.[0] inputs.[1]
         | Op.DiagonalMinusRankOne axis -> diagonalMinusRankOne axis inputs.[0] inputs.[1] inputs.[2] inputs.[3]
         | Op.CumSum(axis, reverse) -> cumsumAlong axis reverse inputs.[0]
 

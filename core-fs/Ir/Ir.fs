@@ -315,6 +315,7 @@ module internal Ir =
         | Op.Softmax axis -> mix 33 axis
         | Op.LogSoftmax axis -> mix 34 axis
         | Op.SoftmaxBackward axis -> mix 40 axis
+        | Op.LogSoftmaxBackward axis -> mix 42 axis
         | Op.DiagonalMinusRankOne axis -> mix 41 axis
         | Op.CumSum(axis, reverse) -> mix (mix 35 axis) (if reverse then 1 else 0)
         | Op.MatrixExp -> 37
@@ -373,6 +374,7 @@ module internal Ir =
         | Op.Softmax axis -> (match b with Op.Softmax axis2 -> axis = axis2 | _ -> false)
         | Op.LogSoftmax axis -> (match b with Op.LogSoftmax axis2 -> axis = axis2 | _ -> false)
         | Op.SoftmaxBackward axis -> (match b with Op.SoftmaxBackward axis2 -> axis = axis2 | _ -> false)
+        | Op.LogSoftmaxBackward axis -> (match b with Op.LogSoftmaxBackward axis2 -> axis = axis2 | _ -> false)
         | Op.DiagonalMinusRankOne axis -> (match b with Op.DiagonalMinusRankOne axis2 -> axis = axis2 | _ -> false)
         | Op.CumSum(axis, reverse) -> (match b with Op.CumSum(axis2, reverse2) -> axis = axis2 && reverse = reverse2 | _ -> false)
 
@@ -795,7 +797,7 @@ module internal Ir =
         | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
         | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
         | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Lu | Op.LuPermutation | Op.MatrixExp | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _
-        | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> ValueNone
+        | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.LogSoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> ValueNone
 
 /// Patterns over constant nodes, for canonicalisation and the transforms' symbolic zeros.
 module internal Fold =

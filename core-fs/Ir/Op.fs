@@ -110,10 +110,15 @@ type Op =
     /// output y (input 1), torch's _softmax_backward_data. A primitive so that its own rule keeps the
     /// terms of g's tangent and of y's apart: see Rules.fs.
     | SoftmaxBackward of axis: int
+    /// Log-softmax's pullback g − exp(y)·Σ g along one axis, of the cotangent g (input 0) and
+    /// log-softmax's output y (input 1), torch's _log_softmax_backward_data. A primitive for the same
+    /// reason as SoftmaxBackward: see Rules.fs.
+    | LogSoftmaxBackward of axis: int
     /// w·a − v·Σ a·p along one axis, of inputs [a; p; w; v] of one shape: each run of a times the
     /// matrix diag(w) − v pᵀ. Linear in a, and its transpose in a is the same op with p and v
-    /// swapped, so a rule that needs this map (softmax-backward's, for softmax's output) and the
-    /// transposition of that rule (forward mode) are each one node: see Rules.fs.
+    /// swapped, so a rule that needs this map (softmax-backward's, for softmax's output;
+    /// log-softmax-backward's, for its cotangent) and the transposition of that rule (forward mode)
+    /// are each one node: see Rules.fs.
     | DiagonalMinusRankOne of axis: int
     /// The running sum along one axis (torch.cumsum), from the first entry, or from the last with
     /// `reverse` (what the forward sum's pullback is). A primitive: as a composite of shifted sums it

@@ -72,6 +72,7 @@ module OpName =
         | Op.Softmax _ -> "softmax"
         | Op.LogSoftmax _ -> "log_softmax"
         | Op.SoftmaxBackward _ -> "softmax_backward"
+        | Op.LogSoftmaxBackward _ -> "log_softmax_backward"
         | Op.DiagonalMinusRankOne _ -> "diagonal_minus_rank_one"
         | Op.CumSum _ -> "cumsum"
 

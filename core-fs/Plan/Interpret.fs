@@ -50,6 +50,7 @@ module internal Interpret =
         | Op.Softmax axis -> Normalise.softmax axis inputs.[0]
         | Op.LogSoftmax axis -> Normalise.logSoftmax axis inputs.[0]
         | Op.SoftmaxBackward axis -> Normalise.softmaxBackward axis inputs.[0] inputs.[1]
+        | Op.LogSoftmaxBackward axis -> Normalise.logSoftmaxBackward axis inputs.[0] inputs.[1]
         | Op.DiagonalMinusRankOne axis -> Normalise.diagonalMinusRankOne axis inputs.[0] inputs.[1] inputs.[2] inputs.[3]
         | Op.CumSum(axis, reverse) -> RunningSum.cumsum axis reverse inputs.[0]
 
@@ -127,7 +128,7 @@ module internal Interpret =
                 | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
                 | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
                 | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Lu | Op.LuPermutation | Op.MatrixExp | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _
-                | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ ->
+                | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.LogSoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ ->
                     let args = node.Inputs
                     let mutable missing = null
                     for k in 0 .. args.Length - 1 do

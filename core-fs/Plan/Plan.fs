@@ -292,6 +292,7 @@ type internal Plan(inputs: Expr[], inputValues: int[], roots: Expr[], rootValues
         | Op.Softmax axis -> Normalise.into false axis values.[args.[0]] target
         | Op.LogSoftmax axis -> Normalise.into true axis values.[args.[0]] target
         | Op.SoftmaxBackward axis -> Normalise.backwardInto axis values.[args.[0]] values.[args.[1]] target
+        | Op.LogSoftmaxBackward axis -> Normalise.logBackwardInto axis values.[args.[0]] values.[args.[1]] target
         | Op.DiagonalMinusRankOne axis ->
             Normalise.diagonalMinusRankOneInto axis values.[args.[0]] values.[args.[1]] values.[args.[2]] values.[args.[3]] target
         | Op.CumSum(axis, reverse) -> RunningSum.into axis reverse values.[args.[0]] target

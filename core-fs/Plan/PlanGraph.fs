@@ -69,7 +69,7 @@ type internal PlanGraph private (nodes: Expr[], count: int, inputStart: int[], i
             | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
             | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet
             | Op.Qr | Op.Lu | Op.LuPermutation | Op.MatrixExp | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _
-            | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> e
+            | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.LogSoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> e
         // Input k of a node as the plan reads it. A custom node (placed only as a root) never reads
         // its x (Ir.readsInput; a multi-input rule's packed inputs): its x slot reads the forward
         // graph too, so x is neither planned nor run.
@@ -198,7 +198,7 @@ type internal Consumers private (graph: PlanGraph, start: int[], list: int[]) =
             | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
             | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
             | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Lu | Op.LuPermutation | Op.MatrixExp | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _
-            | Op.Unfold _ | Op.Fold _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> ()
+            | Op.Unfold _ | Op.Fold _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.LogSoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> ()
             if first < 0 || groupHead.[c] < groupHead.[first] then
                 first <- c
                 ties <- 1

@@ -32,7 +32,7 @@ module internal Planner =
         | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
         | Op.Cast _ | Op.StopGradient | Op.Custom _
         | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Lu | Op.LuPermutation | Op.MatrixExp | Op.Eigh | Op.Svd
-        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> false
+        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.LogSoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> false
 
     /// True for ops whose kernel returns a view of its (one) input.
     let private isView (node: Expr) =
@@ -41,7 +41,7 @@ module internal Planner =
         | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
         | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _
         | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Lu | Op.LuPermutation | Op.MatrixExp | Op.Eigh | Op.Svd
-        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> false
+        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.LogSoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> false
 
     /// True for a Var.
     let private isVar (node: Expr) =
@@ -51,7 +51,7 @@ module internal Planner =
         | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
         | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
         | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Lu | Op.LuPermutation | Op.MatrixExp | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _
-        | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> false
+        | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.LogSoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> false
 
     /// True for a reshape.
     let private isReshape (node: Expr) =
@@ -61,7 +61,7 @@ module internal Planner =
         | Op.MatMul | Op.Permute _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
         | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
         | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Lu | Op.LuPermutation | Op.MatrixExp | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _
-        | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> false
+        | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.LogSoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> false
 
     /// Shapes compared by their dimensions.
     let private byDimensions =
@@ -522,7 +522,7 @@ module internal Planner =
                     | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
                     | Op.Cast _ | Op.StopGradient | Op.Custom _
                     | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Lu | Op.LuPermutation | Op.MatrixExp | Op.Eigh | Op.Svd
-                    | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ ->
+                    | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.LogSoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ ->
                         invalidOp "only elementwise nodes are fused"
                 instructionKey.[0] <- kind
                 instructionKey.[1] <- tag
@@ -541,7 +541,7 @@ module internal Planner =
                         | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
                         | Op.Cast _ | Op.StopGradient | Op.Custom _
                         | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Lu | Op.LuPermutation | Op.MatrixExp | Op.Eigh | Op.Svd
-                        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ ->
+                        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.LogSoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ ->
                             FusedInstruction.Where(first, second, third, target)
                     instructionKeys.Add instructionKey |> ignore
                     knownInstructions.Add made
@@ -676,7 +676,7 @@ module internal Planner =
                     | Op.Binary _ | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul | Op.Permute _
                     | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
                     | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Lu | Op.LuPermutation | Op.MatrixExp
-                    | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> ValueNone
+                    | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.LogSoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> ValueNone
 
             // The reduction that alone reads elementwise head p, with its op, when it reduces p's trailing axes (a sum
             // or mean of a chain, a norm's statistics): p's group then reduces its rows as it computes them (see
@@ -693,7 +693,7 @@ module internal Planner =
                     | Op.Reduce _ | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.ArgMax _ | Op.MatMul | Op.Permute _
                     | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _ | Op.Gather _ | Op.ScatterAdd _
                     | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Lu | Op.LuPermutation | Op.MatrixExp
-                    | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.DiagonalMinusRankOne _
+                    | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.LogSoftmaxBackward _ | Op.DiagonalMinusRankOne _
                     | Op.CumSum _ -> ValueNone
 
             let inputValuesOf (p: int) =
@@ -721,7 +721,7 @@ module internal Planner =
                 | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
                 | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
                 | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Lu | Op.LuPermutation | Op.MatrixExp | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _
-                | Op.Unfold _ | Op.Fold _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> invalidOp "planScan: not a Scan node"
+                | Op.Unfold _ | Op.Fold _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.LogSoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> invalidOp "planScan: not a Scan node"
             // The saving Scans in the graph (bodies that extend another body), for forward sharing.
             let savingScans = List<int>()
             for p in 0 .. n - 1 do
@@ -731,7 +731,7 @@ module internal Planner =
                 | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Flip _ | Op.Pad _ | Op.Concat _
                 | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
                 | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Lu | Op.LuPermutation | Op.MatrixExp | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _
-                | Op.Unfold _ | Op.Fold _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> ()
+                | Op.Unfold _ | Op.Fold _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.LogSoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> ()
             let savingScanOf (node: Expr) (body: ScanBody) (length: int) (reverse: bool) =
                 let matches (s: Expr) =
                     match s.Op with
@@ -742,7 +742,7 @@ module internal Planner =
                     | Op.Permute _ | Op.Reshape _ | Op.BroadcastTo _ | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Flip _
                     | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient | Op.Custom _ | Op.Cholesky
                     | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Lu | Op.LuPermutation | Op.MatrixExp | Op.Eigh | Op.Svd | Op.Polygamma _ | Op.ArgSort _
-                    | Op.Unfold _ | Op.Fold _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> false
+                    | Op.Unfold _ | Op.Fold _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.LogSoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> false
                 let mutable found = -1
                 for s in savingScans do
                     if found < 0 && matches (graph.Node s) then found <- s
@@ -843,7 +843,7 @@ module internal Planner =
                         steps.Add(Step.Copy(source, v))
                     // parts of another dtype are converted by the node-by-node kernel
                     | Op.Concat _ when node |> Ir.existsArg (fun a -> a.DType <> node.DType) -> kernel p
-                    | Op.ArgMax _ | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ ->
+                    | Op.ArgMax _ | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.LogSoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ ->
                         let args = inputValuesOf p
                         let v = newBuffer p
                         steps.Add(Step.Write(node, args, v))

@@ -68,6 +68,7 @@ module Print =
         | Op.Softmax axis -> sprintf "softmax[axis=%d]" axis
         | Op.LogSoftmax axis -> sprintf "log_softmax[axis=%d]" axis
         | Op.SoftmaxBackward axis -> sprintf "softmax_backward[axis=%d]" axis
+        | Op.LogSoftmaxBackward axis -> sprintf "log_softmax_backward[axis=%d]" axis
         | Op.DiagonalMinusRankOne axis -> sprintf "diagonal_minus_rank_one[axis=%d]" axis
         | Op.CumSum(axis, reverse) -> sprintf "cumsum[axis=%d%s]" axis (if reverse then " reverse" else "")
 

@@ -710,7 +710,7 @@ module Rules =
         // derivatives were 1e-6 off in relative terms where torch's were right (fuzz 3/934, a
         // softmax of large logits; fuzz 3/1171, a saturated log-softmax).
         | Op.Softmax axis -> one (fun () -> Expr.softmaxBackward axis g y)
-        | Op.LogSoftmax axis -> one (fun () -> g - Expr.exp y * Expr.sumAxes [| axis |] true g)
+        | Op.LogSoftmax axis -> one (fun () -> Expr.logSoftmaxBackward axis g y)
         // Softmax's pullback h = p·(c − Σ c·p) of a cotangent c at softmax's output p, torch's double
         // backward: c's cotangent is the same pullback of g (the map is symmetric), and p's is
         // g·(c − Σ c·p) − c·Σ g·p, one DiagonalMinusRankOne node in g. So g has two readers, and
@@ -726,6 +726,18 @@ module Rules =
             let c, p = node.First, node.Second
             two (fun () -> Expr.softmaxBackward axis g p)
                 (fun () -> Expr.diagonalMinusRankOne axis g p (c - Expr.sumAxes [| axis |] true (c * p)) c)
+        // Log-softmax's pullback h = c − p·Σ c of a cotangent c at log-softmax's output y, p = exp y,
+        // torch's double backward: c's cotangent is the transposed map g − Σ g·p, one DiagonalMinusRankOne
+        // node, and y's is −g·p·Σ c. Forward mode, which transposes this rule, then gets h's tangent as
+        // two terms, each formed whole: ċ − p·Σ ċ (one node, where ċ's large parts cancel) and −ṗ·Σ c.
+        // Written as c − exp y · Σ c, the tangent of the product, ṗ·Σ c + p·Σ ċ, was summed before it was
+        // subtracted from ċ, so a term ṗ·Σ c of order 1 beside a ċ of 1e17 along p (weights whose tangent
+        // is the same along the axis) was rounded away, and the Hessian entry it makes came out 0.
+        | Op.LogSoftmaxBackward axis ->
+            let c, p = node.First, Expr.exp node.Second
+            let ones = Expr.onesLike p
+            two (fun () -> Expr.diagonalMinusRankOne axis g p ones ones)
+                (fun () -> -(g * p) * Expr.sumAxes [| axis |] true c)
         // h = w·a − v·Σ a·p: a's cotangent is the transposed map, the same op with p and v swapped
         // (so transposing it again is one node too); the others are products with sums.
         | Op.DiagonalMinusRankOne axis ->

@@ -1,4 +1,4 @@
-/// Softmax and log-softmax along one axis, and softmax's pullback: the kernels of the three primitives. Each run along the
+/// Softmax and log-softmax along one axis, their pullbacks, and the rank-one map of their rules: the kernels of those primitives. Each run along the
 /// axis is shifted by its maximum before exp, so nothing overflows, and is computed in float64 in
 /// either dtype, so a float32 result is the float64 one rounded once (its terms by float32's exp
 /// series, within a two-hundredth of its half ulp).
@@ -10,7 +10,7 @@ open System.Runtime.CompilerServices
 open System.Runtime.InteropServices
 open KernelSupport
 
-/// Softmax, log-softmax and softmax-backward kernels, writing into a dense buffer of the input's shape.
+/// Softmax, log-softmax and their backward kernels, writing into a dense buffer of the input's shape.
 module Normalise =
 
     /// Writes softmax (or log-softmax, with `logarithm`) of each run of `length` entries, `inner`
@@ -175,6 +175,87 @@ module Normalise =
 
     /// y·(g − Σ g·y) along the axis (already normalised): softmax's pullback of g at output y.
     let softmaxBackward (axis: int) (g: Tensor) (y: Tensor) = freshFilled y (backwardInto axis g y)
+
+    /// p = exp y over `count` entries of y from `first` into p, by the Exp op's own kernel, so p holds the
+    /// probabilities every other node reads (the Exp node of this op's rule among them): a cotangent that is
+    /// the same along the axis, c − p·(n·c) with p = 1/n, is then exactly 0 wherever the dtype's p is, as in
+    /// torch's kernel.
+    let private probabilitiesInto<'T when 'T :> IFloatingPointIeee754<'T>> (y: 'T[]) (first: int) (count: int) (p: 'T[]) =
+        Elementwise.Aligned.Unary(UnaryOp.Exp, ReadOnlySpan(y, first, count), Span(p, 0, count), Elementwise.alignmentFor<'T> (), 0)
+
+    /// Log-softmax's pullback along runs of `length` entries, `inner` apart: g − p·Σ g per run with p = exp y,
+    /// the sum in float64 rounded to the dtype, the product and the difference each rounded (as torch's kernel,
+    /// and as the vector path below). Every entry of a run is read before the run's first is written, so
+    /// `result` may be the array of g.
+    let private logBackwardRuns<'T when 'T :> IFloatingPointIeee754<'T>>
+        (g: 'T[]) (gOffset: int) (p: 'T[]) (outer: int) (length: int) (inner: int) (result: 'T[]) =
+        for o in 0 .. outer - 1 do
+            for i in 0 .. inner - 1 do
+                let first = o * length * inner + i
+                let mutable total = 0.0
+                for r in 0 .. length - 1 do
+                    total <- total + Double.CreateTruncating g.[gOffset + first + r * inner]
+                let total = 'T.CreateTruncating total
+                for r in 0 .. length - 1 do
+                    let k = first + r * inner
+                    result.[k] <- g.[gOffset + k] - p.[k] * total
+
+    /// The consecutive runs of one part (the axis innermost): exp y of the part's rows into pooled scratch,
+    /// then per row the sum of g by SpanKernels.sum in the dtype, as torch's vectorised kernel sums it, and
+    /// g − p·s in vector lanes (the result may alias g or y: p is read from the scratch).
+    let private logBackwardRunsOfPart<'T when 'T :> IFloatingPointIeee754<'T>>
+        (g: 'T[]) (gOffset: int) (y: 'T[]) (yOffset: int) (outer: int) (length: int) (result: 'T[]) (rowsPerPart: int) (part: int) =
+        let firstRow = part * rowsPerPart
+        let rows = min outer (firstRow + rowsPerPart) - firstRow
+        let p = Buffers.ArrayPool<'T>.Shared.Rent(rows * length)
+        try
+            probabilitiesInto y (yOffset + firstRow * length) (rows * length) p
+            for row in 0 .. rows - 1 do
+                let o = firstRow + row
+                let gRow = ReadOnlySpan(g, gOffset + o * length, length)
+                let out = Span(result, o * length, length)
+                let total = SpanKernels.sum gRow
+                gRow.CopyTo out
+                SpanKernels.multiplyAddInto (ReadOnlySpan(p, row * length, length)) (-total) out
+        finally Buffers.ArrayPool<'T>.Shared.Return p
+
+    /// Every consecutive run, split over the worker team as contiguousRuns splits them.
+    let private logBackwardContiguous<'T when 'T :> IFloatingPointIeee754<'T>>
+        (g: 'T[]) (gOffset: int) (y: 'T[]) (yOffset: int) (outer: int) (length: int) (result: 'T[]) =
+        if length > 0 then
+            let rowsPerPart = max 1 (KernelSupport.chunkSize / length)
+            let parts = (outer + rowsPerPart - 1) / rowsPerPart
+            if parts = 1 || outer * length < parallelThresholdCostly || Parallelism.MaxDegree = 1 then
+                for part in 0 .. parts - 1 do
+                    logBackwardRunsOfPart g gOffset y yOffset outer length result rowsPerPart part
+            else Workers.run parts (fun part -> logBackwardRunsOfPart g gOffset y yOffset outer length result rowsPerPart part)
+
+    /// The runs along an axis that is not innermost: exp y of the whole tensor into pooled scratch, then
+    /// logBackwardRuns.
+    let private logBackwardStrided<'T when 'T :> IFloatingPointIeee754<'T>>
+        (g: 'T[]) (gOffset: int) (y: 'T[]) (yOffset: int) (outer: int) (length: int) (inner: int) (result: 'T[]) =
+        let count = outer * length * inner
+        let p = Buffers.ArrayPool<'T>.Shared.Rent(max 1 count)
+        try
+            probabilitiesInto y yOffset count p
+            logBackwardRuns g gOffset p outer length inner result
+        finally Buffers.ArrayPool<'T>.Shared.Return p
+
+    /// Log-softmax's pullback g − exp(y)·Σ g along `axis` into `result`, a dense array of their shape;
+    /// g (the cotangent) and y (log-softmax's output) have one shape and one dtype.
+    let internal logBackwardInto (axis: int) (g: Tensor) (y: Tensor) (result: Array) : unit =
+        let g = dense g
+        let y = dense y
+        let dims = y.Dims
+        let struct (outer, inner) = aroundAxis dims axis
+        match y.DType with
+        | DType.Float64 when inner = 1 -> logBackwardContiguous<float> g.Data64 g.Offset y.Data64 y.Offset outer dims.[axis] (result :?> float[])
+        | DType.Float32 when inner = 1 -> logBackwardContiguous<float32> g.Data32 g.Offset y.Data32 y.Offset outer dims.[axis] (result :?> float32[])
+        | DType.Float64 -> logBackwardStrided<float> g.Data64 g.Offset y.Data64 y.Offset outer dims.[axis] inner (result :?> float[])
+        | DType.Float32 -> logBackwardStrided<float32> g.Data32 g.Offset y.Data32 y.Offset outer dims.[axis] inner (result :?> float32[])
+
+    /// g − exp(y)·Σ g along the axis (already normalised): log-softmax's pullback of g at output y.
+    let logSoftmaxBackward (axis: int) (g: Tensor) (y: Tensor) = freshFilled y (logBackwardInto axis g y)
 
     /// w·a − v·Σ a·p along runs of `length` entries, `inner` apart, the sum in float64 and each
     /// result rounded once; each run is read whole before it is written, so `result` may alias an input.

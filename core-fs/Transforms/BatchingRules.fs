@@ -166,6 +166,7 @@ module internal BatchingRules =
         | Op.LogSoftmax axis -> Expr.logSoftmax (axis + 1) args.[0].Value
         // The inputs pair entry by entry: each needs the batch axis.
         | Op.SoftmaxBackward axis -> Expr.softmaxBackward (axis + 1) (expand size args.[0]) (expand size args.[1])
+        | Op.LogSoftmaxBackward axis -> Expr.logSoftmaxBackward (axis + 1) (expand size args.[0]) (expand size args.[1])
         | Op.DiagonalMinusRankOne axis ->
             Expr.diagonalMinusRankOne (axis + 1) (expand size args.[0]) (expand size args.[1]) (expand size args.[2]) (expand size args.[3])
         | Op.CumSum(axis, reverse) -> Expr.cumsumAlong (axis + 1) reverse args.[0].Value

@@ -6,7 +6,7 @@
 /// Size: ForwardSizeTests.fs measures the nodes the tangent adds beyond the primal for a few
 /// functions (the figures are in that test); the tangent is at most 2.5x the primal and never larger
 /// than the pullback it transposes, except by a negation and a broadcast where a rule subtracts a
-/// reduced cotangent (log-softmax's g − exp y · Σ g). The cotangent variable u
+/// reduced cotangent. The cotangent variable u
 /// never survives: every rule is linear in its cotangent, so the transposed graph holds only the
 /// other factors (tested for every primitive). Per-primitive JVP rules would be a second table to
 /// keep in step with the first for no smaller graph, so there are none.

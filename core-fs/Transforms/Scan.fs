@@ -62,7 +62,7 @@ module Scan =
         | Op.Var _ | Op.Const _ | Op.Unary _ | Op.Binary _ | Op.Where | Op.Reduce _ | Op.ArgMax _ | Op.MatMul
         | Op.Slice _ | Op.Pad _ | Op.Concat _ | Op.Gather _ | Op.ScatterAdd _ | Op.Cast _ | Op.StopGradient
         | Op.Custom _ | Op.Cholesky | Op.TriangularSolve _ | Op.Solve | Op.SlogDet | Op.Qr | Op.Lu | Op.LuPermutation | Op.MatrixExp | Op.Eigh | Op.Svd
-        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> false
+        | Op.Polygamma _ | Op.ArgSort _ | Op.Unfold _ | Op.Fold _ | Op.Scan _ | Op.Softmax _ | Op.LogSoftmax _ | Op.SoftmaxBackward _ | Op.LogSoftmaxBackward _ | Op.DiagonalMinusRankOne _ | Op.CumSum _ -> false
 
     /// The nodes that `roots` read from outside a region, found by a walk of the region only: the
     /// inputs (and roots) that `inside` rejects but that a node inside reads, each once, in order.

@@ -16,7 +16,7 @@ let expectedNames =
       "permute"; "reshape"; "broadcast_to"; "slice"; "pad"; "concat"; "flip"; "gather"; "scatter_add"
       "cast"; "stop_gradient"; "custom"
       "cholesky"; "triangular_solve"; "solve"; "slogdet"; "qr"; "lu_factor"; "lu_permutation"; "eigh"; "svd"
-      "erfc"; "lgamma"; "softplus"; "sigmoid_slope"; "gelu"; "gelu_slope"; "tanh_slope"; "polygamma"; "argsort"; "unfold"; "fold"; "scan"; "softmax"; "log_softmax"; "softmax_backward"; "diagonal_minus_rank_one"; "cumsum"
+      "erfc"; "lgamma"; "softplus"; "sigmoid_slope"; "gelu"; "gelu_slope"; "tanh_slope"; "polygamma"; "argsort"; "unfold"; "fold"; "scan"; "softmax"; "log_softmax"; "softmax_backward"; "log_softmax_backward"; "diagonal_minus_rank_one"; "cumsum"
       "i0"; "i0e"; "i1"; "i1e"; "erfcx"; "ndtr"; "log_ndtr"; "ndtri"; "matrix_exp"
       "bessel_j0"; "bessel_j1"; "bessel_y0"; "bessel_y1"; "modified_bessel_k0"; "modified_bessel_k1"
       "scaled_modified_bessel_k0"; "scaled_modified_bessel_k1" ]
@@ -56,6 +56,7 @@ let opNameTests =
                   Nn.softmax 1 x, "softmax"
                   Nn.logSoftmax 0 x, "log_softmax"
                   Expr.softmaxBackward 1 x y, "softmax_backward"
+                  Expr.logSoftmaxBackward 0 x y, "log_softmax_backward"
                   Expr.diagonalMinusRankOne 0 x y x y, "diagonal_minus_rank_one"
                   Indexing.cumsum 1 x, "cumsum" ]
             for node, expected in cases do

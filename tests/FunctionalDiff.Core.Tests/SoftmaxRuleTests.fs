@@ -3,7 +3,8 @@
 /// Hessian-vector product whose error is measured against each entry's own terms, so an entry
 /// that is small because its terms cancel must still be right to its own size. Softmax's pullback
 /// is a primitive too (fuzz fresh adversarial 45/125): its values against a loop, and a Hessian by
-/// forward over reverse whose small term sits beside terms 1e16 times larger.
+/// forward over reverse whose small term sits beside terms 1e16 times larger; so is log-softmax's,
+/// with a Hessian whose small term sits beside a cotangent's tangent 1e17 times larger.
 module FunctionalDiff.Core.Tests.SoftmaxRuleTests
 
 open System
@@ -276,6 +277,93 @@ let tests =
             Expect.floatClose { absolute = 0.0; relative = 1e-12 } (values (Diff.hvp f at along)).[1] closedForm "Hvp, entry 1"
             Expect.floatClose { absolute = 0.0; relative = 1e-12 } (values (Diff.hessian f at)).[6 + 1] closedForm "Hessian (1, 1)"
         }
+        test "log-softmax's pullback along every axis, in both dtypes and over long rows, is g − exp(y)·Σ g of a reference loop; a plan gives the interpreter's bits" {
+            let random = Random 41
+            for dims in [ [| 3; 4; 5 |]; [| 70; 37 |]; [| 2; 1000 |] ] do
+                let g = sample random Normal dims
+                let logits = sample random Normal dims
+                for axis in 0 .. dims.Length - 1 do
+                    let length = dims.[axis]
+                    let inner = Array.fold (*) 1 dims.[axis + 1 ..]
+                    for dtype in [ DType.Float64; DType.Float32 ] do
+                        // log-softmax outputs as the dtype holds them, and the reference from those held values
+                        let gd = g.Cast dtype
+                        let yd = Eval.eval (Nn.logSoftmax axis (Expr.constant (logits.Cast dtype)))
+                        let gh, yh = gd.ToDoubleArray(), yd.ToDoubleArray()
+                        let actual = values (Expr.logSoftmaxBackward axis (Expr.constant gd) (Expr.constant yd))
+                        let allowed = if dtype = DType.Float32 then 4e-7 else 1e-14
+                        for k in 0 .. actual.Length - 1 do
+                            let first = k - ((k / inner) % length) * inner
+                            let run = [| for r in 0 .. length - 1 -> first + r * inner |]
+                            let total = run |> Array.sumBy (fun j -> gh.[j])
+                            let scale = abs gh.[k] + Math.Exp yh.[k] * (run |> Array.sumBy (fun j -> abs gh.[j]))
+                            let expected = gh.[k] - Math.Exp yh.[k] * total
+                            if not (abs (actual.[k] - expected) <= allowed * scale) then
+                                failtestf "%A %A axis %d entry %d: %.17g, reference %.17g" dtype dims axis k actual.[k] expected
+            // a cotangent the same along the axis over a row of equal logits is exactly 0 (c·(1 − n·p), p = 1/n in the dtype)
+            for dtype in [ DType.Float64; DType.Float32 ] do
+                let y = Nn.logSoftmax 0 (Expr.constant ((Tensor.FromArray(Array.zeroCreate<float> 4, [| 4 |])).Cast dtype))
+                let c = Expr.constant ((Tensor.FromArray(Array.create 4 1e8, [| 4 |])).Cast dtype)
+                Expect.sequenceEqual (values (Expr.logSoftmaxBackward 0 c y)) (Array.zeroCreate<float> 4) (sprintf "%A: uniform cotangent" dtype)
+            let gv = Expr.variable "g" [| 3; 4; 5 |] DType.Float64
+            let yv = Expr.variable "y" [| 3; 4; 5 |] DType.Float64
+            let roots = [| for axis in 0 .. 2 -> Expr.logSoftmaxBackward axis gv yv |]
+            let plan = Planner.compile [| gv; yv |] roots true
+            Expect.equal (PlanMemoryTests.kernelSteps plan) [||] "node-by-node kernels in the plan"
+            let inputs = [| sample random Normal [| 3; 4; 5 |]; sample random Normal [| 3; 4; 5 |] |]
+            let planned = plan.Run(inputs, null)
+            let expected = PlanTests.interpreted [| gv; yv |] inputs roots
+            for i in 0 .. roots.Length - 1 do
+                Expect.sequenceEqual (planned.[i].ToDoubleArray()) (expected.[i].ToDoubleArray()) (sprintf "root %d" i)
+        }
+        test "the Hessian through log-softmax keeps a small term beside weights whose tangent is 1e17 along the row, by forward over reverse, in both dtypes" {
+            // f(x, s) = Σ logSoftmax([a·x, 0]) ⊙ [w₀ + L·s, w₁ + L·s] at (0, 0), along v = (1, 1). With y₀ = log σ(a·x),
+            // y₁ = log σ(−a·x): ∂f/∂x = a·(w₀ + L·s − σ(a·x)·(w₀ + w₁ + 2L·s)), so ∂²f/∂x² = −a²·σ′(0)·(w₀ + w₁) =
+            // −a²·(w₀ + w₁)/4 and ∂²f/∂x∂s = a·L·(1 − 2σ(0)) = 0; ∂f/∂s = L·(y₀ + y₁), so ∂²f/∂s² = 0. (H v) = (−a²(w₀ + w₁)/4, 0).
+            // The pullback's tangent holds ċ − p·Σ ċ = L − L beside −ṗ·Σ c = a²(w₀ + w₁)/4; summed as ṗ·Σ c + p·Σ ċ before
+            // ċ was subtracted, the small one was lost (0 where L ≥ 1e17 in float64, 1e8 in float32).
+            let a, w0, w1 = 1.5, 0.75, 0.5
+            for dtype in [ DType.Float64; DType.Float32 ] do
+                for L in [ 1e4; 1e8; 1e17 ] do
+                    let scalar (v: float) = Expr.scalar dtype v
+                    let entry (e: Expr) = Expr.reshape [| 1 |] e
+                    let f (xs: Expr) =
+                        let x = Expr.reshape [||] (Expr.slice [| 0 |] [| 1 |] [| 1 |] xs)
+                        let s = Expr.reshape [||] (Expr.slice [| 1 |] [| 2 |] [| 1 |] xs)
+                        let logits = Expr.concat 0 [ entry (x * scalar a); entry (scalar 0.0) ]
+                        let weights = Expr.concat 0 [ entry (scalar w0 + s * scalar L); entry (scalar w1 + s * scalar L) ]
+                        Expr.sum (Nn.logSoftmax 0 logits * weights)
+                    let at = Expr.constant ((Tensor.FromArray([| 0.0; 0.0 |], [| 2 |])).Cast dtype)
+                    let along = Expr.constant ((Tensor.FromArray([| 1.0; 1.0 |], [| 2 |])).Cast dtype)
+                    let hv = values (Diff.hvp f at along)
+                    // −a²(w₀ + w₁)/4 = −0.703125 is exact in either dtype
+                    Expect.sequenceEqual hv [| -a * a * (w0 + w1) / 4.0; 0.0 |] (sprintf "%A, L = %g" dtype L)
+        }
+        test "the log-softmax Hessian f(x) = Σ logSoftmax([x²/√3, c·x]) ⊙ [K − K·c·x/4, 0] is K/√3 by forward over reverse; by reverse over reverse within ulps of its cancelling terms" {
+            // y₀ = log σ(d), d = x²/√3 − c·x, so f = w₀·log σ(d) with w₀ = K − K·c·x/4, and
+            // f″ = w₀″·log σ + 2w₀′·(1 − σ)·d′ + w₀·(−σ′·d′² + (1 − σ)·d″); at x = 0, σ = 1/2, σ′ = 1/4, d′ = −c, d″ = 2/√3:
+            // f″ = K·c²/4 − K·c²/4 + K/√3 = K/√3. Reverse over reverse gets the large parts as ±K·c²/8 from two different
+            // paths to x (through the weights and through the logits), which meet only in x's fan-in, beside K/√3; the sum
+            // loses K/√3 there, with log-softmax's rule or any other form of it, and so does torch's double backward (at K = 1
+            // both return 0.5 at c = 1e8). So that order is held to a few ulps of K·c²/8, not to K/√3.
+            let K = 0.7
+            let closedForm = K / sqrt 3.0
+            for dtype in [ DType.Float64; DType.Float32 ] do
+                let epsilon = if dtype = DType.Float32 then 1.2e-7 else 2.3e-16
+                for c in [ 1e2; 1e4; 1e8 ] do
+                    let scalar (v: float) = Expr.scalar dtype v
+                    let entry (e: Expr) = Expr.reshape [| 1 |] e
+                    let f (x: Expr) =
+                        let logits = Expr.concat 0 [ entry (x * x / scalar (sqrt 3.0)); entry (x * scalar c) ]
+                        let weights = Expr.concat 0 [ entry (scalar K - x * scalar (K * c / 4.0)); entry (scalar 0.0) ]
+                        Expr.sum (Nn.logSoftmax 0 logits * weights)
+                    let x0 = Expr.constant ((Tensor.FromArray([| 0.0 |], [||])).Cast dtype)
+                    let forwardOverReverse = (values (Diff.hvp f x0 (scalar 1.0))).[0]
+                    let reverseOverReverse = (values (Diff.grad (Diff.grad f) x0)).[0]
+                    Expect.floatClose { absolute = 0.0; relative = 2.0 * epsilon } forwardOverReverse closedForm (sprintf "%A Hvp at c = %g" dtype c)
+                    let terms = K * c * c / 8.0 + closedForm
+                    Expect.isLessThanOrEqual (abs (reverseOverReverse - closedForm)) (8.0 * epsilon * terms) (sprintf "%A grad of grad at c = %g" dtype c)
+        }
         test "diagonal minus rank one, w·a − v·Σ a·p, along every axis and in both dtypes, is a reference loop's; a plan gives the interpreter's bits" {
             let random = Random 37
             for dims in [ [| 3; 4; 5 |]; [| 6; 37 |] ] do
@@ -318,6 +406,10 @@ let tests =
                 F = fun xs -> Expr.softmaxBackward 1 xs.[0] (probabilitiesOf xs.[1]) }
               { Name = "softmax_backward along 0"; Shapes = [ s34; s34 ]; Domain = Normal
                 F = fun xs -> Expr.softmaxBackward 0 xs.[0] (Nn.softmax 0 xs.[1]) }
+              { Name = "log_softmax_backward along 1"; Shapes = [ s34; s34 ]; Domain = Normal
+                F = fun xs -> Expr.logSoftmaxBackward 1 xs.[0] (Nn.logSoftmax 1 xs.[1]) }
+              { Name = "log_softmax_backward along 0"; Shapes = [ s34; s34 ]; Domain = Normal
+                F = fun xs -> Expr.logSoftmaxBackward 0 xs.[0] (Nn.logSoftmax 0 xs.[1]) }
               { Name = "diagonal_minus_rank_one along 1"; Shapes = [ s34; s34; s34; s34 ]; Domain = Normal
                 F = fun xs -> Expr.diagonalMinusRankOne 1 xs.[0] xs.[1] xs.[2] xs.[3] } ]
         testList "first order vs finite differences" (ruleCases |> List.mapi (fun i c -> firstOrderTest (8100 + i) c))

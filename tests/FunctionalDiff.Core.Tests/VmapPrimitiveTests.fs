@@ -105,6 +105,8 @@ let cases : VmapCase list =
           yield case (sprintf "LogSoftmax axis %d" axis) [ Draw(Normal, [| 3; 4 |]) ] (one (Expr.logSoftmax axis))
           yield case (sprintf "SoftmaxBackward axis %d" axis) [ Draw(Normal, [| 3; 4 |]); Draw(Positive, [| 3; 4 |]) ] (two (Expr.softmaxBackward axis))
               |> summing 4.0
+          yield case (sprintf "LogSoftmaxBackward axis %d" axis) [ Draw(Normal, [| 3; 4 |]); Draw(Normal, [| 3; 4 |]) ] (two (Expr.logSoftmaxBackward axis))
+              |> summing 4.0
           yield case (sprintf "DiagonalMinusRankOne axis %d" axis) [ for _ in 1 .. 4 -> Draw(Normal, [| 3; 4 |]) ]
                     (fun xs -> Expr.diagonalMinusRankOne axis xs.[0] xs.[1] xs.[2] xs.[3]) |> summing 4.0
           for reverse in [ false; true ] do

@@ -44,6 +44,18 @@ public static partial class CaseTable
                 var g = TorchSide.Grad((F.softmax(x[0], -1) * SoftmaxWeights(x[0])).sum(), new[] { x[0] }, null, createGraph: true)[0]!;
                 return TorchSide.Grad((g * SoftmaxDirection(x[0])).sum(), new[] { x[0] }, null, createGraph: true)[0]!;
             });
+        // log-softmax's pullback g − exp(y)·Σ g is a primitive too (log_softmax_backward), its rule's map in g the rank-one
+        // one: the same two cases over log_softmax, against torch's _log_softmax_backward_data and its own backward
+        yield return C("log-softmax pullback (gradient of Σ log_softmax·w) [2,4]", new[] { I(2, 4) },
+            x => Diff.Grad((Expr z) => (z.LogSoftmax(-1) * SoftmaxWeights(z)).Sum())(x[0]),
+            x => TorchSide.Grad((F.log_softmax(x[0], -1) * SoftmaxWeights(x[0])).sum(), new[] { x[0] }, null, createGraph: true)[0]!);
+        yield return C("log-softmax pullback's derivative (Hessian of Σ log_softmax·w along v) [2,4]", new[] { I(2, 4) },
+            x => Diff.Grad((Expr u) => (Diff.Grad((Expr z) => (z.LogSoftmax(-1) * SoftmaxWeights(z)).Sum())(u) * SoftmaxDirection(u)).Sum())(x[0]),
+            x =>
+            {
+                var g = TorchSide.Grad((F.log_softmax(x[0], -1) * SoftmaxWeights(x[0])).sum(), new[] { x[0] }, null, createGraph: true)[0]!;
+                return TorchSide.Grad((g * SoftmaxDirection(x[0])).sum(), new[] { x[0] }, null, createGraph: true)[0]!;
+            });
         foreach (var c in AtShapes("gelu tanh", I, x => x.GeluTanh(),
             x => 0.5 * x * (1.0 + (Math.Sqrt(2.0 / Math.PI) * (x + 0.044715 * x.pow(3))).tanh()))) yield return c;
         foreach (var c in AtShapes("silu", I, x => x.Silu(), x => F.silu(x))) yield return c;
