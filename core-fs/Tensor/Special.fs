@@ -243,9 +243,9 @@ module internal Special =
     let private reflectionBelow = -1e7
 
     /// ζ(s, q) for an integer s ≥ 2 and q far below 0, not a pole, by the reflection of ψ⁽ⁿ⁾ = (−1)ⁿ⁺¹·n!·ζ(n + 1, ·):
-    /// ψ⁽ⁿ⁾(q) = −πⁿ⁺¹·Pₙ(cot πq) + (−1)ⁿ·ψ⁽ⁿ⁾(1 − q) (cotDerivative), with cot πq from q's offset to its nearest
-    /// integer (cotPi), so no digit is lost to π·q; 1 − q is far in the asymptotic range, where the Euler-Maclaurin tail is the
-    /// whole sum. NaN past s = 101, where n! and Pₙ's coefficients overflow.
+    /// ψ⁽ⁿ⁾(q) = −πⁿ⁺¹·Pₙ(cot πq) + (−1)ⁿ·ψ⁽ⁿ⁾(1 − q) (cotDerivative), with cot πq from q's offset to its
+    /// nearest integer (cotPi), so no digit is lost to π·q; 1 − q is far in the asymptotic range, where the
+    /// Euler-Maclaurin tail is the whole sum. NaN past s = 101, where n! and Pₙ's coefficients overflow.
     let private hurwitzZetaReflected (s: int) (q: float) =
         if s > 101 then Double.NaN else
         let n = s - 1
