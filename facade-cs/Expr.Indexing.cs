@@ -241,9 +241,9 @@ public sealed partial class Expr
 
     /// <summary>
     /// One-hot codes (torch.nn.functional.one_hot): a new last axis of <paramref name="classes"/> entries, 1 at each
-    /// integer's class. No gradient. A class outside [0, classes) in a Tensor of indices throws an
-    /// <see cref="ArgumentException"/>, as torch does; indices computed in the graph are not checked (such an index
-    /// gives a row of zeros).
+    /// integer's class. No gradient. A class outside [0, classes) throws an <see cref="ArgumentException"/>, as torch
+    /// does: in a Tensor of indices when the graph is built, in indices computed in the graph (or passed to a compiled
+    /// function, or batched by <see cref="Diff.Vmap(System.Func{Expr, Expr})"/>) when it is evaluated.
     /// </summary>
     /// <param name="classes">The number of classes, positive.</param>
     public Expr OneHot(int classes) => Wrap(CoreIndexing.oneHot(classes, Node));

@@ -34,6 +34,18 @@ public class FuzzVmapTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void AOneHotOfAComputedClassOutOfRangeThrowsUnderVmapAsForItsExample()
+    {
+        // `wide 3/94`: one_hot(x₁ − x₀ > x₀, 1) is class 1 of 1 in one example, which that example's evaluation refuses (its
+        // index is a constant there); the batched index is computed, and gave a row of zeros until OneHot checked computed
+        // indices when the plan runs
+        var options = Options.Parse(["--programs", "1", "--seed", "3", "--start", "94", "--ops", "wide", "--vmap"]);
+        var results = FuzzCommand.Check(options, TextWriter.Null);
+        Assert.NotEmpty(results);
+        Assert.All(results, r => Assert.True(r.Passed, $"{r.Case} {r.DType} {r.Check}: {r.Note}"));
+    }
+
+    [Fact]
     public void TheBatchSharesOneInputAndMovesAnotherOffAxisZero()
     {
         var programs = FuzzCommand.Programs(100, 13);

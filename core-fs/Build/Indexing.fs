@@ -452,14 +452,21 @@ module Indexing =
             Expr.cast values.DType (Expr.reshape values.Dims counts)
 
     /// torch.nn.functional.one_hot: a trailing axis of `classes` entries, 1 at the class each
-    /// integer of `indices` names and 0 elsewhere, in indices' dtype (no gradient). Constant
-    /// indices outside [0, classes) raise, as torch's do; computed ones give a row of zeros.
+    /// integer of `indices` names and 0 elsewhere, in indices' dtype (no gradient). Indices
+    /// outside [0, classes) raise, as torch's do: constant ones when the graph is built, computed
+    /// ones when it runs, by the index_select kernel they pass through (the classes picked at
+    /// themselves), so eager, compiled and vmapped evaluations agree.
     let oneHot (classes: int) (indices: Expr) =
         if classes <= 0 then Shape.fail "OneHot" (sprintf "classes must be positive, got %d (indices %s)" classes (dims indices))
         indices |> checkConstantIndex "OneHot" (fun v position ->
             sprintf "index %g (entry %d of indices %s) is not one of the %d classes 0 to %d" v position (dims indices) classes (classes - 1)) classes
-        let column = Expr.reshape (Array.append indices.Dims [| 1 |]) indices
-        Expr.eq column (constantLike indices [| classes |] (Array.init classes float))
+        let classIds = constantLike indices [| classes |] (Array.init classes float)
+        let checkedIndices =
+            match indices.Op with
+            | Op.Const _ -> indices
+            | _ -> Expr.reshape indices.Dims (indexSelect 0 (Expr.reshape [| indices.Numel |] indices) classIds)
+        let column = Expr.reshape (Array.append indices.Dims [| 1 |]) checkedIndices
+        Expr.eq column classIds
 
     /// Keeps the entries of the last two axes where `keep row column` holds, zeros elsewhere
     /// (a where, not a product, so an infinite entry outside leaves no NaN).

@@ -287,10 +287,10 @@ module Structural =
             | DType.Float64 -> gatherTypedInto<float> axis index t (target :?> float[])
             | DType.Float32 -> gatherTypedInto<float32> axis index t (target :?> float32[])
         with :? ShapeException as e ->
-            // IndexSelect and Embedding check a constant index when the graph is built; an index
+            // IndexSelect, Embedding and OneHot check a constant index when the graph is built; an index
             // computed in it, or passed to a compiled function, reaches this kernel, which knows
             // only its own name, so the message says which public ops gather through it
-            raise (ShapeException(sprintf "%s (source %s, index %s; IndexSelect, Embedding and Gather select through this op)"
+            raise (ShapeException(sprintf "%s (source %s, index %s; IndexSelect, Embedding, OneHot and Gather select through this op)"
                                       e.Message (Shape.format t.Dims) (Shape.format index.Dims), e))
 
     let private scatterTypedInto<'T when 'T :> Numerics.IFloatingPointIeee754<'T>>

@@ -100,4 +100,19 @@ public class RuntimeIndexErrorTests
         Assert.Contains("Embedding", e.Message);
         Assert.Contains("IndexSelect", e.Message);
     }
+
+    [Fact]
+    public void OneHotOfComputedIndicesRaisesWhenItRunsAsTorchDoes_CompiledAndVmapped()
+    {
+        // ⌊x⌋ is computed in the graph, so it is checked when the plan runs (a row of zeros before, which disagreed with the
+        // eager evaluation of the same program at constant inputs, and with torch)
+        var codes = Diff.Compile((Expr[] p) => new[] { p[0].Floor().OneHot(3) });
+        Assert.Equal(new[] { 1.0, 0, 0, 0, 0, 1, 0, 1, 0 }, codes.Invoke(Tensor.FromArray(new[] { 0.4, 2.9, 1.0 }))[0].ToDoubleArray());
+        var e = Assert.ThrowsAny<ArgumentException>(() => codes.Invoke(Tensor.FromArray(new[] { 0.4, 3.5 })));
+        Assert.Contains("index 3 ", e.Message);
+        Assert.Contains("OneHot", e.Message);
+        var batched = Diff.Vmap(x => x.Floor().OneHot(2));
+        Assert.Equal(new[] { 1.0, 0, 0, 1 }, batched(Tensor.FromArray(new[] { 0.5, 1.5 }, 2, 1)).Eval().ToDoubleArray());
+        Assert.ThrowsAny<ArgumentException>(() => batched(Tensor.FromArray(new[] { 0.5, 2.5 }, 2, 1)).Eval());
+    }
 }
