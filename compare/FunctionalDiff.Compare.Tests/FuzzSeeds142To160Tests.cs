@@ -1,4 +1,5 @@
 using FunctionalDiff.Compare.Fuzz;
+using TorchSharp;
 using Xunit;
 using static FunctionalDiff.Compare.Tests.FuzzTestSupport;
 
@@ -21,6 +22,22 @@ public class FuzzSeeds142To160Tests
         var ours = ((Expr)Tensor.FromArray(new[] { -9999999999.5 }, 1)).Polygamma(1).Eval().ToDoubleArray()[0];
         Assert.True(Math.Abs(ours - closed) <= 4e-16 * closed, $"ψ′(−9999999999.5) = {ours:R}, closed form {closed:R}");
         Passes(FuzzCommand.Programs(1, 151, 226, adversarial: true, ops: OpSurface.All)[0]);
+    }
+
+    [Fact]
+    public void Recent71_264_MinusInfinityToARank0ExponentOfOneHalf_OursIsTorchsNumberExponent_Named()
+    {
+        // torch's pow: with a number for exponent ½ it takes √x, NaN at −∞; with a tensor exponent it is IEEE pow, +∞ there.
+        // Ours is the former for any exponent of one entry (Elementwise.powScalar)
+        var bases = Tensor64(new[] { double.NegativeInfinity, 4.0 }, 2);
+        Assert.True(double.IsNaN(Values(bases.pow(0.5))[0]), "torch's pow by the number ½ at −∞");
+        Assert.Equal(double.PositiveInfinity, Values(bases.pow(Tensor64(new[] { 0.5 })))[0]);
+        var ours = ((Expr)Tensor.FromArray(new[] { double.NegativeInfinity, 4.0 }, 2)).Pow(Tensor.Scalar(0.5)).Eval().ToDoubleArray();
+        Assert.True(double.IsNaN(ours[0]) && ours[1] == 2.0, $"ours {ours[0]}, {ours[1]}");
+        var program = FuzzCommand.Programs(1, 71, 264, ops: OpSurface.Recent)[0];
+        Assert.Contains(program.Forward().TorchWrong, w => w.Why.StartsWith("ours (a convention): a rank-0 exponent of ±½", StringComparison.Ordinal));
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+            Assert.All(FuzzCheck.Checked(program, dtype), r => Assert.True(r.Passed, $"{dtype} {r.Check}"));
     }
 
     [Fact]
