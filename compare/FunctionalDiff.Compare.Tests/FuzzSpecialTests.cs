@@ -171,4 +171,26 @@ public class FuzzSpecialTests
         Assert.All(ours, t => Assert.Equal(0f, t));
         PassesNamed(FuzzCommand.Programs(1, 60, 198, adversarial: true, ops: OpSurface.Special)[0], "A scatter that overwrites entries of a derived value");
     }
+
+    [Fact]
+    public void Vander_AtATinyNonzeroEntry_TorchsSecondOrderCancels_OursIsTheClosedForm_Named()
+    {
+        // Σ u·vander([x], 4, increasing) = u₀ + u₁x + u₂x² + u₃x³, whose second derivative is 2u₂ + 6u₃x (`fuzz special
+        // adversarial 61/71`: x = 1e-30); torch's vander is a cumprod whose rule divides by x, and its double backward cancels
+        // terms of size g/x: off by a factor at 1e-30
+        double[] u = { -1.60835, 0.715286, -0.72477, -0.452594 };
+        const double at = 1e-30;
+        double exact = 2 * u[2] + 6 * u[3] * at;
+        for (int run = 0; run < 5; run++)
+        {
+            var x = Tensor64(new[] { at }, 1);
+            var y = (torch.linalg.vander(x, 4) * torch.tensor(u, dtype: torch.ScalarType.Float64)).sum();
+            var g = torch.autograd.grad(new[] { y }, new[] { x }, retain_graph: true, create_graph: true)[0];
+            var second = Values(torch.autograd.grad(new[] { g.sum() }, new[] { x })[0])[0];
+            Assert.True(Math.Abs(second - exact) > 0.1 * Math.Abs(exact), $"run {run}: torch's {second:R}, the closed form {exact:R}");
+        }
+        var ours = Diff.Hessian(v => (v.Vander(4, increasing: true) * Tensor.FromArray(u, 1, 4)).Sum())(Tensor.FromArray(new[] { at })).Eval().ToDoubleArray();
+        Assert.Equal(exact, ours[0], 1e-14);
+        PassesNamed(FuzzCommand.Programs(1, 61, 71, adversarial: true, ops: OpSurface.Special)[0], "Vander of a vector holding a nonzero entry below 1e-3");
+    }
 }
