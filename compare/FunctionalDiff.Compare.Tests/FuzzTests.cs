@@ -146,6 +146,15 @@ public class FuzzTests(ITestOutputHelper output)
         Assert.All(programs, p => Assert.StartsWith("fuzz recent 13/", p.Name));
     }
 
+    [Theory]
+    [InlineData("full"), InlineData("wide"), InlineData("classic"), InlineData("all"), InlineData("latest"), InlineData("newest"), InlineData("fresh"), InlineData("recent"), InlineData("special")]
+    public void EverySurfaceReachesTheIsolatedWorkers(string surface)
+    {
+        // the workers parse the options the parent hands them: a surface they do not carry draws another surface's programs
+        var options = Options.Parse(new[] { "--programs", "1", "--ops", surface });
+        Assert.Equal(options.Ops, Options.Parse(options.SelectionArgs().ToArray()).Ops);
+    }
+
     [Fact]
     public void TheSpecialSurfaceDrawsEachOfTheSpecialOpsInManyPrograms()
     {
