@@ -193,4 +193,33 @@ public class FuzzSpecialTests
         Assert.Equal(exact, ours[0], 1e-14);
         PassesNamed(FuzzCommand.Programs(1, 61, 71, adversarial: true, ops: OpSurface.Special)[0], "Vander of a vector holding a nonzero entry below 1e-3");
     }
+
+    [Fact]
+    public void MatrixExp_UnderACotangentThatDwarfsTheMatrix_ReversePassesLoseDigits_OursByForwardModeIsTheCentralDifference_Named()
+    {
+        // `fuzz special adversarial 61/34`: a matrix_exp whose cotangent, through a bilinear layer with ±1e160 weights, is about
+        // 1e160, where its rule exponentiates [[Aᵀ, g], [0, Aᵀ]]. The program's JVP along the fuzzer's tangent by central
+        // differences of ours (stable from h = 1e-3 to 1e-7) is the reference
+        var program = FuzzCommand.Programs(1, 61, 34, adversarial: true, ops: OpSurface.Special)[0];
+        var probe = Suite.Probe.For(program.ToCase());
+        var shape = program.InputShapes[0];
+        double[] At(double h) => OurInterpreter.Run(program, new Expr[] { Tensor.FromArray(probe.Inputs[0].Select((v, k) => v + h * probe.Tangent[0][k]).ToArray(), shape) })
+            .Eval().ToDoubleArray();
+        const double step = 1e-6;
+        double central = (At(step)[0] - At(-step)[0]) / (2 * step);
+        var ours = Diff.Jvp(z => OurInterpreter.Run(program, new Expr[] { z }), Tensor.FromArray(probe.Inputs[0], shape), Tensor.FromArray(probe.Tangent[0], shape))
+            .Tangent.Eval().ToDoubleArray();
+        Assert.Equal(central, ours[0], Math.Abs(central) * 1e-7);
+        // torch's JVP of this first-order program is its gradient (a reverse pass) times the tangent
+        var longShape = shape.Select(d => (long)d).ToArray();
+        for (int run = 0; run < 5; run++)
+        {
+            var x = torch.tensor(probe.Inputs[0], dtype: torch.ScalarType.Float64).reshape(longShape).requires_grad_(true);
+            var y = TorchInterpreter.Run(program, new[] { x });
+            var gradient = torch.autograd.grad(new[] { y.flatten()[0] }, new[] { x })[0];
+            double torchs = (gradient * torch.tensor(probe.Tangent[0], dtype: torch.ScalarType.Float64).reshape(longShape)).sum().item<double>();
+            Assert.True(Math.Abs(torchs - central) > 1e-2 * Math.Abs(central), $"run {run}: torch's {torchs:R}, central differences {central:R}");
+        }
+        PassesNamed(program, "ours and torch's: matrix_exp's reverse rule under a cotangent");
+    }
 }
