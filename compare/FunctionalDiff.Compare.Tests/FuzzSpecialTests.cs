@@ -222,4 +222,29 @@ public class FuzzSpecialTests
         }
         PassesNamed(program, "ours and torch's: matrix_exp's reverse rule under a cotangent");
     }
+
+    [Fact]
+    public void LogNdtr_FarLeft_ItsCurvatureTendsToMinusOne_OursBeyondMinus1e150IsZeroOrNaN_AKnownLimitation_Named()
+    {
+        // d²/dx² log Φ(x) = −r(x + r) with r = φ/Φ; as x → −∞, r = −x − 1/x + 2/x³ + …, so the curvature tends to −1 (mpmath:
+        // −0.999999000006 at −1e3, −1 to 1e-20 at −1e10). The reference's (TorchSharp 0.107 has no log_ndtr: torch's
+        // erfcx-based composite) is −1 at −1e300 and at −∞. Ours differentiates its slope √(2/π)/erfcx(−x/√2): erfcx's rule
+        // 2z·erfcx(z) − 2/√π cancelled (ours was 0 at −1e10, `fuzz special adversarial 63/171`), now its series from z = 100
+        // (SpecialTorchTests); what remains is erfcx′ and erfcx², which underflow from about x = −1e150: 0 there, NaN at −∞
+        for (int run = 0; run < 5; run++)
+            foreach (var at in new[] { -1e300, double.NegativeInfinity })
+            {
+                var x = Tensor64(new[] { at }, 1);
+                var y = TorchInterpreter.Apply(new Step(OpKind.LogNdtr, new[] { 0 }, Array.Empty<int>()), new[] { x }, torch.ScalarType.Float64);
+                var g = torch.autograd.grad(new[] { y.sum() }, new[] { x }, retain_graph: true, create_graph: true)[0];
+                var second = Values(torch.autograd.grad(new[] { g.sum() }, new[] { x })[0])[0];
+                Assert.True(Math.Abs(second + 1) < 1e-12, $"at {at}: {second:R}");
+            }
+        double Ours(double at) => Diff.Hessian(v => v.LogNdtr().Sum())(Tensor.FromArray(new[] { at })).Eval().ToDoubleArray()[0];
+        Assert.Equal(-0.99999900000599995, Ours(-1e3), 1e-12);
+        Assert.Equal(-1.0, Ours(-1e10), 1e-12);
+        Assert.Equal(0.0, Ours(-1e300));
+        Assert.True(double.IsNaN(Ours(double.NegativeInfinity)));
+        PassesNamed(FuzzCommand.Programs(1, 63, 171, adversarial: true, ops: OpSurface.Special)[0], "ours (a known limitation): the second order of log_ndtr far left");
+    }
 }
