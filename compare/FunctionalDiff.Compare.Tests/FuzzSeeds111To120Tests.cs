@@ -175,9 +175,11 @@ public class FuzzSeeds111To120Tests
         double closed = Math.Exp(710 - Math.Log(2));
         Assert.True(double.IsFinite(closed));
         Assert.Equal(1.0, ((Expr)Tensor.FromArray(new[] { 710.0 }, 1)).Sinh().Eval().ToDoubleArray()[0] / closed, 13);
-        // torch's vectorised kernel (a tensor of 9 entries, as drawn) overflows there; its scalar loop (one entry) does not
+        // torch's AVX2 vectorised kernel (a tensor of 9 entries, as drawn) overflows there; its scalar loop (one entry) does
+        // not, nor does its AVX-512 kernel, which libtorch picks where the CPU has it: either way the program passes
         var drawn = new[] { 0.0, 0, 0, 0, 0, 0, 0, 710, 0 };
-        Assert.Equal(double.PositiveInfinity, Values(torch.sinh(Tensor64(drawn, 3, 3)))[7]);
+        double torchSinh = Values(torch.sinh(Tensor64(drawn, 3, 3)))[7];
+        Assert.True(double.IsPositiveInfinity(torchSinh) || Math.Abs(torchSinh / closed - 1) < 1e-13, $"torch's sinh(710) = {torchSinh:R}");
         Assert.Equal(1.0, ((Expr)Tensor.FromArray(drawn, 3, 3)).Sinh().Eval().ToDoubleArray()[7] / closed, 13);
         // every check of the program as drawn goes through that sinh, so all are named and none fails
         var program = FuzzCommand.Programs(1, 119, 125, adversarial: true, ops: OpSurface.All)[0];
