@@ -143,9 +143,10 @@ module Rules =
         Expr.where small series quotient
 
     /// erfcx′(x) = 2x·erfcx(x) − 2/√π, torch's rule, whose terms cancel as x grows: the difference is about −1/(x²√π), and
-    /// the formula keeps ε/(x²) of it (log Φ's curvature, which reads it, came out 0 at x = −1e10 where it is −1). Above 100
-    /// and finite it is the asymptotic series (2/√π)·Σₙ₌₁⁶ (−1)ⁿ(2n − 1)!!/(2x²)ⁿ, whose next term is below 1e-20 of it
-    /// there; at +∞ torch's NaN (∞·0) is kept. Each side reads x only where it is taken, so neither meets the other's range.
+    /// the formula's rounding is ε relative to its terms, so it loses the difference far out, and log Φ's curvature, which
+    /// reads it far left, loses its limit −1 with it. Above 100 and finite it is the asymptotic series
+    /// (2/√π)·Σₙ₌₁⁶ (−1)ⁿ(2n − 1)!!/(2x²)ⁿ, whose next term is negligible there; at +∞ torch's NaN (∞·0) is kept. Each side
+    /// reads x only where it is taken, so neither meets the other's range.
     let private erfcxSlope (x: Expr) (y: Expr) =
         let bound = Expr.scalar x.DType 100.0
         let far = Expr.gt x bound * Expr.lt x (Expr.scalar x.DType System.Double.PositiveInfinity)
