@@ -124,7 +124,7 @@ public class FuzzTests(ITestOutputHelper output)
     public void TheRecentSurfaceDrawsEachOfTheRecentOpsInManyPrograms()
     {
         var programs = FuzzCommand.Programs(Programs, Seed, ops: OpSurface.Recent);
-        var recent = Enum.GetValues<OpKind>().Where(k => k > OpKind.RnnCell).ToList();
+        var recent = Enum.GetValues<OpKind>().Where(k => k > OpKind.RnnCell && k <= OpKind.ScaledModifiedBesselK1).ToList();
         // the programs that keep each recent op as a live step, with the variants that take other code paths drawn
         var counts = recent.ToDictionary(k => k, k => programs.Count(p => p.Steps.Any(s => s.Kind == k)));
         Assert.True(counts.Values.All(n => n >= 10), "programs per op: " + string.Join(", ", counts.Select(c => $"{c.Key} {c.Value}")));
@@ -142,7 +142,39 @@ public class FuzzTests(ITestOutputHelper output)
         Assert.Equal(2, steps.Where(s => s.Kind == OpKind.MatrixRank).Select(s => s.Flag).Distinct().Count());
         Assert.Equal(4, steps.Where(s => s.Kind == OpKind.VectorNorm).Select(s => s.Scalar).Distinct().Count());
         Assert.Equal(4, steps.Where(s => s.Kind is OpKind.LpPool1d or OpKind.LpPool2d).Select(s => s.Scalar).Distinct().Count());
+        Assert.DoesNotContain(steps, s => s.Kind > OpKind.ScaledModifiedBesselK1);
         Assert.All(programs, p => Assert.StartsWith("fuzz recent 13/", p.Name));
+    }
+
+    [Theory]
+    [InlineData("full"), InlineData("wide"), InlineData("classic"), InlineData("all"), InlineData("latest"), InlineData("newest"), InlineData("fresh"), InlineData("recent"), InlineData("special")]
+    public void EverySurfaceReachesTheIsolatedWorkers(string surface)
+    {
+        // the workers parse the options the parent hands them: a surface they do not carry draws another surface's programs
+        var options = Options.Parse(new[] { "--programs", "1", "--ops", surface });
+        Assert.Equal(options.Ops, Options.Parse(options.SelectionArgs().ToArray()).Ops);
+    }
+
+    [Fact]
+    public void TheSpecialSurfaceDrawsEachOfTheSpecialOpsInManyPrograms()
+    {
+        var programs = FuzzCommand.Programs(Programs, Seed, ops: OpSurface.Special);
+        var special = Enum.GetValues<OpKind>().Where(k => k > OpKind.ScaledModifiedBesselK1).ToList();
+        Assert.Equal(new[] { OpKind.Gammainc, OpKind.Gammaincc, OpKind.Zeta }, special);
+        var counts = special.ToDictionary(k => k, k => programs.Count(p => p.Steps.Any(s => s.Kind == k)));
+        Assert.True(counts.Values.All(n => n >= 10), "programs per op: " + string.Join(", ", counts.Select(c => $"{c.Key} {c.Value}")));
+        var steps = programs.SelectMany(p => p.Steps).Where(s => special.Contains(s.Kind)).ToList();
+        // the first operand is data in the op's domain (a > 0, s > 1), one for every entry, per entry of the last axis or per entry
+        Assert.All(steps, s => Assert.All(s.Data!, v => Assert.True(s.Kind == OpKind.Zeta ? v > 1 : v > 0, $"{s.Kind} at {v}")));
+        Assert.Equal(3, steps.Select(s => s.DataShape!.Length == 0 ? 0 : s.DataShape.Length == 1 ? 1 : 2).Distinct().Count());
+        // the second operand from the program, inside the domain the generator keeps (x, q > 0.05 where finite)
+        foreach (var p in programs)
+        {
+            var values = TorchInterpreter.RunAll(p, p.InputValues.Select((v, i) => TorchSharp.torch.tensor(v).reshape(p.InputShapes[i].Select(d => (long)d).ToArray())).ToArray());
+            foreach (var s in p.Steps.Where(s => special.Contains(s.Kind)))
+                Assert.False(values[s.Args[0]].lt(0.05).any().item<bool>(), $"{p.Name}: {s.Kind} of a value below 0.05");
+        }
+        Assert.All(programs, p => Assert.StartsWith("fuzz special 13/", p.Name));
     }
 
     [Fact]

@@ -142,6 +142,22 @@ module Rules =
             | BesselRatio.FirstKind -> polynomial, Expr.besselJ1 far / far
         Expr.where small series quotient
 
+    /// erfcx′(x) = 2x·erfcx(x) − 2/√π, torch's rule, whose terms cancel as x grows: the difference is about −1/(x²√π), and
+    /// the formula's rounding is ε relative to its terms, so it loses the difference far out, and log Φ's curvature, which
+    /// reads it far left, loses its limit −1 with it. Above 100 and finite it is the asymptotic series
+    /// (2/√π)·Σₙ₌₁⁶ (−1)ⁿ(2n − 1)!!/(2x²)ⁿ, whose next term is negligible there; at +∞ torch's NaN (∞·0) is kept. Each side
+    /// reads x only where it is taken, so neither meets the other's range.
+    let private erfcxSlope (x: Expr) (y: Expr) =
+        let bound = Expr.scalar x.DType 100.0
+        let far = Expr.gt x bound * Expr.lt x (Expr.scalar x.DType System.Double.PositiveInfinity)
+        let w = 0.5 / Expr.square (Expr.where far x bound)
+        let coefficients = [| -1.0; 3.0; -15.0; 105.0; -945.0; 10395.0 |]
+        let mutable series = Expr.scalar x.DType coefficients.[coefficients.Length - 1]
+        for k in coefficients.Length - 2 .. -1 .. 0 do
+            series <- series * w + coefficients.[k]
+        let twoOverSqrtPi = 2.0 / System.Math.Sqrt System.Math.PI
+        Expr.where far (twoOverSqrtPi * series * w) (2.0 * Expr.where far bound x * y - twoOverSqrtPi)
+
     /// φ(x)/Φ(x), the slope of log Φ: √(2/π)/erfcx(−x/√2) below 0, where φ and Φ underflow together (it is about −x
     /// there), and φ(x)/Φ(x) from 0 on, where Φ ≥ 1/2. Each side reads x only there, so erfcx's overflow above 0
     /// reaches no derivative.
@@ -324,8 +340,8 @@ module Rules =
                 // sign(0) = 0, as torch's rules: the kink of e^−|x| at 0 gets the mean of its two slopes
                 | UnaryOp.I0e -> g * (Expr.i1e x - Expr.sign x * y)
                 | UnaryOp.I1e -> g * (Expr.i0e x - Expr.sign x * y - besselRatio BesselRatio.ModifiedScaled x)
-                // torch's rule 2x·erfcx(x) − 2/√π (NaN at +∞, where 2x·erfcx(x) is ∞·0)
-                | UnaryOp.Erfcx -> g * (2.0 * x * y - 2.0 / System.Math.Sqrt System.Math.PI)
+                // torch's rule 2x·erfcx(x) − 2/√π (NaN at +∞, where 2x·erfcx(x) is ∞·0), by its series where it cancels
+                | UnaryOp.Erfcx -> g * erfcxSlope x y
                 | UnaryOp.Ndtr -> g * standardNormalDensity x
                 | UnaryOp.LogNdtr -> g * logNdtrSlope x
                 // 1/φ(Φ⁻¹(p)) = √(2π)·e^(y²/2): +∞ at p = 0 and 1

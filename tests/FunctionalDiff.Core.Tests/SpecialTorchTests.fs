@@ -210,6 +210,19 @@ let tests =
             close 30.033259667433676 (at (d Expr.logNdtr) -30.0) "log_ndtr′(−30)"
             // mpmath's numerical derivative of npdf/ncdf at −30: the second derivative tends to −1
             Expect.floatClose { absolute = 0.0; relative = 1e-9 } (at (d (d Expr.logNdtr)) -30.0) -0.9988962284881099 "log_ndtr″(−30)"
+            // where 2x·erfcx(x) − 2/√π cancels: mpmath at 40 digits (the difference of exp(x²)·erfc(x) and 2/√π, and the second
+            // derivative of log(ncdf)), where torch's formula keeps ε/x² of erfcx′ and log Φ's curvature came out 0 at −1e10
+            Expect.floatClose { absolute = 0.0; relative = 1e-10 } (at (d Expr.erfcx) 100.0) -5.6410497625993184868e-5 "erfcx′(100)"
+            Expect.floatClose { absolute = 0.0; relative = 1e-12 } (at (d Expr.erfcx) 1000.0) -5.6418873726549666885e-7 "erfcx′(1e3)"
+            Expect.floatClose { absolute = 0.0; relative = 1e-12 } (at (d Expr.erfcx) 1e6) -5.6418958354691000257e-13 "erfcx′(1e6)"
+            Expect.floatClose { absolute = 0.0; relative = 1e-12 } (at (d (d Expr.logNdtr)) -1000.0) -0.99999900000599995 "log_ndtr″(−1e3)"
+            Expect.floatClose { absolute = 0.0; relative = 1e-12 } (at (d (d Expr.logNdtr)) -1e5) -0.99999999990000000006 "log_ndtr″(−1e5)"
+            Expect.floatClose { absolute = 0.0; relative = 1e-12 } (at (d (d Expr.logNdtr)) -1e10) -1.0 "log_ndtr″(−1e10)"
+            // the series' own derivative (mpmath's second derivative of exp(x²)·erfc(x))
+            Expect.floatClose { absolute = 0.0; relative = 1e-12 } (at (d (d Expr.erfcx)) 200.0) 1.4103681832387136696e-7 "erfcx″(200)"
+            Expect.floatClose { absolute = 0.0; relative = 1e-12 } (at (d (d Expr.erfcx)) 1000.0) 1.1283757819707054937e-9 "erfcx″(1e3)"
+            Expect.floatClose { absolute = 0.0; relative = 1e-12 } (at (d (d Expr.erfcx)) 1e6) 1.1283791670921274364e-18 "erfcx″(1e6)"
+            Expect.isTrue (Double.IsNaN (at (d Expr.erfcx) infinity)) "erfcx′(+∞), torch's ∞·0"
             Expect.equal (at (d Expr.ndtri) 0.0) infinity "ndtri′(0)"
             Expect.equal (at (d Elementary.entr) 0.0) infinity "entr′(0), torch's −(1 + ln 0)"
         }

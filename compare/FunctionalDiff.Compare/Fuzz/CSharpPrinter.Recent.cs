@@ -1,6 +1,6 @@
 namespace FunctionalDiff.Compare.Fuzz;
 
-// The recent ops (`--ops recent`) as the C# calls OurInterpreter makes.
+// The recent ops (`--ops recent`) and the special ones (`--ops special`) as the C# calls OurInterpreter makes.
 public static partial class CSharpPrinter
 {
     static string Recent(Step s, string[] a, DType dtype)
@@ -19,6 +19,7 @@ public static partial class CSharpPrinter
             OpKind.Hsplit or OpKind.Vsplit or OpKind.Dsplit => $"{Split(s.Kind.ToString(), 1)})[{p[0]}]",
             OpKind.Fliplr or OpKind.Flipud or OpKind.BesselJ0 or OpKind.BesselJ1 or OpKind.BesselY0 or OpKind.BesselY1 or OpKind.ModifiedBesselK0
                 or OpKind.ModifiedBesselK1 or OpKind.ScaledModifiedBesselK0 or OpKind.ScaledModifiedBesselK1 => $"{x}.{s.Kind}()",
+            OpKind.Gammainc or OpKind.Gammaincc or OpKind.Zeta => $"Expr.{s.Kind}({Data()}, {x})",
             OpKind.Rot90 => $"{x}.Rot90({p[0]}, {p[1]}, {p[2]})",
             OpKind.TakeAlongDim => p.Length == 0 ? $"{x}.TakeAlongDim({Data()})" : $"{x}.TakeAlongDim({Data()}, {p[0]})",
             OpKind.Diagflat => $"{x}.Diagflat({p[0]})",

@@ -33,14 +33,14 @@ public static class FuzzCommand
     /// </summary>
     public static string? ReplayCommand(string name, DType dtype)
     {
-        var m = System.Text.RegularExpressions.Regex.Match(name, @"^fuzz (?:(classic|wide|all|latest|newest|fresh|recent) )?(adversarial )?(-?\d+)/(\d+)$");
+        var m = System.Text.RegularExpressions.Regex.Match(name, @"^fuzz (?:(classic|wide|all|latest|newest|fresh|recent|special) )?(adversarial )?(-?\d+)/(\d+)$");
         if (!m.Success) return null;
         return "dotnet compare/FunctionalDiff.Compare/bin/Release/net10.0/FunctionalDiff.Compare.dll fuzz " +
                $"--seed {m.Groups[3].Value} --start {m.Groups[4].Value} --programs 1 --dtype {CheckResult.Name(dtype)}" +
                (m.Groups[2].Success ? " --inputs adversarial" : "") + (m.Groups[1].Success ? $" --ops {m.Groups[1].Value}" : "") + " --in-process";
     }
 
-    static string Prefix(OpSurface ops) => ops switch { OpSurface.Classic => "classic ", OpSurface.Wide => "wide ", OpSurface.All => "all ", OpSurface.Latest => "latest ", OpSurface.Newest => "newest ", OpSurface.Fresh => "fresh ", OpSurface.Recent => "recent ", _ => "" };
+    static string Prefix(OpSurface ops) => ops switch { OpSurface.Classic => "classic ", OpSurface.Wide => "wide ", OpSurface.All => "all ", OpSurface.Latest => "latest ", OpSurface.Newest => "newest ", OpSurface.Fresh => "fresh ", OpSurface.Recent => "recent ", OpSurface.Special => "special ", _ => "" };
 
     static int ProgramSeed(int seed, int k) => unchecked(seed * 1_000_003 + k * 7_919 + 17);
 

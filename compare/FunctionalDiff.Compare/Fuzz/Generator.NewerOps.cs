@@ -27,6 +27,9 @@ public enum OpSurface
     /// <summary>Fresh and then the ops added since (AtLeast to ScaledModifiedBesselK1 in <see cref="OpKind"/>, <c>--ops
     /// recent</c>, branch fuzzops): not the default, so the programs of <c>--ops fresh</c> stay as they were.</summary>
     Recent,
+    /// <summary>Recent and then the ops added since (Gammainc to Zeta in <see cref="OpKind"/>, <c>--ops special</c>, branch
+    /// fuzzspecial): not the default, so the programs of <c>--ops recent</c> stay as they were.</summary>
+    Special,
 }
 
 // The ops added to the public surface after the wider ops were drawn (torch's logaddexp, hypot, kron, sinc, erfinv, frac,

@@ -17,7 +17,7 @@ public sealed partial class Generator
     /// <summary>Three weights each, as the fresh ops, five for the ops whose operands are rarely at hand (a rank of 2 or 3, a
     /// matrix the generator keeps away from rounding) or that the generator often rejects (near a kink).</summary>
     static (OpKind Kind, int Weight)[] RecentWeights => Enum.GetValues<OpKind>()
-        .Where(k => k > OpKind.RnnCell).Select(k => (k, k is OpKind.IsClose or OpKind.IsIn or OpKind.Vstack or OpKind.Dstack or OpKind.Flipud
+        .Where(k => k > OpKind.RnnCell && k <= OpKind.ScaledModifiedBesselK1).Select(k => (k, k is OpKind.IsClose or OpKind.IsIn or OpKind.Vstack or OpKind.Dstack or OpKind.Flipud
             or OpKind.Dsplit or OpKind.Fmax or OpKind.Fmin or OpKind.Addr or OpKind.DiagonalScatter or OpKind.VarMean or OpKind.Fliplr or OpKind.Cond
             or OpKind.MatrixRank or OpKind.CholeskyInverse ? 5 : 3)).ToArray();
 

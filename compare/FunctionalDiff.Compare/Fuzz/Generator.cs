@@ -374,7 +374,7 @@ public sealed partial class Generator
 
     OpKind DrawKind()
     {
-        var weights = ops switch { OpSurface.Classic => ClassicWeights, OpSurface.Wide => WideSurfaceWeights, OpSurface.All => AllWeights, OpSurface.Latest => LatestSurfaceWeights, OpSurface.Newest => NewestSurfaceWeights, OpSurface.Fresh => FreshSurfaceWeights, OpSurface.Recent => RecentSurfaceWeights, _ => Weights };
+        var weights = ops switch { OpSurface.Classic => ClassicWeights, OpSurface.Wide => WideSurfaceWeights, OpSurface.All => AllWeights, OpSurface.Latest => LatestSurfaceWeights, OpSurface.Newest => NewestSurfaceWeights, OpSurface.Fresh => FreshSurfaceWeights, OpSurface.Recent => RecentSurfaceWeights, OpSurface.Special => SpecialSurfaceWeights, _ => Weights };
         int r = rng.Next(weights.Sum(w => w.Weight));
         foreach (var (kind, weight) in weights)
         {
@@ -414,6 +414,7 @@ public sealed partial class Generator
             case OpKind.MatMul: MatMul(); break;
             case > OpKind.Fold and < OpKind.Const: Newer(kind); break;
             case > OpKind.Stack and < OpKind.Const: Wide(kind); break;
+            case > OpKind.ScaledModifiedBesselK1: Special(kind); break;
             case > OpKind.RnnCell: Recent(kind); break;
             case > OpKind.GumbelSoftmax: Fresh(kind); break;
             case > OpKind.SegmentSoftmax: Newest(kind); break;

@@ -2,7 +2,7 @@ using FunctionalDiff.Compare.Suite;
 
 namespace FunctionalDiff.Compare.Fuzz;
 
-// Our side of the recent ops (`--ops recent`), one public call each.
+// Our side of the recent ops (`--ops recent`) and the special ones (`--ops special`), one public call each.
 public static partial class OurInterpreter
 {
     static Expr Recent(Step s, Expr[] a, DType dtype)
@@ -60,6 +60,9 @@ public static partial class OurInterpreter
             OpKind.ModifiedBesselK1 => x.ModifiedBesselK1(),
             OpKind.ScaledModifiedBesselK0 => x.ScaledModifiedBesselK0(),
             OpKind.ScaledModifiedBesselK1 => x.ScaledModifiedBesselK1(),
+            OpKind.Gammainc => Expr.Gammainc(OurSide.Make(s.Data!, s.DataShape!, dtype), x),
+            OpKind.Gammaincc => Expr.Gammaincc(OurSide.Make(s.Data!, s.DataShape!, dtype), x),
+            OpKind.Zeta => Expr.Zeta(OurSide.Make(s.Data!, s.DataShape!, dtype), x),
             _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no interpretation"),
         };
     }

@@ -5,9 +5,10 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace FunctionalDiff.Compare.Fuzz;
 
-// The torch side of the recent ops (`--ops recent`): each the torch function of the same name, with the case table's
-// workarounds where TorchSharp 0.107 needs one (baddbmm's argument order, adaptive_max_pool3d, cond at the p torch cannot
-// differentiate, and the Bessel functions, which libtorch cannot differentiate at all).
+// The torch side of the recent ops (`--ops recent`) and of the special ones (`--ops special`: torch.special's gammainc,
+// gammaincc and zeta): each the torch function of the same name, with the case table's workarounds where TorchSharp 0.107
+// needs one (baddbmm's argument order, adaptive_max_pool3d, cond at the p torch cannot differentiate, and the Bessel
+// functions, which libtorch cannot differentiate at all).
 public static partial class TorchInterpreter
 {
     static TT Recent(Step s, TT[] a, ScalarType dtype)
@@ -79,6 +80,10 @@ public static partial class TorchInterpreter
             OpKind.ModifiedBesselK1 => Suite.CaseTable.TorchK1(x),
             OpKind.ScaledModifiedBesselK0 => Suite.CaseTable.TorchK0e(x),
             OpKind.ScaledModifiedBesselK1 => Suite.CaseTable.TorchK1e(x),
+            // the first operand is data: torch raises when asked for its derivative, as ours
+            OpKind.Gammainc => torch.special.gammainc(Data(s, dtype), x),
+            OpKind.Gammaincc => torch.special.gammaincc(Data(s, dtype), x),
+            OpKind.Zeta => torch.special.zeta(Data(s, dtype), x),
             _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "no interpretation"),
         };
     }

@@ -101,6 +101,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
                         "newest" => Fuzz.OpSurface.Newest,
                         "fresh" => Fuzz.OpSurface.Fresh,
                         "recent" => Fuzz.OpSurface.Recent,
+                        "special" => Fuzz.OpSurface.Special,
                         var other => throw new ArgumentException($"unknown op surface '{other}'\n{Usage}"),
                     };
                     break;
@@ -123,7 +124,7 @@ public sealed record Options(string[] Filters, DType[] DTypes, string ResultsDir
         if (AbortOnce != null) { yield return "--abort-once"; yield return AbortOnce; }
         if (Programs != null) { yield return "--programs"; yield return Programs.Value.ToString(); yield return "--seed"; yield return Seed.ToString(); yield return "--start"; yield return Start.ToString(); }
         if (Adversarial) { yield return "--inputs"; yield return "adversarial"; }
-        if (Ops != Fuzz.OpSurface.Full) { yield return "--ops"; yield return Ops switch { Fuzz.OpSurface.Wide => "wide", Fuzz.OpSurface.All => "all", Fuzz.OpSurface.Latest => "latest", Fuzz.OpSurface.Newest => "newest", Fuzz.OpSurface.Fresh => "fresh", Fuzz.OpSurface.Recent => "recent", _ => "classic" }; }
+        if (Ops != Fuzz.OpSurface.Full) { yield return "--ops"; yield return Ops switch { Fuzz.OpSurface.Wide => "wide", Fuzz.OpSurface.All => "all", Fuzz.OpSurface.Latest => "latest", Fuzz.OpSurface.Newest => "newest", Fuzz.OpSurface.Fresh => "fresh", Fuzz.OpSurface.Recent => "recent", Fuzz.OpSurface.Special => "special", _ => "classic" }; }
         if (Vmap) yield return "--vmap";
     }
 
