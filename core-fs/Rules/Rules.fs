@@ -600,15 +600,24 @@ module Rules =
             // exp([[Aᵀ, g], [0, Aᵀ]]). A matrix exponential again, so it differentiates to any order (each order
             // doubles the block). Linear in g, though not syntactically: forward mode substitutes a zero
             // cotangent into the transposed rule (Jvp.tangentOf), exact for a linear map.
+            // The block's scaling and squaring runs for its largest entries, so a g far larger than A (a
+            // cotangent of 1e160 on a matrix of norm 1) took many squarings and lost A's digits (a quarter of
+            // the gradient): g enters divided by s = max(1, max|g| / max(1, max|A|)) per matrix, the block is
+            // then as small as A makes it, and the result is multiplied back (it is linear in g). s is held: it
+            // picks a scale, not a value, and is 1 at a zero cotangent.
             one (fun () ->
                 let a = node.First
                 let rank = a.Rank
                 let n = a.Dims.[rank - 1]
+                let matrixAxes = [| rank - 2; rank - 1 |]
+                let largest (m: Expr) = Expr.maxAxes matrixAxes true (Expr.abs m)
+                let one = Expr.scalar a.DType 1.0
+                let s = Expr.stopGradient (Expr.maximum one (largest g / Expr.maximum one (largest a)))
                 let transposed = Expr.transpose a
-                let top = Expr.concat (rank - 1) [ transposed; g ]
+                let top = Expr.concat (rank - 1) [ transposed; g / s ]
                 let bottom = Expr.concat (rank - 1) [ Expr.zerosLike transposed; transposed ]
                 let block = LinalgNodes.matrixExp (Expr.concat (rank - 2) [ top; bottom ])
-                Expr.sliceAxis (rank - 1) n (2 * n) (Expr.sliceAxis (rank - 2) 0 n block))
+                s * Expr.sliceAxis (rank - 1) n (2 * n) (Expr.sliceAxis (rank - 2) 0 n block))
         | Op.Qr ->
             // A = Q R (reduced, m >= n): Ā = (Q̄ + Q copyltu(M)) R⁻ᵀ with M = R R̄ᵀ - Q̄ᵀ Q and
             // copyltu(M) the symmetric matrix with M's lower triangle.
