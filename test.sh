@@ -45,9 +45,20 @@ else
 fi
 
 # xunit suites through dotnet test; each prints "Failed: N, Passed: N, Skipped: N, Total: N".
+# A test host that crashes (a native fault inside libtorch kills the process) prints "Test Run
+# Aborted" and counts only the tests it finished, so the suite runs once more, as the comparison's
+# runner reruns a case whose worker died; a second crash counts as a failure.
 for project in tests/FunctionalDiff.Tests compare/FunctionalDiff.Compare.Tests; do
     echo "== $project (xunit)"
     dotnet test "$project" -c Release --no-build -nologo --blame-hang-timeout 30m 2>&1 | tee "$logs/xunit.log"
+    if grep -q "Test Run Aborted" "$logs/xunit.log"; then
+        echo "== $project: the test host crashed; running the suite once more"
+        dotnet test "$project" -c Release --no-build -nologo --blame-hang-timeout 30m 2>&1 | tee "$logs/xunit.log"
+        if grep -q "Test Run Aborted" "$logs/xunit.log"; then
+            echo "$project: the test host crashed twice: counted as one failure"
+            failed=$((failed + 1))
+        fi
+    fi
     counts=$(grep -Eo 'Failed: +[0-9]+, Passed: +[0-9]+' "$logs/xunit.log" | tail -n 1)
     if [ -n "$counts" ]; then
         f=$(echo "$counts" | sed -E 's/Failed: +([0-9]+), Passed: +([0-9]+)/\1/')
