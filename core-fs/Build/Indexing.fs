@@ -461,10 +461,8 @@ module Indexing =
         indices |> checkConstantIndex "OneHot" (fun v position ->
             sprintf "index %g (entry %d of indices %s) is not one of the %d classes 0 to %d" v position (dims indices) classes (classes - 1)) classes
         let classIds = constantLike indices [| classes |] (Array.init classes float)
-        let checkedIndices =
-            match indices.Op with
-            | Op.Const _ -> indices
-            | _ -> Expr.reshape indices.Dims (indexSelect 0 (Expr.reshape [| indices.Numel |] indices) classIds)
+        // a constant index was checked above, and its selection folds when the graph is planned
+        let checkedIndices = Expr.reshape indices.Dims (indexSelect 0 (Expr.reshape [| indices.Numel |] indices) classIds)
         let column = Expr.reshape (Array.append indices.Dims [| 1 |]) checkedIndices
         Expr.eq column classIds
 

@@ -719,14 +719,6 @@ public static partial class TorchInterpreter
     }
 
     /// <summary>
-    /// torch's trigamma, except at a finite negative integer, a double pole where ψ′ is +∞ from both sides (the
-    /// convention "trigamma's pole"): torch's reflection formula divides π² by sin²(πx) with sin(πx) rounded to about
-    /// 1e-16 there, a finite number (6.6e32 near −1), and where |x| is so large that every float is an integer, sin(πx) is
-    /// the sine of a huge argument and the result arbitrary (`fuzz adversarial 27/27`: polygamma(1, −1e30) is 16.12 in
-    /// torch, in both dtypes). The derivatives there are compared under the convention for the polygamma family at a
-    /// negative integer (FuzzProgram.TorchWrong).
-    /// </summary>
-    /// <summary>
     /// Below −1e7, torch's polygamma kernels (and those its backward calls, one order up) sum about −x terms per entry
     /// before their asymptotic series: minutes for one program (`fuzz all adversarial 151/226`: the gradient of trigamma
     /// at −9999999999.5 hung the run inside torch's backward). There the reference is the reflection formula in torch's
@@ -740,7 +732,7 @@ public static partial class TorchInterpreter
         static TT OutOfReach(TT x) => x.lt(-1e7).logical_and(x.ne(x.floor())).logical_and(x.isfinite());
         var far = x.numel() == 0 || order > 2 ? null : OutOfReach(x.detach());
         if (far is null || !far.any().item<bool>()) return order == 1 ? Trigamma(x) : x.polygamma(order);
-        // each branch at stand-ins where the other is taken, so neither runs long nor hands where a NaN slope
+        // each branch reads stand-ins where the other is taken, so neither runs long nor hands a NaN slope to the where
         var near = torch.where(far, torch.ones_like(x), x);
         var reflected = torch.where(far, x, torch.full_like(x, -1e7 - 0.5));
         var c = (Math.PI * (reflected - reflected.detach().round())).tan().reciprocal();
@@ -750,6 +742,14 @@ public static partial class TorchInterpreter
         return torch.where(far, farValue, order == 1 ? Trigamma(near) : near.polygamma(order));
     }
 
+    /// <summary>
+    /// torch's trigamma, except at a finite negative integer, a double pole where ψ′ is +∞ from both sides (the
+    /// convention "trigamma's pole"): torch's reflection formula divides π² by sin²(πx) with sin(πx) rounded to about
+    /// 1e-16 there, a finite number (6.6e32 near −1), and where |x| is so large that every float is an integer, sin(πx) is
+    /// the sine of a huge argument and the result arbitrary (`fuzz adversarial 27/27`: polygamma(1, −1e30) is 16.12 in
+    /// torch, in both dtypes). The derivatives there are compared under the convention for the polygamma family at a
+    /// negative integer (FuzzProgram.TorchWrong).
+    /// </summary>
     static TT Trigamma(TT x)
     {
         var y = x.polygamma(1);
